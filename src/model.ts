@@ -1,0 +1,68 @@
+// The domain vocabulary shared by every concern. Shapes of the Nova API are kept as the API names them
+// (snake_case) so that what we forward in payloads is exactly what the API returned.
+
+export const OUTCOMES = ['success', 'failure', 'timeout', 'not_found'] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** One step of an instance action. `traceback` is absent for non-admins, `events` below 2.51. */
+export interface InstanceActionEvent {
+  event: string;
+  start_time: string | null;
+  finish_time: string | null;
+  result: string | null;
+  traceback?: string | null;
+  [extra: string]: unknown;
+}
+
+/** `instanceAction` of GET /servers/{id}/os-instance-actions/{request_id}, extra fields kept. */
+export interface InstanceAction {
+  action: string;
+  request_id: string;
+  instance_uuid?: string;
+  message: string | null;
+  start_time: string | null;
+  events?: InstanceActionEvent[];
+  [extra: string]: unknown;
+}
+
+export interface ServerFault {
+  code?: number;
+  message: string;
+  details?: string;
+  created?: string;
+}
+
+/** What we keep of GET /servers/{id}: the status, the task state and the fault. */
+export interface ServerInfo {
+  status: string;
+  taskState: string | null;
+  fault: ServerFault | null;
+}
+
+/** Identifies one watched action; `projectId` is already resolved against cloud.projectId. */
+export interface WatchRef {
+  name?: string | undefined;
+  projectId: string;
+  serverId: string;
+  requestId: string;
+}
+
+export const NOTIFICATION_TYPES = {
+  success: 'ecs.action.succeeded',
+  failure: 'ecs.action.failed',
+  timeout: 'ecs.action.timed_out',
+  not_found: 'ecs.action.not_found',
+  test: 'ecs.watch.test',
+} as const;
+export type NotificationType = (typeof NOTIFICATION_TYPES)[keyof typeof NOTIFICATION_TYPES];
+
+/** The contract's webhook body; email renders the same facts for people. */
+export interface Notification {
+  type: NotificationType;
+  outcome: Outcome | null;
+  watch: { name: string | null; projectId: string; serverId: string; requestId: string };
+  instanceAction: InstanceAction | null;
+  server: ServerInfo | null;
+  reason: string;
+  detectedAt: string;
+}
