@@ -1,0 +1,69 @@
+import { parseArgs } from 'node:util';
+import type { DestinationStream } from 'pino';
+import { createLogger, logLevelFromEnv } from '../observability/logger.ts';
+import { UsageError } from './UsageError.ts';
+import type { Command } from './context.ts';
+import { commands } from './commands/index.ts';
+
+const USAGE_EXIT = 2;
+
+export interface CliIo {
+  env: NodeJS.ProcessEnv;
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+  /** Aborted on SIGTERM/SIGINT by the entry point; tests abort it themselves. */
+  signal: AbortSignal;
+  /** Where pino writes; stdout by default, as the contract says. */
+  logDestination?: DestinationStream;
+}
+
+function usage(): string {
+  const lines = Object.values(commands).map((c) => `  ${c.usage.padEnd(62)} ${c.summary}`);
+  return [
+    'usage: ecs-action-watch <command> [--config FILE] [options]',
+    '',
+    'commands:',
+    ...lines,
+    '',
+    'The watch file is --config, else $ECS_WATCH_CONFIG, else ./watch.yaml. LOG_LEVEL sets the log level.',
+  ].join('\n');
+}
+
+/** Parses the command line, runs one command and returns its exit status. */
+export async function runCli(argv: string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    (name ? io.stdout : io.stderr).write(`${usage()}\n`);
+    return name ? 0 : USAGE_EXIT;
+  }
+  const command: Command | undefined = Object.hasOwn(commands, name) ? commands[name] : undefined;
+  if (!command) {
+    io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n\n${usage()}\n`);
+    return USAGE_EXIT;
+  }
+  const fail = (message: string) => {
+    io.stderr.write(`ecs-action-watch ${name}: ${message}\nusage: ecs-action-watch ${command.usage}\n`);
+    return USAGE_EXIT;
+  };
+  let values: Record<string, string | boolean | undefined>;
+  let level: string;
+  try {
+    ({ values } = parseArgs({
+      args: rest,
+      options: { config: { type: 'string', short: 'c' }, ...command.options },
+      allowPositionals: false,
+      strict: true,
+    }));
+    level = logLevelFromEnv(io.env);
+  } catch (err) {
+    return fail((err as Error).message);
+  }
+  const configPath = (values['config'] as string | undefined) ?? io.env['ECS_WATCH_CONFIG'] ?? './watch.yaml';
+  const logger = createLogger({ level, ...(io.logDestination ? { destination: io.logDestination } : {}) });
+  try {
+    return await command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
+  } catch (err) {
+    if (err instanceof UsageError) return fail(err.message);
+    throw err;
+  }
+}

@@ -1,0 +1,149 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { watchFile, unwatchFile } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { createApp, targetsOf, type App } from '../../app.ts';
+import type { Config } from '../../config/schema.ts';
+import { loadConfigFile } from '../../config/load.ts';
+import { ConfigError } from '../../config/ConfigError.ts';
+import { watchKey } from '../../state/store.ts';
+import { createMetrics } from '../../observability/metrics.ts';
+import { startHealthServer, type HealthServer } from '../../observability/http.ts';
+import type { Command, CommandContext } from '../context.ts';
+import { loadConfigOrReport } from '../loadConfig.ts';
+
+/** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
+const RELOAD_INTERVAL_MS = 2000;
+/** How often `--until-done` looks whether everything is settled. */
+const DONE_CHECK_MS = 200;
+
+export const run: Command = {
+  summary: 'the daemon: poll on the schedule, notify, reload the file on change',
+  usage: 'run [--config FILE] [--until-done]',
+  options: { 'until-done': { type: 'boolean' } },
+  async run(ctx) {
+    const config = await loadConfigOrReport(ctx);
+    if (!config) return 2;
+    const daemon = new Daemon(ctx, config);
+    try {
+      await daemon.start();
+      return ctx.options['until-done'] ? await daemon.untilDone() : await daemon.untilStopped();
+    } finally {
+      await daemon.close();
+    }
+  },
+};
+
+/** The running process: the app for the current file, the health server, and the file watcher. */
+class Daemon {
+  readonly #ctx: CommandContext;
+  readonly #log: Logger;
+  readonly #metrics = createMetrics({ defaultMetrics: true });
+  #config: Config;
+  #app: App | null = null;
+  #health: HealthServer | null = null;
+  #reloading: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | null = null;
+
+  constructor(ctx: CommandContext, config: Config) {
+    this.#ctx = ctx;
+    this.#log = ctx.logger;
+    this.#config = config;
+  }
+
+  async start(): Promise<void> {
+    this.#metrics.configLoads.inc({ result: 'ok' });
+    this.#app = await this.#startApp(this.#config);
+    if (this.#config.http.port !== 0) {
+      this.#health = await startHealthServer({
+        port: this.#config.http.port,
+        metrics: this.#metrics,
+        logger: this.#log,
+        ready: async () => {
+          if (!this.#app) return { ok: false, reason: 'the watch file is being reloaded' };
+          await this.#app.store.checkWritable();
+          return { ok: true };
+        },
+      });
+    }
+    watchFile(this.#ctx.configPath, { interval: RELOAD_INTERVAL_MS }, (curr, prev) => {
+      if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) {
+        this.#reloading = this.#reloading.then(() => this.#reload());
+      }
+    });
+    this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
+  }
+
+  async untilStopped(): Promise<number> {
+    await new Promise<void>((resolve) => {
+      if (this.#ctx.signal.aborted) resolve();
+      this.#ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    return 0;
+  }
+
+  /** 0 every watch succeeded; 1 any other outcome; 3 a notification was given up (it outranks 1). */
+  async untilDone(): Promise<number> {
+    while (!this.#ctx.signal.aborted) {
+      const app = this.#app;
+      if (app && app.engine.allDone() && app.outbox.counts().pending === 0) {
+        const records = app.engine.watches().map((t) => app.store.get(watchKey(t)));
+        const outcomes = records.map((r) => r?.verdict?.outcome);
+        const givenUp = records.some((r) => Object.values(r?.deliveries ?? {}).some((d) => d.status === 'given_up'));
+        this.#log.info({ outcomes, givenUp }, 'every watch is done');
+        if (givenUp) return 3;
+        return outcomes.every((o) => o === 'success') ? 0 : 1;
+      }
+      await sleep(DONE_CHECK_MS, undefined, { signal: this.#ctx.signal }).catch(() => undefined);
+    }
+    return 1;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      unwatchFile(this.#ctx.configPath);
+      await this.#reloading;
+      await this.#health?.close();
+      await this.#app?.close();
+      this.#log.info('stopped');
+    })();
+    return this.#closing;
+  }
+
+  async #startApp(config: Config): Promise<App> {
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics });
+    app.outbox.start();
+    app.engine.start();
+    return app;
+  }
+
+  /**
+   * A valid new file replaces the running one; an invalid one is reported and the running one stays.
+   * Only a change of the watch list is applied in place; any other section rebuilds the parts.
+   */
+  async #reload(): Promise<void> {
+    if (this.#closing) return;
+    let next: Config;
+    try {
+      next = await loadConfigFile(this.#ctx.configPath, { env: this.#ctx.env });
+    } catch (err) {
+      this.#metrics.configLoads.inc({ result: 'invalid' });
+      const problems = err instanceof ConfigError ? err.issues.length : 1;
+      this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, 'reloaded watch file is invalid; keeping the running configuration');
+      return;
+    }
+    this.#metrics.configLoads.inc({ result: 'ok' });
+    const previous = this.#config;
+    this.#config = next;
+    if (isDeepStrictEqual({ ...previous, watches: [] }, { ...next, watches: [] }) && this.#app) {
+      this.#app.engine.setWatches(targetsOf(next));
+      this.#log.info({ watches: next.watches.length }, 'watch list reloaded');
+      return;
+    }
+    const old = this.#app;
+    this.#app = null;
+    await old?.close();
+    this.#app = await this.#startApp(next);
+    this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
+  }
+}

@@ -1,0 +1,18 @@
+import type { Command } from '../context.ts';
+import { loadConfigOrReport } from '../loadConfig.ts';
+
+export const validate: Command = {
+  summary: 'check the watch file without reaching the network',
+  usage: 'validate [--config FILE]',
+  options: {},
+  async run(ctx) {
+    const config = await loadConfigOrReport(ctx);
+    if (!config) return 1;
+    const notifiers = Object.keys(config.notifiers);
+    ctx.stdout.write(
+      `${ctx.configPath}: valid: ${config.watches.length} watch${config.watches.length === 1 ? '' : 'es'}, ` +
+        `notifiers: ${notifiers.length ? notifiers.join(', ') : 'none'}\n`,
+    );
+    return 0;
+  },
+};

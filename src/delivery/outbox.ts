@@ -1,0 +1,170 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import type { Metrics } from '../observability/metrics.ts';
+import type { StateStore } from '../state/store.ts';
+import type { DeliveryRecord, WatchRecord } from '../state/types.ts';
+import type { Notifier } from '../notify/types.ts';
+import { DeliveryError } from '../notify/DeliveryError.ts';
+import { nextDelay, type BackoffPolicy } from './backoff.ts';
+import { notificationFor } from './notification.ts';
+
+export interface OutboxCounts {
+  pending: number;
+  delivered: number;
+  givenUp: number;
+}
+
+/**
+ * Sends the deliveries recorded in state. A delivery is written as `pending` before its first attempt
+ * and its outcome after each one, so a crash or restart resumes it (at least once, with the same id)
+ * and a delivered one is never sent again.
+ */
+export class Outbox {
+  readonly #store: StateStore;
+  readonly #notifiers: Map<string, Notifier>;
+  readonly #logger: Logger;
+  readonly #metrics: Metrics;
+  readonly #policy: BackoffPolicy;
+  readonly #inFlight = new Set<string>();
+  readonly #closed = new AbortController();
+  #wake = new AbortController();
+  #loop: Promise<void> | null = null;
+
+  constructor(options: { store: StateStore; notifiers: Map<string, Notifier>; logger: Logger; metrics: Metrics; policy: BackoffPolicy }) {
+    this.#store = options.store;
+    this.#notifiers = options.notifiers;
+    this.#logger = options.logger;
+    this.#metrics = options.metrics;
+    this.#policy = options.policy;
+  }
+
+  /** Starts the background loop that sends due deliveries and sleeps until the next one is due. */
+  start(): void {
+    this.#loop ??= this.#run();
+  }
+
+  /** New deliveries were recorded: look now rather than at the next wake-up. */
+  kick(): void {
+    this.#wake.abort();
+  }
+
+  /** Attempts every delivery that is due now; resolves when those attempts are settled and saved. */
+  async flush(now = Date.now()): Promise<void> {
+    const due = this.#due(now);
+    await Promise.all(due.map(([key, record, name, delivery]) => this.#attempt(key, record, name, delivery)));
+  }
+
+  counts(): OutboxCounts {
+    const counts: OutboxCounts = { pending: 0, delivered: 0, givenUp: 0 };
+    for (const [, record] of this.#store.entries()) {
+      for (const d of Object.values(record.deliveries)) {
+        if (d.status === 'pending') counts.pending++;
+        else if (d.status === 'delivered') counts.delivered++;
+        else counts.givenUp++;
+      }
+    }
+    return counts;
+  }
+
+  /** Stops the loop; an attempt in flight is aborted and stays pending for the next start. */
+  async close(): Promise<void> {
+    this.#closed.abort();
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    const closed = this.#closed.signal;
+    while (!closed.aborted) {
+      await this.flush().catch((err: unknown) => this.#logger.error({ err }, 'delivery pass failed; retrying'));
+      const wait = this.#msUntilNextDue();
+      this.#wake = new AbortController();
+      const signal = AbortSignal.any([closed, this.#wake.signal]);
+      await sleep(wait ?? 60_000, undefined, { signal }).catch(() => undefined);
+    }
+  }
+
+  #due(now: number): Array<[string, WatchRecord, string, DeliveryRecord]> {
+    const due: Array<[string, WatchRecord, string, DeliveryRecord]> = [];
+    for (const [key, record] of this.#store.entries()) {
+      for (const [name, delivery] of Object.entries(record.deliveries)) {
+        const notBefore = delivery.nextAttemptAt ? Date.parse(delivery.nextAttemptAt) : 0;
+        if (delivery.status === 'pending' && notBefore <= now && !this.#inFlight.has(delivery.id)) {
+          due.push([key, record, name, delivery]);
+        }
+      }
+    }
+    return due;
+  }
+
+  #msUntilNextDue(): number | null {
+    let next: number | null = null;
+    for (const [, record] of this.#store.entries()) {
+      for (const d of Object.values(record.deliveries)) {
+        if (d.status !== 'pending' || this.#inFlight.has(d.id)) continue;
+        const at = d.nextAttemptAt ? Date.parse(d.nextAttemptAt) : 0;
+        next = next === null ? at : Math.min(next, at);
+      }
+    }
+    return next === null ? null : Math.max(0, next - Date.now());
+  }
+
+  async #attempt(key: string, record: WatchRecord, name: string, delivery: DeliveryRecord): Promise<void> {
+    const log = this.#logger.child({ requestId: record.requestId, serverId: record.serverId, projectId: record.projectId, notifier: name, deliveryId: delivery.id });
+    const notifier = this.#notifiers.get(name);
+    if (!notifier || !record.verdict) {
+      this.#settle(delivery, 'given_up', `notifier ${name} is no longer configured`);
+      log.error({ lastError: delivery.lastError }, 'delivery given up');
+      this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
+      await this.#store.save();
+      return;
+    }
+    this.#inFlight.add(delivery.id);
+    delivery.attempts++;
+    try {
+      await notifier.send(notificationFor(record, record.verdict), {
+        deliveryId: delivery.id,
+        attempt: delivery.attempts,
+        signal: this.#closed.signal,
+      });
+      this.#settle(delivery, 'delivered', null);
+      this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
+      log.info({ outcome: record.verdict.outcome, attempt: delivery.attempts }, 'notification delivered');
+    } catch (err) {
+      this.#failed(delivery, err, log, name);
+    } finally {
+      this.#inFlight.delete(delivery.id);
+    }
+    this.#store.touch();
+    await this.#store.save().catch((err: unknown) => log.error({ err, key }, 'could not record the delivery; it will be attempted again'));
+  }
+
+  #failed(delivery: DeliveryRecord, err: unknown, log: Logger, name: string): void {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.#closed.signal.aborted) {
+      // Shutting down is not the receiver's fault: the attempt does not count.
+      delivery.attempts--;
+      delivery.lastError = message;
+      return;
+    }
+    const retryable = err instanceof DeliveryError ? err.retryable : true;
+    if (!retryable || delivery.attempts >= this.#policy.attempts) {
+      this.#settle(delivery, 'given_up', message);
+      this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
+      log.error({ attempt: delivery.attempts, error: message, retryable }, 'delivery given up');
+      return;
+    }
+    const delay = nextDelay(this.#policy, delivery.attempts, err instanceof DeliveryError ? err.retryAfterMs : undefined);
+    delivery.nextAttemptAt = new Date(Date.now() + delay).toISOString();
+    delivery.lastError = message;
+    delivery.updatedAt = new Date().toISOString();
+    this.#metrics.notifications.inc({ notifier: name, result: 'retry' });
+    log.warn({ attempt: delivery.attempts, error: message, retryInMs: Math.round(delay) }, 'delivery failed; will retry');
+  }
+
+  #settle(delivery: DeliveryRecord, status: 'delivered' | 'given_up', lastError: string | null): void {
+    delivery.status = status;
+    delivery.nextAttemptAt = null;
+    delivery.lastError = lastError;
+    delivery.updatedAt = new Date().toISOString();
+  }
+}

@@ -1,0 +1,67 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { Metrics } from './metrics.ts';
+
+export interface HealthServer {
+  /** The bound port (useful with port 0). */
+  port: number;
+  close(): Promise<void>;
+}
+
+/**
+ * /healthz answers while the event loop runs; /readyz asks `ready()` so Kubernetes stops routing to a
+ * process whose file is invalid or whose state cannot be written; /metrics is Prometheus text.
+ */
+export async function startHealthServer(options: {
+  port: number;
+  host?: string;
+  metrics: Metrics;
+  ready: () => Promise<{ ok: boolean; reason?: string }>;
+  logger: Logger;
+}): Promise<HealthServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    const answer = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+      res.writeHead(status, { 'content-type': type });
+      res.end(body);
+    };
+    if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, 'method not allowed\n');
+    if (path === '/healthz') return answer(200, 'ok\n');
+    if (path === '/readyz') {
+      options.ready().then(
+        (r) => answer(r.ok ? 200 : 503, r.ok ? 'ready\n' : `not ready: ${r.reason ?? 'unknown'}\n`),
+        (err: unknown) => answer(503, `not ready: ${String(err)}\n`),
+      );
+      return;
+    }
+    if (path === '/metrics') {
+      options.metrics.registry.metrics().then(
+        (text) => answer(200, text, options.metrics.registry.contentType),
+        (err: unknown) => answer(500, `metrics failed: ${String(err)}\n`),
+      );
+      return;
+    }
+    answer(404, 'not found: try /healthz, /readyz or /metrics\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const port = (server.address() as AddressInfo).port;
+  options.logger.info({ port }, 'health and metrics server listening');
+  let closing: Promise<void> | undefined;
+  return {
+    port,
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

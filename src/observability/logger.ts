@@ -1,0 +1,40 @@
+import { pino, type DestinationStream, type Logger } from 'pino';
+
+export type { Logger } from 'pino';
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+
+// Belt and braces: no code path logs a secret on purpose, but an error object or a config section
+// logged in a hurry must not leak one either.
+const REDACT_PATHS = [
+  'token', '*.token', 'password', '*.password', '*.*.password', 'secret', '*.secret', 'secretKey', '*.secretKey',
+  'authorization', '*.authorization', 'headers.authorization', 'headers["x-auth-token"]', '*.headers["x-auth-token"]',
+  'headers["X-Auth-Token"]', '*.headers["X-Auth-Token"]', '*.headers.Authorization', 'headers.Authorization',
+];
+
+/** LOG_LEVEL outside the allowed set is refused loudly rather than silently logging at info. */
+export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
+  const level = (env['LOG_LEVEL'] ?? 'info').toLowerCase();
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
+    throw new Error(`LOG_LEVEL=${env['LOG_LEVEL']} is not a log level (allowed: ${LOG_LEVELS.join(', ')})`);
+  }
+  return level;
+}
+
+export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+  return pino(
+    {
+      name: 'ecs-action-watch',
+      level: options.level ?? 'info',
+      redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      formatters: { level: (label) => ({ level: label }) },
+    },
+    options.destination ?? pino.destination({ dest: 1, sync: true }),
+  );
+}
+
+/** A logger that drops everything, for commands whose output is for people and for unit tests. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}

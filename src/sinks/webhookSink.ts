@@ -1,0 +1,58 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedWebhook {
+  headers: IncomingHttpHeaders;
+  raw: string;
+  body: unknown;
+  /** The status the sink answered. */
+  status: number;
+}
+
+export interface WebhookSink {
+  url: string;
+  received: ReceivedWebhook[];
+  /** The statuses to answer, in order, before answering 204 again (e.g. [503, 503]). */
+  failNext(...statuses: number[]): void;
+  close(): Promise<void>;
+}
+
+/** A local webhook receiver on loopback: the demo prints what it gets, tests assert on it. */
+export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWebhook) => void } = {}): Promise<WebhookSink> {
+  const received: ReceivedWebhook[] = [];
+  const script: number[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString('utf8');
+      let body: unknown = null;
+      try {
+        body = JSON.parse(raw);
+      } catch {
+        body = null;
+      }
+      const status = script.shift() ?? 204;
+      const hook = { headers: req.headers, raw, body, status };
+      received.push(hook);
+      options.onReceive?.(hook);
+      res.writeHead(status, status >= 400 ? { 'retry-after': '0' } : {});
+      res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  let closing: Promise<void> | undefined;
+  return {
+    url: `http://127.0.0.1:${port}/hooks/ecs`,
+    received,
+    failNext: (...statuses) => script.push(...statuses),
+    close() {
+      closing ??= new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,45 @@
+import type { InstanceAction, Outcome, ServerInfo } from '../model.ts';
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'given_up';
+
+/** One (watch, outcome, notifier) delivery: a record first, a send second, so a crash loses nothing. */
+export interface DeliveryRecord {
+  /** Stable id: webhook-id and Message-ID derive from it, so a redelivery can be dropped by receivers. */
+  id: string;
+  status: DeliveryStatus;
+  attempts: number;
+  /** ISO time before which no further attempt is made (backoff, Retry-After). */
+  nextAttemptAt: string | null;
+  lastError: string | null;
+  updatedAt: string;
+}
+
+export interface VerdictRecord {
+  outcome: Outcome;
+  reason: string;
+  detectedAt: string;
+}
+
+/** Everything we must remember about one watch across restarts. */
+export interface WatchRecord {
+  projectId: string;
+  serverId: string;
+  requestId: string;
+  name: string | null;
+  /** When tracking began; the deadline and the not-found window count from here, across restarts. */
+  trackingSince: string;
+  /** Whether the API ever answered the action with 200: a later 404 is then not "not found". */
+  everFound: boolean;
+  lastPolledAt: string | null;
+  lastError: string | null;
+  instanceAction: InstanceAction | null;
+  server: ServerInfo | null;
+  verdict: VerdictRecord | null;
+  /** Keyed by notifier name. */
+  deliveries: Record<string, DeliveryRecord>;
+}
+
+export interface StateFile {
+  version: 1;
+  watches: Record<string, WatchRecord>;
+}

@@ -1,0 +1,273 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
+import pRetry from 'p-retry';
+import cron, { type ScheduledTask } from 'node-cron';
+import type { Logger } from 'pino';
+import type { Outcome, WatchRef } from '../model.ts';
+import type { EcsClient } from '../cloud/client.ts';
+import { ApiError } from '../cloud/ApiError.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import { watchKey, type StateStore } from '../state/store.ts';
+import type { WatchRecord } from '../state/types.ts';
+import type { Notifier } from '../notify/types.ts';
+import type { Outbox } from '../delivery/outbox.ts';
+import { deliveryId } from '../delivery/notification.ts';
+import { decide, type ActionObservation, type ServerObservation } from './verdict.ts';
+
+/** One watch as the engine needs it: the file's entry with its deadline resolved. */
+export interface WatchTarget extends WatchRef {
+  deadlineMs: number;
+  /** Notifier names; undefined means every notifier. */
+  notify?: string[] | undefined;
+}
+
+export interface EngineOptions {
+  client: EcsClient;
+  store: StateStore;
+  outbox: Outbox;
+  notifiers: Map<string, Notifier>;
+  logger: Logger;
+  metrics: Metrics;
+  poll: { schedule: string; retries: number; concurrency: number };
+}
+
+/** What one pass over the watches found, for `check` and for `run --until-done`. */
+export interface WatchStatus {
+  target: WatchTarget;
+  record: WatchRecord;
+  /** This pass's poll failed after its retries. */
+  pollFailed: boolean;
+  state: 'pending' | Outcome;
+  detail: string;
+}
+
+/**
+ * Polls pending watches on the schedule and turns finished ones into deliveries. The list of watches
+ * can be replaced at any time (a reloaded file); state outlives it, keyed by project/server/request.
+ */
+export class WatchEngine {
+  readonly #o: EngineOptions;
+  readonly #limit: ReturnType<typeof pLimit>;
+  readonly #closed = new AbortController();
+  #targets: WatchTarget[] = [];
+  #task: ScheduledTask | null = null;
+  #pass: Promise<WatchStatus[]> | null = null;
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+    this.#limit = pLimit(options.poll.concurrency);
+  }
+
+  setWatches(targets: WatchTarget[]): void {
+    this.#targets = targets;
+    const now = new Date().toISOString();
+    for (const t of targets) {
+      const key = watchKey(t);
+      if (!this.#o.store.get(key)) this.#o.store.set(key, newRecord(t, now));
+    }
+    this.#updateGauges();
+  }
+
+  watches(): readonly WatchTarget[] {
+    return this.#targets;
+  }
+
+  /** Starts polling on the cron schedule; the first pass runs at once so a restart catches up. */
+  start(): void {
+    if (this.#task) return;
+    this.#task = cron.schedule(this.#o.poll.schedule, () => this.pollOnce().then(() => undefined), {
+      name: 'ecs-action-watch poll',
+      noOverlap: true,
+      logger: cronLogger(this.#o.logger),
+    });
+    void this.pollOnce();
+  }
+
+  /** One pass: every pending watch polled once (with retries), concurrently up to the limit. */
+  pollOnce(): Promise<WatchStatus[]> {
+    // A pass still running when the next is due is joined, not doubled.
+    this.#pass ??= this.#runPass().finally(() => {
+      this.#pass = null;
+    });
+    return this.#pass;
+  }
+
+  /** True once every watch in the file has a verdict. */
+  allDone(): boolean {
+    return this.#targets.every((t) => this.#o.store.get(watchKey(t))?.verdict);
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed.signal.aborted) return;
+    this.#closed.abort();
+    await this.#task?.destroy();
+    await this.#pass?.catch(() => undefined);
+  }
+
+  async #runPass(): Promise<WatchStatus[]> {
+    const targets = this.#targets;
+    const statuses = await Promise.all(targets.map((t) => this.#limit(() => this.#pollWatch(t))));
+    await this.#o.store.save().catch((err: unknown) => this.#o.logger.error({ err }, 'state could not be saved; retrying on the next pass'));
+    this.#updateGauges();
+    return statuses;
+  }
+
+  async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
+    const key = watchKey(target);
+    const record = this.#o.store.get(key) ?? newRecord(target, new Date().toISOString());
+    this.#o.store.set(key, record);
+    if (record.verdict) {
+      return { target, record, pollFailed: false, state: record.verdict.outcome, detail: record.verdict.reason };
+    }
+    const log = this.#o.logger.child({ watch: target.name, requestId: target.requestId, serverId: target.serverId, projectId: target.projectId });
+    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, state: 'pending', detail: 'stopping' };
+
+    const stopTimer = this.#o.metrics.pollDuration.startTimer();
+    const action = await this.#observeAction(target, log);
+    let server: ServerObservation = { kind: 'not_read' };
+    let verdict = decide(this.#input(target, record, action, server));
+    let pollFailed = action.kind === 'error';
+    if (!verdict.final && verdict.needsServer) {
+      server = await this.#observeServer(target, log);
+      pollFailed = server.kind === 'not_read';
+      const seen: ActionObservation = pollFailed ? { kind: 'error', message: record.lastError ?? 'server read failed' } : action;
+      verdict = decide(this.#input(target, record, seen, server));
+    }
+    stopTimer();
+
+    record.lastPolledAt = new Date().toISOString();
+    if (action.kind === 'found') {
+      record.everFound = true;
+      record.instanceAction = action.action;
+    }
+    if (server.kind === 'found') record.server = server.server;
+    if (!pollFailed) record.lastError = null;
+    this.#o.store.touch();
+    this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : verdict.final ? 'finished' : action.kind === 'not_found' ? 'not_found' : 'pending' });
+
+    if (!verdict.final) {
+      log.debug({ reason: verdict.reason }, 'still pending');
+      return { target, record, pollFailed, state: 'pending', detail: verdict.reason };
+    }
+    this.#conclude(target, record, verdict.outcome, verdict.reason, log);
+    return { target, record, pollFailed, state: verdict.outcome, detail: verdict.reason };
+  }
+
+  #conclude(target: WatchTarget, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
+    const detectedAt = new Date().toISOString();
+    record.verdict = { outcome, reason, detectedAt };
+    for (const [name, notifier] of this.#o.notifiers) {
+      if (target.notify && !target.notify.includes(name)) continue;
+      if (!notifier.accepts(outcome) || record.deliveries[name]) continue;
+      record.deliveries[name] = {
+        id: deliveryId(record, outcome, name),
+        status: 'pending',
+        attempts: 0,
+        nextAttemptAt: null,
+        lastError: null,
+        updatedAt: detectedAt,
+      };
+    }
+    this.#o.metrics.verdicts.inc({ outcome });
+    log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
+    // The verdict and its deliveries reach the disk before any send (the pass saves, then kicks).
+    void this.#o.store.save().then(
+      () => this.#o.outbox.kick(),
+      (err: unknown) => log.error({ err }, 'state could not be saved; deliveries wait for the next save'),
+    );
+  }
+
+  #input(target: WatchTarget, record: WatchRecord, action: ActionObservation, server: ServerObservation) {
+    return {
+      now: Date.now(),
+      trackingSince: Date.parse(record.trackingSince),
+      deadlineMs: target.deadlineMs,
+      everFound: record.everFound,
+      action,
+      server,
+    };
+  }
+
+  async #observeAction(target: WatchTarget, log: Logger): Promise<ActionObservation> {
+    try {
+      const action = await this.#retrying(() => this.#o.client.getInstanceAction(target, this.#closed.signal), log);
+      return { kind: 'found', action };
+    } catch (err) {
+      if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
+      return { kind: 'error', message: this.#pollError(target, err, log) };
+    }
+  }
+
+  async #observeServer(target: WatchTarget, log: Logger): Promise<ServerObservation> {
+    try {
+      const server = await this.#retrying(() => this.#o.client.getServer(target, this.#closed.signal), log);
+      return server ? { kind: 'found', server } : { kind: 'gone' };
+    } catch (err) {
+      this.#pollError(target, err, log);
+      return { kind: 'not_read' };
+    }
+  }
+
+  #pollError(target: WatchTarget, err: unknown, log: Logger): string {
+    const message = err instanceof Error ? err.message : String(err);
+    const record = this.#o.store.get(watchKey(target));
+    if (record) record.lastError = message;
+    if (!this.#closed.signal.aborted) {
+      const hint = err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)' : '';
+      log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
+    }
+    return message;
+  }
+
+  /** Transient faults (network, timeouts, 429, 5xx, garbage) are retried with jittered backoff; others are not. */
+  #retrying<T>(fn: () => Promise<T>, log: Logger): Promise<T> {
+    const signal = this.#closed.signal;
+    return pRetry(fn, {
+      retries: this.#o.poll.retries,
+      minTimeout: 500,
+      maxTimeout: 10_000,
+      randomize: true,
+      signal,
+      shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
+      onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
+        if (!(error instanceof ApiError && error.retryable) || retriesLeft === 0) return;
+        log.debug({ error: error.message, attempt: attemptNumber, retryInMs: retryDelay }, 'transient API error; retrying');
+        const extra = (error.retryAfterMs ?? 0) - retryDelay;
+        // p-retry's own delay follows; wait the rest of what the API asked for in Retry-After.
+        if (extra > 0) await sleep(Math.min(extra, 60_000), undefined, { signal });
+      },
+    });
+  }
+
+  #updateGauges(): void {
+    const done = this.#targets.filter((t) => this.#o.store.get(watchKey(t))?.verdict).length;
+    this.#o.metrics.watches.set({ state: 'done' }, done);
+    this.#o.metrics.watches.set({ state: 'pending' }, this.#targets.length - done);
+  }
+}
+
+function newRecord(target: WatchTarget, now: string): WatchRecord {
+  return {
+    projectId: target.projectId,
+    serverId: target.serverId,
+    requestId: target.requestId,
+    name: target.name ?? null,
+    trackingSince: now,
+    everFound: false,
+    lastPolledAt: null,
+    lastError: null,
+    instanceAction: null,
+    server: null,
+    verdict: null,
+    deliveries: {},
+  };
+}
+
+function cronLogger(logger: Logger) {
+  return {
+    info: (m: string) => logger.debug({ component: 'cron' }, m),
+    warn: (m: string) => logger.warn({ component: 'cron' }, m),
+    error: (m: string | Error, err?: Error) => logger.error({ component: 'cron', err: err ?? m }, 'scheduler error'),
+    debug: (m: string | Error) => logger.trace({ component: 'cron' }, String(m)),
+  };
+}

@@ -1,0 +1,19 @@
+/** Durations for people: 850 ms, 12.3 s, 4 min 5 s, 2 h 10 min. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)} ms`;
+  if (ms < 60_000) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')} s`;
+  const totalSeconds = Math.round(ms / 1000);
+  if (totalSeconds < 3600) {
+    const s = totalSeconds % 60;
+    return `${Math.floor(totalSeconds / 60)} min${s ? ` ${s} s` : ''}`;
+  }
+  const totalMinutes = Math.round(totalSeconds / 60);
+  const m = totalMinutes % 60;
+  return `${Math.floor(totalMinutes / 60)} h${m ? ` ${m} min` : ''}`;
+}
+
+/** The last non-empty line of a Python traceback is the exception: the part people need first. */
+export function lastLine(text: string): string {
+  const lines = text.split('\n').map((l) => l.trim()).filter(Boolean);
+  return lines.at(-1) ?? '';
+}
