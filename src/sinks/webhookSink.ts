@@ -26,10 +26,11 @@ export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWeb
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const raw = Buffer.concat(chunks).toString('utf8');
-      let body: unknown = null;
+      let body: unknown;
       try {
         body = JSON.parse(raw);
       } catch {
+        // A sender that posts something other than JSON is what tests want to see, not a crash.
         body = null;
       }
       const status = script.shift() ?? 204;

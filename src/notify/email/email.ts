@@ -1,0 +1,105 @@
+import { createTransport, type NodemailerError } from 'nodemailer';
+import { oneLine } from '../../cloud/errors/oneLine.ts';
+import type { EmailNotifierConfig } from '../../config/schema.ts';
+import { DeliveryError } from '../DeliveryError.ts';
+import { describeNetworkFailure, errorCode } from '../network.ts';
+import { renderEmail } from '../render.ts';
+import type { Notifier, NotifierDeps } from '../types.ts';
+
+// Failures that come from our side of the configuration: the next attempt would send the same thing.
+const CONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
+
+const TIMEOUT_PHASES: Record<string, string> = {
+  CONNECT_TIMEOUT: 'connecting to',
+  GREETING_TIMEOUT: 'waiting for the greeting of',
+  UPGRADE_TIMEOUT: 'upgrading to TLS with',
+  SOCKET_TIMEOUT: 'waiting for an answer from',
+};
+
+export function createEmailNotifier(name: string, config: EmailNotifierConfig, deps: NotifierDeps): Notifier {
+  const { smtp } = config;
+  const endpoint = `${smtp.host}:${smtp.port}`;
+  const prefix = `email ${name}`;
+  const log = deps.logger.child({ notifier: name, notifierType: 'email' });
+  // Not pooled: notifications are rare, and an idle pooled connection would only be dropped by the server.
+  // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked.
+  const transport = createTransport({
+    host: smtp.host,
+    port: smtp.port,
+    secure: smtp.secure,
+    auth: smtp.user === undefined ? undefined : { user: smtp.user, pass: smtp.password },
+    connectionTimeout: smtp.timeout,
+    greetingTimeout: smtp.timeout,
+    socketTimeout: smtp.timeout,
+    dnsTimeout: smtp.timeout,
+  });
+  let closed = false;
+
+  return {
+    name,
+    type: 'email',
+    accepts: (outcome) => config.on.includes(outcome),
+
+    async send(notification, attempt) {
+      const { subject, text } = renderEmail(notification);
+      let info;
+      try {
+        info = await transport.sendMail({
+          from: config.from,
+          to: [...config.to],
+          subject,
+          text,
+          messageId: messageIdFor(attempt.deliveryId),
+          headers: { 'X-ECS-Watch-Request-Id': notification.watch.requestId },
+          signal: attempt.signal,
+        });
+      } catch (err) {
+        throw smtpFailure(err, attempt.signal);
+      }
+      // Some recipients took it: sending again would duplicate it for them, so this counts as delivered.
+      if (info.rejected.length > 0) {
+        log.warn({ deliveryId: attempt.deliveryId, rejected: info.rejected }, `${prefix}: ${endpoint} refused some recipients`);
+      }
+      log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, accepted: info.accepted }, 'email delivered');
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      transport.close();
+    },
+  };
+
+  function smtpFailure(err: unknown, cancel: AbortSignal): DeliveryError {
+    const e: NodemailerError = err instanceof Error ? err : new Error(String(err));
+    const code = errorCode(e);
+    const fail = (what: string, retryable: boolean): DeliveryError =>
+      new DeliveryError(`${prefix}: ${what}`, { retryable, status: e.responseCode });
+
+    if (code === 'EABORT' || cancel.aborted) return fail('aborted before the server took the message', true);
+    if (typeof e.responseCode === 'number') {
+      // nodemailer knows RFC 5321's classes, including that 503 (bad sequence) is worth another session.
+      const permanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode < 600);
+      const reply = oneLine(e.response ?? String(e.responseCode));
+      // nodemailer names the step (RCPT TO, AUTH PLAIN, DATA), never the arguments; API and CONN are its own.
+      const step = e.command && e.command !== 'API' && e.command !== 'CONN' ? ` (${e.command})` : '';
+      return fail(`${endpoint} answered ${reply}${step}`, !permanent);
+    }
+    if (code === 'ETIMEDOUT') {
+      const phase = TIMEOUT_PHASES[e.timeoutType ?? ''] ?? 'talking to';
+      return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms`, true);
+    }
+    const network = describeNetworkFailure(e.originalCode ?? code, endpoint);
+    if (network) return fail(network, true);
+    if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${oneLine(e.message)} (${code})`, false);
+    return fail(`sending through ${endpoint} failed: ${oneLine(e.message)}${code ? ` (${code})` : ''}`, true);
+  }
+}
+
+/**
+ * The Message-ID for a delivery, the same on every attempt so that mail systems can drop a redelivery.
+ * Characters a Message-ID may not hold (RFC 5322 dot-atom-text) become `_`.
+ */
+function messageIdFor(deliveryId: string): string {
+  return `<${deliveryId.replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '_')}@ecs-action-watch>`;
+}

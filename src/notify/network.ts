@@ -1,0 +1,37 @@
+// Socket-level failures read the same whichever protocol ran over the socket, so webhook and email
+// describe them here once. All of them are worth retrying: a refused connection or a failed DNS lookup is
+// how a receiver that is restarting or briefly unreachable looks.
+
+/** The `code` an error carries, if any: Node, undici and nodemailer all put it there. */
+export function errorCode(err: unknown): string | undefined {
+  if (typeof err !== 'object' || err === null || !('code' in err)) return undefined;
+  const { code } = err;
+  return typeof code === 'string' ? code : undefined;
+}
+
+const PHRASES: Record<string, (endpoint: string) => string> = {
+  ECONNREFUSED: (e) => `connection refused by ${e}`,
+  ECONNRESET: (e) => `connection reset by ${e}`,
+  EPIPE: (e) => `connection reset by ${e}`,
+  ETIMEDOUT: (e) => `connection to ${e} timed out`,
+  EHOSTUNREACH: (e) => `${e} is unreachable`,
+  ENETUNREACH: (e) => `${e} is unreachable (no route to the network)`,
+  EHOSTDOWN: (e) => `${e} is down`,
+  ENOTFOUND: (e) => `host of ${e} not found in DNS`,
+  EAI_AGAIN: (e) => `DNS lookup for ${e} failed for now`,
+  UND_ERR_SOCKET: (e) => `connection to ${e} closed unexpectedly`,
+};
+
+// Node reports certificate problems with OpenSSL's names (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT,
+// UNABLE_TO_VERIFY_LEAF_SIGNATURE, ERR_TLS_CERT_ALTNAME_INVALID, ...), nodemailer a failed STARTTLS as ETLS;
+// the code itself is the useful detail.
+const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ETLS$)/;
+
+/** An operator's phrase for a socket-level failure, or undefined when `code` is not one. */
+export function describeNetworkFailure(code: string | undefined, endpoint: string): string | undefined {
+  if (code === undefined) return undefined;
+  const phrase = PHRASES[code];
+  if (phrase) return phrase(endpoint);
+  if (TLS_CODE.test(code)) return `TLS with ${endpoint} failed (${code})`;
+  return undefined;
+}

@@ -1,0 +1,159 @@
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import { Agent, request } from 'undici';
+import { oneLine } from '../../cloud/errors/oneLine.ts';
+import { parseRetryAfter } from '../../cloud/errors/retryAfter.ts';
+import type { WebhookNotifierConfig } from '../../config/schema.ts';
+import { DeliveryError } from '../DeliveryError.ts';
+import { describeNetworkFailure, errorCode } from '../network.ts';
+import { renderWebhookBody } from '../render.ts';
+import type { Notifier, NotifierDeps } from '../types.ts';
+import { decodeSecret, sign } from './signature.ts';
+
+const USER_AGENT = 'ecs-action-watch';
+/** Enough of an error answer to say what the receiver disliked, without quoting a whole HTML page. */
+const EXCERPT_CHARS = 200;
+const EXCERPT_BYTES = 1024;
+const SENSITIVE_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
+
+export function createWebhookNotifier(name: string, config: WebhookNotifierConfig, deps: NotifierDeps): Notifier {
+  const target = new URL(config.url);
+  const shownUrl = redactUrl(target);
+  const endpoint = `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`;
+  const prefix = `webhook ${name}`;
+  // Decoded once so that a malformed secret stops the daemon at start rather than failing every delivery.
+  const key = config.secret === undefined ? undefined : decodeSecret(config.secret);
+  const staticHeaders = buildStaticHeaders(target, config.headers);
+  // A receiver that echoes the request in its error answer must not get our credentials into the log.
+  const secrets = [config.secret, decodeUserinfo(target.password), staticHeaders.authorization]
+    .concat(Object.entries(config.headers).filter(([h]) => SENSITIVE_HEADER.test(h)).map(([, v]) => v))
+    .filter((s): s is string => s !== undefined && s.length >= 4);
+  // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports.
+  target.username = '';
+  target.password = '';
+
+  const agent = new Agent({ connectTimeout: config.timeout, headersTimeout: config.timeout, bodyTimeout: config.timeout });
+  const log = deps.logger.child({ notifier: name, notifierType: 'webhook' });
+  let closed: Promise<void> | undefined;
+
+  return {
+    name,
+    type: 'webhook',
+    accepts: (outcome) => config.on.includes(outcome),
+
+    async send(notification, attempt) {
+      const body = renderWebhookBody(notification);
+      const id = `msg_${attempt.deliveryId}`;
+      // The current time, not the first attempt's: receivers reject timestamps outside a few minutes
+      // to stop replays, and a retry hours later is a fresh attempt.
+      const timestamp = Math.floor(Date.now() / 1000);
+      const headers: Record<string, string> = {
+        ...staticHeaders,
+        'content-type': 'application/json',
+        'webhook-id': id,
+        'webhook-timestamp': String(timestamp),
+      };
+      if (key) headers['webhook-signature'] = sign(key, id, timestamp, body);
+
+      // headersTimeout and bodyTimeout bound each wait; this bounds the attempt as a whole.
+      const deadline = AbortSignal.timeout(config.timeout);
+      const started = performance.now();
+      let response;
+      try {
+        response = await request(target, {
+          method: 'POST',
+          headers,
+          body,
+          dispatcher: agent,
+          signal: AbortSignal.any([attempt.signal, deadline]),
+        });
+      } catch (err) {
+        throw new DeliveryError(`${prefix}: POST ${shownUrl} ${describeRequestFailure(err, deadline, attempt.signal)}`, {
+          retryable: true,
+        });
+      }
+
+      const { statusCode, headers: answer, body: answerBody } = response;
+      if (statusCode >= 200 && statusCode < 300) {
+        // Delivered once the status is in: a body that then breaks off does not undo that.
+        await answerBody.dump().catch(() => undefined);
+        log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, status: statusCode, ms: Math.round(performance.now() - started) }, 'webhook delivered');
+        return;
+      }
+
+      // Redacted before cutting, so that a cut cannot leave half a secret unrecognised.
+      const excerpt = oneLine(redact(await readExcerpt(answerBody), secrets), EXCERPT_CHARS);
+      // 408, 429 and 5xx say "not now"; any other answer would be given again to the same request.
+      const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
+      const statusText = response.statusText || STATUS_CODES[statusCode] || '';
+      const hint = statusCode < 400 ? ' (redirects are not followed)' : '';
+      throw new DeliveryError(
+        `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${excerpt ? `: ${excerpt}` : ''}`,
+        { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer['retry-after'], Date.now()) : undefined },
+      );
+    },
+
+    close() {
+      closed ??= agent.close();
+      return closed;
+    },
+  };
+
+  function describeRequestFailure(err: unknown, deadline: AbortSignal, cancel: AbortSignal): string {
+    const code = errorCode(err);
+    if (deadline.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+      return `timed out: no answer from ${endpoint} within ${config.timeout} ms`;
+    }
+    if (cancel.aborted) return 'aborted before an answer came';
+    const network = describeNetworkFailure(code, endpoint);
+    if (network) return `failed: ${network}`;
+    const message = err instanceof Error ? err.message : String(err);
+    return `failed: ${redact(message, secrets)}${code ? ` (${code})` : ''}`;
+  }
+}
+
+function buildStaticHeaders(target: URL, configured: Record<string, string>): Record<string, string> {
+  const headers: Record<string, string> = { 'user-agent': USER_AGENT };
+  // `https://user:pass@host/` works in curl; operators expect the same here.
+  if (target.username || target.password) {
+    const credentials = `${decodeUserinfo(target.username)}:${decodeUserinfo(target.password)}`;
+    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
+  }
+  // Lower-cased so that `Authorization` from the file replaces the userinfo one instead of doubling it.
+  for (const [header, value] of Object.entries(configured)) headers[header.toLowerCase()] = value;
+  return headers;
+}
+
+function decodeUserinfo(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    // The URL parser lets a stray % through; taken literally it is still what the operator typed.
+    return part;
+  }
+}
+
+/** The URL as logs may show it: no userinfo, and no query, which often carries a token. */
+function redactUrl(url: URL): string {
+  return `${url.origin}${url.pathname}${url.search ? '?<hidden>' : ''}`;
+}
+
+function redact(text: string, secrets: readonly string[]): string {
+  return secrets.reduce((out, secret) => out.replaceAll(secret, '<hidden>'), text);
+}
+
+async function readExcerpt(body: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      chunks.push(chunk);
+      size += chunk.length;
+      // Leaving the loop destroys the rest of the body, which undici accepts as consuming it.
+      if (size >= EXCERPT_BYTES) break;
+    }
+  } catch {
+    // The status already says what matters; a body that breaks off only shortens the excerpt.
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

@@ -1,0 +1,215 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import type { ActionScript } from '../../src/simulator/index.ts';
+import type { App } from '../../src/app.ts';
+import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, newIds, type WatchEntry } from './harness.ts';
+
+const resize = (): ActionScript & { requestId: string } => ({
+  projectId: PROJECT,
+  ...newIds(),
+  action: 'resize',
+  gapMs: 1000,
+  steps: [
+    { event: 'compute_prep_resize', durationMs: 1000, taskState: 'resize_prep' },
+    { event: 'compute_resize_instance', durationMs: 1000, taskState: 'resize_migrating' },
+    { event: 'compute_finish_resize', durationMs: 1000, taskState: 'resize_finish' },
+  ],
+  taskStateClearsAfterMs: 500,
+});
+const failedCreate = (): ActionScript & { requestId: string } => ({
+  projectId: PROJECT,
+  ...newIds(),
+  action: 'create',
+  steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000, result: 'Error', traceback: 'Traceback (most recent call last):\n  File "manager.py", line 1\nBuildAbortException: disk full\n' }],
+  fault: { code: 500, message: 'Build of instance aborted: disk full' },
+});
+const stuckReboot = (): ActionScript & { requestId: string } => ({
+  projectId: PROJECT,
+  ...newIds(),
+  action: 'reboot',
+  steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }],
+  neverFinishes: true,
+});
+
+const entry = (s: ActionScript & { requestId: string }, name: string, extra?: string): WatchEntry => ({ requestId: s.requestId, serverId: s.serverId, name, ...(extra ? { extra } : {}) });
+
+/** Moves the shared fake clock (engine and simulator) in steps, polling and delivering at each. */
+async function advance(app: App, ms: number, step = 500): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    vi.setSystemTime(Date.now() + step);
+    await app.engine.pollOnce();
+    await app.store.save();
+    await app.outbox.flush();
+  }
+}
+
+let h: Harness;
+beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start({ role: 'admin' });
+});
+afterEach(async () => {
+  await h.close();
+  vi.useRealTimers();
+});
+
+describe('the core loop against the simulator', () => {
+  it('notifies each outcome exactly once, signed, by webhook and mail, and never before the last step', async () => {
+    const ok = resize();
+    const bad = failedCreate();
+    const stuck = stuckReboot();
+    for (const s of [ok, bad, stuck]) h.simulator.addAction(s);
+    const app = await h.app(h.yaml([entry(ok, 'resize web-01'), entry(bad, 'create db-01'), entry(stuck, 'reboot cache-01', '    deadline: 20s')]));
+
+    await advance(app, 4000);
+    // The resize's third step ends at 5 s (three 1 s steps, two 1 s gaps): nothing may be reported yet.
+    expect(app.store.entries().find(([, r]) => r.requestId === ok.requestId)?.[1].verdict).toBeNull();
+    await advance(app, 20_000);
+    expect(app.engine.allDone()).toBe(true);
+
+    const byType = h.hooks.received.map((r) => (r.body as { type: string }).type).sort();
+    expect(byType).toEqual(['ecs.action.failed', 'ecs.action.succeeded', 'ecs.action.timed_out']);
+    expect(h.mail.received.map((m) => m.subject).sort()).toEqual([
+      '[ecs-action-watch] create failed: create db-01',
+      '[ecs-action-watch] reboot timed out: reboot cache-01',
+      '[ecs-action-watch] resize succeeded: resize web-01',
+    ]);
+    for (const m of h.mail.received) expect(m.to).toEqual(['ops@example.com', 'oncall@example.com']);
+
+    const wh = new Webhook(WEBHOOK_SECRET);
+    for (const hook of h.hooks.received) {
+      expect(hook.headers['content-type']).toBe('application/json');
+      expect(() => wh.verify(hook.raw, hook.headers as Record<string, string>)).not.toThrow();
+    }
+    const succeeded = h.hooks.received.find((r) => (r.body as { outcome: string }).outcome === 'success')!.body as {
+      instanceAction: { events: Array<{ finish_time: string | null }> };
+      watch: Record<string, string>;
+    };
+    expect(succeeded.instanceAction.events).toHaveLength(3);
+    expect(succeeded.instanceAction.events.every((e) => e.finish_time !== null)).toBe(true);
+    expect(succeeded.watch).toEqual({ name: 'resize web-01', projectId: PROJECT, serverId: ok.serverId, requestId: ok.requestId });
+
+    const failed = h.hooks.received.find((r) => (r.body as { outcome: string }).outcome === 'failure')!.body as { reason: string; server: { status: string } };
+    expect(failed.reason).toContain('BuildAbortException: disk full');
+    expect(failed.server.status).toBe('ERROR');
+    const failMail = h.mail.received.find((m) => m.subject.includes('failed'))!;
+    expect(failMail.raw).toContain('BuildAbortException: disk full');
+
+    // Nothing more is sent however long the daemon keeps running.
+    await advance(app, 5000);
+    expect(h.hooks.received).toHaveLength(3);
+    expect(h.mail.received).toHaveLength(3);
+    for (const secret of SECRETS) expect(h.logs.text).not.toContain(secret);
+  });
+
+  it('never re-notifies after a restart, and resumes tracking where it left off', async () => {
+    const ok = resize();
+    const stuck = stuckReboot();
+    h.simulator.addAction(ok);
+    h.simulator.addAction(stuck);
+    const yaml = h.yaml([entry(ok, 'resize'), entry(stuck, 'stuck', '    deadline: 30s')]);
+    const first = await h.app(yaml);
+    await advance(first, 10_000);
+    await first.close();
+    expect(h.hooks.received).toHaveLength(1);
+
+    const second = await h.app(yaml);
+    await advance(second, 10_000);
+    // The deadline counts from when tracking began in the first process, not from the restart.
+    expect(h.hooks.received).toHaveLength(1);
+    await advance(second, 12_000);
+    expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome)).toEqual(['success', 'timeout']);
+    expect(h.mail.received).toHaveLength(2);
+  });
+
+  it('loses and duplicates nothing through 500, 429 with Retry-After, garbage JSON, resets and a slow answer', async () => {
+    const ok = resize();
+    const bad = failedCreate();
+    h.simulator.addAction(ok);
+    h.simulator.addAction(bad);
+    h.simulator.injectFault({ kind: 'server-error' }, { route: 'action', times: 2 });
+    h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 1 }, { pathIncludes: ok.requestId });
+    h.simulator.injectFault({ kind: 'garbage' }, { pathIncludes: bad.requestId });
+    h.simulator.injectFault({ kind: 'reset' }, { pathIncludes: ok.requestId });
+    h.simulator.injectFault({ kind: 'slow', delayMs: 2000 }, { pathIncludes: bad.requestId });
+    const app = await h.app(h.yaml([entry(ok, 'resize'), entry(bad, 'create')]));
+    await advance(app, 12_000, 1000);
+    expect(h.simulator.pendingFaults).toBe(0);
+    expect(app.engine.allDone()).toBe(true);
+    expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome).sort()).toEqual(['failure', 'success']);
+    expect(h.mail.received).toHaveLength(2);
+    const statuses = h.simulator.requests.map((r) => r.status);
+    expect(statuses).toContain(500);
+    expect(statuses).toContain(429);
+  });
+
+  it('delivers once through a webhook receiver that answers 503 twice', async () => {
+    const ok = resize();
+    h.simulator.addAction(ok);
+    h.hooks.failNext(503, 503);
+    const app = await h.app(h.yaml([entry(ok, 'resize')]));
+    await advance(app, 10_000);
+    expect(h.hooks.received.map((r) => r.status)).toEqual([503, 503, 204]);
+    const ids = new Set(h.hooks.received.map((r) => r.headers['webhook-id']));
+    expect(ids.size).toBe(1);
+    expect(h.mail.received).toHaveLength(1);
+  });
+
+  it('keeps a pending delivery across a restart and sends it when the receiver is back', async () => {
+    const ok = resize();
+    h.simulator.addAction(ok);
+    await h.hooks.close();
+    const yaml = h.yaml([entry(ok, 'resize')]);
+    const first = await h.app(yaml);
+    await advance(first, 10_000);
+    const record = first.store.entries()[0]![1];
+    expect(record.deliveries['chat']).toMatchObject({ status: 'pending' });
+    expect(record.deliveries['chat']!.attempts).toBeGreaterThan(1);
+    expect(record.deliveries['chat']!.lastError).toMatch(/ECONNREFUSED|connection refused/i);
+    expect(record.deliveries['ops-mail']).toMatchObject({ status: 'delivered', attempts: 1 });
+    await first.close();
+
+    // The receiver comes back on a new port: the file is updated, the outcome is still owed.
+    const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
+    const sink = await startWebhookSink();
+    try {
+      const second = await h.app(yaml.replace(/url: .*/, `url: ${sink.url}`));
+      await advance(second, 2000);
+      expect(sink.received).toHaveLength(1);
+      expect((sink.received[0]!.body as { outcome: string }).outcome).toBe('success');
+      expect(h.mail.received).toHaveLength(1);
+    } finally {
+      await sink.close();
+    }
+  });
+
+  it('ends as not_found when the API answers 404 for two minutes, and not before', async () => {
+    const ids = newIds();
+    const app = await h.app(h.yaml([{ ...ids, name: 'ghost' }]));
+    await advance(app, 110_000, 10_000);
+    expect(app.engine.allDone()).toBe(false);
+    await advance(app, 20_000, 10_000);
+    expect(app.engine.allDone()).toBe(true);
+    expect(h.hooks.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.not_found']);
+  });
+
+  it('reports a create that is 404 at first and then succeeds as success', async () => {
+    const late = { ...resize(), action: 'create', visibleAfterMs: 30_000 };
+    h.simulator.addAction(late);
+    const app = await h.app(h.yaml([entry(late, 'late')]));
+    await advance(app, 45_000, 1000);
+    expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome)).toEqual(['success']);
+  });
+
+  it('honours on: filters and per-watch notify lists', async () => {
+    const ok = resize();
+    const bad = failedCreate();
+    h.simulator.addAction(ok);
+    h.simulator.addAction(bad);
+    const yaml = h.yaml([entry(ok, 'resize'), entry(bad, 'create', '    notify: [ops-mail]')]).replace('    to: [ops@example.com, oncall@example.com]', '    to: [ops@example.com]\n    on: [failure]');
+    const app = await h.app(yaml);
+    await advance(app, 10_000);
+    expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome)).toEqual(['success']);
+    expect(h.mail.received.map((m) => m.subject)).toEqual(['[ecs-action-watch] create failed: create']);
+  });
+});

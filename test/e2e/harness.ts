@@ -1,0 +1,145 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
+import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { createApp, type App } from '../../src/app.ts';
+import { runCli } from '../../src/cli/cli.ts';
+
+export const PROJECT = '6f70656e737461636b20342065766572';
+export const TOKEN = 'tok-SECRET-4f1d9a';
+export const SMTP_PASSWORD = 'smtp-SECRET-8e2c';
+export const WEBHOOK_SECRET = `whsec_${Buffer.from('webhook-SECRET-key-0123456789ab').toString('base64')}`;
+export const SECRETS = [TOKEN, SMTP_PASSWORD, WEBHOOK_SECRET, WEBHOOK_SECRET.slice('whsec_'.length)];
+
+/** Collects text written to it: logs and command output, to assert on and to search for secrets. */
+export class Capture extends Writable {
+  text = '';
+  override _write(chunk: Buffer, _enc: string, done: () => void) {
+    this.text += chunk.toString();
+    done();
+  }
+  lines(): Array<Record<string, unknown>> {
+    return this.text.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+  }
+}
+
+export interface WatchEntry {
+  requestId: string;
+  serverId: string;
+  name?: string;
+  extra?: string;
+}
+
+/** The real parts on loopback: the ECS simulator, a webhook receiver and an SMTP server. */
+export class Harness {
+  simulator!: Simulator;
+  hooks!: WebhookSink;
+  mail!: MailSink;
+  dir!: string;
+  readonly logs = new Capture();
+  readonly logger: Logger = pino({ level: 'debug' }, this.logs);
+  readonly env = { ECS_AUTH_TOKEN: TOKEN, SMTP_PASSWORD, WEBHOOK_SECRET };
+  #apps: App[] = [];
+
+  static async start(options: SimulatorOptions = {}): Promise<Harness> {
+    const h = new Harness();
+    h.simulator = await startSimulator({ token: TOKEN, ...options });
+    h.hooks = await startWebhookSink();
+    h.mail = await startMailSink();
+    h.dir = await mkdtemp(join(tmpdir(), 'eaw-e2e-'));
+    return h;
+  }
+
+  yaml(watches: WatchEntry[], options: { poll?: string; notifiers?: string; http?: string; cloud?: string } = {}): string {
+    return [
+      'cloud:',
+      `  endpoint: ${this.simulator.url}`,
+      `  projectId: ${PROJECT}`,
+      '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
+      '  timeout: 500ms',
+      options.cloud ?? '',
+      'poll:',
+      options.poll ?? '  schedule: "* * * * * *"\n  retries: 3',
+      'delivery:',
+      '  minDelay: 20ms',
+      '  maxDelay: 200ms',
+      '  attempts: 50',
+      'notifiers:',
+      options.notifiers ??
+        [
+          '  chat:',
+          '    type: webhook',
+          `    url: ${this.hooks.url}`,
+          '    secret: ${WEBHOOK_SECRET}',
+          '  ops-mail:',
+          '    type: email',
+          '    smtp:',
+          '      host: 127.0.0.1',
+          `      port: ${this.mail.port}`,
+          '      user: ops',
+          '      password: ${SMTP_PASSWORD}',
+          '      timeout: 2s',
+          '    from: ecs-watch@example.com',
+          '    to: [ops@example.com, oncall@example.com]',
+        ].join('\n'),
+      'state:',
+      `  path: ${join(this.dir, 'state', 'state.json')}`,
+      'http:',
+      options.http ?? '  port: 0',
+      'watches:',
+      ...watches.map((w) =>
+        [`  - requestId: ${w.requestId}`, `    serverId: ${w.serverId}`, w.name ? `    name: ${w.name}` : '', w.extra ?? '']
+          .filter(Boolean)
+          .join('\n'),
+      ),
+      '',
+    ]
+      .filter((l) => l !== '')
+      .join('\n');
+  }
+
+  async writeConfig(yaml: string): Promise<string> {
+    const path = join(this.dir, 'watch.yaml');
+    await writeFile(path, yaml);
+    return path;
+  }
+
+  async app(yaml: string): Promise<App> {
+    const app = await createApp(parseConfig(yaml, { env: this.env }), { logger: this.logger });
+    this.#apps.push(app);
+    return app;
+  }
+
+  /** Runs the command line in-process, as `npx ecs-action-watch ...` would. */
+  async cli(argv: string[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}) {
+    const stdout = new Capture();
+    const stderr = new Capture();
+    const code = await runCli(argv, {
+      env: { ...this.env, LOG_LEVEL: 'debug', ...options.env },
+      stdout,
+      stderr,
+      signal: options.signal ?? new AbortController().signal,
+      logDestination: this.logs,
+    });
+    return { code, stdout: stdout.text, stderr: stderr.text };
+  }
+
+  async close(): Promise<void> {
+    for (const app of this.#apps) await app.close();
+    await Promise.all([this.simulator.close(), this.hooks.close(), this.mail.close()]);
+  }
+}
+
+export function newIds() {
+  return { serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` };
+}
+
+export function randomSecret(): string {
+  return `whsec_${randomBytes(24).toString('base64')}`;
+}

@@ -1,0 +1,241 @@
+import { once } from 'node:events';
+import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
+import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DeliveryError } from '../../src/notify/DeliveryError.ts';
+import type { EmailNotifierConfig } from '../../src/config/schema.ts';
+import { createEmailNotifier } from '../../src/notify/email/email.ts';
+import type { Notifier } from '../../src/notify/types.ts';
+import { TRACEBACK, attempt, failedResize, silentLogger } from './fixtures.ts';
+
+interface Mail {
+  from: string;
+  to: string[];
+  headers: Map<string, string>;
+  body: string;
+}
+
+type Smtp = { port: number; mails: Mail[] };
+
+const servers: SMTPServer[] = [];
+const rawServers: TcpServer[] = [];
+const notifiers: Notifier[] = [];
+
+afterEach(async () => {
+  await Promise.all(notifiers.splice(0).map((n) => n.close()));
+  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  for (const s of rawServers.splice(0)) s.close();
+});
+
+/** A real SMTP server on loopback. STARTTLS is off: its certificate is self-signed and we verify certificates. */
+async function smtpServer(options: Partial<SMTPServerOptions> = {}): Promise<Smtp> {
+  const mails: Mail[] = [];
+  const server = new SMTPServer({
+    disabledCommands: ['STARTTLS'],
+    authOptional: true,
+    logger: false,
+    disableReverseLookup: true,
+    onData(stream, session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        mails.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((r) => r.address),
+          ...parseMessage(Buffer.concat(chunks).toString('utf8')),
+        });
+        callback();
+      });
+    },
+    ...options,
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server.server, 'listening');
+  return { port: (server.server.address() as AddressInfo).port, mails };
+}
+
+/** Enough of RFC 5322 and quoted-printable to read what nodemailer writes. */
+function parseMessage(raw: string): { headers: Map<string, string>; body: string } {
+  const split = raw.indexOf('\r\n\r\n');
+  const headers = new Map<string, string>();
+  for (const line of raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+    const colon = line.indexOf(':');
+    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+  let body = raw.slice(split + 4);
+  if (headers.get('content-transfer-encoding') === 'quoted-printable') {
+    body = Buffer.from(
+      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    ).toString('utf8');
+  }
+  return { headers, body: body.replace(/\r\n/g, '\n') };
+}
+
+function smtpError(message: string, responseCode: number): Error {
+  return Object.assign(new Error(message), { responseCode });
+}
+
+function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}): Notifier {
+  const notifier = createEmailNotifier(
+    'ops-mail',
+    {
+      type: 'email',
+      smtp: { host: '127.0.0.1', port, secure: false, timeout: 2000, ...smtp },
+      from: 'ecs-watch@example.com',
+      to: ['ops@example.com', 'oncall@example.com'],
+      on: ['success', 'failure', 'timeout', 'not_found'],
+    },
+    { logger: silentLogger },
+  );
+  notifiers.push(notifier);
+  return notifier;
+}
+
+async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
+  const err = await promise.then(
+    () => expect.fail('expected the delivery to fail'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DeliveryError);
+  return err as DeliveryError;
+}
+
+async function closedPort(): Promise<number> {
+  const probe = createTcpServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+describe('email notifier', () => {
+  it('sends one message to every recipient with the rendered subject and body', async () => {
+    const smtp = await smtpServer();
+    await email(smtp.port).send(failedResize(), attempt('0123abcd'));
+
+    expect(smtp.mails).toHaveLength(1);
+    const [mail] = smtp.mails;
+    expect(mail!.from).toBe('ecs-watch@example.com');
+    expect(mail!.to).toEqual(['ops@example.com', 'oncall@example.com']);
+    expect(mail!.headers.get('to')).toBe('ops@example.com, oncall@example.com');
+    expect(mail!.headers.get('subject')).toBe('[ecs-action-watch] resize failed: web-01');
+    expect(mail!.headers.get('message-id')).toBe('<0123abcd@ecs-action-watch>');
+    expect(mail!.headers.get('x-ecs-watch-request-id')).toBe('req-5a429946-c9cc-45cc-b5bd-68864209e5cc');
+    expect(mail!.body).toContain('req-5a429946-c9cc-45cc-b5bd-68864209e5cc');
+    expect(mail!.body).toContain('compute_resize_instance: Error, started 2026-11-26T17:50:10.000Z');
+    expect(mail!.body).toContain(TRACEBACK.split('\n').at(-1));
+  });
+
+  it('uses the same Message-ID on every attempt', async () => {
+    const smtp = await smtpServer();
+    const notifier = email(smtp.port);
+    await notifier.send(failedResize(), attempt('stable-id', 1));
+    await notifier.send(failedResize(), attempt('stable-id', 2));
+    expect(smtp.mails.map((m) => m.headers.get('message-id'))).toEqual(['<stable-id@ecs-action-watch>', '<stable-id@ecs-action-watch>']);
+  });
+
+  it('logs in with the configured user and password', async () => {
+    const logins: string[] = [];
+    const smtp = await smtpServer({
+      authOptional: false,
+      allowInsecureAuth: true,
+      onAuth(auth, _session, callback) {
+        logins.push(`${auth.username}:${auth.password}`);
+        if (auth.password === 'right-password') callback(null, { user: auth.username });
+        else callback(smtpError('Authentication failed', 535));
+      },
+    });
+    await email(smtp.port, { user: 'mailer', password: 'right-password' }).send(failedResize(), attempt());
+    expect(logins).toEqual(['mailer:right-password']);
+    expect(smtp.mails).toHaveLength(1);
+
+    const err = await failure(email(smtp.port, { user: 'mailer', password: 'wrong-password' }).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(false);
+    expect(err.status).toBe(535);
+    expect(err.message).toContain(`email ops-mail: 127.0.0.1:${smtp.port} answered 535 Authentication failed`);
+    expect(err.message).not.toContain('wrong-password');
+    expect(err.message).not.toContain(Buffer.from('\0mailer\0wrong-password').toString('base64'));
+  });
+
+  it('retries when the server answers 451', async () => {
+    const smtp = await smtpServer({
+      onRcptTo(_address, _session, callback) {
+        callback(smtpError('Mailbox busy, try later', 451));
+      },
+    });
+    const err = await failure(email(smtp.port).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(true);
+    expect(err.status).toBe(451);
+    expect(err.message).toBe(`email ops-mail: 127.0.0.1:${smtp.port} answered 451 Mailbox busy, try later (RCPT TO)`);
+  });
+
+  it('gives up when the server answers 550', async () => {
+    const smtp = await smtpServer({
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback(smtpError('Message rejected as spam', 550)));
+      },
+    });
+    const err = await failure(email(smtp.port).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(false);
+    expect(err.status).toBe(550);
+    expect(err.message).toBe(`email ops-mail: 127.0.0.1:${smtp.port} answered 550 Message rejected as spam (DATA)`);
+  });
+
+  it('counts a message some recipients took as delivered', async () => {
+    const smtp = await smtpServer({
+      onRcptTo(address, _session, callback) {
+        callback(address.address === 'oncall@example.com' ? smtpError('No such user', 550) : null);
+      },
+    });
+    await email(smtp.port).send(failedResize(), attempt());
+    expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com']]);
+  });
+
+  it('retries when the server is down, saying so', async () => {
+    const port = await closedPort();
+    const err = await failure(email(port).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(true);
+    expect(err.status).toBeUndefined();
+    expect(err.message).toBe(`email ops-mail: connection refused by 127.0.0.1:${port}`);
+  });
+
+  it('retries when the server never greets within the timeout', async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcpServer((socket) => sockets.push(socket)).listen(0, '127.0.0.1');
+    rawServers.push(silent);
+    await once(silent, 'listening');
+    const { port } = silent.address() as AddressInfo;
+
+    const started = performance.now();
+    const err = await failure(email(port, { timeout: 200 }).send(failedResize(), attempt()));
+    for (const s of sockets) s.destroy();
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toMatch(new RegExp(`^email ops-mail: timed out .* 127\\.0\\.0\\.1:${port} after 200 ms$`));
+  });
+
+  it('stops when the dispatcher aborts the attempt', async () => {
+    const silent = createTcpServer().listen(0, '127.0.0.1');
+    rawServers.push(silent);
+    await once(silent, 'listening');
+    const controller = new AbortController();
+    const pending = email((silent.address() as AddressInfo).port).send(failedResize(), attempt('d', 1, controller.signal));
+    setTimeout(() => controller.abort(), 20);
+    const err = await failure(pending);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe('email ops-mail: aborted before the server took the message');
+  });
+
+  it('accepts only the configured outcomes and closes idempotently', async () => {
+    const notifier = email(1);
+    expect(notifier.name).toBe('ops-mail');
+    expect(notifier.type).toBe('email');
+    expect(notifier.accepts('not_found')).toBe(true);
+    await notifier.close();
+    await notifier.close();
+  });
+});

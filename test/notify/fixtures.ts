@@ -1,0 +1,58 @@
+import { pino } from 'pino';
+import { NOTIFICATION_TYPES, type Notification } from '../../src/model.ts';
+import type { DeliveryAttempt } from '../../src/notify/types.ts';
+
+export const silentLogger = pino({ level: 'silent' });
+
+export const TRACEBACK = [
+  'Traceback (most recent call last):',
+  '  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 5201, in _resize_instance',
+  '    raise exception.ResizeError(reason=reason)',
+  'nova.exception.ResizeError: Resize error: not enough disk on host-17',
+].join('\n');
+
+/** A failed resize as the dispatcher would hand it over. */
+export function failedResize(overrides: Partial<Notification> = {}): Notification {
+  return {
+    type: NOTIFICATION_TYPES.failure,
+    outcome: 'failure',
+    watch: {
+      name: 'web-01',
+      projectId: '89655fe61c4c4a08b9f3e7f9095441b8',
+      serverId: 'e723eb40-f56e-40f9-8c8c-caa517fe06ba',
+      requestId: 'req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+    },
+    instanceAction: {
+      action: 'resize',
+      request_id: 'req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+      instance_uuid: 'e723eb40-f56e-40f9-8c8c-caa517fe06ba',
+      message: 'Error',
+      start_time: '2026-11-26T17:50:00.000000',
+      user_id: 'ops',
+      events: [
+        {
+          event: 'compute_prep_resize',
+          start_time: '2026-11-26T17:50:01.000000',
+          finish_time: '2026-11-26T17:50:09.123456',
+          result: 'Success',
+          traceback: null,
+        },
+        {
+          event: 'compute_resize_instance',
+          start_time: '2026-11-26T17:50:10.000000',
+          finish_time: '2026-11-26T17:51:02.000000',
+          result: 'Error',
+          traceback: TRACEBACK,
+        },
+      ],
+    },
+    server: { status: 'ERROR', taskState: null, fault: { code: 500, message: 'No valid host was found.' } },
+    reason: 'compute_resize_instance: Error (nova.exception.ResizeError: Resize error: not enough disk on host-17)',
+    detectedAt: '2026-11-26T18:00:00.000Z',
+    ...overrides,
+  };
+}
+
+export function attempt(deliveryId = '3f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f', n = 1, signal = new AbortController().signal): DeliveryAttempt {
+  return { deliveryId, attempt: n, signal };
+}

@@ -1,0 +1,61 @@
+import { describe, expect, it } from 'vitest';
+import { NOTIFIER_FACTORIES, createNotifiers } from '../../src/notify/registry.ts';
+import { silentLogger } from './fixtures.ts';
+
+const deps = { logger: silentLogger };
+
+describe('notifier registry', () => {
+  it('builds one notifier per configured name, of its type', async () => {
+    const notifiers = createNotifiers(
+      {
+        'ops-mail': {
+          type: 'email',
+          smtp: { host: '127.0.0.1', port: 2525, secure: false, timeout: 1000 },
+          from: 'ecs-watch@example.com',
+          to: ['ops@example.com'],
+          on: ['failure'],
+        },
+        chat: { type: 'webhook', url: 'http://127.0.0.1:9/ecs', headers: {}, timeout: 1000, on: ['success'] },
+      },
+      deps,
+    );
+    expect([...notifiers].map(([name, n]) => [name, n.name, n.type])).toEqual([
+      ['ops-mail', 'ops-mail', 'email'],
+      ['chat', 'chat', 'webhook'],
+    ]);
+    expect(notifiers.get('chat')!.accepts('success')).toBe(true);
+    expect(notifiers.get('chat')!.accepts('failure')).toBe(false);
+    await Promise.all([...notifiers.values()].map((n) => n.close()));
+  });
+
+  it('knows every notifier type', () => {
+    expect(Object.keys(NOTIFIER_FACTORIES).sort()).toEqual(['email', 'webhook']);
+  });
+
+  it('names the notifier it cannot build, without repeating its URL', () => {
+    const build = (): unknown =>
+      createNotifiers(
+        {
+          chat: { type: 'webhook', url: 'http://127.0.0.1:9/ecs', headers: {}, timeout: 1000, on: ['success'] },
+          broken: { type: 'webhook', url: 'http://user:hunter2@[not-a-host/', headers: {}, timeout: 1000, on: ['success'] },
+        },
+        deps,
+      );
+    let error: unknown;
+    try {
+      build();
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/^notifier broken: /);
+    // Every property, not only the message: loggers print them all.
+    expect(JSON.stringify(error, Object.getOwnPropertyNames(error))).not.toContain('hunter2');
+  });
+
+  it('refuses a webhook secret that holds no key', () => {
+    expect(() =>
+      createNotifiers({ chat: { type: 'webhook', url: 'http://127.0.0.1:9/', secret: 'whsec_', headers: {}, timeout: 1000, on: [] } }, deps),
+    ).toThrow(/^notifier chat: webhook secret holds no key/);
+  });
+});

@@ -1,0 +1,243 @@
+import { once } from 'node:events';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DeliveryError } from '../../src/notify/DeliveryError.ts';
+import type { Notifier } from '../../src/notify/types.ts';
+import type { WebhookNotifierConfig } from '../../src/config/schema.ts';
+import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
+import { attempt, failedResize, silentLogger } from './fixtures.ts';
+
+const SECRET = `whsec_${Buffer.from('webhook-test-key-0123456789abcdef').toString('base64')}`;
+
+interface Received {
+  url: string;
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+let server: Server;
+let base: string;
+let received: Received[] = [];
+let answer: (req: IncomingMessage, res: ServerResponse, body: string) => void = (_req, res) => res.end();
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      received.push({ url: req.url ?? '', headers: req.headers, body });
+      answer(req, res, body);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(() => {
+  server.closeAllConnections();
+  server.close();
+});
+
+const notifiers: Notifier[] = [];
+afterEach(async () => {
+  received = [];
+  answer = (_req, res) => res.end();
+  server.closeAllConnections();
+  await Promise.all(notifiers.splice(0).map((n) => n.close()));
+});
+
+function webhook(overrides: Partial<WebhookNotifierConfig> = {}): Notifier {
+  const notifier = createWebhookNotifier(
+    'chat',
+    { type: 'webhook', url: `${base}/ecs`, headers: {}, timeout: 2000, on: ['failure', 'timeout'], ...overrides },
+    { logger: silentLogger },
+  );
+  notifiers.push(notifier);
+  return notifier;
+}
+
+async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
+  const err = await promise.then(
+    () => expect.fail('expected the delivery to fail'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DeliveryError);
+  return err as DeliveryError;
+}
+
+async function closedPort(): Promise<number> {
+  const probe = createServer().listen(0, '127.0.0.1');
+  await once(probe, 'listening');
+  const { port } = probe.address() as AddressInfo;
+  probe.close();
+  await once(probe, 'close');
+  return port;
+}
+
+describe('webhook notifier', () => {
+  it('posts the signed contract body and resolves on 2xx', async () => {
+    answer = (_req, res) => {
+      res.statusCode = 204;
+      res.end();
+    };
+    const before = Math.floor(Date.now() / 1000);
+    await webhook({ secret: SECRET, headers: { 'X-Team': 'infra' } }).send(failedResize(), attempt('d1'));
+
+    expect(received).toHaveLength(1);
+    const [req] = received;
+    expect(req!.url).toBe('/ecs');
+    expect(req!.headers['content-type']).toBe('application/json');
+    expect(req!.headers['user-agent']).toBe('ecs-action-watch');
+    expect(req!.headers['x-team']).toBe('infra');
+    expect(req!.headers['webhook-id']).toBe('msg_d1');
+    const timestamp = Number(req!.headers['webhook-timestamp']);
+    expect(timestamp).toBeGreaterThanOrEqual(before);
+    expect(timestamp).toBeLessThanOrEqual(Math.ceil(Date.now() / 1000));
+    expect(JSON.parse(req!.body)).toEqual(failedResize());
+    // Verified with the reference library, not with our own code.
+    expect(new Webhook(SECRET).verify(req!.body, req!.headers as Record<string, string>)).toEqual(failedResize());
+  });
+
+  it('sends no signature without a secret, and the same webhook-id on every attempt', async () => {
+    const notifier = webhook();
+    await notifier.send(failedResize(), attempt('same', 1));
+    await notifier.send(failedResize(), attempt('same', 2));
+    expect(received.map((r) => r.headers['webhook-id'])).toEqual(['msg_same', 'msg_same']);
+    expect(received[0]!.headers['webhook-signature']).toBeUndefined();
+  });
+
+  it('does not let configured headers replace the protocol headers', async () => {
+    await webhook({ headers: { 'Content-Type': 'text/plain', 'Webhook-Id': 'forged' } }).send(failedResize(), attempt('d2'));
+    expect(received[0]!.headers['content-type']).toBe('application/json');
+    expect(received[0]!.headers['webhook-id']).toBe('msg_d2');
+  });
+
+  it('retries a 503', async () => {
+    answer = (_req, res) => {
+      res.statusCode = 503;
+      res.end('down for maintenance');
+    };
+    const err = await failure(webhook().send(failedResize(), attempt()));
+    expect(err.retryable).toBe(true);
+    expect(err.status).toBe(503);
+    expect(err.retryAfterMs).toBeUndefined();
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 503 Service Unavailable: down for maintenance`);
+  });
+
+  it('retries a 429 after the Retry-After it asks for, in seconds or as a date', async () => {
+    answer = (_req, res) => {
+      res.writeHead(429, { 'retry-after': '7' }).end();
+    };
+    const seconds = await failure(webhook().send(failedResize(), attempt()));
+    expect(seconds.retryable).toBe(true);
+    expect(seconds.retryAfterMs).toBe(7000);
+
+    answer = (_req, res) => {
+      res.writeHead(429, { 'retry-after': new Date(Date.now() + 60_000).toUTCString() }).end();
+    };
+    const date = await failure(webhook().send(failedResize(), attempt()));
+    expect(date.retryAfterMs).toBeGreaterThan(55_000);
+    expect(date.retryAfterMs).toBeLessThanOrEqual(60_000);
+  });
+
+  it('retries a 408', async () => {
+    answer = (_req, res) => {
+      res.statusCode = 408;
+      res.end();
+    };
+    expect((await failure(webhook().send(failedResize(), attempt()))).retryable).toBe(true);
+  });
+
+  it('gives up on a 400 or 410 and quotes the start of the answer', async () => {
+    answer = (_req, res) => {
+      res.statusCode = 400;
+      res.end(`{"error":"schema mismatch","detail":"${'x'.repeat(500)}"}`);
+    };
+    const bad = await failure(webhook().send(failedResize(), attempt()));
+    expect(bad.retryable).toBe(false);
+    expect(bad.status).toBe(400);
+    expect(bad.message).toContain('answered 400 Bad Request: {"error":"schema mismatch"');
+    expect(bad.message.length).toBeLessThan(320);
+
+    answer = (_req, res) => {
+      res.statusCode = 410;
+      res.end();
+    };
+    const gone = await failure(webhook().send(failedResize(), attempt()));
+    expect(gone.retryable).toBe(false);
+    expect(gone.message).toBe(`webhook chat: POST ${base}/ecs answered 410 Gone`);
+  });
+
+  it('retries when the receiver is down, saying so', async () => {
+    const port = await closedPort();
+    const err = await failure(webhook({ url: `http://127.0.0.1:${port}/ecs` }).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(true);
+    expect(err.status).toBeUndefined();
+    expect(err.message).toBe(`webhook chat: POST http://127.0.0.1:${port}/ecs failed: connection refused by 127.0.0.1:${port}`);
+  });
+
+  it('gives up waiting for a slow receiver after the configured timeout and retries', async () => {
+    answer = () => undefined;
+    const started = performance.now();
+    const err = await failure(webhook({ timeout: 200 }).send(failedResize(), attempt()));
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs timed out: no answer from 127.0.0.1:${new URL(base).port} within 200 ms`);
+  });
+
+  it('stops when the dispatcher aborts the attempt', async () => {
+    answer = () => undefined;
+    const controller = new AbortController();
+    const pending = webhook().send(failedResize(), attempt('d', 1, controller.signal));
+    setTimeout(() => controller.abort(), 20);
+    const err = await failure(pending);
+    expect(err.retryable).toBe(true);
+    expect(err.message).toContain('aborted');
+  });
+
+  it('keeps secrets out of its messages, even when the receiver echoes the request', async () => {
+    answer = (req, res, body) => {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ headers: req.headers, body }));
+    };
+    const url = `${base.replace('http://', 'http://alice:pa%24%24word@')}/ecs?token=tok-123`;
+    const headers = { Authorization: 'Bearer bearer-secret-1', 'X-Api-Key': 'api-key-secret-2' };
+    const err = await failure(webhook({ url, secret: SECRET, headers }).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain(`POST ${base}/ecs?<hidden> answered 401 Unauthorized`);
+    // The header the file sets wins over the userinfo one.
+    expect(received[0]!.headers.authorization).toBe('Bearer bearer-secret-1');
+
+    const port = await closedPort();
+    const down = await failure(
+      webhook({ url: `http://alice:pa%24%24word@127.0.0.1:${port}/x?token=tok-123`, secret: SECRET, headers }).send(
+        failedResize(),
+        attempt(),
+      ),
+    );
+    for (const message of [err.message, down.message]) {
+      for (const secret of ['pa$$word', 'pa%24%24word', 'tok-123', 'bearer-secret-1', 'api-key-secret-2', SECRET]) {
+        expect(message).not.toContain(secret);
+      }
+    }
+  });
+
+  it('sends userinfo from the URL as basic authentication', async () => {
+    await webhook({ url: base.replace('http://', 'http://alice:pa%24%24word@') + '/ecs' }).send(failedResize(), attempt());
+    expect(received[0]!.headers.authorization).toBe(`Basic ${Buffer.from('alice:pa$$word').toString('base64')}`);
+  });
+
+  it('accepts only the configured outcomes and closes idempotently', async () => {
+    const notifier = webhook();
+    expect(notifier.name).toBe('chat');
+    expect(notifier.type).toBe('webhook');
+    expect(notifier.accepts('failure')).toBe(true);
+    expect(notifier.accepts('success')).toBe(false);
+    await notifier.close();
+    await notifier.close();
+  });
+});
