@@ -1,0 +1,179 @@
+import { writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import type { ActionScript } from '../../src/simulator/index.ts';
+import { Harness, PROJECT, SECRETS, newIds } from './harness.ts';
+
+/** A short action, so that `run` on its real one-second schedule ends in a few seconds. */
+const quick = (overrides: Partial<ActionScript> = {}): ActionScript & { requestId: string } => ({
+  projectId: PROJECT,
+  ...newIds(),
+  action: 'reboot',
+  steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting' }],
+  ...overrides,
+});
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe('validate', () => {
+  it('accepts a good file and summarises it', async () => {
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
+    const r = await h.cli(['validate', '--config', path]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toContain('valid: 1 watch, notifiers: chat, ops-mail');
+  });
+
+  it('reports each problem as line:col path: message and exits 1', async () => {
+    const path = await h.writeConfig('cloud:\n  endpoint: ftp://nope\npoll:\n  deadline: 10\nwatches: []\n');
+    const r = await h.cli(['validate', '--config', path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^2:13 cloud\.endpoint: /m);
+    expect(r.stderr).toMatch(/^4:13 poll\.deadline: /m);
+  });
+
+  it('reads the file named by ECS_WATCH_CONFIG and says when it is missing', async () => {
+    const r = await h.cli(['validate'], { env: { ECS_WATCH_CONFIG: join(h.dir, 'missing.yaml') } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('missing.yaml');
+  });
+});
+
+describe('the command line', () => {
+  it('rejects an unknown command, an unknown option and a bad LOG_LEVEL with status 2', async () => {
+    expect((await h.cli(['frobnicate'])).code).toBe(2);
+    const bad = await h.cli(['validate', '--nope']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('usage: ecs-action-watch validate');
+    const level = await h.cli(['validate'], { env: { LOG_LEVEL: 'loud' } });
+    expect(level).toMatchObject({ code: 2 });
+    expect(level.stderr).toContain('allowed: trace, debug, info, warn, error');
+  });
+});
+
+describe('run', () => {
+  it('exits 2 when the file is invalid at start', async () => {
+    const path = await h.writeConfig('watches: nope\n');
+    const r = await h.cli(['run', '--config', path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^1:10 watches: /m);
+  });
+
+  it('--until-done exits 0 when every watch succeeded and every notification is delivered', async () => {
+    const a = quick();
+    const b = quick();
+    h.simulator.addAction(a);
+    h.simulator.addAction(b);
+    const path = await h.writeConfig(h.yaml([a, b]));
+    const r = await h.cli(['run', '--until-done', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(h.hooks.received).toHaveLength(2);
+    expect(h.mail.received).toHaveLength(2);
+    for (const secret of SECRETS) expect(h.logs.text + r.stdout + r.stderr).not.toContain(secret);
+    const finished = h.logs.lines().filter((l) => l['msg'] === 'watch finished');
+    expect(finished.map((l) => l['requestId']).sort()).toEqual([a.requestId, b.requestId].sort());
+    expect(finished.every((l) => l['serverId'] && l['outcome'] === 'success')).toBe(true);
+  });
+
+  it('--until-done exits 1 when an action failed', async () => {
+    const a = quick({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
+    h.simulator.addAction(a);
+    const path = await h.writeConfig(h.yaml([a]));
+    expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(1);
+  });
+
+  it('--until-done exits 3 when a notification was given up', async () => {
+    const a = quick();
+    h.simulator.addAction(a);
+    h.hooks.failNext(400);
+    const path = await h.writeConfig(h.yaml([a]));
+    expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(3);
+    expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
+  });
+
+  it('serves health and metrics, reloads the file on change and stops cleanly on a signal', async () => {
+    const port = await freePort();
+    const first = quick();
+    h.simulator.addAction(first);
+    const path = await h.writeConfig(h.yaml([first], { http: `  port: ${port}` }));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal });
+    try {
+      await waitFor(() => h.hooks.received.length === 1);
+      const base = `http://127.0.0.1:${port}`;
+      expect((await request(`${base}/healthz`)).statusCode).toBe(200);
+      const ready = await request(`${base}/readyz`);
+      expect(ready.statusCode).toBe(200);
+      await ready.body.dump();
+      const metrics = await (await request(`${base}/metrics`)).body.text();
+      expect(metrics).toMatch(/ecs_action_watch_verdicts_total\{outcome="success"\} 1/);
+      expect(metrics).toMatch(/ecs_action_watch_polls_total\{result="finished"\} 1/);
+      expect(metrics).toContain('ecs_action_watch_poll_duration_seconds_bucket');
+
+      // A second watch added to the file is picked up without a restart.
+      const second = quick();
+      h.simulator.addAction(second);
+      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}` }));
+      await waitFor(() => h.hooks.received.length === 2, 8000);
+      // An invalid edit is refused; the running configuration stays.
+      await writeFile(path, 'watches: [oops');
+      await waitFor(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
+    } finally {
+      stop.abort();
+    }
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(h.hooks.received).toHaveLength(2);
+  });
+});
+
+describe('check', () => {
+  it('prints a table of each watch and exits 0 when every poll answered', async () => {
+    const a = quick();
+    h.simulator.addAction(a);
+    const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }, { ...newIds(), name: 'ghost' }]));
+    const r = await h.cli(['check', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^WATCH\s+SERVER\s+ACTION\s+STATE\s+DETAIL$/m);
+    expect(r.stdout).toMatch(/^reboot web-01\s+\S+\s+reboot\s+pending\s+reboot: compute_reboot_instance running$/m);
+    expect(r.stdout).toMatch(/^ghost .* not visible yet/m);
+    expect(h.hooks.received).toHaveLength(0);
+  });
+
+  it('--json prints an array and exits 1 when a poll failed', async () => {
+    const a = quick();
+    h.simulator.addAction(a);
+    h.simulator.setToken('another-token');
+    const path = await h.writeConfig(h.yaml([a]));
+    const r = await h.cli(['check', '--json', '--config', path]);
+    expect(r.code).toBe(1);
+    const rows = JSON.parse(r.stdout) as Array<{ requestId: string; pollFailed: boolean; detail: string }>;
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ requestId: a.requestId, pollFailed: true });
+    expect(rows[0]!.detail).toMatch(/401/);
+    for (const secret of SECRETS) expect(r.stdout + h.logs.text).not.toContain(secret);
+  });
+});
+
+async function waitFor(condition: () => boolean, timeoutMs = 6000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
