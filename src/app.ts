@@ -48,7 +48,7 @@ export async function createApp(config: Config, options: { logger: Logger; metri
   };
   try {
     const store = await StateStore.open(config.state.path, { readOnly: options.readOnlyState ?? false });
-    const client = createEcsClient(config.cloud, { logger });
+    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit });
     releases.push(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger });
     releases.push(async () => {

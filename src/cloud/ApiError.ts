@@ -1,0 +1,95 @@
+import { oneLine } from './errors/oneLine.ts';
+
+export const API_ERROR_KINDS = [
+  'not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
+  'invalid_response',
+] as const;
+export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
+
+// Transient conditions only: a 4xx answer repeats itself, and a 401 needs new credentials (which the auth
+// strategy gets on its own) rather than a blind retry. Garbage from a 2xx is usually a proxy hiccup.
+const RETRYABLE: Record<ApiErrorKind, boolean> = {
+  not_found: false,
+  unauthorized: false,
+  forbidden: false,
+  bad_request: false,
+  rate_limited: true,
+  server: true,
+  network: true,
+  timeout: true,
+  invalid_response: true,
+};
+
+export function kindForStatus(status: number): ApiErrorKind {
+  switch (status) {
+    case 401: return 'unauthorized';
+    case 403: return 'forbidden';
+    case 404: return 'not_found';
+    case 408: return 'timeout';
+    case 429: return 'rate_limited';
+    default: return status >= 500 ? 'server' : 'bad_request';
+  }
+}
+
+export interface ApiErrorInit {
+  kind: ApiErrorKind;
+  method: string;
+  /** Must hold no credentials; the client builds it from the endpoint's origin and path only. */
+  url: string;
+  status?: number;
+  /** The HTTP reason phrase, shown when the body names no error. */
+  statusText?: string;
+  apiCode?: string;
+  apiMessage?: string;
+  retryAfterMs?: number;
+  /** What went wrong below HTTP (network, timeout) or with the body (invalid_response). */
+  detail?: string;
+  cause?: unknown;
+}
+
+const BELOW_HTTP: Partial<Record<ApiErrorKind, string>> = {
+  network: 'network error',
+  timeout: 'timed out',
+  invalid_response: 'invalid response',
+};
+
+function describe(init: ApiErrorInit): string {
+  const { kind, status, statusText, apiCode, apiMessage, detail, retryAfterMs } = init;
+  const words: string[] = [];
+  if (status !== undefined) words.push(String(status));
+  const belowHttp = BELOW_HTTP[kind];
+  if (belowHttp !== undefined && (status === undefined || kind === 'invalid_response')) {
+    words.push(detail === undefined ? belowHttp : `${belowHttp}: ${oneLine(detail)}`);
+  } else {
+    const label = apiCode ?? (statusText === '' ? undefined : statusText);
+    if (label !== undefined) words.push(apiMessage === undefined ? label : `${label}:`);
+    if (apiMessage !== undefined) words.push(apiMessage);
+  }
+  if (retryAfterMs !== undefined) words.push(`(retry after ${Math.ceil(retryAfterMs / 1000)} s)`);
+  return `${init.method} ${init.url} → ${words.join(' ')}`;
+}
+
+/** A failed call to the cloud API; `message` is one line for an operator and never holds credentials. */
+export class ApiError extends Error {
+  override name = 'ApiError';
+  readonly kind: ApiErrorKind;
+  readonly retryable: boolean;
+  readonly method: string;
+  readonly url: string;
+  readonly status: number | undefined;
+  readonly retryAfterMs: number | undefined;
+  readonly apiCode: string | undefined;
+  readonly apiMessage: string | undefined;
+
+  constructor(init: ApiErrorInit) {
+    super(describe(init), init.cause === undefined ? undefined : { cause: init.cause });
+    this.kind = init.kind;
+    this.retryable = RETRYABLE[init.kind];
+    this.method = init.method;
+    this.url = init.url;
+    this.status = init.status;
+    this.retryAfterMs = init.retryAfterMs;
+    this.apiCode = init.apiCode;
+    this.apiMessage = init.apiMessage;
+  }
+}

@@ -1,0 +1,322 @@
+import { STATUS_CODES } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { Logger } from 'pino';
+import pThrottle from 'p-throttle';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { CloudConfig } from '../config/schema.ts';
+import type { InstanceAction, ServerInfo } from '../model.ts';
+import { ApiError, kindForStatus } from './ApiError.ts';
+import { createAuth } from './auth/registry.ts';
+import type { AuthStrategy } from './auth/types.ts';
+import { actionUrl, serverUrl, versionUrl } from './endpoint.ts';
+import { apiMessageFromText } from './errors/apiMessage.ts';
+import { oneLine } from './errors/oneLine.ts';
+import { parseRetryAfter } from './errors/retryAfter.ts';
+import { chooseMicroversion } from './microversion.ts';
+import {
+  instanceActionDocumentSchema, serverDocumentSchema, toServerInfo, versionDocumentSchema,
+} from './schemas.ts';
+
+export interface ServerRef {
+  projectId: string;
+  serverId: string;
+}
+
+export interface ActionRef extends ServerRef {
+  requestId: string;
+}
+
+/**
+ * The two reads a poll needs. Failures are ApiErrors; a call cancelled through its signal (or by close())
+ * rejects with the abort reason instead, since nothing failed.
+ */
+export interface EcsClient {
+  /** 404 is an ApiError of kind `not_found`: early in a create it only means "not scheduled yet". */
+  getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction>;
+  /** null when the server is gone (404). */
+  getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerInfo | null>;
+  /** The microversion sent with each request, null for none; with `auto` this discovers it. */
+  microversion(): Promise<string | null>;
+  /** Idempotent; cancels requests in flight. */
+  close(): Promise<void>;
+}
+
+export interface EcsClientDeps {
+  logger: Logger;
+  /** Tests pass a MockAgent; the daemon may share one pool. The client closes only an Agent it created. */
+  dispatcher?: Dispatcher;
+  /** `poll.rateLimit`: at most `count` requests (of every kind, discovery included) in any `perMs`. */
+  rateLimit?: { count: number; perMs: number } | undefined;
+}
+
+const USER_AGENT = 'ecs-action-watch';
+/** After a failed discovery the client runs without a microversion for this long, then asks again. */
+export const DISCOVERY_RETRY_MS = 5 * 60_000;
+// An instance action with every traceback stays far below this; more is a proxy gone wrong.
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+// Of an error body only the start is kept, for its message; the rest is read and dropped.
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+interface Answer {
+  method: string;
+  url: string;
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  truncated: boolean;
+}
+
+interface Discovery {
+  promise: Promise<string | null>;
+  /** Set once discovery failed: when to try again. */
+  retryAt: number | undefined;
+}
+
+export function createEcsClient(config: CloudConfig, deps: EcsClientDeps): EcsClient {
+  return new HttpEcsClient(config, deps);
+}
+
+class HttpEcsClient implements EcsClient {
+  readonly #endpoint: string;
+  readonly #timeout: number;
+  readonly #fixedMicroversion: string | undefined;
+  readonly #logger: Logger;
+  readonly #ownAgent: Agent | undefined;
+  readonly #dispatcher: Dispatcher;
+  readonly #auth: AuthStrategy;
+  readonly #closed = new AbortController();
+  #closing: Promise<void> | undefined;
+  #discovery: Discovery | undefined;
+  /** Resolves when the next request may start; a no-op without a rate limit. */
+  readonly #slot: () => Promise<void>;
+
+  constructor(config: CloudConfig, deps: EcsClientDeps) {
+    versionUrl(config.endpoint); // a malformed endpoint fails here, at start, rather than on every poll
+    this.#endpoint = config.endpoint;
+    this.#timeout = config.timeout;
+    this.#fixedMicroversion = config.microversion === 'auto' ? undefined : config.microversion;
+    this.#logger = deps.logger.child({ component: 'cloud' });
+    if (deps.dispatcher === undefined) {
+      const { timeout } = config;
+      this.#ownAgent = new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
+      this.#dispatcher = this.#ownAgent;
+    } else {
+      this.#ownAgent = undefined;
+      this.#dispatcher = deps.dispatcher;
+    }
+    const { rateLimit } = deps;
+    // strict: the limit holds for every window, not only for aligned ones, as the contract says "never exceeded".
+    this.#slot = rateLimit
+      ? pThrottle({ limit: rateLimit.count, interval: rateLimit.perMs, strict: true, signal: this.#closed.signal })(async () => undefined)
+      : async () => undefined;
+    this.#auth = createAuth(config.auth, { logger: this.#logger, dispatcher: this.#dispatcher, timeout: config.timeout });
+  }
+
+  async getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction> {
+    const url = actionUrl(this.#endpoint, ref.projectId, ref.serverId, ref.requestId);
+    const answer = await this.#get(url, signal, true);
+    if (!isSuccess(answer.status)) throw httpError(answer);
+    return decode(answer, instanceActionDocumentSchema).instanceAction;
+  }
+
+  async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerInfo | null> {
+    const url = serverUrl(this.#endpoint, ref.projectId, ref.serverId);
+    const answer = await this.#get(url, signal, true);
+    if (answer.status === 404) return null;
+    if (!isSuccess(answer.status)) throw httpError(answer);
+    return toServerInfo(decode(answer, serverDocumentSchema));
+  }
+
+  microversion(): Promise<string | null> {
+    if (this.#fixedMicroversion !== undefined) return Promise.resolve(this.#fixedMicroversion);
+    const current = this.#discovery;
+    if (current !== undefined && (current.retryAt === undefined || Date.now() < current.retryAt)) {
+      return current.promise;
+    }
+    const discovery: Discovery = { promise: Promise.resolve(null), retryAt: undefined };
+    discovery.promise = this.#discover().catch((err: unknown) => {
+      discovery.retryAt = Date.now() + DISCOVERY_RETRY_MS;
+      if (!this.#closed.signal.aborted) {
+        this.#logger.warn(
+          { error: err instanceof Error ? err.message : String(err), retryInMs: DISCOVERY_RETRY_MS },
+          'compute microversion discovery failed; sending requests without a microversion for now',
+        );
+      }
+      return null;
+    });
+    this.#discovery = discovery;
+    return discovery.promise;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#closed.abort(new DOMException('the ECS client was closed', 'AbortError'));
+      await this.#auth.close?.();
+      await this.#ownAgent?.close();
+    })();
+    return this.#closing;
+  }
+
+  async #discover(): Promise<string | null> {
+    const answer = await this.#get(versionUrl(this.#endpoint), undefined, false);
+    if (!isSuccess(answer.status)) throw httpError(answer);
+    const { version } = decode(answer, versionDocumentSchema);
+    let chosen: string | null;
+    try {
+      chosen = chooseMicroversion({ max: version.version, min: version.min_version });
+    } catch (err) {
+      throw invalidResponse(answer, (err as Error).message);
+    }
+    this.#logger.info(
+      { microversion: chosen, offered: { min: version.min_version, max: version.version } },
+      chosen === null ? 'the endpoint offers no compute microversions' : `using compute microversion ${chosen}`,
+    );
+    return chosen;
+  }
+
+  /** One GET: returns any HTTP answer with its body read; throws only below HTTP (or on cancellation). */
+  async #get(url: string, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
+    this.#closed.signal.throwIfAborted();
+    const method = 'GET';
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
+    if (withMicroversion) {
+      const version = await this.microversion();
+      if (version !== null) {
+        headers['x-openstack-nova-api-version'] = version;
+        headers['openstack-api-version'] = `compute ${version}`;
+      }
+    }
+    const parsedUrl = new URL(url);
+    Object.assign(headers, await this.#auth.headers({ method, url: parsedUrl, headers: { ...headers } }, callerSignal));
+
+    await this.#slot();
+    const timeout = AbortSignal.timeout(this.#timeout);
+    const signals = [timeout, this.#closed.signal, ...(callerSignal === undefined ? [] : [callerSignal])];
+    const started = performance.now();
+    const log = (fields: Record<string, unknown>) =>
+      this.#logger.debug(
+        { method, path: parsedUrl.pathname, ...fields, durationMs: Math.round(performance.now() - started) },
+        'cloud request',
+      );
+    try {
+      const res = await request(url, {
+        method,
+        headers,
+        dispatcher: this.#dispatcher,
+        signal: AbortSignal.any(signals),
+        headersTimeout: this.#timeout,
+        bodyTimeout: this.#timeout,
+      });
+      const { text, truncated } = isSuccess(res.statusCode)
+        ? await readBody(res.body, MAX_BODY_BYTES, MAX_BODY_BYTES)
+        : await readBody(res.body, MAX_ERROR_BODY_BYTES, MAX_BODY_BYTES);
+      log({ status: res.statusCode });
+      if (res.statusCode === 401) this.#auth.onUnauthorized?.();
+      return {
+        method,
+        url,
+        status: res.statusCode,
+        statusText: res.statusText || (STATUS_CODES[res.statusCode] ?? ''),
+        headers: res.headers,
+        text,
+        truncated,
+      };
+    } catch (err) {
+      if (callerSignal?.aborted) throw callerSignal.reason;
+      if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
+      const error = belowHttpError(err, { method, url, timeoutMs: this.#timeout, timedOut: timeout.aborted });
+      log({ error: error.kind });
+      throw error;
+    }
+  }
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+/**
+ * Keeps the first `keep` bytes of a body and reads on, dropping the rest, up to `drain` bytes: a body read
+ * to its end leaves the connection free for the next request. Past `drain` the connection is closed.
+ */
+function readBody(body: Readable, keep: number, drain: number): Promise<{ text: string; truncated: boolean }> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const done = () => ({ text: Buffer.concat(chunks).toString('utf8'), truncated: size > keep });
+    body.on('data', (chunk: Buffer) => {
+      if (size < keep) chunks.push(chunk.subarray(0, keep - size));
+      size += chunk.length;
+      if (size > drain) {
+        resolve(done());
+        body.destroy();
+      }
+    });
+    body.on('end', () => resolve(done()));
+    body.on('error', reject);
+  });
+}
+
+// Codes undici uses for mistakes in the request itself (a header value with a newline): not the network's
+// fault, and retrying cannot help, so they surface as they are.
+const CALLER_MISTAKES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED']);
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function belowHttpError(
+  err: unknown,
+  context: { method: string; url: string; timeoutMs: number; timedOut: boolean },
+): ApiError {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CALLER_MISTAKES.has(code)) throw err;
+  const { method, url } = context;
+  if (context.timedOut || (typeof code === 'string' && UNDICI_TIMEOUTS.has(code))) {
+    return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${context.timeoutMs} ms`, cause: err });
+  }
+  let detail = err instanceof Error ? err.message : String(err);
+  if (typeof code === 'string' && !detail.includes(code)) detail += ` (${code})`;
+  return new ApiError({ kind: 'network', method, url, detail, cause: err });
+}
+
+function httpError(answer: Answer): ApiError {
+  const api = apiMessageFromText(answer.text);
+  return new ApiError({
+    kind: kindForStatus(answer.status),
+    method: answer.method,
+    url: answer.url,
+    status: answer.status,
+    statusText: answer.statusText,
+    apiCode: api?.code,
+    apiMessage: api?.message,
+    retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
+  });
+}
+
+function invalidResponse(answer: Answer, detail: string): ApiError {
+  return new ApiError({
+    kind: 'invalid_response',
+    method: answer.method,
+    url: answer.url,
+    status: answer.status,
+    detail,
+  });
+}
+
+function decode<T>(answer: Answer, schema: z.ZodType<T>): T {
+  if (answer.truncated) throw invalidResponse(answer, `body larger than ${MAX_BODY_BYTES} bytes`);
+  const excerpt = JSON.stringify(oneLine(answer.text, 120));
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.text);
+  } catch {
+    throw invalidResponse(answer, `not JSON: ${excerpt}`);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
+    throw invalidResponse(answer, `unexpected document (${where}${issue?.message ?? 'invalid'}): ${excerpt}`);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,65 @@
+// The configured endpoint comes in three shapes: a service root, `.../v2.1` (as Nova registers it) or
+// `.../v2.1/{projectId}` (as Huawei Cloud and OTC catalogs list it). Keystone's legacy `compute_legacy`
+// entry `.../v2/{projectId}` is served by the same code, so it is read as v2.1 too. Every URL is built
+// from the part up to the version segment, with the watch's own project appended.
+
+interface ParsedEndpoint {
+  /** Origin and path up to and including `/v2.1`, no trailing slash. */
+  base: string;
+  /** The project segment the endpoint carried, if it was a real id rather than a catalog template. */
+  projectId: string | undefined;
+}
+
+const VERSION_SEGMENT = /^v2(\.1)?$/;
+// Catalog templates such as `$(tenant_id)s`, `%(project_id)s` or `{project_id}` are placeholders, not ids.
+const TEMPLATE = /[$%{}()]/;
+
+function parse(endpoint: string): ParsedEndpoint {
+  let url: URL;
+  try {
+    url = new URL(endpoint.trim());
+  } catch {
+    throw new TypeError(`cloud endpoint is not a URL: ${JSON.stringify(endpoint)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new TypeError(`cloud endpoint must be http(s): ${JSON.stringify(endpoint)}`);
+  }
+  const segments = url.pathname.split('/').filter((s) => s !== '');
+  const at = segments.findLastIndex((s) => VERSION_SEGMENT.test(s));
+  // Only a version segment that is last or followed by exactly one (the project) counts; anything deeper
+  // is a path prefix we must not cut.
+  const versioned = at !== -1 && at >= segments.length - 2;
+  const prefix = versioned ? segments.slice(0, at) : segments;
+  const projectSegment = versioned ? segments[at + 1] : undefined;
+  // `origin` leaves out user:password, which OpenStack never uses and which must not reach logs.
+  const base = [url.origin, ...prefix, 'v2.1'].join('/');
+  return { base, projectId: projectSegment === undefined ? undefined : realProjectId(projectSegment) };
+}
+
+function realProjectId(segment: string): string | undefined {
+  let id: string;
+  try {
+    id = decodeURIComponent(segment);
+  } catch {
+    return undefined; // `%(project_id)s` is not valid percent-encoding
+  }
+  return TEMPLATE.test(id) ? undefined : id;
+}
+
+/** The version document: `GET {base}/v2.1/` (with the slash; Nova redirects without it). */
+export function versionUrl(endpoint: string): string {
+  return `${parse(endpoint).base}/`;
+}
+
+/** The project id the endpoint itself carries (`.../v2.1/{projectId}`), a default for watches naming none. */
+export function endpointProjectId(endpoint: string): string | undefined {
+  return parse(endpoint).projectId;
+}
+
+export function serverUrl(endpoint: string, projectId: string, serverId: string): string {
+  return `${parse(endpoint).base}/${encodeURIComponent(projectId)}/servers/${encodeURIComponent(serverId)}`;
+}
+
+export function actionUrl(endpoint: string, projectId: string, serverId: string, requestId: string): string {
+  return `${serverUrl(endpoint, projectId, serverId)}/os-instance-actions/${encodeURIComponent(requestId)}`;
+}

@@ -1,0 +1,5 @@
+/** Collapses whitespace and cuts to `max` characters, so that API text fits an operator's log line. */
+export function oneLine(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length <= max ? flat : `${flat.slice(0, max - 1)}…`;
+}

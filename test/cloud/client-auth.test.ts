@@ -1,0 +1,96 @@
+// The client's side of the auth contract, with a stand-in strategy such as a password or AK/SK one will be.
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createAuth } from '../../src/cloud/auth/registry.ts';
+import type { AuthStrategy } from '../../src/cloud/auth/types.ts';
+import { createEcsClient } from '../../src/cloud/client.ts';
+import { captureLogger, fixtureText, headersOf, mockAgent } from './helpers.ts';
+
+vi.mock('../../src/cloud/auth/registry.ts', () => ({ createAuth: vi.fn() }));
+
+const ORIGIN = 'https://ecs.example.test';
+const ACTION_PATH = '/v2.1/p1/servers/s1/os-instance-actions/req-1';
+const REF = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
+
+let strategy: { [K in keyof AuthStrategy]-?: AuthStrategy[K] } & { headers: ReturnType<typeof vi.fn> };
+
+beforeEach(() => {
+  strategy = {
+    headers: vi.fn(() => Promise.resolve({ authorization: 'SDK-HMAC-SHA256 Signature=abc' })),
+    onUnauthorized: vi.fn(),
+    close: vi.fn(() => Promise.resolve()),
+  };
+  vi.mocked(createAuth).mockReturnValue(strategy);
+});
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+function setup() {
+  const agent = mockAgent();
+  const client = createEcsClient(
+    { endpoint: ORIGIN, auth: { type: 'none' }, microversion: '2.60', timeout: 1234 },
+    { logger: captureLogger().logger, dispatcher: agent },
+  );
+  cleanups.push(async () => {
+    await client.close();
+    await agent.close();
+  });
+  return { agent, pool: agent.get(ORIGIN), client };
+}
+
+describe('auth strategy contract', () => {
+  it("builds the strategy with the client's dispatcher and timeout", () => {
+    const { agent } = setup();
+    expect(createAuth).toHaveBeenCalledWith({ type: 'none' }, expect.objectContaining({ dispatcher: agent, timeout: 1234 }));
+  });
+
+  it('asks for headers with the whole request and sends what it returns', async () => {
+    const { pool, client } = setup();
+    let sent: Record<string, string> = {};
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply((opts) => {
+      sent = headersOf(opts);
+      return { statusCode: 200, data: fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json') };
+    });
+    const signal = new AbortController().signal;
+
+    await client.getInstanceAction(REF, signal);
+
+    const [request, passedSignal] = strategy.headers.mock.calls[0] as [{ method: string; url: URL; headers: Record<string, string> }, AbortSignal];
+    expect(request.method).toBe('GET');
+    expect(request.url.href).toBe(`${ORIGIN}${ACTION_PATH}`);
+    expect(request.headers).toEqual({
+      accept: 'application/json',
+      'user-agent': 'ecs-action-watch',
+      'x-openstack-nova-api-version': '2.60',
+      'openstack-api-version': 'compute 2.60',
+    });
+    expect(passedSignal).toBe(signal);
+    expect(sent['authorization']).toBe('SDK-HMAC-SHA256 Signature=abc');
+  });
+
+  it('tells the strategy about a 401 (only)', async () => {
+    const { pool, client } = setup();
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(403, '{"forbidden": {"message": "no"}}');
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(401, '{"error": {"code": 401, "message": "expired"}}');
+
+    await expect(client.getInstanceAction(REF)).rejects.toMatchObject({ kind: 'forbidden' });
+    expect(strategy.onUnauthorized).not.toHaveBeenCalled();
+    await expect(client.getInstanceAction(REF)).rejects.toMatchObject({ kind: 'unauthorized', retryable: false });
+    expect(strategy.onUnauthorized).toHaveBeenCalledOnce();
+  });
+
+  it('passes a failure of the strategy on as it is', async () => {
+    const { client } = setup();
+    const failure = new Error('identity service down');
+    strategy.headers.mockRejectedValueOnce(failure);
+    await expect(client.getInstanceAction(REF)).rejects.toBe(failure);
+  });
+
+  it('closes the strategy once', async () => {
+    const { client } = setup();
+    await Promise.all([client.close(), client.close()]);
+    expect(strategy.close).toHaveBeenCalledOnce();
+  });
+});

@@ -1,0 +1,113 @@
+// Against a real socket: timeouts, refused connections and connection reuse are the network's business,
+// which a MockAgent does not reproduce.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { ApiError } from '../../src/cloud/ApiError.ts';
+import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
+import { captureLogger, fixtureText } from './helpers.ts';
+
+const ACTION_DOC = fixtureText('nova-api-samples/v2.84/instance-action-get-resp.json');
+const BASE = '/v2.1/p1/servers/s1';
+
+let server: Server;
+let origin: string;
+let connections = 0;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    const json = (status: number, body: string) => {
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(body);
+    };
+    switch (req.url) {
+      case `${BASE}/os-instance-actions/hang`:
+        return; // never answers
+      case `${BASE}/os-instance-actions/stall`:
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.write('{"instanceAction": {'); // and never finishes
+        return;
+      case `${BASE}/os-instance-actions/req-1`:
+        return json(200, ACTION_DOC);
+      case `${BASE}/os-instance-actions/broken`:
+        return json(500, JSON.stringify({ computeFault: { code: 500, message: 'x'.repeat(200_000) } }));
+      case BASE:
+        return json(404, '{"itemNotFound": {"code": 404, "message": "Instance s1 could not be found."}}');
+      default:
+        return json(404, '{"itemNotFound": {"code": 404, "message": "Action could not be found."}}');
+    }
+  });
+  server.on('connection', () => connections++);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+const clients: EcsClient[] = [];
+afterEach(async () => {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
+});
+
+/** A client with its own Agent, as the daemon creates it. */
+function client(endpoint = origin, timeout = 100): EcsClient {
+  const c = createEcsClient(
+    { endpoint, auth: { type: 'token', token: 'secret' }, microversion: '2.60', timeout },
+    { logger: captureLogger().logger },
+  );
+  clients.push(c);
+  return c;
+}
+
+async function apiError(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(() => undefined, (err: unknown) => err);
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe('over a real connection', () => {
+  it.each(['hang', 'stall'])('times out when the answer does not come (%s)', async (requestId) => {
+    const started = performance.now();
+    const error = await apiError(client().getInstanceAction({ projectId: 'p1', serverId: 's1', requestId }));
+    expect(performance.now() - started).toBeLessThan(1500);
+    expect(error).toMatchObject({ kind: 'timeout', retryable: true, status: undefined });
+    expect(error.message).toBe(`GET ${origin}${BASE}/os-instance-actions/${requestId} → timed out: no complete answer within 100 ms`);
+  });
+
+  it('maps a refused connection to network', async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, '127.0.0.1', resolve));
+    const port = (closed.address() as AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+
+    const error = await apiError(client(`http://127.0.0.1:${port}`, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'r' }));
+
+    expect(error).toMatchObject({ kind: 'network', retryable: true });
+    expect(error.message).toContain('ECONNREFUSED');
+  });
+
+  it('reads every body to its end, so that connections are reused', async () => {
+    const c = client(origin, 2000);
+    connections = 0;
+    const ref = { projectId: 'p1', serverId: 's1' };
+
+    for (let round = 0; round < 4; round++) {
+      expect(await c.getServer(ref)).toBeNull();
+      // 200 KB: more than undici buffers, so an unread body would hold its connection.
+      expect(await apiError(c.getInstanceAction({ ...ref, requestId: 'broken' }))).toMatchObject({ kind: 'server' });
+      expect(await c.getInstanceAction({ ...ref, requestId: 'req-1' })).toMatchObject({ action: 'stop' });
+    }
+
+    // undici may open a second socket before the first is handed back.
+    expect(connections).toBeLessThanOrEqual(2);
+  });
+
+  it('reads a huge error body only as far as its message needs', async () => {
+    const error = await apiError(client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'broken' }));
+    expect(error).toMatchObject({ kind: 'server', status: 500 });
+    expect(error.message.length).toBeLessThan(500);
+  });
+});

@@ -1,0 +1,365 @@
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { MockAgent } from 'undici';
+import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
+import { ApiError } from '../../src/cloud/ApiError.ts';
+import { createEcsClient, DISCOVERY_RETRY_MS } from '../../src/cloud/client.ts';
+import type { CloudConfig } from '../../src/config/schema.ts';
+import { captureLogger, fixtureJson, fixtureText, headersOf, mockAgent } from './helpers.ts';
+
+const ORIGIN = 'https://ecs.example.test';
+const TOKEN = 'gAAAAABsecret-token-value-0123456789';
+const REF = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
+const ACTION_PATH = '/v2.1/p1/servers/s1/os-instance-actions/req-1';
+const SERVER_PATH = '/v2.1/p1/servers/s1';
+const VERSION_DOC = fixtureText('nova-api-samples/versions/v21-version-get-resp.json');
+const ACTION_FILE = 'nova-api-samples/v2.58/instance-action-get-non-admin-resp.json';
+const ACTION_DOC = fixtureText(ACTION_FILE);
+const JSON_HEADERS = { 'content-type': 'application/json' };
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  vi.useRealTimers();
+  for (const cleanup of cleanups.splice(0)) await cleanup();
+});
+
+function setup(cloud: Partial<CloudConfig> = {}) {
+  const agent = mockAgent();
+  const { logger, lines, raw } = captureLogger();
+  const client = createEcsClient(
+    { endpoint: ORIGIN, auth: { type: 'token', token: TOKEN }, microversion: 'auto', timeout: 2000, ...cloud },
+    { logger, dispatcher: agent },
+  );
+  cleanups.push(async () => {
+    await client.close();
+    await agent.close();
+  });
+  return { agent, pool: agent.get(ORIGIN), client, lines, raw };
+}
+
+/** Replies `status`/`body` and records the request headers of every call. */
+function recorder(status: number, body: string, headers: Record<string, string> = JSON_HEADERS) {
+  const seen: Record<string, string>[] = [];
+  const reply = (opts: MockInterceptor.MockResponseCallbackOptions) => {
+    seen.push(headersOf(opts));
+    return { statusCode: status, data: body, responseOptions: { headers } };
+  };
+  return { seen, reply };
+}
+
+function versionDoc(max: string, min = '2.1'): string {
+  return JSON.stringify({ version: { id: 'v2.1', status: 'CURRENT', version: max, min_version: min } });
+}
+
+async function apiError(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(() => undefined, (err: unknown) => err);
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe('microversion discovery', () => {
+  it('picks 2.60 from the upstream version document (max 2.104) and sends it with the token', async () => {
+    const { agent, pool, client } = setup();
+    const version = recorder(200, VERSION_DOC);
+    const action = recorder(200, ACTION_DOC);
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(version.reply);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply);
+
+    const result = await client.getInstanceAction(REF);
+
+    expect(result).toEqual((fixtureJson(ACTION_FILE) as { instanceAction: unknown }).instanceAction);
+    expect(await client.microversion()).toBe('2.60');
+    expect(action.seen[0]).toMatchObject({
+      'x-openstack-nova-api-version': '2.60',
+      'openstack-api-version': 'compute 2.60',
+      'x-auth-token': TOKEN,
+      accept: 'application/json',
+      'user-agent': 'ecs-action-watch',
+    });
+    // The version document is asked for without a microversion (it has none of its own).
+    expect(version.seen[0]).not.toHaveProperty('x-openstack-nova-api-version');
+    agent.assertNoPendingInterceptors();
+  });
+
+  it('discovers once for concurrent requests', async () => {
+    const { pool, client } = setup();
+    const version = recorder(200, VERSION_DOC);
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(version.reply).persist();
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS }).times(3);
+
+    await Promise.all([client.getInstanceAction(REF), client.getInstanceAction(REF), client.getInstanceAction(REF)]);
+
+    expect(version.seen).toHaveLength(1);
+  });
+
+  it.each([
+    ['2.40', '2.40'],
+    ['2.51', '2.51'],
+    ['2.53', '2.53'],
+  ])('uses the endpoint maximum %s when it is below 2.60', async (max, chosen) => {
+    const { pool, client } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, versionDoc(max), { headers: JSON_HEADERS });
+    expect(await client.microversion()).toBe(chosen);
+  });
+
+  it('sends no microversion to an endpoint that has none, without complaint', async () => {
+    const { pool, client, lines } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, versionDoc('', ''), { headers: JSON_HEADERS });
+    const action = recorder(200, ACTION_DOC);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply);
+
+    await client.getInstanceAction(REF);
+
+    expect(action.seen[0]).not.toHaveProperty('x-openstack-nova-api-version');
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
+  });
+
+  it.each([
+    ['a 500', (i: MockInterceptor) => i.reply(500, '{"computeFault": {"code": 500, "message": "boom"}}'), '500 computeFault: boom'],
+    ['garbage', (i: MockInterceptor) => i.reply(200, '<html>hello</html>'), 'invalid response: not JSON'],
+    ['another document', (i: MockInterceptor) => i.reply(200, '{"versions": []}'), 'invalid response: unexpected document'],
+    ['a version that is no number', (i: MockInterceptor) => i.reply(200, versionDoc('latest')), 'invalid response'],
+    ['a network error', (i: MockInterceptor) => i.replyWithError(new Error('socket hang up')), 'network error: socket hang up'],
+  ])('falls back to none when discovery gets %s, and asks again later', async (_, answer, logged) => {
+    const { pool, client, lines } = setup();
+    answer(pool.intercept({ path: '/v2.1/', method: 'GET' }));
+    const action = recorder(200, ACTION_DOC);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply).times(2);
+
+    await client.getInstanceAction(REF);
+    await client.getInstanceAction(REF); // within the back-off: no second discovery (it would find no interceptor)
+
+    expect(action.seen).toHaveLength(2);
+    for (const headers of action.seen) {
+      expect(headers).not.toHaveProperty('x-openstack-nova-api-version');
+      expect(headers).not.toHaveProperty('openstack-api-version');
+    }
+    const warnings = lines.filter((l) => l.level === 40);
+    expect(warnings).toHaveLength(1);
+    expect(String(warnings[0]?.['error'])).toContain(logged);
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(Date.now() + DISCOVERY_RETRY_MS + 1);
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, VERSION_DOC, { headers: JSON_HEADERS });
+    expect(await client.microversion()).toBe('2.60');
+  });
+
+  it('sends an explicit microversion as is, without discovery', async () => {
+    const { agent, pool, client } = setup({ microversion: '2.55' });
+    const action = recorder(200, ACTION_DOC);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply);
+
+    await client.getInstanceAction(REF);
+
+    expect(action.seen[0]).toMatchObject({ 'x-openstack-nova-api-version': '2.55', 'openstack-api-version': 'compute 2.55' });
+    expect(await client.microversion()).toBe('2.55');
+    agent.assertNoPendingInterceptors();
+  });
+});
+
+describe('requests', () => {
+  it('sends no credentials with auth none', async () => {
+    const { pool, client } = setup({ auth: { type: 'none' }, microversion: '2.60' });
+    const action = recorder(200, ACTION_DOC);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply);
+
+    await client.getInstanceAction(REF);
+
+    expect(action.seen[0]).not.toHaveProperty('x-auth-token');
+  });
+
+  it("uses the watch's project where the endpoint names another", async () => {
+    const { pool, client } = setup({ endpoint: `${ORIGIN}/v2.1/0123456789abcdef/`, microversion: '2.60' });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });
+    await expect(client.getInstanceAction(REF)).resolves.toMatchObject({ action: 'stop' });
+  });
+
+  it('reads the server: status, task state and fault', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    const server = {
+      server: {
+        id: 's1', status: 'ERROR', 'OS-EXT-STS:task_state': null,
+        fault: { code: 500, created: '2024-05-01T10:00:00Z', message: 'No valid host was found. ' },
+      },
+    };
+    pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(200, JSON.stringify(server), { headers: JSON_HEADERS });
+
+    expect(await client.getServer(REF)).toEqual({
+      status: 'ERROR',
+      taskState: null,
+      fault: { code: 500, created: '2024-05-01T10:00:00Z', message: 'No valid host was found. ' },
+    });
+  });
+
+  it.each([
+    ['Nova', '{"itemNotFound": {"code": 404, "message": "Instance s1 could not be found."}}'],
+    ['Huawei', '{"error": {"code": "Ecs.0114", "message": "The ECS does not exist."}}'],
+  ])('reads a gone server (%s 404) as null', async (_, body) => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(404, body, { headers: JSON_HEADERS });
+    expect(await client.getServer(REF)).toBeNull();
+  });
+
+  it('throws for a server that cannot be read', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(503, '');
+    const error = await apiError(client.getServer(REF));
+    expect(error).toMatchObject({ kind: 'server', status: 503, retryable: true });
+  });
+});
+
+describe('errors', () => {
+  const url = `${ORIGIN}${ACTION_PATH}`;
+  it.each([
+    {
+      name: '401 with a Keystone body',
+      status: 401,
+      body: '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}',
+      expected: { kind: 'unauthorized', retryable: false, apiCode: 'Unauthorized', apiMessage: 'The request you have made requires authentication.' },
+      message: `GET ${url} → 401 Unauthorized: The request you have made requires authentication.`,
+    },
+    {
+      name: '404 with a Nova itemNotFound',
+      status: 404,
+      body: '{"itemNotFound": {"code": 404, "message": "Action req-1 on instance s1 could not be found."}}',
+      expected: { kind: 'not_found', retryable: false, apiCode: 'itemNotFound' },
+      message: `GET ${url} → 404 itemNotFound: Action req-1 on instance s1 could not be found.`,
+    },
+    {
+      name: '429 with Retry-After',
+      status: 429,
+      body: '{"overLimit": {"code": 429, "message": "This request was rate-limited.", "retryAfter": "7"}}',
+      headers: { 'retry-after': '7' },
+      expected: { kind: 'rate_limited', retryable: true, retryAfterMs: 7000, apiCode: 'overLimit' },
+      message: `GET ${url} → 429 overLimit: This request was rate-limited. (retry after 7 s)`,
+    },
+    {
+      name: '500 computeFault',
+      status: 500,
+      body: '{"computeFault": {"code": 500, "message": "Unexpected API Error. Please report this."}}',
+      expected: { kind: 'server', retryable: true, apiCode: 'computeFault' },
+      message: `GET ${url} → 500 computeFault: Unexpected API Error. Please report this.`,
+    },
+    {
+      name: '503 without body',
+      status: 503,
+      body: '',
+      expected: { kind: 'server', retryable: true, apiMessage: undefined },
+      message: `GET ${url} → 503 Service Unavailable`,
+    },
+    {
+      name: '502 HTML page from a proxy',
+      status: 502,
+      body: '<html><body><h1>502 Bad Gateway</h1></body></html>',
+      expected: { kind: 'server', retryable: true, apiMessage: undefined },
+      message: `GET ${url} → 502 Bad Gateway`,
+    },
+    {
+      name: '400 Huawei error_code',
+      status: 400,
+      body: '{"error_code": "Ecs.0005", "error_msg": "Invalid request parameter.", "request_id": "abc"}',
+      expected: { kind: 'bad_request', retryable: false, apiCode: 'Ecs.0005', apiMessage: 'Invalid request parameter.' },
+      message: `GET ${url} → 400 Ecs.0005: Invalid request parameter.`,
+    },
+    {
+      name: '403 Huawei error object',
+      status: 403,
+      body: '{"error": {"code": "Ecs.0007", "message": "Insufficient permissions."}}',
+      expected: { kind: 'forbidden', retryable: false, apiCode: 'Ecs.0007' },
+      message: `GET ${url} → 403 Ecs.0007: Insufficient permissions.`,
+    },
+  ])('maps $name', async ({ status, body, headers, expected, message }) => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(status, body, { headers: { ...JSON_HEADERS, ...headers } });
+
+    const error = await apiError(client.getInstanceAction(REF));
+
+    expect(error).toMatchObject({ status, method: 'GET', url, ...expected });
+    expect(error.message).toBe(message);
+    expect(error.message).not.toContain(TOKEN);
+  });
+
+  it('maps garbage JSON to invalid_response with an excerpt', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, '<html><title>Login</title></html>');
+
+    const error = await apiError(client.getInstanceAction(REF));
+
+    expect(error).toMatchObject({ kind: 'invalid_response', status: 200, retryable: true });
+    expect(error.message).toBe(`GET ${url} → 200 invalid response: not JSON: "<html><title>Login</title></html>"`);
+  });
+
+  it('maps a document of the wrong shape to invalid_response naming the field', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    const body = JSON.stringify({ instanceAction: { action: 'stop', request_id: 'req-1', events: [{ event: 7 }] } });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, body, { headers: JSON_HEADERS });
+
+    const error = await apiError(client.getInstanceAction(REF));
+
+    expect(error.kind).toBe('invalid_response');
+    expect(error.message).toContain('unexpected document (instanceAction.events.0.event:');
+    expect(error.message).not.toContain('\n');
+  });
+
+  it('maps a failed connection to network', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).replyWithError(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' }));
+
+    const error = await apiError(client.getInstanceAction(REF));
+
+    expect(error).toMatchObject({ kind: 'network', retryable: true, status: undefined });
+    expect(error.message).toBe(`GET ${url} → network error: read ECONNRESET`);
+  });
+});
+
+describe('logging', () => {
+  it('logs each request at debug with method, path, status and duration, never the token', async () => {
+    const { pool, client, lines, raw } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, VERSION_DOC, { headers: JSON_HEADERS });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });
+    pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(401, '{"error": {"code": 401, "message": "bad token"}}');
+
+    await client.getInstanceAction(REF);
+    await client.getServer(REF).catch(() => undefined);
+
+    const requests = lines.filter((l) => l.msg === 'cloud request');
+    expect(requests.map((l) => [l['method'], l['path'], l['status']])).toEqual([
+      ['GET', '/v2.1/', 200],
+      ['GET', ACTION_PATH, 200],
+      ['GET', SERVER_PATH, 401],
+    ]);
+    for (const line of requests) {
+      expect(line.level).toBe(20);
+      expect(line['durationMs']).toEqual(expect.any(Number));
+    }
+    expect(raw.join('')).not.toContain(TOKEN);
+  });
+});
+
+describe('cancellation and close', () => {
+  function slowAction(agent: MockAgent) {
+    agent.get(ORIGIN).intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC).delay(2000);
+  }
+
+  it("rejects with the caller's abort reason, not an ApiError", async () => {
+    const { agent, client } = setup({ microversion: '2.60' });
+    slowAction(agent);
+    const controller = new AbortController();
+    const reason = new Error('shutting down');
+    setTimeout(() => controller.abort(reason), 20);
+
+    await expect(client.getInstanceAction(REF, controller.signal)).rejects.toBe(reason);
+  });
+
+  it('cancels requests in flight on close, is idempotent, and refuses new requests', async () => {
+    const { agent, client } = setup({ microversion: '2.60' });
+    slowAction(agent);
+    const pending = client.getInstanceAction(REF);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+
+    await Promise.all([client.close(), client.close()]);
+    await client.close();
+
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(client.getServer(REF)).rejects.toMatchObject({ name: 'AbortError' });
+  });
+});

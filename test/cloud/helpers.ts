@@ -1,0 +1,59 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { pino, type Logger } from 'pino';
+import { MockAgent } from 'undici';
+import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
+
+// The fixtures live in `shared/` beside the repository (here /work/shared, in CI <repo>/../shared).
+const REPO_ROOT = new URL('../../', import.meta.url);
+export const FIXTURES = new URL('../shared/fixtures/', REPO_ROOT);
+
+export function fixtureText(relative: string): string {
+  return readFileSync(new URL(relative, FIXTURES), 'utf8');
+}
+
+export function fixtureJson(relative: string): unknown {
+  return JSON.parse(fixtureText(relative));
+}
+
+/** Every `instance-action-get*.json` under nova-api-samples, as paths relative to FIXTURES. */
+export function instanceActionSamples(): string[] {
+  const root = new URL('nova-api-samples/', FIXTURES);
+  return readdirSync(root, { withFileTypes: true })
+    .filter((d) => d.isDirectory())
+    .flatMap((d) =>
+      readdirSync(new URL(`${d.name}/`, root))
+        .filter((f) => f.startsWith('instance-action-get') && f.endsWith('.json'))
+        .map((f) => `nova-api-samples/${d.name}/${f}`),
+    )
+    .sort();
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [field: string]: unknown;
+}
+
+/** A debug-level logger whose JSON lines are kept, to check what is logged (and what never is). */
+export function captureLogger(): { logger: Logger; lines: LogLine[]; raw: string[] } {
+  const lines: LogLine[] = [];
+  const raw: string[] = [];
+  const logger = pino({ level: 'debug' }, {
+    write(line: string) {
+      raw.push(line);
+      lines.push(JSON.parse(line) as LogLine);
+    },
+  });
+  return { logger, lines, raw };
+}
+
+export function mockAgent(): MockAgent {
+  const agent = new MockAgent();
+  agent.disableNetConnect();
+  return agent;
+}
+
+/** Request headers as the mock saw them, with lower-case names. */
+export function headersOf(opts: MockInterceptor.MockResponseCallbackOptions): Record<string, string> {
+  return Object.fromEntries(new Headers(opts.headers as Record<string, string>).entries());
+}
