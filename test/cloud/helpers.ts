@@ -3,9 +3,8 @@ import { pino, type Logger } from 'pino';
 import { MockAgent } from 'undici';
 import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
 
-// The fixtures live in `shared/` beside the repository (here /work/shared, in CI <repo>/../shared).
-const REPO_ROOT = new URL('../../', import.meta.url);
-export const FIXTURES = new URL('../shared/fixtures/', REPO_ROOT);
+// Unmodified copies of the upstream samples (test/fixtures/README.md), so that a fresh clone tests alone.
+export const FIXTURES = new URL('../fixtures/', import.meta.url);
 
 export function fixtureText(relative: string): string {
   return readFileSync(new URL(relative, FIXTURES), 'utf8');

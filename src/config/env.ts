@@ -1,0 +1,50 @@
+// `${VAR}` and `${VAR:-default}` are expanded in the parsed document, one string scalar at a time, never
+// in the source text: a value is then always exactly one string, whatever it contains (`: `, newlines,
+// `- x`), and each expansion keeps the line:col of the scalar it came from.
+
+import type { Document } from 'yaml';
+import { eachStringValue, type Segment } from './yamlTree.ts';
+
+export interface EnvIssue {
+  path: Segment[];
+  /** Offset of the scalar in the source. */
+  offset: number;
+  message: string;
+}
+
+// `$${` is an escaped literal `${`; an unclosed `${` is caught too, so that a typo is not silently kept.
+const REFERENCE = /\$\$\{|\$\{([^}]*)(\}?)/g;
+const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
+
+/** Expands one value; `problems` receives a message for each reference that cannot be expanded. */
+export function expand(text: string, env: NodeJS.ProcessEnv, problems: string[]): string {
+  return text.replace(REFERENCE, (match, inner: string | undefined, close: string | undefined) => {
+    if (match === '$${') return '${';
+    const reference = close === '}' ? NAME_AND_DEFAULT.exec(inner ?? '') : null;
+    const name = reference?.[1];
+    if (reference === null || name === undefined) {
+      problems.push(`'${match}' is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)`);
+      return match;
+    }
+    const value = env[name];
+    const fallback = reference[2];
+    // As in the shell, `:-` also replaces a variable that is set but empty.
+    if (value !== undefined && !(fallback !== undefined && value === '')) return value;
+    if (fallback !== undefined) return fallback;
+    problems.push(`environment variable ${name} is not set (use \${${name}:-default} for a default)`);
+    return match;
+  });
+}
+
+/** Expands every string value of `doc` in place; a value with a problem keeps its text. */
+export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): EnvIssue[] {
+  const issues: EnvIssue[] = [];
+  eachStringValue(doc.contents, (scalar, text, path) => {
+    if (!text.includes('$')) return;
+    const problems: string[] = [];
+    const value = expand(text, env, problems);
+    if (problems.length === 0) scalar.value = value;
+    for (const message of problems) issues.push({ path, offset: scalar.range?.[0] ?? 0, message });
+  });
+  return issues;
+}

@@ -1,0 +1,130 @@
+// Field schemas shared by several sections of the watch file. Each carries its own message, written for
+// the person editing the file: what was wrong and the form that would be accepted. Values that may be
+// secrets (tokens, passwords, URLs with credentials) are never quoted back.
+
+import cron from 'node-cron';
+import { z } from 'zod';
+
+const UNIT_MS = new Map([
+  ['ms', 1],
+  ['s', 1000],
+  ['m', 60_000],
+  ['h', 3_600_000],
+  ['d', 86_400_000],
+]);
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+const DURATION_FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d';
+// Every duration may end up in a setTimeout, which fires after 1 ms for anything longer than 2^31-1 ms.
+const MAX_DURATION = '24d';
+const MAX_DURATION_MS = 24 * 86_400_000;
+
+/** `500ms`, `10s`, `1.5h`... in milliseconds; undefined when the text is not a duration. */
+export function parseDuration(text: string): number | undefined {
+  const match = DURATION.exec(text.trim());
+  const scale = UNIT_MS.get(match?.[2] ?? '');
+  if (match === null || scale === undefined) return undefined;
+  return Math.round(Number(match[1]) * scale);
+}
+
+/** A duration string in, milliseconds out. */
+export function duration() {
+  return z
+    .string({
+      error: (iss) =>
+        typeof iss.input === 'number' ? `${iss.input} has no unit: write a duration as ${DURATION_FORMS}` : undefined,
+    })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms !== undefined && ms > 0 && ms <= MAX_DURATION_MS) return ms;
+      const message =
+        ms === undefined
+          ? `'${text}' is not a duration: write ${DURATION_FORMS}`
+          : ms <= 0
+            ? `'${text}' must be longer than 0`
+            : `'${text}' is too long: at most ${MAX_DURATION}`;
+      ctx.issues.push({ code: 'custom', input: text, message });
+      return z.NEVER;
+    });
+}
+
+// Numbers and booleans arrive as strings when they come from `${VAR}`, which only ever yields text.
+const fromEnvText = (parse: (text: string) => unknown) => (value: unknown) =>
+  typeof value === 'string' ? (parse(value.trim()) ?? value) : value;
+
+/** A whole number in [min, max]; also the decimal text of one. */
+export function integer(min: number, max: number) {
+  return z.preprocess(
+    fromEnvText((text) => (/^-?\d+$/.test(text) ? Number(text) : undefined)),
+    z.int().min(min).max(max),
+  );
+}
+
+/** `true` or `false`; also their text. */
+export function boolean() {
+  return z.preprocess(
+    fromEnvText((text) => (text === 'true' ? true : text === 'false' ? false : undefined)),
+    z.boolean(),
+  );
+}
+
+const RATE = /^(\d+)\/(s|m|h)$/;
+
+/** `50/s`, `600/m`, `1000/h` → at most `count` requests in any `perMs`. */
+export function rateLimit() {
+  const forms = 'a count per unit, e.g. 50/s, 600/m or 1000/h';
+  return z
+    .string({ error: `expected a rate: ${forms}` })
+    .transform((text, ctx) => {
+      const match = RATE.exec(text.trim());
+      const perMs = UNIT_MS.get(match?.[2] ?? '');
+      const count = Number(match?.[1] ?? 0);
+      if (perMs === undefined || count < 1) {
+        ctx.issues.push({ code: 'custom', input: text, message: `'${text}' is not a rate: write ${forms}` });
+        return z.NEVER;
+      }
+      return { count, perMs };
+    });
+}
+
+/** A node-cron expression; a leading seconds field is allowed. */
+export function cronExpression() {
+  return z.string().superRefine((expression, ctx) => {
+    const { valid, errors } = cron.validateDetailed(expression);
+    if (valid) return;
+    const reason = errors
+      .map((e) => (e.field === 'expression' ? e.message : `${e.field} '${e.value ?? ''}' is not valid`))
+      .join(', ');
+    ctx.addIssue({
+      code: 'custom',
+      input: expression,
+      message:
+        `'${expression}' is not a cron expression (${reason}): write 5 or 6 fields, ` +
+        `[second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
+    });
+  });
+}
+
+/** An absolute http(s) URL. Not quoted back: webhook URLs often carry a token. */
+export function httpUrl(example: string) {
+  return z.string().refine(
+    (text) => {
+      const url = URL.parse(text);
+      return url !== null && (url.protocol === 'http:' || url.protocol === 'https:');
+    },
+    { message: `expected an http:// or https:// URL, e.g. ${example}` },
+  );
+}
+
+const emailSyntax = z.email();
+const NAMED_ADDRESS = /^[^<>]*<([^<>]+)>$/;
+
+/** `ops@example.com` or `Ops Team <ops@example.com>`, as mail headers allow. */
+export function emailAddress() {
+  return z.string().refine(
+    (text) => emailSyntax.safeParse(NAMED_ADDRESS.exec(text.trim())?.[1] ?? text.trim()).success,
+    {
+      error: (iss) =>
+        `'${String(iss.input)}' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
+    },
+  );
+}

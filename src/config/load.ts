@@ -1,0 +1,131 @@
+// Watch file text → Config, or every problem found, each at the line:col where the user has to fix it.
+// Order: YAML syntax (nothing else is trustworthy while it is broken), then `${VAR}` expansion and the
+// schema together, so that one `validate` run lists all of them.
+
+import { readFile } from 'node:fs/promises';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type ErrorCode, type YAMLError } from 'yaml';
+import { ConfigError, type ConfigIssue } from './ConfigError.ts';
+import { substituteEnv } from './env.ts';
+import { configErrorMap } from './messages.ts';
+import { ConfigSchema, type Config } from './schema.ts';
+import { formatPath, offsetOf, pathAt, type Segment } from './yamlTree.ts';
+
+export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
+
+export interface LoadOptions {
+  /** Where `${VAR}` values come from; process.env when left out. */
+  env?: NodeJS.ProcessEnv | undefined;
+  /** The file name a ConfigError carries. */
+  source?: string | undefined;
+}
+
+export type ConfigCheck = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+
+// The library's wording, where it speaks of its own API or leaves the fix unsaid.
+const SYNTAX_MESSAGES: Partial<Record<ErrorCode, string>> = {
+  TAB_AS_INDENT: 'tabs are not allowed as indentation: indent with spaces',
+  MULTIPLE_DOCS: 'the watch file must be one YAML document: remove the extra ---',
+  DUPLICATE_KEY: 'this key is already set above in the same mapping',
+  BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
+};
+
+function syntaxProblem(text: string, error: YAMLError): { offset: number; message: string } {
+  const [offset] = error.pos;
+  // In `{ token: ${TOKEN} }` the `{` of the reference opens a flow mapping as far as YAML is concerned.
+  if (text[offset] === '{' && text[offset - 1] === '$') {
+    return { offset: offset - 1, message: 'inside { } a ${VAR} value must be quoted: write "${VAR}"' };
+  }
+  return { offset, message: SYNTAX_MESSAGES[error.code] ?? error.message };
+}
+
+const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => prefix.every((s, i) => path[i] === s);
+
+/** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
+export function validateConfigText(text: string, options: Pick<LoadOptions, 'env'> = {}): ConfigCheck {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const issueAt = (offset: number, path: readonly Segment[], message: string): ConfigIssue => {
+    const { line, col } = lineCounter.linePos(offset);
+    return { line, col, path: formatPath(path), message };
+  };
+
+  if (doc.errors.length > 0) {
+    // After the first error on a line the parser is off track, and what follows on that line is noise.
+    const lines = new Set<number>();
+    const issues: ConfigIssue[] = [];
+    for (const error of doc.errors) {
+      const { offset, message } = syntaxProblem(text, error);
+      const issue = issueAt(offset, pathAt(doc, offset), message);
+      if (!lines.has(issue.line)) issues.push(issue);
+      lines.add(issue.line);
+    }
+    return { ok: false, issues: sorted(issues) };
+  }
+  const root = doc.contents;
+  if (!isMap(root)) {
+    const empty = root === null || (isScalar(root) && root.value === null);
+    const got = isSeq(root) ? 'a list' : 'a single value';
+    const message = empty
+      ? 'the watch file is empty: it needs at least a cloud section with an endpoint'
+      : `the watch file must be a mapping of sections (cloud, poll, notifiers, ...), not ${got}`;
+    return { ok: false, issues: [{ line: 1, col: 1, path: formatPath([]), message }] };
+  }
+
+  const envIssues = substituteEnv(doc, options.env ?? process.env);
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch (err) {
+    // The one thing toJS refuses is an alias bomb (excessive alias expansion).
+    return { ok: false, issues: [issueAt(0, [], err instanceof Error ? err.message : String(err))] };
+  }
+  const result = ConfigSchema.safeParse(data, { error: configErrorMap });
+  const issues = envIssues.map((e) => issueAt(e.offset, e.path, e.message));
+  for (const issue of result.error?.issues ?? []) {
+    const path = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
+    // A value whose variable is missing still has its `${...}` text, which the schema may reject too.
+    if (envIssues.some((e) => startsWith(path, e.path))) continue;
+    if (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key') {
+      const keyPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
+      issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, issue.message));
+    } else {
+      issues.push(issueAt(offsetOf(doc, path), path, issue.message));
+    }
+  }
+  if (result.success && issues.length === 0) return { ok: true, config: result.data };
+  return { ok: false, issues: sorted(issues) };
+}
+
+function sorted(issues: ConfigIssue[]): ConfigIssue[] {
+  return issues.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+/** Parses watch file text; throws ConfigError listing every problem. */
+export function parseConfig(text: string, options: LoadOptions = {}): Config {
+  const result = validateConfigText(text, options);
+  if (!result.ok) throw new ConfigError(result.issues, { file: options.source });
+  return result.config;
+}
+
+const READ_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file',
+  EACCES: 'permission denied',
+  EISDIR: 'it is a directory',
+};
+
+/** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
+export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    const reason = READ_ERRORS[code] ?? (err instanceof Error ? err.message : String(err));
+    throw new ConfigError([], {
+      file: path,
+      message: `cannot read the watch file ${path}: ${reason} (name another file with --config or ECS_WATCH_CONFIG)`,
+      cause: err,
+    });
+  }
+  return parseConfig(text, { ...options, source: options.source ?? path });
+}

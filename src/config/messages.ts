@@ -1,0 +1,49 @@
+// Messages for the issues zod raises on its own (types, ranges, enums), worded for the person editing the
+// watch file. Issues with a message of their own in the schema never reach this map. Values are quoted
+// back only where they cannot be secrets.
+
+import type { z } from 'zod';
+
+const NOUNS: Record<string, string> = {
+  string: 'a string',
+  number: 'a number',
+  int: 'a whole number',
+  boolean: 'true or false',
+  array: 'a list',
+  object: 'a mapping',
+  record: 'a mapping',
+};
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'a list';
+  if (typeof value === 'object') return 'a mapping';
+  if (typeof value === 'boolean') return `${value}`;
+  return NOUNS[typeof value] ?? typeof value;
+}
+
+function invalidType(expected: string, input: unknown): string {
+  const noun = NOUNS[expected] ?? expected;
+  if (input === undefined) return `required (${noun})`;
+  if (input === null) return `is empty: expected ${noun}`;
+  if (expected === 'int' && typeof input === 'number') return `${input} is not a whole number`;
+  const hint = expected === 'string' && (typeof input === 'number' || typeof input === 'boolean') ? ' (put it in quotes)' : '';
+  return `expected ${noun}, got ${kindOf(input)}${hint}`;
+}
+
+export const configErrorMap: z.core.$ZodErrorMap = (iss) => {
+  switch (iss.code) {
+    case 'invalid_type':
+      return invalidType(iss.expected, iss.input);
+    case 'too_small':
+      if (iss.origin === 'string' || iss.origin === 'array') return 'must not be empty';
+      return `must be at least ${iss.minimum} (got ${String(iss.input)})`;
+    case 'too_big':
+      return `must be at most ${iss.maximum} (got ${String(iss.input)})`;
+    case 'invalid_value':
+      return `unknown value '${String(iss.input)}' (allowed: ${iss.values.join(', ')})`;
+    case 'invalid_key':
+      return iss.issues[0]?.message;
+    default:
+      return undefined;
+  }
+};

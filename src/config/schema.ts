@@ -1,0 +1,237 @@
+// The watch file as data: what each key accepts, the single place its default is stated (in the form a
+// user would write it), and what the rest of the program receives (durations in milliseconds, every
+// watch with its project resolved).
+
+import { z } from 'zod';
+import { OUTCOMES } from '../model.ts';
+import { endpointProjectId } from '../cloud/endpoint.ts';
+import { boolean, cronExpression, duration, emailAddress, httpUrl, integer, rateLimit } from './fields.ts';
+
+/** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
+function strict<Shape extends z.ZodRawShape>(shape: Shape) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code !== 'unrecognized_keys') return undefined;
+      const keys = iss.keys.map((k) => `'${k}'`).join(', ');
+      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})`;
+    },
+  });
+}
+
+/** `key:` with nothing after it means the same as leaving the key out. */
+function orEmpty<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
+}
+
+/** An optional string for which `""` (typically `${VAR:-}`) also means "not set". */
+function optionalText<T extends z.ZodType<string>>(schema: T) {
+  return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
+}
+
+/** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
+function projectInEndpoint(endpoint: unknown): string | undefined {
+  if (typeof endpoint !== 'string') return undefined;
+  try {
+    return endpointProjectId(endpoint);
+  } catch {
+    // An unusable endpoint is reported by its own field.
+    return undefined;
+  }
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** Message for a `type` that selects none of the variants of a discriminated union. */
+function unknownType(what: string, supported: readonly string[], planned: readonly string[] = []) {
+  return (iss: z.core.$ZodRawIssue) => {
+    if (iss.code !== 'invalid_union') return undefined;
+    const type = isRecord(iss.input) ? iss.input.type : undefined;
+    const list = supported.join(', ');
+    if (type === undefined || type === null) return `required: the ${what}, one of ${list}`;
+    if (typeof type === 'string' && planned.includes(type)) return `${what} '${type}' is not supported yet (supported: ${list})`;
+    return `unknown ${what} '${String(type)}' (allowed: ${list})`;
+  };
+}
+
+// One schema per auth type; a new type is one more entry here.
+const AUTH_TYPES = [
+  strict({ type: z.literal('none') }),
+  strict({ type: z.literal('token'), token: z.string().min(1) }),
+] as const;
+// In the contract, not implemented yet: named so that the message says "not yet" rather than "unknown".
+const PLANNED_AUTH_TYPES = ['password', 'aksk'];
+
+const AuthSchema = z.discriminatedUnion('type', AUTH_TYPES, {
+  error: unknownType('auth type', AUTH_TYPES.map((s) => s.shape.type.value), PLANNED_AUTH_TYPES),
+});
+
+const MICROVERSION = /^(auto|2\.\d+)$/;
+
+const CloudSchema = strict({
+  endpoint: httpUrl('https://ecs.eu-de.otc.t-systems.com'),
+  projectId: z.string().min(1).optional(),
+  auth: orEmpty(AuthSchema.default({ type: 'none' })),
+  region: z.string().min(1).optional(),
+  microversion: z
+    .string({
+      // YAML reads an unquoted 2.60 as the number 2.6, which is another microversion.
+      error: (iss) => (typeof iss.input === 'number' ? `write the microversion quoted, e.g. "2.60" (unquoted it is the number ${iss.input})` : undefined),
+    })
+    .regex(MICROVERSION, { error: (iss) => `'${String(iss.input)}' is not a microversion: write auto or "2.N", e.g. "2.60"` })
+    .default('auto'),
+  timeout: duration().prefault('10s'),
+});
+
+const PollSchema = strict({
+  schedule: cronExpression().default('*/15 * * * * *'),
+  retries: integer(0, 20).default(4),
+  concurrency: integer(1, 256).default(8),
+  rateLimit: rateLimit().optional(),
+  deadline: duration().prefault('6h'),
+});
+
+const outcomes = () => orEmpty(z.array(z.enum(OUTCOMES)).min(1).prefault([...OUTCOMES]));
+
+const SmtpSchema = strict({
+  host: z.string().min(1),
+  port: integer(1, 65535).default(587),
+  secure: boolean().default(false),
+  user: optionalText(z.string()),
+  password: optionalText(z.string()),
+  timeout: duration().prefault('30s'),
+}).superRefine((smtp, ctx) => {
+  if ((smtp.user === undefined) === (smtp.password === undefined)) return;
+  const [set, missing] = smtp.user === undefined ? ['password', 'user'] : ['user', 'password'];
+  ctx.addIssue({ code: 'custom', path: [set], input: undefined, message: `${set} is set but ${missing} is not: set both, or neither for no login` });
+});
+
+const EmailNotifierSchema = strict({
+  type: z.literal('email'),
+  smtp: SmtpSchema,
+  from: emailAddress(),
+  to: z.array(emailAddress()).min(1),
+  on: outcomes(),
+});
+
+// The Standard Webhooks form of a signing key; the notifier signs with its base64 part.
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+// RFC 9110 token characters.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+const WebhookNotifierSchema = strict({
+  type: z.literal('webhook'),
+  url: httpUrl('https://hooks.example.com/ecs'),
+  secret: optionalText(
+    z.string().regex(WEBHOOK_SECRET, {
+      message: 'expected a Standard Webhooks signing key: whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)',
+    }),
+  ),
+  headers: orEmpty(
+    z
+      .record(
+        z.string().regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` }),
+        z.string(),
+      )
+      .default({}),
+  ),
+  timeout: duration().prefault('10s'),
+  on: outcomes(),
+});
+
+const NotifierSchema = z.discriminatedUnion('type', [EmailNotifierSchema, WebhookNotifierSchema], {
+  error: unknownType('notifier type', ['email', 'webhook']),
+});
+
+const NOTIFIER_NAME = /^[A-Za-z0-9_.-]+$/;
+
+const DeliverySchema = strict({
+  attempts: integer(1, 100).default(10),
+  minDelay: duration().prefault('1s'),
+  maxDelay: duration().prefault('5m'),
+}).refine((d) => d.maxDelay >= d.minDelay, { path: ['maxDelay'], message: 'must not be shorter than minDelay' });
+
+const WatchSchema = strict({
+  requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
+    message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+  }),
+  serverId: z.string().min(1),
+  name: z.string().min(1).optional(),
+  projectId: z.string().min(1).optional(),
+  /** Absent: every notifier. */
+  notify: z.array(z.string()).optional(),
+  /** Absent: poll.deadline. */
+  deadline: duration().optional(),
+});
+
+/**
+ * Checks between sections. It runs even when other parts of the file are invalid, so that one run of
+ * `validate` reports everything; hence it reads the partly parsed value defensively.
+ */
+function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
+  if (!isRecord(config) || !Array.isArray(config.watches)) return;
+  const defaultProject = isRecord(config.cloud) ? (config.cloud.projectId ?? projectInEndpoint(config.cloud.endpoint)) : undefined;
+  // A `notifiers` that is not a mapping is reported on its own; every notify entry would be noise.
+  const notifiers = config.notifiers === undefined ? {} : isRecord(config.notifiers) ? config.notifiers : undefined;
+  const names = notifiers === undefined ? undefined : Object.keys(notifiers);
+  const seen = new Map<string, number>();
+  config.watches.forEach((watch: unknown, i) => {
+    if (!isRecord(watch)) return;
+    const at = (...path: (string | number)[]) => ['watches', i, ...path];
+    if (watch.projectId === undefined && defaultProject === undefined) {
+      ctx.addIssue({ code: 'custom', path: at('projectId'), input: undefined, message: `no projectId: set watches[${i}].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId})` });
+    }
+    if (names !== undefined && Array.isArray(watch.notify)) {
+      watch.notify.forEach((name: unknown, j) => {
+        if (typeof name !== 'string' || names.includes(name)) return;
+        const configured = names.length === 0 ? 'no notifiers are configured' : `configured: ${names.join(', ')}`;
+        ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier '${name}' (${configured})` });
+      });
+    }
+    if (typeof watch.serverId === 'string' && typeof watch.requestId === 'string') {
+      const key = `${watch.serverId}\n${watch.requestId}`;
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, i);
+      else ctx.addIssue({ code: 'custom', path: at('requestId'), input: watch.requestId, message: `duplicate of watches[${first}]: same serverId and requestId` });
+    }
+  });
+}
+
+export const ConfigSchema = strict({
+  cloud: CloudSchema,
+  poll: orEmpty(PollSchema.prefault({})),
+  notifiers: orEmpty(
+    z
+      .record(
+        z.string().regex(NOTIFIER_NAME, {
+          error: (iss) => `notifier name '${String(iss.input)}' may only contain letters, digits, _, . and -`,
+        }),
+        NotifierSchema,
+      )
+      .default({}),
+  ),
+  delivery: orEmpty(DeliverySchema.prefault({})),
+  state: orEmpty(strict({ path: z.string().min(1).default('./ecs-action-watch.state.json') }).prefault({})),
+  http: orEmpty(strict({ port: integer(0, 65535).default(9464) }).prefault({})),
+  watches: orEmpty(z.array(WatchSchema).default([])),
+})
+  .superRefine(checkReferences, { when: () => true })
+  .transform(({ watches, ...config }) => ({
+    ...config,
+    watches: watches.map((watch) => ({
+      ...watch,
+      // checkReferences has rejected every watch that has none of the three.
+      projectId: (watch.projectId ?? config.cloud.projectId ?? projectInEndpoint(config.cloud.endpoint))!,
+    })),
+  }));
+
+export type Config = z.output<typeof ConfigSchema>;
+export type CloudConfig = Config['cloud'];
+export type AuthConfig = CloudConfig['auth'];
+export type PollConfig = Config['poll'];
+export type DeliveryConfig = Config['delivery'];
+export type NotifierConfig = Config['notifiers'][string];
+export type EmailNotifierConfig = Extract<NotifierConfig, { type: 'email' }>;
+export type WebhookNotifierConfig = Extract<NotifierConfig, { type: 'webhook' }>;
+export type WatchSpec = Config['watches'][number];

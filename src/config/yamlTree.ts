@@ -1,0 +1,100 @@
+// Between the data the schema sees and the text the user wrote: a path such as ['watches', 2, 'notify', 0]
+// leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
+
+import { isMap, isScalar, isSeq, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
+
+export type Segment = string | number;
+
+type Parsed = ParsedNode | null;
+
+function keyText(pair: Pair<ParsedNode, Parsed>): string {
+  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+}
+
+// `key:` with nothing after it holds an empty scalar that starts where the line ends; its key is the
+// place a reader looks at.
+function valueOffset(pair: Pair<ParsedNode, Parsed>): number {
+  const value = pair.value;
+  const empty = value === null || (isScalar(value) && value.range[0] === value.range[1]);
+  return empty ? pair.key.range[0] : value.range[0];
+}
+
+/**
+ * Offset of what `path` names: its value, or with `at: 'key'` its key. A path that leaves the document
+ * (a required key that is missing) points at the last mapping or list it reached, and one that passes
+ * through an alias at the alias: that is where the value was used.
+ */
+export function offsetOf(doc: Document.Parsed, path: readonly Segment[], at: 'key' | 'value' = 'value'): number {
+  let node: Parsed = doc.contents;
+  let offset = node?.range[0] ?? 0;
+  for (const [i, segment] of path.entries()) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => keyText(p) === String(segment));
+      if (pair === undefined) return offset;
+      if (at === 'key' && i === path.length - 1) return pair.key.range[0];
+      offset = valueOffset(pair);
+      node = pair.value;
+    } else if (isSeq(node) && typeof segment === 'number') {
+      const item = node.items[segment];
+      if (item === undefined) return offset;
+      offset = item.range[0];
+      node = item;
+    } else {
+      return offset;
+    }
+  }
+  return offset;
+}
+
+/** Path of the innermost entry whose text contains `offset`: where in the document a syntax error is. */
+export function pathAt(doc: Document.Parsed, offset: number): Segment[] {
+  const path: Segment[] = [];
+  let node: Parsed = doc.contents;
+  const inside = (start: number, end: number) => start <= offset && offset < end;
+  for (;;) {
+    if (isMap(node)) {
+      const pair = node.items.find((p) => inside(p.key.range[0], (p.value ?? p.key).range[2]));
+      if (pair === undefined) return path;
+      path.push(keyText(pair));
+      node = pair.value;
+    } else if (isSeq(node)) {
+      const index = node.items.findIndex((item) => inside(item.range[0], item.range[2]));
+      if (index === -1) return path;
+      path.push(index);
+      node = node.items[index] ?? null;
+    } else {
+      return path;
+    }
+  }
+}
+
+const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+
+/** `watches[2].notify[0]`; a key that would read ambiguously is quoted: `notifiers["ops.mail"]`. */
+export function formatPath(path: readonly Segment[]): string {
+  if (path.length === 0) return '(root)';
+  return path
+    .map((segment, i) => {
+      if (typeof segment === 'number') return `[${segment}]`;
+      if (!PLAIN_KEY.test(segment)) return `[${JSON.stringify(segment)}]`;
+      return i === 0 ? segment : `.${segment}`;
+    })
+    .join('');
+}
+
+/** Calls `visit` with every string scalar that is a value (keys are left alone) and its path. */
+export function eachStringValue(
+  node: Parsed,
+  visit: (scalar: Scalar, text: string, path: Segment[]) => void,
+  path: Segment[] = [],
+): void {
+  if (isMap(node)) {
+    for (const pair of node.items) eachStringValue(pair.value, visit, [...path, keyText(pair)]);
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => eachStringValue(item, visit, [...path, i]));
+  } else if (isScalar(node) && typeof node.value === 'string') {
+    visit(node, node.value, path);
+  }
+  // An alias shares its anchor's node, which is visited where it is defined; visiting it again would
+  // expand an already expanded value a second time.
+}

@@ -1,0 +1,104 @@
+// Injected failures: the ways a cloud API misbehaves between a client and a healthy answer. Each
+// fault applies to the next N matching requests, before authentication, as a gateway or a crashing
+// API worker would.
+
+import { novaError } from './render.ts';
+import type { RouteKind } from './routes.ts';
+
+export type FaultSpec =
+  /** 500 with Nova's computeFault body, as when the API worker hits an unexpected exception. */
+  | { readonly kind: 'server-error' }
+  /** 503 with Nova's serviceUnavailable body. */
+  | { readonly kind: 'unavailable' }
+  /** 429 with a `Retry-After` header and Nova's overLimit body carrying `retryAfter`. */
+  | { readonly kind: 'rate-limited'; readonly retryAfterSeconds: number }
+  /** 200, `content-type: application/json`, and a body that is not JSON (default: a cut-off document). */
+  | { readonly kind: 'garbage'; readonly body?: string }
+  /** Waits `delayMs` and then answers normally; the simulator's close() ends the wait. */
+  | { readonly kind: 'slow'; readonly delayMs: number }
+  /** Resets the connection without an answer. */
+  | { readonly kind: 'reset' };
+
+/** Which requests a fault hits; with neither `route` nor `pathIncludes`, every request does. */
+export interface FaultTarget {
+  readonly route?: RouteKind;
+  /** A substring of the request path, e.g. a request id. */
+  readonly pathIncludes?: string;
+  /** How many matching requests the fault hits. Default 1. */
+  readonly times?: number;
+}
+
+/** How the HTTP layer carries a fault out. */
+export type FaultEffect =
+  | { readonly type: 'answer'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
+  | { readonly type: 'delay'; readonly ms: number }
+  | { readonly type: 'reset' };
+
+interface Armed {
+  readonly spec: FaultSpec;
+  readonly target: FaultTarget;
+  remaining: number;
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+const COMPUTE_FAULT_MESSAGE =
+  'Unexpected API Error. Please report this at http://bugs.launchpad.net/nova/ and attach the Nova API log if possible.\n' +
+  "<class 'oslo_db.exception.DBConnectionError'>";
+
+/** Faults waiting for their requests, taken in the order they were injected. */
+export class FaultQueue {
+  readonly #armed: Armed[] = [];
+
+  add(spec: FaultSpec, target: FaultTarget = {}): void {
+    const times = target.times ?? 1;
+    if (!Number.isInteger(times) || times < 1) throw new RangeError(`times must be a positive integer, got ${times}`);
+    this.#armed.push({ spec, target, remaining: times });
+  }
+
+  /** Consumes one use of the first fault matching the request, if any. */
+  take(route: RouteKind, path: string): FaultSpec | undefined {
+    const index = this.#armed.findIndex(
+      ({ target }) =>
+        (target.route === undefined || target.route === route) &&
+        (target.pathIncludes === undefined || path.includes(target.pathIncludes)),
+    );
+    const armed = this.#armed[index];
+    if (armed === undefined) return undefined;
+    armed.remaining -= 1;
+    if (armed.remaining === 0) this.#armed.splice(index, 1);
+    return armed.spec;
+  }
+
+  /** How many uses are left over all faults; lets a test check that its faults were all hit. */
+  get pending(): number {
+    return this.#armed.reduce((sum, armed) => sum + armed.remaining, 0);
+  }
+}
+
+export function faultEffect(spec: FaultSpec): FaultEffect {
+  switch (spec.kind) {
+    case 'server-error':
+      return { type: 'answer', status: 500, headers: JSON_TYPE, body: JSON.stringify(novaError(500, COMPUTE_FAULT_MESSAGE)) };
+    case 'unavailable':
+      return {
+        type: 'answer',
+        status: 503,
+        headers: JSON_TYPE,
+        body: JSON.stringify(novaError(503, 'The server is currently unavailable. Please try again at a later time.')),
+      };
+    case 'rate-limited':
+      return {
+        type: 'answer',
+        status: 429,
+        headers: { ...JSON_TYPE, 'retry-after': String(spec.retryAfterSeconds) },
+        body: JSON.stringify(novaError(429, 'This request was rate-limited.', spec.retryAfterSeconds)),
+      };
+    case 'garbage':
+      return { type: 'answer', status: 200, headers: JSON_TYPE, body: spec.body ?? '{"instanceAction": {"action": "cre' };
+    case 'slow':
+      return { type: 'delay', ms: spec.delayMs };
+    case 'reset':
+      return { type: 'reset' };
+  }
+}

@@ -1,0 +1,8 @@
+// The simulator's public surface: what tests, the demo and bench import.
+
+export type { FaultSpec, FaultTarget } from './faults.ts';
+export type { Role } from './render.ts';
+export type { RouteKind } from './routes.ts';
+export { demoScenarios, type DemoScenario } from './scenarios.ts';
+export type { ActionScript, EventResult, FaultScript, StepScript } from './script.ts';
+export { startSimulator, type RecordedRequest, type Simulator, type SimulatorOptions } from './server.ts';

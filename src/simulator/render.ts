@@ -1,0 +1,142 @@
+// Nova's JSON: the snapshots of script.ts shaped per microversion and role exactly like the upstream
+// API samples (doc/api_samples/os-instance-actions/**), plus the version document and error bodies.
+
+import { createHash } from 'node:crypto';
+import { formatMicroversion, MIN_MICROVERSION, supports, type Microversion } from './microversion.ts';
+import type { ActionSnapshot, EventSnapshot, ServerSnapshot } from './script.ts';
+
+/** `admin` sees event tracebacks, hosts and details; `member` is a project user, Nova's default policy. */
+export type Role = 'admin' | 'member';
+
+export interface Viewer {
+  readonly version: Microversion;
+  readonly role: Role;
+}
+
+type Json = Record<string, unknown>;
+
+/** Instance action times: `2018-04-25T01:26:36.790544`, microseconds and no zone, UTC. */
+export function novaTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 23)}000`;
+}
+
+/** Server and fault times (oslo isotime): `2018-04-25T01:26:36Z`. */
+export function isoTime(ms: number): string {
+  return `${new Date(ms).toISOString().slice(0, 19)}Z`;
+}
+
+/** Nova's obfuscated host id (nova.utils.generate_hostid): sha224 of project id and host. */
+export function hostId(host: string, projectId: string): string {
+  return createHash('sha224').update(projectId + host).digest('hex');
+}
+
+function renderEvent(event: EventSnapshot, projectId: string, viewer: Viewer): Json {
+  const admin = viewer.role === 'admin';
+  const json: Json = {
+    event: event.event,
+    start_time: novaTime(event.startTime),
+    finish_time: event.finishTime === null ? null : novaTime(event.finishTime),
+    result: event.result,
+  };
+  if (admin) json.traceback = event.traceback;
+  if (admin && supports(viewer.version, 62)) json.host = event.host;
+  if (supports(viewer.version, 62)) json.hostId = hostId(event.host, projectId);
+  if (admin && supports(viewer.version, 84)) json.details = event.details;
+  return json;
+}
+
+/** The body of GET /servers/{id}/os-instance-actions/{request_id}. */
+export function renderInstanceAction(action: ActionSnapshot, viewer: Viewer): Json {
+  const json: Json = {
+    action: action.action,
+    instance_uuid: action.instanceUuid,
+    request_id: action.requestId,
+    user_id: action.userId,
+    project_id: action.projectId,
+    start_time: novaTime(action.startTime),
+    message: action.message,
+  };
+  if (supports(viewer.version, 58)) json.updated_at = novaTime(action.updatedAt);
+  // Below 2.51 the default policy shows events to admins only, and then the key is absent, not empty.
+  if (viewer.role === 'admin' || supports(viewer.version, 51)) {
+    // Nova reads events ordered by created_at descending: the newest comes first.
+    json.events = action.events.toReversed().map((event) => renderEvent(event, action.projectId, viewer));
+  }
+  return { instanceAction: json };
+}
+
+/** The body of GET /servers/{id}: the fields a watcher reads and enough around them to look real. */
+export function renderServer(server: ServerSnapshot, viewer: Viewer, baseUrl: string): Json {
+  const href = `${baseUrl}/v2.1/${server.projectId}/servers/${server.id}`;
+  const json: Json = {
+    id: server.id,
+    name: server.name,
+    status: server.status,
+    tenant_id: server.projectId,
+    user_id: server.userId,
+    hostId: hostId(server.host, server.projectId),
+    created: isoTime(server.created),
+    updated: isoTime(server.updated),
+    links: [
+      { rel: 'self', href },
+      { rel: 'bookmark', href: href.replace('/v2.1/', '/') },
+    ],
+    metadata: {},
+    'OS-EXT-STS:task_state': server.taskState,
+    'OS-EXT-STS:vm_state': server.vmState,
+  };
+  // Nova shows the fault only in ERROR (and DELETED); its details only to admins unless the code is not 500.
+  if (server.fault !== null && (server.status === 'ERROR' || server.status === 'DELETED')) {
+    const fault: Json = { code: server.fault.code, created: isoTime(server.fault.created), message: server.fault.message };
+    if (server.fault.details !== null && (viewer.role === 'admin' || server.fault.code !== 500)) {
+      fault.details = server.fault.details;
+    }
+    json.fault = fault;
+  }
+  return { server: json };
+}
+
+/** The body of GET /v2.1/, as versions/v21-version-get-resp.json. */
+export function renderVersionDocument(max: Microversion, baseUrl: string): Json {
+  return {
+    version: {
+      id: 'v2.1',
+      links: [
+        { href: `${baseUrl}/v2.1/`, rel: 'self' },
+        { href: 'http://docs.openstack.org/', rel: 'describedby', type: 'text/html' },
+      ],
+      'media-types': [{ base: 'application/json', type: 'application/vnd.openstack.compute+json;version=2.1' }],
+      status: 'CURRENT',
+      version: formatMicroversion(max),
+      min_version: formatMicroversion(MIN_MICROVERSION),
+      updated: '2013-07-23T11:33:21Z',
+    },
+  };
+}
+
+// nova.api.openstack.wsgi.Fault: the body's key names the status; anything unlisted is computeFault.
+const FAULT_NAMES: Readonly<Record<number, string>> = {
+  400: 'badRequest',
+  401: 'unauthorized',
+  403: 'forbidden',
+  404: 'itemNotFound',
+  405: 'badMethod',
+  409: 'conflictingRequest',
+  413: 'overLimit',
+  415: 'badMediaType',
+  429: 'overLimit',
+  501: 'notImplemented',
+  503: 'serviceUnavailable',
+};
+
+/** A Nova error body, e.g. `{"itemNotFound": {"code": 404, "message": "..."}}`. */
+export function novaError(code: number, message: string, retryAfterSeconds?: number): Json {
+  const detail: Json = { code, message };
+  if (retryAfterSeconds !== undefined) detail.retryAfter = String(retryAfterSeconds);
+  return { [FAULT_NAMES[code] ?? 'computeFault']: detail };
+}
+
+/** keystonemiddleware's answer to a request without a valid token. */
+export function keystoneUnauthorized(): Json {
+  return { error: { code: 401, title: 'Unauthorized', message: 'The request you have made requires authentication.' } };
+}

@@ -1,0 +1,134 @@
+// The compute API itself: one request in, one answer out, as a pure function of the scripted
+// actions and the clock. Transport concerns (sockets, faults, the request log) are server.ts's.
+
+import { formatMicroversion, negotiateMicroversion, supports, type Microversion } from './microversion.ts';
+import { keystoneUnauthorized, novaError, renderInstanceAction, renderServer, renderVersionDocument, type Role } from './render.ts';
+import { actionAt, serverAt, type ActionPlan } from './script.ts';
+
+export type Route =
+  | { readonly kind: 'versions' }
+  | { readonly kind: 'action'; readonly projectId: string; readonly serverId: string; readonly requestId: string }
+  | { readonly kind: 'server'; readonly projectId: string; readonly serverId: string }
+  | { readonly kind: 'other' };
+
+/** What a request addresses; faults and the request log use it. */
+export type RouteKind = Route['kind'];
+
+export interface ApiRequest {
+  readonly method: string;
+  /** Without the query string. */
+  readonly path: string;
+  /** Lower-case names, as Node gives them. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+}
+
+export interface ApiResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: unknown;
+}
+
+export interface ApiState {
+  /** In the order they were added: the latest plan for a server decides its state. */
+  readonly plans: readonly ActionPlan[];
+  readonly now: number;
+  readonly maxMicroversion: Microversion;
+  readonly role: Role;
+  /** The token requests must carry, or undefined when the API takes any request. */
+  readonly token: string | undefined;
+  /** Scheme, host and port, for the links Nova puts in documents. */
+  readonly baseUrl: string;
+}
+
+const SEGMENT = '([^/]+)';
+const ACTION_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}/os-instance-actions/${SEGMENT}$`);
+const SERVER_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}$`);
+
+export function matchRoute(path: string): Route {
+  if (path === '/v2.1' || path === '/v2.1/') return { kind: 'versions' };
+  const action = ACTION_PATH.exec(path);
+  if (action !== null) {
+    const [, projectId = '', serverId = '', requestId = ''] = action;
+    return { kind: 'action', projectId, serverId, requestId };
+  }
+  const server = SERVER_PATH.exec(path);
+  if (server !== null) {
+    const [, projectId = '', serverId = ''] = server;
+    return { kind: 'server', projectId, serverId };
+  }
+  return { kind: 'other' };
+}
+
+const JSON_TYPE = { 'content-type': 'application/json' };
+
+function json(status: number, body: unknown, headers: Readonly<Record<string, string>> = {}): ApiResponse {
+  return { status, headers: { ...JSON_TYPE, ...headers }, body };
+}
+
+/** The headers Nova adds to every answer once it has settled on a microversion, errors included. */
+function versionHeaders(version: Microversion): Record<string, string> {
+  const text = formatMicroversion(version);
+  return {
+    'openstack-api-version': `compute ${text}`,
+    'x-openstack-nova-api-version': text,
+    vary: 'OpenStack-API-Version, X-OpenStack-Nova-API-Version',
+  };
+}
+
+function instanceNotFound(serverId: string): [number, unknown] {
+  return [404, novaError(404, `Instance ${serverId} could not be found.`)];
+}
+
+/** The latest plan of a server decides whether it exists and what it looks like. */
+function latestPlan(state: ApiState, projectId: string, serverId: string): ActionPlan | undefined {
+  return state.plans.findLast((plan) => plan.projectId === projectId && plan.serverId === serverId);
+}
+
+function showAction(
+  state: ApiState,
+  version: Microversion,
+  route: Extract<Route, { kind: 'action' }>,
+): [number, unknown] {
+  const instancePlan = latestPlan(state, route.projectId, route.serverId);
+  if (instancePlan === undefined) return instanceNotFound(route.serverId);
+  // Before 2.21 Nova looks the instance up without read_deleted, so a deleted server hides its actions.
+  if (!supports(version, 21) && serverAt(instancePlan, state.now) === undefined) return instanceNotFound(route.serverId);
+  const plan = state.plans.find(
+    (candidate) =>
+      candidate.projectId === route.projectId && candidate.serverId === route.serverId && candidate.requestId === route.requestId,
+  );
+  const action = plan === undefined ? undefined : actionAt(plan, state.now);
+  if (action === undefined) return [404, novaError(404, `Action ${route.requestId} not found`)];
+  return [200, renderInstanceAction(action, { version, role: state.role })];
+}
+
+function showServer(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'server' }>): [number, unknown] {
+  const plan = latestPlan(state, route.projectId, route.serverId);
+  const server = plan === undefined ? undefined : serverAt(plan, state.now);
+  if (server === undefined) return instanceNotFound(route.serverId);
+  return [200, renderServer(server, { version, role: state.role }, state.baseUrl)];
+}
+
+export function handleApiRequest(request: ApiRequest, state: ApiState): ApiResponse {
+  const route = matchRoute(request.path);
+  // Nova serves the version document outside the authenticated /v2.1/+ pipeline.
+  if (route.kind === 'versions') {
+    return request.method === 'GET'
+      ? json(200, renderVersionDocument(state.maxMicroversion, state.baseUrl))
+      : json(405, novaError(405, 'The method specified is not allowed for this resource.'));
+  }
+  if (state.token !== undefined && request.headers['x-auth-token'] !== state.token) {
+    return json(401, keystoneUnauthorized(), { 'www-authenticate': `Keystone uri="${state.baseUrl}/identity"` });
+  }
+  const negotiation = negotiateMicroversion(request.headers, state.maxMicroversion);
+  if (!negotiation.ok) return json(negotiation.status, novaError(negotiation.status, negotiation.message));
+  const { version } = negotiation;
+  const headers = versionHeaders(version);
+
+  if (route.kind === 'other') return json(404, novaError(404, 'The resource could not be found.'), headers);
+  if (request.method !== 'GET') {
+    return json(405, novaError(405, 'The method specified is not allowed for this resource.'), headers);
+  }
+  const [status, body] = route.kind === 'action' ? showAction(state, version, route) : showServer(state, version, route);
+  return json(status, body, headers);
+}

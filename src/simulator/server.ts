@@ -1,0 +1,229 @@
+// The simulator's HTTP side: listening, the request log, injected faults, and a clean close.
+
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { faultEffect, FaultQueue, type FaultSpec, type FaultTarget } from './faults.ts';
+import { MIN_MICROVERSION, compareMicroversions, parseMicroversion, type Microversion } from './microversion.ts';
+import type { Role } from './render.ts';
+import { handleApiRequest, matchRoute, type ApiResponse, type RouteKind } from './routes.ts';
+import { planAction, type ActionPlan, type ActionScript } from './script.ts';
+
+export interface SimulatorOptions {
+  /** The highest microversion offered, in GET /v2.1/ and for `latest`. Default "2.96". */
+  maxMicroversion?: string;
+  /** When set, every request under /v2.1/{project} needs this `X-Auth-Token`. Default: none needed. */
+  token?: string;
+  /** Whose view the API answers with. Default `member`, a project user as on a public cloud. */
+  role?: Role;
+  /** The clock scripts run on. Default `Date.now`, so vitest's fake Date drives it. */
+  now?: () => number;
+  /** Default 0: any free port. The simulator listens on 127.0.0.1 only. */
+  port?: number;
+}
+
+/** One request as it arrived, for tests to assert what a client sent. */
+export interface RecordedRequest {
+  readonly method: string;
+  /** With the query string. */
+  readonly path: string;
+  /** Lower-case names; repeated headers joined with ", ". */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly route: RouteKind;
+  /** The simulator's clock when the request arrived. */
+  readonly at: number;
+  /** The status answered; null while pending, or when the connection was reset or closed. */
+  readonly status: number | null;
+}
+
+export interface Simulator {
+  /** `http://127.0.0.1:<port>`: the compute endpoint, to which /v2.1/... is appended. */
+  readonly url: string;
+  /** Every request received so far, oldest first. */
+  readonly requests: readonly RecordedRequest[];
+  /** Fault uses not yet consumed by a request. */
+  readonly pendingFaults: number;
+  /** Schedules an action from now on and returns its request id (generated when the script has none). */
+  addAction(script: ActionScript): string;
+  /** Makes the next `target.times` (default 1) requests matching `target` fail as `fault` says. */
+  injectFault(fault: FaultSpec, target?: FaultTarget): void;
+  /** Changes the token required from now on (undefined: none), e.g. to expire a client's token. */
+  setToken(token: string | undefined): void;
+  clearRequests(): void;
+  /** Stops listening, cuts open and keep-alive connections and ends slow answers. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+type Recorded = { -readonly [K in keyof RecordedRequest]: RecordedRequest[K] };
+
+function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
+  const flat: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+class NovaSimulator implements Simulator {
+  readonly #server: Server;
+  readonly #now: () => number;
+  readonly #role: Role;
+  readonly #maxMicroversion: Microversion;
+  readonly #plans: ActionPlan[] = [];
+  readonly #faults = new FaultQueue();
+  readonly #requests: Recorded[] = [];
+  /**
+   * Slow answers waiting. close() clears them itself: their responses also close with the sockets,
+   * but only a tick after close() resolves, and a caller may check for leaks right then.
+   */
+  readonly #delays = new Set<NodeJS.Timeout>();
+  #token: string | undefined;
+  #url = '';
+  #closing: Promise<void> | undefined;
+
+  constructor(options: SimulatorOptions, maxMicroversion: Microversion) {
+    this.#now = options.now ?? Date.now;
+    this.#role = options.role ?? 'member';
+    this.#token = options.token;
+    this.#maxMicroversion = maxMicroversion;
+    this.#server = createServer((req, res) => this.#receive(req, res));
+  }
+
+  get url(): string {
+    return this.#url;
+  }
+
+  get requests(): readonly RecordedRequest[] {
+    return [...this.#requests];
+  }
+
+  get pendingFaults(): number {
+    return this.#faults.pending;
+  }
+
+  async listen(port: number): Promise<void> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, '127.0.0.1', () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+  }
+
+  addAction(script: ActionScript): string {
+    const plan = planAction(script, this.#now());
+    if (this.#plans.some((p) => p.serverId === plan.serverId && p.requestId === plan.requestId)) {
+      throw new Error(`action ${plan.requestId} on server ${plan.serverId} already exists`);
+    }
+    this.#plans.push(plan);
+    return plan.requestId;
+  }
+
+  injectFault(fault: FaultSpec, target?: FaultTarget): void {
+    this.#faults.add(fault, target);
+  }
+
+  setToken(token: string | undefined): void {
+    this.#token = token;
+  }
+
+  clearRequests(): void {
+    this.#requests.length = 0;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise<void>((resolve) => {
+      for (const delay of this.#delays) clearTimeout(delay);
+      this.#delays.clear();
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+    return this.#closing;
+  }
+
+  #receive(req: IncomingMessage, res: ServerResponse): void {
+    const target = req.url ?? '/';
+    const path = target.split('?', 1)[0] ?? '/';
+    const route = matchRoute(path).kind;
+    const record: Recorded = {
+      method: req.method ?? 'GET',
+      path: target,
+      headers: flattenHeaders(req.headers),
+      route,
+      at: this.#now(),
+      status: null,
+    };
+    this.#requests.push(record);
+    res.once('finish', () => {
+      record.status = res.statusCode;
+    });
+
+    const fault = this.#faults.take(route, path);
+    const effect = fault === undefined ? undefined : faultEffect(fault);
+    if (effect === undefined) {
+      this.#answer(res, record.method, path, record.headers);
+    } else if (effect.type === 'answer') {
+      this.#send(res, effect);
+    } else if (effect.type === 'reset') {
+      req.socket.resetAndDestroy();
+    } else {
+      const delay = setTimeout(() => {
+        this.#delays.delete(delay);
+        this.#answer(res, record.method, path, record.headers);
+      }, effect.ms);
+      this.#delays.add(delay);
+      // A client that gives up must not leave its timer behind.
+      res.once('close', () => {
+        clearTimeout(delay);
+        this.#delays.delete(delay);
+      });
+    }
+  }
+
+  /** Answers from the scripts, evaluated at the moment of answering (after any delay). */
+  #answer(res: ServerResponse, method: string, path: string, headers: Readonly<Record<string, string>>): void {
+    const response = handleApiRequest(
+      { method, path, headers },
+      {
+        plans: this.#plans,
+        now: this.#now(),
+        maxMicroversion: this.#maxMicroversion,
+        role: this.#role,
+        token: this.#token,
+        baseUrl: this.#url,
+      },
+    );
+    const requestId = `req-${randomUUID()}`;
+    this.#send(res, {
+      status: response.status,
+      headers: { ...response.headers, 'x-openstack-request-id': requestId, 'x-compute-request-id': requestId },
+      body: JSON.stringify(response.body),
+    });
+  }
+
+  #send(res: ServerResponse, answer: Omit<ApiResponse, 'body'> & { body: string }): void {
+    res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+    res.end(answer.body);
+  }
+}
+
+/**
+ * Starts a Nova-compatible compute API on 127.0.0.1 that serves scripted instance actions.
+ *
+ * @example
+ * const sim = await startSimulator({ token: 't' });
+ * const requestId = sim.addAction({ projectId, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 500 }] });
+ * // GET `${sim.url}/v2.1/${projectId}/servers/${serverId}/os-instance-actions/${requestId}` ...
+ * await sim.close();
+ */
+export async function startSimulator(options: SimulatorOptions = {}): Promise<Simulator> {
+  const max = parseMicroversion(options.maxMicroversion ?? '2.96');
+  if (max === undefined || max.major !== 2 || compareMicroversions(max, MIN_MICROVERSION) < 0) {
+    throw new RangeError(`maxMicroversion must be a 2.x version of at least 2.1, got ${options.maxMicroversion}`);
+  }
+  const simulator = new NovaSimulator(options, max);
+  await simulator.listen(options.port ?? 0);
+  return simulator;
+}

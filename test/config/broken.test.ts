@@ -1,0 +1,319 @@
+import { describe, expect, it } from 'vitest';
+import { formatIssue, validateConfigText } from '../../src/config/load.ts';
+
+/** What `validate` prints for `text`, one line per problem. */
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const result = validateConfigText(text, { env });
+  return result.ok ? [] : result.issues.map((issue) => formatIssue(issue));
+}
+
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
+
+// Everything valid but the line under test; cloud.projectId keeps watches valid.
+const CLOUD = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1'];
+
+const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expected: string[] }> = [
+  {
+    name: 'broken YAML syntax: an unclosed flow sequence',
+    text: lines(...CLOUD, 'notifiers:', '  chat:', '    type: webhook', '    on: [failure, timeout', 'watches: []'),
+    expected: ['8:1 watches: Flow sequence in block collection must be sufficiently indented and end with a ]'],
+  },
+  {
+    name: 'tab indentation',
+    text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
+    expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
+  },
+  {
+    name: 'a duplicate key',
+    text: lines(...CLOUD, 'http:', '  port: 1', 'http:', '  port: 2'),
+    expected: ['6:1 http: this key is already set above in the same mapping'],
+  },
+  {
+    name: 'an unquoted value containing ": "',
+    text: lines(...CLOUD, '  region: eu: de'),
+    expected: [
+      '4:11 cloud.region.eu: nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
+    ],
+  },
+  {
+    name: 'an unquoted ${VAR} inside a flow mapping',
+    text: lines(...CLOUD, '  auth: { type: token, token: ${ECS_AUTH_TOKEN} }'),
+    env: { ECS_AUTH_TOKEN: 't' },
+    expected: ['4:31 cloud.auth.token: inside { } a ${VAR} value must be quoted: write "${VAR}"'],
+  },
+  {
+    name: 'two documents',
+    text: lines(...CLOUD, '---', 'watches: []'),
+    expected: ['4:1 (root): the watch file must be one YAML document: remove the extra ---'],
+  },
+  {
+    name: 'an empty file',
+    text: '# nothing yet\n',
+    expected: ['1:1 (root): the watch file is empty: it needs at least a cloud section with an endpoint'],
+  },
+  {
+    name: 'a list at the top',
+    text: lines('- cloud: {}'),
+    expected: ['1:1 (root): the watch file must be a mapping of sections (cloud, poll, notifiers, ...), not a list'],
+  },
+  {
+    name: 'no cloud section',
+    text: lines('watches: []'),
+    expected: ['1:1 cloud: required (a mapping)'],
+  },
+  {
+    name: 'wrong types',
+    text: lines(...CLOUD, 'poll:', '  retries: many', 'http:', '  port: 8.5', 'state:', '  path: 42', 'watches: {}'),
+    expected: [
+      '5:12 poll.retries: expected a number, got a string',
+      '7:9 http.port: 8.5 is not a whole number',
+      '9:9 state.path: expected a string, got a number (put it in quotes)',
+      '10:10 watches: expected a list, got a mapping',
+    ],
+  },
+  {
+    name: 'numbers out of range',
+    text: lines(...CLOUD, 'poll:', '  retries: 21', '  concurrency: 0', 'delivery:', '  attempts: 101', 'http:', '  port: 65536'),
+    expected: [
+      '5:12 poll.retries: must be at most 20 (got 21)',
+      '6:16 poll.concurrency: must be at least 1 (got 0)',
+      '8:13 delivery.attempts: must be at most 100 (got 101)',
+      '10:9 http.port: must be at most 65535 (got 65536)',
+    ],
+  },
+  {
+    name: 'bad durations',
+    text: lines(...CLOUD, '  timeout: 10', 'poll:', '  deadline: 6 hours', 'delivery:', '  minDelay: 0s', '  maxDelay: 30d'),
+    expected: [
+      '4:12 cloud.timeout: 10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
+      "6:13 poll.deadline: '6 hours' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d",
+      "8:13 delivery.minDelay: '0s' must be longer than 0",
+      "9:13 delivery.maxDelay: '30d' is too long: at most 24d",
+    ],
+  },
+  {
+    name: 'maxDelay shorter than minDelay',
+    text: lines(...CLOUD, 'delivery:', '  minDelay: 10m', '  maxDelay: 1m'),
+    expected: ['6:13 delivery.maxDelay: must not be shorter than minDelay'],
+  },
+  {
+    name: 'a bad cron expression',
+    text: lines(...CLOUD, 'poll:', '  schedule: "*/15 61 * * *"'),
+    expected: [
+      `5:13 poll.schedule: '*/15 61 * * *' is not a cron expression (hour '61' is not valid): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
+    ],
+  },
+  {
+    name: 'a cron expression with too many fields',
+    text: lines(...CLOUD, 'poll:', '  schedule: "* * * * * * *"'),
+    expected: [
+      `5:13 poll.schedule: '* * * * * * *' is not a cron expression (expected 5 or 6 fields but got 7): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
+    ],
+  },
+  {
+    name: 'a bad rate limit',
+    text: lines(...CLOUD, 'poll:', '  rateLimit: 50'),
+    expected: ['5:14 poll.rateLimit: expected a rate: a count per unit, e.g. 50/s, 600/m or 1000/h'],
+  },
+  {
+    name: 'an unknown key, at the key',
+    text: lines(...CLOUD, '  regoin: eu-de'),
+    expected: ["4:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, auth, region, microversion, timeout)"],
+  },
+  {
+    name: 'an unknown top-level section',
+    text: lines(...CLOUD, 'notifier: {}'),
+    expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, http, watches)"],
+  },
+  {
+    name: 'an unknown auth type',
+    text: lines(...CLOUD, '  auth:', '    type: oauth'),
+    expected: ["5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: none, token)"],
+  },
+  {
+    name: 'an auth type from the contract that is not implemented yet',
+    text: lines(...CLOUD, '  auth:', '    type: password', '    user: admin'),
+    expected: ["5:11 cloud.auth.type: auth type 'password' is not supported yet (supported: none, token)"],
+  },
+  {
+    name: 'token auth without a token',
+    text: lines(...CLOUD, '  auth:', '    type: token'),
+    expected: ['5:5 cloud.auth.token: required (a string)'],
+  },
+  {
+    name: 'token auth with a key of another auth type',
+    text: lines(...CLOUD, '  auth:', '    type: token', '    token: t', '    password: p'),
+    expected: ["7:5 cloud.auth.password: unknown key 'password' (allowed: type, token)"],
+  },
+  {
+    name: 'an unquoted microversion',
+    text: lines(...CLOUD, '  microversion: 2.60'),
+    expected: ['4:17 cloud.microversion: write the microversion quoted, e.g. "2.60" (unquoted it is the number 2.6)'],
+  },
+  {
+    name: 'a missing environment variable',
+    text: lines(...CLOUD, '  auth:', '    type: token', '    token: ${ECS_AUTH_TOKEN}'),
+    expected: ['6:12 cloud.auth.token: environment variable ECS_AUTH_TOKEN is not set (use ${ECS_AUTH_TOKEN:-default} for a default)'],
+  },
+  {
+    name: 'a missing variable in a value the schema would reject too is reported once',
+    text: lines(...CLOUD, 'notifiers:', '  chat:', '    type: webhook', '    url: ${HOOK_URL}', '    secret: "${HOOK_SECRET}"'),
+    expected: [
+      '7:10 notifiers.chat.url: environment variable HOOK_URL is not set (use ${HOOK_URL:-default} for a default)',
+      '8:13 notifiers.chat.secret: environment variable HOOK_SECRET is not set (use ${HOOK_SECRET:-default} for a default)',
+    ],
+  },
+  {
+    name: 'an unclosed ${',
+    text: lines(...CLOUD, '  region: ${REGION'),
+    env: { REGION: 'eu-de' },
+    expected: ["4:11 cloud.region: '${REGION' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
+  },
+  {
+    name: 'notify naming an unknown notifier',
+    text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
+    expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
+  },
+  {
+    name: 'notify when there are no notifiers',
+    text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: s1, notify: [ops] }'),
+    expected: ["5:48 watches[0].notify[0]: unknown notifier 'ops' (no notifiers are configured)"],
+  },
+  {
+    name: 'a duplicate requestId for the same server',
+    text: lines(
+      ...CLOUD,
+      'watches:',
+      '  - { requestId: req-1, serverId: s1 }',
+      '  - { requestId: req-1, serverId: s2 }',
+      '  - { requestId: req-1, serverId: s1 }',
+    ),
+    expected: ['7:18 watches[2].requestId: duplicate of watches[0]: same serverId and requestId'],
+  },
+  {
+    name: 'a watch without a projectId anywhere',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', 'watches:', '  - requestId: req-1', '    serverId: s1', '  - requestId: req-2', '    serverId: s2', '    projectId: p2'),
+    expected: ['4:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId})'],
+  },
+  {
+    name: 'watch fields',
+    text: lines(...CLOUD, 'watches:', '  - requestId: req 1/2', '    name: ""', '  - serverId: s2', '  - just-an-id'),
+    expected: [
+      '5:5 watches[0].serverId: required (a string)',
+      '5:16 watches[0].requestId: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+      '6:11 watches[0].name: must not be empty',
+      '7:5 watches[1].requestId: required (a string)',
+      '8:5 watches[2]: expected a mapping, got a string',
+    ],
+  },
+  {
+    name: 'a bad webhook URL, secret and header',
+    text: lines(
+      ...CLOUD,
+      'notifiers:',
+      '  chat:',
+      '    type: webhook',
+      '    url: hooks.example.com/ecs',
+      '    secret: s3cr3t-value',
+      '    headers: { X-Team: infra, "Bad Header": x, X-Count: 3 }',
+    ),
+    expected: [
+      '7:10 notifiers.chat.url: expected an http:// or https:// URL, e.g. https://hooks.example.com/ecs',
+      '8:13 notifiers.chat.secret: expected a Standard Webhooks signing key: whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)',
+      "9:31 notifiers.chat.headers[\"Bad Header\"]: 'Bad Header' is not an HTTP header name",
+      '9:57 notifiers.chat.headers.X-Count: expected a string, got a number (put it in quotes)',
+    ],
+  },
+  {
+    name: 'bad email addresses, an empty to-list and an unknown outcome',
+    text: lines(
+      ...CLOUD,
+      'notifiers:',
+      '  ops-mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com }',
+      '    from: ecs-watch',
+      '    to: []',
+      '    on: [success, failed]',
+      '  team-mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com }',
+      '    from: ecs@example.com',
+      '    to: [ops@example.com, "ops at example.com"]',
+    ),
+    expected: [
+      `8:11 notifiers.ops-mail.from: 'ecs-watch' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
+      '9:9 notifiers.ops-mail.to: must not be empty',
+      "10:19 notifiers.ops-mail.on[1]: unknown value 'failed' (allowed: success, failure, timeout, not_found)",
+      `15:27 notifiers.team-mail.to[1]: 'ops at example.com' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
+    ],
+  },
+  {
+    name: 'smtp login half set',
+    text: lines(
+      ...CLOUD,
+      'notifiers:',
+      '  ops-mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com, password: "${SMTP_PASSWORD}" }',
+      '    from: ecs@example.com',
+      '    to: [ops@example.com]',
+    ),
+    env: { SMTP_PASSWORD: 'pw' },
+    expected: ['7:47 notifiers.ops-mail.smtp.password: password is set but user is not: set both, or neither for no login'],
+  },
+  {
+    name: 'a notifier without a type, one of an unknown type, and a bad name',
+    text: lines(...CLOUD, 'notifiers:', '  chat:', '    url: https://hooks.example.com', '  pager: { type: pagerduty }', '  "ops mail": { type: email }'),
+    expected: [
+      '6:5 notifiers.chat.type: required: the notifier type, one of email, webhook',
+      "7:18 notifiers.pager.type: unknown notifier type 'pagerduty' (allowed: email, webhook)",
+      "8:3 notifiers[\"ops mail\"]: notifier name 'ops mail' may only contain letters, digits, _, . and -",
+    ],
+  },
+  {
+    name: 'a value where a section belongs',
+    text: lines(...CLOUD, 'poll: every 15s'),
+    expected: ['4:7 poll: expected a mapping, got a string'],
+  },
+];
+
+describe('a broken watch file', () => {
+  it.each(cases)('$name', ({ text, env, expected }) => {
+    expect(problems(text, env)).toEqual(expected);
+  });
+
+  it('lists every problem of the file in one run, in file order', () => {
+    const text = lines(
+      'cloud:',
+      '  endpoint: ftp://ecs.example.com',
+      'poll:',
+      '  deadline: 6',
+      'watches:',
+      '  - { requestId: req-1, serverId: s1, notify: [nobody] }',
+    );
+    expect(problems(text)).toEqual([
+      '2:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com',
+      '4:13 poll.deadline: 6 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
+      '6:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId})',
+      "6:48 watches[0].notify[0]: unknown notifier 'nobody' (no notifiers are configured)",
+    ]);
+  });
+
+  it('never quotes a secret back', () => {
+    const secret = 'hunter2-abc';
+    const text = lines(
+      ...CLOUD,
+      '  auth: { type: token, token: 12345 }',
+      'notifiers:',
+      '  chat: { type: webhook, url: "https://hooks.example.com", secret: "${SECRET}" }',
+      '  hook: { type: webhook, url: "https://user:${SECRET}@hooks.example.com:99999" }',
+    );
+    const output = problems(text, { SECRET: secret }).join('\n');
+    expect(output).toContain('cloud.auth.token: expected a string, got a number');
+    expect(output).toContain('notifiers.chat.secret: expected a Standard Webhooks signing key');
+    expect(output).toContain('notifiers.hook.url: expected an http:// or https:// URL');
+    expect(output).not.toContain(secret);
+    expect(output).not.toContain('12345');
+  });
+});

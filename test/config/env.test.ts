@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { expand } from '../../src/config/env.ts';
+
+const env = { HOST: 'smtp.example.com', EMPTY: '', PORT: '25' };
+
+function run(text: string): { value: string; problems: string[] } {
+  const problems: string[] = [];
+  return { value: expand(text, env, problems), problems };
+}
+
+describe('expand', () => {
+  it.each([
+    ['no reference', 'plain $ text', 'plain $ text'],
+    ['a set variable', '${HOST}', 'smtp.example.com'],
+    ['several in one value', '${HOST}:${PORT}', 'smtp.example.com:25'],
+    ['a default for an unset variable', '${NOPE:-fallback}', 'fallback'],
+    ['a default for a variable set but empty', '${EMPTY:-fallback}', 'fallback'],
+    ['an empty default', '${NOPE:-}', ''],
+    ['a default containing :- and spaces', '${NOPE:-a :- b}', 'a :- b'],
+    ['a variable set but empty, without a default', '[${EMPTY}]', '[]'],
+    ['the $${ escape', '$${HOST} costs $$5', '${HOST} costs $$5'],
+    ['an escape next to a reference', '$${HOST}=${HOST}', '${HOST}=smtp.example.com'],
+  ])('%s', (_name, text, value) => {
+    expect(run(text)).toEqual({ value, problems: [] });
+  });
+
+  it.each([
+    ['${SMTP_PASSWORD}', 'environment variable SMTP_PASSWORD is not set (use ${SMTP_PASSWORD:-default} for a default)'],
+    ['${HOST', "'${HOST' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
+    ['${1X}', "'${1X}' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
+    ['${HOST-x}', "'${HOST-x}' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
+  ])('reports %s', (text, problem) => {
+    expect(run(text)).toEqual({ value: text, problems: [problem] });
+  });
+
+  it('reports every missing variable of a value', () => {
+    expect(run('${A}-${HOST}-${B}').problems).toEqual([
+      'environment variable A is not set (use ${A:-default} for a default)',
+      'environment variable B is not set (use ${B:-default} for a default)',
+    ]);
+  });
+});

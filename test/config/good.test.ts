@@ -1,0 +1,229 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/load.ts';
+
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
+const CLOUD = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1'];
+
+describe('a valid watch file', () => {
+  it('gets every default, durations in milliseconds', () => {
+    const config = parseConfig(lines(...CLOUD), { env: {} });
+    expect(config).toEqual({
+      cloud: {
+        endpoint: 'https://ecs.example.com',
+        projectId: 'p1',
+        auth: { type: 'none' },
+        microversion: 'auto',
+        timeout: 10_000,
+      },
+      poll: { schedule: '*/15 * * * * *', retries: 4, concurrency: 8, deadline: 6 * 3_600_000 },
+      notifiers: {},
+      delivery: { attempts: 10, minDelay: 1000, maxDelay: 5 * 60_000 },
+      state: { path: './ecs-action-watch.state.json' },
+      http: { port: 9464 },
+      watches: [],
+    });
+  });
+
+  it('fills the defaults of each notifier type', () => {
+    const config = parseConfig(
+      lines(
+        ...CLOUD,
+        'notifiers:',
+        '  ops-mail: { type: email, smtp: { host: smtp.example.com }, from: ecs@example.com, to: [ops@example.com] }',
+        '  chat: { type: webhook, url: "https://hooks.example.com/ecs" }',
+      ),
+      { env: {} },
+    );
+    const all = ['success', 'failure', 'timeout', 'not_found'];
+    expect(config.notifiers).toEqual({
+      'ops-mail': {
+        type: 'email',
+        smtp: { host: 'smtp.example.com', port: 587, secure: false, timeout: 30_000 },
+        from: 'ecs@example.com',
+        to: ['ops@example.com'],
+        on: all,
+      },
+      chat: { type: 'webhook', url: 'https://hooks.example.com/ecs', headers: {}, timeout: 10_000, on: all },
+    });
+  });
+
+  it('reads a key with nothing after it as left out', () => {
+    const config = parseConfig(lines(...CLOUD, '  auth:', 'poll:', 'notifiers:', 'delivery:', 'state:', 'http:', 'watches:'), { env: {} });
+    expect(config.cloud.auth).toEqual({ type: 'none' });
+    expect(config.poll.retries).toBe(4);
+    expect(config.notifiers).toEqual({});
+    expect(config.http.port).toBe(9464);
+    expect(config.watches).toEqual([]);
+  });
+
+  it('resolves each watch project: its own, else cloud.projectId', () => {
+    const config = parseConfig(
+      lines(
+        ...CLOUD,
+        'watches:',
+        '  - { requestId: req-1, serverId: s1 }',
+        '  - { requestId: req-2, serverId: s2, projectId: p2, name: resize db-01, notify: [], deadline: 90m }',
+      ),
+      { env: {} },
+    );
+    expect(config.watches).toEqual([
+      { requestId: 'req-1', serverId: 's1', projectId: 'p1' },
+      { requestId: 'req-2', serverId: 's2', projectId: 'p2', name: 'resize db-01', notify: [], deadline: 90 * 60_000 },
+    ]);
+  });
+
+  it('takes the project of a catalog-style endpoint when cloud.projectId is left out', () => {
+    const config = parseConfig(
+      lines('cloud:', '  endpoint: https://ecs.example.com/v2.1/p9', 'watches:', '  - { requestId: req-1, serverId: s1 }'),
+      { env: {} },
+    );
+    expect(config.watches[0]?.projectId).toBe('p9');
+  });
+
+  it.each([
+    ['500ms', 500],
+    ['10s', 10_000],
+    ['1.5h', 5_400_000],
+    ['1d', 86_400_000],
+    ['24d', 24 * 86_400_000],
+  ])('reads the duration %s as %i ms', (text, ms) => {
+    expect(parseConfig(lines(...CLOUD, `  timeout: ${text}`), { env: {} }).cloud.timeout).toBe(ms);
+  });
+
+  it.each([
+    ['50/s', { count: 50, perMs: 1000 }],
+    ['600/m', { count: 600, perMs: 60_000 }],
+    ['1000/h', { count: 1000, perMs: 3_600_000 }],
+  ])('reads the rate limit %s', (text, rate) => {
+    expect(parseConfig(lines(...CLOUD, 'poll:', `  rateLimit: ${text}`), { env: {} }).poll.rateLimit).toEqual(rate);
+  });
+
+  it('takes token auth, a fixed microversion and addresses with a display name', () => {
+    const config = parseConfig(
+      lines(
+        ...CLOUD,
+        '  auth: { type: token, token: t0k }',
+        '  microversion: "2.60"',
+        'notifiers:',
+        '  ops-mail:',
+        '    type: email',
+        '    smtp: { host: smtp.example.com }',
+        '    from: ECS Watch <ecs@example.com>',
+        '    to: ["Ops <ops@example.com>", dev@example.com]',
+      ),
+      { env: {} },
+    );
+    expect(config.cloud.auth).toEqual({ type: 'token', token: 't0k' });
+    expect(config.cloud.microversion).toBe('2.60');
+    expect(config.notifiers['ops-mail']).toMatchObject({ from: 'ECS Watch <ecs@example.com>', to: ['Ops <ops@example.com>', 'dev@example.com'] });
+  });
+});
+
+describe('${VAR} in values', () => {
+  const mail = (smtp: string[]) =>
+    lines(...CLOUD, 'notifiers:', '  ops-mail:', '    type: email', '    smtp:', ...smtp, '    from: ecs@example.com', '    to: [ops@example.com]');
+
+  it('replaces variables and falls back to defaults, also for a variable set but empty', () => {
+    const config = parseConfig(
+      lines(
+        'cloud:',
+        '  endpoint: https://${ECS_HOST}',
+        '  projectId: ${PROJECT:-p-default}',
+        '  region: ${REGION:-eu-de}',
+        '  auth: { type: token, token: "${TOKEN}" }',
+      ),
+      { env: { ECS_HOST: 'ecs.example.com', REGION: '', TOKEN: 'secret-token' } },
+    );
+    expect(config.cloud).toMatchObject({
+      endpoint: 'https://ecs.example.com',
+      projectId: 'p-default',
+      region: 'eu-de',
+      auth: { type: 'token', token: 'secret-token' },
+    });
+  });
+
+  it('writes $${VAR} as a literal ${VAR}, set or not', () => {
+    const config = parseConfig(lines(...CLOUD, '  region: "$${REGION}-$${X:-y}"'), { env: { REGION: 'eu-de' } });
+    expect(config.cloud.region).toBe('${REGION}-${X:-y}');
+  });
+
+  it('keeps a value with ": " or "\\n- x" one string: it cannot inject YAML', () => {
+    const name = 'web: 01\n- requestId: req-evil\n  serverId: s9\nnotify: [x]';
+    const config = parseConfig(lines(...CLOUD, 'watches:', '  - requestId: req-1', '    serverId: s1', '    name: ${NAME}'), {
+      env: { NAME: name },
+    });
+    expect(config.watches).toEqual([{ requestId: 'req-1', serverId: 's1', projectId: 'p1', name }]);
+  });
+
+  it('turns the text of a number or boolean into one where the schema expects it', () => {
+    const config = parseConfig(mail(['      host: ${SMTP_HOST}', '      port: ${SMTP_PORT:-465}', '      secure: ${SMTP_SECURE:-true}']), {
+      env: { SMTP_HOST: '127.0.0.1' },
+    });
+    expect(config.notifiers['ops-mail']).toMatchObject({ smtp: { host: '127.0.0.1', port: 465, secure: true } });
+  });
+
+  it('keeps a string that looks like a number a string where a string is expected', () => {
+    const config = parseConfig(mail(['      host: smtp.example.com', '      user: ${SMTP_USER}', '      password: ${SMTP_PASSWORD}']), {
+      env: { SMTP_USER: '1234', SMTP_PASSWORD: '007' },
+    });
+    expect(config.notifiers['ops-mail']).toMatchObject({ smtp: { user: '1234', password: '007' } });
+  });
+
+  it('reads an empty optional secret, as ${VAR:-} gives it, as not set', () => {
+    const config = parseConfig(
+      lines(
+        ...CLOUD,
+        'notifiers:',
+        '  ops-mail:',
+        '    type: email',
+        '    smtp: { host: smtp.example.com, user: "${SMTP_USER:-}", password: "${SMTP_PASSWORD:-}" }',
+        '    from: ecs@example.com',
+        '    to: [ops@example.com]',
+        '  chat: { type: webhook, url: "https://hooks.example.com", secret: "${WEBHOOK_SECRET:-}" }',
+      ),
+      { env: {} },
+    );
+    const mailer = config.notifiers['ops-mail'];
+    const hook = config.notifiers.chat;
+    expect(mailer?.type === 'email' && [mailer.smtp.user, mailer.smtp.password]).toEqual([undefined, undefined]);
+    expect(hook?.type === 'webhook' && hook.secret).toBeUndefined();
+  });
+
+  it('leaves keys alone', () => {
+    const config = parseConfig(lines(...CLOUD, 'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com', '    headers: { X-Var: "${V}" }'), {
+      env: { V: 'value' },
+    });
+    expect(config.notifiers.chat).toMatchObject({ headers: { 'X-Var': 'value' } });
+  });
+});
+
+describe('watch.example.yaml', () => {
+  const text = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8');
+  const env = {
+    ECS_AUTH_TOKEN: 'token',
+    SMTP_USER: 'user',
+    SMTP_PASSWORD: 'password',
+    WEBHOOK_SECRET: `whsec_${Buffer.from('0123456789abcdef0123456789abcdef').toString('base64')}`,
+  };
+
+  it('is valid once its variables are set', () => {
+    const config = parseConfig(text, { env });
+    expect(Object.keys(config.notifiers)).toEqual(['ops-mail', 'chat']);
+    expect(config.watches).toHaveLength(2);
+    expect(config.cloud.auth).toEqual({ type: 'token', token: 'token' });
+  });
+
+  it('states every default it mentions as the value the schema gives', () => {
+    // The example writes each defaulted key with its default value, so leaving them out changes nothing.
+    const defaults = parseConfig(lines(...CLOUD), { env: {} });
+    const example = parseConfig(text, { env });
+    expect(example.cloud.timeout).toBe(defaults.cloud.timeout);
+    expect(example.cloud.microversion).toBe(defaults.cloud.microversion);
+    const { rateLimit: _rateLimit, ...poll } = example.poll;
+    expect(poll).toEqual(defaults.poll);
+    expect(example.delivery).toEqual(defaults.delivery);
+    expect(example.state).toEqual(defaults.state);
+    expect(example.http).toEqual(defaults.http);
+  });
+});

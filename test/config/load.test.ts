@@ -1,0 +1,104 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, formatIssue, loadConfigFile, parseConfig, validateConfigText } from '../../src/config/load.ts';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ecs-watch-config-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const BROKEN = 'cloud:\n  endpoint: https://ecs.example.com\n  timeout: 10\npoll:\n  retries: -1\n';
+
+function thrown(fn: () => unknown): unknown {
+  try {
+    fn();
+  } catch (err) {
+    return err;
+  }
+  throw new Error('expected a throw');
+}
+
+describe('parseConfig', () => {
+  it('throws a ConfigError whose message is one contract line per problem', () => {
+    const err = thrown(() => parseConfig(BROKEN, { env: {}, source: 'watch.yaml' }));
+    expect(err).toBeInstanceOf(ConfigError);
+    const configError = err as ConfigError;
+    expect(configError.file).toBe('watch.yaml');
+    expect(configError.issues).toEqual([
+      {
+        line: 3,
+        col: 12,
+        path: 'cloud.timeout',
+        message: '10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
+      },
+      { line: 5, col: 12, path: 'poll.retries', message: 'must be at least 0 (got -1)' },
+    ]);
+    expect(configError.message).toBe(
+      '3:12 cloud.timeout: 10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d\n' +
+        '5:12 poll.retries: must be at least 0 (got -1)',
+    );
+  });
+
+  it('reports a file that expands aliases without end instead of hanging or crashing', () => {
+    const rows = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd']] as const) {
+      rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
+    }
+    const result = validateConfigText(rows.join('\n'), { env: {} });
+    expect(result.ok).toBe(false);
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
+      '1:1 (root): Excessive alias count indicates a resource exhaustion attack',
+    ]);
+  });
+
+  it('copes with a byte order mark and CRLF line ends', () => {
+    const result = validateConfigText('\uFEFFcloud:\r\n  endpoint: https://ecs.example.com\r\n  regoin: eu\r\n', { env: {} });
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
+      "3:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, auth, region, microversion, timeout)",
+    ]);
+  });
+});
+
+describe('formatIssue', () => {
+  it('puts the file in front when given', () => {
+    const issue = { line: 4, col: 7, path: 'watches[2].notify[0]', message: "unknown notifier 'x' (configured: a)" };
+    expect(formatIssue(issue)).toBe("4:7 watches[2].notify[0]: unknown notifier 'x' (configured: a)");
+    expect(formatIssue(issue, 'watch.yaml')).toBe("watch.yaml:4:7 watches[2].notify[0]: unknown notifier 'x' (configured: a)");
+  });
+});
+
+describe('loadConfigFile', () => {
+  it('loads a file', async () => {
+    const path = join(dir, 'good.yaml');
+    await writeFile(path, 'cloud:\n  endpoint: https://ecs.example.com\n  region: ${REGION:-eu-de}\n');
+    const config = await loadConfigFile(path, { env: {} });
+    expect(config.cloud).toMatchObject({ endpoint: 'https://ecs.example.com', region: 'eu-de' });
+  });
+
+  it('names the file in the ConfigError of an invalid one', async () => {
+    const path = join(dir, 'broken.yaml');
+    await writeFile(path, BROKEN);
+    const err = await loadConfigFile(path, { env: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).file).toBe(path);
+    expect((err as ConfigError).issues).toHaveLength(2);
+  });
+
+  it.each([
+    ['a missing file', 'missing.yaml', 'no such file'],
+    ['a directory', '.', 'it is a directory'],
+  ])('says why %s cannot be read, and how to name another', async (_what, name, reason) => {
+    const path = join(dir, name);
+    const err = await loadConfigFile(path, { env: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).issues).toEqual([]);
+    expect((err as ConfigError).message).toBe(
+      `cannot read the watch file ${path}: ${reason} (name another file with --config or ECS_WATCH_CONFIG)`,
+    );
+  });
+});
