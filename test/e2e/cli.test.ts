@@ -1,10 +1,10 @@
 import { writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import type { ActionScript } from '../../src/simulator/index.ts';
 import { Harness, PROJECT, SECRETS, newIds } from './harness.ts';
+import { closedPort } from '../net.ts';
 
 /** A short action, so that `run` on its real one-second schedule ends in a few seconds. */
 const quick = (overrides: Partial<ActionScript> = {}): ActionScript & { requestId: string } => ({
@@ -14,14 +14,6 @@ const quick = (overrides: Partial<ActionScript> = {}): ActionScript & { requestI
   steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting' }],
   ...overrides,
 });
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 let h: Harness;
 beforeEach(async () => {
@@ -107,7 +99,7 @@ describe('run', () => {
   });
 
   it('serves health and metrics, reloads the file on change and stops cleanly on a signal', async () => {
-    const port = await freePort();
+    const port = await closedPort();
     const first = quick();
     h.simulator.addAction(first);
     const path = await h.writeConfig(h.yaml([first], { http: `  port: ${port}` }));

@@ -2,11 +2,11 @@ import { once } from 'node:events';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import type { EmailNotifierConfig } from '../../src/config/schema.ts';
 import { createEmailNotifier } from '../../src/notify/email/email.ts';
 import type { Notifier } from '../../src/notify/types.ts';
-import { TRACEBACK, attempt, failedResize, silentLogger } from './fixtures.ts';
+import { TRACEBACK, attempt, failedResize, failure, silentLogger } from './fixtures.ts';
+import { closedPort } from '../net.ts';
 
 interface Mail {
   from: string;
@@ -91,24 +91,6 @@ function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}): N
   );
   notifiers.push(notifier);
   return notifier;
-}
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const err = await promise.then(
-    () => expect.fail('expected the delivery to fail'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createTcpServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, 'close');
-  return port;
 }
 
 describe('email notifier', () => {

@@ -1,3 +1,5 @@
+import { expect } from 'vitest';
+import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { pino } from 'pino';
 import { NOTIFICATION_TYPES, type Notification } from '../../src/model.ts';
 import type { DeliveryAttempt } from '../../src/notify/types.ts';
@@ -55,4 +57,14 @@ export function failedResize(overrides: Partial<Notification> = {}): Notificatio
 
 export function attempt(deliveryId = '3f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f', n = 1, signal = new AbortController().signal): DeliveryAttempt {
   return { deliveryId, attempt: n, signal };
+}
+
+/** Awaits a send that must fail and returns its DeliveryError. */
+export async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
+  const err = await promise.then(
+    () => expect.fail('expected the delivery to fail'),
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(DeliveryError);
+  return err as DeliveryError;
 }

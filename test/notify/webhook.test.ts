@@ -3,11 +3,11 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import type { WebhookNotifierConfig } from '../../src/config/schema.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
-import { attempt, failedResize, silentLogger } from './fixtures.ts';
+import { attempt, failedResize, failure, silentLogger } from './fixtures.ts';
+import { closedPort } from '../net.ts';
 
 const SECRET = `whsec_${Buffer.from('webhook-test-key-0123456789abcdef').toString('base64')}`;
 
@@ -58,24 +58,6 @@ function webhook(overrides: Partial<WebhookNotifierConfig> = {}): Notifier {
   );
   notifiers.push(notifier);
   return notifier;
-}
-
-async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
-  const err = await promise.then(
-    () => expect.fail('expected the delivery to fail'),
-    (e: unknown) => e,
-  );
-  expect(err).toBeInstanceOf(DeliveryError);
-  return err as DeliveryError;
-}
-
-async function closedPort(): Promise<number> {
-  const probe = createServer().listen(0, '127.0.0.1');
-  await once(probe, 'listening');
-  const { port } = probe.address() as AddressInfo;
-  probe.close();
-  await once(probe, 'close');
-  return port;
 }
 
 describe('webhook notifier', () => {
