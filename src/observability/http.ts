@@ -45,9 +45,11 @@ export async function startHealthServer(options: {
     answer(404, 'not found: try /healthz, /readyz or /metrics\n');
   });
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
+    server.once('error', (err: NodeJS.ErrnoException) =>
+      reject(new Error(`health server: cannot listen on port ${options.port} (${err.code ?? err.message}); set http.port to a free port, or 0 to turn it off`, { cause: err })),
+    );
     server.listen(options.port, options.host ?? '0.0.0.0', () => {
-      server.off('error', reject);
+      server.removeAllListeners('error');
       resolve();
     });
   });

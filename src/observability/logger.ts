@@ -6,10 +6,15 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 // Belt and braces: no code path logs a secret on purpose, but an error object or a config section
 // logged in a hurry must not leak one either.
+const SECRET_KEYS = ['token', 'password', 'secret', 'secretKey', 'authorization', 'Authorization', '"x-auth-token"', '"X-Auth-Token"'];
+// pino's wildcards match one level each: cover a secret up to four levels deep (notifiers.x.smtp.password).
+// Header names with a dash need bracket notation, which pino accepts only after a parent (hence `*[...]`).
 const REDACT_PATHS = [
-  'token', '*.token', 'password', '*.password', '*.*.password', 'secret', '*.secret', 'secretKey', '*.secretKey',
-  'authorization', '*.authorization', 'headers.authorization', 'headers["x-auth-token"]', '*.headers["x-auth-token"]',
-  'headers["X-Auth-Token"]', '*.headers["X-Auth-Token"]', '*.headers.Authorization', 'headers.Authorization',
+  ...new Set(
+    SECRET_KEYS.flatMap((key) =>
+      ['', '*.', '*.*.', '*.*.*.', '*.*.*.*.'].map((prefix) => (key.startsWith('"') ? `${prefix.slice(0, -1) || '*'}[${key}]` : `${prefix}${key}`)),
+    ),
+  ),
 ];
 
 /** LOG_LEVEL outside the allowed set is refused loudly rather than silently logging at info. */

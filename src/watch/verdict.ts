@@ -96,15 +96,17 @@ function describeFailure(action: InstanceAction, failed: InstanceActionEvent[], 
     return `${e.event} ${e.result ?? 'no result'}${why ? ` (${why})` : ''}`;
   });
   if (message && failed.length === 0) parts.push(`action message "${message}"`);
-  if (server?.status === 'ERROR') parts.push(`server ERROR${server.fault ? `: ${server.fault.message}` : ''}`);
-  else if (server?.fault) parts.push(`server fault: ${server.fault.message}`);
+  const fault = server?.fault?.message.trim();
+  if (server?.status === 'ERROR') parts.push(`server ERROR${fault ? `: ${fault}` : ''}`);
+  else if (fault) parts.push(`server fault: ${fault}`);
   return `${action.action} failed: ${parts.join('; ')}`;
 }
 
 /** From 2.84 an event's `details` names the exception; before, the traceback's last line is the best we have. */
 function failureDetail(e: InstanceActionEvent): string {
   if (typeof e['details'] === 'string' && e['details'].trim()) return e['details'].trim();
-  return e.traceback ? lastLine(e.traceback) : '';
+  // Nova stores only the stack frames, so the last line is often code rather than the exception.
+  return e.traceback ? `traceback ends: ${lastLine(e.traceback)}` : '';
 }
 
 function describePending(input: VerdictInput): string {

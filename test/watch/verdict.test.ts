@@ -59,7 +59,13 @@ const rows: Row[] = [
     name: 'an event with result Error carries its traceback\'s last line',
     action: action([ev('compute_resize_instance', done, 'Error', 'Traceback (most recent call last):\n  File "x.py"\nMigrationError: disk too small\n')], { message: 'Error' }),
     server: server('ACTIVE'),
-    expect: { final: true, outcome: 'failure', reason: /compute_resize_instance Error \(MigrationError: disk too small\)/ },
+    expect: { final: true, outcome: 'failure', reason: /compute_resize_instance Error \(traceback ends: MigrationError: disk too small\)/ },
+  },
+  {
+    name: 'from 2.84 an event\'s details name the exception',
+    action: action([{ ...ev('conductor_schedule_and_build_instances', done, 'Error', '  File "x.py"\n    raise e\n'), details: 'No valid host was found. ' }], { action: 'create' }),
+    server: server('ERROR', null, { code: 500, message: 'No valid host was found. ' }),
+    expect: { final: true, outcome: 'failure', reason: /^create failed: conductor_schedule_and_build_instances Error \(No valid host was found\.\); server ERROR: No valid host was found\.$/ },
   },
   {
     name: 'message "Error" with every event Success is a failure',

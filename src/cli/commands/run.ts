@@ -143,7 +143,14 @@ class Daemon {
     const old = this.#app;
     this.#app = null;
     await old?.close();
-    this.#app = await this.#startApp(next);
-    this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
+    try {
+      this.#app = await this.#startApp(next);
+      this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
+    } catch (err) {
+      // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
+      this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
+      this.#config = previous;
+      this.#app = await this.#startApp(previous);
+    }
   }
 }

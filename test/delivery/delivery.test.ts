@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import { nextDelay } from '../../src/delivery/backoff.ts';
+import { deliveryId, notificationFor } from '../../src/delivery/notification.ts';
+import type { WatchRecord } from '../../src/state/types.ts';
+
+const policy = { attempts: 10, minDelay: 1000, maxDelay: 60_000 };
+
+describe('nextDelay', () => {
+  it('doubles from minDelay, jittered within the upper half, and stops at maxDelay', () => {
+    expect(nextDelay(policy, 1, undefined, () => 0)).toBe(500);
+    expect(nextDelay(policy, 1, undefined, () => 1)).toBe(1000);
+    expect(nextDelay(policy, 3, undefined, () => 1)).toBe(4000);
+    expect(nextDelay(policy, 30, undefined, () => 1)).toBe(60_000);
+  });
+
+  it('waits at least what Retry-After asked for, but never beyond maxDelay', () => {
+    expect(nextDelay(policy, 1, 30_000, () => 0)).toBe(30_000);
+    expect(nextDelay(policy, 1, 3_600_000, () => 0)).toBe(60_000);
+  });
+});
+
+describe('deliveryId', () => {
+  const ref = { projectId: 'p', serverId: 's', requestId: 'req-1' };
+  it('is stable for a watch, outcome and notifier, and differs when any of them does', () => {
+    expect(deliveryId(ref, 'failure', 'chat')).toBe(deliveryId({ ...ref }, 'failure', 'chat'));
+    expect(deliveryId(ref, 'failure', 'chat')).toMatch(/^[0-9a-f]{32}$/);
+    const others = [deliveryId(ref, 'success', 'chat'), deliveryId(ref, 'failure', 'mail'), deliveryId({ ...ref, requestId: 'req-2' }, 'failure', 'chat')];
+    expect(new Set([deliveryId(ref, 'failure', 'chat'), ...others]).size).toBe(4);
+  });
+});
+
+describe('notificationFor', () => {
+  it('builds the contract body from the state record', () => {
+    const record: WatchRecord = {
+      projectId: 'p', serverId: 's', requestId: 'req-1', name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false,
+      lastPolledAt: null, lastError: null, instanceAction: null, server: null, verdict: null, deliveries: {},
+    };
+    const n = notificationFor(record, { outcome: 'not_found', reason: 'never found', detectedAt: '2026-11-26T10:02:00.000Z' });
+    expect(n).toEqual({
+      type: 'ecs.action.not_found',
+      outcome: 'not_found',
+      watch: { name: null, projectId: 'p', serverId: 's', requestId: 'req-1' },
+      instanceAction: null,
+      server: null,
+      reason: 'never found',
+      detectedAt: '2026-11-26T10:02:00.000Z',
+    });
+  });
+});

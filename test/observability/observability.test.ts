@@ -1,0 +1,85 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { createLogger, logLevelFromEnv, silentLogger } from '../../src/observability/logger.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { startHealthServer, type HealthServer } from '../../src/observability/http.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { Capture } from '../e2e/harness.ts';
+
+describe('logger', () => {
+  it('redacts tokens, passwords, secrets and authorization headers wherever they are logged', () => {
+    const out = new Capture();
+    const logger = createLogger({ destination: out });
+    logger.info(
+      {
+        token: 't-1',
+        auth: { type: 'token', token: 't-2' },
+        smtp: { user: 'u', password: 'p-3' },
+        notifiers: { chat: { secret: 'whsec_s4' }, mail: { smtp: { password: 'p-5' } } },
+        headers: { authorization: 'Bearer a-6', 'x-auth-token': 't-7' },
+      },
+      'config',
+    );
+    for (const secret of ['t-1', 't-2', 'p-3', 'whsec_s4', 'p-5', 'a-6', 't-7']) expect(out.text).not.toContain(secret);
+    expect(out.lines()[0]).toMatchObject({ level: 'info', msg: 'config', smtp: { user: 'u', password: '[redacted]' } });
+  });
+
+  it('accepts the five levels and refuses anything else with the allowed list', () => {
+    expect(logLevelFromEnv({})).toBe('info');
+    expect(logLevelFromEnv({ LOG_LEVEL: 'DEBUG' })).toBe('debug');
+    expect(() => logLevelFromEnv({ LOG_LEVEL: 'verbose' })).toThrow('LOG_LEVEL=verbose is not a log level (allowed: trace, debug, info, warn, error)');
+  });
+});
+
+describe('health server', () => {
+  let server: HealthServer | undefined;
+  afterEach(async () => {
+    await server?.close();
+  });
+
+  async function get(path: string) {
+    const res = await request(`http://127.0.0.1:${server!.port}${path}`);
+    return { status: res.statusCode, text: await res.body.text(), type: res.headers['content-type'] };
+  }
+
+  it('answers /healthz, /readyz from the state folder, /metrics in Prometheus text, and 404 elsewhere', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-health-'));
+    const store = await StateStore.open(join(dir, 'sub', 'state.json'));
+    const metrics = createMetrics();
+    metrics.verdicts.inc({ outcome: 'failure' });
+    server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics,
+      logger: silentLogger(),
+      ready: async () => {
+        await store.checkWritable();
+        return { ok: true };
+      },
+    });
+    expect(await get('/healthz')).toMatchObject({ status: 200 });
+    expect(await get('/readyz')).toMatchObject({ status: 200 });
+    const m = await get('/metrics');
+    expect(m.status).toBe(200);
+    expect(m.type).toContain('text/plain');
+    expect(m.text).toContain('ecs_action_watch_verdicts_total{outcome="failure"} 1');
+    expect((await get('/nope')).status).toBe(404);
+
+    // The state folder turns into a file: not ready, and the answer says why.
+    await rm(join(dir, 'sub'), { recursive: true });
+    await writeFile(join(dir, 'sub'), 'x');
+    const notReady = await get('/readyz');
+    expect(notReady.status).toBe(503);
+    expect(notReady.text).toMatch(/not ready: .*not writable/);
+  });
+
+  it('says which port is taken and how to fix it', async () => {
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }) });
+    await expect(
+      startHealthServer({ port: server.port, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }) }),
+    ).rejects.toThrow(`health server: cannot listen on port ${server.port} (EADDRINUSE); set http.port to a free port, or 0 to turn it off`);
+  });
+});
