@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import pLimit from 'p-limit';
 import type { Logger } from 'pino';
 import type { Metrics } from '../observability/metrics.ts';
 import type { StateStore } from '../state/store.ts';
@@ -7,6 +8,9 @@ import type { Notifier } from '../notify/types.ts';
 import { DeliveryError } from '../notify/DeliveryError.ts';
 import { nextDelay, type BackoffPolicy } from './backoff.ts';
 import { notificationFor } from './notification.ts';
+
+/** Sends in flight at once: thousands of verdicts at once must not open thousands of connections. */
+const SEND_CONCURRENCY = 16;
 
 export interface OutboxCounts {
   pending: number;
@@ -26,6 +30,7 @@ export class Outbox {
   readonly #metrics: Metrics;
   readonly #policy: BackoffPolicy;
   readonly #inFlight = new Set<string>();
+  readonly #limit = pLimit(SEND_CONCURRENCY);
   readonly #closed = new AbortController();
   #wake = new AbortController();
   #loop: Promise<void> | null = null;
@@ -51,7 +56,14 @@ export class Outbox {
   /** Attempts every delivery that is due now; resolves when those attempts are settled and saved. */
   async flush(now = Date.now()): Promise<void> {
     const due = this.#due(now);
-    await Promise.all(due.map(([key, record, name, delivery]) => this.#attempt(key, record, name, delivery)));
+    // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
+    for (const [, , , delivery] of due) this.#inFlight.add(delivery.id);
+    await Promise.all(
+      due.map(([key, record, name, delivery]) =>
+        this.#limit(() => this.#attempt(key, record, name, delivery)).finally(() => this.#inFlight.delete(delivery.id)),
+      ),
+    );
+    if (due.length) await this.#store.save();
   }
 
   counts(): OutboxCounts {
@@ -110,17 +122,11 @@ export class Outbox {
 
   async #attempt(key: string, record: WatchRecord, name: string, delivery: DeliveryRecord): Promise<void> {
     const log = this.#logger.child({ requestId: record.requestId, serverId: record.serverId, projectId: record.projectId, notifier: name, deliveryId: delivery.id });
+    if (this.#closed.signal.aborted) return;
     const notifier = this.#notifiers.get(name);
-    if (!notifier || !record.verdict) {
-      this.#settle(delivery, 'given_up', `notifier ${name} is no longer configured`);
-      log.error({ lastError: delivery.lastError }, 'delivery given up');
-      this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
-      await this.#store.save();
-      return;
-    }
-    this.#inFlight.add(delivery.id);
     delivery.attempts++;
     try {
+      if (!notifier || !record.verdict) throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
       await notifier.send(notificationFor(record, record.verdict), {
         deliveryId: delivery.id,
         attempt: delivery.attempts,
@@ -131,11 +137,11 @@ export class Outbox {
       log.info({ outcome: record.verdict.outcome, attempt: delivery.attempts }, 'notification delivered');
     } catch (err) {
       this.#failed(delivery, err, log, name);
-    } finally {
-      this.#inFlight.delete(delivery.id);
     }
     this.#store.touch();
-    await this.#store.save().catch((err: unknown) => log.error({ err, key }, 'could not record the delivery; it will be attempted again'));
+    // Not awaited: saves coalesce in the background, so one slow fsync does not hold up every send. A crash
+    // before the save lands means a redelivery with the same id, which receivers drop; flush() awaits a save.
+    this.#store.save().catch((err: unknown) => log.error({ err, key }, 'could not record the delivery; it will be attempted again'));
   }
 
   #failed(delivery: DeliveryRecord, err: unknown, log: Logger, name: string): void {
