@@ -101,6 +101,7 @@ class Daemon {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#log.info({ signal: this.#ctx.signal.aborted ? String(this.#ctx.signal.reason) : null }, 'stopping');
       unwatchFile(this.#ctx.configPath);
       await this.#reloading;
       await this.#health?.close();

@@ -1,0 +1,39 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { Harness, SECRETS, newIds } from './harness.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on SIGTERM', async () => {
+  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', path], {
+    env: { ...process.env, ...h.env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = once(child, 'exit');
+  const until = Date.now() + 10_000;
+  while (!stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGTERM');
+  const [code] = await exited;
+  expect(stderr).toBe('');
+  expect(code).toBe(0);
+  const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  expect(lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['started', 'stopping', 'stopped']));
+  for (const secret of SECRETS) expect(stdout).not.toContain(secret);
+});
