@@ -201,6 +201,20 @@ describe('the core loop against the simulator', () => {
     expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome)).toEqual(['success']);
   });
 
+  it('stops polling a watch removed from the file', async () => {
+    const kept = stuckReboot();
+    const removed = stuckReboot();
+    h.simulator.addAction(kept);
+    h.simulator.addAction(removed);
+    const app = await h.app(h.yaml([entry(kept, 'kept'), entry(removed, 'removed')]));
+    await advance(app, 1000);
+    app.engine.setWatches(app.engine.watches().filter((w) => w.requestId === kept.requestId));
+    h.simulator.clearRequests();
+    await advance(app, 2000);
+    expect(h.simulator.requests.some((r) => r.path.includes(removed.requestId))).toBe(false);
+    expect(h.simulator.requests.some((r) => r.path.includes(kept.requestId))).toBe(true);
+  });
+
   it('honours on: filters and per-watch notify lists', async () => {
     const ok = resize();
     const bad = failedCreate();
