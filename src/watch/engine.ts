@@ -134,6 +134,8 @@ export class WatchEngine {
       verdict = decide(this.#input(target, record, seen, server));
     }
     stopTimer();
+    // A poll cut short by close() saw nothing about the action: record nothing.
+    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, state: 'pending', detail: 'stopping' };
 
     record.lastPolledAt = new Date().toISOString();
     if (action.kind === 'found') {
@@ -210,12 +212,11 @@ export class WatchEngine {
 
   #pollError(target: WatchTarget, err: unknown, log: Logger): string {
     const message = err instanceof Error ? err.message : String(err);
+    if (this.#closed.signal.aborted) return message;
     const record = this.#o.store.get(watchKey(target));
     if (record) record.lastError = message;
-    if (!this.#closed.signal.aborted) {
-      const hint = err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)' : '';
-      log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
-    }
+    const hint = err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)' : '';
+    log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
     return message;
   }
 
