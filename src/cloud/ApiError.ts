@@ -1,4 +1,4 @@
-import { oneLine } from './errors/oneLine.ts';
+import { oneLine } from '../net/oneLine.ts';
 
 export const API_ERROR_KINDS = [
   'not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',

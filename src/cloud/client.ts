@@ -1,5 +1,4 @@
 import { STATUS_CODES } from 'node:http';
-import type { Readable } from 'node:stream';
 import type { Logger } from 'pino';
 import pThrottle from 'p-throttle';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -11,8 +10,10 @@ import { createAuth } from './auth/registry.ts';
 import type { AuthStrategy } from './auth/types.ts';
 import { actionUrl, serverUrl, versionUrl } from './endpoint.ts';
 import { apiMessageFromText } from './errors/apiMessage.ts';
-import { oneLine } from './errors/oneLine.ts';
-import { parseRetryAfter } from './errors/retryAfter.ts';
+import { readBody } from '../net/body.ts';
+import { errorCode } from '../net/failure.ts';
+import { oneLine } from '../net/oneLine.ts';
+import { parseRetryAfter } from '../net/retryAfter.ts';
 import { chooseMicroversion } from './microversion.ts';
 import {
   instanceActionDocumentSchema, serverDocumentSchema, toServerInfo, versionDocumentSchema,
@@ -237,28 +238,6 @@ function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
 
-/**
- * Keeps the first `keep` bytes of a body and reads on, dropping the rest, up to `drain` bytes: a body read
- * to its end leaves the connection free for the next request. Past `drain` the connection is closed.
- */
-function readBody(body: Readable, keep: number, drain: number): Promise<{ text: string; truncated: boolean }> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const done = () => ({ text: Buffer.concat(chunks).toString('utf8'), truncated: size > keep });
-    body.on('data', (chunk: Buffer) => {
-      if (size < keep) chunks.push(chunk.subarray(0, keep - size));
-      size += chunk.length;
-      if (size > drain) {
-        resolve(done());
-        body.destroy();
-      }
-    });
-    body.on('end', () => resolve(done()));
-    body.on('error', reject);
-  });
-}
-
 // Codes undici uses for mistakes in the request itself (a header value with a newline): not the network's
 // fault, and retrying cannot help, so they surface as they are.
 const CALLER_MISTAKES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED']);
@@ -268,14 +247,14 @@ function belowHttpError(
   err: unknown,
   context: { method: string; url: string; timeoutMs: number; timedOut: boolean },
 ): ApiError {
-  const code = (err as { code?: unknown } | null)?.code;
-  if (typeof code === 'string' && CALLER_MISTAKES.has(code)) throw err;
+  const code = errorCode(err);
+  if (code !== undefined && CALLER_MISTAKES.has(code)) throw err;
   const { method, url } = context;
-  if (context.timedOut || (typeof code === 'string' && UNDICI_TIMEOUTS.has(code))) {
+  if (context.timedOut || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
     return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${context.timeoutMs} ms`, cause: err });
   }
   let detail = err instanceof Error ? err.message : String(err);
-  if (typeof code === 'string' && !detail.includes(code)) detail += ` (${code})`;
+  if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
   return new ApiError({ kind: 'network', method, url, detail, cause: err });
 }
 

@@ -1,7 +1,7 @@
 // Adding a notifier type:
 //   1. A folder src/notify/<type>/ exporting create<Type>Notifier(name, config, deps): Notifier. `send` makes
 //      exactly one attempt and throws a DeliveryError that says whether retrying can help; retries, backoff
-//      and persistence are the dispatcher's. Take the words from render.ts, socket failures from network.ts,
+//      and persistence are the dispatcher's. Take the words from render.ts, socket failures from src/net/failure.ts,
 //      and keep secrets out of every message.
 //   2. Its config schema in src/config/schema.ts: `type: '<type>'`, `on`, durations already in ms.
 //   3. One line in NOTIFIER_FACTORIES below.

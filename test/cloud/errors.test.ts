@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { API_ERROR_KINDS, ApiError, kindForStatus } from '../../src/cloud/ApiError.ts';
 import { apiMessageFromText, extractApiMessage } from '../../src/cloud/errors/apiMessage.ts';
-import { parseRetryAfter } from '../../src/cloud/errors/retryAfter.ts';
+import { parseRetryAfter } from '../../src/net/retryAfter.ts';
 
 describe('extractApiMessage', () => {
   it.each([

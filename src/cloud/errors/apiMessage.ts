@@ -1,4 +1,4 @@
-import { oneLine } from './oneLine.ts';
+import { oneLine } from '../../net/oneLine.ts';
 
 /** What an error body says in the API's own words: `code` is its error name or code, when it has one. */
 export interface ApiMessage {

@@ -1,8 +1,8 @@
 import { createTransport, type NodemailerError } from 'nodemailer';
-import { oneLine } from '../../cloud/errors/oneLine.ts';
+import { oneLine } from '../../net/oneLine.ts';
 import type { EmailNotifierConfig } from '../../config/schema.ts';
 import { DeliveryError } from '../DeliveryError.ts';
-import { describeNetworkFailure, errorCode } from '../network.ts';
+import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { renderEmail } from '../render.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 

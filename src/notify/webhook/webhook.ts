@@ -1,11 +1,11 @@
 import { STATUS_CODES } from 'node:http';
-import type { Readable } from 'node:stream';
 import { Agent, request } from 'undici';
-import { oneLine } from '../../cloud/errors/oneLine.ts';
-import { parseRetryAfter } from '../../cloud/errors/retryAfter.ts';
+import { readBody } from '../../net/body.ts';
+import { oneLine } from '../../net/oneLine.ts';
+import { parseRetryAfter } from '../../net/retryAfter.ts';
 import type { WebhookNotifierConfig } from '../../config/schema.ts';
 import { DeliveryError } from '../DeliveryError.ts';
-import { describeNetworkFailure, errorCode } from '../network.ts';
+import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { renderWebhookBody } from '../render.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import { decodeSecret, sign } from './signature.ts';
@@ -14,6 +14,8 @@ const USER_AGENT = 'ecs-action-watch';
 /** Enough of an error answer to say what the receiver disliked, without quoting a whole HTML page. */
 const EXCERPT_CHARS = 200;
 const EXCERPT_BYTES = 1024;
+// Past this much of an error answer the connection is dropped rather than read to its end.
+const DRAIN_BYTES = 64 * 1024;
 const SENSITIVE_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 
 export function createWebhookNotifier(name: string, config: WebhookNotifierConfig, deps: NotifierDeps): Notifier {
@@ -82,7 +84,9 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       }
 
       // Redacted before cutting, so that a cut cannot leave half a secret unrecognised.
-      const excerpt = oneLine(redact(await readExcerpt(answerBody), secrets), EXCERPT_CHARS);
+      // A body that breaks off only shortens the excerpt: the status already says what matters.
+      const { text } = await readBody(answerBody, EXCERPT_BYTES, DRAIN_BYTES).catch(() => ({ text: '' }));
+      const excerpt = oneLine(redact(text, secrets), EXCERPT_CHARS);
       // 408, 429 and 5xx say "not now"; any other answer would be given again to the same request.
       const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
       const statusText = response.statusText || STATUS_CODES[statusCode] || '';
@@ -140,20 +144,4 @@ function redactUrl(url: URL): string {
 
 function redact(text: string, secrets: readonly string[]): string {
   return secrets.reduce((out, secret) => out.replaceAll(secret, '<hidden>'), text);
-}
-
-async function readExcerpt(body: Readable): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      chunks.push(chunk);
-      size += chunk.length;
-      // Leaving the loop destroys the rest of the body, which undici accepts as consuming it.
-      if (size >= EXCERPT_BYTES) break;
-    }
-  } catch {
-    // The status already says what matters; a body that breaks off only shortens the excerpt.
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
