@@ -48,6 +48,8 @@ export async function createApp(config: Config, options: { logger: Logger; metri
   };
   try {
     const store = await StateStore.open(config.state.path, { readOnly: options.readOnlyState ?? false });
+    // Released last: the final save, once engine and outbox have stopped changing the state.
+    releases.push(() => store.save());
     const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit });
     releases.push(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger });
@@ -59,8 +61,6 @@ export async function createApp(config: Config, options: { logger: Logger; metri
     const engine = new WatchEngine({ client, store, outbox, notifiers, logger, metrics, poll: config.poll });
     releases.push(() => engine.close());
     engine.setWatches(targetsOf(config));
-    // Last to close: the final state save after engine and outbox have stopped.
-    releases.unshift(() => store.save());
     return { config, client, notifiers, store, outbox, engine, metrics, close };
   } catch (err) {
     await close();

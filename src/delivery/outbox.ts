@@ -12,6 +12,15 @@ import { notificationFor } from './notification.ts';
 /** Sends in flight at once: thousands of verdicts at once must not open thousands of connections. */
 const SEND_CONCURRENCY = 16;
 
+interface Waiting {
+  key: string;
+  record: WatchRecord;
+  name: string;
+  delivery: DeliveryRecord;
+  /** Epoch ms; 0 for a delivery never attempted. */
+  notBefore: number;
+}
+
 export interface OutboxCounts {
   pending: number;
   delivered: number;
@@ -55,11 +64,11 @@ export class Outbox {
 
   /** Attempts every delivery that is due now; resolves when those attempts are settled and saved. */
   async flush(now = Date.now()): Promise<void> {
-    const due = this.#due(now);
+    const due = [...this.#waiting()].filter((w) => w.notBefore <= now);
     // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
-    for (const [, , , delivery] of due) this.#inFlight.add(delivery.id);
+    for (const { delivery } of due) this.#inFlight.add(delivery.id);
     await Promise.all(
-      due.map(([key, record, name, delivery]) =>
+      due.map(({ key, record, name, delivery }) =>
         this.#limit(() => this.#attempt(key, record, name, delivery)).finally(() => this.#inFlight.delete(delivery.id)),
       ),
     );
@@ -95,28 +104,19 @@ export class Outbox {
     }
   }
 
-  #due(now: number): Array<[string, WatchRecord, string, DeliveryRecord]> {
-    const due: Array<[string, WatchRecord, string, DeliveryRecord]> = [];
+  /** Pending deliveries no attempt is working on, with the time before which none may start. */
+  *#waiting(): Generator<Waiting> {
     for (const [key, record] of this.#store.entries()) {
       for (const [name, delivery] of Object.entries(record.deliveries)) {
-        const notBefore = delivery.nextAttemptAt ? Date.parse(delivery.nextAttemptAt) : 0;
-        if (delivery.status === 'pending' && notBefore <= now && !this.#inFlight.has(delivery.id)) {
-          due.push([key, record, name, delivery]);
-        }
+        if (delivery.status !== 'pending' || this.#inFlight.has(delivery.id)) continue;
+        yield { key, record, name, delivery, notBefore: delivery.nextAttemptAt ? Date.parse(delivery.nextAttemptAt) : 0 };
       }
     }
-    return due;
   }
 
   #msUntilNextDue(): number | null {
     let next: number | null = null;
-    for (const [, record] of this.#store.entries()) {
-      for (const d of Object.values(record.deliveries)) {
-        if (d.status !== 'pending' || this.#inFlight.has(d.id)) continue;
-        const at = d.nextAttemptAt ? Date.parse(d.nextAttemptAt) : 0;
-        next = next === null ? at : Math.min(next, at);
-      }
-    }
+    for (const { notBefore } of this.#waiting()) next = Math.min(next ?? notBefore, notBefore);
     return next === null ? null : Math.max(0, next - Date.now());
   }
 

@@ -60,11 +60,8 @@ export class WatchEngine {
 
   setWatches(targets: WatchTarget[]): void {
     this.#targets = targets;
-    const now = new Date().toISOString();
-    for (const t of targets) {
-      const key = watchKey(t);
-      if (!this.#o.store.get(key)) this.#o.store.set(key, newRecord(t, now));
-    }
+    // Tracking begins when a watch first appears, not at its first poll.
+    for (const t of targets) this.#recordFor(t);
     this.#updateGauges();
   }
 
@@ -107,15 +104,28 @@ export class WatchEngine {
   async #runPass(): Promise<WatchStatus[]> {
     const targets = this.#targets;
     const statuses = await Promise.all(targets.map((t) => this.#limit(() => this.#pollWatch(t))));
-    await this.#o.store.save().catch((err: unknown) => this.#o.logger.error({ err }, 'state could not be saved; retrying on the next pass'));
+    try {
+      await this.#o.store.save();
+      // Verdicts and their delivery records are on disk: only now may they be sent.
+      this.#o.outbox.kick();
+    } catch (err) {
+      this.#o.logger.error({ err }, 'state could not be saved; retrying on the next pass');
+    }
     this.#updateGauges();
     return statuses;
   }
 
-  async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
+  #recordFor(target: WatchTarget): WatchRecord {
     const key = watchKey(target);
-    const record = this.#o.store.get(key) ?? newRecord(target, new Date().toISOString());
+    const existing = this.#o.store.get(key);
+    if (existing) return existing;
+    const record = newRecord(target, new Date().toISOString());
     this.#o.store.set(key, record);
+    return record;
+  }
+
+  async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
+    const record = this.#recordFor(target);
     if (record.verdict) {
       return { target, record, pollFailed: false, state: record.verdict.outcome, detail: record.verdict.reason };
     }
@@ -172,11 +182,6 @@ export class WatchEngine {
     }
     this.#o.metrics.verdicts.inc({ outcome });
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
-    // The verdict and its deliveries reach the disk before any send (the pass saves, then kicks).
-    void this.#o.store.save().then(
-      () => this.#o.outbox.kick(),
-      (err: unknown) => log.error({ err }, 'state could not be saved; deliveries wait for the next save'),
-    );
   }
 
   #input(target: WatchTarget, record: WatchRecord, action: ActionObservation, server: ServerObservation) {

@@ -32,7 +32,7 @@ export type Verdict =
   | { final: true; outcome: Outcome; reason: string };
 
 /** Every visible event has finished (or the API shows no events at all, below microversion 2.51). */
-export function eventsSettled(action: InstanceAction): boolean {
+function eventsSettled(action: InstanceAction): boolean {
   if (action.events === undefined) return true;
   return action.events.length > 0 && action.events.every((e) => e.finish_time !== null);
 }
