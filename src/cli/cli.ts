@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { DestinationStream } from 'pino';
 import { createLogger, logLevelFromEnv } from '../observability/logger.ts';
-import { UsageError } from './UsageError.ts';
 import type { Command } from './context.ts';
 import { commands } from './commands/index.ts';
 
@@ -63,7 +62,11 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   try {
     return await command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
   } catch (err) {
-    if (err instanceof UsageError) return fail(err.message);
-    throw err;
+    // Errors that stop a command (an unreadable state file, a port in use) say what to fix in their
+    // message; the stack is for those who asked for detail.
+    const verbose = level === 'debug' || level === 'trace';
+    const text = err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err);
+    io.stderr.write(`ecs-action-watch ${name}: ${text}\n`);
+    return 1;
   }
 }

@@ -18,11 +18,9 @@ process.on('SIGINT', onSignal);
 runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr, signal: stop.signal }).then(
   // Exit explicitly rather than waiting for the event loop: a stray keep-alive socket must not keep us up.
   (code) => process.exit(code),
+  // runCli reports a command's errors itself; this is a bug in the command line, so show the stack.
   (err: unknown) => {
-    // Operators get the message, which says what to fix; the stack only when they asked for detail.
-    const verbose = ['debug', 'trace'].includes(process.env['LOG_LEVEL'] ?? '');
-    const text = err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err);
-    process.stderr.write(`ecs-action-watch: ${text}\n`);
+    process.stderr.write(`ecs-action-watch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
     process.exit(1);
   },
 );

@@ -1,4 +1,6 @@
-import { writeFile } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -169,3 +171,29 @@ async function waitFor(condition: () => boolean, timeoutMs = 6000): Promise<void
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('errors that stop a command', () => {
+  it('names a corrupt state file and what to do, without a stack, and exits 1', async () => {
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
+    await mkdir(join(h.dir, 'state'), { recursive: true });
+    await writeFile(join(h.dir, 'state', 'state.json'), '{"version":1,"watches":');
+    const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^ecs-action-watch run: state file .*state\.json: is not valid JSON .*move it aside to start afresh/);
+    expect(r.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says which health port is taken', async () => {
+    const port = await closedPort();
+    const blocker = createServer().listen(port, '0.0.0.0');
+    await once(blocker, 'listening');
+    try {
+      const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { http: `  port: ${port}` }));
+      const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot listen on port ${port} (EADDRINUSE); set http.port to a free port, or 0 to turn it off`);
+    } finally {
+      blocker.close();
+    }
+  });
+});
