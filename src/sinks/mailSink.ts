@@ -1,9 +1,14 @@
 import type { AddressInfo } from 'node:net';
+import type { SMTPServerOptions } from 'smtp-server';
 
 export interface ReceivedMail {
   from: string;
   to: string[];
   raw: string;
+  /** Lower-case names, folded lines joined. */
+  headers: Map<string, string>;
+  /** Quoted-printable decoded, `\n` line ends. */
+  body: string;
   subject: string;
   messageId: string;
 }
@@ -15,24 +20,38 @@ export interface MailSink {
   close(): Promise<void>;
 }
 
-/** The value of one header of a raw message, unfolded (RFC 5322 continuation lines). */
-export function headerOf(raw: string, name: string): string {
-  const head = raw.split(/\r?\n\r?\n/, 1)[0] ?? '';
-  const unfolded = head.replace(/\r?\n[ \t]+/g, ' ');
-  const line = unfolded.split(/\r?\n/).find((l) => l.toLowerCase().startsWith(`${name.toLowerCase()}:`));
-  return line ? line.slice(name.length + 1).trim() : '';
+/** Enough of RFC 5322 and quoted-printable to read what nodemailer writes. */
+function parseMessage(raw: string): { headers: Map<string, string>; body: string } {
+  const split = raw.indexOf('\r\n\r\n');
+  const headers = new Map<string, string>();
+  for (const line of raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
+    const colon = line.indexOf(':');
+    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
+  }
+  let body = raw.slice(split + 4);
+  if (headers.get('content-transfer-encoding') === 'quoted-printable') {
+    body = Buffer.from(
+      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
+      'latin1',
+    ).toString('utf8');
+  }
+  return { headers, body: body.replace(/\r\n/g, '\n') };
 }
 
 /**
  * A local SMTP server on loopback (the `smtp-server` package, a dev dependency, so it is loaded only
- * when a demo or a test asks for it). It accepts any credentials and offers no STARTTLS.
+ * when a demo or a test asks for it). It accepts any credentials and offers no STARTTLS (its certificate
+ * would be self-signed, and we verify certificates); `smtp` overrides its options, e.g. to refuse a recipient.
  */
-export async function startMailSink(options: { onReceive?: (mail: ReceivedMail) => void } = {}): Promise<MailSink> {
+export async function startMailSink(
+  options: { onReceive?: (mail: ReceivedMail) => void; smtp?: Partial<SMTPServerOptions> } = {},
+): Promise<MailSink> {
   const { SMTPServer } = await import('smtp-server');
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
+    disableReverseLookup: true,
     logger: false,
     onAuth: (_auth, _session, callback) => callback(null, { user: 'sink' }),
     onData(stream, session, callback) {
@@ -40,18 +59,22 @@ export async function startMailSink(options: { onReceive?: (mail: ReceivedMail) 
       stream.on('data', (c: Buffer) => chunks.push(c));
       stream.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        const { headers, body } = parseMessage(raw);
         const mail: ReceivedMail = {
           from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
           to: session.envelope.rcptTo.map((r) => r.address),
           raw,
-          subject: headerOf(raw, 'subject'),
-          messageId: headerOf(raw, 'message-id'),
+          headers,
+          body,
+          subject: headers.get('subject') ?? '',
+          messageId: headers.get('message-id') ?? '',
         };
         received.push(mail);
         options.onReceive?.(mail);
         callback();
       });
     },
+    ...options.smtp,
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.server.address() as AddressInfo;

@@ -1,76 +1,31 @@
 import { once } from 'node:events';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import type { SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmailNotifierConfig } from '../../src/config/schema.ts';
 import { createEmailNotifier } from '../../src/notify/email/email.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { TRACEBACK, attempt, failedResize, failure, silentLogger } from './fixtures.ts';
 import { closedPort } from '../net.ts';
+import { startMailSink, type MailSink, type ReceivedMail } from '../../src/sinks/mailSink.ts';
 
-interface Mail {
-  from: string;
-  to: string[];
-  headers: Map<string, string>;
-  body: string;
-}
+type Smtp = { port: number; mails: ReceivedMail[] };
 
-type Smtp = { port: number; mails: Mail[] };
-
-const servers: SMTPServer[] = [];
+const sinks: MailSink[] = [];
 const rawServers: TcpServer[] = [];
 const notifiers: Notifier[] = [];
 
 afterEach(async () => {
   await Promise.all(notifiers.splice(0).map((n) => n.close()));
-  await Promise.all(servers.splice(0).map((s) => new Promise<void>((resolve) => s.close(() => resolve()))));
+  await Promise.all(sinks.splice(0).map((s) => s.close()));
   for (const s of rawServers.splice(0)) s.close();
 });
 
-/** A real SMTP server on loopback. STARTTLS is off: its certificate is self-signed and we verify certificates. */
+/** A real SMTP server on loopback (the project's mail sink), with per-test options. */
 async function smtpServer(options: Partial<SMTPServerOptions> = {}): Promise<Smtp> {
-  const mails: Mail[] = [];
-  const server = new SMTPServer({
-    disabledCommands: ['STARTTLS'],
-    authOptional: true,
-    logger: false,
-    disableReverseLookup: true,
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on('data', (c: Buffer) => chunks.push(c));
-      stream.on('end', () => {
-        mails.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          ...parseMessage(Buffer.concat(chunks).toString('utf8')),
-        });
-        callback();
-      });
-    },
-    ...options,
-  });
-  servers.push(server);
-  server.listen(0, '127.0.0.1');
-  await once(server.server, 'listening');
-  return { port: (server.server.address() as AddressInfo).port, mails };
-}
-
-/** Enough of RFC 5322 and quoted-printable to read what nodemailer writes. */
-function parseMessage(raw: string): { headers: Map<string, string>; body: string } {
-  const split = raw.indexOf('\r\n\r\n');
-  const headers = new Map<string, string>();
-  for (const line of raw.slice(0, split).replace(/\r\n[ \t]+/g, ' ').split('\r\n')) {
-    const colon = line.indexOf(':');
-    headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
-  }
-  let body = raw.slice(split + 4);
-  if (headers.get('content-transfer-encoding') === 'quoted-printable') {
-    body = Buffer.from(
-      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-      'latin1',
-    ).toString('utf8');
-  }
-  return { headers, body: body.replace(/\r\n/g, '\n') };
+  const sink = await startMailSink({ smtp: options });
+  sinks.push(sink);
+  return { port: sink.port, mails: sink.received };
 }
 
 function smtpError(message: string, responseCode: number): Error {
