@@ -183,6 +183,24 @@ describe('the core loop against the simulator', () => {
     }
   });
 
+  it('gives up, with the reason, a delivery owed to a notifier removed from the file', async () => {
+    const ok = resize();
+    h.simulator.addAction(ok);
+    await h.hooks.close();
+    const yaml = h.yaml([entry(ok, 'resize')]);
+    const first = await h.app(yaml);
+    await advance(first, 8000);
+    await first.close();
+
+    const withoutChat = yaml.replace(/ {2}chat:\n( {4}.*\n)+/, '');
+    expect(withoutChat).not.toContain('type: webhook');
+    const second = await h.app(withoutChat);
+    vi.setSystemTime(Date.now() + 1000);
+    await second.outbox.flush();
+    expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'given_up', lastError: 'notifier chat is no longer configured' });
+    expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
+  });
+
   it('ends as not_found when the API answers 404 for two minutes, and not before', async () => {
     const ids = newIds();
     const app = await h.app(h.yaml([{ ...ids, name: 'ghost' }]));
