@@ -4,6 +4,7 @@
 
 import cron from 'node-cron';
 import { z } from 'zod';
+import { OUTCOMES } from '../model.ts';
 
 const UNIT_MS = new Map([
   ['ms', 1],
@@ -26,6 +27,10 @@ export function parseDuration(text: string): number | undefined {
   return Math.round(Number(match[1]) * scale);
 }
 
+// Editors check a field against these as it is typed (the JSON Schema, `npm run schema`); zod's checks
+// above stay the ones that decide and explain.
+const DURATION_JSON = { pattern: '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$', description: `A duration: ${DURATION_FORMS}` };
+
 /** A duration string in, milliseconds out. */
 export function duration() {
   return z
@@ -44,7 +49,8 @@ export function duration() {
             : `'${text}' is too long: at most ${MAX_DURATION}`;
       ctx.issues.push({ code: 'custom', input: text, message });
       return z.NEVER;
-    });
+    })
+    .meta(DURATION_JSON);
 }
 
 // Numbers and booleans arrive as strings when they come from `${VAR}`, which only ever yields text.
@@ -83,7 +89,8 @@ export function rateLimit() {
         return z.NEVER;
       }
       return { count, perMs };
-    });
+    })
+    .meta({ pattern: '^\\s*\\d+/(s|m|h)\\s*$', description: `A rate: ${forms}` });
 }
 
 /** A node-cron expression; a leading seconds field is allowed. */
@@ -101,7 +108,7 @@ export function cronExpression() {
         `'${expression}' is not a cron expression (${reason}): write 5 or 6 fields, ` +
         `[second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
     });
-  });
+  }).meta({ description: 'A node-cron expression: [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"' });
 }
 
 /** An absolute http(s) URL. Not quoted back: webhook URLs often carry a token. */
@@ -112,7 +119,7 @@ export function httpUrl(example: string) {
       return url !== null && (url.protocol === 'http:' || url.protocol === 'https:');
     },
     { message: `expected an http:// or https:// URL, e.g. ${example}` },
-  );
+  ).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
 }
 
 const emailSyntax = z.email();
@@ -126,5 +133,32 @@ export function emailAddress() {
       error: (iss) =>
         `'${String(iss.input)}' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
     },
-  );
+  ).meta({ pattern: '@', description: 'An email address: ops@example.com or "Ops Team <ops@example.com>"' });
+}
+
+/** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
+export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
+  const allowed = Object.keys(shape).join(', ');
+  return z.strictObject(shape, {
+    error: (iss) => {
+      if (iss.code !== 'unrecognized_keys') return undefined;
+      const keys = iss.keys.map((k) => `'${k}'`).join(', ');
+      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})`;
+    },
+  });
+}
+
+/** `key:` with nothing after it means the same as leaving the key out. */
+export function orEmpty<T extends z.ZodType>(schema: T) {
+  return z.preprocess((value) => (value === null ? undefined : value), schema);
+}
+
+/** An optional string for which `""` (typically `${VAR:-}`) also means "not set". */
+export function optionalText<T extends z.ZodType<string>>(schema: T) {
+  return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
+}
+
+/** A notifier's `on:` filter: the outcomes it is told about, all four by default. */
+export function outcomes() {
+  return orEmpty(z.array(z.enum(OUTCOMES)).min(1).prefault([...OUTCOMES]));
 }

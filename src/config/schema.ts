@@ -3,31 +3,9 @@
 // watch with its project resolved).
 
 import { z } from 'zod';
-import { OUTCOMES } from '../model.ts';
 import { endpointProjectId } from '../cloud/endpoint.ts';
-import { boolean, cronExpression, duration, emailAddress, httpUrl, integer, rateLimit } from './fields.ts';
-
-/** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
-function strict<Shape extends z.ZodRawShape>(shape: Shape) {
-  const allowed = Object.keys(shape).join(', ');
-  return z.strictObject(shape, {
-    error: (iss) => {
-      if (iss.code !== 'unrecognized_keys') return undefined;
-      const keys = iss.keys.map((k) => `'${k}'`).join(', ');
-      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})`;
-    },
-  });
-}
-
-/** `key:` with nothing after it means the same as leaving the key out. */
-function orEmpty<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (value === null ? undefined : value), schema);
-}
-
-/** An optional string for which `""` (typically `${VAR:-}`) also means "not set". */
-function optionalText<T extends z.ZodType<string>>(schema: T) {
-  return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
-}
+import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
+import { cronExpression, duration, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
 function projectInEndpoint(endpoint: unknown): string | undefined {
@@ -92,56 +70,8 @@ const PollSchema = strict({
   deadline: duration().prefault('6h'),
 });
 
-const outcomes = () => orEmpty(z.array(z.enum(OUTCOMES)).min(1).prefault([...OUTCOMES]));
-
-const SmtpSchema = strict({
-  host: z.string().min(1),
-  port: integer(1, 65535).default(587),
-  secure: boolean().default(false),
-  user: optionalText(z.string()),
-  password: optionalText(z.string()),
-  timeout: duration().prefault('30s'),
-}).superRefine((smtp, ctx) => {
-  if ((smtp.user === undefined) === (smtp.password === undefined)) return;
-  const [set, missing] = smtp.user === undefined ? ['password', 'user'] : ['user', 'password'];
-  ctx.addIssue({ code: 'custom', path: [set], input: undefined, message: `${set} is set but ${missing} is not: set both, or neither for no login` });
-});
-
-const EmailNotifierSchema = strict({
-  type: z.literal('email'),
-  smtp: SmtpSchema,
-  from: emailAddress(),
-  to: z.array(emailAddress()).min(1),
-  on: outcomes(),
-});
-
-// The Standard Webhooks form of a signing key; the notifier signs with its base64 part.
-const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
-// RFC 9110 token characters.
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-
-const WebhookNotifierSchema = strict({
-  type: z.literal('webhook'),
-  url: httpUrl('https://hooks.example.com/ecs'),
-  secret: optionalText(
-    z.string().regex(WEBHOOK_SECRET, {
-      message: 'expected a Standard Webhooks signing key: whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)',
-    }),
-  ),
-  headers: orEmpty(
-    z
-      .record(
-        z.string().regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` }),
-        z.string(),
-      )
-      .default({}),
-  ),
-  timeout: duration().prefault('10s'),
-  on: outcomes(),
-});
-
-const NotifierSchema = z.discriminatedUnion('type', [EmailNotifierSchema, WebhookNotifierSchema], {
-  error: unknownType('notifier type', ['email', 'webhook']),
+const NotifierSchema = z.discriminatedUnion('type', NOTIFIER_SCHEMAS, {
+  error: unknownType('notifier type', NOTIFIER_TYPE_NAMES),
 });
 
 const NOTIFIER_NAME = /^[A-Za-z0-9_.-]+$/;
@@ -231,7 +161,5 @@ export type CloudConfig = Config['cloud'];
 export type AuthConfig = CloudConfig['auth'];
 export type PollConfig = Config['poll'];
 export type DeliveryConfig = Config['delivery'];
-export type NotifierConfig = Config['notifiers'][string];
-export type EmailNotifierConfig = Extract<NotifierConfig, { type: 'email' }>;
-export type WebhookNotifierConfig = Extract<NotifierConfig, { type: 'webhook' }>;
+export type { NotifierConfig } from '../notify/registry.ts';
 export type WatchSpec = Config['watches'][number];

@@ -1,28 +1,43 @@
-// Adding a notifier type:
-//   1. A folder src/notify/<type>/ exporting create<Type>Notifier(name, config, deps): Notifier. `send` makes
-//      exactly one attempt and throws a DeliveryError that says whether retrying can help; retries, backoff
-//      and persistence are the dispatcher's. Take the words from render.ts, socket failures from src/net/failure.ts,
-//      and keep secrets out of every message.
-//   2. Its config schema in src/config/schema.ts: `type: '<type>'`, `on`, durations already in ms.
-//   3. One line in NOTIFIER_FACTORIES below.
-//   4. Tests in test/notify/ against a real receiver on 127.0.0.1.
-import type { NotifierConfig } from '../config/schema.ts';
-import { createEmailNotifier } from './email/email.ts';
-import type { Notifier, NotifierDeps } from './types.ts';
-import { createWebhookNotifier } from './webhook/webhook.ts';
+// Adding a notifier type is one folder and one line here:
+//   1. A folder src/notify/<type>/ with
+//      - config.ts: its entry in the watch file, `strict({ type: z.literal('<type>'), ..., on: outcomes() })`
+//        (helpers in src/config/fields.ts; durations come out in ms), and the names of its secret keys;
+//      - <type>.ts: create<Type>Notifier(name, config, deps): Notifier. `send` makes exactly one attempt and
+//        resolves with the receiver's answer or throws a DeliveryError that says whether retrying can help;
+//        retries, backoff and persistence are the outbox's. Take the words from ../render.ts, socket failures
+//        from src/net/failure.ts, and keep secrets out of every message;
+//      - index.ts: `{ schema, secretKeys, create } satisfies NotifierType`.
+//   2. One entry in NOTIFIER_TYPES below. The watch file's schema, its JSON Schema (`npm run schema`), the
+//      list of types in error messages and the logger's redaction follow from it.
+//   3. Tests in test/notify/ against a real receiver on 127.0.0.1; keys in watch.example.yaml and the README.
+import type { z } from 'zod';
+import { email } from './email/index.ts';
+import type { Notifier, NotifierDeps, NotifierType } from './types.ts';
+import { webhook } from './webhook/index.ts';
 
-type NotifierFactory<C> = (name: string, config: C, deps: NotifierDeps) => Notifier;
+/** Every notifier type. */
+export const NOTIFIER_TYPES = [email, webhook] as const;
 
-/** Every notifier type, by the `type` of its config. */
-export const NOTIFIER_FACTORIES: { [T in NotifierConfig['type']]: NotifierFactory<Extract<NotifierConfig, { type: T }>> } = {
-  email: createEmailNotifier,
-  webhook: createWebhookNotifier,
-};
+type SchemasOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: T[K] extends { schema: infer S } ? S : never };
+type Schemas = SchemasOf<typeof NOTIFIER_TYPES>;
+
+/** Each type's config schema, in registry order, as the watch file's notifier union needs them. */
+export const NOTIFIER_SCHEMAS = NOTIFIER_TYPES.map((t) => t.schema) as Schemas;
+
+/** One entry of `notifiers:` as the program receives it. */
+export type NotifierConfig = z.output<Schemas[number]>;
+
+/** The `type:` values a notifier may have. */
+export const NOTIFIER_TYPE_NAMES: readonly string[] = NOTIFIER_TYPES.map((t) => t.schema.shape.type.value);
+
+/** Keys holding secrets in any notifier's config. */
+export const NOTIFIER_SECRET_KEYS: readonly string[] = [...new Set(NOTIFIER_TYPES.flatMap((t) => t.secretKeys))];
 
 function createNotifier(name: string, config: NotifierConfig, deps: NotifierDeps): Notifier {
-  // TypeScript cannot tie config.type to the factory's parameter across a union; the mapped type above does.
-  const factory = NOTIFIER_FACTORIES[config.type] as NotifierFactory<NotifierConfig>;
-  return factory(name, config, deps);
+  const type = NOTIFIER_TYPES.find((t) => t.schema.shape.type.value === config.type);
+  if (!type) throw new Error(`unknown notifier type '${config.type}' (allowed: ${NOTIFIER_TYPE_NAMES.join(', ')})`);
+  // TypeScript cannot tie config.type to the entry `find` returned; the schema union guarantees it.
+  return (type as unknown as NotifierType).create(name, config, deps);
 }
 
 export function createNotifiers(configs: Record<string, NotifierConfig>, deps: NotifierDeps): Map<string, Notifier> {

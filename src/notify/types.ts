@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { z } from 'zod';
 import type { Notification, Outcome } from '../model.ts';
 
 /** What the dispatcher hands a notifier for one attempt of one delivery. */
@@ -8,6 +9,14 @@ export interface DeliveryAttempt {
   /** 1 for the first attempt; counts across restarts. */
   attempt: number;
   signal: AbortSignal;
+}
+
+/** What the receiver answered to a delivered notification, for people (`notify-test`) and logs. */
+export interface DeliveryReceipt {
+  /** The receiver's own words: `204 No Content`, `250 2.0.0 Ok: queued as 4B1F2`. */
+  answer: string;
+  /** Recipients the receiver refused while it took the message for others, each with its reply. */
+  refused: string[];
 }
 
 /**
@@ -20,10 +29,22 @@ export interface Notifier {
   readonly type: string;
   /** The `on:` filter. */
   accepts(outcome: Outcome): boolean;
-  send(notification: Notification, attempt: DeliveryAttempt): Promise<void>;
+  send(notification: Notification, attempt: DeliveryAttempt): Promise<DeliveryReceipt>;
   close(): Promise<void>;
 }
 
 export interface NotifierDeps {
   logger: Logger;
+}
+
+/** The schema of one notifier type's entry under `notifiers:`; its `type` literal selects it. */
+export type NotifierConfigSchema = z.ZodObject<{ type: z.ZodLiteral<string> } & z.core.$ZodLooseShape, z.core.$strict>;
+
+/** Everything the program needs to know about one notifier type; the registry lists them. */
+export interface NotifierType<S extends NotifierConfigSchema = NotifierConfigSchema> {
+  /** Its entry in the watch file; the single place its keys and defaults are stated. */
+  readonly schema: S;
+  /** Keys of that entry holding secrets: the logger redacts them wherever they appear. */
+  readonly secretKeys: readonly string[];
+  readonly create: (name: string, config: z.output<S>, deps: NotifierDeps) => Notifier;
 }

@@ -1,12 +1,15 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 
 export type { Logger } from 'pino';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 // Belt and braces: no code path logs a secret on purpose, but an error object or a config section
-// logged in a hurry must not leak one either.
-const SECRET_KEYS = ['token', 'password', 'secret', 'secretKey', 'authorization', 'Authorization', '"x-auth-token"', '"X-Auth-Token"'];
+// logged in a hurry must not leak one either. Each notifier type names its own secret keys.
+const SECRET_KEYS = [
+  ...new Set(['token', 'password', 'secretKey', 'authorization', 'Authorization', '"x-auth-token"', '"X-Auth-Token"', ...NOTIFIER_SECRET_KEYS]),
+];
 // pino's wildcards match one level each: cover a secret up to four levels deep (notifiers.x.smtp.password).
 // Header names with a dash need bracket notation, which pino accepts only after a parent (hence `*[...]`).
 const REDACT_PATHS = [

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { EmailNotifierConfig } from '../../src/config/schema.ts';
+import type { EmailNotifierConfig } from '../../src/notify/email/config.ts';
 import { createEmailNotifier } from '../../src/notify/email/email.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { TRACEBACK, attempt, failedResize, failure, silentLogger } from './fixtures.ts';
@@ -51,7 +51,8 @@ function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}): N
 describe('email notifier', () => {
   it('sends one message to every recipient with the rendered subject and body', async () => {
     const smtp = await smtpServer();
-    await email(smtp.port).send(failedResize(), attempt('0123abcd'));
+    const receipt = await email(smtp.port).send(failedResize(), attempt('0123abcd'));
+    expect(receipt).toEqual({ answer: expect.stringMatching(/^250 /), refused: [] });
 
     expect(smtp.mails).toHaveLength(1);
     const [mail] = smtp.mails;
@@ -128,8 +129,9 @@ describe('email notifier', () => {
         callback(address.address === 'oncall@example.com' ? smtpError('No such user', 550) : null);
       },
     });
-    await email(smtp.port).send(failedResize(), attempt());
+    const receipt = await email(smtp.port).send(failedResize(), attempt());
     expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com']]);
+    expect(receipt.refused).toEqual(['oncall@example.com: 550 No such user']);
   });
 
   it('retries when the server is down, saying so', async () => {

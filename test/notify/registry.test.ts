@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_FACTORIES, createNotifiers } from '../../src/notify/registry.ts';
+import { NOTIFIER_SECRET_KEYS, NOTIFIER_TYPE_NAMES, createNotifiers } from '../../src/notify/registry.ts';
 import { silentLogger } from './fixtures.ts';
 
 const deps = { logger: silentLogger };
@@ -28,8 +28,9 @@ describe('notifier registry', () => {
     await Promise.all([...notifiers.values()].map((n) => n.close()));
   });
 
-  it('knows every notifier type', () => {
-    expect(Object.keys(NOTIFIER_FACTORIES).sort()).toEqual(['email', 'webhook']);
+  it('knows every notifier type and the secret keys of each', () => {
+    expect(NOTIFIER_TYPE_NAMES).toEqual(['email', 'webhook']);
+    expect([...NOTIFIER_SECRET_KEYS].sort()).toEqual(['password', 'secret']);
   });
 
   it('names the notifier it cannot build, without repeating its URL', () => {

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Notifier } from '../../src/notify/types.ts';
-import type { WebhookNotifierConfig } from '../../src/config/schema.ts';
+import type { WebhookNotifierConfig } from '../../src/notify/webhook/config.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import { attempt, failedResize, failure, silentLogger } from './fixtures.ts';
 import { closedPort } from '../net.ts';
@@ -67,7 +67,8 @@ describe('webhook notifier', () => {
       res.end();
     };
     const before = Math.floor(Date.now() / 1000);
-    await webhook({ secret: SECRET, headers: { 'X-Team': 'infra' } }).send(failedResize(), attempt('d1'));
+    const receipt = await webhook({ secret: SECRET, headers: { 'X-Team': 'infra' } }).send(failedResize(), attempt('d1'));
+    expect(receipt).toEqual({ answer: '204 No Content', refused: [] });
 
     expect(received).toHaveLength(1);
     const [req] = received;

@@ -1,6 +1,6 @@
 import { createTransport, type NodemailerError } from 'nodemailer';
 import { oneLine } from '../../net/oneLine.ts';
-import type { EmailNotifierConfig } from '../../config/schema.ts';
+import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { renderEmail } from '../render.ts';
@@ -57,10 +57,12 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
         throw smtpFailure(err, attempt.signal);
       }
       // Some recipients took it: sending again would duplicate it for them, so this counts as delivered.
-      if (info.rejected.length > 0) {
-        log.warn({ deliveryId: attempt.deliveryId, rejected: info.rejected }, `${prefix}: ${endpoint} refused some recipients`);
+      const refused = refusedRecipients(info);
+      if (refused.length > 0) {
+        log.warn({ deliveryId: attempt.deliveryId, refused }, `${prefix}: ${endpoint} refused some recipients`);
       }
       log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, accepted: info.accepted }, 'email delivered');
+      return { answer: oneLine(info.response || 'accepted'), refused };
     },
 
     async close() {
@@ -94,6 +96,15 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${oneLine(e.message)} (${code})`, false);
     return fail(`sending through ${endpoint} failed: ${oneLine(e.message)}${code ? ` (${code})` : ''}`, true);
   }
+}
+
+/** Each refused recipient with the server's reply to it: `nobody@example.com: 550 5.1.1 User unknown`. */
+function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: NodemailerError[] | undefined }): string[] {
+  const replies = new Map((info.rejectedErrors ?? []).map((e) => [String(e.recipient), oneLine(e.response ?? e.message)]));
+  return info.rejected.map((r) => {
+    const address = typeof r === 'string' ? r : String((r as { address?: unknown }).address);
+    return `${address}: ${replies.get(address) ?? 'refused'}`;
+  });
 }
 
 /**

@@ -3,7 +3,7 @@ import { Agent, request } from 'undici';
 import { readBody } from '../../net/body.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
-import type { WebhookNotifierConfig } from '../../config/schema.ts';
+import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { renderWebhookBody } from '../render.ts';
@@ -76,11 +76,12 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       }
 
       const { statusCode, headers: answer, body: answerBody } = response;
+      const statusText = response.statusText || STATUS_CODES[statusCode] || '';
       if (statusCode >= 200 && statusCode < 300) {
         // Delivered once the status is in: a body that then breaks off does not undo that.
         await answerBody.dump().catch(() => undefined);
         log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, status: statusCode, ms: Math.round(performance.now() - started) }, 'webhook delivered');
-        return;
+        return { answer: `${statusCode}${statusText ? ` ${statusText}` : ''}`, refused: [] };
       }
 
       // Redacted before cutting, so that a cut cannot leave half a secret unrecognised.
@@ -89,7 +90,6 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       const excerpt = oneLine(redact(text, secrets), EXCERPT_CHARS);
       // 408, 429 and 5xx say "not now"; any other answer would be given again to the same request.
       const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
-      const statusText = response.statusText || STATUS_CODES[statusCode] || '';
       const hint = statusCode < 400 ? ' (redirects are not followed)' : '';
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${excerpt ? `: ${excerpt}` : ''}`,

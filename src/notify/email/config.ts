@@ -1,0 +1,29 @@
+// The `type: email` entry of `notifiers:` in the watch file: what each key accepts and its default.
+import { z } from 'zod';
+import { boolean, duration, emailAddress, integer, optionalText, outcomes, strict } from '../../config/fields.ts';
+
+const SmtpSchema = strict({
+  host: z.string().min(1),
+  port: integer(1, 65535).default(587),
+  secure: boolean().default(false),
+  user: optionalText(z.string()),
+  password: optionalText(z.string()),
+  timeout: duration().prefault('30s'),
+}).superRefine((smtp, ctx) => {
+  if ((smtp.user === undefined) === (smtp.password === undefined)) return;
+  const [set, missing] = smtp.user === undefined ? ['password', 'user'] : ['user', 'password'];
+  ctx.addIssue({ code: 'custom', path: [set], input: undefined, message: `${set} is set but ${missing} is not: set both, or neither for no login` });
+});
+
+export const EmailConfigSchema = strict({
+  type: z.literal('email'),
+  smtp: SmtpSchema,
+  from: emailAddress(),
+  to: z.array(emailAddress()).min(1),
+  on: outcomes(),
+});
+
+export type EmailNotifierConfig = z.output<typeof EmailConfigSchema>;
+
+/** Keys of this config whose values are secrets, redacted wherever a log line carries them. */
+export const EMAIL_SECRET_KEYS = ['password'] as const;

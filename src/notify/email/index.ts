@@ -1,0 +1,9 @@
+import type { NotifierType } from '../types.ts';
+import { EMAIL_SECRET_KEYS, EmailConfigSchema } from './config.ts';
+import { createEmailNotifier } from './email.ts';
+
+export const email = {
+  schema: EmailConfigSchema,
+  secretKeys: EMAIL_SECRET_KEYS,
+  create: createEmailNotifier,
+} satisfies NotifierType<typeof EmailConfigSchema>;

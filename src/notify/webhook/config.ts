@@ -1,0 +1,33 @@
+// The `type: webhook` entry of `notifiers:` in the watch file: what each key accepts and its default.
+import { z } from 'zod';
+import { duration, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
+
+// The Standard Webhooks form of a signing key; the notifier signs with its base64 part.
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+// RFC 9110 token characters.
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+export const WebhookConfigSchema = strict({
+  type: z.literal('webhook'),
+  url: httpUrl('https://hooks.example.com/ecs'),
+  secret: optionalText(
+    z.string().regex(WEBHOOK_SECRET, {
+      message: 'expected a Standard Webhooks signing key: whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)',
+    }),
+  ),
+  headers: orEmpty(
+    z
+      .record(
+        z.string().regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` }),
+        z.string(),
+      )
+      .default({}),
+  ),
+  timeout: duration().prefault('10s'),
+  on: outcomes(),
+});
+
+export type WebhookNotifierConfig = z.output<typeof WebhookConfigSchema>;
+
+/** Keys of this config whose values are secrets, redacted wherever a log line carries them. */
+export const WEBHOOK_SECRET_KEYS = ['secret'] as const;

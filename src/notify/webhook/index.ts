@@ -1,0 +1,9 @@
+import type { NotifierType } from '../types.ts';
+import { WEBHOOK_SECRET_KEYS, WebhookConfigSchema } from './config.ts';
+import { createWebhookNotifier } from './webhook.ts';
+
+export const webhook = {
+  schema: WebhookConfigSchema,
+  secretKeys: WEBHOOK_SECRET_KEYS,
+  create: createWebhookNotifier,
+} satisfies NotifierType<typeof WebhookConfigSchema>;
