@@ -58,6 +58,7 @@ export async function createApp(config: Config, options: { logger: Logger; metri
     });
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery });
     releases.push(() => outbox.close());
+    metrics.setDeliverySource(() => outbox.counts());
     const engine = new WatchEngine({ client, store, outbox, notifiers, logger, metrics, poll: config.poll });
     releases.push(() => engine.close());
     engine.setWatches(targetsOf(config));

@@ -127,11 +127,10 @@ export class Outbox {
     delivery.attempts++;
     try {
       if (!notifier || !record.verdict) throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
-      await notifier.send(notificationFor(record, record.verdict), {
-        deliveryId: delivery.id,
-        attempt: delivery.attempts,
-        signal: this.#closed.signal,
-      });
+      const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
+      await notifier
+        .send(notificationFor(record, record.verdict), { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#closed.signal })
+        .finally(stopTimer);
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
       log.info({ outcome: record.verdict.outcome, attempt: delivery.attempts }, 'notification delivered');

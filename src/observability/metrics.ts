@@ -1,49 +1,119 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { VERSION } from '../version.ts';
 
 const PREFIX = 'ecs_action_watch_';
 
-/** One registry per process object (not prom-client's global), so tests and embedders stay isolated. */
+/** What the deliveries gauge reads at each scrape: the outbox's counts from the state. */
+export type DeliveryCounts = { pending: number; delivered: number; givenUp: number };
+
+/**
+ * One registry per process object (not prom-client's global), so tests and embedders stay isolated.
+ * Every metric is listed in the README's metrics reference; keep the two together.
+ */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  const registers = [registry];
+  let deliverySource: (() => DeliveryCounts) | null = null;
+
+  const buildInfo = new Gauge({
+    name: `${PREFIX}build_info`,
+    help: 'Always 1; the labels say which version runs on which Node.js',
+    labelNames: ['version', 'node_version'] as const,
+    registers,
+  });
+  buildInfo.set({ version: VERSION, node_version: process.versions.node }, 1);
+
+  const configLoads = new Counter({
+    name: `${PREFIX}config_loads_total`,
+    help: 'Loads of the watch file (at start and on every change), by result (ok, invalid)',
+    labelNames: ['result'] as const,
+    registers,
+  });
+  const configLastLoadOk = new Gauge({
+    name: `${PREFIX}config_last_reload_successful`,
+    help: '1 when the last load of the watch file succeeded, 0 when it was invalid and the previous one is kept',
+    registers,
+  });
+  const configLastLoadTime = new Gauge({
+    name: `${PREFIX}config_last_reload_success_timestamp_seconds`,
+    help: 'When the watch file was last loaded successfully (Unix time)',
+    registers,
+  });
+
   return {
     registry,
     polls: new Counter({
       name: `${PREFIX}polls_total`,
-      help: 'Polls of an instance action, by result (pending, finished, not_found, error)',
+      help: 'Polls of a watch, by result (pending, finished, not_found, error)',
       labelNames: ['result'] as const,
-      registers: [registry],
+      registers,
+    }),
+    pollErrors: new Counter({
+      name: `${PREFIX}poll_errors_total`,
+      help: 'Polls that failed after their retries, by error kind (unauthorized, forbidden, network, timeout, server, rate_limited, bad_request, invalid_response, not_found, other)',
+      labelNames: ['kind'] as const,
+      registers,
+    }),
+    lastSuccessfulPoll: new Gauge({
+      name: `${PREFIX}last_successful_poll_timestamp_seconds`,
+      help: 'When a poll last got an answer from the cloud (Unix time)',
+      registers,
     }),
     pollDuration: new Histogram({
       name: `${PREFIX}poll_duration_seconds`,
       help: 'Duration of one poll of a watch, retries included',
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
-      registers: [registry],
+      registers,
     }),
     verdicts: new Counter({
       name: `${PREFIX}verdicts_total`,
-      help: 'Watches that reached an outcome, by outcome',
-      labelNames: ['outcome'] as const,
-      registers: [registry],
+      help: 'Watches that reached an outcome, by outcome and Nova action (create, resize, ...; unknown when never read)',
+      labelNames: ['outcome', 'action'] as const,
+      registers,
+    }),
+    watches: new Gauge({
+      name: `${PREFIX}watches`,
+      help: 'Watches in the file, by state (pending, success, failure, timeout, not_found)',
+      labelNames: ['state'] as const,
+      registers,
     }),
     notifications: new Counter({
       name: `${PREFIX}notifications_total`,
       help: 'Notification attempts by notifier and result (delivered, retry, given_up)',
       labelNames: ['notifier', 'result'] as const,
-      registers: [registry],
+      registers,
     }),
-    watches: new Gauge({
-      name: `${PREFIX}watches`,
-      help: 'Watches in the file, by state (pending, done)',
+    deliveryDuration: new Histogram({
+      name: `${PREFIX}delivery_duration_seconds`,
+      help: 'Duration of one delivery attempt, by notifier, whatever its result',
+      labelNames: ['notifier'] as const,
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers,
+    }),
+    deliveries: new Gauge({
+      name: `${PREFIX}deliveries`,
+      help: 'Deliveries recorded in the state, by state (pending, delivered, given_up)',
       labelNames: ['state'] as const,
-      registers: [registry],
+      registers,
+      collect() {
+        const counts = deliverySource?.();
+        if (!counts) return;
+        this.set({ state: 'pending' }, counts.pending);
+        this.set({ state: 'delivered' }, counts.delivered);
+        this.set({ state: 'given_up' }, counts.givenUp);
+      },
     }),
-    configLoads: new Counter({
-      name: `${PREFIX}config_loads_total`,
-      help: 'Loads of the watch file, by result (ok, invalid)',
-      labelNames: ['result'] as const,
-      registers: [registry],
-    }),
+    /** The running app's outbox; replaced when a reload rebuilds the app. */
+    setDeliverySource(source: () => DeliveryCounts): void {
+      deliverySource = source;
+    },
+    /** A load of the watch file: the counter, and the gauges alerting rules read. */
+    recordConfigLoad(ok: boolean): void {
+      configLoads.inc({ result: ok ? 'ok' : 'invalid' });
+      configLastLoadOk.set(ok ? 1 : 0);
+      if (ok) configLastLoadTime.setToCurrentTime();
+    },
   };
 }
 

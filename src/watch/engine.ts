@@ -3,9 +3,9 @@ import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import type { Outcome, WatchRef } from '../model.ts';
+import { OUTCOMES, type Outcome, type WatchRef } from '../model.ts';
 import type { EcsClient } from '../cloud/client.ts';
-import { ApiError } from '../cloud/ApiError.ts';
+import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { watchKey, type StateStore } from '../state/store.ts';
 import type { WatchRecord } from '../state/types.ts';
@@ -13,6 +13,8 @@ import type { Notifier } from '../notify/types.ts';
 import type { Outbox } from '../delivery/outbox.ts';
 import { deliveryId } from '../delivery/notification.ts';
 import { decide, type ActionObservation, type ServerObservation } from './verdict.ts';
+
+export type PollErrorKind = ApiErrorKind | 'other';
 
 /** One watch as the engine needs it: the file's entry with its deadline resolved. */
 export interface WatchTarget extends WatchRef {
@@ -37,6 +39,8 @@ export interface WatchStatus {
   record: WatchRecord;
   /** This pass's poll failed after its retries. */
   pollFailed: boolean;
+  /** What kind of error failed it: `unauthorized` and `forbidden` need the operator, the rest pass. */
+  errorKind: PollErrorKind | null;
   state: 'pending' | Outcome;
   detail: string;
 }
@@ -52,6 +56,8 @@ export class WatchEngine {
   #targets: WatchTarget[] = [];
   #task: ScheduledTask | null = null;
   #pass: Promise<WatchStatus[]> | null = null;
+  /** The kind of each record's lastError, for this process's statuses. */
+  readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -127,10 +133,10 @@ export class WatchEngine {
   async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
     const record = this.#recordFor(target);
     if (record.verdict) {
-      return { target, record, pollFailed: false, state: record.verdict.outcome, detail: record.verdict.reason };
+      return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason };
     }
     const log = this.#o.logger.child({ watch: target.name, requestId: target.requestId, serverId: target.serverId, projectId: target.projectId });
-    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, state: 'pending', detail: 'stopping' };
+    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     const stopTimer = this.#o.metrics.pollDuration.startTimer();
     const action = await this.#observeAction(target, log);
@@ -145,7 +151,7 @@ export class WatchEngine {
     }
     stopTimer();
     // A poll cut short by close() saw nothing about the action: record nothing.
-    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, state: 'pending', detail: 'stopping' };
+    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     record.lastPolledAt = new Date().toISOString();
     if (action.kind === 'found') {
@@ -153,16 +159,20 @@ export class WatchEngine {
       record.instanceAction = action.action;
     }
     if (server.kind === 'found') record.server = server.server;
-    if (!pollFailed) record.lastError = null;
+    if (!pollFailed) {
+      record.lastError = null;
+      this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
+    }
     this.#o.store.touch();
     this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : verdict.final ? 'finished' : action.kind === 'not_found' ? 'not_found' : 'pending' });
+    const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
 
     if (!verdict.final) {
       log.debug({ reason: verdict.reason }, 'still pending');
-      return { target, record, pollFailed, state: 'pending', detail: verdict.reason };
+      return { target, record, pollFailed, errorKind, state: 'pending', detail: verdict.reason };
     }
     this.#conclude(target, record, verdict.outcome, verdict.reason, log);
-    return { target, record, pollFailed, state: verdict.outcome, detail: verdict.reason };
+    return { target, record, pollFailed, errorKind, state: verdict.outcome, detail: verdict.reason };
   }
 
   #conclude(target: WatchTarget, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
@@ -180,7 +190,7 @@ export class WatchEngine {
         updatedAt: detectedAt,
       };
     }
-    this.#o.metrics.verdicts.inc({ outcome });
+    this.#o.metrics.verdicts.inc({ outcome, action: record.instanceAction?.action ?? 'unknown' });
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
   }
 
@@ -219,7 +229,12 @@ export class WatchEngine {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.signal.aborted) return message;
     const record = this.#o.store.get(watchKey(target));
-    if (record) record.lastError = message;
+    const kind = err instanceof ApiError ? err.kind : 'other';
+    if (record) {
+      record.lastError = message;
+      this.#errorKinds.set(record, kind);
+    }
+    this.#o.metrics.pollErrors.inc({ kind });
     const hint = err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)' : '';
     log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
     return message;
@@ -246,9 +261,12 @@ export class WatchEngine {
   }
 
   #updateGauges(): void {
-    const done = this.#targets.filter((t) => this.#o.store.get(watchKey(t))?.verdict).length;
-    this.#o.metrics.watches.set({ state: 'done' }, done);
-    this.#o.metrics.watches.set({ state: 'pending' }, this.#targets.length - done);
+    const counts = new Map<string, number>([['pending', 0], ...OUTCOMES.map((o) => [o, 0] as const)]);
+    for (const t of this.#targets) {
+      const state = this.#o.store.get(watchKey(t))?.verdict?.outcome ?? 'pending';
+      counts.set(state, (counts.get(state) ?? 0) + 1);
+    }
+    for (const [state, count] of counts) this.#o.metrics.watches.set({ state }, count);
   }
 }
 

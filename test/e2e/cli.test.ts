@@ -115,9 +115,10 @@ describe('run', () => {
       expect(ready.statusCode).toBe(200);
       await ready.body.dump();
       const metrics = await (await request(`${base}/metrics`)).body.text();
-      expect(metrics).toMatch(/ecs_action_watch_verdicts_total\{outcome="success"\} 1/);
+      expect(metrics).toMatch(/ecs_action_watch_verdicts_total\{outcome="success",action="reboot"\} 1/);
       expect(metrics).toMatch(/ecs_action_watch_polls_total\{result="finished"\} 1/);
       expect(metrics).toContain('ecs_action_watch_poll_duration_seconds_bucket');
+      expect(metrics).toMatch(/^ecs_action_watch_config_last_reload_successful 1$/m);
 
       // A second watch added to the file is picked up without a restart.
       const second = quick();
@@ -127,6 +128,10 @@ describe('run', () => {
       // An invalid edit is refused; the running configuration stays.
       await writeFile(path, 'watches: [oops');
       await waitFor(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
+      const after = await (await request(`${base}/metrics`)).body.text();
+      expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
+      expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="ok"\} 2$/m);
+      expect(after).toMatch(/^ecs_action_watch_config_last_reload_success_timestamp_seconds \d+/m);
     } finally {
       stop.abort();
     }

@@ -20,6 +20,7 @@ const DONE_CHECK_MS = 200;
 export const run: Command = {
   summary: 'the daemon: poll on the schedule, notify, reload the file on change',
   usage: 'run [--config FILE] [--until-done]',
+  logsTo: 'stdout',
   options: { 'until-done': { type: 'boolean' } },
   async run(ctx) {
     const config = await loadConfigOrReport(ctx);
@@ -52,7 +53,7 @@ class Daemon {
   }
 
   async start(): Promise<void> {
-    this.#metrics.configLoads.inc({ result: 'ok' });
+    this.#metrics.recordConfigLoad(true);
     this.#app = await this.#startApp(this.#config);
     if (this.#config.http.port !== 0) {
       this.#health = await startHealthServer({
@@ -128,12 +129,12 @@ class Daemon {
     try {
       next = await loadConfigFile(this.#ctx.configPath, { env: this.#ctx.env });
     } catch (err) {
-      this.#metrics.configLoads.inc({ result: 'invalid' });
+      this.#metrics.recordConfigLoad(false);
       const problems = err instanceof ConfigError ? err.issues.length : 1;
       this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, 'reloaded watch file is invalid; keeping the running configuration');
       return;
     }
-    this.#metrics.configLoads.inc({ result: 'ok' });
+    this.#metrics.recordConfigLoad(true);
     const previous = this.#config;
     this.#config = next;
     if (isDeepStrictEqual({ ...previous, watches: [] }, { ...next, watches: [] }) && this.#app) {

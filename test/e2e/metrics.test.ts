@@ -1,0 +1,58 @@
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import type { App } from '../../src/app.ts';
+import { Harness, PROJECT, newIds } from './harness.ts';
+
+let h: Harness;
+beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+});
+afterEach(async () => {
+  await h.close();
+  vi.useRealTimers();
+});
+
+async function pass(app: App, ms = 1000): Promise<void> {
+  vi.setSystemTime(Date.now() + ms);
+  await app.engine.pollOnce();
+  await app.outbox.flush();
+}
+
+/** The value of one sample in Prometheus text, or undefined when absent. */
+function sample(text: string, series: string): number | undefined {
+  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+it('counts watches by state, polls by result and error kind, verdicts by action, deliveries and their latency', async () => {
+  const reboot = { projectId: PROJECT, ...newIds(), action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 500 }] };
+  h.simulator.addAction(reboot);
+  h.hooks.failNext(400);
+  const app = await h.app(h.yaml([{ ...reboot, name: 'reboot' }, { ...newIds(), name: 'ghost' }]));
+
+  h.simulator.setToken('another-token');
+  await pass(app);
+  h.simulator.setToken(undefined);
+  await pass(app);
+  await pass(app);
+  const text = await app.metrics.registry.metrics();
+
+  const m = (series: string) => sample(text, `ecs_action_watch_${series}`);
+  expect(m('poll_errors_total{kind="unauthorized"}')).toBe(2);
+  expect(m('polls_total{result="error"}')).toBe(2);
+  expect(m('polls_total{result="finished"}')).toBe(1);
+  expect(m('polls_total{result="not_found"}')).toBe(2);
+  expect(m('verdicts_total{outcome="success",action="reboot"}')).toBe(1);
+  expect(m('watches{state="success"}')).toBe(1);
+  expect(m('watches{state="pending"}')).toBe(1);
+  expect(m('watches{state="failure"}')).toBe(0);
+  expect(m('notifications_total{notifier="chat",result="given_up"}')).toBe(1);
+  expect(m('notifications_total{notifier="ops-mail",result="delivered"}')).toBe(1);
+  expect(m('deliveries{state="given_up"}')).toBe(1);
+  expect(m('deliveries{state="delivered"}')).toBe(1);
+  expect(m('deliveries{state="pending"}')).toBe(0);
+  expect(m('delivery_duration_seconds_count{notifier="chat"}')).toBe(1);
+  expect(m('poll_duration_seconds_count')).toBe(5);
+  expect(m('last_successful_poll_timestamp_seconds')).toBeGreaterThan(0);
+  expect(text).toMatch(/^ecs_action_watch_build_info\{version="\d+\.\d+\.\d+",node_version="[\d.]+"\} 1$/m);
+});
