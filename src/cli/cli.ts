@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import type { DestinationStream } from 'pino';
+import { pino, type DestinationStream } from 'pino';
 import { createLogger, logLevelFromEnv } from '../observability/logger.ts';
 import type { Command } from './context.ts';
 import { commands } from './commands/index.ts';
@@ -58,7 +58,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return fail((err as Error).message);
   }
   const configPath = (values['config'] as string | undefined) ?? io.env['ECS_WATCH_CONFIG'] ?? './watch.yaml';
-  const logger = createLogger({ level, ...(io.logDestination ? { destination: io.logDestination } : {}) });
+  const destination = io.logDestination ?? pino.destination({ dest: command.logsTo === 'stdout' ? 1 : 2, sync: true });
+  const logger = createLogger({ level, destination });
   try {
     return await command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
   } catch (err) {

@@ -15,6 +15,8 @@ export interface CommandContext {
 export interface Command {
   summary: string;
   usage: string;
+  /** Where the command's logs go: only the daemon logs on stdout; the others keep it for their result. */
+  logsTo?: 'stdout' | 'stderr';
   /** parseArgs option definitions beyond the global --config. */
   options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
   run(ctx: CommandContext): Promise<number>;

@@ -37,3 +37,22 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
   expect(lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['started', 'stopping', 'stopped']));
   for (const secret of SECRETS) expect(stdout).not.toContain(secret);
 });
+
+it('keeps the logs of a one-shot command on stderr, so that `check --json | jq` reads only the result', async () => {
+  const ids = newIds();
+  h.simulator.setToken('another-token');
+  const path = await h.writeConfig(h.yaml([{ ...ids, name: 'x' }]));
+  const child = spawn(process.execPath, [MAIN, 'check', '--json', '--config', path], {
+    env: { ...process.env, ...h.env, LOG_LEVEL: 'info' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const [code] = await once(child, 'exit');
+  expect(code).toBe(1);
+  expect(JSON.parse(stdout)).toEqual([expect.objectContaining({ requestId: ids.requestId, pollFailed: true })]);
+  expect(stderr).toContain('poll failed');
+  for (const secret of SECRETS) expect(stdout + stderr).not.toContain(secret);
+});
