@@ -6,6 +6,16 @@ import { Harness, SECRETS, newIds } from './harness.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
+/** `node src/cli/main.ts <args>` as a separate process, its output collected as it comes. */
+function spawnCli(args: string[]) {
+  const child = spawn(process.execPath, [MAIN, ...args], { env: { ...process.env, ...h.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  return { child, out, exited };
+}
+
 let h: Harness;
 beforeEach(async () => {
   h = await Harness.start();
@@ -16,21 +26,14 @@ afterEach(async () => {
 
 it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on SIGTERM', async () => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const child = spawn(process.execPath, [MAIN, 'run', '--config', path], {
-    env: { ...process.env, ...h.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const exited = once(child, 'exit');
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
   const until = Date.now() + 10_000;
-  while (!stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
+  while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
   child.kill('SIGTERM');
-  const [code] = await exited;
+  const code = await exited;
+  const { stdout, stderr } = out;
   expect(stderr).toBe('');
   expect(code).toBe(0);
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
@@ -42,15 +45,9 @@ it('keeps the logs of a one-shot command on stderr, so that `check --json | jq` 
   const ids = newIds();
   h.simulator.setToken('another-token');
   const path = await h.writeConfig(h.yaml([{ ...ids, name: 'x' }]));
-  const child = spawn(process.execPath, [MAIN, 'check', '--json', '--config', path], {
-    env: { ...process.env, ...h.env, LOG_LEVEL: 'info' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  const [code] = await once(child, 'exit');
+  const { out, exited } = spawnCli(['check', '--json', '--config', path]);
+  const code = await exited;
+  const { stdout, stderr } = out;
   expect(code).toBe(1);
   expect(JSON.parse(stdout)).toEqual([expect.objectContaining({ requestId: ids.requestId, pollFailed: true })]);
   expect(stderr).toContain('poll failed');
