@@ -2,12 +2,13 @@
 // Runs a script with a Node that can run this project (package.json `engines`), so that `npm run demo`
 // and `npm test` work on a machine whose Node is older (Debian and Ubuntu ship Node 20, which cannot
 // strip types and which vitest does not support). On a recent Node the script runs in this process;
-// on an older one a private Node 24 is installed once into .node/ (the npm package node-<os>-<cpu>, as
-// .ci/run did) and runs it, with that Node first on PATH for anything the script starts.
+// on an older one a private Node 24 (npm's node-<os>-<cpu> package) is installed once into .node/ and
+// runs the script, with that Node first on PATH for anything the script starts.
 // Plain JavaScript on purpose: it has to run on the old Node.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { constants } from 'node:os';
+import process from 'node:process';
 import { delimiter, dirname, join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 

