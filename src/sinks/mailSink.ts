@@ -46,7 +46,13 @@ function parseMessage(raw: string): { headers: Map<string, string>; body: string
 export async function startMailSink(
   options: { onReceive?: (mail: ReceivedMail) => void; smtp?: Partial<SMTPServerOptions> } = {},
 ): Promise<MailSink> {
-  const { SMTPServer } = await import('smtp-server');
+  const { SMTPServer } = await import('smtp-server').catch((err: unknown) => {
+    if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
+    throw new Error(
+      'the local mail sink needs smtp-server, a dev dependency that a production install (npm ci --omit=dev, the container image) leaves out: run the demo from a full checkout after npm ci',
+      { cause: err },
+    );
+  });
   const received: ReceivedMail[] = [];
   const server = new SMTPServer({
     authOptional: true,

@@ -1,0 +1,197 @@
+// The container image, where no Docker engine exists: the Dockerfile's rules checked one by one, and its
+// final stage laid out in a folder (production dependencies only) and started as the Kubernetes pod
+// would start it, with the ConfigMap's file, the Secret's and the Deployment's environment.
+import { spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
+import { closedPort } from '../net.ts';
+import { ROOT, assembleImage, copies, dockerIgnorePatterns, dockerIgnored, envOf, readDockerfile, workdirOf } from './dockerfile.ts';
+import { resource } from './manifests.ts';
+
+const stages = readDockerfile();
+const final = stages.at(-1)!;
+const instructions = (op: string) => final.instructions.filter((i) => i.op === op);
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+
+describe('Dockerfile', () => {
+  it('ends in distroless Node.js 24 as user 65532, with no HEALTHCHECK and no shell step', () => {
+    expect(final.from).toMatch(/^gcr\.io\/distroless\/nodejs24-debian\d+(:nonroot)?(@sha256:[0-9a-f]{64})?$/);
+    expect(instructions('USER').map((i) => i.args[0])).toEqual(['65532:65532']);
+    expect(stages.flatMap((s) => s.instructions).filter((i) => i.op === 'HEALTHCHECK')).toEqual([]);
+    // Distroless has no shell: a RUN there could not work.
+    expect(instructions('RUN')).toEqual([]);
+    expect(stages.length).toBeGreaterThan(1);
+  });
+
+  it('works in the state volume, so that even the default relative state.path lands on it', () => {
+    expect(instructions('VOLUME').map((i) => i.args)).toEqual([[workdirOf(final)]]);
+    expect(copies(final).find((c) => c.target === workdirOf(final))?.chown).toBe('65532:65532');
+  });
+
+  it('starts node directly in exec form, so that SIGTERM reaches the daemon', () => {
+    const [entry] = instructions('ENTRYPOINT');
+    expect(entry?.exec).toBe(true);
+    expect(entry?.args[0]).toBe('/nodejs/bin/node');
+    expect(entry?.args.join(' ')).not.toMatch(/\b(npm|npx|sh|bash)\b/);
+    expect(instructions('CMD').map((i) => [i.exec, i.args])).toEqual([[true, ['run']]]);
+  });
+
+  it('copies only sources that exist in the build context and that .dockerignore lets through', () => {
+    const patterns = dockerIgnorePatterns();
+    const names = new Set(stages.flatMap((s) => (s.name ? [s.name] : [])));
+    for (const stage of stages) {
+      for (const c of copies(stage)) {
+        if (c.from !== undefined) {
+          expect(names, `COPY --from=${c.from}`).toContain(c.from);
+          continue;
+        }
+        expect(existsSync(join(ROOT, c.source)), `COPY ${c.source}: missing from the repository`).toBe(true);
+        expect(dockerIgnored(c.source, patterns), `COPY ${c.source}: excluded by .dockerignore`).toBe(false);
+      }
+    }
+    // The context is only what is copied: no node_modules, .git, state or tests sent to the builder.
+    for (const path of ['node_modules', '.git', '.node', 'test', 'watch.yaml', 'x.state.json']) expect(dockerIgnored(path, patterns), path).toBe(true);
+  });
+
+  it('takes the sources from the stage that type-checks them, so that the check always runs', () => {
+    const src = copies(final).find((c) => c.target === '/app/src');
+    const stage = stages.find((s) => s.name === src?.from);
+    expect(stage?.instructions.some((i) => i.op === 'RUN' && i.args.join(' ').includes('npm run typecheck'))).toBe(true);
+  });
+
+  it('runs from production dependencies only: src imports no dev dependency statically', () => {
+    const production = new Set([...Object.keys(pkg.dependencies), ...builtinModules]);
+    const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
+    const offenders: string[] = [];
+    for (const file of files) {
+      const text = readFileSync(join(ROOT, 'src', file), 'utf8');
+      // `import type` is erased by type stripping; a dynamic import() is checked by the demo test below.
+      for (const m of text.matchAll(/^import (?!type\b)[^;]*?from '([^']+)'/gms)) {
+        const spec = m[1]!;
+        if (spec.startsWith('.') || spec.startsWith('node:')) continue;
+        const name = spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!;
+        if (!production.has(name)) offenders.push(`src/${file}: ${spec}`);
+      }
+    }
+    expect(offenders).toEqual([]);
+  });
+});
+
+describe('the image, laid out from the Dockerfile with a production-only install', () => {
+  let root: string;
+  const env = envOf(final);
+  const entry = () => join(root, instructions('ENTRYPOINT')[0]!.args[1]!);
+  /** Image paths in the environment point into the laid-out folder. */
+  const mapped = (vars: Record<string, string>) => Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.startsWith('/') ? join(root, v) : v]));
+
+  beforeAll(() => {
+    root = assembleImage(stages);
+  }, 120_000);
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it('has no dev dependency installed', () => {
+    const installed = readdirSync(join(root, 'app', 'node_modules'));
+    for (const dev of Object.keys(pkg.devDependencies)) expect(installed).not.toContain(dev.split('/')[0]);
+    for (const dep of Object.keys(pkg.dependencies)) expect(existsSync(join(root, 'app', 'node_modules', dep)), dep).toBe(true);
+  });
+
+  it('answers --help and validates the Kubernetes watch file', () => {
+    const help = spawnSync(process.execPath, [entry(), '--help'], { cwd: join(root, workdirOf(final)), encoding: 'utf8', env: {} });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toContain('usage: ecs-action-watch');
+    const config = join(root, 'watch.yaml');
+    writeFileSync(config, watchFile());
+    const validate = spawnSync(process.execPath, [entry(), 'validate', '--config', config], {
+      cwd: join(root, workdirOf(final)),
+      encoding: 'utf8',
+      env: secretEnv(),
+    });
+    expect(validate.stderr).toBe('');
+    expect(validate.status).toBe(0);
+  });
+
+  it('says why `demo` cannot run there (its mail sink is a dev dependency)', () => {
+    const demo = spawnSync(process.execPath, [entry(), 'demo'], { cwd: join(root, workdirOf(final)), encoding: 'utf8', env: {}, timeout: 20_000 });
+    expect(demo.status).toBe(1);
+    expect(demo.stderr).toContain('smtp-server, a dev dependency that a production install');
+  });
+
+  it('runs as the pod does: passes its probes, writes only to the state volume, exits 0 on SIGTERM', async () => {
+    const container = resource('Deployment').spec!.template.spec!.containers[0]!;
+    const mounts = Object.fromEntries((container.volumeMounts ?? []).map((m) => [m.name, m.mountPath]));
+    const port = await closedPort();
+    // The ConfigMap's file as mounted, with the state path moved into the folder and a free port.
+    const doc = parseDocument(watchFile());
+    const statePath = doc.getIn(['state', 'path']) as string;
+    expect(statePath.startsWith(`${mounts['state']}/`)).toBe(true);
+    doc.setIn(['state', 'path'], join(root, statePath));
+    doc.setIn(['http', 'port'], port);
+    mkdirSync(join(root, mounts['config']!), { recursive: true });
+    writeFileSync(join(root, mounts['config']!, 'watch.yaml'), doc.toString());
+    const home = join(root, 'home', 'nonroot');
+    const tmp = join(root, 'tmp');
+    mkdirSync(home, { recursive: true });
+    mkdirSync(tmp, { recursive: true });
+    const before = snapshot(root, [mounts['state']!]);
+
+    const deploymentEnv = Object.fromEntries((container.env ?? []).map((e) => [e.name, e.value ?? '']));
+    const child = spawn(process.execPath, [entry(), ...(container.args ?? [])], {
+      cwd: join(root, workdirOf(final)),
+      env: { ...mapped(env), ...mapped(deploymentEnv), ...secretEnv(), HOME: home, TMPDIR: tmp },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = once(child, 'exit');
+    try {
+      for (const probe of [container.startupProbe, container.livenessProbe, container.readinessProbe]) {
+        expect(probe?.httpGet?.port).toBe('metrics');
+        const path = probe!.httpGet!.path!;
+        expect(await answers(`http://127.0.0.1:${port}${path}`, () => child.exitCode !== null), `${path}: ${output}`).toBe(200);
+      }
+    } finally {
+      child.kill('SIGTERM');
+    }
+    const [code] = await exited;
+    expect(code, output).toBe(0);
+    expect(snapshot(root, [mounts['state']!])).toEqual(before);
+    expect(readdirSync(home)).toEqual([]);
+    expect(readdirSync(tmp)).toEqual([]);
+  });
+});
+
+const watchFile = () => resource('ConfigMap').data!['watch.yaml']!;
+const secretEnv = () => ({ ...resource('Secret').stringData });
+
+/** Status of GET url once the server answers; gives up when the process is gone or after 15 s. */
+async function answers(url: string, gone: () => boolean): Promise<number> {
+  const until = Date.now() + 15_000;
+  for (;;) {
+    try {
+      const res = await fetch(url);
+      await res.arrayBuffer();
+      if (res.status === 200 || Date.now() > until) return res.status;
+    } catch (err) {
+      if (gone() || Date.now() > until) throw err;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** Every file and folder under root (but the excluded image paths) with its size and mtime. */
+function snapshot(root: string, excluded: string[]): string[] {
+  return readdirSync(root, { recursive: true, encoding: 'utf8' })
+    .filter((p) => !excluded.some((e) => `/${p}` === e || `/${p}`.startsWith(`${e}/`)))
+    .map((p) => {
+      const s = statSync(join(root, p));
+      return `${relative(root, join(root, p))} ${s.size} ${s.mtimeMs}`;
+    })
+    .sort();
+}
