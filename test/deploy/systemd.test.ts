@@ -1,0 +1,99 @@
+// deploy/systemd/ecs-action-watch.service: the directives that make it a hardened, well-behaved service.
+// (`systemd-analyze verify` and `systemd-analyze security` pass on it; they need systemd, so CI reads
+// the file instead.)
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from './dockerfile.ts';
+
+/** The daemon's own stop budget after SIGTERM (in-flight deliveries); systemd must wait longer. */
+const DAEMON_STOP_BUDGET_S = 10;
+const INSTALL_DIR = '/opt/ecs-action-watch';
+
+/** section -> key -> every value, in order (systemd allows a key more than once). */
+function parseUnit(text: string): Map<string, Map<string, string[]>> {
+  const sections = new Map<string, Map<string, string[]>>();
+  let current: Map<string, string[]> | undefined;
+  for (const line of text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim())) {
+    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
+    const section = /^\[(.+)\]$/.exec(line);
+    if (section) {
+      current = new Map();
+      sections.set(section[1]!, current);
+      continue;
+    }
+    const [key, ...value] = line.split('=');
+    if (!current || key === undefined || !value.length) throw new Error(`not a unit file line: ${line}`);
+    current.set(key, [...(current.get(key) ?? []), value.join('=')]);
+  }
+  return sections;
+}
+
+const unit = parseUnit(readFileSync(join(ROOT, 'deploy', 'systemd', 'ecs-action-watch.service'), 'utf8'));
+const service = unit.get('Service')!;
+const one = (key: string) => {
+  const values = service.get(key) ?? [];
+  expect(values, key).toHaveLength(1);
+  return values[0]!;
+};
+
+describe('the systemd unit', () => {
+  it('starts node directly on the entry point, which exists in the repository', () => {
+    const [node, entry, ...args] = one('ExecStart').split(/\s+/);
+    expect(node).toMatch(/^\/\S+\/node$/);
+    expect(entry!.startsWith(`${INSTALL_DIR}/`)).toBe(true);
+    const inRepo = entry!.slice(INSTALL_DIR.length + 1);
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { bin: Record<string, string> };
+    expect(Object.values(pkg.bin)).toContain(inRepo);
+    expect(args).toEqual(['run']);
+    expect(one('Type')).toBe('exec');
+  });
+
+  it('sends no reload signal: the daemon re-reads its file by itself, and SIGHUP would end it', () => {
+    expect(service.has('ExecReload')).toBe(false);
+  });
+
+  it('restarts on failure but not on an invalid watch file (exit 2), and waits out the stop budget', () => {
+    expect(one('Restart')).toBe('on-failure');
+    expect(one('RestartPreventExitStatus')).toBe('2');
+    expect(Number(/^(\d+)s$/.exec(one('TimeoutStopSec'))?.[1])).toBeGreaterThan(DAEMON_STOP_BUDGET_S);
+  });
+
+  it('runs as its own unprivileged user with its state in the StateDirectory, also the working directory', () => {
+    expect(one('DynamicUser')).toBe('yes');
+    expect(service.has('User')).toBe(false);
+    expect(one('StateDirectory')).toBe('ecs-action-watch');
+    expect(one('WorkingDirectory')).toBe('%S/ecs-action-watch');
+    expect(service.get('Environment')).toContain('ECS_WATCH_CONFIG=/etc/ecs-action-watch/watch.yaml');
+    expect(one('EnvironmentFile')).toBe('/etc/ecs-action-watch/env');
+  });
+
+  it('is hardened in every way that does not break Node', () => {
+    for (const [key, value] of Object.entries({
+      NoNewPrivileges: 'yes',
+      ProtectSystem: 'strict',
+      ProtectHome: 'yes',
+      PrivateTmp: 'yes',
+      PrivateDevices: 'yes',
+      ProtectKernelTunables: 'yes',
+      ProtectKernelModules: 'yes',
+      ProtectControlGroups: 'yes',
+      RestrictSUIDSGID: 'yes',
+      RestrictNamespaces: 'yes',
+      LockPersonality: 'yes',
+      CapabilityBoundingSet: '',
+      SystemCallFilter: '@system-service',
+      SystemCallArchitectures: 'native',
+    })) {
+      expect(one(key), key).toBe(value);
+    }
+    expect(one('RestrictAddressFamilies').split(' ')).toEqual(expect.arrayContaining(['AF_INET', 'AF_INET6']));
+    // V8 compiles JavaScript into memory it then executes.
+    expect(service.has('MemoryDenyWriteExecute')).toBe(false);
+  });
+
+  it('waits for the network and starts at boot', () => {
+    expect(unit.get('Unit')!.get('After')).toEqual(['network-online.target']);
+    expect(unit.get('Install')!.get('WantedBy')).toEqual(['multi-user.target']);
+  });
+});
