@@ -2,8 +2,9 @@
 // fault applies to the next N matching requests, before authentication, as a gateway or a crashing
 // API worker would.
 
+import { randomBytes } from 'node:crypto';
 import { novaError } from './render.ts';
-import type { RouteKind } from './routes.ts';
+import type { Route, RouteKind } from './routes.ts';
 
 export type FaultSpec =
   /** 500 with Nova's computeFault body, as when the API worker hits an unexpected exception. */
@@ -17,7 +18,19 @@ export type FaultSpec =
   /** Waits `delayMs` and then answers normally; the simulator's close() ends the wait. */
   | { readonly kind: 'slow'; readonly delayMs: number }
   /** Resets the connection without an answer. */
-  | { readonly kind: 'reset' };
+  | { readonly kind: 'reset' }
+  /**
+   * 404 with Nova's own itemNotFound for what the request addresses (`Instance <id> could not be found.`),
+   * as a cell database blip or a server deleted and seen through a stale cache would answer.
+   */
+  | { readonly kind: 'not-found' }
+  /**
+   * 404 from Huawei Cloud's API gateway in front of the service (`APIGW.0101`): a wrong path, region or
+   * stage never reaches the compute API.
+   */
+  | { readonly kind: 'gateway-not-found' }
+  /** 404 as an HTML page, as Nova's URL router (or a web server in front) answers a path it does not know. */
+  | { readonly kind: 'router-not-found' };
 
 /** Which requests a fault hits; with neither `route` nor `pathIncludes`, every request does. */
 export interface FaultTarget {
@@ -76,8 +89,35 @@ export class FaultQueue {
   }
 }
 
-export function faultEffect(spec: FaultSpec): FaultEffect {
+/** What Nova names in a not-found answer for a path: the server it addresses, or nothing in particular. */
+function notFoundMessage(route: Route): string {
+  return route.kind === 'server' || route.kind === 'action' || route.kind === 'actions'
+    ? `Instance ${route.serverId} could not be found.`
+    : 'The resource could not be found.';
+}
+
+// The page the Routes mapper answers for a path it does not know (nova-api 26, webob's HTTPNotFound).
+const ROUTER_NOT_FOUND_PAGE =
+  '<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n' +
+  '  The resource could not be found.<br /><br />\n\n\n\n </body>\n</html>';
+
+export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
   switch (spec.kind) {
+    case 'not-found':
+      return { type: 'answer', status: 404, headers: JSON_TYPE, body: JSON.stringify(novaError(404, notFoundMessage(route))) };
+    case 'gateway-not-found':
+      return {
+        type: 'answer',
+        status: 404,
+        headers: JSON_TYPE,
+        body: JSON.stringify({
+          error_msg: 'The API does not exist or has not been published in the environment',
+          error_code: 'APIGW.0101',
+          request_id: randomBytes(16).toString('hex'),
+        }),
+      };
+    case 'router-not-found':
+      return { type: 'answer', status: 404, headers: { 'content-type': 'text/html; charset=UTF-8' }, body: ROUTER_NOT_FOUND_PAGE };
     case 'server-error':
       return { type: 'answer', status: 500, headers: JSON_TYPE, body: JSON.stringify(novaError(500, COMPUTE_FAULT_MESSAGE)) };
     case 'unavailable':

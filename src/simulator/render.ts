@@ -3,7 +3,7 @@
 
 import { createHash } from 'node:crypto';
 import { formatMicroversion, MIN_MICROVERSION, supports, type Microversion } from './microversion.ts';
-import type { ActionSnapshot, EventSnapshot, ServerSnapshot } from './script.ts';
+import type { ActionSnapshot, EventSnapshot, MigrationSnapshot, ServerSnapshot } from './script.ts';
 
 /** `admin` sees event tracebacks, hosts and details; `member` is a project user, Nova's default policy. */
 export type Role = 'admin' | 'member';
@@ -63,6 +63,58 @@ export function renderInstanceAction(action: ActionSnapshot, viewer: Viewer): Js
     json.events = action.events.toReversed().map((event) => renderEvent(event, action.projectId, viewer));
   }
   return { instanceAction: json };
+}
+
+/** One item of GET /servers/{id}/os-instance-actions (ACTION_KEYS, and updated_at from 2.58). */
+export function renderActionSummary(action: ActionSnapshot, version: Microversion): Json {
+  const json: Json = {
+    action: action.action,
+    instance_uuid: action.instanceUuid,
+    request_id: action.requestId,
+    user_id: action.userId,
+    project_id: action.projectId,
+    start_time: novaTime(action.startTime),
+    message: action.message,
+  };
+  if (supports(version, 58)) json.updated_at = novaTime(action.updatedAt);
+  return json;
+}
+
+// nova/api/openstack/compute/migrations.py: links only while a live migration runs.
+const LIVE_MIGRATION_IN_PROGRESS = new Set(['queued', 'preparing', 'running', 'post-migrating']);
+
+/** One record of GET /os-migrations as MigrationsController._output shapes it per microversion (admin). */
+export function renderMigration(m: MigrationSnapshot, version: Microversion, baseUrl: string): Json {
+  const json: Json = {
+    id: m.id,
+    source_compute: m.sourceHost,
+    dest_compute: m.destHost,
+    source_node: m.sourceHost,
+    dest_node: m.destHost,
+    dest_host: null,
+    old_instance_type_id: 1,
+    new_instance_type_id: 1,
+    instance_uuid: m.instanceUuid,
+    status: m.status,
+    created_at: novaTime(m.createdAt),
+    updated_at: m.updatedAt === null ? null : novaTime(m.updatedAt),
+  };
+  if (supports(version, 23)) {
+    json.migration_type = m.type;
+    if (m.type === 'live-migration' && LIVE_MIGRATION_IN_PROGRESS.has(m.status)) {
+      const href = `${baseUrl}/v2.1/${m.projectId}/servers/${m.instanceUuid}/migrations/${m.id}`;
+      json.links = [
+        { rel: 'self', href },
+        { rel: 'bookmark', href: href.replace('/v2.1/', '/') },
+      ];
+    }
+  }
+  if (supports(version, 59)) json.uuid = m.uuid;
+  if (supports(version, 80)) {
+    json.user_id = m.userId;
+    json.project_id = m.projectId;
+  }
+  return json;
 }
 
 /** The body of GET /servers/{id}: the fields a watcher reads and enough around them to look real. */

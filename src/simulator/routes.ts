@@ -2,13 +2,18 @@
 // actions and the clock. Transport concerns (sockets, faults, the request log) are server.ts's.
 
 import { formatMicroversion, negotiateMicroversion, supports, type Microversion } from './microversion.ts';
-import { keystoneUnauthorized, novaError, renderInstanceAction, renderServer, renderVersionDocument, type Role } from './render.ts';
-import { actionAt, serverAt, type ActionPlan } from './script.ts';
+import {
+  keystoneUnauthorized, novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
+  type Role,
+} from './render.ts';
+import { actionAt, migrationAt, serverAt, type ActionPlan, type MigrationSnapshot } from './script.ts';
 
 export type Route =
   | { readonly kind: 'versions' }
   | { readonly kind: 'action'; readonly projectId: string; readonly serverId: string; readonly requestId: string }
+  | { readonly kind: 'actions'; readonly projectId: string; readonly serverId: string }
   | { readonly kind: 'server'; readonly projectId: string; readonly serverId: string }
+  | { readonly kind: 'migrations' }
   | { readonly kind: 'other' };
 
 /** What a request addresses; faults and the request log use it. */
@@ -18,6 +23,7 @@ export interface ApiRequest {
   readonly method: string;
   /** Without the query string. */
   readonly path: string;
+  readonly query?: URLSearchParams;
   /** Lower-case names, as Node gives them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
 }
@@ -42,7 +48,10 @@ export interface ApiState {
 
 const SEGMENT = '([^/]+)';
 const ACTION_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}/os-instance-actions/${SEGMENT}$`);
+const ACTIONS_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}/os-instance-actions$`);
 const SERVER_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}$`);
+// Nova routes os-migrations with and without the project in the URL.
+const MIGRATIONS_PATH = /^\/v2\.1\/(?:[^/]+\/)?os-migrations$/;
 
 export function matchRoute(path: string): Route {
   if (path === '/v2.1' || path === '/v2.1/') return { kind: 'versions' };
@@ -51,6 +60,12 @@ export function matchRoute(path: string): Route {
     const [, projectId = '', serverId = '', requestId = ''] = action;
     return { kind: 'action', projectId, serverId, requestId };
   }
+  const actions = ACTIONS_PATH.exec(path);
+  if (actions !== null) {
+    const [, projectId = '', serverId = ''] = actions;
+    return { kind: 'actions', projectId, serverId };
+  }
+  if (MIGRATIONS_PATH.test(path)) return { kind: 'migrations' };
   const server = SERVER_PATH.exec(path);
   if (server !== null) {
     const [, projectId = '', serverId = ''] = server;
@@ -102,6 +117,36 @@ function showAction(
   return [200, renderInstanceAction(action, { version, role: state.role })];
 }
 
+/** GET /servers/{id}/os-instance-actions: the server's actions, newest first, without events. */
+function listActions(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'actions' }>): [number, unknown] {
+  const instancePlan = latestPlan(state, route.projectId, route.serverId);
+  if (instancePlan === undefined) return instanceNotFound(route.serverId);
+  if (!supports(version, 21) && serverAt(instancePlan, state.now) === undefined) return instanceNotFound(route.serverId);
+  // Nova orders by created_at descending; plans are kept in the order they were added.
+  const actions = state.plans
+    .filter((plan) => plan.projectId === route.projectId && plan.serverId === route.serverId)
+    .map((plan) => actionAt(plan, state.now))
+    .filter((action) => action !== undefined)
+    .toReversed();
+  return [200, { instanceActions: actions.map((action) => renderActionSummary(action, version)) }];
+}
+
+/**
+ * GET /os-migrations: admin only by default policy (os_compute_api:os-migrations:index); filtered by
+ * `instance_uuid`; from 2.59 newest first, before in the order the records were created.
+ */
+function listMigrations(state: ApiState, version: Microversion, query: URLSearchParams): [number, unknown] {
+  if (state.role !== 'admin') {
+    return [403, novaError(403, "Policy doesn't allow os_compute_api:os-migrations:index to be performed.")];
+  }
+  const instance = query.get('instance_uuid');
+  const records = state.plans
+    .map((plan) => migrationAt(plan, state.now))
+    .filter((m): m is MigrationSnapshot => m !== undefined && (instance === null || m.instanceUuid === instance));
+  const ordered = supports(version, 59) ? records.toSorted((a, b) => b.createdAt - a.createdAt || b.id - a.id) : records;
+  return [200, { migrations: ordered.map((m) => renderMigration(m, version, state.baseUrl)) }];
+}
+
 function showServer(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'server' }>): [number, unknown] {
   const plan = latestPlan(state, route.projectId, route.serverId);
   const server = plan === undefined ? undefined : serverAt(plan, state.now);
@@ -129,6 +174,10 @@ export function handleApiRequest(request: ApiRequest, state: ApiState): ApiRespo
   if (request.method !== 'GET') {
     return json(405, novaError(405, 'The method specified is not allowed for this resource.'), headers);
   }
-  const [status, body] = route.kind === 'action' ? showAction(state, version, route) : showServer(state, version, route);
+  const [status, body] =
+    route.kind === 'action' ? showAction(state, version, route)
+    : route.kind === 'actions' ? listActions(state, version, route)
+    : route.kind === 'migrations' ? listMigrations(state, version, request.query ?? new URLSearchParams())
+    : showServer(state, version, route);
   return json(status, body, headers);
 }

@@ -42,6 +42,28 @@ export interface FaultScript {
 }
 
 /**
+ * The migration record a move writes (GET /os-migrations), and where it leaves the server. Nova creates
+ * the record in the conductor (status accepted), runs the move, and on success puts the server on the
+ * destination host before it marks the record completed; a failed live migration is rolled back: the
+ * server stays on its source host, task_state is cleared, and only the record says `failed` (no Error
+ * event, no fault).
+ */
+export interface MigrationScript {
+  /** Default from the action: live-migration, migration (migrate), resize, evacuation (evacuate). */
+  type?: string;
+  /** Default the script's host. */
+  sourceHost?: string;
+  destHost: string;
+  /**
+   * The record's status once the move is over. Default completed (live-migration), finished (migration,
+   * resize) or done (evacuation); `failed`, `error` or `cancelled` is a move rolled back.
+   */
+  finalStatus?: string;
+  /** How long after task_state clears the record keeps its in-progress status. Default 0. */
+  statusLagMs?: number;
+}
+
+/**
  * An instance action to simulate. All times are milliseconds after {@link Simulator.addAction}.
  *
  * Timeline: the action is invisible (404) until `visibleAfterMs`; the first step starts at
@@ -89,6 +111,13 @@ export interface ActionScript {
   deletesServer?: boolean;
   /** The last step never ends: its event stays unfinished and the task_state set. */
   neverFinishes?: boolean;
+  /**
+   * The project of whoever requested the action: the action's `project_id`, with which its events'
+   * hostIds are hashed. Default the server's; an admin working from another project differs.
+   */
+  actionProjectId?: string;
+  /** A move's migration record (live-migration, migrate, resize, evacuate). */
+  migration?: MigrationScript;
 }
 
 export interface EventSnapshot {
@@ -112,6 +141,20 @@ export interface ActionSnapshot {
   message: string | null;
   /** Oldest first, as created; Nova's API lists them newest first. */
   events: EventSnapshot[];
+}
+
+export interface MigrationSnapshot {
+  id: number;
+  uuid: string;
+  type: string;
+  status: string;
+  instanceUuid: string;
+  sourceHost: string;
+  destHost: string;
+  userId: string;
+  projectId: string;
+  createdAt: number;
+  updatedAt: number | null;
 }
 
 export interface FaultSnapshot {
@@ -165,7 +208,32 @@ export interface ActionPlan {
   /** When task_state clears and the final status shows; Infinity when the action never finishes. */
   readonly settledAt: number;
   readonly deletesServer: boolean;
+  readonly actionProjectId: string;
+  readonly migration: PlannedMigration | undefined;
 }
+
+interface PlannedMigration {
+  readonly id: number;
+  readonly uuid: string;
+  readonly type: string;
+  readonly sourceHost: string;
+  readonly destHost: string;
+  readonly createdAt: number;
+  /** accepted until then, running after. */
+  readonly runningAt: number;
+  readonly finalStatus: string;
+  readonly finalAt: number;
+  readonly rolledBack: boolean;
+}
+
+/** Nova's migration_type per action, and the status a successful move ends with. */
+const MIGRATION_TYPES: Readonly<Record<string, { type: string; done: string }>> = {
+  'live-migration': { type: 'live-migration', done: 'completed' },
+  migrate: { type: 'migration', done: 'finished' },
+  resize: { type: 'resize', done: 'finished' },
+  evacuate: { type: 'evacuation', done: 'done' },
+};
+const ROLLED_BACK = new Set(['failed', 'error', 'cancelled']);
 
 interface ActionDefaults {
   status: string;
@@ -233,8 +301,11 @@ function duration(name: string, value: number | undefined, fallback: number): nu
   return ms;
 }
 
-/** Validates a script and fixes it to absolute times, `addedAt` being the clock when it was added. */
-export function planAction(script: ActionScript, addedAt: number): ActionPlan {
+/**
+ * Validates a script and fixes it to absolute times, `addedAt` being the clock when it was added;
+ * `sequence` numbers the simulator's plans (a migration record's id).
+ */
+export function planAction(script: ActionScript, addedAt: number, sequence = 1): ActionPlan {
   const defaults = ACTION_DEFAULTS[script.action] ?? OTHER_ACTION;
   const visibleAfter = duration('visibleAfterMs', script.visibleAfterMs, 0);
   const firstStepAfter = duration('firstStepAfterMs', script.firstStepAfterMs, visibleAfter);
@@ -267,6 +338,7 @@ export function planAction(script: ActionScript, addedAt: number): ActionPlan {
   });
 
   const lastEnd = steps.at(-1)?.endAt ?? addedAt + firstStepAfter;
+  const settledAt = lastEnd + duration('taskStateClearsAfterMs', script.taskStateClearsAfterMs, 0);
   const finalStatus = script.finalStatus ?? (script.fault === undefined ? defaults.finalStatus : 'ERROR');
   const finalVmState =
     script.finalVmState ??
@@ -290,9 +362,65 @@ export function planAction(script: ActionScript, addedAt: number): ActionPlan {
     },
     final: { status: finalStatus, vmState: finalVmState },
     fault: script.fault,
-    settledAt: lastEnd + duration('taskStateClearsAfterMs', script.taskStateClearsAfterMs, 0),
+    settledAt,
     deletesServer: script.deletesServer ?? script.action === 'delete',
+    actionProjectId: script.actionProjectId ?? script.projectId,
+    migration: script.migration === undefined ? undefined : planMigration(script, script.migration, steps, host, addedAt + firstStepAfter, settledAt, sequence),
   };
+}
+
+function planMigration(
+  script: ActionScript,
+  migration: MigrationScript,
+  steps: readonly PlannedStep[],
+  host: string,
+  firstStepAt: number,
+  settledAt: number,
+  id: number,
+): PlannedMigration {
+  const known = MIGRATION_TYPES[script.action];
+  const type = migration.type ?? known?.type;
+  if (type === undefined) throw new RangeError(`migration.type is needed for action ${script.action}`);
+  const finalStatus = migration.finalStatus ?? known?.done ?? 'completed';
+  return {
+    id,
+    uuid: randomUUID(),
+    type,
+    sourceHost: migration.sourceHost ?? host,
+    destHost: migration.destHost,
+    createdAt: firstStepAt,
+    runningAt: steps[0]?.endAt ?? firstStepAt,
+    finalStatus,
+    finalAt: settledAt + duration('migration.statusLagMs', migration.statusLagMs, 0),
+    rolledBack: ROLLED_BACK.has(finalStatus),
+  };
+}
+
+/** The migration record at `now`, or undefined while the action has none (yet). */
+export function migrationAt(plan: ActionPlan, now: number): MigrationSnapshot | undefined {
+  const m = plan.migration;
+  if (m === undefined || now < m.createdAt) return undefined;
+  const [status, updatedAt] = now >= m.finalAt ? [m.finalStatus, m.finalAt] : now >= m.runningAt ? ['running', m.runningAt] : ['accepted', null];
+  return {
+    id: m.id,
+    uuid: m.uuid,
+    type: m.type,
+    status,
+    instanceUuid: plan.serverId,
+    sourceHost: m.sourceHost,
+    destHost: m.destHost,
+    userId: plan.userId,
+    projectId: plan.actionProjectId,
+    createdAt: m.createdAt,
+    updatedAt,
+  };
+}
+
+/** Where the server runs: a move keeps it on its source until it succeeds; otherwise the latest step's host. */
+function hostAt(plan: ActionPlan, started: readonly PlannedStep[], settled: boolean): string {
+  const m = plan.migration;
+  if (m !== undefined) return settled && !m.rolledBack ? m.destHost : m.sourceHost;
+  return (settled ? plan.steps.at(-1)?.host : started.at(-1)?.host) ?? plan.host;
 }
 
 /** The action record at `now`, or undefined while it is not yet visible. */
@@ -317,7 +445,7 @@ export function actionAt(plan: ActionPlan, now: number): ActionSnapshot | undefi
     action: plan.action,
     requestId: plan.requestId,
     instanceUuid: plan.serverId,
-    projectId: plan.projectId,
+    projectId: plan.actionProjectId,
     userId: plan.userId,
     startTime: plan.addedAt,
     updatedAt: Math.max(plan.addedAt, ...changes),
@@ -342,7 +470,7 @@ export function serverAt(plan: ActionPlan, now: number): ServerSnapshot | undefi
       status: plan.final.status,
       vmState: plan.final.vmState,
       taskState: null,
-      host: plan.steps.at(-1)?.host ?? plan.host,
+      host: hostAt(plan, plan.steps, true),
       updated: plan.settledAt,
       fault:
         plan.fault === undefined
@@ -358,7 +486,7 @@ export function serverAt(plan: ActionPlan, now: number): ServerSnapshot | undefi
     status: plan.running.status,
     vmState: plan.running.vmState,
     taskState,
-    host: started.at(-1)?.host ?? plan.host,
+    host: hostAt(plan, started, false),
     updated: lastChange,
     fault: null,
   };

@@ -113,7 +113,7 @@ class NovaSimulator implements Simulator {
   }
 
   addAction(script: ActionScript): string {
-    const plan = planAction(script, this.#now());
+    const plan = planAction(script, this.#now(), this.#plans.length + 1);
     if (this.#plans.some((p) => p.serverId === plan.serverId && p.requestId === plan.requestId)) {
       throw new Error(`action ${plan.requestId} on server ${plan.serverId} already exists`);
     }
@@ -146,7 +146,8 @@ class NovaSimulator implements Simulator {
   #receive(req: IncomingMessage, res: ServerResponse): void {
     const target = req.url ?? '/';
     const path = target.split('?', 1)[0] ?? '/';
-    const route = matchRoute(path).kind;
+    const matched = matchRoute(path);
+    const route = matched.kind;
     const record: Recorded = {
       method: req.method ?? 'GET',
       path: target,
@@ -161,9 +162,9 @@ class NovaSimulator implements Simulator {
     });
 
     const fault = this.#faults.take(route, path);
-    const effect = fault === undefined ? undefined : faultEffect(fault);
+    const effect = fault === undefined ? undefined : faultEffect(fault, matched);
     if (effect === undefined) {
-      this.#answer(res, record.method, path, record.headers);
+      this.#answer(res, record.method, target, record.headers);
     } else if (effect.type === 'answer') {
       this.#send(res, effect);
     } else if (effect.type === 'reset') {
@@ -171,7 +172,7 @@ class NovaSimulator implements Simulator {
     } else {
       const delay = setTimeout(() => {
         this.#delays.delete(delay);
-        this.#answer(res, record.method, path, record.headers);
+        this.#answer(res, record.method, target, record.headers);
       }, effect.ms);
       this.#delays.add(delay);
       // A client that gives up must not leave its timer behind.
@@ -183,9 +184,10 @@ class NovaSimulator implements Simulator {
   }
 
   /** Answers from the scripts, evaluated at the moment of answering (after any delay). */
-  #answer(res: ServerResponse, method: string, path: string, headers: Readonly<Record<string, string>>): void {
+  #answer(res: ServerResponse, method: string, target: string, headers: Readonly<Record<string, string>>): void {
+    const [path = '/', query = ''] = target.split('?', 2);
     const response = handleApiRequest(
-      { method, path, headers },
+      { method, path, query: new URLSearchParams(query), headers },
       {
         plans: this.#plans,
         now: this.#now(),

@@ -1,0 +1,218 @@
+// The simulator plays the situations a watcher gets wrong (issue 5): 404s that are not Nova's, server
+// blips, local deletes, rolled-back live migrations with their os-migrations records and hostIds, and
+// newer actions on the same server. Shapes follow Nova's API reference and the answers a real nova-api
+// 26 gave (shared/nova-peer/README.md).
+import { createHash } from 'node:crypto';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator, type ActionScript, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { actionUrl, fixture, get, manualClock, microversion, PROJECT, SERVER, serverUrl, type ActionJson, type ServerJson } from './helpers.ts';
+
+let simulator: Simulator | undefined;
+afterEach(async () => {
+  await simulator?.close();
+  simulator = undefined;
+});
+
+async function start(options: SimulatorOptions = {}): Promise<Simulator> {
+  simulator = await startSimulator(options);
+  return simulator;
+}
+
+const sha224 = (text: string) => createHash('sha224').update(text).digest('hex');
+const migrationsUrl = (base: string, query = `?instance_uuid=${SERVER}`) => `${base}/v2.1/${PROJECT}/os-migrations${query}`;
+const listUrl = (base: string) => `${serverUrl(base)}/os-instance-actions`;
+
+interface MigrationJson {
+  id: number;
+  status: string;
+  migration_type?: string;
+  source_compute: string;
+  dest_compute: string;
+  created_at: string;
+  updated_at: string | null;
+  uuid?: string;
+  links?: unknown[];
+  [key: string]: unknown;
+}
+
+/** A live migration from compute-1 to compute-2 that the hypervisor job fails: rolled back. */
+function liveMigration(finalStatus: string, extra: Partial<ActionScript> = {}): ActionScript {
+  return {
+    projectId: PROJECT,
+    serverId: SERVER,
+    action: 'live-migration',
+    host: 'compute-1',
+    steps: [
+      { event: 'conductor_live_migrate_instance', durationMs: 1000, host: 'controller-1' },
+      { event: 'compute_check_can_live_migrate_destination', durationMs: 1000, host: 'compute-2' },
+      { event: 'compute_live_migration', durationMs: 500, host: 'compute-1' },
+    ],
+    taskStateClearsAfterMs: 5000,
+    migration: { destHost: 'compute-2', finalStatus, statusLagMs: 1000 },
+    ...extra,
+  };
+}
+
+describe('404s that are not the API\'s own', () => {
+  it.each([
+    ['gateway-not-found', 'application/json', /"error_code":"APIGW\.0101"/],
+    ['router-not-found', 'text/html; charset=UTF-8', /<title>404 Not Found<\/title>/],
+  ] as const)('%s answers 404 as %s', async (kind, type, body) => {
+    const sim = await start();
+    const requestId = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'stop', steps: [] });
+    sim.injectFault({ kind }, { route: 'action' });
+    const answer = await get(actionUrl(sim.url, requestId));
+    expect(answer.status).toBe(404);
+    expect(answer.headers.get('content-type')).toBe(type);
+    expect(answer.text).toMatch(body);
+    expect((await get(actionUrl(sim.url, requestId))).status).toBe(200);
+  });
+
+  it('a server blip is Nova\'s own itemNotFound naming the server', async () => {
+    const sim = await start();
+    sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
+    sim.injectFault({ kind: 'not-found' }, { route: 'server', times: 2 });
+    for (let i = 0; i < 2; i++) {
+      const blip = await get(serverUrl(sim.url));
+      expect(blip.status).toBe(404);
+      expect(blip.json).toEqual({ itemNotFound: { code: 404, message: `Instance ${SERVER} could not be found.` } });
+    }
+    expect((await get(serverUrl(sim.url))).status).toBe(200);
+  });
+});
+
+describe('a local delete', () => {
+  it('records the delete with no events once the server is already gone', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000 }] });
+    clock.advance(60_000);
+    const requestId = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'delete', steps: [] });
+    const action = await get<ActionJson>(actionUrl(sim.url, requestId), microversion('2.60'));
+    expect(action.json.instanceAction).toMatchObject({ action: 'delete', events: [] });
+    expect((await get(serverUrl(sim.url), microversion('2.60'))).status).toBe(404);
+    // Below 2.21 Nova looks the instance up without read_deleted: the deleted server's actions are 404 too.
+    expect((await get(actionUrl(sim.url, requestId), microversion('2.20'))).status).toBe(404);
+  });
+});
+
+describe('the server\'s action list', () => {
+  it('lists actions newest first without events, with updated_at from 2.58, as the upstream sample', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    const first = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000 }] });
+    clock.advance(10_000);
+    const second = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'stop', steps: [{ event: 'compute_stop_instance', durationMs: 1000 }] });
+    clock.advance(10_000);
+
+    const list = await get<{ instanceActions: Array<Record<string, unknown>> }>(listUrl(sim.url), microversion('2.58'));
+    expect(list.json.instanceActions.map((a) => a['request_id'])).toEqual([second, first]);
+    const sample = fixture<{ instanceActions: Array<Record<string, unknown>> }>('v2.58/instance-actions-list-resp.json');
+    expect(Object.keys(list.json.instanceActions[0]!).sort()).toEqual(Object.keys(sample.instanceActions[0]!).sort());
+    const old = await get<{ instanceActions: Array<Record<string, unknown>> }>(listUrl(sim.url), microversion('2.57'));
+    expect(old.json.instanceActions[0]).not.toHaveProperty('updated_at');
+    expect((await get(`${sim.url}/v2.1/${PROJECT}/servers/00000000-0000-4000-8000-000000000000/os-instance-actions`)).status).toBe(404);
+  });
+
+  it('a newer action owns the server: its task state shows while the older action stays finished', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    const resize = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'resize', steps: [{ event: 'compute_prep_resize', durationMs: 1000 }] });
+    clock.advance(5000);
+    sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 60_000 }] });
+    clock.advance(1000);
+    const server = await get<ServerJson>(serverUrl(sim.url), microversion('2.60'));
+    expect(server.json.server['OS-EXT-STS:task_state']).toBe('deleting');
+    const action = await get<ActionJson>(actionUrl(sim.url, resize), microversion('2.60'));
+    expect(action.json.instanceAction.events?.every((e) => e.finish_time !== null)).toBe(true);
+  });
+});
+
+describe('os-migrations and hostIds of a live migration', () => {
+  it('is admin only by default policy', async () => {
+    const sim = await start({ role: 'member' });
+    sim.addAction(liveMigration('completed'));
+    const answer = await get(migrationsUrl(sim.url), microversion('2.80'));
+    expect(answer.status).toBe(403);
+    expect(answer.json).toEqual({ forbidden: { code: 403, message: "Policy doesn't allow os_compute_api:os-migrations:index to be performed." } });
+  });
+
+  it('a rolled-back live migration: every event Success, task_state cleared, host unchanged, then the record failed', async () => {
+    const clock = manualClock();
+    const sim = await start({ role: 'admin', now: clock.now });
+    const requestId = sim.addAction(liveMigration('failed'));
+    const records = async (version = '2.80') => (await get<{ migrations: MigrationJson[] }>(migrationsUrl(sim.url), microversion(version))).json.migrations;
+
+    clock.advance(500);
+    expect((await records())[0]).toMatchObject({ status: 'accepted', migration_type: 'live-migration', source_compute: 'compute-1', dest_compute: 'compute-2', updated_at: null });
+    clock.advance(2000);
+    const running = (await records())[0]!;
+    expect(running.status).toBe('running');
+    expect(running.links).toHaveLength(2);
+    expect((await get<ServerJson>(serverUrl(sim.url), microversion('2.62'))).json.server).toMatchObject({ status: 'MIGRATING', 'OS-EXT-STS:task_state': 'migrating' });
+
+    // The events all ended Success at 2.5 s; the rollback clears task_state at 7.5 s, the record follows at 8.5 s.
+    clock.advance(5500);
+    const server = (await get<ServerJson>(serverUrl(sim.url), microversion('2.62'))).json.server;
+    expect(server).toMatchObject({ status: 'ACTIVE', 'OS-EXT-STS:task_state': null, hostId: sha224(`${PROJECT}compute-1`) });
+    expect(server).not.toHaveProperty('fault');
+    expect((await records())[0]!.status).toBe('running');
+    clock.advance(1000);
+    const failed = (await records())[0]!;
+    expect(failed).toMatchObject({ status: 'failed', updated_at: expect.any(String) });
+    expect(failed).not.toHaveProperty('links');
+    expect(failed).toHaveProperty('user_id');
+
+    const action = (await get<ActionJson>(actionUrl(sim.url, requestId), microversion('2.62'))).json.instanceAction;
+    expect(action.message).toBeNull();
+    expect(action.events?.map((e) => e.result)).toEqual(['Success', 'Success', 'Success']);
+    const event = action.events?.find((e) => e.event === 'compute_live_migration');
+    expect(event?.['hostId']).toBe(server['hostId']);
+  });
+
+  it('a completed live migration moves the server to the destination before the record completes', async () => {
+    const clock = manualClock();
+    const sim = await start({ role: 'admin', now: clock.now });
+    sim.addAction(liveMigration('completed'));
+    clock.advance(7600);
+    const server = (await get<ServerJson>(serverUrl(sim.url), microversion('2.62'))).json.server;
+    expect(server).toMatchObject({ status: 'ACTIVE', 'OS-EXT-STS:task_state': null, hostId: sha224(`${PROJECT}compute-2`) });
+    clock.advance(1000);
+    const records = (await get<{ migrations: MigrationJson[] }>(migrationsUrl(sim.url), microversion('2.59'))).json.migrations;
+    expect(records[0]).toMatchObject({ status: 'completed', uuid: expect.any(String) });
+    expect(records[0]).not.toHaveProperty('user_id');
+  });
+
+  it('shapes records per microversion and orders them newest first from 2.59', async () => {
+    const clock = manualClock();
+    const sim = await start({ role: 'admin', now: clock.now });
+    sim.addAction(liveMigration('completed'));
+    clock.advance(60_000);
+    sim.addAction(liveMigration('failed'));
+    clock.advance(60_000);
+    sim.addAction({ ...liveMigration('completed'), serverId: '11111111-2222-4333-8444-555555555555' });
+    clock.advance(60_000);
+
+    const at = async (version: string, query?: string) => (await get<{ migrations: MigrationJson[] }>(migrationsUrl(sim.url, query), microversion(version))).json.migrations;
+    const old = await at('2.1');
+    expect(old.map((m) => m.status)).toEqual(['completed', 'failed']);
+    expect(old[0]).not.toHaveProperty('migration_type');
+    expect(old[0]).not.toHaveProperty('uuid');
+    expect((await at('2.59')).map((m) => m.status)).toEqual(['failed', 'completed']);
+    expect(await at('2.23', '')).toHaveLength(3);
+    expect((await get(`${sim.url}/v2.1/os-migrations`)).status).toBe(200);
+  });
+
+  it('an admin acting from another project: the event hostId is hashed with that project', async () => {
+    const clock = manualClock();
+    const sim = await start({ role: 'admin', now: clock.now });
+    const requestId = sim.addAction(liveMigration('failed', { actionProjectId: 'ad0000000000000000000000000000ad' }));
+    clock.advance(60_000);
+    const action = (await get<ActionJson>(actionUrl(sim.url, requestId), microversion('2.62'))).json.instanceAction;
+    expect(action['project_id']).toBe('ad0000000000000000000000000000ad');
+    const event = action.events?.find((e) => e.event === 'compute_live_migration');
+    expect(event?.['hostId']).toBe(sha224('ad0000000000000000000000000000adcompute-1'));
+    const server = (await get<ServerJson>(serverUrl(sim.url), microversion('2.62'))).json.server;
+    expect(server['hostId']).toBe(sha224(`${PROJECT}compute-1`));
+  });
+});
