@@ -39,6 +39,35 @@ export interface ServerInfo {
   fault: ServerFault | null;
 }
 
+/** GET /servers/{id} as a poll reads it: the payload's part, and where the server runs. */
+export interface ServerState {
+  info: ServerInfo;
+  /** Nova's obfuscated host id, sha224(owner project + host); null when the server has no host. */
+  hostId: string | null;
+  /** The owner project (`tenant_id`), with which `hostId` is hashed. */
+  projectId: string | null;
+}
+
+/** One item of GET /servers/{id}/os-instance-actions (newest first); the list never carries events. */
+export interface InstanceActionSummary {
+  action: string;
+  request_id: string;
+  start_time: string | null;
+  [extra: string]: unknown;
+}
+
+/** One record of GET /os-migrations: what Nova's compute services write as a move runs. */
+export interface MigrationRecord {
+  id: number | string;
+  status: string;
+  /** From microversion 2.23: live-migration, migration (cold), resize or evacuation. */
+  migration_type?: string | undefined;
+  created_at: string | null;
+  source_compute?: string | null | undefined;
+  dest_compute?: string | null | undefined;
+  [extra: string]: unknown;
+}
+
 /** Identifies one watched action; `projectId` is already resolved against cloud.projectId. */
 export interface WatchRef {
   name?: string | undefined;

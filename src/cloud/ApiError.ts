@@ -1,7 +1,7 @@
 import { oneLine } from '../net/oneLine.ts';
 
 export const API_ERROR_KINDS = [
-  'not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
+  'not_found', 'foreign_not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
   'invalid_response',
 ] as const;
 export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
@@ -10,6 +10,7 @@ export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
 // strategy gets on its own) rather than a blind retry. Garbage from a 2xx is usually a proxy hiccup.
 const RETRYABLE: Record<ApiErrorKind, boolean> = {
   not_found: false,
+  foreign_not_found: false,
   unauthorized: false,
   forbidden: false,
   bad_request: false,
@@ -20,11 +21,24 @@ const RETRYABLE: Record<ApiErrorKind, boolean> = {
   invalid_response: true,
 };
 
-export function kindForStatus(status: number): ApiErrorKind {
+/**
+ * The API's own "this resource does not exist": Nova's `itemNotFound` fault, or Huawei Cloud ECS's codes
+ * for a server that does not exist (Ecs.0114, Ecs.0614). Any other 404 comes from something in front of
+ * the resource lookup (an API gateway's `APIGW.0101`, a router's HTML page for a wrong path) and says
+ * nothing about the action.
+ */
+const RESOURCE_NOT_FOUND_CODES = new Set(['itemNotFound', 'Ecs.0114', 'Ecs.0614']);
+
+export function isResourceNotFoundCode(apiCode: string | undefined): boolean {
+  return apiCode !== undefined && RESOURCE_NOT_FOUND_CODES.has(apiCode);
+}
+
+/** The kind of an HTTP error answer; a 404 is `not_found` only with the API's own not-found code. */
+export function kindForStatus(status: number, apiCode?: string): ApiErrorKind {
   switch (status) {
     case 401: return 'unauthorized';
     case 403: return 'forbidden';
-    case 404: return 'not_found';
+    case 404: return isResourceNotFoundCode(apiCode) ? 'not_found' : 'foreign_not_found';
     case 408: return 'timeout';
     case 429: return 'rate_limited';
     default: return status >= 500 ? 'server' : 'bad_request';

@@ -4,19 +4,21 @@ import pThrottle from 'p-throttle';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CloudConfig } from '../config/schema.ts';
-import type { InstanceAction, ServerInfo } from '../model.ts';
+import type { InstanceAction, InstanceActionSummary, MigrationRecord, ServerState } from '../model.ts';
 import { ApiError, kindForStatus } from './ApiError.ts';
 import { createAuth } from './auth/registry.ts';
 import type { AuthStrategy } from './auth/types.ts';
-import { actionUrl, serverUrl, versionUrl } from './endpoint.ts';
+import { actionListUrl, actionUrl, migrationsUrl, serverUrl, versionUrl } from './endpoint.ts';
 import { apiMessageFromText } from './errors/apiMessage.ts';
 import { readBody } from '../net/body.ts';
 import { errorCode } from '../net/failure.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
+import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
 import {
-  instanceActionDocumentSchema, serverDocumentSchema, toServerInfo, versionDocumentSchema,
+  instanceActionDocumentSchema, instanceActionListSchema, migrationListSchema, serverDocumentSchema, toServerState,
+  versionDocumentSchema,
 } from './schemas.ts';
 
 export interface ServerRef {
@@ -29,15 +31,23 @@ export interface ActionRef extends ServerRef {
 }
 
 /**
- * The two reads a poll needs. Failures are ApiErrors; a call cancelled through its signal (or by close())
+ * The reads a poll needs. Failures are ApiErrors; a call cancelled through its signal (or by close())
  * rejects with the abort reason instead, since nothing failed.
  */
 export interface EcsClient {
-  /** 404 is an ApiError of kind `not_found`: early in a create it only means "not scheduled yet". */
+  /** 404 is an ApiError of kind `not_found` only when the API itself says so (early in a create: "not scheduled yet"). */
   getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction>;
-  /** null when the server is gone (404). */
-  getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerInfo | null>;
-  /** The microversion sent with each request, null for none; with `auto` this discovers it. */
+  /** null when the API itself answers that the server does not exist; any other 404 is an ApiError. */
+  getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null>;
+  /** The server's actions, newest first. */
+  listInstanceActions(ref: ServerRef, signal?: AbortSignal): Promise<InstanceActionSummary[]>;
+  /** The server's migration records (GET /os-migrations?instance_uuid=); a 403 where the policy refuses. */
+  listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]>;
+  /**
+   * The microversion sent with each request, null for none. With `auto` this discovers it, retrying with
+   * backoff; while it is unknown every request fails with the discovery's error rather than go out
+   * without a version header (at 2.1 a deleted server's actions are 404 and non-admins see no events).
+   */
   microversion(): Promise<string | null>;
   /** Idempotent; cancels requests in flight. */
   close(): Promise<void>;
@@ -52,8 +62,13 @@ export interface EcsClientDeps {
 }
 
 const USER_AGENT = 'ecs-action-watch';
-/** After a failed discovery the client runs without a microversion for this long, then asks again. */
-export const DISCOVERY_RETRY_MS = 5 * 60_000;
+/**
+ * One discovery round tries this many times, with short jittered pauses; after a failed round, requests
+ * fail fast with its error until the next round is due: 5 s after the first failed round, doubling up
+ * to 5 min.
+ */
+const DISCOVERY_ATTEMPTS = 3;
+export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 5 * 60_000 } as const;
 // An instance action with every traceback stays far below this; more is a proxy gone wrong.
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 // Of an error body only the start is kept, for its message; the rest is read and dropped.
@@ -71,7 +86,9 @@ interface Answer {
 
 interface Discovery {
   promise: Promise<string | null>;
-  /** Set once discovery failed: when to try again. */
+  /** Failed rounds in a row, this one included once it failed. */
+  failures: number;
+  /** Set once the round failed: when the next may start. */
   retryAt: number | undefined;
 }
 
@@ -117,35 +134,48 @@ class HttpEcsClient implements EcsClient {
 
   async getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction> {
     const url = actionUrl(this.#endpoint, ref.projectId, ref.serverId, ref.requestId);
-    const answer = await this.#get(url, signal, true);
-    if (!isSuccess(answer.status)) throw httpError(answer);
-    return decode(answer, instanceActionDocumentSchema).instanceAction;
+    return (await this.#document(url, signal, instanceActionDocumentSchema)).instanceAction;
   }
 
-  async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerInfo | null> {
-    const url = serverUrl(this.#endpoint, ref.projectId, ref.serverId);
-    const answer = await this.#get(url, signal, true);
-    if (answer.status === 404) return null;
-    if (!isSuccess(answer.status)) throw httpError(answer);
-    return toServerInfo(decode(answer, serverDocumentSchema));
+  async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null> {
+    try {
+      return toServerState(await this.#document(serverUrl(this.#endpoint, ref.projectId, ref.serverId), signal, serverDocumentSchema));
+    } catch (err) {
+      if (err instanceof ApiError && err.kind === 'not_found') return null;
+      throw err;
+    }
+  }
+
+  async listInstanceActions(ref: ServerRef, signal?: AbortSignal): Promise<InstanceActionSummary[]> {
+    const url = actionListUrl(this.#endpoint, ref.projectId, ref.serverId);
+    return (await this.#document(url, signal, instanceActionListSchema)).instanceActions;
+  }
+
+  async listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]> {
+    const url = migrationsUrl(this.#endpoint, ref.projectId, ref.serverId);
+    return (await this.#document(url, signal, migrationListSchema)).migrations;
   }
 
   microversion(): Promise<string | null> {
     if (this.#fixedMicroversion !== undefined) return Promise.resolve(this.#fixedMicroversion);
     const current = this.#discovery;
+    // In flight, found, or failed with the next round not yet due: all share the round's answer.
     if (current !== undefined && (current.retryAt === undefined || Date.now() < current.retryAt)) {
       return current.promise;
     }
-    const discovery: Discovery = { promise: Promise.resolve(null), retryAt: undefined };
-    discovery.promise = this.#discover().catch((err: unknown) => {
-      discovery.retryAt = Date.now() + DISCOVERY_RETRY_MS;
+    const discovery: Discovery = { promise: Promise.resolve(null), failures: current?.failures ?? 0, retryAt: undefined };
+    discovery.promise = this.#discoverWithRetries().catch((err: unknown) => {
+      discovery.failures += 1;
+      const waitMs = Math.min(DISCOVERY_BACKOFF_MS.first * 2 ** (discovery.failures - 1), DISCOVERY_BACKOFF_MS.max);
+      discovery.retryAt = Date.now() + waitMs;
       if (!this.#closed.signal.aborted) {
         this.#logger.warn(
-          { error: err instanceof Error ? err.message : String(err), retryInMs: DISCOVERY_RETRY_MS },
-          'compute microversion discovery failed; sending requests without a microversion for now',
+          { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs },
+          'compute microversion discovery failed; no request goes out without a version header until it succeeds' +
+            ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)',
         );
       }
-      return null;
+      throw err;
     });
     this.#discovery = discovery;
     return discovery.promise;
@@ -158,6 +188,17 @@ class HttpEcsClient implements EcsClient {
       await this.#ownAgent?.close();
     })();
     return this.#closing;
+  }
+
+  #discoverWithRetries(): Promise<string | null> {
+    return pRetry(() => this.#discover(), {
+      retries: DISCOVERY_ATTEMPTS - 1,
+      minTimeout: 300,
+      maxTimeout: 3000,
+      randomize: true,
+      signal: this.#closed.signal,
+      shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
+    });
   }
 
   async #discover(): Promise<string | null> {
@@ -175,6 +216,13 @@ class HttpEcsClient implements EcsClient {
       chosen === null ? 'the endpoint offers no compute microversions' : `using compute microversion ${chosen}`,
     );
     return chosen;
+  }
+
+  /** A GET of a compute document at the negotiated microversion; an error answer throws. */
+  async #document<T>(url: string, signal: AbortSignal | undefined, schema: z.ZodType<T>): Promise<T> {
+    const answer = await this.#get(url, signal, true);
+    if (!isSuccess(answer.status)) throw httpError(answer);
+    return decode(answer, schema);
   }
 
   /** One GET: returns any HTTP answer with its body read; throws only below HTTP (or on cancellation). */
@@ -261,7 +309,7 @@ function belowHttpError(
 function httpError(answer: Answer): ApiError {
   const api = apiMessageFromText(answer.text);
   return new ApiError({
-    kind: kindForStatus(answer.status),
+    kind: kindForStatus(answer.status, api?.code),
     method: answer.method,
     url: answer.url,
     status: answer.status,

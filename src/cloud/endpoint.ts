@@ -63,3 +63,13 @@ export function serverUrl(endpoint: string, projectId: string, serverId: string)
 export function actionUrl(endpoint: string, projectId: string, serverId: string, requestId: string): string {
   return `${serverUrl(endpoint, projectId, serverId)}/os-instance-actions/${encodeURIComponent(requestId)}`;
 }
+
+/** The server's actions, newest first: shows whether a newer action started after the watched one. */
+export function actionListUrl(endpoint: string, projectId: string, serverId: string): string {
+  return `${serverUrl(endpoint, projectId, serverId)}/os-instance-actions`;
+}
+
+/** The migration records of one server (admin by default policy). */
+export function migrationsUrl(endpoint: string, projectId: string, serverId: string): string {
+  return `${parse(endpoint).base}/${encodeURIComponent(projectId)}/os-migrations?instance_uuid=${encodeURIComponent(serverId)}`;
+}

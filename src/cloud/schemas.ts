@@ -2,7 +2,7 @@
 // (they are forwarded to webhooks as the API sent them) and fields that come and go with microversions,
 // policies or clouds are optional. A time is kept as the API's string; parseNovaTime reads it when needed.
 import { z } from 'zod';
-import type { InstanceAction, ServerFault, ServerInfo } from '../model.ts';
+import type { InstanceAction, InstanceActionSummary, MigrationRecord, ServerFault, ServerState } from '../model.ts';
 
 const nullableString = z.string().nullable();
 
@@ -38,9 +38,37 @@ const faultSchema = z.looseObject({
   created: z.string().optional(),
 });
 
+// GET /servers/{id}/os-instance-actions: the actions of a server, newest first, without events.
+export const instanceActionListSchema: z.ZodType<{ instanceActions: InstanceActionSummary[] }> = z.object({
+  instanceActions: z.array(
+    z.looseObject({
+      action: z.string(),
+      request_id: z.string(),
+      start_time: nullableString.default(null),
+    }),
+  ),
+});
+
+// GET /os-migrations: an admin's (or a project manager's) view of the moves of a server.
+export const migrationListSchema: z.ZodType<{ migrations: MigrationRecord[] }> = z.object({
+  migrations: z.array(
+    z.looseObject({
+      id: z.union([z.number(), z.string()]),
+      status: z.string(),
+      migration_type: z.string().optional(),
+      created_at: nullableString.default(null),
+      source_compute: nullableString.optional(),
+      dest_compute: nullableString.optional(),
+    }),
+  ),
+});
+
 export const serverDocumentSchema = z.object({
   server: z.looseObject({
     status: z.string(),
+    // sha224 of owner project and host; "" while the server has no host.
+    hostId: nullableString.optional(),
+    tenant_id: nullableString.optional(),
     // Part of every 2.1+ server document; a cloud leaving it out has no task in flight we could see anyway.
     'OS-EXT-STS:task_state': nullableString.optional(),
     // Present only while the server is in ERROR (or after a failed operation).
@@ -66,11 +94,15 @@ function toFault(fault: z.infer<typeof faultSchema>): ServerFault {
   };
 }
 
-export function toServerInfo(doc: z.infer<typeof serverDocumentSchema>): ServerInfo {
+export function toServerState(doc: z.infer<typeof serverDocumentSchema>): ServerState {
   const { server } = doc;
   return {
-    status: server.status,
-    taskState: server['OS-EXT-STS:task_state'] ?? null,
-    fault: server.fault == null ? null : toFault(server.fault),
+    info: {
+      status: server.status,
+      taskState: server['OS-EXT-STS:task_state'] ?? null,
+      fault: server.fault == null ? null : toFault(server.fault),
+    },
+    hostId: server.hostId || null,
+    projectId: server.tenant_id || null,
   };
 }

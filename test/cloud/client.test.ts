@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { MockAgent } from 'undici';
-import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
+import type { MockInterceptor, MockScope } from 'undici/types/mock-interceptor.js';
 import { ApiError } from '../../src/cloud/ApiError.ts';
-import { createEcsClient, DISCOVERY_RETRY_MS } from '../../src/cloud/client.ts';
+import { createEcsClient, DISCOVERY_BACKOFF_MS } from '../../src/cloud/client.ts';
 import type { CloudConfig } from '../../src/config/schema.ts';
 import { captureLogger, fixtureJson, fixtureText, headersOf, mockAgent } from './helpers.ts';
 
@@ -57,7 +57,7 @@ async function apiError(promise: Promise<unknown>): Promise<ApiError> {
 }
 
 describe('microversion discovery', () => {
-  it('picks 2.60 from the upstream version document (max 2.104) and sends it with the token', async () => {
+  it('picks 2.84 from the upstream version document (max 2.104) and sends it with the token', async () => {
     const { agent, pool, client } = setup();
     const version = recorder(200, VERSION_DOC);
     const action = recorder(200, ACTION_DOC);
@@ -67,10 +67,10 @@ describe('microversion discovery', () => {
     const result = await client.getInstanceAction(REF);
 
     expect(result).toEqual((fixtureJson(ACTION_FILE) as { instanceAction: unknown }).instanceAction);
-    expect(await client.microversion()).toBe('2.60');
+    expect(await client.microversion()).toBe('2.84');
     expect(action.seen[0]).toMatchObject({
-      'x-openstack-nova-api-version': '2.60',
-      'openstack-api-version': 'compute 2.60',
+      'x-openstack-nova-api-version': '2.84',
+      'openstack-api-version': 'compute 2.84',
       'x-auth-token': TOKEN,
       accept: 'application/json',
       'user-agent': 'ecs-action-watch',
@@ -95,7 +95,9 @@ describe('microversion discovery', () => {
     ['2.40', '2.40'],
     ['2.51', '2.51'],
     ['2.53', '2.53'],
-  ])('uses the endpoint maximum %s when it is below 2.60', async (max, chosen) => {
+    ['2.60', '2.60'],
+    ['2.62', '2.62'],
+  ])('uses the endpoint maximum %s when it is below 2.84', async (max, chosen) => {
     const { pool, client } = setup();
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, versionDoc(max), { headers: JSON_HEADERS });
     expect(await client.microversion()).toBe(chosen);
@@ -114,33 +116,63 @@ describe('microversion discovery', () => {
   });
 
   it.each([
-    ['a 500', (i: MockInterceptor) => i.reply(500, '{"computeFault": {"code": 500, "message": "boom"}}'), '500 computeFault: boom'],
-    ['garbage', (i: MockInterceptor) => i.reply(200, '<html>hello</html>'), 'invalid response: not JSON'],
-    ['another document', (i: MockInterceptor) => i.reply(200, '{"versions": []}'), 'invalid response: unexpected document'],
-    ['a version that is no number', (i: MockInterceptor) => i.reply(200, versionDoc('latest')), 'invalid response'],
-    ['a network error', (i: MockInterceptor) => i.replyWithError(new Error('socket hang up')), 'network error: socket hang up'],
-  ])('falls back to none when discovery gets %s, and asks again later', async (_, answer, logged) => {
+    ['a 500', (i: MockInterceptor): MockScope => i.reply(500, '{"computeFault": {"code": 500, "message": "boom"}}'), '500 computeFault: boom', 'server'],
+    ['garbage', (i: MockInterceptor): MockScope => i.reply(200, '<html>hello</html>'), 'invalid response: not JSON', 'invalid_response'],
+    ['another document', (i: MockInterceptor): MockScope => i.reply(200, '{"versions": []}'), 'invalid response: unexpected document', 'invalid_response'],
+    ['a version that is no number', (i: MockInterceptor): MockScope => i.reply(200, versionDoc('latest')), 'invalid response', 'invalid_response'],
+    ['a network error', (i: MockInterceptor): MockScope => i.replyWithError(new Error('socket hang up')), 'network error: socket hang up', 'network'],
+  ])('when discovery gets %s three times, sends nothing without a version header, and asks again after a backoff', async (_, answer, logged, kind) => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
     const { pool, client, lines } = setup();
-    answer(pool.intercept({ path: '/v2.1/', method: 'GET' }));
+    answer(pool.intercept({ path: '/v2.1/', method: 'GET' })).times(3);
     const action = recorder(200, ACTION_DOC);
-    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply).times(2);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply).persist();
 
-    await client.getInstanceAction(REF);
-    await client.getInstanceAction(REF); // within the back-off: no second discovery (it would find no interceptor)
+    const first = apiError(client.getInstanceAction(REF));
+    await vi.runAllTimersAsync();
+    const error = await first;
+    expect(error.kind).toBe(kind);
+    expect(error.message).toContain(logged);
+    // Within the backoff a request fails at once with the same error: no discovery (no interceptor left), no send.
+    await expect(client.getInstanceAction(REF)).rejects.toBe(error);
+    expect(action.seen).toHaveLength(0);
 
-    expect(action.seen).toHaveLength(2);
-    for (const headers of action.seen) {
-      expect(headers).not.toHaveProperty('x-openstack-nova-api-version');
-      expect(headers).not.toHaveProperty('openstack-api-version');
-    }
     const warnings = lines.filter((l) => l.level === 40);
     expect(warnings).toHaveLength(1);
     expect(String(warnings[0]?.['error'])).toContain(logged);
+    expect(warnings[0]).toMatchObject({ failedRounds: 1, retryInMs: DISCOVERY_BACKOFF_MS.first });
 
-    vi.useFakeTimers({ toFake: ['Date'] });
-    vi.setSystemTime(Date.now() + DISCOVERY_RETRY_MS + 1);
+    vi.setSystemTime(Date.now() + DISCOVERY_BACKOFF_MS.first + 1);
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, VERSION_DOC, { headers: JSON_HEADERS });
-    expect(await client.microversion()).toBe('2.60');
+    await client.getInstanceAction(REF);
+    expect(action.seen).toEqual([expect.objectContaining({ 'x-openstack-nova-api-version': '2.84' })]);
+  });
+
+  it('retries a failed discovery within its round before the first request goes out', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const { pool, client } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(503, '').times(2);
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, versionDoc('2.60'), { headers: JSON_HEADERS });
+    const action = recorder(200, ACTION_DOC);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(action.reply);
+
+    const request = client.getInstanceAction(REF);
+    await vi.runAllTimersAsync();
+    await request;
+
+    expect(action.seen).toEqual([expect.objectContaining({ 'x-openstack-nova-api-version': '2.60' })]);
+  });
+
+  it('doubles the wait between failed rounds', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    const { pool, client, lines } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(404, '{"itemNotFound": {"code": 404, "message": "nope"}}').times(2);
+
+    await expect(client.microversion()).rejects.toMatchObject({ kind: 'not_found' });
+    vi.setSystemTime(Date.now() + DISCOVERY_BACKOFF_MS.first);
+    await expect(client.microversion()).rejects.toMatchObject({ kind: 'not_found' });
+
+    expect(lines.filter((l) => l.level === 40).map((l) => l['retryInMs'])).toEqual([DISCOVERY_BACKOFF_MS.first, 2 * DISCOVERY_BACKOFF_MS.first]);
   });
 
   it('sends an explicit microversion as is, without discovery', async () => {
@@ -173,30 +205,61 @@ describe('requests', () => {
     await expect(client.getInstanceAction(REF)).resolves.toMatchObject({ action: 'stop' });
   });
 
-  it('reads the server: status, task state and fault', async () => {
+  it('reads the server: status, task state, fault, hostId and owner', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
     const server = {
       server: {
-        id: 's1', status: 'ERROR', 'OS-EXT-STS:task_state': null,
+        id: 's1', status: 'ERROR', 'OS-EXT-STS:task_state': null, tenant_id: 'p1', hostId: 'abc',
         fault: { code: 500, created: '2024-05-01T10:00:00Z', message: 'No valid host was found. ' },
       },
     };
     pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(200, JSON.stringify(server), { headers: JSON_HEADERS });
 
     expect(await client.getServer(REF)).toEqual({
-      status: 'ERROR',
-      taskState: null,
-      fault: { code: 500, created: '2024-05-01T10:00:00Z', message: 'No valid host was found. ' },
+      info: {
+        status: 'ERROR',
+        taskState: null,
+        fault: { code: 500, created: '2024-05-01T10:00:00Z', message: 'No valid host was found. ' },
+      },
+      hostId: 'abc',
+      projectId: 'p1',
     });
   });
 
   it.each([
     ['Nova', '{"itemNotFound": {"code": 404, "message": "Instance s1 could not be found."}}'],
     ['Huawei', '{"error": {"code": "Ecs.0114", "message": "The ECS does not exist."}}'],
+    ['Huawei (flat)', '{"error_code": "Ecs.0614", "error_msg": "The ECS does not exist."}'],
   ])('reads a gone server (%s 404) as null', async (_, body) => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(404, body, { headers: JSON_HEADERS });
     expect(await client.getServer(REF)).toBeNull();
+  });
+
+  it.each([
+    ['a gateway', '{"error_msg": "The API does not exist or has not been published in the environment", "error_code": "APIGW.0101", "request_id": "x"}', 'APIGW.0101'],
+    ['a router (HTML)', '<html><head><title>404 Not Found</title></head><body>The resource could not be found.</body></html>', '404 Not Found'],
+    ['webob (text)', '404 Not Found\n\nThe resource could not be found.', 'The resource could not be found.'],
+  ])('reads a 404 from %s as an error, never as a gone server', async (_, body, shown) => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(404, body);
+    const error = await apiError(client.getServer(REF));
+    expect(error).toMatchObject({ kind: 'foreign_not_found', retryable: false });
+    expect(error.message).toContain(shown);
+  });
+
+  it('lists the server\'s actions and its migration records', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: `${SERVER_PATH}/os-instance-actions`, method: 'GET' })
+      .reply(200, fixtureText('nova-api-samples/v2.58/instance-actions-list-resp.json'), { headers: JSON_HEADERS });
+    pool.intercept({ path: '/v2.1/p1/os-migrations?instance_uuid=s1', method: 'GET' }).reply(
+      200,
+      JSON.stringify({ migrations: [{ id: 1, status: 'failed', migration_type: 'live-migration', created_at: '2026-11-30T11:40:04.000000', updated_at: null, source_compute: 'a', dest_compute: 'b' }] }),
+      { headers: JSON_HEADERS },
+    );
+    const actions = await client.listInstanceActions(REF);
+    expect(actions.map((a) => a.action)).toEqual(['stop', 'create']);
+    expect(await client.listMigrations(REF)).toEqual([expect.objectContaining({ id: 1, status: 'failed', migration_type: 'live-migration' })]);
   });
 
   it('throws for a server that cannot be read', async () => {

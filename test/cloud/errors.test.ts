@@ -68,12 +68,19 @@ describe('parseRetryAfter', () => {
 
 describe('ApiError', () => {
   it.each([
-    [400, 'bad_request', false], [401, 'unauthorized', false], [403, 'forbidden', false], [404, 'not_found', false],
+    [400, 'bad_request', false], [401, 'unauthorized', false], [403, 'forbidden', false], [404, 'foreign_not_found', false],
     [405, 'bad_request', false], [408, 'timeout', true], [409, 'bad_request', false], [429, 'rate_limited', true],
     [500, 'server', true], [502, 'server', true], [503, 'server', true], [504, 'server', true],
   ])('status %i is %s, retryable %s', (status, kind, retryable) => {
     expect(kindForStatus(status)).toBe(kind);
     expect(new ApiError({ kind: kindForStatus(status), method: 'GET', url: 'https://h.test/', status }).retryable).toBe(retryable);
+  });
+
+  it.each([
+    ['itemNotFound', 'not_found'], ['Ecs.0114', 'not_found'], ['Ecs.0614', 'not_found'],
+    ['APIGW.0101', 'foreign_not_found'], ['NotFound', 'foreign_not_found'], [undefined, 'foreign_not_found'],
+  ])('a 404 coded %s is %s: only the API\'s own not-found answer counts', (code, kind) => {
+    expect(kindForStatus(404, code)).toBe(kind);
   });
 
   it('retries exactly the transient kinds', () => {

@@ -13,13 +13,16 @@ describe('microversions', () => {
   });
 
   it.each([
-    [{ max: '2.104', min: '2.1' }, '2.60'],
+    [{ max: '2.104', min: '2.1' }, '2.84'],
+    [{ max: '2.93', min: '2.1' }, '2.84'],
+    [{ max: '2.84', min: '2.1' }, '2.84'],
+    [{ max: '2.62', min: '2.1' }, '2.62'],
     [{ max: '2.60', min: '2.1' }, '2.60'],
     [{ max: '2.53' }, '2.53'],
     [{ max: '2.51', min: '2.1' }, '2.51'],
     [{ max: '2.40', min: '2.1' }, '2.40'],
     [{ max: '2.9' }, '2.9'],
-    [{ max: '2.104', min: '2.70' }, '2.70'],
+    [{ max: '2.104', min: '2.90' }, '2.90'],
     [{ max: '', min: '' }, null],
   ])('chooses from %j: %s', (offered, chosen) => {
     expect(chooseMicroversion(offered)).toBe(chosen);

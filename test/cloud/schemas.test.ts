@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
-  instanceActionDocumentSchema, serverDocumentSchema, toServerInfo, versionDocumentSchema,
+  instanceActionDocumentSchema, serverDocumentSchema, toServerState, versionDocumentSchema,
 } from '../../src/cloud/schemas.ts';
 import { fixtureJson, instanceActionSamples } from './helpers.ts';
 
@@ -57,24 +57,33 @@ describe('instance action document', () => {
 });
 
 describe('server document', () => {
-  it('reads status, task state and fault', () => {
+  it('reads status, task state, fault, hostId and owner project', () => {
     const doc = serverDocumentSchema.parse({
       server: {
-        id: 's1', status: 'ERROR', 'OS-EXT-STS:task_state': null, 'OS-EXT-STS:vm_state': 'error',
+        id: 's1', status: 'ERROR', 'OS-EXT-STS:task_state': null, 'OS-EXT-STS:vm_state': 'error', tenant_id: 'p1',
+        hostId: '6ecda64e9c54aded9f07cf1f76501a94fcf2cc84e2f6d958a653bb1f',
         fault: { code: 500, created: '2024-01-01T00:00:00Z', message: 'No valid host was found.', details: 'Traceback ...' },
       },
     });
-    expect(toServerInfo(doc)).toEqual({
-      status: 'ERROR',
-      taskState: null,
-      fault: { code: 500, created: '2024-01-01T00:00:00Z', message: 'No valid host was found.', details: 'Traceback ...' },
+    expect(toServerState(doc)).toEqual({
+      info: {
+        status: 'ERROR',
+        taskState: null,
+        fault: { code: 500, created: '2024-01-01T00:00:00Z', message: 'No valid host was found.', details: 'Traceback ...' },
+      },
+      hostId: '6ecda64e9c54aded9f07cf1f76501a94fcf2cc84e2f6d958a653bb1f',
+      projectId: 'p1',
     });
   });
 
+  it('reads an unscheduled server\'s empty hostId as none', () => {
+    expect(toServerState(serverDocumentSchema.parse({ server: { status: 'BUILD', hostId: '' } })).hostId).toBeNull();
+  });
+
   it('reads a busy server without fault, and a fault without the optional fields', () => {
-    expect(toServerInfo(serverDocumentSchema.parse({ server: { status: 'ACTIVE', 'OS-EXT-STS:task_state': 'resize_migrating' } })))
+    expect(toServerState(serverDocumentSchema.parse({ server: { status: 'ACTIVE', 'OS-EXT-STS:task_state': 'resize_migrating' } })).info)
       .toEqual({ status: 'ACTIVE', taskState: 'resize_migrating', fault: null });
-    expect(toServerInfo(serverDocumentSchema.parse({ server: { status: 'ERROR', fault: { message: 'boom', details: null } } })))
+    expect(toServerState(serverDocumentSchema.parse({ server: { status: 'ERROR', fault: { message: 'boom', details: null } } })).info)
       .toEqual({ status: 'ERROR', taskState: null, fault: { message: 'boom' } });
   });
 
