@@ -9,6 +9,7 @@ import { parseConfig } from '../src/config/load.ts';
 import { silentLogger } from '../src/observability/logger.ts';
 import { startSimulator } from '../src/simulator/index.ts';
 import { startWebhookSink } from '../src/sinks/webhookSink.ts';
+import { memoryOf } from '../src/watch/memory.ts';
 import { decide } from '../src/watch/verdict.ts';
 
 const PROJECT = 'bench-project';
@@ -74,9 +75,14 @@ async function engineBench(n: number): Promise<void> {
 function verdictBench(): void {
   const events = Array.from({ length: 3 }, (_, i) => ({ event: `step${i}`, start_time: '2026-11-26T10:00:00.000000', finish_time: '2026-11-26T10:00:05.000000', result: 'Success', traceback: null }));
   const input = {
-    now: Date.now(), trackingSince: Date.now() - 1000, deadlineMs: 3_600_000, everFound: true,
+    now: Date.now(), trackingSince: Date.now() - 1000, deadlineMs: 3_600_000,
+    memory: memoryOf({ everFound: true }),
+    lastAction: null,
     action: { kind: 'found' as const, action: { action: 'resize', request_id: 'req-1', message: null, start_time: '2026-11-26T10:00:00.000000', events } },
-    server: { kind: 'found' as const, server: { status: 'ACTIVE', taskState: null, fault: null } },
+    server: { kind: 'found' as const, server: { info: { status: 'VERIFY_RESIZE', taskState: null, fault: null }, hostId: null, projectId: null } },
+    actionAfterServer: true,
+    actions: { kind: 'not_read' as const },
+    migrations: { kind: 'read' as const, migrations: [] },
   };
   const n = 200_000;
   const t = performance.now();

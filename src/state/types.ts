@@ -20,6 +20,21 @@ export interface VerdictRecord {
   detectedAt: string;
 }
 
+/**
+ * What earlier polls saw that one poll alone cannot show. Records written before it existed have none;
+ * `memoryOf` (watch/memory.ts) reads them as "nothing seen yet".
+ */
+export interface ObservedMemory {
+  /** The first of the API's own not-found answers for the action (ISO); null once it was found. */
+  firstNotFoundAt: string | null;
+  notFoundAnswers: number;
+  /** The first poll, after the events finished, that found the server gone (ISO); null once it is back. */
+  serverGoneSince: string | null;
+  serverGoneAnswers: number;
+  /** false once the API refused GET /os-migrations for these credentials; null until asked. */
+  migrationsReadable: boolean | null;
+}
+
 /** Everything we must remember about one watch across restarts. */
 export interface WatchRecord {
   projectId: string;
@@ -30,6 +45,7 @@ export interface WatchRecord {
   trackingSince: string;
   /** Whether the API ever answered the action with 200: a later 404 is then not "not found". */
   everFound: boolean;
+  observed?: ObservedMemory;
   lastPolledAt: string | null;
   lastError: string | null;
   instanceAction: InstanceAction | null;

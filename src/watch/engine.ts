@@ -12,7 +12,23 @@ import type { WatchRecord } from '../state/types.ts';
 import type { Notifier } from '../notify/types.ts';
 import type { Outbox } from '../delivery/outbox.ts';
 import { deliveryId } from '../delivery/notification.ts';
-import { decide, type ActionObservation, type ServerObservation } from './verdict.ts';
+import { memoryOf, toRecordFields, type WatchMemory } from './memory.ts';
+import {
+  decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
+  type Read, type ServerObservation, type Verdict,
+} from './verdict.ts';
+
+/** One watch's poll: what its reads need to know and where they log. */
+interface Poll {
+  target: WatchTarget;
+  record: WatchRecord;
+  log: Logger;
+}
+
+/** A poll reads the action, the server, the action again, the action list and the migrations at most. */
+const MAX_READS_PER_POLL = 5;
+/** Answers to GET /os-migrations that will not change for these credentials. */
+const MIGRATIONS_REFUSED = new Set<ApiError['kind']>(['forbidden', 'not_found', 'foreign_not_found', 'bad_request']);
 
 export type PollErrorKind = ApiErrorKind | 'other';
 
@@ -139,40 +155,60 @@ export class WatchEngine {
     if (this.#closed.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     const stopTimer = this.#o.metrics.pollDuration.startTimer();
-    const action = await this.#observeAction(target, log);
-    let server: ServerObservation = { kind: 'not_read' };
-    let verdict = decide(this.#input(target, record, action, server));
-    let pollFailed = action.kind === 'error';
-    if (!verdict.final && verdict.needsServer) {
-      server = await this.#observeServer(target, log);
-      pollFailed = server.kind === 'not_read';
-      const seen: ActionObservation = pollFailed ? { kind: 'error', message: record.lastError ?? 'server read failed' } : action;
-      verdict = decide(this.#input(target, record, seen, server));
-    }
+    const { seen, verdict } = await this.#observe({ target, record, log });
     stopTimer();
     // A poll cut short by close() saw nothing about the action: record nothing.
     if (this.#closed.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     record.lastPolledAt = new Date().toISOString();
-    if (action.kind === 'found') {
-      record.everFound = true;
-      record.instanceAction = action.action;
-    }
-    if (server.kind === 'found') record.server = server.server;
-    if (!pollFailed) {
-      record.lastError = null;
-      this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
-    }
+    Object.assign(record, toRecordFields(verdict.memory));
+    if (seen.action.kind === 'found') record.instanceAction = seen.action.action;
+    if (seen.server.kind === 'found') record.server = seen.server.server.info;
+    const { pollFailed } = verdict;
+    record.lastError = lastReadError(seen) ?? (pollFailed ? verdict.reason : null);
+    if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
     this.#o.store.touch();
-    this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : verdict.final ? 'finished' : action.kind === 'not_found' ? 'not_found' : 'pending' });
+    this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : verdict.final ? 'finished' : seen.action.kind === 'not_found' ? 'not_found' : 'pending' });
     const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
 
     if (!verdict.final) {
-      log.debug({ reason: verdict.reason }, 'still pending');
+      if (pollFailed && seen.server.kind === 'gone') log.warn({ reason: verdict.reason }, 'the server answers 404 although the action is not a delete; trying again on the next schedule');
+      else log.debug({ reason: verdict.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: verdict.reason };
     }
     this.#conclude(target, record, verdict.outcome, verdict.reason, log);
     return { target, record, pollFailed, errorKind, state: verdict.outcome, detail: verdict.reason };
+  }
+
+  /**
+   * Reads what the verdict asks for, one read at a time: the action; once its events have finished the
+   * server, then the action again (read after the server, so that no step can start and end unseen
+   * between the two); the server's action list or its migration records only where they can change
+   * the outcome. The common poll is one request, and the finishing one three.
+   */
+  async #observe(poll: Poll): Promise<{ seen: Observations; verdict: Verdict }> {
+    const { target, record } = poll;
+    const memory = memoryOf(record);
+    const lastAction = record.instanceAction;
+    let seen: Observations = { ...NOTHING_READ, action: await this.#observeAction(poll) };
+    for (let reads = 1; ; reads += 1) {
+      const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, memory, lastAction, ...seen });
+      if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL || this.#closed.signal.aborted) return { seen, verdict };
+      seen = await this.#read(poll, verdict.next, seen, memory);
+    }
+  }
+
+  async #read(poll: Poll, next: Read, seen: Observations, memory: WatchMemory): Promise<Observations> {
+    switch (next) {
+      case 'server':
+        return { ...seen, server: await this.#observeServer(poll) };
+      case 'action':
+        return { ...seen, action: await this.#observeAction(poll), actionAfterServer: true };
+      case 'actions':
+        return { ...seen, actions: await this.#observeList(poll) };
+      case 'migrations':
+        return { ...seen, migrations: memory.migrationsReadable === false ? { kind: 'refused', message: 'refused earlier' } : await this.#observeMigrations(poll) };
+    }
   }
 
   #conclude(target: WatchTarget, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
@@ -194,56 +230,63 @@ export class WatchEngine {
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
   }
 
-  #input(target: WatchTarget, record: WatchRecord, action: ActionObservation, server: ServerObservation) {
-    return {
-      now: Date.now(),
-      trackingSince: Date.parse(record.trackingSince),
-      deadlineMs: target.deadlineMs,
-      everFound: record.everFound,
-      action,
-      server,
-    };
-  }
-
-  async #observeAction(target: WatchTarget, log: Logger): Promise<ActionObservation> {
+  async #observeAction(poll: Poll): Promise<ActionObservation> {
     try {
-      const action = await this.#retrying(() => this.#o.client.getInstanceAction(target, this.#closed.signal), log);
-      return { kind: 'found', action };
+      return { kind: 'found', action: await this.#retrying(poll, (signal) => this.#o.client.getInstanceAction(poll.target, signal)) };
     } catch (err) {
       if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
-      return { kind: 'error', message: this.#pollError(target, err, log) };
+      return { kind: 'error', message: this.#pollError(poll, err) };
     }
   }
 
-  async #observeServer(target: WatchTarget, log: Logger): Promise<ServerObservation> {
+  async #observeServer(poll: Poll): Promise<ServerObservation> {
     try {
-      const server = await this.#retrying(() => this.#o.client.getServer(target, this.#closed.signal), log);
+      const server = await this.#retrying(poll, (signal) => this.#o.client.getServer(poll.target, signal));
       return server ? { kind: 'found', server } : { kind: 'gone' };
     } catch (err) {
-      this.#pollError(target, err, log);
-      return { kind: 'not_read' };
+      return { kind: 'error', message: this.#pollError(poll, err) };
     }
   }
 
-  #pollError(target: WatchTarget, err: unknown, log: Logger): string {
+  async #observeList(poll: Poll): Promise<ActionListObservation> {
+    try {
+      return { kind: 'read', actions: await this.#retrying(poll, (signal) => this.#o.client.listInstanceActions(poll.target, signal)) };
+    } catch (err) {
+      return { kind: 'error', message: this.#pollError(poll, err) };
+    }
+  }
+
+  async #observeMigrations(poll: Poll): Promise<MigrationsObservation> {
+    try {
+      return { kind: 'read', migrations: await this.#retrying(poll, (signal) => this.#o.client.listMigrations(poll.target, signal)) };
+    } catch (err) {
+      // A policy that refuses (403), or an endpoint without the resource: the answer will not change.
+      if (err instanceof ApiError && MIGRATIONS_REFUSED.has(err.kind)) {
+        poll.log.info({ error: err.message }, 'migration records are not visible with these credentials; judging the move by what else shows');
+        return { kind: 'refused', message: err.message };
+      }
+      return { kind: 'error', message: this.#pollError(poll, err) };
+    }
+  }
+
+  #pollError(poll: Poll, err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.signal.aborted) return message;
-    const record = this.#o.store.get(watchKey(target));
     const kind = err instanceof ApiError ? err.kind : 'other';
-    if (record) {
-      record.lastError = message;
-      this.#errorKinds.set(record, kind);
-    }
+    this.#errorKinds.set(poll.record, kind);
     this.#o.metrics.pollErrors.inc({ kind });
-    const hint = err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)' : '';
-    log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
+    const hint =
+      err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)'
+      : err instanceof ApiError && err.kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
+      : '';
+    poll.log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
     return message;
   }
 
   /** Transient faults (network, timeouts, 429, 5xx, garbage) are retried with jittered backoff; others are not. */
-  #retrying<T>(fn: () => Promise<T>, log: Logger): Promise<T> {
+  #retrying<T>({ log }: Poll, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = this.#closed.signal;
-    return pRetry(fn, {
+    return pRetry(() => read(signal), {
       retries: this.#o.poll.retries,
       minTimeout: 500,
       maxTimeout: 10_000,
@@ -285,6 +328,12 @@ function newRecord(target: WatchTarget, now: string): WatchRecord {
     verdict: null,
     deliveries: {},
   };
+}
+
+/** The message of this poll's failed read, if one failed. */
+function lastReadError(seen: Observations): string | null {
+  const failed = [seen.migrations, seen.actions, seen.server, seen.action].find((o) => o.kind === 'error');
+  return failed?.kind === 'error' ? failed.message : null;
 }
 
 function cronLogger(logger: Logger) {

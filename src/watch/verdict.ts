@@ -1,96 +1,396 @@
-import type { InstanceAction, InstanceActionEvent, Outcome, ServerInfo } from '../model.ts';
+import type {
+  InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, Outcome, ServerInfo, ServerState,
+} from '../model.ts';
 import { parseNovaTime } from '../cloud/time.ts';
 import { formatDuration, lastLine } from './format.ts';
+import { remember, type WatchMemory } from './memory.ts';
 
 /** A create becomes visible only after scheduling: 404s inside this window are not an outcome yet. */
 export const NOT_FOUND_WINDOW_MS = 2 * 60_000;
+/** ...and one answer is not enough either: so many of the API's own not-found answers, at the least. */
+export const NOT_FOUND_MIN_ANSWERS = 3;
+/** A non-delete whose server stays gone this long after its events finished ends as a failure. */
+export const SERVER_GONE_WINDOW_MS = 20_000;
+export const SERVER_GONE_MIN_ANSWERS = 3;
 
-/** What one poll saw of the action. */
+/** What one read of the action saw. */
 export type ActionObservation =
   | { kind: 'found'; action: InstanceAction }
+  /** The API's own not-found answer (Nova's itemNotFound, Huawei's Ecs.0114). */
   | { kind: 'not_found'; message: string }
+  /** Anything else, a gateway's 404 included. */
   | { kind: 'error'; message: string };
 
-/** What one poll saw of the server; read only once every visible event has finished. */
+/** What the read of the server saw; read only once the action's events have finished. */
 export type ServerObservation =
-  | { kind: 'found'; server: ServerInfo }
+  | { kind: 'not_read' }
+  | { kind: 'found'; server: ServerState }
+  /** The API's own not-found answer. */
   | { kind: 'gone' }
-  | { kind: 'not_read' };
+  | { kind: 'error'; message: string };
 
-export interface VerdictInput {
+/** The server's action list: read only when the server's state may belong to a newer action. */
+export type ActionListObservation =
+  | { kind: 'not_read' }
+  | { kind: 'read'; actions: InstanceActionSummary[] }
+  | { kind: 'error'; message: string };
+
+/** The server's migration records: read only for a move (live-migration, migrate, resize, evacuate). */
+export type MigrationsObservation =
+  | { kind: 'not_read' }
+  | { kind: 'read'; migrations: MigrationRecord[] }
+  /** The policy refused them (403), or the endpoint has none: not visible with these credentials. */
+  | { kind: 'refused'; message: string }
+  | { kind: 'error'; message: string };
+
+/** Everything one poll has read so far. */
+export interface Observations {
+  action: ActionObservation;
+  server: ServerObservation;
+  /** Whether `action` was read after `server`, so that no step can have started and ended unseen between. */
+  actionAfterServer: boolean;
+  actions: ActionListObservation;
+  migrations: MigrationsObservation;
+}
+
+export const NOTHING_READ: Observations = {
+  action: { kind: 'error', message: 'not read' },
+  server: { kind: 'not_read' },
+  actionAfterServer: false,
+  actions: { kind: 'not_read' },
+  migrations: { kind: 'not_read' },
+};
+
+export interface VerdictInput extends Observations {
   now: number;
   trackingSince: number;
   deadlineMs: number;
-  /** Whether any earlier poll found the action (a later 404 is then a glitch, not "not found"). */
-  everFound: boolean;
-  action: ActionObservation;
-  server: ServerObservation;
+  /** The memory as it was before this poll. */
+  memory: WatchMemory;
+  /** The action document an earlier poll found, if any: evidence when this poll could not read it. */
+  lastAction: InstanceAction | null;
 }
 
-export type Verdict =
-  | { final: false; reason: string; needsServer: boolean }
-  | { final: true; outcome: Outcome; reason: string };
+/** The next read a poll should make: the server, the action again, the server's action list, its migrations. */
+export type Read = 'server' | 'action' | 'actions' | 'migrations';
 
-/** Every visible event has finished (or the API shows no events at all, below microversion 2.51). */
-function eventsSettled(action: InstanceAction): boolean {
-  if (action.events === undefined) return true;
-  return action.events.length > 0 && action.events.every((e) => e.finish_time !== null);
+export type Verdict = (
+  | { final: false; reason: string; next: Read | null }
+  | { final: true; outcome: Outcome; reason: string }
+) & {
+  /** A read failed, or the server of a non-delete answered 404: the poll did not see what it needs. */
+  pollFailed: boolean;
+  /** The memory to keep after this poll. */
+  memory: WatchMemory;
+};
+
+/**
+ * Where a pending verdict stands: `running` when the action is not over (the deadline applies), or
+ * `confirming` when its events have finished and only reads that confirm the outcome are missing; a
+ * confirming action whose events finished before the deadline gets its real verdict however late.
+ */
+type Judgement =
+  | { settled: true; outcome: Outcome; reason: string }
+  | { settled: false; reason: string; next: Read | null; confirming: boolean; pollFailed: boolean };
+
+const pending = (reason: string, extra: Partial<{ next: Read; confirming: boolean; pollFailed: boolean }> = {}): Judgement => ({
+  settled: false,
+  reason,
+  next: extra.next ?? null,
+  confirming: extra.confirming ?? false,
+  pollFailed: extra.pollFailed ?? false,
+});
+
+/**
+ * The verdict of one poll: a pure function of what the API answered and what earlier polls saw, so that
+ * every rule of the contract is tested as a table without servers. Nova has no "finished" flag: events
+ * are created as each step starts, so "every event finished" can hold between two steps of a resize;
+ * the server's task_state is what tells the action is over. When the verdict needs another read, it
+ * says which (`next`); the caller reads it and asks again.
+ */
+export function decide(input: VerdictInput): Verdict {
+  const memory = remember(input.memory, input, input.now);
+  const judged = judge(input, memory);
+  const readFailed = [input.action, input.server, input.actions, input.migrations].some((o) => o.kind === 'error');
+  const deadlineAt = input.trackingSince + input.deadlineMs;
+  const action = input.action.kind === 'found' ? input.action.action : null;
+  if (judged.settled) {
+    const finishedAt = action === null ? null : finishedBy(action);
+    if (judged.outcome !== 'not_found' && finishedAt !== null && finishedAt > deadlineAt) {
+      const late = formatDuration(finishedAt - input.trackingSince);
+      return {
+        final: true,
+        outcome: 'timeout',
+        reason: `not finished within ${formatDuration(input.deadlineMs)}: it ended ${late} after tracking began, as ${judged.outcome} (${judged.reason})`,
+        pollFailed: readFailed,
+        memory,
+      };
+    }
+    return { final: true, outcome: judged.outcome, reason: judged.reason, pollFailed: readFailed, memory };
+  }
+  const pollFailed = readFailed || judged.pollFailed;
+  if (input.now >= deadlineAt) {
+    const evidence = action ?? input.lastAction;
+    const finishedAt = evidence === null || !judged.confirming ? null : finishedBy(evidence);
+    if (finishedAt === null || finishedAt > deadlineAt) {
+      return {
+        final: true,
+        outcome: 'timeout',
+        reason: `not finished ${formatDuration(input.deadlineMs)} after tracking began: ${judged.reason}`,
+        pollFailed,
+        memory,
+      };
+    }
+  }
+  return { final: false, reason: judged.reason, next: judged.next, pollFailed, memory };
+}
+
+function judge(input: VerdictInput, memory: WatchMemory): Judgement {
+  const { action: seen } = input;
+  if (seen.kind === 'not_found') return judgeNotFound(input, memory, seen.message);
+  if (seen.kind === 'error') {
+    const confirming = input.lastAction !== null && eventsFinished(input.lastAction);
+    return pending(`last poll failed: ${seen.message}`, { confirming, pollFailed: true });
+  }
+  const action = seen.action;
+  const events = action.events;
+  const name = action.action;
+  const isDelete = name === 'delete';
+  if (events !== undefined) {
+    const running = events.filter((e) => e.finish_time === null).map((e) => e.event);
+    if (running.length) return pending(`${name}: ${running.join(', ')} running`);
+    // A delete is the one action Nova records without events (a local delete: compute host down,
+    // server shelved-offloaded); anything else without events has not started a step yet.
+    if (events.length === 0 && !isDelete) return pending(`${name}: no event started yet`);
+  }
+  // From here on every visible event has finished: only confirming reads are missing.
+  const confirming = { confirming: true };
+  const { server } = input;
+  if (server.kind === 'not_read') return pending(`${name}: events finished; reading the server`, { ...confirming, next: 'server' });
+  if (server.kind === 'error') return pending(`${name}: events finished; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
+  if (server.kind === 'gone') {
+    if (isDelete) return input.actionAfterServer ? settle(input, action, null, null) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
+    return judgeGoneServer(input, memory, name);
+  }
+  const info = server.server.info;
+  // From 2.69 a server in a down cell is a stub with status UNKNOWN and no task state.
+  if (info.status === 'UNKNOWN') return pending(`${name}: server status UNKNOWN (its cell is unreachable)`, { ...confirming, pollFailed: true });
+  if (isDelete && events?.length === 0 && !DELETED_STATUSES.has(info.status)) {
+    return pending(`delete: recorded without events; server still ${describeServer(info)}`);
+  }
+  let owner: InstanceActionSummary | null = null;
+  // A task state or ERROR may be a newer action's (delete and a few others start whatever the state);
+  // where events are visible, they alone then judge the watched action.
+  if ((info.taskState !== null || info.status === 'ERROR') && events !== undefined) {
+    const list = input.actions;
+    if (list.kind === 'not_read') return pending(`${name}: events finished, server ${describeServer(info)}; checking for a newer action`, { ...confirming, next: 'actions' });
+    if (list.kind === 'error') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
+    owner = newerActions(list.actions, action)[0] ?? null;
+  }
+  if (owner === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
+  if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
+  return settle(input, action, server.server, owner);
+}
+
+function judgeNotFound(input: VerdictInput, memory: WatchMemory, message: string): Judgement {
+  if (memory.everFound) return pending(`the action is no longer found (${message}) although it was before`);
+  const since = memory.firstNotFoundAt === null ? input.now : Date.parse(memory.firstNotFoundAt);
+  const span = input.now - since;
+  if (memory.notFoundAnswers >= NOT_FOUND_MIN_ANSWERS && span >= NOT_FOUND_WINDOW_MS) {
+    return {
+      settled: true,
+      outcome: 'not_found',
+      reason: `the API answered "not found" to ${memory.notFoundAnswers} polls over ${formatDuration(span)}: ${message}`,
+    };
+  }
+  return pending(`not visible yet (404: ${message})`);
+}
+
+function judgeGoneServer(input: VerdictInput, memory: WatchMemory, name: string): Judgement {
+  const since = memory.serverGoneSince === null ? input.now : Date.parse(memory.serverGoneSince);
+  const span = input.now - since;
+  if (memory.serverGoneAnswers >= SERVER_GONE_MIN_ANSWERS && span >= SERVER_GONE_WINDOW_MS) {
+    const steps = describeEvents(input.action.kind === 'found' ? input.action.action : null);
+    return {
+      settled: true,
+      outcome: 'failure',
+      reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)} after ${steps})`,
+    };
+  }
+  // Gateways and cells blip: only a server that stays gone is an outcome.
+  return pending(`${name}: events finished but the server answers 404 (${memory.serverGoneAnswers} time${memory.serverGoneAnswers === 1 ? '' : 's'})`, {
+    confirming: true,
+    pollFailed: true,
+  });
+}
+
+/** Status of a server that a delete has dealt with: Nova shows DELETED only with read_deleted, SOFT_DELETED with reclaim. */
+const DELETED_STATUSES = new Set(['DELETED', 'SOFT_DELETED']);
+
+/**
+ * The end of an action whose events (where visible) have finished and whose server has no task of it
+ * in flight: its events, its message and (unless a newer action owns it) the server's state decide,
+ * and for a move the record of the move.
+ */
+function settle(input: VerdictInput, action: InstanceAction, server: ServerState | null, owner: InstanceActionSummary | null): Judgement {
+  const failed = failedEvents(action);
+  const message = action.message?.trim() ?? '';
+  const info = owner === null ? (server?.info ?? null) : null;
+  const notes: string[] = [];
+  if (owner !== null && server !== null) notes.push(`the server's ${describeServer(server.info)} belongs to a newer action (${owner.action} ${owner.request_id})`);
+  if (failed.length > 0 || message !== '' || info?.status === 'ERROR') {
+    return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, info, notes) };
+  }
+  if (server !== null && MOVE_TYPES.has(action.action)) {
+    const move = judgeMove(input, action, server);
+    if (move.kind === 'pending') return move.judgement;
+    if (move.kind === 'failed') return { settled: true, outcome: 'failure', reason: `${action.action} failed: ${move.reason}` };
+    notes.push(move.note);
+  }
+  return { settled: true, outcome: 'success', reason: describeSuccess(action, server, notes) };
+}
+
+/** Nova's action name → the migration_type of the record it writes. */
+const MOVE_TYPES = new Map([
+  ['live-migration', 'live-migration'],
+  ['migrate', 'migration'],
+  ['resize', 'resize'],
+  ['evacuate', 'evacuation'],
+]);
+// nova/objects/migration.py and the compute manager: statuses a move passes through, and how it ends.
+const MOVE_IN_PROGRESS = new Set(['accepted', 'queued', 'preparing', 'running', 'post-migrating', 'pre-migrating', 'migrating']);
+const MOVE_FAILED = new Set(['failed', 'error', 'cancelled']);
+
+type MoveJudgement =
+  | { kind: 'pending'; judgement: Judgement }
+  | { kind: 'failed'; reason: string }
+  | { kind: 'done'; note: string };
+
+/**
+ * A move's events can all say Success while it failed: Nova ends `compute_live_migration` when it hands
+ * the job to a thread, and a failed job is rolled back with no Error event, no fault and the server
+ * ACTIVE on its source host. What shows the truth is the migration record (admin), or from 2.62 the
+ * event's hostId against the server's.
+ */
+function judgeMove(input: VerdictInput, action: InstanceAction, server: ServerState): MoveJudgement {
+  const name = action.action;
+  const seen = input.migrations;
+  if (input.memory.migrationsReadable !== false && seen.kind !== 'refused') {
+    if (seen.kind === 'not_read') return { kind: 'pending', judgement: pending(`${name}: events finished; reading its migration record`, { confirming: true, next: 'migrations' }) };
+    if (seen.kind === 'error') return { kind: 'pending', judgement: pending(`${name}: the migration record read failed: ${seen.message}`, { confirming: true, pollFailed: true }) };
+    const record = migrationOf(seen.migrations, action);
+    if (record !== null) {
+      const what = `migration ${record.id} ${record.status}${hosts(record)}`;
+      if (MOVE_IN_PROGRESS.has(record.status)) return { kind: 'pending', judgement: pending(`${name}: events finished, ${what}`) };
+      if (MOVE_FAILED.has(record.status)) return { kind: 'failed', reason: `${what}: rolled back` };
+      return { kind: 'done', note: what };
+    }
+  }
+  if (name === 'live-migration') {
+    const compared = compareHosts(action, server);
+    if (compared === 'same') return { kind: 'failed', reason: 'rolled back: the server is still on the host compute_live_migration ran on (same hostId)' };
+    if (compared === 'moved') return { kind: 'done', note: 'moved to another host (hostId changed)' };
+    const why = compared === 'other-project' ? 'the event\'s hostId is hashed with another project' : 'no event hostId below microversion 2.62';
+    return { kind: 'done', note: `result not verifiable without os-migrations (admin) or a comparable event hostId (${why})` };
+  }
+  return { kind: 'done', note: 'result not verifiable without os-migrations (admin)' };
+}
+
+/** The record of the watched move: the first of its type created once the action had started. */
+function migrationOf(records: MigrationRecord[], action: InstanceAction): MigrationRecord | null {
+  const type = MOVE_TYPES.get(action.action);
+  const start = timeOf(action.start_time);
+  const candidates = records
+    .filter((r) => r.migration_type === undefined || r.migration_type === type)
+    .map((r) => ({ record: r, created: timeOf(r.created_at) }))
+    .filter(({ created }) => start === null || (created !== null && created >= start));
+  candidates.sort((a, b) => (a.created ?? Infinity) - (b.created ?? Infinity));
+  return candidates[0]?.record ?? null;
+}
+
+function hosts(record: MigrationRecord): string {
+  return record.source_compute && record.dest_compute ? ` (${record.source_compute} → ${record.dest_compute})` : '';
 }
 
 /**
- * The verdict of one poll: a pure function of what the API answered, so that every rule of the
- * contract is tested as a table without servers. Nova has no "finished" flag: events are created as
- * each step starts, so "every event finished" can hold between two steps of a resize; the server's
- * task_state is what tells the action is over.
+ * Both hostIds are sha224(project + host): the event's with the action's project, the server's with its
+ * owner's; they compare only when the two are the same project.
  */
-export function decide(input: VerdictInput): Verdict {
-  const settled = judgeSettled(input);
-  if (settled) return settled;
-  const elapsed = input.now - input.trackingSince;
-  const pendingReason = describePending(input);
-  if (elapsed >= input.deadlineMs) {
-    return { final: true, outcome: 'timeout', reason: `not finished ${formatDuration(input.deadlineMs)} after tracking began: ${pendingReason}` };
-  }
-  const needsServer = input.action.kind === 'found' && eventsSettled(input.action.action) && input.server.kind === 'not_read';
-  return { final: false, reason: pendingReason, needsServer };
+function compareHosts(action: InstanceAction, server: ServerState): 'same' | 'moved' | 'other-project' | 'unknown' {
+  const event = action.events?.find((e) => e.event === 'compute_live_migration');
+  const eventHost = typeof event?.['hostId'] === 'string' && event['hostId'] !== '' ? event['hostId'] : null;
+  if (eventHost === null || server.hostId === null) return 'unknown';
+  const actionProject = typeof action['project_id'] === 'string' && action['project_id'] !== '' ? action['project_id'] : server.projectId;
+  if (actionProject !== server.projectId) return 'other-project';
+  return eventHost === server.hostId ? 'same' : 'moved';
 }
 
-function judgeSettled(input: VerdictInput): Verdict | null {
-  const { action, server } = input;
-  if (action.kind === 'not_found') {
-    if (!input.everFound && input.now - input.trackingSince >= NOT_FOUND_WINDOW_MS) {
-      return {
-        final: true,
-        outcome: 'not_found',
-        reason: `the API answered 404 for every poll since tracking began ${formatDuration(input.now - input.trackingSince)} ago: ${action.message}`,
-      };
-    }
+/** Newer actions of the same server, newest first: those the list shows before the watched one. */
+export function newerActions(list: InstanceActionSummary[], action: InstanceAction): InstanceActionSummary[] {
+  const index = list.findIndex((a) => a.request_id === action.request_id);
+  if (index !== -1) return list.slice(0, index);
+  const start = timeOf(action.start_time);
+  return start === null ? [] : list.filter((a) => (timeOf(a.start_time) ?? -Infinity) > start);
+}
+
+function eventsFinished(action: InstanceAction): boolean {
+  const events = action.events;
+  if (events === undefined) return true;
+  if (events.length === 0) return action.action === 'delete';
+  return events.every((e) => e.finish_time !== null);
+}
+
+/**
+ * When the action finished as far as its own times show: its last event's finish, or (events hidden
+ * or none) its last update or its start. null when unfinished or unreadable.
+ */
+function finishedBy(action: InstanceAction): number | null {
+  if (!eventsFinished(action)) return null;
+  const events = action.events ?? [];
+  if (events.length > 0) {
+    const times = events.map((e) => timeOf(e.finish_time));
+    return times.some((t) => t === null) ? null : Math.max(...(times as number[]));
+  }
+  const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
+  return timeOf(updated) ?? timeOf(action.start_time);
+}
+
+function timeOf(text: string | null | undefined): number | null {
+  if (typeof text !== 'string') return null;
+  try {
+    return parseNovaTime(text).getTime();
+  } catch {
     return null;
   }
-  if (action.kind !== 'found' || !eventsSettled(action.action)) return null;
-  if (server.kind === 'not_read') return null;
-  if (server.kind === 'found' && server.server.taskState !== null) return null;
-  const failed = failedEvents(action.action);
-  const serverInfo = server.kind === 'found' ? server.server : null;
-  const message = action.action.message?.trim() ?? '';
-  const ok = failed.length === 0 && message === '' && serverInfo?.status !== 'ERROR';
-  if (ok) return { final: true, outcome: 'success', reason: describeSuccess(action.action, server) };
-  return { final: true, outcome: 'failure', reason: describeFailure(action.action, failed, message, serverInfo) };
 }
 
 function failedEvents(action: InstanceAction): InstanceActionEvent[] {
   return (action.events ?? []).filter((e) => e.result !== 'Success');
 }
 
-function describeSuccess(action: InstanceAction, server: ServerObservation): string {
-  const events = action.events ?? [];
-  const took = actionDuration(action);
-  const steps = events.length ? `${events.length} event${events.length === 1 ? '' : 's'} succeeded` : 'finished (events not visible at this microversion)';
-  const where = server.kind === 'gone' ? 'server deleted' : `server ${server.kind === 'found' ? server.server.status : 'unknown'}`;
-  return `${action.action}: ${steps}${took ? ` in ${took}` : ''}, ${where}`;
+function describeServer(info: ServerInfo): string {
+  return info.taskState === null ? info.status : `${info.status} (task_state ${info.taskState})`;
 }
 
-function describeFailure(action: InstanceAction, failed: InstanceActionEvent[], message: string, server: ServerInfo | null): string {
+function describeEvents(action: InstanceAction | null): string {
+  const events = action?.events;
+  if (events === undefined) return 'its events finished';
+  if (events.length === 0) return 'no events';
+  return `${events.length} event${events.length === 1 ? '' : 's'} finished`;
+}
+
+function describeSuccess(action: InstanceAction, server: ServerState | null, notes: string[]): string {
+  const events = action.events;
+  const took = actionDuration(action);
+  const steps =
+    events === undefined ? 'finished (events not visible at this microversion)'
+    : events.length === 0 ? 'recorded without events (a local delete)'
+    : `${events.length} event${events.length === 1 ? '' : 's'} succeeded`;
+  const where = server === null ? 'server deleted' : `server ${server.info.status}`;
+  return [`${action.action}: ${steps}${took ? ` in ${took}` : ''}, ${where}`, ...notes].join('; ');
+}
+
+function describeFailure(action: InstanceAction, failed: InstanceActionEvent[], message: string, server: ServerInfo | null, notes: string[]): string {
   const parts = failed.map((e) => {
     const why = failureDetail(e);
     return `${e.event} ${e.result ?? 'no result'}${why ? ` (${why})` : ''}`;
@@ -99,7 +399,7 @@ function describeFailure(action: InstanceAction, failed: InstanceActionEvent[], 
   const fault = server?.fault?.message.trim();
   if (server?.status === 'ERROR') parts.push(`server ERROR${fault ? `: ${fault}` : ''}`);
   else if (fault) parts.push(`server fault: ${fault}`);
-  return `${action.action} failed: ${parts.join('; ')}`;
+  return `${action.action} failed: ${[...parts, ...notes].join('; ')}`;
 }
 
 /** From 2.84 an event's `details` names the exception; before, the traceback's last line is the best we have. */
@@ -109,29 +409,9 @@ function failureDetail(e: InstanceActionEvent): string {
   return e.traceback ? `traceback ends: ${lastLine(e.traceback)}` : '';
 }
 
-function describePending(input: VerdictInput): string {
-  const { action, server } = input;
-  if (action.kind === 'error') return `last poll failed: ${action.message}`;
-  if (action.kind === 'not_found') return input.everFound ? `the action is no longer found (${action.message})` : `not visible yet (404: ${action.message})`;
-  const events = action.action.events;
-  if (events !== undefined && events.length === 0) return `${action.action.action}: no event started yet`;
-  const running = (events ?? []).filter((e) => e.finish_time === null).map((e) => e.event);
-  if (running.length) return `${action.action.action}: ${running.join(', ')} running`;
-  if (server.kind === 'found' && server.server.taskState !== null) {
-    return `${action.action.action}: server task_state ${server.server.taskState} (between steps)`;
-  }
-  return `${action.action.action}: waiting for the server's state`;
-}
-
 function actionDuration(action: InstanceAction): string | null {
-  const finishes = (action.events ?? []).map((e) => e.finish_time).filter((t): t is string => t !== null);
-  const start = action.start_time;
-  if (!start || finishes.length === 0) return null;
-  try {
-    const end = Math.max(...finishes.map((t) => parseNovaTime(t).getTime()));
-    return formatDuration(end - parseNovaTime(start).getTime());
-  } catch {
-    // An odd timestamp must not cost the verdict, only the duration in its reason.
-    return null;
-  }
+  const finishes = (action.events ?? []).map((e) => timeOf(e.finish_time)).filter((t): t is number => t !== null);
+  const start = timeOf(action.start_time);
+  if (start === null || finishes.length === 0) return null;
+  return formatDuration(Math.max(...finishes) - start);
 }

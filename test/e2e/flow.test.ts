@@ -20,7 +20,7 @@ const failedCreate = (): ActionScript & { requestId: string } => ({
   projectId: PROJECT,
   ...newIds(),
   action: 'create',
-  steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000, result: 'Error', traceback: 'Traceback (most recent call last):\n  File "manager.py", line 1\nBuildAbortException: disk full\n' }],
+  steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000, result: 'Error', traceback: 'Traceback (most recent call last):\n  File "manager.py", line 1\nBuildAbortException: disk full\n', details: 'BuildAbortException: disk full' }],
   fault: { code: 500, message: 'Build of instance aborted: disk full' },
 });
 const stuckReboot = (): ActionScript & { requestId: string } => ({

@@ -1,154 +1,543 @@
+// The verdict table: one row per situation Nova's code paths produce (named in each row), as the
+// contract's "When a watch ends" states them. Rows give what a poll read and what earlier polls saw.
 import { describe, expect, it } from 'vitest';
-import { decide, NOT_FOUND_WINDOW_MS, type ActionObservation, type ServerObservation, type Verdict } from '../../src/watch/verdict.ts';
-import type { InstanceAction, InstanceActionEvent, ServerInfo } from '../../src/model.ts';
+import {
+  decide, NOT_FOUND_WINDOW_MS, NOTHING_READ, SERVER_GONE_WINDOW_MS, type ActionListObservation, type ActionObservation,
+  type MigrationsObservation, type Read, type ServerObservation, type Verdict,
+} from '../../src/watch/verdict.ts';
+import type { WatchMemory } from '../../src/watch/memory.ts';
+import type { InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo } from '../../src/model.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const HOUR = 3_600_000;
+const PROJECT = 'p-owner';
+const START = '2026-11-26T10:00:00.000000';
+const DONE = '2026-11-26T10:00:09.500000';
 
-function ev(event: string, finish: string | null, result: string | null = finish ? 'Success' : null, traceback?: string): InstanceActionEvent {
-  return { event, start_time: '2026-11-26T10:00:01.000000', finish_time: finish, result, ...(traceback !== undefined ? { traceback } : {}) };
+function ev(event: string, finish: string | null, result: string | null = finish ? 'Success' : null, extra: Record<string, unknown> = {}): InstanceActionEvent {
+  return { event, start_time: '2026-11-26T10:00:01.000000', finish_time: finish, result, ...extra };
 }
-function action(events: InstanceActionEvent[] | undefined, extra: Partial<InstanceAction> = {}): ActionObservation {
-  return {
-    kind: 'found',
-    action: { action: 'resize', request_id: 'req-1', message: null, start_time: '2026-11-26T10:00:00.000000', ...(events ? { events } : {}), ...extra },
-  };
+function doc(name: string, events: InstanceActionEvent[] | undefined, extra: Partial<InstanceAction> = {}): InstanceAction {
+  return { action: name, request_id: 'req-1', message: null, start_time: START, project_id: PROJECT, ...(events ? { events } : {}), ...extra };
 }
-const server = (status: string, taskState: string | null = null, fault: ServerInfo['fault'] = null): ServerObservation => ({ kind: 'found', server: { status, taskState, fault } });
-const notRead: ServerObservation = { kind: 'not_read' };
+const found = (action: InstanceAction): ActionObservation => ({ kind: 'found', action });
+const server = (status: string, taskState: string | null = null, fault: ServerInfo['fault'] = null, hostId: string | null = 'host-a'): ServerObservation => ({
+  kind: 'found',
+  server: { info: { status, taskState, fault }, hostId, projectId: PROJECT },
+});
 const gone: ServerObservation = { kind: 'gone' };
-const done = '2026-11-26T10:00:09.500000';
+const list = (...actions: Array<[string, string, string]>): ActionListObservation => ({
+  kind: 'read',
+  actions: actions.map(([action, request_id, start_time]): InstanceActionSummary => ({ action, request_id, start_time })),
+});
+const onlyWatched = list(['resize', 'req-1', START]);
+const migrations = (...records: Array<Partial<MigrationRecord>>): MigrationsObservation => ({
+  kind: 'read',
+  migrations: records.map((r, i) => ({ id: i + 1, status: 'completed', migration_type: 'live-migration', created_at: '2026-11-26T10:00:02.000000', ...r })),
+});
+const refused: MigrationsObservation = { kind: 'refused', message: '403 forbidden' };
+const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null };
+const iso = (ms: number) => new Date(ms).toISOString();
+const nova404 = { kind: 'not_found', message: 'Action req-1 not found' } as const;
 
 interface Row {
   name: string;
+  /** Where Nova produces it. */
+  nova: string;
   action: ActionObservation;
   server?: ServerObservation;
+  fresh?: boolean;
+  actions?: ActionListObservation;
+  migrations?: MigrationsObservation;
+  memory?: Partial<WatchMemory>;
+  lastAction?: InstanceAction;
   elapsed?: number;
-  everFound?: boolean;
   deadline?: number;
-  expect: { final: false; needsServer?: boolean } | { final: true; outcome: string; reason?: RegExp };
+  expect:
+    | { final: false; next?: Read | null; pollFailed?: boolean; reason?: RegExp }
+    | { final: true; outcome: string; reason?: RegExp };
 }
 
+// A finished step, its action done, the server read first and the action read again after it.
+const settledResize = (events: InstanceActionEvent[]) => ({ action: found(doc('resize', events)), fresh: true });
+const liveMigration = (eventHost = 'host-a') =>
+  found(doc('live-migration', [
+    ev('conductor_live_migrate_instance', DONE),
+    ev('compute_check_can_live_migrate_destination', DONE, 'Success', { hostId: 'host-b' }),
+    ev('compute_live_migration', DONE, 'Success', { hostId: eventHost }),
+  ]));
+
 const rows: Row[] = [
-  { name: 'events [] (action recorded, no step started yet)', action: action([]), expect: { final: false, needsServer: false } },
-  { name: 'first event still running', action: action([ev('compute_prep_resize', null)]), expect: { final: false, needsServer: false } },
+  // --- steps and events (nova/compute/utils.py EventReporter, wrap_instance_event) ---
+  { name: 'events [] (action recorded, no step started yet)', nova: 'compute/api.py _record_action_start before the RPC cast', action: found(doc('resize', [])), expect: { final: false, next: null } },
+  { name: 'first event still running', nova: 'EventReporter.__enter__: event_start, finish_time null', action: found(doc('resize', [ev('compute_prep_resize', null)])), expect: { final: false, next: null } },
+  { name: 'every present event finished: read the server first', nova: 'a resize adds its next event only when that step starts', action: found(doc('resize', [ev('compute_prep_resize', DONE)])), expect: { final: false, next: 'server' } },
   {
-    name: 'all present events finished: the server must be read before deciding',
-    action: action([ev('compute_prep_resize', done)]),
-    expect: { final: false, needsServer: true },
-  },
-  {
-    name: 'multi-step resize between two steps: events finished, task_state still set',
-    action: action([ev('compute_prep_resize', done)]),
+    name: 'between two steps: events finished, task_state set, no newer action',
+    nova: 'resize_instance sets task_state resize_migrating before its event',
+    action: found(doc('resize', [ev('compute_prep_resize', DONE)])),
     server: server('RESIZE', 'resize_migrating'),
-    expect: { final: false },
+    actions: onlyWatched,
+    expect: { final: false, next: null, reason: /task_state resize_migrating \(between steps\)/ },
   },
   {
-    name: 'multi-step resize after its last step',
-    action: action([ev('compute_prep_resize', done), ev('compute_resize_instance', done), ev('compute_finish_resize', done)]),
+    name: 'a task state may be a newer action\'s: list the server\'s actions',
+    nova: 'compute/api.py delete is allowed in any task_state',
+    action: found(doc('resize', [ev('compute_prep_resize', DONE)])),
+    server: server('RESIZE', 'resize_migrating'),
+    expect: { final: false, next: 'actions' },
+  },
+  {
+    name: 'server read, action not read again after it: read it again (a step may have started and ended between)',
+    nova: 'events are written by the compute host independently of the API reads',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
+    server: server('ACTIVE'),
+    expect: { final: false, next: 'action' },
+  },
+  {
+    name: 'a step that started after the first read shows in the second: still running',
+    nova: 'conductor_migrate_server → compute_prep_resize → compute_resize_instance',
+    action: found(doc('resize', [ev('compute_prep_resize', DONE), ev('compute_resize_instance', null)])),
+    server: server('RESIZE', null),
+    fresh: true,
+    expect: { final: false, next: null, reason: /compute_resize_instance running/ },
+  },
+  {
+    name: 'resize after its last step, migration record finished',
+    nova: 'finish_resize: migration status finished, vm_state resized (VERIFY_RESIZE)',
+    ...settledResize([ev('compute_prep_resize', DONE), ev('compute_resize_instance', DONE), ev('compute_finish_resize', DONE)]),
     server: server('VERIFY_RESIZE'),
-    expect: { final: true, outcome: 'success', reason: /3 events succeeded in 9\.5 s, server VERIFY_RESIZE/ },
+    migrations: migrations({ status: 'finished', migration_type: 'resize', source_compute: 'c1', dest_compute: 'c2' }),
+    expect: { final: true, outcome: 'success', reason: /^resize: 3 events succeeded in 9\.5 s, server VERIFY_RESIZE; migration 1 finished \(c1 → c2\)$/ },
   },
   {
     name: 'failed build whose event says Success while the server is ERROR',
-    action: action([ev('compute__do_build_and_run_instance', done)], { action: 'create' }),
+    nova: 'manager.py _do_build_and_run_instance catches the build failure and sets ERROR',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', DONE)])),
+    fresh: true,
     server: server('ERROR', null, { code: 500, message: 'No valid host was found.' }),
+    actions: list(['create', 'req-1', START]),
     expect: { final: true, outcome: 'failure', reason: /server ERROR: No valid host was found\./ },
   },
   {
     name: 'an event with result Error carries its traceback\'s last line',
-    action: action([ev('compute_resize_instance', done, 'Error', 'Traceback (most recent call last):\n  File "x.py"\nMigrationError: disk too small\n')], { message: 'Error' }),
+    nova: 'event_finish_with_failure stores format_tb',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE, 'Error', { traceback: '  File "x.py"\nMigrationError: disk too small\n' })], { message: 'Error' })),
+    fresh: true,
     server: server('ACTIVE'),
-    expect: { final: true, outcome: 'failure', reason: /compute_resize_instance Error \(traceback ends: MigrationError: disk too small\)/ },
+    expect: { final: true, outcome: 'failure', reason: /compute_reboot_instance Error \(traceback ends: MigrationError: disk too small\)/ },
   },
   {
     name: 'from 2.84 an event\'s details name the exception',
-    action: action([{ ...ev('conductor_schedule_and_build_instances', done, 'Error', '  File "x.py"\n    raise e\n'), details: 'No valid host was found. ' }], { action: 'create' }),
+    nova: 'instance_actions.py show_details (events:details policy)',
+    action: found(doc('create', [ev('conductor_schedule_and_build_instances', DONE, 'Error', { traceback: '  File "x.py"\n', details: 'No valid host was found. ' })], { message: 'Error' })),
+    fresh: true,
     server: server('ERROR', null, { code: 500, message: 'No valid host was found. ' }),
+    actions: list(['create', 'req-1', START]),
     expect: { final: true, outcome: 'failure', reason: /^create failed: conductor_schedule_and_build_instances Error \(No valid host was found\.\); server ERROR: No valid host was found\.$/ },
   },
   {
     name: 'message "Error" with every event Success is a failure',
-    action: action([ev('compute_reboot_instance', done)], { message: 'Error', action: 'reboot' }),
+    nova: 'db action_event_finish sets message Error and never clears it',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)], { message: 'Error' })),
+    fresh: true,
     server: server('ACTIVE'),
     expect: { final: true, outcome: 'failure', reason: /action message "Error"/ },
   },
   {
-    name: 'a delete: events finished and the server answers 404',
-    action: action([ev('compute_terminate_instance', done)], { action: 'delete' }),
-    server: gone,
-    expect: { final: true, outcome: 'success', reason: /server deleted/ },
-  },
-  {
-    name: 'below 2.51 a non-admin sees no events: the server task state decides',
-    action: action(undefined, { action: 'reboot' }),
+    name: 'below 2.51 a non-admin sees no events: the server decides',
+    nova: 'instance_actions.py show: events only with the events policy before 2.51',
+    action: found(doc('reboot', undefined)),
+    fresh: true,
     server: server('ACTIVE'),
     expect: { final: true, outcome: 'success', reason: /events not visible/ },
   },
   {
-    name: 'an early 404 is not an outcome',
-    action: { kind: 'not_found', message: 'Action req-1 on instance x could not be found.' },
-    elapsed: 30_000,
-    expect: { final: false },
+    name: 'a server in a down cell (2.69 UNKNOWN) is not read',
+    nova: 'views/servers.py _show_from_down_cell',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
+    server: server('UNKNOWN'),
+    expect: { final: false, pollFailed: true },
+  },
+
+  // --- trap 1: a gone server settles only a delete ---
+  {
+    name: 'a delete: events finished, the server answers Nova\'s 404, the action read again',
+    nova: 'manager.py _delete_instance: instance.destroy() inside compute_terminate_instance',
+    action: found(doc('delete', [ev('compute_terminate_instance', DONE)])),
+    server: gone,
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /server deleted/ },
   },
   {
-    name: 'a 404 that never resolves within two minutes is not_found',
-    action: { kind: 'not_found', message: 'Action req-1 on instance x could not be found.' },
-    elapsed: NOT_FOUND_WINDOW_MS,
-    expect: { final: true, outcome: 'not_found', reason: /404 for every poll.*could not be found/ },
+    name: 'a create whose server answers 404 once is a failed poll, not a success',
+    nova: '_do_build_and_run_instance: InstanceNotFound during build is caught, the event ends Success',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', DONE)])),
+    server: gone,
+    expect: { final: false, pollFailed: true, reason: /404 \(1 time\)/ },
   },
   {
-    name: 'a 404 after the action was once found is a glitch, not not_found',
-    action: { kind: 'not_found', message: 'gone' },
-    elapsed: 10 * 60_000,
-    everFound: true,
-    expect: { final: false },
+    name: 'a resize whose server blips 404 between steps is never a success',
+    nova: 'a gateway or cell blip between compute_prep_resize and compute_resize_instance',
+    action: found(doc('resize', [ev('compute_prep_resize', DONE)])),
+    server: gone,
+    fresh: true,
+    expect: { final: false, pollFailed: true },
+  },
+  {
+    name: 'a create whose server stays gone over several polls and 20 s is a failure "server deleted"',
+    nova: 'the server was deleted during the build (a newer delete action)',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', DONE)])),
+    server: gone,
+    memory: { serverGoneSince: iso(T0 + 1000 - SERVER_GONE_WINDOW_MS), serverGoneAnswers: 2 },
+    expect: { final: true, outcome: 'failure', reason: /^create failed: server deleted \(not found for 3 polls over 20 s after 1 event finished\)$/ },
+  },
+  {
+    name: 'gone three times but within 20 s: still a failed poll',
+    nova: '(same)',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', DONE)])),
+    server: gone,
+    memory: { serverGoneSince: iso(T0 + 1000 - 10_000), serverGoneAnswers: 5 },
+    expect: { final: false, pollFailed: true },
+  },
+
+  // --- trap 2: the deadline is judged by the action's own times ---
+  {
+    name: 'an action that finished before its deadline, first seen long after: the server is read, no timeout',
+    nova: 'after downtime or a stretch of 401s',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
+    elapsed: 7 * HOUR,
+    expect: { final: false, next: 'server' },
+  },
+  {
+    name: '... and it gets its real verdict once read',
+    nova: '(same)',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
+    server: server('ACTIVE'),
+    fresh: true,
+    elapsed: 7 * HOUR,
+    expect: { final: true, outcome: 'success' },
+  },
+  {
+    name: 'an action whose last event finished after the deadline is a timeout, however it ended',
+    nova: 'a step that took longer than the watch allowed',
+    action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T13:00:00.000000')])),
+    server: server('ACTIVE'),
+    fresh: true,
+    elapsed: 7 * HOUR,
+    deadline: 2 * HOUR,
+    expect: { final: true, outcome: 'timeout', reason: /not finished within 2 h: it ended 3 h after tracking began, as success/ },
   },
   {
     name: 'the deadline turns a running action into timeout',
-    action: action([ev('compute_reboot_instance', null)], { action: 'reboot' }),
+    nova: 'a compute host that never finishes the event',
+    action: found(doc('reboot', [ev('compute_reboot_instance', null)])),
     elapsed: 2 * HOUR,
     deadline: 2 * HOUR,
     expect: { final: true, outcome: 'timeout', reason: /not finished 2 h after tracking began: reboot: compute_reboot_instance running/ },
   },
   {
-    name: 'a poll error past the deadline is a timeout that names the error',
+    name: 'between steps at the deadline is a timeout',
+    nova: 'a resize whose next step never starts',
+    action: found(doc('resize', [ev('compute_prep_resize', DONE)])),
+    server: server('RESIZE', 'resize_migrating'),
+    actions: onlyWatched,
+    elapsed: 7 * HOUR,
+    expect: { final: true, outcome: 'timeout', reason: /between steps/ },
+  },
+  {
+    name: 'a poll error past the deadline, with nothing known, is a timeout naming the error',
+    nova: 'the API was unreachable the whole time',
     action: { kind: 'error', message: 'GET x → 503' },
     elapsed: 7 * HOUR,
     expect: { final: true, outcome: 'timeout', reason: /last poll failed: GET x → 503/ },
   },
   {
+    name: 'a poll error past the deadline, when an earlier poll saw the events finish in time, waits for a readable API',
+    nova: 'a stretch of 401s right after the last step ended',
+    action: { kind: 'error', message: 'GET x → 401' },
+    lastAction: doc('reboot', [ev('compute_reboot_instance', DONE)]),
+    elapsed: 7 * HOUR,
+    expect: { final: false, pollFailed: true },
+  },
+  {
     name: 'a poll error before the deadline stays pending',
+    nova: 'a 503 from the API worker',
     action: { kind: 'error', message: 'GET x → 503' },
     elapsed: 60_000,
+    expect: { final: false, pollFailed: true },
+  },
+
+  // --- trap 5: only the API's own 404 counts (the engine reads any other 404 as an error) ---
+  {
+    name: 'a gateway 404 (APIGW.0101) for ten minutes is never not_found',
+    nova: 'a wrong endpoint path never reaches instance_actions.py',
+    action: { kind: 'error', message: 'GET x → 404 APIGW.0101: The API does not exist or has not been published in the environment' },
+    memory: { everFound: false },
+    elapsed: 10 * 60_000,
+    expect: { final: false, pollFailed: true, reason: /APIGW\.0101/ },
+  },
+
+  // --- trap 6: events [] ---
+  {
+    name: 'a delete without events whose server is gone is a success (a local delete)',
+    nova: 'compute/api.py _delete: _local_delete, then _record_action_start, no event',
+    action: found(doc('delete', [])),
+    server: gone,
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /recorded without events \(a local delete\)/ },
+  },
+  {
+    name: 'a delete without events reads the server',
+    nova: '(same)',
+    action: found(doc('delete', [])),
+    expect: { final: false, next: 'server' },
+  },
+  {
+    name: 'a delete without events whose server still exists waits',
+    nova: 'the action is recorded before terminate_instance starts its event',
+    action: found(doc('delete', [])),
+    server: server('ACTIVE', 'deleting'),
+    actions: list(['delete', 'req-1', START]),
+    fresh: true,
+    expect: { final: false, next: null },
+  },
+  {
+    name: 'a delete without events whose server is SOFT_DELETED is a success',
+    nova: '_do_soft_delete(local=True): vm_state soft-delete, task_state None',
+    action: found(doc('delete', [])),
+    server: server('SOFT_DELETED'),
+    fresh: true,
+    expect: { final: true, outcome: 'success' },
+  },
+  {
+    name: 'any other action with events [] waits, also past the deadline (then timeout)',
+    nova: 'admin resetState, lock: no events',
+    action: found(doc('reboot', [])),
+    elapsed: 7 * HOUR,
+    expect: { final: true, outcome: 'timeout', reason: /no event started yet/ },
+  },
+
+  // --- trap 7: moves ---
+  {
+    name: 'a live migration asks for its migration record',
+    nova: 'conductor _live_migrate creates Migration(status accepted)',
+    action: liveMigration(),
+    server: server('ACTIVE'),
+    fresh: true,
+    expect: { final: false, next: 'migrations' },
+  },
+  {
+    name: 'a rolled-back live migration: every event Success, server ACTIVE, the record failed',
+    nova: 'manager.py _rollback_live_migration: task_state None, then migration failed; no Error event, no fault',
+    action: liveMigration(),
+    server: server('ACTIVE'),
+    fresh: true,
+    migrations: migrations({ status: 'failed', source_compute: 'compute-1', dest_compute: 'compute-2' }),
+    expect: { final: true, outcome: 'failure', reason: /^live-migration failed: migration 1 failed \(compute-1 → compute-2\): rolled back$/ },
+  },
+  {
+    name: 'task_state cleared but the record still running: the rollback (or the post-migration) is not over',
+    nova: '_rollback_live_migration saves task_state None before _set_migration_status',
+    action: liveMigration(),
+    server: server('ACTIVE'),
+    fresh: true,
+    migrations: migrations({ status: 'running' }),
+    expect: { final: false, next: null, reason: /migration 1 running/ },
+  },
+  {
+    name: 'a completed live migration',
+    nova: '_post_live_migration: migration completed',
+    action: liveMigration(),
+    server: server('ACTIVE'),
+    fresh: true,
+    migrations: migrations({ status: 'completed' }),
+    expect: { final: true, outcome: 'success', reason: /migration 1 completed/ },
+  },
+  {
+    name: 'a record of an earlier move is not the watched one\'s',
+    nova: 'os-migrations lists every migration of the server',
+    action: liveMigration('host-b'),
+    server: server('ACTIVE', null, null, 'host-a'),
+    fresh: true,
+    migrations: migrations({ status: 'failed', created_at: '2026-11-25T10:00:00.000000' }),
+    expect: { final: true, outcome: 'success', reason: /moved to another host/ },
+  },
+  {
+    name: 'os-migrations refused (403): from 2.62 the event\'s hostId equals the server\'s: rolled back',
+    nova: 'rollback leaves instance.host at the source; hostId = sha224(project + host)',
+    action: liveMigration('host-a'),
+    server: server('ACTIVE', null, null, 'host-a'),
+    fresh: true,
+    migrations: refused,
+    expect: { final: true, outcome: 'failure', reason: /rolled back: the server is still on the host compute_live_migration ran on/ },
+  },
+  {
+    name: 'os-migrations refused earlier (remembered): not asked again, the hostId decides',
+    nova: '(same)',
+    action: liveMigration('host-a'),
+    server: server('ACTIVE', null, null, 'host-b'),
+    fresh: true,
+    memory: { migrationsReadable: false },
+    expect: { final: true, outcome: 'success', reason: /moved to another host/ },
+  },
+  {
+    name: 'hostIds hashed with different projects are not compared: success with a caveat',
+    nova: 'instance_actions.py: the event hostId uses the action\'s project (the admin\'s)',
+    action: found({ ...(liveMigration('host-a') as { action: InstanceAction }).action, project_id: 'p-admin' }),
+    server: server('ACTIVE', null, null, 'host-a'),
+    fresh: true,
+    migrations: refused,
+    expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\) or a comparable event hostId \(the event's hostId is hashed with another project\)/ },
+  },
+  {
+    name: 'neither visible (2.60, no admin): success that says it is not verifiable',
+    nova: 'Huawei Cloud: 2.60 at most, os-migrations admin only',
+    action: found(doc('live-migration', [ev('compute_live_migration', DONE)])),
+    server: server('ACTIVE'),
+    fresh: true,
+    migrations: refused,
+    expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\) or a comparable event hostId \(no event hostId below microversion 2\.62\)/ },
+  },
+  {
+    name: 'a cold migration without os-migrations: success that says so',
+    nova: 'conductor MigrationTask',
+    action: found(doc('migrate', [ev('compute_prep_resize', DONE), ev('compute_resize_instance', DONE), ev('compute_finish_resize', DONE)])),
+    server: server('VERIFY_RESIZE'),
+    fresh: true,
+    migrations: refused,
+    expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\)$/ },
+  },
+
+  // --- trap 8: the not-found grace ---
+  {
+    name: 'an early 404 is not an outcome',
+    nova: 'a create is recorded only once scheduled (conductor schedule_and_build_instances)',
+    action: nova404,
+    memory: { everFound: false },
+    elapsed: 30_000,
     expect: { final: false },
   },
   {
-    name: 'a finished action is reported even when found after the deadline',
-    action: action([ev('compute_reboot_instance', done)], { action: 'reboot' }),
-    server: server('ACTIVE'),
-    elapsed: 7 * HOUR,
-    expect: { final: true, outcome: 'success' },
+    name: 'the first 404 after downtime (tracking began long ago) is not an outcome: the window counts from it',
+    nova: '(same)',
+    action: nova404,
+    memory: { everFound: false },
+    elapsed: 60 * 60_000,
+    expect: { final: false },
+  },
+  {
+    name: 'the API\'s own 404 to several polls over two minutes is not_found',
+    nova: 'instance_actions.py show: "Action %s not found"',
+    action: nova404,
+    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    expect: { final: true, outcome: 'not_found', reason: /answered "not found" to 3 polls over 2 min: Action req-1 not found/ },
+  },
+  {
+    name: 'two minutes but only two answers: not yet',
+    nova: '(same)',
+    action: nova404,
+    memory: { everFound: false, firstNotFoundAt: iso(T0 - 10 * 60_000), notFoundAnswers: 1 },
+    elapsed: 1000,
+    expect: { final: false },
+  },
+  {
+    name: 'a 404 after the action was once found is a glitch, not not_found',
+    nova: 'db read through a cell that blips',
+    action: nova404,
+    memory: { everFound: true },
+    elapsed: 10 * 60_000,
+    expect: { final: false },
+  },
+
+  // --- trap 10: a newer action owns the server's state ---
+  {
+    name: 'server ERROR from a newer action: the watched one\'s own events judge it',
+    nova: 'a reboot after the resize fails and leaves the server ERROR',
+    ...settledResize([ev('compute_prep_resize', DONE), ev('compute_resize_instance', DONE), ev('compute_finish_resize', DONE)]),
+    server: server('ERROR', null, { code: 500, message: 'reboot failed' }),
+    actions: list(['reboot', 'req-2', '2026-11-26T11:00:00.000000'], ['resize', 'req-1', START]),
+    migrations: migrations({ status: 'finished', migration_type: 'resize' }),
+    expect: { final: true, outcome: 'success', reason: /the server's ERROR belongs to a newer action \(reboot req-2\)/ },
+  },
+  {
+    name: 'task_state of a newer action: the watched one is over',
+    nova: 'compute/api.py delete: check_instance_state(task_state=None) does not apply to delete',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
+    server: server('ACTIVE', 'deleting'),
+    actions: list(['delete', 'req-2', '2026-11-26T11:00:00.000000'], ['reboot', 'req-1', START]),
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /belongs to a newer action \(delete req-2\)/ },
+  },
+  {
+    name: 'the list not holding the watched request: newer by start time',
+    nova: 'a paged list (2.58 limit)',
+    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
+    server: server('ERROR'),
+    actions: list(['stop', 'req-3', '2026-11-26T12:00:00.000000']),
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /newer action \(stop req-3\)/ },
   },
 ];
 
 describe('decide', () => {
   it.each(rows)('$name', (row) => {
     const verdict: Verdict = decide({
+      ...NOTHING_READ,
       now: T0 + (row.elapsed ?? 1000),
       trackingSince: T0,
       deadlineMs: row.deadline ?? 6 * HOUR,
-      everFound: row.everFound ?? row.action.kind === 'found',
+      memory: { ...NOTHING, ...row.memory },
+      lastAction: row.lastAction ?? null,
       action: row.action,
-      server: row.server ?? notRead,
+      server: row.server ?? NOTHING_READ.server,
+      actionAfterServer: row.fresh ?? false,
+      actions: row.actions ?? NOTHING_READ.actions,
+      migrations: row.migrations ?? NOTHING_READ.migrations,
     });
-    expect(verdict.final).toBe(row.expect.final);
-    if (verdict.final && row.expect.final) {
-      expect(verdict.outcome).toBe(row.expect.outcome);
-      if (row.expect.reason) expect(verdict.reason).toMatch(row.expect.reason);
+    expect(verdict.final, verdict.reason).toBe(row.expect.final);
+    if (row.expect.reason) expect(verdict.reason).toMatch(row.expect.reason);
+    if (verdict.final && row.expect.final) expect(verdict.outcome).toBe(row.expect.outcome);
+    if (!verdict.final && !row.expect.final) {
+      if (row.expect.next !== undefined) expect(verdict.next).toBe(row.expect.next);
+      if (row.expect.pollFailed !== undefined) expect(verdict.pollFailed).toBe(row.expect.pollFailed);
     }
-    if (!verdict.final && !row.expect.final && row.expect.needsServer !== undefined) {
-      expect(verdict.needsServer).toBe(row.expect.needsServer);
-    }
+  });
+
+  it('every row names the Nova code path it comes from', () => {
+    for (const row of rows) expect(row.nova.length).toBeGreaterThan(3);
+  });
+});
+
+describe('memory', () => {
+  const input = (action: ActionObservation, serverSeen: ServerObservation, memory: Partial<WatchMemory>, now = T0) =>
+    decide({ ...NOTHING_READ, now, trackingSince: T0, deadlineMs: HOUR, memory: { ...NOTHING, ...memory }, lastAction: null, action, server: serverSeen }).memory;
+
+  it('counts not-found answers from the first one, and forgets them once the action is found', () => {
+    const first = input(nova404, NOTHING_READ.server, { everFound: false }, T0 + 5000);
+    expect(first).toMatchObject({ firstNotFoundAt: iso(T0 + 5000), notFoundAnswers: 1, everFound: false });
+    const second = input(nova404, NOTHING_READ.server, first, T0 + 9000);
+    expect(second).toMatchObject({ firstNotFoundAt: iso(T0 + 5000), notFoundAnswers: 2 });
+    expect(input(found(doc('create', [])), NOTHING_READ.server, second)).toMatchObject({ everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 });
+  });
+
+  it('an error between not-found answers neither counts nor resets', () => {
+    expect(input({ kind: 'error', message: 'x' }, NOTHING_READ.server, { everFound: false, firstNotFoundAt: iso(T0), notFoundAnswers: 2 }))
+      .toMatchObject({ firstNotFoundAt: iso(T0), notFoundAnswers: 2 });
+  });
+
+  it('counts gone-server answers and forgets them when the server is back', () => {
+    const action = found(doc('create', [ev('compute__do_build_and_run_instance', DONE)]));
+    const once = input(action, gone, {}, T0 + 1000);
+    expect(once).toMatchObject({ serverGoneSince: iso(T0 + 1000), serverGoneAnswers: 1 });
+    expect(input(action, server('ACTIVE'), once)).toMatchObject({ serverGoneSince: null, serverGoneAnswers: 0 });
+  });
+
+  it('remembers that os-migrations was refused', () => {
+    const verdict = decide({
+      ...NOTHING_READ, now: T0, trackingSince: T0, deadlineMs: HOUR, memory: NOTHING, lastAction: null,
+      action: liveMigration(), server: server('ACTIVE'), actionAfterServer: true, migrations: refused,
+    });
+    expect(verdict.memory.migrationsReadable).toBe(false);
   });
 });

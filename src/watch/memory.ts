@@ -1,0 +1,53 @@
+import type { ObservedMemory, WatchRecord } from '../state/types.ts';
+import type { Observations } from './verdict.ts';
+
+/** What the verdict needs from earlier polls: the record's `everFound` and its `observed` memory. */
+export interface WatchMemory extends ObservedMemory {
+  everFound: boolean;
+}
+
+const NOTHING_OBSERVED: ObservedMemory = {
+  firstNotFoundAt: null,
+  notFoundAnswers: 0,
+  serverGoneSince: null,
+  serverGoneAnswers: 0,
+  migrationsReadable: null,
+};
+
+/** A record's memory; one written by a version without `observed` has seen nothing of this kind yet. */
+export function memoryOf(record: Pick<WatchRecord, 'everFound' | 'observed'>): WatchMemory {
+  return { ...NOTHING_OBSERVED, ...record.observed, everFound: record.everFound };
+}
+
+/** Splits a memory back into the record's two fields. */
+export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFound'> & { observed: ObservedMemory } {
+  const { everFound, ...observed } = memory;
+  return { everFound, observed };
+}
+
+/**
+ * The memory after one poll's answers. Pure, and computed from the memory as it was before the poll,
+ * so that a poll reading the action twice still counts one answer.
+ */
+export function remember(previous: WatchMemory, seen: Observations, now: number): WatchMemory {
+  const next = { ...previous };
+  const at = new Date(now).toISOString();
+  if (seen.action.kind === 'found') {
+    next.everFound = true;
+    next.firstNotFoundAt = null;
+    next.notFoundAnswers = 0;
+  } else if (seen.action.kind === 'not_found' && !previous.everFound) {
+    next.firstNotFoundAt = previous.firstNotFoundAt ?? at;
+    next.notFoundAnswers = previous.notFoundAnswers + 1;
+  }
+  if (seen.server.kind === 'gone') {
+    next.serverGoneSince = previous.serverGoneSince ?? at;
+    next.serverGoneAnswers = previous.serverGoneAnswers + 1;
+  } else if (seen.server.kind === 'found') {
+    next.serverGoneSince = null;
+    next.serverGoneAnswers = 0;
+  }
+  if (seen.migrations.kind === 'refused') next.migrationsReadable = false;
+  else if (seen.migrations.kind === 'read') next.migrationsReadable = true;
+  return next;
+}
