@@ -8,6 +8,7 @@ import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { substituteEnv } from './env.ts';
 import { configErrorMap } from './messages.ts';
 import { ConfigSchema, type Config } from './schema.ts';
+import { configWarnings } from './warnings.ts';
 import { formatPath, offsetOf, pathAt, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
@@ -17,9 +18,11 @@ export interface LoadOptions {
   env?: NodeJS.ProcessEnv | undefined;
   /** The file name a ConfigError carries. */
   source?: string | undefined;
+  /** Told each warning of a valid file (a setting that works, but worse than likely expected). */
+  onWarning?: ((warning: ConfigIssue) => void) | undefined;
 }
 
-export type ConfigCheck = { ok: true; config: Config } | { ok: false; issues: ConfigIssue[] };
+export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 // The library's wording, where it speaks of its own API or leaves the fix unsaid.
 const SYNTAX_MESSAGES: Partial<Record<ErrorCode, string>> = {
@@ -92,7 +95,10 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
       issues.push(issueAt(offsetOf(doc, path), path, issue.message));
     }
   }
-  if (result.success && issues.length === 0) return { ok: true, config: result.data };
+  if (result.success && issues.length === 0) {
+    const warnings = configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, w.message));
+    return { ok: true, config: result.data, warnings };
+  }
   return { ok: false, issues: sorted(issues) };
 }
 
@@ -104,6 +110,7 @@ function sorted(issues: ConfigIssue[]): ConfigIssue[] {
 export function parseConfig(text: string, options: LoadOptions = {}): Config {
   const result = validateConfigText(text, options);
   if (!result.ok) throw new ConfigError(result.issues, { file: options.source });
+  for (const warning of result.warnings) options.onWarning?.(warning);
   return result.config;
 }
 

@@ -133,13 +133,11 @@ export function decide(input: VerdictInput): Verdict {
     const evidence = action ?? input.lastAction;
     const finishedAt = evidence === null || !judged.confirming ? null : finishedBy(evidence);
     if (finishedAt === null || finishedAt > deadlineAt) {
-      return {
-        final: true,
-        outcome: 'timeout',
-        reason: `not finished ${formatDuration(input.deadlineMs)} after tracking began: ${judged.reason}`,
-        pollFailed,
-        memory,
-      };
+      const reason =
+        finishedAt === null
+          ? `not finished ${formatDuration(input.deadlineMs)} after tracking began: ${judged.reason}`
+          : `not finished within ${formatDuration(input.deadlineMs)}: its events finished ${formatDuration(finishedAt - input.trackingSince)} after tracking began`;
+      return { final: true, outcome: 'timeout', reason, pollFailed, memory };
     }
   }
   return { final: false, reason: judged.reason, next: judged.next, pollFailed, memory };

@@ -33,6 +33,14 @@ describe('validate', () => {
     expect(r.stdout).toContain('valid: 1 watch, notifiers: chat, ops-mail');
   });
 
+  it('prints a warning for a microversion below 2.51 on stderr, and still exits 0', async () => {
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { cloud: '  microversion: "2.40"' }));
+    const r = await h.cli(['validate', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid: 1 watch');
+    expect(r.stderr).toMatch(/^\d+:17 cloud\.microversion: warning: "2\.40" is below 2\.51: below 2\.51 only admins see events/m);
+  });
+
   it('reports each problem as line:col path: message and exits 1', async () => {
     const path = await h.writeConfig('cloud:\n  endpoint: ftp://nope\npoll:\n  deadline: 10\nwatches: []\n');
     const r = await h.cli(['validate', '--config', path]);

@@ -1,0 +1,32 @@
+// A valid file can still ask for something that works worse than the user likely expects: these are
+// said (with line:col) but never refuse the file.
+
+import type { Config } from './schema.ts';
+import type { Segment } from './yamlTree.ts';
+
+export interface ConfigWarning {
+  path: readonly Segment[];
+  message: string;
+}
+
+/** The minor number of an explicit "2.N" microversion (the schema allows no other major). */
+function minorOf(microversion: string): number | null {
+  const match = /^2\.(\d+)$/.exec(microversion);
+  return match === null ? null : Number(match[1]);
+}
+
+export function configWarnings(config: Config): ConfigWarning[] {
+  const warnings: ConfigWarning[] = [];
+  const minor = minorOf(config.cloud.microversion);
+  if (minor !== null && minor < 51) {
+    const lost = [
+      'below 2.51 only admins see events, so for everyone else the server state alone decides',
+      ...(minor < 21 ? ["below 2.21 a deleted server's actions answer 404, so a finished delete can end as not_found"] : []),
+    ];
+    warnings.push({
+      path: ['cloud', 'microversion'],
+      message: `"${config.cloud.microversion}" is below 2.51: ${lost.join('; ')}. Use auto (or "2.51" or higher) unless the endpoint offers nothing newer`,
+    });
+  }
+  return warnings;
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { parseConfig, validateConfigText, type ConfigIssue } from '../../src/config/load.ts';
+
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
+const cloud = (microversion: string) => lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', `  microversion: ${microversion}`);
+
+describe('warnings of a valid file', () => {
+  it.each(['auto', '"2.51"', '"2.60"', '"2.84"'])('none for microversion %s', (mv) => {
+    expect(validateConfigText(cloud(mv), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+  });
+
+  it('an explicit microversion below 2.51 says what is lost, at its line:col', () => {
+    const result = validateConfigText(cloud('"2.40"'), { env: {} });
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 4, col: 17, path: 'cloud.microversion' }] });
+    const [warning] = result.ok ? result.warnings : [];
+    expect(warning?.message).toMatch(/^"2\.40" is below 2\.51: below 2\.51 only admins see events/);
+    expect(warning?.message).not.toContain('2.21');
+  });
+
+  it('below 2.21 it also names the deleted servers\' actions', () => {
+    const result = validateConfigText(cloud('"2.1"'), { env: {} });
+    expect(result.ok && result.warnings[0]?.message).toMatch(/below 2\.21 a deleted server's actions answer 404/);
+  });
+
+  it('parseConfig hands each warning to onWarning and still returns the config', () => {
+    const seen: ConfigIssue[] = [];
+    const config = parseConfig(cloud('"2.20"'), { env: {}, onWarning: (w) => seen.push(w) });
+    expect(config.cloud.microversion).toBe('2.20');
+    expect(seen).toHaveLength(1);
+  });
+});

@@ -1,0 +1,335 @@
+// Each numbered trap of issue 5 (the verdict half) played through the simulator against the whole
+// daemon: engine, client, state and notifiers, with the clock moved by fake Date.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { App } from '../../src/app.ts';
+import type { ActionScript, SimulatorOptions } from '../../src/simulator/index.ts';
+import { Harness, PROJECT, newIds, type WatchEntry } from './harness.ts';
+
+type Script = ActionScript & { requestId: string };
+const script = (s: Omit<ActionScript, 'projectId' | 'serverId' | 'requestId'> & Partial<ActionScript>): Script => ({ projectId: PROJECT, ...newIds(), ...s });
+const entry = (s: Script, extra?: string): WatchEntry => ({ requestId: s.requestId, serverId: s.serverId, name: s.action, ...(extra ? { extra } : {}) });
+
+/** Moves the shared fake clock (engine and simulator) in steps, polling and delivering at each. */
+async function advance(app: App, ms: number, step = 1000): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    vi.setSystemTime(Date.now() + step);
+    await app.engine.pollOnce();
+    await app.store.save();
+    await app.outbox.flush();
+  }
+}
+
+const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
+const outcomes = (h: Harness) => h.hooks.received.map((r) => (r.body as { outcome: string }).outcome);
+const reasons = (h: Harness) => h.hooks.received.map((r) => (r.body as { reason: string }).reason);
+const recordOf = (app: App) => app.store.entries()[0]![1];
+
+let h: Harness;
+async function harness(options: SimulatorOptions = {}): Promise<Harness> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start(options);
+  return h;
+}
+afterEach(async () => {
+  await h.close();
+  vi.useRealTimers();
+});
+
+describe('trap 1: a gone server settles only a delete', () => {
+  it('a create whose server is deleted during the build is a failure "server deleted", not a success', async () => {
+    await harness();
+    // Nova catches InstanceNotFound inside _do_build_and_run_instance: the event ends Success, the server is gone.
+    const create = script({ action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 2000, taskState: 'spawning' }], deletesServer: true });
+    h.simulator.addAction(create);
+    const app = await h.app(h.yaml([entry(create)]));
+    await advance(app, 10_000);
+    expect(outcomes(h)).toEqual([]);
+    expect(recordOf(app).lastError).toMatch(/server answers 404/);
+    await advance(app, 20_000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^create failed: server deleted \(not found for \d+ polls over \d+ s after 1 event finished\)$/);
+    expect(h.logs.lines().some((l) => l['level'] === 40 && String(l['msg']).includes('the server answers 404'))).toBe(true);
+  });
+
+  it('a resize whose server blips 404 between two steps is judged only after its last step', async () => {
+    await harness();
+    const resize = script({
+      action: 'resize',
+      gapMs: 3000,
+      steps: [
+        { event: 'compute_prep_resize', durationMs: 1000, taskState: 'resize_prep' },
+        { event: 'compute_resize_instance', durationMs: 1000, taskState: 'resize_migrating' },
+      ],
+    });
+    h.simulator.addAction(resize);
+    h.simulator.injectFault({ kind: 'not-found' }, { route: 'server', times: 1 });
+    const app = await h.app(h.yaml([entry(resize)]));
+    await advance(app, 15_000);
+    expect(h.simulator.pendingFaults).toBe(0);
+    expect(outcomes(h)).toEqual(['success']);
+    const action = (h.hooks.received[0]!.body as { instanceAction: { events: unknown[] } }).instanceAction;
+    expect(action.events).toHaveLength(2);
+  });
+});
+
+describe('trap 2: the deadline is judged by the action\'s own times', () => {
+  it('an action that finished before its deadline, first polled after it (downtime), gets its real verdict', async () => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 5000, taskState: 'rebooting' }] });
+    h.simulator.addAction(reboot);
+    const yaml = h.yaml([entry(reboot, '    deadline: 30s')]);
+    const first = await h.app(yaml);
+    await advance(first, 1000);
+    await first.close();
+
+    vi.setSystemTime(Date.now() + 60 * 60_000);
+    const second = await h.app(yaml);
+    await advance(second, 1000);
+    expect(outcomes(h)).toEqual(['success']);
+  });
+
+  it('an action whose last event finished after its deadline is a timeout, also when seen late', async () => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 45_000 }] });
+    h.simulator.addAction(reboot);
+    const yaml = h.yaml([entry(reboot, '    deadline: 30s')]);
+    const first = await h.app(yaml);
+    await advance(first, 1000);
+    await first.close();
+    vi.setSystemTime(Date.now() + 60 * 60_000);
+    const second = await h.app(yaml);
+    await advance(second, 1000);
+    expect(outcomes(h)).toEqual(['timeout']);
+    expect(reasons(h)[0]).toMatch(/^not finished within 30 s: its events finished 4\d s after tracking began/);
+  });
+});
+
+describe('trap 4: no poll without a version header while `auto` is unresolved', () => {
+  it('a version document that fails at start is asked again before the first poll: a finished delete is a success, not not_found', async () => {
+    await harness({ role: 'member' });
+    const del = script({ action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 500, taskState: 'deleting' }] });
+    h.simulator.addAction(del);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'versions' });
+    const app = await h.app(h.yaml([entry(del)]));
+    await advance(app, 3 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual(['success']);
+    const polls = h.simulator.requests.filter((r) => r.route !== 'versions');
+    expect(polls.length).toBeGreaterThan(0);
+    for (const r of polls) expect(r.headers['x-openstack-nova-api-version']).toBe('2.84');
+  });
+
+  it('while discovery keeps failing no request goes out, and the watch waits', async () => {
+    await harness({ role: 'member' });
+    const del = script({ action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 500 }] });
+    h.simulator.addAction(del);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'versions', times: 3 });
+    const app = await h.app(h.yaml([entry(del)], { poll: NO_RETRIES }));
+    await advance(app, 1000);
+    expect(h.simulator.requests.map((r) => r.route)).toEqual(['versions', 'versions', 'versions']);
+    expect(recordOf(app).lastError).toMatch(/\/v2\.1\/ → 503/);
+    await advance(app, 3 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual(['success']);
+  });
+});
+
+describe('trap 5: only the API\'s own 404 is "not found"', () => {
+  it('a gateway\'s 404 (APIGW.0101) for minutes is a logged poll error, never not_found', async () => {
+    await harness();
+    const ids = newIds();
+    h.simulator.injectFault({ kind: 'gateway-not-found' }, { route: 'action', times: 1000 });
+    const app = await h.app(h.yaml([{ ...ids, name: 'behind a gateway' }]));
+    const [status] = await app.engine.pollOnce();
+    expect(status).toMatchObject({ pollFailed: true, state: 'pending' });
+    await advance(app, 5 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual([]);
+    const warning = h.logs.lines().find((l) => l['level'] === 40 && String(l['error']).includes('APIGW.0101'));
+    expect(warning?.['error']).toContain('The API does not exist or has not been published in the environment');
+    expect(String(warning?.['msg'])).toContain('check cloud.endpoint');
+  });
+
+  it('so is an HTML 404 from a wrong path, while Nova\'s own 404 ends as not_found', async () => {
+    await harness();
+    const wrongPath = newIds();
+    const ghost = newIds();
+    h.simulator.injectFault({ kind: 'router-not-found' }, { pathIncludes: wrongPath.requestId, times: 1000 });
+    const app = await h.app(h.yaml([{ ...wrongPath, name: 'wrong path' }, { ...ghost, name: 'ghost' }]));
+    await advance(app, 3 * 60_000, 10_000);
+    expect(h.hooks.received.map((r) => (r.body as { watch: { name: string } }).watch.name)).toEqual(['ghost']);
+    expect(outcomes(h)).toEqual(['not_found']);
+  });
+});
+
+describe('trap 6: events []', () => {
+  it('a delete recorded without events (a local delete) whose server is gone is a success; a reboot without events waits', async () => {
+    await harness();
+    const local = script({ action: 'delete', steps: [] });
+    const reboot = script({ action: 'reboot', steps: [], firstStepAfterMs: 600_000 });
+    h.simulator.addAction(local);
+    h.simulator.addAction(reboot);
+    const app = await h.app(h.yaml([entry(local), entry(reboot)]));
+    await advance(app, 5000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/^delete: recorded without events \(a local delete\), server deleted$/);
+    expect(app.engine.allDone()).toBe(false);
+  });
+});
+
+describe('trap 7: a rolled-back live migration', () => {
+  const rolledBack = (): Script =>
+    script({
+      action: 'live-migration',
+      host: 'compute-1',
+      steps: [
+        { event: 'conductor_live_migrate_instance', durationMs: 500, host: 'controller-1' },
+        { event: 'compute_check_can_live_migrate_destination', durationMs: 500, host: 'compute-2' },
+        { event: 'compute_live_migration', durationMs: 300, host: 'compute-1' },
+      ],
+      taskStateClearsAfterMs: 4000,
+      migration: { destHost: 'compute-2', finalStatus: 'failed', statusLagMs: 1000 },
+    });
+
+  it('is a failure for an admin, from its os-migrations record', async () => {
+    await harness({ role: 'admin' });
+    const lm = rolledBack();
+    h.simulator.addAction(lm);
+    const app = await h.app(h.yaml([entry(lm)]));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^live-migration failed: migration \d+ failed \(compute-1 → compute-2\): rolled back$/);
+    expect((h.hooks.received[0]!.body as { server: { status: string } }).server.status).toBe('ACTIVE');
+  });
+
+  it('is a failure for a project member at 2.62+, from the hostIds, asking os-migrations only once', async () => {
+    await harness({ role: 'member' });
+    const lm = rolledBack();
+    h.simulator.addAction(lm);
+    const app = await h.app(h.yaml([entry(lm)]));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/rolled back: the server is still on the host compute_live_migration ran on/);
+    expect(h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.status)).toEqual([403]);
+  });
+
+  it('is a success that says it cannot be verified, for a member at 2.60', async () => {
+    await harness({ role: 'member' });
+    const lm = rolledBack();
+    h.simulator.addAction(lm);
+    const app = await h.app(h.yaml([entry(lm)], { cloud: '  microversion: "2.60"' }));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/result not verifiable without os-migrations \(admin\) or a comparable event hostId/);
+  });
+
+  it('a completed one is a success, only once its record says so', async () => {
+    await harness({ role: 'admin' });
+    const lm = { ...rolledBack(), migration: { destHost: 'compute-2', finalStatus: 'completed', statusLagMs: 3000 } };
+    h.simulator.addAction(lm);
+    const app = await h.app(h.yaml([entry(lm)]));
+    await advance(app, 6000);
+    // task_state cleared at 5.3 s, the record completes at 8.3 s.
+    expect(outcomes(h)).toEqual([]);
+    await advance(app, 5000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/migration \d+ completed \(compute-1 → compute-2\)$/);
+  });
+});
+
+describe('trap 8: the not-found grace counts from the first 404', () => {
+  it('after downtime, one 404 does not end a watch whose action appears a minute later', async () => {
+    await harness();
+    const create = script({ action: 'create', visibleAfterMs: 11 * 60_000, steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 2000 }] });
+    h.simulator.addAction(create);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action' });
+    const yaml = h.yaml([entry(create)], { poll: NO_RETRIES });
+    const first = await h.app(yaml);
+    await advance(first, 1000);
+    expect(recordOf(first).lastError).toMatch(/503/);
+    await first.close();
+
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    const second = await h.app(yaml);
+    await advance(second, 90_000, 10_000);
+    expect(outcomes(h)).toEqual(['success']);
+  });
+});
+
+describe('trap 9: the server is read before the action that judges it', () => {
+  it('a step that starts and fails between the action read and the server read is not missed', async () => {
+    await harness();
+    // A resize whose second step fails and rolls back: Error event, server ACTIVE (InstanceFaultRollback).
+    const resize = script({
+      action: 'resize',
+      gapMs: 1000,
+      steps: [
+        { event: 'compute_prep_resize', durationMs: 1000, taskState: 'resize_prep' },
+        { event: 'compute_resize_instance', durationMs: 1000, taskState: 'resize_migrating', result: 'Error', details: 'Disk too small' },
+      ],
+      finalStatus: 'ACTIVE',
+    });
+    h.simulator.addAction(resize);
+    const app = await h.app(h.yaml([entry(resize)]));
+    vi.setSystemTime(Date.now() + 1500);
+    // The first step has ended; hold the server read until the clock has passed the second step.
+    h.simulator.injectFault({ kind: 'slow', delayMs: 1000 }, { route: 'server' });
+    const pass = app.engine.pollOnce();
+    while (!h.simulator.requests.some((r) => r.route === 'server')) await sleep(5);
+    vi.setSystemTime(Date.now() + 5000);
+    await pass;
+    await app.store.save();
+    await app.outbox.flush();
+    await advance(app, 3000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^resize failed: compute_resize_instance Error$/);
+  });
+});
+
+describe('trap 10: a newer action owns the server\'s state', () => {
+  it('a resize followed by a failing reboot is a success; the ERROR is the reboot\'s', async () => {
+    await harness({ role: 'admin' });
+    const resize = script({
+      action: 'resize',
+      steps: [{ event: 'compute_prep_resize', durationMs: 1000 }, { event: 'compute_finish_resize', durationMs: 1000 }],
+      migration: { destHost: 'compute-2' },
+    });
+    h.simulator.addAction(resize);
+    vi.setSystemTime(Date.now() + 10_000);
+    h.simulator.addAction({ projectId: PROJECT, serverId: resize.serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }], fault: { message: 'libvirtError: internal error' } });
+    vi.setSystemTime(Date.now() + 10_000);
+    const app = await h.app(h.yaml([entry(resize)]));
+    await advance(app, 3000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/the server's ERROR belongs to a newer action \(reboot req-/);
+    expect(reasons(h)[0]).toMatch(/migration \d+ finished/);
+  });
+
+  it('a reboot whose server a later delete is still deleting is a success, not a timeout', async () => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
+    h.simulator.addAction(reboot);
+    vi.setSystemTime(Date.now() + 5000);
+    h.simulator.addAction({ projectId: PROJECT, serverId: reboot.serverId, action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 600_000 }] });
+    const app = await h.app(h.yaml([entry(reboot, '    deadline: 30s')]));
+    await advance(app, 40_000, 5000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/DELETED|task_state deleting\) belongs to a newer action \(delete req-/);
+  });
+});
+
+describe('check after the daemon', () => {
+  it('shows a watch the daemon finished long ago with its real verdict, not timeout', async () => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
+    h.simulator.addAction(reboot);
+    const path = await h.writeConfig(h.yaml([entry(reboot, '    deadline: 30s')]));
+    const daemon = await h.app(h.yaml([entry(reboot, '    deadline: 30s')]));
+    await advance(daemon, 5000);
+    expect(outcomes(h)).toEqual(['success']);
+    await daemon.close();
+
+    vi.setSystemTime(Date.now() + 24 * 60 * 60_000);
+    const r = await h.cli(['check', '--json', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'success', pollFailed: false })]);
+  });
+});
