@@ -7,7 +7,7 @@ import type { ActionScript } from './script.ts';
 
 export interface DemoScenario {
   /** Stable handle for the demo's code and output. */
-  readonly key: 'resize-ok' | 'create-no-valid-host' | 'reboot-stuck' | 'create-late' | 'create-silent-error';
+  readonly key: 'resize-ok' | 'create-no-valid-host' | 'reboot-stuck' | 'create-late' | 'create-silent-error' | 'live-migration-rolled-back';
   /** A label for people, usable as the watch's name. */
   readonly name: string;
   /** What a correct watcher concludes, per CONTRACT.md "When a watch ends". */
@@ -49,6 +49,9 @@ const NO_VALID_HOST_FAULT_DETAILS = [
  * 4. `create-late`: a create that is 404 for its first 2 s and then succeeds by 4.3 s (success).
  * 5. `create-silent-error`: a create whose only event reports Success while the server ends in
  *    ERROR with a fault, as Nova does when a build is aborted inside the compute manager (failure).
+ * 6. `live-migration-rolled-back`: a live migration whose every event ends Success and whose server
+ *    ends ACTIVE without a fault, on its source host: the hypervisor job failed and Nova rolled it
+ *    back, which only the migration record shows (`failed`, a second after task_state clears) (failure).
  */
 export function demoScenarios(projectId: string): DemoScenario[] {
   const ids = () => ({ projectId, serverId: randomUUID(), requestId: `req-${randomUUID()}` });
@@ -69,6 +72,7 @@ export function demoScenarios(projectId: string): DemoScenario[] {
           { event: 'compute_finish_resize', durationMs: 1000, taskState: 'resize_finish', host: 'compute-2' },
         ],
         taskStateClearsAfterMs: 500,
+        migration: { destHost: 'compute-2' },
       },
     },
     {
@@ -135,6 +139,27 @@ export function demoScenarios(projectId: string): DemoScenario[] {
             `Build of instance ${silent.serverId} aborted: Volume 0c5ec34b-4e5a-4bd4-9a1e-5cbdd1d6f1a3 did not finish ` +
             'being created even after we waited 187 seconds or 61 attempts. And its status is error.',
         },
+      },
+    },
+    {
+      key: 'live-migration-rolled-back',
+      name: 'live-migrate app-02',
+      expected: 'failure',
+      script: {
+        ...ids(),
+        action: 'live-migration',
+        serverName: 'app-02',
+        host: 'compute-1',
+        steps: [
+          { event: 'conductor_live_migrate_instance', durationMs: 500, host: 'controller-1' },
+          { event: 'compute_check_can_live_migrate_destination', durationMs: 500, host: 'compute-2' },
+          { event: 'compute_check_can_live_migrate_source', durationMs: 300, host: 'compute-1' },
+          // Ends Success as soon as the job is handed to a thread (manager.py live_migration).
+          { event: 'compute_live_migration', durationMs: 200, host: 'compute-1' },
+          { event: 'compute_pre_live_migration', durationMs: 800, host: 'compute-2' },
+        ],
+        taskStateClearsAfterMs: 1500,
+        migration: { destHost: 'compute-2', finalStatus: 'failed', statusLagMs: 1000 },
       },
     },
   ];

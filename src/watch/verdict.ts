@@ -284,14 +284,17 @@ function judgeMove(input: VerdictInput, action: InstanceAction, server: ServerSt
       return { kind: 'done', note: what };
     }
   }
+  // Readable but without a record of this move (purged, or created on a clock behind the API's).
+  const records = seen.kind === 'read' ? 'no migration record of it' : 'os-migrations (admin)';
+  const without = seen.kind === 'read' ? `result not verifiable: ${records}` : `result not verifiable without ${records}`;
   if (name === 'live-migration') {
     const compared = compareHosts(action, server);
     if (compared === 'same') return { kind: 'failed', reason: 'rolled back: the server is still on the host compute_live_migration ran on (same hostId)' };
     if (compared === 'moved') return { kind: 'done', note: 'moved to another host (hostId changed)' };
     const why = compared === 'other-project' ? 'the event\'s hostId is hashed with another project' : 'no event hostId below microversion 2.62';
-    return { kind: 'done', note: `result not verifiable without os-migrations (admin) or a comparable event hostId (${why})` };
+    return { kind: 'done', note: `${without} or a comparable event hostId (${why})` };
   }
-  return { kind: 'done', note: 'result not verifiable without os-migrations (admin)' };
+  return { kind: 'done', note: without };
 }
 
 /** The record of the watched move: the first of its type created once the action had started. */

@@ -7,6 +7,7 @@ import { planAction } from '../../src/simulator/script.ts';
 import { actionUrl, get, manualClock, microversion, PROJECT, serverUrl, START, type ActionJson, type ServerJson } from './helpers.ts';
 
 const POLL_MS = 250;
+const MOVES = new Set(['live-migration', 'migrate', 'resize', 'evacuate']);
 const DEADLINE_MS = 10_000;
 
 interface Observation {
@@ -49,8 +50,15 @@ async function observe(sim: Simulator, clock: ReturnType<typeof manualClock>, sc
         record.sawQuietGap = true;
         continue;
       }
-      const succeeded =
+      let succeeded =
         events.every((event) => event.result === 'Success') && !record.action.message && (gone || server.json.server.status !== 'ERROR');
+      // A move is over only when its migration record says so (admin: GET /os-migrations).
+      if (succeeded && MOVES.has(record.action.action)) {
+        const migrations = await get<{ migrations: Array<{ status: string }> }>(`${sim.url}/v2.1/${PROJECT}/os-migrations?instance_uuid=${serverId}`, microversion('2.60'));
+        const status = migrations.json.migrations[0]?.status;
+        if (status === undefined || ['accepted', 'queued', 'preparing', 'running', 'post-migrating'].includes(status)) continue;
+        succeeded = !['failed', 'error', 'cancelled'].includes(status);
+      }
       record.outcome = succeeded ? 'success' : 'failure';
       record.at = elapsed;
       open.delete(scenario);
@@ -69,7 +77,7 @@ afterEach(async () => {
 describe('demo scenarios', () => {
   it('end as each one expects, every finishing one within 8 s', async () => {
     const clock = manualClock();
-    simulator = await startSimulator({ now: clock.now });
+    simulator = await startSimulator({ role: 'admin', now: clock.now });
     const scenarios = demoScenarios(PROJECT);
     for (const scenario of scenarios) simulator.addAction(scenario.script);
     const seen = await observe(simulator, clock, scenarios);
@@ -98,6 +106,11 @@ describe('demo scenarios', () => {
     const silent = seen.get('create-silent-error');
     expect(silent?.action?.events?.every((event) => event.result === 'Success')).toBe(true);
     expect(silent?.server).toMatchObject({ status: 'ERROR', fault: { code: 500 } });
+
+    const rolledBack = seen.get('live-migration-rolled-back');
+    expect(rolledBack?.action?.events?.every((event) => event.result === 'Success')).toBe(true);
+    expect(rolledBack?.server).toMatchObject({ status: 'ACTIVE', 'OS-EXT-STS:task_state': null });
+    expect(rolledBack?.server).not.toHaveProperty('fault');
   });
 
   it('show admins the traceback of the failed create', async () => {
@@ -120,7 +133,7 @@ describe('demo scenarios', () => {
     const ids = [...first, ...second].flatMap((s) => [s.script.serverId, s.script.requestId]);
     expect(new Set(ids).size).toBe(ids.length);
     expect(first.every((s) => s.script.projectId === 'p1')).toBe(true);
-    expect(first.map((s) => s.key)).toEqual(['resize-ok', 'create-no-valid-host', 'reboot-stuck', 'create-late', 'create-silent-error']);
+    expect(first.map((s) => s.key)).toEqual(['resize-ok', 'create-no-valid-host', 'reboot-stuck', 'create-late', 'create-silent-error', 'live-migration-rolled-back']);
     for (const scenario of first) {
       const settled = planAction(scenario.script, START).settledAt - START;
       if (scenario.expected === 'timeout') expect(settled).toBe(Infinity);

@@ -400,6 +400,15 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\) or a comparable event hostId \(no event hostId below microversion 2\.62\)/ },
   },
   {
+    name: 'an evacuation whose record an admin cannot find: success that says so',
+    nova: 'nova-manage db archive_deleted_rows purges migration records',
+    action: found(doc('evacuate', [ev('compute_rebuild_instance', DONE)])),
+    server: server('ACTIVE'),
+    fresh: true,
+    migrations: migrations({ status: 'done', migration_type: 'live-migration' }),
+    expect: { final: true, outcome: 'success', reason: /result not verifiable: no migration record of it$/ },
+  },
+  {
     name: 'a cold migration without os-migrations: success that says so',
     nova: 'conductor MigrationTask',
     action: found(doc('migrate', [ev('compute_prep_resize', DONE), ev('compute_resize_instance', DONE), ev('compute_finish_resize', DONE)])),
