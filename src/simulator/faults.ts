@@ -29,7 +29,10 @@ export type FaultSpec =
    * stage never reaches the compute API.
    */
   | { readonly kind: 'gateway-not-found' }
-  /** 404 as an HTML page, as Nova's URL router (or a web server in front) answers a path it does not know. */
+  /**
+   * 404 from Nova's URL router for a path it does not know (e.g. a project id that is not hex), before
+   * any resource lookup: webob's error as JSON to a client that accepts JSON, as nova-api 26 answers.
+   */
   | { readonly kind: 'router-not-found' };
 
 /** Which requests a fault hits; with neither `route` nor `pathIncludes`, every request does. */
@@ -96,10 +99,8 @@ function notFoundMessage(route: Route): string {
     : 'The resource could not be found.';
 }
 
-// The page the Routes mapper answers for a path it does not know (nova-api 26, webob's HTTPNotFound).
-const ROUTER_NOT_FOUND_PAGE =
-  '<html>\n <head>\n  <title>404 Not Found</title>\n </head>\n <body>\n  <h1>404 Not Found</h1>\n' +
-  '  The resource could not be found.<br /><br />\n\n\n\n </body>\n</html>';
+// webob's HTTPNotFound from the Routes mapper, as nova-api 26 answers `Accept: application/json`.
+const ROUTER_NOT_FOUND = { message: 'The resource could not be found.<br /><br />\n\n\n', code: '404 Not Found', title: 'Not Found' };
 
 export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
   switch (spec.kind) {
@@ -117,7 +118,7 @@ export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
         }),
       };
     case 'router-not-found':
-      return { type: 'answer', status: 404, headers: { 'content-type': 'text/html; charset=UTF-8' }, body: ROUTER_NOT_FOUND_PAGE };
+      return { type: 'answer', status: 404, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify(ROUTER_NOT_FOUND) };
     case 'server-error':
       return { type: 'answer', status: 500, headers: JSON_TYPE, body: JSON.stringify(novaError(500, COMPUTE_FAULT_MESSAGE)) };
     case 'unavailable':

@@ -20,6 +20,8 @@ describe('extractApiMessage', () => {
     ['Huawei nested error', { error: { code: 'Ecs.0007', message: 'Insufficient permissions' } },
       { code: 'Ecs.0007', message: 'Insufficient permissions' }],
     ['bare message', { message: 'Forbidden' }, { message: 'Forbidden' }],
+    ['webob (nova-api 26, Routes mapper 404)', { message: 'The resource could not be found.<br /><br />\n\n\n', code: '404 Not Found', title: 'Not Found' },
+      { code: '404 Not Found', message: 'The resource could not be found.' }],
     ['multi-line message flattened', { badRequest: { message: 'Invalid input\n  for field   x' } },
       { code: 'badRequest', message: 'Invalid input for field x' }],
   ])('%s', (_, body, expected) => {

@@ -16,8 +16,12 @@ function str(v: unknown): string | undefined {
   return typeof v === 'string' && v.trim() !== '' ? v : undefined;
 }
 
-function make(message: string, code: string | undefined): ApiMessage {
-  return code === undefined ? { message: oneLine(message) } : { code: oneLine(code, 60), message: oneLine(message) };
+// webob's error messages carry `<br />` line breaks meant for its HTML page.
+const BREAK = /<br\s*\/?>/gi;
+
+function make(text: string, code: string | undefined): ApiMessage {
+  const message = oneLine(text.replace(BREAK, ' '));
+  return code === undefined ? { message } : { code: oneLine(code, 60), message };
 }
 
 /**
