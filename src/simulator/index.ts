@@ -3,6 +3,6 @@
 export type { FaultSpec, FaultTarget } from './faults.ts';
 export type { Role } from './render.ts';
 export type { RouteKind } from './routes.ts';
-export { demoScenarios, type DemoScenario } from './scenarios.ts';
+export { demoScenarios, liveMigrationScript, type DemoScenario } from './scenarios.ts';
 export type { ActionScript, EventResult, FaultScript, StepScript } from './script.ts';
 export { startSimulator, type RecordedRequest, type Simulator, type SimulatorOptions } from './server.ts';

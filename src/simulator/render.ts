@@ -45,26 +45,6 @@ function renderEvent(event: EventSnapshot, projectId: string, viewer: Viewer): J
   return json;
 }
 
-/** The body of GET /servers/{id}/os-instance-actions/{request_id}. */
-export function renderInstanceAction(action: ActionSnapshot, viewer: Viewer): Json {
-  const json: Json = {
-    action: action.action,
-    instance_uuid: action.instanceUuid,
-    request_id: action.requestId,
-    user_id: action.userId,
-    project_id: action.projectId,
-    start_time: novaTime(action.startTime),
-    message: action.message,
-  };
-  if (supports(viewer.version, 58)) json.updated_at = novaTime(action.updatedAt);
-  // Below 2.51 the default policy shows events to admins only, and then the key is absent, not empty.
-  if (viewer.role === 'admin' || supports(viewer.version, 51)) {
-    // Nova reads events ordered by created_at descending: the newest comes first.
-    json.events = action.events.toReversed().map((event) => renderEvent(event, action.projectId, viewer));
-  }
-  return { instanceAction: json };
-}
-
 /** One item of GET /servers/{id}/os-instance-actions (ACTION_KEYS, and updated_at from 2.58). */
 export function renderActionSummary(action: ActionSnapshot, version: Microversion): Json {
   const json: Json = {
@@ -78,6 +58,17 @@ export function renderActionSummary(action: ActionSnapshot, version: Microversio
   };
   if (supports(version, 58)) json.updated_at = novaTime(action.updatedAt);
   return json;
+}
+
+/** The body of GET /servers/{id}/os-instance-actions/{request_id}: the list's item and, where visible, its events. */
+export function renderInstanceAction(action: ActionSnapshot, viewer: Viewer): Json {
+  const json = renderActionSummary(action, viewer.version);
+  // Below 2.51 the default policy shows events to admins only, and then the key is absent, not empty.
+  if (viewer.role === 'admin' || supports(viewer.version, 51)) {
+    // Nova reads events ordered by created_at descending: the newest comes first.
+    json.events = action.events.toReversed().map((event) => renderEvent(event, action.projectId, viewer));
+  }
+  return { instanceAction: json };
 }
 
 // nova/api/openstack/compute/migrations.py: links only while a live migration runs.

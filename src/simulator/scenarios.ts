@@ -5,6 +5,33 @@ import { randomUUID } from 'node:crypto';
 import type { Outcome } from '../model.ts';
 import type { ActionScript } from './script.ts';
 
+/**
+ * A live migration from compute-1 to compute-2 with the events Nova writes (conductor, the two checks,
+ * `compute_live_migration` ending Success as soon as the job is handed to a thread, pre_live_migration on
+ * the destination; 2.3 s in all), task_state cleared `taskStateClearsAfterMs` later, and the migration
+ * record ending `finalStatus` (`failed`: rolled back, the server stays on compute-1) `statusLagMs` after that.
+ */
+export function liveMigrationScript<T extends Pick<ActionScript, 'projectId' | 'serverId'>>(
+  ids: T,
+  finalStatus: string,
+  timing: { taskStateClearsAfterMs?: number; statusLagMs?: number } = {},
+): T & ActionScript {
+  return {
+    ...ids,
+    action: 'live-migration',
+    host: 'compute-1',
+    steps: [
+      { event: 'conductor_live_migrate_instance', durationMs: 500, host: 'controller-1' },
+      { event: 'compute_check_can_live_migrate_destination', durationMs: 500, host: 'compute-2' },
+      { event: 'compute_check_can_live_migrate_source', durationMs: 300, host: 'compute-1' },
+      { event: 'compute_live_migration', durationMs: 200, host: 'compute-1' },
+      { event: 'compute_pre_live_migration', durationMs: 800, host: 'compute-2' },
+    ],
+    taskStateClearsAfterMs: timing.taskStateClearsAfterMs ?? 1500,
+    migration: { destHost: 'compute-2', finalStatus, statusLagMs: timing.statusLagMs ?? 1000 },
+  };
+}
+
 export interface DemoScenario {
   /** Stable handle for the demo's code and output. */
   readonly key: 'resize-ok' | 'create-no-valid-host' | 'reboot-stuck' | 'create-late' | 'create-silent-error' | 'live-migration-rolled-back';
@@ -145,22 +172,7 @@ export function demoScenarios(projectId: string): DemoScenario[] {
       key: 'live-migration-rolled-back',
       name: 'live-migrate app-02',
       expected: 'failure',
-      script: {
-        ...ids(),
-        action: 'live-migration',
-        serverName: 'app-02',
-        host: 'compute-1',
-        steps: [
-          { event: 'conductor_live_migrate_instance', durationMs: 500, host: 'controller-1' },
-          { event: 'compute_check_can_live_migrate_destination', durationMs: 500, host: 'compute-2' },
-          { event: 'compute_check_can_live_migrate_source', durationMs: 300, host: 'compute-1' },
-          // Ends Success as soon as the job is handed to a thread (manager.py live_migration).
-          { event: 'compute_live_migration', durationMs: 200, host: 'compute-1' },
-          { event: 'compute_pre_live_migration', durationMs: 800, host: 'compute-2' },
-        ],
-        taskStateClearsAfterMs: 1500,
-        migration: { destHost: 'compute-2', finalStatus: 'failed', statusLagMs: 1000 },
-      },
+      script: { ...liveMigrationScript(ids(), 'failed'), serverName: 'app-02' },
     },
   ];
 }

@@ -1,8 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import type { ActionScript } from '../../src/simulator/index.ts';
-import type { App } from '../../src/app.ts';
-import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, newIds, type WatchEntry } from './harness.ts';
+import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, type WatchEntry } from './harness.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
   projectId: PROJECT,
@@ -32,16 +31,6 @@ const stuckReboot = (): ActionScript & { requestId: string } => ({
 });
 
 const entry = (s: ActionScript & { requestId: string }, name: string, extra?: string): WatchEntry => ({ requestId: s.requestId, serverId: s.serverId, name, ...(extra ? { extra } : {}) });
-
-/** Moves the shared fake clock (engine and simulator) in steps, polling and delivering at each. */
-async function advance(app: App, ms: number, step = 500): Promise<void> {
-  for (let t = 0; t < ms; t += step) {
-    vi.setSystemTime(Date.now() + step);
-    await app.engine.pollOnce();
-    await app.store.save();
-    await app.outbox.flush();
-  }
-}
 
 let h: Harness;
 beforeEach(async () => {

@@ -8,6 +8,7 @@ import { startSimulator, type Simulator, type SimulatorOptions } from '../../src
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { vi } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { runCli } from '../../src/cli/cli.ts';
 
@@ -142,4 +143,14 @@ export function newIds() {
 
 export function randomSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/** Moves the shared fake clock (engine and simulator) in steps, polling, saving and delivering at each. */
+export async function advance(app: App, ms: number, step = 500): Promise<void> {
+  for (let t = 0; t < ms; t += step) {
+    vi.setSystemTime(Date.now() + step);
+    await app.engine.pollOnce();
+    await app.store.save();
+    await app.outbox.flush();
+  }
 }

@@ -3,22 +3,12 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.ts';
-import type { ActionScript, SimulatorOptions } from '../../src/simulator/index.ts';
-import { Harness, PROJECT, newIds, type WatchEntry } from './harness.ts';
+import { liveMigrationScript, type ActionScript, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { Harness, PROJECT, advance, newIds, type WatchEntry } from './harness.ts';
 
 type Script = ActionScript & { requestId: string };
 const script = (s: Omit<ActionScript, 'projectId' | 'serverId' | 'requestId'> & Partial<ActionScript>): Script => ({ projectId: PROJECT, ...newIds(), ...s });
 const entry = (s: Script, extra?: string): WatchEntry => ({ requestId: s.requestId, serverId: s.serverId, name: s.action, ...(extra ? { extra } : {}) });
-
-/** Moves the shared fake clock (engine and simulator) in steps, polling and delivering at each. */
-async function advance(app: App, ms: number, step = 1000): Promise<void> {
-  for (let t = 0; t < ms; t += step) {
-    vi.setSystemTime(Date.now() + step);
-    await app.engine.pollOnce();
-    await app.store.save();
-    await app.outbox.flush();
-  }
-}
 
 const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
 const outcomes = (h: Harness) => h.hooks.received.map((r) => (r.body as { outcome: string }).outcome);
@@ -74,32 +64,26 @@ describe('trap 1: a gone server settles only a delete', () => {
 });
 
 describe('trap 2: the deadline is judged by the action\'s own times', () => {
-  it('an action that finished before its deadline, first polled after it (downtime), gets its real verdict', async () => {
+  /** Tracks a reboot taking `durationMs` for a second, stops for an hour, and polls it once more. */
+  async function afterDowntime(durationMs: number): Promise<void> {
     await harness();
-    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 5000, taskState: 'rebooting' }] });
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs, taskState: 'rebooting' }] });
     h.simulator.addAction(reboot);
     const yaml = h.yaml([entry(reboot, '    deadline: 30s')]);
     const first = await h.app(yaml);
     await advance(first, 1000);
     await first.close();
-
     vi.setSystemTime(Date.now() + 60 * 60_000);
-    const second = await h.app(yaml);
-    await advance(second, 1000);
+    await advance(await h.app(yaml), 1000);
+  }
+
+  it('an action that finished before its deadline, first polled after it (downtime), gets its real verdict', async () => {
+    await afterDowntime(5000);
     expect(outcomes(h)).toEqual(['success']);
   });
 
   it('an action whose last event finished after its deadline is a timeout, also when seen late', async () => {
-    await harness();
-    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 45_000 }] });
-    h.simulator.addAction(reboot);
-    const yaml = h.yaml([entry(reboot, '    deadline: 30s')]);
-    const first = await h.app(yaml);
-    await advance(first, 1000);
-    await first.close();
-    vi.setSystemTime(Date.now() + 60 * 60_000);
-    const second = await h.app(yaml);
-    await advance(second, 1000);
+    await afterDowntime(45_000);
     expect(outcomes(h)).toEqual(['timeout']);
     expect(reasons(h)[0]).toMatch(/^not finished within 30 s: its events finished 4\d s after tracking began/);
   });
@@ -176,18 +160,7 @@ describe('trap 6: events []', () => {
 });
 
 describe('trap 7: a rolled-back live migration', () => {
-  const rolledBack = (): Script =>
-    script({
-      action: 'live-migration',
-      host: 'compute-1',
-      steps: [
-        { event: 'conductor_live_migrate_instance', durationMs: 500, host: 'controller-1' },
-        { event: 'compute_check_can_live_migrate_destination', durationMs: 500, host: 'compute-2' },
-        { event: 'compute_live_migration', durationMs: 300, host: 'compute-1' },
-      ],
-      taskStateClearsAfterMs: 4000,
-      migration: { destHost: 'compute-2', finalStatus: 'failed', statusLagMs: 1000 },
-    });
+  const rolledBack = (): Script => liveMigrationScript({ projectId: PROJECT, ...newIds() }, 'failed');
 
   it('is a failure for an admin, from its os-migrations record', async () => {
     await harness({ role: 'admin' });
@@ -223,11 +196,11 @@ describe('trap 7: a rolled-back live migration', () => {
 
   it('a completed one is a success, only once its record says so', async () => {
     await harness({ role: 'admin' });
-    const lm = { ...rolledBack(), migration: { destHost: 'compute-2', finalStatus: 'completed', statusLagMs: 3000 } };
+    const lm = liveMigrationScript({ projectId: PROJECT, ...newIds() }, 'completed', { statusLagMs: 3000 });
     h.simulator.addAction(lm);
     const app = await h.app(h.yaml([entry(lm)]));
-    await advance(app, 6000);
-    // task_state cleared at 5.3 s, the record completes at 8.3 s.
+    await advance(app, 5000);
+    // task_state cleared at 3.8 s, the record completes at 6.8 s.
     expect(outcomes(h)).toEqual([]);
     await advance(app, 5000);
     expect(outcomes(h)).toEqual(['success']);
@@ -243,7 +216,7 @@ describe('trap 8: the not-found grace counts from the first 404', () => {
     h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action' });
     const yaml = h.yaml([entry(create)], { poll: NO_RETRIES });
     const first = await h.app(yaml);
-    await advance(first, 1000);
+    await advance(first, 500);
     expect(recordOf(first).lastError).toMatch(/503/);
     await first.close();
 

@@ -4,7 +4,7 @@
 // 26 gave (shared/nova-peer/README.md).
 import { createHash } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type ActionScript, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { liveMigrationScript, startSimulator, type ActionScript, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { actionUrl, fixture, get, manualClock, microversion, PROJECT, SERVER, serverUrl, type ActionJson, type ServerJson } from './helpers.ts';
 
 let simulator: Simulator | undefined;
@@ -35,23 +35,11 @@ interface MigrationJson {
   [key: string]: unknown;
 }
 
-/** A live migration from compute-1 to compute-2 that the hypervisor job fails: rolled back. */
-function liveMigration(finalStatus: string, extra: Partial<ActionScript> = {}): ActionScript {
-  return {
-    projectId: PROJECT,
-    serverId: SERVER,
-    action: 'live-migration',
-    host: 'compute-1',
-    steps: [
-      { event: 'conductor_live_migrate_instance', durationMs: 1000, host: 'controller-1' },
-      { event: 'compute_check_can_live_migrate_destination', durationMs: 1000, host: 'compute-2' },
-      { event: 'compute_live_migration', durationMs: 500, host: 'compute-1' },
-    ],
-    taskStateClearsAfterMs: 5000,
-    migration: { destHost: 'compute-2', finalStatus, statusLagMs: 1000 },
-    ...extra,
-  };
-}
+/** A live migration of SERVER from compute-1 to compute-2: task_state clears at 3.8 s, the record ends at 4.8 s. */
+const liveMigration = (finalStatus: string, extra: Partial<ActionScript> = {}): ActionScript => ({
+  ...liveMigrationScript({ projectId: PROJECT, serverId: SERVER }, finalStatus),
+  ...extra,
+});
 
 describe('404s that are not the API\'s own', () => {
   it.each([
@@ -143,16 +131,16 @@ describe('os-migrations and hostIds of a live migration', () => {
     const requestId = sim.addAction(liveMigration('failed'));
     const records = async (version = '2.80') => (await get<{ migrations: MigrationJson[] }>(migrationsUrl(sim.url), microversion(version))).json.migrations;
 
-    clock.advance(500);
+    clock.advance(300);
     expect((await records())[0]).toMatchObject({ status: 'accepted', migration_type: 'live-migration', source_compute: 'compute-1', dest_compute: 'compute-2', updated_at: null });
-    clock.advance(2000);
+    clock.advance(1700);
     const running = (await records())[0]!;
     expect(running.status).toBe('running');
     expect(running.links).toHaveLength(2);
     expect((await get<ServerJson>(serverUrl(sim.url), microversion('2.62'))).json.server).toMatchObject({ status: 'MIGRATING', 'OS-EXT-STS:task_state': 'migrating' });
 
-    // The events all ended Success at 2.5 s; the rollback clears task_state at 7.5 s, the record follows at 8.5 s.
-    clock.advance(5500);
+    // The events all ended Success at 2.3 s; the rollback clears task_state at 3.8 s, the record follows at 4.8 s.
+    clock.advance(2000);
     const server = (await get<ServerJson>(serverUrl(sim.url), microversion('2.62'))).json.server;
     expect(server).toMatchObject({ status: 'ACTIVE', 'OS-EXT-STS:task_state': null, hostId: sha224(`${PROJECT}compute-1`) });
     expect(server).not.toHaveProperty('fault');
@@ -165,7 +153,7 @@ describe('os-migrations and hostIds of a live migration', () => {
 
     const action = (await get<ActionJson>(actionUrl(sim.url, requestId), microversion('2.62'))).json.instanceAction;
     expect(action.message).toBeNull();
-    expect(action.events?.map((e) => e.result)).toEqual(['Success', 'Success', 'Success']);
+    expect(action.events?.every((e) => e.result === 'Success')).toBe(true);
     const event = action.events?.find((e) => e.event === 'compute_live_migration');
     expect(event?.['hostId']).toBe(server['hostId']);
   });
@@ -174,7 +162,7 @@ describe('os-migrations and hostIds of a live migration', () => {
     const clock = manualClock();
     const sim = await start({ role: 'admin', now: clock.now });
     sim.addAction(liveMigration('completed'));
-    clock.advance(7600);
+    clock.advance(4000);
     const server = (await get<ServerJson>(serverUrl(sim.url), microversion('2.62'))).json.server;
     expect(server).toMatchObject({ status: 'ACTIVE', 'OS-EXT-STS:task_state': null, hostId: sha224(`${PROJECT}compute-2`) });
     clock.advance(1000);
