@@ -132,7 +132,7 @@ describe('trap 5: only the API\'s own 404 is "not found"', () => {
     expect(String(warning?.['msg'])).toContain('check cloud.endpoint');
   });
 
-  it('so is an HTML 404 from a wrong path, while Nova\'s own 404 ends as not_found', async () => {
+  it('so is the router\'s 404 for a wrong path, while Nova\'s own 404 ends as not_found', async () => {
     await harness();
     const wrongPath = newIds();
     const ghost = newIds();
