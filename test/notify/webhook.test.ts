@@ -191,7 +191,7 @@ describe('webhook notifier', () => {
     const headers = { Authorization: 'Bearer bearer-secret-1', 'X-Api-Key': 'api-key-secret-2' };
     const err = await failure(webhook({ url, secret: SECRET, headers }).send(failedResize(), attempt()));
     expect(err.retryable).toBe(false);
-    expect(err.message).toContain(`POST ${base}/ecs?<hidden> answered 401 Unauthorized`);
+    expect(err.message).toContain(`POST ${base}/ecs?… answered 401 Unauthorized`);
     // The header the file sets wins over the userinfo one.
     expect(received[0]!.headers.authorization).toBe('Bearer bearer-secret-1');
 
@@ -207,6 +207,20 @@ describe('webhook notifier', () => {
         expect(message).not.toContain(secret);
       }
     }
+  });
+
+  it('never shows the token in a chat webhook path (Slack, Discord, Teams), in a message or an echoed answer', async () => {
+    answer = (req, res) => {
+      res.statusCode = 500;
+      res.end(`no route for ${req.url}`);
+    };
+    const token = 'XyZ9sEcReTt0kEn4Ab';
+    const err = await failure(webhook({ url: `${base}/services/T0AB12CD3/B0EF45GH6/${token}` }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/services/… answered 500 Internal Server Error: no route for <hidden>`);
+    const port = await closedPort();
+    const down = await failure(webhook({ url: `http://127.0.0.1:${port}/api/webhooks/1234567890/${token}` }).send(failedResize(), attempt()));
+    expect(down.message).toBe(`webhook chat: POST http://127.0.0.1:${port}/api/webhooks/… failed: connection refused by 127.0.0.1:${port}`);
+    for (const message of [err.message, down.message]) expect(message).not.toContain(token);
   });
 
   it('sends userinfo from the URL as basic authentication', async () => {

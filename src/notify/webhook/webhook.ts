@@ -2,6 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import { Agent, request } from 'undici';
 import { readBody } from '../../net/body.ts';
 import { oneLine } from '../../net/oneLine.ts';
+import { shortUrl } from '../../net/shortUrl.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
 import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
@@ -20,19 +21,22 @@ const SENSITIVE_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 
 export function createWebhookNotifier(name: string, config: WebhookNotifierConfig, deps: NotifierDeps): Notifier {
   const target = new URL(config.url);
-  const shownUrl = redactUrl(target);
+  const shownUrl = shortUrl(target);
   const endpoint = `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`;
   const prefix = `webhook ${name}`;
   // Decoded once so that a malformed secret stops the daemon at start rather than failing every delivery.
   const key = config.secret === undefined ? undefined : decodeSecret(config.secret);
   const staticHeaders = buildStaticHeaders(target, config.headers);
   // A receiver that echoes the request in its error answer must not get our credentials into the log.
-  const secrets = [config.secret, decodeUserinfo(target.password), staticHeaders.authorization]
+  // The URL's path and query too: a chat webhook's token is part of its path.
+  const secrets = [config.secret, decodeUserinfo(target.password), staticHeaders.authorization, target.href, target.pathname, target.search]
     .concat(Object.entries(config.headers).filter(([h]) => SENSITIVE_HEADER.test(h)).map(([, v]) => v))
     .filter((s): s is string => s !== undefined && s.length >= 4);
   // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports.
   target.username = '';
   target.password = '';
+  // Longest first, so that a whole URL is hidden as one rather than around its hidden path.
+  secrets.unshift(target.href);
 
   const agent = new Agent({ connectTimeout: config.timeout, headersTimeout: config.timeout, bodyTimeout: config.timeout });
   const log = deps.logger.child({ notifier: name, notifierType: 'webhook' });
@@ -135,11 +139,6 @@ function decodeUserinfo(part: string): string {
     // The URL parser lets a stray % through; taken literally it is still what the operator typed.
     return part;
   }
-}
-
-/** The URL as logs may show it: no userinfo, and no query, which often carries a token. */
-function redactUrl(url: URL): string {
-  return `${url.origin}${url.pathname}${url.search ? '?<hidden>' : ''}`;
 }
 
 function redact(text: string, secrets: readonly string[]): string {
