@@ -4,9 +4,16 @@ import { createEcsClient, type EcsClient } from './cloud/client.ts';
 import { createNotifiers } from './notify/registry.ts';
 import type { Notifier } from './notify/types.ts';
 import { StateStore } from './state/store.ts';
+import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
 import { WatchEngine, type WatchTarget } from './watch/engine.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
+import { Releasers } from './lifecycle/releasers.ts';
+
+export interface CloseOptions {
+  /** How long polls and deliveries in flight may take to finish; default `shutdown.drainTimeout`, 0 to cut them off. */
+  drainMs?: number;
+}
 
 export interface App {
   config: Config;
@@ -16,8 +23,24 @@ export interface App {
   outbox: Outbox;
   engine: WatchEngine;
   metrics: Metrics;
-  /** Idempotent; releases in the reverse order of creation. */
-  close(): Promise<void>;
+  /** Aborted when another process took the state lock over: the app must be closed. */
+  lockLost: AbortSignal;
+  /**
+   * Idempotent. Lets work in flight finish within the drain budget, then releases every part in the reverse
+   * order of creation (the state is saved and unlocked last); rejects with the first failure. A later call
+   * with `drainMs: 0` cuts a running drain short.
+   */
+  close(options?: CloseOptions): Promise<void>;
+}
+
+export interface AppOptions {
+  logger: Logger;
+  metrics?: Metrics;
+  /** `check`: read the daemon's state for context, never write or lock it. */
+  readOnlyState?: boolean;
+  /** Aborts waiting for the state lock. */
+  signal?: AbortSignal;
+  lockTiming?: LockTiming;
 }
 
 /** The watches of a file as the engine needs them, each with its deadline resolved. */
@@ -33,38 +56,51 @@ export function targetsOf(config: Config): WatchTarget[] {
 }
 
 /** Wires the parts together; nothing polls or sends until `engine.start()` / `outbox.start()`. */
-export async function createApp(config: Config, options: { logger: Logger; metrics?: Metrics; readOnlyState?: boolean }): Promise<App> {
+export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
+  const readOnly = options.readOnlyState ?? false;
   const metrics = options.metrics ?? createMetrics();
-  const releases: Array<() => Promise<void>> = [];
-  let closing: Promise<void> | null = null;
-  const close = () => {
-    closing ??= (async () => {
-      for (const release of releases.reverse()) {
-        await release().catch((err: unknown) => logger.error({ err }, 'error while closing'));
-      }
-    })();
-    return closing;
+  const releasers = new Releasers();
+  const cutDrain = new AbortController();
+  let drain: AbortSignal | null = null;
+  const close = (closeOptions: CloseOptions = {}) => {
+    const drainMs = closeOptions.drainMs ?? config.shutdown.drainTimeout;
+    if (drainMs <= 0) cutDrain.abort();
+    drain ??= AbortSignal.any([cutDrain.signal, AbortSignal.timeout(Math.max(drainMs, 0))]);
+    return releasers.release();
   };
+  const draining = () => drain ?? AbortSignal.abort();
   try {
-    const store = await StateStore.open(config.state.path, { readOnly: options.readOnlyState ?? false });
-    // Released last: the final save, once engine and outbox have stopped changing the state.
-    releases.push(() => store.save());
+    let lockLost = new AbortController().signal;
+    if (!readOnly) {
+      const lock = await acquireStateLock(config.state.path, { logger, signal: options.signal, timing: options.lockTiming });
+      releasers.add(() => lock.release());
+      lockLost = lock.lost;
+    }
+    const store = await StateStore.open(config.state.path, { readOnly });
+    for (const { key, problems } of store.setAside) {
+      logger.error(
+        { state: config.state.path, watchKey: key, problems, keptIn: store.setAsidePath },
+        `state record of watch ${key} is unusable and was set aside; the watch is tracked afresh`,
+      );
+    }
+    // The final save, once engine and outbox have stopped changing the state.
+    releasers.add(() => store.save());
     const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit });
-    releases.push(() => client.close());
+    releasers.add(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger });
-    releases.push(async () => {
+    releasers.add(async () => {
       await Promise.all([...notifiers.values()].map((n) => n.close()));
     });
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery });
-    releases.push(() => outbox.close());
+    releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
-    const engine = new WatchEngine({ client, store, outbox, notifiers, logger, metrics, poll: config.poll });
-    releases.push(() => engine.close());
+    const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention });
+    releasers.add(() => engine.close(draining()));
     engine.setWatches(targetsOf(config));
-    return { config, client, notifiers, store, outbox, engine, metrics, close };
+    return { config, client, notifiers, store, outbox, engine, metrics, lockLost, close };
   } catch (err) {
-    await close();
+    await close({ drainMs: 0 }).catch((closeErr: unknown) => logger.error({ err: closeErr }, 'error while releasing after a failed start'));
     throw err;
   }
 }

@@ -3,8 +3,11 @@ import { pino, type DestinationStream } from 'pino';
 import { createLogger, logLevelFromEnv } from '../observability/logger.ts';
 import type { Command } from './context.ts';
 import { commands } from './commands/index.ts';
+import { signalExitStatus } from './signals.ts';
 
 const USAGE_EXIT = 2;
+/** A one-shot command interrupted by SIGINT/SIGTERM has this long to stop before it is abandoned. */
+const STOP_WITHIN_MS = 1000;
 
 export interface CliIo {
   env: NodeJS.ProcessEnv;
@@ -60,8 +63,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const configPath = (values['config'] as string | undefined) ?? io.env['ECS_WATCH_CONFIG'] ?? './watch.yaml';
   const destination = io.logDestination ?? pino.destination({ dest: command.logsTo === 'stdout' ? 1 : 2, sync: true });
   const logger = createLogger({ level, destination });
+  const stopped = command.drainsOnStop ? null : abandonAfterSignal(io, name);
   try {
-    return await command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
+    const running = command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
+    return await (stopped ? Promise.race([running, stopped.status]) : running);
   } catch (err) {
     // Errors that stop a command (an unreadable state file, a port in use) say what to fix in their
     // message; the stack is for those who asked for detail.
@@ -69,5 +74,34 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const text = err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err);
     io.stderr.write(`ecs-action-watch ${name}: ${text}\n`);
     return 1;
+  } finally {
+    stopped?.dispose();
   }
+}
+
+/**
+ * Every command honours SIGINT/SIGTERM within a second, even one stuck in I/O that no signal reaches:
+ * this resolves with the signal's exit status once the command has had STOP_WITHIN_MS to stop itself.
+ */
+function abandonAfterSignal(io: CliIo, name: string): { status: Promise<number>; dispose(): void } {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const status = new Promise<number>((resolve) => {
+    onAbort = () => {
+      timer = setTimeout(() => {
+        io.stderr.write(`ecs-action-watch ${name}: did not stop within ${STOP_WITHIN_MS} ms of ${String(io.signal.reason)}; exiting\n`);
+        resolve(signalExitStatus(io.signal));
+      }, STOP_WITHIN_MS);
+      timer.unref();
+    };
+    if (io.signal.aborted) onAbort();
+    else io.signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return {
+    status,
+    dispose() {
+      clearTimeout(timer);
+      if (onAbort) io.signal.removeEventListener('abort', onAbort);
+    },
+  };
 }

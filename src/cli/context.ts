@@ -19,5 +19,10 @@ export interface Command {
   logsTo?: 'stdout' | 'stderr';
   /** parseArgs option definitions beyond the global --config. */
   options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
+  /**
+   * True for a command that stops by draining its work within its own budget (`run`); any other is
+   * abandoned one second after SIGINT/SIGTERM if it has not stopped by then.
+   */
+  drainsOnStop?: boolean;
   run(ctx: CommandContext): Promise<number>;
 }

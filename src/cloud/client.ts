@@ -16,6 +16,7 @@ import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
+import { untilAborted } from '../lifecycle/abort.ts';
 import {
   instanceActionDocumentSchema, instanceActionListSchema, migrationListSchema, serverDocumentSchema, toServerState,
   versionDocumentSchema,
@@ -231,7 +232,8 @@ class HttpEcsClient implements EcsClient {
     const method = 'GET';
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
     if (withMicroversion) {
-      const version = await this.microversion();
+      // Discovery is shared by every poll and not cancelled by one of them; a cancelled poll stops waiting.
+      const version = await untilAborted(this.microversion(), callerSignal);
       if (version !== null) {
         headers['x-openstack-nova-api-version'] = version;
         headers['openstack-api-version'] = `compute ${version}`;

@@ -16,7 +16,7 @@ const instanceActionEventSchema = z.looseObject({
   traceback: nullableString.optional(),
 });
 
-const instanceActionSchema = z.looseObject({
+export const instanceActionSchema = z.looseObject({
   action: z.string(),
   request_id: z.string(),
   instance_uuid: z.string().optional(),

@@ -122,12 +122,23 @@ export function httpUrl(example: string) {
   ).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
 }
 
+const LINE_BREAK = /[\r\n]/;
+const ONE_LINE = 'must be one line: it contains a line break (CR or LF), which would end the header it is sent in';
+
+/**
+ * A value sent in a protocol header (a token, an HTTP header, a mail address). A line break would end
+ * the header early: rejected here rather than failing every request for hours. Not quoted back.
+ */
+export function headerValue() {
+  return z.string().refine((text) => !LINE_BREAK.test(text), { message: ONE_LINE });
+}
+
 const emailSyntax = z.email();
 const NAMED_ADDRESS = /^[^<>]*<([^<>]+)>$/;
 
 /** `ops@example.com` or `Ops Team <ops@example.com>`, as mail headers allow. */
 export function emailAddress() {
-  return z.string().refine(
+  return headerValue().refine(
     (text) => emailSyntax.safeParse(NAMED_ADDRESS.exec(text.trim())?.[1] ?? text.trim()).success,
     {
       error: (iss) =>

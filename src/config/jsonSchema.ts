@@ -3,6 +3,7 @@
 // config/watch.schema.json; `npm run schema` regenerates it and a test fails when it is stale.
 import { z } from 'zod';
 import { ConfigSchema } from './schema.ts';
+import { recordTwinOf } from '../data/dictionary.ts';
 
 type JsonSchema = Record<string, unknown>;
 
@@ -56,15 +57,29 @@ function keepDefaults(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSO
   }
 }
 
+/** A mapping of user-chosen names (notifiers, headers) is described as the record it validates like. */
+function describeDictionaries(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  const twin = recordTwinOf(ctx.zodSchema);
+  if (twin === undefined) return;
+  const { $schema: _, ...record } = z.toJSONSchema(twin, OPTIONS);
+  for (const key of Object.keys(ctx.jsonSchema)) delete (ctx.jsonSchema as JsonSchema)[key];
+  Object.assign(ctx.jsonSchema, record);
+}
+
+const OPTIONS = {
+  target: 'draft-2020-12',
+  io: 'input',
+  // Refinements (cron syntax, cross-references) have no JSON Schema form; the loader checks them.
+  unrepresentable: 'any',
+  override: (ctx) => {
+    describeDictionaries(ctx);
+    keepDefaults(ctx);
+  },
+} satisfies Parameters<typeof z.toJSONSchema>[1];
+
 /** The JSON Schema of the watch file as a person writes it (durations as text, `${VAR}` allowed). */
 export function watchFileJsonSchema(): JsonSchema {
-  const generated = z.toJSONSchema(ConfigSchema, {
-    target: 'draft-2020-12',
-    io: 'input',
-    // Refinements (cron syntax, cross-references) have no JSON Schema form; the loader checks them.
-    unrepresentable: 'any',
-    override: keepDefaults,
-  }) as JsonSchema;
+  const generated = z.toJSONSchema(ConfigSchema, OPTIONS) as JsonSchema;
   const { $schema, ...rest } = generated;
   return {
     $schema,

@@ -2,7 +2,7 @@
 // Order: YAML syntax (nothing else is trustworthy while it is broken), then `${VAR}` expansion and the
 // schema together, so that one `validate` run lists all of them.
 
-import { readFile } from 'node:fs/promises';
+import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type ErrorCode, type YAMLError } from 'yaml';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { substituteEnv } from './env.ts';
@@ -114,6 +114,9 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
   return result.config;
 }
 
+/** Ten thousand watches take about 1.5 MB; a watch file far beyond that is something else. */
+const MAX_WATCH_FILE_BYTES = 16 * 1024 * 1024;
+
 const READ_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
@@ -124,10 +127,10 @@ const READ_ERRORS: Record<string, string> = {
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
-    text = await readFile(path, 'utf8');
+    text = await readRegularFile(path, MAX_WATCH_FILE_BYTES);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    const reason = READ_ERRORS[code] ?? (err instanceof Error ? err.message : String(err));
+    const reason = err instanceof NotARegularFileError ? err.message : (READ_ERRORS[code] ?? (err instanceof Error ? err.message : String(err)));
     throw new ConfigError([], {
       file: path,
       message: `cannot read the watch file ${path}: ${reason} (name another file with --config or ECS_WATCH_CONFIG)`,

@@ -12,6 +12,7 @@ const NOUNS: Record<string, string> = {
   array: 'a list',
   object: 'a mapping',
   record: 'a mapping',
+  map: 'a mapping',
 };
 
 function kindOf(value: unknown): string {

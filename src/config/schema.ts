@@ -5,7 +5,8 @@
 import { z } from 'zod';
 import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
-import { cronExpression, duration, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
+import { dictionarySchema } from '../data/dictionary.ts';
+import { cronExpression, duration, headerValue, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
 function projectInEndpoint(endpoint: unknown): string | undefined {
@@ -36,7 +37,7 @@ function unknownType(what: string, supported: readonly string[], planned: readon
 // One schema per auth type; a new type is one more entry here.
 const AUTH_TYPES = [
   strict({ type: z.literal('none') }),
-  strict({ type: z.literal('token'), token: z.string().min(1) }),
+  strict({ type: z.literal('token'), token: headerValue().min(1) }),
 ] as const;
 // In the contract, not implemented yet: named so that the message says "not yet" rather than "unknown".
 const PLANNED_AUTH_TYPES = ['password', 'aksk'];
@@ -77,7 +78,7 @@ const NotifierSchema = z.discriminatedUnion('type', NOTIFIER_SCHEMAS, {
 const NOTIFIER_NAME = /^[A-Za-z0-9_.-]+$/;
 
 const DeliverySchema = strict({
-  attempts: integer(1, 100).default(10),
+  maxAge: duration().prefault('24h'),
   minDelay: duration().prefault('1s'),
   maxDelay: duration().prefault('5m'),
 }).refine((d) => d.maxDelay >= d.minDelay, { path: ['maxDelay'], message: 'must not be shorter than minDelay' });
@@ -132,17 +133,21 @@ export const ConfigSchema = strict({
   cloud: CloudSchema,
   poll: orEmpty(PollSchema.prefault({})),
   notifiers: orEmpty(
-    z
-      .record(
-        z.string().regex(NOTIFIER_NAME, {
-          error: (iss) => `notifier name '${String(iss.input)}' may only contain letters, digits, _, . and -`,
-        }),
-        NotifierSchema,
-      )
-      .default({}),
+    dictionarySchema(
+      z.string().regex(NOTIFIER_NAME, {
+        error: (iss) => `notifier name '${String(iss.input)}' may only contain letters, digits, _, . and -`,
+      }),
+      NotifierSchema,
+    ).prefault({}),
   ),
   delivery: orEmpty(DeliverySchema.prefault({})),
-  state: orEmpty(strict({ path: z.string().min(1).default('./ecs-action-watch.state.json') }).prefault({})),
+  state: orEmpty(
+    strict({
+      path: z.string().min(1).default('./ecs-action-watch.state.json'),
+      retention: duration().prefault('7d'),
+    }).prefault({}),
+  ),
+  shutdown: orEmpty(strict({ drainTimeout: duration().prefault('10s') }).prefault({})),
   http: orEmpty(strict({ port: integer(0, 65535).default(9464) }).prefault({})),
   watches: orEmpty(z.array(WatchSchema).default([])),
 })

@@ -1,55 +1,55 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import type { Logger } from 'pino';
-import type { Metrics } from '../observability/metrics.ts';
-import type { StateStore } from '../state/store.ts';
-import type { DeliveryRecord, WatchRecord } from '../state/types.ts';
+import type { DeliveryCounts, Metrics } from '../observability/metrics.ts';
+import type { DurableDelivery, StateStore } from '../state/store.ts';
+import type { DeliveryRecord } from '../state/types.ts';
 import type { Notifier } from '../notify/types.ts';
 import { DeliveryError } from '../notify/DeliveryError.ts';
-import { nextDelay, type BackoffPolicy } from './backoff.ts';
+import { whenAborted } from '../lifecycle/abort.ts';
+import { retryAt, type DeliveryPolicy } from './backoff.ts';
 import { notificationFor } from './notification.ts';
 
 /** Sends in flight at once: thousands of verdicts at once must not open thousands of connections. */
 const SEND_CONCURRENCY = 16;
-
-interface Waiting {
-  key: string;
-  record: WatchRecord;
-  name: string;
-  delivery: DeliveryRecord;
-  /** Epoch ms; 0 for a delivery never attempted. */
-  notBefore: number;
-}
-
-export interface OutboxCounts {
-  pending: number;
-  delivered: number;
-  givenUp: number;
-}
+/** The loop's sleep when nothing is queued: it is woken by new deliveries anyway. */
+const IDLE_MS = 60_000;
 
 /**
- * Sends the deliveries recorded in state. A delivery is written as `pending` before its first attempt
- * and its outcome after each one, so a crash or restart resumes it (at least once, with the same id)
- * and a delivered one is never sent again.
+ * Sends the deliveries the state store has on disk, and nothing else: it is fed by `store.onDurable`,
+ * with the pending deliveries read at start and then each one once the save that wrote it has
+ * completed. A crash can therefore never follow a send whose verdict the restarted daemon would not know.
+ * Each attempt's result is recorded in state, so a restart resumes the backoff (at least once, with the
+ * same id), and a delivered one is never sent again. Settled deliveries leave the queue: a finished
+ * watch costs nothing here.
  */
 export class Outbox {
   readonly #store: StateStore;
   readonly #notifiers: Map<string, Notifier>;
   readonly #logger: Logger;
   readonly #metrics: Metrics;
-  readonly #policy: BackoffPolicy;
-  readonly #inFlight = new Set<string>();
+  readonly #policy: DeliveryPolicy;
+  /** Pending deliveries by delivery id. */
+  readonly #queue = new Map<string, DurableDelivery>();
+  /** Ids an attempt has claimed: queued for a send slot or sending. */
+  readonly #claimed = new Set<string>();
+  readonly #attempts = new Set<Promise<void>>();
   readonly #limit = pLimit(SEND_CONCURRENCY);
-  readonly #closed = new AbortController();
+  /** Aborted when closing begins: no new attempt starts. */
+  readonly #stopping = new AbortController();
+  /** Aborted when the drain budget is spent: attempts in flight are cancelled. */
+  readonly #cancel = new AbortController();
   #wake = new AbortController();
   #loop: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
 
-  constructor(options: { store: StateStore; notifiers: Map<string, Notifier>; logger: Logger; metrics: Metrics; policy: BackoffPolicy }) {
+  constructor(options: { store: StateStore; notifiers: Map<string, Notifier>; logger: Logger; metrics: Metrics; policy: DeliveryPolicy }) {
     this.#store = options.store;
     this.#notifiers = options.notifiers;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#policy = options.policy;
+    this.#store.onDurable((deliveries) => this.#enqueue(deliveries));
   }
 
   /** Starts the background loop that sends due deliveries and sleeps until the next one is due. */
@@ -57,26 +57,14 @@ export class Outbox {
     this.#loop ??= this.#run();
   }
 
-  /** New deliveries were recorded: look now rather than at the next wake-up. */
-  kick(): void {
-    this.#wake.abort();
+  /** Deliveries waiting to be sent (on disk, not settled). */
+  get pending(): number {
+    return this.#queue.size;
   }
 
-  /** Attempts every delivery that is due now; resolves when those attempts are settled and saved. */
-  async flush(now = Date.now()): Promise<void> {
-    const due = [...this.#waiting()].filter((w) => w.notBefore <= now);
-    // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
-    for (const { delivery } of due) this.#inFlight.add(delivery.id);
-    await Promise.all(
-      due.map(({ key, record, name, delivery }) =>
-        this.#limit(() => this.#attempt(key, record, name, delivery)).finally(() => this.#inFlight.delete(delivery.id)),
-      ),
-    );
-    if (due.length) await this.#store.save();
-  }
-
-  counts(): OutboxCounts {
-    const counts: OutboxCounts = { pending: 0, delivered: 0, givenUp: 0 };
+  /** For the deliveries gauge: every delivery in the state by status (a scan, done at scrape time only). */
+  counts(): DeliveryCounts {
+    const counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0 };
     for (const [, record] of this.#store.entries()) {
       for (const d of Object.values(record.deliveries)) {
         if (d.status === 'pending') counts.pending++;
@@ -87,49 +75,73 @@ export class Outbox {
     return counts;
   }
 
-  /** Stops the loop; an attempt in flight is aborted and stays pending for the next start. */
-  async close(): Promise<void> {
-    this.#closed.abort();
-    await this.#loop;
+  /** Attempts every queued delivery that is due now; resolves when those attempts are settled and saved. */
+  async flush(now = Date.now()): Promise<void> {
+    if (this.#stopping.signal.aborted) return;
+    const due = [...this.#queue.values()].filter((d) => !this.#claimed.has(d.delivery.id) && notBefore(d.delivery) <= now);
+    // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
+    for (const { delivery } of due) this.#claimed.add(delivery.id);
+    await Promise.all(due.map((d) => this.#track(this.#limit(() => this.#attempt(d)).finally(() => this.#claimed.delete(d.delivery.id)))));
+    if (due.length) await this.#store.save();
+  }
+
+  /**
+   * Stops starting attempts, lets those in flight finish until `drain` is aborted, then cancels them:
+   * a cancelled attempt does not count and stays pending for the next start. Idempotent.
+   */
+  close(drain: AbortSignal = AbortSignal.abort()): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stopping.abort();
+      const inFlight = Promise.allSettled([...this.#attempts]);
+      await Promise.race([inFlight, whenAborted(drain)]);
+      this.#cancel.abort();
+      await inFlight;
+      await this.#loop;
+    })();
+    return this.#closing;
+  }
+
+  #enqueue(deliveries: DurableDelivery[]): void {
+    for (const d of deliveries) if (d.delivery.status === 'pending') this.#queue.set(d.delivery.id, d);
+    this.#wake.abort();
+  }
+
+  #track(attempt: Promise<void>): Promise<void> {
+    this.#attempts.add(attempt);
+    return attempt.finally(() => this.#attempts.delete(attempt));
   }
 
   async #run(): Promise<void> {
-    const closed = this.#closed.signal;
-    while (!closed.aborted) {
+    const stopping = this.#stopping.signal;
+    while (!stopping.aborted) {
+      // Reset before the flush, so that a delivery enqueued while it runs cuts the next sleep short.
+      this.#wake = new AbortController();
       await this.flush().catch((err: unknown) => this.#logger.error({ err }, 'delivery pass failed; retrying'));
       const wait = this.#msUntilNextDue();
-      this.#wake = new AbortController();
-      const signal = AbortSignal.any([closed, this.#wake.signal]);
-      await sleep(wait ?? 60_000, undefined, { signal }).catch(() => undefined);
-    }
-  }
-
-  /** Pending deliveries no attempt is working on, with the time before which none may start. */
-  *#waiting(): Generator<Waiting> {
-    for (const [key, record] of this.#store.entries()) {
-      for (const [name, delivery] of Object.entries(record.deliveries)) {
-        if (delivery.status !== 'pending' || this.#inFlight.has(delivery.id)) continue;
-        yield { key, record, name, delivery, notBefore: delivery.nextAttemptAt ? Date.parse(delivery.nextAttemptAt) : 0 };
-      }
+      await sleep(wait ?? IDLE_MS, undefined, { signal: AbortSignal.any([stopping, this.#wake.signal]) }).catch(() => undefined);
     }
   }
 
   #msUntilNextDue(): number | null {
     let next: number | null = null;
-    for (const { notBefore } of this.#waiting()) next = Math.min(next ?? notBefore, notBefore);
+    for (const { delivery } of this.#queue.values()) {
+      if (this.#claimed.has(delivery.id)) continue;
+      const at = notBefore(delivery);
+      next = next === null ? at : Math.min(next, at);
+    }
     return next === null ? null : Math.max(0, next - Date.now());
   }
 
-  async #attempt(key: string, record: WatchRecord, name: string, delivery: DeliveryRecord): Promise<void> {
+  async #attempt({ key, record, notifier: name, delivery }: DurableDelivery): Promise<void> {
+    if (this.#stopping.signal.aborted) return;
     const log = this.#logger.child({ requestId: record.requestId, serverId: record.serverId, projectId: record.projectId, notifier: name, deliveryId: delivery.id });
-    if (this.#closed.signal.aborted) return;
     const notifier = this.#notifiers.get(name);
     delivery.attempts++;
     try {
       if (!notifier || !record.verdict) throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
-        .send(notificationFor(record, record.verdict), { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#closed.signal })
+        .send(notificationFor(record, record.verdict), { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal })
         .finally(stopTimer);
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
@@ -145,25 +157,29 @@ export class Outbox {
 
   #failed(delivery: DeliveryRecord, err: unknown, log: Logger, name: string): void {
     const message = err instanceof Error ? err.message : String(err);
-    if (this.#closed.signal.aborted) {
+    const now = Date.now();
+    if (this.#cancel.signal.aborted) {
       // Shutting down is not the receiver's fault: the attempt does not count.
       delivery.attempts--;
       delivery.lastError = message;
+      delivery.updatedAt = new Date(now).toISOString();
       return;
     }
     const retryable = err instanceof DeliveryError ? err.retryable : true;
-    if (!retryable || delivery.attempts >= this.#policy.attempts) {
+    const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
+    const next = retryable ? retryAt(this.#policy, Date.parse(delivery.createdAt), now, delivery.attempts, retryAfterMs) : null;
+    if (next === null) {
+      const why = retryable ? `still failing ${formatAge(now - Date.parse(delivery.createdAt))} after the outcome (delivery.maxAge)` : 'the receiver refused it';
       this.#settle(delivery, 'given_up', message);
       this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
-      log.error({ attempt: delivery.attempts, error: message, retryable }, 'delivery given up');
+      log.error({ attempt: delivery.attempts, error: message, retryable, why }, 'delivery given up');
       return;
     }
-    const delay = nextDelay(this.#policy, delivery.attempts, err instanceof DeliveryError ? err.retryAfterMs : undefined);
-    delivery.nextAttemptAt = new Date(Date.now() + delay).toISOString();
+    delivery.nextAttemptAt = new Date(next).toISOString();
     delivery.lastError = message;
-    delivery.updatedAt = new Date().toISOString();
+    delivery.updatedAt = new Date(now).toISOString();
     this.#metrics.notifications.inc({ notifier: name, result: 'retry' });
-    log.warn({ attempt: delivery.attempts, error: message, retryInMs: Math.round(delay) }, 'delivery failed; will retry');
+    log.warn({ attempt: delivery.attempts, error: message, retryInMs: Math.round(next - now) }, 'delivery failed; will retry');
   }
 
   #settle(delivery: DeliveryRecord, status: 'delivered' | 'given_up', lastError: string | null): void {
@@ -171,5 +187,16 @@ export class Outbox {
     delivery.nextAttemptAt = null;
     delivery.lastError = lastError;
     delivery.updatedAt = new Date().toISOString();
+    this.#queue.delete(delivery.id);
   }
+}
+
+/** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */
+function notBefore(delivery: DeliveryRecord): number {
+  return delivery.nextAttemptAt ? Date.parse(delivery.nextAttemptAt) : 0;
+}
+
+function formatAge(ms: number): string {
+  const hours = ms / 3_600_000;
+  return hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(ms / 60_000)} min`;
 }

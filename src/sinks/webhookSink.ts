@@ -12,8 +12,10 @@ export interface ReceivedWebhook {
 export interface WebhookSink {
   url: string;
   received: ReceivedWebhook[];
-  /** The statuses to answer, in order, before answering 204 again (e.g. [503, 503]). */
+  /** The statuses to answer, in order, before the standing answer again (e.g. [503, 503]). */
   failNext(...statuses: number[]): void;
+  /** The standing answer (default 204 at once), e.g. a receiver that is down (503) or slow (delayMs). */
+  setAnswer(answer: { status?: number; delayMs?: number }): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export interface WebhookSink {
 export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWebhook) => void } = {}): Promise<WebhookSink> {
   const received: ReceivedWebhook[] = [];
   const script: number[] = [];
+  let standing = { status: 204, delayMs: 0 };
   const server = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -33,12 +36,16 @@ export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWeb
         // A sender that posts something other than JSON is what tests want to see, not a crash.
         body = null;
       }
-      const status = script.shift() ?? 204;
+      const status = script.shift() ?? standing.status;
       const hook = { headers: req.headers, raw, body, status };
       received.push(hook);
       options.onReceive?.(hook);
-      res.writeHead(status, status >= 400 ? { 'retry-after': '0' } : {});
-      res.end();
+      const reply = () => {
+        res.writeHead(status, status >= 400 ? { 'retry-after': '0' } : {});
+        res.end();
+      };
+      if (standing.delayMs > 0) setTimeout(reply, standing.delayMs);
+      else reply();
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,6 +55,9 @@ export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWeb
     url: `http://127.0.0.1:${port}/hooks/ecs`,
     received,
     failNext: (...statuses) => script.push(...statuses),
+    setAnswer: ({ status = 204, delayMs = 0 }) => {
+      standing = { status, delayMs };
+    },
     close() {
       closing ??= new Promise<void>((resolve) => {
         server.close(() => resolve());

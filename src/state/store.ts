@@ -1,46 +1,100 @@
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { createHash, randomUUID } from 'node:crypto';
+import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
-import { z } from 'zod';
+import { dictionary } from '../data/dictionary.ts';
+import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
 import { StateError } from './StateError.ts';
-import type { StateFile, WatchRecord } from './types.ts';
+import { STATE_VERSION, recordProblems, stateEnvelopeSchema, watchRecordSchema } from './schema.ts';
+import type { DeliveryRecord, WatchRecord } from './types.ts';
 
-// Only the envelope is checked: records are written by this program, and a record from an older
-// version should not stop the daemon from starting.
-const envelope = z.object({ version: z.literal(1), watches: z.record(z.string(), z.looseObject({})) });
+/** Far beyond any real state (pruning keeps it small); a file this big is something else. */
+const MAX_STATE_BYTES = 256 * 1024 * 1024;
 
 /** The key of a watch in the state file: the same request id may exist in two projects. */
 export function watchKey(ref: { projectId: string; serverId: string; requestId: string }): string {
   return `${ref.projectId}/${ref.serverId}/${ref.requestId}`;
 }
 
+/** A delivery known to be on disk, as the outbox receives it. */
+export interface DurableDelivery {
+  key: string;
+  notifier: string;
+  record: WatchRecord;
+  delivery: DeliveryRecord;
+}
+
+/** A record that failed its schema at load: left out of the state, kept in `StateStore.setAsidePath`. */
+export interface SetAsideRecord {
+  key: string;
+  problems: string[];
+}
+
+function hash(text: string): string {
+  return createHash('sha256').update(text).digest('base64');
+}
+
 /**
  * The durable state: one JSON file replaced atomically (temp file, fsync, rename, fsync of the folder),
  * so a crash at any moment leaves either the old or the new file, never half of one.
- * Saves are serialised and coalesced: callers await `save()` to know their change is on disk.
+ * Saves are serialised and coalesced: callers await `save()` to know their change is on disk. A save
+ * whose text equals what is on disk writes nothing.
+ *
+ * Deliveries enter through `addDelivery` and reach the `onDurable` listener (the outbox) only after a
+ * save that contains them has completed: nothing can be sent that a crash would make the daemon forget.
  */
 export class StateStore {
   readonly path: string;
   /** `check` reads the daemon's state for context but must never write it. */
   readonly readOnly: boolean;
-  #data: StateFile;
+  /** Records that failed their schema at load, and the file they were moved to (null when read-only). */
+  readonly setAside: readonly SetAsideRecord[];
+  readonly setAsidePath: string | null;
+  readonly #records: Map<string, WatchRecord>;
   #writing: Promise<void> = Promise.resolve();
   #dirty = false;
   #pending: Promise<void> | null = null;
+  /** Hash of the text on disk: a save that would write the same text is skipped. */
+  #onDisk: string | null;
+  /** Deliveries added since the last save began: not on disk yet. */
+  #unsaved: DurableDelivery[] = [];
+  /** Deliveries on disk (read at open, or saved since) while no listener is there to take them. */
+  #durable: DurableDelivery[];
+  #onDurable: ((deliveries: DurableDelivery[]) => void) | null = null;
 
-  private constructor(path: string, data: StateFile, readOnly: boolean) {
+  private constructor(path: string, records: Map<string, WatchRecord>, options: { readOnly: boolean; onDisk: string | null; setAside: SetAsideRecord[]; setAsidePath: string | null }) {
     this.path = path;
-    this.#data = data;
-    this.readOnly = readOnly;
+    this.#records = records;
+    this.readOnly = options.readOnly;
+    this.#onDisk = options.onDisk;
+    this.setAside = options.setAside;
+    this.setAsidePath = options.setAsidePath;
+    // Rewritten without the records set aside, which are safe in their own file by now.
+    this.#dirty = options.setAside.length > 0;
+    this.#durable = [...records].flatMap(([key, record]) =>
+      Object.entries(record.deliveries)
+        .filter(([, delivery]) => delivery.status === 'pending')
+        .map(([notifier, delivery]) => ({ key, notifier, record, delivery })),
+    );
   }
 
+  /**
+   * Reads the state at `path` (none yet: empty). A file that is not JSON or not a state file is refused;
+   * a record that fails its schema is set aside, whole, into `<path>.rejected-<time>.json` and the watch is
+   * tracked afresh, so that one bad record neither stops every other watch nor is half used.
+   * Unless read-only, the caller must hold the state lock: leftover temporary files are removed.
+   */
   static async open(path: string, options: { readOnly?: boolean } = {}): Promise<StateStore> {
     const readOnly = options.readOnly ?? false;
     let text: string;
     try {
-      text = await readFile(path, 'utf8');
+      text = await readRegularFile(path, MAX_STATE_BYTES);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return new StateStore(path, { version: 1, watches: {} }, readOnly);
-      throw new StateError(path, `cannot be read: ${(err as Error).message}`, { cause: err });
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        if (!readOnly) await removeTemporaryFiles(path);
+        return new StateStore(path, new Map(), { readOnly, onDisk: null, setAside: [], setAsidePath: null });
+      }
+      const reason = err instanceof NotARegularFileError ? err.message : `cannot be read: ${(err as Error).message}`;
+      throw new StateError(path, `${reason} (set state.path to a file in a writable folder)`, { cause: err });
     }
     let parsed: unknown;
     try {
@@ -49,27 +103,46 @@ export class StateStore {
       // Starting afresh would re-notify every finished watch: refuse and let the operator decide.
       throw new StateError(path, `is not valid JSON (${(err as Error).message}); move it aside to start afresh, which re-notifies finished watches`, { cause: err });
     }
-    const result = envelope.safeParse(parsed);
-    if (!result.success) {
-      throw new StateError(path, 'is not an ecs-action-watch state file (expected {"version":1,"watches":{...}}); move it aside to start afresh');
+    const envelope = stateEnvelopeSchema.safeParse(parsed);
+    if (!envelope.success) {
+      throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}); move it aside to start afresh`);
     }
-    return new StateStore(path, result.data as unknown as StateFile, readOnly);
+    const records = new Map<string, WatchRecord>();
+    const setAside: SetAsideRecord[] = [];
+    const rejected: Record<string, unknown> = dictionary();
+    for (const [key, raw] of Object.entries(envelope.data.watches)) {
+      const checked = watchRecordSchema.safeParse(raw);
+      const problems = checked.success ? [] : recordProblems(checked.error);
+      if (checked.success && watchKey(checked.data) !== key) problems.push(`(the key): does not match the record's ids (${watchKey(checked.data)})`);
+      if (checked.success && problems.length === 0) {
+        records.set(key, checked.data);
+      } else {
+        setAside.push({ key, problems });
+        rejected[key] = { problems, record: raw };
+      }
+    }
+    let setAsidePath: string | null = null;
+    if (!readOnly) {
+      await removeTemporaryFiles(path);
+      if (setAside.length > 0) {
+        setAsidePath = `${path}.rejected-${new Date().toISOString().replace(/[-:.]/g, '')}.json`;
+        await writeDurably(setAsidePath, `${JSON.stringify({ from: path, rejectedAt: new Date().toISOString(), watches: rejected }, null, 1)}\n`);
+      }
+    }
+    return new StateStore(path, records, { readOnly, onDisk: hash(text), setAside, setAsidePath });
   }
 
   get(key: string): WatchRecord | undefined {
-    return this.#data.watches[key];
+    return this.#records.get(key);
   }
 
   set(key: string, record: WatchRecord): void {
-    this.#data.watches[key] = record;
+    this.#records.set(key, record);
     this.#dirty = true;
   }
 
   delete(key: string): void {
-    if (key in this.#data.watches) {
-      delete this.#data.watches[key];
-      this.#dirty = true;
-    }
+    if (this.#records.delete(key)) this.#dirty = true;
   }
 
   /** Mark a record changed in place. */
@@ -78,20 +151,57 @@ export class StateStore {
   }
 
   entries(): Array<[string, WatchRecord]> {
-    return Object.entries(this.#data.watches);
+    return [...this.#records];
+  }
+
+  get size(): number {
+    return this.#records.size;
+  }
+
+  /** Records a delivery owed for the watch at `key`; it reaches `onDurable` once a save has written it. */
+  addDelivery(key: string, notifier: string, delivery: DeliveryRecord): void {
+    const record = this.#records.get(key);
+    if (!record) throw new Error(`no state record ${key} to add a delivery to`);
+    record.deliveries[notifier] = delivery;
+    this.#unsaved.push({ key, notifier, record, delivery });
+    this.#dirty = true;
+  }
+
+  /**
+   * The one listener (the outbox) for deliveries that are on disk: at once with the pending ones read at
+   * open or saved before it was registered, then after each save with those it wrote for the first time.
+   */
+  onDurable(listener: (deliveries: DurableDelivery[]) => void): void {
+    this.#onDurable = listener;
+    const durable = this.#durable.filter((d) => d.delivery.status === 'pending');
+    this.#durable = [];
+    if (durable.length > 0) listener(durable);
   }
 
   /** Resolves once every change made before the call is on disk. */
   save(): Promise<void> {
     if (this.readOnly) return Promise.resolve();
-    this.#pending ??= this.#writing.then(() => {
+    this.#pending ??= this.#writing.then(async () => {
       this.#pending = null;
       if (!this.#dirty) return;
       this.#dirty = false;
-      return this.#write(JSON.stringify(this.#data, null, 1)).catch((err: unknown) => {
+      const written = this.#unsaved;
+      this.#unsaved = [];
+      try {
+        const text = JSON.stringify({ version: STATE_VERSION, watches: dictionary(this.#records) }, null, 1);
+        const digest = hash(text);
+        if (digest !== this.#onDisk) {
+          await writeDurably(this.path, text);
+          this.#onDisk = digest;
+        }
+      } catch (err) {
         this.#dirty = true;
-        throw err;
-      });
+        this.#unsaved = written.concat(this.#unsaved);
+        throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
+      }
+      if (written.length === 0) return;
+      if (this.#onDurable) this.#onDurable(written);
+      else this.#durable.push(...written);
     });
     this.#writing = this.#pending.catch(() => undefined);
     return this.#pending;
@@ -99,7 +209,7 @@ export class StateStore {
 
   /** For /readyz: the folder exists (created when missing) and accepts a file. */
   async checkWritable(): Promise<void> {
-    const probe = join(dirname(this.path), `.${basename(this.path)}.probe-${process.pid}`);
+    const probe = temporaryName(this.path, 'probe');
     try {
       await mkdir(dirname(this.path), { recursive: true });
       const handle = await open(probe, 'w');
@@ -109,29 +219,42 @@ export class StateStore {
       throw new StateError(this.path, `folder is not writable: ${(err as Error).message}`, { cause: err });
     }
   }
+}
 
-  async #write(text: string): Promise<void> {
-    const dir = dirname(this.path);
-    const tmp = join(dir, `.${basename(this.path)}.tmp-${process.pid}`);
+// Random, not the pid: in containers every daemon is pid 1, and two of them may share a volume.
+function temporaryName(path: string, kind: 'tmp' | 'probe'): string {
+  return join(dirname(path), `.${basename(path)}.${kind}-${randomUUID()}`);
+}
+
+/** What a crash between writing and renaming leaves behind; only the lock holder may remove them. */
+async function removeTemporaryFiles(path: string): Promise<void> {
+  const prefix = `.${basename(path)}.tmp-`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dirname(path), n), { force: true }).catch(() => undefined)));
+}
+
+/** Replaces `path` with `text` atomically and durably: temp file, fsync, rename, fsync of the folder. */
+async function writeDurably(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  const tmp = temporaryName(path, 'tmp');
+  try {
+    await mkdir(dir, { recursive: true });
+    const handle = await open(tmp, 'w', 0o600);
     try {
-      await mkdir(dir, { recursive: true });
-      const handle = await open(tmp, 'w', 0o600);
-      try {
-        await handle.writeFile(text, 'utf8');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, this.path);
-      const dirHandle = await open(dir, 'r');
-      try {
-        await dirHandle.sync();
-      } finally {
-        await dirHandle.close();
-      }
-    } catch (err) {
-      await rm(tmp, { force: true }).catch(() => undefined);
-      throw new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
+      await handle.writeFile(text, 'utf8');
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
+    await rename(tmp, path);
+    const dirHandle = await open(dir, 'r');
+    try {
+      await dirHandle.sync();
+    } finally {
+      await dirHandle.close();
+    }
+  } catch (err) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw new StateError(path, `cannot be written: ${(err as Error).message}`, { cause: err });
   }
 }

@@ -1,3 +1,4 @@
+import type { Dictionary } from '../data/dictionary.ts';
 import type { InstanceAction, Outcome, ServerInfo } from '../model.ts';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'given_up';
@@ -8,6 +9,8 @@ export interface DeliveryRecord {
   id: string;
   status: DeliveryStatus;
   attempts: number;
+  /** When the delivery was recorded: it is retried until it is `delivery.maxAge` old. */
+  createdAt: string;
   /** ISO time before which no further attempt is made (backoff, Retry-After). */
   nextAttemptAt: string | null;
   lastError: string | null;
@@ -46,13 +49,12 @@ export interface WatchRecord {
   /** Whether the API ever answered the action with 200: a later 404 is then not "not found". */
   everFound: boolean;
   observed?: ObservedMemory;
-  lastPolledAt: string | null;
   lastError: string | null;
   instanceAction: InstanceAction | null;
   server: ServerInfo | null;
   verdict: VerdictRecord | null;
-  /** Keyed by notifier name. */
-  deliveries: Record<string, DeliveryRecord>;
+  /** Keyed by notifier name; a null-prototype Dictionary, since a notifier may be called `constructor`. */
+  deliveries: Dictionary<DeliveryRecord>;
 }
 
 export interface StateFile {

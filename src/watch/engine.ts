@@ -10,8 +10,10 @@ import type { Metrics } from '../observability/metrics.ts';
 import { watchKey, type StateStore } from '../state/store.ts';
 import type { WatchRecord } from '../state/types.ts';
 import type { Notifier } from '../notify/types.ts';
-import type { Outbox } from '../delivery/outbox.ts';
 import { deliveryId } from '../delivery/notification.ts';
+import { dictionary } from '../data/dictionary.ts';
+import { whenAborted } from '../lifecycle/abort.ts';
+import { isExpired } from '../state/retention.ts';
 import { memoryOf, toRecordFields, type WatchMemory } from './memory.ts';
 import {
   decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
@@ -42,11 +44,12 @@ export interface WatchTarget extends WatchRef {
 export interface EngineOptions {
   client: EcsClient;
   store: StateStore;
-  outbox: Outbox;
   notifiers: Map<string, Notifier>;
   logger: Logger;
   metrics: Metrics;
   poll: { schedule: string; retries: number; concurrency: number };
+  /** `state.retention`: how long a finished, settled watch no longer in the file stays in the state. */
+  retentionMs: number;
 }
 
 /** What one pass over the watches found, for `check` and for `run --until-done`. */
@@ -68,7 +71,11 @@ export interface WatchStatus {
 export class WatchEngine {
   readonly #o: EngineOptions;
   readonly #limit: ReturnType<typeof pLimit>;
+  /** Aborted when closing begins: no new poll starts. */
+  readonly #stopping = new AbortController();
+  /** Aborted when the drain budget is spent: polls in flight are cancelled and record nothing. */
   readonly #closed = new AbortController();
+  #closing: Promise<void> | null = null;
   #targets: WatchTarget[] = [];
   #task: ScheduledTask | null = null;
   #pass: Promise<WatchStatus[]> | null = null;
@@ -116,25 +123,51 @@ export class WatchEngine {
     return this.#targets.every((t) => this.#o.store.get(watchKey(t))?.verdict);
   }
 
-  async close(): Promise<void> {
-    if (this.#closed.signal.aborted) return;
-    this.#closed.abort();
-    await this.#task?.destroy();
-    await this.#pass?.catch(() => undefined);
+  /** True once every watch in the file has a verdict and each of its notifications is delivered or given up. */
+  allSettled(): boolean {
+    return this.#targets.every((t) => {
+      const record = this.#o.store.get(watchKey(t));
+      return record?.verdict && Object.values(record.deliveries).every((d) => d.status !== 'pending');
+    });
+  }
+
+  /**
+   * Stops the schedule, lets the pass in flight finish (and save) until `drain` is aborted, then cancels
+   * its polls, which record nothing. Idempotent.
+   */
+  close(drain: AbortSignal = AbortSignal.abort()): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#stopping.abort();
+      await this.#task?.destroy();
+      const pass = this.#pass?.catch(() => undefined);
+      await Promise.race([pass, whenAborted(drain)]);
+      this.#closed.abort();
+      await pass;
+    })();
+    return this.#closing;
   }
 
   async #runPass(): Promise<WatchStatus[]> {
     const targets = this.#targets;
     const statuses = await Promise.all(targets.map((t) => this.#limit(() => this.#pollWatch(t))));
+    this.#prune(targets);
     try {
+      // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
       await this.#o.store.save();
-      // Verdicts and their delivery records are on disk: only now may they be sent.
-      this.#o.outbox.kick();
     } catch (err) {
       this.#o.logger.error({ err }, 'state could not be saved; retrying on the next pass');
     }
     this.#updateGauges();
     return statuses;
+  }
+
+  /** Forgets watches that are finished, notified, no longer in the file and older than the retention. */
+  #prune(targets: WatchTarget[]): void {
+    const inFile = new Set(targets.map(watchKey));
+    const now = Date.now();
+    for (const [key, record] of this.#o.store.entries()) {
+      if (!inFile.has(key) && isExpired(record, now, this.#o.retentionMs)) this.#o.store.delete(key);
+    }
   }
 
   #recordFor(target: WatchTarget): WatchRecord {
@@ -152,7 +185,7 @@ export class WatchEngine {
       return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason };
     }
     const log = this.#o.logger.child({ watch: target.name, requestId: target.requestId, serverId: target.serverId, projectId: target.projectId });
-    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
+    if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     const stopTimer = this.#o.metrics.pollDuration.startTimer();
     const { seen, verdict } = await this.#observe({ target, record, log });
@@ -160,7 +193,6 @@ export class WatchEngine {
     // A poll cut short by close() saw nothing about the action: record nothing.
     if (this.#closed.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
-    record.lastPolledAt = new Date().toISOString();
     Object.assign(record, toRecordFields(verdict.memory));
     if (seen.action.kind === 'found') record.instanceAction = seen.action.action;
     if (seen.server.kind === 'found') record.server = seen.server.server.info;
@@ -176,7 +208,7 @@ export class WatchEngine {
       else log.debug({ reason: verdict.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: verdict.reason };
     }
-    this.#conclude(target, record, verdict.outcome, verdict.reason, log);
+    this.#conclude(target, watchKey(target), record, verdict.outcome, verdict.reason, log);
     return { target, record, pollFailed, errorKind, state: verdict.outcome, detail: verdict.reason };
   }
 
@@ -211,20 +243,22 @@ export class WatchEngine {
     }
   }
 
-  #conclude(target: WatchTarget, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
+  #conclude(target: WatchTarget, key: string, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
     const detectedAt = new Date().toISOString();
     record.verdict = { outcome, reason, detectedAt };
+    this.#o.store.touch();
     for (const [name, notifier] of this.#o.notifiers) {
       if (target.notify && !target.notify.includes(name)) continue;
       if (!notifier.accepts(outcome) || record.deliveries[name]) continue;
-      record.deliveries[name] = {
+      this.#o.store.addDelivery(key, name, {
         id: deliveryId(record, outcome, name),
         status: 'pending',
         attempts: 0,
+        createdAt: detectedAt,
         nextAttemptAt: null,
         lastError: null,
         updatedAt: detectedAt,
-      };
+      });
     }
     this.#o.metrics.verdicts.inc({ outcome, action: record.instanceAction?.action ?? 'unknown' });
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
@@ -321,12 +355,11 @@ function newRecord(target: WatchTarget, now: string): WatchRecord {
     name: target.name ?? null,
     trackingSince: now,
     everFound: false,
-    lastPolledAt: null,
     lastError: null,
     instanceAction: null,
     server: null,
     verdict: null,
-    deliveries: {},
+    deliveries: dictionary(),
   };
 }
 

@@ -73,12 +73,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   },
   {
     name: 'numbers out of range',
-    text: lines(...CLOUD, 'poll:', '  retries: 21', '  concurrency: 0', 'delivery:', '  attempts: 101', 'http:', '  port: 65536'),
+    text: lines(...CLOUD, 'poll:', '  retries: 21', '  concurrency: 0', 'http:', '  port: 65536'),
     expected: [
       '5:12 poll.retries: must be at most 20 (got 21)',
       '6:16 poll.concurrency: must be at least 1 (got 0)',
-      '8:13 delivery.attempts: must be at most 100 (got 101)',
-      '10:9 http.port: must be at most 65535 (got 65536)',
+      '8:9 http.port: must be at most 65535 (got 65536)',
     ],
   },
   {
@@ -123,7 +122,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'an unknown top-level section',
     text: lines(...CLOUD, 'notifier: {}'),
-    expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, http, watches)"],
+    expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches)"],
   },
   {
     name: 'an unknown auth type',
@@ -269,6 +268,35 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '6:5 notifiers.chat.type: required: the notifier type, one of email, webhook',
       "7:18 notifiers.pager.type: unknown notifier type 'pagerduty' (allowed: email, webhook)",
       "8:3 notifiers[\"ops mail\"]: notifier name 'ops mail' may only contain letters, digits, _, . and -",
+      // Its settings are checked too, so that one run lists everything to fix.
+      '8:15 notifiers["ops mail"].smtp: required (a mapping)',
+      '8:15 notifiers["ops mail"].from: required (a string)',
+      '8:15 notifiers["ops mail"].to: required (a list)',
+    ],
+  },
+  {
+    name: 'a line break in a token, a header value or a mail address (header injection)',
+    text: lines(
+      ...CLOUD,
+      '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
+      'notifiers:',
+      '  chat:',
+      '    type: webhook',
+      '    url: https://hooks.example.com/ecs',
+      '    headers: { X-Team: "infra\\r\\nX-Injected: 1" }',
+      '  mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com }',
+      '    from: "Ops\\nBcc: everyone@example.com <ops@example.com>"',
+      '    to: ["ops@example.com\\r\\n"]',
+    ),
+    // A Kubernetes Secret mounted into the environment often ends in a newline.
+    env: { ECS_AUTH_TOKEN: 'gAAAAABtoken-from-a-file\n' },
+    expected: [
+      '4:31 cloud.auth.token: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
+      '9:24 notifiers.chat.headers.X-Team: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
+      '13:11 notifiers.mail.from: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
+      '14:10 notifiers.mail.to[0]: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
     ],
   },
   {

@@ -18,8 +18,9 @@ describe('a valid watch file', () => {
       },
       poll: { schedule: '*/15 * * * * *', retries: 4, concurrency: 8, deadline: 6 * 3_600_000 },
       notifiers: {},
-      delivery: { attempts: 10, minDelay: 1000, maxDelay: 5 * 60_000 },
-      state: { path: './ecs-action-watch.state.json' },
+      delivery: { maxAge: 24 * 3_600_000, minDelay: 1000, maxDelay: 5 * 60_000 },
+      state: { path: './ecs-action-watch.state.json', retention: 7 * 86_400_000 },
+      shutdown: { drainTimeout: 10_000 },
       http: { port: 9464 },
       watches: [],
     });

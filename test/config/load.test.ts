@@ -91,7 +91,7 @@ describe('loadConfigFile', () => {
 
   it.each([
     ['a missing file', 'missing.yaml', 'no such file'],
-    ['a directory', '.', 'it is a directory'],
+    ['a directory', '.', 'is a directory, not a regular file'],
   ])('says why %s cannot be read, and how to name another', async (_what, name, reason) => {
     const path = join(dir, name);
     const err = await loadConfigFile(path, { env: {} }).catch((e: unknown) => e);

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { nextDelay } from '../../src/delivery/backoff.ts';
+import { nextDelay, retryAt } from '../../src/delivery/backoff.ts';
 import { deliveryId, notificationFor } from '../../src/delivery/notification.ts';
 import type { WatchRecord } from '../../src/state/types.ts';
 
-const policy = { attempts: 10, minDelay: 1000, maxDelay: 60_000 };
+const policy = { minDelay: 1000, maxDelay: 60_000 };
 
 describe('nextDelay', () => {
   it('doubles from minDelay, jittered within the upper half, and stops at maxDelay', () => {
@@ -16,6 +16,18 @@ describe('nextDelay', () => {
   it('waits at least what Retry-After asked for, but never beyond maxDelay', () => {
     expect(nextDelay(policy, 1, 30_000, () => 0)).toBe(30_000);
     expect(nextDelay(policy, 1, 3_600_000, () => 0)).toBe(60_000);
+  });
+});
+
+describe('retryAt', () => {
+  const delivery = { ...policy, maxAge: 3_600_000 };
+  it('schedules the next attempt by the backoff while the delivery is younger than maxAge', () => {
+    expect(retryAt(delivery, 0, 10_000, 3, undefined, () => 1)).toBe(14_000);
+  });
+
+  it('puts the last attempt on maxAge rather than past it, and gives up from then on', () => {
+    expect(retryAt(delivery, 0, 3_590_000, 20, undefined, () => 1)).toBe(3_600_000);
+    expect(retryAt(delivery, 0, 3_600_000, 21)).toBeNull();
   });
 });
 
@@ -33,7 +45,7 @@ describe('notificationFor', () => {
   it('builds the contract body from the state record', () => {
     const record: WatchRecord = {
       projectId: 'p', serverId: 's', requestId: 'req-1', name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false,
-      lastPolledAt: null, lastError: null, instanceAction: null, server: null, verdict: null, deliveries: {},
+      lastError: null, instanceAction: null, server: null, verdict: null, deliveries: {},
     };
     const n = notificationFor(record, { outcome: 'not_found', reason: 'never found', detectedAt: '2026-11-26T10:02:00.000Z' });
     expect(n).toEqual({

@@ -1,6 +1,9 @@
+import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
@@ -208,5 +211,73 @@ describe('errors that stop a command', () => {
     } finally {
       blocker.close();
     }
+  });
+});
+
+describe('hostile files and signals', () => {
+  it('refuses a FIFO as the watch file at once instead of waiting for a writer', async () => {
+    const fifo = join(h.dir, 'watch.yaml');
+    execFileSync('mkfifo', [fifo]);
+    const r = await h.cli(['validate', '--config', fifo]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`cannot read the watch file ${fifo}: is a named pipe (FIFO), not a regular file (name another file with --config or ECS_WATCH_CONFIG)\n`);
+  });
+
+  it('refuses a state path under /proc instead of spinning', async () => {
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(/path: .*state\.json/, 'path: /proc/self/ecs-action-watch.json'));
+    const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/state file \/proc\/self\/ecs-action-watch\.json: is on \/proc, whose files the kernel generates/);
+  });
+
+  it('stops check at Ctrl-C even while the endpoint never answers', async () => {
+    let requests = 0;
+    const silent = createHttpServer(() => {
+      requests++;
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+      const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(h.simulator.url, url).replace('timeout: 500ms', 'timeout: 60s'));
+      const stop = new AbortController();
+      const running = h.cli(['check', '--config', path], { signal: stop.signal });
+      await waitFor(() => requests > 0);
+      stop.abort('SIGINT');
+      // Without the signal this would wait for the 60 s timeout, beyond the test's own.
+      const r = await running;
+      expect(r.code).toBe(130);
+      expect(r.stdout).toBe('');
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
+  it('lets a delivery in flight finish on SIGTERM instead of cutting it off (and sending it again later)', async () => {
+    const a = quick();
+    h.simulator.addAction(a);
+    h.hooks.setAnswer({ delayMs: 1000 });
+    const path = await h.writeConfig(h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}` }));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal });
+    await waitFor(() => h.hooks.received.length === 1, 8000);
+    stop.abort('SIGTERM');
+    const r = await running;
+    expect(r.code).toBe(0);
+    const state = JSON.parse(await readFile(join(h.dir, 'state', 'state.json'), 'utf8')) as { watches: Record<string, { deliveries: Record<string, { status: string }> }> };
+    expect(Object.values(state.watches)[0]!.deliveries['chat']!.status).toBe('delivered');
+  });
+
+  it('delivers to notifiers named constructor, toString and __proto__', async () => {
+    const a = quick();
+    h.simulator.addAction(a);
+    const notifiers = ['constructor', 'toString', '__proto__'].map((name) => `  ${name}:\n    type: webhook\n    url: ${h.hooks.url}`).join('\n');
+    const path = await h.writeConfig(h.yaml([{ ...a, extra: '    notify: [constructor, toString, __proto__]' }], { notifiers }));
+    expect((await h.cli(['validate', '--config', path])).stdout).toContain('notifiers: constructor, toString, __proto__');
+    const r = await h.cli(['run', '--until-done', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(h.hooks.received).toHaveLength(3);
+    expect(new Set(h.hooks.received.map((hook) => hook.headers['webhook-id'])).size).toBe(3);
   });
 });

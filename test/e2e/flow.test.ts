@@ -190,6 +190,80 @@ describe('the core loop against the simulator', () => {
     expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
   });
 
+  it('sends an outcome only once the save that records it has succeeded', async () => {
+    const { mkdir, readFile, rm, writeFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const ok = resize();
+    h.simulator.addAction(ok);
+    const app = await h.app(h.yaml([entry(ok, 'resize')]));
+    app.outbox.start();
+    const stateDir = join(h.dir, 'state');
+    await advance(app, 1000);
+    // The state folder becomes unwritable (here: a file takes its place), as a full or read-only volume would.
+    await rm(stateDir, { recursive: true });
+    await writeFile(stateDir, 'not a folder');
+    for (let t = 0; t < 8000; t += 500) {
+      vi.setSystemTime(Date.now() + 500);
+      await app.engine.pollOnce();
+      await app.outbox.flush();
+    }
+    expect(app.engine.allDone()).toBe(true);
+    expect(h.hooks.received).toHaveLength(0);
+    expect(h.mail.received).toHaveLength(0);
+    expect(h.logs.lines().some((l) => l['msg'] === 'state could not be saved; retrying on the next pass')).toBe(true);
+
+    await rm(stateDir);
+    await mkdir(stateDir);
+    await advance(app, 500);
+    await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1));
+    const onDisk = JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as { watches: Record<string, { verdict: { outcome: string } }> };
+    expect(Object.values(onDisk.watches)[0]!.verdict.outcome).toBe('success');
+  });
+
+  it('writes nothing when a pass changed nothing', async () => {
+    const { stat } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const stuck = stuckReboot();
+    h.simulator.addAction(stuck);
+    const app = await h.app(h.yaml([entry(stuck, 'stuck', '    deadline: 1h')]));
+    await advance(app, 1000);
+    const before = await stat(join(h.dir, 'state', 'state.json'));
+    await advance(app, 3000);
+    expect((await stat(join(h.dir, 'state', 'state.json'))).ino).toBe(before.ino);
+  });
+
+  it('forgets a finished, notified watch once it has left the file and state.retention has passed', async () => {
+    const gone = resize();
+    const kept = resize();
+    h.simulator.addAction(gone);
+    h.simulator.addAction(kept);
+    const app = await h.app(h.yaml([entry(gone, 'gone'), entry(kept, 'kept')]).replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1d'));
+    await advance(app, 10_000);
+    expect(app.engine.allSettled()).toBe(true);
+    app.engine.setWatches(app.engine.watches().filter((w) => w.requestId === kept.requestId));
+    await advance(app, 1000);
+    expect(app.store.size).toBe(2);
+    vi.setSystemTime(Date.now() + 86_400_000);
+    await advance(app, 1000);
+    expect(app.store.entries().map(([, r]) => r.requestId)).toEqual([kept.requestId]);
+    expect(h.hooks.received).toHaveLength(2);
+  });
+
+  it('never writes a chat webhook token into the state file or the logs', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const ok = resize();
+    h.simulator.addAction(ok);
+    h.hooks.setAnswer({ status: 503 });
+    const token = 'T0KEN-in-the-path-9f8e7d';
+    const url = h.hooks.url.replace('/hooks/ecs', `/services/T01/B02/${token}`);
+    const app = await h.app(h.yaml([entry(ok, 'resize')], { notifiers: `  chat:\n    type: webhook\n    url: ${url}` }));
+    await advance(app, 8000);
+    const state = await readFile(join(h.dir, 'state', 'state.json'), 'utf8');
+    expect(state).toContain('/services/… answered 503');
+    expect(state + h.logs.text).not.toContain(token);
+  });
+
   it('ends as not_found when the API answers 404 for two minutes, and not before', async () => {
     const ids = newIds();
     const app = await h.app(h.yaml([{ ...ids, name: 'ghost' }]));

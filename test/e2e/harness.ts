@@ -70,7 +70,6 @@ export class Harness {
       'delivery:',
       '  minDelay: 20ms',
       '  maxDelay: 200ms',
-      '  attempts: 50',
       'notifiers:',
       options.notifiers ??
         [

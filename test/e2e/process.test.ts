@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { Harness, SECRETS, newIds } from './harness.ts';
@@ -52,4 +53,24 @@ it('keeps the logs of a one-shot command on stderr, so that `check --json | jq` 
   expect(JSON.parse(stdout)).toEqual([expect.objectContaining({ requestId: ids.requestId, pollFailed: true })]);
   expect(stderr).toContain('poll failed');
   for (const secret of SECRETS) expect(stdout + stderr).not.toContain(secret);
+});
+
+it('refuses a second daemon on the same state file, naming the first one', async () => {
+  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  try {
+    const until = Date.now() + 10_000;
+    while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const second = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(
+      new RegExp(`state file .*state\\.json: is in use by another ecs-action-watch: pid ${child.pid} on host ${hostname()}, running since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z`),
+    );
+    expect(second.stderr).toContain('Run one daemon per state file: stop that one, or give this one another state.path');
+  } finally {
+    child.kill('SIGTERM');
+  }
+  expect(await exited).toBe(0);
 });

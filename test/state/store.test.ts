@@ -1,14 +1,16 @@
-import { mkdtemp, readFile, writeFile, readdir } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
-import type { WatchRecord } from '../../src/state/types.ts';
+import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
+import { dictionary } from '../../src/data/dictionary.ts';
 
 const ref = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
 function record(): WatchRecord {
-  return { ...ref, name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastPolledAt: null, lastError: null, instanceAction: null, server: null, verdict: null, deliveries: {} };
+  return { ...ref, name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, instanceAction: null, server: null, verdict: null, deliveries: dictionary() };
 }
 
 async function tempDir() {
@@ -74,5 +76,134 @@ describe('StateStore', () => {
     await expect(store.save()).rejects.toThrow(/sub\/state.json: cannot be written/);
     await expect(store.checkWritable()).rejects.toThrow(/not writable/);
     expect(store.get('a')).toBeDefined();
+  });
+});
+
+const delivered = (id: string): DeliveryRecord => ({
+  id, status: 'delivered', attempts: 1, createdAt: '2026-11-26T10:05:00.000Z', nextAttemptAt: null, lastError: null, updatedAt: '2026-11-26T10:05:01.000Z',
+});
+const finished = (requestId: string): WatchRecord => ({
+  ...record(),
+  requestId,
+  verdict: { outcome: 'success', reason: 'done', detectedAt: '2026-11-26T10:05:00.000Z' },
+  deliveries: dictionary([['chat', delivered(`d-${requestId}`)]]),
+});
+
+describe('StateStore with hostile records', () => {
+  const good = finished('req-good');
+  const hostile: Array<[string, (key: string) => unknown, RegExp]> = [
+    ['an empty record', () => ({}), /projectId: .*expected string/],
+    ['no deliveries', () => { const { deliveries: _, ...rest } = finished('req-x'); return rest; }, /deliveries: /],
+    ['a trackingSince that is no time', () => ({ ...finished('req-x'), trackingSince: 'yesterday-ish' }), /trackingSince: expected an ISO 8601 time/],
+    ['a nextAttemptAt that is no date', () => ({ ...finished('req-x'), deliveries: { chat: { ...delivered('d'), status: 'pending', nextAttemptAt: 'not-a-date' } } }), /deliveries.chat.nextAttemptAt: expected an ISO 8601 time/],
+    ['a verdict that is a number', () => ({ ...finished('req-x'), verdict: 42 }), /verdict: .*expected object/],
+    ['deliveries without a verdict', () => ({ ...finished('req-x'), verdict: null }), /deliveries: deliveries without a verdict/],
+    ['a key that does not match its ids', () => finished('req-other'), /\(the key\): does not match/],
+  ];
+
+  it.each(hostile)('sets aside %s, whole, naming the file and the watch, and keeps the others', async (_what, make, problem) => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const badKey = 'p1/s1/req-x';
+    const bad = make(badKey);
+    await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(good)]: good, [badKey]: bad } }));
+    const store = await StateStore.open(path);
+    expect(store.setAside).toEqual([{ key: badKey, problems: expect.arrayContaining([expect.stringMatching(problem)]) }]);
+    expect(store.get(watchKey(good))).toEqual(good);
+    expect(store.get(badKey)).toBeUndefined();
+    // Kept, with its problems, next to the state; the state file itself no longer holds it after the next save.
+    expect(store.setAsidePath).toMatch(/state\.json\.rejected-\d{8}T\d{6}\d*Z\.json$/);
+    const kept = JSON.parse(await readFile(store.setAsidePath!, 'utf8')) as { from: string; watches: Record<string, { record: unknown; problems: string[] }> };
+    expect(kept.from).toBe(path);
+    expect(kept.watches[badKey]!.record).toEqual(bad);
+    await store.save();
+    const rewritten = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, unknown> };
+    expect(Object.keys(rewritten.watches)).toEqual([watchKey(good)]);
+  });
+
+  it('sets aside in memory only when read-only', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    await writeFile(path, JSON.stringify({ version: 1, watches: { 'p1/s1/req-x': { verdict: 42 } } }));
+    const store = await StateStore.open(path, { readOnly: true });
+    expect(store.setAside.map((s) => s.key)).toEqual(['p1/s1/req-x']);
+    expect(store.setAsidePath).toBeNull();
+    expect(await readdir(dir)).toEqual(['state.json']);
+  });
+
+  it('keeps deliveries to notifiers named constructor, toString and __proto__', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const names = ['constructor', 'toString', '__proto__'];
+    const text = `{"version":1,"watches":{"p1/s1/req-1":${JSON.stringify({ ...finished('req-1'), deliveries: {} }).replace('"deliveries":{}', `"deliveries":{${names.map((n) => `"${n}":${JSON.stringify(delivered(n))}`).join(',')}}`)}}}`;
+    await writeFile(path, text);
+    const store = await StateStore.open(path);
+    expect(store.setAside).toEqual([]);
+    const deliveries = store.get('p1/s1/req-1')!.deliveries;
+    expect(Object.keys(deliveries)).toEqual(names);
+    expect(deliveries['__proto__']!.id).toBe('__proto__');
+    store.touch();
+    await store.save();
+    expect(Object.keys((await StateStore.open(path)).get('p1/s1/req-1')!.deliveries)).toEqual(names);
+  });
+});
+
+describe('StateStore on files that are not plain files', () => {
+  it('refuses a FIFO instead of waiting for a writer', async () => {
+    const path = join(await tempDir(), 'state.json');
+    execFileSync('mkfifo', [path]);
+    await expect(StateStore.open(path, { readOnly: true })).rejects.toThrow(/state\.json: is a named pipe \(FIFO\), not a regular file/);
+  });
+
+  it('refuses a path under /proc instead of reading the kernel forever', async () => {
+    await expect(StateStore.open('/proc/self/pagemap', { readOnly: true })).rejects.toThrow(/is on \/proc, whose files the kernel generates/);
+  });
+
+  it('refuses a file far larger than any state', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const { truncate } = await import('node:fs/promises');
+    await writeFile(path, '');
+    await truncate(path, 300 * 1024 * 1024);
+    await expect(StateStore.open(path, { readOnly: true })).rejects.toThrow(/is 300 MiB, more than the 256 MiB allowed/);
+  });
+});
+
+describe('StateStore round trip', () => {
+  it('keeps every field of a record, the verdict memory included', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await StateStore.open(path);
+    const full: WatchRecord = {
+      ...finished('req-1'),
+      observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false },
+    };
+    store.set(watchKey(full), full);
+    await store.save();
+    expect((await StateStore.open(path)).get(watchKey(full))).toEqual(full);
+  });
+});
+
+describe('StateStore writes', () => {
+  it('writes nothing when nothing changed', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await StateStore.open(path);
+    store.set(watchKey(ref), record());
+    await store.save();
+    const before = await stat(path);
+    store.touch();
+    await store.save();
+    const reopened = await StateStore.open(path);
+    reopened.touch();
+    await reopened.save();
+    expect((await stat(path)).ino).toBe(before.ino);
+  });
+
+  it('names temporary files randomly, not by pid, and removes those a crash left behind', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    await writeFile(join(dir, '.state.json.tmp-1'), 'left by a crashed daemon that was pid 1');
+    const store = await StateStore.open(path);
+    expect(await readdir(dir)).toEqual([]);
+    store.set('a', record());
+    await store.save();
+    expect(await readdir(dir)).toEqual(['state.json']);
   });
 });

@@ -1,4 +1,6 @@
 import { createApp } from '../../app.ts';
+import { dictionary } from '../../data/dictionary.ts';
+import { signalExitStatus } from '../signals.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
 import type { Command } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
@@ -13,16 +15,21 @@ export const check: Command = {
     if (!config) return 2;
     // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
     const app = await createApp(config, { logger: ctx.logger, readOnlyState: true });
+    // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
+    const interrupt = () => void app.close({ drainMs: 0 });
+    ctx.signal.addEventListener('abort', interrupt, { once: true });
     try {
       for (const [, record] of app.store.entries()) {
         record.verdict = null;
-        record.deliveries = {};
+        record.deliveries = dictionary();
       }
       const statuses = await app.engine.pollOnce();
+      if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
       ctx.stdout.write(ctx.options['json'] ? `${JSON.stringify(statuses.map(toJson), null, 2)}\n` : `${table(statuses)}\n`);
       return statuses.some((s) => s.pollFailed) ? 1 : 0;
     } finally {
-      await app.close();
+      ctx.signal.removeEventListener('abort', interrupt);
+      await app.close({ drainMs: 0 });
     }
   },
 };

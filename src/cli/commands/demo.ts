@@ -86,7 +86,7 @@ export const demo: Command = {
           if (last.get(s.target.requestId) !== line) say(`poll    ${line}`);
           last.set(s.target.requestId, line);
         }
-        if (app.engine.allDone() && app.outbox.counts().pending === 0) break;
+        if (app.engine.allSettled()) break;
         await sleep(1000, undefined, { signal: ctx.signal }).catch(() => undefined);
         if (ctx.signal.aborted) return 130;
       }

@@ -8,6 +8,7 @@ import { loadConfigFile } from '../../config/load.ts';
 import { ConfigError } from '../../config/ConfigError.ts';
 import { watchKey } from '../../state/store.ts';
 import { createMetrics } from '../../observability/metrics.ts';
+import { whenAborted } from '../../lifecycle/abort.ts';
 import { startHealthServer, type HealthServer } from '../../observability/http.ts';
 import type { Command, CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
@@ -22,6 +23,7 @@ export const run: Command = {
   usage: 'run [--config FILE] [--until-done]',
   logsTo: 'stdout',
   options: { 'until-done': { type: 'boolean' } },
+  drainsOnStop: true,
   async run(ctx) {
     const config = await loadConfigOrReport(ctx);
     if (!config) return 2;
@@ -29,6 +31,10 @@ export const run: Command = {
     try {
       await daemon.start();
       return ctx.options['until-done'] ? await daemon.untilDone() : await daemon.untilStopped();
+    } catch (err) {
+      // Stopped while still starting (waiting for the state lock): a clean stop, not a failure.
+      if (ctx.signal.aborted && !daemon.started) return 0;
+      throw err;
     } finally {
       await daemon.close();
     }
@@ -45,6 +51,14 @@ class Daemon {
   #health: HealthServer | null = null;
   #reloading: Promise<void> = Promise.resolve();
   #closing: Promise<void> | null = null;
+  /** Aborted on SIGTERM/SIGINT, or when the state lock was lost. */
+  readonly #stop = new AbortController();
+  /** Why the daemon stops other than by a signal. */
+  #failure: Error | null = null;
+
+  get started(): boolean {
+    return this.#app !== null;
+  }
 
   constructor(ctx: CommandContext, config: Config) {
     this.#ctx = ctx;
@@ -54,19 +68,23 @@ class Daemon {
 
   async start(): Promise<void> {
     this.#metrics.recordConfigLoad(true);
-    this.#app = await this.#startApp(this.#config);
+    const signal = this.#ctx.signal;
+    if (signal.aborted) this.#stop.abort();
+    else signal.addEventListener('abort', () => this.#stop.abort(), { once: true });
+    // Before the app, which may wait for the state lock: liveness holds meanwhile, readiness says why not.
     if (this.#config.http.port !== 0) {
       this.#health = await startHealthServer({
         port: this.#config.http.port,
         metrics: this.#metrics,
         logger: this.#log,
         ready: async () => {
-          if (!this.#app) return { ok: false, reason: 'the watch file is being reloaded' };
+          if (!this.#app) return { ok: false, reason: this.#closing ? 'stopping' : 'starting (waiting for the state lock) or reloading' };
           await this.#app.store.checkWritable();
           return { ok: true };
         },
       });
     }
+    this.#app = await this.#startApp(this.#config);
     watchFile(this.#ctx.configPath, { interval: RELOAD_INTERVAL_MS }, (curr, prev) => {
       if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) {
         this.#reloading = this.#reloading.then(() => this.#reload());
@@ -76,18 +94,16 @@ class Daemon {
   }
 
   async untilStopped(): Promise<number> {
-    await new Promise<void>((resolve) => {
-      if (this.#ctx.signal.aborted) resolve();
-      this.#ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-    });
+    await whenAborted(this.#stop.signal);
+    this.#throwIfFailed();
     return 0;
   }
 
   /** 0 every watch succeeded; 1 any other outcome; 3 a notification was given up (it outranks 1). */
   async untilDone(): Promise<number> {
-    while (!this.#ctx.signal.aborted) {
+    while (!this.#stop.signal.aborted) {
       const app = this.#app;
-      if (app && app.engine.allDone() && app.outbox.counts().pending === 0) {
+      if (app && app.engine.allSettled()) {
         const records = app.engine.watches().map((t) => app.store.get(watchKey(t)));
         const outcomes = records.map((r) => r?.verdict?.outcome);
         const givenUp = records.some((r) => Object.values(r?.deliveries ?? {}).some((d) => d.status === 'given_up'));
@@ -95,9 +111,15 @@ class Daemon {
         if (givenUp) return 3;
         return outcomes.every((o) => o === 'success') ? 0 : 1;
       }
-      await sleep(DONE_CHECK_MS, undefined, { signal: this.#ctx.signal }).catch(() => undefined);
+      await sleep(DONE_CHECK_MS, undefined, { signal: this.#stop.signal }).catch(() => undefined);
     }
+    this.#throwIfFailed();
     return 1;
+  }
+
+  /** The state lock was taken over: stopping is right, but it is no clean stop. */
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure;
   }
 
   close(): Promise<void> {
@@ -113,7 +135,15 @@ class Daemon {
   }
 
   async #startApp(config: Config): Promise<App> {
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics });
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal });
+    app.lockLost.addEventListener(
+      'abort',
+      () => {
+        this.#failure = app.lockLost.reason as Error;
+        this.#stop.abort();
+      },
+      { once: true },
+    );
     app.outbox.start();
     app.engine.start();
     return app;

@@ -1,6 +1,7 @@
 // The `type: webhook` entry of `notifiers:` in the watch file: what each key accepts and its default.
 import { z } from 'zod';
-import { duration, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
+import { duration, headerValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
+import { dictionarySchema } from '../../data/dictionary.ts';
 
 // The Standard Webhooks form of a signing key; the notifier signs with its base64 part.
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
@@ -16,12 +17,10 @@ export const WebhookConfigSchema = strict({
     }),
   ),
   headers: orEmpty(
-    z
-      .record(
-        z.string().regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` }),
-        z.string(),
-      )
-      .default({}),
+    dictionarySchema(
+      z.string().regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` }),
+      headerValue(),
+    ).prefault({}),
   ),
   timeout: duration().prefault('10s'),
   on: outcomes(),

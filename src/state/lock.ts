@@ -1,0 +1,234 @@
+// One daemon per state file. Two daemons on one file would each decide and notify the same watches and
+// overwrite each other's saves: a Kubernetes RollingUpdate starts the new pod before the old one stops,
+// and anyone can type `run` twice. The lock is a file next to the state naming its holder; the holder
+// refreshes it while it runs, so that a lock left by a crash is recognised and taken over.
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { link, mkdir, open, readFile, rename, rm, utimes, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Logger } from 'pino';
+import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
+import { StateError } from './StateError.ts';
+
+export interface LockHolder {
+  pid: number;
+  hostname: string;
+  startedAt: string;
+  /** Tells this process from an earlier one with the same pid (every container's daemon is pid 1). */
+  instance: string;
+}
+
+export interface LockTiming {
+  /** How often the holder refreshes the lock file's time. */
+  refreshMs: number;
+  /** A lock not refreshed for this long belongs to a daemon that is gone (or hung) and is taken over. */
+  staleMs: number;
+}
+
+export const DEFAULT_LOCK_TIMING: LockTiming = { refreshMs: 10_000, staleMs: 30_000 };
+
+/** The state file is locked by a daemon that is alive; the message names it and says what to do. */
+export class StateLockError extends StateError {
+  override name = 'StateLockError';
+  readonly holder: LockHolder | null;
+
+  constructor(path: string, message: string, holder: LockHolder | null) {
+    super(path, message);
+    this.holder = holder;
+  }
+}
+
+export function describeHolder(holder: LockHolder | null): string {
+  if (holder === null) return 'an unknown process (the lock file is unreadable)';
+  return `pid ${holder.pid} on host ${holder.hostname}, running since ${holder.startedAt}`;
+}
+
+function parseHolder(text: string): LockHolder | null {
+  try {
+    const value = JSON.parse(text) as Partial<LockHolder>;
+    if (typeof value.pid === 'number' && typeof value.hostname === 'string' && typeof value.startedAt === 'string' && typeof value.instance === 'string') {
+      return value as LockHolder;
+    }
+  } catch {
+    // A lock file cut short by a crash while it was being written names nobody.
+  }
+  return null;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    // EPERM: it exists but belongs to another user.
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+type Verdict = { kind: 'take-over'; why: string } | { kind: 'in-use' } | { kind: 'wait'; staleInMs: number };
+
+/** What to do about a lock held by `holder`, last refreshed `ageMs` ago. */
+function judge(holder: LockHolder | null, ageMs: number, timing: LockTiming): Verdict {
+  if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid && !isAlive(holder.pid)) {
+    return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, is gone` };
+  }
+  if (ageMs >= timing.staleMs) return { kind: 'take-over', why: `it was last refreshed ${Math.round(ageMs / 1000)} s ago` };
+  // Alive on this host. The same pid as ours is not us: it is an earlier process in a restarted container,
+  // or a daemon in another pid namespace; only the refresh can tell, so that case waits.
+  if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid) return { kind: 'in-use' };
+  return { kind: 'wait', staleInMs: timing.staleMs - ageMs };
+}
+
+/** A held lock. `lost` is aborted when another process has taken it over; the holder must then stop. */
+export class StateLock {
+  readonly path: string;
+  readonly holder: LockHolder;
+  readonly #lost = new AbortController();
+  readonly #timer: NodeJS.Timeout;
+  readonly #logger: Logger;
+  #released: Promise<void> | null = null;
+
+  constructor(path: string, holder: LockHolder, timing: LockTiming, logger: Logger) {
+    this.path = path;
+    this.holder = holder;
+    this.#logger = logger;
+    this.#timer = setInterval(() => void this.#refresh(), timing.refreshMs);
+    this.#timer.unref();
+  }
+
+  get lost(): AbortSignal {
+    return this.#lost.signal;
+  }
+
+  /** Idempotent; removes the lock file if it is still ours. */
+  release(): Promise<void> {
+    this.#released ??= (async () => {
+      clearInterval(this.#timer);
+      const current = parseHolder(await readFile(this.path, 'utf8').catch(() => ''));
+      if (current?.instance === this.holder.instance) await rm(this.path, { force: true });
+    })();
+    return this.#released;
+  }
+
+  async #refresh(): Promise<void> {
+    if (this.#released || this.#lost.signal.aborted) return;
+    try {
+      const current = parseHolder(await readFile(this.path, 'utf8'));
+      if (current?.instance !== this.holder.instance) {
+        this.#lose(`the state lock ${this.path} was taken over by ${describeHolder(current)}`);
+        return;
+      }
+      const now = new Date();
+      await utimes(this.path, now, now);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+        this.#lose(`the state lock ${this.path} was removed by someone else`);
+        return;
+      }
+      // A refresh that keeps failing lets the lock go stale; whoever takes it over is seen at the next one.
+      this.#logger.warn({ lock: this.path, error: (err as Error).message }, 'could not refresh the state lock');
+    }
+  }
+
+  #lose(message: string): void {
+    clearInterval(this.#timer);
+    this.#logger.error({ lock: this.path }, `${message}; stopping, since two daemons must not share a state file`);
+    this.#lost.abort(new StateLockError(this.path, message, null));
+  }
+}
+
+/**
+ * Takes the lock of the state file at `statePath` (`<statePath>.lock`). A lock whose holder is gone
+ * (same host, pid not running) or that has not been refreshed for `staleMs` is taken over. One held by
+ * a live process on this host is refused at once; one whose holder cannot be checked from here (another
+ * host, or our own pid from an earlier container) is waited for until it is released or goes stale.
+ */
+export async function acquireStateLock(
+  statePath: string,
+  options: { logger: Logger; signal?: AbortSignal | undefined; timing?: LockTiming | undefined },
+): Promise<StateLock> {
+  const { logger, signal } = options;
+  const timing = options.timing ?? DEFAULT_LOCK_TIMING;
+  const path = `${statePath}.lock`;
+  const pseudo = await pseudoFileSystemOf(statePath);
+  if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);
+  const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), instance: randomUUID() };
+  await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // a failure is reported by the open below
+  let waitingLogged = false;
+  for (;;) {
+    signal?.throwIfAborted();
+    try {
+      const handle = await open(path, 'wx', 0o644);
+      try {
+        await handle.writeFile(`${JSON.stringify(holder)}\n`);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return new StateLock(path, holder, timing, logger);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new StateError(statePath, `cannot create its lock file ${path}: ${(err as Error).message} (its folder must exist or be creatable, and be writable)`, { cause: err });
+      }
+    }
+    const seen = await readLock(path);
+    if (seen === null) continue; // released meanwhile
+    const verdict = judge(seen.holder, Date.now() - seen.mtimeMs, timing);
+    if (verdict.kind === 'in-use') {
+      throw new StateLockError(
+        statePath,
+        `is in use by another ecs-action-watch: ${describeHolder(seen.holder)} (lock ${path}). ` +
+          'Run one daemon per state file: stop that one, or give this one another state.path',
+        seen.holder,
+      );
+    }
+    if (verdict.kind === 'take-over') {
+      if (await removeIfUnchanged(path, seen.text)) logger.warn({ lock: path }, `took over a stale state lock: ${verdict.why}`);
+      continue;
+    }
+    if (!waitingLogged) {
+      waitingLogged = true;
+      logger.warn(
+        { lock: path, holder: seen.holder },
+        `the state file is locked by ${describeHolder(seen.holder)}; waiting until it is released, or taken over once it goes ` +
+          `${Math.round(timing.staleMs / 1000)} s without a refresh (only one daemon may use a state file)`,
+      );
+    }
+    await sleep(Math.max(50, Math.min(verdict.staleInMs, timing.refreshMs)), undefined, { signal });
+  }
+}
+
+async function readLock(path: string): Promise<{ text: string; holder: LockHolder | null; mtimeMs: number } | null> {
+  try {
+    const [text, stats] = await Promise.all([readFile(path, 'utf8'), stat(path)]);
+    return { text, holder: parseHolder(text), mtimeMs: stats.mtimeMs };
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+}
+
+/**
+ * Removes the stale lock whose content was `seen`, unless another process replaced it meanwhile (two
+ * daemons starting after a crash both find it stale): moved aside first, and put back if it is not the
+ * one judged. False when someone else got there first.
+ */
+async function removeIfUnchanged(path: string, seen: string): Promise<boolean> {
+  const aside = `${path}.stale-${randomUUID()}`;
+  try {
+    await rename(path, aside);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
+  const moved = await readFile(aside, 'utf8').catch(() => null);
+  if (moved !== seen) {
+    // A fresh lock was moved by mistake: put it back unless yet another one took its place.
+    await link(aside, path).catch(() => undefined);
+    await rm(aside, { force: true });
+    return false;
+  }
+  await rm(aside, { force: true });
+  return true;
+}

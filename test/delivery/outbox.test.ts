@@ -1,0 +1,243 @@
+// The outbox through real parts: a state file in a temporary folder and a webhook receiver on 127.0.0.1.
+// Time is moved with a fake Date; nothing sleeps longer than a receiver's scripted answer.
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { Outbox } from '../../src/delivery/outbox.ts';
+import { deliveryId } from '../../src/delivery/notification.ts';
+import { dictionary } from '../../src/data/dictionary.ts';
+import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
+import type { Notifier } from '../../src/notify/types.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
+import { StateStore, watchKey } from '../../src/state/store.ts';
+import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
+
+const HOUR = 3_600_000;
+const POLICY = { maxAge: 24 * HOUR, minDelay: 1000, maxDelay: 5 * 60_000 };
+const ref = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
+const KEY = watchKey(ref);
+
+let sink: WebhookSink;
+let dir: string;
+let notifiers: Map<string, Notifier>;
+const outboxes: Outbox[] = [];
+
+beforeEach(async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  vi.setSystemTime(new Date('2026-11-26T18:00:00.000Z'));
+  sink = await startWebhookSink();
+  dir = await mkdtemp(join(tmpdir(), 'eaw-outbox-'));
+  const chat = createWebhookNotifier('chat', { type: 'webhook', url: sink.url, headers: dictionary(), timeout: 5000, on: ['success', 'failure', 'timeout', 'not_found'] }, { logger: silentLogger() });
+  notifiers = new Map([['chat', chat]]);
+});
+
+afterEach(async () => {
+  for (const outbox of outboxes.splice(0)) await outbox.close();
+  for (const notifier of notifiers.values()) await notifier.close();
+  await sink.close();
+  vi.useRealTimers();
+});
+
+function finishedRecord(): WatchRecord {
+  return {
+    ...ref,
+    name: 'web-01',
+    trackingSince: new Date(Date.now() - 60_000).toISOString(),
+    everFound: true,
+    lastError: null,
+    instanceAction: null,
+    server: null,
+    verdict: { outcome: 'success', reason: 'reboot finished', detectedAt: new Date().toISOString() },
+    deliveries: dictionary(),
+  };
+}
+
+function newDelivery(overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
+  const now = new Date().toISOString();
+  return { id: deliveryId(ref, 'success', 'chat'), status: 'pending', attempts: 0, createdAt: now, nextAttemptAt: null, lastError: null, updatedAt: now, ...overrides };
+}
+
+async function openStore(): Promise<StateStore> {
+  return StateStore.open(join(dir, 'state.json'));
+}
+
+function outboxFor(store: StateStore, policy = POLICY): Outbox {
+  const outbox = new Outbox({ store, notifiers, logger: silentLogger(), metrics: createMetrics(), policy });
+  outboxes.push(outbox);
+  return outbox;
+}
+
+/** A store holding one finished watch whose delivery is on disk. */
+async function storeWithDelivery(overrides: Partial<DeliveryRecord> = {}): Promise<StateStore> {
+  const store = await openStore();
+  store.set(KEY, finishedRecord());
+  store.addDelivery(KEY, 'chat', newDelivery(overrides));
+  await store.save();
+  return store;
+}
+
+const delivery = (store: StateStore) => store.get(KEY)!.deliveries['chat']!;
+
+describe('the outbox', () => {
+  it('sends nothing that is not on disk yet, and sends it once the save that holds it is done', async () => {
+    const store = await openStore();
+    const outbox = outboxFor(store);
+    store.set(KEY, finishedRecord());
+    store.addDelivery(KEY, 'chat', newDelivery());
+    await outbox.flush();
+    expect(sink.received).toHaveLength(0);
+
+    await store.save();
+    await outbox.flush();
+    expect(sink.received).toHaveLength(1);
+    expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('keeps a delivery whose save failed out of the outbox until a save succeeds', async () => {
+    const { writeFile, rm, mkdir } = await import('node:fs/promises');
+    const path = join(dir, 'sub', 'state.json');
+    const store = await StateStore.open(path);
+    const outbox = outboxFor(store);
+    await writeFile(join(dir, 'sub'), 'a file where the state folder should be');
+    store.set(KEY, finishedRecord());
+    store.addDelivery(KEY, 'chat', newDelivery());
+    await expect(store.save()).rejects.toThrow(/cannot be written/);
+    await outbox.flush();
+    expect(sink.received).toHaveLength(0);
+
+    await rm(join(dir, 'sub'));
+    await mkdir(join(dir, 'sub'));
+    await store.save();
+    await outbox.flush();
+    expect(sink.received).toHaveLength(1);
+  });
+
+  it('never lets two flushes claim one delivery', async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    sink.setAnswer({ delayMs: 100 });
+    await Promise.all([outbox.flush(), outbox.flush(), outbox.flush()]);
+    expect(sink.received).toHaveLength(1);
+    expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('lets a send in flight finish when stopped with a drain budget', async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    sink.setAnswer({ delayMs: 200 });
+    const flushing = outbox.flush();
+    await vi.waitFor(() => expect(sink.received).toHaveLength(1), { interval: 5 });
+    await outbox.close(AbortSignal.timeout(5000));
+    await flushing;
+    expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  it('cuts a send in flight off when the drain budget is spent, without counting the attempt', async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    sink.setAnswer({ delayMs: 5000 });
+    const flushing = outbox.flush();
+    await vi.waitFor(() => expect(sink.received).toHaveLength(1), { interval: 5 });
+    await outbox.close(AbortSignal.timeout(50));
+    await flushing;
+    expect(delivery(store)).toMatchObject({ status: 'pending', attempts: 0, lastError: expect.stringMatching(/aborted/) });
+    // Saved as pending: the next start sends it again, with the same id.
+    const reopened = await openStore();
+    expect(delivery(reopened)).toMatchObject({ status: 'pending', id: delivery(store).id });
+  });
+
+  it('starts no attempt once stopped', async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    await outbox.close();
+    await outbox.flush();
+    expect(sink.received).toHaveLength(0);
+  });
+
+  it('retries with growing, jittered delays and delivers to a receiver that was down for an hour', async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    sink.setAnswer({ status: 503 });
+    const start = Date.now();
+    const gaps: number[] = [];
+    while (Date.now() - start < HOUR) {
+      await outbox.flush();
+      const next = Date.parse(delivery(store).nextAttemptAt!);
+      gaps.push(next - Date.now());
+      vi.setSystemTime(next);
+    }
+    expect(delivery(store).status).toBe('pending');
+    // Exponential from minDelay, jittered in the upper half, capped at maxDelay.
+    expect(gaps[0]).toBeGreaterThanOrEqual(500);
+    expect(gaps[0]).toBeLessThanOrEqual(1000);
+    expect(Math.max(...gaps)).toBeLessThanOrEqual(POLICY.maxDelay);
+    expect(gaps.slice(-3).every((g) => g >= POLICY.maxDelay / 2)).toBe(true);
+
+    sink.setAnswer({ status: 204 });
+    await outbox.flush();
+    expect(delivery(store)).toMatchObject({ status: 'delivered', lastError: null });
+    expect(new Set(sink.received.map((r) => r.headers['webhook-id'])).size).toBe(1);
+  });
+
+  it('gives a delivery up once it is maxAge old, with the last attempt at that age', async () => {
+    const store = await storeWithDelivery({ createdAt: new Date(Date.now() - 24 * HOUR + 300).toISOString() });
+    const outbox = outboxFor(store);
+    sink.setAnswer({ status: 503 });
+    await outbox.flush();
+    // The backoff (at least 500 ms) would wait past the 300 ms left: the last attempt falls on the delivery's maxAge.
+    expect(delivery(store)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect(Date.parse(delivery(store).nextAttemptAt!)).toBe(Date.parse(delivery(store).createdAt) + POLICY.maxAge);
+    vi.setSystemTime(Date.parse(delivery(store).nextAttemptAt!));
+    await outbox.flush();
+    expect(delivery(store)).toMatchObject({ status: 'given_up', attempts: 2, nextAttemptAt: null, lastError: expect.stringMatching(/503/) });
+    expect(outbox.pending).toBe(0);
+  });
+
+  it('gives up at once what the receiver refuses (4xx other than 408 and 429)', async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    sink.failNext(400);
+    await outbox.flush();
+    expect(delivery(store)).toMatchObject({ status: 'given_up', attempts: 1 });
+  });
+
+  it('resumes the backoff after a restart: no attempt before the recorded time, the count goes on', async () => {
+    const first = await storeWithDelivery();
+    const firstOutbox = outboxFor(first);
+    sink.setAnswer({ status: 503 });
+    for (let i = 0; i < 3; i++) {
+      await firstOutbox.flush();
+      vi.setSystemTime(Date.parse(delivery(first).nextAttemptAt!));
+    }
+    vi.setSystemTime(Date.now() - 1); // just before the fourth attempt is due
+    await firstOutbox.close();
+    expect(delivery(first).attempts).toBe(3);
+    const due = delivery(first).nextAttemptAt!;
+
+    const second = await openStore();
+    const outbox = outboxFor(second);
+    expect(outbox.pending).toBe(1);
+    await outbox.flush();
+    expect(sink.received).toHaveLength(3);
+
+    vi.setSystemTime(Date.parse(due));
+    await outbox.flush();
+    expect(sink.received).toHaveLength(4);
+    expect(delivery(second).attempts).toBe(4);
+    // The fourth failure waits as the fourth does: minDelay * 2^3, jittered in its upper half.
+    const gap = Date.parse(delivery(second).nextAttemptAt!) - Date.now();
+    expect(gap).toBeGreaterThanOrEqual(4000);
+    expect(gap).toBeLessThanOrEqual(8000);
+  });
+
+  it('drops settled deliveries from its queue', async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    expect(outbox.pending).toBe(1);
+    await outbox.flush();
+    expect(outbox.pending).toBe(0);
+  });
+});

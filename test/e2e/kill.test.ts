@@ -1,0 +1,194 @@
+// The guarantee where it breaks: the daemon is SIGKILLed again and again, mostly in the moment between a
+// verdict (made in memory) and the save that records it, then restarted on the same state file. Whatever
+// the moment, no outcome may be lost, none contradicted, no webhook sent whose verdict is not on disk, and
+// a repeated webhook must carry the same webhook-id.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import { afterEach, expect, it } from 'vitest';
+import { startSimulator, type ActionScript, type Simulator } from '../../src/simulator/index.ts';
+import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const PROJECT = 'kill-test-project';
+const TOKEN = 'tok-kill-test';
+const WATCHES = 8;
+/** Between two action endings: each restart finds a new verdict to make. */
+const SPACING_MS = 200;
+const MAX_KILLS = 8;
+/** Node's code cache: a restart costs half the time, so that many restarts fit in a few seconds. */
+const COMPILE_CACHE = join(tmpdir(), 'ecs-action-watch-test-compile-cache');
+
+interface Expected {
+  requestId: string;
+  serverId: string;
+  outcome: 'success' | 'failure' | 'timeout';
+  extra: string;
+}
+
+let simulator: Simulator | undefined;
+let sink: WebhookSink | undefined;
+let silent: Awaited<ReturnType<typeof startSilentReceiver>> | undefined;
+const children = new Set<ChildProcess>();
+afterEach(async () => {
+  for (const child of children) child.kill('SIGKILL');
+  await Promise.all([simulator?.close(), sink?.close(), silent?.close()]);
+});
+
+/** Takes every request and never answers it. */
+async function startSilentReceiver() {
+  const server = createServer(() => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    close: () => new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    }),
+  };
+}
+
+function scenario(i: number): { script: ActionScript; expected: Expected } {
+  const serverId = crypto.randomUUID();
+  const requestId = `req-${crypto.randomUUID()}`;
+  const ends = 200 + i * SPACING_MS;
+  const kind = i % 3;
+  if (kind === 2) {
+    // Never finishes: ends as timeout, which depends on when tracking began, a fact only the state keeps.
+    return {
+      script: { projectId: PROJECT, serverId, requestId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }], neverFinishes: true },
+      expected: { requestId, serverId, outcome: 'timeout', extra: `    deadline: ${ends + 800}ms` },
+    };
+  }
+  const result = kind === 1 ? 'Error' : 'Success';
+  return {
+    script: { projectId: PROJECT, serverId, requestId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: ends, result }] },
+    expected: { requestId, serverId, outcome: kind === 1 ? 'failure' : 'success', extra: '' },
+  };
+}
+
+function daemon(config: string, args: string[] = []): { child: ChildProcess; sawVerdict: Promise<boolean> } {
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', config, ...args], {
+    env: { ...process.env, ECS_AUTH_TOKEN: TOKEN, LOG_LEVEL: 'info', NODE_COMPILE_CACHE: COMPILE_CACHE },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  child.on('exit', () => children.delete(child));
+  const sawVerdict = new Promise<boolean>((resolve) => {
+    let text = '';
+    child.stdout!.on('data', (chunk: Buffer) => {
+      text += chunk.toString();
+      if (text.includes('"msg":"watch finished"')) resolve(true);
+    });
+    child.on('exit', () => resolve(false));
+  });
+  return { child, sawVerdict };
+}
+
+it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed between verdict and save', async () => {
+  simulator = await startSimulator({ token: TOKEN });
+  const dir = await mkdtemp(join(tmpdir(), 'eaw-kill-'));
+  const statePath = join(dir, 'state.json');
+  const onDiskAtSend: boolean[] = [];
+  sink = await startWebhookSink({
+    // What a receiver can check: is the outcome it is told about already in the daemon's state file?
+    onReceive: (hook) => {
+      const body = hook.body as { outcome: string; watch: { projectId: string; serverId: string; requestId: string } };
+      const key = `${body.watch.projectId}/${body.watch.serverId}/${body.watch.requestId}`;
+      let state: { watches: Record<string, { verdict: { outcome: string } | null }> } = { watches: {} };
+      try {
+        state = JSON.parse(readFileSync(statePath, 'utf8')) as typeof state;
+      } catch {
+        // No state file yet: certainly not on disk.
+      }
+      onDiskAtSend.push(state.watches[key]?.verdict?.outcome === body.outcome);
+    },
+  });
+  const slow = { serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` };
+  const scenarios = Array.from({ length: WATCHES }, (_, i) => scenario(i));
+  const yaml = (withDeadReceiver: boolean) =>
+    [
+      'cloud:',
+      `  endpoint: ${simulator!.url}`,
+      `  projectId: ${PROJECT}`,
+      '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
+      '  microversion: "2.60"',
+      'poll:',
+      '  schedule: "* * * * * *"',
+      '  retries: 0',
+      'delivery:',
+      '  maxAge: 1m',
+      '  minDelay: 300ms',
+      '  maxDelay: 300ms',
+      'notifiers:',
+      '  chat:',
+      '    type: webhook',
+      `    url: ${sink!.url}`,
+      // A receiver that never answers keeps the outbox busy, as in real life.
+      ...(withDeadReceiver ? ['  silent:', '    type: webhook', `    url: ${silent!.url}`, '    timeout: 300ms'] : []),
+      'state:',
+      `  path: ${statePath}`,
+      'shutdown:',
+      '  drainTimeout: 1s',
+      'http:',
+      '  port: 0',
+      'watches:',
+      // Answers slowly: each pass stays open well after the other watches' verdicts, before its save.
+      `  - { requestId: ${slow.requestId}, serverId: ${slow.serverId}, name: slow, deadline: 4s, notify: [chat] }`,
+      // One delivery to the silent receiver at a time: the outbox then wakes on its backoff timer alone.
+      ...scenarios.map(({ expected: e }, i) =>
+        [`  - requestId: ${e.requestId}`, `    serverId: ${e.serverId}`, e.extra, withDeadReceiver && i === 0 ? '    notify: [chat, silent]' : '    notify: [chat]'].filter(Boolean).join('\n'),
+      ),
+      '',
+    ].join('\n');
+  silent = await startSilentReceiver();
+  const config = join(dir, 'watch.yaml');
+  await writeFile(config, yaml(true));
+  simulator.addAction({ projectId: PROJECT, ...slow, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }], neverFinishes: true });
+  simulator.injectFault({ kind: 'slow', delayMs: 300 }, { pathIncludes: slow.requestId, times: 10_000 });
+  for (const s of scenarios) simulator.addAction(s.script);
+
+  const decidedOnDisk = () => {
+    try {
+      const state = JSON.parse(readFileSync(statePath, 'utf8')) as { watches: Record<string, { verdict: unknown }> };
+      return Object.values(state.watches).filter((r) => r.verdict).length;
+    } catch {
+      return 0;
+    }
+  };
+  let killsAfterVerdict = 0;
+  for (let kill = 0; kill < MAX_KILLS && decidedOnDisk() < WATCHES + 1; kill++) {
+    const { child, sawVerdict } = daemon(config);
+    if (await Promise.race([sawVerdict, sleep(4000).then(() => false)])) {
+      killsAfterVerdict++;
+      // Anywhere from at once to past the save, which waits for the slow watch's answer.
+      await sleep(Math.random() * 400);
+    }
+    child.kill('SIGKILL');
+    await once(child, 'exit');
+  }
+
+  // The last run, without the receiver that is down, until everything is settled.
+  await writeFile(config, yaml(false));
+  const last = daemon(config, ['--until-done']);
+  const [code] = (await once(last.child, 'exit')) as [number];
+
+  const received = sink.received.map((h) => ({ body: h.body as { outcome: string; watch: { requestId: string } }, id: h.headers['webhook-id'] }));
+  const lost = scenarios.filter((s) => !received.some((r) => r.body.watch.requestId === s.expected.requestId)).length;
+  const contradicting = scenarios.filter((s) => received.some((r) => r.body.watch.requestId === s.expected.requestId && r.body.outcome !== s.expected.outcome)).length;
+  const idsPerWatch = scenarios.map((s) => new Set(received.filter((r) => r.body.watch.requestId === s.expected.requestId).map((r) => r.id)).size);
+  const sentBeforeSaved = onDiskAtSend.filter((onDisk) => !onDisk).length;
+
+  expect(killsAfterVerdict).toBeGreaterThanOrEqual(3);
+  expect({ lost, contradicting, sentBeforeSaved }).toEqual({ lost: 0, contradicting: 0, sentBeforeSaved: 0 });
+  expect(idsPerWatch.every((n) => n === 1)).toBe(true);
+  // 3: the deliveries owed to the receiver removed from the file were given up.
+  expect(code).toBe(3);
+}, 60_000);

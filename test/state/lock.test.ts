@@ -1,0 +1,154 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { acquireStateLock, StateLockError, type LockHolder, type StateLock } from '../../src/state/lock.ts';
+import { Capture } from '../e2e/harness.ts';
+
+const TIMING = { refreshMs: 50, staleMs: 400 };
+const held: StateLock[] = [];
+const children: Array<ReturnType<typeof spawn>> = [];
+
+afterEach(async () => {
+  for (const lock of held.splice(0)) await lock.release();
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+async function statePath(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), 'eaw-lock-')), 'state.json');
+}
+
+function logger() {
+  const logs = new Capture();
+  return { logs, logger: pino({ level: 'debug' }, logs) };
+}
+
+async function acquire(path: string, log = logger().logger, signal?: AbortSignal): Promise<StateLock> {
+  const lock = await acquireStateLock(path, { logger: log, timing: TIMING, signal });
+  held.push(lock);
+  return lock;
+}
+
+async function writeHolder(path: string, holder: Partial<LockHolder>, ageMs = 0): Promise<void> {
+  const full: LockHolder = { pid: 999_999, hostname: hostname(), startedAt: '2026-11-26T10:00:00.000Z', instance: 'other', ...holder };
+  await writeFile(`${path}.lock`, JSON.stringify(full));
+  const then = new Date(Date.now() - ageMs);
+  await utimes(`${path}.lock`, then, then);
+}
+
+/** A live process that is not us, as another daemon on this host would be. */
+async function livePid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60_000)'], { stdio: 'ignore' });
+  children.push(child);
+  await once(child, 'spawn');
+  return child.pid!;
+}
+
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await once(child, 'exit');
+  return child.pid!;
+}
+
+describe('the state lock', () => {
+  it('names its holder in the lock file and removes it on release', async () => {
+    const path = await statePath();
+    const lock = await acquire(path);
+    const holder = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as LockHolder;
+    expect(holder).toEqual({ pid: process.pid, hostname: hostname(), startedAt: expect.any(String), instance: expect.any(String) });
+    await lock.release();
+    await lock.release();
+    expect(await readdir(join(path, '..'))).toEqual([]);
+  });
+
+  it('refuses at once a state file held by a live daemon on this host, naming pid, host and start time', async () => {
+    const path = await statePath();
+    const pid = await livePid();
+    await writeHolder(path, { pid });
+    const err = await acquire(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateLockError);
+    expect((err as Error).message).toBe(
+      `state file ${path}: is in use by another ecs-action-watch: pid ${pid} on host ${hostname()}, running since 2026-11-26T10:00:00.000Z ` +
+        `(lock ${path}.lock). Run one daemon per state file: stop that one, or give this one another state.path`,
+    );
+  });
+
+  it('takes over at once a lock whose holder on this host is gone (a crash)', async () => {
+    const path = await statePath();
+    const pid = await deadPid();
+    await writeHolder(path, { pid });
+    const { logger: log, logs } = logger();
+    const lock = await acquire(path, log);
+    expect(lock.holder.pid).toBe(process.pid);
+    expect(logs.text).toContain(`took over a stale state lock: its holder, pid ${pid} on host ${hostname()}`);
+  });
+
+  it('takes over a lock from another host that has not been refreshed for the stale time', async () => {
+    const path = await statePath();
+    await writeHolder(path, { pid: 1, hostname: 'old-pod-7d9f' }, TIMING.staleMs + 100);
+    const { logger: log, logs } = logger();
+    await acquire(path, log);
+    expect(logs.text).toMatch(/took over a stale state lock: it was last refreshed \d+ s ago/);
+  });
+
+  it('waits for a fresh lock it cannot check (another host, or pid 1 in an earlier container) until it goes stale', async () => {
+    const path = await statePath();
+    await writeHolder(path, { pid: process.pid, instance: 'an-earlier-container' });
+    const { logger: log, logs } = logger();
+    const lock = await acquire(path, log);
+    expect(lock.holder.instance).not.toBe('an-earlier-container');
+    expect(logs.text).toContain(`the state file is locked by pid ${process.pid} on host ${hostname()}`);
+    expect(logs.text).toContain('took over a stale state lock');
+  });
+
+  it('acquires as soon as a waited-for lock is released', async () => {
+    const path = await statePath();
+    await writeHolder(path, { hostname: 'other-node' });
+    const acquiring = acquire(path);
+    const { rm } = await import('node:fs/promises');
+    await rm(`${path}.lock`);
+    const lock = await acquiring;
+    expect(lock.holder.pid).toBe(process.pid);
+  });
+
+  it('stops waiting when aborted', async () => {
+    const path = await statePath();
+    await writeHolder(path, { hostname: 'other-node' });
+    const stop = new AbortController();
+    const acquiring = acquire(path, undefined, stop.signal);
+    stop.abort();
+    await expect(acquiring).rejects.toThrow(/abort/i);
+  });
+
+  it('keeps a live holder: its refresh keeps a second daemon elsewhere waiting', async () => {
+    const path = await statePath();
+    await acquire(path);
+    const stop = new AbortController();
+    // Seen from another host: nothing to check but the refresh, which goes on.
+    const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
+    const outcome = await Promise.race([again.then(() => 'acquired', () => 'failed'), new Promise((r) => setTimeout(r, TIMING.staleMs * 2, 'still waiting'))]);
+    stop.abort();
+    await again.catch(() => undefined);
+    expect(outcome).toBe('still waiting');
+  });
+
+  it('reports the lock as lost when another process took it over', async () => {
+    const path = await statePath();
+    const { logger: log, logs } = logger();
+    const lock = await acquire(path, log);
+    await writeHolder(path, { pid: 4242, hostname: 'other-node', instance: 'intruder' });
+    await new Promise((resolve) => lock.lost.addEventListener('abort', resolve, { once: true }));
+    expect(String(lock.lost.reason)).toContain('was taken over by pid 4242 on host other-node');
+    expect(logs.text).toContain('stopping, since two daemons must not share a state file');
+    // Its release leaves the other one's lock alone.
+    await lock.release();
+    expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ instance: 'intruder' });
+  });
+
+  it('refuses a state path on /proc', async () => {
+    await expect(acquireStateLock('/proc/self/state.json', { logger: logger().logger })).rejects.toThrow(/is on \/proc/);
+  });
+});

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { isExpired } from '../../src/state/retention.ts';
+import { dictionary } from '../../src/data/dictionary.ts';
+import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
+
+const DAY = 86_400_000;
+const T = Date.parse('2026-11-26T10:00:00.000Z');
+const delivery = (status: DeliveryRecord['status'], updatedAt: number): DeliveryRecord => ({
+  id: 'd', status, attempts: 1, createdAt: new Date(T).toISOString(), nextAttemptAt: null, lastError: null, updatedAt: new Date(updatedAt).toISOString(),
+});
+const record = (verdict: boolean, deliveries: Array<[string, DeliveryRecord]> = []): WatchRecord => ({
+  projectId: 'p', serverId: 's', requestId: 'r', name: null, trackingSince: new Date(T - DAY).toISOString(), everFound: true, lastError: null,
+  instanceAction: null, server: null, verdict: verdict ? { outcome: 'success', reason: '', detectedAt: new Date(T).toISOString() } : null, deliveries: dictionary(deliveries),
+});
+
+describe('isExpired', () => {
+  it('expires a finished watch once its last notification is older than the retention', () => {
+    const r = record(true, [['chat', delivery('delivered', T + 1000)], ['mail', delivery('given_up', T + 2 * DAY)]]);
+    expect(isExpired(r, T + 8 * DAY, 7 * DAY)).toBe(false);
+    expect(isExpired(r, T + 9 * DAY, 7 * DAY)).toBe(true);
+  });
+
+  it('never expires a watch without a verdict or with a notification still owed', () => {
+    expect(isExpired(record(false), T + 100 * DAY, 7 * DAY)).toBe(false);
+    expect(isExpired(record(true, [['chat', delivery('pending', T)]]), T + 100 * DAY, 7 * DAY)).toBe(false);
+  });
+
+  it('counts from the verdict when nothing was to be sent', () => {
+    expect(isExpired(record(true), T + 7 * DAY, 7 * DAY)).toBe(true);
+  });
+});
