@@ -78,6 +78,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       lockLost = lock.lost;
     }
     const store = await StateStore.open(config.state.path, { readOnly });
+    lockLost.addEventListener('abort', () => store.fence(String((lockLost.reason as Error).message)), { once: true });
     for (const { key, problems } of store.setAside) {
       logger.error(
         { state: config.state.path, watchKey: key, problems, keptIn: store.setAsidePath },

@@ -134,7 +134,7 @@ export class StateLock {
   #lose(message: string): void {
     clearInterval(this.#timer);
     this.#logger.error({ lock: this.path }, `${message}; stopping, since two daemons must not share a state file`);
-    this.#lost.abort(new StateLockError(this.path, message, null));
+    this.#lost.abort(new Error(message));
   }
 }
 

@@ -60,6 +60,8 @@ export class StateStore {
   /** Deliveries on disk (read at open, or saved since) while no listener is there to take them. */
   #durable: DurableDelivery[];
   #onDurable: ((deliveries: DurableDelivery[]) => void) | null = null;
+  /** Set once another process owns the file: every later save is refused with it. */
+  #fenced: StateError | null = null;
 
   private constructor(path: string, records: Map<string, WatchRecord>, options: { readOnly: boolean; onDisk: string | null; setAside: SetAsideRecord[]; setAsidePath: string | null }) {
     this.path = path;
@@ -178,11 +180,21 @@ export class StateStore {
     if (durable.length > 0) listener(durable);
   }
 
+  /**
+   * Refuses every later save: the state lock was taken over, and whatever this process writes now would
+   * overwrite the new holder's state.
+   */
+  fence(reason: string): void {
+    this.#fenced = new StateError(this.path, `not saved: ${reason}`);
+  }
+
   /** Resolves once every change made before the call is on disk. */
   save(): Promise<void> {
     if (this.readOnly) return Promise.resolve();
+    if (this.#fenced) return Promise.reject(this.#fenced);
     this.#pending ??= this.#writing.then(async () => {
       this.#pending = null;
+      if (this.#fenced) throw this.#fenced;
       if (!this.#dirty) return;
       this.#dirty = false;
       const written = this.#unsaved;

@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireStateLock, StateLockError, type LockHolder, type StateLock } from '../../src/state/lock.ts';
+import { createApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { Capture } from '../e2e/harness.ts';
 
 const TIMING = { refreshMs: 50, staleMs: 400 };
@@ -150,5 +152,27 @@ describe('the state lock', () => {
 
   it('refuses a state path on /proc', async () => {
     await expect(acquireStateLock('/proc/self/state.json', { logger: logger().logger })).rejects.toThrow(/is on \/proc/);
+  });
+});
+
+describe('a daemon whose state lock was taken over', () => {
+  it('writes its state no more, so that it cannot overwrite the new holder', async () => {
+    const path = await statePath();
+    const config = parseConfig(`cloud:\n  endpoint: http://127.0.0.1:9\n  projectId: p\nstate:\n  path: ${path}\nwatches:\n  - { requestId: req-1, serverId: s1 }\n`, { env: {} });
+    const app = await createApp(config, { logger: logger().logger, lockTiming: TIMING });
+    try {
+      app.store.touch();
+      await app.store.save();
+      await writeHolder(path, { pid: 4242, hostname: 'other-node', instance: 'intruder' });
+      await new Promise((resolve) => app.lockLost.addEventListener('abort', resolve, { once: true }));
+      const before = await readFile(path, 'utf8');
+      app.store.set('p/s2/req-2', { ...app.store.get('p/s1/req-1')!, serverId: 's2', requestId: 'req-2' });
+      await expect(app.store.save()).rejects.toThrow(/not saved: the state lock .* was taken over by pid 4242 on host other-node/);
+      expect(await readFile(path, 'utf8')).toBe(before);
+    } finally {
+      await app.close({ drainMs: 0 }).catch(() => undefined);
+    }
+    // Its release left the new holder's lock in place.
+    expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ instance: 'intruder' });
   });
 });
