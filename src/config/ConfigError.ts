@@ -5,6 +5,8 @@ export interface ConfigIssue {
   /** Where in the data, e.g. `watches[2].notify[0]`; `(root)` for the document itself. */
   path: string;
   message: string;
+  /** `environment`: a `${VAR}` that is not set here, a problem of this shell rather than of the file. */
+  cause?: 'environment';
 }
 
 /** `<line>:<col> <path>: <message>`, as `validate` prints it; `file:` in front when given. */

@@ -5,25 +5,30 @@
 import type { Document } from 'yaml';
 import { eachStringValue, type Segment } from './yamlTree.ts';
 
-export interface EnvIssue {
+export interface EnvProblem {
+  message: string;
+  /** Set when the problem is a variable that is not set, rather than a malformed reference. */
+  missing?: string;
+}
+
+export interface EnvIssue extends EnvProblem {
   path: Segment[];
   /** Offset of the scalar in the source. */
   offset: number;
-  message: string;
 }
 
 // `$${` is an escaped literal `${`; an unclosed `${` is caught too, so that a typo is not silently kept.
 const REFERENCE = /\$\$\{|\$\{([^}]*)(\}?)/g;
 const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
-/** Expands one value; `problems` receives a message for each reference that cannot be expanded. */
-export function expand(text: string, env: NodeJS.ProcessEnv, problems: string[]): string {
+/** Expands one value; `problems` receives each reference that cannot be expanded. */
+export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProblem[]): string {
   return text.replace(REFERENCE, (match, inner: string | undefined, close: string | undefined) => {
     if (match === '$${') return '${';
     const reference = close === '}' ? NAME_AND_DEFAULT.exec(inner ?? '') : null;
     const name = reference?.[1];
     if (reference === null || name === undefined) {
-      problems.push(`'${match}' is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)`);
+      problems.push({ message: `'${match}' is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)` });
       return match;
     }
     const value = env[name];
@@ -31,7 +36,7 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: string[])
     // As in the shell, `:-` also replaces a variable that is set but empty.
     if (value !== undefined && !(fallback !== undefined && value === '')) return value;
     if (fallback !== undefined) return fallback;
-    problems.push(`environment variable ${name} is not set (use \${${name}:-default} for a default)`);
+    problems.push({ message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`, missing: name });
     return match;
   });
 }
@@ -41,10 +46,10 @@ export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): Env
   const issues: EnvIssue[] = [];
   eachStringValue(doc.contents, (scalar, text, path) => {
     if (!text.includes('$')) return;
-    const problems: string[] = [];
+    const problems: EnvProblem[] = [];
     const value = expand(text, env, problems);
     if (problems.length === 0) scalar.value = value;
-    for (const message of problems) issues.push({ path, offset: scalar.range?.[0] ?? 0, message });
+    for (const problem of problems) issues.push({ ...problem, path, offset: scalar.range?.[0] ?? 0 });
   });
   return issues;
 }

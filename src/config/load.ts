@@ -83,7 +83,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     return { ok: false, issues: [issueAt(0, [], err instanceof Error ? err.message : String(err))] };
   }
   const result = ConfigSchema.safeParse(data, { error: configErrorMap });
-  const issues = envIssues.map((e) => issueAt(e.offset, e.path, e.message));
+  const issues = envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) }));
   for (const issue of result.error?.issues ?? []) {
     const path = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
     // A value whose variable is missing still has its `${...}` text, which the schema may reject too.

@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { dictionary } from '../data/dictionary.ts';
 import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
+import { temporaryPrefix, writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
 import { STATE_VERSION, recordProblems, stateEnvelopeSchema, watchRecordSchema } from './schema.ts';
 import type { DeliveryRecord, WatchRecord } from './types.ts';
@@ -62,6 +63,11 @@ export class StateStore {
   #onDurable: ((deliveries: DurableDelivery[]) => void) | null = null;
   /** Set once another process owns the file: every later save is refused with it. */
   #fenced: StateError | null = null;
+
+  /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
+  static inMemory(): StateStore {
+    return new StateStore('(memory)', new Map(), { readOnly: true, onDisk: null, setAside: [], setAsidePath: null });
+  }
 
   private constructor(path: string, records: Map<string, WatchRecord>, options: { readOnly: boolean; onDisk: string | null; setAside: SetAsideRecord[]; setAsidePath: string | null }) {
     this.path = path;
@@ -221,7 +227,7 @@ export class StateStore {
 
   /** For /readyz: the folder exists (created when missing) and accepts a file. */
   async checkWritable(): Promise<void> {
-    const probe = temporaryName(this.path, 'probe');
+    const probe = join(dirname(this.path), `.${basename(this.path)}.probe-${randomUUID()}`);
     try {
       await mkdir(dirname(this.path), { recursive: true });
       const handle = await open(probe, 'w');
@@ -233,40 +239,18 @@ export class StateStore {
   }
 }
 
-// Random, not the pid: in containers every daemon is pid 1, and two of them may share a volume.
-function temporaryName(path: string, kind: 'tmp' | 'probe'): string {
-  return join(dirname(path), `.${basename(path)}.${kind}-${randomUUID()}`);
-}
-
 /** What a crash between writing and renaming leaves behind; only the lock holder may remove them. */
 async function removeTemporaryFiles(path: string): Promise<void> {
-  const prefix = `.${basename(path)}.tmp-`;
+  const prefix = temporaryPrefix(path);
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dirname(path), n), { force: true }).catch(() => undefined)));
 }
 
-/** Replaces `path` with `text` atomically and durably: temp file, fsync, rename, fsync of the folder. */
+/** Replaces `path` with `text` atomically and durably. */
 async function writeDurably(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  const tmp = temporaryName(path, 'tmp');
   try {
-    await mkdir(dir, { recursive: true });
-    const handle = await open(tmp, 'w', 0o600);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-    const dirHandle = await open(dir, 'r');
-    try {
-      await dirHandle.sync();
-    } finally {
-      await dirHandle.close();
-    }
+    await writeFileAtomic(path, text);
   } catch (err) {
-    await rm(tmp, { force: true }).catch(() => undefined);
     throw new StateError(path, `cannot be written: ${(err as Error).message}`, { cause: err });
   }
 }

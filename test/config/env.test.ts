@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { expand } from '../../src/config/env.ts';
+import { expand, type EnvProblem } from '../../src/config/env.ts';
 
 const env = { HOST: 'smtp.example.com', EMPTY: '', PORT: '25' };
 
 function run(text: string): { value: string; problems: string[] } {
-  const problems: string[] = [];
-  return { value: expand(text, env, problems), problems };
+  const problems: EnvProblem[] = [];
+  return { value: expand(text, env, problems), problems: problems.map((p) => p.message) };
 }
 
 describe('expand', () => {

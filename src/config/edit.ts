@@ -1,0 +1,139 @@
+// `add` and `remove` change the watch list of a file people maintain by hand. The document (yaml's
+// Document API) says where the list and each entry are; the change is then spliced into the text, so that
+// every comment, blank line, quote and alignment outside the entry stays byte for byte, and removing an
+// added entry gives back the file as it was. Pure: text in, text out.
+import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
+
+export interface WatchEntry {
+  requestId: string;
+  serverId: string;
+  name?: string | undefined;
+  projectId?: string | undefined;
+  notify?: string[] | undefined;
+  deadline?: string | undefined;
+}
+
+/** The edit cannot be made: the message says why, for the person at the command line. */
+export class WatchFileEditError extends Error {
+  override readonly name = 'WatchFileEditError';
+  /** `unknown`: no such watch; `ambiguous`: several match; `file`: the file's shape does not allow it. */
+  readonly kind: 'unknown' | 'ambiguous' | 'file';
+  constructor(kind: 'unknown' | 'ambiguous' | 'file', message: string) {
+    super(message);
+    this.kind = kind;
+  }
+}
+
+type Parsed = { doc: Document.Parsed; watches: Pair<ParsedNode, ParsedNode | null> | undefined };
+
+function parse(text: string): Parsed {
+  const doc = parseDocument(text);
+  if (doc.errors.length > 0) throw new WatchFileEditError('file', 'the file is not valid YAML: run `ecs-action-watch validate` and fix it first');
+  const root = doc.contents;
+  if (root !== null && !isMap(root)) throw new WatchFileEditError('file', 'the file is not a mapping of sections: run `ecs-action-watch validate`');
+  const watches = root?.items.find((p) => isScalar(p.key) && p.key.value === 'watches');
+  return { doc, watches };
+}
+
+const lineStart = (text: string, offset: number) => text.lastIndexOf('\n', offset - 1) + 1;
+const columnOf = (text: string, offset: number) => offset - lineStart(text, offset);
+
+/** A value as YAML writes it, quoted where needed; `${` doubled so that it is not read as a variable. */
+function scalar(value: string): string {
+  // A function, because in a replacement string `$$` means one `$`.
+  return stringify(value.replaceAll('${', () => '$${'), { lineWidth: 0 }).trimEnd();
+}
+
+function entryLines(watch: WatchEntry): string[] {
+  const lines = [`requestId: ${scalar(watch.requestId)}`, `serverId: ${scalar(watch.serverId)}`];
+  if (watch.name !== undefined) lines.push(`name: ${scalar(watch.name)}`);
+  if (watch.projectId !== undefined) lines.push(`projectId: ${scalar(watch.projectId)}`);
+  if (watch.notify !== undefined) lines.push(`notify: [${watch.notify.map(scalar).join(', ')}]`);
+  if (watch.deadline !== undefined) lines.push(`deadline: ${scalar(watch.deadline)}`);
+  return lines;
+}
+
+/** The entry as a block list item: `-` at `dash`, keys at `key` columns, lines ended as the file ends them. */
+function blockItem(watch: WatchEntry, dash: number, key: number, eol: string): string {
+  const [first, ...rest] = entryLines(watch);
+  const head = `${' '.repeat(dash)}-${' '.repeat(Math.max(1, key - dash - 1))}${first}${eol}`;
+  return head + rest.map((line) => `${' '.repeat(key)}${line}${eol}`).join('');
+}
+
+/** Where the `:` after the `watches` key ends. */
+function afterColon(text: string, pair: Pair<ParsedNode, ParsedNode | null>): number {
+  return text.indexOf(':', pair.key.range[1]) + 1;
+}
+
+/** Adds `watch` at the end of `watches:`; returns the new text and the entry's index. */
+export function addWatch(text: string, watch: WatchEntry): { text: string; index: number } {
+  const { watches } = parse(text);
+  const value = watches?.value ?? null;
+  const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  if (watches === undefined) {
+    const separator = text === '' || text.endsWith('\n') ? '' : eol;
+    return { text: `${text}${separator}watches:${eol}${blockItem(watch, 2, 4, eol)}`, index: 0 };
+  }
+  if (value === null || (isScalar(value) && value.value === null)) {
+    // `watches:` with nothing after it: the items go on the lines below.
+    const at = text.indexOf('\n', watches.key.range[0]);
+    const indent = columnOf(text, watches.key.range[0]) + 2;
+    const insertAt = at === -1 ? text.length : at + 1;
+    const prefix = at === -1 ? eol : '';
+    return { text: text.slice(0, insertAt) + prefix + blockItem(watch, indent, indent + 2, eol) + text.slice(insertAt), index: 0 };
+  }
+  if (!isSeq(value)) throw new WatchFileEditError('file', 'watches is not a list: run `ecs-action-watch validate`');
+  if (value.flow) {
+    if (value.items.length > 0) {
+      throw new WatchFileEditError('file', 'watches is written as a flow list [ ... ]: write it as a block list (one "- requestId: ..." per entry) to edit it with add and remove');
+    }
+    // `watches: []` becomes a block list; removing its last entry writes `[]` back.
+    const [start, end] = value.range;
+    const from = text[start - 1] === ' ' ? start - 1 : start;
+    const indent = columnOf(text, watches.key.range[0]) + 2;
+    const lineEnd = text.indexOf('\n', end);
+    const insertAt = lineEnd === -1 ? text.length : lineEnd + 1;
+    const item = (lineEnd === -1 ? eol : '') + blockItem(watch, indent, indent + 2, eol);
+    return { text: text.slice(0, from) + text.slice(end, insertAt) + item + text.slice(insertAt), index: 0 };
+  }
+  const last = value.items.at(-1) as ParsedNode;
+  const first = value.items[0] as ParsedNode;
+  const key = columnOf(text, first.range[0]);
+  const dash = text.lastIndexOf('-', first.range[0]) - lineStart(text, first.range[0]);
+  const end = last.range[1];
+  const item = blockItem(watch, dash, key, eol);
+  // A file without a final line end keeps having none: the entry's line break goes before it.
+  const insert = text[end - 1] === '\n' ? item : eol + item.slice(0, -eol.length);
+  return { text: text.slice(0, end) + insert + text.slice(end), index: value.items.length };
+}
+
+/** Removes the entry with `requestId` (and `serverId` when several have that request id). */
+export function removeWatch(text: string, match: { requestId: string; serverId?: string | undefined }): { text: string; index: number; entry: Record<string, unknown> } {
+  const { watches } = parse(text);
+  const value = watches?.value;
+  if (watches === undefined || !isSeq(value) || value.items.length === 0) {
+    throw new WatchFileEditError('unknown', `no watch with requestId ${match.requestId}: the file has no watches`);
+  }
+  const entries = (value as YAMLSeq<ParsedNode>).items.map((item, index) => ({ item, index, entry: isMap(item) ? (item.toJSON() as Record<string, unknown>) : {} }));
+  const found = entries.filter(({ entry }) => entry['requestId'] === match.requestId && (match.serverId === undefined || entry['serverId'] === match.serverId));
+  if (found.length === 0) {
+    const on = match.serverId === undefined ? '' : ` on server ${match.serverId}`;
+    throw new WatchFileEditError('unknown', `no watch with requestId ${match.requestId}${on} in the file`);
+  }
+  if (found.length > 1) {
+    const servers = found.map(({ entry }) => String(entry['serverId'])).join(', ');
+    throw new WatchFileEditError('ambiguous', `${found.length} watches have requestId ${match.requestId} (servers ${servers}): name one with --server`);
+  }
+  const { item, index, entry } = found[0]!;
+  if (value.flow) {
+    throw new WatchFileEditError('file', 'watches is written as a flow list [ ... ]: write it as a block list (one "- requestId: ..." per entry) to edit it with add and remove');
+  }
+  let from = lineStart(text, item.range[0]);
+  const to = item.range[1];
+  // The last line of a file without a final line end: its line break before goes with it, as `add` put it there.
+  if (to === text.length && !text.endsWith('\n') && from > 0) from -= text[from - 2] === '\r' ? 2 : 1;
+  if (value.items.length > 1) return { text: text.slice(0, from) + text.slice(to), index, entry };
+  // The list's last entry: `watches: []` says "none" and keeps what followed the key on its line.
+  const colon = afterColon(text, watches);
+  return { text: `${text.slice(0, colon)} []${text.slice(colon, from)}${text.slice(to)}`, index, entry };
+}

@@ -1,0 +1,90 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { addWatch, removeWatch, WatchFileEditError } from '../../src/config/edit.ts';
+import { parseConfig } from '../../src/config/load.ts';
+
+const EXAMPLE = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8');
+const env = { ECS_AUTH_TOKEN: 't' };
+const CLOUD = 'cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\nnotifiers:\n  chat: { type: webhook, url: "https://hooks.example.com" }\n';
+const full = { requestId: 'req-new-1', serverId: 'srv-new-1', name: 'resize web-09', notify: ['chat'], deadline: '30m', projectId: 'p2' };
+
+function thrown(fn: () => unknown): WatchFileEditError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof WatchFileEditError) return err;
+    throw err;
+  }
+  throw new Error('expected a WatchFileEditError');
+}
+
+describe('add then remove', () => {
+  it.each([
+    ['the commented example', EXAMPLE],
+    ['an empty flow list with a comment', `${CLOUD}watches: []   # none yet\nhttp:\n  port: 0\n`],
+    ['a list whose dashes sit at the key column', `${CLOUD}watches:\n- requestId: req-1\n  serverId: s1\n# the end\n`],
+    ['a list followed by a commented-out entry', `${CLOUD}watches:\n  - requestId: req-1   # first\n    serverId: s1\n\n  # - requestId: req-2\n  #   serverId: s2\n`],
+    ['a file without a final line end', `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1`],
+    ['CRLF line ends', `${CLOUD}watches:\r\n  - requestId: req-1\r\n    serverId: s1\r\n`.replaceAll(/(?<!\r)\n/g, '\r\n')],
+  ])('leaves %s byte-identical', (_what, text) => {
+    const added = addWatch(text, full);
+    expect(added.text).not.toBe(text);
+    const config = parseConfig(added.text, { env });
+    expect(config.watches[added.index]).toEqual({ ...full, deadline: 30 * 60_000 });
+    const removed = removeWatch(added.text, { requestId: full.requestId });
+    expect(removed.index).toBe(added.index);
+    expect(removed.text).toBe(text);
+  });
+
+  it('appends after the last entry, indented like it, touching no other byte', () => {
+    const added = addWatch(EXAMPLE, { requestId: 'req-9', serverId: 's9' });
+    const tail = EXAMPLE.endsWith('\n') ? '' : '\n';
+    expect(added.text).toBe(`${EXAMPLE}${tail}  - requestId: req-9\n    serverId: s9\n`);
+  });
+});
+
+describe('addWatch', () => {
+  it('creates the list when the file has none', () => {
+    const added = addWatch(`${CLOUD}# no watches yet`, { requestId: 'req-1', serverId: 's1' });
+    expect(added.text).toBe(`${CLOUD}# no watches yet\nwatches:\n  - requestId: req-1\n    serverId: s1\n`);
+  });
+
+  it('fills a `watches:` with nothing after it', () => {
+    const added = addWatch(`${CLOUD}watches:\nhttp: { port: 0 }\n`, { requestId: 'req-1', serverId: 's1' });
+    expect(parseConfig(added.text, { env }).watches).toEqual([{ requestId: 'req-1', serverId: 's1', projectId: 'p1' }]);
+    expect(added.text).toContain('http: { port: 0 }');
+  });
+
+  it('quotes what YAML would misread, and keeps ${ literal', () => {
+    const watch = { requestId: 'req-1', serverId: '0123', name: 'web: 01 # not a comment ${HOME}', notify: ['yes'] };
+    const added = addWatch(`${CLOUD}  "yes": { type: webhook, url: "https://h.example.com" }\nwatches: []\n`, watch);
+    expect(parseConfig(added.text, { env: { HOME: '/root' } }).watches[0]).toEqual({ ...watch, projectId: 'p1' });
+  });
+
+  it('refuses a file it cannot edit faithfully, saying why', () => {
+    expect(thrown(() => addWatch(`${CLOUD}watches: [{ requestId: a, serverId: b }]\n`, full))).toMatchObject({ kind: 'file', message: expect.stringContaining('block list') });
+    expect(thrown(() => addWatch('cloud: [oops\n', full))).toMatchObject({ kind: 'file', message: expect.stringContaining('validate') });
+    expect(thrown(() => addWatch(`${CLOUD}watches: nope\n`, full))).toMatchObject({ kind: 'file' });
+  });
+});
+
+describe('removeWatch', () => {
+  const two = `${CLOUD}watches:\n  - { requestId: req-1, serverId: s1 }\n  - requestId: req-1\n    serverId: s2\n    name: second\n`;
+
+  it('removes the one entry with that request id and server', () => {
+    const removed = removeWatch(two, { requestId: 'req-1', serverId: 's2' });
+    expect(removed).toMatchObject({ index: 1, entry: { name: 'second' } });
+    expect(removed.text).toBe(`${CLOUD}watches:\n  - { requestId: req-1, serverId: s1 }\n`);
+  });
+
+  it('writes `[]` for a list it empties, keeping the comment after the key', () => {
+    const text = `${CLOUD}watches:   # what we watch\n  - requestId: req-1\n    serverId: s1\nhttp: { port: 0 }\n`;
+    expect(removeWatch(text, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches: []   # what we watch\nhttp: { port: 0 }\n`);
+  });
+
+  it('says when the id is unknown or ambiguous', () => {
+    expect(thrown(() => removeWatch(two, { requestId: 'req-2' }))).toMatchObject({ kind: 'unknown', message: 'no watch with requestId req-2 in the file' });
+    expect(thrown(() => removeWatch(two, { requestId: 'req-1' }))).toMatchObject({ kind: 'ambiguous', message: '2 watches have requestId req-1 (servers s1, s2): name one with --server' });
+    expect(thrown(() => removeWatch(CLOUD, { requestId: 'req-1' }))).toMatchObject({ kind: 'unknown' });
+  });
+});
