@@ -36,8 +36,11 @@ export interface App {
 export interface AppOptions {
   logger: Logger;
   metrics?: Metrics;
-  /** `check`: read the daemon's state for context, never write or lock it. */
-  readOnlyState?: boolean;
+  /**
+   * `file` (default): the daemon's state file, locked. `read-only`: read it for context, never write or
+   * lock it (`check`). `memory`: start from nothing, keep nothing (`wait`, which leaves the daemon's alone).
+   */
+  state?: 'file' | 'read-only' | 'memory';
   /** Aborts waiting for the state lock. */
   signal?: AbortSignal;
   lockTiming?: LockTiming;
@@ -58,7 +61,7 @@ export function targetsOf(config: Config): WatchTarget[] {
 /** Wires the parts together; nothing polls or sends until `engine.start()` / `outbox.start()`. */
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
-  const readOnly = options.readOnlyState ?? false;
+  const stateMode = options.state ?? 'file';
   const metrics = options.metrics ?? createMetrics();
   const releasers = new Releasers();
   const cutDrain = new AbortController();
@@ -72,12 +75,12 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const draining = () => drain ?? AbortSignal.abort();
   try {
     let lockLost = new AbortController().signal;
-    if (!readOnly) {
+    if (stateMode === 'file') {
       const lock = await acquireStateLock(config.state.path, { logger, signal: options.signal, timing: options.lockTiming });
       releasers.add(() => lock.release());
       lockLost = lock.lost;
     }
-    const store = await StateStore.open(config.state.path, { readOnly });
+    const store = stateMode === 'memory' ? StateStore.inMemory() : await StateStore.open(config.state.path, { readOnly: stateMode === 'read-only' });
     lockLost.addEventListener('abort', () => store.fence(String((lockLost.reason as Error).message)), { once: true });
     for (const { key, problems } of store.setAside) {
       logger.error(

@@ -1,7 +1,9 @@
 import { parseArgs } from 'node:util';
 import { pino, type DestinationStream } from 'pino';
 import { createLogger, logLevelFromEnv } from '../observability/logger.ts';
-import type { Command } from './context.ts';
+import { VERSION } from '../version.ts';
+import { UsageError, type Command, type OptionSpec } from './context.ts';
+import { isTerminal } from './terminal.ts';
 import { commands } from './commands/index.ts';
 import { signalExitStatus } from './signals.ts';
 
@@ -15,26 +17,65 @@ export interface CliIo {
   stderr: NodeJS.WritableStream;
   /** Aborted on SIGTERM/SIGINT by the entry point; tests abort it themselves. */
   signal: AbortSignal;
-  /** Where pino writes; stdout by default, as the contract says. */
+  /** Where pino writes; by default stdout for `run` and stderr for the other commands, as the contract says. */
   logDestination?: DestinationStream;
 }
 
+const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
+  config: { type: 'string', short: 'c', value: 'FILE', description: 'the watch file (default: $ECS_WATCH_CONFIG, else ./watch.yaml)' },
+};
+const HELP_OPTION: Record<string, OptionSpec> = { help: { type: 'boolean', short: 'h', description: 'show this help' } };
+
 function usage(): string {
-  const lines = Object.values(commands).map((c) => `  ${c.usage.padEnd(62)} ${c.summary}`);
+  const width = Math.max(...Object.keys(commands).map((name) => name.length));
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return [
     'usage: ecs-action-watch <command> [--config FILE] [options]',
     '',
     'commands:',
     ...lines,
     '',
+    '`ecs-action-watch <command> --help` shows its options and exit statuses; `--version` the version.',
     'The watch file is --config, else $ECS_WATCH_CONFIG, else ./watch.yaml. LOG_LEVEL sets the log level.',
+  ].join('\n');
+}
+
+function optionsOf(command: Command): Record<string, OptionSpec> {
+  return { ...(command.usesConfig === false ? {} : GLOBAL_OPTIONS), ...command.options, ...HELP_OPTION };
+}
+
+function commandHelp(name: string, command: Command): string {
+  const options = Object.entries(optionsOf(command)).map(([long, spec]) => {
+    const flag = `${spec.short ? `-${spec.short}, ` : '    '}--${long}${spec.value ? ` ${spec.value}` : ''}`;
+    return [flag, spec.description] as const;
+  });
+  const width = Math.max(...options.map(([flag]) => flag.length));
+  return [
+    `usage: ecs-action-watch ${command.usage}`,
+    '',
+    `${command.summary}.`,
+    '',
+    'options:',
+    ...options.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`),
+    '',
+    `exit status: ${command.exits}`,
+    `(logs go to ${command.logsTo ?? 'stderr'}; LOG_LEVEL=trace|debug|info|warn|error sets how much, default ${command.logsTo === 'stdout' ? 'info' : 'warn'})`,
   ].join('\n');
 }
 
 /** Parses the command line, runs one command and returns its exit status. */
 export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.stdout.write(`ecs-action-watch ${VERSION} (Node.js ${process.versions.node})\n`);
+    return 0;
+  }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
+    const topic = rest[0];
+    if (name === 'help' && topic !== undefined && Object.hasOwn(commands, topic)) {
+      io.stdout.write(`${commandHelp(topic, commands[topic]!)}\n`);
+      return 0;
+    }
     (name ? io.stdout : io.stderr).write(`${usage()}\n`);
     return name ? 0 : USAGE_EXIT;
   }
@@ -44,30 +85,35 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return USAGE_EXIT;
   }
   const fail = (message: string) => {
-    io.stderr.write(`ecs-action-watch ${name}: ${message}\nusage: ecs-action-watch ${command.usage}\n`);
+    io.stderr.write(`ecs-action-watch ${name}: ${message}\nusage: ecs-action-watch ${command.usage}\n(ecs-action-watch ${name} --help for more)\n`);
     return USAGE_EXIT;
   };
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.stdout.write(`${commandHelp(name, command)}\n`);
+    return 0;
+  }
   let values: Record<string, string | boolean | undefined>;
   let level: string;
   try {
-    ({ values } = parseArgs({
-      args: rest,
-      options: { config: { type: 'string', short: 'c' }, ...command.options },
-      allowPositionals: false,
-      strict: true,
-    }));
-    level = logLevelFromEnv(io.env);
+    const options = Object.fromEntries(
+      Object.entries(optionsOf(command)).map(([long, spec]) => [long, spec.short ? { type: spec.type, short: spec.short } : { type: spec.type }]),
+    );
+    ({ values } = parseArgs({ args: rest, options, allowPositionals: false, strict: true }));
+    // A one-shot command's result is its output; its logs say only what went wrong unless asked for more.
+    level = io.env['LOG_LEVEL'] === undefined && command.logsTo !== 'stdout' ? 'warn' : logLevelFromEnv(io.env);
   } catch (err) {
     return fail((err as Error).message);
   }
   const configPath = (values['config'] as string | undefined) ?? io.env['ECS_WATCH_CONFIG'] ?? './watch.yaml';
-  const destination = io.logDestination ?? pino.destination({ dest: command.logsTo === 'stdout' ? 1 : 2, sync: true });
-  const logger = createLogger({ level, destination });
+  const toStdout = command.logsTo === 'stdout';
+  const destination = io.logDestination ?? pino.destination({ dest: toStdout ? 1 : 2, sync: true });
+  const logger = createLogger({ level, destination, pretty: !io.logDestination && isTerminal(toStdout ? io.stdout : io.stderr) });
   const stopped = command.drainsOnStop ? null : abandonAfterSignal(io, name);
   try {
     const running = command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
     return await (stopped ? Promise.race([running, stopped.status]) : running);
   } catch (err) {
+    if (err instanceof UsageError) return fail(err.message);
     // Errors that stop a command (an unreadable state file, a port in use) say what to fix in their
     // message; the stack is for those who asked for detail.
     const verbose = level === 'debug' || level === 'trace';

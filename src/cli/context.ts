@@ -12,17 +12,43 @@ export interface CommandContext {
   signal: AbortSignal;
 }
 
+/** One option of a command, as `--help` shows it and parseArgs reads it. */
+export interface OptionSpec {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** What a string option's value is, in the help: `--server ID`. */
+  value?: string;
+  description: string;
+}
+
 export interface Command {
   summary: string;
+  /** The synopsis after `ecs-action-watch `, e.g. `wait --server ID --request ID [--timeout D]`. */
   usage: string;
+  /** Exit statuses, for `--help`: `0 valid; 1 invalid`. */
+  exits: string;
+  /** Options beyond the global --config and --help. */
+  options: Record<string, OptionSpec>;
+  /** Whether the command reads the watch file (and so takes --config). Default true. */
+  usesConfig?: boolean;
   /** Where the command's logs go: only the daemon logs on stdout; the others keep it for their result. */
   logsTo?: 'stdout' | 'stderr';
-  /** parseArgs option definitions beyond the global --config. */
-  options: Record<string, { type: 'string' | 'boolean'; short?: string }>;
   /**
    * True for a command that stops by draining its work within its own budget (`run`); any other is
    * abandoned one second after SIGINT/SIGTERM if it has not stopped by then.
    */
   drainsOnStop?: boolean;
   run(ctx: CommandContext): Promise<number>;
+}
+
+/** A command line that cannot be run as given: reported with the command's usage, exit status 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/** The value of a string option the command cannot do without. */
+export function requiredOption(ctx: CommandContext, name: string): string {
+  const value = ctx.options[name];
+  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
+  return value.trim();
 }

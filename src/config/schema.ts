@@ -83,7 +83,7 @@ const DeliverySchema = strict({
   maxDelay: duration().prefault('5m'),
 }).refine((d) => d.maxDelay >= d.minDelay, { path: ['maxDelay'], message: 'must not be shorter than minDelay' });
 
-const WatchSchema = strict({
+export const WatchSchema = strict({
   requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
     message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
   }),
@@ -168,3 +168,8 @@ export type PollConfig = Config['poll'];
 export type DeliveryConfig = Config['delivery'];
 export type { NotifierConfig } from '../notify/registry.ts';
 export type WatchSpec = Config['watches'][number];
+
+/** The project of a watch that names none: cloud.projectId, else the one in a `.../v2.1/{projectId}` endpoint. */
+export function defaultProjectId(cloud: CloudConfig): string | undefined {
+  return cloud.projectId ?? projectInEndpoint(cloud.endpoint);
+}

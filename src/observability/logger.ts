@@ -1,4 +1,5 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 
 export type { Logger } from 'pino';
@@ -29,16 +30,24 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   return level;
 }
 
-export function createLogger(options: { level?: string; destination?: DestinationStream } = {}): Logger {
+/**
+ * JSON lines for machines; with `pretty` (a person at a terminal) one readable, coloured line per event.
+ * Redaction happens before either.
+ */
+export function createLogger(options: { level?: string; destination?: DestinationStream; pretty?: boolean } = {}): Logger {
+  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
   return pino(
     {
       name: 'ecs-action-watch',
       level: options.level ?? 'info',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       timestamp: pino.stdTimeFunctions.isoTime,
-      formatters: { level: (label) => ({ level: label }) },
+      // pino-pretty reads the numeric level; machines get the label.
+      ...(options.pretty ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
     },
-    options.destination ?? pino.destination({ dest: 1, sync: true }),
+    options.pretty
+      ? pretty({ destination, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', errorLikeObjectKeys: ['err'] })
+      : destination,
   );
 }
 

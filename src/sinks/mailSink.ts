@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { listenOn } from './listen.ts';
 import type { SMTPServerOptions } from 'smtp-server';
 
 export interface ReceivedMail {
@@ -44,7 +45,7 @@ function parseMessage(raw: string): { headers: Map<string, string>; body: string
  * would be self-signed, and we verify certificates); `smtp` overrides its options, e.g. to refuse a recipient.
  */
 export async function startMailSink(
-  options: { onReceive?: (mail: ReceivedMail) => void; smtp?: Partial<SMTPServerOptions> } = {},
+  options: { onReceive?: (mail: ReceivedMail) => void; smtp?: Partial<SMTPServerOptions>; port?: number } = {},
 ): Promise<MailSink> {
   const { SMTPServer } = await import('smtp-server').catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
@@ -82,7 +83,10 @@ export async function startMailSink(
     },
     ...options.smtp,
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  // smtp-server re-emits socket and listen errors; unheard, an 'error' event ends the process. listenOn
+  // reports a failed listen, and a client's broken connection is no concern of a sink.
+  server.on('error', () => undefined);
+  await listenOn(server.server, options.port ?? 0, 'mail sink');
   const { port } = server.server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {

@@ -1,5 +1,6 @@
 import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { listenOn } from './listen.ts';
 
 export interface ReceivedWebhook {
   headers: IncomingHttpHeaders;
@@ -20,7 +21,7 @@ export interface WebhookSink {
 }
 
 /** A local webhook receiver on loopback: the demo prints what it gets, tests assert on it. */
-export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWebhook) => void } = {}): Promise<WebhookSink> {
+export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWebhook) => void; port?: number } = {}): Promise<WebhookSink> {
   const received: ReceivedWebhook[] = [];
   const script: number[] = [];
   let standing = { status: 204, delayMs: 0 };
@@ -48,7 +49,7 @@ export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWeb
       else reply();
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  await listenOn(server, options.port ?? 0, 'webhook sink');
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {

@@ -98,15 +98,19 @@ export class WatchEngine {
     return this.#targets;
   }
 
-  /** Starts polling on the cron schedule; the first pass runs at once so a restart catches up. */
-  start(): void {
+  /**
+   * Starts polling on the cron schedule; the first pass runs at once so a restart catches up.
+   * `onPass` sees what each scheduled pass found (`wait` follows its one watch this way).
+   */
+  start(onPass?: (statuses: WatchStatus[]) => void): void {
     if (this.#task) return;
-    this.#task = cron.schedule(this.#o.poll.schedule, () => this.pollOnce().then(() => undefined), {
+    const pass = () => this.pollOnce().then((statuses) => onPass?.(statuses));
+    this.#task = cron.schedule(this.#o.poll.schedule, pass, {
       name: 'ecs-action-watch poll',
       noOverlap: true,
       logger: cronLogger(this.#o.logger),
     });
-    void this.pollOnce();
+    void pass();
   }
 
   /** One pass: every pending watch polled once (with retries), concurrently up to the limit. */

@@ -7,18 +7,8 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import type { ActionScript } from '../../src/simulator/index.ts';
-import { Harness, PROJECT, SECRETS, newIds } from './harness.ts';
+import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
 import { closedPort } from '../net.ts';
-
-/** A short action, so that `run` on its real one-second schedule ends in a few seconds. */
-const quick = (overrides: Partial<ActionScript> = {}): ActionScript & { requestId: string } => ({
-  projectId: PROJECT,
-  ...newIds(),
-  action: 'reboot',
-  steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting' }],
-  ...overrides,
-});
 
 let h: Harness;
 beforeEach(async () => {
@@ -80,8 +70,8 @@ describe('run', () => {
   });
 
   it('--until-done exits 0 when every watch succeeded and every notification is delivered', async () => {
-    const a = quick();
-    const b = quick();
+    const a = quickAction();
+    const b = quickAction();
     h.simulator.addAction(a);
     h.simulator.addAction(b);
     const path = await h.writeConfig(h.yaml([a, b]));
@@ -96,14 +86,14 @@ describe('run', () => {
   });
 
   it('--until-done exits 1 when an action failed', async () => {
-    const a = quick({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
+    const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
     h.simulator.addAction(a);
     const path = await h.writeConfig(h.yaml([a]));
     expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(1);
   });
 
   it('--until-done exits 3 when a notification was given up', async () => {
-    const a = quick();
+    const a = quickAction();
     h.simulator.addAction(a);
     h.hooks.failNext(400);
     const path = await h.writeConfig(h.yaml([a]));
@@ -113,7 +103,7 @@ describe('run', () => {
 
   it('serves health and metrics, reloads the file on change and stops cleanly on a signal', async () => {
     const port = await closedPort();
-    const first = quick();
+    const first = quickAction();
     h.simulator.addAction(first);
     const path = await h.writeConfig(h.yaml([first], { http: `  port: ${port}` }));
     const stop = new AbortController();
@@ -132,7 +122,7 @@ describe('run', () => {
       expect(metrics).toMatch(/^ecs_action_watch_config_last_reload_successful 1$/m);
 
       // A second watch added to the file is picked up without a restart.
-      const second = quick();
+      const second = quickAction();
       h.simulator.addAction(second);
       await writeFile(path, h.yaml([first, second], { http: `  port: ${port}` }));
       await waitFor(() => h.hooks.received.length === 2, 8000);
@@ -154,28 +144,30 @@ describe('run', () => {
 
 describe('check', () => {
   it('prints a table of each watch and exits 0 when every poll answered', async () => {
-    const a = quick();
+    const a = quickAction();
     h.simulator.addAction(a);
     const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }, { ...newIds(), name: 'ghost' }]));
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^WATCH\s+SERVER\s+ACTION\s+STATE\s+DETAIL$/m);
-    expect(r.stdout).toMatch(/^reboot web-01\s+\S+\s+reboot\s+pending\s+reboot: compute_reboot_instance running$/m);
-    expect(r.stdout).toMatch(/^ghost .* not visible yet/m);
+    expect(r.stdout).toMatch(/^NAME\s+SERVER\s+ACTION\s+EVENTS\s+STATE\s+AGE\s+LAST ERROR$/m);
+    expect(r.stdout).toMatch(new RegExp(`^reboot web-01\\s+${a.serverId}\\s+reboot\\s+0/1\\s+pending\\s+\\d+s\\s+-$`, 'm'));
+    expect(r.stdout).toMatch(/^ghost\s+\S+\s+-\s+-\s+pending\s+\d+s\s+-$/m);
+    // No colour codes where no terminal reads them.
+    expect(r.stdout).not.toContain('\u001b[');
     expect(h.hooks.received).toHaveLength(0);
   });
 
   it('--json prints an array and exits 1 when a poll failed', async () => {
-    const a = quick();
+    const a = quickAction();
     h.simulator.addAction(a);
     h.simulator.setToken('another-token');
     const path = await h.writeConfig(h.yaml([a]));
     const r = await h.cli(['check', '--json', '--config', path]);
     expect(r.code).toBe(1);
-    const rows = JSON.parse(r.stdout) as Array<{ requestId: string; pollFailed: boolean; detail: string }>;
+    const rows = JSON.parse(r.stdout) as Array<{ requestId: string; pollFailed: boolean; lastError: string }>;
     expect(rows).toHaveLength(1);
-    expect(rows[0]).toMatchObject({ requestId: a.requestId, pollFailed: true });
-    expect(rows[0]!.detail).toMatch(/401/);
+    expect(rows[0]).toMatchObject({ requestId: a.requestId, pollFailed: true, state: 'pending', events: null, action: null });
+    expect(rows[0]!.lastError).toMatch(/401/);
     for (const secret of SECRETS) expect(r.stdout + h.logs.text).not.toContain(secret);
   });
 });
@@ -255,7 +247,7 @@ describe('hostile files and signals', () => {
   });
 
   it('lets a delivery in flight finish on SIGTERM instead of cutting it off (and sending it again later)', async () => {
-    const a = quick();
+    const a = quickAction();
     h.simulator.addAction(a);
     h.hooks.setAnswer({ delayMs: 1000 });
     const path = await h.writeConfig(h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}` }));
@@ -270,7 +262,7 @@ describe('hostile files and signals', () => {
   });
 
   it('delivers to notifiers named constructor, toString and __proto__', async () => {
-    const a = quick();
+    const a = quickAction();
     h.simulator.addAction(a);
     const notifiers = ['constructor', 'toString', '__proto__'].map((name) => `  ${name}:\n    type: webhook\n    url: ${h.hooks.url}`).join('\n');
     const path = await h.writeConfig(h.yaml([{ ...a, extra: '    notify: [constructor, toString, __proto__]' }], { notifiers }));

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { startSimulator, type ActionScript, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -116,9 +116,9 @@ export class Harness {
     return app;
   }
 
-  /** Runs the command line in-process, as `npx ecs-action-watch ...` would. */
-  async cli(argv: string[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv } = {}) {
-    const stdout = new Capture();
+  /** Runs the command line in-process, as `npx ecs-action-watch ...` would; `stdout` to read it while it runs. */
+  async cli(argv: string[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv; stdout?: Capture } = {}) {
+    const stdout = options.stdout ?? new Capture();
     const stderr = new Capture();
     const code = await runCli(argv, {
       env: { ...this.env, LOG_LEVEL: 'debug', ...options.env },
@@ -134,6 +134,17 @@ export class Harness {
     for (const app of this.#apps) await app.close();
     await Promise.all([this.simulator.close(), this.hooks.close(), this.mail.close()]);
   }
+}
+
+/** A short reboot of a fresh server, finished within a second unless `overrides` say otherwise. */
+export function quickAction(overrides: Partial<ActionScript> = {}): ActionScript & { requestId: string } {
+  return {
+    projectId: PROJECT,
+    ...newIds(),
+    action: 'reboot',
+    steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting' }],
+    ...overrides,
+  };
 }
 
 export function newIds() {

@@ -1,6 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createLogger, logLevelFromEnv, silentLogger } from '../../src/observability/logger.ts';
@@ -25,6 +26,14 @@ describe('logger', () => {
     );
     for (const secret of ['t-1', 't-2', 'p-3', 'whsec_s4', 'p-5', 'a-6', 't-7']) expect(out.text).not.toContain(secret);
     expect(out.lines()[0]).toMatchObject({ level: 'info', msg: 'config', smtp: { user: 'u', password: '[redacted]' } });
+  });
+
+  it('writes one readable line per event for a person at a terminal, secrets redacted as well', () => {
+    const out = new Capture();
+    createLogger({ destination: out, pretty: true }).warn({ watch: 'resize web-01', error: '401 Unauthorized', token: 't-1' }, 'poll failed');
+    const lines = out.text.trimEnd().split('\n');
+    expect(lines).toHaveLength(1);
+    expect(stripVTControlCharacters(lines[0]!)).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: poll failed \{"watch":"resize web-01","error":"401 Unauthorized","token":"\[redacted\]"\}$/);
   });
 
   it('accepts the five levels and refuses anything else with the allowed list', () => {

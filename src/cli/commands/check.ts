@@ -1,20 +1,24 @@
 import { createApp } from '../../app.ts';
+import { parseNovaTime } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
+import { actionProgress, formatEvents } from '../../watch/progress.ts';
 import type { Command } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
-import { renderTable } from '../table.ts';
+import { formatAge, renderTable, stateStyle } from '../table.ts';
+import { terminalWidth, wantsColour } from '../terminal.ts';
 
 export const check: Command = {
-  summary: 'poll each watch once and print its state (a table, or --json)',
+  summary: 'poll each watch once and print its state (a table, or JSON); sends nothing, writes no state',
   usage: 'check [--config FILE] [--json]',
-  options: { json: { type: 'boolean' } },
+  exits: '0 every poll answered; 1 any poll failed; 2 the file is invalid',
+  options: { json: { type: 'boolean', description: 'print a JSON array, one object per watch, for scripts' } },
   async run(ctx) {
     const config = await loadConfigOrReport(ctx);
     if (!config) return 2;
     // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
-    const app = await createApp(config, { logger: ctx.logger, readOnlyState: true });
+    const app = await createApp(config, { logger: ctx.logger, state: 'read-only' });
     // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
     const interrupt = () => void app.close({ drainMs: 0 });
     ctx.signal.addEventListener('abort', interrupt, { once: true });
@@ -25,7 +29,12 @@ export const check: Command = {
       }
       const statuses = await app.engine.pollOnce();
       if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
-      ctx.stdout.write(ctx.options['json'] ? `${JSON.stringify(statuses.map(toJson), null, 2)}\n` : `${table(statuses)}\n`);
+      const now = Date.now();
+      if (ctx.options['json']) {
+        ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, now)), null, 2)}\n`);
+      } else {
+        ctx.stdout.write(`${table(statuses, now, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
+      }
       return statuses.some((s) => s.pollFailed) ? 1 : 0;
     } finally {
       ctx.signal.removeEventListener('abort', interrupt);
@@ -34,28 +43,64 @@ export const check: Command = {
   },
 };
 
-function toJson(s: WatchStatus) {
+/** Since the action started, as the API says; before it was ever read, since tracking began. */
+function ageMs(s: WatchStatus, now: number): number {
+  const started = s.record.instanceAction?.start_time;
+  try {
+    if (started) return now - parseNovaTime(started).getTime();
+  } catch {
+    // An odd timestamp costs only the precision of the age.
+  }
+  return now - Date.parse(s.record.trackingSince);
+}
+
+/** What went wrong: this poll's error, or why the action failed, timed out or was not found. */
+function lastError(s: WatchStatus): string | null {
+  if (s.pollFailed) return s.detail;
+  return s.state === 'pending' || s.state === 'success' ? null : s.detail;
+}
+
+function toJson(s: WatchStatus, now: number) {
+  const progress = actionProgress(s.record.instanceAction);
   return {
     name: s.target.name ?? null,
     projectId: s.target.projectId,
     serverId: s.target.serverId,
     requestId: s.target.requestId,
+    action: s.record.instanceAction?.action ?? null,
+    events: progress?.total == null ? null : { done: progress.done, total: progress.total },
     state: s.state,
     pollFailed: s.pollFailed,
+    ageSeconds: Math.round(ageMs(s, now) / 1000),
+    trackingSince: s.record.trackingSince,
+    lastError: lastError(s),
     detail: s.detail,
     instanceAction: s.record.instanceAction,
     server: s.record.server,
   };
 }
 
-function table(statuses: WatchStatus[]): string {
+function table(statuses: WatchStatus[], now: number, colour: boolean, width: number | undefined): string {
   if (statuses.length === 0) return 'no watches in the file';
   const rows = statuses.map((s) => [
     s.target.name ?? s.target.requestId,
     s.target.serverId,
     s.record.instanceAction?.action ?? '-',
+    formatEvents(actionProgress(s.record.instanceAction)),
     s.pollFailed ? 'poll failed' : s.state,
-    s.detail,
+    formatAge(ageMs(s, now)),
+    lastError(s) ?? '-',
   ]);
-  return renderTable(['WATCH', 'SERVER', 'ACTION', 'STATE', 'DETAIL'], rows);
+  const header = ['NAME', 'SERVER', 'ACTION', 'EVENTS', 'STATE', 'AGE', 'LAST ERROR'];
+  if (width) cutLastColumn(header, rows, width);
+  const STATE = 4;
+  return renderTable(header, rows, colour ? (row, column, cell) => (column === STATE ? stateStyle(cell as Parameters<typeof stateStyle>[0]) : null) : undefined);
+}
+
+/** On a terminal a long error is cut to the line, ending in …; `--json` has it whole. */
+function cutLastColumn(header: string[], rows: string[][], width: number): void {
+  const last = header.length - 1;
+  const before = header.slice(0, last).reduce((sum, h, i) => sum + Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2, 0);
+  const room = Math.max(20, width - before);
+  for (const row of rows) if (row[last]!.length > room) row[last] = `${row[last]!.slice(0, room - 1)}…`;
 }

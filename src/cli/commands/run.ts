@@ -21,8 +21,11 @@ const DONE_CHECK_MS = 200;
 export const run: Command = {
   summary: 'the daemon: poll on the schedule, notify, reload the file on change',
   usage: 'run [--config FILE] [--until-done]',
+  exits: '0 after SIGTERM/SIGINT and a clean stop; 2 the file is invalid at start; with --until-done: 0 every watch succeeded, 1 any other outcome, 3 a notification was given up',
   logsTo: 'stdout',
-  options: { 'until-done': { type: 'boolean' } },
+  options: {
+    'until-done': { type: 'boolean', description: 'exit once every watch has an outcome and every notification is delivered or given up' },
+  },
   drainsOnStop: true,
   async run(ctx) {
     const config = await loadConfigOrReport(ctx);

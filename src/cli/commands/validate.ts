@@ -2,8 +2,9 @@ import type { Command } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 
 export const validate: Command = {
-  summary: 'check the watch file without reaching the network',
+  summary: 'check the watch file; reaches no network',
   usage: 'validate [--config FILE]',
+  exits: '0 valid; 1 invalid, each problem on stderr as <line>:<col> <yaml.path>: <message>',
   options: {},
   async run(ctx) {
     const config = await loadConfigOrReport(ctx);

@@ -1,0 +1,134 @@
+import { createApp } from '../../app.ts';
+import { defaultProjectId, WatchSchema } from '../../config/schema.ts';
+import { configErrorMap } from '../../config/messages.ts';
+import { notificationFor } from '../../delivery/notification.ts';
+import type { Outcome } from '../../model.ts';
+import { renderWebhookBody } from '../../notify/render.ts';
+import type { WatchStatus, WatchTarget } from '../../watch/engine.ts';
+import { actionProgress } from '../../watch/progress.ts';
+import { requiredOption, UsageError, type Command, type CommandContext } from '../context.ts';
+import { loadConfigOrReport } from '../loadConfig.ts';
+import { signalExitStatus } from '../signals.ts';
+import { ACTION_OPTIONS } from '../options.ts';
+import { formatAge } from '../table.ts';
+import { isTerminal, terminalWidth } from '../terminal.ts';
+
+const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
+const CONFIG_ERROR = 2;
+/** Errors no amount of waiting mends: the operator must fix the credentials or the policy. */
+const HOPELESS = new Set(['unauthorized', 'forbidden']);
+const OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', projectId: '--project', deadline: '--timeout' };
+
+export const wait: Command = {
+  summary: 'wait for one action to finish, with the cloud settings of the file (for pipelines)',
+  usage: 'wait --server ID --request ID [--project ID] [--timeout D] [--json] [--config FILE]',
+  exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials); 130 (SIGINT) or 143 (SIGTERM) interrupted',
+  options: {
+    ...ACTION_OPTIONS,
+    project: { type: 'string', value: 'ID', description: 'its project (default: cloud.projectId, else the one in cloud.endpoint)' },
+    timeout: { type: 'string', value: 'D', description: 'give up as timeout after this long, e.g. 30m (default: poll.deadline)' },
+    json: { type: 'boolean', description: 'print the outcome as one JSON line, the webhook body, instead of a sentence' },
+  },
+  async run(ctx) {
+    const serverId = requiredOption(ctx, 'server');
+    const requestId = requiredOption(ctx, 'request');
+    const config = await loadConfigOrReport(ctx);
+    if (!config) return CONFIG_ERROR;
+    const target = targetFrom(ctx, {
+      serverId,
+      requestId,
+      projectId: (ctx.options['project'] as string | undefined) ?? defaultProjectId(config.cloud),
+      deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
+    });
+    // Only the one action: no notifiers, and a state of its own so that the daemon's is left alone.
+    const app = await createApp({ ...config, notifiers: {}, watches: [] }, { logger: ctx.logger, state: 'memory' });
+    const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
+    // The progress line shows each poll's error already; log lines would break it apart.
+    if (progress && ctx.env['LOG_LEVEL'] === undefined) ctx.logger.level = 'error';
+    try {
+      app.engine.setWatches([target]);
+      const status = await untilSettled(app.engine.start.bind(app.engine), ctx.signal, progress);
+      progress?.clear();
+      if (status === null) return signalExitStatus(ctx.signal);
+      const verdict = status.record.verdict;
+      if (verdict === null) {
+        ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${status.detail} (check cloud.auth in ${ctx.configPath})\n`);
+        return CONFIG_ERROR;
+      }
+      ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${verdict.reason}\n`);
+      return EXIT[verdict.outcome];
+    } finally {
+      progress?.clear();
+      await app.close();
+    }
+  },
+};
+
+/** The options as the watch the engine follows; each bad value is a usage error naming its option. */
+function targetFrom(ctx: CommandContext, input: { serverId: string; requestId: string; projectId: string | undefined; deadline: string | number }): WatchTarget {
+  if (input.projectId === undefined) throw new UsageError(`no project: give --project ID, or set cloud.projectId in ${ctx.configPath}`);
+  const deadline = typeof input.deadline === 'number' ? `${input.deadline}ms` : input.deadline;
+  const parsed = WatchSchema.safeParse({ ...input, deadline }, { error: configErrorMap });
+  if (!parsed.success) {
+    throw new UsageError(parsed.error.issues.map((i) => `${OPTION_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
+  }
+  const { projectId, serverId, requestId, deadline: deadlineMs } = parsed.data;
+  return { projectId: projectId!, serverId, requestId, deadlineMs: deadlineMs!, notify: [] };
+}
+
+/** Follows the engine's passes until the watch has an outcome or the cloud refuses us; null when interrupted. */
+function untilSettled(
+  start: (onPass: (statuses: WatchStatus[]) => void) => void,
+  signal: AbortSignal,
+  progress: ProgressLine | null,
+): Promise<WatchStatus | null> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve(null);
+    signal.addEventListener('abort', () => resolve(null), { once: true });
+    start(([status]) => {
+      if (status === undefined) return;
+      if (status.state !== 'pending' || (status.errorKind !== null && HOPELESS.has(status.errorKind))) resolve(status);
+      else progress?.show(status);
+    });
+  });
+}
+
+/** One line on the terminal, rewritten in place: where the action is, and for how long we have waited. */
+class ProgressLine {
+  readonly #stream: NodeJS.WritableStream;
+  readonly #started = Date.now();
+  readonly #timer: NodeJS.Timeout;
+  #text = 'waiting for the first answer';
+  #shown = false;
+
+  constructor(stream: NodeJS.WritableStream) {
+    this.#stream = stream;
+    this.#timer = setInterval(() => this.#render(), 1000);
+    this.#timer.unref();
+    this.#render();
+  }
+
+  show(status: WatchStatus): void {
+    const action = status.record.instanceAction;
+    const progress = actionProgress(action);
+    const events = progress?.total == null ? '' : `${progress.done}/${progress.total} events done`;
+    const step = progress?.running.length ? `${progress.running.join(', ')} running` : '';
+    const where = action ? [action.action, [events, step].filter(Boolean).join(', ')].filter(Boolean).join(': ') : '';
+    this.#text = status.pollFailed ? `${where ? `${where}; ` : ''}${status.detail}` : where || status.detail;
+    this.#render();
+  }
+
+  clear(): void {
+    clearInterval(this.#timer);
+    if (this.#shown) this.#stream.write('\r\x1b[2K');
+    this.#shown = false;
+  }
+
+  #render(): void {
+    const line = `${this.#text} · ${formatAge(Date.now() - this.#started)}`;
+    // A line longer than the terminal wraps, and \r would then rewrite only its last part.
+    const width = (terminalWidth(this.#stream) || 80) - 1;
+    this.#stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
+    this.#shown = true;
+  }
+}

@@ -1,0 +1,42 @@
+import { readFile, realpath, stat } from 'node:fs/promises';
+import { formatIssue, validateConfigText } from '../config/load.ts';
+import { writeFileAtomic } from '../files/writeFileAtomic.ts';
+import type { CommandContext } from './context.ts';
+
+const WRITE_ERRORS: Record<string, string> = {
+  EROFS: 'the file system is read-only (a Kubernetes ConfigMap is: edit the ConfigMap instead)',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+};
+
+/**
+ * Reads the watch file, applies `edit` to its text, checks the result as `validate` would and replaces the
+ * file atomically, keeping its mode (through a symlink, the file it points at). A result with problems is
+ * not written: they go to stderr and the answer is null. Variables that are not set in this shell do not
+ * count: they are the daemon's environment's business, not the file's.
+ */
+export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
+  const path = await realpath(ctx.configPath).catch(() => ctx.configPath);
+  let text: string;
+  let mode: number;
+  try {
+    [text, mode] = await Promise.all([readFile(path, 'utf8'), stat(path).then((s) => s.mode & 0o7777)]);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(`cannot read the watch file ${ctx.configPath}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message} (name another with --config or ECS_WATCH_CONFIG)`, { cause: err });
+  }
+  const result = edit(text);
+  const check = validateConfigText(result.text, { env: ctx.env });
+  const problems = check.ok ? [] : check.issues.filter((issue) => issue.cause !== 'environment');
+  if (problems.length > 0) {
+    ctx.stderr.write(`${ctx.configPath} would be invalid, so it was left as it is:\n${problems.map((i) => formatIssue(i)).join('\n')}\n`);
+    return null;
+  }
+  try {
+    await writeFileAtomic(path, result.text, { mode });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code] ?? (err as Error).message}`, { cause: err });
+  }
+  return result;
+}

@@ -1,0 +1,108 @@
+// The built-in cloud for people trying the program: the ECS simulator with the demo's scripted actions,
+// and local webhook and mail receivers. `demo` runs the watcher against it; `simulator` serves it for a
+// watcher the user runs. Both describe it with the same watch file.
+import { startSimulator, demoScenarios, type DemoScenario, type Role, type Simulator } from '../simulator/index.ts';
+import { startMailSink, type MailSink, type ReceivedMail } from '../sinks/mailSink.ts';
+import { startWebhookSink, type ReceivedWebhook, type WebhookSink } from '../sinks/webhookSink.ts';
+
+export const SANDBOX_PROJECT = '89655fe61c4c4a08b9f3e7f9095441b8';
+
+export interface Sandbox {
+  simulator: Simulator;
+  hooks: WebhookSink;
+  mail: MailSink;
+  scenarios: DemoScenario[];
+  close(): Promise<void>;
+}
+
+export interface SandboxOptions {
+  /** The compute API's port; the webhook receiver listens on the next one, the SMTP server on the one after. 0: any free ports. */
+  port: number;
+  role?: Role;
+  token?: string | undefined;
+  onWebhook?: (hook: ReceivedWebhook) => void;
+  onMail?: (mail: ReceivedMail) => void;
+}
+
+/** Starts the three servers on 127.0.0.1 and schedules the scenarios from now on. */
+export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
+  const port = (offset: number) => (options.port === 0 ? 0 : options.port + offset);
+  const started: Array<{ close(): Promise<void> }> = [];
+  const close = async () => {
+    await Promise.all(started.map((s) => s.close()));
+  };
+  try {
+    const simulator = await startSimulator({ port: port(0), role: options.role ?? 'member', token: options.token });
+    started.push(simulator);
+    const hooks = await startWebhookSink({ port: port(1), ...(options.onWebhook ? { onReceive: options.onWebhook } : {}) });
+    started.push(hooks);
+    const mail = await startMailSink({ port: port(2), ...(options.onMail ? { onReceive: options.onMail } : {}) });
+    started.push(mail);
+    const scenarios = demoScenarios(SANDBOX_PROJECT);
+    for (const s of scenarios) simulator.addAction(s.script);
+    return { simulator, hooks, mail, scenarios, close };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+export interface WatchFileOptions {
+  /** The `${VAR}` (or the text) the webhook secret is written as. */
+  webhookSecret: string;
+  statePath: string;
+  schedule: string;
+  /** Deadline of the scenario that never finishes. */
+  stuckDeadline: string;
+  httpPort: number;
+  /** Extra lines for the top of the file. */
+  header?: string[];
+  /** `${VAR}` for the token when the simulator asks for one. */
+  token?: string | undefined;
+}
+
+/** A watch file for the sandbox: its cloud, both receivers, and one watch per scenario. */
+export function sandboxWatchFile(sandbox: Sandbox, options: WatchFileOptions): string {
+  const watches = sandbox.scenarios.flatMap((s) => [
+    `  - requestId: ${s.script.requestId}`,
+    `    serverId: ${s.script.serverId}`,
+    `    name: ${s.name}  # expect ${s.expected}`,
+    ...(s.expected === 'timeout' ? [`    deadline: ${options.stuckDeadline}`] : []),
+  ]);
+  return [
+    ...(options.header ?? []),
+    'cloud:',
+    `  endpoint: ${sandbox.simulator.url}`,
+    `  projectId: ${SANDBOX_PROJECT}`,
+    ...(options.token ? ['  auth:', '    type: token', `    token: ${options.token}`] : []),
+    'poll:',
+    `  schedule: "${options.schedule}"`,
+    '  retries: 2',
+    'delivery:',
+    '  minDelay: 200ms',
+    'notifiers:',
+    '  chat:',
+    '    type: webhook',
+    `    url: ${sandbox.hooks.url}`,
+    `    secret: ${options.webhookSecret}`,
+    '  ops-mail:',
+    '    type: email',
+    `    smtp: { host: 127.0.0.1, port: ${sandbox.mail.port} }`,
+    '    from: ecs-watch@example.com',
+    '    to: [ops@example.com]',
+    '    on: [failure, timeout, not_found]',
+    'state:',
+    `  path: ${JSON.stringify(options.statePath)}`,
+    'http:',
+    `  port: ${options.httpPort}`,
+    'watches:',
+    ...watches,
+    '',
+  ].join('\n');
+}
+
+/** A received webhook in one line: its type, watch and whether it was signed. */
+export function describeWebhook(h: ReceivedWebhook): string {
+  const body = h.body as { type?: string; watch?: { name?: string } } | null;
+  return `${body?.type} "${body?.watch?.name}" (webhook-id ${String(h.headers['webhook-id'])}, signed: ${h.headers['webhook-signature'] ? 'yes' : 'no'})`;
+}

@@ -1,0 +1,290 @@
+import { chmod, lstat, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Webhook } from 'standardwebhooks';
+import { parseConfig } from '../../src/config/load.ts';
+import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
+import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, newIds, quickAction } from './harness.ts';
+import { closedPort } from '../net.ts';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe('--help, -h and --version', () => {
+  it('shows each command its options and exit statuses, on stdout, with status 0', async () => {
+    for (const args of [['wait', '--help'], ['wait', '-h'], ['help', 'wait'], ['wait', '--server', 'x', '-h']]) {
+      const r = await h.cli(args);
+      expect(r).toMatchObject({ code: 0, stderr: '' });
+      expect(r.stdout).toContain('usage: ecs-action-watch wait --server ID --request ID');
+      expect(r.stdout).toMatch(/--timeout D\s+give up as timeout after this long/);
+      expect(r.stdout).toContain('exit status: 0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error');
+    }
+    expect((await h.cli(['validate', '-h'])).stdout).toContain('-c, --config FILE');
+  });
+
+  it('prints the version', async () => {
+    const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V']) {
+      const r = await h.cli([flag]);
+      expect(r).toMatchObject({ code: 0, stdout: `ecs-action-watch ${version} (Node.js ${process.versions.node})\n` });
+    }
+  });
+
+  it('lists every command in the general help', async () => {
+    const r = await h.cli(['--help']);
+    for (const name of ['run', 'validate', 'check', 'wait', 'notify-test', 'add', 'remove', 'demo', 'simulator']) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
+  });
+});
+
+describe('wait', () => {
+  async function wait(script: ReturnType<typeof quickAction>, ...extra: string[]) {
+    h.simulator.addAction(script);
+    const path = await h.writeConfig(h.yaml([]));
+    return h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, ...extra]);
+  }
+
+  it('exits 0 on success and prints the verdict on stdout', async () => {
+    const r = await wait(quickAction());
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^success: reboot: 1 event succeeded in [\d.]+ m?s, server ACTIVE\n$/);
+  });
+
+  it('exits 1 on failure, with --json the webhook body as one line', async () => {
+    const script = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
+    const r = await wait(script, '--json');
+    expect(r.code).toBe(1);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      type: 'ecs.action.failed',
+      outcome: 'failure',
+      watch: { projectId: PROJECT, serverId: script.serverId, requestId: script.requestId },
+      instanceAction: { action: 'reboot' },
+      reason: expect.stringContaining('compute_reboot_instance Error'),
+    });
+  });
+
+  it('exits 3 when the action outlasts --timeout, and keeps out of the daemon\'s state file', async () => {
+    const r = await wait(quickAction({ neverFinishes: true }), '--timeout', '2s');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^timeout: not finished 2 s after tracking began: reboot: compute_reboot_instance running/);
+    await expect(stat(join(h.dir, 'state', 'state.json'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('exits 4 when the API does not know the action for two minutes', async () => {
+    const ids = newIds();
+    const path = await h.writeConfig(h.yaml([]));
+    // The not-found window is two minutes of the action's 404s: the clock is moved, not waited for.
+    const clock = { offset: 0 };
+    const realNow = Date.now.bind(Date);
+    Date.now = () => realNow() + clock.offset;
+    try {
+      const running = h.cli(['wait', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--json']);
+      while (!h.simulator.requests.some((r) => r.status === 404)) await new Promise((resolve) => setTimeout(resolve, 20));
+      clock.offset = 3 * 60_000;
+      const r = await running;
+      expect(r.code).toBe(4);
+      expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.not_found', outcome: 'not_found', instanceAction: null });
+    } finally {
+      Date.now = realNow;
+    }
+  });
+
+  it('exits 2 when the cloud refuses the credentials, without waiting for the deadline', async () => {
+    h.simulator.setToken('another-token');
+    const r = await wait(quickAction());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*401.*\(check cloud\.auth in /);
+    for (const secret of SECRETS) expect(r.stderr + h.logs.text).not.toContain(secret);
+  });
+
+  it('exits 2 on a usage or config error, naming the option', async () => {
+    const path = await h.writeConfig(h.yaml([]));
+    const missing = await h.cli(['wait', '--config', path, '--server', 's1']);
+    expect(missing).toMatchObject({ code: 2 });
+    expect(missing.stderr).toMatch(/^ecs-action-watch wait: --request is required\nusage: ecs-action-watch wait /);
+    const bad = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req 1', '--timeout', '10']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--request: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; --timeout: '10' is not a duration");
+    const invalid = await h.cli(['wait', '--config', await h.writeConfig('cloud: {}\n'), '--server', 's1', '--request', 'req-1']);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toMatch(/^1:8 cloud\.endpoint: required/);
+  });
+});
+
+describe('notify-test', () => {
+  it('sends a signed ecs.watch.test to every notifier and prints each answer', async () => {
+    const path = await h.writeConfig(h.yaml([]));
+    const r = await h.cli(['notify-test', '--config', path]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^NOTIFIER\s+TYPE\s+RESULT\s+ANSWER\nchat\s+webhook\s+delivered\s+204 No Content\nops-mail\s+email\s+delivered\s+250 /);
+    expect(h.hooks.received).toHaveLength(1);
+    const hook = h.hooks.received[0]!;
+    expect(new Webhook(WEBHOOK_SECRET).verify(hook.raw, hook.headers as Record<string, string>)).toMatchObject({ type: 'ecs.watch.test', outcome: null });
+    expect(h.mail.received.map((m) => m.subject)).toEqual(['[ecs-action-watch] test notification: notify-test']);
+  });
+
+  it('reports a 404 with the receiver\'s own words, and exits 1', async () => {
+    h.hooks.failNext(404);
+    const path = await h.writeConfig(h.yaml([]));
+    const r = await h.cli(['notify-test', '--config', path, '--notifier', 'chat']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^chat\s+webhook\s+failed\s+POST http:\/\/127\.0\.0\.1:\d+\/hooks\/ecs answered 404 Not Found$/m);
+    expect(h.mail.received).toHaveLength(0);
+  });
+
+  describe('against a mail server that says no', () => {
+    let strict: MailSink;
+    afterEach(async () => {
+      await strict.close();
+    });
+
+    it('shows a refused login and an unknown recipient as failures with the server\'s reply', async () => {
+      strict = await startMailSink({
+        smtp: {
+          authOptional: false,
+          allowInsecureAuth: true,
+          onAuth: (auth, _session, callback) =>
+            auth.username === 'ops' ? callback(null, { user: 'ops' }) : callback(Object.assign(new Error('5.7.8 Authentication credentials invalid'), { responseCode: 535 })),
+          onRcptTo: (address, _session, callback) =>
+            callback(address.address.startsWith('nobody') ? Object.assign(new Error('5.1.1 <nobody@example.com>: Recipient address rejected: User unknown'), { responseCode: 550 }) : null),
+        },
+      });
+      const mailer = (name: string, user: string, to: string) =>
+        [`  ${name}:`, '    type: email', `    smtp: { host: 127.0.0.1, port: ${strict.port}, user: ${user}, password: "\${SMTP_PASSWORD}" }`, '    from: ecs-watch@example.com', `    to: [${to}]`].join('\n');
+      const notifiers = [mailer('bad-login', 'intruder', 'ops@example.com'), mailer('bad-rcpt', 'ops', 'ops@example.com, nobody@example.com'), mailer('good', 'ops', 'ops@example.com')].join('\n');
+      const path = await h.writeConfig(h.yaml([], { notifiers }));
+      const r = await h.cli(['notify-test', '--config', path]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^bad-login\s+email\s+failed\s+127\.0\.0\.1:\d+ answered 535 5\.7\.8 Authentication credentials invalid \(AUTH PLAIN\)$/m);
+      expect(r.stdout).toMatch(/^bad-rcpt\s+email\s+failed\s+250 .*; refused nobody@example\.com: 550 5\.1\.1 <nobody@example\.com>: Recipient address rejected: User unknown$/m);
+      expect(r.stdout).toMatch(/^good\s+email\s+delivered\s+250 /m);
+      for (const secret of SECRETS) expect(r.stdout + r.stderr + h.logs.text).not.toContain(secret);
+    });
+  });
+
+  it('reports a receiver that is down', async () => {
+    const notifiers = ['  chat:', '    type: webhook', `    url: http://127.0.0.1:${await closedPort()}/hook`].join('\n');
+    const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([], { notifiers }))]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^chat\s+webhook\s+failed\s+POST http:\/\/127\.0\.0\.1:\d+\/hook failed: .*refused/m);
+  });
+
+  it('refuses an unknown notifier name with the configured ones, status 2', async () => {
+    const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', 'pager']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("no notifier 'pager' in");
+    expect(r.stderr).toContain('(configured: chat, ops-mail)');
+  });
+});
+
+describe('add and remove', () => {
+  it('edit the file in place: a commented file is byte-identical after add then remove', async () => {
+    const original = `# watched by the night shift\n${h.yaml([{ ...newIds(), name: 'first' }]).replace('watches:', 'watches:        # one per action')}`;
+    const path = await h.writeConfig(original);
+    await chmod(path, 0o640);
+    const ids = newIds();
+    const added = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--name', 'resize web-09', '--notify', 'chat', '--deadline', '45m']);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(added.stdout).toBe(`added watches[1]: request ${ids.requestId} on server ${ids.serverId} (resize web-09) to ${path}\n`);
+    const config = parseConfig(await readFile(path, 'utf8'), { env: h.env });
+    expect(config.watches[1]).toEqual({ ...ids, projectId: PROJECT, name: 'resize web-09', notify: ['chat'], deadline: 45 * 60_000 });
+    expect((await stat(path)).mode & 0o777).toBe(0o640);
+
+    const removed = await h.cli(['remove', '--config', path, '--request', ids.requestId]);
+    expect(removed).toMatchObject({ code: 0, stdout: `removed watches[1]: request ${ids.requestId} on server ${ids.serverId} (resize web-09) from ${path}\n` });
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
+  it('writes nothing when the result would be invalid, and says why', async () => {
+    const original = h.yaml([{ ...newIds(), name: 'first' }]);
+    const path = await h.writeConfig(original);
+    const ids = newIds();
+    const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--notify', 'pager']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/would be invalid, so it was left as it is:\n\d+:\d+ watches\[1\]\.notify\[0\]: unknown notifier 'pager' \(configured: chat, ops-mail\)\n$/);
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
+  it('edits through a symlink, which stays one, and needs no secret of the daemon to do it', async () => {
+    const target = await h.writeConfig(h.yaml([]));
+    const link = join(h.dir, 'link.yaml');
+    await symlink(target, link);
+    const ids = newIds();
+    const r = await h.cli(['add', '--config', link, '--server', ids.serverId, '--request', ids.requestId], { env: { ECS_AUTH_TOKEN: undefined, SMTP_PASSWORD: undefined, WEBHOOK_SECRET: undefined } });
+    expect(r.code).toBe(0);
+    expect((await lstat(link)).isSymbolicLink()).toBe(true);
+    expect(await readFile(target, 'utf8')).toContain(`  - requestId: ${ids.requestId}\n    serverId: ${ids.serverId}\n`);
+  });
+
+  it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async () => {
+    const a = newIds();
+    const path = await h.writeConfig(h.yaml([a, { serverId: 'other-server', requestId: a.requestId }]));
+    expect(await h.cli(['remove', '--config', path, '--request', 'req-unknown'])).toMatchObject({ code: 1, stderr: `ecs-action-watch remove: ${path}: no watch with requestId req-unknown in the file\n` });
+    expect((await h.cli(['remove', '--config', path])).code).toBe(2);
+    expect((await h.cli(['add', '--config', path, '--request', 'req-1'])).stderr).toMatch(/^ecs-action-watch add: --server is required/);
+    const ambiguous = await h.cli(['remove', '--config', path, '--request', a.requestId]);
+    expect(ambiguous.code).toBe(2);
+    expect(ambiguous.stderr).toContain('name one with --server');
+    expect((await h.cli(['remove', '--config', path, '--request', a.requestId, '--server', 'other-server'])).code).toBe(0);
+  });
+});
+
+describe('check on a terminal', () => {
+  class Terminal extends Capture {
+    readonly isTTY = true;
+    readonly columns = 130;
+  }
+
+  it('colours the state, cuts a long error to the line, and leaves colours out under NO_COLOR', async () => {
+    const failed = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10, result: 'Error' }], fault: { code: 500, message: 'a very long reason '.repeat(10) } });
+    h.simulator.addAction(failed);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const path = await h.writeConfig(h.yaml([{ ...failed, name: 'reboot web-01' }]));
+    const out = new Terminal();
+    expect((await h.cli(['check', '--config', path], { stdout: out })).code).toBe(0);
+    const row = out.text.split('\n')[1]!;
+    expect(row).toContain('\u001b[31mfailure');
+    expect(row).toMatch(/ reboot failed: compute_reboot_instance Error.*…$/);
+    expect(stripVTControlCharacters(row).length).toBeLessThanOrEqual(130);
+
+    const plain = new Terminal();
+    await h.cli(['check', '--config', path], { stdout: plain, env: { NO_COLOR: '1' } });
+    expect(plain.text).not.toContain('\u001b[');
+  });
+});
+
+describe('simulator', () => {
+  it('serves the scripted actions and prints a valid watch file for them', async () => {
+    const port = await closedPort();
+    const stop = new AbortController();
+    const out = new Capture();
+    const running = h.cli(['simulator', '--port', String(port)], { signal: stop.signal, stdout: out });
+    try {
+      const path = join(h.dir, 'simulator.yaml');
+      let text = '';
+      while (!text.includes('watches:')) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+        text = out.text;
+      }
+      await writeFile(path, text);
+      const config = parseConfig(text, { env: {} });
+      expect(config.cloud.endpoint).toBe(`http://127.0.0.1:${port}`);
+      expect(config.watches).toHaveLength(5);
+      const check = await h.cli(['check', '--json', '--config', path]);
+      expect(check.code).toBe(0);
+      expect((JSON.parse(check.stdout) as Array<{ name: string }>).map((w) => w.name).sort()).toEqual(['create db-01', 'create web-01', 'create web-02', 'reboot cache-01', 'resize app-01']);
+    } finally {
+      stop.abort();
+    }
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`ECS simulator: http://127.0.0.1:${port}/v2.1`);
+  });
+});
