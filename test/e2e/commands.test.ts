@@ -276,10 +276,10 @@ describe('simulator', () => {
       await writeFile(path, text);
       const config = parseConfig(text, { env: {} });
       expect(config.cloud.endpoint).toBe(`http://127.0.0.1:${port}`);
-      expect(config.watches).toHaveLength(5);
+      expect(config.watches).toHaveLength(6);
       const check = await h.cli(['check', '--json', '--config', path]);
       expect(check.code).toBe(0);
-      expect((JSON.parse(check.stdout) as Array<{ name: string }>).map((w) => w.name).sort()).toEqual(['create db-01', 'create web-01', 'create web-02', 'reboot cache-01', 'resize app-01']);
+      expect((JSON.parse(check.stdout) as Array<{ name: string }>).map((w) => w.name).sort()).toEqual(['create db-01', 'create web-01', 'create web-02', 'live-migrate app-02', 'reboot cache-01', 'resize app-01']);
     } finally {
       stop.abort();
     }

@@ -4,7 +4,7 @@ import { loadConfigOrReport } from '../loadConfig.ts';
 export const validate: Command = {
   summary: 'check the watch file; reaches no network',
   usage: 'validate [--config FILE]',
-  exits: '0 valid; 1 invalid, each problem on stderr as <line>:<col> <yaml.path>: <message>',
+  exits: '0 valid (warnings, if any, on stderr as <line>:<col> <yaml.path>: warning: <message>); 1 invalid, each problem on stderr as <line>:<col> <yaml.path>: <message>',
   options: {},
   async run(ctx) {
     const config = await loadConfigOrReport(ctx);
