@@ -11,6 +11,7 @@ import { describeWebhook, sandboxWatchFile, startSandbox } from '../sandbox.ts';
 import { watchKey } from '../../state/store.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
 import type { Command } from '../context.ts';
+import { signalExitStatus } from '../signals.ts';
 import { renderTable } from '../table.ts';
 
 /** The demo gives up rather than hang: the contract promises it ends within 30 s. */
@@ -60,7 +61,7 @@ export const demo: Command = {
         }
         if (app.engine.allSettled()) break;
         await sleep(1000, undefined, { signal: ctx.signal }).catch(() => undefined);
-        if (ctx.signal.aborted) return 130;
+        if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
       }
       const finalApp = app;
       ctx.stdout.write(`\n${summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), scenarios)}\n`);
