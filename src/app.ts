@@ -14,6 +14,7 @@ export interface CloseOptions {
   /** How long polls and deliveries in flight may take to finish; default `shutdown.drainTimeout`, 0 to cut them off. */
   drainMs?: number;
 }
+import { trustedCertificates } from './net/tls.ts';
 
 export interface App {
   config: Config;
@@ -90,9 +91,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     }
     // The final save, once engine and outbox have stopped changing the state.
     releasers.add(() => store.save());
-    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit });
+    // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
+    const ca = trustedCertificates(config.cloud.tls.caFile);
+    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, ca });
     releasers.add(() => client.close());
-    const notifiers = createNotifiers(config.notifiers, { logger });
+    const notifiers = createNotifiers(config.notifiers, { logger, ca });
     releasers.add(async () => {
       await Promise.all([...notifiers.values()].map((n) => n.close()));
     });

@@ -58,6 +58,8 @@ export interface ApiErrorInit {
   retryAfterMs?: number;
   /** What went wrong below HTTP (network, timeout) or with the body (invalid_response). */
   detail?: string;
+  /** What we were doing, put before the rest: `cannot get a token for user 'svc'`. */
+  context?: string | undefined;
   cause?: unknown;
 }
 
@@ -80,7 +82,8 @@ function describe(init: ApiErrorInit): string {
     if (apiMessage !== undefined) words.push(apiMessage);
   }
   if (retryAfterMs !== undefined) words.push(`(retry after ${Math.ceil(retryAfterMs / 1000)} s)`);
-  return `${init.method} ${init.url} → ${words.join(' ')}`;
+  const request = `${init.method} ${init.url} → ${words.join(' ')}`;
+  return init.context === undefined ? request : `${init.context}: ${request}`;
 }
 
 /** A failed call to the cloud API; `message` is one line for an operator and never holds credentials. */

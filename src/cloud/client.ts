@@ -1,19 +1,16 @@
-import { STATUS_CODES } from 'node:http';
 import type { Logger } from 'pino';
 import pThrottle from 'p-throttle';
-import { Agent, request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CloudConfig } from '../config/schema.ts';
 import type { InstanceAction, InstanceActionSummary, MigrationRecord, ServerState } from '../model.ts';
-import { ApiError, kindForStatus } from './ApiError.ts';
+import { createHttpDispatcher } from '../net/dispatcher.ts';
+import { ApiError } from './ApiError.ts';
 import { createAuth } from './auth/registry.ts';
 import type { AuthStrategy } from './auth/types.ts';
+import { catalogEndpoint } from './catalog.ts';
 import { actionListUrl, actionUrl, migrationsUrl, serverUrl, versionUrl } from './endpoint.ts';
-import { apiMessageFromText } from './errors/apiMessage.ts';
-import { readBody } from '../net/body.ts';
-import { errorCode } from '../net/failure.ts';
-import { oneLine } from '../net/oneLine.ts';
-import { parseRetryAfter } from '../net/retryAfter.ts';
+import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
@@ -56,8 +53,10 @@ export interface EcsClient {
 
 export interface EcsClientDeps {
   logger: Logger;
-  /** Tests pass a MockAgent; the daemon may share one pool. The client closes only an Agent it created. */
+  /** Tests pass a MockAgent; the daemon may share one pool. The client closes only a dispatcher it created. */
   dispatcher?: Dispatcher;
+  /** Certificates to trust (cloud.tls.caFile and the defaults) for a dispatcher the client creates. */
+  ca?: readonly string[] | undefined;
   /** `poll.rateLimit`: at most `count` requests (of every kind, discovery included) in any `perMs`. */
   rateLimit?: { count: number; perMs: number } | undefined;
 }
@@ -70,20 +69,6 @@ const USER_AGENT = 'ecs-action-watch';
  */
 const DISCOVERY_ATTEMPTS = 3;
 export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 5 * 60_000 } as const;
-// An instance action with every traceback stays far below this; more is a proxy gone wrong.
-const MAX_BODY_BYTES = 4 * 1024 * 1024;
-// Of an error body only the start is kept, for its message; the rest is read and dropped.
-const MAX_ERROR_BODY_BYTES = 64 * 1024;
-
-interface Answer {
-  method: string;
-  url: string;
-  status: number;
-  statusText: string;
-  headers: Record<string, string | string[] | undefined>;
-  text: string;
-  truncated: boolean;
-}
 
 interface Discovery {
   promise: Promise<string | null>;
@@ -98,11 +83,13 @@ export function createEcsClient(config: CloudConfig, deps: EcsClientDeps): EcsCl
 }
 
 class HttpEcsClient implements EcsClient {
-  readonly #endpoint: string;
+  readonly #config: CloudConfig;
+  /** The configured endpoint, or the catalog's once found. */
+  #endpoint: string | undefined;
   readonly #timeout: number;
   readonly #fixedMicroversion: string | undefined;
   readonly #logger: Logger;
-  readonly #ownAgent: Agent | undefined;
+  readonly #ownDispatcher: Dispatcher | undefined;
   readonly #dispatcher: Dispatcher;
   readonly #auth: AuthStrategy;
   readonly #closed = new AbortController();
@@ -112,35 +99,40 @@ class HttpEcsClient implements EcsClient {
   readonly #slot: () => Promise<void>;
 
   constructor(config: CloudConfig, deps: EcsClientDeps) {
-    versionUrl(config.endpoint); // a malformed endpoint fails here, at start, rather than on every poll
+    // A malformed endpoint fails here, at start, rather than on every poll.
+    if (config.endpoint !== undefined) versionUrl(config.endpoint);
+    this.#config = config;
     this.#endpoint = config.endpoint;
     this.#timeout = config.timeout;
     this.#fixedMicroversion = config.microversion === 'auto' ? undefined : config.microversion;
     this.#logger = deps.logger.child({ component: 'cloud' });
-    if (deps.dispatcher === undefined) {
-      const { timeout } = config;
-      this.#ownAgent = new Agent({ connect: { timeout }, headersTimeout: timeout, bodyTimeout: timeout });
-      this.#dispatcher = this.#ownAgent;
-    } else {
-      this.#ownAgent = undefined;
-      this.#dispatcher = deps.dispatcher;
-    }
+    this.#ownDispatcher = deps.dispatcher === undefined ? createHttpDispatcher({ timeout: config.timeout, ca: deps.ca }) : undefined;
+    this.#dispatcher = deps.dispatcher ?? this.#ownDispatcher!;
     const { rateLimit } = deps;
     // strict: the limit holds for every window, not only for aligned ones, as the contract says "never exceeded".
     this.#slot = rateLimit
       ? pThrottle({ limit: rateLimit.count, interval: rateLimit.perMs, strict: true, signal: this.#closed.signal })(async () => undefined)
       : async () => undefined;
-    this.#auth = createAuth(config.auth, { logger: this.#logger, dispatcher: this.#dispatcher, timeout: config.timeout });
+    this.#auth = createAuth(config.auth, {
+      logger: this.#logger,
+      dispatcher: this.#dispatcher,
+      timeout: config.timeout,
+      needsCatalog: config.endpoint === undefined,
+    });
+    if (config.endpoint === undefined && this.#auth.catalog === undefined) {
+      throw new TypeError(`cloud.endpoint is required with auth type ${config.auth.type}`);
+    }
   }
 
   async getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction> {
-    const url = actionUrl(this.#endpoint, ref.projectId, ref.serverId, ref.requestId);
+    const url = actionUrl(await this.#base(signal), ref.projectId, ref.serverId, ref.requestId);
     return (await this.#document(url, signal, instanceActionDocumentSchema)).instanceAction;
   }
 
   async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null> {
     try {
-      return toServerState(await this.#document(serverUrl(this.#endpoint, ref.projectId, ref.serverId), signal, serverDocumentSchema));
+      const url = serverUrl(await this.#base(signal), ref.projectId, ref.serverId);
+      return toServerState(await this.#document(url, signal, serverDocumentSchema));
     } catch (err) {
       if (err instanceof ApiError && err.kind === 'not_found') return null;
       throw err;
@@ -148,12 +140,12 @@ class HttpEcsClient implements EcsClient {
   }
 
   async listInstanceActions(ref: ServerRef, signal?: AbortSignal): Promise<InstanceActionSummary[]> {
-    const url = actionListUrl(this.#endpoint, ref.projectId, ref.serverId);
+    const url = actionListUrl(await this.#base(signal), ref.projectId, ref.serverId);
     return (await this.#document(url, signal, instanceActionListSchema)).instanceActions;
   }
 
   async listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]> {
-    const url = migrationsUrl(this.#endpoint, ref.projectId, ref.serverId);
+    const url = migrationsUrl(await this.#base(signal), ref.projectId, ref.serverId);
     return (await this.#document(url, signal, migrationListSchema)).migrations;
   }
 
@@ -186,7 +178,7 @@ class HttpEcsClient implements EcsClient {
     this.#closing ??= (async () => {
       this.#closed.abort(new DOMException('the ECS client was closed', 'AbortError'));
       await this.#auth.close?.();
-      await this.#ownAgent?.close();
+      await this.#ownDispatcher?.close();
     })();
     return this.#closing;
   }
@@ -202,8 +194,19 @@ class HttpEcsClient implements EcsClient {
     });
   }
 
+  /** The compute endpoint: the configured one, else the token catalog's (looked up until found). */
+  async #base(signal: AbortSignal | undefined): Promise<string> {
+    if (this.#endpoint !== undefined) return this.#endpoint;
+    const filter = { type: 'compute', interface: this.#config.interface, region: this.#config.region };
+    const endpoint = catalogEndpoint(await this.#auth.catalog!(signal), filter);
+    versionUrl(endpoint);
+    this.#endpoint ??= endpoint;
+    this.#logger.info({ endpoint, ...filter }, 'compute endpoint from the catalog');
+    return endpoint;
+  }
+
   async #discover(): Promise<string | null> {
-    const answer = await this.#get(versionUrl(this.#endpoint), undefined, false);
+    const answer = await this.#get(versionUrl(await this.#base(undefined)), undefined, false);
     if (!isSuccess(answer.status)) throw httpError(answer);
     const { version } = decode(answer, versionDocumentSchema);
     let chosen: string | null;
@@ -226,10 +229,12 @@ class HttpEcsClient implements EcsClient {
     return decode(answer, schema);
   }
 
-  /** One GET: returns any HTTP answer with its body read; throws only below HTTP (or on cancellation). */
+  /**
+   * One GET: returns any HTTP answer with its body read; throws only below HTTP (or on cancellation). A 401
+   * is tried once more when the auth method has new credentials since (a renewed token, a rotated key).
+   */
   async #get(url: string, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
     this.#closed.signal.throwIfAborted();
-    const method = 'GET';
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
     if (withMicroversion) {
       // Discovery is shared by every poll and not cancelled by one of them; a cancelled poll stops waiting.
@@ -240,112 +245,36 @@ class HttpEcsClient implements EcsClient {
       }
     }
     const parsedUrl = new URL(url);
-    Object.assign(headers, await this.#auth.headers({ method, url: parsedUrl, headers: { ...headers } }, callerSignal));
+    const first = await this.#send(parsedUrl, headers, callerSignal);
+    if (first.answer.status !== 401 || !(await this.#auth.onUnauthorized?.(first.sent))) return first.answer;
+    this.#logger.debug({ path: parsedUrl.pathname }, 'credentials renewed after a 401; trying once more');
+    return (await this.#send(parsedUrl, headers, callerSignal)).answer;
+  }
 
+  async #send(
+    url: URL,
+    baseHeaders: Record<string, string>,
+    callerSignal: AbortSignal | undefined,
+  ): Promise<{ answer: Answer; sent: Record<string, string> }> {
+    const method = 'GET';
+    const sent = await this.#auth.headers({ method, url, headers: { ...baseHeaders } }, callerSignal);
     await this.#slot();
-    const timeout = AbortSignal.timeout(this.#timeout);
-    const signals = [timeout, this.#closed.signal, ...(callerSignal === undefined ? [] : [callerSignal])];
     const started = performance.now();
     const log = (fields: Record<string, unknown>) =>
       this.#logger.debug(
-        { method, path: parsedUrl.pathname, ...fields, durationMs: Math.round(performance.now() - started) },
+        { method, path: url.pathname, ...fields, durationMs: Math.round(performance.now() - started) },
         'cloud request',
       );
     try {
-      const res = await request(url, {
-        method,
-        headers,
-        dispatcher: this.#dispatcher,
-        signal: AbortSignal.any(signals),
-        headersTimeout: this.#timeout,
-        bodyTimeout: this.#timeout,
-      });
-      const { text, truncated } = isSuccess(res.statusCode)
-        ? await readBody(res.body, MAX_BODY_BYTES, MAX_BODY_BYTES)
-        : await readBody(res.body, MAX_ERROR_BODY_BYTES, MAX_BODY_BYTES);
-      log({ status: res.statusCode });
-      if (res.statusCode === 401) this.#auth.onUnauthorized?.();
-      return {
-        method,
-        url,
-        status: res.statusCode,
-        statusText: res.statusText || (STATUS_CODES[res.statusCode] ?? ''),
-        headers: res.headers,
-        text,
-        truncated,
-      };
+      const answer = await exchange(
+        { method, url: url.href, headers: { ...baseHeaders, ...sent } },
+        { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal },
+      );
+      log({ status: answer.status });
+      return { answer, sent };
     } catch (err) {
-      if (callerSignal?.aborted) throw callerSignal.reason;
-      if (this.#closed.signal.aborted) throw this.#closed.signal.reason;
-      const error = belowHttpError(err, { method, url, timeoutMs: this.#timeout, timedOut: timeout.aborted });
-      log({ error: error.kind });
-      throw error;
+      if (err instanceof ApiError) log({ error: err.kind });
+      throw err;
     }
   }
-}
-
-function isSuccess(status: number): boolean {
-  return status >= 200 && status < 300;
-}
-
-// Codes undici uses for mistakes in the request itself (a header value with a newline): not the network's
-// fault, and retrying cannot help, so they surface as they are.
-const CALLER_MISTAKES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED']);
-const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
-
-function belowHttpError(
-  err: unknown,
-  context: { method: string; url: string; timeoutMs: number; timedOut: boolean },
-): ApiError {
-  const code = errorCode(err);
-  if (code !== undefined && CALLER_MISTAKES.has(code)) throw err;
-  const { method, url } = context;
-  if (context.timedOut || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
-    return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${context.timeoutMs} ms`, cause: err });
-  }
-  let detail = err instanceof Error ? err.message : String(err);
-  if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
-  return new ApiError({ kind: 'network', method, url, detail, cause: err });
-}
-
-function httpError(answer: Answer): ApiError {
-  const api = apiMessageFromText(answer.text);
-  return new ApiError({
-    kind: kindForStatus(answer.status, api?.code),
-    method: answer.method,
-    url: answer.url,
-    status: answer.status,
-    statusText: answer.statusText,
-    apiCode: api?.code,
-    apiMessage: api?.message,
-    retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
-  });
-}
-
-function invalidResponse(answer: Answer, detail: string): ApiError {
-  return new ApiError({
-    kind: 'invalid_response',
-    method: answer.method,
-    url: answer.url,
-    status: answer.status,
-    detail,
-  });
-}
-
-function decode<T>(answer: Answer, schema: z.ZodType<T>): T {
-  if (answer.truncated) throw invalidResponse(answer, `body larger than ${MAX_BODY_BYTES} bytes`);
-  const excerpt = JSON.stringify(oneLine(answer.text, 120));
-  let json: unknown;
-  try {
-    json = JSON.parse(answer.text);
-  } catch {
-    throw invalidResponse(answer, `not JSON: ${excerpt}`);
-  }
-  const parsed = schema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
-    throw invalidResponse(answer, `unexpected document (${where}${issue?.message ?? 'invalid'}): ${excerpt}`);
-  }
-  return parsed.data;
 }

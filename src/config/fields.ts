@@ -173,3 +173,16 @@ export function optionalText<T extends z.ZodType<string>>(schema: T) {
 export function outcomes() {
   return orEmpty(z.array(z.enum(OUTCOMES)).min(1).prefault([...OUTCOMES]));
 }
+
+/**
+ * For keys that say the same thing two ways (`token` or `tokenFile`, `projectId` or `projectName`):
+ * exactly one of them, or at most one when `required` is false.
+ */
+export function oneOf(config: Record<string, unknown>, ctx: z.RefinementCtx, keys: readonly [string, string], required = true): void {
+  const [a, b] = keys;
+  if (config[a] !== undefined && config[b] !== undefined) {
+    ctx.addIssue({ code: 'custom', path: [b], input: undefined, message: `set ${a} or ${b}, not both` });
+  } else if (required && config[a] === undefined && config[b] === undefined) {
+    ctx.addIssue({ code: 'custom', path: [a], input: undefined, message: `required: ${a} (or ${b})` });
+  }
+}

@@ -4,7 +4,9 @@
 
 import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type ErrorCode, type YAMLError } from 'yaml';
+import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
+import { fileProblem } from './fileProblem.ts';
 import { substituteEnv } from './env.ts';
 import { configErrorMap } from './messages.ts';
 import { ConfigSchema, type Config } from './schema.ts';
@@ -74,7 +76,8 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     return { ok: false, issues: [{ line: 1, col: 1, path: formatPath([]), message }] };
   }
 
-  const envIssues = substituteEnv(doc, options.env ?? process.env);
+  const env = options.env ?? process.env;
+  const envIssues = substituteEnv(doc, env);
   let data: unknown;
   try {
     data = doc.toJS();
@@ -82,12 +85,22 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     // The one thing toJS refuses is an alias bomb (excessive alias expansion).
     return { ok: false, issues: [issueAt(0, [], err instanceof Error ? err.message : String(err))] };
   }
+  const profile = applyCloudsYaml(data, env);
   const result = ConfigSchema.safeParse(data, { error: configErrorMap });
-  const issues = envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) }));
+  const issues = [
+    ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
+    ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
+  ];
   for (const issue of result.error?.issues ?? []) {
     const path = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
     // A value whose variable is missing still has its `${...}` text, which the schema may reject too.
     if (envIssues.some((e) => startsWith(path, e.path))) continue;
+    // Without the profile that failed, the endpoint it would have come with is missing too: noise.
+    if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;
+    if (profile.source !== undefined && startsWith(path, ['cloud', 'auth'])) {
+      issues.push(issueAt(offsetOf(doc, path), path, `${issue.message} (from ${profile.source})`));
+      continue;
+    }
     if (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key') {
       const keyPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
       issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, issue.message));
@@ -117,20 +130,13 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
 /** Ten thousand watches take about 1.5 MB; a watch file far beyond that is something else. */
 const MAX_WATCH_FILE_BYTES = 16 * 1024 * 1024;
 
-const READ_ERRORS: Record<string, string> = {
-  ENOENT: 'no such file',
-  EACCES: 'permission denied',
-  EISDIR: 'it is a directory',
-};
-
 /** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readRegularFile(path, MAX_WATCH_FILE_BYTES);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    const reason = err instanceof NotARegularFileError ? err.message : (READ_ERRORS[code] ?? (err instanceof Error ? err.message : String(err)));
+    const reason = err instanceof NotARegularFileError ? err.message : fileProblem(err);
     throw new ConfigError([], {
       file: path,
       message: `cannot read the watch file ${path}: ${reason} (name another file with --config or ECS_WATCH_CONFIG)`,

@@ -3,6 +3,8 @@
 // watch with its project resolved).
 
 import { z } from 'zod';
+import { AUTH_SCHEMAS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES } from '../cloud/auth/registry.ts';
+import { INTERFACES } from '../cloud/catalog.ts';
 import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
@@ -22,37 +24,41 @@ function projectInEndpoint(endpoint: unknown): string | undefined {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/** The project of a watch that names none: cloud.projectId, the endpoint's, or the one the token is scoped to. */
+function defaultProject(cloud: unknown): string | undefined {
+  if (!isRecord(cloud)) return undefined;
+  const auth = isRecord(cloud.auth) ? cloud.auth : {};
+  const scoped = typeof auth.projectId === 'string' && auth.projectId !== '' ? auth.projectId : undefined;
+  return (typeof cloud.projectId === 'string' ? cloud.projectId : undefined) ?? projectInEndpoint(cloud.endpoint) ?? scoped;
+}
+
 /** Message for a `type` that selects none of the variants of a discriminated union. */
-function unknownType(what: string, supported: readonly string[], planned: readonly string[] = []) {
+function unknownType(what: string, supported: readonly string[]) {
   return (iss: z.core.$ZodRawIssue) => {
     if (iss.code !== 'invalid_union') return undefined;
     const type = isRecord(iss.input) ? iss.input.type : undefined;
     const list = supported.join(', ');
     if (type === undefined || type === null) return `required: the ${what}, one of ${list}`;
-    if (typeof type === 'string' && planned.includes(type)) return `${what} '${type}' is not supported yet (supported: ${list})`;
     return `unknown ${what} '${String(type)}' (allowed: ${list})`;
   };
 }
 
-// One schema per auth type; a new type is one more entry here.
-const AUTH_TYPES = [
-  strict({ type: z.literal('none') }),
-  strict({ type: z.literal('token'), token: headerValue().min(1) }),
-] as const;
-// In the contract, not implemented yet: named so that the message says "not yet" rather than "unknown".
-const PLANNED_AUTH_TYPES = ['password', 'aksk'];
-
-const AuthSchema = z.discriminatedUnion('type', AUTH_TYPES, {
-  error: unknownType('auth type', AUTH_TYPES.map((s) => s.shape.type.value), PLANNED_AUTH_TYPES),
-});
+const AuthSchema = z.discriminatedUnion('type', AUTH_SCHEMAS, { error: unknownType('auth type', AUTH_TYPE_NAMES) });
 
 const MICROVERSION = /^(auto|2\.\d+)$/;
 
 const CloudSchema = strict({
-  endpoint: httpUrl('https://ecs.eu-de.otc.t-systems.com'),
+  /** Absent: taken from the token's catalog, with an auth method that has one. */
+  endpoint: httpUrl('https://ecs.eu-de.otc.t-systems.com').optional(),
   projectId: z.string().min(1).optional(),
+  /** An OpenStack clouds.yaml and the cloud in it; applied by ./cloudsYaml.ts before this schema. */
+  cloudsYaml: z.string().min(1).optional(),
+  cloud: z.string().min(1).optional(),
   auth: orEmpty(AuthSchema.default({ type: 'none' })),
   region: z.string().min(1).optional(),
+  /** Which of the catalog's endpoints: public, internal or admin. */
+  interface: z.enum(INTERFACES).default('public'),
+  tls: orEmpty(strict({ caFile: z.string().min(1).optional() }).prefault({})),
   microversion: z
     .string({
       // YAML reads an unquoted 2.60 as the number 2.6, which is another microversion.
@@ -61,6 +67,15 @@ const CloudSchema = strict({
     .regex(MICROVERSION, { error: (iss) => `'${String(iss.input)}' is not a microversion: write auto or "2.N", e.g. "2.60"` })
     .default('auto'),
   timeout: duration().prefault('10s'),
+}).superRefine((cloud, ctx) => {
+  if (cloud.endpoint !== undefined || CATALOG_AUTH_TYPES.includes(cloud.auth.type)) return;
+  const catalogTypes = CATALOG_AUTH_TYPES.map((t) => `type: ${t}`).join(' or ');
+  ctx.addIssue({
+    code: 'custom',
+    path: ['endpoint'],
+    input: undefined,
+    message: `required with auth type ${cloud.auth.type}: the compute endpoint, e.g. https://ecs.eu-de.otc.t-systems.com (auth ${catalogTypes} takes it from the token's catalog)`,
+  });
 });
 
 const PollSchema = strict({
@@ -102,7 +117,7 @@ export const WatchSchema = strict({
  */
 function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
   if (!isRecord(config) || !Array.isArray(config.watches)) return;
-  const defaultProject = isRecord(config.cloud) ? (config.cloud.projectId ?? projectInEndpoint(config.cloud.endpoint)) : undefined;
+  const fallbackProject = defaultProject(config.cloud);
   // A `notifiers` that is not a mapping is reported on its own; every notify entry would be noise.
   const notifiers = config.notifiers === undefined ? {} : isRecord(config.notifiers) ? config.notifiers : undefined;
   const names = notifiers === undefined ? undefined : Object.keys(notifiers);
@@ -110,8 +125,8 @@ function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
   config.watches.forEach((watch: unknown, i) => {
     if (!isRecord(watch)) return;
     const at = (...path: (string | number)[]) => ['watches', i, ...path];
-    if (watch.projectId === undefined && defaultProject === undefined) {
-      ctx.addIssue({ code: 'custom', path: at('projectId'), input: undefined, message: `no projectId: set watches[${i}].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId})` });
+    if (watch.projectId === undefined && fallbackProject === undefined) {
+      ctx.addIssue({ code: 'custom', path: at('projectId'), input: undefined, message: `no projectId: set watches[${i}].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)` });
     }
     if (names !== undefined && Array.isArray(watch.notify)) {
       watch.notify.forEach((name: unknown, j) => {
@@ -156,8 +171,8 @@ export const ConfigSchema = strict({
     ...config,
     watches: watches.map((watch) => ({
       ...watch,
-      // checkReferences has rejected every watch that has none of the three.
-      projectId: (watch.projectId ?? config.cloud.projectId ?? projectInEndpoint(config.cloud.endpoint))!,
+      // checkReferences has rejected every watch that has none.
+      projectId: (watch.projectId ?? defaultProject(config.cloud))!,
     })),
   }));
 

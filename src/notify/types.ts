@@ -35,6 +35,8 @@ export interface Notifier {
 
 export interface NotifierDeps {
   logger: Logger;
+  /** Certificates to trust for HTTPS (cloud.tls.caFile and the defaults); undefined: Node's defaults. */
+  ca?: readonly string[] | undefined;
 }
 
 /** The schema of one notifier type's entry under `notifiers:`; its `type` literal selects it. */

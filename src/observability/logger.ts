@@ -1,5 +1,6 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
 import pretty from 'pino-pretty';
+import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 
 export type { Logger } from 'pino';
@@ -7,9 +8,18 @@ export type { Logger } from 'pino';
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 // Belt and braces: no code path logs a secret on purpose, but an error object or a config section
-// logged in a hurry must not leak one either. Each notifier type names its own secret keys.
+// logged in a hurry must not leak one either. Each auth method and notifier type names its own secret
+// keys; the headers that carry secrets are listed here.
 const SECRET_KEYS = [
-  ...new Set(['token', 'password', 'secretKey', 'authorization', 'Authorization', '"x-auth-token"', '"X-Auth-Token"', ...NOTIFIER_SECRET_KEYS]),
+  ...new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS]),
+  'authorization',
+  'Authorization',
+  '"x-auth-token"',
+  '"X-Auth-Token"',
+  '"x-subject-token"',
+  '"X-Subject-Token"',
+  '"x-security-token"',
+  '"X-Security-Token"',
 ];
 // pino's wildcards match one level each: cover a secret up to four levels deep (notifiers.x.smtp.password).
 // Header names with a dash need bracket notation, which pino accepts only after a parent (hence `*[...]`).

@@ -1,6 +1,8 @@
 // The simulator's public surface: what tests, the demo and bench import.
 
+export type { AkskOptions } from './aksk.ts';
 export type { FaultSpec, FaultTarget } from './faults.ts';
+export type { IdentityOptions } from './identity.ts';
 export type { Role } from './render.ts';
 export type { RouteKind } from './routes.ts';
 export { demoScenarios, liveMigrationScript, type DemoScenario } from './scenarios.ts';

@@ -3,13 +3,15 @@
 
 import { formatMicroversion, negotiateMicroversion, supports, type Microversion } from './microversion.ts';
 import {
-  keystoneUnauthorized, novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
+  novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
   type Role,
 } from './render.ts';
 import { actionAt, migrationAt, serverAt, type ActionPlan, type MigrationSnapshot } from './script.ts';
 
 export type Route =
   | { readonly kind: 'versions' }
+  /** Keystone's /v3/auth/tokens, served by identity.ts. */
+  | { readonly kind: 'identity' }
   | { readonly kind: 'action'; readonly projectId: string; readonly serverId: string; readonly requestId: string }
   | { readonly kind: 'actions'; readonly projectId: string; readonly serverId: string }
   | { readonly kind: 'server'; readonly projectId: string; readonly serverId: string }
@@ -40,8 +42,6 @@ export interface ApiState {
   readonly now: number;
   readonly maxMicroversion: Microversion;
   readonly role: Role;
-  /** The token requests must carry, or undefined when the API takes any request. */
-  readonly token: string | undefined;
   /** Scheme, host and port, for the links Nova puts in documents. */
   readonly baseUrl: string;
 }
@@ -55,6 +55,7 @@ const MIGRATIONS_PATH = /^\/v2\.1\/(?:[^/]+\/)?os-migrations$/;
 
 export function matchRoute(path: string): Route {
   if (path === '/v2.1' || path === '/v2.1/') return { kind: 'versions' };
+  if (path === '/v3/auth/tokens') return { kind: 'identity' };
   const action = ACTION_PATH.exec(path);
   if (action !== null) {
     const [, projectId = '', serverId = '', requestId = ''] = action;
@@ -162,15 +163,12 @@ export function handleApiRequest(request: ApiRequest, state: ApiState): ApiRespo
       ? json(200, renderVersionDocument(state.maxMicroversion, state.baseUrl))
       : json(405, novaError(405, 'The method specified is not allowed for this resource.'));
   }
-  if (state.token !== undefined && request.headers['x-auth-token'] !== state.token) {
-    return json(401, keystoneUnauthorized(), { 'www-authenticate': `Keystone uri="${state.baseUrl}/identity"` });
-  }
   const negotiation = negotiateMicroversion(request.headers, state.maxMicroversion);
   if (!negotiation.ok) return json(negotiation.status, novaError(negotiation.status, negotiation.message));
   const { version } = negotiation;
   const headers = versionHeaders(version);
 
-  if (route.kind === 'other') return json(404, novaError(404, 'The resource could not be found.'), headers);
+  if (route.kind === 'other' || route.kind === 'identity') return json(404, novaError(404, 'The resource could not be found.'), headers);
   if (request.method !== 'GET') {
     return json(405, novaError(405, 'The method specified is not allowed for this resource.'), headers);
   }

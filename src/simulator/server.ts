@@ -3,7 +3,10 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { AkskOptions } from './aksk.ts';
 import { faultEffect, FaultQueue, type FaultSpec, type FaultTarget } from './faults.ts';
+import { checkAccess } from './gate.ts';
+import { IdentityService, type IdentityOptions } from './identity.ts';
 import { MIN_MICROVERSION, compareMicroversions, parseMicroversion, type Microversion } from './microversion.ts';
 import type { Role } from './render.ts';
 import { handleApiRequest, matchRoute, type ApiResponse, type RouteKind } from './routes.ts';
@@ -12,8 +15,15 @@ import { planAction, type ActionPlan, type ActionScript } from './script.ts';
 export interface SimulatorOptions {
   /** The highest microversion offered, in GET /v2.1/ and for `latest`. Default "2.96". */
   maxMicroversion?: string;
-  /** When set, every request under /v2.1/{project} needs this `X-Auth-Token`. Default: none needed. */
+  /**
+   * When set, every request under /v2.1/{project} needs this `X-Auth-Token` (or another credential set
+   * below). Default: none needed.
+   */
   token?: string;
+  /** A Keystone token service at `{url}/v3`: its tokens open the compute API until they expire or are revoked. */
+  identity?: IdentityOptions;
+  /** An access key pair whose SDK-HMAC-SHA256 signatures open the compute API. */
+  aksk?: AkskOptions;
   /** Whose view the API answers with. Default `member`, a project user as on a public cloud. */
   role?: Role;
   /** The clock scripts run on. Default `Date.now`, so vitest's fake Date drives it. */
@@ -49,6 +59,12 @@ export interface Simulator {
   injectFault(fault: FaultSpec, target?: FaultTarget): void;
   /** Changes the token required from now on (undefined: none), e.g. to expire a client's token. */
   setToken(token: string | undefined): void;
+  /** The Keystone base URL (`{url}/v3`), when `identity` is configured. */
+  readonly identityUrl: string;
+  /** Every token the identity service issued so far. */
+  readonly issuedTokens: readonly string[];
+  /** Revokes every token issued so far: the compute API refuses them from now on. */
+  revokeTokens(): void;
   clearRequests(): void;
   /** Stops listening, cuts open and keep-alive connections and ends slow answers. Safe to call twice. */
   close(): Promise<void>;
@@ -78,6 +94,8 @@ class NovaSimulator implements Simulator {
    */
   readonly #delays = new Set<NodeJS.Timeout>();
   #token: string | undefined;
+  readonly #identity: IdentityService | undefined;
+  readonly #aksk: AkskOptions | undefined;
   #url = '';
   #closing: Promise<void> | undefined;
 
@@ -85,6 +103,8 @@ class NovaSimulator implements Simulator {
     this.#now = options.now ?? Date.now;
     this.#role = options.role ?? 'member';
     this.#token = options.token;
+    this.#identity = options.identity === undefined ? undefined : new IdentityService(options.identity);
+    this.#aksk = options.aksk;
     this.#maxMicroversion = maxMicroversion;
     this.#server = createServer((req, res) => this.#receive(req, res));
   }
@@ -129,6 +149,19 @@ class NovaSimulator implements Simulator {
     this.#token = token;
   }
 
+  get identityUrl(): string {
+    if (this.#identity === undefined) throw new Error('the simulator was started without identity options');
+    return `${this.#url}/v3`;
+  }
+
+  get issuedTokens(): readonly string[] {
+    return this.#identity?.issued ?? [];
+  }
+
+  revokeTokens(): void {
+    this.#identity?.revokeAll();
+  }
+
   clearRequests(): void {
     this.#requests.length = 0;
   }
@@ -144,6 +177,12 @@ class NovaSimulator implements Simulator {
   }
 
   #receive(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => this.#dispatch(req, res, Buffer.concat(chunks).toString('utf8')));
+  }
+
+  #dispatch(req: IncomingMessage, res: ServerResponse, body: string): void {
     const target = req.url ?? '/';
     const path = target.split('?', 1)[0] ?? '/';
     const matched = matchRoute(path);
@@ -164,7 +203,7 @@ class NovaSimulator implements Simulator {
     const fault = this.#faults.take(route, path);
     const effect = fault === undefined ? undefined : faultEffect(fault, matched);
     if (effect === undefined) {
-      this.#answer(res, record.method, target, record.headers);
+      this.#answer(res, record.method, target, record.headers, body);
     } else if (effect.type === 'answer') {
       this.#send(res, effect);
     } else if (effect.type === 'reset') {
@@ -172,7 +211,7 @@ class NovaSimulator implements Simulator {
     } else {
       const delay = setTimeout(() => {
         this.#delays.delete(delay);
-        this.#answer(res, record.method, target, record.headers);
+        this.#answer(res, record.method, target, record.headers, body);
       }, effect.ms);
       this.#delays.add(delay);
       // A client that gives up must not leave its timer behind.
@@ -184,24 +223,27 @@ class NovaSimulator implements Simulator {
   }
 
   /** Answers from the scripts, evaluated at the moment of answering (after any delay). */
-  #answer(res: ServerResponse, method: string, target: string, headers: Readonly<Record<string, string>>): void {
-    const [path = '/', query = ''] = target.split('?', 2);
-    const response = handleApiRequest(
+  #answer(res: ServerResponse, method: string, target: string, headers: Readonly<Record<string, string>>, body: string): void {
+    const [path = '/', query = ''] = target.split(/\?(.*)/s);
+    const route = matchRoute(path);
+    const now = this.#now();
+    let response: ApiResponse | undefined;
+    if (route.kind === 'identity' && this.#identity !== undefined) {
+      response = this.#identity.handle({ method, query: new URLSearchParams(query), headers, body }, now, this.#url);
+    } else if (route.kind !== 'versions') {
+      const projectId = 'projectId' in route ? route.projectId : undefined;
+      const gate = { token: this.#token, identity: this.#identity, aksk: this.#aksk };
+      response = checkAccess({ method, target, headers, body, projectId }, gate, now, this.#url);
+    }
+    response ??= handleApiRequest(
       { method, path, query: new URLSearchParams(query), headers },
-      {
-        plans: this.#plans,
-        now: this.#now(),
-        maxMicroversion: this.#maxMicroversion,
-        role: this.#role,
-        token: this.#token,
-        baseUrl: this.#url,
-      },
+      { plans: this.#plans, now, maxMicroversion: this.#maxMicroversion, role: this.#role, baseUrl: this.#url },
     );
     const requestId = `req-${randomUUID()}`;
     this.#send(res, {
       status: response.status,
       headers: { ...response.headers, 'x-openstack-request-id': requestId, 'x-compute-request-id': requestId },
-      body: JSON.stringify(response.body),
+      body: response.status === 204 ? '' : JSON.stringify(response.body),
     });
   }
 

@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import { OUTCOMES, type Outcome, type WatchRef } from '../model.ts';
 import type { EcsClient } from '../cloud/client.ts';
 import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
+import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { watchKey, type StateStore } from '../state/store.ts';
 import type { WatchRecord } from '../state/types.ts';
@@ -310,7 +311,8 @@ export class WatchEngine {
   #pollError(poll: Poll, err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.signal.aborted) return message;
-    const kind = err instanceof ApiError ? err.kind : 'other';
+    // An unreadable credential file is as much an auth problem as a credential the API refused.
+    const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
     this.#errorKinds.set(poll.record, kind);
     this.#o.metrics.pollErrors.inc({ kind });
     const hint =

@@ -1,9 +1,10 @@
 // The client's side of the auth contract, with a stand-in strategy such as a password or AK/SK one will be.
+import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAuth } from '../../src/cloud/auth/registry.ts';
 import type { AuthStrategy } from '../../src/cloud/auth/types.ts';
 import { createEcsClient } from '../../src/cloud/client.ts';
-import { captureLogger, fixtureText, headersOf, mockAgent } from './helpers.ts';
+import { captureLogger, cloudConfig, fixtureText, headersOf, mockAgent } from './helpers.ts';
 
 vi.mock('../../src/cloud/auth/registry.ts', () => ({ createAuth: vi.fn() }));
 
@@ -11,12 +12,13 @@ const ORIGIN = 'https://ecs.example.test';
 const ACTION_PATH = '/v2.1/p1/servers/s1/os-instance-actions/req-1';
 const REF = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
 
-let strategy: { [K in keyof AuthStrategy]-?: AuthStrategy[K] } & { headers: ReturnType<typeof vi.fn> };
+let strategy: { [K in keyof AuthStrategy]-?: AuthStrategy[K] } & { headers: ReturnType<typeof vi.fn>; onUnauthorized: ReturnType<typeof vi.fn> };
 
 beforeEach(() => {
   strategy = {
     headers: vi.fn(() => Promise.resolve({ authorization: 'SDK-HMAC-SHA256 Signature=abc' })),
-    onUnauthorized: vi.fn(),
+    onUnauthorized: vi.fn(() => Promise.resolve(false)),
+    catalog: vi.fn(() => Promise.resolve([])),
     close: vi.fn(() => Promise.resolve()),
   };
   vi.mocked(createAuth).mockReturnValue(strategy);
@@ -30,7 +32,7 @@ afterEach(async () => {
 function setup() {
   const agent = mockAgent();
   const client = createEcsClient(
-    { endpoint: ORIGIN, auth: { type: 'none' }, microversion: '2.60', timeout: 1234 },
+    cloudConfig({ endpoint: ORIGIN, microversion: '2.60', timeout: 1234 }),
     { logger: captureLogger().logger, dispatcher: agent },
   );
   cleanups.push(async () => {
@@ -70,7 +72,7 @@ describe('auth strategy contract', () => {
     expect(sent['authorization']).toBe('SDK-HMAC-SHA256 Signature=abc');
   });
 
-  it('tells the strategy about a 401 (only)', async () => {
+  it('tells the strategy about a 401 (only), with the headers that request carried', async () => {
     const { pool, client } = setup();
     pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(403, '{"forbidden": {"message": "no"}}');
     pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(401, '{"error": {"code": 401, "message": "expired"}}');
@@ -78,7 +80,29 @@ describe('auth strategy contract', () => {
     await expect(client.getInstanceAction(REF)).rejects.toMatchObject({ kind: 'forbidden' });
     expect(strategy.onUnauthorized).not.toHaveBeenCalled();
     await expect(client.getInstanceAction(REF)).rejects.toMatchObject({ kind: 'unauthorized', retryable: false });
-    expect(strategy.onUnauthorized).toHaveBeenCalledOnce();
+    expect(strategy.onUnauthorized).toHaveBeenCalledExactlyOnceWith({ authorization: 'SDK-HMAC-SHA256 Signature=abc' });
+    expect(strategy.headers).toHaveBeenCalledTimes(2);
+  });
+
+  it('retries a 401 once when the strategy has new credentials, and only once', async () => {
+    const { pool, client } = setup();
+    const seen: string[] = [];
+    const answer = (status: number) => (opts: MockInterceptor.MockResponseCallbackOptions) => {
+      seen.push(headersOf(opts)['authorization'] ?? '');
+      return status === 200
+        ? { statusCode: 200, data: fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json') }
+        : { statusCode: 401, data: '{"error": {"code": 401, "message": "expired"}}' };
+    };
+    strategy.headers.mockResolvedValueOnce({ authorization: 'old' }).mockResolvedValue({ authorization: 'new' });
+    strategy.onUnauthorized.mockResolvedValue(true);
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(answer(401));
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(answer(200));
+    expect(await client.getInstanceAction(REF)).toMatchObject({ action: 'stop' });
+    expect(seen).toEqual(['old', 'new']);
+
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(answer(401)).times(2);
+    await expect(client.getInstanceAction(REF)).rejects.toMatchObject({ kind: 'unauthorized' });
+    expect(seen).toHaveLength(4);
   });
 
   it('passes a failure of the strategy on as it is', async () => {

@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/cloud/ApiError.ts';
 import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
-import { captureLogger, fixtureText } from './helpers.ts';
+import { captureLogger, cloudConfig, fixtureText } from './helpers.ts';
 
 const ACTION_DOC = fixtureText('nova-api-samples/v2.84/instance-action-get-resp.json');
 const BASE = '/v2.1/p1/servers/s1';
@@ -55,7 +55,7 @@ afterEach(async () => {
 /** A client with its own Agent, as the daemon creates it. */
 function client(endpoint = origin, timeout = 100): EcsClient {
   const c = createEcsClient(
-    { endpoint, auth: { type: 'token', token: 'secret' }, microversion: '2.60', timeout },
+    cloudConfig({ endpoint, auth: { type: 'token', token: 'secret' }, microversion: '2.60', timeout }),
     { logger: captureLogger().logger },
   );
   clients.push(c);

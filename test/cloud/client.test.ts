@@ -4,7 +4,7 @@ import type { MockInterceptor, MockScope } from 'undici/types/mock-interceptor.j
 import { ApiError } from '../../src/cloud/ApiError.ts';
 import { createEcsClient, DISCOVERY_BACKOFF_MS } from '../../src/cloud/client.ts';
 import type { CloudConfig } from '../../src/config/schema.ts';
-import { captureLogger, fixtureJson, fixtureText, headersOf, mockAgent } from './helpers.ts';
+import { captureLogger, cloudConfig, fixtureJson, fixtureText, headersOf, mockAgent } from './helpers.ts';
 
 const ORIGIN = 'https://ecs.example.test';
 const TOKEN = 'gAAAAABsecret-token-value-0123456789';
@@ -26,7 +26,7 @@ function setup(cloud: Partial<CloudConfig> = {}) {
   const agent = mockAgent();
   const { logger, lines, raw } = captureLogger();
   const client = createEcsClient(
-    { endpoint: ORIGIN, auth: { type: 'token', token: TOKEN }, microversion: 'auto', timeout: 2000, ...cloud },
+    cloudConfig({ endpoint: ORIGIN, auth: { type: 'token', token: TOKEN }, ...cloud }),
     { logger, dispatcher: agent },
   );
   cleanups.push(async () => {

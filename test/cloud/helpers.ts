@@ -2,6 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { MockAgent } from 'undici';
 import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
+import type { CloudConfig } from '../../src/config/schema.ts';
 
 // Unmodified copies of the upstream samples (test/fixtures/README.md), so that a fresh clone tests alone.
 export const FIXTURES = new URL('../fixtures/', import.meta.url);
@@ -55,4 +56,9 @@ export function mockAgent(): MockAgent {
 /** Request headers as the mock saw them, with lower-case names. */
 export function headersOf(opts: MockInterceptor.MockResponseCallbackOptions): Record<string, string> {
   return Object.fromEntries(new Headers(opts.headers as Record<string, string>).entries());
+}
+
+/** A `cloud` section as the schema gives it, from the keys a test cares about. */
+export function cloudConfig(keys: Partial<CloudConfig>): CloudConfig {
+  return { auth: { type: 'none' }, interface: 'public', tls: {}, microversion: 'auto', timeout: 2000, ...keys };
 }

@@ -1,5 +1,6 @@
 import { afterEach, expect, it } from 'vitest';
 import { pino } from 'pino';
+import { cloudConfig } from './helpers.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
 
@@ -14,7 +15,7 @@ it('never sends more than poll.rateLimit requests in any window', async () => {
   simulator = await startSimulator();
   const requestId = simulator.addAction({ projectId: 'p1', serverId: 's1', action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
   client = createEcsClient(
-    { endpoint: simulator.url, auth: { type: 'none' }, microversion: '2.60', timeout: 5000 },
+    cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }),
     { logger: pino({ level: 'silent' }), rateLimit: { count: 2, perMs: 600 } },
   );
   await Promise.all(Array.from({ length: 6 }, () => client.getInstanceAction({ projectId: 'p1', serverId: 's1', requestId })));

@@ -117,7 +117,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'an unknown key, at the key',
     text: lines(...CLOUD, '  regoin: eu-de'),
-    expected: ["4:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, auth, region, microversion, timeout)"],
+    expected: ["4:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)"],
   },
   {
     name: 'an unknown top-level section',
@@ -127,22 +127,17 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'an unknown auth type',
     text: lines(...CLOUD, '  auth:', '    type: oauth'),
-    expected: ["5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: none, token)"],
-  },
-  {
-    name: 'an auth type from the contract that is not implemented yet',
-    text: lines(...CLOUD, '  auth:', '    type: password', '    user: admin'),
-    expected: ["5:11 cloud.auth.type: auth type 'password' is not supported yet (supported: none, token)"],
+    expected: ["5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: none, token, password, aksk)"],
   },
   {
     name: 'token auth without a token',
     text: lines(...CLOUD, '  auth:', '    type: token'),
-    expected: ['5:5 cloud.auth.token: required (a string)'],
+    expected: ['5:5 cloud.auth.token: required: token (or tokenFile)'],
   },
   {
     name: 'token auth with a key of another auth type',
     text: lines(...CLOUD, '  auth:', '    type: token', '    token: t', '    password: p'),
-    expected: ["7:5 cloud.auth.password: unknown key 'password' (allowed: type, token)"],
+    expected: ["7:5 cloud.auth.password: unknown key 'password' (allowed: type, token, tokenFile)"],
   },
   {
     name: 'an unquoted microversion',
@@ -192,7 +187,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a watch without a projectId anywhere',
     text: lines('cloud:', '  endpoint: https://ecs.example.com', 'watches:', '  - requestId: req-1', '    serverId: s1', '  - requestId: req-2', '    serverId: s2', '    projectId: p2'),
-    expected: ['4:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId})'],
+    expected: ['4:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)'],
   },
   {
     name: 'watch fields',
@@ -323,7 +318,7 @@ describe('a broken watch file', () => {
     expect(problems(text)).toEqual([
       '2:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com',
       '4:13 poll.deadline: 6 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
-      '6:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId})',
+      '6:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)',
       "6:48 watches[0].notify[0]: unknown notifier 'nobody' (no notifiers are configured)",
     ]);
   });

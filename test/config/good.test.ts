@@ -13,6 +13,8 @@ describe('a valid watch file', () => {
         endpoint: 'https://ecs.example.com',
         projectId: 'p1',
         auth: { type: 'none' },
+        interface: 'public',
+        tls: {},
         microversion: 'auto',
         timeout: 10_000,
       },

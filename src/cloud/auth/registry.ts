@@ -1,30 +1,52 @@
-// How to add an auth method (password, aksk, ...):
-//  1. Add its variant to AUTH_TYPES in src/config/schema.ts (and take it off PLANNED_AUTH_TYPES); make sure
-//     its secret fields are covered by the logger's redact paths (src/observability/logger.ts).
-//  2. Write `./<type>.ts` exporting `create<Type>Auth(config, deps: AuthDeps): AuthStrategy`:
-//     - `headers()` returns what to add to each request; it receives method, URL, headers and body, so a
-//       request signer (AK/SK) has all it needs; one that fetches a credential caches it and shares one
-//       in-flight fetch between concurrent callers.
-//     - `onUnauthorized()` drops the cached credential so the next request fetches a new one.
-//     - `close()` releases what it holds (timers); HTTP goes through `deps.dispatcher`, which the client
-//       owns and closes.
-//     - errors are ApiErrors (an identity 401 is kind `unauthorized`), never carrying the secret.
-//  3. Add one line to `factories` below; the mapped type makes tsc insist on it once step 1 is done.
-//  4. Test it in test/cloud/auth/: headers sent, renewal after a 401, no secret in logs or errors.
-import type { AuthConfig } from '../../config/schema.ts';
-import { createNoneAuth } from './none.ts';
-import { createTokenAuth } from './token.ts';
-import type { AuthDeps, AuthStrategy } from './types.ts';
+// Adding an auth method is one folder and one line here:
+//   1. A folder src/cloud/auth/<type>/ with
+//      - config.ts: its `cloud.auth` mapping, `strict({ type: z.literal('<type>'), ... })` (helpers in
+//        src/config/fields.ts; a secret may come inline or from a `<key>File`, see ../credential.ts), and
+//        the names of its secret keys;
+//      - <type>.ts: create<Type>Auth(config, deps: AuthDeps): AuthStrategy (../types.ts):
+//        - `headers()` returns what to add to each request; it receives method, URL, headers and body, so a
+//          request signer (AK/SK) has all it needs; one that fetches a credential caches it and shares one
+//          in-flight fetch between concurrent callers, and spaces out failed fetches;
+//        - `onUnauthorized(sent)` says whether the credential changed since `sent`, so the client retries once;
+//        - `catalog()` (optional) gives the service catalog, so that cloud.endpoint may be left out;
+//        - `close()` releases what it holds; HTTP goes through `deps.dispatcher`, which the client owns;
+//        - errors are ApiErrors (an identity 401 is kind `unauthorized`) or CredentialErrors, never
+//          carrying a secret;
+//      - index.ts: `{ schema, secretKeys, hasCatalog, create } satisfies AuthMethod`.
+//   2. One entry in AUTH_METHODS below. The watch file's `auth` union, the list of types in its error
+//      messages and the logger's redaction follow from it.
+//   3. Tests in test/cloud/auth/: headers sent, renewal after a 401, no secret in logs or errors; keys in
+//      watch.example.yaml and the README.
+import type { z } from 'zod';
+import { aksk } from './aksk/index.ts';
+import { none } from './none/index.ts';
+import { password } from './password/index.ts';
+import { token } from './token/index.ts';
+import type { AuthDeps, AuthMethod, AuthStrategy } from './types.ts';
 
-type Factory<T extends AuthConfig['type']> = (config: Extract<AuthConfig, { type: T }>, deps: AuthDeps) => AuthStrategy;
+export const AUTH_METHODS = [none, token, password, aksk] as const;
 
-const factories: { [T in AuthConfig['type']]: Factory<T> } = {
-  none: createNoneAuth,
-  token: createTokenAuth,
-};
+// Generic, so that the mapped type keeps the tuple (which discriminatedUnion needs) rather than an array.
+type SchemasOf<T extends readonly unknown[]> = { -readonly [K in keyof T]: T[K] extends { schema: infer S } ? S : never };
+type Schemas = SchemasOf<typeof AUTH_METHODS>;
+
+/** Each method's config schema, in registry order, as the watch file's `auth` union needs them. */
+export const AUTH_SCHEMAS = AUTH_METHODS.map((m) => m.schema) as Schemas;
+
+/** The `type:` values `cloud.auth` may have. */
+export const AUTH_TYPE_NAMES: readonly string[] = AUTH_METHODS.map((m) => m.schema.shape.type.value);
+
+/** Methods that give the compute endpoint from a catalog, so that `cloud.endpoint` may be left out. */
+export const CATALOG_AUTH_TYPES: readonly string[] = AUTH_METHODS.filter((m) => m.hasCatalog).map((m) => m.schema.shape.type.value);
+
+/** Keys holding secrets in any method's config. */
+export const AUTH_SECRET_KEYS: readonly string[] = [...new Set(AUTH_METHODS.flatMap((m) => m.secretKeys))];
+
+export type AuthConfig = z.output<Schemas[number]>;
 
 export function createAuth(config: AuthConfig, deps: AuthDeps): AuthStrategy {
-  // TypeScript cannot correlate `config.type` with the factory it selects; the mapped type above does.
-  const factory = factories[config.type] as Factory<AuthConfig['type']>;
-  return factory(config, deps);
+  const method = AUTH_METHODS.find((m) => m.schema.shape.type.value === config.type);
+  if (method === undefined) throw new Error(`unknown auth type '${config.type}' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`);
+  // TypeScript cannot tie config.type to the entry `find` returned; the schema union guarantees it.
+  return (method as AuthMethod).create(config, deps);
 }

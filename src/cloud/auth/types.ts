@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
+import type { z } from 'zod';
+import type { Catalog } from '../catalog.ts';
 
 /** The request about to be sent, as far as an auth method may need it (AK/SK signs all of it). */
 export interface AuthRequest {
@@ -21,8 +23,14 @@ export interface AuthStrategy {
    * applies `AuthDeps.timeout` to it and throws an ApiError when that fails.
    */
   headers(request: AuthRequest, signal: AbortSignal | undefined): Promise<Record<string, string>>;
-  /** The API refused the credentials: drop whatever is cached so the next request gets fresh ones. */
-  onUnauthorized?(): void;
+  /**
+   * The API answered 401 to a request that carried `sent` (what headers() returned for it). Resolves true
+   * when the credential is new since then (renewed, or a rotated file), so that one retry may succeed.
+   */
+  onUnauthorized?(sent: Readonly<Record<string, string>>): Promise<boolean>;
+  /** The service catalog that came with the credential (a Keystone token's), for the compute endpoint. */
+  catalog?(signal: AbortSignal | undefined): Promise<Catalog>;
+  /** Releases what it holds and cancels its own requests in flight. */
   close?(): Promise<void>;
 }
 
@@ -32,4 +40,20 @@ export interface AuthDeps {
   dispatcher: Dispatcher;
   /** One HTTP request, in milliseconds. */
   timeout: number;
+  /** The client takes its endpoint from catalog(): a method that can leave the catalog out must not. */
+  needsCatalog: boolean;
+}
+
+/** The schema of one auth method's `cloud.auth` mapping; its `type` literal selects it. */
+export type AuthConfigSchema = z.ZodObject<{ type: z.ZodLiteral<string> } & z.core.$ZodLooseShape, z.core.$strict>;
+
+/** Everything the program needs to know about one auth method; the registry lists them. */
+export interface AuthMethod<S extends AuthConfigSchema = AuthConfigSchema> {
+  /** Its `cloud.auth` mapping: the single place its keys and defaults are stated. */
+  readonly schema: S;
+  /** Keys of that mapping holding secrets: the logger redacts them wherever they appear. */
+  readonly secretKeys: readonly string[];
+  /** Whether it can give the compute endpoint from a catalog, so that `cloud.endpoint` may be left out. */
+  readonly hasCatalog: boolean;
+  readonly create: (config: z.output<S>, deps: AuthDeps) => AuthStrategy;
 }

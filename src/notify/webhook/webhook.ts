@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { Agent, request } from 'undici';
+import { request } from 'undici';
+import { createHttpDispatcher } from '../../net/dispatcher.ts';
 import { readBody } from '../../net/body.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { shortUrl } from '../../net/shortUrl.ts';
@@ -38,7 +39,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   // Longest first, so that a whole URL is hidden as one rather than around its hidden path.
   secrets.unshift(target.href);
 
-  const agent = new Agent({ connectTimeout: config.timeout, headersTimeout: config.timeout, bodyTimeout: config.timeout });
+  const agent = createHttpDispatcher({ timeout: config.timeout, ca: deps.ca });
   const log = deps.logger.child({ notifier: name, notifierType: 'webhook' });
   let closed: Promise<void> | undefined;
 

@@ -1,0 +1,24 @@
+// `auth: { type: aksk }`: a Huawei Cloud / Open Telekom Cloud access key pair, permanent or temporary.
+import { z } from 'zod';
+import { oneOf, optionalText, strict } from '../../../config/fields.ts';
+
+const text = () => optionalText(z.string());
+
+export const AkskAuthSchema = strict({
+  type: z.literal('aksk'),
+  accessKey: text(),
+  accessKeyFile: text(),
+  secretKey: text(),
+  secretKeyFile: text(),
+  /** Temporary credentials (from IAM's securitytokens API or an agency) come with this token. */
+  securityToken: text(),
+  securityTokenFile: text(),
+}).superRefine((config, ctx) => {
+  oneOf(config, ctx, ['accessKey', 'accessKeyFile']);
+  oneOf(config, ctx, ['secretKey', 'secretKeyFile']);
+  oneOf(config, ctx, ['securityToken', 'securityTokenFile'], false);
+});
+
+export type AkskAuthConfig = z.output<typeof AkskAuthSchema>;
+
+export const AKSK_SECRET_KEYS = ['secretKey', 'securityToken'] as const;

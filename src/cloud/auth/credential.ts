@@ -1,0 +1,85 @@
+// A secret given in the watch file (`token: ${ECS_TOKEN}`) or as a file (`tokenFile: /run/secrets/token`).
+// A file is read again when it changes, so that a rotated credential (a Kubernetes Secret is updated in
+// place, by swapping a symlink) needs no restart.
+
+import { readFileSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { fileProblem } from '../../config/fileProblem.ts';
+import { CredentialError } from './CredentialError.ts';
+
+/** How often a credential file's metadata is compared at most: cheap, and quick enough for a rotation. */
+export const RECHECK_MS = 1000;
+
+/** The value of a secret file: surrounding whitespace (the newline `echo` adds) is not part of it. */
+function parse(text: string, key: string, file: string): string {
+  const value = text.trim();
+  if (value === '') throw new CredentialError(`cloud.auth.${key} ${file} is empty`);
+  return value;
+}
+
+function fingerprint(s: { mtimeMs: number; ctimeMs: number; ino: number; size: number }): string {
+  return `${s.mtimeMs}/${s.ctimeMs}/${s.ino}/${s.size}`;
+}
+
+export class Credential {
+  readonly #key: string;
+  readonly #file: string | undefined;
+  #value: string;
+  #stamp = '';
+  #checkedAt = 0;
+  #version = 0;
+
+  /**
+   * `value` or `file` (the `<key>File` key). A file is read here, synchronously, so that a missing one
+   * stops the daemon at start with its name rather than failing every poll.
+   */
+  constructor(key: string, value: string | undefined, file: string | undefined) {
+    this.#key = file === undefined ? key : `${key}File`;
+    this.#file = file;
+    if (file === undefined) {
+      if (value === undefined) throw new CredentialError(`cloud.auth.${key} is not set`);
+      this.#value = value;
+      return;
+    }
+    try {
+      this.#value = parse(readFileSync(file, 'utf8'), this.#key, file);
+    } catch (err) {
+      if (err instanceof CredentialError) throw err;
+      throw new CredentialError(`cannot read cloud.auth.${this.#key} ${file}: ${fileProblem(err)}`, { cause: err });
+    }
+    this.#checkedAt = Date.now();
+  }
+
+  /** Counts the changes of the value since start; lets a user of it tell "changed since I last used it". */
+  get version(): number {
+    return this.#version;
+  }
+
+  /** The current value; a file is looked at again when RECHECK_MS have passed since the last look. */
+  async value(): Promise<string> {
+    if (this.#file !== undefined && Date.now() - this.#checkedAt >= RECHECK_MS) await this.refresh();
+    return this.#value;
+  }
+
+  /**
+   * Looks at the file now; true when its value changed. A file that cannot be read for the moment (a
+   * rotation in progress) keeps the last value: the API's answer will say whether that still works.
+   */
+  async refresh(): Promise<boolean> {
+    const file = this.#file;
+    if (file === undefined) return false;
+    try {
+      const stamp = fingerprint(await stat(file));
+      this.#checkedAt = Date.now();
+      if (stamp === this.#stamp) return false;
+      const value = parse(await readFile(file, 'utf8'), this.#key, file);
+      this.#stamp = stamp;
+      if (value === this.#value) return false;
+      this.#value = value;
+      this.#version += 1;
+      return true;
+    } catch {
+      return false;
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// `auth: { type: password }`: a Keystone v3 (OpenStack) or Huawei Cloud / Open Telekom Cloud IAM user.
+import { z } from 'zod';
+import { httpUrl, oneOf, optionalText, strict } from '../../../config/fields.ts';
+
+const text = () => optionalText(z.string());
+
+export const PasswordAuthSchema = strict({
+  type: z.literal('password'),
+  /** Keystone's base URL; `/v3` is added when it does not end with it. */
+  identityEndpoint: httpUrl('https://iam.eu-de.otc.t-systems.com/v3'),
+  /** The user's name (with its domain) or its id. */
+  user: text(),
+  userId: text(),
+  password: text(),
+  passwordFile: text(),
+  /** The user's domain, by name (Huawei Cloud / OTC: the account name) or by id. */
+  domain: text(),
+  domainId: text(),
+  /** The project the token is scoped to, by id or by name (Huawei Cloud / OTC: the region, e.g. eu-de). */
+  projectId: text(),
+  projectName: text(),
+  /** The domain of a project named by name; default: the user's domain. */
+  projectDomain: text(),
+  projectDomainId: text(),
+}).superRefine((config, ctx) => {
+  oneOf(config, ctx, ['user', 'userId']);
+  oneOf(config, ctx, ['password', 'passwordFile']);
+  oneOf(config, ctx, ['projectId', 'projectName']);
+  oneOf(config, ctx, ['domain', 'domainId'], config.user !== undefined);
+  oneOf(config, ctx, ['projectDomain', 'projectDomainId'], false);
+  const projectDomainKnown = [config.projectDomain, config.projectDomainId, config.domain, config.domainId].some((v) => v !== undefined);
+  if (config.projectName !== undefined && !projectDomainKnown) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['projectDomain'],
+      input: undefined,
+      message: 'required with projectName: projectDomain (or projectDomainId), the domain the project belongs to',
+    });
+  }
+});
+
+export type PasswordAuthConfig = z.output<typeof PasswordAuthSchema>;
+
+export const PASSWORD_SECRET_KEYS = ['password'] as const;

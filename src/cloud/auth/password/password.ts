@@ -1,0 +1,194 @@
+import type { Logger } from 'pino';
+import { ApiError } from '../../ApiError.ts';
+import type { Catalog } from '../../catalog.ts';
+import { decode, exchange, httpError, invalidResponse, isSuccess } from '../../exchange.ts';
+import { Credential } from '../credential.ts';
+import type { AuthDeps, AuthStrategy } from '../types.ts';
+import type { PasswordAuthConfig } from './config.ts';
+import { describeUser, tokenLifetime, TokenDocumentSchema, tokenRequestBody, tokensUrl } from './keystone.ts';
+
+/**
+ * A token is renewed once this share of its lifetime is left: 6 h of a 24 h token (so an identity outage
+ * of hours goes unnoticed), 1.25 s of a 5 s test token.
+ */
+export const RENEW_WHEN_LEFT = 0.25;
+/**
+ * After refused credentials the next attempt waits this long, doubling up to the maximum: identity
+ * services lock an account after a few failed logins (IAM: 5 within 15 minutes), and the daemon must
+ * never be what locks it. A changed password (file) is tried at once.
+ */
+export const REFUSED_BACKOFF_MS = { first: 5 * 60_000, max: 60 * 60_000 };
+/** After an identity service that was down, busy (429) or answered garbage. */
+export const TRANSIENT_BACKOFF_MS = { first: 2000, max: 5 * 60_000 };
+/** A 401 to a fresh token (no role in the project) must not turn every poll into a login. */
+export const MIN_FORCED_RENEWAL_MS = 60_000;
+
+interface Session {
+  token: string;
+  /** Local clock. */
+  renewAt: number;
+  expiresAt: number;
+  catalog: Catalog;
+}
+
+interface Failure {
+  error: ApiError;
+  retryAt: number;
+  attempts: number;
+  /** The password's version then: a new password is worth trying before the backoff ends. */
+  passwordVersion: number;
+}
+
+const REFUSED = new Set(['unauthorized', 'forbidden', 'bad_request', 'not_found']);
+
+function backoff(error: ApiError, attempts: number): number {
+  const { first, max } = REFUSED.has(error.kind) ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
+  const delay = Math.min(first * 2 ** (attempts - 1), max);
+  return Math.max(delay, error.retryAfterMs ?? 0);
+}
+
+function inWords(ms: number): string {
+  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
+}
+
+/** Waits for `promise`, or rejects with the signal's reason: a shared login must not die with one caller. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return promise;
+  signal.throwIfAborted();
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+/**
+ * Keystone v3 / IAM password authentication: one token, fetched when first needed, shared by every
+ * request, renewed ahead of its expiry and once after the API refuses it. Concurrent callers share one
+ * login; failed logins are spaced out by backoff, each logged once.
+ */
+export function createPasswordAuth(config: PasswordAuthConfig, deps: AuthDeps): AuthStrategy {
+  return new PasswordAuth(config, deps);
+}
+
+class PasswordAuth implements AuthStrategy {
+  readonly #config: PasswordAuthConfig;
+  readonly #deps: AuthDeps;
+  readonly #log: Logger;
+  readonly #url: string;
+  readonly #who: string;
+  readonly #password: Credential;
+  readonly #closed = new AbortController();
+  #session: Session | undefined;
+  #login: Promise<Session> | undefined;
+  #failure: Failure | undefined;
+  #forcedAt = -Infinity;
+
+  constructor(config: PasswordAuthConfig, deps: AuthDeps) {
+    this.#config = config;
+    this.#deps = deps;
+    this.#url = tokensUrl(config.identityEndpoint, deps.needsCatalog);
+    this.#who = describeUser(config);
+    this.#log = deps.logger.child({ identity: this.#url.replace(/\?.*$/, ''), user: config.user ?? config.userId });
+    this.#password = new Credential('password', config.password, config.passwordFile);
+  }
+
+  async headers(_request: unknown, signal: AbortSignal | undefined): Promise<Record<string, string>> {
+    return { 'x-auth-token': (await this.#current(signal)).token };
+  }
+
+  async catalog(signal: AbortSignal | undefined): Promise<Catalog> {
+    return (await this.#current(signal)).catalog;
+  }
+
+  async onUnauthorized(sent: Readonly<Record<string, string>>): Promise<boolean> {
+    const session = this.#session;
+    // Renewed (or being renewed) since that request went out: the retry gets the new token.
+    if (session === undefined || session.token !== sent['x-auth-token']) return true;
+    if (Date.now() - this.#forcedAt < MIN_FORCED_RENEWAL_MS) return false;
+    this.#forcedAt = Date.now();
+    this.#session = undefined;
+    this.#log.info('the API refused the token before its expiry (revoked?); getting a new one');
+    return true;
+  }
+
+  async close(): Promise<void> {
+    this.#closed.abort(new DOMException('the identity client was closed', 'AbortError'));
+    await this.#login?.catch(() => undefined);
+  }
+
+  async #current(signal: AbortSignal | undefined): Promise<Session> {
+    const session = this.#session;
+    if (session !== undefined && Date.now() < session.renewAt) return session;
+    const failure = this.#failure;
+    if (failure !== undefined && Date.now() < failure.retryAt) {
+      await this.#password.value();
+      if (this.#password.version === failure.passwordVersion) {
+        // Renewal is failing, but the token in hand still works until it expires.
+        if (session !== undefined && Date.now() < session.expiresAt) return session;
+        throw failure.error;
+      }
+    }
+    this.#login ??= this.#logIn().finally(() => {
+      this.#login = undefined;
+    });
+    try {
+      return await abortable(this.#login, signal);
+    } catch (err) {
+      if (err instanceof ApiError && session !== undefined && Date.now() < session.expiresAt) return session;
+      throw err;
+    }
+  }
+
+  async #logIn(): Promise<Session> {
+    const password = await this.#password.value();
+    const passwordVersion = this.#password.version;
+    const previous = this.#failure;
+    const attempts = previous !== undefined && previous.passwordVersion === passwordVersion ? previous.attempts + 1 : 1;
+    const context = `cannot get a token for ${this.#who}`;
+    const started = Date.now();
+    try {
+      const answer = await exchange(
+        {
+          method: 'POST',
+          url: this.#url,
+          headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'ecs-action-watch' },
+          body: tokenRequestBody(this.#config, password),
+        },
+        { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal },
+      );
+      if (!isSuccess(answer.status)) throw httpError(answer, context);
+      const token = answer.headers['x-subject-token'];
+      if (typeof token !== 'string' || token === '') throw invalidResponse(answer, 'no X-Subject-Token header', context);
+      const doc = decode(answer, TokenDocumentSchema, context);
+      const lifetime = tokenLifetime(doc, started);
+      if (lifetime === undefined) {
+        throw invalidResponse(answer, `unreadable token times: issued_at ${doc.token.issued_at}, expires_at ${doc.token.expires_at}`, context);
+      }
+      const session: Session = {
+        token,
+        renewAt: started + lifetime * (1 - RENEW_WHEN_LEFT),
+        expiresAt: started + lifetime,
+        catalog: doc.token.catalog ?? [],
+      };
+      this.#session = session;
+      this.#failure = undefined;
+      this.#log.info(
+        { project: doc.token.project?.id, expiresAt: doc.token.expires_at, renewInS: Math.round((session.renewAt - started) / 1000) },
+        'got an identity token',
+      );
+      return session;
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      const delay = backoff(err, attempts);
+      this.#failure = { error: err, retryAt: Date.now() + delay, attempts, passwordVersion };
+      const refused = REFUSED.has(err.kind);
+      const what = refused ? 'the identity service refused the credentials' : 'the identity service failed';
+      this.#log[refused ? 'error' : 'warn'](
+        { error: err.message, attempt: attempts, retryInMs: delay },
+        `${what}; next attempt in ${inWords(delay)}${refused ? ' or when the password changes' : ''}`,
+      );
+      throw err;
+    }
+  }
+}

@@ -1,0 +1,14 @@
+// `auth: { type: token }`: what each key accepts.
+import { z } from 'zod';
+import { oneOf, optionalText, strict } from '../../../config/fields.ts';
+
+export const TokenAuthSchema = strict({
+  type: z.literal('token'),
+  token: optionalText(z.string()),
+  /** A file holding the token, read again when it changes. */
+  tokenFile: optionalText(z.string()),
+}).superRefine((config, ctx) => oneOf(config, ctx, ['token', 'tokenFile']));
+
+export type TokenAuthConfig = z.output<typeof TokenAuthSchema>;
+
+export const TOKEN_SECRET_KEYS = ['token'] as const;

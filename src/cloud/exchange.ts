@@ -1,0 +1,151 @@
+// One HTTP exchange with a cloud API (compute or identity): the request, its body read to the end, and
+// every failure turned into an ApiError that an operator can read. What to ask and what to make of the
+// answer is the caller's.
+
+import { STATUS_CODES } from 'node:http';
+import { request, type Dispatcher } from 'undici';
+import type { z } from 'zod';
+import { ApiError, kindForStatus } from './ApiError.ts';
+import { apiMessageFromText } from './errors/apiMessage.ts';
+import { readBody } from '../net/body.ts';
+import { errorCode } from '../net/failure.ts';
+import { oneLine } from '../net/oneLine.ts';
+import { parseRetryAfter } from '../net/retryAfter.ts';
+
+// An instance action with every traceback (or a large service catalog) stays far below this; more is a
+// proxy gone wrong.
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+// Of an error body only the start is kept, for its message; the rest is read and dropped.
+const MAX_ERROR_BODY_BYTES = 64 * 1024;
+
+export interface Exchange {
+  method: string;
+  /** Must hold no credentials: it appears in errors. */
+  url: string;
+  headers: Record<string, string>;
+  body?: string | undefined;
+}
+
+export interface Answer {
+  method: string;
+  url: string;
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  truncated: boolean;
+}
+
+export interface ExchangeOptions {
+  dispatcher: Dispatcher;
+  /** For the whole exchange, in milliseconds. */
+  timeout: number;
+  /** The caller's cancellation: rejects with its reason, as nothing failed. */
+  signal?: AbortSignal | undefined;
+  /** The owner's close(): rejects with its reason too. */
+  closed: AbortSignal;
+}
+
+/** Sends one request and reads its answer; throws only below HTTP (an ApiError) or on cancellation. */
+export async function exchange(req: Exchange, options: ExchangeOptions): Promise<Answer> {
+  const { method, url } = req;
+  const timeout = AbortSignal.timeout(options.timeout);
+  const signals = [timeout, options.closed, ...(options.signal === undefined ? [] : [options.signal])];
+  try {
+    const res = await request(url, {
+      method,
+      headers: req.headers,
+      body: req.body,
+      dispatcher: options.dispatcher,
+      signal: AbortSignal.any(signals),
+      headersTimeout: options.timeout,
+      bodyTimeout: options.timeout,
+    });
+    const { text, truncated } = isSuccess(res.statusCode)
+      ? await readBody(res.body, MAX_BODY_BYTES, MAX_BODY_BYTES)
+      : await readBody(res.body, MAX_ERROR_BODY_BYTES, MAX_BODY_BYTES);
+    return {
+      method,
+      url,
+      status: res.statusCode,
+      statusText: res.statusText || (STATUS_CODES[res.statusCode] ?? ''),
+      headers: res.headers,
+      text,
+      truncated,
+    };
+  } catch (err) {
+    if (options.signal?.aborted) throw options.signal.reason;
+    if (options.closed.aborted) throw options.closed.reason;
+    throw belowHttpError(err, { method, url, timeoutMs: options.timeout, timedOut: timeout.aborted });
+  }
+}
+
+export function isSuccess(status: number): boolean {
+  return status >= 200 && status < 300;
+}
+
+// Codes undici uses for mistakes in the request itself (a header value with a newline): not the network's
+// fault, and retrying cannot help, so they surface as they are.
+const CALLER_MISTAKES = new Set(['UND_ERR_INVALID_ARG', 'UND_ERR_INVALID_RETURN_VALUE', 'UND_ERR_NOT_SUPPORTED']);
+const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT']);
+
+function belowHttpError(
+  err: unknown,
+  context: { method: string; url: string; timeoutMs: number; timedOut: boolean },
+): ApiError {
+  const code = errorCode(err);
+  if (code !== undefined && CALLER_MISTAKES.has(code)) throw err;
+  const { method, url } = context;
+  if (context.timedOut || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
+    return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${context.timeoutMs} ms`, cause: err });
+  }
+  let detail = err instanceof Error ? err.message : String(err);
+  if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
+  return new ApiError({ kind: 'network', method, url, detail, cause: err });
+}
+
+/** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */
+export function httpError(answer: Answer, context?: string): ApiError {
+  const api = apiMessageFromText(answer.text);
+  return new ApiError({
+    kind: kindForStatus(answer.status, api?.code),
+    method: answer.method,
+    url: answer.url,
+    status: answer.status,
+    statusText: answer.statusText,
+    apiCode: api?.code,
+    apiMessage: api?.message,
+    retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
+    context,
+  });
+}
+
+export function invalidResponse(answer: Answer, detail: string, context?: string): ApiError {
+  return new ApiError({
+    kind: 'invalid_response',
+    method: answer.method,
+    url: answer.url,
+    status: answer.status,
+    detail,
+    context,
+  });
+}
+
+/** The answer's JSON checked against `schema`; an ApiError of kind invalid_response when it does not fit. */
+export function decode<T>(answer: Answer, schema: z.ZodType<T>, context?: string): T {
+  if (answer.truncated) throw invalidResponse(answer, `body larger than ${MAX_BODY_BYTES} bytes`, context);
+  const excerpt = JSON.stringify(oneLine(answer.text, 120));
+  let json: unknown;
+  try {
+    json = JSON.parse(answer.text);
+  } catch {
+    throw invalidResponse(answer, `not JSON: ${excerpt}`, context);
+  }
+  const parsed = schema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
+    throw invalidResponse(answer, `unexpected document (${where}${issue?.message ?? 'invalid'}): ${excerpt}`, context);
+  }
+  return parsed.data;
+}

@@ -1,0 +1,159 @@
+// OpenStack's clouds.yaml: `cloud.cloud: NAME` (or OS_CLOUD, when the file sets no cloud.auth) takes the
+// identity settings of that profile instead of repeating them in the watch file. Found where openstacksdk
+// looks: cloud.cloudsYaml, else OS_CLIENT_CONFIG_FILE, else ./clouds.yaml,
+// ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml; a secure.yaml beside it adds its secrets.
+// Keys set in the watch file win over the profile's.
+
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { parse } from 'yaml';
+import { fileProblem } from './fileProblem.ts';
+import type { Segment } from './yamlTree.ts';
+
+export interface ProfileIssue {
+  path: Segment[];
+  message: string;
+}
+
+export interface ProfileResult {
+  issues: ProfileIssue[];
+  /** `clouds.yaml <path>, cloud '<name>'` when a profile was applied: issues in what it gave name it. */
+  source?: string | undefined;
+}
+
+type Json = Record<string, unknown>;
+
+const isRecord = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+function text(value: unknown): string | undefined {
+  if (typeof value === 'number') return String(value);
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; explicit: boolean } {
+  const named = text(cloud.cloudsYaml) ?? text(env['OS_CLIENT_CONFIG_FILE']);
+  if (named !== undefined) return { files: [named], explicit: true };
+  const home = text(env['HOME']);
+  const files = ['clouds.yaml', ...(home === undefined ? [] : [join(home, '.config/openstack/clouds.yaml')]), '/etc/openstack/clouds.yaml'];
+  return { files, explicit: false };
+}
+
+function readYaml(file: string): Json {
+  const doc: unknown = parse(readFileSync(file, 'utf8'));
+  if (!isRecord(doc)) throw new Error('not a mapping');
+  return doc;
+}
+
+/** The profile with secure.yaml's entries for it laid over, as openstacksdk merges them. */
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base };
+  for (const [key, value] of Object.entries(over)) {
+    const current = out[key];
+    out[key] = isRecord(current) && isRecord(value) ? merge(current, value) : value;
+  }
+  return out;
+}
+
+/** The watch file's `cloud.auth` (and defaults for region, interface, CA, project) from one profile. */
+function toCloud(profile: Json, where: string): { cloud: Json; problems: string[] } {
+  const problems: string[] = [];
+  const authType = text(profile.auth_type) ?? 'password';
+  if (authType !== 'password' && authType !== 'v3password') {
+    problems.push(`${where}: auth_type '${authType}' is not supported (password or v3password; for AK/SK set cloud.auth)`);
+  }
+  const auth = isRecord(profile.auth) ? profile.auth : {};
+  for (const [keys, what] of [
+    [['auth_url'], 'auth.auth_url'],
+    [['username', 'user_id'], 'auth.username (or auth.user_id)'],
+    [['password'], 'auth.password (in clouds.yaml or secure.yaml)'],
+    [['project_id', 'project_name', 'tenant_id', 'tenant_name'], 'auth.project_id (or auth.project_name)'],
+  ] as const) {
+    if (keys.every((k) => text(auth[k]) === undefined)) problems.push(`${where} has no ${what}`);
+  }
+  if (profile.verify === false) {
+    problems.push(`${where}: verify: false is not supported, certificates are always verified; give the CA with cacert`);
+  }
+  const region = Array.isArray(profile.regions) && profile.regions.length === 1 ? text(profile.regions[0]) : text(profile.region_name);
+  const cloud: Json = {
+    auth: {
+      type: 'password',
+      identityEndpoint: text(auth.auth_url),
+      user: text(auth.username),
+      userId: text(auth.user_id),
+      password: text(auth.password),
+      domain: text(auth.user_domain_name) ?? (text(auth.user_domain_id) === undefined ? text(auth.domain_name) : undefined),
+      domainId: text(auth.user_domain_id) ?? (text(auth.user_domain_name) === undefined ? text(auth.domain_id) : undefined),
+      projectId: text(auth.project_id) ?? text(auth.tenant_id),
+      projectName: text(auth.project_name) ?? text(auth.tenant_name),
+      projectDomain: text(auth.project_domain_name),
+      projectDomainId: text(auth.project_domain_id),
+    },
+    region,
+    // keystoneauth also accepts the old catalog names publicURL, internalURL, adminURL.
+    interface: text(profile.interface)?.replace(/URL$/, ''),
+    tls: text(profile.cacert) === undefined ? undefined : { caFile: text(profile.cacert) },
+    projectId: text(auth.project_id) ?? text(auth.tenant_id),
+  };
+  return { cloud, problems };
+}
+
+/** Drops undefined values, so that the schema sees a key as left out rather than set to nothing. */
+function defined(value: Json): Json {
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => [k, isRecord(v) ? defined(v) : v]),
+  );
+}
+
+/**
+ * Lays the named clouds.yaml profile into `data.cloud` (the parsed watch file, changed in place), under
+ * what the watch file sets itself. Problems are reported at `cloud.cloud`, or at `cloud` for OS_CLOUD.
+ */
+export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileResult {
+  if (!isRecord(data) || !isRecord(data.cloud)) return { issues: [] };
+  const cloud = data.cloud;
+  const named = text(cloud.cloud);
+  const fromEnv = named === undefined && cloud.auth === undefined ? text(env['OS_CLOUD']) : undefined;
+  const name = named ?? fromEnv;
+  if (name === undefined) return { issues: [] };
+  const at: Segment[] = named === undefined ? ['cloud'] : ['cloud', 'cloud'];
+  const issue = (message: string): ProfileResult => ({ issues: [{ path: at, message }] });
+  if (cloud.auth !== undefined) {
+    return { issues: [{ path: ['cloud', 'auth'], message: 'set cloud.auth or cloud.cloud (a clouds.yaml profile), not both' }] };
+  }
+
+  const { files, explicit } = candidates(cloud, env);
+  const file = explicit ? files[0] : files.find((f) => existsSync(f));
+  const via = named === undefined ? ` (OS_CLOUD=${name})` : '';
+  if (file === undefined) return issue(`no clouds.yaml found for cloud '${name}'${via} (looked at ${files.join(', ')}): set cloud.cloudsYaml`);
+  let clouds: Json;
+  try {
+    const doc = readYaml(file);
+    clouds = isRecord(doc.clouds) ? doc.clouds : {};
+  } catch (err) {
+    return issue(`cannot read clouds.yaml ${file}: ${fileProblem(err)}`);
+  }
+  const found = clouds[name];
+  if (!isRecord(found)) {
+    const known = Object.keys(clouds);
+    return issue(`clouds.yaml ${file} has no cloud '${name}'${via} (${known.length === 0 ? 'it has none' : `it has: ${known.join(', ')}`})`);
+  }
+  let profile = found;
+  const secure = join(dirname(file), 'secure.yaml');
+  if (existsSync(secure)) {
+    try {
+      const secrets = readYaml(secure).clouds;
+      if (isRecord(secrets) && isRecord(secrets[name])) profile = merge(profile, secrets[name]);
+    } catch (err) {
+      return issue(`cannot read ${secure}: ${fileProblem(err)}`);
+    }
+  }
+
+  const source = `clouds.yaml ${file}, cloud '${name}'`;
+  const { cloud: fromProfile, problems } = toCloud(profile, source);
+  if (problems.length > 0) return { issues: problems.map((message) => ({ path: at, message })), source };
+  const given = defined(fromProfile);
+  for (const [key, value] of Object.entries(given)) cloud[key] ??= value;
+  return { issues: [], source };
+}

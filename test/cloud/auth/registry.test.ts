@@ -1,0 +1,90 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { MockAgent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
+import { AUTH_SECRET_KEYS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES, createAuth } from '../../../src/cloud/auth/registry.ts';
+
+const deps = { logger: pino({ level: 'silent' }), dispatcher: new MockAgent(), timeout: 1000, needsCatalog: false };
+const request = { method: 'GET', url: new URL('https://h.test/v2.1/'), headers: {} };
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eaw-auth-'));
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('auth registry', () => {
+  it('lists every method, the ones with a catalog, and every secret key', () => {
+    expect(AUTH_TYPE_NAMES).toEqual(['none', 'token', 'password', 'aksk']);
+    expect(CATALOG_AUTH_TYPES).toEqual(['password']);
+    expect([...AUTH_SECRET_KEYS].sort()).toEqual(['password', 'secretKey', 'securityToken', 'token']);
+  });
+
+  it('none adds nothing', async () => {
+    const auth = createAuth({ type: 'none' }, deps);
+    expect(await auth.headers(request, undefined)).toEqual({});
+  });
+
+  it('token sends X-Auth-Token, a fresh object each time; a 401 is final', async () => {
+    const auth = createAuth({ type: 'token', token: 't0k3n' }, deps);
+    const first = await auth.headers(request, undefined);
+    expect(first).toEqual({ 'x-auth-token': 't0k3n' });
+    first['x-auth-token'] = 'changed';
+    expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 't0k3n' });
+    expect(await auth.onUnauthorized?.({ 'x-auth-token': 't0k3n' })).toBe(false);
+  });
+});
+
+describe('a token from a file', () => {
+  it('is read at start, trimmed, and read again when the file changes', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const file = join(dir, 'token');
+    await writeFile(file, 'first-token\n');
+    const auth = createAuth({ type: 'token', tokenFile: file }, deps);
+    expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'first-token' });
+
+    await writeFile(file, 'second-token-longer\n');
+    // Looked at again only once RECHECK_MS have passed...
+    expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'first-token' });
+    vi.setSystemTime(Date.now() + RECHECK_MS);
+    expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'second-token-longer' });
+  });
+
+  it('is looked at at once after a 401, which is retried when the token there is new', async () => {
+    const file = join(dir, 'token');
+    await writeFile(file, 'old-token');
+    const auth = createAuth({ type: 'token', tokenFile: file }, deps);
+    const sent = await auth.headers(request, undefined);
+    expect(await auth.onUnauthorized?.(sent)).toBe(false);
+    await writeFile(file, 'rotated-token');
+    expect(await auth.onUnauthorized?.(sent)).toBe(true);
+    expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'rotated-token' });
+  });
+
+  it('keeps the last token while the file is briefly missing (a Secret being swapped)', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const file = join(dir, 'token');
+    await writeFile(file, 'kept-token');
+    const auth = createAuth({ type: 'token', tokenFile: file }, deps);
+    await rm(file);
+    vi.setSystemTime(Date.now() + RECHECK_MS);
+    expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'kept-token' });
+  });
+
+  it.each([
+    ['missing', async () => join(dir, 'nope'), /^cannot read cloud\.auth\.tokenFile .*nope: no such file$/],
+    ['empty', async () => {
+      await writeFile(join(dir, 'empty'), ' \n');
+      return join(dir, 'empty');
+    }, /^cloud\.auth\.tokenFile .*empty is empty$/],
+  ])('stops the start with the file named when it is %s', async (_case, make, message) => {
+    const file = await make();
+    expect(() => createAuth({ type: 'token', tokenFile: file }, deps)).toThrow(message);
+  });
+});
