@@ -1,0 +1,214 @@
+// Keystone / IAM password authentication against the simulator's token service, over real HTTP.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'undici';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { ApiError } from '../../../src/cloud/ApiError.ts';
+import type { PasswordAuthConfig } from '../../../src/cloud/auth/password/config.ts';
+import { tokenRequestBody, tokensUrl } from '../../../src/cloud/auth/password/keystone.ts';
+import { MIN_FORCED_RENEWAL_MS, REFUSED_BACKOFF_MS } from '../../../src/cloud/auth/password/password.ts';
+import { createAuth } from '../../../src/cloud/auth/registry.ts';
+import type { AuthStrategy } from '../../../src/cloud/auth/types.ts';
+import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import { captureLogger, fixtureJson } from '../helpers.ts';
+
+const PASSWORD = 'pw-DISTINCT-9f3e1c';
+const PROJECT = 'b1e5ae7a6d2c4b7f9f3a8c1d2e3f4a5b';
+const REQUEST = { method: 'GET', url: new URL('https://ecs.test/v2.1/'), headers: {} };
+
+let sim: Simulator;
+let dir: string;
+const cleanups: Array<() => Promise<unknown>> = [];
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eaw-password-'));
+});
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  vi.useRealTimers();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function simulator(tokenLifetimeMs = 24 * 3_600_000): Promise<Simulator> {
+  sim = await startSimulator({
+    identity: { user: { name: 'svc-watch', password: PASSWORD }, project: { id: PROJECT, name: 'eu-de' }, tokenLifetimeMs },
+  });
+  cleanups.push(() => sim.close());
+  return sim;
+}
+
+function auth(config: Partial<PasswordAuthConfig> = {}, needsCatalog = false) {
+  const dispatcher = new Agent();
+  const { logger, lines, raw } = captureLogger();
+  const strategy = createAuth(
+    { type: 'password', identityEndpoint: sim.identityUrl, user: 'svc-watch', domain: 'Default', password: PASSWORD, projectId: PROJECT, ...config },
+    { logger, dispatcher, timeout: 2000, needsCatalog },
+  );
+  cleanups.push(() => dispatcher.close(), () => strategy.close?.() ?? Promise.resolve());
+  return { strategy, lines, raw };
+}
+
+const logins = () => sim.requests.filter((r) => r.route === 'identity');
+const token = async (strategy: AuthStrategy) => (await strategy.headers(REQUEST, undefined))['x-auth-token'];
+
+async function failure(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(() => undefined, (err: unknown) => err);
+  expect(error).toBeInstanceOf(ApiError);
+  return error as ApiError;
+}
+
+describe('the token request', () => {
+  const base = { type: 'password' as const, identityEndpoint: 'https://iam.test/v3', password: 'devstacker' };
+
+  it.each([
+    ['project-id-password.json', { userId: 'ee4dfb6e5540447cb3741905149d9b6e', projectId: 'a6944d763bf64ee6a275f1263fae0352' }],
+    ['project-name-password.json', { userId: 'ee4dfb6e5540447cb3741905149d9b6e', projectName: 'admin', projectDomainId: 'default' }],
+  ])('is the body of Keystone\'s sample %s', (sample, keys) => {
+    expect(JSON.parse(tokenRequestBody({ ...base, ...keys }, 'devstacker'))).toEqual(fixtureJson(`keystone-api-samples/${sample}`));
+  });
+
+  it('names the user by name in its domain, and the project by name in the user\'s domain by default', () => {
+    const body = JSON.parse(tokenRequestBody({ ...base, user: 'admin', domain: 'Default', projectName: 'eu-de' }, 'devstacker'));
+    const unscoped = fixtureJson('keystone-api-samples/auth-password-unscoped-request-with-domain.json') as { auth: object };
+    expect(body.auth.identity).toEqual((unscoped.auth as { identity: object }).identity);
+    expect(body.auth.scope).toEqual({ project: { name: 'eu-de', domain: { name: 'Default' } } });
+  });
+
+  it.each([
+    ['https://iam.eu-de.otc.t-systems.com/v3', true, 'https://iam.eu-de.otc.t-systems.com/v3/auth/tokens'],
+    ['https://iam.eu-de.otc.t-systems.com:443/v3/', false, 'https://iam.eu-de.otc.t-systems.com/v3/auth/tokens?nocatalog=true'],
+    ['http://keystone.test/identity', true, 'http://keystone.test/identity/v3/auth/tokens'],
+    ['https://user:pw@iam.test/v3?x=1', true, 'https://iam.test/v3/auth/tokens'],
+  ])('goes to %s (catalog %s) as %s', (endpoint, catalog, url) => {
+    expect(tokensUrl(endpoint, catalog)).toBe(url);
+  });
+});
+
+describe('password auth', () => {
+  it('sends the X-Subject-Token as X-Auth-Token, one login for many concurrent requests', async () => {
+    await simulator();
+    const { strategy } = auth();
+    const tokens = await Promise.all(Array.from({ length: 20 }, () => token(strategy)));
+    expect(new Set(tokens)).toEqual(new Set([sim.issuedTokens[0]]));
+    expect(logins()).toHaveLength(1);
+    expect(logins()[0]?.path).toBe('/v3/auth/tokens?nocatalog=true');
+  });
+
+  it('gives the catalog when the client needs it', async () => {
+    await simulator();
+    const { strategy } = auth({}, true);
+    const catalog = await strategy.catalog!(undefined);
+    expect(catalog.map((s) => s.type)).toEqual(['identity', 'compute']);
+    expect(logins()[0]?.path).toBe('/v3/auth/tokens');
+  });
+
+  it('renews when a quarter of the lifetime is left, once however many wait', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await simulator(8000);
+    const { strategy } = auth();
+    const first = await token(strategy);
+    vi.setSystemTime(Date.now() + 5900);
+    expect(await token(strategy)).toBe(first);
+    vi.setSystemTime(Date.now() + 200);
+    const renewed = await Promise.all(Array.from({ length: 8 }, () => token(strategy)));
+    expect(new Set(renewed).size).toBe(1);
+    expect(renewed[0]).not.toBe(first);
+    expect(logins()).toHaveLength(2);
+  });
+
+  it('a 24 h token is not renewed for 18 h', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await simulator();
+    const { strategy } = auth();
+    const first = await token(strategy);
+    vi.setSystemTime(Date.now() + 17.9 * 3_600_000);
+    expect(await token(strategy)).toBe(first);
+    expect(logins()).toHaveLength(1);
+  });
+
+  it('after a 401 to the token in hand, gets a new one once; a 401 to a fresh one is final', async () => {
+    await simulator();
+    const { strategy, lines } = auth();
+    const sent = await strategy.headers(REQUEST, undefined);
+    sim.revokeTokens();
+    // Concurrent polls all see the 401; only the first drops the token, and all retry with the new one.
+    const answers = await Promise.all(Array.from({ length: 5 }, () => strategy.onUnauthorized!(sent)));
+    expect(answers).toEqual([true, true, true, true, true]);
+    const fresh = await Promise.all(Array.from({ length: 5 }, () => strategy.headers(REQUEST, undefined)));
+    expect(new Set(fresh.map((h) => h['x-auth-token']))).toEqual(new Set([sim.issuedTokens[1]]));
+    expect(logins()).toHaveLength(2);
+    expect(lines.filter((l) => l.msg.includes('refused the token'))).toHaveLength(1);
+
+    expect(await strategy.onUnauthorized!(fresh[0]!)).toBe(false);
+    expect(logins()).toHaveLength(2);
+    expect(MIN_FORCED_RENEWAL_MS).toBeGreaterThanOrEqual(60_000);
+  });
+
+  it('a wrong password: one log line per attempt in Keystone\'s words, then backoff; a new password file is tried at once', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await simulator();
+    const file = join(dir, 'password');
+    await writeFile(file, 'not-the-password\n');
+    const { strategy, lines } = auth({ password: undefined, passwordFile: file });
+
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect(error).toMatchObject({ kind: 'unauthorized', retryable: false, status: 401 });
+    expect(error.message).toBe(
+      `cannot get a token for user 'svc-watch' of domain 'Default': POST ${sim.identityUrl}/auth/tokens?nocatalog=true → 401 Unauthorized: The request you have made requires authentication.`,
+    );
+    const logged = lines.filter((l) => l.level === 50);
+    expect(logged).toEqual([
+      expect.objectContaining({ msg: 'the identity service refused the credentials; next attempt in 5 min or when the password changes', attempt: 1, retryInMs: REFUSED_BACKOFF_MS.first, error: error.message }),
+    ]);
+
+    // Every poll until then gets the same answer without asking the identity service.
+    for (let i = 0; i < 10; i++) expect(await failure(strategy.headers(REQUEST, undefined))).toBe(error);
+    vi.setSystemTime(Date.now() + REFUSED_BACKOFF_MS.first - 1000);
+    await failure(strategy.headers(REQUEST, undefined));
+    expect(logins()).toHaveLength(1);
+
+    vi.setSystemTime(Date.now() + 1000);
+    await failure(strategy.headers(REQUEST, undefined));
+    expect(logins()).toHaveLength(2);
+    expect(lines.filter((l) => l.level === 50).map((l) => l['retryInMs'])).toEqual([REFUSED_BACKOFF_MS.first, 2 * REFUSED_BACKOFF_MS.first]);
+
+    await writeFile(file, `${PASSWORD}\n`);
+    vi.setSystemTime(Date.now() + 1000);
+    expect(await token(strategy)).toBe(sim.issuedTokens[0]);
+    expect(logins()).toHaveLength(3);
+  });
+
+  it('backs off as long as a 429 from the identity service asks', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await simulator();
+    sim.injectFault({ kind: 'rate-limited', retryAfterSeconds: 30 }, { route: 'identity' });
+    const { strategy } = auth();
+    expect(await failure(strategy.headers(REQUEST, undefined))).toMatchObject({ kind: 'rate_limited', retryable: true, retryAfterMs: 30_000 });
+    vi.setSystemTime(Date.now() + 29_000);
+    await failure(strategy.headers(REQUEST, undefined));
+    expect(logins()).toHaveLength(1);
+    vi.setSystemTime(Date.now() + 1000);
+    expect(await token(strategy)).toBe(sim.issuedTokens[0]);
+  });
+
+  it('keeps using the token in hand while renewal fails, until it expires', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    await simulator(8000);
+    const { strategy, lines } = auth();
+    const first = await token(strategy);
+    sim.injectFault({ kind: 'unavailable' }, { route: 'identity', times: 100 });
+    vi.setSystemTime(Date.now() + 6500);
+    expect(await token(strategy)).toBe(first);
+    expect(lines.filter((l) => l.level === 40 && l.msg.startsWith('the identity service failed'))).toHaveLength(1);
+    vi.setSystemTime(Date.now() + 1500);
+    expect(await failure(strategy.headers(REQUEST, undefined))).toMatchObject({ kind: 'server', status: 503 });
+  });
+
+  it('never puts the password in a log line or an error', async () => {
+    await simulator();
+    const { strategy, raw } = auth({ password: `${PASSWORD}-wrong` });
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect(`${raw.join('')}${error.message}${String(error.stack)}`).not.toContain(PASSWORD);
+  });
+});
