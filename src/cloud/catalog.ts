@@ -55,7 +55,6 @@ const describe = (e: Entry) => `${e.interface} ${e.region ?? '(no region)'} ${e.
 export function catalogEndpoint(catalog: Catalog, filter: EndpointFilter): string {
   const all = entries(catalog);
   const ofType = all.filter((e) => e.type === filter.type);
-  const wanted = `${filter.type} endpoint with interface ${filter.interface}${filter.region === undefined ? '' : ` in region ${filter.region}`}`;
   if (ofType.length === 0) {
     const types = [...new Set(all.map((e) => e.type))].sort();
     throw new CatalogError(
@@ -65,11 +64,18 @@ export function catalogEndpoint(catalog: Catalog, filter: EndpointFilter): strin
   const matching = ofType.filter(
     (e) => e.interface === filter.interface && (filter.region === undefined || e.region === filter.region),
   );
+  if (matching.length === 0) {
+    const where = filter.region === undefined ? '' : ` in region ${filter.region}`;
+    throw new CatalogError(
+      `the token's catalog has no ${filter.type} endpoint with interface ${filter.interface}${where}; ` +
+        `its ${filter.type} endpoints: ${ofType.map(describe).join('; ')}: set cloud.interface and cloud.region to one of these, or cloud.endpoint`,
+    );
+  }
   const regions = [...new Set(matching.map((e) => e.region ?? '(no region)'))];
-  if (matching.length === 0 || regions.length > 1) {
-    const problem = matching.length === 0 ? `no ${wanted}` : `${wanted}s in several regions (${regions.join(', ')})`;
-    const fix = matching.length === 0 ? 'set cloud.interface and cloud.region to one of these, or cloud.endpoint' : 'set cloud.region';
-    throw new CatalogError(`the token's catalog has ${problem}; its ${filter.type} endpoints: ${ofType.map(describe).join('; ')}: ${fix}`);
+  if (regions.length > 1) {
+    throw new CatalogError(
+      `the token's catalog has ${filter.type} endpoints with interface ${filter.interface} in several regions (${regions.join(', ')}): set cloud.region to one of them`,
+    );
   }
   // Several entries of the one region and interface are the same endpoint listed twice.
   return matching[0]!.url;

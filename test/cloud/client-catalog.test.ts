@@ -1,0 +1,64 @@
+// A client with password auth and no cloud.endpoint: the compute endpoint comes from the token's catalog.
+import { afterEach, describe, expect, it } from 'vitest';
+import { CatalogError } from '../../src/cloud/catalog.ts';
+import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
+import type { CloudConfig } from '../../src/config/schema.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { captureLogger, cloudConfig } from './helpers.ts';
+
+const PROJECT = '5e2f0c7a9b8d4e6f8a1b2c3d4e5f6a7b';
+const PASSWORD = 'catalog-test-password';
+
+let sim: Simulator;
+let client: EcsClient;
+afterEach(async () => {
+  await client.close();
+  await sim.close();
+});
+
+async function setup(cloud: Partial<CloudConfig> = {}) {
+  sim = await startSimulator({
+    identity: { user: { name: 'svc', password: PASSWORD }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' },
+  });
+  const { logger, lines } = captureLogger();
+  client = createEcsClient(
+    cloudConfig({
+      auth: { type: 'password', identityEndpoint: sim.identityUrl, user: 'svc', domain: 'Default', password: PASSWORD, projectName: 'eu-de' },
+      ...cloud,
+    }),
+    { logger },
+  );
+  const ref = { projectId: PROJECT, serverId: 'srv-1' };
+  const requestId = sim.addAction({ ...ref, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
+  return { lines, ref: { ...ref, requestId } };
+}
+
+describe('the compute endpoint from the catalog', () => {
+  it('is the public compute entry, found once, and polled with the token', async () => {
+    const { lines, ref } = await setup({ region: 'eu-de' });
+    expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
+    expect(await client.getServer(ref)).toMatchObject({ status: 'ACTIVE' });
+    expect(sim.requests.map((r) => `${r.route} ${r.status}`)).toEqual(['identity 201', 'versions 200', 'action 200', 'server 200']);
+    expect(sim.requests[0]?.path).toBe('/v3/auth/tokens');
+    expect(lines.filter((l) => l.msg === 'compute endpoint from the catalog')).toEqual([
+      expect.objectContaining({ endpoint: `${sim.url}/v2.1/${PROJECT}`, interface: 'public', region: 'eu-de' }),
+    ]);
+  });
+
+  it('is a clear error, sending nothing to compute, when the catalog has none in the region', async () => {
+    const { ref } = await setup({ region: 'eu-nl' });
+    const error = await client.getInstanceAction(ref).then(() => undefined, (err: unknown) => err);
+    expect(error).toBeInstanceOf(CatalogError);
+    expect((error as Error).message).toMatch(/^the token's catalog has no compute endpoint with interface public in region eu-nl; its compute endpoints: public eu-de http:\/\/127\.0\.0\.1:\d+\/v2\.1\/5e2f.*: set cloud\.interface and cloud\.region/);
+    expect(sim.requests.map((r) => r.route)).toEqual(['identity']);
+  });
+
+  it('a revoked token is replaced once and the poll goes on', async () => {
+    const { ref } = await setup();
+    await client.getInstanceAction(ref);
+    sim.revokeTokens();
+    await Promise.all([client.getInstanceAction(ref), client.getServer(ref), client.getInstanceAction(ref)]);
+    expect(sim.requests.filter((r) => r.route === 'identity')).toHaveLength(2);
+    expect(sim.requests.filter((r) => r.status === 401)).toHaveLength(3);
+  });
+});

@@ -1,0 +1,205 @@
+// cloud.auth for each method, the endpoint rule, and OpenStack clouds.yaml profiles.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { formatIssue, parseConfig, validateConfigText } from '../../src/config/load.ts';
+
+const lines = (...l: string[]) => `${l.join('\n')}\n`;
+
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const result = validateConfigText(text, { env });
+  return result.ok ? [] : result.issues.map((issue) => formatIssue(issue));
+}
+
+const OTC_AUTH = [
+  '  auth:',
+  '    type: password',
+  '    identityEndpoint: https://iam.eu-de.otc.t-systems.com/v3',
+  '    user: svc-watch',
+  '    password: ${OTC_PASSWORD}',
+  '    domain: OTC00000000001000000123',
+  '    projectName: eu-de',
+];
+
+describe('auth settings', () => {
+  it('password auth needs no endpoint; the catalog interface defaults to public', () => {
+    const config = parseConfig(lines('cloud:', ...OTC_AUTH, '  projectId: p1', '  region: eu-de'), { env: { OTC_PASSWORD: 'pw' } });
+    expect(config.cloud).toMatchObject({
+      interface: 'public',
+      region: 'eu-de',
+      auth: {
+        type: 'password',
+        identityEndpoint: 'https://iam.eu-de.otc.t-systems.com/v3',
+        user: 'svc-watch',
+        password: 'pw',
+        domain: 'OTC00000000001000000123',
+        projectName: 'eu-de',
+      },
+    });
+    expect(config.cloud.endpoint).toBeUndefined();
+  });
+
+  it('a watch without a project takes the one the token is scoped to', () => {
+    const config = parseConfig(
+      lines('cloud:', '  auth: { type: password, identityEndpoint: "https://keystone.test/v3", userId: u1, password: p, projectId: p9 }', 'watches:', '  - { requestId: req-1, serverId: s1 }'),
+      { env: {} },
+    );
+    expect(config.watches[0]?.projectId).toBe('p9');
+  });
+
+  it('aksk with temporary credentials from files', () => {
+    const config = parseConfig(
+      lines('cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth:', '    type: aksk', '    accessKeyFile: /run/ak', '    secretKeyFile: /run/sk', '    securityTokenFile: /run/st'),
+      { env: {} },
+    );
+    expect(config.cloud.auth).toEqual({ type: 'aksk', accessKeyFile: '/run/ak', secretKeyFile: '/run/sk', securityTokenFile: '/run/st' });
+  });
+
+  it.each([
+    ['token auth without an endpoint', ['cloud:', '  projectId: p1', '  auth: { type: token, token: t }'], [
+      "2:3 cloud.endpoint: required with auth type token: the compute endpoint, e.g. https://ecs.eu-de.otc.t-systems.com (auth type: password takes it from the token's catalog)",
+    ]],
+    ['no auth and no endpoint', ['cloud:', '  projectId: p1'], [
+      "2:3 cloud.endpoint: required with auth type none: the compute endpoint, e.g. https://ecs.eu-de.otc.t-systems.com (auth type: password takes it from the token's catalog)",
+    ]],
+    ['password auth missing its keys', ['cloud:', '  projectId: p1', '  auth:', '    type: password', '    identityEndpoint: https://iam.test/v3', '    user: u'], [
+      '4:5 cloud.auth.password: required: password (or passwordFile)',
+      '4:5 cloud.auth.projectId: required: projectId (or projectName)',
+      '4:5 cloud.auth.domain: required: domain (or domainId)',
+    ]],
+    ['a password both inline and from a file', ['cloud:', '  projectId: p1', '  auth:', '    type: password', '    identityEndpoint: https://iam.test/v3', '    userId: u', '    password: p', '    passwordFile: /run/p', '    projectId: p1'], [
+      '8:19 cloud.auth.passwordFile: set password or passwordFile, not both',
+    ]],
+    ['a project by name without its domain', ['cloud:', '  projectId: p1', '  auth: { type: password, identityEndpoint: "https://iam.test/v3", userId: u, password: p, projectName: eu-de }'], [
+      '3:9 cloud.auth.projectDomain: required with projectName: projectDomain (or projectDomainId), the domain the project belongs to',
+    ]],
+    ['aksk without a secret key', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: aksk, accessKey: AK }'], [
+      '4:9 cloud.auth.secretKey: required: secretKey (or secretKeyFile)',
+    ]],
+    ['an unknown catalog interface', ['cloud:', ...OTC_AUTH, '  projectId: p1', '  interface: private'], [
+      "10:14 cloud.interface: unknown value 'private' (allowed: public, internal, admin)",
+    ]],
+    ['a misspelt tls key', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  tls: { cafile: /etc/ca.pem }'], [
+      "4:10 cloud.tls.cafile: unknown key 'cafile' (allowed: caFile)",
+    ]],
+  ])('%s', (_case, text, expected) => {
+    expect(problems(lines(...text), { OTC_PASSWORD: 'pw' })).toEqual(expected);
+  });
+});
+
+describe('clouds.yaml', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eaw-clouds-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const file = (name: string, text: string) => {
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  };
+  const clouds = file(
+    'clouds.yaml',
+    lines(
+      'clouds:',
+      '  otc:',
+      '    auth:',
+      '      auth_url: https://iam.eu-de.otc.t-systems.com:443/v3',
+      '      username: svc-watch',
+      '      user_domain_name: OTC00000000001000000123',
+      '      project_name: eu-de',
+      '      project_domain_name: OTC00000000001000000123',
+      '    region_name: eu-de',
+      '    interface: public',
+      '    cacert: /etc/ssl/company-ca.pem',
+      '  devstack:',
+      '    auth:',
+      '      auth_url: http://10.0.0.5/identity',
+      '      username: demo',
+      '      password: secret-in-clouds-yaml',
+      '      project_id: 0a1b2c3d',
+      '      domain_name: Default',
+      '    region_name: RegionOne',
+      '  insecure:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, domain_id: default }',
+      '    verify: false',
+      '  tokens:',
+      '    auth_type: token',
+      '    auth: { auth_url: "https://k.test/v3", token: abc, project_id: x }',
+    ),
+  );
+  file('secure.yaml', lines('clouds:', '  otc:', '    auth:', '      password: secret-from-secure-yaml'));
+
+  it('takes auth, region, interface, CA and project from the profile', () => {
+    const config = parseConfig(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: devstack'), { env: {} });
+    expect(config.cloud).toMatchObject({
+      region: 'RegionOne',
+      projectId: '0a1b2c3d',
+      auth: {
+        type: 'password',
+        identityEndpoint: 'http://10.0.0.5/identity',
+        user: 'demo',
+        password: 'secret-in-clouds-yaml',
+        domain: 'Default',
+        projectId: '0a1b2c3d',
+      },
+    });
+  });
+
+  it('merges secure.yaml; the watch file wins over the profile', () => {
+    const config = parseConfig(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: otc', '  region: eu-nl', '  projectId: p1'), { env: {} });
+    expect(config.cloud).toMatchObject({
+      region: 'eu-nl',
+      interface: 'public',
+      tls: { caFile: '/etc/ssl/company-ca.pem' },
+      projectId: 'p1',
+      auth: {
+        identityEndpoint: 'https://iam.eu-de.otc.t-systems.com:443/v3',
+        password: 'secret-from-secure-yaml',
+        domain: 'OTC00000000001000000123',
+        projectName: 'eu-de',
+        projectDomain: 'OTC00000000001000000123',
+      },
+    });
+  });
+
+  it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
+    const text = lines('cloud:', '  projectId: p1');
+    const config = parseConfig(text, { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
+    expect(config.cloud.auth).toMatchObject({ type: 'password', user: 'demo' });
+    const withAuth = parseConfig(lines('cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: none }'), {
+      env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds },
+    });
+    expect(withAuth.cloud.auth).toEqual({ type: 'none' });
+  });
+
+  it.each([
+    ['an unknown cloud', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: prod'), {}, [
+      `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'prod' (it has: otc, devstack, insecure, tokens)`,
+    ]],
+    ['a missing file', lines('cloud:', `  cloudsYaml: ${join(dir, 'nope.yaml')}`, '  cloud: otc'), {}, [
+      `3:10 cloud.cloud: cannot read clouds.yaml ${join(dir, 'nope.yaml')}: no such file`,
+    ]],
+    ['no clouds.yaml anywhere, named by OS_CLOUD', lines('cloud:', '  projectId: p1'), { OS_CLOUD: 'otc', HOME: join(dir, 'home') }, [
+      `2:3 cloud: no clouds.yaml found for cloud 'otc' (OS_CLOUD=otc) (looked at clouds.yaml, ${join(dir, 'home')}/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml): set cloud.cloudsYaml`,
+    ]],
+    ['verify: false', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: insecure'), {}, [
+      `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'insecure': verify: false is not supported, certificates are always verified; give the CA with cacert`,
+    ]],
+    ['an auth_type other than password', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: tokens'), {}, [
+      `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens': auth_type 'token' is not supported (password or v3password; for AK/SK set cloud.auth)`,
+      `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens' has no auth.username (or auth.user_id)`,
+      `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens' has no auth.password (in clouds.yaml or secure.yaml)`,
+    ]],
+    ['both a profile and cloud.auth', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: otc', '  auth: { type: none }'), {}, [
+      '4:9 cloud.auth: set cloud.auth or cloud.cloud (a clouds.yaml profile), not both',
+    ]],
+  ])('%s is a clear problem', (_case, text, env, expected) => {
+    expect(problems(text, env)).toEqual(expected);
+  });
+
+  it('a problem in what the profile gives names the profile', () => {
+    const partial = file('partial.yaml', lines('clouds:', '  p:', '    auth: { auth_url: "https://k.test/v3", user_id: u, password: p, project_name: x }'));
+    expect(problems(lines('cloud:', `  cloudsYaml: ${partial}`, '  cloud: p', '  projectId: p1'))).toEqual([
+      `2:3 cloud.auth.projectDomain: required with projectName: projectDomain (or projectDomainId), the domain the project belongs to (from clouds.yaml ${partial}, cloud 'p')`,
+    ]);
+  });
+});
