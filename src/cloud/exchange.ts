@@ -44,6 +44,8 @@ export interface ExchangeOptions {
   signal?: AbortSignal | undefined;
   /** The owner's close(): rejects with its reason too. */
   closed: AbortSignal;
+  /** What the exchange is for, put before the message of a failure below HTTP. */
+  context?: string | undefined;
 }
 
 /** Sends one request and reads its answer; throws only below HTTP (an ApiError) or on cancellation. */
@@ -76,7 +78,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (options.closed.aborted) throw options.closed.reason;
-    throw belowHttpError(err, { method, url, timeoutMs: options.timeout, timedOut: timeout.aborted });
+    throw belowHttpError(err, { method, url, timeoutMs: options.timeout, timedOut: timeout.aborted, context: options.context });
   }
 }
 
@@ -91,17 +93,17 @@ const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIM
 
 function belowHttpError(
   err: unknown,
-  context: { method: string; url: string; timeoutMs: number; timedOut: boolean },
+  failure: { method: string; url: string; timeoutMs: number; timedOut: boolean; context: string | undefined },
 ): ApiError {
   const code = errorCode(err);
   if (code !== undefined && CALLER_MISTAKES.has(code)) throw err;
-  const { method, url } = context;
-  if (context.timedOut || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
-    return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${context.timeoutMs} ms`, cause: err });
+  const { method, url, context } = failure;
+  if (failure.timedOut || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
+    return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${failure.timeoutMs} ms`, cause: err, context });
   }
   let detail = err instanceof Error ? err.message : String(err);
   if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
-  return new ApiError({ kind: 'network', method, url, detail, cause: err });
+  return new ApiError({ kind: 'network', method, url, detail, cause: err, context });
 }
 
 /** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */

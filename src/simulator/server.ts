@@ -2,6 +2,7 @@
 
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { AkskOptions } from './aksk.ts';
 import { faultEffect, FaultQueue, type FaultSpec, type FaultTarget } from './faults.ts';
@@ -30,6 +31,8 @@ export interface SimulatorOptions {
   now?: () => number;
   /** Default 0: any free port. The simulator listens on 127.0.0.1 only. */
   port?: number;
+  /** Serve HTTPS with this key and certificate (PEM), e.g. one signed by a test's private CA. */
+  tls?: { key: string; cert: string };
 }
 
 /** One request as it arrived, for tests to assert what a client sent. */
@@ -47,7 +50,7 @@ export interface RecordedRequest {
 }
 
 export interface Simulator {
-  /** `http://127.0.0.1:<port>`: the compute endpoint, to which /v2.1/... is appended. */
+  /** `http://127.0.0.1:<port>` (https with `tls`): the compute endpoint, to which /v2.1/... is appended. */
   readonly url: string;
   /** Every request received so far, oldest first. */
   readonly requests: readonly RecordedRequest[];
@@ -82,6 +85,7 @@ function flattenHeaders(headers: IncomingHttpHeaders): Record<string, string> {
 
 class NovaSimulator implements Simulator {
   readonly #server: Server;
+  readonly #scheme: 'http' | 'https';
   readonly #now: () => number;
   readonly #role: Role;
   readonly #maxMicroversion: Microversion;
@@ -106,7 +110,9 @@ class NovaSimulator implements Simulator {
     this.#identity = options.identity === undefined ? undefined : new IdentityService(options.identity);
     this.#aksk = options.aksk;
     this.#maxMicroversion = maxMicroversion;
-    this.#server = createServer((req, res) => this.#receive(req, res));
+    const handler = (req: IncomingMessage, res: ServerResponse) => this.#receive(req, res);
+    this.#scheme = options.tls === undefined ? 'http' : 'https';
+    this.#server = options.tls === undefined ? createServer(handler) : createTlsServer(options.tls, handler);
   }
 
   get url(): string {
@@ -129,7 +135,7 @@ class NovaSimulator implements Simulator {
         resolve();
       });
     });
-    this.#url = `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
+    this.#url = `${this.#scheme}://127.0.0.1:${(this.#server.address() as AddressInfo).port}`;
   }
 
   addAction(script: ActionScript): string {

@@ -1,4 +1,5 @@
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { listenOn } from './listen.ts';
 
@@ -21,11 +22,13 @@ export interface WebhookSink {
 }
 
 /** A local webhook receiver on loopback: the demo prints what it gets, tests assert on it. */
-export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWebhook) => void; port?: number } = {}): Promise<WebhookSink> {
+export async function startWebhookSink(
+  options: { onReceive?: (hook: ReceivedWebhook) => void; port?: number; tls?: { key: string; cert: string } } = {},
+): Promise<WebhookSink> {
   const received: ReceivedWebhook[] = [];
   const script: number[] = [];
   let standing = { status: 204, delayMs: 0 };
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -48,12 +51,13 @@ export async function startWebhookSink(options: { onReceive?: (hook: ReceivedWeb
       if (standing.delayMs > 0) setTimeout(reply, standing.delayMs);
       else reply();
     });
-  });
+  };
+  const server = options.tls === undefined ? createServer(handler) : createTlsServer(options.tls, handler);
   await listenOn(server, options.port ?? 0, 'webhook sink');
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
-    url: `http://127.0.0.1:${port}/hooks/ecs`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/hooks/ecs`,
     received,
     failNext: (...statuses) => script.push(...statuses),
     setAnswer: ({ status = 204, delayMs = 0 }) => {

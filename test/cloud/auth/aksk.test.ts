@@ -4,7 +4,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { BasicCredentials, type HcClient } from '@huaweicloud/huaweicloud-sdk-core';
+import { BasicCredentials } from '@huaweicloud/huaweicloud-sdk-core';
+import type { HcClient } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';

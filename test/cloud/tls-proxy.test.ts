@@ -1,0 +1,192 @@
+// A company network: a private CA signs the cloud's, the identity service's and the webhook receiver's
+// certificates, and the way out is an HTTP proxy named by HTTPS_PROXY / HTTP_PROXY (NO_PROXY exempts).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProxy } from 'proxy';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { createEcsClient } from '../../src/cloud/client.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import { trustedCertificates } from '../../src/net/tls.ts';
+import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
+import { cloudConfig } from './helpers.ts';
+
+const PROJECT = '7d2f0c7a9b8d4e6f8a1b2c3d4e5f6a7b';
+const PASSWORD = 'tls-test-password';
+
+let dir: string;
+let caFile: string;
+let serverTls: { key: string; cert: string };
+
+/** A CA and a certificate it signs for 127.0.0.1, made with the machine's openssl. */
+function makeCertificates(): void {
+  const at = (name: string) => join(dir, name);
+  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
+  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+  openssl('req', '-x509', ...ec, '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '2', '-subj', '/CN=ecs-action-watch test private CA');
+  openssl('req', ...ec, '-keyout', at('server.key'), '-out', at('server.csr'), '-subj', '/CN=127.0.0.1');
+  writeFileSync(at('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
+  openssl('x509', '-req', '-in', at('server.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at('server.pem'), '-days', '2', '-extfile', at('san.ext'));
+  caFile = at('ca.pem');
+  serverTls = { key: readFileSync(at('server.key'), 'utf8'), cert: readFileSync(at('server.pem'), 'utf8') };
+}
+
+let proxy: Server;
+let proxyUrl: string;
+const proxied: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'eaw-tls-'));
+  makeCertificates();
+  proxy = createProxy(createServer());
+  proxy.on('connect', (req: { url?: string }) => proxied.push(`CONNECT ${req.url}`));
+  proxy.on('request', (req: { method?: string; url?: string }) => proxied.push(`${req.method} ${req.url}`));
+  await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+  proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+});
+
+afterAll(async () => {
+  proxy.closeAllConnections();
+  await new Promise((resolve) => proxy.close(resolve));
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const cleanups: Array<() => Promise<unknown>> = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  vi.unstubAllEnvs();
+  proxied.length = 0;
+});
+
+async function httpsSimulator(): Promise<Simulator> {
+  const sim = await startSimulator({
+    tls: serverTls,
+    identity: { user: { name: 'svc', password: PASSWORD }, project: { id: PROJECT, name: 'eu-de' } },
+  });
+  cleanups.push(() => sim.close());
+  sim.addAction({ projectId: PROJECT, serverId: 'srv-1', requestId: 'req-1', action: 'reboot', steps: [] });
+  return sim;
+}
+
+/** Password auth, endpoint from the catalog: the identity service and compute both over TLS. */
+function client(sim: Simulator, ca: readonly string[] | undefined) {
+  const c = createEcsClient(
+    cloudConfig({
+      microversion: '2.60',
+      auth: { type: 'password', identityEndpoint: sim.identityUrl, user: 'svc', domain: 'Default', password: PASSWORD, projectId: PROJECT },
+    }),
+    { logger: silentLogger(), ca },
+  );
+  cleanups.push(() => c.close());
+  return c;
+}
+
+const REF = { projectId: PROJECT, serverId: 'srv-1', requestId: 'req-1' };
+
+describe('a private CA (cloud.tls.caFile)', () => {
+  it('is needed: certificates are verified', async () => {
+    const sim = await httpsSimulator();
+    await expect(client(sim, undefined).getInstanceAction(REF)).rejects.toMatchObject({
+      kind: 'network',
+      message: expect.stringMatching(/^cannot get a token for user 'svc' of domain 'Default': POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens → network error: .*(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED)/),
+    });
+  });
+
+  it('is trusted for the identity service and compute, next to the usual CAs', async () => {
+    const sim = await httpsSimulator();
+    const ca = trustedCertificates(caFile);
+    expect(ca?.length).toBeGreaterThan(100);
+    expect(await client(sim, ca).getInstanceAction(REF)).toMatchObject({ action: 'reboot' });
+    expect(sim.requests.map((r) => r.route)).toEqual(['identity', 'action']);
+  });
+
+  it('is trusted for webhooks too', async () => {
+    const sink = await startWebhookSink({ tls: serverTls });
+    cleanups.push(() => sink.close());
+    const config = { type: 'webhook' as const, url: sink.url, headers: {}, timeout: 2000, on: ['success' as const] };
+    const send = (ca: readonly string[] | undefined) => {
+      const notifier = createWebhookNotifier('chat', config, { logger: silentLogger(), ca });
+      cleanups.push(() => notifier.close());
+      return notifier.send(
+        { type: 'ecs.watch.test', outcome: null, watch: { name: 't', projectId: 'p', serverId: 's', requestId: 'r' }, instanceAction: null, server: null, reason: 'test', detectedAt: new Date().toISOString() } as never,
+        { deliveryId: 'd1', attempt: 1, signal: new AbortController().signal },
+      );
+    };
+    await expect(send(undefined)).rejects.toThrow(/TLS with 127\.0\.0\.1:\d+ failed/);
+    await send(trustedCertificates(caFile));
+    expect(sink.received).toHaveLength(1);
+  });
+
+  it.each([
+    ['missing', () => join(dir, 'nope.pem'), /^cannot read cloud\.tls\.caFile .*nope\.pem: no such file$/],
+    ['not a certificate', () => join(dir, 'san.ext'), /^cloud\.tls\.caFile .*san\.ext holds no PEM certificate/],
+  ])('stops the start with its name when %s', (_case, file, message) => {
+    expect(() => trustedCertificates(file())).toThrow(message);
+  });
+});
+
+describe('a proxy from the environment', () => {
+  it('HTTPS_PROXY tunnels TLS (CONNECT) to identity and compute, the private CA still checked', async () => {
+    const sim = await httpsSimulator();
+    vi.stubEnv('HTTPS_PROXY', proxyUrl);
+    vi.stubEnv('NO_PROXY', '');
+    expect(await client(sim, trustedCertificates(caFile)).getInstanceAction(REF)).toMatchObject({ action: 'reboot' });
+    // One tunnel per connection undici opens: every one of them to the cloud's host.
+    expect(new Set(proxied)).toEqual(new Set([`CONNECT ${new URL(sim.url).host}`]));
+    expect(sim.requests.map((r) => r.route)).toEqual(['identity', 'action']);
+  });
+
+  it('HTTP_PROXY carries plain http; NO_PROXY exempts a host', async () => {
+    const sim = await startSimulator();
+    cleanups.push(() => sim.close());
+    sim.addAction({ projectId: PROJECT, serverId: 'srv-1', requestId: 'req-1', action: 'reboot', steps: [] });
+    vi.stubEnv('HTTP_PROXY', proxyUrl);
+    vi.stubEnv('NO_PROXY', '');
+    const viaProxy = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60' }), { logger: silentLogger() });
+    cleanups.push(() => viaProxy.close());
+    await viaProxy.getInstanceAction(REF);
+    expect(proxied).toEqual([`GET ${sim.url}/v2.1/${PROJECT}/servers/srv-1/os-instance-actions/req-1`]);
+
+    vi.stubEnv('NO_PROXY', 'localhost,127.0.0.1');
+    const direct = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60' }), { logger: silentLogger() });
+    cleanups.push(() => direct.close());
+    await direct.getInstanceAction(REF);
+    expect(proxied).toHaveLength(1);
+    expect(sim.requests).toHaveLength(2);
+  });
+
+  it('the whole app: cloud.tls.caFile from the watch file, through the proxy', async () => {
+    const sim = await httpsSimulator();
+    vi.stubEnv('HTTPS_PROXY', proxyUrl);
+    vi.stubEnv('NO_PROXY', '');
+    const yaml = [
+      'cloud:',
+      '  auth:',
+      '    type: password',
+      `    identityEndpoint: ${sim.identityUrl}`,
+      '    user: svc',
+      '    domain: Default',
+      '    password: ${PW}',
+      `    projectId: ${PROJECT}`,
+      '  tls:',
+      `    caFile: ${caFile}`,
+      'state:',
+      `  path: ${join(dir, 'state.json')}`,
+      'http: { port: 0 }',
+      'watches:',
+      '  - { requestId: req-1, serverId: srv-1 }',
+    ].join('\n');
+    const app = await createApp(parseConfig(yaml, { env: { PW: PASSWORD } }), { logger: silentLogger(), readOnlyState: true });
+    cleanups.push(() => app.close());
+    const [status] = await app.engine.pollOnce();
+    expect(status).toMatchObject({ pollFailed: false });
+    expect(new Set(proxied)).toEqual(new Set([`CONNECT ${new URL(sim.url).host}`]));
+  });
+});
