@@ -45,7 +45,7 @@ export class Harness {
   dir!: string;
   readonly logs = new Capture();
   readonly logger: Logger = pino({ level: 'debug' }, this.logs);
-  readonly env = { ECS_AUTH_TOKEN: TOKEN, SMTP_PASSWORD, WEBHOOK_SECRET };
+  readonly env: NodeJS.ProcessEnv = { ECS_AUTH_TOKEN: TOKEN, SMTP_PASSWORD, WEBHOOK_SECRET };
   #apps: App[] = [];
 
   static async start(options: SimulatorOptions = {}): Promise<Harness> {
@@ -57,12 +57,16 @@ export class Harness {
     return h;
   }
 
-  yaml(watches: WatchEntry[], options: { poll?: string; notifiers?: string; http?: string; cloud?: string } = {}): string {
+  yaml(
+    watches: WatchEntry[],
+    options: { poll?: string; notifiers?: string; http?: string; cloud?: string; auth?: string; endpoint?: string | null } = {},
+  ): string {
     return [
       'cloud:',
-      `  endpoint: ${this.simulator.url}`,
+      // null: none, for an auth method that takes it from the catalog.
+      options.endpoint === null ? '' : `  endpoint: ${options.endpoint ?? this.simulator.url}`,
       `  projectId: ${PROJECT}`,
-      '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
+      options.auth ?? '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
       '  timeout: 500ms',
       options.cloud ?? '',
       'poll:',

@@ -1,0 +1,293 @@
+// Every auth mode end to end against the simulator (Keystone token service, AK/SK gateway): runs that
+// outlive their tokens, failures an operator can see, and no credential anywhere in what the daemon writes.
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { App } from '../../src/app.ts';
+import type { ActionScript } from '../../src/simulator/index.ts';
+import type { WatchStatus } from '../../src/watch/engine.ts';
+import { Harness, PROJECT, SECRETS, TOKEN, newIds, type WatchEntry } from './harness.ts';
+
+const PASSWORD = 'pw-SECRET-7c2e91d0';
+const WRONG_PASSWORD = 'pw-SECRET-wrong-55aa';
+const ACCESS_KEY = 'AKEXAMPLEPUBLICID0001';
+const SECRET_KEY = 'sk-SECRET-b8d4a3f6e2c1';
+const WRONG_SECRET_KEY = 'sk-SECRET-wrong-99ff';
+const SECURITY_TOKEN = 'st-SECRET-0e9d8c7b6a5f';
+const WRONG_TOKEN = 'tok-SECRET-wrong-77ee';
+const ALL_SECRETS = [...SECRETS, PASSWORD, WRONG_PASSWORD, SECRET_KEY, WRONG_SECRET_KEY, SECURITY_TOKEN, WRONG_TOKEN];
+
+const DOMAIN = 'OTC00000000001000000123';
+const identity = (tokenLifetimeMs?: number) => ({
+  user: { name: 'svc-watch', password: PASSWORD },
+  domain: { id: 'd0c0ffee', name: DOMAIN },
+  project: { id: PROJECT, name: 'eu-de' },
+  region: 'eu-de',
+  ...(tokenLifetimeMs === undefined ? {} : { tokenLifetimeMs }),
+});
+
+const reboot = (durationMs = 1000): ActionScript & { requestId: string } => ({
+  projectId: PROJECT,
+  ...newIds(),
+  action: 'reboot',
+  steps: [{ event: 'compute_reboot_instance', durationMs, taskState: 'rebooting' }],
+});
+
+const entry = (s: { requestId: string; serverId: string }, name: string, extra?: string): WatchEntry => ({
+  requestId: s.requestId,
+  serverId: s.serverId,
+  name,
+  ...(extra === undefined ? {} : { extra }),
+});
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+  vi.useRealTimers();
+});
+
+async function start(tokenLifetimeMs?: number): Promise<Harness> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start({
+    identity: identity(tokenLifetimeMs),
+    aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY, securityToken: SECURITY_TOKEN },
+  });
+  return h;
+}
+
+const passwordAuth = (password = '    password: "${OS_PASSWORD}"') =>
+  [
+    '  auth:',
+    '    type: password',
+    `    identityEndpoint: ${h.simulator.identityUrl}`,
+    '    user: svc-watch',
+    `    domain: ${DOMAIN}`,
+    password,
+    '    projectName: eu-de',
+    '  region: eu-de',
+  ].join('\n');
+
+/** Moves the shared fake clock in steps, one pass and one outbox flush at each; returns every pass. */
+async function passes(app: App, count: number, step = 400, each?: (i: number) => void): Promise<WatchStatus[][]> {
+  const all: WatchStatus[][] = [];
+  for (let i = 0; i < count && !(app.engine.allDone() && app.outbox.counts().pending === 0); i++) {
+    vi.setSystemTime(Date.now() + step);
+    each?.(i);
+    all.push(await app.engine.pollOnce());
+    await app.store.save();
+    await app.outbox.flush();
+  }
+  return all;
+}
+
+const identityRequests = () => h.simulator.requests.filter((r) => r.route === 'identity');
+
+describe('password auth for a run that outlives its tokens', () => {
+  it('polls on through expiring and revoked tokens, one token request per renewal however many polls run at once', async () => {
+    await start(1600);
+    h.env['OS_PASSWORD'] = PASSWORD;
+    const actions = Array.from({ length: 12 }, () => reboot(5000));
+    for (const a of actions) h.simulator.addAction(a);
+    const app = await h.app(
+      h.yaml(actions.map((a, i) => entry(a, `reboot ${i}`)), {
+        endpoint: null,
+        auth: passwordAuth(),
+        poll: '  schedule: "* * * * * *"\n  retries: 3\n  concurrency: 8',
+      }),
+    );
+
+    const loginsPerPass: number[] = [];
+    let revokedAt = -1;
+    const all = await passes(app, 60, 400, (i) => {
+      loginsPerPass.push(identityRequests().length);
+      // Midway, between two renewals: the tokens in hand stop working at once.
+      if (i === 5) {
+        h.simulator.revokeTokens();
+        revokedAt = h.simulator.requests.length;
+      }
+    });
+    loginsPerPass.push(identityRequests().length);
+
+    expect(app.engine.allDone()).toBe(true);
+    expect(all.flat().filter((s) => s.pollFailed)).toEqual([]);
+    expect(all.at(-1)?.map((s) => s.state)).toEqual(actions.map(() => 'success'));
+    const perPass = loginsPerPass.slice(1).map((n, i) => n - loginsPerPass[i]!);
+    expect(Math.max(...perPass)).toBe(1);
+    // 12 watches, two reads each per pass, over 5.5 s of 1.6 s tokens renewed at 1.2 s: a handful of logins.
+    expect(identityRequests().length).toBeGreaterThanOrEqual(4);
+    expect(identityRequests().every((r) => r.status === 201)).toBe(true);
+    // Every token fetched was used, and the revoked one was refused and replaced.
+    const used = new Set(h.simulator.requests.filter((r) => r.route !== 'identity').map((r) => r.headers['x-auth-token']));
+    expect(used.size).toBe(identityRequests().length);
+    expect(h.simulator.requests.slice(revokedAt).some((r) => r.status === 401)).toBe(true);
+    expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome)).toEqual(actions.map(() => 'success'));
+  });
+});
+
+describe('AK/SK', () => {
+  it('signs every request of a run with temporary credentials; the gateway accepts every one', async () => {
+    await start();
+    Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
+    const actions = [reboot(), reboot(2000)];
+    for (const a of actions) h.simulator.addAction(a);
+    const app = await h.app(
+      h.yaml(actions.map((a, i) => entry(a, `reboot ${i}`)), {
+        auth: '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }',
+      }),
+    );
+    await passes(app, 20);
+    expect(app.engine.allDone()).toBe(true);
+    expect(h.simulator.requests.length).toBeGreaterThan(6);
+    expect(h.simulator.requests.filter((r) => r.status !== 200)).toEqual([]);
+    expect(h.simulator.requests.every((r) => r.headers['authorization']?.startsWith(`SDK-HMAC-SHA256 Access=${ACCESS_KEY}, `))).toBe(true);
+  });
+});
+
+describe('auth failures are visible', () => {
+  it('check shows a refused password on every watch, after one login attempt', async () => {
+    await start();
+    h.env['OS_PASSWORD'] = WRONG_PASSWORD;
+    const watches = [reboot(), reboot(), reboot()];
+    for (const a of watches) h.simulator.addAction(a);
+    const path = await h.writeConfig(h.yaml(watches.map((a, i) => entry(a, `w${i}`)), { endpoint: null, auth: passwordAuth() }));
+    const r = await h.cli(['check', '--json', '--config', path]);
+    expect(r.code).toBe(1);
+    const rows = JSON.parse(r.stdout) as Array<{ pollFailed: boolean; detail: string }>;
+    expect(rows).toHaveLength(3);
+    for (const row of rows) {
+      expect(row.pollFailed).toBe(true);
+      expect(row.detail).toBe(
+        `last poll failed: cannot get a token for user 'svc-watch' of domain '${DOMAIN}': POST ${h.simulator.identityUrl}/auth/tokens → 401 Unauthorized: The request you have made requires authentication.`,
+      );
+    }
+    expect(identityRequests()).toHaveLength(1);
+  });
+
+  it('metrics count poll errors by kind', async () => {
+    await start();
+    const a = reboot(60_000);
+    h.simulator.addAction(a);
+    const app = await h.app(h.yaml([entry(a, 'slow')], { poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    const pass = async () => {
+      vi.setSystemTime(Date.now() + 1000);
+      await app.engine.pollOnce();
+    };
+    await pass(); // the microversion is found; the action is pending
+    h.simulator.setToken('rotated-elsewhere');
+    await pass();
+    h.simulator.setToken(TOKEN);
+    h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 0 }, { route: 'action' });
+    await pass();
+    h.simulator.injectFault({ kind: 'server-error' }, { route: 'action' });
+    await pass();
+    h.simulator.injectFault({ kind: 'reset' }, { route: 'action' });
+    await pass();
+    const text = await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_errors_total');
+    const count = (kind: string) => Number(new RegExp(`kind="${kind}"} (\\d+)`).exec(text)?.[1]);
+    expect({ auth: count('auth'), permission: count('permission'), throttled: count('throttled'), server: count('server'), network: count('network') })
+      .toEqual({ auth: 1, permission: 0, throttled: 1, server: 1, network: 1 });
+  });
+});
+
+interface Mode {
+  name: string;
+  /** The auth lines; `good` picks the right credential or a wrong one. */
+  setup(good: boolean): Promise<{ auth: string; endpoint?: null }>;
+  /** What a refused credential reads like in a poll error. */
+  refused: RegExp;
+}
+
+const MODES: Mode[] = [
+  {
+    name: 'token',
+    setup: async (good) => {
+      h.env['ECS_AUTH_TOKEN'] = good ? TOKEN : WRONG_TOKEN;
+      return { auth: '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }' };
+    },
+    refused: /401 Unauthorized: The request you have made requires authentication\./,
+  },
+  {
+    name: 'tokenFile',
+    setup: async (good) => {
+      await writeFile(join(h.dir, 'token'), `${good ? TOKEN : WRONG_TOKEN}\n`);
+      return { auth: `  auth: { type: token, tokenFile: ${join(h.dir, 'token')} }` };
+    },
+    refused: /401 Unauthorized: The request you have made requires authentication\./,
+  },
+  {
+    name: 'password',
+    setup: async (good) => {
+      h.env['OS_PASSWORD'] = good ? PASSWORD : WRONG_PASSWORD;
+      return { auth: passwordAuth(), endpoint: null };
+    },
+    refused: /cannot get a token for user 'svc-watch' .* 401 Unauthorized/,
+  },
+  {
+    name: 'passwordFile',
+    setup: async (good) => {
+      await writeFile(join(h.dir, 'password'), good ? PASSWORD : WRONG_PASSWORD);
+      return { auth: passwordAuth(`    passwordFile: ${join(h.dir, 'password')}`), endpoint: null };
+    },
+    refused: /cannot get a token for user 'svc-watch' .* 401 Unauthorized/,
+  },
+  {
+    name: 'aksk with temporary credentials',
+    setup: async (good) => {
+      Object.assign(h.env, { HW_SK: good ? SECRET_KEY : WRONG_SECRET_KEY, HW_ST: SECURITY_TOKEN });
+      return { auth: `  auth: { type: aksk, accessKey: ${ACCESS_KEY}, secretKey: "\${HW_SK}", securityToken: "\${HW_ST}" }` };
+    },
+    refused: /401 APIGW\.0301: Incorrect IAM authentication information: verify aksk signature fail/,
+  },
+  {
+    name: 'aksk from files',
+    setup: async (good) => {
+      await writeFile(join(h.dir, 'ak'), ACCESS_KEY);
+      await writeFile(join(h.dir, 'sk'), good ? SECRET_KEY : WRONG_SECRET_KEY);
+      await writeFile(join(h.dir, 'st'), SECURITY_TOKEN);
+      const dir = h.dir;
+      return { auth: `  auth: { type: aksk, accessKeyFile: ${dir}/ak, secretKeyFile: ${dir}/sk, securityTokenFile: ${dir}/st }` };
+    },
+    refused: /401 APIGW\.0301: Incorrect IAM authentication information: verify aksk signature fail/,
+  },
+];
+
+describe('no credential in any output', () => {
+  it.each(MODES)('$name: logs, command output, state and notifications, with right and wrong credentials', async (mode) => {
+    await start();
+    const outputs: string[] = [];
+    const ok = reboot();
+    const stuck = reboot(3_600_000);
+    h.simulator.addAction(ok);
+    h.simulator.addAction(stuck);
+    const yaml = async (good: boolean, watches: WatchEntry[]) => h.yaml(watches, await mode.setup(good));
+
+    // Right credentials: check, then a run to the verdict.
+    const goodPath = await h.writeConfig(await yaml(true, [entry(ok, 'ok')]));
+    const checked = await h.cli(['check', '--json', '--config', goodPath]);
+    expect(checked.code).toBe(0);
+    outputs.push(checked.stdout, checked.stderr);
+    const app = await h.app(await yaml(true, [entry(ok, 'ok')]));
+    await passes(app, 10);
+    expect(app.engine.allDone()).toBe(true);
+    await app.close();
+
+    // Wrong ones: check fails with the API's words, and a watch that times out says why.
+    const badPath = await h.writeConfig(await yaml(false, [entry(stuck, 'stuck', '    deadline: 3s')]));
+    const refused = await h.cli(['check', '--json', '--config', badPath]);
+    expect(refused.code).toBe(1);
+    expect((JSON.parse(refused.stdout) as Array<{ detail: string }>)[0]?.detail).toMatch(mode.refused);
+    outputs.push(refused.stdout, refused.stderr);
+    const failing = await h.app(await yaml(false, [entry(stuck, 'stuck', '    deadline: 3s')]));
+    await passes(failing, 12, 500);
+    const timedOut = h.hooks.received.find((r) => (r.body as { outcome: string }).outcome === 'timeout')?.body as { reason: string } | undefined;
+    expect(timedOut?.reason).toMatch(/^not finished 3 s after tracking began: last poll failed: /);
+    expect(timedOut?.reason).toMatch(mode.refused);
+    await failing.close();
+
+    outputs.push(h.logs.text, await readFile(join(h.dir, 'state', 'state.json'), 'utf8'));
+    outputs.push(...h.hooks.received.map((r) => `${JSON.stringify(r.headers)}${r.raw}`), ...h.mail.received.map((m) => m.raw));
+    const everything = outputs.join('\n');
+    expect(everything).toContain('ecs.action.timed_out');
+    for (const secret of [...ALL_SECRETS, ...h.simulator.issuedTokens]) expect(everything).not.toContain(secret);
+  });
+});
