@@ -1,7 +1,9 @@
 // The built-in cloud for people trying the program: the ECS simulator with the demo's scripted actions,
 // and local webhook and mail receivers. `demo` runs the watcher against it; `simulator` serves it for a
 // watcher the user runs. Both describe it with the same watch file.
-import { startSimulator, demoScenarios, type DemoScenario, type Role, type Simulator } from '../simulator/index.ts';
+import {
+  startSimulator, demoScenarios, type AkskOptions, type DemoScenario, type IdentityOptions, type Role, type Simulator,
+} from '../simulator/index.ts';
 import { startMailSink, type MailSink, type ReceivedMail } from '../sinks/mailSink.ts';
 import { startWebhookSink, type ReceivedWebhook, type WebhookSink } from '../sinks/webhookSink.ts';
 
@@ -20,6 +22,10 @@ export interface SandboxOptions {
   port: number;
   role?: Role;
   token?: string | undefined;
+  /** A Keystone token service at `{url}/v3`, for password auth. */
+  identity?: IdentityOptions | undefined;
+  /** An access key pair the simulator's gateway accepts signatures of. */
+  aksk?: AkskOptions | undefined;
   onWebhook?: (hook: ReceivedWebhook) => void;
   onMail?: (mail: ReceivedMail) => void;
 }
@@ -32,7 +38,8 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     await Promise.all(started.map((s) => s.close()));
   };
   try {
-    const simulator = await startSimulator({ port: port(0), role: options.role ?? 'member', token: options.token });
+    const { identity, aksk } = options;
+    const simulator = await startSimulator({ port: port(0), role: options.role ?? 'member', token: options.token, identity, aksk });
     started.push(simulator);
     const hooks = await startWebhookSink({ port: port(1), ...(options.onWebhook ? { onReceive: options.onWebhook } : {}) });
     started.push(hooks);
@@ -59,6 +66,8 @@ export interface WatchFileOptions {
   header?: string[];
   /** `${VAR}` for the token when the simulator asks for one. */
   token?: string | undefined;
+  /** `${VAR}` for the password: password auth at the simulator's Keystone, the endpoint from its catalog. */
+  password?: string | undefined;
 }
 
 /** A watch file for the sandbox: its cloud, both receivers, and one watch per scenario. */
@@ -72,9 +81,20 @@ export function sandboxWatchFile(sandbox: Sandbox, options: WatchFileOptions): s
   return [
     ...(options.header ?? []),
     'cloud:',
-    `  endpoint: ${sandbox.simulator.url}`,
+    ...(options.password ? [] : [`  endpoint: ${sandbox.simulator.url}`]),
     `  projectId: ${SANDBOX_PROJECT}`,
     ...(options.token ? ['  auth:', '    type: token', `    token: ${options.token}`] : []),
+    ...(options.password
+      ? [
+          '  auth:',
+          '    type: password',
+          `    identityEndpoint: ${sandbox.simulator.identityUrl}`,
+          '    user: demo',
+          '    domain: Default',
+          `    password: ${options.password}`,
+          `    projectId: ${SANDBOX_PROJECT}`,
+        ]
+      : []),
     'poll:',
     `  schedule: "${options.schedule}"`,
     '  retries: 2',

@@ -183,7 +183,7 @@ describe('a proxy from the environment', () => {
       'watches:',
       '  - { requestId: req-1, serverId: srv-1 }',
     ].join('\n');
-    const app = await createApp(parseConfig(yaml, { env: { PW: PASSWORD } }), { logger: silentLogger(), readOnlyState: true });
+    const app = await createApp(parseConfig(yaml, { env: { PW: PASSWORD } }), { logger: silentLogger(), state: 'memory' });
     cleanups.push(() => app.close());
     const [status] = await app.engine.pollOnce();
     expect(status).toMatchObject({ pollFailed: false });

@@ -6,8 +6,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { createApp } from '../../app.ts';
 import { parseConfig } from '../../config/load.ts';
 import { silentLogger } from '../../observability/logger.ts';
+import { createEcsClient } from '../../cloud/client.ts';
+import type { CloudConfig } from '../../config/schema.ts';
 import type { DemoScenario } from '../../simulator/index.ts';
-import { describeWebhook, sandboxWatchFile, startSandbox } from '../sandbox.ts';
+import { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox } from '../sandbox.ts';
 import { watchKey } from '../../state/store.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
 import type { Command } from '../context.ts';
@@ -16,6 +18,9 @@ import { renderTable } from '../table.ts';
 
 /** The demo gives up rather than hang: the contract promises it ends within 30 s. */
 const DEMO_LIMIT_MS = 25_000;
+/** Short-lived Keystone tokens, so that renewals happen while the demo runs. */
+const TOKEN_LIFETIME_MS = 4000;
+const ACCESS_KEY = 'DEMOACCESSKEY0000001';
 
 export const demo: Command = {
   summary: 'the whole flow on the built-in ECS simulator, webhook and mail receivers, in about 10 s',
@@ -27,9 +32,17 @@ export const demo: Command = {
     const started = Date.now();
     const say = (line: string) => ctx.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)} s] ${line}\n`);
     const dir = await mkdtemp(join(tmpdir(), 'ecs-action-watch-demo-'));
+    const secret = () => randomBytes(18).toString('base64url');
+    const password = secret();
+    const keys = { accessKey: ACCESS_KEY, secretKey: secret() };
+    const fixedToken = secret();
+    // Every auth mode at once: a Keystone token service, an AK/SK gateway and a token from elsewhere.
     const sandbox = await startSandbox({
       port: 0,
       role: 'admin',
+      token: fixedToken,
+      aksk: keys,
+      identity: { user: { name: 'demo', password }, project: { id: SANDBOX_PROJECT, name: 'demo' }, tokenLifetimeMs: TOKEN_LIFETIME_MS },
       onWebhook: (h) => say(`webhook ← ${describeWebhook(h)}`),
       onMail: (m) => say(`mail    ← "${m.subject}" to ${m.to.join(', ')}`),
     });
@@ -44,9 +57,12 @@ export const demo: Command = {
         schedule: '* * * * * *',
         stuckDeadline: '8s',
         httpPort: 0,
+        password: '${DEMO_PASSWORD}',
       });
-      const config = parseConfig(yaml, { env: { DEMO_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}` }, source: 'demo.yaml' });
+      const env = { DEMO_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`, DEMO_PASSWORD: password };
+      const config = parseConfig(yaml, { env, source: 'demo.yaml' });
       say(`ECS simulator on ${simulator.url}; webhook sink on ${hooks.url}; mail sink on 127.0.0.1:${mail.port}`);
+      say(`auth: password at ${simulator.identityUrl} (tokens live ${TOKEN_LIFETIME_MS / 1000} s), compute endpoint from the token's catalog`);
       say(`watching ${scenarios.length} actions, polling every second: ${scenarios.map((s) => `${s.name} (expect ${s.expected})`).join(', ')}`);
 
       app = await createApp(config, { logger });
@@ -65,7 +81,10 @@ export const demo: Command = {
       }
       const finalApp = app;
       ctx.stdout.write(`\n${summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), scenarios)}\n`);
+      const logins = simulator.requests.filter((r) => r.route === 'identity').length;
+      const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, scenarios, { aksk: keys, token: fixedToken });
       ctx.stdout.write(`\n${hooks.received.length} webhooks and ${mail.received.length} mails delivered; ${simulator.requests.length} API requests answered.\n`);
+      ctx.stdout.write(`auth: ${logins} Keystone tokens fetched (one at a time, renewed before expiry); ${otherModes}.\n`);
       ctx.stdout.write('Next: `ecs-action-watch simulator` serves this cloud for a watcher you run yourself; for your own cloud, copy watch.example.yaml to watch.yaml and run `ecs-action-watch validate`.\n');
       return 0;
     } finally {
@@ -75,6 +94,26 @@ export const demo: Command = {
     }
   },
 };
+
+/** Reads every demo action once with AK/SK signing and once with a fixed token: the other auth modes. */
+async function readWithOtherModes(
+  cloud: CloudConfig,
+  scenarios: DemoScenario[],
+  credentials: { aksk: { accessKey: string; secretKey: string }; token: string },
+): Promise<string> {
+  const modes = { aksk: { type: 'aksk' as const, ...credentials.aksk }, token: { type: 'token' as const, token: credentials.token } };
+  const counts: string[] = [];
+  for (const [name, auth] of Object.entries(modes)) {
+    const client = createEcsClient({ ...cloud, auth }, { logger: silentLogger() });
+    try {
+      const reads = await Promise.allSettled(scenarios.map((s) => client.getInstanceAction(s.script)));
+      counts.push(`${name}: ${reads.filter((r) => r.status === 'fulfilled').length} of ${reads.length} reads accepted`);
+    } finally {
+      await client.close();
+    }
+  }
+  return counts.join(', ');
+}
 
 function summary(records: Array<NonNullable<WatchStatus['record']>>, scenarios: DemoScenario[]): string {
   const rows = records.map((r) => {

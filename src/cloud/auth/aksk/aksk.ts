@@ -1,3 +1,4 @@
+import { percentDecode } from '../../../net/percentDecode.ts';
 import { Credential } from '../credential.ts';
 import type { AuthRequest, AuthStrategy } from '../types.ts';
 import type { AkskAuthConfig } from './config.ts';
@@ -13,12 +14,7 @@ export function projectOfPath(url: URL): string | undefined {
   const segments = url.pathname.split('/').filter((s) => s !== '');
   const version = segments.findIndex((s) => API_VERSION.test(s));
   const project = version === -1 ? undefined : segments[version + 1];
-  if (project === undefined) return undefined;
-  try {
-    return decodeURIComponent(project);
-  } catch {
-    return project;
-  }
+  return project === undefined ? undefined : percentDecode(project);
 }
 
 const ACCESS = /\bAccess=([^,\s]+)/;

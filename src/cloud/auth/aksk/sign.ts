@@ -4,6 +4,7 @@
 // SHA-256; signed with HMAC-SHA256 under the secret key. Tests compare it with that signer byte for byte.
 
 import { createHash, createHmac } from 'node:crypto';
+import { percentDecode } from '../../../net/percentDecode.ts';
 
 export const ALGORITHM = 'SDK-HMAC-SHA256';
 
@@ -37,17 +38,9 @@ export function percentEncode(text: string): string {
   return out;
 }
 
-function decodeSegment(segment: string): string {
-  try {
-    return decodeURIComponent(segment);
-  } catch {
-    return segment;
-  }
-}
-
 /** The path, segment by segment, ending in "/" whether or not the request's path does. */
 function canonicalUri(url: URL): string {
-  const path = url.pathname.split('/').map((s) => percentEncode(decodeSegment(s))).join('/');
+  const path = url.pathname.split('/').map((s) => percentEncode(percentDecode(s))).join('/');
   return path.endsWith('/') ? path : `${path}/`;
 }
 
