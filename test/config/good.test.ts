@@ -223,6 +223,7 @@ describe('watch.example.yaml', () => {
     const example = parseConfig(text, { env });
     expect(example.cloud.timeout).toBe(defaults.cloud.timeout);
     expect(example.cloud.microversion).toBe(defaults.cloud.microversion);
+    expect(example.cloud.interface).toBe(defaults.cloud.interface);
     const { rateLimit: _rateLimit, ...poll } = example.poll;
     expect(poll).toEqual(defaults.poll);
     expect(example.delivery).toEqual(defaults.delivery);
