@@ -200,9 +200,12 @@ class HttpEcsClient implements EcsClient {
     const filter = { type: 'compute', interface: this.#config.interface, region: this.#config.region };
     const endpoint = catalogEndpoint(await this.#auth.catalog!(signal), filter);
     versionUrl(endpoint);
-    this.#endpoint ??= endpoint;
-    this.#logger.info({ endpoint, ...filter }, 'compute endpoint from the catalog');
-    return endpoint;
+    // Concurrent first polls may all get here; the first one found is kept and told.
+    if (this.#endpoint === undefined) {
+      this.#endpoint = endpoint;
+      this.#logger.info({ endpoint, ...filter }, 'compute endpoint from the catalog');
+    }
+    return this.#endpoint;
   }
 
   async #discover(): Promise<string | null> {

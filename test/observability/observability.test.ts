@@ -20,11 +20,15 @@ describe('logger', () => {
         auth: { type: 'token', token: 't-2' },
         smtp: { user: 'u', password: 'p-3' },
         notifiers: { chat: { secret: 'whsec_s4' }, mail: { smtp: { password: 'p-5' } } },
-        headers: { authorization: 'Bearer a-6', 'x-auth-token': 't-7' },
+        headers: { authorization: 'Bearer a-6', 'x-auth-token': 't-7', 'x-subject-token': 't-8', 'x-security-token': 's-9' },
+        cloud: { auth: { type: 'aksk', accessKey: 'AK', secretKey: 'sk-10', securityToken: 'st-11' } },
+        password: { type: 'password', password: 'p-12' },
       },
       'config',
     );
-    for (const secret of ['t-1', 't-2', 'p-3', 'whsec_s4', 'p-5', 'a-6', 't-7']) expect(out.text).not.toContain(secret);
+    for (const secret of ['t-1', 't-2', 'p-3', 'whsec_s4', 'p-5', 'a-6', 't-7', 't-8', 's-9', 'sk-10', 'st-11', 'p-12']) {
+      expect(out.text).not.toContain(secret);
+    }
     expect(out.lines()[0]).toMatchObject({ level: 'info', msg: 'config', smtp: { user: 'u', password: '[redacted]' } });
   });
 
