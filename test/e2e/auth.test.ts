@@ -184,8 +184,8 @@ describe('auth failures are visible', () => {
     await pass();
     const text = await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_errors_total');
     const count = (kind: string) => Number(new RegExp(`kind="${kind}"} (\\d+)`).exec(text)?.[1]);
-    expect({ auth: count('auth'), permission: count('permission'), throttled: count('throttled'), server: count('server'), network: count('network') })
-      .toEqual({ auth: 1, permission: 0, throttled: 1, server: 1, network: 1 });
+    expect({ unauthorized: count('unauthorized'), rate_limited: count('rate_limited'), server: count('server'), network: count('network') })
+      .toEqual({ unauthorized: 1, rate_limited: 1, server: 1, network: 1 });
   });
 });
 
