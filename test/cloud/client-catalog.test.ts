@@ -37,7 +37,7 @@ describe('the compute endpoint from the catalog', () => {
   it('is the public compute entry, found once, and polled with the token', async () => {
     const { lines, ref } = await setup({ region: 'eu-de' });
     expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
-    expect(await client.getServer(ref)).toMatchObject({ status: 'ACTIVE' });
+    expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
     expect(sim.requests.map((r) => `${r.route} ${r.status}`)).toEqual(['identity 201', 'versions 200', 'action 200', 'server 200']);
     expect(sim.requests[0]?.path).toBe('/v3/auth/tokens');
     expect(lines.filter((l) => l.msg === 'compute endpoint from the catalog')).toEqual([

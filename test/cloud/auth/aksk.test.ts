@@ -172,7 +172,7 @@ describe('an ECS client with AK/SK', () => {
       const ref = { projectId: PROJECT, serverId: 's-1' };
       const requestId = sim.addAction({ ...ref, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
       expect(await client.getInstanceAction({ ...ref, requestId })).toMatchObject({ action: 'reboot' });
-      expect(await client.getServer(ref)).toMatchObject({ status: 'ACTIVE' });
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       expect(sim.requests.map((r) => [r.route, r.status])).toEqual([['versions', 200], ['action', 200], ['server', 200]]);
     } finally {
       await client.close();
@@ -195,7 +195,7 @@ describe('an ECS client with AK/SK', () => {
       await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized', apiCode: 'APIGW.0301' });
       await writeFile(join(dir, 'ak'), 'NEWACCESSKEY\n');
       await writeFile(join(dir, 'sk'), 'new-secret\n');
-      expect(await client.getServer(ref)).toMatchObject({ status: 'ACTIVE' });
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       expect(sim.requests.map((r) => r.status)).toEqual([401, 401, 200]);
     } finally {
       await client.close();
