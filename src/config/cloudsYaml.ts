@@ -4,10 +4,11 @@
 // ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml; a secure.yaml beside it adds its secrets.
 // Keys set in the watch file win over the profile's.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
-import { fileProblem } from './fileProblem.ts';
+import { fileProblem } from '../files/fileProblem.ts';
+import { readRegularFileSync } from '../files/readRegularFile.ts';
 import type { Segment } from './yamlTree.ts';
 
 export interface ProfileIssue {
@@ -22,6 +23,9 @@ export interface ProfileResult {
 }
 
 type Json = Record<string, unknown>;
+
+// A clouds.yaml with hundreds of clouds is tens of kilobytes.
+const MAX_CLOUDS_YAML_BYTES = 1024 * 1024;
 
 const isRecord = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
 
@@ -39,7 +43,7 @@ function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; exp
 }
 
 function readYaml(file: string): Json {
-  const doc: unknown = parse(readFileSync(file, 'utf8'));
+  const doc: unknown = parse(readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES));
   if (!isRecord(doc)) throw new Error('not a mapping');
   return doc;
 }

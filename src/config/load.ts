@@ -2,11 +2,11 @@
 // Order: YAML syntax (nothing else is trustworthy while it is broken), then `${VAR}` expansion and the
 // schema together, so that one `validate` run lists all of them.
 
-import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
+import { readRegularFile } from '../files/readRegularFile.ts';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type ErrorCode, type YAMLError } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
-import { fileProblem } from './fileProblem.ts';
+import { fileProblem } from '../files/fileProblem.ts';
 import { substituteEnv } from './env.ts';
 import { configErrorMap } from './messages.ts';
 import { ConfigSchema, type Config } from './schema.ts';
@@ -136,10 +136,9 @@ export async function loadConfigFile(path: string, options: LoadOptions = {}): P
   try {
     text = await readRegularFile(path, MAX_WATCH_FILE_BYTES);
   } catch (err) {
-    const reason = err instanceof NotARegularFileError ? err.message : fileProblem(err);
     throw new ConfigError([], {
       file: path,
-      message: `cannot read the watch file ${path}: ${reason} (name another file with --config or ECS_WATCH_CONFIG)`,
+      message: `cannot read the watch file ${path}: ${fileProblem(err)} (name another file with --config or ECS_WATCH_CONFIG)`,
       cause: err,
     });
   }

@@ -2,7 +2,7 @@
 // plain read until some writer appears (and the read holds a libuv thread that no signal interrupts), a
 // device or a /proc file such as /proc/self/pagemap never ends. The file is opened without blocking,
 // checked for what it is, and read up to a cap.
-import { constants } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readFileSync, statfsSync, type Stats } from 'node:fs';
 import { open, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
@@ -30,6 +30,16 @@ export async function pseudoFileSystemOf(path: string): Promise<string | undefin
   }
 }
 
+function pseudoFileSystemOfSync(path: string): string | undefined {
+  try {
+    return PSEUDO_FILE_SYSTEMS.get(statfsSync(dirname(path)).type);
+  } catch {
+    return undefined;
+  }
+}
+
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY;
+
 function kindOf(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): boolean; isCharacterDevice(): boolean; isBlockDevice(): boolean }): string {
   if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a named pipe (FIFO)';
@@ -42,20 +52,27 @@ function size(bytes: number): string {
   return bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MiB` : `${Math.round(bytes / 1024)} KiB`;
 }
 
+function refusePseudo(pseudo: string | undefined): void {
+  if (pseudo !== undefined) throw new NotARegularFileError(`is on ${pseudo}, whose files the kernel generates: name a file on a disk`);
+}
+
+function refuseIrregular(stats: Stats, maxBytes: number): void {
+  if (!stats.isFile()) throw new NotARegularFileError(`is ${kindOf(stats)}, not a regular file`);
+  if (stats.size > maxBytes) throw new NotARegularFileError(`is ${size(stats.size)}, more than the ${size(maxBytes)} allowed`);
+}
+
 /**
  * The text of the regular file at `path`, at most `maxBytes` long. Rejects with the fs error (ENOENT,
  * EACCES...) when it cannot be opened, and with NotARegularFileError when it is a FIFO, a device, a
  * directory, a kernel file or too large.
  */
 export async function readRegularFile(path: string, maxBytes: number): Promise<string> {
-  const pseudo = await pseudoFileSystemOf(path);
-  if (pseudo !== undefined) throw new NotARegularFileError(`is on ${pseudo}, whose files the kernel generates: name a file on a disk`);
+  refusePseudo(await pseudoFileSystemOf(path));
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could say what it is.
-  const handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY);
+  const handle = await open(path, OPEN_FLAGS);
   try {
     const stats = await handle.stat();
-    if (!stats.isFile()) throw new NotARegularFileError(`is ${kindOf(stats)}, not a regular file`);
-    if (stats.size > maxBytes) throw new NotARegularFileError(`is ${size(stats.size)}, more than the ${size(maxBytes)} allowed`);
+    refuseIrregular(stats, maxBytes);
     // Read to the end rather than trusting the size (a file may grow meanwhile), but never past the cap.
     const chunks: Buffer[] = [];
     let total = 0;
@@ -71,5 +88,22 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
     return Buffer.concat(chunks, total).toString('utf8');
   } finally {
     await handle.close();
+  }
+}
+
+/**
+ * readRegularFile for the few reads that must finish before anything else runs (a credential or CA file
+ * at start, a clouds.yaml during validation): the same checks, so a FIFO fails at once instead of hanging.
+ */
+export function readRegularFileSync(path: string, maxBytes: number): string {
+  refusePseudo(pseudoFileSystemOfSync(path));
+  const fd = openSync(path, OPEN_FLAGS);
+  try {
+    refuseIrregular(fstatSync(fd), maxBytes);
+    const text = readFileSync(fd);
+    if (text.length > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
+    return text.toString('utf8');
+  } finally {
+    closeSync(fd);
   }
 }

@@ -1,8 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { getCACertificates } from 'node:tls';
-import { fileProblem } from '../config/fileProblem.ts';
+import { fileProblem } from '../files/fileProblem.ts';
+import { readRegularFileSync } from '../files/readRegularFile.ts';
 
 const PEM_CERTIFICATE = '-----BEGIN CERTIFICATE-----';
+// A bundle of every public CA is about 200 KiB.
+const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
 
 /**
  * The certificates to trust: Node's own (its bundle, NODE_EXTRA_CA_CERTS, the system's with
@@ -13,7 +15,7 @@ export function trustedCertificates(caFile: string | undefined, key = 'cloud.tls
   if (caFile === undefined) return undefined;
   let pem: string;
   try {
-    pem = readFileSync(caFile, 'utf8');
+    pem = readRegularFileSync(caFile, MAX_CA_FILE_BYTES);
   } catch (err) {
     throw new Error(`cannot read ${key} ${caFile}: ${fileProblem(err)}`, { cause: err });
   }

@@ -203,3 +203,14 @@ describe('clouds.yaml', () => {
     ]);
   });
 });
+
+describe('secrets sent in headers', () => {
+  it.each([
+    ['a token', 'cloud:\n  endpoint: https://ecs.test\n  projectId: p1\n  auth: { type: token, token: "${T}" }\n', '4:31 cloud.auth.token'],
+    ['an access key', 'cloud:\n  endpoint: https://ecs.test\n  projectId: p1\n  auth: { type: aksk, accessKey: "${T}", secretKey: s }\n', '4:34 cloud.auth.accessKey'],
+  ])('%s with a line break is refused', (_case, text, where) => {
+    expect(problems(text, { T: 'abc\r\nX-Injected: 1' })).toEqual([
+      `${where}: must be one line: it contains a line break (CR or LF), which would end the header it is sent in`,
+    ]);
+  });
+});

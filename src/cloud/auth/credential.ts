@@ -2,18 +2,25 @@
 // A file is read again when it changes, so that a rotated credential (a Kubernetes Secret is updated in
 // place, by swapping a symlink) needs no restart.
 
-import { readFileSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { fileProblem } from '../../config/fileProblem.ts';
+import { stat } from 'node:fs/promises';
+import { fileProblem } from '../../files/fileProblem.ts';
+import { readRegularFile, readRegularFileSync } from '../../files/readRegularFile.ts';
 import { CredentialError } from './CredentialError.ts';
+
+// A token, key or password is a few kilobytes at most (a PKI token was ~8 KiB).
+const MAX_CREDENTIAL_BYTES = 64 * 1024;
 
 /** How often a credential file's metadata is compared at most: cheap, and quick enough for a rotation. */
 export const RECHECK_MS = 1000;
 
-/** The value of a secret file: surrounding whitespace (the newline `echo` adds) is not part of it. */
+/**
+ * The value of a secret file: surrounding whitespace (the newline `echo` adds) is not part of it, and a
+ * line break inside would end the header it is sent in.
+ */
 function parse(text: string, key: string, file: string): string {
   const value = text.trim();
   if (value === '') throw new CredentialError(`cloud.auth.${key} ${file} is empty`);
+  if (/[\r\n]/.test(value)) throw new CredentialError(`cloud.auth.${key} ${file} holds more than one line: write the secret alone`);
   return value;
 }
 
@@ -42,7 +49,7 @@ export class Credential {
       return;
     }
     try {
-      this.#value = parse(readFileSync(file, 'utf8'), this.#key, file);
+      this.#value = parse(readRegularFileSync(file, MAX_CREDENTIAL_BYTES), this.#key, file);
     } catch (err) {
       if (err instanceof CredentialError) throw err;
       throw new CredentialError(`cannot read cloud.auth.${this.#key} ${file}: ${fileProblem(err)}`, { cause: err });
@@ -72,7 +79,7 @@ export class Credential {
       const stamp = fingerprint(await stat(file));
       this.#checkedAt = Date.now();
       if (stamp === this.#stamp) return false;
-      const value = parse(await readFile(file, 'utf8'), this.#key, file);
+      const value = parse(await readRegularFile(file, MAX_CREDENTIAL_BYTES), this.#key, file);
       this.#stamp = stamp;
       if (value === this.#value) return false;
       this.#value = value;

@@ -88,3 +88,18 @@ describe('a token from a file', () => {
     expect(() => createAuth({ type: 'token', tokenFile: file }, deps)).toThrow(message);
   });
 });
+
+describe('a credential file that is not a plain one-line file', () => {
+  it('a FIFO fails at once with what it is, rather than hang the start', async () => {
+    const { execFileSync } = await import('node:child_process');
+    const fifo = join(dir, 'fifo');
+    execFileSync('mkfifo', [fifo]);
+    expect(() => createAuth({ type: 'token', tokenFile: fifo }, deps)).toThrow(/^cannot read cloud\.auth\.tokenFile .*fifo: is a named pipe \(FIFO\), not a regular file$/);
+  });
+
+  it('two lines are refused: the second would be sent as a header of its own', async () => {
+    const file = join(dir, 'two-lines');
+    await writeFile(file, 'token\nX-Injected: 1\n');
+    expect(() => createAuth({ type: 'token', tokenFile: file }, deps)).toThrow(/holds more than one line: write the secret alone$/);
+  });
+});

@@ -1,17 +1,18 @@
 // `auth: { type: aksk }`: a Huawei Cloud / Open Telekom Cloud access key pair, permanent or temporary.
 import { z } from 'zod';
-import { oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { headerValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());
 
 export const AkskAuthSchema = strict({
   type: z.literal('aksk'),
-  accessKey: text(),
+  // The access key and the security token are sent in headers: one line each.
+  accessKey: optionalText(headerValue()),
   accessKeyFile: text(),
   secretKey: text(),
   secretKeyFile: text(),
   /** Temporary credentials (from IAM's securitytokens API or an agency) come with this token. */
-  securityToken: text(),
+  securityToken: optionalText(headerValue()),
   securityTokenFile: text(),
 }).superRefine((config, ctx) => {
   oneOf(config, ctx, ['accessKey', 'accessKeyFile']);

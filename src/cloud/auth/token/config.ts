@@ -1,10 +1,11 @@
 // `auth: { type: token }`: what each key accepts.
 import { z } from 'zod';
-import { oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { headerValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 export const TokenAuthSchema = strict({
   type: z.literal('token'),
-  token: optionalText(z.string()),
+  /** Sent as X-Auth-Token: one line. */
+  token: optionalText(headerValue()),
   /** A file holding the token, read again when it changes. */
   tokenFile: optionalText(z.string()),
 }).superRefine((config, ctx) => oneOf(config, ctx, ['token', 'tokenFile']));

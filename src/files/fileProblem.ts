@@ -1,4 +1,5 @@
 import { errorCode } from '../net/failure.ts';
+import { NotARegularFileError } from './readRegularFile.ts';
 
 const READ_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
@@ -8,6 +9,7 @@ const READ_ERRORS: Record<string, string> = {
 
 /** Why a file named in the configuration could not be read, in a few words. */
 export function fileProblem(err: unknown): string {
+  if (err instanceof NotARegularFileError) return err.message;
   const code = errorCode(err);
   return (code === undefined ? undefined : READ_ERRORS[code]) ?? (err instanceof Error ? err.message : String(err));
 }
