@@ -8,7 +8,7 @@ import { INTERFACES } from '../cloud/catalog.ts';
 import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
-import { cronExpression, duration, headerValue, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
+import { cronExpression, duration, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
 function projectInEndpoint(endpoint: unknown): string | undefined {
