@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { untilAborted } from '../../../lifecycle/abort.ts';
 import { ApiError } from '../../ApiError.ts';
 import type { Catalog } from '../../catalog.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess } from '../../exchange.ts';
@@ -49,17 +50,6 @@ function backoff(error: ApiError, attempts: number): number {
 
 function inWords(ms: number): string {
   return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
-}
-
-/** Waits for `promise`, or rejects with the signal's reason: a shared login must not die with one caller. */
-function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
-  if (signal === undefined) return promise;
-  signal.throwIfAborted();
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
 }
 
 /**
@@ -133,7 +123,8 @@ class PasswordAuth implements AuthStrategy {
       this.#login = undefined;
     });
     try {
-      return await abortable(this.#login, signal);
+      // A shared login must not die with one caller: only this caller's wait ends.
+      return await untilAborted(this.#login, signal);
     } catch (err) {
       if (err instanceof ApiError && session !== undefined && Date.now() < session.expiresAt) return session;
       throw err;
