@@ -7,6 +7,7 @@ import {
   type Role,
 } from './render.ts';
 import { actionAt, migrationAt, serverAt, type ActionPlan, type MigrationSnapshot } from './script.ts';
+import { jobAt, unknownJob, type JobPlan } from './jobs.ts';
 
 export type Route =
   | { readonly kind: 'versions' }
@@ -16,6 +17,8 @@ export type Route =
   | { readonly kind: 'actions'; readonly projectId: string; readonly serverId: string }
   | { readonly kind: 'server'; readonly projectId: string; readonly serverId: string }
   | { readonly kind: 'migrations' }
+  /** Huawei Cloud / OTC's native job API, outside Nova's /v2.1 and its microversions. */
+  | { readonly kind: 'job'; readonly projectId: string; readonly jobId: string }
   | { readonly kind: 'other' };
 
 /** What a request addresses; faults and the request log use it. */
@@ -39,6 +42,7 @@ export interface ApiResponse {
 export interface ApiState {
   /** In the order they were added: the latest plan for a server decides its state. */
   readonly plans: readonly ActionPlan[];
+  readonly jobs: readonly JobPlan[];
   readonly now: number;
   readonly maxMicroversion: Microversion;
   readonly role: Role;
@@ -52,6 +56,7 @@ const ACTIONS_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}/os-insta
 const SERVER_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}$`);
 // Nova routes os-migrations with and without the project in the URL.
 const MIGRATIONS_PATH = /^\/v2\.1\/(?:[^/]+\/)?os-migrations$/;
+const JOB_PATH = new RegExp(`^/v1/${SEGMENT}/jobs/${SEGMENT}$`);
 
 export function matchRoute(path: string): Route {
   if (path === '/v2.1' || path === '/v2.1/') return { kind: 'versions' };
@@ -67,6 +72,11 @@ export function matchRoute(path: string): Route {
     return { kind: 'actions', projectId, serverId };
   }
   if (MIGRATIONS_PATH.test(path)) return { kind: 'migrations' };
+  const job = JOB_PATH.exec(path);
+  if (job !== null) {
+    const [, projectId = '', jobId = ''] = job;
+    return { kind: 'job', projectId, jobId };
+  }
   const server = SERVER_PATH.exec(path);
   if (server !== null) {
     const [, projectId = '', serverId = ''] = server;
@@ -155,8 +165,18 @@ function showServer(state: ApiState, version: Microversion, route: Extract<Route
   return [200, renderServer(server, { version, role: state.role }, state.baseUrl)];
 }
 
+/** GET /v1/{project_id}/jobs/{job_id}: a job of another project is as unknown as one never created. */
+function showJob(state: ApiState, route: Extract<Route, { kind: 'job' }>): ApiResponse {
+  const plan = state.jobs.find((j) => j.projectId === route.projectId && j.jobId === route.jobId);
+  const job = plan === undefined ? undefined : jobAt(plan, state.now);
+  return job === undefined ? json(400, unknownJob()) : json(200, job);
+}
+
 export function handleApiRequest(request: ApiRequest, state: ApiState): ApiResponse {
   const route = matchRoute(request.path);
+  if (route.kind === 'job') {
+    return request.method === 'GET' ? showJob(state, route) : json(405, { error: { message: 'The method specified is not allowed for this resource.' } });
+  }
   // Nova serves the version document outside the authenticated /v2.1/+ pipeline.
   if (route.kind === 'versions') {
     return request.method === 'GET'

@@ -12,6 +12,7 @@ import { MIN_MICROVERSION, compareMicroversions, parseMicroversion, type Microve
 import type { Role } from './render.ts';
 import { handleApiRequest, matchRoute, type ApiResponse, type RouteKind } from './routes.ts';
 import { planAction, type ActionPlan, type ActionScript } from './script.ts';
+import { planJob, type JobPlan, type JobScript } from './jobs.ts';
 
 export interface SimulatorOptions {
   /** The highest microversion offered, in GET /v2.1/ and for `latest`. Default "2.96". */
@@ -58,6 +59,8 @@ export interface Simulator {
   readonly pendingFaults: number;
   /** Schedules an action from now on and returns its request id (generated when the script has none). */
   addAction(script: ActionScript): string;
+  /** Schedules a job of the native ECS API from now on and returns its job id (generated when the script has none). */
+  addJob(script: JobScript): string;
   /** Makes the next `target.times` (default 1) requests matching `target` fail as `fault` says. */
   injectFault(fault: FaultSpec, target?: FaultTarget): void;
   /** Changes the token required from now on (undefined: none), e.g. to expire a client's token. */
@@ -90,6 +93,7 @@ class NovaSimulator implements Simulator {
   readonly #role: Role;
   readonly #maxMicroversion: Microversion;
   readonly #plans: ActionPlan[] = [];
+  readonly #jobs: JobPlan[] = [];
   readonly #faults = new FaultQueue();
   readonly #requests: Recorded[] = [];
   /**
@@ -145,6 +149,13 @@ class NovaSimulator implements Simulator {
     }
     this.#plans.push(plan);
     return plan.requestId;
+  }
+
+  addJob(script: JobScript): string {
+    const plan = planJob(script, this.#now());
+    if (this.#jobs.some((j) => j.jobId === plan.jobId)) throw new Error(`job ${plan.jobId} already exists`);
+    this.#jobs.push(plan);
+    return plan.jobId;
   }
 
   injectFault(fault: FaultSpec, target?: FaultTarget): void {
@@ -243,7 +254,7 @@ class NovaSimulator implements Simulator {
     }
     response ??= handleApiRequest(
       { method, path, query: new URLSearchParams(query), headers },
-      { plans: this.#plans, now, maxMicroversion: this.#maxMicroversion, role: this.#role, baseUrl: this.#url },
+      { plans: this.#plans, jobs: this.#jobs, now, maxMicroversion: this.#maxMicroversion, role: this.#role, baseUrl: this.#url },
     );
     const requestId = `req-${randomUUID()}`;
     this.#send(res, {
