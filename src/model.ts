@@ -68,6 +68,45 @@ export interface MigrationRecord {
   [extra: string]: unknown;
 }
 
+/** One sub-job of a batch job (one per server of createServer, deleteServers...), extra fields kept. */
+export interface EcsSubJob {
+  status: string;
+  /** `server_id` or `nic_id`; a failed one may add `errorcode_message`. */
+  entities: { server_id?: string | undefined; nic_id?: string | undefined; [extra: string]: unknown };
+  job_type: string | null;
+  error_code: string | null;
+  fail_reason: string | null;
+  [extra: string]: unknown;
+}
+
+/**
+ * GET /v1/{project_id}/jobs/{job_id} of Huawei Cloud / OTC's native ECS API, extra fields kept. `status`
+ * is SUCCESS, FAIL, RUNNING, INIT or PENDING_PAYMENT; times are ISO 8601, "" while unknown.
+ */
+export interface EcsJob {
+  status: string;
+  job_id: string;
+  job_type: string | null;
+  begin_time: string | null;
+  end_time: string | null;
+  error_code: string | null;
+  fail_reason: string | null;
+  entities: {
+    server_id?: string | undefined;
+    nic_id?: string | undefined;
+    sub_jobs_total?: number | undefined;
+    sub_jobs?: EcsSubJob[] | undefined;
+    [extra: string]: unknown;
+  };
+  [extra: string]: unknown;
+}
+
+/** Identifies one watched job of the native ECS API. */
+export interface JobRef {
+  projectId: string;
+  jobId: string;
+}
+
 /** Identifies one watched action; `projectId` is already resolved against cloud.projectId. */
 export interface WatchRef {
   name?: string | undefined;

@@ -22,23 +22,25 @@ const RETRYABLE: Record<ApiErrorKind, boolean> = {
 };
 
 /**
- * The API's own "this resource does not exist": Nova's `itemNotFound` fault, or Huawei Cloud ECS's codes
- * for a server that does not exist (Ecs.0114, Ecs.0614). Any other 404 comes from something in front of
- * the resource lookup (an API gateway's `APIGW.0101`, a router's HTML page for a wrong path) and says
- * nothing about the action.
+ * The API's own "this resource does not exist": Nova's `itemNotFound` fault, Huawei Cloud ECS's codes for
+ * a server that does not exist (Ecs.0114, Ecs.0614), or the native job API's for a job it does not know
+ * (Common.0011, which it answers with a 400). Any other 404 comes from something in front of the resource
+ * lookup (an API gateway's `APIGW.0101`, a router's HTML page for a wrong path) and says nothing about
+ * the action.
  */
-const RESOURCE_NOT_FOUND_CODES = new Set(['itemNotFound', 'Ecs.0114', 'Ecs.0614']);
+const RESOURCE_NOT_FOUND_CODES = new Set(['itemNotFound', 'Ecs.0114', 'Ecs.0614', 'Common.0011']);
 
 export function isResourceNotFoundCode(apiCode: string | undefined): boolean {
   return apiCode !== undefined && RESOURCE_NOT_FOUND_CODES.has(apiCode);
 }
 
-/** The kind of an HTTP error answer; a 404 is `not_found` only with the API's own not-found code. */
+/** The kind of an HTTP error answer; a 404 (or 400) is `not_found` only with the API's own not-found code. */
 export function kindForStatus(status: number, apiCode?: string): ApiErrorKind {
+  if ((status === 400 || status === 404) && isResourceNotFoundCode(apiCode)) return 'not_found';
   switch (status) {
     case 401: return 'unauthorized';
     case 403: return 'forbidden';
-    case 404: return isResourceNotFoundCode(apiCode) ? 'not_found' : 'foreign_not_found';
+    case 404: return 'foreign_not_found';
     case 408: return 'timeout';
     case 429: return 'rate_limited';
     default: return status >= 500 ? 'server' : 'bad_request';

@@ -3,19 +3,19 @@ import pThrottle from 'p-throttle';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CloudConfig } from '../config/schema.ts';
-import type { InstanceAction, InstanceActionSummary, MigrationRecord, ServerState } from '../model.ts';
+import type { EcsJob, InstanceAction, InstanceActionSummary, JobRef, MigrationRecord, ServerState } from '../model.ts';
 import { createHttpDispatcher } from '../net/dispatcher.ts';
 import { ApiError } from './ApiError.ts';
 import { createAuth } from './auth/registry.ts';
 import type { AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
-import { actionListUrl, actionUrl, migrationsUrl, serverUrl, versionUrl } from './endpoint.ts';
+import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverUrl, versionUrl } from './endpoint.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
 import {
-  instanceActionDocumentSchema, instanceActionListSchema, migrationListSchema, serverDocumentSchema, toServerState,
+  instanceActionDocumentSchema, instanceActionListSchema, jobSchema, migrationListSchema, serverDocumentSchema, toServerState,
   versionDocumentSchema,
 } from './schemas.ts';
 
@@ -41,6 +41,11 @@ export interface EcsClient {
   listInstanceActions(ref: ServerRef, signal?: AbortSignal): Promise<InstanceActionSummary[]>;
   /** The server's migration records (GET /os-migrations?instance_uuid=); a 403 where the policy refuses. */
   listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]>;
+  /**
+   * A job of Huawei Cloud / OTC's native ECS API (GET {service root}/v1/{project}/jobs/{job}), outside
+   * Nova and its microversions. A job the API does not know (Common.0011) is an ApiError of kind `not_found`.
+   */
+  getJob(ref: JobRef, signal?: AbortSignal): Promise<EcsJob>;
   /**
    * The microversion sent with each request, null for none. With `auto` this discovers it, retrying with
    * backoff; while it is unknown every request fails with the discovery's error rather than go out
@@ -149,6 +154,11 @@ class HttpEcsClient implements EcsClient {
     return (await this.#document(url, signal, migrationListSchema)).migrations;
   }
 
+  async getJob(ref: JobRef, signal?: AbortSignal): Promise<EcsJob> {
+    const url = jobUrl(await this.#base(signal), ref.projectId, ref.jobId);
+    return this.#document(url, signal, jobSchema, false);
+  }
+
   microversion(): Promise<string | null> {
     if (this.#fixedMicroversion !== undefined) return Promise.resolve(this.#fixedMicroversion);
     const current = this.#discovery;
@@ -225,9 +235,9 @@ class HttpEcsClient implements EcsClient {
     return chosen;
   }
 
-  /** A GET of a compute document at the negotiated microversion; an error answer throws. */
-  async #document<T>(url: string, signal: AbortSignal | undefined, schema: z.ZodType<T>): Promise<T> {
-    const answer = await this.#get(url, signal, true);
+  /** A GET of a compute document (at the negotiated microversion, for Nova's); an error answer throws. */
+  async #document<T>(url: string, signal: AbortSignal | undefined, schema: z.ZodType<T>, withMicroversion = true): Promise<T> {
+    const answer = await this.#get(url, signal, withMicroversion);
     if (!isSuccess(answer.status)) throw httpError(answer);
     return decode(answer, schema);
   }

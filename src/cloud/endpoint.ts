@@ -6,6 +6,8 @@
 interface ParsedEndpoint {
   /** Origin and path up to and including `/v2.1`, no trailing slash. */
   base: string;
+  /** The service root: `base` without `/v2.1`, where Huawei's native ECS API (`/v1/...`) lives too. */
+  root: string;
   /** The project segment the endpoint carried, if it was a real id rather than a catalog template. */
   projectId: string | undefined;
 }
@@ -32,8 +34,8 @@ function parse(endpoint: string): ParsedEndpoint {
   const prefix = versioned ? segments.slice(0, at) : segments;
   const projectSegment = versioned ? segments[at + 1] : undefined;
   // `origin` leaves out user:password, which OpenStack never uses and which must not reach logs.
-  const base = [url.origin, ...prefix, 'v2.1'].join('/');
-  return { base, projectId: projectSegment === undefined ? undefined : realProjectId(projectSegment) };
+  const root = [url.origin, ...prefix].join('/');
+  return { base: `${root}/v2.1`, root, projectId: projectSegment === undefined ? undefined : realProjectId(projectSegment) };
 }
 
 function realProjectId(segment: string): string | undefined {
@@ -72,4 +74,9 @@ export function actionListUrl(endpoint: string, projectId: string, serverId: str
 /** The migration records of one server (admin by default policy). */
 export function migrationsUrl(endpoint: string, projectId: string, serverId: string): string {
   return `${parse(endpoint).base}/${encodeURIComponent(projectId)}/os-migrations?instance_uuid=${encodeURIComponent(serverId)}`;
+}
+
+/** A job of Huawei Cloud / OTC's native ECS API, beside Nova's /v2.1 on the same service root. */
+export function jobUrl(endpoint: string, projectId: string, jobId: string): string {
+  return `${parse(endpoint).root}/v1/${encodeURIComponent(projectId)}/jobs/${encodeURIComponent(jobId)}`;
 }

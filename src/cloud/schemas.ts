@@ -2,7 +2,7 @@
 // (they are forwarded to webhooks as the API sent them) and fields that come and go with microversions,
 // policies or clouds are optional. A time is kept as the API's string; parseNovaTime reads it when needed.
 import { z } from 'zod';
-import type { InstanceAction, InstanceActionSummary, MigrationRecord, ServerFault, ServerState } from '../model.ts';
+import type { EcsJob, InstanceAction, InstanceActionSummary, MigrationRecord, ServerFault, ServerState } from '../model.ts';
 
 const nullableString = z.string().nullable();
 
@@ -74,6 +74,36 @@ export const serverDocumentSchema = z.object({
     // Present only while the server is in ERROR (or after a failed operation).
     fault: faultSchema.nullable().optional(),
   }),
+});
+
+// GET /v1/{project_id}/jobs/{job_id}: Huawei documents every field but `status` and `job_id` as possibly
+// null (the IMS edition even sends end_time ""), so all of them read as null when left out.
+const subJobSchema = z.looseObject({
+  status: z.string(),
+  entities: z.looseObject({ server_id: z.string().optional(), nic_id: z.string().optional() }).default({}),
+  job_type: nullableString.default(null),
+  error_code: nullableString.default(null),
+  fail_reason: nullableString.default(null),
+});
+
+export const jobSchema: z.ZodType<EcsJob> = z.looseObject({
+  status: z.string(),
+  job_id: z.string(),
+  job_type: nullableString.default(null),
+  begin_time: nullableString.default(null),
+  end_time: nullableString.default(null),
+  error_code: nullableString.default(null),
+  fail_reason: nullableString.default(null),
+  entities: z
+    .looseObject({
+      server_id: z.string().optional(),
+      nic_id: z.string().optional(),
+      sub_jobs_total: z.number().int().optional(),
+      sub_jobs: z.array(subJobSchema).optional(),
+    })
+    .nullable()
+    .transform((entities) => entities ?? {})
+    .default({}),
 });
 
 export const versionDocumentSchema = z.object({

@@ -85,6 +85,12 @@ describe('ApiError', () => {
     expect(kindForStatus(404, code)).toBe(kind);
   });
 
+  it('reads the job API\'s "no such job" (400 Common.0011) as not found, and any other 400 as a bad request', () => {
+    expect(kindForStatus(400, 'Common.0011')).toBe('not_found');
+    expect(kindForStatus(400, 'Ecs.0005')).toBe('bad_request');
+    expect(kindForStatus(500, 'Common.0011')).toBe('server');
+  });
+
   it('retries exactly the transient kinds', () => {
     const retryable = API_ERROR_KINDS.filter((kind) => new ApiError({ kind, method: 'GET', url: 'u' }).retryable);
     expect(retryable.sort()).toEqual(['invalid_response', 'network', 'rate_limited', 'server', 'timeout']);
