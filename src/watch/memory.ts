@@ -1,4 +1,5 @@
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
+import { rememberLookup } from './judgement.ts';
 import type { Observations } from './verdict.ts';
 
 /** What the verdict needs from earlier polls: the record's `everFound` and its `observed` memory. */
@@ -30,16 +31,8 @@ export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFoun
  * so that a poll reading the action twice still counts one answer.
  */
 export function remember(previous: WatchMemory, seen: Observations, now: number): WatchMemory {
-  const next = { ...previous };
+  const next = rememberLookup(previous, seen.action.kind, now);
   const at = new Date(now).toISOString();
-  if (seen.action.kind === 'found') {
-    next.everFound = true;
-    next.firstNotFoundAt = null;
-    next.notFoundAnswers = 0;
-  } else if (seen.action.kind === 'not_found' && !previous.everFound) {
-    next.firstNotFoundAt = previous.firstNotFoundAt ?? at;
-    next.notFoundAnswers = previous.notFoundAnswers + 1;
-  }
   if (seen.server.kind === 'gone') {
     next.serverGoneSince = previous.serverGoneSince ?? at;
     next.serverGoneAnswers = previous.serverGoneAnswers + 1;

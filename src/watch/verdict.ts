@@ -1,14 +1,11 @@
 import type {
-  InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, Outcome, ServerInfo, ServerState,
+  InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo, ServerState,
 } from '../model.ts';
 import { parseNovaTime } from '../cloud/time.ts';
 import { formatDuration, lastLine } from './format.ts';
+import { judgeNotFound, pending as pendingJudgement, withDeadline, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { remember, type WatchMemory } from './memory.ts';
 
-/** A create becomes visible only after scheduling: 404s inside this window are not an outcome yet. */
-export const NOT_FOUND_WINDOW_MS = 2 * 60_000;
-/** ...and one answer is not enough either: so many of the API's own not-found answers, at the least. */
-export const NOT_FOUND_MIN_ANSWERS = 3;
 /** A non-delete whose server stays gone this long after its events finished ends as a failure. */
 export const SERVER_GONE_WINDOW_MS = 20_000;
 export const SERVER_GONE_MIN_ANSWERS = 3;
@@ -74,32 +71,10 @@ export interface VerdictInput extends Observations {
 /** The next read a poll should make: the server, the action again, the server's action list, its migrations. */
 export type Read = 'server' | 'action' | 'actions' | 'migrations';
 
-export type Verdict = (
-  | { final: false; reason: string; next: Read | null }
-  | { final: true; outcome: Outcome; reason: string }
-) & {
-  /** A read failed, or the server of a non-delete answered 404: the poll did not see what it needs. */
-  pollFailed: boolean;
-  /** The memory to keep after this poll. */
-  memory: WatchMemory;
-};
+export type Verdict = AnyVerdict<Read, WatchMemory>;
 
-/**
- * Where a pending verdict stands: `running` when the action is not over (the deadline applies), or
- * `confirming` when its events have finished and only reads that confirm the outcome are missing; a
- * confirming action whose events finished before the deadline gets its real verdict however late.
- */
-type Judgement =
-  | { settled: true; outcome: Outcome; reason: string }
-  | { settled: false; reason: string; next: Read | null; confirming: boolean; pollFailed: boolean };
-
-const pending = (reason: string, extra: Partial<{ next: Read; confirming: boolean; pollFailed: boolean }> = {}): Judgement => ({
-  settled: false,
-  reason,
-  next: extra.next ?? null,
-  confirming: extra.confirming ?? false,
-  pollFailed: extra.pollFailed ?? false,
-});
+type Judgement = AnyJudgement<Read>;
+const pending = pendingJudgement<Read>;
 
 /**
  * The verdict of one poll: a pure function of what the API answered and what earlier polls saw, so that
@@ -112,40 +87,20 @@ export function decide(input: VerdictInput): Verdict {
   const memory = remember(input.memory, input, input.now);
   const judged = judge(input, memory);
   const readFailed = [input.action, input.server, input.actions, input.migrations].some((o) => o.kind === 'error');
-  const deadlineAt = input.trackingSince + input.deadlineMs;
   const action = input.action.kind === 'found' ? input.action.action : null;
-  if (judged.settled) {
-    const finishedAt = action === null ? null : finishedBy(action);
-    if (judged.outcome !== 'not_found' && finishedAt !== null && finishedAt > deadlineAt) {
-      const late = formatDuration(finishedAt - input.trackingSince);
-      return {
-        final: true,
-        outcome: 'timeout',
-        reason: `not finished within ${formatDuration(input.deadlineMs)}: it ended ${late} after tracking began, as ${judged.outcome} (${judged.reason})`,
-        pollFailed: readFailed,
-        memory,
-      };
-    }
-    return { final: true, outcome: judged.outcome, reason: judged.reason, pollFailed: readFailed, memory };
-  }
-  const pollFailed = readFailed || judged.pollFailed;
-  if (input.now >= deadlineAt) {
-    const evidence = action ?? input.lastAction;
-    const finishedAt = evidence === null || !judged.confirming ? null : finishedBy(evidence);
-    if (finishedAt === null || finishedAt > deadlineAt) {
-      const reason =
-        finishedAt === null
-          ? `not finished ${formatDuration(input.deadlineMs)} after tracking began: ${judged.reason}`
-          : `not finished within ${formatDuration(input.deadlineMs)}: its events finished ${formatDuration(finishedAt - input.trackingSince)} after tracking began`;
-      return { final: true, outcome: 'timeout', reason, pollFailed, memory };
-    }
-  }
-  return { final: false, reason: judged.reason, next: judged.next, pollFailed, memory };
+  const evidence = action ?? input.lastAction;
+  return withDeadline(
+    judged,
+    input,
+    { finishedAt: action === null ? null : finishedBy(action), evidenceFinishedAt: evidence === null ? null : finishedBy(evidence) },
+    readFailed,
+    memory,
+  );
 }
 
 function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   const { action: seen } = input;
-  if (seen.kind === 'not_found') return judgeNotFound(input, memory, seen.message);
+  if (seen.kind === 'not_found') return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message: seen.message });
   if (seen.kind === 'error') {
     const confirming = input.lastAction !== null && eventsFinished(input.lastAction);
     return pending(`last poll failed: ${seen.message}`, { confirming, pollFailed: true });
@@ -188,20 +143,6 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (owner === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
   if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
   return settle(input, action, server.server, owner);
-}
-
-function judgeNotFound(input: VerdictInput, memory: WatchMemory, message: string): Judgement {
-  if (memory.everFound) return pending(`the action is no longer found (${message}) although it was before`);
-  const since = memory.firstNotFoundAt === null ? input.now : Date.parse(memory.firstNotFoundAt);
-  const span = input.now - since;
-  if (memory.notFoundAnswers >= NOT_FOUND_MIN_ANSWERS && span >= NOT_FOUND_WINDOW_MS) {
-    return {
-      settled: true,
-      outcome: 'not_found',
-      reason: `the API answered "not found" to ${memory.notFoundAnswers} polls over ${formatDuration(span)}: ${message}`,
-    };
-  }
-  return pending(`not visible yet (404: ${message})`);
 }
 
 function judgeGoneServer(input: VerdictInput, memory: WatchMemory, name: string): Judgement {

@@ -2,10 +2,11 @@
 // contract's "When a watch ends" states them. Rows give what a poll read and what earlier polls saw.
 import { describe, expect, it } from 'vitest';
 import {
-  decide, NOT_FOUND_WINDOW_MS, NOTHING_READ, SERVER_GONE_WINDOW_MS, type ActionListObservation, type ActionObservation,
+  decide, NOTHING_READ, SERVER_GONE_WINDOW_MS, type ActionListObservation, type ActionObservation,
   type MigrationsObservation, type Read, type ServerObservation, type Verdict,
 } from '../../src/watch/verdict.ts';
 import type { WatchMemory } from '../../src/watch/memory.ts';
+import { NOT_FOUND_WINDOW_MS } from '../../src/watch/judgement.ts';
 import type { InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo } from '../../src/model.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');

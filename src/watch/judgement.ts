@@ -1,0 +1,126 @@
+// What every kind of watch decides the same way, whatever it reads: the deadline, and when the API's own
+// "not found" becomes an outcome. Pure.
+import type { Outcome } from '../model.ts';
+import { formatDuration } from './format.ts';
+
+/** A create becomes visible only after scheduling: 404s inside this window are not an outcome yet. */
+export const NOT_FOUND_WINDOW_MS = 2 * 60_000;
+/** ...and one answer is not enough either: so many of the API's own not-found answers, at the least. */
+export const NOT_FOUND_MIN_ANSWERS = 3;
+
+/** What earlier polls saw of the API's not-found answers for what the watch follows. */
+export interface LookupMemory {
+  /** Whether the API ever answered with the document: a later not-found is then not "not found". */
+  everFound: boolean;
+  /** The first of the API's own not-found answers (ISO); null once it was found. */
+  firstNotFoundAt: string | null;
+  notFoundAnswers: number;
+}
+
+/** What one read of the watched document gave: the document, the API's own not-found, or anything else. */
+export type Lookup = 'found' | 'not_found' | 'error';
+
+/** The lookup memory after one poll's answer; computed from the memory before the poll, so one poll counts once. */
+export function rememberLookup<M extends LookupMemory>(previous: M, seen: Lookup, now: number): M {
+  if (seen === 'found') return { ...previous, everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 };
+  if (seen === 'not_found' && !previous.everFound) {
+    return { ...previous, firstNotFoundAt: previous.firstNotFoundAt ?? new Date(now).toISOString(), notFoundAnswers: previous.notFoundAnswers + 1 };
+  }
+  return previous;
+}
+
+/**
+ * Where a poll leaves a watch: settled with an outcome, or pending. A pending watch is `confirming` when
+ * what it follows has finished and only reads that confirm the outcome are missing: it then gets its real
+ * verdict however late, if it finished before the deadline. `next` names the read a kind would make next.
+ */
+export type Judgement<R = never> =
+  | { settled: true; outcome: Outcome; reason: string }
+  | { settled: false; reason: string; next: R | null; confirming: boolean; pollFailed: boolean };
+
+export function pending<R = never>(reason: string, extra: Partial<{ next: R; confirming: boolean; pollFailed: boolean }> = {}): Judgement<R> {
+  return { settled: false, reason, next: extra.next ?? null, confirming: extra.confirming ?? false, pollFailed: extra.pollFailed ?? false };
+}
+
+/** The verdict of one poll, as the engine and the commands read it. */
+export type Verdict<R = never, M = LookupMemory> = (
+  | { final: false; reason: string; next: R | null }
+  | { final: true; outcome: Outcome; reason: string }
+) & {
+  /** A read failed (or answered what cannot be judged yet): the poll did not see what it needs. */
+  pollFailed: boolean;
+  /** The memory to keep after this poll. */
+  memory: M;
+};
+
+/**
+ * The API's own "not found" (Nova's itemNotFound, Huawei's Ecs.0114 or Common.0011) is an outcome only
+ * once it has been the answer to several polls over two minutes, and never for something once seen.
+ * `answer` names it for people: `404`, `400 Common.0011`.
+ */
+export function judgeNotFound<R>(now: number, memory: LookupMemory, found: { what: string; answer: string; message: string }): Judgement<R> {
+  const { what, answer, message } = found;
+  if (memory.everFound) return pending(`the ${what} is no longer found (${message}) although it was before`);
+  const since = memory.firstNotFoundAt === null ? now : Date.parse(memory.firstNotFoundAt);
+  const span = now - since;
+  if (memory.notFoundAnswers >= NOT_FOUND_MIN_ANSWERS && span >= NOT_FOUND_WINDOW_MS) {
+    return {
+      settled: true,
+      outcome: 'not_found',
+      reason: `the API answered "not found" to ${memory.notFoundAnswers} polls over ${formatDuration(span)}: ${message}`,
+    };
+  }
+  return pending(`not visible yet (${answer}: ${message})`);
+}
+
+export interface Clock {
+  now: number;
+  /** When tracking began (epoch ms): the deadline counts from here, across restarts. */
+  trackingSince: number;
+  deadlineMs: number;
+}
+
+/**
+ * Applies the deadline to a judgement. It is judged by the watched thing's own times: something that
+ * finished before the deadline gets its real verdict however late the daemon sees it; something that
+ * finished after it, or has not finished by then, ends as a timeout.
+ *
+ * `finishedAt`: when what this poll read says it finished (null: unfinished, or no time to tell).
+ * `evidenceFinishedAt`: the same for the last document any poll read, used when this poll could not
+ * confirm a finish that an earlier poll saw.
+ */
+export function withDeadline<R, M>(
+  judged: Judgement<R>,
+  clock: Clock,
+  ends: { finishedAt: number | null; evidenceFinishedAt: number | null },
+  readFailed: boolean,
+  memory: M,
+): Verdict<R, M> {
+  const deadlineAt = clock.trackingSince + clock.deadlineMs;
+  if (judged.settled) {
+    const { finishedAt } = ends;
+    if (judged.outcome !== 'not_found' && finishedAt !== null && finishedAt > deadlineAt) {
+      const late = formatDuration(finishedAt - clock.trackingSince);
+      return {
+        final: true,
+        outcome: 'timeout',
+        reason: `not finished within ${formatDuration(clock.deadlineMs)}: it ended ${late} after tracking began, as ${judged.outcome} (${judged.reason})`,
+        pollFailed: readFailed,
+        memory,
+      };
+    }
+    return { final: true, outcome: judged.outcome, reason: judged.reason, pollFailed: readFailed, memory };
+  }
+  const pollFailed = readFailed || judged.pollFailed;
+  if (clock.now >= deadlineAt) {
+    const finishedAt = judged.confirming ? ends.evidenceFinishedAt : null;
+    if (finishedAt === null || finishedAt > deadlineAt) {
+      const reason =
+        finishedAt === null
+          ? `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.reason}`
+          : `not finished within ${formatDuration(clock.deadlineMs)}: its events finished ${formatDuration(finishedAt - clock.trackingSince)} after tracking began`;
+      return { final: true, outcome: 'timeout', reason, pollFailed, memory };
+    }
+  }
+  return { final: false, reason: judged.reason, next: judged.next, pollFailed, memory };
+}
