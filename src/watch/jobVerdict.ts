@@ -1,0 +1,122 @@
+// The verdict of a job of Huawei Cloud / OTC's native ECS API (GET /v1/{project}/jobs/{job}). Unlike an
+// instance action, a job says when it is over: `status` SUCCESS or FAIL, each sub-job with its own.
+// Pure: a function of what the API answered and what earlier polls saw.
+import type { EcsJob, EcsSubJob } from '../model.ts';
+import { parseNovaTime } from '../cloud/time.ts';
+import { formatDuration } from './format.ts';
+import { judgeNotFound, pending, rememberLookup, withDeadline, type Judgement, type LookupMemory, type Verdict } from './judgement.ts';
+
+/** What one read of the job saw. */
+export type JobObservation =
+  | { kind: 'found'; job: EcsJob }
+  /** The API's own "no such job" (Common.0011); `answer` names it, e.g. `400 Common.0011`. */
+  | { kind: 'not_found'; answer: string; message: string }
+  | { kind: 'error'; message: string };
+
+export interface JobVerdictInput {
+  now: number;
+  trackingSince: number;
+  deadlineMs: number;
+  memory: LookupMemory;
+  seen: JobObservation;
+}
+
+export type JobVerdict = Verdict<never, LookupMemory>;
+
+/** Statuses that end a job; every other (RUNNING, INIT, PENDING_PAYMENT, one the API adds) waits. */
+const ENDED = new Set(['SUCCESS', 'FAIL']);
+
+export function decideJob(input: JobVerdictInput): JobVerdict {
+  const { seen, now } = input;
+  const memory = rememberLookup(input.memory, seen.kind, now);
+  const judged = judge(seen, memory, now);
+  const finishedAt = seen.kind === 'found' && ENDED.has(seen.job.status) ? jobTime(seen.job.end_time) : null;
+  // A job says in one read that it is over: nothing is ever left to confirm, so there is no evidence to weigh.
+  return withDeadline(judged, input, { finishedAt, evidenceFinishedAt: null }, seen.kind === 'error', memory);
+}
+
+function judge(seen: JobObservation, memory: LookupMemory, now: number): Judgement {
+  if (seen.kind === 'not_found') {
+    const judged = judgeNotFound(now, memory, { what: 'job', answer: seen.answer, message: seen.message });
+    // The cloud deletes finished jobs after a day: one seen before and gone now ended while nobody looked.
+    return memory.everFound && !judged.settled ? pending(`${judged.reason}: the cloud deletes finished jobs after a day`) : judged;
+  }
+  if (seen.kind === 'error') return pending(`last poll failed: ${seen.message}`, { pollFailed: true });
+  const { job } = seen;
+  const type = job.job_type ?? 'job';
+  switch (job.status) {
+    case 'SUCCESS':
+      return { settled: true, outcome: 'success', reason: describeSuccess(job, type) };
+    case 'FAIL':
+      return { settled: true, outcome: 'failure', reason: describeFailure(job, type) };
+    case 'PENDING_PAYMENT':
+      return pending(`${type}: PENDING_PAYMENT, waiting for the order to be paid`);
+    default:
+      return pending(`${type}: ${job.status}${describeProgress(job)}`);
+  }
+}
+
+function subJobsOf(job: EcsJob): EcsSubJob[] {
+  return job.entities.sub_jobs ?? [];
+}
+
+/** `server 5c1e...`, `NIC 9a2f...`: what a sub-job acts on. */
+export function subJobEntity(sub: EcsSubJob): string {
+  if (sub.entities.server_id) return `server ${sub.entities.server_id}`;
+  if (sub.entities.nic_id) return `NIC ${sub.entities.nic_id}`;
+  return typeof sub['job_id'] === 'string' ? `sub-job ${sub['job_id']}` : 'a sub-job';
+}
+
+function describeProgress(job: EcsJob): string {
+  const subs = subJobsOf(job);
+  if (subs.length === 0) return '';
+  const done = subs.filter((s) => ENDED.has(s.status)).length;
+  const running = subs.filter((s) => !ENDED.has(s.status)).map((s) => `${subJobEntity(s)} ${s.status}`);
+  return `, ${done}/${subs.length} sub-jobs finished${running.length ? ` (${running.join(', ')})` : ''}`;
+}
+
+function describeSuccess(job: EcsJob, type: string): string {
+  const subs = subJobsOf(job);
+  const took = jobDuration(job);
+  const of = subs.length === 0 ? '' : ` (${subs.length} sub-job${subs.length === 1 ? '' : 's'})`;
+  return `${type}: succeeded${took ? ` in ${took}` : ''}${of}`;
+}
+
+/** The job's own code and reason, then each failed sub-job's with what it acted on. */
+function describeFailure(job: EcsJob, type: string): string {
+  const parts: string[] = [];
+  const own = codeAndReason(job.error_code, job.fail_reason);
+  if (own) parts.push(own);
+  const subs = subJobsOf(job);
+  const failed = subs.filter((s) => s.status === 'FAIL');
+  for (const sub of failed) {
+    const detail = codeAndReason(sub.error_code, sub.fail_reason ?? stringOf(sub.entities['errorcode_message']));
+    parts.push(`${sub.job_type ?? 'sub-job'} on ${subJobEntity(sub)} FAIL${detail ? `: ${detail}` : ''}`);
+  }
+  if (failed.length > 0 && failed.length < subs.length) parts.push(`${subs.length - failed.length} of ${subs.length} sub-jobs did not fail`);
+  return `${type} failed${parts.length ? `: ${parts.join('; ')}` : ' (the API gives no reason)'}`;
+}
+
+function codeAndReason(code: string | null, reason: string | null): string {
+  return [code, reason?.trim()].filter((p) => p !== null && p !== undefined && p !== '').join(' ');
+}
+
+function stringOf(value: unknown): string | null {
+  return typeof value === 'string' && value.trim() !== '' ? value : null;
+}
+
+function jobDuration(job: EcsJob): string | null {
+  const begin = jobTime(job.begin_time);
+  const end = jobTime(job.end_time);
+  return begin === null || end === null || end < begin ? null : formatDuration(end - begin);
+}
+
+/** Job times are ISO 8601 (`2016-04-25T20:04:34.604Z`), read as UTC where a zone is missing; "" or null while unknown. */
+export function jobTime(text: string | null): number | null {
+  if (text === null || text.trim() === '') return null;
+  try {
+    return parseNovaTime(text).getTime();
+  } catch {
+    return null;
+  }
+}
