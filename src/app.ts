@@ -6,7 +6,8 @@ import type { Notifier } from './notify/types.ts';
 import { StateStore } from './state/store.ts';
 import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
-import { WatchEngine, type WatchTarget } from './watch/engine.ts';
+import { WatchEngine } from './watch/engine.ts';
+import type { WatchTarget } from './watch/kinds/types.ts';
 import { createMetrics, type Metrics } from './observability/metrics.ts';
 import { Releasers } from './lifecycle/releasers.ts';
 
@@ -49,14 +50,7 @@ export interface AppOptions {
 
 /** The watches of a file as the engine needs them, each with its deadline resolved. */
 export function targetsOf(config: Config): WatchTarget[] {
-  return config.watches.map((w) => ({
-    name: w.name,
-    projectId: w.projectId,
-    serverId: w.serverId,
-    requestId: w.requestId,
-    deadlineMs: w.deadline ?? config.poll.deadline,
-    notify: w.notify,
-  }));
+  return config.watches.map(({ deadline, ...watch }) => ({ ...watch, deadlineMs: deadline ?? config.poll.deadline }));
 }
 
 /** Wires the parts together; nothing polls or sends until `engine.start()` / `outbox.start()`. */

@@ -4,6 +4,10 @@
 export const OUTCOMES = ['success', 'failure', 'timeout', 'not_found'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
+/** What a watch follows: an instance action (the default, `requestId` + `serverId`) or a native ECS job. */
+export const WATCH_KINDS = ['instance-action', 'ecs-job'] as const;
+export type WatchKind = (typeof WATCH_KINDS)[number];
+
 /** One step of an instance action. `traceback` is absent for non-admins, `events` below 2.51. */
 export interface InstanceActionEvent {
   event: string;
@@ -101,7 +105,7 @@ export interface EcsJob {
   [extra: string]: unknown;
 }
 
-/** Identifies one watched job of the native ECS API. */
+/** Identifies one job of the native ECS API. */
 export interface JobRef {
   projectId: string;
   jobId: string;
@@ -109,11 +113,21 @@ export interface JobRef {
 
 /** Identifies one watched action; `projectId` is already resolved against cloud.projectId. */
 export interface WatchRef {
+  kind?: 'instance-action' | undefined;
   name?: string | undefined;
   projectId: string;
   serverId: string;
   requestId: string;
 }
+
+/** Identifies one watched job. */
+export interface JobWatchRef extends JobRef {
+  kind: 'ecs-job';
+  name?: string | undefined;
+}
+
+/** Whatever a watch follows, as its kind names it. */
+export type WatchIdentity = WatchRef | JobWatchRef;
 
 export const NOTIFICATION_TYPES = {
   success: 'ecs.action.succeeded',
@@ -124,13 +138,20 @@ export const NOTIFICATION_TYPES = {
 } as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[keyof typeof NOTIFICATION_TYPES];
 
+/** A watch as its notifications name it: an action as the contract always did, a job with its kind. */
+export type NotificationWatch =
+  | { name: string | null; projectId: string; serverId: string; requestId: string }
+  | { kind: 'ecs-job'; name: string | null; projectId: string; jobId: string };
+
 /** The contract's webhook body; email renders the same facts for people. */
 export interface Notification {
   type: NotificationType;
   outcome: Outcome | null;
-  watch: { name: string | null; projectId: string; serverId: string; requestId: string };
+  watch: NotificationWatch;
   instanceAction: InstanceAction | null;
   server: ServerInfo | null;
+  /** A job watch's last job document (null when never read); absent for an action. */
+  job?: EcsJob | null;
   reason: string;
   detectedAt: string;
 }

@@ -1,7 +1,32 @@
-import type { OptionSpec } from './context.ts';
+import { UsageError, type CommandContext, type OptionSpec } from './context.ts';
 
 /** The options that name one action, worded the same wherever they appear. */
 export const ACTION_OPTIONS = {
   server: { type: 'string', value: 'ID', description: 'the server the action belongs to' },
   request: { type: 'string', value: 'ID', description: 'the request id of the action (x-openstack-request-id of the call that started it)' },
 } satisfies Record<string, OptionSpec>;
+
+/** The option that names a job of Huawei Cloud / OTC's native ECS API instead of an action. */
+export const JOB_OPTION = {
+  job: { type: 'string', value: 'ID', description: 'a job of the native ECS API instead (the job_id an ECS call answered with)' },
+} satisfies Record<string, OptionSpec>;
+
+/** What the command line names: a job (`--job`), or an action (`--server` and `--request`), never both. */
+export function watchedIdentity(
+  ctx: CommandContext,
+  need: { server: boolean } = { server: true },
+): { kind: 'ecs-job'; jobId: string } | { serverId: string | undefined; requestId: string } {
+  const text = (name: string) => {
+    const value = ctx.options[name];
+    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
+  };
+  const jobId = text('job');
+  const [serverId, requestId] = [text('server'), text('request')];
+  if (jobId !== undefined) {
+    if (serverId !== undefined || requestId !== undefined) throw new UsageError('--job names a job, --server and --request an action: give one or the other');
+    return { kind: 'ecs-job', jobId };
+  }
+  if (requestId === undefined) throw new UsageError('--request (with --server) or --job is required');
+  if (need.server && serverId === undefined) throw new UsageError('--server is required with --request');
+  return { serverId, requestId };
+}

@@ -2,10 +2,12 @@
 // and local webhook and mail receivers. `demo` runs the watcher against it; `simulator` serves it for a
 // watcher the user runs. Both describe it with the same watch file.
 import {
-  startSimulator, demoScenarios, type AkskOptions, type DemoScenario, type IdentityOptions, type Role, type Simulator,
+  startSimulator, demoJobs, demoScenarios, type AkskOptions, type DemoJob, type DemoScenario, type IdentityOptions, type Role,
+  type Simulator,
 } from '../simulator/index.ts';
 import { startMailSink, type MailSink, type ReceivedMail } from '../sinks/mailSink.ts';
 import { startWebhookSink, type ReceivedWebhook, type WebhookSink } from '../sinks/webhookSink.ts';
+import { watchKey } from '../watch/kinds/index.ts';
 
 export const SANDBOX_PROJECT = '89655fe61c4c4a08b9f3e7f9095441b8';
 
@@ -14,6 +16,8 @@ export interface Sandbox {
   hooks: WebhookSink;
   mail: MailSink;
   scenarios: DemoScenario[];
+  /** Jobs of the native ECS API (`kind: ecs-job`). */
+  jobs: DemoJob[];
   close(): Promise<void>;
 }
 
@@ -30,7 +34,7 @@ export interface SandboxOptions {
   onMail?: (mail: ReceivedMail) => void;
 }
 
-/** Starts the three servers on 127.0.0.1 and schedules the scenarios from now on. */
+/** Starts the three servers on 127.0.0.1 and schedules the scenarios and jobs from now on. */
 export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
   const port = (offset: number) => (options.port === 0 ? 0 : options.port + offset);
   const started: Array<{ close(): Promise<void> }> = [];
@@ -47,7 +51,9 @@ export async function startSandbox(options: SandboxOptions): Promise<Sandbox> {
     started.push(mail);
     const scenarios = demoScenarios(SANDBOX_PROJECT);
     for (const s of scenarios) simulator.addAction(s.script);
-    return { simulator, hooks, mail, scenarios, close };
+    const jobs = demoJobs(SANDBOX_PROJECT);
+    for (const j of jobs) simulator.addJob(j.script);
+    return { simulator, hooks, mail, scenarios, jobs, close };
   } catch (err) {
     await close();
     throw err;
@@ -78,6 +84,7 @@ export function sandboxWatchFile(sandbox: Sandbox, options: WatchFileOptions): s
     `    name: ${s.name}  # expect ${s.expected}`,
     ...(s.expected === 'timeout' ? [`    deadline: ${options.stuckDeadline}`] : []),
   ]);
+  const jobs = sandbox.jobs.flatMap((j) => ['  - kind: ecs-job', `    jobId: ${j.script.jobId}`, `    name: ${j.name}  # expect ${j.expected}`]);
   return [
     ...(options.header ?? []),
     'cloud:',
@@ -117,8 +124,17 @@ export function sandboxWatchFile(sandbox: Sandbox, options: WatchFileOptions): s
     `  port: ${options.httpPort}`,
     'watches:',
     ...watches,
+    ...jobs,
     '',
   ].join('\n');
+}
+
+/** What the sandbox's scripts lead to, by the state key of their watches. */
+export function sandboxExpectations(sandbox: Pick<Sandbox, 'scenarios' | 'jobs'>): Map<string, { name: string; expected: string }> {
+  return new Map<string, { name: string; expected: string }>([
+    ...sandbox.scenarios.map((s) => [watchKey({ projectId: SANDBOX_PROJECT, serverId: s.script.serverId, requestId: s.script.requestId }), s] as const),
+    ...sandbox.jobs.map((j) => [watchKey({ kind: 'ecs-job', projectId: SANDBOX_PROJECT, jobId: j.script.jobId }), j] as const),
+  ]);
 }
 
 /** A received webhook in one line: its type, watch and whether it was signed. */

@@ -7,6 +7,7 @@ import { AUTH_SCHEMAS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES } from '../cloud/auth
 import { INTERFACES } from '../cloud/catalog.ts';
 import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
+import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
 import { cronExpression, duration, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
 
@@ -32,11 +33,11 @@ function defaultProject(cloud: unknown): string | undefined {
   return (typeof cloud.projectId === 'string' ? cloud.projectId : undefined) ?? projectInEndpoint(cloud.endpoint) ?? scoped;
 }
 
-/** Message for a `type` that selects none of the variants of a discriminated union. */
-function unknownType(what: string, supported: readonly string[]) {
+/** Message for a `type` (or `kind`) that selects none of the variants of a discriminated union. */
+function unknownType(what: string, supported: readonly string[], key = 'type') {
   return (iss: z.core.$ZodRawIssue) => {
     if (iss.code !== 'invalid_union') return undefined;
-    const type = isRecord(iss.input) ? iss.input.type : undefined;
+    const type = isRecord(iss.input) ? iss.input[key] : undefined;
     const list = supported.join(', ');
     if (type === undefined || type === null) return `required: the ${what}, one of ${list}`;
     return `unknown ${what} '${String(type)}' (allowed: ${list})`;
@@ -98,18 +99,45 @@ const DeliverySchema = strict({
   maxDelay: duration().prefault('5m'),
 }).refine((d) => d.maxDelay >= d.minDelay, { path: ['maxDelay'], message: 'must not be shorter than minDelay' });
 
-export const WatchSchema = strict({
-  requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
-    message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
-  }),
-  serverId: z.string().min(1),
+/** What every kind of watch accepts besides what names the thing it follows. */
+const watchSettings = {
   name: z.string().min(1).optional(),
   projectId: z.string().min(1).optional(),
   /** Absent: every notifier. */
   notify: z.array(z.string()).optional(),
   /** Absent: poll.deadline. */
   deadline: duration().optional(),
+};
+
+/** An instance action, the default kind: `kind` may be left out. */
+const ActionWatchSchema = strict({
+  kind: z.literal('instance-action').optional(),
+  requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
+    message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+  }),
+  serverId: z.string().min(1),
+  ...watchSettings,
 });
+
+/** A job of Huawei Cloud / OTC's native ECS API (GET /v1/{project}/jobs/{job}). */
+const JobWatchSchema = strict({
+  kind: z.literal('ecs-job'),
+  jobId: z.string().regex(/^[A-Za-z0-9-]+$/, {
+    message: 'expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with)',
+  }),
+  ...watchSettings,
+});
+
+export const WatchSchema = z.discriminatedUnion('kind', [ActionWatchSchema, JobWatchSchema], {
+  error: unknownType('watch kind', WATCH_KINDS, 'kind'),
+});
+
+/** What makes a watch entry the same as another, and where to say so; undefined while it is incomplete. */
+function identityOf(watch: Record<string, unknown>): { key: string; field: string; what: string } | undefined {
+  if (watch.kind === 'ecs-job') return typeof watch.jobId === 'string' ? { key: `job\n${watch.jobId}`, field: 'jobId', what: 'same jobId' } : undefined;
+  if (typeof watch.serverId !== 'string' || typeof watch.requestId !== 'string') return undefined;
+  return { key: `${watch.serverId}\n${watch.requestId}`, field: 'requestId', what: 'same serverId and requestId' };
+}
 
 /**
  * Checks between sections. It runs even when other parts of the file are invalid, so that one run of
@@ -135,11 +163,11 @@ function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
         ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier '${name}' (${configured})` });
       });
     }
-    if (typeof watch.serverId === 'string' && typeof watch.requestId === 'string') {
-      const key = `${watch.serverId}\n${watch.requestId}`;
-      const first = seen.get(key);
-      if (first === undefined) seen.set(key, i);
-      else ctx.addIssue({ code: 'custom', path: at('requestId'), input: watch.requestId, message: `duplicate of watches[${first}]: same serverId and requestId` });
+    const identity = identityOf(watch);
+    if (identity !== undefined) {
+      const first = seen.get(identity.key);
+      if (first === undefined) seen.set(identity.key, i);
+      else ctx.addIssue({ code: 'custom', path: at(identity.field), input: watch[identity.field], message: `duplicate of watches[${first}]: ${identity.what}` });
     }
   });
 }

@@ -9,6 +9,7 @@ import { DeliveryError } from '../notify/DeliveryError.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
 import { notificationFor } from './notification.ts';
+import { kindOf } from '../watch/kinds/index.ts';
 
 /** Sends in flight at once: thousands of verdicts at once must not open thousands of connections. */
 const SEND_CONCURRENCY = 16;
@@ -134,7 +135,7 @@ export class Outbox {
 
   async #attempt({ key, record, notifier: name, delivery }: DurableDelivery): Promise<void> {
     if (this.#stopping.signal.aborted) return;
-    const log = this.#logger.child({ requestId: record.requestId, serverId: record.serverId, projectId: record.projectId, notifier: name, deliveryId: delivery.id });
+    const log = this.#logger.child({ ...kindOf(record).logFields(record), notifier: name, deliveryId: delivery.id });
     const notifier = this.#notifiers.get(name);
     delivery.attempts++;
     try {

@@ -1,7 +1,10 @@
 // What a notification says, kept apart from how it travels so that the text can be tested without a
 // server and every transport tells the same story. Pure: no I/O, no clock.
 import { parseNovaTime } from '../cloud/time.ts';
-import { NOTIFICATION_TYPES, type InstanceActionEvent, type Notification, type Outcome } from '../model.ts';
+import { subJobEntity, subJobFailure } from '../watch/jobVerdict.ts';
+import {
+  NOTIFICATION_TYPES, type EcsJob, type InstanceActionEvent, type Notification, type NotificationWatch, type Outcome,
+} from '../model.ts';
 
 /** The contract's webhook body. */
 export function renderWebhookBody(n: Notification): string {
@@ -10,12 +13,20 @@ export function renderWebhookBody(n: Notification): string {
   return JSON.stringify({
     type: n.type,
     outcome: n.outcome,
-    watch: { name: n.watch.name, projectId: n.watch.projectId, serverId: n.watch.serverId, requestId: n.watch.requestId },
+    watch: watchFields(n.watch),
     instanceAction: n.instanceAction,
     server: n.server === null ? null : { status: n.server.status, taskState: n.server.taskState, fault: n.server.fault },
+    // A job's notification carries the job; an action's keeps the shape the contract gave it before jobs.
+    ...(n.job === undefined ? {} : { job: n.job }),
     reason: n.reason,
     detectedAt: n.detectedAt,
   });
+}
+
+function watchFields(w: NotificationWatch): NotificationWatch {
+  return 'jobId' in w
+    ? { kind: w.kind, name: w.name, projectId: w.projectId, jobId: w.jobId }
+    : { name: w.name, projectId: w.projectId, serverId: w.serverId, requestId: w.requestId };
 }
 
 const OUTCOME_WORDS: Record<Outcome, string> = {
@@ -37,10 +48,12 @@ function outcomeOf(n: Notification): Outcome | null {
 
 function renderHeadline(n: Notification): string {
   // A name is a person's label and may hold anything YAML allows, a line break included; a subject is one line.
-  const label = (n.watch.name || n.watch.serverId).replace(/\s+/g, ' ').trim();
+  const w = n.watch;
+  const label = (w.name || ('jobId' in w ? w.jobId : w.serverId)).replace(/\s+/g, ' ').trim();
   const outcome = outcomeOf(n);
   if (outcome === null) return label ? `test notification: ${label}` : 'test notification';
-  return `${n.instanceAction?.action || 'action'} ${OUTCOME_WORDS[outcome]}: ${label}`;
+  const what = 'jobId' in w ? n.job?.job_type || 'job' : n.instanceAction?.action || 'action';
+  return `${what} ${OUTCOME_WORDS[outcome]}: ${label}`;
 }
 
 function renderFacts(n: Notification): string[] {
@@ -52,10 +65,16 @@ function renderFacts(n: Notification): string[] {
   const field = (label: string, value: string): void => {
     lines.push(`${`${label}:`.padEnd(14)}${value}`);
   };
-  if (n.watch.name) field('Watch', n.watch.name);
-  if (n.watch.requestId) field('Request', n.watch.requestId);
-  if (n.watch.serverId) field('Server', n.watch.serverId);
-  if (n.watch.projectId) field('Project', n.watch.projectId);
+  const w = n.watch;
+  if (w.name) field('Watch', w.name);
+  if ('jobId' in w) {
+    field('Job', w.jobId);
+    if (w.projectId) field('Project', w.projectId);
+    return [...lines, ...renderJob(n.job ?? null, field, n.detectedAt)];
+  }
+  if (w.requestId) field('Request', w.requestId);
+  if (w.serverId) field('Server', w.serverId);
+  if (w.projectId) field('Project', w.projectId);
 
   const action = n.instanceAction;
   if (action) {
@@ -74,6 +93,32 @@ function renderFacts(n: Notification): string[] {
 
   if (action) lines.push('', ...renderEvents(action.events));
   return lines;
+}
+
+/** A job and each of its sub-jobs, with what each acted on, its status and, for a failed one, why. */
+function renderJob(job: EcsJob | null, field: (label: string, value: string) => void, detectedAt: string): string[] {
+  if (job === null) {
+    field('Job type', 'never read from the API');
+    field('Detected', detectedAt);
+    return [];
+  }
+  field('Job type', `${job.job_type ?? 'unknown'}, ${job.status}`);
+  field('Began', formatJobTime(job.begin_time));
+  field('Ended', formatJobTime(job.end_time));
+  if (job.error_code || job.fail_reason) field('Failure', [job.error_code, job.fail_reason].filter(Boolean).join(' '));
+  field('Detected', detectedAt);
+  const subs = job.entities.sub_jobs ?? [];
+  if (subs.length === 0) return job.entities.server_id ? ['', `Server: ${job.entities.server_id}`] : [];
+  const lines = ['', `Sub-jobs (${subs.length}):`];
+  for (const sub of subs) {
+    const why = sub.status === 'FAIL' ? subJobFailure(sub) : '';
+    lines.push(`  - ${sub.job_type ?? 'sub-job'} on ${subJobEntity(sub)}: ${sub.status}${why ? ` (${why})` : ''}`);
+  }
+  return lines;
+}
+
+function formatJobTime(value: string | null): string {
+  return value === null || value.trim() === '' ? 'not yet' : formatNovaTime(value);
 }
 
 function renderEvents(events: InstanceActionEvent[] | undefined): string[] {

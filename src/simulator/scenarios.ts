@@ -1,9 +1,10 @@
-// The demo's scripted actions: the cases a watcher must get right, short enough that the whole demo
-// ends well under 30 s (every finishing action is over within 6 s of being added).
+// The demo's scripted actions and jobs: the cases a watcher must get right, short enough that the whole
+// demo ends well under 30 s (every finishing action or job is over within 6 s of being added).
 
 import { randomUUID } from 'node:crypto';
 import type { Outcome } from '../model.ts';
 import type { ActionScript } from './script.ts';
+import type { JobScript } from './jobs.ts';
 
 /**
  * A live migration from compute-1 to compute-2 with the events Nova writes (conductor, the two checks,
@@ -173,6 +174,53 @@ export function demoScenarios(projectId: string): DemoScenario[] {
       name: 'live-migrate app-02',
       expected: 'failure',
       script: { ...liveMigrationScript(ids(), 'failed'), serverName: 'app-02' },
+    },
+  ];
+}
+
+export interface DemoJob {
+  readonly key: 'batch-create-ok' | 'batch-create-quota';
+  readonly name: string;
+  readonly expected: Outcome;
+  /** Ids filled in, ready for Simulator.addJob. */
+  readonly script: JobScript & { readonly jobId: string };
+}
+
+/**
+ * The demo's jobs of the native ECS API, with fresh ids on every call:
+ * 1. `batch-create-ok`: a createServer job of three servers, INIT for 0.5 s, the sub-jobs ending at
+ *    1.5, 2.5 and 3.5 s (success).
+ * 2. `batch-create-quota`: a createServer job of two servers whose second sub-job fails on the disk
+ *    quota after 2 s, as Huawei reports it per sub-job (failure).
+ */
+export function demoJobs(projectId: string): DemoJob[] {
+  const jobId = () => randomUUID().replaceAll('-', '');
+  return [
+    {
+      key: 'batch-create-ok',
+      name: 'create web-10..12',
+      expected: 'success',
+      script: {
+        projectId,
+        jobId: jobId(),
+        jobType: 'createServer',
+        initMs: 500,
+        subJobs: [{ durationMs: 1000 }, { startAfterMs: 500, durationMs: 1500 }, { startAfterMs: 1000, durationMs: 2000 }],
+      },
+    },
+    {
+      key: 'batch-create-quota',
+      name: 'create db-10..11',
+      expected: 'failure',
+      script: {
+        projectId,
+        jobId: jobId(),
+        jobType: 'createServer',
+        subJobs: [
+          { durationMs: 1500 },
+          { durationMs: 2000, result: 'FAIL', errorCode: 'Ecs.0039', failReason: 'Insufficient EVS disk quota. Increase the quota or delete unused disks.' },
+        ],
+      },
     },
   ];
 }

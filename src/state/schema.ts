@@ -2,9 +2,9 @@
 // backup or fill with an older version's records, so every record is checked before any of it is used.
 import { z } from 'zod';
 import { OUTCOMES } from '../model.ts';
-import { instanceActionSchema } from '../cloud/schemas.ts';
+import { instanceActionSchema, jobSchema } from '../cloud/schemas.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
-import type { DeliveryRecord, ObservedMemory, WatchRecord } from './types.ts';
+import type { ActionWatchRecord, DeliveryRecord, JobWatchRecord, NotFoundMemory, ObservedMemory, WatchRecord } from './types.ts';
 
 export const STATE_VERSION = 1;
 
@@ -40,39 +40,71 @@ const serverSchema = z.object({
     .nullable(),
 });
 
-const observedSchema: z.ZodType<ObservedMemory> = z.object({
+const notFoundShape = {
   firstNotFoundAt: time.nullable(),
   notFoundAnswers: z.int().min(0),
+};
+
+const observedSchema: z.ZodType<ObservedMemory> = z.object({
+  ...notFoundShape,
   serverGoneSince: time.nullable(),
   serverGoneAnswers: z.int().min(0),
   migrationsReadable: z.boolean().nullable(),
 });
 
-// Every field of a record has its check here (tsc says so when one is added to WatchRecord): a field
+const notFoundSchema: z.ZodType<NotFoundMemory> = z.object(notFoundShape);
+
+// Every field of a record has its check here (tsc says so when one is added to a record type): a field
 // left out would be dropped at load and forgotten across a restart.
-const recordShape = {
-  projectId: z.string().min(1),
-  serverId: z.string().min(1),
-  requestId: z.string().min(1),
+// In the order the records are written, so that a record read and written again is the same text (and a
+// save that changes nothing writes nothing, also after a restart).
+const whoAndSince = {
   name: z.string().nullable(),
   trackingSince: time,
   everFound: z.boolean(),
+};
+const outcomeShape = {
+  verdict: z.object({ outcome: z.enum(OUTCOMES), reason: z.string(), detectedAt: time }).nullable(),
+  deliveries: dictionarySchema(z.string().min(1), deliverySchema),
+};
+
+const actionShape = {
+  kind: z.literal('instance-action').optional(),
+  projectId: z.string().min(1),
+  serverId: z.string().min(1),
+  requestId: z.string().min(1),
+  ...whoAndSince,
   // Absent in records written before it existed.
   observed: observedSchema.optional(),
   lastError: z.string().nullable(),
   instanceAction: instanceActionSchema.nullable(),
   server: serverSchema.nullable(),
-  verdict: z.object({ outcome: z.enum(OUTCOMES), reason: z.string(), detectedAt: time }).nullable(),
-  deliveries: dictionarySchema(z.string().min(1), deliverySchema),
-} satisfies { [K in keyof Required<WatchRecord>]: z.ZodType };
+  ...outcomeShape,
+} satisfies { [K in keyof Required<ActionWatchRecord>]: z.ZodType };
 
-// Typed as the domain type so that tsc proves a checked record is exactly what the daemon works with.
-export const watchRecordSchema: z.ZodType<WatchRecord> = z
-  .object(recordShape)
-  .refine((r) => r.verdict !== null || Object.keys(r.deliveries).length === 0, {
-    path: ['deliveries'],
-    message: 'deliveries without a verdict: nothing says what they would announce',
-  });
+const jobShape = {
+  kind: z.literal('ecs-job'),
+  projectId: z.string().min(1),
+  jobId: z.string().min(1),
+  ...whoAndSince,
+  observed: notFoundSchema,
+  lastError: z.string().nullable(),
+  job: jobSchema.nullable(),
+  ...outcomeShape,
+} satisfies { [K in keyof Required<JobWatchRecord>]: z.ZodType };
+
+const DELIVERIES_NEED_A_VERDICT = {
+  path: ['deliveries'],
+  message: 'deliveries without a verdict: nothing says what they would announce',
+};
+const hasVerdictOrNoDeliveries = (r: { verdict: unknown; deliveries: object }) => r.verdict !== null || Object.keys(r.deliveries).length === 0;
+
+// Typed as the domain type so that tsc proves a checked record is exactly what the daemon works with. A
+// record's `kind` picks its schema, so that a problem is reported against the fields of its own kind.
+export const watchRecordSchema: z.ZodType<WatchRecord> = z.discriminatedUnion('kind', [
+  z.object(actionShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
+  z.object(jobShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
+]);
 
 /** One line per problem of a record: `trackingSince: expected an ISO 8601 time ...`. */
 export function recordProblems(error: z.ZodError): string[] {

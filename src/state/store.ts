@@ -7,14 +7,13 @@ import { temporaryPrefix, writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
 import { STATE_VERSION, recordProblems, stateEnvelopeSchema, watchRecordSchema } from './schema.ts';
 import type { DeliveryRecord, WatchRecord } from './types.ts';
+import { watchKey } from '../watch/kinds/index.ts';
 
 /** Far beyond any real state (pruning keeps it small); a file this big is something else. */
 const MAX_STATE_BYTES = 256 * 1024 * 1024;
 
-/** The key of a watch in the state file: the same request id may exist in two projects. */
-export function watchKey(ref: { projectId: string; serverId: string; requestId: string }): string {
-  return `${ref.projectId}/${ref.serverId}/${ref.requestId}`;
-}
+// Every part that keys the state by watch takes the key from here; each kind of watch says what it is.
+export { watchKey } from '../watch/kinds/index.ts';
 
 /** A delivery known to be on disk, as the outbox receives it. */
 export interface DurableDelivery {

@@ -1,5 +1,5 @@
 import type { Dictionary } from '../data/dictionary.ts';
-import type { InstanceAction, Outcome, ServerInfo } from '../model.ts';
+import type { EcsJob, InstanceAction, Outcome, ServerInfo } from '../model.ts';
 
 export type DeliveryStatus = 'pending' | 'delivered' | 'given_up';
 
@@ -23,14 +23,18 @@ export interface VerdictRecord {
   detectedAt: string;
 }
 
-/**
- * What earlier polls saw that one poll alone cannot show. Records written before it existed have none;
- * `memoryOf` (watch/memory.ts) reads them as "nothing seen yet".
- */
-export interface ObservedMemory {
-  /** The first of the API's own not-found answers for the action (ISO); null once it was found. */
+/** The API's own not-found answers for what a watch follows, before it was ever found. */
+export interface NotFoundMemory {
+  /** The first of them (ISO); null once it was found. */
   firstNotFoundAt: string | null;
   notFoundAnswers: number;
+}
+
+/**
+ * What earlier polls of an action saw that one poll alone cannot show. Records written before it existed
+ * have none; `memoryOf` (watch/memory.ts) reads them as "nothing seen yet".
+ */
+export interface ObservedMemory extends NotFoundMemory {
   /** The first poll, after the events finished, that found the server gone (ISO); null once it is back. */
   serverGoneSince: string | null;
   serverGoneAnswers: number;
@@ -38,24 +42,41 @@ export interface ObservedMemory {
   migrationsReadable: boolean | null;
 }
 
-/** Everything we must remember about one watch across restarts. */
-export interface WatchRecord {
+/** What every kind of watch must remember across restarts. */
+interface RecordBase {
   projectId: string;
-  serverId: string;
-  requestId: string;
   name: string | null;
   /** When tracking began; the deadline and the not-found window count from here, across restarts. */
   trackingSince: string;
-  /** Whether the API ever answered the action with 200: a later 404 is then not "not found". */
+  /** Whether the API ever answered with the document: a later "not found" is then no outcome. */
   everFound: boolean;
-  observed?: ObservedMemory;
   lastError: string | null;
-  instanceAction: InstanceAction | null;
-  server: ServerInfo | null;
   verdict: VerdictRecord | null;
   /** Keyed by notifier name; a null-prototype Dictionary, since a notifier may be called `constructor`. */
   deliveries: Dictionary<DeliveryRecord>;
 }
+
+/** A watch of an instance action. Records written before kinds existed have no `kind`. */
+export interface ActionWatchRecord extends RecordBase {
+  kind?: 'instance-action';
+  serverId: string;
+  requestId: string;
+  observed?: ObservedMemory;
+  instanceAction: InstanceAction | null;
+  server: ServerInfo | null;
+}
+
+/** A watch of a job of the native ECS API. */
+export interface JobWatchRecord extends RecordBase {
+  kind: 'ecs-job';
+  jobId: string;
+  observed: NotFoundMemory;
+  /** The last job document the API returned. */
+  job: EcsJob | null;
+}
+
+/** Everything we must remember about one watch across restarts. */
+export type WatchRecord = ActionWatchRecord | JobWatchRecord;
 
 export interface StateFile {
   version: 1;

@@ -3,44 +3,21 @@ import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import { OUTCOMES, type Outcome, type WatchRef } from '../model.ts';
+import { OUTCOMES, type Outcome } from '../model.ts';
 import type { EcsClient } from '../cloud/client.ts';
 import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { watchKey, type StateStore } from '../state/store.ts';
+import type { StateStore } from '../state/store.ts';
 import type { WatchRecord } from '../state/types.ts';
 import type { Notifier } from '../notify/types.ts';
 import { deliveryId } from '../delivery/notification.ts';
-import { dictionary } from '../data/dictionary.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { isExpired } from '../state/retention.ts';
-import { memoryOf, toRecordFields, type WatchMemory } from './memory.ts';
-import {
-  decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
-  type Read, type ServerObservation, type Verdict,
-} from './verdict.ts';
-
-/** One watch's poll: what its reads need to know and where they log. */
-interface Poll {
-  target: WatchTarget;
-  record: WatchRecord;
-  log: Logger;
-}
-
-/** A poll reads the action, the server, the action again, the action list and the migrations at most. */
-const MAX_READS_PER_POLL = 5;
-/** Answers to GET /os-migrations that will not change for these credentials. */
-const MIGRATIONS_REFUSED = new Set<ApiError['kind']>(['forbidden', 'not_found', 'foreign_not_found', 'bad_request']);
+import { kindOf, watchKey } from './kinds/index.ts';
+import type { WatchTarget } from './kinds/types.ts';
 
 export type PollErrorKind = ApiErrorKind | 'other';
-
-/** One watch as the engine needs it: the file's entry with its deadline resolved. */
-export interface WatchTarget extends WatchRef {
-  deadlineMs: number;
-  /** Notifier names; undefined means every notifier. */
-  notify?: string[] | undefined;
-}
 
 export interface EngineOptions {
   client: EcsClient;
@@ -179,7 +156,7 @@ export class WatchEngine {
     const key = watchKey(target);
     const existing = this.#o.store.get(key);
     if (existing) return existing;
-    const record = newRecord(target, new Date().toISOString());
+    const record = kindOf(target).newRecord(target, new Date().toISOString());
     this.#o.store.set(key, record);
     return record;
   }
@@ -189,63 +166,39 @@ export class WatchEngine {
     if (record.verdict) {
       return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason };
     }
-    const log = this.#o.logger.child({ watch: target.name, requestId: target.requestId, serverId: target.serverId, projectId: target.projectId });
+    const kind = kindOf(target);
+    const log = this.#o.logger.child({ watch: target.name, ...kind.logFields(target) });
     if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     const stopTimer = this.#o.metrics.pollDuration.startTimer();
-    const { seen, verdict } = await this.#observe({ target, record, log });
+    const closed = this.#closed.signal;
+    const result = await kind.poll({
+      target,
+      record,
+      log,
+      client: this.#o.client,
+      read: (call) => this.#retrying(log, call),
+      failed: (err) => this.#pollError(record, log, err),
+      cancelled: () => closed.aborted,
+    });
     stopTimer();
-    // A poll cut short by close() saw nothing about the action: record nothing.
-    if (this.#closed.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
+    // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
+    if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
-    Object.assign(record, toRecordFields(verdict.memory));
-    if (seen.action.kind === 'found') record.instanceAction = seen.action.action;
-    if (seen.server.kind === 'found') record.server = seen.server.server.info;
-    const { pollFailed } = verdict;
-    record.lastError = lastReadError(seen) ?? (pollFailed ? verdict.reason : null);
+    const { pollFailed } = result;
+    record.lastError = result.readError ?? (pollFailed ? result.reason : null);
     if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
     this.#o.store.touch();
-    this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : verdict.final ? 'finished' : seen.action.kind === 'not_found' ? 'not_found' : 'pending' });
+    this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending' });
     const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
 
-    if (!verdict.final) {
-      if (pollFailed && seen.server.kind === 'gone') log.warn({ reason: verdict.reason }, 'the server answers 404 although the action is not a delete; trying again on the next schedule');
-      else log.debug({ reason: verdict.reason }, 'still pending');
-      return { target, record, pollFailed, errorKind, state: 'pending', detail: verdict.reason };
+    if (!result.final) {
+      if (result.warning) log.warn({ reason: result.reason }, result.warning);
+      else log.debug({ reason: result.reason }, 'still pending');
+      return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason };
     }
-    this.#conclude(target, watchKey(target), record, verdict.outcome, verdict.reason, log);
-    return { target, record, pollFailed, errorKind, state: verdict.outcome, detail: verdict.reason };
-  }
-
-  /**
-   * Reads what the verdict asks for, one read at a time: the action; once its events have finished the
-   * server, then the action again (read after the server, so that no step can start and end unseen
-   * between the two); the server's action list or its migration records only where they can change
-   * the outcome. The common poll is one request, and the finishing one three.
-   */
-  async #observe(poll: Poll): Promise<{ seen: Observations; verdict: Verdict }> {
-    const { target, record } = poll;
-    const memory = memoryOf(record);
-    const lastAction = record.instanceAction;
-    let seen: Observations = { ...NOTHING_READ, action: await this.#observeAction(poll) };
-    for (let reads = 1; ; reads += 1) {
-      const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, memory, lastAction, ...seen });
-      if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL || this.#closed.signal.aborted) return { seen, verdict };
-      seen = await this.#read(poll, verdict.next, seen, memory);
-    }
-  }
-
-  async #read(poll: Poll, next: Read, seen: Observations, memory: WatchMemory): Promise<Observations> {
-    switch (next) {
-      case 'server':
-        return { ...seen, server: await this.#observeServer(poll) };
-      case 'action':
-        return { ...seen, action: await this.#observeAction(poll), actionAfterServer: true };
-      case 'actions':
-        return { ...seen, actions: await this.#observeList(poll) };
-      case 'migrations':
-        return { ...seen, migrations: memory.migrationsReadable === false ? { kind: 'refused', message: 'refused earlier' } : await this.#observeMigrations(poll) };
-    }
+    this.#conclude(target, watchKey(target), record, result.outcome, result.reason, log);
+    return { target, record, pollFailed, errorKind, state: result.outcome, detail: result.reason };
   }
 
   #conclude(target: WatchTarget, key: string, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
@@ -256,7 +209,7 @@ export class WatchEngine {
       if (target.notify && !target.notify.includes(name)) continue;
       if (!notifier.accepts(outcome) || record.deliveries[name]) continue;
       this.#o.store.addDelivery(key, name, {
-        id: deliveryId(record, outcome, name),
+        id: deliveryId(key, outcome, name),
         status: 'pending',
         attempts: 0,
         createdAt: detectedAt,
@@ -265,66 +218,27 @@ export class WatchEngine {
         updatedAt: detectedAt,
       });
     }
-    this.#o.metrics.verdicts.inc({ outcome, action: record.instanceAction?.action ?? 'unknown' });
+    this.#o.metrics.verdicts.inc({ outcome, action: kindOf(record).progress(record)?.subject ?? 'unknown' });
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
   }
 
-  async #observeAction(poll: Poll): Promise<ActionObservation> {
-    try {
-      return { kind: 'found', action: await this.#retrying(poll, (signal) => this.#o.client.getInstanceAction(poll.target, signal)) };
-    } catch (err) {
-      if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
-      return { kind: 'error', message: this.#pollError(poll, err) };
-    }
-  }
-
-  async #observeServer(poll: Poll): Promise<ServerObservation> {
-    try {
-      const server = await this.#retrying(poll, (signal) => this.#o.client.getServer(poll.target, signal));
-      return server ? { kind: 'found', server } : { kind: 'gone' };
-    } catch (err) {
-      return { kind: 'error', message: this.#pollError(poll, err) };
-    }
-  }
-
-  async #observeList(poll: Poll): Promise<ActionListObservation> {
-    try {
-      return { kind: 'read', actions: await this.#retrying(poll, (signal) => this.#o.client.listInstanceActions(poll.target, signal)) };
-    } catch (err) {
-      return { kind: 'error', message: this.#pollError(poll, err) };
-    }
-  }
-
-  async #observeMigrations(poll: Poll): Promise<MigrationsObservation> {
-    try {
-      return { kind: 'read', migrations: await this.#retrying(poll, (signal) => this.#o.client.listMigrations(poll.target, signal)) };
-    } catch (err) {
-      // A policy that refuses (403), or an endpoint without the resource: the answer will not change.
-      if (err instanceof ApiError && MIGRATIONS_REFUSED.has(err.kind)) {
-        poll.log.info({ error: err.message }, 'migration records are not visible with these credentials; judging the move by what else shows');
-        return { kind: 'refused', message: err.message };
-      }
-      return { kind: 'error', message: this.#pollError(poll, err) };
-    }
-  }
-
-  #pollError(poll: Poll, err: unknown): string {
+  #pollError(record: WatchRecord, log: Logger, err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.signal.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
     const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
-    this.#errorKinds.set(poll.record, kind);
+    this.#errorKinds.set(record, kind);
     this.#o.metrics.pollErrors.inc({ kind });
     const hint =
       err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)'
       : err instanceof ApiError && err.kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
       : '';
-    poll.log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
+    log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
     return message;
   }
 
   /** Transient faults (network, timeouts, 429, 5xx, garbage) are retried with jittered backoff; others are not. */
-  #retrying<T>({ log }: Poll, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  #retrying<T>(log: Logger, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = this.#closed.signal;
     return pRetry(() => read(signal), {
       retries: this.#o.poll.retries,
@@ -351,28 +265,6 @@ export class WatchEngine {
     }
     for (const [state, count] of counts) this.#o.metrics.watches.set({ state }, count);
   }
-}
-
-function newRecord(target: WatchTarget, now: string): WatchRecord {
-  return {
-    projectId: target.projectId,
-    serverId: target.serverId,
-    requestId: target.requestId,
-    name: target.name ?? null,
-    trackingSince: now,
-    everFound: false,
-    lastError: null,
-    instanceAction: null,
-    server: null,
-    verdict: null,
-    deliveries: dictionary(),
-  };
-}
-
-/** The message of this poll's failed read, if one failed. */
-function lastReadError(seen: Observations): string | null {
-  const failed = [seen.migrations, seen.actions, seen.server, seen.action].find((o) => o.kind === 'error');
-  return failed?.kind === 'error' ? failed.message : null;
 }
 
 function cronLogger(logger: Logger) {

@@ -37,7 +37,7 @@ export function decideJob(input: JobVerdictInput): JobVerdict {
 
 function judge(seen: JobObservation, memory: LookupMemory, now: number): Judgement {
   if (seen.kind === 'not_found') {
-    const judged = judgeNotFound(now, memory, { what: 'job', answer: seen.answer, message: seen.message });
+    const judged = judgeNotFound<never>(now, memory, { what: 'job', answer: seen.answer, message: seen.message });
     // The cloud deletes finished jobs after a day: one seen before and gone now ended while nobody looked.
     return memory.everFound && !judged.settled ? pending(`${judged.reason}: the cloud deletes finished jobs after a day`) : judged;
   }
@@ -67,12 +67,19 @@ export function subJobEntity(sub: EcsSubJob): string {
   return typeof sub['job_id'] === 'string' ? `sub-job ${sub['job_id']}` : 'a sub-job';
 }
 
-function describeProgress(job: EcsJob): string {
+/** How many sub-jobs have finished, and those that have not; null for a job without sub-jobs. */
+export function subJobProgress(job: EcsJob): { done: number; total: number; unfinished: EcsSubJob[] } | null {
   const subs = subJobsOf(job);
-  if (subs.length === 0) return '';
-  const done = subs.filter((s) => ENDED.has(s.status)).length;
-  const running = subs.filter((s) => !ENDED.has(s.status)).map((s) => `${subJobEntity(s)} ${s.status}`);
-  return `, ${done}/${subs.length} sub-jobs finished${running.length ? ` (${running.join(', ')})` : ''}`;
+  if (subs.length === 0) return null;
+  const unfinished = subs.filter((s) => !ENDED.has(s.status));
+  return { done: subs.length - unfinished.length, total: subs.length, unfinished };
+}
+
+function describeProgress(job: EcsJob): string {
+  const progress = subJobProgress(job);
+  if (progress === null) return '';
+  const running = progress.unfinished.map((s) => `${subJobEntity(s)} ${s.status}`);
+  return `, ${progress.done}/${progress.total} sub-jobs finished${running.length ? ` (${running.join(', ')})` : ''}`;
 }
 
 function describeSuccess(job: EcsJob, type: string): string {
@@ -90,11 +97,16 @@ function describeFailure(job: EcsJob, type: string): string {
   const subs = subJobsOf(job);
   const failed = subs.filter((s) => s.status === 'FAIL');
   for (const sub of failed) {
-    const detail = codeAndReason(sub.error_code, sub.fail_reason ?? stringOf(sub.entities['errorcode_message']));
+    const detail = subJobFailure(sub);
     parts.push(`${sub.job_type ?? 'sub-job'} on ${subJobEntity(sub)} FAIL${detail ? `: ${detail}` : ''}`);
   }
   if (failed.length > 0 && failed.length < subs.length) parts.push(`${subs.length - failed.length} of ${subs.length} sub-jobs did not fail`);
   return `${type} failed${parts.length ? `: ${parts.join('; ')}` : ' (the API gives no reason)'}`;
+}
+
+/** A failed sub-job's code and reason (`fail_reason`, or its entity's `errorcode_message`); "" when it gives none. */
+export function subJobFailure(sub: EcsSubJob): string {
+  return codeAndReason(sub.error_code, sub.fail_reason ?? stringOf(sub.entities['errorcode_message']));
 }
 
 function codeAndReason(code: string | null, reason: string | null): string {

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nextDelay, retryAt } from '../../src/delivery/backoff.ts';
 import { deliveryId, notificationFor } from '../../src/delivery/notification.ts';
 import type { WatchRecord } from '../../src/state/types.ts';
+import { watchKey } from '../../src/state/store.ts';
 
 const policy = { minDelay: 1000, maxDelay: 60_000 };
 
@@ -33,11 +35,21 @@ describe('retryAt', () => {
 
 describe('deliveryId', () => {
   const ref = { projectId: 'p', serverId: 's', requestId: 'req-1' };
+  const key = watchKey(ref);
   it('is stable for a watch, outcome and notifier, and differs when any of them does', () => {
-    expect(deliveryId(ref, 'failure', 'chat')).toBe(deliveryId({ ...ref }, 'failure', 'chat'));
-    expect(deliveryId(ref, 'failure', 'chat')).toMatch(/^[0-9a-f]{32}$/);
-    const others = [deliveryId(ref, 'success', 'chat'), deliveryId(ref, 'failure', 'mail'), deliveryId({ ...ref, requestId: 'req-2' }, 'failure', 'chat')];
-    expect(new Set([deliveryId(ref, 'failure', 'chat'), ...others]).size).toBe(4);
+    expect(deliveryId(key, 'failure', 'chat')).toBe(deliveryId(watchKey({ ...ref }), 'failure', 'chat'));
+    expect(deliveryId(key, 'failure', 'chat')).toMatch(/^[0-9a-f]{32}$/);
+    const others = [deliveryId(key, 'success', 'chat'), deliveryId(key, 'failure', 'mail'), deliveryId(watchKey({ ...ref, requestId: 'req-2' }), 'failure', 'chat')];
+    expect(new Set([deliveryId(key, 'failure', 'chat'), ...others]).size).toBe(4);
+  });
+
+  it('is what it was before watches had kinds, so that an upgrade re-notifies nothing', () => {
+    expect(deliveryId(key, 'failure', 'chat')).toBe(createHash('sha256').update('p/s/req-1/failure/chat').digest('hex').slice(0, 32));
+  });
+
+  it('keeps a job apart from an action', () => {
+    const job = watchKey({ kind: 'ecs-job', projectId: 'p', jobId: 'req-1' });
+    expect(deliveryId(job, 'failure', 'chat')).not.toBe(deliveryId(key, 'failure', 'chat'));
   });
 });
 

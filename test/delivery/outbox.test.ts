@@ -13,7 +13,7 @@ import { createMetrics } from '../../src/observability/metrics.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
-import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
+import type { ActionWatchRecord, DeliveryRecord } from '../../src/state/types.ts';
 
 const HOUR = 3_600_000;
 const POLICY = { maxAge: 24 * HOUR, minDelay: 1000, maxDelay: 5 * 60_000 };
@@ -41,7 +41,7 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-function finishedRecord(): WatchRecord {
+function finishedRecord(): ActionWatchRecord {
   return {
     ...ref,
     name: 'web-01',
@@ -57,7 +57,7 @@ function finishedRecord(): WatchRecord {
 
 function newDelivery(overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
   const now = new Date().toISOString();
-  return { id: deliveryId(ref, 'success', 'chat'), status: 'pending', attempts: 0, createdAt: now, nextAttemptAt: null, lastError: null, updatedAt: now, ...overrides };
+  return { id: deliveryId(watchKey(ref), 'success', 'chat'), status: 'pending', attempts: 0, createdAt: now, nextAttemptAt: null, lastError: null, updatedAt: now, ...overrides };
 }
 
 async function openStore(): Promise<StateStore> {

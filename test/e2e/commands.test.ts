@@ -21,7 +21,7 @@ describe('--help, -h and --version', () => {
     for (const args of [['wait', '--help'], ['wait', '-h'], ['help', 'wait'], ['wait', '--server', 'x', '-h']]) {
       const r = await h.cli(args);
       expect(r).toMatchObject({ code: 0, stderr: '' });
-      expect(r.stdout).toContain('usage: ecs-action-watch wait --server ID --request ID');
+      expect(r.stdout).toContain('usage: ecs-action-watch wait (--server ID --request ID | --job ID)');
       expect(r.stdout).toMatch(/--timeout D\s+give up as timeout after this long/);
       expect(r.stdout).toContain('exit status: 0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error');
     }
@@ -108,7 +108,9 @@ describe('wait', () => {
     const path = await h.writeConfig(h.yaml([]));
     const missing = await h.cli(['wait', '--config', path, '--server', 's1']);
     expect(missing).toMatchObject({ code: 2 });
-    expect(missing.stderr).toMatch(/^ecs-action-watch wait: --request is required\nusage: ecs-action-watch wait /);
+    expect(missing.stderr).toMatch(/^ecs-action-watch wait: --request \(with --server\) or --job is required\nusage: ecs-action-watch wait /);
+    const both = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--job', 'j1']);
+    expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('--job names a job, --server and --request an action: give one or the other') as string });
     const bad = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req 1', '--timeout', '10']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain("--request: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; --timeout: '10' is not a duration");
@@ -276,10 +278,12 @@ describe('simulator', () => {
       await writeFile(path, text);
       const config = parseConfig(text, { env: {} });
       expect(config.cloud.endpoint).toBe(`http://127.0.0.1:${port}`);
-      expect(config.watches).toHaveLength(6);
+      expect(config.watches).toHaveLength(8);
       const check = await h.cli(['check', '--json', '--config', path]);
       expect(check.code).toBe(0);
-      expect((JSON.parse(check.stdout) as Array<{ name: string }>).map((w) => w.name).sort()).toEqual(['create db-01', 'create web-01', 'create web-02', 'live-migrate app-02', 'reboot cache-01', 'resize app-01']);
+      expect((JSON.parse(check.stdout) as Array<{ name: string }>).map((w) => w.name).sort()).toEqual([
+        'create db-01', 'create db-10..11', 'create web-01', 'create web-02', 'create web-10..12', 'live-migrate app-02', 'reboot cache-01', 'resize app-01',
+      ]);
     } finally {
       stop.abort();
     }

@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import type { ActionScript } from '../../src/simulator/index.ts';
+import { watchKey } from '../../src/state/store.ts';
 import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, type WatchEntry } from './harness.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
@@ -52,7 +53,7 @@ describe('the core loop against the simulator', () => {
 
     await advance(app, 4000);
     // The resize's third step ends at 5 s (three 1 s steps, two 1 s gaps): nothing may be reported yet.
-    expect(app.store.entries().find(([, r]) => r.requestId === ok.requestId)?.[1].verdict).toBeNull();
+    expect(app.store.get(watchKey(ok))?.verdict).toBeNull();
     await advance(app, 20_000);
     expect(app.engine.allDone()).toBe(true);
 
@@ -240,12 +241,12 @@ describe('the core loop against the simulator', () => {
     const app = await h.app(h.yaml([entry(gone, 'gone'), entry(kept, 'kept')]).replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1d'));
     await advance(app, 10_000);
     expect(app.engine.allSettled()).toBe(true);
-    app.engine.setWatches(app.engine.watches().filter((w) => w.requestId === kept.requestId));
+    app.engine.setWatches(app.engine.watches().filter((w) => watchKey(w) === watchKey(kept)));
     await advance(app, 1000);
     expect(app.store.size).toBe(2);
     vi.setSystemTime(Date.now() + 86_400_000);
     await advance(app, 1000);
-    expect(app.store.entries().map(([, r]) => r.requestId)).toEqual([kept.requestId]);
+    expect(app.store.entries().map(([key]) => key)).toEqual([watchKey(kept)]);
     expect(h.hooks.received).toHaveLength(2);
   });
 
@@ -289,7 +290,7 @@ describe('the core loop against the simulator', () => {
     h.simulator.addAction(removed);
     const app = await h.app(h.yaml([entry(kept, 'kept'), entry(removed, 'removed')]));
     await advance(app, 1000);
-    app.engine.setWatches(app.engine.watches().filter((w) => w.requestId === kept.requestId));
+    app.engine.setWatches(app.engine.watches().filter((w) => watchKey(w) === watchKey(kept)));
     h.simulator.clearRequests();
     await advance(app, 2000);
     expect(h.simulator.requests.some((r) => r.path.includes(removed.requestId))).toBe(false);

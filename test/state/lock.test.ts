@@ -9,6 +9,7 @@ import { acquireStateLock, StateLockError, type LockHolder, type StateLock } fro
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { Capture } from '../e2e/harness.ts';
+import type { ActionWatchRecord } from '../../src/state/types.ts';
 
 const TIMING = { refreshMs: 50, staleMs: 400 };
 const held: StateLock[] = [];
@@ -166,7 +167,7 @@ describe('a daemon whose state lock was taken over', () => {
       await writeHolder(path, { pid: 4242, hostname: 'other-node', instance: 'intruder' });
       await new Promise((resolve) => app.lockLost.addEventListener('abort', resolve, { once: true }));
       const before = await readFile(path, 'utf8');
-      app.store.set('p/s2/req-2', { ...app.store.get('p/s1/req-1')!, serverId: 's2', requestId: 'req-2' });
+      app.store.set('p/s2/req-2', { ...(app.store.get('p/s1/req-1') as ActionWatchRecord), serverId: 's2', requestId: 'req-2' });
       await expect(app.store.save()).rejects.toThrow(/not saved: the state lock .* was taken over by pid 4242 on host other-node/);
       expect(await readFile(path, 'utf8')).toBe(before);
     } finally {

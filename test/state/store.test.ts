@@ -5,11 +5,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
-import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
+import type { ActionWatchRecord, DeliveryRecord } from '../../src/state/types.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 
 const ref = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
-function record(): WatchRecord {
+function record(): ActionWatchRecord {
   return { ...ref, name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, instanceAction: null, server: null, verdict: null, deliveries: dictionary() };
 }
 
@@ -25,7 +25,7 @@ describe('StateStore', () => {
     store.set(watchKey(ref), record());
     await store.save();
     const again = await StateStore.open(path);
-    expect(again.get('p1/s1/req-1')?.requestId).toBe('req-1');
+    expect(again.get('p1/s1/req-1')).toMatchObject({ requestId: 'req-1' });
   });
 
   it('leaves no temporary file behind and coalesces concurrent saves', async () => {
@@ -82,7 +82,7 @@ describe('StateStore', () => {
 const delivered = (id: string): DeliveryRecord => ({
   id, status: 'delivered', attempts: 1, createdAt: '2026-11-26T10:05:00.000Z', nextAttemptAt: null, lastError: null, updatedAt: '2026-11-26T10:05:01.000Z',
 });
-const finished = (requestId: string): WatchRecord => ({
+const finished = (requestId: string): ActionWatchRecord => ({
   ...record(),
   requestId,
   verdict: { outcome: 'success', reason: 'done', detectedAt: '2026-11-26T10:05:00.000Z' },
@@ -171,7 +171,7 @@ describe('StateStore round trip', () => {
   it('keeps every field of a record, the verdict memory included', async () => {
     const path = join(await tempDir(), 'state.json');
     const store = await StateStore.open(path);
-    const full: WatchRecord = {
+    const full: ActionWatchRecord = {
       ...finished('req-1'),
       observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false },
     };

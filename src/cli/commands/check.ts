@@ -1,9 +1,9 @@
 import { createApp } from '../../app.ts';
-import { parseNovaTime } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
-import { actionProgress, formatEvents } from '../../watch/progress.ts';
+import { kindOf } from '../../watch/kinds/index.ts';
+import { formatEvents } from '../../watch/progress.ts';
 import type { Command } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { formatAge, renderTable, stateStyle } from '../table.ts';
@@ -43,15 +43,9 @@ export const check: Command = {
   },
 };
 
-/** Since the action started, as the API says; before it was ever read, since tracking began. */
+/** Since the action (or job) started, as the API says; before it was ever read, since tracking began. */
 function ageMs(s: WatchStatus, now: number): number {
-  const started = s.record.instanceAction?.start_time;
-  try {
-    if (started) return now - parseNovaTime(started).getTime();
-  } catch {
-    // An odd timestamp costs only the precision of the age.
-  }
-  return now - Date.parse(s.record.trackingSince);
+  return now - (kindOf(s.record).progress(s.record)?.startedAt ?? Date.parse(s.record.trackingSince));
 }
 
 /** What went wrong: this poll's error, or why the action failed, timed out or was not found. */
@@ -60,14 +54,16 @@ function lastError(s: WatchStatus): string | null {
   return s.state === 'pending' || s.state === 'success' ? null : s.detail;
 }
 
+/** One watch for scripts: an action as before jobs existed, a job with its `kind`, `jobId` and `job`. */
 function toJson(s: WatchStatus, now: number) {
-  const progress = actionProgress(s.record.instanceAction);
+  const kind = kindOf(s.record);
+  const progress = kind.progress(s.record);
+  const { watch, ...documents } = kind.facts(s.record);
   return {
+    ...watch,
     name: s.target.name ?? null,
-    projectId: s.target.projectId,
-    serverId: s.target.serverId,
-    requestId: s.target.requestId,
-    action: s.record.instanceAction?.action ?? null,
+    // A job's type and sub-jobs stand where an action's name and events do.
+    action: progress?.subject ?? null,
     events: progress?.total == null ? null : { done: progress.done, total: progress.total },
     state: s.state,
     pollFailed: s.pollFailed,
@@ -75,22 +71,26 @@ function toJson(s: WatchStatus, now: number) {
     trackingSince: s.record.trackingSince,
     lastError: lastError(s),
     detail: s.detail,
-    instanceAction: s.record.instanceAction,
-    server: s.record.server,
+    ...documents,
   };
 }
 
 function table(statuses: WatchStatus[], now: number, colour: boolean, width: number | undefined): string {
   if (statuses.length === 0) return 'no watches in the file';
-  const rows = statuses.map((s) => [
-    s.target.name ?? s.target.requestId,
-    s.target.serverId,
-    s.record.instanceAction?.action ?? '-',
-    formatEvents(actionProgress(s.record.instanceAction)),
-    s.pollFailed ? 'poll failed' : s.state,
-    formatAge(ageMs(s, now)),
-    lastError(s) ?? '-',
-  ]);
+  const rows = statuses.map((s) => {
+    const kind = kindOf(s.record);
+    const label = kind.label(s.record);
+    const progress = kind.progress(s.record);
+    return [
+      s.target.name ?? label.id,
+      label.where ?? '-',
+      progress?.subject ?? '-',
+      formatEvents(progress),
+      s.pollFailed ? 'poll failed' : s.state,
+      formatAge(ageMs(s, now)),
+      lastError(s) ?? '-',
+    ];
+  });
   const header = ['NAME', 'SERVER', 'ACTION', 'EVENTS', 'STATE', 'AGE', 'LAST ERROR'];
   if (width) cutLastColumn(header, rows, width);
   const STATE = 4;

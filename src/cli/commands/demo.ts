@@ -8,9 +8,9 @@ import { parseConfig } from '../../config/load.ts';
 import { silentLogger } from '../../observability/logger.ts';
 import { createEcsClient } from '../../cloud/client.ts';
 import type { CloudConfig } from '../../config/schema.ts';
-import type { DemoScenario } from '../../simulator/index.ts';
-import { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox } from '../sandbox.ts';
+import { describeWebhook, SANDBOX_PROJECT, sandboxExpectations, sandboxWatchFile, startSandbox, type Sandbox } from '../sandbox.ts';
 import { watchKey } from '../../state/store.ts';
+import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
 import type { Command } from '../context.ts';
 import { signalExitStatus } from '../signals.ts';
@@ -50,7 +50,7 @@ export const demo: Command = {
     const logger = ctx.env['LOG_LEVEL'] ? ctx.logger : silentLogger();
     let app: Awaited<ReturnType<typeof createApp>> | null = null;
     try {
-      const { simulator, hooks, mail, scenarios } = sandbox;
+      const { simulator, hooks, mail, scenarios, jobs } = sandbox;
       const yaml = sandboxWatchFile(sandbox, {
         webhookSecret: '${DEMO_WEBHOOK_SECRET}',
         statePath: join(dir, 'state.json'),
@@ -64,6 +64,7 @@ export const demo: Command = {
       say(`ECS simulator on ${simulator.url}; webhook sink on ${hooks.url}; mail sink on 127.0.0.1:${mail.port}`);
       say(`auth: password at ${simulator.identityUrl} (tokens live ${TOKEN_LIFETIME_MS / 1000} s), compute endpoint from the token's catalog`);
       say(`watching ${scenarios.length} actions, polling every second: ${scenarios.map((s) => `${s.name} (expect ${s.expected})`).join(', ')}`);
+      say(`and ${jobs.length} jobs of the native ECS API (kind: ecs-job): ${jobs.map((j) => `${j.name} (expect ${j.expected})`).join(', ')}`);
 
       app = await createApp(config, { logger });
       app.outbox.start();
@@ -72,17 +73,18 @@ export const demo: Command = {
         const statuses = await app.engine.pollOnce();
         for (const s of statuses) {
           const line = `${s.target.name}: ${s.state === 'pending' ? s.detail : `${s.state.toUpperCase()} — ${s.detail}`}`;
-          if (last.get(s.target.requestId) !== line) say(`poll    ${line}`);
-          last.set(s.target.requestId, line);
+          const key = watchKey(s.target);
+          if (last.get(key) !== line) say(`poll    ${line}`);
+          last.set(key, line);
         }
         if (app.engine.allSettled()) break;
         await sleep(1000, undefined, { signal: ctx.signal }).catch(() => undefined);
         if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
       }
       const finalApp = app;
-      ctx.stdout.write(`\n${summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), scenarios)}\n`);
+      ctx.stdout.write(`\n${summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), sandbox)}\n`);
       const logins = simulator.requests.filter((r) => r.route === 'identity').length;
-      const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, scenarios, { aksk: keys, token: fixedToken });
+      const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, sandbox, { aksk: keys, token: fixedToken });
       ctx.stdout.write(`\n${hooks.received.length} webhooks and ${mail.received.length} mails delivered; ${simulator.requests.length} API requests answered.\n`);
       ctx.stdout.write(`auth: ${logins} Keystone tokens fetched (one at a time, renewed before expiry); ${otherModes}.\n`);
       ctx.stdout.write('Next: `ecs-action-watch simulator` serves this cloud for a watcher you run yourself; for your own cloud, copy watch.example.yaml to watch.yaml and run `ecs-action-watch validate`.\n');
@@ -95,10 +97,10 @@ export const demo: Command = {
   },
 };
 
-/** Reads every demo action once with AK/SK signing and once with a fixed token: the other auth modes. */
+/** Reads every demo action and job once with AK/SK signing and once with a fixed token: the other auth modes. */
 async function readWithOtherModes(
   cloud: CloudConfig,
-  scenarios: DemoScenario[],
+  { scenarios, jobs }: Sandbox,
   credentials: { aksk: { accessKey: string; secretKey: string }; token: string },
 ): Promise<string> {
   const modes = { aksk: { type: 'aksk' as const, ...credentials.aksk }, token: { type: 'token' as const, token: credentials.token } };
@@ -106,7 +108,7 @@ async function readWithOtherModes(
   for (const [name, auth] of Object.entries(modes)) {
     const client = createEcsClient({ ...cloud, auth }, { logger: silentLogger() });
     try {
-      const reads = await Promise.allSettled(scenarios.map((s) => client.getInstanceAction(s.script)));
+      const reads = await Promise.allSettled([...scenarios.map((s) => client.getInstanceAction(s.script)), ...jobs.map((j) => client.getJob(j.script))]);
       counts.push(`${name}: ${reads.filter((r) => r.status === 'fulfilled').length} of ${reads.length} reads accepted`);
     } finally {
       await client.close();
@@ -115,11 +117,12 @@ async function readWithOtherModes(
   return counts.join(', ');
 }
 
-function summary(records: Array<NonNullable<WatchStatus['record']>>, scenarios: DemoScenario[]): string {
+function summary(records: Array<NonNullable<WatchStatus['record']>>, sandbox: Sandbox): string {
+  const expectations = sandboxExpectations(sandbox);
   const rows = records.map((r) => {
-    const expected = scenarios.find((s) => s.script.requestId === r.requestId)?.expected ?? '?';
+    const expected = expectations.get(watchKey(r))?.expected ?? '?';
     const deliveries = Object.entries(r.deliveries).map(([name, d]) => `${name}:${d.status}`).join(' ') || '-';
-    return [r.name ?? r.requestId, expected, r.verdict?.outcome ?? 'pending', deliveries];
+    return [r.name ?? kindOf(r).label(r).id, expected, r.verdict?.outcome ?? 'pending', deliveries];
   });
   return renderTable(['WATCH', 'EXPECTED', 'OUTCOME', 'DELIVERIES'], rows);
 }

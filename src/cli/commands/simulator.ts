@@ -49,7 +49,9 @@ export const simulator: Command = {
       say(`ECS simulator: ${sandbox.simulator.url}/v2.1 (project ${SANDBOX_PROJECT}, role ${role}${token ? ', X-Auth-Token required' : ''})`);
       say(`webhook receiver: ${sandbox.hooks.url}; SMTP server: 127.0.0.1:${sandbox.mail.port}`);
       say('scripted actions, running from now on:');
-      for (const s of sandbox.scenarios) say(`  ${s.key.padEnd(20)} expect ${s.expected.padEnd(9)} server ${s.script.serverId} request ${s.script.requestId}`);
+      for (const s of sandbox.scenarios) say(`  ${s.key.padEnd(26)} expect ${s.expected.padEnd(9)} server ${s.script.serverId} request ${s.script.requestId}`);
+      say(`scripted jobs of the native ECS API (${sandbox.simulator.url}/v1/${SANDBOX_PROJECT}/jobs/{job_id}):`);
+      for (const j of sandbox.jobs) say(`  ${j.key.padEnd(26)} expect ${j.expected.padEnd(9)} job ${j.script.jobId}`);
       say('The watch file for them is on stdout (`ecs-action-watch simulator > simulator.yaml`). Notifications show up here. Ctrl-C stops.');
       await new Promise<void>((resolve) => {
         if (ctx.signal.aborted) resolve();

@@ -4,12 +4,13 @@ import { configErrorMap } from '../../config/messages.ts';
 import { notificationFor } from '../../delivery/notification.ts';
 import type { Outcome } from '../../model.ts';
 import { renderWebhookBody } from '../../notify/render.ts';
-import type { WatchStatus, WatchTarget } from '../../watch/engine.ts';
-import { actionProgress } from '../../watch/progress.ts';
-import { requiredOption, UsageError, type Command, type CommandContext } from '../context.ts';
+import type { WatchStatus } from '../../watch/engine.ts';
+import { kindOf } from '../../watch/kinds/index.ts';
+import type { WatchTarget } from '../../watch/kinds/types.ts';
+import { UsageError, type Command, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { signalExitStatus } from '../signals.ts';
-import { ACTION_OPTIONS } from '../options.ts';
+import { ACTION_OPTIONS, JOB_OPTION, watchedIdentity } from '../options.ts';
 import { formatAge } from '../table.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
 
@@ -17,26 +18,25 @@ const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_
 const CONFIG_ERROR = 2;
 /** Errors no amount of waiting mends: the operator must fix the credentials or the policy. */
 const HOPELESS = new Set(['unauthorized', 'forbidden']);
-const OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', projectId: '--project', deadline: '--timeout' };
+const OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--timeout' };
 
 export const wait: Command = {
-  summary: 'wait for one action to finish, with the cloud settings of the file (for pipelines)',
-  usage: 'wait --server ID --request ID [--project ID] [--timeout D] [--json] [--config FILE]',
+  summary: 'wait for one action (or job of the native ECS API) to finish, with the cloud settings of the file (for pipelines)',
+  usage: 'wait (--server ID --request ID | --job ID) [--project ID] [--timeout D] [--json] [--config FILE]',
   exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials); 130 (SIGINT) or 143 (SIGTERM) interrupted',
   options: {
     ...ACTION_OPTIONS,
+    ...JOB_OPTION,
     project: { type: 'string', value: 'ID', description: 'its project (default: cloud.projectId, else the one in cloud.endpoint)' },
     timeout: { type: 'string', value: 'D', description: 'give up as timeout after this long, e.g. 30m (default: poll.deadline)' },
     json: { type: 'boolean', description: 'print the outcome as one JSON line, the webhook body, instead of a sentence' },
   },
   async run(ctx) {
-    const serverId = requiredOption(ctx, 'server');
-    const requestId = requiredOption(ctx, 'request');
+    const identity = watchedIdentity(ctx);
     const config = await loadConfigOrReport(ctx);
     if (!config) return CONFIG_ERROR;
     const target = targetFrom(ctx, {
-      serverId,
-      requestId,
+      ...identity,
       projectId: (ctx.options['project'] as string | undefined) ?? defaultProjectId(config.cloud),
       deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
     });
@@ -65,15 +65,15 @@ export const wait: Command = {
 };
 
 /** The options as the watch the engine follows; each bad value is a usage error naming its option. */
-function targetFrom(ctx: CommandContext, input: { serverId: string; requestId: string; projectId: string | undefined; deadline: string | number }): WatchTarget {
+function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentity> & { projectId: string | undefined; deadline: string | number }): WatchTarget {
   if (input.projectId === undefined) throw new UsageError(`no project: give --project ID, or set cloud.projectId in ${ctx.configPath}`);
   const deadline = typeof input.deadline === 'number' ? `${input.deadline}ms` : input.deadline;
   const parsed = WatchSchema.safeParse({ ...input, deadline }, { error: configErrorMap });
   if (!parsed.success) {
     throw new UsageError(parsed.error.issues.map((i) => `${OPTION_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
   }
-  const { projectId, serverId, requestId, deadline: deadlineMs } = parsed.data;
-  return { projectId: projectId!, serverId, requestId, deadlineMs: deadlineMs!, notify: [] };
+  const { deadline: deadlineMs, ...watch } = parsed.data;
+  return { ...watch, projectId: watch.projectId!, deadlineMs: deadlineMs!, notify: [] };
 }
 
 /** Follows the engine's passes until the watch has an outcome or the cloud refuses us; null when interrupted. */
@@ -109,11 +109,10 @@ class ProgressLine {
   }
 
   show(status: WatchStatus): void {
-    const action = status.record.instanceAction;
-    const progress = actionProgress(action);
-    const events = progress?.total == null ? '' : `${progress.done}/${progress.total} events done`;
+    const progress = kindOf(status.record).progress(status.record);
+    const steps = progress?.total == null ? '' : `${progress.done}/${progress.total} ${progress.unit} done`;
     const step = progress?.running.length ? `${progress.running.join(', ')} running` : '';
-    const where = action ? [action.action, [events, step].filter(Boolean).join(', ')].filter(Boolean).join(': ') : '';
+    const where = progress ? [progress.subject, [steps, step].filter(Boolean).join(', ')].filter(Boolean).join(': ') : '';
     this.#text = status.pollFailed ? `${where ? `${where}; ` : ''}${status.detail}` : where || status.detail;
     this.#render();
   }

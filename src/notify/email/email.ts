@@ -5,6 +5,7 @@ import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { renderEmail } from '../render.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
+import type { NotificationWatch } from '../../model.ts';
 
 // Failures that come from our side of the configuration: the next attempt would send the same thing.
 const CONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
@@ -50,7 +51,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
           subject,
           text,
           messageId: messageIdFor(attempt.deliveryId),
-          headers: { 'X-ECS-Watch-Request-Id': notification.watch.requestId },
+          headers: watchHeader(notification.watch),
           signal: attempt.signal,
         });
       } catch (err) {
@@ -111,6 +112,11 @@ function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: Nodemai
  * The Message-ID for a delivery, the same on every attempt so that mail systems can drop a redelivery.
  * Characters a Message-ID may not hold (RFC 5322 dot-atom-text) become `_`.
  */
+/** Which watch a message is about, for mail filters: the action's request id or the job's id. */
+function watchHeader(watch: NotificationWatch): Record<string, string> {
+  return 'jobId' in watch ? { 'X-ECS-Watch-Job-Id': watch.jobId } : { 'X-ECS-Watch-Request-Id': watch.requestId };
+}
+
 function messageIdFor(deliveryId: string): string {
   return `<${deliveryId.replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '_')}@ecs-action-watch>`;
 }

@@ -1,0 +1,79 @@
+// A job of Huawei Cloud / OTC's native ECS API (`kind: ecs-job`): the job_id an ECS call answers with,
+// read at GET {service root}/v1/{project}/jobs/{job}. One read per poll: the job says itself when it is over.
+import { ApiError } from '../../cloud/ApiError.ts';
+import { dictionary } from '../../data/dictionary.ts';
+import type { JobWatchRef } from '../../model.ts';
+import type { JobWatchRecord } from '../../state/types.ts';
+import { decideJob, jobTime, subJobEntity, subJobProgress, type JobObservation } from '../jobVerdict.ts';
+import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
+
+type JobTarget = Extract<WatchTarget, { kind: 'ecs-job' }>;
+
+export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
+  // `jobs` is no server id (Nova's are UUIDs), so a job's key never meets an action's.
+  key: (ref) => `${ref.projectId}/jobs/${(ref as JobWatchRef).jobId}`,
+  logFields: (ref) => ({ jobId: ref.jobId, projectId: ref.projectId }),
+  label: (ref) => ({ id: ref.jobId, where: 'job' in ref ? (ref.job?.entities.server_id ?? null) : null }),
+  newRecord: (target, trackingSince) => ({
+    kind: 'ecs-job',
+    projectId: target.projectId,
+    jobId: target.jobId,
+    name: target.name ?? null,
+    trackingSince,
+    everFound: false,
+    observed: { firstNotFoundAt: null, notFoundAnswers: 0 },
+    lastError: null,
+    job: null,
+    verdict: null,
+    deliveries: dictionary(),
+  }),
+  poll,
+  facts: (record) => ({
+    watch: { kind: 'ecs-job', name: record.name, projectId: record.projectId, jobId: record.jobId },
+    instanceAction: null,
+    server: null,
+    job: record.job,
+  }),
+  progress: (record) => {
+    const job = record.job;
+    if (job === null) return null;
+    const subs = subJobProgress(job);
+    return {
+      subject: job.job_type,
+      done: subs?.done ?? null,
+      total: subs?.total ?? null,
+      unit: 'sub-jobs',
+      running: (subs?.unfinished ?? []).map((s) => `${s.job_type ?? 'sub-job'} on ${subJobEntity(s)}`),
+      startedAt: jobTime(job.begin_time),
+    };
+  },
+};
+
+async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResult> {
+  const { record, target } = p;
+  const seen = await observe(p);
+  const verdict = decideJob({
+    now: Date.now(),
+    trackingSince: Date.parse(record.trackingSince),
+    deadlineMs: target.deadlineMs,
+    memory: { everFound: record.everFound, ...record.observed },
+    seen,
+  });
+  if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false };
+  const { everFound, ...observed } = verdict.memory;
+  Object.assign(record, { everFound, observed });
+  if (seen.kind === 'found') record.job = seen.job;
+  const extra = { pollFailed: verdict.pollFailed, readError: seen.kind === 'error' ? seen.message : null, notFound: seen.kind === 'not_found' };
+  return verdict.final ? { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra } : { final: false, reason: verdict.reason, ...extra };
+}
+
+async function observe(p: PollContext<JobTarget, JobWatchRecord>): Promise<JobObservation> {
+  try {
+    return { kind: 'found', job: await p.read((signal) => p.client.getJob(p.target, signal)) };
+  } catch (err) {
+    if (err instanceof ApiError && err.kind === 'not_found') {
+      return { kind: 'not_found', answer: [err.status, err.apiCode].filter(Boolean).join(' '), message: err.apiMessage ?? err.message };
+    }
+    return { kind: 'error', message: p.failed(err) };
+  }
+}

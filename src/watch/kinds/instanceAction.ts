@@ -1,0 +1,159 @@
+// The default kind: an instance action of Nova / Huawei Cloud ECS, named by server and request id.
+import { ApiError } from '../../cloud/ApiError.ts';
+import { parseNovaTime } from '../../cloud/time.ts';
+import { dictionary } from '../../data/dictionary.ts';
+import type { WatchRef } from '../../model.ts';
+import type { ActionWatchRecord } from '../../state/types.ts';
+import { memoryOf, toRecordFields, type WatchMemory } from '../memory.ts';
+import { actionProgress } from '../progress.ts';
+import {
+  decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
+  type Read, type ServerObservation, type Verdict,
+} from '../verdict.ts';
+import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
+
+type ActionTarget = Extract<WatchTarget, { serverId: string }>;
+type Poll = PollContext<ActionTarget, ActionWatchRecord>;
+
+/** A poll reads the action, the server, the action again, the action list and the migrations at most. */
+const MAX_READS_PER_POLL = 5;
+/** Answers to GET /os-migrations that will not change for these credentials. */
+const MIGRATIONS_REFUSED = new Set<ApiError['kind']>(['forbidden', 'not_found', 'foreign_not_found', 'bad_request']);
+
+export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord> = {
+  key: (ref) => actionKey(ref as WatchRef),
+  logFields: (ref) => ({ requestId: ref.requestId, serverId: ref.serverId, projectId: ref.projectId }),
+  label: (ref) => ({ id: ref.requestId, where: ref.serverId }),
+  newRecord: (target, trackingSince) => ({
+    projectId: target.projectId,
+    serverId: target.serverId,
+    requestId: target.requestId,
+    name: target.name ?? null,
+    trackingSince,
+    everFound: false,
+    lastError: null,
+    instanceAction: null,
+    server: null,
+    verdict: null,
+    deliveries: dictionary(),
+  }),
+  poll,
+  facts: (record) => ({
+    watch: { name: record.name, projectId: record.projectId, serverId: record.serverId, requestId: record.requestId },
+    instanceAction: record.instanceAction,
+    server: record.server,
+  }),
+  progress: (record) => {
+    const action = record.instanceAction;
+    const progress = actionProgress(action);
+    if (action === null || progress === null) return null;
+    return { subject: action.action, ...progress, unit: 'events', startedAt: novaTime(action.start_time) };
+  },
+};
+
+/** `{project}/{server}/{request}`: the same request id may exist in two projects. */
+export function actionKey(ref: Pick<WatchRef, 'projectId' | 'serverId' | 'requestId'>): string {
+  return `${ref.projectId}/${ref.serverId}/${ref.requestId}`;
+}
+
+async function poll(p: Poll): Promise<PollResult> {
+  const { record } = p;
+  const { seen, verdict } = await observe(p);
+  if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false };
+  Object.assign(record, toRecordFields(verdict.memory));
+  if (seen.action.kind === 'found') record.instanceAction = seen.action.action;
+  if (seen.server.kind === 'found') record.server = seen.server.server.info;
+  const extra = {
+    pollFailed: verdict.pollFailed,
+    readError: lastReadError(seen),
+    notFound: seen.action.kind === 'not_found',
+    warning: !verdict.final && verdict.pollFailed && seen.server.kind === 'gone'
+      ? 'the server answers 404 although the action is not a delete; trying again on the next schedule'
+      : undefined,
+  };
+  return verdict.final ? { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra } : { final: false, reason: verdict.reason, ...extra };
+}
+
+/**
+ * Reads what the verdict asks for, one read at a time: the action; once its events have finished the
+ * server, then the action again (read after the server, so that no step can start and end unseen
+ * between the two); the server's action list or its migration records only where they can change
+ * the outcome. The common poll is one request, and the finishing one three.
+ */
+async function observe(p: Poll): Promise<{ seen: Observations; verdict: Verdict }> {
+  const { target, record } = p;
+  const memory = memoryOf(record);
+  const lastAction = record.instanceAction;
+  let seen: Observations = { ...NOTHING_READ, action: await observeAction(p) };
+  for (let reads = 1; ; reads += 1) {
+    const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, memory, lastAction, ...seen });
+    if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL || p.cancelled()) return { seen, verdict };
+    seen = await read(p, verdict.next, seen, memory);
+  }
+}
+
+async function read(p: Poll, next: Read, seen: Observations, memory: WatchMemory): Promise<Observations> {
+  switch (next) {
+    case 'server':
+      return { ...seen, server: await observeServer(p) };
+    case 'action':
+      return { ...seen, action: await observeAction(p), actionAfterServer: true };
+    case 'actions':
+      return { ...seen, actions: await observeList(p) };
+    case 'migrations':
+      return { ...seen, migrations: memory.migrationsReadable === false ? { kind: 'refused', message: 'refused earlier' } : await observeMigrations(p) };
+  }
+}
+
+async function observeAction(p: Poll): Promise<ActionObservation> {
+  try {
+    return { kind: 'found', action: await p.read((signal) => p.client.getInstanceAction(p.target, signal)) };
+  } catch (err) {
+    if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
+    return { kind: 'error', message: p.failed(err) };
+  }
+}
+
+async function observeServer(p: Poll): Promise<ServerObservation> {
+  try {
+    const server = await p.read((signal) => p.client.getServer(p.target, signal));
+    return server ? { kind: 'found', server } : { kind: 'gone' };
+  } catch (err) {
+    return { kind: 'error', message: p.failed(err) };
+  }
+}
+
+async function observeList(p: Poll): Promise<ActionListObservation> {
+  try {
+    return { kind: 'read', actions: await p.read((signal) => p.client.listInstanceActions(p.target, signal)) };
+  } catch (err) {
+    return { kind: 'error', message: p.failed(err) };
+  }
+}
+
+async function observeMigrations(p: Poll): Promise<MigrationsObservation> {
+  try {
+    return { kind: 'read', migrations: await p.read((signal) => p.client.listMigrations(p.target, signal)) };
+  } catch (err) {
+    // A policy that refuses (403), or an endpoint without the resource: the answer will not change.
+    if (err instanceof ApiError && MIGRATIONS_REFUSED.has(err.kind)) {
+      p.log.info({ error: err.message }, 'migration records are not visible with these credentials; judging the move by what else shows');
+      return { kind: 'refused', message: err.message };
+    }
+    return { kind: 'error', message: p.failed(err) };
+  }
+}
+
+/** The message of this poll's failed read, if one failed. */
+function lastReadError(seen: Observations): string | null {
+  const failed = [seen.migrations, seen.actions, seen.server, seen.action].find((o) => o.kind === 'error');
+  return failed?.kind === 'error' ? failed.message : null;
+}
+
+function novaTime(text: string | null): number | null {
+  try {
+    return text ? parseNovaTime(text).getTime() : null;
+  } catch {
+    return null;
+  }
+}
