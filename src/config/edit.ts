@@ -4,14 +4,16 @@
 // added entry gives back the file as it was. Pure: text in, text out.
 import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
 
-export interface WatchEntry {
-  requestId: string;
-  serverId: string;
+/** What a new entry names: an action (`requestId`, `serverId`), or a job of the native ECS API (`jobId`). */
+export type WatchEntry = ({ requestId: string; serverId: string } | { kind: 'ecs-job'; jobId: string }) & {
   name?: string | undefined;
   projectId?: string | undefined;
   notify?: string[] | undefined;
   deadline?: string | undefined;
-}
+};
+
+/** Which entry `remove` takes out: a job by its id, or an action by its request id (and server, when ambiguous). */
+export type WatchMatch = { jobId: string } | { requestId: string; serverId?: string | undefined };
 
 /** The edit cannot be made: the message says why, for the person at the command line. */
 export class WatchFileEditError extends Error {
@@ -45,7 +47,9 @@ function scalar(value: string): string {
 }
 
 function entryLines(watch: WatchEntry): string[] {
-  const lines = [`requestId: ${scalar(watch.requestId)}`, `serverId: ${scalar(watch.serverId)}`];
+  const lines = 'jobId' in watch
+    ? ['kind: ecs-job', `jobId: ${scalar(watch.jobId)}`]
+    : [`requestId: ${scalar(watch.requestId)}`, `serverId: ${scalar(watch.serverId)}`];
   if (watch.name !== undefined) lines.push(`name: ${scalar(watch.name)}`);
   if (watch.projectId !== undefined) lines.push(`projectId: ${scalar(watch.projectId)}`);
   if (watch.notify !== undefined) lines.push(`notify: [${watch.notify.map(scalar).join(', ')}]`);
@@ -107,20 +111,28 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
   return { text: text.slice(0, end) + insert + text.slice(end), index: value.items.length };
 }
 
-/** Removes the entry with `requestId` (and `serverId` when several have that request id). */
-export function removeWatch(text: string, match: { requestId: string; serverId?: string | undefined }): { text: string; index: number; entry: Record<string, unknown> } {
+/** `requestId req-1 on server s1`, `jobId ff80...`: the entry a match names, for messages. */
+function describeMatch(match: WatchMatch): string {
+  if ('jobId' in match) return `jobId ${match.jobId}`;
+  return `requestId ${match.requestId}${match.serverId === undefined ? '' : ` on server ${match.serverId}`}`;
+}
+
+function matches(entry: Record<string, unknown>, match: WatchMatch): boolean {
+  if ('jobId' in match) return entry['kind'] === 'ecs-job' && entry['jobId'] === match.jobId;
+  return entry['requestId'] === match.requestId && (match.serverId === undefined || entry['serverId'] === match.serverId);
+}
+
+/** Removes the entry with `jobId`, or with `requestId` (and `serverId` when several have that request id). */
+export function removeWatch(text: string, match: WatchMatch): { text: string; index: number; entry: Record<string, unknown> } {
   const { watches } = parse(text);
   const value = watches?.value;
   if (watches === undefined || !isSeq(value) || value.items.length === 0) {
-    throw new WatchFileEditError('unknown', `no watch with requestId ${match.requestId}: the file has no watches`);
+    throw new WatchFileEditError('unknown', `no watch with ${describeMatch(match)}: the file has no watches`);
   }
   const entries = (value as YAMLSeq<ParsedNode>).items.map((item, index) => ({ item, index, entry: isMap(item) ? (item.toJSON() as Record<string, unknown>) : {} }));
-  const found = entries.filter(({ entry }) => entry['requestId'] === match.requestId && (match.serverId === undefined || entry['serverId'] === match.serverId));
-  if (found.length === 0) {
-    const on = match.serverId === undefined ? '' : ` on server ${match.serverId}`;
-    throw new WatchFileEditError('unknown', `no watch with requestId ${match.requestId}${on} in the file`);
-  }
-  if (found.length > 1) {
+  const found = entries.filter(({ entry }) => matches(entry, match));
+  if (found.length === 0) throw new WatchFileEditError('unknown', `no watch with ${describeMatch(match)} in the file`);
+  if (found.length > 1 && 'requestId' in match) {
     const servers = found.map(({ entry }) => String(entry['serverId'])).join(', ');
     throw new WatchFileEditError('ambiguous', `${found.length} watches have requestId ${match.requestId} (servers ${servers}): name one with --server`);
   }

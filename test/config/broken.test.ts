@@ -201,6 +201,26 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'job watches: a missing or bad jobId, action keys on a job, an unknown kind, a duplicate',
+    text: lines(
+      ...CLOUD,
+      'watches:',
+      '  - kind: ecs-job',
+      '  - { kind: ecs-job, jobId: "ff80 8082" }',
+      '  - { kind: ecs-job, jobId: j1, requestId: req-1 }',
+      '  - { kind: ecs-jobs, jobId: j2 }',
+      '  - { kind: ecs-job, jobId: j3 }',
+      '  - { kind: ecs-job, jobId: j3, name: again }',
+    ),
+    expected: [
+      '5:5 watches[0].jobId: required (a string)',
+      '6:29 watches[1].jobId: expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with)',
+      '7:33 watches[2].requestId: unknown key \'requestId\' (allowed: kind, jobId, name, projectId, notify, deadline)',
+      "8:13 watches[3].kind: unknown watch kind 'ecs-jobs' (allowed: instance-action, ecs-job)",
+      '10:29 watches[5].jobId: duplicate of watches[4]: same jobId',
+    ],
+  },
+  {
     name: 'a bad webhook URL, secret and header',
     text: lines(
       ...CLOUD,

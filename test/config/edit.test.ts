@@ -36,6 +36,15 @@ describe('add then remove', () => {
     expect(removed.text).toBe(text);
   });
 
+  it('adds and removes a job of the native ECS API the same way', () => {
+    const text = `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n`;
+    const added = addWatch(text, { kind: 'ecs-job', jobId: 'ff808082843684110184e155fdb36461', name: 'batch create' });
+    expect(added.text).toBe(`${text}  - kind: ecs-job\n    jobId: ff808082843684110184e155fdb36461\n    name: batch create\n`);
+    expect(parseConfig(added.text, { env }).watches[1]).toEqual({ kind: 'ecs-job', jobId: 'ff808082843684110184e155fdb36461', name: 'batch create', projectId: 'p1' });
+    expect(thrown(() => removeWatch(added.text, { jobId: 'req-1' }))).toMatchObject({ kind: 'unknown', message: 'no watch with jobId req-1 in the file' });
+    expect(removeWatch(added.text, { jobId: 'ff808082843684110184e155fdb36461' })).toMatchObject({ text, index: 1 });
+  });
+
   it('appends after the last entry, indented like it, touching no other byte', () => {
     const added = addWatch(EXAMPLE, { requestId: 'req-9', serverId: 's9' });
     const tail = EXAMPLE.endsWith('\n') ? '' : '\n';

@@ -213,7 +213,7 @@ describe('watch.example.yaml', () => {
   it('is valid once its variables are set', () => {
     const config = parseConfig(text, { env });
     expect(Object.keys(config.notifiers)).toEqual(['ops-mail', 'chat']);
-    expect(config.watches).toHaveLength(2);
+    expect(config.watches.map((w) => w.kind ?? 'instance-action')).toEqual(['instance-action', 'instance-action', 'ecs-job']);
     expect(config.cloud.auth).toEqual({ type: 'token', token: 'token' });
   });
 

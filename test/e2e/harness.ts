@@ -30,12 +30,11 @@ export class Capture extends Writable {
   }
 }
 
-export interface WatchEntry {
-  requestId: string;
-  serverId: string;
+/** An action (`requestId` + `serverId`) or a job of the native ECS API (`jobId`), as a watch file lists it. */
+export type WatchEntry = ({ requestId: string; serverId: string } | { jobId: string }) & {
   name?: string;
   extra?: string;
-}
+};
 
 /** The real parts on loopback: the ECS simulator, a webhook receiver and an SMTP server. */
 export class Harness {
@@ -98,7 +97,11 @@ export class Harness {
       options.http ?? '  port: 0',
       'watches:',
       ...watches.map((w) =>
-        [`  - requestId: ${w.requestId}`, `    serverId: ${w.serverId}`, w.name ? `    name: ${w.name}` : '', w.extra ?? '']
+        [
+          ...('jobId' in w ? ['  - kind: ecs-job', `    jobId: ${w.jobId}`] : [`  - requestId: ${w.requestId}`, `    serverId: ${w.serverId}`]),
+          w.name ? `    name: ${w.name}` : '',
+          w.extra ?? '',
+        ]
           .filter(Boolean)
           .join('\n'),
       ),

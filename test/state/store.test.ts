@@ -1,11 +1,13 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
-import type { ActionWatchRecord, DeliveryRecord } from '../../src/state/types.ts';
+import type { ActionWatchRecord, DeliveryRecord, JobWatchRecord } from '../../src/state/types.ts';
+import { jobSchema } from '../../src/cloud/schemas.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 
 const ref = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
@@ -178,6 +180,30 @@ describe('StateStore round trip', () => {
     store.set(watchKey(full), full);
     await store.save();
     expect((await StateStore.open(path)).get(watchKey(full))).toEqual(full);
+  });
+
+  it('keeps a job record whole, its last job document included, under its own key', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await StateStore.open(path);
+    const job: JobWatchRecord = {
+      kind: 'ecs-job', projectId: 'p1', jobId: 'j1', name: 'batch', trackingSince: '2026-11-26T10:00:00.000Z', everFound: true,
+      observed: { firstNotFoundAt: null, notFoundAnswers: 0 }, lastError: null,
+      job: jobSchema.parse(JSON.parse(readFileSync(new URL('../fixtures/ecs-api-samples/job-show-resp.json', import.meta.url), 'utf8'))),
+      verdict: { outcome: 'success', reason: 'createServer: succeeded', detectedAt: '2026-11-26T10:05:00.000Z' },
+      deliveries: dictionary([['chat', delivered('d-j1')]]),
+    };
+    store.set(watchKey(job), job);
+    await store.save();
+    expect(watchKey(job)).toBe('p1/jobs/j1');
+    expect((await StateStore.open(path)).get('p1/jobs/j1')).toEqual(job);
+  });
+
+  it('sets aside a job record that lacks what a job needs, naming the fields', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const raw = { kind: 'ecs-job', projectId: 'p1', jobId: 'j1', name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, verdict: null, deliveries: {} };
+    await writeFile(path, JSON.stringify({ version: 1, watches: { 'p1/jobs/j1': raw } }));
+    const store = await StateStore.open(path);
+    expect(store.setAside).toEqual([{ key: 'p1/jobs/j1', problems: [expect.stringMatching(/^observed: /), expect.stringMatching(/^job: /)] }]);
   });
 });
 
