@@ -8,7 +8,7 @@ import { startSimulator, type ActionScript, type Simulator, type SimulatorOption
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { vi } from 'vitest';
+import { afterEach, beforeEach, vi } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
 import { runCli } from '../../src/cli/cli.ts';
 
@@ -160,6 +160,28 @@ export function newIds() {
 
 export function randomSecret(): string {
   return `whsec_${randomBytes(24).toString('base64')}`;
+}
+
+/**
+ * A fresh harness for every test of the calling file, on vitest's fake Date (which the engine and the
+ * simulator share), closed after it: `const env = harnessOnFakeClock(); ... env.h.simulator`.
+ */
+export function harnessOnFakeClock(options: SimulatorOptions = {}): { readonly h: Harness } {
+  let current: Harness | undefined;
+  beforeEach(async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    current = await Harness.start(options);
+  });
+  afterEach(async () => {
+    await current?.close();
+    vi.useRealTimers();
+  });
+  return {
+    get h(): Harness {
+      if (current === undefined) throw new Error('the harness exists only while a test runs');
+      return current;
+    },
+  };
 }
 
 /** Moves the shared fake clock (engine and simulator) in steps, polling, saving and delivering at each. */

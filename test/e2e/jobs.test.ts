@@ -1,9 +1,9 @@
 // `kind: ecs-job` end to end: the engine, state, outbox and both notifiers against the simulator's native
 // job API, on a fake clock; then the commands that accept a job.
 import { readFile } from 'node:fs/promises';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
-import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance } from './harness.ts';
+import { PROJECT, SECRETS, WEBHOOK_SECRET, advance, harnessOnFakeClock } from './harness.ts';
 import { watchKey } from '../../src/state/store.ts';
 
 interface JobBody {
@@ -16,22 +16,14 @@ interface JobBody {
   reason: string;
 }
 
-let h: Harness;
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  h = await Harness.start();
-});
-afterEach(async () => {
-  await h.close();
-  vi.useRealTimers();
-});
+const env = harnessOnFakeClock();
 
-const bodies = () => h.hooks.received.map((r) => r.body as JobBody);
+const bodies = () => env.h.hooks.received.map((r) => r.body as JobBody);
 
 describe('a job of the native ECS API', () => {
   it('reaches success, failure with the sub-jobs\' reasons, and timeout, each notified once by webhook and mail', async () => {
-    const ok = h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', initMs: 1000, subJobs: [{ durationMs: 2000 }, { durationMs: 3000 }] });
-    const bad = h.simulator.addJob({
+    const ok = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', initMs: 1000, subJobs: [{ durationMs: 2000 }, { durationMs: 3000 }] });
+    const bad = env.h.simulator.addJob({
       projectId: PROJECT,
       jobType: 'createServer',
       subJobs: [
@@ -39,8 +31,8 @@ describe('a job of the native ECS API', () => {
         { serverId: 'srv-quota', durationMs: 2000, result: 'FAIL', errorCode: 'Ecs.0039', failReason: 'Insufficient EVS disk quota.' },
       ],
     });
-    const stuck = h.simulator.addJob({ projectId: PROJECT, jobType: 'resizeServer', serverId: 'srv-big', durationMs: 1000, neverFinishes: true });
-    const app = await h.app(h.yaml([
+    const stuck = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'resizeServer', serverId: 'srv-big', durationMs: 1000, neverFinishes: true });
+    const app = await env.h.app(env.h.yaml([
       { jobId: ok, name: 'create web' },
       { jobId: bad, name: 'create db' },
       { jobId: stuck, name: 'resize big', extra: '    deadline: 20s' },
@@ -62,24 +54,24 @@ describe('a job of the native ECS API', () => {
     expect(failed.reason).toBe('createServer failed: createSingleServer on server srv-quota FAIL: Ecs.0039 Insufficient EVS disk quota.; 1 of 2 sub-jobs did not fail');
     expect(bodies().find((b) => b.outcome === 'timeout')!.reason).toMatch(/^not finished 20 s after tracking began: resizeServer: RUNNING$/);
     const wh = new Webhook(WEBHOOK_SECRET);
-    for (const hook of h.hooks.received) expect(() => wh.verify(hook.raw, hook.headers as Record<string, string>)).not.toThrow();
+    for (const hook of env.h.hooks.received) expect(() => wh.verify(hook.raw, hook.headers as Record<string, string>)).not.toThrow();
 
-    const mail = h.mail.received.find((m) => m.subject === '[ecs-action-watch] createServer failed: create db')!;
+    const mail = env.h.mail.received.find((m) => m.subject === '[ecs-action-watch] createServer failed: create db')!;
     expect(mail.headers.get('x-ecs-watch-job-id')).toBe(bad);
     expect(mail.body).toContain(`Job:          ${bad}`);
     expect(mail.body).toContain('Sub-jobs (2):\n  - createSingleServer on server srv-ok: SUCCESS\n  - createSingleServer on server srv-quota: FAIL (Ecs.0039 Insufficient EVS disk quota.)');
-    expect(h.mail.received.map((m) => m.subject).sort()).toEqual([
+    expect(env.h.mail.received.map((m) => m.subject).sort()).toEqual([
       '[ecs-action-watch] createServer failed: create db', '[ecs-action-watch] createServer succeeded: create web', '[ecs-action-watch] resizeServer timed out: resize big',
     ]);
 
     await advance(app, 5000);
-    expect(h.hooks.received).toHaveLength(3);
-    for (const secret of SECRETS) expect(h.logs.text).not.toContain(secret);
+    expect(env.h.hooks.received).toHaveLength(3);
+    for (const secret of SECRETS) expect(env.h.logs.text).not.toContain(secret);
   });
 
   it('is not_found after two minutes of Common.0011, and a job seen and then deleted by the cloud is no new outcome', async () => {
-    const seen = h.simulator.addJob({ projectId: PROJECT, jobType: 'deleteServers', durationMs: 60_000, deletedAfterMs: 1000 });
-    const app = await h.app(h.yaml([
+    const seen = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'deleteServers', durationMs: 60_000, deletedAfterMs: 1000 });
+    const app = await env.h.app(env.h.yaml([
       { jobId: 'ff808082843684110184e155fdb36461', name: 'unknown' },
       { jobId: seen, name: 'seen', extra: '    deadline: 10m' },
     ], { poll: '  schedule: "*/10 * * * * *"\n  retries: 0' }));
@@ -98,26 +90,26 @@ describe('a job of the native ECS API', () => {
 describe('commands with a job', () => {
   it('add --job and remove --job edit the file; check shows the job; wait --job waits for it', async () => {
     vi.useRealTimers();
-    const jobId = h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', subJobs: [{ serverId: 'srv-1', durationMs: 0 }, { durationMs: 0, result: 'FAIL', failReason: 'boom' }] });
-    const path = await h.writeConfig(h.yaml([]));
-    const added = await h.cli(['add', '--config', path, '--job', jobId, '--name', 'batch']);
+    const jobId = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', subJobs: [{ serverId: 'srv-1', durationMs: 0 }, { durationMs: 0, result: 'FAIL', failReason: 'boom' }] });
+    const path = await env.h.writeConfig(env.h.yaml([]));
+    const added = await env.h.cli(['add', '--config', path, '--job', jobId, '--name', 'batch']);
     expect(added).toMatchObject({ code: 0, stdout: `added watches[0]: job ${jobId} (batch) to ${path}\n` });
     expect(await readFile(path, 'utf8')).toContain(`  - kind: ecs-job\n    jobId: ${jobId}\n    name: batch\n`);
 
-    const check = await h.cli(['check', '--json', '--config', path]);
+    const check = await env.h.cli(['check', '--json', '--config', path]);
     expect(check.code).toBe(0);
     expect(JSON.parse(check.stdout)).toEqual([
       expect.objectContaining({ kind: 'ecs-job', name: 'batch', jobId, action: 'createServer', events: { done: 2, total: 2 }, state: 'failure', instanceAction: null, server: null, job: expect.objectContaining({ status: 'FAIL' }) as unknown }),
     ]);
-    const table = await h.cli(['check', '--config', path]);
+    const table = await env.h.cli(['check', '--config', path]);
     expect(table.stdout).toMatch(/^NAME +SERVER +ACTION +EVENTS +STATE +AGE +LAST ERROR\nbatch +- +createServer +2\/2 +failure +\d+s +createServer failed: /);
 
-    const waited = await h.cli(['wait', '--config', path, '--job', jobId]);
+    const waited = await env.h.cli(['wait', '--config', path, '--job', jobId]);
     expect(waited).toMatchObject({ code: 1, stdout: expect.stringMatching(/^failure: createServer failed: .*boom/) as string });
-    const json = await h.cli(['wait', '--config', path, '--job', jobId, '--json']);
+    const json = await env.h.cli(['wait', '--config', path, '--job', jobId, '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ type: 'ecs.action.failed', watch: { kind: 'ecs-job', jobId } });
 
-    const removed = await h.cli(['remove', '--config', path, '--job', jobId]);
+    const removed = await env.h.cli(['remove', '--config', path, '--job', jobId]);
     expect(removed).toMatchObject({ code: 0, stdout: `removed watches[0]: job ${jobId} (batch) from ${path}\n` });
   });
 });

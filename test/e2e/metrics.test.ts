@@ -1,16 +1,8 @@
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.ts';
-import { Harness, PROJECT, newIds } from './harness.ts';
+import { PROJECT, harnessOnFakeClock, newIds } from './harness.ts';
 
-let h: Harness;
-beforeEach(async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  h = await Harness.start();
-});
-afterEach(async () => {
-  await h.close();
-  vi.useRealTimers();
-});
+const env = harnessOnFakeClock();
 
 async function pass(app: App, ms = 1000): Promise<void> {
   vi.setSystemTime(Date.now() + ms);
@@ -26,13 +18,13 @@ function sample(text: string, series: string): number | undefined {
 
 it('counts watches by state, polls by result and error kind, verdicts by action, deliveries and their latency', async () => {
   const reboot = { projectId: PROJECT, ...newIds(), action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 500 }] };
-  h.simulator.addAction(reboot);
-  h.hooks.failNext(400);
-  const app = await h.app(h.yaml([{ ...reboot, name: 'reboot' }, { ...newIds(), name: 'ghost' }]));
+  env.h.simulator.addAction(reboot);
+  env.h.hooks.failNext(400);
+  const app = await env.h.app(env.h.yaml([{ ...reboot, name: 'reboot' }, { ...newIds(), name: 'ghost' }]));
 
-  h.simulator.setToken('another-token');
+  env.h.simulator.setToken('another-token');
   await pass(app);
-  h.simulator.setToken(undefined);
+  env.h.simulator.setToken(undefined);
   await pass(app);
   await pass(app);
   const text = await app.metrics.registry.metrics();
