@@ -11,6 +11,7 @@ import { readBody } from '../net/body.ts';
 import { errorCode } from '../net/failure.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
+import { deadline } from '../lifecycle/abort.ts';
 
 // An instance action with every traceback (or a large service catalog) stays far below this; more is a
 // proxy gone wrong.
@@ -51,15 +52,14 @@ export interface ExchangeOptions {
 /** Sends one request and reads its answer; throws only below HTTP (an ApiError) or on cancellation. */
 export async function exchange(req: Exchange, options: ExchangeOptions): Promise<Answer> {
   const { method, url } = req;
-  const timeout = AbortSignal.timeout(options.timeout);
-  const signals = [timeout, options.closed, ...(options.signal === undefined ? [] : [options.signal])];
+  const limit = deadline(options.timeout, [options.closed, options.signal]);
   try {
     const res = await request(url, {
       method,
       headers: req.headers,
       body: req.body,
       dispatcher: options.dispatcher,
-      signal: AbortSignal.any(signals),
+      signal: limit.signal,
       headersTimeout: options.timeout,
       bodyTimeout: options.timeout,
     });
@@ -78,7 +78,9 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (options.closed.aborted) throw options.closed.reason;
-    throw belowHttpError(err, { method, url, timeoutMs: options.timeout, timedOut: timeout.aborted, context: options.context });
+    throw belowHttpError(err, { method, url, timeoutMs: options.timeout, timedOut: limit.timedOut, context: options.context });
+  } finally {
+    limit.done();
   }
 }
 

@@ -63,17 +63,9 @@ export class Outbox {
     return this.#queue.size;
   }
 
-  /** For the deliveries gauge: every delivery in the state by status (a scan, done at scrape time only). */
+  /** For the deliveries gauge: every delivery in the state by status. */
   counts(): DeliveryCounts {
-    const counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0 };
-    for (const [, record] of this.#store.entries()) {
-      for (const d of Object.values(record.deliveries)) {
-        if (d.status === 'pending') counts.pending++;
-        else if (d.status === 'delivered') counts.delivered++;
-        else counts.givenUp++;
-      }
-    }
-    return counts;
+    return this.#store.deliveryCounts();
   }
 
   /** Attempts every queued delivery that is due now; resolves when those attempts are settled and saved. */
@@ -150,7 +142,8 @@ export class Outbox {
     } catch (err) {
       this.#failed(delivery, err, log, name);
     }
-    this.#store.touch();
+    this.#store.touch(key);
+    this.#store.releaseIfSettled(key);
     // Not awaited: saves coalesce in the background, so one slow fsync does not hold up every send. A crash
     // before the save lands means a redelivery with the same id, which receivers drop; flush() awaits a save.
     this.#store.save().catch((err: unknown) => log.error({ err, key }, 'could not record the delivery; it will be attempted again'));

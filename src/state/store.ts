@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { dictionary } from '../data/dictionary.ts';
@@ -7,7 +7,8 @@ import { temporaryPrefix, writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
 import { STATE_VERSION, recordProblems, stateEnvelopeSchema, watchRecordSchema } from './schema.ts';
 import type { DeliveryRecord, WatchRecord } from './types.ts';
-import { watchKey } from '../watch/kinds/index.ts';
+import { kindOf, watchKey } from '../watch/kinds/index.ts';
+import type { DeliveryCounts } from '../observability/metrics.ts';
 
 /** Far beyond any real state (pruning keeps it small); a file this big is something else. */
 const MAX_STATE_BYTES = 256 * 1024 * 1024;
@@ -29,15 +30,31 @@ export interface SetAsideRecord {
   problems: string[];
 }
 
-function hash(text: string): string {
-  return createHash('sha256').update(text).digest('base64');
+const countKeys = { pending: 'pending', delivered: 'delivered', given_up: 'givenUp' } as const;
+
+function countsOf(record: WatchRecord): DeliveryCounts | undefined {
+  let counts: DeliveryCounts | undefined;
+  for (const name in record.deliveries) {
+    counts ??= { pending: 0, delivered: 0, givenUp: 0 };
+    counts[countKeys[record.deliveries[name]!.status]]++;
+  }
+  return counts;
+}
+
+/** The file's text from each record's key and JSON: one record a line. */
+function stateText(entries: Iterable<[string, string]>): string {
+  const lines: string[] = [];
+  for (const [key, json] of entries) lines.push(`${JSON.stringify(key)}:${json}`);
+  return `{"version":${STATE_VERSION},"watches":{\n${lines.join(',\n')}\n}}\n`;
 }
 
 /**
  * The durable state: one JSON file replaced atomically (temp file, fsync, rename, fsync of the folder),
  * so a crash at any moment leaves either the old or the new file, never half of one.
- * Saves are serialised and coalesced: callers await `save()` to know their change is on disk. A save
- * whose text equals what is on disk writes nothing.
+ * Saves are serialised and coalesced: callers await `save()` to know their change is on disk. Changes
+ * are announced per record (`touch(key)`), and a save serialises only the records touched since the
+ * last one: a save in which no record's JSON changed writes nothing, and one that did costs the
+ * changed records' serialisation plus one write, not a serialisation of every watch.
  *
  * Deliveries enter through `addDelivery` and reach the `onDurable` listener (the outbox) only after a
  * save that contains them has completed: nothing can be sent that a crash would make the daemon forget.
@@ -51,10 +68,17 @@ export class StateStore {
   readonly setAsidePath: string | null;
   readonly #records: Map<string, WatchRecord>;
   #writing: Promise<void> = Promise.resolve();
-  #dirty = false;
   #pending: Promise<void> | null = null;
-  /** Hash of the text on disk: a save that would write the same text is skipped. */
-  #onDisk: string | null;
+  /** Each record's JSON as last written (or as read): a save re-serialises only what was touched. */
+  readonly #written = new Map<string, string>();
+  /** Records changed since the last save; `everything` after a touch() without a key. */
+  #touched = new Set<string>();
+  #everything = false;
+  /** A record was added or removed: the file changes even if no touched record's JSON did. */
+  #membershipChanged = false;
+  /** The deliveries of each record that has some, by status, and their sum: read at every scrape. */
+  readonly #counted = new Map<string, DeliveryCounts>();
+  readonly #counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0 };
   /** Deliveries added since the last save began: not on disk yet. */
   #unsaved: DurableDelivery[] = [];
   /** Deliveries on disk (read at open, or saved since) while no listener is there to take them. */
@@ -65,18 +89,22 @@ export class StateStore {
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
-    return new StateStore('(memory)', new Map(), { readOnly: true, onDisk: null, setAside: [], setAsidePath: null });
+    return new StateStore('(memory)', new Map(), { readOnly: true, setAside: [], setAsidePath: null });
   }
 
-  private constructor(path: string, records: Map<string, WatchRecord>, options: { readOnly: boolean; onDisk: string | null; setAside: SetAsideRecord[]; setAsidePath: string | null }) {
+  private constructor(path: string, records: Map<string, WatchRecord>, options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null }) {
     this.path = path;
     this.#records = records;
     this.readOnly = options.readOnly;
-    this.#onDisk = options.onDisk;
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
     // Rewritten without the records set aside, which are safe in their own file by now.
-    this.#dirty = options.setAside.length > 0;
+    this.#membershipChanged = options.setAside.length > 0;
+    for (const [key, record] of records) {
+      this.#releasePayloadIfSettled(record);
+      this.#count(key, record);
+      if (!this.readOnly) this.#written.set(key, JSON.stringify(record));
+    }
     this.#durable = [...records].flatMap(([key, record]) =>
       Object.entries(record.deliveries)
         .filter(([, delivery]) => delivery.status === 'pending')
@@ -98,7 +126,7 @@ export class StateStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         if (!readOnly) await removeTemporaryFiles(path);
-        return new StateStore(path, new Map(), { readOnly, onDisk: null, setAside: [], setAsidePath: null });
+        return new StateStore(path, new Map(), { readOnly, setAside: [], setAsidePath: null });
       }
       const reason = err instanceof NotARegularFileError ? err.message : `cannot be read: ${(err as Error).message}`;
       throw new StateError(path, `${reason} (set state.path to a file in a writable folder)`, { cause: err });
@@ -136,7 +164,7 @@ export class StateStore {
         await writeDurably(setAsidePath, `${JSON.stringify({ from: path, rejectedAt: new Date().toISOString(), watches: rejected }, null, 1)}\n`);
       }
     }
-    return new StateStore(path, records, { readOnly, onDisk: hash(text), setAside, setAsidePath });
+    return new StateStore(path, records, { readOnly, setAside, setAsidePath });
   }
 
   get(key: string): WatchRecord | undefined {
@@ -144,17 +172,62 @@ export class StateStore {
   }
 
   set(key: string, record: WatchRecord): void {
+    if (!this.#records.has(key)) this.#membershipChanged = true;
     this.#records.set(key, record);
-    this.#dirty = true;
+    this.touch(key);
   }
 
   delete(key: string): void {
-    if (this.#records.delete(key)) this.#dirty = true;
+    if (!this.#records.delete(key)) return;
+    this.#membershipChanged = true;
+    this.#written.delete(key);
+    this.#touched.delete(key);
+    this.#count(key, undefined);
   }
 
-  /** Mark a record changed in place. */
-  touch(): void {
-    this.#dirty = true;
+  /**
+   * Marks the record at `key` as possibly changed in place (every record without a key): the next save
+   * compares its JSON with what was written, and the deliveries gauge recounts it.
+   */
+  touch(key?: string): void {
+    if (key === undefined) {
+      this.#everything = true;
+      for (const [k, record] of this.#records) this.#count(k, record);
+      return;
+    }
+    this.#touched.add(key);
+    this.#count(key, this.#records.get(key));
+  }
+
+  /** Deliveries in the state by status, kept as records change: no scan at a scrape. */
+  deliveryCounts(): DeliveryCounts {
+    return { ...this.#counts };
+  }
+
+  /**
+   * A watch with a verdict whose deliveries are all delivered or given up needs its notification's
+   * payload (the last action and server documents, tracebacks included) no more: it is dropped from
+   * memory and from the file. The verdict and the delivery records stay: they are what tells a
+   * restarted daemon never to notify again.
+   */
+  releaseIfSettled(key: string): void {
+    const record = this.#records.get(key);
+    if (record && this.#releasePayloadIfSettled(record)) this.touch(key);
+  }
+
+  #releasePayloadIfSettled(record: WatchRecord): boolean {
+    if (record.verdict === null) return false;
+    for (const name in record.deliveries) if (record.deliveries[name]!.status === 'pending') return false;
+    return kindOf(record).dropPayload(record);
+  }
+
+  #count(key: string, record: WatchRecord | undefined): void {
+    const before = this.#counted.get(key);
+    const after = record && countsOf(record);
+    if (before === undefined && after === undefined) return;
+    for (const k of ['pending', 'delivered', 'givenUp'] as const) this.#counts[k] += (after?.[k] ?? 0) - (before?.[k] ?? 0);
+    if (after === undefined) this.#counted.delete(key);
+    else this.#counted.set(key, after);
   }
 
   entries(): Array<[string, WatchRecord]> {
@@ -171,7 +244,7 @@ export class StateStore {
     if (!record) throw new Error(`no state record ${key} to add a delivery to`);
     record.deliveries[notifier] = delivery;
     this.#unsaved.push({ key, notifier, record, delivery });
-    this.#dirty = true;
+    this.touch(key);
   }
 
   /**
@@ -200,19 +273,31 @@ export class StateStore {
     this.#pending ??= this.#writing.then(async () => {
       this.#pending = null;
       if (this.#fenced) throw this.#fenced;
-      if (!this.#dirty) return;
-      this.#dirty = false;
+      const touched = this.#everything ? new Set(this.#records.keys()) : this.#touched;
+      const membershipChanged = this.#membershipChanged;
+      if (touched.size === 0 && !membershipChanged) return;
+      this.#touched = new Set();
+      this.#everything = false;
+      this.#membershipChanged = false;
       const written = this.#unsaved;
       this.#unsaved = [];
+      // Only what a touched record serialises to differently makes a write.
+      const changed = new Map<string, string>();
       try {
-        const text = JSON.stringify({ version: STATE_VERSION, watches: dictionary(this.#records) }, null, 1);
-        const digest = hash(text);
-        if (digest !== this.#onDisk) {
+        for (const key of touched) {
+          const record = this.#records.get(key);
+          if (record === undefined) continue;
+          const json = JSON.stringify(record);
+          if (json !== this.#written.get(key)) changed.set(key, json);
+        }
+        if (changed.size > 0 || membershipChanged) {
+          const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]));
           await writeDurably(this.path, text);
-          this.#onDisk = digest;
+          for (const [key, json] of changed) this.#written.set(key, json);
         }
       } catch (err) {
-        this.#dirty = true;
+        for (const key of touched) this.#touched.add(key);
+        this.#membershipChanged ||= membershipChanged;
         this.#unsaved = written.concat(this.#unsaved);
         throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
       }

@@ -14,6 +14,7 @@ import type { Notifier } from '../notify/types.ts';
 import { deliveryId } from '../delivery/notification.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { isExpired } from '../state/retention.ts';
+import { keepChanges } from '../state/keepChanges.ts';
 import { kindOf, watchKey } from './kinds/index.ts';
 import type { WatchTarget } from './kinds/types.ts';
 
@@ -166,19 +167,25 @@ export class WatchEngine {
     if (record.verdict) {
       return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason };
     }
-    const kind = kindOf(target);
-    const log = this.#o.logger.child({ watch: target.name, ...kind.logFields(target) });
     if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
+    const kind = kindOf(target);
+    const key = watchKey(target);
+    const parent = this.#o.logger;
+    let child: Logger | undefined;
+    // Made at the first use: a child logger costs its bindings' redaction, and most polls log nothing.
+    const log = () => (child ??= parent.child({ watch: target.name, ...kind.logFields(target) }));
 
     const stopTimer = this.#o.metrics.pollDuration.startTimer();
     const closed = this.#closed.signal;
     const result = await kind.poll({
       target,
       record,
-      log,
+      get log() {
+        return log();
+      },
       client: this.#o.client,
       read: (call) => this.#retrying(log, call),
-      failed: (err) => this.#pollError(record, log, err),
+      failed: (err) => this.#pollError(record, log(), err),
       cancelled: () => closed.aborted,
     });
     stopTimer();
@@ -186,25 +193,26 @@ export class WatchEngine {
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     const { pollFailed } = result;
-    record.lastError = result.readError ?? (pollFailed ? result.reason : null);
+    keepChanges(record, { lastError: result.readError ?? (pollFailed ? result.reason : null) });
     if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
-    this.#o.store.touch();
+    // The store compares the record with what it wrote: a poll that saw nothing new writes nothing.
+    this.#o.store.touch(key);
     this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending' });
     const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
 
     if (!result.final) {
-      if (result.warning) log.warn({ reason: result.reason }, result.warning);
-      else log.debug({ reason: result.reason }, 'still pending');
+      if (result.warning) log().warn({ reason: result.reason }, result.warning);
+      else if (parent.isLevelEnabled('debug')) log().debug({ reason: result.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason };
     }
-    this.#conclude(target, watchKey(target), record, result.outcome, result.reason, log);
+    this.#conclude(target, key, record, result.outcome, result.reason, log());
     return { target, record, pollFailed, errorKind, state: result.outcome, detail: result.reason };
   }
 
   #conclude(target: WatchTarget, key: string, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
     const detectedAt = new Date().toISOString();
     record.verdict = { outcome, reason, detectedAt };
-    this.#o.store.touch();
+    this.#o.store.touch(key);
     for (const [name, notifier] of this.#o.notifiers) {
       if (target.notify && !target.notify.includes(name)) continue;
       if (!notifier.accepts(outcome) || record.deliveries[name]) continue;
@@ -220,6 +228,8 @@ export class WatchEngine {
     }
     this.#o.metrics.verdicts.inc({ outcome, action: kindOf(record).progress(record)?.subject ?? 'unknown' });
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
+    // No notifier takes this outcome: nothing will ever be sent from the payload.
+    this.#o.store.releaseIfSettled(key);
   }
 
   #pollError(record: WatchRecord, log: Logger, err: unknown): string {
@@ -238,7 +248,7 @@ export class WatchEngine {
   }
 
   /** Transient faults (network, timeouts, 429, 5xx, garbage) are retried with jittered backoff; others are not. */
-  #retrying<T>(log: Logger, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  #retrying<T>(log: () => Logger, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = this.#closed.signal;
     return pRetry(() => read(signal), {
       retries: this.#o.poll.retries,
@@ -249,7 +259,7 @@ export class WatchEngine {
       shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
         if (!(error instanceof ApiError && error.retryable) || retriesLeft === 0) return;
-        log.debug({ error: error.message, attempt: attemptNumber, retryInMs: retryDelay }, 'transient API error; retrying');
+        log().debug({ error: error.message, attempt: attemptNumber, retryInMs: retryDelay }, 'transient API error; retrying');
         const extra = (error.retryAfterMs ?? 0) - retryDelay;
         // p-retry's own delay follows; wait the rest of what the API asked for in Retry-After.
         if (extra > 0) await sleep(Math.min(extra, 60_000), undefined, { signal });

@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import type { ActionScript } from '../../src/simulator/index.ts';
 import { watchKey } from '../../src/state/store.ts';
+import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, type WatchEntry } from './harness.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
@@ -142,6 +143,34 @@ describe('the core loop against the simulator', () => {
     expect(h.hooks.received.map((r) => r.status)).toEqual([503, 503, 204]);
     const ids = new Set(h.hooks.received.map((r) => r.headers['webhook-id']));
     expect(ids.size).toBe(1);
+    expect(h.mail.received).toHaveLength(1);
+  });
+
+  it('writes nothing for a pass that changed nothing, and keeps of a delivered watch only what stops a second notification', async () => {
+    const { readFile, stat } = await import('node:fs/promises');
+    const { join } = await import('node:path');
+    const ok = resize();
+    const stuck = stuckReboot();
+    for (const s of [ok, stuck]) h.simulator.addAction(s);
+    const yaml = h.yaml([entry(ok, 'resize'), entry(stuck, 'reboot')]);
+    const first = await h.app(yaml);
+    await advance(first, 10_000);
+    expect(h.hooks.received).toHaveLength(1);
+    const statePath = join(h.dir, 'state', 'state.json');
+    const saved = JSON.parse(await readFile(statePath, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
+    const [done, pending] = [ok, stuck].map((s) => Object.values(saved.watches).find((r) => r.requestId === s.requestId)!);
+    expect(done).toMatchObject({ verdict: { outcome: 'success' }, instanceAction: null, server: null, deliveries: { chat: { status: 'delivered' }, 'ops-mail': { status: 'delivered' } } });
+    expect(pending!.instanceAction?.action).toBe('reboot');
+    expect(first.store.get(watchKey(ok))).toMatchObject({ instanceAction: null, server: null });
+
+    const before = await stat(statePath);
+    await advance(first, 2000);
+    expect((await stat(statePath)).mtimeMs).toBe(before.mtimeMs);
+    await first.close();
+
+    const second = await h.app(yaml);
+    await advance(second, 2000);
+    expect(h.hooks.received).toHaveLength(1);
     expect(h.mail.received).toHaveLength(1);
   });
 

@@ -233,3 +233,42 @@ describe('StateStore writes', () => {
     expect(await readdir(dir)).toEqual(['state.json']);
   });
 });
+
+describe('StateStore memory and counts', () => {
+  const action = { action: 'reboot', request_id: 'req-1', message: null, start_time: '2026-11-26T10:00:00.000000', events: [] };
+  const server = { status: 'ACTIVE', taskState: null, fault: null };
+
+  it('drops the payload of a watch whose deliveries are settled, at open and when the last one settles', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const settled = { ...finished('req-1'), instanceAction: action, server };
+    const owed: ActionWatchRecord = { ...finished('req-2'), instanceAction: { ...action, request_id: 'req-2' }, server, deliveries: dictionary([['chat', { ...delivered('d-2'), status: 'pending' }]]) };
+    await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(settled)]: settled, [watchKey(owed)]: owed } }));
+    const store = await StateStore.open(path);
+    expect(store.get(watchKey(settled))).toMatchObject({ instanceAction: null, server: null, verdict: settled.verdict, deliveries: settled.deliveries });
+    expect(store.get(watchKey(owed))).toMatchObject({ instanceAction: owed.instanceAction, server });
+
+    store.releaseIfSettled(watchKey(owed));
+    expect(store.get(watchKey(owed))).toMatchObject({ instanceAction: owed.instanceAction });
+    store.get(watchKey(owed))!.deliveries['chat']!.status = 'given_up';
+    store.touch(watchKey(owed));
+    store.releaseIfSettled(watchKey(owed));
+    await store.save();
+    const reopened = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
+    expect(reopened.watches[watchKey(owed)]).toMatchObject({ instanceAction: null, server: null, deliveries: { chat: { status: 'given_up' } } });
+  });
+
+  it('keeps the deliveries gauge counted as records change, without a scan', async () => {
+    const store = await StateStore.open(join(await tempDir(), 'state.json'));
+    const a = finished('req-a');
+    const b: ActionWatchRecord = { ...finished('req-b'), deliveries: dictionary([['chat', { ...delivered('d-b'), status: 'pending' }]]) };
+    store.set(watchKey(a), a);
+    store.set(watchKey(b), b);
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 1, givenUp: 0 });
+    b.deliveries['chat']!.status = 'given_up';
+    store.touch(watchKey(b));
+    store.addDelivery(watchKey(b), 'mail', { ...delivered('d-b-mail'), status: 'pending' });
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 1, givenUp: 1 });
+    store.delete(watchKey(a));
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 0, givenUp: 1 });
+  });
+});

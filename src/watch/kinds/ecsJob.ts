@@ -5,6 +5,7 @@ import { dictionary } from '../../data/dictionary.ts';
 import type { JobWatchRef } from '../../model.ts';
 import type { JobWatchRecord } from '../../state/types.ts';
 import { decideJob, jobTime, subJobEntity, subJobProgress, type JobObservation } from '../jobVerdict.ts';
+import { keepChanges } from '../../state/keepChanges.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
 
 type JobTarget = Extract<WatchTarget, { kind: 'ecs-job' }>;
@@ -34,6 +35,11 @@ export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
     server: null,
     job: record.job,
   }),
+  dropPayload: (record) => {
+    if (record.job === null) return false;
+    record.job = null;
+    return true;
+  },
   progress: (record) => {
     const job = record.job;
     if (job === null) return null;
@@ -61,8 +67,7 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
   });
   if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false };
   const { everFound, ...observed } = verdict.memory;
-  Object.assign(record, { everFound, observed });
-  if (seen.kind === 'found') record.job = seen.job;
+  keepChanges(record, { everFound, observed, ...(seen.kind === 'found' ? { job: seen.job } : {}) });
   const extra = { pollFailed: verdict.pollFailed, readError: seen.kind === 'error' ? seen.message : null, notFound: seen.kind === 'not_found' };
   return verdict.final ? { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra } : { final: false, reason: verdict.reason, ...extra };
 }

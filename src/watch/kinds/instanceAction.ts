@@ -10,6 +10,7 @@ import {
   decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
   type Read, type ServerObservation, type Verdict,
 } from '../verdict.ts';
+import { keepChanges } from '../../state/keepChanges.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
 
 type ActionTarget = Extract<WatchTarget, { serverId: string }>;
@@ -43,6 +44,12 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     instanceAction: record.instanceAction,
     server: record.server,
   }),
+  dropPayload: (record) => {
+    if (record.instanceAction === null && record.server === null) return false;
+    record.instanceAction = null;
+    record.server = null;
+    return true;
+  },
   progress: (record) => {
     const action = record.instanceAction;
     const progress = actionProgress(action);
@@ -60,9 +67,11 @@ async function poll(p: Poll): Promise<PollResult> {
   const { record } = p;
   const { seen, verdict } = await observe(p);
   if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false };
-  Object.assign(record, toRecordFields(verdict.memory));
-  if (seen.action.kind === 'found') record.instanceAction = seen.action.action;
-  if (seen.server.kind === 'found') record.server = seen.server.server.info;
+  keepChanges(record, {
+    ...toRecordFields(verdict.memory),
+    ...(seen.action.kind === 'found' ? { instanceAction: seen.action.action } : {}),
+    ...(seen.server.kind === 'found' ? { server: seen.server.server.info } : {}),
+  });
   const extra = {
     pollFailed: verdict.pollFailed,
     readError: lastReadError(seen),

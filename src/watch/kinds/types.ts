@@ -75,5 +75,10 @@ export interface WatchKindModule<T extends WatchTarget = WatchTarget, R extends 
   /** Reads what the verdict needs, keeps it in the record, and judges. */
   poll(context: PollContext<T, R>): Promise<PollResult>;
   facts(record: R): NotificationFacts;
+  /**
+   * Forgets the documents that only its notifications need (an action with its tracebacks, a job with
+   * its sub-jobs), once they are all settled; true when there was something to forget.
+   */
+  dropPayload(record: R): boolean;
   progress(record: R): Progress | null;
 }
