@@ -101,9 +101,11 @@ export class StateStore {
     // Rewritten without the records set aside, which are safe in their own file by now.
     this.#membershipChanged = options.setAside.length > 0;
     for (const [key, record] of records) {
-      this.#releasePayloadIfSettled(record);
+      if (!this.readOnly) {
+        this.#releasePayloadIfSettled(record);
+        this.#written.set(key, JSON.stringify(record));
+      }
       this.#count(key, record);
-      if (!this.readOnly) this.#written.set(key, JSON.stringify(record));
     }
     this.#durable = [...records].flatMap(([key, record]) =>
       Object.entries(record.deliveries)
@@ -208,9 +210,11 @@ export class StateStore {
    * A watch with a verdict whose deliveries are all delivered or given up needs its notification's
    * payload (the last action and server documents, tracebacks included) no more: it is dropped from
    * memory and from the file. The verdict and the delivery records stay: they are what tells a
-   * restarted daemon never to notify again.
+   * restarted daemon never to notify again. A read-only state (`check`, `wait`) keeps it: those commands
+   * print it.
    */
   releaseIfSettled(key: string): void {
+    if (this.readOnly) return;
     const record = this.#records.get(key);
     if (record && this.#releasePayloadIfSettled(record)) this.touch(key);
   }
