@@ -182,7 +182,7 @@ describe('StateStore round trip', () => {
     expect((await StateStore.open(path)).get(watchKey(full))).toEqual(full);
   });
 
-  it('keeps a job record whole, its last job document included, under its own key', async () => {
+  it('keeps a job record whole, its last job document included while a delivery is owed, under its own key', async () => {
     const path = join(await tempDir(), 'state.json');
     const store = await StateStore.open(path);
     const job: JobWatchRecord = {
@@ -190,7 +190,7 @@ describe('StateStore round trip', () => {
       observed: { firstNotFoundAt: null, notFoundAnswers: 0 }, lastError: null,
       job: jobSchema.parse(JSON.parse(readFileSync(new URL('../fixtures/ecs-api-samples/job-show-resp.json', import.meta.url), 'utf8'))),
       verdict: { outcome: 'success', reason: 'createServer: succeeded', detectedAt: '2026-11-26T10:05:00.000Z' },
-      deliveries: dictionary([['chat', delivered('d-j1')]]),
+      deliveries: dictionary([['chat', { ...delivered('d-j1'), status: 'pending' }]]),
     };
     store.set(watchKey(job), job);
     await store.save();
