@@ -34,8 +34,12 @@ export function isResourceNotFoundCode(apiCode: string | undefined): boolean {
   return apiCode !== undefined && RESOURCE_NOT_FOUND_CODES.has(apiCode);
 }
 
+/** Huawei's API gateway: "The throttling threshold has been reached". */
+export const THROTTLED_CODE = 'APIGW.0308';
+
 /** The kind of an HTTP error answer; a 404 (or 400) is `not_found` only with the API's own not-found code. */
 export function kindForStatus(status: number, apiCode?: string): ApiErrorKind {
+  if (apiCode === THROTTLED_CODE) return 'rate_limited';
   if ((status === 400 || status === 404) && isResourceNotFoundCode(apiCode)) return 'not_found';
   switch (status) {
     case 401: return 'unauthorized';

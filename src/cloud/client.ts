@@ -1,11 +1,11 @@
 import type { Logger } from 'pino';
-import pThrottle from 'p-throttle';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CloudConfig } from '../config/schema.ts';
 import type { EcsJob, InstanceAction, InstanceActionSummary, JobRef, MigrationRecord, ServerState } from '../model.ts';
 import { createHttpDispatcher } from '../net/dispatcher.ts';
 import { ApiError } from './ApiError.ts';
+import { RateLimiter } from './rateLimiter.ts';
 import { createAuth } from './auth/registry.ts';
 import type { AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
@@ -100,8 +100,8 @@ class HttpEcsClient implements EcsClient {
   readonly #closed = new AbortController();
   #closing: Promise<void> | undefined;
   #discovery: Discovery | undefined;
-  /** Resolves when the next request may start; a no-op without a rate limit. */
-  readonly #slot: () => Promise<void>;
+  /** Every request to the cloud waits here: poll.rateLimit, and slowing down after a 429. */
+  readonly #limiter: RateLimiter;
 
   constructor(config: CloudConfig, deps: EcsClientDeps) {
     // A malformed endpoint fails here, at start, rather than on every poll.
@@ -113,16 +113,13 @@ class HttpEcsClient implements EcsClient {
     this.#logger = deps.logger.child({ component: 'cloud' });
     this.#ownDispatcher = deps.dispatcher === undefined ? createHttpDispatcher({ timeout: config.timeout, ca: deps.ca }) : undefined;
     this.#dispatcher = deps.dispatcher ?? this.#ownDispatcher!;
-    const { rateLimit } = deps;
-    // strict: the limit holds for every window, not only for aligned ones, as the contract says "never exceeded".
-    this.#slot = rateLimit
-      ? pThrottle({ limit: rateLimit.count, interval: rateLimit.perMs, strict: true, signal: this.#closed.signal })(async () => undefined)
-      : async () => undefined;
+    this.#limiter = new RateLimiter(deps.rateLimit, this.#logger);
     this.#auth = createAuth(config.auth, {
       logger: this.#logger,
       dispatcher: this.#dispatcher,
       timeout: config.timeout,
       needsCatalog: config.endpoint === undefined,
+      limiter: this.#limiter,
     });
     if (config.endpoint === undefined && this.#auth.catalog === undefined) {
       throw new TypeError(`cloud.endpoint is required with auth type ${config.auth.type}`);
@@ -187,6 +184,7 @@ class HttpEcsClient implements EcsClient {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed.abort(new DOMException('the ECS client was closed', 'AbortError'));
+      this.#limiter.close();
       await this.#auth.close?.();
       await this.#ownDispatcher?.close();
     })();
@@ -271,7 +269,6 @@ class HttpEcsClient implements EcsClient {
   ): Promise<{ answer: Answer; sent: Record<string, string> }> {
     const method = 'GET';
     const sent = await this.#auth.headers({ method, url, headers: { ...baseHeaders } }, callerSignal);
-    await this.#slot();
     const started = performance.now();
     const log = (fields: Record<string, unknown>) =>
       this.#logger.debug(
@@ -281,7 +278,7 @@ class HttpEcsClient implements EcsClient {
     try {
       const answer = await exchange(
         { method, url: url.href, headers: { ...baseHeaders, ...sent } },
-        { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal },
+        { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
       );
       log({ status: answer.status });
       return { answer, sent };

@@ -5,13 +5,14 @@
 import { STATUS_CODES } from 'node:http';
 import { request, type Dispatcher } from 'undici';
 import type { z } from 'zod';
-import { ApiError, kindForStatus } from './ApiError.ts';
+import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
 import { apiMessageFromText } from './errors/apiMessage.ts';
 import { readBody } from '../net/body.ts';
 import { errorCode } from '../net/failure.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import { deadline } from '../lifecycle/abort.ts';
+import type { RateFeedback, RateLimiter } from './rateLimiter.ts';
 
 // An instance action with every traceback (or a large service catalog) stays far below this; more is a
 // proxy gone wrong.
@@ -47,11 +48,15 @@ export interface ExchangeOptions {
   closed: AbortSignal;
   /** What the exchange is for, put before the message of a failure below HTTP. */
   context?: string | undefined;
+  /** The cloud's request rate, shared by every exchange with it: waited for before sending, told of 429s. */
+  limiter?: RateLimiter | undefined;
 }
 
 /** Sends one request and reads its answer; throws only below HTTP (an ApiError) or on cancellation. */
 export async function exchange(req: Exchange, options: ExchangeOptions): Promise<Answer> {
   const { method, url } = req;
+  const release = await options.limiter?.acquire([options.closed, options.signal]);
+  let feedback: RateFeedback = { throttled: false };
   const limit = deadline(options.timeout, [options.closed, options.signal]);
   try {
     const res = await request(url, {
@@ -66,6 +71,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
     const { text, truncated } = isSuccess(res.statusCode)
       ? await readBody(res.body, MAX_BODY_BYTES, MAX_BODY_BYTES)
       : await readBody(res.body, MAX_ERROR_BODY_BYTES, MAX_BODY_BYTES);
+    if (isThrottled(res.statusCode, text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
     return {
       method,
       url,
@@ -81,7 +87,14 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
     throw belowHttpError(err, { method, url, timeoutMs: options.timeout, timedOut: limit.timedOut, context: options.context });
   } finally {
     limit.done();
+    release?.(feedback);
   }
+}
+
+/** A 429, or Huawei's gateway saying its throttling threshold was reached (APIGW.0308) with whatever status. */
+function isThrottled(status: number, text: string): boolean {
+  if (status === 429) return true;
+  return !isSuccess(status) && text.includes(THROTTLED_CODE) && apiMessageFromText(text)?.code === THROTTLED_CODE;
 }
 
 export function isSuccess(status: number): boolean {

@@ -13,6 +13,11 @@ export type FaultSpec =
   | { readonly kind: 'unavailable' }
   /** 429 with a `Retry-After` header and Nova's overLimit body carrying `retryAfter`. */
   | { readonly kind: 'rate-limited'; readonly retryAfterSeconds: number }
+  /**
+   * 429 from Huawei Cloud's API gateway when a throttling threshold is reached (`APIGW.0308`), without
+   * `Retry-After`: the gateway leaves the pause to the client.
+   */
+  | { readonly kind: 'gateway-throttled' }
   /** 200, `content-type: application/json`, and a body that is not JSON (default: a cut-off document). */
   | { readonly kind: 'garbage'; readonly body?: string }
   /** Waits `delayMs` and then answers normally; the simulator's close() ends the wait. */
@@ -114,6 +119,17 @@ export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
         body: JSON.stringify({
           error_msg: 'The API does not exist or has not been published in the environment',
           error_code: 'APIGW.0101',
+          request_id: randomBytes(16).toString('hex'),
+        }),
+      };
+    case 'gateway-throttled':
+      return {
+        type: 'answer',
+        status: 429,
+        headers: JSON_TYPE,
+        body: JSON.stringify({
+          error_msg: 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second',
+          error_code: 'APIGW.0308',
           request_id: randomBytes(16).toString('hex'),
         }),
       };

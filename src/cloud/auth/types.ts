@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RateLimiter } from '../rateLimiter.ts';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { Catalog } from '../catalog.ts';
@@ -42,6 +43,8 @@ export interface AuthDeps {
   timeout: number;
   /** The client takes its endpoint from catalog(): a method that can leave the catalog out must not. */
   needsCatalog: boolean;
+  /** The request rate to the cloud, which identity requests count against too. */
+  limiter?: RateLimiter | undefined;
 }
 
 /** The schema of one auth method's `cloud.auth` mapping; its `type` literal selects it. */

@@ -146,7 +146,7 @@ class PasswordAuth implements AuthStrategy {
           headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'ecs-action-watch' },
           body: tokenRequestBody(this.#config, password),
         },
-        { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal, context },
+        { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal, context, limiter: this.#deps.limiter },
       );
       if (!isSuccess(answer.status)) throw httpError(answer, context);
       const token = answer.headers['x-subject-token'];

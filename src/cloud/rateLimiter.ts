@@ -1,0 +1,160 @@
+// How many requests may go to the cloud, shared by everything that talks to it: polls, version documents
+// and identity tokens. A request counts against the window from the moment it is sent until `perMs`
+// after its answer came back, so that however long it travelled, the cloud cannot have seen more than
+// `count` requests in any window of `perMs`: a limit counted by start times alone is exceeded at the
+// far end as soon as one request takes longer on the way than the next. On a 429 (Huawei's gateway says
+// APIGW.0308) every request waits for Retry-After, or for a pause of its own that doubles while 429s go
+// on, and the rate is halved; it grows back by a quarter per window without one.
+import type { Logger } from 'pino';
+
+export interface RateLimit {
+  count: number;
+  perMs: number;
+}
+
+/** What an answer says about the rate: whether the cloud throttled it, and for how long it asked. */
+export interface RateFeedback {
+  throttled: boolean;
+  retryAfterMs?: number | undefined;
+}
+
+/** Without Retry-After, the first pause after a 429; doubled for each 429 in a row. */
+const FIRST_PAUSE_MS = 1000;
+const MAX_PAUSE_MS = 60_000;
+
+export class RateLimiter {
+  readonly #ceiling: number;
+  readonly #perMs: number;
+  readonly #logger: Logger;
+  /** Monotonic: a wall clock set back must not stall every request. */
+  readonly #now: () => number;
+  /** Requests allowed per window now: the ceiling, or less after a 429. */
+  #allowed: number;
+  /** Requests sent and not yet answered. */
+  #inFlight = 0;
+  /** When each answer of the last window came back, oldest first. */
+  #answered: number[] = [];
+  #pausedUntil = 0;
+  #throttledInARow = 0;
+  #lastGrowth = 0;
+  readonly #queue: Array<() => void> = [];
+  #wakeup: NodeJS.Timeout | undefined;
+
+  /** `limit` undefined: no ceiling, but 429s still slow it down. */
+  constructor(limit: RateLimit | undefined, logger: Logger, now: () => number = () => performance.now()) {
+    this.#now = now;
+    this.#ceiling = limit?.count ?? Infinity;
+    this.#perMs = limit?.perMs ?? 1000;
+    this.#allowed = this.#ceiling;
+    this.#logger = logger;
+  }
+
+  /**
+   * Waits for a free slot (first come, first served) and returns what must be called with the answer
+   * once it is in, or with `{ throttled: false }` when the request failed without one. Rejects with the
+   * reason of the first of `signals` to abort while it waits.
+   */
+  async acquire(signals: readonly (AbortSignal | undefined)[] = []): Promise<(feedback: RateFeedback) => void> {
+    for (const signal of signals) signal?.throwIfAborted();
+    if (this.#queue.length === 0 && this.#free(this.#now())) {
+      this.#inFlight++;
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const stopListening = () => {
+          for (const signal of signals) signal?.removeEventListener('abort', onAbort);
+        };
+        // Called by #pump, which has counted the request in flight.
+        const grant = () => {
+          stopListening();
+          resolve();
+        };
+        const onAbort = (event: Event) => {
+          stopListening();
+          const at = this.#queue.indexOf(grant);
+          if (at >= 0) this.#queue.splice(at, 1);
+          reject((event.target as AbortSignal).reason);
+        };
+        for (const signal of signals) signal?.addEventListener('abort', onAbort, { once: true });
+        this.#queue.push(grant);
+        this.#pump();
+      });
+    }
+    let released = false;
+    return (feedback) => {
+      if (released) return;
+      released = true;
+      this.#release(feedback);
+    };
+  }
+
+  /** Cancels the pending wake-up; waiting callers are left to their signals. */
+  close(): void {
+    clearTimeout(this.#wakeup);
+  }
+
+  #free(now: number): boolean {
+    if (now < this.#pausedUntil) return false;
+    if (this.#allowed === Infinity) return true;
+    this.#forget(now);
+    return this.#inFlight + this.#answered.length < this.#allowed;
+  }
+
+  #forget(now: number): void {
+    let old = 0;
+    while (old < this.#answered.length && this.#answered[old]! <= now - this.#perMs) old++;
+    if (old > 0) this.#answered.splice(0, old);
+  }
+
+  #release({ throttled, retryAfterMs }: RateFeedback): void {
+    const now = this.#now();
+    this.#inFlight--;
+    if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
+    if (throttled) this.#throttled(now, retryAfterMs);
+    else this.#grow(now);
+    this.#pump();
+  }
+
+  #throttled(now: number, retryAfterMs: number | undefined): void {
+    this.#throttledInARow++;
+    const pause = retryAfterMs ?? Math.min(FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1), MAX_PAUSE_MS);
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.min(pause, MAX_PAUSE_MS));
+    this.#forget(now);
+    const sent = this.#answered.length + this.#inFlight;
+    const allowed = Math.max(1, Math.floor(Math.min(this.#allowed, sent) / 2));
+    this.#lastGrowth = this.#pausedUntil;
+    if (allowed < this.#allowed) {
+      this.#logger.warn(
+        { pauseMs: this.#pausedUntil - now, requestsPerWindow: allowed, windowMs: this.#perMs },
+        'the cloud throttles our requests (429): pausing, then sending fewer until it stops',
+      );
+      this.#allowed = allowed;
+    }
+  }
+
+  #grow(now: number): void {
+    if (now < this.#pausedUntil) return;
+    this.#throttledInARow = 0;
+    if (this.#allowed >= this.#ceiling || now - this.#lastGrowth < this.#perMs) return;
+    this.#lastGrowth = now;
+    const next = this.#allowed + Math.max(1, Math.ceil(this.#allowed / 4));
+    // Without a configured ceiling, a rate that doubled since the 429 is the cloud's to limit again.
+    this.#allowed = this.#ceiling === Infinity && next >= this.#answered.length * 2 + 2 ? Infinity : Math.min(next, this.#ceiling);
+    if (this.#allowed === this.#ceiling) this.#logger.info({ windowMs: this.#perMs }, 'request rate back to its limit after throttling');
+  }
+
+  /** Grants queued requests while there is room, then sleeps until room is due. */
+  #pump(): void {
+    clearTimeout(this.#wakeup);
+    this.#wakeup = undefined;
+    const now = this.#now();
+    while (this.#queue.length > 0 && this.#free(now)) {
+      this.#inFlight++;
+      this.#queue.shift()!();
+    }
+    if (this.#queue.length === 0) return;
+    // Room comes when the pause ends, when the oldest answer leaves the window, or with an answer (which pumps).
+    const at = now < this.#pausedUntil ? this.#pausedUntil : this.#answered.length > 0 ? this.#answered[0]! + this.#perMs : undefined;
+    if (at === undefined) return;
+    this.#wakeup = setTimeout(() => this.#pump(), Math.max(1, at - now + 1));
+  }
+}
