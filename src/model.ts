@@ -135,6 +135,8 @@ export const NOTIFICATION_TYPES = {
   timeout: 'ecs.action.timed_out',
   not_found: 'ecs.action.not_found',
   test: 'ecs.watch.test',
+  /** An early warning: the action still runs past its `warnAfter`; outcome null. */
+  slow: 'ecs.action.slow',
 } as const;
 export type NotificationType = (typeof NOTIFICATION_TYPES)[keyof typeof NOTIFICATION_TYPES];
 
@@ -155,3 +157,40 @@ export interface Notification {
   reason: string;
   detectedAt: string;
 }
+
+/** What a notifier's `on:` filter names: the outcomes, and `slow` for early warnings. */
+export const NOTIFY_EVENTS = [...OUTCOMES, 'slow'] as const;
+export type NotifyEvent = (typeof NOTIFY_EVENTS)[number];
+
+export const BATCH_NOTIFICATION_TYPES = {
+  /** Every watch of the batch has an outcome. */
+  finished: 'ecs.batch.finished',
+  /** The batch is still unfinished `batchWindow` after its first watch began: what is known so far. */
+  partial: 'ecs.batch.partial',
+} as const;
+export type BatchNotificationType = (typeof BATCH_NOTIFICATION_TYPES)[keyof typeof BATCH_NOTIFICATION_TYPES];
+
+/** One watch of a batch digest; a watch that did not succeed carries its notification's facts in full. */
+export interface BatchEntry extends Partial<Omit<Notification, 'type' | 'watch' | 'outcome' | 'reason' | 'detectedAt'>> {
+  watch: Notification['watch'];
+  /** null: still pending (a partial digest). */
+  outcome: Outcome | null;
+  reason: string;
+  /** When its outcome was detected; null while pending. */
+  detectedAt: string | null;
+}
+
+/** The contract's digest of a batch (`batch:` label on watches): one per notifier instead of one per watch. */
+export interface BatchNotification {
+  type: BatchNotificationType;
+  batch: string;
+  /** 1, then 2... when watches join a batch whose digest was already sent. */
+  round: number;
+  counts: Record<Outcome | 'pending', number>;
+  /** Failures first (failure, timeout, not_found), then pending, then successes. */
+  watches: BatchEntry[];
+  detectedAt: string;
+}
+
+/** Whatever a notifier may be asked to send. */
+export type OutgoingNotification = Notification | BatchNotification;

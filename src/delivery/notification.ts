@@ -1,24 +1,93 @@
 import { createHash } from 'node:crypto';
-import { NOTIFICATION_TYPES, type Notification } from '../model.ts';
-import type { VerdictRecord, WatchRecord } from '../state/types.ts';
+import {
+  BATCH_NOTIFICATION_TYPES, NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type Notification, type NotificationType,
+  type NotificationWatch, type Outcome, type OutgoingNotification,
+} from '../model.ts';
+import type { DurableDelivery } from '../state/store.ts';
+import type { DeliveryRecord, DigestMember, DigestRecord, VerdictRecord, WarningRecord, WatchRecord } from '../state/types.ts';
 import { kindOf } from '../watch/kinds/index.ts';
 
 /**
  * Stable across attempts, restarts and even a lost state file, so that webhook-id and Message-ID
  * let receivers drop a redelivery; the notifier's name keeps two mail notifiers' messages distinct.
- * `key` is the watch's state key (an action's `project/server/request`, as before kinds existed).
+ * `key` is the watch's state key (an action's `project/server/request`, as before kinds existed);
+ * `outcome` the verdict's, or `slow` for the early warning.
  */
 export function deliveryId(key: string, outcome: string, notifier: string): string {
-  return createHash('sha256').update(`${key}/${outcome}/${notifier}`).digest('hex').slice(0, 32);
+  return digestOf(`${key}/${outcome}/${notifier}`);
+}
+
+/** The id of a batch digest's delivery: stable for the batch, its round and whether it is the final one. */
+export function digestDeliveryId(label: string, round: number, final: boolean, notifier: string): string {
+  // Line breaks keep a batch apart from any watch, whose ids hash a slash-separated key.
+  return digestOf(`batch\n${label}\n${round}\n${final ? 'finished' : 'partial'}\n${notifier}`);
+}
+
+function digestOf(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 32);
+}
+
+/** A delivery just owed, not attempted yet. */
+export function pendingDelivery(id: string, at: string): DeliveryRecord {
+  return { id, status: 'pending', attempts: 0, createdAt: at, nextAttemptAt: null, lastError: null, updatedAt: at };
 }
 
 /** The contract's notification for a watch with a verdict; rebuilt from state for every attempt. */
 export function notificationFor(record: WatchRecord, verdict: VerdictRecord): Notification {
+  return announce(record, NOTIFICATION_TYPES[verdict.outcome], verdict.outcome, verdict);
+}
+
+/** The early warning: the watch's notification while it runs, with outcome null. */
+export function slowNotificationFor(record: WatchRecord, warning: WarningRecord): Notification {
+  return announce(record, NOTIFICATION_TYPES.slow, null, warning);
+}
+
+function announce(record: WatchRecord, type: NotificationType, outcome: Outcome | null, what: { reason: string; detectedAt: string }): Notification {
+  return { type, outcome, ...kindOf(record).facts(record), reason: what.reason, detectedAt: what.detectedAt };
+}
+
+/** A watch as its notifications name it. */
+export function watchOf(record: WatchRecord): NotificationWatch {
+  return kindOf(record).facts(record).watch;
+}
+
+/** Failures first, in the order people should read them; successes, the expected case, last. */
+const ENTRY_ORDER: ReadonlyArray<Outcome | null> = ['failure', 'timeout', 'not_found', null, 'success'];
+
+/**
+ * A batch digest as notifiers send it: the counts and each watch as the digest's snapshot saw it; a watch
+ * that did not succeed carries the full facts of its own notification, read from its record (`recordOf`),
+ * whose verdict no longer changes.
+ */
+export function digestNotificationFor(label: string, digest: DigestRecord, recordOf: (key: string) => WatchRecord | undefined): BatchNotification {
+  const counts: BatchNotification['counts'] = { success: 0, failure: 0, timeout: 0, not_found: 0, pending: 0 };
+  for (const m of digest.members) counts[m.outcome ?? 'pending']++;
+  const ordered = [...digest.members].sort((a, b) => ENTRY_ORDER.indexOf(a.outcome) - ENTRY_ORDER.indexOf(b.outcome));
   return {
-    type: NOTIFICATION_TYPES[verdict.outcome],
-    outcome: verdict.outcome,
-    ...kindOf(record).facts(record),
-    reason: verdict.reason,
-    detectedAt: verdict.detectedAt,
+    type: digest.final ? BATCH_NOTIFICATION_TYPES.finished : BATCH_NOTIFICATION_TYPES.partial,
+    batch: label,
+    round: digest.round,
+    counts,
+    watches: ordered.map((m) => entryOf(m, recordOf(m.key))),
+    detectedAt: digest.detectedAt,
   };
+}
+
+function entryOf(member: DigestMember, record: WatchRecord | undefined): BatchEntry {
+  const entry: BatchEntry = { watch: member.watch, outcome: member.outcome, reason: member.reason, detectedAt: member.detectedAt };
+  if (member.outcome === null || member.outcome === 'success' || !record?.verdict) return entry;
+  const { watch: _watch, ...facts } = kindOf(record).facts(record);
+  return { ...entry, ...facts };
+}
+
+/** What a delivery announces, rebuilt from state for every attempt. */
+export function notificationOf(d: DurableDelivery, recordOf: (key: string) => WatchRecord | undefined): OutgoingNotification | null {
+  switch (d.about) {
+    case 'verdict':
+      return d.record.verdict ? notificationFor(d.record, d.record.verdict) : null;
+    case 'slow':
+      return d.record.warning ? slowNotificationFor(d.record, d.record.warning) : null;
+    case 'digest':
+      return digestNotificationFor(d.batch.label, d.digest, recordOf);
+  }
 }

@@ -8,7 +8,7 @@ import type { Notifier } from '../notify/types.ts';
 import { DeliveryError } from '../notify/DeliveryError.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
-import { notificationFor } from './notification.ts';
+import { notificationOf } from './notification.ts';
 import { kindOf } from '../watch/kinds/index.ts';
 
 /** Sends in flight at once: thousands of verdicts at once must not open thousands of connections. */
@@ -125,25 +125,39 @@ export class Outbox {
     return next === null ? null : Math.max(0, next - Date.now());
   }
 
-  async #attempt({ key, record, notifier: name, delivery }: DurableDelivery): Promise<void> {
+  async #attempt(owed: DurableDelivery): Promise<void> {
     if (this.#stopping.signal.aborted) return;
-    const log = this.#logger.child({ ...kindOf(record).logFields(record), notifier: name, deliveryId: delivery.id });
+    const { key, notifier: name, delivery } = owed;
+    const log = this.#logger.child({ ...logContext(owed), notifier: name, deliveryId: delivery.id });
+    if (owed.about === 'slow' && owed.record.verdict) {
+      // A warning that the action is slow, told after its outcome, would only confuse.
+      this.#settle(delivery, 'superseded', null);
+      log.info({ outcome: owed.record.verdict.outcome }, 'early warning not sent: the action finished first');
+      this.#store.touch(key);
+      return;
+    }
     const notifier = this.#notifiers.get(name);
+    const notification = notificationOf(owed, (k) => this.#store.get(k));
     delivery.attempts++;
     try {
-      if (!notifier || !record.verdict) throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
+      if (!notifier || !notification) throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
-        .send(notificationFor(record, record.verdict), { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal })
+        .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal })
         .finally(stopTimer);
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
-      log.info({ outcome: record.verdict.outcome, attempt: delivery.attempts }, 'notification delivered');
+      log.info({ type: notification.type, attempt: delivery.attempts }, 'notification delivered');
     } catch (err) {
       this.#failed(delivery, err, log, name);
     }
-    this.#store.touch(key);
-    this.#store.releaseIfSettled(key);
+    if (owed.about === 'digest') {
+      this.#store.touchBatch(owed.batch.label);
+      this.#store.releaseBatchIfSettled(owed.batch.label);
+    } else {
+      this.#store.touch(key);
+      this.#store.releaseIfSettled(key);
+    }
     // Not awaited: saves coalesce in the background, so one slow fsync does not hold up every send. A crash
     // before the save lands means a redelivery with the same id, which receivers drop; flush() awaits a save.
     this.#store.save().catch((err: unknown) => log.error({ err, key }, 'could not record the delivery; it will be attempted again'));
@@ -176,13 +190,19 @@ export class Outbox {
     log.warn({ attempt: delivery.attempts, error: message, retryInMs: Math.round(next - now) }, 'delivery failed; will retry');
   }
 
-  #settle(delivery: DeliveryRecord, status: 'delivered' | 'given_up', lastError: string | null): void {
+  #settle(delivery: DeliveryRecord, status: Exclude<DeliveryRecord['status'], 'pending'>, lastError: string | null): void {
     delivery.status = status;
     delivery.nextAttemptAt = null;
     delivery.lastError = lastError;
     delivery.updatedAt = new Date().toISOString();
     this.#queue.delete(delivery.id);
   }
+}
+
+/** What the log lines of a delivery's attempts say it is about. */
+function logContext(owed: DurableDelivery): Record<string, string | number> {
+  if (owed.about === 'digest') return { batch: owed.batch.label, round: owed.digest.round };
+  return { ...kindOf(owed.record).logFields(owed.record), ...(owed.about === 'slow' ? { about: 'slow' } : {}) };
 }
 
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */

@@ -3,113 +3,179 @@
 import { parseNovaTime } from '../cloud/time.ts';
 import { subJobEntity, subJobFailure } from '../watch/jobVerdict.ts';
 import {
-  NOTIFICATION_TYPES, type EcsJob, type InstanceActionEvent, type Notification, type NotificationWatch, type Outcome,
+  NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type EcsJob, type InstanceActionEvent, type Notification,
+  type NotificationWatch, type Outcome, type OutgoingNotification,
 } from '../model.ts';
 
-/** The contract's webhook body. */
-export function renderWebhookBody(n: Notification): string {
-  // Rebuilt field by field: the key order is the contract's whatever order the caller's object has, and
-  // nothing the caller happened to add to the notification leaks into the payload.
-  return JSON.stringify({
-    type: n.type,
-    outcome: n.outcome,
-    watch: watchFields(n.watch),
-    instanceAction: n.instanceAction,
-    server: n.server === null ? null : { status: n.server.status, taskState: n.server.taskState, fault: n.server.fault },
-    // A job's notification carries the job; an action's keeps the shape the contract gave it before jobs.
-    ...(n.job === undefined ? {} : { job: n.job }),
-    reason: n.reason,
-    detectedAt: n.detectedAt,
-  });
+/** A batch digest, as opposed to one watch's notification. */
+export function isBatch(n: OutgoingNotification): n is BatchNotification {
+  return 'batch' in n;
 }
 
-function watchFields(w: NotificationWatch): NotificationWatch {
+/** The contract's webhook body. */
+export function renderWebhookBody(n: OutgoingNotification): string {
+  return JSON.stringify(isBatch(n) ? batchBody(n) : actionBody(n));
+}
+
+/** What a watch's notification says of what it follows; a batch entry carries the same for a watch that did not succeed. */
+type Facts = Pick<Notification, 'watch' | 'instanceAction' | 'server' | 'job'>;
+
+// Rebuilt field by field: the key order is the contract's whatever order the caller's object has, and
+// nothing the caller happened to add to the notification leaks into the payload.
+function actionBody(n: Notification): object {
+  return { type: n.type, outcome: n.outcome, watch: watchBody(n.watch), ...factsBody(n), reason: n.reason, detectedAt: n.detectedAt };
+}
+
+function batchBody(n: BatchNotification): object {
+  const { success, failure, timeout, not_found, pending } = n.counts;
+  return {
+    type: n.type,
+    batch: n.batch,
+    round: n.round,
+    counts: { success, failure, timeout, not_found, pending },
+    watches: n.watches.map((e) => ({
+      watch: watchBody(e.watch),
+      outcome: e.outcome,
+      reason: e.reason,
+      detectedAt: e.detectedAt,
+      // A watch that did not succeed comes with everything its own notification would have said.
+      ...(e.outcome === null || e.outcome === 'success' ? {} : factsBody(factsOf(e))),
+    })),
+    detectedAt: n.detectedAt,
+  };
+}
+
+function watchBody(w: NotificationWatch): NotificationWatch {
   return 'jobId' in w
     ? { kind: w.kind, name: w.name, projectId: w.projectId, jobId: w.jobId }
     : { name: w.name, projectId: w.projectId, serverId: w.serverId, requestId: w.requestId };
 }
 
-const OUTCOME_WORDS: Record<Outcome, string> = {
+/** What the API showed: the action and its server, and for a job the job. */
+function factsBody(n: Facts): object {
+  return {
+    instanceAction: n.instanceAction,
+    server: n.server === null ? null : { status: n.server.status, taskState: n.server.taskState, fault: n.server.fault },
+    // A job's notification carries the job; an action's keeps the shape the contract gave it before jobs.
+    ...(n.job === undefined ? {} : { job: n.job }),
+  };
+}
+
+/** An entry's facts, null where its record was gone when the digest was sent. */
+function factsOf(e: BatchEntry): Facts {
+  return { watch: e.watch, instanceAction: e.instanceAction ?? null, server: e.server ?? null, ...(e.job === undefined ? {} : { job: e.job }) };
+}
+
+export const OUTCOME_WORDS: Record<Outcome, string> = {
   success: 'succeeded',
   failure: 'failed',
   timeout: 'timed out',
   not_found: 'not found',
 };
 
-export function renderEmail(n: Notification): { subject: string; text: string } {
+/** Count words in reading order: the failures before the successes. */
+const COUNT_ORDER: ReadonlyArray<[keyof BatchNotification['counts'], string]> = [
+  ['failure', 'failed'],
+  ['timeout', 'timed out'],
+  ['not_found', 'not found'],
+  ['pending', 'pending'],
+  ['success', 'succeeded'],
+];
+
+export function renderEmail(n: OutgoingNotification): { subject: string; text: string } {
   const headline = renderHeadline(n);
-  return { subject: `[ecs-action-watch] ${headline}`, text: `${[headline, ...renderFacts(n)].join('\n')}\n` };
+  const facts = isBatch(n) ? renderBatchFacts(n) : renderFacts(n);
+  return { subject: `[ecs-action-watch] ${headline}`, text: `${[headline, ...facts].join('\n')}\n` };
 }
 
-/** The outcome to report, or null for a test notification. */
-function outcomeOf(n: Notification): Outcome | null {
-  return n.type === NOTIFICATION_TYPES.test ? null : n.outcome;
+/** One line saying what happened: the email's subject, a chat message's title. */
+export function renderHeadline(n: OutgoingNotification): string {
+  if (isBatch(n)) {
+    const round = n.round > 1 ? ` (round ${n.round})` : '';
+    return `batch ${oneLine(n.batch)}${round} ${n.type === 'ecs.batch.finished' ? 'finished' : 'still running'}: ${renderCounts(n.counts)}`;
+  }
+  const label = labelOf(n.watch);
+  if (n.type === NOTIFICATION_TYPES.test) return label ? `test notification: ${label}` : 'test notification';
+  const what = 'jobId' in n.watch ? n.job?.job_type || 'job' : n.instanceAction?.action || 'action';
+  if (n.outcome === null) return `${what} still running: ${label}`;
+  return `${what} ${OUTCOME_WORDS[n.outcome]}: ${label}`;
 }
 
-function renderHeadline(n: Notification): string {
-  // A name is a person's label and may hold anything YAML allows, a line break included; a subject is one line.
-  const w = n.watch;
-  const label = (w.name || ('jobId' in w ? w.jobId : w.serverId)).replace(/\s+/g, ' ').trim();
-  const outcome = outcomeOf(n);
-  if (outcome === null) return label ? `test notification: ${label}` : 'test notification';
-  const what = 'jobId' in w ? n.job?.job_type || 'job' : n.instanceAction?.action || 'action';
-  return `${what} ${OUTCOME_WORDS[outcome]}: ${label}`;
+/** `2 failed, 48 succeeded`: the counts that are not zero, failures first. */
+export function renderCounts(counts: BatchNotification['counts']): string {
+  const parts = COUNT_ORDER.filter(([key]) => counts[key] > 0).map(([key, word]) => `${counts[key]} ${word}`);
+  return parts.length > 0 ? parts.join(', ') : 'no watches';
+}
+
+/** A watch as people name it: its name, else what it follows; one line, whatever YAML let the name hold. */
+export function labelOf(watch: NotificationWatch): string {
+  return oneLine(watch.name || ('jobId' in watch ? watch.jobId : watch.serverId));
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
 }
 
 function renderFacts(n: Notification): string[] {
-  const test = outcomeOf(n) === null;
+  const test = n.type === NOTIFICATION_TYPES.test;
   const lines: string[] = [''];
   if (test) lines.push('This is a test notification from ecs-action-watch: if you can read it, this notifier works.', '');
+  if (n.outcome === null && !test) lines.push('No outcome yet: this is an early warning, the outcome follows when it ends.', '');
   if (n.reason) lines.push(`Reason: ${n.reason}`, '');
+  return [...lines, ...renderWatchFacts(n, n.detectedAt, test)];
+}
 
-  const field = (label: string, value: string): void => {
-    lines.push(`${`${label}:`.padEnd(14)}${value}`);
-  };
+function field(label: string, value: string): string {
+  return `${`${label}:`.padEnd(14)}${value}`;
+}
+
+/** The watch's ids and what it follows: the action, its server and events, or the job and its sub-jobs. */
+function renderWatchFacts(n: Facts, detectedAt: string | null, test: boolean): string[] {
+  const lines: string[] = [];
+  const add = (label: string, value: string) => lines.push(field(label, value));
   const w = n.watch;
-  if (w.name) field('Watch', w.name);
+  if (w.name) add('Watch', w.name);
   if ('jobId' in w) {
-    field('Job', w.jobId);
-    if (w.projectId) field('Project', w.projectId);
-    return [...lines, ...renderJob(n.job ?? null, field, n.detectedAt)];
+    add('Job', w.jobId);
+    if (w.projectId) add('Project', w.projectId);
+    return [...lines, ...renderJob(n.job ?? null, detectedAt)];
   }
-  if (w.requestId) field('Request', w.requestId);
-  if (w.serverId) field('Server', w.serverId);
-  if (w.projectId) field('Project', w.projectId);
+  if (w.requestId) add('Request', w.requestId);
+  if (w.serverId) add('Server', w.serverId);
+  if (w.projectId) add('Project', w.projectId);
 
   const action = n.instanceAction;
   if (action) {
-    field('Action', `${action.action}, started ${formatNovaTime(action.start_time)}`);
-    if (action.message) field('Message', action.message);
+    add('Action', `${action.action}, started ${formatNovaTime(action.start_time)}`);
+    if (action.message) add('Message', action.message);
   } else if (!test) {
-    field('Action', 'never read from the API');
+    add('Action', 'never read from the API');
   }
 
   if (n.server) {
-    field('Server state', `${n.server.status}, task state ${n.server.taskState ?? 'none'}`);
+    add('Server state', `${n.server.status}, task state ${n.server.taskState ?? 'none'}`);
     const fault = n.server.fault;
-    if (fault) field('Server fault', fault.code === undefined ? fault.message : `${fault.code} ${fault.message}`);
+    if (fault) add('Server fault', fault.code === undefined ? fault.message : `${fault.code} ${fault.message}`);
   }
-  field('Detected', n.detectedAt);
-
+  if (detectedAt) add('Detected', detectedAt);
   if (action) lines.push('', ...renderEvents(action.events));
   return lines;
 }
 
 /** A job and each of its sub-jobs, with what each acted on, its status and, for a failed one, why. */
-function renderJob(job: EcsJob | null, field: (label: string, value: string) => void, detectedAt: string): string[] {
-  if (job === null) {
-    field('Job type', 'never read from the API');
-    field('Detected', detectedAt);
-    return [];
-  }
-  field('Job type', `${job.job_type ?? 'unknown'}, ${job.status}`);
-  field('Began', formatJobTime(job.begin_time));
-  field('Ended', formatJobTime(job.end_time));
-  if (job.error_code || job.fail_reason) field('Failure', [job.error_code, job.fail_reason].filter(Boolean).join(' '));
-  field('Detected', detectedAt);
+function renderJob(job: EcsJob | null, detectedAt: string | null): string[] {
+  const detected = detectedAt ? [field('Detected', detectedAt)] : [];
+  if (job === null) return [field('Job type', 'never read from the API'), ...detected];
+  const lines = [
+    field('Job type', `${job.job_type ?? 'unknown'}, ${job.status}`),
+    field('Began', formatJobTime(job.begin_time)),
+    field('Ended', formatJobTime(job.end_time)),
+    ...(job.error_code || job.fail_reason ? [field('Failure', [job.error_code, job.fail_reason].filter(Boolean).join(' '))] : []),
+    ...detected,
+  ];
   const subs = job.entities.sub_jobs ?? [];
-  if (subs.length === 0) return job.entities.server_id ? ['', `Server: ${job.entities.server_id}`] : [];
-  const lines = ['', `Sub-jobs (${subs.length}):`];
+  if (subs.length === 0) return job.entities.server_id ? [...lines, '', `Server: ${job.entities.server_id}`] : lines;
+  lines.push('', `Sub-jobs (${subs.length}):`);
   for (const sub of subs) {
     const why = sub.status === 'FAIL' ? subJobFailure(sub) : '';
     lines.push(`  - ${sub.job_type ?? 'sub-job'} on ${subJobEntity(sub)}: ${sub.status}${why ? ` (${why})` : ''}`);
@@ -119,6 +185,33 @@ function renderJob(job: EcsJob | null, field: (label: string, value: string) => 
 
 function formatJobTime(value: string | null): string {
   return value === null || value.trim() === '' ? 'not yet' : formatNovaTime(value);
+}
+
+/** The digest for people: the counts, then each group of watches, failures first and in full. */
+function renderBatchFacts(n: BatchNotification): string[] {
+  const total = n.watches.length;
+  const lines = ['', `${total} watch${total === 1 ? '' : 'es'}: ${renderCounts(n.counts)}.`];
+  if (n.type !== 'ecs.batch.finished') lines.push('Not finished yet: the final digest follows once every watch has an outcome.');
+  lines.push(field('Detected', n.detectedAt));
+  for (const [key, word] of COUNT_ORDER) {
+    const group = n.watches.filter((e) => (e.outcome ?? 'pending') === key);
+    if (group.length === 0) continue;
+    lines.push('', `${word[0]!.toUpperCase()}${word.slice(1)} (${group.length}):`);
+    const brief = key === 'success' || key === 'pending';
+    group.forEach((e, i) => lines.push(...(brief ? renderBrief(e) : [...(i > 0 ? [''] : []), ...renderInFull(e)])));
+  }
+  return lines;
+}
+
+function renderBrief(e: BatchEntry): string[] {
+  const w = e.watch;
+  const ids = ('jobId' in w ? [w.jobId] : [w.serverId, w.requestId]).filter(Boolean).join(', ');
+  return [`  - ${labelOf(w)}${ids ? ` (${ids})` : ''}${e.reason ? `: ${oneLine(e.reason)}` : ''}`];
+}
+
+function renderInFull(e: BatchEntry): string[] {
+  const facts = [...(e.reason ? [field('Reason', e.reason)] : []), ...renderWatchFacts(factsOf(e), e.detectedAt, false)];
+  return [`  - ${labelOf(e.watch)}`, ...facts.map((l) => (l ? `    ${l}` : l))];
 }
 
 function renderEvents(events: InstanceActionEvent[] | undefined): string[] {
@@ -139,7 +232,7 @@ function renderEvents(events: InstanceActionEvent[] | undefined): string[] {
 }
 
 /** Nova writes `2026-11-26T17:50:00.000000` and means UTC; people should not have to know that. */
-function formatNovaTime(value: string | null): string {
+export function formatNovaTime(value: string | null): string {
   if (value === null) return 'unknown';
   try {
     return parseNovaTime(value).toISOString();

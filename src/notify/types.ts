@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
 import type { z } from 'zod';
-import type { Notification, Outcome } from '../model.ts';
+import type { NotifyEvent, OutgoingNotification } from '../model.ts';
 
 /** What the dispatcher hands a notifier for one attempt of one delivery. */
 export interface DeliveryAttempt {
-  /** Stable for a (watch, outcome): webhook-id and the Message-ID derive from it, so receivers can drop redeliveries. */
+  /** Stable for a (watch, outcome), an early warning or a batch digest: webhook-id and the Message-ID derive from it, so receivers can drop redeliveries. */
   deliveryId: string;
   /** 1 for the first attempt; counts across restarts. */
   attempt: number;
@@ -27,9 +27,9 @@ export interface DeliveryReceipt {
 export interface Notifier {
   readonly name: string;
   readonly type: string;
-  /** The `on:` filter. */
-  accepts(outcome: Outcome): boolean;
-  send(notification: Notification, attempt: DeliveryAttempt): Promise<DeliveryReceipt>;
+  /** The `on:` filter: an outcome, or `slow` for early warnings. */
+  accepts(event: NotifyEvent): boolean;
+  send(notification: OutgoingNotification, attempt: DeliveryAttempt): Promise<DeliveryReceipt>;
   close(): Promise<void>;
 }
 

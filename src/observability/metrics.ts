@@ -4,7 +4,7 @@ import { VERSION } from '../version.ts';
 const PREFIX = 'ecs_action_watch_';
 
 /** What the deliveries gauge reads at each scrape: the outbox's counts from the state. */
-export type DeliveryCounts = { pending: number; delivered: number; givenUp: number };
+export type DeliveryCounts = { pending: number; delivered: number; givenUp: number; superseded: number };
 
 /**
  * One registry per process object (not prom-client's global), so tests and embedders stay isolated.
@@ -93,7 +93,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     deliveries: new Gauge({
       name: `${PREFIX}deliveries`,
-      help: 'Deliveries recorded in the state, by state (pending, delivered, given_up)',
+      help: 'Deliveries recorded in the state, by state (pending, delivered, given_up, superseded)',
       labelNames: ['state'] as const,
       registers,
       collect() {
@@ -102,6 +102,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         this.set({ state: 'pending' }, counts.pending);
         this.set({ state: 'delivered' }, counts.delivered);
         this.set({ state: 'given_up' }, counts.givenUp);
+        this.set({ state: 'superseded' }, counts.superseded);
       },
     }),
     /** The running app's outbox; replaced when a reload rebuilds the app. */

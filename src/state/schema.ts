@@ -4,7 +4,11 @@ import { z } from 'zod';
 import { OUTCOMES } from '../model.ts';
 import { instanceActionSchema, jobSchema } from '../cloud/schemas.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
-import type { ActionWatchRecord, DeliveryRecord, JobWatchRecord, NotFoundMemory, ObservedMemory, WatchRecord } from './types.ts';
+import type {
+  ActionWatchRecord, BatchRecord, DeliveryRecord, DigestMember, DigestRecord, JobWatchRecord, NotFoundMemory, ObservedMemory, WarningRecord,
+  WatchRecord,
+} from './types.ts';
+import type { NotificationWatch } from '../model.ts';
 
 export const STATE_VERSION = 1;
 
@@ -12,6 +16,8 @@ export const STATE_VERSION = 1;
 export const stateEnvelopeSchema = z.object({
   version: z.literal(STATE_VERSION),
   watches: z.record(z.string(), z.unknown()),
+  // Absent in files written before batches existed.
+  batches: z.record(z.string(), z.unknown()).optional(),
 });
 
 const time = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time such as 2026-11-26T18:00:00.000Z' });
@@ -23,7 +29,7 @@ const deliverySchema: z.ZodType<DeliveryRecord> = z.preprocess(
   (value) => (isMapping(value) && value.createdAt === undefined && typeof value.updatedAt === 'string' ? { ...value, createdAt: value.updatedAt } : value),
   z.object({
     id: z.string().min(1),
-    status: z.enum(['pending', 'delivered', 'given_up']),
+    status: z.enum(['pending', 'delivered', 'given_up', 'superseded']),
     attempts: z.int().min(0),
     createdAt: time,
     nextAttemptAt: time.nullable(),
@@ -54,6 +60,10 @@ const observedSchema: z.ZodType<ObservedMemory> = z.object({
 
 const notFoundSchema: z.ZodType<NotFoundMemory> = z.object(notFoundShape);
 
+const deliveriesSchema = dictionarySchema(z.string().min(1), deliverySchema);
+
+const warningSchema: z.ZodType<WarningRecord> = z.object({ reason: z.string(), detectedAt: time, deliveries: deliveriesSchema });
+
 // Every field of a record has its check here (tsc says so when one is added to a record type): a field
 // left out would be dropped at load and forgotten across a restart.
 // In the order the records are written, so that a record read and written again is the same text (and a
@@ -65,7 +75,10 @@ const whoAndSince = {
 };
 const outcomeShape = {
   verdict: z.object({ outcome: z.enum(OUTCOMES), reason: z.string(), detectedAt: time }).nullable(),
-  deliveries: dictionarySchema(z.string().min(1), deliverySchema),
+  deliveries: deliveriesSchema,
+  // Absent in records written before early warnings and batches existed.
+  warning: warningSchema.nullable().optional(),
+  batch: z.string().min(1).nullable().optional(),
 };
 
 const actionShape = {
@@ -105,6 +118,33 @@ export const watchRecordSchema: z.ZodType<WatchRecord> = z.discriminatedUnion('k
   z.object(actionShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
   z.object(jobShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
 ]);
+
+// A watch as its notifications name it, per kind.
+const watchIdentitySchema: z.ZodType<NotificationWatch> = z.union([
+  z.object({ name: z.string().nullable(), projectId: z.string(), serverId: z.string(), requestId: z.string() }),
+  z.object({ kind: z.literal('ecs-job'), name: z.string().nullable(), projectId: z.string(), jobId: z.string() }),
+]);
+
+const memberShape = {
+  key: z.string().min(1),
+  watch: watchIdentitySchema,
+  outcome: z.enum(OUTCOMES).nullable(),
+  reason: z.string(),
+  detectedAt: time.nullable(),
+} satisfies { [K in keyof Required<DigestMember>]: z.ZodType };
+
+const digestShape = {
+  round: z.int().min(1),
+  final: z.boolean(),
+  detectedAt: time,
+  members: z.array(z.object(memberShape)),
+  deliveries: deliveriesSchema,
+} satisfies { [K in keyof Required<DigestRecord>]: z.ZodType };
+
+export const batchRecordSchema: z.ZodType<BatchRecord> = z.object({
+  label: z.string().min(1),
+  digests: z.array(z.object(digestShape)),
+} satisfies { [K in keyof Required<BatchRecord>]: z.ZodType });
 
 /** One line per problem of a record: `trackingSince: expected an ISO 8601 time ...`. */
 export function recordProblems(error: z.ZodError): string[] {

@@ -5,8 +5,8 @@ import { dictionary } from '../data/dictionary.ts';
 import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
 import { temporaryPrefix, writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
-import { STATE_VERSION, recordProblems, stateEnvelopeSchema, watchRecordSchema } from './schema.ts';
-import type { DeliveryRecord, WatchRecord } from './types.ts';
+import { STATE_VERSION, batchRecordSchema, recordProblems, stateEnvelopeSchema, watchRecordSchema } from './schema.ts';
+import type { BatchRecord, DeliveryRecord, DigestRecord, WatchRecord } from './types.ts';
 import { kindOf, watchKey } from '../watch/kinds/index.ts';
 import type { DeliveryCounts } from '../observability/metrics.ts';
 
@@ -16,12 +16,31 @@ const MAX_STATE_BYTES = 256 * 1024 * 1024;
 // Every part that keys the state by watch takes the key from here; each kind of watch says what it is.
 export { watchKey } from '../watch/kinds/index.ts';
 
-/** A delivery known to be on disk, as the outbox receives it. */
-export interface DurableDelivery {
-  key: string;
-  notifier: string;
-  record: WatchRecord;
-  delivery: DeliveryRecord;
+/**
+ * A delivery known to be on disk, as the outbox receives it, with what it announces: a watch's verdict,
+ * its early warning (`slow`), or a batch's digest.
+ */
+export type DurableDelivery =
+  | { about: 'verdict' | 'slow'; key: string; notifier: string; record: WatchRecord; delivery: DeliveryRecord }
+  | { about: 'digest'; key: string; notifier: string; batch: BatchRecord; digest: DigestRecord; delivery: DeliveryRecord };
+
+/** Every delivery a watch's record holds: its verdict's and its early warning's. */
+export function watchDeliveries(key: string, record: WatchRecord): DurableDelivery[] {
+  const of = (about: 'verdict' | 'slow', deliveries: Record<string, DeliveryRecord>) =>
+    Object.entries(deliveries).map(([notifier, delivery]): DurableDelivery => ({ about, key, notifier, record, delivery }));
+  return [...of('verdict', record.deliveries), ...of('slow', record.warning?.deliveries ?? {})];
+}
+
+/** Every delivery of a batch's digests. */
+export function batchDeliveries(batch: BatchRecord): DurableDelivery[] {
+  return batch.digests.flatMap((digest) =>
+    Object.entries(digest.deliveries).map(([notifier, delivery]): DurableDelivery => ({ about: 'digest', key: batchKey(batch.label), notifier, batch, digest, delivery })),
+  );
+}
+
+/** How a batch is named where keys of watches and batches meet (logs, set-aside records, the deliveries gauge). */
+export function batchKey(label: string): string {
+  return `batch:${label}`;
 }
 
 /** A record that failed its schema at load: left out of the state, kept in `StateStore.setAsidePath`. */
@@ -30,22 +49,23 @@ export interface SetAsideRecord {
   problems: string[];
 }
 
-const countKeys = { pending: 'pending', delivered: 'delivered', given_up: 'givenUp' } as const;
+const countKeys = { pending: 'pending', delivered: 'delivered', given_up: 'givenUp', superseded: 'superseded' } as const;
+const COUNTED = ['pending', 'delivered', 'givenUp', 'superseded'] as const;
 
-function countsOf(record: WatchRecord): DeliveryCounts | undefined {
+function countsOf(deliveries: readonly DurableDelivery[]): DeliveryCounts | undefined {
   let counts: DeliveryCounts | undefined;
-  for (const name in record.deliveries) {
-    counts ??= { pending: 0, delivered: 0, givenUp: 0 };
-    counts[countKeys[record.deliveries[name]!.status]]++;
+  for (const { delivery } of deliveries) {
+    counts ??= { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
+    counts[countKeys[delivery.status]]++;
   }
   return counts;
 }
 
-/** The file's text from each record's key and JSON: one record a line. */
-function stateText(entries: Iterable<[string, string]>): string {
+/** The file's text from each record's key and JSON, one record a line, and the batches' JSON. */
+function stateText(entries: Iterable<[string, string]>, batches: string): string {
   const lines: string[] = [];
   for (const [key, json] of entries) lines.push(`${JSON.stringify(key)}:${json}`);
-  return `{"version":${STATE_VERSION},"watches":{\n${lines.join(',\n')}\n}}\n`;
+  return `{"version":${STATE_VERSION},"watches":{\n${lines.join(',\n')}\n},"batches":${batches}}\n`;
 }
 
 /**
@@ -67,6 +87,10 @@ export class StateStore {
   readonly setAside: readonly SetAsideRecord[];
   readonly setAsidePath: string | null;
   readonly #records: Map<string, WatchRecord>;
+  readonly #batches: Map<string, BatchRecord>;
+  /** The batches' JSON as last written; batches are few and small, so they are written whole when one changed. */
+  #batchesWritten: string;
+  #batchesTouched = false;
   #writing: Promise<void> = Promise.resolve();
   #pending: Promise<void> | null = null;
   /** Each record's JSON as last written (or as read): a save re-serialises only what was touched. */
@@ -78,7 +102,7 @@ export class StateStore {
   #membershipChanged = false;
   /** The deliveries of each record that has some, by status, and their sum: read at every scrape. */
   readonly #counted = new Map<string, DeliveryCounts>();
-  readonly #counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0 };
+  readonly #counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
   /** Deliveries added since the last save began: not on disk yet. */
   #unsaved: DurableDelivery[] = [];
   /** Deliveries on disk (read at open, or saved since) while no listener is there to take them. */
@@ -89,12 +113,19 @@ export class StateStore {
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
-    return new StateStore('(memory)', new Map(), { readOnly: true, setAside: [], setAsidePath: null });
+    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null });
   }
 
-  private constructor(path: string, records: Map<string, WatchRecord>, options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null }) {
+  private constructor(
+    path: string,
+    records: Map<string, WatchRecord>,
+    batches: Map<string, BatchRecord>,
+    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null },
+  ) {
     this.path = path;
     this.#records = records;
+    this.#batches = batches;
+    this.#batchesWritten = this.#batchesJson();
     this.readOnly = options.readOnly;
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
@@ -102,16 +133,16 @@ export class StateStore {
     this.#membershipChanged = options.setAside.length > 0;
     for (const [key, record] of records) {
       if (!this.readOnly) {
-        this.#releasePayloadIfSettled(record);
+        this.#releasePayloadIfSettled(key, record);
         this.#written.set(key, JSON.stringify(record));
       }
-      this.#count(key, record);
+      this.#count(key, watchDeliveries(key, record));
     }
-    this.#durable = [...records].flatMap(([key, record]) =>
-      Object.entries(record.deliveries)
-        .filter(([, delivery]) => delivery.status === 'pending')
-        .map(([notifier, delivery]) => ({ key, notifier, record, delivery })),
-    );
+    for (const batch of batches.values()) this.#count(batchKey(batch.label), batchDeliveries(batch));
+    this.#durable = [...records]
+      .flatMap(([key, record]) => watchDeliveries(key, record))
+      .concat([...batches.values()].flatMap(batchDeliveries))
+      .filter((d) => d.delivery.status === 'pending');
   }
 
   /**
@@ -128,7 +159,7 @@ export class StateStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         if (!readOnly) await removeTemporaryFiles(path);
-        return new StateStore(path, new Map(), { readOnly, setAside: [], setAsidePath: null });
+        return new StateStore(path, new Map(), new Map(), { readOnly, setAside: [], setAsidePath: null });
       }
       const reason = err instanceof NotARegularFileError ? err.message : `cannot be read: ${(err as Error).message}`;
       throw new StateError(path, `${reason} (set state.path to a file in a writable folder)`, { cause: err });
@@ -145,8 +176,10 @@ export class StateStore {
       throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}); move it aside to start afresh`);
     }
     const records = new Map<string, WatchRecord>();
+    const batches = new Map<string, BatchRecord>();
     const setAside: SetAsideRecord[] = [];
     const rejected: Record<string, unknown> = dictionary();
+    const rejectedBatches: Record<string, unknown> = dictionary();
     for (const [key, raw] of Object.entries(envelope.data.watches)) {
       const checked = watchRecordSchema.safeParse(raw);
       const problems = checked.success ? [] : recordProblems(checked.error);
@@ -158,15 +191,28 @@ export class StateStore {
         rejected[key] = { problems, record: raw };
       }
     }
+    for (const [label, raw] of Object.entries(envelope.data.batches ?? {})) {
+      const checked = batchRecordSchema.safeParse(raw);
+      const problems = checked.success ? [] : recordProblems(checked.error);
+      if (checked.success && checked.data.label !== label) problems.push(`label: does not match its key (${label})`);
+      if (checked.success && problems.length === 0) {
+        batches.set(label, checked.data);
+      } else {
+        // Its digests are recorded again, with the same ids, once its watches are judged.
+        setAside.push({ key: batchKey(label), problems });
+        rejectedBatches[label] = { problems, record: raw };
+      }
+    }
     let setAsidePath: string | null = null;
     if (!readOnly) {
       await removeTemporaryFiles(path);
       if (setAside.length > 0) {
         setAsidePath = `${path}.rejected-${new Date().toISOString().replace(/[-:.]/g, '')}.json`;
-        await writeDurably(setAsidePath, `${JSON.stringify({ from: path, rejectedAt: new Date().toISOString(), watches: rejected }, null, 1)}\n`);
+        const file = { from: path, rejectedAt: new Date().toISOString(), watches: rejected, batches: rejectedBatches };
+        await writeDurably(setAsidePath, `${JSON.stringify(file, null, 1)}\n`);
       }
     }
-    return new StateStore(path, records, { readOnly, setAside, setAsidePath });
+    return new StateStore(path, records, batches, { readOnly, setAside, setAsidePath });
   }
 
   get(key: string): WatchRecord | undefined {
@@ -187,6 +233,37 @@ export class StateStore {
     this.#count(key, undefined);
   }
 
+  getBatch(label: string): BatchRecord | undefined {
+    return this.#batches.get(label);
+  }
+
+  setBatch(record: BatchRecord): void {
+    this.#batches.set(record.label, record);
+    this.touchBatch(record.label);
+  }
+
+  deleteBatch(label: string): void {
+    if (!this.#batches.delete(label)) return;
+    this.#batchesTouched = true;
+    this.#count(batchKey(label), undefined);
+  }
+
+  batches(): BatchRecord[] {
+    return [...this.#batches.values()];
+  }
+
+  /** Marks the batch `label` as changed in place (a digest's delivery was attempted). */
+  touchBatch(label: string): void {
+    this.#batchesTouched = true;
+    const batch = this.#batches.get(label);
+    this.#count(batchKey(label), batch && batchDeliveries(batch));
+  }
+
+  /** Once a batch's digests are settled, the payloads its watches kept for them are released. */
+  releaseBatchIfSettled(label: string): void {
+    for (const key of new Set(this.#batches.get(label)?.digests.flatMap((d) => d.members.map((m) => m.key)))) this.releaseIfSettled(key);
+  }
+
   /**
    * Marks the record at `key` as possibly changed in place (every record without a key): the next save
    * compares its JSON with what was written, and the deliveries gauge recounts it.
@@ -194,11 +271,12 @@ export class StateStore {
   touch(key?: string): void {
     if (key === undefined) {
       this.#everything = true;
-      for (const [k, record] of this.#records) this.#count(k, record);
+      for (const [k, record] of this.#records) this.#count(k, watchDeliveries(k, record));
       return;
     }
     this.#touched.add(key);
-    this.#count(key, this.#records.get(key));
+    const record = this.#records.get(key);
+    this.#count(key, record && watchDeliveries(key, record));
   }
 
   /** Deliveries in the state by status, kept as records change: no scan at a scrape. */
@@ -216,20 +294,30 @@ export class StateStore {
   releaseIfSettled(key: string): void {
     if (this.readOnly) return;
     const record = this.#records.get(key);
-    if (record && this.#releasePayloadIfSettled(record)) this.touch(key);
+    if (record && this.#releasePayloadIfSettled(key, record)) this.touch(key);
   }
 
-  #releasePayloadIfSettled(record: WatchRecord): boolean {
+  #releasePayloadIfSettled(key: string, record: WatchRecord): boolean {
     if (record.verdict === null) return false;
     for (const name in record.deliveries) if (record.deliveries[name]!.status === 'pending') return false;
+    // A watch of a batch keeps it for the batch's digest, which gives its failure in full.
+    if (record.batch && !this.#digestSent(record.batch, key)) return false;
     return kindOf(record).dropPayload(record);
   }
 
-  #count(key: string, record: WatchRecord | undefined): void {
+  /** Whether a final digest of the batch has reported the watch at `key`, and none of its digests is still owed. */
+  #digestSent(label: string, key: string): boolean {
+    const digests = this.#batches.get(label)?.digests ?? [];
+    if (!digests.some((d) => d.final && d.members.some((m) => m.key === key))) return false;
+    return digests.every((d) => Object.values(d.deliveries).every((delivery) => delivery.status !== 'pending'));
+  }
+
+  /** Keeps the deliveries gauge's counts: `deliveries` are those of the record (or batch) at `key` now. */
+  #count(key: string, deliveries: readonly DurableDelivery[] | undefined): void {
     const before = this.#counted.get(key);
-    const after = record && countsOf(record);
+    const after = deliveries && countsOf(deliveries);
     if (before === undefined && after === undefined) return;
-    for (const k of ['pending', 'delivered', 'givenUp'] as const) this.#counts[k] += (after?.[k] ?? 0) - (before?.[k] ?? 0);
+    for (const k of COUNTED) this.#counts[k] += (after?.[k] ?? 0) - (before?.[k] ?? 0);
     if (after === undefined) this.#counted.delete(key);
     else this.#counted.set(key, after);
   }
@@ -242,13 +330,27 @@ export class StateStore {
     return this.#records.size;
   }
 
-  /** Records a delivery owed for the watch at `key`; it reaches `onDurable` once a save has written it. */
-  addDelivery(key: string, notifier: string, delivery: DeliveryRecord): void {
+  /**
+   * Records a delivery owed for the watch at `key`, of its verdict or of its early warning (which must be
+   * recorded first); it reaches `onDurable` once a save has written it.
+   */
+  addDelivery(key: string, notifier: string, delivery: DeliveryRecord, about: 'verdict' | 'slow' = 'verdict'): void {
     const record = this.#records.get(key);
     if (!record) throw new Error(`no state record ${key} to add a delivery to`);
-    record.deliveries[notifier] = delivery;
-    this.#unsaved.push({ key, notifier, record, delivery });
+    const home = about === 'verdict' ? record.deliveries : record.warning?.deliveries;
+    if (!home) throw new Error(`no early warning in state record ${key} to add a delivery to`);
+    home[notifier] = delivery;
+    this.#unsaved.push({ about, key, notifier, record, delivery });
     this.touch(key);
+  }
+
+  /** Records a delivery owed for a digest of the batch `label` (set with `setBatch` first), like `addDelivery`. */
+  addDigestDelivery(label: string, digest: DigestRecord, notifier: string, delivery: DeliveryRecord): void {
+    const batch = this.#batches.get(label);
+    if (!batch?.digests.includes(digest)) throw new Error(`no such digest of batch ${label} in the state to add a delivery to`);
+    digest.deliveries[notifier] = delivery;
+    this.#unsaved.push({ about: 'digest', key: batchKey(label), notifier, batch, digest, delivery });
+    this.touchBatch(label);
   }
 
   /**
@@ -279,10 +381,12 @@ export class StateStore {
       if (this.#fenced) throw this.#fenced;
       const touched = this.#everything ? new Set(this.#records.keys()) : this.#touched;
       const membershipChanged = this.#membershipChanged;
-      if (touched.size === 0 && !membershipChanged) return;
+      const batchesTouched = this.#batchesTouched;
+      if (touched.size === 0 && !membershipChanged && !batchesTouched) return;
       this.#touched = new Set();
       this.#everything = false;
       this.#membershipChanged = false;
+      this.#batchesTouched = false;
       const written = this.#unsaved;
       this.#unsaved = [];
       // Only what a touched record serialises to differently makes a write.
@@ -294,14 +398,17 @@ export class StateStore {
           const json = JSON.stringify(record);
           if (json !== this.#written.get(key)) changed.set(key, json);
         }
-        if (changed.size > 0 || membershipChanged) {
-          const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]));
+        const batches = batchesTouched ? this.#batchesJson() : this.#batchesWritten;
+        if (changed.size > 0 || membershipChanged || batches !== this.#batchesWritten) {
+          const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]), batches);
           await writeDurably(this.path, text);
           for (const [key, json] of changed) this.#written.set(key, json);
+          this.#batchesWritten = batches;
         }
       } catch (err) {
         for (const key of touched) this.#touched.add(key);
         this.#membershipChanged ||= membershipChanged;
+        this.#batchesTouched ||= batchesTouched;
         this.#unsaved = written.concat(this.#unsaved);
         throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
       }
@@ -311,6 +418,10 @@ export class StateStore {
     });
     this.#writing = this.#pending.catch(() => undefined);
     return this.#pending;
+  }
+
+  #batchesJson(): string {
+    return JSON.stringify(dictionary(this.#batches));
   }
 
   /** For /readyz: the folder exists (created when missing) and accepts a file. */

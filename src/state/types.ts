@@ -1,7 +1,8 @@
 import type { Dictionary } from '../data/dictionary.ts';
-import type { EcsJob, InstanceAction, Outcome, ServerInfo } from '../model.ts';
+import type { EcsJob, InstanceAction, NotificationWatch, Outcome, ServerInfo } from '../model.ts';
 
-export type DeliveryStatus = 'pending' | 'delivered' | 'given_up';
+/** `superseded`: an early warning not sent because the action's outcome came first. */
+export type DeliveryStatus = 'pending' | 'delivered' | 'given_up' | 'superseded';
 
 /** One (watch, outcome, notifier) delivery: a record first, a send second, so a crash loses nothing. */
 export interface DeliveryRecord {
@@ -54,6 +55,46 @@ interface RecordBase {
   verdict: VerdictRecord | null;
   /** Keyed by notifier name; a null-prototype Dictionary, since a notifier may be called `constructor`. */
   deliveries: Dictionary<DeliveryRecord>;
+  /** The early warning, once decided (at most once, never after the verdict); absent in older records. */
+  warning?: WarningRecord | null;
+  /**
+   * The batch whose digest reports the verdict, set with the verdict; null or absent: notified on its own.
+   * Lets a reload see a verdict that left its batch before the digest, and notify it on its own.
+   */
+  batch?: string | null;
+}
+
+/** An `ecs.action.slow` notice: why, when, and its deliveries (keyed like a watch's). */
+export interface WarningRecord {
+  reason: string;
+  detectedAt: string;
+  deliveries: Dictionary<DeliveryRecord>;
+}
+
+/** One watch as a digest reports it: what was known when the digest was recorded. */
+export interface DigestMember {
+  /** Its state key: the full facts of a failure are read from its record when the digest is sent. */
+  key: string;
+  watch: NotificationWatch;
+  outcome: Outcome | null;
+  reason: string;
+  detectedAt: string | null;
+}
+
+/** One digest of a batch: a snapshot of its watches, taken once, and its deliveries. */
+export interface DigestRecord {
+  round: number;
+  /** false: the partial digest sent when the round stays unfinished for `batchWindow`. */
+  final: boolean;
+  detectedAt: string;
+  members: DigestMember[];
+  deliveries: Dictionary<DeliveryRecord>;
+}
+
+/** A `batch:` label's digests, oldest first; the watches of its final digests have been reported. */
+export interface BatchRecord {
+  label: string;
+  digests: DigestRecord[];
 }
 
 /** A watch of an instance action. Records written before kinds existed have no `kind`. */
@@ -81,4 +122,6 @@ export type WatchRecord = ActionWatchRecord | JobWatchRecord;
 export interface StateFile {
   version: 1;
   watches: Record<string, WatchRecord>;
+  /** By label; absent in files written before batches existed. */
+  batches?: Record<string, BatchRecord>;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Outbox } from '../../src/delivery/outbox.ts';
-import { deliveryId } from '../../src/delivery/notification.ts';
+import { deliveryId, digestDeliveryId } from '../../src/delivery/notification.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import type { Notifier } from '../../src/notify/types.ts';
@@ -239,5 +239,32 @@ describe('the outbox', () => {
     expect(outbox.pending).toBe(1);
     await outbox.flush();
     expect(outbox.pending).toBe(0);
+  });
+
+  it('sends a batch digest only once the save that holds it is done, and again after a restart until delivered', async () => {
+    const store = await openStore();
+    const outbox = outboxFor(store);
+    const failed = { ...finishedRecord(), verdict: { outcome: 'failure' as const, reason: 'resize failed', detectedAt: new Date().toISOString() }, batch: 'fleet' };
+    store.set(KEY, failed);
+    const member = { key: KEY, watch: { name: 'web-01', ...ref }, outcome: 'failure' as const, reason: 'resize failed', detectedAt: failed.verdict.detectedAt };
+    const digest = { round: 1, final: true, detectedAt: new Date().toISOString(), members: [member], deliveries: dictionary<DeliveryRecord>() };
+    store.setBatch({ label: 'fleet', digests: [digest] });
+    store.addDigestDelivery('fleet', digest, 'chat', newDelivery({ id: digestDeliveryId('fleet', 1, true, 'chat') }));
+    await outbox.flush();
+    expect(sink.received).toHaveLength(0);
+
+    sink.setAnswer({ status: 503 });
+    await store.save();
+    await outbox.flush();
+    expect(sink.received).toHaveLength(1);
+    await outbox.close();
+
+    const reopened = await openStore();
+    sink.setAnswer({ status: 204 });
+    vi.setSystemTime(Date.parse(reopened.getBatch('fleet')!.digests[0]!.deliveries['chat']!.nextAttemptAt!));
+    await outboxFor(reopened).flush();
+    expect(sink.received.map((r) => r.headers['webhook-id'])).toEqual([`msg_${digestDeliveryId('fleet', 1, true, 'chat')}`, `msg_${digestDeliveryId('fleet', 1, true, 'chat')}`]);
+    expect(sink.received[1]!.body).toMatchObject({ type: 'ecs.batch.finished', batch: 'fleet', counts: { failure: 1 }, watches: [{ outcome: 'failure', instanceAction: null, server: null }] });
+    expect(reopened.getBatch('fleet')!.digests[0]!.deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 2 });
   });
 });

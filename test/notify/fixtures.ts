@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { pino } from 'pino';
-import { NOTIFICATION_TYPES, type Notification } from '../../src/model.ts';
+import { BATCH_NOTIFICATION_TYPES, NOTIFICATION_TYPES, type BatchNotification, type Notification } from '../../src/model.ts';
 import type { DeliveryAttempt } from '../../src/notify/types.ts';
 
 export const silentLogger = pino({ level: 'silent' });
@@ -67,4 +67,24 @@ export async function failure(promise: Promise<unknown>): Promise<DeliveryError>
   );
   expect(err).toBeInstanceOf(DeliveryError);
   return err as DeliveryError;
+}
+
+/** The digest of a batch of four: a failed resize (in full), a timed-out reboot, one pending, one success. */
+export function fleetDigest(overrides: Partial<BatchNotification> = {}): BatchNotification {
+  const failed = failedResize();
+  const watch = (i: number) => ({ name: `web-0${i}`, projectId: failed.watch.projectId, serverId: `server-${i}`, requestId: `req-${i}` });
+  return {
+    type: BATCH_NOTIFICATION_TYPES.partial,
+    batch: 'fleet-resize',
+    round: 1,
+    counts: { success: 1, failure: 1, timeout: 1, not_found: 0, pending: 1 },
+    watches: [
+      { watch: failed.watch, outcome: 'failure', reason: failed.reason, detectedAt: failed.detectedAt, instanceAction: failed.instanceAction, server: failed.server },
+      { watch: watch(2), outcome: 'timeout', reason: 'not finished within 6 h', detectedAt: '2026-11-26T18:00:00.000Z', instanceAction: null, server: null },
+      { watch: watch(3), outcome: null, reason: 'pending: resize, 1/3 events done, running compute_resize_instance', detectedAt: null },
+      { watch: watch(4), outcome: 'success', reason: 'resize finished', detectedAt: '2026-11-26T17:55:00.000Z' },
+    ],
+    detectedAt: '2026-11-26T18:00:00.000Z',
+    ...overrides,
+  };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES, type Outcome } from '../../src/model.ts';
 import { renderEmail, renderWebhookBody } from '../../src/notify/render.ts';
-import { TRACEBACK, failedResize } from './fixtures.ts';
+import { TRACEBACK, failedResize, fleetDigest } from './fixtures.ts';
 
 describe('renderEmail subject', () => {
   const cases: [Outcome, string][] = [
@@ -116,5 +116,79 @@ describe('renderWebhookBody', () => {
     const body = JSON.parse(renderWebhookBody(failedResize({ instanceAction: null, server: null }))) as Record<string, unknown>;
     expect(body.instanceAction).toBeNull();
     expect(body.server).toBeNull();
+  });
+});
+
+describe('an early warning', () => {
+  const slow = failedResize({ type: NOTIFICATION_TYPES.slow, outcome: null, reason: 'resize still running 23 min after it started (warnAfter 20 min)', server: null });
+
+  it('says the action is still running, and that the outcome follows', () => {
+    const { subject, text } = renderEmail(slow);
+    expect(subject).toBe('[ecs-action-watch] resize still running: web-01');
+    expect(text).toContain('early warning');
+    expect(text).toContain('Reason: resize still running 23 min');
+  });
+
+  it('has the action body with outcome null', () => {
+    const body = JSON.parse(renderWebhookBody(slow)) as Record<string, unknown>;
+    expect(body).toMatchObject({ type: 'ecs.action.slow', outcome: null, server: null });
+    expect(Object.keys(body)).toEqual(['type', 'outcome', 'watch', 'instanceAction', 'server', 'reason', 'detectedAt']);
+  });
+});
+
+describe('a batch digest', () => {
+  it('counts in the subject, failures first, and says whether it is final', () => {
+    expect(renderEmail(fleetDigest()).subject).toBe('[ecs-action-watch] batch fleet-resize still running: 1 failed, 1 timed out, 1 pending, 1 succeeded');
+    const final = fleetDigest({ type: 'ecs.batch.finished', round: 2, counts: { success: 48, failure: 2, timeout: 0, not_found: 0, pending: 0 } });
+    expect(renderEmail(final).subject).toBe('[ecs-action-watch] batch fleet-resize (round 2) finished: 2 failed, 48 succeeded');
+  });
+
+  it('lists the failures first and in full (events, traceback), the successes last and briefly', () => {
+    const { text } = renderEmail(fleetDigest());
+    const order = ['Failed (1):', 'Timed out (1):', 'Pending (1):', 'Succeeded (1):'].map((h) => text.indexOf(h));
+    expect(order.every((at, i) => at > 0 && (i === 0 || at > order[i - 1]!))).toBe(true);
+    expect(text).toContain('    Reason:       compute_resize_instance: Error');
+    expect(text).toContain('    Traceback of compute_resize_instance:');
+    expect(text).toContain(TRACEBACK.split('\n').at(-1));
+    expect(text).toContain('  - web-04 (server-4, req-4): resize finished');
+    expect(text).toContain('Not finished yet');
+  });
+
+  it('has the contract body: counts, every watch, and the facts of each one that did not succeed', () => {
+    const body = JSON.parse(renderWebhookBody(fleetDigest())) as { watches: Array<Record<string, unknown>> } & Record<string, unknown>;
+    expect(Object.keys(body)).toEqual(['type', 'batch', 'round', 'counts', 'watches', 'detectedAt']);
+    expect(body).toMatchObject({ type: 'ecs.batch.partial', batch: 'fleet-resize', counts: { success: 1, failure: 1, timeout: 1, not_found: 0, pending: 1 } });
+    expect(body.watches.map((w) => Object.keys(w))).toEqual([
+      ['watch', 'outcome', 'reason', 'detectedAt', 'instanceAction', 'server'],
+      ['watch', 'outcome', 'reason', 'detectedAt', 'instanceAction', 'server'],
+      ['watch', 'outcome', 'reason', 'detectedAt'],
+      ['watch', 'outcome', 'reason', 'detectedAt'],
+    ]);
+    expect((body.watches[0]!.instanceAction as { events: unknown[] }).events).toHaveLength(2);
+  });
+});
+
+describe('a job notification', () => {
+  it('gives the job type, its times, its failure and each sub-job in the mail', () => {
+    const { text } = renderEmail({
+      type: NOTIFICATION_TYPES.failure,
+      outcome: 'failure',
+      watch: { kind: 'ecs-job', name: 'create db', projectId: 'p1', jobId: 'j1' },
+      instanceAction: null,
+      server: null,
+      job: {
+        status: 'FAIL', job_id: 'j1', job_type: 'createServer', begin_time: '2026-11-26T17:50:00.000Z', end_time: '2026-11-26T17:55:00.000Z',
+        error_code: 'Ecs.0039', fail_reason: 'Insufficient EVS disk quota.',
+        entities: { sub_jobs: [{ status: 'FAIL', entities: { server_id: 'srv-1' }, job_type: 'createSingleServer', error_code: 'Ecs.0039', fail_reason: 'quota' }] },
+      },
+      reason: 'createServer failed',
+      detectedAt: '2026-11-26T18:00:00.000Z',
+    });
+    expect(text).toMatch(/Job: +j1/);
+    expect(text).toMatch(/Job type: +createServer, FAIL/);
+    expect(text).toMatch(/Began: +2026-11-26T17:50:00\.000Z/);
+    expect(text).toMatch(/Failure: +Ecs\.0039 Insufficient EVS disk quota\./);
+    expect(text).toMatch(/Detected: +2026-11-26T18:00:00\.000Z/);
+    expect(text).toContain('Sub-jobs (1):');
   });
 });

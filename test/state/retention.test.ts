@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isExpired } from '../../src/state/retention.ts';
+import { isBatchExpired, isExpired } from '../../src/state/retention.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
 
@@ -27,5 +27,24 @@ describe('isExpired', () => {
 
   it('counts from the verdict when nothing was to be sent', () => {
     expect(isExpired(record(true), T + 7 * DAY, 7 * DAY)).toBe(true);
+  });
+
+  it('waits for an early warning still owed too', () => {
+    const r = { ...record(true), warning: { reason: 'slow', detectedAt: new Date(T).toISOString(), deliveries: dictionary([['chat', delivery('pending', T)]]) } };
+    expect(isExpired(r, T + 100 * DAY, 7 * DAY)).toBe(false);
+  });
+});
+
+describe('isBatchExpired', () => {
+  const digest = (deliveries: Array<[string, DeliveryRecord]>) => ({ round: 1, final: true, detectedAt: new Date(T).toISOString(), members: [], deliveries: dictionary(deliveries) });
+
+  it('expires a batch whose digests are settled, counting from the last one', () => {
+    const batch = { label: 'fleet', digests: [digest([['chat', delivery('delivered', T + DAY)]])] };
+    expect(isBatchExpired(batch, T + 7 * DAY, 7 * DAY)).toBe(false);
+    expect(isBatchExpired(batch, T + 8 * DAY, 7 * DAY)).toBe(true);
+  });
+
+  it('never while a digest is owed', () => {
+    expect(isBatchExpired({ label: 'fleet', digests: [digest([['chat', delivery('pending', T)]])] }, T + 100 * DAY, 7 * DAY)).toBe(false);
   });
 });

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
-import type { ActionWatchRecord, DeliveryRecord, JobWatchRecord } from '../../src/state/types.ts';
+import type { ActionWatchRecord, BatchRecord, DeliveryRecord, JobWatchRecord } from '../../src/state/types.ts';
 import { jobSchema } from '../../src/cloud/schemas.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 
@@ -176,6 +176,8 @@ describe('StateStore round trip', () => {
     const full: ActionWatchRecord = {
       ...finished('req-1'),
       observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false },
+      warning: { reason: 'resize still running', detectedAt: '2026-11-26T10:02:00.000Z', deliveries: dictionary([['chat', { ...delivered('w'), status: 'superseded' as const }]]) },
+      batch: 'fleet',
     };
     store.set(watchKey(full), full);
     await store.save();
@@ -204,6 +206,33 @@ describe('StateStore round trip', () => {
     await writeFile(path, JSON.stringify({ version: 1, watches: { 'p1/jobs/j1': raw } }));
     const store = await StateStore.open(path);
     expect(store.setAside).toEqual([{ key: 'p1/jobs/j1', problems: [expect.stringMatching(/^observed: /), expect.stringMatching(/^job: /)] }]);
+  });
+
+  it('keeps batches with their digests, and sets a bad one aside without touching the watches', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await StateStore.open(path);
+    const member = { key: watchKey(ref), watch: { name: null, ...ref }, outcome: null, reason: 'pending', detectedAt: null };
+    const batch: BatchRecord = { label: 'fleet', digests: [{ round: 1, final: false, detectedAt: '2026-11-26T10:00:00.000Z', members: [member], deliveries: dictionary([['chat', delivered('b')]]) }] };
+    store.set(watchKey(ref), finished('req-1'));
+    store.setBatch(batch);
+    await store.save();
+    expect((await StateStore.open(path)).getBatch('fleet')).toEqual(batch);
+
+    const text = JSON.parse(await readFile(path, 'utf8')) as { batches: Record<string, unknown> };
+    text.batches['other'] = { label: 'other', digests: [{ round: 0 }] };
+    await writeFile(path, JSON.stringify(text));
+    const reopened = await StateStore.open(path);
+    expect(reopened.setAside).toEqual([{ key: 'batch:other', problems: expect.arrayContaining([expect.stringMatching(/^digests\.0\.round: /)]) }]);
+    expect(reopened.getBatch('fleet')).toEqual(batch);
+    expect(reopened.get(watchKey(ref))).toBeDefined();
+  });
+
+  it('reads a state file written before batches existed', async () => {
+    const path = join(await tempDir(), 'state.json');
+    await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(ref)]: finished('req-1') } }));
+    const store = await StateStore.open(path);
+    expect(store.setAside).toEqual([]);
+    expect(store.batches()).toEqual([]);
   });
 });
 

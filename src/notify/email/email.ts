@@ -3,7 +3,7 @@ import { oneLine } from '../../net/oneLine.ts';
 import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
-import { renderEmail } from '../render.ts';
+import { isBatch, renderEmail } from '../render.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { NotificationWatch } from '../../model.ts';
 
@@ -39,7 +39,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   return {
     name,
     type: 'email',
-    accepts: (outcome) => config.on.includes(outcome),
+    accepts: (event) => config.on.includes(event),
 
     async send(notification, attempt) {
       const { subject, text } = renderEmail(notification);
@@ -51,7 +51,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
           subject,
           text,
           messageId: messageIdFor(attempt.deliveryId),
-          headers: watchHeader(notification.watch),
+          headers: isBatch(notification) ? { 'X-ECS-Watch-Batch': notification.batch } : watchHeader(notification.watch),
           signal: attempt.signal,
         });
       } catch (err) {

@@ -46,7 +46,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   return {
     name,
     type: 'webhook',
-    accepts: (outcome) => config.on.includes(outcome),
+    accepts: (event) => config.on.includes(event),
 
     async send(notification, attempt) {
       const body = renderWebhookBody(notification);
