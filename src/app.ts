@@ -48,9 +48,13 @@ export interface AppOptions {
   lockTiming?: LockTiming;
 }
 
-/** The watches of a file as the engine needs them, each with its deadline resolved. */
+/** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
 export function targetsOf(config: Config): WatchTarget[] {
-  return config.watches.map(({ deadline, ...watch }) => ({ ...watch, deadlineMs: deadline ?? config.poll.deadline }));
+  return config.watches.map(({ deadline, batchWindow, ...watch }) => ({
+    ...watch,
+    deadlineMs: deadline ?? config.poll.deadline,
+    batchWindowMs: batchWindow ?? config.poll.batchWindow,
+  }));
 }
 
 /** Wires the parts together; nothing polls or sends until `engine.start()` / `outbox.start()`. */

@@ -4,7 +4,7 @@
 
 import cron from 'node-cron';
 import { z } from 'zod';
-import { OUTCOMES } from '../model.ts';
+import { NOTIFY_EVENTS } from '../model.ts';
 
 const UNIT_MS = new Map([
   ['ms', 1],
@@ -33,24 +33,35 @@ const DURATION_JSON = { pattern: '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$', descrip
 
 /** A duration string in, milliseconds out. */
 export function duration() {
-  return z
-    .string({
-      error: (iss) =>
-        typeof iss.input === 'number' ? `${iss.input} has no unit: write a duration as ${DURATION_FORMS}` : undefined,
-    })
-    .transform((text, ctx) => {
-      const ms = parseDuration(text);
-      if (ms !== undefined && ms > 0 && ms <= MAX_DURATION_MS) return ms;
-      const message =
-        ms === undefined
-          ? `'${text}' is not a duration: write ${DURATION_FORMS}`
-          : ms <= 0
-            ? `'${text}' must be longer than 0`
-            : `'${text}' is too long: at most ${MAX_DURATION}`;
-      ctx.issues.push({ code: 'custom', input: text, message });
-      return z.NEVER;
-    })
-    .meta(DURATION_JSON);
+  return durationText().transform(toMilliseconds).meta(DURATION_JSON);
+}
+
+export const DURATION_OR_OFF_JSON = { pattern: '^\\s*(off|\\d+(\\.\\d+)?(ms|s|m|h|d))\\s*$', description: `A duration (${DURATION_FORMS}), or off` };
+
+/** A duration, or `off` (null) for a feature turned off. */
+export function durationOrOff() {
+  return durationText()
+    .transform((text, ctx) => (text.trim() === 'off' ? null : toMilliseconds(text, ctx)))
+    .meta(DURATION_OR_OFF_JSON);
+}
+
+function durationText() {
+  return z.string({
+    error: (iss) => (typeof iss.input === 'number' ? `${iss.input} has no unit: write a duration as ${DURATION_FORMS}` : undefined),
+  });
+}
+
+function toMilliseconds(text: string, ctx: z.core.$RefinementCtx<string>): number {
+  const ms = parseDuration(text);
+  if (ms !== undefined && ms > 0 && ms <= MAX_DURATION_MS) return ms;
+  const message =
+    ms === undefined
+      ? `'${text}' is not a duration: write ${DURATION_FORMS}`
+      : ms <= 0
+        ? `'${text}' must be longer than 0`
+        : `'${text}' is too long: at most ${MAX_DURATION}`;
+  ctx.issues.push({ code: 'custom', input: text, message });
+  return z.NEVER;
 }
 
 // Numbers and booleans arrive as strings when they come from `${VAR}`, which only ever yields text.
@@ -169,9 +180,9 @@ export function optionalText<T extends z.ZodType<string>>(schema: T) {
   return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
 }
 
-/** A notifier's `on:` filter: the outcomes it is told about, all four by default. */
+/** A notifier's `on:` filter: the outcomes it is told about, and `slow` for early warnings; all by default. */
 export function outcomes() {
-  return orEmpty(z.array(z.enum(OUTCOMES)).min(1).prefault([...OUTCOMES]));
+  return orEmpty(z.array(z.enum(NOTIFY_EVENTS)).min(1).prefault([...NOTIFY_EVENTS]));
 }
 
 /**

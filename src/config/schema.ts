@@ -9,7 +9,8 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
-import { cronExpression, duration, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
+import { cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
+import { warnAfterSchema } from './warnAfter.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
 function projectInEndpoint(endpoint: unknown): string | undefined {
@@ -85,6 +86,10 @@ const PollSchema = strict({
   concurrency: integer(1, 256).default(8),
   rateLimit: rateLimit().optional(),
   deadline: duration().prefault('6h'),
+  /** Absent: per action type, see ./warnAfter.ts. */
+  warnAfter: warnAfterSchema(),
+  /** Absent: no partial digests. */
+  batchWindow: duration().optional(),
 });
 
 const NotifierSchema = z.discriminatedUnion('type', NOTIFIER_SCHEMAS, {
@@ -107,6 +112,12 @@ const watchSettings = {
   notify: z.array(z.string()).optional(),
   /** Absent: poll.deadline. */
   deadline: duration().optional(),
+  /** Absent: poll.warnAfter for the action's (or job's) type. */
+  warnAfter: durationOrOff().optional(),
+  /** Absent: notified on its own. One line: it heads the digest's subject. */
+  batch: headerValue().pipe(z.string().trim().min(1)).optional(),
+  /** Absent: poll.batchWindow; a batch uses the shortest of its watches'. */
+  batchWindow: duration().optional(),
 };
 
 /** An instance action, the default kind: `kind` may be left out. */

@@ -2,6 +2,7 @@
 // said (with line:col) but never refuse the file.
 
 import type { Config } from './schema.ts';
+import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
 import type { Segment } from './yamlTree.ts';
 
 export interface ConfigWarning {
@@ -26,6 +27,12 @@ export function configWarnings(config: Config): ConfigWarning[] {
     warnings.push({
       path: ['cloud', 'microversion'],
       message: `"${config.cloud.microversion}" is below 2.51: ${lost.join('; ')}. Use auto (or "2.51" or higher) unless the endpoint offers nothing newer`,
+    });
+  }
+  for (const action of unknownActionTypes(config.poll.warnAfter)) {
+    warnings.push({
+      path: ['poll', 'warnAfter', action],
+      message: `'${action}' is not an action type Nova records (${NOVA_ACTIONS.join(', ')}, or other for the rest): it applies only to actions your cloud records, or jobs of the native API, of that name`,
     });
   }
   return warnings;

@@ -3,20 +3,25 @@ import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
-import { OUTCOMES, type Outcome } from '../model.ts';
+import { OUTCOMES, type NotifyEvent, type Outcome } from '../model.ts';
 import type { EcsClient } from '../cloud/client.ts';
 import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { StateStore } from '../state/store.ts';
+import { watchDeliveries, type StateStore } from '../state/store.ts';
 import type { WatchRecord } from '../state/types.ts';
 import type { Notifier } from '../notify/types.ts';
-import { deliveryId } from '../delivery/notification.ts';
+import { deliveryId, pendingDelivery } from '../delivery/notification.ts';
+import { dictionary } from '../data/dictionary.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { isExpired } from '../state/retention.ts';
 import { keepChanges } from '../state/keepChanges.ts';
+import type { WarnAfterTable } from '../config/warnAfter.ts';
+import { BatchDigests } from '../batch/digests.ts';
+import type { Member } from '../batch/plan.ts';
 import { kindOf, watchKey } from './kinds/index.ts';
 import type { WatchTarget } from './kinds/types.ts';
+import { slowness, warnAfterFor } from './slow.ts';
 
 export type PollErrorKind = ApiErrorKind | 'other';
 
@@ -26,7 +31,7 @@ export interface EngineOptions {
   notifiers: Map<string, Notifier>;
   logger: Logger;
   metrics: Metrics;
-  poll: { schedule: string; retries: number; concurrency: number };
+  poll: { schedule: string; retries: number; concurrency: number; warnAfter: WarnAfterTable };
   /** `state.retention`: how long a finished, settled watch no longer in the file stays in the state. */
   retentionMs: number;
 }
@@ -60,17 +65,35 @@ export class WatchEngine {
   #pass: Promise<WatchStatus[]> | null = null;
   /** The kind of each record's lastError, for this process's statuses. */
   readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
+  readonly #batches: BatchDigests;
 
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#limit = pLimit(options.poll.concurrency);
+    this.#batches = new BatchDigests({ store: options.store, notifiers: options.notifiers, logger: options.logger, retentionMs: options.retentionMs });
   }
 
   setWatches(targets: WatchTarget[]): void {
     this.#targets = targets;
     // Tracking begins when a watch first appears, not at its first poll.
-    for (const t of targets) this.#recordFor(t);
+    for (const t of targets) this.#leftBatch(t, this.#recordFor(t));
     this.#updateGauges();
+  }
+
+  /**
+   * A verdict kept for its batch's digest whose watch has since left the batch (the file changed) before a
+   * digest reported it: it is reported by its new batch, or, with none, notified on its own now.
+   */
+  #leftBatch(target: WatchTarget, record: WatchRecord): void {
+    const was = record.batch ?? null;
+    const key = watchKey(target);
+    if (!record.verdict || was === null || was === (target.batch ?? null) || this.#batches.reported(was, key)) return;
+    record.batch = target.batch ?? null;
+    this.#o.store.touch(key);
+    if (target.batch) return;
+    this.#owe(target, key, record, record.verdict.outcome, new Date().toISOString());
+    this.#o.logger.info({ watch: target.name, ...kindOf(target).logFields(target), batch: was, notifiers: Object.keys(record.deliveries) }, 'watch left its batch before the digest: notified on its own');
+    this.#o.store.releaseIfSettled(key);
   }
 
   watches(): readonly WatchTarget[] {
@@ -106,12 +129,27 @@ export class WatchEngine {
     return this.#targets.every((t) => this.#o.store.get(watchKey(t))?.verdict);
   }
 
-  /** True once every watch in the file has a verdict and each of its notifications is delivered or given up. */
+  /**
+   * True once every watch in the file has a verdict, each of its notifications is settled, and each batch
+   * has sent its final digest.
+   */
   allSettled(): boolean {
-    return this.#targets.every((t) => {
-      const record = this.#o.store.get(watchKey(t));
-      return record?.verdict && Object.values(record.deliveries).every((d) => d.status !== 'pending');
+    const watchesSettled = this.#targets.every((t) => {
+      const key = watchKey(t);
+      const record = this.#o.store.get(key);
+      return record?.verdict && watchDeliveries(key, record).every((d) => d.delivery.status !== 'pending');
     });
+    return watchesSettled && this.#batches.settled(this.#batchMembers(this.#targets));
+  }
+
+  /** Whether a notification about a watch in the file, or about one of its batches, was given up. */
+  givenUp(): boolean {
+    const watches = this.#targets.some((t) => {
+      const key = watchKey(t);
+      const record = this.#o.store.get(key);
+      return record !== undefined && watchDeliveries(key, record).some((d) => d.delivery.status === 'given_up');
+    });
+    return watches || this.#batches.givenUp(this.#batchMembers(this.#targets).keys());
   }
 
   /**
@@ -133,6 +171,8 @@ export class WatchEngine {
   async #runPass(): Promise<WatchStatus[]> {
     const targets = this.#targets;
     const statuses = await Promise.all(targets.map((t) => this.#limit(() => this.#pollWatch(t))));
+    // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
+    if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(targets), Date.now());
     this.#prune(targets);
     try {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
@@ -144,13 +184,33 @@ export class WatchEngine {
     return statuses;
   }
 
-  /** Forgets watches that are finished, notified, no longer in the file and older than the retention. */
+  /**
+   * Forgets watches that are finished, notified, no longer in the file and older than the retention (unless
+   * a digest still to be sent reads them), and batches that no watch in the file names any more.
+   */
   #prune(targets: WatchTarget[]): void {
     const inFile = new Set(targets.map(watchKey));
     const now = Date.now();
     for (const [key, record] of this.#o.store.entries()) {
-      if (!inFile.has(key) && isExpired(record, now, this.#o.retentionMs)) this.#o.store.delete(key);
+      if (inFile.has(key) || (record.batch && this.#batches.sending(record.batch))) continue;
+      if (isExpired(record, now, this.#o.retentionMs)) this.#o.store.delete(key);
     }
+    this.#batches.prune(new Set(targets.flatMap((t) => t.batch ?? [])), now);
+  }
+
+  /** The watches of the file that belong to a batch, by batch. */
+  #batchMembers(targets: readonly WatchTarget[]): Map<string, Member[]> {
+    const batches = new Map<string, Member[]>();
+    for (const t of targets) {
+      if (!t.batch) continue;
+      const key = watchKey(t);
+      const record = this.#o.store.get(key);
+      if (!record) continue;
+      const members = batches.get(t.batch) ?? [];
+      members.push({ key, record, batchWindowMs: t.batchWindowMs, notify: t.notify });
+      batches.set(t.batch, members);
+    }
+    return batches;
   }
 
   #recordFor(target: WatchTarget): WatchRecord {
@@ -201,6 +261,8 @@ export class WatchEngine {
     const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
 
     if (!result.final) {
+      // Only what this poll saw counts: a failed read says nothing of whether it still runs.
+      if (!pollFailed && !result.notFound) this.#warnIfSlow(target, key, record, log);
       if (result.warning) log().warn({ reason: result.reason }, result.warning);
       else if (parent.isLevelEnabled('debug')) log().debug({ reason: result.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason };
@@ -212,24 +274,43 @@ export class WatchEngine {
   #conclude(target: WatchTarget, key: string, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {
     const detectedAt = new Date().toISOString();
     record.verdict = { outcome, reason, detectedAt };
+    // A watch of a batch is reported in the batch's digest, recorded at the end of this pass.
+    record.batch = target.batch ?? null;
     this.#o.store.touch(key);
+    if (!target.batch) this.#owe(target, key, record, outcome, detectedAt);
+    this.#o.metrics.verdicts.inc({ outcome, action: kindOf(record).progress(record)?.subject ?? 'unknown' });
+    log.info({ outcome, reason, notifiers: Object.keys(record.deliveries), ...(target.batch ? { batch: target.batch } : {}) }, 'watch finished');
+    // No notifier takes this outcome (and no batch reads it): nothing will ever be sent from the payload.
+    this.#o.store.releaseIfSettled(key);
+  }
+
+  /**
+   * The early warning, once, while the watch runs past its warnAfter (the verdict of this poll, if any,
+   * came first). A watch of a batch has none: the batch's partial digest (batchWindow) is its warning.
+   */
+  #warnIfSlow(target: WatchTarget, key: string, record: WatchRecord, log: () => Logger): void {
+    if (record.warning || target.batch) return;
+    const progress = kindOf(record).progress(record);
+    if (progress?.subject == null) return;
+    const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
+    const reason = warnAfter === null ? null : slowness(progress, Date.now(), warnAfter);
+    if (reason === null) return;
+    const detectedAt = new Date().toISOString();
+    record.warning = { reason, detectedAt, deliveries: dictionary() };
+    this.#o.store.touch(key);
+    this.#owe(target, key, record, 'slow', detectedAt);
+    log().info({ reason, notifiers: Object.keys(record.warning.deliveries) }, 'still running past warnAfter: early warning');
+  }
+
+  /** A delivery to each notifier the watch names that is told about `event` (an outcome, or `slow`). */
+  #owe(target: WatchTarget, key: string, record: WatchRecord, event: NotifyEvent, at: string): void {
+    const about = event === 'slow' ? 'slow' : 'verdict';
+    const owed = about === 'slow' ? record.warning?.deliveries : record.deliveries;
     for (const [name, notifier] of this.#o.notifiers) {
       if (target.notify && !target.notify.includes(name)) continue;
-      if (!notifier.accepts(outcome) || record.deliveries[name]) continue;
-      this.#o.store.addDelivery(key, name, {
-        id: deliveryId(key, outcome, name),
-        status: 'pending',
-        attempts: 0,
-        createdAt: detectedAt,
-        nextAttemptAt: null,
-        lastError: null,
-        updatedAt: detectedAt,
-      });
+      if (!notifier.accepts(event) || owed?.[name]) continue;
+      this.#o.store.addDelivery(key, name, pendingDelivery(deliveryId(key, event, name), at), about);
     }
-    this.#o.metrics.verdicts.inc({ outcome, action: kindOf(record).progress(record)?.subject ?? 'unknown' });
-    log.info({ outcome, reason, notifiers: Object.keys(record.deliveries) }, 'watch finished');
-    // No notifier takes this outcome: nothing will ever be sent from the payload.
-    this.#o.store.releaseIfSettled(key);
   }
 
   #pollError(record: WatchRecord, log: Logger, err: unknown): string {

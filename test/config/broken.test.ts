@@ -215,7 +215,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [
       '5:5 watches[0].jobId: required (a string)',
       '6:29 watches[1].jobId: expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with)',
-      '7:33 watches[2].requestId: unknown key \'requestId\' (allowed: kind, jobId, name, projectId, notify, deadline)',
+      '7:33 watches[2].requestId: unknown key \'requestId\' (allowed: kind, jobId, name, projectId, notify, deadline, warnAfter, batch, batchWindow)',
       "8:13 watches[3].kind: unknown watch kind 'ecs-jobs' (allowed: instance-action, ecs-job)",
       '10:29 watches[5].jobId: duplicate of watches[4]: same jobId',
     ],
@@ -258,7 +258,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [
       `8:11 notifiers.ops-mail.from: 'ecs-watch' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
       '9:9 notifiers.ops-mail.to: must not be empty',
-      "10:19 notifiers.ops-mail.on[1]: unknown value 'failed' (allowed: success, failure, timeout, not_found)",
+      "10:19 notifiers.ops-mail.on[1]: unknown value 'failed' (allowed: success, failure, timeout, not_found, slow)",
       `15:27 notifiers.team-mail.to[1]: 'ops at example.com' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
     ],
   },
@@ -313,6 +313,31 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '13:11 notifiers.mail.from: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
       '14:10 notifiers.mail.to[0]: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
     ],
+  },
+  {
+    name: 'early warnings and batches: bad durations (in a mapping too), an action type that is no name, a label on two lines',
+    text: lines(
+      ...CLOUD,
+      'poll:',
+      '  warnAfter: { resize: 2 hours, "live migration": 1h }',
+      '  batchWindow: off',
+      'watches:',
+      '  - { requestId: req-1, serverId: s1, warnAfter: 5, batch: "a\\nb" }',
+      '  - { requestId: req-2, serverId: s2, batch: "" }',
+    ),
+    expected: [
+      "5:24 poll.warnAfter.resize: '2 hours' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d",
+      "5:33 poll.warnAfter[\"live migration\"]: 'live migration' is not an action type: write one as the API names it, e.g. resize or live-migration",
+      "6:16 poll.batchWindow: 'off' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d",
+      '8:50 watches[0].warnAfter: 5 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
+      '8:60 watches[0].batch: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
+      '9:46 watches[1].batch: must not be empty',
+    ],
+  },
+  {
+    name: 'poll.warnAfter that is neither a duration nor a mapping',
+    text: lines(...CLOUD, 'poll:', '  warnAfter: [20m]'),
+    expected: ['5:14 poll.warnAfter: expected a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })'],
   },
   {
     name: 'a value where a section belongs',

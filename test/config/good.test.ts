@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
+const MIN = 60_000;
 const CLOUD = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1'];
 
 describe('a valid watch file', () => {
@@ -18,7 +19,22 @@ describe('a valid watch file', () => {
         microversion: 'auto',
         timeout: 10_000,
       },
-      poll: { schedule: '*/15 * * * * *', retries: 4, concurrency: 8, deadline: 6 * 3_600_000 },
+      poll: {
+        schedule: '*/15 * * * * *',
+        retries: 4,
+        concurrency: 8,
+        deadline: 6 * 3_600_000,
+        // The early warnings' defaults: per action type, `other` for the rest.
+        warnAfter: {
+          byAction: {
+            create: 30 * MIN, rebuild: 30 * MIN, evacuate: 30 * MIN, unshelve: 30 * MIN, resize: 60 * MIN, migrate: 60 * MIN,
+            'live-migration': 60 * MIN, createImage: 60 * MIN, createBackup: 60 * MIN, shelve: 60 * MIN, reboot: 10 * MIN,
+            start: 10 * MIN, stop: 10 * MIN, confirmResize: 10 * MIN, revertResize: 15 * MIN, rescue: 15 * MIN, unrescue: 15 * MIN,
+            delete: 15 * MIN,
+          },
+          other: 30 * MIN,
+        },
+      },
       notifiers: {},
       delivery: { maxAge: 24 * 3_600_000, minDelay: 1000, maxDelay: 5 * 60_000 },
       state: { path: './ecs-action-watch.state.json', retention: 7 * 86_400_000 },
@@ -38,7 +54,7 @@ describe('a valid watch file', () => {
       ),
       { env: {} },
     );
-    const all = ['success', 'failure', 'timeout', 'not_found'];
+    const all = ['success', 'failure', 'timeout', 'not_found', 'slow'];
     expect(config.notifiers).toEqual({
       'ops-mail': {
         type: 'email',
@@ -73,6 +89,25 @@ describe('a valid watch file', () => {
     expect(config.watches).toEqual([
       { requestId: 'req-1', serverId: 's1', projectId: 'p1' },
       { requestId: 'req-2', serverId: 's2', projectId: 'p2', name: 'resize db-01', notify: [], deadline: 90 * 60_000 },
+    ]);
+  });
+
+  it('reads early warnings and batches per watch, with poll.batchWindow for the watches that set none', () => {
+    const config = parseConfig(
+      lines(
+        ...CLOUD,
+        'poll:',
+        '  batchWindow: 1h',
+        'watches:',
+        '  - { requestId: req-1, serverId: s1, batch: fleet-2026-11, warnAfter: 20m }',
+        '  - { requestId: req-2, serverId: s2, batch: fleet-2026-11, batchWindow: 30m, warnAfter: off }',
+      ),
+      { env: {} },
+    );
+    expect(config.poll.batchWindow).toBe(60 * MIN);
+    expect(config.watches).toEqual([
+      { requestId: 'req-1', serverId: 's1', projectId: 'p1', batch: 'fleet-2026-11', warnAfter: 20 * MIN },
+      { requestId: 'req-2', serverId: 's2', projectId: 'p1', batch: 'fleet-2026-11', batchWindow: 30 * MIN, warnAfter: null },
     ]);
   });
 
@@ -213,7 +248,7 @@ describe('watch.example.yaml', () => {
   it('is valid once its variables are set', () => {
     const config = parseConfig(text, { env });
     expect(Object.keys(config.notifiers)).toEqual(['ops-mail', 'chat']);
-    expect(config.watches.map((w) => w.kind ?? 'instance-action')).toEqual(['instance-action', 'instance-action', 'ecs-job']);
+    expect(config.watches.map((w) => w.kind ?? 'instance-action')).toEqual(['instance-action', 'instance-action', 'instance-action', 'instance-action', 'ecs-job']);
     expect(config.cloud.auth).toEqual({ type: 'token', token: 'token' });
   });
 
@@ -224,7 +259,7 @@ describe('watch.example.yaml', () => {
     expect(example.cloud.timeout).toBe(defaults.cloud.timeout);
     expect(example.cloud.microversion).toBe(defaults.cloud.microversion);
     expect(example.cloud.interface).toBe(defaults.cloud.interface);
-    const { rateLimit: _rateLimit, ...poll } = example.poll;
+    const { rateLimit: _rateLimit, batchWindow: _batchWindow, ...poll } = example.poll;
     expect(poll).toEqual(defaults.poll);
     expect(example.delivery).toEqual(defaults.delivery);
     expect(example.state).toEqual(defaults.state);

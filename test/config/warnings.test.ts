@@ -28,4 +28,11 @@ describe('warnings of a valid file', () => {
     expect(config.cloud.microversion).toBe('2.20');
     expect(seen).toHaveLength(1);
   });
+
+  it('an action type in poll.warnAfter that Nova does not record, at its line:col', () => {
+    const text = lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', 'poll:', '  warnAfter: { resise: 2h, live-migration: 2h }');
+    const result = validateConfigText(text, { env: {} });
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 5, col: 24, path: 'poll.warnAfter.resise' }] });
+    expect(result.ok && result.warnings[0]?.message).toMatch(/^'resise' is not an action type Nova records \(create, delete, /);
+  });
 });

@@ -2,29 +2,25 @@
 // verdict (made in memory) and the save that records it, then restarted on the same state file. Whatever
 // the moment, no outcome may be lost, none contradicted, no webhook sent whose verdict is not on disk, and
 // a repeated webhook must carry the same webhook-id.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
 import { afterEach, expect, it } from 'vitest';
 import { startSimulator, type ActionScript, type Simulator } from '../../src/simulator/index.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { killDaemons, startDaemon } from './daemon.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PROJECT = 'kill-test-project';
 const TOKEN = 'tok-kill-test';
 /** Actions that appear, finished, one before each restart: every run has a verdict to make. */
 const APPEARING = 6;
 /** Never finish: they end as timeouts, which depend on when tracking began, a fact only the state keeps. */
 const TIMEOUTS = ['2s', '3s'];
-/** Node's code cache: a restart costs half the time, so that many restarts fit in a few seconds. */
-const COMPILE_CACHE = join(tmpdir(), 'ecs-action-watch-test-compile-cache');
 
 interface Expected {
   requestId: string;
@@ -36,9 +32,8 @@ interface Expected {
 let simulator: Simulator | undefined;
 let sink: WebhookSink | undefined;
 let silent: Awaited<ReturnType<typeof startSilentReceiver>> | undefined;
-const children = new Set<ChildProcess>();
 afterEach(async () => {
-  for (const child of children) child.kill('SIGKILL');
+  killDaemons();
   await Promise.all([simulator?.close(), sink?.close(), silent?.close()]);
 });
 
@@ -72,22 +67,9 @@ function scenario(i: number): { script: ActionScript; expected: Expected } {
   };
 }
 
-function daemon(config: string, args: string[] = []): { child: ChildProcess; sawVerdict: Promise<boolean> } {
-  const child = spawn(process.execPath, [MAIN, 'run', '--config', config, ...args], {
-    env: { ...process.env, ECS_AUTH_TOKEN: TOKEN, LOG_LEVEL: 'info', NODE_COMPILE_CACHE: COMPILE_CACHE },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.add(child);
-  child.on('exit', () => children.delete(child));
-  const sawVerdict = new Promise<boolean>((resolve) => {
-    let text = '';
-    child.stdout!.on('data', (chunk: Buffer) => {
-      text += chunk.toString();
-      if (text.includes('"msg":"watch finished"')) resolve(true);
-    });
-    child.on('exit', () => resolve(false));
-  });
-  return { child, sawVerdict };
+function daemon(config: string, args: string[] = []) {
+  const started = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN }, args);
+  return { child: started.child, sawVerdict: started.saw('watch finished') };
 }
 
 it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed between verdict and save', async () => {

@@ -107,9 +107,8 @@ class Daemon {
     while (!this.#stop.signal.aborted) {
       const app = this.#app;
       if (app && app.engine.allSettled()) {
-        const records = app.engine.watches().map((t) => app.store.get(watchKey(t)));
-        const outcomes = records.map((r) => r?.verdict?.outcome);
-        const givenUp = records.some((r) => Object.values(r?.deliveries ?? {}).some((d) => d.status === 'given_up'));
+        const outcomes = app.engine.watches().map((t) => app.store.get(watchKey(t))?.verdict?.outcome);
+        const givenUp = app.engine.givenUp();
         this.#log.info({ outcomes, givenUp }, 'every watch is done');
         if (givenUp) return 3;
         return outcomes.every((o) => o === 'success') ? 0 : 1;

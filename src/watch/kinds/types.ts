@@ -8,6 +8,12 @@ export type WatchTarget = WatchIdentity & {
   deadlineMs: number;
   /** Notifier names; undefined means every notifier. */
   notify?: string[] | undefined;
+  /** The watch's own warnAfter (null: off); undefined: poll.warnAfter for what it follows. */
+  warnAfter?: number | null | undefined;
+  /** Its batch: no notification of its own, a digest for the batch instead. */
+  batch?: string | undefined;
+  /** Its batchWindow, poll.batchWindow resolved; undefined: none. */
+  batchWindowMs?: number | undefined;
 };
 
 /** What a kind's poll may use of the engine: the client, its retries and its error reporting. */

@@ -1,0 +1,50 @@
+// `run` as a separate process, for the tests that kill it at the worst moment.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** Node's code cache: a restart costs half the time, so that many restarts fit in a few seconds. */
+const COMPILE_CACHE = join(tmpdir(), 'ecs-action-watch-test-compile-cache');
+
+const children = new Set<ChildProcess>();
+
+export interface Daemon {
+  child: ChildProcess;
+  /** Resolves true once a log line with this message appears, false if the process exits first. */
+  saw(message: string): Promise<boolean>;
+  /** Its exit status (null when killed by a signal). */
+  exited: Promise<number | null>;
+}
+
+export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = []): Daemon {
+  const child = spawn(process.execPath, [MAIN, 'run', '--config', config, ...args], {
+    env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_COMPILE_CACHE: COMPILE_CACHE },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  children.add(child);
+  const exited = once(child, 'exit').then(([code]) => code as number | null);
+  void exited.then(() => children.delete(child));
+  let text = '';
+  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  const saw = (message: string) =>
+    new Promise<boolean>((resolve) => {
+      const needle = `"msg":"${message}"`;
+      const look = () => {
+        if (!text.includes(needle)) return;
+        child.stdout!.off('data', look);
+        resolve(true);
+      };
+      child.stdout!.on('data', look);
+      look();
+      void exited.then(() => resolve(false));
+    });
+  return { child, saw, exited };
+}
+
+/** For afterEach: no daemon outlives its test. */
+export function killDaemons(): void {
+  for (const child of children) child.kill('SIGKILL');
+}

@@ -1,0 +1,216 @@
+// Batch digests and early warnings against the simulator, a webhook receiver and an SMTP server, on a fake clock.
+import { describe, expect, it, vi } from 'vitest';
+import { targetsOf, type App } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
+import type { ActionScript } from '../../src/simulator/index.ts';
+import { watchKey } from '../../src/state/store.ts';
+import { PROJECT, advance, harnessOnFakeClock, quickAction, type WatchEntry } from './harness.ts';
+
+type Body = { type: string; outcome?: string | null; batch?: string; round?: number; counts?: Record<string, number>; watches?: Array<{ watch: { requestId: string }; outcome: string | null; instanceAction?: { events: unknown[] } }>; watch?: { requestId: string } };
+
+const entry = (s: ActionScript & { requestId: string }, name: string, extra?: string): WatchEntry => ({ requestId: s.requestId, serverId: s.serverId, name, ...(extra ? { extra } : {}) });
+const failedReboot = () => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error', traceback: 'Traceback (most recent call last):\nRebootError: no\n' }] });
+const stuckReboot = () => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }], neverFinishes: true });
+
+const env = harnessOnFakeClock({ role: 'admin' });
+
+const bodies = () => env.h.hooks.received.map((r) => ({ body: r.body as Body, id: r.headers['webhook-id'] }));
+const ofType = (type: string) => bodies().filter((b) => b.body.type === type);
+
+/** Applies an edited watch list as a reload of the file does. */
+function reload(app: App, yaml: string): void {
+  app.engine.setWatches(targetsOf(parseConfig(yaml, { env: env.h.env })));
+}
+
+describe('batch digests', () => {
+  it('sends one digest per notifier once the last watch of the batch ends, failures first, and nothing per watch', async () => {
+    const actions = [quickAction(), failedReboot(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 4000 }] })];
+    const alone = quickAction();
+    for (const a of [...actions, alone]) env.h.simulator.addAction(a);
+    const batched = actions.map((a, i) => entry(a, `web-0${i + 1}`, '    batch: fleet'));
+    const app = await env.h.app(env.h.yaml([...batched, entry(alone, 'alone')]));
+
+    await advance(app, 3000);
+    // Two of the batch are done, the third is not: no digest, and no notification of their own.
+    expect(bodies().map((b) => b.body.watch?.requestId)).toEqual([alone.requestId]);
+    await advance(app, 3000);
+    expect(app.engine.allSettled()).toBe(true);
+
+    const digests = ofType('ecs.batch.finished');
+    expect(digests).toHaveLength(1);
+    const digest = digests[0]!.body;
+    expect(digest).toMatchObject({ batch: 'fleet', round: 1, counts: { success: 2, failure: 1, timeout: 0, not_found: 0, pending: 0 } });
+    expect(digest.watches!.map((w) => w.outcome)).toEqual(['failure', 'success', 'success']);
+    expect(digest.watches![0]!.instanceAction!.events).toHaveLength(1);
+    expect(env.h.hooks.received.filter((r) => (r.body as Body).type.startsWith('ecs.action.'))).toHaveLength(1);
+
+    const mails = env.h.mail.received.filter((m) => m.subject.includes('batch'));
+    expect(mails.map((m) => m.subject)).toEqual(['[ecs-action-watch] batch fleet finished: 1 failed, 2 succeeded']);
+    expect(mails[0]!.body.indexOf('Failed (1):')).toBeLessThan(mails[0]!.body.indexOf('Succeeded (2):'));
+    expect(mails[0]!.body).toContain('RebootError: no');
+    expect(mails[0]!.headers.get('x-ecs-watch-batch')).toBe('fleet');
+
+    // The id is the batch's: the same on a redelivery, whatever state says.
+    const record = app.store.getBatch('fleet')!;
+    expect(digests[0]!.id).toBe(`msg_${record.digests[0]!.deliveries['chat']!.id}`);
+  });
+
+  it('sends one partial digest when the batch is unfinished after batchWindow, then the final one', async () => {
+    const done = quickAction();
+    const stuck = stuckReboot();
+    for (const a of [done, stuck]) env.h.simulator.addAction(a);
+    const app = await env.h.app(
+      env.h.yaml([entry(done, 'web-01', '    batch: fleet'), entry(stuck, 'web-02', '    batch: fleet\n    deadline: 40s')], {
+        poll: '  schedule: "* * * * * *"\n  retries: 3\n  batchWindow: 10s',
+      }),
+    );
+    await advance(app, 30_000, 2000);
+    const partial = ofType('ecs.batch.partial');
+    expect(partial).toHaveLength(1);
+    expect(partial[0]!.body).toMatchObject({ counts: { success: 1, pending: 1 } });
+    expect(partial[0]!.body.watches!.map((w) => w.outcome)).toEqual([null, 'success']);
+    expect(ofType('ecs.batch.finished')).toHaveLength(0);
+
+    await advance(app, 14_000, 2000);
+    const final = ofType('ecs.batch.finished');
+    expect(final).toHaveLength(1);
+    expect(final[0]!.body.counts).toMatchObject({ success: 1, timeout: 1, pending: 0 });
+    expect(final[0]!.id).not.toBe(partial[0]!.id);
+    expect(ofType('ecs.batch.partial')).toHaveLength(1);
+    expect(env.h.mail.received.map((m) => m.subject)).toEqual([
+      '[ecs-action-watch] batch fleet still running: 1 pending, 1 succeeded',
+      '[ecs-action-watch] batch fleet finished: 1 timed out, 1 succeeded',
+    ]);
+  });
+
+  it('follows the file: a removed watch leaves the batch, a late one opens round 2, a verdict that left its batch is notified alone', async () => {
+    const [a, b, c, late] = [quickAction(), stuckReboot(), quickAction(), quickAction()];
+    for (const s of [a, b, c, late]) env.h.simulator.addAction(s);
+    const [ea, eb, ec] = [entry(a, 'a', '    batch: fleet'), entry(b, 'b', '    batch: fleet'), entry(c, 'c', '    batch: fleet')];
+    const app = await env.h.app(env.h.yaml([ea, eb, ec]));
+    await advance(app, 2000);
+    expect(bodies()).toHaveLength(0);
+
+    // c leaves the batch after its verdict, before any digest: it is notified on its own.
+    reload(app, env.h.yaml([ea, eb, entry(c, 'c')]));
+    await advance(app, 1000);
+    expect(bodies().map((x) => [x.body.type, x.body.watch?.requestId])).toEqual([['ecs.action.succeeded', c.requestId]]);
+
+    // b, stuck, is removed: the batch is a alone, and finished.
+    reload(app, env.h.yaml([ea, entry(c, 'c')]));
+    await advance(app, 1000);
+    const first = ofType('ecs.batch.finished');
+    expect(first.map((x) => [x.body.round, x.body.watches!.map((w) => w.watch.requestId)])).toEqual([[1, [a.requestId]]]);
+
+    // A watch that joins the finished batch is reported in a digest of its own round.
+    reload(app, env.h.yaml([ea, entry(c, 'c'), entry(late, 'late', '    batch: fleet')]));
+    await advance(app, 2000);
+    const rounds = ofType('ecs.batch.finished');
+    expect(rounds.map((x) => [x.body.round, x.body.watches!.map((w) => w.watch.requestId)])).toEqual([[1, [a.requestId]], [2, [late.requestId]]]);
+    expect(new Set(rounds.map((x) => x.id)).size).toBe(2);
+  });
+
+  it('keeps a recorded digest across a restart and never sends it twice', async () => {
+    const actions = [quickAction(), quickAction()];
+    for (const s of actions) env.h.simulator.addAction(s);
+    const yaml = env.h.yaml(actions.map((s, i) => entry(s, `w${i}`, '    batch: fleet')));
+    env.h.hooks.setAnswer({ status: 503 });
+    const first = await env.h.app(yaml);
+    await advance(first, 2000);
+    expect(first.store.getBatch('fleet')!.digests).toHaveLength(1);
+    await first.close();
+
+    env.h.hooks.setAnswer({ status: 204 });
+    const second = await env.h.app(yaml);
+    await advance(second, 3000);
+    const received = ofType('ecs.batch.finished');
+    expect(new Set(received.map((x) => x.id)).size).toBe(1);
+    expect(second.store.getBatch('fleet')!.digests).toHaveLength(1);
+    expect(second.store.getBatch('fleet')!.digests[0]!.deliveries['chat']!.status).toBe('delivered');
+  });
+});
+
+describe('early warnings', () => {
+  const chatOnly = () => ['  chat:', '    type: webhook', `    url: ${env.h.hooks.url}`].join('\n');
+
+  it('sends one ecs.action.slow while the action runs past warnAfter, once across restarts, then the outcome', async () => {
+    const slow = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 25_000 }] });
+    env.h.simulator.addAction(slow);
+    const yaml = env.h.yaml([entry(slow, 'web-01', '    warnAfter: 10s')], { notifiers: chatOnly() });
+    const first = await env.h.app(yaml);
+    await advance(first, 9000, 1000);
+    expect(bodies()).toHaveLength(0);
+    await advance(first, 3000, 1000);
+    const warnings = ofType('ecs.action.slow');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]!.body).toMatchObject({ outcome: null, watch: { requestId: slow.requestId } });
+    expect((warnings[0]!.body as unknown as { reason: string }).reason).toMatch(/^reboot still running 1\d s after it started \(warnAfter 10 s\); 0\/1 events done/);
+    await first.close();
+
+    const second = await env.h.app(yaml);
+    await advance(second, 16_000, 1000);
+    expect(bodies().map((b) => b.body.type)).toEqual(['ecs.action.slow', 'ecs.action.succeeded']);
+    const record = second.store.get(watchKey(slow))!;
+    expect(warnings[0]!.id).toBe(`msg_${record.warning!.deliveries['chat']!.id}`);
+    expect(bodies()[1]!.id).not.toBe(warnings[0]!.id);
+  });
+
+  it('warns by the action type by default, and never for an action whose outcome the same poll sees', async () => {
+    // The default for a reboot is 10 min; this one ends after 11 min, seen first by a poll after it ended.
+    const late = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 11 * 60_000 }] });
+    const long = stuckReboot();
+    for (const s of [late, long]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(late, 'late'), entry(long, 'long', '    deadline: 1h')], { notifiers: chatOnly() }));
+    vi.setSystemTime(Date.now() + 11 * 60_000 + 1000);
+    await advance(app, 2000, 1000);
+    expect(bodies().map((b) => `${b.body.type} ${b.body.watch?.requestId}`).sort()).toEqual(
+      [`ecs.action.slow ${long.requestId}`, `ecs.action.succeeded ${late.requestId}`].sort(),
+    );
+  });
+
+  it('has none for a watch of a batch, and drops a warning not yet delivered when the outcome comes first', async () => {
+    const batched = stuckReboot();
+    const quick = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 4000 }] });
+    for (const s of [batched, quick]) env.h.simulator.addAction(s);
+    const app = await env.h.app(
+      env.h.yaml([entry(batched, 'b', '    batch: fleet\n    warnAfter: 1s'), entry(quick, 'q', '    warnAfter: 1s')], { notifiers: chatOnly() }),
+    );
+    // The receiver is down from the warning until after the outcome.
+    env.h.hooks.setAnswer({ status: 503 });
+    await advance(app, 2000);
+    const record = app.store.get(watchKey(quick))!;
+    expect(record.warning!.deliveries['chat']).toMatchObject({ status: 'pending' });
+    await advance(app, 4000);
+    expect(record.verdict?.outcome).toBe('success');
+    expect(record.warning!.deliveries['chat']!.status).toBe('superseded');
+    env.h.hooks.setAnswer({ status: 204 });
+    await advance(app, 2000);
+    expect(env.h.hooks.received.filter((r) => r.status === 204).map((r) => (r.body as Body).type)).toEqual(['ecs.action.succeeded']);
+    expect(app.store.get(watchKey(batched))!.warning ?? null).toBeNull();
+  });
+
+  it('warns of a job too, by its type and its sub-jobs, and reports a job in its batch digest', async () => {
+    const slowJob = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', subJobs: [{ durationMs: 1000 }, { durationMs: 20_000 }] });
+    const batchedJob = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'deleteServers', durationMs: 1000, result: 'FAIL', failReason: 'boom' });
+    const action = quickAction();
+    env.h.simulator.addAction(action);
+    const app = await env.h.app(
+      env.h.yaml(
+        [
+          { jobId: slowJob, name: 'create web', extra: '    warnAfter: 5s' },
+          { jobId: batchedJob, name: 'delete old', extra: '    batch: cleanup' },
+          entry(action, 'reboot', '    batch: cleanup'),
+        ],
+        { notifiers: chatOnly() },
+      ),
+    );
+    await advance(app, 8000, 1000);
+    const warning = ofType('ecs.action.slow');
+    expect(warning.map((w) => w.body.watch)).toEqual([{ kind: 'ecs-job', name: 'create web', projectId: PROJECT, jobId: slowJob }]);
+    expect((warning[0]!.body as unknown as { reason: string }).reason).toMatch(/^createServer still running \d s after it started \(warnAfter 5 s\); 1\/2 sub-jobs done/);
+    const digest = ofType('ecs.batch.finished');
+    expect(digest).toHaveLength(1);
+    expect(digest[0]!.body.counts).toMatchObject({ failure: 1, success: 1 });
+    expect(digest[0]!.body.watches![0]).toMatchObject({ watch: { kind: 'ecs-job', jobId: batchedJob }, outcome: 'failure', instanceAction: null, server: null, job: { job_id: batchedJob } });
+  });
+});
