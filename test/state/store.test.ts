@@ -286,18 +286,53 @@ describe('StateStore memory and counts', () => {
     expect(reopened.watches[watchKey(owed)]).toMatchObject({ instanceAction: null, server: null, deliveries: { chat: { status: 'given_up' } } });
   });
 
+  it('keeps the payload of a watch of a batch until the digest that reports it has been sent', async () => {
+    const store = await StateStore.open(join(await tempDir(), 'state.json'));
+    const member: ActionWatchRecord = { ...finished('req-1'), deliveries: dictionary(), instanceAction: action, server, batch: 'fleet' };
+    const key = watchKey(member);
+    store.set(key, member);
+    store.releaseIfSettled(key);
+    expect(member.instanceAction).toEqual(action);
+
+    const digest = {
+      round: 1, final: true, detectedAt: '2026-11-26T10:05:00.000Z', deliveries: dictionary<DeliveryRecord>(),
+      members: [{ key, watch: { name: null, ...ref }, outcome: 'success' as const, reason: 'done', detectedAt: '2026-11-26T10:05:00.000Z' }],
+    };
+    store.setBatch({ label: 'fleet', digests: [digest] });
+    store.addDigestDelivery('fleet', digest, 'chat', { ...delivered('b'), status: 'pending' });
+    store.releaseBatchIfSettled('fleet');
+    expect(member.instanceAction).toEqual(action);
+
+    digest.deliveries['chat']!.status = 'delivered';
+    store.releaseBatchIfSettled('fleet');
+    expect(member).toMatchObject({ instanceAction: null, server: null, verdict: member.verdict });
+  });
+
   it('keeps the deliveries gauge counted as records change, without a scan', async () => {
     const store = await StateStore.open(join(await tempDir(), 'state.json'));
     const a = finished('req-a');
     const b: ActionWatchRecord = { ...finished('req-b'), deliveries: dictionary([['chat', { ...delivered('d-b'), status: 'pending' }]]) };
     store.set(watchKey(a), a);
     store.set(watchKey(b), b);
-    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 1, givenUp: 0 });
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 1, givenUp: 0, superseded: 0 });
     b.deliveries['chat']!.status = 'given_up';
     store.touch(watchKey(b));
     store.addDelivery(watchKey(b), 'mail', { ...delivered('d-b-mail'), status: 'pending' });
-    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 1, givenUp: 1 });
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 1, givenUp: 1, superseded: 0 });
     store.delete(watchKey(a));
-    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 0, givenUp: 1 });
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 0, givenUp: 1, superseded: 0 });
+    // An early warning's and a batch digest's deliveries count too.
+    b.warning = { reason: 'slow', detectedAt: '2026-11-26T10:01:00.000Z', deliveries: dictionary() };
+    store.addDelivery(watchKey(b), 'chat', { ...delivered('w'), status: 'superseded' }, 'slow');
+    const digest = { round: 1, final: true, detectedAt: '2026-11-26T10:05:00.000Z', members: [], deliveries: dictionary<DeliveryRecord>() };
+    store.setBatch({ label: 'fleet', digests: [digest] });
+    store.addDigestDelivery('fleet', digest, 'chat', { ...delivered('b'), status: 'pending' });
+    expect(store.deliveryCounts()).toEqual({ pending: 2, delivered: 0, givenUp: 1, superseded: 1 });
+    digest.deliveries['chat']!.status = 'delivered';
+    store.touchBatch('fleet');
+    store.deleteBatch('other');
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 1, givenUp: 1, superseded: 1 });
+    store.deleteBatch('fleet');
+    expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 0, givenUp: 1, superseded: 1 });
   });
 });
