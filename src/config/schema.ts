@@ -9,7 +9,7 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
-import { cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, orEmpty, rateLimit, strict } from './fields.ts';
+import { cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
@@ -143,6 +143,21 @@ export const WatchSchema = z.discriminatedUnion('kind', [ActionWatchSchema, JobW
   error: unknownType('watch kind', WATCH_KINDS, 'kind'),
 });
 
+/** Auto-tracking: the new actions of these servers (or of every server of the project) become watches. */
+const TrackSchema = strict({
+  servers: z.array(z.string().min(1)).min(1).optional(),
+  project: z
+    .literal('all', { error: (iss) => `'${String(iss.input)}' is not a project to track: write project: all for every server of the project (projectId names which), or list servers:` })
+    .optional(),
+  projectId: z.string().min(1).optional(),
+  /** Absent: every action. Nova's names: resize, live-migration, rebuild, reboot, create, delete... */
+  actions: z.array(z.string().min(1)).min(1).optional(),
+  /** Absent: every notifier. */
+  notify: z.array(z.string()).optional(),
+  /** Of each watch it starts. Absent: poll.deadline. */
+  deadline: duration().optional(),
+}).superRefine((entry, ctx) => oneOf(entry, ctx, ['servers', 'project']));
+
 /** What makes a watch entry the same as another, and where to say so; undefined while it is incomplete. */
 function identityOf(watch: Record<string, unknown>): { key: string; field: string; what: string } | undefined {
   if (watch.kind === 'ecs-job') return typeof watch.jobId === 'string' ? { key: `job\n${watch.jobId}`, field: 'jobId', what: 'same jobId' } : undefined;
@@ -150,30 +165,34 @@ function identityOf(watch: Record<string, unknown>): { key: string; field: strin
   return { key: `${watch.serverId}\n${watch.requestId}`, field: 'requestId', what: 'same serverId and requestId' };
 }
 
-/**
- * Checks between sections. It runs even when other parts of the file are invalid, so that one run of
- * `validate` reports everything; hence it reads the partly parsed value defensively.
- */
-function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
-  if (!isRecord(config) || !Array.isArray(config.watches)) return;
-  const fallbackProject = defaultProject(config.cloud);
-  // A `notifiers` that is not a mapping is reported on its own; every notify entry would be noise.
-  const notifiers = config.notifiers === undefined ? {} : isRecord(config.notifiers) ? config.notifiers : undefined;
-  const names = notifiers === undefined ? undefined : Object.keys(notifiers);
+/** What `watches` and `track` entries both refer to: the default project and the notifiers. */
+interface References {
+  fallbackProject: string | undefined;
+  /** undefined when `notifiers` is not a mapping, which is reported on its own. */
+  notifierNames: string[] | undefined;
+}
+
+function checkEntry(entry: Record<string, unknown>, at: (...path: (string | number)[]) => (string | number)[], refs: References, ctx: z.RefinementCtx): void {
+  if (entry.projectId === undefined && refs.fallbackProject === undefined) {
+    const where = at().slice(0, 2).map(String).join('[') + ']';
+    ctx.addIssue({ code: 'custom', path: at('projectId'), input: undefined, message: `no projectId: set ${where}.projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)` });
+  }
+  const names = refs.notifierNames;
+  if (names !== undefined && Array.isArray(entry.notify)) {
+    entry.notify.forEach((name: unknown, j) => {
+      if (typeof name !== 'string' || names.includes(name)) return;
+      const configured = names.length === 0 ? 'no notifiers are configured' : `configured: ${names.join(', ')}`;
+      ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier '${name}' (${configured})` });
+    });
+  }
+}
+
+function checkWatches(watches: unknown[], refs: References, ctx: z.RefinementCtx): void {
   const seen = new Map<string, number>();
-  config.watches.forEach((watch: unknown, i) => {
+  watches.forEach((watch: unknown, i) => {
     if (!isRecord(watch)) return;
     const at = (...path: (string | number)[]) => ['watches', i, ...path];
-    if (watch.projectId === undefined && fallbackProject === undefined) {
-      ctx.addIssue({ code: 'custom', path: at('projectId'), input: undefined, message: `no projectId: set watches[${i}].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)` });
-    }
-    if (names !== undefined && Array.isArray(watch.notify)) {
-      watch.notify.forEach((name: unknown, j) => {
-        if (typeof name !== 'string' || names.includes(name)) return;
-        const configured = names.length === 0 ? 'no notifiers are configured' : `configured: ${names.join(', ')}`;
-        ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier '${name}' (${configured})` });
-      });
-    }
+    checkEntry(watch, at, refs, ctx);
     const identity = identityOf(watch);
     if (identity !== undefined) {
       const first = seen.get(identity.key);
@@ -181,6 +200,41 @@ function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
       else ctx.addIssue({ code: 'custom', path: at(identity.field), input: watch[identity.field], message: `duplicate of watches[${first}]: ${identity.what}` });
     }
   });
+}
+
+/** A server is tracked by one entry: listed once, and a project is tracked whole (`project: all`) once. */
+function checkTrack(track: unknown[], refs: References, ctx: z.RefinementCtx): void {
+  const seen = new Map<string, string>();
+  track.forEach((entry: unknown, i) => {
+    if (!isRecord(entry)) return;
+    const at = (...path: (string | number)[]) => ['track', i, ...path];
+    checkEntry(entry, at, refs, ctx);
+    const project = typeof entry.projectId === 'string' ? entry.projectId : refs.fallbackProject;
+    const claim = (key: string, path: (string | number)[], what: string) => {
+      const first = seen.get(key);
+      if (first === undefined) seen.set(key, `track[${i}]`);
+      else ctx.addIssue({ code: 'custom', path, input: undefined, message: `${what} is already tracked by ${first}` });
+    };
+    // An entry with both is reported as such; what it would claim is left out of the comparison.
+    if (entry.project === 'all' && entry.servers === undefined) claim(`${project}\nall`, at('project'), `project ${project}`);
+    if (Array.isArray(entry.servers)) {
+      entry.servers.forEach((server: unknown, j) => {
+        if (typeof server === 'string') claim(`${project}\n${server}`, at('servers', j), `server ${server}`);
+      });
+    }
+  });
+}
+
+/**
+ * Checks between sections. It runs even when other parts of the file are invalid, so that one run of
+ * `validate` reports everything; hence it reads the partly parsed value defensively.
+ */
+function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
+  if (!isRecord(config)) return;
+  const notifiers = config.notifiers === undefined ? {} : isRecord(config.notifiers) ? config.notifiers : undefined;
+  const refs = { fallbackProject: defaultProject(config.cloud), notifierNames: notifiers === undefined ? undefined : Object.keys(notifiers) };
+  if (Array.isArray(config.watches)) checkWatches(config.watches, refs, ctx);
+  if (Array.isArray(config.track)) checkTrack(config.track, refs, ctx);
 }
 
 export const ConfigSchema = strict({
@@ -204,15 +258,14 @@ export const ConfigSchema = strict({
   shutdown: orEmpty(strict({ drainTimeout: duration().prefault('10s') }).prefault({})),
   http: orEmpty(strict({ port: integer(0, 65535).default(9464) }).prefault({})),
   watches: orEmpty(z.array(WatchSchema).default([])),
+  track: orEmpty(z.array(TrackSchema).default([])),
 })
   .superRefine(checkReferences, { when: () => true })
-  .transform(({ watches, ...config }) => ({
+  .transform(({ watches, track, ...config }) => ({
     ...config,
-    watches: watches.map((watch) => ({
-      ...watch,
-      // checkReferences has rejected every watch that has none.
-      projectId: (watch.projectId ?? defaultProject(config.cloud))!,
-    })),
+    // checkReferences has rejected every entry that has no project.
+    watches: watches.map((watch) => ({ ...watch, projectId: (watch.projectId ?? defaultProject(config.cloud))! })),
+    track: track.map((entry) => ({ ...entry, projectId: (entry.projectId ?? defaultProject(config.cloud))! })),
   }));
 
 export type Config = z.output<typeof ConfigSchema>;
@@ -222,6 +275,7 @@ export type PollConfig = Config['poll'];
 export type DeliveryConfig = Config['delivery'];
 export type { NotifierConfig } from '../notify/registry.ts';
 export type WatchSpec = Config['watches'][number];
+export type TrackSpec = Config['track'][number];
 
 /** The project of a watch that names none: cloud.projectId, else the one in a `.../v2.1/{projectId}` endpoint. */
 export function defaultProjectId(cloud: CloudConfig): string | undefined {

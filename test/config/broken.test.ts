@@ -122,7 +122,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'an unknown top-level section',
     text: lines(...CLOUD, 'notifier: {}'),
-    expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches)"],
+    expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track)"],
   },
   {
     name: 'an unknown auth type',
@@ -218,6 +218,31 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '7:33 watches[2].requestId: unknown key \'requestId\' (allowed: kind, jobId, name, projectId, notify, deadline, warnAfter, batch, batchWindow)',
       "8:13 watches[3].kind: unknown watch kind 'ecs-jobs' (allowed: instance-action, ecs-job)",
       '10:29 watches[5].jobId: duplicate of watches[4]: same jobId',
+    ],
+  },
+  {
+    name: 'track entries: neither or both of servers and project, a project other than all, bad notifiers, a server tracked twice',
+    text: lines(
+      ...CLOUD,
+      'notifiers:',
+      '  chat: { type: webhook, url: "https://hooks.example.com" }',
+      'track:',
+      '  - actions: [resize]',
+      '  - { servers: [s1], project: all }',
+      '  - { project: mine }',
+      '  - { servers: [s2, s3], notify: [pager] }',
+      '  - { servers: [s3], actions: [] }',
+      '  - { project: all }',
+      '  - { project: all, projectId: p1 }',
+    ),
+    expected: [
+      '7:5 track[0].servers: required: servers (or project)',
+      '8:31 track[1].project: set servers or project, not both',
+      "9:16 track[2].project: 'mine' is not a project to track: write project: all for every server of the project (projectId names which), or list servers:",
+      "10:35 track[3].notify[0]: unknown notifier 'pager' (configured: chat)",
+      '11:17 track[4].servers[0]: server s3 is already tracked by track[3]',
+      '11:31 track[4].actions: must not be empty',
+      '13:16 track[6].project: project p1 is already tracked by track[5]',
     ],
   },
   {

@@ -41,6 +41,7 @@ describe('a valid watch file', () => {
       shutdown: { drainTimeout: 10_000 },
       http: { port: 9464 },
       watches: [],
+      track: [],
     });
   });
 
