@@ -103,6 +103,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention });
     releasers.add(() => engine.close(draining()));
     engine.setWatches(targetsOf(config));
+    engine.setTracking(config.track);
     return { config, client, notifiers, store, outbox, engine, metrics, lockLost, close };
   } catch (err) {
     await close({ drainMs: 0 }).catch((closeErr: unknown) => logger.error({ err: closeErr }, 'error while releasing after a failed start'));

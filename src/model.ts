@@ -50,6 +50,8 @@ export interface ServerState {
   hostId: string | null;
   /** The owner project (`tenant_id`), with which `hostId` is hashed. */
   projectId: string | null;
+  /** Its name, where the document has one (auto-tracking names watches with it). */
+  name?: string | undefined;
 }
 
 /** One item of GET /servers/{id}/os-instance-actions (newest first); the list never carries events. */
@@ -58,6 +60,15 @@ export interface InstanceActionSummary {
   request_id: string;
   start_time: string | null;
   [extra: string]: unknown;
+}
+
+/** One server of GET /servers/detail: what auto-tracking needs of it. */
+export interface ServerSummary {
+  id: string;
+  name: string;
+  status: string;
+  /** When it last changed (the API's clock); what `changes-since` compares. */
+  updated: string | null;
 }
 
 /** One record of GET /os-migrations: what Nova's compute services write as a move runs. */

@@ -2,20 +2,20 @@ import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CloudConfig } from '../config/schema.ts';
-import type { EcsJob, InstanceAction, InstanceActionSummary, JobRef, MigrationRecord, ServerState } from '../model.ts';
+import type { EcsJob, InstanceAction, InstanceActionSummary, JobRef, MigrationRecord, ServerState, ServerSummary } from '../model.ts';
 import { createHttpDispatcher } from '../net/dispatcher.ts';
 import { ApiError } from './ApiError.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { createAuth } from './auth/registry.ts';
 import type { AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
-import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverUrl, versionUrl } from './endpoint.ts';
+import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverUrl, versionUrl } from './endpoint.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
 import {
-  instanceActionDocumentSchema, instanceActionListSchema, jobSchema, migrationListSchema, serverDocumentSchema, toServerState,
+  instanceActionDocumentSchema, instanceActionListSchema, jobSchema, migrationListSchema, serverDocumentSchema, serverListSchema, toServerState,
   versionDocumentSchema,
 } from './schemas.ts';
 
@@ -37,8 +37,13 @@ export interface EcsClient {
   getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction>;
   /** null when the API itself answers that the server does not exist; any other 404 is an ApiError. */
   getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null>;
-  /** The server's actions, newest first. */
-  listInstanceActions(ref: ServerRef, signal?: AbortSignal): Promise<InstanceActionSummary[]>;
+  /** The server's actions, newest first; with `changesSince` (2.58+) only those updated since then. */
+  listInstanceActions(ref: ServerRef, signal?: AbortSignal, options?: { changesSince?: string | undefined }): Promise<InstanceActionSummary[]>;
+  /**
+   * One page of the project's servers (GET /servers/detail), with `changesSince` only those changed since
+   * then (deleted ones included, as DELETED); `next` is the marker of the following page, null on the last.
+   */
+  listServers(projectId: string, options: { changesSince?: string | undefined; marker?: string | undefined }, signal?: AbortSignal): Promise<{ servers: ServerSummary[]; next: string | null }>;
   /** The server's migration records (GET /os-migrations?instance_uuid=); a 403 where the policy refuses. */
   listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]>;
   /**
@@ -67,6 +72,8 @@ export interface EcsClientDeps {
 }
 
 const USER_AGENT = 'ecs-action-watch';
+/** Servers per page of GET /servers/detail: Nova's default max_limit, a page the API answers in one go. */
+const SERVER_PAGE = 1000;
 /**
  * One discovery round tries this many times, with short jittered pauses; after a failed round, requests
  * fail fast with its error until the next round is due: 5 s after the first failed round, doubling up
@@ -141,9 +148,21 @@ class HttpEcsClient implements EcsClient {
     }
   }
 
-  async listInstanceActions(ref: ServerRef, signal?: AbortSignal): Promise<InstanceActionSummary[]> {
-    const url = actionListUrl(await this.#base(signal), ref.projectId, ref.serverId);
+  async listInstanceActions(ref: ServerRef, signal?: AbortSignal, options: { changesSince?: string | undefined } = {}): Promise<InstanceActionSummary[]> {
+    const query: Record<string, string> = options.changesSince === undefined ? {} : { 'changes-since': options.changesSince };
+    const url = actionListUrl(await this.#base(signal), ref.projectId, ref.serverId, query);
     return (await this.#document(url, signal, instanceActionListSchema)).instanceActions;
+  }
+
+  async listServers(projectId: string, options: { changesSince?: string | undefined; marker?: string | undefined }, signal?: AbortSignal): Promise<{ servers: ServerSummary[]; next: string | null }> {
+    const query: Record<string, string> = { limit: String(SERVER_PAGE) };
+    if (options.changesSince !== undefined) query['changes-since'] = options.changesSince;
+    if (options.marker !== undefined) query['marker'] = options.marker;
+    const page = await this.#document(serverListUrl(await this.#base(signal), projectId, query), signal, serverListSchema);
+    // Nova adds a `next` link when the page is full; its marker is all we take from it (never its host).
+    const next = page.servers_links?.find((l) => l.rel === 'next');
+    const marker = next === undefined ? null : URL.canParse(next.href) ? new URL(next.href).searchParams.get('marker') : null;
+    return { servers: page.servers, next: marker ?? (next === undefined ? null : (page.servers.at(-1)?.id ?? null)) };
   }
 
   async listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]> {

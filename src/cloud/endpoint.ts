@@ -66,9 +66,19 @@ export function actionUrl(endpoint: string, projectId: string, serverId: string,
   return `${serverUrl(endpoint, projectId, serverId)}/os-instance-actions/${encodeURIComponent(requestId)}`;
 }
 
-/** The server's actions, newest first: shows whether a newer action started after the watched one. */
-export function actionListUrl(endpoint: string, projectId: string, serverId: string): string {
-  return `${serverUrl(endpoint, projectId, serverId)}/os-instance-actions`;
+/** The server's actions, newest first; `query` such as `changes-since` (2.58+). */
+export function actionListUrl(endpoint: string, projectId: string, serverId: string, query: Record<string, string> = {}): string {
+  return `${serverUrl(endpoint, projectId, serverId)}/os-instance-actions${queryString(query)}`;
+}
+
+/** The project's servers with their details; `query` such as `changes-since`, `limit`, `marker`. */
+export function serverListUrl(endpoint: string, projectId: string, query: Record<string, string> = {}): string {
+  return `${parse(endpoint).base}/${encodeURIComponent(projectId)}/servers/detail${queryString(query)}`;
+}
+
+function queryString(query: Record<string, string>): string {
+  const text = new URLSearchParams(query).toString();
+  return text === '' ? '' : `?${text}`;
 }
 
 /** The migration records of one server (admin by default policy). */

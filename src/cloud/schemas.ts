@@ -2,7 +2,7 @@
 // (they are forwarded to webhooks as the API sent them) and fields that come and go with microversions,
 // policies or clouds are optional. A time is kept as the API's string; parseNovaTime reads it when needed.
 import { z } from 'zod';
-import type { EcsJob, InstanceAction, InstanceActionSummary, MigrationRecord, ServerFault, ServerState } from '../model.ts';
+import type { EcsJob, InstanceAction, InstanceActionSummary, MigrationRecord, ServerFault, ServerState, ServerSummary } from '../model.ts';
 
 const nullableString = z.string().nullable();
 
@@ -49,6 +49,19 @@ export const instanceActionListSchema: z.ZodType<{ instanceActions: InstanceActi
   ),
 });
 
+// GET /servers/detail: the project's servers, and a `next` link (with its marker) while there are more.
+export const serverListSchema: z.ZodType<{ servers: ServerSummary[]; servers_links?: Array<{ rel: string; href: string }> | undefined }> = z.object({
+  servers: z.array(
+    z.object({
+      id: z.string(),
+      name: z.string().default(''),
+      status: z.string(),
+      updated: nullableString.default(null),
+    }),
+  ),
+  servers_links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional(),
+});
+
 // GET /os-migrations: an admin's (or a project manager's) view of the moves of a server.
 export const migrationListSchema: z.ZodType<{ migrations: MigrationRecord[] }> = z.object({
   migrations: z.array(
@@ -65,6 +78,7 @@ export const migrationListSchema: z.ZodType<{ migrations: MigrationRecord[] }> =
 
 export const serverDocumentSchema = z.object({
   server: z.looseObject({
+    name: z.string().optional(),
     status: z.string(),
     // sha224 of owner project and host; "" while the server has no host.
     hostId: nullableString.optional(),
@@ -134,5 +148,6 @@ export function toServerState(doc: z.infer<typeof serverDocumentSchema>): Server
     },
     hostId: server.hostId || null,
     projectId: server.tenant_id || null,
+    ...(server.name ? { name: server.name } : {}),
   };
 }

@@ -78,6 +78,17 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['state'] as const,
       registers,
     }),
+    trackedServers: new Gauge({
+      name: `${PREFIX}tracked_servers`,
+      help: 'Servers whose new actions become watches (track:), by state (tracking, ended: the server is gone)',
+      labelNames: ['state'] as const,
+      registers,
+    }),
+    discovered: new Counter({
+      name: `${PREFIX}discovered_watches_total`,
+      help: 'Watches that auto-tracking (track:) started for new actions',
+      registers,
+    }),
     notifications: new Counter({
       name: `${PREFIX}notifications_total`,
       help: 'Notification attempts by notifier and result (delivered, retry, given_up)',

@@ -6,7 +6,7 @@ import {
   novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
   type Role,
 } from './render.ts';
-import { actionAt, migrationAt, serverAt, type ActionPlan, type MigrationSnapshot } from './script.ts';
+import { actionAt, deletedServerAt, migrationAt, serverAt, type ActionPlan, type MigrationSnapshot } from './script.ts';
 import { jobAt, unknownJob, type JobPlan } from './jobs.ts';
 
 export type Route =
@@ -16,6 +16,8 @@ export type Route =
   | { readonly kind: 'action'; readonly projectId: string; readonly serverId: string; readonly requestId: string }
   | { readonly kind: 'actions'; readonly projectId: string; readonly serverId: string }
   | { readonly kind: 'server'; readonly projectId: string; readonly serverId: string }
+  /** GET /servers/detail: the project's servers. */
+  | { readonly kind: 'servers'; readonly projectId: string }
   | { readonly kind: 'migrations' }
   /** Huawei Cloud / OTC's native job API, outside Nova's /v2.1 and its microversions. */
   | { readonly kind: 'job'; readonly projectId: string; readonly jobId: string }
@@ -54,6 +56,7 @@ const SEGMENT = '([^/]+)';
 const ACTION_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}/os-instance-actions/${SEGMENT}$`);
 const ACTIONS_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}/os-instance-actions$`);
 const SERVER_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/${SEGMENT}$`);
+const SERVERS_PATH = new RegExp(`^/v2\\.1/${SEGMENT}/servers/detail$`);
 // Nova routes os-migrations with and without the project in the URL.
 const MIGRATIONS_PATH = /^\/v2\.1\/(?:[^/]+\/)?os-migrations$/;
 const JOB_PATH = new RegExp(`^/v1/${SEGMENT}/jobs/${SEGMENT}$`);
@@ -77,6 +80,8 @@ export function matchRoute(path: string): Route {
     const [, projectId = '', jobId = ''] = job;
     return { kind: 'job', projectId, jobId };
   }
+  const servers = SERVERS_PATH.exec(path);
+  if (servers !== null) return { kind: 'servers', projectId: servers[1] ?? '' };
   const server = SERVER_PATH.exec(path);
   if (server !== null) {
     const [, projectId = '', serverId = ''] = server;
@@ -128,18 +133,66 @@ function showAction(
   return [200, renderInstanceAction(action, { version, role: state.role })];
 }
 
-/** GET /servers/{id}/os-instance-actions: the server's actions, newest first, without events. */
-function listActions(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'actions' }>): [number, unknown] {
+/**
+ * `changes-since` as Nova's query schemas take it (2.58+ for actions): an ISO 8601 time; undefined when
+ * absent (or, below 2.58, ignored as Nova's schema for it allows any parameter), null when unreadable.
+ */
+function changesSince(query: URLSearchParams, version: Microversion, fromMinor: number): number | undefined | null {
+  const text = query.get('changes-since');
+  if (text === null || !supports(version, fromMinor)) return undefined;
+  const ms = Date.parse(text);
+  return Number.isNaN(ms) ? null : ms;
+}
+
+const badChangesSince = (): [number, unknown] => [400, novaError(400, "Invalid input for query parameters changes-since. Value: is not a 'date-time'")];
+
+/** GET /servers/{id}/os-instance-actions: the server's actions, newest first, without events; from 2.58 `changes-since`. */
+function listActions(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'actions' }>, query: URLSearchParams): [number, unknown] {
   const instancePlan = latestPlan(state, route.projectId, route.serverId);
   if (instancePlan === undefined) return instanceNotFound(route.serverId);
   if (!supports(version, 21) && serverAt(instancePlan, state.now) === undefined) return instanceNotFound(route.serverId);
+  const since = changesSince(query, version, 58);
+  if (since === null) return badChangesSince();
   // Nova orders by created_at descending; plans are kept in the order they were added.
   const actions = state.plans
     .filter((plan) => plan.projectId === route.projectId && plan.serverId === route.serverId)
     .map((plan) => actionAt(plan, state.now))
-    .filter((action) => action !== undefined)
+    .filter((action) => action !== undefined && (since === undefined || action.updatedAt >= since))
     .toReversed();
-  return [200, { instanceActions: actions.map((action) => renderActionSummary(action, version)) }];
+  return [200, { instanceActions: actions.map((action) => renderActionSummary(action!, version)) }];
+}
+
+/**
+ * GET /servers/detail: the project's servers, newest first, `limit` per page and a `next` link when a page
+ * is full. With `changes-since` only those changed since then, deleted ones included (status DELETED), as
+ * Nova answers it for everyone.
+ */
+function listServers(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'servers' }>, query: URLSearchParams): [number, unknown] {
+  const since = changesSince(query, version, 1);
+  if (since === null) return badChangesSince();
+  const latest = new Map<string, ActionPlan>();
+  for (const plan of state.plans) if (plan.projectId === route.projectId) latest.set(plan.serverId, plan);
+  const servers = [...latest.values()].flatMap((plan) => {
+    const server = serverAt(plan, state.now);
+    if (server !== undefined) return since === undefined || server.updated >= since ? [server] : [];
+    // Gone: shown only to a changes-since query, as the deleted record it is.
+    const deleted = deletedServerAt(plan);
+    return since !== undefined && deleted.updated >= since ? [deleted] : [];
+  });
+  servers.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
+  const limit = Math.min(Number(query.get('limit') ?? 1000) || 1000, 1000);
+  const marker = query.get('marker');
+  const from = marker === null ? 0 : servers.findIndex((s) => s.id === marker) + 1;
+  if (marker !== null && from === 0) return [400, novaError(400, `marker [${marker}] not found`)];
+  const page = servers.slice(from, from + limit);
+  const body: Record<string, unknown> = { servers: page.map((s) => (renderServer(s, { version, role: state.role }, state.baseUrl) as { server: unknown }).server) };
+  if (page.length === limit) {
+    const next = new URL(`${state.baseUrl}/v2.1/${route.projectId}/servers/detail`);
+    next.searchParams.set('limit', String(limit));
+    next.searchParams.set('marker', page.at(-1)!.id);
+    body.servers_links = [{ rel: 'next', href: next.href }];
+  }
+  return [200, body];
 }
 
 /**
@@ -194,7 +247,8 @@ export function handleApiRequest(request: ApiRequest, state: ApiState): ApiRespo
   }
   const [status, body] =
     route.kind === 'action' ? showAction(state, version, route)
-    : route.kind === 'actions' ? listActions(state, version, route)
+    : route.kind === 'actions' ? listActions(state, version, route, request.query ?? new URLSearchParams())
+    : route.kind === 'servers' ? listServers(state, version, route, request.query ?? new URLSearchParams())
     : route.kind === 'migrations' ? listMigrations(state, version, request.query ?? new URLSearchParams())
     : showServer(state, version, route);
   return json(status, body, headers);

@@ -454,6 +454,23 @@ export function actionAt(plan: ActionPlan, now: number): ActionSnapshot | undefi
   };
 }
 
+/** The record Nova keeps of a server an action deleted: what a `changes-since` listing shows of it. */
+export function deletedServerAt(plan: ActionPlan): ServerSnapshot {
+  return {
+    id: plan.serverId,
+    name: plan.serverName,
+    projectId: plan.projectId,
+    userId: plan.userId,
+    created: plan.addedAt,
+    status: 'DELETED',
+    vmState: 'deleted',
+    taskState: null,
+    host: plan.host,
+    updated: plan.settledAt,
+    fault: null,
+  };
+}
+
 /** The server as the action leaves it at `now`, or undefined once the action has deleted it. */
 export function serverAt(plan: ActionPlan, now: number): ServerSnapshot | undefined {
   const base = {

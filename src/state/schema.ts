@@ -5,8 +5,8 @@ import { OUTCOMES } from '../model.ts';
 import { instanceActionSchema, jobSchema } from '../cloud/schemas.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
 import type {
-  ActionWatchRecord, BatchRecord, DeliveryRecord, DigestMember, DigestRecord, JobWatchRecord, NotFoundMemory, ObservedMemory, WarningRecord,
-  WatchRecord,
+  ActionWatchRecord, BatchRecord, DeliveryRecord, DigestMember, DigestRecord, DiscoveredBy, JobWatchRecord, NotFoundMemory, ObservedMemory,
+  TrackedProjectRecord, TrackedServerRecord, WarningRecord, WatchRecord,
 } from './types.ts';
 import type { NotificationWatch } from '../model.ts';
 
@@ -18,6 +18,10 @@ export const stateEnvelopeSchema = z.object({
   watches: z.record(z.string(), z.unknown()),
   // Absent in files written before batches existed.
   batches: z.record(z.string(), z.unknown()).optional(),
+  // Absent in files of daemons that track nothing, and of versions before auto-tracking.
+  tracking: z
+    .object({ servers: z.record(z.string(), z.unknown()).default({}), projects: z.record(z.string(), z.unknown()).default({}) })
+    .optional(),
 });
 
 const time = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time such as 2026-11-26T18:00:00.000Z' });
@@ -63,6 +67,7 @@ const notFoundSchema: z.ZodType<NotFoundMemory> = z.object(notFoundShape);
 const deliveriesSchema = dictionarySchema(z.string().min(1), deliverySchema);
 
 const warningSchema: z.ZodType<WarningRecord> = z.object({ reason: z.string(), detectedAt: time, deliveries: deliveriesSchema });
+const discoveredSchema: z.ZodType<DiscoveredBy> = z.object({ notify: z.array(z.string()).nullable(), deadline: z.int().min(1) });
 
 // Every field of a record has its check here (tsc says so when one is added to a record type): a field
 // left out would be dropped at load and forgotten across a restart.
@@ -93,6 +98,8 @@ const actionShape = {
   instanceAction: instanceActionSchema.nullable(),
   server: serverSchema.nullable(),
   ...outcomeShape,
+  // Absent for a watch of the watch file.
+  discovered: discoveredSchema.optional(),
 } satisfies { [K in keyof Required<ActionWatchRecord>]: z.ZodType };
 
 const jobShape = {
@@ -145,6 +152,31 @@ export const batchRecordSchema: z.ZodType<BatchRecord> = z.object({
   label: z.string().min(1),
   digests: z.array(z.object(digestShape)),
 } satisfies { [K in keyof Required<BatchRecord>]: z.ZodType });
+// An API time as the API wrote it (Nova's carry no zone): compared on the API's clock, never parsed here.
+const apiTime = z.string().min(1);
+
+export const trackedServerSchema: z.ZodType<TrackedServerRecord> = z.object({
+  projectId: z.string().min(1),
+  serverId: z.string().min(1),
+  name: z.string().nullable(),
+  since: time.nullable(),
+  horizon: apiTime.nullable(),
+  seen: dictionarySchema(z.string().min(1), z.string()),
+  cursor: apiTime.nullable(),
+  ending: z.boolean(),
+  missingSince: time.nullable(),
+  missingAnswers: z.int().min(0),
+  endedAt: time.nullable(),
+  lastError: z.string().nullable(),
+} satisfies { [K in keyof Required<TrackedServerRecord>]: z.ZodType });
+
+export const trackedProjectSchema: z.ZodType<TrackedProjectRecord> = z.object({
+  projectId: z.string().min(1),
+  since: time.nullable(),
+  baseline: apiTime.nullable(),
+  cursor: apiTime.nullable(),
+  lastError: z.string().nullable(),
+} satisfies { [K in keyof Required<TrackedProjectRecord>]: z.ZodType });
 
 /** One line per problem of a record: `trackingSince: expected an ISO 8601 time ...`. */
 export function recordProblems(error: z.ZodError): string[] {

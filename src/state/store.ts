@@ -5,8 +5,9 @@ import { dictionary } from '../data/dictionary.ts';
 import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
 import { temporaryPrefix, writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
-import { STATE_VERSION, batchRecordSchema, recordProblems, stateEnvelopeSchema, watchRecordSchema } from './schema.ts';
-import type { BatchRecord, DeliveryRecord, DigestRecord, WatchRecord } from './types.ts';
+import { STATE_VERSION, batchRecordSchema, recordProblems, stateEnvelopeSchema, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
+import type { BatchRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
+import type { z } from 'zod';
 import { kindOf, watchKey } from '../watch/kinds/index.ts';
 import type { DeliveryCounts } from '../observability/metrics.ts';
 
@@ -61,11 +62,20 @@ function countsOf(deliveries: readonly DurableDelivery[]): DeliveryCounts | unde
   return counts;
 }
 
-/** The file's text from each record's key and JSON, one record a line, and the batches' JSON. */
-function stateText(entries: Iterable<[string, string]>, batches: string): string {
+/** The file's text from each record's key and JSON, one record a line, the batches' JSON and auto-tracking's ("" for none). */
+function stateText(entries: Iterable<[string, string]>, batches: string, tracking: string): string {
   const lines: string[] = [];
   for (const [key, json] of entries) lines.push(`${JSON.stringify(key)}:${json}`);
-  return `{"version":${STATE_VERSION},"watches":{\n${lines.join(',\n')}\n},"batches":${batches}}\n`;
+  return `{"version":${STATE_VERSION},"watches":{\n${lines.join(',\n')}\n},"batches":${batches}${tracking === '' ? '' : `,\n"tracking":${tracking}`}}\n`;
+}
+
+function noTracking(): TrackingState {
+  return { servers: dictionary(), projects: dictionary() };
+}
+
+/** Auto-tracking's part of the file; "" when nothing is tracked, so that a file without it stays as it was. */
+function trackingJson(tracking: TrackingState): string {
+  return Object.keys(tracking.servers).length === 0 && Object.keys(tracking.projects).length === 0 ? '' : JSON.stringify(tracking);
 }
 
 /**
@@ -91,6 +101,11 @@ export class StateStore {
   /** The batches' JSON as last written; batches are few and small, so they are written whole when one changed. */
   #batchesWritten: string;
   #batchesTouched = false;
+  /** Auto-tracking's servers and projects; changed in place by the tracker, which then calls touchTracking(). */
+  readonly tracking: TrackingState;
+  /** Its JSON as last written (or read); compared at a save after touchTracking(). */
+  #trackingWritten: string;
+  #trackingTouched = false;
   #writing: Promise<void> = Promise.resolve();
   #pending: Promise<void> | null = null;
   /** Each record's JSON as last written (or as read): a save re-serialises only what was touched. */
@@ -113,19 +128,21 @@ export class StateStore {
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
-    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null });
+    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null, tracking: noTracking() });
   }
 
   private constructor(
     path: string,
     records: Map<string, WatchRecord>,
     batches: Map<string, BatchRecord>,
-    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null },
+    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null; tracking: TrackingState },
   ) {
     this.path = path;
     this.#records = records;
     this.#batches = batches;
     this.#batchesWritten = this.#batchesJson();
+    this.tracking = options.tracking;
+    this.#trackingWritten = trackingJson(options.tracking);
     this.readOnly = options.readOnly;
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
@@ -159,7 +176,7 @@ export class StateStore {
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
         if (!readOnly) await removeTemporaryFiles(path);
-        return new StateStore(path, new Map(), new Map(), { readOnly, setAside: [], setAsidePath: null });
+        return new StateStore(path, new Map(), new Map(), { readOnly, setAside: [], setAsidePath: null, tracking: noTracking() });
       }
       const reason = err instanceof NotARegularFileError ? err.message : `cannot be read: ${(err as Error).message}`;
       throw new StateError(path, `${reason} (set state.path to a file in a writable folder)`, { cause: err });
@@ -203,6 +220,21 @@ export class StateStore {
         rejectedBatches[label] = { problems, record: raw };
       }
     }
+    // A tracked server or project that fails its schema is set aside too: tracking it begins afresh.
+    const tracking = noTracking();
+    const checkTracked = <T>(section: 'servers' | 'projects', schema: z.ZodType<T>, into: Record<string, T>) => {
+      for (const [key, raw] of Object.entries(envelope.data.tracking?.[section] ?? {})) {
+        const checked = schema.safeParse(raw);
+        if (checked.success) {
+          into[key] = checked.data;
+        } else {
+          setAside.push({ key: `tracking.${section}.${key}`, problems: recordProblems(checked.error) });
+          rejected[`tracking.${section}.${key}`] = { problems: recordProblems(checked.error), record: raw };
+        }
+      }
+    };
+    checkTracked('servers', trackedServerSchema, tracking.servers);
+    checkTracked('projects', trackedProjectSchema, tracking.projects);
     let setAsidePath: string | null = null;
     if (!readOnly) {
       await removeTemporaryFiles(path);
@@ -212,7 +244,7 @@ export class StateStore {
         await writeDurably(setAsidePath, `${JSON.stringify(file, null, 1)}\n`);
       }
     }
-    return new StateStore(path, records, batches, { readOnly, setAside, setAsidePath });
+    return new StateStore(path, records, batches, { readOnly, setAside, setAsidePath, tracking });
   }
 
   get(key: string): WatchRecord | undefined {
@@ -277,6 +309,11 @@ export class StateStore {
     this.#touched.add(key);
     const record = this.#records.get(key);
     this.#count(key, record && watchDeliveries(key, record));
+  }
+
+  /** Marks auto-tracking's state as possibly changed: the next save compares it with what was written. */
+  touchTracking(): void {
+    this.#trackingTouched = true;
   }
 
   /** Deliveries in the state by status, kept as records change: no scan at a scrape. */
@@ -382,11 +419,13 @@ export class StateStore {
       const touched = this.#everything ? new Set(this.#records.keys()) : this.#touched;
       const membershipChanged = this.#membershipChanged;
       const batchesTouched = this.#batchesTouched;
-      if (touched.size === 0 && !membershipChanged && !batchesTouched) return;
+      const trackingTouched = this.#trackingTouched;
+      if (touched.size === 0 && !membershipChanged && !batchesTouched && !trackingTouched) return;
       this.#touched = new Set();
       this.#everything = false;
       this.#membershipChanged = false;
       this.#batchesTouched = false;
+      this.#trackingTouched = false;
       const written = this.#unsaved;
       this.#unsaved = [];
       // Only what a touched record serialises to differently makes a write.
@@ -399,16 +438,19 @@ export class StateStore {
           if (json !== this.#written.get(key)) changed.set(key, json);
         }
         const batches = batchesTouched ? this.#batchesJson() : this.#batchesWritten;
-        if (changed.size > 0 || membershipChanged || batches !== this.#batchesWritten) {
-          const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]), batches);
+        const tracking = trackingTouched ? trackingJson(this.tracking) : this.#trackingWritten;
+        if (changed.size > 0 || membershipChanged || batches !== this.#batchesWritten || tracking !== this.#trackingWritten) {
+          const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]), batches, tracking);
           await writeDurably(this.path, text);
           for (const [key, json] of changed) this.#written.set(key, json);
           this.#batchesWritten = batches;
+          this.#trackingWritten = tracking;
         }
       } catch (err) {
         for (const key of touched) this.#touched.add(key);
         this.#membershipChanged ||= membershipChanged;
         this.#batchesTouched ||= batchesTouched;
+        this.#trackingTouched ||= trackingTouched;
         this.#unsaved = written.concat(this.#unsaved);
         throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
       }

@@ -97,6 +97,14 @@ export interface BatchRecord {
   digests: DigestRecord[];
 }
 
+/** How auto-tracking (`track:`) started a watch: what its entry said then. */
+export interface DiscoveredBy {
+  /** Notifier names; null: every notifier. */
+  notify: string[] | null;
+  /** The deadline in milliseconds. */
+  deadline: number;
+}
+
 /** A watch of an instance action. Records written before kinds existed have no `kind`. */
 export interface ActionWatchRecord extends RecordBase {
   kind?: 'instance-action';
@@ -105,6 +113,8 @@ export interface ActionWatchRecord extends RecordBase {
   observed?: ObservedMemory;
   instanceAction: InstanceAction | null;
   server: ServerInfo | null;
+  /** Set when auto-tracking found the action: the watch lives here, not in the watch file. */
+  discovered?: DiscoveredBy;
 }
 
 /** A watch of a job of the native ECS API. */
@@ -119,9 +129,56 @@ export interface JobWatchRecord extends RecordBase {
 /** Everything we must remember about one watch across restarts. */
 export type WatchRecord = ActionWatchRecord | JobWatchRecord;
 
+/**
+ * A server whose new actions become watches (`track:`). Times from the API (`horizon`, `seen`, `cursor`) are
+ * kept as the API wrote them and compared on its clock only, never with ours.
+ */
+export interface TrackedServerRecord {
+  projectId: string;
+  serverId: string;
+  /** Its name, for the names of its watches; null until read. */
+  name: string | null;
+  /** When tracking began: the first listing of its actions that got an answer (ISO); null before it. */
+  since: string | null;
+  /** Actions that started before this (the API's start_time) are never watches; null: none is too old. */
+  horizon: string | null;
+  /** The actions at or after the horizon already handled (watched, filtered out, or there before tracking): request id → start_time. */
+  seen: Dictionary<string>;
+  /** The newest `updated_at` its actions showed (microversion 2.58+), for `changes-since`. */
+  cursor: string | null;
+  /** Its newest action is a delete: the server itself is read on each pass until it is gone. */
+  ending: boolean;
+  /** The API's own "not found" for the server: since when (ISO) and how many times in a row. */
+  missingSince: string | null;
+  missingAnswers: number;
+  /** Tracking ended because the server is gone (ISO); its last actions were listed before. */
+  endedAt: string | null;
+  lastError: string | null;
+}
+
+/** A project tracked whole (`project: all`): how its servers are listed. */
+export interface TrackedProjectRecord {
+  projectId: string;
+  /** When tracking began: the first complete listing of its servers (ISO); null before it. */
+  since: string | null;
+  /** The newest `updated` of its servers at that listing (the API's clock): a server found later is judged from it. */
+  baseline: string | null;
+  /** The newest `updated` seen since, for `changes-since`. */
+  cursor: string | null;
+  lastError: string | null;
+}
+
+/** What auto-tracking keeps across restarts, keyed `{project}/{server}` and by project. */
+export interface TrackingState {
+  servers: Dictionary<TrackedServerRecord>;
+  projects: Dictionary<TrackedProjectRecord>;
+}
+
 export interface StateFile {
   version: 1;
   watches: Record<string, WatchRecord>;
   /** By label; absent in files written before batches existed. */
   batches?: Record<string, BatchRecord>;
+  /** Absent when nothing is tracked. */
+  tracking?: TrackingState;
 }

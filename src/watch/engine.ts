@@ -22,6 +22,8 @@ import type { Member } from '../batch/plan.ts';
 import { kindOf, watchKey } from './kinds/index.ts';
 import type { WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
+import type { TrackSpec } from '../config/schema.ts';
+import { discoveredTargets, trackPass } from '../track/tracker.ts';
 
 export type PollErrorKind = ApiErrorKind | 'other';
 
@@ -31,7 +33,8 @@ export interface EngineOptions {
   notifiers: Map<string, Notifier>;
   logger: Logger;
   metrics: Metrics;
-  poll: { schedule: string; retries: number; concurrency: number; warnAfter: WarnAfterTable };
+  /** `deadline`: of the watches auto-tracking starts for an entry that names none. */
+  poll: { schedule: string; retries: number; concurrency: number; warnAfter: WarnAfterTable; deadline: number };
   /** `state.retention`: how long a finished, settled watch no longer in the file stays in the state. */
   retentionMs: number;
 }
@@ -60,7 +63,12 @@ export class WatchEngine {
   /** Aborted when the drain budget is spent: polls in flight are cancelled and record nothing. */
   readonly #closed = new AbortController();
   #closing: Promise<void> | null = null;
+  /** The watch file's watches. */
   #targets: WatchTarget[] = [];
+  /** The watch file's `track:` entries. */
+  #track: readonly TrackSpec[] = [];
+  /** The watches auto-tracking started that the file does not list; read from the state at each pass. */
+  #discovered: WatchTarget[] = [];
   #task: ScheduledTask | null = null;
   #pass: Promise<WatchStatus[]> | null = null;
   /** The kind of each record's lastError, for this process's statuses. */
@@ -77,6 +85,7 @@ export class WatchEngine {
     this.#targets = targets;
     // Tracking begins when a watch first appears, not at its first poll.
     for (const t of targets) this.#leftBatch(t, this.#recordFor(t));
+    this.#refreshDiscovered();
     this.#updateGauges();
   }
 
@@ -96,8 +105,18 @@ export class WatchEngine {
     this.#o.store.releaseIfSettled(key);
   }
 
+  /** Auto-tracking's entries; their servers are listed on each pass, before the watches are polled. */
+  setTracking(entries: readonly TrackSpec[]): void {
+    this.#track = entries;
+  }
+
+  /** Every watch: the file's, then those auto-tracking started (kept in the state, not the file). */
   watches(): readonly WatchTarget[] {
-    return this.#targets;
+    return this.#discovered.length === 0 ? this.#targets : [...this.#targets, ...this.#discovered];
+  }
+
+  #refreshDiscovered(): void {
+    this.#discovered = discoveredTargets(this.#o.store, new Set(this.#targets.map(watchKey)));
   }
 
   /**
@@ -124,17 +143,17 @@ export class WatchEngine {
     return this.#pass;
   }
 
-  /** True once every watch in the file has a verdict. */
+  /** True once every watch has a verdict. */
   allDone(): boolean {
-    return this.#targets.every((t) => this.#o.store.get(watchKey(t))?.verdict);
+    return this.watches().every((t) => this.#o.store.get(watchKey(t))?.verdict);
   }
 
   /**
-   * True once every watch in the file has a verdict, each of its notifications is settled, and each batch
-   * has sent its final digest.
+   * True once every watch has a verdict, each of its notifications is settled, and each batch has sent its
+   * final digest.
    */
   allSettled(): boolean {
-    const watchesSettled = this.#targets.every((t) => {
+    const watchesSettled = this.watches().every((t) => {
       const key = watchKey(t);
       const record = this.#o.store.get(key);
       return record?.verdict && watchDeliveries(key, record).every((d) => d.delivery.status !== 'pending');
@@ -142,9 +161,9 @@ export class WatchEngine {
     return watchesSettled && this.#batches.settled(this.#batchMembers(this.#targets));
   }
 
-  /** Whether a notification about a watch in the file, or about one of its batches, was given up. */
+  /** Whether a notification about a watch, or about one of the file's batches, was given up. */
   givenUp(): boolean {
-    const watches = this.#targets.some((t) => {
+    const watches = this.watches().some((t) => {
       const key = watchKey(t);
       const record = this.#o.store.get(key);
       return record !== undefined && watchDeliveries(key, record).some((d) => d.delivery.status === 'given_up');
@@ -169,11 +188,16 @@ export class WatchEngine {
   }
 
   async #runPass(): Promise<WatchStatus[]> {
-    const targets = this.#targets;
-    const statuses = await Promise.all(targets.map((t) => this.#limit(() => this.#pollWatch(t))));
+    const inFile = this.#targets;
+    if (this.#track.length > 0 && !this.#stopping.signal.aborted) {
+      await this.#discover();
+      this.#refreshDiscovered();
+    }
+    const statuses = await Promise.all(this.watches().map((t) => this.#limit(() => this.#pollWatch(t))));
     // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
-    if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(targets), Date.now());
-    this.#prune(targets);
+    if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), Date.now());
+    // Finished discovered watches are forgotten after the retention, as those removed from the file are.
+    if (this.#prune(inFile)) this.#refreshDiscovered();
     try {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
       await this.#o.store.save();
@@ -184,18 +208,44 @@ export class WatchEngine {
     return statuses;
   }
 
+  /** Auto-tracking's pass: new actions of the tracked servers become watches, polled in this same pass. */
+  async #discover(): Promise<void> {
+    const log = this.#o.logger.child({ component: 'track' });
+    try {
+      const { discovered } = await trackPass(this.#track, {
+        client: this.#o.client,
+        store: this.#o.store,
+        logger: log,
+        defaultDeadlineMs: this.#o.poll.deadline,
+        read: (readLog, call) => this.#retrying(() => readLog, call),
+        failed: (readLog, err) => this.#pollError(null, readLog, err),
+        limit: (task) => this.#limit(task),
+        cancelled: () => this.#closed.signal.aborted,
+      });
+      this.#o.metrics.discovered.inc(discovered);
+    } catch (err) {
+      // A tracker's bug must not stop the watches it has nothing to do with.
+      log.error({ err }, 'auto-tracking pass failed; the watches are polled all the same');
+    }
+  }
+
   /**
    * Forgets watches that are finished, notified, no longer in the file and older than the retention (unless
-   * a digest still to be sent reads them), and batches that no watch in the file names any more.
+   * a digest still to be sent reads them), and batches that no watch in the file names any more. True when
+   * it forgot a watch.
    */
-  #prune(targets: WatchTarget[]): void {
+  #prune(targets: WatchTarget[]): boolean {
     const inFile = new Set(targets.map(watchKey));
     const now = Date.now();
+    let forgot = false;
     for (const [key, record] of this.#o.store.entries()) {
       if (inFile.has(key) || (record.batch && this.#batches.sending(record.batch))) continue;
-      if (isExpired(record, now, this.#o.retentionMs)) this.#o.store.delete(key);
+      if (!isExpired(record, now, this.#o.retentionMs)) continue;
+      this.#o.store.delete(key);
+      forgot = true;
     }
     this.#batches.prune(new Set(targets.flatMap((t) => t.batch ?? [])), now);
+    return forgot;
   }
 
   /** The watches of the file that belong to a batch, by batch. */
@@ -313,12 +363,12 @@ export class WatchEngine {
     }
   }
 
-  #pollError(record: WatchRecord, log: Logger, err: unknown): string {
+  #pollError(record: WatchRecord | null, log: Logger, err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.signal.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
     const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
-    this.#errorKinds.set(record, kind);
+    if (record !== null) this.#errorKinds.set(record, kind);
     this.#o.metrics.pollErrors.inc({ kind });
     const hint =
       err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)'
@@ -350,11 +400,15 @@ export class WatchEngine {
 
   #updateGauges(): void {
     const counts = new Map<string, number>([['pending', 0], ...OUTCOMES.map((o) => [o, 0] as const)]);
-    for (const t of this.#targets) {
+    for (const t of this.watches()) {
       const state = this.#o.store.get(watchKey(t))?.verdict?.outcome ?? 'pending';
       counts.set(state, (counts.get(state) ?? 0) + 1);
     }
     for (const [state, count] of counts) this.#o.metrics.watches.set({ state }, count);
+    const tracked = Object.values(this.#o.store.tracking.servers);
+    const ended = tracked.filter((s) => s.endedAt !== null).length;
+    this.#o.metrics.trackedServers.set({ state: 'tracking' }, tracked.length - ended);
+    this.#o.metrics.trackedServers.set({ state: 'ended' }, ended);
   }
 }
 

@@ -18,7 +18,8 @@ export const check: Command = {
     const config = await loadConfigOrReport(ctx);
     if (!config) return 2;
     // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
-    const app = await createApp(config, { logger: ctx.logger, state: 'read-only' });
+    // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
+    const app = await createApp({ ...config, track: [] }, { logger: ctx.logger, state: 'read-only' });
     // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
     const interrupt = () => void app.close({ drainMs: 0 });
     ctx.signal.addEventListener('abort', interrupt, { once: true });

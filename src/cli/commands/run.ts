@@ -93,7 +93,7 @@ class Daemon {
         this.#reloading = this.#reloading.then(() => this.#reload());
       }
     });
-    this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
+    this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
   }
 
   async untilStopped(): Promise<number> {
@@ -169,9 +169,10 @@ class Daemon {
     this.#metrics.recordConfigLoad(true);
     const previous = this.#config;
     this.#config = next;
-    if (isDeepStrictEqual({ ...previous, watches: [] }, { ...next, watches: [] }) && this.#app) {
+    if (isDeepStrictEqual({ ...previous, watches: [], track: [] }, { ...next, watches: [], track: [] }) && this.#app) {
       this.#app.engine.setWatches(targetsOf(next));
-      this.#log.info({ watches: next.watches.length }, 'watch list reloaded');
+      this.#app.engine.setTracking(next.track);
+      this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
       return;
     }
     const old = this.#app;

@@ -41,7 +41,7 @@ export const wait: Command = {
       deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
     });
     // Only the one action: no notifiers, and a state of its own so that the daemon's is left alone.
-    const app = await createApp({ ...config, notifiers: {}, watches: [] }, { logger: ctx.logger, state: 'memory' });
+    const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger: ctx.logger, state: 'memory' });
     const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
     // The progress line shows each poll's error already; log lines would break it apart.
     if (progress && ctx.env['LOG_LEVEL'] === undefined) ctx.logger.level = 'error';

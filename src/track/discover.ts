@@ -1,0 +1,104 @@
+// Which of a server's listed actions are new: pure, so that "exactly the actions that started after
+// tracking began, each once" is a table of cases rather than a property of the I/O around it.
+//
+// Tracking begins with the first listing that gets an answer: whatever it shows is older, and the
+// newest start_time in it is the horizon. Later, an action is new when its request id was never handled
+// and it did not start before the horizon. Only the API's own times are compared with each other, so the
+// clocks of the daemon and of the cloud never meet. The handled ids are kept from an hour before the
+// newest start on: enough for a listing that shows an action late, and a bounded set.
+import type { InstanceActionSummary } from '../model.ts';
+import { parseNovaTime } from '../cloud/time.ts';
+import { dictionary } from '../data/dictionary.ts';
+import type { TrackedServerRecord } from '../state/types.ts';
+
+/** How far behind the newest action's start the handled ids are kept. */
+export const SEEN_MARGIN_MS = 60 * 60_000;
+
+export type Tracked = Pick<TrackedServerRecord, 'since' | 'horizon' | 'seen' | 'cursor' | 'ending'>;
+
+export interface Discovery {
+  /** The tracked server after the listing. */
+  next: Tracked;
+  /** The actions to watch, oldest first. */
+  found: InstanceActionSummary[];
+  /** New actions the entry's `actions:` filter left out. */
+  skipped: InstanceActionSummary[];
+}
+
+/**
+ * The new actions of one listing (the newest page, or those changed since `cursor`), and the state to keep.
+ * `filter` is the entry's `actions:`, null for every action; `now` (ISO) marks when tracking begins.
+ */
+export function discover(state: Tracked, listed: readonly InstanceActionSummary[], filter: ReadonlySet<string> | null, now: string): Discovery {
+  const seen = dictionary<string>(Object.entries(state.seen));
+  const found: InstanceActionSummary[] = [];
+  const skipped: InstanceActionSummary[] = [];
+  const baseline = state.since === null;
+  const horizon = timeOf(state.horizon);
+  for (const action of [...listed].sort(byStart)) {
+    if (action.request_id in seen) continue;
+    const start = timeOf(action.start_time);
+    // Older than tracking: never a watch, and no need to remember it.
+    if (!baseline && horizon !== null && start !== null && start < horizon) continue;
+    seen[action.request_id] = action.start_time ?? '';
+    if (baseline) continue;
+    (filter === null || filter.has(action.action) ? found : skipped).push(action);
+  }
+  const starts = Object.values(seen).map(timeOf).filter((t): t is number => t !== null);
+  const newest = starts.length ? Math.max(...starts) : null;
+  const newestAction = [...listed].sort(byStart).at(-1);
+  const isNewest = newestAction !== undefined && (newest === null || (timeOf(newestAction.start_time) ?? newest) >= newest);
+  const nextHorizon = baseline ? timeText(newest) : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
+  return {
+    next: {
+      since: state.since ?? now,
+      horizon: nextHorizon,
+      seen: keepFrom(seen, timeOf(nextHorizon)),
+      cursor: newestUpdate(state.cursor, listed),
+      ending: isNewest ? newestAction.action === 'delete' : state.ending,
+    },
+    found,
+    skipped,
+  };
+}
+
+function keepFrom(seen: Record<string, string>, horizon: number | null): Record<string, string> {
+  if (horizon === null) return seen;
+  return dictionary(Object.entries(seen).filter(([, start]) => (timeOf(start) ?? Infinity) >= horizon));
+}
+
+/** The later of a kept API time and a computed one, as the API would write it. */
+function later(kept: string | null, computed: number | null): string | null {
+  const keptMs = timeOf(kept);
+  if (computed === null || (keptMs !== null && keptMs >= computed)) return kept;
+  return timeText(computed);
+}
+
+/** The newest `updated_at` (2.58+) of the listing and the cursor before it, as the API wrote it. */
+function newestUpdate(cursor: string | null, listed: readonly InstanceActionSummary[]): string | null {
+  let best = cursor;
+  for (const action of listed) {
+    const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
+    if (updated !== null && (timeOf(updated) ?? -Infinity) > (timeOf(best) ?? -Infinity)) best = updated;
+  }
+  return best;
+}
+
+function byStart(a: InstanceActionSummary, b: InstanceActionSummary): number {
+  return (timeOf(a.start_time) ?? Infinity) - (timeOf(b.start_time) ?? Infinity);
+}
+
+/** Nova's times carry no zone and mean UTC; an unreadable one counts as unknown. */
+export function timeOf(text: string | null | undefined): number | null {
+  if (typeof text !== 'string' || text === '') return null;
+  try {
+    return parseNovaTime(text).getTime();
+  } catch {
+    return null;
+  }
+}
+
+/** A computed time in Nova's own form (`2026-11-26T18:00:00.000000`), so that kept times all read alike. */
+function timeText(ms: number | null): string | null {
+  return ms === null ? null : `${new Date(ms).toISOString().slice(0, 23)}000`;
+}

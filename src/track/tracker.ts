@@ -1,0 +1,272 @@
+// Auto-tracking (`track:`): on each pass, the actions of the tracked servers are listed and every new one
+// becomes a watch in the state file. What is tracked, from when, and what was already handled is kept in
+// the state file too (`tracking`), and saved with the watches it started, so a restart neither repeats
+// nor loses one.
+import type { Logger } from 'pino';
+import type { EcsClient } from '../cloud/client.ts';
+import { ApiError } from '../cloud/ApiError.ts';
+import type { TrackSpec } from '../config/schema.ts';
+import { dictionary } from '../data/dictionary.ts';
+import type { InstanceActionSummary } from '../model.ts';
+import type { StateStore } from '../state/store.ts';
+import type { ActionWatchRecord, TrackedServerRecord } from '../state/types.ts';
+import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
+import { discover, timeOf } from './discover.ts';
+
+/** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
+export const GONE_MIN_ANSWERS = 3;
+export const GONE_WINDOW_MS = 20_000;
+/** `changes-since` on a server's actions exists from this microversion on. */
+const CHANGES_SINCE_MINOR = 58;
+/** Statuses of a server that a listing shows but that has nothing left to do. */
+const DELETED = new Set(['DELETED', 'SOFT_DELETED']);
+
+/** What a pass may use of the engine: its client, its retries, its error reporting and its concurrency. */
+export interface TrackContext {
+  client: EcsClient;
+  store: StateStore;
+  logger: Logger;
+  /** `poll.deadline`, for entries that name none. */
+  defaultDeadlineMs: number;
+  /** One API read with the engine's retries. */
+  read<V>(log: Logger, call: (signal: AbortSignal) => Promise<V>): Promise<V>;
+  /** Counts and logs a read that failed after its retries; returns its message. */
+  failed(log: Logger, err: unknown): string;
+  /** Runs `task` within the engine's concurrency limit. */
+  limit<V>(task: () => Promise<V>): Promise<V>;
+  cancelled(): boolean;
+}
+
+export interface TrackPassResult {
+  /** Watches started by this pass. */
+  discovered: number;
+}
+
+/** `{project}/{server}`: the key of a tracked server. */
+export function trackedKey(projectId: string, serverId: string): string {
+  return `${projectId}/${serverId}`;
+}
+
+/**
+ * One pass: the state made to match the entries (servers no entry covers any more are forgotten), the
+ * projects tracked whole listed for new servers, then every tracked server's actions listed.
+ */
+export async function trackPass(entries: readonly TrackSpec[], ctx: TrackContext): Promise<TrackPassResult> {
+  reconcile(entries, ctx);
+  const projectEntries = entries.filter((e) => e.project === 'all');
+  await Promise.all(projectEntries.map((entry) => ctx.limit(() => listProject(entry.projectId, ctx))));
+  const counts = await Promise.all(
+    Object.values(ctx.store.tracking.servers)
+      .filter((server) => server.endedAt === null)
+      .map((server) => ctx.limit(() => trackServer(server, entryFor(entries, server)!, ctx))),
+  );
+  return { discovered: counts.reduce((sum, n) => sum + n, 0) };
+}
+
+/** The entry that tracks a server: the one listing it, else its project's `project: all`. */
+function entryFor(entries: readonly TrackSpec[], server: { projectId: string; serverId: string }): TrackSpec | undefined {
+  return (
+    entries.find((e) => e.projectId === server.projectId && e.servers?.includes(server.serverId)) ??
+    entries.find((e) => e.projectId === server.projectId && e.project === 'all')
+  );
+}
+
+/** Records for the servers and projects the entries name; those no entry covers any more are forgotten. */
+function reconcile(entries: readonly TrackSpec[], ctx: TrackContext): void {
+  const { servers, projects } = ctx.store.tracking;
+  let changed = false;
+  for (const entry of entries) {
+    if (entry.project === 'all') {
+      projects[entry.projectId] ??= { projectId: entry.projectId, since: null, baseline: null, cursor: null, lastError: null };
+    }
+    for (const serverId of entry.servers ?? []) {
+      const key = trackedKey(entry.projectId, serverId);
+      if (servers[key] === undefined) {
+        servers[key] = newTrackedServer(entry.projectId, serverId, null, null, null);
+        changed = true;
+      }
+    }
+  }
+  for (const [key, server] of Object.entries(servers)) {
+    if (entryFor(entries, server) !== undefined) continue;
+    delete servers[key];
+    changed = true;
+  }
+  for (const projectId of Object.keys(projects)) {
+    if (entries.some((e) => e.project === 'all' && e.projectId === projectId)) continue;
+    delete projects[projectId];
+    changed = true;
+  }
+  if (changed) ctx.store.touchTracking();
+}
+
+function newTrackedServer(projectId: string, serverId: string, name: string | null, since: string | null, horizon: string | null): TrackedServerRecord {
+  return {
+    projectId, serverId, name, since, horizon, seen: dictionary(), cursor: null, ending: false,
+    missingSince: null, missingAnswers: 0, endedAt: null, lastError: null,
+  };
+}
+
+/**
+ * Lists a project's servers: the first time all of them (each then tracked from its own first listing),
+ * afterwards those changed since the newest `updated` seen. A server that appears later was created after
+ * tracking began (or was missed), and is judged from the first listing's newest `updated`, so that its
+ * create becomes a watch while older actions do not.
+ */
+async function listProject(projectId: string, ctx: TrackContext): Promise<void> {
+  const project = ctx.store.tracking.projects[projectId]!;
+  const log = ctx.logger.child({ projectId, track: 'project' });
+  const baseline = project.since === null;
+  let marker: string | undefined;
+  const listed = [];
+  try {
+    do {
+      const page = await ctx.read(log, (signal) =>
+        ctx.client.listServers(projectId, { changesSince: baseline ? undefined : changesSince(project.cursor), marker }, signal));
+      listed.push(...page.servers);
+      marker = page.next ?? undefined;
+    } while (marker !== undefined && !ctx.cancelled());
+  } catch (err) {
+    project.lastError = ctx.failed(log, err);
+    ctx.store.touchTracking();
+    return;
+  }
+  if (ctx.cancelled()) return;
+  const now = new Date().toISOString();
+  const newest = newestOf(listed.map((s) => s.updated), project.cursor);
+  for (const server of listed) {
+    const key = trackedKey(projectId, server.id);
+    const known = ctx.store.tracking.servers[key];
+    if (known !== undefined) {
+      known.name = server.name || known.name;
+      continue;
+    }
+    if (DELETED.has(server.status)) continue;
+    // At the baseline a server is tracked from its own first listing; later, from the project's baseline.
+    ctx.store.tracking.servers[key] = baseline
+      ? newTrackedServer(projectId, server.id, server.name || null, null, null)
+      : newTrackedServer(projectId, server.id, server.name || null, now, project.baseline);
+    if (!baseline) log.info({ serverId: server.id, server: server.name }, 'new server in a tracked project; tracking its actions');
+  }
+  if (baseline) {
+    Object.assign(project, { since: now, baseline: newest });
+    log.info({ servers: listed.length }, 'tracking every server of the project');
+  }
+  Object.assign(project, { cursor: newest, lastError: null });
+  ctx.store.touchTracking();
+}
+
+/** One server: its name once, its new actions as watches, and whether it is gone. */
+async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: TrackContext): Promise<number> {
+  const log = ctx.logger.child({ projectId: server.projectId, serverId: server.serverId, track: 'server' });
+  const ref = { projectId: server.projectId, serverId: server.serverId };
+  try {
+    // The name, for the names of its watches; a server the API does not know is only counted.
+    if (server.name === null && server.since === null) {
+      const found = await ctx.read(log, (signal) => ctx.client.getServer(ref, signal));
+      if (found === null) return noteMissing(server, log, ctx);
+      server.name = found.name ?? null;
+    }
+    const version = await ctx.client.microversion();
+    const useCursor = server.cursor !== null && minorOf(version) >= CHANGES_SINCE_MINOR;
+    const listed = await ctx.read(log, (signal) =>
+      ctx.client.listInstanceActions(ref, signal, { changesSince: useCursor ? changesSince(server.cursor) : undefined }));
+    if (ctx.cancelled()) return 0;
+    const discovered = record(server, entry, listed, log, ctx);
+    // After a delete, the server itself says when it is gone: its last actions have been listed by then.
+    if (server.ending) {
+      const after = await ctx.read(log, (signal) => ctx.client.getServer(ref, signal));
+      if (after === null) return discovered + noteMissing(server, log, ctx);
+    }
+    Object.assign(server, { missingSince: null, missingAnswers: 0, lastError: null });
+    ctx.store.touchTracking();
+    return discovered;
+  } catch (err) {
+    if (err instanceof ApiError && err.kind === 'not_found') return noteMissing(server, log, ctx);
+    server.lastError = ctx.failed(log, err);
+    ctx.store.touchTracking();
+    return 0;
+  }
+}
+
+/** Keeps what a listing showed and starts a watch for each new action the entry asks for. */
+function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceActionSummary[], log: Logger, ctx: TrackContext): number {
+  const now = new Date().toISOString();
+  const began = server.since === null;
+  const { next, found, skipped } = discover(server, listed, entry.actions === undefined ? null : new Set(entry.actions), now);
+  Object.assign(server, next);
+  if (began) log.info({ server: server.name, horizon: server.horizon }, 'tracking began; actions from now on become watches');
+  if (skipped.length) log.debug({ actions: skipped.map((a) => `${a.action} ${a.request_id}`) }, 'new actions outside the entry\'s actions filter');
+  let started = 0;
+  for (const action of found) {
+    const target = {
+      projectId: server.projectId,
+      serverId: server.serverId,
+      requestId: action.request_id,
+      name: `${action.action} ${server.name || server.serverId}`,
+      deadlineMs: entry.deadline ?? ctx.defaultDeadlineMs,
+      notify: entry.notify,
+    };
+    const key = actionKey(target);
+    // The watch file may already watch it: that watch is the one, with its own settings.
+    if (ctx.store.get(key) !== undefined) continue;
+    const watch: ActionWatchRecord = {
+      ...instanceActionKind.newRecord(target, now),
+      discovered: { notify: entry.notify ?? null, deadline: target.deadlineMs },
+    };
+    ctx.store.set(key, watch);
+    started++;
+    log.info({ watch: target.name, requestId: action.request_id, action: action.action }, 'new action; watching it');
+  }
+  ctx.store.touchTracking();
+  return started;
+}
+
+/** One more of the API's own "not found" for the server; tracking ends once it has held long enough. */
+function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext): number {
+  const now = Date.now();
+  server.missingSince ??= new Date(now).toISOString();
+  server.missingAnswers += 1;
+  if (server.missingAnswers >= GONE_MIN_ANSWERS && now - Date.parse(server.missingSince) >= GONE_WINDOW_MS) {
+    server.endedAt = new Date(now).toISOString();
+    log.info({ server: server.name }, 'the server is gone; tracking it ended');
+  }
+  ctx.store.touchTracking();
+  return 0;
+}
+
+/** `changes-since` as Nova reads it: an ISO time with a zone; milliseconds cut, so the bound is inclusive. */
+function changesSince(apiTime: string | null): string | undefined {
+  const ms = timeOf(apiTime);
+  return ms === null ? undefined : new Date(ms).toISOString();
+}
+
+function newestOf(times: readonly (string | null)[], kept: string | null): string | null {
+  let best = kept;
+  for (const t of times) if (t !== null && (timeOf(t) ?? -Infinity) > (timeOf(best) ?? -Infinity)) best = t;
+  return best;
+}
+
+/** The minor of "2.N"; 0 without a microversion. */
+function minorOf(version: string | null): number {
+  const match = /^2\.(\d+)$/.exec(version ?? '');
+  return match === null ? 0 : Number(match[1]);
+}
+
+/** The watches auto-tracking started, as the engine polls them: those the watch file does not list. */
+export function discoveredTargets(store: StateStore, inFile: ReadonlySet<string>) {
+  const targets = [];
+  for (const [key, record] of store.entries()) {
+    if (!('discovered' in record) || record.discovered === undefined || inFile.has(key)) continue;
+    targets.push({
+      projectId: record.projectId,
+      serverId: record.serverId,
+      requestId: record.requestId,
+      name: record.name ?? undefined,
+      deadlineMs: record.discovered.deadline,
+      notify: record.discovered.notify ?? undefined,
+    });
+  }
+  return targets;
+}
+

@@ -1,0 +1,88 @@
+// Which listed actions are new: exactly those that started after tracking began, each once, whatever the
+// listing shows again, late or in another order; and the state kept stays small.
+import { describe, expect, it } from 'vitest';
+import type { InstanceActionSummary } from '../../src/model.ts';
+import { discover, SEEN_MARGIN_MS, type Tracked } from '../../src/track/discover.ts';
+
+const T0 = Date.parse('2026-11-26T10:00:00Z');
+const nova = (ms: number) => new Date(ms).toISOString().replace('Z', '000');
+const action = (id: string, action: string, atMs: number, updatedMs = atMs): InstanceActionSummary => ({
+  action, request_id: id, start_time: nova(atMs), updated_at: nova(updatedMs),
+});
+const FRESH: Tracked = { since: null, horizon: null, seen: {}, cursor: null, ending: false };
+const NOW = '2026-11-26T12:00:00.000Z';
+
+function run(listings: InstanceActionSummary[][], filter: string[] | null = null, start: Tracked = FRESH) {
+  let state = start;
+  const found: string[] = [];
+  const skipped: string[] = [];
+  for (const listed of listings) {
+    const result = discover(state, listed, filter === null ? null : new Set(filter), NOW);
+    state = result.next;
+    found.push(...result.found.map((a) => a.request_id));
+    skipped.push(...result.skipped.map((a) => a.request_id));
+  }
+  return { state, found, skipped };
+}
+
+describe('discover', () => {
+  it('takes the first listing as what was there before tracking: none of it becomes a watch', () => {
+    const { state, found } = run([[action('old-2', 'reboot', T0 + 2000), action('old-1', 'create', T0)]]);
+    expect(found).toEqual([]);
+    expect(state).toMatchObject({ since: NOW, horizon: nova(T0 + 2000), seen: { 'old-2': nova(T0 + 2000) }, cursor: nova(T0 + 2000), ending: false });
+  });
+
+  it('finds each new action once, oldest first, however often later listings show it', () => {
+    const before = [action('old', 'create', T0)];
+    const resize = action('r1', 'resize', T0 + 60_000);
+    const reboot = action('b1', 'reboot', T0 + 90_000);
+    const { found } = run([before, [resize, ...before], [reboot, resize, ...before], [reboot, { ...resize, updated_at: nova(T0 + 95_000) }]]);
+    expect(found).toEqual(['r1', 'b1']);
+  });
+
+  it('never takes an action older than tracking for new, even when a later listing shows it first', () => {
+    // The first page held only the newest action; an older one shows up later (changed, or paged in).
+    const { found } = run([[action('newest-before', 'reboot', T0 + 5000)], [action('older', 'stop', T0 + 1000, T0 + 70_000)]]);
+    expect(found).toEqual([]);
+  });
+
+  it('applies the entry\'s action filter, remembering what it left out', () => {
+    const listed = [action('m1', 'live-migration', T0 + 10_000), action('b1', 'reboot', T0 + 20_000)];
+    const { found, skipped, state } = run([[action('old', 'create', T0)], listed, listed], ['live-migration', 'resize']);
+    expect(found).toEqual(['m1']);
+    expect(skipped).toEqual(['b1']);
+    expect(Object.keys(state.seen).sort()).toEqual(['b1', 'm1', 'old']);
+  });
+
+  it('counts a server without actions at the start as having none older: its first action is new', () => {
+    const { found } = run([[], [action('c1', 'rebuild', T0)]]);
+    expect(found).toEqual(['c1']);
+  });
+
+  it('judges a server found later in a tracked project from the project\'s baseline', () => {
+    const fromBaseline: Tracked = { ...FRESH, since: NOW, horizon: nova(T0) };
+    const { found } = run([[action('create', 'create', T0 + 1000), action('ancient', 'create', T0 - 86_400_000)]], null, fromBaseline);
+    expect(found).toEqual(['create']);
+  });
+
+  it('keeps the handled ids from an hour before the newest start on, and the horizon moves with them', () => {
+    const listings = [[action('old', 'create', T0)], ...Array.from({ length: 5 }, (_, i) => [action(`a${i}`, 'reboot', T0 + (i + 1) * 30 * 60_000)])];
+    const { state, found } = run(listings);
+    expect(found).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
+    expect(Object.keys(state.seen).sort()).toEqual(['a2', 'a3', 'a4']);
+    expect(state.horizon).toBe(nova(T0 + 5 * 30 * 60_000 - SEEN_MARGIN_MS));
+    // Listed again after they were let go, they are older than the horizon: still not new.
+    expect(run([[action('a0', 'reboot', T0 + 30 * 60_000)]], null, state).found).toEqual([]);
+  });
+
+  it('notes a delete as the newest action, and forgets it when a newer action shows the delete failed', () => {
+    const ending = run([[action('old', 'create', T0)], [action('d1', 'delete', T0 + 1000)]]).state;
+    expect(ending.ending).toBe(true);
+    expect(run([[action('s1', 'start', T0 + 5000)]], null, ending).state.ending).toBe(false);
+  });
+
+  it('keeps the newest updated_at as the cursor for changes-since', () => {
+    const { state } = run([[action('old', 'create', T0, T0 + 500)], [action('x', 'reboot', T0 + 1000, T0 + 9000)], []]);
+    expect(state.cursor).toBe(nova(T0 + 9000));
+  });
+});
