@@ -58,7 +58,7 @@ export class Harness {
 
   yaml(
     watches: WatchEntry[],
-    options: { poll?: string; notifiers?: string; http?: string; cloud?: string; auth?: string; endpoint?: string | null } = {},
+    options: { poll?: string; notifiers?: string; http?: string; cloud?: string; auth?: string; endpoint?: string | null; track?: string } = {},
   ): string {
     return [
       'cloud:',
@@ -105,6 +105,7 @@ export class Harness {
           .filter(Boolean)
           .join('\n'),
       ),
+      options.track ? `track:\n${options.track}` : '',
       '',
     ]
       .filter((l) => l !== '')

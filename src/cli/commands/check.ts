@@ -8,6 +8,7 @@ import type { Command } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { formatAge, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
+import type { TrackedServerRecord } from '../../state/types.ts';
 
 export const check: Command = {
   summary: 'poll each watch once and print its state (a table, or JSON); sends nothing, writes no state',
@@ -35,6 +36,8 @@ export const check: Command = {
         ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, now)), null, 2)}\n`);
       } else {
         ctx.stdout.write(`${table(statuses, now, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
+        const tracked = Object.values(app.store.tracking.servers);
+        if (tracked.length > 0) ctx.stdout.write(`\n${trackingTable(tracked, now)}\n`);
       }
       return statuses.some((s) => s.pollFailed) ? 1 : 0;
     } finally {
@@ -72,8 +75,22 @@ function toJson(s: WatchStatus, now: number) {
     trackingSince: s.record.trackingSince,
     lastError: lastError(s),
     detail: s.detail,
+    // `track`: auto-tracking started it (it lives in the state file, not the watch file).
+    origin: 'discovered' in s.record && s.record.discovered ? 'track' : 'file',
     ...documents,
   };
+}
+
+/** The servers auto-tracking follows, as the daemon last saw them (check lists no server itself). */
+function trackingTable(servers: TrackedServerRecord[], now: number): string {
+  const rows = servers.map((s) => [
+    s.serverId,
+    s.name ?? '-',
+    s.since === null ? 'not yet' : formatAge(now - Date.parse(s.since)),
+    s.endedAt !== null ? 'ended (server gone)' : s.since === null ? 'starting' : 'tracking',
+    s.lastError ?? '-',
+  ]);
+  return renderTable(['TRACKED SERVER', 'NAME', 'FOR', 'STATE', 'LAST ERROR'], rows);
 }
 
 function table(statuses: WatchStatus[], now: number, colour: boolean, width: number | undefined): string {

@@ -1,0 +1,94 @@
+// Auto-tracking (`track:`) in process against the simulator, on a fake clock: which actions become
+// watches, when, under which name, notified once, across an app restart; deleted servers; project: all.
+import { describe, expect, it } from 'vitest';
+import type { App } from '../../src/app.ts';
+import { watchKey } from '../../src/state/store.ts';
+import { PROJECT, advance, harnessOnFakeClock, quickAction } from './harness.ts';
+
+const env = harnessOnFakeClock();
+const reboot = (serverId: string, serverName: string, extra = {}) =>
+  quickAction({ serverId, serverName, steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting' }], ...extra });
+
+const notified = () => env.h.hooks.received.map((r) => r.body as { outcome: string; watch: { name: string; requestId: string } });
+const discoveredKeys = (app: App) => app.store.entries().filter(([, r]) => 'discovered' in r && r.discovered).map(([key]) => key);
+
+describe('track: servers', () => {
+  it('watches each action started after tracking began, within one pass, once, also after a restart', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    const before = h.simulator.addAction(reboot(serverId, 'web-01'));
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]\n    notify: [chat]` });
+    const first = await h.app(yaml);
+    await advance(first, 2000);
+    expect(discoveredKeys(first)).toEqual([]);
+
+    // One pass after the action starts, its watch exists, named after the action and the server.
+    const resize = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 2000 }] });
+    await advance(first, 500);
+    const key = watchKey({ projectId: PROJECT, serverId, requestId: resize });
+    expect(discoveredKeys(first)).toEqual([key]);
+    expect(first.store.get(key)).toMatchObject({ name: 'resize web-01', discovered: { notify: ['chat'] } });
+    await advance(first, 4000);
+    await first.close();
+
+    const second = await h.app(yaml);
+    const later = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(second, 4000);
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([
+      `resize web-01 ${resize} success`, `reboot web-01 ${later} success`,
+    ]);
+    expect(notified().some((n) => n.watch.requestId === before)).toBe(false);
+    expect(h.mail.received).toHaveLength(0);
+    // check shows them, from the state file, and which servers are tracked.
+    await second.close();
+    const path = await h.writeConfig(yaml);
+    const check = await h.cli(['check', '--json', '--config', path]);
+    expect((JSON.parse(check.stdout) as Array<{ name: string; origin: string; state: string }>).map((w) => `${w.name} ${w.origin} ${w.state}`)).toEqual([
+      'resize web-01 track success', 'reboot web-01 track success',
+    ]);
+    const table = (await h.cli(['check', '--config', path])).stdout;
+    expect(table).toMatch(new RegExp(String.raw`^TRACKED SERVER +NAME +FOR +STATE +LAST ERROR\n${serverId} +web-01 +\d+s +tracking +-$`, 'm'));
+    // From 2.58 each pass after the first asks only for what changed.
+    const listings = h.simulator.requests.filter((r) => r.route === 'actions').map((r) => r.path);
+    expect(listings[0]).not.toContain('changes-since');
+    expect(listings.at(-1)).toMatch(/\?changes-since=2026-|\?changes-since=\d{4}-/);
+  });
+
+  it('leaves out actions the filter does not name, and ends tracking a deleted server after reporting its delete', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'db-01'));
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]\n    actions: [delete, resize]` }));
+    await advance(app, 1000);
+    h.simulator.addAction(reboot(serverId, 'db-01'));
+    await advance(app, 2000);
+    const deleted = h.simulator.addAction({ ...reboot(serverId, 'db-01'), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 500 }] });
+    await advance(app, 30_000, 1000);
+
+    expect(notified().map((n) => `${n.watch.name} ${n.outcome}`)).toEqual(['delete db-01 success']);
+    expect(notified()[0]!.watch.requestId).toBe(deleted);
+    const tracked = app.store.tracking.servers[`${PROJECT}/${serverId}`]!;
+    expect(tracked.endedAt).not.toBeNull();
+    const listed = h.simulator.requests.filter((r) => r.route === 'actions').length;
+    await advance(app, 5000, 1000);
+    expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(listed);
+  });
+});
+
+describe('track: project: all', () => {
+  it('watches new actions of the servers it had, and every action of a server created later, not the older ones', async () => {
+    const { h } = env;
+    const existing = crypto.randomUUID();
+    h.simulator.addAction(reboot(existing, 'app-01'));
+    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    await advance(app, 1000);
+
+    const created = crypto.randomUUID();
+    const create = h.simulator.addAction({ ...reboot(created, 'app-02'), action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 500 }] });
+    const rebooted = h.simulator.addAction(reboot(existing, 'app-01'));
+    await advance(app, 4000);
+    expect(notified().map((n) => n.watch.name).sort()).toEqual(['create app-02', 'reboot app-01']);
+    expect(notified().map((n) => n.watch.requestId).sort()).toEqual([create, rebooted].sort());
+    expect(h.simulator.requests.filter((r) => r.route === 'servers').at(-1)?.path).toContain('changes-since=');
+  });
+});
