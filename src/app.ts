@@ -84,7 +84,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     for (const { key, problems } of store.setAside) {
       logger.error(
         { state: config.state.path, watchKey: key, problems, keptIn: store.setAsidePath },
-        `state record of watch ${key} is unusable and was set aside; the watch is tracked afresh`,
+        `state record ${key} is unusable and was set aside; it begins afresh (a watch from now, a tracked server from its next listing)`,
       );
     }
     // The final save, once engine and outbox have stopped changing the state.

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
-import type { ActionWatchRecord, BatchRecord, DeliveryRecord, JobWatchRecord } from '../../src/state/types.ts';
+import type { ActionWatchRecord, BatchRecord, DeliveryRecord, JobWatchRecord, TrackedServerRecord } from '../../src/state/types.ts';
 import { jobSchema } from '../../src/cloud/schemas.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 
@@ -233,6 +233,47 @@ describe('StateStore round trip', () => {
     const store = await StateStore.open(path);
     expect(store.setAside).toEqual([]);
     expect(store.batches()).toEqual([]);
+  });
+});
+
+describe('StateStore tracking', () => {
+  const tracked = (): TrackedServerRecord => ({
+    projectId: 'p1', serverId: 's1', name: 'web-01', since: '2026-11-26T10:00:00.000Z', horizon: '2026-11-26T09:59:00.000000',
+    seen: dictionary([['req-1', '2026-11-26T10:01:00.000000']]), cursor: '2026-11-26T10:01:02.000000', ending: false,
+    missingSince: null, missingAnswers: 0, endedAt: null, lastError: null,
+  });
+
+  it('keeps what auto-tracking knows across a restart, and writes it only when it changed', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await StateStore.open(path);
+    store.tracking.servers['p1/s1'] = tracked();
+    store.tracking.projects['p1'] = { projectId: 'p1', since: null, baseline: null, cursor: null, lastError: null };
+    store.touchTracking();
+    await store.save();
+    const again = await StateStore.open(path);
+    expect(again.tracking.servers['p1/s1']).toEqual(tracked());
+    expect(again.tracking.projects['p1']).toMatchObject({ projectId: 'p1' });
+    const before = await stat(path);
+    again.touchTracking();
+    await again.save();
+    expect((await stat(path)).ino).toBe(before.ino);
+    again.tracking.servers['p1/s1']!.ending = true;
+    again.touchTracking();
+    await again.save();
+    expect((await StateStore.open(path)).tracking.servers['p1/s1']?.ending).toBe(true);
+  });
+
+  it('leaves a file that tracks nothing as it was, and sets aside a tracked server it cannot read', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await StateStore.open(path);
+    store.set(watchKey(ref), record());
+    await store.save();
+    expect(JSON.parse(await readFile(path, 'utf8'))).not.toHaveProperty('tracking');
+    const bad = { ...tracked(), horizon: 42 };
+    await writeFile(path, JSON.stringify({ version: 1, watches: {}, tracking: { servers: { 'p1/s1': bad }, projects: {} } }));
+    const reopened = await StateStore.open(path);
+    expect(reopened.setAside).toEqual([{ key: 'tracking.servers.p1/s1', problems: [expect.stringMatching(/^horizon: /)] }]);
+    expect(reopened.tracking.servers['p1/s1']).toBeUndefined();
   });
 });
 
