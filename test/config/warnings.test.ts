@@ -22,6 +22,12 @@ describe('warnings of a valid file', () => {
     expect(result.ok && result.warnings[0]?.message).toMatch(/below 2\.21 a deleted server's actions answer 404/);
   });
 
+  it('a track entry\'s action name Nova never records is said at its line:col, a known one is not', () => {
+    const result = validateConfigText(lines(...cloud('auto').trimEnd().split('\n'), 'track:', '  - { servers: [s1], actions: [resize, live_migration] }'), { env: {} });
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 6, col: 40, path: 'track[0].actions[1]' }] });
+    expect(result.ok && result.warnings[0]?.message).toMatch(/^'live_migration' is no action name Nova records \(it writes live-migration/);
+  });
+
   it('parseConfig hands each warning to onWarning and still returns the config', () => {
     const seen: ConfigIssue[] = [];
     const config = parseConfig(cloud('"2.20"'), { env: {}, onWarning: (w) => seen.push(w) });

@@ -10,8 +10,9 @@ export const validate: Command = {
     const config = await loadConfigOrReport(ctx);
     if (!config) return 1;
     const notifiers = Object.keys(config.notifiers);
+    const track = config.track.length === 0 ? '' : `, ${config.track.length} track entr${config.track.length === 1 ? 'y' : 'ies'}`;
     ctx.stdout.write(
-      `${ctx.configPath}: valid: ${config.watches.length} watch${config.watches.length === 1 ? '' : 'es'}, ` +
+      `${ctx.configPath}: valid: ${config.watches.length} watch${config.watches.length === 1 ? '' : 'es'}${track}, ` +
         `notifiers: ${notifiers.length ? notifiers.join(', ') : 'none'}\n`,
     );
     return 0;
