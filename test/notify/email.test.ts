@@ -32,7 +32,7 @@ function smtpError(message: string, responseCode: number): Error {
   return Object.assign(new Error(message), { responseCode });
 }
 
-function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}): Notifier {
+function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, extra: Partial<EmailNotifierConfig> = {}): Notifier {
   const notifier = createEmailNotifier(
     'ops-mail',
     {
@@ -41,6 +41,7 @@ function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}): N
       from: 'ecs-watch@example.com',
       to: ['ops@example.com', 'oncall@example.com'],
       on: ['success', 'failure', 'timeout', 'not_found'],
+      ...extra,
     },
     { logger: silentLogger },
   );
@@ -176,5 +177,23 @@ describe('email notifier', () => {
     expect(notifier.accepts('not_found')).toBe(true);
     await notifier.close();
     await notifier.close();
+  });
+});
+
+describe('a templated mail', () => {
+  it('takes its subject (on one line) and text from the template, nothing escaped', async () => {
+    const smtp = await smtpServer();
+    const mailer = email(smtp.port, {}, { template: { subject: '{{outcomeWord}}:\n{{watch.label}} <{{watch.serverId}}>', text: '{{reason}}\n& {{#events}}{{event}};{{/events}}' } });
+    await mailer.send(failedResize({ reason: 'quota "exceeded" <now>' }), attempt());
+    expect(smtp.mails[0]!.subject).toBe('failed: web-01 <e723eb40-f56e-40f9-8c8c-caa517fe06ba>');
+    expect(smtp.mails[0]!.body).toBe('quota "exceeded" <now>\n& compute_prep_resize;compute_resize_instance;\n');
+  });
+
+  it('keeps the default for what the template leaves out, and for a subject that renders empty', async () => {
+    const smtp = await smtpServer();
+    const mailer = email(smtp.port, {}, { template: { subject: '{{#isBatch}}batch{{/isBatch}}', text: undefined } });
+    await mailer.send(failedResize(), attempt());
+    expect(smtp.mails[0]!.subject).toBe('[ecs-action-watch] resize failed: web-01');
+    expect(smtp.mails[0]!.body).toContain('Traceback of compute_resize_instance:');
   });
 });

@@ -238,3 +238,35 @@ describe('webhook notifier', () => {
     await notifier.close();
   });
 });
+
+describe('a templated webhook', () => {
+  it('posts what its template renders, escaped for JSON, and signs that', async () => {
+    const hook = webhook({ secret: SECRET, template: { body: '{"text": "{{headline}}", "reason": "{{reason}}", "n": {{events.length}}}' } });
+    await hook.send(failedResize({ reason: 'quote " backslash \\ and\nnewline ✓' }), attempt());
+    const [request] = received;
+    expect(JSON.parse(request!.body)).toEqual({ text: 'resize failed: web-01', reason: 'quote " backslash \\ and\nnewline ✓', n: 2 });
+    expect(request!.headers['content-type']).toBe('application/json');
+    expect(() => new Webhook(SECRET).verify(request!.body, request!.headers as Record<string, string>)).not.toThrow();
+  });
+
+  it('sends nothing, and gives up, when a value still breaks the JSON of an unchecked template', async () => {
+    // The loader refuses this template (its check renders hostile values); built by hand, the sender still holds.
+    const hook = webhook({ template: { body: '{"text": {{{reason}}}}' } });
+    const err = await failure(hook.send(failedResize({ reason: 'not JSON' }), attempt()));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/^webhook chat: its template rendered invalid JSON for this notification \(.*\); fix notifiers\.chat\.template$/);
+    expect(received).toHaveLength(0);
+  });
+});
+
+describe('a 2xx answer with a body', () => {
+  it('counts as delivered and quotes the start of it, as chat robots say what went wrong there', async () => {
+    answer = (_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end('{"errcode":310000,"errmsg":"keywords not in content"}');
+    };
+    const receipt = await webhook().send(failedResize(), attempt());
+    expect(receipt).toEqual({ answer: '200 OK: {"errcode":310000,"errmsg":"keywords not in content"}', refused: [] });
+  });
+});
+

@@ -1,6 +1,7 @@
 // The `type: email` entry of `notifiers:` in the watch file: what each key accepts and its default.
 import { z } from 'zod';
 import { boolean, duration, emailAddress, integer, optionalText, outcomes, strict } from '../../config/fields.ts';
+import { emailTemplate } from '../template/config.ts';
 
 const SmtpSchema = strict({
   host: z.string().min(1),
@@ -21,6 +22,8 @@ export const EmailConfigSchema = strict({
   from: emailAddress(),
   to: z.array(emailAddress()).min(1),
   on: outcomes(),
+  /** Absent: the default subject and text. */
+  template: emailTemplate(),
 });
 
 export type EmailNotifierConfig = z.output<typeof EmailConfigSchema>;

@@ -4,8 +4,9 @@ import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { isBatch, renderEmail } from '../render.ts';
+import { renderTemplate } from '../template/template.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
-import type { NotificationWatch } from '../../model.ts';
+import type { NotificationWatch, OutgoingNotification } from '../../model.ts';
 
 // Failures that come from our side of the configuration: the next attempt would send the same thing.
 const CONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
@@ -42,7 +43,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     accepts: (event) => config.on.includes(event),
 
     async send(notification, attempt) {
-      const { subject, text } = renderEmail(notification);
+      const { subject, text } = compose(notification);
       let info;
       try {
         info = await transport.sendMail({
@@ -72,6 +73,19 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       transport.close();
     },
   };
+
+  /** The default message, with the template's subject and text where it has them. */
+  function compose(notification: OutgoingNotification): { subject: string; text: string } {
+    const message = renderEmail(notification);
+    const template = config.template;
+    if (!template) return message;
+    // A subject is one line, whatever the template or its values hold.
+    const subject = template.subject === undefined ? '' : renderTemplate(template.subject, notification, 'text').replace(/\s+/g, ' ').trim();
+    return {
+      subject: subject || message.subject,
+      text: template.text === undefined ? message.text : renderTemplate(template.text, notification, 'text'),
+    };
+  }
 
   function smtpFailure(err: unknown, cancel: AbortSignal): DeliveryError {
     const e: NodemailerError = err instanceof Error ? err : new Error(String(err));

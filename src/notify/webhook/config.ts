@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { duration, headerValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
 import { dictionarySchema } from '../../data/dictionary.ts';
+import { webhookTemplate } from '../template/config.ts';
 
 // The Standard Webhooks form of a signing key; the notifier signs with its base64 part.
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
@@ -24,6 +25,8 @@ export const WebhookConfigSchema = strict({
   ),
   timeout: duration().prefault('10s'),
   on: outcomes(),
+  /** Absent: the contract's JSON body. */
+  template: webhookTemplate(),
 });
 
 export type WebhookNotifierConfig = z.output<typeof WebhookConfigSchema>;

@@ -1,0 +1,166 @@
+// What a notifier template sees: every notification as one flat, documented view (README, "Notifier
+// templates"), the same for mail and webhooks, so that a template never needs logic to find a fact. Pure.
+import { subJobEntity, subJobFailure } from '../../watch/jobVerdict.ts';
+import {
+  BATCH_NOTIFICATION_TYPES, NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type EcsJob, type InstanceAction,
+  type Notification, type NotificationWatch, type Outcome, type OutgoingNotification, type ServerInfo,
+} from '../../model.ts';
+import { OUTCOME_WORDS, formatNovaTime, isBatch, labelOf, renderCounts, renderEmail, renderHeadline, renderWebhookBody } from '../render.ts';
+
+/** How many failures `batch.firstFailures` lists: enough to act on, few enough for a chat message's limits. */
+export const FIRST_FAILURES = 10;
+
+/** Each item of a list knows where it stands, so that a template can put separators between items. */
+type Positioned<T> = T & { index: number; first: boolean; last: boolean };
+
+function positioned<T extends object>(items: readonly T[]): Array<Positioned<T>> {
+  return items.map((item, index) => ({ ...item, index, first: index === 0, last: index === items.length - 1 }));
+}
+
+/** `ok`, `warning` or `problem`: what colour a chat card takes. */
+type Severity = 'ok' | 'warning' | 'problem';
+
+function severityOf(outcome: Outcome | null, running: boolean): Severity {
+  if (outcome === 'success') return 'ok';
+  return outcome === null && running ? 'warning' : 'problem';
+}
+
+function flags(severity: Severity) {
+  return { severity, ok: severity === 'ok', warning: severity === 'warning', problem: severity === 'problem' };
+}
+
+function watchView(w: NotificationWatch) {
+  const job = 'jobId' in w;
+  return {
+    kind: job ? 'ecs-job' : 'instance-action',
+    name: w.name ?? '',
+    label: labelOf(w),
+    projectId: w.projectId,
+    serverId: job ? '' : w.serverId,
+    requestId: job ? '' : w.requestId,
+    jobId: job ? w.jobId : '',
+  };
+}
+
+function actionView(action: InstanceAction | null) {
+  if (action === null) return { action: null, events: [] };
+  return {
+    action: { name: action.action, startTime: formatNovaTime(action.start_time), message: action.message ?? '' },
+    events: positioned(
+      (action.events ?? []).map((e) => ({
+        event: e.event,
+        result: e.result ?? 'in progress',
+        startTime: formatNovaTime(e.start_time),
+        finishTime: e.finish_time === null ? '' : formatNovaTime(e.finish_time),
+        traceback: e.traceback ?? '',
+        failed: e.result !== null && e.result !== 'Success',
+      })),
+    ),
+  };
+}
+
+function serverView(server: ServerInfo | null) {
+  if (server === null) return null;
+  return { status: server.status, taskState: server.taskState ?? '', faultCode: server.fault?.code ?? '', faultMessage: server.fault?.message ?? '' };
+}
+
+function jobView(job: EcsJob | null | undefined) {
+  if (!job) return null;
+  return {
+    type: job.job_type ?? '',
+    status: job.status,
+    beginTime: job.begin_time ?? '',
+    endTime: job.end_time ?? '',
+    errorCode: job.error_code ?? '',
+    failReason: job.fail_reason ?? '',
+    subJobs: positioned(
+      (job.entities.sub_jobs ?? []).map((sub) => ({
+        type: sub.job_type ?? '',
+        status: sub.status,
+        entity: subJobEntity(sub),
+        failure: sub.status === 'FAIL' ? subJobFailure(sub) : '',
+        failed: sub.status === 'FAIL',
+      })),
+    ),
+  };
+}
+
+/** The facts of one watch: its notification's, or a batch entry's. */
+function factsView(n: Pick<Notification, 'watch' | 'instanceAction' | 'server' | 'job'>) {
+  return { watch: watchView(n.watch), ...actionView(n.instanceAction), server: serverView(n.server), job: jobView(n.job) };
+}
+
+function entryView(e: BatchEntry) {
+  return {
+    label: labelOf(e.watch),
+    outcome: e.outcome ?? 'pending',
+    outcomeWord: e.outcome === null ? 'pending' : OUTCOME_WORDS[e.outcome],
+    reason: e.reason,
+    detectedAt: e.detectedAt ?? '',
+    ...flags(severityOf(e.outcome, true)),
+    ...factsView({ watch: e.watch, instanceAction: e.instanceAction ?? null, server: e.server ?? null, job: e.job }),
+  };
+}
+
+function batchView(n: BatchNotification) {
+  const entries = n.watches.map(entryView);
+  const failures = entries.filter((e) => e.problem);
+  const { success, failure, timeout, not_found: notFound, pending } = n.counts;
+  return {
+    label: n.batch,
+    round: n.round,
+    final: n.type === BATCH_NOTIFICATION_TYPES.finished,
+    total: n.watches.length,
+    counts: { success, failure, timeout, notFound, pending },
+    countsText: renderCounts(n.counts),
+    watches: positioned(entries),
+    failures: positioned(failures),
+    pending: positioned(entries.filter((e) => e.outcome === 'pending')),
+    successes: positioned(entries.filter((e) => e.ok)),
+    firstFailures: positioned(failures.slice(0, FIRST_FAILURES)),
+    moreFailures: Math.max(0, failures.length - FIRST_FAILURES),
+  };
+}
+
+/** A short text for a chat line: the headline, then the reason, or a batch's first failures. */
+function summaryOf(n: OutgoingNotification, headline: string): string {
+  if (!isBatch(n)) return n.reason ? `${headline}\n${n.reason}` : headline;
+  const failures = n.watches.filter((e) => e.outcome !== null && e.outcome !== 'success');
+  const lines = failures.slice(0, FIRST_FAILURES).map((e) => `- ${labelOf(e.watch)}: ${e.reason}`);
+  if (failures.length > FIRST_FAILURES) lines.push(`- and ${failures.length - FIRST_FAILURES} more`);
+  return [headline, ...lines].join('\n');
+}
+
+/** The view of a notification; every field is described in the README. */
+export function viewOf(n: OutgoingNotification) {
+  const headline = renderHeadline(n);
+  const common = {
+    type: n.type,
+    headline,
+    summary: summaryOf(n, headline),
+    text: renderEmail(n).text,
+    body: renderWebhookBody(n),
+    detectedAt: n.detectedAt,
+  };
+  if (isBatch(n)) {
+    const anyProblem = n.watches.some((e) => e.outcome !== null && e.outcome !== 'success');
+    const severity: Severity = anyProblem ? 'problem' : n.type === BATCH_NOTIFICATION_TYPES.finished ? 'ok' : 'warning';
+    return {
+      ...common,
+      isAction: false, isSlow: false, isBatch: true, isPartial: n.type === BATCH_NOTIFICATION_TYPES.partial, isTest: false,
+      ...flags(severity),
+      batch: batchView(n),
+    };
+  }
+  const isTest = n.type === NOTIFICATION_TYPES.test;
+  const isSlow = n.type === NOTIFICATION_TYPES.slow;
+  return {
+    ...common,
+    isAction: !isTest && !isSlow, isSlow, isBatch: false, isPartial: false, isTest,
+    ...flags(isTest ? 'ok' : severityOf(n.outcome, isSlow)),
+    outcome: n.outcome ?? '',
+    outcomeWord: n.outcome === null ? (isSlow ? 'still running' : '') : OUTCOME_WORDS[n.outcome],
+    reason: n.reason,
+    ...factsView(n),
+  };
+}

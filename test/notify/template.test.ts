@@ -1,0 +1,83 @@
+import { describe, expect, it } from 'vitest';
+import { NOTIFICATION_TYPES } from '../../src/model.ts';
+import { HOSTILE, SAMPLES } from '../../src/notify/template/samples.ts';
+import { renderTemplate, templateProblems } from '../../src/notify/template/template.ts';
+import { viewOf } from '../../src/notify/template/view.ts';
+import { failedResize, fleetDigest } from './fixtures.ts';
+
+describe('a webhook template', () => {
+  it('escapes each value as the inside of a JSON string, whatever it holds', () => {
+    const n = failedResize({ reason: HOSTILE });
+    n.watch.name = HOSTILE;
+    const out = renderTemplate('{"title": "{{headline}}", "reason": "{{reason}}", "name": "{{watch.name}}", "n": {{events.length}}}', n, 'json');
+    expect(JSON.parse(out)).toEqual({ title: `resize failed: ${HOSTILE.replace(/\s+/g, ' ').trim()}`, reason: HOSTILE, name: HOSTILE, n: 2 });
+  });
+
+  it('inserts a value as it is with triple braces: the contract body, embedded', () => {
+    const out = renderTemplate('{"msg": "{{headline}}", "event": {{{body}}}}', failedResize(), 'json');
+    expect(JSON.parse(out).event).toMatchObject({ type: 'ecs.action.failed', outcome: 'failure', watch: { name: 'web-01' } });
+  });
+
+  it('lists with separators between items only, so that a JSON list stays valid', () => {
+    const out = renderTemplate('[{{#batch.watches}}"{{label}}"{{^last}},{{/last}}{{/batch.watches}}]', fleetDigest(), 'json');
+    expect(JSON.parse(out)).toEqual(['web-01', 'web-02', 'web-03', 'web-04']);
+  });
+
+  it('is accepted when it renders JSON for every kind of notification', () => {
+    expect(templateProblems('{"text": "{{summary}}", "kind": "{{type}}"{{#isBatch}}, "failed": {{batch.counts.failure}}{{/isBatch}}}', 'json')).toEqual([]);
+  });
+
+  it.each([
+    ['{"text": "{{headline}}"', /^template does not render valid JSON for an action's outcome: .* at line 1, column \d+ of the output/],
+    ['{"text": {{{reason}}}}', /^template does not render valid JSON for an action's outcome: .*write text values in quotes as "\{\{field\}\}"/],
+    ['{"text": "{{headline}"}', /^template line 1, column 11: a tag opened with \{\{ is not closed with \}\}$/],
+    ['{"a": 1,\n "b": "{{#batch}}x"}', /^template line 2, column 8: the section \{\{#batch\}\} is not closed: add \{\{\/batch\}\}$/],
+    ['{"a": "{{/isBatch}}"}', /^template line 1, column 8: \{\{\/isBatch\}\} closes a section that is not open/],
+    ['{\n  "text": "{{wach.name}}"\n}', /^template line 2, column 12: unknown field 'wach\.name' \(the fields are listed in the README/],
+    ['{"text": "{{#batch.watches}}{{lable}}{{/batch.watches}}"}', /^template line 1, column 29: unknown field 'lable'/],
+    ['{"text": "{{> header}}"}', /^template line 1, column 11: \{\{> header\}\} includes a partial/],
+  ])('refuses %j, saying where and why', (source, problem) => {
+    const problems = templateProblems(source, 'json');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(problem);
+  });
+});
+
+describe('a mail template', () => {
+  it('writes values as they are, and may name every field of the view', () => {
+    expect(templateProblems('{{headline}}\n{{#events}}{{event}}: {{result}}{{/events}}\n{{#batch.failures}}{{label}} {{reason}}{{/batch.failures}}', 'text')).toEqual([]);
+    expect(renderTemplate('{{reason}} & <b>', failedResize({ reason: 'a "b" <c>' }), 'text')).toBe('a "b" <c> & <b>');
+  });
+});
+
+describe('the view', () => {
+  it('gives every notification kind its flags and its one-line headline', () => {
+    const kinds = SAMPLES.map(([what, n]) => {
+      const v = viewOf(n) as Record<string, unknown>;
+      return [what, v['isAction'], v['isSlow'], v['isBatch'], v['isPartial'], v['isTest'], v['severity']];
+    });
+    expect(kinds).toEqual([
+      ["an action's outcome", true, false, false, false, false, 'problem'],
+      ["a job's outcome", true, false, false, false, false, 'problem'],
+      ['an early warning', false, true, false, false, false, 'warning'],
+      ['a test notification', false, false, false, false, true, 'ok'],
+      ['a batch digest', false, false, true, false, false, 'problem'],
+      ['a partial batch digest', false, false, true, true, false, 'problem'],
+    ]);
+  });
+
+  it('sums a batch up for a chat line: the first failures, then how many more', () => {
+    const many = fleetDigest({
+      watches: Array.from({ length: 12 }, (_, i) => ({ watch: { name: `w${i}`, projectId: 'p', serverId: `s${i}`, requestId: `r${i}` }, outcome: 'failure' as const, reason: 'boom', detectedAt: null })),
+    });
+    const v = viewOf(many) as { summary: string; batch: { firstFailures: unknown[]; moreFailures: number } };
+    expect(v.batch.firstFailures).toHaveLength(10);
+    expect(v.batch.moreFailures).toBe(2);
+    expect(v.summary.split('\n').slice(-2)).toEqual(['- w9: boom', '- and 2 more']);
+  });
+
+  it('is the same for a test notification as for any other, so that notify-test tries the template', () => {
+    const test = { ...failedResize(), type: NOTIFICATION_TYPES.test, outcome: null };
+    expect(renderTemplate('{{#isTest}}test{{/isTest}}: {{headline}}', test, 'text')).toBe('test: test notification: web-01');
+  });
+});
