@@ -1,4 +1,5 @@
 // Batch digests and early warnings against the simulator, a webhook receiver and an SMTP server, on a fake clock.
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -214,3 +215,37 @@ describe('early warnings', () => {
     expect(digest[0]!.body.watches![0]).toMatchObject({ watch: { kind: 'ecs-job', jobId: batchedJob }, outcome: 'failure', instanceAction: null, server: null, job: { job_id: batchedJob } });
   });
 });
+
+describe('notifier templates', () => {
+  it('shape a batch digest for a chat system and a mail, from the ready templates', async () => {
+    const slack = fileURLToPath(new URL('../../docs/templates/slack.json.mustache', import.meta.url));
+    const actions = [quickAction(), failedReboot()];
+    for (const a of actions) env.h.simulator.addAction(a);
+    const notifiers = [
+      '  chat:',
+      '    type: webhook',
+      `    url: ${env.h.hooks.url}`,
+      `    template: { bodyFile: "${slack}" }`,
+      '  ops-mail:',
+      '    type: email',
+      `    smtp: { host: 127.0.0.1, port: ${env.h.mail.port}, timeout: 2s }`,
+      '    from: ecs-watch@example.com',
+      '    to: [ops@example.com]',
+      '    template:',
+      '      subject: "[{{#problem}}ACTION NEEDED{{/problem}}{{^problem}}ok{{/problem}}] {{headline}}"',
+    ].join('\n');
+    const app = await env.h.app(env.h.yaml(actions.map((a, i) => entry(a, `web-0${i + 1}`, '    batch: fleet')), { notifiers }));
+    await advance(app, 3000);
+    expect(app.engine.allSettled()).toBe(true);
+
+    const [hook] = env.h.hooks.received;
+    expect(hook!.headers['content-type']).toBe('application/json');
+    const body = hook!.body as { text: string; blocks: Array<{ type: string; text?: { text: string } }> };
+    expect(body.text).toBe('batch fleet finished: 1 failed, 1 succeeded');
+    expect(body.blocks[1]!.text!.text).toMatch(/^2 watches: 1 failed, 1 succeeded\n• \*web-02\* failed: /);
+    expect(env.h.mail.received.map((m) => m.subject)).toEqual(['[ACTION NEEDED] batch fleet finished: 1 failed, 1 succeeded']);
+    // The text left out of the template is the default digest.
+    expect(env.h.mail.received[0]!.body).toContain('Failed (1):');
+  });
+});
+
