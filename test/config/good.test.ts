@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 
@@ -110,6 +111,21 @@ describe('a valid watch file', () => {
       { requestId: 'req-1', serverId: 's1', projectId: 'p1', batch: 'fleet-2026-11', warnAfter: 20 * MIN },
       { requestId: 'req-2', serverId: 's2', projectId: 'p1', batch: 'fleet-2026-11', batchWindow: 30 * MIN, warnAfter: null },
     ]);
+  });
+
+  it('reads a template from a file, and keeps one written in place', () => {
+    const slack = fileURLToPath(new URL('../../docs/templates/slack.json.mustache', import.meta.url));
+    const config = parseConfig(
+      lines(
+        ...CLOUD,
+        'notifiers:',
+        `  chat: { type: webhook, url: "https://hooks.slack.com/services/T0/B0/x", template: { bodyFile: "${slack}" } }`,
+        '  mail: { type: email, smtp: { host: h }, from: a@example.com, to: [b@example.com], template: { subject: "{{headline}}" } }',
+      ),
+      { env: {} },
+    );
+    expect(config.notifiers['chat']).toMatchObject({ template: { body: readFileSync(slack, 'utf8') } });
+    expect(config.notifiers['mail']).toMatchObject({ template: { subject: '{{headline}}', text: undefined } });
   });
 
   it('takes the project of a catalog-style endpoint when cloud.projectId is left out', () => {
