@@ -1,37 +1,31 @@
 # syntax=docker/dockerfile:1
-# ecs-action-watch on distroless Node.js 24: no shell, no npm, user 65532 (nonroot), production
-# dependencies only, and node started directly so that SIGTERM reaches the daemon. README: "Run with Docker".
+# ecs-action-watch on distroless Node.js 24: no shell, no npm, user 65532 (nonroot), one bundled file with
+# every production dependency inside, and node started directly so that SIGTERM reaches the daemon.
+# README: "Run with Docker".
 
-# 1. Type-check with every dependency installed: no image is built from code that does not compile.
+# 1. Type-check with every dependency installed, then bundle (`npm run build`): no image is built from
+#    code that does not compile. The bundle leaves out only the demo's mail sink, a dev dependency.
 FROM node:24-trixie-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json ./
+COPY scripts ./scripts
 COPY src ./src
-RUN npm run typecheck
+RUN npm run build && mkdir /state
 
-# 2. Production dependencies only (no typescript, vitest or smtp-server), and an empty state folder.
-FROM node:24-trixie-slim AS deps
-WORKDIR /app
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund && mkdir /state
-
-# 3. The runtime. Node runs the TypeScript sources as they are (type stripping): nothing is compiled.
+# 2. The runtime: the bundle and an empty state folder, nothing else (no node_modules, no sources).
 FROM gcr.io/distroless/nodejs24-debian13:nonroot
 ENV NODE_ENV=production \
     ECS_WATCH_CONFIG=/etc/ecs-action-watch/watch.yaml
-COPY --from=deps /app/node_modules /app/node_modules
-COPY --from=build /app/package.json /app/package.json
-# From the build stage, so that the type-check runs before any image exists.
-COPY --from=build /app/src /app/src
+COPY --from=build /app/dist/ecs-action-watch.mjs /app/ecs-action-watch.mjs
 # State lives on a volume. It is also the working directory, so that the default state.path
 # (./ecs-action-watch.state.json) lands there: nothing writes to the read-only root filesystem.
-COPY --from=deps --chown=65532:65532 /state /var/lib/ecs-action-watch
+COPY --from=build --chown=65532:65532 /state /var/lib/ecs-action-watch
 VOLUME /var/lib/ecs-action-watch
 WORKDIR /var/lib/ecs-action-watch
 USER 65532:65532
 EXPOSE 9464
 # No HEALTHCHECK: Kubernetes probes GET /healthz and /readyz on port 9464 (deploy/kubernetes/).
-ENTRYPOINT ["/nodejs/bin/node", "/app/src/cli/main.ts"]
+ENTRYPOINT ["/nodejs/bin/node", "/app/ecs-action-watch.mjs"]
 CMD ["run"]

@@ -107,7 +107,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   const configPath = (values['config'] as string | undefined) ?? io.env['ECS_WATCH_CONFIG'] ?? './watch.yaml';
   const toStdout = command.logsTo === 'stdout';
   const destination = io.logDestination ?? pino.destination({ dest: toStdout ? 1 : 2, sync: true });
-  const logger = createLogger({ level, destination, pretty: !io.logDestination && isTerminal(toStdout ? io.stdout : io.stderr) });
+  const logger = await createLogger({ level, destination, pretty: !io.logDestination && isTerminal(toStdout ? io.stdout : io.stderr) });
   const stopped = command.drainsOnStop ? null : abandonAfterSignal(io, name);
   try {
     const running = command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });

@@ -3,7 +3,8 @@
 // answer is the caller's.
 
 import { STATUS_CODES } from 'node:http';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { undici } from '../net/undici.ts';
 import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
 import { apiMessageFromText } from './errors/apiMessage.ts';
@@ -59,6 +60,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   let feedback: RateFeedback = { throttled: false };
   const limit = deadline(options.timeout, [options.closed, options.signal]);
   try {
+    const { request } = await undici();
     const res = await request(url, {
       method,
       headers: req.headers,

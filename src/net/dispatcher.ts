@@ -1,4 +1,5 @@
-import { EnvHttpProxyAgent, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+import { loadedUndici } from './undici.ts';
 
 export interface HttpDispatcherOptions {
   /** Connecting, and each wait for headers and body, in milliseconds. */
@@ -14,12 +15,26 @@ export interface HttpDispatcherOptions {
  */
 export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
   const tls = ca === undefined ? {} : { ca: [...ca] };
-  return new EnvHttpProxyAgent({
-    connect: { timeout, ...tls },
-    connectTimeout: timeout,
-    headersTimeout: timeout,
-    bodyTimeout: timeout,
-    requestTls: tls,
-    proxyTls: tls,
-  });
+  let agent: Dispatcher | undefined;
+  // Made at the first request, which has loaded undici (./undici.ts): creating the pool needs it loaded.
+  const real = () =>
+    (agent ??= new (loadedUndici().EnvHttpProxyAgent)({
+      connect: { timeout, ...tls },
+      connectTimeout: timeout,
+      headersTimeout: timeout,
+      bodyTimeout: timeout,
+      requestTls: tls,
+      proxyTls: tls,
+    }));
+  // Only what undici's request() and our owners call: dispatch, close and destroy.
+  const lazy = {
+    dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => real().dispatch(options, handler),
+    close: async () => {
+      await agent?.close();
+    },
+    destroy: async () => {
+      await agent?.destroy();
+    },
+  };
+  return lazy as unknown as Dispatcher;
 }

@@ -1,5 +1,4 @@
 import { pino, type DestinationStream, type Logger } from 'pino';
-import pretty from 'pino-pretty';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 
@@ -44,8 +43,10 @@ export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
  * JSON lines for machines; with `pretty` (a person at a terminal) one readable, coloured line per event.
  * Redaction happens before either.
  */
-export function createLogger(options: { level?: string; destination?: DestinationStream; pretty?: boolean } = {}): Logger {
+export async function createLogger(options: { level?: string; destination?: DestinationStream; pretty?: boolean } = {}): Promise<Logger> {
   const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+  // Loaded only for a person at a terminal: it takes longer to load than pino itself.
+  const pretty = options.pretty ? (await import('pino-pretty')).default : undefined;
   return pino(
     {
       name: 'ecs-action-watch',
@@ -55,7 +56,7 @@ export function createLogger(options: { level?: string; destination?: Destinatio
       // pino-pretty reads the numeric level; machines get the label.
       ...(options.pretty ? {} : { formatters: { level: (label: string) => ({ level: label }) } }),
     },
-    options.pretty
+    pretty
       ? pretty({ destination, sync: true, singleLine: true, translateTime: 'SYS:HH:MM:ss', ignore: 'pid,hostname,name', errorLikeObjectKeys: ['err'] })
       : destination,
   );

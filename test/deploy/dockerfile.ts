@@ -117,7 +117,8 @@ export function envOf(stage: Stage): Record<string, string> {
 /**
  * Lays out the final stage under a new folder and returns it; image path `/x` is `join(root, x)`.
  * A path another stage makes is taken from that stage's COPY of the build context, or made by its RUN:
- * node_modules by `npm ci --omit=dev` (run here, from the same package.json and lock), a folder by mkdir.
+ * node_modules by `npm ci --omit=dev` (run here, from the same package.json and lock), the bundle by
+ * `npm run build` (its bundling step run here), a folder by mkdir.
  */
 export function assembleImage(stages: Stage[]): string {
   const root = mkdtempSync(join(tmpdir(), 'ecs-action-watch-image-'));
@@ -136,6 +137,11 @@ export function assembleImage(stages: Stage[]): string {
       for (const name of ['package.json', 'package-lock.json']) produce(stage, posix.join(posix.dirname(path), name), join(work, name));
       execFileSync('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund', '--prefer-offline'], { cwd: work, stdio: 'ignore' });
       cpSync(join(work, 'node_modules'), to, { recursive: true });
+      return;
+    }
+    if (path.startsWith('/app/dist/') && path.endsWith('.mjs') && runs.some((r) => r.includes('npm run build'))) {
+      // `npm run build` type-checks (the suite's own typecheck does that here) and bundles: the bundle only.
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.ts'), '--outfile', to], { stdio: 'ignore' });
       return;
     }
     if (runs.some((r) => new RegExp(`mkdir (-p )?${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`).test(r))) {

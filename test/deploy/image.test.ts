@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { closedPort } from '../net.ts';
@@ -15,7 +15,7 @@ import { resource } from './manifests.ts';
 const stages = readDockerfile();
 const final = stages.at(-1)!;
 const instructions = (op: string) => final.instructions.filter((i) => i.op === op);
-const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; scripts: Record<string, string> };
 
 describe('Dockerfile', () => {
   it('ends in distroless Node.js 24 as user 65532, with no HEALTHCHECK and no shell step', () => {
@@ -57,13 +57,18 @@ describe('Dockerfile', () => {
     for (const path of ['node_modules', '.git', '.node', 'test', 'watch.yaml', 'x.state.json']) expect(dockerIgnored(path, patterns), path).toBe(true);
   });
 
-  it('takes the sources from the stage that type-checks them, so that the check always runs', () => {
-    const src = copies(final).find((c) => c.target === '/app/src');
-    const stage = stages.find((s) => s.name === src?.from);
-    expect(stage?.instructions.some((i) => i.op === 'RUN' && i.args.join(' ').includes('npm run typecheck'))).toBe(true);
+  it('ships the bundle of the stage that type-checks and builds it, so that the check always runs', () => {
+    const entry = instructions('ENTRYPOINT')[0]!.args[1]!;
+    const shipped = copies(final).find((c) => c.target === entry);
+    const stage = stages.find((s) => s.name === shipped?.from);
+    expect(shipped?.source).toMatch(/^\/app\/dist\/[\w-]+\.mjs$/);
+    expect(stage?.instructions.some((i) => i.op === 'RUN' && i.args.join(' ').includes('npm run build'))).toBe(true);
+    expect(pkg.scripts['build']).toMatch(/^tsc -p tsconfig\.json && /);
+    // Only the bundle and the state folder come into the runtime: no sources, no node_modules.
+    expect(copies(final).map((c) => c.target).sort()).toEqual([entry, workdirOf(final)].sort());
   });
 
-  it('runs from production dependencies only: src imports no dev dependency statically', () => {
+  it('bundles production dependencies only: src imports no dev dependency statically', () => {
     const production = new Set([...Object.keys(pkg.dependencies), ...builtinModules]);
     const files = readdirSync(join(ROOT, 'src'), { recursive: true, encoding: 'utf8' }).filter((f) => f.endsWith('.ts'));
     const offenders: string[] = [];
@@ -95,10 +100,10 @@ describe('the image, laid out from the Dockerfile with a production-only install
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('has no dev dependency installed', () => {
-    const installed = readdirSync(join(root, 'app', 'node_modules'));
-    for (const dev of Object.keys(pkg.devDependencies)) expect(installed).not.toContain(dev.split('/')[0]);
-    for (const dep of Object.keys(pkg.dependencies)) expect(existsSync(join(root, 'app', 'node_modules', dep)), dep).toBe(true);
+  it('holds one file, with every production dependency inside', () => {
+    expect(readdirSync(join(root, 'app'))).toEqual([basename(entry())]);
+    const bundle = readFileSync(entry(), 'utf8');
+    for (const dep of Object.keys(pkg.dependencies)) expect(bundle, dep).toContain(`node_modules/${dep}/`);
   });
 
   it('validates the Kubernetes watch file', () => {

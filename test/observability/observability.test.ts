@@ -11,9 +11,9 @@ import { StateStore } from '../../src/state/store.ts';
 import { Capture } from '../e2e/harness.ts';
 
 describe('logger', () => {
-  it('redacts tokens, passwords, secrets and authorization headers wherever they are logged', () => {
+  it('redacts tokens, passwords, secrets and authorization headers wherever they are logged', async () => {
     const out = new Capture();
-    const logger = createLogger({ destination: out });
+    const logger = await createLogger({ destination: out });
     logger.info(
       {
         token: 't-1',
@@ -32,9 +32,9 @@ describe('logger', () => {
     expect(out.lines()[0]).toMatchObject({ level: 'info', msg: 'config', smtp: { user: 'u', password: '[redacted]' } });
   });
 
-  it('writes one readable line per event for a person at a terminal, secrets redacted as well', () => {
+  it('writes one readable line per event for a person at a terminal, secrets redacted as well', async () => {
     const out = new Capture();
-    createLogger({ destination: out, pretty: true }).warn({ watch: 'resize web-01', error: '401 Unauthorized', token: 't-1' }, 'poll failed');
+    (await createLogger({ destination: out, pretty: true })).warn({ watch: 'resize web-01', error: '401 Unauthorized', token: 't-1' }, 'poll failed');
     const lines = out.text.trimEnd().split('\n');
     expect(lines).toHaveLength(1);
     expect(stripVTControlCharacters(lines[0]!)).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: poll failed \{"watch":"resize web-01","error":"401 Unauthorized","token":"\[redacted\]"\}$/);

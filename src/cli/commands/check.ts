@@ -1,4 +1,3 @@
-import { createApp } from '../../app.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
@@ -20,6 +19,8 @@ export const check: Command = {
     if (!config) return 2;
     // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
     // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
+    // Loaded only once the file is valid: an invalid one is reported without the HTTP and state parts.
+    const { createApp } = await import('../../app.ts');
     const app = await createApp({ ...config, track: [] }, { logger: ctx.logger, state: 'read-only' });
     // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
     const interrupt = () => void app.close({ drainMs: 0 });

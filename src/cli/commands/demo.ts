@@ -3,12 +3,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createApp } from '../../app.ts';
+import type { App } from '../../app.ts';
 import { parseConfig } from '../../config/load.ts';
 import { silentLogger } from '../../observability/logger.ts';
-import { createEcsClient } from '../../cloud/client.ts';
 import type { CloudConfig } from '../../config/schema.ts';
-import { describeWebhook, SANDBOX_PROJECT, sandboxExpectations, sandboxWatchFile, startSandbox, type Sandbox } from '../sandbox.ts';
+import type { Sandbox } from '../sandbox.ts';
 import { watchKey } from '../../state/store.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
@@ -36,6 +35,8 @@ export const demo: Command = {
     const password = secret();
     const keys = { accessKey: ACCESS_KEY, secretKey: secret() };
     const fixedToken = secret();
+    // The simulator, receivers and daemon are loaded for this command only, not for every start.
+    const [{ createApp }, { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox }] = await Promise.all([import('../../app.ts'), import('../sandbox.ts')]);
     // Every auth mode at once: a Keystone token service, an AK/SK gateway and a token from elsewhere.
     const sandbox = await startSandbox({
       port: 0,
@@ -48,7 +49,7 @@ export const demo: Command = {
     });
     // LOG_LEVEL set by the user shows the daemon's logs too; by default the narrative stays readable.
     const logger = ctx.env['LOG_LEVEL'] ? ctx.logger : silentLogger();
-    let app: Awaited<ReturnType<typeof createApp>> | null = null;
+    let app: App | null = null;
     try {
       const { simulator, hooks, mail, scenarios, jobs } = sandbox;
       const yaml = sandboxWatchFile(sandbox, {
@@ -82,7 +83,7 @@ export const demo: Command = {
         if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
       }
       const finalApp = app;
-      ctx.stdout.write(`\n${summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), sandbox)}\n`);
+      ctx.stdout.write(`\n${await summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), sandbox)}\n`);
       const logins = simulator.requests.filter((r) => r.route === 'identity').length;
       const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, sandbox, { aksk: keys, token: fixedToken });
       ctx.stdout.write(`\n${hooks.received.length} webhooks and ${mail.received.length} mails delivered; ${simulator.requests.length} API requests answered.\n`);
@@ -105,6 +106,7 @@ async function readWithOtherModes(
 ): Promise<string> {
   const modes = { aksk: { type: 'aksk' as const, ...credentials.aksk }, token: { type: 'token' as const, token: credentials.token } };
   const counts: string[] = [];
+  const { createEcsClient } = await import('../../cloud/client.ts');
   for (const [name, auth] of Object.entries(modes)) {
     const client = createEcsClient({ ...cloud, auth }, { logger: silentLogger() });
     try {
@@ -117,8 +119,8 @@ async function readWithOtherModes(
   return counts.join(', ');
 }
 
-function summary(records: Array<NonNullable<WatchStatus['record']>>, sandbox: Sandbox): string {
-  const expectations = sandboxExpectations(sandbox);
+async function summary(records: Array<NonNullable<WatchStatus['record']>>, sandbox: Sandbox): Promise<string> {
+  const expectations = (await import('../sandbox.ts')).sandboxExpectations(sandbox);
   const rows = records.map((r) => {
     const expected = expectations.get(watchKey(r))?.expected ?? '?';
     const deliveries = Object.entries(r.deliveries).map(([name, d]) => `${name}:${d.status}`).join(' ') || '-';

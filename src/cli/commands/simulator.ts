@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox } from '../sandbox.ts';
 import { UsageError, type Command } from '../context.ts';
 
 export const DEFAULT_SIMULATOR_PORT = 8774;
@@ -21,6 +20,7 @@ export const simulator: Command = {
     if (role !== 'admin' && role !== 'member') throw new UsageError(`--role must be admin or member, got ${String(role)}`);
     const token = typeof ctx.options['token'] === 'string' ? ctx.options['token'] : undefined;
     const say = (line: string) => ctx.stderr.write(`${line}\n`);
+    const { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox } = await import('../sandbox.ts');
     const sandbox = await startSandbox({
       port,
       role,

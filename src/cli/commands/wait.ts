@@ -1,4 +1,3 @@
-import { createApp } from '../../app.ts';
 import { defaultProjectId, WatchSchema } from '../../config/schema.ts';
 import { configErrorMap } from '../../config/messages.ts';
 import { notificationFor } from '../../delivery/notification.ts';
@@ -41,6 +40,7 @@ export const wait: Command = {
       deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
     });
     // Only the one action: no notifiers, and a state of its own so that the daemon's is left alone.
+    const { createApp } = await import('../../app.ts');
     const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger: ctx.logger, state: 'memory' });
     const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
     // The progress line shows each poll's error already; log lines would break it apart.

@@ -1,4 +1,5 @@
-import { createTransport, type NodemailerError } from 'nodemailer';
+import type { NodemailerError, Transporter } from 'nodemailer';
+import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { oneLine } from '../../net/oneLine.ts';
 import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
@@ -25,16 +26,19 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   const log = deps.logger.child({ notifier: name, notifierType: 'email' });
   // Not pooled: notifications are rare, and an idle pooled connection would only be dropped by the server.
   // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked.
-  const transport = createTransport({
-    host: smtp.host,
-    port: smtp.port,
-    secure: smtp.secure,
-    auth: smtp.user === undefined ? undefined : { user: smtp.user, pass: smtp.password },
-    connectionTimeout: smtp.timeout,
-    greetingTimeout: smtp.timeout,
-    socketTimeout: smtp.timeout,
-    dnsTimeout: smtp.timeout,
-  });
+  // nodemailer is loaded at the first message: most runs of most commands send none.
+  let transport: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
+  const transporter = () =>
+    (transport ??= import('nodemailer').then(({ createTransport }) => createTransport({
+      host: smtp.host,
+      port: smtp.port,
+      secure: smtp.secure,
+      auth: smtp.user === undefined ? undefined : { user: smtp.user, pass: smtp.password },
+      connectionTimeout: smtp.timeout,
+      greetingTimeout: smtp.timeout,
+      socketTimeout: smtp.timeout,
+      dnsTimeout: smtp.timeout,
+    })));
   let closed = false;
 
   return {
@@ -46,7 +50,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       const { subject, text } = compose(notification);
       let info;
       try {
-        info = await transport.sendMail({
+        info = await (await transporter()).sendMail({
           from: config.from,
           to: [...config.to],
           subject,
@@ -70,7 +74,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     async close() {
       if (closed) return;
       closed = true;
-      transport.close();
+      (await transport)?.close();
     },
   };
 

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http';
-import { request } from 'undici';
+import { undici } from '../../net/undici.ts';
 import { createHttpDispatcher } from '../../net/dispatcher.ts';
 import { readBody } from '../../net/body.ts';
 import { oneLine } from '../../net/oneLine.ts';
@@ -69,6 +69,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       const started = performance.now();
       let response;
       try {
+        const { request } = await undici();
         response = await request(target, {
           method: 'POST',
           headers,

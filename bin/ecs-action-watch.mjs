@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+// `npx ecs-action-watch`: the bundle that `npm run build` makes (dist/ecs-action-watch.mjs), compiled once
+// into Node's compile cache, when it is newer than every source file; else the TypeScript sources, so
+// that an edit is never hidden behind an old build. Production starts the bundle directly (Dockerfile).
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { enableCompileCache } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bundle = join(root, 'dist', 'ecs-action-watch.mjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const fresh = existsSync(bundle) && (!existsSync(join(root, 'src')) || statSync(bundle).mtimeMs >= newestSource(join(root, 'src')));
+if (fresh) enableCompileCache();
+await import(pathToFileURL(fresh ? bundle : join(root, 'src', 'cli', 'main.ts')).href);

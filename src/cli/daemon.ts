@@ -1,0 +1,164 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { watchFile, unwatchFile } from 'node:fs';
+import { isDeepStrictEqual } from 'node:util';
+import type { Logger } from 'pino';
+import { createApp, targetsOf, type App } from '../app.ts';
+import type { Config } from '../config/schema.ts';
+import { loadConfigFile } from '../config/load.ts';
+import { ConfigError } from '../config/ConfigError.ts';
+import { watchKey } from '../state/store.ts';
+import { createMetrics } from '../observability/metrics.ts';
+import { whenAborted } from '../lifecycle/abort.ts';
+import { startHealthServer, type HealthServer } from '../observability/http.ts';
+import type { CommandContext } from './context.ts';
+
+/** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
+const RELOAD_INTERVAL_MS = 2000;
+/** How often `--until-done` looks whether everything is settled. */
+const DONE_CHECK_MS = 200;
+
+/** The running process: the app for the current file, the health server, and the file watcher. */
+export class Daemon {
+  readonly #ctx: CommandContext;
+  readonly #log: Logger;
+  readonly #metrics = createMetrics({ defaultMetrics: true });
+  #config: Config;
+  #app: App | null = null;
+  #health: HealthServer | null = null;
+  #reloading: Promise<void> = Promise.resolve();
+  #closing: Promise<void> | null = null;
+  /** Aborted on SIGTERM/SIGINT, or when the state lock was lost. */
+  readonly #stop = new AbortController();
+  /** Why the daemon stops other than by a signal. */
+  #failure: Error | null = null;
+
+  get started(): boolean {
+    return this.#app !== null;
+  }
+
+  constructor(ctx: CommandContext, config: Config) {
+    this.#ctx = ctx;
+    this.#log = ctx.logger;
+    this.#config = config;
+  }
+
+  async start(): Promise<void> {
+    this.#metrics.recordConfigLoad(true);
+    const signal = this.#ctx.signal;
+    if (signal.aborted) this.#stop.abort();
+    else signal.addEventListener('abort', () => this.#stop.abort(), { once: true });
+    // Before the app, which may wait for the state lock: liveness holds meanwhile, readiness says why not.
+    if (this.#config.http.port !== 0) {
+      this.#health = await startHealthServer({
+        port: this.#config.http.port,
+        metrics: this.#metrics,
+        logger: this.#log,
+        ready: async () => {
+          if (!this.#app) return { ok: false, reason: this.#closing ? 'stopping' : 'starting (waiting for the state lock) or reloading' };
+          await this.#app.store.checkWritable();
+          return { ok: true };
+        },
+      });
+    }
+    this.#app = await this.#startApp(this.#config);
+    watchFile(this.#ctx.configPath, { interval: RELOAD_INTERVAL_MS }, (curr, prev) => {
+      if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) {
+        this.#reloading = this.#reloading.then(() => this.#reload());
+      }
+    });
+    this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
+  }
+
+  async untilStopped(): Promise<number> {
+    await whenAborted(this.#stop.signal);
+    this.#throwIfFailed();
+    return 0;
+  }
+
+  /** 0 every watch succeeded; 1 any other outcome; 3 a notification was given up (it outranks 1). */
+  async untilDone(): Promise<number> {
+    while (!this.#stop.signal.aborted) {
+      const app = this.#app;
+      if (app && app.engine.allSettled()) {
+        const outcomes = app.engine.watches().map((t) => app.store.get(watchKey(t))?.verdict?.outcome);
+        const givenUp = app.engine.givenUp();
+        this.#log.info({ outcomes, givenUp }, 'every watch is done');
+        if (givenUp) return 3;
+        return outcomes.every((o) => o === 'success') ? 0 : 1;
+      }
+      await sleep(DONE_CHECK_MS, undefined, { signal: this.#stop.signal }).catch(() => undefined);
+    }
+    this.#throwIfFailed();
+    return 1;
+  }
+
+  /** The state lock was taken over: stopping is right, but it is no clean stop. */
+  #throwIfFailed(): void {
+    if (this.#failure) throw this.#failure;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#log.info({ signal: this.#ctx.signal.aborted ? String(this.#ctx.signal.reason) : null }, 'stopping');
+      unwatchFile(this.#ctx.configPath);
+      await this.#reloading;
+      await this.#health?.close();
+      await this.#app?.close();
+      this.#log.info('stopped');
+    })();
+    return this.#closing;
+  }
+
+  async #startApp(config: Config): Promise<App> {
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal });
+    app.lockLost.addEventListener(
+      'abort',
+      () => {
+        this.#failure = app.lockLost.reason as Error;
+        this.#stop.abort();
+      },
+      { once: true },
+    );
+    app.outbox.start();
+    app.engine.start();
+    return app;
+  }
+
+  /**
+   * A valid new file replaces the running one; an invalid one is reported and the running one stays.
+   * Only a change of the watch list is applied in place; any other section rebuilds the parts.
+   */
+  async #reload(): Promise<void> {
+    if (this.#closing) return;
+    let next: Config;
+    try {
+      next = await loadConfigFile(this.#ctx.configPath, { env: this.#ctx.env });
+    } catch (err) {
+      this.#metrics.recordConfigLoad(false);
+      const problems = err instanceof ConfigError ? err.issues.length : 1;
+      this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, 'reloaded watch file is invalid; keeping the running configuration');
+      return;
+    }
+    this.#metrics.recordConfigLoad(true);
+    const previous = this.#config;
+    this.#config = next;
+    if (isDeepStrictEqual({ ...previous, watches: [], track: [] }, { ...next, watches: [], track: [] }) && this.#app) {
+      this.#app.engine.setWatches(targetsOf(next));
+      this.#app.engine.setTracking(next.track);
+      this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
+      return;
+    }
+    const old = this.#app;
+    this.#app = null;
+    await old?.close();
+    try {
+      this.#app = await this.#startApp(next);
+      this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
+    } catch (err) {
+      // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
+      this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
+      this.#config = previous;
+      this.#app = await this.#startApp(previous);
+    }
+  }
+}
