@@ -1,95 +1,285 @@
-// Benchmarks: `npm run bench`. Prints numbers; asserts nothing. Everything runs on loopback.
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
+// `npm run bench`: a benchmark, not a test; it asserts nothing and writes BENCHMARKS.md. Everything runs on
+// loopback. The daemon runs as its own process, as production runs it (`node <bundle> run`), against
+// bench/server.ts (a Nova-shaped server in a process of its own, with a webhook receiver), and autocannon
+// measures what the same server answers on the same paths at the same concurrency. BENCH_WATCHES
+// (default 1000,10000) and BENCH_ROUNDS (default 2) change what runs.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { createApp } from '../src/app.ts';
-import { parseConfig } from '../src/config/load.ts';
-import { silentLogger } from '../src/observability/logger.ts';
-import { startSimulator } from '../src/simulator/index.ts';
-import { startWebhookSink } from '../src/sinks/webhookSink.ts';
-import { memoryOf } from '../src/watch/memory.ts';
-import { decide } from '../src/watch/verdict.ts';
+import { fileURLToPath } from 'node:url';
+import autocannon from 'autocannon';
 
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const BUNDLE = join(ROOT, 'dist', 'ecs-action-watch.mjs');
+const BIN = join(ROOT, 'bin', 'ecs-action-watch.mjs');
 const PROJECT = 'bench-project';
+const CONCURRENCY = 64;
 const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Number);
+const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
+const work = mkdtempSync(join(tmpdir(), 'eaw-bench-'));
+const cacheDir = join(work, 'compile-cache');
 
-function mb(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
+interface Stats {
+  requests: number;
+  firstRequestAt: number;
+  bursts: Array<{ start: number; end: number; count: number }>;
+  latencies: number[];
 }
 
-async function engineBench(n: number): Promise<void> {
-  const simulator = await startSimulator();
-  const hooks = await startWebhookSink();
-  const dir = await mkdtemp(join(tmpdir(), 'eaw-bench-'));
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)] ?? NaN;
+const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
+const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
+
+async function startServer(watches: number): Promise<{ process: ChildProcess; url: string; hooks: string }> {
+  const child = spawn(process.execPath, [join(ROOT, 'bench', 'server.ts'), '--watches', String(watches)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
+  return { process: child, ...(JSON.parse(line) as { url: string; hooks: string }) };
+}
+
+async function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = once(child, 'exit');
+  child.kill('SIGTERM');
+  await exited;
+}
+
+async function get<T>(url: string, init?: RequestInit): Promise<T> {
+  const res = await fetch(url, init);
+  return (await res.json()) as T;
+}
+
+function watchFile(server: { url: string; hooks: string }, watches: number, statePath: string, httpPort: number): string {
+  const lines = [
+    'cloud:', `  endpoint: ${server.url}`, `  projectId: ${PROJECT}`, '  microversion: "2.60"',
+    'poll:', '  schedule: "* * * * * *"', `  concurrency: ${CONCURRENCY}`,
+    'notifiers:', '  chat:', '    type: webhook', `    url: ${server.hooks}`,
+    'state:', `  path: ${statePath}`, 'http:', `  port: ${httpPort}`, 'watches:',
+  ];
+  for (let i = 0; i < watches; i++) lines.push(`  - requestId: req-${i}`, `    serverId: srv-${i}`);
+  return `${lines.join('\n')}\n`;
+}
+
+/** A free TCP port on loopback. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const server = createServer().listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as { port: number };
+  server.close();
+  return port;
+}
+
+/** Sums of the daemon's counters that the bench reads from /metrics. */
+async function counters(port: number): Promise<{ polls: number; cpu: number; stateBytes: number; stateWrites: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const sum = (name: string) =>
+    text.split('\n').filter((l) => l.startsWith(`ecs_action_watch_${name}`)).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
+  return { polls: sum('polls_total'), cpu: sum('process_cpu_seconds_total'), stateBytes: sum('state_written_bytes_total'), stateWrites: sum('state_writes_total') };
+}
+
+function peakKb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+}
+
+async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    if (await check()) return true;
+    await sleep(100);
+  }
+  return false;
+}
+
+interface DaemonResult {
+  watches: number;
+  sweepPerS: number;
+  startupMs: number;
+  cpuPerPollUs: number;
+  peakRssKb: number;
+  p50: number;
+  p99: number;
+  delivered: number;
+  idleBytesPerPass: number;
+  finishBytes: number;
+  finishWrites: number;
+  stateFileBytes: number;
+  loadBefore: string;
+}
+
+async function daemonRun(watches: number): Promise<DaemonResult> {
+  const server = await startServer(watches);
+  const dir = mkdtempSync(join(work, `daemon-${watches}-`));
   try {
-    const watches: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const serverId = `srv-${i}`;
-      const requestId = simulator.addAction({ projectId: PROJECT, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }], taskStateClearsAfterMs: 0 });
-      watches.push(`  - { requestId: ${requestId}, serverId: ${serverId} }`);
-    }
-    await sleep(50);
-    const yaml = [
-      'cloud:', `  endpoint: ${simulator.url}`, `  projectId: ${PROJECT}`, '  microversion: "2.60"',
-      'poll:', '  concurrency: 64',
-      'notifiers:', '  chat:', '    type: webhook', `    url: ${hooks.url}`,
-      'state:', `  path: ${join(dir, 'state.json')}`,
-      'watches:', ...watches, '',
-    ].join('\n');
-    let t = performance.now();
-    const config = parseConfig(yaml, { env: {} });
-    const parseMs = performance.now() - t;
-    const app = await createApp(config, { logger: silentLogger() });
+    const port = await freePort();
+    const config = join(dir, 'watch.yaml');
+    writeFileSync(config, watchFile(server, watches, join(dir, 'state.json'), port));
+    const loadBefore = load();
+    const log = openSync(join(dir, 'daemon.log'), 'w');
+    const started = Date.now();
+    const daemon = spawn(process.execPath, [BUNDLE, 'run', '--config', config], { stdio: ['ignore', log, log] });
+    closeSync(log);
     try {
-      const rssBefore = process.memoryUsage().rss;
-      t = performance.now();
-      const statuses = await app.engine.pollOnce();
-      const passMs = performance.now() - t;
-      const finished = statuses.filter((s) => s.state === 'success').length;
-      app.store.touch();
-      t = performance.now();
-      await app.store.save();
-      const saveMs = performance.now() - t;
-      t = performance.now();
-      await app.outbox.flush();
-      const deliverMs = performance.now() - t;
-      const size = (await stat(join(dir, 'state.json'))).size;
-      const requests = simulator.requests.length;
-      console.log(`${n} watches (concurrency 64, loopback simulator):`);
-      console.log(`  parse + validate the watch file  ${parseMs.toFixed(0)} ms`);
-      console.log(`  one poll pass                    ${passMs.toFixed(0)} ms, ${requests} API requests, ${(requests / (passMs / 1000)).toFixed(0)} requests/s, ${finished} verdicts`);
-      console.log(`  state save                       ${saveMs.toFixed(0)} ms, file ${mb(size)}`);
-      console.log(`  deliveries (webhook)             ${deliverMs.toFixed(0)} ms for ${hooks.received.length} webhooks, ${(hooks.received.length / (deliverMs / 1000)).toFixed(0)}/s`);
-      console.log(`  resident memory                  ${mb(process.memoryUsage().rss)} (${mb(process.memoryUsage().rss - rssBefore)} more during the pass)`);
+      const stats = () => get<Stats>(`${server.url}/bench/stats`);
+      await until(async () => (await stats()).firstRequestAt > 0, 60_000);
+      const startupMs = (await stats()).firstRequestAt - started;
+      // Passes once JIT and connections are warm: the first is left out.
+      await until(async () => (await stats()).bursts.length >= 2, 120_000);
+      const before = await counters(port);
+      const burstsBefore = (await stats()).bursts.length;
+      await until(async () => (await stats()).bursts.length >= burstsBefore + 3, 180_000);
+      const after = await counters(port);
+      const steady = (await stats()).bursts.slice(burstsBefore - 1, -1);
+      const sweepPerS = steady.reduce((s, b) => s + b.count, 0) / (steady.reduce((s, b) => s + (b.end - b.start), 0) / 1000);
+      const passes = Math.max(1, Math.round((after.polls - before.polls) / watches));
+
+      // Every action finishes now: the next pass decides them all and the webhooks go out.
+      await get(`${server.url}/bench/finish`, { method: 'POST' });
+      await until(async () => (await stats()).latencies.length >= watches, 180_000);
+      await sleep(1500);
+      const end = await counters(port);
+      const { latencies } = await stats();
+      const peakRssKb = peakKb(daemon.pid!);
+      return {
+        watches,
+        sweepPerS,
+        startupMs,
+        cpuPerPollUs: ((after.cpu - before.cpu) / (after.polls - before.polls)) * 1e6,
+        peakRssKb,
+        p50: percentile(latencies, 50),
+        p99: percentile(latencies, 99),
+        delivered: latencies.length,
+        idleBytesPerPass: (after.stateBytes - before.stateBytes) / passes,
+        finishBytes: end.stateBytes - after.stateBytes,
+        finishWrites: end.stateWrites - after.stateWrites,
+        stateFileBytes: readFileSync(join(dir, 'state.json')).length,
+        loadBefore,
+      };
     } finally {
-      await app.close();
+      await stop(daemon);
     }
   } finally {
-    await Promise.all([simulator.close(), hooks.close()]);
-    await rm(dir, { recursive: true, force: true });
+    await stop(server.process);
   }
 }
 
-function verdictBench(): void {
-  const events = Array.from({ length: 3 }, (_, i) => ({ event: `step${i}`, start_time: '2026-11-26T10:00:00.000000', finish_time: '2026-11-26T10:00:05.000000', result: 'Success', traceback: null }));
-  const input = {
-    now: Date.now(), trackingSince: Date.now() - 1000, deadlineMs: 3_600_000,
-    memory: memoryOf({ everFound: true }),
-    lastAction: null,
-    action: { kind: 'found' as const, action: { action: 'resize', request_id: 'req-1', message: null, start_time: '2026-11-26T10:00:00.000000', events } },
-    server: { kind: 'found' as const, server: { info: { status: 'VERIFY_RESIZE', taskState: null, fault: null }, hostId: null, projectId: null } },
-    actionAfterServer: true,
-    actions: { kind: 'not_read' as const },
-    migrations: { kind: 'read' as const, migrations: [] },
-  };
-  const n = 200_000;
-  const t = performance.now();
-  for (let i = 0; i < n; i++) decide(input);
-  const ms = performance.now() - t;
-  console.log(`verdict (pure): ${(n / (ms / 1000) / 1000).toFixed(0)}k decisions/s`);
+async function ceiling(watches: number): Promise<number> {
+  const server = await startServer(watches);
+  try {
+    let i = 0;
+    const result = await autocannon({
+      url: server.url,
+      connections: CONCURRENCY,
+      duration: 5,
+      requests: [
+        {
+          method: 'GET',
+          setupRequest: (req) => {
+            const n = i++ % watches;
+            return { ...req, path: `/v2.1/${PROJECT}/servers/srv-${n}/os-instance-actions/req-${n}`, headers: { accept: 'application/json', 'x-openstack-nova-api-version': '2.60' } };
+          },
+        },
+      ],
+    });
+    return result.requests.average;
+  } finally {
+    await stop(server.process);
+  }
 }
 
-verdictBench();
-for (const n of sizes) await engineBench(n);
+/** Wall seconds and peak memory of a command, the median of `runs` after one warm-up. */
+function timed(command: string, args: string[], runs = 7, env: NodeJS.ProcessEnv = process.env): { wall: number; peakKb: number } {
+  const results: Array<{ wall: number; peakKb: number }> = [];
+  for (let r = 0; r <= runs; r++) {
+    const out = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], { encoding: 'utf8', env });
+    const [wall, peak] = out.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+    if (r > 0) results.push({ wall: wall!, peakKb: peak! });
+  }
+  return { wall: median(results.map((x) => x.wall)), peakKb: median(results.map((x) => x.peakKb)) };
+}
+
+async function oneShots(): Promise<Array<[string, { wall: number; peakKb: number }]>> {
+  const server = await startServer(10_000);
+  try {
+    const one = join(work, 'one.yaml');
+    const many = join(work, 'many.yaml');
+    writeFileSync(one, watchFile(server, 1, join(work, 'one.state.json'), 0));
+    writeFileSync(many, watchFile(server, 10_000, join(work, 'many.state.json'), 0));
+    const env = { ...process.env, NODE_COMPILE_CACHE: cacheDir };
+    const url = `${server.url}/v2.1/${PROJECT}/servers/srv-0/os-instance-actions/req-0`;
+    return [
+      ['node -e 0 (the floor)', timed(process.execPath, ['-e', '0'])],
+      ['curl of the same URL', timed('curl', ['-s', '-o', '/dev/null', url])],
+      ['check, one watch', timed(process.execPath, [BIN, 'check', '--config', one], 7, env)],
+      ['--help', timed(process.execPath, [BIN, '--help'], 7, env)],
+      ['validate, one watch', timed(process.execPath, [BIN, 'validate', '--config', one], 7, env)],
+      ['validate, 10,000 watches', timed(process.execPath, [BIN, 'validate', '--config', many], 3, env)],
+      ['check, one watch, sources (no bundle)', timed(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'check', '--config', one], 3)],
+    ];
+  } finally {
+    await stop(server.process);
+  }
+}
+
+execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.ts')], { stdio: 'inherit' });
+const startedAt = new Date();
+const loadAtStart = load();
+const results: Array<{ daemon: DaemonResult; ceiling: number }> = [];
+for (let round = 0; round < rounds; round++) {
+  for (const watches of sizes) {
+    const daemon = await daemonRun(watches);
+    const cap = await ceiling(watches);
+    results.push({ daemon, ceiling: cap });
+    console.log(`round ${round + 1}, ${watches} watches: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.toFixed(0)}/s (${(daemon.sweepPerS / cap).toFixed(2)}), peak ${mb(daemon.peakRssKb)}, p99 ${daemon.p99} ms`);
+  }
+}
+const shots = await oneShots();
+const loadAtEnd = load();
+rmSync(work, { recursive: true, force: true });
+
+const cpu = cpus();
+const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
+const daemonRows = results.map(({ daemon: d, ceiling: c }) =>
+  row([
+    d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.toFixed(0)}/s`, (d.sweepPerS / c).toFixed(2), mb(d.peakRssKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
+    `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes`,
+    `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
+  ]),
+);
+const curl = shots.find(([name]) => name.startsWith('curl'))![1];
+const shotRows = shots.map(([name, t]) => row([name, `${t.wall.toFixed(3)} s`, mb(t.peakKb), (t.wall / curl.wall).toFixed(1)]));
+const report = `# Benchmarks
+
+Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, ratios within that run.
+
+- Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}
+- Node.js ${process.versions.node}; the daemon runs the bundle (\`npm run build\`): \`node dist/ecs-action-watch.mjs run\`
+- Run ${startedAt.toISOString()}; load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAtEnd} at the end. The machine is
+  shared: a load above its ${cpu.length} cores slows every figure, and the ratios less than the absolute numbers.
+
+## The daemon, ${CONCURRENCY} polls in flight (\`poll.concurrency: ${CONCURRENCY}\`), against autocannon
+
+Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
+*Sweep* is polls per second within a pass (the server's view, first pass left out); *ceiling* is autocannon's
+average over 5 s against the same server, the same paths and ${CONCURRENCY} connections. *CPU per poll* is the
+daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
+the receiver, for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
+process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote.
+
+${row(['watches', 'sweep', 'ceiling', 'ratio', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state file', 'load before'])}
+${row(Array(12).fill('---'))}
+${daemonRows.join('\n')}
+
+## One-shot commands (median of 7 runs, after a warm-up; \`node bin/ecs-action-watch.mjs\`, which runs the bundle through the compile cache)
+
+${row(['command', 'wall', 'peak RSS', '× curl'])}
+${row(['---', '---', '---', '---'])}
+${shotRows.join('\n')}
+`;
+writeFileSync(join(ROOT, 'BENCHMARKS.md'), report);
+console.log(report);

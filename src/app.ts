@@ -100,6 +100,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
+    store.onWrite((bytes) => metrics.recordStateWrite(bytes));
     const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention });
     releasers.add(() => engine.close(draining()));
     engine.setWatches(targetsOf(config));

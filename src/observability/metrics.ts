@@ -35,6 +35,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     help: '1 when the last load of the watch file succeeded, 0 when it was invalid and the previous one is kept',
     registers,
   });
+  const stateWrites = new Counter({
+    name: `${PREFIX}state_writes_total`,
+    help: 'Writes of the state file (a pass or a delivery that changed nothing writes none)',
+    registers,
+  });
+  const stateWrittenBytes = new Counter({
+    name: `${PREFIX}state_written_bytes_total`,
+    help: 'Bytes of state file written',
+    registers,
+  });
   const configLastLoadTime = new Gauge({
     name: `${PREFIX}config_last_reload_success_timestamp_seconds`,
     help: 'When the watch file was last loaded successfully (Unix time)',
@@ -119,6 +129,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     /** The running app's outbox; replaced when a reload rebuilds the app. */
     setDeliverySource(source: () => DeliveryCounts): void {
       deliverySource = source;
+    },
+    /** One write of the state file, of `bytes`. */
+    recordStateWrite(bytes: number): void {
+      stateWrites.inc();
+      stateWrittenBytes.inc(bytes);
     },
     /** A load of the watch file: the counter, and the gauges alerting rules read. */
     recordConfigLoad(ok: boolean): void {

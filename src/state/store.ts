@@ -123,6 +123,7 @@ export class StateStore {
   /** Deliveries on disk (read at open, or saved since) while no listener is there to take them. */
   #durable: DurableDelivery[];
   #onDurable: ((deliveries: DurableDelivery[]) => void) | null = null;
+  #onWrite: ((bytes: number) => void) | undefined;
   /** Set once another process owns the file: every later save is refused with it. */
   #fenced: StateError | null = null;
 
@@ -316,6 +317,11 @@ export class StateStore {
     this.#trackingTouched = true;
   }
 
+  /** Told the size of each file written, for the state metrics. */
+  onWrite(listener: (bytes: number) => void): void {
+    this.#onWrite = listener;
+  }
+
   /** Deliveries in the state by status, kept as records change: no scan at a scrape. */
   deliveryCounts(): DeliveryCounts {
     return { ...this.#counts };
@@ -442,6 +448,7 @@ export class StateStore {
         if (changed.size > 0 || membershipChanged || batches !== this.#batchesWritten || tracking !== this.#trackingWritten) {
           const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]), batches, tracking);
           await writeDurably(this.path, text);
+          this.#onWrite?.(Buffer.byteLength(text));
           for (const [key, json] of changed) this.#written.set(key, json);
           this.#batchesWritten = batches;
           this.#trackingWritten = tracking;

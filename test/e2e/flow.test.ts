@@ -163,9 +163,13 @@ describe('the core loop against the simulator', () => {
     expect(pending!.instanceAction?.action).toBe('reboot');
     expect(first.store.get(watchKey(ok))).toMatchObject({ instanceAction: null, server: null });
 
+    const writes = async () => (await first.metrics.registry.getSingleMetric('ecs_action_watch_state_writes_total')!.get()).values[0]!.value;
     const before = await stat(statePath);
+    const writesBefore = await writes();
+    expect(writesBefore).toBeGreaterThan(0);
     await advance(first, 2000);
     expect((await stat(statePath)).mtimeMs).toBe(before.mtimeMs);
+    expect(await writes()).toBe(writesBefore);
     await first.close();
 
     const second = await h.app(yaml);
