@@ -356,11 +356,16 @@ export class WatchEngine {
   #owe(target: WatchTarget, key: string, record: WatchRecord, event: NotifyEvent, at: string): void {
     const about = event === 'slow' ? 'slow' : 'verdict';
     const owed = about === 'slow' ? record.warning?.deliveries : record.deliveries;
+    let added = false;
     for (const [name, notifier] of this.#o.notifiers) {
       if (target.notify && !target.notify.includes(name)) continue;
       if (!notifier.accepts(event) || owed?.[name]) continue;
       this.#o.store.addDelivery(key, name, pendingDelivery(deliveryId(key, event, name), at), about);
+      added = true;
     }
+    // Saved now rather than at the end of the pass, so that the outbox can send it before the pass is
+    // over; saves coalesce, and one that fails is reported by the pass's own save.
+    if (added) this.#o.store.save().catch(() => undefined);
   }
 
   #pollError(record: WatchRecord | null, log: Logger, err: unknown): string {
