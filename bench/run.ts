@@ -21,6 +21,8 @@ const CONCURRENCY = 64;
 const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Number);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const work = mkdtempSync(join(tmpdir(), 'eaw-bench-'));
+/** The Node options the image runs the daemon with (the Dockerfile's ENV NODE_OPTIONS). */
+const PRODUCTION_NODE_OPTIONS = /NODE_OPTIONS=(\S+)/.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
 const cacheDir = join(work, 'compile-cache');
 
 interface Stats {
@@ -122,7 +124,8 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
     const loadBefore = load();
     const log = openSync(join(dir, 'daemon.log'), 'w');
     const started = Date.now();
-    const daemon = spawn(process.execPath, [BUNDLE, 'run', '--config', config], { stdio: ['ignore', log, log] });
+    const env = { ...process.env, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS };
+    const daemon = spawn(process.execPath, [BUNDLE, 'run', '--config', config], { stdio: ['ignore', log, log], env });
     closeSync(log);
     try {
       const stats = () => get<Stats>(`${server.url}/bench/stats`);
@@ -258,7 +261,7 @@ const report = `# Benchmarks
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, ratios within that run.
 
 - Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}
-- Node.js ${process.versions.node}; the daemon runs the bundle (\`npm run build\`): \`node dist/ecs-action-watch.mjs run\`
+- Node.js ${process.versions.node}; the daemon runs the bundle (\`npm run build\`) as the image does: \`NODE_OPTIONS=${PRODUCTION_NODE_OPTIONS} node dist/ecs-action-watch.mjs run\`
 - Run ${startedAt.toISOString()}; load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAtEnd} at the end. The machine is
   shared: a load above its ${cpu.length} cores slows every figure, and the ratios less than the absolute numbers.
 

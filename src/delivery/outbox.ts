@@ -71,11 +71,17 @@ export class Outbox {
   /** Attempts every queued delivery that is due now; resolves when those attempts are settled and saved. */
   async flush(now = Date.now()): Promise<void> {
     if (this.#stopping.signal.aborted) return;
-    const due = [...this.#queue.values()].filter((d) => !this.#claimed.has(d.delivery.id) && notBefore(d.delivery) <= now);
+    const started = this.#startDue(this.#queue.values(), now);
+    await Promise.all(started);
+    if (started.length) await this.#store.save();
+  }
+
+  /** Starts an attempt, through the send slots, of each delivery of `deliveries` that is due and unclaimed. */
+  #startDue(deliveries: Iterable<DurableDelivery>, now: number): Promise<void>[] {
+    const due = [...deliveries].filter((d) => !this.#claimed.has(d.delivery.id) && notBefore(d.delivery) <= now);
     // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
     for (const { delivery } of due) this.#claimed.add(delivery.id);
-    await Promise.all(due.map((d) => this.#track(this.#limit(() => this.#attempt(d)).finally(() => this.#claimed.delete(d.delivery.id)))));
-    if (due.length) await this.#store.save();
+    return due.map((d) => this.#track(this.#limit(() => this.#attempt(d)).finally(() => this.#claimed.delete(d.delivery.id))));
   }
 
   /**
@@ -95,7 +101,15 @@ export class Outbox {
   }
 
   #enqueue(deliveries: DurableDelivery[]): void {
-    for (const d of deliveries) if (d.delivery.status === 'pending') this.#queue.set(d.delivery.id, d);
+    const pending = deliveries.filter((d) => d.delivery.status === 'pending');
+    for (const d of pending) this.#queue.set(d.delivery.id, d);
+    // While the loop runs, new deliveries start at once rather than after the attempts of its current
+    // flush: thousands of verdicts in one pass reach the outbox save by save, not as one batch.
+    if (this.#loop && !this.#stopping.signal.aborted) {
+      for (const attempt of this.#startDue(pending, Date.now())) {
+        attempt.catch((err: unknown) => this.#logger.error({ err }, 'delivery attempt failed; retrying'));
+      }
+    }
     this.#wake.abort();
   }
 
