@@ -193,7 +193,7 @@ export class WatchEngine {
       await this.#discover();
       this.#refreshDiscovered();
     }
-    const statuses = await Promise.all(this.watches().map((t) => this.#limit(() => this.#pollWatch(t))));
+    const statuses = await this.#pollAll(this.watches());
     // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
     if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), Date.now());
     // Finished discovered watches are forgotten after the retention, as those removed from the file are.
@@ -205,6 +205,24 @@ export class WatchEngine {
       this.#o.logger.error({ err }, 'state could not be saved; retrying on the next pass');
     }
     this.#updateGauges();
+    return statuses;
+  }
+
+  /**
+   * Polls every target, `poll.concurrency` at a time, each worker taking the next: no promise waits per
+   * target for the whole pass, which at ten thousand watches would outlive the young generation and
+   * fill the old one with garbage at every pass.
+   */
+  async #pollAll(targets: readonly WatchTarget[]): Promise<WatchStatus[]> {
+    const statuses = new Array<WatchStatus>(targets.length);
+    let next = 0;
+    const worker = async () => {
+      while (next < targets.length) {
+        const at = next++;
+        statuses[at] = await this.#pollWatch(targets[at]!);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(this.#o.poll.concurrency, targets.length) }, worker));
     return statuses;
   }
 
