@@ -84,9 +84,19 @@ describe('wait', () => {
     const realNow = Date.now.bind(Date);
     Date.now = () => realNow() + clock.offset;
     try {
-      const running = h.cli(['wait', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--json']);
-      while (!h.simulator.requests.some((r) => r.status === 404)) await new Promise((resolve) => setTimeout(resolve, 20));
-      clock.offset = 3 * 60_000;
+      let settled = false;
+      const running = h.cli(['wait', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--json']).finally(() => {
+        settled = true;
+      });
+      // The simulator counts a 404 once it is sent, which may be before `wait` has read it: each 404 moves the
+      // clock on by more than the window, so that the first one `wait` records is followed by enough time.
+      let seen = 0;
+      while (!settled) {
+        const answered = h.simulator.requests.filter((r) => r.status === 404).length;
+        if (answered > seen) clock.offset += 3 * 60_000;
+        seen = answered;
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
       const r = await running;
       expect(r.code).toBe(4);
       expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.not_found', outcome: 'not_found', instanceAction: null });
@@ -267,11 +277,15 @@ describe('simulator', () => {
     const port = await closedPort();
     const stop = new AbortController();
     const out = new Capture();
-    const running = h.cli(['simulator', '--port', String(port)], { signal: stop.signal, stdout: out });
+    let exited = false;
+    const running = h.cli(['simulator', '--port', String(port)], { signal: stop.signal, stdout: out }).finally(() => {
+      exited = true;
+    });
     try {
       const path = join(h.dir, 'simulator.yaml');
       let text = '';
-      while (!text.includes('watches:')) {
+      // A simulator that stopped at start (its port taken) ends the wait; its status is checked below.
+      while (!text.includes('watches:') && !exited) {
         await new Promise((resolve) => setTimeout(resolve, 50));
         text = out.text;
       }
