@@ -8,11 +8,11 @@ export function temporaryPrefix(path: string): string {
 }
 
 /**
- * Replaces `path` with `text` so that a crash at any moment leaves either the old or the new file, never
+ * Replaces `path` with `text` (a string, or pieces written in order) so that a crash at any moment leaves either the old or the new file, never
  * half of one: a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
  * The folder is created when missing. Throws the underlying error; the temporary file is removed.
  */
-export async function writeFileAtomic(path: string, text: string, options: { mode?: number } = {}): Promise<void> {
+export async function writeFileAtomic(path: string, text: string | readonly string[], options: { mode?: number } = {}): Promise<void> {
   const dir = dirname(path);
   // Random, not the pid: in containers every process is pid 1, and two of them may share a volume.
   const tmp = join(dir, `${temporaryPrefix(path)}${randomUUID()}`);
@@ -20,7 +20,8 @@ export async function writeFileAtomic(path: string, text: string, options: { mod
     await mkdir(dir, { recursive: true });
     const handle = await open(tmp, 'w', options.mode ?? 0o600);
     try {
-      await handle.writeFile(text, 'utf8');
+      // writeFile on a handle writes from its position on: pieces land one after the other, each whole.
+      for (const piece of typeof text === 'string' ? [text] : text) await handle.writeFile(piece, 'utf8');
       // open() applies the umask; the mode asked for is the mode meant.
       if (options.mode !== undefined) await handle.chmod(options.mode);
       await handle.sync();

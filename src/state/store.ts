@@ -63,10 +63,28 @@ function countsOf(deliveries: readonly DurableDelivery[]): DeliveryCounts | unde
 }
 
 /** The file's text from each record's key and JSON, one record a line, the batches' JSON and auto-tracking's ("" for none). */
-function stateText(entries: Iterable<[string, string]>, batches: string, tracking: string): string {
-  const lines: string[] = [];
-  for (const [key, json] of entries) lines.push(`${JSON.stringify(key)}:${json}`);
-  return `{"version":${STATE_VERSION},"watches":{\n${lines.join(',\n')}\n},"batches":${batches}${tracking === '' ? '' : `,\n"tracking":${tracking}`}}\n`;
+/** Each piece of the file is about this long: written piece by piece, the file is never one string. */
+const PIECE_CHARS = 64 * 1024;
+
+/**
+ * The file's text from each record's key and JSON, one record a line, in pieces: at ten thousand watches
+ * one string of the whole file (and its buffer) at every save would fill the heap with garbage of
+ * megabytes, where pieces die young.
+ */
+function stateText(entries: Iterable<[string, string]>, batches: string, tracking: string): string[] {
+  const pieces: string[] = [];
+  let piece = `{"version":${STATE_VERSION},"watches":{\n`;
+  let first = true;
+  for (const [key, json] of entries) {
+    piece += `${first ? '' : ',\n'}${JSON.stringify(key)}:${json}`;
+    first = false;
+    if (piece.length >= PIECE_CHARS) {
+      pieces.push(piece);
+      piece = '';
+    }
+  }
+  pieces.push(`${piece}\n},"batches":${batches}${tracking === '' ? '' : `,\n"tracking":${tracking}`}}\n`);
+  return pieces;
 }
 
 function noTracking(): TrackingState {
@@ -448,7 +466,7 @@ export class StateStore {
         if (changed.size > 0 || membershipChanged || batches !== this.#batchesWritten || tracking !== this.#trackingWritten) {
           const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]), batches, tracking);
           await writeDurably(this.path, text);
-          this.#onWrite?.(Buffer.byteLength(text));
+          this.#onWrite?.(text.reduce((bytes, piece) => bytes + Buffer.byteLength(piece), 0));
           for (const [key, json] of changed) this.#written.set(key, json);
           this.#batchesWritten = batches;
           this.#trackingWritten = tracking;
@@ -495,7 +513,7 @@ async function removeTemporaryFiles(path: string): Promise<void> {
 }
 
 /** Replaces `path` with `text` atomically and durably. */
-async function writeDurably(path: string, text: string): Promise<void> {
+async function writeDurably(path: string, text: string | readonly string[]): Promise<void> {
   try {
     await writeFileAtomic(path, text);
   } catch (err) {

@@ -377,3 +377,17 @@ describe('StateStore memory and counts', () => {
     expect(store.deliveryCounts()).toEqual({ pending: 1, delivered: 0, givenUp: 1, superseded: 1 });
   });
 });
+
+describe('StateStore with many records', () => {
+  it('writes a file larger than one piece whole, and reads back every record', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await StateStore.open(path);
+    const records = Array.from({ length: 400 }, (_, i) => ({ ...record(), requestId: `req-${i}`, name: `watch ${i} ${'x'.repeat(300)}` }));
+    for (const r of records) store.set(watchKey(r), r);
+    await store.save();
+    expect((await stat(path)).size).toBeGreaterThan(3 * 64 * 1024);
+    const reopened = await StateStore.open(path);
+    expect(reopened.setAside).toEqual([]);
+    expect(records.map((r) => reopened.get(watchKey(r)))).toEqual(records);
+  });
+});
