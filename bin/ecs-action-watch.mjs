@@ -3,9 +3,16 @@
 // into Node's compile cache, when it is newer than every source file; else the TypeScript sources, so
 // that an edit is never hidden behind an old build. Production starts the bundle directly (Dockerfile).
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { enableCompileCache } from 'node:module';
+import module from 'node:module';
+import process from 'node:process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(`ecs-action-watch needs Node.js 22.19 or later (24 is what it is made for); this is ${process.version}\n`);
+  process.exit(2);
+}
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist', 'ecs-action-watch.mjs');
@@ -20,5 +27,5 @@ function newestSource(dir) {
 }
 
 const fresh = existsSync(bundle) && (!existsSync(join(root, 'src')) || statSync(bundle).mtimeMs >= newestSource(join(root, 'src')));
-if (fresh) enableCompileCache();
+if (fresh) module.enableCompileCache();
 await import(pathToFileURL(fresh ? bundle : join(root, 'src', 'cli', 'main.ts')).href);
