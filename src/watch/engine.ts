@@ -321,10 +321,10 @@ export class WatchEngine {
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     const { pollFailed } = result;
-    keepChanges(record, { lastError: result.readError ?? (pollFailed ? result.reason : null) });
+    const errorChanged = keepChanges(record, { lastError: result.readError ?? (pollFailed ? result.reason : null) });
     if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
-    // The store compares the record with what it wrote: a poll that saw nothing new writes nothing.
-    this.#o.store.touch(key);
+    // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
+    if (result.changed || errorChanged) this.#o.store.touch(key);
     this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending' });
     const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
 

@@ -65,10 +65,10 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
     memory: { everFound: record.everFound, ...record.observed },
     seen,
   });
-  if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false };
+  if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
   const { everFound, ...observed } = verdict.memory;
-  keepChanges(record, { everFound, observed, ...(seen.kind === 'found' ? { job: seen.job } : {}) });
-  const extra = { pollFailed: verdict.pollFailed, readError: seen.kind === 'error' ? seen.message : null, notFound: seen.kind === 'not_found' };
+  const changed = keepChanges(record, { everFound, observed, ...(seen.kind === 'found' ? { job: seen.job } : {}) });
+  const extra = { pollFailed: verdict.pollFailed, readError: seen.kind === 'error' ? seen.message : null, notFound: seen.kind === 'not_found', changed };
   return verdict.final ? { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra } : { final: false, reason: verdict.reason, ...extra };
 }
 

@@ -66,8 +66,8 @@ export function actionKey(ref: Pick<WatchRef, 'projectId' | 'serverId' | 'reques
 async function poll(p: Poll): Promise<PollResult> {
   const { record } = p;
   const { seen, verdict } = await observe(p);
-  if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false };
-  keepChanges(record, {
+  if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
+  const changed = keepChanges(record, {
     ...toRecordFields(verdict.memory),
     ...(seen.action.kind === 'found' ? { instanceAction: seen.action.action } : {}),
     ...(seen.server.kind === 'found' ? { server: seen.server.server.info } : {}),
@@ -76,6 +76,7 @@ async function poll(p: Poll): Promise<PollResult> {
     pollFailed: verdict.pollFailed,
     readError: lastReadError(seen),
     notFound: seen.action.kind === 'not_found',
+    changed,
     warning: !verdict.final && verdict.pollFailed && seen.server.kind === 'gone'
       ? 'the server answers 404 although the action is not a delete; trying again on the next schedule'
       : undefined,

@@ -38,6 +38,8 @@ export type PollResult = ({ final: false; reason: string } | { final: true; outc
   readError: string | null;
   /** The API answered its own "not found" (the `polls_total` metric counts these apart). */
   notFound: boolean;
+  /** What the record keeps changed (a poll that saw nothing new leaves the state file alone). */
+  changed: boolean;
   /** A pending poll worth a warning in the logs rather than a debug line. */
   warning?: string | undefined;
 };
