@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 
 /** How the temporary files of writes to `path` begin: what a crash between write and rename leaves behind. */
@@ -20,8 +20,8 @@ export async function writeFileAtomic(path: string, text: string | readonly stri
     await mkdir(dir, { recursive: true });
     const handle = await open(tmp, 'w', options.mode ?? 0o600);
     try {
-      // writeFile on a handle writes from its position on: pieces land one after the other, each whole.
-      for (const piece of typeof text === 'string' ? [text] : text) await handle.writeFile(piece, 'utf8');
+      if (typeof text === 'string') await handle.writeFile(text, 'utf8');
+      else await writeAll(handle, text.map((piece) => Buffer.from(piece, 'utf8')));
       // open() applies the umask; the mode asked for is the mode meant.
       if (options.mode !== undefined) await handle.chmod(options.mode);
       await handle.sync();
@@ -38,5 +38,15 @@ export async function writeFileAtomic(path: string, text: string | readonly stri
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Every byte of `buffers`, in order, in as few writes as the system takes (one, unless it stops short). */
+async function writeAll(handle: FileHandle, buffers: Buffer[]): Promise<void> {
+  const rest = [...buffers];
+  while (rest.length > 0) {
+    let { bytesWritten } = await handle.writev(rest);
+    while (rest.length > 0 && bytesWritten >= rest[0]!.length) bytesWritten -= rest.shift()!.length;
+    if (bytesWritten > 0) rest[0] = rest[0]!.subarray(bytesWritten);
   }
 }
