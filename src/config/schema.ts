@@ -226,13 +226,23 @@ function checkTrack(track: unknown[], refs: References, ctx: z.RefinementCtx): v
 }
 
 /**
+ * The names of the partly parsed `notifiers`: still the Map the name-safe dictionary reads into when one of
+ * its notifiers is invalid, the finished dictionary otherwise; undefined when it is no mapping at all (that
+ * is reported on its own, and every notify entry would be noise).
+ */
+function notifierNames(notifiers: unknown): string[] | undefined {
+  if (notifiers === undefined) return [];
+  if (notifiers instanceof Map) return [...notifiers.keys()].map(String);
+  return isRecord(notifiers) ? Object.keys(notifiers) : undefined;
+}
+
+/**
  * Checks between sections. It runs even when other parts of the file are invalid, so that one run of
  * `validate` reports everything; hence it reads the partly parsed value defensively.
  */
 function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
   if (!isRecord(config)) return;
-  const notifiers = config.notifiers === undefined ? {} : isRecord(config.notifiers) ? config.notifiers : undefined;
-  const refs = { fallbackProject: defaultProject(config.cloud), notifierNames: notifiers === undefined ? undefined : Object.keys(notifiers) };
+  const refs = { fallbackProject: defaultProject(config.cloud), notifierNames: notifierNames(config.notifiers) };
   if (Array.isArray(config.watches)) checkWatches(config.watches, refs, ctx);
   if (Array.isArray(config.track)) checkTrack(config.track, refs, ctx);
 }

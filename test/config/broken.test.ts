@@ -315,6 +315,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a watch naming a notifier whose settings are invalid: only the settings are wrong',
+    text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "not a url" }', 'watches:', '  - { requestId: req-1, serverId: s1, notify: [chat] }'),
+    expected: ['5:31 notifiers.chat.url: expected an http:// or https:// URL, e.g. https://hooks.example.com/ecs'],
+  },
+  {
     name: 'a line break in a token, a header value or a mail address (header injection)',
     text: lines(
       ...CLOUD,
