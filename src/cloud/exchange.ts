@@ -4,15 +4,14 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { undici } from '../net/undici.ts';
+import { undici, undiciLoaded } from '../net/undici.ts';
+import { RequestTimeoutError, requestText } from '../net/requestText.ts';
 import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
 import { apiMessageFromText } from './errors/apiMessage.ts';
-import { readBody } from '../net/body.ts';
 import { errorCode } from '../net/failure.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
-import { deadline } from '../lifecycle/abort.ts';
 import type { RateFeedback, RateLimiter } from './rateLimiter.ts';
 
 // An instance action with every traceback (or a large service catalog) stays far below this; more is a
@@ -56,42 +55,33 @@ export interface ExchangeOptions {
 /** Sends one request and reads its answer; throws only below HTTP (an ApiError) or on cancellation. */
 export async function exchange(req: Exchange, options: ExchangeOptions): Promise<Answer> {
   const { method, url } = req;
-  const release = await options.limiter?.acquire([options.closed, options.signal]);
-  let feedback: RateFeedback = { throttled: false };
-  const limit = deadline(options.timeout, [options.closed, options.signal]);
+  const signals = [options.closed, options.signal];
+  const { limiter } = options;
+  const release = limiter === undefined ? undefined : (limiter.tryAcquire() ?? (await limiter.acquire(signals)));
+  let feedback: RateFeedback = NOT_THROTTLED;
   try {
-    const { request } = await undici();
-    const res = await request(url, {
-      method,
-      headers: req.headers,
-      body: req.body,
-      dispatcher: options.dispatcher,
-      signal: limit.signal,
-      headersTimeout: options.timeout,
-      bodyTimeout: options.timeout,
-    });
-    const { text, truncated } = isSuccess(res.statusCode)
-      ? await readBody(res.body, MAX_BODY_BYTES, MAX_BODY_BYTES)
-      : await readBody(res.body, MAX_ERROR_BODY_BYTES, MAX_BODY_BYTES);
-    if (isThrottled(res.statusCode, text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
+    if (!undiciLoaded()) await undici();
+    const res = await requestText(options.dispatcher, req, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
+    if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
     return {
       method,
       url,
-      status: res.statusCode,
-      statusText: res.statusText || (STATUS_CODES[res.statusCode] ?? ''),
+      status: res.status,
+      statusText: res.statusText || (STATUS_CODES[res.status] ?? ''),
       headers: res.headers,
-      text,
-      truncated,
+      text: res.text,
+      truncated: res.truncated,
     };
   } catch (err) {
     if (options.signal?.aborted) throw options.signal.reason;
     if (options.closed.aborted) throw options.closed.reason;
-    throw belowHttpError(err, { method, url, timeoutMs: options.timeout, timedOut: limit.timedOut, context: options.context });
+    throw belowHttpError(err, { method, url, timeoutMs: options.timeout, context: options.context });
   } finally {
-    limit.done();
     release?.(feedback);
   }
 }
+
+const NOT_THROTTLED: RateFeedback = { throttled: false };
 
 /** A 429, or Huawei's gateway saying its throttling threshold was reached (APIGW.0308) with whatever status. */
 function isThrottled(status: number, text: string): boolean {
@@ -110,12 +100,12 @@ const UNDICI_TIMEOUTS = new Set(['UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIM
 
 function belowHttpError(
   err: unknown,
-  failure: { method: string; url: string; timeoutMs: number; timedOut: boolean; context: string | undefined },
+  failure: { method: string; url: string; timeoutMs: number; context: string | undefined },
 ): ApiError {
   const code = errorCode(err);
   if (code !== undefined && CALLER_MISTAKES.has(code)) throw err;
   const { method, url, context } = failure;
-  if (failure.timedOut || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
+  if (err instanceof RequestTimeoutError || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
     return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${failure.timeoutMs} ms`, cause: err, context });
   }
   let detail = err instanceof Error ? err.message : String(err);
@@ -153,18 +143,22 @@ export function invalidResponse(answer: Answer, detail: string, context?: string
 /** The answer's JSON checked against `schema`; an ApiError of kind invalid_response when it does not fit. */
 export function decode<T>(answer: Answer, schema: z.ZodType<T>, context?: string): T {
   if (answer.truncated) throw invalidResponse(answer, `body larger than ${MAX_BODY_BYTES} bytes`, context);
-  const excerpt = JSON.stringify(oneLine(answer.text, 120));
   let json: unknown;
   try {
     json = JSON.parse(answer.text);
   } catch {
-    throw invalidResponse(answer, `not JSON: ${excerpt}`, context);
+    throw invalidResponse(answer, `not JSON: ${excerpt(answer)}`, context);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
-    throw invalidResponse(answer, `unexpected document (${where}${issue?.message ?? 'invalid'}): ${excerpt}`, context);
+    throw invalidResponse(answer, `unexpected document (${where}${issue?.message ?? 'invalid'}): ${excerpt(answer)}`, context);
   }
   return parsed.data;
+}
+
+/** The start of an answer's body on one line, for an error message. */
+function excerpt(answer: Answer): string {
+  return JSON.stringify(oneLine(answer.text, 120));
 }

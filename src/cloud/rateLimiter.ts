@@ -6,6 +6,7 @@
 // APIGW.0308) every request waits for Retry-After, or for a pause of its own that doubles while 429s go
 // on, and the rate is halved; it grows back by a quarter per window without one.
 import type { Logger } from 'pino';
+import { abortListeners } from '../lifecycle/abort.ts';
 
 export interface RateLimit {
   count: number;
@@ -50,35 +51,47 @@ export class RateLimiter {
   }
 
   /**
-   * Waits for a free slot (first come, first served) and returns what must be called with the answer
-   * once it is in, or with `{ throttled: false }` when the request failed without one. Rejects with the
-   * reason of the first of `signals` to abort while it waits.
+   * A slot at once, when one is free and no one waits: what must be called with the answer once it is in
+   * (or with `{ throttled: false }` when the request failed without one). Undefined when the caller must
+   * wait in `acquire`.
+   */
+  tryAcquire(): ((feedback: RateFeedback) => void) | undefined {
+    if (this.#queue.length > 0 || !this.#free(this.#now())) return undefined;
+    this.#inFlight++;
+    return this.#releaser();
+  }
+
+  /**
+   * Waits for a free slot (first come, first served) and returns what `tryAcquire` returns. Rejects with
+   * the reason of the first of `signals` to abort while it waits.
    */
   async acquire(signals: readonly (AbortSignal | undefined)[] = []): Promise<(feedback: RateFeedback) => void> {
     for (const signal of signals) signal?.throwIfAborted();
-    if (this.#queue.length === 0 && this.#free(this.#now())) {
-      this.#inFlight++;
-    } else {
-      await new Promise<void>((resolve, reject) => {
-        const stopListening = () => {
-          for (const signal of signals) signal?.removeEventListener('abort', onAbort);
-        };
-        // Called by #pump, which has counted the request in flight.
-        const grant = () => {
-          stopListening();
-          resolve();
-        };
-        const onAbort = (event: Event) => {
-          stopListening();
-          const at = this.#queue.indexOf(grant);
-          if (at >= 0) this.#queue.splice(at, 1);
-          reject((event.target as AbortSignal).reason);
-        };
-        for (const signal of signals) signal?.addEventListener('abort', onAbort, { once: true });
-        this.#queue.push(grant);
-        this.#pump();
-      });
-    }
+    const now = this.tryAcquire();
+    if (now !== undefined) return now;
+    await new Promise<void>((resolve, reject) => {
+      const stopListening = () => {
+        for (const signal of signals) if (signal !== undefined) abortListeners(signal).delete(onAbort);
+      };
+      // Called by #pump, which has counted the request in flight.
+      const grant = () => {
+        stopListening();
+        resolve();
+      };
+      const onAbort = (reason: unknown) => {
+        stopListening();
+        const at = this.#queue.indexOf(grant);
+        if (at >= 0) this.#queue.splice(at, 1);
+        reject(reason);
+      };
+      for (const signal of signals) if (signal !== undefined) abortListeners(signal).add(onAbort);
+      this.#queue.push(grant);
+      this.#pump();
+    });
+    return this.#releaser();
+  }
+
+  #releaser(): (feedback: RateFeedback) => void {
     let released = false;
     return (feedback) => {
       if (released) return;

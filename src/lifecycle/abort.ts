@@ -4,56 +4,45 @@ export function whenAborted(signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 }
 
+/** Called with the signal's reason when it aborts. */
+export type AbortListener = (reason: unknown) => void;
+
+const listenersOf = new WeakMap<AbortSignal, Set<AbortListener>>();
+
+/**
+ * The listeners of a signal that is not aborted yet, to which a listener is added and from which it is
+ * deleted: what `addEventListener` and `removeEventListener` do, but with one event listener per signal
+ * however many wait on it. A long-lived signal (a client's close, the engine's) is waited on by every
+ * request in flight, thousands a second, and an EventTarget listener costs far more than a Set entry.
+ */
+export function abortListeners(signal: AbortSignal): Set<AbortListener> {
+  // An aborted signal calls no one any more: its callers check `aborted` first.
+  if (signal.aborted) return new Set();
+  let listeners = listenersOf.get(signal);
+  if (listeners === undefined) {
+    const created = new Set<AbortListener>();
+    listeners = created;
+    listenersOf.set(signal, created);
+    signal.addEventListener(
+      'abort',
+      () => {
+        listenersOf.delete(signal);
+        for (const listener of created) listener(signal.reason);
+        created.clear();
+      },
+      { once: true },
+    );
+  }
+  return listeners;
+}
+
 /** `promise`, or a rejection with the signal's reason as soon as `signal` is aborted. */
 export function untilAborted<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
   if (signal === undefined) return promise;
   signal.throwIfAborted();
   return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+    const listeners = abortListeners(signal);
+    listeners.add(reject);
+    promise.then(resolve, reject).finally(() => listeners.delete(reject));
   });
-}
-
-/** A signal aborted by any of `sources` or after `ms`; `done()` releases its timer and listeners. */
-export interface Deadline {
-  signal: AbortSignal;
-  /** Whether it was the time that ran out. */
-  readonly timedOut: boolean;
-  done(): void;
-}
-
-/**
- * What `AbortSignal.any([...sources, AbortSignal.timeout(ms)])` gives, released as soon as the work is
- * done. Those built-ins keep their timer, a weak reference and a listener on every long-lived source
- * until the time is up: thousands of requests a second leave tens of thousands of each alive.
- */
-export function deadline(ms: number, sources: readonly (AbortSignal | undefined)[]): Deadline {
-  const controller = new AbortController();
-  let timedOut = false;
-  const onAbort = (event: Event) => controller.abort((event.target as AbortSignal).reason);
-  const listening: AbortSignal[] = [];
-  for (const source of sources) {
-    if (source === undefined) continue;
-    if (source.aborted) {
-      controller.abort(source.reason);
-      break;
-    }
-    source.addEventListener('abort', onAbort, { once: true });
-    listening.push(source);
-  }
-  const timer = setTimeout(() => {
-    timedOut = true;
-    controller.abort(new DOMException(`timed out after ${ms} ms`, 'TimeoutError'));
-  }, ms);
-  return {
-    signal: controller.signal,
-    get timedOut() {
-      return timedOut;
-    },
-    done() {
-      clearTimeout(timer);
-      for (const source of listening) source.removeEventListener('abort', onAbort);
-    },
-  };
 }

@@ -8,6 +8,9 @@ export interface HttpDispatcherOptions {
   ca?: readonly string[] | undefined;
 }
 
+/** What EnvHttpProxyAgent reads for its proxies (NO_PROXY matters only with one of them). */
+const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'];
+
 /**
  * The connection pool for outgoing HTTP: through the proxy that HTTPS_PROXY / HTTP_PROXY name, except
  * for hosts in NO_PROXY (undici's own reading of them), trusting `ca` on every TLS hop: the server's,
@@ -17,15 +20,15 @@ export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Di
   const tls = ca === undefined ? {} : { ca: [...ca] };
   let agent: Dispatcher | undefined;
   // Made at the first request, which has loaded undici (./undici.ts): creating the pool needs it loaded.
-  const real = () =>
-    (agent ??= new (loadedUndici().EnvHttpProxyAgent)({
-      connect: { timeout, ...tls },
-      connectTimeout: timeout,
-      headersTimeout: timeout,
-      bodyTimeout: timeout,
-      requestTls: tls,
-      proxyTls: tls,
-    }));
+  // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
+  // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
+  const real = () => {
+    if (agent !== undefined) return agent;
+    const { Agent, EnvHttpProxyAgent } = loadedUndici();
+    const options = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout };
+    agent = PROXY_VARIABLES.some((name) => process.env[name]) ? new EnvHttpProxyAgent({ ...options, requestTls: tls, proxyTls: tls }) : new Agent(options);
+    return agent;
+  };
   // Only what undici's request() and our owners call: dispatch, close and destroy.
   const lazy = {
     dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => real().dispatch(options, handler),

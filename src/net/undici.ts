@@ -12,6 +12,11 @@ export async function undici(): Promise<Undici> {
   return loading;
 }
 
+/** Whether undici is loaded: a request need not wait for it. */
+export function undiciLoaded(): boolean {
+  return loaded !== undefined;
+}
+
 /** undici if it is loaded already: for code that runs only once a request has loaded it. */
 export function loadedUndici(): Undici {
   if (!loaded) throw new Error('undici is used before it was loaded');

@@ -1,0 +1,165 @@
+// One HTTP request whose answer is wanted as text, on undici's dispatcher API: the body's chunks are
+// collected as they come, with no stream, no AbortController and no event listener per request. A daemon
+// polling thousands of watches a second pays for each of those on every poll; undici's request() builds
+// all three (and an async resource) around the same dispatch.
+import type { Dispatcher } from 'undici';
+import { abortListeners, type AbortListener } from '../lifecycle/abort.ts';
+
+export interface TextRequest {
+  method: string;
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  body?: string | undefined;
+}
+
+export interface TextResponse {
+  status: number;
+  statusText: string;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+  /** More than the bytes kept came. */
+  truncated: boolean;
+}
+
+export interface TextLimits {
+  /** For the whole exchange, in milliseconds: the answer complete, or the request fails with a TimeoutError. */
+  timeoutMs: number;
+  /** Bytes kept of a 2xx body; of any other body, `keepError`. */
+  keep: number;
+  keepError: number;
+  /** A body is read on (and dropped) past what is kept up to this many bytes, so that its connection is reused; beyond, it is closed. */
+  drain: number;
+}
+
+/** The error a request fails with when `timeoutMs` ran out. */
+export class RequestTimeoutError extends Error {
+  override readonly name = 'TimeoutError';
+}
+
+// Origin and path as undici's dispatch wants them; a URL with credentials or anything unusual goes through URL.
+const PLAIN_ORIGIN = /^https?:\/\/[^/?#@\s]+/i;
+
+function split(url: string): { origin: string; path: string } {
+  const origin = PLAIN_ORIGIN.exec(url)?.[0];
+  const rest = origin === undefined ? '' : url.slice(origin.length);
+  if (origin !== undefined && (rest === '' || rest.startsWith('/'))) return { origin, path: rest || '/' };
+  const parsed = new URL(url);
+  return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+}
+
+/**
+ * Sends `request` and resolves with the answer, whatever its status, once its body has been read; rejects
+ * below HTTP (undici's errors, a RequestTimeoutError) or with the reason of the first of `signals` to abort.
+ */
+export function requestText(
+  dispatcher: Dispatcher,
+  request: TextRequest,
+  limits: TextLimits,
+  signals: readonly (AbortSignal | undefined)[],
+): Promise<TextResponse> {
+  for (const signal of signals) signal?.throwIfAborted();
+  const handler = new TextHandler(limits, signals);
+  const { origin, path } = split(request.url);
+  dispatcher.dispatch(
+    { origin, path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs },
+    handler,
+  );
+  return handler.promise;
+}
+
+class TextHandler implements Dispatcher.DispatchHandler {
+  readonly promise: Promise<TextResponse>;
+  #resolve!: (answer: TextResponse) => void;
+  #reject!: (err: unknown) => void;
+  readonly #limits: TextLimits;
+  readonly #signals: readonly (AbortSignal | undefined)[];
+  readonly #timer: NodeJS.Timeout;
+  #controller: Dispatcher.DispatchController | undefined;
+  /** Why it was cut short before undici handed over its controller. */
+  #abortReason: unknown;
+  #done = false;
+  #status = 0;
+  #statusText = '';
+  #headers: Record<string, string | string[] | undefined> = {};
+  #keep = 0;
+  #chunks: Buffer[] = [];
+  #size = 0;
+  readonly #onAbort: AbortListener = (reason) => this.#abort(reason);
+
+  constructor(limits: TextLimits, signals: readonly (AbortSignal | undefined)[]) {
+    this.promise = new Promise((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+    });
+    this.#limits = limits;
+    this.#signals = signals;
+    for (const signal of signals) if (signal !== undefined) abortListeners(signal).add(this.#onAbort);
+    this.#timer = setTimeout(timedOut, limits.timeoutMs, this);
+  }
+
+  timeout(): void {
+    this.#abort(new RequestTimeoutError(`timed out after ${this.#limits.timeoutMs} ms`));
+  }
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.#controller = controller;
+    if (this.#abortReason !== undefined) controller.abort(this.#abortReason as Error);
+  }
+
+  onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>, statusText?: string): void {
+    this.#status = status;
+    this.#statusText = statusText ?? '';
+    this.#headers = headers;
+    this.#keep = status >= 200 && status < 300 ? this.#limits.keep : this.#limits.keepError;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.#size < this.#keep) this.#chunks.push(this.#size + chunk.length <= this.#keep ? chunk : chunk.subarray(0, this.#keep - this.#size));
+    this.#size += chunk.length;
+    if (this.#size > this.#limits.drain) {
+      // Enough is read: the answer is complete as far as we keep it, and the connection goes.
+      this.#succeed();
+      controller.abort(new Error('body larger than we read'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.#succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+    this.#fail(err);
+  }
+
+  #abort(reason: unknown): void {
+    if (this.#done) return;
+    this.#fail(reason);
+    if (this.#controller === undefined) this.#abortReason = reason;
+    else this.#controller.abort(reason as Error);
+  }
+
+  #succeed(): void {
+    if (this.#finish()) return;
+    const chunks = this.#chunks;
+    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
+    this.#resolve({ status: this.#status, statusText: this.#statusText, headers: this.#headers, text, truncated: this.#size > this.#keep });
+  }
+
+  #fail(err: unknown): void {
+    if (this.#finish()) return;
+    this.#reject(err);
+  }
+
+  /** Releases the timer and the listeners; true when the request had already ended. */
+  #finish(): boolean {
+    if (this.#done) return true;
+    this.#done = true;
+    clearTimeout(this.#timer);
+    for (const signal of this.#signals) if (signal !== undefined && !signal.aborted) abortListeners(signal).delete(this.#onAbort);
+    return false;
+  }
+}
+
+function timedOut(handler: TextHandler): void {
+  handler.timeout();
+}
