@@ -1,3 +1,5 @@
+import { hash } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
@@ -33,8 +35,12 @@ export interface ActionRef extends ServerRef {
  * rejects with the abort reason instead, since nothing failed.
  */
 export interface EcsClient {
-  /** 404 is an ApiError of kind `not_found` only when the API itself says so (early in a create: "not scheduled yet"). */
-  getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction>;
+  /**
+   * 404 is an ApiError of kind `not_found` only when the API itself says so (early in a create: "not
+   * scheduled yet"). `previous`, what an earlier call returned for the same action, is returned as it is
+   * when the answer is the same: a poll that sees no change neither parses nor checks it again.
+   */
+  getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction>;
   /** null when the API itself answers that the server does not exist; any other 404 is an ApiError. */
   getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null>;
   /** The server's actions, newest first; with `changesSince` (2.58+) only those updated since then. */
@@ -49,8 +55,9 @@ export interface EcsClient {
   /**
    * A job of Huawei Cloud / OTC's native ECS API (GET {service root}/v1/{project}/jobs/{job}), outside
    * Nova and its microversions. A job the API does not know (Common.0011) is an ApiError of kind `not_found`.
+   * `previous` as for getInstanceAction.
    */
-  getJob(ref: JobRef, signal?: AbortSignal): Promise<EcsJob>;
+  getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob>;
   /**
    * The microversion sent with each request, null for none. With `auto` this discovers it, retrying with
    * backoff; while it is unknown every request fails with the discovery's error rather than go out
@@ -109,6 +116,10 @@ class HttpEcsClient implements EcsClient {
   #discovery: Discovery | undefined;
   /** Every request to the cloud waits here: poll.rateLimit, and slowing down after a 429. */
   readonly #limiter: RateLimiter;
+  /** The digest of the answer text each document of #reread was read from, while the document lives. */
+  readonly #digests = new WeakMap<object, string>();
+  /** The headers of a compute request at the microversion, once it is known: one object for every request. */
+  #computeHeaders: Readonly<Record<string, string>> | undefined;
 
   constructor(config: CloudConfig, deps: EcsClientDeps) {
     // A malformed endpoint fails here, at start, rather than on every poll.
@@ -117,6 +128,7 @@ class HttpEcsClient implements EcsClient {
     this.#endpoint = config.endpoint;
     this.#timeout = config.timeout;
     this.#fixedMicroversion = config.microversion === 'auto' ? undefined : config.microversion;
+    if (this.#fixedMicroversion !== undefined) this.#computeHeaders = computeHeaders(this.#fixedMicroversion);
     this.#logger = deps.logger.child({ component: 'cloud' });
     this.#ownDispatcher = deps.dispatcher === undefined ? createHttpDispatcher({ timeout: config.timeout, ca: deps.ca }) : undefined;
     this.#dispatcher = deps.dispatcher ?? this.#ownDispatcher!;
@@ -133,14 +145,14 @@ class HttpEcsClient implements EcsClient {
     }
   }
 
-  async getInstanceAction(ref: ActionRef, signal?: AbortSignal): Promise<InstanceAction> {
-    const url = actionUrl(await this.#base(signal), ref.projectId, ref.serverId, ref.requestId);
-    return (await this.#document(url, signal, instanceActionDocumentSchema)).instanceAction;
+  async getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction> {
+    const url = actionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, ref.requestId);
+    return this.#reread(url, signal, instanceActionDocumentSchema, (doc) => doc.instanceAction, previous);
   }
 
   async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null> {
     try {
-      const url = serverUrl(await this.#base(signal), ref.projectId, ref.serverId);
+      const url = serverUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId);
       return toServerState(await this.#document(url, signal, serverDocumentSchema));
     } catch (err) {
       if (err instanceof ApiError && err.kind === 'not_found') return null;
@@ -150,7 +162,7 @@ class HttpEcsClient implements EcsClient {
 
   async listInstanceActions(ref: ServerRef, signal?: AbortSignal, options: { changesSince?: string | undefined } = {}): Promise<InstanceActionSummary[]> {
     const query: Record<string, string> = options.changesSince === undefined ? {} : { 'changes-since': options.changesSince };
-    const url = actionListUrl(await this.#base(signal), ref.projectId, ref.serverId, query);
+    const url = actionListUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, query);
     return (await this.#document(url, signal, instanceActionListSchema)).instanceActions;
   }
 
@@ -158,7 +170,7 @@ class HttpEcsClient implements EcsClient {
     const query: Record<string, string> = { limit: String(SERVER_PAGE) };
     if (options.changesSince !== undefined) query['changes-since'] = options.changesSince;
     if (options.marker !== undefined) query['marker'] = options.marker;
-    const page = await this.#document(serverListUrl(await this.#base(signal), projectId, query), signal, serverListSchema);
+    const page = await this.#document(serverListUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), projectId, query), signal, serverListSchema);
     // Nova adds a `next` link when the page is full; its marker is all we take from it (never its host).
     const next = page.servers_links?.find((l) => l.rel === 'next');
     const marker = next === undefined ? null : URL.canParse(next.href) ? new URL(next.href).searchParams.get('marker') : null;
@@ -166,13 +178,13 @@ class HttpEcsClient implements EcsClient {
   }
 
   async listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]> {
-    const url = migrationsUrl(await this.#base(signal), ref.projectId, ref.serverId);
+    const url = migrationsUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId);
     return (await this.#document(url, signal, migrationListSchema)).migrations;
   }
 
-  async getJob(ref: JobRef, signal?: AbortSignal): Promise<EcsJob> {
-    const url = jobUrl(await this.#base(signal), ref.projectId, ref.jobId);
-    return this.#document(url, signal, jobSchema, false);
+  async getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob> {
+    const url = jobUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.jobId);
+    return this.#reread(url, signal, jobSchema, (job) => job, previous, false);
   }
 
   microversion(): Promise<string | null> {
@@ -221,9 +233,8 @@ class HttpEcsClient implements EcsClient {
     });
   }
 
-  /** The compute endpoint: the configured one, else the token catalog's (looked up until found). */
-  async #base(signal: AbortSignal | undefined): Promise<string> {
-    if (this.#endpoint !== undefined) return this.#endpoint;
+  /** The compute endpoint from the token catalog, while no endpoint is configured or found (looked up until found). */
+  async #catalogEndpoint(signal: AbortSignal | undefined): Promise<string> {
     const filter = { type: 'compute', interface: this.#config.interface, region: this.#config.region };
     const endpoint = catalogEndpoint(await this.#auth.catalog!(signal), filter);
     versionUrl(endpoint);
@@ -236,7 +247,7 @@ class HttpEcsClient implements EcsClient {
   }
 
   async #discover(): Promise<string | null> {
-    const answer = await this.#get(versionUrl(await this.#base(undefined)), undefined, false);
+    const answer = await this.#get(versionUrl(this.#endpoint ?? (await this.#catalogEndpoint(undefined))), undefined, false);
     if (!isSuccess(answer.status)) throw httpError(answer);
     const { version } = decode(answer, versionDocumentSchema);
     let chosen: string | null;
@@ -260,50 +271,89 @@ class HttpEcsClient implements EcsClient {
   }
 
   /**
+   * A document polled again and again: `previous` is returned when the answer's text is the one it was
+   * read from, or when the answer reads as a document equal to it (a restart, keys in another order).
+   */
+  async #reread<D, T extends object>(
+    url: string,
+    signal: AbortSignal | undefined,
+    schema: z.ZodType<D>,
+    pick: (document: D) => T,
+    previous: T | null | undefined,
+    withMicroversion = true,
+  ): Promise<T> {
+    const answer = await this.#get(url, signal, withMicroversion);
+    if (!isSuccess(answer.status)) throw httpError(answer);
+    const digest = answer.truncated ? undefined : hash('sha256', answer.text, 'base64');
+    if (previous != null && digest !== undefined && this.#digests.get(previous) === digest) return previous;
+    const found = pick(decode(answer, schema));
+    const kept = previous != null && isDeepStrictEqual(previous, found) ? previous : found;
+    if (digest !== undefined) this.#digests.set(kept, digest);
+    return kept;
+  }
+
+  /**
    * One GET: returns any HTTP answer with its body read; throws only below HTTP (or on cancellation). A 401
    * is tried once more when the auth method has new credentials since (a renewed token, a rotated key).
    */
   async #get(url: string, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
     this.#closed.signal.throwIfAborted();
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': USER_AGENT };
-    if (withMicroversion) {
-      // Discovery is shared by every poll and not cancelled by one of them; a cancelled poll stops waiting.
-      const version = await untilAborted(this.microversion(), callerSignal);
-      if (version !== null) {
-        headers['x-openstack-nova-api-version'] = version;
-        headers['openstack-api-version'] = `compute ${version}`;
-      }
-    }
-    const parsedUrl = new URL(url);
-    const first = await this.#send(parsedUrl, headers, callerSignal);
+    const headers = !withMicroversion ? PLAIN_HEADERS : (this.#computeHeaders ?? (await this.#discoveredHeaders(callerSignal)));
+    const first = await this.#send(url, headers, callerSignal);
     if (first.answer.status !== 401 || !(await this.#auth.onUnauthorized?.(first.sent))) return first.answer;
-    this.#logger.debug({ path: parsedUrl.pathname }, 'credentials renewed after a 401; trying once more');
-    return (await this.#send(parsedUrl, headers, callerSignal)).answer;
+    this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
+    return (await this.#send(url, headers, callerSignal)).answer;
+  }
+
+  /** The compute headers once discovery has found the microversion, which it shares with every poll. */
+  async #discoveredHeaders(callerSignal: AbortSignal | undefined): Promise<Readonly<Record<string, string>>> {
+    // Discovery is shared by every poll and not cancelled by one of them; a cancelled poll stops waiting.
+    const version = await untilAborted(this.microversion(), callerSignal);
+    // A found microversion is kept for good (microversion() answers it from then on).
+    this.#computeHeaders ??= computeHeaders(version);
+    return this.#computeHeaders;
   }
 
   async #send(
-    url: URL,
-    baseHeaders: Record<string, string>,
+    url: string,
+    headers: Readonly<Record<string, string>>,
     callerSignal: AbortSignal | undefined,
   ): Promise<{ answer: Answer; sent: Record<string, string> }> {
     const method = 'GET';
-    const sent = await this.#auth.headers({ method, url, headers: { ...baseHeaders } }, callerSignal);
-    const started = performance.now();
-    const log = (fields: Record<string, unknown>) =>
-      this.#logger.debug(
-        { method, path: url.pathname, ...fields, durationMs: Math.round(performance.now() - started) },
-        'cloud request',
-      );
+    const sent = await this.#auth.headers({ method, url, headers }, callerSignal);
+    // The debug line's fields are gathered only when it is written: most daemons run at info.
+    const started = this.#logger.isLevelEnabled('debug') ? performance.now() : undefined;
     try {
       const answer = await exchange(
-        { method, url: url.href, headers: { ...baseHeaders, ...sent } },
+        { method, url, headers: isEmpty(sent) ? headers : { ...headers, ...sent } },
         { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
       );
-      log({ status: answer.status });
+      if (started !== undefined) this.#logRequest(method, url, started, { status: answer.status });
       return { answer, sent };
     } catch (err) {
-      if (err instanceof ApiError) log({ error: err.kind });
+      if (started !== undefined && err instanceof ApiError) this.#logRequest(method, url, started, { error: err.kind });
       throw err;
     }
   }
+
+  #logRequest(method: string, url: string, started: number, fields: Record<string, unknown>): void {
+    this.#logger.debug({ method, path: pathOf(url), ...fields, durationMs: Math.round(performance.now() - started) }, 'cloud request');
+  }
+}
+
+const PLAIN_HEADERS: Readonly<Record<string, string>> = { accept: 'application/json', 'user-agent': USER_AGENT };
+
+/** The headers of every compute request at `version` (none for an endpoint without microversions). */
+function computeHeaders(version: string | null): Readonly<Record<string, string>> {
+  if (version === null) return PLAIN_HEADERS;
+  return { ...PLAIN_HEADERS, 'x-openstack-nova-api-version': version, 'openstack-api-version': `compute ${version}` };
+}
+
+function isEmpty(headers: Record<string, string>): boolean {
+  for (const _ in headers) return false;
+  return true;
+}
+
+function pathOf(url: string): string {
+  return new URL(url).pathname;
 }

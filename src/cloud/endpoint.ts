@@ -16,7 +16,15 @@ const VERSION_SEGMENT = /^v2(\.1)?$/;
 // Catalog templates such as `$(tenant_id)s`, `%(project_id)s` or `{project_id}` are placeholders, not ids.
 const TEMPLATE = /[$%{}()]/;
 
+// Every request's URL is built from the one endpoint: its parse is kept rather than redone per request.
+let lastParsed: { endpoint: string; parsed: ParsedEndpoint } | undefined;
+
 function parse(endpoint: string): ParsedEndpoint {
+  if (lastParsed?.endpoint !== endpoint) lastParsed = { endpoint, parsed: parseEndpoint(endpoint) };
+  return lastParsed.parsed;
+}
+
+function parseEndpoint(endpoint: string): ParsedEndpoint {
   let url: URL;
   try {
     url = new URL(endpoint.trim());

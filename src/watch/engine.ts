@@ -73,6 +73,11 @@ export class WatchEngine {
   #pass: Promise<WatchStatus[]> | null = null;
   /** The kind of each record's lastError, for this process's statuses. */
   readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
+  /**
+   * When each watch's early warning is due, kept while its poll changes nothing: working it out reads the
+   * action's times and events, and nearly every poll of a long action finds them as they were.
+   */
+  readonly #warningDueAt = new WeakMap<WatchTarget, number>();
   readonly #batches: BatchDigests;
 
   constructor(options: EngineOptions) {
@@ -325,6 +330,7 @@ export class WatchEngine {
     if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
+    if (result.changed) this.#warningDueAt.delete(target);
     this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending' });
     const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
 
@@ -358,6 +364,12 @@ export class WatchEngine {
    */
   #warnIfSlow(target: WatchTarget, key: string, record: WatchRecord, log: () => Logger): void {
     if (record.warning || target.batch) return;
+    let dueAt = this.#warningDueAt.get(target);
+    if (dueAt === undefined) {
+      dueAt = this.#warningDue(target, record);
+      this.#warningDueAt.set(target, dueAt);
+    }
+    if (Date.now() < dueAt) return;
     const progress = kindOf(record).progress(record);
     if (progress?.subject == null) return;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
@@ -368,6 +380,14 @@ export class WatchEngine {
     this.#o.store.touch(key);
     this.#owe(target, key, record, 'slow', detectedAt);
     log().info({ reason, notifiers: Object.keys(record.warning.deliveries) }, 'still running past warnAfter: early warning');
+  }
+
+  /** When the early warning is due by what the record holds (epoch ms), Infinity for never. */
+  #warningDue(target: WatchTarget, record: WatchRecord): number {
+    const progress = kindOf(record).progress(record);
+    if (progress?.subject == null || progress.startedAt === null) return Infinity;
+    const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
+    return warnAfter === null ? Infinity : progress.startedAt + warnAfter;
   }
 
   /** A delivery to each notifier the watch names that is told about `event` (an outcome, or `slow`). */
@@ -401,10 +421,21 @@ export class WatchEngine {
     return message;
   }
 
-  /** Transient faults (network, timeouts, 429, 5xx, garbage) are retried with jittered backoff; others are not. */
-  #retrying<T>(log: () => Logger, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  /**
+   * Transient faults (network, timeouts, 429, 5xx, garbage) are retried with jittered backoff; others are
+   * not. The first attempt is made on its own: nearly every read succeeds at once, and the retry machinery
+   * (its options, its signal listener, its promises) is entered only once one has failed.
+   */
+  async #retrying<T>(log: () => Logger, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = this.#closed.signal;
-    return pRetry(() => read(signal), {
+    let failure: unknown;
+    try {
+      return await read(signal);
+    } catch (err) {
+      if (!signal.aborted && (this.#o.poll.retries === 0 || !(err instanceof ApiError && err.retryable))) throw err;
+      failure = err;
+    }
+    return pRetry((attempt) => (attempt === 1 ? Promise.reject(failure as Error) : read(signal)), {
       retries: this.#o.poll.retries,
       minTimeout: 500,
       maxTimeout: 10_000,

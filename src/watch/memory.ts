@@ -32,9 +32,8 @@ export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFoun
  */
 export function remember(previous: WatchMemory, seen: Observations, now: number): WatchMemory {
   const next = rememberLookup(previous, seen.action.kind, now);
-  const at = new Date(now).toISOString();
   if (seen.server.kind === 'gone') {
-    next.serverGoneSince = previous.serverGoneSince ?? at;
+    next.serverGoneSince = previous.serverGoneSince ?? new Date(now).toISOString();
     next.serverGoneAnswers = previous.serverGoneAnswers + 1;
   } else if (seen.server.kind === 'found') {
     next.serverGoneSince = null;

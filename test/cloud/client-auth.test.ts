@@ -61,7 +61,7 @@ describe('auth strategy contract', () => {
 
     const [request, passedSignal] = strategy.headers.mock.calls[0] as [{ method: string; url: URL; headers: Record<string, string> }, AbortSignal];
     expect(request.method).toBe('GET');
-    expect(request.url.href).toBe(`${ORIGIN}${ACTION_PATH}`);
+    expect(request.url).toBe(`${ORIGIN}${ACTION_PATH}`);
     expect(request.headers).toEqual({
       accept: 'application/json',
       'user-agent': 'ecs-action-watch',

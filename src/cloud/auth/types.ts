@@ -7,7 +7,8 @@ import type { Catalog } from '../catalog.ts';
 /** The request about to be sent, as far as an auth method may need it (AK/SK signs all of it). */
 export interface AuthRequest {
   method: string;
-  url: URL;
+  /** As it is sent; a method that signs it parses it (most need nothing of it). */
+  url: string;
   /** The headers already set, lower-case names; a signer covers them and may add its own. */
   headers: Readonly<Record<string, string>>;
   body?: string | undefined;

@@ -74,7 +74,7 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
 
 async function observe(p: PollContext<JobTarget, JobWatchRecord>): Promise<JobObservation> {
   try {
-    return { kind: 'found', job: await p.read((signal) => p.client.getJob(p.target, signal)) };
+    return { kind: 'found', job: await p.read((signal) => p.client.getJob(p.target, signal, p.record.job)) };
   } catch (err) {
     if (err instanceof ApiError && err.kind === 'not_found') {
       return { kind: 'not_found', answer: [err.status, err.apiCode].filter(Boolean).join(' '), message: err.apiMessage ?? err.message };

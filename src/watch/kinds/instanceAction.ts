@@ -117,7 +117,7 @@ async function read(p: Poll, next: Read, seen: Observations, memory: WatchMemory
 
 async function observeAction(p: Poll): Promise<ActionObservation> {
   try {
-    return { kind: 'found', action: await p.read((signal) => p.client.getInstanceAction(p.target, signal)) };
+    return { kind: 'found', action: await p.read((signal) => p.client.getInstanceAction(p.target, signal, p.record.instanceAction)) };
   } catch (err) {
     if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
     return { kind: 'error', message: p.failed(err) };

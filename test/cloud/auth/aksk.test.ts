@@ -112,7 +112,7 @@ async function ourHeaders(origin: string, c: Case): Promise<Record<string, strin
     { type: 'aksk', accessKey: AK, secretKey: SK, ...(c.temporary ? { securityToken: SECURITY_TOKEN } : {}) },
     deps,
   );
-  const own = await auth.headers({ method: 'GET', url: urlOf(origin, c), headers: c.headers }, undefined);
+  const own = await auth.headers({ method: 'GET', url: urlOf(origin, c).href, headers: c.headers }, undefined);
   return { ...c.headers, ...own };
 }
 
@@ -147,7 +147,7 @@ describe('AK/SK signatures', () => {
       const statuses = new Set<number>();
       for (const c of CASES.filter((x) => !x.temporary)) {
         const url = urlOf(sim.url, c);
-        const headers = await createAuth({ type: 'aksk', accessKey: AK, secretKey: SK }, deps).headers({ method: 'GET', url, headers: c.headers }, undefined);
+        const headers = await createAuth({ type: 'aksk', accessKey: AK, secretKey: SK }, deps).headers({ method: 'GET', url: url.href, headers: c.headers }, undefined);
         const answer = await request(url, { headers: { ...c.headers, ...headers }, dispatcher });
         await answer.body.dump();
         statuses.add(answer.statusCode);

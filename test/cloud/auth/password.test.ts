@@ -15,7 +15,7 @@ import { captureLogger, fixtureJson } from '../helpers.ts';
 
 const PASSWORD = 'pw-DISTINCT-9f3e1c';
 const PROJECT = 'b1e5ae7a6d2c4b7f9f3a8c1d2e3f4a5b';
-const REQUEST = { method: 'GET', url: new URL('https://ecs.test/v2.1/'), headers: {} };
+const REQUEST = { method: 'GET', url: 'https://ecs.test/v2.1/', headers: {} };
 
 let sim: Simulator;
 let dir: string;

@@ -34,10 +34,11 @@ export function createAkskAuth(config: AkskAuthConfig): AuthStrategy {
     async headers(request: AuthRequest) {
       const [ak, sk, token] = await Promise.all(credentials.map((c) => c.value()));
       const own: Record<string, string> = {};
-      const project = projectOfPath(request.url);
+      const url = new URL(request.url);
+      const project = projectOfPath(url);
       if (project !== undefined) own['x-project-id'] = project;
       if (token !== undefined) own['x-security-token'] = token;
-      const signed = signRequest({ ...request, headers: { ...request.headers, ...own } }, { accessKey: ak!, secretKey: sk! }, new Date());
+      const signed = signRequest({ ...request, url, headers: { ...request.headers, ...own } }, { accessKey: ak!, secretKey: sk! }, new Date());
       return { ...own, ...signed };
     },
     async onUnauthorized(sent) {
