@@ -59,11 +59,16 @@ export function requestText(
 ): Promise<TextResponse> {
   for (const signal of signals) signal?.throwIfAborted();
   const handler = new TextHandler(limits, signals);
-  const { origin, path } = split(request.url);
-  dispatcher.dispatch(
-    { origin, path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs },
-    handler,
-  );
+  try {
+    const { origin, path } = split(request.url);
+    dispatcher.dispatch(
+      { origin, path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs },
+      handler,
+    );
+  } catch (err) {
+    // A URL that does not parse, or a dispatcher that refuses at once: the handler's timer and listeners go too.
+    handler.onResponseError(undefined, err as Error);
+  }
   return handler.promise;
 }
 
@@ -127,7 +132,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
     this.#succeed();
   }
 
-  onResponseError(_controller: Dispatcher.DispatchController, err: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
     this.#fail(err);
   }
 
