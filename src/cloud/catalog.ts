@@ -1,7 +1,7 @@
 // The service catalog a Keystone (or Huawei IAM) token comes with, and the compute endpoint picked from it
 // as keystoneauth does: by service type, interface and region.
 
-import { z } from 'zod';
+import * as z from 'zod';
 
 const CatalogEndpointSchema = z.looseObject({
   interface: z.string(),

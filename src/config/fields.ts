@@ -3,7 +3,7 @@
 // secrets (tokens, passwords, URLs with credentials) are never quoted back.
 
 import cron from 'node-cron';
-import { z } from 'zod';
+import * as z from 'zod';
 import { NOTIFY_EVENTS } from '../model.ts';
 
 const UNIT_MS = new Map([

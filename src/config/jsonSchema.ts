@@ -1,7 +1,7 @@
 // The watch file as a JSON Schema, for editors (the `yaml-language-server` line at the top of a watch file):
 // generated from the zod schema, so that it can never say something the loader does not. Committed as
 // config/watch.schema.json; `npm run schema` regenerates it and a test fails when it is stale.
-import { z } from 'zod';
+import * as z from 'zod';
 import { ConfigSchema } from './schema.ts';
 import { recordTwinOf } from '../data/dictionary.ts';
 

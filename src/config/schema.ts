@@ -2,7 +2,7 @@
 // user would write it), and what the rest of the program receives (durations in milliseconds, every
 // watch with its project resolved).
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { AUTH_SCHEMAS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES } from '../cloud/auth/registry.ts';
 import { INTERFACES } from '../cloud/catalog.ts';
 import { endpointProjectId } from '../cloud/endpoint.ts';

@@ -1,6 +1,6 @@
 // `poll.warnAfter`: how long an action may run before an early warning (`ecs.action.slow`) is sent. Action
 // types take very different times, so the default is a table, the one place where those defaults live.
-import { z } from 'zod';
+import * as z from 'zod';
 import { dictionary, dictionarySchema, type Dictionary } from '../data/dictionary.ts';
 import { DURATION_OR_OFF_JSON, durationOrOff } from './fields.ts';
 

@@ -2,7 +2,7 @@
 // A plain object answers `constructor` and `toString` from its prototype and turns an assignment to
 // `__proto__` into a prototype change, so such names would silently vanish or collide. A null-prototype
 // object keeps every name an ordinary key while staying what JSON.stringify and Object.entries expect.
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** A mapping with no prototype: every key, `__proto__` included, is an own entry. */
 export type Dictionary<V> = Record<string, V>;

@@ -1,6 +1,6 @@
 // The state file as data. The file is ours, but it lives on a volume that people can edit, restore from a
 // backup or fill with an older version's records, so every record is checked before any of it is used.
-import { z } from 'zod';
+import * as z from 'zod';
 import { OUTCOMES } from '../model.ts';
 import { instanceActionSchema, jobSchema } from '../cloud/schemas.ts';
 import { dictionarySchema } from '../data/dictionary.ts';

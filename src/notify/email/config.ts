@@ -1,5 +1,5 @@
 // The `type: email` entry of `notifiers:` in the watch file: what each key accepts and its default.
-import { z } from 'zod';
+import * as z from 'zod';
 import { boolean, duration, emailAddress, integer, optionalText, outcomes, strict } from '../../config/fields.ts';
 import { emailTemplate } from '../template/config.ts';
 

@@ -1,6 +1,6 @@
 // The `template:` entry of a notifier in the watch file: a template written in place, or kept in a file
 // that is read (and checked) whenever the watch file is loaded.
-import { z } from 'zod';
+import * as z from 'zod';
 import { oneOf, orEmpty, strict } from '../../config/fields.ts';
 import { fileProblem } from '../../files/fileProblem.ts';
 import { readRegularFileSync } from '../../files/readRegularFile.ts';

@@ -1,5 +1,5 @@
 // The `type: webhook` entry of `notifiers:` in the watch file: what each key accepts and its default.
-import { z } from 'zod';
+import * as z from 'zod';
 import { duration, headerValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
 import { dictionarySchema } from '../../data/dictionary.ts';
 import { webhookTemplate } from '../template/config.ts';

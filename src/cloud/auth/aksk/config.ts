@@ -1,5 +1,5 @@
 // `auth: { type: aksk }`: a Huawei Cloud / Open Telekom Cloud access key pair, permanent or temporary.
-import { z } from 'zod';
+import * as z from 'zod';
 import { headerValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());

@@ -1,6 +1,6 @@
 // `auth: { type: none }`: for endpoints that need no credentials, such as a local simulator or a proxy
 // that adds them.
-import { z } from 'zod';
+import * as z from 'zod';
 import { strict } from '../../../config/fields.ts';
 import type { AuthMethod } from '../types.ts';
 

@@ -1,5 +1,5 @@
 // `auth: { type: password }`: a Keystone v3 (OpenStack) or Huawei Cloud / Open Telekom Cloud IAM user.
-import { z } from 'zod';
+import * as z from 'zod';
 import { httpUrl, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());

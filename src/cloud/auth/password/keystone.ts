@@ -1,7 +1,7 @@
 // Keystone v3 password authentication (`POST /v3/auth/tokens`), which Huawei Cloud and Open Telekom Cloud
 // IAM implement too: the request body, and what the answer must hold.
 
-import { z } from 'zod';
+import * as z from 'zod';
 import { CatalogSchema } from '../../catalog.ts';
 import type { PasswordAuthConfig } from './config.ts';
 

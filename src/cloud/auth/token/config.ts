@@ -1,5 +1,5 @@
 // `auth: { type: token }`: what each key accepts.
-import { z } from 'zod';
+import * as z from 'zod';
 import { headerValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 export const TokenAuthSchema = strict({
