@@ -69,9 +69,13 @@ function syntaxProblem(source: string, err: unknown): string {
 
 type Token = Mustache.TemplateSpans[number];
 
-/** Every sample's view, for checking which names a template may use. */
-const SAMPLE_VIEWS = SAMPLES.map(([, n]) => viewOf(n));
-const TOP_LEVEL = [...new Set(SAMPLE_VIEWS.flatMap((v) => Object.keys(v)))].join(', ');
+type View = ReturnType<typeof viewOf>;
+let sampleViews: View[] | undefined;
+
+/** Every sample's view, for checking which names a template may use; made when a template is first checked. */
+function viewsOfSamples(): View[] {
+  return (sampleViews ??= SAMPLES.map(([, n]) => viewOf(n)));
+}
 
 /**
  * Names the template uses that no notification's view has, and partials (there are none to include).
@@ -89,7 +93,8 @@ function nameProblems(source: string, tokens: readonly Token[], contexts: readon
     if (type !== 'name' && type !== '&' && type !== '#' && type !== '^') continue;
     const found = contexts.filter((c) => name === '.' || c.lookup(name) !== undefined);
     if (found.length === 0) {
-      problems.push(`template ${position(source, start)}: unknown field '${name}' (the fields are listed in the README under "Notifier templates"; at the top: ${TOP_LEVEL})`);
+      const topLevel = [...new Set(viewsOfSamples().flatMap((v) => Object.keys(v)))].join(', ');
+      problems.push(`template ${position(source, start)}: unknown field '${name}' (the fields are listed in the README under "Notifier templates"; at the top: ${topLevel})`);
       continue;
     }
     if (type === '#' || type === '^') {
@@ -120,7 +125,7 @@ export function templateProblems(source: string, mode: TemplateMode): string[] {
   } catch (err) {
     return [syntaxProblem(source, err)];
   }
-  const names = nameProblems(source, tokens, SAMPLE_VIEWS.map((v) => new Mustache.Context(v)));
+  const names = nameProblems(source, tokens, viewsOfSamples().map((v) => new Mustache.Context(v)));
   if (names.length > 0 || mode === 'text') return names;
   for (const [what, sample] of SAMPLES) {
     const output = renderTemplate(source, sample, mode);
