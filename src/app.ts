@@ -8,7 +8,7 @@ import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
 import { WatchEngine } from './watch/engine.ts';
 import type { WatchTarget } from './watch/kinds/types.ts';
-import { createMetrics, type Metrics } from './observability/metrics.ts';
+import type { Metrics } from './observability/metrics.ts';
 import { Releasers } from './lifecycle/releasers.ts';
 
 export interface CloseOptions {
@@ -61,7 +61,8 @@ export function targetsOf(config: Config): WatchTarget[] {
 export async function createApp(config: Config, options: AppOptions): Promise<App> {
   const { logger } = options;
   const stateMode = options.state ?? 'file';
-  const metrics = options.metrics ?? createMetrics();
+  // prom-client is loaded for the daemon only: `check` and `wait` pass metrics that record nothing.
+  const metrics = options.metrics ?? (await import('./observability/metrics.ts')).createMetrics();
   const releasers = new Releasers();
   const cutDrain = new AbortController();
   let drain: AbortSignal | null = null;

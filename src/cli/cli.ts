@@ -1,6 +1,9 @@
+// The command line's shell: it parses the arguments and prints help from the registry's descriptions
+// alone, then loads the logger and the one command that runs. Nothing here imports a library, so that
+// `--help` and a usage error cost little more than starting Node.
 import { parseArgs } from 'node:util';
-import { pino, type DestinationStream } from 'pino';
-import { createLogger, logLevelFromEnv } from '../observability/logger.ts';
+import type { DestinationStream, Logger } from 'pino';
+import { logLevelFromEnv } from '../observability/logLevel.ts';
 import { VERSION } from '../version.ts';
 import { UsageError, type Command, type OptionSpec } from './context.ts';
 import { isTerminal } from './terminal.ts';
@@ -106,11 +109,15 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   const configPath = (values['config'] as string | undefined) ?? io.env['ECS_WATCH_CONFIG'] ?? './watch.yaml';
   const toStdout = command.logsTo === 'stdout';
-  const destination = io.logDestination ?? pino.destination({ dest: toStdout ? 1 : 2, sync: true });
-  const logger = await createLogger({ level, destination, pretty: !io.logDestination && isTerminal(toStdout ? io.stdout : io.stderr) });
+  let logger: Promise<Logger> | undefined;
+  const makeLogger = async () => {
+    const { createLogger } = await import('../observability/logger.ts');
+    return createLogger({ level, destination: io.logDestination, fd: toStdout ? 1 : 2, pretty: !io.logDestination && isTerminal(toStdout ? io.stdout : io.stderr) });
+  };
+  const implementation = await command.load();
   const stopped = command.drainsOnStop ? null : abandonAfterSignal(io, name);
   try {
-    const running = command.run({ configPath, options: values, env: io.env, logger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
+    const running = implementation.run({ configPath, options: values, env: io.env, logger: () => (logger ??= makeLogger()), stdout: io.stdout, stderr: io.stderr, signal: io.signal });
     return await (stopped ? Promise.race([running, stopped.status]) : running);
   } catch (err) {
     if (err instanceof UsageError) return fail(err.message);

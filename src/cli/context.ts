@@ -5,7 +5,11 @@ export interface CommandContext {
   configPath: string;
   options: Record<string, string | boolean | undefined>;
   env: NodeJS.ProcessEnv;
-  logger: Logger;
+  /**
+   * The command's logger, made at the first call: a command that logs nothing (`validate`, `add`, `remove`)
+   * loads no logging library.
+   */
+  logger(): Promise<Logger>;
   stdout: NodeJS.WritableStream;
   stderr: NodeJS.WritableStream;
   /** Aborted on SIGTERM or SIGINT. */
@@ -21,6 +25,11 @@ export interface OptionSpec {
   description: string;
 }
 
+/**
+ * What the command line knows of a command before running it: what `--help` shows, which options it
+ * parses, and where the implementation lives. The implementation is loaded only to run the command, so
+ * that `--help`, a usage error and one command do not pay for every other command's modules.
+ */
 export interface Command {
   summary: string;
   /** The synopsis after `ecs-action-watch `, e.g. `wait --server ID --request ID [--timeout D]`. */
@@ -38,6 +47,12 @@ export interface Command {
    * abandoned one second after SIGINT/SIGTERM if it has not stopped by then.
    */
   drainsOnStop?: boolean;
+  /** The implementation: `() => import('./name.ts')`. */
+  load(): Promise<CommandImplementation>;
+}
+
+/** A command's module: the one function that runs it and returns its exit status. */
+export interface CommandImplementation {
   run(ctx: CommandContext): Promise<number>;
 }
 

@@ -36,9 +36,9 @@ export class Daemon {
     return this.#app !== null;
   }
 
-  constructor(ctx: CommandContext, config: Config) {
+  constructor(ctx: CommandContext, config: Config, logger: Logger) {
     this.#ctx = ctx;
-    this.#log = ctx.logger;
+    this.#log = logger;
     this.#config = config;
   }
 

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
-import type { Metrics } from './metrics.ts';
+import type { PrometheusMetrics } from './metrics.ts';
 
 export interface HealthServer {
   /** The bound port (useful with port 0). */
@@ -16,7 +16,7 @@ export interface HealthServer {
 export async function startHealthServer(options: {
   port: number;
   host?: string;
-  metrics: Metrics;
+  metrics: Pick<PrometheusMetrics, 'registry'>;
   ready: () => Promise<{ ok: boolean; reason?: string }>;
   logger: Logger;
 }): Promise<HealthServer> {

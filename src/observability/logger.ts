@@ -4,8 +4,6 @@ import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 
 export type { Logger } from 'pino';
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
-
 // Belt and braces: no code path logs a secret on purpose, but an error object or a config section
 // logged in a hurry must not leak one either. Each auth method and notifier type names its own secret
 // keys; the headers that carry secrets are listed here.
@@ -30,21 +28,14 @@ const REDACT_PATHS = [
   ),
 ];
 
-/** LOG_LEVEL outside the allowed set is refused loudly rather than silently logging at info. */
-export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  const level = (env['LOG_LEVEL'] ?? 'info').toLowerCase();
-  if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new Error(`LOG_LEVEL=${env['LOG_LEVEL']} is not a log level (allowed: ${LOG_LEVELS.join(', ')})`);
-  }
-  return level;
-}
-
 /**
  * JSON lines for machines; with `pretty` (a person at a terminal) one readable, coloured line per event.
  * Redaction happens before either.
  */
-export async function createLogger(options: { level?: string; destination?: DestinationStream; pretty?: boolean } = {}): Promise<Logger> {
-  const destination = options.destination ?? pino.destination({ dest: 1, sync: true });
+export async function createLogger(
+  options: { level?: string; destination?: DestinationStream; fd?: 1 | 2; pretty?: boolean } = {},
+): Promise<Logger> {
+  const destination = options.destination ?? pino.destination({ dest: options.fd ?? 1, sync: true });
   // Loaded only for a person at a terminal: it takes longer to load than pino itself.
   const pretty = options.pretty ? (await import('pino-pretty')).default : undefined;
   return pino(

@@ -7,6 +7,32 @@ const PREFIX = 'ecs_action_watch_';
 export type DeliveryCounts = { pending: number; delivered: number; givenUp: number; superseded: number };
 
 /**
+ * What the program's parts record: prom-client's metrics for the daemon (createMetrics), nothing for the
+ * one-shot commands that serve no /metrics (./discardedMetrics.ts, which loads no prom-client).
+ */
+export interface Metrics {
+  polls: Pick<Counter<'result'>, 'inc'>;
+  pollErrors: Pick<Counter<'kind'>, 'inc'>;
+  lastSuccessfulPoll: Pick<Gauge, 'setToCurrentTime'>;
+  pollDuration: Pick<Histogram, 'startTimer'>;
+  verdicts: Pick<Counter<'outcome' | 'action'>, 'inc'>;
+  watches: Pick<Gauge<'state'>, 'set'>;
+  trackedServers: Pick<Gauge<'state'>, 'set'>;
+  discovered: Pick<Counter, 'inc'>;
+  notifications: Pick<Counter<'notifier' | 'result'>, 'inc'>;
+  deliveryDuration: Pick<Histogram<'notifier'>, 'startTimer'>;
+  /** The running app's outbox; replaced when a reload rebuilds the app. */
+  setDeliverySource(source: () => DeliveryCounts): void;
+  /** One write of the state file, of `bytes`. */
+  recordStateWrite(bytes: number): void;
+  /** A load of the watch file: the counter, and the gauges alerting rules read. */
+  recordConfigLoad(ok: boolean): void;
+}
+
+/** The daemon's metrics, with the registry that /metrics serves. */
+export type PrometheusMetrics = ReturnType<typeof createMetrics>;
+
+/**
  * One registry per process object (not prom-client's global), so tests and embedders stay isolated.
  * Every metric is listed in the README's metrics reference; keep the two together.
  */
@@ -126,16 +152,13 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
         this.set({ state: 'superseded' }, counts.superseded);
       },
     }),
-    /** The running app's outbox; replaced when a reload rebuilds the app. */
     setDeliverySource(source: () => DeliveryCounts): void {
       deliverySource = source;
     },
-    /** One write of the state file, of `bytes`. */
     recordStateWrite(bytes: number): void {
       stateWrites.inc();
       stateWrittenBytes.inc(bytes);
     },
-    /** A load of the watch file: the counter, and the gauges alerting rules read. */
     recordConfigLoad(ok: boolean): void {
       configLoads.inc({ result: ok ? 'ok' : 'invalid' });
       configLastLoadOk.set(ok ? 1 : 0);
@@ -143,5 +166,3 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
   };
 }
-
-export type Metrics = ReturnType<typeof createMetrics>;

@@ -10,6 +10,7 @@ import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { afterEach, beforeEach, vi } from 'vitest';
 import { createApp, type App } from '../../src/app.ts';
+import { createMetrics, type PrometheusMetrics } from '../../src/observability/metrics.ts';
 import { runCli } from '../../src/cli/cli.ts';
 
 export const PROJECT = '6f70656e737461636b20342065766572';
@@ -118,10 +119,12 @@ export class Harness {
     return path;
   }
 
-  async app(yaml: string): Promise<App> {
-    const app = await createApp(parseConfig(yaml, { env: this.env }), { logger: this.logger });
+  /** The app as the daemon makes it, with the metrics it would serve on /metrics. */
+  async app(yaml: string): Promise<App & { metrics: PrometheusMetrics }> {
+    const metrics = createMetrics();
+    const app = await createApp(parseConfig(yaml, { env: this.env }), { logger: this.logger, metrics });
     this.#apps.push(app);
-    return app;
+    return { ...app, metrics };
   }
 
   /** Runs the command line in-process, as `npx ecs-action-watch ...` would; `stdout` to read it while it runs. */

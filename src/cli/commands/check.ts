@@ -3,50 +3,45 @@ import { signalExitStatus } from '../signals.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
-import type { Command } from '../context.ts';
+import type { CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
+import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { formatAge, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedServerRecord } from '../../state/types.ts';
 
-export const check: Command = {
-  summary: 'poll each watch once and print its state (a table, or JSON); sends nothing, writes no state',
-  usage: 'check [--config FILE] [--json]',
-  exits: '0 every poll answered; 1 any poll failed; 2 the file is invalid',
-  options: { json: { type: 'boolean', description: 'print a JSON array, one object per watch, for scripts' } },
-  async run(ctx) {
-    const config = await loadConfigOrReport(ctx);
-    if (!config) return 2;
-    // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
-    // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
-    // Loaded only once the file is valid: an invalid one is reported without the HTTP and state parts.
-    const { createApp } = await import('../../app.ts');
-    const app = await createApp({ ...config, track: [] }, { logger: ctx.logger, state: 'read-only' });
-    // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
-    const interrupt = () => void app.close({ drainMs: 0 });
-    ctx.signal.addEventListener('abort', interrupt, { once: true });
-    try {
-      for (const [, record] of app.store.entries()) {
-        record.verdict = null;
-        record.deliveries = dictionary();
-      }
-      const statuses = await app.engine.pollOnce();
-      if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
-      const now = Date.now();
-      if (ctx.options['json']) {
-        ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, now)), null, 2)}\n`);
-      } else {
-        ctx.stdout.write(`${table(statuses, now, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
-        const tracked = Object.values(app.store.tracking.servers);
-        if (tracked.length > 0) ctx.stdout.write(`\n${trackingTable(tracked, now)}\n`);
-      }
-      return statuses.some((s) => s.pollFailed) ? 1 : 0;
-    } finally {
-      ctx.signal.removeEventListener('abort', interrupt);
-      await app.close({ drainMs: 0 });
+export async function run(ctx: CommandContext): Promise<number> {
+  const config = await loadConfigOrReport(ctx);
+  if (!config) return 2;
+  // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
+  // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
+  // Loaded only once the file is valid: an invalid one is reported without the HTTP and state parts.
+  const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
+  const app = await createApp({ ...config, track: [] }, { logger, metrics: discardedMetrics(), state: 'read-only' });
+  // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
+  const interrupt = () => void app.close({ drainMs: 0 });
+  ctx.signal.addEventListener('abort', interrupt, { once: true });
+  try {
+    for (const [, record] of app.store.entries()) {
+      record.verdict = null;
+      record.deliveries = dictionary();
     }
-  },
-};
+    const statuses = await app.engine.pollOnce();
+    if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
+    const now = Date.now();
+    if (ctx.options['json']) {
+      ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, now)), null, 2)}\n`);
+    } else {
+      ctx.stdout.write(`${table(statuses, now, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
+      const tracked = Object.values(app.store.tracking.servers);
+      if (tracked.length > 0) ctx.stdout.write(`\n${trackingTable(tracked, now)}\n`);
+    }
+    return statuses.some((s) => s.pollFailed) ? 1 : 0;
+  } finally {
+    ctx.signal.removeEventListener('abort', interrupt);
+    await app.close({ drainMs: 0 });
+  }
+}
 
 /** Since the action (or job) started, as the API says; before it was ever read, since tracking began. */
 function ageMs(s: WatchStatus, now: number): number {

@@ -11,7 +11,7 @@ import type { Sandbox } from '../sandbox.ts';
 import { watchKey } from '../../state/store.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
-import type { Command } from '../context.ts';
+import type { CommandContext } from '../context.ts';
 import { signalExitStatus } from '../signals.ts';
 import { renderTable } from '../table.ts';
 
@@ -21,82 +21,75 @@ const DEMO_LIMIT_MS = 25_000;
 const TOKEN_LIFETIME_MS = 4000;
 const ACCESS_KEY = 'DEMOACCESSKEY0000001';
 
-export const demo: Command = {
-  summary: 'the whole flow on the built-in ECS simulator, webhook and mail receivers, in about 10 s',
-  usage: 'demo',
-  exits: '0',
-  usesConfig: false,
-  options: {},
-  async run(ctx) {
-    const started = Date.now();
-    const say = (line: string) => ctx.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)} s] ${line}\n`);
-    const dir = await mkdtemp(join(tmpdir(), 'ecs-action-watch-demo-'));
-    const secret = () => randomBytes(18).toString('base64url');
-    const password = secret();
-    const keys = { accessKey: ACCESS_KEY, secretKey: secret() };
-    const fixedToken = secret();
-    // The simulator, receivers and daemon are loaded for this command only, not for every start.
-    const [{ createApp }, { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox }] = await Promise.all([import('../../app.ts'), import('../sandbox.ts')]);
-    // Every auth mode at once: a Keystone token service, an AK/SK gateway and a token from elsewhere.
-    const sandbox = await startSandbox({
-      port: 0,
-      role: 'admin',
-      token: fixedToken,
-      aksk: keys,
-      identity: { user: { name: 'demo', password }, project: { id: SANDBOX_PROJECT, name: 'demo' }, tokenLifetimeMs: TOKEN_LIFETIME_MS },
-      onWebhook: (h) => say(`webhook ← ${describeWebhook(h)}`),
-      onMail: (m) => say(`mail    ← "${m.subject}" to ${m.to.join(', ')}`),
+export async function run(ctx: CommandContext): Promise<number> {
+  const started = Date.now();
+  const say = (line: string) => ctx.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)} s] ${line}\n`);
+  const dir = await mkdtemp(join(tmpdir(), 'ecs-action-watch-demo-'));
+  const secret = () => randomBytes(18).toString('base64url');
+  const password = secret();
+  const keys = { accessKey: ACCESS_KEY, secretKey: secret() };
+  const fixedToken = secret();
+  // The simulator, receivers and daemon are loaded for this command only, not for every start.
+  const [{ createApp }, { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox }] = await Promise.all([import('../../app.ts'), import('../sandbox.ts')]);
+  // Every auth mode at once: a Keystone token service, an AK/SK gateway and a token from elsewhere.
+  const sandbox = await startSandbox({
+    port: 0,
+    role: 'admin',
+    token: fixedToken,
+    aksk: keys,
+    identity: { user: { name: 'demo', password }, project: { id: SANDBOX_PROJECT, name: 'demo' }, tokenLifetimeMs: TOKEN_LIFETIME_MS },
+    onWebhook: (h) => say(`webhook ← ${describeWebhook(h)}`),
+    onMail: (m) => say(`mail    ← "${m.subject}" to ${m.to.join(', ')}`),
+  });
+  // LOG_LEVEL set by the user shows the daemon's logs too; by default the narrative stays readable.
+  const logger = ctx.env['LOG_LEVEL'] ? await ctx.logger() : silentLogger();
+  let app: App | null = null;
+  try {
+    const { simulator, hooks, mail, scenarios, jobs } = sandbox;
+    const yaml = sandboxWatchFile(sandbox, {
+      webhookSecret: '${DEMO_WEBHOOK_SECRET}',
+      statePath: join(dir, 'state.json'),
+      schedule: '* * * * * *',
+      stuckDeadline: '8s',
+      httpPort: 0,
+      password: '${DEMO_PASSWORD}',
     });
-    // LOG_LEVEL set by the user shows the daemon's logs too; by default the narrative stays readable.
-    const logger = ctx.env['LOG_LEVEL'] ? ctx.logger : silentLogger();
-    let app: App | null = null;
-    try {
-      const { simulator, hooks, mail, scenarios, jobs } = sandbox;
-      const yaml = sandboxWatchFile(sandbox, {
-        webhookSecret: '${DEMO_WEBHOOK_SECRET}',
-        statePath: join(dir, 'state.json'),
-        schedule: '* * * * * *',
-        stuckDeadline: '8s',
-        httpPort: 0,
-        password: '${DEMO_PASSWORD}',
-      });
-      const env = { DEMO_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`, DEMO_PASSWORD: password };
-      const config = parseConfig(yaml, { env, source: 'demo.yaml' });
-      say(`ECS simulator on ${simulator.url}; webhook sink on ${hooks.url}; mail sink on 127.0.0.1:${mail.port}`);
-      say(`auth: password at ${simulator.identityUrl} (tokens live ${TOKEN_LIFETIME_MS / 1000} s), compute endpoint from the token's catalog`);
-      say(`watching ${scenarios.length} actions, polling every second: ${scenarios.map((s) => `${s.name} (expect ${s.expected})`).join(', ')}`);
-      say(`and ${jobs.length} jobs of the native ECS API (kind: ecs-job): ${jobs.map((j) => `${j.name} (expect ${j.expected})`).join(', ')}`);
+    const env = { DEMO_WEBHOOK_SECRET: `whsec_${randomBytes(24).toString('base64')}`, DEMO_PASSWORD: password };
+    const config = parseConfig(yaml, { env, source: 'demo.yaml' });
+    say(`ECS simulator on ${simulator.url}; webhook sink on ${hooks.url}; mail sink on 127.0.0.1:${mail.port}`);
+    say(`auth: password at ${simulator.identityUrl} (tokens live ${TOKEN_LIFETIME_MS / 1000} s), compute endpoint from the token's catalog`);
+    say(`watching ${scenarios.length} actions, polling every second: ${scenarios.map((s) => `${s.name} (expect ${s.expected})`).join(', ')}`);
+    say(`and ${jobs.length} jobs of the native ECS API (kind: ecs-job): ${jobs.map((j) => `${j.name} (expect ${j.expected})`).join(', ')}`);
 
-      app = await createApp(config, { logger });
-      app.outbox.start();
-      const last = new Map<string, string>();
-      while (Date.now() - started < DEMO_LIMIT_MS) {
-        const statuses = await app.engine.pollOnce();
-        for (const s of statuses) {
-          const line = `${s.target.name}: ${s.state === 'pending' ? s.detail : `${s.state.toUpperCase()} — ${s.detail}`}`;
-          const key = watchKey(s.target);
-          if (last.get(key) !== line) say(`poll    ${line}`);
-          last.set(key, line);
-        }
-        if (app.engine.allSettled()) break;
-        await sleep(1000, undefined, { signal: ctx.signal }).catch(() => undefined);
-        if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
+    app = await createApp(config, { logger });
+    app.outbox.start();
+    const last = new Map<string, string>();
+    while (Date.now() - started < DEMO_LIMIT_MS) {
+      const statuses = await app.engine.pollOnce();
+      for (const s of statuses) {
+        const line = `${s.target.name}: ${s.state === 'pending' ? s.detail : `${s.state.toUpperCase()} — ${s.detail}`}`;
+        const key = watchKey(s.target);
+        if (last.get(key) !== line) say(`poll    ${line}`);
+        last.set(key, line);
       }
-      const finalApp = app;
-      ctx.stdout.write(`\n${await summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), sandbox)}\n`);
-      const logins = simulator.requests.filter((r) => r.route === 'identity').length;
-      const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, sandbox, { aksk: keys, token: fixedToken });
-      ctx.stdout.write(`\n${hooks.received.length} webhooks and ${mail.received.length} mails delivered; ${simulator.requests.length} API requests answered.\n`);
-      ctx.stdout.write(`auth: ${logins} Keystone tokens fetched (one at a time, renewed before expiry); ${otherModes}.\n`);
-      ctx.stdout.write('Next: `ecs-action-watch simulator` serves this cloud for a watcher you run yourself; for your own cloud, copy watch.example.yaml to watch.yaml and run `ecs-action-watch validate`.\n');
-      return 0;
-    } finally {
-      await app?.close();
-      await sandbox.close();
-      await rm(dir, { recursive: true, force: true });
+      if (app.engine.allSettled()) break;
+      await sleep(1000, undefined, { signal: ctx.signal }).catch(() => undefined);
+      if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     }
-  },
-};
+    const finalApp = app;
+    ctx.stdout.write(`\n${await summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), sandbox)}\n`);
+    const logins = simulator.requests.filter((r) => r.route === 'identity').length;
+    const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, sandbox, { aksk: keys, token: fixedToken });
+    ctx.stdout.write(`\n${hooks.received.length} webhooks and ${mail.received.length} mails delivered; ${simulator.requests.length} API requests answered.\n`);
+    ctx.stdout.write(`auth: ${logins} Keystone tokens fetched (one at a time, renewed before expiry); ${otherModes}.\n`);
+    ctx.stdout.write('Next: `ecs-action-watch simulator` serves this cloud for a watcher you run yourself; for your own cloud, copy watch.example.yaml to watch.yaml and run `ecs-action-watch validate`.\n');
+    return 0;
+  } finally {
+    await app?.close();
+    await sandbox.close();
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 /** Reads every demo action and job once with AK/SK signing and once with a fixed token: the other auth modes. */
 async function readWithOtherModes(

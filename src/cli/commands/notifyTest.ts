@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { NOTIFICATION_TYPES, type Notification } from '../../model.ts';
 import { createNotifiers } from '../../notify/registry.ts';
 import type { Notifier } from '../../notify/types.ts';
-import { UsageError, type Command } from '../context.ts';
+import { UsageError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { renderTable, stateStyle } from '../table.ts';
 import { wantsColour } from '../terminal.ts';
@@ -14,37 +14,31 @@ interface Result {
   answer: string;
 }
 
-export const notifyTest: Command = {
-  summary: `send a test notification (${NOTIFICATION_TYPES.test}) to each notifier; print what each receiver answered`,
-  usage: 'notify-test [--config FILE] [--notifier NAME]',
-  exits: '0 every notifier delivered; 1 any did not (the receiver\'s own answer is printed); 2 the file is invalid or NAME unknown',
-  options: { notifier: { type: 'string', value: 'NAME', description: 'only this notifier (default: every one in the file, whatever its on: filter)' } },
-  async run(ctx) {
-    const config = await loadConfigOrReport(ctx);
-    if (!config) return 2;
-    const only = ctx.options['notifier'];
-    const names = Object.keys(config.notifiers);
-    if (typeof only === 'string' && !names.includes(only)) {
-      throw new UsageError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})`);
-    }
-    const selected = Object.entries(config.notifiers).filter(([name]) => only === undefined || name === only);
-    if (selected.length === 0) {
-      ctx.stderr.write(`${ctx.configPath} has no notifiers: add one under notifiers: (see watch.example.yaml)\n`);
-      return 1;
-    }
-    const notifiers = createNotifiers(Object.fromEntries(selected), { logger: ctx.logger });
-    try {
-      const notification = testNotification(config.cloud.projectId ?? '');
-      const results = await Promise.all([...notifiers.values()].map((n) => attempt(n, notification, ctx.signal)));
-      const colour = wantsColour(ctx.stdout, ctx.env);
-      const rows = results.map((r) => [r.notifier.name, r.notifier.type, r.delivered ? 'delivered' : 'failed', r.answer]);
-      ctx.stdout.write(`${renderTable(['NOTIFIER', 'TYPE', 'RESULT', 'ANSWER'], rows, colour ? (_r, column, cell) => (column === 2 ? stateStyle(cell as 'delivered' | 'failed') : null) : undefined)}\n`);
-      return results.every((r) => r.delivered) ? 0 : 1;
-    } finally {
-      await Promise.all([...notifiers.values()].map((n) => n.close()));
-    }
-  },
-};
+export async function run(ctx: CommandContext): Promise<number> {
+  const config = await loadConfigOrReport(ctx);
+  if (!config) return 2;
+  const only = ctx.options['notifier'];
+  const names = Object.keys(config.notifiers);
+  if (typeof only === 'string' && !names.includes(only)) {
+    throw new UsageError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})`);
+  }
+  const selected = Object.entries(config.notifiers).filter(([name]) => only === undefined || name === only);
+  if (selected.length === 0) {
+    ctx.stderr.write(`${ctx.configPath} has no notifiers: add one under notifiers: (see watch.example.yaml)\n`);
+    return 1;
+  }
+  const notifiers = createNotifiers(Object.fromEntries(selected), { logger: await ctx.logger() });
+  try {
+    const notification = testNotification(config.cloud.projectId ?? '');
+    const results = await Promise.all([...notifiers.values()].map((n) => attempt(n, notification, ctx.signal)));
+    const colour = wantsColour(ctx.stdout, ctx.env);
+    const rows = results.map((r) => [r.notifier.name, r.notifier.type, r.delivered ? 'delivered' : 'failed', r.answer]);
+    ctx.stdout.write(`${renderTable(['NOTIFIER', 'TYPE', 'RESULT', 'ANSWER'], rows, colour ? (_r, column, cell) => (column === 2 ? stateStyle(cell as 'delivered' | 'failed') : null) : undefined)}\n`);
+    return results.every((r) => r.delivered) ? 0 : 1;
+  } finally {
+    await Promise.all([...notifiers.values()].map((n) => n.close()));
+  }
+}
 
 function testNotification(projectId: string): Notification {
   return {

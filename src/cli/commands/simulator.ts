@@ -1,65 +1,53 @@
 import { randomBytes } from 'node:crypto';
-import { UsageError, type Command } from '../context.ts';
+import { UsageError, type CommandContext } from '../context.ts';
+import { DEFAULT_SIMULATOR_PORT } from './index.ts';
 
-export const DEFAULT_SIMULATOR_PORT = 8774;
-
-export const simulator: Command = {
-  summary: `serve the built-in ECS simulator (port ${DEFAULT_SIMULATOR_PORT}) and receivers; print a watch file for them`,
-  usage: 'simulator [--port N] [--role admin|member] [--token T]',
-  exits: '0 after SIGTERM/SIGINT; 1 a port is taken; 2 usage',
-  usesConfig: false,
-  options: {
-    port: { type: 'string', value: 'N', description: `the compute API's port (default ${DEFAULT_SIMULATOR_PORT}); the webhook receiver takes N+1, the SMTP server N+2` },
-    role: { type: 'string', value: 'ROLE', description: 'whose view the API gives: member (default, no tracebacks, as on a public cloud) or admin' },
-    token: { type: 'string', value: 'T', description: 'require this X-Auth-Token (the watch file then reads it from $ECS_AUTH_TOKEN)' },
-  },
-  async run(ctx) {
-    const port = Number(ctx.options['port'] ?? DEFAULT_SIMULATOR_PORT);
-    if (!Number.isInteger(port) || port < 1 || port > 65533) throw new UsageError(`--port must be a port number from 1 to 65533, got ${String(ctx.options['port'])}`);
-    const role = ctx.options['role'] ?? 'member';
-    if (role !== 'admin' && role !== 'member') throw new UsageError(`--role must be admin or member, got ${String(role)}`);
-    const token = typeof ctx.options['token'] === 'string' ? ctx.options['token'] : undefined;
-    const say = (line: string) => ctx.stderr.write(`${line}\n`);
-    const { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox } = await import('../sandbox.ts');
-    const sandbox = await startSandbox({
-      port,
-      role,
-      token,
-      onWebhook: (h) => say(`webhook ← ${describeWebhook(h)}`),
-      onMail: (m) => say(`mail    ← "${m.subject}" to ${m.to.join(', ')}`),
+export async function run(ctx: CommandContext): Promise<number> {
+  const port = Number(ctx.options['port'] ?? DEFAULT_SIMULATOR_PORT);
+  if (!Number.isInteger(port) || port < 1 || port > 65533) throw new UsageError(`--port must be a port number from 1 to 65533, got ${String(ctx.options['port'])}`);
+  const role = ctx.options['role'] ?? 'member';
+  if (role !== 'admin' && role !== 'member') throw new UsageError(`--role must be admin or member, got ${String(role)}`);
+  const token = typeof ctx.options['token'] === 'string' ? ctx.options['token'] : undefined;
+  const say = (line: string) => ctx.stderr.write(`${line}\n`);
+  const { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox } = await import('../sandbox.ts');
+  const sandbox = await startSandbox({
+    port,
+    role,
+    token,
+    onWebhook: (h) => say(`webhook ← ${describeWebhook(h)}`),
+    onMail: (m) => say(`mail    ← "${m.subject}" to ${m.to.join(', ')}`),
+  });
+  try {
+    const secret = `whsec_${randomBytes(24).toString('base64')}`;
+    ctx.stdout.write(
+      sandboxWatchFile(sandbox, {
+        header: [
+          `# A watch file for the ECS simulator on ${sandbox.simulator.url} (project ${SANDBOX_PROJECT}),`,
+          '# printed by `ecs-action-watch simulator`. Run the watcher on it in another terminal:',
+          '#   ecs-action-watch run --config simulator.yaml',
+        ],
+        // The simulator made this key up; it is of no use anywhere else.
+        webhookSecret: secret,
+        statePath: './ecs-action-watch-simulator.state.json',
+        schedule: '*/2 * * * * *',
+        stuckDeadline: '1m',
+        httpPort: 9464,
+        token: token === undefined ? undefined : '${ECS_AUTH_TOKEN}',
+      }),
+    );
+    say(`ECS simulator: ${sandbox.simulator.url}/v2.1 (project ${SANDBOX_PROJECT}, role ${role}${token ? ', X-Auth-Token required' : ''})`);
+    say(`webhook receiver: ${sandbox.hooks.url}; SMTP server: 127.0.0.1:${sandbox.mail.port}`);
+    say('scripted actions, running from now on:');
+    for (const s of sandbox.scenarios) say(`  ${s.key.padEnd(26)} expect ${s.expected.padEnd(9)} server ${s.script.serverId} request ${s.script.requestId}`);
+    say(`scripted jobs of the native ECS API (${sandbox.simulator.url}/v1/${SANDBOX_PROJECT}/jobs/{job_id}):`);
+    for (const j of sandbox.jobs) say(`  ${j.key.padEnd(26)} expect ${j.expected.padEnd(9)} job ${j.script.jobId}`);
+    say('The watch file for them is on stdout (`ecs-action-watch simulator > simulator.yaml`). Notifications show up here. Ctrl-C stops.');
+    await new Promise<void>((resolve) => {
+      if (ctx.signal.aborted) resolve();
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    try {
-      const secret = `whsec_${randomBytes(24).toString('base64')}`;
-      ctx.stdout.write(
-        sandboxWatchFile(sandbox, {
-          header: [
-            `# A watch file for the ECS simulator on ${sandbox.simulator.url} (project ${SANDBOX_PROJECT}),`,
-            '# printed by `ecs-action-watch simulator`. Run the watcher on it in another terminal:',
-            '#   ecs-action-watch run --config simulator.yaml',
-          ],
-          // The simulator made this key up; it is of no use anywhere else.
-          webhookSecret: secret,
-          statePath: './ecs-action-watch-simulator.state.json',
-          schedule: '*/2 * * * * *',
-          stuckDeadline: '1m',
-          httpPort: 9464,
-          token: token === undefined ? undefined : '${ECS_AUTH_TOKEN}',
-        }),
-      );
-      say(`ECS simulator: ${sandbox.simulator.url}/v2.1 (project ${SANDBOX_PROJECT}, role ${role}${token ? ', X-Auth-Token required' : ''})`);
-      say(`webhook receiver: ${sandbox.hooks.url}; SMTP server: 127.0.0.1:${sandbox.mail.port}`);
-      say('scripted actions, running from now on:');
-      for (const s of sandbox.scenarios) say(`  ${s.key.padEnd(26)} expect ${s.expected.padEnd(9)} server ${s.script.serverId} request ${s.script.requestId}`);
-      say(`scripted jobs of the native ECS API (${sandbox.simulator.url}/v1/${SANDBOX_PROJECT}/jobs/{job_id}):`);
-      for (const j of sandbox.jobs) say(`  ${j.key.padEnd(26)} expect ${j.expected.padEnd(9)} job ${j.script.jobId}`);
-      say('The watch file for them is on stdout (`ecs-action-watch simulator > simulator.yaml`). Notifications show up here. Ctrl-C stops.');
-      await new Promise<void>((resolve) => {
-        if (ctx.signal.aborted) resolve();
-        ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-      });
-      return 0;
-    } finally {
-      await sandbox.close();
-    }
-  },
-};
+    return 0;
+  } finally {
+    await sandbox.close();
+  }
+}

@@ -6,10 +6,11 @@ import { renderWebhookBody } from '../../notify/render.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchTarget } from '../../watch/kinds/types.ts';
-import { UsageError, type Command, type CommandContext } from '../context.ts';
+import { UsageError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
+import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { signalExitStatus } from '../signals.ts';
-import { ACTION_OPTIONS, JOB_OPTION, watchedIdentity } from '../options.ts';
+import { watchedIdentity } from '../options.ts';
 import { formatAge } from '../table.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
 
@@ -19,50 +20,38 @@ const CONFIG_ERROR = 2;
 const HOPELESS = new Set(['unauthorized', 'forbidden']);
 const OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--timeout' };
 
-export const wait: Command = {
-  summary: 'wait for one action (or job of the native ECS API) to finish, with the cloud settings of the file (for pipelines)',
-  usage: 'wait (--server ID --request ID | --job ID) [--project ID] [--timeout D] [--json] [--config FILE]',
-  exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials); 130 (SIGINT) or 143 (SIGTERM) interrupted',
-  options: {
-    ...ACTION_OPTIONS,
-    ...JOB_OPTION,
-    project: { type: 'string', value: 'ID', description: 'its project (default: cloud.projectId, else the one in cloud.endpoint)' },
-    timeout: { type: 'string', value: 'D', description: 'give up as timeout after this long, e.g. 30m (default: poll.deadline)' },
-    json: { type: 'boolean', description: 'print the outcome as one JSON line, the webhook body, instead of a sentence' },
-  },
-  async run(ctx) {
-    const identity = watchedIdentity(ctx);
-    const config = await loadConfigOrReport(ctx);
-    if (!config) return CONFIG_ERROR;
-    const target = targetFrom(ctx, {
-      ...identity,
-      projectId: (ctx.options['project'] as string | undefined) ?? defaultProjectId(config.cloud),
-      deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
-    });
-    // Only the one action: no notifiers, and a state of its own so that the daemon's is left alone.
-    const { createApp } = await import('../../app.ts');
-    const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger: ctx.logger, state: 'memory' });
-    const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
-    // The progress line shows each poll's error already; log lines would break it apart.
-    if (progress && ctx.env['LOG_LEVEL'] === undefined) ctx.logger.level = 'error';
-    try {
-      app.engine.setWatches([target]);
-      const status = await untilSettled(app.engine.start.bind(app.engine), ctx.signal, progress);
-      progress?.clear();
-      if (status === null) return signalExitStatus(ctx.signal);
-      const verdict = status.record.verdict;
-      if (verdict === null) {
-        ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${status.detail} (check cloud.auth in ${ctx.configPath})\n`);
-        return CONFIG_ERROR;
-      }
-      ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${verdict.reason}\n`);
-      return EXIT[verdict.outcome];
-    } finally {
-      progress?.clear();
-      await app.close();
+export async function run(ctx: CommandContext): Promise<number> {
+  const identity = watchedIdentity(ctx);
+  const config = await loadConfigOrReport(ctx);
+  if (!config) return CONFIG_ERROR;
+  const target = targetFrom(ctx, {
+    ...identity,
+    projectId: (ctx.options['project'] as string | undefined) ?? defaultProjectId(config.cloud),
+    deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
+  });
+  // Only the one action: no notifiers, and a state of its own so that the daemon's is left alone.
+  const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
+  const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory' });
+  const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
+  // The progress line shows each poll's error already; log lines would break it apart.
+  if (progress && ctx.env['LOG_LEVEL'] === undefined) logger.level = 'error';
+  try {
+    app.engine.setWatches([target]);
+    const status = await untilSettled(app.engine.start.bind(app.engine), ctx.signal, progress);
+    progress?.clear();
+    if (status === null) return signalExitStatus(ctx.signal);
+    const verdict = status.record.verdict;
+    if (verdict === null) {
+      ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${status.detail} (check cloud.auth in ${ctx.configPath})\n`);
+      return CONFIG_ERROR;
     }
-  },
-};
+    ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${verdict.reason}\n`);
+    return EXIT[verdict.outcome];
+  } finally {
+    progress?.clear();
+    await app.close();
+  }
+}
 
 /** The options as the watch the engine follows; each bad value is a usage error naming its option. */
 function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentity> & { projectId: string | undefined; deadline: string | number }): WatchTarget {
