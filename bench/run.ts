@@ -197,18 +197,35 @@ async function ceiling(watches: number): Promise<number> {
   }
 }
 
-/** Wall seconds and peak memory of a command, the median of `runs` after one warm-up. */
-function timed(command: string, args: string[], runs = 7, env: NodeJS.ProcessEnv = process.env): { wall: number; peakKb: number } {
-  const results: Array<{ wall: number; peakKb: number }> = [];
-  for (let r = 0; r <= runs; r++) {
-    const out = spawnSync('/usr/bin/time', ['-f', '%e %M', command, ...args], { encoding: 'utf8', env });
-    const [wall, peak] = out.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
-    if (r > 0) results.push({ wall: wall!, peakKb: peak! });
-  }
-  return { wall: median(results.map((x) => x.wall)), peakKb: median(results.map((x) => x.peakKb)) };
+interface Timing {
+  wall: number;
+  /** User and system CPU seconds: what a command costs, less swayed than wall time by a loaded machine. */
+  cpu: number;
+  peakKb: number;
 }
 
-async function oneShots(): Promise<Array<[string, { wall: number; peakKb: number }]>> {
+/** Wall seconds, CPU seconds and peak memory of a command, each the median of `runs` after one warm-up. */
+function timed(command: string, args: string[], runs = 7, env: NodeJS.ProcessEnv = process.env): Timing {
+  const results: Timing[] = [];
+  for (let r = 0; r <= runs; r++) {
+    const out = spawnSync('/usr/bin/time', ['-f', '%e %U %S %M', command, ...args], { encoding: 'utf8', env });
+    const [wall, user, system, peak] = out.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
+    if (r > 0) results.push({ wall: wall!, cpu: user! + system!, peakKb: peak! });
+  }
+  return { wall: median(results.map((x) => x.wall)), cpu: median(results.map((x) => x.cpu)), peakKb: median(results.map((x) => x.peakKb)) };
+}
+
+/**
+ * `openstack server event show` of the same action (python-openstackclient, when it is installed), the
+ * command an operator would type instead of `check`; keystoneauth's `none` plugin talks to the bench server.
+ */
+function openstackCli(serverUrl: string): Array<[string, Timing]> {
+  if (spawnSync('openstack', ['--version']).status !== 0) return [];
+  const args = ['--os-auth-type', 'none', '--os-endpoint', `${serverUrl}/v2.1/${PROJECT}`, '--os-compute-api-version', '2.60', 'server', 'event', 'show', 'srv-0', 'req-0'];
+  return [['openstack server event show (python-openstackclient)', timed('openstack', args, 3)]];
+}
+
+async function oneShots(): Promise<Array<[string, Timing]>> {
   const server = await startServer(10_000);
   try {
     const one = join(work, 'one.yaml');
@@ -220,6 +237,7 @@ async function oneShots(): Promise<Array<[string, { wall: number; peakKb: number
     return [
       ['node -e 0 (the floor)', timed(process.execPath, ['-e', '0'])],
       ['curl of the same URL', timed('curl', ['-s', '-o', '/dev/null', url])],
+      ...openstackCli(server.url),
       ['check, one watch', timed(process.execPath, [BIN, 'check', '--config', one], 7, env)],
       ['--help', timed(process.execPath, [BIN, '--help'], 7, env)],
       ['validate, one watch', timed(process.execPath, [BIN, 'validate', '--config', one], 7, env)],
@@ -257,7 +275,12 @@ const daemonRows = results.map(({ daemon: d, ceiling: c }) =>
   ]),
 );
 const curl = shots.find(([name]) => name.startsWith('curl'))![1];
-const shotRows = shots.map(([name, t]) => row([name, `${t.wall.toFixed(3)} s`, mb(t.peakKb), (t.wall / curl.wall).toFixed(1)]));
+const shotRows = shots.map(([name, t]) => row([name, `${t.wall.toFixed(3)} s`, `${t.cpu.toFixed(3)} s`, mb(t.peakKb), (t.wall / curl.wall).toFixed(1)]));
+const openstack = shots.find(([name]) => name.startsWith('openstack'))?.[1];
+const check = shots.find(([name]) => name === 'check, one watch')![1];
+const versusOpenstack = openstack
+  ? `\n\`check\` of one watch is ${(openstack.wall / check.wall).toFixed(1)} × faster than \`openstack server event show\` of the same action.\n`
+  : '\nNo `openstack` command on this machine: the comparison with python-openstackclient is left out.\n';
 const report = `# Benchmarks
 
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, ratios within that run.
@@ -282,12 +305,12 @@ ${daemonRows.join('\n')}
 
 ## One-shot commands (median of 7 runs, after a warm-up; \`node bin/ecs-action-watch.mjs\`, which runs the bundle through the compile cache)
 
-${row(['command', 'wall', 'peak RSS', '× curl'])}
-${row(['---', '---', '---', '---'])}
+${row(['command', 'wall', 'CPU (user + system)', 'peak RSS', '× curl'])}
+${row(['---', '---', '---', '---', '---'])}
 ${shotRows.join('\n')}
-`;
+${versusOpenstack}`;
 if (oneShotsOnly) {
-  console.log(`load average ${loadAtStart} at the start, ${loadAtEnd} at the end\n${shotRows.join('\n')}`);
+  console.log(`load average ${loadAtStart} at the start, ${loadAtEnd} at the end\n${shotRows.join('\n')}\n${versusOpenstack}`);
 } else {
   writeFileSync(join(ROOT, 'BENCHMARKS.md'), report);
   console.log(report);
