@@ -2,17 +2,22 @@
 // `npx ecs-action-watch`: the bundle that `npm run build` makes (dist/ecs-action-watch.mjs), compiled once
 // into Node's compile cache, when it is newer than every source file; else the TypeScript sources, so
 // that an edit is never hidden behind an old build. Production starts the bundle directly (Dockerfile).
-import { existsSync, readdirSync, statSync } from 'node:fs';
-import module from 'node:module';
-import process from 'node:process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+// Node's modules are taken with process.getBuiltinModule() rather than imported: an ES import of
+// `node:fs` builds a facade of all its exports, and reading them loads fs/promises, file streams and
+// readline, modules no command needs before it runs (and `node:process` reads process.report).
+
+const { process } = globalThis;
 
 const [major, minor] = process.versions.node.split('.').map(Number);
 if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`ecs-action-watch needs Node.js 22.19 or later (24 is what it is made for); this is ${process.version}\n`);
   process.exit(2);
 }
+
+const { existsSync, readdirSync, statSync } = process.getBuiltinModule('node:fs');
+const { enableCompileCache } = process.getBuiltinModule('node:module');
+const { dirname, join } = process.getBuiltinModule('node:path');
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const bundle = join(root, 'dist', 'ecs-action-watch.mjs');
@@ -27,5 +32,5 @@ function newestSource(dir) {
 }
 
 const fresh = existsSync(bundle) && (!existsSync(join(root, 'src')) || statSync(bundle).mtimeMs >= newestSource(join(root, 'src')));
-if (fresh) module.enableCompileCache();
+if (fresh) enableCompileCache();
 await import(pathToFileURL(fresh ? bundle : join(root, 'src', 'cli', 'main.ts')).href);
