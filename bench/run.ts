@@ -6,7 +6,7 @@
 // one-shot commands alone and prints their table without writing BENCHMARKS.md.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -79,11 +79,16 @@ async function freePort(): Promise<number> {
 }
 
 /** Sums of the daemon's counters that the bench reads from /metrics. */
-async function counters(port: number): Promise<{ polls: number; cpu: number; stateBytes: number; stateWrites: number }> {
+async function counters(port: number): Promise<{ polls: number; cpu: number; stateBytes: number; stateWrites: number; snapshots: number }> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sum = (name: string) =>
     text.split('\n').filter((l) => l.startsWith(`ecs_action_watch_${name}`)).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
-  return { polls: sum('polls_total'), cpu: sum('process_cpu_seconds_total'), stateBytes: sum('state_written_bytes_total'), stateWrites: sum('state_writes_total') };
+  return { polls: sum('polls_total'), cpu: sum('process_cpu_seconds_total'), stateBytes: sum('state_written_bytes_total'), stateWrites: sum('state_writes_total'), snapshots: sum('state_writes_total{file="snapshot"}') };
+}
+
+/** The state's snapshot and journals together. */
+function stateBytes(path: string): number {
+  return [path, `${path}.journal`, `${path}.journal.old`].reduce((sum, file) => sum + (existsSync(file) ? statSync(file).size : 0), 0);
 }
 
 function peakKb(pid: number): number {
@@ -112,6 +117,7 @@ interface DaemonResult {
   idleBytesPerPass: number;
   finishBytes: number;
   finishWrites: number;
+  finishSnapshots: number;
   stateFileBytes: number;
   loadBefore: string;
 }
@@ -162,7 +168,8 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
         idleBytesPerPass: (after.stateBytes - before.stateBytes) / passes,
         finishBytes: end.stateBytes - after.stateBytes,
         finishWrites: end.stateWrites - after.stateWrites,
-        stateFileBytes: readFileSync(join(dir, 'state.json')).length,
+        finishSnapshots: end.snapshots - after.snapshots,
+        stateFileBytes: stateBytes(join(dir, 'state.json')),
         loadBefore,
       };
     } finally {
@@ -270,7 +277,7 @@ const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 const daemonRows = results.map(({ daemon: d, ceiling: c }) =>
   row([
     d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.toFixed(0)}/s`, (d.sweepPerS / c).toFixed(2), mb(d.peakRssKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
-    `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes`,
+    `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
     `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
   ]),
 );
@@ -297,9 +304,10 @@ Each watch is a reboot whose one event runs until the bench ends them all; the d
 average over 5 s against the same server, the same paths and ${CONCURRENCY} connections. *CPU per poll* is the
 daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
 the receiver, for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
-process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote.
+process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
+*state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
 
-${row(['watches', 'sweep', 'ceiling', 'ratio', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state file', 'load before'])}
+${row(['watches', 'sweep', 'ceiling', 'ratio', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'])}
 ${row(Array(12).fill('---'))}
 ${daemonRows.join('\n')}
 

@@ -88,8 +88,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
         `state record ${key} is unusable and was set aside; it begins afresh (a watch from now, a tracked server from its next listing)`,
       );
     }
-    // The final save, once engine and outbox have stopped changing the state.
-    releasers.add(() => store.save());
+    for (const torn of store.torn) {
+      logger.warn({ state: config.state.path, journal: torn.path, line: torn.line, bytes: torn.bytes }, 'state journal ended in a line cut short by a crash: left out, everything before it kept');
+    }
+    // The final save and compaction, once engine and outbox have stopped changing the state.
+    releasers.add(() => store.close());
     // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
     const ca = trustedCertificates(config.cloud.tls.caFile);
     const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, ca });
@@ -101,7 +104,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
-    store.onWrite((bytes) => metrics.recordStateWrite(bytes));
+    store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
+    store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
     const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention });
     releasers.add(() => engine.close(draining()));
     engine.setWatches(targetsOf(config));

@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { VERSION } from '../version.ts';
+import type { StateFileKind } from '../state/store.ts';
 
 const PREFIX = 'ecs_action_watch_';
 
@@ -23,8 +24,8 @@ export interface Metrics {
   deliveryDuration: Pick<Histogram<'notifier'>, 'startTimer'>;
   /** The running app's outbox; replaced when a reload rebuilds the app. */
   setDeliverySource(source: () => DeliveryCounts): void;
-  /** One write of the state file, of `bytes`. */
-  recordStateWrite(bytes: number): void;
+  /** One durable write of the state, of `bytes`, to its journal or its snapshot. */
+  recordStateWrite(bytes: number, file: StateFileKind): void;
   /** A load of the watch file: the counter, and the gauges alerting rules read. */
   recordConfigLoad(ok: boolean): void;
 }
@@ -63,12 +64,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   });
   const stateWrites = new Counter({
     name: `${PREFIX}state_writes_total`,
-    help: 'Writes of the state file (a pass or a delivery that changed nothing writes none)',
+    help: 'Durable writes of the state, by file: journal (a line per save; a pass or a delivery that changed nothing writes none) or snapshot (a compaction)',
+    labelNames: ['file'] as const,
     registers,
   });
   const stateWrittenBytes = new Counter({
     name: `${PREFIX}state_written_bytes_total`,
-    help: 'Bytes of state file written',
+    help: 'Bytes of state written, by file: journal or snapshot',
+    labelNames: ['file'] as const,
     registers,
   });
   const configLastLoadTime = new Gauge({
@@ -155,9 +158,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     setDeliverySource(source: () => DeliveryCounts): void {
       deliverySource = source;
     },
-    recordStateWrite(bytes: number): void {
-      stateWrites.inc();
-      stateWrittenBytes.inc(bytes);
+    recordStateWrite(bytes: number, file: StateFileKind): void {
+      stateWrites.inc({ file });
+      stateWrittenBytes.inc({ file }, bytes);
     },
     recordConfigLoad(ok: boolean): void {
       configLoads.inc({ result: ok ? 'ok' : 'invalid' });

@@ -15,6 +15,8 @@ export const STATE_VERSION = 1;
 /** The envelope; each record is checked on its own so that one bad record does not sink the others. */
 export const stateEnvelopeSchema = z.object({
   version: z.literal(STATE_VERSION),
+  // The journal's last change it holds; absent in files written before the journal existed (none).
+  seq: z.int().min(0).optional(),
   watches: z.record(z.string(), z.unknown()),
   // Absent in files written before batches existed.
   batches: z.record(z.string(), z.unknown()).optional(),
@@ -23,6 +25,19 @@ export const stateEnvelopeSchema = z.object({
     .object({ servers: z.record(z.string(), z.unknown()).default({}), projects: z.record(z.string(), z.unknown()).default({}) })
     .optional(),
 });
+
+// Records by key; null: the record was removed.
+const changesSchema = z.record(z.string(), z.unknown());
+
+/** One line of the journal: the records one save changed, numbered after the snapshot's and each other's. */
+export const journalEntrySchema = z.object({
+  seq: z.int().min(1),
+  watches: changesSchema.optional(),
+  batches: changesSchema.optional(),
+  tracking: z.object({ servers: changesSchema.optional(), projects: changesSchema.optional() }).optional(),
+});
+
+export type JournalEntry = z.infer<typeof journalEntrySchema>;
 
 const time = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time such as 2026-11-26T18:00:00.000Z' });
 

@@ -2,17 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { dictionary } from '../data/dictionary.ts';
-import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
-import { temporaryPrefix, writeFileAtomic } from '../files/writeFileAtomic.ts';
+import { temporaryPrefix } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
-import { STATE_VERSION, batchRecordSchema, recordProblems, stateEnvelopeSchema, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
+import { batchRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
+import type { TornTail } from './journal.ts';
+import { emptySections, readStoredState, type Sections } from './stateFiles.ts';
+import { StateWriter, writeDurably, type StateFileKind } from './stateWriter.ts';
 import type { BatchRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
 import type { z } from 'zod';
 import { kindOf, watchKey } from '../watch/kinds/index.ts';
 import type { DeliveryCounts } from '../observability/metrics.ts';
 
-/** Far beyond any real state (pruning keeps it small); a file this big is something else. */
-const MAX_STATE_BYTES = 256 * 1024 * 1024;
+export type { StateFileKind } from './stateWriter.ts';
 
 // Every part that keys the state by watch takes the key from here; each kind of watch says what it is.
 export { watchKey } from '../watch/kinds/index.ts';
@@ -62,47 +63,17 @@ function countsOf(deliveries: readonly DurableDelivery[]): DeliveryCounts | unde
   return counts;
 }
 
-/** The file's text from each record's key and JSON, one record a line, the batches' JSON and auto-tracking's ("" for none). */
-/** Each piece of the file is about this long: written piece by piece, the file is never one string. */
-const PIECE_CHARS = 64 * 1024;
-
-/**
- * The file's text from each record's key and JSON, one record a line, in pieces: at ten thousand watches
- * one string of the whole file (and its buffer) at every save would fill the heap with garbage of
- * megabytes, where pieces die young.
- */
-function stateText(entries: Iterable<[string, string]>, batches: string, tracking: string): string[] {
-  const pieces: string[] = [];
-  let piece = `{"version":${STATE_VERSION},"watches":{\n`;
-  let first = true;
-  for (const [key, json] of entries) {
-    piece += `${first ? '' : ',\n'}${JSON.stringify(key)}:${json}`;
-    first = false;
-    if (piece.length >= PIECE_CHARS) {
-      pieces.push(piece);
-      piece = '';
-    }
-  }
-  pieces.push(`${piece}\n},"batches":${batches}${tracking === '' ? '' : `,\n"tracking":${tracking}`}}\n`);
-  return pieces;
-}
-
 function noTracking(): TrackingState {
   return { servers: dictionary(), projects: dictionary() };
 }
 
-/** Auto-tracking's part of the file; "" when nothing is tracked, so that a file without it stays as it was. */
-function trackingJson(tracking: TrackingState): string {
-  return Object.keys(tracking.servers).length === 0 && Object.keys(tracking.projects).length === 0 ? '' : JSON.stringify(tracking);
-}
-
 /**
- * The durable state: one JSON file replaced atomically (temp file, fsync, rename, fsync of the folder),
- * so a crash at any moment leaves either the old or the new file, never half of one.
- * Saves are serialised and coalesced: callers await `save()` to know their change is on disk. Changes
- * are announced per record (`touch(key)`), and a save serialises only the records touched since the
- * last one: a save in which no record's JSON changed writes nothing, and one that did costs the
- * changed records' serialisation plus one write, not a serialisation of every watch.
+ * The durable state: every watch's record, each batch's digests and what auto-tracking knows, kept in
+ * memory and on disk (a snapshot and a journal next to it: see StateWriter). Saves are serialised and
+ * coalesced (group commit): callers await `save()` to know their change is on disk, and every save asked
+ * for while one is being written shares the next journal line and its one fdatasync. Changes are
+ * announced per record (`touch(key)`): a save serialises only the records touched since the last one and
+ * writes nothing when none of them serialises differently.
  *
  * Deliveries enter through `addDelivery` and reach the `onDurable` listener (the outbox) only after a
  * save that contains them has completed: nothing can be sent that a crash would make the daemon forget.
@@ -114,25 +85,23 @@ export class StateStore {
   /** Records that failed their schema at load, and the file they were moved to (null when read-only). */
   readonly setAside: readonly SetAsideRecord[];
   readonly setAsidePath: string | null;
+  /** Journal lines cut short by a crash, left out at load (everything before them was kept). */
+  readonly torn: readonly TornTail[];
   readonly #records: Map<string, WatchRecord>;
   readonly #batches: Map<string, BatchRecord>;
-  /** The batches' JSON as last written; batches are few and small, so they are written whole when one changed. */
-  #batchesWritten: string;
-  #batchesTouched = false;
   /** Auto-tracking's servers and projects; changed in place by the tracker, which then calls touchTracking(). */
   readonly tracking: TrackingState;
-  /** Its JSON as last written (or read); compared at a save after touchTracking(). */
-  #trackingWritten: string;
-  #trackingTouched = false;
-  #writing: Promise<void> = Promise.resolve();
-  #pending: Promise<void> | null = null;
-  /** Each record's JSON as last written (or as read): a save re-serialises only what was touched. */
-  readonly #written = new Map<string, string>();
   /** Records changed since the last save; `everything` after a touch() without a key. */
   #touched = new Set<string>();
   #everything = false;
-  /** A record was added or removed: the file changes even if no touched record's JSON did. */
-  #membershipChanged = false;
+  /** Records removed since the last save. */
+  #removed = new Set<string>();
+  #batchesTouched = false;
+  #trackingTouched = false;
+  #writing: Promise<void> = Promise.resolve();
+  #pending: Promise<void> | null = null;
+  readonly #writer: StateWriter;
+  #closing: Promise<void> | null = null;
   /** The deliveries of each record that has some, by status, and their sum: read at every scrape. */
   readonly #counted = new Map<string, DeliveryCounts>();
   readonly #counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
@@ -141,40 +110,44 @@ export class StateStore {
   /** Deliveries on disk (read at open, or saved since) while no listener is there to take them. */
   #durable: DurableDelivery[];
   #onDurable: ((deliveries: DurableDelivery[]) => void) | null = null;
-  #onWrite: ((bytes: number) => void) | undefined;
   /** Set once another process owns the file: every later save is refused with it. */
   #fenced: StateError | null = null;
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
-    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null, tracking: noTracking() });
+    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null, tracking: noTracking(), seq: 0, snapshotBytes: 0, torn: [] });
   }
 
   private constructor(
     path: string,
     records: Map<string, WatchRecord>,
     batches: Map<string, BatchRecord>,
-    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null; tracking: TrackingState },
+    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null; tracking: TrackingState; seq: number; snapshotBytes: number; torn: TornTail[] },
   ) {
     this.path = path;
     this.#records = records;
     this.#batches = batches;
-    this.#batchesWritten = this.#batchesJson();
     this.tracking = options.tracking;
-    this.#trackingWritten = trackingJson(options.tracking);
     this.readOnly = options.readOnly;
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
-    // Rewritten without the records set aside, which are safe in their own file by now.
-    this.#membershipChanged = options.setAside.length > 0;
+    this.torn = options.torn;
+    // What the files hold, as the records serialise; a read-only state never writes and keeps none.
+    const image = emptySections<string>();
     for (const [key, record] of records) {
       if (!this.readOnly) {
         this.#releasePayloadIfSettled(key, record);
-        this.#written.set(key, JSON.stringify(record));
+        image.watches.set(key, JSON.stringify(record));
       }
       this.#count(key, watchDeliveries(key, record));
     }
     for (const batch of batches.values()) this.#count(batchKey(batch.label), batchDeliveries(batch));
+    if (!this.readOnly) {
+      for (const [label, batch] of batches) image.batches.set(label, JSON.stringify(batch));
+      for (const [key, server] of Object.entries(this.tracking.servers)) image.servers.set(key, JSON.stringify(server));
+      for (const [key, project] of Object.entries(this.tracking.projects)) image.projects.set(key, JSON.stringify(project));
+    }
+    this.#writer = new StateWriter(path, { image, seq: options.seq, snapshotBytes: options.snapshotBytes });
     this.#durable = [...records]
       .flatMap(([key, record]) => watchDeliveries(key, record))
       .concat([...batches.values()].flatMap(batchDeliveries))
@@ -182,41 +155,22 @@ export class StateStore {
   }
 
   /**
-   * Reads the state at `path` (none yet: empty). A file that is not JSON or not a state file is refused;
-   * a record that fails its schema is set aside, whole, into `<path>.rejected-<time>.json` and the watch is
-   * tracked afresh, so that one bad record neither stops every other watch nor is half used.
-   * Unless read-only, the caller must hold the state lock: leftover temporary files are removed.
+   * Reads the state at `path` (none yet: empty): the snapshot, then the journal's lines after it. A file that
+   * is not JSON or not a state file is refused, and so is a journal damaged before its last line; a last
+   * line cut short by a crash is left out (`torn`). A record that fails its schema is set aside, whole, into
+   * `<path>.rejected-<time>.json` and the watch is tracked afresh, so that one bad record neither stops
+   * every other watch nor is half used. Unless read-only, the caller must hold the state lock: leftover
+   * temporary files are removed, and a journal found is compacted into the snapshot at once.
    */
   static async open(path: string, options: { readOnly?: boolean } = {}): Promise<StateStore> {
     const readOnly = options.readOnly ?? false;
-    let text: string;
-    try {
-      text = await readRegularFile(path, MAX_STATE_BYTES);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        if (!readOnly) await removeTemporaryFiles(path);
-        return new StateStore(path, new Map(), new Map(), { readOnly, setAside: [], setAsidePath: null, tracking: noTracking() });
-      }
-      const reason = err instanceof NotARegularFileError ? err.message : `cannot be read: ${(err as Error).message}`;
-      throw new StateError(path, `${reason} (set state.path to a file in a writable folder)`, { cause: err });
-    }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (err) {
-      // Starting afresh would re-notify every finished watch: refuse and let the operator decide.
-      throw new StateError(path, `is not valid JSON (${(err as Error).message}); move it aside to start afresh, which re-notifies finished watches`, { cause: err });
-    }
-    const envelope = stateEnvelopeSchema.safeParse(parsed);
-    if (!envelope.success) {
-      throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}); move it aside to start afresh`);
-    }
+    const stored = await readStoredState(path, { retry: readOnly });
     const records = new Map<string, WatchRecord>();
     const batches = new Map<string, BatchRecord>();
     const setAside: SetAsideRecord[] = [];
     const rejected: Record<string, unknown> = dictionary();
     const rejectedBatches: Record<string, unknown> = dictionary();
-    for (const [key, raw] of Object.entries(envelope.data.watches)) {
+    for (const [key, raw] of stored.records.watches) {
       const checked = watchRecordSchema.safeParse(raw);
       const problems = checked.success ? [] : recordProblems(checked.error);
       if (checked.success && watchKey(checked.data) !== key) problems.push(`(the key): does not match the record's ids (${watchKey(checked.data)})`);
@@ -227,7 +181,7 @@ export class StateStore {
         rejected[key] = { problems, record: raw };
       }
     }
-    for (const [label, raw] of Object.entries(envelope.data.batches ?? {})) {
+    for (const [label, raw] of stored.records.batches) {
       const checked = batchRecordSchema.safeParse(raw);
       const problems = checked.success ? [] : recordProblems(checked.error);
       if (checked.success && checked.data.label !== label) problems.push(`label: does not match its key (${label})`);
@@ -242,7 +196,7 @@ export class StateStore {
     // A tracked server or project that fails its schema is set aside too: tracking it begins afresh.
     const tracking = noTracking();
     const checkTracked = <T>(section: 'servers' | 'projects', schema: z.ZodType<T>, into: Record<string, T>) => {
-      for (const [key, raw] of Object.entries(envelope.data.tracking?.[section] ?? {})) {
+      for (const [key, raw] of stored.records[section]) {
         const checked = schema.safeParse(raw);
         if (checked.success) {
           into[key] = checked.data;
@@ -263,7 +217,10 @@ export class StateStore {
         await writeDurably(setAsidePath, `${JSON.stringify(file, null, 1)}\n`);
       }
     }
-    return new StateStore(path, records, batches, { readOnly, setAside, setAsidePath, tracking });
+    const store = new StateStore(path, records, batches, { readOnly, setAside, setAsidePath, tracking, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
+    // Appending after a line cut short would bury it in the middle; the records set aside leave the file.
+    if (!readOnly && (stored.journaled || setAside.length > 0)) await store.#writer.compact();
+    return store;
   }
 
   get(key: string): WatchRecord | undefined {
@@ -271,15 +228,13 @@ export class StateStore {
   }
 
   set(key: string, record: WatchRecord): void {
-    if (!this.#records.has(key)) this.#membershipChanged = true;
     this.#records.set(key, record);
     this.touch(key);
   }
 
   delete(key: string): void {
     if (!this.#records.delete(key)) return;
-    this.#membershipChanged = true;
-    this.#written.delete(key);
+    this.#removed.add(key);
     this.#touched.delete(key);
     this.#count(key, undefined);
   }
@@ -309,7 +264,6 @@ export class StateStore {
     const batch = this.#batches.get(label);
     this.#count(batchKey(label), batch && batchDeliveries(batch));
   }
-
   /** Once a batch's digests are settled, the payloads its watches kept for them are released. */
   releaseBatchIfSettled(label: string): void {
     for (const key of new Set(this.#batches.get(label)?.digests.flatMap((d) => d.members.map((m) => m.key)))) this.releaseIfSettled(key);
@@ -335,9 +289,14 @@ export class StateStore {
     this.#trackingTouched = true;
   }
 
-  /** Told the size of each file written, for the state metrics. */
-  onWrite(listener: (bytes: number) => void): void {
-    this.#onWrite = listener;
+  /** Told the size of each write and which file it went to, for the state metrics. */
+  onWrite(listener: (bytes: number, file: StateFileKind) => void): void {
+    this.#writer.onWrite(listener);
+  }
+
+  /** Told when a compaction in the background failed: saves go on into the journal, and it is tried again later. */
+  onCompactionFailed(listener: (err: StateError) => void): void {
+    this.#writer.onCompactionFailed(listener);
   }
 
   /** Deliveries in the state by status, kept as records change: no scan at a scrape. */
@@ -431,64 +390,85 @@ export class StateStore {
    */
   fence(reason: string): void {
     this.#fenced = new StateError(this.path, `not saved: ${reason}`);
+    this.#writer.stop();
   }
 
   /** Resolves once every change made before the call is on disk. */
   save(): Promise<void> {
     if (this.readOnly) return Promise.resolve();
     if (this.#fenced) return Promise.reject(this.#fenced);
-    this.#pending ??= this.#writing.then(async () => {
+    this.#pending ??= this.#afterWrites(() => {
       this.#pending = null;
-      if (this.#fenced) throw this.#fenced;
-      const touched = this.#everything ? new Set(this.#records.keys()) : this.#touched;
-      const membershipChanged = this.#membershipChanged;
-      const batchesTouched = this.#batchesTouched;
-      const trackingTouched = this.#trackingTouched;
-      if (touched.size === 0 && !membershipChanged && !batchesTouched && !trackingTouched) return;
-      this.#touched = new Set();
-      this.#everything = false;
-      this.#membershipChanged = false;
-      this.#batchesTouched = false;
-      this.#trackingTouched = false;
-      const written = this.#unsaved;
-      this.#unsaved = [];
-      // Only what a touched record serialises to differently makes a write.
-      const changed = new Map<string, string>();
-      try {
-        for (const key of touched) {
-          const record = this.#records.get(key);
-          if (record === undefined) continue;
-          const json = JSON.stringify(record);
-          if (json !== this.#written.get(key)) changed.set(key, json);
-        }
-        const batches = batchesTouched ? this.#batchesJson() : this.#batchesWritten;
-        const tracking = trackingTouched ? trackingJson(this.tracking) : this.#trackingWritten;
-        if (changed.size > 0 || membershipChanged || batches !== this.#batchesWritten || tracking !== this.#trackingWritten) {
-          const text = stateText([...this.#records.keys()].map((key) => [key, changed.get(key) ?? this.#written.get(key)!]), batches, tracking);
-          await writeDurably(this.path, text);
-          this.#onWrite?.(text.reduce((bytes, piece) => bytes + Buffer.byteLength(piece), 0));
-          for (const [key, json] of changed) this.#written.set(key, json);
-          this.#batchesWritten = batches;
-          this.#trackingWritten = tracking;
-        }
-      } catch (err) {
-        for (const key of touched) this.#touched.add(key);
-        this.#membershipChanged ||= membershipChanged;
-        this.#batchesTouched ||= batchesTouched;
-        this.#trackingTouched ||= trackingTouched;
-        this.#unsaved = written.concat(this.#unsaved);
-        throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
-      }
-      if (written.length === 0) return;
-      if (this.#onDurable) this.#onDurable(written);
-      else this.#durable.push(...written);
+      return this.#commit();
     });
-    this.#writing = this.#pending.catch(() => undefined);
     return this.#pending;
   }
 
-  #batchesJson(): string {
-    return JSON.stringify(dictionary(this.#batches));
+  /**
+   * Idempotent: saves what is left and compacts the journal into the snapshot, so that a clean start reads
+   * one file. Rejects like save().
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      if (this.readOnly) return;
+      const closing = this.save().finally(() => this.#afterWrites(() => this.#writer.close()));
+      await closing;
+    })();
+    return this.#closing;
+  }
+
+  /** Runs `step` once the writes asked for so far are done, before any asked for later. */
+  #afterWrites(step: () => Promise<void>): Promise<void> {
+    const run = this.#writing.then(step);
+    this.#writing = run.catch(() => undefined);
+    return run;
+  }
+
+  /** One save: the records changed since the last one, written as one change. */
+  async #commit(): Promise<void> {
+    if (this.#fenced) throw this.#fenced;
+    const taken = { touched: this.#everything ? new Set(this.#records.keys()) : this.#touched, removed: this.#removed, batches: this.#batchesTouched, tracking: this.#trackingTouched };
+    this.#touched = new Set();
+    this.#everything = false;
+    this.#removed = new Set();
+    this.#batchesTouched = false;
+    this.#trackingTouched = false;
+    const written = this.#unsaved;
+    this.#unsaved = [];
+    try {
+      await this.#writer.write(this.#changes(taken));
+    } catch (err) {
+      for (const key of taken.touched) this.#touched.add(key);
+      for (const key of taken.removed) if (!this.#records.has(key)) this.#removed.add(key);
+      this.#batchesTouched ||= taken.batches;
+      this.#trackingTouched ||= taken.tracking;
+      this.#unsaved = written.concat(this.#unsaved);
+      throw err;
+    }
+    if (written.length > 0) {
+      if (this.#onDurable) this.#onDurable(written);
+      else this.#durable.push(...written);
+    }
+    await this.#writer.compactIfDue();
+  }
+
+  /** What differs from the image among what was touched: each record's new JSON, null for one removed. */
+  #changes(taken: { touched: Set<string>; removed: Set<string>; batches: boolean; tracking: boolean }): Sections<string | null> {
+    const change = emptySections<string | null>();
+    const image = this.#writer.image;
+    for (const key of taken.touched) {
+      const record = this.#records.get(key);
+      if (record === undefined) continue;
+      const json = JSON.stringify(record);
+      if (json !== image.watches.get(key)) change.watches.set(key, json);
+    }
+    for (const key of taken.removed) if (!this.#records.has(key) && image.watches.has(key)) change.watches.set(key, null);
+    if (taken.batches) diff(image.batches, this.#batches, change.batches);
+    if (taken.tracking) {
+      diff(image.servers, Object.entries(this.tracking.servers), change.servers);
+      diff(image.projects, Object.entries(this.tracking.projects), change.projects);
+    }
+    return change;
   }
 
   /** For /readyz: the folder exists (created when missing) and accepts a file. */
@@ -505,18 +485,20 @@ export class StateStore {
   }
 }
 
+/** Sets in `change` each entry of `now` whose JSON differs from `image`, and null for each entry of `image` gone from `now`. */
+function diff(image: Map<string, string>, now: Iterable<[string, unknown]>, change: Map<string, string | null>): void {
+  const present = new Set<string>();
+  for (const [key, value] of now) {
+    present.add(key);
+    const json = JSON.stringify(value);
+    if (json !== image.get(key)) change.set(key, json);
+  }
+  for (const key of image.keys()) if (!present.has(key)) change.set(key, null);
+}
+
 /** What a crash between writing and renaming leaves behind; only the lock holder may remove them. */
 async function removeTemporaryFiles(path: string): Promise<void> {
   const prefix = temporaryPrefix(path);
   const names = await readdir(dirname(path)).catch(() => [] as string[]);
   await Promise.all(names.filter((n) => n.startsWith(prefix)).map((n) => rm(join(dirname(path), n), { force: true }).catch(() => undefined)));
-}
-
-/** Replaces `path` with `text` atomically and durably. */
-async function writeDurably(path: string, text: string | readonly string[]): Promise<void> {
-  try {
-    await writeFileAtomic(path, text);
-  } catch (err) {
-    throw new StateError(path, `cannot be written: ${(err as Error).message}`, { cause: err });
-  }
 }

@@ -24,6 +24,7 @@ let sink: WebhookSink;
 let dir: string;
 let notifiers: Map<string, Notifier>;
 const outboxes: Outbox[] = [];
+const stores: StateStore[] = [];
 
 beforeEach(async () => {
   vi.useFakeTimers({ toFake: ['Date'] });
@@ -36,6 +37,7 @@ beforeEach(async () => {
 
 afterEach(async () => {
   for (const outbox of outboxes.splice(0)) await outbox.close();
+  await Promise.allSettled(stores.splice(0).map((store) => store.close()));
   for (const notifier of notifiers.values()) await notifier.close();
   await sink.close();
   vi.useRealTimers();
@@ -60,8 +62,10 @@ function newDelivery(overrides: Partial<DeliveryRecord> = {}): DeliveryRecord {
   return { id: deliveryId(watchKey(ref), 'success', 'chat'), status: 'pending', attempts: 0, createdAt: now, nextAttemptAt: null, lastError: null, updatedAt: now, ...overrides };
 }
 
-async function openStore(): Promise<StateStore> {
-  return StateStore.open(join(dir, 'state.json'));
+async function openStore(path = join(dir, 'state.json')): Promise<StateStore> {
+  const store = await StateStore.open(path);
+  stores.push(store);
+  return store;
 }
 
 function outboxFor(store: StateStore, policy = POLICY): Outbox {
@@ -99,7 +103,7 @@ describe('the outbox', () => {
   it('keeps a delivery whose save failed out of the outbox until a save succeeds', async () => {
     const { writeFile, rm, mkdir } = await import('node:fs/promises');
     const path = join(dir, 'sub', 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     const outbox = outboxFor(store);
     await writeFile(join(dir, 'sub'), 'a file where the state folder should be');
     store.set(KEY, finishedRecord());

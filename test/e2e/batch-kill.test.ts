@@ -1,7 +1,6 @@
 // A batch of 50 watches, its daemon SIGKILLed again and again around the moment its digest is recorded,
 // saved and sent: each notifier must get the digest, always with the same id, and never before the state
 // file holds it; no watch of the batch may be notified on its own.
-import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +10,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { killDaemons, startDaemon } from './daemon.ts';
+import { stateOnDisk } from '../state/onDisk.ts';
 
 const PROJECT = 'batch-kill-project';
 const TOKEN = 'tok-batch-kill';
@@ -34,12 +34,8 @@ it('sends one digest per notifier for a batch of 50, exactly once, across SIGKIL
   const dir = await mkdtemp(join(tmpdir(), 'eaw-batch-kill-'));
   const statePath = join(dir, 'state.json');
   const recordedIds = (): string[] => {
-    try {
-      const state = JSON.parse(readFileSync(statePath, 'utf8')) as State;
-      return (state.batches?.['fleet']?.digests ?? []).flatMap((d) => Object.values(d.deliveries).map((x) => x.id));
-    } catch {
-      return [];
-    }
+    const state = stateOnDisk(statePath) as State;
+    return (state.batches?.['fleet']?.digests ?? []).flatMap((d) => Object.values(d.deliveries).map((x) => x.id));
   };
   const onDiskAtSend: boolean[] = [];
   // Slow enough that a kill can land while the digest is being sent.

@@ -4,6 +4,7 @@ import type { ActionScript } from '../../src/simulator/index.ts';
 import { watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, type WatchEntry } from './harness.ts';
+import { stateFiles, stateOnDisk } from '../state/onDisk.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
   projectId: PROJECT,
@@ -147,7 +148,6 @@ describe('the core loop against the simulator', () => {
   });
 
   it('writes nothing for a pass that changed nothing, and keeps of a delivered watch only what stops a second notification', async () => {
-    const { readFile, stat } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const ok = resize();
     const stuck = stuckReboot();
@@ -157,18 +157,18 @@ describe('the core loop against the simulator', () => {
     await advance(first, 10_000);
     expect(h.hooks.received).toHaveLength(1);
     const statePath = join(h.dir, 'state', 'state.json');
-    const saved = JSON.parse(await readFile(statePath, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
+    const saved = stateOnDisk(statePath) as { watches: Record<string, ActionWatchRecord> };
     const [done, pending] = [ok, stuck].map((s) => Object.values(saved.watches).find((r) => r.requestId === s.requestId)!);
     expect(done).toMatchObject({ verdict: { outcome: 'success' }, instanceAction: null, server: null, deliveries: { chat: { status: 'delivered' }, 'ops-mail': { status: 'delivered' } } });
     expect(pending!.instanceAction?.action).toBe('reboot');
     expect(first.store.get(watchKey(ok))).toMatchObject({ instanceAction: null, server: null });
 
-    const writes = async () => (await first.metrics.registry.getSingleMetric('ecs_action_watch_state_writes_total')!.get()).values[0]!.value;
-    const before = await stat(statePath);
+    const writes = async () => (await first.metrics.registry.getSingleMetric('ecs_action_watch_state_writes_total')!.get()).values.reduce((sum, v) => sum + v.value, 0);
+    const before = stateFiles(statePath);
     const writesBefore = await writes();
     expect(writesBefore).toBeGreaterThan(0);
     await advance(first, 2000);
-    expect((await stat(statePath)).mtimeMs).toBe(before.mtimeMs);
+    expect(stateFiles(statePath)).toEqual(before);
     expect(await writes()).toBe(writesBefore);
     await first.close();
 
@@ -225,7 +225,7 @@ describe('the core loop against the simulator', () => {
   });
 
   it('sends an outcome only once the save that records it has succeeded', async () => {
-    const { mkdir, readFile, rm, writeFile } = await import('node:fs/promises');
+    const { mkdir, rm, writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const ok = resize();
     h.simulator.addAction(ok);
@@ -250,20 +250,20 @@ describe('the core loop against the simulator', () => {
     await mkdir(stateDir);
     await advance(app, 500);
     await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1));
-    const onDisk = JSON.parse(await readFile(join(stateDir, 'state.json'), 'utf8')) as { watches: Record<string, { verdict: { outcome: string } }> };
+    const onDisk = stateOnDisk(join(stateDir, 'state.json')) as { watches: Record<string, { verdict: { outcome: string } }> };
     expect(Object.values(onDisk.watches)[0]!.verdict.outcome).toBe('success');
   });
 
   it('writes nothing when a pass changed nothing', async () => {
-    const { stat } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const stuck = stuckReboot();
     h.simulator.addAction(stuck);
     const app = await h.app(h.yaml([entry(stuck, 'stuck', '    deadline: 1h')]));
     await advance(app, 1000);
-    const before = await stat(join(h.dir, 'state', 'state.json'));
+    const before = stateFiles(join(h.dir, 'state', 'state.json'));
+    expect(Object.keys(before)).toEqual(['state.json.journal']);
     await advance(app, 3000);
-    expect((await stat(join(h.dir, 'state', 'state.json'))).ino).toBe(before.ino);
+    expect(stateFiles(join(h.dir, 'state', 'state.json'))).toEqual(before);
   });
 
   it('forgets a finished, notified watch once it has left the file and state.retention has passed', async () => {
@@ -284,7 +284,6 @@ describe('the core loop against the simulator', () => {
   });
 
   it('never writes a chat webhook token into the state file or the logs', async () => {
-    const { readFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const ok = resize();
     h.simulator.addAction(ok);
@@ -293,7 +292,7 @@ describe('the core loop against the simulator', () => {
     const url = h.hooks.url.replace('/hooks/ecs', `/services/T01/B02/${token}`);
     const app = await h.app(h.yaml([entry(ok, 'resize')], { notifiers: `  chat:\n    type: webhook\n    url: ${url}` }));
     await advance(app, 8000);
-    const state = await readFile(join(h.dir, 'state', 'state.json'), 'utf8');
+    const state = JSON.stringify(stateOnDisk(join(h.dir, 'state', 'state.json')));
     expect(state).toContain('/services/… answered 503');
     expect(state + h.logs.text).not.toContain(token);
   });

@@ -10,6 +10,7 @@ import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { Capture } from '../e2e/harness.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
+import { stateFiles } from './onDisk.ts';
 
 const TIMING = { refreshMs: 50, staleMs: 400 };
 const held: StateLock[] = [];
@@ -166,10 +167,10 @@ describe('a daemon whose state lock was taken over', () => {
       await app.store.save();
       await writeHolder(path, { pid: 4242, hostname: 'other-node', instance: 'intruder' });
       await new Promise((resolve) => app.lockLost.addEventListener('abort', resolve, { once: true }));
-      const before = await readFile(path, 'utf8');
+      const before = stateFiles(path);
       app.store.set('p/s2/req-2', { ...(app.store.get('p/s1/req-1') as ActionWatchRecord), serverId: 's2', requestId: 'req-2' });
       await expect(app.store.save()).rejects.toThrow(/not saved: the state lock .* was taken over by pid 4242 on host other-node/);
-      expect(await readFile(path, 'utf8')).toBe(before);
+      expect(stateFiles(path)).toEqual(before);
     } finally {
       await app.close({ drainMs: 0 }).catch(() => undefined);
     }

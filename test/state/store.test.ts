@@ -3,12 +3,13 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import type { ActionWatchRecord, BatchRecord, DeliveryRecord, JobWatchRecord, TrackedServerRecord } from '../../src/state/types.ts';
 import { jobSchema } from '../../src/cloud/schemas.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
+import { stateFiles, stateOnDisk } from './onDisk.ts';
 
 const ref = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
 function record(): ActionWatchRecord {
@@ -19,46 +20,60 @@ async function tempDir() {
   return mkdtemp(join(tmpdir(), 'eaw-state-'));
 }
 
+// Every store a test opens is closed after it: an open journal's file handle must not outlive its test.
+const opened: StateStore[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((store) => store.close()));
+});
+
+async function openStore(...args: Parameters<typeof StateStore.open>): Promise<StateStore> {
+  const store = await StateStore.open(...args);
+  opened.push(store);
+  return store;
+}
+
 describe('StateStore', () => {
   it('starts empty when the file is missing and creates its folder on save', async () => {
     const path = join(await tempDir(), 'nested', 'deeper', 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     expect(store.entries()).toEqual([]);
     store.set(watchKey(ref), record());
     await store.save();
-    const again = await StateStore.open(path);
+    const again = await openStore(path);
     expect(again.get('p1/s1/req-1')).toMatchObject({ requestId: 'req-1' });
   });
 
-  it('leaves no temporary file behind and coalesces concurrent saves', async () => {
+  it('leaves no temporary file behind and coalesces concurrent saves into one journal line', async () => {
     const dir = await tempDir();
     const path = join(dir, 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     store.set('a', record());
     const saves = [store.save(), store.save(), store.save()];
     store.set('b', record());
     saves.push(store.save());
     await Promise.all(saves);
-    expect(await readdir(dir)).toEqual(['state.json']);
-    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual(['a', 'b']);
+    expect(await readdir(dir)).toEqual(['state.json.journal']);
+    // Asked for before the first began: one line, one fdatasync.
+    expect((await readFile(`${path}.journal`, 'utf8')).split('\n')).toHaveLength(2);
+    expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual(['a', 'b']);
   });
 
   it('refuses a corrupt file instead of starting afresh (which would re-notify)', async () => {
     const path = join(await tempDir(), 'state.json');
     await writeFile(path, '{"version":1,"watches":{');
-    await expect(StateStore.open(path)).rejects.toThrow(StateError);
-    await expect(StateStore.open(path)).rejects.toThrow(/is not valid JSON.*move it aside/);
+    await expect(openStore(path)).rejects.toThrow(StateError);
+    await expect(openStore(path)).rejects.toThrow(/is not valid JSON.*move it aside/);
   });
 
   it('refuses a JSON file that is not a state file', async () => {
     const path = join(await tempDir(), 'state.json');
     await writeFile(path, '[1,2,3]');
-    await expect(StateStore.open(path)).rejects.toThrow(/not an ecs-action-watch state file/);
+    await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file/);
   });
 
   it('never writes in read-only mode', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path, { readOnly: true });
+    const store = await openStore(path, { readOnly: true });
     store.set('a', record());
     await store.save();
     await expect(readFile(path)).rejects.toThrow(/ENOENT/);
@@ -67,12 +82,12 @@ describe('StateStore', () => {
   it('refuses a state path it cannot read, naming it', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'file'), 'x');
-    await expect(StateStore.open(join(dir, 'file', 'state.json'))).rejects.toThrow(/state file .*file\/state.json: cannot be read: ENOTDIR/);
+    await expect(openStore(join(dir, 'file', 'state.json'))).rejects.toThrow(/state file .*file\/state.json: cannot be read: ENOTDIR/);
   });
 
   it('reports a failed write with the path and keeps the change for the next save', async () => {
     const dir = await tempDir();
-    const store = await StateStore.open(join(dir, 'sub', 'state.json'));
+    const store = await openStore(join(dir, 'sub', 'state.json'));
     await writeFile(join(dir, 'sub'), 'now a file, not a folder');
     store.set('a', record());
     await expect(store.save()).rejects.toThrow(/sub\/state.json: cannot be written/);
@@ -109,7 +124,7 @@ describe('StateStore with hostile records', () => {
     const badKey = 'p1/s1/req-x';
     const bad = make(badKey);
     await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(good)]: good, [badKey]: bad } }));
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     expect(store.setAside).toEqual([{ key: badKey, problems: expect.arrayContaining([expect.stringMatching(problem)]) }]);
     expect(store.get(watchKey(good))).toEqual(good);
     expect(store.get(badKey)).toBeUndefined();
@@ -127,7 +142,7 @@ describe('StateStore with hostile records', () => {
     const dir = await tempDir();
     const path = join(dir, 'state.json');
     await writeFile(path, JSON.stringify({ version: 1, watches: { 'p1/s1/req-x': { verdict: 42 } } }));
-    const store = await StateStore.open(path, { readOnly: true });
+    const store = await openStore(path, { readOnly: true });
     expect(store.setAside.map((s) => s.key)).toEqual(['p1/s1/req-x']);
     expect(store.setAsidePath).toBeNull();
     expect(await readdir(dir)).toEqual(['state.json']);
@@ -138,14 +153,14 @@ describe('StateStore with hostile records', () => {
     const names = ['constructor', 'toString', '__proto__'];
     const text = `{"version":1,"watches":{"p1/s1/req-1":${JSON.stringify({ ...finished('req-1'), deliveries: {} }).replace('"deliveries":{}', `"deliveries":{${names.map((n) => `"${n}":${JSON.stringify(delivered(n))}`).join(',')}}`)}}}`;
     await writeFile(path, text);
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     expect(store.setAside).toEqual([]);
     const deliveries = store.get('p1/s1/req-1')!.deliveries;
     expect(Object.keys(deliveries)).toEqual(names);
     expect(deliveries['__proto__']!.id).toBe('__proto__');
     store.touch();
     await store.save();
-    expect(Object.keys((await StateStore.open(path)).get('p1/s1/req-1')!.deliveries)).toEqual(names);
+    expect(Object.keys((await openStore(path)).get('p1/s1/req-1')!.deliveries)).toEqual(names);
   });
 });
 
@@ -153,11 +168,11 @@ describe('StateStore on files that are not plain files', () => {
   it('refuses a FIFO instead of waiting for a writer', async () => {
     const path = join(await tempDir(), 'state.json');
     execFileSync('mkfifo', [path]);
-    await expect(StateStore.open(path, { readOnly: true })).rejects.toThrow(/state\.json: is a named pipe \(FIFO\), not a regular file/);
+    await expect(openStore(path, { readOnly: true })).rejects.toThrow(/state\.json: is a named pipe \(FIFO\), not a regular file/);
   });
 
   it('refuses a path under /proc instead of reading the kernel forever', async () => {
-    await expect(StateStore.open('/proc/self/pagemap', { readOnly: true })).rejects.toThrow(/is on \/proc, whose files the kernel generates/);
+    await expect(openStore('/proc/self/pagemap', { readOnly: true })).rejects.toThrow(/is on \/proc, whose files the kernel generates/);
   });
 
   it('refuses a file far larger than any state', async () => {
@@ -165,14 +180,14 @@ describe('StateStore on files that are not plain files', () => {
     const { truncate } = await import('node:fs/promises');
     await writeFile(path, '');
     await truncate(path, 300 * 1024 * 1024);
-    await expect(StateStore.open(path, { readOnly: true })).rejects.toThrow(/is 300 MiB, more than the 256 MiB allowed/);
+    await expect(openStore(path, { readOnly: true })).rejects.toThrow(/is 300 MiB, more than the 256 MiB allowed/);
   });
 });
 
 describe('StateStore round trip', () => {
   it('keeps every field of a record, the verdict memory included', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     const full: ActionWatchRecord = {
       ...finished('req-1'),
       observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false },
@@ -181,12 +196,12 @@ describe('StateStore round trip', () => {
     };
     store.set(watchKey(full), full);
     await store.save();
-    expect((await StateStore.open(path)).get(watchKey(full))).toEqual(full);
+    expect((await openStore(path)).get(watchKey(full))).toEqual(full);
   });
 
   it('keeps a job record whole, its last job document included while a delivery is owed, under its own key', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     const job: JobWatchRecord = {
       kind: 'ecs-job', projectId: 'p1', jobId: 'j1', name: 'batch', trackingSince: '2026-11-26T10:00:00.000Z', everFound: true,
       observed: { firstNotFoundAt: null, notFoundAnswers: 0 }, lastError: null,
@@ -197,31 +212,31 @@ describe('StateStore round trip', () => {
     store.set(watchKey(job), job);
     await store.save();
     expect(watchKey(job)).toBe('p1/jobs/j1');
-    expect((await StateStore.open(path)).get('p1/jobs/j1')).toEqual(job);
+    expect((await openStore(path)).get('p1/jobs/j1')).toEqual(job);
   });
 
   it('sets aside a job record that lacks what a job needs, naming the fields', async () => {
     const path = join(await tempDir(), 'state.json');
     const raw = { kind: 'ecs-job', projectId: 'p1', jobId: 'j1', name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, verdict: null, deliveries: {} };
     await writeFile(path, JSON.stringify({ version: 1, watches: { 'p1/jobs/j1': raw } }));
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     expect(store.setAside).toEqual([{ key: 'p1/jobs/j1', problems: [expect.stringMatching(/^observed: /), expect.stringMatching(/^job: /)] }]);
   });
 
   it('keeps batches with their digests, and sets a bad one aside without touching the watches', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     const member = { key: watchKey(ref), watch: { name: null, ...ref }, outcome: null, reason: 'pending', detectedAt: null };
     const batch: BatchRecord = { label: 'fleet', digests: [{ round: 1, final: false, detectedAt: '2026-11-26T10:00:00.000Z', members: [member], deliveries: dictionary([['chat', delivered('b')]]) }] };
     store.set(watchKey(ref), finished('req-1'));
     store.setBatch(batch);
     await store.save();
-    expect((await StateStore.open(path)).getBatch('fleet')).toEqual(batch);
+    expect((await openStore(path)).getBatch('fleet')).toEqual(batch);
 
     const text = JSON.parse(await readFile(path, 'utf8')) as { batches: Record<string, unknown> };
     text.batches['other'] = { label: 'other', digests: [{ round: 0 }] };
     await writeFile(path, JSON.stringify(text));
-    const reopened = await StateStore.open(path);
+    const reopened = await openStore(path);
     expect(reopened.setAside).toEqual([{ key: 'batch:other', problems: expect.arrayContaining([expect.stringMatching(/^digests\.0\.round: /)]) }]);
     expect(reopened.getBatch('fleet')).toEqual(batch);
     expect(reopened.get(watchKey(ref))).toBeDefined();
@@ -230,7 +245,7 @@ describe('StateStore round trip', () => {
   it('reads a state file written before batches existed', async () => {
     const path = join(await tempDir(), 'state.json');
     await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(ref)]: finished('req-1') } }));
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     expect(store.setAside).toEqual([]);
     expect(store.batches()).toEqual([]);
   });
@@ -245,33 +260,35 @@ describe('StateStore tracking', () => {
 
   it('keeps what auto-tracking knows across a restart, and writes it only when it changed', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     store.tracking.servers['p1/s1'] = tracked();
     store.tracking.projects['p1'] = { projectId: 'p1', since: null, baseline: null, cursor: null, lastError: null };
     store.touchTracking();
     await store.save();
-    const again = await StateStore.open(path);
+    const again = await openStore(path);
     expect(again.tracking.servers['p1/s1']).toEqual(tracked());
     expect(again.tracking.projects['p1']).toMatchObject({ projectId: 'p1' });
-    const before = await stat(path);
+    const before = stateFiles(path);
     again.touchTracking();
     await again.save();
-    expect((await stat(path)).ino).toBe(before.ino);
+    expect(stateFiles(path)).toEqual(before);
     again.tracking.servers['p1/s1']!.ending = true;
     again.touchTracking();
     await again.save();
-    expect((await StateStore.open(path)).tracking.servers['p1/s1']?.ending).toBe(true);
+    expect((await openStore(path)).tracking.servers['p1/s1']?.ending).toBe(true);
   });
 
   it('leaves a file that tracks nothing as it was, and sets aside a tracked server it cannot read', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     store.set(watchKey(ref), record());
     await store.save();
+    expect(stateOnDisk(path)).not.toHaveProperty('tracking');
+    await store.close();
     expect(JSON.parse(await readFile(path, 'utf8'))).not.toHaveProperty('tracking');
     const bad = { ...tracked(), horizon: 42 };
     await writeFile(path, JSON.stringify({ version: 1, watches: {}, tracking: { servers: { 'p1/s1': bad }, projects: {} } }));
-    const reopened = await StateStore.open(path);
+    const reopened = await openStore(path);
     expect(reopened.setAside).toEqual([{ key: 'tracking.servers.p1/s1', problems: [expect.stringMatching(/^horizon: /)] }]);
     expect(reopened.tracking.servers['p1/s1']).toBeUndefined();
   });
@@ -280,26 +297,30 @@ describe('StateStore tracking', () => {
 describe('StateStore writes', () => {
   it('writes nothing when nothing changed', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     store.set(watchKey(ref), record());
     await store.save();
-    const before = await stat(path);
+    const before = stateFiles(path);
     store.touch();
     await store.save();
-    const reopened = await StateStore.open(path);
+    expect(stateFiles(path)).toEqual(before);
+    await store.close();
+    const closed = stateFiles(path);
+    const reopened = await openStore(path);
     reopened.touch();
     await reopened.save();
-    expect((await stat(path)).ino).toBe(before.ino);
+    expect(stateFiles(path)).toEqual(closed);
   });
 
   it('names temporary files randomly, not by pid, and removes those a crash left behind', async () => {
     const dir = await tempDir();
     const path = join(dir, 'state.json');
     await writeFile(join(dir, '.state.json.tmp-1'), 'left by a crashed daemon that was pid 1');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     expect(await readdir(dir)).toEqual([]);
     store.set('a', record());
     await store.save();
+    await store.close();
     expect(await readdir(dir)).toEqual(['state.json']);
   });
 });
@@ -313,7 +334,7 @@ describe('StateStore memory and counts', () => {
     const settled = { ...finished('req-1'), instanceAction: action, server };
     const owed: ActionWatchRecord = { ...finished('req-2'), instanceAction: { ...action, request_id: 'req-2' }, server, deliveries: dictionary([['chat', { ...delivered('d-2'), status: 'pending' }]]) };
     await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(settled)]: settled, [watchKey(owed)]: owed } }));
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     expect(store.get(watchKey(settled))).toMatchObject({ instanceAction: null, server: null, verdict: settled.verdict, deliveries: settled.deliveries });
     expect(store.get(watchKey(owed))).toMatchObject({ instanceAction: owed.instanceAction, server });
 
@@ -323,12 +344,11 @@ describe('StateStore memory and counts', () => {
     store.touch(watchKey(owed));
     store.releaseIfSettled(watchKey(owed));
     await store.save();
-    const reopened = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
-    expect(reopened.watches[watchKey(owed)]).toMatchObject({ instanceAction: null, server: null, deliveries: { chat: { status: 'given_up' } } });
+    expect(stateOnDisk(path).watches[watchKey(owed)]).toMatchObject({ instanceAction: null, server: null, deliveries: { chat: { status: 'given_up' } } });
   });
 
   it('keeps the payload of a watch of a batch until the digest that reports it has been sent', async () => {
-    const store = await StateStore.open(join(await tempDir(), 'state.json'));
+    const store = await openStore(join(await tempDir(), 'state.json'));
     const member: ActionWatchRecord = { ...finished('req-1'), deliveries: dictionary(), instanceAction: action, server, batch: 'fleet' };
     const key = watchKey(member);
     store.set(key, member);
@@ -350,7 +370,7 @@ describe('StateStore memory and counts', () => {
   });
 
   it('keeps the deliveries gauge counted as records change, without a scan', async () => {
-    const store = await StateStore.open(join(await tempDir(), 'state.json'));
+    const store = await openStore(join(await tempDir(), 'state.json'));
     const a = finished('req-a');
     const b: ActionWatchRecord = { ...finished('req-b'), deliveries: dictionary([['chat', { ...delivered('d-b'), status: 'pending' }]]) };
     store.set(watchKey(a), a);
@@ -381,12 +401,15 @@ describe('StateStore memory and counts', () => {
 describe('StateStore with many records', () => {
   it('writes a file larger than one piece whole, and reads back every record', async () => {
     const path = join(await tempDir(), 'state.json');
-    const store = await StateStore.open(path);
+    const store = await openStore(path);
     const records = Array.from({ length: 400 }, (_, i) => ({ ...record(), requestId: `req-${i}`, name: `watch ${i} ${'x'.repeat(300)}` }));
     for (const r of records) store.set(watchKey(r), r);
     await store.save();
+    // One journal line, however long.
+    expect((await readFile(`${path}.journal`, 'utf8')).split('\n')).toHaveLength(2);
+    await store.close();
     expect((await stat(path)).size).toBeGreaterThan(3 * 64 * 1024);
-    const reopened = await StateStore.open(path);
+    const reopened = await openStore(path);
     expect(reopened.setAside).toEqual([]);
     expect(records.map((r) => reopened.get(watchKey(r)))).toEqual(records);
   });

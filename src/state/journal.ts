@@ -1,0 +1,166 @@
+// The state's journal: each save appends one line holding what changed (a JSON object, numbered), made
+// durable with one fdatasync before the save counts. One line per save, written in one go: a crash can only
+// cut the last line short, and a damaged line with whole lines after it is damage, not a crash.
+import { constants } from 'node:fs';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { syncFolder } from '../files/writeFileAtomic.ts';
+import { writePieces } from '../files/writePieces.ts';
+import { StateError } from './StateError.ts';
+import { journalEntrySchema, type JournalEntry } from './schema.ts';
+
+/** The journal of the state at `statePath`, and the one a compaction has set aside until its snapshot is written. */
+export function journalPaths(statePath: string): { current: string; old: string } {
+  return { current: `${statePath}.journal`, old: `${statePath}.journal.old` };
+}
+
+/** What a crash left at a journal's end: a line cut short, ignored with everything before it kept. */
+export interface TornTail {
+  path: string;
+  /** Its line number (1-based). */
+  line: number;
+  bytes: number;
+}
+
+/**
+ * The entries of a journal's text, in order. The last line may be cut short or damaged (a crash while it
+ * was written): it is left out and reported as `torn`. A line that is not an entry with whole lines after
+ * it, or entries that are not numbered one after the other, make the journal untrustworthy: refused.
+ */
+export function parseJournal(text: string, path: string): { entries: JournalEntry[]; torn: TornTail | null } {
+  const lines = text.split('\n');
+  // After the final line break: "" when the last line is whole.
+  const last = lines.pop()!;
+  const entries: JournalEntry[] = [];
+  for (const [i, line] of lines.entries()) {
+    const entry = parseLine(line);
+    if (typeof entry === 'string') {
+      if (i < lines.length - 1 || last !== '') throw damaged(path, i + 1, entry);
+      return { entries, torn: { path, line: i + 1, bytes: Buffer.byteLength(line) + 1 } };
+    }
+    const previous = entries.at(-1);
+    if (previous && entry.seq !== previous.seq + 1) throw damaged(path, i + 1, `is change ${entry.seq} after change ${previous.seq}`);
+    entries.push(entry);
+  }
+  return { entries, torn: last === '' ? null : { path, line: lines.length + 1, bytes: Buffer.byteLength(last) } };
+}
+
+/** The entry on `line`, or why it is none. */
+function parseLine(line: string): JournalEntry | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    return `is not JSON (${(err as Error).message})`;
+  }
+  const entry = journalEntrySchema.safeParse(value);
+  return entry.success ? entry.data : 'is not a journal entry (expected {"seq":N,...})';
+}
+
+function damaged(path: string, line: number, why: string): StateError {
+  return new StateError(
+    path,
+    `line ${line} ${why}, and whole lines follow it: the journal was damaged after it was written, not cut short by a crash. ` +
+      'Move it aside to start from the state file alone, which may notify again what happened since that file was written',
+  );
+}
+
+/**
+ * The writing end of the journal. Each `append` writes one line where the last whole one ended and
+ * fdatasyncs it; a write that failed part-way is cut off before the next one, so that a line never
+ * follows half of another. The file is created at the first append (and after a `rotate`): it is only
+ * ever opened when none of its lines is needed any more, so it is created empty.
+ */
+export class JournalWriter {
+  readonly path: string;
+  #handle: FileHandle | null = null;
+  /** Bytes of whole lines: where the next line goes. */
+  #length = 0;
+  #cutNeeded = false;
+  /** When the first line of this file was written (epoch ms); null while it has none. */
+  #since: number | null = null;
+
+  constructor(path: string) {
+    this.path = path;
+  }
+
+  /** Bytes of whole lines in the file. */
+  get bytes(): number {
+    return this.#length;
+  }
+
+  /** When the file's first line was written (epoch ms); null while it has none. */
+  get since(): number | null {
+    return this.#since;
+  }
+
+  /**
+   * Appends one line (pieces that end with a line break) and makes it durable; resolves to its bytes. Rejects
+   * with `JournalLostError` when the file was removed meanwhile (its lines reached no file anyone reads).
+   */
+  async append(pieces: Iterable<string>): Promise<number> {
+    const handle = await this.#open();
+    if (this.#cutNeeded) {
+      await handle.truncate(this.#length);
+      this.#cutNeeded = false;
+    }
+    let bytes: number;
+    try {
+      bytes = await writePieces(handle, pieces, this.#length);
+      await handle.datasync();
+    } catch (err) {
+      this.#cutNeeded = true;
+      throw err;
+    }
+    // A journal whose folder was deleted or replaced takes writes without complaint, into a file nobody reads.
+    if ((await handle.stat()).nlink === 0) {
+      await this.close();
+      throw new JournalLostError(`${this.path} was removed while in use`);
+    }
+    this.#length += bytes;
+    this.#since ??= Date.now();
+    return bytes;
+  }
+
+  /** Renames the file to `to` (a compaction's old journal); the next append starts a new one. */
+  async rotate(to: string): Promise<void> {
+    if (this.#handle === null) return;
+    await rename(this.path, to);
+    await this.close();
+  }
+
+  /** Removes the file, whose every line a snapshot now holds; the next append starts a new one. */
+  async remove(): Promise<void> {
+    await this.close();
+    await rm(this.path, { force: true });
+  }
+
+  async close(): Promise<void> {
+    const handle = this.#handle;
+    this.#handle = null;
+    this.#length = 0;
+    this.#cutNeeded = false;
+    this.#since = null;
+    await handle?.close();
+  }
+
+  async #open(): Promise<FileHandle> {
+    if (this.#handle) return this.#handle;
+    await mkdir(dirname(this.path), { recursive: true });
+    const handle = await open(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    try {
+      // The new file's name must outlive a crash as much as the lines in it.
+      await syncFolder(dirname(this.path));
+    } catch (err) {
+      await handle.close();
+      throw err;
+    }
+    this.#handle = handle;
+    return handle;
+  }
+}
+
+/** The journal file disappeared under the daemon: what it held must be written again, as a snapshot. */
+export class JournalLostError extends Error {
+  override name = 'JournalLostError';
+}

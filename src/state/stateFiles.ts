@@ -1,0 +1,199 @@
+// The state on disk: a snapshot at `state.path` (replaced atomically now and then) and the journal of
+// what changed since (`<state.path>.journal`, and `.journal.old` while a compaction writes the snapshot).
+// Here: reading them into every record's latest value, and the text of a snapshot and of a journal line.
+import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
+import { StateError } from './StateError.ts';
+import { journalPaths, parseJournal, type TornTail } from './journal.ts';
+import { STATE_VERSION, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
+
+/** Far beyond any real state (pruning keeps it small); a file this big is something else. */
+const MAX_STATE_BYTES = 256 * 1024 * 1024;
+/** Each piece of a file's text is about this long: written piece by piece, a file is never one string. */
+const PIECE_CHARS = 64 * 1024;
+/** How often a reader (`check`) reads again when a compaction replaced the files under it. */
+const READ_ATTEMPTS = 5;
+
+export const SECTIONS = ['watches', 'batches', 'servers', 'projects'] as const;
+export type Section = (typeof SECTIONS)[number];
+
+/** Each section's entries by key: as read (values), as written (JSON text), or as changed (null: removed). */
+export type Sections<V> = Record<Section, Map<string, V>>;
+
+export function emptySections<V>(): Sections<V> {
+  return { watches: new Map(), batches: new Map(), servers: new Map(), projects: new Map() };
+}
+
+export interface StoredState {
+  /** Every record's latest value, unchecked. */
+  records: Sections<unknown>;
+  /** The number of the last change the files hold (0: none). */
+  seq: number;
+  snapshotBytes: number;
+  /** A journal file exists: the snapshot alone is not the state. */
+  journaled: boolean;
+  /** Journal lines cut short by a crash, left out. */
+  torn: TornTail[];
+}
+
+/**
+ * Reads the snapshot, then the journal lines after it. Refuses (StateError) a file that is not what it
+ * should be and a journal that does not continue the snapshot. A reader without the lock (`retry`) reads
+ * again when a compaction replaced the files while it read them.
+ */
+export async function readStoredState(path: string, options: { retry: boolean }): Promise<StoredState> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readOnce(path);
+    } catch (err) {
+      if (!(err instanceof GapError)) throw err;
+      if (!options.retry || attempt >= READ_ATTEMPTS) throw err.refusal(path);
+    }
+  }
+}
+
+/** A journal that begins after the change its snapshot ends with: a compaction meanwhile, or damage. */
+class GapError extends Error {
+  readonly journal: string;
+  readonly first: number;
+  readonly seq: number;
+
+  constructor(journal: string, first: number, seq: number) {
+    super(`gap before change ${first}`);
+    this.journal = journal;
+    this.first = first;
+    this.seq = seq;
+  }
+
+  refusal(path: string): StateError {
+    return new StateError(
+      this.journal,
+      `begins at change ${this.first}, but ${path} holds changes up to ${this.seq}: the changes between are missing (was the state file replaced ` +
+        'by an older copy?). Move the journal aside to start from the state file alone, which may notify again what happened since that file was written',
+    );
+  }
+}
+
+async function readOnce(path: string): Promise<StoredState> {
+  const records = emptySections<unknown>();
+  let seq = 0;
+  let snapshotBytes = 0;
+  const snapshot = await readIfThere(path);
+  if (snapshot !== null) {
+    snapshotBytes = Buffer.byteLength(snapshot);
+    const envelope = parseSnapshot(snapshot, path);
+    seq = envelope.seq ?? 0;
+    const fill = (section: Section, entries: Record<string, unknown> | undefined) => {
+      for (const [key, value] of Object.entries(entries ?? {})) records[section].set(key, value);
+    };
+    fill('watches', envelope.watches);
+    fill('batches', envelope.batches);
+    fill('servers', envelope.tracking?.servers);
+    fill('projects', envelope.tracking?.projects);
+  }
+  let journaled = false;
+  const torn: TornTail[] = [];
+  const { old, current } = journalPaths(path);
+  for (const file of [old, current]) {
+    const text = await readIfThere(file);
+    if (text === null) continue;
+    journaled = true;
+    const journal = parseJournal(text, file);
+    if (journal.torn) torn.push(journal.torn);
+    for (const entry of journal.entries) {
+      // Already in the snapshot: a crash came between a compaction's snapshot and the removal of the journal.
+      if (entry.seq <= seq) continue;
+      if (entry.seq !== seq + 1) throw new GapError(file, entry.seq, seq);
+      apply(records, entry);
+      seq = entry.seq;
+    }
+  }
+  return { records, seq, snapshotBytes, journaled, torn };
+}
+
+function parseSnapshot(text: string, path: string) {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (err) {
+    // Starting afresh would re-notify every finished watch: refuse and let the operator decide.
+    throw new StateError(path, `is not valid JSON (${(err as Error).message}); move it aside to start afresh, which re-notifies finished watches`, { cause: err });
+  }
+  const envelope = stateEnvelopeSchema.safeParse(parsed);
+  if (!envelope.success) {
+    throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}); move it aside to start afresh`);
+  }
+  return envelope.data;
+}
+
+function apply(records: Sections<unknown>, entry: JournalEntry): void {
+  const changes: Array<[Section, Record<string, unknown> | undefined]> = [
+    ['watches', entry.watches],
+    ['batches', entry.batches],
+    ['servers', entry.tracking?.servers],
+    ['projects', entry.tracking?.projects],
+  ];
+  for (const [section, changed] of changes) {
+    for (const [key, value] of Object.entries(changed ?? {})) {
+      if (value === null) records[section].delete(key);
+      else records[section].set(key, value);
+    }
+  }
+}
+
+/** The text of the file at `path`, or null when there is none. */
+async function readIfThere(path: string): Promise<string | null> {
+  try {
+    return await readRegularFile(path, MAX_STATE_BYTES);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    const reason = err instanceof NotARegularFileError ? err.message : `cannot be read: ${(err as Error).message}`;
+    throw new StateError(path, `${reason} (set state.path to a file in a writable folder)`, { cause: err });
+  }
+}
+
+type Entries = ReadonlyArray<readonly [string, string | null]>;
+
+/**
+ * The snapshot's text: each section's records, one a line. The entries are taken now, so that the text
+ * can be written while the store changes.
+ */
+export function snapshotText(seq: number, image: Sections<string>): Iterable<string> {
+  const entries = (section: Section): Entries => [...image[section]];
+  const [servers, projects] = [entries('servers'), entries('projects')];
+  const tracking = servers.length + projects.length > 0 ? [',\n"tracking":{"servers":', servers, ',\n"projects":', projects, '}'] : [];
+  return pieces([`{"version":${STATE_VERSION},"seq":${seq},"watches":`, entries('watches'), ',\n"batches":', entries('batches'), ...tracking, '}\n'], '\n');
+}
+
+/** A journal line: the records of one change, null for one removed; one line, however many records. */
+export function journalLine(seq: number, change: Sections<string | null>): string[] {
+  const parts: Array<string | Entries> = [`{"seq":${seq}`];
+  if (change.watches.size > 0) parts.push(',"watches":', [...change.watches]);
+  if (change.batches.size > 0) parts.push(',"batches":', [...change.batches]);
+  const tracking: Array<string | Entries> = [];
+  if (change.servers.size > 0) tracking.push('"servers":', [...change.servers]);
+  if (change.projects.size > 0) tracking.push(tracking.length > 0 ? ',"projects":' : '"projects":', [...change.projects]);
+  if (tracking.length > 0) parts.push(',"tracking":{', ...tracking, '}');
+  parts.push('}\n');
+  return [...pieces(parts, '')];
+}
+
+/** The text of `parts` (text as it is, entries as a JSON object of them) in pieces of about PIECE_CHARS. */
+function* pieces(parts: ReadonlyArray<string | Entries>, lineBreak: string): Generator<string> {
+  let piece = '';
+  for (const part of parts) {
+    if (typeof part === 'string') {
+      piece += part;
+      continue;
+    }
+    piece += '{';
+    for (let i = 0; i < part.length; i++) {
+      const [key, json] = part[i]!;
+      piece += `${i === 0 ? lineBreak : `,${lineBreak}`}${JSON.stringify(key)}:${json ?? 'null'}`;
+      if (piece.length < PIECE_CHARS) continue;
+      yield piece;
+      piece = '';
+    }
+    piece += part.length > 0 ? `${lineBreak}}` : '}';
+  }
+  yield piece;
+}

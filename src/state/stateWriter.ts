@@ -1,0 +1,209 @@
+import { rm } from 'node:fs/promises';
+import { writeFileAtomic } from '../files/writeFileAtomic.ts';
+import { StateError } from './StateError.ts';
+import { JournalLostError, JournalWriter, journalPaths } from './journal.ts';
+import { SECTIONS, journalLine, snapshotText, type Section, type Sections } from './stateFiles.ts';
+
+/**
+ * The journal is compacted into a new snapshot once it holds this much, or as much as the snapshot when that
+ * is more: a byte of change costs at most about two bytes written, and a start replays at most twice the state.
+ */
+const COMPACT_MIN_BYTES = 1024 * 1024;
+/** ...or once its first line is this old, so that the snapshot alone is never far behind. */
+const COMPACT_AGE_MS = 60 * 60_000;
+/** A compaction that failed is not tried again before this (every save would otherwise try). */
+const COMPACT_RETRY_MS = 60_000;
+
+/** Which file a write went to, for the metrics. */
+export type StateFileKind = 'journal' | 'snapshot';
+
+/**
+ * Writes the state's changes durably, at a cost that follows what changed. Each change is one line
+ * appended to the journal (`<state.path>.journal`) and fdatasynced. Now and then the journal is compacted:
+ * it is renamed to `.journal.old` between two changes, so that later lines go to a fresh one, the whole
+ * state is written as the snapshot (`state.path`, replaced atomically) in the background, and the old
+ * journal is removed once the snapshot is on disk. Changes are numbered and the snapshot says up to which
+ * one it holds, so that a crash between any two steps leaves files that read back as the last change
+ * written (see stateFiles.ts). The caller serialises `write`, `compactIfDue` and `close`.
+ */
+export class StateWriter {
+  readonly path: string;
+  /** Each entry's JSON as the files hold it: what a change is measured against. */
+  readonly image: Sections<string>;
+  /** The number of the last change written. */
+  #seq: number;
+  #snapshotBytes: number;
+  readonly #journal: JournalWriter;
+  readonly #oldJournal: string;
+  /** The old journal exists and holds changes that no snapshot holds yet. */
+  #oldJournalNeeded = false;
+  /** The journal was lost: the next change is written as a snapshot of everything. */
+  #snapshotNeeded = false;
+  /** The compaction writing a snapshot in the background, if any; it never rejects (it reports). */
+  #compaction: Promise<void> | null = null;
+  #compactNotBefore = 0;
+  #stopped = false;
+  /** Closed: a journal opened again would be created empty over lines a failed last compaction still needs. */
+  #closed = false;
+  #onWrite: ((bytes: number, file: StateFileKind) => void) | undefined;
+  #onCompactionFailed: ((err: StateError) => void) | undefined;
+
+  constructor(path: string, options: { image: Sections<string>; seq: number; snapshotBytes: number }) {
+    this.path = path;
+    this.image = options.image;
+    this.#seq = options.seq;
+    this.#snapshotBytes = options.snapshotBytes;
+    this.#journal = new JournalWriter(journalPaths(path).current);
+    this.#oldJournal = journalPaths(path).old;
+  }
+
+  /** Told the size of each write and which file it went to, for the state metrics. */
+  onWrite(listener: (bytes: number, file: StateFileKind) => void): void {
+    this.#onWrite = listener;
+  }
+
+  /** Told when a compaction in the background failed: changes go on into the journal, and it is tried again later. */
+  onCompactionFailed(listener: (err: StateError) => void): void {
+    this.#onCompactionFailed = listener;
+  }
+
+  /**
+   * Writes `change` (each entry's new JSON, null for one removed) durably, and the image follows it: as a
+   * journal line, or as a snapshot when the line would be as big as a compaction (the first save of
+   * thousands of new watches) or the journal was lost. Rejects with a StateError, nothing applied.
+   */
+  async write(change: Sections<string | null>): Promise<void> {
+    if (!SECTIONS.some((section) => change[section].size > 0) && !this.#snapshotNeeded) return;
+    if (this.#closed) throw new StateError(this.path, 'not saved: the state was closed (the daemon is stopping)');
+    const seq = this.#seq + 1;
+    try {
+      if (this.#snapshotNeeded || charsOf(change) >= this.#compactAt()) {
+        await this.#snapshot(seq, withChange(this.image, change));
+      } else {
+        const bytes = await this.#journal.append(journalLine(seq, change));
+        this.#onWrite?.(bytes, 'journal');
+      }
+    } catch (err) {
+      if (err instanceof JournalLostError) this.#snapshotNeeded = true;
+      throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
+    }
+    applyChange(this.image, change);
+    this.#seq = seq;
+  }
+
+  /** Writes the whole image as the snapshot now and removes the journals (at open: a journal was found, or records were set aside). */
+  compact(): Promise<void> {
+    return this.#snapshot(this.#seq, this.image);
+  }
+
+  /**
+   * After a write: starts a compaction when the journal is big or old enough. The journal is set aside
+   * here, between two writes; the snapshot of everything up to now is written in the background.
+   */
+  async compactIfDue(): Promise<void> {
+    const journal = this.#journal;
+    if (this.#compaction || this.#stopped || Date.now() < this.#compactNotBefore) return;
+    const old = journal.since !== null && Date.now() - journal.since >= COMPACT_AGE_MS;
+    if (journal.bytes < this.#compactAt() && !old) return;
+    const text = snapshotText(this.#seq, this.image);
+    try {
+      // With an old journal still needed (an earlier compaction failed) the current one stays: its lines
+      // up to this snapshot are skipped at load.
+      if (!this.#oldJournalNeeded) {
+        await journal.rotate(this.#oldJournal);
+        this.#oldJournalNeeded = true;
+      }
+    } catch (err) {
+      this.#compactionFailed(err);
+      return;
+    }
+    this.#compaction = (async () => {
+      try {
+        this.#snapshotWritten(await writeDurably(this.path, text));
+        await rm(this.#oldJournal, { force: true });
+        this.#oldJournalNeeded = false;
+      } catch (err) {
+        this.#compactionFailed(err);
+      } finally {
+        this.#compaction = null;
+      }
+    })();
+  }
+
+  /** No compaction starts any more: another process owns the state now. */
+  stop(): void {
+    this.#stopped = true;
+  }
+
+  /**
+   * Waits for a compaction under way and, unless stopped, compacts what the journal holds, so that a clean
+   * start reads one file; then closes the journal. Rejects with a StateError.
+   */
+  async close(): Promise<void> {
+    this.#closed = true;
+    try {
+      await this.#compaction;
+      if (!this.#stopped && (this.#journal.bytes > 0 || this.#oldJournalNeeded || this.#snapshotNeeded)) await this.compact();
+    } finally {
+      await this.#journal.close();
+    }
+  }
+
+  /** The journal's size at which it is compacted. */
+  #compactAt(): number {
+    return Math.max(COMPACT_MIN_BYTES, this.#snapshotBytes);
+  }
+
+  #compactionFailed(err: unknown): void {
+    this.#compactNotBefore = Date.now() + COMPACT_RETRY_MS;
+    this.#onCompactionFailed?.(err instanceof StateError ? err : new StateError(this.path, `could not be compacted: ${(err as Error).message}`, { cause: err }));
+  }
+
+  /** Writes `image` as the snapshot of changes up to `seq`, which then holds everything: the journals are removed. */
+  async #snapshot(seq: number, image: Sections<string>): Promise<void> {
+    // Never two snapshot writes at once: the one renamed last would win.
+    await this.#compaction;
+    this.#snapshotWritten(await writeDurably(this.path, snapshotText(seq, image)));
+    await this.#journal.remove();
+    await rm(this.#oldJournal, { force: true });
+    this.#oldJournalNeeded = false;
+    this.#snapshotNeeded = false;
+  }
+
+  #snapshotWritten(bytes: number): void {
+    this.#snapshotBytes = bytes;
+    this.#onWrite?.(bytes, 'snapshot');
+  }
+}
+
+function applyChange(image: Sections<string>, change: Sections<string | null>): void {
+  for (const section of SECTIONS) {
+    for (const [key, json] of change[section]) {
+      if (json === null) image[section].delete(key);
+      else image[section].set(key, json);
+    }
+  }
+}
+
+/** About how long the journal line of `change` is. */
+function charsOf(change: Sections<string | null>): number {
+  let chars = 0;
+  for (const section of SECTIONS) for (const [key, json] of change[section]) chars += key.length + (json?.length ?? 4) + 4;
+  return chars;
+}
+
+/** A copy of `image` with `change` applied. */
+function withChange(image: Sections<string>, change: Sections<string | null>): Sections<string> {
+  const copy = Object.fromEntries(SECTIONS.map((section) => [section, new Map(image[section])])) as Record<Section, Map<string, string>>;
+  applyChange(copy, change);
+  return copy;
+}
+
+/** Replaces `path` with `text` atomically and durably; resolves to the bytes written. */
+export async function writeDurably(path: string, text: string | Iterable<string>): Promise<number> {
+  try {
+    return await writeFileAtomic(path, text);
+  } catch (err) {
+    throw new StateError(path, `cannot be written: ${(err as Error).message}`, { cause: err });
+  }
+}

@@ -1,0 +1,155 @@
+// The state on disk as snapshot and journal: what each save appends, what a crash can leave (a torn last
+// line, a compaction cut short at any step) and what must be refused rather than guessed. Real files in a
+// temporary folder; the files a crash leaves are written here by hand, as a crash would leave them.
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { StateStore, watchKey } from '../../src/state/store.ts';
+import { StateError } from '../../src/state/StateError.ts';
+import type { ActionWatchRecord } from '../../src/state/types.ts';
+import { dictionary } from '../../src/data/dictionary.ts';
+import { stateOnDisk } from './onDisk.ts';
+
+function record(requestId: string, name: string | null = null): ActionWatchRecord {
+  return {
+    projectId: 'p1', serverId: 's1', requestId, name, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null,
+    instanceAction: null, server: null, verdict: null, deliveries: dictionary(),
+  };
+}
+const key = (requestId: string) => watchKey(record(requestId));
+
+const opened: StateStore[] = [];
+afterEach(async () => {
+  await Promise.allSettled(opened.splice(0).map((store) => store.close()));
+});
+
+async function open(path: string): Promise<StateStore> {
+  const store = await StateStore.open(path);
+  opened.push(store);
+  return store;
+}
+
+async function statePath(): Promise<string> {
+  return join(await mkdtemp(join(tmpdir(), 'eaw-journal-')), 'state.json');
+}
+
+/** A snapshot as the daemon writes it, holding `records` up to change `seq`. */
+function snapshot(seq: number | null, records: ActionWatchRecord[]): string {
+  const watches = Object.fromEntries(records.map((r) => [watchKey(r), r]));
+  return `${JSON.stringify({ version: 1, ...(seq === null ? {} : { seq }), watches, batches: {} })}\n`;
+}
+
+/** A journal line holding `records` as change `seq`. */
+function line(seq: number, records: ActionWatchRecord[]): string {
+  return `${JSON.stringify({ seq, watches: Object.fromEntries(records.map((r) => [watchKey(r), r])) })}\n`;
+}
+
+describe('the state journal', () => {
+  it('loads a state file written before the journal, and appends each later save to a journal beside it', async () => {
+    const path = await statePath();
+    const old = `{"version":1,"watches":{\n${JSON.stringify(key('req-1'))}:${JSON.stringify(record('req-1'))}\n},"batches":{}}\n`;
+    await writeFile(path, old);
+    const store = await open(path);
+    expect(store.get(key('req-1'))).toEqual(record('req-1'));
+    store.set(key('req-2'), record('req-2'));
+    await store.save();
+    store.set(key('req-1'), record('req-1', 'renamed'));
+    store.delete(key('req-2'));
+    await store.save();
+    // The snapshot is not rewritten for a change: two lines, each with only what changed.
+    expect(await readFile(path, 'utf8')).toBe(old);
+    const lines = (await readFile(`${path}.journal`, 'utf8')).split('\n');
+    expect(lines.map((l) => (l === '' ? null : JSON.parse(l)))).toEqual([
+      { seq: 1, watches: { [key('req-2')]: record('req-2') } },
+      { seq: 2, watches: { [key('req-1')]: record('req-1', 'renamed'), [key('req-2')]: null } },
+      null,
+    ]);
+    const reopened = await open(path);
+    expect(reopened.entries()).toEqual([[key('req-1'), record('req-1', 'renamed')]]);
+  });
+
+  it('leaves out a last line cut short by a crash, keeps every line before it, and starts from one file', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(3, [record('req-1')]));
+    const torn = line(5, [record('req-3')]).slice(0, 40);
+    await writeFile(`${path}.journal`, line(4, [record('req-2')]) + torn);
+    const store = await open(path);
+    expect(store.torn).toEqual([{ path: `${path}.journal`, line: 2, bytes: 40 }]);
+    expect(store.entries().map(([k]) => k)).toEqual([key('req-1'), key('req-2')]);
+    // Compacted at once: a new line appended after the torn one would bury it mid-file.
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    expect(stateOnDisk(path)).toMatchObject({ seq: 4, watches: { [key('req-1')]: record('req-1'), [key('req-2')]: record('req-2') } });
+  });
+
+  it('refuses a journal damaged before its last line, saying what to do', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(1, []));
+    await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"seq":3,"watc\n${line(4, [record('req-2')])}`);
+    const refusal = StateStore.open(path);
+    await expect(refusal).rejects.toThrow(StateError);
+    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is not JSON .*whole lines follow it.*Move it aside/);
+  });
+
+  it('refuses a journal that does not continue its snapshot (an older copy of the state file put back)', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(2, [record('req-1')]));
+    await writeFile(`${path}.journal`, line(7, [record('req-2')]));
+    await expect(StateStore.open(path)).rejects.toThrow(/begins at change 7, but .*state\.json holds changes up to 2: the changes between are missing/);
+  });
+
+  it('reads back the last change after a crash at any step of a compaction', async () => {
+    const [r1, r2, r3] = [record('req-1'), record('req-2'), record('req-3')];
+    const crashes = {
+      // Journal set aside, the new snapshot not yet written, a save since in the fresh journal.
+      'before the snapshot': { snapshot: snapshot(1, [r1]), old: line(2, [r2]), current: line(3, [r3]) },
+      // Snapshot written, the old journal not yet removed: its lines are in the snapshot already.
+      'before the old journal is removed': { snapshot: snapshot(2, [r1, r2]), old: line(2, [r2]), current: line(3, [r3]) },
+    };
+    for (const [moment, files] of Object.entries(crashes)) {
+      const path = await statePath();
+      await writeFile(path, files.snapshot);
+      await writeFile(`${path}.journal.old`, files.old);
+      await writeFile(`${path}.journal`, files.current);
+      const store = await open(path);
+      expect(store.entries(), moment).toEqual([r1, r2, r3].map((r) => [watchKey(r), r]));
+      expect(await readdir(join(path, '..')), moment).toEqual(['state.json']);
+    }
+  });
+
+  it('compacts a journal grown past the snapshot into a new snapshot, and keeps saving meanwhile', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    const writes: Array<[number, string]> = [];
+    store.onWrite((bytes, file) => writes.push([bytes, file]));
+    const big = (i: number, round: number) => record(`req-${i}`, `round ${round} ${'x'.repeat(2000)}`);
+    for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, 0));
+    await store.save();
+    // Each round changes every record: the journal passes the 1 MiB floor after about a dozen rounds.
+    for (let round = 1; round <= 16; round++) {
+      for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, round));
+      await store.save();
+    }
+    await store.close();
+    const files = writes.map(([, file]) => file);
+    expect(files.filter((f) => f === 'journal').length).toBeGreaterThan(10);
+    // The compaction once the journal passed 1 MiB, and the one at close.
+    expect(files.filter((f) => f === 'snapshot')).toHaveLength(2);
+    // A byte changed costs a byte in the journal and at most about one more in snapshots.
+    expect(writes.reduce((sum, [bytes]) => sum + bytes, 0)).toBeLessThan(2 * 17 * 40 * 2100);
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    const reopened = await open(path);
+    expect(reopened.get(key('req-39'))).toEqual(big(39, 16));
+    expect(reopened.size).toBe(40);
+  });
+
+  it('writes nothing more once closed', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    store.set(key('req-1'), record('req-1'));
+    await store.close();
+    store.set(key('req-2'), record('req-2'));
+    await expect(store.save()).rejects.toThrow(/state\.json: not saved: the state was closed/);
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+  });
+});
