@@ -1,10 +1,12 @@
 // The outbox through real parts: a state file in a temporary folder and a webhook receiver on 127.0.0.1.
 // Time is moved with a fake Date; nothing sleeps longer than a receiver's scripted answer.
 import { mkdtemp } from 'node:fs/promises';
+import { createServer, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Outbox } from '../../src/delivery/outbox.ts';
+import { Outbox, SENDS_PER_NOTIFIER } from '../../src/delivery/outbox.ts';
 import { deliveryId, digestDeliveryId } from '../../src/delivery/notification.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
@@ -235,6 +237,42 @@ describe('the outbox', () => {
     const gap = Date.parse(delivery(second).nextAttemptAt!) - Date.now();
     expect(gap).toBeGreaterThanOrEqual(4000);
     expect(gap).toBeLessThanOrEqual(8000);
+  });
+
+  it('sends a wave to each notifier as it is saved, up to its bound at once, and a stuck receiver holds up no other', async () => {
+    const held: ServerResponse[] = [];
+    const stuck = createServer((req, res) => {
+      req.resume();
+      held.push(res);
+    });
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}/hook`;
+    notifiers.set('stuck', createWebhookNotifier('stuck', { type: 'webhook', url, headers: dictionary(), timeout: 30_000, on: ['success'] }, { logger: silentLogger() }));
+    try {
+      const store = await openStore();
+      const outbox = outboxFor(store);
+      outbox.start();
+      const wave = SENDS_PER_NOTIFIER + 36;
+      for (let i = 0; i < wave; i++) {
+        const record = { ...finishedRecord(), requestId: `req-wave-${i}` };
+        const key = watchKey(record);
+        store.set(key, record);
+        for (const name of ['chat', 'stuck']) store.addDelivery(key, name, newDelivery({ id: deliveryId(key, 'success', name) }));
+      }
+      await store.save();
+      // Every webhook went out while the stuck receiver held its sends: those started with them, but only up to the bound.
+      await vi.waitFor(() => expect(sink.received).toHaveLength(wave), { interval: 5 });
+      await vi.waitFor(() => expect(held.length).toBeGreaterThanOrEqual(SENDS_PER_NOTIFIER), { interval: 5 });
+      expect(held).toHaveLength(SENDS_PER_NOTIFIER);
+      // Each answer frees a slot for the next.
+      for (const res of held) res.end();
+      await vi.waitFor(() => expect(held).toHaveLength(wave), { interval: 5 });
+      for (const res of held.slice(SENDS_PER_NOTIFIER)) res.end();
+      await vi.waitFor(() => expect(store.deliveryCounts()).toMatchObject({ pending: 0, delivered: 2 * wave }), { interval: 5 });
+    } finally {
+      stuck.closeAllConnections();
+      stuck.close();
+    }
   });
 
   it('drops settled deliveries from its queue', async () => {
