@@ -33,6 +33,14 @@ describe('logger', () => {
     expect(out.lines()[0]).toMatchObject({ level: 'info', msg: 'config', smtp: { user: 'u', password: '[redacted]' } });
   });
 
+  it('redacts secrets in a child logger\'s bindings and in an error logged as such', async () => {
+    const out = new Capture();
+    const logger = await createLogger({ destination: out });
+    logger.child({ watch: 'w', auth: { type: 'token', token: 't-1' } }).error({ err: Object.assign(new Error('refused'), { password: 'p-2' }) }, 'failed');
+    expect(out.text).not.toMatch(/t-1|p-2/);
+    expect(out.lines()[0]).toMatchObject({ watch: 'w', auth: { token: '[redacted]' }, err: { message: 'refused', password: '[redacted]' }, msg: 'failed' });
+  });
+
   it('writes one readable line per event for a person at a terminal, secrets redacted as well', async () => {
     const out = new Capture();
     (await createLogger({ destination: out, pretty: true })).warn({ watch: 'resize web-01', error: '401 Unauthorized', token: 't-1' }, 'poll failed');

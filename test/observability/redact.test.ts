@@ -1,0 +1,46 @@
+// The logger's redaction as a pure function: where it finds secrets, and that it changes nothing else.
+import { describe, expect, it } from 'vitest';
+import { CENSOR, secretRedactor } from '../../src/observability/redact.ts';
+
+const redact = secretRedactor(['password', 'secretKey', 'x-auth-token']);
+
+describe('secret redaction', () => {
+  it('censors a secret key at any depth, in arrays too, whatever its case', () => {
+    const value = {
+      a: { b: { c: { d: { e: { password: 'p-1' } } } } },
+      list: [{ name: 'x' }, { SecretKey: 'sk-2' }],
+      headers: { 'X-Auth-Token': 't-3', accept: 'application/json' },
+    };
+    expect(redact(value)).toEqual({
+      a: { b: { c: { d: { e: { password: CENSOR } } } } },
+      list: [{ name: 'x' }, { SecretKey: CENSOR }],
+      headers: { 'X-Auth-Token': CENSOR, accept: 'application/json' },
+    });
+  });
+
+  it('censors a whole object under a secret key, and leaves the value it was given as it was', () => {
+    const value = { password: { type: 'password', password: 'p-1' }, user: 'u' };
+    expect(redact(value)).toEqual({ password: CENSOR, user: 'u' });
+    expect(value.password.password).toBe('p-1');
+  });
+
+  it('returns a value without secrets as it came, without copying it', () => {
+    const value = { watch: 'web-01', deliveryId: 'abc', nested: { attempt: 1, at: new Date(0) }, list: [1, 2] };
+    expect(redact(value)).toBe(value);
+  });
+
+  it('keeps what an error says when a property of it is censored', () => {
+    const err = Object.assign(new Error('login refused'), { password: 'p-1', status: 401 });
+    const out = redact({ err }).err;
+    expect(out).toBeInstanceOf(Error);
+    expect(out).toMatchObject({ message: 'login refused', password: CENSOR, status: 401 });
+    expect(out.stack).toBe(err.stack);
+    expect(err.password).toBe('p-1');
+  });
+
+  it('stops at a depth no log call reaches, so that a cycle ends', () => {
+    const cycle: Record<string, unknown> = { name: 'loop' };
+    cycle['self'] = cycle;
+    expect(redact(cycle)).toBe(cycle);
+  });
+});
