@@ -9,6 +9,12 @@ import { writePieces } from '../files/writePieces.ts';
 import { StateError } from './StateError.ts';
 import { journalEntrySchema, type JournalEntry } from './schema.ts';
 
+/**
+ * Each write to the journal is durable when it returns (data and the file's size, as fdatasync makes them):
+ * one system call and one wait per line instead of two. Where the system has no O_DSYNC, an fdatasync follows.
+ */
+const DSYNC: number = constants.O_DSYNC ?? 0;
+
 /** The journal of the state at `statePath`, and the one a compaction has set aside until its snapshot is written. */
 export function journalPaths(statePath: string): { current: string; old: string } {
   return { current: `${statePath}.journal`, old: `${statePath}.journal.old` };
@@ -66,9 +72,8 @@ function damaged(path: string, line: number, why: string): StateError {
 }
 
 /**
- * The writing end of the journal. Each `append` writes one line where the last whole one ended and
- * fdatasyncs it; a write that failed part-way is cut off before the next one, so that a line never
- * follows half of another. The file is created at the first append (and after a `rotate`): it is only
+ * The writing end of the journal. Each `append` writes one line where the last whole one ended, durably; a
+ * write that failed part-way is cut off before the next one, so that a line never follows half of another. The file is created at the first append (and after a `rotate`): it is only
  * ever opened when none of its lines is needed any more, so it is created empty.
  */
 export class JournalWriter {
@@ -105,20 +110,28 @@ export class JournalWriter {
       this.#cutNeeded = false;
     }
     let bytes: number;
+    let nlink: number;
     try {
-      bytes = await writePieces(handle, pieces, this.#length);
-      await handle.datasync();
+      // The check for a removed journal runs alongside the write: one wait for the event loop, not two.
+      [bytes, nlink] = await Promise.all([this.#write(handle, pieces), handle.stat().then((stats) => stats.nlink)]);
     } catch (err) {
       this.#cutNeeded = true;
       throw err;
     }
-    // A journal whose folder was deleted or replaced takes writes without complaint, into a file nobody reads.
-    if ((await handle.stat()).nlink === 0) {
+    // A journal whose folder was deleted takes writes without complaint, into a file nobody reads.
+    if (nlink === 0) {
       await this.close();
       throw new JournalLostError(`${this.path} was removed while in use`);
     }
     this.#length += bytes;
     this.#since ??= Date.now();
+    return bytes;
+  }
+
+  /** Writes `pieces` where the last whole line ended, durably: with O_DSYNC each write is, else an fdatasync follows. */
+  async #write(handle: FileHandle, pieces: Iterable<string>): Promise<number> {
+    const bytes = await writePieces(handle, pieces, this.#length);
+    if (DSYNC === 0) await handle.datasync();
     return bytes;
   }
 
@@ -147,7 +160,7 @@ export class JournalWriter {
   async #open(): Promise<FileHandle> {
     if (this.#handle) return this.#handle;
     await mkdir(dirname(this.path), { recursive: true });
-    const handle = await open(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC, 0o600);
+    const handle = await open(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | DSYNC, 0o600);
     try {
       // The new file's name must outlive a crash as much as the lines in it.
       await syncFolder(dirname(this.path));
