@@ -3,6 +3,7 @@
 // when it is newer than the sources: one file to read and compile (with Node's compile cache) instead of
 // hundreds of modules and their type stripping, so that a one-shot command starts at once.
 import { build, type Plugin } from 'esbuild';
+import { isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -14,13 +15,27 @@ const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
 
 // Node's modules are required rather than imported: an ES import of `node:http` builds a facade of all
 // its exports, and reading them loads Node's own undici for `http.WebSocket`, 100 ms spent on nothing.
+// The import's bindings are then copied from the module's property descriptors, and asking for those of
+// `node:util` materialises its lazy exports (worker_threads, the diff and colour helpers: 18 modules for
+// `parseArgs`): each name is passed on through a getter (and a setter, for a default import written to),
+// read only when the code uses it.
 const builtinsRequired: Plugin = {
   name: 'builtins-required',
   setup(b) {
-    b.onResolve({ filter: /^node:/ }, (args) =>
-      args.kind === 'import-statement' && args.namespace !== 'builtin' ? { path: args.path, namespace: 'builtin' } : { path: args.path, external: true },
-    );
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({ contents: `module.exports = require(${JSON.stringify(args.path)});`, loader: 'js' }));
+    // `events` as well as `node:events`: some dependencies name Node's modules without the prefix.
+    b.onResolve({ filter: /^[^./]/ }, (args) => {
+      if (!isBuiltin(args.path)) return undefined;
+      const path = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
+      return args.kind === 'import-statement' && args.namespace !== 'builtin' ? { path, namespace: 'builtin' } : { path, external: true };
+    });
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
+      contents: [
+        `const m = require(${JSON.stringify(args.path)});`,
+        'const through = (k) => ({ get: () => m[k], set: (v) => { m[k] = v; }, enumerable: true });',
+        'module.exports = Object.defineProperties({}, Object.fromEntries(Object.getOwnPropertyNames(m).map((k) => [k, through(k)])));',
+      ].join('\n'),
+      loader: 'js',
+    }));
   },
 };
 
