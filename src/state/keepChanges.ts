@@ -7,10 +7,35 @@ import { isDeepStrictEqual } from 'node:util';
  */
 export function keepChanges<R extends object>(record: R, found: Partial<R>): boolean {
   let changed = false;
-  for (const field of Object.keys(found) as Array<keyof R>) {
-    if (isDeepStrictEqual(record[field], found[field])) continue;
-    record[field] = found[field] as R[keyof R];
+  for (const field in found) {
+    if (equal(record[field], found[field])) continue;
+    record[field] = found[field] as R[typeof field];
     changed = true;
   }
   return changed;
+}
+
+/**
+ * isDeepStrictEqual, without its allocations for what a poll compares most: the same document (a client
+ * returns the one it had when the answer did not change) and small records of plain values (what earlier
+ * polls saw), compared field by field.
+ */
+function equal(a: unknown, b: unknown): boolean {
+  if (Object.is(a, b)) return true;
+  if (!isPlainRecord(a) || !isPlainRecord(b) || Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return isDeepStrictEqual(a, b);
+  let fields = 0;
+  for (const key in a) {
+    const value = a[key];
+    if (typeof value === 'object' && value !== null) return isDeepStrictEqual(a, b);
+    if (!Object.hasOwn(b, key) || !Object.is(value, b[key])) return false;
+    fields++;
+  }
+  for (const key in b) if (Object.hasOwn(b, key) && --fields < 0) return false;
+  return fields === 0;
+}
+
+function isPlainRecord(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const proto: unknown = Object.getPrototypeOf(value);
+  return proto === Object.prototype || proto === null;
 }

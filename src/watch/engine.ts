@@ -20,7 +20,7 @@ import type { WarnAfterTable } from '../config/warnAfter.ts';
 import { BatchDigests } from '../batch/digests.ts';
 import type { Member } from '../batch/plan.ts';
 import { kindOf, watchKey } from './kinds/index.ts';
-import type { WatchTarget } from './kinds/types.ts';
+import type { PollContext, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
@@ -79,9 +79,18 @@ export class WatchEngine {
    */
   readonly #warningDueAt = new WeakMap<WatchTarget, number>();
   readonly #batches: BatchDigests;
+  /** What every poll uses of the engine, made once rather than as closures at each poll. */
+  readonly #pollServices: PollServices;
 
   constructor(options: EngineOptions) {
     this.#o = options;
+    this.#pollServices = {
+      client: options.client,
+      logger: options.logger,
+      closed: this.#closed.signal,
+      read: (poll, call) => this.#retrying(poll, call),
+      failed: (poll, err) => this.#pollError(poll.record, poll.log, err),
+    };
     this.#limit = pLimit(options.poll.concurrency);
     this.#batches = new BatchDigests({ store: options.store, notifiers: options.notifiers, logger: options.logger, retentionMs: options.retentionMs });
   }
@@ -240,7 +249,7 @@ export class WatchEngine {
         store: this.#o.store,
         logger: log,
         defaultDeadlineMs: this.#o.poll.deadline,
-        read: (readLog, call) => this.#retrying(() => readLog, call),
+        read: (readLog, call) => this.#retrying({ log: readLog }, call),
         failed: (readLog, err) => this.#pollError(null, readLog, err),
         limit: (task) => this.#limit(task),
         cancelled: () => this.#closed.signal.aborted,
@@ -286,8 +295,7 @@ export class WatchEngine {
     return batches;
   }
 
-  #recordFor(target: WatchTarget): WatchRecord {
-    const key = watchKey(target);
+  #recordFor(target: WatchTarget, key = watchKey(target)): WatchRecord {
     const existing = this.#o.store.get(key);
     if (existing) return existing;
     const record = kindOf(target).newRecord(target, new Date().toISOString());
@@ -296,32 +304,18 @@ export class WatchEngine {
   }
 
   async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
-    const record = this.#recordFor(target);
+    const key = watchKey(target);
+    const record = this.#recordFor(target, key);
     if (record.verdict) {
       return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason };
     }
     if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
     const kind = kindOf(target);
-    const key = watchKey(target);
-    const parent = this.#o.logger;
-    let child: Logger | undefined;
-    // Made at the first use: a child logger costs its bindings' redaction, and most polls log nothing.
-    const log = () => (child ??= parent.child({ watch: target.name, ...kind.logFields(target) }));
-
+    const poll = new WatchPoll(target, record, this.#pollServices);
     const stopTimer = this.#o.metrics.pollDuration.startTimer();
-    const closed = this.#closed.signal;
-    const result = await kind.poll({
-      target,
-      record,
-      get log() {
-        return log();
-      },
-      client: this.#o.client,
-      read: (call) => this.#retrying(log, call),
-      failed: (err) => this.#pollError(record, log(), err),
-      cancelled: () => closed.aborted,
-    });
+    const result = await kind.poll(poll);
     stopTimer();
+    const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
@@ -336,12 +330,12 @@ export class WatchEngine {
 
     if (!result.final) {
       // Only what this poll saw counts: a failed read says nothing of whether it still runs.
-      if (!pollFailed && !result.notFound) this.#warnIfSlow(target, key, record, log);
-      if (result.warning) log().warn({ reason: result.reason }, result.warning);
-      else if (parent.isLevelEnabled('debug')) log().debug({ reason: result.reason }, 'still pending');
+      if (!pollFailed && !result.notFound) this.#warnIfSlow(target, key, record, poll);
+      if (result.warning) poll.log.warn({ reason: result.reason }, result.warning);
+      else if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason };
     }
-    this.#conclude(target, key, record, result.outcome, result.reason, log());
+    this.#conclude(target, key, record, result.outcome, result.reason, poll.log);
     return { target, record, pollFailed, errorKind, state: result.outcome, detail: result.reason };
   }
 
@@ -362,7 +356,7 @@ export class WatchEngine {
    * The early warning, once, while the watch runs past its warnAfter (the verdict of this poll, if any,
    * came first). A watch of a batch has none: the batch's partial digest (batchWindow) is its warning.
    */
-  #warnIfSlow(target: WatchTarget, key: string, record: WatchRecord, log: () => Logger): void {
+  #warnIfSlow(target: WatchTarget, key: string, record: WatchRecord, poll: { readonly log: Logger }): void {
     if (record.warning || target.batch) return;
     let dueAt = this.#warningDueAt.get(target);
     if (dueAt === undefined) {
@@ -379,7 +373,7 @@ export class WatchEngine {
     record.warning = { reason, detectedAt, deliveries: dictionary() };
     this.#o.store.touch(key);
     this.#owe(target, key, record, 'slow', detectedAt);
-    log().info({ reason, notifiers: Object.keys(record.warning.deliveries) }, 'still running past warnAfter: early warning');
+    poll.log.info({ reason, notifiers: Object.keys(record.warning.deliveries) }, 'still running past warnAfter: early warning');
   }
 
   /** When the early warning is due by what the record holds (epoch ms), Infinity for never. */
@@ -426,7 +420,7 @@ export class WatchEngine {
    * not. The first attempt is made on its own: nearly every read succeeds at once, and the retry machinery
    * (its options, its signal listener, its promises) is entered only once one has failed.
    */
-  async #retrying<T>(log: () => Logger, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  async #retrying<T>(about: { readonly log: Logger }, read: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const signal = this.#closed.signal;
     let failure: unknown;
     try {
@@ -444,7 +438,7 @@ export class WatchEngine {
       shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
         if (!(error instanceof ApiError && error.retryable) || retriesLeft === 0) return;
-        log().debug({ error: error.message, attempt: attemptNumber, retryInMs: retryDelay }, 'transient API error; retrying');
+        about.log.debug({ error: error.message, attempt: attemptNumber, retryInMs: retryDelay }, 'transient API error; retrying');
         const extra = (error.retryAfterMs ?? 0) - retryDelay;
         // p-retry's own delay follows; wait the rest of what the API asked for in Retry-After.
         if (extra > 0) await sleep(Math.min(extra, 60_000), undefined, { signal });
@@ -463,6 +457,51 @@ export class WatchEngine {
     const ended = tracked.filter((s) => s.endedAt !== null).length;
     this.#o.metrics.trackedServers.set({ state: 'tracking' }, tracked.length - ended);
     this.#o.metrics.trackedServers.set({ state: 'ended' }, ended);
+  }
+}
+
+/** What a poll uses of its engine. */
+interface PollServices {
+  client: EcsClient;
+  logger: Logger;
+  /** The engine's close() cut polls in flight short. */
+  closed: AbortSignal;
+  read<V>(poll: WatchPoll, call: (signal: AbortSignal) => Promise<V>): Promise<V>;
+  failed(poll: WatchPoll, err: unknown): string;
+}
+
+/** One poll of one watch, as its kind sees it: one object per poll, its methods shared by all. */
+class WatchPoll implements PollContext {
+  readonly target: WatchTarget;
+  readonly record: WatchRecord;
+  readonly #services: PollServices;
+  #log: Logger | undefined;
+
+  constructor(target: WatchTarget, record: WatchRecord, services: PollServices) {
+    this.target = target;
+    this.record = record;
+    this.#services = services;
+  }
+
+  get client(): EcsClient {
+    return this.#services.client;
+  }
+
+  /** Made at the first use: a child logger costs its bindings' redaction, and most polls log nothing. */
+  get log(): Logger {
+    return (this.#log ??= this.#services.logger.child({ watch: this.target.name, ...kindOf(this.target).logFields(this.target) }));
+  }
+
+  read<V>(call: (signal: AbortSignal) => Promise<V>): Promise<V> {
+    return this.#services.read(this, call);
+  }
+
+  failed(err: unknown): string {
+    return this.#services.failed(this, err);
+  }
+
+  cancelled(): boolean {
+    return this.#services.closed.aborted;
   }
 }
 
