@@ -3,7 +3,7 @@
 // when it is newer than the sources: one file to read and compile (with Node's compile cache) instead of
 // hundreds of modules and their type stripping, so that a one-shot command starts at once.
 import { build, type Plugin } from 'esbuild';
-import { isBuiltin } from 'node:module';
+import { createRequire, isBuiltin } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -15,10 +15,13 @@ const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
 
 // Node's modules are required rather than imported: an ES import of `node:http` builds a facade of all
 // its exports, and reading them loads Node's own undici for `http.WebSocket`, 100 ms spent on nothing.
-// The import's bindings are then copied from the module's property descriptors, and asking for those of
-// `node:util` materialises its lazy exports (worker_threads, the diff and colour helpers: 18 modules for
-// `parseArgs`): each name is passed on through a getter (and a setter, for a default import written to),
-// read only when the code uses it.
+// Each is passed on through getters (and setters, for a default import written to) named when bundling,
+// and required at the first use of one: a module whose import is not used on a command's path costs
+// nothing (`validate` loads no crypto, http or tls for the auth methods it only checks the settings of),
+// and the property descriptors of `node:util`, which materialise its lazy exports (worker_threads among
+// them), are never asked for. A module that is a function (events, assert, stream) is the import's
+// default itself, so it is required as it is.
+const requireOnBuild = createRequire(import.meta.url);
 const builtinsRequired: Plugin = {
   name: 'builtins-required',
   setup(b) {
@@ -28,14 +31,19 @@ const builtinsRequired: Plugin = {
       const path = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
       return args.kind === 'import-statement' && args.namespace !== 'builtin' ? { path, namespace: 'builtin' } : { path, external: true };
     });
-    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => ({
-      contents: [
-        `const m = require(${JSON.stringify(args.path)});`,
-        'const through = (k) => ({ get: () => m[k], set: (v) => { m[k] = v; }, enumerable: true });',
-        'module.exports = Object.defineProperties({}, Object.fromEntries(Object.getOwnPropertyNames(m).map((k) => [k, through(k)])));',
-      ].join('\n'),
-      loader: 'js',
-    }));
+    b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
+      const id = JSON.stringify(args.path);
+      const module: unknown = requireOnBuild(args.path);
+      if (typeof module === 'function') return { contents: `module.exports = require(${id});`, loader: 'js' };
+      const names = JSON.stringify(Object.getOwnPropertyNames(module));
+      const contents = [
+        `let m;`,
+        `const load = () => (m ??= require(${id}));`,
+        'const through = (k) => ({ get: () => load()[k], set: (v) => { load()[k] = v; }, enumerable: true });',
+        `module.exports = Object.defineProperties({}, Object.fromEntries(${names}.map((k) => [k, through(k)])));`,
+      ].join('\n');
+      return { contents, loader: 'js' };
+    });
   },
 };
 
