@@ -66,10 +66,12 @@ function readOnce(path: string): OnDisk | null {
 
 /** The state the files at `path` hold: snapshot and journal together. */
 export function stateOnDisk(path: string): OnDisk {
-  for (;;) {
+  // A compaction between two reads makes the next one see the files whole again; more gaps than that are damage.
+  for (let attempt = 0; attempt < 100; attempt++) {
     const state = readOnce(path);
     if (state) return state;
   }
+  throw new Error(`${path}: the journal does not continue the snapshot`);
 }
 
 /** Each file of the state at `path` (snapshot, journals) with its size and modification time: what a save would change. */
