@@ -131,6 +131,33 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(validate.status).toBe(0);
   });
 
+  it('validates without loading the HTTP client\'s or the signers\' Node modules: the bundle requires each at its first use', () => {
+    const config = join(root, 'watch.yaml');
+    writeFileSync(config, watchFile());
+    // Every module specifier the process resolves, import() and require() alike, listed when it exits.
+    const probe = join(root, 'probe.mjs');
+    writeFileSync(
+      probe,
+      [
+        "import { registerHooks } from 'node:module';",
+        'const seen = new Set();',
+        'registerHooks({ resolve: (specifier, context, next) => (seen.add(specifier), next(specifier, context)) });',
+        "process.on('exit', () => process.stderr.write(JSON.stringify([...seen])));",
+      ].join('\n'),
+    );
+    const validate = spawnSync(process.execPath, ['--import', probe, entry(), 'validate', '--config', config], {
+      cwd: join(root, workdirOf(final)),
+      encoding: 'utf8',
+      env: secretEnv(),
+    });
+    expect(validate.status).toBe(0);
+    const resolved = JSON.parse(validate.stderr) as string[];
+    expect(resolved).toContain('node:fs');
+    for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto', 'node:child_process', 'node:worker_threads']) {
+      expect(resolved).not.toContain(unused);
+    }
+  });
+
   it('says why `demo` cannot run there (its mail sink is a dev dependency)', () => {
     const demo = spawnSync(process.execPath, [entry(), 'demo'], { cwd: join(root, workdirOf(final)), encoding: 'utf8', env: {}, timeout: 20_000 });
     expect(demo.status).toBe(1);
