@@ -147,7 +147,7 @@ class HttpEcsClient implements EcsClient {
 
   async getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction> {
     const url = actionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, ref.requestId);
-    return this.#reread(url, signal, instanceActionDocumentSchema, (doc) => doc.instanceAction, previous);
+    return this.#reread(url, signal, instanceActionDocumentSchema, instanceActionOf, previous);
   }
 
   async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null> {
@@ -184,7 +184,7 @@ class HttpEcsClient implements EcsClient {
 
   async getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob> {
     const url = jobUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.jobId);
-    return this.#reread(url, signal, jobSchema, (job) => job, previous, false);
+    return this.#reread(url, signal, jobSchema, itself, previous, false);
   }
 
   microversion(): Promise<string | null> {
@@ -340,6 +340,9 @@ class HttpEcsClient implements EcsClient {
     this.#logger.debug({ method, path: pathOf(url), ...fields, durationMs: Math.round(performance.now() - started) }, 'cloud request');
   }
 }
+
+const instanceActionOf = (document: z.output<typeof instanceActionDocumentSchema>) => document.instanceAction;
+const itself = <T>(document: T) => document;
 
 const PLAIN_HEADERS: Readonly<Record<string, string>> = { accept: 'application/json', 'user-agent': USER_AGENT };
 

@@ -124,7 +124,8 @@ export class RateLimiter {
     if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
     if (throttled) this.#throttled(now, retryAfterMs);
     else this.#grow(now);
-    this.#pump();
+    // With no one waiting there is nothing to grant, nor a wake-up to move.
+    if (this.#queue.length > 0) this.#pump();
   }
 
   #throttled(now: number, retryAfterMs: number | undefined): void {

@@ -78,6 +78,11 @@ export class WatchEngine {
    * action's times and events, and nearly every poll of a long action finds them as they were.
    */
   readonly #warningDueAt = new WeakMap<WatchTarget, number>();
+  /**
+   * Each watch's key, made once: built anew at every poll it is a new string, which the state's map must
+   * hash again before it finds the record.
+   */
+  readonly #keys = new WeakMap<WatchTarget, string>();
   readonly #batches: BatchDigests;
   /** What every poll uses of the engine, made once rather than as closures at each poll. */
   readonly #pollServices: PollServices;
@@ -109,7 +114,7 @@ export class WatchEngine {
    */
   #leftBatch(target: WatchTarget, record: WatchRecord): void {
     const was = record.batch ?? null;
-    const key = watchKey(target);
+    const key = this.#keyOf(target);
     if (!record.verdict || was === null || was === (target.batch ?? null) || this.#batches.reported(was, key)) return;
     record.batch = target.batch ?? null;
     this.#o.store.touch(key);
@@ -130,7 +135,7 @@ export class WatchEngine {
   }
 
   #refreshDiscovered(): void {
-    this.#discovered = discoveredTargets(this.#o.store, new Set(this.#targets.map(watchKey)));
+    this.#discovered = discoveredTargets(this.#o.store, new Set(this.#targets.map((t) => this.#keyOf(t))));
   }
 
   /**
@@ -159,7 +164,7 @@ export class WatchEngine {
 
   /** True once every watch has a verdict. */
   allDone(): boolean {
-    return this.watches().every((t) => this.#o.store.get(watchKey(t))?.verdict);
+    return this.watches().every((t) => this.#o.store.get(this.#keyOf(t))?.verdict);
   }
 
   /**
@@ -168,7 +173,7 @@ export class WatchEngine {
    */
   allSettled(): boolean {
     const watchesSettled = this.watches().every((t) => {
-      const key = watchKey(t);
+      const key = this.#keyOf(t);
       const record = this.#o.store.get(key);
       return record?.verdict && watchDeliveries(key, record).every((d) => d.delivery.status !== 'pending');
     });
@@ -178,7 +183,7 @@ export class WatchEngine {
   /** Whether a notification about a watch, or about one of the file's batches, was given up. */
   givenUp(): boolean {
     const watches = this.watches().some((t) => {
-      const key = watchKey(t);
+      const key = this.#keyOf(t);
       const record = this.#o.store.get(key);
       return record !== undefined && watchDeliveries(key, record).some((d) => d.delivery.status === 'given_up');
     });
@@ -267,7 +272,7 @@ export class WatchEngine {
    * it forgot a watch.
    */
   #prune(targets: WatchTarget[]): boolean {
-    const inFile = new Set(targets.map(watchKey));
+    const inFile = new Set(targets.map((t) => this.#keyOf(t)));
     const now = Date.now();
     let forgot = false;
     for (const [key, record] of this.#o.store.entries()) {
@@ -285,7 +290,7 @@ export class WatchEngine {
     const batches = new Map<string, Member[]>();
     for (const t of targets) {
       if (!t.batch) continue;
-      const key = watchKey(t);
+      const key = this.#keyOf(t);
       const record = this.#o.store.get(key);
       if (!record) continue;
       const members = batches.get(t.batch) ?? [];
@@ -295,7 +300,16 @@ export class WatchEngine {
     return batches;
   }
 
-  #recordFor(target: WatchTarget, key = watchKey(target)): WatchRecord {
+  #keyOf(target: WatchTarget): string {
+    let key = this.#keys.get(target);
+    if (key === undefined) {
+      key = watchKey(target);
+      this.#keys.set(target, key);
+    }
+    return key;
+  }
+
+  #recordFor(target: WatchTarget, key = this.#keyOf(target)): WatchRecord {
     const existing = this.#o.store.get(key);
     if (existing) return existing;
     const record = kindOf(target).newRecord(target, new Date().toISOString());
@@ -304,7 +318,7 @@ export class WatchEngine {
   }
 
   async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
-    const key = watchKey(target);
+    const key = this.#keyOf(target);
     const record = this.#recordFor(target, key);
     if (record.verdict) {
       return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason };
@@ -449,7 +463,7 @@ export class WatchEngine {
   #updateGauges(): void {
     const counts = new Map<string, number>([['pending', 0], ...OUTCOMES.map((o) => [o, 0] as const)]);
     for (const t of this.watches()) {
-      const state = this.#o.store.get(watchKey(t))?.verdict?.outcome ?? 'pending';
+      const state = this.#o.store.get(this.#keyOf(t))?.verdict?.outcome ?? 'pending';
       counts.set(state, (counts.get(state) ?? 0) + 1);
     }
     for (const [state, count] of counts) this.#o.metrics.watches.set({ state }, count);
