@@ -299,10 +299,11 @@ class HttpEcsClient implements EcsClient {
   async #get(url: string, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
     this.#closed.signal.throwIfAborted();
     const headers = !withMicroversion ? PLAIN_HEADERS : (this.#computeHeaders ?? (await this.#discoveredHeaders(callerSignal)));
-    const first = await this.#send(url, headers, callerSignal);
-    if (first.answer.status !== 401 || !(await this.#auth.onUnauthorized?.(first.sent))) return first.answer;
+    const sent = await this.#auth.headers({ method: 'GET', url, headers }, callerSignal);
+    const answer = await this.#send(url, headers, sent, callerSignal);
+    if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
     this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
-    return (await this.#send(url, headers, callerSignal)).answer;
+    return this.#send(url, headers, await this.#auth.headers({ method: 'GET', url, headers }, callerSignal), callerSignal);
   }
 
   /** The compute headers once discovery has found the microversion, which it shares with every poll. */
@@ -314,26 +315,25 @@ class HttpEcsClient implements EcsClient {
     return this.#computeHeaders;
   }
 
-  async #send(
-    url: string,
-    headers: Readonly<Record<string, string>>,
-    callerSignal: AbortSignal | undefined,
-  ): Promise<{ answer: Answer; sent: Record<string, string> }> {
-    const method = 'GET';
-    const sent = await this.#auth.headers({ method, url, headers }, callerSignal);
+  /** One GET with the auth method's headers (`sent`). */
+  #send(url: string, headers: Readonly<Record<string, string>>, sent: Record<string, string>, callerSignal: AbortSignal | undefined): Promise<Answer> {
     // The debug line's fields are gathered only when it is written: most daemons run at info.
     const started = this.#logger.isLevelEnabled('debug') ? performance.now() : undefined;
-    try {
-      const answer = await exchange(
-        { method, url, headers: isEmpty(sent) ? headers : { ...headers, ...sent } },
-        { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
-      );
-      if (started !== undefined) this.#logRequest(method, url, started, { status: answer.status });
-      return { answer, sent };
-    } catch (err) {
-      if (started !== undefined && err instanceof ApiError) this.#logRequest(method, url, started, { error: err.kind });
-      throw err;
-    }
+    const answer = exchange(
+      { method: 'GET', url, headers: isEmpty(sent) ? headers : { ...headers, ...sent } },
+      { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
+    );
+    if (started === undefined) return answer;
+    return answer.then(
+      (done) => {
+        this.#logRequest('GET', url, started, { status: done.status });
+        return done;
+      },
+      (err: unknown) => {
+        if (err instanceof ApiError) this.#logRequest('GET', url, started, { error: err.kind });
+        throw err;
+      },
+    );
   }
 
   #logRequest(method: string, url: string, started: number, fields: Record<string, unknown>): void {
