@@ -104,7 +104,8 @@ export class StateWriter {
     const journal = this.#journal;
     if (this.#compaction || this.#stopped || Date.now() < this.#compactNotBefore) return;
     const old = journal.since !== null && Date.now() - journal.since >= COMPACT_AGE_MS;
-    if (journal.bytes < this.#compactAt() && !old) return;
+    // An old journal that a failed compaction left is compacted at the next chance, however small the new one.
+    if (journal.bytes < this.#compactAt() && !old && !this.#oldJournalNeeded) return;
     const text = snapshotText(this.#seq, this.image);
     try {
       // With an old journal still needed (an earlier compaction failed) the current one stays: its lines

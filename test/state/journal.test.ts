@@ -1,10 +1,10 @@
 // The state on disk as snapshot and journal: what each save appends, what a crash can leave (a torn last
 // line, a compaction cut short at any step) and what must be refused rather than guessed. Real files in a
 // temporary folder; the files a crash leaves are written here by hand, as a crash would leave them.
-import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
@@ -21,6 +21,7 @@ const key = (requestId: string) => watchKey(record(requestId));
 
 const opened: StateStore[] = [];
 afterEach(async () => {
+  vi.useRealTimers();
   await Promise.allSettled(opened.splice(0).map((store) => store.close()));
 });
 
@@ -141,6 +142,36 @@ describe('the state journal', () => {
     const reopened = await open(path);
     expect(reopened.get(key('req-39'))).toEqual(big(39, 16));
     expect(reopened.size).toBe(40);
+  });
+
+  it('reports a compaction that failed, goes on saving into the journal, and compacts a minute later', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const path = await statePath();
+    const store = await open(path);
+    const failures: string[] = [];
+    store.onCompactionFailed((err) => failures.push(err.message));
+    const big = (i: number, round: number) => record(`req-${i}`, `round ${round} ${'x'.repeat(2000)}`);
+    const round = async (n: number) => {
+      for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, n));
+      await store.save();
+    };
+    // What stands where the snapshot goes makes its rename fail.
+    await mkdir(path);
+    for (let n = 0; n <= 13; n++) await round(n);
+    await vi.waitFor(() => expect(failures).toEqual([expect.stringMatching(/state\.json: cannot be written: .*EISDIR|state\.json: cannot be written: .*directory/)]));
+    await round(14);
+    expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal', 'state.json.journal.old']);
+    await rmdir(path);
+    await round(15);
+    // Not tried again before the minute is over.
+    expect(await readdir(join(path, '..'))).toContain('state.json.journal.old');
+    vi.setSystemTime(Date.now() + 61_000);
+    await round(16);
+    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    expect(failures).toHaveLength(1);
+    const reopened = await StateStore.open(path);
+    opened.push(reopened);
+    expect(reopened.get(key('req-7'))).toEqual(big(7, 16));
   });
 
   it('writes nothing more once closed', async () => {
