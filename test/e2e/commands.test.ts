@@ -274,11 +274,12 @@ describe('check on a terminal', () => {
 
 describe('simulator', () => {
   it('serves the scripted actions and prints a valid watch file for them', async () => {
-    const port = await closedPort();
     const stop = new AbortController();
     const out = new Capture();
     let exited = false;
-    const running = h.cli(['simulator', '--port', String(port)], { signal: stop.signal, stdout: out }).finally(() => {
+    let endpoint: string | undefined;
+    // Port 0: a port found free and then bound could be taken in between by another test.
+    const running = h.cli(['simulator', '--port', '0'], { signal: stop.signal, stdout: out }).finally(() => {
       exited = true;
     });
     try {
@@ -291,7 +292,8 @@ describe('simulator', () => {
       }
       await writeFile(path, text);
       const config = parseConfig(text, { env: {} });
-      expect(config.cloud.endpoint).toBe(`http://127.0.0.1:${port}`);
+      endpoint = config.cloud.endpoint;
+      expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
       expect(config.watches).toHaveLength(8);
       const check = await h.cli(['check', '--json', '--config', path]);
       expect(check.code).toBe(0);
@@ -303,6 +305,12 @@ describe('simulator', () => {
     }
     const r = await running;
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`ECS simulator: http://127.0.0.1:${port}/v2.1`);
+    expect(r.stderr).toContain(`ECS simulator: ${endpoint}/v2.1`);
+  });
+
+  it('refuses a port it cannot take with the allowed range', async () => {
+    const r = await h.cli(['simulator', '--port', '65534']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--port must be a port number from 1 to 65533 (0: any free ports), got 65534');
   });
 });

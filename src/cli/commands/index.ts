@@ -94,7 +94,7 @@ export const commands: Record<string, Command> = {
     exits: '0 after SIGTERM/SIGINT; 1 a port is taken; 2 usage',
     usesConfig: false,
     options: {
-      port: { type: 'string', value: 'N', description: `the compute API's port (default ${DEFAULT_SIMULATOR_PORT}); the webhook receiver takes N+1, the SMTP server N+2` },
+      port: { type: 'string', value: 'N', description: `the compute API's port (default ${DEFAULT_SIMULATOR_PORT}); the webhook receiver takes N+1, the SMTP server N+2; 0 takes any free ports, printed on stderr` },
       role: { type: 'string', value: 'ROLE', description: 'whose view the API gives: member (default, no tracebacks, as on a public cloud) or admin' },
       token: { type: 'string', value: 'T', description: 'require this X-Auth-Token (the watch file then reads it from $ECS_AUTH_TOKEN)' },
     },

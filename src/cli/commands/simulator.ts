@@ -4,7 +4,7 @@ import { DEFAULT_SIMULATOR_PORT } from './index.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const port = Number(ctx.options['port'] ?? DEFAULT_SIMULATOR_PORT);
-  if (!Number.isInteger(port) || port < 1 || port > 65533) throw new UsageError(`--port must be a port number from 1 to 65533, got ${String(ctx.options['port'])}`);
+  if (!Number.isInteger(port) || port < 0 || port > 65533) throw new UsageError(`--port must be a port number from 1 to 65533 (0: any free ports), got ${String(ctx.options['port'])}`);
   const role = ctx.options['role'] ?? 'member';
   if (role !== 'admin' && role !== 'member') throw new UsageError(`--role must be admin or member, got ${String(role)}`);
   const token = typeof ctx.options['token'] === 'string' ? ctx.options['token'] : undefined;
