@@ -22,6 +22,7 @@ import type { Member } from '../batch/plan.ts';
 import { kindOf, watchKey } from './kinds/index.ts';
 import type { PollContext, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
+import { PassOverrun } from './overrun.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
 
@@ -70,6 +71,7 @@ export class WatchEngine {
   /** The watches auto-tracking started that the file does not list; read from the state at each pass. */
   #discovered: WatchTarget[] = [];
   #task: ScheduledTask | null = null;
+  readonly #overrun = new PassOverrun();
   #pass: Promise<WatchStatus[]> | null = null;
   /** The kind of each record's lastError, for this process's statuses. */
   readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
@@ -150,6 +152,7 @@ export class WatchEngine {
       noOverlap: true,
       logger: cronLogger(this.#o.logger),
     });
+    this.#task.on('execution:overlap', () => this.#overrun.skipped());
     void pass();
   }
 
@@ -207,6 +210,7 @@ export class WatchEngine {
   }
 
   async #runPass(): Promise<WatchStatus[]> {
+    const started = performance.now();
     const inFile = this.#targets;
     if (this.#track.length > 0 && !this.#stopping.signal.aborted) {
       await this.#discover();
@@ -224,7 +228,20 @@ export class WatchEngine {
       this.#o.logger.error({ err }, 'state could not be saved; retrying on the next pass');
     }
     this.#updateGauges();
+    this.#reportOverrun(Math.round(performance.now() - started));
     return statuses;
+  }
+
+  #reportOverrun(passMs: number): void {
+    const news = this.#overrun.passEnded(passMs);
+    if (news?.kind === 'started') {
+      this.#o.logger.warn(
+        { passMs, skippedPasses: news.skipped, schedule: this.#o.poll.schedule },
+        'a poll pass outlasted poll.schedule: the passes due meanwhile are skipped, not made up; slow the schedule or raise poll.concurrency (said again only after passes fit again)',
+      );
+    } else if (news?.kind === 'ended') {
+      this.#o.logger.info({ passMs, schedule: this.#o.poll.schedule }, 'poll passes fit poll.schedule again');
+    }
   }
 
   /**
@@ -519,10 +536,11 @@ class WatchPoll implements PollContext {
   }
 }
 
+/** node-cron's messages as our log lines; its warning at every tick a running pass skips is reported by PassOverrun instead. */
 function cronLogger(logger: Logger) {
   return {
     info: (m: string) => logger.debug({ component: 'cron' }, m),
-    warn: (m: string) => logger.warn({ component: 'cron' }, m),
+    warn: (m: string) => (m.startsWith('task still running') ? logger.debug({ component: 'cron' }, m) : logger.warn({ component: 'cron' }, m)),
     error: (m: string | Error, err?: Error) => logger.error({ component: 'cron', err: err ?? m }, 'scheduler error'),
     debug: (m: string | Error) => logger.trace({ component: 'cron' }, String(m)),
   };
