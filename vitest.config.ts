@@ -8,6 +8,7 @@ const shared = { testTimeout: 20_000, hookTimeout: 20_000, pool: 'forks' } as co
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/tmpdir.setup.ts'],
     projects: [
       { test: { ...shared, name: 'shared', include: ['test/**/*.test.ts'], exclude: MOCKING, isolate: false } },
       { test: { ...shared, name: 'isolated', include: MOCKING, isolate: true } },
