@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createApp, targetsOf, type App } from '../app.ts';
 import type { Config } from '../config/schema.ts';
 import { loadConfigFile } from '../config/load.ts';
-import { ConfigError } from '../config/ConfigError.ts';
+import { ConfigError, type ConfigIssue } from '../config/ConfigError.ts';
 import { watchKey } from '../state/store.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
@@ -132,7 +132,9 @@ export class Daemon {
     if (this.#closing) return;
     let next: Config;
     try {
-      next = await loadConfigFile(this.#ctx.configPath, { env: this.#ctx.env });
+      // As `validate` and a start write them to stderr: an edit that works but loses something is said.
+      const onWarning = ({ line, col, path, message }: ConfigIssue) => this.#log.warn({ config: this.#ctx.configPath, line, col, path }, `reloaded watch file: ${message}`);
+      next = await loadConfigFile(this.#ctx.configPath, { env: this.#ctx.env, onWarning });
     } catch (err) {
       this.#metrics.recordConfigLoad(false);
       const problems = err instanceof ConfigError ? err.issues.length : 1;

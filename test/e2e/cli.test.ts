@@ -126,12 +126,15 @@ describe('run', () => {
       h.simulator.addAction(second);
       await writeFile(path, h.yaml([first, second], { http: `  port: ${port}` }));
       await waitFor(() => h.hooks.received.length === 2, 8000);
+      // A valid edit that loses something is applied and says what it loses, as validate would.
+      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}`, cloud: '  microversion: "2.40"' }));
+      await waitFor(() => h.logs.text.includes('reloaded watch file: \\"2.40\\" is below 2.51'), 8000);
       // An invalid edit is refused; the running configuration stays.
       await writeFile(path, 'watches: [oops');
       await waitFor(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
       const after = await (await request(`${base}/metrics`)).body.text();
       expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
-      expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="ok"\} 2$/m);
+      expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="ok"\} 3$/m);
       expect(after).toMatch(/^ecs_action_watch_config_last_reload_success_timestamp_seconds \d+/m);
     } finally {
       stop.abort();
