@@ -1,6 +1,6 @@
 // `npm run bench`: a benchmark, not a test; it asserts nothing and writes BENCHMARKS.md. Everything runs on
 // loopback. The daemon runs as its own process, as production runs it (`node <bundle> run`), against
-// bench/server.ts (a Nova-shaped server in a process of its own, with a webhook receiver), and autocannon
+// bench/server.ts (a Nova-shaped server in a process of its own; a second one is the webhook receiver), and autocannon
 // measures what the same server answers on the same paths at the same concurrency. BENCH_WATCHES
 // (default 1000,10000) and BENCH_ROUNDS (default 2) change what runs; BENCH_ONE_SHOTS=only measures the
 // one-shot commands alone and prints their table without writing BENCHMARKS.md.
@@ -123,12 +123,14 @@ interface DaemonResult {
 }
 
 async function daemonRun(watches: number): Promise<DaemonResult> {
-  const server = await startServer(watches);
+  // The webhook receiver runs in a process of its own, as a real one does: in the cloud's process its
+  // stamps would wait behind the thousands of polls that process answers at the same moment.
+  const [server, receiver] = await Promise.all([startServer(watches), startServer(0)]);
   const dir = mkdtempSync(join(work, `daemon-${watches}-`));
   try {
     const port = await freePort();
     const config = join(dir, 'watch.yaml');
-    writeFileSync(config, watchFile(server, watches, join(dir, 'state.json'), port));
+    writeFileSync(config, watchFile({ url: server.url, hooks: receiver.hooks }, watches, join(dir, 'state.json'), port));
     const loadBefore = load();
     const log = openSync(join(dir, 'daemon.log'), 'w');
     const started = Date.now();
@@ -152,10 +154,11 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
 
       // Every action finishes now: the next pass decides them all and the webhooks go out.
       await get(`${server.url}/bench/finish`, { method: 'POST' });
-      await until(async () => (await stats()).latencies.length >= watches, 180_000);
+      const delivered = () => get<Stats>(`${receiver.url}/bench/stats`);
+      await until(async () => (await delivered()).latencies.length >= watches, 180_000);
       await sleep(1500);
       const end = await counters(port);
-      const { latencies } = await stats();
+      const { latencies } = await delivered();
       const peakRssKb = peakKb(daemon.pid!);
       return {
         watches,
@@ -177,7 +180,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
       await stop(daemon);
     }
   } finally {
-    await stop(server.process);
+    await Promise.all([stop(server.process), stop(receiver.process)]);
   }
 }
 
@@ -304,7 +307,7 @@ Each watch is a reboot whose one event runs until the bench ends them all; the d
 *Sweep* is polls per second within a pass (the server's view, first pass left out); *ceiling* is autocannon's
 average over 5 s against the same server, the same paths and ${CONCURRENCY} connections. *CPU per poll* is the
 daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
-the receiver, for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
+the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
 

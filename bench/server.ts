@@ -2,7 +2,7 @@
 // (server srv-<i>, request req-<i>), each a reboot whose one event runs until POST /bench/finish ends
 // them all, and a webhook receiver that stamps when each notification arrived. It keeps no request log:
 // the daemon and autocannon are measured against the same lean answers. Prints `{"url","hooks"}` once
-// listening; SIGTERM stops it.
+// listening; SIGTERM stops it. The bench runs a second one as the webhook receiver, in a process of its own.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
