@@ -15,6 +15,8 @@ export interface Daemon {
   child: ChildProcess;
   /** Resolves true once a log line with this message appears, false if the process exits first. */
   saw(message: string): Promise<boolean>;
+  /** Resolves true once its log holds this text anywhere (e.g. `"requestId":"req-1"`), false if it exits first. */
+  logged(text: string): Promise<boolean>;
   /** Its exit status (null when killed by a signal). */
   exited: Promise<number | null>;
 }
@@ -29,9 +31,8 @@ export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string
   void exited.then(() => children.delete(child));
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
-  const saw = (message: string) =>
+  const logged = (needle: string) =>
     new Promise<boolean>((resolve) => {
-      const needle = `"msg":"${message}"`;
       const look = () => {
         if (!text.includes(needle)) return;
         child.stdout!.off('data', look);
@@ -41,7 +42,8 @@ export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string
       look();
       void exited.then(() => resolve(false));
     });
-  return { child, saw, exited };
+  const saw = (message: string) => logged(`"msg":"${message}"`);
+  return { child, saw, logged, exited };
 }
 
 /** For afterEach: no daemon outlives its test. */
