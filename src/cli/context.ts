@@ -60,10 +60,3 @@ export interface CommandImplementation {
 export class UsageError extends Error {
   override readonly name = 'UsageError';
 }
-
-/** The value of a string option the command cannot do without. */
-export function requiredOption(ctx: CommandContext, name: string): string {
-  const value = ctx.options[name];
-  if (typeof value !== 'string' || value.trim() === '') throw new UsageError(`--${name} is required`);
-  return value.trim();
-}
