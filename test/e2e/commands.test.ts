@@ -119,6 +119,8 @@ describe('wait', () => {
     const missing = await h.cli(['wait', '--config', path, '--server', 's1']);
     expect(missing).toMatchObject({ code: 2 });
     expect(missing.stderr).toMatch(/^ecs-action-watch wait: --request \(with --server\) or --job is required\nusage: ecs-action-watch wait /);
+    const noServer = await h.cli(['wait', '--config', path, '--request', 'req-1']);
+    expect(noServer).toMatchObject({ code: 2, stderr: expect.stringContaining('--server is required with --request') as string });
     const both = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--job', 'j1']);
     expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('--job names a job, --server and --request an action: give one or the other') as string });
     const bad = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req 1', '--timeout', '10']);
