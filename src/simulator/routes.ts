@@ -245,11 +245,12 @@ export function handleApiRequest(request: ApiRequest, state: ApiState): ApiRespo
   if (request.method !== 'GET') {
     return json(405, novaError(405, 'The method specified is not allowed for this resource.'), headers);
   }
+  const query = request.query ?? new URLSearchParams();
   const [status, body] =
     route.kind === 'action' ? showAction(state, version, route)
-    : route.kind === 'actions' ? listActions(state, version, route, request.query ?? new URLSearchParams())
-    : route.kind === 'servers' ? listServers(state, version, route, request.query ?? new URLSearchParams())
-    : route.kind === 'migrations' ? listMigrations(state, version, request.query ?? new URLSearchParams())
+    : route.kind === 'actions' ? listActions(state, version, route, query)
+    : route.kind === 'servers' ? listServers(state, version, route, query)
+    : route.kind === 'migrations' ? listMigrations(state, version, query)
     : showServer(state, version, route);
   return json(status, body, headers);
 }
