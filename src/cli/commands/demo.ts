@@ -30,7 +30,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const keys = { accessKey: ACCESS_KEY, secretKey: secret() };
   const fixedToken = secret();
   // The simulator, receivers and daemon are loaded for this command only, not for every start.
-  const [{ createApp }, { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox }] = await Promise.all([import('../../app.ts'), import('../sandbox.ts')]);
+  const [{ createApp }, { describeWebhook, SANDBOX_PROJECT, sandboxExpectations, sandboxWatchFile, startSandbox }] = await Promise.all([import('../../app.ts'), import('../sandbox.ts')]);
   // Every auth mode at once: a Keystone token service, an AK/SK gateway and a token from elsewhere.
   const sandbox = await startSandbox({
     port: 0,
@@ -77,7 +77,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     }
     const finalApp = app;
-    ctx.stdout.write(`\n${await summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), sandbox)}\n`);
+    ctx.stdout.write(`\n${summary(finalApp.engine.watches().map((t) => finalApp.store.get(watchKey(t))).filter((r) => r !== undefined), sandboxExpectations(sandbox))}\n`);
     const logins = simulator.requests.filter((r) => r.route === 'identity').length;
     const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, sandbox, { aksk: keys, token: fixedToken });
     ctx.stdout.write(`\n${hooks.received.length} webhooks and ${mail.received.length} mails delivered; ${simulator.requests.length} API requests answered.\n`);
@@ -112,8 +112,7 @@ async function readWithOtherModes(
   return counts.join(', ');
 }
 
-async function summary(records: Array<NonNullable<WatchStatus['record']>>, sandbox: Sandbox): Promise<string> {
-  const expectations = (await import('../sandbox.ts')).sandboxExpectations(sandbox);
+function summary(records: Array<NonNullable<WatchStatus['record']>>, expectations: Map<string, { expected: string }>): string {
   const rows = records.map((r) => {
     const expected = expectations.get(watchKey(r))?.expected ?? '?';
     const deliveries = Object.entries(r.deliveries).map(([name, d]) => `${name}:${d.status}`).join(' ') || '-';
