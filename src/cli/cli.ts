@@ -1,6 +1,6 @@
 // The command line's shell: it parses the arguments and prints help from the registry's descriptions
-// alone, then loads the logger and the one command that runs. Nothing here imports a library, so that
-// `--help` and a usage error cost little more than starting Node.
+// alone, then loads the one command that runs (and the logger when that command first asks for it).
+// Nothing here imports a library, so that `--help` and a usage error cost little more than starting Node.
 import { parseArgs } from 'node:util';
 import type { DestinationStream, Logger } from 'pino';
 import { logLevelFromEnv } from '../observability/logLevel.ts';

@@ -29,7 +29,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     projectId: (ctx.options['project'] as string | undefined) ?? defaultProjectId(config.cloud),
     deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
   });
-  // Only the one action: no notifiers, and a state of its own so that the daemon's is left alone.
+  // Only the one action or job: no notifiers, and a state of its own so that the daemon's is left alone.
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
   const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory' });
   const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
