@@ -1,5 +1,5 @@
 // The state's journal: each save appends one line holding what changed (a JSON object, numbered), made
-// durable with one fdatasync before the save counts. One line per save, written in one go: a crash can only
+// durable before the save counts (the file is opened O_DSYNC). One line per save, written in one go: a crash can only
 // cut the last line short, and a damaged line with whole lines after it is damage, not a crash.
 import { constants } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';

@@ -19,7 +19,7 @@ export type StateFileKind = 'journal' | 'snapshot';
 
 /**
  * Writes the state's changes durably, at a cost that follows what changed. Each change is one line
- * appended to the journal (`<state.path>.journal`) and fdatasynced. Now and then the journal is compacted:
+ * appended to the journal (`<state.path>.journal`), durable when the write returns (O_DSYNC). Now and then the journal is compacted:
  * it is renamed to `.journal.old` between two changes, so that later lines go to a fresh one, the whole
  * state is written as the snapshot (`state.path`, replaced atomically) in the background, and the old
  * journal is removed once the snapshot is on disk. Changes are numbered and the snapshot says up to which

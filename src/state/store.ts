@@ -71,7 +71,7 @@ function noTracking(): TrackingState {
  * The durable state: every watch's record, each batch's digests and what auto-tracking knows, kept in
  * memory and on disk (a snapshot and a journal next to it: see StateWriter). Saves are serialised and
  * coalesced (group commit): callers await `save()` to know their change is on disk, and every save asked
- * for while one is being written shares the next journal line and its one fdatasync. Changes are
+ * for while one is being written shares the next journal line and its one durable write. Changes are
  * announced per record (`touch(key)`): a save serialises only the records touched since the last one and
  * writes nothing when none of them serialises differently.
  *
