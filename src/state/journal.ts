@@ -41,11 +41,11 @@ export function parseJournal(text: string, path: string): { entries: JournalEntr
   for (const [i, line] of lines.entries()) {
     const entry = parseLine(line);
     if (typeof entry === 'string') {
-      if (i < lines.length - 1 || last !== '') throw damaged(path, i + 1, entry);
+      if (i < lines.length - 1 || last !== '') throw damaged(path, i + 1, `${entry}, and whole lines follow it`);
       return { entries, torn: { path, line: i + 1, bytes: Buffer.byteLength(line) + 1 } };
     }
     const previous = entries.at(-1);
-    if (previous && entry.seq !== previous.seq + 1) throw damaged(path, i + 1, `is change ${entry.seq} after change ${previous.seq}`);
+    if (previous && entry.seq !== previous.seq + 1) throw damaged(path, i + 1, `is change ${entry.seq} after change ${previous.seq}, and the changes of one journal are numbered one after the other`);
     entries.push(entry);
   }
   return { entries, torn: last === '' ? null : { path, line: lines.length + 1, bytes: Buffer.byteLength(last) } };
@@ -66,7 +66,7 @@ function parseLine(line: string): JournalEntry | string {
 function damaged(path: string, line: number, why: string): StateError {
   return new StateError(
     path,
-    `line ${line} ${why}, and whole lines follow it: the journal was damaged after it was written, not cut short by a crash. ` +
+    `line ${line} ${why}: the journal was damaged after it was written, not cut short by a crash. ` +
       'Move it aside to start from the state file alone, which may notify again what happened since that file was written',
   );
 }

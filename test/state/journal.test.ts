@@ -92,6 +92,18 @@ describe('the state journal', () => {
     await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is not JSON .*whole lines follow it.*Move it aside/);
   });
 
+  it('refuses a journal with a line that is JSON but no change, or whose changes skip one, even at its last line', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(1, []));
+    await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"watches":{}}\n${line(3, [record('req-2')])}`);
+    await expect(StateStore.open(path)).rejects.toThrow(/state\.json\.journal: line 2 is not a journal entry .*whole lines follow it.*Move it aside/);
+    await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}${line(4, [record('req-2')])}`);
+    const refusal = StateStore.open(path);
+    await expect(refusal).rejects.toThrow(StateError);
+    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is change 4 after change 2, .*: the journal was damaged after it was written.*Move it aside/);
+    await expect(refusal).rejects.not.toThrow(/whole lines follow it/);
+  });
+
   it('refuses a journal that does not continue its snapshot (an older copy of the state file put back)', async () => {
     const path = await statePath();
     await writeFile(path, snapshot(2, [record('req-1')]));
