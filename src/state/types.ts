@@ -173,12 +173,3 @@ export interface TrackingState {
   servers: Dictionary<TrackedServerRecord>;
   projects: Dictionary<TrackedProjectRecord>;
 }
-
-export interface StateFile {
-  version: 1;
-  watches: Record<string, WatchRecord>;
-  /** By label; absent in files written before batches existed. */
-  batches?: Record<string, BatchRecord>;
-  /** Absent when nothing is tracked. */
-  tracking?: TrackingState;
-}
