@@ -134,24 +134,27 @@ export class StateStore {
     this.torn = options.torn;
     // What the files hold, as the records serialise; a read-only state never writes and keeps none.
     const image = emptySections<string>();
+    // One pass over each record's deliveries: the gauge's counts, and those owed for the outbox.
+    const durable: DurableDelivery[] = [];
+    const take = (key: string, deliveries: DurableDelivery[]) => {
+      this.#count(key, deliveries);
+      for (const d of deliveries) if (d.delivery.status === 'pending') durable.push(d);
+    };
     for (const [key, record] of records) {
       if (!this.readOnly) {
         this.#releasePayloadIfSettled(key, record);
         image.watches.set(key, JSON.stringify(record));
       }
-      this.#count(key, watchDeliveries(key, record));
+      take(key, watchDeliveries(key, record));
     }
-    for (const batch of batches.values()) this.#count(batchKey(batch.label), batchDeliveries(batch));
+    for (const batch of batches.values()) take(batchKey(batch.label), batchDeliveries(batch));
     if (!this.readOnly) {
       for (const [label, batch] of batches) image.batches.set(label, JSON.stringify(batch));
       for (const [key, server] of Object.entries(this.tracking.servers)) image.servers.set(key, JSON.stringify(server));
       for (const [key, project] of Object.entries(this.tracking.projects)) image.projects.set(key, JSON.stringify(project));
     }
     this.#writer = new StateWriter(path, { image, seq: options.seq, snapshotBytes: options.snapshotBytes });
-    this.#durable = [...records]
-      .flatMap(([key, record]) => watchDeliveries(key, record))
-      .concat([...batches.values()].flatMap(batchDeliveries))
-      .filter((d) => d.delivery.status === 'pending');
+    this.#durable = durable;
   }
 
   /**
