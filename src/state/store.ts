@@ -52,7 +52,7 @@ export interface SetAsideRecord {
 }
 
 const countKeys = { pending: 'pending', delivered: 'delivered', given_up: 'givenUp', superseded: 'superseded' } as const;
-const COUNTED = ['pending', 'delivered', 'givenUp', 'superseded'] as const;
+const COUNTED = Object.values(countKeys);
 
 function countsOf(deliveries: readonly DurableDelivery[]): DeliveryCounts | undefined {
   let counts: DeliveryCounts | undefined;
