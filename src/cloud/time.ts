@@ -22,3 +22,13 @@ export function parseNovaTime(s: string): Date {
   const offsetMs = (Number(oh) * 60 + Number(om)) * 60_000;
   return new Date(sign === '+' ? local - offsetMs : local + offsetMs);
 }
+
+/** parseNovaTime in epoch ms; null for a time that is absent, empty or unreadable, which counts as unknown. */
+export function novaTimeMs(text: string | null | undefined): number | null {
+  if (typeof text !== 'string' || text.trim() === '') return null;
+  try {
+    return parseNovaTime(text).getTime();
+  } catch {
+    return null;
+  }
+}

@@ -7,7 +7,7 @@
 // clocks of the daemon and of the cloud never meet. The handled ids are kept from an hour before the
 // newest start on: enough for a listing that shows an action late, and a bounded set.
 import type { InstanceActionSummary } from '../model.ts';
-import { parseNovaTime } from '../cloud/time.ts';
+import { novaTimeMs } from '../cloud/time.ts';
 import { dictionary } from '../data/dictionary.ts';
 import type { TrackedServerRecord } from '../state/types.ts';
 
@@ -34,26 +34,26 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   const found: InstanceActionSummary[] = [];
   const skipped: InstanceActionSummary[] = [];
   const baseline = state.since === null;
-  const horizon = timeOf(state.horizon);
+  const horizon = novaTimeMs(state.horizon);
   for (const action of [...listed].sort(byStart)) {
     if (action.request_id in seen) continue;
-    const start = timeOf(action.start_time);
+    const start = novaTimeMs(action.start_time);
     // Older than tracking: never a watch, and no need to remember it.
     if (!baseline && horizon !== null && start !== null && start < horizon) continue;
     seen[action.request_id] = action.start_time ?? '';
     if (baseline) continue;
     (filter === null || filter.has(action.action) ? found : skipped).push(action);
   }
-  const starts = Object.values(seen).map(timeOf).filter((t): t is number => t !== null);
+  const starts = Object.values(seen).map(novaTimeMs).filter((t): t is number => t !== null);
   const newest = starts.length ? Math.max(...starts) : null;
   const newestAction = [...listed].sort(byStart).at(-1);
-  const isNewest = newestAction !== undefined && (newest === null || (timeOf(newestAction.start_time) ?? newest) >= newest);
+  const isNewest = newestAction !== undefined && (newest === null || (novaTimeMs(newestAction.start_time) ?? newest) >= newest);
   const nextHorizon = baseline ? timeText(newest) : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
   return {
     next: {
       since: state.since ?? now,
       horizon: nextHorizon,
-      seen: keepFrom(seen, timeOf(nextHorizon)),
+      seen: keepFrom(seen, novaTimeMs(nextHorizon)),
       cursor: newestUpdate(state.cursor, listed),
       ending: isNewest ? newestAction.action === 'delete' : state.ending,
     },
@@ -64,12 +64,12 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
 
 function keepFrom(seen: Record<string, string>, horizon: number | null): Record<string, string> {
   if (horizon === null) return seen;
-  return dictionary(Object.entries(seen).filter(([, start]) => (timeOf(start) ?? Infinity) >= horizon));
+  return dictionary(Object.entries(seen).filter(([, start]) => (novaTimeMs(start) ?? Infinity) >= horizon));
 }
 
 /** The later of a kept API time and a computed one, as the API would write it. */
 function later(kept: string | null, computed: number | null): string | null {
-  const keptMs = timeOf(kept);
+  const keptMs = novaTimeMs(kept);
   if (computed === null || (keptMs !== null && keptMs >= computed)) return kept;
   return timeText(computed);
 }
@@ -79,23 +79,13 @@ function newestUpdate(cursor: string | null, listed: readonly InstanceActionSumm
   let best = cursor;
   for (const action of listed) {
     const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
-    if (updated !== null && (timeOf(updated) ?? -Infinity) > (timeOf(best) ?? -Infinity)) best = updated;
+    if (updated !== null && (novaTimeMs(updated) ?? -Infinity) > (novaTimeMs(best) ?? -Infinity)) best = updated;
   }
   return best;
 }
 
 function byStart(a: InstanceActionSummary, b: InstanceActionSummary): number {
-  return (timeOf(a.start_time) ?? Infinity) - (timeOf(b.start_time) ?? Infinity);
-}
-
-/** Nova's times carry no zone and mean UTC; an unreadable one counts as unknown. */
-export function timeOf(text: string | null | undefined): number | null {
-  if (typeof text !== 'string' || text === '') return null;
-  try {
-    return parseNovaTime(text).getTime();
-  } catch {
-    return null;
-  }
+  return (novaTimeMs(a.start_time) ?? Infinity) - (novaTimeMs(b.start_time) ?? Infinity);
 }
 
 /** A computed time in Nova's own form (`2026-11-26T18:00:00.000000`), so that kept times all read alike. */

@@ -11,7 +11,8 @@ import type { InstanceActionSummary } from '../model.ts';
 import type { StateStore } from '../state/store.ts';
 import type { ActionWatchRecord, TrackedServerRecord } from '../state/types.ts';
 import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
-import { discover, timeOf } from './discover.ts';
+import { novaTimeMs } from '../cloud/time.ts';
+import { discover } from './discover.ts';
 
 /** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
 export const GONE_MIN_ANSWERS = 3;
@@ -237,13 +238,13 @@ function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext
 
 /** `changes-since` as Nova reads it: an ISO time with a zone; milliseconds cut, so the bound is inclusive. */
 function changesSince(apiTime: string | null): string | undefined {
-  const ms = timeOf(apiTime);
+  const ms = novaTimeMs(apiTime);
   return ms === null ? undefined : new Date(ms).toISOString();
 }
 
 function newestOf(times: readonly (string | null)[], kept: string | null): string | null {
   let best = kept;
-  for (const t of times) if (t !== null && (timeOf(t) ?? -Infinity) > (timeOf(best) ?? -Infinity)) best = t;
+  for (const t of times) if (t !== null && (novaTimeMs(t) ?? -Infinity) > (novaTimeMs(best) ?? -Infinity)) best = t;
   return best;
 }
 

@@ -2,7 +2,7 @@
 // instance action, a job says when it is over: `status` SUCCESS or FAIL, each sub-job with its own.
 // Pure: a function of what the API answered and what earlier polls saw.
 import type { EcsJob, EcsSubJob } from '../model.ts';
-import { parseNovaTime } from '../cloud/time.ts';
+import { novaTimeMs } from '../cloud/time.ts';
 import { formatDuration } from './format.ts';
 import { judgeNotFound, pending, rememberLookup, withDeadline, type Judgement, type LookupMemory, type Verdict } from './judgement.ts';
 
@@ -30,7 +30,7 @@ export function decideJob(input: JobVerdictInput): JobVerdict {
   const { seen, now } = input;
   const memory = rememberLookup(input.memory, seen.kind, now);
   const judged = judge(seen, memory, now);
-  const finishedAt = seen.kind === 'found' && ENDED.has(seen.job.status) ? jobTime(seen.job.end_time) : null;
+  const finishedAt = seen.kind === 'found' && ENDED.has(seen.job.status) ? novaTimeMs(seen.job.end_time) : null;
   // A job says in one read that it is over: nothing is ever left to confirm, so there is no evidence to weigh.
   return withDeadline(judged, input, { finishedAt, evidenceFinishedAt: null }, seen.kind === 'error', memory);
 }
@@ -118,17 +118,7 @@ function stringOf(value: unknown): string | null {
 }
 
 function jobDuration(job: EcsJob): string | null {
-  const begin = jobTime(job.begin_time);
-  const end = jobTime(job.end_time);
+  const begin = novaTimeMs(job.begin_time);
+  const end = novaTimeMs(job.end_time);
   return begin === null || end === null || end < begin ? null : formatDuration(end - begin);
-}
-
-/** Job times are ISO 8601 (`2016-04-25T20:04:34.604Z`), read as UTC where a zone is missing; "" or null while unknown. */
-export function jobTime(text: string | null): number | null {
-  if (text === null || text.trim() === '') return null;
-  try {
-    return parseNovaTime(text).getTime();
-  } catch {
-    return null;
-  }
 }

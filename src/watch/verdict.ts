@@ -1,7 +1,7 @@
 import type {
   InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo, ServerState,
 } from '../model.ts';
-import { parseNovaTime } from '../cloud/time.ts';
+import { novaTimeMs } from '../cloud/time.ts';
 import { formatDuration, lastLine } from './format.ts';
 import { judgeNotFound, pending as pendingJudgement, withDeadline, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { remember, type WatchMemory } from './memory.ts';
@@ -241,10 +241,10 @@ function judgeMove(input: VerdictInput, action: InstanceAction, server: ServerSt
 /** The record of the watched move: the first of its type created once the action had started. */
 function migrationOf(records: MigrationRecord[], action: InstanceAction): MigrationRecord | null {
   const type = MOVE_TYPES.get(action.action);
-  const start = timeOf(action.start_time);
+  const start = novaTimeMs(action.start_time);
   const candidates = records
     .filter((r) => r.migration_type === undefined || r.migration_type === type)
-    .map((r) => ({ record: r, created: timeOf(r.created_at) }))
+    .map((r) => ({ record: r, created: novaTimeMs(r.created_at) }))
     .filter(({ created }) => start === null || (created !== null && created >= start));
   candidates.sort((a, b) => (a.created ?? Infinity) - (b.created ?? Infinity));
   return candidates[0]?.record ?? null;
@@ -271,8 +271,8 @@ function compareHosts(action: InstanceAction, server: ServerState): 'same' | 'mo
 export function newerActions(list: InstanceActionSummary[], action: InstanceAction): InstanceActionSummary[] {
   const index = list.findIndex((a) => a.request_id === action.request_id);
   if (index !== -1) return list.slice(0, index);
-  const start = timeOf(action.start_time);
-  return start === null ? [] : list.filter((a) => (timeOf(a.start_time) ?? -Infinity) > start);
+  const start = novaTimeMs(action.start_time);
+  return start === null ? [] : list.filter((a) => (novaTimeMs(a.start_time) ?? -Infinity) > start);
 }
 
 function eventsFinished(action: InstanceAction): boolean {
@@ -290,20 +290,11 @@ function finishedBy(action: InstanceAction): number | null {
   if (!eventsFinished(action)) return null;
   const events = action.events ?? [];
   if (events.length > 0) {
-    const times = events.map((e) => timeOf(e.finish_time));
+    const times = events.map((e) => novaTimeMs(e.finish_time));
     return times.some((t) => t === null) ? null : Math.max(...(times as number[]));
   }
   const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
-  return timeOf(updated) ?? timeOf(action.start_time);
-}
-
-function timeOf(text: string | null | undefined): number | null {
-  if (typeof text !== 'string') return null;
-  try {
-    return parseNovaTime(text).getTime();
-  } catch {
-    return null;
-  }
+  return novaTimeMs(updated) ?? novaTimeMs(action.start_time);
 }
 
 function failedEvents(action: InstanceAction): InstanceActionEvent[] {
@@ -352,8 +343,8 @@ function failureDetail(e: InstanceActionEvent): string {
 }
 
 function actionDuration(action: InstanceAction): string | null {
-  const finishes = (action.events ?? []).map((e) => timeOf(e.finish_time)).filter((t): t is number => t !== null);
-  const start = timeOf(action.start_time);
+  const finishes = (action.events ?? []).map((e) => novaTimeMs(e.finish_time)).filter((t): t is number => t !== null);
+  const start = novaTimeMs(action.start_time);
   if (start === null || finishes.length === 0) return null;
   return formatDuration(Math.max(...finishes) - start);
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseNovaTime } from '../../src/cloud/time.ts';
+import { novaTimeMs, parseNovaTime } from '../../src/cloud/time.ts';
 
 describe('parseNovaTime', () => {
   it.each([
@@ -22,4 +22,15 @@ describe('parseNovaTime', () => {
       expect(() => parseNovaTime(input)).toThrow(RangeError);
     },
   );
+});
+
+describe('novaTimeMs', () => {
+  it('reads a time as parseNovaTime does, in epoch ms', () => {
+    expect(novaTimeMs('2018-04-25T01:26:29.585618')).toBe(Date.parse('2018-04-25T01:26:29.585Z'));
+    expect(novaTimeMs('2016-04-25T20:04:34.604Z')).toBe(Date.parse('2016-04-25T20:04:34.604Z'));
+  });
+
+  it.each([null, undefined, '', '  ', 'yesterday', '2018-02-30T00:00:00'])('takes %j as unknown (null)', (input) => {
+    expect(novaTimeMs(input)).toBeNull();
+  });
 });

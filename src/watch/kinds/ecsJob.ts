@@ -4,7 +4,8 @@ import { ApiError } from '../../cloud/ApiError.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import type { JobWatchRef } from '../../model.ts';
 import type { JobWatchRecord } from '../../state/types.ts';
-import { decideJob, jobTime, subJobEntity, subJobProgress, type JobObservation } from '../jobVerdict.ts';
+import { novaTimeMs } from '../../cloud/time.ts';
+import { decideJob, subJobEntity, subJobProgress, type JobObservation } from '../jobVerdict.ts';
 import { keepChanges } from '../../state/keepChanges.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
 
@@ -50,7 +51,7 @@ export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
       total: subs?.total ?? null,
       unit: 'sub-jobs',
       running: (subs?.unfinished ?? []).map((s) => `${s.job_type ?? 'sub-job'} on ${subJobEntity(s)}`),
-      startedAt: jobTime(job.begin_time),
+      startedAt: novaTimeMs(job.begin_time),
     };
   },
 };

@@ -1,6 +1,6 @@
 // The default kind: an instance action of Nova / Huawei Cloud ECS, named by server and request id.
 import { ApiError } from '../../cloud/ApiError.ts';
-import { parseNovaTime } from '../../cloud/time.ts';
+import { novaTimeMs } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import type { WatchRef } from '../../model.ts';
 import type { ActionWatchRecord } from '../../state/types.ts';
@@ -54,7 +54,7 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     const action = record.instanceAction;
     const progress = actionProgress(action);
     if (action === null || progress === null) return null;
-    return { subject: action.action, ...progress, unit: 'events', startedAt: novaTime(action.start_time) };
+    return { subject: action.action, ...progress, unit: 'events', startedAt: novaTimeMs(action.start_time) };
   },
 };
 
@@ -158,12 +158,4 @@ async function observeMigrations(p: Poll): Promise<MigrationsObservation> {
 function lastReadError(seen: Observations): string | null {
   const failed = [seen.migrations, seen.actions, seen.server, seen.action].find((o) => o.kind === 'error');
   return failed?.kind === 'error' ? failed.message : null;
-}
-
-function novaTime(text: string | null): number | null {
-  try {
-    return text ? parseNovaTime(text).getTime() : null;
-  } catch {
-    return null;
-  }
 }
