@@ -263,9 +263,9 @@ class HttpEcsClient implements EcsClient {
     return chosen;
   }
 
-  /** A GET of a compute document (at the negotiated microversion, for Nova's); an error answer throws. */
-  async #document<T>(url: string, signal: AbortSignal | undefined, schema: z.ZodType<T>, withMicroversion = true): Promise<T> {
-    const answer = await this.#get(url, signal, withMicroversion);
+  /** A GET of a compute document at the negotiated microversion; an error answer throws. */
+  async #document<T>(url: string, signal: AbortSignal | undefined, schema: z.ZodType<T>): Promise<T> {
+    const answer = await this.#get(url, signal, true);
     if (!isSuccess(answer.status)) throw httpError(answer);
     return decode(answer, schema);
   }
