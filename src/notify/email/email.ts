@@ -126,15 +126,15 @@ function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: Nodemai
   });
 }
 
-/**
- * The Message-ID for a delivery, the same on every attempt so that mail systems can drop a redelivery.
- * Characters a Message-ID may not hold (RFC 5322 dot-atom-text) become `_`.
- */
 /** Which watch a message is about, for mail filters: the action's request id or the job's id. */
 function watchHeader(watch: NotificationWatch): Record<string, string> {
   return 'jobId' in watch ? { 'X-ECS-Watch-Job-Id': watch.jobId } : { 'X-ECS-Watch-Request-Id': watch.requestId };
 }
 
+/**
+ * The Message-ID for a delivery, the same on every attempt so that mail systems can drop a redelivery.
+ * Characters a Message-ID may not hold (RFC 5322 dot-atom-text) become `_`.
+ */
 function messageIdFor(deliveryId: string): string {
   return `<${deliveryId.replace(/[^A-Za-z0-9!#$%&'*+\-/=?^_`{|}~.]/g, '_')}@ecs-action-watch>`;
 }
