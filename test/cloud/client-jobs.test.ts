@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
 import { jobSchema } from '../../src/cloud/schemas.ts';
 import { jobUrl } from '../../src/cloud/endpoint.ts';
+import { decode } from '../../src/cloud/exchange.ts';
 import type { CloudConfig } from '../../src/config/schema.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { captureLogger, cloudConfig, fixtureJson } from './helpers.ts';
@@ -69,6 +70,19 @@ describe('the job document', () => {
     expect(jobSchema.parse({ status: 'RUNNING', job_id: 'j1', entities: null })).toEqual({
       status: 'RUNNING', job_id: 'j1', job_type: null, begin_time: null, end_time: null, error_code: null, fail_reason: null, entities: {},
     });
+  });
+
+  it('refuses an answer without a status as an invalid response that names the job and the field', () => {
+    const url = jobUrl('https://ecs.eu-de.otc.t-systems.com', PROJECT, 'j1');
+    const answer = { method: 'GET', url, status: 200, statusText: 'OK', headers: {}, text: '{"job_id":"j1","entities":{}}', truncated: false };
+    let thrown: unknown;
+    try {
+      decode(answer, jobSchema);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ kind: 'invalid_response', url });
+    expect((thrown as Error).message).toMatch(/jobs\/j1 .*status: /);
   });
 
   it('lives at the service root, whatever the endpoint looks like', () => {
