@@ -1,6 +1,7 @@
 # syntax=docker/dockerfile:1
-# ecs-action-watch on distroless Node.js 24: no shell, no npm, user 65532 (nonroot), one bundled file with
-# every production dependency inside, and node started directly so that SIGTERM reaches the daemon.
+# ecs-action-watch on distroless Node.js 24: no shell, no npm, user 65532 (nonroot), the bundle (an entry
+# file and the chunks its commands load) with every production dependency inside, and node started
+# directly so that SIGTERM reaches the daemon.
 # README: "Run with Docker".
 
 # 1. Type-check with every dependency installed, then bundle (`npm run build`): no image is built from
@@ -21,7 +22,7 @@ FROM gcr.io/distroless/nodejs24-debian13:nonroot
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=4 \
     ECS_WATCH_CONFIG=/etc/ecs-action-watch/watch.yaml
-COPY --from=build /app/dist/ecs-action-watch.mjs /app/ecs-action-watch.mjs
+COPY --from=build /app/dist /app
 # State lives on a volume. It is also the working directory, so that the default state.path
 # (./ecs-action-watch.state.json) lands there: nothing writes to the read-only root filesystem.
 COPY --from=build --chown=65532:65532 /state /var/lib/ecs-action-watch

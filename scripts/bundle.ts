@@ -1,17 +1,19 @@
-// `npm run bundle` (part of `npm run build`): the command line as one ES module, dist/ecs-action-watch.mjs,
-// with every production dependency inside. It is what the container image ships and what bin/ runs
-// when it is newer than the sources: one file to read and compile (with Node's compile cache) instead of
-// hundreds of modules and their type stripping, so that a one-shot command starts at once.
+// `npm run bundle` (part of `npm run build`): the command line as ES modules in dist/, with every
+// production dependency inside: dist/ecs-action-watch.mjs, the entry, and dist/chunks/, what the commands
+// load when they run. It is what the container image ships and what bin/ runs when it is newer than the
+// sources: a few files to read and compile (with Node's compile cache) instead of hundreds of modules and
+// their type stripping. Split at the command registry's import()s, so that `--help` reads 5 KB rather than
+// 1.7 MB, `validate` no HTTP client and `run` no simulator (--help 30 ms sooner than from one file).
 import { build, type Plugin } from 'esbuild';
 import { createRequire, isBuiltin } from 'node:module';
+import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-export const BUNDLE = join('dist', 'ecs-action-watch.mjs');
-
-const { values } = parseArgs({ options: { outfile: { type: 'string' } } });
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
+const outdir = resolve(values.outdir ?? join(ROOT, 'dist'));
 
 // Node's modules are required rather than imported: an ES import of `node:http` builds a facade of all
 // its exports, and reading them loads Node's own undici for `http.WebSocket`, 100 ms spent on nothing.
@@ -47,9 +49,14 @@ const builtinsRequired: Plugin = {
   },
 };
 
+// Chunk names carry a hash of their content: the chunks of an earlier build would stay beside the new ones.
+rmSync(outdir, { recursive: true, force: true });
 await build({
-  entryPoints: [join(ROOT, 'src', 'cli', 'main.ts')],
-  outfile: resolve(values.outfile ?? join(ROOT, BUNDLE)),
+  entryPoints: [{ in: join(ROOT, 'src', 'cli', 'main.ts'), out: 'ecs-action-watch' }],
+  outdir,
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+  outExtension: { '.js': '.mjs' },
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -63,6 +70,7 @@ await build({
   keepNames: true,
   legalComments: 'none',
   // CommonJS dependencies (pino, undici, nodemailer) require Node's modules; an ES module has no require.
+  // (In every chunk: each of them may be the first to need it.)
   banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
   plugins: [builtinsRequired],
   logLevel: 'warning',

@@ -139,9 +139,9 @@ export function assembleImage(stages: Stage[]): string {
       cpSync(join(work, 'node_modules'), to, { recursive: true });
       return;
     }
-    if (path.startsWith('/app/dist/') && path.endsWith('.mjs') && runs.some((r) => r.includes('npm run build'))) {
+    if (path === '/app/dist' && runs.some((r) => r.includes('npm run build'))) {
       // `npm run build` type-checks (the suite's own typecheck does that here) and bundles: the bundle only.
-      execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.ts'), '--outfile', to], { stdio: 'ignore' });
+      execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.ts'), '--outdir', to], { stdio: 'ignore' });
       return;
     }
     if (runs.some((r) => new RegExp(`mkdir (-p )?${path.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(\\s|$)`).test(r))) {

@@ -5,7 +5,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { builtinModules } from 'node:module';
-import { basename, join, relative } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { closedPort } from '../net.ts';
@@ -63,13 +63,13 @@ describe('Dockerfile', () => {
 
   it('ships the bundle of the stage that type-checks and builds it, so that the check always runs', () => {
     const entry = instructions('ENTRYPOINT')[0]!.args[1]!;
-    const shipped = copies(final).find((c) => c.target === entry);
+    const shipped = copies(final).find((c) => entry.startsWith(`${c.target}/`));
     const stage = stages.find((s) => s.name === shipped?.from);
-    expect(shipped?.source).toMatch(/^\/app\/dist\/[\w-]+\.mjs$/);
+    expect(shipped?.source).toBe('/app/dist');
     expect(stage?.instructions.some((i) => i.op === 'RUN' && i.args.join(' ').includes('npm run build'))).toBe(true);
     expect(pkg.scripts['build']).toMatch(/^tsc -p tsconfig\.json && /);
     // Only the bundle and the state folder come into the runtime: no sources, no node_modules.
-    expect(copies(final).map((c) => c.target).sort()).toEqual([entry, workdirOf(final)].sort());
+    expect(copies(final).map((c) => c.target).sort()).toEqual([shipped!.target, workdirOf(final)].sort());
   });
 
   it('bundles production dependencies only: src imports no dev dependency statically', () => {
@@ -104,16 +104,12 @@ describe('the image, laid out from the Dockerfile with a production-only install
     if (root) rmSync(root, { recursive: true, force: true });
   });
 
-  it('holds one file, which loads no package from outside but the demo\'s mail sink', () => {
-    expect(readdirSync(join(root, 'app'))).toEqual([basename(entry())]);
-    const bundle = readFileSync(entry(), 'utf8');
-    // esbuild bundles every import it resolves (the build fails on one it cannot); what it leaves to Node is
-    // loaded by name at run time, through import() or esbuild's require helper (minified, so found by what
-    // it is defined as).
-    const helper = /[,\s]([\w$]+)=\(\w+=>typeof require<"u"\?require:/.exec(bundle)?.[1];
-    expect(helper).toBeDefined();
-    const call = new RegExp(`(?:\\bimport|(?<![\\w$.])${helper!.replace('$', '\\$')})\\(\\s*"((?:@[\\w.-]+/)?[\\w.:-]+)(?:/[^"]*)?"\\s*\\)`, 'g');
-    const loaded = new Set([...bundle.matchAll(call)].map((m) => m[1]!));
+  it('holds the bundle only, its entry and chunks, which load no package from outside but the demo\'s mail sink', () => {
+    const app = dirname(entry());
+    const files = readdirSync(app, { recursive: true, encoding: 'utf8' }).filter((f) => !statSync(join(app, f)).isDirectory());
+    expect(files).toContain(basename(entry()));
+    expect(files.filter((f) => !/^(ecs-action-watch|chunks\/[\w-]+)\.mjs$/.test(f))).toEqual([]);
+    const loaded = new Set(files.flatMap((f) => loadedByName(files, app, f)));
     expect(loaded.has('node:fs')).toBe(true);
     const packages = Object.keys({ ...pkg.dependencies, ...pkg.devDependencies });
     expect(packages.filter((name) => loaded.has(name))).toEqual(['smtp-server']);
@@ -237,3 +233,32 @@ function snapshot(root: string, excluded: string[]): string[] {
     })
     .sort();
 }
+
+/**
+ * What one file of the bundle leaves to Node, loaded by name at run time: esbuild bundles every import it
+ * resolves (the build fails on one it cannot), the rest goes through import() or esbuild's require helper.
+ * The helper is defined in one shared chunk (minified, so found by what it is defined as) and imported
+ * into the others under a name of their own.
+ */
+function loadedByName(files: string[], app: string, file: string): string[] {
+  const text = (f: string) => readFileSync(join(app, f), 'utf8');
+  const definition = /[,\s]([\w$]+)=\(\w+=>typeof require<"u"\?require:/;
+  const definer = files.find((f) => definition.test(text(f)));
+  expect(definer).toBeDefined();
+  const local = definition.exec(text(definer!))![1]!;
+  const exported = new RegExp(`export\\{[^}]*?(?<![\\w$])${escape(local)} as ([\\w$]+)`).exec(text(definer!))?.[1] ?? local;
+  const imports = new RegExp(`import\\{([^}]*)\\}from"\\.\\.?/(?:chunks/)?${escape(basename(definer!))}"`).exec(text(file))?.[1];
+  const alias =
+    file === definer
+      ? local
+      : imports
+          ?.split(',')
+          .map((binding) => binding.split(' as '))
+          .find(([name]) => name === exported)
+          ?.at(-1);
+  const callee = alias === undefined ? '\\bimport' : `(?:\\bimport|(?<![\\w$.])${escape(alias)})`;
+  const call = new RegExp(`${callee}\\(\\s*"((?:@[\\w.-]+/)?[\\w.:-]+)(?:/[^"]*)?"\\s*\\)`, 'g');
+  return [...text(file).matchAll(call)].map((m) => m[1]!);
+}
+
+const escape = (name: string) => name.replace(/\$/g, '\\$');
