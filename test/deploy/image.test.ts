@@ -9,6 +9,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { closedPort } from '../net.ts';
+import { Harness, quickAction } from '../e2e/harness.ts';
 import { ROOT, assembleImage, copies, dockerIgnorePatterns, dockerIgnored, envOf, readDockerfile, workdirOf } from './dockerfile.ts';
 import { resource } from './manifests.ts';
 
@@ -151,6 +152,34 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(resolved).toContain('node:fs');
     for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto', 'node:child_process', 'node:worker_threads']) {
       expect(resolved).not.toContain(unused);
+    }
+  });
+
+  it('polls and notifies through the bundle: check reads an action, notify-test reaches the webhook and the mail server', async () => {
+    // The bundle's chunks of CommonJS packages (undici, nodemailer) are loaded by import() at the first
+    // request or message: a shape the sources never see, so only a run through the bundle shows it works.
+    const h = await Harness.start();
+    try {
+      const action = quickAction();
+      h.simulator.addAction(action);
+      const config = await h.writeConfig(h.yaml([action]));
+      const cli = async (...args: string[]) => {
+        const child = spawn(process.execPath, [entry(), ...args, '--config', config], { env: { ...h.env, PATH: process.env['PATH'] }, stdio: ['ignore', 'pipe', 'pipe'] });
+        let output = '';
+        child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+        child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+        const [code] = (await once(child, 'exit')) as [number];
+        return { code, output };
+      };
+      const check = await cli('check', '--json');
+      expect(check, check.output).toMatchObject({ code: 0 });
+      expect(JSON.parse(check.output)).toMatchObject([{ requestId: action.requestId, state: expect.any(String) }]);
+      const test = await cli('notify-test');
+      expect(test, test.output).toMatchObject({ code: 0 });
+      expect(h.hooks.received).toHaveLength(1);
+      expect(h.mail.received).toHaveLength(1);
+    } finally {
+      await h.close();
     }
   });
 

@@ -26,10 +26,11 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   const log = deps.logger.child({ notifier: name, notifierType: 'email' });
   // Not pooled: notifications are rare, and an idle pooled connection would only be dropped by the server.
   // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked.
-  // nodemailer is loaded at the first message: most runs of most commands send none.
+  // nodemailer is loaded at the first message: most runs of most commands send none. Its module.exports is
+  // taken as the default export: the bundle's chunk of a CommonJS package has no named exports.
   let transport: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
   const transporter = () =>
-    (transport ??= import('nodemailer').then(({ createTransport }) => createTransport({
+    (transport ??= import('nodemailer').then(({ default: { createTransport } }) => createTransport({
       host: smtp.host,
       port: smtp.port,
       secure: smtp.secure,
