@@ -23,8 +23,10 @@ const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Numb
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const oneShotsOnly = process.env['BENCH_ONE_SHOTS'] === 'only';
 const work = mkdtempSync(join(tmpdir(), 'eaw-bench-'));
-/** The Node options the image runs the daemon with (the Dockerfile's ENV NODE_OPTIONS). */
-const PRODUCTION_NODE_OPTIONS = /NODE_OPTIONS=(\S+)/.exec(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'))?.[1] ?? '';
+/** What the image runs the daemon with: the Dockerfile's ENV NODE_OPTIONS and MALLOC_ARENA_MAX. */
+const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
+const PRODUCTION_ENV = Object.fromEntries(['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].flatMap((name) => new RegExp(`${name}=(\\S+)`).exec(dockerfile)?.slice(1).map((v) => [name, v]) ?? []));
+const PRODUCTION_ENV_SHOWN = Object.entries(PRODUCTION_ENV).map(([k, v]) => `${k}=${v}`).join(' ');
 const cacheDir = join(work, 'compile-cache');
 
 interface Stats {
@@ -134,7 +136,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
     const loadBefore = load();
     const log = openSync(join(dir, 'daemon.log'), 'w');
     const started = Date.now();
-    const env = { ...process.env, NODE_OPTIONS: PRODUCTION_NODE_OPTIONS };
+    const env = { ...process.env, ...PRODUCTION_ENV };
     const daemon = spawn(process.execPath, [BUNDLE, 'run', '--config', config], { stdio: ['ignore', log, log], env });
     closeSync(log);
     try {
@@ -297,7 +299,7 @@ const report = `# Benchmarks
 Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine, ratios within that run.
 
 - Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}
-- Node.js ${process.versions.node}; the daemon runs the bundle (\`npm run build\`) as the image does: \`NODE_OPTIONS=${PRODUCTION_NODE_OPTIONS} node dist/ecs-action-watch.mjs run\`
+- Node.js ${process.versions.node}; the daemon runs the bundle (\`npm run build\`) as the image does: \`${PRODUCTION_ENV_SHOWN} node dist/ecs-action-watch.mjs run\`
 - Run ${startedAt.toISOString()}; load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAtEnd} at the end. The machine is
   shared: a load above its ${cpu.length} cores slows every figure, and the ratios less than the absolute numbers.
 
