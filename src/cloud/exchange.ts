@@ -4,7 +4,6 @@
 
 import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
-import { undici, undiciLoaded } from '../net/undici.ts';
 import { RequestTimeoutError, requestText } from '../net/requestText.ts';
 import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
@@ -60,7 +59,6 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   const release = limiter === undefined ? undefined : (limiter.tryAcquire() ?? (await limiter.acquire(signals)));
   let feedback: RateFeedback = NOT_THROTTLED;
   try {
-    if (!undiciLoaded()) await undici();
     const res = await requestText(options.dispatcher, req, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
     return {

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { loadedUndici } from './undici.ts';
+import { loadedUndici, undici, type Undici } from './undici.ts';
 
 export interface HttpDispatcherOptions {
   /** Connecting, and each wait for headers and body, in milliseconds. */
@@ -19,19 +19,26 @@ const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY
 export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
   const tls = ca === undefined ? {} : { ca: [...ca] };
   let agent: Dispatcher | undefined;
-  // Made at the first request, which has loaded undici (./undici.ts): creating the pool needs it loaded.
-  // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
-  // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
-  const real = () => {
+  // Made at the first request, which waits for undici to load (./undici.ts). Without a proxy in the
+  // environment, the proxy agent would send everything to a plain Agent after parsing each request's
+  // origin and reading NO_PROXY again: the Agent is used directly instead.
+  const real = ({ Agent, EnvHttpProxyAgent }: Undici) => {
     if (agent !== undefined) return agent;
-    const { Agent, EnvHttpProxyAgent } = loadedUndici();
     const options = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout };
     agent = PROXY_VARIABLES.some((name) => process.env[name]) ? new EnvHttpProxyAgent({ ...options, requestTls: tls, proxyTls: tls }) : new Agent(options);
     return agent;
   };
-  // Only what undici's request() and our owners call: dispatch, close and destroy.
+  // Only what our requests (./requestText.ts) and our owners call: dispatch, close and destroy.
   const lazy = {
-    dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => real().dispatch(options, handler),
+    dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => {
+      const parts = loadedUndici();
+      if (parts !== undefined) return real(parts).dispatch(options, handler);
+      undici().then(
+        (loaded) => real(loaded).dispatch(options, handler),
+        (err: unknown) => handler.onResponseError?.(undefined as never, err as Error),
+      );
+      return true;
+    },
     close: async () => {
       await agent?.close();
     },

@@ -29,6 +29,11 @@ export interface TextLimits {
   keepError: number;
   /** A body is read on (and dropped) past what is kept up to this many bytes, so that its connection is reused; beyond, it is closed. */
   drain: number;
+  /**
+   * An answer whose body breaks off after its status came resolves with what was read (`truncated`)
+   * instead of failing: for a sender, whose request the receiver has had once it answered.
+   */
+  answeredOnBodyError?: boolean;
 }
 
 /** The error a request fails with when `timeoutMs` ran out. */
@@ -133,7 +138,8 @@ class TextHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    this.#fail(err);
+    if (this.#status !== 0 && this.#limits.answeredOnBodyError === true) this.#succeed(true);
+    else this.#fail(err);
   }
 
   #abort(reason: unknown): void {
@@ -143,11 +149,11 @@ class TextHandler implements Dispatcher.DispatchHandler {
     else this.#controller.abort(reason as Error);
   }
 
-  #succeed(): void {
+  #succeed(brokenOff = false): void {
     if (this.#finish()) return;
     const chunks = this.#chunks;
     const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-    this.#resolve({ status: this.#status, statusText: this.#statusText, headers: this.#headers, text, truncated: this.#size > this.#keep });
+    this.#resolve({ status: this.#status, statusText: this.#statusText, headers: this.#headers, text, truncated: brokenOff || this.#size > this.#keep });
   }
 
   #fail(err: unknown): void {

@@ -1,7 +1,6 @@
 import { STATUS_CODES } from 'node:http';
-import { undici } from '../../net/undici.ts';
 import { createHttpDispatcher } from '../../net/dispatcher.ts';
-import { readBody } from '../../net/body.ts';
+import { RequestTimeoutError, requestText } from '../../net/requestText.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { shortUrl } from '../../net/shortUrl.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
@@ -64,45 +63,39 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       };
       if (key) headers['webhook-signature'] = sign(key, id, timestamp, body);
 
-      // headersTimeout and bodyTimeout bound each wait; this bounds the attempt as a whole.
-      const deadline = AbortSignal.timeout(config.timeout);
+      // The whole attempt, answer included, is bounded by the timeout.
       const started = performance.now();
       let response;
       try {
-        const { request } = await undici();
-        response = await request(target, {
-          method: 'POST',
-          headers,
-          body,
-          dispatcher: agent,
-          signal: AbortSignal.any([attempt.signal, deadline]),
-        });
+        response = await requestText(
+          agent,
+          { method: 'POST', url: target.href, headers, body },
+          { timeoutMs: config.timeout, keep: EXCERPT_BYTES, keepError: EXCERPT_BYTES, drain: DRAIN_BYTES, answeredOnBodyError: true },
+          [attempt.signal],
+        );
       } catch (err) {
-        throw new DeliveryError(`${prefix}: POST ${shownUrl} ${describeRequestFailure(err, deadline, attempt.signal)}`, {
+        throw new DeliveryError(`${prefix}: POST ${shownUrl} ${describeRequestFailure(err, attempt.signal)}`, {
           retryable: true,
         });
       }
 
-      const { statusCode, headers: answer, body: answerBody } = response;
+      const { status: statusCode, headers: answer } = response;
       const statusText = response.statusText || STATUS_CODES[statusCode] || '';
+      // Redacted before cutting, so that a cut cannot leave half a secret unrecognised. A body that
+      // breaks off only shortens it: the status says what matters.
+      const said = oneLine(redact(response.text, secrets), EXCERPT_CHARS);
       if (statusCode >= 200 && statusCode < 300) {
-        // Delivered once the status is in: a body that then breaks off does not undo that. Its start is
-        // kept for people (notify-test): chat robots answer 200 with their own error code in the body.
-        const { text } = await readBody(answerBody, EXCERPT_BYTES, DRAIN_BYTES).catch(() => ({ text: '' }));
-        const said = oneLine(redact(text, secrets), EXCERPT_CHARS);
+        // Delivered once the status is in. The answer's start is kept for people (notify-test): chat
+        // robots answer 200 with their own error code in the body.
         log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, status: statusCode, answer: said, ms: Math.round(performance.now() - started) }, 'webhook delivered');
         return { answer: `${statusCode}${statusText ? ` ${statusText}` : ''}${said ? `: ${said}` : ''}`, refused: [] };
       }
 
-      // Redacted before cutting, so that a cut cannot leave half a secret unrecognised.
-      // A body that breaks off only shortens the excerpt: the status already says what matters.
-      const { text } = await readBody(answerBody, EXCERPT_BYTES, DRAIN_BYTES).catch(() => ({ text: '' }));
-      const excerpt = oneLine(redact(text, secrets), EXCERPT_CHARS);
       // 408, 429 and 5xx say "not now"; any other answer would be given again to the same request.
       const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
       const hint = statusCode < 400 ? ' (redirects are not followed)' : '';
       throw new DeliveryError(
-        `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${excerpt ? `: ${excerpt}` : ''}`,
+        `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
         { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer['retry-after'], Date.now()) : undefined },
       );
     },
@@ -124,9 +117,9 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     return body;
   }
 
-  function describeRequestFailure(err: unknown, deadline: AbortSignal, cancel: AbortSignal): string {
+  function describeRequestFailure(err: unknown, cancel: AbortSignal): string {
     const code = errorCode(err);
-    if (deadline.aborted || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
+    if (err instanceof RequestTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
       return `timed out: no answer from ${endpoint} within ${config.timeout} ms`;
     }
     if (cancel.aborted) return 'aborted before an answer came';

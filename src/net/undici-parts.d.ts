@@ -1,0 +1,13 @@
+// The two modules of undici that src/net/undici.ts loads instead of its index; their types are those the
+// index exports for them.
+declare module 'undici/lib/dispatcher/agent.js' {
+  import type { Agent } from 'undici';
+  const agent: typeof Agent;
+  export default agent;
+}
+
+declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
+  import type { EnvHttpProxyAgent } from 'undici';
+  const envHttpProxyAgent: typeof EnvHttpProxyAgent;
+  export default envHttpProxyAgent;
+}
