@@ -6,6 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Notifier } from '../../src/notify/types.ts';
 import type { WebhookNotifierConfig } from '../../src/notify/webhook/config.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
+import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { attempt, failedResize, failure, silentLogger } from './fixtures.ts';
 import { closedPort } from '../net.ts';
 
@@ -270,3 +271,27 @@ describe('a 2xx answer with a body', () => {
   });
 });
 
+
+describe('an answer whose body breaks off', () => {
+  // The status line and a part of a promised longer body, then the connection is cut.
+  const cutAfter = (status: number) => (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(status, { 'content-length': '1000' });
+    res.write('{"ok":');
+    setImmediate(() => res.destroy());
+  };
+
+  it('counts as delivered once a 2xx status came: the receiver has had the notification, a retry would only repeat it', async () => {
+    answer = cutAfter(200);
+    const receipt = await webhook().send(failedResize(), attempt());
+    expect(receipt.answer).toMatch(/^200 OK/);
+    expect(received).toHaveLength(1);
+  });
+
+  it('still says the status of a 5xx and retries', async () => {
+    answer = cutAfter(503);
+    const err = (await webhook().send(failedResize(), attempt()).catch((e: unknown) => e)) as DeliveryError;
+    expect(err).toBeInstanceOf(DeliveryError);
+    expect(err).toMatchObject({ retryable: true, status: 503 });
+    expect(err.message).toMatch(/answered 503 Service Unavailable/);
+  });
+});
