@@ -30,8 +30,9 @@ export interface TextLimits {
   /** A body is read on (and dropped) past what is kept up to this many bytes, so that its connection is reused; beyond, it is closed. */
   drain: number;
   /**
-   * An answer whose body breaks off after its status came resolves with what was read (`truncated`)
-   * instead of failing: for a sender, whose request the receiver has had once it answered.
+   * An answer whose body breaks off after its status came (the connection lost, the timeout or an abort)
+   * resolves with what was read (`truncated`) instead of failing: for a sender, whose request the
+   * receiver has had once it answered, and which would send it twice if that counted as a failure.
    */
   answeredOnBodyError?: boolean;
 }
@@ -138,15 +139,19 @@ class TextHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseError(_controller: Dispatcher.DispatchController | undefined, err: Error): void {
-    if (this.#status !== 0 && this.#limits.answeredOnBodyError === true) this.#succeed(true);
-    else this.#fail(err);
+    this.#brokenOff(err);
   }
 
   #abort(reason: unknown): void {
     if (this.#done) return;
-    this.#fail(reason);
+    this.#brokenOff(reason);
     if (this.#controller === undefined) this.#abortReason = reason;
     else this.#controller.abort(reason as Error);
+  }
+
+  #brokenOff(err: unknown): void {
+    if (this.#status !== 0 && this.#limits.answeredOnBodyError === true) this.#succeed(true);
+    else this.#fail(err);
   }
 
   #succeed(brokenOff = false): void {

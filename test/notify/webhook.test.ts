@@ -271,13 +271,18 @@ describe('a 2xx answer with a body', () => {
   });
 });
 
-
-describe('an answer whose body breaks off', () => {
+// The receiver has the notification once its status came: failing after it would send it a second time.
+describe('an answer whose body breaks off or stalls', () => {
   // The status line and a part of a promised longer body, then the connection is cut.
   const cutAfter = (status: number) => (_req: IncomingMessage, res: ServerResponse) => {
     res.writeHead(status, { 'content-length': '1000' });
     res.write('{"ok":');
     setImmediate(() => res.destroy());
+  };
+  // The same, then nothing more until the sender's timeout.
+  const stallAfter = (status: number, headers: Record<string, string> = {}) => (_req: IncomingMessage, res: ServerResponse) => {
+    res.writeHead(status, { 'content-length': '1000', ...headers });
+    res.write('{"ok":');
   };
 
   it('counts as delivered once a 2xx status came: the receiver has had the notification, a retry would only repeat it', async () => {
@@ -293,5 +298,17 @@ describe('an answer whose body breaks off', () => {
     expect(err).toBeInstanceOf(DeliveryError);
     expect(err).toMatchObject({ retryable: true, status: 503 });
     expect(err.message).toMatch(/answered 503 Service Unavailable/);
+  });
+
+  it('counts as delivered when a 2xx body stalls past the timeout, quoting what came', async () => {
+    answer = stallAfter(200);
+    expect(await webhook({ timeout: 200 }).send(failedResize(), attempt())).toEqual({ answer: '200 OK: {"ok":', refused: [] });
+  });
+
+  it('keeps the status and Retry-After of a 5xx whose body stalls past the timeout', async () => {
+    answer = stallAfter(503, { 'retry-after': '7' });
+    const err = await failure(webhook({ timeout: 200 }).send(failedResize(), attempt()));
+    expect(err).toMatchObject({ retryable: true, status: 503, retryAfterMs: 7000 });
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 503 Service Unavailable: {"ok":`);
   });
 });
