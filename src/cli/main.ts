@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The entry point: `node src/cli/main.ts` in production (Dockerfile, systemd), `npx ecs-action-watch` by hand.
+// The entry point: bundled into dist/ecs-action-watch.mjs for the image, run through bin/ by systemd and `npx ecs-action-watch`.
 import { runCli } from './cli.ts';
 import { commands } from './commands/index.ts';
 
