@@ -19,7 +19,7 @@ RUN npm run build && mkdir /state
 FROM gcr.io/distroless/nodejs24-debian13:nonroot
 # V8 grows its young generation up to 2 x 64 MiB when a process allocates fast, as a poll loop does: held
 # to 2 x 4 MiB, the daemon's peak memory is about 100 MB lower for the same CPU (BENCHMARKS.md). glibc
-# gives each of Node's threads a malloc arena of its own; one arena for all keeps 8-16 MB less resident
+# gives each of Node's threads a malloc arena of its own; one arena for all keeps 10-20 MB less resident
 # (2,000 and 10,000 watches) at the same CPU, as nearly every allocation is the main thread's.
 ENV NODE_ENV=production \
     NODE_OPTIONS=--max-semi-space-size=4 \
