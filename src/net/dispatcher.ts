@@ -33,10 +33,11 @@ export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Di
     dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => {
       const parts = loadedUndici();
       if (parts !== undefined) return real(parts).dispatch(options, handler);
-      undici().then(
-        (loaded) => real(loaded).dispatch(options, handler),
-        (err: unknown) => handler.onResponseError?.(undefined as never, err as Error),
-      );
+      // Making the pool can throw too (EnvHttpProxyAgent on a proxy variable that is no URL): the request
+      // fails with it, as the later ones do through requestText's catch, rather than rejecting unhandled.
+      undici()
+        .then((loaded) => real(loaded).dispatch(options, handler))
+        .catch((err: unknown) => handler.onResponseError?.(undefined as never, err as Error));
       return true;
     },
     close: async () => {
