@@ -54,8 +54,9 @@ function split(url: string): { origin: string; path: string } {
 }
 
 /**
- * Sends `request` and resolves with the answer, whatever its status, once its body has been read; rejects
- * below HTTP (undici's errors, a RequestTimeoutError) or with the reason of the first of `signals` to abort.
+ * Sends `request` and resolves with the answer, whatever its status, once its body has been read (or, with
+ * `answeredOnBodyError`, has broken off after the status); rejects below HTTP (undici's errors, a
+ * RequestTimeoutError) or with the reason of the first of `signals` to abort.
  */
 export function requestText(
   dispatcher: Dispatcher,

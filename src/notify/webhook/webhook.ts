@@ -17,7 +17,7 @@ const USER_AGENT = 'ecs-action-watch';
 /** Enough of an error answer to say what the receiver disliked, without quoting a whole HTML page. */
 const EXCERPT_CHARS = 200;
 const EXCERPT_BYTES = 1024;
-// Past this much of an error answer the connection is dropped rather than read to its end.
+// Past this much of an answer the connection is dropped rather than read to its end.
 const DRAIN_BYTES = 64 * 1024;
 const SENSITIVE_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 
