@@ -315,4 +315,15 @@ describe('simulator', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--port must be a port number from 1 to 65533 (0: any free ports), got 65534');
   });
+
+  it('refuses an empty or non-numeric port, and a role it does not know, naming the allowed values', async () => {
+    for (const port of ['', ' ', 'abc', '80.5']) {
+      const r = await h.cli(['simulator', `--port=${port}`]);
+      expect(r.code, port).toBe(2);
+      expect(r.stderr).toContain(`--port must be a port number from 1 to 65533 (0: any free ports), got ${port}\n`);
+    }
+    const r = await h.cli(['simulator', '--port', '0', '--role', 'root']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--role must be admin or member, got root');
+  });
 });

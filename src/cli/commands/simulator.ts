@@ -3,7 +3,9 @@ import { UsageError, type CommandContext } from '../context.ts';
 import { DEFAULT_SIMULATOR_PORT } from './index.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const port = Number(ctx.options['port'] ?? DEFAULT_SIMULATOR_PORT);
+  const given = ctx.options['port'] ?? String(DEFAULT_SIMULATOR_PORT);
+  // Digits only: Number() reads an empty `--port=` as 0, which would take any free ports unasked.
+  const port = typeof given === 'string' && /^\d+$/.test(given) ? Number(given) : NaN;
   if (!Number.isInteger(port) || port < 0 || port > 65533) throw new UsageError(`--port must be a port number from 1 to 65533 (0: any free ports), got ${String(ctx.options['port'])}`);
   const role = ctx.options['role'] ?? 'member';
   if (role !== 'admin' && role !== 'member') throw new UsageError(`--role must be admin or member, got ${String(role)}`);
