@@ -7,7 +7,7 @@ import { commands } from './commands/index.ts';
 // up to 2 × 16 MiB, a third of the command's peak memory for no gain in speed (`validate` of 10,000
 // watches: 174 MB instead of 115 MB, the same CPU). The daemon's is set for its steady load by NODE_OPTIONS
 // (the Dockerfile's --max-semi-space-size). The growth factor is read at each collection, so it can be
-// set once the process runs. Not for `--help` or a usage error: loading node:v8 would be a tenth of their time.
+// set once the process runs. Not for `--help` or an unknown command: loading node:v8 would be a tenth of their time.
 const [name, ...rest] = process.argv.slice(2);
 if (name !== undefined && name !== 'run' && Object.hasOwn(commands, name) && !rest.some((arg) => arg === '--help' || arg === '-h')) {
   process.getBuiltinModule('node:v8').setFlagsFromString('--semi-space-growth-factor=1');
