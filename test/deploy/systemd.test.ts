@@ -4,7 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ROOT } from './dockerfile.ts';
+import { ROOT, envOf, readDockerfile } from './dockerfile.ts';
 
 /** The daemon's own stop budget after SIGTERM (in-flight deliveries); systemd must wait longer. */
 const DAEMON_STOP_BUDGET_S = 10;
@@ -66,6 +66,14 @@ describe('the systemd unit', () => {
     expect(one('WorkingDirectory')).toBe('%S/ecs-action-watch');
     expect(service.get('Environment')).toContain('ECS_WATCH_CONFIG=/etc/ecs-action-watch/watch.yaml');
     expect(one('EnvironmentFile')).toBe('/etc/ecs-action-watch/env');
+  });
+
+  it("runs Node with the image's memory settings (young generation, malloc arenas), as README and BENCHMARKS.md say", () => {
+    const image = envOf(readDockerfile().at(-1)!);
+    for (const name of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
+      expect(image[name], name).toBeDefined();
+      expect(service.get('Environment')).toContain(`${name}=${image[name]}`);
+    }
   });
 
   it('is hardened in every way that does not break Node', () => {
