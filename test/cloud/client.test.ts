@@ -262,6 +262,28 @@ describe('requests', () => {
     expect(await client.listMigrations(REF)).toEqual([expect.objectContaining({ id: 1, status: 'failed', migration_type: 'live-migration' })]);
   });
 
+  it('returns the previous action for the same answer (same text or same document) and the new one for any change', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    const doc = fixtureJson(ACTION_FILE) as { instanceAction: Record<string, unknown> };
+    const reordered = JSON.stringify({ instanceAction: Object.fromEntries(Object.entries(doc.instanceAction).reverse()) });
+    const changed = JSON.stringify({ instanceAction: { ...doc.instanceAction, message: 'Error' } });
+    for (const body of [ACTION_DOC, ACTION_DOC, reordered, changed, changed]) {
+      pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, body, { headers: JSON_HEADERS });
+    }
+
+    const first = await client.getInstanceAction(REF);
+    expect(await client.getInstanceAction(REF, undefined, first)).toBe(first);
+    expect(await client.getInstanceAction(REF, undefined, first)).toBe(first);
+    const next = await client.getInstanceAction(REF, undefined, first);
+    expect(next).not.toBe(first);
+    expect(next).toMatchObject({ message: 'Error' });
+    expect(first.message).toBeNull();
+    // Without the previous document nothing is reused: the answer is read afresh.
+    const fresh = await client.getInstanceAction(REF, undefined, null);
+    expect(fresh).not.toBe(next);
+    expect(fresh).toEqual(next);
+  });
+
   it('throws for a server that cannot be read', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(503, '');
