@@ -259,15 +259,26 @@ export function discoveredTargets(store: StateStore, inFile: ReadonlySet<string>
   const targets = [];
   for (const [key, record] of store.entries()) {
     if (!('discovered' in record) || record.discovered === undefined || inFile.has(key)) continue;
-    targets.push({
-      projectId: record.projectId,
-      serverId: record.serverId,
-      requestId: record.requestId,
-      name: record.name ?? undefined,
-      deadlineMs: record.discovered.deadline,
-      notify: record.discovered.notify ?? undefined,
-    });
+    let target = targetOfRecord.get(record);
+    if (target === undefined) targetOfRecord.set(record, (target = discoveredTarget(record, record.discovered)));
+    targets.push(target);
   }
   return targets;
 }
 
+/**
+ * Each discovered record's target, made once: the engine keeps what it works out per watch (its key, when
+ * its early warning is due) by target, which a target made anew at every pass would lose.
+ */
+const targetOfRecord = new WeakMap<ActionWatchRecord, ReturnType<typeof discoveredTarget>>();
+
+function discoveredTarget(record: ActionWatchRecord, discovered: NonNullable<ActionWatchRecord['discovered']>) {
+  return {
+    projectId: record.projectId,
+    serverId: record.serverId,
+    requestId: record.requestId,
+    name: record.name ?? undefined,
+    deadlineMs: discovered.deadline,
+    notify: discovered.notify ?? undefined,
+  };
+}
