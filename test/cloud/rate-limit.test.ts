@@ -144,4 +144,23 @@ describe('RateLimiter', () => {
     await expect(waiting).rejects.toThrow('stopped');
     limiter.close();
   });
+
+  it('drops every waiter of an aborted signal from the queue, so that the next slot goes to one still waiting', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 1, perMs: 1000 }, silent, Date.now);
+    (await limiter.acquire())({ throttled: false });
+    const closing = new AbortController();
+    const cancelled = [limiter.acquire([closing.signal]), limiter.acquire([undefined, closing.signal])];
+    let granted = false;
+    const live = limiter.acquire().then((release) => {
+      granted = true;
+      return release;
+    });
+    closing.abort(new Error('closing'));
+    for (const waiter of cancelled) await expect(waiter).rejects.toThrow('closing');
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(granted).toBe(true);
+    (await live)({ throttled: false });
+    limiter.close();
+  });
 });
