@@ -1,7 +1,7 @@
 // The log level from the environment, apart from the logger itself: the command line checks LOG_LEVEL
 // while it parses the arguments, before it loads pino.
 
-export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /** LOG_LEVEL outside the allowed set is refused loudly rather than silently logging at info. */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
