@@ -51,13 +51,14 @@ export async function readStoredState(path: string, options: { retry: boolean })
   }
 }
 
-/** A journal that begins after the change its snapshot ends with: a compaction meanwhile, or damage. */
+/** A journal that begins after the change its snapshot ends with (or with no snapshot): a compaction meanwhile, or damage. */
 class GapError extends Error {
   readonly journal: string;
   readonly first: number;
-  readonly seq: number;
+  /** The snapshot's last change; null when there is no snapshot. */
+  readonly seq: number | null;
 
-  constructor(journal: string, first: number, seq: number) {
+  constructor(journal: string, first: number, seq: number | null) {
     super(`gap before change ${first}`);
     this.journal = journal;
     this.first = first;
@@ -65,6 +66,13 @@ class GapError extends Error {
   }
 
   refusal(path: string): StateError {
+    if (this.seq === null) {
+      return new StateError(
+        this.journal,
+        `begins at change ${this.first}, but there is no ${path} holding the changes before it (was the state file removed or renamed?). ` +
+          'Put the state file back, or move the journal aside to start afresh, which re-notifies finished watches',
+      );
+    }
     return new StateError(
       this.journal,
       `begins at change ${this.first}, but ${path} holds changes up to ${this.seq}: the changes between are missing (was the state file replaced ` +
@@ -102,7 +110,7 @@ async function readOnce(path: string): Promise<StoredState> {
     for (const entry of journal.entries) {
       // Already in the snapshot: a crash came between a compaction's snapshot and the removal of the journal.
       if (entry.seq <= seq) continue;
-      if (entry.seq !== seq + 1) throw new GapError(file, entry.seq, seq);
+      if (entry.seq !== seq + 1) throw new GapError(file, entry.seq, snapshot === null && seq === 0 ? null : seq);
       apply(records, entry);
       seq = entry.seq;
     }

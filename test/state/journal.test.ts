@@ -111,6 +111,12 @@ describe('the state journal', () => {
     await expect(StateStore.open(path)).rejects.toThrow(/begins at change 7, but .*state\.json holds changes up to 2: the changes between are missing/);
   });
 
+  it('refuses a journal that does not begin at the first change when there is no state file, saying so', async () => {
+    const path = await statePath();
+    await writeFile(`${path}.journal`, line(4, [record('req-1')]));
+    await expect(StateStore.open(path)).rejects.toThrow(/journal: begins at change 4, but there is no .*state\.json holding the changes before it .*move the journal aside to start afresh/);
+  });
+
   it('reads back the last change after a crash at any step of a compaction', async () => {
     const [r1, r2, r3] = [record('req-1'), record('req-2'), record('req-3')];
     const crashes = {
