@@ -90,13 +90,8 @@ async function readOnce(path: string): Promise<StoredState> {
     snapshotBytes = Buffer.byteLength(snapshot);
     const envelope = parseSnapshot(snapshot, path);
     seq = envelope.seq ?? 0;
-    const fill = (section: Section, entries: Record<string, unknown> | undefined) => {
-      for (const [key, value] of Object.entries(entries ?? {})) records[section].set(key, value);
-    };
-    fill('watches', envelope.watches);
-    fill('batches', envelope.batches);
-    fill('servers', envelope.tracking?.servers);
-    fill('projects', envelope.tracking?.projects);
+    // A null here is a bad record (set aside at open), not a removal as in the journal.
+    for (const [section, entries] of sectionsOf(envelope)) for (const [key, value] of Object.entries(entries)) records[section].set(key, value);
   }
   let journaled = false;
   const torn: TornTail[] = [];
@@ -134,18 +129,22 @@ function parseSnapshot(text: string, path: string) {
 }
 
 function apply(records: Sections<unknown>, entry: JournalEntry): void {
-  const changes: Array<[Section, Record<string, unknown> | undefined]> = [
-    ['watches', entry.watches],
-    ['batches', entry.batches],
-    ['servers', entry.tracking?.servers],
-    ['projects', entry.tracking?.projects],
-  ];
-  for (const [section, changed] of changes) {
-    for (const [key, value] of Object.entries(changed ?? {})) {
+  for (const [section, changed] of sectionsOf(entry)) {
+    for (const [key, value] of Object.entries(changed)) {
       if (value === null) records[section].delete(key);
       else records[section].set(key, value);
     }
   }
+}
+
+/** Where each section's entries are in a snapshot or a journal line (tracking's two under `tracking`). */
+function sectionsOf(file: Pick<JournalEntry, 'watches' | 'batches' | 'tracking'>): Array<[Section, Record<string, unknown>]> {
+  return [
+    ['watches', file.watches ?? {}],
+    ['batches', file.batches ?? {}],
+    ['servers', file.tracking?.servers ?? {}],
+    ['projects', file.tracking?.projects ?? {}],
+  ];
 }
 
 /** The text of the file at `path`, or null when there is none. */
