@@ -204,8 +204,9 @@ export class StateStore {
         if (checked.success) {
           into[key] = checked.data;
         } else {
-          setAside.push({ key: `tracking.${section}.${key}`, problems: recordProblems(checked.error) });
-          rejected[`tracking.${section}.${key}`] = { problems: recordProblems(checked.error), record: raw };
+          const problems = recordProblems(checked.error);
+          setAside.push({ key: `tracking.${section}.${key}`, problems });
+          rejected[`tracking.${section}.${key}`] = { problems, record: raw };
         }
       }
     };
@@ -267,6 +268,7 @@ export class StateStore {
     const batch = this.#batches.get(label);
     this.#count(batchKey(label), batch && batchDeliveries(batch));
   }
+
   /** Once a batch's digests are settled, the payloads its watches kept for them are released. */
   releaseBatchIfSettled(label: string): void {
     for (const key of new Set(this.#batches.get(label)?.digests.flatMap((d) => d.members.map((m) => m.key)))) this.releaseIfSettled(key);
@@ -412,11 +414,7 @@ export class StateStore {
    * one file. Rejects like save().
    */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      if (this.readOnly) return;
-      const closing = this.save().finally(() => this.#afterWrites(() => this.#writer.close()));
-      await closing;
-    })();
+    this.#closing ??= this.readOnly ? Promise.resolve() : this.save().finally(() => this.#afterWrites(() => this.#writer.close()));
     return this.#closing;
   }
 
