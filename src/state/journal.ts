@@ -1,6 +1,7 @@
 // The state's journal: each save appends one line holding what changed (a JSON object, numbered), made
-// durable before the save counts (the file is opened O_DSYNC). One line per save, written in one go: a crash can only
-// cut the last line short, and a damaged line with whole lines after it is damage, not a crash.
+// durable before the save counts (the file is opened O_DSYNC). One line per save, each written after the last
+// whole one (in writes of up to a MiB): a crash can only cut the last line short, and a damaged line with
+// whole lines after it is damage, not a crash.
 import { constants } from 'node:fs';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -73,8 +74,9 @@ function damaged(path: string, line: number, why: string): StateError {
 
 /**
  * The writing end of the journal. Each `append` writes one line where the last whole one ended, durably; a
- * write that failed part-way is cut off before the next one, so that a line never follows half of another. The file is created at the first append (and after a `rotate`): it is only
- * ever opened when none of its lines is needed any more, so it is created empty.
+ * write that failed part-way is cut off before the next one, so that a line never follows half of another.
+ * The file is created at the first append (and after a `rotate`): it is only ever opened when none of its
+ * lines is needed any more, so it is created empty.
  */
 export class JournalWriter {
   readonly path: string;
