@@ -192,6 +192,23 @@ describe('the state journal', () => {
     expect(reopened.get(key('req-7'))).toEqual(big(7, 16));
   });
 
+  it('counts a change written as a snapshot even when a journal left beside it cannot be removed, so that its number is not used again', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    const failures: string[] = [];
+    store.onCompactionFailed((err) => failures.push(err.message));
+    // A change past a MiB is written as a snapshot; what stands where the old journal was makes its removal fail.
+    await mkdir(`${path}.journal.old`);
+    store.set(key('req-1'), record('req-1', 'x'.repeat(1024 * 1024)));
+    await store.save();
+    expect(failures).toEqual([expect.stringMatching(/state\.json\.journal\.old/)]);
+    await rmdir(`${path}.journal.old`);
+    store.set(key('req-1'), record('req-1', 'small again'));
+    store.set(key('req-2'), record('req-2'));
+    await store.save();
+    expect(stateOnDisk(path)).toMatchObject({ seq: 2, watches: { [key('req-1')]: record('req-1', 'small again'), [key('req-2')]: record('req-2') } });
+  });
+
   it('writes nothing more once closed', async () => {
     const path = await statePath();
     const store = await open(path);
