@@ -53,7 +53,7 @@ describe('StateStore', () => {
     saves.push(store.save());
     await Promise.all(saves);
     expect(await readdir(dir)).toEqual(['state.json.journal']);
-    // Asked for before the first began: one line, one fdatasync.
+    // Asked for before the first began: one line, one durable write.
     expect((await readFile(`${path}.journal`, 'utf8')).split('\n')).toHaveLength(2);
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual(['a', 'b']);
   });
