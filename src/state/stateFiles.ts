@@ -123,7 +123,8 @@ function parseSnapshot(text: string, path: string) {
   }
   const envelope = stateEnvelopeSchema.safeParse(parsed);
   if (!envelope.success) {
-    throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}); move it aside to start afresh`);
+    const problems = envelope.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(the file)'}: ${issue.message}`).join('; ');
+    throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}; ${problems}); move it aside to start afresh`);
   }
   return envelope.data;
 }

@@ -69,6 +69,9 @@ describe('StateStore', () => {
     const path = join(await tempDir(), 'state.json');
     await writeFile(path, '[1,2,3]');
     await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file/);
+    // Which field is wrong, so that a hand-edited or restored file can be mended rather than thrown away.
+    await writeFile(path, '{"version":1,"seq":-1,"watches":{}}');
+    await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file \(expected .*; seq: .*>=0\); move it aside/);
   });
 
   it('never writes in read-only mode', async () => {
