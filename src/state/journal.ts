@@ -75,12 +75,13 @@ function damaged(path: string, line: number, why: string): StateError {
 /**
  * The writing end of the journal. Each `append` writes one line where the last whole one ended, durably; a
  * write that failed part-way is cut off before the next one, so that a line never follows half of another.
- * The file is created at the first append (and after a `rotate`): it is only ever opened when none of its
- * lines is needed any more, so it is created empty.
+ * The file is created at the first append (and after a `rotate` or `remove`), or ahead of it by `prepare`:
+ * it is only ever opened when none of its lines is needed any more, so it is created empty.
  */
 export class JournalWriter {
   readonly path: string;
-  #handle: FileHandle | null = null;
+  /** The file, once created (or being created): every append and `close` waits for the same one. */
+  #opening: Promise<FileHandle> | null = null;
   /** Bytes of whole lines: where the next line goes. */
   #length = 0;
   #cutNeeded = false;
@@ -137,9 +138,18 @@ export class JournalWriter {
     return bytes;
   }
 
+  /**
+   * Creates the file now, so that the next save does not wait for it (making a new name durable costs a
+   * sync of the folder, tens of milliseconds). A failure is left to the next append, which tries again.
+   */
+  prepare(): void {
+    this.#open().catch(() => undefined);
+  }
+
   /** Renames the file to `to` (a compaction's old journal); the next append starts a new one. */
   async rotate(to: string): Promise<void> {
-    if (this.#handle === null) return;
+    if (this.#opening === null) return;
+    await this.#opening.catch(() => undefined);
     await rename(this.path, to);
     await this.close();
   }
@@ -151,16 +161,27 @@ export class JournalWriter {
   }
 
   async close(): Promise<void> {
-    const handle = this.#handle;
-    this.#handle = null;
+    const opening = this.#opening;
+    this.#opening = null;
     this.#length = 0;
     this.#cutNeeded = false;
     this.#since = null;
+    const handle = await opening?.catch(() => null);
     await handle?.close();
   }
 
-  async #open(): Promise<FileHandle> {
-    if (this.#handle) return this.#handle;
+  #open(): Promise<FileHandle> {
+    if (this.#opening) return this.#opening;
+    const opening = this.#create();
+    this.#opening = opening;
+    // A file that could not be created is tried again by the next append.
+    opening.catch(() => {
+      if (this.#opening === opening) this.#opening = null;
+    });
+    return opening;
+  }
+
+  async #create(): Promise<FileHandle> {
     await mkdir(dirname(this.path), { recursive: true });
     const handle = await open(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | DSYNC, 0o600);
     try {
@@ -170,7 +191,6 @@ export class JournalWriter {
       await handle.close();
       throw err;
     }
-    this.#handle = handle;
     return handle;
   }
 }

@@ -9,6 +9,14 @@ import { SECTIONS, journalLine, snapshotText, type Section, type Sections } from
  * is more: a byte of change costs at most about two bytes written, and a start replays at most twice the state.
  */
 const COMPACT_MIN_BYTES = 1024 * 1024;
+/**
+ * ...but while saves come less than this far apart (a wave of verdicts and their deliveries), it waits for a
+ * pause: a compaction's snapshot and the new journal it starts would hold up the saves behind it, and the
+ * notifications waiting on them (twice in a wave of 1,000 verdicts).
+ */
+const QUIET_MS = 1000;
+/** ...unless the journal has grown to this many times the size: a start then replays at most about five times the state. */
+const BURST_COMPACT_FACTOR = 4;
 /** ...or once its first line is this old, so that the snapshot alone is never far behind. */
 const COMPACT_AGE_MS = 60 * 60_000;
 /** A compaction that failed is not tried again before this (every save would otherwise try). */
@@ -42,6 +50,9 @@ export class StateWriter {
   /** The compaction writing a snapshot in the background, if any; it never rejects (it reports). */
   #compaction: Promise<void> | null = null;
   #compactNotBefore = 0;
+  /** When the journal was last written (epoch ms), and whether the write before came less than QUIET_MS earlier. */
+  #lastAppend = 0;
+  #burst = false;
   #stopped = false;
   /** Closed: a journal opened again would be created empty over lines a failed last compaction still needs. */
   #closed = false;
@@ -79,8 +90,13 @@ export class StateWriter {
     try {
       if (this.#snapshotNeeded || charsOf(change) >= this.#compactAt()) {
         await this.#snapshot(seq, withChange(this.image, change));
+        // The next change is a line again, likely soon (the first verdicts after the watches were saved).
+        this.#journal.prepare();
       } else {
         const bytes = await this.#journal.append(journalLine(seq, change));
+        const now = Date.now();
+        this.#burst = now - this.#lastAppend < QUIET_MS;
+        this.#lastAppend = now;
         this.#onWrite?.(bytes, 'journal');
       }
     } catch (err) {
@@ -97,15 +113,19 @@ export class StateWriter {
   }
 
   /**
-   * After a write: starts a compaction when the journal is big or old enough. The journal is set aside
-   * here, between two writes; the snapshot of everything up to now is written in the background.
+   * After a save (written or not): starts a compaction when the journal is big (bigger during a burst of
+   * saves) or old enough. The journal is set aside here, between two writes; the snapshot of everything up
+   * to now is written in the background.
    */
   async compactIfDue(): Promise<void> {
     const journal = this.#journal;
-    if (this.#compaction || this.#stopped || Date.now() < this.#compactNotBefore) return;
-    const old = journal.since !== null && Date.now() - journal.since >= COMPACT_AGE_MS;
+    const now = Date.now();
+    if (this.#compaction || this.#stopped || now < this.#compactNotBefore) return;
+    const old = journal.since !== null && now - journal.since >= COMPACT_AGE_MS;
+    const burst = this.#burst && now - this.#lastAppend < QUIET_MS;
+    const big = journal.bytes >= this.#compactAt() * (burst ? BURST_COMPACT_FACTOR : 1);
     // An old journal that a failed compaction left is compacted at the next chance, however small the new one.
-    if (journal.bytes < this.#compactAt() && !old && !this.#oldJournalNeeded) return;
+    if (!big && !old && !this.#oldJournalNeeded) return;
     const text = snapshotText(this.#seq, this.image);
     try {
       // With an old journal still needed (an earlier compaction failed) the current one stays: its lines
@@ -113,6 +133,7 @@ export class StateWriter {
       if (!this.#oldJournalNeeded) {
         await journal.rotate(this.#oldJournal);
         this.#oldJournalNeeded = true;
+        journal.prepare();
       }
     } catch (err) {
       this.#compactionFailed(err);
@@ -146,7 +167,8 @@ export class StateWriter {
       await this.#compaction;
       if (!this.#stopped && (this.#journal.bytes > 0 || this.#oldJournalNeeded || this.#snapshotNeeded)) await this.compact();
     } finally {
-      await this.#journal.close();
+      // A journal prepared but never written is removed too: a stopped daemon leaves one file.
+      await (this.#stopped || this.#journal.bytes > 0 || this.#oldJournalNeeded ? this.#journal.close() : this.#journal.remove());
     }
   }
 

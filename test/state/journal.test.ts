@@ -137,6 +137,7 @@ describe('the state journal', () => {
   });
 
   it('compacts a journal grown past the snapshot into a new snapshot, and keeps saving meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
     const path = await statePath();
     const store = await open(path);
     const writes: Array<[number, string]> = [];
@@ -145,7 +146,9 @@ describe('the state journal', () => {
     for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, 0));
     await store.save();
     // Each round changes every record: the journal passes the 1 MiB floor after about a dozen rounds.
+    // Saves more than a second apart: no burst to wait for.
     for (let round = 1; round <= 16; round++) {
+      vi.setSystemTime(Date.now() + 1500);
       for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, round));
       await store.save();
     }
@@ -162,6 +165,65 @@ describe('the state journal', () => {
     expect(reopened.size).toBe(40);
   });
 
+  it('waits for a pause in a burst of saves to compact, unless the journal grows to four times the size', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const path = await statePath();
+    const store = await open(path);
+    const writes: Array<[number, string]> = [];
+    store.onWrite((bytes, file) => writes.push([bytes, file]));
+    const big = (i: number, round: number) => record(`req-${i}`, `round ${round} ${'x'.repeat(2000)}`);
+    const round = async (n: number, pause: number) => {
+      vi.setSystemTime(Date.now() + pause);
+      for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, n));
+      await store.save();
+    };
+    const journalBytes = () => writes.filter(([, file]) => file === 'journal').reduce((sum, [bytes]) => sum + bytes, 0);
+    // Saves 20 ms apart, as in a wave of verdicts: the journal passes 1 MiB with no compaction.
+    for (let n = 0; n < 16; n++) await round(n, 20);
+    expect(journalBytes()).toBeGreaterThan(1024 * 1024);
+    expect(writes.filter(([, file]) => file === 'snapshot')).toEqual([]);
+    // A second without saves: the next save, with nothing to write, compacts.
+    vi.setSystemTime(Date.now() + 1000);
+    await store.save();
+    await vi.waitFor(() => expect(writes.filter(([, file]) => file === 'snapshot')).toHaveLength(1));
+    await vi.waitFor(async () => expect(await readdir(join(path, '..'))).not.toContain('state.json.journal.old'));
+    // A burst that does not pause: compacted once the journal holds four times the MiB.
+    writes.length = 0;
+    for (let n = 16; writes.every(([, file]) => file === 'journal'); n++) await round(n, 20);
+    // The snapshot is written in the background: count the journal's bytes before it.
+    writes.splice(writes.findIndex(([, file]) => file === 'snapshot'));
+    expect(journalBytes()).toBeGreaterThanOrEqual(4 * 1024 * 1024);
+    expect(journalBytes()).toBeLessThan(4 * 1024 * 1024 + 100_000);
+    await store.close();
+    const reopened = await open(path);
+    expect(reopened.get(key('req-39'))?.name).toMatch(/^round \d+ x/);
+    expect(reopened.size).toBe(40);
+  });
+
+  it('creates the journal ahead of the first line after a save written as a snapshot, and leaves one file at a clean stop', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    // Past a MiB: written as a snapshot.
+    for (let i = 0; i < 600; i++) store.set(key(`req-${i}`), record(`req-${i}`, 'x'.repeat(2000)));
+    await store.save();
+    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
+    // A crash now leaves an empty journal: it reads back as the snapshot alone.
+    const crashed = await StateStore.open(path, { readOnly: true });
+    expect(crashed.size).toBe(600);
+    store.set(key('req-1'), record('req-1', 'changed'));
+    await store.save();
+    expect(await readFile(`${path}.journal`, 'utf8')).toMatch(/^\{"seq":2,"watches":\{"p1\/s1\/req-1":/);
+    await store.close();
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    // Nothing written after the snapshot: the prepared journal is removed at the stop all the same.
+    const again = await open(path);
+    for (let i = 0; i < 600; i++) again.set(key(`req-${i}`), record(`req-${i}`, 'y'.repeat(2000)));
+    await again.save();
+    await again.close();
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+  });
+
   it('reports a compaction that failed, goes on saving into the journal, and compacts a minute later', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const path = await statePath();
@@ -170,6 +232,7 @@ describe('the state journal', () => {
     store.onCompactionFailed((err) => failures.push(err.message));
     const big = (i: number, round: number) => record(`req-${i}`, `round ${round} ${'x'.repeat(2000)}`);
     const round = async (n: number) => {
+      vi.setSystemTime(Date.now() + 1500);
       for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, n));
       await store.save();
     };
