@@ -10,6 +10,7 @@ import { StateError } from '../../src/state/StateError.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { stateOnDisk } from './onDisk.ts';
+import type { StateFileKind } from '../../src/state/stateWriter.ts';
 
 function record(requestId: string, name: string | null = null): ActionWatchRecord {
   return {
@@ -33,6 +34,22 @@ async function open(path: string): Promise<StateStore> {
 
 async function statePath(): Promise<string> {
   return join(await mkdtemp(join(tmpdir(), 'eaw-journal-')), 'state.json');
+}
+
+/**
+ * Rounds of saves on `store`, each changing all of 40 records of about 2 KB (a line of about 84 KB), with
+ * `pauseMs` of the faked clock before it; and the size and file of each write.
+ */
+function rounds(store: StateStore) {
+  const writes: Array<[number, StateFileKind]> = [];
+  store.onWrite((bytes, file) => writes.push([bytes, file]));
+  const big = (i: number, n: number) => record(`req-${i}`, `round ${n} ${'x'.repeat(2000)}`);
+  const round = async (n: number, pauseMs: number) => {
+    vi.setSystemTime(Date.now() + pauseMs);
+    for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, n));
+    await store.save();
+  };
+  return { writes, big, round };
 }
 
 /** A snapshot as the daemon writes it, holding `records` up to change `seq`. */
@@ -140,18 +157,9 @@ describe('the state journal', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const path = await statePath();
     const store = await open(path);
-    const writes: Array<[number, string]> = [];
-    store.onWrite((bytes, file) => writes.push([bytes, file]));
-    const big = (i: number, round: number) => record(`req-${i}`, `round ${round} ${'x'.repeat(2000)}`);
-    for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, 0));
-    await store.save();
-    // Each round changes every record: the journal passes the 1 MiB floor after about a dozen rounds.
-    // Saves more than a second apart: no burst to wait for.
-    for (let round = 1; round <= 16; round++) {
-      vi.setSystemTime(Date.now() + 1500);
-      for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, round));
-      await store.save();
-    }
+    const { writes, big, round } = rounds(store);
+    // The journal passes the 1 MiB floor after about a dozen rounds. Saves more than a second apart: no burst to wait for.
+    for (let n = 0; n <= 16; n++) await round(n, 1500);
     await store.close();
     const files = writes.map(([, file]) => file);
     expect(files.filter((f) => f === 'journal').length).toBeGreaterThan(10);
@@ -169,14 +177,7 @@ describe('the state journal', () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     const path = await statePath();
     const store = await open(path);
-    const writes: Array<[number, string]> = [];
-    store.onWrite((bytes, file) => writes.push([bytes, file]));
-    const big = (i: number, round: number) => record(`req-${i}`, `round ${round} ${'x'.repeat(2000)}`);
-    const round = async (n: number, pause: number) => {
-      vi.setSystemTime(Date.now() + pause);
-      for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, n));
-      await store.save();
-    };
+    const { writes, round } = rounds(store);
     const journalBytes = () => writes.filter(([, file]) => file === 'journal').reduce((sum, [bytes]) => sum + bytes, 0);
     // Saves 20 ms apart, as in a wave of verdicts: the journal passes 1 MiB with no compaction.
     for (let n = 0; n < 16; n++) await round(n, 20);
@@ -230,12 +231,8 @@ describe('the state journal', () => {
     const store = await open(path);
     const failures: string[] = [];
     store.onCompactionFailed((err) => failures.push(err.message));
-    const big = (i: number, round: number) => record(`req-${i}`, `round ${round} ${'x'.repeat(2000)}`);
-    const round = async (n: number) => {
-      vi.setSystemTime(Date.now() + 1500);
-      for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, n));
-      await store.save();
-    };
+    const { big, round: roundAfter } = rounds(store);
+    const round = (n: number) => roundAfter(n, 1500);
     // What stands where the snapshot goes makes its rename fail.
     await mkdir(path);
     for (let n = 0; n <= 13; n++) await round(n);
