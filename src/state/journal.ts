@@ -107,7 +107,8 @@ export class JournalWriter {
    * with `JournalLostError` when the file was removed meanwhile (its lines reached no file anyone reads).
    */
   async append(pieces: Iterable<string>): Promise<number> {
-    const handle = await this.#open();
+    // Once more when the file could not be created: that may have been `prepare`'s try, in the background.
+    const handle = await this.#open().catch(() => this.#open());
     if (this.#cutNeeded) {
       await handle.truncate(this.#length);
       this.#cutNeeded = false;

@@ -7,7 +7,7 @@ import { journalPaths, parseJournal, type TornTail } from './journal.ts';
 import { STATE_VERSION, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
 
 /** Far beyond any real state (pruning keeps it small); a file this big is something else. */
-const MAX_STATE_BYTES = 256 * 1024 * 1024;
+export const MAX_STATE_BYTES = 256 * 1024 * 1024;
 /** Each piece of a file's text is about this long: written piece by piece, a file is never one string. */
 const PIECE_CHARS = 64 * 1024;
 /** How often a reader (`check`) reads again when a compaction replaced the files under it. */

@@ -2,11 +2,12 @@ import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
 import { JournalLostError, JournalWriter, journalPaths } from './journal.ts';
-import { SECTIONS, journalLine, snapshotText, type Section, type Sections } from './stateFiles.ts';
+import { MAX_STATE_BYTES, SECTIONS, journalLine, snapshotText, type Section, type Sections } from './stateFiles.ts';
 
 /**
  * The journal is compacted into a new snapshot once it holds this much, or as much as the snapshot when that
- * is more: a byte of change costs at most about two bytes written, and a start replays at most twice the state.
+ * is more: a byte of change costs at most about two bytes written, and a start replays at most twice the
+ * state (or a MiB), outside bursts.
  */
 const COMPACT_MIN_BYTES = 1024 * 1024;
 /**
@@ -15,8 +16,12 @@ const COMPACT_MIN_BYTES = 1024 * 1024;
  * notifications waiting on them (twice in a wave of 1,000 verdicts).
  */
 const QUIET_MS = 1000;
-/** ...unless the journal has grown to this many times the size: a start then replays at most about five times the state. */
+/**
+ * ...unless the journal has grown to this many times the size (a start then replays at most about five
+ * times the state, or 4 MiB), and never past half of what a start reads of a file: it would refuse the journal.
+ */
 const BURST_COMPACT_FACTOR = 4;
+const BURST_COMPACT_MAX_BYTES = MAX_STATE_BYTES / 2;
 /** ...or once its first line is this old, so that the snapshot alone is never far behind. */
 const COMPACT_AGE_MS = 60 * 60_000;
 /** A compaction that failed is not tried again before this (every save would otherwise try). */
@@ -50,8 +55,8 @@ export class StateWriter {
   /** The compaction writing a snapshot in the background, if any; it never rejects (it reports). */
   #compaction: Promise<void> | null = null;
   #compactNotBefore = 0;
-  /** When the journal was last written (epoch ms), and whether the write before came less than QUIET_MS earlier. */
-  #lastAppend = 0;
+  /** When the journal was last written (performance.now(): a clock set back or forward does not count), and whether the write before came less than QUIET_MS earlier. */
+  #lastAppend = -Infinity;
   #burst = false;
   #stopped = false;
   /** Closed: a journal opened again would be created empty over lines a failed last compaction still needs. */
@@ -91,10 +96,10 @@ export class StateWriter {
       if (this.#snapshotNeeded || charsOf(change) >= this.#compactAt()) {
         await this.#snapshot(seq, withChange(this.image, change));
         // The next change is a line again, likely soon (the first verdicts after the watches were saved).
-        this.#journal.prepare();
+        if (!this.#stopped) this.#journal.prepare();
       } else {
         const bytes = await this.#journal.append(journalLine(seq, change));
-        const now = Date.now();
+        const now = performance.now();
         this.#burst = now - this.#lastAppend < QUIET_MS;
         this.#lastAppend = now;
         this.#onWrite?.(bytes, 'journal');
@@ -122,8 +127,8 @@ export class StateWriter {
     const now = Date.now();
     if (this.#compaction || this.#stopped || now < this.#compactNotBefore) return;
     const old = journal.since !== null && now - journal.since >= COMPACT_AGE_MS;
-    const burst = this.#burst && now - this.#lastAppend < QUIET_MS;
-    const big = journal.bytes >= this.#compactAt() * (burst ? BURST_COMPACT_FACTOR : 1);
+    const burst = this.#burst && performance.now() - this.#lastAppend < QUIET_MS;
+    const big = journal.bytes >= (burst ? Math.min(this.#compactAt() * BURST_COMPACT_FACTOR, BURST_COMPACT_MAX_BYTES) : this.#compactAt());
     // An old journal that a failed compaction left is compacted at the next chance, however small the new one.
     if (!big && !old && !this.#oldJournalNeeded) return;
     const text = snapshotText(this.#seq, this.image);
@@ -131,8 +136,9 @@ export class StateWriter {
       // With an old journal still needed (an earlier compaction failed) the current one stays: its lines
       // up to this snapshot are skipped at load.
       if (!this.#oldJournalNeeded) {
-        await journal.rotate(this.#oldJournal);
+        // Needed from the rename on, even if closing the file then fails: a later rotation must not replace it.
         this.#oldJournalNeeded = true;
+        await journal.rotate(this.#oldJournal);
         journal.prepare();
       }
     } catch (err) {
@@ -163,13 +169,22 @@ export class StateWriter {
    */
   async close(): Promise<void> {
     this.#closed = true;
+    let failure: unknown = null;
     try {
       await this.#compaction;
       if (!this.#stopped && (this.#journal.bytes > 0 || this.#oldJournalNeeded || this.#snapshotNeeded)) await this.compact();
-    } finally {
-      // A journal prepared but never written is removed too: a stopped daemon leaves one file.
-      await (this.#stopped || this.#journal.bytes > 0 || this.#oldJournalNeeded ? this.#journal.close() : this.#journal.remove());
+    } catch (err) {
+      failure = err;
     }
+    // A journal prepared but never written is removed too, so that a stopped daemon leaves one file; unless
+    // another process owns the state (the journal at that path may be its own now) or lines are needed.
+    const keep = this.#stopped || this.#journal.bytes > 0 || this.#oldJournalNeeded;
+    try {
+      await (keep ? this.#journal.close() : this.#journal.remove());
+    } catch (err) {
+      failure ??= err instanceof StateError ? err : new StateError(this.#journal.path, `cannot be closed: ${(err as Error).message}`, { cause: err });
+    }
+    if (failure !== null) throw failure;
   }
 
   /** The journal's size at which it is compacted. */

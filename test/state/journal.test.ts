@@ -1,7 +1,8 @@
 // The state on disk as snapshot and journal: what each save appends, what a crash can leave (a torn last
 // line, a compaction cut short at any step) and what must be refused rather than guessed. Real files in a
 // temporary folder; the files a crash leaves are written here by hand, as a crash would leave them.
-import { mkdir, mkdtemp, readFile, readdir, rmdir, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -45,7 +46,7 @@ function rounds(store: StateStore) {
   store.onWrite((bytes, file) => writes.push([bytes, file]));
   const big = (i: number, n: number) => record(`req-${i}`, `round ${n} ${'x'.repeat(2000)}`);
   const round = async (n: number, pauseMs: number) => {
-    vi.setSystemTime(Date.now() + pauseMs);
+    vi.advanceTimersByTime(pauseMs);
     for (let i = 0; i < 40; i++) store.set(key(`req-${i}`), big(i, n));
     await store.save();
   };
@@ -154,7 +155,7 @@ describe('the state journal', () => {
   });
 
   it('compacts a journal grown past the snapshot into a new snapshot, and keeps saving meanwhile', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const path = await statePath();
     const store = await open(path);
     const { writes, big, round } = rounds(store);
@@ -174,25 +175,28 @@ describe('the state journal', () => {
   });
 
   it('waits for a pause in a burst of saves to compact, unless the journal grows to four times the size', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const path = await statePath();
     const store = await open(path);
     const { writes, round } = rounds(store);
     const journalBytes = () => writes.filter(([, file]) => file === 'journal').reduce((sum, [bytes]) => sum + bytes, 0);
+    // A compaction begins with the journal's rename, before the save that starts it returns.
+    const rotated = () => existsSync(`${path}.journal.old`);
     // Saves 20 ms apart, as in a wave of verdicts: the journal passes 1 MiB with no compaction.
     for (let n = 0; n < 16; n++) await round(n, 20);
     expect(journalBytes()).toBeGreaterThan(1024 * 1024);
-    expect(writes.filter(([, file]) => file === 'snapshot')).toEqual([]);
-    // A second without saves: the next save, with nothing to write, compacts.
-    vi.setSystemTime(Date.now() + 1000);
+    expect(rotated()).toBe(false);
+    expect((await stat(`${path}.journal`)).size).toBe(journalBytes());
+    // A second without saves: the next save, with nothing to write, compacts, and a new journal is ready.
+    vi.advanceTimersByTime(1000);
     await store.save();
-    await vi.waitFor(() => expect(writes.filter(([, file]) => file === 'snapshot')).toHaveLength(1));
-    await vi.waitFor(async () => expect(await readdir(join(path, '..'))).not.toContain('state.json.journal.old'));
+    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    expect(writes.filter(([, file]) => file === 'snapshot')).toHaveLength(1);
+    expect((await stat(`${path}.journal`)).size).toBe(0);
     // A burst that does not pause: compacted once the journal holds four times the MiB.
     writes.length = 0;
-    for (let n = 16; writes.every(([, file]) => file === 'journal'); n++) await round(n, 20);
-    // The snapshot is written in the background: count the journal's bytes before it.
-    writes.splice(writes.findIndex(([, file]) => file === 'snapshot'));
+    for (let n = 16; !rotated(); n++) await round(n, 20);
+    expect(writes.filter(([, file]) => file === 'snapshot')).toEqual([]);
     expect(journalBytes()).toBeGreaterThanOrEqual(4 * 1024 * 1024);
     expect(journalBytes()).toBeLessThan(4 * 1024 * 1024 + 100_000);
     await store.close();
@@ -223,10 +227,31 @@ describe('the state journal', () => {
     await again.save();
     await again.close();
     expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    // ...but not when another process owns the state: the journal at that path may be its own.
+    const fenced = await open(path);
+    // Twice the size of the snapshot: written as one again.
+    for (let i = 0; i < 600; i++) fenced.set(key(`req-${i}`), record(`req-${i}`, 'z'.repeat(4000)));
+    await fenced.save();
+    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    expect((await stat(`${path}.journal`)).size).toBe(0);
+    fenced.fence('the state lock was taken over');
+    await expect(fenced.close()).rejects.toThrow(/not saved: the state lock was taken over/);
+    expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']);
+  });
+
+  it('fails the save that needed a journal it could not create, and creates it at the next save', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    await mkdir(`${path}.journal`);
+    store.set(key('req-1'), record('req-1'));
+    await expect(store.save()).rejects.toThrow(/state\.json: cannot be written: .*(EISDIR|directory)/);
+    await rmdir(`${path}.journal`);
+    await store.save();
+    expect(await readFile(`${path}.journal`, 'utf8')).toMatch(/^\{"seq":1,"watches":\{"p1\/s1\/req-1":/);
   });
 
   it('reports a compaction that failed, goes on saving into the journal, and compacts a minute later', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const path = await statePath();
     const store = await open(path);
     const failures: string[] = [];
