@@ -43,6 +43,24 @@ function syntaxProblem(text: string, error: YAMLError): { offset: number; messag
   return { offset, message: SYNTAX_MESSAGES[error.code] ?? error.message };
 }
 
+/**
+ * Replaces every string in `value` (parsed YAML: plain objects, arrays, scalars) with a copy of its own.
+ * The parser slices values out of the file's text, and V8 keeps the whole string a slice was taken from for
+ * as long as the slice lives: the daemon would hold its watch file's text for as long as it runs. (A toJS
+ * reviver cannot do this: it keeps a returned value that is equal to the old one.)
+ */
+function ownStrings(value: unknown, seen = new WeakSet<object>()): unknown {
+  // V8 copies a string shorter than 13 characters rather than slice it (SlicedString::kMinLength).
+  if (typeof value === 'string') return value.length < 13 ? value : Buffer.from(value, 'utf8').toString('utf8');
+  // An alias makes one object appear twice, or inside itself (`a: &a {b: *a}`).
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
+  seen.add(value);
+  const entries = value as Record<string, unknown>;
+  // Each key is an own property, `__proto__` included: assigning to it sets that key, not the prototype.
+  for (const key of Object.keys(entries)) entries[key] = ownStrings(entries[key], seen);
+  return value;
+}
+
 const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => prefix.every((s, i) => path[i] === s);
 
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
@@ -80,7 +98,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const envIssues = substituteEnv(doc, env);
   let data: unknown;
   try {
-    data = doc.toJS();
+    data = ownStrings(doc.toJS());
   } catch (err) {
     // The one thing toJS refuses is an alias bomb (excessive alias expansion).
     return { ok: false, issues: [issueAt(0, [], err instanceof Error ? err.message : String(err))] };

@@ -56,6 +56,11 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('reports a section that holds itself through an alias as the key that does not belong', () => {
+    const result = validateConfigText('cloud: &c\n  endpoint: https://ecs.example.com\n  loop: *c\n', { env: {} });
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expect.stringMatching(/^3:3 cloud\.loop: unknown key 'loop'/)]);
+  });
+
   it('copes with a byte order mark and CRLF line ends', () => {
     const result = validateConfigText('\uFEFFcloud:\r\n  endpoint: https://ecs.example.com\r\n  regoin: eu\r\n', { env: {} });
     expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
