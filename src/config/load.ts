@@ -50,8 +50,9 @@ function syntaxProblem(text: string, error: YAMLError): { offset: number; messag
  * reviver cannot do this: it keeps a returned value that is equal to the old one.)
  */
 function ownStrings(value: unknown, seen = new WeakSet<object>()): unknown {
-  // V8 copies a string shorter than 13 characters rather than slice it (SlicedString::kMinLength).
-  if (typeof value === 'string') return value.length < 13 ? value : Buffer.from(value, 'utf8').toString('utf8');
+  // V8 copies a string shorter than 13 characters rather than slice it (SlicedString::kMinLength). Through
+  // JSON, not UTF-8: a lone surrogate (a "\uD800" escape in the file) comes back as it was.
+  if (typeof value === 'string') return value.length < 13 ? value : (JSON.parse(JSON.stringify(value)) as string);
   // An alias makes one object appear twice, or inside itself (`a: &a {b: *a}`).
   if (typeof value !== 'object' || value === null || seen.has(value)) return value;
   seen.add(value);

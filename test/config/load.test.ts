@@ -61,6 +61,11 @@ describe('parseConfig', () => {
     expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expect.stringMatching(/^3:3 cloud\.loop: unknown key 'loop'/)]);
   });
 
+  it('keeps every string value as the file wrote it, escapes and lone surrogates included', () => {
+    const config = parseConfig('cloud:\n  endpoint: https://ecs.example.com\n  projectId: "p\\uD800-\\u00e9-\\U0001F600-project"\n', { env: {} });
+    expect(config.cloud.projectId).toBe('p\uD800-\u00e9-\u{1F600}-project');
+  });
+
   it('copes with a byte order mark and CRLF line ends', () => {
     const result = validateConfigText('\uFEFFcloud:\r\n  endpoint: https://ecs.example.com\r\n  regoin: eu\r\n', { env: {} });
     expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
