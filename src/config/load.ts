@@ -44,10 +44,11 @@ function syntaxProblem(text: string, error: YAMLError): { offset: number; messag
 }
 
 /**
- * Replaces every string in `value` (parsed YAML: plain objects, arrays, scalars) with a copy of its own.
- * The parser slices values out of the file's text, and V8 keeps the whole string a slice was taken from for
- * as long as the slice lives: the daemon would hold its watch file's text for as long as it runs. (A toJS
- * reviver cannot do this: it keeps a returned value that is equal to the old one.)
+ * Replaces every string in `value` (parsed YAML: plain objects and arrays; a Date, Set, Map or Uint8Array
+ * from an explicit tag passes through as it is) with a copy of its own. The parser slices values out of the
+ * file's text, and V8 keeps the whole string a slice was taken from for as long as the slice lives: the
+ * daemon would hold its watch file's text (and clouds.yaml's) for as long as it runs. (A toJS reviver
+ * cannot do this: it keeps a returned value that is equal to the old one.)
  */
 function ownStrings(value: unknown, seen = new WeakSet<object>()): unknown {
   // V8 copies a string shorter than 13 characters rather than slice it (SlicedString::kMinLength). Through
@@ -99,12 +100,14 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const envIssues = substituteEnv(doc, env);
   let data: unknown;
   try {
-    data = ownStrings(doc.toJS());
+    data = doc.toJS();
   } catch (err) {
     // The one thing toJS refuses is an alias bomb (excessive alias expansion).
     return { ok: false, issues: [issueAt(0, [], err instanceof Error ? err.message : String(err))] };
   }
   const profile = applyCloudsYaml(data, env);
+  // After the profile: its values are slices of the clouds.yaml text.
+  ownStrings(data);
   const result = ConfigSchema.safeParse(data, { error: configErrorMap });
   const issues = [
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
