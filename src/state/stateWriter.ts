@@ -55,7 +55,10 @@ export class StateWriter {
   /** The compaction writing a snapshot in the background, if any; it never rejects (it reports). */
   #compaction: Promise<void> | null = null;
   #compactNotBefore = 0;
-  /** When the journal was last written (performance.now(): a clock set back or forward does not count), and whether the write before came less than QUIET_MS earlier. */
+  /**
+   * When the journal was last written (performance.now(): a clock set back or forward does not count), and
+   * whether the write before came less than QUIET_MS earlier.
+   */
   #lastAppend = -Infinity;
   #burst = false;
   #stopped = false;
