@@ -24,6 +24,12 @@ const outdir = resolve(values.outdir ?? join(ROOT, 'dist'));
 // them), are never asked for. A module that is a function (events, assert, stream) is the import's
 // default itself, so it is required as it is.
 const requireOnBuild = createRequire(import.meta.url);
+// Exports that a dependency reads when it loads, copied into the bundle as they are. undici's HTTP/2 client
+// reads http2's constants (header names, error codes) at load, which loaded node:http2 (and through it
+// node:tls) into every process that makes a request, although a connection uses HTTP/2 only where TLS
+// negotiates it: 12 ms and 6 MB on top of TLS, and TLS too for an http:// endpoint. The module is still
+// required (through the facade below, and for require() calls too) at its first connect().
+const COPIED_AT_BUILD: Record<string, string[]> = { 'node:http2': ['constants'] };
 const builtinsRequired: Plugin = {
   name: 'builtins-required',
   setup(b) {
@@ -31,18 +37,21 @@ const builtinsRequired: Plugin = {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
       const path = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
-      return args.kind === 'import-statement' && args.namespace !== 'builtin' ? { path, namespace: 'builtin' } : { path, external: true };
+      const facade = args.namespace !== 'builtin' && (args.kind === 'import-statement' || Object.hasOwn(COPIED_AT_BUILD, path));
+      return facade ? { path, namespace: 'builtin' } : { path, external: true };
     });
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const id = JSON.stringify(args.path);
       const module: unknown = requireOnBuild(args.path);
       if (typeof module === 'function') return { contents: `module.exports = require(${id});`, loader: 'js' };
-      const names = JSON.stringify(Object.getOwnPropertyNames(module));
+      const copied = COPIED_AT_BUILD[args.path] ?? [];
+      const names = JSON.stringify(Object.getOwnPropertyNames(module).filter((k) => !copied.includes(k)));
+      const copies = Object.fromEntries(copied.map((k) => [k, (module as Record<string, unknown>)[k]]));
       const contents = [
         `let m;`,
         `const load = () => (m ??= require(${id}));`,
         'const through = (k) => ({ get: () => load()[k], set: (v) => { load()[k] = v; }, enumerable: true });',
-        `module.exports = Object.defineProperties({}, Object.fromEntries(${names}.map((k) => [k, through(k)])));`,
+        `module.exports = Object.defineProperties(${JSON.stringify(copies)}, Object.fromEntries(${names}.map((k) => [k, through(k)])));`,
       ].join('\n');
       return { contents, loader: 'js' };
     });

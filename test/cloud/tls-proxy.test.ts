@@ -1,7 +1,6 @@
 // A company network: a private CA signs the cloud's, the identity service's and the webhook receiver's
 // certificates, and the way out is an HTTP proxy named by HTTPS_PROXY / HTTP_PROXY (NO_PROXY exempts).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +15,7 @@ import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
+import { makeCertificates } from '../certificates.ts';
 import { cloudConfig } from './helpers.ts';
 
 const PROJECT = '7d2f0c7a9b8d4e6f8a1b2c3d4e5f6a7b';
@@ -25,26 +25,15 @@ let dir: string;
 let caFile: string;
 let serverTls: { key: string; cert: string };
 
-/** A CA and a certificate it signs for 127.0.0.1, made with the machine's openssl. */
-function makeCertificates(): void {
-  const at = (name: string) => join(dir, name);
-  const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl('req', '-x509', ...ec, '-keyout', at('ca.key'), '-out', at('ca.pem'), '-days', '2', '-subj', '/CN=ecs-action-watch test private CA');
-  openssl('req', ...ec, '-keyout', at('server.key'), '-out', at('server.csr'), '-subj', '/CN=127.0.0.1');
-  writeFileSync(at('san.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\n');
-  openssl('x509', '-req', '-in', at('server.csr'), '-CA', at('ca.pem'), '-CAkey', at('ca.key'), '-CAcreateserial', '-out', at('server.pem'), '-days', '2', '-extfile', at('san.ext'));
-  caFile = at('ca.pem');
-  serverTls = { key: readFileSync(at('server.key'), 'utf8'), cert: readFileSync(at('server.pem'), 'utf8') };
-}
-
 let proxy: Server;
 let proxyUrl: string;
 const proxied: string[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'eaw-tls-'));
-  makeCertificates();
+  const made = makeCertificates(dir);
+  caFile = made.caFile;
+  serverTls = { key: made.key, cert: made.cert };
   proxy = createProxy(createServer());
   proxy.on('connect', (req: { url?: string }) => proxied.push(`CONNECT ${req.url}`));
   proxy.on('request', (req: { method?: string; url?: string }) => proxied.push(`${req.method} ${req.url}`));

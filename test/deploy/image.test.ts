@@ -3,11 +3,15 @@
 // would start it, with the ConfigMap's file, the Secret's and the Deployment's environment.
 import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createSecureServer } from 'node:http2';
 import { builtinModules } from 'node:module';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { makeCertificates } from '../certificates.ts';
 import { closedPort } from '../net.ts';
 import { Harness, quickAction } from '../e2e/harness.ts';
 import { ROOT, assembleImage, copies, dockerIgnorePatterns, dockerIgnored, envOf, readDockerfile, workdirOf } from './dockerfile.ts';
@@ -128,30 +132,86 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(validate.status).toBe(0);
   });
 
-  it('validates without loading the HTTP client\'s or the signers\' Node modules: the bundle requires each at its first use', () => {
-    const config = join(root, 'watch.yaml');
-    writeFileSync(config, watchFile());
-    // Every module specifier the process resolves, import() and require() alike, listed when it exits.
+  /** Runs the bundle's command and lists every module specifier it resolved, import() and require() alike. */
+  const resolvedBy = async (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; resolved: string[] }> => {
     const probe = join(root, 'probe.mjs');
+    const list = join(root, 'resolved.json');
+    rmSync(list, { force: true });
     writeFileSync(
       probe,
       [
         "import { registerHooks } from 'node:module';",
+        "import { writeFileSync } from 'node:fs';",
         'const seen = new Set();',
         'registerHooks({ resolve: (specifier, context, next) => (seen.add(specifier), next(specifier, context)) });',
-        "process.on('exit', () => process.stderr.write(JSON.stringify([...seen])));",
+        `process.on('exit', () => writeFileSync(${JSON.stringify(list)}, JSON.stringify([...seen])));`,
       ].join('\n'),
     );
-    const validate = spawnSync(process.execPath, ['--import', probe, entry(), 'validate', '--config', config], {
-      cwd: join(root, workdirOf(final)),
-      encoding: 'utf8',
-      env: secretEnv(),
-    });
-    expect(validate.status).toBe(0);
-    const resolved = JSON.parse(validate.stderr) as string[];
-    expect(resolved).toContain('node:fs');
+    const child = spawn(process.execPath, ['--import', probe, entry(), ...args], { cwd: join(root, workdirOf(final)), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, output, resolved: JSON.parse(readFileSync(list, 'utf8')) as string[] };
+  };
+
+  it('validates without loading the HTTP client\'s or the signers\' Node modules: the bundle requires each at its first use', async () => {
+    const config = join(root, 'watch.yaml');
+    writeFileSync(config, watchFile());
+    const validate = await resolvedBy(['validate', '--config', config], secretEnv());
+    expect(validate.code, validate.output).toBe(0);
+    expect(validate.resolved).toContain('node:fs');
     for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto', 'node:child_process', 'node:worker_threads']) {
-      expect(resolved).not.toContain(unused);
+      expect(validate.resolved).not.toContain(unused);
+    }
+  });
+
+  it('loads node:http2 only for a connection that negotiates HTTP/2: check over http:// loads neither it nor TLS, and over h2 polls through it', async () => {
+    const h = await Harness.start();
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-h2-'));
+    const { caFile, key, cert } = makeCertificates(dir);
+    const versions: string[] = [];
+    // A cloud that answers over HTTP/2 only (ALPN h2), as a gateway in front of Nova may.
+    const h2 = createSecureServer({ key, cert }, (req, res) => {
+      versions.push(req.httpVersion);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(readFileSync(join(ROOT, 'test', 'fixtures', 'nova-api-samples', 'v2.62', 'instance-action-get-resp.json'), 'utf8').replace(/"finish_time": "[^"]*"/, '"finish_time": null'));
+    });
+    try {
+      const action = quickAction();
+      h.simulator.addAction(action);
+      const overHttp = await resolvedBy(['check', '--json', '--config', await h.writeConfig(h.yaml([action]))], { ...h.env, PATH: process.env['PATH'] });
+      expect(overHttp.code, overHttp.output).toBe(0);
+      expect(JSON.parse(overHttp.output)).toMatchObject([{ requestId: action.requestId }]);
+      expect(overHttp.resolved).toContain('node:http');
+      expect(overHttp.resolved).not.toContain('node:http2');
+      expect(overHttp.resolved).not.toContain('node:tls');
+
+      h2.listen(0, '127.0.0.1');
+      await once(h2, 'listening');
+      const config = join(dir, 'watch.yaml');
+      writeFileSync(
+        config,
+        [
+          'cloud:',
+          `  endpoint: https://127.0.0.1:${(h2.address() as AddressInfo).port}`,
+          '  projectId: p',
+          '  microversion: "2.60"',
+          `  tls: { caFile: ${caFile} }`,
+          'watches:',
+          '  - { requestId: req-0d819d5c-1527-4669-bdf0-ffad31b5105b, serverId: 4bf3473b-d550-4b65-9409-292d44ab14a2 }',
+          '',
+        ].join('\n'),
+      );
+      const overH2 = await resolvedBy(['check', '--json', '--config', config], { PATH: process.env['PATH'] });
+      expect(overH2.code, overH2.output).toBe(0);
+      expect(JSON.parse(overH2.output)).toMatchObject([{ requestId: 'req-0d819d5c-1527-4669-bdf0-ffad31b5105b', action: 'stop', events: { done: 0, total: 1 }, pollFailed: false }]);
+      expect(versions).toEqual(['2.0']);
+      expect(overH2.resolved).toContain('node:http2');
+    } finally {
+      h2.close();
+      rmSync(dir, { recursive: true, force: true });
+      await h.close();
     }
   });
 
