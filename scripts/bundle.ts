@@ -24,12 +24,19 @@ const outdir = resolve(values.outdir ?? join(ROOT, 'dist'));
 // them), are never asked for. A module that is a function (events, assert, stream) is the import's
 // default itself, so it is required as it is.
 const requireOnBuild = createRequire(import.meta.url);
-// Exports that a dependency reads when it loads, copied into the bundle as they are. undici's HTTP/2 client
-// reads http2's constants (header names, error codes) at load, which loaded node:http2 (and through it
-// node:tls) into every process that makes a request, although a connection uses HTTP/2 only where TLS
-// negotiates it: 12 ms and 6 MB on top of TLS, and TLS too for an http:// endpoint. The module is still
-// required (through the facade below, and for require() calls too) at its first connect().
-const COPIED_AT_BUILD: Record<string, string[]> = { 'node:http2': ['constants'] };
+// Node's modules that dependencies require() (rather than import) when they load but use only later, if at
+// all: their require() calls go through the facade too. `copied` names exports read at load, copied into
+// the bundle as they are, so that reading them does not load the module.
+// - http2: undici's HTTP/2 client reads its constants (header names, error codes) at load, which loaded
+//   node:http2, and through it node:tls, into every process that makes a request, although a connection
+//   uses HTTP/2 only where TLS negotiates it: 12 ms and 6 MB on top of TLS, and TLS too for an http://
+//   endpoint. http2 now loads at its first connect().
+// - https: prom-client's Pushgateway, which nothing here uses, requires it at load, and with it node:tls
+//   (the daemon against an http:// cloud: 3 MB).
+const REQUIRED_LAZILY: Record<string, { copied: string[] }> = {
+  'node:http2': { copied: ['constants'] },
+  'node:https': { copied: [] },
+};
 const builtinsRequired: Plugin = {
   name: 'builtins-required',
   setup(b) {
@@ -37,14 +44,14 @@ const builtinsRequired: Plugin = {
     b.onResolve({ filter: /^[^./]/ }, (args) => {
       if (!isBuiltin(args.path)) return undefined;
       const path = args.path.startsWith('node:') ? args.path : `node:${args.path}`;
-      const facade = args.namespace !== 'builtin' && (args.kind === 'import-statement' || Object.hasOwn(COPIED_AT_BUILD, path));
+      const facade = args.namespace !== 'builtin' && (args.kind === 'import-statement' || Object.hasOwn(REQUIRED_LAZILY, path));
       return facade ? { path, namespace: 'builtin' } : { path, external: true };
     });
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const id = JSON.stringify(args.path);
       const module: unknown = requireOnBuild(args.path);
       if (typeof module === 'function') return { contents: `module.exports = require(${id});`, loader: 'js' };
-      const copied = COPIED_AT_BUILD[args.path] ?? [];
+      const copied = REQUIRED_LAZILY[args.path]?.copied ?? [];
       const names = JSON.stringify(Object.getOwnPropertyNames(module).filter((k) => !copied.includes(k)));
       const copies = Object.fromEntries(copied.map((k) => [k, (module as Record<string, unknown>)[k]]));
       const contents = [

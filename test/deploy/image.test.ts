@@ -215,6 +215,23 @@ describe('the image, laid out from the Dockerfile with a production-only install
     }
   });
 
+  it('runs the daemon against an http:// cloud without TLS: prom-client requires node:https at load, the bundle at its first use', async () => {
+    const h = await Harness.start();
+    try {
+      const action = quickAction();
+      h.simulator.addAction(action);
+      const notifiers = ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`, '    secret: ${WEBHOOK_SECRET}'].join('\n');
+      const config = await h.writeConfig(h.yaml([action], { notifiers }));
+      const run = await resolvedBy(['run', '--until-done', '--config', config], { ...h.env, PATH: process.env['PATH'] });
+      expect(run.code, run.output).toBe(0);
+      expect(h.hooks.received).toHaveLength(1);
+      expect(run.resolved).toContain('node:http');
+      for (const unused of ['node:https', 'node:tls', 'node:http2']) expect(run.resolved).not.toContain(unused);
+    } finally {
+      await h.close();
+    }
+  });
+
   it('polls and notifies through the bundle: check reads an action, notify-test reaches the webhook and the mail server', async () => {
     // The bundle's chunks of CommonJS packages (undici, nodemailer) are loaded by import() at the first
     // request or message: a shape the sources never see, so only a run through the bundle shows it works.
