@@ -31,11 +31,8 @@ const requireOnBuild = createRequire(import.meta.url);
 //   node:http2, and through it node:tls, into every process that makes a request, although a connection
 //   uses HTTP/2 only where TLS negotiates it: 12 ms and 6 MB on top of TLS, and TLS too for an http://
 //   endpoint. http2 now loads at its first connect().
-// - https: prom-client's Pushgateway, which nothing here uses, requires it at load, and with it node:tls
-//   (the daemon against an http:// cloud: 3 MB).
 const REQUIRED_LAZILY: Record<string, { copied: string[] }> = {
   'node:http2': { copied: ['constants'] },
-  'node:https': { copied: [] },
 };
 const builtinsRequired: Plugin = {
   name: 'builtins-required',

@@ -1,4 +1,10 @@
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+// prom-client's metric classes, registry and default metrics rather than its index, which also loads its
+// Pushgateway (node:https and with it TLS, and zlib, at load), Summary and cluster aggregation: none used.
+import Counter from 'prom-client/lib/counter.js';
+import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
+import Gauge from 'prom-client/lib/gauge.js';
+import Histogram from 'prom-client/lib/histogram.js';
+import Registry from 'prom-client/lib/registry.js';
 import { VERSION } from '../version.ts';
 import type { StateFileKind } from '../state/store.ts';
 
