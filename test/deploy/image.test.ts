@@ -132,7 +132,17 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(validate.status).toBe(0);
   });
 
-  /** Runs the bundle's command and lists every module specifier it resolved, import() and require() alike. */
+  /** Runs the bundle's command to its end: its exit code and its two outputs together. */
+  const runBundle = async (args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<{ code: number | null; output: string }> => {
+    const child = spawn(process.execPath, [...nodeArgs, entry(), ...args], { cwd: join(root, workdirOf(final)), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    return { code, output };
+  };
+
+  /** runBundle, and every module specifier the command resolved, import() and require() alike. */
   const resolvedBy = async (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; resolved: string[] }> => {
     const probe = join(root, 'probe.mjs');
     const list = join(root, 'resolved.json');
@@ -147,12 +157,8 @@ describe('the image, laid out from the Dockerfile with a production-only install
         `process.on('exit', () => writeFileSync(${JSON.stringify(list)}, JSON.stringify([...seen])));`,
       ].join('\n'),
     );
-    const child = spawn(process.execPath, ['--import', probe, entry(), ...args], { cwd: join(root, workdirOf(final)), env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    const [code] = (await once(child, 'exit')) as [number | null];
-    return { code, output, resolved: JSON.parse(readFileSync(list, 'utf8')) as string[] };
+    const run = await runBundle(args, env, ['--import', probe]);
+    return { ...run, resolved: JSON.parse(readFileSync(list, 'utf8')) as string[] };
   };
 
   it('validates without loading the HTTP client\'s or the signers\' Node modules: the bundle requires each at its first use', async () => {
@@ -167,7 +173,15 @@ describe('the image, laid out from the Dockerfile with a production-only install
   });
 
   it('loads node:http2 only for a connection that negotiates HTTP/2: check over http:// loads neither it nor TLS, and over h2 polls through it', async () => {
-    const h = await Harness.start();
+    await withOneAction({}, async ({ requestId }, config, env) => {
+      const overHttp = await resolvedBy(['check', '--json', '--config', config], env);
+      expect(overHttp.code, overHttp.output).toBe(0);
+      expect(JSON.parse(overHttp.output)).toMatchObject([{ requestId }]);
+      expect(overHttp.resolved).toContain('node:http');
+      expect(overHttp.resolved).not.toContain('node:http2');
+      expect(overHttp.resolved).not.toContain('node:tls');
+    });
+
     const dir = mkdtempSync(join(tmpdir(), 'eaw-h2-'));
     const { caFile, key, cert } = makeCertificates(dir);
     const versions: string[] = [];
@@ -178,15 +192,6 @@ describe('the image, laid out from the Dockerfile with a production-only install
       res.end(readFileSync(join(ROOT, 'test', 'fixtures', 'nova-api-samples', 'v2.62', 'instance-action-get-resp.json'), 'utf8').replace(/"finish_time": "[^"]*"/, '"finish_time": null'));
     });
     try {
-      const action = quickAction();
-      h.simulator.addAction(action);
-      const overHttp = await resolvedBy(['check', '--json', '--config', await h.writeConfig(h.yaml([action]))], { ...h.env, PATH: process.env['PATH'] });
-      expect(overHttp.code, overHttp.output).toBe(0);
-      expect(JSON.parse(overHttp.output)).toMatchObject([{ requestId: action.requestId }]);
-      expect(overHttp.resolved).toContain('node:http');
-      expect(overHttp.resolved).not.toContain('node:http2');
-      expect(overHttp.resolved).not.toContain('node:tls');
-
       h2.listen(0, '127.0.0.1');
       await once(h2, 'listening');
       const config = join(dir, 'watch.yaml');
@@ -211,43 +216,25 @@ describe('the image, laid out from the Dockerfile with a production-only install
     } finally {
       h2.close();
       rmSync(dir, { recursive: true, force: true });
-      await h.close();
     }
   });
 
   it('runs the daemon against an http:// cloud without TLS or zlib: of prom-client only its metrics, not its Pushgateway', async () => {
-    const h = await Harness.start();
-    try {
-      const action = quickAction();
-      h.simulator.addAction(action);
-      const notifiers = ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`, '    secret: ${WEBHOOK_SECRET}'].join('\n');
-      const config = await h.writeConfig(h.yaml([action], { notifiers }));
-      const run = await resolvedBy(['run', '--until-done', '--config', config], { ...h.env, PATH: process.env['PATH'] });
+    const webhookOnly = (h: Harness) => ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`, '    secret: ${WEBHOOK_SECRET}'].join('\n');
+    await withOneAction({ notifiers: webhookOnly }, async (_action, config, env, h) => {
+      const run = await resolvedBy(['run', '--until-done', '--config', config], env);
       expect(run.code, run.output).toBe(0);
       expect(h.hooks.received).toHaveLength(1);
       expect(run.resolved).toContain('node:http');
       for (const unused of ['node:https', 'node:tls', 'node:http2', 'node:zlib']) expect(run.resolved).not.toContain(unused);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('polls and notifies through the bundle: check reads an action, notify-test reaches the webhook and the mail server', async () => {
     // The bundle's chunks of CommonJS packages (undici, nodemailer) are loaded by import() at the first
     // request or message: a shape the sources never see, so only a run through the bundle shows it works.
-    const h = await Harness.start();
-    try {
-      const action = quickAction();
-      h.simulator.addAction(action);
-      const config = await h.writeConfig(h.yaml([action]));
-      const cli = async (...args: string[]) => {
-        const child = spawn(process.execPath, [entry(), ...args, '--config', config], { env: { ...h.env, PATH: process.env['PATH'] }, stdio: ['ignore', 'pipe', 'pipe'] });
-        let output = '';
-        child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-        child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-        const [code] = (await once(child, 'exit')) as [number];
-        return { code, output };
-      };
+    await withOneAction({}, async (action, config, env, h) => {
+      const cli = (...args: string[]) => runBundle([...args, '--config', config], env);
       const check = await cli('check', '--json');
       expect(check, check.output).toMatchObject({ code: 0 });
       expect(JSON.parse(check.output)).toMatchObject([{ requestId: action.requestId, state: expect.any(String) }]);
@@ -255,9 +242,7 @@ describe('the image, laid out from the Dockerfile with a production-only install
       expect(test, test.output).toMatchObject({ code: 0 });
       expect(h.hooks.received).toHaveLength(1);
       expect(h.mail.received).toHaveLength(1);
-    } finally {
-      await h.close();
-    }
+    });
   });
 
   it('says why `demo` cannot run there (its mail sink is a dev dependency)', () => {
@@ -313,6 +298,25 @@ describe('the image, laid out from the Dockerfile with a production-only install
 
 const watchFile = () => resource('ConfigMap').data!['watch.yaml']!;
 const secretEnv = () => ({ ...resource('Secret').stringData });
+
+/**
+ * A harness (the simulator and the receivers) with one quick action and a watch file for it, its notifiers
+ * as `notifiers` says (else the harness's), for `use`, with the environment the file needs; closed after.
+ */
+async function withOneAction(
+  options: { notifiers?: (h: Harness) => string },
+  use: (action: ReturnType<typeof quickAction>, config: string, env: NodeJS.ProcessEnv, h: Harness) => Promise<void>,
+): Promise<void> {
+  const h = await Harness.start();
+  try {
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const config = await h.writeConfig(h.yaml([action], options.notifiers ? { notifiers: options.notifiers(h) } : {}));
+    await use(action, config, { ...h.env, PATH: process.env['PATH'] }, h);
+  } finally {
+    await h.close();
+  }
+}
 
 /** Status of GET url once the server answers; gives up when the process is gone or after 15 s. */
 async function answers(url: string, gone: () => boolean): Promise<number> {
