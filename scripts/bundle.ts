@@ -9,7 +9,7 @@ import { createRequire, isBuiltin } from 'node:module';
 import { rmSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
+import { isDeepStrictEqual, parseArgs } from 'node:util';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({ options: { outdir: { type: 'string' } } });
@@ -26,7 +26,8 @@ const outdir = resolve(values.outdir ?? join(ROOT, 'dist'));
 const requireOnBuild = createRequire(import.meta.url);
 // Node's modules that dependencies require() (rather than import) when they load but use only later, if at
 // all: their require() calls go through the facade too. `copied` names exports read at load, copied into
-// the bundle as they are, so that reading them does not load the module.
+// the bundle as they are, so that reading them does not load the module: values taken from the Node that
+// builds, so only constants that every supported Node has alike.
 // - http2: undici's HTTP/2 client reads its constants (header names, error codes) at load, which loaded
 //   node:http2, and through it node:tls, into every process that makes a request, although a connection
 //   uses HTTP/2 only where TLS negotiates it: 12 ms and 6 MB on top of TLS, and TLS too for an http://
@@ -47,10 +48,17 @@ const builtinsRequired: Plugin = {
     b.onLoad({ filter: /.*/, namespace: 'builtin' }, (args) => {
       const id = JSON.stringify(args.path);
       const module: unknown = requireOnBuild(args.path);
-      if (typeof module === 'function') return { contents: `module.exports = require(${id});`, loader: 'js' };
       const copied = REQUIRED_LAZILY[args.path]?.copied ?? [];
+      if (typeof module === 'function') {
+        if (copied.length > 0) throw new Error(`${args.path} is a function: the bundle cannot copy its ${copied.join(', ')}`);
+        return { contents: `module.exports = require(${id});`, loader: 'js' };
+      }
       const names = JSON.stringify(Object.getOwnPropertyNames(module).filter((k) => !copied.includes(k)));
       const copies = Object.fromEntries(copied.map((k) => [k, (module as Record<string, unknown>)[k]]));
+      // Written into the bundle as JSON: a function, a symbol or undefined would be lost on the way.
+      for (const [k, v] of Object.entries(copies)) {
+        if (!isDeepStrictEqual(JSON.parse(JSON.stringify(v) ?? 'null'), v)) throw new Error(`${args.path}'s ${k} is not plain data: the bundle cannot copy it`);
+      }
       const contents = [
         `let m;`,
         `const load = () => (m ??= require(${id}));`,

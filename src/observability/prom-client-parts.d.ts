@@ -1,5 +1,6 @@
 // The modules of prom-client that ./metrics.ts loads instead of its index; each default export is what the
-// index exports under that name (its class, with its type, or its function).
+// index exports under that name (its class, with its type, or its function). prom-client 15 has no
+// `exports` map: a release that adds one without these paths fails every test that loads ./metrics.ts.
 declare module 'prom-client/lib/counter.js' {
   import { Counter } from 'prom-client';
   export default Counter;

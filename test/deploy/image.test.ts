@@ -132,9 +132,15 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(validate.status).toBe(0);
   });
 
-  /** Runs the bundle's command to its end: its exit code and its two outputs together. */
+  /** Runs the bundle's command to its end, killed after 15 s: its exit code and its two outputs together. */
   const runBundle = async (args: string[], env: NodeJS.ProcessEnv, nodeArgs: string[] = []): Promise<{ code: number | null; output: string }> => {
-    const child = spawn(process.execPath, [...nodeArgs, entry(), ...args], { cwd: join(root, workdirOf(final)), env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [...nodeArgs, entry(), ...args], {
+      cwd: join(root, workdirOf(final)),
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 15_000,
+      killSignal: 'SIGKILL',
+    });
     let output = '';
     child.stdout.on('data', (c: Buffer) => (output += c.toString()));
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
@@ -142,10 +148,14 @@ describe('the image, laid out from the Dockerfile with a production-only install
     return { code, output };
   };
 
-  /** runBundle, and every module specifier the command resolved, import() and require() alike. */
-  const resolvedBy = async (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; resolved: string[] }> => {
+  /**
+   * runBundle, and what the command loaded: every module specifier it resolved (import() and require()
+   * alike) and Node's own modules it loaded (`process.moduleLoadList`, which also shows what Node's
+   * modules load in turn: node:tls under node:https).
+   */
+  const loadedBy = async (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; resolved: string[]; builtins: string[] }> => {
     const probe = join(root, 'probe.mjs');
-    const list = join(root, 'resolved.json');
+    const list = join(root, 'loaded.json');
     rmSync(list, { force: true });
     writeFileSync(
       probe,
@@ -154,38 +164,42 @@ describe('the image, laid out from the Dockerfile with a production-only install
         "import { writeFileSync } from 'node:fs';",
         'const seen = new Set();',
         'registerHooks({ resolve: (specifier, context, next) => (seen.add(specifier), next(specifier, context)) });',
-        `process.on('exit', () => writeFileSync(${JSON.stringify(list)}, JSON.stringify([...seen])));`,
+        "const builtins = () => process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => `node:${m.slice(13)}`);",
+        `process.on('exit', () => writeFileSync(${JSON.stringify(list)}, JSON.stringify({ resolved: [...seen], builtins: builtins() })));`,
       ].join('\n'),
     );
     const run = await runBundle(args, env, ['--import', probe]);
-    return { ...run, resolved: JSON.parse(readFileSync(list, 'utf8')) as string[] };
+    // A process killed before its exit handler ran lists nothing: its exit code and output say why.
+    const loaded = existsSync(list) ? (JSON.parse(readFileSync(list, 'utf8')) as { resolved: string[]; builtins: string[] }) : { resolved: [], builtins: [] };
+    return { ...run, ...loaded };
   };
 
   it('validates without loading the HTTP client\'s or the signers\' Node modules: the bundle requires each at its first use', async () => {
     const config = join(root, 'watch.yaml');
     writeFileSync(config, watchFile());
-    const validate = await resolvedBy(['validate', '--config', config], secretEnv());
+    const validate = await loadedBy(['validate', '--config', config], secretEnv());
     expect(validate.code, validate.output).toBe(0);
     expect(validate.resolved).toContain('node:fs');
     for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto', 'node:child_process', 'node:worker_threads']) {
-      expect(validate.resolved).not.toContain(unused);
+      expect(validate.builtins).not.toContain(unused);
     }
   });
 
-  it('loads node:http2 only for a connection that negotiates HTTP/2: check over http:// loads neither it nor TLS, and over h2 polls through it', async () => {
-    await withOneAction({}, async ({ requestId }, config, env) => {
-      const overHttp = await resolvedBy(['check', '--json', '--config', config], env);
-      expect(overHttp.code, overHttp.output).toBe(0);
-      expect(JSON.parse(overHttp.output)).toMatchObject([{ requestId }]);
-      expect(overHttp.resolved).toContain('node:http');
-      expect(overHttp.resolved).not.toContain('node:http2');
-      expect(overHttp.resolved).not.toContain('node:tls');
+  it('checks an http:// cloud without loading node:http2 or TLS: undici requires http2 at load, the bundle at its first use', async () => {
+    await withOneAction(async ({ requestId }, config, env) => {
+      const check = await loadedBy(['check', '--json', '--config', config], env);
+      expect(check.code, check.output).toBe(0);
+      expect(JSON.parse(check.output)).toMatchObject([{ requestId }]);
+      expect(check.builtins).toContain('node:http');
+      for (const unused of ['node:http2', 'node:tls']) expect(check.builtins).not.toContain(unused);
     });
+  });
 
+  it('polls a cloud that answers over HTTP/2 only, loading node:http2 for its connection', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eaw-h2-'));
     const { caFile, key, cert } = makeCertificates(dir);
     const versions: string[] = [];
-    // A cloud that answers over HTTP/2 only (ALPN h2), as a gateway in front of Nova may.
+    // ALPN h2 and nothing else, as a gateway in front of Nova may answer.
     const h2 = createSecureServer({ key, cert }, (req, res) => {
       versions.push(req.httpVersion);
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -208,32 +222,32 @@ describe('the image, laid out from the Dockerfile with a production-only install
           '',
         ].join('\n'),
       );
-      const overH2 = await resolvedBy(['check', '--json', '--config', config], { PATH: process.env['PATH'] });
-      expect(overH2.code, overH2.output).toBe(0);
-      expect(JSON.parse(overH2.output)).toMatchObject([{ requestId: 'req-0d819d5c-1527-4669-bdf0-ffad31b5105b', action: 'stop', events: { done: 0, total: 1 }, pollFailed: false }]);
+      const check = await loadedBy(['check', '--json', '--config', config], { PATH: process.env['PATH'] });
+      expect(check.code, check.output).toBe(0);
+      expect(JSON.parse(check.output)).toMatchObject([{ requestId: 'req-0d819d5c-1527-4669-bdf0-ffad31b5105b', action: 'stop', events: { done: 0, total: 1 }, pollFailed: false }]);
       expect(versions).toEqual(['2.0']);
-      expect(overH2.resolved).toContain('node:http2');
+      expect(check.builtins).toContain('node:http2');
     } finally {
-      h2.close();
+      await new Promise((resolve) => h2.close(resolve));
       rmSync(dir, { recursive: true, force: true });
     }
   });
 
   it('runs the daemon against an http:// cloud without TLS or zlib: of prom-client only its metrics, not its Pushgateway', async () => {
-    const webhookOnly = (h: Harness) => ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`, '    secret: ${WEBHOOK_SECRET}'].join('\n');
-    await withOneAction({ notifiers: webhookOnly }, async (_action, config, env, h) => {
-      const run = await resolvedBy(['run', '--until-done', '--config', config], env);
+    await withOneAction(async (_action, config, env, h) => {
+      const run = await loadedBy(['run', '--until-done', '--config', config], env);
       expect(run.code, run.output).toBe(0);
       expect(h.hooks.received).toHaveLength(1);
-      expect(run.resolved).toContain('node:http');
-      for (const unused of ['node:https', 'node:tls', 'node:http2', 'node:zlib']) expect(run.resolved).not.toContain(unused);
+      expect(h.mail.received).toHaveLength(1);
+      expect(run.builtins).toContain('node:http');
+      for (const unused of ['node:https', 'node:tls', 'node:http2', 'node:zlib']) expect(run.builtins).not.toContain(unused);
     });
   });
 
   it('polls and notifies through the bundle: check reads an action, notify-test reaches the webhook and the mail server', async () => {
     // The bundle's chunks of CommonJS packages (undici, nodemailer) are loaded by import() at the first
     // request or message: a shape the sources never see, so only a run through the bundle shows it works.
-    await withOneAction({}, async (action, config, env, h) => {
+    await withOneAction(async (action, config, env, h) => {
       const cli = (...args: string[]) => runBundle([...args, '--config', config], env);
       const check = await cli('check', '--json');
       expect(check, check.output).toMatchObject({ code: 0 });
@@ -299,19 +313,13 @@ describe('the image, laid out from the Dockerfile with a production-only install
 const watchFile = () => resource('ConfigMap').data!['watch.yaml']!;
 const secretEnv = () => ({ ...resource('Secret').stringData });
 
-/**
- * A harness (the simulator and the receivers) with one quick action and a watch file for it, its notifiers
- * as `notifiers` says (else the harness's), for `use`, with the environment the file needs; closed after.
- */
-async function withOneAction(
-  options: { notifiers?: (h: Harness) => string },
-  use: (action: ReturnType<typeof quickAction>, config: string, env: NodeJS.ProcessEnv, h: Harness) => Promise<void>,
-): Promise<void> {
+/** A harness (the simulator and the receivers) with one quick action and a watch file for it, for `use`, with the environment the file needs; closed after. */
+async function withOneAction(use: (action: ReturnType<typeof quickAction>, config: string, env: NodeJS.ProcessEnv, h: Harness) => Promise<void>): Promise<void> {
   const h = await Harness.start();
   try {
     const action = quickAction();
     h.simulator.addAction(action);
-    const config = await h.writeConfig(h.yaml([action], options.notifiers ? { notifiers: options.notifiers(h) } : {}));
+    const config = await h.writeConfig(h.yaml([action]));
     await use(action, config, { ...h.env, PATH: process.env['PATH'] }, h);
   } finally {
     await h.close();
