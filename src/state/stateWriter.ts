@@ -1,8 +1,9 @@
+import { hash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError } from './StateError.ts';
 import { JournalLostError, JournalWriter, journalPaths } from './journal.ts';
-import { MAX_STATE_BYTES, SECTIONS, journalLine, snapshotText, type Section, type Sections } from './stateFiles.ts';
+import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Sections } from './stateFiles.ts';
 
 /**
  * The journal is compacted into a new snapshot once it holds this much, or as much as the snapshot when that
@@ -41,8 +42,13 @@ export type StateFileKind = 'journal' | 'snapshot';
  */
 export class StateWriter {
   readonly path: string;
-  /** Each entry's JSON as the files hold it: what a change is measured against. */
-  readonly image: Sections<string>;
+  /**
+   * The digest (digestOf) of each entry's JSON as the files hold it: what a change is measured against. Not
+   * the JSON itself, which would cost each watch its serialised size in memory for as long as it lives.
+   */
+  readonly written: Sections<string>;
+  /** Every entry's JSON now, for a snapshot: the owner's records as they are in memory. */
+  readonly #current: () => Sections<string>;
   /** The number of the last change written. */
   #seq: number;
   #snapshotBytes: number;
@@ -67,9 +73,10 @@ export class StateWriter {
   #onWrite: ((bytes: number, file: StateFileKind) => void) | undefined;
   #onCompactionFailed: ((err: StateError) => void) | undefined;
 
-  constructor(path: string, options: { image: Sections<string>; seq: number; snapshotBytes: number }) {
+  constructor(path: string, options: { current: () => Sections<string>; seq: number; snapshotBytes: number }) {
     this.path = path;
-    this.image = options.image;
+    this.#current = options.current;
+    this.written = digestsOf(options.current());
     this.#seq = options.seq;
     this.#snapshotBytes = options.snapshotBytes;
     this.#journal = new JournalWriter(journalPaths(path).current);
@@ -87,9 +94,13 @@ export class StateWriter {
   }
 
   /**
-   * Writes `change` (each entry's new JSON, null for one removed) durably, and the image follows it: as a
+   * Writes `change` (each entry's new JSON, null for one removed) durably, and the digests follow it: as a
    * journal line, or as a snapshot when the line would be as big as a compaction (the first save of
    * thousands of new watches) or the journal was lost. Rejects with a StateError, nothing applied.
+   *
+   * A snapshot holds every entry as it is in memory when it is written, which may be newer than the
+   * changes written so far: an entry changed since is written again by the save that takes its change
+   * (its digest is still that of what was saved), and a start replays that line over the snapshot.
    */
   async write(change: Sections<string | null>): Promise<void> {
     if (!SECTIONS.some((section) => change[section].size > 0) && !this.#snapshotNeeded) return;
@@ -97,7 +108,7 @@ export class StateWriter {
     const seq = this.#seq + 1;
     try {
       if (this.#snapshotNeeded || charsOf(change) >= this.#compactAt()) {
-        await this.#snapshot(seq, withChange(this.image, change));
+        await this.#snapshot(seq);
         // The next change is a line again, likely soon (the first verdicts after the watches were saved).
         if (!this.#stopped) this.#journal.prepare();
       } else {
@@ -111,13 +122,13 @@ export class StateWriter {
       if (err instanceof JournalLostError) this.#snapshotNeeded = true;
       throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
     }
-    applyChange(this.image, change);
+    applyChange(this.written, change);
     this.#seq = seq;
   }
 
-  /** Writes the whole image as the snapshot now and removes the journals (at open: a journal was found, or records were set aside). */
+  /** Writes every entry as the snapshot now and removes the journals (at open: a journal was found, or records were set aside). */
   compact(): Promise<void> {
-    return this.#snapshot(this.#seq, this.image);
+    return this.#snapshot(this.#seq);
   }
 
   /**
@@ -134,7 +145,7 @@ export class StateWriter {
     const big = journal.bytes >= (burst ? Math.min(this.#compactAt() * BURST_COMPACT_FACTOR, BURST_COMPACT_MAX_BYTES) : this.#compactAt());
     // An old journal that a failed compaction left is compacted at the next chance, however small the new one.
     if (!big && !old && !this.#oldJournalNeeded) return;
-    const text = snapshotText(this.#seq, this.image);
+    const text = snapshotText(this.#seq, this.#current());
     try {
       // With an old journal still needed (an earlier compaction failed) the current one stays: its lines
       // up to this snapshot are skipped at load.
@@ -201,14 +212,14 @@ export class StateWriter {
   }
 
   /**
-   * Writes `image` as the snapshot of changes up to `seq`, which then holds everything: the journals are
-   * removed. Rejects only when the snapshot was not written: once it is, change `seq` is on disk and its
+   * Writes every entry as the snapshot of changes up to `seq`, which then holds everything: the journals
+   * are removed. Rejects only when the snapshot was not written: once it is, change `seq` is on disk and its
    * number must not be given to another change (the journal's line of it would be skipped at load).
    */
-  async #snapshot(seq: number, image: Sections<string>): Promise<void> {
+  async #snapshot(seq: number): Promise<void> {
     // Never two snapshot writes at once: the one renamed last would win.
     await this.#compaction;
-    this.#snapshotWritten(await writeDurably(this.path, snapshotText(seq, image)));
+    this.#snapshotWritten(await writeDurably(this.path, snapshotText(seq, this.#current())));
     this.#snapshotNeeded = false;
     try {
       await this.#journal.remove();
@@ -226,11 +237,22 @@ export class StateWriter {
   }
 }
 
-function applyChange(image: Sections<string>, change: Sections<string | null>): void {
+/** What `written` holds of an entry's JSON: equal digests, equal JSON. */
+export function digestOf(json: string): string {
+  return hash('sha256', json, 'base64');
+}
+
+function digestsOf(entries: Sections<string>): Sections<string> {
+  const digests = emptySections<string>();
+  for (const section of SECTIONS) for (const [key, json] of entries[section]) digests[section].set(key, digestOf(json));
+  return digests;
+}
+
+function applyChange(written: Sections<string>, change: Sections<string | null>): void {
   for (const section of SECTIONS) {
     for (const [key, json] of change[section]) {
-      if (json === null) image[section].delete(key);
-      else image[section].set(key, json);
+      if (json === null) written[section].delete(key);
+      else written[section].set(key, digestOf(json));
     }
   }
 }
@@ -240,13 +262,6 @@ function charsOf(change: Sections<string | null>): number {
   let chars = 0;
   for (const section of SECTIONS) for (const [key, json] of change[section]) chars += key.length + (json?.length ?? 4) + 4;
   return chars;
-}
-
-/** A copy of `image` with `change` applied. */
-function withChange(image: Sections<string>, change: Sections<string | null>): Sections<string> {
-  const copy = Object.fromEntries(SECTIONS.map((section) => [section, new Map(image[section])])) as Record<Section, Map<string, string>>;
-  applyChange(copy, change);
-  return copy;
 }
 
 /** Replaces `path` with `text` atomically and durably; resolves to the bytes written. */

@@ -7,7 +7,7 @@ import { StateError } from './StateError.ts';
 import { batchRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
 import type { TornTail } from './journal.ts';
 import { emptySections, readStoredState, type Sections } from './stateFiles.ts';
-import { StateWriter, writeDurably, type StateFileKind } from './stateWriter.ts';
+import { StateWriter, digestOf, writeDurably, type StateFileKind } from './stateWriter.ts';
 import type { BatchRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
 import type { z } from 'zod';
 import { kindOf, watchKey } from '../watch/kinds/index.ts';
@@ -132,8 +132,6 @@ export class StateStore {
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
     this.torn = options.torn;
-    // What the files hold, as the records serialise; a read-only state never writes and keeps none.
-    const image = emptySections<string>();
     // One pass over each record's deliveries: the gauge's counts, and those owed for the outbox.
     const durable: DurableDelivery[] = [];
     const take = (key: string, deliveries: DurableDelivery[]) => {
@@ -141,19 +139,13 @@ export class StateStore {
       for (const d of deliveries) if (d.delivery.status === 'pending') durable.push(d);
     };
     for (const [key, record] of records) {
-      if (!this.readOnly) {
-        this.#releasePayloadIfSettled(key, record);
-        image.watches.set(key, JSON.stringify(record));
-      }
+      if (!this.readOnly) this.#releasePayloadIfSettled(key, record);
       take(key, watchDeliveries(key, record));
     }
     for (const batch of batches.values()) take(batchKey(batch.label), batchDeliveries(batch));
-    if (!this.readOnly) {
-      for (const [label, batch] of batches) image.batches.set(label, JSON.stringify(batch));
-      for (const [key, server] of Object.entries(this.tracking.servers)) image.servers.set(key, JSON.stringify(server));
-      for (const [key, project] of Object.entries(this.tracking.projects)) image.projects.set(key, JSON.stringify(project));
-    }
-    this.#writer = new StateWriter(path, { image, seq: options.seq, snapshotBytes: options.snapshotBytes });
+    // A read-only state never writes: its writer measures nothing against the files.
+    const current = () => (this.readOnly ? emptySections<string>() : this.#entries());
+    this.#writer = new StateWriter(path, { current, seq: options.seq, snapshotBytes: options.snapshotBytes });
     this.#durable = durable;
   }
 
@@ -453,21 +445,31 @@ export class StateStore {
     await this.#writer.compactIfDue();
   }
 
-  /** What differs from the image among what was touched: each record's new JSON, null for one removed. */
+  /** Every record's JSON as it is now, by section: what a snapshot holds. */
+  #entries(): Sections<string> {
+    const entries = emptySections<string>();
+    for (const [key, record] of this.#records) entries.watches.set(key, JSON.stringify(record));
+    for (const [label, batch] of this.#batches) entries.batches.set(label, JSON.stringify(batch));
+    for (const [key, server] of Object.entries(this.tracking.servers)) entries.servers.set(key, JSON.stringify(server));
+    for (const [key, project] of Object.entries(this.tracking.projects)) entries.projects.set(key, JSON.stringify(project));
+    return entries;
+  }
+
+  /** What differs from the files among what was touched: each record's new JSON, null for one removed. */
   #changes(taken: { touched: Set<string>; removed: Set<string>; batches: boolean; tracking: boolean }): Sections<string | null> {
     const change = emptySections<string | null>();
-    const image = this.#writer.image;
+    const written = this.#writer.written;
     for (const key of taken.touched) {
       const record = this.#records.get(key);
       if (record === undefined) continue;
       const json = JSON.stringify(record);
-      if (json !== image.watches.get(key)) change.watches.set(key, json);
+      if (digestOf(json) !== written.watches.get(key)) change.watches.set(key, json);
     }
-    for (const key of taken.removed) if (!this.#records.has(key) && image.watches.has(key)) change.watches.set(key, null);
-    if (taken.batches) diff(image.batches, this.#batches, change.batches);
+    for (const key of taken.removed) if (!this.#records.has(key) && written.watches.has(key)) change.watches.set(key, null);
+    if (taken.batches) diff(written.batches, this.#batches, change.batches);
     if (taken.tracking) {
-      diff(image.servers, Object.entries(this.tracking.servers), change.servers);
-      diff(image.projects, Object.entries(this.tracking.projects), change.projects);
+      diff(written.servers, Object.entries(this.tracking.servers), change.servers);
+      diff(written.projects, Object.entries(this.tracking.projects), change.projects);
     }
     return change;
   }
@@ -486,15 +488,15 @@ export class StateStore {
   }
 }
 
-/** Sets in `change` each entry of `now` whose JSON differs from `image`, and null for each entry of `image` gone from `now`. */
-function diff(image: Map<string, string>, now: Iterable<[string, unknown]>, change: Map<string, string | null>): void {
+/** Sets in `change` each entry of `now` whose JSON differs from what is `written`, and null for each written entry gone from `now`. */
+function diff(written: Map<string, string>, now: Iterable<[string, unknown]>, change: Map<string, string | null>): void {
   const present = new Set<string>();
   for (const [key, value] of now) {
     present.add(key);
     const json = JSON.stringify(value);
-    if (json !== image.get(key)) change.set(key, json);
+    if (digestOf(json) !== written.get(key)) change.set(key, json);
   }
-  for (const key of image.keys()) if (!present.has(key)) change.set(key, null);
+  for (const key of written.keys()) if (!present.has(key)) change.set(key, null);
 }
 
 /** What a crash between writing and renaming leaves behind; only the lock holder may remove them. */

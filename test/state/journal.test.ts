@@ -174,6 +174,27 @@ describe('the state journal', () => {
     expect(reopened.size).toBe(40);
   });
 
+  it('snapshots the records as they are in memory, and a change a snapshot took before its save is still written by that save', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const path = await statePath();
+    const store = await open(path);
+    const { round } = rounds(store);
+    store.set(key('late'), record('late', 'saved'));
+    await store.save();
+    // Changed in memory, its save not yet taken, while other saves grow the journal to a compaction.
+    store.get(key('late'))!.name = 'changed';
+    for (let n = 0; !existsSync(`${path}.journal.old`); n++) await round(n, 1500);
+    await vi.waitFor(() => expect(existsSync(`${path}.journal.old`)).toBe(false));
+    const snapshotted = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
+    expect(snapshotted.watches[key('late')]?.name).toBe('changed');
+    // What the files were last told of it is what counts: its save writes it.
+    store.touch(key('late'));
+    await store.save();
+    expect(await readFile(`${path}.journal`, 'utf8')).toContain(`"${key('late')}":`);
+    await store.close();
+    expect((await open(path)).get(key('late'))?.name).toBe('changed');
+  });
+
   it('waits for a pause in a burst of saves to compact, unless the journal grows to four times the size', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const path = await statePath();
