@@ -99,8 +99,9 @@ export class StateWriter {
    * thousands of new watches) or the journal was lost. Rejects with a StateError, nothing applied.
    *
    * A snapshot holds every entry as it is in memory when it is written, which may be newer than the
-   * changes written so far: an entry changed since is written again by the save that takes its change
-   * (its digest is still that of what was saved), and a start replays that line over the snapshot.
+   * changes written so far. Each entry whose JSON there is not what `written` says is marked DIVERGED, so
+   * that its next save writes it, or writes its removal, whatever it has become by then (changed back,
+   * added and removed); a start replays that line over the snapshot.
    */
   async write(change: Sections<string | null>): Promise<void> {
     if (!SECTIONS.some((section) => change[section].size > 0) && !this.#snapshotNeeded) return;
@@ -108,11 +109,14 @@ export class StateWriter {
     const seq = this.#seq + 1;
     try {
       if (this.#snapshotNeeded || charsOf(change) >= this.#compactAt()) {
-        await this.#snapshot(seq);
+        const entries = await this.#snapshot(seq);
+        applyChange(this.written, change);
+        markDiverged(this.written, entries);
         // The next change is a line again, likely soon (the first verdicts after the watches were saved).
         if (!this.#stopped) this.#journal.prepare();
       } else {
         const bytes = await this.#journal.append(journalLine(seq, change));
+        applyChange(this.written, change);
         const now = performance.now();
         this.#burst = now - this.#lastAppend < QUIET_MS;
         this.#lastAppend = now;
@@ -122,13 +126,12 @@ export class StateWriter {
       if (err instanceof JournalLostError) this.#snapshotNeeded = true;
       throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
     }
-    applyChange(this.written, change);
     this.#seq = seq;
   }
 
   /** Writes every entry as the snapshot now and removes the journals (at open: a journal was found, or records were set aside). */
-  compact(): Promise<void> {
-    return this.#snapshot(this.#seq);
+  async compact(): Promise<void> {
+    markDiverged(this.written, await this.#snapshot(this.#seq));
   }
 
   /**
@@ -145,7 +148,10 @@ export class StateWriter {
     const big = journal.bytes >= (burst ? Math.min(this.#compactAt() * BURST_COMPACT_FACTOR, BURST_COMPACT_MAX_BYTES) : this.#compactAt());
     // An old journal that a failed compaction left is compacted at the next chance, however small the new one.
     if (!big && !old && !this.#oldJournalNeeded) return;
-    const text = snapshotText(this.#seq, this.#current());
+    const entries = this.#current();
+    // Marked now, before any later save compares with `written`: the snapshot may land after it.
+    markDiverged(this.written, entries);
+    const text = snapshotText(this.#seq, entries);
     try {
       // With an old journal still needed (an earlier compaction failed) the current one stays: its lines
       // up to this snapshot are skipped at load.
@@ -215,11 +221,13 @@ export class StateWriter {
    * Writes every entry as the snapshot of changes up to `seq`, which then holds everything: the journals
    * are removed. Rejects only when the snapshot was not written: once it is, change `seq` is on disk and its
    * number must not be given to another change (the journal's line of it would be skipped at load).
+   * Resolves to the entries written.
    */
-  async #snapshot(seq: number): Promise<void> {
+  async #snapshot(seq: number): Promise<Sections<string>> {
     // Never two snapshot writes at once: the one renamed last would win.
     await this.#compaction;
-    this.#snapshotWritten(await writeDurably(this.path, snapshotText(seq, this.#current())));
+    const entries = this.#current();
+    this.#snapshotWritten(await writeDurably(this.path, snapshotText(seq, entries)));
     this.#snapshotNeeded = false;
     try {
       await this.#journal.remove();
@@ -229,6 +237,7 @@ export class StateWriter {
       // Harmless until removed: every line a journal left holds is at or before `seq`, skipped at load.
       this.#compactionFailed(err);
     }
+    return entries;
   }
 
   #snapshotWritten(bytes: number): void {
@@ -240,6 +249,21 @@ export class StateWriter {
 /** What `written` holds of an entry's JSON: equal digests, equal JSON. */
 export function digestOf(json: string): string {
   return hash('sha256', json, 'base64');
+}
+
+/** In `written`, an entry whose JSON in the files is not known: never equal to a digest. */
+const DIVERGED = 'diverged';
+
+/**
+ * Marks in `written` each entry whose JSON in `entries` (what a snapshot holds) is not the one it says, and
+ * each entry the snapshot leaves out: the next save of each writes it, or writes its removal.
+ */
+function markDiverged(written: Sections<string>, entries: Sections<string>): void {
+  for (const section of SECTIONS) {
+    const known = written[section];
+    for (const [key, json] of entries[section]) if (known.get(key) !== digestOf(json)) known.set(key, DIVERGED);
+    for (const key of known.keys()) if (!entries[section].has(key)) known.set(key, DIVERGED);
+  }
 }
 
 function digestsOf(entries: Sections<string>): Sections<string> {

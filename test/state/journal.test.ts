@@ -53,6 +53,41 @@ function rounds(store: StateStore) {
   return { writes, big, round };
 }
 
+/**
+ * A store on the faked clock, and `compactWith(during)`: rounds of saves a second and a half apart until one
+ * starts a compaction, `during` run inside that save after it took its changes; resolves once the snapshot
+ * is written.
+ */
+async function compacting() {
+  vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+  const path = await statePath();
+  const store = await open(path);
+  const { writes, round } = rounds(store);
+  const compactWith = async (during: () => void) => {
+    let bytes = 0;
+    let done = false;
+    store.onWrite((written, file) => {
+      bytes += file === 'journal' ? written : 0;
+      if (!done && bytes >= 1024 * 1024) {
+        done = true;
+        during();
+      }
+      writes.push([written, file]);
+    });
+    for (let n = 0; !existsSync(`${path}.journal.old`); n++) await round(n, 1500);
+    await vi.waitFor(() => expect(existsSync(`${path}.journal.old`)).toBe(false));
+    expect(done).toBe(true);
+  };
+  return { path, store, compactWith };
+}
+
+/** The state as the files hold it now, read beside the store that writes them. */
+async function readBack(path: string): Promise<StateStore> {
+  const store = await StateStore.open(path, { readOnly: true });
+  opened.push(store);
+  return store;
+}
+
 /** A snapshot as the daemon writes it, holding `records` up to change `seq`. */
 function snapshot(seq: number | null, records: ActionWatchRecord[]): string {
   const watches = Object.fromEntries(records.map((r) => [watchKey(r), r]));
@@ -175,24 +210,45 @@ describe('the state journal', () => {
   });
 
   it('snapshots the records as they are in memory, and a change a snapshot took before its save is still written by that save', async () => {
-    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
-    const path = await statePath();
-    const store = await open(path);
-    const { round } = rounds(store);
+    const { path, store, compactWith } = await compacting();
     store.set(key('late'), record('late', 'saved'));
     await store.save();
     // Changed in memory, its save not yet taken, while other saves grow the journal to a compaction.
     store.get(key('late'))!.name = 'changed';
-    for (let n = 0; !existsSync(`${path}.journal.old`); n++) await round(n, 1500);
-    await vi.waitFor(() => expect(existsSync(`${path}.journal.old`)).toBe(false));
+    await compactWith(() => undefined);
     const snapshotted = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
     expect(snapshotted.watches[key('late')]?.name).toBe('changed');
-    // What the files were last told of it is what counts: its save writes it.
     store.touch(key('late'));
     await store.save();
     expect(await readFile(`${path}.journal`, 'utf8')).toContain(`"${key('late')}":`);
-    await store.close();
-    expect((await open(path)).get(key('late'))?.name).toBe('changed');
+    expect((await readBack(path)).get(key('late'))?.name).toBe('changed');
+  });
+
+  it('writes what a record became after a snapshot took it early: changed back, added and removed, removed and added back', async () => {
+    const { path, store, compactWith } = await compacting();
+    for (const id of ['back', 'readded']) store.set(key(id), record(id, 'saved'));
+    await store.save();
+    // Each change is made in the save that starts the compaction, after that save took its changes.
+    await compactWith(() => {
+      store.get(key('back'))!.name = 'for a while';
+      store.touch(key('back'));
+      store.set(key('brief'), record('brief'));
+      store.delete(key('readded'));
+    });
+    const snapshotted = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
+    expect(snapshotted.watches[key('back')]?.name).toBe('for a while');
+    expect(Object.keys(snapshotted.watches)).toContain(key('brief'));
+    expect(Object.keys(snapshotted.watches)).not.toContain(key('readded'));
+    store.get(key('back'))!.name = 'saved';
+    store.touch(key('back'));
+    store.delete(key('brief'));
+    store.set(key('readded'), record('readded', 'saved'));
+    await store.save();
+    // As a crash now would leave the files: read beside the running store, which would compact at close.
+    const files = await readBack(path);
+    expect(files.get(key('back'))?.name).toBe('saved');
+    expect(files.get(key('brief'))).toBeUndefined();
+    expect(files.get(key('readded'))?.name).toBe('saved');
   });
 
   it('waits for a pause in a burst of saves to compact, unless the journal grows to four times the size', async () => {
