@@ -107,8 +107,9 @@ export class StateWriter {
     if (!SECTIONS.some((section) => change[section].size > 0) && !this.#snapshotNeeded) return;
     if (this.#closed) throw new StateError(this.path, 'not saved: the state was closed (the daemon is stopping)');
     const seq = this.#seq + 1;
+    const asSnapshot = this.#snapshotNeeded || charsOf(change) >= this.#compactAt();
     try {
-      if (this.#snapshotNeeded || charsOf(change) >= this.#compactAt()) {
+      if (asSnapshot) {
         const entries = await this.#snapshot(seq);
         applyChange(this.written, change);
         markDiverged(this.written, entries);
@@ -123,7 +124,9 @@ export class StateWriter {
         this.#onWrite?.(bytes, 'journal');
       }
     } catch (err) {
-      if (err instanceof JournalLostError) this.#snapshotNeeded = true;
+      // A snapshot that failed may have been renamed into place all the same (its folder's fsync failed):
+      // the files may hold records as they were in memory, unmarked. The next save writes everything again.
+      if (asSnapshot || err instanceof JournalLostError) this.#snapshotNeeded = true;
       throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
     }
     this.#seq = seq;
