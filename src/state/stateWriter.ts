@@ -76,7 +76,8 @@ export class StateWriter {
   constructor(path: string, options: { current: () => Sections<string>; seq: number; snapshotBytes: number }) {
     this.path = path;
     this.#current = options.current;
-    this.written = digestsOf(options.current());
+    this.written = emptySections();
+    setDigests(this.written, options.current());
     this.#seq = options.seq;
     this.#snapshotBytes = options.snapshotBytes;
     this.#journal = new JournalWriter(journalPaths(path).current);
@@ -99,9 +100,7 @@ export class StateWriter {
    * thousands of new watches) or the journal was lost. Rejects with a StateError, nothing applied.
    *
    * A snapshot holds every entry as it is in memory when it is written, which may be newer than the
-   * changes written so far. Each entry whose JSON there is not what `written` says is marked DIVERGED, so
-   * that its next save writes it, or writes its removal, whatever it has become by then (changed back,
-   * added and removed); a start replays that line over the snapshot.
+   * changes written so far; `written` is then what it holds.
    */
   async write(change: Sections<string | null>): Promise<void> {
     if (!SECTIONS.some((section) => change[section].size > 0) && !this.#snapshotNeeded) return;
@@ -110,9 +109,7 @@ export class StateWriter {
     const asSnapshot = this.#snapshotNeeded || charsOf(change) >= this.#compactAt();
     try {
       if (asSnapshot) {
-        const entries = await this.#snapshot(seq);
-        applyChange(this.written, change);
-        markDiverged(this.written, entries);
+        await this.#snapshot(seq);
         // The next change is a line again, likely soon (the first verdicts after the watches were saved).
         if (!this.#stopped) this.#journal.prepare();
       } else {
@@ -133,8 +130,8 @@ export class StateWriter {
   }
 
   /** Writes every entry as the snapshot now and removes the journals (at open: a journal was found, or records were set aside). */
-  async compact(): Promise<void> {
-    markDiverged(this.written, await this.#snapshot(this.#seq));
+  compact(): Promise<void> {
+    return this.#snapshot(this.#seq);
   }
 
   /**
@@ -152,7 +149,8 @@ export class StateWriter {
     // An old journal that a failed compaction left is compacted at the next chance, however small the new one.
     if (!big && !old && !this.#oldJournalNeeded) return;
     const entries = this.#current();
-    // Marked now, before any later save compares with `written`: the snapshot may land after it.
+    // Marked now, before any later save compares with `written`: the snapshot lands later, if at all, and
+    // the saves meanwhile go to the journal read over it.
     markDiverged(this.written, entries);
     const text = snapshotText(this.#seq, entries);
     try {
@@ -224,13 +222,14 @@ export class StateWriter {
    * Writes every entry as the snapshot of changes up to `seq`, which then holds everything: the journals
    * are removed. Rejects only when the snapshot was not written: once it is, change `seq` is on disk and its
    * number must not be given to another change (the journal's line of it would be skipped at load).
-   * Resolves to the entries written.
+   * Once written, it is all the files hold: `written` becomes its digests.
    */
-  async #snapshot(seq: number): Promise<Sections<string>> {
+  async #snapshot(seq: number): Promise<void> {
     // Never two snapshot writes at once: the one renamed last would win.
     await this.#compaction;
     const entries = this.#current();
     this.#snapshotWritten(await writeDurably(this.path, snapshotText(seq, entries)));
+    setDigests(this.written, entries);
     this.#snapshotNeeded = false;
     try {
       await this.#journal.remove();
@@ -240,7 +239,6 @@ export class StateWriter {
       // Harmless until removed: every line a journal left holds is at or before `seq`, skipped at load.
       this.#compactionFailed(err);
     }
-    return entries;
   }
 
   #snapshotWritten(bytes: number): void {
@@ -269,10 +267,12 @@ function markDiverged(written: Sections<string>, entries: Sections<string>): voi
   }
 }
 
-function digestsOf(entries: Sections<string>): Sections<string> {
-  const digests = emptySections<string>();
-  for (const section of SECTIONS) for (const [key, json] of entries[section]) digests[section].set(key, digestOf(json));
-  return digests;
+/** Makes `written` the digests of `entries`, what the files hold once a snapshot of them is written. */
+function setDigests(written: Sections<string>, entries: Sections<string>): void {
+  for (const section of SECTIONS) {
+    written[section].clear();
+    for (const [key, json] of entries[section]) written[section].set(key, digestOf(json));
+  }
 }
 
 function applyChange(written: Sections<string>, change: Sections<string | null>): void {

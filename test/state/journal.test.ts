@@ -62,23 +62,28 @@ async function compacting() {
   vi.useFakeTimers({ toFake: ['Date', 'performance'] });
   const path = await statePath();
   const store = await open(path);
-  const { writes, round } = rounds(store);
+  const { round } = rounds(store);
   const compactWith = async (during: () => void) => {
     let bytes = 0;
     let done = false;
+    // In place of the listener `rounds` set: these tests count no writes.
     store.onWrite((written, file) => {
       bytes += file === 'journal' ? written : 0;
       if (!done && bytes >= 1024 * 1024) {
         done = true;
         during();
       }
-      writes.push([written, file]);
     });
     for (let n = 0; !existsSync(`${path}.journal.old`); n++) await round(n, 1500);
     await vi.waitFor(() => expect(existsSync(`${path}.journal.old`)).toBe(false));
     expect(done).toBe(true);
   };
   return { path, store, compactWith };
+}
+
+/** The snapshot as it is on disk. */
+async function snapshotOf(path: string): Promise<{ watches: Record<string, ActionWatchRecord> }> {
+  return JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
 }
 
 /** The state as the files hold it now, read beside the store that writes them. */
@@ -216,7 +221,7 @@ describe('the state journal', () => {
     // Changed in memory, its save not yet taken, while other saves grow the journal to a compaction.
     store.get(key('late'))!.name = 'changed';
     await compactWith(() => undefined);
-    const snapshotted = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
+    const snapshotted = await snapshotOf(path);
     expect(snapshotted.watches[key('late')]?.name).toBe('changed');
     store.touch(key('late'));
     await store.save();
@@ -235,7 +240,7 @@ describe('the state journal', () => {
       store.set(key('brief'), record('brief'));
       store.delete(key('readded'));
     });
-    const snapshotted = JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
+    const snapshotted = await snapshotOf(path);
     expect(snapshotted.watches[key('back')]?.name).toBe('for a while');
     expect(Object.keys(snapshotted.watches)).toContain(key('brief'));
     expect(Object.keys(snapshotted.watches)).not.toContain(key('readded'));
