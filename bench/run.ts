@@ -1,7 +1,8 @@
 // `npm run bench`: a benchmark, not a test; it asserts nothing and writes BENCHMARKS.md. Everything runs on
 // loopback. The daemon runs as its own process, as production runs it (`node <bundle> run`), against
 // bench/server.ts (a Nova-shaped server in a process of its own; a second one is the webhook receiver), and autocannon
-// measures what the same server answers on the same paths at the same concurrency. BENCH_WATCHES
+// measures what the same server answers on the same paths at the same concurrency, then undici alone
+// (bench/undiciAlone.ts) what our HTTP client reaches there with nothing of ours around it. BENCH_WATCHES
 // (default 1000,10000) and BENCH_ROUNDS (default 2) change what runs; BENCH_ONE_SHOTS=only measures the
 // one-shot commands alone and prints their table without writing BENCHMARKS.md.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -186,7 +187,15 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
   }
 }
 
-async function ceiling(watches: number): Promise<number> {
+interface Ceilings {
+  /** autocannon's requests per second. */
+  autocannon: number;
+  /** bench/undiciAlone.ts: undici's dispatcher with nothing of ours around it. */
+  undici: { perS: number; cpuPerRequestUs: number };
+}
+
+/** What the HTTP layer allows against the same server and paths: autocannon, then undici alone. */
+async function ceiling(watches: number): Promise<Ceilings> {
   const server = await startServer(watches);
   try {
     let i = 0;
@@ -204,7 +213,9 @@ async function ceiling(watches: number): Promise<number> {
         },
       ],
     });
-    return result.requests.average;
+    const args = ['--url', server.url, '--watches', String(watches), '--seconds', '5', '--concurrency', String(CONCURRENCY), '--project', PROJECT];
+    const undici = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args], { encoding: 'utf8' })) as Ceilings['undici'];
+    return { autocannon: result.requests.average, undici };
   } finally {
     await stop(server.process);
   }
@@ -265,13 +276,16 @@ async function oneShots(): Promise<Array<[string, Timing]>> {
 execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.ts')], { stdio: 'inherit' });
 const startedAt = new Date();
 const loadAtStart = load();
-const results: Array<{ daemon: DaemonResult; ceiling: number }> = [];
+const results: Array<{ daemon: DaemonResult; ceiling: Ceilings }> = [];
 for (let round = 0; round < (oneShotsOnly ? 0 : rounds); round++) {
   for (const watches of sizes) {
     const daemon = await daemonRun(watches);
     const cap = await ceiling(watches);
     results.push({ daemon, ceiling: cap });
-    console.log(`round ${round + 1}, ${watches} watches: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.toFixed(0)}/s (${(daemon.sweepPerS / cap).toFixed(2)}), peak ${mb(daemon.peakRssKb)}, p99 ${daemon.p99} ms`);
+    console.log(
+      `round ${round + 1}, ${watches} watches: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.autocannon.toFixed(0)}/s (${(daemon.sweepPerS / cap.autocannon).toFixed(2)}) ` +
+        `and undici alone ${cap.undici.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undici.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)}, p99 ${daemon.p99} ms`,
+    );
   }
 }
 const shots = await oneShots();
@@ -282,7 +296,9 @@ const cpu = cpus();
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 const daemonRows = results.map(({ daemon: d, ceiling: c }) =>
   row([
-    d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.toFixed(0)}/s`, (d.sweepPerS / c).toFixed(2), mb(d.peakRssKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
+    d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.autocannon.toFixed(0)}/s`, (d.sweepPerS / c.autocannon).toFixed(2),
+    `${c.undici.perS.toFixed(0)}/s (${(c.undici.perS / c.autocannon).toFixed(2)})`, (d.sweepPerS / c.undici.perS).toFixed(2), mb(d.peakRssKb),
+    `${d.cpuPerPollUs.toFixed(0)} µs (${c.undici.cpuPerRequestUs.toFixed(0)} µs)`,
     `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
     `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
   ]),
@@ -303,18 +319,20 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 - Run ${startedAt.toISOString()}; load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAtEnd} at the end. The machine is
   shared: a load above its ${cpu.length} cores slows every figure, and the ratios less than the absolute numbers.
 
-## The daemon, ${CONCURRENCY} polls in flight (\`poll.concurrency: ${CONCURRENCY}\`), against autocannon
+## The daemon, ${CONCURRENCY} polls in flight (\`poll.concurrency: ${CONCURRENCY}\`), against autocannon and undici alone
 
 Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
 *Sweep* is polls per second within a pass (the server's view, first pass left out); *ceiling* is autocannon's
-average over 5 s against the same server, the same paths and ${CONCURRENCY} connections. *CPU per poll* is the
-daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
+average over 5 s against the same server, the same paths and ${CONCURRENCY} connections. *undici alone* is
+bench/undiciAlone.ts in a process of its own, as long and on the same paths: undici's dispatcher, ${CONCURRENCY} requests in
+flight, each body joined and parsed as JSON and nothing else; in brackets, its rate against autocannon's. *CPU per poll* is the
+daemon's CPU time over its polls in steady passes; in brackets, undici alone's CPU time per request. *Verdict to webhook* is from the payload's \`detectedAt\` to
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
 
-${row(['watches', 'sweep', 'ceiling', 'ratio', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'])}
-${row(Array(12).fill('---'))}
+${row(['watches', 'sweep', 'ceiling', 'ratio', 'undici alone', 'sweep / undici alone', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'])}
+${row(Array(14).fill('---'))}
 ${daemonRows.join('\n')}
 
 ## One-shot commands (median of 7 runs, after a warm-up; \`node bin/ecs-action-watch.mjs\`, which runs the bundle through the compile cache)
