@@ -1,0 +1,75 @@
+// What a request leaves on the long-lived signals it listens to (the client's close, the engine's) once it has
+// ended. A listener that still reached the request's handler kept its answer, its body and the poll awaiting it
+// alive long enough for V8 to promote them all (see TextHandler's #reach): this is that promise, through a real
+// request on loopback and a real garbage collection.
+import { once } from 'node:events';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { Agent } from 'undici';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { abortListeners } from '../../src/lifecycle/abort.ts';
+import { requestText } from '../../src/net/requestText.ts';
+
+// gc() for this test: the flag exposes it to contexts made from now on.
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+let server: Server;
+let url: string;
+const agent = new Agent();
+const LIMITS = { timeoutMs: 5000, keep: 1 << 20, keepError: 1 << 16, drain: 1 << 20 };
+
+beforeAll(async () => {
+  server = createServer((_req, res) => res.end('{"instanceAction": {}}'.padEnd(4000))).listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+});
+
+afterAll(async () => {
+  await agent.close();
+  server.close();
+  await once(server, 'close');
+});
+
+/** One request listening to `signal`; what listened to it while the request ran, and a weak reference to the answer. */
+async function oneRequest(signal: AbortSignal): Promise<{ listeners: unknown[]; answer: WeakRef<object> }> {
+  const pending = requestText(agent, { method: 'GET', url, headers: {} }, LIMITS, [signal]);
+  const listeners = [...abortListeners(signal)];
+  const answer = await pending;
+  expect(answer.status).toBe(200);
+  return { listeners, answer: new WeakRef(answer) };
+}
+
+it('leaves nothing of a finished request reachable from its abort listener, even one that something still holds', async () => {
+  const longLived = new AbortController();
+  const { listeners, answer } = await oneRequest(longLived.signal);
+  expect(listeners).toHaveLength(1);
+  // Taken out of the signal's listeners when the request ended...
+  expect(abortListeners(longLived.signal).size).toBe(0);
+  // ...and, held here as V8 held it, the listener no longer reaches the answer (a WeakRef's target is kept
+  // until the job that made it ends: hence the turns of the event loop before each collection).
+  await sleep(10);
+  gc();
+  await sleep(10);
+  gc();
+  expect(answer.deref()).toBeUndefined();
+  expect(listeners).toHaveLength(1);
+});
+
+it('still aborts a request in flight when the long-lived signal aborts', async () => {
+  const stalled = createServer(() => undefined).listen(0, '127.0.0.1');
+  await once(stalled, 'listening');
+  try {
+    const longLived = new AbortController();
+    const stalledUrl = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/`;
+    const pending = requestText(agent, { method: 'GET', url: stalledUrl, headers: {} }, LIMITS, [longLived.signal]);
+    longLived.abort(new Error('closing'));
+    await expect(pending).rejects.toThrow('closing');
+  } finally {
+    stalled.closeAllConnections();
+    stalled.close();
+  }
+});
