@@ -6,7 +6,7 @@
 // APIGW.0308) every request waits for Retry-After, or for a pause of its own that doubles while 429s go
 // on, and the rate is halved; it grows back by a quarter per window without one.
 import type { Logger } from 'pino';
-import { abortListeners } from '../lifecycle/abort.ts';
+import { listenForAbort } from '../lifecycle/abort.ts';
 
 export interface RateLimit {
   count: number;
@@ -70,21 +70,17 @@ export class RateLimiter {
     const now = this.tryAcquire();
     if (now !== undefined) return now;
     await new Promise<void>((resolve, reject) => {
-      const stopListening = () => {
-        for (const signal of signals) if (signal !== undefined) abortListeners(signal).delete(onAbort);
-      };
       // Called by #pump, which has counted the request in flight.
       const grant = () => {
         stopListening();
         resolve();
       };
-      const onAbort = (reason: unknown) => {
+      const stopListening = listenForAbort(signals, (reason) => {
         stopListening();
         const at = this.#queue.indexOf(grant);
         if (at >= 0) this.#queue.splice(at, 1);
         reject(reason);
-      };
-      for (const signal of signals) if (signal !== undefined) abortListeners(signal).add(onAbort);
+      });
       this.#queue.push(grant);
       this.#pump();
     });

@@ -3,7 +3,7 @@
 // polling thousands of watches a second pays for each of those on every poll; undici's request() builds
 // all three (and an async resource) around the same dispatch.
 import type { Dispatcher } from 'undici';
-import { abortListeners, type AbortListener } from '../lifecycle/abort.ts';
+import { listenForAbort } from '../lifecycle/abort.ts';
 
 export interface TextRequest {
   method: string;
@@ -84,7 +84,8 @@ class TextHandler implements Dispatcher.DispatchHandler {
   #resolve!: (answer: TextResponse) => void;
   #reject!: (err: unknown) => void;
   readonly #limits: TextLimits;
-  readonly #signals: readonly (AbortSignal | undefined)[];
+  /** Stops listening to the request's signals (the client's close, the engine's, the caller's). */
+  readonly #stopListening: () => void;
   readonly #timer: NodeJS.Timeout;
   #controller: Dispatcher.DispatchController | undefined;
   /** Why it was cut short before undici handed over its controller. */
@@ -96,26 +97,6 @@ class TextHandler implements Dispatcher.DispatchHandler {
   #keep = 0;
   #chunks: Buffer[] = [];
   #size = 0;
-  /**
-   * The listener this handler puts on the long-lived signals (the client's close, the engine's) reaches the
-   * handler only through this cell, which its end empties. V8's young-generation collection keeps alive
-   * whatever an object of the old generation points to, whether or not that object is still in use: the
-   * Set of a signal's listeners is old, and so are the tables it leaves behind as it is rebuilt and a
-   * listener that outlived two young collections. A listener that reached the handler directly dragged the
-   * handler (its answer, its chunks, the promise the whole poll awaits) into the old generation after the
-   * request had ended, to wait there for a full collection. At 10,000 watches that was twice the bytes
-   * promoted by each young collection (734 KB against 306 KB), 26 full collections in 10 s instead of 10,
-   * and 15-20 % more CPU per poll.
-   */
-  readonly #reach: { handler: TextHandler | null } = { handler: this };
-  readonly #onAbort: AbortListener = TextHandler.#listener(this.#reach);
-
-  /** Static, so that the listener's closure holds the cell and not `this`. */
-  static #listener(reach: { handler: TextHandler | null }): AbortListener {
-    return (reason) => {
-      if (reach.handler !== null) reach.handler.#abort(reason);
-    };
-  }
 
   constructor(limits: TextLimits, signals: readonly (AbortSignal | undefined)[]) {
     this.promise = new Promise((resolve, reject) => {
@@ -123,8 +104,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
       this.#reject = reject;
     });
     this.#limits = limits;
-    this.#signals = signals;
-    for (const signal of signals) if (signal !== undefined) abortListeners(signal).add(this.#onAbort);
+    this.#stopListening = listenForAbort(signals, (reason) => this.#abort(reason));
     this.#timer = setTimeout(timedOut, limits.timeoutMs, this);
   }
 
@@ -190,9 +170,8 @@ class TextHandler implements Dispatcher.DispatchHandler {
   #finish(): boolean {
     if (this.#done) return true;
     this.#done = true;
-    this.#reach.handler = null;
     clearTimeout(this.#timer);
-    for (const signal of this.#signals) if (signal !== undefined && !signal.aborted) abortListeners(signal).delete(this.#onAbort);
+    this.#stopListening();
     return false;
   }
 }

@@ -1,21 +1,15 @@
 // What a request leaves on the long-lived signals it listens to (the client's close, the engine's) once it has
 // ended. A listener that still reached the request's handler kept its answer, its body and the poll awaiting it
-// alive long enough for V8 to promote them all (see TextHandler's #reach): this is that promise, through a real
+// alive long enough for V8 to promote them all (see listenForAbort): this is that promise, through a real
 // request on loopback and a real garbage collection.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { setTimeout as sleep } from 'node:timers/promises';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { Agent } from 'undici';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { abortListeners } from '../../src/lifecycle/abort.ts';
 import { requestText } from '../../src/net/requestText.ts';
-
-// gc() for this test: the flag exposes it to contexts made from now on.
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collectGarbage } from '../gc.ts';
 
 let server: Server;
 let url: string;
@@ -49,12 +43,8 @@ it('leaves nothing of a finished request reachable from its abort listener, even
   expect(listeners).toHaveLength(1);
   // Taken out of the signal's listeners when the request ended...
   expect(abortListeners(longLived.signal).size).toBe(0);
-  // ...and, held here as V8 held it, the listener no longer reaches the answer (a WeakRef's target is kept
-  // until the job that made it ends: hence the turns of the event loop before each collection).
-  await sleep(10);
-  gc();
-  await sleep(10);
-  gc();
+  // ...and, held here as V8 held it, the listener no longer reaches the answer.
+  await collectGarbage();
   expect(answer.deref()).toBeUndefined();
   expect(listeners).toHaveLength(1);
 });
