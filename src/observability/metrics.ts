@@ -40,19 +40,12 @@ export interface Metrics {
 export type PrometheusMetrics = ReturnType<typeof createMetrics>;
 
 /**
- * How often the event-loop lag (`nodejs_eventloop_lag_*`) is sampled, in ms. prom-client's 10 ms wakes the
- * process 100 times a second: 5.8 ms of CPU a second in a bare Node 24, half of what a daemon of 10 watches
- * spends while it waits. At 50 ms it is 2.1 ms, and a stall of 50 ms or more is still seen whole.
- */
-const EVENT_LOOP_SAMPLE_MS = 50;
-
-/**
  * One registry per process object (not prom-client's global), so tests and embedders stay isolated.
  * Every metric is listed in the README's metrics reference; keep the two together.
  */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: PREFIX, eventLoopMonitoringPrecision: EVENT_LOOP_SAMPLE_MS });
+  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: PREFIX });
   const registers = [registry];
   let deliverySource: (() => DeliveryCounts) | null = null;
 
