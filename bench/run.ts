@@ -214,7 +214,8 @@ async function ceiling(watches: number): Promise<Ceilings> {
       ],
     });
     const args = ['--url', server.url, '--watches', String(watches), '--seconds', '5', '--concurrency', String(CONCURRENCY), '--project', PROJECT];
-    const undici = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args], { encoding: 'utf8' })) as Ceilings['undici'];
+    // With the daemon's V8 and malloc settings, so that the two CPU figures compare.
+    const undici = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args], { encoding: 'utf8', env: { ...process.env, ...PRODUCTION_ENV } })) as Ceilings['undici'];
     return { autocannon: result.requests.average, undici };
   } finally {
     await stop(server.process);
@@ -297,8 +298,8 @@ const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 const daemonRows = results.map(({ daemon: d, ceiling: c }) =>
   row([
     d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.autocannon.toFixed(0)}/s`, (d.sweepPerS / c.autocannon).toFixed(2),
-    `${c.undici.perS.toFixed(0)}/s (${(c.undici.perS / c.autocannon).toFixed(2)})`, (d.sweepPerS / c.undici.perS).toFixed(2), mb(d.peakRssKb),
-    `${d.cpuPerPollUs.toFixed(0)} µs (${c.undici.cpuPerRequestUs.toFixed(0)} µs)`,
+    `${c.undici.perS.toFixed(0)}/s (${(c.undici.perS / c.autocannon).toFixed(2)}), ${c.undici.cpuPerRequestUs.toFixed(0)} µs`, (d.sweepPerS / c.undici.perS).toFixed(2),
+    mb(d.peakRssKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
     `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
     `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
   ]),
@@ -324,14 +325,14 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
 *Sweep* is polls per second within a pass (the server's view, first pass left out); *ceiling* is autocannon's
 average over 5 s against the same server, the same paths and ${CONCURRENCY} connections. *undici alone* is
-bench/undiciAlone.ts in a process of its own, as long and on the same paths: undici's dispatcher, ${CONCURRENCY} requests in
-flight, each body joined and parsed as JSON and nothing else; in brackets, its rate against autocannon's. *CPU per poll* is the
-daemon's CPU time over its polls in steady passes; in brackets, undici alone's CPU time per request. *Verdict to webhook* is from the payload's \`detectedAt\` to
+bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
+requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
+and its CPU time per request. *CPU per poll* is the daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
 
-${row(['watches', 'sweep', 'ceiling', 'ratio', 'undici alone', 'sweep / undici alone', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'])}
+${row(['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'sweep / undici alone', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'])}
 ${row(Array(14).fill('---'))}
 ${daemonRows.join('\n')}
 

@@ -1,9 +1,10 @@
 // The HTTP client's own ceiling, for bench/run.ts: undici's dispatcher API with the least a poll needs (the
-// body's chunks collected, joined and parsed as JSON), `--concurrency` requests in flight on the same paths as
-// the daemon's polls, for `--seconds`. It runs as a process of its own, as the daemon and autocannon do, and
-// prints one JSON line: requests per second over the whole run, and this process's CPU time per request.
-// The gap between this and the daemon's sweep is the daemon's own work per poll; between this and
-// autocannon, undici's.
+// body's chunks collected, joined and parsed as JSON), `--concurrency` requests in flight on the same paths and
+// with the same headers as the daemon's polls, for `--seconds`. It runs as a process of its own, as the daemon
+// does, and prints one JSON line: requests per second over the whole run, and this process's CPU time per
+// request. A rough split, not an exact one: the daemon parses only an answer whose sha256 changed, and its
+// sweep is a pass's burst where this is a steady rate; but what the daemon spends per poll beyond this is
+// its own work, not the client's. Any answer but 200, or a failed request, ends the run with an error.
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
 
@@ -14,7 +15,8 @@ const origin = new URL(values.url!).origin;
 const watches = Number(values.watches);
 const concurrency = Number(values.concurrency);
 const agent = new Agent({ connections: concurrency });
-const headers = { accept: 'application/json', 'x-openstack-nova-api-version': '2.60' };
+// What the daemon sends with each poll at microversion 2.60 (src/cloud/client.ts).
+const headers = { accept: 'application/json', 'user-agent': 'ecs-action-watch-bench', 'x-openstack-nova-api-version': '2.60', 'openstack-api-version': 'compute 2.60' };
 
 function get(path: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -22,7 +24,9 @@ function get(path: string): Promise<unknown> {
     // undici checks that each of the four is a function.
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart: () => undefined,
-      onResponseStart: () => undefined,
+      onResponseStart: (controller, status) => {
+        if (status !== 200) controller.abort(new Error(`${path} answered ${status}: the yardstick measures answers the daemon would read`));
+      },
       onResponseData: (_controller, chunk) => void chunks.push(chunk),
       onResponseEnd: () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))),
       onResponseError: (_controller, err) => reject(err),
