@@ -76,7 +76,6 @@ export class RateLimiter {
         resolve();
       };
       const stopListening = listenForAbort(signals, (reason) => {
-        stopListening();
         const at = this.#queue.indexOf(grant);
         if (at >= 0) this.#queue.splice(at, 1);
         reject(reason);

@@ -84,7 +84,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   #resolve!: (answer: TextResponse) => void;
   #reject!: (err: unknown) => void;
   readonly #limits: TextLimits;
-  /** Stops listening to the request's signals (the client's close, the engine's, the caller's). */
+  /** Called when the request ends: from then on nothing on the long-lived signals reaches this handler. */
   readonly #stopListening: () => void;
   readonly #timer: NodeJS.Timeout;
   #controller: Dispatcher.DispatchController | undefined;

@@ -2,17 +2,21 @@ import { expect, it } from 'vitest';
 import { abortListeners, listenForAbort } from '../../src/lifecycle/abort.ts';
 import { collectGarbage } from '../gc.ts';
 
-it('calls the listener with the reason of the first signal to abort, and stops listening to the others then', () => {
+it('calls the listener once, with the reason of the first signal to abort, and stops listening to the others then', () => {
   const [first, second] = [new AbortController(), new AbortController()];
   const heard: unknown[] = [];
-  const stop = listenForAbort([first.signal, undefined, second.signal], (reason) => {
-    heard.push(reason);
-    stop();
-  });
+  listenForAbort([first.signal, undefined, second.signal], (reason) => heard.push(reason));
   second.abort('second');
+  expect(abortListeners(first.signal).size).toBe(0);
   first.abort('first');
   expect(heard).toEqual(['second']);
-  expect(abortListeners(first.signal).size).toBe(0);
+});
+
+it('refuses a signal that is already aborted, with its reason, and listens to none of the others', () => {
+  const [live, aborted] = [new AbortController(), new AbortController()];
+  aborted.abort(new Error('closed already'));
+  expect(() => listenForAbort([live.signal, aborted.signal], () => undefined)).toThrow('closed already');
+  expect(abortListeners(live.signal).size).toBe(0);
 });
 
 it('once stopped, neither calls the listener nor keeps it reachable from the signal it listened to', async () => {
