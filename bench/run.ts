@@ -14,11 +14,11 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { BENCH_PROJECT as PROJECT, POLL_HEADERS, actionPath } from './polls.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist', 'ecs-action-watch.mjs');
 const BIN = join(ROOT, 'bin', 'ecs-action-watch.mjs');
-const PROJECT = 'bench-project';
 const CONCURRENCY = 64;
 const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Number);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
@@ -208,12 +208,12 @@ async function ceiling(watches: number): Promise<Ceilings> {
           method: 'GET',
           setupRequest: (req) => {
             const n = i++ % watches;
-            return { ...req, path: `/v2.1/${PROJECT}/servers/srv-${n}/os-instance-actions/req-${n}`, headers: { accept: 'application/json', 'x-openstack-nova-api-version': '2.60' } };
+            return { ...req, path: actionPath(n), headers: POLL_HEADERS };
           },
         },
       ],
     });
-    const args = ['--url', server.url, '--watches', String(watches), '--seconds', '5', '--concurrency', String(CONCURRENCY), '--project', PROJECT];
+    const args = ['--url', server.url, '--watches', String(watches), '--seconds', '5', '--concurrency', String(CONCURRENCY)];
     // With the daemon's V8 and malloc settings, so that the two CPU figures compare.
     const undici = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args], { encoding: 'utf8', env: { ...process.env, ...PRODUCTION_ENV } })) as Ceilings['undici'];
     return { autocannon: result.requests.average, undici };
@@ -258,7 +258,7 @@ async function oneShots(): Promise<Array<[string, Timing]>> {
     writeFileSync(one, watchFile(server, 1, join(work, 'one.state.json'), 0));
     writeFileSync(many, watchFile(server, 10_000, join(work, 'many.state.json'), 0));
     const env = { ...process.env, NODE_COMPILE_CACHE: cacheDir };
-    const url = `${server.url}/v2.1/${PROJECT}/servers/srv-0/os-instance-actions/req-0`;
+    const url = `${server.url}${actionPath(0)}`;
     return [
       ['node -e 0 (the floor)', timed(process.execPath, ['-e', '0'])],
       ['curl of the same URL', timed('curl', ['-s', '-o', '/dev/null', url])],
@@ -324,7 +324,7 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 
 Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
 *Sweep* is polls per second within a pass (the server's view, first pass left out); *ceiling* is autocannon's
-average over 5 s against the same server, the same paths and ${CONCURRENCY} connections. *undici alone* is
+average over 5 s against the same server, the same paths and headers and ${CONCURRENCY} connections. *undici alone* is
 bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
 and its CPU time per request. *CPU per poll* is the daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to

@@ -6,8 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-
-export const BENCH_PROJECT = 'bench-project';
+import { BENCH_PROJECT } from './polls.ts';
 
 const { values } = parseArgs({ options: { watches: { type: 'string' } } });
 const watches = Number(values.watches ?? 1000);

@@ -7,16 +7,15 @@
 // its own work, not the client's. Any answer but 200, or a failed request, ends the run with an error.
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
+import { POLL_HEADERS, actionPath } from './polls.ts';
 
 const { values } = parseArgs({
-  options: { url: { type: 'string' }, watches: { type: 'string' }, seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' }, project: { type: 'string' } },
+  options: { url: { type: 'string' }, watches: { type: 'string' }, seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' } },
 });
 const origin = new URL(values.url!).origin;
 const watches = Number(values.watches);
 const concurrency = Number(values.concurrency);
 const agent = new Agent({ connections: concurrency });
-// What the daemon sends with each poll at microversion 2.60 (src/cloud/client.ts).
-const headers = { accept: 'application/json', 'user-agent': 'ecs-action-watch-bench', 'x-openstack-nova-api-version': '2.60', 'openstack-api-version': 'compute 2.60' };
 
 function get(path: string): Promise<unknown> {
   return new Promise((resolve, reject) => {
@@ -31,7 +30,7 @@ function get(path: string): Promise<unknown> {
       onResponseEnd: () => resolve(JSON.parse(Buffer.concat(chunks).toString('utf8'))),
       onResponseError: (_controller, err) => reject(err),
     };
-    agent.dispatch({ origin, path, method: 'GET', headers }, handler);
+    agent.dispatch({ origin, path, method: 'GET', headers: POLL_HEADERS }, handler);
   });
 }
 
@@ -42,8 +41,7 @@ const started = performance.now();
 await Promise.all(
   Array.from({ length: concurrency }, async () => {
     while (performance.now() < end) {
-      const n = sent++ % watches;
-      await get(`/v2.1/${values.project}/servers/srv-${n}/os-instance-actions/req-${n}`);
+      await get(actionPath(sent++ % watches));
     }
   }),
 );
