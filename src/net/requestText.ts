@@ -64,7 +64,7 @@ export function requestText(
   limits: TextLimits,
   signals: readonly (AbortSignal | undefined)[],
 ): Promise<TextResponse> {
-  for (const signal of signals) signal?.throwIfAborted();
+  // Throws the reason of a signal already aborted (listenForAbort refuses it), before anything is sent.
   const handler = new TextHandler(limits, signals);
   try {
     const { origin, path } = split(request.url);

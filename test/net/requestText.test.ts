@@ -13,11 +13,15 @@ import { collectGarbage } from '../gc.ts';
 
 let server: Server;
 let url: string;
+let received = 0;
 const agent = new Agent();
 const LIMITS = { timeoutMs: 5000, keep: 1 << 20, keepError: 1 << 16, drain: 1 << 20 };
 
 beforeAll(async () => {
-  server = createServer((_req, res) => res.end('{"instanceAction": {}}'.padEnd(4000))).listen(0, '127.0.0.1');
+  server = createServer((_req, res) => {
+    received++;
+    res.end('{"instanceAction": {}}'.padEnd(4000));
+  }).listen(0, '127.0.0.1');
   await once(server, 'listening');
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
 });
@@ -62,4 +66,14 @@ it('still aborts a request in flight when the long-lived signal aborts', async (
     stalled.closeAllConnections();
     stalled.close();
   }
+});
+
+it('sends nothing for a signal that is already aborted, and throws its reason', async () => {
+  const closed = new AbortController();
+  closed.abort(new Error('client closed'));
+  const before = received;
+  expect(() => requestText(agent, { method: 'GET', url, headers: {} }, LIMITS, [undefined, closed.signal])).toThrow('client closed');
+  // A request that had gone out would have reached the server by the time another one has.
+  await requestText(agent, { method: 'GET', url, headers: {} }, LIMITS, []);
+  expect(received).toBe(before + 1);
 });
