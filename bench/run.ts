@@ -190,11 +190,18 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
 interface Ceilings {
   /** autocannon's requests per second. */
   autocannon: number;
-  /** bench/undiciAlone.ts: undici's dispatcher with nothing of ours around it. */
-  undici: { perS: number; cpuPerRequestUs: number };
+  /** bench/undiciAlone.ts: undici's dispatcher with nothing of ours around it, without a pause. */
+  undici: UndiciAlone;
+  /** The same, polling in passes as the daemon does (`--passes`). */
+  undiciPasses: UndiciAlone;
 }
 
-/** What the HTTP layer allows against the same server and paths: autocannon, then undici alone. */
+interface UndiciAlone {
+  perS: number;
+  cpuPerRequestUs: number;
+}
+
+/** What the HTTP layer allows against the same server and paths: autocannon, then undici alone, steady and in passes. */
 async function ceiling(watches: number): Promise<Ceilings> {
   const server = await startServer(watches);
   try {
@@ -214,9 +221,10 @@ async function ceiling(watches: number): Promise<Ceilings> {
       ],
     });
     const args = ['--url', server.url, '--watches', String(watches), '--seconds', '5', '--concurrency', String(CONCURRENCY)];
-    // With the daemon's V8 and malloc settings, so that the two CPU figures compare.
-    const undici = JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args], { encoding: 'utf8', env: { ...process.env, ...PRODUCTION_ENV } })) as Ceilings['undici'];
-    return { autocannon: result.requests.average, undici };
+    // With the daemon's V8 and malloc settings, so that the CPU figures compare.
+    const undiciAlone = (...more: string[]) =>
+      JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args, ...more], { encoding: 'utf8', env: { ...process.env, ...PRODUCTION_ENV } })) as UndiciAlone;
+    return { autocannon: result.requests.average, undici: undiciAlone(), undiciPasses: undiciAlone('--passes') };
   } finally {
     await stop(server.process);
   }
@@ -285,7 +293,7 @@ for (let round = 0; round < (oneShotsOnly ? 0 : rounds); round++) {
     results.push({ daemon, ceiling: cap });
     console.log(
       `round ${round + 1}, ${watches} watches: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.autocannon.toFixed(0)}/s (${(daemon.sweepPerS / cap.autocannon).toFixed(2)}) ` +
-        `and undici alone ${cap.undici.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undici.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)}, p99 ${daemon.p99} ms`,
+        `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)}, p99 ${daemon.p99} ms`,
     );
   }
 }
@@ -298,7 +306,8 @@ const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 const daemonRows = results.map(({ daemon: d, ceiling: c }) =>
   row([
     d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.autocannon.toFixed(0)}/s`, (d.sweepPerS / c.autocannon).toFixed(2),
-    `${c.undici.perS.toFixed(0)}/s (${(c.undici.perS / c.autocannon).toFixed(2)}), ${c.undici.cpuPerRequestUs.toFixed(0)} µs`, (d.sweepPerS / c.undici.perS).toFixed(2),
+    `${c.undici.perS.toFixed(0)}/s (${(c.undici.perS / c.autocannon).toFixed(2)}), ${c.undici.cpuPerRequestUs.toFixed(0)} µs`,
+    `${c.undiciPasses.perS.toFixed(0)}/s (${(c.undiciPasses.perS / c.autocannon).toFixed(2)}), ${c.undiciPasses.cpuPerRequestUs.toFixed(0)} µs`, (d.sweepPerS / c.undiciPasses.perS).toFixed(2),
     mb(d.peakRssKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
     `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
     `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
@@ -327,13 +336,14 @@ Each watch is a reboot whose one event runs until the bench ends them all; the d
 average over 5 s against the same server, the same paths and headers and ${CONCURRENCY} connections. *undici alone* is
 bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
-and its CPU time per request. *CPU per poll* is the daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
+and its CPU time per request. *In passes* it polls as the daemon does: every watch once from the start of each second, then idle;
+its rate is within passes, the first left out, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in steady passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
 
-${row(['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'sweep / undici alone', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'])}
-${row(Array(14).fill('---'))}
+${row(['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'undici alone in passes', 'sweep / undici in passes', 'peak RSS', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'])}
+${row(Array(15).fill('---'))}
 ${daemonRows.join('\n')}
 
 ## One-shot commands (median of 7 runs, after a warm-up; \`node bin/ecs-action-watch.mjs\`, which runs the bundle through the compile cache)

@@ -1,16 +1,25 @@
 // The HTTP client's own ceiling, for bench/run.ts: undici's dispatcher API with the least a poll needs (the
 // body's chunks collected, joined and parsed as JSON), `--concurrency` requests in flight on the same paths and
 // with the same headers as the daemon's polls, for `--seconds`. It runs as a process of its own, as the daemon
-// does, and prints one JSON line: requests per second over the whole run, and this process's CPU time per
-// request. A rough split, not an exact one: the daemon parses only an answer whose sha256 changed, and its
-// sweep is a pass's burst where this is a steady rate; but what the daemon spends per poll beyond this is
-// its own work, not the client's. Any answer but 200, or a failed request, ends the run with an error.
+// does, and prints one JSON line: requests per second, and this process's CPU time per request. With
+// `--passes` it polls as the daemon does instead of without a pause: every watch once, from the start of
+// each second, then idle until the next; its rate is then within passes, the first left out, as the
+// daemon's sweep is (here from the client's side: first request sent to last answer read). A rough split, not an exact one: the daemon parses
+// only an answer whose sha256 changed; but what the daemon spends per poll beyond this is its own work,
+// not the client's. Any answer but 200, or a failed request, ends the run with an error.
+import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
 import { POLL_HEADERS, actionPath } from './polls.ts';
 
 const { values } = parseArgs({
-  options: { url: { type: 'string' }, watches: { type: 'string' }, seconds: { type: 'string', default: '5' }, concurrency: { type: 'string', default: '64' } },
+  options: {
+    url: { type: 'string' },
+    watches: { type: 'string' },
+    seconds: { type: 'string', default: '5' },
+    concurrency: { type: 'string', default: '64' },
+    passes: { type: 'boolean', default: false },
+  },
 });
 const origin = new URL(values.url!).origin;
 const watches = Number(values.watches);
@@ -34,18 +43,37 @@ function get(path: string): Promise<unknown> {
   });
 }
 
+/** `concurrency` requests in flight, each taking the next path, until there is none. */
+async function drive(nextPath: () => string | undefined): Promise<void> {
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      for (let path = nextPath(); path !== undefined; path = nextPath()) await get(path);
+    }),
+  );
+}
+
 let sent = 0;
 const end = performance.now() + Number(values.seconds) * 1000;
-const cpuBefore = process.cpuUsage();
-const started = performance.now();
-await Promise.all(
-  Array.from({ length: concurrency }, async () => {
-    while (performance.now() < end) {
-      await get(actionPath(sent++ % watches));
+let cpuBefore = process.cpuUsage();
+/** Time spent within passes, and the requests made there, the first pass left out as the daemon's is. */
+let busyMs = 0;
+if (values.passes) {
+  for (let pass = 0; pass === 0 || performance.now() < end; pass++) {
+    const passStart = performance.now();
+    let next = 0;
+    await drive(() => (next < watches ? actionPath(next++) : undefined));
+    if (pass === 0) cpuBefore = process.cpuUsage();
+    else {
+      busyMs += performance.now() - passStart;
+      sent += watches;
     }
-  }),
-);
-const seconds = (performance.now() - started) / 1000;
+    await sleep(1000 - (Date.now() % 1000));
+  }
+} else {
+  const started = performance.now();
+  await drive(() => (performance.now() < end ? actionPath(sent++ % watches) : undefined));
+  busyMs = performance.now() - started;
+}
 const cpu = process.cpuUsage(cpuBefore);
 await agent.close();
-process.stdout.write(`${JSON.stringify({ perS: sent / seconds, cpuPerRequestUs: (cpu.user + cpu.system) / sent })}\n`);
+process.stdout.write(`${JSON.stringify({ perS: sent / (busyMs / 1000), cpuPerRequestUs: (cpu.user + cpu.system) / sent })}\n`);
