@@ -221,9 +221,14 @@ async function ceiling(watches: number): Promise<Ceilings> {
       ],
     });
     const args = ['--url', server.url, '--watches', String(watches), '--seconds', '5', '--concurrency', String(CONCURRENCY)];
-    // With the daemon's V8 and malloc settings, so that the CPU figures compare.
-    const undiciAlone = (...more: string[]) =>
-      JSON.parse(execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args, ...more], { encoding: 'utf8', env: { ...process.env, ...PRODUCTION_ENV } })) as UndiciAlone;
+    // With the image's NODE_OPTIONS and malloc settings (and the daemon's V8 settings, which undici alone sets
+    // itself), so that the CPU figures compare.
+    const undiciAlone = (...more: string[]) => {
+      const out = execFileSync(process.execPath, [join(ROOT, 'bench', 'undiciAlone.ts'), ...args, ...more], { encoding: 'utf8', env: { ...process.env, ...PRODUCTION_ENV } });
+      const result = JSON.parse(out) as UndiciAlone;
+      if (!Number.isFinite(result.perS) || !Number.isFinite(result.cpuPerRequestUs)) throw new Error(`undici alone ${more.join(' ')} measured nothing: ${out}`);
+      return result;
+    };
     return { autocannon: result.requests.average, undici: undiciAlone(), undiciPasses: undiciAlone('--passes') };
   } finally {
     await stop(server.process);

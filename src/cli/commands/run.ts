@@ -3,6 +3,7 @@ import { loadConfigOrReport } from '../loadConfig.ts';
 import { tuneV8ForDaemon } from '../daemonV8.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
+  // First: the wasm settings hold only for what is compiled after them, undici's parser at the first connection.
   tuneV8ForDaemon();
   const config = await loadConfigOrReport(ctx);
   if (!config) return 2;
