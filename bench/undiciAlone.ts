@@ -4,9 +4,10 @@
 // does, and prints one JSON line: requests per second, and this process's CPU time per request. With
 // `--passes` it polls as the daemon does instead of without a pause: every watch once, from the start of
 // each second, then idle until the next; its rate is then within passes, the first left out, as the
-// daemon's sweep is (here from the client's side: first request sent to last answer read). A rough split, not an exact one: the daemon parses
-// only an answer whose sha256 changed; but what the daemon spends per poll beyond this is its own work,
-// not the client's. Any answer but 200, or a failed request, ends the run with an error.
+// daemon's sweep is (here from the client's side: first request sent to last answer read). A rough split,
+// not an exact one: the daemon parses only an answer whose sha256 changed; but what the daemon spends per
+// poll beyond this is its own work, not the client's. Any answer but 200, or a failed request, ends the
+// run with an error.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
