@@ -14,7 +14,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { BENCH_PROJECT as PROJECT, POLL_HEADERS, actionPath } from './polls.ts';
+import { BENCH_MICROVERSION, BENCH_PROJECT as PROJECT, POLL_HEADERS, actionPath } from './polls.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist', 'ecs-action-watch.mjs');
@@ -62,7 +62,7 @@ async function get<T>(url: string, init?: RequestInit): Promise<T> {
 
 function watchFile(server: { url: string; hooks: string }, watches: number, statePath: string, httpPort: number): string {
   const lines = [
-    'cloud:', `  endpoint: ${server.url}`, `  projectId: ${PROJECT}`, '  microversion: "2.60"',
+    'cloud:', `  endpoint: ${server.url}`, `  projectId: ${PROJECT}`, `  microversion: "${BENCH_MICROVERSION}"`,
     'poll:', '  schedule: "* * * * * *"', `  concurrency: ${CONCURRENCY}`,
     'notifiers:', '  chat:', '    type: webhook', `    url: ${server.hooks}`,
     'state:', `  path: ${statePath}`, 'http:', `  port: ${httpPort}`, 'watches:',
@@ -259,7 +259,7 @@ function timed(command: string, args: string[], runs = 7, env: NodeJS.ProcessEnv
  */
 function openstackCli(serverUrl: string): Array<[string, Timing]> {
   if (spawnSync('openstack', ['--version']).status !== 0) return [];
-  const args = ['--os-auth-type', 'none', '--os-endpoint', `${serverUrl}/v2.1/${PROJECT}`, '--os-compute-api-version', '2.60', 'server', 'event', 'show', 'srv-0', 'req-0'];
+  const args = ['--os-auth-type', 'none', '--os-endpoint', `${serverUrl}/v2.1/${PROJECT}`, '--os-compute-api-version', BENCH_MICROVERSION, 'server', 'event', 'show', 'srv-0', 'req-0'];
   return [['openstack server event show (python-openstackclient)', timed('openstack', args, 3)]];
 }
 

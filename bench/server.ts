@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { BENCH_PROJECT } from './polls.ts';
+import { BENCH_MICROVERSION, BENCH_PROJECT } from './polls.ts';
 
 const { values } = parseArgs({ options: { watches: { type: 'string' } } });
 const watches = Number(values.watches ?? 1000);
@@ -26,7 +26,7 @@ const bursts: Array<{ start: number; end: number; count: number }> = [];
 const latencies: number[] = [];
 
 const versionDoc = JSON.stringify({
-  version: { id: 'v2.1', status: 'CURRENT', version: '2.60', min_version: '2.1', updated: '2013-07-23T11:33:21Z', links: [] },
+  version: { id: 'v2.1', status: 'CURRENT', version: BENCH_MICROVERSION, min_version: '2.1', updated: '2013-07-23T11:33:21Z', links: [] },
 });
 
 function actionDoc(serverId: string, requestId: string): string {

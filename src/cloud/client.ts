@@ -15,6 +15,7 @@ import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverU
 import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
+import { PLAIN_HEADERS, computeHeaders } from './headers.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
 import {
   instanceActionDocumentSchema, instanceActionListSchema, jobSchema, migrationListSchema, serverDocumentSchema, serverListSchema, toServerState,
@@ -78,7 +79,6 @@ export interface EcsClientDeps {
   rateLimit?: { count: number; perMs: number } | undefined;
 }
 
-const USER_AGENT = 'ecs-action-watch';
 /** Servers per page of GET /servers/detail: Nova's default max_limit, a page the API answers in one go. */
 const SERVER_PAGE = 1000;
 /**
@@ -343,14 +343,6 @@ class HttpEcsClient implements EcsClient {
 
 const instanceActionOf = (document: z.output<typeof instanceActionDocumentSchema>) => document.instanceAction;
 const itself = <T>(document: T) => document;
-
-const PLAIN_HEADERS: Readonly<Record<string, string>> = { accept: 'application/json', 'user-agent': USER_AGENT };
-
-/** The headers of every compute request at `version` (none for an endpoint without microversions). */
-function computeHeaders(version: string | null): Readonly<Record<string, string>> {
-  if (version === null) return PLAIN_HEADERS;
-  return { ...PLAIN_HEADERS, 'x-openstack-nova-api-version': version, 'openstack-api-version': `compute ${version}` };
-}
 
 function isEmpty(headers: Record<string, string>): boolean {
   for (const _ in headers) return false;
