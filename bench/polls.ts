@@ -19,7 +19,10 @@ export const POLL_HEADERS = computeHeaders(BENCH_MICROVERSION);
 /**
  * Passes polled before the daemon, and undici alone in passes, are measured. V8 optimises what a poll runs
  * over its first seconds, and the compiles themselves take CPU; a daemon runs for days, so its rate and
- * CPU are taken once they have settled. At 1,000 watches the sweep rose from 6-9k polls/s in the second
- * and third passes to 12-16k from the tenth on.
+ * CPU are taken once they have settled. At 1,000 watches, in two runs of 25 s, the second pass swept
+ * 6.4-6.7k polls/s and the 11th to the 24th 8.7-16.9k (median 13-14k).
  */
 export const WARM_UP_PASSES = 10;
+
+/** The passes measured after those. */
+export const MEASURED_PASSES = 5;

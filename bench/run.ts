@@ -14,14 +14,12 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { BENCH_MICROVERSION, BENCH_PROJECT as PROJECT, POLL_HEADERS, WARM_UP_PASSES, actionPath } from './polls.ts';
+import { BENCH_MICROVERSION, BENCH_PROJECT as PROJECT, MEASURED_PASSES, POLL_HEADERS, WARM_UP_PASSES, actionPath } from './polls.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist', 'ecs-action-watch.mjs');
 const BIN = join(ROOT, 'bin', 'ecs-action-watch.mjs');
 const CONCURRENCY = 64;
-/** The daemon's passes whose rate and CPU are measured, after the warm-up's. */
-const MEASURED_PASSES = 5;
 const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Number);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const oneShotsOnly = process.env['BENCH_ONE_SHOTS'] === 'only';
@@ -101,13 +99,14 @@ function peakKb(pid: number): number {
   return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN);
 }
 
-async function until(check: () => Promise<boolean>, timeoutMs: number): Promise<boolean> {
+/** Waits for `check` to hold; a bench that gave up waiting throws rather than measure what did not happen. */
+async function until(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
-    if (await check()) return true;
+    if (await check()) return;
     await sleep(100);
   }
-  return false;
+  throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
 }
 
 interface DaemonResult {
@@ -144,14 +143,14 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
     closeSync(log);
     try {
       const stats = () => get<Stats>(`${server.url}/bench/stats`);
-      await until(async () => (await stats()).firstRequestAt > 0, 60_000);
+      await until('the first poll', async () => (await stats()).firstRequestAt > 0, 60_000);
       const startupMs = (await stats()).firstRequestAt - started;
       // Passes once JIT and connections are warm: the warm-up's are left out, and so is the first pass's
       // save of every new record, which a loaded machine can finish after the next pass has begun.
-      await until(async () => (await stats()).bursts.length > WARM_UP_PASSES && (await counters(port)).stateWrites > 0, 180_000);
+      await until('the warm-up passes', async () => (await stats()).bursts.length > WARM_UP_PASSES && (await counters(port)).stateWrites > 0, 180_000);
       const before = await counters(port);
       const burstsBefore = (await stats()).bursts.length;
-      await until(async () => (await stats()).bursts.length >= burstsBefore + MEASURED_PASSES, 180_000);
+      await until('the measured passes', async () => (await stats()).bursts.length >= burstsBefore + MEASURED_PASSES, 180_000);
       const after = await counters(port);
       const steady = (await stats()).bursts.slice(burstsBefore - 1, -1);
       const sweepPerS = steady.reduce((s, b) => s + b.count, 0) / (steady.reduce((s, b) => s + (b.end - b.start), 0) / 1000);
@@ -160,7 +159,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
       // Every action finishes now: the next pass decides them all and the webhooks go out.
       await get(`${server.url}/bench/finish`, { method: 'POST' });
       const delivered = () => get<Stats>(`${receiver.url}/bench/stats`);
-      await until(async () => (await delivered()).latencies.length >= watches, 180_000);
+      await until('every webhook', async () => (await delivered()).latencies.length >= watches, 180_000);
       await sleep(1500);
       const end = await counters(port);
       const { latencies } = await delivered();
@@ -341,12 +340,12 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 ## The daemon, ${CONCURRENCY} polls in flight (\`poll.concurrency: ${CONCURRENCY}\`), against autocannon and undici alone
 
 Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
-*Sweep* is polls per second within a pass (the server's view, over ${MEASURED_PASSES} passes after the first ${WARM_UP_PASSES}, while V8 optimised); *ceiling* is autocannon's
+*Sweep* is polls per second within a pass (the server's view, over ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out as V8's warm-up); *ceiling* is autocannon's
 average over 5 s against the same server, the same paths and headers and ${CONCURRENCY} connections. *undici alone* is
 bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
 and its CPU time per request. *In passes* it polls as the daemon does: every watch once from the start of each second, then idle;
-its rate is within passes, the first ${WARM_UP_PASSES} left out, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in the measured passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
+its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in the measured passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.

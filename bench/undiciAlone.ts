@@ -3,9 +3,9 @@
 // with the same headers as the daemon's polls, for `--seconds`. It runs as a process of its own, as the daemon
 // does, and prints one JSON line: requests per second, and this process's CPU time per request. With
 // `--passes` it polls as the daemon does instead of without a pause: every watch once, from the start of
-// each second, then idle until the next; its rate is then within passes, the warm-up's left out
-// (WARM_UP_PASSES, then `--seconds` of passes), as the daemon's sweep is (here from the client's side: first
-// request sent to last answer read). A rough split,
+// each second, then idle until the next, for WARM_UP_PASSES and MEASURED_PASSES passes (`--seconds` is
+// for the steady run); its rate is within the measured passes, as the daemon's sweep is (here from the
+// client's side: first request sent to last answer read). A rough split,
 // not an exact one: the daemon parses only an answer whose sha256 changed; but what the daemon spends per
 // poll beyond this is its own work, not the client's. Any answer but 200, or a failed request, ends the
 // run with an error.
@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
 import { tuneV8ForDaemon } from '../src/cli/daemonV8.ts';
-import { POLL_HEADERS, WARM_UP_PASSES, actionPath } from './polls.ts';
+import { MEASURED_PASSES, POLL_HEADERS, WARM_UP_PASSES, actionPath } from './polls.ts';
 
 const { values } = parseArgs({
   options: {
@@ -58,17 +58,13 @@ async function drive(nextPath: () => string | undefined): Promise<void> {
 }
 
 let sent = 0;
-const seconds = Number(values.seconds) * 1000;
-let end = performance.now() + seconds;
 let cpuBefore = process.cpuUsage();
 /** Time spent making `sent` requests: in passes, within them, the warm-up's left out as the daemon's are. */
 let busyMs = 0;
 if (values.passes) {
-  // At least one pass after the warm-up, however long the warm-up took.
-  for (let pass = 0; pass <= WARM_UP_PASSES || performance.now() < end; pass++) {
+  for (let pass = 0; pass < WARM_UP_PASSES + MEASURED_PASSES; pass++) {
     if (pass > 0) await sleep(1000 - (Date.now() % 1000));
     const passStart = performance.now();
-    if (pass === WARM_UP_PASSES) end = passStart + seconds;
     let next = 0;
     await drive(() => (next < watches ? actionPath(next++) : undefined));
     if (pass < WARM_UP_PASSES) cpuBefore = process.cpuUsage();
@@ -78,6 +74,7 @@ if (values.passes) {
     }
   }
 } else {
+  const end = performance.now() + Number(values.seconds) * 1000;
   const started = performance.now();
   await drive(() => (performance.now() < end ? actionPath(sent++ % watches) : undefined));
   busyMs = performance.now() - started;
