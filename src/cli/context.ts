@@ -47,6 +47,11 @@ export interface Command {
    * abandoned one second after SIGINT/SIGTERM if it has not stopped by then.
    */
   drainsOnStop?: boolean;
+  /**
+   * Runs until it is stopped (`run`, `simulator`): V8's settings for a command that runs in one burst
+   * (main.ts) are not for it.
+   */
+  longRunning?: boolean;
   /** The implementation: `() => import('./name.ts')`. */
   load(): Promise<CommandImplementation>;
 }

@@ -185,19 +185,48 @@ describe('the image, laid out from the Dockerfile with a production-only install
     }
   });
 
-  it('runs a one-shot command without TurboFan, whose background compiles its peak memory would count', async () => {
-    const config = join(root, 'many.yaml');
+  /** A watch file of 2,000 actions on a cloud that is not there, its state in `stateDir`; its path. */
+  const manyWatches = (stateDir: string): string => {
+    const config = join(stateDir, 'many.yaml');
     const watches = Array.from({ length: 2000 }, (_, i) => `  - { serverId: srv-${i}, requestId: req-${i} }`);
-    writeFileSync(config, ['cloud:', '  endpoint: http://127.0.0.1:9/v2.1', '  projectId: p', 'notifiers:', '  chat: { type: webhook, url: "http://127.0.0.1:9/hook" }', 'watches:', ...watches, ''].join('\n'));
+    const head = ['cloud:', '  endpoint: http://127.0.0.1:9/v2.1', '  projectId: p', 'notifiers:', '  chat: { type: webhook, url: "http://127.0.0.1:9/hook" }'];
+    writeFileSync(config, [...head, 'state:', `  path: ${join(stateDir, 'state.json')}`, 'watches:', ...watches, ''].join('\n'));
+    return config;
+  };
+  /** The optimising compilers V8 started a compile with, in the output of a run with --trace-opt. */
+  const compilersIn = (output: string) => output.split('\n').filter((line) => line.startsWith('[compiling method')).map((line) => /target ([A-Z]+)/.exec(line)?.[1]);
+
+  it('runs a one-shot command without TurboFan, whose background compiles its peak memory would count', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-tiers-'));
+    const config = manyWatches(dir);
     // --trace-opt writes a line as each optimising compile starts. Measured: validating 2,000 watches starts
     // about 20 TurboFan compiles with V8's defaults, and none once main.ts has set the one-shot flags. (From
     // the sources, Node's type stripper can be optimised before main.ts runs; the bundle has none.)
     const validate = await runBundle(['validate', '--config', config], {}, ['--trace-opt']);
+    rmSync(dir, { recursive: true, force: true });
     expect(validate.code, validate.output).toBe(0);
-    const compilers = validate.output.split('\n').filter((line) => line.startsWith('[compiling method')).map((line) => /target ([A-Z]+)/.exec(line)?.[1]);
+    const compilers = compilersIn(validate.output);
     // The premise: the run was hot enough for V8 to optimise (with Maglev, which one-shot commands keep).
     expect(compilers).toContain('MAGLEV');
     expect(compilers).not.toContain('TURBOFAN');
+  });
+
+  it('runs the daemon with TurboFan: the one-shot settings are not for `run`', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-tiers-'));
+    const child = spawn(process.execPath, ['--trace-opt', entry(), 'run', '--config', manyWatches(dir)], { env: {}, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    const exited = once(child, 'exit');
+    // Reading 2,000 watches starts 100 or more TurboFan compiles before the daemon says it started.
+    const until = Date.now() + 15_000;
+    while (!output.includes('"msg":"started"') && child.exitCode === null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Killed outright: its polls of the absent cloud would hold a clean stop for shutdown.drainTimeout.
+    child.kill('SIGKILL');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+    expect(output, output.slice(-2000)).toContain('"msg":"started"');
+    expect(compilersIn(output)).toContain('TURBOFAN');
   });
 
   it('checks an http:// cloud without loading node:http2 or TLS: undici requires http2 at load, the bundle at its first use', async () => {

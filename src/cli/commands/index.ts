@@ -19,6 +19,7 @@ export const commands: Record<string, Command> = {
       'until-done': { type: 'boolean', description: 'exit once every watch has an outcome and every notification is delivered or given up' },
     },
     drainsOnStop: true,
+    longRunning: true,
     load: () => import('./run.ts'),
   },
   validate: {
@@ -93,6 +94,7 @@ export const commands: Record<string, Command> = {
     usage: 'simulator [--port N] [--role admin|member] [--token T]',
     exits: '0 after SIGTERM/SIGINT; 1 a port is taken; 2 usage',
     usesConfig: false,
+    longRunning: true,
     options: {
       port: { type: 'string', value: 'N', description: `the compute API's port (default ${DEFAULT_SIMULATOR_PORT}); the webhook receiver takes N+1, the SMTP server N+2; 0 takes any free ports, printed on stderr` },
       role: { type: 'string', value: 'ROLE', description: 'whose view the API gives: member (default, no tracebacks, as on a public cloud) or admin' },
