@@ -6,10 +6,10 @@ import { commands } from './commands/index.ts';
 // V8's settings for a command that runs in one burst, every command but those that run until stopped
 // (`longRunning`: the daemon's are set for its steady load in daemonV8.ts and by NODE_OPTIONS'
 // --max-semi-space-size in the Dockerfile). `wait` may poll for hours, but one request every few seconds,
-// and `demo` runs a daemon of eight watches for ten. Both settings are read as they are needed (the growth
-// factor at each collection, the compiler when a function is due for optimisation), so they can be set
-// once the process runs. Not for `--help` or an unknown command: loading node:v8 would be a tenth of their
-// time.
+// and `demo` runs a daemon of eight watches for about ten seconds. Both settings are read as they are
+// needed (the growth factor at each collection, the compiler when a function is due for optimisation), so
+// they can be set once the process runs. Not for `--help` or an unknown command: loading node:v8 would be
+// a tenth of their time.
 // - The young generation keeps its first size: V8 would double it up to 2 × 16 MiB on the way, a third of
 //   the command's peak memory for no gain in speed (`validate` of 10,000 watches: 174 MB instead of 115 MB,
 //   the same CPU).
