@@ -1,14 +1,13 @@
 // The HTTP client's own ceiling, for bench/run.ts: undici's dispatcher API with the least a poll needs (the
-// body's chunks collected, joined and parsed as JSON), `--concurrency` requests in flight on the same paths and
-// with the same headers as the daemon's polls, for `--seconds`. It runs as a process of its own, as the daemon
-// does, and prints one JSON line: requests per second, and this process's CPU time per request. With
-// `--passes` it polls as the daemon does instead of without a pause: every watch once, from the start of
-// each second, then idle until the next, for WARM_UP_PASSES and MEASURED_PASSES passes (`--seconds` is
-// for the steady run); its rate is within the measured passes, as the daemon's sweep is (here from the
-// client's side: first request sent to last answer read). A rough split,
-// not an exact one: the daemon parses only an answer whose sha256 changed; but what the daemon spends per
-// poll beyond this is its own work, not the client's. Any answer but 200, or a failed request, ends the
-// run with an error.
+// body's chunks collected, joined and parsed as JSON), `--concurrency` requests in flight on the same paths
+// and with the same headers as the daemon's polls, for `--seconds`. It runs as a process of its own, as the
+// daemon does, and prints one JSON line: requests per second, and this process's CPU time per request. With
+// `--passes` it polls as the daemon does instead of without a pause: every watch once, from the start of each
+// second, then idle until the next, for WARM_UP_PASSES and MEASURED_PASSES passes (`--seconds` is for the
+// steady run); its rate is within the measured passes, as the daemon's sweep is (here from the client's side:
+// first request sent to last answer read). A rough split, not an exact one: the daemon parses only an answer
+// whose sha256 changed; but what the daemon spends per poll beyond this is its own work, not the client's.
+// Any answer but 200, or a failed request, ends the run with an error.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 import { Agent, type Dispatcher } from 'undici';
