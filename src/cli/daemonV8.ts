@@ -2,13 +2,29 @@ import { setFlagsFromString } from 'node:v8';
 
 /**
  * How far V8 lets the old generation grow past what survived its last full collection, in percent. Its
- * own choice for a process as idle as the daemon is up to 300 %: at 10,000 watches the objects of polls in
- * flight that age out of the young generation pile up between two collections, and the pages stay
- * resident. Measured back to back at 10,000 watches (npm run bench, load 1.2-2): V8's own 320 MB peak,
- * 85-100 µs CPU per poll; 200 %: 270 MB, 112-115 µs; 100 %: 218-223 MB, 96-105 µs; 50 %: 196-199 MB,
- * 109-178 µs, the collections costing CPU and the verdict-to-webhook p99 (159-209 ms against 102-108 ms).
+ * own choice for a process as idle as the daemon is up to 300 %; the peak resident memory is where the old
+ * generation reaches that limit, just before a full collection. A low limit costs full collections, as
+ * many as the young generation promotes enough to reach it, so this goes with NO_PRETENURING below, which
+ * promotes less. Measured in interleaved runs of 16 s of polling (the bundle, the image's settings, CPU
+ * from 6 s), both settings against 100 % with pretenuring: at 1,000 watches a peak of 103-106 against 114
+ * MB, 79-83 against 80-103 us CPU per poll; at 2,000, 108-110 against 121-123 MB, 75-97 against 77-93 us;
+ * at 10,000, 137-143 against 162-193 MB, 67-69 against 67-73 us, 11 full collections in 10 s against
+ * 7-10. 50 %: 110-111, 146-155 MB; 20 %: no lower than 30 % at 1,000 watches (105-107 MB).
  */
-const OLD_GENERATION_GROWTH_PERCENT = 100;
+const OLD_GENERATION_GROWTH_PERCENT = 30;
+
+/**
+ * Every object is allocated in the young generation, as V8 does before it has seen an allocation site's
+ * objects survive. V8 pretenures a site (allocates its objects straight into the old generation) when most
+ * of those it sampled survived a young-generation collection; in the daemon that happens to sites whose
+ * objects live for a pass or across one, an array that undici's parser keeps for the headers of each
+ * response among them. What such an object points to then stays alive through every young-generation
+ * collection until the next full one, and ages into the old generation with it. Measured with
+ * --trace-gc-nvp over 10 s at 1,000 watches: 24.5 MB promoted without this against 9.6 MB with it; in
+ * interleaved runs at 2,000 watches, 1-2 full collections in 10 s against 3-4, and 63-71 against 71-75 us
+ * CPU per poll (at the same growth, the peak did not change: the limit above is what sets it).
+ */
+const NO_PRETENURING = ['--no-allocation-site-pretenuring'];
 
 /**
  * WebAssembly stays in V8's baseline compiler (Liftoff). undici parses HTTP with llhttp, compiled to wasm at
@@ -48,6 +64,7 @@ const TURBOFAN_ALONE = ['--no-maglev', '--invocation-count-for-turbofan=800'];
  */
 export function tuneV8ForDaemon(): void {
   setFlagsFromString(`--heap-growing-percent=${OLD_GENERATION_GROWTH_PERCENT}`);
+  for (const flag of NO_PRETENURING) setFlagsFromString(flag);
   for (const flag of WASM_BASELINE_ONLY) setFlagsFromString(flag);
   for (const flag of TURBOFAN_ALONE) setFlagsFromString(flag);
 }
