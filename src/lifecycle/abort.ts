@@ -7,29 +7,67 @@ export function whenAborted(signal: AbortSignal): Promise<void> {
 /** Called with the signal's reason when it aborts. */
 export type AbortListener = (reason: unknown) => void;
 
-const listenersOf = new WeakMap<AbortSignal, Set<AbortListener>>();
+/**
+ * The listeners of one signal, each in a slot of an array that it keeps until it stops listening; a freed
+ * slot is taken by the next. A Set did this job before, and rebuilt its table as listeners came and went,
+ * about once every hundred requests: the table it left behind, an object of V8's old generation like the
+ * Set, still pointed at the listeners of the time, and a young-generation collection keeps alive whatever
+ * an old object points to, so each rebuild aged a hundred listeners into the old generation. The array
+ * grows only when more listen at once than ever before.
+ */
+export class SignalListeners implements Iterable<AbortListener> {
+  readonly #slots: (AbortListener | undefined)[] = [];
+  readonly #free: number[] = [];
+
+  /** The slot that `listener` now holds, to give back to `delete`. */
+  add(listener: AbortListener): number {
+    const slot = this.#free.pop() ?? this.#slots.length;
+    this.#slots[slot] = listener;
+    return slot;
+  }
+
+  delete(slot: number): void {
+    this.#slots[slot] = undefined;
+    this.#free.push(slot);
+  }
+
+  get size(): number {
+    return this.#slots.length - this.#free.length;
+  }
+
+  *[Symbol.iterator](): Iterator<AbortListener> {
+    for (const listener of this.#slots) if (listener !== undefined) yield listener;
+  }
+
+  /** Calls each listener once; a listener that stops listening meanwhile frees its slot, as it may. */
+  callAll(reason: unknown): void {
+    const slots = this.#slots;
+    for (let slot = 0; slot < slots.length; slot++) slots[slot]?.(reason);
+  }
+}
+
+const listenersOf = new WeakMap<AbortSignal, SignalListeners>();
 
 /**
  * The listeners of a signal that is not aborted yet, to which a listener is added and from which it is
  * deleted: what `addEventListener` and `removeEventListener` do, but with one event listener per signal
  * however many wait on it. A long-lived signal (a client's close, the engine's) is waited on by every
- * request in flight, thousands a second, and an EventTarget listener costs far more than a Set entry.
- * Listen through `listenForAbort`; this is exported for the tests that hold what sits in the Set.
+ * request in flight, thousands a second, and an EventTarget listener costs far more than an array slot.
+ * Listen through `listenForAbort`; this is exported for the tests that hold what sits in the slots.
  */
-export function abortListeners(signal: AbortSignal): Set<AbortListener> {
+export function abortListeners(signal: AbortSignal): SignalListeners {
   // An aborted signal calls no one any more: listenForAbort refuses one before it adds to any.
-  if (signal.aborted) return new Set();
+  if (signal.aborted) return new SignalListeners();
   let listeners = listenersOf.get(signal);
   if (listeners === undefined) {
-    const created = new Set<AbortListener>();
+    const created = new SignalListeners();
     listeners = created;
     listenersOf.set(signal, created);
     signal.addEventListener(
       'abort',
       () => {
         listenersOf.delete(signal);
-        for (const listener of created) listener(signal.reason);
-        created.clear();
+        created.callAll(signal.reason);
       },
       { once: true },
     );
@@ -42,27 +80,32 @@ export function abortListeners(signal: AbortSignal): Set<AbortListener> {
  * called first; either way it then stops listening to all of them and lets go of `listener`. Throws the
  * reason of a signal that is already aborted, before listening to any.
  *
- * The signals are long-lived (a client's close, the engine's) and their listeners' Set is in V8's old
- * generation, as are the tables it leaves behind when it is rebuilt and a listener that outlived two
+ * The signals are long-lived (a client's close, the engine's) and their listeners' slots are in V8's old
+ * generation, as is the array they leave behind when they grow and a listener that outlived two
  * young-generation collections. A young-generation collection keeps alive whatever an old object points
  * to, in use or not: a listener that reached a request's handler after the request had ended dragged the
  * handler, its answer and the whole poll awaiting it into the old generation, to wait there for a full
- * collection (README, Performance, for what it cost). The listener in the Set therefore reaches `listener`
+ * collection (README, Performance, for what it cost). The listener in the slots therefore reaches `listener`
  * only through a cell, emptied when listening stops.
  */
 export function listenForAbort(signals: readonly (AbortSignal | undefined)[], listener: AbortListener): () => void {
   for (const signal of signals) signal?.throwIfAborted();
   const cell: { listener: AbortListener | null } = { listener };
-  const stop = () => {
-    cell.listener = null;
-    for (const signal of signals) if (signal !== undefined && !signal.aborted) abortListeners(signal).delete(relay);
-  };
   const relay: AbortListener = (reason) => {
     const heard = cell.listener;
     stop();
     heard?.(reason);
   };
-  for (const signal of signals) if (signal !== undefined) abortListeners(signal).add(relay);
+  const slots = signals.map((signal) => (signal === undefined ? -1 : abortListeners(signal).add(relay)));
+  // Once only: a slot given back twice would be handed to two listeners.
+  function stop(): void {
+    if (cell.listener === null) return;
+    cell.listener = null;
+    for (let i = 0; i < signals.length; i++) {
+      const signal = signals[i];
+      if (signal !== undefined && !signal.aborted) abortListeners(signal).delete(slots[i]!);
+    }
+  }
   return stop;
 }
 
