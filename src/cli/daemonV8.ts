@@ -4,25 +4,29 @@ import { setFlagsFromString } from 'node:v8';
  * How far V8 lets the old generation grow past what survived its last full collection, in percent. Its
  * own choice for a process as idle as the daemon is up to 300 %; the peak resident memory is where the old
  * generation reaches that limit, just before a full collection. A low limit costs full collections, as
- * many as the young generation promotes enough to reach it, so this goes with NO_PRETENURING below, which
- * promotes less. Measured in interleaved runs of 16 s of polling (the bundle, the image's settings, CPU
- * from 6 s), both settings against 100 % with pretenuring: at 1,000 watches a peak of 103-106 against 114
- * MB, 79-83 against 80-103 us CPU per poll; at 2,000, 108-110 against 121-123 MB, 75-97 against 77-93 us;
- * at 10,000, 137-143 against 162-193 MB, 67-69 against 67-73 us, 11 full collections in 10 s against
- * 7-10. 50 %: 110-111, 146-155 MB; 20 %: no lower than 30 % at 1,000 watches (105-107 MB).
+ * many as the young generation promotes enough to reach it, so this goes with NO_PRETENURING below and the
+ * slots of listenForAbort (src/lifecycle/abort.ts), which promote a sixth of what they did. Measured in
+ * interleaved runs of 16 s of polling (the bundle, the image's settings, CPU from 6 s), the three together
+ * against 100 % with pretenuring and a Set of listeners: peaks of 101-103 against 114-117 MB at 1,000
+ * watches, 107-109 against 120-123 MB at 2,000, 146-150 against 168-185 MB at 10,000; CPU per poll 107-109
+ * against 124-132, 99-106 against 112-119, 70-73 against 78-91 us (a slow spell of the machine's); full
+ * collections in 10 s 1 against 1-2, 1 against 3, 4-5 against 7-10. With pretenuring off alone, 50 %
+ * peaked at 110-111 MB at 2,000 watches and 146-155 at 10,000; 20 % no lower than 30 % at 1,000 (105-107
+ * MB), with slower passes at 10,000.
  */
 const OLD_GENERATION_GROWTH_PERCENT = 30;
 
 /**
- * Every object is allocated in the young generation, as V8 does before it has seen an allocation site's
- * objects survive. V8 pretenures a site (allocates its objects straight into the old generation) when most
- * of those it sampled survived a young-generation collection; in the daemon that happens to sites whose
- * objects live for a pass or across one, an array that undici's parser keeps for the headers of each
- * response among them. What such an object points to then stays alive through every young-generation
- * collection until the next full one, and ages into the old generation with it. Measured with
- * --trace-gc-nvp over 10 s at 1,000 watches: 24.5 MB promoted without this against 9.6 MB with it; in
- * interleaved runs at 2,000 watches, 1-2 full collections in 10 s against 3-4, and 63-71 against 71-75 us
- * CPU per poll (at the same growth, the peak did not change: the limit above is what sets it).
+ * Every object an allocation site makes is allocated in the young generation, as V8 does before it has
+ * seen the site's objects survive. V8 pretenures a site (allocates its objects straight into the old
+ * generation) when most of those it sampled survived a young-generation collection; in the daemon that
+ * happens to sites whose objects live for a pass or across one. What such an object points to then stays
+ * alive through every young-generation collection until the next full one, and ages into the old
+ * generation with it: the buffers undici's parser makes for each header name and value among them (a
+ * sampling heap profile at 1,000 watches: 1,016 B a poll survived young collections with pretenuring, 91 B
+ * without). Measured with --trace-gc-nvp over 10 s at 1,000 watches: 22-24.5 MB promoted with pretenuring,
+ * 9.6-11.2 MB without; in interleaved runs at 2,000 watches, 1-2 full collections in 10 s against 3-4, and
+ * 63-71 against 71-75 us CPU per poll (at the same growth the peak did not change: the limit above sets it).
  */
 const NO_PRETENURING = ['--no-allocation-site-pretenuring'];
 

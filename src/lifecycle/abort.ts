@@ -9,11 +9,12 @@ export type AbortListener = (reason: unknown) => void;
 
 /**
  * The listeners of one signal, each in a slot of an array that it keeps until it stops listening; a freed
- * slot is taken by the next. A Set did this job before, and rebuilt its table as listeners came and went,
- * about once every hundred requests: the table it left behind, an object of V8's old generation like the
- * Set, still pointed at the listeners of the time, and a young-generation collection keeps alive whatever
- * an old object points to, so each rebuild aged a hundred listeners into the old generation. The array
- * grows only when more listen at once than ever before.
+ * slot is taken by the next, so they are called in slot order, not in the order they came. A Set did this
+ * job before, and rebuilt its table each time it filled as listeners came and went: the table it left
+ * behind, an object of V8's old generation like the Set, still pointed at the listeners in flight then, and
+ * a young-generation collection keeps alive whatever an old object points to, so each rebuild aged them
+ * into the old generation (test/lifecycle/abort.test.ts measures it). The array grows only when more
+ * listen at once than ever before.
  */
 export class SignalListeners implements Iterable<AbortListener> {
   readonly #slots: (AbortListener | undefined)[] = [];
@@ -96,15 +97,14 @@ export function listenForAbort(signals: readonly (AbortSignal | undefined)[], li
     stop();
     heard?.(reason);
   };
-  const slots = signals.map((signal) => (signal === undefined ? -1 : abortListeners(signal).add(relay)));
-  // Once only: a slot given back twice would be handed to two listeners.
+  const registries = signals.map((signal) => (signal === undefined ? undefined : abortListeners(signal)));
+  const slots = registries.map((listeners) => listeners?.add(relay) ?? -1);
+  // Once only: a slot given back twice would be handed to two listeners. An aborted signal's listeners
+  // are forgotten with it, so giving a slot back to them changes nothing.
   function stop(): void {
     if (cell.listener === null) return;
     cell.listener = null;
-    for (let i = 0; i < signals.length; i++) {
-      const signal = signals[i];
-      if (signal !== undefined && !signal.aborted) abortListeners(signal).delete(slots[i]!);
-    }
+    for (let i = 0; i < registries.length; i++) registries[i]?.delete(slots[i]!);
   }
   return stop;
 }

@@ -55,6 +55,24 @@ function tierUps(tuned: boolean): string[] {
   return compiles.filter((line) => line.includes('<JSFunction describe ')).map((line) => /target ([A-Z]+)/.exec(line)?.[1] ?? line);
 }
 
+/**
+ * How many allocation sites V8 decided to pretenure (allocate straight into the old generation) in a process
+ * that keeps every object a site makes, as the daemon keeps some for a pass: the largest `tenured=` that
+ * --trace-pretenuring-statistics wrote, 0 when it wrote none.
+ */
+function pretenuredSites(tuned: boolean): number {
+  const body = `
+    const kept = [];
+    function record(i) { return { id: i, events: [i] }; }
+    for (let round = 0; round < 20; round++) {
+      for (let i = 0; i < 50000; i++) kept.push(record(i));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  `;
+  const counts = [...runChild(tuned, body, ['--trace-pretenuring-statistics']).matchAll(/tenured=(\d+)/g)].map((m) => Number(m[1]));
+  return Math.max(0, ...counts);
+}
+
 describe('the daemon\'s V8 settings', () => {
   it('keep undici\'s wasm parser out of the optimising compiler, and its 20-odd MB of malloc', () => {
     const plain = peakMallocMb(false);
@@ -71,5 +89,12 @@ describe('the daemon\'s V8 settings', () => {
     expect(plain, 'V8 no longer compiles a hot function with Maglev first').toContain('MAGLEV');
     expect(plain).not.toContain('TURBOFAN');
     expect(tierUps(true)).toEqual(['TURBOFAN']);
+  });
+
+  it('leave every allocation site in the young generation: V8 pretenures none', () => {
+    // The premise: by default V8 pretenures the sites of objects that survive. Should a Node release stop
+    // doing so (or --trace-pretenuring-statistics write otherwise), this says the setting may be moot.
+    expect(pretenuredSites(false), 'V8 no longer pretenures a site whose objects all survive').toBeGreaterThan(0);
+    expect(pretenuredSites(true)).toBe(0);
   });
 });
