@@ -1,18 +1,18 @@
 import { setFlagsFromString } from 'node:v8';
 
 /**
- * How far V8 lets the old generation grow past what survived its last full collection, in percent. Its
- * own choice for a process as idle as the daemon is up to 300 %; the peak resident memory is where the old
- * generation reaches that limit, just before a full collection. A low limit costs full collections, as
- * many as the young generation promotes enough to reach it, so this goes with NO_PRETENURING below and the
- * slots of listenForAbort (src/lifecycle/abort.ts), which promote a sixth of what they did. Measured in
+ * How far V8 lets the old generation grow past what survived its last full collection, in percent. Its own
+ * choice for a process as idle as the daemon is up to 300 %; the peak resident memory is where the old
+ * generation reaches that limit, just before a full collection. A low limit costs full collections, as many
+ * as the young generation promotes enough to reach it, so this goes with NO_PRETENURING below and the slots
+ * of listenForAbort (src/lifecycle/abort.ts), with which it promotes a sixth of what it did. Measured in
  * interleaved runs of 16 s of polling (the bundle, the image's settings, CPU from 6 s), the three together
  * against 100 % with pretenuring and a Set of listeners: peaks of 101-103 against 114-117 MB at 1,000
  * watches, 107-109 against 120-123 MB at 2,000, 146-150 against 168-185 MB at 10,000; CPU per poll 107-109
  * against 124-132, 99-106 against 112-119, 70-73 against 78-91 us (a slow spell of the machine's); full
- * collections in 10 s 1 against 1-2, 1 against 3, 4-5 against 7-10. With pretenuring off alone, 50 %
- * peaked at 110-111 MB at 2,000 watches and 146-155 at 10,000; 20 % no lower than 30 % at 1,000 (105-107
- * MB), with slower passes at 10,000.
+ * collections in 10 s 1 against 1-2, 1 against 3, 4-5 against 7-10. With pretenuring off alone, 50 % peaked
+ * at 110-111 MB at 2,000 watches and 146-155 at 10,000; 20 % no lower than 30 % at 1,000 (105-107 MB), with
+ * slower passes at 10,000.
  */
 const OLD_GENERATION_GROWTH_PERCENT = 30;
 
