@@ -36,14 +36,9 @@ export class SignalListeners implements Iterable<AbortListener> {
     return this.#slots.length - this.#free.length;
   }
 
+  /** The listeners in their slots, read as it goes: one that stops listening meanwhile is skipped. */
   *[Symbol.iterator](): Iterator<AbortListener> {
     for (const listener of this.#slots) if (listener !== undefined) yield listener;
-  }
-
-  /** Calls each listener once; a listener that stops listening meanwhile frees its slot, as it may. */
-  callAll(reason: unknown): void {
-    const slots = this.#slots;
-    for (let slot = 0; slot < slots.length; slot++) slots[slot]?.(reason);
   }
 }
 
@@ -68,7 +63,7 @@ export function abortListeners(signal: AbortSignal): SignalListeners {
       'abort',
       () => {
         listenersOf.delete(signal);
-        created.callAll(signal.reason);
+        for (const listener of created) listener(signal.reason);
       },
       { once: true },
     );

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { optimisingCompiles } from '../traceOpt.ts';
 
 const TUNING = new URL('../../src/cli/daemonV8.ts', import.meta.url).href;
 
@@ -48,11 +49,8 @@ function tierUps(tuned: boolean): string[] {
     for (let i = 0; i < 1500; i++) total += describe({ name: 'reboot', events: [i], id: 'req-' + (i % 7) }).length;
     if (total === 0) throw new Error('the loop did not run');
   `;
-  const compiles = runChild(tuned, body, ['--trace-opt']).split('\n').filter((line) => line.startsWith('[compiling method'));
-  // Either way V8 optimises `describe`: no line at all means that --trace-opt now writes otherwise.
-  if (compiles.length === 0) throw new Error('--trace-opt wrote no `[compiling method` line: its format changed');
-  // `target TURBOFAN_JS`: the compiler's name is the letters before the underscore.
-  return compiles.filter((line) => line.includes('<JSFunction describe ')).map((line) => /target ([A-Z]+)/.exec(line)?.[1] ?? line);
+  // Either way V8 optimises `describe`, so optimisingCompiles always has lines to read.
+  return optimisingCompiles(runChild(tuned, body, ['--trace-opt'])).filter((c) => c.fn === 'describe').map((c) => c.compiler);
 }
 
 /**

@@ -16,6 +16,7 @@ import { closedPort } from '../net.ts';
 import { Harness, quickAction } from '../e2e/harness.ts';
 import { ROOT, assembleImage, copies, dockerIgnorePatterns, dockerIgnored, envOf, readDockerfile, workdirOf } from './dockerfile.ts';
 import { resource } from './manifests.ts';
+import { optimisingCompiles } from '../traceOpt.ts';
 
 const stages = readDockerfile();
 const final = stages.at(-1)!;
@@ -194,7 +195,7 @@ describe('the image, laid out from the Dockerfile with a production-only install
     return config;
   };
   /** The optimising compilers V8 started a compile with, in the output of a run with --trace-opt. */
-  const compilersIn = (output: string) => output.split('\n').filter((line) => line.startsWith('[compiling method')).map((line) => /target ([A-Z]+)/.exec(line)?.[1]);
+  const compilersIn = (output: string) => optimisingCompiles(output).map((c) => c.compiler);
 
   it('runs a one-shot command without TurboFan, whose background compiles its peak memory would count', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eaw-tiers-'));
