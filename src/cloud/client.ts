@@ -16,6 +16,7 @@ import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } 
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
 import { PLAIN_HEADERS, computeHeaders } from './headers.ts';
+import { SharedStrings } from './sharedStrings.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
 import {
   instanceActionDocumentSchema, instanceActionListSchema, jobSchema, migrationListSchema, serverDocumentSchema, serverListSchema, toServerState,
@@ -118,6 +119,8 @@ class HttpEcsClient implements EcsClient {
   readonly #limiter: RateLimiter;
   /** The digest of the answer text each document of #reread was read from, while the document lives. */
   readonly #digests = new WeakMap<object, string>();
+  /** One copy of the strings instance actions repeat, for the answers the watches keep. */
+  readonly #sharedStrings = new SharedStrings();
   /** The headers of a compute request at the microversion, once it is known: one object for every request. */
   #computeHeaders: Readonly<Record<string, string>> | undefined;
 
@@ -147,7 +150,9 @@ class HttpEcsClient implements EcsClient {
 
   async getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction> {
     const url = actionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, ref.requestId);
-    return this.#reread(url, signal, instanceActionDocumentSchema, instanceActionOf, previous);
+    const action = await this.#reread(url, signal, instanceActionDocumentSchema, instanceActionOf, previous);
+    if (action !== previous) this.#sharedStrings.shareAction(action, ref);
+    return action;
   }
 
   async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null> {
