@@ -4,7 +4,7 @@ import { expect, it } from 'vitest';
 import type { InstanceAction } from '../../src/model.ts';
 import { SharedStrings } from '../../src/cloud/sharedStrings.ts';
 
-const sample = readFileSync(new URL('../../../shared/fixtures/nova-api-samples/v2.84/instance-action-get-resp.json', import.meta.url), 'utf8');
+const sample = readFileSync(new URL('../fixtures/nova-api-samples/v2.84/instance-action-get-resp.json', import.meta.url), 'utf8');
 const ref = { projectId: 'p', serverId: '4bf3473b-d550-4b65-9409-292d44ab14a2', requestId: 'req-0d819d5c-1527-4669-bdf0-ffad31b5105b' };
 
 it('changes no value of the answer', () => {
