@@ -5,7 +5,11 @@
 import type { InstanceAction } from '../model.ts';
 import type { ActionRef } from './client.ts';
 
-/** Strings shared at most: hosts and users are many in a big cloud, but not unbounded in number. */
+/**
+ * Strings kept at most. Hosts, users and projects are many in a big cloud and change over months: a full pool
+ * starts again empty, so that the strings of today's answers are shared and those of long-finished watches are
+ * not kept, at the cost of one more copy of each string still in use.
+ */
 const POOL_SIZE = 4096;
 
 const ACTION_FIELDS = ['action', 'project_id', 'user_id'] as const;
@@ -35,7 +39,8 @@ export class SharedStrings {
   #share(value: string): string {
     const kept = this.#pool.get(value);
     if (kept !== undefined) return kept;
-    if (this.#pool.size < POOL_SIZE) this.#pool.set(value, value);
+    if (this.#pool.size >= POOL_SIZE) this.#pool.clear();
+    this.#pool.set(value, value);
     return value;
   }
 }
