@@ -121,6 +121,19 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(packages.filter((name) => loaded.has(name))).toEqual(['smtp-server']);
   });
 
+  it('keeps the sources\' names without esbuild\'s keepNames, whose helper defines a name on each closure as it is made', () => {
+    const app = dirname(entry());
+    const text = readdirSync(app, { recursive: true, encoding: 'utf8' })
+      .filter((f) => f.endsWith('.mjs'))
+      .map((f) => readFileSync(join(app, f), 'utf8'))
+      .join('\n');
+    // Booleans: a failure would otherwise print the whole bundle.
+    expect(text.includes('__name(')).toBe(false);
+    // Stack traces and logged error types read these: identifiers are not minified.
+    expect(/\bfunction listenForAbort\(/.test(text)).toBe(true);
+    expect(/\bConfigError=class extends Error\b/.test(text)).toBe(true);
+  });
+
   it('validates the Kubernetes watch file', () => {
     const config = join(root, 'watch.yaml');
     writeFileSync(config, watchFile());
