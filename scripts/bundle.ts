@@ -2,8 +2,8 @@
 // production dependency inside: dist/ecs-action-watch.mjs, the entry, and dist/chunks/, what the commands
 // load when they run. It is what the container image ships and what bin/ runs when it is newer than the
 // sources: a few files to read and compile (with Node's compile cache) instead of hundreds of modules and
-// their type stripping. Split at the command registry's import()s, so that `--help` reads 5 KB rather than
-// 1.7 MB, `validate` no HTTP client and `run` no simulator (--help 30 ms sooner than from one file).
+// their type stripping. Split at the command registry's import()s, so that `--help` reads 6 KB rather than
+// 1.9 MB, `validate` no HTTP client and `run` no simulator (--help 30 ms sooner than from one file).
 import { build, type Plugin } from 'esbuild';
 import { createRequire, isBuiltin } from 'node:module';
 import { rmSync } from 'node:fs';
@@ -85,14 +85,15 @@ await build({
   // The demo's mail sink is a dev dependency: left to resolve at run time, where `demo` says it is missing.
   external: ['smtp-server'],
   // Whitespace and syntax minified, identifiers not: functions and classes keep the names of the sources,
-  // which stack traces and error names show, without esbuild's keepNames. keepNames gives the names back by
-  // calling Object.defineProperty on each function and class as it is created, closures included: 3 calls a
-  // poll in the daemon (counted), each giving a fresh closure a property of its own. Against the minified
-  // build with keepNames, in interleaved runs of 16 s of polling (the image's settings), the CPU per poll was
-  // lower in each of 9 pairs (81-116 against 83-127 us at 1,000 watches, 71-80 against 75-100 at 2,000,
-  // 60-93 against 62-99 at 10,000), with fewer full collections and peaks 0-3 MB lower; the one-shot commands
-  // took as long (`check` of one watch 0.27-0.28 against 0.29 s through bin/, medians of 9). The bundle is
-  // 1.9 MB instead of 1.5 MB.
+  // which stack traces and error names show, without esbuild's keepNames (a name that two bundled modules
+  // share gets a digit, `poll2` in a stack trace; no error class is among them). keepNames gives the names
+  // back by calling Object.defineProperty on each function and class as it is created, closures included: 3
+  // calls a poll in the daemon (counted), each giving a fresh closure a property of its own. Against the
+  // minified build with keepNames, in interleaved runs of 16 s of polling (the image's settings), the CPU
+  // per poll was lower in each of 9 pairs (81-116 against 83-127 us at 1,000 watches, 71-80 against 75-100
+  // at 2,000, 60-93 against 62-99 at 10,000), with fewer full collections and peaks 0-3 MB lower; the
+  // one-shot commands took as long (`check` of one watch 0.27-0.28 against 0.29 s through bin/, medians of
+  // 9). The bundle is 1.9 MB instead of 1.5 MB.
   minifyWhitespace: true,
   minifySyntax: true,
   legalComments: 'none',

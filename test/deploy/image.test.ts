@@ -127,11 +127,12 @@ describe('the image, laid out from the Dockerfile with a production-only install
       .filter((f) => f.endsWith('.mjs'))
       .map((f) => readFileSync(join(app, f), 'utf8'))
       .join('\n');
-    // Booleans: a failure would otherwise print the whole bundle.
-    expect(text.includes('__name(')).toBe(false);
+    // Booleans: a failure would otherwise print the whole bundle. The helper is matched by what it does,
+    // whatever minification calls it.
+    expect(/"name",\{value(?::[\w$]+)?,configurable:!0\}/.test(text)).toBe(false);
     // Stack traces and logged error types read these: identifiers are not minified.
     expect(/\bfunction listenForAbort\(/.test(text)).toBe(true);
-    expect(/\bConfigError=class extends Error\b/.test(text)).toBe(true);
+    expect(/\b(?:ConfigError=class|class ConfigError) extends Error\b/.test(text)).toBe(true);
   });
 
   it('validates the Kubernetes watch file', () => {
