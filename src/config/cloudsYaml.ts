@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parse } from 'yaml';
+import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { readRegularFileSync } from '../files/readRegularFile.ts';
 import type { Segment } from './yamlTree.ts';
@@ -27,8 +28,6 @@ type Json = Record<string, unknown>;
 // A clouds.yaml with hundreds of clouds is tens of kilobytes.
 const MAX_CLOUDS_YAML_BYTES = 1024 * 1024;
 
-const isRecord = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
 function text(value: unknown): string | undefined {
   if (typeof value === 'number') return String(value);
   return typeof value === 'string' && value !== '' ? value : undefined;
@@ -44,7 +43,7 @@ function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; exp
 
 function readYaml(file: string): Json {
   const doc: unknown = parse(readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES));
-  if (!isRecord(doc)) throw new Error('not a mapping');
+  if (!isMapping(doc)) throw new Error('not a mapping');
   return doc;
 }
 
@@ -53,7 +52,7 @@ function merge(base: Json, over: Json): Json {
   const out: Json = { ...base };
   for (const [key, value] of Object.entries(over)) {
     const current = out[key];
-    out[key] = isRecord(current) && isRecord(value) ? merge(current, value) : value;
+    out[key] = isMapping(current) && isMapping(value) ? merge(current, value) : value;
   }
   return out;
 }
@@ -65,7 +64,7 @@ function toCloud(profile: Json, where: string): { cloud: Json; problems: string[
   if (authType !== 'password' && authType !== 'v3password') {
     problems.push(`${where}: auth_type '${authType}' is not supported (password or v3password; for AK/SK set cloud.auth)`);
   }
-  const auth = isRecord(profile.auth) ? profile.auth : {};
+  const auth = isMapping(profile.auth) ? profile.auth : {};
   for (const [keys, what] of [
     [['auth_url'], 'auth.auth_url'],
     [['username', 'user_id'], 'auth.username (or auth.user_id)'],
@@ -106,7 +105,7 @@ function defined(value: Json): Json {
   return Object.fromEntries(
     Object.entries(value)
       .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => [k, isRecord(v) ? defined(v) : v]),
+      .map(([k, v]) => [k, isMapping(v) ? defined(v) : v]),
   );
 }
 
@@ -115,7 +114,7 @@ function defined(value: Json): Json {
  * what the watch file sets itself. Problems are reported at `cloud.cloud`, or at `cloud` for OS_CLOUD.
  */
 export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileResult {
-  if (!isRecord(data) || !isRecord(data.cloud)) return { issues: [] };
+  if (!isMapping(data) || !isMapping(data.cloud)) return { issues: [] };
   const cloud = data.cloud;
   const named = text(cloud.cloud);
   const fromEnv = named === undefined && cloud.auth === undefined ? text(env['OS_CLOUD']) : undefined;
@@ -134,12 +133,12 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   let clouds: Json;
   try {
     const doc = readYaml(file);
-    clouds = isRecord(doc.clouds) ? doc.clouds : {};
+    clouds = isMapping(doc.clouds) ? doc.clouds : {};
   } catch (err) {
     return issue(`cannot read clouds.yaml ${file}: ${fileProblem(err)}`);
   }
   const found = clouds[name];
-  if (!isRecord(found)) {
+  if (!isMapping(found)) {
     const known = Object.keys(clouds);
     return issue(`clouds.yaml ${file} has no cloud '${name}'${via} (${known.length === 0 ? 'it has none' : `it has: ${known.join(', ')}`})`);
   }
@@ -148,7 +147,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   if (existsSync(secure)) {
     try {
       const secrets = readYaml(secure).clouds;
-      if (isRecord(secrets) && isRecord(secrets[name])) profile = merge(profile, secrets[name]);
+      if (isMapping(secrets) && isMapping(secrets[name])) profile = merge(profile, secrets[name]);
     } catch (err) {
       return issue(`cannot read ${secure}: ${fileProblem(err)}`);
     }

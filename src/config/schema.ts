@@ -8,7 +8,7 @@ import { INTERFACES } from '../cloud/catalog.ts';
 import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
-import { dictionarySchema } from '../data/dictionary.ts';
+import { dictionarySchema, isMapping } from '../data/dictionary.ts';
 import { cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 
@@ -23,13 +23,10 @@ function projectInEndpoint(endpoint: unknown): string | undefined {
   }
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
 /** The project of a watch that names none: cloud.projectId, the endpoint's, or the one the token is scoped to. */
 function defaultProject(cloud: unknown): string | undefined {
-  if (!isRecord(cloud)) return undefined;
-  const auth = isRecord(cloud.auth) ? cloud.auth : {};
+  if (!isMapping(cloud)) return undefined;
+  const auth = isMapping(cloud.auth) ? cloud.auth : {};
   const scoped = typeof auth.projectId === 'string' && auth.projectId !== '' ? auth.projectId : undefined;
   return (typeof cloud.projectId === 'string' ? cloud.projectId : undefined) ?? projectInEndpoint(cloud.endpoint) ?? scoped;
 }
@@ -38,7 +35,7 @@ function defaultProject(cloud: unknown): string | undefined {
 function unknownType(what: string, supported: readonly string[], key = 'type') {
   return (iss: z.core.$ZodRawIssue) => {
     if (iss.code !== 'invalid_union') return undefined;
-    const type = isRecord(iss.input) ? iss.input[key] : undefined;
+    const type = isMapping(iss.input) ? iss.input[key] : undefined;
     const list = supported.join(', ');
     if (type === undefined || type === null) return `required: the ${what}, one of ${list}`;
     return `unknown ${what} '${String(type)}' (allowed: ${list})`;
@@ -190,7 +187,7 @@ function checkEntry(entry: Record<string, unknown>, at: (...path: (string | numb
 function checkWatches(watches: unknown[], refs: References, ctx: z.RefinementCtx): void {
   const seen = new Map<string, number>();
   watches.forEach((watch: unknown, i) => {
-    if (!isRecord(watch)) return;
+    if (!isMapping(watch)) return;
     const at = (...path: (string | number)[]) => ['watches', i, ...path];
     checkEntry(watch, at, refs, ctx);
     const identity = identityOf(watch);
@@ -206,7 +203,7 @@ function checkWatches(watches: unknown[], refs: References, ctx: z.RefinementCtx
 function checkTrack(track: unknown[], refs: References, ctx: z.RefinementCtx): void {
   const seen = new Map<string, string>();
   track.forEach((entry: unknown, i) => {
-    if (!isRecord(entry)) return;
+    if (!isMapping(entry)) return;
     const at = (...path: (string | number)[]) => ['track', i, ...path];
     checkEntry(entry, at, refs, ctx);
     const project = typeof entry.projectId === 'string' ? entry.projectId : refs.fallbackProject;
@@ -233,7 +230,7 @@ function checkTrack(track: unknown[], refs: References, ctx: z.RefinementCtx): v
 function notifierNames(notifiers: unknown): string[] | undefined {
   if (notifiers === undefined) return [];
   if (notifiers instanceof Map) return [...notifiers.keys()].map(String);
-  return isRecord(notifiers) ? Object.keys(notifiers) : undefined;
+  return isMapping(notifiers) ? Object.keys(notifiers) : undefined;
 }
 
 /**
@@ -241,7 +238,7 @@ function notifierNames(notifiers: unknown): string[] | undefined {
  * `validate` reports everything; hence it reads the partly parsed value defensively.
  */
 function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
-  if (!isRecord(config)) return;
+  if (!isMapping(config)) return;
   const refs = { fallbackProject: defaultProject(config.cloud), notifierNames: notifierNames(config.notifiers) };
   if (Array.isArray(config.watches)) checkWatches(config.watches, refs, ctx);
   if (Array.isArray(config.track)) checkTrack(config.track, refs, ctx);

@@ -16,7 +16,8 @@ export function dictionary<V>(entries: Iterable<readonly [string, V]> = []): Dic
   return out;
 }
 
-const isMapping = (input: unknown): input is Record<string, unknown> =>
+/** A YAML or JSON mapping: an object that is not null and not an array. */
+export const isMapping = (input: unknown): input is Record<string, unknown> =>
   typeof input === 'object' && input !== null && !Array.isArray(input);
 
 // The z.record each dictionary schema stands for: what its JSON Schema says (a preprocess has none).

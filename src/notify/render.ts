@@ -1,5 +1,6 @@
 // What a notification says, kept apart from how it travels so that the text can be tested without a
 // server and every transport tells the same story. Pure: no I/O, no clock.
+import { oneLine } from '../net/oneLine.ts';
 import { parseNovaTime } from '../cloud/time.ts';
 import { subJobEntity, subJobFailure } from '../watch/jobVerdict.ts';
 import {
@@ -92,7 +93,7 @@ export function renderEmail(n: OutgoingNotification): { subject: string; text: s
 export function renderHeadline(n: OutgoingNotification): string {
   if (isBatch(n)) {
     const round = n.round > 1 ? ` (round ${n.round})` : '';
-    return `batch ${oneLine(n.batch)}${round} ${n.type === 'ecs.batch.finished' ? 'finished' : 'still running'}: ${renderCounts(n.counts)}`;
+    return `batch ${flat(n.batch)}${round} ${n.type === 'ecs.batch.finished' ? 'finished' : 'still running'}: ${renderCounts(n.counts)}`;
   }
   const label = labelOf(n.watch);
   if (n.type === NOTIFICATION_TYPES.test) return label ? `test notification: ${label}` : 'test notification';
@@ -109,11 +110,12 @@ export function renderCounts(counts: BatchNotification['counts']): string {
 
 /** A watch as people name it: its name, else what it follows; one line, whatever YAML let the name hold. */
 export function labelOf(watch: NotificationWatch): string {
-  return oneLine(watch.name || ('jobId' in watch ? watch.jobId : watch.serverId));
+  return flat(watch.name || ('jobId' in watch ? watch.jobId : watch.serverId));
 }
 
-function oneLine(text: string): string {
-  return text.replace(/\s+/g, ' ').trim();
+/** Names and reasons on one line, never cut: a notification says them whole. */
+function flat(text: string): string {
+  return oneLine(text, Infinity);
 }
 
 function renderFacts(n: Notification): string[] {
@@ -206,7 +208,7 @@ function renderBatchFacts(n: BatchNotification): string[] {
 function renderBrief(e: BatchEntry): string[] {
   const w = e.watch;
   const ids = ('jobId' in w ? [w.jobId] : [w.serverId, w.requestId]).filter(Boolean).join(', ');
-  return [`  - ${labelOf(w)}${ids ? ` (${ids})` : ''}${e.reason ? `: ${oneLine(e.reason)}` : ''}`];
+  return [`  - ${labelOf(w)}${ids ? ` (${ids})` : ''}${e.reason ? `: ${flat(e.reason)}` : ''}`];
 }
 
 function renderInFull(e: BatchEntry): string[] {

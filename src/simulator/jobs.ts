@@ -8,6 +8,7 @@
 // day, after which the API answers as for a job it never knew (Common.0011).
 
 import { randomBytes, randomUUID } from 'node:crypto';
+import { duration } from './script.ts';
 
 export type JobResult = 'SUCCESS' | 'FAIL';
 
@@ -93,12 +94,6 @@ const DAY_MS = 86_400_000;
 function singleServerType(jobType: string): string {
   const verb = /^(?:batch)?([A-Z]?[a-z]+)/.exec(jobType)?.[1] ?? jobType;
   return `${verb.charAt(0).toLowerCase()}${verb.slice(1)}SingleServer`;
-}
-
-function duration(name: string, value: number | undefined, fallback: number): number {
-  const ms = value ?? fallback;
-  if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${ms}`);
-  return ms;
 }
 
 const jobIdOf = () => randomBytes(16).toString('hex');
