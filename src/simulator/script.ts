@@ -295,7 +295,7 @@ const DEFAULT_TRACEBACK = [
   '',
 ].join('\n');
 
-/** A time of a script in ms, `fallback` when left out, refused when negative or not finite: for actions and for jobs (jobs.ts). */
+/** A script's time in ms, `fallback` when left out, refused when negative or not finite (action and job scripts). */
 export function duration(name: string, value: number | undefined, fallback: number): number {
   const ms = value ?? fallback;
   if (!Number.isFinite(ms) || ms < 0) throw new RangeError(`${name} must be a finite number >= 0, got ${ms}`);

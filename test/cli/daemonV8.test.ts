@@ -1,18 +1,11 @@
-import { execFileSync } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runIsolated, sourceModule } from '../isolated.ts';
 import { optimisingCompiles } from '../traceOpt.ts';
 
-const TUNING = new URL('../../src/cli/daemonV8.ts', import.meta.url).href;
-
-/**
- * The output of a process of its own (the flags are process-wide) that runs `body` as an ES module, after
- * the daemon's V8 settings when `tuned`.
- */
+/** runIsolated(body, flags), after the daemon's V8 settings when `tuned`. */
 function runChild(tuned: boolean, body: string, flags: string[]): string {
-  const script = `${tuned ? `(await import(${JSON.stringify(TUNING)})).tuneV8ForDaemon();` : ''}\n${body}`;
-  const args = [...flags, '--input-type=module', '-e', script];
-  return execFileSync(process.execPath, args, { encoding: 'utf8', cwd: fileURLToPath(new URL('../..', import.meta.url)), timeout: 15_000 });
+  const script = `${tuned ? `(await import(${sourceModule('cli/daemonV8.ts')})).tuneV8ForDaemon();` : ''}\n${body}`;
+  return runIsolated(script, flags);
 }
 
 /** What V8 has malloc'ed at its peak, in MB, in a process that makes a few requests through undici on loopback. */

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { expect, it } from 'vitest';
 import type { InstanceAction } from '../../src/model.ts';
 import { SharedStrings } from '../../src/cloud/sharedStrings.ts';
+import { runIsolated, sourceModule } from '../isolated.ts';
 
 const sample = readFileSync(new URL('../fixtures/nova-api-samples/v2.84/instance-action-get-resp.json', import.meta.url), 'utf8');
 const ref = { projectId: 'p', serverId: '4bf3473b-d550-4b65-9409-292d44ab14a2', requestId: 'req-0d819d5c-1527-4669-bdf0-ffad31b5105b' };
@@ -22,11 +22,10 @@ it('changes no value of the answer', () => {
  * snapshot counts every string equal to it, in this process only.
  */
 function hostIdCopies(): number {
-  const src = (path: string) => JSON.stringify(new URL(`../../src/${path}`, import.meta.url).href);
   const body = `
     import { getHeapSnapshot } from 'node:v8';
-    const { startSimulator } = await import(${src('simulator/index.ts')});
-    const { createEcsClient } = await import(${src('cloud/client.ts')});
+    const { startSimulator } = await import(${sourceModule('simulator/index.ts')});
+    const { createEcsClient } = await import(${sourceModule('cloud/client.ts')});
     const { default: pino } = await import('pino');
     const projectId = '5e2f0c7a9b8d4e6f8a1b2c3d4e5f6a7b';
     const sim = await startSimulator({ token: 't' });
@@ -54,7 +53,7 @@ function hostIdCopies(): number {
     }
     process.stdout.write(JSON.stringify({ copies, kept: kept.length, hostId }));
   `;
-  const out = execFileSync(process.execPath, ['--input-type=module', '-e', body], { encoding: 'utf8', timeout: 30_000 });
+  const out = runIsolated(body, [], 30_000);
   const { copies, kept, hostId } = JSON.parse(out) as { copies: number; kept: number; hostId: unknown };
   // The premise: each answer had a hostId to share, 56 hex characters as Nova sends.
   expect(kept).toBe(200);

@@ -1,10 +1,10 @@
-import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nextDelay, retryAt } from '../../src/delivery/backoff.ts';
 import { deliveryId, notificationFor } from '../../src/delivery/notification.ts';
 import type { WatchRecord } from '../../src/state/types.ts';
 import { watchKey } from '../../src/state/store.ts';
+import { heapBytesEach, sourceModule } from '../isolated.ts';
 
 const policy = { minDelay: 1000, maxDelay: 60_000 };
 
@@ -54,20 +54,10 @@ describe('deliveryId', () => {
   });
 
   it('costs a finished watch its 32 characters, not the whole digest it was cut from', () => {
-    // A process of its own, for --expose-gc: the heap of 20,000 ids kept, as delivery records keep them.
-    const module = JSON.stringify(new URL('../../src/delivery/notification.ts', import.meta.url).href);
-    const body = `
-      const { deliveryId } = await import(${module});
-      const kept = new Array(20000);
-      deliveryId('warm', 'up', 'chat');
-      gc(); gc();
-      const before = process.memoryUsage().heapUsed;
-      for (let i = 0; i < kept.length; i++) kept[i] = deliveryId('p/s/req-' + i, 'failure', 'chat');
-      gc(); gc();
-      process.stdout.write(String((process.memoryUsage().heapUsed - before) / kept.length));
-    `;
-    const bytesEach = Number(execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 15_000 }));
-    // 50-51 bytes on Node 24 (the string and its slot); 114 when the id was a slice of the 64-digit digest.
+    // The heap of 20,000 ids kept, as delivery records keep them.
+    const setup = `const { deliveryId } = await import(${sourceModule('delivery/notification.ts')});`;
+    const bytesEach = heapBytesEach(setup, "deliveryId('p/s/req-' + i, 'failure', 'chat')");
+    // 48-51 bytes on Node 24 (the string and its slot); 112-114 when the id was a slice of the 64-digit digest.
     expect(bytesEach).toBeLessThan(90);
   });
 });

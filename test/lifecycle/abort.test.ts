@@ -1,7 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import { expect, it } from 'vitest';
 import { abortListeners, listenForAbort } from '../../src/lifecycle/abort.ts';
 import { collectGarbage } from '../gc.ts';
+import { runIsolated, sourceModule } from '../isolated.ts';
 
 it('calls the listener once, with the reason of the first signal to abort, and stops listening to the others then', () => {
   const [first, second] = [new AbortController(), new AbortController()];
@@ -78,7 +78,7 @@ it('calls a listener once when its signal is named twice, and stops listening to
 function agedByChurnKib(): { slots: number; set: number } {
   const body = `
     import { getHeapSpaceStatistics } from 'node:v8';
-    const { listenForAbort } = await import(${JSON.stringify(new URL('../../src/lifecycle/abort.ts', import.meta.url).href)});
+    const { listenForAbort } = await import(${sourceModule('lifecycle/abort.ts')});
     const oldUsed = () => getHeapSpaceStatistics().find((s) => s.space_name === 'old_space').space_used_size;
     const sets = new WeakMap();
     function listenWithSets(signals, listener) {
@@ -107,8 +107,7 @@ function agedByChurnKib(): { slots: number; set: number } {
     }
     process.stdout.write(JSON.stringify({ slots: churn(listenForAbort), set: churn(listenWithSets) }));
   `;
-  const out = execFileSync(process.execPath, ['--expose-gc', '--input-type=module', '-e', body], { encoding: 'utf8', timeout: 15_000 });
-  return JSON.parse(out) as { slots: number; set: number };
+  return JSON.parse(runIsolated(body, ['--expose-gc'])) as { slots: number; set: number };
 }
 
 it('ages no listener of a finished request into the old generation, as a Set rebuilding its table did', () => {
