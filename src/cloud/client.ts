@@ -289,7 +289,9 @@ class HttpEcsClient implements EcsClient {
   ): Promise<T> {
     const answer = await this.#get(url, signal, withMicroversion);
     if (!isSuccess(answer.status)) throw httpError(answer);
-    const digest = answer.truncated ? undefined : hash('sha256', answer.text, 'base64');
+    // No digest for a first read: the watch's next read decodes once more and keeps one from then on, and
+    // `check`, which reads each watch once, does not load node:crypto (a tenth of its time).
+    const digest = answer.truncated || previous == null ? undefined : hash('sha256', answer.text, 'base64');
     if (previous != null && digest !== undefined && this.#digests.get(previous) === digest) return previous;
     const found = pick(decode(answer, schema));
     const kept = previous != null && isDeepStrictEqual(previous, found) ? previous : found;

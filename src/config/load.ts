@@ -108,7 +108,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const profile = applyCloudsYaml(data, env);
   // After the profile: its values are slices of the clouds.yaml text.
   ownStrings(data);
-  const result = ConfigSchema.safeParse(data, { error: configErrorMap });
+  // jitless: zod would compile a parser (new Function) for each object shape at its first parse, which a
+  // watch file, parsed once, never earns back: `validate` of one watch 6 % sooner, of 10,000 as soon.
+  const result = ConfigSchema.safeParse(data, { error: configErrorMap, jitless: true });
   const issues = [
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { loadedUndici, undici, type Undici } from './undici.ts';
+import { agentClass, proxyAgentClass } from './undici.ts';
 
 export interface HttpDispatcherOptions {
   /** Connecting, and each wait for headers and body, in milliseconds. */
@@ -18,26 +18,25 @@ const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY
  */
 export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
   const tls = ca === undefined ? {} : { ca: [...ca] };
-  let agent: Dispatcher | undefined;
-  // Made at the first request, which waits for undici to load (./undici.ts). Without a proxy in the
-  // environment, the proxy agent would send everything to a plain Agent after parsing each request's
-  // origin and reading NO_PROXY again: the Agent is used directly instead.
-  const real = ({ Agent, EnvHttpProxyAgent }: Undici) => {
-    if (agent !== undefined) return agent;
-    const options = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout };
-    agent = PROXY_VARIABLES.some((name) => process.env[name]) ? new EnvHttpProxyAgent({ ...options, requestTls: tls, proxyTls: tls }) : new Agent(options);
-    return agent;
+  const options = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout };
+  // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
+  // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
+  const make = async (): Promise<Dispatcher> => {
+    if (!PROXY_VARIABLES.some((name) => process.env[name])) return new (await agentClass())(options);
+    return new (await proxyAgentClass())({ ...options, requestTls: tls, proxyTls: tls });
   };
+  // Made at the first request, which waits for undici to load (./undici.ts); from then on each request
+  // goes to the pool at once.
+  let agent: Dispatcher | undefined;
+  let making: Promise<Dispatcher> | undefined;
   // Only what our requests (./requestText.ts) and our owners call: dispatch, close and destroy.
   const lazy = {
     dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => {
-      const parts = loadedUndici();
-      if (parts !== undefined) return real(parts).dispatch(options, handler);
-      // Making the pool can throw too (EnvHttpProxyAgent on a proxy variable that is no URL): the request
-      // fails with it, as the later ones do through requestText's catch, rather than rejecting unhandled.
-      undici()
-        .then((loaded) => real(loaded).dispatch(options, handler))
-        .catch((err: unknown) => handler.onResponseError?.(undefined as never, err as Error));
+      if (agent !== undefined) return agent.dispatch(options, handler);
+      making ??= make().then((made) => (agent = made));
+      // Making the pool can fail (EnvHttpProxyAgent on a proxy variable that is no URL): each request fails
+      // with it, rather than rejecting unhandled.
+      making.then((made) => made.dispatch(options, handler)).catch((err: unknown) => handler.onResponseError?.(undefined as never, err as Error));
       return true;
     },
     close: async () => {

@@ -1,27 +1,19 @@
 // undici takes longer to load than the rest of a one-shot command together: `--help`, `validate`, `add`
-// and `remove` never talk HTTP, so it is loaded at the first request rather than at start. Only the two
-// connection pools we use are loaded, not undici's index, which also loads fetch, WebSocket, the cache
-// and the mocks: 60 ms and 3 MB less for `check` (the index took 120 ms on a 2-core machine).
+// and `remove` never talk HTTP, so it is loaded at the first request rather than at start. Only the
+// connection pool we use is loaded, not undici's index, which also loads fetch, WebSocket, the cache and
+// the mocks: 60 ms and 3 MB less for `check` (the index took 120 ms on a 2-core machine). The proxy agent
+// (with SOCKS5 and HTTP CONNECT) is loaded only where the environment names a proxy.
 import type { Agent, EnvHttpProxyAgent } from 'undici';
 
-export interface Undici {
-  Agent: typeof Agent;
-  EnvHttpProxyAgent: typeof EnvHttpProxyAgent;
+// Each module's module.exports is its default export, in Node as in the bundle's chunks (which have no
+// named exports). The module system loads each once.
+
+/** undici's Agent: a pool of connections to each origin. */
+export async function agentClass(): Promise<typeof Agent> {
+  return (await import('undici/lib/dispatcher/agent.js')).default;
 }
 
-let loaded: Undici | undefined;
-let loading: Promise<Undici> | undefined;
-
-/** The parts of undici we use, loaded once. */
-export async function undici(): Promise<Undici> {
-  // Each module's module.exports is its default export, in Node as in the bundle's chunks (which have no named exports).
-  loading ??= Promise.all([import('undici/lib/dispatcher/agent.js'), import('undici/lib/dispatcher/env-http-proxy-agent.js')]).then(
-    ([agent, proxy]) => (loaded = { Agent: agent.default, EnvHttpProxyAgent: proxy.default }),
-  );
-  return loading;
-}
-
-/** undici's parts if they are loaded already, else undefined. */
-export function loadedUndici(): Undici | undefined {
-  return loaded;
+/** undici's EnvHttpProxyAgent: an Agent that goes through HTTP_PROXY / HTTPS_PROXY except for NO_PROXY. */
+export async function proxyAgentClass(): Promise<typeof EnvHttpProxyAgent> {
+  return (await import('undici/lib/dispatcher/env-http-proxy-agent.js')).default;
 }
