@@ -189,13 +189,14 @@ describe('the image, laid out from the Dockerfile with a production-only install
     return { ...run, ...loaded };
   };
 
-  it('validates without loading the HTTP client\'s or the signers\' Node modules: the bundle requires each at its first use', async () => {
+  it('validates without loading the HTTP client\'s or the signers\' Node modules, nor node:fs/promises: the bundle requires each at its first use', async () => {
     const config = join(root, 'watch.yaml');
     writeFileSync(config, watchFile());
     const validate = await loadedBy(['validate', '--config', config], secretEnv());
     expect(validate.code, validate.output).toBe(0);
     expect(validate.resolved).toContain('node:fs');
-    for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto', 'node:child_process', 'node:worker_threads']) {
+    // node:fs/promises would load readline, file watching and directory streams with it.
+    for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto', 'node:child_process', 'node:worker_threads', 'node:fs/promises']) {
       expect(validate.builtins).not.toContain(unused);
     }
   });
