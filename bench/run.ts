@@ -255,9 +255,11 @@ function timed(command: string, args: string[], runs = 7, env: NodeJS.ProcessEnv
   const results: Timing[] = [];
   for (let r = 0; r <= runs; r++) {
     const out = spawnSync('bash', ['-c', script, peakFile, command, ...args], { encoding: 'utf8', env });
-    const [wall, user, system] = out.stderr.trim().split('\n').at(-1)!.split(' ').map(Number);
-    // GNU time writes a line about a non-zero exit status before its figure.
-    const peak = Number(readFileSync(peakFile, 'utf8').trim().split('\n').at(-1));
+    if (out.status !== 0) throw new Error(`${[command, ...args].join(' ')} exited with ${out.status ?? out.signal}: nothing to time`);
+    // bash writes the locale's decimal mark (a comma in some).
+    const [wall, user, system] = out.stderr.trim().split('\n').at(-1)!.replaceAll(',', '.').split(' ').map(Number);
+    const peak = Number(readFileSync(peakFile, 'utf8').trim());
+    if (![wall, user, system, peak].every(Number.isFinite)) throw new Error(`cannot read the times of ${command}: ${out.stderr.trim()}`);
     if (r > 0) results.push({ wall: wall!, cpu: user! + system!, peakKb: peak });
   }
   return { wall: median(results.map((x) => x.wall)), cpu: median(results.map((x) => x.cpu)), peakKb: median(results.map((x) => x.peakKb)) };

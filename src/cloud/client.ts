@@ -290,7 +290,7 @@ class HttpEcsClient implements EcsClient {
     const answer = await this.#get(url, signal, withMicroversion);
     if (!isSuccess(answer.status)) throw httpError(answer);
     // No digest for a first read: the watch's next read decodes once more and keeps one from then on, and
-    // `check`, which reads each watch once, does not load node:crypto (a tenth of its time).
+    // `check`, which reads each watch once, does not load node:crypto (19 of Node's modules, about 12 ms).
     const digest = answer.truncated || previous == null ? undefined : hash('sha256', answer.text, 'base64');
     if (previous != null && digest !== undefined && this.#digests.get(previous) === digest) return previous;
     const found = pick(decode(answer, schema));

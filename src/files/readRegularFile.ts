@@ -10,7 +10,7 @@ import { promisify } from 'node:util';
 
 const openFile = promisify(open);
 const statFile = promisify(fstat);
-const readFile = promisify(read);
+const readInto = promisify(read);
 const closeFile = promisify(close);
 const statFileSystem = promisify(statfs);
 
@@ -87,7 +87,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
     for (;;) {
       // The whole file in one read as a rule; the one more byte asked for tells whether it has ended.
       const chunk = Buffer.alloc(Math.min(total === 0 ? stats.size + 1 : 64 * 1024, maxBytes + 1 - total));
-      const { bytesRead } = await readFile(fd, chunk, 0, chunk.length, null);
+      const { bytesRead } = await readInto(fd, chunk, 0, chunk.length, null);
       if (bytesRead === 0) break;
       chunks.push(chunk.subarray(0, bytesRead));
       total += bytesRead;

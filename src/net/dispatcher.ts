@@ -29,21 +29,23 @@ export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Di
   // goes to the pool at once.
   let agent: Dispatcher | undefined;
   let making: Promise<Dispatcher> | undefined;
+  const whenMade = async () => making?.catch(() => undefined);
   // Only what our requests (./requestText.ts) and our owners call: dispatch, close and destroy.
   const lazy = {
     dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => {
       if (agent !== undefined) return agent.dispatch(options, handler);
-      making ??= make().then((made) => (agent = made));
+      making ??= make().then((pool) => (agent = pool));
       // Making the pool can fail (EnvHttpProxyAgent on a proxy variable that is no URL): each request fails
       // with it, rather than rejecting unhandled.
-      making.then((made) => made.dispatch(options, handler)).catch((err: unknown) => handler.onResponseError?.(undefined as never, err as Error));
+      making.then((pool) => pool.dispatch(options, handler)).catch((err: unknown) => handler.onResponseError?.(undefined as never, err as Error));
       return true;
     },
+    // A pool still being made is waited for, so that one made after close() cannot outlive it.
     close: async () => {
-      await agent?.close();
+      await (await whenMade())?.close();
     },
     destroy: async () => {
-      await agent?.destroy();
+      await (await whenMade())?.destroy();
     },
   };
   return lazy as unknown as Dispatcher;

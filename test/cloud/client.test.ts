@@ -284,6 +284,17 @@ describe('requests', () => {
     expect(fresh).toEqual(next);
   });
 
+  it('gives back the kept action for an answer of the same text from the second read on, without reading the answer again', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    for (let i = 0; i < 3; i++) pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });
+    const first = await client.getInstanceAction(REF);
+    // The first read keeps no digest: the second reads the answer and finds it equal.
+    expect(await client.getInstanceAction(REF, undefined, first)).toBe(first);
+    // Changed in memory, the kept action no longer equals the answer: only the digest of its text gives it back.
+    (first as { message: string | null }).message = 'changed here';
+    expect(await client.getInstanceAction(REF, undefined, first)).toBe(first);
+  });
+
   it('throws for a server that cannot be read', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(503, '');

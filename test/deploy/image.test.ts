@@ -246,16 +246,23 @@ describe('the image, laid out from the Dockerfile with a production-only install
   });
 
   it('checks an http:// cloud without loading node:http2, TLS, node:crypto or the proxy agent: each is loaded where it is used', async () => {
-    await withOneAction(async ({ requestId }, config, env) => {
-      const check = await loadedBy(['check', '--json', '--config', config], env);
-      expect(check.code, check.output).toBe(0);
-      expect(JSON.parse(check.output)).toMatchObject([{ requestId }]);
-      expect(check.builtins).toContain('node:http');
-      // undici requires http2 at load, the bundle at its first use; an answer read once needs no digest
-      // (node:crypto); with no proxy in the environment, undici's proxy agent (and SOCKS5) stays unloaded.
-      for (const unused of ['node:http2', 'node:tls', 'node:crypto']) expect(check.builtins).not.toContain(unused);
-      expect(check.resolved.filter((specifier) => specifier.includes('proxy'))).toEqual([]);
-    });
+    // An action still running and one that has finished, whose verdict owes check no delivery (check tells
+    // no one), so no delivery id, a sha256.
+    for (const [durationMs, state] of [[60_000, 'pending'], [0, 'success']] as const) {
+      await withOneAction(
+        async ({ requestId }, config, env) => {
+          const check = await loadedBy(['check', '--json', '--config', config], env);
+          expect(check.code, check.output).toBe(0);
+          expect(JSON.parse(check.output)).toMatchObject([{ requestId, state }]);
+          expect(check.builtins).toContain('node:http');
+          // undici requires http2 at load, the bundle at its first use; an answer read once needs no digest
+          // (node:crypto); with no proxy in the environment, undici's proxy agent (and SOCKS5) stays unloaded.
+          for (const unused of ['node:http2', 'node:tls', 'node:crypto']) expect(check.builtins).not.toContain(unused);
+          expect(check.resolved.filter((specifier) => specifier.includes('proxy'))).toEqual([]);
+        },
+        { steps: [{ event: 'compute_reboot_instance', durationMs, taskState: 'rebooting' }] },
+      );
+    }
   });
 
   it('polls a cloud that answers over HTTP/2 only, loading node:http2 for its connection', async () => {
@@ -376,11 +383,14 @@ describe('the image, laid out from the Dockerfile with a production-only install
 const watchFile = () => resource('ConfigMap').data!['watch.yaml']!;
 const secretEnv = () => ({ ...resource('Secret').stringData });
 
-/** A harness (the simulator and the receivers) with one quick action and a watch file for it, for `use`, with the environment the file needs; closed after. */
-async function withOneAction(use: (action: ReturnType<typeof quickAction>, config: string, env: NodeJS.ProcessEnv, h: Harness) => Promise<void>): Promise<void> {
+/** A harness (the simulator and the receivers) with one quick action (or as `script` says) and a watch file for it, for `use`, with the environment the file needs; closed after. */
+async function withOneAction(
+  use: (action: ReturnType<typeof quickAction>, config: string, env: NodeJS.ProcessEnv, h: Harness) => Promise<void>,
+  script: Parameters<typeof quickAction>[0] = {},
+): Promise<void> {
   const h = await Harness.start();
   try {
-    const action = quickAction();
+    const action = quickAction(script);
     h.simulator.addAction(action);
     const config = await h.writeConfig(h.yaml([action]));
     await use(action, config, { ...h.env, PATH: process.env['PATH'] }, h);

@@ -1,5 +1,8 @@
 // The connection pool is made at the first request, once undici has loaded: what goes wrong in making it
-// must fail that request with its reason, as it does every later one.
+// must fail that request with its reason, as it does every later one, and closing must not miss it.
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it, vi } from 'vitest';
 import { attempt, failedResize, silentLogger } from '../notify/fixtures.ts';
 import { closedPort } from '../net.ts';
@@ -25,5 +28,28 @@ it('fails the first request with the reason its pool cannot be made (a proxy tha
     }
   } finally {
     await hook.close();
+  }
+});
+
+it('closes a pool that close() found still being made: the request before it is answered, none goes out after it', async () => {
+  vi.resetModules();
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const server = createServer((_req, res) => res.end('ok'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const limits = { timeoutMs: 5000, keep: 1024, keepError: 1024, drain: 1024 };
+  const get = () => requestText(dispatcher, { method: 'GET', url, headers: {} }, limits, []);
+  const dispatcher = createHttpDispatcher({ timeout: 5000 });
+  try {
+    // close() comes while undici is still loading for the first request.
+    const first = get();
+    await dispatcher.close();
+    await expect(first).resolves.toMatchObject({ status: 200, text: 'ok' });
+    await expect(get()).rejects.toThrow(/closed|destroyed/i);
+  } finally {
+    server.close();
+    server.closeAllConnections();
   }
 });
