@@ -251,11 +251,15 @@ interface Timing {
  */
 function timed(command: string, args: string[], runs = 7, env: NodeJS.ProcessEnv = process.env): Timing {
   const peakFile = join(work, 'peak.txt');
-  const script = 'TIMEFORMAT="%3R %3U %3S"; time /usr/bin/time -o "$0" -f %M "$@" >/dev/null 2>&1';
+  // The command's own stderr goes to peak.txt.err, for the message if it fails.
+  const script = 'TIMEFORMAT="%3R %3U %3S"; time /usr/bin/time -o "$0" -f %M "$@" >/dev/null 2>"$0.err"';
   const results: Timing[] = [];
   for (let r = 0; r <= runs; r++) {
     const out = spawnSync('bash', ['-c', script, peakFile, command, ...args], { encoding: 'utf8', env });
-    if (out.status !== 0) throw new Error(`${[command, ...args].join(' ')} exited with ${out.status ?? out.signal}: nothing to time`);
+    if (out.status !== 0) {
+      const said = readFileSync(`${peakFile}.err`, 'utf8').trim().split('\n').slice(-5).join('\n');
+      throw new Error(`${[command, ...args].join(' ')} exited with ${out.status ?? out.signal}, so there is nothing to time; it said:\n${said}`);
+    }
     // bash writes the locale's decimal mark (a comma in some).
     const [wall, user, system] = out.stderr.trim().split('\n').at(-1)!.replaceAll(',', '.').split(' ').map(Number);
     const peak = Number(readFileSync(peakFile, 'utf8').trim());

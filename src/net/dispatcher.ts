@@ -18,12 +18,12 @@ const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY
  */
 export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
   const tls = ca === undefined ? {} : { ca: [...ca] };
-  const options = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout };
+  const poolOptions = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout };
   // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
   // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
   const make = async (): Promise<Dispatcher> => {
-    if (!PROXY_VARIABLES.some((name) => process.env[name])) return new (await agentClass())(options);
-    return new (await proxyAgentClass())({ ...options, requestTls: tls, proxyTls: tls });
+    if (!PROXY_VARIABLES.some((name) => process.env[name])) return new (await agentClass())(poolOptions);
+    return new (await proxyAgentClass())({ ...poolOptions, requestTls: tls, proxyTls: tls });
   };
   // Made at the first request, which waits for undici to load (./undici.ts); from then on each request
   // goes to the pool at once.
