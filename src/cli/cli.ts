@@ -22,6 +22,8 @@ export interface CliIo {
   signal: AbortSignal;
   /** Where pino writes; by default stdout for `run` and stderr for the other commands, as the contract says. */
   logDestination?: DestinationStream;
+  /** Called once the command's module (and what it imports) is loaded, before the command runs. */
+  commandLoaded?: () => void;
 }
 
 const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
@@ -115,6 +117,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return createLogger({ level, destination: io.logDestination, fd: toStdout ? 1 : 2, pretty: !io.logDestination && isTerminal(toStdout ? io.stdout : io.stderr) });
   };
   const implementation = await command.load();
+  io.commandLoaded?.();
   const stopped = command.drainsOnStop ? null : abandonAfterSignal(io, name);
   try {
     const running = implementation.run({ configPath, options: values, env: io.env, logger: () => (logger ??= makeLogger()), stdout: io.stdout, stderr: io.stderr, signal: io.signal });

@@ -1,0 +1,36 @@
+#!/usr/bin/env node
+// `npx ecs-action-watch`: the bundle that `npm run build` makes (dist/ecs-action-watch.mjs), compiled once
+// into Node's compile cache, when it is newer than every source file; else the TypeScript sources, so
+// that an edit is never hidden behind an old build. Production starts the bundle directly (Dockerfile).
+// Node's modules are taken with process.getBuiltinModule() rather than imported: an ES import of
+// `node:fs` builds a facade of all its exports, and reading them loads fs/promises, file streams and
+// readline, modules no command needs before it runs (and `node:process` reads process.report).
+
+const { process } = globalThis;
+
+const [major, minor] = process.versions.node.split('.').map(Number);
+if (major < 22 || (major === 22 && minor < 19)) {
+  process.stderr.write(`ecs-action-watch needs Node.js 22.19 or later (24 is what it is made for); this is ${process.version}\n`);
+  process.exit(2);
+}
+
+const { existsSync, readdirSync, statSync } = process.getBuiltinModule('node:fs');
+const { enableCompileCache } = process.getBuiltinModule('node:module');
+const { dirname, join } = process.getBuiltinModule('node:path');
+const { fileURLToPath, pathToFileURL } = process.getBuiltinModule('node:url');
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const bundle = join(root, 'dist', 'ecs-action-watch.mjs');
+
+function newestSource(dir) {
+  let newest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    newest = Math.max(newest, entry.isDirectory() ? newestSource(path) : statSync(path).mtimeMs);
+  }
+  return newest;
+}
+
+const fresh = existsSync(bundle) && (!existsSync(join(root, 'src')) || statSync(bundle).mtimeMs >= newestSource(join(root, 'src')));
+if (fresh) { process.getBuiltinModule("node:v8").setFlagsFromString(process.env.XFLAG || "--lazy"); enableCompileCache(); }
+await import(pathToFileURL(fresh ? bundle : join(root, 'src', 'cli', 'main.ts')).href);
