@@ -88,6 +88,8 @@ const SERVER_PAGE = 1000;
  * to 5 min.
  */
 const DISCOVERY_ATTEMPTS = 3;
+/** A sha256 in base64 is never empty. */
+const READ_WITHOUT_DIGEST = '';
 export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 5 * 60_000 } as const;
 
 interface Discovery {
@@ -117,7 +119,10 @@ class HttpEcsClient implements EcsClient {
   #discovery: Discovery | undefined;
   /** Every request to the cloud waits here: poll.rateLimit, and slowing down after a 429. */
   readonly #limiter: RateLimiter;
-  /** The digest of the answer text each document of #reread was read from, while the document lives. */
+  /**
+   * The digest of the answer text each document of #reread was read from, while the document lives;
+   * READ_WITHOUT_DIGEST for one read without (its watch's next read computes one).
+   */
   readonly #digests = new WeakMap<object, string>();
   /** One copy of the strings instance actions repeat, for the answers the watches keep. */
   readonly #sharedStrings = new SharedStrings();
@@ -289,13 +294,16 @@ class HttpEcsClient implements EcsClient {
   ): Promise<T> {
     const answer = await this.#get(url, signal, withMicroversion);
     if (!isSuccess(answer.status)) throw httpError(answer);
-    // No digest for a first read: the watch's next read decodes once more and keeps one from then on, and
-    // `check`, which reads each watch once, does not load node:crypto (19 of Node's modules, about 12 ms).
-    const digest = answer.truncated || previous == null ? undefined : hash('sha256', answer.text, 'base64');
-    if (previous != null && digest !== undefined && this.#digests.get(previous) === digest) return previous;
+    // A digest only for a document this client has read before: the watch's next read decodes once more
+    // and keeps one from then on. A first read, and a document from the state (a restart, or `check` beside
+    // a running daemon), are compared whole: `check`, which reads each watch once, then does not load
+    // node:crypto (19 of Node's modules, 12-15 ms).
+    const known = previous != null ? this.#digests.get(previous) : undefined;
+    const digest = answer.truncated || known === undefined ? undefined : hash('sha256', answer.text, 'base64');
+    if (digest !== undefined && known === digest) return previous!;
     const found = pick(decode(answer, schema));
     const kept = previous != null && isDeepStrictEqual(previous, found) ? previous : found;
-    if (digest !== undefined) this.#digests.set(kept, digest);
+    this.#digests.set(kept, digest ?? READ_WITHOUT_DIGEST);
     return kept;
   }
 

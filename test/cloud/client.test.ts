@@ -295,6 +295,19 @@ describe('requests', () => {
     expect(await client.getInstanceAction(REF, undefined, first)).toBe(first);
   });
 
+  it('compares a kept action it did not read itself (one from the state) with the answer whole, keeping no digest for it', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    for (let i = 0; i < 3; i++) pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });
+    // A copy, as the state gives back after a restart or to `check` beside a running daemon.
+    const stored = JSON.parse(JSON.stringify(await client.getInstanceAction(REF))) as Awaited<ReturnType<typeof client.getInstanceAction>>;
+    expect(await client.getInstanceAction(REF, undefined, stored)).toBe(stored);
+    // Had that read kept the digest of its answer, this one would give the changed copy back unread.
+    (stored as { message: string | null }).message = 'changed here';
+    const reread = await client.getInstanceAction(REF, undefined, stored);
+    expect(reread).not.toBe(stored);
+    expect(reread.message).toBeNull();
+  });
+
   it('throws for a server that cannot be read', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(503, '');

@@ -265,6 +265,28 @@ describe('the image, laid out from the Dockerfile with a production-only install
     }
   });
 
+  it('checks beside a running daemon without loading node:crypto: the answer the state keeps is compared whole, with no digest', async () => {
+    await withOneAction(
+      async ({ requestId }, config, env) => {
+        const statePath = parseDocument(readFileSync(config, 'utf8')).getIn(['state', 'path']) as string;
+        const daemon = spawn(process.execPath, [entry(), 'run', '--config', config], { env, stdio: 'ignore' });
+        const exited = once(daemon, 'exit');
+        // The premise: the daemon has saved the action's answer, which `check` then reads as the watch's last.
+        const saved = () => [statePath, `${statePath}.journal`].some((path) => existsSync(path) && readFileSync(path, 'utf8').includes('"instanceAction":{'));
+        const until = Date.now() + 15_000;
+        while (!saved() && daemon.exitCode === null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+        daemon.kill('SIGTERM');
+        await exited;
+        expect(saved()).toBe(true);
+        const check = await loadedBy(['check', '--json', '--config', config], env);
+        expect(check.code, check.output).toBe(0);
+        expect(JSON.parse(check.output)).toMatchObject([{ requestId, state: 'pending' }]);
+        expect(check.builtins).not.toContain('node:crypto');
+      },
+      { steps: [{ event: 'compute_reboot_instance', durationMs: 60_000, taskState: 'rebooting' }] },
+    );
+  });
+
   it('polls a cloud that answers over HTTP/2 only, loading node:http2 for its connection', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'eaw-h2-'));
     const { caFile, key, cert } = makeCertificates(dir);
