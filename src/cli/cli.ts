@@ -22,7 +22,10 @@ export interface CliIo {
   signal: AbortSignal;
   /** Where pino writes; by default stdout for `run` and stderr for the other commands, as the contract says. */
   logDestination?: DestinationStream;
-  /** Called once the command's module (and what it imports) is loaded, before the command runs. */
+  /**
+   * Called once the command's module (and what it imports) is loaded, before the command runs; not for
+   * `--help`, a usage error or a module that failed to load.
+   */
   commandLoaded?: () => void;
 }
 

@@ -8,8 +8,8 @@ import { commands } from './commands/index.ts';
 // --max-semi-space-size in the Dockerfile). `wait` may poll for hours, but one request every few seconds,
 // and `demo` runs a daemon of eight watches for about ten seconds. V8 reads each setting when it is
 // needed (the growth factor at each collection, the compiler when a function is due for optimisation,
-// laziness when a module is compiled), so they can be set once the process runs. Not for `--help` or an unknown command: loading node:v8 would be
-// a tenth of their time.
+// laziness when a module is compiled), so they can be set once the process runs. Not for `--help` or an
+// unknown command: loading node:v8 would be a tenth of their time.
 // - The young generation keeps its first size: V8 would double it up to 2 × 16 MiB on the way, a third of
 //   the command's peak memory for no gain in speed (`validate` of 10,000 watches: 174 MB instead of 115 MB,
 //   the same CPU).
@@ -18,18 +18,19 @@ import { commands } from './commands/index.ts';
 //   (70.6 against 77.2 MB, the same 0.31-0.32 s); `validate` of 10,000 watches 0.82 s, 110 MB against 0.85
 //   s, 118 MB; `check` of 10,000 watches 2.62-2.65 s against 2.66-2.81 s. Maglev stays: without it too,
 //   `validate` of 10,000 watches took 17 % longer and `check` of 10,000 45-55 %.
-// - Every function of the command's module, and of the modules it imports, is compiled with the module
-//   (`--no-lazy`) rather than at its first call, and V8 is lazy again once they are loaded. Node's compile
-//   cache keeps the code V8 made when it compiled a module, not what it compiles later, so by default each
-//   run compiled the yaml parser, zod's checks and the watch file's schema again at their first use. With
-//   the cache warm, in 21 interleaved pairs: `validate` of one watch 0.89 of the time, `check` 0.91, for
-//   2 MB more at the peak (58.8 against 56.9 MB, 68.0 against 66.4). What loads later (undici, pino) stays
-//   lazy: compiled whole it took `check` to 71 MB. Only with the compile cache on (bin/ turns it on for the
-//   bundle): without it every run would compile what it never calls. The first run after a build, which
-//   fills the cache, takes about 9 % longer.
+// - With the compile cache on (bin/ turns it on for the bundle), every function of the command's module and
+//   of the modules it imports is compiled with the module (`--no-lazy`) rather than at its first call, and
+//   V8 is lazy again once they are loaded. Node's compile cache keeps the code V8 made when it compiled a
+//   module, not what it compiles later, so each run compiled the yaml parser, zod's checks and the watch
+//   file's schema again at their first use. With the cache warm, in interleaved pairs: `validate` of one
+//   watch 0.86-0.89 of the time, `check` 0.91, for 2 MB more at the peak (58.8 against 56.9 MB, 68.0
+//   against 66.4). What loads later (undici, pino) stays lazy: compiled whole too, it took `check` to 71 MB,
+//   over its 70 MB target. Without the cache every run would compile what it never calls. The first run
+//   after a build, which fills the cache, takes about 9 % longer. V8 refuses a code cache made under other
+//   flags, so a chunk that one command loads with its module and another only later is compiled again when
+//   the two alternate (a few small chunks, such as the delivery ids' that `wait` loads with its module and
+//   `check` later); `run` and the one-shot commands refuse each other's anyway (their flags differ).
 const ONE_SHOT_V8_FLAGS = ['--semi-space-growth-factor=1', '--no-turbofan'];
-const WHILE_LOADING_CACHED_V8_FLAGS = ['--no-lazy'];
-const AFTER_LOADING_CACHED_V8_FLAGS = ['--lazy'];
 const [name, ...rest] = process.argv.slice(2);
 const oneShot = name !== undefined && Object.hasOwn(commands, name) && commands[name]!.longRunning !== true && !rest.some((arg) => arg === '--help' || arg === '-h');
 const eagerWhileLoading = oneShot && process.getBuiltinModule('node:module').getCompileCacheDir() !== undefined;
@@ -37,7 +38,7 @@ const setV8Flags = (flags: string[]) => {
   const { setFlagsFromString } = process.getBuiltinModule('node:v8');
   for (const flag of flags) setFlagsFromString(flag);
 };
-if (oneShot) setV8Flags(eagerWhileLoading ? [...ONE_SHOT_V8_FLAGS, ...WHILE_LOADING_CACHED_V8_FLAGS] : ONE_SHOT_V8_FLAGS);
+if (oneShot) setV8Flags(eagerWhileLoading ? [...ONE_SHOT_V8_FLAGS, '--no-lazy'] : ONE_SHOT_V8_FLAGS);
 
 const stop = new AbortController();
 const onSignal = (signal: NodeJS.Signals) => {
@@ -52,7 +53,7 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
-const commandLoaded = eagerWhileLoading ? () => setV8Flags(AFTER_LOADING_CACHED_V8_FLAGS) : undefined;
+const commandLoaded = eagerWhileLoading ? () => setV8Flags(['--lazy']) : undefined;
 runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr, signal: stop.signal, commandLoaded }).then(
   // Exit explicitly rather than waiting for the event loop: a stray keep-alive socket must not keep us up.
   (code) => process.exit(code),

@@ -88,8 +88,6 @@ const SERVER_PAGE = 1000;
  * to 5 min.
  */
 const DISCOVERY_ATTEMPTS = 3;
-/** A sha256 in base64 is never empty. */
-const READ_WITHOUT_DIGEST = '';
 export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 5 * 60_000 } as const;
 
 interface Discovery {
@@ -120,10 +118,10 @@ class HttpEcsClient implements EcsClient {
   /** Every request to the cloud waits here: poll.rateLimit, and slowing down after a 429. */
   readonly #limiter: RateLimiter;
   /**
-   * The digest of the answer text each document of #reread was read from, while the document lives;
-   * READ_WITHOUT_DIGEST for one read without (its watch's next read computes one).
+   * The digest of the answer text each document of #reread was read from, while the document lives; null
+   * for one read without (its watch's next read computes one).
    */
-  readonly #digests = new WeakMap<object, string>();
+  readonly #digests = new WeakMap<object, string | null>();
   /** One copy of the strings instance actions repeat, for the answers the watches keep. */
   readonly #sharedStrings = new SharedStrings();
   /** The headers of a compute request at the microversion, once it is known: one object for every request. */
@@ -299,11 +297,12 @@ class HttpEcsClient implements EcsClient {
     // a running daemon), are compared whole: `check`, which reads each watch once, then does not load
     // node:crypto (19 of Node's modules, 12-15 ms).
     const known = previous != null ? this.#digests.get(previous) : undefined;
+    // A cut-off text could equal the whole text of an earlier answer: no digest for it (decode refuses it).
     const digest = answer.truncated || known === undefined ? undefined : hash('sha256', answer.text, 'base64');
-    if (digest !== undefined && known === digest) return previous!;
+    if (previous != null && digest !== undefined && digest === known) return previous;
     const found = pick(decode(answer, schema));
     const kept = previous != null && isDeepStrictEqual(previous, found) ? previous : found;
-    this.#digests.set(kept, digest ?? READ_WITHOUT_DIGEST);
+    this.#digests.set(kept, digest ?? null);
     return kept;
   }
 
