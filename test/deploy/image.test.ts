@@ -1,7 +1,7 @@
 // The container image, where no Docker engine exists: the Dockerfile's rules checked one by one, and its
 // final stage laid out in a folder (production dependencies only) and started as the Kubernetes pod
 // would start it, with the ConfigMap's file, the Secret's and the Deployment's environment.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createSecureServer } from 'node:http2';
@@ -235,8 +235,7 @@ describe('the image, laid out from the Dockerfile with a production-only install
     child.stderr.on('data', (c: Buffer) => (output += c.toString()));
     const exited = once(child, 'exit');
     // Reading 2,000 watches starts 100 or more TurboFan compiles before the daemon says it started.
-    const until = Date.now() + 15_000;
-    while (!output.includes('"msg":"started"') && child.exitCode === null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+    await untilOrExited(child, () => output.includes('"msg":"started"'));
     // Killed outright: its polls of the absent cloud would hold a clean stop for shutdown.drainTimeout.
     child.kill('SIGKILL');
     await exited;
@@ -273,8 +272,7 @@ describe('the image, laid out from the Dockerfile with a production-only install
         const exited = once(daemon, 'exit');
         // The premise: the daemon has saved the action's answer, which `check` then reads as the watch's last.
         const saved = () => [statePath, `${statePath}.journal`].some((path) => existsSync(path) && readFileSync(path, 'utf8').includes('"instanceAction":{'));
-        const until = Date.now() + 15_000;
-        while (!saved() && daemon.exitCode === null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
+        await untilOrExited(daemon, saved);
         daemon.kill('SIGTERM');
         await exited;
         expect(saved()).toBe(true);
@@ -472,6 +470,12 @@ async function withOneAction(
   } finally {
     await h.close();
   }
+}
+
+/** Waits until `done()` holds, `child` has exited or 15 s have passed; the caller checks which. */
+async function untilOrExited(child: ChildProcess, done: () => boolean): Promise<void> {
+  const until = Date.now() + 15_000;
+  while (!done() && child.exitCode === null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** Status of GET url once the server answers; gives up when the process is gone or after 15 s. */
