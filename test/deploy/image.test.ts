@@ -135,6 +135,16 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(/\b(?:ConfigError=class|class ConfigError) extends Error\b/.test(text)).toBe(true);
   });
 
+  it('holds every file of its own that the README names, the command for `kubectl exec` among them', () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    // The image's own folder; /nodejs and /var/lib come from the base image and the volume.
+    const named = [...new Set([...readme.matchAll(/\/app\/[\w./-]*/g)].map(([path]) => path.replace(/\.$/, '')))];
+    expect(named.filter((path) => !existsSync(join(root, path)))).toEqual([]);
+    const execs = [...readme.matchAll(/kubectl [^\n]* exec [^\n]*?-- (\/\S+) (\/\S+)/g)].map(([, node, file]) => [node, file]);
+    expect(execs.length).toBeGreaterThan(0);
+    for (const [node, file] of execs) expect([node, file]).toEqual(instructions('ENTRYPOINT')[0]!.args.slice(0, 2));
+  });
+
   it('validates the Kubernetes watch file', () => {
     const config = join(root, 'watch.yaml');
     writeFileSync(config, watchFile());

@@ -47,6 +47,11 @@ describe('the systemd unit', () => {
     expect(Object.values(pkg.bin)).toContain(inRepo);
     expect(args).toEqual(['run']);
     expect(one('Type')).toBe('exec');
+    // The README's ExecStart for another Node starts the same entry point (the bundle when it is built).
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const others = [...readme.matchAll(/ExecStart=(\/\S+) (\S+) run\b/g)].map(([, , file]) => file);
+    expect(others.length).toBeGreaterThan(0);
+    for (const file of others) expect(file).toBe(entry);
   });
 
   it('sends no reload signal: the daemon re-reads its file by itself, and SIGHUP would end it', () => {
