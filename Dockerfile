@@ -19,7 +19,7 @@ RUN npm run build && mkdir /state
 FROM gcr.io/distroless/nodejs24-debian13:nonroot
 # V8 grows its young generation up to 2 x 64 MiB when a process allocates fast, as a poll loop does: held
 # to 2 x 4 MiB, the daemon's peak memory is 46 MB lower at 2,000 watches (107 against 153 MB) and 119 MB
-# lower at 10,000 (147 against 266 MB), for a tenth to a fifth more CPU per poll (README, Performance). glibc
+# lower at 10,000 (147 against 266 MB), for a tenth to a fifth more CPU per poll (docs/performance.md). glibc
 # gives each of Node's threads a malloc arena of its own; one arena for all keeps 10-20 MB less resident
 # (2,000 and 10,000 watches) at the same CPU, as nearly every allocation is the main thread's.
 ENV NODE_ENV=production \

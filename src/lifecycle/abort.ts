@@ -81,7 +81,7 @@ export function abortListeners(signal: AbortSignal): SignalListeners {
  * young-generation collections. A young-generation collection keeps alive whatever an old object points
  * to, in use or not: a listener that reached a request's handler after the request had ended dragged the
  * handler, its answer and the whole poll awaiting it into the old generation, to wait there for a full
- * collection (README, Performance, for what it cost). The listener in the slots therefore reaches `listener`
+ * collection (docs/performance.md, for what it cost). The listener in the slots therefore reaches `listener`
  * only through a cell, emptied when listening stops.
  */
 export function listenForAbort(signals: readonly (AbortSignal | undefined)[], listener: AbortListener): () => void {
