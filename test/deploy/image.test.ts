@@ -216,7 +216,8 @@ describe('the image, laid out from the Dockerfile with a production-only install
     const config = join(stateDir, 'many.yaml');
     const watches = Array.from({ length: 2000 }, (_, i) => `  - { serverId: srv-${i}, requestId: req-${i} }`);
     const head = ['cloud:', '  endpoint: http://127.0.0.1:9/v2.1', '  projectId: p', 'notifiers:', '  chat: { type: webhook, url: "http://127.0.0.1:9/hook" }'];
-    writeFileSync(config, [...head, 'state:', `  path: ${join(stateDir, 'state.json')}`, 'watches:', ...watches, ''].join('\n'));
+    // No health server: the default port may be taken on the machine running the tests.
+    writeFileSync(config, [...head, 'state:', `  path: ${join(stateDir, 'state.json')}`, 'http: { port: 0 }', 'watches:', ...watches, ''].join('\n'));
     return config;
   };
   /** The optimising compilers V8 started a compile with, in the output of a run with --trace-opt. */
