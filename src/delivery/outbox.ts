@@ -235,10 +235,11 @@ function logFor(logger: Logger, about: Record<string, unknown>): AttemptLog {
   return { info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** What the log lines of a delivery's attempts say it is about. */
+/** What the log lines of a delivery's attempts say it is about: the watch as the engine's lines name it. */
 function logContext(owed: DurableDelivery): Record<string, string | number> {
   if (owed.about === 'digest') return { batch: owed.batch.label, round: owed.digest.round };
-  return { ...kindOf(owed.record).logFields(owed.record), ...(owed.about === 'slow' ? { about: 'slow' } : {}) };
+  const { record } = owed;
+  return { ...(record.name === null ? {} : { watch: record.name }), ...kindOf(record).logFields(record), ...(owed.about === 'slow' ? { about: 'slow' } : {}) };
 }
 
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */

@@ -92,6 +92,12 @@ describe('the core loop against the simulator', () => {
     expect(h.hooks.received).toHaveLength(3);
     expect(h.mail.received).toHaveLength(3);
     for (const secret of SECRETS) expect(h.logs.text).not.toContain(secret);
+    // Each delivery's log line names its watch as the engine's lines do: grep by name or id finds both.
+    const delivered = h.logs.lines().filter((l) => l['msg'] === 'notification delivered' && l['requestId'] === ok.requestId);
+    expect(delivered.map((l) => [l['notifier'], l['watch'], l['serverId'], l['projectId']]).sort()).toEqual([
+      ['chat', 'resize web-01', ok.serverId, PROJECT],
+      ['ops-mail', 'resize web-01', ok.serverId, PROJECT],
+    ]);
   });
 
   it('never re-notifies after a restart, and resumes tracking where it left off', async () => {
