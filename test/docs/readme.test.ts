@@ -1,0 +1,76 @@
+// The README's console examples of commands that need no cloud, run as written on a copy of
+// watch.example.yaml: what they print must be what the README shows, line:col and counts included, so that
+// an edit of the example file or of a message brings the README along.
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
+const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
+
+interface Step {
+  command: string;
+  output: string[];
+}
+
+/** The first ```console block after `heading`: each `$ ` line and the lines it prints. */
+function consoleExample(heading: string): Step[] {
+  const from = README.indexOf(`\n${heading}\n`);
+  const block = /```console\n([\s\S]*?)```/.exec(README.slice(from));
+  if (from === -1 || block === null) throw new Error(`README: no console example under ${heading}`);
+  const steps: Step[] = [];
+  for (const line of block[1]!.trimEnd().split('\n')) {
+    if (line.startsWith('$ ')) steps.push({ command: line.slice(2), output: [] });
+    else steps.at(-1)!.output.push(line);
+  }
+  return steps;
+}
+
+/** A command line's words, double quotes grouping. */
+function words(command: string): string[] {
+  return [...command.matchAll(/"([^"]*)"|(\S+)/g)].map(([, quoted, bare]) => quoted ?? bare!);
+}
+
+let dir: string | undefined;
+afterEach(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs each step in a folder holding watch.example.yaml as ./watch.yaml; `export X=...` sets X. */
+function runExample(steps: Step[]): Array<{ command: string; printed: string[]; expected: string[] }> {
+  dir = mkdtempSync(join(tmpdir(), 'eaw-readme-'));
+  copyFileSync(join(ROOT, 'watch.example.yaml'), join(dir, 'watch.yaml'));
+  const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] };
+  return steps.map(({ command, output }) => {
+    const exported = /^export (\w+)=/.exec(command);
+    if (exported) {
+      env[exported[1]!] = 'set-by-the-readme-test';
+      return { command, printed: [], expected: output };
+    }
+    const [npx, noInstall, name, ...args] = words(command);
+    expect([npx, noInstall, name], command).toEqual(['npx', '--no-install', 'ecs-action-watch']);
+    const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env, encoding: 'utf8' });
+    const printed = `${run.stdout}${run.stderr}`.trimEnd().split('\n');
+    return { command, printed, expected: output };
+  });
+}
+
+describe('the README\'s console examples, run on watch.example.yaml', () => {
+  it('validate: the missing variable at its line and column, then the summary', () => {
+    const ran = runExample(consoleExample('### validate'));
+    expect(ran.filter((r) => !r.command.startsWith('export'))).toHaveLength(2);
+    for (const r of ran) expect(r.printed, r.command).toEqual(r.expected);
+  });
+
+  it('add and remove: the entry added, a refused notifier at its line and column, the entry removed', () => {
+    const ran = runExample(consoleExample('### add and remove'));
+    expect(ran).toHaveLength(3);
+    for (const r of ran) expect(r.printed, r.command).toEqual(r.expected);
+    // add then remove gives back the file byte for byte, as the README says.
+    expect(readFileSync(join(dir!, 'watch.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'watch.example.yaml'), 'utf8'));
+  });
+});
