@@ -51,6 +51,7 @@ export class Daemon {
     if (this.#config.http.port !== 0) {
       this.#health = await startHealthServer({
         port: this.#config.http.port,
+        host: this.#config.http.host,
         metrics: this.#metrics,
         logger: this.#log,
         ready: async () => {

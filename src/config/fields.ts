@@ -133,6 +133,13 @@ export function httpUrl(example: string) {
   ).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
 }
 
+/** An IP address of this machine to listen on. */
+export function listenAddress() {
+  return z.string().refine((text) => z.regexes.ipv4.test(text) || z.regexes.ipv6.test(text), {
+    message: 'expected an IP address of this machine to listen on: 0.0.0.0 or :: (every interface), 127.0.0.1 or ::1 (this machine only)',
+  }).meta({ description: 'An IP address of this machine to listen on, e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)' });
+}
+
 const LINE_BREAK = /[\r\n]/;
 const ONE_LINE = 'must be one line: it contains a line break (CR or LF), which would end the header it is sent in';
 

@@ -9,7 +9,7 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
-import { cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
+import { cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
@@ -263,7 +263,8 @@ export const ConfigSchema = strict({
     }).prefault({}),
   ),
   shutdown: orEmpty(strict({ drainTimeout: duration().prefault('10s') }).prefault({})),
-  http: orEmpty(strict({ port: integer(0, 65535).default(9464) }).prefault({})),
+  // Every interface by default: a pod's probes and Prometheus reach it from outside the pod.
+  http: orEmpty(strict({ port: integer(0, 65535).default(9464), host: listenAddress().default('0.0.0.0') }).prefault({})),
   watches: orEmpty(z.array(WatchSchema).default([])),
   track: orEmpty(z.array(TrackSchema).default([])),
 })

@@ -15,7 +15,8 @@ export interface HealthServer {
  */
 export async function startHealthServer(options: {
   port: number;
-  host?: string;
+  /** The address to listen on (http.host). */
+  host: string;
   metrics: Pick<PrometheusMetrics, 'registry'>;
   ready: () => Promise<{ ok: boolean; reason?: string }>;
   logger: Logger;
@@ -44,11 +45,12 @@ export async function startHealthServer(options: {
     }
     answer(404, 'not found: try /healthz, /readyz or /metrics\n');
   });
+  const { host } = options;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`health server: cannot listen on port ${options.port} (${err.code ?? err.message}); set http.port to a free port, or 0 to turn it off`, { cause: err })),
+      reject(new Error(`health server: cannot listen on ${host} port ${options.port} (${err.code ?? err.message}); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`, { cause: err })),
     );
-    server.listen(options.port, options.host ?? '0.0.0.0', () => {
+    server.listen(options.port, host, () => {
       server.removeAllListeners('error');
       resolve();
     });

@@ -40,7 +40,7 @@ describe('a valid watch file', () => {
       delivery: { maxAge: 24 * 3_600_000, minDelay: 1000, maxDelay: 5 * 60_000 },
       state: { path: './ecs-action-watch.state.json', retention: 7 * 86_400_000 },
       shutdown: { drainTimeout: 10_000 },
-      http: { port: 9464 },
+      http: { port: 9464, host: '0.0.0.0' },
       watches: [],
       track: [],
     });
@@ -76,6 +76,12 @@ describe('a valid watch file', () => {
     expect(config.notifiers).toEqual({});
     expect(config.http.port).toBe(9464);
     expect(config.watches).toEqual([]);
+  });
+
+  it('listens where http.host says, IPv4 or IPv6', () => {
+    for (const host of ['127.0.0.1', '::1', '::', '10.0.0.5']) {
+      expect(parseConfig(lines(...CLOUD, 'http:', `  host: "${host}"`), { env: {} }).http).toEqual({ port: 9464, host });
+    }
   });
 
   it('resolves each watch project: its own, else cloud.projectId', () => {

@@ -105,7 +105,7 @@ describe('run', () => {
     const port = await closedPort();
     const first = quickAction();
     h.simulator.addAction(first);
-    const path = await h.writeConfig(h.yaml([first], { http: `  port: ${port}` }));
+    const path = await h.writeConfig(h.yaml([first], { http: `  port: ${port}\n  host: 127.0.0.1` }));
     const stop = new AbortController();
     const running = h.cli(['run', '--config', path], { signal: stop.signal });
     try {
@@ -124,10 +124,10 @@ describe('run', () => {
       // A second watch added to the file is picked up without a restart.
       const second = quickAction();
       h.simulator.addAction(second);
-      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}` }));
+      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}\n  host: 127.0.0.1` }));
       await waitFor(() => h.hooks.received.length === 2, 8000);
       // A valid edit that loses something is applied and says what it loses, as validate would.
-      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}`, cloud: '  microversion: "2.40"' }));
+      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}\n  host: 127.0.0.1`, cloud: '  microversion: "2.40"' }));
       await waitFor(() => h.logs.text.includes('reloaded watch file: \\"2.40\\" is below 2.51'), 8000);
       // An invalid edit is refused; the running configuration stays.
       await writeFile(path, 'watches: [oops');
@@ -196,13 +196,13 @@ describe('errors that stop a command', () => {
 
   it('says which health port is taken', async () => {
     const port = await closedPort();
-    const blocker = createServer().listen(port, '0.0.0.0');
+    const blocker = createServer().listen(port, '127.0.0.1');
     await once(blocker, 'listening');
     try {
-      const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { http: `  port: ${port}` }));
+      const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { http: `  port: ${port}\n  host: 127.0.0.1` }));
       const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`cannot listen on port ${port} (EADDRINUSE); set http.port to a free port, or 0 to turn it off`);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1 port ${port} (EADDRINUSE); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`);
     } finally {
       blocker.close();
     }

@@ -102,6 +102,6 @@ describe('health server', () => {
     server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }) });
     await expect(
       startHealthServer({ port: server.port, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }) }),
-    ).rejects.toThrow(`health server: cannot listen on port ${server.port} (EADDRINUSE); set http.port to a free port, or 0 to turn it off`);
+    ).rejects.toThrow(`health server: cannot listen on 127.0.0.1 port ${server.port} (EADDRINUSE); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`);
   });
 });
