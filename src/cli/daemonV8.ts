@@ -52,8 +52,8 @@ const WASM_BASELINE_ONLY = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
  * of 16 seconds of polling with no verdict (the bundle, the image's settings): peak resident 120-128 ->
  * 106-117 MB at 1,000 watches, 127-136 -> 118-124 at 2,000, 176-185 -> 160-166 at 10,000; median CPU per
  * poll from 6 s after the start 130 -> 89 us at 1,000 (105-107 -> 77-92 from 40 s), 92 -> 87 at 2,000, 75
- * -> 72 at 10,000. A one-shot command keeps Maglev (main.ts): `validate` of 10,000 watches is 7 % faster
- * with it. The daemon reads its watch file after these are set, so that read goes without Maglev too: at
+ * -> 72 at 10,000. A one-shot command keeps Maglev (main.ts), its only optimising compiler there. The
+ * daemon reads its watch file after these are set, so that read goes without Maglev too: at
  * 10,000 watches perhaps 50-100 ms more to the first poll (the bench's start-up, 1,015-1,021 against
  * 1,071-1,129 ms, on a differently loaded machine).
  */

@@ -17,7 +17,8 @@ import { commands } from './commands/index.ts';
 //   the code is ready, take memory that the command's peak counts. `check` of one watch peaks 6-7 MB lower
 //   (70.6 against 77.2 MB, the same 0.31-0.32 s); `validate` of 10,000 watches 0.82 s, 110 MB against 0.85
 //   s, 118 MB; `check` of 10,000 watches 2.62-2.65 s against 2.66-2.81 s. Maglev stays: without it too,
-//   `validate` of 10,000 watches took 17 % longer and `check` of 10,000 45-55 %.
+//   `validate` of 10,000 watches takes 1.7 times as long (9 interleaved pairs) and `check` of 10,000 took
+//   45-55 % longer.
 // - With the compile cache on (bin/ turns it on for the bundle), every function of the command's module and
 //   of the modules it imports is compiled with the module (`--no-lazy`) rather than at its first call, and
 //   V8 is lazy again once they are loaded. Node's compile cache keeps the code V8 made when it compiled a

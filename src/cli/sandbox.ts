@@ -122,6 +122,8 @@ export function sandboxWatchFile(sandbox: Sandbox, options: WatchFileOptions): s
     `  path: ${JSON.stringify(options.statePath)}`,
     'http:',
     `  port: ${options.httpPort}`,
+    // Local, like the simulator and receivers it points at.
+    '  host: 127.0.0.1',
     'watches:',
     ...watches,
     ...jobs,

@@ -133,11 +133,18 @@ export function httpUrl(example: string) {
   ).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
 }
 
-/** An IP address of this machine to listen on. */
+/**
+ * An IP address to listen on, not a host name: a name may resolve to another address than the one meant,
+ * or to none when the daemon starts. zod's patterns rather than node:net's isIP, which `validate` would
+ * load for this one field.
+ */
 export function listenAddress() {
   return z.string().refine((text) => z.regexes.ipv4.test(text) || z.regexes.ipv6.test(text), {
     message: 'expected an IP address of this machine to listen on: 0.0.0.0 or :: (every interface), 127.0.0.1 or ::1 (this machine only)',
-  }).meta({ description: 'An IP address of this machine to listen on, e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)' });
+  }).meta({
+    pattern: `(?:${z.regexes.ipv4.source})|(?:${z.regexes.ipv6.source})`,
+    description: 'An IP address of this machine to listen on, e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)',
+  });
 }
 
 const LINE_BREAK = /[\r\n]/;

@@ -9,7 +9,7 @@ import { DeliveryError } from '../notify/DeliveryError.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
 import { notificationOf } from './notification.ts';
-import { kindOf } from '../watch/kinds/index.ts';
+import { watchLogFields } from '../watch/kinds/index.ts';
 
 /**
  * Sends in flight at once to one notifier (one receiver): enough that a wave of thousands of verdicts goes
@@ -235,11 +235,10 @@ function logFor(logger: Logger, about: Record<string, unknown>): AttemptLog {
   return { info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-/** What the log lines of a delivery's attempts say it is about: the watch as the engine's lines name it. */
+/** What the log lines of a delivery's attempts say it is about. */
 function logContext(owed: DurableDelivery): Record<string, string | number> {
   if (owed.about === 'digest') return { batch: owed.batch.label, round: owed.digest.round };
-  const { record } = owed;
-  return { ...(record.name === null ? {} : { watch: record.name }), ...kindOf(record).logFields(record), ...(owed.about === 'slow' ? { about: 'slow' } : {}) };
+  return { ...watchLogFields(owed.record), ...(owed.about === 'slow' ? { about: 'slow' } : {}) };
 }
 
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */

@@ -50,7 +50,7 @@ export async function startMailSink(
   const { SMTPServer } = await import('smtp-server').catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
     throw new Error(
-      'the local mail sink needs smtp-server, a dev dependency that a production install (npm ci --omit=dev, the container image) leaves out: run the demo from a full checkout after npm ci',
+      'the local mail sink needs smtp-server, a dev dependency that a production install (npm ci --omit=dev, the container image) leaves out: run demo or simulator from a full checkout after npm ci',
       { cause: err },
     );
   });

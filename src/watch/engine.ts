@@ -19,7 +19,7 @@ import { keepChanges } from '../state/keepChanges.ts';
 import type { WarnAfterTable } from '../config/warnAfter.ts';
 import { BatchDigests } from '../batch/digests.ts';
 import type { Member } from '../batch/plan.ts';
-import { kindOf, watchKey } from './kinds/index.ts';
+import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import { PassOverrun } from './overrun.ts';
@@ -122,7 +122,7 @@ export class WatchEngine {
     this.#o.store.touch(key);
     if (target.batch) return;
     this.#owe(target, key, record, record.verdict.outcome, new Date().toISOString());
-    this.#o.logger.info({ watch: target.name, ...kindOf(target).logFields(target), batch: was, notifiers: Object.keys(record.deliveries) }, 'watch left its batch before the digest: notified on its own');
+    this.#o.logger.info({ ...watchLogFields(target), batch: was, notifiers: Object.keys(record.deliveries) }, 'watch left its batch before the digest: notified on its own');
     this.#o.store.releaseIfSettled(key);
   }
 
@@ -520,7 +520,7 @@ class WatchPoll implements PollContext {
 
   /** Made at the first use: a child logger costs its bindings' redaction, and most polls log nothing. */
   get log(): Logger {
-    return (this.#log ??= this.#services.logger.child({ watch: this.target.name, ...kindOf(this.target).logFields(this.target) }));
+    return (this.#log ??= this.#services.logger.child(watchLogFields(this.target)));
   }
 
   read<V>(call: (signal: AbortSignal) => Promise<V>): Promise<V> {

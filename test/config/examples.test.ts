@@ -33,7 +33,7 @@ describe('config/watch.schema.json', () => {
       'poll: { retries: "${RETRIES:-4}" }',
       'notifiers:',
       '  ops: { type: email, smtp: { host: h, port: "${SMTP_PORT}", secure: "${SMTP_SECURE:-false}" }, from: "${FROM}", to: ["${TO}"], on: ["${ON}"] }',
-      'http: { port: "${PORT:-9464}" }',
+      'http: { port: "${PORT:-9464}", host: "${HOST:-127.0.0.1}" }',
     ].join('\n');
     expect(editorErrors(text)).toEqual([]);
     expect(editorErrors('cloud: { endpoint: "https://x" }\n"${SECTION}": {}\n')).not.toEqual([]);
@@ -44,6 +44,8 @@ describe('config/watch.schema.json', () => {
     expect(editorErrors('cloud: { endpoint: "https://x", timeout: 10 }\n').join('\n')).toContain('/cloud/timeout');
     expect(editorErrors('cloud: { endpoint: "https://x" }\nhttp: { port: 99999 }\n').join('\n')).toContain('/http/port');
     expect(editorErrors('cloud: { endpoint: "ftp://x" }\n').join('\n')).toContain('/cloud/endpoint');
+    expect(editorErrors('cloud: { endpoint: "https://x" }\nhttp: { host: localhost }\n').join('\n')).toContain('/http/host');
+    for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1']) expect(editorErrors(`cloud: { endpoint: "https://x" }\nhttp: { host: "${host}" }\n`)).toEqual([]);
   });
 
   it('states the defaults an editor offers', () => {

@@ -41,7 +41,7 @@ afterEach(() => {
 });
 
 /** Runs each step in a folder holding watch.example.yaml as ./watch.yaml; `export X=...` sets X. */
-function runExample(steps: Step[]): Array<{ command: string; printed: string[]; expected: string[] }> {
+function runExample(steps: Step[]): Array<{ command: string; status: number | null; printed: string[]; expected: string[] }> {
   dir = mkdtempSync(join(tmpdir(), 'eaw-readme-'));
   copyFileSync(join(ROOT, 'watch.example.yaml'), join(dir, 'watch.yaml'));
   const env: NodeJS.ProcessEnv = { PATH: process.env['PATH'] };
@@ -49,26 +49,29 @@ function runExample(steps: Step[]): Array<{ command: string; printed: string[]; 
     const exported = /^export (\w+)=/.exec(command);
     if (exported) {
       env[exported[1]!] = 'set-by-the-readme-test';
-      return { command, printed: [], expected: output };
+      return { command, status: 0, printed: [], expected: output };
     }
     const [npx, noInstall, name, ...args] = words(command);
     expect([npx, noInstall, name], command).toEqual(['npx', '--no-install', 'ecs-action-watch']);
     const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env, encoding: 'utf8' });
+    expect(run.error, command).toBeUndefined();
     const printed = `${run.stdout}${run.stderr}`.trimEnd().split('\n');
-    return { command, printed, expected: output };
+    return { command, status: run.status, printed, expected: output };
   });
 }
 
 describe('the README\'s console examples, run on watch.example.yaml', () => {
   it('validate: the missing variable at its line and column, then the summary', () => {
     const ran = runExample(consoleExample('### validate'));
-    expect(ran.filter((r) => !r.command.startsWith('export'))).toHaveLength(2);
+    expect(ran.map((r) => r.status)).toEqual([1, 0, 0]);
     for (const r of ran) expect(r.printed, r.command).toEqual(r.expected);
+    // Troubleshooting quotes the same message.
+    expect(README).toContain(`- **\`${ran[0]!.printed[0]!}\`**`);
   });
 
   it('add and remove: the entry added, a refused notifier at its line and column, the entry removed', () => {
     const ran = runExample(consoleExample('### add and remove'));
-    expect(ran).toHaveLength(3);
+    expect(ran.map((r) => r.status)).toEqual([0, 1, 0]);
     for (const r of ran) expect(r.printed, r.command).toEqual(r.expected);
     // add then remove gives back the file byte for byte, as the README says.
     expect(readFileSync(join(dir!, 'watch.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'watch.example.yaml'), 'utf8'));

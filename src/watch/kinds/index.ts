@@ -4,7 +4,7 @@ import type { WatchIdentity, WatchKind } from '../../model.ts';
 import type { WatchRecord } from '../../state/types.ts';
 import { ecsJobKind } from './ecsJob.ts';
 import { instanceActionKind } from './instanceAction.ts';
-import type { WatchKindModule } from './types.ts';
+import type { WatchKindModule, WatchTarget } from './types.ts';
 
 // Each module is typed for its own kind; looked up by that same kind, it is handed only its own targets
 // and records, which is what the widening to the common signature relies on.
@@ -16,6 +16,15 @@ const KINDS: Record<WatchKind, WatchKindModule> = {
 /** The module of a target's, record's or reference's kind; no `kind` is an instance action. */
 export function kindOf(of: { kind?: WatchKind | undefined }): WatchKindModule {
   return KINDS[of.kind ?? 'instance-action'];
+}
+
+/**
+ * What every log line about a watch carries, whoever writes it (the engine, the outbox): its name, when it
+ * has one, and its kind's ids, so that a search by either finds the poll and the notification alike.
+ */
+export function watchLogFields(of: WatchTarget | WatchRecord): Record<string, string> {
+  const ids = kindOf(of).logFields(of);
+  return of.name == null ? ids : { watch: of.name, ...ids };
 }
 
 /** The state file's key of a watch. */
