@@ -47,6 +47,12 @@ export class Outbox {
   /** Aborted when the drain budget is spent: attempts in flight are cancelled. */
   readonly #cancel = new AbortController();
   #wake = new AbortController();
+  /**
+   * When the loop's sleep ends (epoch ms); -Infinity while it flushes, after which it looks again. An attempt
+   * started outside the loop (on enqueue) whose retry is due before then wakes it: the loop planned its
+   * sleep while that delivery was in flight, and did not count it.
+   */
+  #wakesAt = -Infinity;
   #loop: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -87,7 +93,13 @@ export class Outbox {
     const due = [...deliveries].filter((d) => !this.#claimed.has(d.delivery.id) && notBefore(d.delivery) <= now);
     // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
     for (const { delivery } of due) this.#claimed.add(delivery.id);
-    return due.map((d) => this.#track(this.#slotsOf(d.notifier)(() => this.#attempt(d)).finally(() => this.#claimed.delete(d.delivery.id))));
+    return due.map((d) => this.#track(this.#slotsOf(d.notifier)(() => this.#attempt(d)).finally(() => this.#released(d))));
+  }
+
+  /** An attempt has ended: its delivery may be attempted again, and if it is to be retried before the loop wakes, the loop wakes now. */
+  #released({ delivery }: DurableDelivery): void {
+    this.#claimed.delete(delivery.id);
+    if (this.#queue.has(delivery.id) && notBefore(delivery) < this.#wakesAt) this.#wake.abort();
   }
 
   #slotsOf(notifier: string): LimitFunction {
@@ -135,9 +147,11 @@ export class Outbox {
     while (!stopping.aborted) {
       // Reset before the flush, so that a delivery enqueued while it runs cuts the next sleep short.
       this.#wake = new AbortController();
+      this.#wakesAt = -Infinity;
       await this.flush().catch((err: unknown) => this.#logger.error({ err }, 'delivery pass failed; retrying'));
-      const wait = this.#msUntilNextDue();
-      await sleep(wait ?? IDLE_MS, undefined, { signal: AbortSignal.any([stopping, this.#wake.signal]) }).catch(() => undefined);
+      const wait = this.#msUntilNextDue() ?? IDLE_MS;
+      this.#wakesAt = Date.now() + wait;
+      await sleep(wait, undefined, { signal: AbortSignal.any([stopping, this.#wake.signal]) }).catch(() => undefined);
     }
   }
 

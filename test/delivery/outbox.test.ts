@@ -275,6 +275,26 @@ describe('the outbox', () => {
     }
   });
 
+  it('retries a delivery whose first attempt, started as it was saved, failed, at its backoff and not after the idle sleep', async () => {
+    const store = await openStore();
+    const policy = { ...POLICY, minDelay: 100 };
+    const outbox = outboxFor(store, policy);
+    // Nothing queued: the loop sleeps for a minute, or until woken.
+    outbox.start();
+    sink.setAnswer({ status: 503 });
+    store.set(KEY, finishedRecord());
+    store.addDelivery(KEY, 'chat', newDelivery());
+    await store.save();
+    await vi.waitFor(() => expect(delivery(store)).toMatchObject({ attempts: 1, lastError: expect.stringContaining('503') as string }), { interval: 5 });
+    const retryAt = Date.parse(delivery(store).nextAttemptAt!);
+    expect(retryAt - Date.now()).toBeLessThanOrEqual(policy.minDelay);
+    sink.setAnswer({ status: 204 });
+    vi.setSystemTime(retryAt);
+    // The loop slept until the retry was due (at most minDelay of real time here), not for its idle minute.
+    await vi.waitFor(() => expect(delivery(store).status).toBe('delivered'), { timeout: 5000, interval: 10 });
+    expect(sink.received).toHaveLength(2);
+  });
+
   it('drops settled deliveries from its queue', async () => {
     const store = await storeWithDelivery();
     const outbox = outboxFor(store);
