@@ -334,7 +334,7 @@ class HttpEcsClient implements EcsClient {
     // The debug line's fields are gathered only when it is written: most daemons run at info.
     const started = this.#logger.isLevelEnabled('debug') ? performance.now() : undefined;
     const answer = exchange(
-      { method: 'GET', url, headers: isEmpty(sent) ? headers : { ...headers, ...sent } },
+      isEmpty(sent) ? { method: 'GET', url, headers } : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: Object.values(sent) },
       { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
     );
     if (started === undefined) return answer;

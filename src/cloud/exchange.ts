@@ -11,6 +11,7 @@ import { apiMessageFromText } from './errors/apiMessage.ts';
 import { errorCode } from '../net/failure.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
+import { redact } from '../net/redact.ts';
 import type { RateFeedback, RateLimiter } from './rateLimiter.ts';
 
 // An instance action with every traceback (or a large service catalog) stays far below this; more is a
@@ -25,6 +26,8 @@ export interface Exchange {
   url: string;
   headers: Record<string, string>;
   body?: string | undefined;
+  /** What the request carries that its answer must not repeat (its credentials): hidden in the answer's text. */
+  secrets?: readonly string[] | undefined;
 }
 
 export interface Answer {
@@ -67,7 +70,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       status: res.status,
       statusText: res.statusText || (STATUS_CODES[res.status] ?? ''),
       headers: res.headers,
-      text: res.text,
+      text: req.secrets === undefined ? res.text : redact(res.text, req.secrets),
       truncated: res.truncated,
     };
   } catch (err) {

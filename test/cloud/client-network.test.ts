@@ -33,6 +33,11 @@ beforeAll(async () => {
         return json(500, JSON.stringify({ computeFault: { code: 500, message: 'x'.repeat(200_000) } }));
       case BASE:
         return json(404, '{"itemNotFound": {"code": 404, "message": "Instance s1 could not be found."}}');
+      // A gateway that quotes the request it refused, credentials and all.
+      case `${BASE}/os-instance-actions/echo-error`:
+        return json(400, JSON.stringify({ badRequest: { code: 400, message: `bad request: X-Auth-Token ${String(req.headers['x-auth-token'])}` } }));
+      case `${BASE}/os-instance-actions/echo-page`:
+        return json(200, `<html>your token: ${String(req.headers['x-auth-token'])}</html>`);
       default:
         return json(404, '{"itemNotFound": {"code": 404, "message": "Action could not be found."}}');
     }
@@ -61,6 +66,18 @@ function client(endpoint = origin, timeout = 100): EcsClient {
   clients.push(c);
   return c;
 }
+
+describe('an answer that repeats the credentials it was sent', () => {
+  it('has them hidden wherever it is quoted: the API message, an unreadable body\'s excerpt', async () => {
+    const c = client(origin, 2000);
+    for (const requestId of ['echo-error', 'echo-page']) {
+      const err = await apiError(c.getInstanceAction({ projectId: 'p1', serverId: 's1', requestId }));
+      const everything = [err.message, err.apiMessage, JSON.stringify(err), String(err.stack)].join('\n');
+      expect(everything).toContain('<hidden>');
+      expect(everything).not.toContain('secret');
+    }
+  });
+});
 
 async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   const error = await promise.then(() => undefined, (err: unknown) => err);

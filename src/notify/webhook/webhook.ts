@@ -4,6 +4,7 @@ import { RequestTimeoutError, requestText } from '../../net/requestText.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { shortUrl } from '../../net/shortUrl.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
+import { redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
@@ -33,7 +34,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   // The URL's path and query too: a chat webhook's token is part of its path.
   const secrets = [config.secret, decodeUserinfo(target.password), staticHeaders.authorization, target.href, target.pathname, target.search]
     .concat(Object.entries(config.headers).filter(([h]) => SENSITIVE_HEADER.test(h)).map(([, v]) => v))
-    .filter((s): s is string => s !== undefined && s.length >= 4);
+    .filter((s): s is string => s !== undefined);
   // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports.
   target.username = '';
   target.password = '';
@@ -149,8 +150,4 @@ function decodeUserinfo(part: string): string {
     // The URL parser lets a stray % through; taken literally it is still what the operator typed.
     return part;
   }
-}
-
-function redact(text: string, secrets: readonly string[]): string {
-  return secrets.reduce((out, secret) => out.replaceAll(secret, '<hidden>'), text);
 }

@@ -1,5 +1,7 @@
 // Keystone / IAM password authentication against the simulator's token service, over real HTTP.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -42,7 +44,7 @@ function auth(config: Partial<PasswordAuthConfig> = {}, needsCatalog = false) {
   const dispatcher = new Agent();
   const { logger, lines, raw } = captureLogger();
   const strategy = createAuth(
-    { type: 'password', identityEndpoint: sim.identityUrl, user: 'svc-watch', domain: 'Default', password: PASSWORD, projectId: PROJECT, ...config },
+    { type: 'password', user: 'svc-watch', domain: 'Default', password: PASSWORD, projectId: PROJECT, ...config, identityEndpoint: config.identityEndpoint ?? sim.identityUrl },
     { logger, dispatcher, timeout: 2000, needsCatalog },
   );
   cleanups.push(() => dispatcher.close(), () => strategy.close?.() ?? Promise.resolve());
@@ -210,5 +212,25 @@ describe('password auth', () => {
     const { strategy, raw } = auth({ password: `${PASSWORD}-wrong` });
     const error = await failure(strategy.headers(REQUEST, undefined));
     expect(`${raw.join('')}${error.message}${String(error.stack)}`).not.toContain(PASSWORD);
+  });
+
+  it('hides the password when the identity service quotes it back in its refusal', async () => {
+    // Keystone's schema errors quote the value they refuse.
+    const identity = createServer((req, res) => {
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => {
+        const sent = (JSON.parse(body) as { auth: { identity: { password: { user: { password: string } } } } }).auth.identity.password.user.password;
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: { code: 400, title: 'Bad Request', message: `Invalid input for field 'identity/password/user/password': '${sent}' is not valid` } }));
+      });
+    });
+    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => identity.close(resolve)));
+    const { strategy, raw } = auth({ identityEndpoint: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3` });
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    const everything = `${raw.join('')}${error.message}${String(error.apiMessage)}${JSON.stringify(error)}${String(error.stack)}`;
+    expect(everything).toContain("'<hidden>' is not valid");
+    expect(everything).not.toContain(PASSWORD);
   });
 });

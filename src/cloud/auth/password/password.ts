@@ -145,6 +145,7 @@ class PasswordAuth implements AuthStrategy {
           url: this.#url,
           headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'ecs-action-watch' },
           body: tokenRequestBody(this.#config, password),
+          secrets: [password],
         },
         { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal, context, limiter: this.#deps.limiter },
       );
