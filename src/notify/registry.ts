@@ -1,12 +1,13 @@
-// Adding a notifier type is one folder and one line here:
+// Adding a notifier type is one folder and one entry here (its import and its place in the list):
 //   1. A folder src/notify/<type>/ with
 //      - config.ts: its entry in the watch file, `strict({ type: z.literal('<type>'), ..., on: outcomes() })`
 //        (helpers in src/config/fields.ts; durations come out in ms), and the names of its secret keys;
 //      - <type>.ts: create<Type>Notifier(name, config, deps): Notifier. `send` makes exactly one attempt and
 //        resolves with the receiver's answer or throws a DeliveryError that says whether retrying can help;
 //        retries, backoff and persistence are the outbox's. Take the words from ../render.ts, socket failures
-//        from src/net/failure.ts, and keep secrets out of every message;
-//      - index.ts: `{ schema, secretKeys, create } satisfies NotifierType`.
+//        from src/net/failure.ts, and keep secrets out of every message (src/net/redact.ts for what a
+//        receiver answers, src/net/shortUrl.ts for URLs);
+//      - index.ts: `{ schema, secretKeys, create } satisfies NotifierType<typeof schema>`.
 //   2. One entry in NOTIFIER_TYPES below. The watch file's schema, its JSON Schema (`npm run schema`), the
 //      list of types in error messages and the logger's redaction follow from it.
 //   3. Tests in test/notify/ against a real receiver on 127.0.0.1; keys in watch.example.yaml and the README.

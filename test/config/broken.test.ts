@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { AUTH_TYPE_NAMES } from '../../src/cloud/auth/registry.ts';
 import { formatIssue, validateConfigText } from '../../src/config/load.ts';
+import { NOTIFIER_TYPE_NAMES } from '../../src/notify/registry.ts';
 
 /** What `validate` prints for `text`, one line per problem. */
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
@@ -132,7 +134,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'an unknown auth type',
     text: lines(...CLOUD, '  auth:', '    type: oauth'),
-    expected: ["5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: none, token, password, aksk)"],
+    expected: [`5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`],
   },
   {
     name: 'token auth without a token',
@@ -310,8 +312,8 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'a notifier without a type, one of an unknown type, and a bad name',
     text: lines(...CLOUD, 'notifiers:', '  chat:', '    url: https://hooks.example.com', '  pager: { type: pagerduty }', '  "ops mail": { type: email }'),
     expected: [
-      '6:5 notifiers.chat.type: required: the notifier type, one of email, webhook',
-      "7:18 notifiers.pager.type: unknown notifier type 'pagerduty' (allowed: email, webhook)",
+      `6:5 notifiers.chat.type: required: the notifier type, one of ${NOTIFIER_TYPE_NAMES.join(', ')}`,
+      `7:18 notifiers.pager.type: unknown notifier type 'pagerduty' (allowed: ${NOTIFIER_TYPE_NAMES.join(', ')})`,
       "8:3 notifiers[\"ops mail\"]: notifier name 'ops mail' may only contain letters, digits, _, . and -",
       // Its settings are checked too, so that one run lists everything to fix.
       '8:15 notifiers["ops mail"].smtp: required (a mapping)',

@@ -29,8 +29,10 @@ describe('notifier registry', () => {
   });
 
   it('knows every notifier type and the secret keys of each', () => {
-    expect(NOTIFIER_TYPE_NAMES).toEqual(['email', 'webhook']);
-    expect([...NOTIFIER_SECRET_KEYS].sort()).toEqual(['password', 'secret']);
+    // Contains, not equals: a new type is one folder and one registry entry, with no list here to edit.
+    expect(NOTIFIER_TYPE_NAMES).toEqual(expect.arrayContaining(['email', 'webhook']));
+    expect(new Set(NOTIFIER_TYPE_NAMES).size).toBe(NOTIFIER_TYPE_NAMES.length);
+    expect([...NOTIFIER_SECRET_KEYS]).toEqual(expect.arrayContaining(['password', 'secret']));
   });
 
   it('names the notifier it cannot build, without repeating its URL', () => {

@@ -1,4 +1,4 @@
-// Adding an auth method is one folder and one line here:
+// Adding an auth method is one folder and one entry here (its import and its place in the list):
 //   1. A folder src/cloud/auth/<type>/ with
 //      - config.ts: its `cloud.auth` mapping, `strict({ type: z.literal('<type>'), ... })` (helpers in
 //        src/config/fields.ts; a secret may come inline or from a `<key>File`, see ../credential.ts), and
@@ -12,9 +12,11 @@
 //        - `close()` releases what it holds; HTTP goes through `deps.dispatcher`, which the client owns;
 //        - errors are ApiErrors (an identity 401 is kind `unauthorized`) or CredentialErrors, never
 //          carrying a secret;
-//      - index.ts: `{ schema, secretKeys, hasCatalog, create } satisfies AuthMethod`.
+//      - index.ts: `{ schema, secretKeys, hasCatalog, create } satisfies AuthMethod<typeof schema>`.
 //   2. One entry in AUTH_METHODS below. The watch file's `auth` union, the list of types in its error
-//      messages and the logger's redaction follow from it.
+//      messages and the logger's redaction follow from it; `npm run schema` regenerates the JSON Schema.
+//      The client hides the values of the headers the method adds wherever a cloud's answer repeats them;
+//      a secret sent in a body is passed to exchange() as `secrets` (see password/password.ts).
 //   3. Tests in test/cloud/auth/: headers sent, renewal after a 401, no secret in logs or errors; keys in
 //      watch.example.yaml and the README.
 import type { z } from 'zod';

@@ -21,9 +21,12 @@ afterEach(async () => {
 
 describe('auth registry', () => {
   it('lists every method, the ones with a catalog, and every secret key', () => {
-    expect(AUTH_TYPE_NAMES).toEqual(['none', 'token', 'password', 'aksk']);
-    expect(CATALOG_AUTH_TYPES).toEqual(['password']);
-    expect([...AUTH_SECRET_KEYS].sort()).toEqual(['password', 'secretKey', 'securityToken', 'token']);
+    // Contains, not equals: a new method is one folder and one registry entry, with no list here to edit.
+    expect(AUTH_TYPE_NAMES).toEqual(expect.arrayContaining(['none', 'token', 'password', 'aksk']));
+    expect(new Set(AUTH_TYPE_NAMES).size).toBe(AUTH_TYPE_NAMES.length);
+    expect(CATALOG_AUTH_TYPES).toContain('password');
+    for (const type of ['none', 'token', 'aksk']) expect(CATALOG_AUTH_TYPES).not.toContain(type);
+    expect([...AUTH_SECRET_KEYS]).toEqual(expect.arrayContaining(['password', 'secretKey', 'securityToken', 'token']));
   });
 
   it('none adds nothing', async () => {
