@@ -18,6 +18,7 @@ import { chooseMicroversion } from './microversion.ts';
 import { PLAIN_HEADERS, computeHeaders } from './headers.ts';
 import { SharedStrings } from './sharedStrings.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
+import { credentialsIn } from '../net/redact.ts';
 import {
   instanceActionDocumentSchema, instanceActionListSchema, jobSchema, migrationListSchema, serverDocumentSchema, serverListSchema, toServerState,
   versionDocumentSchema,
@@ -334,7 +335,7 @@ class HttpEcsClient implements EcsClient {
     // The debug line's fields are gathered only when it is written: most daemons run at info.
     const started = this.#logger.isLevelEnabled('debug') ? performance.now() : undefined;
     const answer = exchange(
-      isEmpty(sent) ? { method: 'GET', url, headers } : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: Object.values(sent) },
+      isEmpty(sent) ? { method: 'GET', url, headers } : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: credentialsIn(sent) },
       { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
     );
     if (started === undefined) return answer;

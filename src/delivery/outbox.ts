@@ -48,11 +48,10 @@ export class Outbox {
   readonly #cancel = new AbortController();
   #wake = new AbortController();
   /**
-   * When the loop's sleep ends (epoch ms); -Infinity while it flushes, after which it looks again. An attempt
-   * started outside the loop (on enqueue) whose retry is due before then wakes it: the loop planned its
-   * sleep while that delivery was in flight, and did not count it.
+   * When the loop's sleep ends (epoch ms). An attempt that ends with a retry due before then wakes it: the
+   * loop planned its sleep while that delivery was in flight, and did not count it.
    */
-  #wakesAt = -Infinity;
+  #wakesAt = Infinity;
   #loop: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
@@ -127,14 +126,17 @@ export class Outbox {
   #enqueue(deliveries: DurableDelivery[]): void {
     const pending = deliveries.filter((d) => d.delivery.status === 'pending');
     for (const d of pending) this.#queue.set(d.delivery.id, d);
-    // While the loop runs, new deliveries start at once rather than after the attempts of its current
-    // flush: thousands of verdicts in one pass reach the outbox save by save, not as one batch.
-    if (this.#loop && !this.#stopping.signal.aborted) {
-      for (const attempt of this.#startDue(pending, Date.now())) {
-        attempt.catch((err: unknown) => this.#logger.error({ err }, 'delivery attempt failed; retrying'));
-      }
-    }
+    // While the loop runs, each save's new deliveries start here at once rather than when the loop next goes
+    // through its whole queue: thousands of verdicts in one pass reach the receivers save by save.
+    if (this.#loop && !this.#stopping.signal.aborted) this.#startWithoutWaiting(pending);
     this.#wake.abort();
+  }
+
+  /** #startDue for the loop and for new deliveries, which record their own failures: this catches a bug's. */
+  #startWithoutWaiting(deliveries: Iterable<DurableDelivery>): void {
+    for (const attempt of this.#startDue(deliveries, Date.now())) {
+      attempt.catch((err: unknown) => this.#logger.error({ err }, 'delivery attempt failed; retrying'));
+    }
   }
 
   #track(attempt: Promise<void>): Promise<void> {
@@ -142,13 +144,15 @@ export class Outbox {
     return attempt.finally(() => this.#attempts.delete(attempt));
   }
 
+  /**
+   * Starts what is due and sleeps until the next delivery is due, without waiting for the attempts it
+   * started: a retry due in a second is not held up by a mail server that takes its whole timeout.
+   */
   async #run(): Promise<void> {
     const stopping = this.#stopping.signal;
     while (!stopping.aborted) {
-      // Reset before the flush, so that a delivery enqueued while it runs cuts the next sleep short.
       this.#wake = new AbortController();
-      this.#wakesAt = -Infinity;
-      await this.flush().catch((err: unknown) => this.#logger.error({ err }, 'delivery pass failed; retrying'));
+      this.#startWithoutWaiting(this.#queue.values());
       const wait = this.#msUntilNextDue() ?? IDLE_MS;
       this.#wakesAt = Date.now() + wait;
       await sleep(wait, undefined, { signal: AbortSignal.any([stopping, this.#wake.signal]) }).catch(() => undefined);

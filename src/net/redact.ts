@@ -1,11 +1,38 @@
+/** A header whose name says it carries a credential: X-Auth-Token, Authorization, X-Security-Token, X-Api-Key... */
+export const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
+
+// Written the same in JSON: printable ASCII but `"`, `\` and `/` (which some servers write `\/`). Anything
+// else is escaped by JSON.stringify (control characters) or by some servers (everything past ASCII as
+// \uXXXX: Python's json.dumps, which Keystone answers with). A token or a key is plain: one form, no copy.
+const PLAIN_IN_JSON = /^[\x20-\x21\x23-\x2e\x30-\x5b\x5d-\x7e]*$/;
+
+/** The ways `secret` can stand in a text, itself first. */
+function formsOf(secret: string): string[] {
+  if (PLAIN_IN_JSON.test(secret)) return [secret];
+  const json = JSON.stringify(secret).slice(1, -1);
+  const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  const forms = [secret, json, ascii, ascii.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u'))];
+  return [...new Set([...forms, ...forms.map((f) => f.replaceAll('/', '\\/'))])];
+}
+
 /**
- * `text` with each of `secrets` replaced by `<hidden>`: for what a receiver or a cloud answered, which may
- * repeat the request it got (a gateway echoing its headers, a validation error quoting a field) and then
- * becomes an error message, a log line, a notification or the state. A secret under 4 characters is left
- * alone: hiding it would garble ordinary text and hide nothing.
+ * `text` with each of `secrets` replaced by `<hidden>`, as written or escaped as JSON writes it: for what
+ * a receiver or a cloud answered, which may repeat the request it got (a gateway echoing its headers, a
+ * validation error quoting a field) and then becomes an error message, a log line, a notification or the
+ * state. A secret under 4 characters is left alone: hiding it would garble ordinary text.
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) if (secret.length >= 4 && out.includes(secret)) out = out.replaceAll(secret, '<hidden>');
+  for (const secret of secrets) {
+    if (secret.length < 4) continue;
+    for (const form of formsOf(secret)) if (out.includes(form)) out = out.replaceAll(form, '<hidden>');
+  }
   return out;
+}
+
+/** The values of `headers` that are credentials by their names. */
+export function credentialsIn(headers: Readonly<Record<string, string>>): string[] {
+  const values: string[] = [];
+  for (const name in headers) if (CREDENTIAL_HEADER.test(name)) values.push(headers[name]!);
+  return values;
 }

@@ -287,12 +287,43 @@ describe('the outbox', () => {
     await store.save();
     await vi.waitFor(() => expect(delivery(store)).toMatchObject({ attempts: 1, lastError: expect.stringContaining('503') as string }), { interval: 5 });
     const retryAt = Date.parse(delivery(store).nextAttemptAt!);
-    expect(retryAt - Date.now()).toBeLessThanOrEqual(policy.minDelay);
+    // Not before it is due (Date stands still until moved).
+    await new Promise((resolve) => setTimeout(resolve, 2 * policy.minDelay));
+    expect(sink.received).toHaveLength(1);
     sink.setAnswer({ status: 204 });
     vi.setSystemTime(retryAt);
     // The loop slept until the retry was due (at most minDelay of real time here), not for its idle minute.
     await vi.waitFor(() => expect(delivery(store).status).toBe('delivered'), { timeout: 5000, interval: 10 });
     expect(sink.received).toHaveLength(2);
+  });
+
+  it('retries a delivery at its backoff while another notifier\'s attempt the loop started still hangs', async () => {
+    const held: ServerResponse[] = [];
+    const stuck = createServer((req, res) => {
+      req.resume();
+      held.push(res);
+    });
+    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}/hook`;
+    notifiers.set('stuck', createWebhookNotifier('stuck', { type: 'webhook', url, headers: dictionary(), timeout: 30_000, on: ['success'] }, { logger: silentLogger() }));
+    try {
+      // Both on disk before the outbox starts: the loop, not a save, starts both attempts.
+      const store = await storeWithDelivery();
+      store.addDelivery(KEY, 'stuck', newDelivery({ id: deliveryId(KEY, 'success', 'stuck') }));
+      await store.save();
+      sink.setAnswer({ status: 503 });
+      const outbox = outboxFor(store, { ...POLICY, minDelay: 100 });
+      outbox.start();
+      await vi.waitFor(() => expect([delivery(store).attempts, held.length]).toEqual([1, 1]), { interval: 5 });
+      sink.setAnswer({ status: 204 });
+      vi.setSystemTime(Date.parse(delivery(store).nextAttemptAt!));
+      await vi.waitFor(() => expect(delivery(store).status).toBe('delivered'), { timeout: 5000, interval: 10 });
+      expect(store.get(KEY)!.deliveries['stuck']!.status).toBe('pending');
+      for (const res of held) res.end();
+    } finally {
+      stuck.closeAllConnections();
+      stuck.close();
+    }
   });
 
   it('drops settled deliveries from its queue', async () => {

@@ -15,8 +15,9 @@
 //      - index.ts: `{ schema, secretKeys, hasCatalog, create } satisfies AuthMethod<typeof schema>`.
 //   2. One entry in AUTH_METHODS below. The watch file's `auth` union, the list of types in its error
 //      messages and the logger's redaction follow from it; `npm run schema` regenerates the JSON Schema.
-//      The client hides the values of the headers the method adds wherever a cloud's answer repeats them;
-//      a secret sent in a body is passed to exchange() as `secrets` (see password/password.ts).
+//      The client hides the values of the credential headers the method adds (by name: auth, token, key,
+//      secret, signature...; src/net/redact.ts) wherever a cloud's answer repeats them; a secret sent in a
+//      body is passed to exchange() as `secrets` (see password/password.ts).
 //   3. Tests in test/cloud/auth/: headers sent, renewal after a 401, no secret in logs or errors; keys in
 //      watch.example.yaml and the README.
 import type { z } from 'zod';

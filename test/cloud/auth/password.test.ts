@@ -214,23 +214,28 @@ describe('password auth', () => {
     expect(`${raw.join('')}${error.message}${String(error.stack)}`).not.toContain(PASSWORD);
   });
 
-  it('hides the password when the identity service quotes it back in its refusal', async () => {
-    // Keystone's schema errors quote the value they refuse.
+  it('hides the password when the identity service quotes it back in its refusal, JSON-escaped too', async () => {
+    // Keystone's schema errors quote the value they refuse, written by Python's json.dumps: every character
+    // past ASCII as \uXXXX.
+    const pythonJson = (value: unknown) => JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
     const identity = createServer((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
         const sent = (JSON.parse(body) as { auth: { identity: { password: { user: { password: string } } } } }).auth.identity.password.user.password;
         res.writeHead(400, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ error: { code: 400, title: 'Bad Request', message: `Invalid input for field 'identity/password/user/password': '${sent}' is not valid` } }));
+        res.end(pythonJson({ error: { code: 400, title: 'Bad Request', message: `Invalid input for field 'identity/password/user/password': '${sent}' is not valid` } }));
       });
     });
     await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
     cleanups.push(() => new Promise((resolve) => identity.close(resolve)));
-    const { strategy, raw } = auth({ identityEndpoint: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3` });
-    const error = await failure(strategy.headers(REQUEST, undefined));
-    const everything = `${raw.join('')}${error.message}${String(error.apiMessage)}${JSON.stringify(error)}${String(error.stack)}`;
-    expect(everything).toContain("'<hidden>' is not valid");
-    expect(everything).not.toContain(PASSWORD);
+    const identityEndpoint = `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3`;
+    for (const password of [PASSWORD, `${PASSWORD}-Grüße/"x"`]) {
+      const { strategy, raw } = auth({ identityEndpoint, password });
+      const error = await failure(strategy.headers(REQUEST, undefined));
+      const everything = `${raw.join('')}${error.message}${String(error.apiMessage)}${JSON.stringify(error)}${String(error.stack)}`;
+      expect(everything).toContain("'<hidden>' is not valid");
+      expect(everything).not.toContain(PASSWORD);
+    }
   });
 });

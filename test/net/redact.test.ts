@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { credentialsIn, redact } from '../../src/net/redact.ts';
+
+describe('redact', () => {
+  it('hides a secret as written and as JSON writes it, Python\'s ASCII escapes and escaped slashes included', () => {
+    const secret = 'pw-"quoted"/Grüße\\x';
+    const python = 'pw-\\"quoted\\"/Gr\\u00fc\\u00dfe\\\\x';
+    for (const text of [
+      `refused '${secret}'`,
+      `{"message": "refused '${JSON.stringify(secret).slice(1, -1)}'"}`,
+      `{"message": "refused '${python}'"}`,
+      `{"message": "refused '${python.replaceAll('/', '\\/')}'"}`,
+      `{"message": "refused '${python.replace('\\u00fc', '\\u00FC').replace('\\u00df', '\\u00DF')}'"}`,
+    ]) {
+      const out = redact(text, [secret]);
+      expect(out, text).toContain("refused '<hidden>'");
+      expect(JSON.stringify(out)).not.toMatch(/Gr(ü|\\u00fc)/i);
+    }
+  });
+
+  it('hides a plain token wherever it stands, and leaves secrets under 4 characters and other text alone', () => {
+    expect(redact('token gAAAA-x_1 twice gAAAA-x_1', ['gAAAA-x_1'])).toBe('token <hidden> twice <hidden>');
+    expect(redact('the abc of it', ['abc'])).toBe('the abc of it');
+    expect(redact('nothing here', ['gAAAA-x_1'])).toBe('nothing here');
+  });
+
+  it('takes as credentials the headers whose names say so, not the request\'s other headers', () => {
+    const sent = { 'x-auth-token': 'tok-1', authorization: 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'x-security-token': 'st-1', 'x-api-key': 'k-1', host: 'ecs.example.com', 'x-project-id': 'p1', 'x-sdk-date': '20260101T000000Z' };
+    expect(credentialsIn(sent).sort()).toEqual(['SDK-HMAC-SHA256 Access=AK, Signature=abc', 'k-1', 'st-1', 'tok-1']);
+  });
+});
