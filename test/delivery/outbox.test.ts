@@ -1,7 +1,7 @@
 // The outbox through real parts: a state file in a temporary folder and a webhook receiver on 127.0.0.1.
 // Time is moved with a fake Date; nothing sleeps longer than a receiver's scripted answer.
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, type ServerResponse } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -86,6 +86,19 @@ async function storeWithDelivery(overrides: Partial<DeliveryRecord> = {}): Promi
 }
 
 const delivery = (store: StateStore) => store.get(KEY)!.deliveries['chat']!;
+
+/** A notifier `stuck` whose receiver holds every request until the test answers it (`held`). */
+async function stuckNotifier(): Promise<{ held: ServerResponse[]; stuck: Server }> {
+  const held: ServerResponse[] = [];
+  const stuck = createServer((req, res) => {
+    req.resume();
+    held.push(res);
+  });
+  await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}/hook`;
+  notifiers.set('stuck', createWebhookNotifier('stuck', { type: 'webhook', url, headers: dictionary(), timeout: 30_000, on: ['success'] }, { logger: silentLogger() }));
+  return { held, stuck };
+}
 
 describe('the outbox', () => {
   it('sends nothing that is not on disk yet, and sends it once the save that holds it is done', async () => {
@@ -240,14 +253,7 @@ describe('the outbox', () => {
   });
 
   it('sends a wave to each notifier as it is saved, up to its bound at once, and a stuck receiver holds up no other', async () => {
-    const held: ServerResponse[] = [];
-    const stuck = createServer((req, res) => {
-      req.resume();
-      held.push(res);
-    });
-    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}/hook`;
-    notifiers.set('stuck', createWebhookNotifier('stuck', { type: 'webhook', url, headers: dictionary(), timeout: 30_000, on: ['success'] }, { logger: silentLogger() }));
+    const { held, stuck } = await stuckNotifier();
     try {
       const store = await openStore();
       const outbox = outboxFor(store);
@@ -298,14 +304,7 @@ describe('the outbox', () => {
   });
 
   it('retries a delivery at its backoff while another notifier\'s attempt the loop started still hangs', async () => {
-    const held: ServerResponse[] = [];
-    const stuck = createServer((req, res) => {
-      req.resume();
-      held.push(res);
-    });
-    await new Promise<void>((resolve) => stuck.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(stuck.address() as AddressInfo).port}/hook`;
-    notifiers.set('stuck', createWebhookNotifier('stuck', { type: 'webhook', url, headers: dictionary(), timeout: 30_000, on: ['success'] }, { logger: silentLogger() }));
+    const { held, stuck } = await stuckNotifier();
     try {
       // Both on disk before the outbox starts: the loop, not a save, starts both attempts.
       const store = await storeWithDelivery();
