@@ -128,15 +128,12 @@ export class Outbox {
     for (const d of pending) this.#queue.set(d.delivery.id, d);
     // While the loop runs, each save's new deliveries start here at once rather than when the loop next goes
     // through its whole queue: thousands of verdicts in one pass reach the receivers save by save.
-    if (this.#loop && !this.#stopping.signal.aborted) this.#startWithoutWaiting(pending);
-    this.#wake.abort();
-  }
-
-  /** #startDue for the loop and for new deliveries, which record their own failures: this catches a bug's. */
-  #startWithoutWaiting(deliveries: Iterable<DurableDelivery>): void {
-    for (const attempt of this.#startDue(deliveries, Date.now())) {
-      attempt.catch((err: unknown) => this.#logger.error({ err }, 'delivery attempt failed; retrying'));
+    if (this.#loop && !this.#stopping.signal.aborted) {
+      for (const attempt of this.#startDue(pending, Date.now())) {
+        attempt.catch((err: unknown) => this.#logger.error({ err }, 'delivery attempt failed; retrying'));
+      }
     }
+    this.#wake.abort();
   }
 
   #track(attempt: Promise<void>): Promise<void> {
@@ -152,7 +149,8 @@ export class Outbox {
     const stopping = this.#stopping.signal;
     while (!stopping.aborted) {
       this.#wake = new AbortController();
-      this.#startWithoutWaiting(this.#queue.values());
+      // Not awaited: flush() claims what is due before its first await, which is all the next line needs.
+      this.flush().catch((err: unknown) => this.#logger.error({ err }, 'delivery pass failed; retrying'));
       const wait = this.#msUntilNextDue() ?? IDLE_MS;
       this.#wakesAt = Date.now() + wait;
       await sleep(wait, undefined, { signal: AbortSignal.any([stopping, this.#wake.signal]) }).catch(() => undefined);
