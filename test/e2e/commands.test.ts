@@ -76,6 +76,17 @@ describe('wait', () => {
     await expect(stat(join(h.dir, 'state', 'state.json'))).rejects.toThrow(/ENOENT/);
   });
 
+  it('exits 3 when --timeout runs out, not at the schedule\'s next tick an hour later', async () => {
+    const script = quickAction({ neverFinishes: true });
+    h.simulator.addAction(script);
+    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "0 0 * * * *"' }));
+    const stop = AbortSignal.timeout(10_000);
+    const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '1s'], { signal: stop });
+    expect(stop.aborted).toBe(false);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^timeout: not finished 1 s after tracking began/);
+  });
+
   it('exits 4 when the API does not know the action for two minutes', async () => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([]));

@@ -3,7 +3,7 @@ import { configErrorMap } from '../../config/messages.ts';
 import { notificationFor } from '../../delivery/notification.ts';
 import type { Outcome } from '../../model.ts';
 import { renderWebhookBody } from '../../notify/render.ts';
-import type { WatchStatus } from '../../watch/engine.ts';
+import type { WatchEngine, WatchStatus } from '../../watch/engine.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchTarget } from '../../watch/kinds/types.ts';
 import { UsageError, type CommandContext } from '../context.ts';
@@ -37,7 +37,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (progress && ctx.env['LOG_LEVEL'] === undefined) logger.level = 'error';
   try {
     app.engine.setWatches([target]);
-    const status = await untilSettled(app.engine.start.bind(app.engine), ctx.signal, progress);
+    const status = await untilSettled(app.engine, target.deadlineMs, ctx.signal, progress);
     progress?.clear();
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
@@ -65,20 +65,33 @@ function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentit
   return { ...watch, projectId: watch.projectId!, deadlineMs: deadlineMs!, notify: [] };
 }
 
-/** Follows the engine's passes until the watch has an outcome or the cloud refuses us; null when interrupted. */
+/**
+ * Follows the engine's passes until the watch has an outcome or the cloud refuses us; null when interrupted.
+ * One more pass comes when `--timeout` runs out, rather than at the schedule's next tick, which may be an
+ * hour away.
+ */
 function untilSettled(
-  start: (onPass: (statuses: WatchStatus[]) => void) => void,
+  engine: Pick<WatchEngine, 'start' | 'pollOnce'>,
+  deadlineMs: number,
   signal: AbortSignal,
   progress: ProgressLine | null,
 ): Promise<WatchStatus | null> {
   return new Promise((resolve) => {
-    if (signal.aborted) return resolve(null);
-    signal.addEventListener('abort', () => resolve(null), { once: true });
-    start(([status]) => {
+    let deadlinePass: NodeJS.Timeout | undefined;
+    const settle = (status: WatchStatus | null) => {
+      clearTimeout(deadlinePass);
+      resolve(status);
+    };
+    if (signal.aborted) return settle(null);
+    signal.addEventListener('abort', () => settle(null), { once: true });
+    const onPass = ([status]: WatchStatus[]) => {
       if (status === undefined) return;
-      if (status.state !== 'pending' || (status.errorKind !== null && HOPELESS.has(status.errorKind))) resolve(status);
+      // The deadline counts from when tracking began, at the first pass (a little past it: the verdict needs it reached).
+      deadlinePass ??= setTimeout(() => void engine.pollOnce().then(onPass), Date.parse(status.record.trackingSince) + deadlineMs - Date.now() + 10);
+      if (status.state !== 'pending' || (status.errorKind !== null && HOPELESS.has(status.errorKind))) settle(status);
       else progress?.show(status);
-    });
+    };
+    engine.start(onPass);
   });
 }
 
