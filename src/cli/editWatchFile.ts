@@ -1,5 +1,6 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import { formatIssue, validateConfigText } from '../config/load.ts';
+import { withEditLock } from '../files/editLock.ts';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import type { CommandContext } from './context.ts';
 
@@ -11,12 +12,25 @@ const WRITE_ERRORS: Record<string, string> = {
 
 /**
  * Reads the watch file, applies `edit` to its text, checks the result as `validate` would and replaces the
- * file atomically, keeping its mode (through a symlink, the file it points at). A result with problems is
+ * file atomically, keeping its mode (through a symlink, the file it points at), all under the file's edit
+ * lock, so that edits run side by side each build on the other's. A result with problems is
  * not written: they go to stderr and the answer is null. Variables that are not set in this shell do not
  * count: they are the daemon's environment's business, not the file's.
  */
 export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
   const path = await realpath(ctx.configPath).catch(() => ctx.configPath);
+  try {
+    return await withEditLock(path, () => readEditWrite(ctx, path, edit), ctx.signal);
+  } catch (err) {
+    // The lock could not be made beside the file: the folder is missing, read-only or not ours.
+    const code = (err as NodeJS.ErrnoException).code ?? '';
+    if (code === 'ENOENT') throw new Error(`cannot read the watch file ${ctx.configPath}: no such folder (name another with --config or ECS_WATCH_CONFIG)`, { cause: err });
+    if (code in WRITE_ERRORS) throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code]}`, { cause: err });
+    throw err;
+  }
+}
+
+async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
   let text: string;
   let mode: number;
   try {

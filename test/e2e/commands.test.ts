@@ -227,6 +227,19 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
+  it('keeps every edit of several run side by side (a pipeline adding watches at once), and leaves no lock', async () => {
+    const path = await h.writeConfig(h.yaml([]));
+    const added = Array.from({ length: 8 }, () => newIds());
+    const results = await Promise.all(added.map((ids) => h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId])));
+    expect(results.map((r) => r.code)).toEqual(added.map(() => 0));
+    const requestIds = (text: string) => parseConfig(text, { env: h.env }).watches.map((w) => ('requestId' in w ? w.requestId : '')).sort();
+    expect(requestIds(await readFile(path, 'utf8'))).toEqual(added.map((ids) => ids.requestId).sort());
+    const removed = await Promise.all(added.slice(0, 5).map((ids) => h.cli(['remove', '--config', path, '--request', ids.requestId])));
+    expect(removed.map((r) => r.code)).toEqual([0, 0, 0, 0, 0]);
+    expect(requestIds(await readFile(path, 'utf8'))).toEqual(added.slice(5).map((ids) => ids.requestId).sort());
+    await expect(stat(`${path}.lock`)).rejects.toThrow(/ENOENT/);
+  });
+
   it('writes nothing when the result would be invalid, and says why', async () => {
     const original = h.yaml([{ ...newIds(), name: 'first' }]);
     const path = await h.writeConfig(original);

@@ -1,0 +1,53 @@
+import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withEditLock } from '../../src/files/editLock.ts';
+
+const TIMING = { waitMs: 300, staleMs: 5_000, retryMs: 10 };
+let dir: string;
+let file: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eaw-edit-lock-'));
+  file = join(dir, 'watch.yaml');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('withEditLock', () => {
+  it('runs one edit at a time, in the order they came, and leaves no lock behind', async () => {
+    const order: string[] = [];
+    const edit = (name: string) => async () => {
+      order.push(`${name} starts`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      order.push(`${name} ends`);
+    };
+    const signal = new AbortController().signal;
+    await Promise.all([withEditLock(file, edit('a'), signal, TIMING), withEditLock(file, edit('b'), signal, TIMING)]);
+    expect(order).toEqual(['a starts', 'a ends', 'b starts', 'b ends']);
+    await expect(stat(`${file}.lock`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('waits for a lock held by another edit, then says which file to remove if none is running', async () => {
+    await writeFile(`${file}.lock`, '12345\n');
+    const edit = withEditLock(file, () => Promise.resolve('done'), new AbortController().signal, TIMING);
+    await expect(edit).rejects.toThrow(`another add or remove has held ${file}.lock for 0.3 s; if none is running, remove that file`);
+    expect(await readFile(`${file}.lock`, 'utf8')).toBe('12345\n');
+  });
+
+  it('takes over a lock left by an edit that died long ago', async () => {
+    await writeFile(`${file}.lock`, '12345\n');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${file}.lock`, old, old);
+    expect(await withEditLock(file, () => Promise.resolve('done'), new AbortController().signal, TIMING)).toBe('done');
+  });
+
+  it('stops waiting when the command is interrupted', async () => {
+    await writeFile(`${file}.lock`, '12345\n');
+    const stop = new AbortController();
+    const edit = withEditLock(file, () => Promise.resolve('done'), stop.signal, { ...TIMING, waitMs: 60_000 });
+    stop.abort();
+    await expect(edit).rejects.toThrow(/abort/i);
+  });
+});
