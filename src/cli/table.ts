@@ -1,4 +1,4 @@
-import { styleText } from 'node:util';
+import { stripVTControlCharacters, styleText } from 'node:util';
 import type { Outcome } from '../model.ts';
 
 type Style = Parameters<typeof styleText>[0];
@@ -7,7 +7,8 @@ type Style = Parameters<typeof styleText>[0];
  * A plain aligned text table: readable in a terminal and in a CI log alike. `style` colours a cell after
  * it is padded (escape codes would throw the alignment off otherwise); leave it out for plain text.
  */
-export function renderTable(header: string[], rows: string[][], style?: (row: number, column: number, cell: string) => Style | null): string {
+export function renderTable(header: string[], cellsOf: string[][], style?: (row: number, column: number, cell: string) => Style | null): string {
+  const rows = cellsOf.map((row) => row.map(printable));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[], row: number) =>
     cells
@@ -19,6 +20,14 @@ export function renderTable(header: string[], rows: string[][], style?: (row: nu
       .join('  ')
       .trimEnd();
   return [line(header, -1), ...rows.map(line)].join('\n');
+}
+
+/**
+ * Text for a terminal: a cloud's or a receiver's words (a fault message, an error answer) without the escape
+ * sequences and control characters that could rewrite the screen or break a table's line.
+ */
+export function printable(text: string): string {
+  return stripVTControlCharacters(text).replace(/\p{Cc}+/gu, ' ');
 }
 
 /** The colour of a watch's state, for tables and progress lines on a terminal. */

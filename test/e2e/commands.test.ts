@@ -1,4 +1,6 @@
 import { chmod, lstat, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -162,6 +164,26 @@ describe('notify-test', () => {
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^chat\s+webhook\s+failed\s+POST http:\/\/127\.0\.0\.1:\d+\/hooks\/ecs answered 404 Not Found$/m);
     expect(h.mail.received).toHaveLength(0);
+  });
+
+  it('prints a receiver\'s answer without the escape sequences that would rewrite the terminal', async () => {
+    const hostile = createServer((req, res) => {
+      req.resume();
+      res.writeHead(400, { 'content-type': 'text/plain' });
+      res.end('\x1b[2J\x1b[31mbad\rrequest\x07\x1b]0;owned\x07');
+    });
+    await new Promise<void>((resolve) => hostile.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(hostile.address() as AddressInfo).port}/hook`;
+      const path = await h.writeConfig(h.yaml([], { notifiers: `  chat:\n    type: webhook\n    url: ${url}` }));
+      const r = await h.cli(['notify-test', '--config', path]);
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^chat\s+webhook\s+failed\s+POST http:\/\/127\.0\.0\.1:\d+\/hook answered 400 Bad Request: bad request/m);
+      // No control character but the line breaks between rows.
+      expect(r.stdout.replaceAll('\n', '')).not.toMatch(/\p{Cc}/u);
+    } finally {
+      hostile.close();
+    }
   });
 
   describe('against a mail server that says no', () => {

@@ -11,7 +11,7 @@ import { loadConfigOrReport } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { signalExitStatus } from '../signals.ts';
 import { watchedIdentity } from '../options.ts';
-import { formatAge } from '../table.ts';
+import { formatAge, printable } from '../table.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
 
 const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
@@ -45,7 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${status.detail} (check cloud.auth in ${ctx.configPath})\n`);
       return CONFIG_ERROR;
     }
-    ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${verdict.reason}\n`);
+    ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}\n`);
     return EXIT[verdict.outcome];
   } finally {
     progress?.clear();
@@ -126,7 +126,7 @@ class ProgressLine {
   }
 
   #render(): void {
-    const line = `${this.#text} · ${formatAge(Date.now() - this.#started)}`;
+    const line = `${printable(this.#text)} · ${formatAge(Date.now() - this.#started)}`;
     // A line longer than the terminal wraps, and \r would then rewrite only its last part.
     const width = (terminalWidth(this.#stream) || 80) - 1;
     this.#stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
