@@ -11,7 +11,9 @@ function formsOf(secret: string): string[] {
   if (PLAIN_IN_JSON.test(secret)) return [secret];
   const json = JSON.stringify(secret).slice(1, -1);
   const ascii = json.replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-  const forms = [secret, json, ascii, ascii.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u'))];
+  const escaped = [json, ascii, ascii.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u'))];
+  // Escaped once more: a request body quoted as a string inside a JSON message.
+  const forms = [secret, ...escaped, ...escaped.map((f) => JSON.stringify(f).slice(1, -1))];
   return [...new Set([...forms, ...forms.map((f) => f.replaceAll('/', '\\/'))])];
 }
 

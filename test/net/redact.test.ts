@@ -18,6 +18,15 @@ describe('redact', () => {
     }
   });
 
+  it('hides a secret quoted inside a quoted request body (escaped twice), tabs and quotes included', () => {
+    const secret = 'SECRET"PW\ttab';
+    const body = JSON.stringify({ auth: { password: secret } });
+    const text = JSON.stringify({ error: { message: `bad request ${body}` } });
+    const out = redact(text, [secret]);
+    expect(out).not.toContain('SECRET');
+    expect((JSON.parse(out) as { error: { message: string } }).error.message).toBe('bad request {"auth":{"password":"<hidden>"}}');
+  });
+
   it('hides a plain token wherever it stands, and leaves secrets under 4 characters and other text alone', () => {
     expect(redact('token gAAAA-x_1 twice gAAAA-x_1', ['gAAAA-x_1'])).toBe('token <hidden> twice <hidden>');
     expect(redact('the abc of it', ['abc'])).toBe('the abc of it');

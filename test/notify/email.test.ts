@@ -99,6 +99,26 @@ describe('email notifier', () => {
     expect(err.message).not.toContain(Buffer.from('\0mailer\0wrong-password').toString('base64'));
   });
 
+  it('hides the credentials when the server quotes the AUTH line it refused', async () => {
+    const password = 'quoted-back-password';
+    for (const method of ['PLAIN', 'LOGIN']) {
+      const smtp = await smtpServer({
+        authOptional: false,
+        allowInsecureAuth: true,
+        authMethods: [method],
+        onAuth(auth, _session, callback) {
+          // What the client sent on the AUTH line: the user and password together (PLAIN) or the password alone (LOGIN).
+          const sent = method === 'PLAIN' ? `\0${auth.username}\0${auth.password}` : auth.password ?? '';
+          callback(smtpError(`rejected ${Buffer.from(sent).toString('base64')} and ${auth.password}`, 535));
+        },
+      });
+      const err = await failure(email(smtp.port, { user: 'mailer', password }).send(failedResize(), attempt()));
+      expect(err.message).toContain('answered 535 rejected <hidden> and <hidden>');
+      expect(err.message).not.toContain(password);
+      for (const secret of [password, `\0mailer\0${password}`]) expect(err.message).not.toContain(Buffer.from(secret).toString('base64'));
+    }
+  });
+
   it('retries when the server answers 451', async () => {
     const smtp = await smtpServer({
       onRcptTo(_address, _session, callback) {

@@ -1,6 +1,7 @@
 import type { NodemailerError, Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { oneLine } from '../../net/oneLine.ts';
+import { redact } from '../../net/redact.ts';
 import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
@@ -24,6 +25,13 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   const endpoint = `${smtp.host}:${smtp.port}`;
   const prefix = `email ${name}`;
   const log = deps.logger.child({ notifier: name, notifierType: 'email' });
+  // A server that quotes the AUTH line it refused quotes the credentials base64-encoded, as sent (LOGIN
+  // sends the password alone, PLAIN user and password together).
+  const secrets = smtp.user === undefined || smtp.password === undefined ? [] : [
+    smtp.password,
+    Buffer.from(smtp.password).toString('base64'),
+    Buffer.from(`\0${smtp.user}\0${smtp.password}`).toString('base64'),
+  ];
   // Not pooled: notifications are rare, and an idle pooled connection would only be dropped by the server.
   // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked.
   // nodemailer is loaded at the first message: most runs of most commands send none. Its module.exports is
@@ -96,7 +104,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     const e: NodemailerError = err instanceof Error ? err : new Error(String(err));
     const code = errorCode(e);
     const fail = (what: string, retryable: boolean): DeliveryError =>
-      new DeliveryError(`${prefix}: ${what}`, { retryable, status: e.responseCode });
+      new DeliveryError(`${prefix}: ${redact(what, secrets)}`, { retryable, status: e.responseCode });
 
     if (code === 'EABORT' || cancel.aborted) return fail('aborted before the server took the message', true);
     if (typeof e.responseCode === 'number') {
