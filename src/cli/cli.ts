@@ -34,6 +34,11 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 };
 const HELP_OPTION: Record<string, OptionSpec> = { help: { type: 'boolean', short: 'h', description: 'show this help' } };
 
+function unknownCommand(name: string, io: Pick<CliIo, 'stderr'>): number {
+  io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n\n${usage()}\n`);
+  return USAGE_EXIT;
+}
+
 function usage(): string {
   const width = Math.max(...Object.keys(commands).map((name) => name.length));
   const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
@@ -80,7 +85,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     const topic = rest[0];
-    if (name === 'help' && topic !== undefined && Object.hasOwn(commands, topic)) {
+    if (name === 'help' && topic !== undefined) {
+      if (!Object.hasOwn(commands, topic)) return unknownCommand(topic, io);
       io.stdout.write(`${commandHelp(topic, commands[topic]!)}\n`);
       return 0;
     }
@@ -88,10 +94,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return name ? 0 : USAGE_EXIT;
   }
   const command: Command | undefined = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!command) {
-    io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n\n${usage()}\n`);
-    return USAGE_EXIT;
-  }
+  if (!command) return unknownCommand(name, io);
   const fail = (message: string) => {
     io.stderr.write(`ecs-action-watch ${name}: ${message}\nusage: ecs-action-watch ${command.usage}\n(ecs-action-watch ${name} --help for more)\n`);
     return USAGE_EXIT;

@@ -52,6 +52,9 @@ describe('validate', () => {
 describe('the command line', () => {
   it('rejects an unknown command, an unknown option and a bad LOG_LEVEL with status 2', async () => {
     expect((await h.cli(['frobnicate'])).code).toBe(2);
+    const help = await h.cli(['help', 'frobnicate']);
+    expect(help).toMatchObject({ code: 2, stdout: '' });
+    expect(help.stderr).toMatch(/^ecs-action-watch: unknown command 'frobnicate' \(commands: run, /);
     const bad = await h.cli(['validate', '--nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('usage: ecs-action-watch validate');
