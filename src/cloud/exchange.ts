@@ -7,7 +7,7 @@ import type { Dispatcher } from 'undici';
 import { RequestTimeoutError, requestText } from '../net/requestText.ts';
 import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
-import { apiMessageFromText } from './errors/apiMessage.ts';
+import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { errorCode } from '../net/failure.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
@@ -116,7 +116,7 @@ function belowHttpError(
 
 /** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */
 export function httpError(answer: Answer, context?: string): ApiError {
-  const api = apiMessageFromText(answer.text);
+  const api = apiMessageFromText(answer.text) ?? redirectMessage(answer);
   return new ApiError({
     kind: kindForStatus(answer.status, api?.code),
     method: answer.method,
@@ -128,6 +128,17 @@ export function httpError(answer: Answer, context?: string): ApiError {
     retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
     context,
   });
+}
+
+/**
+ * A redirect, which the client does not follow (a credential must not go where the configuration did not
+ * say): where it points, which is most often the endpoint meant (https:// for http://, a moved path).
+ */
+function redirectMessage(answer: Answer): ApiMessage | undefined {
+  const location = answer.headers['location'];
+  if (answer.status < 300 || answer.status >= 400 || typeof location !== 'string') return undefined;
+  const to = URL.parse(location, answer.url);
+  return to === null ? undefined : { message: `redirects to ${to.origin}${to.pathname}: put that address in the configuration` };
 }
 
 export function invalidResponse(answer: Answer, detail: string, context?: string): ApiError {

@@ -33,6 +33,9 @@ beforeAll(async () => {
         return json(500, JSON.stringify({ computeFault: { code: 500, message: 'x'.repeat(200_000) } }));
       case BASE:
         return json(404, '{"itemNotFound": {"code": 404, "message": "Instance s1 could not be found."}}');
+      case `${BASE}/os-instance-actions/moved`:
+        res.writeHead(301, { location: `https://ecs.example.com${BASE}/os-instance-actions/moved?x=1` });
+        return res.end();
       // A gateway that quotes the request it refused, credentials and all.
       case `${BASE}/os-instance-actions/echo-error`:
         return json(400, JSON.stringify({ badRequest: { code: 400, message: `bad request: X-Auth-Token ${String(req.headers['x-auth-token'])}` } }));
@@ -66,6 +69,13 @@ function client(endpoint = origin, timeout = 100): EcsClient {
   clients.push(c);
   return c;
 }
+
+describe('a redirect', () => {
+  it('is not followed, and the error says where it points', async () => {
+    const err = await apiError(client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'moved' }));
+    expect(err.message).toBe(`GET ${origin}${BASE}/os-instance-actions/moved → 301 Moved Permanently: redirects to https://ecs.example.com${BASE}/os-instance-actions/moved: put that address in the configuration`);
+  });
+});
 
 describe('an answer that repeats the credentials it was sent', () => {
   it('has them hidden wherever it is quoted: the API message, an unreadable body\'s excerpt', async () => {
