@@ -5,6 +5,7 @@
 // Through node:fs's callbacks rather than node:fs/promises, which loads readline, file watching and
 // directory streams with it: `validate` needs none of them (2 ms of its 0.1 s).
 import { close, closeSync, constants, fstat, fstatSync, open, openSync, read, readFileSync, statfs, statfsSync, type Stats } from 'node:fs';
+import { isUtf8 } from 'node:buffer';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 
@@ -70,6 +71,25 @@ function refuseIrregular(stats: Stats, maxBytes: number): void {
 }
 
 /**
+ * The bytes as text, when they are UTF-8: a file saved in Latin-1 or another code page would otherwise be
+ * read with U+FFFD in place of its accented letters, and an id with such a byte sent to the cloud mangled.
+ */
+function utf8Text(bytes: Buffer): string {
+  const text = bytes.toString('utf8');
+  if (isUtf8(bytes)) return text;
+  // The first U+FFFD that the file does not hold as such (EF BF BD) is where its bytes stop being UTF-8.
+  for (let at = text.indexOf('\uFFFD'); at !== -1; at = text.indexOf('\uFFFD', at + 1)) {
+    const byte = Buffer.byteLength(text.slice(0, at));
+    if (bytes[byte] === 0xef && bytes[byte + 1] === 0xbf && bytes[byte + 2] === 0xbd) continue;
+    const before = text.slice(0, at);
+    const line = before.split('\n').length;
+    const column = at - before.lastIndexOf('\n');
+    throw new NotARegularFileError(`is not UTF-8 text (line ${line}, column ${column} is not): save it as UTF-8`);
+  }
+  return text;
+}
+
+/**
  * The text of the regular file at `path`, at most `maxBytes` long. Rejects with the fs error (ENOENT,
  * EACCES...) when it cannot be opened, and with NotARegularFileError when it is a FIFO, a device, a
  * directory, a kernel file or too large.
@@ -93,7 +113,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
       total += bytesRead;
       if (total > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
     }
-    return Buffer.concat(chunks, total).toString('utf8');
+    return utf8Text(Buffer.concat(chunks, total));
   } finally {
     await closeFile(fd);
   }
@@ -110,7 +130,7 @@ export function readRegularFileSync(path: string, maxBytes: number): string {
     refuseIrregular(fstatSync(fd), maxBytes);
     const text = readFileSync(fd);
     if (text.length > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
-    return text.toString('utf8');
+    return utf8Text(text);
   } finally {
     closeSync(fd);
   }

@@ -213,6 +213,17 @@ describe('errors that stop a command', () => {
 });
 
 describe('hostile files and signals', () => {
+  it('refuses a watch file that is not UTF-8, saying where, rather than sending its ids mangled', async () => {
+    const path = join(h.dir, 'latin1.yaml');
+    // A name saved in Latin-1 (é is one byte, 0xe9), after a U+FFFD that the file holds as UTF-8 (EF BF BD).
+    const text = Buffer.concat([Buffer.from(h.yaml([{ ...newIds(), name: 'ok \uFFFD' }])), Buffer.from('\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    await writeFile(path, text);
+    const r = await h.cli(['validate', '--config', path]);
+    expect(r.code).toBe(1);
+    const line = text.toString('latin1').split('\n').length - 1;
+    expect(r.stderr).toBe(`cannot read the watch file ${path}: is not UTF-8 text (line ${line}, column 6 is not): save it as UTF-8 (name another file with --config or ECS_WATCH_CONFIG)\n`);
+  });
+
   it('refuses a FIFO as the watch file at once instead of waiting for a writer', async () => {
     const fifo = join(h.dir, 'watch.yaml');
     execFileSync('mkfifo', [fifo]);
