@@ -9,7 +9,8 @@ import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { substituteEnv } from './env.ts';
 import { configErrorMap } from './messages.ts';
-import { ConfigSchema, type Config } from './schema.ts';
+import type { z } from 'zod';
+import { ConfigSchema, WatchSchema, type Config } from './schema.ts';
 import { configWarnings } from './warnings.ts';
 import { formatPath, offsetOf, pathAt, type Segment } from './yamlTree.ts';
 
@@ -65,6 +66,36 @@ function ownStrings(value: unknown, seen = new WeakSet<object>()): unknown {
 
 const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => prefix.every((s, i) => path[i] === s);
 
+/** Problems listed when the file has too many to check at once, before a last one that says so. */
+const MAX_PROBLEMS_WATCH_BY_WATCH = 1000;
+
+type SchemaResult = { success: true; data: z.output<typeof ConfigSchema>; error?: undefined } | { success: false; error: { issues: z.core.$ZodIssue[] } };
+
+/**
+ * The file checked against the schema. zod gathers the problems of a list by spreading them into one
+ * array, which runs out of stack past about 100,000 (a file of 100,000 empty watches): then the watches
+ * are checked one by one, the rest of the file on its own, and the first problems are listed. Such a file
+ * is not valid anyway, so the checks between sections (notifier names) can wait for the next run.
+ */
+function parseSchema(data: unknown): SchemaResult {
+  const options = { error: configErrorMap, jitless: true };
+  try {
+    return ConfigSchema.safeParse(data, options);
+  } catch (err) {
+    if (!(err instanceof RangeError) || typeof data !== 'object' || data === null) throw err;
+    const { watches, ...rest } = data as { watches?: unknown };
+    const issues = ConfigSchema.safeParse({ ...rest, watches: [] }, options).error?.issues ?? [];
+    const list = Array.isArray(watches) ? watches : [];
+    for (let i = 0; i < list.length && issues.length < MAX_PROBLEMS_WATCH_BY_WATCH; i++) {
+      for (const issue of WatchSchema.safeParse(list[i], options).error?.issues ?? []) issues.push({ ...issue, path: ['watches', i, ...issue.path] });
+    }
+    if (issues.length >= MAX_PROBLEMS_WATCH_BY_WATCH) {
+      issues.push({ code: 'custom', path: ['watches'], input: watches, message: `more problems than the first ${MAX_PROBLEMS_WATCH_BY_WATCH} listed: fix these and run validate again` });
+    }
+    return { success: false, error: { issues } };
+  }
+}
+
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
 export function validateConfigText(text: string, options: Pick<LoadOptions, 'env'> = {}): ConfigCheck {
   const lineCounter = new LineCounter();
@@ -110,7 +141,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   ownStrings(data);
   // jitless: zod would compile a parser (new Function) for each object shape at its first parse, which a
   // watch file, parsed once, never earns back: `validate` of one watch 5 % sooner, of 10,000 as soon.
-  const result = ConfigSchema.safeParse(data, { error: configErrorMap, jitless: true });
+  const result = parseSchema(data);
   const issues = [
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),

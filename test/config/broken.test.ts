@@ -448,3 +448,13 @@ describe('a broken watch file', () => {
     expect(output).not.toContain('12345');
   });
 });
+
+describe('a file with more problems than zod gathers at once', () => {
+  it('lists the first thousand, each at its line, and says there are more (100,000 empty watches)', () => {
+    const text = lines(...CLOUD, 'watches:', ...Array.from({ length: 100_000 }, () => '  - {}'));
+    const found = problems(text);
+    expect(found[0]).toBe('5:3 watches: more problems than the first 1000 listed: fix these and run validate again');
+    expect(found.slice(1, 3)).toEqual(['5:5 watches[0].requestId: required (a string)', '5:5 watches[0].serverId: required (a string)']);
+    expect(found).toHaveLength(1001);
+  });
+});
