@@ -115,7 +115,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } catch (err) {
     return fail((err as Error).message);
   }
-  const configPath = (values['config'] as string | undefined) ?? io.env['ECS_WATCH_CONFIG'] ?? './watch.yaml';
+  // An empty ECS_WATCH_CONFIG (`ECS_WATCH_CONFIG= cmd`) counts as unset, as shells and container specs leave it.
+  const configPath = (values['config'] as string | undefined) ?? (io.env['ECS_WATCH_CONFIG'] || './watch.yaml');
   const toStdout = command.logsTo === 'stdout';
   let logger: Promise<Logger> | undefined;
   const makeLogger = async () => {

@@ -1,10 +1,11 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
@@ -46,6 +47,11 @@ describe('validate', () => {
     const r = await h.cli(['validate'], { env: { ECS_WATCH_CONFIG: join(h.dir, 'missing.yaml') } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('missing.yaml');
+    // Set but empty: as unset, ./watch.yaml (of a folder that has none).
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const empty = spawnSync(process.execPath, [main, 'validate'], { cwd: h.dir, env: { PATH: process.env['PATH'], ECS_WATCH_CONFIG: '' }, encoding: 'utf8' });
+    expect(empty.status).toBe(1);
+    expect(empty.stderr).toContain('cannot read the watch file ./watch.yaml: no such file');
   });
 });
 

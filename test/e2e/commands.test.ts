@@ -262,6 +262,16 @@ describe('add and remove', () => {
     await expect(stat(`${path}.lock`)).rejects.toThrow(/ENOENT/);
   });
 
+  it('refuses a --name of two lines as a usage error, before touching the file', async () => {
+    const original = h.yaml([]);
+    const path = await h.writeConfig(original);
+    const ids = newIds();
+    const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--name', 'a\nb']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ecs-action-watch add: --name: must be one line\n/);
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
   it('writes nothing when the result would be invalid, and says why', async () => {
     const original = h.yaml([{ ...newIds(), name: 'first' }]);
     const path = await h.writeConfig(original);

@@ -1,10 +1,15 @@
 import { addWatch, WatchFileEditError } from '../../config/edit.ts';
-import type { CommandContext } from '../context.ts';
+import { UsageError, type CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
 import { watchedIdentity } from '../options.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const text = (name: string) => (typeof ctx.options[name] === 'string' ? (ctx.options[name] as string) : undefined);
+  const text = (name: string) => {
+    const value = typeof ctx.options[name] === 'string' ? (ctx.options[name] as string) : undefined;
+    // A line break would end the YAML entry written for it early.
+    if (value !== undefined && /[\r\n]/.test(value)) throw new UsageError(`--${name}: must be one line`);
+    return value;
+  };
   const notify = text('notify');
   const identity = watchedIdentity(ctx);
   const watch = {
