@@ -1,5 +1,6 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
-import { formatIssue, validateConfigText } from '../config/load.ts';
+import { realpath, stat } from 'node:fs/promises';
+import { formatIssue, readWatchFile, validateConfigText } from '../config/load.ts';
+import { fileProblem } from '../files/fileProblem.ts';
 import { withEditLock } from '../files/editLock.ts';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import type { CommandContext } from './context.ts';
@@ -34,10 +35,9 @@ async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: 
   let text: string;
   let mode: number;
   try {
-    [text, mode] = await Promise.all([readFile(path, 'utf8'), stat(path).then((s) => s.mode & 0o7777)]);
+    [text, mode] = await Promise.all([readWatchFile(path), stat(path).then((s) => s.mode & 0o7777)]);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(`cannot read the watch file ${ctx.configPath}: ${code === 'ENOENT' ? 'no such file' : (err as Error).message} (name another with --config or ECS_WATCH_CONFIG)`, { cause: err });
+    throw new Error(`cannot read the watch file ${ctx.configPath}: ${fileProblem(err)} (name another with --config or ECS_WATCH_CONFIG)`, { cause: err });
   }
   const result = edit(text);
   const check = validateConfigText(result.text, { env: ctx.env });

@@ -11,15 +11,23 @@ export const JOB_OPTION = {
   job: { type: 'string', value: 'ID', description: 'a job of the native ECS API instead (the job_id an ECS call answered with)' },
 } satisfies Record<string, OptionSpec>;
 
+/**
+ * A string option's value. A line break in it is a usage error: it would end the YAML entry `add` writes
+ * for it early, or go into the path of a request.
+ */
+export function optionText(ctx: CommandContext, name: string): string | undefined {
+  const value = ctx.options[name];
+  if (typeof value !== 'string') return undefined;
+  if (/[\r\n]/.test(value)) throw new UsageError(`--${name}: must be one line`);
+  return value;
+}
+
 /** What the command line names: a job (`--job`), or an action (`--server` and `--request`), never both. */
 export function watchedIdentity(
   ctx: CommandContext,
   need: { server: boolean } = { server: true },
 ): { kind: 'ecs-job'; jobId: string } | { serverId: string | undefined; requestId: string } {
-  const text = (name: string) => {
-    const value = ctx.options[name];
-    return typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined;
-  };
+  const text = (name: string) => optionText(ctx, name)?.trim() || undefined;
   const jobId = text('job');
   const [serverId, requestId] = [text('server'), text('request')];
   if (jobId !== undefined) {

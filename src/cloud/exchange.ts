@@ -138,7 +138,7 @@ function redirectMessage(answer: Answer): ApiMessage | undefined {
   const location = answer.headers['location'];
   if (answer.status < 300 || answer.status >= 400 || typeof location !== 'string') return undefined;
   const to = URL.parse(location, answer.url);
-  return to === null ? undefined : { message: `redirects to ${to.origin}${to.pathname}: put that address in the configuration` };
+  return to === null ? undefined : { message: `redirects to ${to.origin}${to.pathname} (not followed; if that is the endpoint meant, put it in the configuration)` };
 }
 
 export function invalidResponse(answer: Answer, detail: string, context?: string): ApiError {

@@ -83,17 +83,28 @@ function parseSchema(data: unknown): SchemaResult {
     return ConfigSchema.safeParse(data, options);
   } catch (err) {
     if (!(err instanceof RangeError) || typeof data !== 'object' || data === null) throw err;
-    const { watches, ...rest } = data as { watches?: unknown };
-    const issues = ConfigSchema.safeParse({ ...rest, watches: [] }, options).error?.issues ?? [];
-    const list = Array.isArray(watches) ? watches : [];
-    for (let i = 0; i < list.length && issues.length < MAX_PROBLEMS_WATCH_BY_WATCH; i++) {
-      for (const issue of WatchSchema.safeParse(list[i], options).error?.issues ?? []) issues.push({ ...issue, path: ['watches', i, ...issue.path] });
+    try {
+      return watchByWatch(data as { watches?: unknown }, options);
+    } catch (again) {
+      if (!(again instanceof RangeError)) throw again;
+      // A section besides watches, or one watch, with that many problems.
+      return { success: false, error: { issues: [{ code: 'custom', path: [], input: data, message: 'too many problems to check at once: validate a copy of the file with fewer entries, then the rest' }] } };
     }
-    if (issues.length >= MAX_PROBLEMS_WATCH_BY_WATCH) {
-      issues.push({ code: 'custom', path: ['watches'], input: watches, message: `more problems than the first ${MAX_PROBLEMS_WATCH_BY_WATCH} listed: fix these and run validate again` });
-    }
-    return { success: false, error: { issues } };
   }
+}
+
+/** The rest of the file on its own, then each watch, up to the first problems. */
+function watchByWatch(data: { watches?: unknown }, options: { error: typeof configErrorMap; jitless: boolean }): SchemaResult {
+  const { watches, ...rest } = data;
+  const issues = ConfigSchema.safeParse({ ...rest, watches: [] }, options).error?.issues ?? [];
+  const list = Array.isArray(watches) ? watches : [];
+  for (let i = 0; i < list.length && issues.length < MAX_PROBLEMS_WATCH_BY_WATCH; i++) {
+    for (const issue of WatchSchema.safeParse(list[i], options).error?.issues ?? []) issues.push({ ...issue, path: ['watches', i, ...issue.path] });
+  }
+  if (issues.length >= MAX_PROBLEMS_WATCH_BY_WATCH) {
+    issues.push({ code: 'custom', path: ['watches'], input: watches, message: `more problems than the first ${MAX_PROBLEMS_WATCH_BY_WATCH} listed: fix these and run validate again` });
+  }
+  return { success: false, error: { issues } };
 }
 
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
@@ -185,11 +196,16 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
 /** Ten thousand watches take about 1.5 MB; a watch file far beyond that is something else. */
 const MAX_WATCH_FILE_BYTES = 16 * 1024 * 1024;
 
+/** The watch file's text: a regular file, at most 16 MiB, UTF-8. Throws what readRegularFile throws. */
+export function readWatchFile(path: string): Promise<string> {
+  return readRegularFile(path, MAX_WATCH_FILE_BYTES, { strictUtf8: true });
+}
+
 /** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
-    text = await readRegularFile(path, MAX_WATCH_FILE_BYTES);
+    text = await readWatchFile(path);
   } catch (err) {
     throw new ConfigError([], {
       file: path,

@@ -1,35 +1,32 @@
-import { open, rm, stat } from 'node:fs/promises';
+import { randomUUID } from 'node:crypto';
+import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 export interface EditLockTiming {
   /** How long to wait for another edit to finish. */
   waitMs: number;
-  /** A lock this old was left by an edit that died: taken over. An edit takes milliseconds. */
+  /** A lock this old was left by an edit that died (an edit takes milliseconds): taken over. */
   staleMs: number;
   retryMs: number;
 }
 
-export const DEFAULT_EDIT_LOCK_TIMING: EditLockTiming = { waitMs: 10_000, staleMs: 30_000, retryMs: 20 };
+export const DEFAULT_EDIT_LOCK_TIMING: EditLockTiming = { waitMs: 15_000, staleMs: 10_000, retryMs: 20 };
 
 /**
  * Runs `edit` (a read, change and write of `path`) while holding `<path>.lock`, created exclusively, so that
  * two edits at once (a pipeline adding watches side by side) each see the other's result instead of one
- * overwriting the other. Errors creating the lock (a read-only folder) are thrown as they are.
+ * overwriting the other. The lock holds a token of this edit's own, and only that token's holder removes
+ * it. Errors creating the lock (a read-only folder) are thrown as they are.
  */
 export async function withEditLock<T>(path: string, edit: () => Promise<T>, signal: AbortSignal, timing = DEFAULT_EDIT_LOCK_TIMING): Promise<T> {
   const lock = `${path}.lock`;
+  const token = `${process.pid} ${randomUUID()}\n`;
   const until = Date.now() + timing.waitMs;
-  for (;;) {
-    try {
-      const handle = await open(lock, 'wx', 0o600);
-      await handle.writeFile(`${process.pid}\n`).finally(() => handle.close());
-      break;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    }
+  while (!(await tryCreate(lock, token))) {
+    const seen = await readFile(lock, 'utf8').catch(() => null);
     const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (age > timing.staleMs) {
-      await rm(lock, { force: true });
+    if (seen !== null && age > timing.staleMs) {
+      await takeOver(lock, seen);
       continue;
     }
     if (Date.now() >= until) {
@@ -40,6 +37,37 @@ export async function withEditLock<T>(path: string, edit: () => Promise<T>, sign
   try {
     return await edit();
   } finally {
-    await rm(lock, { force: true });
+    if ((await readFile(lock, 'utf8').catch(() => null)) === token) await rm(lock, { force: true });
   }
+}
+
+/** Creates the lock holding `token`; false when another holds it. */
+async function tryCreate(lock: string, token: string): Promise<boolean> {
+  let handle;
+  try {
+    handle = await open(lock, 'wx', 0o600);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
+  try {
+    await handle.writeFile(token);
+  } catch (err) {
+    await handle.close();
+    await rm(lock, { force: true });
+    throw err;
+  }
+  await handle.close();
+  return true;
+}
+
+/**
+ * Removes the stale lock that held `seen`. Moved aside first (one waiter wins the rename), and put back
+ * if what was moved is not that lock but a fresh one that another waiter made meanwhile.
+ */
+async function takeOver(lock: string, seen: string): Promise<void> {
+  const aside = `${lock}.stale-${randomUUID()}`;
+  if (!(await rename(lock, aside).then(() => true, () => false))) return;
+  if ((await readFile(aside, 'utf8').catch(() => null)) !== seen) await link(aside, lock).catch(() => undefined);
+  await rm(aside, { force: true });
 }

@@ -71,15 +71,20 @@ function refuseIrregular(stats: Stats, maxBytes: number): void {
 }
 
 /**
- * The bytes as text, when they are UTF-8: a file saved in Latin-1 or another code page would otherwise be
- * read with U+FFFD in place of its accented letters, and an id with such a byte sent to the cloud mangled.
+ * The bytes as text, refused unless they are UTF-8 (`strict`): a watch file saved in Latin-1 or another
+ * code page would otherwise be read with U+FFFD in place of its accented letters, and an id with such a
+ * byte sent to the cloud mangled. Other files are decoded as they are: a journal whose last line a crash
+ * cut inside a character must still load (that line is left out), and a CA bundle's comments are nobody's.
  */
-function utf8Text(bytes: Buffer): string {
+function textOf(bytes: Buffer, strict: boolean): string {
   const text = bytes.toString('utf8');
-  if (isUtf8(bytes)) return text;
+  if (!strict || isUtf8(bytes)) return text;
   // The first U+FFFD that the file does not hold as such (EF BF BD) is where its bytes stop being UTF-8.
+  let byte = 0;
+  let counted = 0;
   for (let at = text.indexOf('\uFFFD'); at !== -1; at = text.indexOf('\uFFFD', at + 1)) {
-    const byte = Buffer.byteLength(text.slice(0, at));
+    byte += Buffer.byteLength(text.slice(counted, at));
+    counted = at;
     if (bytes[byte] === 0xef && bytes[byte + 1] === 0xbf && bytes[byte + 2] === 0xbd) continue;
     const before = text.slice(0, at);
     const line = before.split('\n').length;
@@ -92,9 +97,9 @@ function utf8Text(bytes: Buffer): string {
 /**
  * The text of the regular file at `path`, at most `maxBytes` long. Rejects with the fs error (ENOENT,
  * EACCES...) when it cannot be opened, and with NotARegularFileError when it is a FIFO, a device, a
- * directory, a kernel file or too large.
+ * directory, a kernel file or too large, or (`strictUtf8`) when it is not UTF-8.
  */
-export async function readRegularFile(path: string, maxBytes: number): Promise<string> {
+export async function readRegularFile(path: string, maxBytes: number, options: { strictUtf8?: boolean } = {}): Promise<string> {
   refusePseudo(await pseudoFileSystemOf(path));
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could say what it is.
   const fd = await openFile(path, OPEN_FLAGS);
@@ -113,7 +118,7 @@ export async function readRegularFile(path: string, maxBytes: number): Promise<s
       total += bytesRead;
       if (total > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
     }
-    return utf8Text(Buffer.concat(chunks, total));
+    return textOf(Buffer.concat(chunks, total), options.strictUtf8 === true);
   } finally {
     await closeFile(fd);
   }
@@ -130,7 +135,7 @@ export function readRegularFileSync(path: string, maxBytes: number): string {
     refuseIrregular(fstatSync(fd), maxBytes);
     const text = readFileSync(fd);
     if (text.length > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
-    return utf8Text(text);
+    return textOf(text, false);
   } finally {
     closeSync(fd);
   }

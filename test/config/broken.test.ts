@@ -457,4 +457,9 @@ describe('a file with more problems than zod gathers at once', () => {
     expect(found.slice(1, 3)).toEqual(['5:5 watches[0].requestId: required (a string)', '5:5 watches[0].serverId: required (a string)']);
     expect(found).toHaveLength(1001);
   });
+
+  it('says so at the top when a single watch has that many (a notify list of 200,000 numbers)', () => {
+    const text = lines(...CLOUD, 'watches:', '  - requestId: r1', '    serverId: s1', `    notify: [${Array.from({ length: 200_000 }, () => '1').join(', ')}]`);
+    expect(problems(text)).toEqual(['1:1 (root): too many problems to check at once: validate a copy of the file with fewer entries, then the rest']);
+  });
 });

@@ -262,6 +262,17 @@ describe('add and remove', () => {
     await expect(stat(`${path}.lock`)).rejects.toThrow(/ENOENT/);
   });
 
+  it('refuses to edit a file that is not UTF-8, as validate does, and leaves it as it is', async () => {
+    const path = await h.writeConfig(h.yaml([]));
+    const latin1 = Buffer.concat([await readFile(path), Buffer.from('\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
+    await writeFile(path, latin1);
+    const ids = newIds();
+    const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/cannot read the watch file .*: is not UTF-8 text \(line \d+, column 6 is not\): save it as UTF-8/);
+    expect(await readFile(path)).toEqual(latin1);
+  });
+
   it('refuses a --name of two lines as a usage error, before touching the file', async () => {
     const original = h.yaml([]);
     const path = await h.writeConfig(original);

@@ -15,17 +15,31 @@ afterEach(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Runs `edits` edits at once under the lock; how many were ever inside it together. */
+async function mostAtOnce(edits: number): Promise<number> {
+  let inside = 0;
+  let most = 0;
+  const edit = async () => {
+    most = Math.max(most, ++inside);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    inside--;
+  };
+  const signal = new AbortController().signal;
+  await Promise.all(Array.from({ length: edits }, () => withEditLock(file, edit, signal, TIMING)));
+  return most;
+}
+
 describe('withEditLock', () => {
-  it('runs one edit at a time, in the order they came, and leaves no lock behind', async () => {
-    const order: string[] = [];
-    const edit = (name: string) => async () => {
-      order.push(`${name} starts`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-      order.push(`${name} ends`);
-    };
-    const signal = new AbortController().signal;
-    await Promise.all([withEditLock(file, edit('a'), signal, TIMING), withEditLock(file, edit('b'), signal, TIMING)]);
-    expect(order).toEqual(['a starts', 'a ends', 'b starts', 'b ends']);
+  it('runs one edit at a time, and leaves no lock behind', async () => {
+    expect(await mostAtOnce(5)).toBe(1);
+    await expect(stat(`${file}.lock`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('lets several waiters take over a stale lock one at a time', async () => {
+    await writeFile(`${file}.lock`, '12345 dead\n');
+    const old = new Date(Date.now() - 60_000);
+    await utimes(`${file}.lock`, old, old);
+    expect(await mostAtOnce(5)).toBe(1);
     await expect(stat(`${file}.lock`)).rejects.toThrow(/ENOENT/);
   });
 

@@ -141,6 +141,18 @@ describe('the state journal', () => {
     expect(stateOnDisk(path)).toMatchObject({ seq: 4, watches: { [key('req-1')]: record('req-1'), [key('req-2')]: record('req-2') } });
   });
 
+  it('leaves out a last line cut inside a character (a name in Chinese), not the whole state', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(3, [record('req-1')]));
+    const whole = Buffer.from(line(5, [record('req-3', '重启 web-01')]));
+    // Cut after the first byte of the three of 重.
+    const torn = whole.subarray(0, whole.indexOf(Buffer.from('重')) + 1);
+    await writeFile(`${path}.journal`, Buffer.concat([Buffer.from(line(4, [record('req-2')])), torn]));
+    const store = await open(path);
+    expect(store.torn).toMatchObject([{ path: `${path}.journal`, line: 2 }]);
+    expect(store.entries().map(([k]) => k)).toEqual([key('req-1'), key('req-2')]);
+  });
+
   it('refuses a journal damaged before its last line, saying what to do', async () => {
     const path = await statePath();
     await writeFile(path, snapshot(1, []));

@@ -1,15 +1,11 @@
 import { addWatch, WatchFileEditError } from '../../config/edit.ts';
-import { UsageError, type CommandContext } from '../context.ts';
+import type { CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
-import { watchedIdentity } from '../options.ts';
+import { optionText, watchedIdentity } from '../options.ts';
+import { signalExitStatus } from '../signals.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
-  const text = (name: string) => {
-    const value = typeof ctx.options[name] === 'string' ? (ctx.options[name] as string) : undefined;
-    // A line break would end the YAML entry written for it early.
-    if (value !== undefined && /[\r\n]/.test(value)) throw new UsageError(`--${name}: must be one line`);
-    return value;
-  };
+  const text = (name: string) => optionText(ctx, name);
   const notify = text('notify');
   const identity = watchedIdentity(ctx);
   const watch = {
@@ -26,6 +22,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(`added watches[${done.index}]: ${what}${watch.name ? ` (${watch.name})` : ''} to ${ctx.configPath}\n`);
     return 0;
   } catch (err) {
+    // Interrupted while another edit held the file: nothing was written.
+    if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     if (!(err instanceof WatchFileEditError)) throw err;
     ctx.stderr.write(`ecs-action-watch add: ${ctx.configPath}: ${err.message}\n`);
     return 1;

@@ -2,6 +2,7 @@ import { removeWatch, WatchFileEditError } from '../../config/edit.ts';
 import { UsageError, type CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
 import { watchedIdentity } from '../options.ts';
+import { signalExitStatus } from '../signals.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const match = watchedIdentity(ctx, { server: false });
@@ -13,6 +14,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(`removed watches[${done.index}]: ${what}${name} from ${ctx.configPath}\n`);
     return 0;
   } catch (err) {
+    // Interrupted while another edit held the file: nothing was written.
+    if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     if (!(err instanceof WatchFileEditError)) throw err;
     if (err.kind === 'ambiguous') throw new UsageError(err.message);
     ctx.stderr.write(`ecs-action-watch remove: ${ctx.configPath}: ${err.message}\n`);

@@ -42,7 +42,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
     if (verdict === null) {
-      ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${status.detail} (check cloud.auth in ${ctx.configPath})\n`);
+      ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${printable(status.detail)} (check cloud.auth in ${ctx.configPath})\n`);
       return CONFIG_ERROR;
     }
     ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}\n`);
