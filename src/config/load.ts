@@ -3,6 +3,7 @@
 // schema together, so that one `validate` run lists all of them.
 
 import { readRegularFile } from '../files/readRegularFile.ts';
+import { readCaFile } from '../net/caFile.ts';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type ErrorCode, type YAMLError } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
@@ -174,11 +175,29 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
       issues.push(issueAt(offsetOf(doc, path), path, issue.message));
     }
   }
+  const caIssue = result.success ? caFileIssue(result.data, profile.source) : undefined;
+  // A file of this machine's: like a variable, it may exist only where the daemon runs (add and remove skip it).
+  if (caIssue !== undefined) issues.push({ ...issueAt(offsetOf(doc, CA_FILE_PATH), CA_FILE_PATH, caIssue), cause: 'environment' });
   if (result.success && issues.length === 0) {
     const warnings = configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, w.message));
     return { ok: true, config: result.data, warnings };
   }
   return { ok: false, issues: sorted(issues) };
+}
+
+const CA_FILE_PATH = ['cloud', 'tls', 'caFile'];
+
+/** What is wrong with the CA file the configuration names, so that `validate` finds it and not `run`. */
+function caFileIssue(config: Config, profileSource: string | undefined): string | undefined {
+  const caFile = config.cloud.tls.caFile;
+  if (caFile === undefined) return undefined;
+  try {
+    readCaFile(caFile);
+    return undefined;
+  } catch (err) {
+    const message = (err as Error).message;
+    return profileSource === undefined ? message : `${message} (from ${profileSource})`;
+  }
 }
 
 function sorted(issues: ConfigIssue[]): ConfigIssue[] {

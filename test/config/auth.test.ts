@@ -96,6 +96,8 @@ describe('clouds.yaml', () => {
     writeFileSync(path, text);
     return path;
   };
+  // The CA bundle a profile names is checked when the file is loaded: one that exists.
+  const ca = file('company-ca.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
   const clouds = file(
     'clouds.yaml',
     lines(
@@ -109,7 +111,7 @@ describe('clouds.yaml', () => {
       '      project_domain_name: OTC00000000001000000123',
       '    region_name: eu-de',
       '    interface: public',
-      '    cacert: /etc/ssl/company-ca.pem',
+      `    cacert: ${ca}`,
       '  devstack:',
       '    auth:',
       '      auth_url: http://10.0.0.5/identity',
@@ -149,7 +151,7 @@ describe('clouds.yaml', () => {
     expect(config.cloud).toMatchObject({
       region: 'eu-nl',
       interface: 'public',
-      tls: { caFile: '/etc/ssl/company-ca.pem' },
+      tls: { caFile: ca },
       projectId: 'p1',
       auth: {
         identityEndpoint: 'https://iam.eu-de.otc.t-systems.com:443/v3',

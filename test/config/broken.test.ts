@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTH_TYPE_NAMES } from '../../src/cloud/auth/registry.ts';
 import { formatIssue, validateConfigText } from '../../src/config/load.ts';
@@ -446,6 +449,23 @@ describe('a broken watch file', () => {
     expect(output).toContain('notifiers.hook.url: expected an http:// or https:// URL');
     expect(output).not.toContain(secret);
     expect(output).not.toContain('12345');
+  });
+});
+
+describe('the CA file that cloud.tls.caFile names', () => {
+  it('is read when the file is checked: missing, or holding no certificate, it is a problem at its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-ca-'));
+    try {
+      const key = join(dir, 'key.pem');
+      writeFileSync(key, '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
+      const missing = join(dir, 'missing.pem');
+      expect(problems(lines(...CLOUD, '  tls:', `    caFile: ${missing}`))).toEqual([`5:13 cloud.tls.caFile: cannot read cloud.tls.caFile ${missing}: no such file`]);
+      expect(problems(lines(...CLOUD, '  tls:', `    caFile: ${key}`))).toEqual([`5:13 cloud.tls.caFile: cloud.tls.caFile ${key} holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)`]);
+      // As a missing variable: a file of the machine the daemon runs on, which add and remove do not ask for.
+      expect(validateConfigText(lines(...CLOUD, '  tls:', `    caFile: ${missing}`), { env: {} })).toMatchObject({ ok: false, issues: [{ cause: 'environment' }] });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
