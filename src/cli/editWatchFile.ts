@@ -1,6 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { formatIssue, readWatchFile, validateConfigText } from '../config/load.ts';
 import { fileProblem } from '../files/fileProblem.ts';
+import { NotUtf8Error } from '../files/readRegularFile.ts';
 import { withEditLock } from '../files/editLock.ts';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import type { CommandContext } from './context.ts';
@@ -37,7 +38,8 @@ async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: 
   try {
     [text, mode] = await Promise.all([readWatchFile(path), stat(path).then((s) => s.mode & 0o7777)]);
   } catch (err) {
-    throw new Error(`cannot read the watch file ${ctx.configPath}: ${fileProblem(err)} (name another with --config or ECS_WATCH_CONFIG)`, { cause: err });
+    const hint = err instanceof NotUtf8Error ? '' : ' (name another with --config or ECS_WATCH_CONFIG)';
+    throw new Error(`cannot read the watch file ${ctx.configPath}: ${fileProblem(err)}${hint}`, { cause: err });
   }
   const result = edit(text);
   const check = validateConfigText(result.text, { env: ctx.env });

@@ -5,7 +5,7 @@ export interface ConfigIssue {
   /** Where in the data, e.g. `watches[2].notify[0]`; `(root)` for the document itself. */
   path: string;
   message: string;
-  /** `environment`: a `${VAR}` that is not set here, a problem of this shell rather than of the file. */
+  /** `environment`: a `${VAR}` that is not set here, or a CA file that is not here: a problem of this machine rather than of the file. */
   cause?: 'environment';
 }
 

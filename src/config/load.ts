@@ -2,9 +2,10 @@
 // Order: YAML syntax (nothing else is trustworthy while it is broken), then `${VAR}` expansion and the
 // schema together, so that one `validate` run lists all of them.
 
-import { readRegularFile } from '../files/readRegularFile.ts';
+import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type ErrorCode, type YAMLError } from 'yaml';
+import { isAbsolute } from 'node:path';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type YAMLError } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -175,9 +176,10 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
       issues.push(issueAt(offsetOf(doc, path), path, issue.message));
     }
   }
-  const caIssue = result.success ? caFileIssue(result.data, profile.source) : undefined;
   // A file of this machine's: like a variable, it may exist only where the daemon runs (add and remove skip it).
-  if (caIssue !== undefined) issues.push({ ...issueAt(offsetOf(doc, CA_FILE_PATH), CA_FILE_PATH, caIssue), cause: 'environment' });
+  const ca = caFileIssue(doc, data, profile.source);
+  const caTaken = ca === undefined || envIssues.some((e) => startsWith(CA_FILE_PATH, e.path)) || issues.some((i) => i.path === formatPath(CA_FILE_PATH));
+  if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, ca.path), ca.path, ca.message), cause: 'environment' });
   if (result.success && issues.length === 0) {
     const warnings = configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, w.message));
     return { ok: true, config: result.data, warnings };
@@ -187,16 +189,23 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
 
 const CA_FILE_PATH = ['cloud', 'tls', 'caFile'];
 
-/** What is wrong with the CA file the configuration names, so that `validate` finds it and not `run`. */
-function caFileIssue(config: Config, profileSource: string | undefined): string | undefined {
-  const caFile = config.cloud.tls.caFile;
-  if (caFile === undefined) return undefined;
+/**
+ * What is wrong with the CA file the configuration names (the watch file's `cloud.tls.caFile`, or the
+ * clouds.yaml profile's `cacert`), so that `validate` finds it and not `run`; checked whatever else is
+ * wrong, so that one run lists it too.
+ */
+function caFileIssue(doc: Document, data: unknown, profileSource: string | undefined): { path: string[]; message: string } | undefined {
+  const caFile = (data as { cloud?: { tls?: { caFile?: unknown } } } | null)?.cloud?.tls?.caFile;
+  if (typeof caFile !== 'string' || caFile === '') return undefined;
+  const own = doc.hasIn(CA_FILE_PATH);
   try {
-    readCaFile(caFile);
+    readCaFile(caFile, own ? 'cloud.tls.caFile' : 'cacert');
     return undefined;
   } catch (err) {
-    const message = (err as Error).message;
-    return profileSource === undefined ? message : `${message} (from ${profileSource})`;
+    // A relative path is read from the working folder, which the daemon's may not be.
+    const where = isAbsolute(caFile) ? '' : ` (relative to the working folder, ${process.cwd()})`;
+    const message = `${(err as Error).message}${where}`;
+    return own ? { path: CA_FILE_PATH, message } : { path: doc.hasIn(['cloud', 'cloud']) ? ['cloud', 'cloud'] : ['cloud'], message: `${message} (from ${profileSource})` };
   }
 }
 
@@ -228,7 +237,7 @@ export async function loadConfigFile(path: string, options: LoadOptions = {}): P
   } catch (err) {
     throw new ConfigError([], {
       file: path,
-      message: `cannot read the watch file ${path}: ${fileProblem(err)} (name another file with --config or ECS_WATCH_CONFIG)`,
+      message: `cannot read the watch file ${path}: ${fileProblem(err)}${err instanceof NotUtf8Error ? '' : ' (name another file with --config or ECS_WATCH_CONFIG)'}`,
       cause: err,
     });
   }

@@ -463,6 +463,15 @@ describe('the CA file that cloud.tls.caFile names', () => {
       expect(problems(lines(...CLOUD, '  tls:', `    caFile: ${key}`))).toEqual([`5:13 cloud.tls.caFile: cloud.tls.caFile ${key} holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)`]);
       // As a missing variable: a file of the machine the daemon runs on, which add and remove do not ask for.
       expect(validateConfigText(lines(...CLOUD, '  tls:', `    caFile: ${missing}`), { env: {} })).toMatchObject({ ok: false, issues: [{ cause: 'environment' }] });
+      // Listed beside the file's other problems; a variable that is not set is the one problem of its line.
+      expect(problems(lines(...CLOUD, '  timeout: 10', '  tls:', `    caFile: ${missing}`))).toHaveLength(2);
+      expect(problems(lines(...CLOUD, '  tls:', '    caFile: ${CA}'))).toEqual(['5:13 cloud.tls.caFile: environment variable CA is not set (use ${CA:-default} for a default)']);
+      // From a clouds.yaml profile: under its own name, at the line that names the profile.
+      const clouds = join(dir, 'clouds.yaml');
+      writeFileSync(clouds, `clouds:\n  prod:\n    auth: { auth_url: "https://iam.test/v3", username: u, password: p, project_id: x, domain_id: default }\n    cacert: ${missing}\n`);
+      expect(problems(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: prod', '  endpoint: https://ecs.example.com'))).toEqual([
+        `3:10 cloud.cloud: cannot read cacert ${missing}: no such file (from clouds.yaml ${clouds}, cloud 'prod')`,
+      ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
