@@ -1,7 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import { formatIssue, readWatchFile, validateConfigText } from '../config/load.ts';
-import { fileProblem } from '../files/fileProblem.ts';
-import { NotUtf8Error } from '../files/readRegularFile.ts';
+import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText } from '../config/load.ts';
 import { withEditLock } from '../files/editLock.ts';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import type { CommandContext } from './context.ts';
@@ -26,7 +24,7 @@ export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string)
   } catch (err) {
     // The lock could not be made beside the file: the folder is missing, read-only or not ours.
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ENOENT') throw new Error(`cannot read the watch file ${ctx.configPath}: no such folder (name another with --config or ECS_WATCH_CONFIG)`, { cause: err });
+    if (code === 'ENOENT') throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
     if (code in WRITE_ERRORS) throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code]}`, { cause: err });
     throw err;
   }
@@ -38,8 +36,7 @@ async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: 
   try {
     [text, mode] = await Promise.all([readWatchFile(path), stat(path).then((s) => s.mode & 0o7777)]);
   } catch (err) {
-    const hint = err instanceof NotUtf8Error ? '' : ' (name another with --config or ECS_WATCH_CONFIG)';
-    throw new Error(`cannot read the watch file ${ctx.configPath}: ${fileProblem(err)}${hint}`, { cause: err });
+    throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
   }
   const result = edit(text);
   const check = validateConfigText(result.text, { env: ctx.env });

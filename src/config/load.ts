@@ -229,17 +229,20 @@ export function readWatchFile(path: string): Promise<string> {
   return readRegularFile(path, MAX_WATCH_FILE_BYTES, { strictUtf8: true });
 }
 
+/** What to tell an operator when the watch file at `path` cannot be read (`err` from readWatchFile). */
+export function cannotReadWatchFile(path: string, err: unknown): string {
+  // Another file is the way out of most, but not of an encoding: that file is to be saved again.
+  const hint = err instanceof NotUtf8Error ? '' : ' (name another file with --config or ECS_WATCH_CONFIG)';
+  return `cannot read the watch file ${path}: ${fileProblem(err)}${hint}`;
+}
+
 /** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readWatchFile(path);
   } catch (err) {
-    throw new ConfigError([], {
-      file: path,
-      message: `cannot read the watch file ${path}: ${fileProblem(err)}${err instanceof NotUtf8Error ? '' : ' (name another file with --config or ECS_WATCH_CONFIG)'}`,
-      cause: err,
-    });
+    throw new ConfigError([], { file: path, message: cannotReadWatchFile(path, err), cause: err });
   }
   return parseConfig(text, { ...options, source: options.source ?? path });
 }

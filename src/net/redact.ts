@@ -1,5 +1,5 @@
 /** A header whose name says it carries a credential: X-Auth-Token, Authorization, X-Security-Token, X-Api-Key... */
-export const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
+const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 
 // Written the same in JSON: printable ASCII but `"`, `\` and `/` (which some servers write `\/`). Anything
 // else is escaped by JSON.stringify (control characters) or by some servers (everything past ASCII as

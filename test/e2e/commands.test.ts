@@ -273,6 +273,15 @@ describe('add and remove', () => {
     expect(await readFile(path)).toEqual(latin1);
   });
 
+  it('says the file is missing when its folder is, and leaves no lock anywhere', async () => {
+    const path = join(h.dir, 'no-such-folder', 'watch.yaml');
+    const ids = newIds();
+    const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`cannot read the watch file ${path}: no such file (name another file with --config or ECS_WATCH_CONFIG)`);
+    await expect(stat(join(h.dir, 'no-such-folder'))).rejects.toThrow(/ENOENT/);
+  });
+
   it('refuses a --name of two lines as a usage error, before touching the file', async () => {
     const original = h.yaml([]);
     const path = await h.writeConfig(original);

@@ -4,7 +4,7 @@ import { RequestTimeoutError, requestText } from '../../net/requestText.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { shortUrl } from '../../net/shortUrl.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
-import { CREDENTIAL_HEADER, redact } from '../../net/redact.ts';
+import { credentialsIn, redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
@@ -32,7 +32,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   // A receiver that echoes the request in its error answer must not get our credentials into the log.
   // The URL's path and query too: a chat webhook's token is part of its path.
   const secrets = [config.secret, decodeUserinfo(target.password), staticHeaders.authorization, target.href, target.pathname, target.search]
-    .concat(Object.entries(config.headers).filter(([h]) => CREDENTIAL_HEADER.test(h)).map(([, v]) => v))
+    .concat(credentialsIn(config.headers))
     .filter((s): s is string => s !== undefined);
   // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports.
   target.username = '';
