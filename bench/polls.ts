@@ -25,8 +25,9 @@ export const POLL_HEADERS = computeHeaders(BENCH_MICROVERSION);
 export const WARM_UP_PASSES = 10;
 
 /**
- * The passes measured after those. At 1,000 watches a pass lasts 40-150 ms and one of them, about 10 s after
- * the start, is slow in most runs (for undici alone in passes too): the daemon's sweep over 5 passes was
- * 11.6-13.3k/s in 5 runs, over 15 passes 14.6-18.4k in 3.
+ * The passes measured after those. Slow passes recur (at 1,000 watches the one about 10 s after the start
+ * takes about twice as long as most, for undici alone in passes too), and over a few passes one of them
+ * weighs a lot: in the same 4 runs at 1,000 watches, 5 passes swept 10.3-12.8k polls/s, 15 passes
+ * 13.0-15.3k (docs/performance.md).
  */
 export const MEASURED_PASSES = 15;
