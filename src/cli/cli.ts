@@ -109,7 +109,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     const options = Object.fromEntries(
       Object.entries(optionsOf(command)).map(([long, spec]) => [long, spec.short ? { type: spec.type, short: spec.short } : { type: spec.type }]),
     );
-    ({ values } = parseArgs({ args: rest, options, allowPositionals: false, strict: true }));
+    const parsed = parseArgs({ args: rest, options, allowPositionals: false, strict: true, tokens: true });
+    values = parsed.values;
+    const repeated = repeatedValue(parsed.tokens);
+    if (repeated !== undefined) return fail(repeated);
     // A one-shot command's result is its output; its logs say only what went wrong unless asked for more.
     level = io.env['LOG_LEVEL'] === undefined && command.logsTo !== 'stdout' ? 'warn' : logLevelFromEnv(io.env);
   } catch (err) {
@@ -140,6 +143,22 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } finally {
     stopped?.dispose();
   }
+}
+
+/**
+ * An option with a value given more than once: parseArgs keeps the last one, so `--config a.yaml --config
+ * b.yaml` (one of them added by a script) would read b.yaml without a word. A flag given twice says what it
+ * says once, and passes.
+ */
+function repeatedValue(tokens: ReadonlyArray<{ kind: string; name?: string; value?: string | undefined }>): string | undefined {
+  const given = new Map<string, string>();
+  for (const token of tokens) {
+    if (token.kind !== 'option' || token.name === undefined || token.value === undefined) continue;
+    const earlier = given.get(token.name);
+    if (earlier !== undefined) return `--${token.name} is given more than once (${JSON.stringify(earlier)}, then ${JSON.stringify(token.value)}): give it once`;
+    given.set(token.name, token.value);
+  }
+  return undefined;
 }
 
 /**

@@ -64,6 +64,13 @@ describe('the command line', () => {
     const bad = await h.cli(['validate', '--nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('usage: ecs-action-watch validate');
+    // parseArgs alone would read the last file named, without a word.
+    const twice = await h.cli(['validate', '--config', 'a.yaml', '-c', 'b.yaml']);
+    expect(twice).toMatchObject({ code: 2, stdout: '' });
+    expect(twice.stderr).toContain('--config is given more than once ("a.yaml", then "b.yaml"): give it once');
+    const flagTwice = await h.cli(['check', '--json', '--json', '--config', join(h.dir, 'missing.yaml')]);
+    expect(flagTwice.stderr).not.toContain('more than once');
+    expect(flagTwice.stderr).toContain('missing.yaml');
     const level = await h.cli(['validate'], { env: { LOG_LEVEL: 'loud' } });
     expect(level).toMatchObject({ code: 2 });
     expect(level.stderr).toContain('allowed: trace, debug, info, warn, error');
