@@ -179,7 +179,11 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
     error: (iss) => {
       if (iss.code !== 'unrecognized_keys') return undefined;
       const keys = iss.keys.map((k) => `'${k}'`).join(', ');
-      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})`;
+      // YAML 1.1's merge key, which compose files and CI configurations use: the file is read as YAML 1.2.
+      const merge = iss.keys.includes('<<')
+        ? `; '<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)`
+        : '';
+      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${merge}`;
     },
   });
 }

@@ -125,6 +125,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:14 poll.rateLimit: expected a rate: a count per unit, e.g. 50/s, 600/m or 1000/h'],
   },
   {
+    name: 'a YAML 1.1 merge key, which YAML 1.2 reads as a key like any other',
+    text: lines(...CLOUD, 'watches:', '  - &first', '    serverId: s1', '    requestId: r1', '  - <<: *first', '    serverId: s1', '    requestId: r2'),
+    expected: [
+      "8:5 watches[1][\"<<\"]: unknown key '<<' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow); '<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)",
+    ],
+  },
+  {
     name: 'an unknown key, at the key',
     text: lines(...CLOUD, '  regoin: eu-de'),
     expected: ["4:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)"],
