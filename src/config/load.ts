@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type YAMLError } from 'yaml';
+import { CST, isMap, isScalar, isSeq, LineCounter, Parser, parseDocument, type Document, type ErrorCode, type YAMLError } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -43,7 +43,29 @@ function syntaxProblem(text: string, error: YAMLError): { offset: number; messag
   if (text[offset] === '{' && text[offset - 1] === '$') {
     return { offset: offset - 1, message: 'inside { } a ${VAR} value must be quoted: write "${VAR}"' };
   }
+  // A quote never closed takes the rest of the file as its text, so YAML notices at the file's end: point at
+  // where that quoted value starts instead.
+  const opened = error.code === 'MISSING_CHAR' ? quotedValueEndingAt(text, offset) : undefined;
+  if (opened !== undefined) {
+    return { offset: opened.offset, message: `the quoted value that starts here runs to the end of the file: a closing ${opened.quote} is missing, here or in a quoted value above` };
+  }
   return { offset, message: SYNTAX_MESSAGES[error.code] ?? error.message };
+}
+
+/** The quoted scalar of `text` whose token ends at `end`: where it starts, and its quote character. */
+function quotedValueEndingAt(text: string, end: number): { offset: number; quote: string } | undefined {
+  let found: { offset: number; quote: string } | undefined;
+  for (const token of new Parser().parse(text)) {
+    if (token.type !== 'document') continue;
+    CST.visit(token, (item) => {
+      for (const part of [item.key, item.value]) {
+        if ((part?.type === 'double-quoted-scalar' || part?.type === 'single-quoted-scalar') && part.offset + part.source.length === end) {
+          found = { offset: part.offset, quote: part.source[0]! };
+        }
+      }
+    });
+  }
+  return found;
 }
 
 /**

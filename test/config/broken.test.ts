@@ -24,6 +24,19 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['8:1 watches: Flow sequence in block collection must be sufficiently indented and end with a ]'],
   },
   {
+    name: 'a quote never closed, which YAML notices only at the end of the file',
+    text: lines(...CLOUD, 'watches:', '  - serverId: s1', '    requestId: "r1', '  - serverId: s2', '    requestId: r2'),
+    expected: ['6:16 watches[0].requestId: the quoted value that starts here runs to the end of the file: a closing " is missing, here or in a quoted value above'],
+  },
+  {
+    name: 'a single quote never closed inside a flow list',
+    text: lines(...CLOUD, 'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com/x', "    on: ['failure, timeout]"),
+    expected: [
+      "8:10 notifiers.chat.on[0]: the quoted value that starts here runs to the end of the file: a closing ' is missing, here or in a quoted value above",
+      '9:1 (root): Flow sequence in block collection must be sufficiently indented and end with a ]',
+    ],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
