@@ -146,16 +146,16 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
 }
 
 /**
- * An option with a value given more than once: parseArgs keeps the last one, so `--config a.yaml --config
- * b.yaml` (one of them added by a script) would read b.yaml without a word. A flag given twice says what it
- * says once, and passes.
+ * An option given twice with different values: parseArgs keeps the last one, so `--config a.yaml --config
+ * b.yaml` (one of them added by a script) would read b.yaml without a word. The values are not repeated in
+ * the message (one may be a token, or a screenful); the same value twice, or a flag twice, says it once.
  */
 function repeatedValue(tokens: ReadonlyArray<{ kind: string; name?: string; value?: string | undefined }>): string | undefined {
   const given = new Map<string, string>();
   for (const token of tokens) {
     if (token.kind !== 'option' || token.name === undefined || token.value === undefined) continue;
     const earlier = given.get(token.name);
-    if (earlier !== undefined) return `--${token.name} is given more than once (${JSON.stringify(earlier)}, then ${JSON.stringify(token.value)}): give it once`;
+    if (earlier !== undefined && earlier !== token.value) return `--${token.name} is given twice, with different values: give it once`;
     given.set(token.name, token.value);
   }
   return undefined;

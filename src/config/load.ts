@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { CST, isMap, isScalar, isSeq, LineCounter, Parser, parseDocument, type Document, type ErrorCode, type YAMLError } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type Scalar, type YAMLError } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -14,7 +14,7 @@ import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, type Config } from './schema.ts';
 import { configWarnings } from './warnings.ts';
-import { formatPath, offsetOf, pathAt, type Segment } from './yamlTree.ts';
+import { formatPath, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -37,35 +37,20 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, string>> = {
   BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
 };
 
-function syntaxProblem(text: string, error: YAMLError): { offset: number; message: string } {
+function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, Scalar.Parsed>): { offset: number; message: string } {
   const [offset] = error.pos;
   // In `{ token: ${TOKEN} }` the `{` of the reference opens a flow mapping as far as YAML is concerned.
   if (text[offset] === '{' && text[offset - 1] === '$') {
     return { offset: offset - 1, message: 'inside { } a ${VAR} value must be quoted: write "${VAR}"' };
   }
-  // A quote never closed takes the rest of the file as its text, so YAML notices at the file's end: point at
-  // where that quoted value starts instead.
-  const opened = error.code === 'MISSING_CHAR' ? quotedValueEndingAt(text, offset) : undefined;
-  if (opened !== undefined) {
-    return { offset: opened.offset, message: `the quoted value that starts here runs to the end of the file: a closing ${opened.quote} is missing, here or in a quoted value above` };
+  // YAML reports a quote never closed where the value it opened ends, often at the end of the file, which
+  // says nothing of where to look: point at where that value starts.
+  const quoted = error.code === 'MISSING_CHAR' ? unclosed().get(offset) : undefined;
+  if (quoted !== undefined) {
+    const quote = text[quoted.range[0]];
+    return { offset: quoted.range[0], message: `the quoted value that starts here is not closed: a closing ${quote} is missing, here or in a quoted value above` };
   }
   return { offset, message: SYNTAX_MESSAGES[error.code] ?? error.message };
-}
-
-/** The quoted scalar of `text` whose token ends at `end`: where it starts, and its quote character. */
-function quotedValueEndingAt(text: string, end: number): { offset: number; quote: string } | undefined {
-  let found: { offset: number; quote: string } | undefined;
-  for (const token of new Parser().parse(text)) {
-    if (token.type !== 'document') continue;
-    CST.visit(token, (item) => {
-      for (const part of [item.key, item.value]) {
-        if ((part?.type === 'double-quoted-scalar' || part?.type === 'single-quoted-scalar') && part.offset + part.source.length === end) {
-          found = { offset: part.offset, quote: part.source[0]! };
-        }
-      }
-    });
-  }
-  return found;
 }
 
 /**
@@ -144,8 +129,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     // After the first error on a line the parser is off track, and what follows on that line is noise.
     const lines = new Set<number>();
     const issues: ConfigIssue[] = [];
+    let unclosed: ReadonlyMap<number, Scalar.Parsed> | undefined;
     for (const error of doc.errors) {
-      const { offset, message } = syntaxProblem(text, error);
+      const { offset, message } = syntaxProblem(text, error, () => (unclosed ??= unclosedQuotes(doc, text)));
       const issue = issueAt(offset, pathAt(doc, offset), message);
       if (!lines.has(issue.line)) issues.push(issue);
       lines.add(issue.line);

@@ -1,7 +1,7 @@
 // Between the data the schema sees and the text the user wrote: a path such as ['watches', 2, 'notify', 0]
 // leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
 
-import { isMap, isScalar, isSeq, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
+import { isMap, isScalar, isSeq, visit, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
 
 export type Segment = string | number;
 
@@ -67,6 +67,30 @@ export function pathAt(doc: Document.Parsed, offset: number): Segment[] {
     }
   }
 }
+
+/**
+ * The quoted values of the document that have no closing quote, by the offset where each ends (where YAML
+ * reports the missing quote). Found in one walk, however many there are.
+ */
+export function unclosedQuotes(doc: Document.Parsed, text: string): Map<number, Scalar.Parsed> {
+  const found = new Map<number, Scalar.Parsed>();
+  visit(doc, {
+    Scalar(_key, node) {
+      const scalar = node as Scalar.Parsed;
+      if (!scalar.range) return;
+      const source = text.slice(scalar.range[0], scalar.range[1]);
+      if ((scalar.type === 'QUOTE_DOUBLE' && !CLOSED_DOUBLE.test(source)) || (scalar.type === 'QUOTE_SINGLE' && !CLOSED_SINGLE.test(source))) {
+        found.set(scalar.range[1], scalar);
+      }
+    },
+  });
+  return found;
+}
+
+// A double-quoted value is closed by a quote that no backslash escapes; a single-quoted one by a quote
+// (inside, '' is a quote).
+const CLOSED_DOUBLE = /^"(?:[^"\\]|\\[\s\S])*"$/;
+const CLOSED_SINGLE = /^'(?:[^']|'')*'$/;
 
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 

@@ -26,13 +26,23 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a quote never closed, which YAML notices only at the end of the file',
     text: lines(...CLOUD, 'watches:', '  - serverId: s1', '    requestId: "r1', '  - serverId: s2', '    requestId: r2'),
-    expected: ['6:16 watches[0].requestId: the quoted value that starts here runs to the end of the file: a closing " is missing, here or in a quoted value above'],
+    expected: ['6:16 watches[0].requestId: the quoted value that starts here is not closed: a closing " is missing, here or in a quoted value above'],
+  },
+  {
+    name: 'a quote never closed that YAML stops at its line, since a later line opens another',
+    text: lines('cloud:', '  endpoint: "https://ecs.example.com', '  projectId: "p1"', 'watches: []'),
+    expected: ['2:13 cloud.endpoint: the quoted value that starts here is not closed: a closing " is missing, here or in a quoted value above'],
+  },
+  {
+    name: 'a closed quote with a comment stuck to it: the comment, not the quote',
+    text: lines('cloud:', '  endpoint: "https://ecs.example.com"# the endpoint', '  projectId: p1', 'watches: []'),
+    expected: ['2:38 cloud.endpoint: Comments must be separated from other tokens by white space characters'],
   },
   {
     name: 'a single quote never closed inside a flow list',
     text: lines(...CLOUD, 'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com/x', "    on: ['failure, timeout]"),
     expected: [
-      "8:10 notifiers.chat.on[0]: the quoted value that starts here runs to the end of the file: a closing ' is missing, here or in a quoted value above",
+      "8:10 notifiers.chat.on[0]: the quoted value that starts here is not closed: a closing ' is missing, here or in a quoted value above",
       '9:1 (root): Flow sequence in block collection must be sufficiently indented and end with a ]',
     ],
   },

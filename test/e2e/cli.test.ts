@@ -67,9 +67,12 @@ describe('the command line', () => {
     // parseArgs alone would read the last file named, without a word.
     const twice = await h.cli(['validate', '--config', 'a.yaml', '-c', 'b.yaml']);
     expect(twice).toMatchObject({ code: 2, stdout: '' });
-    expect(twice.stderr).toContain('--config is given more than once ("a.yaml", then "b.yaml"): give it once');
+    expect(twice.stderr).toContain('--config is given twice, with different values: give it once');
+    const sameTwice = await h.cli(['validate', '--config', join(h.dir, 'missing.yaml'), '-c', join(h.dir, 'missing.yaml')]);
+    expect(sameTwice.stderr).not.toContain('given twice');
+    expect(sameTwice.stderr).toContain('missing.yaml');
     const flagTwice = await h.cli(['check', '--json', '--json', '--config', join(h.dir, 'missing.yaml')]);
-    expect(flagTwice.stderr).not.toContain('more than once');
+    expect(flagTwice.stderr).not.toContain('given twice');
     expect(flagTwice.stderr).toContain('missing.yaml');
     const level = await h.cli(['validate'], { env: { LOG_LEVEL: 'loud' } });
     expect(level).toMatchObject({ code: 2 });
