@@ -77,11 +77,9 @@ export function unclosedQuotes(doc: Document.Parsed, text: string): Map<number, 
   visit(doc, {
     Scalar(_key, node) {
       const scalar = node as Scalar.Parsed;
-      if (!scalar.range) return;
-      const source = text.slice(scalar.range[0], scalar.range[1]);
-      if ((scalar.type === 'QUOTE_DOUBLE' && !CLOSED_DOUBLE.test(source)) || (scalar.type === 'QUOTE_SINGLE' && !CLOSED_SINGLE.test(source))) {
-        found.set(scalar.range[1], scalar);
-      }
+      if ((scalar.type !== 'QUOTE_DOUBLE' && scalar.type !== 'QUOTE_SINGLE') || !scalar.range) return;
+      const closed = scalar.type === 'QUOTE_DOUBLE' ? CLOSED_DOUBLE : CLOSED_SINGLE;
+      if (!closed.test(text.slice(scalar.range[0], scalar.range[1]))) found.set(scalar.range[1], scalar);
     },
   });
   return found;
