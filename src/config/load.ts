@@ -14,7 +14,7 @@ import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, type Config } from './schema.ts';
 import { configWarnings } from './warnings.ts';
-import { formatPath, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { danglingAliases, formatPath, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -154,7 +154,17 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   try {
     data = doc.toJS();
   } catch (err) {
-    // The one thing toJS refuses is an alias bomb (excessive alias expansion).
+    // toJS refuses an alias that names no anchor before it (a typo, or `remove` took the watch that held
+    // the anchor), and an alias bomb (excessive alias expansion), neither with a place to look at.
+    const dangling = danglingAliases(doc);
+    if (dangling.length > 0) {
+      return {
+        ok: false,
+        issues: dangling.map((alias) =>
+          issueAt(alias.range[0], pathAt(doc, alias.range[0]), `*${alias.source} names no anchor set before it: set &${alias.source} on a value above, or correct the name`),
+        ),
+      };
+    }
     return { ok: false, issues: [issueAt(0, [], err instanceof Error ? err.message : String(err))] };
   }
   const profile = applyCloudsYaml(data, env);

@@ -148,6 +148,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:14 poll.rateLimit: expected a rate: a count per unit, e.g. 50/s, 600/m or 1000/h'],
   },
   {
+    name: 'an alias that names no anchor before it (a typo, or the watch holding the anchor removed)',
+    text: lines(...CLOUD, 'watches:', '  - serverId: s1', '    requestId: r1', '    deadline: &long 12h', '  - serverId: s2', '    requestId: r2', '    deadline: *lnog'),
+    expected: ['10:15 watches[1].deadline: *lnog names no anchor set before it: set &lnog on a value above, or correct the name'],
+  },
+  {
     name: 'a YAML 1.1 merge key, which YAML 1.2 reads as a key like any other',
     text: lines(...CLOUD, 'watches:', '  - &first', '    serverId: s1', '    requestId: r1', '  - <<: *first', '    serverId: s1', '    requestId: r2'),
     expected: [
