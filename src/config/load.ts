@@ -35,6 +35,7 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, string>> = {
   MULTIPLE_DOCS: 'the watch file must be one YAML document: remove the extra ---',
   DUPLICATE_KEY: 'this key is already set above in the same mapping',
   BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
+  MULTILINE_IMPLICIT_KEY: 'this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far',
 };
 
 function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, Scalar.Parsed>): { offset: number; message: string } {

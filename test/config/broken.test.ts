@@ -47,6 +47,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a missing space after a colon, which makes the key run on into the next line',
+    text: lines(...CLOUD, 'watches:', '  - serverId:s1', '    requestId: r1'),
+    expected: ['5:5 watches[0]["serverId:s1 requestId"]: this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far'],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
