@@ -27,7 +27,12 @@ function invalidType(expected: string, input: unknown): string {
   if (input === undefined) return `required (${noun})`;
   if (input === null) return `is empty: expected ${noun}`;
   if (expected === 'int' && typeof input === 'number') return `${input} is not a whole number`;
-  const hint = expected === 'string' && (typeof input === 'number' || typeof input === 'boolean') ? ' (put it in quotes)' : '';
+  const hint =
+    expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')
+      ? ' (put it in quotes)'
+      : expected === 'array' && typeof input === 'string'
+        ? ' (write a list as [a, b], or one item per line starting with "- ")'
+        : '';
   return `expected ${noun}, got ${kindOf(input)}${hint}`;
 }
 

@@ -52,6 +52,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:5 watches[0]["serverId:s1 requestId"]: this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far'],
   },
   {
+    name: 'a list written as a string of names',
+    text: lines(...CLOUD, 'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com/x', 'watches:', '  - serverId: s1', '    requestId: r1', '    notify: chat, ops'),
+    expected: ['11:13 watches[0].notify: expected a list, got a string (write a list as [a, b], or one item per line starting with "- ")'],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
