@@ -8,6 +8,7 @@ import { close, closeSync, constants, fstat, fstatSync, open, openSync, read, re
 import { isUtf8 } from 'node:buffer';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
+import { errorCode } from '../net/failure.ts';
 
 const openFile = promisify(open);
 const statFile = promisify(fstat);
@@ -33,22 +34,39 @@ const PSEUDO_FILE_SYSTEMS = new Map([
   [0x1cd1, 'devpts'],
 ]);
 
-/** Why `dirname(path)` is no place for a data file, or undefined when it is. */
+/**
+ * Why `path`'s folder is no place for a data file, or undefined when it is. A folder that does not exist
+ * yet is judged by the nearest one that does: Node's recursive mkdir of a folder under /proc never ends
+ * (mkdir answers ENOENT, the parent exists, and it tries again).
+ */
 export async function pseudoFileSystemOf(path: string): Promise<string | undefined> {
-  try {
-    const { type } = await statFileSystem(dirname(path));
-    return PSEUDO_FILE_SYSTEMS.get(type);
-  } catch {
-    // A missing folder is reported by whoever creates or reads it.
-    return undefined;
+  for (const dir of foldersUp(path)) {
+    try {
+      return PSEUDO_FILE_SYSTEMS.get((await statFileSystem(dir)).type);
+    } catch (err) {
+      // Anything else (a file where a folder should be, no permission) is reported by whoever creates or reads it.
+      if (errorCode(err) !== 'ENOENT') return undefined;
+    }
   }
+  return undefined;
 }
 
 function pseudoFileSystemOfSync(path: string): string | undefined {
-  try {
-    return PSEUDO_FILE_SYSTEMS.get(statfsSync(dirname(path)).type);
-  } catch {
-    return undefined;
+  for (const dir of foldersUp(path)) {
+    try {
+      return PSEUDO_FILE_SYSTEMS.get(statfsSync(dir).type);
+    } catch (err) {
+      if (errorCode(err) !== 'ENOENT') return undefined;
+    }
+  }
+  return undefined;
+}
+
+/** `path`'s folder, then each folder above it up to the root. */
+function* foldersUp(path: string): Generator<string> {
+  for (let dir = dirname(path); ; dir = dirname(dir)) {
+    yield dir;
+    if (dirname(dir) === dir) return;
   }
 }
 

@@ -154,6 +154,8 @@ describe('the state lock', () => {
 
   it('refuses a state path on /proc', async () => {
     await expect(acquireStateLock('/proc/self/state.json', { logger: logger().logger })).rejects.toThrow(/is on \/proc/);
+    // In a folder that does not exist there: Node's recursive mkdir of it would never return.
+    await expect(acquireStateLock('/proc/no-such-folder/deeper/state.json', { logger: logger().logger })).rejects.toThrow(/is on \/proc/);
   });
 });
 
