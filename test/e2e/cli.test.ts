@@ -279,6 +279,28 @@ describe('hostile files and signals', () => {
     }
   });
 
+  it('stops notify-test at SIGTERM while a receiver never answers, with the status of the signal', async () => {
+    let requests = 0;
+    const silent = createHttpServer(() => {
+      requests++;
+    });
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    try {
+      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
+      const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { notifiers: `  chat:\n    type: webhook\n    url: ${url}\n    timeout: 60s` }));
+      const stop = new AbortController();
+      const running = h.cli(['notify-test', '--config', path], { signal: stop.signal });
+      await waitFor(() => requests > 0);
+      stop.abort('SIGTERM');
+      const r = await running;
+      expect(r.code).toBe(143);
+    } finally {
+      silent.closeAllConnections();
+      silent.close();
+    }
+  });
+
   it('lets a delivery in flight finish on SIGTERM instead of cutting it off (and sending it again later)', async () => {
     const a = quickAction();
     h.simulator.addAction(a);

@@ -5,6 +5,7 @@ import { createNotifiers } from '../../notify/registry.ts';
 import type { Notifier } from '../../notify/types.ts';
 import { UsageError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
+import { signalExitStatus } from '../signals.ts';
 import { renderTable, stateStyle } from '../table.ts';
 import { wantsColour } from '../terminal.ts';
 
@@ -34,6 +35,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     const colour = wantsColour(ctx.stdout, ctx.env);
     const rows = results.map((r) => [r.notifier.name, r.notifier.type, r.delivered ? 'delivered' : 'failed', r.answer]);
     ctx.stdout.write(`${renderTable(['NOTIFIER', 'TYPE', 'RESULT', 'ANSWER'], rows, colour ? (_r, column, cell) => (column === 2 ? stateStyle(cell as 'delivered' | 'failed') : null) : undefined)}\n`);
+    // Stopped by a signal, the attempts cut short say so in the table; the status is the signal's, as for every command.
+    if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     return results.every((r) => r.delivered) ? 0 : 1;
   } finally {
     await Promise.all([...notifiers.values()].map((n) => n.close()));
