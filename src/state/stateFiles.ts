@@ -118,8 +118,13 @@ function parseSnapshot(text: string, path: string) {
   try {
     parsed = JSON.parse(text);
   } catch (err) {
-    // Starting afresh would re-notify every finished watch: refuse and let the operator decide.
-    throw new StateError(path, `is not valid JSON (${(err as Error).message}); move it aside to start afresh, which re-notifies finished watches`, { cause: err });
+    // Starting afresh would re-notify every finished watch: refuse and let the operator decide. Not in V8's
+    // words, which quote the text: state.path may name some other file by mistake, a token file even.
+    throw new StateError(
+      path,
+      `is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}: if it is not the state file, correct state.path; if it is, move it aside to start afresh, which re-notifies finished watches`,
+      { cause: err },
+    );
   }
   const envelope = stateEnvelopeSchema.safeParse(parsed);
   if (!envelope.success) {

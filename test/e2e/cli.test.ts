@@ -209,7 +209,7 @@ describe('errors that stop a command', () => {
     await writeFile(join(h.dir, 'state', 'state.json'), '{"version":1,"watches":');
     const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/^ecs-action-watch run: state file .*state\.json: is not valid JSON .*move it aside to start afresh/);
+    expect(r.stderr).toMatch(/^ecs-action-watch run: state file .*state\.json: is not valid JSON: .*move it aside to start afresh/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 

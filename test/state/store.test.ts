@@ -65,6 +65,14 @@ describe('StateStore', () => {
     await expect(openStore(path)).rejects.toThrow(/is not valid JSON.*move it aside/);
   });
 
+  it('quotes nothing of a state path that names some other file (a token file, by mistake)', async () => {
+    const path = join(await tempDir(), 'token');
+    await writeFile(path, 'gAAAAABsecret-token-value\n');
+    const err = await openStore(path).then(() => undefined, (e: unknown) => e as Error);
+    expect(err?.message).toMatch(/is not valid JSON: if it is not the state file, correct state\.path/);
+    expect(err?.message).not.toContain('gAAAA');
+  });
+
   it('refuses a JSON file that is not a state file', async () => {
     const path = join(await tempDir(), 'state.json');
     await writeFile(path, '[1,2,3]');
