@@ -57,8 +57,9 @@ function parseLine(line: string): JournalEntry | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
-  } catch (err) {
-    return `is not JSON (${(err as Error).message})`;
+  } catch {
+    // Not in V8's words, which quote the line.
+    return 'is not JSON';
   }
   const entry = journalEntrySchema.safeParse(value);
   return entry.success ? entry.data : 'is not a journal entry (expected {"seq":N,...})';

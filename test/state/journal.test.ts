@@ -159,7 +159,7 @@ describe('the state journal', () => {
     await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"seq":3,"watc\n${line(4, [record('req-2')])}`);
     const refusal = StateStore.open(path);
     await expect(refusal).rejects.toThrow(StateError);
-    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is not JSON .*whole lines follow it.*Move it aside/);
+    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is not JSON, and whole lines follow it: .*Move it aside/);
   });
 
   it('refuses a journal with a line that is JSON but no change, or whose changes skip one, even at its last line', async () => {
