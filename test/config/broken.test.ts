@@ -57,6 +57,19 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['11:13 watches[0].notify: expected a list, got a string (write a list as [a, b], or one item per line starting with "- ")'],
   },
   {
+    name: 'header values an HTTP request cannot carry, and a header the client writes itself',
+    text: lines(
+      'cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', '  auth:', '    type: token', '    token: ${TOK}',
+      'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com/x', '    headers:', '      X-Team: "${TEAM}"', '      Content-Length: "5"',
+    ),
+    env: { TOK: 't\u0001k', TEAM: 'infra€' },
+    expected: [
+      '6:12 cloud.auth.token: holds a character an HTTP header cannot carry (a control character, or one beyond Latin-1 such as €): write it in ASCII',
+      '12:15 notifiers.chat.headers.X-Team: holds a character an HTTP header cannot carry (a control character, or one beyond Latin-1 such as €): write it in ASCII',
+      "13:7 notifiers.chat.headers.Content-Length: 'Content-Length' is written by the HTTP client itself: remove it",
+    ],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],

@@ -1,6 +1,6 @@
 // The `type: webhook` entry of `notifiers:` in the watch file: what each key accepts and its default.
 import * as z from 'zod';
-import { duration, headerValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
+import { duration, httpHeaderValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
 import { dictionarySchema } from '../../data/dictionary.ts';
 import { webhookTemplate } from '../template/config.ts';
 
@@ -8,6 +8,8 @@ import { webhookTemplate } from '../template/config.ts';
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 // RFC 9110 token characters.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+// Headers the HTTP client writes itself, or refuses: each would fail every delivery.
+const CLIENT_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect']);
 
 export const WebhookConfigSchema = strict({
   type: z.literal('webhook'),
@@ -19,8 +21,11 @@ export const WebhookConfigSchema = strict({
   ),
   headers: orEmpty(
     dictionarySchema(
-      z.string().regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` }),
-      headerValue(),
+      z
+        .string()
+        .regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` })
+        .refine((name) => !CLIENT_HEADERS.has(name.toLowerCase()), { error: (iss) => `'${String(iss.input)}' is written by the HTTP client itself: remove it` }),
+      httpHeaderValue(),
     ).prefault({}),
   ),
   timeout: duration().prefault('10s'),

@@ -1,18 +1,18 @@
 // `auth: { type: aksk }`: a Huawei Cloud / Open Telekom Cloud access key pair, permanent or temporary.
 import * as z from 'zod';
-import { headerValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());
 
 export const AkskAuthSchema = strict({
   type: z.literal('aksk'),
   // The access key and the security token are sent in headers: one line each.
-  accessKey: optionalText(headerValue()),
+  accessKey: optionalText(httpHeaderValue()),
   accessKeyFile: text(),
   secretKey: text(),
   secretKeyFile: text(),
   /** Temporary credentials (from IAM's securitytokens API or an agency) come with this token. */
-  securityToken: optionalText(headerValue()),
+  securityToken: optionalText(httpHeaderValue()),
   securityTokenFile: text(),
 }).superRefine((config, ctx) => {
   oneOf(config, ctx, ['accessKey', 'accessKeyFile']);

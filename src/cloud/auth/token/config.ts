@@ -1,11 +1,11 @@
 // `auth: { type: token }`: what each key accepts.
 import * as z from 'zod';
-import { headerValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 export const TokenAuthSchema = strict({
   type: z.literal('token'),
   /** Sent as X-Auth-Token: one line. */
-  token: optionalText(headerValue()),
+  token: optionalText(httpHeaderValue()),
   /** A file holding the token, read again when it changes. */
   tokenFile: optionalText(z.string()),
 }).superRefine((config, ctx) => oneOf(config, ctx, ['token', 'tokenFile']));
