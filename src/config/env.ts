@@ -31,8 +31,13 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
       problems.push({ message: `'${match}' is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)` });
       return match;
     }
-    const value = env[name];
     const fallback = reference[2];
+    // `${A:-${B}}` would end at the first `}` and send `${B}` as text: nesting is not supported, so it is refused.
+    if (fallback?.includes('${')) {
+      problems.push({ message: `the default of \${${name}:-...} holds another \${...}, which is not supported: give the default as plain text` });
+      return match;
+    }
+    const value = env[name];
     // As in the shell, `:-` also replaces a variable that is set but empty.
     if (value !== undefined && !(fallback !== undefined && value === '')) return value;
     if (fallback !== undefined) return fallback;

@@ -70,6 +70,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a reference nested in a default, which would be sent as its text',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: "${OUTER:-${INNER}}"'),
+    env: { INNER: 'p1' },
+    expected: ['3:14 cloud.projectId: the default of ${OUTER:-...} holds another ${...}, which is not supported: give the default as plain text'],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
