@@ -3,7 +3,7 @@ import { createServer as createTcpServer, type AddressInfo, type Server as TcpSe
 import type { SMTPServerOptions } from 'smtp-server';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmailNotifierConfig } from '../../src/notify/email/config.ts';
-import { createEmailNotifier } from '../../src/notify/email/email.ts';
+import { createEmailNotifier, loginNeedsTls } from '../../src/notify/email/email.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { TRACEBACK, attempt, failedResize, failure, silentLogger } from './fixtures.ts';
 import { closedPort } from '../net.ts';
@@ -97,6 +97,32 @@ describe('email notifier', () => {
     expect(err.message).toContain(`email ops-mail: 127.0.0.1:${smtp.port} answered 535 Authentication failed`);
     expect(err.message).not.toContain('wrong-password');
     expect(err.message).not.toContain(Buffer.from('\0mailer\0wrong-password').toString('base64'));
+  });
+
+  it('sends a login only over TLS, except to a relay on this machine', async () => {
+    const logins: string[] = [];
+    // The sink offers no STARTTLS.
+    const smtp = await smtpServer({
+      authOptional: false,
+      allowInsecureAuth: true,
+      onAuth(auth, _session, callback) {
+        logins.push(auth.password ?? '');
+        callback(null, { user: auth.username });
+      },
+    });
+    // 0.0.0.0 is no loopback name, and Linux connects it to this machine: the server without STARTTLS gets no login.
+    const err = await failure(email(smtp.port, { host: '0.0.0.0', user: 'mailer', password: 'never-in-clear' }).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toContain('(STARTTLS): the login goes only over TLS; enable STARTTLS on the server, or set smtp.secure: true (port 465)');
+    expect(logins).toEqual([]);
+    expect(smtp.mails).toHaveLength(0);
+    // 127.0.0.1: the relay is on this machine, and the password never leaves it.
+    await email(smtp.port, { user: 'mailer', password: 'on-loopback' }).send(failedResize(), attempt());
+    expect(logins).toEqual(['on-loopback']);
+    expect(loginNeedsTls({ user: 'u', secure: false, host: 'smtp.example.com' })).toBe(true);
+    expect(loginNeedsTls({ user: 'u', secure: true, host: 'smtp.example.com' })).toBe(false);
+    expect(loginNeedsTls({ user: undefined, secure: false, host: 'smtp.example.com' })).toBe(false);
+    for (const host of ['localhost', '127.0.0.1', '127.10.0.3', '::1', '[::1]']) expect(loginNeedsTls({ user: 'u', secure: false, host })).toBe(false);
   });
 
   it('hides the credentials when the server quotes the AUTH line it refused', async () => {

@@ -20,6 +20,18 @@ const TIMEOUT_PHASES: Record<string, string> = {
   SOCKET_TIMEOUT: 'waiting for an answer from',
 };
 
+/**
+ * Whether the connection must be upgraded with STARTTLS before the login: whenever there is one, unless the
+ * connection is TLS from the start (`secure`) or never leaves the machine (a relay on loopback). A server
+ * that does not offer STARTTLS, or an attacker who strips it from the server's answer, would otherwise get
+ * the password in clear.
+ */
+export function loginNeedsTls(smtp: Pick<EmailNotifierConfig['smtp'], 'user' | 'secure' | 'host'>): boolean {
+  return smtp.user !== undefined && !smtp.secure && !LOOPBACK.test(smtp.host);
+}
+
+const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
+
 export function createEmailNotifier(name: string, config: EmailNotifierConfig, deps: NotifierDeps): Notifier {
   const { smtp } = config;
   const endpoint = `${smtp.host}:${smtp.port}`;
@@ -33,7 +45,8 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     Buffer.from(`\0${smtp.user}\0${smtp.password}`).toString('base64'),
   ];
   // Not pooled: notifications are rare, and an idle pooled connection would only be dropped by the server.
-  // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked.
+  // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked; a
+  // login requires it (loginNeedsTls).
   // nodemailer is loaded at the first message: most runs of most commands send none. Its module.exports is
   // taken as the default export: the bundle's chunk of a CommonJS package has no named exports.
   let transport: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
@@ -43,6 +56,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       port: smtp.port,
       secure: smtp.secure,
       auth: smtp.user === undefined ? undefined : { user: smtp.user, pass: smtp.password },
+      requireTLS: loginNeedsTls(smtp),
       connectionTimeout: smtp.timeout,
       greetingTimeout: smtp.timeout,
       socketTimeout: smtp.timeout,
@@ -113,7 +127,8 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       const reply = oneLine(e.response ?? String(e.responseCode));
       // nodemailer names the step (RCPT TO, AUTH PLAIN, DATA), never the arguments; API and CONN are its own.
       const step = e.command && e.command !== 'API' && e.command !== 'CONN' ? ` (${e.command})` : '';
-      return fail(`${endpoint} answered ${reply}${step}`, !permanent);
+      const hint = e.command === 'STARTTLS' && loginNeedsTls(smtp) ? ': the login goes only over TLS; enable STARTTLS on the server, or set smtp.secure: true (port 465)' : '';
+      return fail(`${endpoint} answered ${reply}${step}${hint}`, !permanent);
     }
     if (code === 'ETIMEDOUT') {
       const phase = TIMEOUT_PHASES[e.timeoutType ?? ''] ?? 'talking to';
