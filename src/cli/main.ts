@@ -46,7 +46,7 @@ const onSignal = (signal: NodeJS.Signals) => {
   if (stop.signal.aborted) {
     // A second signal: the operator does not want to wait for a clean stop.
     process.stderr.write(`ecs-action-watch: second ${signal}, exiting now\n`);
-    process.exit(130);
+    process.exit(signal === 'SIGTERM' ? 143 : 130);
   }
   stop.abort(signal);
 };

@@ -32,9 +32,10 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
       return match;
     }
     const fallback = reference[2];
-    // `${A:-${B}}` would end at the first `}` and send `${B}` as text: nesting is not supported, so it is refused.
-    if (fallback?.includes('${')) {
-      problems.push({ message: `the default of \${${name}:-...} holds another \${...}, which is not supported: give the default as plain text` });
+    // A reference ends at its first `}`: `${A:-${B}}` would send the text `${B}`, and `${A:-{}}` a stray `}`
+    // whenever A is set. A default with a brace (or `$${`) is refused rather than guessed at.
+    if (fallback?.includes('{')) {
+      problems.push({ message: `the default of \${${name}:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces` });
       return match;
     }
     const value = env[name];

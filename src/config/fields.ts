@@ -4,6 +4,7 @@
 
 import cron from 'node-cron';
 import * as z from 'zod';
+import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
 
 const UNIT_MS = new Map([
@@ -158,18 +159,12 @@ export function headerValue() {
   return z.string().refine((text) => !LINE_BREAK.test(text), { message: ONE_LINE });
 }
 
-// What an HTTP field value may hold besides line breaks (told apart above): visible ASCII, Latin-1, spaces and
-// tabs (RFC 9110), the check undici makes on every request.
-const NOT_HTTP_FIELD_TEXT = /[^\t\r\n\x20-\x7e\x80-\xff]/;
-
 /**
  * A value sent in an HTTP header (a token, a webhook's header): one line, and nothing undici refuses, which
  * would otherwise fail every request (or every delivery until it is given up) with no line to look at.
  */
 export function httpHeaderValue() {
-  return headerValue().refine((text) => !NOT_HTTP_FIELD_TEXT.test(text), {
-    message: 'holds a character an HTTP header cannot carry (a control character, or one beyond Latin-1 such as €): write it in ASCII',
-  });
+  return headerValue().refine(isHttpFieldText, { message: `holds ${NOT_HTTP_FIELD_TEXT_PROBLEM}` });
 }
 
 const emailSyntax = z.email();

@@ -129,7 +129,7 @@ function parseSnapshot(text: string, path: string) {
   const envelope = stateEnvelopeSchema.safeParse(parsed);
   if (!envelope.success) {
     const problems = envelope.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(the file)'}: ${issue.message}`).join('; ');
-    throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}; ${problems}); move it aside to start afresh`);
+    throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}; ${problems}): if it is not the state file, correct state.path; if it is, move it aside to start afresh`);
   }
   return envelope.data;
 }

@@ -66,14 +66,17 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [
       '6:12 cloud.auth.token: holds a character an HTTP header cannot carry (a control character, or one beyond Latin-1 such as €): write it in ASCII',
       '12:15 notifiers.chat.headers.X-Team: holds a character an HTTP header cannot carry (a control character, or one beyond Latin-1 such as €): write it in ASCII',
-      "13:7 notifiers.chat.headers.Content-Length: 'Content-Length' is written by the HTTP client itself: remove it",
+      "13:7 notifiers.chat.headers.Content-Length: 'Content-Length' cannot be set: the HTTP client refuses it, or writes its own; remove it",
     ],
   },
   {
-    name: 'a reference nested in a default, which would be sent as its text',
-    text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: "${OUTER:-${INNER}}"'),
-    env: { INNER: 'p1' },
-    expected: ['3:14 cloud.projectId: the default of ${OUTER:-...} holds another ${...}, which is not supported: give the default as plain text'],
+    name: 'a default with a brace (another reference, or {}), which the reference would end at',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: "${OUTER:-${INNER}}"', '  region: "${REGION:-{}}"'),
+    env: { INNER: 'p1', REGION: 'eu-de' },
+    expected: [
+      '3:14 cloud.projectId: the default of ${OUTER:-...} holds a { (another ${...}, or a brace), which would end it early: give the default as plain text without braces',
+      '4:11 cloud.region: the default of ${REGION:-...} holds a { (another ${...}, or a brace), which would end it early: give the default as plain text without braces',
+    ],
   },
   {
     name: 'tab indentation',

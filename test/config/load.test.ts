@@ -74,6 +74,19 @@ describe('parseConfig', () => {
   });
 });
 
+describe('what HTTP headers carry', () => {
+  it('keeps accepting what they do: Latin-1, tabs, base64 and the headers a client may set', () => {
+    const text = [
+      'cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', '  auth:', '    type: token', '    token: "abc+/def=="',
+      'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com/x', '    headers:',
+      '      X-Team: "caf\u00e9\tops"', '      X-Host: a', '      content-type: text/plain', '      Host: hooks.internal', '      Connection: close',
+      'watches: []', '',
+    ].join('\n');
+    const config = parseConfig(text, { env: {} });
+    expect(config.notifiers['chat']).toMatchObject({ headers: { 'X-Team': 'caf\u00e9\tops', Host: 'hooks.internal', Connection: 'close', 'content-type': 'text/plain' } });
+  });
+});
+
 describe('formatIssue', () => {
   it('puts the file in front when given', () => {
     const issue = { line: 4, col: 7, path: 'watches[2].notify[0]', message: "unknown notifier 'x' (configured: a)" };

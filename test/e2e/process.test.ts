@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Harness, SECRETS, newIds } from './harness.ts';
+import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -40,6 +40,26 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['started', 'stopping', 'stopped']));
   for (const secret of SECRETS) expect(stdout).not.toContain(secret);
+});
+
+it('exits at once with 143 at a second SIGTERM while the first waits for a delivery in flight', async () => {
+  const a = quickAction();
+  h.simulator.addAction(a);
+  h.hooks.setAnswer({ delayMs: 60_000 });
+  const path = await h.writeConfig(`${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const until = Date.now() + 10_000;
+  while (h.hooks.received.length === 0 && Date.now() < until && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(h.hooks.received, out.stdout + out.stderr).toHaveLength(1);
+  child.kill('SIGTERM');
+  while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until + 5_000 && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  child.kill('SIGTERM');
+  expect(await exited).toBe(143);
+  expect(out.stderr).toContain('second SIGTERM, exiting now');
 });
 
 it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm parser is not recompiled by the optimising compiler', async () => {

@@ -99,7 +99,7 @@ describe('email notifier', () => {
     expect(err.message).not.toContain(Buffer.from('\0mailer\0wrong-password').toString('base64'));
   });
 
-  it('sends a login only over TLS, except to a relay on this machine', async () => {
+  it('sends a login only over TLS, except to a relay at a loopback address', async () => {
     const logins: string[] = [];
     // The sink offers no STARTTLS.
     const smtp = await smtpServer({
@@ -110,7 +110,7 @@ describe('email notifier', () => {
         callback(null, { user: auth.username });
       },
     });
-    // 0.0.0.0 is no loopback name, and Linux connects it to this machine: the server without STARTTLS gets no login.
+    // 0.0.0.0 is no loopback address, and Linux connects it to this machine: the server without STARTTLS gets no login.
     const err = await failure(email(smtp.port, { host: '0.0.0.0', user: 'mailer', password: 'never-in-clear' }).send(failedResize(), attempt()));
     expect(err.retryable).toBe(false);
     expect(err.message).toContain('(STARTTLS): the login goes only over TLS; enable STARTTLS on the server, or set smtp.secure: true (port 465)');
@@ -122,7 +122,9 @@ describe('email notifier', () => {
     expect(loginNeedsTls({ user: 'u', secure: false, host: 'smtp.example.com' })).toBe(true);
     expect(loginNeedsTls({ user: 'u', secure: true, host: 'smtp.example.com' })).toBe(false);
     expect(loginNeedsTls({ user: undefined, secure: false, host: 'smtp.example.com' })).toBe(false);
-    for (const host of ['localhost', '127.0.0.1', '127.10.0.3', '::1', '[::1]']) expect(loginNeedsTls({ user: 'u', secure: false, host })).toBe(false);
+    for (const host of ['127.0.0.1', '127.10.0.3', '::1', '::ffff:127.0.0.1']) expect(loginNeedsTls({ user: 'u', secure: false, host })).toBe(false);
+    // A name is looked up, DNS included: whoever answers would get the login.
+    for (const host of ['localhost', '127.300.1.1', '::ffff:10.0.0.1']) expect(loginNeedsTls({ user: 'u', secure: false, host })).toBe(true);
   });
 
   it('hides the credentials when the server quotes the AUTH line it refused', async () => {

@@ -79,7 +79,7 @@ describe('StateStore', () => {
     await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file/);
     // Which field is wrong, so that a hand-edited or restored file can be mended rather than thrown away.
     await writeFile(path, '{"version":1,"seq":-1,"watches":{}}');
-    await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file \(expected .*; seq: .*>=0\); move it aside/);
+    await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file \(expected .*; seq: .*>=0\): if it is not the state file, correct state\.path; if it is, move it aside/);
   });
 
   it('never writes in read-only mode', async () => {

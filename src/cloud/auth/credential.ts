@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { fileProblem } from '../../files/fileProblem.ts';
 import { readRegularFile, readRegularFileSync } from '../../files/readRegularFile.ts';
+import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../../net/httpFieldText.ts';
 import { CredentialError } from './CredentialError.ts';
 
 // A token, key or password is a few kilobytes at most (a PKI token was ~8 KiB).
@@ -17,10 +18,12 @@ export const RECHECK_MS = 1000;
  * The value of a secret file: surrounding whitespace (the newline `echo` adds) is not part of it, and a
  * line break inside would end the header it is sent in.
  */
-function parse(text: string, key: string, file: string): string {
+function parse(text: string, key: string, file: string, sentInHeader: boolean): string {
   const value = text.trim();
   if (value === '') throw new CredentialError(`cloud.auth.${key} ${file} is empty`);
   if (/[\r\n]/.test(value)) throw new CredentialError(`cloud.auth.${key} ${file} holds more than one line: write the secret alone`);
+  // As the watch file's own values are checked: undici would refuse every request that carries it.
+  if (sentInHeader && !isHttpFieldText(value)) throw new CredentialError(`cloud.auth.${key} ${file} holds ${NOT_HTTP_FIELD_TEXT_PROBLEM}`);
   return value;
 }
 
@@ -31,6 +34,8 @@ function fingerprint(s: { mtimeMs: number; ctimeMs: number; ino: number; size: n
 export class Credential {
   readonly #key: string;
   readonly #file: string | undefined;
+  /** Sent in an HTTP header (a token, an access key), rather than signing or a request body. */
+  readonly #sentInHeader: boolean;
   #value: string;
   #stamp = '';
   #checkedAt = 0;
@@ -40,16 +45,17 @@ export class Credential {
    * `value` or `file` (the `<key>File` key). A file is read here, synchronously, so that a missing one
    * stops the daemon at start with its name rather than failing every poll.
    */
-  constructor(key: string, value: string | undefined, file: string | undefined) {
+  constructor(key: string, value: string | undefined, file: string | undefined, options: { sentInHeader?: boolean } = {}) {
     this.#key = file === undefined ? key : `${key}File`;
     this.#file = file;
+    this.#sentInHeader = options.sentInHeader ?? false;
     if (file === undefined) {
       if (value === undefined) throw new CredentialError(`cloud.auth.${key} is not set`);
       this.#value = value;
       return;
     }
     try {
-      this.#value = parse(readRegularFileSync(file, MAX_CREDENTIAL_BYTES), this.#key, file);
+      this.#value = parse(readRegularFileSync(file, MAX_CREDENTIAL_BYTES), this.#key, file, this.#sentInHeader);
     } catch (err) {
       if (err instanceof CredentialError) throw err;
       throw new CredentialError(`cannot read cloud.auth.${this.#key} ${file}: ${fileProblem(err)}`, { cause: err });
@@ -79,7 +85,7 @@ export class Credential {
       const stamp = fingerprint(await stat(file));
       this.#checkedAt = Date.now();
       if (stamp === this.#stamp) return false;
-      const value = parse(await readRegularFile(file, MAX_CREDENTIAL_BYTES), this.#key, file);
+      const value = parse(await readRegularFile(file, MAX_CREDENTIAL_BYTES), this.#key, file, this.#sentInHeader);
       this.#stamp = stamp;
       if (value === this.#value) return false;
       this.#value = value;

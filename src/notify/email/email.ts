@@ -1,3 +1,4 @@
+import { BlockList, isIP } from 'node:net';
 import type { NodemailerError, Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
 import { oneLine } from '../../net/oneLine.ts';
@@ -22,15 +23,25 @@ const TIMEOUT_PHASES: Record<string, string> = {
 
 /**
  * Whether the connection must be upgraded with STARTTLS before the login: whenever there is one, unless the
- * connection is TLS from the start (`secure`) or never leaves the machine (a relay on loopback). A server
+ * connection is TLS from the start (`secure`) or never leaves the machine (a relay at a loopback address). A server
  * that does not offer STARTTLS, or an attacker who strips it from the server's answer, would otherwise get
  * the password in clear.
  */
 export function loginNeedsTls(smtp: Pick<EmailNotifierConfig['smtp'], 'user' | 'secure' | 'host'>): boolean {
-  return smtp.user !== undefined && !smtp.secure && !LOOPBACK.test(smtp.host);
+  return smtp.user !== undefined && !smtp.secure && !isLoopbackAddress(smtp.host);
 }
 
-const LOOPBACK = /^(?:localhost|127(?:\.\d{1,3}){3}|::1|\[::1\])$/i;
+// Loopback addresses written as such: a name, even localhost, is looked up (in DNS too, by nodemailer), and
+// whoever answers that lookup would get the login.
+const LOOPBACK = new BlockList();
+LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
+LOOPBACK.addAddress('::1', 'ipv6');
+LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+
+function isLoopbackAddress(host: string): boolean {
+  const family = isIP(host);
+  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+}
 
 export function createEmailNotifier(name: string, config: EmailNotifierConfig, deps: NotifierDeps): Notifier {
   const { smtp } = config;

@@ -8,8 +8,8 @@ import { webhookTemplate } from '../template/config.ts';
 const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
 // RFC 9110 token characters.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-// Headers the HTTP client writes itself, or refuses: each would fail every delivery.
-const CLIENT_HEADERS = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'expect']);
+// Headers that would fail every delivery: the HTTP client refuses them, or (Content-Length) writes the body's own.
+const CLIENT_HEADERS = new Set(['content-length', 'transfer-encoding', 'keep-alive', 'upgrade', 'expect']);
 
 export const WebhookConfigSchema = strict({
   type: z.literal('webhook'),
@@ -24,7 +24,7 @@ export const WebhookConfigSchema = strict({
       z
         .string()
         .regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` })
-        .refine((name) => !CLIENT_HEADERS.has(name.toLowerCase()), { error: (iss) => `'${String(iss.input)}' is written by the HTTP client itself: remove it` }),
+        .refine((name) => !CLIENT_HEADERS.has(name.toLowerCase()), { error: (iss) => `'${String(iss.input)}' cannot be set: the HTTP client refuses it, or writes its own; remove it` }),
       httpHeaderValue(),
     ).prefault({}),
   ),

@@ -86,6 +86,10 @@ describe('a token from a file', () => {
       await writeFile(join(dir, 'empty'), ' \n');
       return join(dir, 'empty');
     }, /^cloud\.auth\.tokenFile .*empty is empty$/],
+    ['not sendable in a header', async () => {
+      await writeFile(join(dir, 'euro'), 'sec€ret\n');
+      return join(dir, 'euro');
+    }, /^cloud\.auth\.tokenFile .*euro holds a character an HTTP header cannot carry \(a control character, or one beyond Latin-1 such as €\): write it in ASCII$/],
   ])('stops the start with the file named when it is %s', async (_case, make, message) => {
     const file = await make();
     expect(() => createAuth({ type: 'token', tokenFile: file }, deps)).toThrow(message);

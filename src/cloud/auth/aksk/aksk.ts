@@ -24,10 +24,10 @@ const ACCESS = /\bAccess=([^,\s]+)/;
  * and, for temporary credentials, X-Security-Token. Keys from files are read again when the files change.
  */
 export function createAkskAuth(config: AkskAuthConfig): AuthStrategy {
-  const accessKey = new Credential('accessKey', config.accessKey, config.accessKeyFile);
+  const accessKey = new Credential('accessKey', config.accessKey, config.accessKeyFile, { sentInHeader: true });
   const secretKey = new Credential('secretKey', config.secretKey, config.secretKeyFile);
   const temporary = config.securityToken !== undefined || config.securityTokenFile !== undefined;
-  const securityToken = temporary ? new Credential('securityToken', config.securityToken, config.securityTokenFile) : undefined;
+  const securityToken = temporary ? new Credential('securityToken', config.securityToken, config.securityTokenFile, { sentInHeader: true }) : undefined;
   const credentials = [accessKey, secretKey, ...(securityToken === undefined ? [] : [securityToken])];
 
   return {

@@ -7,7 +7,7 @@ import type { TokenAuthConfig } from './config.ts';
  * renewed from here; from a file, a new one written there is picked up, at the latest after a 401.
  */
 export function createTokenAuth(config: TokenAuthConfig): AuthStrategy {
-  const token = new Credential('token', config.token, config.tokenFile);
+  const token = new Credential('token', config.token, config.tokenFile, { sentInHeader: true });
   return {
     headers: async () => ({ 'x-auth-token': await token.value() }),
     async onUnauthorized(sent) {
