@@ -256,49 +256,26 @@ describe('hostile files and signals', () => {
   });
 
   it('stops check at Ctrl-C even while the endpoint never answers', async () => {
-    let requests = 0;
-    const silent = createHttpServer(() => {
-      requests++;
-    });
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-    try {
-      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
-      const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(h.simulator.url, url).replace('timeout: 500ms', 'timeout: 60s'));
-      const stop = new AbortController();
-      const running = h.cli(['check', '--config', path], { signal: stop.signal });
-      await waitFor(() => requests > 0);
-      stop.abort('SIGINT');
-      // Without the signal this would wait for the 60 s timeout, beyond the test's own.
-      const r = await running;
-      expect(r.code).toBe(130);
-      expect(r.stdout).toBe('');
-    } finally {
-      silent.closeAllConnections();
-      silent.close();
-    }
+    await using silent = await silentServer();
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(h.simulator.url, silent.url).replace('timeout: 500ms', 'timeout: 60s'));
+    const stop = new AbortController();
+    const running = h.cli(['check', '--config', path], { signal: stop.signal });
+    await waitFor(() => silent.requests() > 0);
+    stop.abort('SIGINT');
+    // Without the signal this would wait for the 60 s timeout, beyond the test's own.
+    const r = await running;
+    expect(r.code).toBe(130);
+    expect(r.stdout).toBe('');
   });
 
   it('stops notify-test at SIGTERM while a receiver never answers, with the status of the signal', async () => {
-    let requests = 0;
-    const silent = createHttpServer(() => {
-      requests++;
-    });
-    silent.listen(0, '127.0.0.1');
-    await once(silent, 'listening');
-    try {
-      const url = `http://127.0.0.1:${(silent.address() as AddressInfo).port}/hook`;
-      const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { notifiers: `  chat:\n    type: webhook\n    url: ${url}\n    timeout: 60s` }));
-      const stop = new AbortController();
-      const running = h.cli(['notify-test', '--config', path], { signal: stop.signal });
-      await waitFor(() => requests > 0);
-      stop.abort('SIGTERM');
-      const r = await running;
-      expect(r.code).toBe(143);
-    } finally {
-      silent.closeAllConnections();
-      silent.close();
-    }
+    await using silent = await silentServer();
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { notifiers: `  chat:\n    type: webhook\n    url: ${silent.url}/hook\n    timeout: 60s` }));
+    const stop = new AbortController();
+    const running = h.cli(['notify-test', '--config', path], { signal: stop.signal });
+    await waitFor(() => silent.requests() > 0);
+    stop.abort('SIGTERM');
+    expect((await running).code).toBe(143);
   });
 
   it('lets a delivery in flight finish on SIGTERM instead of cutting it off (and sending it again later)', async () => {
@@ -328,3 +305,21 @@ describe('hostile files and signals', () => {
     expect(new Set(h.hooks.received.map((hook) => hook.headers['webhook-id'])).size).toBe(3);
   });
 });
+
+/** An HTTP server on loopback that takes requests and never answers them. */
+async function silentServer(): Promise<{ url: string; requests(): number; [Symbol.asyncDispose](): Promise<void> }> {
+  let requests = 0;
+  const server = createHttpServer(() => {
+    requests++;
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    async [Symbol.asyncDispose]() {
+      server.closeAllConnections();
+      server.close();
+    },
+  };
+}
