@@ -151,14 +151,14 @@ export async function readRegularFile(path: string, maxBytes: number, options: {
  * readRegularFile for the few reads that must finish before anything else runs (a credential or CA file
  * at start, a clouds.yaml during validation): the same checks, so a FIFO fails at once instead of hanging.
  */
-export function readRegularFileSync(path: string, maxBytes: number): string {
+export function readRegularFileSync(path: string, maxBytes: number, options: { strictUtf8?: boolean } = {}): string {
   refusePseudo(pseudoFileSystemOfSync(path));
   const fd = openSync(path, OPEN_FLAGS);
   try {
     refuseIrregular(fstatSync(fd), maxBytes);
     const text = readFileSync(fd);
     if (text.length > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
-    return textOf(text, false);
+    return textOf(text, options.strictUtf8 === true);
   } finally {
     closeSync(fd);
   }

@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
@@ -132,6 +134,22 @@ describe('a valid watch file', () => {
     );
     expect(config.notifiers['chat']).toMatchObject({ template: { body: readFileSync(slack, 'utf8') } });
     expect(config.notifiers['mail']).toMatchObject({ template: { subject: '{{headline}}', text: undefined } });
+  });
+
+  it('reads a template file as UTF-8, without the byte order mark an editor may write, and refuses one that is not', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-template-'));
+    try {
+      const bom = join(dir, 'bom.mustache');
+      writeFileSync(bom, Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"text":"caf\u00e9 {{headline}}"}')]));
+      const config = parseConfig(lines(...CLOUD, 'notifiers:', `  chat: { type: webhook, url: "https://hooks.example.com/x", template: { bodyFile: "${bom}" } }`), { env: {} });
+      expect(config.notifiers['chat']).toMatchObject({ template: { body: '{"text":"caf\u00e9 {{headline}}"}' } });
+      const latin1 = join(dir, 'latin1.mustache');
+      writeFileSync(latin1, Buffer.from('{"text":"caf\xe9"}', 'latin1'));
+      expect(() => parseConfig(lines(...CLOUD, 'notifiers:', `  chat: { type: webhook, url: "https://hooks.example.com/x", template: { bodyFile: "${latin1}" } }`), { env: {} }))
+        .toThrow(`cannot read the template ${latin1}: is not UTF-8 text (line 1, column 13 is not): save it as UTF-8`);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes the project of a catalog-style endpoint when cloud.projectId is left out', () => {

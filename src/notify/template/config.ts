@@ -25,7 +25,9 @@ function templateFile(mode: TemplateMode) {
   return z.string().min(1).meta({ description: 'A file holding the template, e.g. docs/templates/slack.json.mustache; read when the watch file is loaded' }).transform((path, ctx) => {
     let source: string;
     try {
-      source = readRegularFileSync(path, MAX_TEMPLATE_BYTES);
+      // UTF-8 as the watch file is (a Latin-1 file would send U+FFFD for its accents), and without the byte
+      // order mark an editor may write, which would otherwise open the body with it.
+      source = readRegularFileSync(path, MAX_TEMPLATE_BYTES, { strictUtf8: true }).replace(/^\uFEFF/, '');
     } catch (err) {
       ctx.issues.push({ code: 'custom', input: path, message: `cannot read the template ${path}: ${fileProblem(err)}` });
       return z.NEVER;
