@@ -56,7 +56,9 @@ function toMilliseconds(text: string, ctx: z.core.$RefinementCtx<string>): numbe
   const ms = parseDuration(text);
   if (ms !== undefined && ms > 0 && ms <= MAX_DURATION_MS) return ms;
   const message =
-    ms === undefined
+    text.trim() === ''
+      ? `is empty: write a duration as ${DURATION_FORMS} (${EMPTY_FROM_ENV})`
+      : ms === undefined
       ? `'${text}' is not a duration: write ${DURATION_FORMS}`
       : ms <= 0
         ? `'${text}' must be longer than 0`
@@ -64,6 +66,9 @@ function toMilliseconds(text: string, ctx: z.core.$RefinementCtx<string>): numbe
   ctx.issues.push({ code: 'custom', input: text, message });
   return z.NEVER;
 }
+
+/** Why a value that must not be empty may be: most often a variable. */
+export const EMPTY_FROM_ENV = 'a ${VAR} set to "" or a ${VAR:-} with an empty default gives that; leave the key out for its default';
 
 // Numbers and booleans arrive as strings when they come from `${VAR}`, which only ever yields text.
 const fromEnvText = (parse: (text: string) => unknown) => (value: unknown) =>

@@ -3,6 +3,7 @@
 // back only where they cannot be secrets.
 
 import type { z } from 'zod';
+import { EMPTY_FROM_ENV } from './fields.ts';
 
 const NOUNS: Record<string, string> = {
   string: 'a string',
@@ -27,6 +28,7 @@ function invalidType(expected: string, input: unknown): string {
   if (input === undefined) return `required (${noun})`;
   if (input === null) return `is empty: expected ${noun}`;
   if (expected === 'int' && typeof input === 'number') return `${input} is not a whole number`;
+  if (input === '' && expected !== 'string') return `is empty: expected ${noun} (${EMPTY_FROM_ENV})`;
   const hint =
     expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')
       ? ' (put it in quotes)'

@@ -79,6 +79,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a number and a duration left empty by their variables',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', '  timeout: ${T:-}', 'notifiers:', '  mail:', '    type: email', '    smtp: { host: h, port: "${SMTP_PORT}" }', '    from: a@example.com', '    to: [b@example.com]'),
+    env: { SMTP_PORT: '' },
+    expected: [
+      '4:12 cloud.timeout: is empty: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d (a ${VAR} set to "" or a ${VAR:-} with an empty default gives that; leave the key out for its default)',
+      '8:28 notifiers.mail.smtp.port: is empty: expected a number (a ${VAR} set to "" or a ${VAR:-} with an empty default gives that; leave the key out for its default)',
+    ],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
