@@ -149,7 +149,8 @@ export async function readRegularFile(path: string, maxBytes: number, options: {
 
 /**
  * readRegularFile for the few reads that must finish before anything else runs (a credential or CA file
- * at start, a clouds.yaml during validation): the same checks, so a FIFO fails at once instead of hanging.
+ * at start, a clouds.yaml or a template file during validation): the same checks, so a FIFO fails at once
+ * instead of hanging.
  */
 export function readRegularFileSync(path: string, maxBytes: number, options: { strictUtf8?: boolean } = {}): string {
   refusePseudo(pseudoFileSystemOfSync(path));

@@ -117,13 +117,13 @@ function parseSnapshot(text: string, path: string) {
   let parsed: unknown;
   try {
     parsed = JSON.parse(text);
-  } catch (err) {
+  } catch {
     // Starting afresh would re-notify every finished watch: refuse and let the operator decide. Not in V8's
-    // words, which quote the text: state.path may name some other file by mistake, a token file even.
+    // words, which quote the text (state.path may name some other file by mistake, a token file even), nor
+    // with its error as the cause, which a logged error would append.
     throw new StateError(
       path,
       `is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}: if it is not the state file, correct state.path; if it is, move it aside to start afresh, which re-notifies finished watches`,
-      { cause: err },
     );
   }
   const envelope = stateEnvelopeSchema.safeParse(parsed);

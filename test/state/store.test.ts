@@ -71,6 +71,8 @@ describe('StateStore', () => {
     const err = await openStore(path).then(() => undefined, (e: unknown) => e as Error);
     expect(err?.message).toMatch(/is not valid JSON: if it is not the state file, correct state\.path/);
     expect(err?.message).not.toContain('gAAAA');
+    // pino's error serializer appends the causes' messages, and V8's quotes the text.
+    expect(err?.cause).toBeUndefined();
   });
 
   it('refuses a JSON file that is not a state file', async () => {
