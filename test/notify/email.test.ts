@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { EmailNotifierConfig } from '../../src/notify/email/config.ts';
 import { createEmailNotifier, loginNeedsTls } from '../../src/notify/email/email.ts';
 import type { Notifier } from '../../src/notify/types.ts';
-import { TRACEBACK, attempt, failedResize, failure, silentLogger } from './fixtures.ts';
+import { TRACEBACK, attempt, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
 import { closedPort } from '../net.ts';
 import { startMailSink, type MailSink, type ReceivedMail } from '../../src/sinks/mailSink.ts';
 
@@ -243,5 +243,14 @@ describe('a templated mail', () => {
     await mailer.send(failedResize(), attempt());
     expect(smtp.mails[0]!.subject).toBe('[ecs-action-watch] resize failed: web-01');
     expect(smtp.mails[0]!.body).toContain('Traceback of compute_resize_instance:');
+  });
+
+  it('sends nothing, and gives up at once, when its template renders a batch too large to send', async () => {
+    const smtp = await smtpServer();
+    const mailer = email(smtp.port, {}, { template: { subject: undefined, text: '{{#batch.watches}}{{#text}}{{.}}{{/text}}{{/batch.watches}}' } });
+    const err = await failure(mailer.send(largeFleetDigest(2000), attempt()));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/^email ops-mail: its template renders more than 16 MiB for this notification; fix notifiers\.ops-mail\.template \(/);
+    expect(smtp.mails).toHaveLength(0);
   });
 });

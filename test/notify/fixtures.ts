@@ -88,3 +88,13 @@ export function fleetDigest(overrides: Partial<BatchNotification> = {}): BatchNo
     ...overrides,
   };
 }
+
+/** fleetDigest with `size` watches, its four kinds in turn: a batch as large as a fleet run's. */
+export function largeFleetDigest(size: number): BatchNotification {
+  const digest = fleetDigest();
+  const watches = Array.from({ length: size }, (_, i) => {
+    const entry = digest.watches[i % digest.watches.length]!;
+    return { ...entry, watch: { ...entry.watch, name: `web-${i}` } };
+  });
+  return { ...digest, watches };
+}

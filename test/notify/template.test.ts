@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES } from '../../src/model.ts';
 import { HOSTILE, SAMPLES } from '../../src/notify/template/samples.ts';
-import { renderTemplate, templateProblems } from '../../src/notify/template/template.ts';
+import { RENDER_LIMITS, renderTemplate, templateProblems } from '../../src/notify/template/template.ts';
 import { viewOf } from '../../src/notify/template/view.ts';
-import { failedResize, fleetDigest } from './fixtures.ts';
+import { failedResize, fleetDigest, largeFleetDigest } from './fixtures.ts';
 
 describe('a webhook template', () => {
   it('escapes each value as the inside of a JSON string, whatever it holds', () => {
@@ -40,6 +40,32 @@ describe('a webhook template', () => {
     const problems = templateProblems(source, 'json');
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(problem);
+  });
+});
+
+describe('a template over a batch', () => {
+  it.each([
+    ['{{#batch.watches}}\n{{#batch.watches}}{{label}}{{/batch.watches}}{{/batch.watches}}', 'line 2, column 1: {{#batch.watches}} inside {{#batch.watches}}'],
+    ['{{#batch.failures}}{{#batch.watches}}{{label}}{{/batch.watches}}{{/batch.failures}}', 'line 1, column 20: {{#batch.watches}} inside {{#batch.failures}}'],
+    ['{{#batch}}{{#watches}}{{#batch}}{{#successes}}.{{/successes}}{{/batch}}{{/watches}}{{/batch}}', 'line 1, column 23: {{#batch}} inside {{#watches}}'],
+    ['{{#batch.watches}}{{#events}}{{{text}}}{{/events}}{{/batch.watches}}', 'line 1, column 30: {{{text}}} inside {{#batch.watches}}'],
+    ['{{#batch.pending}}{{body}}{{/batch.pending}}', 'line 1, column 19: {{body}} inside {{#batch.pending}}'],
+  ])('refuses %j, which repeats the whole batch for every watch', (source, where) => {
+    expect(templateProblems(source, 'text')).toEqual([
+      `template ${where} repeats the whole batch for every item (a section over a batch's list inside another, or {{{text}}} or {{{body}}} inside one, repeats the whole batch for every watch): close the list's section first, or use the item's own fields`,
+    ]);
+  });
+
+  it("accepts an item's own lists and objects, and the batch's small values, inside a list", () => {
+    const source = '{{#batch.watches}}{{batch.label}} {{label}} {{#watch}}{{name}}{{/watch}} {{#events}}{{event}} {{headline}}{{/events}}{{#isBatch}}.{{/isBatch}}{{/batch.watches}}{{#events}}{{#server}}{{status}}{{/server}}{{/events}}';
+    expect(templateProblems(source, 'text')).toEqual([]);
+  });
+
+  it('stops a render that goes past its limit, so that it cannot hold the daemon for minutes', () => {
+    // Refused by the load's check; rendered unchecked, it would go through 400³ sections.
+    const nested = '{{#batch.watches}}{{#batch.watches}}{{#batch.watches}}{{/batch.watches}}{{/batch.watches}}{{/batch.watches}}';
+    expect(() => renderTemplate(nested, largeFleetDigest(400), 'text')).toThrow(`its template renders more than ${RENDER_LIMITS.tokens.toLocaleString('en')} values and sections for this notification`);
+    expect(renderTemplate('{{#batch.watches}}{{label}},{{/batch.watches}}', largeFleetDigest(10_000), 'text')).toHaveLength(88_890);
   });
 });
 

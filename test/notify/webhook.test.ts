@@ -7,7 +7,7 @@ import type { Notifier } from '../../src/notify/types.ts';
 import type { WebhookNotifierConfig } from '../../src/notify/webhook/config.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
-import { attempt, failedResize, failure, silentLogger } from './fixtures.ts';
+import { attempt, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
 import { closedPort } from '../net.ts';
 
 const SECRET = `whsec_${Buffer.from('webhook-test-key-0123456789abcdef').toString('base64')}`;
@@ -257,6 +257,17 @@ describe('a templated webhook', () => {
     expect(err.retryable).toBe(false);
     expect(err.message).toMatch(/^webhook chat: its template rendered invalid JSON for this notification \(.*\); fix notifiers\.chat\.template$/);
     expect(received).toHaveLength(0);
+  });
+
+  it('sends nothing, and gives up at once, when its template renders a batch too large to send', async () => {
+    // Passes the load's check ({{#text}} is a text, not a list), yet writes the whole message once per watch.
+    const hook = webhook({ template: { body: '{"items": "{{#batch.watches}}{{#text}}{{.}}{{/text}}{{/batch.watches}}"}' } });
+    const err = await failure(hook.send(largeFleetDigest(2000), attempt()));
+    expect(err.retryable).toBe(false);
+    expect(err.message).toMatch(/^webhook chat: its template renders more than 16 MiB for this notification; fix notifiers\.chat\.template \(a section over a batch's list inside another/);
+    expect(received).toHaveLength(0);
+    await hook.send(largeFleetDigest(20), attempt());
+    expect(received).toHaveLength(1);
   });
 });
 

@@ -7,7 +7,7 @@ import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { isBatch, renderEmail } from '../render.ts';
-import { renderTemplate } from '../template/template.ts';
+import { renderForDelivery } from '../template/template.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { NotificationWatch, OutgoingNotification } from '../../model.ts';
 
@@ -118,10 +118,10 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     const template = config.template;
     if (!template) return message;
     // A subject is one line, whatever the template or its values hold.
-    const subject = template.subject === undefined ? '' : renderTemplate(template.subject, notification, 'text').replace(/\s+/g, ' ').trim();
+    const subject = template.subject === undefined ? '' : renderForDelivery(template.subject, notification, 'text', prefix, `notifiers.${name}.template`).replace(/\s+/g, ' ').trim();
     return {
       subject: subject || message.subject,
-      text: template.text === undefined ? message.text : renderTemplate(template.text, notification, 'text'),
+      text: template.text === undefined ? message.text : renderForDelivery(template.text, notification, 'text', prefix, `notifiers.${name}.template`),
     };
   }
 

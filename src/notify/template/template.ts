@@ -4,6 +4,7 @@
 // `{{{body}}}`, the contract's JSON body). A mail template writes plain text: nothing is escaped.
 import Mustache from 'mustache';
 import type { OutgoingNotification } from '../../model.ts';
+import { DeliveryError } from '../DeliveryError.ts';
 import { SAMPLES } from './samples.ts';
 import { viewOf } from './view.ts';
 
@@ -19,9 +20,70 @@ function plain(value: unknown): string {
   return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
 }
 
-export function renderTemplate(source: string, n: OutgoingNotification, mode: TemplateMode): string {
-  return Mustache.render(source, viewOf(n), undefined, { escape: mode === 'json' ? jsonEscape : plain });
+/**
+ * What one rendering may cost. A template checked against the samples can still explode on a real batch:
+ * `{{{text}}}` inside `{{#batch.watches}}` writes the whole batch once per watch. A render runs on the
+ * daemon's only thread, so it is stopped at a size no receiver takes anyway rather than allowed to block
+ * polling for minutes. Tokens count the work, so that sections that write nothing are bounded too.
+ */
+export const RENDER_LIMITS = { characters: 16 * 1024 * 1024, tokens: 4_000_000 };
+
+/** A template whose output for one notification went past RENDER_LIMITS. */
+class TemplateTooLargeError extends Error {
+  override readonly name = 'TemplateTooLargeError';
 }
+
+/** mustache.js's writer, counting what it renders: each call renders one list of tokens for one item. */
+class BoundedWriter extends Mustache.Writer {
+  private tokens = 0;
+  private characters = 0;
+  /** The characters the nested calls of each open call wrote, so that each character counts once. */
+  private readonly nested: number[] = [];
+
+  renderBounded(source: string, view: object, escape: (value: unknown) => string): string {
+    this.tokens = 0;
+    this.characters = 0;
+    this.nested.length = 0;
+    return this.render(source, view, undefined, { escape });
+  }
+
+  override renderTokens(...args: Parameters<Mustache.Writer['renderTokens']>): string {
+    this.tokens += args[0].length + 1;
+    if (this.tokens > RENDER_LIMITS.tokens) {
+      throw new TemplateTooLargeError(`its template renders more than ${RENDER_LIMITS.tokens.toLocaleString('en')} values and sections for this notification`);
+    }
+    this.nested.push(0);
+    const out = super.renderTokens(...args);
+    this.characters += out.length - this.nested.pop()!;
+    if (this.nested.length > 0) this.nested[this.nested.length - 1]! += out.length;
+    if (this.characters > RENDER_LIMITS.characters) {
+      throw new TemplateTooLargeError(`its template renders more than ${RENDER_LIMITS.characters / 1024 / 1024} MiB for this notification`);
+    }
+    return out;
+  }
+}
+
+const writer = new BoundedWriter();
+
+/** Throws TemplateTooLargeError when the output goes past RENDER_LIMITS. */
+export function renderTemplate(source: string, n: OutgoingNotification, mode: TemplateMode): string {
+  return writer.renderBounded(source, viewOf(n), mode === 'json' ? jsonEscape : plain);
+}
+
+/**
+ * renderTemplate for a delivery attempt: a template too large for this notification fails the delivery
+ * for good (every attempt would render the same), naming the setting to fix.
+ */
+export function renderForDelivery(source: string, n: OutgoingNotification, mode: TemplateMode, prefix: string, setting: string): string {
+  try {
+    return renderTemplate(source, n, mode);
+  } catch (err) {
+    if (!(err instanceof TemplateTooLargeError)) throw err;
+    throw new DeliveryError(`${prefix}: ${err.message}; fix ${setting} (${REPEATS_THE_BATCH})`, { retryable: false });
+  }
+}
+
+const REPEATS_THE_BATCH = 'a section over a batch\'s list inside another, or {{{text}}} or {{{body}}} inside one, repeats the whole batch for every watch';
 
 /** `line 3, column 12` of `index` in `text`. */
 function position(text: string, index: number): string {
@@ -97,6 +159,11 @@ function nameProblems(source: string, tokens: readonly Token[], contexts: readon
       problems.push(`template ${position(source, start)}: unknown field '${name}' (the fields are listed in the README under "Notifier templates"; at the top: ${topLevel})`);
       continue;
     }
+    const repeated = found.find((c) => repeatsTheBatch(c, type, name));
+    if (repeated) {
+      problems.push(`template ${position(source, start)}: ${tagOf(type, name)} inside {{#${listItemName.get(itemOf(repeated)!)}}} repeats the whole batch for every item (${REPEATS_THE_BATCH}): close the list's section first, or use the item's own fields`);
+      continue;
+    }
     if (type === '#' || type === '^') {
       const inner = type === '^' ? contexts : found.flatMap((c) => sectionContext(c, name));
       problems.push(...nameProblems(source, token[4] as Token[], inner.length > 0 ? inner : contexts));
@@ -105,10 +172,63 @@ function nameProblems(source: string, tokens: readonly Token[], contexts: readon
   return problems;
 }
 
+/** The contexts of the items of a batch's lists, with the list's name, for telling an item's fields from the batch's. */
+const listItemName = new WeakMap<Mustache.Context, string>();
+
+/** Whether `list` is one of the view's `batch` lists, which are as long as the batch. */
+function isBatchList(context: Mustache.Context, list: unknown[]): boolean {
+  let root = context;
+  while (root.parent) root = root.parent;
+  const batch: unknown = (root.view as { batch?: unknown }).batch;
+  return batch !== null && typeof batch === 'object' && Object.values(batch).includes(list);
+}
+
+/** The innermost item of a batch's list that `context` is in, if any. */
+function itemOf(context: Mustache.Context): Mustache.Context | undefined {
+  for (let c: Mustache.Context | undefined = context; c; c = c.parent) if (listItemName.has(c)) return c;
+  return undefined;
+}
+
+/** Whether `name` resolves inside the list item, not from the batch around it. */
+function resolvesInItem(context: Mustache.Context, item: Mustache.Context, name: string): boolean {
+  for (let c: Mustache.Context | undefined = context; c; c = c.parent) {
+    if (new Mustache.Context(c.view).lookup(name) !== undefined) return true;
+    if (c === item) return false;
+  }
+  return false;
+}
+
+/**
+ * Whether the tag, inside a list item, takes from outside it something as large as the batch: a list or
+ * an object to open (a list within its own list is N × N), or the whole message's text or body.
+ */
+function repeatsTheBatch(context: Mustache.Context, type: string, name: string): boolean {
+  const item = itemOf(context);
+  if (!item || resolvesInItem(context, item, name)) return false;
+  if (type === '#') {
+    const value: unknown = context.lookup(name);
+    return value !== null && typeof value === 'object';
+  }
+  return (type === 'name' || type === '&') && WHOLE_NOTIFICATION_FIELDS.has(name);
+}
+
+const WHOLE_NOTIFICATION_FIELDS = new Set(['text', 'body']);
+
+function tagOf(type: string, name: string): string {
+  return type === '#' ? `{{#${name}}}` : type === '&' ? `{{{${name}}}}` : `{{${name}}}`;
+}
+
 /** The context a section's content is rendered in, as mustache.js does: each list item, or the value. */
 function sectionContext(context: Mustache.Context, name: string): Mustache.Context[] {
   const value: unknown = context.lookup(name);
-  if (Array.isArray(value)) return value.slice(0, 1).map((item) => context.push(item));
+  if (Array.isArray(value)) {
+    const ofBatch = isBatchList(context, value);
+    return value.slice(0, 1).map((item) => {
+      const pushed = context.push(item);
+      if (ofBatch) listItemName.set(pushed, name);
+      return pushed;
+    });
+  }
   if (value !== null && typeof value === 'object') return [context.push(value)];
   return value ? [context] : [];
 }

@@ -9,7 +9,7 @@ import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { renderWebhookBody } from '../render.ts';
-import { renderTemplate } from '../template/template.ts';
+import { renderForDelivery } from '../template/template.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { OutgoingNotification } from '../../model.ts';
 import { decodeSecret, sign } from './signature.ts';
@@ -108,7 +108,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
 
   /** The template checked at load renders JSON for every kind of notification; should one value still break it, nothing is sent. */
   function templatedBody(template: string, notification: OutgoingNotification): string {
-    const body = renderTemplate(template, notification, 'json');
+    const body = renderForDelivery(template, notification, 'json', prefix, `notifiers.${name}.template`);
     try {
       JSON.parse(body);
     } catch (err) {
