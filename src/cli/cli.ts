@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { DestinationStream, Logger } from 'pino';
 import { logLevelFromEnv } from '../observability/logLevel.ts';
 import { VERSION } from '../version.ts';
-import { UsageError, type Command, type OptionSpec } from './context.ts';
+import { CommandError, UsageError, type Command, type OptionSpec } from './context.ts';
 import { isTerminal } from './terminal.ts';
 import { commands } from './commands/index.ts';
 import { signalExitStatus } from './signals.ts';
@@ -137,9 +137,10 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // Errors that stop a command (an unreadable state file, a port in use) say what to fix in their
     // message; the stack is for those who asked for detail.
     const verbose = level === 'debug' || level === 'trace';
-    const text = err instanceof Error ? (verbose ? (err.stack ?? err.message) : err.message) : String(err);
+    const shown = err instanceof CommandError && err.cause instanceof Error ? err.cause : err;
+    const text = shown instanceof Error ? (verbose ? (shown.stack ?? shown.message) : shown.message) : String(shown);
     io.stderr.write(`ecs-action-watch ${name}: ${text}\n`);
-    return 1;
+    return err instanceof CommandError ? err.exitStatus : 1;
   } finally {
     stopped?.dispose();
   }

@@ -61,6 +61,18 @@ export interface CommandImplementation {
   run(ctx: CommandContext): Promise<number>;
 }
 
+/** What stops a command with an exit status of its own; the message says what to fix. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+
+  readonly exitStatus: number;
+
+  constructor(message: string, exitStatus: number, options?: { cause?: unknown }) {
+    super(message, options);
+    this.exitStatus = exitStatus;
+  }
+}
+
 /** A command line that cannot be run as given: reported with the command's usage, exit status 2. */
 export class UsageError extends Error {
   override readonly name = 'UsageError';

@@ -31,6 +31,11 @@ export const DEFAULT_LOCK_TIMING: LockTiming = { refreshMs: 10_000, staleMs: 30_
 /** The state file is locked by a daemon that is alive; the message names it and says what to do. */
 export class StateLockError extends StateError {
   override name = 'StateLockError';
+
+  /** Restarting is how a supervisor waits for the other daemon to stop. */
+  override get transient(): boolean {
+    return true;
+  }
   readonly holder: LockHolder | null;
 
   constructor(path: string, message: string, holder: LockHolder | null) {

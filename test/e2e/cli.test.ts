@@ -203,17 +203,28 @@ async function waitFor(condition: () => boolean, timeoutMs = 6000): Promise<void
 }
 
 describe('errors that stop a command', () => {
-  it('names a corrupt state file and what to do, without a stack, and exits 1', async () => {
+  // 2, as for an invalid watch file: systemd's unit (RestartPreventExitStatus=2) then stops restarting
+  // into a file that someone has to fix first.
+  it('names a corrupt state file and what to do, without a stack, and exits 2', async () => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
     await mkdir(join(h.dir, 'state'), { recursive: true });
     await writeFile(join(h.dir, 'state', 'state.json'), '{"version":1,"watches":');
     const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^ecs-action-watch run: state file .*state\.json: is not valid JSON: .*move it aside to start afresh/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('says which health port is taken', async () => {
+  it('exits 2 for a state.path that names a folder', async () => {
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
+    await mkdir(join(h.dir, 'state', 'state.json'), { recursive: true });
+    const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ecs-action-watch run: state file .*state\.json: is a directory, not a regular file \(set state\.path to a file in a writable folder\)\n$/);
+  });
+
+  // 1: the port may be free again by the next restart (the previous daemon still stopping).
+  it('says which health port is taken, and exits 1', async () => {
     const port = await closedPort();
     const blocker = createServer().listen(port, '127.0.0.1');
     await once(blocker, 'listening');
@@ -251,7 +262,7 @@ describe('hostile files and signals', () => {
   it('refuses a state path under /proc instead of spinning', async () => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(/path: .*state\.json/, 'path: /proc/self/ecs-action-watch.json'));
     const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/state file \/proc\/self\/ecs-action-watch\.json: is on \/proc, whose files the kernel generates/);
   });
 

@@ -78,6 +78,8 @@ describe('the state lock', () => {
       `state file ${path}: is in use by another ecs-action-watch: pid ${pid} on host ${hostname()}, running since 2026-11-26T10:00:00.000Z ` +
         `(lock ${path}.lock). Run one daemon per state file: stop that one, or give this one another state.path`,
     );
+    // `run` exits 1 for it, so that a supervisor restarts until the other daemon has stopped.
+    expect((err as StateLockError).transient).toBe(true);
   });
 
   it('takes over at once a lock whose holder on this host is gone (a crash)', async () => {

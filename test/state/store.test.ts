@@ -63,6 +63,13 @@ describe('StateStore', () => {
     await writeFile(path, '{"version":1,"watches":{');
     await expect(openStore(path)).rejects.toThrow(StateError);
     await expect(openStore(path)).rejects.toThrow(/is not valid JSON.*move it aside/);
+    expect(await openStore(path).catch((e: unknown) => (e as StateError).transient)).toBe(false);
+  });
+
+  it('tells a failure that may pass (a full disk) from a file or setting that must be fixed first', () => {
+    const failure = (code: string) => new StateError('/s', 'cannot be read', { cause: Object.assign(new Error(code), { code }) });
+    expect([failure('ENOSPC').transient, failure('EIO').transient]).toEqual([true, true]);
+    expect([failure('EACCES').transient, failure('EISDIR').transient, new StateError('/s', 'is on /proc').transient]).toEqual([false, false, false]);
   });
 
   it('quotes nothing of a state path that names some other file (a token file, by mistake)', async () => {

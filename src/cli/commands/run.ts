@@ -1,4 +1,5 @@
-import type { CommandContext } from '../context.ts';
+import { StateError } from '../../state/StateError.ts';
+import { CommandError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { tuneV8ForDaemon } from '../daemonV8.ts';
 
@@ -16,6 +17,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     // Stopped while still starting (waiting for the state lock): a clean stop, not a failure.
     if (ctx.signal.aborted && !daemon.started) return 0;
+    // As for an invalid file: a supervisor that restarts on failure (systemd's RestartPreventExitStatus=2)
+    // should not restart every few seconds into a state file that someone has to fix first.
+    if (!daemon.started && err instanceof StateError && !err.transient) throw new CommandError(err.message, 2, { cause: err });
     throw err;
   } finally {
     await daemon.close();
