@@ -47,15 +47,33 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
   });
 }
 
-/** Expands every string value of `doc` in place; a value with a problem keeps its text. */
-export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): EnvIssue[] {
+/** A value that references left empty, as written: `${TOKEN}`. */
+export interface EmptiedValue {
+  path: Segment[];
+  text: string;
+}
+
+/**
+ * Expands every string value of `doc` in place; a value with a problem keeps its text. The values that
+ * came out empty are listed, so that a message about an empty value can name the variable behind it.
+ */
+export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { issues: EnvIssue[]; emptied: EmptiedValue[] } {
   const issues: EnvIssue[] = [];
+  const emptied: EmptiedValue[] = [];
   eachStringValue(doc.contents, (scalar, text, path) => {
     if (!text.includes('$')) return;
     const problems: EnvProblem[] = [];
     const value = expand(text, env, problems);
     if (problems.length === 0) scalar.value = value;
+    if (problems.length === 0 && value === '' && text !== '') emptied.push({ path, text });
     for (const problem of problems) issues.push({ ...problem, path, offset: scalar.range?.[0] ?? 0 });
+  }, (key, text, path) => {
+    // A key is a name the file is read by, never replaced: a notifier named after a variable would be
+    // refused for its name, and every watch's `notify:` for naming a notifier that is not there.
+    const reference = [...text.matchAll(REFERENCE)].find(([match]) => match !== '$${');
+    if (reference) {
+      issues.push({ message: `${reference[0]} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0 });
+    }
   });
-  return issues;
+  return { issues, emptied };
 }

@@ -9,7 +9,8 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
-import { substituteEnv } from './env.ts';
+import { substituteEnv, type EmptiedValue } from './env.ts';
+import { EMPTY_FROM_ENV } from './fields.ts';
 import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, type Config } from './schema.ts';
@@ -150,7 +151,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   }
 
   const env = options.env ?? process.env;
-  const envIssues = substituteEnv(doc, env);
+  const { issues: envIssues, emptied } = substituteEnv(doc, env);
   let data: unknown;
   try {
     data = doc.toJS();
@@ -192,7 +193,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
       const keyPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
       issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, issue.message));
     } else {
-      issues.push(issueAt(offsetOf(doc, path), path, issue.message));
+      issues.push(issueAt(offsetOf(doc, path), path, `${issue.message}${emptiedBy(emptied, path, issue.message)}`));
     }
   }
   // A file of this machine's: like a variable, it may exist only where the daemon runs (add and remove skip it).
@@ -226,6 +227,13 @@ function caFileIssue(doc: Document, data: unknown, profileSource: string | undef
     const message = `${(err as Error).message}${where}`;
     return own ? { path: CA_FILE_PATH, message } : { path: doc.hasIn(['cloud', 'cloud']) ? ['cloud', 'cloud'] : ['cloud'], message: `${message} (from ${profileSource})` };
   }
+}
+
+/** ` (from ${TOKEN}, which is empty)` when the value at `path` came out empty, unless the message says so already. */
+function emptiedBy(emptied: readonly EmptiedValue[], path: readonly Segment[], message: string): string {
+  if (message.includes(EMPTY_FROM_ENV)) return '';
+  const value = emptied.find((e) => e.path.length === path.length && startsWith(path, e.path));
+  return value ? ` (from ${value.text}, which is empty)` : '';
 }
 
 function sorted(issues: ConfigIssue[]): ConfigIssue[] {

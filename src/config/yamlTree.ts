@@ -120,16 +120,21 @@ export function formatPath(path: readonly Segment[]): string {
     .join('');
 }
 
-/** Calls `visit` with every string scalar that is a value (keys are left alone) and its path. */
+/** Calls `visit` with every string scalar that is a value and its path, and `visitKey` with every string key. */
 export function eachStringValue(
   node: Parsed,
   visit: (scalar: Scalar, text: string, path: Segment[]) => void,
+  visitKey?: (key: Scalar, text: string, path: Segment[]) => void,
   path: Segment[] = [],
 ): void {
   if (isMap(node)) {
-    for (const pair of node.items) eachStringValue(pair.value, visit, [...path, keyText(pair)]);
+    for (const pair of node.items) {
+      const at = [...path, keyText(pair)];
+      if (visitKey && isScalar(pair.key) && typeof pair.key.value === 'string') visitKey(pair.key, pair.key.value, at);
+      eachStringValue(pair.value, visit, visitKey, at);
+    }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => eachStringValue(item, visit, [...path, i]));
+    node.items.forEach((item, i) => eachStringValue(item, visit, visitKey, [...path, i]));
   } else if (isScalar(node) && typeof node.value === 'string') {
     visit(node, node.value, path);
   }

@@ -88,6 +88,29 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'required values left empty by their variables, each naming its variable',
+    text: lines(
+      'cloud:', '  endpoint: ${ENDPOINT}', '  projectId: "${PROJECT:-}"', '  auth: { type: token, token: "${TOK}" }',
+      'watches:', '  - serverId: ${SERVER}${SUFFIX}', '    requestId: req-1',
+    ),
+    env: { ENDPOINT: '', TOK: '', SERVER: '', SUFFIX: '' },
+    expected: [
+      '2:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com (from ${ENDPOINT}, which is empty)',
+      '3:14 cloud.projectId: must not be empty (from ${PROJECT:-}, which is empty)',
+      '4:31 cloud.auth.token: required: token (or tokenFile) (from ${TOK}, which is empty)',
+      '6:15 watches[0].serverId: must not be empty (from ${SERVER}${SUFFIX}, which is empty)',
+    ],
+  },
+  {
+    name: 'a ${VAR} in a key, which is not replaced',
+    text: lines(...CLOUD, 'notifiers:', '  ${HOOK}: { type: webhook, url: https://hooks.example.com/x }', 'watches:', '  - { serverId: s1, requestId: r1, notify: ["${HOOK}"] }'),
+    env: { HOOK: 'chat' },
+    expected: [
+      '5:3 notifiers["${HOOK}"]: ${HOOK} is in a key, and only values are read for ${VAR}: write the key itself',
+      "7:45 watches[0].notify[0]: unknown notifier 'chat' (configured: ${HOOK})",
+    ],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
