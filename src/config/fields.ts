@@ -186,17 +186,18 @@ export function emailAddress() {
   ).meta({ pattern: '@', description: 'An email address: ops@example.com or "Ops Team <ops@example.com>"' });
 }
 
+/** YAML 1.1's merge key, which compose files and CI configurations use: the file is read as YAML 1.2. */
+export const MERGE_KEY = `'<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)`;
+
 /** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
+
 export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {
     error: (iss) => {
       if (iss.code !== 'unrecognized_keys') return undefined;
       const keys = iss.keys.map((k) => `'${k}'`).join(', ');
-      // YAML 1.1's merge key, which compose files and CI configurations use: the file is read as YAML 1.2.
-      const merge = iss.keys.includes('<<')
-        ? `; '<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)`
-        : '';
+      const merge = iss.keys.includes('<<') ? `; ${MERGE_KEY}` : '';
       return `unknown key${iss.keys.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${merge}`;
     },
   });

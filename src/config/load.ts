@@ -179,10 +179,13 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
   ];
-  for (const issue of result.error?.issues ?? []) {
-    const path = issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s));
+  const schemaIssues = (result.error?.issues ?? []).map((issue) => ({ issue, path: issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) }));
+  // What a notifier named `<<` lacks is noise: its value is a mapping meant to be merged, not settings.
+  const mergeKeys = schemaIssues.filter(({ issue, path }) => issue.code === 'invalid_key' && path.at(-1) === '<<').map(({ path }) => path);
+  for (const { issue, path } of schemaIssues) {
     // A value whose variable is missing still has its `${...}` text, which the schema may reject too.
     if (envIssues.some((e) => startsWith(path, e.path))) continue;
+    if (mergeKeys.some((key) => path.length > key.length && startsWith(path, key))) continue;
     // Without the profile that failed, the endpoint it would have come with is missing too: noise.
     if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;
     if (profile.source !== undefined && startsWith(path, ['cloud', 'auth'])) {

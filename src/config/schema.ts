@@ -9,7 +9,7 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
-import { cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
+import { MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
@@ -250,7 +250,7 @@ export const ConfigSchema = strict({
   notifiers: orEmpty(
     dictionarySchema(
       z.string().regex(NOTIFIER_NAME, {
-        error: (iss) => `notifier name '${String(iss.input)}' may only contain letters, digits, _, . and -`,
+        error: (iss) => (iss.input === '<<' ? MERGE_KEY : `notifier name '${String(iss.input)}' may only contain letters, digits, _, . and -`),
       }),
       NotifierSchema,
     ).prefault({}),

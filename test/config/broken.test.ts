@@ -224,6 +224,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a merge key among the notifiers, where it would read as a notifier named <<',
+    text: lines(...CLOUD, 'notifiers:', '  chat: &shared { type: webhook, url: https://hooks.example.com/x }', '  <<: { pager: *shared }'),
+    expected: [
+      "6:3 notifiers[\"<<\"]: '<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)",
+    ],
+  },
+  {
     name: 'an unknown key, at the key',
     text: lines(...CLOUD, '  regoin: eu-de'),
     expected: ["4:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)"],
