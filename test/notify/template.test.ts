@@ -50,6 +50,10 @@ describe('a template over a batch', () => {
     ['{{#batch}}{{#watches}}{{#batch}}{{#successes}}.{{/successes}}{{/batch}}{{/watches}}{{/batch}}', 'line 1, column 23: {{#batch}} inside {{#watches}}'],
     ['{{#batch.watches}}{{#events}}{{{text}}}{{/events}}{{/batch.watches}}', 'line 1, column 30: {{{text}}} inside {{#batch.watches}}'],
     ['{{#batch.pending}}{{body}}{{/batch.pending}}', 'line 1, column 19: {{body}} inside {{#batch.pending}}'],
+    ['{{#batch.watches}}{{#text}}{{.}}{{/text}}{{/batch.watches}}', 'line 1, column 19: {{#text}} inside {{#batch.watches}}'],
+    ['{{#batch.watches}}{{#body}}{{.}}{{/body}}{{/batch.watches}}', 'line 1, column 19: {{#body}} inside {{#batch.watches}}'],
+    ['{{#batch.watches}}{{batch}}{{/batch.watches}}', 'line 1, column 19: {{batch}} inside {{#batch.watches}}'],
+    ['{{#batch.failures}}{{#watch}}{{{batch.watches}}}{{/watch}}{{/batch.failures}}', 'line 1, column 30: {{{batch.watches}}} inside {{#batch.failures}}'],
   ])('refuses %j, which repeats the whole batch for every watch', (source, where) => {
     expect(templateProblems(source, 'text')).toEqual([
       `template ${where} repeats the whole batch for every item (a section over a batch's list inside another, or {{{text}}} or {{{body}}} inside one, repeats the whole batch for every watch): close the list's section first, or use the item's own fields`,
@@ -59,6 +63,9 @@ describe('a template over a batch', () => {
   it("accepts an item's own lists and objects, and the batch's small values, inside a list", () => {
     const source = '{{#batch.watches}}{{batch.label}} {{label}} {{#watch}}{{name}}{{/watch}} {{#events}}{{event}} {{headline}}{{/events}}{{#isBatch}}.{{/isBatch}}{{/batch.watches}}{{#events}}{{#server}}{{status}}{{/server}}{{/events}}';
     expect(templateProblems(source, 'text')).toEqual([]);
+    // The batch's counts are a few numbers, whether read one by one or in a section.
+    expect(templateProblems('{{#batch.watches}}{{label}} ({{#batch.counts}}{{failure}} of {{batch.total}} failed{{/batch.counts}}){{/batch.watches}}', 'text')).toEqual([]);
+    expect(templateProblems('{{#batch}}{{#watches}}{{label}}: {{#counts}}{{failure}}{{/counts}} {{countsText}}{{/watches}}{{/batch}}', 'text')).toEqual([]);
   });
 
   it('stops a render that goes past its limit, so that it cannot hold the daemon for minutes', () => {

@@ -260,7 +260,7 @@ describe('a templated webhook', () => {
   });
 
   it('sends nothing, and gives up at once, when its template renders a batch too large to send', async () => {
-    // Passes the load's check ({{#text}} is a text, not a list), yet writes the whole message once per watch.
+    // Refused by the load's check; rendered unchecked, it writes the whole message once per watch.
     const hook = webhook({ template: { body: '{"items": "{{#batch.watches}}{{#text}}{{.}}{{/text}}{{/batch.watches}}"}' } });
     const err = await failure(hook.send(largeFleetDigest(2000), attempt()));
     expect(err.retryable).toBe(false);

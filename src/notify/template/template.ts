@@ -175,12 +175,18 @@ function nameProblems(source: string, tokens: readonly Token[], contexts: readon
 /** The contexts of the items of a batch's lists, with the list's name, for telling an item's fields from the batch's. */
 const listItemName = new WeakMap<Mustache.Context, string>();
 
-/** Whether `list` is one of the view's `batch` lists, which are as long as the batch. */
-function isBatchList(context: Mustache.Context, list: unknown[]): boolean {
+/** The view's `batch`, if it has one. */
+function batchOf(context: Mustache.Context): object | undefined {
   let root = context;
   while (root.parent) root = root.parent;
   const batch: unknown = (root.view as { batch?: unknown }).batch;
-  return batch !== null && typeof batch === 'object' && Object.values(batch).includes(list);
+  return batch !== null && typeof batch === 'object' ? batch : undefined;
+}
+
+/** Whether `list` is one of the view's `batch` lists, which are as long as the batch. */
+function isBatchList(context: Mustache.Context, list: unknown[]): boolean {
+  const batch = batchOf(context);
+  return batch !== undefined && Object.values(batch).includes(list);
 }
 
 /** The innermost item of a batch's list that `context` is in, if any. */
@@ -199,17 +205,18 @@ function resolvesInItem(context: Mustache.Context, item: Mustache.Context, name:
 }
 
 /**
- * Whether the tag, inside a list item, takes from outside it something as large as the batch: a list or
- * an object to open (a list within its own list is N × N), or the whole message's text or body.
+ * Whether the tag, inside a list item, takes from outside it something as large as the batch: a batch's
+ * list or the batch itself, opened (a list within its own list is N × N) or written out as JSON, or the
+ * whole message's text or body, written or opened (`{{#text}}{{.}}{{/text}}`). The batch's small values
+ * (`{{#batch.counts}}`) are fine.
  */
 function repeatsTheBatch(context: Mustache.Context, type: string, name: string): boolean {
+  if (type !== '#' && type !== 'name' && type !== '&') return false;
   const item = itemOf(context);
   if (!item || resolvesInItem(context, item, name)) return false;
-  if (type === '#') {
-    const value: unknown = context.lookup(name);
-    return value !== null && typeof value === 'object';
-  }
-  return (type === 'name' || type === '&') && WHOLE_NOTIFICATION_FIELDS.has(name);
+  if (WHOLE_NOTIFICATION_FIELDS.has(name)) return true;
+  const value: unknown = context.lookup(name);
+  return value !== null && typeof value === 'object' && (value === batchOf(context) || (Array.isArray(value) && isBatchList(context, value)));
 }
 
 const WHOLE_NOTIFICATION_FIELDS = new Set(['text', 'body']);
