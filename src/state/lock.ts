@@ -177,7 +177,10 @@ export async function acquireStateLock(
         throw new StateError(statePath, `cannot create its lock file ${path}: ${(err as Error).message} (its folder must exist or be creatable, and be writable)`, { cause: err });
       }
     }
-    const seen = await readLock(path);
+    const seen = await readLock(path).catch((err: unknown) => {
+      // A folder or an unreadable file where the lock should be: said with the state file, whose `run` exits 2 for it.
+      throw new StateError(statePath, `cannot read its lock file ${path}: ${(err as Error).message} (it must be a file this daemon can read; remove what is there if it is no lock)`, { cause: err });
+    });
     if (seen === null) continue; // released meanwhile
     const verdict = judge(seen.holder, Date.now() - seen.mtimeMs, timing);
     if (verdict.kind === 'in-use') {

@@ -1,11 +1,12 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { acquireStateLock, StateLockError, type LockHolder, type StateLock } from '../../src/state/lock.ts';
+import { StateError } from '../../src/state/StateError.ts';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { Capture } from '../e2e/harness.ts';
@@ -80,6 +81,17 @@ describe('the state lock', () => {
     );
     // `run` exits 1 for it, so that a supervisor restarts until the other daemon has stopped.
     expect((err as StateLockError).transient).toBe(true);
+  });
+
+  it('names the state file and the lock when a folder is where the lock should be, as a problem to fix by hand', async () => {
+    const path = await statePath();
+    await mkdir(`${path}.lock`, { recursive: true });
+    const err = await acquire(path).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(StateError);
+    expect((err as Error).message).toMatch(/: cannot read its lock file .*\.lock: EISDIR/);
+    expect((err as Error).message.startsWith(`state file ${path}: cannot read its lock file ${path}.lock: `)).toBe(true);
+    // `run` exits 2 for it: restarting would find the same folder.
+    expect((err as StateError).transient).toBe(false);
   });
 
   it('takes over at once a lock whose holder on this host is gone (a crash)', async () => {
