@@ -74,6 +74,22 @@ describe('a template over a batch', () => {
     expect(() => renderTemplate(nested, largeFleetDigest(400), 'text')).toThrow(`its template renders more than ${RENDER_LIMITS.tokens.toLocaleString('en')} values and sections for this notification`);
     expect(renderTemplate('{{#batch.watches}}{{label}},{{/batch.watches}}', largeFleetDigest(10_000), 'text')).toHaveLength(88_890);
   });
+
+  it('sends a digest whose own body is larger than the cap, as it would be sent without a template', () => {
+    // A fleet that failed as one (a quota, a host aggregate), each failure with a Nova traceback of 4 kB.
+    const traceback = `Traceback (most recent call last):\n${'  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line 5201, in _resize_instance\n'.repeat(40)}`;
+    const failed = failedResize();
+    const action = { ...failed.instanceAction!, events: failed.instanceAction!.events!.map((e) => (e.traceback ? { ...e, traceback } : e)) };
+    const digest = fleetDigest({
+      watches: Array.from({ length: 5000 }, (_, i) => ({ watch: { ...failed.watch, name: `web-${i}` }, outcome: 'failure' as const, reason: failed.reason, detectedAt: failed.detectedAt, instanceAction: action, server: failed.server })),
+      counts: { success: 0, failure: 5000, timeout: 0, not_found: 0, pending: 0 },
+    });
+    const body = viewOf(digest).body;
+    expect(body.length).toBeGreaterThan(RENDER_LIMITS.characters);
+    expect(renderTemplate('{"source": "ecs-action-watch", "event": {{{body}}}}', digest, 'json')).toBe(`{"source": "ecs-action-watch", "event": ${body}}`);
+    // Written over and over, it is still stopped.
+    expect(() => renderTemplate('{{#batch.failures}}{{#watch}}{{label}}{{/watch}}{{/batch.failures}}{{{body}}}{{{body}}}{{{text}}}{{{text}}}{{{body}}}', digest, 'json')).toThrow(/its template renders more than \d+ MiB for this notification/);
+  });
 });
 
 describe('a mail template', () => {

@@ -28,6 +28,16 @@ function plain(value: unknown): string {
  */
 export const RENDER_LIMITS = { characters: 16 * 1024 * 1024, tokens: 4_000_000 };
 
+/**
+ * The characters one rendering of `view` may write: RENDER_LIMITS.characters, or for a notification whose
+ * own text and body are larger (a digest of thousands of failures with their tracebacks, which is sent
+ * as large without a template), twice as much as they hold, so that a template embedding `{{{body}}}`
+ * or `"{{text}}"` (escaped) still sends what the default would have.
+ */
+function characterLimit(view: { text: string; body: string }): number {
+  return Math.max(RENDER_LIMITS.characters, 2 * (view.text.length + view.body.length));
+}
+
 /** A template whose output for one notification went past RENDER_LIMITS. */
 class TemplateTooLargeError extends Error {
   override readonly name = 'TemplateTooLargeError';
@@ -37,12 +47,14 @@ class TemplateTooLargeError extends Error {
 class BoundedWriter extends Mustache.Writer {
   private tokens = 0;
   private characters = 0;
+  private characterLimit = RENDER_LIMITS.characters;
   /** The characters the nested calls of each open call wrote, so that each character counts once. */
   private readonly nested: number[] = [];
 
-  renderBounded(source: string, view: object, escape: (value: unknown) => string): string {
+  renderBounded(source: string, view: object, escape: (value: unknown) => string, characterLimit: number): string {
     this.tokens = 0;
     this.characters = 0;
+    this.characterLimit = characterLimit;
     this.nested.length = 0;
     return this.render(source, view, undefined, { escape });
   }
@@ -56,8 +68,8 @@ class BoundedWriter extends Mustache.Writer {
     const out = super.renderTokens(...args);
     this.characters += out.length - this.nested.pop()!;
     if (this.nested.length > 0) this.nested[this.nested.length - 1]! += out.length;
-    if (this.characters > RENDER_LIMITS.characters) {
-      throw new TemplateTooLargeError(`its template renders more than ${RENDER_LIMITS.characters / 1024 / 1024} MiB for this notification`);
+    if (this.characters > this.characterLimit) {
+      throw new TemplateTooLargeError(`its template renders more than ${Math.ceil(this.characterLimit / 1024 / 1024)} MiB for this notification`);
     }
     return out;
   }
@@ -67,7 +79,8 @@ const writer = new BoundedWriter();
 
 /** Throws TemplateTooLargeError when the output goes past RENDER_LIMITS. */
 export function renderTemplate(source: string, n: OutgoingNotification, mode: TemplateMode): string {
-  return writer.renderBounded(source, viewOf(n), mode === 'json' ? jsonEscape : plain);
+  const view = viewOf(n);
+  return writer.renderBounded(source, view, mode === 'json' ? jsonEscape : plain, characterLimit(view));
 }
 
 /**
