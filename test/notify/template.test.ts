@@ -60,6 +60,10 @@ describe('a template over a batch', () => {
     ]);
   });
 
+  it("follows a section into every item of a list: a job's fields, where the first watch is an action's", () => {
+    expect(templateProblems('{{#batch.failures}}{{#job}}{{#subJobs}}{{entity}}: {{failure}}{{/subJobs}}{{/job}}{{/batch.failures}}', 'text')).toEqual([]);
+  });
+
   it("accepts an item's own lists and objects, and the batch's small values, inside a list", () => {
     const source = '{{#batch.watches}}{{batch.label}} {{label}} {{#watch}}{{name}}{{/watch}} {{#events}}{{event}} {{headline}}{{/events}}{{#isBatch}}.{{/isBatch}}{{/batch.watches}}{{#events}}{{#server}}{{status}}{{/server}}{{/events}}';
     expect(templateProblems(source, 'text')).toEqual([]);

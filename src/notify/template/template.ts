@@ -155,7 +155,7 @@ function viewsOfSamples(): View[] {
 /**
  * Names the template uses that no notification's view has, and partials (there are none to include).
  * A name counts as known when it resolves in at least one sample view at that place, sections followed
- * into their first item.
+ * into every item (a batch's first watch may be an action's, and `{{#job}}` then needs a later one).
  */
 function nameProblems(source: string, tokens: readonly Token[], contexts: readonly Mustache.Context[]): string[] {
   const problems: string[] = [];
@@ -243,7 +243,7 @@ function sectionContext(context: Mustache.Context, name: string): Mustache.Conte
   const value: unknown = context.lookup(name);
   if (Array.isArray(value)) {
     const ofBatch = isBatchList(context, value);
-    return value.slice(0, 1).map((item) => {
+    return value.map((item) => {
       const pushed = context.push(item);
       if (ofBatch) listItemName.set(pushed, name);
       return pushed;
