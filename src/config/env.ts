@@ -47,6 +47,11 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
   });
 }
 
+/** The first `${...}` in `text` (not `$${`), if any: in a key, it is reported by substituteEnv. */
+export function referenceIn(text: string): string | undefined {
+  return [...text.matchAll(REFERENCE)].find(([match]) => match !== '$${')?.[0];
+}
+
 /** A value that references left empty, as written: `${TOKEN}`. */
 export interface EmptiedValue {
   path: Segment[];
@@ -70,9 +75,9 @@ export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { i
   }, (key, text, path) => {
     // A key is a name the file is read by, never replaced: a notifier named after a variable would be
     // refused for its name, and every watch's `notify:` for naming a notifier that is not there.
-    const reference = [...text.matchAll(REFERENCE)].find(([match]) => match !== '$${');
+    const reference = referenceIn(text);
     if (reference) {
-      issues.push({ message: `${reference[0]} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0 });
+      issues.push({ message: `${reference} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0 });
     }
   });
   return { issues, emptied };

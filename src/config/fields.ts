@@ -6,6 +6,7 @@ import cron from 'node-cron';
 import * as z from 'zod';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
+import { referenceIn } from './env.ts';
 
 const UNIT_MS = new Map([
   ['ms', 1],
@@ -196,9 +197,11 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
   return z.strictObject(shape, {
     error: (iss) => {
       if (iss.code !== 'unrecognized_keys') return undefined;
-      const keys = iss.keys.map((k) => `'${k}'`).join(', ');
-      const merge = iss.keys.includes('<<') ? `; ${MERGE_KEY}` : '';
-      return `unknown key${iss.keys.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${merge}`;
+      // A key holding a ${VAR} has its own message; the loader leaves out an issue of such keys alone.
+      const unknown = iss.keys.filter((k) => referenceIn(k) === undefined);
+      const keys = unknown.map((k) => `'${k}'`).join(', ');
+      const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
+      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${merge}`;
     },
   });
 }

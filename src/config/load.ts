@@ -9,7 +9,7 @@ import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
-import { substituteEnv, type EmptiedValue } from './env.ts';
+import { referenceIn, substituteEnv, type EmptiedValue } from './env.ts';
 import { EMPTY_FROM_ENV } from './fields.ts';
 import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
@@ -193,7 +193,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
       continue;
     }
     if (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key') {
-      const keyPath = issue.code === 'unrecognized_keys' ? [...path, issue.keys[0] ?? ''] : path;
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => referenceIn(k) === undefined) : [];
+      if (issue.code === 'unrecognized_keys' && unknown.length === 0) continue;
+      const keyPath = issue.code === 'unrecognized_keys' ? [...path, unknown[0]!] : path;
       issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, issue.message));
     } else {
       issues.push(issueAt(offsetOf(doc, path), path, `${issue.message}${emptiedBy(emptied, path, issue.message)}`));

@@ -111,6 +111,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a ${VAR} key beside a misspelt one: each said once',
+    text: lines(...CLOUD, '  ${REGION_KEY}: eu-de', '  timout: 5s'),
+    expected: [
+      '4:3 cloud["${REGION_KEY}"]: ${REGION_KEY} is in a key, and only values are read for ${VAR}: write the key itself',
+      "5:3 cloud.timout: unknown key 'timout' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)",
+    ],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
