@@ -64,7 +64,8 @@ export class Daemon {
     this.#app = await this.#startApp(this.#config);
     watchFile(this.#ctx.configPath, { interval: RELOAD_INTERVAL_MS }, (curr, prev) => {
       if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) {
-        this.#reloading = this.#reloading.then(() => this.#reload());
+        // A reload that throws must not end the chain: every later change would be ignored.
+        this.#reloading = this.#reloading.then(() => this.#reload()).catch((err: unknown) => this.#log.error({ err }, 'reloading the watch file failed'));
       }
     });
     this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
@@ -154,10 +155,14 @@ export class Daemon {
     const old = this.#app;
     this.#app = null;
     await old?.close();
+    // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
+    if (this.#stop.signal.aborted) return;
     try {
       this.#app = await this.#startApp(next);
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
+      // Stopped while the new parts started (waiting for the state lock): that is no fault of the file.
+      if (this.#stop.signal.aborted) return;
       // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
       this.#config = previous;

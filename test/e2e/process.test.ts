@@ -3,7 +3,10 @@ import { once } from 'node:events';
 import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
+import { writeFile } from 'node:fs/promises';
+import { request } from 'undici';
 import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
+import { closedPort } from '../net.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -60,6 +63,36 @@ it('exits at once with 143 at a second SIGTERM while the first waits for a deliv
   child.kill('SIGTERM');
   expect(await exited).toBe(143);
   expect(out.stderr).toContain('second SIGTERM, exiting now');
+});
+
+it('exits 0 at a SIGTERM that comes while a reload waits for a delivery in flight, and starts nothing more', async () => {
+  const a = quickAction();
+  h.simulator.addAction(a);
+  h.hooks.setAnswer({ delayMs: 60_000 });
+  const port = await closedPort();
+  const file = (retries: number) =>
+    `${h.yaml([a], { poll: `  schedule: "* * * * * *"\n  retries: ${retries}`, http: `  port: ${port}\n  host: 127.0.0.1`, notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 2s\n`;
+  const path = await h.writeConfig(file(3));
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const until = Date.now() + 15_000;
+  while (h.hooks.received.length === 0 && Date.now() < until && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(h.hooks.received, out.stdout + out.stderr).toHaveLength(1);
+  // Another poll setting: the parts are rebuilt, and the old ones first wait for the delivery in flight.
+  await writeFile(path, file(2));
+  let reloading = false;
+  while (!reloading && Date.now() < until && child.exitCode === null) {
+    const ready = await request(`http://127.0.0.1:${port}/readyz`);
+    reloading = (await ready.body.text()).includes('reloading');
+    if (!reloading) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(reloading, out.stdout + out.stderr).toBe(true);
+  child.kill('SIGTERM');
+  expect(await exited, out.stdout + out.stderr).toBe(0);
+  expect(out.stderr).toBe('');
+  expect(out.stdout).not.toContain('cannot be started');
+  expect(out.stdout).toContain('"msg":"stopped"');
 });
 
 it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm parser is not recompiled by the optimising compiler', async () => {
