@@ -48,19 +48,7 @@ export class Daemon {
     if (signal.aborted) this.#stop.abort();
     else signal.addEventListener('abort', () => this.#stop.abort(), { once: true });
     // Before the app, which may wait for the state lock: liveness holds meanwhile, readiness says why not.
-    if (this.#config.http.port !== 0) {
-      this.#health = await startHealthServer({
-        port: this.#config.http.port,
-        host: this.#config.http.host,
-        metrics: this.#metrics,
-        logger: this.#log,
-        ready: async () => {
-          if (!this.#app) return { ok: false, reason: this.#closing ? 'stopping' : 'starting (waiting for the state lock) or reloading' };
-          await this.#app.store.checkWritable();
-          return { ok: true };
-        },
-      });
-    }
+    this.#health = await this.#listen(this.#config.http);
     this.#app = await this.#startApp(this.#config);
     watchFile(this.#ctx.configPath, { interval: RELOAD_INTERVAL_MS }, (curr, prev) => {
       if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) {
@@ -111,6 +99,45 @@ export class Daemon {
     return this.#closing;
   }
 
+  /** The health and metrics server on `http`, or none for port 0. */
+  async #listen(http: Config['http']): Promise<HealthServer | null> {
+    if (http.port === 0) return null;
+    return startHealthServer({
+      port: http.port,
+      host: http.host,
+      metrics: this.#metrics,
+      logger: this.#log,
+      ready: async () => {
+        if (!this.#app) return { ok: false, reason: this.#closing ? 'stopping' : 'starting (waiting for the state lock) or reloading' };
+        await this.#app.store.checkWritable();
+        return { ok: true };
+      },
+    });
+  }
+
+  /**
+   * A changed `http` moves the health server (closed first: the same port on another host would be taken);
+   * one that cannot listen there is said, and the server goes back where it was (false: the next reload
+   * tries again).
+   */
+  async #moveHealthServer(previous: Config['http'], next: Config['http']): Promise<boolean> {
+    if (isDeepStrictEqual(previous, next)) return true;
+    await this.#health?.close();
+    this.#health = null;
+    try {
+      this.#health = await this.#listen(next);
+      if (next.port === 0) this.#log.info('health and metrics server turned off (http.port 0)');
+      return true;
+    } catch (err) {
+      this.#log.error({ error: (err as Error).message, port: previous.port }, 'the reloaded http settings cannot be used; the health and metrics server stays where it was');
+      this.#health = await this.#listen(previous).catch((again: unknown) => {
+        this.#log.error({ error: (again as Error).message }, 'the health and metrics server cannot listen again where it was; it is off until a restart');
+        return null;
+      });
+      return false;
+    }
+  }
+
   async #startApp(config: Config): Promise<App> {
     const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal });
     app.lockLost.addEventListener(
@@ -146,7 +173,9 @@ export class Daemon {
     this.#metrics.recordConfigLoad(true);
     const previous = this.#config;
     this.#config = next;
-    if (isDeepStrictEqual({ ...previous, watches: [], track: [] }, { ...next, watches: [], track: [] }) && this.#app) {
+    // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
+    if (!(await this.#moveHealthServer(previous.http, next.http))) this.#config = { ...next, http: previous.http };
+    if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
       this.#app.engine.setWatches(targetsOf(next));
       this.#app.engine.setTracking(next.track);
       this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
@@ -165,7 +194,7 @@ export class Daemon {
       if (this.#stop.signal.aborted) return;
       // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
-      this.#config = previous;
+      this.#config = { ...previous, http: this.#config.http };
       this.#app = await this.#startApp(previous);
     }
   }

@@ -164,6 +164,51 @@ describe('run', () => {
   });
 });
 
+describe('run: http settings on reload', () => {
+  it('moves the health server to a new http.port, and keeps it where it was when the new port is taken', async () => {
+    const first = await closedPort();
+    let second = await closedPort();
+    while (second === first) second = await closedPort();
+    const http = (port: number) => `  port: ${port}\n  host: 127.0.0.1`;
+    const answers = (port: number, path = 'healthz') =>
+      request(`http://127.0.0.1:${port}/${path}`).then(
+        async (r) => (await r.body.text(), r.statusCode),
+        () => null,
+      );
+    const ids = newIds();
+    const path = await h.writeConfig(h.yaml([ids], { http: http(first) }));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal });
+    try {
+      await waitForAsync(async () => (await answers(first, 'readyz')) === 200);
+      await writeFile(path, h.yaml([ids], { http: http(second) }));
+      await waitForAsync(async () => (await answers(second)) === 200, 8000);
+      expect(await answers(first)).toBeNull();
+      // A port in use: said, and the server stays where it was.
+      const blocker = createServer().listen(first, '127.0.0.1');
+      await once(blocker, 'listening');
+      try {
+        await writeFile(path, h.yaml([ids], { http: http(first) }));
+        await waitFor(() => h.logs.text.includes('the reloaded http settings cannot be used'), 8000);
+        expect(await answers(second)).toBe(200);
+      } finally {
+        blocker.close();
+      }
+    } finally {
+      stop.abort();
+    }
+    expect((await running).code).toBe(0);
+  });
+});
+
+async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 describe('check', () => {
   it('prints a table of each watch and exits 0 when every poll answered', async () => {
     const a = quickAction();
