@@ -1,5 +1,4 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { watchFile, unwatchFile } from 'node:fs';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { createApp, targetsOf, type App } from '../app.ts';
@@ -11,6 +10,7 @@ import { createMetrics } from '../observability/metrics.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { startHealthServer, type HealthServer } from '../observability/http.ts';
 import type { CommandContext } from './context.ts';
+import { fileSignature, sameSignature, type FileSignature } from '../files/fileSignature.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -26,6 +26,9 @@ export class Daemon {
   #app: App | null = null;
   #health: HealthServer | null = null;
   #reloading: Promise<void> = Promise.resolve();
+  /** The watch file as last seen: at first, as it was when it was loaded for the start. */
+  #seen: FileSignature | null;
+  #watchTimer: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
   /** Aborted on SIGTERM/SIGINT, or when the state lock was lost. */
   readonly #stop = new AbortController();
@@ -36,10 +39,12 @@ export class Daemon {
     return this.#app !== null;
   }
 
-  constructor(ctx: CommandContext, config: Config, logger: Logger) {
+  /** `loaded`: the file's signature taken before `config` was read from it. */
+  constructor(ctx: CommandContext, config: Config, logger: Logger, loaded: FileSignature | null) {
     this.#ctx = ctx;
     this.#log = logger;
     this.#config = config;
+    this.#seen = loaded;
   }
 
   async start(): Promise<void> {
@@ -50,12 +55,8 @@ export class Daemon {
     // Before the app, which may wait for the state lock: liveness holds meanwhile, readiness says why not.
     this.#health = await this.#listen(this.#config.http);
     this.#app = await this.#startApp(this.#config);
-    watchFile(this.#ctx.configPath, { interval: RELOAD_INTERVAL_MS }, (curr, prev) => {
-      if (curr.mtimeMs !== prev.mtimeMs || curr.ino !== prev.ino || curr.size !== prev.size) {
-        // A reload that throws must not end the chain: every later change would be ignored.
-        this.#reloading = this.#reloading.then(() => this.#reload()).catch((err: unknown) => this.#log.error({ err }, 'reloading the watch file failed'));
-      }
-    });
+    // Compared with the file as it was loaded, not as it is now: an edit made while starting is not missed.
+    this.#watchFile();
     this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
   }
 
@@ -90,13 +91,28 @@ export class Daemon {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#log.info({ signal: this.#ctx.signal.aborted ? String(this.#ctx.signal.reason) : null }, 'stopping');
-      unwatchFile(this.#ctx.configPath);
+      if (this.#watchTimer) clearTimeout(this.#watchTimer);
       await this.#reloading;
       await this.#health?.close();
       await this.#app?.close();
       this.#log.info('stopped');
     })();
     return this.#closing;
+  }
+
+  /** Looks at the file's metadata every RELOAD_INTERVAL_MS, and queues a reload when it changed. */
+  #watchFile(): void {
+    this.#watchTimer = setTimeout(() => {
+      void fileSignature(this.#ctx.configPath).then((now) => {
+        if (this.#closing) return;
+        if (!sameSignature(now, this.#seen)) {
+          this.#seen = now;
+          // A reload that throws must not end the chain: every later change would be ignored.
+          this.#reloading = this.#reloading.then(() => this.#reload()).catch((err: unknown) => this.#log.error({ err }, 'reloading the watch file failed'));
+        }
+        this.#watchFile();
+      });
+    }, RELOAD_INTERVAL_MS);
   }
 
   /** The health and metrics server on `http`, or none for port 0. */

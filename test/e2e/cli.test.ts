@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -208,6 +208,32 @@ async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000)
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('run: an edit while starting', () => {
+  it('applies an edit made while the daemon waits for the state lock, once it runs', async () => {
+    // A lock of another host, 27 s old: waited for until it goes 30 s without a refresh.
+    await mkdir(join(h.dir, 'state'), { recursive: true });
+    const lock = join(h.dir, 'state', 'state.json.lock');
+    await writeFile(lock, `${JSON.stringify({ pid: 1, hostname: 'another-host', startedAt: new Date().toISOString(), instance: 'x' })}\n`);
+    const old = new Date(Date.now() - 27_000);
+    await utimes(lock, old, old);
+    const first = { ...newIds(), name: 'pending' };
+    const path = await h.writeConfig(h.yaml([first]));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal });
+    try {
+      await waitFor(() => h.logs.text.includes('the state file is locked by'));
+      // As `add` would: the daemon read the file before this, and has not started yet.
+      const added = quickAction();
+      h.simulator.addAction(added);
+      await writeFile(path, h.yaml([first, added]));
+      await waitFor(() => h.hooks.received.length === 1, 12_000);
+    } finally {
+      stop.abort();
+    }
+    expect((await running).code).toBe(0);
+  });
+});
 
 describe('check', () => {
   it('prints a table of each watch and exits 0 when every poll answered', async () => {
