@@ -188,6 +188,15 @@ export class Daemon {
     }
     this.#metrics.recordConfigLoad(true);
     const previous = this.#config;
+    if (next.state.path !== previous.state.path) {
+      // Another state file holds none of this one's outcomes and deliveries: every finished watch would be
+      // notified again, and a lock held there would stop the daemon until a restart.
+      this.#log.warn(
+        { config: this.#ctx.configPath, statePath: previous.state.path, next: next.state.path },
+        'reloaded watch file: state.path takes effect at the next start; until then the daemon keeps its state file',
+      );
+      next = { ...next, state: { ...next.state, path: previous.state.path } };
+    }
     this.#config = next;
     // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
     if (!(await this.#moveHealthServer(previous.http, next.http))) this.#config = { ...next, http: previous.http };

@@ -183,7 +183,10 @@ export class Outbox {
     const notification = notificationOf(owed, (k) => this.#store.get(k));
     delivery.attempts++;
     try {
-      if (!notifier || !notification) throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
+      // Retried like a receiver that is down: a file caught half-written, or a notifier renamed and back,
+      // must not cost the notification. Removed for good, it is given up at delivery.maxAge.
+      if (!notifier) throw new DeliveryError(`notifier ${name} is not in the watch file; kept until delivery.maxAge in case it comes back`, { retryable: true });
+      if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
         .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal })

@@ -201,6 +201,30 @@ describe('run: http settings on reload', () => {
   });
 });
 
+describe('run: state.path on reload', () => {
+  it('keeps its state file until the next start, and notifies nothing again', async () => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    const path = await h.writeConfig(h.yaml([done]));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal, env: { LOG_LEVEL: 'info' } });
+    try {
+      await waitFor(() => h.hooks.received.length === 1, 8000);
+      const moved = join(h.dir, 'moved', 'state.json');
+      await writeFile(path, h.yaml([done]).replace(/path: .*state\.json/, `path: ${moved}`));
+      await waitFor(() => h.logs.text.includes('state.path takes effect at the next start'), 8000);
+      await writeFile(path, h.yaml([done, newIds()]).replace(/path: .*state\.json/, `path: ${moved}`));
+      // Applied in place as a change of the watch list alone, as the first edit was.
+      await waitFor(() => h.logs.text.split('watch list reloaded').length === 3, 8000);
+      await expect(readFile(moved)).rejects.toThrow(/ENOENT/);
+    } finally {
+      stop.abort();
+    }
+    expect((await running).code).toBe(0);
+    expect(h.hooks.received).toHaveLength(1);
+  });
+});
+
 async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await condition())) {
