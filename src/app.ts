@@ -46,6 +46,12 @@ export interface AppOptions {
   /** Aborts waiting for the state lock. */
   signal?: AbortSignal;
   lockTiming?: LockTiming;
+  /**
+   * Notifiers a reload took out of the file while this process ran: what is owed to them is kept until
+   * `delivery.maxAge` in case they come back (a file read half-written). One missing at start was taken
+   * out between runs, on purpose: what is owed to it is given up at once.
+   */
+  reloadedAway?: ReadonlySet<string>;
 }
 
 /** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
@@ -101,7 +107,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     releasers.add(async () => {
       await Promise.all([...notifiers.values()].map((n) => n.close()));
     });
-    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery });
+    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));

@@ -26,6 +26,8 @@ export class Daemon {
   #app: App | null = null;
   #health: HealthServer | null = null;
   #reloading: Promise<void> = Promise.resolve();
+  /** Every notifier a file started by this process has named. */
+  readonly #notifiersSeen = new Set<string>();
   /** The watch file as last seen: at first, as it was when it was loaded for the start. */
   #seen: FileSignature | null;
   #watchTimer: NodeJS.Timeout | null = null;
@@ -155,7 +157,9 @@ export class Daemon {
   }
 
   async #startApp(config: Config): Promise<App> {
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal });
+    for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
+    const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway });
     app.lockLost.addEventListener(
       'abort',
       () => {

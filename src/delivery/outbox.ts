@@ -35,6 +35,7 @@ export class Outbox {
   readonly #logger: Logger;
   readonly #metrics: Metrics;
   readonly #policy: DeliveryPolicy;
+  readonly #reloadedAway: ReadonlySet<string>;
   /** Pending deliveries by delivery id. */
   readonly #queue = new Map<string, DurableDelivery>();
   /** Ids an attempt has claimed: queued for a send slot or sending. */
@@ -55,8 +56,10 @@ export class Outbox {
   #loop: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
 
-  constructor(options: { store: StateStore; notifiers: Map<string, Notifier>; logger: Logger; metrics: Metrics; policy: DeliveryPolicy }) {
+  /** `reloadedAway`: see AppOptions. */
+  constructor(options: { store: StateStore; notifiers: Map<string, Notifier>; logger: Logger; metrics: Metrics; policy: DeliveryPolicy; reloadedAway?: ReadonlySet<string> | undefined }) {
     this.#store = options.store;
+    this.#reloadedAway = options.reloadedAway ?? new Set();
     this.#notifiers = options.notifiers;
     this.#logger = options.logger;
     this.#metrics = options.metrics;
@@ -183,9 +186,12 @@ export class Outbox {
     const notification = notificationOf(owed, (k) => this.#store.get(k));
     delivery.attempts++;
     try {
-      // Retried like a receiver that is down: a file caught half-written, or a notifier renamed and back,
-      // must not cost the notification. Removed for good, it is given up at delivery.maxAge.
-      if (!notifier) throw new DeliveryError(`notifier ${name} is not in the watch file; kept until delivery.maxAge in case it comes back`, { retryable: true });
+      if (!notifier) {
+        // Taken out by a reload, it is retried like a receiver that is down: a file read half-written must
+        // not cost the notification. Missing since the start, it was taken out on purpose.
+        if (this.#reloadedAway.has(name)) throw new DeliveryError(`notifier ${name} was taken out of the watch file; kept until delivery.maxAge in case it comes back`, { retryable: true });
+        throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
+      }
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier

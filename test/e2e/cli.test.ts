@@ -224,6 +224,29 @@ describe('run: state.path on reload', () => {
   });
 });
 
+describe('run: notifiers on reload', () => {
+  it('keeps what is owed to a notifier a reload took out, and sends it once the notifier is back', async () => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    const chat = (url: string) => ['  chat:', '    type: webhook', `    url: ${url}`].join('\n');
+    const path = await h.writeConfig(h.yaml([done], { notifiers: chat(`http://127.0.0.1:${await closedPort()}/down`) }));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal, env: { LOG_LEVEL: 'info' } });
+    try {
+      await waitFor(() => h.logs.text.includes('delivery failed; will retry'), 8000);
+      // As a file read half-written would be: chat is gone.
+      await writeFile(path, h.yaml([done], { notifiers: '  other:\n    type: webhook\n    url: http://127.0.0.1:9/other' }));
+      await waitFor(() => h.logs.text.includes('notifier chat was taken out of the watch file; kept until delivery.maxAge'), 8000);
+      await writeFile(path, h.yaml([done], { notifiers: chat(h.hooks.url) }));
+      await waitFor(() => h.hooks.received.length === 1, 8000);
+    } finally {
+      stop.abort();
+    }
+    expect((await running).code).toBe(0);
+    expect(h.logs.text).not.toContain('delivery given up');
+  });
+});
+
 async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000): Promise<void> {
   const until = Date.now() + timeoutMs;
   while (!(await condition())) {

@@ -212,7 +212,7 @@ describe('the core loop against the simulator', () => {
     }
   });
 
-  it('keeps, retrying until delivery.maxAge, a delivery owed to a notifier removed from the file, and sends it when the notifier is back', async () => {
+  it('gives up, with the reason, a delivery owed to a notifier removed from the file', async () => {
     const ok = resize();
     h.simulator.addAction(ok);
     await h.hooks.close();
@@ -226,27 +226,11 @@ describe('the core loop against the simulator', () => {
     const second = await h.app(withoutChat);
     vi.setSystemTime(Date.now() + 1000);
     await second.outbox.flush();
-    expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({
-      status: 'pending', lastError: 'notifier chat is not in the watch file; kept until delivery.maxAge in case it comes back',
-    });
-    await second.close();
-
-    // Back in the file (a save caught half-written, then complete): the outcome is sent after all.
-    const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
-    const sink = await startWebhookSink();
-    try {
-      const third = await h.app(yaml.replace(/url: .*/, `url: ${sink.url}`));
-      vi.setSystemTime(Date.now() + 10 * 60_000);
-      await third.outbox.flush();
-      expect(sink.received).toHaveLength(1);
-      expect(third.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'delivered' });
-      await third.close();
-    } finally {
-      await sink.close();
-    }
+    expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'given_up', lastError: 'notifier chat is no longer configured' });
+    expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
   });
 
-  it('gives up, with the reason, a delivery owed to a notifier removed for good, once delivery.maxAge has passed', async () => {
+  it('keeps a delivery owed to a notifier a reload took out of the file, and sends it when the notifier is back', async () => {
     const ok = resize();
     h.simulator.addAction(ok);
     await h.hooks.close();
@@ -255,13 +239,27 @@ describe('the core loop against the simulator', () => {
     await advance(first, 8000);
     await first.close();
 
-    const second = await h.app(yaml.replace(/ {2}chat:\n( {4}.*\n)+/, ''));
-    vi.setSystemTime(Date.now() + 25 * 3_600_000);
+    // The parts a reload starts from a file read half-written, without chat.
+    const second = await h.app(yaml.replace(/ {2}chat:\n( {4}.*\n)+/, ''), { reloadedAway: new Set(['chat']) });
+    vi.setSystemTime(Date.now() + 1000);
     await second.outbox.flush();
     expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({
-      status: 'given_up', lastError: 'notifier chat is not in the watch file; kept until delivery.maxAge in case it comes back',
+      status: 'pending', lastError: 'notifier chat was taken out of the watch file; kept until delivery.maxAge in case it comes back',
     });
-    expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
+    await second.close();
+
+    // The file complete again: the outcome is sent after all.
+    const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
+    const sink = await startWebhookSink();
+    try {
+      const third = await h.app(yaml.replace(/url: .*/, `url: ${sink.url}`));
+      vi.setSystemTime(Date.now() + 10 * 60_000);
+      await third.outbox.flush();
+      expect(sink.received).toHaveLength(1);
+      expect(third.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'delivered' });
+    } finally {
+      await sink.close();
+    }
   });
 
   it('sends an outcome only once the save that records it has succeeded', async () => {

@@ -9,7 +9,7 @@ import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { afterEach, beforeEach, vi } from 'vitest';
-import { createApp, type App } from '../../src/app.ts';
+import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { createMetrics, type PrometheusMetrics } from '../../src/observability/metrics.ts';
 import { runCli } from '../../src/cli/cli.ts';
 
@@ -120,9 +120,9 @@ export class Harness {
   }
 
   /** The app as the daemon makes it, with the metrics it would serve on /metrics. */
-  async app(yaml: string): Promise<App & { metrics: PrometheusMetrics }> {
+  async app(yaml: string, options: Pick<AppOptions, 'reloadedAway'> = {}): Promise<App & { metrics: PrometheusMetrics }> {
     const metrics = createMetrics();
-    const app = await createApp(parseConfig(yaml, { env: this.env }), { logger: this.logger, metrics });
+    const app = await createApp(parseConfig(yaml, { env: this.env }), { ...options, logger: this.logger, metrics });
     this.#apps.push(app);
     return { ...app, metrics };
   }
