@@ -45,6 +45,23 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+/** A resize whose webhook is owed (its receiver down), then the parts of the same file without chat, after one attempt. */
+async function owedToChatThenWithout(options: { reloadedAway?: Set<string> } = {}) {
+  const ok = resize();
+  h.simulator.addAction(ok);
+  await h.hooks.close();
+  const yaml = h.yaml([entry(ok, 'resize')]);
+  const first = await h.app(yaml);
+  await advance(first, 8000);
+  await first.close();
+  const withoutChat = yaml.replace(/ {2}chat:\n( {4}.*\n)+/, '');
+  expect(withoutChat).not.toContain('type: webhook');
+  const second = await h.app(withoutChat, options);
+  vi.setSystemTime(Date.now() + 1000);
+  await second.outbox.flush();
+  return { yaml, second };
+}
+
 describe('the core loop against the simulator', () => {
   it('notifies each outcome exactly once, signed, by webhook and mail, and never before the last step', async () => {
     const ok = resize();
@@ -212,37 +229,15 @@ describe('the core loop against the simulator', () => {
     }
   });
 
-  it('gives up, with the reason, a delivery owed to a notifier removed from the file', async () => {
-    const ok = resize();
-    h.simulator.addAction(ok);
-    await h.hooks.close();
-    const yaml = h.yaml([entry(ok, 'resize')]);
-    const first = await h.app(yaml);
-    await advance(first, 8000);
-    await first.close();
-
-    const withoutChat = yaml.replace(/ {2}chat:\n( {4}.*\n)+/, '');
-    expect(withoutChat).not.toContain('type: webhook');
-    const second = await h.app(withoutChat);
-    vi.setSystemTime(Date.now() + 1000);
-    await second.outbox.flush();
+  it('gives up, with the reason, a delivery owed to a notifier removed from the file between runs', async () => {
+    const { second } = await owedToChatThenWithout();
     expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'given_up', lastError: 'notifier chat is no longer configured' });
     expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
   });
 
   it('keeps a delivery owed to a notifier a reload took out of the file, and sends it when the notifier is back', async () => {
-    const ok = resize();
-    h.simulator.addAction(ok);
-    await h.hooks.close();
-    const yaml = h.yaml([entry(ok, 'resize')]);
-    const first = await h.app(yaml);
-    await advance(first, 8000);
-    await first.close();
-
     // The parts a reload starts from a file read half-written, without chat.
-    const second = await h.app(yaml.replace(/ {2}chat:\n( {4}.*\n)+/, ''), { reloadedAway: new Set(['chat']) });
-    vi.setSystemTime(Date.now() + 1000);
-    await second.outbox.flush();
+    const { yaml, second } = await owedToChatThenWithout({ reloadedAway: new Set(['chat']) });
     expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({
       status: 'pending', lastError: 'notifier chat was taken out of the watch file; kept until delivery.maxAge in case it comes back',
     });
