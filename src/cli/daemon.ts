@@ -212,7 +212,10 @@ export class Daemon {
     }
     const old = this.#app;
     this.#app = null;
-    await old?.close();
+    // Every part is released even when one fails (the state lock too), so the new parts can start: a final
+    // save that failed (a full disk) loses nothing a crash would not, and must not leave the daemon without
+    // parts, polling nothing while /healthz says it works.
+    await old?.close().catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
     try {
@@ -224,7 +227,15 @@ export class Daemon {
       // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
       this.#config = { ...previous, http: this.#config.http };
-      this.#app = await this.#startApp(previous);
+      try {
+        this.#app = await this.#startApp(previous);
+      } catch (again) {
+        if (this.#stop.signal.aborted) return;
+        // Neither file's parts start (the state folder is gone or full): a daemon that polls nothing must
+        // not stay up looking healthy; exit 1, and the supervisor restarts it (or shows why it cannot).
+        this.#failure = new Error(`the daemon cannot start its parts again after a reload: ${(again as Error).message}`, { cause: again });
+        this.#stop.abort();
+      }
     }
   }
 }

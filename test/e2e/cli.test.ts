@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -254,6 +254,31 @@ async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000)
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
 }
+
+describe('run: a reload whose parts cannot start', () => {
+  it('stops with status 1 and the reason instead of running on with nothing polled while /healthz answers', async () => {
+    const port = await closedPort();
+    const ids = { ...newIds(), name: 'pending' };
+    const http = `  port: ${port}\n  host: 127.0.0.1`;
+    const path = await h.writeConfig(h.yaml([ids], { http }));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal });
+    try {
+      await waitFor(() => h.logs.text.includes('"msg":"started"'));
+      // A change beyond the watch list rebuilds the parts; meanwhile the state folder became a file, so
+      // neither the new file's parts nor the previous ones can lock or open the state any more.
+      await writeFile(path, h.yaml([ids], { http, poll: '  schedule: "*/2 * * * * *"\n  retries: 3' }));
+      await rename(join(h.dir, 'state'), join(h.dir, 'state.moved'));
+      await writeFile(join(h.dir, 'state'), 'not a folder\n');
+      const r = await Promise.race([running, new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]);
+      expect(r).toMatchObject({ code: 1 });
+      expect((r as { stderr: string }).stderr).toContain('the daemon cannot start its parts again after a reload');
+    } finally {
+      stop.abort();
+      await running;
+    }
+  });
+});
 
 describe('run: an edit while starting', () => {
   it('applies an edit made while the daemon waits for the state lock, once it runs', async () => {
