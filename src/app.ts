@@ -111,6 +111,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
+    store.onSaveFailed(() => metrics.recordStateSaveFailure());
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
     const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention });
     releasers.add(() => engine.close(draining()));

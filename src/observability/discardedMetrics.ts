@@ -23,6 +23,7 @@ export function discardedMetrics(): Metrics {
     deliveryDuration: timer,
     setDeliverySource: nothing,
     recordStateWrite: nothing,
+    recordStateSaveFailure: nothing,
     recordConfigLoad: nothing,
   };
 }

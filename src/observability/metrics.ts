@@ -32,6 +32,8 @@ export interface Metrics {
   setDeliverySource(source: () => DeliveryCounts): void;
   /** One durable write of the state, of `bytes`, to its journal or its snapshot. */
   recordStateWrite(bytes: number, file: StateFileKind): void;
+  /** A save of the state that failed: what it held is not sent until a later one succeeds. */
+  recordStateSaveFailure(): void;
   /** A load of the watch file: the counter, and the gauges alerting rules read. */
   recordConfigLoad(ok: boolean): void;
 }
@@ -78,6 +80,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     name: `${PREFIX}state_written_bytes_total`,
     help: 'Bytes of state written, by file: journal or snapshot',
     labelNames: ['file'] as const,
+    registers,
+  });
+  const stateSaveFailures = new Counter({
+    name: `${PREFIX}state_save_failures_total`,
+    help: 'Saves of the state that failed (a full or read-only volume): the verdicts and deliveries they held wait, unsent, until a save succeeds',
     registers,
   });
   const configLastLoadTime = new Gauge({
@@ -167,6 +174,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     recordStateWrite(bytes: number, file: StateFileKind): void {
       stateWrites.inc({ file });
       stateWrittenBytes.inc({ file }, bytes);
+    },
+    recordStateSaveFailure(): void {
+      stateSaveFailures.inc();
     },
     recordConfigLoad(ok: boolean): void {
       configLoads.inc({ result: ok ? 'ok' : 'invalid' });

@@ -112,6 +112,12 @@ export class StateStore {
   #onDurable: ((deliveries: DurableDelivery[]) => void) | null = null;
   /** Set once another process owns the file: every later save is refused with it. */
   #fenced: StateError | null = null;
+  /**
+   * Why the last save failed, until one succeeds: what it held (verdicts, the deliveries they owe) waits,
+   * unsent, even when the folder still takes an empty file (a full disk), which is all checkWritable probes.
+   */
+  #saveFailure: StateError | null = null;
+  #onSaveFailed: ((err: StateError) => void) | undefined;
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
@@ -296,6 +302,11 @@ export class StateStore {
     this.#writer.onCompactionFailed(listener);
   }
 
+  /** Told when a save failed: nothing it recorded is sent until a later save writes it. */
+  onSaveFailed(listener: (err: StateError) => void): void {
+    this.#onSaveFailed = listener;
+  }
+
   /** Deliveries in the state by status, kept as records change: no scan at a scrape. */
   deliveryCounts(): DeliveryCounts {
     return { ...this.#counts };
@@ -430,7 +441,10 @@ export class StateStore {
     this.#unsaved = [];
     try {
       await this.#writer.write(this.#changes(taken));
+      this.#saveFailure = null;
     } catch (err) {
+      this.#saveFailure = err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
+      this.#onSaveFailed?.(this.#saveFailure);
       for (const key of taken.touched) this.#touched.add(key);
       for (const key of taken.removed) if (!this.#records.has(key)) this.#removed.add(key);
       this.#batchesTouched ||= taken.batches;
@@ -474,7 +488,7 @@ export class StateStore {
     return change;
   }
 
-  /** For /readyz: the folder exists (created when missing) and accepts a file. */
+  /** For /readyz: the folder exists (created when missing) and accepts a file, and the last save did not fail. */
   async checkWritable(): Promise<void> {
     const probe = join(dirname(this.path), `.${basename(this.path)}.probe-${randomUUID()}`);
     try {
@@ -485,6 +499,7 @@ export class StateStore {
     } catch (err) {
       throw new StateError(this.path, `folder is not writable: ${(err as Error).message}`, { cause: err });
     }
+    if (this.#saveFailure) throw this.#saveFailure;
   }
 }
 

@@ -131,6 +131,7 @@ describe('metrics', () => {
       'EcsActionWatchNoSuccessfulPoll',
       'EcsActionWatchNotificationsFailing',
       'EcsActionWatchNotificationsGivenUp',
+      'EcsActionWatchStateNotSaved',
       'EcsActionWatchConfigReloadFailed',
     ]);
     for (const rule of rules) {

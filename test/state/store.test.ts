@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, writeFile, readdir, stat } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile, readdir, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -113,6 +113,26 @@ describe('StateStore', () => {
     await expect(store.save()).rejects.toThrow(/sub\/state.json: cannot be written/);
     await expect(store.checkWritable()).rejects.toThrow(/not writable/);
     expect(store.get('a')).toBeDefined();
+  });
+
+  it('is not writable for /readyz while saves fail though its folder takes a new file (a full disk), and tells', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const store = await openStore(path);
+    const failures: StateError[] = [];
+    store.onSaveFailed((err) => failures.push(err));
+    await store.checkWritable();
+    // The journal cannot be written (a folder in its place), while an empty file can still be made beside it.
+    await mkdir(join(dir, 'state.json.journal', 'in-the-way'), { recursive: true });
+    store.set('a', record());
+    await expect(store.save()).rejects.toThrow(/cannot be written/);
+    expect(failures).toHaveLength(1);
+    await expect(store.checkWritable()).rejects.toThrow(/state.json.journal|cannot be written/);
+    // Until a save succeeds.
+    await rm(join(dir, 'state.json.journal'), { recursive: true });
+    await store.save();
+    await store.checkWritable();
+    expect(failures).toHaveLength(1);
   });
 });
 
