@@ -64,6 +64,12 @@ export class Outbox {
     this.#logger = options.logger;
     this.#metrics = options.metrics;
     this.#policy = options.policy;
+    // Each notifier's series from 0, before its first attempt: a labelled series that appears only at its
+    // first increase is a step increase() cannot see, and after a restart (the same instance, counters
+    // back to nothing) a first give-up at 1 looks like the value the series had before: no alert.
+    for (const notifier of this.#notifiers.keys()) {
+      for (const result of ['delivered', 'retry', 'given_up'] as const) this.#metrics.notifications.inc({ notifier, result }, 0);
+    }
     this.#store.onDurable((deliveries) => this.#enqueue(deliveries));
   }
 

@@ -48,3 +48,14 @@ it('counts watches by state, polls by result and error kind, verdicts by action,
   expect(m('last_successful_poll_timestamp_seconds')).toBeGreaterThan(0);
   expect(text).toMatch(/^ecs_action_watch_build_info\{version="\d+\.\d+\.\d+",node_version="[\d.]+"\} 1$/m);
 });
+
+it('exports each notifier\'s notification series at 0 before its first attempt, so that a first give-up is an increase', async () => {
+  // After a restart the counters start afresh under the same instance: a series that appeared only at its
+  // first give-up, at 1, would look to increase() like the 1 the previous process ended with.
+  const app = await env.h.app(env.h.yaml([{ ...newIds(), name: 'pending' }]));
+  const text = await app.metrics.registry.metrics();
+  const m = (series: string) => sample(text, `ecs_action_watch_${series}`);
+  for (const notifier of ['chat', 'ops-mail']) {
+    for (const result of ['delivered', 'retry', 'given_up']) expect(m(`notifications_total{notifier="${notifier}",result="${result}"}`), `${notifier} ${result}`).toBe(0);
+  }
+});
