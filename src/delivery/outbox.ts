@@ -277,7 +277,9 @@ function notBefore(delivery: DeliveryRecord): number {
   return delivery.nextAttemptAt ? Date.parse(delivery.nextAttemptAt) : 0;
 }
 
-function formatAge(ms: number): string {
+/** How long a delivery kept failing, for the give-up line: a delivery.maxAge under a minute is said in seconds, not as "0 min". */
+export function formatAge(ms: number): string {
   const hours = ms / 3_600_000;
-  return hours >= 1 ? `${Math.round(hours * 10) / 10} h` : `${Math.round(ms / 60_000)} min`;
+  if (hours >= 1) return `${Math.round(hours * 10) / 10} h`;
+  return ms < 59_500 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }
