@@ -120,6 +120,8 @@ describe('metrics', () => {
     const [port] = resource('Service').spec!.ports!;
     expect(port).toMatchObject({ name: 'metrics', targetPort: 'metrics', port: watchFile().http.port });
     expect(resource('ServiceMonitor').spec.endpoints).toEqual([expect.objectContaining({ port: 'metrics', path: '/metrics' })]);
+    // A pod whose saves fail is not ready, and is the one the alerts must still see.
+    expect(resource('Service').spec!.publishNotReadyAddresses).toBe(true);
   });
 
   const rules = resource('PrometheusRule').spec.groups!.flatMap((g) => g.rules!);
