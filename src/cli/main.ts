@@ -54,6 +54,15 @@ const onSignal = (signal: NodeJS.Signals) => {
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
 
+// A reader that has gone (`wait ... | true`, `check | head` past the pipe's buffer) makes a write fail with
+// EPIPE, which Node raises as an unhandled 'error' event: a stack trace and status 1, whatever the action's
+// outcome. What is left to write has nowhere to go; the exit status stays the command's.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') throw err;
+  });
+}
+
 const commandLoaded = eagerWhileLoading ? () => setV8Flags(['--lazy']) : undefined;
 runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr, signal: stop.signal, commandLoaded }).then(
   // Exit explicitly rather than waiting for the event loop: a stray keep-alive socket must not keep us up.

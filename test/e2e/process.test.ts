@@ -130,6 +130,17 @@ it('keeps the logs of a one-shot command on stderr, so that `check --json | jq` 
   for (const secret of SECRETS) expect(stdout + stderr).not.toContain(secret);
 });
 
+it('ends with the outcome\'s status, without a stack, when the reader of its output has gone (`wait ... | true`)', async () => {
+  const a = quickAction();
+  h.simulator.addAction(a);
+  const path = await h.writeConfig(h.yaml([]));
+  const { child, out, exited } = spawnCli(['wait', '--json', '--config', path, '--server', a.serverId, '--request', a.requestId]);
+  // The read end of its stdout closes before it writes its result: the write fails with EPIPE.
+  child.stdout.destroy();
+  expect(await exited).toBe(0);
+  expect(out.stderr).not.toMatch(/EPIPE|Unhandled 'error' event/);
+});
+
 it('refuses a second daemon on the same state file, naming the first one', async () => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
   const { child, out, exited } = spawnCli(['run', '--config', path]);
