@@ -89,6 +89,22 @@ describe('wait', () => {
     expect(r.stdout).toMatch(/^timeout: not finished 1 s after tracking began/);
   });
 
+  it('exits 3 for a --timeout already over at the first answer, without a warning from Node on stderr', async () => {
+    const warnings: Error[] = [];
+    const onWarning = (w: Error) => warnings.push(w);
+    process.on('warning', onWarning);
+    try {
+      const r = await wait(quickAction({ neverFinishes: true }), '--timeout', '1ms');
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(/^timeout: not finished 1 ms after tracking began/);
+      // Node reports it on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.name)).not.toContain('TimeoutNegativeWarning');
+    } finally {
+      process.off('warning', onWarning);
+    }
+  });
+
   it('exits 4 when the API does not know the action for two minutes', async () => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([]));

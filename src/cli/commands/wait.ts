@@ -86,8 +86,9 @@ function untilSettled(
     signal.addEventListener('abort', () => settle(null), { once: true });
     const onPass = ([status]: WatchStatus[]) => {
       if (status === undefined) return;
-      // The deadline counts from when tracking began, at the first pass (a little past it: the verdict needs it reached).
-      deadlinePass ??= setTimeout(() => void engine.pollOnce().then(onPass), Date.parse(status.record.trackingSince) + deadlineMs - Date.now() + 10);
+      // The deadline counts from when tracking began, at the first pass (a little past it: the verdict needs it
+      // reached); a first pass that came back after it (--timeout 1ms, a slow cloud) asks again at once.
+      deadlinePass ??= setTimeout(() => void engine.pollOnce().then(onPass), Math.max(0, Date.parse(status.record.trackingSince) + deadlineMs - Date.now() + 10));
       if (status.state !== 'pending' || (status.errorKind !== null && HOPELESS.has(status.errorKind))) settle(status);
       else progress?.show(status);
     };
