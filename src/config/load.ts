@@ -26,6 +26,13 @@ export interface LoadOptions {
   source?: string | undefined;
   /** Told each warning of a valid file (a setting that works, but worse than likely expected). */
   onWarning?: ((warning: ConfigIssue) => void) | undefined;
+  /**
+   * Sections of the file left out before anything is read from them, for a command that uses none of them
+   * (`wait`, which takes the cloud settings only): their `${VAR}`s need not be set where it runs (a
+   * pipeline's job has the cloud's credentials, not the notifiers' secrets), and their problems are the
+   * daemon's. They take their defaults.
+   */
+  omitSections?: readonly string[] | undefined;
 }
 
 export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
@@ -119,7 +126,7 @@ function watchByWatch(data: { watches?: unknown }, options: { error: typeof conf
 }
 
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
-export function validateConfigText(text: string, options: Pick<LoadOptions, 'env'> = {}): ConfigCheck {
+export function validateConfigText(text: string, options: Pick<LoadOptions, 'env' | 'omitSections'> = {}): ConfigCheck {
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false });
   const issueAt = (offset: number, path: readonly Segment[], message: string): ConfigIssue => {
@@ -150,6 +157,8 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     return { ok: false, issues: [{ line: 1, col: 1, path: formatPath([]), message }] };
   }
 
+  const omitted = options.omitSections ?? [];
+  if (omitted.length > 0) root.items = root.items.filter((pair) => !(isScalar(pair.key) && omitted.includes(String(pair.key.value))));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied } = substituteEnv(doc, env);
   let data: unknown;

@@ -105,6 +105,23 @@ describe('wait', () => {
     }
   });
 
+  it('needs none of the variables of the sections it does not use (notifier secrets, the state path, the watches)', async () => {
+    const script = quickAction();
+    h.simulator.addAction(script);
+    const yaml = h.yaml([{ ...newIds(), name: '${DAEMON_ONLY_NAME}' }]).replace(/^ {2}path: .*$/m, '  path: ${STATE_DIR}/state.json');
+    const path = await h.writeConfig(yaml);
+    // A pipeline's job has the cloud's credentials, not the daemon's notifier secrets.
+    const env = { SMTP_PASSWORD: undefined, WEBHOOK_SECRET: undefined };
+    const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId], { env });
+    expect(r.stderr).toBe('');
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: /) });
+    // What it does use is still checked, and said at its line.
+    const noToken = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId], { env: { ...env, ECS_AUTH_TOKEN: undefined } });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/^\d+:\d+ cloud\.auth\.token: environment variable ECS_AUTH_TOKEN is not set/);
+    expect(noToken.stderr).not.toMatch(/SMTP_PASSWORD|WEBHOOK_SECRET|STATE_DIR|DAEMON_ONLY_NAME/);
+  });
+
   it('exits 4 when the API does not know the action for two minutes', async () => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([]));

@@ -18,11 +18,16 @@ const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_
 const CONFIG_ERROR = 2;
 /** Errors no amount of waiting mends: the operator must fix the credentials or the policy. */
 const HOPELESS = new Set(['unauthorized', 'forbidden']);
+/**
+ * What `wait` does not read: it notifies nobody, keeps no state, serves nothing and follows only its own
+ * action, so that the secrets and paths of these need not be set in a pipeline's job.
+ */
+const UNUSED_SECTIONS = ['notifiers', 'delivery', 'state', 'shutdown', 'http', 'watches', 'track'];
 const OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--timeout' };
 
 export async function run(ctx: CommandContext): Promise<number> {
   const identity = watchedIdentity(ctx);
-  const config = await loadConfigOrReport(ctx);
+  const config = await loadConfigOrReport(ctx, { omitSections: UNUSED_SECTIONS });
   if (!config) return CONFIG_ERROR;
   const target = targetFrom(ctx, {
     ...identity,
