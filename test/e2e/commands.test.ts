@@ -122,6 +122,22 @@ describe('wait', () => {
     expect(noToken.stderr).not.toMatch(/SMTP_PASSWORD|WEBHOOK_SECRET|STATE_DIR|DAEMON_ONLY_NAME/);
   });
 
+  it('exits 3 on time when the poll due at --timeout is held up by the cloud (a 429 with a long Retry-After)', async () => {
+    const script = quickAction({ neverFinishes: true });
+    h.simulator.addAction(script);
+    const path = await h.writeConfig(h.yaml([]));
+    // The first read of the action is throttled for a minute: the pass that reads it waits that long.
+    h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 60 }, { pathIncludes: script.requestId });
+    const started = Date.now();
+    const stop = AbortSignal.timeout(30_000);
+    const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '2s', '--json'], { signal: stop });
+    expect(stop.aborted).toBe(false);
+    expect(r.code).toBe(3);
+    // --timeout, and at most two requests' time (cloud.timeout is 500 ms here) for the poll due then.
+    expect(Date.now() - started).toBeLessThan(2000 + 2 * 500 + 1500);
+    expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.timed_out', outcome: 'timeout', reason: expect.stringMatching(/^not finished 2 s after tracking began: /) });
+  });
+
   it('exits 4 when the API does not know the action for two minutes', async () => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([]));

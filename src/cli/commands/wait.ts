@@ -6,12 +6,14 @@ import { renderWebhookBody } from '../../notify/render.ts';
 import type { WatchEngine, WatchStatus } from '../../watch/engine.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchTarget } from '../../watch/kinds/types.ts';
+import type { WatchRecord } from '../../state/types.ts';
 import { UsageError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { signalExitStatus } from '../signals.ts';
 import { watchedIdentity } from '../options.ts';
 import { formatAge, printable } from '../table.ts';
+import { formatDuration } from '../../watch/format.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
 
 const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
@@ -36,13 +38,19 @@ export async function run(ctx: CommandContext): Promise<number> {
   });
   // Only the one action or job: no notifiers, and a state of its own so that the daemon's is left alone.
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
+  const started = Date.now();
   const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory' });
   const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
   // The progress line shows each poll's error already; log lines would break it apart.
   if (progress && ctx.env['LOG_LEVEL'] === undefined) logger.level = 'error';
   try {
     app.engine.setWatches([target]);
-    const status = await untilSettled(app.engine, target.deadlineMs, ctx.signal, progress);
+    const heldUpAfter = (last: WatchStatus | undefined) => {
+      // Before any pass came back the record is the one the first pass began with, if it got that far.
+      const record = last?.record ?? app.store.entries()[0]?.[1] ?? kindOf(target).newRecord(target, new Date(started).toISOString());
+      return heldUp(target, record, last?.detail ?? 'no answer from the cloud yet', target.deadlineMs, 2 * config.cloud.timeout);
+    };
+    const status = await untilSettled(app.engine, target.deadlineMs, 2 * config.cloud.timeout, ctx.signal, progress, heldUpAfter);
     progress?.clear();
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
@@ -54,7 +62,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     return EXIT[verdict.outcome];
   } finally {
     progress?.clear();
-    await app.close();
+    // Nothing of wait's is worth draining (no notifications, a state in memory): a poll the cloud holds up
+    // is cut rather than waited for.
+    await app.close({ drainMs: 0 });
   }
 }
 
@@ -73,32 +83,57 @@ function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentit
 /**
  * Follows the engine's passes until the watch has an outcome or the cloud refuses us; null when interrupted.
  * One more pass comes when `--timeout` runs out, rather than at the schedule's next tick, which may be an
- * hour away.
+ * hour away. That pass has two requests' time (2 × `cloud.timeout`: the action, then the server) to come
+ * back: one the cloud holds up (a 429
+ * whose Retry-After is an hour, a connection that hangs through every retry) ends the wait as a timeout,
+ * from what the passes before it saw, rather than holding the pipeline far past `--timeout`.
  */
 function untilSettled(
   engine: Pick<WatchEngine, 'start' | 'pollOnce'>,
   deadlineMs: number,
+  graceMs: number,
   signal: AbortSignal,
   progress: ProgressLine | null,
+  heldUpAfter: (last: WatchStatus | undefined) => WatchStatus,
 ): Promise<WatchStatus | null> {
   return new Promise((resolve) => {
     let deadlinePass: NodeJS.Timeout | undefined;
+    let last: WatchStatus | undefined;
+    // Armed now, not at the first pass: that pass may be the one held up (tracking begins as it starts);
+    // armed again from when tracking began once that pass says.
+    const giveUp = () => settle(heldUpAfter(last));
+    let overdue = setTimeout(giveUp, deadlineMs + 10 + graceMs);
     const settle = (status: WatchStatus | null) => {
       clearTimeout(deadlinePass);
+      clearTimeout(overdue);
       resolve(status);
     };
     if (signal.aborted) return settle(null);
     signal.addEventListener('abort', () => settle(null), { once: true });
+    const atDeadline = () => void engine.pollOnce().then(onPass);
     const onPass = ([status]: WatchStatus[]) => {
       if (status === undefined) return;
+      last = status;
       // The deadline counts from when tracking began, at the first pass (a little past it: the verdict needs it
       // reached); a first pass that came back after it (--timeout 1ms, a slow cloud) asks again at once.
-      deadlinePass ??= setTimeout(() => void engine.pollOnce().then(onPass), Math.max(0, Date.parse(status.record.trackingSince) + deadlineMs - Date.now() + 10));
+      if (deadlinePass === undefined) {
+        const untilDeadline = Math.max(0, Date.parse(status.record.trackingSince) + deadlineMs - Date.now() + 10);
+        deadlinePass = setTimeout(atDeadline, untilDeadline);
+        clearTimeout(overdue);
+        overdue = setTimeout(giveUp, untilDeadline + graceMs);
+      }
       if (status.state !== 'pending' || (status.errorKind !== null && HOPELESS.has(status.errorKind))) settle(status);
       else progress?.show(status);
     };
     engine.start(onPass);
   });
+}
+
+/** A timeout from what the passes before saw, when the pass due at the deadline did not come back in time. */
+function heldUp(target: WatchTarget, record: WatchRecord, detail: string, deadlineMs: number, graceMs: number): WatchStatus {
+  const reason = `not finished ${formatDuration(deadlineMs)} after tracking began: ${detail}; the poll due then had no answer within ${formatDuration(graceMs)} (twice cloud.timeout)`;
+  const verdict = { outcome: 'timeout' as const, reason, detectedAt: new Date().toISOString() };
+  return { target, record: { ...record, verdict }, pollFailed: false, errorKind: null, state: 'timeout', detail: reason };
 }
 
 /** One line on the terminal, rewritten in place: where the action is, and for how long we have waited. */
