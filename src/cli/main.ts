@@ -2,6 +2,7 @@
 // The entry point: bundled into dist/ecs-action-watch.mjs for the image, run through bin/ by systemd and `npx ecs-action-watch`.
 import { runCli } from './cli.ts';
 import { commands } from './commands/index.ts';
+import { signalExitStatus } from './signals.ts';
 
 // V8's settings for a command that runs in one burst, every command but those that run until stopped
 // (`longRunning`: the daemon's are set for its steady load in daemonV8.ts and by NODE_OPTIONS'
@@ -64,12 +65,31 @@ for (const stream of [process.stdout, process.stderr]) {
 }
 
 const commandLoaded = eagerWhileLoading ? () => setV8Flags(['--lazy']) : undefined;
+
+/**
+ * Resolves once what was written to `stream` has left the process (true), or at a signal (false). On a
+ * pipe (`check --json | jq`) Node writes asynchronously, and what the pipe could not take yet (beyond its
+ * 64 KiB) is queued in the process: process.exit() would drop it, cutting the JSON short with the
+ * command's status unchanged. A reader that never reads is waited for as any writer waits, until a signal.
+ */
+function flushed(stream: NodeJS.WriteStream): Promise<boolean> {
+  if (stream.destroyed || stream.writableLength === 0 || stop.signal.aborted) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    stream.write('', () => resolve(true));
+    stop.signal.addEventListener('abort', () => resolve(false), { once: true });
+  });
+}
+const exit = async (code: number) => {
+  const written = await Promise.all([flushed(process.stdout), flushed(process.stderr)]);
+  process.exit(written.every(Boolean) ? code : signalExitStatus(stop.signal));
+};
+
 runCli(process.argv.slice(2), { env: process.env, stdout: process.stdout, stderr: process.stderr, signal: stop.signal, commandLoaded }).then(
   // Exit explicitly rather than waiting for the event loop: a stray keep-alive socket must not keep us up.
-  (code) => process.exit(code),
+  (code) => exit(code),
   // runCli reports a command's errors itself; this is a bug in the command line, so show the stack.
   (err: unknown) => {
     process.stderr.write(`ecs-action-watch: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-    process.exit(1);
+    return exit(1);
   },
 );

@@ -141,6 +141,21 @@ it('ends with the outcome\'s status, without a stack, when the reader of its out
   expect(out.stderr).not.toMatch(/EPIPE|Unhandled 'error' event/);
 });
 
+it('writes the whole of a result larger than a pipe holds before it exits (`check --json | jq` of hundreds of watches)', async () => {
+  const watches = Array.from({ length: 200 }, () => newIds());
+  const path = await h.writeConfig(h.yaml(watches));
+  // A shell's pipe (not the socket pair spawn makes), read by a reader slower than the command: the pipe fills
+  // up (64 KiB) and the rest waits in the process, which must not exit before it is written.
+  const script = `set -o pipefail; "$0" "$1" check --json --config "$2" 2>/dev/null | { sleep 1; cat; }`;
+  const child = spawn('bash', ['-c', script, process.execPath, MAIN, path], { env: { ...process.env, ...h.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  const [code] = (await once(child, 'close')) as [number | null];
+  expect(code).toBe(0);
+  expect(stdout.length).toBeGreaterThan(64 * 1024);
+  expect((JSON.parse(stdout) as unknown[]).length).toBe(200);
+});
+
 it('refuses a second daemon on the same state file, naming the first one', async () => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
   const { child, out, exited } = spawnCli(['run', '--config', path]);
