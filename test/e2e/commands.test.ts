@@ -176,6 +176,15 @@ describe('wait', () => {
     for (const secret of SECRETS) expect(r.stderr + h.logs.text).not.toContain(secret);
   });
 
+  it('exits 2 at once for a 404 that is not the API\'s (a wrong endpoint behind a gateway), saying what to check', async () => {
+    const action = quickAction();
+    h.simulator.injectFault({ kind: 'gateway-not-found' }, { pathIncludes: action.requestId, times: 1000 });
+    const r = await wait(action);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId in /);
+  });
+
   it('exits 2 on a usage or config error, naming the option', async () => {
     const path = await h.writeConfig(h.yaml([]));
     const missing = await h.cli(['wait', '--config', path, '--server', 's1']);

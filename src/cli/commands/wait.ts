@@ -18,8 +18,18 @@ import { isTerminal, terminalWidth } from '../terminal.ts';
 
 const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
 const CONFIG_ERROR = 2;
-/** Errors no amount of waiting mends: the operator must fix the credentials or the policy. */
-const HOPELESS = new Set(['unauthorized', 'forbidden']);
+/**
+ * Errors no amount of waiting mends: the credentials or the policy (401, 403), an endpoint or path that is
+ * not the API's (a gateway's or a router's 404), a request the API refuses as malformed (400). A pipeline
+ * is told at once, not at --timeout.
+ */
+const HOPELESS = new Set(['unauthorized', 'forbidden', 'foreign_not_found', 'bad_request']);
+const FIX_IN: Record<string, string> = {
+  unauthorized: 'check cloud.auth',
+  forbidden: 'check cloud.auth and the account\'s permissions',
+  foreign_not_found: 'check cloud.endpoint and cloud.projectId',
+  bad_request: 'check the ids given and cloud.microversion',
+};
 /**
  * What `wait` does not read: it notifies nobody, keeps no state, serves nothing and follows only its own
  * action, so that the secrets and paths of these need not be set in a pipeline's job.
@@ -55,7 +65,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
     if (verdict === null) {
-      ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${printable(status.detail)} (check cloud.auth in ${ctx.configPath})\n`);
+      const fix = FIX_IN[status.errorKind ?? ''] ?? 'check the cloud section';
+      ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${printable(status.detail)} (${fix} in ${ctx.configPath})\n`);
       return CONFIG_ERROR;
     }
     ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}\n`);
