@@ -104,15 +104,23 @@ export class ApiError extends Error {
   readonly apiCode: string | undefined;
   readonly apiMessage: string | undefined;
 
-  constructor(init: ApiErrorInit) {
+  readonly #init: ApiErrorInit;
+
+  constructor(init: ApiErrorInit, retryable = RETRYABLE[init.kind]) {
     super(describe(init), init.cause === undefined ? undefined : { cause: init.cause });
+    this.#init = init;
     this.kind = init.kind;
-    this.retryable = RETRYABLE[init.kind];
+    this.retryable = retryable;
     this.method = init.method;
     this.url = init.url;
     this.status = init.status;
     this.retryAfterMs = init.retryAfterMs;
     this.apiCode = init.apiCode;
     this.apiMessage = init.apiMessage;
+  }
+
+  /** The same failure, for a caller that gains nothing by trying again now (the client answers it from memory). */
+  notRetryable(): ApiError {
+    return new ApiError(this.#init, false);
   }
 }

@@ -199,9 +199,14 @@ class HttpEcsClient implements EcsClient {
   microversion(): Promise<string | null> {
     if (this.#fixedMicroversion !== undefined) return Promise.resolve(this.#fixedMicroversion);
     const current = this.#discovery;
-    // In flight, found, or failed with the next round not yet due: all share the round's answer.
-    if (current !== undefined && (current.retryAt === undefined || Date.now() < current.retryAt)) {
-      return current.promise;
+    // In flight, found, or failed with the next round not yet due: all share the round's answer. A failed
+    // one is not worth retrying before then (a poll's retries would only sleep: `check` of 1,000 watches
+    // against an endpoint that is down took 11 minutes).
+    if (current !== undefined && current.retryAt === undefined) return current.promise;
+    if (current !== undefined && Date.now() < current.retryAt!) {
+      return current.promise.catch((err: unknown) => {
+        throw err instanceof ApiError ? err.notRetryable() : err;
+      });
     }
     const discovery: Discovery = { promise: Promise.resolve(null), failures: current?.failures ?? 0, retryAt: undefined };
     discovery.promise = this.#discoverWithRetries().catch((err: unknown) => {

@@ -133,8 +133,9 @@ describe('microversion discovery', () => {
     const error = await first;
     expect(error.kind).toBe(kind);
     expect(error.message).toContain(logged);
-    // Within the backoff a request fails at once with the same error: no discovery (no interceptor left), no send.
-    await expect(client.getInstanceAction(REF)).rejects.toBe(error);
+    // Within the backoff a request fails at once with the same error: no discovery (no interceptor left), no
+    // send; and not to be retried before the next round, which would only sleep.
+    await expect(client.getInstanceAction(REF)).rejects.toMatchObject({ message: error.message, kind, retryable: false });
     expect(action.seen).toHaveLength(0);
 
     const warnings = lines.filter((l) => l.level === 40);
