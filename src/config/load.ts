@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type Scalar, type YAMLError } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type ErrorCode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -157,8 +157,8 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     return { ok: false, issues: [{ line: 1, col: 1, path: formatPath([]), message }] };
   }
 
-  const omitted = options.omitSections ?? [];
-  if (omitted.length > 0) root.items = root.items.filter((pair) => !(isScalar(pair.key) && omitted.includes(String(pair.key.value))));
+  const omitted = omittablePairs(root, options.omitSections ?? []);
+  if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied } = substituteEnv(doc, env);
   let data: unknown;
@@ -241,6 +241,41 @@ function caFileIssue(doc: Document, data: unknown, profileSource: string | undef
     const message = `${(err as Error).message}${where}`;
     return own ? { path: CA_FILE_PATH, message } : { path: doc.hasIn(['cloud', 'cloud']) ? ['cloud', 'cloud'] : ['cloud'], message: `${message} (from ${profileSource})` };
   }
+}
+
+/**
+ * The top-level pairs of the `sections` that can be left out. One holding an anchor that an alias elsewhere
+ * names stays, with what it needs in turn: without it the alias would name nothing (`deadline: *age` in
+ * `poll` with `&age` under `delivery`), and a file `validate` accepts would be refused.
+ */
+function omittablePairs(root: YAMLMap.Parsed, sections: readonly string[]): Set<TopPair> {
+  const omitted = new Set(root.items.filter((pair) => isScalar(pair.key) && sections.includes(String(pair.key.value))));
+  const kept = () => root.items.filter((pair) => !omitted.has(pair));
+  for (let putBack = omitted.size > 0; putBack; ) {
+    putBack = false;
+    const aliased = new Set(kept().flatMap((pair) => namesIn(pair, 'alias')));
+    for (const pair of omitted) {
+      if (namesIn(pair, 'anchor').some((anchor) => aliased.has(anchor))) {
+        omitted.delete(pair);
+        putBack = true;
+      }
+    }
+  }
+  return omitted;
+}
+
+type TopPair = YAMLMap.Parsed['items'][number];
+
+/** The anchors set, or the aliases' anchor names, within a pair. */
+function namesIn(pair: TopPair, of: 'anchor' | 'alias'): string[] {
+  const found: string[] = [];
+  for (const node of [pair.key, pair.value]) {
+    visit(node, {
+      Alias: (_, alias) => void (of === 'alias' && found.push(alias.source)),
+      Node: (_, n) => void (of === 'anchor' && n.anchor !== undefined && found.push(n.anchor)),
+    });
+  }
+  return found;
 }
 
 /** ` (from ${TOKEN}, which is empty)` when the value at `path` came out empty, unless the message says so already. */
