@@ -185,6 +185,19 @@ describe('wait', () => {
     expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId in /);
   });
 
+  it('waits on through a gateway\'s 404 once the API has answered for the action (a blip, not a wrong endpoint)', async () => {
+    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 2500, taskState: 'rebooting' }] });
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([]));
+    const waiting = h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId]);
+    const until = Date.now() + 5000;
+    while (!h.simulator.requests.some((r) => r.path.includes(action.requestId)) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    h.simulator.injectFault({ kind: 'gateway-not-found' }, { pathIncludes: action.requestId });
+    const r = await waiting;
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: /) });
+    expect(h.simulator.pendingFaults).toBe(0);
+  });
+
   it('exits 2 on a usage or config error, naming the option', async () => {
     const path = await h.writeConfig(h.yaml([]));
     const missing = await h.cli(['wait', '--config', path, '--server', 's1']);

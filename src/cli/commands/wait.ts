@@ -24,6 +24,11 @@ const CONFIG_ERROR = 2;
  * is told at once, not at --timeout.
  */
 const HOPELESS = new Set(['unauthorized', 'forbidden', 'foreign_not_found', 'bad_request']);
+/**
+ * Of those, the ones that say the settings are wrong only until the API has answered for the action: once it
+ * has, the endpoint and the ids are right, and a gateway's 404 or a stray 4xx is a blip, as it is for the daemon.
+ */
+const HOPELESS_UNTIL_FOUND = new Set(['foreign_not_found', 'bad_request']);
 const FIX_IN: Record<string, string> = {
   unauthorized: 'check cloud.auth',
   forbidden: 'check cloud.auth and the account\'s permissions',
@@ -133,11 +138,15 @@ function untilSettled(
         clearTimeout(overdue);
         overdue = setTimeout(giveUp, untilDeadline + graceMs);
       }
-      if (status.state !== 'pending' || (status.errorKind !== null && HOPELESS.has(status.errorKind))) settle(status);
+      if (status.state !== 'pending' || hopeless(status)) settle(status);
       else progress?.show(status);
     };
     engine.start(onPass);
   });
+}
+
+function hopeless({ errorKind, record }: WatchStatus): boolean {
+  return errorKind !== null && HOPELESS.has(errorKind) && !(record.everFound && HOPELESS_UNTIL_FOUND.has(errorKind));
 }
 
 /** A timeout from what the passes before saw, when the pass due at the deadline did not come back in time. */
