@@ -28,6 +28,8 @@ describe('--help, -h and --version', () => {
       expect(r.stdout).toContain('exit status: 0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error');
     }
     expect((await h.cli(['validate', '-h'])).stdout).toContain('-c, --config FILE');
+    // As the README's table says: a state file to fix by hand is 2, as an invalid file is.
+    expect((await h.cli(['run', '-h'])).stdout).toContain('2 the file is invalid at start, or the state file must be fixed first; 1 any other failure');
   });
 
   it('prints the version', async () => {

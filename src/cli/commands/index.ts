@@ -13,7 +13,7 @@ export const commands: Record<string, Command> = {
   run: {
     summary: 'the daemon: poll on the schedule, notify, reload the file on change',
     usage: 'run [--config FILE] [--until-done]',
-    exits: '0 after SIGTERM/SIGINT and a clean stop; 2 the file is invalid at start; with --until-done: 0 every watch succeeded, 1 any other outcome, 3 a notification was given up',
+    exits: '0 after SIGTERM/SIGINT and a clean stop; 2 the file is invalid at start, or the state file must be fixed first; 1 any other failure; with --until-done: 0 every watch succeeded, 1 any other outcome, 3 a notification was given up',
     logsTo: 'stdout',
     options: {
       'until-done': { type: 'boolean', description: 'exit once every watch has an outcome and every notification is delivered or given up' },
@@ -39,7 +39,7 @@ export const commands: Record<string, Command> = {
   wait: {
     summary: 'wait for one action (or job of the native ECS API) to finish, with the cloud settings of the file (for pipelines)',
     usage: 'wait (--server ID --request ID | --job ID) [--project ID] [--timeout D] [--json] [--config FILE]',
-    exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials); 130 (SIGINT) or 143 (SIGTERM) interrupted',
+    exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials, or answers that the endpoint or ids are wrong); 130 (SIGINT) or 143 (SIGTERM) interrupted',
     options: {
       ...ACTION_OPTIONS,
       ...JOB_OPTION,
