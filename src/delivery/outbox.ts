@@ -10,6 +10,7 @@ import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
 import { notificationOf } from './notification.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
+import { formatDuration } from '../watch/format.ts';
 
 /**
  * Sends in flight at once to one notifier (one receiver): enough that a wave of thousands of verdicts goes
@@ -235,7 +236,7 @@ export class Outbox {
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
     const next = retryable ? retryAt(this.#policy, Date.parse(delivery.createdAt), now, delivery.attempts, retryAfterMs) : null;
     if (next === null) {
-      const why = retryable ? `still failing ${formatAge(now - Date.parse(delivery.createdAt))} after the outcome (delivery.maxAge)` : 'the receiver refused it';
+      const why = retryable ? `still failing ${formatDuration(now - Date.parse(delivery.createdAt))} after the outcome (delivery.maxAge)` : 'the receiver refused it';
       this.#settle(delivery, 'given_up', message);
       this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
       log.error({ attempt: delivery.attempts, error: message, retryable, why }, 'delivery given up');
@@ -275,11 +276,4 @@ function logContext(owed: DurableDelivery): Record<string, string | number> {
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */
 function notBefore(delivery: DeliveryRecord): number {
   return delivery.nextAttemptAt ? Date.parse(delivery.nextAttemptAt) : 0;
-}
-
-/** How long a delivery kept failing, for the give-up line: a delivery.maxAge under a minute is said in seconds, not as "0 min". */
-export function formatAge(ms: number): string {
-  const hours = ms / 3_600_000;
-  if (hours >= 1) return `${Math.round(hours * 10) / 10} h`;
-  return ms < 59_500 ? `${Math.round(ms / 1000)} s` : `${Math.round(ms / 60_000)} min`;
 }

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Outbox, SENDS_PER_NOTIFIER, formatAge } from '../../src/delivery/outbox.ts';
+import { Outbox, SENDS_PER_NOTIFIER } from '../../src/delivery/outbox.ts';
 import { deliveryId, digestDeliveryId } from '../../src/delivery/notification.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
@@ -358,14 +358,5 @@ describe('the outbox', () => {
     expect(sink.received.map((r) => r.headers['webhook-id'])).toEqual([`msg_${digestDeliveryId('fleet', 1, true, 'chat')}`, `msg_${digestDeliveryId('fleet', 1, true, 'chat')}`]);
     expect(sink.received[1]!.body).toMatchObject({ type: 'ecs.batch.finished', batch: 'fleet', counts: { failure: 1 }, watches: [{ outcome: 'failure', instanceAction: null, server: null }] });
     expect(reopened.getBatch('fleet')!.digests[0]!.deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 2 });
-  });
-});
-
-describe('formatAge', () => {
-  it('says how long a delivery kept failing in seconds under a minute, never "0 min"', () => {
-    expect(formatAge(20_000)).toBe('20 s');
-    expect(formatAge(59_000)).toBe('59 s');
-    expect(formatAge(90_000)).toBe('2 min');
-    expect(formatAge(24 * HOUR)).toBe('24 h');
   });
 });
