@@ -191,7 +191,6 @@ export function emailAddress() {
 export const MERGE_KEY = `'<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)`;
 
 /** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
-
 export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
   const allowed = Object.keys(shape).join(', ');
   return z.strictObject(shape, {

@@ -100,9 +100,9 @@ function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentit
  * Follows the engine's passes until the watch has an outcome or the cloud refuses us; null when interrupted.
  * One more pass comes when `--timeout` runs out, rather than at the schedule's next tick, which may be an
  * hour away. That pass has two requests' time (2 × `cloud.timeout`: the action, then the server) to come
- * back: one the cloud holds up (a 429
- * whose Retry-After is an hour, a connection that hangs through every retry) ends the wait as a timeout,
- * from what the passes before it saw, rather than holding the pipeline far past `--timeout`.
+ * back: one the cloud holds up (a 429 whose Retry-After is an hour, a connection that hangs through every
+ * retry) ends the wait as a timeout, from what the passes before it saw, rather than holding the pipeline
+ * far past `--timeout`.
  */
 function untilSettled(
   engine: Pick<WatchEngine, 'start' | 'pollOnce'>,
