@@ -200,6 +200,17 @@ describe('wait', () => {
     expect(h.simulator.pendingFaults).toBe(0);
   });
 
+  it('waits through a --timeout whose bound (twice a long cloud.timeout past it) is past what a timer holds', async () => {
+    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 60_000, taskState: 'rebooting' }] });
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([]).replace('  timeout: 500ms', '  timeout: 11h'));
+    const stop = new AbortController();
+    setTimeout(() => stop.abort('SIGINT'), 1500);
+    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '24d'], { signal: stop.signal });
+    // Still waiting when interrupted: not a timeout at once.
+    expect(r).toMatchObject({ code: 130, stdout: '' });
+  });
+
   it('exits 2 on a usage or config error, naming the option', async () => {
     const path = await h.writeConfig(h.yaml([]));
     const missing = await h.cli(['wait', '--config', path, '--server', 's1']);

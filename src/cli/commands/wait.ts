@@ -40,6 +40,11 @@ const FIX_IN: Record<string, string> = {
  * action, so that the secrets and paths of these need not be set in a pipeline's job.
  */
 const UNUSED_SECTIONS = ['notifiers', 'delivery', 'state', 'shutdown', 'http', 'watches', 'track'];
+/**
+ * setTimeout's longest delay (about 24.8 days); a longer one fires at once, with a warning. A 24d --timeout
+ * plus twice a long cloud.timeout goes past it: the wait would end as a timeout at its start.
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 const OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--timeout' };
 
 export async function run(ctx: CommandContext): Promise<number> {
@@ -118,7 +123,7 @@ function untilSettled(
     // Armed now, not at the first pass: that pass may be the one held up (tracking begins as it starts);
     // armed again from when tracking began once that pass says.
     const giveUp = () => settle(heldUpAfter(last));
-    let overdue = setTimeout(giveUp, deadlineMs + 10 + graceMs);
+    let overdue = setTimeout(giveUp, Math.min(deadlineMs + 10 + graceMs, MAX_TIMER_MS));
     const settle = (status: WatchStatus | null) => {
       clearTimeout(deadlinePass);
       clearTimeout(overdue);
@@ -136,7 +141,7 @@ function untilSettled(
         const untilDeadline = Math.max(0, Date.parse(status.record.trackingSince) + deadlineMs - Date.now() + 10);
         deadlinePass = setTimeout(atDeadline, untilDeadline);
         clearTimeout(overdue);
-        overdue = setTimeout(giveUp, untilDeadline + graceMs);
+        overdue = setTimeout(giveUp, Math.min(untilDeadline + graceMs, MAX_TIMER_MS));
       }
       if (status.state !== 'pending' || hopeless(status)) settle(status);
       else progress?.show(status);
