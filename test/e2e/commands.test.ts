@@ -184,7 +184,7 @@ describe('wait', () => {
     const r = await wait(action);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId in /);
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId, or set a fixed cloud\.microversion if the 404 is for the version document \/v2\.1\/ in /);
   });
 
   it('waits on through a gateway\'s 404 once the API has answered for the action (a blip, not a wrong endpoint)', async () => {

@@ -32,7 +32,7 @@ const HOPELESS_UNTIL_FOUND = new Set(['foreign_not_found', 'bad_request']);
 const FIX_IN: Record<string, string> = {
   unauthorized: 'check cloud.auth',
   forbidden: 'check cloud.auth and the account\'s permissions',
-  foreign_not_found: 'check cloud.endpoint and cloud.projectId',
+  foreign_not_found: 'check cloud.endpoint and cloud.projectId, or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
   bad_request: 'check the ids given and cloud.microversion',
 };
 /**
