@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, visit, type Document, type ErrorCode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -15,7 +15,7 @@ import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, type Config } from './schema.ts';
 import { configWarnings } from './warnings.ts';
-import { danglingAliases, formatPath, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { anchorNames, danglingAliases, formatPath, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -250,12 +250,12 @@ function caFileIssue(doc: Document, data: unknown, profileSource: string | undef
  */
 function omittablePairs(root: YAMLMap.Parsed, sections: readonly string[]): Set<TopPair> {
   const omitted = new Set(root.items.filter((pair) => isScalar(pair.key) && sections.includes(String(pair.key.value))));
-  const kept = () => root.items.filter((pair) => !omitted.has(pair));
+  const names = new Map([...omitted].map((pair) => [pair, anchorNames([pair.key, pair.value]).set]));
   for (let putBack = omitted.size > 0; putBack; ) {
     putBack = false;
-    const aliased = new Set(kept().flatMap((pair) => namesIn(pair, 'alias')));
+    const aliased = new Set(anchorNames(root.items.filter((pair) => !omitted.has(pair)).flatMap((pair) => [pair.key, pair.value])).aliased);
     for (const pair of omitted) {
-      if (namesIn(pair, 'anchor').some((anchor) => aliased.has(anchor))) {
+      if (names.get(pair)!.some((anchor) => aliased.has(anchor))) {
         omitted.delete(pair);
         putBack = true;
       }
@@ -265,18 +265,6 @@ function omittablePairs(root: YAMLMap.Parsed, sections: readonly string[]): Set<
 }
 
 type TopPair = YAMLMap.Parsed['items'][number];
-
-/** The anchors set, or the aliases' anchor names, within a pair. */
-function namesIn(pair: TopPair, of: 'anchor' | 'alias'): string[] {
-  const found: string[] = [];
-  for (const node of [pair.key, pair.value]) {
-    visit(node, {
-      Alias: (_, alias) => void (of === 'alias' && found.push(alias.source)),
-      Node: (_, n) => void (of === 'anchor' && n.anchor !== undefined && found.push(n.anchor)),
-    });
-  }
-  return found;
-}
 
 /** ` (from ${TOKEN}, which is empty)` when the value at `path` came out empty, unless the message says so already. */
 function emptiedBy(emptied: readonly EmptiedValue[], path: readonly Segment[], message: string): string {

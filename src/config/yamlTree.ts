@@ -85,6 +85,20 @@ export function unclosedQuotes(doc: Document.Parsed, text: string): Map<number, 
   return found;
 }
 
+/** The anchors set within `nodes`, and the anchors their aliases name (one walk). */
+export function anchorNames(nodes: ReadonlyArray<ParsedNode | null>): { set: string[]; aliased: string[] } {
+  const names = { set: [] as string[], aliased: [] as string[] };
+  for (const node of nodes) {
+    visit(node, {
+      Node(_key, n) {
+        if (isAlias(n)) names.aliased.push(n.source);
+        else if (n.anchor !== undefined) names.set.push(n.anchor);
+      },
+    });
+  }
+  return names;
+}
+
 /** The aliases of the document that name no anchor set before them, in document order (one walk). */
 export function danglingAliases(doc: Document.Parsed): Alias.Parsed[] {
   const anchors = new Set<string>();
