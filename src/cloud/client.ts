@@ -202,11 +202,13 @@ class HttpEcsClient implements EcsClient {
     // In flight, found, or failed with the next round not yet due: all share the round's answer. A failed
     // one is not worth retrying before then (a poll's retries would only sleep: `check` of 1,000 watches
     // against an endpoint that is down took 11 minutes).
-    if (current !== undefined && current.retryAt === undefined) return current.promise;
-    if (current !== undefined && Date.now() < current.retryAt!) {
-      return current.promise.catch((err: unknown) => {
-        throw err instanceof ApiError ? err.notRetryable() : err;
-      });
+    if (current !== undefined) {
+      if (current.retryAt === undefined) return current.promise;
+      if (Date.now() < current.retryAt) {
+        return current.promise.catch((err: unknown) => {
+          throw err instanceof ApiError ? err.notRetryable() : err;
+        });
+      }
     }
     const discovery: Discovery = { promise: Promise.resolve(null), failures: current?.failures ?? 0, retryAt: undefined };
     discovery.promise = this.#discoverWithRetries().catch((err: unknown) => {

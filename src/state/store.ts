@@ -443,7 +443,8 @@ export class StateStore {
       await this.#writer.write(this.#changes(taken));
       this.#saveFailure = null;
     } catch (err) {
-      this.#saveFailure = err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
+      // The writer rejects with a StateError only, naming the file and the cause.
+      this.#saveFailure = err as StateError;
       this.#onSaveFailed?.(this.#saveFailure);
       for (const key of taken.touched) this.#touched.add(key);
       for (const key of taken.removed) if (!this.#records.has(key)) this.#removed.add(key);
