@@ -236,7 +236,7 @@ export class Outbox {
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
     const next = retryable ? retryAt(this.#policy, Date.parse(delivery.createdAt), now, delivery.attempts, retryAfterMs) : null;
     if (next === null) {
-      const why = retryable ? `still failing ${formatDuration(now - Date.parse(delivery.createdAt))} after the outcome (delivery.maxAge)` : 'the receiver refused it';
+      const why = retryable ? `still failing ${formatDuration(now - Date.parse(delivery.createdAt))} after the outcome (delivery.maxAge)` : 'another attempt would fail the same way';
       this.#settle(delivery, 'given_up', message);
       this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
       log.error({ attempt: delivery.attempts, error: message, retryable, why }, 'delivery given up');
