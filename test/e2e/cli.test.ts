@@ -177,9 +177,7 @@ describe('run: http settings on reload', () => {
       );
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([ids], { http: http(first) }));
-    const stop = new AbortController();
-    const running = h.cli(['run', '--config', path], { signal: stop.signal });
-    try {
+    await whileRunning(path, async () => {
       await waitForAsync(async () => (await answers(first, 'readyz')) === 200);
       await writeFile(path, h.yaml([ids], { http: http(second) }));
       await waitForAsync(async () => (await answers(second)) === 200, 8000);
@@ -194,10 +192,7 @@ describe('run: http settings on reload', () => {
       } finally {
         blocker.close();
       }
-    } finally {
-      stop.abort();
-    }
-    expect((await running).code).toBe(0);
+    });
   });
 });
 
@@ -206,9 +201,7 @@ describe('run: state.path on reload', () => {
     const done = quickAction();
     h.simulator.addAction(done);
     const path = await h.writeConfig(h.yaml([done]));
-    const stop = new AbortController();
-    const running = h.cli(['run', '--config', path], { signal: stop.signal, env: { LOG_LEVEL: 'info' } });
-    try {
+    await whileRunning(path, async () => {
       await waitFor(() => h.hooks.received.length === 1, 8000);
       const moved = join(h.dir, 'moved', 'state.json');
       await writeFile(path, h.yaml([done, newIds()]).replace(/path: .*state\.json/, `path: ${moved}`));
@@ -216,10 +209,7 @@ describe('run: state.path on reload', () => {
       // The rest of the edit is applied, in place: a change of the watch list alone, once state.path is set aside.
       await waitFor(() => h.logs.text.includes('watch list reloaded'), 8000);
       await expect(readFile(moved)).rejects.toThrow(/ENOENT/);
-    } finally {
-      stop.abort();
-    }
-    expect((await running).code).toBe(0);
+    }, { LOG_LEVEL: 'info' });
     expect(h.hooks.received).toHaveLength(1);
   });
 });
@@ -230,22 +220,29 @@ describe('run: notifiers on reload', () => {
     h.simulator.addAction(done);
     const chat = (url: string) => ['  chat:', '    type: webhook', `    url: ${url}`].join('\n');
     const path = await h.writeConfig(h.yaml([done], { notifiers: chat(`http://127.0.0.1:${await closedPort()}/down`) }));
-    const stop = new AbortController();
-    const running = h.cli(['run', '--config', path], { signal: stop.signal, env: { LOG_LEVEL: 'info' } });
-    try {
+    await whileRunning(path, async () => {
       await waitFor(() => h.logs.text.includes('delivery failed; will retry'), 8000);
       // As a file read half-written would be: chat is gone.
       await writeFile(path, h.yaml([done], { notifiers: '  other:\n    type: webhook\n    url: http://127.0.0.1:9/other' }));
       await waitFor(() => h.logs.text.includes('notifier chat was taken out of the watch file; kept until delivery.maxAge'), 8000);
       await writeFile(path, h.yaml([done], { notifiers: chat(h.hooks.url) }));
       await waitFor(() => h.hooks.received.length === 1, 8000);
-    } finally {
-      stop.abort();
-    }
-    expect((await running).code).toBe(0);
+    }, { LOG_LEVEL: 'info' });
     expect(h.logs.text).not.toContain('delivery given up');
   });
 });
+
+/** `run` on the file at `path` while `during` runs, then stopped by a signal, which it must end with status 0. */
+async function whileRunning(path: string, during: () => Promise<void>, env: NodeJS.ProcessEnv = {}): Promise<void> {
+  const stop = new AbortController();
+  const running = h.cli(['run', '--config', path], { signal: stop.signal, env });
+  try {
+    await during();
+  } finally {
+    stop.abort();
+  }
+  expect((await running).code).toBe(0);
+}
 
 async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -290,19 +287,14 @@ describe('run: an edit while starting', () => {
     await utimes(lock, old, old);
     const first = { ...newIds(), name: 'pending' };
     const path = await h.writeConfig(h.yaml([first]));
-    const stop = new AbortController();
-    const running = h.cli(['run', '--config', path], { signal: stop.signal });
-    try {
+    await whileRunning(path, async () => {
       await waitFor(() => h.logs.text.includes('the state file is locked by'));
       // As `add` would: the daemon read the file before this, and has not started yet.
       const added = quickAction();
       h.simulator.addAction(added);
       await writeFile(path, h.yaml([first, added]));
       await waitFor(() => h.hooks.received.length === 1, 12_000);
-    } finally {
-      stop.abort();
-    }
-    expect((await running).code).toBe(0);
+    });
   });
 });
 
