@@ -45,14 +45,20 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-/** A resize whose webhook is owed (its receiver down), then the parts of the same file without chat, after one attempt. */
-async function owedToChatThenWithout(options: { reloadedAway?: Set<string> } = {}) {
+/** A resize that finishes while its webhook receiver is down, `ms` into the app that polls it: its webhook is owed. */
+async function owedResize(ms: number) {
   const ok = resize();
   h.simulator.addAction(ok);
   await h.hooks.close();
   const yaml = h.yaml([entry(ok, 'resize')]);
   const first = await h.app(yaml);
-  await advance(first, 8000);
+  await advance(first, ms);
+  return { yaml, first };
+}
+
+/** A resize whose webhook is owed, then the parts of the same file without chat, after one attempt. */
+async function owedToChatThenWithout(options: { reloadedAway?: Set<string> } = {}) {
+  const { yaml, first } = await owedResize(8000);
   await first.close();
   const withoutChat = yaml.replace(/ {2}chat:\n( {4}.*\n)+/, '');
   expect(withoutChat).not.toContain('type: webhook');
@@ -202,12 +208,7 @@ describe('the core loop against the simulator', () => {
   });
 
   it('keeps a pending delivery across a restart and sends it when the receiver is back', async () => {
-    const ok = resize();
-    h.simulator.addAction(ok);
-    await h.hooks.close();
-    const yaml = h.yaml([entry(ok, 'resize')]);
-    const first = await h.app(yaml);
-    await advance(first, 10_000);
+    const { yaml, first } = await owedResize(10_000);
     const record = first.store.entries()[0]![1];
     expect(record.deliveries['chat']).toMatchObject({ status: 'pending' });
     expect(record.deliveries['chat']!.attempts).toBeGreaterThan(1);

@@ -28,6 +28,18 @@ async function smtpServer(options: Partial<SMTPServerOptions> = {}): Promise<Smt
   return { port: sink.port, mails: sink.received };
 }
 
+/** A server that requires a login, in clear, and takes the ones `accept` says yes to (535 otherwise). */
+function loginServer(accept: (user: string, password: string) => boolean): Promise<Smtp> {
+  return smtpServer({
+    authOptional: false,
+    allowInsecureAuth: true,
+    onAuth(auth, _session, callback) {
+      if (accept(auth.username ?? '', auth.password ?? '')) callback(null, { user: auth.username });
+      else callback(smtpError('Authentication failed', 535));
+    },
+  });
+}
+
 function smtpError(message: string, responseCode: number): Error {
   return Object.assign(new Error(message), { responseCode });
 }
@@ -78,14 +90,9 @@ describe('email notifier', () => {
 
   it('logs in with the configured user and password', async () => {
     const logins: string[] = [];
-    const smtp = await smtpServer({
-      authOptional: false,
-      allowInsecureAuth: true,
-      onAuth(auth, _session, callback) {
-        logins.push(`${auth.username}:${auth.password}`);
-        if (auth.password === 'right-password') callback(null, { user: auth.username });
-        else callback(smtpError('Authentication failed', 535));
-      },
+    const smtp = await loginServer((user, password) => {
+      logins.push(`${user}:${password}`);
+      return password === 'right-password';
     });
     await email(smtp.port, { user: 'mailer', password: 'right-password' }).send(failedResize(), attempt());
     expect(logins).toEqual(['mailer:right-password']);
@@ -102,13 +109,9 @@ describe('email notifier', () => {
   it('sends a login only over TLS, except to a relay at a loopback address', async () => {
     const logins: string[] = [];
     // The sink offers no STARTTLS.
-    const smtp = await smtpServer({
-      authOptional: false,
-      allowInsecureAuth: true,
-      onAuth(auth, _session, callback) {
-        logins.push(auth.password ?? '');
-        callback(null, { user: auth.username });
-      },
+    const smtp = await loginServer((_user, password) => {
+      logins.push(password);
+      return true;
     });
     // 0.0.0.0 is no loopback address, and Linux connects it to this machine: the server without STARTTLS gets no login.
     const err = await failure(email(smtp.port, { host: '0.0.0.0', user: 'mailer', password: 'never-in-clear' }).send(failedResize(), attempt()));
