@@ -25,5 +25,6 @@ export function discardedMetrics(): Metrics {
     recordStateWrite: nothing,
     recordStateSaveFailure: nothing,
     recordConfigLoad: nothing,
+    recordFailingSince: nothing,
   };
 }

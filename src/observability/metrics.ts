@@ -36,6 +36,11 @@ export interface Metrics {
   recordStateSaveFailure(): void;
   /** A load of the watch file: the counter, and the gauges alerting rules read. */
   recordConfigLoad(ok: boolean): void;
+  /**
+   * When the pending watch whose polls have failed longest had its first failed poll (ms since the epoch),
+   * or null when every pending watch's last poll was answered.
+   */
+  recordFailingSince(since: number | null): void;
 }
 
 /** The daemon's metrics, with the registry that /metrics serves. */
@@ -86,6 +91,16 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     name: `${PREFIX}state_save_failures_total`,
     help: 'Saves of the state that failed (a full or read-only volume): the verdicts and deliveries they held wait, unsent, until a save succeeds',
     registers,
+  });
+  let failingSince: number | null = null;
+  // Computed at each scrape rather than at the end of a pass: a pass that never ends must not stop its age.
+  new Gauge({
+    name: `${PREFIX}longest_failing_watch_seconds`,
+    help: 'How long every poll of the pending watch failing longest has failed, after their retries (0 when none fails); its warn logs name it',
+    registers,
+    collect() {
+      this.set(failingSince === null ? 0 : Math.max(0, (Date.now() - failingSince) / 1000));
+    },
   });
   const configLastLoadTime = new Gauge({
     name: `${PREFIX}config_last_reload_success_timestamp_seconds`,
@@ -182,6 +197,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       configLoads.inc({ result: ok ? 'ok' : 'invalid' });
       configLastLoadOk.set(ok ? 1 : 0);
       if (ok) configLastLoadTime.setToCurrentTime();
+    },
+    recordFailingSince(since: number | null): void {
+      failingSince = since;
     },
   };
 }

@@ -126,10 +126,11 @@ describe('metrics', () => {
 
   const rules = resource('PrometheusRule').spec.groups!.flatMap((g) => g.rules!);
 
-  it('alerts on a dead daemon, failing polls, no successful poll, failing or given-up notifications and a rejected file', () => {
+  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications and a rejected file', () => {
     expect(rules.map((r) => r.alert)).toEqual([
       'EcsActionWatchDown',
       'EcsActionWatchPollsFailing',
+      'EcsActionWatchWatchUnanswered',
       'EcsActionWatchNoSuccessfulPoll',
       'EcsActionWatchNotificationsFailing',
       'EcsActionWatchNotificationsGivenUp',

@@ -1,5 +1,6 @@
 import { expect, it, vi } from 'vitest';
-import type { App } from '../../src/app.ts';
+import { targetsOf, type App } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { PROJECT, harnessOnFakeClock, newIds } from './harness.ts';
 
 const env = harnessOnFakeClock();
@@ -58,4 +59,35 @@ it('exports each notifier\'s notification series at 0 before its first attempt, 
   for (const notifier of ['chat', 'ops-mail']) {
     for (const result of ['delivered', 'retry', 'given_up']) expect(m(`notifications_total{notifier="${notifier}",result="${result}"}`), `${notifier} ${result}`).toBe(0);
   }
+});
+
+it('says how long the watch failing longest has gone unanswered, however few watches fail, until it is answered or leaves the file', async () => {
+  const long = [{ event: 'compute_resize_instance', durationMs: 3_600_000 }];
+  const failing = { projectId: PROJECT, ...newIds(), action: 'resize', steps: long };
+  const answered = { projectId: PROJECT, ...newIds(), action: 'resize', steps: long };
+  env.h.simulator.addAction(failing);
+  env.h.simulator.addAction(answered);
+  const watches = [{ ...failing, name: 'failing' }, { ...answered, name: 'answered' }];
+  const app = await env.h.app(env.h.yaml(watches, { poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+  const longest = async () => sample(await app.metrics.registry.metrics(), 'ecs_action_watch_longest_failing_watch_seconds');
+
+  await pass(app);
+  expect(await longest()).toBe(0);
+  env.h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: failing.requestId, times: 4 });
+  await pass(app);
+  await pass(app, 30_000);
+  await pass(app, 30_000);
+  // Scraped later than the last pass: the age counts to the scrape.
+  vi.setSystemTime(Date.now() + 5_000);
+  expect(await longest()).toBe(65);
+  await pass(app);
+  await pass(app);
+  expect(await longest()).toBe(0);
+
+  env.h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: failing.requestId, times: 10 });
+  await pass(app);
+  await pass(app, 10_000);
+  expect(await longest()).toBe(10);
+  app.engine.setWatches(targetsOf(parseConfig(env.h.yaml(watches.slice(1)), { env: env.h.env })));
+  expect(await longest()).toBe(0);
 });
