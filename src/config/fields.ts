@@ -15,30 +15,58 @@ const UNIT_MS = new Map([
   ['h', 3_600_000],
   ['d', 86_400_000],
 ]);
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
-const DURATION_FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d';
+// Sticky: each part of `1h30m` must start where the one before it ended.
+const DURATION_PART = /(\d+(?:\.\d+)?)(ms|s|m|h|d)/y;
+const DURATION_FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s';
 // Every duration may end up in a setTimeout, which fires after 1 ms for anything longer than 2^31-1 ms.
 const MAX_DURATION = '24d';
 const MAX_DURATION_MS = 24 * 86_400_000;
 
-/** `500ms`, `10s`, `1.5h`... in milliseconds; undefined when the text is not a duration. */
-export function parseDuration(text: string): number | undefined {
-  const match = DURATION.exec(text.trim());
-  const scale = UNIT_MS.get(match?.[2] ?? '');
-  if (match === null || scale === undefined) return undefined;
-  return Math.round(Number(match[1]) * scale);
+/**
+ * `500ms`, `1.5h`, `1h30m`... in milliseconds, or what is wrong with it, for the person who wrote it. The
+ * units go from the largest down, each once, as Prometheus has them: `30m1h` or `1m1m` is more likely a
+ * slip than meant.
+ */
+function readDuration(text: string): { ms: number } | { problem: string } {
+  const trimmed = text.trim();
+  if (trimmed === '') return { problem: `is empty: write a duration as ${DURATION_FORMS} (${EMPTY_FROM_ENV})` };
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return { problem: `'${text}' has no unit: write a duration as ${DURATION_FORMS}` };
+  let ms = 0;
+  let at = 0;
+  let previous: { unit: string; scale: number } | undefined;
+  while (at < trimmed.length) {
+    DURATION_PART.lastIndex = at;
+    const part = DURATION_PART.exec(trimmed);
+    const unit = part?.[2] ?? '';
+    const scale = UNIT_MS.get(unit);
+    if (part === null || scale === undefined) {
+      const rest = at === 0 ? '' : ` ('${trimmed.slice(at)}' after ${trimmed.slice(0, at)} is not a number and a unit)`;
+      return { problem: `'${text}' is not a duration${rest}: write ${DURATION_FORMS}` };
+    }
+    if (previous !== undefined && scale >= previous.scale) {
+      return { problem: `'${text}' is not a duration: write its units from the largest down, each once (${unit} comes after ${previous.unit}), e.g. 1h30m` };
+    }
+    ms += Number(part[1]) * scale;
+    previous = { unit, scale };
+    at = DURATION_PART.lastIndex;
+  }
+  ms = Math.round(ms);
+  if (ms <= 0) return { problem: `'${text}' must be longer than 0` };
+  if (ms > MAX_DURATION_MS) return { problem: `'${text}' is too long: at most ${MAX_DURATION}` };
+  return { ms };
 }
 
 // Editors check a field against these as it is typed (the JSON Schema, `npm run schema`); zod's checks
-// above stay the ones that decide and explain.
-const DURATION_JSON = { pattern: '^\\s*\\d+(\\.\\d+)?(ms|s|m|h|d)\\s*$', description: `A duration: ${DURATION_FORMS}` };
+// above stay the ones that decide and explain (the order of the units is theirs alone).
+const DURATION_JSON_PATTERN = '(\\d+(\\.\\d+)?(ms|s|m|h|d))+';
+const DURATION_JSON = { pattern: `^\\s*${DURATION_JSON_PATTERN}\\s*$`, description: `A duration: ${DURATION_FORMS}` };
 
 /** A duration string in, milliseconds out. */
 export function duration() {
   return durationText().transform(toMilliseconds).meta(DURATION_JSON);
 }
 
-export const DURATION_OR_OFF_JSON = { pattern: '^\\s*(off|\\d+(\\.\\d+)?(ms|s|m|h|d))\\s*$', description: `A duration (${DURATION_FORMS}), or off` };
+export const DURATION_OR_OFF_JSON = { pattern: `^\\s*(off|${DURATION_JSON_PATTERN})\\s*$`, description: `A duration (${DURATION_FORMS}), or off` };
 
 /** A duration, or `off` (null) for a feature turned off. */
 export function durationOrOff() {
@@ -54,17 +82,9 @@ function durationText() {
 }
 
 function toMilliseconds(text: string, ctx: z.core.$RefinementCtx<string>): number {
-  const ms = parseDuration(text);
-  if (ms !== undefined && ms > 0 && ms <= MAX_DURATION_MS) return ms;
-  const message =
-    text.trim() === ''
-      ? `is empty: write a duration as ${DURATION_FORMS} (${EMPTY_FROM_ENV})`
-      : ms === undefined
-      ? `'${text}' is not a duration: write ${DURATION_FORMS}`
-      : ms <= 0
-        ? `'${text}' must be longer than 0`
-        : `'${text}' is too long: at most ${MAX_DURATION}`;
-  ctx.issues.push({ code: 'custom', input: text, message });
+  const read = readDuration(text);
+  if ('ms' in read) return read.ms;
+  ctx.issues.push({ code: 'custom', input: text, message: read.problem });
   return z.NEVER;
 }
 

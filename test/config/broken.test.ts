@@ -16,6 +16,8 @@ const lines = (...l: string[]) => `${l.join('\n')}\n`;
 
 // Everything valid but the line under test; cloud.projectId keeps watches valid.
 const CLOUD = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1'];
+/** How every duration message ends: the forms a duration takes. */
+const FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s';
 
 const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expected: string[] }> = [
   {
@@ -83,7 +85,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', '  timeout: ${T:-}', 'notifiers:', '  mail:', '    type: email', '    smtp: { host: h, port: "${SMTP_PORT}" }', '    from: a@example.com', '    to: [b@example.com]'),
     env: { SMTP_PORT: '' },
     expected: [
-      '4:12 cloud.timeout: is empty: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d (a ${VAR} set to "" or a ${VAR:-} with an empty default gives that; leave the key out for its default)',
+      `4:12 cloud.timeout: is empty: write a duration as ${FORMS} (a \${VAR} set to "" or a \${VAR:-} with an empty default gives that; leave the key out for its default)`,
       '8:28 notifiers.mail.smtp.port: is empty: expected a number (a ${VAR} set to "" or a ${VAR:-} with an empty default gives that; leave the key out for its default)',
     ],
   },
@@ -189,10 +191,21 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'bad durations',
     text: lines(...CLOUD, '  timeout: 10', 'poll:', '  deadline: 6 hours', 'delivery:', '  minDelay: 0s', '  maxDelay: 30d'),
     expected: [
-      '4:12 cloud.timeout: 10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
-      "6:13 poll.deadline: '6 hours' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d",
+      `4:12 cloud.timeout: 10 has no unit: write a duration as ${FORMS}`,
+      `6:13 poll.deadline: '6 hours' is not a duration: write ${FORMS}`,
       "8:13 delivery.minDelay: '0s' must be longer than 0",
       "9:13 delivery.maxDelay: '30d' is too long: at most 24d",
+    ],
+  },
+  {
+    name: 'compound durations that are not durations',
+    text: lines(...CLOUD, '  timeout: 1h-30m', 'poll:', '  deadline: "30"', 'delivery:', '  minDelay: 1.5.h', '  maxDelay: 30m1h', '  maxAge: 1m1m'),
+    expected: [
+      `4:12 cloud.timeout: '1h-30m' is not a duration ('-30m' after 1h is not a number and a unit): write ${FORMS}`,
+      `6:13 poll.deadline: '30' has no unit: write a duration as ${FORMS}`,
+      `8:13 delivery.minDelay: '1.5.h' is not a duration: write ${FORMS}`,
+      "9:13 delivery.maxDelay: '30m1h' is not a duration: write its units from the largest down, each once (h comes after m), e.g. 1h30m",
+      "10:11 delivery.maxAge: '1m1m' is not a duration: write its units from the largest down, each once (m comes after m), e.g. 1h30m",
     ],
   },
   {
@@ -480,10 +493,10 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '  - { requestId: req-2, serverId: s2, batch: "" }',
     ),
     expected: [
-      "5:24 poll.warnAfter.resize: '2 hours' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d",
+      `5:24 poll.warnAfter.resize: '2 hours' is not a duration: write ${FORMS}`,
       "5:33 poll.warnAfter[\"live migration\"]: 'live migration' is not an action type: write one as the API names it, e.g. resize or live-migration",
-      "6:16 poll.batchWindow: 'off' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d",
-      '8:50 watches[0].warnAfter: 5 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
+      `6:16 poll.batchWindow: 'off' is not a duration: write ${FORMS}`,
+      `8:50 watches[0].warnAfter: 5 has no unit: write a duration as ${FORMS}`,
       '8:60 watches[0].batch: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
       '9:46 watches[1].batch: must not be empty',
     ],
@@ -542,7 +555,7 @@ describe('a broken watch file', () => {
     );
     expect(problems(text)).toEqual([
       '2:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com',
-      '4:13 poll.deadline: 6 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
+      `4:13 poll.deadline: 6 has no unit: write a duration as ${FORMS}`,
       '6:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)',
       "6:48 watches[0].notify[0]: unknown notifier 'nobody' (no notifiers are configured)",
     ]);

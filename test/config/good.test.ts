@@ -166,6 +166,11 @@ describe('a valid watch file', () => {
     ['1.5h', 5_400_000],
     ['1d', 86_400_000],
     ['24d', 24 * 86_400_000],
+    ['1h30m', 5_400_000],
+    ['2m30s', 150_000],
+    ['1d12h', 129_600_000],
+    ['1m0.5s', 60_500],
+    ['1s500ms', 1500],
   ])('reads the duration %s as %i ms', (text, ms) => {
     expect(parseConfig(lines(...CLOUD, `  timeout: ${text}`), { env: {} }).cloud.timeout).toBe(ms);
   });

@@ -34,12 +34,12 @@ describe('parseConfig', () => {
         line: 3,
         col: 12,
         path: 'cloud.timeout',
-        message: '10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d',
+        message: '10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s',
       },
       { line: 5, col: 12, path: 'poll.retries', message: 'must be at least 0 (got -1)' },
     ]);
     expect(configError.message).toBe(
-      '3:12 cloud.timeout: 10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d\n' +
+      '3:12 cloud.timeout: 10 has no unit: write a duration as a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s\n' +
         '5:12 poll.retries: must be at least 0 (got -1)',
     );
   });
