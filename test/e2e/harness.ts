@@ -127,10 +127,10 @@ export class Harness {
     return { ...app, metrics };
   }
 
-  /** Runs the command line in-process, as `npx ecs-action-watch ...` would; `stdout` to read it while it runs. */
-  async cli(argv: string[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv; stdout?: Capture } = {}) {
+  /** Runs the command line in-process, as `npx ecs-action-watch ...` would; `stdout`, `stderr` to read them while it runs. */
+  async cli(argv: string[], options: { signal?: AbortSignal; env?: NodeJS.ProcessEnv; stdout?: Capture; stderr?: Capture } = {}) {
     const stdout = options.stdout ?? new Capture();
-    const stderr = new Capture();
+    const stderr = options.stderr ?? new Capture();
     const code = await runCli(argv, {
       env: { ...this.env, LOG_LEVEL: 'debug', ...options.env },
       stdout,

@@ -60,9 +60,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
   const started = Date.now();
   const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory' });
-  const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : null;
-  // The progress line shows each poll's error already; log lines would break it apart.
-  if (progress && ctx.env['LOG_LEVEL'] === undefined) logger.level = 'error';
+  const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr);
+  // The progress shows a failing poll's error already: a warning at every failed poll would repeat it (and
+  // break a terminal's line apart).
+  if (ctx.env['LOG_LEVEL'] === undefined) logger.level = 'error';
   try {
     app.engine.setWatches([target]);
     const heldUpAfter = (last: WatchStatus | undefined) => {
@@ -71,7 +72,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       return heldUp(target, record, last?.detail ?? 'no answer from the cloud yet', target.deadlineMs, 2 * config.cloud.timeout);
     };
     const status = await untilSettled(app.engine, target.deadlineMs, 2 * config.cloud.timeout, ctx.signal, progress, heldUpAfter);
-    progress?.clear();
+    progress.clear();
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
     if (verdict === null) {
@@ -82,7 +83,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}\n`);
     return EXIT[verdict.outcome];
   } finally {
-    progress?.clear();
+    progress.clear();
     // Nothing of wait's is worth draining (no notifications, a state in memory): a poll the cloud holds up
     // is cut rather than waited for.
     await app.close({ drainMs: 0 });
@@ -114,7 +115,7 @@ function untilSettled(
   deadlineMs: number,
   graceMs: number,
   signal: AbortSignal,
-  progress: ProgressLine | null,
+  progress: Progress,
   heldUpAfter: (last: WatchStatus | undefined) => WatchStatus,
 ): Promise<WatchStatus | null> {
   return new Promise((resolve) => {
@@ -144,7 +145,7 @@ function untilSettled(
         overdue = setTimeout(giveUp, Math.min(untilDeadline + graceMs, MAX_TIMER_MS));
       }
       if (status.state !== 'pending' || hopeless(status)) settle(status);
-      else progress?.show(status);
+      else progress.show(status);
     };
     engine.start(onPass);
   });
@@ -161,12 +162,29 @@ function heldUp(target: WatchTarget, record: WatchRecord, detail: string, deadli
   return { target, record: { ...record, verdict }, pollFailed: false, errorKind: null, state: 'timeout', detail: reason };
 }
 
+/** Where the action is, on stderr, for whoever follows the wait. */
+interface Progress {
+  show(status: WatchStatus): void;
+  clear(): void;
+}
+
+/** Where a pass found the action (`resize: 2/3 events done, compute_finish_resize running`), and its text with the poll's error. */
+function describe(status: WatchStatus): { where: string; text: string } {
+  const progress = kindOf(status.record).progress(status.record);
+  const steps = progress?.total == null ? '' : `${progress.done}/${progress.total} ${progress.unit} done`;
+  const step = progress?.running.length ? `${progress.running.join(', ')} running` : '';
+  const where = progress ? [progress.subject, [steps, step].filter(Boolean).join(', ')].filter(Boolean).join(': ') : '';
+  return { where, text: status.pollFailed ? `${where ? `${where}; ` : ''}${status.detail}` : where || status.detail };
+}
+
+const FIRST_TEXT = 'waiting for the first answer';
+
 /** One line on the terminal, rewritten in place: where the action is, and for how long we have waited. */
-class ProgressLine {
+class ProgressLine implements Progress {
   readonly #stream: NodeJS.WritableStream;
   readonly #started = Date.now();
   readonly #timer: NodeJS.Timeout;
-  #text = 'waiting for the first answer';
+  #text = FIRST_TEXT;
   #shown = false;
 
   constructor(stream: NodeJS.WritableStream) {
@@ -177,11 +195,7 @@ class ProgressLine {
   }
 
   show(status: WatchStatus): void {
-    const progress = kindOf(status.record).progress(status.record);
-    const steps = progress?.total == null ? '' : `${progress.done}/${progress.total} ${progress.unit} done`;
-    const step = progress?.running.length ? `${progress.running.join(', ')} running` : '';
-    const where = progress ? [progress.subject, [steps, step].filter(Boolean).join(', ')].filter(Boolean).join(': ') : '';
-    this.#text = status.pollFailed ? `${where ? `${where}; ` : ''}${status.detail}` : where || status.detail;
+    this.#text = describe(status).text;
     this.#render();
   }
 
@@ -197,5 +211,51 @@ class ProgressLine {
     const width = (terminalWidth(this.#stream) || 80) - 1;
     this.#stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
     this.#shown = true;
+  }
+}
+
+/**
+ * A CI system ends a job that prints nothing for a while: 10 minutes by default on CircleCI
+ * (`no_output_timeout`) and Travis, less where a pipeline sets it so (Jenkins' `timeout(activity: true)`).
+ * A minute keeps far below those, at 60 lines an hour of an action that does not move.
+ */
+const HEARTBEAT_MS = 60_000;
+
+/**
+ * Without a terminal (a CI job's log), lines that stay: one when where the action is changes (found, an
+ * event started or finished, a sub-job done) or when its polls begin to fail, and the last one again each
+ * HEARTBEAT_MS without news. Plain text like the terminal's line and the command's own messages: a line for
+ * people reading the job's log, not a log record.
+ */
+class ProgressLog implements Progress {
+  readonly #stream: NodeJS.WritableStream;
+  readonly #started = Date.now();
+  readonly #heartbeat: NodeJS.Timeout;
+  #text = FIRST_TEXT;
+  #said: string | undefined;
+
+  constructor(stream: NodeJS.WritableStream) {
+    this.#stream = stream;
+    this.#heartbeat = setInterval(() => this.#write(), HEARTBEAT_MS);
+    this.#heartbeat.unref();
+  }
+
+  show(status: WatchStatus): void {
+    const { where, text } = describe(status);
+    this.#text = text;
+    // Failing polls are news at the first: the next ones' errors say it again, or differ only in detail.
+    const news = status.pollFailed ? `failing at: ${where}` : text;
+    if (news === this.#said) return;
+    this.#said = news;
+    this.#write();
+    this.#heartbeat.refresh();
+  }
+
+  clear(): void {
+    clearInterval(this.#heartbeat);
+  }
+
+  #write(): void {
+    this.#stream.write(`ecs-action-watch wait: ${printable(this.#text)} · ${formatAge(Date.now() - this.#started)}\n`);
   }
 }
