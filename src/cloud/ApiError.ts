@@ -2,7 +2,7 @@ import { oneLine } from '../net/oneLine.ts';
 
 export const API_ERROR_KINDS = [
   'not_found', 'foreign_not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
-  'invalid_response',
+  'invalid_response', 'certificate', 'unknown_host',
 ] as const;
 export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
 
@@ -19,6 +19,11 @@ const RETRYABLE: Record<ApiErrorKind, boolean> = {
   network: true,
   timeout: true,
   invalid_response: true,
+  // A certificate or a host name a setting got wrong fails every attempt, but one server of several behind
+  // a name may present a bad certificate, and a resolver may not know a name just made yet: the daemon
+  // keeps trying as for any network error; `wait` gives up on them until the API has answered for its action.
+  certificate: true,
+  unknown_host: true,
 };
 
 /**
@@ -73,6 +78,8 @@ const BELOW_HTTP: Partial<Record<ApiErrorKind, string>> = {
   network: 'network error',
   timeout: 'timed out',
   invalid_response: 'invalid response',
+  certificate: 'certificate refused',
+  unknown_host: 'host not found',
 };
 
 function describe(init: ApiErrorInit): string {

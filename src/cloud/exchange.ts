@@ -8,7 +8,7 @@ import { RequestTimeoutError, requestText } from '../net/requestText.ts';
 import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
-import { errorCode } from '../net/failure.ts';
+import { errorCode, settingFailure } from '../net/failure.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import { redact } from '../net/redact.ts';
@@ -111,7 +111,7 @@ function belowHttpError(
   }
   let detail = err instanceof Error ? err.message : String(err);
   if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
-  return new ApiError({ kind: 'network', method, url, detail, cause: err, context });
+  return new ApiError({ kind: settingFailure(code) ?? 'network', method, url, detail, cause: err, context });
 }
 
 /** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */

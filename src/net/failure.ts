@@ -27,6 +27,21 @@ const PHRASES: Record<string, (endpoint: string) => string> = {
 // the code itself is the useful detail.
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ETLS$)/;
 
+// OpenSSL's verification results (X509_V_ERR_* less the prefix) and Node's check of the host name: a
+// certificate Node refused. Not a handshake that failed or timed out (ERR_SSL_*, ERR_TLS_HANDSHAKE_TIMEOUT),
+// which a connection cut in the middle also gives.
+const REFUSED_CERTIFICATE = /^(CERT_|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|INVALID_CA$|HOSTNAME_MISMATCH$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
+
+/**
+ * A socket-level failure that points at a setting rather than at a network having a bad moment: a
+ * certificate refused (its CA is not trusted, it has expired, it names another host), or a host name that
+ * DNS answers does not exist (ENOTFOUND; EAI_AGAIN is a resolver that could not answer for now).
+ */
+export function settingFailure(code: string | undefined): 'certificate' | 'unknown_host' | undefined {
+  if (code === 'ENOTFOUND') return 'unknown_host';
+  return code !== undefined && REFUSED_CERTIFICATE.test(code) ? 'certificate' : undefined;
+}
+
 /** An operator's phrase for a socket-level failure, or undefined when `code` is not one. */
 export function describeNetworkFailure(code: string | undefined, endpoint: string): string | undefined {
   if (code === undefined) return undefined;

@@ -116,6 +116,14 @@ describe('over a real connection', () => {
     expect(error.message).toContain('ECONNREFUSED');
   });
 
+  it('maps a host name that DNS says does not exist to unknown_host, retried as any network error', async () => {
+    // RFC 6761: no name under .invalid ever resolves.
+    const error = await apiError(client('https://nonexistent.invalid', 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'r' }));
+
+    expect(error).toMatchObject({ kind: 'unknown_host', retryable: true });
+    expect(error.message).toBe(`GET https://nonexistent.invalid${BASE}/os-instance-actions/r → host not found: getaddrinfo ENOTFOUND nonexistent.invalid`);
+  });
+
   it('reads every body to its end, so that connections are reused', async () => {
     const c = client(origin, 2000);
     connections = 0;

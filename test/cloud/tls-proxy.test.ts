@@ -83,8 +83,8 @@ describe('a private CA (cloud.tls.caFile)', () => {
   it('is needed: certificates are verified', async () => {
     const sim = await httpsSimulator();
     await expect(client(sim, undefined).getInstanceAction(REF)).rejects.toMatchObject({
-      kind: 'network',
-      message: expect.stringMatching(/^cannot get a token for user 'svc' of domain 'Default': POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens → network error: .*(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED)/),
+      kind: 'certificate',
+      message: expect.stringMatching(/^cannot get a token for user 'svc' of domain 'Default': POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens → certificate refused: .*(UNABLE_TO_VERIFY_LEAF_SIGNATURE|SELF_SIGNED)/),
     });
   });
 

@@ -1,6 +1,26 @@
-// `wait` as a CI job runs it: stderr no terminal, and a log that must not stay silent for minutes.
-import { afterEach, describe, expect, it, vi } from 'vitest';
+// `wait` as a CI job runs it: stderr no terminal, a log that must not stay silent for minutes, and settings
+// that reach no cloud (a CA not trusted, a host name that does not exist) told at once rather than at --timeout.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
+import { connect, createServer, type Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { makeCertificates } from '../certificates.ts';
 import { Capture, Harness, quickAction } from './harness.ts';
+
+let dir: string;
+/** A private CA, which the file names in cloud.tls.caFile, and the certificate it signs for 127.0.0.1. */
+let trusted: ReturnType<typeof makeCertificates>;
+/** The same from another CA, which nothing trusts. */
+let untrusted: ReturnType<typeof makeCertificates>;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'eaw-wait-ci-'));
+  trusted = makeCertificates(mkdtempSync(join(dir, 'trusted-')));
+  untrusted = makeCertificates(mkdtempSync(join(dir, 'untrusted-')));
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const cleanups: Array<() => Promise<unknown>> = [];
 afterEach(async () => {
@@ -68,5 +88,77 @@ describe('wait without a terminal', () => {
     expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: create: 2 events succeeded in /) });
     expect(lines().slice(7, 10)).toEqual(['4m', '5m', '6m'].map((m) => expect.stringMatching(new RegExp(`^${building} · ${m}\\d\\ds$`))));
     expect(lines().every((l) => l.startsWith('ecs-action-watch wait: '))).toBe(true);
+  });
+});
+
+describe('wait with settings that reach no cloud', () => {
+  const waitFor = (h: Harness, path: string, action: { serverId: string; requestId: string }, stderr?: Capture) =>
+    h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], stderr ? { stderr } : {});
+
+  it('exits 2 at once for a certificate whose CA it does not trust, naming cloud.tls.caFile; with the CA there, it waits', async () => {
+    const h = await harness({ tls: { key: trusted.key, cert: trusted.cert } });
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const started = performance.now();
+    const r = await waitFor(h, await h.writeConfig(h.yaml([])), action);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → certificate refused: unable to verify the first certificate.* \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\) \(.*name the CA that signs it in cloud\.tls\.caFile, or check the host name of cloud\.endpoint .* in \/.*watch\.yaml\)\n$/,
+    );
+
+    const fixed = await waitFor(h, await h.writeConfig(h.yaml([], { cloud: `  tls: { caFile: ${trusted.caFile} }` })), action);
+    expect(fixed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: reboot: /) });
+  });
+
+  it('exits 2 at once for a host name that does not exist, naming cloud.endpoint', async () => {
+    const h = await harness();
+    const action = quickAction();
+    const started = performance.now();
+    const r = await waitFor(h, await h.writeConfig(h.yaml([], { endpoint: 'https://nonexistent.invalid' })), action);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/nonexistent\.invalid\/v2\.1\/ → host not found: getaddrinfo ENOTFOUND nonexistent\.invalid \(check the host name of cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
+    );
+  });
+
+  it('waits on through a refused certificate once the API has answered for the action (one server behind the name, a blip)', async () => {
+    const h = await harness({ tls: { key: trusted.key, cert: trusted.cert } });
+    const stray = createHttpsServer({ key: untrusted.key, cert: untrusted.cert });
+    await new Promise<void>((resolve) => stray.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => stray.close(resolve)));
+    // The endpoint's port forwards to the simulator, or, while `toStray`, to the server with the other CA's certificate.
+    let toStray = false;
+    const sockets = new Set<Socket>();
+    const front = createServer((socket) => {
+      const port = toStray ? (stray.address() as AddressInfo).port : Number(new URL(h.simulator.url).port);
+      const back = connect(port, '127.0.0.1');
+      for (const s of [socket, back]) {
+        sockets.add(s);
+        s.on('error', () => s.destroy()).on('close', () => sockets.delete(s));
+      }
+      socket.pipe(back).pipe(socket);
+    });
+    await new Promise<void>((resolve) => front.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => front.close(resolve)));
+    const strayAnswered = () => {
+      toStray = true;
+      for (const s of sockets) s.destroy();
+    };
+
+    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 4000, taskState: 'rebooting' }] });
+    h.simulator.addAction(action);
+    const endpoint = `https://127.0.0.1:${(front.address() as AddressInfo).port}`;
+    const path = await h.writeConfig(h.yaml([], { endpoint, cloud: `  tls: { caFile: ${trusted.caFile} }`, poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    const stderr = new Capture();
+    const waiting = waitFor(h, path, action, stderr);
+    await until(() => stderr.text.includes('compute_reboot_instance running'), 'the action found');
+    strayAnswered();
+    await until(() => stderr.text.includes('certificate refused'), 'a poll refusing the certificate');
+    toStray = false;
+    const r = await waiting;
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: reboot: /) });
+    expect(stderr.text).toMatch(/running; last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/.* → certificate refused: .*\(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/);
   });
 });

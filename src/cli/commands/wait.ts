@@ -3,7 +3,7 @@ import { configErrorMap } from '../../config/messages.ts';
 import { notificationFor } from '../../delivery/notification.ts';
 import type { Outcome } from '../../model.ts';
 import { renderWebhookBody } from '../../notify/render.ts';
-import type { WatchEngine, WatchStatus } from '../../watch/engine.ts';
+import type { PollErrorKind, WatchEngine, WatchStatus } from '../../watch/engine.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchTarget } from '../../watch/kinds/types.ts';
 import type { WatchRecord } from '../../state/types.ts';
@@ -18,22 +18,35 @@ import { isTerminal, terminalWidth } from '../terminal.ts';
 
 const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
 const CONFIG_ERROR = 2;
+const REFUSED = 'the cloud refused the request';
+const UNREACHED = 'cannot reach the cloud';
 /**
- * Errors no amount of waiting mends: the credentials or the policy (401, 403), an endpoint or path that is
- * not the API's (a gateway's or a router's 404), a request the API refuses as malformed (400). A pipeline
- * is told at once, not at --timeout.
+ * Errors no amount of waiting mends, what `wait` says of each and what to check: the credentials or the
+ * policy (401, 403), an endpoint or path that is not the API's (a gateway's or a router's 404), a request
+ * the API refuses as malformed (400), a certificate the client refuses, a host name DNS does not know. A
+ * pipeline is told at once, not at --timeout. `untilFound`: these say the settings are wrong only until the
+ * API has answered for the action; once it has, the endpoint and the ids are right, and such an error is a
+ * blip (a gateway's stray 404, a server behind the name with a bad certificate), as it is for the daemon.
  */
-const HOPELESS = new Set(['unauthorized', 'forbidden', 'foreign_not_found', 'bad_request']);
-/**
- * Of those, the ones that say the settings are wrong only until the API has answered for the action: once it
- * has, the endpoint and the ids are right, and a gateway's 404 or a stray 4xx is a blip, as it is for the daemon.
- */
-const HOPELESS_UNTIL_FOUND = new Set(['foreign_not_found', 'bad_request']);
-const FIX_IN: Record<string, string> = {
-  unauthorized: 'check cloud.auth',
-  forbidden: 'check cloud.auth and the account\'s permissions',
-  foreign_not_found: 'check cloud.endpoint and cloud.projectId, or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
-  bad_request: 'check the ids given and cloud.microversion',
+const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; untilFound?: true }>> = {
+  unauthorized: { says: REFUSED, fix: 'check cloud.auth' },
+  forbidden: { says: REFUSED, fix: 'check cloud.auth and the account\'s permissions' },
+  foreign_not_found: {
+    says: REFUSED,
+    fix: 'check cloud.endpoint and cloud.projectId, or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
+    untilFound: true,
+  },
+  bad_request: { says: REFUSED, fix: 'check the ids given and cloud.microversion', untilFound: true },
+  certificate: {
+    says: UNREACHED,
+    fix: 'an expired certificate is for its server to renew; any other: name the CA that signs it in cloud.tls.caFile, or check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',
+    untilFound: true,
+  },
+  unknown_host: {
+    says: UNREACHED,
+    fix: 'check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',
+    untilFound: true,
+  },
 };
 /**
  * What `wait` does not read: it notifies nobody, keeps no state, serves nothing and follows only its own
@@ -76,8 +89,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
     if (verdict === null) {
-      const fix = FIX_IN[status.errorKind ?? ''] ?? 'check the cloud section';
-      ctx.stderr.write(`ecs-action-watch wait: the cloud refused the request: ${printable(status.detail)} (${fix} in ${ctx.configPath})\n`);
+      const { says, fix } = HOPELESS[status.errorKind ?? 'other'] ?? { says: REFUSED, fix: 'check the cloud section' };
+      ctx.stderr.write(`ecs-action-watch wait: ${says}: ${printable(status.detail)} (${fix} in ${ctx.configPath})\n`);
       return CONFIG_ERROR;
     }
     ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}\n`);
@@ -152,7 +165,8 @@ function untilSettled(
 }
 
 function hopeless({ errorKind, record }: WatchStatus): boolean {
-  return errorKind !== null && HOPELESS.has(errorKind) && !(record.everFound && HOPELESS_UNTIL_FOUND.has(errorKind));
+  const kind = errorKind === null ? undefined : HOPELESS[errorKind];
+  return kind !== undefined && !(record.everFound && kind.untilFound);
 }
 
 /** A timeout from what the passes before saw, when the pass due at the deadline did not come back in time. */
