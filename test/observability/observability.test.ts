@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { logLevelFromEnv } from '../../src/observability/logLevel.ts';
+import { API_ERROR_KINDS } from '../../src/cloud/ApiError.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { startHealthServer, type HealthServer } from '../../src/observability/http.ts';
 import { StateStore } from '../../src/state/store.ts';
@@ -103,5 +104,13 @@ describe('health server', () => {
     await expect(
       startHealthServer({ port: server.port, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }) }),
     ).rejects.toThrow(`health server: cannot listen on 127.0.0.1 port ${server.port} (EADDRINUSE); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`);
+  });
+});
+
+describe('metrics', () => {
+  it('lists every kind of poll error in the help of poll_errors_total, so a new kind cannot go unlisted', async () => {
+    const { registry } = createMetrics();
+    const help = (await registry.getMetricsAsJSON()).find((m) => m.name === 'ecs_action_watch_poll_errors_total')!.help;
+    for (const kind of [...API_ERROR_KINDS, 'other']) expect(help, kind).toMatch(new RegExp(`\\b${kind}\\b`));
   });
 });
