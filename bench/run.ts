@@ -7,7 +7,7 @@
 // one-shot commands alone and prints their table without writing BENCHMARKS.md.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, closeSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, openSync, closeSync } from 'node:fs';
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -135,6 +135,10 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
     const port = await freePort();
     const config = join(dir, 'watch.yaml');
     writeFileSync(config, watchFile({ url: server.url, hooks: receiver.hooks }, watches, join(dir, 'state.json'), port));
+    // Saved a while before the start, as a deployed file is: `run` waits for a file written within the last
+    // second to stand still, which is no part of its start-up.
+    const saved = new Date(Date.now() - 5000);
+    utimesSync(config, saved, saved);
     const loadBefore = load();
     const log = openSync(join(dir, 'daemon.log'), 'w');
     const started = Date.now();

@@ -3,7 +3,7 @@ import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from 'pino';
 import { createApp, targetsOf, type App } from '../app.ts';
 import type { Config } from '../config/schema.ts';
-import { loadConfigFile } from '../config/load.ts';
+import { parseConfig } from '../config/load.ts';
 import { ConfigError, type ConfigIssue } from '../config/ConfigError.ts';
 import { watchKey } from '../state/store.ts';
 import { createMetrics } from '../observability/metrics.ts';
@@ -11,6 +11,7 @@ import { whenAborted } from '../lifecycle/abort.ts';
 import { startHealthServer, type HealthServer } from '../observability/http.ts';
 import type { CommandContext } from './context.ts';
 import { fileSignature, sameSignature, type FileSignature } from '../files/fileSignature.ts';
+import { keptChanging, readSettledWatchFile } from './settledWatchFile.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -32,6 +33,8 @@ export class Daemon {
   #seen: FileSignature | null;
   #watchTimer: NodeJS.Timeout | null = null;
   #closing: Promise<void> | null = null;
+  /** Aborted when closing begins: a reload waiting for the file to stop changing waits no more. */
+  readonly #closed = new AbortController();
   /** Aborted on SIGTERM/SIGINT, or when the state lock was lost. */
   readonly #stop = new AbortController();
   /** Why the daemon stops other than by a signal. */
@@ -94,6 +97,7 @@ export class Daemon {
     this.#closing ??= (async () => {
       this.#log.info({ signal: this.#ctx.signal.aborted ? String(this.#ctx.signal.reason) : null }, 'stopping');
       if (this.#watchTimer) clearTimeout(this.#watchTimer);
+      this.#closed.abort();
       await this.#reloading;
       await this.#health?.close();
       await this.#app?.close();
@@ -102,19 +106,25 @@ export class Daemon {
     return this.#closing;
   }
 
-  /** Looks at the file's metadata every RELOAD_INTERVAL_MS, and queues a reload when it changed. */
+  /**
+   * Looks at the file's metadata RELOAD_INTERVAL_MS after the last look (and its reload) ended: one reload
+   * at a time, however long one waits for the file to stop changing.
+   */
   #watchFile(): void {
     this.#watchTimer = setTimeout(() => {
-      void fileSignature(this.#ctx.configPath).then((now) => {
-        if (this.#closing) return;
-        if (!sameSignature(now, this.#seen)) {
-          this.#seen = now;
-          // A reload that throws must not end the chain: every later change would be ignored.
-          this.#reloading = this.#reloading.then(() => this.#reload()).catch((err: unknown) => this.#log.error({ err }, 'reloading the watch file failed'));
-        }
-        this.#watchFile();
-      });
+      this.#reloading = this.#lookAtFile()
+        // A reload that throws must not end the looks: every later change would be ignored.
+        .catch((err: unknown) => this.#log.error({ err }, 'reloading the watch file failed'))
+        .finally(() => {
+          if (!this.#closing) this.#watchFile();
+        });
     }, RELOAD_INTERVAL_MS);
+  }
+
+  async #lookAtFile(): Promise<void> {
+    const now = await fileSignature(this.#ctx.configPath);
+    if (this.#closing) return;
+    if (!sameSignature(now, this.#seen)) await this.#reload(now);
   }
 
   /** The health and metrics server on `http`, or none for port 0. */
@@ -174,17 +184,30 @@ export class Daemon {
   }
 
   /**
-   * A valid new file replaces the running one; an invalid one is reported and the running one stays.
-   * Only a change of the watch list is applied in place; any other section rebuilds the parts.
+   * A valid new file replaces the running one once it has stopped changing; an invalid one, or one that
+   * does not stop, is reported and the running one stays. Only a change of the watch list is applied in
+   * place; any other section rebuilds the parts. `seen`: the signature that showed the change.
    */
-  async #reload(): Promise<void> {
-    if (this.#closing) return;
+  async #reload(seen: FileSignature | null): Promise<void> {
+    // Tried once per change: a file that cannot be read is said once, not at every look.
+    this.#seen = seen;
     let next: Config;
     try {
+      const file = await readSettledWatchFile(this.#ctx.configPath, this.#closed.signal);
+      if (this.#closing) return;
+      if (!file.settled) {
+        // The next look finds it changed again and waits anew: reported at each, until it is still.
+        this.#metrics.recordConfigLoad(false);
+        this.#log.error({ config: this.#ctx.configPath }, `the watch file ${keptChanging()}; keeping the running configuration until it is still`);
+        return;
+      }
+      this.#seen = file.signature;
       // As `validate` and a start write them to stderr: an edit that works but loses something is said.
       const onWarning = ({ line, col, path, message }: ConfigIssue) => this.#log.warn({ config: this.#ctx.configPath, line, col, path }, `reloaded watch file: ${message}`);
-      next = await loadConfigFile(this.#ctx.configPath, { env: this.#ctx.env, onWarning });
+      next = parseConfig(file.text, { env: this.#ctx.env, onWarning, source: this.#ctx.configPath });
     } catch (err) {
+      // close() ended the wait for the file: no reload is due.
+      if (this.#closing) return;
       this.#metrics.recordConfigLoad(false);
       const problems = err instanceof ConfigError ? err.issues.length : 1;
       this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, 'reloaded watch file is invalid; keeping the running configuration');

@@ -7,10 +7,15 @@ import type { CommandContext } from './context.ts';
  * Loads the watch file (less `omitSections`, see LoadOptions) or writes each problem to stderr as `<line>:<col> <path>: <message>`; warnings
  * of a valid file go to stderr too (`<line>:<col> <path>: warning: <message>`) and stop nothing.
  */
-export async function loadConfigOrReport(ctx: CommandContext, options: { omitSections?: readonly string[] } = {}): Promise<Config | null> {
+export function loadConfigOrReport(ctx: CommandContext, options: { omitSections?: readonly string[] } = {}): Promise<Config | null> {
+  return configOrReport(ctx, (onWarning) => loadConfigFile(ctx.configPath, { env: ctx.env, onWarning, omitSections: options.omitSections }));
+}
+
+/** What `load` makes of the watch file, reported as loadConfigOrReport reports it: null when it threw a ConfigError. */
+export async function configOrReport(ctx: CommandContext, load: (onWarning: (issue: ConfigIssue) => void) => Promise<Config>): Promise<Config | null> {
   const onWarning = (issue: ConfigIssue) => ctx.stderr.write(`${formatIssue({ ...issue, message: `warning: ${issue.message}` })}\n`);
   try {
-    return await loadConfigFile(ctx.configPath, { env: ctx.env, onWarning, omitSections: options.omitSections });
+    return await load(onWarning);
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     ctx.stderr.write(`${err.message}\n`);

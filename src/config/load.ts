@@ -300,13 +300,16 @@ export function cannotReadWatchFile(path: string, err: unknown): string {
   return `cannot read the watch file ${path}: ${fileProblem(err)}${hint}`;
 }
 
-/** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
-export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
-  let text: string;
+/** The watch file's text at `path` (readWatchFile); one that cannot be read is a ConfigError that says why. */
+export async function readWatchFileOrThrow(path: string): Promise<string> {
   try {
-    text = await readWatchFile(path);
+    return await readWatchFile(path);
   } catch (err) {
     throw new ConfigError([], { file: path, message: cannotReadWatchFile(path, err), cause: err });
   }
-  return parseConfig(text, { ...options, source: options.source ?? path });
+}
+
+/** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
+export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
+  return parseConfig(await readWatchFileOrThrow(path), { ...options, source: options.source ?? path });
 }

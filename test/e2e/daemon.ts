@@ -19,6 +19,8 @@ export interface Daemon {
   logged(text: string): Promise<boolean>;
   /** Its exit status (null when killed by a signal). */
   exited: Promise<number | null>;
+  /** What it has written on stdout so far: its log lines. */
+  output(): string;
 }
 
 export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = []): Daemon {
@@ -43,7 +45,7 @@ export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string
       void exited.then(() => resolve(false));
     });
   const saw = (message: string) => logged(`"msg":"${message}"`);
-  return { child, saw, logged, exited };
+  return { child, saw, logged, exited, output: () => text };
 }
 
 /** For afterEach: no daemon outlives its test. */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -113,9 +113,16 @@ export class Harness {
       .join('\n');
   }
 
+  /**
+   * Writes the watch file as one saved a while ago: `run` reads a file only once it has been still for a
+   * second, which an mtime that old says at once (test/e2e/half-written.test.ts writes files as they are
+   * being written).
+   */
   async writeConfig(yaml: string): Promise<string> {
     const path = join(this.dir, 'watch.yaml');
     await writeFile(path, yaml);
+    const saved = new Date(Date.now() - 5000);
+    await utimes(path, saved, saved);
     return path;
   }
 

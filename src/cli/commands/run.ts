@@ -1,16 +1,33 @@
 import { StateError } from '../../state/StateError.ts';
 import { CommandError, type CommandContext } from '../context.ts';
-import { loadConfigOrReport } from '../loadConfig.ts';
+import { configOrReport } from '../loadConfig.ts';
 import { tuneV8ForDaemon } from '../daemonV8.ts';
-import { fileSignature } from '../../files/fileSignature.ts';
+import type { FileSignature } from '../../files/fileSignature.ts';
+import type { Config } from '../../config/schema.ts';
+import { parseConfig } from '../../config/load.ts';
+import { keptChanging, readSettledWatchFile } from '../settledWatchFile.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   // First: the wasm settings hold only for what is compiled after them, undici's parser at the first connection.
   tuneV8ForDaemon();
-  // Taken before the file is read: an edit made while the daemon starts (waiting for the state lock, say)
-  // differs from it, and is reloaded once the daemon runs.
-  const loaded = await fileSignature(ctx.configPath);
-  const config = await loadConfigOrReport(ctx);
+  // The signature of the version read: an edit made while the daemon starts (waiting for the state lock,
+  // say) differs from it, and is reloaded once the daemon runs.
+  let loaded: FileSignature | null = null;
+  let config: Config | null;
+  try {
+    config = await configOrReport(ctx, async (onWarning) => {
+      const file = await readSettledWatchFile(ctx.configPath, ctx.signal);
+      // With no configuration running yet there is none to keep: a log is refused as invalid, a file that
+      // is still being copied is read as far as it goes, and reloaded once it has been still.
+      if (!file.settled) ctx.stderr.write(`warning: the watch file ${ctx.configPath} ${keptChanging()}; read as it was then\n`);
+      loaded = file.signature;
+      return parseConfig(file.text, { env: ctx.env, onWarning, source: ctx.configPath });
+    });
+  } catch (err) {
+    // Stopped while waiting for the file to stop changing: nothing has started, a clean stop.
+    if (ctx.signal.aborted) return 0;
+    throw err;
+  }
   if (!config) return 2;
   // The daemon's parts are loaded only for it: `--help` and the one-shot commands do without them.
   const [{ Daemon }, logger] = await Promise.all([import('../daemon.ts'), ctx.logger()]);

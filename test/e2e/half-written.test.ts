@@ -1,0 +1,123 @@
+// A watch file written in place (`cat > watch.yaml` from a slow producer, a script writing line by line, a
+// slow scp) is cut short between two of its writer's writes, and a cut file often still parses: the watch
+// it cuts loses its `deadline:` (poll.deadline's applies) and its `notify:`. `run` runs as a process of its
+// own, against the simulator, while the test writes its file in pieces: no verdict and no notification may
+// come of a cut.
+import { open } from 'node:fs/promises';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, expect, it } from 'vitest';
+import { Harness, quickAction, type WatchEntry } from './harness.ts';
+import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
+
+/** A writer's pause: under the second of stillness the daemon waits for, with room for a busy machine. */
+const PAUSE_MS = 600;
+/** Whatever the watch file says of a watch, each is its own: `deadline: 1h` and only the webhook. */
+const OWN = '    notify: [chat]\n    deadline: 1h';
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  killDaemons();
+  await h.close();
+});
+
+/** Watches of actions that never finish. */
+function longWatches(count: number): WatchEntry[] {
+  return Array.from({ length: count }, (_, i) => {
+    const action = quickAction({ neverFinishes: true });
+    h.simulator.addAction(action);
+    return { ...action, name: `long-${i}`, extra: OWN };
+  });
+}
+
+/** A poll.deadline that every watch is past at once: a watch cut off from its own deadline would time out at the next pass. */
+function watchFile(watches: WatchEntry[]): string {
+  return h.yaml(watches, { poll: '  schedule: "* * * * * *"\n  retries: 3\n  deadline: 100ms' });
+}
+
+/** Writes `text` over the file in place, as `cat > path` from a slow producer: truncated, then a write per line, each followed by its pause. */
+async function writeInPieces(path: string, text: string, pauseAfter: (line: string) => number): Promise<void> {
+  const file = await open(path, 'w');
+  try {
+    for (const line of text.split(/(?<=\n)/)) {
+      await file.write(line);
+      await sleep(pauseAfter(line));
+    }
+  } finally {
+    await file.close();
+  }
+}
+
+/** Pauses where a cut leaves the watch of `serverId` (any watch, when left out) with its ids alone. */
+function afterServerId(pauseMs: number, serverId = ''): (line: string) => number {
+  return (line) => (line.startsWith(`    serverId: ${serverId}`) ? pauseMs : 0);
+}
+
+/** The verdicts the daemon logged, and the outcomes notified by webhook. */
+function verdicts(daemon: Daemon) {
+  const logged = daemon
+    .output()
+    .split('\n')
+    .filter((line) => line.includes('"msg":"watch finished"'))
+    .map((line) => JSON.parse(line) as { requestId: string; outcome: string });
+  const notified = h.hooks.received.map((hook) => hook.body as { outcome: string; watch: { requestId: string } });
+  return {
+    logged: logged.map(({ requestId, outcome }) => ({ requestId, outcome })),
+    notified: notified.map(({ outcome, watch }) => ({ requestId: watch.requestId, outcome })),
+  };
+}
+
+/** How many times the simulator was asked for the action of `watch`. */
+function polls(watch: WatchEntry): number {
+  return h.simulator.requests.filter((r) => 'requestId' in watch && r.path.includes(watch.requestId)).length;
+}
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await sleep(50);
+  }
+}
+
+async function stop(daemon: Daemon): Promise<void> {
+  daemon.child.kill('SIGTERM');
+  expect(await daemon.exited).toBe(0);
+}
+
+it('starts with the whole file when the file is still being written as `run` starts', async () => {
+  const path = join(h.dir, 'watch.yaml');
+  const watches = longWatches(4);
+  const writing = writeInPieces(path, watchFile(watches), afterServerId(PAUSE_MS));
+  const daemon = startDaemon(path, h.env);
+  await writing;
+  expect(await daemon.saw('started')).toBe(true);
+  const started = daemon.output().split('\n').find((line) => line.includes('"msg":"started"'))!;
+  expect(JSON.parse(started)).toMatchObject({ watches: 4 });
+  // Three passes, the last more than a second after the first: a watch cut off from its own deadline would have timed out.
+  await waitFor(() => polls(watches.at(-1)!) >= 3, 8000);
+  expect(verdicts(daemon).logged).toEqual([]);
+  await stop(daemon);
+});
+
+it('reads a file written in pieces only once it is whole: no verdict and no notification from a cut', async () => {
+  const watches = longWatches(12);
+  const path = await h.writeConfig(watchFile(watches));
+  const daemon = startDaemon(path, h.env);
+  expect(await daemon.saw('started')).toBe(true);
+  const added = quickAction();
+  h.simulator.addAction(added);
+  // As a script rewriting the file with one more watch, stopping short of a second now and then.
+  await writeInPieces(path, watchFile([...watches, { ...added, name: 'added', extra: OWN }]), afterServerId(PAUSE_MS));
+  // The whole file is applied: the added watch is polled and its success notified, to the webhook alone.
+  await waitFor(() => h.hooks.received.length > 0, 8000);
+  expect(verdicts(daemon)).toEqual({ logged: [{ requestId: added.requestId, outcome: 'success' }], notified: [{ requestId: added.requestId, outcome: 'success' }] });
+  expect(h.mail.received).toHaveLength(0);
+  // None of it was read cut: neither a file refused as invalid nor one that shortened a deadline.
+  expect(daemon.output()).not.toContain('reloaded watch file is invalid');
+  expect(daemon.output()).not.toContain('shortens deadlines');
+  await stop(daemon);
+});
