@@ -52,6 +52,8 @@ export interface AppOptions {
    * out between runs, on purpose: what is owed to it is given up at once.
    */
   reloadedAway?: ReadonlySet<string>;
+  /** The watches to poll, when not the file's own (a reload's, with the deadlines the daemon holds back). */
+  watches?: WatchTarget[];
 }
 
 /** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
@@ -115,7 +117,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
     const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention });
     releasers.add(() => engine.close(draining()));
-    engine.setWatches(targetsOf(config));
+    engine.setWatches(options.watches ?? targetsOf(config));
     engine.setTracking(config.track);
     return { config, client, notifiers, store, outbox, engine, metrics, lockLost, close };
   } catch (err) {

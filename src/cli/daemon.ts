@@ -11,6 +11,10 @@ import { whenAborted } from '../lifecycle/abort.ts';
 import { startHealthServer, type HealthServer } from '../observability/http.ts';
 import type { CommandContext } from './context.ts';
 import { fileSignature, sameSignature, type FileSignature } from '../files/fileSignature.ts';
+import { DeadlineHold, type HeldDeadline } from '../watch/deadlineHold.ts';
+import type { WatchTarget } from '../watch/kinds/types.ts';
+import { watchLogFields } from '../watch/kinds/index.ts';
+import { formatDuration } from '../watch/format.ts';
 import { keptChanging, readSettledWatchFile } from './settledWatchFile.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
@@ -32,6 +36,13 @@ export class Daemon {
   /** The watch file as last seen: at first, as it was when it was loaded for the start. */
   #seen: FileSignature | null;
   #watchTimer: NodeJS.Timeout | null = null;
+  /** The deadlines of the last file that held still, which a reload may not shorten until its file holds. */
+  readonly #hold: DeadlineHold;
+  /**
+   * What the last reload held back, and the version of the file it read (its signature), until a look finds
+   * that version still there; null once one did.
+   */
+  #unconfirmed: { version: FileSignature | null; held: HeldDeadline[] } | null = null;
   #closing: Promise<void> | null = null;
   /** Aborted when closing begins: a reload waiting for the file to stop changing waits no more. */
   readonly #closed = new AbortController();
@@ -50,6 +61,7 @@ export class Daemon {
     this.#log = logger;
     this.#config = config;
     this.#seen = loaded;
+    this.#hold = new DeadlineHold(targetsOf(config));
   }
 
   async start(): Promise<void> {
@@ -59,7 +71,7 @@ export class Daemon {
     else signal.addEventListener('abort', () => this.#stop.abort(), { once: true });
     // Before the app, which may wait for the state lock: liveness holds meanwhile, readiness says why not.
     this.#health = await this.#listen(this.#config.http);
-    this.#app = await this.#startApp(this.#config);
+    this.#app = await this.#startApp(this.#config, targetsOf(this.#config));
     // Compared with the file as it was loaded, not as it is now: an edit made while starting is not missed.
     this.#watchFile();
     this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
@@ -125,6 +137,32 @@ export class Daemon {
     const now = await fileSignature(this.#ctx.configPath);
     if (this.#closing) return;
     if (!sameSignature(now, this.#seen)) await this.#reload(now);
+    // Not when a later version was refused (invalid): the one the running configuration came from is gone.
+    else if (this.#unconfirmed && sameSignature(now, this.#unconfirmed.version)) this.#confirm(this.#unconfirmed.held);
+  }
+
+  /** The file was found as the last reload read it: the deadlines that reload shortened are in force. */
+  #confirm(held: HeldDeadline[]): void {
+    this.#unconfirmed = null;
+    const targets = targetsOf(this.#config);
+    this.#hold.confirm(targets);
+    if (held.length === 0 || !this.#app) return;
+    this.#app.engine.setWatches(targets);
+    this.#log.info({ watches: held.length }, 'the reloaded watch file held still: the deadlines it shortened are in force');
+  }
+
+  /** `config`'s watches, reloaded from the version last seen, as the engine is to poll them: with the deadlines the hold keeps. */
+  #heldWatches(config: Config): WatchTarget[] {
+    const { targets, held } = this.#hold.apply(targetsOf(config));
+    this.#unconfirmed = { version: this.#seen, held };
+    if (held.length > 0) {
+      const shown = held.slice(0, 10).map(({ target, keptMs, reloadedMs }) => ({ ...watchLogFields(target), deadline: formatDuration(reloadedMs), kept: formatDuration(keptMs) }));
+      this.#log.warn(
+        { config: this.#ctx.configPath, watches: held.length, shown },
+        `reloaded watch file shortens deadlines: each watch keeps its previous one until the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`,
+      );
+    }
+    return targets;
   }
 
   /** The health and metrics server on `http`, or none for port 0. */
@@ -166,10 +204,10 @@ export class Daemon {
     }
   }
 
-  async #startApp(config: Config): Promise<App> {
+  async #startApp(config: Config, watches: WatchTarget[]): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway });
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, watches });
     app.lockLost.addEventListener(
       'abort',
       () => {
@@ -228,7 +266,7 @@ export class Daemon {
     // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
     if (!(await this.#moveHealthServer(previous.http, next.http))) this.#config = { ...next, http: previous.http };
     if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
-      this.#app.engine.setWatches(targetsOf(next));
+      this.#app.engine.setWatches(this.#heldWatches(next));
       this.#app.engine.setTracking(next.track);
       this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
       return;
@@ -242,7 +280,7 @@ export class Daemon {
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
     try {
-      this.#app = await this.#startApp(next);
+      this.#app = await this.#startApp(next, this.#heldWatches(next));
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
       // Stopped while the new parts started (waiting for the state lock): that is no fault of the file.
@@ -251,7 +289,7 @@ export class Daemon {
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
       this.#config = { ...previous, http: this.#config.http };
       try {
-        this.#app = await this.#startApp(previous);
+        this.#app = await this.#startApp(previous, this.#heldWatches(previous));
       } catch (again) {
         if (this.#stop.signal.aborted) return;
         // Neither file's parts start (the state folder is gone or full): a daemon that polls nothing must

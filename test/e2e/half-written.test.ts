@@ -3,7 +3,7 @@
 // it cuts loses its `deadline:` (poll.deadline's applies) and its `notify:`. `run` runs as a process of its
 // own, against the simulator, while the test writes its file in pieces: no verdict and no notification may
 // come of a cut.
-import { open } from 'node:fs/promises';
+import { open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeEach, expect, it } from 'vitest';
@@ -12,6 +12,8 @@ import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
 
 /** A writer's pause: under the second of stillness the daemon waits for, with room for a busy machine. */
 const PAUSE_MS = 600;
+/** A writer's stall: past that second, and short of the next look at the file two seconds later. */
+const STALL_MS = 2500;
 /** Whatever the watch file says of a watch, each is its own: `deadline: 1h` and only the webhook. */
 const OWN = '    notify: [chat]\n    deadline: 1h';
 
@@ -119,5 +121,32 @@ it('reads a file written in pieces only once it is whole: no verdict and no noti
   // None of it was read cut: neither a file refused as invalid nor one that shortened a deadline.
   expect(daemon.output()).not.toContain('reloaded watch file is invalid');
   expect(daemon.output()).not.toContain('shortens deadlines');
+  await stop(daemon);
+});
+
+it('keeps a deadline that a cut file shortened until the file holds still, and one shortened for real from the next look on', async () => {
+  const watches = longWatches(3);
+  const last = watches[2] as WatchEntry & { serverId: string; requestId: string };
+  const path = await h.writeConfig(watchFile(watches));
+  const daemon = startDaemon(path, h.env);
+  expect(await daemon.saw('started')).toBe(true);
+  // A writer that stalls past the daemon's wait, with the last watch cut after its ids: the cut file is read.
+  await writeInPieces(path, watchFile(watches), afterServerId(STALL_MS, last.serverId));
+  // The whole file, read once it is still, gives the watch its own deadline back.
+  await waitFor(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
+  expect(verdicts(daemon)).toEqual({ logged: [], notified: [] });
+  expect(daemon.output()).toContain('reloaded watch file shortens deadlines');
+
+  // Shortened for real, by a file saved whole: in force once a look finds the file unchanged, then a timeout.
+  const reloaded = Date.now();
+  await writeFile(`${path}.tmp`, watchFile(watches).replace(`${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 1h`, `${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 2s`));
+  await rename(`${path}.tmp`, path);
+  await waitFor(() => h.hooks.received.length > 0, 10_000);
+  const tookMs = Date.now() - reloaded;
+  expect(verdicts(daemon)).toEqual({ logged: [{ requestId: last.requestId, outcome: 'timeout' }], notified: [{ requestId: last.requestId, outcome: 'timeout' }] });
+  expect(daemon.output()).toContain('the deadlines it shortened are in force');
+  expect(h.mail.received).toHaveLength(0);
+  // Two looks and a pass at the most: the one that reloads it, the one that finds it unchanged.
+  expect(tookMs).toBeLessThan(6000);
   await stop(daemon);
 });
