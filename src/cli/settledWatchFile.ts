@@ -16,7 +16,8 @@ export const SETTLE_MS = 1000;
 /**
  * How long `run` waits for such a pause before it stops waiting: a file that never pauses (a log written to
  * it, a loop rewriting it) is then reported rather than waited on for ever, and read as it is at start.
- * Long enough for a large file copied slowly.
+ * A copy that runs longer (16 MiB, the most a watch file may hold, at under 550 KB/s) is reported too, and
+ * read once it ends.
  */
 export const MAX_SETTLE_WAIT_MS = 30_000;
 
