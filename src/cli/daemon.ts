@@ -42,7 +42,7 @@ export class Daemon {
    * What the last reload held back, and the version of the file it read (its signature), until a look finds
    * that version still there; null once one did.
    */
-  #unconfirmed: { version: FileSignature | null; held: HeldDeadline[] } | null = null;
+  #unconfirmed: { version: FileSignature | null; held: HeldDeadline[]; reloaded: WatchTarget[] } | null = null;
   #closing: Promise<void> | null = null;
   /** Aborted when closing begins: a reload waiting for the file to stop changing waits no more. */
   readonly #closed = new AbortController();
@@ -71,7 +71,8 @@ export class Daemon {
     else signal.addEventListener('abort', () => this.#stop.abort(), { once: true });
     // Before the app, which may wait for the state lock: liveness holds meanwhile, readiness says why not.
     this.#health = await this.#listen(this.#config.http);
-    this.#app = await this.#startApp(this.#config, targetsOf(this.#config));
+    // The objects the hold keeps: a second copy of the watch list would cost each watch twice.
+    this.#app = await this.#startApp(this.#config, [...this.#hold.confirmed]);
     // Compared with the file as it was loaded, not as it is now: an edit made while starting is not missed.
     this.#watchFile();
     this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
@@ -138,23 +139,23 @@ export class Daemon {
     if (this.#closing) return;
     if (!sameSignature(now, this.#seen)) await this.#reload(now);
     // Not when a later version was refused (invalid): the one the running configuration came from is gone.
-    else if (this.#unconfirmed && sameSignature(now, this.#unconfirmed.version)) this.#confirm(this.#unconfirmed.held);
+    else if (this.#unconfirmed && sameSignature(now, this.#unconfirmed.version)) this.#confirm(this.#unconfirmed);
   }
 
   /** The file was found as the last reload read it: the deadlines that reload shortened are in force. */
-  #confirm(held: HeldDeadline[]): void {
+  #confirm({ held, reloaded }: { held: HeldDeadline[]; reloaded: WatchTarget[] }): void {
     this.#unconfirmed = null;
-    const targets = targetsOf(this.#config);
-    this.#hold.confirm(targets);
+    this.#hold.confirm(reloaded);
     if (held.length === 0 || !this.#app) return;
-    this.#app.engine.setWatches(targets);
+    this.#app.engine.setWatches(reloaded);
     this.#log.info({ watches: held.length }, 'the reloaded watch file held still: the deadlines it shortened are in force');
   }
 
   /** `config`'s watches, reloaded from the version last seen, as the engine is to poll them: with the deadlines the hold keeps. */
   #heldWatches(config: Config): WatchTarget[] {
-    const { targets, held } = this.#hold.apply(targetsOf(config));
-    this.#unconfirmed = { version: this.#seen, held };
+    const reloaded = targetsOf(config);
+    const { targets, held } = this.#hold.apply(reloaded);
+    this.#unconfirmed = { version: this.#seen, held, reloaded };
     if (held.length > 0) {
       const shown = held.slice(0, 10).map(({ target, keptMs, reloadedMs }) => ({ ...watchLogFields(target), deadline: formatDuration(reloadedMs), kept: formatDuration(keptMs) }));
       this.#log.warn(

@@ -16,12 +16,20 @@ export interface HeldDeadline {
 }
 
 export class DeadlineHold {
-  /** Each watch's deadline in the last file that held still, by watch key. */
-  #confirmed: Map<string, number>;
+  /**
+   * The watches of the last file that held still. Kept as they are (the engine holds the same objects) and
+   * looked up only at a reload: a map of their deadlines kept between reloads would cost a key string per
+   * watch for as long as the daemon runs.
+   */
+  #confirmed: readonly WatchTarget[];
+
+  get confirmed(): readonly WatchTarget[] {
+    return this.#confirmed;
+  }
 
   /** `targets`: the watches of a file read at start, trusted as they are. */
   constructor(targets: readonly WatchTarget[]) {
-    this.#confirmed = deadlinesOf(targets);
+    this.#confirmed = targets;
   }
 
   /**
@@ -30,9 +38,10 @@ export class DeadlineHold {
    * has nothing to keep.
    */
   apply(targets: readonly WatchTarget[]): { targets: WatchTarget[]; held: HeldDeadline[] } {
+    const confirmed = new Map(this.#confirmed.map((t) => [watchKey(t), t.deadlineMs]));
     const held: HeldDeadline[] = [];
     const polled = targets.map((target) => {
-      const keptMs = this.#confirmed.get(watchKey(target));
+      const keptMs = confirmed.get(watchKey(target));
       if (keptMs === undefined || target.deadlineMs >= keptMs) return target;
       held.push({ target, keptMs, reloadedMs: target.deadlineMs });
       return { ...target, deadlineMs: keptMs };
@@ -42,10 +51,6 @@ export class DeadlineHold {
 
   /** The file that `targets` came from was found unchanged at a later look: its deadlines are in force. */
   confirm(targets: readonly WatchTarget[]): void {
-    this.#confirmed = deadlinesOf(targets);
+    this.#confirmed = targets;
   }
-}
-
-function deadlinesOf(targets: readonly WatchTarget[]): Map<string, number> {
-  return new Map(targets.map((t) => [watchKey(t), t.deadlineMs]));
 }
