@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type ParsedNode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -13,9 +13,9 @@ import { referenceIn, substituteEnv, type EmptiedValue } from './env.ts';
 import { EMPTY_FROM_ENV } from './fields.ts';
 import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
-import { ConfigSchema, WatchSchema, type Config } from './schema.ts';
+import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { configWarnings } from './warnings.ts';
-import { anchorNames, danglingAliases, formatPath, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { anchorNames, danglingAliases, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -28,9 +28,10 @@ export interface LoadOptions {
   onWarning?: ((warning: ConfigIssue) => void) | undefined;
   /**
    * Sections of the file left out before anything is read from them, for a command that uses none of them
-   * (`wait`, which takes the cloud settings only): their `${VAR}`s need not be set where it runs (a
-   * pipeline's job has the cloud's credentials, not the notifiers' secrets), and their problems are the
-   * daemon's. They take their defaults.
+   * (`wait`, which takes the cloud settings only; `check`, which sends nothing): their `${VAR}`s need not
+   * be set where it runs (a pipeline's job has the cloud's credentials, not the notifiers' secrets), and
+   * their problems are the daemon's. They take their defaults. A left-out notifiers section still gives
+   * its names, which the watches' `notify:` lists must name.
    */
   omitSections?: readonly string[] | undefined;
 }
@@ -95,14 +96,14 @@ type SchemaResult = { success: true; data: z.output<typeof ConfigSchema>; error?
  * are checked one by one, the rest of the file on its own, and the first problems are listed. Such a file
  * is not valid anyway, so the checks between sections (notifier names) can wait for the next run.
  */
-function parseSchema(data: unknown): SchemaResult {
+function parseSchema(data: unknown, schema: typeof ConfigSchema): SchemaResult {
   const options = { error: configErrorMap, jitless: true };
   try {
-    return ConfigSchema.safeParse(data, options);
+    return schema.safeParse(data, options);
   } catch (err) {
     if (!(err instanceof RangeError) || typeof data !== 'object' || data === null) throw err;
     try {
-      return watchByWatch(data as { watches?: unknown }, options);
+      return watchByWatch(data as { watches?: unknown }, schema, options);
     } catch (again) {
       if (!(again instanceof RangeError)) throw again;
       // A section besides watches, or one watch, with that many problems.
@@ -112,9 +113,9 @@ function parseSchema(data: unknown): SchemaResult {
 }
 
 /** The rest of the file on its own, then each watch, up to the first problems. */
-function watchByWatch(data: { watches?: unknown }, options: { error: typeof configErrorMap; jitless: boolean }): SchemaResult {
+function watchByWatch(data: { watches?: unknown }, schema: typeof ConfigSchema, options: { error: typeof configErrorMap; jitless: boolean }): SchemaResult {
   const { watches, ...rest } = data;
-  const issues = ConfigSchema.safeParse({ ...rest, watches: [] }, options).error?.issues ?? [];
+  const issues = schema.safeParse({ ...rest, watches: [] }, options).error?.issues ?? [];
   const list = Array.isArray(watches) ? watches : [];
   for (let i = 0; i < list.length && issues.length < MAX_PROBLEMS_WATCH_BY_WATCH; i++) {
     for (const issue of WatchSchema.safeParse(list[i], options).error?.issues ?? []) issues.push({ ...issue, path: ['watches', i, ...issue.path] });
@@ -158,6 +159,8 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   }
 
   const omitted = omittablePairs(root, options.omitSections ?? []);
+  const notifiers = [...omitted].find((pair) => isScalar(pair.key) && pair.key.value === 'notifiers');
+  const schema = notifiers === undefined ? ConfigSchema : configSchema({ names: keysOf(notifiers.value) });
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied } = substituteEnv(doc, env);
@@ -183,7 +186,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   ownStrings(data);
   // jitless: zod would compile a parser (new Function) for each object shape at its first parse, which a
   // watch file, parsed once, never earns back: `validate` of one watch 5 % sooner, of 10,000 as soon.
-  const result = parseSchema(data);
+  const result = parseSchema(data, schema);
   const issues = [
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
@@ -265,6 +268,11 @@ function omittablePairs(root: YAMLMap.Parsed, sections: readonly string[]): Set<
 }
 
 type TopPair = YAMLMap.Parsed['items'][number];
+
+/** The keys of a mapping, read without its values; undefined for anything else. */
+function keysOf(node: ParsedNode | null): string[] | undefined {
+  return isMap(node) ? node.items.map(keyText) : undefined;
+}
 
 /** ` (from ${TOKEN}, which is empty)` when the value at `path` came out empty, unless the message says so already. */
 function emptiedBy(emptied: readonly EmptiedValue[], path: readonly Segment[], message: string): string {

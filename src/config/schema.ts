@@ -237,14 +237,14 @@ function notifierNames(notifiers: unknown): string[] | undefined {
  * Checks between sections. It runs even when other parts of the file are invalid, so that one run of
  * `validate` reports everything; hence it reads the partly parsed value defensively.
  */
-function checkReferences(config: unknown, ctx: z.RefinementCtx): void {
+function checkReferences(config: unknown, ctx: z.RefinementCtx, omitted: OmittedNotifiers | undefined): void {
   if (!isMapping(config)) return;
-  const refs = { fallbackProject: defaultProject(config.cloud), notifierNames: notifierNames(config.notifiers) };
+  const refs = { fallbackProject: defaultProject(config.cloud), notifierNames: omitted ? omitted.names : notifierNames(config.notifiers) };
   if (Array.isArray(config.watches)) checkWatches(config.watches, refs, ctx);
   if (Array.isArray(config.track)) checkTrack(config.track, refs, ctx);
 }
 
-export const ConfigSchema = strict({
+const SectionsSchema = strict({
   cloud: CloudSchema,
   poll: orEmpty(PollSchema.prefault({})),
   notifiers: orEmpty(
@@ -267,14 +267,28 @@ export const ConfigSchema = strict({
   http: orEmpty(strict({ port: integer(0, 65535).default(9464), host: listenAddress().default('0.0.0.0') }).prefault({})),
   watches: orEmpty(z.array(WatchSchema).default([])),
   track: orEmpty(z.array(TrackSchema).default([])),
-})
-  .superRefine(checkReferences, { when: () => true })
-  .transform(({ watches, track, ...config }) => ({
+});
+
+/**
+ * A notifiers section left out of the value (a command that sends nothing needs none of their secrets):
+ * the names it gives, which the watches' `notify:` lists are checked against all the same; undefined when
+ * it is no mapping.
+ */
+export interface OmittedNotifiers {
+  names: string[] | undefined;
+}
+
+/** The watch file's schema; `omitted` for a value read without its notifiers section. */
+export function configSchema(omitted?: OmittedNotifiers) {
+  return SectionsSchema.superRefine((config, ctx) => checkReferences(config, ctx, omitted), { when: () => true }).transform(({ watches, track, ...config }) => ({
     ...config,
     // checkReferences has rejected every entry that has no project.
     watches: watches.map((watch) => ({ ...watch, projectId: (watch.projectId ?? defaultProject(config.cloud))! })),
     track: track.map((entry) => ({ ...entry, projectId: (entry.projectId ?? defaultProject(config.cloud))! })),
   }));
+}
+
+export const ConfigSchema = configSchema();
 
 export type Config = z.output<typeof ConfigSchema>;
 export type CloudConfig = Config['cloud'];

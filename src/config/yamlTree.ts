@@ -7,7 +7,8 @@ export type Segment = string | number;
 
 type Parsed = ParsedNode | null;
 
-function keyText(pair: Pair<ParsedNode, Parsed>): string {
+/** A key as text, as paths name it. */
+export function keyText(pair: Pair<ParsedNode, Parsed>): string {
   return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
 }
 

@@ -145,4 +145,10 @@ describe('omitSections', () => {
     const check = validateConfigText(text, { env: {}, omitSections: ['delivery', 'notifiers'] });
     expect(check).toMatchObject({ ok: true, config: { poll: { deadline: 2 * 3_600_000 }, notifiers: {} } });
   });
+
+  it('checks the notify lists against the names of a left-out notifiers section, whose settings it does not read', () => {
+    const watches = `${text}watches:\n  - { requestId: req-1, serverId: s1, notify: [chat] }\n  - { requestId: req-2, serverId: s2, notify: [pager] }\n`;
+    const check = validateConfigText(watches, { env: {}, omitSections: ['notifiers'] });
+    expect(check).toEqual({ ok: false, issues: [{ line: 12, col: 48, path: 'watches[1].notify[0]', message: "unknown notifier 'pager' (configured: chat)" }] });
+  });
 });

@@ -313,6 +313,27 @@ describe('check', () => {
     expect(h.hooks.received).toHaveLength(0);
   });
 
+  it('needs none of the notifiers\' variables, and still refuses a watch that names a notifier the file lacks', async () => {
+    const a = quickAction();
+    h.simulator.addAction(a);
+    // Where an operator runs check, the daemon's notifier secrets are not set.
+    const env = { SMTP_PASSWORD: undefined, WEBHOOK_SECRET: undefined };
+    const path = await h.writeConfig(h.yaml([{ ...a, extra: '    notify: [chat]' }]));
+    const r = await h.cli(['check', '--config', path], { env });
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(new RegExp(`^${a.requestId}\\s+${a.serverId}\\s+reboot\\s`, 'm'));
+
+    await h.writeConfig(h.yaml([{ ...a, extra: '    notify: [chat, pager]' }]));
+    const unknown = await h.cli(['check', '--config', path], { env });
+    expect(unknown).toMatchObject({ code: 2, stdout: '' });
+    expect(unknown.stderr).toMatch(/^\d+:\d+ watches\[0\]\.notify\[1\]: unknown notifier 'pager' \(configured: chat, ops-mail\)\n$/);
+    // What it does use is still checked.
+    const noToken = await h.cli(['check', '--config', path], { env: { ...env, ECS_AUTH_TOKEN: undefined } });
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toMatch(/cloud\.auth\.token: environment variable ECS_AUTH_TOKEN is not set/);
+    expect(noToken.stderr).not.toMatch(/SMTP_PASSWORD|WEBHOOK_SECRET/);
+  });
+
   it('--json prints an array and exits 1 when a poll failed', async () => {
     const a = quickAction();
     h.simulator.addAction(a);

@@ -10,14 +10,23 @@ import { formatAge, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedServerRecord } from '../../state/types.ts';
 
+/**
+ * What `check` does not read: it tells no one, serves nothing and starts no tracking, so that the
+ * notifiers' secrets need not be set where an operator runs it. The notifiers' names are still read: a
+ * watch that names one the file lacks is refused as `validate` refuses it, since `run` would refuse the
+ * file too, and a check that passed would hide that.
+ */
+const UNUSED_SECTIONS = ['notifiers', 'delivery', 'shutdown', 'http', 'track'];
+
 export async function run(ctx: CommandContext): Promise<number> {
-  const config = await loadConfigOrReport(ctx);
+  const config = await loadConfigOrReport(ctx, { omitSections: UNUSED_SECTIONS });
   if (!config) return 2;
   // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
   // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
   // Loaded only once the file is valid: an invalid one is reported without the HTTP and state parts.
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
-  // No notifiers: check tells no one, so a verdict owes no delivery (whose id, a sha256, would load node:crypto).
+  // No notifiers, even those a section check reads keeps by an anchor: a verdict owes no delivery (whose
+  // id, a sha256, would load node:crypto).
   const app = await createApp({ ...config, notifiers: {}, track: [] }, { logger, metrics: discardedMetrics(), state: 'read-only' });
   // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
   const interrupt = () => void app.close({ drainMs: 0 });
