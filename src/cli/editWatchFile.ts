@@ -13,9 +13,10 @@ const WRITE_ERRORS: Record<string, string> = {
 /**
  * Reads the watch file, applies `edit` to its text, checks the result as `validate` would and replaces the
  * file atomically, keeping its mode (through a symlink, the file it points at), all under the file's edit
- * lock, so that edits run side by side each build on the other's. A result with problems is
- * not written: they go to stderr and the answer is null. Variables that are not set in this shell do not
- * count: they are the daemon's environment's business, not the file's.
+ * lock, so that edits run side by side each build on the other's. A result equal to the file is neither
+ * checked nor written. A result with problems is not written: they go to stderr and the answer is null.
+ * Variables that are not set in this shell do not count: they are the daemon's environment's business,
+ * not the file's.
  */
 export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
   const path = await realpath(ctx.configPath).catch(() => ctx.configPath);
@@ -39,6 +40,8 @@ async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: 
     throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
   }
   const result = edit(text);
+  // Nothing changed (`add` of a watch the file has): nothing to vouch for, nor to write.
+  if (result.text === text) return result;
   const check = validateConfigText(result.text, { env: ctx.env });
   const problems = check.ok ? [] : check.issues.filter((issue) => issue.cause !== 'environment');
   if (problems.length > 0) {

@@ -18,9 +18,12 @@ export type WatchMatch = { jobId: string } | { requestId: string; serverId?: str
 /** The edit cannot be made: the message says why, for the person at the command line. */
 export class WatchFileEditError extends Error {
   override readonly name = 'WatchFileEditError';
-  /** `unknown`: no such watch; `ambiguous`: several match; `file`: the file's shape does not allow it. */
-  readonly kind: 'unknown' | 'ambiguous' | 'file';
-  constructor(kind: 'unknown' | 'ambiguous' | 'file', message: string) {
+  /**
+   * `unknown`: no such watch; `ambiguous`: several match; `file`: the file's shape does not allow it;
+   * `conflict`: the file has the ids already, for another project.
+   */
+  readonly kind: 'unknown' | 'ambiguous' | 'file' | 'conflict';
+  constructor(kind: WatchFileEditError['kind'], message: string) {
     super(message);
     this.kind = kind;
   }

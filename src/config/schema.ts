@@ -24,7 +24,7 @@ function projectInEndpoint(endpoint: unknown): string | undefined {
 }
 
 /** The project of a watch that names none: cloud.projectId, the endpoint's, or the one the token is scoped to. */
-function defaultProject(cloud: unknown): string | undefined {
+export function defaultProject(cloud: unknown): string | undefined {
   if (!isMapping(cloud)) return undefined;
   const auth = isMapping(cloud.auth) ? cloud.auth : {};
   const scoped = typeof auth.projectId === 'string' && auth.projectId !== '' ? auth.projectId : undefined;
@@ -156,7 +156,7 @@ const TrackSchema = strict({
 }).superRefine((entry, ctx) => oneOf(entry, ctx, ['servers', 'project']));
 
 /** What makes a watch entry the same as another, and where to say so; undefined while it is incomplete. */
-function identityOf(watch: Record<string, unknown>): { key: string; field: string; what: string } | undefined {
+export function identityOf(watch: Record<string, unknown>): { key: string; field: string; what: string } | undefined {
   if (watch.kind === 'ecs-job') return typeof watch.jobId === 'string' ? { key: `job\n${watch.jobId}`, field: 'jobId', what: 'same jobId' } : undefined;
   if (typeof watch.serverId !== 'string' || typeof watch.requestId !== 'string') return undefined;
   return { key: `${watch.serverId}\n${watch.requestId}`, field: 'requestId', what: 'same serverId and requestId' };

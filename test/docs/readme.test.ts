@@ -69,9 +69,9 @@ describe('the README\'s console examples, run on watch.example.yaml', () => {
     expect(README).toContain(`- **\`${ran[0]!.printed[0]!}\`**`);
   });
 
-  it('add and remove: the entry added, a refused notifier at its line and column, the entry removed', () => {
+  it('add and remove: the entry added, added again (no change), for another project (refused at its line), a refused notifier at its line and column, the entry removed', () => {
     const ran = runExample(consoleExample('### add and remove'));
-    expect(ran.map((r) => r.status)).toEqual([0, 1, 0]);
+    expect(ran.map((r) => r.status)).toEqual([0, 0, 1, 1, 0]);
     for (const r of ran) expect(r.printed, r.command).toEqual(r.expected);
     // add then remove gives back the file byte for byte, as the README says.
     expect(readFileSync(join(dir!, 'watch.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'watch.example.yaml'), 'utf8'));

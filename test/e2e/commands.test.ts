@@ -401,6 +401,37 @@ describe('add and remove', () => {
     expect(await readFile(target, 'utf8')).toContain(`  - requestId: ${ids.requestId}\n    serverId: ${ids.serverId}\n`);
   });
 
+  it('leaves the file as it is when the watch is in it already (a retried step), and refuses its ids for another project, naming its line', async () => {
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'first' }]));
+    const ids = newIds();
+    const args = ['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--name', 'resize web-09'];
+    expect(await h.cli(args)).toMatchObject({ code: 0, stderr: '' });
+    const written = await readFile(path, 'utf8');
+    const line = written.split('\n').findIndex((l) => l.includes(ids.requestId)) + 1;
+    const { ino, mtimeMs } = await stat(path);
+    const already = `already watched: watches[1] at line ${line} has request ${ids.requestId} on server ${ids.serverId} in ${path}; left as it is\n`;
+    expect(await h.cli(args)).toMatchObject({ code: 0, stdout: already, stderr: '' });
+    // The file's default project named outright is the same project.
+    expect(await h.cli([...args, '--project', PROJECT])).toMatchObject({ code: 0, stdout: already });
+    // Not written again: the same file, untouched.
+    expect(await stat(path)).toMatchObject({ ino, mtimeMs });
+    expect(await readFile(path, 'utf8')).toBe(written);
+    const job = ['add', '--config', path, '--job', 'ff808082843684110184e155fdb36461'];
+    expect((await h.cli(job)).code).toBe(0);
+    expect(await h.cli(job)).toMatchObject({ code: 0, stdout: expect.stringMatching(/^already watched: watches\[2\] at line \d+ has job ff808082843684110184e155fdb36461 /) });
+    const jobText = await readFile(path, 'utf8');
+
+    const other = await h.cli([...args, '--project', 'another-project']);
+    expect(other).toMatchObject({ code: 1, stdout: '' });
+    expect(other.stderr).toBe(
+      `ecs-action-watch add: ${path}: line ${line} (watches[1]) already watches request ${ids.requestId} on server ${ids.serverId}, for project ${PROJECT}, not another-project: ` +
+        `correct --project, or take that entry out first (ecs-action-watch remove --request ${ids.requestId} --server ${ids.serverId})\n`,
+    );
+    expect(await readFile(path, 'utf8')).toBe(jobText);
+    // One request that created several servers (Nova's multi-create) is a watch per server.
+    expect((await h.cli(['add', '--config', path, '--server', 'second-server', '--request', ids.requestId])).code).toBe(0);
+  });
+
   it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async () => {
     const a = newIds();
     const path = await h.writeConfig(h.yaml([a, { serverId: 'other-server', requestId: a.requestId }]));

@@ -1,4 +1,5 @@
 import { addWatch, WatchFileEditError } from '../../config/edit.ts';
+import { watchedAlready } from '../../config/watched.ts';
 import type { CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
 import { optionText, watchedIdentity } from '../options.ts';
@@ -17,9 +18,23 @@ export async function run(ctx: CommandContext): Promise<number> {
   };
   const what = 'jobId' in watch ? `job ${watch.jobId}` : `request ${watch.requestId} on server ${watch.serverId}`;
   try {
-    const done = await editWatchFile(ctx, (current) => addWatch(current, watch));
+    const done = await editWatchFile(ctx, (current) => {
+      const there = watchedAlready(current, watch, ctx.env);
+      if (there === undefined) return { ...addWatch(current, watch), added: true };
+      if (there.project !== there.wanted) {
+        const fix = 'jobId' in watch ? `remove --job ${watch.jobId}` : `remove --request ${watch.requestId} --server ${watch.serverId}`;
+        throw new WatchFileEditError(
+          'conflict',
+          `line ${there.line} (watches[${there.index}]) already watches ${what}, for project ${there.project ?? '(none)'}, not ${there.wanted ?? '(none)'}: ` +
+            `correct --project, or take that entry out first (ecs-action-watch ${fix})`,
+        );
+      }
+      // A retried step: the file stays as it is, byte for byte.
+      return { text: current, index: there.index, added: false, line: there.line };
+    });
     if (!done) return 1;
-    ctx.stdout.write(`added watches[${done.index}]: ${what}${watch.name ? ` (${watch.name})` : ''} to ${ctx.configPath}\n`);
+    if (done.added) ctx.stdout.write(`added watches[${done.index}]: ${what}${watch.name ? ` (${watch.name})` : ''} to ${ctx.configPath}\n`);
+    else ctx.stdout.write(`already watched: watches[${done.index}] at line ${done.line} has ${what} in ${ctx.configPath}; left as it is\n`);
     return 0;
   } catch (err) {
     // Interrupted while another edit held the file: nothing was written.

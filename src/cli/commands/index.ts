@@ -59,7 +59,7 @@ export const commands: Record<string, Command> = {
   add: {
     summary: 'add a watch to the file, keeping its comments and layout (a running daemon picks it up)',
     usage: 'add (--server ID --request ID | --job ID) [--name N] [--notify A,B] [--deadline D] [--project ID] [--config FILE]',
-    exits: '0 added; 1 the file would be invalid (nothing is written) or cannot be edited; 2 usage',
+    exits: '0 added, or already in the file (left as it is); 1 the file would be invalid (nothing is written), cannot be edited, or has the ids for another project; 2 usage',
     options: {
       ...ACTION_OPTIONS,
       ...JOB_OPTION,

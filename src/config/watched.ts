@@ -1,0 +1,48 @@
+// `add` of a watch the file already has. A pipeline that retries its step adds the same watch again: that
+// is no change. The same ids for another project are a mistake, said with where the entry is.
+import { LineCounter, parseDocument } from 'yaml';
+import { isMapping } from '../data/dictionary.ts';
+import { applyCloudsYaml } from './cloudsYaml.ts';
+import type { WatchEntry } from './edit.ts';
+import { substituteEnv } from './env.ts';
+import { defaultProject, identityOf } from './schema.ts';
+import { offsetOf } from './yamlTree.ts';
+
+/** The entry that has the ids of a new watch: where it is, and the project each is for (undefined: none resolved). */
+export interface Watched {
+  index: number;
+  line: number;
+  project: string | undefined;
+  wanted: string | undefined;
+}
+
+/**
+ * The entry of `text` with the same ids as `watch` (as validate compares them: an action's server and
+ * request, a job's id), or undefined. Projects are compared as `run` resolves them: a watch without one is
+ * for the file's default (cloud.projectId, the endpoint's, the token's, a clouds.yaml's), with `${VAR}`s
+ * from `env` where they are set. A file that cannot be read this far has none: the edit reports it.
+ */
+export function watchedAlready(text: string, watch: WatchEntry, env: NodeJS.ProcessEnv): Watched | undefined {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter });
+  if (doc.errors.length > 0) return undefined;
+  substituteEnv(doc, env);
+  let data: unknown;
+  try {
+    data = doc.toJS();
+  } catch {
+    return undefined;
+  }
+  const key = identityOf(watch)?.key;
+  const watches: unknown[] = isMapping(data) && Array.isArray(data.watches) ? data.watches : [];
+  const index = watches.findIndex((entry) => isMapping(entry) && identityOf(entry)?.key === key);
+  if (index === -1) return undefined;
+  const entry = watches[index] as Record<string, unknown>;
+  const written = typeof entry.projectId === 'string' ? entry.projectId : undefined;
+  const line = lineCounter.linePos(offsetOf(doc, ['watches', index])).line;
+  if (written === watch.projectId) return { index, line, project: written, wanted: written };
+  // Only now: a clouds.yaml is a file to read, and its project matters only to a watch that names none.
+  applyCloudsYaml(data, env);
+  const fallback = defaultProject((data as { cloud?: unknown }).cloud);
+  return { index, line, project: written ?? fallback, wanted: watch.projectId ?? fallback };
+}
