@@ -102,7 +102,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     // The final save and compaction, once engine and outbox have stopped changing the state.
     releasers.add(() => store.close());
     // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
-    const ca = trustedCertificates(config.cloud.tls.caFile);
+    const ca = trustedCertificates(config.cloud.tls.ca);
     const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, ca });
     releasers.add(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger, ca });

@@ -214,35 +214,40 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     }
   }
   // A file of this machine's: like a variable, it may exist only where the daemon runs (add and remove skip it).
-  const ca = caFileIssue(doc, data, profile.source);
-  const caTaken = ca === undefined || envIssues.some((e) => startsWith(CA_FILE_PATH, e.path)) || issues.some((i) => i.path === formatPath(CA_FILE_PATH));
-  if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, ca.path), ca.path, ca.message), cause: 'environment' });
+  const ca = readCa(doc, data, profile.source);
+  const problem = ca?.problem;
+  const caTaken = problem === undefined || envIssues.some((e) => startsWith(CA_FILE_PATH, e.path)) || issues.some((i) => i.path === formatPath(CA_FILE_PATH));
+  if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, problem.path), problem.path, problem.message), cause: 'environment' });
   if (result.success && issues.length === 0) {
     const warnings = configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, w.message));
-    return { ok: true, config: result.data, warnings };
+    const { cloud } = result.data;
+    return { ok: true, config: { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } } }, warnings };
   }
   return { ok: false, issues: sorted(issues) };
 }
 
 const CA_FILE_PATH = ['cloud', 'tls', 'caFile'];
 
+type CaFile = { pem: string; problem?: undefined } | { pem?: undefined; problem: { path: string[]; message: string } };
+
 /**
- * What is wrong with the CA file the configuration names (the watch file's `cloud.tls.caFile`, or the
- * clouds.yaml profile's `cacert`), so that `validate` finds it and not `run`; checked whatever else is
- * wrong, so that one run lists it too.
+ * The CA file the configuration names (the watch file's `cloud.tls.caFile`, or the clouds.yaml profile's
+ * `cacert`): its text, read once for the load and kept in the configuration (the daemon's parts trust what
+ * was checked; a reload reads a renewed one), or what is wrong with it, so that `validate` finds it and
+ * not `run`; checked whatever else is wrong, so that one run lists it too. Undefined when none is named.
  */
-function caFileIssue(doc: Document, data: unknown, profileSource: string | undefined): { path: string[]; message: string } | undefined {
+function readCa(doc: Document, data: unknown, profileSource: string | undefined): CaFile | undefined {
   const caFile = (data as { cloud?: { tls?: { caFile?: unknown } } } | null)?.cloud?.tls?.caFile;
   if (typeof caFile !== 'string' || caFile === '') return undefined;
   const own = doc.hasIn(CA_FILE_PATH);
   try {
-    readCaFile(caFile, own ? 'cloud.tls.caFile' : 'cacert');
-    return undefined;
+    return { pem: readCaFile(caFile, own ? 'cloud.tls.caFile' : 'cacert') };
   } catch (err) {
     // A relative path is read from the working folder, which the daemon's may not be.
     const where = isAbsolute(caFile) ? '' : ` (relative to the working folder, ${process.cwd()})`;
     const message = `${(err as Error).message}${where}`;
-    return own ? { path: CA_FILE_PATH, message } : { path: doc.hasIn(['cloud', 'cloud']) ? ['cloud', 'cloud'] : ['cloud'], message: `${message} (from ${profileSource})` };
+    const path = own ? CA_FILE_PATH : doc.hasIn(['cloud', 'cloud']) ? ['cloud', 'cloud'] : ['cloud'];
+    return { problem: { path, message: own ? message : `${message} (from ${profileSource})` } };
   }
 }
 

@@ -57,7 +57,12 @@ const CloudSchema = strict({
   region: z.string().min(1).optional(),
   /** Which of the catalog's endpoints: public, internal or admin. */
   interface: z.enum(INTERFACES).default('public'),
-  tls: orEmpty(strict({ caFile: z.string().min(1).optional() }).prefault({})),
+  tls: orEmpty(
+    strict({ caFile: z.string().min(1).optional() })
+      .prefault({})
+      // ca: caFile's PEM text, set by the load that read and checked it (./load.ts), never in the file.
+      .transform((tls): { caFile?: string | undefined; ca?: string | undefined } => tls),
+  ),
   microversion: z
     .string({
       // YAML reads an unquoted 2.60 as the number 2.6, which is another microversion.

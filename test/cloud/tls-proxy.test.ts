@@ -1,6 +1,6 @@
 // A company network: a private CA signs the cloud's, the identity service's and the webhook receiver's
 // certificates, and the way out is an HTTP proxy named by HTTPS_PROXY / HTTP_PROXY (NO_PROXY exempts).
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,12 +10,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest
 import { createApp } from '../../src/app.ts';
 import { createEcsClient } from '../../src/cloud/client.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { readCaFile } from '../../src/net/caFile.ts';
 import { trustedCertificates } from '../../src/net/tls.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { makeCertificates } from '../certificates.ts';
+import { Harness, newIds, quickAction, type WatchEntry } from '../e2e/harness.ts';
 import { cloudConfig } from './helpers.ts';
 
 const PROJECT = '7d2f0c7a9b8d4e6f8a1b2c3d4e5f6a7b';
@@ -90,7 +93,7 @@ describe('a private CA (cloud.tls.caFile)', () => {
 
   it('is trusted for the identity service and compute, next to the usual CAs', async () => {
     const sim = await httpsSimulator();
-    const ca = trustedCertificates(caFile);
+    const ca = trustedCertificates(readCaFile(caFile));
     expect(ca?.length).toBeGreaterThan(100);
     expect(await client(sim, ca).getInstanceAction(REF)).toMatchObject({ action: 'reboot' });
     expect(sim.requests.map((r) => r.route)).toEqual(['identity', 'action']);
@@ -109,15 +112,15 @@ describe('a private CA (cloud.tls.caFile)', () => {
       );
     };
     await expect(send(undefined)).rejects.toThrow(/TLS with 127\.0\.0\.1:\d+ failed/);
-    await send(trustedCertificates(caFile));
+    await send(trustedCertificates(readCaFile(caFile)));
     expect(sink.received).toHaveLength(1);
   });
 
   it.each([
     ['missing', () => join(dir, 'nope.pem'), /^cannot read cloud\.tls\.caFile .*nope\.pem: no such file$/],
     ['not a certificate', () => join(dir, 'san.ext'), /^cloud\.tls\.caFile .*san\.ext holds no PEM certificate/],
-  ])('stops the start with its name when %s', (_case, file, message) => {
-    expect(() => trustedCertificates(file())).toThrow(message);
+  ])('is refused with its name when %s', (_case, file, message) => {
+    expect(() => readCaFile(file())).toThrow(message);
   });
 });
 
@@ -126,7 +129,7 @@ describe('a proxy from the environment', () => {
     const sim = await httpsSimulator();
     vi.stubEnv('HTTPS_PROXY', proxyUrl);
     vi.stubEnv('NO_PROXY', '');
-    expect(await client(sim, trustedCertificates(caFile)).getInstanceAction(REF)).toMatchObject({ action: 'reboot' });
+    expect(await client(sim, trustedCertificates(readCaFile(caFile))).getInstanceAction(REF)).toMatchObject({ action: 'reboot' });
     // One tunnel per connection undici opens: every one of them to the cloud's host.
     expect(new Set(proxied)).toEqual(new Set([`CONNECT ${new URL(sim.url).host}`]));
     expect(sim.requests.map((r) => r.route)).toEqual(['identity', 'action']);
@@ -155,27 +158,70 @@ describe('a proxy from the environment', () => {
     const sim = await httpsSimulator();
     vi.stubEnv('HTTPS_PROXY', proxyUrl);
     vi.stubEnv('NO_PROXY', '');
-    const yaml = [
-      'cloud:',
-      '  auth:',
-      '    type: password',
-      `    identityEndpoint: ${sim.identityUrl}`,
-      '    user: svc',
-      '    domain: Default',
-      '    password: ${PW}',
-      `    projectId: ${PROJECT}`,
-      '  tls:',
-      `    caFile: ${caFile}`,
-      'state:',
-      `  path: ${join(dir, 'state.json')}`,
-      'http: { port: 0 }',
-      'watches:',
-      '  - { requestId: req-1, serverId: srv-1 }',
-    ].join('\n');
-    const app = await createApp(parseConfig(yaml, { env: { PW: PASSWORD } }), { logger: silentLogger(), state: 'memory' });
-    cleanups.push(() => app.close());
-    const [status] = await app.engine.pollOnce();
+    const [status] = await appOf(parseConfig(watchFile(sim, caFile), { env: { PW: PASSWORD } })).then((app) => app.engine.pollOnce());
     expect(status).toMatchObject({ pollFailed: false });
     expect(new Set(proxied)).toEqual(new Set([`CONNECT ${new URL(sim.url).host}`]));
+  });
+});
+
+/** A watch file for the app against `sim`, trusting the CA in `ca`. */
+function watchFile(sim: Simulator, ca: string): string {
+  return [
+    'cloud:',
+    '  auth:',
+    '    type: password',
+    `    identityEndpoint: ${sim.identityUrl}`,
+    '    user: svc',
+    '    domain: Default',
+    '    password: ${PW}',
+    `    projectId: ${PROJECT}`,
+    '  tls:',
+    `    caFile: ${ca}`,
+    'state:',
+    `  path: ${join(dir, 'state.json')}`,
+    'http: { port: 0 }',
+    'watches:',
+    '  - { requestId: req-1, serverId: srv-1 }',
+  ].join('\n');
+}
+
+async function appOf(config: Config) {
+  const app = await createApp(config, { logger: silentLogger(), state: 'memory' });
+  cleanups.push(() => app.close());
+  return app;
+}
+
+describe('the CA file, read once per load of the watch file', () => {
+  it('is not read again when the parts start: they trust what the load checked', async () => {
+    const sim = await httpsSimulator();
+    const ca = join(mkdtempSync(join(dir, 'once-')), 'ca.pem');
+    copyFileSync(caFile, ca);
+    const config = parseConfig(watchFile(sim, ca), { env: { PW: PASSWORD } });
+    rmSync(ca);
+    const [status] = await appOf(config).then((app) => app.engine.pollOnce());
+    expect(status).toMatchObject({ pollFailed: false });
+  });
+
+  it('is read again at a reload: a watch-list edit after the file was renewed runs on the renewed CA', async () => {
+    const h = await Harness.start({ tls: serverTls });
+    cleanups.push(() => h.close());
+    const ca = join(h.dir, 'ca.pem');
+    // Until it is renewed, the file holds a CA that did not sign the cloud's certificate.
+    copyFileSync(makeCertificates(mkdtempSync(join(dir, 'old-'))).caFile, ca);
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const yaml = (watches: WatchEntry[]) => h.yaml(watches, { cloud: `  tls:\n    caFile: ${ca}`, poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const path = await h.writeConfig(yaml([action]));
+    const stop = new AbortController();
+    const running = h.cli(['run', '--config', path], { signal: stop.signal, env: { LOG_LEVEL: 'info' } });
+    try {
+      await vi.waitFor(() => expect(h.logs.text).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE.*poll failed/), { timeout: 8000, interval: 50 });
+      copyFileSync(caFile, ca);
+      writeFileSync(path, yaml([action, newIds()]));
+      await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1), { timeout: 10_000, interval: 50 });
+    } finally {
+      stop.abort();
+    }
+    expect((await running).code).toBe(0);
   });
 });
