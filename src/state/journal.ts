@@ -126,7 +126,7 @@ export class JournalWriter {
     // A journal whose folder was deleted takes writes without complaint, into a file nobody reads.
     if (nlink === 0) {
       await this.close();
-      throw new JournalLostError(`${this.path} was removed while in use`);
+      throw new JournalLostError(`${this.path} was removed while in use: the next save writes the whole state again`);
     }
     this.#length += bytes;
     this.#since ??= Date.now();

@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
-import { StateError } from './StateError.ts';
+import { StateError, stateFailure } from './StateError.ts';
 
 export interface LockHolder {
   pid: number;
@@ -159,7 +159,8 @@ export async function acquireStateLock(
   const pseudo = await pseudoFileSystemOf(statePath);
   if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);
   const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), instance: randomUUID() };
-  await mkdir(dirname(path), { recursive: true }).catch(() => undefined); // a failure is reported by the open below
+  // A failure is said when the open below fails for want of the folder: why it could not be made.
+  const folderFailure = await mkdir(dirname(path), { recursive: true }).then(() => null, (err: unknown) => err);
   let waitingLogged = false;
   for (;;) {
     signal?.throwIfAborted();
@@ -173,13 +174,13 @@ export async function acquireStateLock(
       }
       return new StateLock(path, holder, timing, logger);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new StateError(statePath, `cannot create its lock file ${path}: ${(err as Error).message} (its folder must exist or be creatable, and be writable)`, { cause: err });
-      }
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' && folderFailure !== null) throw stateFailure(statePath, `cannot create its folder ${dirname(path)}`, folderFailure);
+      if (code !== 'EEXIST') throw stateFailure(statePath, `cannot create its lock file ${path}`, err);
     }
     const seen = await readLock(path).catch((err: unknown) => {
       // A folder or an unreadable file where the lock should be: said with the state file, whose `run` exits 2 for it.
-      throw new StateError(statePath, `cannot read its lock file ${path}: ${(err as Error).message} (it must be a file this daemon can read; remove what is there if it is no lock)`, { cause: err });
+      throw stateFailure(statePath, `cannot read its lock file ${path}`, err);
     });
     if (seen === null) continue; // released meanwhile
     const verdict = judge(seen.holder, Date.now() - seen.mtimeMs, timing);

@@ -2,7 +2,7 @@
 // what changed since (`<state.path>.journal`, and `.journal.old` while a compaction writes the snapshot).
 // Here: reading them into every record's latest value, and the text of a snapshot and of a journal line.
 import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
-import { StateError } from './StateError.ts';
+import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
 import { STATE_VERSION, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
 
@@ -159,8 +159,8 @@ async function readIfThere(path: string): Promise<string | null> {
     return await readRegularFile(path, MAX_STATE_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    const reason = err instanceof NotARegularFileError ? err.message : `cannot be read: ${(err as Error).message}`;
-    throw new StateError(path, `${reason} (set state.path to a file in a writable folder)`, { cause: err });
+    if (err instanceof NotARegularFileError) throw new StateError(path, `${err.message} (set state.path to a file in a writable folder)`);
+    throw stateFailure(path, 'cannot be read', err);
   }
 }
 

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
-import { StateError } from './StateError.ts';
+import { StateError, stateFailure } from './StateError.ts';
 import { JournalLostError, JournalWriter, journalPaths } from './journal.ts';
 import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Sections } from './stateFiles.ts';
 
@@ -124,7 +124,7 @@ export class StateWriter {
       // A snapshot that failed may have been renamed into place all the same (its folder's fsync failed):
       // the files may hold records as they were in memory, unmarked. The next save writes everything again.
       if (asSnapshot || err instanceof JournalLostError) this.#snapshotNeeded = true;
-      throw err instanceof StateError ? err : new StateError(this.path, `cannot be written: ${(err as Error).message}`, { cause: err });
+      throw stateFailure(this.path, 'cannot be written', err);
     }
     this.#seq = seq;
   }
@@ -203,7 +203,7 @@ export class StateWriter {
     try {
       await (keep ? this.#journal.close() : this.#journal.remove());
     } catch (err) {
-      failure ??= err instanceof StateError ? err : new StateError(this.#journal.path, `cannot be closed: ${(err as Error).message}`, { cause: err });
+      failure ??= stateFailure(this.#journal.path, 'cannot be closed', err);
     }
     if (failure !== null) throw failure;
   }
@@ -215,7 +215,7 @@ export class StateWriter {
 
   #compactionFailed(err: unknown): void {
     this.#compactNotBefore = Date.now() + COMPACT_RETRY_MS;
-    this.#onCompactionFailed?.(err instanceof StateError ? err : new StateError(this.path, `could not be compacted: ${(err as Error).message}`, { cause: err }));
+    this.#onCompactionFailed?.(stateFailure(this.path, 'could not be compacted', err));
   }
 
   /**
@@ -296,6 +296,6 @@ export async function writeDurably(path: string, text: string | Iterable<string>
   try {
     return await writeFileAtomic(path, text);
   } catch (err) {
-    throw new StateError(path, `cannot be written: ${(err as Error).message}`, { cause: err });
+    throw stateFailure(path, 'cannot be written', err);
   }
 }

@@ -3,7 +3,7 @@ import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { dictionary } from '../data/dictionary.ts';
 import { temporaryPrefix } from '../files/writeFileAtomic.ts';
-import { StateError } from './StateError.ts';
+import { StateError, stateFailure } from './StateError.ts';
 import { batchRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
 import type { TornTail } from './journal.ts';
 import { emptySections, readStoredState, type Sections } from './stateFiles.ts';
@@ -498,7 +498,7 @@ export class StateStore {
       await handle.close();
       await rm(probe, { force: true });
     } catch (err) {
-      throw new StateError(this.path, `folder is not writable: ${(err as Error).message}`, { cause: err });
+      throw stateFailure(this.path, 'cannot create a file in its folder', err);
     }
     if (this.#saveFailure) throw this.#saveFailure;
   }

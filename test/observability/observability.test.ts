@@ -96,7 +96,7 @@ describe('health server', () => {
     await writeFile(join(dir, 'sub'), 'x');
     const notReady = await get('/readyz');
     expect(notReady.status).toBe(503);
-    expect(notReady.text).toMatch(/not ready: .*not writable/);
+    expect(notReady.text).toMatch(/^not ready: StateError: state file .*: cannot create a file in its folder: file already exists \(EEXIST\) at .*sub: a file is where that folder should be: remove it, or correct state\.path\n$/);
   });
 
   it('says which port is taken and how to fix it', async () => {

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, readdir, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -88,10 +88,21 @@ describe('the state lock', () => {
     await mkdir(`${path}.lock`, { recursive: true });
     const err = await acquire(path).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(StateError);
-    expect((err as Error).message).toMatch(/: cannot read its lock file .*\.lock: EISDIR/);
+    expect((err as Error).message).toMatch(/: cannot read its lock file .*\.lock: illegal operation on a directory \(EISDIR\): a folder is where that file should be: remove it, or set state\.path to another file$/);
     expect((err as Error).message.startsWith(`state file ${path}: cannot read its lock file ${path}.lock: `)).toBe(true);
     // `run` exits 2 for it: restarting would find the same folder.
     expect((err as StateError).transient).toBe(false);
+  });
+
+  it('says why its folder could not be made, rather than that the lock file is not there', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-lock-'));
+    // A folder that is a link to nothing (a volume not mounted): EACCES on a folder above is the same case.
+    await symlink(join(dir, 'not-mounted', 'state'), join(dir, 'state'));
+    const err = await acquire(join(dir, 'state', 'state.json')).catch((e: unknown) => e as StateError);
+    expect((err as StateError).message).toBe(
+      `state file ${dir}/state/state.json: cannot create its folder ${dir}/state: no such file or directory (ENOENT): ` +
+        'a folder on that path is not there (removed, or a link to nothing): create it, or set state.path to a file in a folder that exists',
+    );
   });
 
   it('takes over at once a lock whose holder on this host is gone (a crash)', async () => {

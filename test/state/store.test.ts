@@ -1,15 +1,17 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile, readdir, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
-import { StateError } from '../../src/state/StateError.ts';
+import { StateError, stateFailure } from '../../src/state/StateError.ts';
 import type { ActionWatchRecord, BatchRecord, DeliveryRecord, JobWatchRecord, TrackedServerRecord } from '../../src/state/types.ts';
 import { jobSchema } from '../../src/cloud/schemas.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { stateFiles, stateOnDisk } from './onDisk.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Capture } from '../e2e/harness.ts';
 
 const ref = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
 function record(): ActionWatchRecord {
@@ -67,9 +69,20 @@ describe('StateStore', () => {
   });
 
   it('tells a failure that may pass (a full disk) from a file or setting that must be fixed first', () => {
-    const failure = (code: string) => new StateError('/s', 'cannot be read', { cause: Object.assign(new Error(code), { code }) });
+    const failure = (code: string) => new StateError('/s', 'cannot be read', { code });
     expect([failure('ENOSPC').transient, failure('EIO').transient]).toEqual([true, true]);
     expect([failure('EACCES').transient, failure('EISDIR').transient, new StateError('/s', 'is on /proc').transient]).toEqual([false, false, false]);
+  });
+
+  it('says a refused permission once, and which folder the daemon\'s user needs', () => {
+    const lock = '/srv/state/state.json.lock';
+    const denied = Object.assign(new Error(`EACCES: permission denied, open '${lock}'`), { errno: -constants.errno.EACCES, code: 'EACCES', syscall: 'open', path: lock });
+    const err = stateFailure('/srv/state/state.json', `cannot create its lock file ${lock}`, denied);
+    expect(err.message).toBe(
+      `state file /srv/state/state.json: cannot create its lock file ${lock}: permission denied (EACCES): ` +
+        'the user ecs-action-watch runs as needs to read and write /srv/state and the files in it: grant it, or set state.path to a file in a folder it can write',
+    );
+    expect([err.code, err.transient, err.cause]).toEqual(['EACCES', false, undefined]);
   });
 
   it('quotes nothing of a state path that names some other file (a token file, by mistake)', async () => {
@@ -102,7 +115,7 @@ describe('StateStore', () => {
   it('refuses a state path it cannot read, naming it', async () => {
     const dir = await tempDir();
     await writeFile(join(dir, 'file'), 'x');
-    await expect(openStore(join(dir, 'file', 'state.json'))).rejects.toThrow(/state file .*file\/state.json: cannot be read: ENOTDIR/);
+    await expect(openStore(join(dir, 'file', 'state.json'))).rejects.toThrow(/^state file .*file\/state.json: cannot be read: not a directory \(ENOTDIR\): a part of that path is a file, not a folder: correct state\.path$/);
   });
 
   it('reports a failed write with the path and keeps the change for the next save', async () => {
@@ -111,8 +124,23 @@ describe('StateStore', () => {
     await writeFile(join(dir, 'sub'), 'now a file, not a folder');
     store.set('a', record());
     await expect(store.save()).rejects.toThrow(/sub\/state.json: cannot be written/);
-    await expect(store.checkWritable()).rejects.toThrow(/not writable/);
+    await expect(store.checkWritable()).rejects.toThrow(/sub\/state.json: cannot create a file in its folder: file already exists \(EEXIST\) at .*\/sub: a file is where that folder should be/);
     expect(store.get('a')).toBeDefined();
+  });
+
+  it('says a failed save once, what failed, where and what to do, also where it is logged', async () => {
+    const dir = await tempDir();
+    const store = await openStore(join(dir, 'sub', 'state.json'));
+    await writeFile(join(dir, 'sub'), 'now a file, not a folder');
+    store.set('a', record());
+    const err = await store.save().then(() => undefined, (e: unknown) => e as StateError);
+    expect(err?.message).toBe(
+      `state file ${dir}/sub/state.json: cannot be written: file already exists (EEXIST) at ${dir}/sub: a file is where that folder should be: remove it, or correct state.path`,
+    );
+    const logs = new Capture();
+    (await createLogger({ destination: logs })).error({ err }, 'state could not be saved');
+    const [line] = logs.lines() as Array<{ err: { message: string; code: string } }>;
+    expect(line!.err).toMatchObject({ message: err!.message, code: 'EEXIST' });
   });
 
   it('is not writable for /readyz while saves fail though its folder takes a new file (a full disk), and tells', async () => {
