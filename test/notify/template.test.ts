@@ -91,6 +91,8 @@ describe('a template over a batch', () => {
     const body = viewOf(digest).body;
     expect(body.length).toBeGreaterThan(RENDER_LIMITS.characters);
     expect(renderTemplate('{"source": "ecs-action-watch", "event": {{{body}}}}', digest, 'json')).toBe(`{"source": "ecs-action-watch", "event": ${body}}`);
+    // A template that writes neither has the same limit: text and body are built for it once it passes the cap.
+    expect(renderTemplate('{{#batch.failures}}{{.}}{{/batch.failures}}', digest, 'text').length).toBeGreaterThan(RENDER_LIMITS.characters);
     // Written over and over, it is still stopped.
     expect(() => renderTemplate('{{#batch.failures}}{{#watch}}{{label}}{{/watch}}{{/batch.failures}}{{{body}}}{{{body}}}{{{text}}}{{{text}}}{{{body}}}', digest, 'json')).toThrow(/its template renders more than \d+ MiB for this notification/);
   });

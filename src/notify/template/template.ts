@@ -6,7 +6,7 @@ import Mustache from 'mustache';
 import type { OutgoingNotification } from '../../model.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { SAMPLES } from './samples.ts';
-import { viewOf } from './view.ts';
+import { viewOf, type View } from './view.ts';
 
 /** `json` for a webhook body, `text` for a mail's subject and body. */
 export type TemplateMode = 'json' | 'text';
@@ -34,7 +34,7 @@ export const RENDER_LIMITS = { characters: 16 * 1024 * 1024, tokens: 4_000_000 }
  * as large without a template), twice as much as they hold, so that a template embedding `{{{body}}}`
  * or `"{{text}}"` (escaped) still sends what the default would have.
  */
-function characterLimit(view: { text: string; body: string }): number {
+function characterLimit(view: View): number {
   return Math.max(RENDER_LIMITS.characters, 2 * (view.text.length + view.body.length));
 }
 
@@ -48,15 +48,26 @@ class BoundedWriter extends Mustache.Writer {
   private tokens = 0;
   private characters = 0;
   private characterLimit = RENDER_LIMITS.characters;
+  /**
+   * The view being rendered, until the output passes RENDER_LIMITS.characters and the view's own size may
+   * raise the limit: only then are its text and body built for a template that does not write them.
+   */
+  private raising: View | null = null;
   /** The characters the nested calls of each open call wrote, so that each character counts once. */
   private readonly nested: number[] = [];
 
-  renderBounded(source: string, view: object, escape: (value: unknown) => string, characterLimit: number): string {
+  renderBounded(source: string, view: View, escape: (value: unknown) => string): string {
     this.tokens = 0;
     this.characters = 0;
-    this.characterLimit = characterLimit;
+    this.characterLimit = RENDER_LIMITS.characters;
+    this.raising = view;
     this.nested.length = 0;
-    return this.render(source, view, undefined, { escape });
+    try {
+      return this.render(source, view, undefined, { escape });
+    } finally {
+      // The writer outlives the rendering, and a digest's view can hold hundreds of MB once built.
+      this.raising = null;
+    }
   }
 
   override renderTokens(...args: Parameters<Mustache.Writer['renderTokens']>): string {
@@ -68,6 +79,10 @@ class BoundedWriter extends Mustache.Writer {
     const out = super.renderTokens(...args);
     this.characters += out.length - this.nested.pop()!;
     if (this.nested.length > 0) this.nested[this.nested.length - 1]! += out.length;
+    if (this.characters > this.characterLimit && this.raising !== null) {
+      this.characterLimit = characterLimit(this.raising);
+      this.raising = null;
+    }
     if (this.characters > this.characterLimit) {
       throw new TemplateTooLargeError(`its template renders more than ${Math.ceil(this.characterLimit / 1024 / 1024)} MiB for this notification`);
     }
@@ -79,8 +94,7 @@ const writer = new BoundedWriter();
 
 /** Throws TemplateTooLargeError when the output goes past RENDER_LIMITS. */
 export function renderTemplate(source: string, n: OutgoingNotification, mode: TemplateMode): string {
-  const view = viewOf(n);
-  return writer.renderBounded(source, view, mode === 'json' ? jsonEscape : plain, characterLimit(view));
+  return writer.renderBounded(source, viewOf(n), mode === 'json' ? jsonEscape : plain);
 }
 
 /**
@@ -144,7 +158,6 @@ function syntaxProblem(source: string, err: unknown): string {
 
 type Token = Mustache.TemplateSpans[number];
 
-type View = ReturnType<typeof viewOf>;
 let sampleViews: View[] | undefined;
 
 /** Every sample's view, for checking which names a template may use; made when a template is first checked. */

@@ -102,6 +102,12 @@ function entryView(e: BatchEntry) {
   };
 }
 
+/** A value made on its first use and kept. */
+function once<T>(make: () => T): () => T {
+  let value: { made: T } | undefined;
+  return () => (value ??= { made: make() }).made;
+}
+
 function batchView(n: BatchNotification) {
   const entries = n.watches.map(entryView);
   const failures = entries.filter((e) => e.problem);
@@ -134,33 +140,44 @@ function summaryOf(n: OutgoingNotification, headline: string): string {
 /** The view of a notification; every field is described in the README. */
 export function viewOf(n: OutgoingNotification) {
   const headline = renderHeadline(n);
+  const text = once(() => renderEmail(n).text);
+  const body = once(() => renderWebhookBody(n));
+  // The whole message and the contract's body are getters: for a digest of thousands they cost more than
+  // the rest of the view, on the daemon's only thread, and most templates never write them. A getter keeps
+  // its place among the keys, so a template writing the view as JSON ({{.}}) gets the same bytes.
   const common = {
     type: n.type,
     headline,
     summary: summaryOf(n, headline),
-    text: renderEmail(n).text,
-    body: renderWebhookBody(n),
+    get text() {
+      return text();
+    },
+    get body() {
+      return body();
+    },
     detectedAt: n.detectedAt,
   };
   if (isBatch(n)) {
     const anyProblem = n.watches.some((e) => e.outcome !== null && e.outcome !== 'success');
     const severity: Severity = anyProblem ? 'problem' : n.type === BATCH_NOTIFICATION_TYPES.finished ? 'ok' : 'warning';
-    return {
-      ...common,
+    // Assigned rather than spread, which would call the getters.
+    return Object.assign(common, {
       isAction: false, isSlow: false, isBatch: true, isPartial: n.type === BATCH_NOTIFICATION_TYPES.partial, isTest: false,
       ...flags(severity),
       batch: batchView(n),
-    };
+    });
   }
   const isTest = n.type === NOTIFICATION_TYPES.test;
   const isSlow = n.type === NOTIFICATION_TYPES.slow;
-  return {
-    ...common,
+  return Object.assign(common, {
     isAction: !isTest && !isSlow, isSlow, isBatch: false, isPartial: false, isTest,
     ...flags(isTest ? 'ok' : severityOf(n.outcome, isSlow)),
     outcome: n.outcome ?? '',
     outcomeWord: n.outcome === null ? (isSlow ? 'still running' : '') : OUTCOME_WORDS[n.outcome],
     reason: n.reason,
     ...factsView(n),
-  };
+  });
 }
+
+/** What a template renders against. */
+export type View = ReturnType<typeof viewOf>;
