@@ -108,9 +108,17 @@ function once<T>(make: () => T): () => T {
   return () => (value ??= { made: make() }).made;
 }
 
+// The lists are getters, each made when a template first reads it: a chat template reads the first
+// failures of a digest of thousands, not a view of every watch with its events four times over.
 function batchView(n: BatchNotification) {
-  const entries = n.watches.map(entryView);
-  const failures = entries.filter((e) => e.problem);
+  const entries = once(() => n.watches.map(entryView));
+  const listOf = (keep: (e: ReturnType<typeof entryView>) => boolean) => once(() => positioned(entries().filter(keep)));
+  const watches = once(() => positioned(entries()));
+  const failures = listOf((e) => e.problem);
+  const pendings = listOf((e) => e.outcome === 'pending');
+  const successes = listOf((e) => e.ok);
+  const failed = n.watches.filter(isFailure);
+  const firstFailures = once(() => positioned(failed.slice(0, FIRST_FAILURES).map(entryView)));
   const { success, failure, timeout, not_found: notFound, pending } = n.counts;
   return {
     label: n.batch,
@@ -119,19 +127,34 @@ function batchView(n: BatchNotification) {
     total: n.watches.length,
     counts: { success, failure, timeout, notFound, pending },
     countsText: renderCounts(n.counts),
-    watches: positioned(entries),
-    failures: positioned(failures),
-    pending: positioned(entries.filter((e) => e.outcome === 'pending')),
-    successes: positioned(entries.filter((e) => e.ok)),
-    firstFailures: positioned(failures.slice(0, FIRST_FAILURES)),
-    moreFailures: Math.max(0, failures.length - FIRST_FAILURES),
+    get watches() {
+      return watches();
+    },
+    get failures() {
+      return failures();
+    },
+    get pending() {
+      return pendings();
+    },
+    get successes() {
+      return successes();
+    },
+    get firstFailures() {
+      return firstFailures();
+    },
+    moreFailures: Math.max(0, failed.length - FIRST_FAILURES),
   };
+}
+
+/** A watch that ended otherwise than in success: what a batch lists under its failures. */
+function isFailure(e: BatchEntry): boolean {
+  return e.outcome !== null && e.outcome !== 'success';
 }
 
 /** A short text for a chat line: the headline, then the reason, or a batch's first failures. */
 function summaryOf(n: OutgoingNotification, headline: string): string {
   if (!isBatch(n)) return n.reason ? `${headline}\n${n.reason}` : headline;
-  const failures = n.watches.filter((e) => e.outcome !== null && e.outcome !== 'success');
+  const failures = n.watches.filter(isFailure);
   const lines = failures.slice(0, FIRST_FAILURES).map((e) => `- ${labelOf(e.watch)}: ${e.reason}`);
   if (failures.length > FIRST_FAILURES) lines.push(`- and ${failures.length - FIRST_FAILURES} more`);
   return [headline, ...lines].join('\n');
@@ -158,7 +181,7 @@ export function viewOf(n: OutgoingNotification) {
     detectedAt: n.detectedAt,
   };
   if (isBatch(n)) {
-    const anyProblem = n.watches.some((e) => e.outcome !== null && e.outcome !== 'success');
+    const anyProblem = n.watches.some(isFailure);
     const severity: Severity = anyProblem ? 'problem' : n.type === BATCH_NOTIFICATION_TYPES.finished ? 'ok' : 'warning';
     // Assigned rather than spread, which would call the getters.
     return Object.assign(common, {
