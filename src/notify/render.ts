@@ -84,9 +84,13 @@ const COUNT_ORDER: ReadonlyArray<[keyof BatchNotification['counts'], string]> = 
 ];
 
 export function renderEmail(n: OutgoingNotification): { subject: string; text: string } {
-  const headline = renderHeadline(n);
   const facts = isBatch(n) ? renderBatchFacts(n) : renderFacts(n);
-  return { subject: `[ecs-action-watch] ${headline}`, text: `${[headline, ...facts].join('\n')}\n` };
+  return { subject: renderSubject(n), text: `${[renderHeadline(n), ...facts].join('\n')}\n` };
+}
+
+/** The default mail's subject alone, for a mail whose template writes the text. */
+export function renderSubject(n: OutgoingNotification): string {
+  return `[ecs-action-watch] ${renderHeadline(n)}`;
 }
 
 /** One line saying what happened: the email's subject, a chat message's title. */

@@ -6,8 +6,9 @@ import { redact } from '../../net/redact.ts';
 import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
-import { isBatch, renderEmail } from '../render.ts';
+import { isBatch, renderEmail, renderSubject } from '../render.ts';
 import { renderForDelivery } from '../template/template.ts';
+import { viewOf } from '../template/view.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { NotificationWatch, OutgoingNotification } from '../../model.ts';
 
@@ -112,16 +113,22 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     },
   };
 
-  /** The default message, with the template's subject and text where it has them. */
+  /**
+   * The default message, with the template's subject and text where it has them. One view serves both
+   * templates, and the default text is built only when it is sent: for a digest of thousands it costs
+   * more than the rest of the delivery.
+   */
   function compose(notification: OutgoingNotification): { subject: string; text: string } {
-    const message = renderEmail(notification);
     const template = config.template;
-    if (!template) return message;
+    if (!template) return renderEmail(notification);
+    const view = viewOf(notification);
+    const render = (source: string) => renderForDelivery(source, view, 'text', prefix, `notifiers.${name}.template`);
     // A subject is one line, whatever the template or its values hold.
-    const subject = template.subject === undefined ? '' : renderForDelivery(template.subject, notification, 'text', prefix, `notifiers.${name}.template`).replace(/\s+/g, ' ').trim();
+    const subject = template.subject === undefined ? '' : render(template.subject).replace(/\s+/g, ' ').trim();
     return {
-      subject: subject || message.subject,
-      text: template.text === undefined ? message.text : renderForDelivery(template.text, notification, 'text', prefix, `notifiers.${name}.template`),
+      subject: subject || renderSubject(notification),
+      // The view's text is the default text, and kept if the subject's template wrote it.
+      text: template.text === undefined ? view.text : render(template.text),
     };
   }
 

@@ -94,16 +94,21 @@ const writer = new BoundedWriter();
 
 /** Throws TemplateTooLargeError when the output goes past RENDER_LIMITS. */
 export function renderTemplate(source: string, n: OutgoingNotification, mode: TemplateMode): string {
-  return writer.renderBounded(source, viewOf(n), mode === 'json' ? jsonEscape : plain);
+  return renderView(source, viewOf(n), mode);
+}
+
+function renderView(source: string, view: View, mode: TemplateMode): string {
+  return writer.renderBounded(source, view, mode === 'json' ? jsonEscape : plain);
 }
 
 /**
- * renderTemplate for a delivery attempt: a template too large for this notification fails the delivery
- * for good (every attempt would render the same), naming the setting to fix.
+ * renderTemplate for a delivery attempt, of one view (viewOf) for all of a notifier's templates, which
+ * keeps what it built for one for the next: a template too large for this notification fails the
+ * delivery for good (every attempt would render the same), naming the setting to fix.
  */
-export function renderForDelivery(source: string, n: OutgoingNotification, mode: TemplateMode, prefix: string, setting: string): string {
+export function renderForDelivery(source: string, view: View, mode: TemplateMode, prefix: string, setting: string): string {
   try {
-    return renderTemplate(source, n, mode);
+    return renderView(source, view, mode);
   } catch (err) {
     if (!(err instanceof TemplateTooLargeError)) throw err;
     throw new DeliveryError(`${prefix}: ${err.message}; fix ${setting} (${REPEATS_THE_BATCH})`, { retryable: false });

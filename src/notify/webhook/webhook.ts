@@ -10,6 +10,7 @@ import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { renderWebhookBody } from '../render.ts';
 import { renderForDelivery } from '../template/template.ts';
+import { viewOf } from '../template/view.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { OutgoingNotification } from '../../model.ts';
 import { decodeSecret, sign } from './signature.ts';
@@ -108,7 +109,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
 
   /** The template checked at load renders JSON for every kind of notification; should one value still break it, nothing is sent. */
   function templatedBody(template: string, notification: OutgoingNotification): string {
-    const body = renderForDelivery(template, notification, 'json', prefix, `notifiers.${name}.template`);
+    const body = renderForDelivery(template, viewOf(notification), 'json', prefix, `notifiers.${name}.template`);
     try {
       JSON.parse(body);
     } catch (err) {
