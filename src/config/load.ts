@@ -274,9 +274,13 @@ function omittablePairs(root: YAMLMap.Parsed, sections: readonly string[]): Set<
 
 type TopPair = YAMLMap.Parsed['items'][number];
 
-/** The keys of a mapping, read without its values; undefined for anything else. */
+/**
+ * The keys of a mapping, read without its values; none for an empty value (`notifiers:`, `~`), which the
+ * schema reads as left out; undefined for anything else.
+ */
 function keysOf(node: ParsedNode | null): string[] | undefined {
-  return isMap(node) ? node.items.map(keyText) : undefined;
+  if (isMap(node)) return node.items.map(keyText);
+  return node === null || (isScalar(node) && node.value === null) ? [] : undefined;
 }
 
 /** ` (from ${TOKEN}, which is empty)` when the value at `path` came out empty, unless the message says so already. */

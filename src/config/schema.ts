@@ -276,8 +276,8 @@ const SectionsSchema = strict({
 
 /**
  * A notifiers section left out of the value (a command that sends nothing needs none of their secrets):
- * the names it gives, which the watches' `notify:` lists are checked against all the same; undefined when
- * it is no mapping.
+ * the names it gives, which the watches' `notify:` lists are checked against all the same (none for an
+ * empty one); undefined when it is no mapping, which only a load that reads it reports.
  */
 export interface OmittedNotifiers {
   names: string[] | undefined;

@@ -151,4 +151,11 @@ describe('omitSections', () => {
     const check = validateConfigText(watches, { env: {}, omitSections: ['notifiers'] });
     expect(check).toEqual({ ok: false, issues: [{ line: 12, col: 48, path: 'watches[1].notify[0]', message: "unknown notifier 'pager' (configured: chat)" }] });
   });
+
+  it.each(['notifiers:', 'notifiers: ~', 'notifiers: {}'])('reads `%s`, left out, as no notifiers at all, as a whole load does', (section) => {
+    const file = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', section, 'watches:', '  - { requestId: req-1, serverId: s1, notify: [chat] }', ''].join('\n');
+    const unknown = [{ line: 6, col: 48, path: 'watches[0].notify[0]', message: "unknown notifier 'chat' (no notifiers are configured)" }];
+    expect(validateConfigText(file, { env: {} })).toEqual({ ok: false, issues: unknown });
+    expect(validateConfigText(file, { env: {}, omitSections: ['notifiers'] })).toEqual({ ok: false, issues: unknown });
+  });
 });
