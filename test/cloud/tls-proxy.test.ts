@@ -116,6 +116,18 @@ describe('a private CA (cloud.tls.caFile)', () => {
     expect(sink.received).toHaveLength(1);
   });
 
+  it('is trusted by notify-test as by the daemon: a test of a webhook behind the private CA reaches it', async () => {
+    const sink = await startWebhookSink({ tls: serverTls });
+    cleanups.push(() => sink.close());
+    const h = await Harness.start();
+    cleanups.push(() => h.close());
+    const notifiers = `  chat:\n    type: webhook\n    url: ${sink.url}`;
+    const path = await h.writeConfig(h.yaml([], { cloud: `  tls:\n    caFile: ${caFile}`, notifiers }));
+    const r = await h.cli(['notify-test', '--config', path]);
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/\nchat +webhook +delivered /) as string });
+    expect(sink.received).toHaveLength(1);
+  });
+
   it.each([
     ['missing', () => join(dir, 'nope.pem'), /^cannot read cloud\.tls\.caFile .*nope\.pem: no such file$/],
     ['not a certificate', () => join(dir, 'san.ext'), /^cloud\.tls\.caFile .*san\.ext holds no PEM certificate/],

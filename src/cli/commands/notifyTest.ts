@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { NOTIFICATION_TYPES, type Notification } from '../../model.ts';
+import { trustedCertificates } from '../../net/tls.ts';
 import { createNotifiers } from '../../notify/registry.ts';
 import type { Notifier } from '../../notify/types.ts';
 import { UsageError, type CommandContext } from '../context.ts';
@@ -28,7 +29,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     ctx.stderr.write(`${ctx.configPath} has no notifiers: add one under notifiers: (see watch.example.yaml)\n`);
     return 1;
   }
-  const notifiers = createNotifiers(Object.fromEntries(selected), { logger: await ctx.logger() });
+  // The receivers the daemon reaches through the private CA are tested through it too.
+  const notifiers = createNotifiers(Object.fromEntries(selected), { logger: await ctx.logger(), ca: trustedCertificates(config.cloud.tls.ca) });
   try {
     const notification = testNotification(config.cloud.projectId ?? '');
     const results = await Promise.all([...notifiers.values()].map((n) => attempt(n, notification, ctx.signal)));
