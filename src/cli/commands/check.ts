@@ -25,8 +25,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
   // Loaded only once the file is valid: an invalid one is reported without the HTTP and state parts.
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
-  // No notifiers, even those a section check reads keeps by an anchor: a verdict owes no delivery (whose
-  // id, a sha256, would load node:crypto).
+  // No notifiers, not even a notifiers section kept because a section check reads aliases its anchor: a
+  // verdict owes no delivery (whose id, a sha256, would load node:crypto).
   const app = await createApp({ ...config, notifiers: {}, track: [] }, { logger, metrics: discardedMetrics(), state: 'read-only' });
   // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
   const interrupt = () => void app.close({ drainMs: 0 });
