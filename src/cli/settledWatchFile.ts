@@ -11,7 +11,7 @@ import { formatDuration } from '../watch/format.ts';
  * and 1.01 s) before, 1.0-2.0 s (means 1.32 and 1.19 s) with it; a start on a file written just before it
  * waits for the rest of its second (1.2-1.5 s to "started" against 0.5-0.6 s), on one saved earlier not.
  */
-export const SETTLE_MS = 1000;
+const SETTLE_MS = 1000;
 
 /**
  * How long `run` waits for such a pause before it stops waiting: a file that never pauses (a log written to
@@ -19,7 +19,7 @@ export const SETTLE_MS = 1000;
  * A copy that runs longer (16 MiB, the most a watch file may hold, at under 550 KB/s) is reported too, and
  * read once it ends.
  */
-export const MAX_SETTLE_WAIT_MS = 30_000;
+const MAX_SETTLE_WAIT_MS = 30_000;
 
 /** The watch file's text once it has stopped changing (see readSettled); one that cannot be read is a ConfigError. */
 export function readSettledWatchFile(path: string, signal: AbortSignal): Promise<SettledText> {
