@@ -2,12 +2,13 @@
 // slow scp) is cut short between two of its writer's writes, and a cut file often still parses: the watch
 // it cuts loses its `deadline:` (poll.deadline's applies) and its `notify:`. `run` runs as a process of its
 // own, against the simulator, while the test writes its file in pieces: no verdict and no notification may
-// come of a cut.
+// come of a cut. The tests run side by side, each with its simulator, receivers and daemon: they spend
+// their time waiting on the writer's pauses and the daemon's looks at the file, not on the processor.
 import { open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, beforeEach, expect, it } from 'vitest';
-import { Harness, quickAction, type WatchEntry } from './harness.ts';
+import { afterAll, describe, expect } from 'vitest';
+import { Harness, itWithHarness as it, quickAction, type WatchEntry } from './harness.ts';
 import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
 
 /** A writer's pause: under the second of stillness the daemon waits for, with room for a busy machine. */
@@ -17,17 +18,11 @@ const STALL_MS = 2500;
 /** Whatever the watch file says of a watch, each is its own: `deadline: 1h` and only the webhook. */
 const OWN = '    notify: [chat]\n    deadline: 1h';
 
-let h: Harness;
-beforeEach(async () => {
-  h = await Harness.start();
-});
-afterEach(async () => {
-  killDaemons();
-  await h.close();
-});
+// Each test stops its daemon; one that failed first leaves it to this.
+afterAll(killDaemons);
 
 /** Watches of actions that never finish. */
-function longWatches(count: number): WatchEntry[] {
+function longWatches(h: Harness, count: number): WatchEntry[] {
   return Array.from({ length: count }, (_, i) => {
     const action = quickAction({ neverFinishes: true });
     h.simulator.addAction(action);
@@ -36,7 +31,7 @@ function longWatches(count: number): WatchEntry[] {
 }
 
 /** A poll.deadline that every watch is past at once: a watch cut off from its own deadline would time out at the next pass. */
-function watchFile(watches: WatchEntry[]): string {
+function watchFile(h: Harness, watches: WatchEntry[]): string {
   return h.yaml(watches, { poll: '  schedule: "* * * * * *"\n  retries: 3\n  deadline: 100ms' });
 }
 
@@ -59,7 +54,7 @@ function afterServerId(pauseMs: number, serverId = ''): (line: string) => number
 }
 
 /** The verdicts the daemon logged, and the outcomes notified by webhook. */
-function verdicts(daemon: Daemon) {
+function verdicts(h: Harness, daemon: Daemon) {
   const logged = daemon
     .output()
     .split('\n')
@@ -73,7 +68,7 @@ function verdicts(daemon: Daemon) {
 }
 
 /** How many times the simulator was asked for the action of `watch`. */
-function polls(watch: WatchEntry): number {
+function polls(h: Harness, watch: WatchEntry): number {
   return h.simulator.requests.filter((r) => 'requestId' in watch && r.path.includes(watch.requestId)).length;
 }
 
@@ -90,63 +85,74 @@ async function stop(daemon: Daemon): Promise<void> {
   expect(await daemon.exited).toBe(0);
 }
 
-it('starts with the whole file when the file is still being written as `run` starts', async () => {
-  const path = join(h.dir, 'watch.yaml');
-  const watches = longWatches(4);
-  const writing = writeInPieces(path, watchFile(watches), afterServerId(PAUSE_MS));
-  const daemon = startDaemon(path, h.env);
-  await writing;
-  expect(await daemon.saw('started')).toBe(true);
-  const started = daemon.output().split('\n').find((line) => line.includes('"msg":"started"'))!;
-  expect(JSON.parse(started)).toMatchObject({ watches: 4 });
-  // Three passes, the last more than a second after the first: a watch cut off from its own deadline would have timed out.
-  await waitFor(() => polls(watches.at(-1)!) >= 3, 8000);
-  expect(verdicts(daemon).logged).toEqual([]);
-  await stop(daemon);
-});
+describe.concurrent('a watch file written in place', () => {
+  it('starts with the whole file when the file is still being written as `run` starts', async ({ h }) => {
+    const path = join(h.dir, 'watch.yaml');
+    const watches = longWatches(h, 4);
+    const writing = writeInPieces(path, watchFile(h, watches), afterServerId(PAUSE_MS));
+    const daemon = startDaemon(path, h.env);
+    await writing;
+    expect(await daemon.saw('started')).toBe(true);
+    const started = daemon.output().split('\n').find((line) => line.includes('"msg":"started"'))!;
+    expect(JSON.parse(started)).toMatchObject({ watches: 4 });
+    // Three passes, the last more than a second after the first: a watch cut off from its own deadline would have timed out.
+    await waitFor(() => polls(h, watches.at(-1)!) >= 3, 8000);
+    expect(verdicts(h, daemon).logged).toEqual([]);
+    await stop(daemon);
+  });
 
-it('reads a file written in pieces only once it is whole: no verdict and no notification from a cut', async () => {
-  const watches = longWatches(12);
-  const path = await h.writeConfig(watchFile(watches));
-  const daemon = startDaemon(path, h.env);
-  expect(await daemon.saw('started')).toBe(true);
-  const added = quickAction();
-  h.simulator.addAction(added);
-  // As a script rewriting the file with one more watch, stopping short of a second now and then.
-  await writeInPieces(path, watchFile([...watches, { ...added, name: 'added', extra: OWN }]), afterServerId(PAUSE_MS));
-  // The whole file is applied: the added watch is polled and its success notified, to the webhook alone.
-  await waitFor(() => h.hooks.received.length > 0, 8000);
-  expect(verdicts(daemon)).toEqual({ logged: [{ requestId: added.requestId, outcome: 'success' }], notified: [{ requestId: added.requestId, outcome: 'success' }] });
-  expect(h.mail.received).toHaveLength(0);
-  // None of it was read cut: neither a file refused as invalid nor one that shortened a deadline.
-  expect(daemon.output()).not.toContain('reloaded watch file is invalid');
-  expect(daemon.output()).not.toContain('shortens deadlines');
-  await stop(daemon);
-});
+  it('reads a file written in pieces only once it is whole: no verdict and no notification from a cut', async ({ h }) => {
+    // Six pauses of the writer: its file is cut for 3.6 s, through at least one of the daemon's looks.
+    const watches = longWatches(h, 5);
+    const path = await h.writeConfig(watchFile(h, watches));
+    const daemon = startDaemon(path, h.env);
+    expect(await daemon.saw('started')).toBe(true);
+    const added = quickAction();
+    h.simulator.addAction(added);
+    // As a script rewriting the file with one more watch, stopping short of a second now and then.
+    await writeInPieces(path, watchFile(h, [...watches, { ...added, name: 'added', extra: OWN }]), afterServerId(PAUSE_MS));
+    // The whole file is applied: the added watch is polled and its success notified, to the webhook alone.
+    await waitFor(() => h.hooks.received.length > 0, 8000);
+    expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: added.requestId, outcome: 'success' }], notified: [{ requestId: added.requestId, outcome: 'success' }] });
+    expect(h.mail.received).toHaveLength(0);
+    // None of it was read cut: neither a file refused as invalid nor one that shortened a deadline.
+    expect(daemon.output()).not.toContain('reloaded watch file is invalid');
+    expect(daemon.output()).not.toContain('shortens deadlines');
+    await stop(daemon);
+  });
 
-it('keeps a deadline that a cut file shortened until the file holds still, and one shortened for real from the next look on', async () => {
-  const watches = longWatches(3);
-  const last = watches[2] as WatchEntry & { serverId: string; requestId: string };
-  const path = await h.writeConfig(watchFile(watches));
-  const daemon = startDaemon(path, h.env);
-  expect(await daemon.saw('started')).toBe(true);
-  // A writer that stalls past the daemon's wait, with the last watch cut after its ids: the cut file is read.
-  await writeInPieces(path, watchFile(watches), afterServerId(STALL_MS, last.serverId));
-  // The whole file, read once it is still, gives the watch its own deadline back.
-  await waitFor(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
-  expect(verdicts(daemon)).toEqual({ logged: [], notified: [] });
-  expect(daemon.output()).toContain('reloaded watch file shortens deadlines');
+  it('keeps a deadline that a cut file shortened until the file holds still', async ({ h }) => {
+    const watches = longWatches(h, 3);
+    const last = watches[2] as WatchEntry & { serverId: string };
+    const path = await h.writeConfig(watchFile(h, watches));
+    const daemon = startDaemon(path, h.env);
+    expect(await daemon.saw('started')).toBe(true);
+    // A writer that stalls past the daemon's wait, with the last watch cut after its ids: the cut file is read.
+    await writeInPieces(path, watchFile(h, watches), afterServerId(STALL_MS, last.serverId));
+    // The whole file, read once it is still, gives the watch its own deadline back.
+    await waitFor(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
+    expect(verdicts(h, daemon)).toEqual({ logged: [], notified: [] });
+    expect(daemon.output()).toContain('reloaded watch file shortens deadlines');
+    await stop(daemon);
+  });
 
-  // Shortened for real, by a file saved whole: in force once a look finds the file unchanged, then a timeout.
-  const reloaded = Date.now();
-  await writeFile(`${path}.tmp`, watchFile(watches).replace(`${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 1h`, `${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 2s`));
-  await rename(`${path}.tmp`, path);
-  await waitFor(() => h.hooks.received.length > 0, 10_000);
-  const tookMs = Date.now() - reloaded;
-  expect(verdicts(daemon)).toEqual({ logged: [{ requestId: last.requestId, outcome: 'timeout' }], notified: [{ requestId: last.requestId, outcome: 'timeout' }] });
-  expect(daemon.output()).toContain('the deadlines it shortened are in force');
-  expect(h.mail.received).toHaveLength(0);
-  // Two looks and a pass at the most: the one that reloads it, the one that finds it unchanged.
-  expect(tookMs).toBeLessThan(6000);
-  await stop(daemon);
+  it('shortens a deadline for real from the next look at the file on', async ({ h }) => {
+    const watches = longWatches(h, 3);
+    const last = watches[2] as WatchEntry & { serverId: string; requestId: string };
+    const path = await h.writeConfig(watchFile(h, watches));
+    const daemon = startDaemon(path, h.env);
+    expect(await daemon.saw('started')).toBe(true);
+    // By a file saved whole: in force once a look finds the file unchanged, then a timeout.
+    const reloaded = Date.now();
+    await writeFile(`${path}.tmp`, watchFile(h, watches).replace(`${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 1h`, `${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 2s`));
+    await rename(`${path}.tmp`, path);
+    await waitFor(() => h.hooks.received.length > 0, 10_000);
+    const tookMs = Date.now() - reloaded;
+    expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: last.requestId, outcome: 'timeout' }], notified: [{ requestId: last.requestId, outcome: 'timeout' }] });
+    expect(daemon.output()).toContain('the deadlines it shortened are in force');
+    expect(h.mail.received).toHaveLength(0);
+    // Two looks and a pass at the most: the one that reloads it, the one that finds it unchanged.
+    expect(tookMs).toBeLessThan(6000);
+    await stop(daemon);
+  });
 });

@@ -8,7 +8,7 @@ import { startSimulator, type ActionScript, type Simulator, type SimulatorOption
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { parseConfig } from '../../src/config/load.ts';
-import { afterEach, beforeEach, vi } from 'vitest';
+import { afterEach, beforeEach, it, vi } from 'vitest';
 import { createApp, type App, type AppOptions } from '../../src/app.ts';
 import { createMetrics, type PrometheusMetrics } from '../../src/observability/metrics.ts';
 import { runCli } from '../../src/cli/cli.ts';
@@ -153,6 +153,16 @@ export class Harness {
     await Promise.all([this.simulator.close(), this.hooks.close(), this.mail.close()]);
   }
 }
+
+/**
+ * `it` whose test gets a harness of its own as `h`, closed after it: the tests of a `describe.concurrent`
+ * each need theirs, where one kept in a variable of the file (set by beforeEach) would serve them all at once.
+ */
+export const itWithHarness = it.extend('h', async ({ onTestFinished }) => {
+  const h = await Harness.start();
+  onTestFinished(() => h.close());
+  return h;
+});
 
 /** A short reboot of a fresh server, finished within a second unless `overrides` say otherwise. */
 export function quickAction(overrides: Partial<ActionScript> = {}): ActionScript & { requestId: string } {
