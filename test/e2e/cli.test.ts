@@ -6,28 +6,23 @@ import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect } from 'vitest';
 import { request } from 'undici';
-import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
+import { Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
 import { closedPort } from '../net.ts';
 
-let h: Harness;
-beforeEach(async () => {
-  h = await Harness.start();
-});
-afterEach(async () => {
-  await h.close();
-});
+// From `run` on, the tests run side by side, each with a harness of its own: most of their time is spent
+// waiting on the daemon's looks at the file, its schedule and its retries.
 
 describe('validate', () => {
-  it('accepts a good file and summarises it', async () => {
+  it('accepts a good file and summarises it', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
     const r = await h.cli(['validate', '--config', path]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('valid: 1 watch, notifiers: chat, ops-mail');
   });
 
-  it('prints a warning for a microversion below 2.51 on stderr, and still exits 0', async () => {
+  it('prints a warning for a microversion below 2.51 on stderr, and still exits 0', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { cloud: '  microversion: "2.40"' }));
     const r = await h.cli(['validate', '--config', path]);
     expect(r.code).toBe(0);
@@ -35,7 +30,7 @@ describe('validate', () => {
     expect(r.stderr).toMatch(/^\d+:17 cloud\.microversion: warning: "2\.40" is below 2\.51: below 2\.51 only admins see events/m);
   });
 
-  it('reports each problem as line:col path: message and exits 1', async () => {
+  it('reports each problem as line:col path: message and exits 1', async ({ h }) => {
     const path = await h.writeConfig('cloud:\n  endpoint: ftp://nope\npoll:\n  deadline: 10\nwatches: []\n');
     const r = await h.cli(['validate', '--config', path]);
     expect(r.code).toBe(1);
@@ -43,7 +38,7 @@ describe('validate', () => {
     expect(r.stderr).toMatch(/^4:13 poll\.deadline: /m);
   });
 
-  it('reads the file named by ECS_WATCH_CONFIG and says when it is missing', async () => {
+  it('reads the file named by ECS_WATCH_CONFIG and says when it is missing', async ({ h }) => {
     const r = await h.cli(['validate'], { env: { ECS_WATCH_CONFIG: join(h.dir, 'missing.yaml') } });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('missing.yaml');
@@ -56,7 +51,7 @@ describe('validate', () => {
 });
 
 describe('the command line', () => {
-  it('rejects an unknown command, an unknown option and a bad LOG_LEVEL with status 2', async () => {
+  it('rejects an unknown command, an unknown option and a bad LOG_LEVEL with status 2', async ({ h }) => {
     expect((await h.cli(['frobnicate'])).code).toBe(2);
     const help = await h.cli(['help', 'frobnicate']);
     expect(help).toMatchObject({ code: 2, stdout: '' });
@@ -80,15 +75,15 @@ describe('the command line', () => {
   });
 });
 
-describe('run', () => {
-  it('exits 2 when the file is invalid at start', async () => {
+describe.concurrent('run', () => {
+  it('exits 2 when the file is invalid at start', async ({ h }) => {
     const path = await h.writeConfig('watches: nope\n');
     const r = await h.cli(['run', '--config', path]);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^1:10 watches: /m);
   });
 
-  it('--until-done exits 0 when every watch succeeded and every notification is delivered', async () => {
+  it('--until-done exits 0 when every watch succeeded and every notification is delivered', async ({ h }) => {
     const a = quickAction();
     const b = quickAction();
     h.simulator.addAction(a);
@@ -104,14 +99,14 @@ describe('run', () => {
     expect(finished.every((l) => l['serverId'] && l['outcome'] === 'success')).toBe(true);
   });
 
-  it('--until-done exits 1 when an action failed', async () => {
+  it('--until-done exits 1 when an action failed', async ({ h }) => {
     const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
     h.simulator.addAction(a);
     const path = await h.writeConfig(h.yaml([a]));
     expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(1);
   });
 
-  it('--until-done exits 3 when a notification was given up', async () => {
+  it('--until-done exits 3 when a notification was given up', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);
     h.hooks.failNext(400);
@@ -120,7 +115,7 @@ describe('run', () => {
     expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
   });
 
-  it('serves health and metrics, reloads the file on change and stops cleanly on a signal', async () => {
+  it('serves health and metrics, reloads the file on change and stops cleanly on a signal', async ({ h }) => {
     const port = await closedPort();
     const first = quickAction();
     h.simulator.addAction(first);
@@ -164,8 +159,8 @@ describe('run', () => {
   });
 });
 
-describe('run: http settings on reload', () => {
-  it('moves the health server to a new http.port, and keeps it where it was when the new port is taken', async () => {
+describe.concurrent('run: http settings on reload', () => {
+  it('moves the health server to a new http.port, and keeps it where it was when the new port is taken', async ({ h }) => {
     const first = await closedPort();
     let second = await closedPort();
     while (second === first) second = await closedPort();
@@ -177,7 +172,7 @@ describe('run: http settings on reload', () => {
       );
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([ids], { http: http(first) }));
-    await whileRunning(path, async () => {
+    await whileRunning(h, path, async () => {
       await waitForAsync(async () => (await answers(first, 'readyz')) === 200);
       await writeFile(path, h.yaml([ids], { http: http(second) }));
       await waitForAsync(async () => (await answers(second)) === 200, 8000);
@@ -196,12 +191,12 @@ describe('run: http settings on reload', () => {
   });
 });
 
-describe('run: state.path on reload', () => {
-  it('keeps its state file until the next start, and notifies nothing again', async () => {
+describe.concurrent('run: state.path on reload', () => {
+  it('keeps its state file until the next start, and notifies nothing again', async ({ h }) => {
     const done = quickAction();
     h.simulator.addAction(done);
     const path = await h.writeConfig(h.yaml([done]));
-    await whileRunning(path, async () => {
+    await whileRunning(h, path, async () => {
       await waitFor(() => h.hooks.received.length === 1, 8000);
       const moved = join(h.dir, 'moved', 'state.json');
       await writeFile(path, h.yaml([done, newIds()]).replace(/path: .*state\.json/, `path: ${moved}`));
@@ -214,13 +209,13 @@ describe('run: state.path on reload', () => {
   });
 });
 
-describe('run: notifiers on reload', () => {
-  it('keeps what is owed to a notifier a reload took out, and sends it once the notifier is back', async () => {
+describe.concurrent('run: notifiers on reload', () => {
+  it('keeps what is owed to a notifier a reload took out, and sends it once the notifier is back', async ({ h }) => {
     const done = quickAction();
     h.simulator.addAction(done);
     const chat = (url: string) => ['  chat:', '    type: webhook', `    url: ${url}`].join('\n');
     const path = await h.writeConfig(h.yaml([done], { notifiers: chat(`http://127.0.0.1:${await closedPort()}/down`) }));
-    await whileRunning(path, async () => {
+    await whileRunning(h, path, async () => {
       await waitFor(() => h.logs.text.includes('delivery failed; will retry'), 8000);
       // As a file read half-written would be: chat is gone.
       await writeFile(path, h.yaml([done], { notifiers: '  other:\n    type: webhook\n    url: http://127.0.0.1:9/other' }));
@@ -233,7 +228,7 @@ describe('run: notifiers on reload', () => {
 });
 
 /** `run` on the file at `path` while `during` runs, then stopped by a signal, which it must end with status 0. */
-async function whileRunning(path: string, during: () => Promise<void>, env: NodeJS.ProcessEnv = {}): Promise<void> {
+async function whileRunning(h: Harness, path: string, during: () => Promise<void>, env: NodeJS.ProcessEnv = {}): Promise<void> {
   const stop = new AbortController();
   const running = h.cli(['run', '--config', path], { signal: stop.signal, env });
   try {
@@ -252,8 +247,8 @@ async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000)
   }
 }
 
-describe('run: a reload whose parts cannot start', () => {
-  it('stops with status 1 and the reason instead of running on with nothing polled while /healthz answers', async () => {
+describe.concurrent('run: a reload whose parts cannot start', () => {
+  it('stops with status 1 and the reason instead of running on with nothing polled while /healthz answers', async ({ h }) => {
     const port = await closedPort();
     const ids = { ...newIds(), name: 'pending' };
     const http = `  port: ${port}\n  host: 127.0.0.1`;
@@ -277,8 +272,8 @@ describe('run: a reload whose parts cannot start', () => {
   });
 });
 
-describe('run: an edit while starting', () => {
-  it('applies an edit made while the daemon waits for the state lock, once it runs', async () => {
+describe.concurrent('run: an edit while starting', () => {
+  it('applies an edit made while the daemon waits for the state lock, once it runs', async ({ h }) => {
     // A lock of another host, 28.5 s old: waited for until it goes 30 s without a refresh.
     await mkdir(join(h.dir, 'state'), { recursive: true });
     const lock = join(h.dir, 'state', 'state.json.lock');
@@ -287,7 +282,7 @@ describe('run: an edit while starting', () => {
     await utimes(lock, old, old);
     const first = { ...newIds(), name: 'pending' };
     const path = await h.writeConfig(h.yaml([first]));
-    await whileRunning(path, async () => {
+    await whileRunning(h, path, async () => {
       await waitFor(() => h.logs.text.includes('the state file is locked by'));
       // As `add` would: the daemon read the file before this, and has not started yet.
       const added = quickAction();
@@ -298,8 +293,8 @@ describe('run: an edit while starting', () => {
   });
 });
 
-describe('check', () => {
-  it('prints a table of each watch and exits 0 when every poll answered', async () => {
+describe.concurrent('check', () => {
+  it('prints a table of each watch and exits 0 when every poll answered', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);
     const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }, { ...newIds(), name: 'ghost' }]));
@@ -313,7 +308,7 @@ describe('check', () => {
     expect(h.hooks.received).toHaveLength(0);
   });
 
-  it('needs none of the notifiers\' variables, and still refuses a watch that names a notifier the file lacks', async () => {
+  it('needs none of the notifiers\' variables, and still refuses a watch that names a notifier the file lacks', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);
     // Where an operator runs check, the daemon's notifier secrets are not set.
@@ -334,7 +329,7 @@ describe('check', () => {
     expect(noToken.stderr).not.toMatch(/SMTP_PASSWORD|WEBHOOK_SECRET/);
   });
 
-  it('--json prints an array and exits 1 when a poll failed', async () => {
+  it('--json prints an array and exits 1 when a poll failed', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);
     h.simulator.setToken('another-token');
@@ -357,10 +352,10 @@ async function waitFor(condition: () => boolean, timeoutMs = 6000): Promise<void
   }
 }
 
-describe('errors that stop a command', () => {
+describe.concurrent('errors that stop a command', () => {
   // 2, as for an invalid watch file: systemd's unit (RestartPreventExitStatus=2) then stops restarting
   // into a file that someone has to fix first.
-  it('names a corrupt state file and what to do, without a stack, and exits 2', async () => {
+  it('names a corrupt state file and what to do, without a stack, and exits 2', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
     await mkdir(join(h.dir, 'state'), { recursive: true });
     await writeFile(join(h.dir, 'state', 'state.json'), '{"version":1,"watches":');
@@ -370,7 +365,7 @@ describe('errors that stop a command', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /);
   });
 
-  it('exits 2 for a state.path that names a folder', async () => {
+  it('exits 2 for a state.path that names a folder', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
     await mkdir(join(h.dir, 'state', 'state.json'), { recursive: true });
     const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
@@ -379,7 +374,7 @@ describe('errors that stop a command', () => {
   });
 
   // 1: the port may be free again by the next restart (the previous daemon still stopping).
-  it('says which health port is taken, and exits 1', async () => {
+  it('says which health port is taken, and exits 1', async ({ h }) => {
     const port = await closedPort();
     const blocker = createServer().listen(port, '127.0.0.1');
     await once(blocker, 'listening');
@@ -394,8 +389,8 @@ describe('errors that stop a command', () => {
   });
 });
 
-describe('hostile files and signals', () => {
-  it('refuses a watch file that is not UTF-8, saying where, rather than sending its ids mangled', async () => {
+describe.concurrent('hostile files and signals', () => {
+  it('refuses a watch file that is not UTF-8, saying where, rather than sending its ids mangled', async ({ h }) => {
     const path = join(h.dir, 'latin1.yaml');
     // A name saved in Latin-1 (é is one byte, 0xe9), after a U+FFFD that the file holds as UTF-8 (EF BF BD).
     const text = Buffer.concat([Buffer.from(h.yaml([{ ...newIds(), name: 'ok \uFFFD' }])), Buffer.from('\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
@@ -406,7 +401,7 @@ describe('hostile files and signals', () => {
     expect(r.stderr).toBe(`cannot read the watch file ${path}: is not UTF-8 text (line ${line}, column 6 is not): save it as UTF-8\n`);
   });
 
-  it('refuses a FIFO as the watch file at once instead of waiting for a writer', async () => {
+  it('refuses a FIFO as the watch file at once instead of waiting for a writer', async ({ h }) => {
     const fifo = join(h.dir, 'watch.yaml');
     execFileSync('mkfifo', [fifo]);
     const r = await h.cli(['validate', '--config', fifo]);
@@ -414,14 +409,14 @@ describe('hostile files and signals', () => {
     expect(r.stderr).toBe(`cannot read the watch file ${fifo}: is a named pipe (FIFO), not a regular file (name another file with --config or ECS_WATCH_CONFIG)\n`);
   });
 
-  it('refuses a state path under /proc instead of spinning', async () => {
+  it('refuses a state path under /proc instead of spinning', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(/path: .*state\.json/, 'path: /proc/self/ecs-action-watch.json'));
     const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/state file \/proc\/self\/ecs-action-watch\.json: is on \/proc, whose files the kernel generates/);
   });
 
-  it('stops check at Ctrl-C even while the endpoint never answers', async () => {
+  it('stops check at Ctrl-C even while the endpoint never answers', async ({ h }) => {
     await using silent = await silentServer();
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(h.simulator.url, silent.url).replace('timeout: 500ms', 'timeout: 60s'));
     const stop = new AbortController();
@@ -434,7 +429,7 @@ describe('hostile files and signals', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('stops notify-test at SIGTERM while a receiver never answers, with the status of the signal', async () => {
+  it('stops notify-test at SIGTERM while a receiver never answers, with the status of the signal', async ({ h }) => {
     await using silent = await silentServer();
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { notifiers: `  chat:\n    type: webhook\n    url: ${silent.url}/hook\n    timeout: 60s` }));
     const stop = new AbortController();
@@ -444,7 +439,7 @@ describe('hostile files and signals', () => {
     expect((await running).code).toBe(143);
   });
 
-  it('lets a delivery in flight finish on SIGTERM instead of cutting it off (and sending it again later)', async () => {
+  it('lets a delivery in flight finish on SIGTERM instead of cutting it off (and sending it again later)', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);
     h.hooks.setAnswer({ delayMs: 1000 });
@@ -459,7 +454,7 @@ describe('hostile files and signals', () => {
     expect(Object.values(state.watches)[0]!.deliveries['chat']!.status).toBe('delivered');
   });
 
-  it('delivers to notifiers named constructor, toString and __proto__', async () => {
+  it('delivers to notifiers named constructor, toString and __proto__', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);
     const notifiers = ['constructor', 'toString', '__proto__'].map((name) => `  ${name}:\n    type: webhook\n    url: ${h.hooks.url}`).join('\n');
