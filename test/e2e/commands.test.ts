@@ -3,23 +3,15 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
-import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, newIds, quickAction } from './harness.ts';
+import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, quickAction } from './harness.ts';
 import { closedPort } from '../net.ts';
 
-let h: Harness;
-beforeEach(async () => {
-  h = await Harness.start();
-});
-afterEach(async () => {
-  await h.close();
-});
-
 describe('--help, -h and --version', () => {
-  it('shows each command its options and exit statuses, on stdout, with status 0', async () => {
+  it('shows each command its options and exit statuses, on stdout, with status 0', async ({ h }) => {
     for (const args of [['wait', '--help'], ['wait', '-h'], ['help', 'wait'], ['wait', '--server', 'x', '-h']]) {
       const r = await h.cli(args);
       expect(r).toMatchObject({ code: 0, stderr: '' });
@@ -32,7 +24,7 @@ describe('--help, -h and --version', () => {
     expect((await h.cli(['run', '-h'])).stdout).toContain('2 the file is invalid at start, or the state file must be fixed first; 1 any other failure');
   });
 
-  it('prints the version', async () => {
+  it('prints the version', async ({ h }) => {
     const { version } = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
     for (const flag of ['--version', '-V']) {
       const r = await h.cli([flag]);
@@ -40,18 +32,23 @@ describe('--help, -h and --version', () => {
     }
   });
 
-  it('lists every command in the general help', async () => {
+  it('lists every command in the general help', async ({ h }) => {
     const r = await h.cli(['--help']);
     for (const name of ['run', 'validate', 'check', 'wait', 'notify-test', 'add', 'remove', 'demo', 'simulator']) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
 });
 
-describe('wait', () => {
-  async function wait(script: ReturnType<typeof quickAction>, ...extra: string[]) {
+// Side by side, each with a harness of its own: most of their time is spent waiting on the schedule, on
+// --timeout and on retries.
+describe.concurrent('wait', () => {
+  async function wait(h: Harness, script: ReturnType<typeof quickAction>, ...extra: string[]) {
     h.simulator.addAction(script);
     const path = await h.writeConfig(h.yaml([]));
     return h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, ...extra]);
   }
+
+  /** A reboot that the first pass finds running, however slowly `wait` starts beside the other tests. */
+  const seenRunning = () => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 1000, taskState: 'rebooting' }] });
 
   it('exits 0 on success and prints the verdict on stdout', async () => {
     // The simulator's clock stands still until wait has said where the action is: however late its first
@@ -78,9 +75,9 @@ describe('wait', () => {
     }
   });
 
-  it('exits 1 on failure, with --json the webhook body as one line', async () => {
+  it('exits 1 on failure, with --json the webhook body as one line', async ({ h }) => {
     const script = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
-    const r = await wait(script, '--json');
+    const r = await wait(h, script, '--json');
     expect(r.code).toBe(1);
     expect(r.stdout.trimEnd().split('\n')).toHaveLength(1);
     expect(JSON.parse(r.stdout)).toMatchObject({
@@ -92,14 +89,14 @@ describe('wait', () => {
     });
   });
 
-  it('exits 3 when the action outlasts --timeout, and keeps out of the daemon\'s state file', async () => {
-    const r = await wait(quickAction({ neverFinishes: true }), '--timeout', '2s');
+  it('exits 3 when the action outlasts --timeout, and keeps out of the daemon\'s state file', async ({ h }) => {
+    const r = await wait(h, quickAction({ neverFinishes: true }), '--timeout', '2s');
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(/^timeout: not finished 2 s after tracking began: reboot: compute_reboot_instance running/);
     await expect(stat(join(h.dir, 'state', 'state.json'))).rejects.toThrow(/ENOENT/);
   });
 
-  it('exits 3 when --timeout runs out, not at the schedule\'s next tick an hour later', async () => {
+  it('exits 3 when --timeout runs out, not at the schedule\'s next tick an hour later', async ({ h }) => {
     const script = quickAction({ neverFinishes: true });
     h.simulator.addAction(script);
     const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "0 0 * * * *"' }));
@@ -110,12 +107,12 @@ describe('wait', () => {
     expect(r.stdout).toMatch(/^timeout: not finished 1 s after tracking began/);
   });
 
-  it('exits 3 for a --timeout already over at the first answer, without a warning from Node on stderr', async () => {
+  it('exits 3 for a --timeout already over at the first answer, without a warning from Node on stderr', async ({ h }) => {
     const warnings: Error[] = [];
     const onWarning = (w: Error) => warnings.push(w);
     process.on('warning', onWarning);
     try {
-      const r = await wait(quickAction({ neverFinishes: true }), '--timeout', '1ms');
+      const r = await wait(h, quickAction({ neverFinishes: true }), '--timeout', '1ms');
       expect(r.code).toBe(3);
       expect(r.stdout).toMatch(/^timeout: not finished 1 ms after tracking began/);
       // Node reports it on the next tick.
@@ -126,8 +123,8 @@ describe('wait', () => {
     }
   });
 
-  it('needs none of the variables of the sections it does not use (notifier secrets, the state path, the watches)', async () => {
-    const script = quickAction();
+  it('needs none of the variables of the sections it does not use (notifier secrets, the state path, the watches)', async ({ h }) => {
+    const script = seenRunning();
     h.simulator.addAction(script);
     const yaml = h.yaml([{ ...newIds(), name: '${DAEMON_ONLY_NAME}' }]).replace(/^ {2}path: .*$/m, '  path: ${STATE_DIR}/state.json');
     const path = await h.writeConfig(yaml);
@@ -145,7 +142,7 @@ describe('wait', () => {
     expect(noToken.stderr).not.toMatch(/SMTP_PASSWORD|WEBHOOK_SECRET|STATE_DIR|DAEMON_ONLY_NAME/);
   });
 
-  it('exits 3 on time when the poll due at --timeout is held up by the cloud (a 429 with a long Retry-After)', async () => {
+  it('exits 3 on time when the poll due at --timeout is held up by the cloud (a 429 with a long Retry-After)', async ({ h }) => {
     const script = quickAction({ neverFinishes: true });
     h.simulator.addAction(script);
     const path = await h.writeConfig(h.yaml([]));
@@ -161,7 +158,71 @@ describe('wait', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.timed_out', outcome: 'timeout', reason: expect.stringMatching(/^not finished 2 s after tracking began: /) });
   });
 
-  it('exits 4 when the API does not know the action for two minutes', async () => {
+  it('exits 2 when the cloud refuses the credentials, without waiting for the deadline', async ({ h }) => {
+    h.simulator.setToken('another-token');
+    const r = await wait(h, quickAction());
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*401.*\(check cloud\.auth in /);
+    for (const secret of SECRETS) expect(r.stderr + h.logs.text).not.toContain(secret);
+  });
+
+  it('exits 2 at once for a 404 that is not the API\'s (a wrong endpoint behind a gateway), saying what to check', async ({ h }) => {
+    const action = quickAction();
+    h.simulator.injectFault({ kind: 'gateway-not-found' }, { pathIncludes: action.requestId, times: 1000 });
+    const r = await wait(h, action);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId, or set a fixed cloud\.microversion if the 404 is for the version document \/v2\.1\/ in /);
+  });
+
+  it('waits on through a gateway\'s 404 once the API has answered for the action (a blip, not a wrong endpoint)', async ({ h }) => {
+    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 2500, taskState: 'rebooting' }] });
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([]));
+    const waiting = h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId]);
+    const until = Date.now() + 5000;
+    while (!h.simulator.requests.some((r) => r.path.includes(action.requestId)) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
+    h.simulator.injectFault({ kind: 'gateway-not-found' }, { pathIncludes: action.requestId });
+    const r = await waiting;
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: /) });
+    expect(h.simulator.pendingFaults).toBe(0);
+  });
+
+  it('waits through a --timeout whose bound (twice a long cloud.timeout past it) is past what a timer holds', async ({ h }) => {
+    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 60_000, taskState: 'rebooting' }] });
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([]).replace('  timeout: 500ms', '  timeout: 11h'));
+    const stop = new AbortController();
+    setTimeout(() => stop.abort('SIGINT'), 1500);
+    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '24d'], { signal: stop.signal });
+    // Still waiting when interrupted: not a timeout at once.
+    expect(r).toMatchObject({ code: 130, stdout: '' });
+  });
+
+  it('exits 2 on a usage or config error, naming the option', async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([]));
+    const missing = await h.cli(['wait', '--config', path, '--server', 's1']);
+    expect(missing).toMatchObject({ code: 2 });
+    expect(missing.stderr).toMatch(/^ecs-action-watch wait: --request \(with --server\) or --job is required\nusage: ecs-action-watch wait /);
+    const noServer = await h.cli(['wait', '--config', path, '--request', 'req-1']);
+    expect(noServer).toMatchObject({ code: 2, stderr: expect.stringContaining('--server is required with --request') as string });
+    const both = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--job', 'j1']);
+    expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('--job names a job, --server and --request an action: give one or the other') as string });
+    const bad = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req 1', '--timeout', '10']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("--request: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; --timeout: '10' has no unit");
+    const garbled = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--timeout', '1h-30m']);
+    expect(garbled).toMatchObject({ code: 2, stderr: expect.stringContaining("--timeout: '1h-30m' is not a duration ('-30m' after 1h is not a number and a unit): write ") as string });
+    const invalid = await h.cli(['wait', '--config', await h.writeConfig('cloud: {}\n'), '--server', 's1', '--request', 'req-1']);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toMatch(/^1:8 cloud\.endpoint: required/);
+  });
+});
+
+// Not beside other tests: it moves Date.now for the whole process.
+describe('wait, the clock moved', () => {
+  it('exits 4 when the API does not know the action for two minutes', async ({ h }) => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([]));
     // The not-found window is two minutes of the action's 404s: the clock is moved, not waited for.
@@ -189,71 +250,10 @@ describe('wait', () => {
       Date.now = realNow;
     }
   });
-
-  it('exits 2 when the cloud refuses the credentials, without waiting for the deadline', async () => {
-    h.simulator.setToken('another-token');
-    const r = await wait(quickAction());
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*401.*\(check cloud\.auth in /);
-    for (const secret of SECRETS) expect(r.stderr + h.logs.text).not.toContain(secret);
-  });
-
-  it('exits 2 at once for a 404 that is not the API\'s (a wrong endpoint behind a gateway), saying what to check', async () => {
-    const action = quickAction();
-    h.simulator.injectFault({ kind: 'gateway-not-found' }, { pathIncludes: action.requestId, times: 1000 });
-    const r = await wait(action);
-    expect(r.code).toBe(2);
-    expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId, or set a fixed cloud\.microversion if the 404 is for the version document \/v2\.1\/ in /);
-  });
-
-  it('waits on through a gateway\'s 404 once the API has answered for the action (a blip, not a wrong endpoint)', async () => {
-    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 2500, taskState: 'rebooting' }] });
-    h.simulator.addAction(action);
-    const path = await h.writeConfig(h.yaml([]));
-    const waiting = h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId]);
-    const until = Date.now() + 5000;
-    while (!h.simulator.requests.some((r) => r.path.includes(action.requestId)) && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20));
-    h.simulator.injectFault({ kind: 'gateway-not-found' }, { pathIncludes: action.requestId });
-    const r = await waiting;
-    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: /) });
-    expect(h.simulator.pendingFaults).toBe(0);
-  });
-
-  it('waits through a --timeout whose bound (twice a long cloud.timeout past it) is past what a timer holds', async () => {
-    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 60_000, taskState: 'rebooting' }] });
-    h.simulator.addAction(action);
-    const path = await h.writeConfig(h.yaml([]).replace('  timeout: 500ms', '  timeout: 11h'));
-    const stop = new AbortController();
-    setTimeout(() => stop.abort('SIGINT'), 1500);
-    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '24d'], { signal: stop.signal });
-    // Still waiting when interrupted: not a timeout at once.
-    expect(r).toMatchObject({ code: 130, stdout: '' });
-  });
-
-  it('exits 2 on a usage or config error, naming the option', async () => {
-    const path = await h.writeConfig(h.yaml([]));
-    const missing = await h.cli(['wait', '--config', path, '--server', 's1']);
-    expect(missing).toMatchObject({ code: 2 });
-    expect(missing.stderr).toMatch(/^ecs-action-watch wait: --request \(with --server\) or --job is required\nusage: ecs-action-watch wait /);
-    const noServer = await h.cli(['wait', '--config', path, '--request', 'req-1']);
-    expect(noServer).toMatchObject({ code: 2, stderr: expect.stringContaining('--server is required with --request') as string });
-    const both = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--job', 'j1']);
-    expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('--job names a job, --server and --request an action: give one or the other') as string });
-    const bad = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req 1', '--timeout', '10']);
-    expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("--request: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; --timeout: '10' has no unit");
-    const garbled = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--timeout', '1h-30m']);
-    expect(garbled).toMatchObject({ code: 2, stderr: expect.stringContaining("--timeout: '1h-30m' is not a duration ('-30m' after 1h is not a number and a unit): write ") as string });
-    const invalid = await h.cli(['wait', '--config', await h.writeConfig('cloud: {}\n'), '--server', 's1', '--request', 'req-1']);
-    expect(invalid.code).toBe(2);
-    expect(invalid.stderr).toMatch(/^1:8 cloud\.endpoint: required/);
-  });
 });
 
 describe('notify-test', () => {
-  it('sends a signed ecs.watch.test to every notifier and prints each answer', async () => {
+  it('sends a signed ecs.watch.test to every notifier and prints each answer', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([]));
     const r = await h.cli(['notify-test', '--config', path]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
@@ -264,7 +264,7 @@ describe('notify-test', () => {
     expect(h.mail.received.map((m) => m.subject)).toEqual(['[ecs-action-watch] test notification: notify-test']);
   });
 
-  it('reports a 404 with the receiver\'s own words, and exits 1', async () => {
+  it('reports a 404 with the receiver\'s own words, and exits 1', async ({ h }) => {
     h.hooks.failNext(404);
     const path = await h.writeConfig(h.yaml([]));
     const r = await h.cli(['notify-test', '--config', path, '--notifier', 'chat']);
@@ -273,7 +273,7 @@ describe('notify-test', () => {
     expect(h.mail.received).toHaveLength(0);
   });
 
-  it('prints a receiver\'s answer without the escape sequences that would rewrite the terminal', async () => {
+  it('prints a receiver\'s answer without the escape sequences that would rewrite the terminal', async ({ h }) => {
     const hostile = createServer((req, res) => {
       req.resume();
       res.writeHead(400, { 'content-type': 'text/plain' });
@@ -299,7 +299,7 @@ describe('notify-test', () => {
       await strict.close();
     });
 
-    it('shows a refused login and an unknown recipient as failures with the server\'s reply', async () => {
+    it('shows a refused login and an unknown recipient as failures with the server\'s reply', async ({ h }) => {
       strict = await startMailSink({
         smtp: {
           authOptional: false,
@@ -323,14 +323,14 @@ describe('notify-test', () => {
     });
   });
 
-  it('reports a receiver that is down', async () => {
+  it('reports a receiver that is down', async ({ h }) => {
     const notifiers = ['  chat:', '    type: webhook', `    url: http://127.0.0.1:${await closedPort()}/hook`].join('\n');
     const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([], { notifiers }))]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/^chat\s+webhook\s+failed\s+POST http:\/\/127\.0\.0\.1:\d+\/hook failed: .*refused/m);
   });
 
-  it('refuses an unknown notifier name with the configured ones, status 2', async () => {
+  it('refuses an unknown notifier name with the configured ones, status 2', async ({ h }) => {
     const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', 'pager']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no notifier 'pager' in");
@@ -339,7 +339,7 @@ describe('notify-test', () => {
 });
 
 describe('add and remove', () => {
-  it('edit the file in place: a commented file is byte-identical after add then remove', async () => {
+  it('edit the file in place: a commented file is byte-identical after add then remove', async ({ h }) => {
     const original = `# watched by the night shift\n${h.yaml([{ ...newIds(), name: 'first' }]).replace('watches:', 'watches:        # one per action')}`;
     const path = await h.writeConfig(original);
     await chmod(path, 0o640);
@@ -356,7 +356,7 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
-  it('keeps every edit of several run side by side (a pipeline adding watches at once), and leaves no lock', async () => {
+  it('keeps every edit of several run side by side (a pipeline adding watches at once), and leaves no lock', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([]));
     const added = Array.from({ length: 8 }, () => newIds());
     const results = await Promise.all(added.map((ids) => h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId])));
@@ -369,7 +369,7 @@ describe('add and remove', () => {
     await expect(stat(`${path}.lock`)).rejects.toThrow(/ENOENT/);
   });
 
-  it('refuses to edit a file that is not UTF-8, as validate does, and leaves it as it is', async () => {
+  it('refuses to edit a file that is not UTF-8, as validate does, and leaves it as it is', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([]));
     const latin1 = Buffer.concat([await readFile(path), Buffer.from('\n# caf'), Buffer.from([0xe9]), Buffer.from('\n')]);
     await writeFile(path, latin1);
@@ -380,7 +380,7 @@ describe('add and remove', () => {
     expect(await readFile(path)).toEqual(latin1);
   });
 
-  it('says the file is missing when its folder is, and leaves no lock anywhere', async () => {
+  it('says the file is missing when its folder is, and leaves no lock anywhere', async ({ h }) => {
     const path = join(h.dir, 'no-such-folder', 'watch.yaml');
     const ids = newIds();
     const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId]);
@@ -389,7 +389,7 @@ describe('add and remove', () => {
     await expect(stat(join(h.dir, 'no-such-folder'))).rejects.toThrow(/ENOENT/);
   });
 
-  it('refuses a --name of two lines as a usage error, before touching the file', async () => {
+  it('refuses a --name of two lines as a usage error, before touching the file', async ({ h }) => {
     const original = h.yaml([]);
     const path = await h.writeConfig(original);
     const ids = newIds();
@@ -399,7 +399,7 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
-  it('writes nothing when the result would be invalid, and says why', async () => {
+  it('writes nothing when the result would be invalid, and says why', async ({ h }) => {
     const original = h.yaml([{ ...newIds(), name: 'first' }]);
     const path = await h.writeConfig(original);
     const ids = newIds();
@@ -409,7 +409,7 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
-  it('edits through a symlink, which stays one, and needs no secret of the daemon to do it', async () => {
+  it('edits through a symlink, which stays one, and needs no secret of the daemon to do it', async ({ h }) => {
     const target = await h.writeConfig(h.yaml([]));
     const link = join(h.dir, 'link.yaml');
     await symlink(target, link);
@@ -420,7 +420,7 @@ describe('add and remove', () => {
     expect(await readFile(target, 'utf8')).toContain(`  - requestId: ${ids.requestId}\n    serverId: ${ids.serverId}\n`);
   });
 
-  it('leaves the file as it is when the watch is in it already (a retried step), and refuses its ids for another project, naming its line', async () => {
+  it('leaves the file as it is when the watch is in it already (a retried step), and refuses its ids for another project, naming its line', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'first' }]));
     const ids = newIds();
     const args = ['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--name', 'resize web-09'];
@@ -451,7 +451,7 @@ describe('add and remove', () => {
     expect((await h.cli(['add', '--config', path, '--server', 'second-server', '--request', ids.requestId])).code).toBe(0);
   });
 
-  it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async () => {
+  it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async ({ h }) => {
     const a = newIds();
     const path = await h.writeConfig(h.yaml([a, { serverId: 'other-server', requestId: a.requestId }]));
     expect(await h.cli(['remove', '--config', path, '--request', 'req-unknown'])).toMatchObject({ code: 1, stderr: `ecs-action-watch remove: ${path}: no watch with requestId req-unknown in the file\n` });
@@ -470,7 +470,7 @@ describe('check on a terminal', () => {
     readonly columns = 130;
   }
 
-  it('colours the state, cuts a long error to the line, and leaves colours out under NO_COLOR', async () => {
+  it('colours the state, cuts a long error to the line, and leaves colours out under NO_COLOR', async ({ h }) => {
     const failed = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10, result: 'Error' }], fault: { code: 500, message: 'a very long reason '.repeat(10) } });
     h.simulator.addAction(failed);
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -489,7 +489,7 @@ describe('check on a terminal', () => {
 });
 
 describe('simulator', () => {
-  it('serves the scripted actions and prints a valid watch file for them', async () => {
+  it('serves the scripted actions and prints a valid watch file for them', async ({ h }) => {
     const stop = new AbortController();
     const out = new Capture();
     let exited = false;
@@ -526,13 +526,13 @@ describe('simulator', () => {
     expect(r.stderr).toContain(`ECS simulator: ${endpoint}/v2.1`);
   });
 
-  it('refuses a port it cannot take with the allowed range', async () => {
+  it('refuses a port it cannot take with the allowed range', async ({ h }) => {
     const r = await h.cli(['simulator', '--port', '65534']);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--port must be a port number from 1 to 65533 (0: any free ports), got 65534');
   });
 
-  it('refuses an empty or non-numeric port, and a role it does not know, naming the allowed values', async () => {
+  it('refuses an empty or non-numeric port, and a role it does not know, naming the allowed values', async ({ h }) => {
     for (const port of ['', ' ', 'abc', '80.5']) {
       const r = await h.cli(['simulator', `--port=${port}`]);
       expect(r.code, port).toBe(2);
