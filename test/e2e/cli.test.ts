@@ -295,7 +295,8 @@ describe.concurrent('run: an edit while starting', () => {
 
 describe.concurrent('check', () => {
   it('prints a table of each watch and exits 0 when every poll answered', async ({ h }) => {
-    const a = quickAction();
+    // Pending whenever its poll comes, however slowly `check` starts beside the other tests.
+    const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);
     const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }, { ...newIds(), name: 'ghost' }]));
     const r = await h.cli(['check', '--config', path]);
