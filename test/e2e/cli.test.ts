@@ -260,8 +260,7 @@ describe.concurrent('run: a reload whose parts cannot start', () => {
       // A change beyond the watch list rebuilds the parts; meanwhile the state folder became a file, so
       // neither the new file's parts nor the previous ones can lock or open the state any more.
       await writeFile(path, h.yaml([ids], { http, poll: '  schedule: "*/2 * * * * *"\n  retries: 3' }));
-      await rename(join(h.dir, 'state'), join(h.dir, 'state.moved'));
-      await writeFile(join(h.dir, 'state'), 'not a folder\n');
+      await replaceFolderWithFile(join(h.dir, 'state'));
       const r = await Promise.race([running, new Promise((resolve) => setTimeout(() => resolve('still running'), 10_000))]);
       expect(r).toMatchObject({ code: 1 });
       expect((r as { stderr: string }).stderr).toContain('the daemon cannot start its parts again after a reload');
@@ -271,6 +270,22 @@ describe.concurrent('run: a reload whose parts cannot start', () => {
     }
   });
 });
+
+/**
+ * Moves the folder at `path` aside and puts a file there. The daemon makes its state folder again when it is
+ * missing (a save, the lock's refresh), which may come between the two: moved aside again until the file stays.
+ */
+async function replaceFolderWithFile(path: string): Promise<void> {
+  for (let moves = 1; ; moves++) {
+    await rename(path, `${path}.moved-${moves}`);
+    try {
+      await writeFile(path, 'not a folder\n', { flag: 'wx' });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
 
 describe.concurrent('run: an edit while starting', () => {
   it('applies an edit made while the daemon waits for the state lock, once it runs', async ({ h }) => {
