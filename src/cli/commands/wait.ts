@@ -193,6 +193,11 @@ function describe(status: WatchStatus): { where: string; text: string } {
 
 const FIRST_TEXT = 'waiting for the first answer';
 
+/** What both kinds of progress show: where the action is, and how long `wait` has waited since `started`. */
+function progressText(text: string, started: number): string {
+  return `${printable(text)} · ${formatAge(Date.now() - started)}`;
+}
+
 /** One line on the terminal, rewritten in place: where the action is, and for how long we have waited. */
 class ProgressLine implements Progress {
   readonly #stream: NodeJS.WritableStream;
@@ -220,7 +225,7 @@ class ProgressLine implements Progress {
   }
 
   #render(): void {
-    const line = `${printable(this.#text)} · ${formatAge(Date.now() - this.#started)}`;
+    const line = progressText(this.#text, this.#started);
     // A line longer than the terminal wraps, and \r would then rewrite only its last part.
     const width = (terminalWidth(this.#stream) || 80) - 1;
     this.#stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
@@ -270,6 +275,6 @@ class ProgressLog implements Progress {
   }
 
   #write(): void {
-    this.#stream.write(`ecs-action-watch wait: ${printable(this.#text)} · ${formatAge(Date.now() - this.#started)}\n`);
+    this.#stream.write(`ecs-action-watch wait: ${progressText(this.#text, this.#started)}\n`);
   }
 }
