@@ -27,10 +27,18 @@ const PHRASES: Record<string, (endpoint: string) => string> = {
 // the code itself is the useful detail.
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ETLS$)/;
 
-// OpenSSL's verification results (X509_V_ERR_* less the prefix) and Node's check of the host name: a
-// certificate Node refused. Not a handshake that failed or timed out (ERR_SSL_*, ERR_TLS_HANDSHAKE_TIMEOUT),
-// which a connection cut in the middle also gives.
-const REFUSED_CERTIFICATE = /^(CERT_|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_LEAF_SIGNATURE$|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|INVALID_CA$|HOSTNAME_MISMATCH$|ERR_TLS_CERT_ALTNAME_INVALID$)/;
+// A certificate Node refused: OpenSSL's verification results as Node names them (node's X509ErrorCode: the
+// X509_V_ERR_* names less the prefix, all but OUT_OF_MEM) and Node's own check of the host name. Not a
+// handshake that failed or timed out (ERR_SSL_*, ERR_TLS_HANDSHAKE_TIMEOUT), which a connection cut in the
+// middle also gives.
+const REFUSED_CERTIFICATE = new Set([
+  'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
+  'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED',
+  'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
+  'ERROR_IN_CRL_LAST_UPDATE_FIELD', 'ERROR_IN_CRL_NEXT_UPDATE_FIELD', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_CHAIN_TOO_LONG', 'CERT_REVOKED', 'INVALID_CA',
+  'PATH_LENGTH_EXCEEDED', 'INVALID_PURPOSE', 'CERT_UNTRUSTED', 'CERT_REJECTED', 'HOSTNAME_MISMATCH', 'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
 
 /**
  * A socket-level failure that points at a setting rather than at a network having a bad moment: a
@@ -39,7 +47,7 @@ const REFUSED_CERTIFICATE = /^(CERT_|UNABLE_TO_GET_ISSUER_CERT|UNABLE_TO_VERIFY_
  */
 export function settingFailure(code: string | undefined): 'certificate' | 'unknown_host' | undefined {
   if (code === 'ENOTFOUND') return 'unknown_host';
-  return code !== undefined && REFUSED_CERTIFICATE.test(code) ? 'certificate' : undefined;
+  return code !== undefined && REFUSED_CERTIFICATE.has(code) ? 'certificate' : undefined;
 }
 
 /** An operator's phrase for a socket-level failure, or undefined when `code` is not one. */

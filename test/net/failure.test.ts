@@ -10,13 +10,18 @@ describe('settingFailure', () => {
     ['CERT_HAS_EXPIRED', 'certificate'],
     ['CERT_NOT_YET_VALID', 'certificate'],
     ['ERR_TLS_CERT_ALTNAME_INVALID', 'certificate'],
+    // A CA's key that cannot check the signature, a certificate not made for serving TLS, a chain too long.
+    ['UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'certificate'],
+    ['INVALID_PURPOSE', 'certificate'],
+    ['PATH_LENGTH_EXCEEDED', 'certificate'],
+    ['CERT_REVOKED', 'certificate'],
     ['ENOTFOUND', 'unknown_host'],
   ] as const)('reads %s as a setting to fix (%s)', (code, kind) => {
     expect(settingFailure(code)).toBe(kind);
   });
 
   // A resolver that could not answer for now, a handshake cut or timed out, a reset: the network's moment.
-  it.each(['EAI_AGAIN', 'ERR_TLS_HANDSHAKE_TIMEOUT', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', undefined])(
+  it.each(['EAI_AGAIN', 'ERR_TLS_HANDSHAKE_TIMEOUT', 'ERR_SSL_WRONG_VERSION_NUMBER', 'OUT_OF_MEM', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', undefined])(
     'leaves %s to the network',
     (code) => {
       expect(settingFailure(code)).toBeUndefined();
