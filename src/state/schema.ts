@@ -101,6 +101,13 @@ const outcomeShape = {
   batch: z.string().min(1).nullable().optional(),
 };
 
+const pollErrorShape = {
+  lastError: z.string().nullable(),
+  // Absent in records written before it existed: read as not failing, so that a watch failing across the
+  // upgrade counts from its first failed poll after it.
+  failingSince: time.nullable().default(null),
+};
+
 const actionShape = {
   kind: z.literal('instance-action').optional(),
   projectId: z.string().min(1),
@@ -109,7 +116,7 @@ const actionShape = {
   ...whoAndSince,
   // Absent in records written before it existed.
   observed: observedSchema.optional(),
-  lastError: z.string().nullable(),
+  ...pollErrorShape,
   instanceAction: instanceActionSchema.nullable(),
   server: serverSchema.nullable(),
   ...outcomeShape,
@@ -123,7 +130,7 @@ const jobShape = {
   jobId: z.string().min(1),
   ...whoAndSince,
   observed: notFoundSchema,
-  lastError: z.string().nullable(),
+  ...pollErrorShape,
   job: jobSchema.nullable(),
   ...outcomeShape,
 } satisfies { [K in keyof Required<JobWatchRecord>]: z.ZodType };

@@ -52,6 +52,12 @@ interface RecordBase {
   /** Whether the API ever answered with the document: a later "not found" is then no outcome. */
   everFound: boolean;
   lastError: string | null;
+  /**
+   * The first failed poll (ISO) of the failed polls going on now; null once a poll is answered. Kept in
+   * the state rather than by the engine, so that a restart or a reload that rebuilds the parts does not
+   * start the longest-failing-watch gauge (and its alert) again from zero.
+   */
+  failingSince: string | null;
   verdict: VerdictRecord | null;
   /** Keyed by notifier name; a null-prototype Dictionary, since a notifier may be called `constructor`. */
   deliveries: Dictionary<DeliveryRecord>;

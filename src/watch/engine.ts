@@ -76,11 +76,6 @@ export class WatchEngine {
   /** The kind of each record's lastError, for this process's statuses. */
   readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
   /**
-   * The first failed poll (ms since the epoch) of each watch whose polls have all failed since, in this
-   * process: one unpollable watch among thousands hardly moves the share of failed polls.
-   */
-  #failingSince = new Map<string, number>();
-  /**
    * When each watch's early warning is due, kept while its poll changes nothing: working it out reads the
    * action's times and events, and nearly every poll of a long action finds them as they were.
    */
@@ -356,9 +351,12 @@ export class WatchEngine {
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
 
     const { pollFailed } = result;
-    const errorChanged = keepChanges(record, { lastError: result.readError ?? (pollFailed ? result.reason : null) });
-    if (!pollFailed) this.#failingSince.delete(key);
-    else if (!this.#failingSince.has(key)) this.#failingSince.set(key, Date.now());
+    // failingSince is set by the first failed poll and cleared by the first answered one, which change
+    // lastError too: it rides on that save, and a poll that fails (or is answered) again changes neither.
+    const errorChanged = keepChanges(record, {
+      lastError: result.readError ?? (pollFailed ? result.reason : null),
+      failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
+    });
     if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
@@ -486,20 +484,19 @@ export class WatchEngine {
 
   #updateGauges(): void {
     const counts = new Map<string, number>([['pending', 0], ...OUTCOMES.map((o) => [o, 0] as const)]);
-    const failing = new Map<string, number>();
+    // One unpollable watch among thousands hardly moves the share of failed polls: the oldest failing
+    // run is reported on its own. Watches that finished or left the file are not failing, whatever their
+    // records say.
     let longest: number | null = null;
     for (const t of this.watches()) {
-      const key = this.#keyOf(t);
-      const state = this.#o.store.get(key)?.verdict?.outcome ?? 'pending';
+      const record = this.#o.store.get(this.#keyOf(t));
+      const state = record?.verdict?.outcome ?? 'pending';
       counts.set(state, (counts.get(state) ?? 0) + 1);
-      const since = this.#failingSince.get(key);
-      if (state !== 'pending' || since === undefined) continue;
-      failing.set(key, since);
+      if (state !== 'pending' || record?.failingSince == null) continue;
+      const since = Date.parse(record.failingSince);
       longest = Math.min(since, longest ?? since);
     }
     for (const [state, count] of counts) this.#o.metrics.watches.set({ state }, count);
-    // Watches that finished or left the file since their failed poll are no longer failing.
-    this.#failingSince = failing;
     this.#o.metrics.recordFailingSince(longest);
     const tracked = Object.values(this.#o.store.tracking.servers);
     const ended = tracked.filter((s) => s.endedAt !== null).length;

@@ -21,7 +21,7 @@ function setUp(members: Array<{ outcome: Outcome; notify?: string[] }>) {
   const notifiers = new Map([notifier('chat', ['failure', 'timeout', 'not_found', 'success', 'slow']), notifier('pager', ['failure']), notifier('mail', ['success'])]);
   const batch: Member[] = members.map((m, i) => {
     const record: WatchRecord = {
-      projectId: 'p', serverId: `s${i}`, requestId: `r${i}`, name: null, trackingSince: new Date(T).toISOString(), everFound: true, lastError: null,
+      projectId: 'p', serverId: `s${i}`, requestId: `r${i}`, name: null, trackingSince: new Date(T).toISOString(), everFound: true, lastError: null, failingSince: null,
       instanceAction: null, server: null, verdict: { outcome: m.outcome, reason: m.outcome, detectedAt: new Date(T).toISOString() }, deliveries: dictionary(), batch: 'fleet',
     };
     store.set(`p/s${i}/r${i}`, record);

@@ -10,7 +10,7 @@ const MIN = 60_000;
 function member(i: number, outcome: Outcome | null, options: { since?: number; window?: number; notify?: string[] } = {}): Member {
   const record: WatchRecord = {
     projectId: 'p', serverId: `s${i}`, requestId: `req-${i}`, name: `web-${i}`,
-    trackingSince: new Date(options.since ?? T).toISOString(), everFound: true, lastError: null, instanceAction: null, server: null,
+    trackingSince: new Date(options.since ?? T).toISOString(), everFound: true, lastError: null, failingSince: null, instanceAction: null, server: null,
     verdict: outcome === null ? null : { outcome, reason: `${outcome} reason`, detectedAt: new Date(T + MIN).toISOString() },
     deliveries: dictionary(),
   };

@@ -66,7 +66,7 @@ describe('notificationFor', () => {
   it('builds the contract body from the state record', () => {
     const record: WatchRecord = {
       projectId: 'p', serverId: 's', requestId: 'req-1', name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false,
-      lastError: null, instanceAction: null, server: null, verdict: null, deliveries: {},
+      lastError: null, failingSince: null, instanceAction: null, server: null, verdict: null, deliveries: {},
     };
     const n = notificationFor(record, { outcome: 'not_found', reason: 'never found', detectedAt: '2026-11-26T10:02:00.000Z' });
     expect(n).toEqual({

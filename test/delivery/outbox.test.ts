@@ -52,6 +52,7 @@ function finishedRecord(): ActionWatchRecord {
     trackingSince: new Date(Date.now() - 60_000).toISOString(),
     everFound: true,
     lastError: null,
+    failingSince: null,
     instanceAction: null,
     server: null,
     verdict: { outcome: 'success', reason: 'reboot finished', detectedAt: new Date().toISOString() },

@@ -126,10 +126,13 @@ export class Harness {
     return path;
   }
 
-  /** The app as the daemon makes it, with the metrics it would serve on /metrics. */
-  async app(yaml: string, options: Pick<AppOptions, 'reloadedAway'> = {}): Promise<App & { metrics: PrometheusMetrics }> {
-    const metrics = createMetrics();
-    const app = await createApp(parseConfig(yaml, { env: this.env }), { ...options, logger: this.logger, metrics });
+  /**
+   * The app as the daemon makes it, with the metrics it would serve on /metrics: a new process's, or, as a
+   * reload that rebuilds the parts keeps them, `metrics` of the app before.
+   */
+  async app(yaml: string, options: Pick<AppOptions, 'reloadedAway'> & { metrics?: PrometheusMetrics } = {}): Promise<App & { metrics: PrometheusMetrics }> {
+    const { metrics = createMetrics(), ...appOptions } = options;
+    const app = await createApp(parseConfig(yaml, { env: this.env }), { ...appOptions, logger: this.logger, metrics });
     this.#apps.push(app);
     return { ...app, metrics };
   }

@@ -1,6 +1,7 @@
 import { expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import type { PrometheusMetrics } from '../../src/observability/metrics.ts';
 import { PROJECT, harnessOnFakeClock, newIds } from './harness.ts';
 
 const env = harnessOnFakeClock();
@@ -9,6 +10,11 @@ async function pass(app: App, ms = 1000): Promise<void> {
   vi.setSystemTime(Date.now() + ms);
   await app.engine.pollOnce();
   await app.outbox.flush();
+}
+
+/** The gauge behind EcsActionWatchWatchUnanswered, as a scrape now reads it. */
+async function longestFailing(app: { metrics: PrometheusMetrics }): Promise<number | undefined> {
+  return sample(await app.metrics.registry.metrics(), 'ecs_action_watch_longest_failing_watch_seconds');
 }
 
 /** The value of one sample in Prometheus text, or undefined when absent. */
@@ -91,3 +97,50 @@ it('says how long the watch failing longest has gone unanswered, however few wat
   app.engine.setWatches(targetsOf(parseConfig(env.h.yaml(watches.slice(1)), { env: env.h.env })));
   expect(await longest()).toBe(0);
 });
+
+it('counts a watch\'s failed polls on from the first across a restart and a reload that rebuilds the parts, writing nothing for it', async () => {
+  const failing = { projectId: PROJECT, ...newIds(), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 3_600_000 }] };
+  env.h.simulator.addAction(failing);
+  const poll = '  schedule: "* * * * * *"\n  retries: 0';
+  const watches = [{ ...failing, name: 'failing' }];
+  const yaml = env.h.yaml(watches, { poll });
+  // One 500 for each poll below but the last, which is answered.
+  env.h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: failing.requestId, times: 5 });
+
+  const first = await env.h.app(yaml);
+  await pass(first);
+  await pass(first, 10 * 60_000);
+  expect(await longestFailing(first)).toBe(600);
+  await first.close();
+
+  // Restarted ten minutes later (a pod rescheduled): a new process's metrics, the same state file. The
+  // count goes on from the state before the first poll of the new process.
+  vi.setSystemTime(Date.now() + 10 * 60_000);
+  const second = await env.h.app(yaml);
+  expect(await longestFailing(second)).toBe(1200);
+  await pass(second, 60_000);
+  const writes = await stateWrites(second);
+  await pass(second, 60_000);
+  expect(await longestFailing(second)).toBe(1320);
+  // Failing on is no change: the failed run's start was saved with the first failure's lastError.
+  expect(await stateWrites(second)).toBe(writes);
+  await second.close();
+
+  // An edit outside watches and track rebuilds the parts, on the daemon's metrics.
+  const third = await env.h.app(env.h.yaml(watches, { poll: `${poll}\n  concurrency: 2` }), { metrics: second.metrics });
+  await pass(third, 9 * 60_000);
+  // Past the alert's 30 minutes, which no part of this count alone reached.
+  expect(await longestFailing(third)).toBe(1860);
+  await pass(third);
+  expect(await longestFailing(third)).toBe(0);
+  await third.close();
+
+  const fourth = await env.h.app(yaml);
+  expect(await longestFailing(fourth)).toBe(0);
+});
+
+/** Durable writes of the state so far, journal and snapshot. */
+async function stateWrites(app: { metrics: PrometheusMetrics }): Promise<number> {
+  const metric = await app.metrics.registry.getSingleMetric('ecs_action_watch_state_writes_total')!.get();
+  return metric.values.reduce((sum, v) => sum + v.value, 0);
+}

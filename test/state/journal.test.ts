@@ -15,7 +15,7 @@ import type { StateFileKind } from '../../src/state/stateWriter.ts';
 
 function record(requestId: string, name: string | null = null): ActionWatchRecord {
   return {
-    projectId: 'p1', serverId: 's1', requestId, name, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null,
+    projectId: 'p1', serverId: 's1', requestId, name, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, failingSince: null,
     instanceAction: null, server: null, verdict: null, deliveries: dictionary(),
   };
 }

@@ -9,7 +9,7 @@ const delivery = (status: DeliveryRecord['status'], updatedAt: number): Delivery
   id: 'd', status, attempts: 1, createdAt: new Date(T).toISOString(), nextAttemptAt: null, lastError: null, updatedAt: new Date(updatedAt).toISOString(),
 });
 const record = (verdict: boolean, deliveries: Array<[string, DeliveryRecord]> = []): WatchRecord => ({
-  projectId: 'p', serverId: 's', requestId: 'r', name: null, trackingSince: new Date(T - DAY).toISOString(), everFound: true, lastError: null,
+  projectId: 'p', serverId: 's', requestId: 'r', name: null, trackingSince: new Date(T - DAY).toISOString(), everFound: true, lastError: null, failingSince: null,
   instanceAction: null, server: null, verdict: verdict ? { outcome: 'success', reason: '', detectedAt: new Date(T).toISOString() } : null, deliveries: dictionary(deliveries),
 });
 

@@ -26,7 +26,7 @@ vi.mock('../../src/files/writeFileAtomic.ts', async (original) => {
 
 function record(requestId: string, name: string): ActionWatchRecord {
   return {
-    projectId: 'p1', serverId: 's1', requestId, name, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null,
+    projectId: 'p1', serverId: 's1', requestId, name, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, failingSince: null,
     instanceAction: null, server: null, verdict: null, deliveries: dictionary(),
   };
 }

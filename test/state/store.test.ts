@@ -15,7 +15,7 @@ import { Capture } from '../e2e/harness.ts';
 
 const ref = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
 function record(): ActionWatchRecord {
-  return { ...ref, name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, instanceAction: null, server: null, verdict: null, deliveries: dictionary() };
+  return { ...ref, name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, failingSince: null, instanceAction: null, server: null, verdict: null, deliveries: dictionary() };
 }
 
 async function tempDir() {
@@ -181,6 +181,7 @@ describe('StateStore with hostile records', () => {
     ['no deliveries', () => { const { deliveries: _, ...rest } = finished('req-x'); return rest; }, /deliveries: /],
     ['a trackingSince that is no time', () => ({ ...finished('req-x'), trackingSince: 'yesterday-ish' }), /trackingSince: expected an ISO 8601 time/],
     ['a nextAttemptAt that is no date', () => ({ ...finished('req-x'), deliveries: { chat: { ...delivered('d'), status: 'pending', nextAttemptAt: 'not-a-date' } } }), /deliveries.chat.nextAttemptAt: expected an ISO 8601 time/],
+    ['a failingSince that is no time', () => ({ ...finished('req-x'), failingSince: 'since lunch' }), /failingSince: expected an ISO 8601 time/],
     ['a verdict that is a number', () => ({ ...finished('req-x'), verdict: 42 }), /verdict: .*expected object/],
     ['deliveries without a verdict', () => ({ ...finished('req-x'), verdict: null }), /deliveries: deliveries without a verdict/],
     ['a key that does not match its ids', () => finished('req-other'), /\(the key\): does not match/],
@@ -261,6 +262,8 @@ describe('StateStore round trip', () => {
       observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false },
       warning: { reason: 'resize still running', detectedAt: '2026-11-26T10:02:00.000Z', deliveries: dictionary([['chat', { ...delivered('w'), status: 'superseded' as const }]]) },
       batch: 'fleet',
+      lastError: 'HTTP 503 from the compute API',
+      failingSince: '2026-11-26T10:01:30.000Z',
     };
     store.set(watchKey(full), full);
     await store.save();
@@ -272,7 +275,7 @@ describe('StateStore round trip', () => {
     const store = await openStore(path);
     const job: JobWatchRecord = {
       kind: 'ecs-job', projectId: 'p1', jobId: 'j1', name: 'batch', trackingSince: '2026-11-26T10:00:00.000Z', everFound: true,
-      observed: { firstNotFoundAt: null, notFoundAnswers: 0 }, lastError: null,
+      observed: { firstNotFoundAt: null, notFoundAnswers: 0 }, lastError: null, failingSince: null,
       job: jobSchema.parse(JSON.parse(readFileSync(new URL('../fixtures/ecs-api-samples/job-show-resp.json', import.meta.url), 'utf8'))),
       verdict: { outcome: 'success', reason: 'createServer: succeeded', detectedAt: '2026-11-26T10:05:00.000Z' },
       deliveries: dictionary([['chat', { ...delivered('d-j1'), status: 'pending' }]]),
@@ -308,6 +311,24 @@ describe('StateStore round trip', () => {
     expect(reopened.setAside).toEqual([{ key: 'batch:other', problems: expect.arrayContaining([expect.stringMatching(/^digests\.0\.round: /)]) }]);
     expect(reopened.getBatch('fleet')).toEqual(batch);
     expect(reopened.get(watchKey(ref))).toBeDefined();
+  });
+
+  it('reads records written before failingSince existed as not failing, and writes nothing for them', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const { failingSince: _, ...action } = { ...record(), lastError: 'HTTP 500 from the compute API' };
+    const job = {
+      kind: 'ecs-job', projectId: 'p1', jobId: 'j1', name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false,
+      observed: { firstNotFoundAt: null, notFoundAnswers: 0 }, lastError: null, job: null, verdict: null, deliveries: {},
+    };
+    await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(ref)]: action, 'p1/jobs/j1': job } }));
+    const before = stateFiles(path);
+    const store = await openStore(path);
+    expect(store.setAside).toEqual([]);
+    expect(store.get(watchKey(ref))).toEqual({ ...action, failingSince: null });
+    expect(store.get('p1/jobs/j1')).toMatchObject({ lastError: null, failingSince: null });
+    store.touch();
+    await store.save();
+    expect(stateFiles(path)).toEqual(before);
   });
 
   it('reads a state file written before batches existed', async () => {

@@ -23,7 +23,7 @@ const resize = (overrides: Partial<InstanceAction> = {}): InstanceAction => ({
 /** What the engine hands slowness(): the action kind's progress of a record holding the action. */
 const progressOf = (action: InstanceAction): Progress =>
   instanceActionKind.progress({
-    projectId: 'p', serverId: 's', requestId: 'req-1', name: null, trackingSince: '2026-11-26T17:00:00.000Z', everFound: true, lastError: null,
+    projectId: 'p', serverId: 's', requestId: 'req-1', name: null, trackingSince: '2026-11-26T17:00:00.000Z', everFound: true, lastError: null, failingSince: null,
     instanceAction: action, server: null, verdict: null, deliveries: dictionary(),
   })!;
 const table = (poll: string) => parseConfig(`cloud: { endpoint: "https://ecs.example.com", projectId: p }\npoll:\n${poll}\n`, { env: {} }).poll.warnAfter;

@@ -25,6 +25,7 @@ export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
     everFound: false,
     observed: { firstNotFoundAt: null, notFoundAnswers: 0 },
     lastError: null,
+    failingSince: null,
     job: null,
     verdict: null,
     deliveries: dictionary(),

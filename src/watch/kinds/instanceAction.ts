@@ -33,6 +33,7 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     trackingSince,
     everFound: false,
     lastError: null,
+    failingSince: null,
     instanceAction: null,
     server: null,
     verdict: null,
