@@ -358,6 +358,41 @@ describe.concurrent('check', () => {
     expect(rows[0]!.lastError).toMatch(/401/);
     for (const secret of SECRETS) expect(r.stdout + h.logs.text).not.toContain(secret);
   });
+
+  it('says how long the daemon has seen a watch\'s polls fail, from its state', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    h.simulator.setToken('another-token');
+    const yaml = h.yaml([{ ...a, name: 'reboot web-01' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const daemon = await h.app(yaml);
+    await daemon.engine.pollOnce();
+    await daemon.close();
+    // As if that first failed poll had been two hours ago.
+    const statePath = join(h.dir, 'state', 'state.json');
+    const saved = JSON.parse(await readFile(statePath, 'utf8')) as { watches: Record<string, { failingSince: string | null }> };
+    const record = Object.values(saved.watches)[0]!;
+    expect(record.failingSince).not.toBeNull();
+    const since = new Date(Date.parse(record.failingSince!) - 2 * 3_600_000).toISOString();
+    record.failingSince = since;
+    await writeFile(statePath, JSON.stringify(saved));
+
+    const path = await h.writeConfig(yaml);
+    const r = await h.cli(['check', '--config', path]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+failing for 2h00m: .*401/m);
+    const json = await h.cli(['check', '--json', '--config', path]);
+    expect(JSON.parse(json.stdout)).toMatchObject([{ pollFailed: true, failingSince: since, lastError: expect.stringMatching(/401/) }]);
+
+    // A watch whose polls the daemon saw answered: this check's failed poll is news, with no "for".
+    h.simulator.setToken(undefined);
+    const answered = await h.app(yaml);
+    await answered.engine.pollOnce();
+    await answered.close();
+    h.simulator.setToken('another-token');
+    const fresh = await h.cli(['check', '--config', path]);
+    expect(fresh.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+last poll failed: /m);
+    expect(fresh.stdout).not.toContain('failing for');
+  });
 });
 
 async function waitFor(condition: () => boolean, timeoutMs = 6000): Promise<void> {

@@ -36,13 +36,14 @@ export async function run(ctx: CommandContext): Promise<number> {
       record.verdict = null;
       record.deliveries = dictionary();
     }
+    const started = Date.now();
     const statuses = await app.engine.pollOnce();
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
     if (ctx.options['json']) {
       ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, now)), null, 2)}\n`);
     } else {
-      ctx.stdout.write(`${table(statuses, now, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
+      ctx.stdout.write(`${table(statuses, { now, started }, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
       const tracked = Object.values(app.store.tracking.servers);
       if (tracked.length > 0) ctx.stdout.write(`\n${trackingTable(tracked, now)}\n`);
     }
@@ -80,6 +81,8 @@ function toJson(s: WatchStatus, now: number) {
     ageSeconds: Math.round(ageMs(s, now) / 1000),
     trackingSince: s.record.trackingSince,
     lastError: lastError(s),
+    // When this run of failed polls began, as the daemon's state has it (or at this poll); null when answered.
+    failingSince: s.pollFailed ? s.record.failingSince : null,
     detail: s.detail,
     // `track`: auto-tracking started it (it lives in the state file, not the watch file).
     origin: 'discovered' in s.record && s.record.discovered ? 'track' : 'file',
@@ -99,7 +102,17 @@ function trackingTable(servers: TrackedServerRecord[], now: number): string {
   return renderTable(['TRACKED SERVER', 'NAME', 'FOR', 'STATE', 'LAST ERROR'], rows);
 }
 
-function table(statuses: WatchStatus[], now: number, colour: boolean, width: number | undefined): string {
+/**
+ * The LAST ERROR cell: a poll error the daemon's state shows failing since before this check says for how
+ * long, since a watch unanswered for hours is not the blip that one failed poll may be.
+ */
+function errorCell(s: WatchStatus, { now, started }: { now: number; started: number }): string {
+  const error = lastError(s) ?? '-';
+  const since = s.pollFailed && s.record.failingSince !== null ? Date.parse(s.record.failingSince) : NaN;
+  return since < started ? `failing for ${formatAge(now - since)}: ${error}` : error;
+}
+
+function table(statuses: WatchStatus[], times: { now: number; started: number }, colour: boolean, width: number | undefined): string {
   if (statuses.length === 0) return 'no watches in the file';
   const rows = statuses.map((s) => {
     const kind = kindOf(s.record);
@@ -111,8 +124,8 @@ function table(statuses: WatchStatus[], now: number, colour: boolean, width: num
       progress?.subject ?? '-',
       formatEvents(progress),
       s.pollFailed ? 'poll failed' : s.state,
-      formatAge(ageMs(s, now)),
-      lastError(s) ?? '-',
+      formatAge(ageMs(s, times.now)),
+      errorCell(s, times),
     ];
   });
   const header = ['NAME', 'SERVER', 'ACTION', 'EVENTS', 'STATE', 'AGE', 'LAST ERROR'];
