@@ -81,6 +81,12 @@ export class WatchEngine {
    */
   readonly #warningDueAt = new WeakMap<WatchTarget, number>();
   /**
+   * The records whose last poll in this process failed. A record's failingSince survives a restart, but a
+   * daemon that was down polled nothing meanwhile: the watch counts as failing again only once this
+   * process's own poll has failed, not for the downtime before its first poll.
+   */
+  readonly #failedHere = new WeakSet<WatchRecord>();
+  /**
    * Each watch's key, made once: built anew at every poll it is a new string, which the state's map must
    * hash again before it finds the record.
    */
@@ -357,7 +363,11 @@ export class WatchEngine {
       lastError: result.readError ?? (pollFailed ? result.reason : null),
       failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
     });
-    if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
+    if (pollFailed) this.#failedHere.add(record);
+    else {
+      this.#failedHere.delete(record);
+      this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
+    }
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
     if (result.changed) this.#warningDueAt.delete(target);
@@ -492,7 +502,7 @@ export class WatchEngine {
       const record = this.#o.store.get(this.#keyOf(t));
       const state = record?.verdict?.outcome ?? 'pending';
       counts.set(state, (counts.get(state) ?? 0) + 1);
-      if (state !== 'pending' || record?.failingSince == null) continue;
+      if (state !== 'pending' || record?.failingSince == null || !this.#failedHere.has(record)) continue;
       const since = Date.parse(record.failingSince);
       longest = Math.min(since, longest ?? since);
     }
