@@ -40,7 +40,8 @@ export class Daemon {
   readonly #hold: DeadlineHold;
   /**
    * What the last reload held back, and the version of the file it read (its signature), until a look finds
-   * that version still there; null once one did.
+   * that version still there; null once one did, or when nothing is to be confirmed (a fallback to what ran
+   * before).
    */
   #unconfirmed: { version: FileSignature | null; held: HeldDeadline[]; reloaded: WatchTarget[] } | null = null;
   #closing: Promise<void> | null = null;
@@ -151,11 +152,15 @@ export class Daemon {
     this.#log.info({ watches: held.length }, 'the reloaded watch file held still: the deadlines it shortened are in force');
   }
 
-  /** `config`'s watches, reloaded from the version last seen, as the engine is to poll them: with the deadlines the hold keeps. */
-  #heldWatches(config: Config): WatchTarget[] {
+  /**
+   * `config`'s watches as the engine is to poll them: with the deadlines the hold keeps. `confirmable`: the
+   * file last seen gave them, and a look that finds it unchanged puts what they change in force; not so for
+   * a fallback to the configuration that ran before, which may itself come from a read never confirmed.
+   */
+  #heldWatches(config: Config, confirmable: boolean): WatchTarget[] {
     const reloaded = targetsOf(config);
     const { targets, held } = this.#hold.apply(reloaded);
-    this.#unconfirmed = { version: this.#seen, held, reloaded };
+    this.#unconfirmed = confirmable ? { version: this.#seen, held, reloaded } : null;
     if (held.length > 0) {
       const shown = held.slice(0, 10).map(({ target, keptMs, reloadedMs }) => ({ ...watchLogFields(target), deadline: formatDuration(reloadedMs), kept: formatDuration(keptMs) }));
       this.#log.warn(
@@ -267,7 +272,7 @@ export class Daemon {
     // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
     if (!(await this.#moveHealthServer(previous.http, next.http))) this.#config = { ...next, http: previous.http };
     if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
-      this.#app.engine.setWatches(this.#heldWatches(next));
+      this.#app.engine.setWatches(this.#heldWatches(next, true));
       this.#app.engine.setTracking(next.track);
       this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
       return;
@@ -281,7 +286,7 @@ export class Daemon {
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
     try {
-      this.#app = await this.#startApp(next, this.#heldWatches(next));
+      this.#app = await this.#startApp(next, this.#heldWatches(next, true));
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
       // Stopped while the new parts started (waiting for the state lock): that is no fault of the file.
@@ -290,7 +295,9 @@ export class Daemon {
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
       this.#config = { ...previous, http: this.#config.http };
       try {
-        this.#app = await this.#startApp(previous, this.#heldWatches(previous));
+        // Not confirmable: the file now on disk is the one that failed, and a look finding it unchanged must
+        // not put in force what `previous` changed (it may come from a read half-written, never confirmed).
+        this.#app = await this.#startApp(previous, this.#heldWatches(previous, false));
       } catch (again) {
         if (this.#stop.signal.aborted) return;
         // Neither file's parts start (the state folder is gone or full): a daemon that polls nothing must

@@ -35,6 +35,14 @@ function watchFile(h: Harness, watches: WatchEntry[]): string {
   return h.yaml(watches, { poll: '  schedule: "* * * * * *"\n  retries: 3\n  deadline: 100ms' });
 }
 
+/** `run` on a file saved whole with `watches`, once it has started. */
+async function startOn(h: Harness, watches: WatchEntry[]): Promise<{ path: string; daemon: Daemon }> {
+  const path = await h.writeConfig(watchFile(h, watches));
+  const daemon = startDaemon(path, h.env);
+  expect(await daemon.saw('started')).toBe(true);
+  return { path, daemon };
+}
+
 /** Writes `text` over the file in place, as `cat > path` from a slow producer: truncated, then a write per line, each followed by its pause. */
 async function writeInPieces(path: string, text: string, pauseAfter: (line: string) => number): Promise<void> {
   const file = await open(path, 'w');
@@ -51,6 +59,15 @@ async function writeInPieces(path: string, text: string, pauseAfter: (line: stri
 /** Pauses where a cut leaves the watch of `serverId` (any watch, when left out) with its ids alone. */
 function afterServerId(pauseMs: number, serverId = ''): (line: string) => number {
   return (line) => (line.startsWith(`    serverId: ${serverId}`) ? pauseMs : 0);
+}
+
+/**
+ * Writes `text` in place as a writer that stalls after the `serverId:` line of `serverId`'s watch leaves it,
+ * until `run` has read it: that watch with its ids alone, those after it missing.
+ */
+async function readCut(daemon: Daemon, path: string, text: string, serverId: string): Promise<void> {
+  await writeFile(path, text.slice(0, text.indexOf('\n', text.indexOf(`    serverId: ${serverId}\n`)) + 1));
+  expect(await daemon.saw('watch list reloaded')).toBe(true);
 }
 
 /** The verdicts the daemon logged, and the outcomes notified by webhook. */
@@ -104,9 +121,7 @@ describe.concurrent('a watch file written in place', () => {
   it('reads a file written in pieces only once it is whole: no verdict and no notification from a cut', async ({ h }) => {
     // Six pauses of the writer: its file is cut for 3.6 s, through at least one of the daemon's looks.
     const watches = longWatches(h, 5);
-    const path = await h.writeConfig(watchFile(h, watches));
-    const daemon = startDaemon(path, h.env);
-    expect(await daemon.saw('started')).toBe(true);
+    const { path, daemon } = await startOn(h, watches);
     const added = quickAction();
     h.simulator.addAction(added);
     // As a script rewriting the file with one more watch, stopping short of a second now and then.
@@ -124,9 +139,7 @@ describe.concurrent('a watch file written in place', () => {
   it('keeps a deadline that a cut file shortened until the file holds still', async ({ h }) => {
     const watches = longWatches(h, 3);
     const last = watches[2] as WatchEntry & { serverId: string };
-    const path = await h.writeConfig(watchFile(h, watches));
-    const daemon = startDaemon(path, h.env);
-    expect(await daemon.saw('started')).toBe(true);
+    const { path, daemon } = await startOn(h, watches);
     // A writer that stalls past the daemon's wait, with the last watch cut after its ids: the cut file is read.
     await writeInPieces(path, watchFile(h, watches), afterServerId(STALL_MS, last.serverId));
     // The whole file, read once it is still, gives the watch its own deadline back.
@@ -139,9 +152,7 @@ describe.concurrent('a watch file written in place', () => {
   it('shortens a deadline for real from the next look at the file on', async ({ h }) => {
     const watches = longWatches(h, 3);
     const last = watches[2] as WatchEntry & { serverId: string; requestId: string };
-    const path = await h.writeConfig(watchFile(h, watches));
-    const daemon = startDaemon(path, h.env);
-    expect(await daemon.saw('started')).toBe(true);
+    const { path, daemon } = await startOn(h, watches);
     // By a file saved whole: in force once a look finds the file unchanged, then a timeout.
     const reloaded = Date.now();
     await writeFile(`${path}.tmp`, watchFile(h, watches).replace(`${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 1h`, `${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 2s`));
@@ -153,6 +164,25 @@ describe.concurrent('a watch file written in place', () => {
     expect(h.mail.received).toHaveLength(0);
     // Two looks and a pass at the most: the one that reloads it, the one that finds it unchanged.
     expect(tookMs).toBeLessThan(6000);
+    await stop(daemon);
+  });
+
+  it('confirms nothing a cut file changed when the next file cannot start and the daemon goes back to the cut', async ({ h }) => {
+    const watches = longWatches(h, 3);
+    const last = watches[2] as WatchEntry & { serverId: string };
+    const { path, daemon } = await startOn(h, watches);
+    // Read cut: the last watch loses its deadline to poll.deadline's 100 ms, held at its 1 h.
+    await readCut(daemon, path, watchFile(h, watches), last.serverId);
+    // Before the look that would confirm the cut, a whole file whose webhook secret holds no key: valid, but
+    // its notifier cannot start, and the daemon starts the cut file's parts again.
+    await writeFile(`${path}.tmp`, watchFile(h, watches).replace('secret: ${WEBHOOK_SECRET}', 'secret: whsec_A'));
+    await rename(`${path}.tmp`, path);
+    expect(await daemon.saw('the reloaded watch file cannot be started; keeping the running configuration')).toBe(true);
+    // Looks that find that file unchanged, and passes after them: the cut's deadline never comes in force.
+    const since = polls(h, watches[0]!);
+    await waitFor(() => polls(h, watches[0]!) >= since + 5, 10_000);
+    expect(verdicts(h, daemon)).toEqual({ logged: [], notified: [] });
+    expect(daemon.output()).not.toContain('are in force');
     await stop(daemon);
   });
 });
