@@ -11,7 +11,7 @@ import { whenAborted } from '../lifecycle/abort.ts';
 import { startHealthServer, type HealthServer } from '../observability/http.ts';
 import type { CommandContext } from './context.ts';
 import { fileSignature, sameSignature, type FileSignature } from '../files/fileSignature.ts';
-import { DeadlineHold, type HeldDeadline } from '../watch/deadlineHold.ts';
+import { TargetHold, describeHeld } from '../watch/targetHold.ts';
 import type { WatchTarget } from '../watch/kinds/types.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
@@ -36,14 +36,14 @@ export class Daemon {
   /** The watch file as last seen: at first, as it was when it was loaded for the start. */
   #seen: FileSignature | null;
   #watchTimer: NodeJS.Timeout | null = null;
-  /** The deadlines of the last file that held still, which a reload may not shorten until its file holds. */
-  readonly #hold: DeadlineHold;
+  /** The watches of the last file that held still, whose settings a reload may not change until its file holds. */
+  readonly #hold: TargetHold;
   /**
-   * What the last reload held back, and the version of the file it read (its signature), until a look finds
-   * that version still there; null once one did, or when nothing is to be confirmed (a fallback to what ran
-   * before).
+   * How many watches the last reload held back, its watches, and the version of the file it read (its
+   * signature), until a look finds that version still there; null once one did, or when nothing is to be
+   * confirmed (a fallback to what ran before).
    */
-  #unconfirmed: { version: FileSignature | null; held: HeldDeadline[]; reloaded: WatchTarget[] } | null = null;
+  #unconfirmed: { version: FileSignature | null; held: number; reloaded: WatchTarget[] } | null = null;
   #closing: Promise<void> | null = null;
   /** Aborted when closing begins: a reload waiting for the file to stop changing waits no more. */
   readonly #closed = new AbortController();
@@ -62,7 +62,7 @@ export class Daemon {
     this.#log = logger;
     this.#config = config;
     this.#seen = loaded;
-    this.#hold = new DeadlineHold(targetsOf(config));
+    this.#hold = new TargetHold(targetsOf(config));
   }
 
   async start(): Promise<void> {
@@ -143,29 +143,29 @@ export class Daemon {
     else if (this.#unconfirmed && sameSignature(now, this.#unconfirmed.version)) this.#confirm(this.#unconfirmed);
   }
 
-  /** The file was found as the last reload read it: the deadlines that reload shortened are in force. */
-  #confirm({ held, reloaded }: { held: HeldDeadline[]; reloaded: WatchTarget[] }): void {
+  /** The file was found as the last reload read it: the settings that reload changed are in force. */
+  #confirm({ held, reloaded }: { held: number; reloaded: WatchTarget[] }): void {
     this.#unconfirmed = null;
     this.#hold.confirm(reloaded);
-    if (held.length === 0 || !this.#app) return;
+    if (held === 0 || !this.#app) return;
     this.#app.engine.setWatches(reloaded);
-    this.#log.info({ watches: held.length }, 'the reloaded watch file held still: the deadlines it shortened are in force');
+    this.#log.info({ watches: held }, 'the reloaded watch file held still: the watch settings it changed are in force');
   }
 
   /**
-   * `config`'s watches as the engine is to poll them: with the deadlines the hold keeps. `confirmable`: the
+   * `config`'s watches as the engine is to poll them: with the settings the hold keeps. `confirmable`: the
    * file last seen gave them, and a look that finds it unchanged puts what they change in force; not so for
    * a fallback to the configuration that ran before, which may itself come from a read never confirmed.
    */
   #heldWatches(config: Config, confirmable: boolean): WatchTarget[] {
     const reloaded = targetsOf(config);
-    const { targets, held } = this.#hold.apply(reloaded);
-    this.#unconfirmed = confirmable ? { version: this.#seen, held, reloaded } : null;
+    const { targets, held } = this.#hold.apply(reloaded, new Set(Object.keys(config.notifiers)));
+    this.#unconfirmed = confirmable ? { version: this.#seen, held: held.length, reloaded } : null;
     if (held.length > 0) {
-      const shown = held.slice(0, 10).map(({ target, keptMs, reloadedMs }) => ({ ...watchLogFields(target), deadline: formatDuration(reloadedMs), kept: formatDuration(keptMs) }));
+      const shown = held.slice(0, 10).map((watch) => ({ ...watchLogFields(watch.reloaded), ...describeHeld(watch) }));
       this.#log.warn(
         { config: this.#ctx.configPath, watches: held.length, shown },
-        `reloaded watch file shortens deadlines: each watch keeps its previous one until the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`,
+        `reloaded watch file changes watch settings: each such watch keeps its previous ones until the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`,
       );
     }
     return targets;

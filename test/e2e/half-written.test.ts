@@ -8,7 +8,7 @@ import { open, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect } from 'vitest';
-import { Harness, itWithHarness as it, quickAction, type WatchEntry } from './harness.ts';
+import { Harness, itWithHarness as it, newIds, quickAction, type WatchEntry } from './harness.ts';
 import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
 
 /** A writer's pause: under the second of stillness the daemon waits for, with room for a busy machine. */
@@ -84,6 +84,15 @@ function verdicts(h: Harness, daemon: Daemon) {
   };
 }
 
+/** The notifiers the daemon owed the verdict of `watch` when it logged it. */
+function notifiersOwed(daemon: Daemon, watch: WatchEntry & { requestId: string }): string[] | undefined {
+  const line = daemon
+    .output()
+    .split('\n')
+    .find((l) => l.includes('"msg":"watch finished"') && l.includes(`"requestId":"${watch.requestId}"`));
+  return line === undefined ? undefined : (JSON.parse(line) as { notifiers: string[] }).notifiers;
+}
+
 /** How many times the simulator was asked for the action of `watch`. */
 function polls(h: Harness, watch: WatchEntry): number {
   return h.simulator.requests.filter((r) => 'requestId' in watch && r.path.includes(watch.requestId)).length;
@@ -132,7 +141,7 @@ describe.concurrent('a watch file written in place', () => {
     expect(h.mail.received).toHaveLength(0);
     // None of it was read cut: neither a file refused as invalid nor one that shortened a deadline.
     expect(daemon.output()).not.toContain('reloaded watch file is invalid');
-    expect(daemon.output()).not.toContain('shortens deadlines');
+    expect(daemon.output()).not.toContain('changes watch settings');
     await stop(daemon);
   });
 
@@ -145,7 +154,7 @@ describe.concurrent('a watch file written in place', () => {
     // The whole file, read once it is still, gives the watch its own deadline back.
     await waitFor(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
     expect(verdicts(h, daemon)).toEqual({ logged: [], notified: [] });
-    expect(daemon.output()).toContain('reloaded watch file shortens deadlines');
+    expect(daemon.output()).toContain('reloaded watch file changes watch settings');
     await stop(daemon);
   });
 
@@ -160,10 +169,34 @@ describe.concurrent('a watch file written in place', () => {
     await waitFor(() => h.hooks.received.length > 0, 10_000);
     const tookMs = Date.now() - reloaded;
     expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: last.requestId, outcome: 'timeout' }], notified: [{ requestId: last.requestId, outcome: 'timeout' }] });
-    expect(daemon.output()).toContain('the deadlines it shortened are in force');
+    expect(daemon.output()).toContain('the watch settings it changed are in force');
     expect(h.mail.received).toHaveLength(0);
     // Two looks and a pass at the most: the one that reloads it, the one that finds it unchanged.
     expect(tookMs).toBeLessThan(6000);
+    await stop(daemon);
+  });
+
+  it('sends a verdict that comes while a cut file is held to the notifiers the watch had, not to every one', async ({ h }) => {
+    const watches = longWatches(h, 2);
+    // An action the cloud shows only later (a create before scheduling): its verdict comes when the test says.
+    const ids = newIds();
+    const late = { ...ids, name: 'late', extra: OWN };
+    const { path, daemon } = await startOn(h, [...watches, late]);
+    // Read cut: the late watch without its `notify: [chat]` (every notifier) and its deadline.
+    await readCut(daemon, path, watchFile(h, [...watches, late]), late.serverId);
+    // Finished now, so judged at the next pass (within a second), before the look that confirms the cut (2 s).
+    h.simulator.addAction(quickAction({ ...ids, steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
+    await waitFor(() => notifiersOwed(daemon, late) !== undefined, 8000);
+    expect(notifiersOwed(daemon, late)).toEqual(['chat']);
+    await waitFor(() => h.hooks.received.length > 0, 8000);
+    expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: late.requestId, outcome: 'success' }], notified: [{ requestId: late.requestId, outcome: 'success' }] });
+    expect(h.mail.received).toHaveLength(0);
+    // Said at warn, with what is held of the watch: as the file had it, and as the cut reads.
+    const warned = daemon.output().split('\n').find((line) => line.includes('changes watch settings'))!;
+    expect(JSON.parse(warned)).toMatchObject({
+      watches: 1,
+      shown: [{ requestId: late.requestId, held: ['name', 'notify', 'deadline'], kept: { name: 'late', notify: ['chat'], deadline: '1 h' }, reloaded: { deadline: '100 ms' } }],
+    });
     await stop(daemon);
   });
 
