@@ -196,10 +196,15 @@ export function httpHeaderValue() {
 const emailSyntax = z.email();
 const NAMED_ADDRESS = /^[^<>]*<([^<>]+)>$/;
 
+/** The address alone of an `emailAddress()`: `ops@example.com` of `Ops Team <ops@example.com>`. */
+export function bareAddress(text: string): string {
+  return NAMED_ADDRESS.exec(text.trim())?.[1] ?? text.trim();
+}
+
 /** `ops@example.com` or `Ops Team <ops@example.com>`, as mail headers allow. */
 export function emailAddress() {
   return headerValue().refine(
-    (text) => emailSyntax.safeParse(NAMED_ADDRESS.exec(text.trim())?.[1] ?? text.trim()).success,
+    (text) => emailSyntax.safeParse(bareAddress(text)).success,
     {
       error: (iss) =>
         `'${String(iss.input)}' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,

@@ -202,7 +202,7 @@ export class Outbox {
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
-        .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal })
+        .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal, owedTo: delivery.owedTo })
         .finally(stopTimer);
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
@@ -234,6 +234,8 @@ export class Outbox {
     }
     const retryable = err instanceof DeliveryError ? err.retryable : true;
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
+    // Kept for every later attempt: one that fails as a whole (a server that is down) owes the same ones.
+    if (err instanceof DeliveryError && err.owedTo) delivery.owedTo = [...err.owedTo];
     const next = retryable ? retryAt(this.#policy, Date.parse(delivery.createdAt), now, delivery.attempts, retryAfterMs) : null;
     if (next === null) {
       const why = retryable ? `still failing ${formatDuration(now - Date.parse(delivery.createdAt))} after the outcome (delivery.maxAge)` : 'another attempt would fail the same way';

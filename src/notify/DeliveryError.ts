@@ -12,11 +12,17 @@ export class DeliveryError extends Error {
   readonly retryAfterMs: number | undefined;
   /** The HTTP status or SMTP reply code, when the receiver answered at all. */
   readonly status: number | undefined;
+  /**
+   * The recipients the next attempt is for, when this one reached the others (a mail server that put some
+   * off with a 4xx): sending it again to all would duplicate it for those that have it. Undefined: all.
+   */
+  readonly owedTo: readonly string[] | undefined;
 
-  constructor(message: string, options: { retryable: boolean; retryAfterMs?: number | undefined; status?: number | undefined }) {
+  constructor(message: string, options: { retryable: boolean; retryAfterMs?: number | undefined; status?: number | undefined; owedTo?: readonly string[] | undefined }) {
     super(message);
     this.retryable = options.retryable;
     this.retryAfterMs = options.retryAfterMs;
     this.status = options.status;
+    this.owedTo = options.owedTo;
   }
 }

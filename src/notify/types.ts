@@ -9,6 +9,8 @@ export interface DeliveryAttempt {
   /** 1 for the first attempt; counts across restarts. */
   attempt: number;
   signal: AbortSignal;
+  /** The recipients still owed (addresses), when an earlier attempt reached the others; undefined: every one. */
+  owedTo?: readonly string[] | undefined;
 }
 
 /** What the receiver answered to a delivered notification, for people (`notify-test`) and logs. */

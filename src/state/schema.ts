@@ -54,6 +54,7 @@ const deliverySchema: z.ZodType<DeliveryRecord> = z.preprocess(
     nextAttemptAt: time.nullable(),
     lastError: z.string().nullable(),
     updatedAt: time,
+    owedTo: z.array(z.string().min(1)).min(1).optional(),
   }),
 );
 

@@ -16,6 +16,8 @@ export interface DeliveryRecord {
   nextAttemptAt: string | null;
   lastError: string | null;
   updatedAt: string;
+  /** The recipients still owed after an attempt reached only some of them (see DeliveryError.owedTo); absent: all. */
+  owedTo?: string[];
 }
 
 export interface VerdictRecord {

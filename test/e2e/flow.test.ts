@@ -230,6 +230,41 @@ describe('the core loop against the simulator', () => {
     }
   });
 
+  it('sends a mail again, with its Message-ID, to the recipients the server put off with a 4xx while it took it for the others, also after a restart', async () => {
+    const ok = resize();
+    h.simulator.addAction(ok);
+    let greylisting = true;
+    const { startMailSink } = await import('../../src/sinks/mailSink.ts');
+    const sink = await startMailSink({
+      smtp: {
+        onRcptTo: (address, _session, callback) =>
+          callback(greylisting && address.address === 'oncall@example.com' ? Object.assign(new Error('4.7.1 Greylisted, try again later'), { responseCode: 451 }) : null),
+      },
+    });
+    try {
+      const notifiers = ['  ops-mail:', '    type: email', `    smtp: { host: 127.0.0.1, port: ${sink.port} }`, '    from: ecs-watch@example.com', '    to: [ops@example.com, "On Call <oncall@example.com>"]'].join('\n');
+      const yaml = h.yaml([entry(ok, 'resize')], { notifiers });
+      const first = await h.app(yaml);
+      await advance(first, 8000);
+      expect(sink.received.map((m) => m.to)).toEqual([['ops@example.com']]);
+      const owed = first.store.entries()[0]![1].deliveries['ops-mail']!;
+      expect(owed).toMatchObject({ status: 'pending', lastError: expect.stringContaining('451 4.7.1 Greylisted, try again later'), owedTo: ['oncall@example.com'] });
+      expect(owed.attempts).toBeGreaterThan(1);
+      const retries = h.logs.lines().filter((l) => l['msg'] === 'delivery failed; will retry').map((l) => l['error']);
+      expect(retries[0]).toMatch(/^email ops-mail: 127\.0\.0\.1:\d+ took the message \(250 .*\) but refused oncall@example\.com: 451 4\.7\.1 Greylisted, try again later$/);
+      await first.close();
+
+      greylisting = false;
+      const second = await h.app(yaml);
+      await advance(second, 1000);
+      expect(sink.received.map((m) => m.to)).toEqual([['ops@example.com'], ['oncall@example.com']]);
+      expect(sink.received[1]!.messageId).toBe(sink.received[0]!.messageId);
+      expect(second.store.entries()[0]![1].deliveries['ops-mail']).toMatchObject({ status: 'delivered' });
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('gives up, with the reason, a delivery owed to a notifier removed from the file between runs', async () => {
     const { second } = await owedToChatThenWithout();
     expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'given_up', lastError: 'notifier chat is no longer configured' });

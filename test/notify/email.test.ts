@@ -186,6 +186,23 @@ describe('email notifier', () => {
     expect(receipt.refused).toEqual(['oncall@example.com: 550 No such user']);
   });
 
+  it('retries, for them alone, the recipients the server put off with a 4xx while it took the message for the others', async () => {
+    const smtp = await smtpServer({
+      onRcptTo(address, _session, callback) {
+        callback(address.address === 'oncall@example.com' ? smtpError('4.7.1 Greylisted', 451) : null);
+      },
+    });
+    const notifier = email(smtp.port, {}, { to: ['ops@example.com', 'On Call <oncall@example.com>'] });
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    expect(err).toMatchObject({ retryable: true, status: 451, owedTo: ['oncall@example.com'] });
+    expect(err.message).toMatch(/^email ops-mail: 127\.0\.0\.1:\d+ took the message \(250 .*\) but refused oncall@example\.com: 451 4\.7\.1 Greylisted$/);
+    await notifier.send(failedResize(), { ...attempt(), owedTo: ['ops@example.com'] });
+    expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com'], ['ops@example.com']]);
+    const nobody = await notifier.send(failedResize(), { ...attempt(), owedTo: ['gone@example.com'] });
+    expect(nobody).toEqual({ answer: 'nobody left to send to: gone@example.com no longer in to:', refused: [] });
+    expect(smtp.mails).toHaveLength(2);
+  });
+
   it('retries when the server is down, saying so', async () => {
     const port = await closedPort();
     const err = await failure(email(port).send(failedResize(), attempt()));

@@ -1,6 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { NodemailerError, Transporter } from 'nodemailer';
 import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import { bareAddress } from '../../config/fields.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
 import type { EmailNotifierConfig } from './config.ts';
@@ -82,12 +83,16 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     accepts: (event) => config.on.includes(event),
 
     async send(notification, attempt) {
+      const { owedTo } = attempt;
+      const to = owedTo === undefined ? config.to : config.to.filter((entry) => owedTo.includes(bareAddress(entry)));
+      // Those still owed were taken out of to: since; the others have it.
+      if (to.length === 0) return { answer: `nobody left to send to: ${owedTo!.join(', ')} no longer in to:`, refused: [] };
       const { subject, text } = compose(notification);
       let info;
       try {
         info = await (await transporter()).sendMail({
           from: config.from,
-          to: [...config.to],
+          to: [...to],
           subject,
           text,
           messageId: messageIdFor(attempt.deliveryId),
@@ -97,8 +102,17 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       } catch (err) {
         throw smtpFailure(err, attempt.signal);
       }
-      // Some recipients took it: sending again would duplicate it for them, so this counts as delivered.
       const refused = refusedRecipients(info);
+      // Put off for now (4xx, such as greylisting): owed another attempt, to them alone, since the others have it.
+      const putOff = (info.rejectedErrors ?? []).filter((e) => e.permanent === false).map((e) => String(e.recipient));
+      if (putOff.length > 0) {
+        throw new DeliveryError(`${prefix}: ${endpoint} took the message (${oneLine(info.response || 'accepted')}) but refused ${refused.join('; ')}`, {
+          retryable: true,
+          status: info.rejectedErrors?.find((e) => e.permanent === false)?.responseCode,
+          owedTo: putOff,
+        });
+      }
+      // Refused for good (5xx): another attempt would be refused the same way, and duplicate it for the others.
       if (refused.length > 0) {
         log.warn({ deliveryId: attempt.deliveryId, refused }, `${prefix}: ${endpoint} refused some recipients`);
       }
