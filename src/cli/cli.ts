@@ -53,6 +53,11 @@ function usage(): string {
   ].join('\n');
 }
 
+// A one-shot command's result is its output; its logs say only what went wrong unless asked for more.
+function defaultLogLevel(command: Command): string {
+  return command.defaultLogLevel ?? (command.logsTo === 'stdout' ? 'info' : 'warn');
+}
+
 function optionsOf(command: Command): Record<string, OptionSpec> {
   return { ...(command.usesConfig === false ? {} : GLOBAL_OPTIONS), ...command.options, ...HELP_OPTION };
 }
@@ -72,7 +77,7 @@ function commandHelp(name: string, command: Command): string {
     ...options.map(([flag, description]) => `  ${flag.padEnd(width)}  ${description}`),
     '',
     `exit status: ${command.exits}`,
-    `(logs go to ${command.logsTo ?? 'stderr'}; LOG_LEVEL=trace|debug|info|warn|error sets how much, default ${command.logsTo === 'stdout' ? 'info' : 'warn'})`,
+    `(logs go to ${command.logsTo ?? 'stderr'}; LOG_LEVEL=trace|debug|info|warn|error sets how much, default ${defaultLogLevel(command)})`,
   ].join('\n');
 }
 
@@ -113,8 +118,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     values = parsed.values;
     const repeated = repeatedValue(parsed.tokens);
     if (repeated !== undefined) return fail(repeated);
-    // A one-shot command's result is its output; its logs say only what went wrong unless asked for more.
-    level = io.env['LOG_LEVEL'] === undefined && command.logsTo !== 'stdout' ? 'warn' : logLevelFromEnv(io.env);
+    level = io.env['LOG_LEVEL'] === undefined ? defaultLogLevel(command) : logLevelFromEnv(io.env);
   } catch (err) {
     return fail((err as Error).message);
   }

@@ -42,6 +42,8 @@ export interface Command {
   usesConfig?: boolean;
   /** Where the command's logs go: only the daemon logs on stdout; the others keep it for their result. */
   logsTo?: 'stdout' | 'stderr';
+  /** The log level when LOG_LEVEL is not set. Default: info for the daemon (stdout), warn for the others. */
+  defaultLogLevel?: 'info' | 'warn' | 'error';
   /**
    * True for a command that stops by draining its work within its own budget (`run`); any other is
    * abandoned one second after SIGINT/SIGTERM if it has not stopped by then.

@@ -18,8 +18,12 @@ describe('--help, -h and --version', () => {
       expect(r.stdout).toContain('usage: ecs-action-watch wait (--server ID --request ID | --job ID)');
       expect(r.stdout).toMatch(/--timeout D\s+give up as timeout after this long/);
       expect(r.stdout).toContain('exit status: 0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error');
+      // What wait logs unless asked for more: its progress line says the rest.
+      expect(r.stdout).toContain('(logs go to stderr; LOG_LEVEL=trace|debug|info|warn|error sets how much, default error)');
     }
     expect((await h.cli(['validate', '-h'])).stdout).toContain('-c, --config FILE');
+    expect((await h.cli(['validate', '-h'])).stdout).toContain('(logs go to stderr; LOG_LEVEL=trace|debug|info|warn|error sets how much, default warn)');
+    expect((await h.cli(['run', '-h'])).stdout).toContain('(logs go to stdout; LOG_LEVEL=trace|debug|info|warn|error sets how much, default info)');
     // As the README's table says: a state file to fix by hand is 2, as an invalid file is.
     expect((await h.cli(['run', '-h'])).stdout).toContain('2 the file is invalid at start, or the state file must be fixed first; 1 any other failure');
   });

@@ -40,6 +40,9 @@ export const commands: Record<string, Command> = {
     summary: 'wait for one action (or job of the native ECS API) to finish, with the cloud settings of the file (for pipelines)',
     usage: 'wait (--server ID --request ID | --job ID) [--project ID] [--timeout D] [--json] [--config FILE]',
     exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials, or answers that the endpoint or ids are wrong, or its certificate is refused or its host name does not exist); 130 (SIGINT) or 143 (SIGTERM) interrupted',
+    // Its progress line shows a failing poll's error already: a warning at every failed poll would repeat it
+    // (and break a terminal's line apart).
+    defaultLogLevel: 'error',
     options: {
       ...ACTION_OPTIONS,
       ...JOB_OPTION,

@@ -74,9 +74,6 @@ export async function run(ctx: CommandContext): Promise<number> {
   const started = Date.now();
   const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory' });
   const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr);
-  // The progress shows a failing poll's error already: a warning at every failed poll would repeat it (and
-  // break a terminal's line apart).
-  if (ctx.env['LOG_LEVEL'] === undefined) logger.level = 'error';
   try {
     app.engine.setWatches([target]);
     const heldUpAfter = (last: WatchStatus | undefined) => {
