@@ -100,7 +100,11 @@ export function decide(input: VerdictInput): Verdict {
 
 function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   const { action: seen } = input;
-  if (seen.kind === 'not_found') return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message: seen.message });
+  if (seen.kind === 'not_found') {
+    const last = input.lastAction;
+    if (memory.everFound && last?.action === 'delete') return judgeHiddenDelete(input, memory, last, seen.message);
+    return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message: seen.message });
+  }
   if (seen.kind === 'error') {
     const confirming = input.lastAction !== null && eventsFinished(input.lastAction);
     return pending(`last poll failed: ${seen.message}`, { confirming, pollFailed: true });
@@ -161,6 +165,26 @@ function judgeGoneServer(input: VerdictInput, memory: WatchMemory, name: string)
     confirming: true,
     pollFailed: true,
   });
+}
+
+/**
+ * A delete seen before whose action now answers Nova's 404. Below 2.21 nova looks the server up without
+ * read_deleted before it shows an action (instance_actions.py _get_instance), and an archived server is
+ * not found at any version: the delete's action disappears with its server. The server's own 404 then
+ * says the delete is done; the events as last seen are all there is to judge it by.
+ */
+function judgeHiddenDelete(input: VerdictInput, memory: WatchMemory, last: InstanceAction, message: string): Judgement {
+  const { server } = input;
+  if (server.kind === 'not_read') return pending(`delete: the action is no longer found (${message}); reading the server`, { confirming: true, next: 'server' });
+  if (server.kind === 'error') return pending(`delete: the action is no longer found; the server read failed: ${server.message}`, { confirming: true, pollFailed: true });
+  if (server.kind === 'found') return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message });
+  const failed = (last.events ?? []).filter((e) => e.result !== null && e.result !== 'Success');
+  const actionMessage = last.message?.trim() ?? '';
+  const events = last.events;
+  const seen = events === undefined ? 'its events not visible' : `${events.filter((e) => e.finish_time !== null).length}/${events.length} events finished`;
+  const note = `its action is no longer shown (below microversion 2.21, or archived), last seen with ${seen}`;
+  if (failed.length > 0 || actionMessage !== '') return { settled: true, outcome: 'failure', reason: describeFailure(last, failed, actionMessage, null, [note]) };
+  return { settled: true, outcome: 'success', reason: `delete: server deleted; ${note}` };
 }
 
 /** Status of a server that a delete has dealt with: Nova shows DELETED only with read_deleted, SOFT_DELETED with reclaim. */

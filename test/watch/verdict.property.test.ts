@@ -168,6 +168,18 @@ describe('verdict properties', () => {
     );
   });
 
+  it('the API\'s own 404 settles as success or failure only a delete seen before whose server answers 404 too', () => {
+    fc.assert(
+      fc.property(rest, rawAction, (r, last) => {
+        const v = verdictOf({ kind: 'not_found', message: 'Instance s1 could not be found.' }, r, parsed(last));
+        if (v.final && (v.outcome === 'success' || v.outcome === 'failure')) {
+          expect([r.memory.everFound, parsed(last)?.action, r.server.kind]).toEqual([true, 'delete', 'gone']);
+        }
+      }),
+      RUNS,
+    );
+  });
+
   it('never asks for a read the poll has already made', () => {
     fc.assert(
       fc.property(rawAction, rest, (raw, r) => {

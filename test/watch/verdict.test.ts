@@ -1,6 +1,10 @@
 // The verdict table: one row per situation Nova's code paths produce (named in each row), as the
 // contract's "When a watch ends" states them. Rows give what a poll read and what earlier polls saw.
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { isResourceNotFoundCode } from '../../src/cloud/ApiError.ts';
+import { apiMessageFromText } from '../../src/cloud/errors/apiMessage.ts';
+import { instanceActionDocumentSchema, serverDocumentSchema, toServerState } from '../../src/cloud/schemas.ts';
 import {
   decide, NOTHING_READ, SERVER_GONE_WINDOW_MS, type ActionListObservation, type ActionObservation,
   type MigrationsObservation, type Read, type ServerObservation, type Verdict,
@@ -549,5 +553,64 @@ describe('memory', () => {
       action: liveMigration(), server: server('ACTIVE'), actionAfterServer: true, migrations: refused,
     });
     expect(verdict.memory.migrationsReadable).toBe(false);
+  });
+});
+
+// Answers a real nova-api 26 gave (test/fixtures/nova-peer/, captured with ../shared/nova-peer, see
+// docs/nova-peer.md), read through the client's own schemas and error classification, one poll after another.
+describe('a delete watched below microversion 2.21 (captured from nova 26)', () => {
+  const captured = (name: string) => readFileSync(new URL(`../fixtures/nova-peer/delete-below-2.21/${name}`, import.meta.url), 'utf8');
+  const actionIn = (name: string): ActionObservation => {
+    const text = captured(name);
+    const error = apiMessageFromText(text);
+    if (error !== undefined) return isResourceNotFoundCode(error.code) ? { kind: 'not_found', message: error.message } : { kind: 'error', message: error.message };
+    return found(instanceActionDocumentSchema.parse(JSON.parse(text)).instanceAction);
+  };
+  const serverIn = (name: string): ServerObservation => {
+    const text = captured(name);
+    return apiMessageFromText(text) === undefined ? { kind: 'found', server: toServerState(serverDocumentSchema.parse(JSON.parse(text))) } : gone;
+  };
+
+  /** One poll as the instance-action kind makes it: the action, then each read the verdict asks for. */
+  function poll(answers: { action: string; server: string }, memory: WatchMemory, lastAction: InstanceAction | null, now: number): Verdict {
+    let seen = { ...NOTHING_READ, action: actionIn(answers.action) };
+    for (;;) {
+      const verdict = decide({ ...seen, now, trackingSince: T0, deadlineMs: HOUR, memory, lastAction });
+      if (verdict.final || verdict.next === null) return verdict;
+      if (verdict.next === 'server') seen = { ...seen, server: serverIn(answers.server) };
+      else if (verdict.next === 'action') seen = { ...seen, action: actionIn(answers.action), actionAfterServer: true };
+      else throw new Error(`nova-peer captured no answer for ${verdict.next}`);
+    }
+  }
+
+  it.each([
+    ['admin, who sees compute_terminate_instance running', 'action-running-admin.json', /last seen with 0\/1 events finished/],
+    ['the owner, who sees no events below 2.51', 'action-running-owner.json', /last seen with its events not visible/],
+  ])('is a success once the action and the server both answer 404: %s', (_who, running, seenWith) => {
+    const firstMemory: WatchMemory = { ...NOTHING, everFound: false };
+    const first = poll({ action: running, server: 'server-deleting.json' }, firstMemory, null, T0 + 1000);
+    expect(first.final, first.reason).toBe(false);
+    const lastAction = (actionIn(running) as Extract<ActionObservation, { kind: 'found' }>).action;
+    // nova's instance_actions.py _get_instance (2.1-2.20) reads the instance without read_deleted.
+    expect(actionIn('action-404.json')).toEqual({ kind: 'not_found', message: 'Instance d1e7e7e0-0000-4000-8000-000000000021 could not be found.' });
+    const second = poll({ action: 'action-404.json', server: 'server-404.json' }, first.memory, lastAction, T0 + 2000);
+    expect(second).toMatchObject({ final: true, outcome: 'success' });
+    expect(second.reason).toMatch(/^delete: server deleted; its action is no longer shown \(below microversion 2\.21, or archived\)/);
+    expect(second.reason).toMatch(seenWith);
+  });
+
+  it('stays pending while the server still answers: the 404 is then a blip', () => {
+    const lastAction = (actionIn('action-running-admin.json') as Extract<ActionObservation, { kind: 'found' }>).action;
+    const verdict = poll({ action: 'action-404.json', server: 'server-deleting.json' }, NOTHING, lastAction, T0 + 1000);
+    expect(verdict.final).toBe(false);
+    expect(verdict.reason).toMatch(/no longer found .* although it was before/);
+  });
+
+  it('a delete last seen with an Error event is a failure', () => {
+    const running = (actionIn('action-running-admin.json') as Extract<ActionObservation, { kind: 'found' }>).action;
+    const failed = { ...running, message: 'Error', events: running.events!.map((e) => ({ ...e, finish_time: DONE, result: 'Error' })) };
+    const verdict = poll({ action: 'action-404.json', server: 'server-404.json' }, NOTHING, failed, T0 + 1000);
+    expect(verdict).toMatchObject({ final: true, outcome: 'failure' });
+    expect(verdict.reason).toMatch(/^delete failed: compute_terminate_instance Error; its action is no longer shown/);
   });
 });
