@@ -3,7 +3,7 @@
 // API worker would.
 
 import { randomBytes } from 'node:crypto';
-import { novaError } from './render.ts';
+import { novaError, routerNotFound } from './render.ts';
 import type { Route, RouteKind } from './routes.ts';
 
 export type FaultSpec =
@@ -104,9 +104,6 @@ function notFoundMessage(route: Route): string {
     : 'The resource could not be found.';
 }
 
-// webob's HTTPNotFound from the Routes mapper, as nova-api 26 answers `Accept: application/json`.
-const ROUTER_NOT_FOUND = { message: 'The resource could not be found.<br /><br />\n\n\n', code: '404 Not Found', title: 'Not Found' };
-
 export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
   switch (spec.kind) {
     case 'not-found':
@@ -134,7 +131,7 @@ export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
         }),
       };
     case 'router-not-found':
-      return { type: 'answer', status: 404, headers: { 'content-type': 'application/json; charset=UTF-8' }, body: JSON.stringify(ROUTER_NOT_FOUND) };
+      return { type: 'answer', status: 404, headers: JSON_TYPE, body: JSON.stringify(routerNotFound()) };
     case 'server-error':
       return { type: 'answer', status: 500, headers: JSON_TYPE, body: JSON.stringify(novaError(500, COMPUTE_FAULT_MESSAGE)) };
     case 'unavailable':

@@ -172,6 +172,14 @@ const FAULT_NAMES: Readonly<Record<number, string>> = {
   503: 'serviceUnavailable',
 };
 
+/**
+ * The 404 of nova's URL router (Routes, webob) for a path no controller serves, as JSON to a client that
+ * accepts it: no fault key, so it never reads as a resource nova looked up and did not find.
+ */
+export function routerNotFound(): Json {
+  return { message: 'The resource could not be found.<br /><br />\n\n\n', code: '404 Not Found', title: 'Not Found' };
+}
+
 /** A Nova error body, e.g. `{"itemNotFound": {"code": 404, "message": "..."}}`. */
 export function novaError(code: number, message: string, retryAfterSeconds?: number): Json {
   const detail: Json = { code, message };

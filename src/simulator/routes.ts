@@ -4,7 +4,7 @@
 import { formatMicroversion, negotiateMicroversion, supports, type Microversion } from './microversion.ts';
 import {
   novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
-  type Role,
+  routerNotFound, type Role,
 } from './render.ts';
 import { actionAt, deletedServerAt, migrationAt, serverAt, type ActionPlan, type MigrationSnapshot } from './script.ts';
 import { jobAt, unknownJob, type JobPlan } from './jobs.ts';
@@ -236,12 +236,14 @@ export function handleApiRequest(request: ApiRequest, state: ApiState): ApiRespo
       ? json(200, renderVersionDocument(state.maxMicroversion, state.baseUrl))
       : json(405, novaError(405, 'The method specified is not allowed for this resource.'));
   }
+  // Nova routes a request before it looks at its microversion: a path no controller serves is the router's
+  // 404 whatever the version header or method (nova 26 answers it so, test/fixtures/nova-peer/unrouted/).
+  if (route.kind === 'other' || route.kind === 'identity') return json(404, routerNotFound());
   const negotiation = negotiateMicroversion(request.headers, state.maxMicroversion);
   if (!negotiation.ok) return json(negotiation.status, novaError(negotiation.status, negotiation.message));
   const { version } = negotiation;
   const headers = versionHeaders(version);
 
-  if (route.kind === 'other' || route.kind === 'identity') return json(404, novaError(404, 'The resource could not be found.'), headers);
   if (request.method !== 'GET') {
     return json(405, novaError(405, 'The method specified is not allowed for this resource.'), headers);
   }

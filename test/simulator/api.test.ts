@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import {
@@ -313,6 +314,24 @@ describe('not found', () => {
     const unknownAction = await get(actionUrl(sim.url, 'req-unknown'));
     expect(unknownAction.json).toEqual({ itemNotFound: { code: 404, message: 'Action req-unknown not found' } });
     expect((await get(`${sim.url}/v2.1/${PROJECT}/flavors`)).status).toBe(404);
+  });
+
+  it('answers a path nova does not route as nova 26\'s router does, whatever the microversion or method', async () => {
+    const sim = await start();
+    const requestId = addStop(sim);
+    const real = readFileSync(new URL('../fixtures/nova-peer/unrouted/404.json', import.meta.url), 'utf8');
+    for (const [path, init] of [
+      [`/v2.1/${PROJECT}/servers/${SERVER}/os-instance-actionz/${requestId}`, {}],
+      [`/v2.1/${PROJECT}/servers/${SERVER}/os-instance-actions/${requestId}/extra`, { headers: microversion('2.999') }],
+      [`/v2.1/${PROJECT}/serverz/${SERVER}`, { method: 'POST' }],
+    ] as const) {
+      const answer = await fetch(`${sim.url}${path}`, init);
+      expect(answer.status, path).toBe(404);
+      expect(answer.headers.get('content-type')).toBe('application/json');
+      // Routed before the microversion is read: no version headers, and not a fault nova raised.
+      expect(answer.headers.get('openstack-api-version')).toBeNull();
+      expect(await answer.json()).toEqual(JSON.parse(real));
+    }
   });
 
   it('makes a deleted server 404, and its actions too below 2.21', async () => {

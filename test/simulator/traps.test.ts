@@ -44,7 +44,7 @@ const liveMigration = (finalStatus: string, extra: Partial<ActionScript> = {}): 
 describe('404s that are not the API\'s own', () => {
   it.each([
     ['gateway-not-found', 'application/json', /"error_code":"APIGW\.0101"/],
-    ['router-not-found', 'application/json; charset=UTF-8', /^\{"message": ?"The resource could not be found\.<br \/><br \/>\\n\\n\\n", ?"code": ?"404 Not Found", ?"title": ?"Not Found"\}$/],
+    ['router-not-found', 'application/json', /^\{"message": ?"The resource could not be found\.<br \/><br \/>\\n\\n\\n", ?"code": ?"404 Not Found", ?"title": ?"Not Found"\}$/],
   ] as const)('%s answers 404 as %s', async (kind, type, body) => {
     const sim = await start();
     const requestId = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'stop', steps: [] });
