@@ -1,6 +1,6 @@
 // Answers are checked for the fields the watcher reasons about and nothing more: unknown fields are kept
 // (they are forwarded to webhooks as the API sent them) and fields that come and go with microversions,
-// policies or clouds are optional. A time is kept as the API's string; parseNovaTime reads it when needed.
+// policies or clouds are optional. A time is kept as the API's string; cloud/time.ts reads it when needed.
 import * as z from 'zod';
 import type { EcsJob, InstanceAction, InstanceActionSummary, MigrationRecord, ServerFault, ServerState, ServerSummary } from '../model.ts';
 

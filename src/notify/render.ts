@@ -1,7 +1,7 @@
 // What a notification says, kept apart from how it travels so that the text can be tested without a
 // server and every transport tells the same story. Pure: no I/O, no clock.
 import { oneLine } from '../net/oneLine.ts';
-import { parseNovaTime } from '../cloud/time.ts';
+import { novaTimeIso } from '../cloud/time.ts';
 import { subJobEntity, subJobFailure } from '../watch/jobVerdict.ts';
 import {
   NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type EcsJob, type InstanceActionEvent, type Notification,
@@ -240,10 +240,6 @@ function renderEvents(events: InstanceActionEvent[] | undefined): string[] {
 /** Nova writes `2026-11-26T17:50:00.000000` and means UTC; people should not have to know that. */
 export function formatNovaTime(value: string | null): string {
   if (value === null) return 'unknown';
-  try {
-    return parseNovaTime(value).toISOString();
-  } catch {
-    // Shown as the API gave it: an odd timestamp is no reason to withhold the rest of the notification.
-    return value;
-  }
+  // Shown as the API gave it: an odd timestamp is no reason to withhold the rest of the notification.
+  return novaTimeIso(value) ?? value;
 }
