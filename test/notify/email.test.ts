@@ -203,6 +203,21 @@ describe('email notifier', () => {
     expect(smtp.mails).toHaveLength(2);
   });
 
+  it('retries a recipient put off with a 4xx whose address nodemailer wrote otherwise than to: does', async () => {
+    // nodemailer lowercases the domain (a URL's host rules), and a server may see the address as it likes.
+    let greylisting = true;
+    const smtp = await smtpServer({
+      onRcptTo(address, _session, callback) {
+        callback(greylisting && address.address.toLowerCase() === 'oncall@example.com' ? smtpError('4.7.1 Greylisted', 451) : null);
+      },
+    });
+    const notifier = email(smtp.port, {}, { to: ['ops@example.com', 'On Call <OnCall@Example.COM>'] });
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    greylisting = false;
+    await notifier.send(failedResize(), { ...attempt(), owedTo: err.owedTo });
+    expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com'], ['OnCall@example.com']]);
+  });
+
   it('retries when the server is down, saying so', async () => {
     const port = await closedPort();
     const err = await failure(email(port).send(failedResize(), attempt()));

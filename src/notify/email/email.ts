@@ -84,7 +84,8 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
 
     async send(notification, attempt) {
       const { owedTo } = attempt;
-      const to = owedTo === undefined ? config.to : config.to.filter((entry) => owedTo.includes(bareAddress(entry)));
+      const owed = owedTo === undefined ? undefined : new Set(owedTo.map(mailbox));
+      const to = owed === undefined ? config.to : config.to.filter((entry) => owed.has(mailbox(bareAddress(entry))));
       // Those still owed were taken out of to: since; the others have it.
       if (to.length === 0) return { answer: `nobody left to send to: ${owedTo!.join(', ')} no longer in to:`, refused: [] };
       const { subject, text } = compose(notification);
@@ -180,6 +181,14 @@ function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: Nodemai
     const address = typeof r === 'string' ? r : String((r as { address?: unknown }).address);
     return `${address}: ${replies.get(address) ?? 'refused'}`;
   });
+}
+
+/**
+ * An address as owedTo is matched by: nodemailer reports a recipient with its domain lowercased (as a URL's
+ * host), not as `to:` writes it, and a `to:` edited in case only between attempts names the same mailbox.
+ */
+function mailbox(address: string): string {
+  return address.toLowerCase();
 }
 
 /** Which watch a message is about, for mail filters: the action's request id or the job's id. */
