@@ -28,10 +28,12 @@ const PHRASES: Record<string, (endpoint: string) => string> = {
 const TLS_CODE = /^(ERR_TLS_|ERR_SSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|ETLS$)/;
 
 // A certificate Node refused: OpenSSL's verification results as Node names them (node's X509ErrorCode: the
-// X509_V_ERR_* names less the prefix, all but OUT_OF_MEM) and Node's own check of the host name. Not a
-// handshake that failed or timed out (ERR_SSL_*, ERR_TLS_HANDSHAKE_TIMEOUT), which a connection cut in the
-// middle also gives.
+// X509_V_ERR_* names less the prefix, all but OUT_OF_MEM, and UNSPECIFIED for every result it has no name
+// for, such as a CA whose key usage lacks keyCertSign or a key too small for the security level) and Node's
+// own check of the host name. Not a handshake that failed or timed out (ERR_SSL_*, ERR_TLS_HANDSHAKE_TIMEOUT),
+// which a connection cut in the middle also gives.
 const REFUSED_CERTIFICATE = new Set([
+  'UNSPECIFIED',
   'UNABLE_TO_GET_ISSUER_CERT', 'UNABLE_TO_GET_CRL', 'UNABLE_TO_DECRYPT_CERT_SIGNATURE', 'UNABLE_TO_DECRYPT_CRL_SIGNATURE',
   'UNABLE_TO_DECODE_ISSUER_PUBLIC_KEY', 'CERT_SIGNATURE_FAILURE', 'CRL_SIGNATURE_FAILURE', 'CERT_NOT_YET_VALID', 'CERT_HAS_EXPIRED',
   'CRL_NOT_YET_VALID', 'CRL_HAS_EXPIRED', 'ERROR_IN_CERT_NOT_BEFORE_FIELD', 'ERROR_IN_CERT_NOT_AFTER_FIELD',
@@ -55,6 +57,6 @@ export function describeNetworkFailure(code: string | undefined, endpoint: strin
   if (code === undefined) return undefined;
   const phrase = PHRASES[code];
   if (phrase) return phrase(endpoint);
-  if (TLS_CODE.test(code)) return `TLS with ${endpoint} failed (${code})`;
+  if (TLS_CODE.test(code) || REFUSED_CERTIFICATE.has(code)) return `TLS with ${endpoint} failed (${code})`;
   return undefined;
 }

@@ -91,6 +91,21 @@ describe('a private CA (cloud.tls.caFile)', () => {
     });
   });
 
+  it('is refused, as a certificate to fix, when it may not sign certificates (Node names that UNSPECIFIED)', async () => {
+    // OpenSSL's verification results that Node has no name of its own for (a CA key usage without
+    // keyCertSign, a key too small for the security level) all come as UNSPECIFIED.
+    const limited = makeCertificates(mkdtempSync(join(dir, 'no-cert-sign-')), { caKeyUsage: 'critical,digitalSignature' });
+    const sim = await startSimulator({
+      tls: { key: limited.key, cert: limited.cert },
+      identity: { user: { name: 'svc', password: PASSWORD }, project: { id: PROJECT, name: 'eu-de' } },
+    });
+    cleanups.push(() => sim.close());
+    await expect(client(sim, trustedCertificates(readCaFile(limited.caFile))).getInstanceAction(REF)).rejects.toMatchObject({
+      kind: 'certificate',
+      message: expect.stringMatching(/→ certificate refused: key usage does not include certificate signing \(UNSPECIFIED\)$/),
+    });
+  });
+
   it('is trusted for the identity service and compute, next to the usual CAs', async () => {
     const sim = await httpsSimulator();
     const ca = trustedCertificates(readCaFile(caFile));

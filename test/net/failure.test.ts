@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { settingFailure } from '../../src/net/failure.ts';
+import { describeNetworkFailure, settingFailure } from '../../src/net/failure.ts';
 
 describe('settingFailure', () => {
   it.each([
@@ -15,6 +15,8 @@ describe('settingFailure', () => {
     ['INVALID_PURPOSE', 'certificate'],
     ['PATH_LENGTH_EXCEEDED', 'certificate'],
     ['CERT_REVOKED', 'certificate'],
+    // Every verification result Node has no name for (a CA not allowed to sign certificates, a key too small).
+    ['UNSPECIFIED', 'certificate'],
     ['ENOTFOUND', 'unknown_host'],
   ] as const)('reads %s as a setting to fix (%s)', (code, kind) => {
     expect(settingFailure(code)).toBe(kind);
@@ -27,4 +29,10 @@ describe('settingFailure', () => {
       expect(settingFailure(code)).toBeUndefined();
     },
   );
+});
+
+describe('describeNetworkFailure', () => {
+  it.each(['CERT_HAS_EXPIRED', 'UNSPECIFIED', 'ERR_SSL_WRONG_VERSION_NUMBER'])('says a refused certificate or a failed handshake, %s, is TLS', (code) => {
+    expect(describeNetworkFailure(code, 'hooks.example.com:443')).toBe(`TLS with hooks.example.com:443 failed (${code})`);
+  });
 });
