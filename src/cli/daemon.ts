@@ -163,10 +163,11 @@ export class Daemon {
     this.#unconfirmed = confirmable ? { version: this.#seen, held: held.length, reloaded } : null;
     if (held.length > 0) {
       const shown = held.slice(0, 10).map((watch) => ({ ...watchLogFields(watch.reloaded), ...describeHeld(watch) }));
-      this.#log.warn(
-        { config: this.#ctx.configPath, watches: held.length, shown },
-        `reloaded watch file changes watch settings: each such watch keeps its previous ones until the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`,
-      );
+      // A fallback's look finds the file that failed, which confirms nothing: saying "in 2 s" would be a promise not kept.
+      const until = confirmable
+        ? `the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`
+        : 'a later version of the file is found unchanged: the configuration gone back to may itself come from a read half-written';
+      this.#log.warn({ config: this.#ctx.configPath, watches: held.length, shown }, `reloaded watch file changes watch settings: each such watch keeps its previous ones until ${until}`);
     }
     return targets;
   }

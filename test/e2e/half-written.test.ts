@@ -211,6 +211,10 @@ describe.concurrent('a watch file written in place', () => {
     await writeFile(`${path}.tmp`, watchFile(h, watches).replace('secret: ${WEBHOOK_SECRET}', 'secret: whsec_A'));
     await rename(`${path}.tmp`, path);
     expect(await daemon.saw('the reloaded watch file cannot be started; keeping the running configuration')).toBe(true);
+    // Said again for the parts started anew, without the promise of a look that would confirm it.
+    await waitFor(() => (daemon.output().match(/changes watch settings/g) ?? []).length >= 2, 5000);
+    const held = daemon.output().split('\n').filter((line) => line.includes('changes watch settings'));
+    expect(held.at(-1)).toContain('until a later version of the file is found unchanged');
     // Looks that find that file unchanged, and passes after them: the cut's deadline never comes in force.
     const since = polls(h, watches[0]!);
     await waitFor(() => polls(h, watches[0]!) >= since + 5, 10_000);
