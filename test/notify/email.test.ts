@@ -198,6 +198,8 @@ describe('email notifier', () => {
     expect(err.message).toMatch(/^email ops-mail: 127\.0\.0\.1:\d+ took the message \(250 .*\) but refused oncall@example\.com: 451 4\.7\.1 Greylisted$/);
     await notifier.send(failedResize(), { ...attempt(), owedTo: ['ops@example.com'] });
     expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com'], ['ops@example.com']]);
+    // The same message as the first: its To: names everyone it is for, though it goes to one.
+    expect(smtp.mails.map((m) => m.headers.get('to'))).toEqual(['ops@example.com, On Call <oncall@example.com>', 'ops@example.com, On Call <oncall@example.com>']);
     const nobody = await notifier.send(failedResize(), { ...attempt(), owedTo: ['gone@example.com'] });
     expect(nobody).toEqual({ answer: 'nobody left to send to: gone@example.com no longer in to:', refused: [] });
     expect(smtp.mails).toHaveLength(2);

@@ -93,7 +93,9 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       try {
         info = await (await transporter()).sendMail({
           from: config.from,
-          to: [...to],
+          // The message the others have, whose To: lists them all; the envelope takes it to those owed only.
+          to: [...config.to],
+          envelope: { from: bareAddress(config.from), to: to.map(bareAddress) },
           subject,
           text,
           messageId: messageIdFor(attempt.deliveryId),
