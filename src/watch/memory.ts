@@ -31,7 +31,9 @@ export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFoun
  * so that a poll reading the action twice still counts one answer.
  */
 export function remember(previous: WatchMemory, seen: Observations, now: number): WatchMemory {
-  const next = rememberLookup(previous, seen.action.kind, now);
+  const looked = rememberLookup(previous, seen.action.kind, now);
+  // Never the memory given: a poll judges each of its reads against the memory from before the poll.
+  const next = looked === previous ? { ...previous } : looked;
   if (seen.server.kind === 'gone') {
     next.serverGoneSince = previous.serverGoneSince ?? new Date(now).toISOString();
     next.serverGoneAnswers = previous.serverGoneAnswers + 1;

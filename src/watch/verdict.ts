@@ -102,7 +102,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   const { action: seen } = input;
   if (seen.kind === 'not_found') {
     const last = input.lastAction;
-    if (memory.everFound && last?.action === 'delete') return judgeHiddenDelete(input, memory, last, seen.message);
+    if (memory.everFound && last !== null) return judgeHiddenAction(input, memory, last, seen.message);
     return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message: seen.message });
   }
   if (seen.kind === 'error') {
@@ -149,10 +149,20 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   return settle(input, action, server.server, owner);
 }
 
-function judgeGoneServer(input: VerdictInput, memory: WatchMemory, name: string): Judgement {
+/** How long the server has answered 404, once it has for long enough to be an outcome rather than a blip; null before. */
+function serverGoneFor(input: VerdictInput, memory: WatchMemory): number | null {
   const since = memory.serverGoneSince === null ? input.now : Date.parse(memory.serverGoneSince);
   const span = input.now - since;
-  if (memory.serverGoneAnswers >= SERVER_GONE_MIN_ANSWERS && span >= SERVER_GONE_WINDOW_MS) {
+  return memory.serverGoneAnswers >= SERVER_GONE_MIN_ANSWERS && span >= SERVER_GONE_WINDOW_MS ? span : null;
+}
+
+function goneAnswers(memory: WatchMemory): string {
+  return `${memory.serverGoneAnswers} time${memory.serverGoneAnswers === 1 ? '' : 's'}`;
+}
+
+function judgeGoneServer(input: VerdictInput, memory: WatchMemory, name: string): Judgement {
+  const span = serverGoneFor(input, memory);
+  if (span !== null) {
     const steps = describeEvents(input.action.kind === 'found' ? input.action.action : null);
     return {
       settled: true,
@@ -161,28 +171,36 @@ function judgeGoneServer(input: VerdictInput, memory: WatchMemory, name: string)
     };
   }
   // Gateways and cells blip: only a server that stays gone is an outcome.
-  return pending(`${name}: events finished but the server answers 404 (${memory.serverGoneAnswers} time${memory.serverGoneAnswers === 1 ? '' : 's'})`, {
+  return pending(`${name}: events finished but the server answers 404 (${goneAnswers(memory)})`, {
     confirming: true,
     pollFailed: true,
   });
 }
 
 /**
- * A delete seen before whose action now answers Nova's 404. Below 2.21 nova looks the server up without
+ * An action seen before that now answers Nova's 404. Below 2.21 nova looks the server up without
  * read_deleted before it shows an action (instance_actions.py _get_instance), and an archived server is
- * not found at any version: the delete's action disappears with its server. The server's own 404 then
- * says the delete is done; the events as last seen are all there is to judge it by.
+ * not found at any version: an action disappears with its server. So the server is read. Found, the 404
+ * is a blip. Gone, a delete is done, judged by its events as last seen; any other action ended with its
+ * server deleted under it, once the server stays gone as for an action still shown (judgeGoneServer).
  */
-function judgeHiddenDelete(input: VerdictInput, memory: WatchMemory, last: InstanceAction, message: string): Judgement {
+function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: InstanceAction, message: string): Judgement {
   const { server } = input;
-  if (server.kind === 'not_read') return pending(`delete: the action is no longer found (${message}); reading the server`, { confirming: true, next: 'server' });
-  if (server.kind === 'error') return pending(`delete: the action is no longer found; the server read failed: ${server.message}`, { confirming: true, pollFailed: true });
+  const name = last.action;
+  const isDelete = name === 'delete';
+  if (server.kind === 'not_read') return pending(`${name}: the action is no longer found (${message}); reading the server`, { confirming: isDelete, next: 'server' });
+  if (server.kind === 'error') return pending(`${name}: the action is no longer found; the server read failed: ${server.message}`, { confirming: isDelete, pollFailed: true });
   if (server.kind === 'found') return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message });
-  const failed = (last.events ?? []).filter((e) => e.result !== null && e.result !== 'Success');
-  const actionMessage = last.message?.trim() ?? '';
   const events = last.events;
   const seen = events === undefined ? 'its events not visible' : `${events.filter((e) => e.finish_time !== null).length}/${events.length} events finished`;
   const note = `its action is no longer shown (below microversion 2.21, or archived), last seen with ${seen}`;
+  if (!isDelete) {
+    const span = serverGoneFor(input, memory);
+    if (span === null) return pending(`${name}: the action and the server answer 404 (${goneAnswers(memory)}); ${note}`, { pollFailed: true });
+    return { settled: true, outcome: 'failure', reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)}); ${note}` };
+  }
+  const failed = (events ?? []).filter((e) => e.result !== null && e.result !== 'Success');
+  const actionMessage = last.message?.trim() ?? '';
   if (failed.length > 0 || actionMessage !== '') return { settled: true, outcome: 'failure', reason: describeFailure(last, failed, actionMessage, null, [note]) };
   return { settled: true, outcome: 'success', reason: `delete: server deleted; ${note}` };
 }

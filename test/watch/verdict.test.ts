@@ -535,6 +535,16 @@ describe('memory', () => {
     expect(input(found(doc('create', [])), NOTHING_READ.server, second)).toMatchObject({ everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 });
   });
 
+  it('leaves the memory it was given as it was: each read of one poll is judged against the memory from before the poll', () => {
+    const before: WatchMemory = { ...NOTHING, serverGoneAnswers: 1, serverGoneSince: iso(T0) };
+    const frozen = structuredClone(before);
+    const lastAction = doc('reboot', [ev('compute_reboot_instance', null)]);
+    for (const action of [nova404, { kind: 'error', message: '503' } as const]) {
+      decide({ ...NOTHING_READ, now: T0 + 5000, trackingSince: T0, deadlineMs: HOUR, memory: before, lastAction, action, server: gone });
+    }
+    expect(before).toEqual(frozen);
+  });
+
   it('an error between not-found answers neither counts nor resets', () => {
     expect(input({ kind: 'error', message: 'x' }, NOTHING_READ.server, { everFound: false, firstNotFoundAt: iso(T0), notFoundAnswers: 2 }))
       .toMatchObject({ firstNotFoundAt: iso(T0), notFoundAnswers: 2 });
@@ -604,6 +614,23 @@ describe('a delete watched below microversion 2.21 (captured from nova 26)', () 
     const verdict = poll({ action: 'action-404.json', server: 'server-deleting.json' }, NOTHING, lastAction, T0 + 1000);
     expect(verdict.final).toBe(false);
     expect(verdict.reason).toMatch(/no longer found .* although it was before/);
+  });
+
+  it('another action whose server was deleted under it is a failure once the server stays gone, as when its action is still shown', () => {
+    // nova hides a reboot's action with its server just as a delete's, below 2.21.
+    const running = (actionIn('action-running-admin.json') as Extract<ActionObservation, { kind: 'found' }>).action;
+    const reboot = { ...running, action: 'reboot', events: running.events!.map((e) => ({ ...e, event: 'compute_reboot_instance' })) };
+    let memory: WatchMemory = NOTHING;
+    let verdict: Verdict | null = null;
+    for (const at of [1000, 2000, 3000, SERVER_GONE_WINDOW_MS + 1000]) {
+      verdict = poll({ action: 'action-404.json', server: 'server-404.json' }, memory, reboot, T0 + at);
+      if (verdict.final) break;
+      expect(verdict).toMatchObject({ pollFailed: true });
+      expect(verdict.reason).toMatch(/^reboot: the action and the server answer 404 \(\d times?\); its action is no longer shown/);
+      memory = verdict.memory;
+    }
+    expect(verdict).toMatchObject({ final: true, outcome: 'failure' });
+    expect(verdict!.reason).toMatch(/^reboot failed: server deleted \(not found for 4 polls over 20 s\); its action is no longer shown \(below microversion 2\.21, or archived\), last seen with 0\/1 events finished$/);
   });
 
   it('a delete last seen with an Error event is a failure', () => {
