@@ -162,7 +162,7 @@ export class Daemon {
     const { targets, held } = this.#hold.apply(reloaded, new Set(Object.keys(config.notifiers)));
     this.#unconfirmed = confirmable ? { version: this.#seen, held: held.length, reloaded } : null;
     if (held.length > 0) {
-      const shown = held.slice(0, 10).map((watch) => ({ ...watchLogFields(watch.reloaded), ...describeHeld(watch) }));
+      const shown = held.slice(0, 10).map((watch) => ({ ...watchLogFields(watch.kept), ...describeHeld(watch) }));
       // A fallback's look finds the file that failed, which confirms nothing: saying "in 2 s" would be a promise not kept.
       const until = confirmable
         ? `the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`

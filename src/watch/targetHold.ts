@@ -2,19 +2,20 @@
 // watch names then, alone or in its batch's digest as the watch says then, and a timeout ends the watch for
 // good. A reload that changes what a watch says may come from a file read half-written (a writer that
 // paused for longer than the daemon waits): the watch it cut lost its later keys, `notify:` (every notifier),
-// `batch:` (notified alone), `warnAfter:`, `deadline:` (poll.deadline's). So a watch the last file that held
-// still listed keeps what that file said until the reloaded file, too, has held still until the next look
-// at it. Two changes count at once: a longer deadline, as the worst it does is wait a check longer; and a
+// `batch:` (notified alone), `warnAfter:`, `deadline:` (poll.deadline's), and the watches after it are
+// missing (their batch's digest would go out without them). So a watch the last file that held still listed
+// keeps what that file said, and stays polled if the reloaded file lacks it, until the reloaded file, too,
+// has held still until the next look at it. Two changes count at once: a longer deadline, as the worst it does is wait a check longer; and a
 // `notify:` whose kept names the reloaded file's notifiers lack (a notifier renamed), as kept, it would have
 // the watch notify nobody.
 import type { WatchTarget } from './kinds/types.ts';
 import { watchKey } from './kinds/index.ts';
 import { formatDuration } from './format.ts';
 
-/** A watch whose reloaded settings are held back. */
+/** A watch whose reloaded settings, or whose leaving, are held back. */
 export interface HeldTarget {
-  /** As the reloaded file says, in force once that file holds still. */
-  reloaded: WatchTarget;
+  /** As the reloaded file says, in force once that file holds still; null: the file left it out. */
+  reloaded: WatchTarget | null;
   /** As the last file that held still says, in force meanwhile (but for what counts at once). */
   kept: WatchTarget;
   /** The fields held back, as WatchTarget names them. */
@@ -51,7 +52,8 @@ const FILE_KEYS: Record<string, string> = { deadlineMs: 'deadline', batchWindowM
  * What is held of a watch, for the log, as the watch file writes it: the keys, and their values in force and
  * waiting (durations for people, `off` for a warnAfter turned off; a key left out, its default, is left out).
  */
-export function describeHeld({ kept, reloaded, fields }: HeldTarget): { held: string[]; kept: Record<string, unknown>; reloaded: Record<string, unknown> } {
+export function describeHeld({ kept, reloaded, fields }: HeldTarget): { held: string[]; kept: Record<string, unknown> | 'listed'; reloaded: Record<string, unknown> | 'left out' } {
+  if (reloaded === null) return { held: ['the watch'], kept: 'listed', reloaded: 'left out' };
   return { held: fields.map((field) => FILE_KEYS[field] ?? field), kept: asInFile(kept, fields), reloaded: asInFile(reloaded, fields) };
 }
 
@@ -95,13 +97,17 @@ export class TargetHold {
    * The reloaded `targets` as the engine is to poll them, `notifiers` being the reloaded file's. One that the
    * last file that held still listed with other settings keeps that file's target (the same object, or a
    * copy with what counts at once), and is listed in `held`. One that file did not list (a new one), listed
-   * the same, or changed only in what counts at once, is passed through as it is.
+   * the same, or changed only in what counts at once, is passed through as it is. One that file listed and
+   * the reloaded one lacks is polled on as that file said, and listed in `held` with no `reloaded`.
    */
   apply(targets: readonly WatchTarget[], notifiers: ReadonlySet<string>): { targets: WatchTarget[]; held: HeldTarget[] } {
     const confirmed = new Map(this.#confirmed.map((t) => [watchKey(t), t]));
     const held: HeldTarget[] = [];
     const polled = targets.map((reloaded) => {
-      const kept = confirmed.get(watchKey(reloaded));
+      const key = watchKey(reloaded);
+      const kept = confirmed.get(key);
+      // What is left in the map afterwards, the reloaded file lacks.
+      confirmed.delete(key);
       if (kept === undefined) return reloaded;
       const changed = changedFields(kept, reloaded);
       const atOnce = changed.filter((field) => countsAtOnce(field, kept, reloaded, notifiers));
@@ -111,6 +117,10 @@ export class TargetHold {
       const values = byName(reloaded);
       return { ...kept, ...Object.fromEntries(atOnce.map((field) => [field, values[field]])) } as WatchTarget;
     });
+    for (const kept of confirmed.values()) {
+      polled.push(kept);
+      held.push({ reloaded: null, kept, fields: [] });
+    }
     return { targets: polled, held };
   }
 

@@ -200,6 +200,28 @@ describe.concurrent('a watch file written in place', () => {
     await stop(daemon);
   });
 
+  it('polls on the watches a cut file left out until the file holds still, and lets them go then', async ({ h }) => {
+    const watches = longWatches(h, 3);
+    const [, cut, missing] = watches as Array<WatchEntry & { serverId: string; requestId: string }>;
+    const { path, daemon } = await startOn(h, watches);
+    // Read cut after the second watch's ids: the third is missing, as a batch's last member would be.
+    await readCut(daemon, path, watchFile(h, watches), cut!.serverId);
+    const warned = daemon.output().split('\n').find((line) => line.includes('changes watch settings'))!;
+    expect(JSON.parse(warned)).toMatchObject({ watches: 2, shown: [{ requestId: cut!.requestId }, { requestId: missing!.requestId, held: ['the watch'], kept: 'listed', reloaded: 'left out' }] });
+    // Still polled in the pass after the cut, before the look that confirms it (2 s later).
+    const atCut = polls(h, missing!);
+    await waitFor(() => polls(h, missing!) > atCut, 1900);
+    // The cut file, unchanged at that look, is the file now: the watch it lacks is polled no more.
+    expect(await daemon.saw('the reloaded watch file held still: the watch settings it changed are in force')).toBe(true);
+    const atConfirm = polls(h, missing!);
+    const others = polls(h, watches[0]!);
+    await waitFor(() => polls(h, watches[0]!) >= others + 2, 5000);
+    expect(polls(h, missing!)).toBeLessThanOrEqual(atConfirm + 1);
+    // Nothing of the watch left out (the cut one, its deadline now poll.deadline's, times out: the file says so).
+    expect(verdicts(h, daemon).logged.map((v) => v.requestId)).not.toContain(missing!.requestId);
+    await stop(daemon);
+  });
+
   it('confirms nothing a cut file changed when the next file cannot start and the daemon goes back to the cut', async ({ h }) => {
     const watches = longWatches(h, 3);
     const last = watches[2] as WatchEntry & { serverId: string };

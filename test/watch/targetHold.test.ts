@@ -71,8 +71,21 @@ describe('TargetHold', () => {
     const confirmed = watch('a', 12 * HOUR, { notify: ['chat'] });
     const hold = new TargetHold([confirmed]);
     // A cut read without the watch, then one with it but without its later keys, neither confirmed.
-    expect(hold.apply([], NOTIFIERS).held).toEqual([]);
+    expect(hold.apply([], NOTIFIERS)).toEqual({ targets: [confirmed], held: [{ reloaded: null, kept: confirmed, fields: [] }] });
     expect(hold.apply([watch('a', 6 * HOUR)], NOTIFIERS).targets[0]).toBe(confirmed);
+  });
+
+  it('polls on, as it was, a watch the reloaded file left out, until that file is confirmed', () => {
+    const [a, b, c] = [watch('a', HOUR), watch('b', HOUR, SETTINGS), watch('c', HOUR)];
+    const hold = new TargetHold([a, b, c]);
+    const reloaded = [watch('a', HOUR)];
+    const { targets, held } = hold.apply(reloaded, NOTIFIERS);
+    expect(targets).toEqual([reloaded[0], b, c]);
+    expect(targets[1]).toBe(b);
+    expect(held.map((h) => [h.kept, h.reloaded])).toEqual([[b, null], [c, null]]);
+    expect(describeHeld(held[0]!)).toEqual({ held: ['the watch'], kept: 'listed', reloaded: 'left out' });
+    hold.confirm(reloaded);
+    expect(hold.apply(reloaded, NOTIFIERS)).toEqual({ targets: reloaded, held: [] });
   });
 
   it('holds nothing for a watch no confirmed file listed', () => {
