@@ -530,6 +530,19 @@ describe('simulator', () => {
     expect(r.stderr).toContain(`ECS simulator: ${endpoint}/v2.1`);
   });
 
+  it('says which ports it takes, and how to choose others, when one is in use', async ({ h }) => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = taken.address() as AddressInfo;
+      const r = await h.cli(['simulator', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`EADDRINUSE: address already in use 127.0.0.1:${port}: the simulator listens on --port and the two ports after it (${port}-${port + 2}); stop what holds it, or pass --port with another, or --port 0 for any free ports\n`);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('refuses a port it cannot take with the allowed range', async ({ h }) => {
     const r = await h.cli(['simulator', '--port', '65534']);
     expect(r.code).toBe(2);

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { errorCode } from '../../net/failure.ts';
 import { UsageError, type CommandContext } from '../context.ts';
 import { DEFAULT_SIMULATOR_PORT } from './index.ts';
 
@@ -18,6 +19,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     token,
     onWebhook: (h) => say(`webhook ← ${describeWebhook(h)}`),
     onMail: (m) => say(`mail    ← "${m.subject}" to ${m.to.join(', ')}`),
+  }).catch((err: unknown) => {
+    if (errorCode(err) !== 'EADDRINUSE') throw err;
+    // Another simulator still running is the usual cause; the three ports are one after the other.
+    throw new Error(`${(err as Error).message}: the simulator listens on --port and the two ports after it (${port}-${port + 2}); stop what holds it, or pass --port with another, or --port 0 for any free ports`, { cause: err });
   });
   try {
     const secret = `whsec_${randomBytes(24).toString('base64')}`;
