@@ -111,9 +111,25 @@ export class WatchEngine {
   setWatches(targets: WatchTarget[]): void {
     this.#targets = targets;
     // Tracking begins when a watch first appears, not at its first poll.
-    for (const t of targets) this.#leftBatch(t, this.#recordFor(t));
+    for (const t of targets) {
+      const record = this.#recordFor(t);
+      this.#renamed(t, record);
+      this.#leftBatch(t, record);
+    }
     this.#refreshDiscovered();
     this.#updateGauges();
+  }
+
+  /**
+   * A `name:` edited in the file while the watch is pending: its notifications are to carry the new one.
+   * Once it has a verdict the name stays as it was: a notification owed (and retried under the same id)
+   * says what the first attempt said.
+   */
+  #renamed(target: WatchTarget, record: WatchRecord): void {
+    const name = target.name ?? null;
+    if (record.verdict || record.name === name) return;
+    record.name = name;
+    this.#o.store.touch(this.#keyOf(target));
   }
 
   /**

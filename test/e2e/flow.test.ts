@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import type { ActionScript } from '../../src/simulator/index.ts';
+import { targetsOf } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, type WatchEntry } from './harness.ts';
@@ -382,6 +384,20 @@ describe('the core loop against the simulator', () => {
     const app = await h.app(h.yaml([entry(late, 'late')]));
     await advance(app, 45_000, 1000);
     expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome)).toEqual(['success']);
+  });
+
+  it('notifies a pending watch under the name the file gives it now, and keeps the name of one already notified', async () => {
+    const renamed = resize();
+    const done = resize();
+    h.simulator.addAction(done);
+    const app = await h.app(h.yaml([entry(renamed, 'web-1'), entry(done, 'db-1')]));
+    await advance(app, 10_000);
+    h.simulator.addAction(renamed);
+    // The file's labels fixed: the first watch is still pending, the second notified already.
+    app.engine.setWatches(targetsOf(parseConfig(h.yaml([entry(renamed, 'web-01 (prod)'), entry(done, 'db-01')]), { env: h.env })));
+    await advance(app, 10_000);
+    expect(h.hooks.received.map((r) => (r.body as { watch: { name: string } }).watch.name)).toEqual(['db-1', 'web-01 (prod)']);
+    expect(app.store.get(watchKey(done))?.name).toBe('db-1');
   });
 
   it('stops polling a watch removed from the file', async () => {
