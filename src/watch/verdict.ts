@@ -188,15 +188,18 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
   const { server } = input;
   const name = last.action;
   const isDelete = name === 'delete';
-  if (server.kind === 'not_read') return pending(`${name}: the action is no longer found (${message}); reading the server`, { confirming: isDelete, next: 'server' });
-  if (server.kind === 'error') return pending(`${name}: the action is no longer found; the server read failed: ${server.message}`, { confirming: isDelete, pollFailed: true });
+  // Confirming as for an action still shown: the deadline then goes by the events as last seen, so one
+  // that finished in time gets its verdict however late (an unfinished one has no finish and times out).
+  const confirming = { confirming: true };
+  if (server.kind === 'not_read') return pending(`${name}: the action is no longer found (${message}); reading the server`, { ...confirming, next: 'server' });
+  if (server.kind === 'error') return pending(`${name}: the action is no longer found; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'found') return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message });
   const events = last.events;
   const seen = events === undefined ? 'its events not visible' : `${events.filter((e) => e.finish_time !== null).length}/${events.length} events finished`;
   const note = `its action is no longer shown (below microversion 2.21, or archived), last seen with ${seen}`;
   if (!isDelete) {
     const span = serverGoneFor(input, memory);
-    if (span === null) return pending(`${name}: the action and the server answer 404 (${goneAnswers(memory)}); ${note}`, { pollFailed: true });
+    if (span === null) return pending(`${name}: the action and the server answer 404 (${goneAnswers(memory)}); ${note}`, { ...confirming, pollFailed: true });
     return { settled: true, outcome: 'failure', reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)}); ${note}` };
   }
   const failed = (events ?? []).filter((e) => e.result !== null && e.result !== 'Success');

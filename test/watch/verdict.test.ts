@@ -633,6 +633,24 @@ describe('a delete watched below microversion 2.21 (captured from nova 26)', () 
     expect(verdict!.reason).toMatch(/^reboot failed: server deleted \(not found for 4 polls over 20 s\); its action is no longer shown \(below microversion 2\.21, or archived\), last seen with 0\/1 events finished$/);
   });
 
+  it('another action last seen with its events finished in time gets its verdict after the deadline, as when its action is still shown', () => {
+    // Seen between two steps of a resize before the daemon went down; the server was deleted meanwhile.
+    const resize = doc('resize', [ev('compute_prep_resize', DONE), ev('compute_resize_instance', DONE)]);
+    const afterDeadline = T0 + 2 * HOUR;
+    let memory: WatchMemory = NOTHING;
+    let verdict: Verdict | null = null;
+    for (const at of [0, 1000, 2000, SERVER_GONE_WINDOW_MS]) {
+      verdict = poll({ action: 'action-404.json', server: 'server-404.json' }, memory, resize, afterDeadline + at);
+      if (verdict.final) break;
+      memory = verdict.memory;
+    }
+    expect(verdict).toMatchObject({ final: true, outcome: 'failure' });
+    expect(verdict!.reason).toMatch(/^resize failed: server deleted \(not found for 4 polls over 20 s\); its action is no longer shown .*, last seen with 2\/2 events finished$/);
+    // Last seen running, it has no finish to go by: past the deadline it is a timeout.
+    const running = doc('resize', [ev('compute_prep_resize', null)]);
+    expect(poll({ action: 'action-404.json', server: 'server-404.json' }, NOTHING, running, afterDeadline)).toMatchObject({ final: true, outcome: 'timeout' });
+  });
+
   it('a delete last seen with an Error event is a failure', () => {
     const running = (actionIn('action-running-admin.json') as Extract<ActionObservation, { kind: 'found' }>).action;
     const failed = { ...running, message: 'Error', events: running.events!.map((e) => ({ ...e, finish_time: DONE, result: 'Error' })) };
