@@ -123,10 +123,12 @@ export class WatchEngine {
   /**
    * A `name:` edited in the file while the watch is pending: its notifications are to carry the new one.
    * Once it has a verdict the name stays as it was: a notification owed (and retried under the same id)
-   * says what the first attempt said.
+   * says what the first attempt said. A watch auto-tracking started that the file lists without a name keeps
+   * the one tracking gave it (`<action> <server>`): listing it is to give it settings, not to unname it.
    */
   #renamed(target: WatchTarget, record: WatchRecord): void {
-    const name = target.name ?? null;
+    const discovered = 'discovered' in record && record.discovered !== undefined;
+    const name = target.name ?? (discovered ? record.name : null);
     if (record.verdict || record.name === name) return;
     record.name = name;
     this.#o.store.touch(this.#keyOf(target));

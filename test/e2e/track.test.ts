@@ -1,7 +1,8 @@
 // Auto-tracking (`track:`) in process against the simulator, on a fake clock: which actions become
 // watches, when, under which name, notified once, across an app restart; deleted servers; project: all.
 import { describe, expect, it } from 'vitest';
-import type { App } from '../../src/app.ts';
+import { targetsOf, type App } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { PROJECT, advance, harnessOnFakeClock, quickAction } from './harness.ts';
 
@@ -52,6 +53,21 @@ describe('track: servers', () => {
     const listings = h.simulator.requests.filter((r) => r.route === 'actions').map((r) => r.path);
     expect(listings[0]).not.toContain('changes-since');
     expect(listings.at(-1)).toMatch(/\?changes-since=2026-|\?changes-since=\d{4}-/);
+  });
+
+  it('keeps the name it gave a watch that the file then lists without a name', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    const track = `  - servers: [${serverId}]`;
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const app = await h.app(h.yaml([], { track }));
+    await advance(app, 1000);
+    const requestId = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 3000 }] });
+    await advance(app, 1000);
+    // Copied into the file, to give it settings of its own, as `add --server --request` writes it.
+    app.engine.setWatches(targetsOf(parseConfig(h.yaml([{ requestId, serverId, extra: '    deadline: 2h' }], { track }), { env: h.env })));
+    await advance(app, 5000);
+    expect(notified().map((n) => `${n.watch.name} ${n.outcome}`)).toEqual(['resize web-01 success']);
   });
 
   it('leaves out actions the filter does not name, and ends tracking a deleted server after reporting its delete', async () => {
