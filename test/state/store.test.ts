@@ -182,6 +182,9 @@ describe('StateStore with hostile records', () => {
     ['a trackingSince that is no time', () => ({ ...finished('req-x'), trackingSince: 'yesterday-ish' }), /trackingSince: expected an ISO 8601 time/],
     ['a nextAttemptAt that is no date', () => ({ ...finished('req-x'), deliveries: { chat: { ...delivered('d'), status: 'pending', nextAttemptAt: 'not-a-date' } } }), /deliveries.chat.nextAttemptAt: expected an ISO 8601 time/],
     ['a failingSince that is no time', () => ({ ...finished('req-x'), failingSince: 'since lunch' }), /failingSince: expected an ISO 8601 time/],
+    // Owed to nobody would be delivered to nobody: an edited file, not one the daemon writes.
+    ['a delivery owed to no recipient', () => ({ ...finished('req-x'), deliveries: { mail: { ...delivered('d'), status: 'pending', owedTo: [] } } }), /deliveries.mail.owedTo: /],
+    ['a delivery owed to an empty address', () => ({ ...finished('req-x'), deliveries: { mail: { ...delivered('d'), status: 'pending', owedTo: [''] } } }), /deliveries.mail.owedTo.0: /],
     ['a verdict that is a number', () => ({ ...finished('req-x'), verdict: 42 }), /verdict: .*expected object/],
     ['deliveries without a verdict', () => ({ ...finished('req-x'), verdict: null }), /deliveries: deliveries without a verdict/],
     ['a key that does not match its ids', () => finished('req-other'), /\(the key\): does not match/],
