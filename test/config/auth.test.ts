@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { formatIssue, parseConfig, validateConfigText } from '../../src/config/load.ts';
+import { makeCertificates } from '../certificates.ts';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
 
@@ -96,8 +97,8 @@ describe('clouds.yaml', () => {
     writeFileSync(path, text);
     return path;
   };
-  // The CA bundle a profile names is checked when the file is loaded: one that exists.
-  const ca = file('company-ca.pem', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
+  // The CA bundle a profile names is checked when the file is loaded: one that exists and can be read.
+  const ca = makeCertificates(dir).caFile;
   const clouds = file(
     'clouds.yaml',
     lines(

@@ -1,10 +1,11 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTH_TYPE_NAMES } from '../../src/cloud/auth/registry.ts';
 import { formatIssue, validateConfigText } from '../../src/config/load.ts';
 import { NOTIFIER_TYPE_NAMES } from '../../src/notify/registry.ts';
+import { makeCertificates } from '../certificates.ts';
 
 /** What `validate` prints for `text`, one line per problem. */
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
@@ -598,6 +599,32 @@ describe('the CA file that cloud.tls.caFile names', () => {
       writeFileSync(clouds, `clouds:\n  prod:\n    auth: { auth_url: "https://iam.test/v3", username: u, password: p, project_id: x, domain_id: default }\n    cacert: ${missing}\n`);
       expect(problems(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: prod', '  endpoint: https://ecs.example.com'))).toEqual([
         `3:10 cloud.cloud: cannot read cacert ${missing}: no such file (from clouds.yaml ${clouds}, cloud 'prod')`,
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it('holding a certificate that cannot be read, which TLS would leave out without a word, is a problem naming the certificate and its line', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-ca-'));
+    try {
+      const { caFile } = makeCertificates(dir);
+      const good = readFileSync(caFile, 'utf8');
+      const at = (name: string, text: string) => {
+        writeFileSync(join(dir, name), text);
+        return problems(lines(...CLOUD, '  tls:', `    caFile: ${join(dir, name)}`));
+      };
+      const advice = 'the file was cut short or changed on its way; copy it again from its source';
+      expect(at('bundle.pem', `# the company's CAs\n${good}${good}`)).toEqual([]);
+      expect(at('crlf.pem', good.replaceAll('\n', '\r\n'))).toEqual([]);
+      // A character of the base64 lost in a copy and paste, in the second certificate of a bundle.
+      const certLines = good.trimEnd().split('\n').length;
+      const pasted = good.replace(/^(-----BEGIN CERTIFICATE-----\n[A-Za-z0-9+/]{10})[A-Za-z0-9+/]/, '$1');
+      expect(at('pasted.pem', good + pasted)).toEqual([
+        `5:13 cloud.tls.caFile: cloud.tls.caFile ${join(dir, 'pasted.pem')} holds certificate 2 (line ${certLines + 1}) that cannot be read (PEM routines::bad base64 decode): ${advice}`,
+      ]);
+      const cut = good.slice(0, good.length - 40);
+      expect(at('cut.pem', cut)).toEqual([
+        `5:13 cloud.tls.caFile: cloud.tls.caFile ${join(dir, 'cut.pem')} holds certificate 1 (line 1) without its -----END CERTIFICATE----- line: ${advice}`,
       ]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
