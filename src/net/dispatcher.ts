@@ -8,8 +8,29 @@ export interface HttpDispatcherOptions {
   ca?: readonly string[] | undefined;
 }
 
-/** What EnvHttpProxyAgent reads for its proxies (NO_PROXY matters only with one of them). */
-const PROXY_VARIABLES = ['http_proxy', 'HTTP_PROXY', 'https_proxy', 'HTTPS_PROXY'];
+/** What EnvHttpProxyAgent reads for its proxies, each scheme's lower-case name first (NO_PROXY matters only with one of them). */
+const PROXY_VARIABLES = [
+  ['http_proxy', 'HTTP_PROXY'],
+  ['https_proxy', 'HTTPS_PROXY'],
+] as const;
+
+/**
+ * The variable whose proxy EnvHttpProxyAgent would refuse, named: undici's own words ("Invalid URL") name
+ * neither the variable nor the fix. The value is not shown: a proxy's URL may hold its password.
+ */
+function proxyVariableProblem(): Error | undefined {
+  for (const [lower, upper] of PROXY_VARIABLES) {
+    // As undici reads them: a lower-case variable set at all, even empty, is the one that counts.
+    const name = process.env[lower] !== undefined ? lower : upper;
+    const value = process.env[name];
+    if (!value) continue;
+    const url = URL.parse(value);
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      return new Error(`the proxy in ${name} is not an http:// or https:// URL: write it as http://host:port, or unset ${name}`);
+    }
+  }
+  return undefined;
+}
 
 /**
  * The connection pool for outgoing HTTP: through the proxy that HTTPS_PROXY / HTTP_PROXY name, except
@@ -22,7 +43,9 @@ export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Di
   // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
   // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
   const make = async (): Promise<Dispatcher> => {
-    if (!PROXY_VARIABLES.some((name) => process.env[name])) return new (await agentClass())(poolOptions);
+    if (!PROXY_VARIABLES.flat().some((name) => process.env[name])) return new (await agentClass())(poolOptions);
+    const problem = proxyVariableProblem();
+    if (problem !== undefined) throw problem;
     return new (await proxyAgentClass())({ ...poolOptions, requestTls: tls, proxyTls: tls });
   };
   // Made at the first request, which waits for undici to load (./undici.ts); from then on each request

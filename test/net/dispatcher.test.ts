@@ -22,12 +22,33 @@ it('fails the first request with the reason its pool cannot be made (a proxy tha
     for (const n of [1, 2]) {
       // (Its DeliveryError is another module graph's class: matched by its fields.)
       await expect(hook.send(failedResize(), attempt(undefined, n))).rejects.toMatchObject({
-        message: `webhook chat: POST ${url} failed: Invalid URL (ERR_INVALID_URL)`,
+        message: `webhook chat: POST ${url} failed: the proxy in HTTPS_PROXY is not an http:// or https:// URL: write it as http://host:port, or unset HTTPS_PROXY`,
         retryable: true,
       });
     }
   } finally {
     await hook.close();
+  }
+});
+
+it.each([
+  ['a proxy without its scheme', { HTTP_PROXY: 'user:Pr0xyPass@proxy.example.com:3128' }, 'HTTP_PROXY'],
+  ['a scheme without its host', { https_proxy: 'http://' }, 'https_proxy'],
+  // undici reads the lower-case name first, set at all: HTTP_PROXY beside it is not used.
+  ['the lower-case name over the upper-case one', { http_proxy: 'htp://proxy:3128', HTTP_PROXY: 'http://proxy.example.com:3128' }, 'http_proxy'],
+])('names the variable of %s, without its value, which may hold the password', async (_case, env, name) => {
+  for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
+  vi.resetModules();
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const dispatcher = createHttpDispatcher({ timeout: 1000 });
+  try {
+    const url = `http://127.0.0.1:${await closedPort()}/`;
+    const failed = await requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 1000, keep: 1024, keepError: 1024, drain: 1024 }, []).catch((err: unknown) => err as Error);
+    expect((failed as Error).message).toContain(`the proxy in ${name} is not an http:// or https:// URL: write it as http://host:port, or unset ${name}`);
+    for (const shown of ['Pr0xyPass', 'proxy.example.com', 'htp:']) expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(shown);
+  } finally {
+    await dispatcher.close();
   }
 });
 
