@@ -2,7 +2,7 @@ import { oneLine } from '../net/oneLine.ts';
 
 export const API_ERROR_KINDS = [
   'not_found', 'foreign_not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
-  'invalid_response', 'certificate', 'unknown_host',
+  'invalid_response', 'certificate', 'unknown_host', 'proxy',
 ] as const;
 export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
 
@@ -24,6 +24,9 @@ const RETRYABLE: Record<ApiErrorKind, boolean> = {
   // keeps trying as for any network error; `wait` gives up on them until the API has answered for its action.
   certificate: true,
   unknown_host: true,
+  // A proxy variable no process of ours can change: retried all the same, so that a delivery stays owed
+  // (not given up) until the daemon is restarted with it mended.
+  proxy: true,
 };
 
 /**
@@ -80,6 +83,7 @@ const BELOW_HTTP: Partial<Record<ApiErrorKind, string>> = {
   invalid_response: 'invalid response',
   certificate: 'certificate refused',
   unknown_host: 'host not found',
+  proxy: 'proxy not usable',
 };
 
 function describe(init: ApiErrorInit): string {

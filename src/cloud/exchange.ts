@@ -9,6 +9,7 @@ import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { errorCode, settingFailure } from '../net/failure.ts';
+import { ProxyVariableError } from '../net/ProxyVariableError.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import { redact } from '../net/redact.ts';
@@ -111,7 +112,8 @@ function belowHttpError(
   }
   let detail = err instanceof Error ? err.message : String(err);
   if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
-  return new ApiError({ kind: settingFailure(code) ?? 'network', method, url, detail, cause: err, context });
+  const kind = err instanceof ProxyVariableError ? 'proxy' : (settingFailure(code) ?? 'network');
+  return new ApiError({ kind, method, url, detail, cause: err, context });
 }
 
 /** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */

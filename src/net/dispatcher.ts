@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { ProxyVariableError } from './ProxyVariableError.ts';
 import { agentClass, proxyAgentClass } from './undici.ts';
 
 export interface HttpDispatcherOptions {
@@ -14,11 +15,8 @@ const PROXY_VARIABLES = [
   ['https_proxy', 'HTTPS_PROXY'],
 ] as const;
 
-/**
- * The variable whose proxy EnvHttpProxyAgent would refuse, named: undici's own words ("Invalid URL") name
- * neither the variable nor the fix. The value is not shown: a proxy's URL may hold its password.
- */
-function proxyVariableProblem(): Error | undefined {
+/** The variable whose proxy EnvHttpProxyAgent would refuse: undici's own words ("Invalid URL") name neither the variable nor the fix. */
+function proxyVariableProblem(): ProxyVariableError | undefined {
   for (const [lower, upper] of PROXY_VARIABLES) {
     // As undici reads them: a lower-case variable set at all, even empty, is the one that counts.
     const name = process.env[lower] !== undefined ? lower : upper;
@@ -26,7 +24,7 @@ function proxyVariableProblem(): Error | undefined {
     if (!value) continue;
     const url = URL.parse(value);
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-      return new Error(`the proxy in ${name} is not an http:// or https:// URL: write it as http://host:port, or unset ${name}`);
+      return new ProxyVariableError(name);
     }
   }
   return undefined;

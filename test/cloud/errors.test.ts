@@ -93,7 +93,7 @@ describe('ApiError', () => {
 
   it('retries exactly the transient kinds', () => {
     const retryable = API_ERROR_KINDS.filter((kind) => new ApiError({ kind, method: 'GET', url: 'u' }).retryable);
-    expect(retryable.sort()).toEqual(['certificate', 'invalid_response', 'network', 'rate_limited', 'server', 'timeout', 'unknown_host']);
+    expect(retryable.sort()).toEqual(['certificate', 'invalid_response', 'network', 'proxy', 'rate_limited', 'server', 'timeout', 'unknown_host']);
   });
 
   it.each([
@@ -107,6 +107,7 @@ describe('ApiError', () => {
     [{ kind: 'timeout', detail: 'no complete answer within 100 ms' }, 'GET https://h.test/x → timed out: no complete answer within 100 ms'],
     [{ kind: 'certificate', detail: 'certificate has expired (CERT_HAS_EXPIRED)' }, 'GET https://h.test/x → certificate refused: certificate has expired (CERT_HAS_EXPIRED)'],
     [{ kind: 'unknown_host', detail: 'getaddrinfo ENOTFOUND h.test' }, 'GET https://h.test/x → host not found: getaddrinfo ENOTFOUND h.test'],
+    [{ kind: 'proxy', detail: 'the proxy in HTTPS_PROXY is not an http:// or https:// URL' }, 'GET https://h.test/x → proxy not usable: the proxy in HTTPS_PROXY is not an http:// or https:// URL'],
     [{ kind: 'invalid_response', status: 200, detail: 'not JSON: "<html>"' }, 'GET https://h.test/x → 200 invalid response: not JSON: "<html>"'],
   ] as const)('describes %j in one line', (init, message) => {
     const error = new ApiError({ method: 'GET', url: 'https://h.test/x', ...init });

@@ -1,14 +1,18 @@
 // `wait` as a CI job runs it: stderr no terminal, a log that must not stay silent for minutes, and settings
 // that reach no cloud (a CA not trusted, a host name that does not exist) told at once rather than at --timeout.
+import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { connect, createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import { makeCertificates } from '../certificates.ts';
 import { Capture, Harness, quickAction } from './harness.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 let dir: string;
 /** A private CA, which the file names in cloud.tls.caFile, and the certificate it signs for 127.0.0.1. */
@@ -123,6 +127,26 @@ describe.concurrent('wait with settings that reach no cloud', () => {
     expect(r.stderr).toMatch(
       /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/nonexistent\.invalid\/v2\.1\/ → host not found: getaddrinfo ENOTFOUND nonexistent\.invalid \(check the host name of cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
     );
+  });
+
+  it('exits 2 at once for a proxy variable that is no URL, naming it and not its value, and not the watch file', async (context) => {
+    const h = await harness(context);
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([]));
+    const started = performance.now();
+    // A process of its own: undici reads the proxy variables from the process's environment.
+    const env = { ...process.env, ...h.env, HTTP_PROXY: 'svc:Pr0xyPass@proxy.example.com:3128', http_proxy: undefined, NO_PROXY: '', no_proxy: undefined };
+    const args = [MAIN, 'wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'];
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      execFile(process.execPath, args, { env }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stdout, stderr }));
+    });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET http:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → proxy not usable: the proxy in HTTP_PROXY is not an http:\/\/ or https:\/\/ URL: write it as http:\/\/host:port, or unset HTTP_PROXY \(a variable of wait's environment, not of the watch file\)\n$/,
+    );
+    expect(r.stderr).not.toContain('Pr0xyPass');
   });
 
   it('waits on through a refused certificate once the API has answered for the action (one server behind the name, a blip)', async (context) => {

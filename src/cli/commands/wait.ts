@@ -23,12 +23,13 @@ const UNREACHED = 'cannot reach the cloud';
 /**
  * Errors no amount of waiting mends, what `wait` says of each and what to check: the credentials or the
  * policy (401, 403), an endpoint or path that is not the API's (a gateway's or a router's 404), a request
- * the API refuses as malformed (400), a certificate the client refuses, a host name DNS does not know. A
- * pipeline is told at once, not at --timeout. `untilFound`: these say the settings are wrong only until the
- * API has answered for the action; once it has, the endpoint and the ids are right, and such an error is a
- * blip (a gateway's stray 404, a server behind the name with a bad certificate), as it is for the daemon.
+ * the API refuses as malformed (400), a certificate the client refuses, a host name DNS does not know, a
+ * proxy variable that is no URL. A pipeline is told at once, not at --timeout. `untilFound`: these say the
+ * settings are wrong only until the API has answered for the action; once it has, the endpoint and the ids
+ * are right, and such an error is a blip (a gateway's stray 404, a server behind the name with a bad
+ * certificate), as it is for the daemon. `inEnvironment`: what to mend is not in the watch file.
  */
-const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; untilFound?: true }>> = {
+const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; untilFound?: true; inEnvironment?: true }>> = {
   unauthorized: { says: REFUSED, fix: 'check cloud.auth' },
   forbidden: { says: REFUSED, fix: 'check cloud.auth and the account\'s permissions' },
   foreign_not_found: {
@@ -47,6 +48,7 @@ const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; until
     fix: 'check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',
     untilFound: true,
   },
+  proxy: { says: UNREACHED, fix: "a variable of wait's environment, not of the watch file", inEnvironment: true },
 };
 /**
  * What `wait` does not read: it notifies nobody, keeps no state, serves nothing and follows only its own
@@ -86,8 +88,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
     if (verdict === null) {
-      const { says, fix } = HOPELESS[status.errorKind ?? 'other'] ?? { says: REFUSED, fix: 'check the cloud section' };
-      ctx.stderr.write(`ecs-action-watch wait: ${says}: ${printable(status.detail)} (${fix} in ${ctx.configPath})\n`);
+      const { says, fix, inEnvironment } = HOPELESS[status.errorKind ?? 'other'] ?? { says: REFUSED, fix: 'check the cloud section' };
+      ctx.stderr.write(`ecs-action-watch wait: ${says}: ${printable(status.detail)} (${inEnvironment ? fix : `${fix} in ${ctx.configPath}`})\n`);
       return CONFIG_ERROR;
     }
     ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}\n`);
