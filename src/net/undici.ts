@@ -15,5 +15,14 @@ export async function agentClass(): Promise<typeof Agent> {
 
 /** undici's EnvHttpProxyAgent: an Agent that goes through HTTP_PROXY / HTTPS_PROXY except for NO_PROXY. */
 export async function proxyAgentClass(): Promise<typeof EnvHttpProxyAgent> {
-  return (await import('undici/lib/dispatcher/env-http-proxy-agent.js')).default;
+  const [agent, { default: Dispatcher }, { default: api }] = await Promise.all([
+    import('undici/lib/dispatcher/env-http-proxy-agent.js'),
+    import('undici/lib/dispatcher/dispatcher.js'),
+    import('undici/lib/api/index.js'),
+  ]);
+  // The proxy agent opens an https:// origin's tunnel with the proxy client's connect(), a method that
+  // undici's index puts on every dispatcher; without it each request through the proxy failed with
+  // "this[kClient].connect is not a function". (Tests hid it: some of them load the index.)
+  Object.assign(Dispatcher.prototype, api);
+  return agent.default;
 }
