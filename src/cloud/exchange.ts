@@ -10,6 +10,7 @@ import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { errorCode, settingFailure } from '../net/failure.ts';
 import { ProxyVariableError } from '../net/ProxyVariableError.ts';
+import { failedAtProxy, proxyRefusal } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import { redact } from '../net/redact.ts';
@@ -104,14 +105,19 @@ function belowHttpError(
   err: unknown,
   failure: { method: string; url: string; timeoutMs: number; context: string | undefined },
 ): ApiError {
+  const { method, url, context } = failure;
+  // Before the caller's mistakes: undici reports a forwarding proxy's 407 as an invalid argument.
+  const refusal = proxyRefusal(err, url);
+  if (refusal !== undefined) return new ApiError({ kind: refusal.lasting ? 'proxy' : 'network', method, url, detail: refusal.message, cause: err, context });
   const code = errorCode(err);
   if (code !== undefined && CALLER_MISTAKES.has(code)) throw err;
-  const { method, url, context } = failure;
   if (err instanceof RequestTimeoutError || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
     return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${failure.timeoutMs} ms`, cause: err, context });
   }
   let detail = err instanceof Error ? err.message : String(err);
   if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
+  const proxy = failedAtProxy(err, url);
+  if (proxy !== undefined) detail += ` (at the proxy in ${proxy.variable}, not at the cloud)`;
   const kind = err instanceof ProxyVariableError ? 'proxy' : (settingFailure(code) ?? 'network');
   return new ApiError({ kind, method, url, detail, cause: err, context });
 }

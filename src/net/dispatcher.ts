@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici';
+import { PROXY_VARIABLES, proxyVariableName } from './proxy.ts';
 import { ProxyVariableError } from './ProxyVariableError.ts';
 import { agentClass, proxyAgentClass } from './undici.ts';
 
@@ -9,17 +10,10 @@ export interface HttpDispatcherOptions {
   ca?: readonly string[] | undefined;
 }
 
-/** What EnvHttpProxyAgent reads for its proxies, each scheme's lower-case name first (NO_PROXY matters only with one of them). */
-const PROXY_VARIABLES = [
-  ['http_proxy', 'HTTP_PROXY'],
-  ['https_proxy', 'HTTPS_PROXY'],
-] as const;
-
 /** The variable whose proxy EnvHttpProxyAgent would refuse: undici's own words ("Invalid URL") name neither the variable nor the fix. */
 function proxyVariableProblem(): ProxyVariableError | undefined {
-  for (const [lower, upper] of PROXY_VARIABLES) {
-    // As undici reads them: a lower-case variable set at all, even empty, is the one that counts.
-    const name = process.env[lower] !== undefined ? lower : upper;
+  for (const pair of Object.values(PROXY_VARIABLES)) {
+    const name = proxyVariableName(pair);
     const value = process.env[name];
     if (!value) continue;
     const url = URL.parse(value);
@@ -41,7 +35,7 @@ export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Di
   // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
   // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
   const make = async (): Promise<Dispatcher> => {
-    if (!PROXY_VARIABLES.flat().some((name) => process.env[name])) return new (await agentClass())(poolOptions);
+    if (!Object.values(PROXY_VARIABLES).flat().some((name) => process.env[name])) return new (await agentClass())(poolOptions);
     const problem = proxyVariableProblem();
     if (problem !== undefined) throw problem;
     return new (await proxyAgentClass())({ ...poolOptions, requestTls: tls, proxyTls: tls });

@@ -12,9 +12,11 @@ import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { makeCertificates } from '../certificates.ts';
+import { closedPort } from '../net.ts';
 import { Harness, quickAction } from './harness.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const PROXY_PASSWORD = 'Pr0xy-SECRET-pass';
 
 let dir: string;
 let certificates: ReturnType<typeof makeCertificates>;
@@ -35,6 +37,14 @@ async function startProxy({ onTestFinished }: TestContext, proxy: Server): Promi
     return new Promise<void>((resolve) => proxy.close(() => resolve()));
   });
   return { url: `127.0.0.1:${(proxy.address() as AddressInfo).port}`, seen };
+}
+
+/** A proxy that asks for `u` / PROXY_PASSWORD (407 without them). */
+function proxyWithLogin(): Server {
+  const proxy = createProxy(createServer());
+  const expected = `Basic ${Buffer.from(`u:${PROXY_PASSWORD}`).toString('base64')}`;
+  Object.assign(proxy, { authenticate: (req: IncomingMessage) => req.headers['proxy-authorization'] === expected });
+  return proxy;
 }
 
 async function harness({ onTestFinished }: TestContext): Promise<Harness> {
@@ -72,5 +82,69 @@ describe.concurrent('through a proxy', () => {
     expect(hooks.received.map((hook) => hook.body)).toEqual([expect.objectContaining({ type: 'ecs.action.succeeded' })]);
     const tunnels = new Set(proxy.seen);
     expect(tunnels).toEqual(new Set([`CONNECT ${new URL(h.simulator.url).host}`, `CONNECT ${new URL(hooks.url).host}`]));
+  });
+
+  it.for([
+    ['without a user and password', '', /the proxy in HTTPS_PROXY asks for a user and password: write them into its URL, http:\/\/user:password@host:port \(407 Proxy Authentication Required\)/],
+    ['with a wrong password', 'u:wrong-pass@', /the proxy in HTTPS_PROXY refused the user and password in its URL: correct them .* \(407 Proxy Authentication Required\)/],
+  ] as const)('wait exits 2 at once when the proxy refuses it %s (a 407 to the tunnel), naming the variable, not the watch file', async ([, login, says], context) => {
+    const h = await harness(context);
+    const proxy = await startProxy(context, proxyWithLogin());
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([], { cloud: cloud() }));
+    const wait = ['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'];
+
+    const started = performance.now();
+    const r = await cli(h, wait, { HTTPS_PROXY: `http://${login}${proxy.url}` });
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → proxy not usable: /);
+    expect(r.stderr).toMatch(says);
+    expect(r.stderr).toMatch(/\(a variable of wait's environment, not of the watch file\)\n$/);
+    expect(r.stderr).not.toContain('wrong-pass');
+
+    const fixed = await cli(h, wait, { HTTPS_PROXY: `http://u:${PROXY_PASSWORD}@${proxy.url}` });
+    expect(fixed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: reboot: /) });
+  });
+
+  it('wait exits 2 at once for a forwarding proxy\'s 407 to an http:// cloud, naming HTTP_PROXY', async (context) => {
+    const h = await Harness.start();
+    context.onTestFinished(() => h.close());
+    const proxy = await startProxy(context, proxyWithLogin());
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([]));
+    const r = await cli(h, ['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { HTTP_PROXY: `http://${proxy.url}` });
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET http:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → proxy not usable: the proxy in HTTP_PROXY asks for a user and password: .* \(407 Proxy Authentication Required\) \(a variable of wait's environment, not of the watch file\)\n$/,
+    );
+  });
+
+  it('says a proxy that refuses the tunnel to the cloud refuses it (403), and what to do, rather than a network error', async (context) => {
+    const h = await harness(context);
+    const denying = createServer();
+    denying.on('connect', (_req, socket) => socket.end('HTTP/1.1 403 Forbidden\r\ncontent-length: 0\r\n\r\n'));
+    const proxy = await startProxy(context, denying);
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([action], { cloud: cloud() }));
+    const r = await cli(h, ['check', '--json', '--config', path], { https_proxy: `http://${proxy.url}` });
+    expect(r.code).toBe(1);
+    const [row] = JSON.parse(r.stdout) as Array<{ lastError: string }>;
+    expect(row!.lastError).toMatch(
+      /→ proxy not usable: the proxy in https_proxy refused to open a way to 127\.0\.0\.1:\d+ \(403 Forbidden\): have the proxy allow that host and port, or add the host to NO_PROXY if it is reached without the proxy$/,
+    );
+  });
+
+  it('names the proxy, not the receiver, when it is the proxy that refuses the connection', async (context) => {
+    const h = await Harness.start();
+    context.onTestFinished(() => h.close());
+    const port = await closedPort();
+    const path = await h.writeConfig(h.yaml([]));
+    const r = await cli(h, ['notify-test', '--notifier', 'chat', '--config', path], { HTTP_PROXY: `http://127.0.0.1:${port}` });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`POST ${h.hooks.url} failed: connection refused by the proxy in HTTP_PROXY (127.0.0.1:${port})`);
   });
 });

@@ -8,6 +8,7 @@ import { credentialsIn, redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
+import { failedAtProxy, proxyRefusal } from '../../net/proxy.ts';
 import { renderWebhookBody } from '../render.ts';
 import { renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
@@ -124,7 +125,10 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       return `timed out: no answer from ${endpoint} within ${config.timeout} ms`;
     }
     if (cancel.aborted) return 'aborted before an answer came';
-    const network = describeNetworkFailure(code, endpoint);
+    const refusal = proxyRefusal(err, target.href);
+    if (refusal !== undefined) return `failed: ${refusal.message}`;
+    const proxy = failedAtProxy(err, target.href);
+    const network = describeNetworkFailure(code, proxy === undefined ? endpoint : `the proxy in ${proxy.variable} (${proxy.address})`);
     if (network) return `failed: ${network}`;
     const message = err instanceof Error ? err.message : String(err);
     return `failed: ${redact(message, secrets)}${code ? ` (${code})` : ''}`;

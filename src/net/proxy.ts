@@ -1,0 +1,80 @@
+// The proxy of the environment (HTTPS_PROXY, HTTP_PROXY) as undici uses it, and what to say when a request
+// fails at the proxy rather than at the server it was for: undici's words ("Proxy response (403) !== 200
+// when HTTP Tunneling", "connect ECONNREFUSED <the proxy's address>") name neither the variable nor the fix,
+// and a failure described with the server's address sends the operator to a server that is fine.
+import { isIP } from 'node:net';
+import { STATUS_CODES } from 'node:http';
+
+/** What EnvHttpProxyAgent reads for its proxies, each scheme's lower-case name first (NO_PROXY matters only with one of them). */
+export const PROXY_VARIABLES = {
+  http: ['http_proxy', 'HTTP_PROXY'],
+  https: ['https_proxy', 'HTTPS_PROXY'],
+} as const;
+
+/** The one of a scheme's two variables that undici reads: the lower-case one when it is set at all, even empty. */
+export function proxyVariableName([lower, upper]: readonly [string, string]): string {
+  return process.env[lower] !== undefined ? lower : upper;
+}
+
+/** The variable whose proxy a request to `url` goes through (unless NO_PROXY exempts its host); https:// falls back to the http one, as in undici. */
+function proxyVariableFor(url: URL): string | undefined {
+  const http = proxyVariableName(PROXY_VARIABLES.http);
+  const https = proxyVariableName(PROXY_VARIABLES.https);
+  const name = url.protocol === 'https:' && process.env[https] ? https : http;
+  return process.env[name] ? name : undefined;
+}
+
+// undici's errors for a proxy that answered no: a 407 to a request it was to forward (http://), and any
+// status but 200 to the CONNECT that opens an https:// tunnel.
+const FORWARD_REFUSED = /^Proxy Authentication Required \((407)\)$/;
+const TUNNEL_REFUSED = /^Proxy response \((\d{3})\) !== 200 when HTTP Tunneling$/;
+
+export interface ProxyRefusal {
+  message: string;
+  /** A 4xx: the proxy's settings or ours, the same at every attempt; a 5xx is the proxy's way to the server failing for now. */
+  lasting: boolean;
+}
+
+/** What the proxy's refusal of a request to `url` means and what to do, never with the proxy's password; undefined when `err` is none. */
+export function proxyRefusal(err: unknown, url: string): ProxyRefusal | undefined {
+  const message = err instanceof Error ? err.message : '';
+  const status = Number((FORWARD_REFUSED.exec(message) ?? TUNNEL_REFUSED.exec(message))?.[1]);
+  const target = URL.parse(url);
+  if (!status || target === null) return undefined;
+  const variable = proxyVariableFor(target) ?? 'HTTPS_PROXY or HTTP_PROXY';
+  const answered = `${status} ${STATUS_CODES[status] ?? ''}`.trim();
+  if (status === 407) {
+    const withLogin = URL.parse(process.env[variable] ?? '')?.username;
+    const fix = withLogin
+      ? 'refused the user and password in its URL: correct them (a : @ / or % in them written %3A %40 %2F %25)'
+      : 'asks for a user and password: write them into its URL, http://user:password@host:port';
+    return { message: `the proxy in ${variable} ${fix} (${answered})`, lasting: true };
+  }
+  const to = `${target.hostname}:${target.port || (target.protocol === 'https:' ? '443' : '80')}`;
+  return status >= 500
+    ? { message: `the proxy in ${variable} could not reach ${to} (${answered})`, lasting: false }
+    : {
+        message: `the proxy in ${variable} refused to open a way to ${to} (${answered}): have the proxy allow that host and port, or add the host to NO_PROXY if it is reached without the proxy`,
+        lasting: true,
+      };
+}
+
+/**
+ * Where `err`, a socket failure (a refused connection, a reset) of a request to `url`, happened when that
+ * was at the proxy rather than at the server: the proxy's variable and the address that failed. Undefined when
+ * its address and port are not the proxy's, or when that cannot be told (a proxy named by a host name on
+ * the port the server has too).
+ */
+export function failedAtProxy(err: unknown, url: string): { variable: string; address: string } | undefined {
+  const target = URL.parse(url);
+  const variable = target === null ? undefined : proxyVariableFor(target);
+  const proxy = variable === undefined ? null : URL.parse(process.env[variable]!);
+  if (proxy === null || typeof err !== 'object' || err === null || !('port' in err) || !('address' in err)) return undefined;
+  const proxyPort = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
+  const targetPort = Number(target!.port || (target!.protocol === 'https:' ? 443 : 80));
+  const proxyHost = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
+  if (err.port !== proxyPort || typeof err.address !== 'string') return undefined;
+  const atProxy = isIP(proxyHost) !== 0 ? err.address === proxyHost : proxyPort !== targetPort;
+  if (!atProxy) return undefined;
+  return { variable: variable!, address: `${isIP(err.address) === 6 ? `[${err.address}]` : err.address}:${proxyPort}` };
+}
