@@ -36,6 +36,10 @@ export class Daemon {
   /** The watch file as last seen: at first, as it was when it was loaded for the start. */
   #seen: FileSignature | null;
   #watchTimer: NodeJS.Timeout | null = null;
+  /** A look at the file is running (its timer has fired and the look or its reload has not ended). */
+  #looking = false;
+  /** SIGHUP asked for the file to be read again: the next look reloads it even if it has not changed. */
+  #reloadAsked = false;
   /** The watches of the last file that held still, whose settings a reload may not change until its file holds. */
   readonly #hold: TargetHold;
   /**
@@ -121,24 +125,44 @@ export class Daemon {
   }
 
   /**
-   * Looks at the file's metadata RELOAD_INTERVAL_MS after the last look (and its reload) ended: one reload
-   * at a time, however long one waits for the file to stop changing.
+   * SIGHUP, the usual "read your configuration again" (`systemctl reload`, `kill -HUP`): the file is read and
+   * applied at once, even if it has not changed, and with it what it names (a renewed `cloud.tls.caFile`),
+   * rather than at the next edit. Left to its default, the signal would end the daemon without a word.
    */
-  #watchFile(): void {
+  reloadAsked(): void {
+    if (this.#closing) return;
+    this.#log.info({ config: this.#ctx.configPath }, 'SIGHUP: reading the watch file again now (environment variables are read only at start: a changed one needs a restart)');
+    this.#reloadAsked = true;
+    // A look that is running takes it up when its reload is over; before the start, the first look does.
+    if (this.#watchTimer !== null && !this.#looking) {
+      clearTimeout(this.#watchTimer);
+      this.#watchFile(0);
+    }
+  }
+
+  /**
+   * Looks at the file's metadata `delayMs` (RELOAD_INTERVAL_MS) after the last look (and its reload) ended:
+   * one reload at a time, however long one waits for the file to stop changing.
+   */
+  #watchFile(delayMs = RELOAD_INTERVAL_MS): void {
     this.#watchTimer = setTimeout(() => {
+      this.#looking = true;
       this.#reloading = this.#lookAtFile()
         // A reload that throws must not end the looks: every later change would be ignored.
         .catch((err: unknown) => this.#log.error({ err }, 'reloading the watch file failed'))
         .finally(() => {
-          if (!this.#closing) this.#watchFile();
+          this.#looking = false;
+          if (!this.#closing) this.#watchFile(this.#reloadAsked ? 0 : RELOAD_INTERVAL_MS);
         });
-    }, RELOAD_INTERVAL_MS);
+    }, delayMs);
   }
 
   async #lookAtFile(): Promise<void> {
     const now = await fileSignature(this.#ctx.configPath);
     if (this.#closing) return;
-    if (!sameSignature(now, this.#seen)) await this.#reload(now);
+    const asked = this.#reloadAsked;
+    this.#reloadAsked = false;
+    if (asked || !sameSignature(now, this.#seen)) await this.#reload(now);
     // Not when a later version was refused (invalid): the one the running configuration came from is gone.
     else if (this.#unconfirmed && sameSignature(now, this.#unconfirmed.version)) this.#confirm(this.#unconfirmed);
   }

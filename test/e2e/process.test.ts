@@ -4,9 +4,12 @@ import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
+import { copyFileSync, mkdtempSync } from 'node:fs';
+import { join } from 'node:path';
 import { request } from 'undici';
 import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
 import { closedPort } from '../net.ts';
+import { makeCertificates } from '../certificates.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -174,4 +177,28 @@ it('refuses a second daemon on the same state file, naming the first one', async
     child.kill('SIGTERM');
   }
   expect(await exited).toBe(0);
+});
+
+it('reads the watch file again at a SIGHUP, and what it names (a renewed CA file), rather than ending without a word', async () => {
+  const [ca, renewed] = [1, 2].map(() => makeCertificates(mkdtempSync(join(h.dir, 'ca-'))).caFile);
+  const caFile = join(h.dir, 'ca.pem');
+  copyFileSync(ca!, caFile);
+  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }], { cloud: `  tls: { caFile: ${caFile} }` }));
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const until = async (text: string) => {
+    const giveUpAt = Date.now() + 10_000;
+    while (!out.stdout.includes(text) && Date.now() < giveUpAt && child.exitCode === null && child.signalCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  };
+  await until('"msg":"started"');
+  copyFileSync(renewed!, caFile);
+  child.kill('SIGHUP');
+  await until('"msg":"watch file reloaded"');
+  expect(child.signalCode, out.stdout + out.stderr).toBeNull();
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
+  const messages = out.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { msg: string }).msg);
+  expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/^SIGHUP: reading the watch file again now/), 'watch file reloaded', 'stopped']));
+  expect(out.stderr).toBe('');
 });

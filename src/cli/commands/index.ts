@@ -11,7 +11,7 @@ export const DEFAULT_SIMULATOR_PORT = 8774;
  */
 export const commands: Record<string, Command> = {
   run: {
-    summary: 'the daemon: poll on the schedule, notify, reload the file on change',
+    summary: 'the daemon: poll on the schedule, notify, reload the file on change or at SIGHUP',
     usage: 'run [--config FILE] [--until-done]',
     exits: '0 after SIGTERM/SIGINT and a clean stop; 2 the file is invalid at start, or the state file must be fixed first; 1 any other failure; with --until-done: 0 every watch succeeded, 1 any other outcome or stopped by a signal first, 3 a notification was given up',
     logsTo: 'stdout',

@@ -32,6 +32,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   // The daemon's parts are loaded only for it: `--help` and the one-shot commands do without them.
   const [{ Daemon }, logger] = await Promise.all([import('../daemon.ts'), ctx.logger()]);
   const daemon = new Daemon(ctx, config, logger, loaded);
+  const onHangup = () => daemon.reloadAsked();
+  process.on('SIGHUP', onHangup);
   try {
     await daemon.start();
     return ctx.options['until-done'] ? await daemon.untilDone() : await daemon.untilStopped();
@@ -43,6 +45,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!daemon.started && err instanceof StateError && !err.transient) throw new CommandError(err.message, 2, { cause: err });
     throw err;
   } finally {
+    process.off('SIGHUP', onHangup);
     await daemon.close();
   }
 }
