@@ -156,6 +156,18 @@ describe('webhook notifier', () => {
     expect(gone.message).toBe(`webhook chat: POST ${base}/ecs answered 410 Gone`);
   });
 
+  it('gives up on a redirect, which it does not follow, saying where it points without its path', async () => {
+    answer = (_req, res) => {
+      res.writeHead(308, { location: 'https://hooks.example.com/services/T0/B0/s3cr3t-token?x=1' });
+      res.end();
+    };
+    const moved = await failure(webhook().send(failedResize(), attempt()));
+    expect(moved.retryable).toBe(false);
+    expect(moved.message).toBe(
+      `webhook chat: POST ${base}/ecs answered 308 Permanent Redirect (a redirect to https://hooks.example.com/services/…?…, not followed: if that is the receiver meant, put its URL in notifiers.chat.url)`,
+    );
+  });
+
   it('retries when the receiver is down, saying so', async () => {
     const port = await closedPort();
     const err = await failure(webhook({ url: `http://127.0.0.1:${port}/ecs` }).send(failedResize(), attempt()));

@@ -95,7 +95,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
 
       // 408, 429 and 5xx say "not now"; any other answer would be given again to the same request.
       const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
-      const hint = statusCode < 400 ? ' (redirects are not followed)' : '';
+      const hint = statusCode < 400 ? redirectHint(answer['location']) : '';
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
         { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer['retry-after'], Date.now()) : undefined },
@@ -117,6 +117,17 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       throw new DeliveryError(`${prefix}: its template rendered invalid JSON for this notification (${(err as Error).message}); fix notifiers.${name}.template`, { retryable: false });
     }
     return body;
+  }
+
+  /**
+   * Where a redirect points, which is most often the URL meant (https:// for http://, a moved path): it is
+   * not followed, as the body and its signature are for the URL the file names. Shown as any webhook URL
+   * is, without the path that may hold a token.
+   */
+  function redirectHint(location: string | string[] | undefined): string {
+    const to = typeof location === 'string' ? URL.parse(location, target.href) : null;
+    if (to === null) return ' (redirects are not followed)';
+    return ` (a redirect to ${shortUrl(to)}, not followed: if that is the receiver meant, put its URL in notifiers.${name}.url)`;
   }
 
   function describeRequestFailure(err: unknown, cancel: AbortSignal): string {
