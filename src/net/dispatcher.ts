@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { PROXY_VARIABLES, proxyVariableName } from './proxy.ts';
+import { PROXY_VARIABLES, inRanges, noProxyRanges, proxyVariableName } from './proxy.ts';
 import { ProxyVariableError } from './ProxyVariableError.ts';
 import { agentClass, proxyAgentClass } from './undici.ts';
 
@@ -26,7 +26,8 @@ function proxyVariableProblem(): ProxyVariableError | undefined {
 
 /**
  * The connection pool for outgoing HTTP: through the proxy that HTTPS_PROXY / HTTP_PROXY name, except
- * for hosts in NO_PROXY (undici's own reading of them), trusting `ca` on every TLS hop: the server's,
+ * for hosts in NO_PROXY (undici's own reading of them, and its address ranges, which undici leaves out:
+ * ./proxy.ts), trusting `ca` on every TLS hop: the server's,
  * direct or through the proxy's tunnel, and an https:// proxy's own.
  */
 export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
@@ -38,7 +39,20 @@ export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Di
     if (!Object.values(PROXY_VARIABLES).flat().some((name) => process.env[name])) return new (await agentClass())(poolOptions);
     const problem = proxyVariableProblem();
     if (problem !== undefined) throw problem;
-    return new (await proxyAgentClass())({ ...poolOptions, requestTls: tls, proxyTls: tls });
+    const proxied = new (await proxyAgentClass())({ ...poolOptions, requestTls: tls, proxyTls: tls });
+    const ranges = noProxyRanges();
+    if (ranges === undefined) return proxied;
+    const direct = new (await agentClass())(poolOptions);
+    const both = [proxied, direct];
+    return {
+      dispatch: (options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler) => (inRanges(ranges, options.origin!) ? direct : proxied).dispatch(options, handler),
+      close: async () => {
+        await Promise.all(both.map((d) => d.close()));
+      },
+      destroy: async () => {
+        await Promise.all(both.map((d) => d.destroy()));
+      },
+    } as unknown as Dispatcher;
   };
   // Made at the first request, which waits for undici to load (./undici.ts); from then on each request
   // goes to the pool at once.

@@ -2,7 +2,7 @@
 // fails at the proxy rather than at the server it was for: undici's words ("Proxy response (403) !== 200
 // when HTTP Tunneling", "connect ECONNREFUSED <the proxy's address>") name neither the variable nor the fix,
 // and a failure described with the server's address sends the operator to a server that is fine.
-import { isIP } from 'node:net';
+import { BlockList, isIP } from 'node:net';
 import { STATUS_CODES } from 'node:http';
 
 /** What EnvHttpProxyAgent reads for its proxies, each scheme's lower-case name first (NO_PROXY matters only with one of them). */
@@ -22,6 +22,31 @@ function proxyVariableFor(url: URL): string | undefined {
   const https = proxyVariableName(PROXY_VARIABLES.https);
   const name = url.protocol === 'https:' && process.env[https] ? https : http;
   return process.env[name] ? name : undefined;
+}
+
+/**
+ * NO_PROXY's address ranges (`10.0.0.0/8`, `fd00::/8`), which undici does not read (it compares names and
+ * addresses as text): curl, Go and Python take them, and cluster-wide proxy settings (OpenShift's) list the
+ * cluster's networks so. Matched against a URL's host written as an address, as they do; undefined without one.
+ */
+export function noProxyRanges(): BlockList | undefined {
+  const ranges = new BlockList();
+  let any = false;
+  for (const entry of (process.env['no_proxy'] ?? process.env['NO_PROXY'] ?? '').split(/[,\s]/)) {
+    const [, address = '', bits] = /^\[?([\d.a-fA-F:]+)\]?\/(\d{1,3})$/.exec(entry) ?? [];
+    const family = isIP(address);
+    if (family === 0 || Number(bits) > (family === 4 ? 32 : 128)) continue;
+    ranges.addSubnet(address, Number(bits), family === 4 ? 'ipv4' : 'ipv6');
+    any = true;
+  }
+  return any ? ranges : undefined;
+}
+
+/** Whether `origin`'s host is an address in `ranges`. */
+export function inRanges(ranges: BlockList, origin: string | URL): boolean {
+  const host = new URL(origin).hostname.replace(/^\[(.*)\]$/, '$1');
+  const family = isIP(host);
+  return family !== 0 && ranges.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 // undici's errors for a proxy that answered no: a 407 to a request it was to forward (http://), and any

@@ -52,6 +52,33 @@ it.each([
   }
 });
 
+it.each([
+  ['10.0.0.0/8, 127.0.0.0/8', 'direct'],
+  ['fd00::/8,127.0.0.1/32', 'direct'],
+  ['10.0.0.0/8', 'through the proxy'],
+])('reads the address ranges of NO_PROXY (%s), which undici leaves out, for a host written as an address: %s', async (noProxy, way) => {
+  const proxyPort = await closedPort();
+  vi.stubEnv('HTTP_PROXY', `http://127.0.0.1:${proxyPort}`);
+  vi.stubEnv('http_proxy', undefined);
+  vi.stubEnv('NO_PROXY', noProxy);
+  vi.stubEnv('no_proxy', undefined);
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const server = createServer((_req, res) => res.end('direct'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const dispatcher = createHttpDispatcher({ timeout: 2000 });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const answer = requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 2000, keep: 1024, keepError: 1024, drain: 1024 }, []);
+    if (way === 'direct') await expect(answer).resolves.toMatchObject({ status: 200, text: 'direct' });
+    else await expect(answer).rejects.toMatchObject({ code: 'ECONNREFUSED', port: proxyPort });
+  } finally {
+    await dispatcher.close();
+    server.close();
+  }
+});
+
 it('closes a pool that close() found still being made: the request before it is answered, none goes out after it', async () => {
   vi.resetModules();
   const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
