@@ -2,7 +2,7 @@ import { oneLine } from '../net/oneLine.ts';
 
 export const API_ERROR_KINDS = [
   'not_found', 'foreign_not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
-  'invalid_response', 'certificate', 'unknown_host', 'proxy',
+  'invalid_response', 'certificate', 'unknown_host', 'proxy', 'redirect',
 ] as const;
 export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
 
@@ -27,6 +27,8 @@ const RETRYABLE: Record<ApiErrorKind, boolean> = {
   // A proxy variable no process of ours can change: retried all the same, so that a delivery stays owed
   // (not given up) until the daemon is restarted with it mended.
   proxy: true,
+  // Not followed (a credential must not go where the configuration did not say), so given the same again.
+  redirect: false,
 };
 
 /**
@@ -55,7 +57,7 @@ export function kindForStatus(status: number, apiCode?: string): ApiErrorKind {
     case 404: return 'foreign_not_found';
     case 408: return 'timeout';
     case 429: return 'rate_limited';
-    default: return status >= 500 ? 'server' : 'bad_request';
+    default: return status >= 500 ? 'server' : status < 400 ? 'redirect' : 'bad_request';
   }
 }
 

@@ -73,6 +73,7 @@ describe('ApiError', () => {
     [400, 'bad_request', false], [401, 'unauthorized', false], [403, 'forbidden', false], [404, 'foreign_not_found', false],
     [405, 'bad_request', false], [408, 'timeout', true], [409, 'bad_request', false], [429, 'rate_limited', true],
     [500, 'server', true], [502, 'server', true], [503, 'server', true], [504, 'server', true],
+    [301, 'redirect', false], [302, 'redirect', false], [307, 'redirect', false], [308, 'redirect', false],
   ])('status %i is %s, retryable %s', (status, kind, retryable) => {
     expect(kindForStatus(status)).toBe(kind);
     expect(new ApiError({ kind: kindForStatus(status), method: 'GET', url: 'https://h.test/', status }).retryable).toBe(retryable);

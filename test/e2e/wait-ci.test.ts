@@ -3,6 +3,7 @@
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpServer } from 'node:http';
 import { connect, createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -126,6 +127,22 @@ describe.concurrent('wait with settings that reach no cloud', () => {
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(
       /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/nonexistent\.invalid\/v2\.1\/ → host not found: getaddrinfo ENOTFOUND nonexistent\.invalid \(check the host name of cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
+    );
+  });
+
+  it('exits 2 at once for an endpoint that redirects to a login page, saying where it points and what that is', async (context) => {
+    const h = await harness(context);
+    const gateway = createHttpServer((req, res) => {
+      res.writeHead(302, { location: `https://sso.example.com/login?return=${encodeURIComponent(req.url ?? '/')}` });
+      res.end();
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    context.onTestFinished(() => new Promise<void>((resolve) => gateway.close(() => resolve())));
+    const endpoint = `http://127.0.0.1:${(gateway.address() as AddressInfo).port}`;
+    const r = await waitFor(h, await h.writeConfig(h.yaml([], { endpoint })), quickAction());
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: the cloud sends the request elsewhere: last poll failed: GET http:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → 302 Found: redirects to https:\/\/sso\.example\.com\/login \(not followed; .*\) \(a login page is a proxy or gateway asking for a login that wait cannot give; any other address: check cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
     );
   });
 

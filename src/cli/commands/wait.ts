@@ -38,6 +38,11 @@ const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; until
     untilFound: true,
   },
   bad_request: { says: REFUSED, fix: 'check the ids given and cloud.microversion', untilFound: true },
+  redirect: {
+    says: 'the cloud sends the request elsewhere',
+    fix: 'a login page is a proxy or gateway asking for a login that wait cannot give; any other address: check cloud.endpoint (or cloud.auth.identityEndpoint)',
+    untilFound: true,
+  },
   certificate: {
     says: UNREACHED,
     fix: 'an expired certificate is for its server to renew; any other: name the CA that signs it in cloud.tls.caFile, or check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',

@@ -181,6 +181,22 @@ describe('password auth', () => {
     expect(logins()).toHaveLength(3);
   });
 
+  it('says an identity endpoint that redirects (http:// for https://) sends the login elsewhere, not that the credentials were refused', async () => {
+    const identity = createServer((_req, res) => {
+      res.writeHead(301, { location: 'https://iam.example.com/v3/auth/tokens?nocatalog=true' });
+      res.end();
+    });
+    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => identity.close(resolve)));
+    const { strategy, lines } = auth({ identityEndpoint: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3` });
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect(error).toMatchObject({ kind: 'redirect', retryable: false, status: 301 });
+    expect(error.message).toMatch(/→ 301 Moved Permanently: redirects to https:\/\/iam\.example\.com\/v3\/auth\/tokens \(not followed/);
+    expect(lines.filter((l) => l.level === 50)).toEqual([
+      expect.objectContaining({ msg: 'the identity service sends the login elsewhere (not followed): check cloud.auth.identityEndpoint; next attempt in 5 min', retryInMs: REFUSED_BACKOFF_MS.first }),
+    ]);
+  });
+
   it('backs off as long as a 429 from the identity service asks', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     await simulator();

@@ -43,7 +43,8 @@ interface Failure {
 const REFUSED = new Set(['unauthorized', 'forbidden', 'bad_request', 'not_found']);
 
 function backoff(error: ApiError, attempts: number): number {
-  const { first, max } = REFUSED.has(error.kind) ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
+  // A redirect is no refusal of the credentials, but it too answers the same until the settings change.
+  const { first, max } = REFUSED.has(error.kind) || error.kind === 'redirect' ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
   const delay = Math.min(first * 2 ** (attempts - 1), max);
   return Math.max(delay, error.retryAfterMs ?? 0);
 }
@@ -175,8 +176,12 @@ class PasswordAuth implements AuthStrategy {
       const delay = backoff(err, attempts);
       this.#failure = { error: err, retryAt: Date.now() + delay, attempts, passwordVersion };
       const refused = REFUSED.has(err.kind);
-      const what = refused ? 'the identity service refused the credentials' : 'the identity service failed';
-      this.#log[refused ? 'error' : 'warn'](
+      const what = refused
+        ? 'the identity service refused the credentials'
+        : err.kind === 'redirect'
+          ? 'the identity service sends the login elsewhere (not followed): check cloud.auth.identityEndpoint'
+          : 'the identity service failed';
+      this.#log[refused || err.kind === 'redirect' ? 'error' : 'warn'](
         { error: err.message, attempt: attempts, retryInMs: delay },
         `${what}; next attempt in ${inWords(delay)}${refused ? ' or when the password changes' : ''}`,
       );
