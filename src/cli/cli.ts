@@ -118,7 +118,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     values = parsed.values;
     const repeated = repeatedValue(parsed.tokens);
     if (repeated !== undefined) return fail(repeated);
-    level = io.env['LOG_LEVEL'] === undefined ? defaultLogLevel(command) : logLevelFromEnv(io.env);
+    // Set but empty (a chart's or a unit's unset value) counts as unset, as ECS_WATCH_CONFIG does.
+    level = io.env['LOG_LEVEL'] ? logLevelFromEnv(io.env) : defaultLogLevel(command);
   } catch (err) {
     return fail((err as Error).message);
   }

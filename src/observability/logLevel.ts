@@ -5,7 +5,7 @@ const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /** LOG_LEVEL outside the allowed set is refused loudly rather than silently logging at info. */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
-  const level = (env['LOG_LEVEL'] ?? 'info').toLowerCase();
+  const level = (env['LOG_LEVEL'] || 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
     throw new Error(`LOG_LEVEL=${env['LOG_LEVEL']} is not a log level (allowed: ${LOG_LEVELS.join(', ')})`);
   }
