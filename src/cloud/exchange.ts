@@ -167,7 +167,7 @@ export function decode<T>(answer: Answer, schema: z.ZodType<T>, context?: string
   try {
     json = JSON.parse(answer.text);
   } catch {
-    throw invalidResponse(answer, `not JSON: ${excerpt(answer)}`, context);
+    throw invalidResponse(answer, `not JSON: ${unaskedEncoding(answer) ?? excerpt(answer)}`, context);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {
@@ -176,6 +176,16 @@ export function decode<T>(answer: Answer, schema: z.ZodType<T>, context?: string
     throw invalidResponse(answer, `unexpected document (${where}${issue?.message ?? 'invalid'}): ${excerpt(answer)}`, context);
   }
   return parsed.data;
+}
+
+/**
+ * An encoding the answer came in: no request of ours asks for one, so it is something on the way (a proxy
+ * that compresses), and its bytes read as text would only be garbage in the message.
+ */
+function unaskedEncoding(answer: Answer): string | undefined {
+  const encoding = answer.headers['content-encoding'];
+  if (typeof encoding !== 'string' || encoding === '' || encoding.toLowerCase() === 'identity') return undefined;
+  return `encoded as ${oneLine(encoding, 40)}, which the request did not ask for: a proxy or gateway on the way compresses answers; have it pass them on as they are`;
 }
 
 /** The start of an answer's body on one line, for an error message. */

@@ -2,6 +2,7 @@
 // which a MockAgent does not reproduce.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError } from '../../src/cloud/ApiError.ts';
 import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
@@ -39,6 +40,10 @@ beforeAll(async () => {
       // A gateway that quotes the request it refused, credentials and all.
       case `${BASE}/os-instance-actions/echo-error`:
         return json(400, JSON.stringify({ badRequest: { code: 400, message: `bad request: X-Auth-Token ${String(req.headers['x-auth-token'])}` } }));
+      // A proxy on the way that compresses what nobody asked it to.
+      case `${BASE}/os-instance-actions/gzipped`:
+        res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+        return res.end(gzipSync(ACTION_DOC));
       case `${BASE}/os-instance-actions/echo-page`:
         return json(200, `<html>your token: ${String(req.headers['x-auth-token'])}</html>`);
       default:
@@ -74,6 +79,16 @@ describe('a redirect', () => {
   it('is not followed, and the error says where it points', async () => {
     const err = await apiError(client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'moved' }));
     expect(err.message).toBe(`GET ${origin}${BASE}/os-instance-actions/moved → 301 Moved Permanently: redirects to https://ecs.example.com${BASE}/os-instance-actions/moved (not followed; if that is the endpoint meant, put it in the configuration)`);
+  });
+});
+
+describe('an answer compressed though the request asked for no encoding', () => {
+  it('says so, and who compresses it, rather than quoting the compressed bytes as text', async () => {
+    const err = await apiError(client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'gzipped' }));
+    expect(err).toMatchObject({ kind: 'invalid_response', retryable: true });
+    expect(err.message).toBe(
+      `GET ${origin}${BASE}/os-instance-actions/gzipped → 200 invalid response: not JSON: encoded as gzip, which the request did not ask for: a proxy or gateway on the way compresses answers; have it pass them on as they are`,
+    );
   });
 });
 
