@@ -25,12 +25,12 @@ import {
 } from './schemas.ts';
 
 export interface ServerRef {
-  projectId: string;
-  serverId: string;
+  readonly projectId: string;
+  readonly serverId: string;
 }
 
 export interface ActionRef extends ServerRef {
-  requestId: string;
+  readonly requestId: string;
 }
 
 /**
@@ -41,7 +41,8 @@ export interface EcsClient {
   /**
    * 404 is an ApiError of kind `not_found` only when the API itself says so (early in a create: "not
    * scheduled yet"). `previous`, what an earlier call returned for the same action, is returned as it is
-   * when the answer is the same: a poll that sees no change neither parses nor checks it again.
+   * when the answer is the same: a poll that sees no change neither parses nor checks it again. The URL is
+   * kept for `ref` (a watch's target) while it lives: its ids must not change.
    */
   getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction>;
   /** null when the API itself answers that the server does not exist; any other 404 is an ApiError. */
@@ -58,7 +59,7 @@ export interface EcsClient {
   /**
    * A job of Huawei Cloud / OTC's native ECS API (GET {service root}/v1/{project}/jobs/{job}), outside
    * Nova and its microversions. A job the API does not know (Common.0011) is an ApiError of kind `not_found`.
-   * `previous` as for getInstanceAction.
+   * `previous` and `ref` as for getInstanceAction.
    */
   getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob>;
   /**
@@ -125,6 +126,11 @@ class HttpEcsClient implements EcsClient {
   readonly #digests = new WeakMap<object, string | null>();
   /** One copy of the strings instance actions repeat, for the answers the watches keep. */
   readonly #sharedStrings = new SharedStrings();
+  /**
+   * The URL each watch's document is polled at, by the watch's reference, made at its first poll: made at
+   * every poll, it was three encodeURIComponent and a new string to build, and to flatten again in undici.
+   */
+  readonly #polledUrls = new WeakMap<object, string>();
   /** The headers of a compute request at the microversion, once it is known: one object for every request. */
   #computeHeaders: Readonly<Record<string, string>> | undefined;
 
@@ -153,7 +159,7 @@ class HttpEcsClient implements EcsClient {
   }
 
   async getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction> {
-    const url = actionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, ref.requestId);
+    const url = this.#polledUrls.get(ref) ?? this.#polledUrl(ref, actionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, ref.requestId));
     const action = await this.#reread(url, signal, instanceActionDocumentSchema, instanceActionOf, previous);
     if (action !== previous) this.#sharedStrings.shareAction(action, ref);
     return action;
@@ -192,7 +198,7 @@ class HttpEcsClient implements EcsClient {
   }
 
   async getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob> {
-    const url = jobUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.jobId);
+    const url = this.#polledUrls.get(ref) ?? this.#polledUrl(ref, jobUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.jobId));
     return this.#reread(url, signal, jobSchema, itself, previous, false);
   }
 
@@ -247,6 +253,11 @@ class HttpEcsClient implements EcsClient {
       signal: this.#closed.signal,
       shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
     });
+  }
+
+  #polledUrl(ref: object, url: string): string {
+    this.#polledUrls.set(ref, url);
+    return url;
   }
 
   /** The compute endpoint from the token catalog, while no endpoint is configured or found (looked up until found). */
