@@ -127,8 +127,8 @@ class HttpEcsClient implements EcsClient {
   /** One copy of the strings instance actions repeat, for the answers the watches keep. */
   readonly #sharedStrings = new SharedStrings();
   /**
-   * The URL each watch's document is polled at, by the watch's reference, made at its first poll: made at
-   * every poll, it was three encodeURIComponent and a new string to build, and to flatten again in undici.
+   * The URL each watch's document is polled at (#reread), by the watch's reference, made at its first poll:
+   * made at every poll, it was three encodeURIComponent and a new string to build, and to flatten again.
    */
   readonly #polledUrls = new WeakMap<object, string>();
   /** The headers of a compute request at the microversion, once it is known: one object for every request. */
@@ -158,11 +158,8 @@ class HttpEcsClient implements EcsClient {
     }
   }
 
-  async getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction> {
-    const url = this.#polledUrls.get(ref) ?? this.#polledUrl(ref, actionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, ref.requestId));
-    const action = await this.#reread(url, signal, instanceActionDocumentSchema, instanceActionOf, previous);
-    if (action !== previous) this.#sharedStrings.shareAction(action, ref);
-    return action;
+  getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction> {
+    return this.#reread(INSTANCE_ACTION, ref, signal, previous);
   }
 
   async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null> {
@@ -197,9 +194,8 @@ class HttpEcsClient implements EcsClient {
     return (await this.#document(url, signal, migrationListSchema)).migrations;
   }
 
-  async getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob> {
-    const url = this.#polledUrls.get(ref) ?? this.#polledUrl(ref, jobUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.jobId));
-    return this.#reread(url, signal, jobSchema, itself, previous, false);
+  getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob> {
+    return this.#reread(JOB, ref, signal, previous);
   }
 
   microversion(): Promise<string | null> {
@@ -301,15 +297,9 @@ class HttpEcsClient implements EcsClient {
    * A document polled again and again: `previous` is returned when the answer's text is the one it was
    * read from, or when the answer reads as a document equal to it (a restart, keys in another order).
    */
-  async #reread<D, T extends object>(
-    url: string,
-    signal: AbortSignal | undefined,
-    schema: z.ZodType<D>,
-    pick: (document: D) => T,
-    previous: T | null | undefined,
-    withMicroversion = true,
-  ): Promise<T> {
-    const answer = await this.#get(url, signal, withMicroversion);
+  async #reread<R extends object, D, T extends object>(polled: Polled<R, D, T>, ref: R, signal: AbortSignal | undefined, previous: T | null | undefined): Promise<T> {
+    const url = this.#polledUrls.get(ref) ?? this.#polledUrl(ref, polled.url(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref));
+    const answer = await this.#get(url, signal, polled.withMicroversion);
     if (!isSuccess(answer.status)) throw httpError(answer);
     // A digest only for a document this client has read before: the watch's next read decodes once more
     // and keeps one from then on. A first read, and a document from the state (a restart, or `check` beside
@@ -319,9 +309,10 @@ class HttpEcsClient implements EcsClient {
     // A cut-off text could equal the whole text of an earlier answer: no digest for it (decode refuses it).
     const digest = answer.truncated || known === undefined ? undefined : hash('sha256', answer.text, 'base64');
     if (previous != null && digest !== undefined && digest === known) return previous;
-    const found = pick(decode(answer, schema));
+    const found = polled.pick(decode(answer, polled.schema));
     const kept = previous != null && isDeepStrictEqual(previous, found) ? previous : found;
     this.#digests.set(kept, digest ?? null);
+    if (kept !== previous) polled.adopt?.(this.#sharedStrings, kept, ref);
     return kept;
   }
 
@@ -374,8 +365,33 @@ class HttpEcsClient implements EcsClient {
   }
 }
 
-const instanceActionOf = (document: z.output<typeof instanceActionDocumentSchema>) => document.instanceAction;
-const itself = <T>(document: T) => document;
+/** What #reread needs to know of a document that watches poll again and again. */
+interface Polled<R, D, T> {
+  /** Where it is, under the compute endpoint. */
+  url(endpoint: string, ref: R): string;
+  schema: z.ZodType<D>;
+  /** The document in the answer's JSON. */
+  pick(document: D): T;
+  /** Nova's documents are read at the microversion; Huawei's native ones (jobs) know none. */
+  withMicroversion: boolean;
+  /** Takes in a document just read, once it is known not to be the previous one. */
+  adopt?(strings: SharedStrings, document: T, ref: R): void;
+}
+
+const INSTANCE_ACTION: Polled<ActionRef, z.output<typeof instanceActionDocumentSchema>, InstanceAction> = {
+  url: (endpoint, ref) => actionUrl(endpoint, ref.projectId, ref.serverId, ref.requestId),
+  schema: instanceActionDocumentSchema,
+  pick: (document) => document.instanceAction,
+  withMicroversion: true,
+  adopt: (strings, action, ref) => strings.shareAction(action, ref),
+};
+
+const JOB: Polled<JobRef, EcsJob, EcsJob> = {
+  url: (endpoint, ref) => jobUrl(endpoint, ref.projectId, ref.jobId),
+  schema: jobSchema,
+  pick: (job) => job,
+  withMicroversion: false,
+};
 
 function isEmpty(headers: Record<string, string>): boolean {
   for (const _ in headers) return false;
