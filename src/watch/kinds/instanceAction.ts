@@ -64,10 +64,27 @@ export function actionKey(ref: Pick<WatchRef, 'projectId' | 'serverId' | 'reques
   return `${ref.projectId}/${ref.serverId}/${ref.requestId}`;
 }
 
+/**
+ * Reads what the verdict asks for, one read at a time: the action; once its events have finished the
+ * server, then the action again (read after the server, so that no step can start and end unseen
+ * between the two); the server's action list or its migration records only where they can change
+ * the outcome. The common poll is one request, and the finishing one three.
+ */
 async function poll(p: Poll): Promise<PollResult> {
-  const { record } = p;
-  const { seen, verdict } = await observe(p);
-  if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
+  const { target, record } = p;
+  const memory = memoryOf(record);
+  const lastAction = record.instanceAction;
+  let seen: Observations = { ...NOTHING_READ, action: await observeAction(p) };
+  for (let reads = 1; ; reads += 1) {
+    if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
+    const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, memory, lastAction, ...seen });
+    if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict);
+    seen = await read(p, verdict.next, seen, memory);
+  }
+}
+
+/** Keeps in the record what the poll saw, and says what it concluded. */
+function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict): PollResult {
   const changed = keepChanges(record, {
     ...toRecordFields(verdict.memory),
     ...(seen.action.kind === 'found' ? { instanceAction: seen.action.action } : {}),
@@ -83,24 +100,6 @@ async function poll(p: Poll): Promise<PollResult> {
       : undefined,
   };
   return verdict.final ? { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra } : { final: false, reason: verdict.reason, ...extra };
-}
-
-/**
- * Reads what the verdict asks for, one read at a time: the action; once its events have finished the
- * server, then the action again (read after the server, so that no step can start and end unseen
- * between the two); the server's action list or its migration records only where they can change
- * the outcome. The common poll is one request, and the finishing one three.
- */
-async function observe(p: Poll): Promise<{ seen: Observations; verdict: Verdict }> {
-  const { target, record } = p;
-  const memory = memoryOf(record);
-  const lastAction = record.instanceAction;
-  let seen: Observations = { ...NOTHING_READ, action: await observeAction(p) };
-  for (let reads = 1; ; reads += 1) {
-    const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, memory, lastAction, ...seen });
-    if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL || p.cancelled()) return { seen, verdict };
-    seen = await read(p, verdict.next, seen, memory);
-  }
 }
 
 async function read(p: Poll, next: Read, seen: Observations, memory: WatchMemory): Promise<Observations> {
