@@ -1,6 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { PROXY_VARIABLES, inRanges, noProxyRanges, proxyVariableName } from './proxy.ts';
-import { ProxyVariableError } from './ProxyVariableError.ts';
+import { PROXY_VARIABLES, inRanges, noProxyRanges, proxyVariableProblem } from './proxy.ts';
 import { agentClass, proxyAgentClass } from './undici.ts';
 
 export interface HttpDispatcherOptions {
@@ -10,25 +9,11 @@ export interface HttpDispatcherOptions {
   ca?: readonly string[] | undefined;
 }
 
-/** The variable whose proxy EnvHttpProxyAgent would refuse: undici's own words ("Invalid URL") name neither the variable nor the fix. */
-function proxyVariableProblem(): ProxyVariableError | undefined {
-  for (const pair of Object.values(PROXY_VARIABLES)) {
-    const name = proxyVariableName(pair);
-    const value = process.env[name];
-    if (!value) continue;
-    const url = URL.parse(value);
-    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
-      return new ProxyVariableError(name);
-    }
-  }
-  return undefined;
-}
-
 /**
  * The connection pool for outgoing HTTP: through the proxy that HTTPS_PROXY / HTTP_PROXY name, except
  * for hosts in NO_PROXY (undici's own reading of them, and its address ranges, which undici leaves out:
- * ./proxy.ts), trusting `ca` on every TLS hop: the server's,
- * direct or through the proxy's tunnel, and an https:// proxy's own.
+ * ./proxy.ts), trusting `ca` on every TLS hop: the server's, direct or through the proxy's tunnel, and an
+ * https:// proxy's own.
  */
 export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
   const tls = ca === undefined ? {} : { ca: [...ca] };

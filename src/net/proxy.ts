@@ -4,6 +4,7 @@
 // and a failure described with the server's address sends the operator to a server that is fine.
 import { BlockList, isIP } from 'node:net';
 import { STATUS_CODES } from 'node:http';
+import { ProxyVariableError } from './ProxyVariableError.ts';
 
 /** What EnvHttpProxyAgent reads for its proxies, each scheme's lower-case name first (NO_PROXY matters only with one of them). */
 export const PROXY_VARIABLES = {
@@ -12,8 +13,22 @@ export const PROXY_VARIABLES = {
 } as const;
 
 /** The one of a scheme's two variables that undici reads: the lower-case one when it is set at all, even empty. */
-export function proxyVariableName([lower, upper]: readonly [string, string]): string {
+function proxyVariableName([lower, upper]: readonly [string, string]): string {
   return process.env[lower] !== undefined ? lower : upper;
+}
+
+/** The variable whose proxy EnvHttpProxyAgent would refuse: undici's own words ("Invalid URL") name neither the variable nor the fix. */
+export function proxyVariableProblem(): ProxyVariableError | undefined {
+  for (const pair of Object.values(PROXY_VARIABLES)) {
+    const name = proxyVariableName(pair);
+    const value = process.env[name];
+    if (!value) continue;
+    const url = URL.parse(value);
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
+      return new ProxyVariableError(name);
+    }
+  }
+  return undefined;
 }
 
 /** The variable whose proxy a request to `url` goes through (unless NO_PROXY exempts its host); https:// falls back to the http one, as in undici. */
