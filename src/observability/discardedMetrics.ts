@@ -3,6 +3,7 @@ import type { Metrics } from './metrics.ts';
 const nothing = () => undefined;
 const counter = { inc: nothing };
 const timer = { startTimer: () => () => 0 };
+const histogram = { observe: nothing };
 const gauge = { set: nothing, setToCurrentTime: nothing };
 
 /**
@@ -14,7 +15,7 @@ export function discardedMetrics(): Metrics {
     polls: counter,
     pollErrors: counter,
     lastSuccessfulPoll: gauge,
-    pollDuration: timer,
+    pollDuration: histogram,
     verdicts: counter,
     watches: gauge,
     trackedServers: gauge,

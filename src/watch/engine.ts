@@ -367,9 +367,9 @@ export class WatchEngine {
     if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
     const kind = kindOf(target);
     const poll = new WatchPoll(target, record, this.#pollServices);
-    const stopTimer = this.#o.metrics.pollDuration.startTimer();
+    const started = performance.now();
     const result = await kind.poll(poll);
-    stopTimer();
+    this.#o.metrics.pollDuration.observe((performance.now() - started) / 1000);
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
