@@ -22,7 +22,11 @@ export type Lookup = 'found' | 'not_found' | 'error';
 
 /** The lookup memory after one poll's answer; computed from the memory before the poll, so one poll counts once. */
 export function rememberLookup<M extends LookupMemory>(previous: M, seen: Lookup, now: number): M {
-  if (seen === 'found') return { ...previous, everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 };
+  if (seen === 'found') {
+    // Nearly every poll finds again what it found before: the memory as it was, not a copy of it.
+    if (previous.everFound && previous.firstNotFoundAt === null && previous.notFoundAnswers === 0) return previous;
+    return { ...previous, everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 };
+  }
   if (seen === 'not_found' && !previous.everFound) {
     return { ...previous, firstNotFoundAt: previous.firstNotFoundAt ?? new Date(now).toISOString(), notFoundAnswers: previous.notFoundAnswers + 1 };
   }

@@ -28,20 +28,16 @@ export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFoun
 
 /**
  * The memory after one poll's answers. Pure, and computed from the memory as it was before the poll,
- * so that a poll reading the action twice still counts one answer.
+ * so that a poll reading the action twice still counts one answer. A poll that changes nothing (nearly
+ * every one) gets the memory given back, not a copy.
  */
 export function remember(previous: WatchMemory, seen: Observations, now: number): WatchMemory {
   const looked = rememberLookup(previous, seen.action.kind, now);
-  // Never the memory given: a poll judges each of its reads against the memory from before the poll.
-  const next = looked === previous ? { ...previous } : looked;
-  if (seen.server.kind === 'gone') {
-    next.serverGoneSince = previous.serverGoneSince ?? new Date(now).toISOString();
-    next.serverGoneAnswers = previous.serverGoneAnswers + 1;
-  } else if (seen.server.kind === 'found') {
-    next.serverGoneSince = null;
-    next.serverGoneAnswers = 0;
-  }
-  if (seen.migrations.kind === 'refused') next.migrationsReadable = false;
-  else if (seen.migrations.kind === 'read') next.migrationsReadable = true;
-  return next;
+  const server = seen.server.kind;
+  const serverGoneSince = server === 'gone' ? (previous.serverGoneSince ?? new Date(now).toISOString()) : server === 'found' ? null : previous.serverGoneSince;
+  const serverGoneAnswers = server === 'gone' ? previous.serverGoneAnswers + 1 : server === 'found' ? 0 : previous.serverGoneAnswers;
+  const migrations = seen.migrations.kind;
+  const migrationsReadable = migrations === 'refused' ? false : migrations === 'read' ? true : previous.migrationsReadable;
+  const same = serverGoneSince === previous.serverGoneSince && serverGoneAnswers === previous.serverGoneAnswers && migrationsReadable === previous.migrationsReadable;
+  return same ? looked : { ...looked, serverGoneSince, serverGoneAnswers, migrationsReadable };
 }

@@ -86,7 +86,7 @@ const pending = pendingJudgement<Read>;
 export function decide(input: VerdictInput): Verdict {
   const memory = remember(input.memory, input, input.now);
   const judged = judge(input, memory);
-  const readFailed = [input.action, input.server, input.actions, input.migrations].some((o) => o.kind === 'error');
+  const readFailed = input.action.kind === 'error' || input.server.kind === 'error' || input.actions.kind === 'error' || input.migrations.kind === 'error';
   const action = input.action.kind === 'found' ? input.action.action : null;
   const evidence = action ?? input.lastAction;
   return withDeadline(
@@ -114,8 +114,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   const name = action.action;
   const isDelete = name === 'delete';
   if (events !== undefined) {
-    const running = events.filter((e) => e.finish_time === null).map((e) => e.event);
-    if (running.length) return pending(`${name}: ${running.join(', ')} running`);
+    const running = runningEvents(events);
+    if (running !== null) return pending(`${name}: ${running} running`);
     // A delete is the one action Nova records without events (a local delete: compute host down,
     // server shelved-offloaded); anything else without events has not started a step yet.
     if (events.length === 0 && !isDelete) return pending(`${name}: no event started yet`);
@@ -318,6 +318,13 @@ export function newerActions(list: InstanceActionSummary[], action: InstanceActi
   if (index !== -1) return list.slice(0, index);
   const start = novaTimeMs(action.start_time);
   return start === null ? [] : list.filter((a) => (novaTimeMs(a.start_time) ?? -Infinity) > start);
+}
+
+/** The names of the events not finished, `a, b`, null for none; asked at every poll of a running action. */
+function runningEvents(events: InstanceActionEvent[]): string | null {
+  let names: string | null = null;
+  for (const e of events) if (e.finish_time === null) names = names === null ? e.event : `${names}, ${e.event}`;
+  return names;
 }
 
 function eventsFinished(action: InstanceAction): boolean {

@@ -85,11 +85,10 @@ async function poll(p: Poll): Promise<PollResult> {
 
 /** Keeps in the record what the poll saw, and says what it concluded. */
 function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict): PollResult {
-  const changed = keepChanges(record, {
-    ...toRecordFields(verdict.memory),
-    ...(seen.action.kind === 'found' ? { instanceAction: seen.action.action } : {}),
-    ...(seen.server.kind === 'found' ? { server: seen.server.server.info } : {}),
-  });
+  const found: Partial<ActionWatchRecord> = toRecordFields(verdict.memory);
+  if (seen.action.kind === 'found') found.instanceAction = seen.action.action;
+  if (seen.server.kind === 'found') found.server = seen.server.server.info;
+  const changed = keepChanges(record, found);
   const extra = {
     pollFailed: verdict.pollFailed,
     readError: lastReadError(seen),
@@ -156,6 +155,9 @@ async function observeMigrations(p: Poll): Promise<MigrationsObservation> {
 
 /** The message of this poll's failed read, if one failed. */
 function lastReadError(seen: Observations): string | null {
-  const failed = [seen.migrations, seen.actions, seen.server, seen.action].find((o) => o.kind === 'error');
-  return failed?.kind === 'error' ? failed.message : null;
+  return errorOf(seen.migrations) ?? errorOf(seen.actions) ?? errorOf(seen.server) ?? errorOf(seen.action);
+}
+
+function errorOf(observation: ActionObservation | ServerObservation | ActionListObservation | MigrationsObservation): string | null {
+  return observation.kind === 'error' ? observation.message : null;
 }
