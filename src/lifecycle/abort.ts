@@ -82,24 +82,27 @@ export function abortListeners(signal: AbortSignal): SignalListeners {
  * to, in use or not: a listener that reached a request's handler after the request had ended dragged the
  * handler, its answer and the whole poll awaiting it into the old generation, to wait there for a full
  * collection (docs/performance.md, for what it cost). The listener in the slots therefore reaches `listener`
- * only through a cell, emptied when listening stops.
+ * only through the variable `heard` of its closure, emptied when listening stops.
  */
 export function listenForAbort(signals: readonly (AbortSignal | undefined)[], listener: AbortListener): () => void {
   for (const signal of signals) signal?.throwIfAborted();
-  const cell: { listener: AbortListener | null } = { listener };
+  let heard: AbortListener | null = listener;
   const relay: AbortListener = (reason) => {
-    const heard = cell.listener;
+    const called = heard;
     stop();
-    heard?.(reason);
+    called?.(reason);
   };
-  const registries = signals.map((signal) => (signal === undefined ? undefined : abortListeners(signal)));
-  const slots = registries.map((listeners) => listeners?.add(relay) ?? -1);
+  const slots: number[] = [];
+  for (const signal of signals) slots.push(signal === undefined ? -1 : abortListeners(signal).add(relay));
   // Once only: a slot given back twice would be handed to two listeners. An aborted signal's listeners
-  // are forgotten with it, so giving a slot back to them changes nothing.
+  // are forgotten with it (listenersOf has them no more), and its slot with them.
   function stop(): void {
-    if (cell.listener === null) return;
-    cell.listener = null;
-    for (let i = 0; i < registries.length; i++) registries[i]?.delete(slots[i]!);
+    if (heard === null) return;
+    heard = null;
+    for (let i = 0; i < signals.length; i++) {
+      const signal = signals[i];
+      if (signal !== undefined) listenersOf.get(signal)?.delete(slots[i]!);
+    }
   }
   return stop;
 }
