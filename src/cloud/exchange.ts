@@ -9,7 +9,6 @@ import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { errorCode, settingFailure } from '../net/failure.ts';
-import { ProxyVariableError } from '../net/ProxyVariableError.ts';
 import { failedAtProxy, proxyRefusal } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
@@ -118,8 +117,7 @@ function belowHttpError(
   if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
   const proxy = failedAtProxy(err, url);
   if (proxy !== undefined) detail += ` (at the proxy in ${proxy.variable}, not at the cloud)`;
-  const kind = err instanceof ProxyVariableError ? 'proxy' : (settingFailure(code) ?? 'network');
-  return new ApiError({ kind, method, url, detail, cause: err, context });
+  return new ApiError({ kind: settingFailure(code) ?? 'network', method, url, detail, cause: err, context });
 }
 
 /** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */

@@ -75,8 +75,13 @@ export interface ProxyRefusal {
   lasting: boolean;
 }
 
-/** What the proxy's refusal of a request to `url` means and what to do, never with the proxy's password; undefined when `err` is none. */
+/**
+ * What the proxy's refusal of a request to `url` (or a proxy variable that is no URL) means and what to do,
+ * never with the proxy's password; undefined when `err` is neither.
+ */
 export function proxyRefusal(err: unknown, url: string): ProxyRefusal | undefined {
+  // Not the proxy's answer but ours: its variable is no URL, and no request could go out (./dispatcher.ts).
+  if (err instanceof ProxyVariableError) return { message: err.message, lasting: true };
   const message = err instanceof Error ? err.message : '';
   const status = Number((FORWARD_REFUSED.exec(message) ?? TUNNEL_REFUSED.exec(message))?.[1]);
   const target = URL.parse(url);
