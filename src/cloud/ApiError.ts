@@ -2,7 +2,7 @@ import { oneLine } from '../net/oneLine.ts';
 
 export const API_ERROR_KINDS = [
   'not_found', 'foreign_not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
-  'invalid_response', 'certificate', 'unknown_host', 'proxy', 'redirect',
+  'invalid_response', 'certificate', 'unknown_host', 'proxy', 'redirect', 'gateway',
 ] as const;
 export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
 
@@ -29,6 +29,8 @@ const RETRYABLE: Record<ApiErrorKind, boolean> = {
   proxy: true,
   // Not followed (a credential must not go where the configuration did not say), so given the same again.
   redirect: false,
+  // An HTML page refusing a request (a firewall's rule, a gateway's login) refuses it again: as a 403.
+  gateway: false,
 };
 
 /**

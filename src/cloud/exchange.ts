@@ -6,8 +6,9 @@ import { STATUS_CODES } from 'node:http';
 import type { Dispatcher } from 'undici';
 import { RequestTimeoutError, requestText } from '../net/requestText.ts';
 import type { z } from 'zod';
-import { ApiError, THROTTLED_CODE, kindForStatus } from './ApiError.ts';
+import { ApiError, THROTTLED_CODE, kindForStatus, type ApiErrorKind } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
+import { htmlPage } from './errors/htmlPage.ts';
 import { errorCode, settingFailure } from '../net/failure.ts';
 import { failedAtProxy, proxyRefusal } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
@@ -120,17 +121,23 @@ function belowHttpError(
   return new ApiError({ kind: settingFailure(code) ?? 'network', method, url, detail, cause: err, context });
 }
 
+// Refusals that, as an HTML page, come from something in front of the API: the credentials, the policy
+// or the ids are not what to check then. (A 404 page is a wrong path, `foreign_not_found` as it is.)
+const REFUSALS = new Set<ApiErrorKind>(['unauthorized', 'forbidden', 'bad_request']);
+
 /** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */
 export function httpError(answer: Answer, context?: string): ApiError {
   const api = apiMessageFromText(answer.text) ?? redirectMessage(answer);
+  const kind = kindForStatus(answer.status, api?.code);
+  const page = api === undefined && REFUSALS.has(kind) ? htmlPage(answer) : undefined;
   return new ApiError({
-    kind: kindForStatus(answer.status, api?.code),
+    kind: page === undefined ? kind : 'gateway',
     method: answer.method,
     url: answer.url,
     status: answer.status,
     statusText: answer.statusText,
     apiCode: api?.code,
-    apiMessage: api?.message,
+    apiMessage: page === undefined ? api?.message : `an HTML page${page.title === undefined ? '' : ` ("${page.title}")`}, not the API's answer: something in front of the API (a firewall, gateway or proxy) refused the request`,
     retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
     context,
   });

@@ -38,7 +38,12 @@ export type FaultSpec =
    * 404 from Nova's URL router for a path it does not know (e.g. a project id that is not hex), before
    * any resource lookup: webob's error as JSON to a client that accepts JSON, as nova-api 26 answers.
    */
-  | { readonly kind: 'router-not-found' };
+  | { readonly kind: 'router-not-found' }
+  /**
+   * 403 as an HTML page, from a web application firewall in front of the API (a rule or an address
+   * block): the request never reached the API, which answers a client that accepts JSON in JSON.
+   */
+  | { readonly kind: 'firewall-refused' };
 
 /** Which requests a fault hits; with neither `route` nor `pathIncludes`, every request does. */
 export interface FaultTarget {
@@ -129,6 +134,13 @@ export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
           error_code: 'APIGW.0308',
           request_id: randomBytes(16).toString('hex'),
         }),
+      };
+    case 'firewall-refused':
+      return {
+        type: 'answer',
+        status: 403,
+        headers: { 'content-type': 'text/html; charset=utf-8' },
+        body: '<!DOCTYPE html>\n<html><head><title>Access Denied</title></head><body><h1>Access Denied</h1><p>Your request was blocked by the web application firewall. Reference #18.4f2e1b17</p></body></html>\n',
       };
     case 'router-not-found':
       return { type: 'answer', status: 404, headers: JSON_TYPE, body: JSON.stringify(routerNotFound()) };

@@ -473,6 +473,7 @@ export class WatchEngine {
     this.#o.metrics.pollErrors.inc({ kind });
     const hint =
       err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)'
+      : err instanceof ApiError && err.kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
       : err instanceof ApiError && err.kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
       : '';
     log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);

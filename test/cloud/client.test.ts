@@ -249,6 +249,29 @@ describe('requests', () => {
     expect(error.message).toContain(shown);
   });
 
+  it.each([
+    [401, { 'content-type': 'text/html' }, '<html><head><title>401 Authorization Required</title></head></html>', '401 Unauthorized: an HTML page ("401 Authorization Required"), not the API\'s answer'],
+    [403, { 'content-type': 'text/html; charset=UTF-8' }, '<html><head>\n<title>\n  Attention Required! | Cloudflare\n</title></head><body>…</body></html>', '403 Forbidden: an HTML page ("Attention Required! | Cloudflare"), not the API\'s answer'],
+    [400, {}, '<!DOCTYPE html><html><body>Request Rejected</body></html>', '400 Bad Request: an HTML page, not the API\'s answer: something in front of the API (a firewall, gateway or proxy) refused the request'],
+  ])('reads a %i that is an HTML page as a refusal by something in front of the API (kind gateway)', async (status, headers, body, shown) => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(status, body, { headers });
+    const error = await apiError(client.getInstanceAction(REF));
+    expect(error).toMatchObject({ kind: 'gateway', retryable: false, status });
+    expect(error.message).toContain(shown);
+  });
+
+  it.each([
+    [401, '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}', 'unauthorized'],
+    [403, '{"forbidden": {"code": 403, "message": "Policy doesn\'t allow os_compute_api:os-instance-actions:show to be performed."}}', 'forbidden'],
+    [403, '{"error_msg": "Incorrect IAM authentication information: ak not exist", "error_code": "APIGW.0301"}', 'forbidden'],
+    [401, 'Authentication required', 'unauthorized'],
+  ])('keeps a %i the API answers in its own words as a refusal of the credentials or the policy', async (status, body, kind) => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(status, body, { headers: { 'content-type': 'text/html' } });
+    expect(await apiError(client.getInstanceAction(REF))).toMatchObject({ kind });
+  });
+
   it('lists the server\'s actions and its migration records', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: `${SERVER_PATH}/os-instance-actions`, method: 'GET' })

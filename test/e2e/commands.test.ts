@@ -180,6 +180,15 @@ describe.concurrent('wait', () => {
     expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId, or set a fixed cloud\.microversion if the 404 is for the version document \/v2\.1\/ in /);
   });
 
+  it('exits 2 at once for an HTML page refusing the request, naming what stands in front of the API rather than cloud.auth', async ({ h }) => {
+    const action = quickAction();
+    h.simulator.injectFault({ kind: 'firewall-refused' }, { pathIncludes: action.requestId, times: 1000 });
+    const r = await wait(h, action);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: something in front of the cloud refused the request: .*403 Forbidden: an HTML page \("Access Denied"\).*\(an HTML page, not the API's answer: check with whoever runs the firewall, gateway or proxy in front of cloud\.endpoint/);
+    expect(r.stderr).not.toContain('check cloud.auth');
+  });
+
   it('waits on through a gateway\'s 404 once the API has answered for the action (a blip, not a wrong endpoint)', async ({ h }) => {
     const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 2500, taskState: 'rebooting' }] });
     h.simulator.addAction(action);

@@ -144,6 +144,22 @@ describe('trap 5: only the API\'s own 404 is "not found"', () => {
   });
 });
 
+describe('a refusal that is an HTML page', () => {
+  it('is a poll error of kind gateway that points at what is in front of the API, not at cloud.auth', async () => {
+    await harness();
+    const ids = newIds();
+    h.simulator.injectFault({ kind: 'firewall-refused' }, { route: 'action', times: 1000 });
+    const app = await h.app(h.yaml([{ ...ids, name: 'behind a firewall' }]));
+    const [status] = await app.engine.pollOnce();
+    expect(status).toMatchObject({ pollFailed: true, state: 'pending', errorKind: 'gateway' });
+    const warning = h.logs.lines().find((l) => l['level'] === 40 && String(l['error']).includes('403'));
+    expect(warning?.['error']).toContain('403 Forbidden: an HTML page ("Access Denied"), not the API\'s answer: something in front of the API (a firewall, gateway or proxy) refused the request');
+    expect(String(warning?.['msg'])).toContain('check with whoever runs the firewall, gateway or proxy in front of it');
+    expect(String(warning?.['msg'])).not.toContain('(check cloud.auth)');
+    expect(await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_errors_total')).toContain('ecs_action_watch_poll_errors_total{kind="gateway"} 1');
+  });
+});
+
 describe('trap 6: events []', () => {
   it('a delete recorded without events (a local delete) whose server is gone is a success; a reboot without events waits', async () => {
     await harness();
@@ -192,6 +208,18 @@ describe('trap 7: a rolled-back live migration', () => {
     await advance(app, 15_000);
     expect(outcomes(h)).toEqual(['success']);
     expect(reasons(h)[0]).toMatch(/result not verifiable without os-migrations \(admin\) or a comparable event hostId/);
+  });
+
+  it('is judged without os-migrations when a firewall refuses that path with its page, as when the policy refuses it', async () => {
+    await harness({ role: 'admin' });
+    const lm = rolledBack();
+    h.simulator.addAction(lm);
+    h.simulator.injectFault({ kind: 'firewall-refused' }, { route: 'migrations', times: 1000 });
+    const app = await h.app(h.yaml([entry(lm)], { cloud: '  microversion: "2.60"' }));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/result not verifiable without os-migrations \(admin\) or a comparable event hostId/);
+    expect(h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.status)).toEqual([403]);
   });
 
   it('a completed one is a success, only once its record says so', async () => {

@@ -56,6 +56,17 @@ describe('404s that are not the API\'s own', () => {
     expect((await get(actionUrl(sim.url, requestId))).status).toBe(200);
   });
 
+  it('firewall-refused answers 403 with an HTML page, as a firewall in front of the API would', async () => {
+    const sim = await start();
+    const requestId = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'stop', steps: [] });
+    sim.injectFault({ kind: 'firewall-refused' }, { route: 'action' });
+    const answer = await get(actionUrl(sim.url, requestId));
+    expect(answer.status).toBe(403);
+    expect(answer.headers.get('content-type')).toBe('text/html; charset=utf-8');
+    expect(answer.text).toMatch(/^<!DOCTYPE html>\n<html><head><title>Access Denied<\/title>/);
+    expect((await get(actionUrl(sim.url, requestId))).status).toBe(200);
+  });
+
   it('a server blip is Nova\'s own itemNotFound naming the server', async () => {
     const sim = await start();
     sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });

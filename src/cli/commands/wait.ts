@@ -38,6 +38,11 @@ const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; until
     untilFound: true,
   },
   bad_request: { says: REFUSED, fix: 'check the ids given and cloud.microversion', untilFound: true },
+  gateway: {
+    says: 'something in front of the cloud refused the request',
+    fix: "an HTML page, not the API's answer: check with whoever runs the firewall, gateway or proxy in front of cloud.endpoint (or cloud.auth.identityEndpoint)",
+    untilFound: true,
+  },
   redirect: {
     says: 'the cloud sends the request elsewhere',
     fix: 'a login page is a proxy or gateway asking for a login that wait cannot give; any other address: check cloud.endpoint (or cloud.auth.identityEndpoint)',

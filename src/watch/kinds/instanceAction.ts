@@ -19,7 +19,7 @@ type Poll = PollContext<ActionTarget, ActionWatchRecord>;
 /** A poll reads the action, the server, the action again, the action list and the migrations at most. */
 const MAX_READS_PER_POLL = 5;
 /** Answers to GET /os-migrations that will not change for these credentials. */
-const MIGRATIONS_REFUSED = new Set<ApiError['kind']>(['forbidden', 'not_found', 'foreign_not_found', 'bad_request']);
+const MIGRATIONS_REFUSED = new Set<ApiError['kind']>(['forbidden', 'not_found', 'foreign_not_found', 'bad_request', 'gateway']);
 
 export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord> = {
   key: (ref) => actionKey(ref as WatchRef),

@@ -9,7 +9,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../src/cloud/ApiError.ts';
 import type { PasswordAuthConfig } from '../../../src/cloud/auth/password/config.ts';
 import { tokenRequestBody, tokensUrl } from '../../../src/cloud/auth/password/keystone.ts';
-import { MIN_FORCED_RENEWAL_MS, REFUSED_BACKOFF_MS } from '../../../src/cloud/auth/password/password.ts';
+import { MIN_FORCED_RENEWAL_MS, REFUSED_BACKOFF_MS, TRANSIENT_BACKOFF_MS } from '../../../src/cloud/auth/password/password.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import type { AuthStrategy } from '../../../src/cloud/auth/types.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
@@ -194,6 +194,25 @@ describe('password auth', () => {
     expect(error.message).toMatch(/→ 301 Moved Permanently: redirects to https:\/\/iam\.example\.com\/v3\/auth\/tokens \(not followed/);
     expect(lines.filter((l) => l.level === 50)).toEqual([
       expect.objectContaining({ msg: 'the identity service sends the login elsewhere (not followed): check cloud.auth.identityEndpoint; next attempt in 5 min', retryInMs: REFUSED_BACKOFF_MS.first }),
+    ]);
+  });
+
+  it('says an HTML page refusing the login comes from something in front of the identity service, and tries again as for a failure that passes', async () => {
+    const identity = createServer((_req, res) => {
+      res.writeHead(403, { 'content-type': 'text/html' });
+      res.end('<html><head><title>Request Rejected</title></head><body>The requested URL was rejected.</body></html>');
+    });
+    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => identity.close(resolve)));
+    const { strategy, lines } = auth({ identityEndpoint: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3` });
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect(error).toMatchObject({ kind: 'gateway', retryable: false, status: 403 });
+    expect(error.message).toMatch(/→ 403 Forbidden: an HTML page \("Request Rejected"\), not the API's answer/);
+    expect(lines.filter((l) => l.level === 50)).toEqual([
+      expect.objectContaining({
+        msg: 'something in front of the identity service refused the login (an HTML page, not its answer): check with whoever runs the firewall, gateway or proxy there; next attempt in 2 s',
+        retryInMs: TRANSIENT_BACKOFF_MS.first,
+      }),
     ]);
   });
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { untilAborted } from '../../../lifecycle/abort.ts';
-import { ApiError } from '../../ApiError.ts';
+import { ApiError, type ApiErrorKind } from '../../ApiError.ts';
 import type { Catalog } from '../../catalog.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess } from '../../exchange.ts';
 import { Credential } from '../credential.ts';
@@ -41,6 +41,16 @@ interface Failure {
 }
 
 const REFUSED = new Set(['unauthorized', 'forbidden', 'bad_request', 'not_found']);
+
+/**
+ * Failed logins, other than a refusal of the credentials, that someone has to mend. A gateway's page is
+ * tried again as often as a failure that passes: the login never reached the identity service (no account
+ * to lock), and whoever mends the gateway edits nothing the daemon would see.
+ */
+const NEEDS_SOMEONE: Partial<Record<ApiErrorKind, string>> = {
+  redirect: 'the identity service sends the login elsewhere (not followed): check cloud.auth.identityEndpoint',
+  gateway: 'something in front of the identity service refused the login (an HTML page, not its answer): check with whoever runs the firewall, gateway or proxy there',
+};
 
 function backoff(error: ApiError, attempts: number): number {
   // A redirect is no refusal of the credentials, but it too answers the same until the settings change.
@@ -176,14 +186,10 @@ class PasswordAuth implements AuthStrategy {
       const delay = backoff(err, attempts);
       this.#failure = { error: err, retryAt: Date.now() + delay, attempts, passwordVersion };
       const refused = REFUSED.has(err.kind);
-      const what = refused
-        ? 'the identity service refused the credentials'
-        : err.kind === 'redirect'
-          ? 'the identity service sends the login elsewhere (not followed): check cloud.auth.identityEndpoint'
-          : 'the identity service failed';
-      this.#log[refused || err.kind === 'redirect' ? 'error' : 'warn'](
+      const lasting = refused ? 'the identity service refused the credentials' : NEEDS_SOMEONE[err.kind];
+      this.#log[lasting === undefined ? 'warn' : 'error'](
         { error: err.message, attempt: attempts, retryInMs: delay },
-        `${what}; next attempt in ${inWords(delay)}${refused ? ' or when the password changes' : ''}`,
+        `${lasting ?? 'the identity service failed'}; next attempt in ${inWords(delay)}${refused ? ' or when the password changes' : ''}`,
       );
       throw err;
     }
