@@ -417,6 +417,11 @@ describe.concurrent('errors that stop a command', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^ecs-action-watch run: state file .*state\.json: is not valid JSON: .*move it aside to start afresh/);
     expect(r.stderr).not.toMatch(/\n\s+at /);
+    // The log says why too, before its `stopping`, for whoever reads only the JSON lines.
+    const log = h.logs.lines();
+    const fatal = log.findIndex((line) => line['level'] === 'fatal');
+    expect(log[fatal]).toMatchObject({ msg: 'the daemon cannot start; stopping', error: expect.stringMatching(/^state file .*state\.json: is not valid JSON: /) as string });
+    expect(log.findIndex((line) => line['msg'] === 'stopping')).toBeGreaterThan(fatal);
   });
 
   it('exits 2 for a state.path that names a folder', async ({ h }) => {

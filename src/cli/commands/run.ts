@@ -40,6 +40,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   } catch (err) {
     // Stopped while still starting (waiting for the state lock): a clean stop, not a failure.
     if (ctx.signal.aborted && !daemon.started) return 0;
+    // In the log as well as on stderr, before the log's `stopping`: a collector that keeps only the JSON
+    // lines, or alerts on the log's errors, keeps why the daemon ended.
+    logger.fatal({ error: (err as Error).message }, `the daemon cannot ${daemon.started ? 'go on' : 'start'}; stopping`);
     // As for an invalid file: a supervisor that restarts on failure (systemd's RestartPreventExitStatus=2)
     // should not restart every few seconds into a state file that someone has to fix first.
     if (!daemon.started && err instanceof StateError && !err.transient) throw new CommandError(err.message, 2, { cause: err });
