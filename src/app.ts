@@ -112,6 +112,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
+    metrics.setCloudClockSource(() => client.clock.measuredMs);
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
     store.onSaveFailed(() => metrics.recordStateSaveFailure());
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));

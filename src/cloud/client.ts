@@ -17,6 +17,7 @@ import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
 import { PLAIN_HEADERS, computeHeaders } from './headers.ts';
 import { SharedStrings } from './sharedStrings.ts';
+import { CloudClock } from './cloudClock.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
 import { credentialsIn } from '../net/redact.ts';
 import {
@@ -68,6 +69,8 @@ export interface EcsClient {
    * without a version header (at 2.1 a deleted server's actions are 404 and non-admins see no events).
    */
   microversion(): Promise<string | null>;
+  /** How far the cloud's clock is ahead of this host's, from its answers (cloudClock.ts). */
+  readonly clock: CloudClock;
   /** Idempotent; cancels requests in flight. */
   close(): Promise<void>;
 }
@@ -126,6 +129,7 @@ class HttpEcsClient implements EcsClient {
   readonly #digests = new WeakMap<object, string | null>();
   /** One copy of the strings instance actions repeat, for the answers the watches keep. */
   readonly #sharedStrings = new SharedStrings();
+  readonly clock: CloudClock;
   /**
    * The URL each watch's document is polled at (#reread), by the watch's reference, made at its first poll:
    * made at every poll, it was three encodeURIComponent and a new string to build, and to flatten again.
@@ -146,6 +150,7 @@ class HttpEcsClient implements EcsClient {
     this.#ownDispatcher = deps.dispatcher === undefined ? createHttpDispatcher({ timeout: config.timeout, ca: deps.ca }) : undefined;
     this.#dispatcher = deps.dispatcher ?? this.#ownDispatcher!;
     this.#limiter = new RateLimiter(deps.rateLimit, this.#logger);
+    this.clock = new CloudClock(this.#logger);
     this.#auth = createAuth(config.auth, {
       logger: this.#logger,
       dispatcher: this.#dispatcher,
@@ -325,6 +330,7 @@ class HttpEcsClient implements EcsClient {
     const headers = !withMicroversion ? PLAIN_HEADERS : (this.#computeHeaders ?? (await this.#discoveredHeaders(callerSignal)));
     const sent = await this.#auth.headers({ method: 'GET', url, headers }, callerSignal);
     const answer = await this.#send(url, headers, sent, callerSignal);
+    this.clock.observe(answer.headers['date'], Date.now());
     if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
     this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
     return this.#send(url, headers, await this.#auth.headers({ method: 'GET', url, headers }, callerSignal), callerSignal);

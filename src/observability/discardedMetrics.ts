@@ -23,6 +23,7 @@ export function discardedMetrics(): Metrics {
     notifications: counter,
     deliveryDuration: timer,
     setDeliverySource: nothing,
+    setCloudClockSource: nothing,
     recordStateWrite: nothing,
     recordStateSaveFailure: nothing,
     recordConfigLoad: nothing,

@@ -31,6 +31,8 @@ export interface Metrics {
   deliveryDuration: Pick<Histogram<'notifier'>, 'startTimer'>;
   /** The running app's outbox; replaced when a reload rebuilds the app. */
   setDeliverySource(source: () => DeliveryCounts): void;
+  /** The running app's client's measure of the cloud's clock (ms ahead of this host's; undefined before one). */
+  setCloudClockSource(source: () => number | undefined): void;
   /** One durable write of the state, of `bytes`, to its journal or its snapshot. */
   recordStateWrite(bytes: number, file: StateFileKind): void;
   /** A save of the state that failed: what it held is not sent until a later one succeeds. */
@@ -56,6 +58,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: PREFIX });
   const registers = [registry];
   let deliverySource: (() => DeliveryCounts) | null = null;
+  let cloudClockSource: (() => number | undefined) | null = null;
 
   const buildInfo = new Gauge({
     name: `${PREFIX}build_info`,
@@ -101,6 +104,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registers,
     collect() {
       this.set(failingSince === null ? 0 : Math.max(0, (Date.now() - failingSince) / 1000));
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}cloud_clock_ahead_seconds`,
+    help: "How far the cloud's clock is ahead of this host's (negative: behind), from the Date of its answers, measured each minute to a second or two; from 30 s apart deadlines and early warnings allow for it",
+    registers,
+    collect() {
+      const ahead = cloudClockSource?.();
+      if (ahead !== undefined) this.set(Math.round(ahead / 1000));
     },
   });
   const configLastLoadTime = new Gauge({
@@ -186,6 +198,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     setDeliverySource(source: () => DeliveryCounts): void {
       deliverySource = source;
+    },
+    setCloudClockSource(source: () => number | undefined): void {
+      cloudClockSource = source;
     },
     recordStateWrite(bytes: number, file: StateFileKind): void {
       stateWrites.inc({ file });

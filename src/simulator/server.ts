@@ -265,7 +265,10 @@ class NovaSimulator implements Simulator {
   }
 
   #send(res: ServerResponse, answer: Omit<ApiResponse, 'body'> & { body: string }): void {
-    res.writeHead(answer.status, { ...answer.headers, 'content-length': String(Buffer.byteLength(answer.body)) });
+    // The Date of the simulator's clock, which stamps its actions: a cloud whose clock is not the client's
+    // (`now` set apart from Date.now) shows it in both, as a real one does (RFC 9110 6.6.1).
+    const date = new Date(this.#now()).toUTCString();
+    res.writeHead(answer.status, { ...answer.headers, date, 'content-length': String(Buffer.byteLength(answer.body)) });
     res.end(answer.body);
   }
 }

@@ -431,7 +431,8 @@ export class WatchEngine {
     const progress = kindOf(record).progress(record);
     if (progress?.subject == null) return;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
-    const reason = warnAfter === null ? null : slowness(progress, Date.now(), warnAfter);
+    // Timed from a start the cloud stamped: now as the cloud's clock has it.
+    const reason = warnAfter === null ? null : slowness(progress, Date.now() + this.#o.client.clock.aheadMs, warnAfter);
     if (reason === null) return;
     const detectedAt = new Date().toISOString();
     record.warning = { reason, detectedAt, deliveries: dictionary() };
@@ -445,7 +446,7 @@ export class WatchEngine {
     const progress = kindOf(record).progress(record);
     if (progress?.subject == null || progress.startedAt === null) return Infinity;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
-    return warnAfter === null ? Infinity : progress.startedAt + warnAfter;
+    return warnAfter === null ? Infinity : progress.startedAt - this.#o.client.clock.aheadMs + warnAfter;
   }
 
   /** A delivery to each notifier the watch names that is told about `event` (an outcome, or `slow`). */

@@ -4,7 +4,7 @@
 import type { EcsJob, EcsSubJob } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { formatDuration } from './format.ts';
-import { judgeNotFound, pending, rememberLookup, withDeadline, type Judgement, type LookupMemory, type Verdict } from './judgement.ts';
+import { judgeNotFound, pending, rememberLookup, withDeadline, type Clock, type Judgement, type LookupMemory, type Verdict } from './judgement.ts';
 
 /** What one read of the job saw. */
 export type JobObservation =
@@ -13,10 +13,7 @@ export type JobObservation =
   | { kind: 'not_found'; answer: string; message: string }
   | { kind: 'error'; message: string };
 
-export interface JobVerdictInput {
-  now: number;
-  trackingSince: number;
-  deadlineMs: number;
+export interface JobVerdictInput extends Clock {
   memory: LookupMemory;
   seen: JobObservation;
 }

@@ -82,6 +82,11 @@ export interface Clock {
   /** When tracking began (epoch ms): the deadline counts from here, across restarts. */
   trackingSince: number;
   deadlineMs: number;
+  /**
+   * How far the cloud's clock is ahead of this host's, as the client measures it (cloudClock.ts; 0 while
+   * within 30 s): `now` and `trackingSince` are this host's times, what finished when the cloud's.
+   */
+  cloudAheadMs?: number;
 }
 
 /**
@@ -101,8 +106,10 @@ export function withDeadline<R, M>(
   memory: M,
 ): Verdict<R, M> {
   const deadlineAt = clock.trackingSince + clock.deadlineMs;
+  const ahead = clock.cloudAheadMs ?? 0;
+  const onThisClock = (cloudTime: number | null) => (cloudTime === null ? null : cloudTime - ahead);
   if (judged.settled) {
-    const { finishedAt } = ends;
+    const finishedAt = onThisClock(ends.finishedAt);
     if (judged.outcome !== 'not_found' && finishedAt !== null && finishedAt > deadlineAt) {
       const late = formatDuration(finishedAt - clock.trackingSince);
       return {
@@ -117,7 +124,7 @@ export function withDeadline<R, M>(
   }
   const pollFailed = readFailed || judged.pollFailed;
   if (clock.now >= deadlineAt) {
-    const finishedAt = judged.confirming ? ends.evidenceFinishedAt : null;
+    const finishedAt = judged.confirming ? onThisClock(ends.evidenceFinishedAt) : null;
     if (finishedAt === null || finishedAt > deadlineAt) {
       const reason =
         finishedAt === null

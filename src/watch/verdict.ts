@@ -3,7 +3,7 @@ import type {
 } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { formatDuration, lastLine } from './format.ts';
-import { judgeNotFound, pending as pendingJudgement, withDeadline, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
+import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { remember, type WatchMemory } from './memory.ts';
 
 /** A non-delete whose server stays gone this long after its events finished ends as a failure. */
@@ -58,10 +58,7 @@ export const NOTHING_READ: Observations = {
   migrations: { kind: 'not_read' },
 };
 
-export interface VerdictInput extends Observations {
-  now: number;
-  trackingSince: number;
-  deadlineMs: number;
+export interface VerdictInput extends Observations, Clock {
   /** The memory as it was before this poll. */
   memory: WatchMemory;
   /** The action document an earlier poll found, if any: evidence when this poll could not read it. */

@@ -126,7 +126,7 @@ describe('metrics', () => {
 
   const rules = resource('PrometheusRule').spec.groups!.flatMap((g) => g.rules!);
 
-  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications and a rejected file', () => {
+  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications, a rejected file and clocks apart', () => {
     expect(rules.map((r) => r.alert)).toEqual([
       'EcsActionWatchDown',
       'EcsActionWatchPollsFailing',
@@ -136,6 +136,7 @@ describe('metrics', () => {
       'EcsActionWatchNotificationsGivenUp',
       'EcsActionWatchStateNotSaved',
       'EcsActionWatchConfigReloadFailed',
+      'EcsActionWatchCloudClockApart',
     ]);
     for (const rule of rules) {
       expect(rule.labels?.['severity'], rule.alert).toMatch(/^(warning|critical)$/);

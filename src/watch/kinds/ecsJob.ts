@@ -64,6 +64,7 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
     now: Date.now(),
     trackingSince: Date.parse(record.trackingSince),
     deadlineMs: target.deadlineMs,
+    cloudAheadMs: p.client.clock.aheadMs,
     memory: { everFound: record.everFound, ...record.observed },
     seen,
   });

@@ -77,7 +77,7 @@ async function poll(p: Poll): Promise<PollResult> {
   let seen: Observations = { ...NOTHING_READ, action: await observeAction(p) };
   for (let reads = 1; ; reads += 1) {
     if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
-    const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, memory, lastAction, ...seen });
+    const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction, ...seen });
     if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict);
     seen = await read(p, verdict.next, seen, memory);
   }

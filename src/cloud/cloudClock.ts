@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import { formatDuration } from '../watch/format.ts';
+
+/** One answer's `Date` a minute is enough to follow a clock that drifts, and costs a poll nothing. */
+const SAMPLE_EVERY_MS = 60_000;
+/**
+ * From this far apart the clocks are told of and allowed for. Below, the difference is left alone: the
+ * header counts whole seconds and an answer takes its time to come, so a measure is good to a second or
+ * two, and a deadline or a warnAfter is minutes; a verdict that moved with every measure would differ
+ * between two daemons watching the same action.
+ */
+export const CLOCKS_APART_MS = 30_000;
+
+/**
+ * How far the cloud's clock is ahead of this host's (behind: negative), from the `Date` header of the
+ * API's answers, which every origin server sends (RFC 9110 6.6.1). The cloud stamps an action's and a
+ * job's times, the host when tracking began and what time it is now: a deadline or an early warning that
+ * compares the two would be off by as much as the clocks are (a host 10 min behind judged a reboot done in
+ * a minute as ended 11 min after tracking began). Said in the log when the clocks are 30 s apart or more,
+ * and again once they agree.
+ */
+export class CloudClock {
+  readonly #log: Logger;
+  #nextSampleAt = -Infinity;
+  #measuredMs: number | undefined;
+  #aheadMs = 0;
+
+  constructor(log: Logger) {
+    this.#log = log;
+  }
+
+  /** An answer's `Date` header, and this host's time when the answer came. */
+  observe(date: string | string[] | undefined, receivedAt: number): void {
+    if (receivedAt < this.#nextSampleAt || typeof date !== 'string') return;
+    const stamped = Date.parse(date);
+    if (Number.isNaN(stamped)) return;
+    this.#nextSampleAt = receivedAt + SAMPLE_EVERY_MS;
+    // The header drops the milliseconds: the middle of its second is the best guess.
+    const measured = stamped + 500 - receivedAt;
+    this.#measuredMs = measured;
+    const apart = Math.abs(measured) >= CLOCKS_APART_MS;
+    if (apart && this.#aheadMs === 0) {
+      this.#log.warn(
+        { cloudClockAheadS: Math.round(measured / 1000) },
+        `the cloud's clock is ${formatDuration(Math.abs(measured))} ${measured > 0 ? 'ahead of' : 'behind'} this host's (the Date of its answers): ` +
+          "deadlines and early warnings allow for it; set this host's time right (NTP), or the cloud's",
+      );
+    } else if (!apart && this.#aheadMs !== 0) {
+      this.#log.info({ cloudClockAheadS: Math.round(measured / 1000) }, "the cloud's clock and this host's agree again");
+    }
+    this.#aheadMs = apart ? measured : 0;
+  }
+
+  /** What to take from a time the cloud stamped to read it on this host's clock: 0 while the clocks are within 30 s. */
+  get aheadMs(): number {
+    return this.#aheadMs;
+  }
+
+  /** The last measure, whether or not it is allowed for; undefined before the first answer with a `Date`. */
+  get measuredMs(): number | undefined {
+    return this.#measuredMs;
+  }
+}

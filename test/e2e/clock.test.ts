@@ -1,0 +1,53 @@
+// A cloud whose clock is not this host's: the simulator stamps its actions and the Date of its answers on
+// a clock 10 min ahead of (or behind) the daemon's, as a host without NTP would see a real cloud.
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { Harness, PROJECT, advance, newIds } from './harness.ts';
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+  vi.useRealTimers();
+});
+
+async function cloudAhead(ms: number): Promise<Harness> {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start({ now: () => Date.now() + ms });
+  return h;
+}
+
+const bodies = () => h.hooks.received.map((r) => r.body as { type: string; outcome: string | null; reason: string });
+
+describe("a cloud whose clock is not this host's", () => {
+  it('judges a reboot done in 2 s a success, not a timeout, when the cloud is 10 min ahead, and says so in the log', async () => {
+    await cloudAhead(600_000);
+    const ids = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 2000 }] });
+    const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 5m' }]));
+    await advance(app, 6000);
+    expect(bodies().map((b) => [b.type, b.outcome])).toEqual([['ecs.action.succeeded', 'success']]);
+    const told = h.logs.lines().find((l) => String(l['msg']).startsWith("the cloud's clock is"));
+    expect(told).toMatchObject({ level: 40, msg: expect.stringMatching(/^the cloud's clock is 10 min( \d s)? ahead of this host's/) as string });
+    expect(await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_cloud_clock_ahead_seconds')).toMatch(/^ecs_action_watch_cloud_clock_ahead_seconds 60\d$/m);
+  });
+
+  it('still ends as a timeout what finished past its deadline on the cloud\'s own clock', async () => {
+    await cloudAhead(600_000);
+    const ids = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 8000 }] });
+    const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 5s' }]));
+    await advance(app, 12_000);
+    expect(bodies().map((b) => b.outcome)).toEqual(['timeout']);
+  });
+
+  it('sends the early warning when the action has run its warnAfter, not at once, when the cloud is 10 min behind', async () => {
+    await cloudAhead(-600_000);
+    const ids = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 25_000 }] });
+    const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    warnAfter: 10s' }]));
+    await advance(app, 8000, 1000);
+    expect(bodies()).toEqual([]);
+    await advance(app, 4000, 1000);
+    expect(bodies().map((b) => b.type)).toEqual(['ecs.action.slow']);
+    expect(bodies()[0]!.reason).toMatch(/^reboot still running 1\d(\.\d)? s after it started \(warnAfter 10 s\)/);
+  });
+});
