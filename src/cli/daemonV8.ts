@@ -37,9 +37,9 @@ const NO_PRETENURING = ['--no-allocation-site-pretenuring'];
  * daemon of 10 watches: a peak of 111 MB against 91 MB, then 98-100 MB resident against 86-91 MB. The CPU
  * per poll at 1,000 and 10,000 watches, and undici alone's CPU per request, did not change beyond the
  * machine's noise. Both flags: with dynamic tiering on, turning tier-up off changes nothing; with it off,
- * V8 recompiles the whole module at once.
+ * V8 recompiles the whole module at once. The one-shot commands have them too (main.ts).
  */
-const WASM_BASELINE_ONLY = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
+export const WASM_BASELINE_ONLY = ['--no-wasm-tier-up', '--no-wasm-dynamic-tiering'];
 
 /**
  * JavaScript is optimised by TurboFan alone, without Maglev, V8's mid-tier compiler, and after 800 calls of

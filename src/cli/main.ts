@@ -2,6 +2,7 @@
 // The entry point: bundled into dist/ecs-action-watch.mjs for the image, run through bin/ by systemd and `npx ecs-action-watch`.
 import { runCli } from './cli.ts';
 import { commands } from './commands/index.ts';
+import { WASM_BASELINE_ONLY } from './daemonV8.ts';
 import { signalExitStatus } from './signals.ts';
 
 // V8's settings for a command that runs in one burst, every command but those that run until stopped
@@ -20,6 +21,11 @@ import { signalExitStatus } from './signals.ts';
 //   s, 118 MB; `check` of 10,000 watches 2.62-2.65 s against 2.66-2.81 s. Maglev stays: without it too,
 //   `validate` of 10,000 watches takes 1.7 times as long (9 interleaved pairs) and `check` of 10,000 took
 //   45-55 % longer.
+// - WebAssembly in V8's baseline compiler only, as for the daemon (daemonV8.ts): a few answers are enough
+//   for V8 to recompile undici's HTTP parser with its optimising compiler, 22 MB of malloc. `check` of an
+//   action whose events have finished reads it, the server, the action again and the migrations: 93.5 MB
+//   at its peak against 71 MB with the flags, as long (6 interleaved runs: 0.23-0.34 against 0.19-0.29 s);
+//   of an action that one read judges, 70 MB either way. `wait` polls on for minutes.
 // - With the compile cache on (bin/ turns it on for the bundle), every function of the command's module and
 //   of the modules it imports is compiled with the module (`--no-lazy`) rather than at its first call, and
 //   V8 is lazy again once they are loaded. Node's compile cache keeps the code V8 made when it compiled a
@@ -32,7 +38,7 @@ import { signalExitStatus } from './signals.ts';
 //   flags, so a chunk that one command loads with its module and another only later is compiled again when
 //   the two alternate (a few small chunks, such as the delivery ids' that `wait` loads with its module and
 //   `check` later); `run` and the one-shot commands refuse each other's anyway (their flags differ).
-const ONE_SHOT_V8_FLAGS = ['--semi-space-growth-factor=1', '--no-turbofan'];
+const ONE_SHOT_V8_FLAGS = ['--semi-space-growth-factor=1', '--no-turbofan', ...WASM_BASELINE_ONLY];
 const [name, ...rest] = process.argv.slice(2);
 const oneShot = name !== undefined && Object.hasOwn(commands, name) && commands[name]!.longRunning !== true && !rest.some((arg) => arg === '--help' || arg === '-h');
 const eagerWhileLoading = oneShot && process.getBuiltinModule('node:module').getCompileCacheDir() !== undefined;
