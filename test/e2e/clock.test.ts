@@ -39,6 +39,17 @@ describe("a cloud whose clock is not this host's", () => {
     expect(bodies().map((b) => b.outcome)).toEqual(['timeout']);
   });
 
+  it('check gives the age of an action by the cloud\'s clock, and says the clocks are apart', async () => {
+    await cloudAhead(600_000);
+    const ids = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 60_000 }] });
+    vi.setSystemTime(Date.now() + 5000);
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([{ ...ids, name: 'web-01' }]))]);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'pending', ageSeconds: expect.toSatisfy((s: number) => s >= 4 && s <= 6) as number })]);
+    expect(h.logs.lines().some((l) => String(l['msg']).startsWith("the cloud's clock is 10 min"))).toBe(true);
+  });
+
   it('sends the early warning when the action has run its warnAfter, not at once, when the cloud is 10 min behind', async () => {
     await cloudAhead(-600_000);
     const ids = newIds();

@@ -40,10 +40,11 @@ export async function run(ctx: CommandContext): Promise<number> {
     const statuses = await app.engine.pollOnce();
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
+    const cloudNow = now + app.client.clock.aheadMs;
     if (ctx.options['json']) {
-      ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, now)), null, 2)}\n`);
+      ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, { now, cloudNow })), null, 2)}\n`);
     } else {
-      ctx.stdout.write(`${table(statuses, { now, started }, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
+      ctx.stdout.write(`${table(statuses, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
       const tracked = Object.values(app.store.tracking.servers);
       if (tracked.length > 0) ctx.stdout.write(`\n${trackingTable(tracked, now)}\n`);
     }
@@ -54,9 +55,18 @@ export async function run(ctx: CommandContext): Promise<number> {
   }
 }
 
-/** Since the action (or job) started, as the API says; before it was ever read, since tracking began. */
-function ageMs(s: WatchStatus, now: number): number {
-  return now - (kindOf(s.record).progress(s.record)?.startedAt ?? Date.parse(s.record.trackingSince));
+/**
+ * Since the action (or job) started, as the API says, on the cloud's clock (`cloudNow`: this host's time
+ * allowing for a cloud clock 30 s or more apart, cloudClock.ts); before it was ever read, since tracking began.
+ */
+function ageMs(s: WatchStatus, { now, cloudNow }: Times): number {
+  const startedAt = kindOf(s.record).progress(s.record)?.startedAt;
+  return startedAt == null ? now - Date.parse(s.record.trackingSince) : cloudNow - startedAt;
+}
+
+interface Times {
+  now: number;
+  cloudNow: number;
 }
 
 /** What went wrong: this poll's error, or why the action failed, timed out or was not found. */
@@ -66,7 +76,7 @@ function lastError(s: WatchStatus): string | null {
 }
 
 /** One watch for scripts: an action as before jobs existed, a job with its `kind`, `jobId` and `job`. */
-function toJson(s: WatchStatus, now: number) {
+function toJson(s: WatchStatus, times: Times) {
   const kind = kindOf(s.record);
   const progress = kind.progress(s.record);
   const { watch, ...documents } = kind.facts(s.record);
@@ -78,7 +88,7 @@ function toJson(s: WatchStatus, now: number) {
     events: progress?.total == null ? null : { done: progress.done, total: progress.total },
     state: s.state,
     pollFailed: s.pollFailed,
-    ageSeconds: Math.round(ageMs(s, now) / 1000),
+    ageSeconds: Math.round(ageMs(s, times) / 1000),
     trackingSince: s.record.trackingSince,
     lastError: lastError(s),
     // When this run of failed polls began, as the daemon's state has it (or at this poll); null when answered.
@@ -106,13 +116,13 @@ function trackingTable(servers: TrackedServerRecord[], now: number): string {
  * The LAST ERROR cell: a poll error the daemon's state shows failing since before this check says for how
  * long, since a watch unanswered for hours is not the blip that one failed poll may be.
  */
-function errorCell(s: WatchStatus, { now, started }: { now: number; started: number }): string {
+function errorCell(s: WatchStatus, { now, started }: Times & { started: number }): string {
   const error = lastError(s) ?? '-';
   const since = s.pollFailed && s.record.failingSince !== null ? Date.parse(s.record.failingSince) : NaN;
   return since < started ? `failing for ${formatAge(now - since)}: ${error}` : error;
 }
 
-function table(statuses: WatchStatus[], times: { now: number; started: number }, colour: boolean, width: number | undefined): string {
+function table(statuses: WatchStatus[], times: Times & { started: number }, colour: boolean, width: number | undefined): string {
   if (statuses.length === 0) return 'no watches in the file';
   const rows = statuses.map((s) => {
     const kind = kindOf(s.record);
@@ -124,7 +134,7 @@ function table(statuses: WatchStatus[], times: { now: number; started: number },
       progress?.subject ?? '-',
       formatEvents(progress),
       s.pollFailed ? 'poll failed' : s.state,
-      formatAge(ageMs(s, times.now)),
+      formatAge(ageMs(s, times)),
       errorCell(s, times),
     ];
   });
