@@ -122,7 +122,8 @@ function belowHttpError(
 }
 
 // Refusals that, as an HTML page, come from something in front of the API: the credentials, the policy
-// or the ids are not what to check then. (A 404 page is a wrong path, `foreign_not_found` as it is.)
+// or the ids are not what to check then. (`bad_request` is every 4xx but 404, 408 and 429; a 404 page is a
+// wrong path, `foreign_not_found` as it is.)
 const REFUSALS = new Set<ApiErrorKind>(['unauthorized', 'forbidden', 'bad_request']);
 
 /** The ApiError for a non-2xx answer, in the API's own words. `context` says what we were doing. */
