@@ -73,16 +73,30 @@ function isAlive(pid: number): boolean {
 
 type Verdict = { kind: 'take-over'; why: string } | { kind: 'in-use' } | { kind: 'wait'; staleInMs: number };
 
-/** What to do about a lock held by `holder`, last refreshed `ageMs` ago. */
-function judge(holder: LockHolder | null, ageMs: number, timing: LockTiming): Verdict {
+/**
+ * A live holder refreshes its lock every `refreshMs`: one seen unchanged for longer than this was not
+ * refreshed when it should have been.
+ */
+const MISSED_REFRESH = 1.5;
+
+/**
+ * What to do about a lock held by `holder`, last refreshed `ageMs` ago by its time and our clock, and seen
+ * unchanged for `unchangedMs` (our monotonic clock, since we first saw it as it is).
+ */
+function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, timing: LockTiming): Verdict {
   if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid && !isAlive(holder.pid)) {
     return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, is gone` };
   }
-  if (ageMs >= timing.staleMs) return { kind: 'take-over', why: `it was last refreshed ${Math.round(ageMs / 1000)} s ago` };
+  if (unchangedMs >= timing.staleMs) return { kind: 'take-over', why: `it went ${Math.round(unchangedMs / 1000)} s without a refresh` };
+  // Its time was set by the holder's clock and is read by ours: another host's clock behind ours, or ours
+  // stepped forward, makes a live lock look old. Its age counts only once it has also missed a refresh.
+  const missedRefresh = unchangedMs >= timing.refreshMs * MISSED_REFRESH;
+  if (ageMs >= timing.staleMs && missedRefresh) return { kind: 'take-over', why: `it was last refreshed ${Math.round(ageMs / 1000)} s ago` };
   // Alive on this host. The same pid as ours is not us: it is an earlier process in a restarted container,
   // or a daemon in another pid namespace; only the refresh can tell, so that case waits.
   if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid) return { kind: 'in-use' };
-  return { kind: 'wait', staleInMs: timing.staleMs - ageMs };
+  const byAge = Math.max(timing.staleMs - ageMs, timing.refreshMs * MISSED_REFRESH - unchangedMs);
+  return { kind: 'wait', staleInMs: Math.min(timing.staleMs - unchangedMs, byAge) };
 }
 
 /** A held lock. `lost` is aborted when another process has taken it over; the holder must then stop. */
@@ -162,6 +176,8 @@ export async function acquireStateLock(
   // A failure is said when the open below fails for want of the folder: why it could not be made.
   const folderFailure = await mkdir(dirname(path), { recursive: true }).then(() => null, (err: unknown) => err);
   let waitingLogged = false;
+  // As the lock was when first seen so (NaN is no time: the first look starts it), by our monotonic clock.
+  let watched = { text: '', mtimeMs: NaN, since: 0 };
   for (;;) {
     signal?.throwIfAborted();
     try {
@@ -183,7 +199,8 @@ export async function acquireStateLock(
       throw stateFailure(statePath, `cannot read its lock file ${path}`, err);
     });
     if (seen === null) continue; // released meanwhile
-    const verdict = judge(seen.holder, Date.now() - seen.mtimeMs, timing);
+    if (watched.text !== seen.text || watched.mtimeMs !== seen.mtimeMs) watched = { text: seen.text, mtimeMs: seen.mtimeMs, since: performance.now() };
+    const verdict = judge(seen.holder, Date.now() - seen.mtimeMs, performance.now() - watched.since, timing);
     if (verdict.kind === 'in-use') {
       throw new StateLockError(
         statePath,
@@ -204,7 +221,8 @@ export async function acquireStateLock(
           `${Math.round(timing.staleMs / 1000)} s without a refresh (only one daemon may use a state file)`,
       );
     }
-    await sleep(Math.max(50, Math.min(verdict.staleInMs, timing.refreshMs)), undefined, { signal });
+    // Looked at four times a refresh: a release is taken up within seconds, and a missed refresh seen soon after.
+    await sleep(Math.max(50, Math.min(verdict.staleInMs, timing.refreshMs / 4)), undefined, { signal });
   }
 }
 

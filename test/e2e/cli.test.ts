@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, rename, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -292,12 +292,10 @@ async function replaceFolderWithFile(path: string): Promise<void> {
 
 describe.concurrent('run: an edit while starting', () => {
   it('applies an edit made while the daemon waits for the state lock, once it runs', async ({ h }) => {
-    // A lock of another host, 28.5 s old: waited for until it goes 30 s without a refresh.
+    // A fresh lock of another host: waited for until that daemon releases it.
     await mkdir(join(h.dir, 'state'), { recursive: true });
     const lock = join(h.dir, 'state', 'state.json.lock');
     await writeFile(lock, `${JSON.stringify({ pid: 1, hostname: 'another-host', startedAt: new Date().toISOString(), instance: 'x' })}\n`);
-    const old = new Date(Date.now() - 28_500);
-    await utimes(lock, old, old);
     const first = { ...newIds(), name: 'pending' };
     const path = await h.writeConfig(h.yaml([first]));
     await whileRunning(h, path, async () => {
@@ -306,6 +304,7 @@ describe.concurrent('run: an edit while starting', () => {
       const added = quickAction();
       h.simulator.addAction(added);
       await writeFile(path, h.yaml([first, added]));
+      await rm(lock);
       await waitFor(() => h.hooks.received.length === 1, 12_000);
     });
   });

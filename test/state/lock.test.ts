@@ -164,6 +164,28 @@ describe('the state lock', () => {
     expect(outcome).toBe('still waiting');
   });
 
+  it('keeps waiting for a live holder on a host whose clock is an hour behind ours (or after ours stepped forward)', async () => {
+    const path = await statePath();
+    await writeHolder(path, { pid: 1, hostname: 'other-node' }, 3_600_000);
+    // Its refreshes, stamped by its clock: an hour old by ours, every one.
+    const refreshing = setInterval(() => {
+      const then = new Date(Date.now() - 3_600_000);
+      void utimes(`${path}.lock`, then, then);
+    }, TIMING.refreshMs);
+    const stop = new AbortController();
+    const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
+    const taken = again.then(async (lock) => (await lock.release(), 'acquired'), () => 'failed');
+    const outcome = await Promise.race([taken, new Promise((r) => setTimeout(r, TIMING.staleMs * 2, 'still waiting'))]);
+    stop.abort();
+    await taken;
+    // Once it stops refreshing, it is taken over all the same.
+    clearInterval(refreshing);
+    const { logger: log, logs } = logger();
+    await acquire(path, log);
+    expect(outcome).toBe('still waiting');
+    expect(logs.text).toMatch(/took over a stale state lock: it was last refreshed 3600 s ago/);
+  });
+
   it('reports the lock as lost when another process took it over', async () => {
     const path = await statePath();
     const { logger: log, logs } = logger();
