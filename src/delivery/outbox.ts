@@ -99,7 +99,7 @@ export class Outbox {
 
   /** Starts an attempt, through the send slots, of each delivery of `deliveries` that is due and unclaimed. */
   #startDue(deliveries: Iterable<DurableDelivery>, now: number): Promise<void>[] {
-    const due = [...deliveries].filter((d) => !this.#claimed.has(d.delivery.id) && notBefore(d.delivery) <= now);
+    const due = [...deliveries].filter((d) => !this.#claimed.has(d.delivery.id) && this.#notBefore(d.delivery, now) <= now);
     // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
     for (const { delivery } of due) this.#claimed.add(delivery.id);
     return due.map((d) => this.#track(this.#slotsOf(d.notifier)(() => this.#attempt(d)).finally(() => this.#released(d))));
@@ -108,7 +108,7 @@ export class Outbox {
   /** An attempt has ended: its delivery may be attempted again, and if it is to be retried before the loop wakes, the loop wakes now. */
   #released({ delivery }: DurableDelivery): void {
     this.#claimed.delete(delivery.id);
-    if (this.#queue.has(delivery.id) && notBefore(delivery) < this.#wakesAt) this.#wake.abort();
+    if (this.#queue.has(delivery.id) && this.#notBefore(delivery, Date.now()) < this.#wakesAt) this.#wake.abort();
   }
 
   #slotsOf(notifier: string): LimitFunction {
@@ -168,13 +168,24 @@ export class Outbox {
   }
 
   #msUntilNextDue(): number | null {
+    const now = Date.now();
     let next: number | null = null;
     for (const { delivery } of this.#queue.values()) {
       if (this.#claimed.has(delivery.id)) continue;
-      const at = notBefore(delivery);
+      const at = this.#notBefore(delivery, now);
       next = next === null ? at : Math.min(next, at);
     }
-    return next === null ? null : Math.max(0, next - Date.now());
+    return next === null ? null : Math.max(0, next - now);
+  }
+
+  /**
+   * Epoch ms before which no attempt may start. No retry is planned more than delivery.maxDelay ahead (a
+   * Retry-After is capped there too): one further ahead was planned before this host's clock stepped back,
+   * and would otherwise wait as long as the step on top of its delay. It is due.
+   */
+  #notBefore(delivery: DeliveryRecord, now: number): number {
+    const at = notBefore(delivery);
+    return at - now > this.#policy.maxDelay ? now : at;
   }
 
   async #attempt(owed: DurableDelivery): Promise<void> {

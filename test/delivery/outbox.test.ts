@@ -216,6 +216,19 @@ describe('the outbox', () => {
     expect(outbox.pending).toBe(0);
   });
 
+  it("retries on time when this host's clock steps back an hour meanwhile (an NTP step), not an hour late", async () => {
+    const store = await storeWithDelivery();
+    const outbox = outboxFor(store);
+    outbox.start();
+    sink.setAnswer({ status: 503 });
+    await vi.waitFor(() => expect(delivery(store).nextAttemptAt).not.toBeNull());
+    const planned = Date.parse(delivery(store).nextAttemptAt!) - Date.now();
+    sink.setAnswer({ status: 204 });
+    vi.setSystemTime(Date.now() - HOUR);
+    // The loop's sleep is on the monotonic clock: it wakes when the retry was planned, an hour early by the wall clock.
+    await vi.waitFor(() => expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 2 }), { timeout: planned + 2000 });
+  });
+
   it('gives up at once what the receiver refuses (4xx other than 408 and 429)', async () => {
     const store = await storeWithDelivery();
     const outbox = outboxFor(store);
