@@ -23,6 +23,8 @@ import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import { PassOverrun } from './overrun.ts';
+import { CLOCK_CHECK_MS, ClockSteps } from './clockSteps.ts';
+import { formatDuration } from './format.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
 
@@ -71,6 +73,8 @@ export class WatchEngine {
   /** The watches auto-tracking started that the file does not list; read from the state at each pass. */
   #discovered: WatchTarget[] = [];
   #task: ScheduledTask | null = null;
+  readonly #clock = new ClockSteps();
+  #clockTimer: NodeJS.Timeout | null = null;
   readonly #overrun = new PassOverrun();
   #pass: Promise<WatchStatus[]> | null = null;
   /** The kind of each record's lastError, for this process's statuses. */
@@ -171,13 +175,42 @@ export class WatchEngine {
   start(onPass?: (statuses: WatchStatus[]) => void): void {
     if (this.#task) return;
     const pass = () => this.pollOnce().then((statuses) => onPass?.(statuses));
-    this.#task = cron.schedule(this.#o.poll.schedule, pass, {
+    this.#task = this.#schedule(pass);
+    this.#clockTimer = setInterval(() => this.#lookAtClock(pass), CLOCK_CHECK_MS);
+    this.#clockTimer.unref();
+    void pass();
+  }
+
+  #schedule(pass: () => unknown): ScheduledTask {
+    const task = cron.schedule(this.#o.poll.schedule, pass, {
       name: 'ecs-action-watch poll',
       noOverlap: true,
       logger: cronLogger(this.#o.logger),
     });
-    this.#task.on('execution:overlap', () => this.#overrun.skipped());
-    void pass();
+    task.on('execution:overlap', () => this.#overrun.skipped());
+    // Handled here, node-cron's own warning is not given: it would blame the event loop for each tick a step of the clock passed over.
+    task.on('execution:missed', () => {
+      if (task !== this.#task || this.#lookAtClock(pass)) return;
+      this.#o.logger.warn({ component: 'cron', schedule: this.#o.poll.schedule }, 'a poll pass was missed: the event loop was held up past its time (blocking work, or no CPU to be had)');
+    });
+    return task;
+  }
+
+  /** True when this host's clock was stepped: said once, and the passes are scheduled afresh from the new time. */
+  #lookAtClock(pass: () => unknown): boolean {
+    const moved = this.#clock.look();
+    if (moved === null || this.#stopping.signal.aborted) return false;
+    const by = formatDuration(Math.abs(moved));
+    this.#o.logger.warn(
+      { movedMs: Math.round(moved) },
+      moved < 0
+        ? `this host's clock stepped back ${by}: the poll schedule starts again from the new time; deadlines, early warnings and batch windows come ${by} later`
+        : `this host's clock jumped forward ${by} more than the time this process measured passing (the clock was set, or the machine slept): ` +
+            `the poll schedule starts again from the new time; deadlines, early warnings, batch windows and delivery.maxAge count the ${by} as time passed`,
+    );
+    void this.#task?.destroy();
+    this.#task = this.#schedule(pass);
+    return true;
   }
 
   /** One pass: every pending watch polled once (with retries), concurrently up to the limit. */
@@ -224,6 +257,7 @@ export class WatchEngine {
   close(drain: AbortSignal = AbortSignal.abort()): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopping.abort();
+      clearInterval(this.#clockTimer ?? undefined);
       await this.#task?.destroy();
       const pass = this.#pass?.catch(() => undefined);
       await Promise.race([pass, whenAborted(drain)]);
