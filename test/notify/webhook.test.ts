@@ -156,6 +156,26 @@ describe('webhook notifier', () => {
     expect(gone.message).toBe(`webhook chat: POST ${base}/ecs answered 410 Gone`);
   });
 
+  it('says when the receiver\'s clock, by its Date, is more than 5 min from this host\'s, as a refusal of webhook-timestamp would be', async () => {
+    const MIN = 60_000;
+    let receiverAhead = 10 * MIN;
+    answer = (_req, res) => {
+      res.writeHead(400, { date: new Date(Date.now() + receiverAhead).toUTCString() });
+      res.end('Message timestamp too old');
+    };
+    const late = await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()));
+    expect(late.retryable).toBe(false);
+    expect(late.message).toBe(
+      `webhook chat: POST ${base}/ecs answered 400 Bad Request (the receiver's clock, by the Date of its answer, is 10 min ahead of this host's, ` +
+        "and a receiver that checks webhook-timestamp refuses one more than 5 min off: set this host's time right (NTP), or the receiver's): Message timestamp too old",
+    );
+    receiverAhead = -7 * MIN;
+    expect((await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()))).message).toContain("is 7 min behind this host's");
+    // Within the libraries' 5 min, or a refusal that passes, says nothing of clocks.
+    receiverAhead = 4 * MIN;
+    expect((await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()))).message).not.toContain('clock');
+  });
+
   it('gives up on a redirect, which it does not follow, saying where it points without its path', async () => {
     answer = (_req, res) => {
       res.writeHead(308, { location: 'https://hooks.example.com/services/T0/B0/s3cr3t-token?x=1' });

@@ -15,6 +15,7 @@ import { viewOf } from '../template/view.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { OutgoingNotification } from '../../model.ts';
 import { decodeSecret, sign } from './signature.ts';
+import { formatDuration } from '../../watch/format.ts';
 
 const USER_AGENT = 'ecs-action-watch';
 /** Enough of an error answer to say what the receiver disliked, without quoting a whole HTML page. */
@@ -22,6 +23,8 @@ const EXCERPT_CHARS = 200;
 const EXCERPT_BYTES = 1024;
 // Past this much of an answer the connection is dropped rather than read to its end.
 const DRAIN_BYTES = 64 * 1024;
+/** How far from their own clock the Standard Webhooks libraries let a `webhook-timestamp` be, in seconds. */
+const TIMESTAMP_TOLERANCE_S = 5 * 60;
 
 export function createWebhookNotifier(name: string, config: WebhookNotifierConfig, deps: NotifierDeps): Notifier {
   const target = new URL(config.url);
@@ -95,7 +98,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
 
       // 408, 429 and 5xx say "not now"; any other answer would be given again to the same request.
       const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
-      const hint = statusCode < 400 ? redirectHint(answer['location']) : '';
+      const hint = statusCode < 400 ? redirectHint(answer['location']) : retryable ? '' : clockHint(answer['date'], timestamp);
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
         { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer['retry-after'], Date.now()) : undefined },
@@ -165,4 +168,18 @@ function decodeUserinfo(part: string): string {
     // The URL parser lets a stray % through; taken literally it is still what the operator typed.
     return part;
   }
+}
+
+/**
+ * Why a refusal may be this host's clock: a receiver that checks `webhook-timestamp` refuses one more than
+ * 5 min from its own clock, every attempt alike, and its answer rarely says so. Its clock is read from the
+ * `Date` of its answer; '' while the two are within that.
+ */
+function clockHint(date: string | string[] | undefined, timestampSeconds: number): string {
+  const theirs = typeof date === 'string' ? Date.parse(date) : NaN;
+  // The Date header counts whole seconds, as the timestamp does.
+  const apartS = Math.round(theirs / 1000) - timestampSeconds;
+  if (!(Math.abs(apartS) > TIMESTAMP_TOLERANCE_S)) return '';
+  return ` (the receiver's clock, by the Date of its answer, is ${formatDuration(Math.abs(apartS) * 1000)} ${apartS > 0 ? 'ahead of' : 'behind'} this host's, ` +
+    "and a receiver that checks webhook-timestamp refuses one more than 5 min off: set this host's time right (NTP), or the receiver's)";
 }
