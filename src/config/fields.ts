@@ -149,6 +149,11 @@ export function cronExpression() {
   }).meta({ description: 'A node-cron expression: [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"' });
 }
 
+/** True for a cron expression whose hour, day-of-month, month and day-of-week are all `*`: it means the same in every zone. */
+export function namesNoHourDayOrMonth(expression: string): boolean {
+  return expression.trim().split(/\s+/).slice(-4).every((field) => field === '*');
+}
+
 /** An absolute http(s) URL. Not quoted back: webhook URLs often carry a token. */
 export function httpUrl(example: string) {
   return z.string().refine(

@@ -5,6 +5,8 @@
 // schedule that names no hour, day or month means the same in every zone, so the process runs in UTC
 // for it; one that names hours is read in the zone the process was given.
 
+import { namesNoHourDayOrMonth } from '../config/fields.ts';
+
 /** The TZ that UTC replaced, while it does: a reload to a schedule that names hours puts it back. */
 let replaced: { tz: string | undefined } | null = null;
 
@@ -13,8 +15,7 @@ let replaced: { tz: string | undefined } | null = null;
  * reads with none given, it caches in the zone of that moment.
  */
 export function cronZone(schedule: string): string {
-  const namesNoHour = schedule.trim().split(/\s+/).slice(-4).every((field) => field === '*');
-  if (namesNoHour) {
+  if (namesNoHourDayOrMonth(schedule)) {
     if (replaced === null || process.env['TZ'] !== 'UTC') replaced = { tz: process.env['TZ'] };
     process.env['TZ'] = 'UTC';
     return 'UTC';

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, validateConfigText, type ConfigIssue } from '../../src/config/load.ts';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -40,5 +40,32 @@ describe('warnings of a valid file', () => {
     const result = validateConfigText(text, { env: {} });
     expect(result).toMatchObject({ ok: true, warnings: [{ line: 5, col: 24, path: 'poll.warnAfter.resise' }] });
     expect(result.ok && result.warnings[0]?.message).toMatch(/^'resise' is not an action type Nova records \(create, delete, /);
+  });
+});
+
+describe('a poll.schedule that names hours, in a zone with daylight saving time', () => {
+  const zone = process.env['TZ'];
+  afterEach(() => {
+    if (zone === undefined) delete process.env['TZ'];
+    else process.env['TZ'] = zone;
+  });
+  const withSchedule = (schedule: string) => lines(...cloud('auto').trimEnd().split('\n'), 'poll:', `  schedule: "${schedule}"`);
+
+  it('is said at its line:col, with the way out (TZ=UTC)', () => {
+    process.env['TZ'] = 'Europe/Berlin';
+    const result = validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} });
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 6, col: 13, path: 'poll.schedule' }] });
+    expect(result.ok && result.warnings[0]?.message).toBe(
+      "'0 */5 8-18 * * 1-5' names hours or days, read in this process's zone (Europe/Berlin), which has daylight saving time: node-cron runs no pass for up to two hours at its autumn change. Run the daemon with TZ=UTC and write the hours in UTC",
+    );
+  });
+
+  it('is not said in a zone without it, nor of a schedule that names no hour, day or month', () => {
+    process.env['TZ'] = 'UTC';
+    expect(validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    process.env['TZ'] = 'Asia/Shanghai';
+    expect(validateConfigText(withSchedule('0 30 4 * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    process.env['TZ'] = 'Europe/Berlin';
+    expect(validateConfigText(withSchedule('*/15 * * * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
   });
 });
