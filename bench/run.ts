@@ -345,6 +345,11 @@ async function oneShots(): Promise<{ rows: Array<[string, Timing]>; checkAgainst
       ['validate, 10,000 watches', timed(process.execPath, [BIN, 'validate', '--config', many], 3, env)],
       ['check, one watch, sources (no bundle)', timed(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'check', '--config', one], 3)],
     ];
+    // Its events finished, the action takes three reads (the action, the server, the action again): enough
+    // answers for V8 to recompile undici's wasm parser, unless a one-shot command keeps it in the baseline
+    // compiler (src/cli/main.ts).
+    await fetch(`${server.url}/bench/finish`, { method: 'POST' });
+    rows.splice(rows.findIndex(([name]) => name === 'check, one watch') + 1, 0, ['check, one watch whose action has finished (3 reads)', timed(check.command, check.args, 7, env)]);
     return { rows, checkAgainstOpenstack: inTurn?.ratio };
   } finally {
     await stop(server.process);
