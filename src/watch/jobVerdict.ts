@@ -79,11 +79,21 @@ function describeProgress(job: EcsJob): string {
   return `, ${progress.done}/${progress.total} sub-jobs finished${running.length ? ` (${running.join(', ')})` : ''}`;
 }
 
+/**
+ * A SUCCESS is a success (the contract maps the status), but one that lists a failed sub-job all the same
+ * (the API's documents show such a job FAIL) names it: a server of a batch that was not made is said.
+ */
 function describeSuccess(job: EcsJob, type: string): string {
   const subs = subJobsOf(job);
   const took = jobDuration(job);
   const of = subs.length === 0 ? '' : ` (${subs.length} sub-job${subs.length === 1 ? '' : 's'})`;
-  return `${type}: succeeded${took ? ` in ${took}` : ''}${of}`;
+  const failed = subs.filter((s) => s.status === 'FAIL').map(describeFailedSubJob);
+  return `${type}: succeeded${took ? ` in ${took}` : ''}${of}${failed.length ? `, by its status; yet ${failed.join('; ')}` : ''}`;
+}
+
+function describeFailedSubJob(sub: EcsSubJob): string {
+  const detail = subJobFailure(sub);
+  return `${sub.job_type ?? 'sub-job'} on ${subJobEntity(sub)} FAIL${detail ? `: ${detail}` : ''}`;
 }
 
 /** The job's own code and reason, then each failed sub-job's with what it acted on. */
@@ -93,10 +103,7 @@ function describeFailure(job: EcsJob, type: string): string {
   if (own) parts.push(own);
   const subs = subJobsOf(job);
   const failed = subs.filter((s) => s.status === 'FAIL');
-  for (const sub of failed) {
-    const detail = subJobFailure(sub);
-    parts.push(`${sub.job_type ?? 'sub-job'} on ${subJobEntity(sub)} FAIL${detail ? `: ${detail}` : ''}`);
-  }
+  parts.push(...failed.map(describeFailedSubJob));
   if (failed.length > 0 && failed.length < subs.length) parts.push(`${subs.length - failed.length} of ${subs.length} sub-jobs did not fail`);
   return `${type} failed${parts.length ? `: ${parts.join('; ')}` : ' (the API gives no reason)'}`;
 }
