@@ -89,9 +89,12 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
   }
   if (unchangedMs >= timing.staleMs) return { kind: 'take-over', why: `it went ${Math.round(unchangedMs / 1000)} s without a refresh` };
   // Its time was set by the holder's clock and is read by ours: another host's clock behind ours, or ours
-  // stepped forward, makes a live lock look old. Its age counts only once it has also missed a refresh.
+  // stepped forward, makes a live lock look old. Its age counts only once it has also missed a refresh;
+  // at once for one of our own pid on this host, an earlier process of a container restarted after a
+  // crash, whose lock this host's clock stamped (a restart would otherwise wait a refresh and a half).
   const missedRefresh = unchangedMs >= timing.refreshMs * MISSED_REFRESH;
-  if (ageMs >= timing.staleMs && missedRefresh) return { kind: 'take-over', why: `it was last refreshed ${Math.round(ageMs / 1000)} s ago` };
+  const earlierOfOurs = holder !== null && holder.hostname === hostname() && holder.pid === process.pid;
+  if (ageMs >= timing.staleMs && (missedRefresh || earlierOfOurs)) return { kind: 'take-over', why: `it was last refreshed ${Math.round(ageMs / 1000)} s ago` };
   // Alive on this host. The same pid as ours is not us: it is an earlier process in a restarted container,
   // or a daemon in another pid namespace; only the refresh can tell, so that case waits.
   if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid) return { kind: 'in-use' };

@@ -133,6 +133,17 @@ describe('the state lock', () => {
     expect(logs.text).toContain('took over a stale state lock');
   });
 
+  it('takes over at once an old lock of our own pid on this host (a container restarted after a crash), which this host\'s clock stamped', async () => {
+    const path = await statePath();
+    const timing = { refreshMs: 10_000, staleMs: 30_000 };
+    await writeHolder(path, { pid: process.pid, instance: 'an-earlier-container' }, timing.staleMs + 5000);
+    const { logger: log, logs } = logger();
+    // A refresh and a half of watching would be 15 s: far past this bound, well within the test's time.
+    const lock = await acquireStateLock(path, { logger: log, timing, signal: AbortSignal.timeout(5000) });
+    held.push(lock);
+    expect(logs.text).toMatch(/took over a stale state lock: it was last refreshed 35 s ago/);
+  });
+
   it('acquires as soon as a waited-for lock is released', async () => {
     const path = await statePath();
     await writeHolder(path, { hostname: 'other-node' });
