@@ -156,6 +156,7 @@ class HttpEcsClient implements EcsClient {
       dispatcher: this.#dispatcher,
       timeout: config.timeout,
       needsCatalog: config.endpoint === undefined,
+      now: () => Date.now() + this.clock.aheadMs,
       limiter: this.#limiter,
     });
     if (config.endpoint === undefined && this.#auth.catalog === undefined) {

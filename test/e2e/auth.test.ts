@@ -46,11 +46,12 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
-async function start(tokenLifetimeMs?: number): Promise<Harness> {
+async function start(tokenLifetimeMs?: number, cloudAheadMs = 0): Promise<Harness> {
   vi.useFakeTimers({ toFake: ['Date'] });
   h = await Harness.start({
     identity: identity(tokenLifetimeMs),
     aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY, securityToken: SECURITY_TOKEN },
+    now: () => Date.now() + cloudAheadMs,
   });
   return h;
 }
@@ -68,6 +69,9 @@ const passwordAuth = (password = '    password: "${OS_PASSWORD}"') =>
   ].join('\n');
 
 /** Moves the shared fake clock in steps, one pass and one outbox flush at each; returns every pass. */
+/** The time an X-Sdk-Date (`20261202T055000Z`) names. */
+const sdkDate = (text: string) => Date.parse(text.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
+
 async function passes(app: App, count: number, step = 400, each?: (i: number) => void): Promise<WatchStatus[][]> {
   const all: WatchStatus[][] = [];
   for (let i = 0; i < count && !(app.engine.allDone() && app.outbox.counts().pending === 0); i++) {
@@ -140,6 +144,45 @@ describe('AK/SK', () => {
     expect(h.simulator.requests.length).toBeGreaterThan(6);
     expect(h.simulator.requests.filter((r) => r.status !== 200)).toEqual([]);
     expect(h.simulator.requests.every((r) => r.headers['authorization']?.startsWith(`SDK-HMAC-SHA256 Access=${ACCESS_KEY}, `))).toBe(true);
+  });
+
+  it('signs with the gateway\'s clock when this host\'s is 20 min off, past the 15 min the gateway allows: every request accepted', async () => {
+    await start(undefined, 20 * 60_000);
+    Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
+    const action = reboot();
+    h.simulator.addAction(action);
+    const app = await h.app(
+      h.yaml([entry(action, 'reboot')], { auth: '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }' }),
+    );
+    const [first] = await app.engine.pollOnce();
+    expect(first).toMatchObject({ pollFailed: false });
+    await passes(app, 20);
+    expect(app.engine.allDone()).toBe(true);
+    // The version document, read first (a path the gateway lets through unchecked), told the cloud's clock;
+    // every signature the gateway checks carries its time.
+    expect(h.simulator.requests.filter((r) => r.status !== 200)).toEqual([]);
+    const signed = h.simulator.requests.filter((r) => r.route !== 'versions');
+    expect(signed.length).toBeGreaterThan(2);
+    for (const r of signed) expect(Math.abs(sdkDate(r.headers['x-sdk-date']!) - r.at)).toBeLessThan(2000);
+    expect(h.hooks.received.map((r) => (r.body as { outcome: string }).outcome)).toEqual(['success']);
+  });
+});
+
+describe('AK/SK and a gateway clock 20 min ahead, with no version document to read first', () => {
+  it('signs again at once with the time of the refusal\'s Date: the first poll succeeds after one 401', async () => {
+    await start(undefined, 20 * 60_000);
+    Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
+    const action = reboot();
+    h.simulator.addAction(action);
+    const app = await h.app(
+      h.yaml([entry(action, 'reboot')], {
+        cloud: '  microversion: "2.60"',
+        auth: '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }',
+      }),
+    );
+    const [first] = await app.engine.pollOnce();
+    expect(first).toMatchObject({ pollFailed: false });
+    expect(h.simulator.requests.map((r) => r.status)).toEqual([401, 200]);
   });
 });
 

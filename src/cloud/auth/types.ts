@@ -46,6 +46,11 @@ export interface AuthDeps {
   needsCatalog: boolean;
   /** The request rate to the cloud, which identity requests count against too. */
   limiter?: RateLimiter | undefined;
+  /**
+   * The time to put in a signature, epoch ms: this host's, allowing for a cloud clock 30 s or more apart
+   * (cloudClock.ts), as a gateway refuses a signature too far from its own clock.
+   */
+  now(): number;
 }
 
 /** The schema of one auth method's `cloud.auth` mapping; its `type` literal selects it. */

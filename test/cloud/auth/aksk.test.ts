@@ -21,7 +21,7 @@ const SK = 'MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc';
 const SECURITY_TOKEN = 'gQpjbi1ub3J0aC00jD-EXAMPLE-security-token';
 const PROJECT = '0a9e8b7c6d5e4f3a2b1c0d9e8f7a6b5c';
 const NOW = Date.parse('2026-11-26T18:00:07.123Z');
-const deps = { logger: pino({ level: 'silent' }), dispatcher: new Agent(), timeout: 2000, needsCatalog: false };
+const deps = { logger: pino({ level: 'silent' }), dispatcher: new Agent(), timeout: 2000, needsCatalog: false, now: () => Date.now() };
 
 const PATHS = [
   `/v2.1/${PROJECT}/servers/e723eb40-f56e-40f9-8c8c-caa517fe06ba/os-instance-actions/req-5a429946-c9cc-45cc-b5bd-68864209e5cc`,

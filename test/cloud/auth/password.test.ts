@@ -45,7 +45,7 @@ function auth(config: Partial<PasswordAuthConfig> = {}, needsCatalog = false) {
   const { logger, lines, raw } = captureLogger();
   const strategy = createAuth(
     { type: 'password', user: 'svc-watch', domain: 'Default', password: PASSWORD, projectId: PROJECT, ...config, identityEndpoint: config.identityEndpoint ?? sim.identityUrl },
-    { logger, dispatcher, timeout: 2000, needsCatalog },
+    { logger, dispatcher, timeout: 2000, needsCatalog, now: () => Date.now() },
   );
   cleanups.push(() => dispatcher.close(), () => strategy.close?.() ?? Promise.resolve());
   return { strategy, lines, raw };

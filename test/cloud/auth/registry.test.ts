@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
 import { AUTH_SECRET_KEYS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES, createAuth } from '../../../src/cloud/auth/registry.ts';
 
-const deps = { logger: pino({ level: 'silent' }), dispatcher: new MockAgent(), timeout: 1000, needsCatalog: false };
+const deps = { logger: pino({ level: 'silent' }), dispatcher: new MockAgent(), timeout: 1000, needsCatalog: false, now: () => Date.now() };
 const request = { method: 'GET', url: 'https://h.test/v2.1/', headers: {} };
 
 let dir: string;
