@@ -72,6 +72,15 @@ const passwordAuth = (password = '    password: "${OS_PASSWORD}"') =>
 /** The time an X-Sdk-Date (`20261202T055000Z`) names. */
 const sdkDate = (text: string) => Date.parse(text.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z'));
 
+/** A daemon signing with AK/SK one reboot's polls, against a gateway whose clock is 20 min ahead of this host's. */
+async function akskWithGatewayAhead(cloud?: string): Promise<App> {
+  await start(undefined, 20 * 60_000);
+  Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
+  const action = reboot();
+  h.simulator.addAction(action);
+  return h.app(h.yaml([entry(action, 'reboot')], { cloud, auth: '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }' }));
+}
+
 async function passes(app: App, count: number, step = 400, each?: (i: number) => void): Promise<WatchStatus[][]> {
   const all: WatchStatus[][] = [];
   for (let i = 0; i < count && !(app.engine.allDone() && app.outbox.counts().pending === 0); i++) {
@@ -147,13 +156,7 @@ describe('AK/SK', () => {
   });
 
   it('signs with the gateway\'s clock when this host\'s is 20 min off, past the 15 min the gateway allows: every request accepted', async () => {
-    await start(undefined, 20 * 60_000);
-    Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
-    const action = reboot();
-    h.simulator.addAction(action);
-    const app = await h.app(
-      h.yaml([entry(action, 'reboot')], { auth: '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }' }),
-    );
+    const app = await akskWithGatewayAhead();
     const [first] = await app.engine.pollOnce();
     expect(first).toMatchObject({ pollFailed: false });
     await passes(app, 20);
@@ -170,16 +173,7 @@ describe('AK/SK', () => {
 
 describe('AK/SK and a gateway clock 20 min ahead, with no version document to read first', () => {
   it('signs again at once with the time of the refusal\'s Date: the first poll succeeds after one 401', async () => {
-    await start(undefined, 20 * 60_000);
-    Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
-    const action = reboot();
-    h.simulator.addAction(action);
-    const app = await h.app(
-      h.yaml([entry(action, 'reboot')], {
-        cloud: '  microversion: "2.60"',
-        auth: '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }',
-      }),
-    );
+    const app = await akskWithGatewayAhead('  microversion: "2.60"');
     const [first] = await app.engine.pollOnce();
     expect(first).toMatchObject({ pollFailed: false });
     expect(h.simulator.requests.map((r) => r.status)).toEqual([401, 200]);
