@@ -57,31 +57,47 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     async send(notification, attempt) {
       const body = config.template ? templatedBody(config.template.body, notification) : renderWebhookBody(notification);
       const id = `msg_${attempt.deliveryId}`;
+
+      /** One POST stamped `timestamp` (seconds), its signature made for it; a failure below HTTP is retryable. */
+      const post = async (timestamp: number) => {
+        const headers: Record<string, string> = {
+          ...staticHeaders,
+          'content-type': 'application/json',
+          'webhook-id': id,
+          'webhook-timestamp': String(timestamp),
+        };
+        if (key) headers['webhook-signature'] = sign(key, id, timestamp, body);
+        try {
+          // The whole request, answer included, is bounded by the timeout.
+          return await requestText(
+            agent,
+            { method: 'POST', url: target.href, headers, body },
+            { timeoutMs: config.timeout, keep: EXCERPT_BYTES, keepError: EXCERPT_BYTES, drain: DRAIN_BYTES, answeredOnBodyError: true },
+            [attempt.signal],
+          );
+        } catch (err) {
+          throw new DeliveryError(`${prefix}: POST ${shownUrl} ${describeRequestFailure(err, attempt.signal)}`, {
+            retryable: true,
+          });
+        }
+      };
+
+      const started = performance.now();
       // The current time, not the first attempt's: receivers reject timestamps outside a few minutes
       // to stop replays, and a retry hours later is a fresh attempt.
-      const timestamp = Math.floor(Date.now() / 1000);
-      const headers: Record<string, string> = {
-        ...staticHeaders,
-        'content-type': 'application/json',
-        'webhook-id': id,
-        'webhook-timestamp': String(timestamp),
-      };
-      if (key) headers['webhook-signature'] = sign(key, id, timestamp, body);
-
-      // The whole attempt, answer included, is bounded by the timeout.
-      const started = performance.now();
-      let response;
-      try {
-        response = await requestText(
-          agent,
-          { method: 'POST', url: target.href, headers, body },
-          { timeoutMs: config.timeout, keep: EXCERPT_BYTES, keepError: EXCERPT_BYTES, drain: DRAIN_BYTES, answeredOnBodyError: true },
-          [attempt.signal],
+      let timestamp = Math.floor(Date.now() / 1000);
+      let response = await post(timestamp);
+      // A refusal from a receiver whose clock is more than 5 min from this host's may be its check of the
+      // timestamp: sent once more at once, stamped by its clock (its answer's Date), as a host whose time
+      // was right would have stamped it. The same webhook-id, so that a receiver that took the first drops it.
+      const theirs = refusedOverClock(response.status, response.headers['date'], timestamp);
+      if (theirs !== undefined) {
+        log.warn(
+          { deliveryId: attempt.deliveryId, status: response.status, receiverAheadS: theirs - timestamp },
+          `webhook refused by a receiver whose clock is ${apart(theirs - timestamp)} this host's: sent again at once, stamped by its clock`,
         );
-      } catch (err) {
-        throw new DeliveryError(`${prefix}: POST ${shownUrl} ${describeRequestFailure(err, attempt.signal)}`, {
-          retryable: true,
-        });
+        timestamp = theirs;
+        response = await post(timestamp);
       }
 
       const { status: statusCode, headers: answer } = response;
@@ -96,8 +112,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
         return { answer: `${statusCode}${statusText ? ` ${statusText}` : ''}${said ? `: ${said}` : ''}`, refused: [] };
       }
 
-      // 408, 429 and 5xx say "not now"; any other answer would be given again to the same request.
-      const retryable = statusCode === 408 || statusCode === 429 || statusCode >= 500;
+      const retryable = isRetryableStatus(statusCode);
       const hint = statusCode < 400 ? redirectHint(answer['location']) : retryable ? '' : clockHint(answer['date'], timestamp);
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
@@ -170,16 +185,37 @@ function decodeUserinfo(part: string): string {
   }
 }
 
-/**
- * Why a refusal may be this host's clock: a receiver that checks `webhook-timestamp` refuses one more than
- * 5 min from its own clock, every attempt alike, and its answer rarely says so. Its clock is read from the
- * `Date` of its answer; '' while the two are within that.
- */
-function clockHint(date: string | string[] | undefined, timestampSeconds: number): string {
+/** 408, 429 and 5xx say "not now"; any other answer would be given again to the same request. */
+function isRetryableStatus(status: number): boolean {
+  return status === 408 || status === 429 || status >= 500;
+}
+
+/** How far the receiver's clock, by its answer's `Date` (whole seconds, as the timestamp), is ahead of `timestampSeconds`. */
+function receiverAheadS(date: string | string[] | undefined, timestampSeconds: number): number | undefined {
   const theirs = typeof date === 'string' ? Date.parse(date) : NaN;
-  // The Date header counts whole seconds, as the timestamp does.
-  const apartS = Math.round(theirs / 1000) - timestampSeconds;
-  if (!(Math.abs(apartS) > TIMESTAMP_TOLERANCE_S)) return '';
-  return ` (the receiver's clock, by the Date of its answer, is ${formatDuration(Math.abs(apartS) * 1000)} ${apartS > 0 ? 'ahead of' : 'behind'} this host's, ` +
+  return Number.isNaN(theirs) ? undefined : Math.round(theirs / 1000) - timestampSeconds;
+}
+
+/**
+ * The time (seconds) to stamp a refused webhook again with, by the receiver's clock, when that clock is
+ * more than 5 min from this host's: a receiver that checks `webhook-timestamp` refuses every attempt of a
+ * host whose clock is that far off, and its answer rarely says why. Undefined for any other answer.
+ */
+function refusedOverClock(status: number, date: string | string[] | undefined, timestampSeconds: number): number | undefined {
+  if (status < 400 || isRetryableStatus(status)) return undefined;
+  const ahead = receiverAheadS(date, timestampSeconds);
+  return ahead !== undefined && Math.abs(ahead) > TIMESTAMP_TOLERANCE_S ? timestampSeconds + ahead : undefined;
+}
+
+/** `10 min ahead of` / `7 min behind`. */
+function apart(aheadS: number): string {
+  return `${formatDuration(Math.abs(aheadS) * 1000)} ${aheadS > 0 ? 'ahead of' : 'behind'}`;
+}
+
+/** Said of a refusal that came again with the receiver's own time: its clock, if still that far apart. */
+function clockHint(date: string | string[] | undefined, timestampSeconds: number): string {
+  const ahead = receiverAheadS(date, timestampSeconds);
+  if (ahead === undefined || !(Math.abs(ahead) > TIMESTAMP_TOLERANCE_S)) return '';
+  return ` (the receiver's clock, by the Date of its answer, is ${apart(ahead)} this host's, ` +
     "and a receiver that checks webhook-timestamp refuses one more than 5 min off: set this host's time right (NTP), or the receiver's)";
 }
