@@ -45,7 +45,9 @@ export async function startWebhookSink(
       received.push(hook);
       options.onReceive?.(hook);
       const reply = () => {
-        res.writeHead(status, status >= 400 ? { 'retry-after': '0' } : {});
+        // Its Date by the process's clock (Date, which tests may set), as a receiver's Date is its own clock's.
+        const date = new Date().toUTCString();
+        res.writeHead(status, status >= 400 ? { date, 'retry-after': '0' } : { date });
         res.end();
       };
       if (standing.delayMs > 0) setTimeout(reply, standing.delayMs);
