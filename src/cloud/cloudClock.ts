@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { formatDuration } from '../watch/format.ts';
+import { clockApart } from '../watch/format.ts';
 
 /** One answer's `Date` a minute is enough to follow a clock that drifts, and costs a poll nothing. */
 const SAMPLE_EVERY_MS = 60_000;
@@ -42,7 +42,7 @@ export class CloudClock {
     if (apart && this.#aheadMs === 0) {
       this.#log.warn(
         { cloudClockAheadS: Math.round(measured / 1000) },
-        `the cloud's clock is ${formatDuration(Math.abs(measured))} ${measured > 0 ? 'ahead of' : 'behind'} this host's (the Date of its answers): ` +
+        `the cloud's clock is ${clockApart(measured)} this host's (the Date of its answers): ` +
           "deadlines and early warnings allow for it; set this host's time right (NTP), or the cloud's",
       );
     } else if (!apart && this.#aheadMs !== 0) {

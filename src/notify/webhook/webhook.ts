@@ -15,7 +15,7 @@ import { viewOf } from '../template/view.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { OutgoingNotification } from '../../model.ts';
 import { decodeSecret, sign } from './signature.ts';
-import { formatDuration } from '../../watch/format.ts';
+import { clockApart } from '../../watch/format.ts';
 
 const USER_AGENT = 'ecs-action-watch';
 /** Enough of an error answer to say what the receiver disliked, without quoting a whole HTML page. */
@@ -90,13 +90,13 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       // A refusal from a receiver whose clock is more than 5 min from this host's may be its check of the
       // timestamp: sent once more at once, stamped by its clock (its answer's Date), as a host whose time
       // was right would have stamped it. The same webhook-id, so that a receiver that took the first drops it.
-      const theirs = refusedOverClock(response.status, response.headers['date'], timestamp);
-      if (theirs !== undefined) {
+      const aheadS = refusingClockAheadS(response.status, response.headers['date'], timestamp);
+      if (aheadS !== undefined) {
         log.warn(
-          { deliveryId: attempt.deliveryId, status: response.status, receiverAheadS: theirs - timestamp },
-          `webhook refused by a receiver whose clock is ${apart(theirs - timestamp)} this host's: sent again at once, stamped by its clock`,
+          { deliveryId: attempt.deliveryId, status: response.status, receiverAheadS: aheadS },
+          `webhook refused by a receiver whose clock is ${clockApart(aheadS * 1000)} this host's: sent again at once, stamped by its clock`,
         );
-        timestamp = theirs;
+        timestamp += aheadS;
         response = await post(timestamp);
       }
 
@@ -113,7 +113,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       }
 
       const retryable = isRetryableStatus(statusCode);
-      const hint = statusCode < 400 ? redirectHint(answer['location']) : retryable ? '' : clockHint(answer['date'], timestamp);
+      const hint = statusCode < 400 ? redirectHint(answer['location']) : clockHint(refusingClockAheadS(statusCode, answer['date'], timestamp));
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
         { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer['retry-after'], Date.now()) : undefined },
@@ -190,32 +190,21 @@ function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
 }
 
-/** How far the receiver's clock, by its answer's `Date` (whole seconds, as the timestamp), is ahead of `timestampSeconds`. */
-function receiverAheadS(date: string | string[] | undefined, timestampSeconds: number): number | undefined {
-  const theirs = typeof date === 'string' ? Date.parse(date) : NaN;
-  return Number.isNaN(theirs) ? undefined : Math.round(theirs / 1000) - timestampSeconds;
-}
-
 /**
- * The time (seconds) to stamp a refused webhook again with, by the receiver's clock, when that clock is
- * more than 5 min from this host's: a receiver that checks `webhook-timestamp` refuses every attempt of a
- * host whose clock is that far off, and its answer rarely says why. Undefined for any other answer.
+ * How far the clock of a receiver that refused the webhook is ahead of `timestampSeconds` (seconds;
+ * negative: behind), by its answer's `Date` (whole seconds, as the timestamp), when that is more than 5
+ * min: a receiver that checks `webhook-timestamp` refuses every attempt of a host whose clock is that far
+ * off, and its answer rarely says why. Undefined for any other answer.
  */
-function refusedOverClock(status: number, date: string | string[] | undefined, timestampSeconds: number): number | undefined {
+function refusingClockAheadS(status: number, date: string | string[] | undefined, timestampSeconds: number): number | undefined {
   if (status < 400 || isRetryableStatus(status)) return undefined;
-  const ahead = receiverAheadS(date, timestampSeconds);
-  return ahead !== undefined && Math.abs(ahead) > TIMESTAMP_TOLERANCE_S ? timestampSeconds + ahead : undefined;
+  const aheadS = Math.round((typeof date === 'string' ? Date.parse(date) : NaN) / 1000) - timestampSeconds;
+  return Math.abs(aheadS) > TIMESTAMP_TOLERANCE_S ? aheadS : undefined;
 }
 
-/** `10 min ahead of` / `7 min behind`. */
-function apart(aheadS: number): string {
-  return `${formatDuration(Math.abs(aheadS) * 1000)} ${aheadS > 0 ? 'ahead of' : 'behind'}`;
-}
-
-/** Said of a refusal that came again with the receiver's own time: its clock, if still that far apart. */
-function clockHint(date: string | string[] | undefined, timestampSeconds: number): string {
-  const ahead = receiverAheadS(date, timestampSeconds);
-  if (ahead === undefined || !(Math.abs(ahead) > TIMESTAMP_TOLERANCE_S)) return '';
-  return ` (the receiver's clock, by the Date of its answer, is ${apart(ahead)} this host's, ` +
+/** Said of a refusal that came again with the receiver's own time, its clock still that far from this host's. */
+function clockHint(aheadS: number | undefined): string {
+  if (aheadS === undefined) return '';
+  return ` (the receiver's clock, by the Date of its answer, is ${clockApart(aheadS * 1000)} this host's, ` +
     "and a receiver that checks webhook-timestamp refuses one more than 5 min off: set this host's time right (NTP), or the receiver's)";
 }
