@@ -156,7 +156,7 @@ class HttpEcsClient implements EcsClient {
       dispatcher: this.#dispatcher,
       timeout: config.timeout,
       needsCatalog: config.endpoint === undefined,
-      now: () => Date.now() + this.clock.aheadMs,
+      now: () => this.clock.now(),
       limiter: this.#limiter,
     });
     if (config.endpoint === undefined && this.#auth.catalog === undefined) {

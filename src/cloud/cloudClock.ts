@@ -56,6 +56,11 @@ export class CloudClock {
     return this.#aheadMs;
   }
 
+  /** The time now on the cloud's clock, as far as it is allowed for: to compare with a time the cloud stamped. */
+  now(): number {
+    return Date.now() + this.#aheadMs;
+  }
+
   /** The last measure, whether or not it is allowed for; undefined before the first answer with a `Date`. */
   get measuredMs(): number | undefined {
     return this.#measuredMs;

@@ -475,7 +475,7 @@ export class WatchEngine {
     if (progress?.subject == null) return;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
     // Timed from a start the cloud stamped: now as the cloud's clock has it.
-    const reason = warnAfter === null ? null : slowness(progress, Date.now() + this.#o.client.clock.aheadMs, warnAfter);
+    const reason = warnAfter === null ? null : slowness(progress, this.#o.client.clock.now(), warnAfter);
     if (reason === null) return;
     const detectedAt = new Date().toISOString();
     record.warning = { reason, detectedAt, deliveries: dictionary() };

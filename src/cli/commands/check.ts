@@ -40,7 +40,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const statuses = await app.engine.pollOnce();
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
-    const cloudNow = now + app.client.clock.aheadMs;
+    const cloudNow = app.client.clock.now();
     if (ctx.options['json']) {
       ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, { now, cloudNow })), null, 2)}\n`);
     } else {
