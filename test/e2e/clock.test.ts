@@ -15,13 +15,19 @@ async function cloudAhead(ms: number): Promise<Harness> {
   return h;
 }
 
+/** The simulator on a clock `aheadMs` ahead of this host's, with a reboot of one event lasting `durationMs`. */
+async function rebootOnCloudAhead(aheadMs: number, durationMs: number): Promise<ReturnType<typeof newIds>> {
+  await cloudAhead(aheadMs);
+  const ids = newIds();
+  h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
+  return ids;
+}
+
 const bodies = () => h.hooks.received.map((r) => r.body as { type: string; outcome: string | null; reason: string });
 
 describe("a cloud whose clock is not this host's", () => {
   it('judges a reboot done in 2 s a success, not a timeout, when the cloud is 10 min ahead, and says so in the log', async () => {
-    await cloudAhead(600_000);
-    const ids = newIds();
-    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 2000 }] });
+    const ids = await rebootOnCloudAhead(600_000, 2000);
     const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 5m' }]));
     await advance(app, 6000);
     expect(bodies().map((b) => [b.type, b.outcome])).toEqual([['ecs.action.succeeded', 'success']]);
@@ -31,18 +37,14 @@ describe("a cloud whose clock is not this host's", () => {
   });
 
   it('still ends as a timeout what finished past its deadline on the cloud\'s own clock', async () => {
-    await cloudAhead(600_000);
-    const ids = newIds();
-    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 8000 }] });
+    const ids = await rebootOnCloudAhead(600_000, 8000);
     const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 5s' }]));
     await advance(app, 12_000);
     expect(bodies().map((b) => b.outcome)).toEqual(['timeout']);
   });
 
   it('check gives the age of an action by the cloud\'s clock, and says the clocks are apart', async () => {
-    await cloudAhead(600_000);
-    const ids = newIds();
-    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 60_000 }] });
+    const ids = await rebootOnCloudAhead(600_000, 60_000);
     vi.setSystemTime(Date.now() + 5000);
     const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([{ ...ids, name: 'web-01' }]))]);
     expect(r.code).toBe(0);
@@ -51,9 +53,7 @@ describe("a cloud whose clock is not this host's", () => {
   });
 
   it('sends the early warning when the action has run its warnAfter, not at once, when the cloud is 10 min behind', async () => {
-    await cloudAhead(-600_000);
-    const ids = newIds();
-    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 25_000 }] });
+    const ids = await rebootOnCloudAhead(-600_000, 25_000);
     const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    warnAfter: 10s' }]));
     await advance(app, 8000, 1000);
     expect(bodies()).toEqual([]);

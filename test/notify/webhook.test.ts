@@ -174,7 +174,7 @@ describe('webhook notifier', () => {
     expect(second!['webhook-signature']).not.toBe(first!['webhook-signature']);
   });
 
-  it('says so when a receiver whose Date stays more than 5 min off refuses the second time too; within 5 min it sends once', async () => {
+  it('says so when a receiver whose Date stays more than 5 min off refuses the second time too; within 5 min, or with no date, it sends once', async () => {
     let receiverAhead = 0;
     // A Date 10 min past whatever timestamp came: a gateway in front whose clock is not the receiver's.
     answer = (req, res) => {
@@ -192,6 +192,14 @@ describe('webhook notifier', () => {
     received = [];
     receiverAhead = -4 * 60_000;
     expect((await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()))).message).not.toContain('clock');
+    expect(received).toHaveLength(1);
+    // A Date that is no date says nothing of clocks either.
+    received = [];
+    answer = (_req, res) => {
+      res.writeHead(400, { date: 'yesterday' });
+      res.end();
+    };
+    expect((await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()))).message).toBe(`webhook chat: POST ${base}/ecs answered 400 Bad Request`);
     expect(received).toHaveLength(1);
   });
 
