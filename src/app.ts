@@ -7,6 +7,7 @@ import { StateStore } from './state/store.ts';
 import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
 import { WatchEngine } from './watch/engine.ts';
+import type { BootClock } from './watch/clockSteps.ts';
 import type { WatchTarget } from './watch/kinds/types.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { Releasers } from './lifecycle/releasers.ts';
@@ -54,6 +55,8 @@ export interface AppOptions {
   reloadedAway?: ReadonlySet<string>;
   /** The watches to poll, when not the file's own (a reload's, with the deadlines the daemon holds back). */
   watches?: WatchTarget[];
+  /** See EngineOptions. */
+  bootClock?: BootClock;
 }
 
 /** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
@@ -116,7 +119,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
     store.onSaveFailed(() => metrics.recordStateSaveFailure());
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
-    const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention });
+    const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention, bootClock: options.bootClock });
     releasers.add(() => engine.close(draining()));
     engine.setWatches(options.watches ?? targetsOf(config));
     engine.setTracking(config.track);

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { CLOCK_STEP_MS } from '../watch/clockSteps.ts';
 import { clockApart } from '../watch/format.ts';
 
 /** One answer's `Date` a minute is enough to follow a clock that drifts, and costs a poll nothing. */
@@ -23,6 +24,8 @@ export class CloudClock {
   readonly #log: Logger;
   #nextSampleAt = -Infinity;
   #measuredMs: number | undefined;
+  /** This host's clock less the monotonic one when the measure was taken: it tells a measure from before a step. */
+  #sampledOn = 0;
   #aheadMs = 0;
 
   constructor(log: Logger) {
@@ -31,12 +34,32 @@ export class CloudClock {
 
   /** An answer's `Date` header, and this host's time when the answer came. */
   observe(date: string | string[] | undefined, receivedAt: number): void {
-    if (receivedAt < this.#nextSampleAt || typeof date !== 'string') return;
+    // Timed on the monotonic clock: this host's clock set back an hour must not hold the next measure back an hour.
+    const mono = performance.now();
+    if (mono < this.#nextSampleAt || typeof date !== 'string') return;
     const stamped = Date.parse(date);
     if (Number.isNaN(stamped)) return;
-    this.#nextSampleAt = receivedAt + SAMPLE_EVERY_MS;
+    this.#nextSampleAt = mono + SAMPLE_EVERY_MS;
+    this.#sampledOn = Date.now() - mono;
     // The header drops the milliseconds: the middle of its second is the best guess.
-    const measured = stamped + 500 - receivedAt;
+    this.#take(stamped + 500 - receivedAt);
+  }
+
+  /**
+   * This host's clock was set by `setMs` (ClockSteps), the cloud's not: the measure moves by as much now,
+   * rather than at the next sample, so that no verdict in between reads the cloud's times a step off, and
+   * is taken again from the next answer. A measure taken since the step (an answer that came before the
+   * engine looked) is on the new clock already.
+   */
+  hostSet(setMs: number): void {
+    this.#nextSampleAt = -Infinity;
+    const on = Date.now() - performance.now();
+    if (this.#measuredMs === undefined || Math.abs(on - this.#sampledOn) < CLOCK_STEP_MS / 2) return;
+    this.#sampledOn = on;
+    this.#take(this.#measuredMs - setMs);
+  }
+
+  #take(measured: number): void {
     this.#measuredMs = measured;
     const apart = Math.abs(measured) >= CLOCKS_APART_MS;
     if (apart && this.#aheadMs === 0) {

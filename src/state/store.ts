@@ -6,6 +6,7 @@ import { temporaryPrefix } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { batchRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
 import type { TornTail } from './journal.ts';
+import { moveBatchTimes, moveTrackingTimes, moveWatchTimes } from './moveTimes.ts';
 import { emptySections, readStoredState, type Sections } from './stateFiles.ts';
 import { StateWriter, digestOf, writeDurably, type StateFileKind } from './stateWriter.ts';
 import type { BatchRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
@@ -285,6 +286,21 @@ export class StateStore {
     this.#touched.add(key);
     const record = this.#records.get(key);
     this.#count(key, record && watchDeliveries(key, record));
+  }
+
+  /**
+   * Moves every time this host's clock stamped by `byMs`, after that clock was set (not slept through):
+   * see moveTimes.ts. Each record is written again at the next save.
+   */
+  moveTimes(byMs: number): void {
+    for (const record of this.#records.values()) moveWatchTimes(record, byMs);
+    this.touch();
+    for (const batch of this.#batches.values()) {
+      moveBatchTimes(batch, byMs);
+      this.touchBatch(batch.label);
+    }
+    moveTrackingTimes(this.tracking, byMs);
+    this.touchTracking();
   }
 
   /** Marks auto-tracking's state as possibly changed: the next save compares it with what was written. */

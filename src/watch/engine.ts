@@ -23,7 +23,7 @@ import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import { PassOverrun } from './overrun.ts';
-import { CLOCK_CHECK_MS, ClockSteps } from './clockSteps.ts';
+import { CLOCK_CHECK_MS, CLOCK_STEP_MS, ClockSteps, type BootClock, type ClockStep } from './clockSteps.ts';
 import { cronZone } from './cronZone.ts';
 import { formatDuration } from './format.ts';
 import type { TrackSpec } from '../config/schema.ts';
@@ -41,6 +41,8 @@ export interface EngineOptions {
   poll: { schedule: string; retries: number; concurrency: number; warnAfter: WarnAfterTable; deadline: number };
   /** `state.retention`: how long a finished, settled watch no longer in the file stays in the state. */
   retentionMs: number;
+  /** Tells a clock set from a machine that slept (clockSteps.ts); tests give one on their fake clock. */
+  bootClock?: BootClock | undefined;
 }
 
 /** What one pass over the watches found, for `check` and for `run --until-done`. */
@@ -74,7 +76,9 @@ export class WatchEngine {
   /** The watches auto-tracking started that the file does not list; read from the state at each pass. */
   #discovered: WatchTarget[] = [];
   #task: ScheduledTask | null = null;
-  readonly #clock = new ClockSteps();
+  /** What each scheduled pass runs, once start() is called: the schedule is made again from it after a step of the clock. */
+  #scheduledPass: (() => unknown) | null = null;
+  readonly #clock: ClockSteps;
   /** Ticks node-cron reported missed since the last pass began: the first is told, not every one. */
   #missed = 0;
   #clockTimer: NodeJS.Timeout | null = null;
@@ -86,7 +90,7 @@ export class WatchEngine {
    * When each watch's early warning is due, kept while its poll changes nothing: working it out reads the
    * action's times and events, and nearly every poll of a long action finds them as they were.
    */
-  readonly #warningDueAt = new WeakMap<WatchTarget, number>();
+  #warningDueAt = new WeakMap<WatchTarget, number>();
   /**
    * The records whose last poll in this process failed. A record's failingSince survives a restart, but a
    * daemon that was down polled nothing meanwhile: the watch counts as failing again only once this
@@ -104,10 +108,12 @@ export class WatchEngine {
 
   constructor(options: EngineOptions) {
     this.#o = options;
+    this.#clock = new ClockSteps(options.bootClock);
     this.#pollServices = {
       client: options.client,
       logger: options.logger,
       closed: this.#closed.signal,
+      now: () => this.#now(),
       read: (poll, call) => this.#retrying(poll, call),
       failed: (poll, err) => this.#pollError(poll.record, poll.log, err),
     };
@@ -178,8 +184,9 @@ export class WatchEngine {
   start(onPass?: (statuses: WatchStatus[]) => void): void {
     if (this.#task) return;
     const pass = () => this.pollOnce().then((statuses) => onPass?.(statuses));
+    this.#scheduledPass = pass;
     this.#task = this.#schedule(pass);
-    this.#clockTimer = setInterval(() => this.#lookAtClock(pass), CLOCK_CHECK_MS);
+    this.#clockTimer = setInterval(() => this.#lookAtClock(), CLOCK_CHECK_MS);
     this.#clockTimer.unref();
     void pass();
   }
@@ -194,7 +201,7 @@ export class WatchEngine {
     task.on('execution:overlap', () => this.#overrun.skipped());
     // Handled here, node-cron's own warning is not given: it would blame the event loop for each tick a step of the clock passed over.
     task.on('execution:missed', () => {
-      if (task !== this.#task || this.#lookAtClock(pass) || this.#missed++ > 0) return;
+      if (task !== this.#task || this.#lookAtClock() || this.#missed++ > 0) return;
       this.#o.logger.warn(
         { component: 'cron', schedule: this.#o.poll.schedule },
         'poll passes were missed, node-cron finding their time already past: the event loop was held up (blocking work, no CPU to be had), ' +
@@ -204,20 +211,31 @@ export class WatchEngine {
     return task;
   }
 
-  /** True when this host's clock was stepped: said once, and the passes are scheduled afresh from the new time. */
-  #lookAtClock(pass: () => unknown): boolean {
-    const moved = this.#clock.look();
-    if (moved === null || this.#stopping.signal.aborted) return false;
-    const by = formatDuration(Math.abs(moved));
-    this.#o.logger.warn(
-      { movedMs: Math.round(moved) },
-      moved < 0
-        ? `this host's clock stepped back ${by}: the poll schedule starts again from the new time; deadlines, early warnings and batch windows come ${by} later`
-        : `this host's clock jumped forward ${by} more than the time this process measured passing (the clock was set, or the machine slept): ` +
-            `the poll schedule starts again from the new time; deadlines, early warnings, batch windows and delivery.maxAge count the ${by} as time passed`,
-    );
-    void this.#task?.destroy();
-    this.#task = this.#schedule(pass);
+  /** This host's time now, once a step of its clock since the last look has been allowed for. */
+  #now(): number {
+    this.#lookAtClock();
+    return Date.now();
+  }
+
+  /**
+   * True when this host's clock was stepped since the last look (every 5 s, and before each judgement):
+   * said once, the passes scheduled afresh from the new time, and a clock that was set (not slept through)
+   * moves the state's times and the cloud clock's measure with it, so that no span counts the step.
+   */
+  #lookAtClock(): boolean {
+    const step = this.#clock.look();
+    if (step === null || this.#stopping.signal.aborted) return false;
+    if (step.setMs !== 0) {
+      this.#o.store.moveTimes(step.setMs);
+      this.#o.client.clock.hostSet(step.setMs);
+      // Worked out on the clock before the step.
+      this.#warningDueAt = new WeakMap();
+    }
+    this.#o.logger.warn({ movedMs: Math.round(step.movedMs), sleptMs: Math.round(step.sleptMs), setMs: Math.round(step.setMs) }, clockStepMessage(step));
+    if (this.#task && this.#scheduledPass) {
+      void this.#task.destroy();
+      this.#task = this.#schedule(this.#scheduledPass);
+    }
     return true;
   }
 
@@ -285,7 +303,7 @@ export class WatchEngine {
     }
     const statuses = await this.#pollAll(this.watches());
     // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
-    if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), Date.now());
+    if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), this.#now());
     // Finished discovered watches are forgotten after the retention, as those removed from the file are.
     if (this.#prune(inFile)) this.#refreshDiscovered();
     try {
@@ -357,7 +375,7 @@ export class WatchEngine {
    */
   #prune(targets: WatchTarget[]): boolean {
     const inFile = new Set(targets.map((t) => this.#keyOf(t)));
-    const now = Date.now();
+    const now = this.#now();
     let forgot = false;
     for (const [key, record] of this.#o.store.entries()) {
       if (inFile.has(key) || (record.batch && this.#batches.sending(record.batch))) continue;
@@ -589,6 +607,7 @@ interface PollServices {
   logger: Logger;
   /** The engine's close() cut polls in flight short. */
   closed: AbortSignal;
+  now(): number;
   read<V>(poll: WatchPoll, call: (signal: AbortSignal) => Promise<V>): Promise<V>;
   failed(poll: WatchPoll, err: unknown): string;
 }
@@ -626,6 +645,10 @@ class WatchPoll implements PollContext {
   cancelled(): boolean {
     return this.#services.closed.aborted;
   }
+
+  now(): number {
+    return this.#services.now();
+  }
 }
 
 /** node-cron's messages as our log lines; its warning at every tick a running pass skips is reported by PassOverrun instead. */
@@ -636,4 +659,15 @@ function cronLogger(logger: Logger) {
     error: (m: string | Error, err?: Error) => logger.error({ component: 'cron', err: err ?? m }, 'scheduler error'),
     debug: (m: string | Error) => logger.trace({ component: 'cron' }, String(m)),
   };
+}
+
+/** What a step of this host's clock means for the watches, said once at warn. */
+function clockStepMessage({ movedMs, sleptMs, setMs }: ClockStep): string {
+  const schedule = 'the poll schedule starts again from the new time';
+  const set = `this host's clock was set ${setMs < 0 ? 'back' : 'forward'} ${formatDuration(Math.abs(setMs))}`;
+  const moved = 'the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed';
+  if (sleptMs < CLOCK_STEP_MS / 2) return `${set}: ${moved}; ${schedule}`;
+  const slept = `this machine slept ${formatDuration(sleptMs)}, and its clock jumped forward ${formatDuration(movedMs)}`;
+  const counted = `deadlines, early warnings, batch windows and delivery.maxAge count the ${formatDuration(sleptMs)} slept as time passed`;
+  return setMs === 0 ? `${slept}: ${schedule}; ${counted}` : `${slept}, of which ${formatDuration(Math.abs(setMs))} was the clock set ${setMs < 0 ? 'back' : 'forward'}: ${schedule}; ${counted}, not the clock's setting`;
 }

@@ -1,9 +1,15 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CLOCKS_APART_MS, CloudClock } from '../../src/cloud/cloudClock.ts';
 
-function clock() {
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+/** A clock on fake monotonic time, which times its measures (`later(ms)` lets it pass), and on a fake Date with `now`. */
+function clock(now?: number) {
+  vi.useFakeTimers({ toFake: now === undefined ? ['performance'] : ['performance', 'Date'], now });
   const lines: Array<{ level: number; msg: string; cloudClockAheadS?: number }> = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -16,6 +22,7 @@ function clock() {
 
 const T0 = Date.parse('2026-12-02T05:00:00.000Z');
 const dated = (ms: number) => new Date(ms).toUTCString();
+const later = (ms: number) => vi.advanceTimersByTime(ms);
 
 describe('CloudClock', () => {
   it('leaves clocks within 30 s alone, and measures them to the middle of the header\'s second', () => {
@@ -31,8 +38,10 @@ describe('CloudClock', () => {
     const { clock: c, lines } = clock();
     c.observe(dated(T0 + 600_000), T0);
     expect(c.aheadMs).toBe(600_500);
+    later(60_000);
     c.observe(dated(T0 + 60_000 + 601_000), T0 + 60_000);
     expect(c.aheadMs).toBe(601_500);
+    later(60_000);
     c.observe(dated(T0 + 120_000 + 2000), T0 + 120_000);
     expect(c.aheadMs).toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
@@ -50,16 +59,37 @@ describe('CloudClock', () => {
     expect(lines[0]!.msg).toMatch(/^the cloud's clock is 30\.5 s behind this host's/);
   });
 
-  it('reads one answer a minute, and skips an answer without a Date or with one that is no date', () => {
+  it('reads one answer a minute of the time measured passing, and skips an answer without a Date or with one that is no date', () => {
     const { clock: c } = clock();
     c.observe(undefined, T0);
     c.observe('yesterday', T0);
     c.observe(['a', 'b'], T0);
     expect(c.measuredMs).toBeUndefined();
     c.observe(dated(T0), T0);
-    c.observe(dated(T0 + 600_000), T0 + 59_999);
+    later(59_999);
+    // This host's clock set back an hour meanwhile does not hold the next measure back an hour.
+    c.observe(dated(T0 + 600_000), T0 - 3_600_000);
     expect(c.measuredMs).toBe(500);
+    later(1);
     c.observe(dated(T0 + 600_000), T0 + 60_000);
     expect(c.measuredMs).toBe(540_500);
+  });
+
+  it("moves its measure with a setting of this host's clock told by the engine, unless taken since, and measures again at the next answer", () => {
+    const { clock: c } = clock(T0);
+    c.observe(dated(Date.now()), Date.now());
+    vi.setSystemTime(Date.now() - 600_000);
+    c.hostSet(-600_000);
+    expect(c.aheadMs).toBe(600_500);
+    // An answer came after the setting, before the engine looked: that measure is on the new clock already.
+    later(60_000);
+    vi.setSystemTime(Date.now() - 600_000);
+    c.observe(dated(T0 + 60_000), Date.now());
+    expect(c.aheadMs).toBe(1_200_500);
+    c.hostSet(-600_000);
+    expect(c.aheadMs).toBe(1_200_500);
+    // Within the minute, as the setting asked.
+    c.observe(dated(T0 + 61_000), Date.now());
+    expect(c.aheadMs).toBe(1_201_500);
   });
 });

@@ -2,7 +2,8 @@
 // and node-cron on vitest's fake timers, whose setSystemTime moves the wall clock and leaves the monotonic
 // one (performance.now(), the timers) as it was, as a step does.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { Harness } from './harness.ts';
+import type { App } from '../../src/app.ts';
+import { Harness, PROJECT, newIds } from './harness.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -11,12 +12,21 @@ afterEach(async () => {
 });
 
 const HOUR = 3_600_000;
+const MINUTE = 60_000;
+
+/**
+ * The time the machine slept, for the engine's boot clock (Linux's CLOCK_BOOTTIME: the monotonic clock
+ * and the sleeps), which tells a clock set from a machine that slept.
+ */
+let slept = 0;
+const bootClock = () => performance.now() + slept;
 
 /** A daemon with no watches on a schedule of every 15 s, counting its passes. */
 async function daemon(): Promise<{ passes: () => number }> {
   h = await Harness.start();
   vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
-  const app = await h.app(h.yaml([], { poll: '  schedule: "*/15 * * * * *"' }));
+  slept = 0;
+  const app = await h.app(h.yaml([], { poll: '  schedule: "*/15 * * * * *"' }), { bootClock });
   let passes = 0;
   app.engine.start(() => void passes++);
   await vi.advanceTimersByTimeAsync(60_000);
@@ -26,22 +36,36 @@ async function daemon(): Promise<{ passes: () => number }> {
 const warnings = () => h.logs.lines().filter((l) => l['level'] === 40).map((l) => String(l['msg']));
 
 describe("this host's clock stepped while the daemon runs", () => {
-  it('polls on every 15 s after the clock steps back an hour, and says so once', async () => {
+  it('polls on every 15 s after the clock is set back an hour, and says so once', async () => {
     const { passes } = await daemon();
     vi.setSystemTime(Date.now() - HOUR);
     const before = passes();
     await vi.advanceTimersByTimeAsync(5 * 60_000);
     expect(passes() - before).toBeGreaterThanOrEqual(19);
-    expect(warnings()).toEqual([expect.stringMatching(/^this host's clock stepped back 1 h: the poll schedule starts again from the new time/)]);
+    expect(warnings()).toEqual([
+      "this host's clock was set back 1 h: the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed; the poll schedule starts again from the new time",
+    ]);
   });
 
-  it('says once that the clock jumped forward an hour, not that 240 passes were missed for blocking IO', async () => {
+  it('says once that the clock was set forward an hour, not that 240 passes were missed for blocking IO', async () => {
     const { passes } = await daemon();
     vi.setSystemTime(Date.now() + HOUR);
     const before = passes();
     await vi.advanceTimersByTimeAsync(60_000);
     expect(passes() - before).toBeGreaterThanOrEqual(3);
-    expect(warnings()).toEqual([expect.stringMatching(/^this host's clock jumped forward 1 h more than the time this process measured passing/)]);
+    expect(warnings()).toEqual([expect.stringMatching(/^this host's clock was set forward 1 h: the times the state keeps moved with it/)]);
+  });
+
+  it('tells a machine that slept an hour from a clock set forward: the hour counts as time passed', async () => {
+    const { passes } = await daemon();
+    slept += HOUR;
+    vi.setSystemTime(Date.now() + HOUR);
+    const before = passes();
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(passes() - before).toBeGreaterThanOrEqual(3);
+    expect(warnings()).toEqual([
+      'this machine slept 1 h, and its clock jumped forward 1 h: the poll schedule starts again from the new time; deadlines, early warnings, batch windows and delivery.maxAge count the 1 h slept as time passed',
+    ]);
   });
 
   it('still warns of a pass missed while the event loop was held up, the clock keeping time', async () => {
@@ -54,6 +78,78 @@ describe("this host's clock stepped while the daemon runs", () => {
     while (performance.now() < heldUntil); // blocking work, as a stuck synchronous call would be
     await vi.waitFor(() => expect(warnings()).toEqual([expect.stringMatching(/^poll passes were missed, node-cron finding their time already past: the event loop was held up/)]), { timeout: 3000 });
     expect(warnings().some((m) => m.startsWith("this host's clock"))).toBe(false);
+  });
+});
+
+describe("a deadline across a step of this host's clock, the cloud's clock not moved", () => {
+  /** How far the cloud's clock is from this host's: a step of this host's clock alone moves it the other way. */
+  let cloudAhead = 0;
+
+  /** The simulator, on the cloud's clock, with a reboot of one event lasting `durationMs`, and the daemon's parts watching it with `deadline`. */
+  async function rebootWatched(durationMs: number, deadline: string): Promise<App> {
+    cloudAhead = 0;
+    slept = 0;
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
+    h = await Harness.start({ now: () => Date.now() + cloudAhead });
+    const ids = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
+    return h.app(h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}` }]), { bootClock });
+  }
+
+  /** `ms` of time passing (both of this host's clocks, and the cloud's), a pass a second. */
+  async function pass(app: App, ms: number): Promise<void> {
+    for (let t = 0; t < ms; t += 1000) {
+      vi.advanceTimersByTime(1000);
+      await app.engine.pollOnce();
+      await app.store.save();
+      await app.outbox.flush();
+    }
+  }
+
+  /** This host's clock set by `ms`, the cloud's not. */
+  function setHostClock(ms: number): void {
+    vi.setSystemTime(Date.now() + ms);
+    cloudAhead -= ms;
+  }
+
+  const outcomes = () => h.hooks.received.map((r) => (r.body as { outcome: string | null }).outcome);
+
+  it('judges a reboot done in 7 min a success within its 10 min deadline, though this host\'s clock was set forward 30 min meanwhile', async () => {
+    const app = await rebootWatched(7 * MINUTE, '10m');
+    await pass(app, 5 * MINUTE);
+    setHostClock(30 * MINUTE);
+    await pass(app, 3 * MINUTE);
+    expect(outcomes()).toEqual(['success']);
+    expect(warnings()).toContainEqual(expect.stringMatching(/^this host's clock was set forward 30 min: the times the state keeps moved with it/));
+  });
+
+  it('ends a reboot still running as a timeout at its deadline, not 30 min later, when this host\'s clock was set back 30 min', async () => {
+    const app = await rebootWatched(HOUR, '10m');
+    await pass(app, 5 * MINUTE);
+    setHostClock(-30 * MINUTE);
+    await pass(app, 4 * MINUTE);
+    expect(outcomes()).toEqual([]);
+    await pass(app, 2 * MINUTE);
+    expect(outcomes()).toEqual(['timeout']);
+  });
+
+  it('reads a finish 18 s after this host\'s clock was set back on the cloud\'s clock as it now stands, before the next measure of it', async () => {
+    const app = await rebootWatched(5 * MINUTE + 20_000, '10m');
+    // The client measures the cloud's clock once a minute from its first answer (1 s, 61 s ... 301 s): the
+    // step at 302 s and the finish come before the next measure.
+    await pass(app, 5 * MINUTE + 2000);
+    setHostClock(-30 * MINUTE);
+    await pass(app, 30_000);
+    expect(outcomes()).toEqual(['success']);
+  });
+
+  it('ends a reboot still running after the machine slept 30 min past its 10 min deadline as a timeout', async () => {
+    const app = await rebootWatched(HOUR, '10m');
+    await pass(app, 5 * MINUTE);
+    slept += 30 * MINUTE;
+    vi.setSystemTime(Date.now() + 30 * MINUTE);
+    await pass(app, 2000);
+    expect(outcomes()).toEqual(['timeout']);
   });
 });
 

@@ -238,10 +238,13 @@ describe('wait, the clock moved', () => {
   it('exits 4 when the API does not know the action for two minutes', async ({ h }) => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([]));
-    // The not-found window is two minutes of the action's 404s: the clock is moved, not waited for.
+    // The not-found window is two minutes of the action's 404s: the clocks are moved, not waited for. Both,
+    // as time passing moves them: this host's clock moved alone is a clock set, which moves nothing on.
     const clock = { offset: 0 };
     const realNow = Date.now.bind(Date);
+    const realMonotonic = performance.now.bind(performance);
     Date.now = () => realNow() + clock.offset;
+    performance.now = () => realMonotonic() + clock.offset;
     try {
       let settled = false;
       const running = h.cli(['wait', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--json']).finally(() => {
@@ -261,6 +264,7 @@ describe('wait, the clock moved', () => {
       expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.not_found', outcome: 'not_found', instanceAction: null });
     } finally {
       Date.now = realNow;
+      performance.now = realMonotonic;
     }
   });
 });

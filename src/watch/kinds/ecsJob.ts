@@ -61,7 +61,7 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
   const { record, target } = p;
   const seen = await observe(p);
   const verdict = decideJob({
-    now: Date.now(),
+    now: p.now(),
     trackingSince: Date.parse(record.trackingSince),
     deadlineMs: target.deadlineMs,
     cloudAheadMs: p.client.clock.aheadMs,

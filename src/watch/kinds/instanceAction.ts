@@ -72,12 +72,14 @@ export function actionKey(ref: Pick<WatchRef, 'projectId' | 'serverId' | 'reques
  */
 async function poll(p: Poll): Promise<PollResult> {
   const { target, record } = p;
-  const memory = memoryOf(record);
   const lastAction = record.instanceAction;
   let seen: Observations = { ...NOTHING_READ, action: await observeAction(p) };
   for (let reads = 1; ; reads += 1) {
     if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
-    const verdict = decide({ now: Date.now(), trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction, ...seen });
+    // now() first: a step of this host's clock moves the record's times, which are read after it.
+    const now = p.now();
+    const memory = memoryOf(record);
+    const verdict = decide({ now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction, ...seen });
     if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict);
     seen = await read(p, verdict.next, seen, memory);
   }

@@ -28,6 +28,8 @@ export interface PollContext<T extends WatchTarget = WatchTarget, R extends Watc
   failed(err: unknown): string;
   /** True once close() cut the poll short: nothing it saw may be recorded. */
   cancelled(): boolean;
+  /** This host's time, once the engine has allowed for a step of its clock: what a judgement takes as now. */
+  now(): number;
 }
 
 /** What one poll concluded; the kind has already kept what it read in the record. */
