@@ -296,6 +296,8 @@ export class WatchEngine {
   async #runPass(): Promise<WatchStatus[]> {
     const started = performance.now();
     this.#missed = 0;
+    // Before auto-tracking's pass, which times a server's absence on this host's clock.
+    this.#lookAtClock();
     const inFile = this.#targets;
     if (this.#track.length > 0 && !this.#stopping.signal.aborted) {
       await this.#discover();
