@@ -1,6 +1,7 @@
 // A valid file can still ask for something that works worse than the user likely expects: these are
 // said (with line:col) but never refuse the file.
 
+import { daylightSavingZone } from '../watch/cronZone.ts';
 import { namesNoHourDayOrMonth } from './fields.ts';
 import type { Config } from './schema.ts';
 import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
@@ -28,12 +29,6 @@ function unknownActions(config: Config): ConfigWarning[] {
   );
 }
 
-/** This process's zone moves its clocks twice a year: its offsets in January and in July differ. */
-function zoneHasDaylightSaving(): boolean {
-  const year = new Date().getFullYear();
-  return new Date(year, 0, 1).getTimezoneOffset() !== new Date(year, 6, 1).getTimezoneOffset();
-}
-
 /**
  * A schedule that names hours or days is read in the process's zone (one that names none runs in UTC,
  * src/watch/cronZone.ts), and node-cron runs no pass for up to two hours at the autumn change of a zone
@@ -41,8 +36,8 @@ function zoneHasDaylightSaving(): boolean {
  */
 function scheduleAcrossDaylightSaving(config: Config): ConfigWarning[] {
   const { schedule } = config.poll;
-  if (namesNoHourDayOrMonth(schedule) || !zoneHasDaylightSaving()) return [];
-  const zone = process.env['TZ'] || "the system's zone";
+  const zone = namesNoHourDayOrMonth(schedule) ? null : daylightSavingZone();
+  if (zone === null) return [];
   return [{
     path: ['poll', 'schedule'],
     message: `'${schedule}' names hours or days, read in this process's zone (${zone}), which has daylight saving time: node-cron runs no pass for up to two hours at its autumn change. Run the daemon with TZ=UTC and write the hours in UTC`,

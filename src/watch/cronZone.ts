@@ -7,8 +7,11 @@
 
 import { namesNoHourDayOrMonth } from '../config/fields.ts';
 
-/** The TZ that UTC replaced, while it does: a reload to a schedule that names hours puts it back. */
-let replaced: { tz: string | undefined } | null = null;
+/**
+ * The TZ that UTC replaced, while it does: a reload to a schedule that names hours puts it back. With the
+ * zone it named (for a TZ unset, the system's), which the process no longer tells while TZ is UTC.
+ */
+let replaced: { tz: string | undefined; zone: string } | null = null;
 
 /**
  * Sets the process's zone for `schedule` and returns the one to give node-cron, always by name: what it
@@ -16,7 +19,7 @@ let replaced: { tz: string | undefined } | null = null;
  */
 export function cronZone(schedule: string): string {
   if (namesNoHourDayOrMonth(schedule)) {
-    if (replaced === null || process.env['TZ'] !== 'UTC') replaced = { tz: process.env['TZ'] };
+    if (replaced === null || process.env['TZ'] !== 'UTC') replaced = { tz: process.env['TZ'], zone: Intl.DateTimeFormat().resolvedOptions().timeZone };
     process.env['TZ'] = 'UTC';
     return 'UTC';
   }
@@ -26,4 +29,22 @@ export function cronZone(schedule: string): string {
   }
   replaced = null;
   return Intl.DateTimeFormat().resolvedOptions().timeZone;
+}
+
+/**
+ * The zone a schedule that names hours would be read in (the process's, or the one UTC replaced for a
+ * schedule that names none), when it has daylight saving time: its offsets in January and July differ.
+ * Null for a zone without it.
+ */
+export function daylightSavingZone(): string | null {
+  if (replaced !== null && process.env['TZ'] === 'UTC') return offsetsDiffer(replaced.zone) ? (replaced.tz || replaced.zone) : null;
+  const year = new Date().getFullYear();
+  return new Date(year, 0, 1).getTimezoneOffset() === new Date(year, 6, 1).getTimezoneOffset() ? null : process.env['TZ'] || "the system's zone";
+}
+
+function offsetsDiffer(zone: string): boolean {
+  const format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
+  const year = new Date().getUTCFullYear();
+  const offset = (month: number) => format.formatToParts(Date.UTC(year, month, 1)).find((part) => part.type === 'timeZoneName')?.value;
+  return offset(0) !== offset(6);
 }

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, validateConfigText, type ConfigIssue } from '../../src/config/load.ts';
+import { cronZone } from '../../src/watch/cronZone.ts';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
 const cloud = (microversion: string) => lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', `  microversion: ${microversion}`);
@@ -58,6 +59,22 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
     expect(result.ok && result.warnings[0]?.message).toBe(
       "'0 */5 8-18 * * 1-5' names hours or days, read in this process's zone (Europe/Berlin), which has daylight saving time: node-cron runs no pass for up to two hours at its autumn change. Run the daemon with TZ=UTC and write the hours in UTC",
     );
+  });
+
+  it('is said of a reloaded file in the zone the daemon was given, after it ran a schedule that names no hour in UTC', () => {
+    process.env['TZ'] = 'Europe/Berlin';
+    cronZone('*/15 * * * * *');
+    try {
+      expect(process.env['TZ']).toBe('UTC');
+      const result = validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} });
+      expect(result.ok && result.warnings.map((w) => w.message)).toEqual([expect.stringContaining("read in this process's zone (Europe/Berlin), which has daylight saving time")]);
+      process.env['TZ'] = 'Asia/Shanghai';
+      cronZone('*/15 * * * * *');
+      expect(validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    } finally {
+      // The schedule that names hours puts the zone back, and forgets the one UTC replaced.
+      expect(cronZone('0 30 4 * * *')).toBe('Asia/Shanghai');
+    }
   });
 
   it('is not said in a zone without it, nor of a schedule that names no hour, day or month', () => {
