@@ -24,9 +24,17 @@ export class CloudClock {
   readonly #log: Logger;
   #nextSampleAt = -Infinity;
   #measuredMs: number | undefined;
-  /** This host's clock less the monotonic one when the measure was taken: it tells a measure from before a step. */
-  #sampledOn = 0;
   #aheadMs = 0;
+  /** Whether the log last said the clocks are apart: it says so, and that they agree again, once each. */
+  #saidApart = false;
+  /**
+   * The last answer's Date, when it came, and this host's clock less the monotonic one then: kept at every
+   * answer (parsed only when asked), so that a step of this host's clock can be judged by the first answer
+   * after it.
+   */
+  #lastDate: string | undefined;
+  #lastAt = 0;
+  #lastOn = 0;
 
   constructor(log: Logger) {
     this.#log = log;
@@ -34,44 +42,59 @@ export class CloudClock {
 
   /** An answer's `Date` header, and this host's time when the answer came. */
   observe(date: string | string[] | undefined, receivedAt: number): void {
+    if (typeof date !== 'string') return;
     // Timed on the monotonic clock: this host's clock set back an hour must not hold the next measure back an hour.
     const mono = performance.now();
-    if (mono < this.#nextSampleAt || typeof date !== 'string') return;
-    const stamped = Date.parse(date);
-    if (Number.isNaN(stamped)) return;
+    this.#lastDate = date;
+    this.#lastAt = receivedAt;
+    this.#lastOn = receivedAt - mono;
+    if (mono < this.#nextSampleAt) return;
+    const measured = measureOf(date, receivedAt);
+    if (measured === undefined) return;
     this.#nextSampleAt = mono + SAMPLE_EVERY_MS;
-    this.#sampledOn = Date.now() - mono;
-    // The header drops the milliseconds: the middle of its second is the best guess.
-    this.#take(stamped + 500 - receivedAt);
+    this.#take(measured);
   }
 
   /**
-   * This host's clock was set by `setMs` (ClockSteps), the cloud's not: the measure moves by as much now,
-   * rather than at the next sample, so that no verdict in between reads the cloud's times a step off, and
-   * is taken again from the next answer. A measure taken since the step (an answer that came before the
-   * engine looked) is on the new clock already.
+   * What the last answer measures, when it came on this host's clock as it is now (since the clock last
+   * stepped): undefined if none has, or its Date is no date.
+   */
+  sinceStep(): number | undefined {
+    if (this.#lastDate === undefined || Math.abs(Date.now() - performance.now() - this.#lastOn) >= CLOCK_STEP_MS / 2) return undefined;
+    return measureOf(this.#lastDate, this.#lastAt);
+  }
+
+  /** Takes a measure sinceStep() gave, after a step of this host's clock, as the one in force. */
+  retake(measured: number): void {
+    this.#nextSampleAt = performance.now() + SAMPLE_EVERY_MS;
+    this.#take(measured);
+  }
+
+  /**
+   * This host's clock was set by `setMs` (ClockSteps), the cloud's not, and no answer has come since: the
+   * measure moves by as much now, rather than at the next sample, so that no verdict in between reads the
+   * cloud's times a step off, and is taken again from the next answer. Not said: the next answer tells.
    */
   hostSet(setMs: number): void {
     this.#nextSampleAt = -Infinity;
-    const on = Date.now() - performance.now();
-    if (this.#measuredMs === undefined || Math.abs(on - this.#sampledOn) < CLOCK_STEP_MS / 2) return;
-    this.#sampledOn = on;
-    this.#take(this.#measuredMs - setMs);
+    if (this.#measuredMs !== undefined) this.#take(this.#measuredMs - setMs, false);
   }
 
-  #take(measured: number): void {
+  #take(measured: number, say = true): void {
     this.#measuredMs = measured;
     const apart = Math.abs(measured) >= CLOCKS_APART_MS;
-    if (apart && this.#aheadMs === 0) {
+    this.#aheadMs = apart ? measured : 0;
+    if (!say || apart === this.#saidApart) return;
+    this.#saidApart = apart;
+    if (apart) {
       this.#log.warn(
         { cloudClockAheadS: Math.round(measured / 1000) },
         `the cloud's clock is ${clockApart(measured)} this host's (the Date of its answers): ` +
           "deadlines and early warnings allow for it; set this host's time right (NTP), or the cloud's",
       );
-    } else if (!apart && this.#aheadMs !== 0) {
+    } else {
       this.#log.info({ cloudClockAheadS: Math.round(measured / 1000) }, "the cloud's clock and this host's agree again");
     }
-    this.#aheadMs = apart ? measured : 0;
   }
 
   /** What to take from a time the cloud stamped to read it on this host's clock: 0 while the clocks are within 30 s. */
@@ -88,4 +111,10 @@ export class CloudClock {
   get measuredMs(): number | undefined {
     return this.#measuredMs;
   }
+}
+
+/** How far the cloud's clock is ahead of this host's by one answer's `Date`. The header drops the milliseconds: the middle of its second is the best guess. */
+function measureOf(date: string, receivedAt: number): number | undefined {
+  const stamped = Date.parse(date);
+  return Number.isNaN(stamped) ? undefined : stamped + 500 - receivedAt;
 }

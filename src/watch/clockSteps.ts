@@ -24,6 +24,18 @@ export const CLOCK_STEP_MS = 30_000;
 export type BootClock = () => number;
 const bootClock: BootClock = () => uptime() * 1000;
 
+/**
+ * How much of a step the cloud's clock says was this host's clock set: the cloud clock's measure (how far
+ * it is ahead of this host's) before the step less the one after, from the `Date` of its answers. Measures
+ * are good to a second or two (the header's whole seconds, an answer's time on the way): within 5 s, none.
+ * The boot clock cannot tell a machine held still (a VM paused: its clocks, boot clock included, stop, and
+ * its time is put right after) from a clock set; the cloud's clock, which went on, can.
+ */
+export function setByCloud(before: number, after: number): number {
+  const setMs = before - after;
+  return Math.abs(setMs) < 5000 ? 0 : setMs;
+}
+
 export interface ClockStep {
   /** How far this host's clock moved beyond the time measured passing (negative: back). */
   movedMs: number;

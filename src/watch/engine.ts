@@ -23,9 +23,9 @@ import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import { PassOverrun } from './overrun.ts';
-import { CLOCK_CHECK_MS, CLOCK_STEP_MS, ClockSteps, type BootClock, type ClockStep } from './clockSteps.ts';
+import { CLOCK_CHECK_MS, type BootClock } from './clockSteps.ts';
+import { HostClock } from './hostClock.ts';
 import { cronZone } from './cronZone.ts';
-import { formatDuration } from './format.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
 
@@ -78,7 +78,7 @@ export class WatchEngine {
   #task: ScheduledTask | null = null;
   /** What each scheduled pass runs, once start() is called: the schedule is made again from it after a step of the clock. */
   #scheduledPass: (() => unknown) | null = null;
-  readonly #clock: ClockSteps;
+  readonly #hostClock: HostClock;
   /** Ticks node-cron reported missed since the last pass began: the first is told, not every one. */
   #missed = 0;
   #clockTimer: NodeJS.Timeout | null = null;
@@ -108,7 +108,16 @@ export class WatchEngine {
 
   constructor(options: EngineOptions) {
     this.#o = options;
-    this.#clock = new ClockSteps(options.bootClock);
+    this.#hostClock = new HostClock({
+      cloud: options.client.clock,
+      store: options.store,
+      logger: options.logger,
+      bootClock: options.bootClock,
+      onMoved: () => {
+        // Worked out on the clock before the step.
+        this.#warningDueAt = new WeakMap();
+      },
+    });
     this.#pollServices = {
       client: options.client,
       logger: options.logger,
@@ -218,20 +227,11 @@ export class WatchEngine {
   }
 
   /**
-   * True when this host's clock was stepped since the last look (every 5 s, and before each judgement):
-   * said once, the passes scheduled afresh from the new time, and a clock that was set (not slept through)
-   * moves the state's times and the cloud clock's measure with it, so that no span counts the step.
+   * True when this host's clock stepped since the last look (every 5 s, and before each judgement): it is
+   * allowed for (hostClock.ts), and the passes are scheduled afresh from the new time.
    */
   #lookAtClock(): boolean {
-    const step = this.#clock.look();
-    if (step === null || this.#stopping.signal.aborted) return false;
-    if (step.setMs !== 0) {
-      this.#o.store.moveTimes(step.setMs);
-      this.#o.client.clock.hostSet(step.setMs);
-      // Worked out on the clock before the step.
-      this.#warningDueAt = new WeakMap();
-    }
-    this.#o.logger.warn({ movedMs: Math.round(step.movedMs), sleptMs: Math.round(step.sleptMs), setMs: Math.round(step.setMs) }, clockStepMessage(step));
+    if (this.#stopping.signal.aborted || this.#hostClock.look() === null) return false;
     if (this.#task && this.#scheduledPass) {
       void this.#task.destroy();
       this.#task = this.#schedule(this.#scheduledPass);
@@ -661,15 +661,4 @@ function cronLogger(logger: Logger) {
     error: (m: string | Error, err?: Error) => logger.error({ component: 'cron', err: err ?? m }, 'scheduler error'),
     debug: (m: string | Error) => logger.trace({ component: 'cron' }, String(m)),
   };
-}
-
-/** What a step of this host's clock means for the watches, said once at warn. */
-function clockStepMessage({ movedMs, sleptMs, setMs }: ClockStep): string {
-  const schedule = 'the poll schedule starts again from the new time';
-  const set = `this host's clock was set ${setMs < 0 ? 'back' : 'forward'} ${formatDuration(Math.abs(setMs))}`;
-  const moved = 'the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed';
-  if (sleptMs < CLOCK_STEP_MS / 2) return `${set}: ${moved}; ${schedule}`;
-  const slept = `this machine slept ${formatDuration(sleptMs)}, and its clock jumped forward ${formatDuration(movedMs)}`;
-  const counted = `deadlines, early warnings, batch windows and delivery.maxAge count the ${formatDuration(sleptMs)} slept as time passed`;
-  return setMs === 0 ? `${slept}: ${schedule}; ${counted}` : `${slept}, of which ${formatDuration(Math.abs(setMs))} was the clock set ${setMs < 0 ? 'back' : 'forward'}: ${schedule}; ${counted}, not the clock's setting`;
 }

@@ -75,21 +75,32 @@ describe('CloudClock', () => {
     expect(c.measuredMs).toBe(540_500);
   });
 
-  it("moves its measure with a setting of this host's clock told by the engine, unless taken since, and measures again at the next answer", () => {
+  it("moves its measure with a setting of this host's clock it is told of, and measures again at the next answer", () => {
     const { clock: c } = clock(T0);
     c.observe(dated(Date.now()), Date.now());
     vi.setSystemTime(Date.now() - 600_000);
     c.hostSet(-600_000);
     expect(c.aheadMs).toBe(600_500);
-    // An answer came after the setting, before the engine looked: that measure is on the new clock already.
-    later(60_000);
-    vi.setSystemTime(Date.now() - 600_000);
-    c.observe(dated(T0 + 60_000), Date.now());
-    expect(c.aheadMs).toBe(1_200_500);
-    c.hostSet(-600_000);
-    expect(c.aheadMs).toBe(1_200_500);
     // Within the minute, as the setting asked.
-    c.observe(dated(T0 + 61_000), Date.now());
-    expect(c.aheadMs).toBe(1_201_500);
+    c.observe(dated(T0 + 1000), Date.now());
+    expect(c.aheadMs).toBe(601_500);
+  });
+
+  it('gives the measure of the last answer only when it came on this host\'s clock as it now is, and takes it when asked', () => {
+    const { clock: c } = clock(T0);
+    expect(c.sinceStep()).toBeUndefined();
+    c.observe(dated(T0 + 40_000), Date.now());
+    later(1000);
+    c.observe(dated(T0 + 41_000), Date.now());
+    expect(c.measuredMs).toBe(40_500);
+    expect(c.sinceStep()).toBe(40_500);
+    vi.setSystemTime(Date.now() + 600_000);
+    expect(c.sinceStep()).toBeUndefined();
+    c.observe('no date', Date.now());
+    expect(c.sinceStep()).toBeUndefined();
+    c.observe(dated(T0 + 42_000), Date.now());
+    expect(c.sinceStep()).toBe(-558_500);
+    c.retake(-558_500);
+    expect(c.aheadMs).toBe(-558_500);
   });
 });

@@ -64,7 +64,7 @@ describe("this host's clock stepped while the daemon runs", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(passes() - before).toBeGreaterThanOrEqual(3);
     expect(warnings()).toEqual([
-      'this machine slept 1 h, and its clock jumped forward 1 h: the poll schedule starts again from the new time; deadlines, early warnings, batch windows and delivery.maxAge count the 1 h slept as time passed',
+      "this host's clock jumped forward 1 h with the time that passed (the machine slept, or was held still as a paused VM is): the poll schedule starts again from the new time; deadlines, early warnings, batch windows and delivery.maxAge count it as time passed",
     ]);
   });
 
@@ -120,7 +120,11 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     setHostClock(30 * MINUTE);
     await pass(app, 3 * MINUTE);
     expect(outcomes()).toEqual(['success']);
-    expect(warnings()).toContainEqual(expect.stringMatching(/^this host's clock was set forward 30 min: the times the state keeps moved with it/));
+    // The cloud's first answer since bears the boot clock out, and shows this host's clock 30 min off.
+    expect(warnings()).toEqual([
+      expect.stringMatching(/^this host's clock was set forward 30 min: the times the state keeps moved with it/),
+      expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? behind this host's/),
+    ]);
   });
 
   it('ends a reboot still running as a timeout at its deadline, not 30 min later, when this host\'s clock was set back 30 min', async () => {
@@ -141,6 +145,19 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     setHostClock(-30 * MINUTE);
     await pass(app, 30_000);
     expect(outcomes()).toEqual(['success']);
+  });
+
+  it('ends a reboot still running as a timeout after the machine was held still 30 min past its deadline, as a paused VM is, by the cloud\'s clock', async () => {
+    const app = await rebootWatched(HOUR, '10m');
+    await pass(app, 5 * MINUTE);
+    // Its clocks stopped, boot clock included, and its time was put right after: only the cloud's clock went on.
+    vi.setSystemTime(Date.now() + 30 * MINUTE);
+    await pass(app, 2000);
+    expect(outcomes()).toEqual(['timeout']);
+    expect(warnings()).toEqual([
+      expect.stringMatching(/^this host's clock was set forward 30 min: /),
+      "the cloud's clock, by the Date of its first answer since this host's clock stepped, says the time was passing (the machine held still, as a paused VM is), not a setting of the clock, where this machine's boot clock said set forward 30 min: the times the state keeps are moved by 30 min back to match",
+    ]);
   });
 
   it('ends a reboot still running after the machine slept 30 min past its 10 min deadline as a timeout', async () => {

@@ -1,0 +1,111 @@
+// What the engine does about a step of this host's clock (clockSteps.ts finds it): a setting of the clock
+// moves the times the state keeps (and the cloud clock's measure) with it, so that every span counts only
+// the time that passed; time that passed (the machine slept, or was held still as a paused VM is) stays.
+// The boot clock tells a sleep at once; the cloud's clock, by the `Date` of the first answer after the
+// step, tells the rest, and has the last word.
+import type { Logger } from 'pino';
+import type { CloudClock } from '../cloud/cloudClock.ts';
+import type { StateStore } from '../state/store.ts';
+import { CLOCK_STEP_MS, ClockSteps, setByCloud, type BootClock, type ClockStep } from './clockSteps.ts';
+import { formatDuration } from './format.ts';
+
+export interface HostClockOptions {
+  cloud: CloudClock;
+  store: Pick<StateStore, 'moveTimes'>;
+  logger: Logger;
+  /** The times the state keeps were moved: what was worked out from them is to be worked out again. */
+  onMoved: () => void;
+  bootClock?: BootClock | undefined;
+}
+
+export class HostClock {
+  readonly #o: HostClockOptions;
+  readonly #steps: ClockSteps;
+  /** The cloud clock's measure before the steps not yet judged by it (undefined: none known). */
+  #before: number | undefined;
+  /** What the boot clock judged a setting of the clock since `#before`, and moved the times by. */
+  #appliedMs = 0;
+  /** A step waits for the cloud's judgement: no answer has come since. */
+  #open = false;
+
+  constructor(options: HostClockOptions) {
+    this.#o = options;
+    this.#steps = new ClockSteps(options.bootClock);
+  }
+
+  /**
+   * The step of this host's clock since the last look, once it is allowed for, or null. Cheap while the
+   * clock keeps time: looked at every 5 s and before each judgement.
+   */
+  look(): ClockStep | null {
+    const found = this.#steps.look();
+    if (found === null) {
+      if (this.#open) this.#judgeByCloud();
+      else this.#before = this.#o.cloud.measuredMs;
+      return null;
+    }
+    const after = this.#before === undefined ? undefined : this.#o.cloud.sinceStep();
+    const setMs = after === undefined ? found.setMs : setByCloud(this.#before!, after) - this.#appliedMs;
+    const step = { movedMs: found.movedMs, sleptMs: found.movedMs - setMs, setMs };
+    this.#move(setMs, after);
+    if (after === undefined) {
+      this.#appliedMs += setMs;
+      this.#open = this.#before !== undefined;
+    }
+    this.#o.logger.warn({ movedMs: Math.round(step.movedMs), sleptMs: Math.round(step.sleptMs), setMs: Math.round(step.setMs) }, stepMessage(step));
+    return step;
+  }
+
+  /** The first answer since a step the boot clock judged: the cloud's clock says how much of it was a setting. */
+  #judgeByCloud(): void {
+    const after = this.#o.cloud.sinceStep();
+    if (after === undefined) return;
+    const judgedMs = this.#appliedMs;
+    const setMs = setByCloud(this.#before!, after);
+    this.#move(setMs - judgedMs, after);
+    if (setMs !== judgedMs) this.#o.logger.warn({ setMs: Math.round(setMs), judgedMs: Math.round(judgedMs) }, revisionMessage(setMs, judgedMs));
+  }
+
+  /**
+   * Moves the state's times by `byMs`, and the cloud clock's measure: to `after`, the measure of an answer
+   * since the step, or else by as much as this host's clock was set.
+   */
+  #move(byMs: number, after: number | undefined): void {
+    if (byMs !== 0) {
+      this.#o.store.moveTimes(byMs);
+      this.#o.onMoved();
+    }
+    if (after === undefined) {
+      if (byMs !== 0) this.#o.cloud.hostSet(byMs);
+      return;
+    }
+    this.#o.cloud.retake(after);
+    this.#before = after;
+    this.#appliedMs = 0;
+    this.#open = false;
+  }
+}
+
+const SCHEDULE = 'the poll schedule starts again from the new time';
+const COUNTS = 'deadlines, early warnings, batch windows and delivery.maxAge';
+const direction = (ms: number) => `${ms < 0 ? 'back' : 'forward'} ${formatDuration(Math.abs(ms))}`;
+
+/** What a step of this host's clock means for the watches, said once at warn. */
+function stepMessage({ movedMs, sleptMs, setMs }: ClockStep): string {
+  const set = `this host's clock was set ${direction(setMs)}: the times the state keeps moved with it, so that ${COUNTS} count only the time that passed`;
+  // Within what the clocks can tell, no time passed.
+  if (Math.abs(sleptMs) < CLOCK_STEP_MS / 2) return `${set}; ${SCHEDULE}`;
+  const held = '(the machine slept, or was held still as a paused VM is)';
+  if (setMs === 0) return `this host's clock jumped forward ${formatDuration(movedMs)} with the time that passed ${held}: ${SCHEDULE}; ${COUNTS} count it as time passed`;
+  return (
+    `this host's clock jumped forward ${formatDuration(movedMs)}: ${formatDuration(sleptMs)} of it time that passed ${held}, the rest the clock set ${direction(setMs)}; ` +
+    `${SCHEDULE}; ${COUNTS} count the ${formatDuration(sleptMs)} as time passed, and the times the state keeps moved with the setting`
+  );
+}
+
+/** The cloud's clock judged a step otherwise than the boot clock did. */
+function revisionMessage(setMs: number, judgedMs: number): string {
+  const judged = judgedMs === 0 ? 'not set' : `set ${direction(judgedMs)}`;
+  const found = setMs === 0 ? 'the time was passing (the machine held still, as a paused VM is), not a setting of the clock' : `it was set ${direction(setMs)}`;
+  return `the cloud's clock, by the Date of its first answer since this host's clock stepped, says ${found}, where this machine's boot clock said ${judged}: the times the state keeps are moved by ${formatDuration(Math.abs(setMs - judgedMs))} ${setMs < judgedMs ? 'back' : 'forward'} to match`;
+}

@@ -1,0 +1,87 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CloudClock } from '../../src/cloud/cloudClock.ts';
+import { HostClock } from '../../src/watch/hostClock.ts';
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const MINUTE = 60_000;
+
+/**
+ * A HostClock on fake clocks: this host's (Date), the monotonic one, the boot clock (the monotonic one
+ * and `slept`) and the cloud's (this host's and `cloudAhead`), whose answers `answer()` brings.
+ */
+function hostClock() {
+  vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.000Z') });
+  const lines: string[] = [];
+  const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()).msg as string)) }));
+  const cloud = new CloudClock(log);
+  const moves: number[] = [];
+  const world = { slept: 0, cloudAhead: 0 };
+  const clock = new HostClock({ cloud, store: { moveTimes: (ms) => void moves.push(ms) }, logger: log, onMoved: () => undefined, bootClock: () => performance.now() + world.slept });
+  const answer = () => cloud.observe(new Date(Date.now() + world.cloudAhead).toUTCString(), Date.now());
+  /** This host's clock set by `ms`, the cloud's not. */
+  const set = (ms: number) => {
+    vi.setSystemTime(Date.now() + ms);
+    world.cloudAhead -= ms;
+  };
+  return { clock, cloud, moves, world, answer, set, lines: async () => (await new Promise((r) => setImmediate(r)), lines) };
+}
+
+describe('HostClock', () => {
+  it('judges a step by the boot clock alone while the cloud has never answered', async () => {
+    const { clock, moves, set, lines } = hostClock();
+    set(30 * MINUTE);
+    expect(clock.look()).toMatchObject({ setMs: 30 * MINUTE });
+    expect(moves).toEqual([30 * MINUTE]);
+    expect(await lines()).toEqual([expect.stringMatching(/^this host's clock was set forward 30 min:/)]);
+  });
+
+  it('takes the cloud\'s word at once when an answer came between the step and the look: a machine held still moves nothing', async () => {
+    const { clock, moves, answer, lines } = hostClock();
+    answer();
+    expect(clock.look()).toBeNull();
+    // Held still 30 min: this host's clock put right after, the boot clock stopped, the cloud's went on.
+    vi.setSystemTime(Date.now() + 30 * MINUTE);
+    answer();
+    expect(clock.look()).toMatchObject({ movedMs: 30 * MINUTE, setMs: 0, sleptMs: 30 * MINUTE });
+    expect(moves).toEqual([]);
+    expect(await lines()).toEqual([expect.stringMatching(/^this host's clock jumped forward 30 min with the time that passed/)]);
+  });
+
+  it('moves by what the cloud says two steps before its next answer came to, in all', async () => {
+    const { clock, moves, answer, set, lines } = hostClock();
+    answer();
+    expect(clock.look()).toBeNull();
+    set(10 * MINUTE);
+    clock.look();
+    vi.advanceTimersByTime(1000);
+    // Held still 20 min after it: the boot clock takes it for a setting too.
+    vi.setSystemTime(Date.now() + 20 * MINUTE);
+    clock.look();
+    expect(moves).toEqual([10 * MINUTE, 20 * MINUTE]);
+    answer();
+    expect(clock.look()).toBeNull();
+    expect(moves).toEqual([10 * MINUTE, 20 * MINUTE, -20 * MINUTE]);
+    expect((await lines()).at(-1)).toBe(
+      "the cloud's clock, by the Date of its first answer since this host's clock stepped, says it was set forward 10 min, where this machine's boot clock said set forward 30 min: the times the state keeps are moved by 20 min back to match",
+    );
+  });
+
+  it('confirms the boot clock without a word when the cloud agrees, and says the clocks are apart', async () => {
+    const { clock, cloud, moves, answer, set, lines } = hostClock();
+    answer();
+    clock.look();
+    set(-30 * MINUTE);
+    clock.look();
+    // Until the cloud answers, its measure is moved by the setting, quietly.
+    expect(cloud.aheadMs).toBe(30 * MINUTE + 500);
+    answer();
+    clock.look();
+    expect(moves).toEqual([-30 * MINUTE]);
+    expect(await lines()).toEqual([expect.stringMatching(/^this host's clock was set back 30 min:/), expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? ahead of this host's/)]);
+  });
+});
