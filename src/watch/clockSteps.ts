@@ -18,8 +18,8 @@ export const CLOCK_STEP_MS = 30_000;
 /**
  * Milliseconds since boot, counting the time the machine slept and not moved by setting the clock: Linux's
  * CLOCK_BOOTTIME, which /proc/uptime reads. (performance.now() stops while the machine sleeps.) Where the
- * system's uptime is counted on the wall clock instead, every step reads as a sleep, as before the two were
- * told apart.
+ * system's uptime is counted on the wall clock instead, every step reads as a sleep until the cloud's
+ * clock says otherwise (hostClock.ts).
  */
 export type BootClock = () => number;
 const bootClock: BootClock = () => uptime() * 1000;

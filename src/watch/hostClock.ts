@@ -98,7 +98,7 @@ function stepMessage({ movedMs, sleptMs, setMs }: ClockStep): string {
   const held = '(the machine slept, or was held still as a paused VM is)';
   if (setMs === 0) return `this host's clock jumped forward ${formatDuration(movedMs)} with the time that passed ${held}: ${SCHEDULE}; ${COUNTS} count it as time passed`;
   return (
-    `this host's clock jumped forward ${formatDuration(movedMs)}: ${formatDuration(sleptMs)} of it time that passed ${held}, the rest the clock set ${direction(setMs)}; ` +
+    `this host's clock moved ${direction(movedMs)}: ${formatDuration(sleptMs)} of time that passed ${held}, and the clock set ${direction(setMs)}; ` +
     `${SCHEDULE}; ${COUNTS} count the ${formatDuration(sleptMs)} as time passed, and the times the state keeps moved with the setting`
   );
 }

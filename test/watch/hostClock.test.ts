@@ -40,6 +40,18 @@ describe('HostClock', () => {
     expect(await lines()).toEqual([expect.stringMatching(/^this host's clock was set forward 30 min:/)]);
   });
 
+  it('says a sleep and a setting in one step apart, moving the times by the setting only', async () => {
+    const { clock, moves, world, set, lines } = hostClock();
+    world.slept += 60 * MINUTE;
+    vi.setSystemTime(Date.now() + 60 * MINUTE);
+    set(-90 * MINUTE);
+    expect(clock.look()).toEqual({ movedMs: -30 * MINUTE, sleptMs: 60 * MINUTE, setMs: -90 * MINUTE });
+    expect(moves).toEqual([-90 * MINUTE]);
+    expect(await lines()).toEqual([
+      "this host's clock moved back 30 min: 1 h of time that passed (the machine slept, or was held still as a paused VM is), and the clock set back 1 h 30 min; the poll schedule starts again from the new time; deadlines, early warnings, batch windows and delivery.maxAge count the 1 h as time passed, and the times the state keeps moved with the setting",
+    ]);
+  });
+
   it('takes the cloud\'s word at once when an answer came between the step and the look: a machine held still moves nothing', async () => {
     const { clock, moves, answer, lines } = hostClock();
     answer();
