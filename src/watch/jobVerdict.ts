@@ -104,7 +104,8 @@ function describeFailure(job: EcsJob, type: string): string {
   const subs = subJobsOf(job);
   const failed = subs.filter((s) => s.status === 'FAIL');
   parts.push(...failed.map(describeFailedSubJob));
-  if (failed.length > 0 && failed.length < subs.length) parts.push(`${subs.length - failed.length} of ${subs.length} sub-jobs did not fail`);
+  const rest = subs.filter((s) => s.status !== 'FAIL');
+  if (failed.length > 0 && rest.length > 0) parts.push(`${rest.length} of ${subs.length} sub-jobs ${rest.every((s) => s.status === 'SUCCESS') ? 'succeeded' : 'did not fail'}`);
   return `${type} failed${parts.length ? `: ${parts.join('; ')}` : ' (the API gives no reason)'}`;
 }
 

@@ -51,7 +51,7 @@ describe('a job of the native ECS API', () => {
     expect(failed.watch).toEqual({ kind: 'ecs-job', name: 'create db', projectId: PROJECT, jobId: bad });
     expect(failed).toMatchObject({ instanceAction: null, server: null, job: { status: 'FAIL', job_id: bad } });
     expect(Object.keys(failed)).toEqual(['type', 'outcome', 'watch', 'instanceAction', 'server', 'job', 'reason', 'detectedAt']);
-    expect(failed.reason).toBe('createServer failed: createSingleServer on server srv-quota FAIL: Ecs.0039 Insufficient EVS disk quota.; 1 of 2 sub-jobs did not fail');
+    expect(failed.reason).toBe('createServer failed: createSingleServer on server srv-quota FAIL: Ecs.0039 Insufficient EVS disk quota.; 1 of 2 sub-jobs succeeded');
     expect(bodies().find((b) => b.outcome === 'timeout')!.reason).toMatch(/^not finished 20 s after tracking began: resizeServer: RUNNING$/);
     const wh = new Webhook(WEBHOOK_SECRET);
     for (const hook of env.h.hooks.received) expect(() => wh.verify(hook.raw, hook.headers as Record<string, string>)).not.toThrow();
