@@ -34,15 +34,20 @@ export function loginNeedsTls(smtp: Pick<EmailNotifierConfig['smtp'], 'user' | '
 }
 
 // Loopback addresses written as such: a name, even localhost, is looked up (in DNS too, by nodemailer), and
-// whoever answers that lookup would get the login.
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-LOOPBACK.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+// whoever answers that lookup would get the login. Made at the first use: `validate` loads this module for
+// the registry, and a BlockList at load would load node:net (8-10 ms) for a command that opens no socket.
+let loopback: BlockList | undefined;
 
 function isLoopbackAddress(host: string): boolean {
   const family = isIP(host);
-  return family !== 0 && LOOPBACK.check(host, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 0) return false;
+  if (loopback === undefined) {
+    loopback = new BlockList();
+    loopback.addSubnet('127.0.0.0', 8, 'ipv4');
+    loopback.addAddress('::1', 'ipv6');
+    loopback.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
+  }
+  return loopback.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export function createEmailNotifier(name: string, config: EmailNotifierConfig, deps: NotifierDeps): Notifier {
