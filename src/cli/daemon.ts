@@ -16,6 +16,7 @@ import type { WatchTarget } from '../watch/kinds/types.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 import { keptChanging, readSettledWatchFile } from './settledWatchFile.ts';
+import { extraCaCertsWarning } from '../net/environment.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -71,6 +72,9 @@ export class Daemon {
 
   async start(): Promise<void> {
     this.#metrics.recordConfigLoad(true);
+    // Node says it once, in a plain line on stderr that a collector of the JSON lines drops, at the first TLS connection.
+    const extraCerts = extraCaCertsWarning(this.#ctx.env);
+    if (extraCerts !== undefined) this.#log.warn({ variable: 'NODE_EXTRA_CA_CERTS' }, extraCerts);
     const signal = this.#ctx.signal;
     if (signal.aborted) this.#stop.abort();
     else signal.addEventListener('abort', () => this.#stop.abort(), { once: true });

@@ -13,6 +13,16 @@ const MAX_CA_FILE_BYTES = 4 * 1024 * 1024;
  * Without node:tls, so that `validate` can check the file without loading TLS.
  */
 export function readCaFile(caFile: string, key = 'cloud.tls.caFile'): string {
+  const pem = readPem(caFile, key);
+  const damaged = damagedCertificates(pem);
+  if (damaged.length > 0) {
+    throw new Error(`${key} ${caFile} holds ${damaged.join('; ')}: the file was cut short or changed on its way; copy it again from its source`);
+  }
+  return pem;
+}
+
+/** The text of a file that holds PEM certificates; throws a message that names the key and the file. */
+function readPem(caFile: string, key: string): string {
   let pem: string;
   try {
     pem = readRegularFileSync(caFile, MAX_CA_FILE_BYTES);
@@ -20,11 +30,22 @@ export function readCaFile(caFile: string, key = 'cloud.tls.caFile'): string {
     throw new Error(`cannot read ${key} ${caFile}: ${fileProblem(err)}`, { cause: err });
   }
   if (!pem.includes(PEM_CERTIFICATE)) throw new Error(`${key} ${caFile} holds no PEM certificate (${PEM_CERTIFICATE} ...)`);
-  const damaged = damagedCertificates(pem);
-  if (damaged.length > 0) {
-    throw new Error(`${key} ${caFile} holds ${damaged.join('; ')}: the file was cut short or changed on its way; copy it again from its source`);
-  }
   return pem;
+}
+
+/**
+ * What is wrong with the file NODE_EXTRA_CA_CERTS names, if anything. Node reads it at the first TLS
+ * connection and, when it cannot, writes one plain line to stderr and goes on without it: every server
+ * that CA signs is then refused, with the hint to name the CA in cloud.tls.caFile. Read, not parsed
+ * certificate by certificate: a system bundle holds a hundred and more, and `validate` stays fast.
+ */
+export function extraCaCertsProblem(path: string): string | undefined {
+  try {
+    readPem(path, 'NODE_EXTRA_CA_CERTS');
+    return undefined;
+  } catch (err) {
+    return `${(err as Error).message}: Node leaves it out, and refuses a server whose certificate its CA signs`;
+  }
 }
 
 /**

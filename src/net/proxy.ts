@@ -13,15 +13,18 @@ export const PROXY_VARIABLES = {
 } as const;
 
 /** The one of a scheme's two variables that undici reads: the lower-case one when it is set at all, even empty. */
-function proxyVariableName([lower, upper]: readonly [string, string]): string {
-  return process.env[lower] !== undefined ? lower : upper;
+function proxyVariableName([lower, upper]: readonly [string, string], env: NodeJS.ProcessEnv = process.env): string {
+  return env[lower] !== undefined ? lower : upper;
 }
 
-/** The variable whose proxy EnvHttpProxyAgent would refuse: undici's own words ("Invalid URL") name neither the variable nor the fix. */
-export function proxyVariableProblem(): ProxyVariableError | undefined {
+/**
+ * The variable whose proxy EnvHttpProxyAgent would refuse: undici's own words ("Invalid URL") name neither
+ * the variable nor the fix. `env`: `validate` is given its own.
+ */
+export function proxyVariableProblem(env: NodeJS.ProcessEnv = process.env): ProxyVariableError | undefined {
   for (const pair of Object.values(PROXY_VARIABLES)) {
-    const name = proxyVariableName(pair);
-    const value = process.env[name];
+    const name = proxyVariableName(pair, env);
+    const value = env[name];
     if (!value) continue;
     const url = URL.parse(value);
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {

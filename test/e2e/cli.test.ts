@@ -10,6 +10,7 @@ import { describe, expect } from 'vitest';
 import { request } from 'undici';
 import { Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
 import { closedPort } from '../net.ts';
+import { makeCertificates } from '../certificates.ts';
 
 // From `run` on, the tests run side by side, each with a harness of its own: most of their time is spent
 // waiting on the daemon's looks at the file, its schedule and its retries.
@@ -28,6 +29,27 @@ describe('validate', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('valid: 1 watch');
     expect(r.stderr).toMatch(/^\d+:17 cloud\.microversion: warning: "2\.40" is below 2\.51: below 2\.51 only admins see events/m);
+  });
+
+  it('warns of what in its environment stops run (a proxy variable that is no URL, a NODE_EXTRA_CA_CERTS Node cannot use), and still exits 0', async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
+    const missing = join(h.dir, 'missing.pem');
+    const r = await h.cli(['validate', '--config', path], { env: { HTTPS_PROXY: 'ops:s3cret@proxy.example.com', NODE_EXTRA_CA_CERTS: missing } });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('valid: 1 watch');
+    expect(r.stderr.split('\n')).toEqual([
+      'warning: the proxy in HTTPS_PROXY is not an http:// or https:// URL: write it as http://host:port, or unset HTTPS_PROXY (run, check and wait stop at once with it)',
+      `warning: cannot read NODE_EXTRA_CA_CERTS ${missing}: no such file: Node leaves it out, and refuses a server whose certificate its CA signs`,
+      '',
+    ]);
+    expect(r.stderr).not.toContain('s3cret');
+    const notPem = join(h.dir, 'ca.txt');
+    await writeFile(notPem, 'the CA is on the wiki\n');
+    expect((await h.cli(['validate', '--config', path], { env: { NODE_EXTRA_CA_CERTS: notPem } })).stderr).toBe(
+      `warning: NODE_EXTRA_CA_CERTS ${notPem} holds no PEM certificate (-----BEGIN CERTIFICATE----- ...): Node leaves it out, and refuses a server whose certificate its CA signs\n`,
+    );
+    const { caFile } = makeCertificates(h.dir);
+    expect(await h.cli(['validate', '--config', path], { env: { NODE_EXTRA_CA_CERTS: caFile, HTTPS_PROXY: 'http://proxy.example.com:3128' } })).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('reports each problem as line:col path: message and exits 1', async ({ h }) => {
@@ -100,6 +122,17 @@ describe.concurrent('run', () => {
     const finished = h.logs.lines().filter((l) => l['msg'] === 'watch finished');
     expect(finished.map((l) => l['requestId']).sort()).toEqual([a.requestId, b.requestId].sort());
     expect(finished.every((l) => l['serverId'] && l['outcome'] === 'success')).toBe(true);
+  });
+
+  it('says in its log at start that Node cannot use the CA file NODE_EXTRA_CA_CERTS names, and runs', async ({ h }) => {
+    const a = quickAction();
+    h.simulator.addAction(a);
+    const missing = join(h.dir, 'corporate-ca.pem');
+    const r = await h.cli(['run', '--until-done', '--config', await h.writeConfig(h.yaml([a]))], { env: { NODE_EXTRA_CA_CERTS: missing } });
+    expect(r.code).toBe(0);
+    expect(h.logs.lines().filter((l) => l['level'] === 'warn')).toEqual([
+      expect.objectContaining({ variable: 'NODE_EXTRA_CA_CERTS', msg: `cannot read NODE_EXTRA_CA_CERTS ${missing}: no such file: Node leaves it out, and refuses a server whose certificate its CA signs` }),
+    ]);
   });
 
   it('--until-done exits 1 when an action failed', async ({ h }) => {

@@ -1,9 +1,12 @@
 import type { CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
+import { environmentProblems } from '../../net/environment.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const config = await loadConfigOrReport(ctx);
   if (!config) return 1;
+  // The file is valid whatever they say; what they say stops `run` all the same.
+  for (const problem of environmentProblems(ctx.env)) ctx.stderr.write(`warning: ${problem}\n`);
   const notifiers = Object.keys(config.notifiers);
   const track = config.track.length === 0 ? '' : `, ${config.track.length} track entr${config.track.length === 1 ? 'y' : 'ies'}`;
   ctx.stdout.write(
