@@ -11,7 +11,7 @@ import { formatDuration } from './format.ts';
 
 export interface HostClockOptions {
   cloud: CloudClock;
-  store: Pick<StateStore, 'moveTimes'>;
+  store: Pick<StateStore, 'moveTimes' | 'save'>;
   logger: Logger;
   /** The times the state keeps were moved: what was worked out from them is to be worked out again. */
   onMoved: () => void;
@@ -73,6 +73,9 @@ export class HostClock {
   #move(byMs: number, after: number | undefined): void {
     if (byMs !== 0) {
       this.#o.store.moveTimes(byMs);
+      // Saved now rather than at the end of the pass: a restart reads what it finds, not knowing of the step.
+      // One that fails is reported by the pass's own save.
+      this.#o.store.save().catch(() => undefined);
       this.#o.onMoved();
     }
     if (after === undefined) {

@@ -1,8 +1,13 @@
+import { mkdtemp, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloudClock } from '../../src/cloud/cloudClock.ts';
 import { HostClock } from '../../src/watch/hostClock.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { instanceActionKind } from '../../src/watch/kinds/instanceAction.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -21,7 +26,7 @@ function hostClock() {
   const cloud = new CloudClock(log);
   const moves: number[] = [];
   const world = { slept: 0, cloudAhead: 0 };
-  const clock = new HostClock({ cloud, store: { moveTimes: (ms) => void moves.push(ms) }, logger: log, onMoved: () => undefined, bootClock: () => performance.now() + world.slept });
+  const clock = new HostClock({ cloud, store: { moveTimes: (ms) => void moves.push(ms), save: () => Promise.resolve() }, logger: log, onMoved: () => undefined, bootClock: () => performance.now() + world.slept });
   const answer = () => cloud.observe(new Date(Date.now() + world.cloudAhead).toUTCString(), Date.now());
   /** This host's clock set by `ms`, the cloud's not. */
   const set = (ms: number) => {
@@ -95,5 +100,20 @@ describe('HostClock', () => {
     clock.look();
     expect(moves).toEqual([-30 * MINUTE]);
     expect(await lines()).toEqual([expect.stringMatching(/^this host's clock was set back 30 min:/), expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? ahead of this host's/)]);
+  });
+
+  it('saves the moved times at once, not at the end of the pass: a restart would not know of the step', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.000Z') });
+    const path = join(await mkdtemp(join(tmpdir(), 'eaw-hostclock-')), 'state.json');
+    const store = await StateStore.open(path);
+    const target = { projectId: 'p', serverId: 's', requestId: 'r', deadlineMs: 600_000 };
+    store.set('p/s/r', instanceActionKind.newRecord(target, new Date().toISOString()));
+    await store.save();
+    const log = pino({ level: 'silent' });
+    const clock = new HostClock({ cloud: new CloudClock(log), store, logger: log, onMoved: () => undefined, bootClock: () => performance.now() });
+    vi.setSystemTime(Date.now() + 30 * MINUTE);
+    clock.look();
+    await vi.waitFor(async () => expect(await readFile(`${path}.journal`, 'utf8')).toContain('"trackingSince":"2026-12-02T10:30:00.000Z"'));
+    await store.close();
   });
 });
