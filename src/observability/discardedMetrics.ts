@@ -21,6 +21,7 @@ export function discardedMetrics(): Metrics {
     trackedServers: gauge,
     discovered: counter,
     notifications: counter,
+    hostClockSteps: counter,
     deliveryDuration: timer,
     setDeliverySource: nothing,
     setCloudClockSource: nothing,

@@ -28,6 +28,8 @@ export interface Metrics {
   trackedServers: Pick<Gauge<'state'>, 'set'>;
   discovered: Pick<Counter, 'inc'>;
   notifications: Pick<Counter<'notifier' | 'result'>, 'inc'>;
+  /** Steps of this host's clock of 30 s or more, by what the daemon judged them (hostClock.ts). */
+  hostClockSteps: Pick<Counter<'kind'>, 'inc'>;
   deliveryDuration: Pick<Histogram<'notifier'>, 'startTimer'>;
   /** The running app's outbox; replaced when a reload rebuilds the app. */
   setDeliverySource(source: () => DeliveryCounts): void;
@@ -121,6 +123,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registers,
   });
 
+  const hostClockSteps = new Counter({
+    name: `${PREFIX}host_clock_steps_total`,
+    help: "Steps of this host's clock of 30 s or more: set (a setting of the clock, which the state's times moved with) or passed (time that passed while the machine slept or was held still)",
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  // From 0, so that the first step is an increase a rule can see.
+  for (const kind of ['set', 'passed'] as const) hostClockSteps.inc({ kind }, 0);
+
   return {
     registry,
     polls: new Counter({
@@ -175,6 +186,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       labelNames: ['notifier', 'result'] as const,
       registers,
     }),
+    hostClockSteps,
     deliveryDuration: new Histogram({
       name: `${PREFIX}delivery_duration_seconds`,
       help: 'Duration of one delivery attempt, by notifier, whatever its result',

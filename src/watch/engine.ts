@@ -112,6 +112,7 @@ export class WatchEngine {
       cloud: options.client.clock,
       store: options.store,
       logger: options.logger,
+      metrics: options.metrics,
       bootClock: options.bootClock,
       onMoved: () => {
         // Worked out on the clock before the step.

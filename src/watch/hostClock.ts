@@ -5,6 +5,7 @@
 // step, tells the rest, and has the last word.
 import type { Logger } from 'pino';
 import type { CloudClock } from '../cloud/cloudClock.ts';
+import type { Metrics } from '../observability/metrics.ts';
 import type { StateStore } from '../state/store.ts';
 import { CLOCK_STEP_MS, ClockSteps, setByCloud, type BootClock, type ClockStep } from './clockSteps.ts';
 import { formatDuration } from './format.ts';
@@ -13,6 +14,7 @@ export interface HostClockOptions {
   cloud: CloudClock;
   store: Pick<StateStore, 'moveTimes' | 'save'>;
   logger: Logger;
+  metrics: Pick<Metrics, 'hostClockSteps'>;
   /** The times the state keeps were moved: what was worked out from them is to be worked out again. */
   onMoved: () => void;
   bootClock?: BootClock | undefined;
@@ -27,6 +29,8 @@ export class HostClock {
   #appliedMs = 0;
   /** A step waits for the cloud's judgement: no answer has come since. */
   #open = false;
+  /** How far this host's clock moved in the steps that wait for it: counted once judged. */
+  #openMovedMs = 0;
 
   constructor(options: HostClockOptions) {
     this.#o = options;
@@ -48,9 +52,12 @@ export class HostClock {
     const setMs = after === undefined ? found.setMs : setByCloud(this.#before!, after) - this.#appliedMs;
     const step = { movedMs: found.movedMs, sleptMs: found.movedMs - setMs, setMs };
     this.#move(setMs, after);
-    if (after === undefined) {
+    if (after === undefined && this.#before !== undefined) {
       this.#appliedMs += setMs;
-      this.#open = this.#before !== undefined;
+      this.#openMovedMs += found.movedMs;
+      this.#open = true;
+    } else {
+      this.#count(step);
     }
     this.#o.logger.warn({ movedMs: Math.round(step.movedMs), sleptMs: Math.round(step.sleptMs), setMs: Math.round(step.setMs) }, stepMessage(step));
     return step;
@@ -62,6 +69,7 @@ export class HostClock {
     if (after === undefined) return;
     const judgedMs = this.#appliedMs;
     const setMs = setByCloud(this.#before!, after);
+    this.#count({ movedMs: this.#openMovedMs, sleptMs: this.#openMovedMs - setMs, setMs });
     this.#move(setMs - judgedMs, after);
     if (setMs !== judgedMs) this.#o.logger.warn({ setMs: Math.round(setMs), judgedMs: Math.round(judgedMs) }, revisionMessage(setMs, judgedMs));
   }
@@ -85,7 +93,14 @@ export class HostClock {
     this.#o.cloud.retake(after);
     this.#before = after;
     this.#appliedMs = 0;
+    this.#openMovedMs = 0;
     this.#open = false;
+  }
+
+  /** A step judged for good, by the cloud's clock or (with no measure of it) by the boot clock alone. */
+  #count({ sleptMs, setMs }: ClockStep): void {
+    if (Math.abs(setMs) >= CLOCK_STEP_MS / 2) this.#o.metrics.hostClockSteps.inc({ kind: 'set' });
+    if (sleptMs >= CLOCK_STEP_MS / 2) this.#o.metrics.hostClockSteps.inc({ kind: 'passed' });
   }
 }
 

@@ -5,6 +5,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloudClock } from '../../src/cloud/cloudClock.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
 import { HostClock } from '../../src/watch/hostClock.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { instanceActionKind } from '../../src/watch/kinds/instanceAction.ts';
@@ -26,22 +27,29 @@ function hostClock() {
   const cloud = new CloudClock(log);
   const moves: number[] = [];
   const world = { slept: 0, cloudAhead: 0 };
-  const clock = new HostClock({ cloud, store: { moveTimes: (ms) => void moves.push(ms), save: () => Promise.resolve() }, logger: log, onMoved: () => undefined, bootClock: () => performance.now() + world.slept });
+  const metrics = createMetrics();
+  const clock = new HostClock({ cloud, store: { moveTimes: (ms) => void moves.push(ms), save: () => Promise.resolve() }, logger: log, metrics, onMoved: () => undefined, bootClock: () => performance.now() + world.slept });
+  /** host_clock_steps_total by kind. */
+  const counted = async () => {
+    const text = await metrics.registry.getSingleMetricAsString('ecs_action_watch_host_clock_steps_total');
+    return Object.fromEntries([...text.matchAll(/kind="(\w+)"\} (\d+)/g)].map((m) => [m[1], Number(m[2])]));
+  };
   const answer = () => cloud.observe(new Date(Date.now() + world.cloudAhead).toUTCString(), Date.now());
   /** This host's clock set by `ms`, the cloud's not. */
   const set = (ms: number) => {
     vi.setSystemTime(Date.now() + ms);
     world.cloudAhead -= ms;
   };
-  return { clock, cloud, moves, world, answer, set, lines: async () => (await new Promise((r) => setImmediate(r)), lines) };
+  return { clock, cloud, moves, world, answer, set, counted, lines: async () => (await new Promise((r) => setImmediate(r)), lines) };
 }
 
 describe('HostClock', () => {
   it('judges a step by the boot clock alone while the cloud has never answered', async () => {
-    const { clock, moves, set, lines } = hostClock();
+    const { clock, moves, set, lines, counted } = hostClock();
     set(30 * MINUTE);
     expect(clock.look()).toMatchObject({ setMs: 30 * MINUTE });
     expect(moves).toEqual([30 * MINUTE]);
+    expect(await counted()).toEqual({ set: 1, passed: 0 });
     expect(await lines()).toEqual([expect.stringMatching(/^this host's clock was set forward 30 min:/)]);
   });
 
@@ -58,7 +66,7 @@ describe('HostClock', () => {
   });
 
   it('takes the cloud\'s word at once when an answer came between the step and the look: a machine held still moves nothing', async () => {
-    const { clock, moves, answer, lines } = hostClock();
+    const { clock, moves, answer, lines, counted } = hostClock();
     answer();
     expect(clock.look()).toBeNull();
     // Held still 30 min: this host's clock put right after, the boot clock stopped, the cloud's went on.
@@ -66,11 +74,12 @@ describe('HostClock', () => {
     answer();
     expect(clock.look()).toMatchObject({ movedMs: 30 * MINUTE, setMs: 0, sleptMs: 30 * MINUTE });
     expect(moves).toEqual([]);
+    expect(await counted()).toEqual({ set: 0, passed: 1 });
     expect(await lines()).toEqual([expect.stringMatching(/^this host's clock jumped forward 30 min with the time that passed/)]);
   });
 
   it('moves by what the cloud says two steps before its next answer came to, in all', async () => {
-    const { clock, moves, answer, set, lines } = hostClock();
+    const { clock, moves, answer, set, lines, counted } = hostClock();
     answer();
     expect(clock.look()).toBeNull();
     set(10 * MINUTE);
@@ -80,9 +89,12 @@ describe('HostClock', () => {
     vi.setSystemTime(Date.now() + 20 * MINUTE);
     clock.look();
     expect(moves).toEqual([10 * MINUTE, 20 * MINUTE]);
+    // Counted once judged: not the boot clock's 30 min of setting.
+    expect(await counted()).toEqual({ set: 0, passed: 0 });
     answer();
     expect(clock.look()).toBeNull();
     expect(moves).toEqual([10 * MINUTE, 20 * MINUTE, -20 * MINUTE]);
+    expect(await counted()).toEqual({ set: 1, passed: 1 });
     expect((await lines()).at(-1)).toBe(
       "the cloud's clock, by the Date of its first answer since this host's clock stepped, says it was set forward 10 min, where this machine's boot clock said set forward 30 min: the times the state keeps are moved by 20 min back to match",
     );
@@ -110,7 +122,7 @@ describe('HostClock', () => {
     store.set('p/s/r', instanceActionKind.newRecord(target, new Date().toISOString()));
     await store.save();
     const log = pino({ level: 'silent' });
-    const clock = new HostClock({ cloud: new CloudClock(log), store, logger: log, onMoved: () => undefined, bootClock: () => performance.now() });
+    const clock = new HostClock({ cloud: new CloudClock(log), store, logger: log, metrics: createMetrics(), onMoved: () => undefined, bootClock: () => performance.now() });
     vi.setSystemTime(Date.now() + 30 * MINUTE);
     clock.look();
     await vi.waitFor(async () => expect(await readFile(`${path}.journal`, 'utf8')).toContain('"trackingSince":"2026-12-02T10:30:00.000Z"'));
