@@ -2,6 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import pino from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CloudClock } from '../../src/cloud/cloudClock.ts';
@@ -127,5 +128,46 @@ describe('HostClock', () => {
     clock.look();
     await vi.waitFor(async () => expect(await readFile(`${path}.journal`, 'utf8')).toContain('"trackingSince":"2026-12-02T10:30:00.000Z"'));
     await store.close();
+  });
+
+  it('moves the times by what the clock was set in all, whatever sleeps, pauses and answers come between (property)', async () => {
+    type Event = { kind: 'set' | 'sleep' | 'hold' | 'pass'; ms: number } | { kind: 'answer' };
+    const step = fc.integer({ min: 30_000, max: 3 * 3_600_000 });
+    const event: fc.Arbitrary<Event> = fc.oneof(
+      fc.record({ kind: fc.constant('set' as const), ms: fc.oneof(step, step.map((ms) => -ms)) }),
+      fc.record({ kind: fc.constantFrom('sleep' as const, 'hold' as const), ms: step }),
+      fc.record({ kind: fc.constant('pass' as const), ms: fc.integer({ min: 1, max: 120_000 }) }),
+      fc.constant({ kind: 'answer' as const }),
+    );
+    await fc.assert(
+      fc.asyncProperty(fc.array(event, { maxLength: 12 }), async (events) => {
+        const { clock, moves, world, answer, set } = hostClock();
+        answer();
+        clock.look();
+        let setInAll = 0;
+        for (const e of events) {
+          if (e.kind === 'set') {
+            set(e.ms);
+            setInAll += e.ms;
+          } else if (e.kind === 'sleep' || e.kind === 'hold') {
+            // A sleep stops the monotonic clock, a hold (a paused VM) the boot clock too; the cloud's goes on.
+            if (e.kind === 'sleep') world.slept += e.ms;
+            vi.setSystemTime(Date.now() + e.ms);
+          } else if (e.kind === 'pass') {
+            vi.advanceTimersByTime(e.ms);
+          } else {
+            answer();
+          }
+          clock.look();
+        }
+        vi.advanceTimersByTime(1000);
+        answer();
+        clock.look();
+        // Each measure of the cloud's clock is good to half a second either way (the Date's whole seconds).
+        expect(Math.abs(moves.reduce((a, b) => a + b, 0) - setInAll)).toBeLessThanOrEqual(1000 * (events.length + 1));
+        vi.useRealTimers();
+      }),
+      { numRuns: 300 },
+    );
   });
 });
