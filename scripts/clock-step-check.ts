@@ -1,10 +1,12 @@
-// Checks what the daemon, as its own process, makes of this host's clock set while it runs: its clock is
-// stepped by libfaketime (the wall clock only; the monotonic clock and /proc/uptime go on as they are), the
-// simulator and the webhook receiver run in this process on the real clock, as a cloud would. Each
-// scenario watches a reboot whose one event lasts `durationS`, with a deadline of `deadlineS`, sets the
-// daemon's clock by `setS` at `atS` and says what the receiver got. The test suite checks the same on fake
-// clocks (test/e2e/clock-steps.test.ts); this is the real process, its real clocks and a real step. Not part
-// of npm test: it needs the faketime package (apt install faketime) and takes about a minute.
+// Checks what the daemon, as its own process, makes of this host's clock stepped while it runs: its wall
+// clock is stepped by libfaketime (the monotonic clock and /proc/uptime go on as they are). A setting moves
+// the daemon's clock alone: the simulator and the webhook receiver run in this process on the real clock,
+// as a cloud would. A VM held still (paused by its hypervisor, its time put right after) moves the cloud's
+// clock as much: the simulator then runs as a process of its own under the same libfaketime step. Each
+// scenario watches a reboot, steps the clock `stepS` at `atS` and says what the receiver got. The test
+// suite checks the same on fake clocks (test/e2e/clock-steps.test.ts); this is the real process, its real
+// clocks and a real step. Not part of npm test: it needs the faketime package (apt install faketime) and
+// takes about a minute and a half.
 //
 //   node scripts/node24.mjs scripts/clock-step-check.ts
 import { spawn } from 'node:child_process';
@@ -22,42 +24,78 @@ const PROJECT = '6f70656e737461636b20342065766572';
 
 interface Scenario {
   name: string;
-  durationS: number;
+  /** set: this host's clock alone; held: the cloud's too (the simulator's process, its reboot stuck). */
+  kind: 'set' | 'held';
+  /** The reboot's one event (a set only: the held one never ends). */
+  durationS?: number;
   deadlineS: number;
   atS: number;
-  setS: number;
+  stepS: number;
   expect: 'success' | 'timeout';
-  /** The daemon's warning about the step. */
+  /** The daemon's warnings about the step. */
   said: RegExp;
 }
 
 const SCENARIOS: Scenario[] = [
   {
     name: 'set forward 2 min at 8 s: a reboot of 25 s within its 1 min deadline is a success',
-    durationS: 25, deadlineS: 60, atS: 8, setS: 120, expect: 'success',
+    kind: 'set', durationS: 25, deadlineS: 60, atS: 8, stepS: 120, expect: 'success',
     said: /^this host's clock was set forward 2 min: the times the state keeps moved with it/,
   },
   {
     name: 'set back 10 min at 8 s: a reboot of 5 min ends as a timeout at its 30 s deadline, not 10 min later',
-    durationS: 300, deadlineS: 30, atS: 8, setS: -600, expect: 'timeout',
+    kind: 'set', durationS: 300, deadlineS: 30, atS: 8, stepS: -600, expect: 'timeout',
     said: /^this host's clock was set back 10 min: the times the state keeps moved with it/,
+  },
+  {
+    name: 'held still 2 min at 8 s, the cloud going on: a reboot still running is a timeout at once, its 1 min deadline past',
+    kind: 'held', deadlineS: 60, atS: 8, stepS: 120, expect: 'timeout',
+    // The boot clock stopped too, so it says a setting; the cloud's first answer says otherwise.
+    said: /^this host's clock was set forward 2 min: .*\nthe cloud's clock, by the Date of its first answer since this host's clock stepped, says the time was passing/s,
   },
 ];
 
+const faked = (offsetFile: string) => ({ LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: offsetFile, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' });
+
+/** The cloud: in this process on the real clock, or (held) the simulator command under the daemon's step. */
+async function cloud(scenario: Scenario, offsetFile: string): Promise<{ url: string; projectId: string; serverId: string; requestId: string; close: () => Promise<void> }> {
+  if (scenario.kind === 'set') {
+    const simulator = await startSimulator({ port: 0 });
+    const requestId = `req-${randomUUID()}`;
+    const serverId = randomUUID();
+    simulator.addAction({ projectId: PROJECT, serverId, requestId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: scenario.durationS! * 1000 }] });
+    return { url: simulator.url, projectId: PROJECT, serverId, requestId, close: () => simulator.close() };
+  }
+  const child = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'simulator', '--port', '0'], { env: { ...process.env, ...faked(offsetFile) }, stdio: ['ignore', 'pipe', 'ignore'] });
+  let printed = '';
+  child.stdout.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+  const stuck = /endpoint: (\S+)\n\s+projectId: (\S+)[^]*?- requestId: (\S+)\n\s+serverId: (\S+)\n\s+name: reboot cache-01/;
+  const until = performance.now() + 10_000;
+  while (!stuck.test(printed) && performance.now() < until) await new Promise((r) => setTimeout(r, 100));
+  const [, url, projectId, requestId, serverId] = stuck.exec(printed) ?? [];
+  if (!serverId) throw new Error(`the simulator printed no watch file with its stuck reboot:\n${printed}`);
+  return {
+    url: url!, projectId: projectId!, serverId, requestId: requestId!,
+    close: async () => {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
 async function run(scenario: Scenario): Promise<{ ok: boolean; got: string; said: string | undefined; seconds: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'eaw-clock-step-'));
-  const simulator = await startSimulator({ port: 0 });
+  const offset = join(dir, 'faketime');
+  writeFileSync(offset, '+0\n');
+  const { url, projectId, serverId, requestId, close } = await cloud(scenario, offset);
   const hooks = await startWebhookSink();
-  const requestId = `req-${randomUUID()}`;
-  const serverId = randomUUID();
-  simulator.addAction({ projectId: PROJECT, serverId, requestId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: scenario.durationS * 1000 }] });
   const config = join(dir, 'watch.yaml');
   writeFileSync(
     config,
     [
       'cloud:',
-      `  endpoint: ${simulator.url}`,
-      `  projectId: ${PROJECT}`,
+      `  endpoint: ${url}`,
+      `  projectId: ${projectId}`,
       'poll:',
       '  schedule: "* * * * * *"',
       'notifiers:',
@@ -75,24 +113,23 @@ async function run(scenario: Scenario): Promise<{ ok: boolean; got: string; said
       '',
     ].join('\n'),
   );
-  const offset = join(dir, 'faketime');
-  writeFileSync(offset, '+0\n');
   const started = performance.now();
   const daemon = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'run', '--config', config], {
-    env: { ...process.env, LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMESTAMP_FILE: offset, FAKETIME_DONT_FAKE_MONOTONIC: '1', FAKETIME_NO_CACHE: '1' },
+    env: { ...process.env, ...faked(offset) },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   let log = '';
   daemon.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const step = setTimeout(() => writeFileSync(offset, `${scenario.setS > 0 ? '+' : ''}${scenario.setS}\n`), scenario.atS * 1000);
-  const limit = performance.now() + (Math.min(scenario.durationS, scenario.deadlineS) + 30) * 1000;
+  const step = setTimeout(() => writeFileSync(offset, `${scenario.stepS > 0 ? '+' : ''}${scenario.stepS}\n`), scenario.atS * 1000);
+  const limit = performance.now() + (Math.min(scenario.durationS ?? Infinity, scenario.deadlineS) + 30) * 1000;
   while (hooks.received.length === 0 && performance.now() < limit) await new Promise((r) => setTimeout(r, 200));
   clearTimeout(step);
   daemon.kill('SIGTERM');
   await new Promise((r) => daemon.once('exit', r));
-  await Promise.all([simulator.close(), hooks.close()]);
+  await Promise.all([close(), hooks.close()]);
   const body = hooks.received[0]?.body as { outcome?: string; reason?: string } | undefined;
-  const said = log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string }).find((l) => l.msg.startsWith("this host's clock"))?.msg;
+  const lines = log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string });
+  const said = lines.filter((l) => /^(this host's clock|the cloud's clock, by the Date)/.test(l.msg)).map((l) => l.msg).join('\n') || undefined;
   const got = body ? `${body.outcome}: ${body.reason}` : 'nothing received';
   return { ok: body?.outcome === scenario.expect && said !== undefined && scenario.said.test(said), got, said, seconds: Math.round((performance.now() - started) / 1000) };
 }
@@ -105,6 +142,7 @@ let failed = 0;
 for (const scenario of SCENARIOS) {
   const result = await run(scenario);
   if (!result.ok) failed++;
-  process.stdout.write(`${result.ok ? 'as expected' : 'NOT AS EXPECTED'} (${result.seconds} s): ${scenario.name}\n  received ${result.got}\n  logged ${result.said ?? 'nothing of the clock'}\n`);
+  const logged = (result.said ?? 'nothing of the clock').replaceAll('\n', '\n  logged ');
+  process.stdout.write(`${result.ok ? 'as expected' : 'NOT AS EXPECTED'} (${result.seconds} s): ${scenario.name}\n  received ${result.got}\n  logged ${logged}\n`);
 }
 process.exit(failed === 0 ? 0 : 1);

@@ -7,7 +7,7 @@ import type { Logger } from 'pino';
 import type { CloudClock } from '../cloud/cloudClock.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { StateStore } from '../state/store.ts';
-import { CLOCK_STEP_MS, ClockSteps, setByCloud, type BootClock, type ClockStep } from './clockSteps.ts';
+import { CLOCK_STEP_MS, ClockSteps, settingByCloud, type BootClock, type ClockStep } from './clockSteps.ts';
 import { formatDuration } from './format.ts';
 
 export interface HostClockOptions {
@@ -49,7 +49,7 @@ export class HostClock {
       return null;
     }
     const after = this.#before === undefined ? undefined : this.#o.cloud.sinceStep();
-    const setMs = after === undefined ? found.setMs : setByCloud(this.#before!, after) - this.#appliedMs;
+    const setMs = after === undefined ? found.setMs : settingByCloud(this.#appliedMs + found.setMs, this.#before!, after) - this.#appliedMs;
     const step = { movedMs: found.movedMs, sleptMs: found.movedMs - setMs, setMs };
     this.#move(setMs, after);
     if (after === undefined && this.#before !== undefined) {
@@ -68,7 +68,7 @@ export class HostClock {
     const after = this.#o.cloud.sinceStep();
     if (after === undefined) return;
     const judgedMs = this.#appliedMs;
-    const setMs = setByCloud(this.#before!, after);
+    const setMs = settingByCloud(judgedMs, this.#before!, after);
     this.#count({ movedMs: this.#openMovedMs, sleptMs: this.#openMovedMs - setMs, setMs });
     this.#move(setMs - judgedMs, after);
     if (setMs !== judgedMs) this.#o.logger.warn({ setMs: Math.round(setMs), judgedMs: Math.round(judgedMs) }, revisionMessage(setMs, judgedMs));
