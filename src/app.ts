@@ -112,14 +112,16 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     releasers.add(async () => {
       await Promise.all([...notifiers.values()].map((n) => n.close()));
     });
-    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway });
+    // Made before the outbox, whose clock it is, and released before it (no timer runs before start()):
+    // the outbox sends what the engine's last polls found.
+    const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention, bootClock: options.bootClock });
+    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, now: () => engine.now() });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
     store.onSaveFailed(() => metrics.recordStateSaveFailure());
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
-    const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention, bootClock: options.bootClock });
     releasers.add(() => engine.close(draining()));
     engine.setWatches(options.watches ?? targetsOf(config));
     engine.setTracking(config.track);

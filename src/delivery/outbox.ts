@@ -37,6 +37,8 @@ export class Outbox {
   readonly #metrics: Metrics;
   readonly #policy: DeliveryPolicy;
   readonly #reloadedAway: ReadonlySet<string>;
+  /** This host's time, once a step of its clock is allowed for: retries and delivery.maxAge count from times the state keeps. */
+  readonly #now: () => number;
   /** Pending deliveries by delivery id. */
   readonly #queue = new Map<string, DurableDelivery>();
   /** Ids an attempt has claimed: queued for a send slot or sending. */
@@ -58,8 +60,18 @@ export class Outbox {
   #closing: Promise<void> | null = null;
 
   /** `reloadedAway`: see AppOptions. */
-  constructor(options: { store: StateStore; notifiers: Map<string, Notifier>; logger: Logger; metrics: Metrics; policy: DeliveryPolicy; reloadedAway?: ReadonlySet<string> | undefined }) {
+  constructor(options: {
+    store: StateStore;
+    notifiers: Map<string, Notifier>;
+    logger: Logger;
+    metrics: Metrics;
+    policy: DeliveryPolicy;
+    reloadedAway?: ReadonlySet<string> | undefined;
+    /** Default Date.now; the engine's now(), which moves the state's times with a setting of the clock first. */
+    now?: () => number;
+  }) {
     this.#store = options.store;
+    this.#now = options.now ?? Date.now;
     this.#reloadedAway = options.reloadedAway ?? new Set();
     this.#notifiers = options.notifiers;
     this.#logger = options.logger;
@@ -90,7 +102,7 @@ export class Outbox {
   }
 
   /** Attempts every queued delivery that is due now; resolves when those attempts are settled and saved. */
-  async flush(now = Date.now()): Promise<void> {
+  async flush(now = this.#now()): Promise<void> {
     if (this.#stopping.signal.aborted) return;
     const started = this.#startDue(this.#queue.values(), now);
     await Promise.all(started);
@@ -108,7 +120,7 @@ export class Outbox {
   /** An attempt has ended: its delivery may be attempted again, and if it is to be retried before the loop wakes, the loop wakes now. */
   #released({ delivery }: DurableDelivery): void {
     this.#claimed.delete(delivery.id);
-    if (this.#queue.has(delivery.id) && this.#notBefore(delivery, Date.now()) < this.#wakesAt) this.#wake.abort();
+    if (this.#queue.has(delivery.id) && this.#notBefore(delivery, this.#now()) < this.#wakesAt) this.#wake.abort();
   }
 
   #slotsOf(notifier: string): LimitFunction {
@@ -139,7 +151,7 @@ export class Outbox {
     // While the loop runs, each save's new deliveries start here at once rather than when the loop next goes
     // through its whole queue: thousands of verdicts in one pass reach the receivers save by save.
     if (this.#loop && !this.#stopping.signal.aborted) {
-      for (const attempt of this.#startDue(pending, Date.now())) {
+      for (const attempt of this.#startDue(pending, this.#now())) {
         attempt.catch((err: unknown) => this.#logger.error({ err }, 'delivery attempt failed; retrying'));
       }
     }
@@ -162,13 +174,13 @@ export class Outbox {
       // Not awaited: flush() claims what is due before its first await, which is all the next line needs.
       this.flush().catch((err: unknown) => this.#logger.error({ err }, 'delivery pass failed; retrying'));
       const wait = this.#msUntilNextDue() ?? IDLE_MS;
-      this.#wakesAt = Date.now() + wait;
+      this.#wakesAt = this.#now() + wait;
       await sleep(wait, undefined, { signal: AbortSignal.any([stopping, this.#wake.signal]) }).catch(() => undefined);
     }
   }
 
   #msUntilNextDue(): number | null {
-    const now = Date.now();
+    const now = this.#now();
     let next: number | null = null;
     for (const { delivery } of this.#queue.values()) {
       if (this.#claimed.has(delivery.id)) continue;
@@ -235,7 +247,7 @@ export class Outbox {
 
   #failed(delivery: DeliveryRecord, err: unknown, log: AttemptLog, name: string): void {
     const message = err instanceof Error ? err.message : String(err);
-    const now = Date.now();
+    const now = this.#now();
     if (this.#cancel.signal.aborted) {
       // Shutting down is not the receiver's fault: the attempt does not count.
       delivery.attempts--;

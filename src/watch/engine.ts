@@ -221,7 +221,14 @@ export class WatchEngine {
     return task;
   }
 
-  /** This host's time now, once a step of its clock since the last look has been allowed for. */
+  /**
+   * This host's time now, once a step of its clock since the last look has been allowed for: what to
+   * compare with a time the state keeps (the outbox's retries and delivery.maxAge too).
+   */
+  now(): number {
+    return this.#now();
+  }
+
   #now(): number {
     this.#lookAtClock();
     return Date.now();

@@ -160,6 +160,21 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     ]);
   });
 
+  it('does not give up a notification as older than delivery.maxAge (24 h) when this host\'s clock is set a day forward between two attempts', async () => {
+    const app = await rebootWatched(2000, '10m');
+    h.hooks.setAnswer({ status: 503 });
+    await pass(app, 4000);
+    expect(h.hooks.received.length).toBeGreaterThan(0);
+    // The outbox is the first to read the clock after the setting: no poll of the engine comes between.
+    setHostClock(25 * HOUR);
+    vi.advanceTimersByTime(1000);
+    await app.outbox.flush();
+    h.hooks.setAnswer({ status: 204 });
+    await pass(app, 2000);
+    expect(h.hooks.received.at(-1)).toMatchObject({ status: 204, body: { outcome: 'success' } });
+    expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up')).toBe(false);
+  });
+
   it('ends a reboot still running after the machine slept 30 min past its 10 min deadline as a timeout', async () => {
     const app = await rebootWatched(HOUR, '10m');
     await pass(app, 5 * MINUTE);
