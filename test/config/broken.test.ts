@@ -384,6 +384,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a webhook secret whose key holds no byte',
+    text: lines(...CLOUD, 'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com/ecs', '    secret: whsec_A'),
+    expected: ['8:13 notifiers.chat.secret: expected a Standard Webhooks signing key: whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)'],
+  },
+  {
     name: 'a bad webhook URL, secret and header',
     text: lines(
       ...CLOUD,

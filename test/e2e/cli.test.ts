@@ -52,6 +52,19 @@ describe('validate', () => {
     expect(await h.cli(['validate', '--config', path], { env: { NODE_EXTRA_CA_CERTS: caFile, HTTPS_PROXY: 'http://proxy.example.com:3128' } })).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('warns of a credential file it cannot read, which run would stop at, and still exits 0', async ({ h }) => {
+    const missing = join(h.dir, 'secrets', 'token');
+    const empty = join(h.dir, 'empty-token');
+    await writeFile(empty, '\n');
+    const file = (tokenFile: string) => h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { auth: `  auth: { type: token, tokenFile: ${tokenFile} }` }));
+    const r = await h.cli(['validate', '--config', await file(missing)]);
+    expect(r).toMatchObject({ code: 0, stderr: `warning: cannot read cloud.auth.tokenFile ${missing}: no such file: run stops at start with it, unless the file is there where it runs\n` });
+    expect((await h.cli(['validate', '--config', await file(empty)])).stderr).toBe(`warning: cloud.auth.tokenFile ${empty} is empty: run stops at start with it, unless the file is there where it runs\n`);
+    const token = join(h.dir, 'token');
+    await writeFile(token, 'gAAAAABk-token\n');
+    expect(await h.cli(['validate', '--config', await file(token)])).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('reports each problem as line:col path: message and exits 1', async ({ h }) => {
     const path = await h.writeConfig('cloud:\n  endpoint: ftp://nope\npoll:\n  deadline: 10\nwatches: []\n');
     const r = await h.cli(['validate', '--config', path]);

@@ -228,9 +228,11 @@ describe.concurrent('a watch file written in place', () => {
     const { path, daemon } = await startOn(h, watches);
     // Read cut: the last watch loses its deadline to poll.deadline's 100 ms, held at its 1 h.
     await readCut(daemon, path, watchFile(h, watches), last.serverId);
-    // Before the look that would confirm the cut, a whole file whose webhook secret holds no key: valid, but
-    // its notifier cannot start, and the daemon starts the cut file's parts again.
-    await writeFile(`${path}.tmp`, watchFile(h, watches).replace('secret: ${WEBHOOK_SECRET}', 'secret: whsec_A'));
+    // Before the look that would confirm the cut, a whole file whose token file is not there: valid, but its
+    // client cannot start, and the daemon starts the cut file's parts again.
+    const auth = 'auth: { type: token, token: "${ECS_AUTH_TOKEN}" }';
+    expect(watchFile(h, watches)).toContain(auth);
+    await writeFile(`${path}.tmp`, watchFile(h, watches).replace(auth, `auth: { type: token, tokenFile: ${join(h.dir, 'no-such-token')} }`));
     await rename(`${path}.tmp`, path);
     expect(await daemon.saw('the reloaded watch file cannot be started; keeping the running configuration')).toBe(true);
     // Said again for the parts started anew, without the promise of a look that would confirm it.

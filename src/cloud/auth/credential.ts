@@ -31,6 +31,25 @@ function fingerprint(s: { mtimeMs: number; ctimeMs: number; ino: number; size: n
   return `${s.mtimeMs}/${s.ctimeMs}/${s.ino}/${s.size}`;
 }
 
+/**
+ * What keeps each credential file the auth settings name (`tokenFile`, `passwordFile`, `secretKeyFile`...:
+ * every `<key>File`) from being read here, as `run` reads it at start. `validate` says it as a warning:
+ * the file may be there only where `run` runs (a mounted Secret).
+ */
+export function credentialFileProblems(auth: object): string[] {
+  const problems: string[] = [];
+  for (const [key, file] of Object.entries(auth)) {
+    if (!key.endsWith('File') || typeof file !== 'string') continue;
+    try {
+      new Credential(key.slice(0, -'File'.length), undefined, file);
+    } catch (err) {
+      if (!(err instanceof CredentialError)) throw err;
+      problems.push(`${err.message}: run stops at start with it, unless the file is there where it runs`);
+    }
+  }
+  return problems;
+}
+
 export class Credential {
   readonly #key: string;
   readonly #file: string | undefined;

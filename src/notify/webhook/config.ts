@@ -4,8 +4,9 @@ import { duration, httpHeaderValue, httpUrl, optionalText, orEmpty, outcomes, st
 import { dictionarySchema } from '../../data/dictionary.ts';
 import { webhookTemplate } from '../template/config.ts';
 
-// The Standard Webhooks form of a signing key; the notifier signs with its base64 part.
-const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]+={0,2}$/;
+// The Standard Webhooks form of a signing key; the notifier signs with its base64 part, of which one
+// character alone holds no byte (whsec_A would sign with an empty key, which the notifier refuses).
+const WEBHOOK_SECRET = /^whsec_[A-Za-z0-9+/]{2,}={0,2}$/;
 // RFC 9110 token characters.
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 // Headers that would fail every delivery: the HTTP client refuses them, or (Content-Length) writes the body's own.
