@@ -135,19 +135,19 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     return { line, col, path: formatPath(path), message };
   };
 
-  if (doc.errors.length > 0) {
-    // After the first error on a line the parser is off track, and what follows on that line is noise.
-    const lines = new Set<number>();
-    const issues: ConfigIssue[] = [];
-    let unclosed: ReadonlyMap<number, Scalar.Parsed> | undefined;
-    for (const error of doc.errors) {
-      const { offset, message } = syntaxProblem(text, error, () => (unclosed ??= unclosedQuotes(doc, text)));
-      const issue = issueAt(offset, pathAt(doc, offset), message);
-      if (!lines.has(issue.line)) issues.push(issue);
-      lines.add(issue.line);
-    }
-    return { ok: false, issues: sorted(issues) };
+  // After the first error on a line the parser is off track, and what follows on that line is noise.
+  const lines = new Set<number>();
+  const syntaxIssues: ConfigIssue[] = [];
+  let unclosed: ReadonlyMap<number, Scalar.Parsed> | undefined;
+  for (const error of doc.errors) {
+    const { offset, message } = syntaxProblem(text, error, () => (unclosed ??= unclosedQuotes(doc, text)));
+    const issue = issueAt(offset, pathAt(doc, offset), message);
+    if (!lines.has(issue.line)) syntaxIssues.push(issue);
+    lines.add(issue.line);
   }
+  // A key set twice leaves a whole document (the last value read): the rest of the file is checked too, so
+  // that one run lists every problem. Any other syntax error leaves the parser off track.
+  if (!doc.errors.every((error) => error.code === 'DUPLICATE_KEY')) return { ok: false, issues: sorted(syntaxIssues) };
   const root = doc.contents;
   if (!isMap(root)) {
     const empty = root === null || (isScalar(root) && root.value === null);
@@ -188,6 +188,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   // watch file, parsed once, never earns back: `validate` of one watch 5 % sooner, of 10,000 as soon.
   const result = parseSchema(data, schema);
   const issues = [
+    ...syntaxIssues,
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
   ];

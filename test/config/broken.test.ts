@@ -132,6 +132,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['6:1 http: this key is already set above in the same mapping'],
   },
   {
+    name: 'a duplicate key and other problems, all listed in one run',
+    text: lines(...CLOUD, 'poll:', '  concurrency: 0', 'watches:', '  - requestId: r1', '    serverID: s1', '    requestId: r2'),
+    expected: [
+      '5:16 poll.concurrency: must be at least 1 (got 0)',
+      '7:5 watches[0].serverId: required (a string)',
+      "8:5 watches[0].serverID: unknown key 'serverID' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow)",
+      '9:5 watches[0].requestId: this key is already set above in the same mapping',
+    ],
+  },
+  {
     name: 'an unquoted value containing ": "',
     text: lines(...CLOUD, '  region: eu: de'),
     expected: [
