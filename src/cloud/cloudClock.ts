@@ -28,12 +28,13 @@ export class CloudClock {
   /** Whether the log last said the clocks are apart: it says so, and that they agree again, once each. */
   #saidApart = false;
   /**
-   * The last answer's Date, when it came, and this host's clock less the monotonic one then: kept at every
-   * answer (parsed only when asked), so that a step of this host's clock can be judged by the first answer
-   * after it.
+   * The last answer's Date, when it came (this host's clock and the monotonic one), and the first less the
+   * second then: kept at every answer (parsed only when asked), so that a step of this host's clock can be
+   * judged by the first answer after it.
    */
   #lastDate: string | undefined;
   #lastAt = 0;
+  #lastMono = 0;
   #lastOn = 0;
 
   constructor(log: Logger) {
@@ -47,6 +48,7 @@ export class CloudClock {
     const mono = performance.now();
     this.#lastDate = date;
     this.#lastAt = receivedAt;
+    this.#lastMono = mono;
     this.#lastOn = receivedAt - mono;
     if (mono < this.#nextSampleAt) return;
     const measured = measureOf(date, receivedAt);
@@ -56,11 +58,14 @@ export class CloudClock {
   }
 
   /**
-   * What the last answer measures, when it came on this host's clock as it is now (since the clock last
-   * stepped): undefined if none has, or its Date is no date.
+   * What the last answer measures, when it came after `sinceMono` (the monotonic time of the last look
+   * before a step) and on this host's clock as it is now, after the step: undefined if none has, or its
+   * Date is no date. Both, because a sleep moves this host's clock from the monotonic one as a setting
+   * does: set back 30 s and then asleep 30 s, the clock is as far from the monotonic one as before either.
    */
-  sinceStep(): number | undefined {
-    if (this.#lastDate === undefined || Math.abs(Date.now() - performance.now() - this.#lastOn) >= CLOCK_STEP_MS / 2) return undefined;
+  sinceStep(sinceMono: number): number | undefined {
+    if (this.#lastDate === undefined || this.#lastMono <= sinceMono) return undefined;
+    if (Math.abs(Date.now() - performance.now() - this.#lastOn) >= CLOCK_STEP_MS / 2) return undefined;
     return measureOf(this.#lastDate, this.#lastAt);
   }
 

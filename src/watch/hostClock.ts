@@ -31,6 +31,9 @@ export class HostClock {
   #open = false;
   /** How far this host's clock moved in the steps that wait for it: counted once judged. */
   #openMovedMs = 0;
+  /** When (monotonic) the last look was; an answer before the last step's look before it is no answer since. */
+  #lookedAt = performance.now();
+  #stepLookedAfter = 0;
 
   constructor(options: HostClockOptions) {
     this.#o = options;
@@ -42,13 +45,16 @@ export class HostClock {
    * clock keeps time: looked at every 5 s and before each judgement.
    */
   look(): ClockStep | null {
+    const previousLook = this.#lookedAt;
+    this.#lookedAt = performance.now();
     const found = this.#steps.look();
     if (found === null) {
       if (this.#open) this.#judgeByCloud();
       else this.#before = this.#o.cloud.measuredMs;
       return null;
     }
-    const after = this.#before === undefined ? undefined : this.#o.cloud.sinceStep();
+    this.#stepLookedAfter = previousLook;
+    const after = this.#before === undefined ? undefined : this.#o.cloud.sinceStep(previousLook);
     const setMs = after === undefined ? found.setMs : settingByCloud(this.#appliedMs + found.setMs, this.#before!, after) - this.#appliedMs;
     const step = { movedMs: found.movedMs, sleptMs: found.movedMs - setMs, setMs };
     this.#move(setMs, after);
@@ -65,7 +71,7 @@ export class HostClock {
 
   /** The first answer since a step the boot clock judged: the cloud's clock says how much of it was a setting. */
   #judgeByCloud(): void {
-    const after = this.#o.cloud.sinceStep();
+    const after = this.#o.cloud.sinceStep(this.#stepLookedAfter);
     if (after === undefined) return;
     const judgedMs = this.#appliedMs;
     const setMs = settingByCloud(judgedMs, this.#before!, after);

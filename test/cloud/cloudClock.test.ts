@@ -86,21 +86,24 @@ describe('CloudClock', () => {
     expect(c.aheadMs).toBe(601_500);
   });
 
-  it('gives the measure of the last answer only when it came on this host\'s clock as it now is, and takes it when asked', () => {
+  it('gives the measure of the last answer only when it came after the given look and on this host\'s clock as it now is, and takes it when asked', () => {
     const { clock: c } = clock(T0);
-    expect(c.sinceStep()).toBeUndefined();
+    expect(c.sinceStep(0)).toBeUndefined();
     c.observe(dated(T0 + 40_000), Date.now());
     later(1000);
+    const look = performance.now();
+    expect(c.sinceStep(look)).toBeUndefined();
+    later(1);
     c.observe(dated(T0 + 41_000), Date.now());
     expect(c.measuredMs).toBe(40_500);
-    expect(c.sinceStep()).toBe(40_500);
+    expect(c.sinceStep(look)).toBe(40_499);
     vi.setSystemTime(Date.now() + 600_000);
-    expect(c.sinceStep()).toBeUndefined();
+    expect(c.sinceStep(look)).toBeUndefined();
     c.observe('no date', Date.now());
-    expect(c.sinceStep()).toBeUndefined();
+    expect(c.sinceStep(look)).toBeUndefined();
     c.observe(dated(T0 + 42_000), Date.now());
-    expect(c.sinceStep()).toBe(-558_500);
-    c.retake(-558_500);
-    expect(c.aheadMs).toBe(-558_500);
+    expect(c.sinceStep(look)).toBe(-558_501);
+    c.retake(-558_501);
+    expect(c.aheadMs).toBe(-558_501);
   });
 });

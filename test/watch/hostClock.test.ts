@@ -72,6 +72,7 @@ describe('HostClock', () => {
     expect(clock.look()).toBeNull();
     // Held still 30 min: this host's clock put right after, the boot clock stopped, the cloud's went on.
     vi.setSystemTime(Date.now() + 30 * MINUTE);
+    vi.advanceTimersByTime(1);
     answer();
     expect(clock.look()).toMatchObject({ movedMs: 30 * MINUTE, setMs: 0, sleptMs: 30 * MINUTE });
     expect(moves).toEqual([]);
