@@ -31,8 +31,9 @@ export class HostClock {
   #open = false;
   /** How far this host's clock moved in the steps that wait for it: counted once judged. */
   #openMovedMs = 0;
-  /** When (monotonic) the last look was; an answer before the last step's look before it is no answer since. */
+  /** When the last look was (the monotonic clock). */
   #lookedAt = performance.now();
+  /** When the look before the last step was: an answer that came before it is no answer since the step. */
   #stepLookedAfter = 0;
 
   constructor(options: HostClockOptions) {
