@@ -24,23 +24,6 @@ export const CLOCK_STEP_MS = 30_000;
 export type BootClock = () => number;
 const bootClock: BootClock = () => uptime() * 1000;
 
-/** How far apart the cloud clock's measures may be and mean the same: the `Date`'s whole seconds, and an answer's time on the way. */
-const MEASURE_SLACK_MS = 5000;
-
-/**
- * How much of a step (or of the steps since `before`) was this host's clock set, by the cloud's word: the
- * cloud clock's measure (how far it is ahead of this host's) before less the one after, from the `Date` of
- * its answers. The boot clock cannot tell a machine held still (a VM paused: its clocks, boot clock
- * included, stop, and its time is put right after) from a clock set; the cloud's clock, which went on,
- * can. Its measures are good to a second or two: within 5 s of the boot clock's `bootSetMs`, counted to
- * the hundredth of a second, that one stands, and within 5 s of none, none.
- */
-export function settingByCloud(bootSetMs: number, before: number, after: number): number {
-  const setMs = before - after;
-  if (Math.abs(setMs - bootSetMs) < MEASURE_SLACK_MS) return bootSetMs;
-  return Math.abs(setMs) < MEASURE_SLACK_MS ? 0 : setMs;
-}
-
 export interface ClockStep {
   /** How far this host's clock moved beyond the time measured passing (negative: back). */
   movedMs: number;

@@ -38,6 +38,7 @@ export function cronZone(schedule: string): string {
  */
 export function daylightSavingZone(): string | null {
   if (replaced !== null && process.env['TZ'] === 'UTC') return offsetsDiffer(replaced.zone) ? (replaced.tz || replaced.zone) : null;
+  // The process's own zone, as `validate` asks: by Date's offsets, which load no Intl formatter.
   const year = new Date().getFullYear();
   return new Date(year, 0, 1).getTimezoneOffset() === new Date(year, 6, 1).getTimezoneOffset() ? null : process.env['TZ'] || "the system's zone";
 }

@@ -1,9 +1,4 @@
 /** Durations for people: 850 ms, 12.3 s, 4 min 5 s, 2 h 10 min. */
-/** `10 min ahead of`, `7 min behind`: how one clock stands to another that it is `aheadMs` ahead of (negative: behind). */
-export function clockApart(aheadMs: number): string {
-  return `${formatDuration(Math.abs(aheadMs))} ${aheadMs > 0 ? 'ahead of' : 'behind'}`;
-}
-
 export function formatDuration(ms: number): string {
   if (ms < 1000) return `${Math.round(ms)} ms`;
   if (ms < 60_000) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')} s`;
@@ -15,6 +10,11 @@ export function formatDuration(ms: number): string {
   const totalMinutes = Math.round(totalSeconds / 60);
   const m = totalMinutes % 60;
   return `${Math.floor(totalMinutes / 60)} h${m ? ` ${m} min` : ''}`;
+}
+
+/** `10 min ahead of`, `7 min behind`: how one clock stands to another that it is `aheadMs` ahead of (negative: behind). */
+export function clockApart(aheadMs: number): string {
+  return `${formatDuration(Math.abs(aheadMs))} ${aheadMs > 0 ? 'ahead of' : 'behind'}`;
 }
 
 /** The last non-empty line of a Python traceback is the exception: the part people need first. */
