@@ -150,7 +150,9 @@ class HttpEcsClient implements EcsClient {
     this.#ownDispatcher = deps.dispatcher === undefined ? createHttpDispatcher({ timeout: config.timeout, ca: deps.ca }) : undefined;
     this.#dispatcher = deps.dispatcher ?? this.#ownDispatcher!;
     this.#limiter = new RateLimiter(deps.rateLimit, this.#logger);
-    this.clock = new CloudClock(this.#logger);
+    // The endpoint, or the identity service whose catalog names it: either is the same cloud's.
+    const identity = 'identityEndpoint' in config.auth ? config.auth.identityEndpoint : undefined;
+    this.clock = new CloudClock(this.#logger, new URL(config.endpoint ?? identity ?? 'about:blank').origin);
     this.#auth = createAuth(config.auth, {
       logger: this.#logger,
       dispatcher: this.#dispatcher,

@@ -21,6 +21,8 @@ export const CLOCKS_APART_MS = 30_000;
  * and again once they agree.
  */
 export class CloudClock {
+  /** Which cloud's clock (its API's origin): a measure kept in the state is of this one only. */
+  readonly name: string;
   readonly #log: Logger;
   #nextSampleAt = -Infinity;
   #measuredMs: number | undefined;
@@ -37,8 +39,9 @@ export class CloudClock {
   #lastMono = 0;
   #lastOn = 0;
 
-  constructor(log: Logger) {
+  constructor(log: Logger, name: string) {
     this.#log = log;
+    this.name = name;
   }
 
   /** An answer's `Date` header, and this host's time when the answer came. */

@@ -5,7 +5,7 @@ import { OUTCOMES } from '../model.ts';
 import { instanceActionSchema, jobSchema } from '../cloud/schemas.ts';
 import { dictionarySchema } from '../data/dictionary.ts';
 import type {
-  ActionWatchRecord, BatchRecord, DeliveryRecord, DigestMember, DigestRecord, DiscoveredBy, JobWatchRecord, NotFoundMemory, ObservedMemory,
+  ActionWatchRecord, BatchRecord, ClockRecord, DeliveryRecord, DigestMember, DigestRecord, DiscoveredBy, JobWatchRecord, NotFoundMemory, ObservedMemory,
   TrackedProjectRecord, TrackedServerRecord, WarningRecord, WatchRecord,
 } from './types.ts';
 import type { NotificationWatch } from '../model.ts';
@@ -24,6 +24,8 @@ export const stateEnvelopeSchema = z.object({
   tracking: z
     .object({ servers: z.record(z.string(), z.unknown()).default({}), projects: z.record(z.string(), z.unknown()).default({}) })
     .optional(),
+  // Absent in files written before the clock was recorded.
+  clocks: z.record(z.string(), z.unknown()).optional(),
 });
 
 // Records by key; null: the record was removed.
@@ -35,6 +37,7 @@ export const journalEntrySchema = z.object({
   watches: changesSchema.optional(),
   batches: changesSchema.optional(),
   tracking: z.object({ servers: changesSchema.optional(), projects: changesSchema.optional() }).optional(),
+  clocks: changesSchema.optional(),
 });
 
 export type JournalEntry = z.infer<typeof journalEntrySchema>;
@@ -200,6 +203,12 @@ export const trackedProjectSchema: z.ZodType<TrackedProjectRecord> = z.object({
   cursor: apiTime.nullable(),
   lastError: z.string().nullable(),
 } satisfies { [K in keyof Required<TrackedProjectRecord>]: z.ZodType });
+
+export const clockRecordSchema: z.ZodType<ClockRecord> = z.object({
+  at: time,
+  boot: z.object({ id: z.string().min(1), ms: z.number().min(0) }).nullable(),
+  cloud: z.object({ name: z.string(), aheadMs: z.number() }).nullable(),
+} satisfies { [K in keyof Required<ClockRecord>]: z.ZodType });
 
 /** One line per problem of a record: `trackingSince: expected an ISO 8601 time ...`. */
 export function recordProblems(error: z.ZodError): string[] {

@@ -13,14 +13,14 @@ const PIECE_CHARS = 64 * 1024;
 /** How often a reader (`check`) reads again when a compaction replaced the files under it. */
 const READ_ATTEMPTS = 5;
 
-export const SECTIONS = ['watches', 'batches', 'servers', 'projects'] as const;
+export const SECTIONS = ['watches', 'batches', 'servers', 'projects', 'clocks'] as const;
 export type Section = (typeof SECTIONS)[number];
 
 /** Each section's entries by key: as read (values), as written (JSON text), or as changed (null: removed). */
 export type Sections<V> = Record<Section, Map<string, V>>;
 
 export function emptySections<V>(): Sections<V> {
-  return { watches: new Map(), batches: new Map(), servers: new Map(), projects: new Map() };
+  return { watches: new Map(), batches: new Map(), servers: new Map(), projects: new Map(), clocks: new Map() };
 }
 
 export interface StoredState {
@@ -144,12 +144,13 @@ function apply(records: Sections<unknown>, entry: JournalEntry): void {
 }
 
 /** Where each section's entries are in a snapshot or a journal line (tracking's two under `tracking`). */
-function sectionsOf(file: Pick<JournalEntry, 'watches' | 'batches' | 'tracking'>): Array<[Section, Record<string, unknown>]> {
+function sectionsOf(file: Pick<JournalEntry, 'watches' | 'batches' | 'tracking' | 'clocks'>): Array<[Section, Record<string, unknown>]> {
   return [
     ['watches', file.watches ?? {}],
     ['batches', file.batches ?? {}],
     ['servers', file.tracking?.servers ?? {}],
     ['projects', file.tracking?.projects ?? {}],
+    ['clocks', file.clocks ?? {}],
   ];
 }
 
@@ -174,7 +175,8 @@ export function snapshotText(seq: number, image: Sections<string>): Iterable<str
   const entries = (section: Section): Entries => [...image[section]];
   const [servers, projects] = [entries('servers'), entries('projects')];
   const tracking = servers.length + projects.length > 0 ? [',\n"tracking":{"servers":', servers, ',\n"projects":', projects, '}'] : [];
-  return pieces([`{"version":${STATE_VERSION},"seq":${seq},"watches":`, entries('watches'), ',\n"batches":', entries('batches'), ...tracking, '}\n'], '\n');
+  const clocks = image.clocks.size > 0 ? [',\n"clocks":', entries('clocks')] : [];
+  return pieces([`{"version":${STATE_VERSION},"seq":${seq},"watches":`, entries('watches'), ',\n"batches":', entries('batches'), ...tracking, ...clocks, '}\n'], '\n');
 }
 
 /** A journal line: the records of one change, null for one removed; one line, however many records. */
@@ -186,6 +188,7 @@ export function journalLine(seq: number, change: Sections<string | null>): strin
   if (change.servers.size > 0) tracking.push('"servers":', [...change.servers]);
   if (change.projects.size > 0) tracking.push(tracking.length > 0 ? ',"projects":' : '"projects":', [...change.projects]);
   if (tracking.length > 0) parts.push(',"tracking":{', ...tracking, '}');
+  if (change.clocks.size > 0) parts.push(',"clocks":', [...change.clocks]);
   parts.push('}\n');
   return [...pieces(parts, '')];
 }

@@ -4,12 +4,12 @@ import { dirname, basename, join } from 'node:path';
 import { dictionary } from '../data/dictionary.ts';
 import { temporaryPrefix } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
-import { batchRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
+import { batchRecordSchema, clockRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
 import type { TornTail } from './journal.ts';
 import { moveBatchTimes, moveTrackingTimes, moveWatchTimes } from './moveTimes.ts';
 import { emptySections, readStoredState, type Sections } from './stateFiles.ts';
 import { StateWriter, digestOf, writeDurably, type StateFileKind } from './stateWriter.ts';
-import type { BatchRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
+import type { BatchRecord, ClockRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
 import type { z } from 'zod';
 import { kindOf, watchKey } from '../watch/kinds/index.ts';
 import type { DeliveryCounts } from '../observability/metrics.ts';
@@ -64,6 +64,9 @@ function countsOf(deliveries: readonly DurableDelivery[]): DeliveryCounts | unde
   return counts;
 }
 
+/** The key of the clock's record in the state's `clocks` (one: this host's). */
+const CLOCK_KEY = 'host';
+
 function noTracking(): TrackingState {
   return { servers: dictionary(), projects: dictionary() };
 }
@@ -99,6 +102,8 @@ export class StateStore {
   #removed = new Set<string>();
   #batchesTouched = false;
   #trackingTouched = false;
+  #clock: ClockRecord | null;
+  #clockTouched = false;
   #writing: Promise<void> = Promise.resolve();
   #pending: Promise<void> | null = null;
   readonly #writer: StateWriter;
@@ -122,19 +127,20 @@ export class StateStore {
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
-    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null, tracking: noTracking(), seq: 0, snapshotBytes: 0, torn: [] });
+    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null, tracking: noTracking(), clock: null, seq: 0, snapshotBytes: 0, torn: [] });
   }
 
   private constructor(
     path: string,
     records: Map<string, WatchRecord>,
     batches: Map<string, BatchRecord>,
-    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null; tracking: TrackingState; seq: number; snapshotBytes: number; torn: TornTail[] },
+    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null; tracking: TrackingState; clock: ClockRecord | null; seq: number; snapshotBytes: number; torn: TornTail[] },
   ) {
     this.path = path;
     this.#records = records;
     this.#batches = batches;
     this.tracking = options.tracking;
+    this.#clock = options.clock;
     this.readOnly = options.readOnly;
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
@@ -211,6 +217,19 @@ export class StateStore {
     };
     checkTracked('servers', trackedServerSchema, tracking.servers);
     checkTracked('projects', trackedProjectSchema, tracking.projects);
+    // One that fails its schema is set aside too: the clock is recorded afresh, as for a state without one.
+    let clock: ClockRecord | null = null;
+    const rawClock = stored.records.clocks.get(CLOCK_KEY);
+    if (rawClock !== undefined) {
+      const checked = clockRecordSchema.safeParse(rawClock);
+      if (checked.success) {
+        clock = checked.data;
+      } else {
+        const problems = recordProblems(checked.error);
+        setAside.push({ key: `clocks.${CLOCK_KEY}`, problems });
+        rejected[`clocks.${CLOCK_KEY}`] = { problems, record: rawClock };
+      }
+    }
     let setAsidePath: string | null = null;
     if (!readOnly) {
       await removeTemporaryFiles(path);
@@ -220,7 +239,7 @@ export class StateStore {
         await writeDurably(setAsidePath, `${JSON.stringify(file, null, 1)}\n`);
       }
     }
-    const store = new StateStore(path, records, batches, { readOnly, setAside, setAsidePath, tracking, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
+    const store = new StateStore(path, records, batches, { readOnly, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
     // Appending after a line cut short would bury it in the middle; the records set aside leave the file.
     if (!readOnly && (stored.journaled || setAside.length > 0)) await store.#writer.compact();
     return store;
@@ -301,6 +320,16 @@ export class StateStore {
     }
     moveTrackingTimes(this.tracking, byMs);
     this.touchTracking();
+  }
+
+  /** How the clock the state's times are on stood when last recorded (hostClock.ts); null before the first record. */
+  get clock(): ClockRecord | null {
+    return this.#clock;
+  }
+
+  setClock(record: ClockRecord): void {
+    this.#clock = record;
+    this.#clockTouched = true;
   }
 
   /** Marks auto-tracking's state as possibly changed: the next save compares it with what was written. */
@@ -447,12 +476,19 @@ export class StateStore {
   /** One save: the records changed since the last one, written as one change. */
   async #commit(): Promise<void> {
     if (this.#fenced) throw this.#fenced;
-    const taken = { touched: this.#everything ? new Set(this.#records.keys()) : this.#touched, removed: this.#removed, batches: this.#batchesTouched, tracking: this.#trackingTouched };
+    const taken = {
+      touched: this.#everything ? new Set(this.#records.keys()) : this.#touched,
+      removed: this.#removed,
+      batches: this.#batchesTouched,
+      tracking: this.#trackingTouched,
+      clock: this.#clockTouched,
+    };
     this.#touched = new Set();
     this.#everything = false;
     this.#removed = new Set();
     this.#batchesTouched = false;
     this.#trackingTouched = false;
+    this.#clockTouched = false;
     const written = this.#unsaved;
     this.#unsaved = [];
     try {
@@ -466,6 +502,7 @@ export class StateStore {
       for (const key of taken.removed) if (!this.#records.has(key)) this.#removed.add(key);
       this.#batchesTouched ||= taken.batches;
       this.#trackingTouched ||= taken.tracking;
+      this.#clockTouched ||= taken.clock;
       this.#unsaved = written.concat(this.#unsaved);
       throw err;
     }
@@ -483,11 +520,12 @@ export class StateStore {
     for (const [label, batch] of this.#batches) entries.batches.set(label, JSON.stringify(batch));
     for (const [key, server] of Object.entries(this.tracking.servers)) entries.servers.set(key, JSON.stringify(server));
     for (const [key, project] of Object.entries(this.tracking.projects)) entries.projects.set(key, JSON.stringify(project));
+    if (this.#clock) entries.clocks.set(CLOCK_KEY, JSON.stringify(this.#clock));
     return entries;
   }
 
   /** What differs from the files among what was touched: each record's new JSON, null for one removed. */
-  #changes(taken: { touched: Set<string>; removed: Set<string>; batches: boolean; tracking: boolean }): Sections<string | null> {
+  #changes(taken: { touched: Set<string>; removed: Set<string>; batches: boolean; tracking: boolean; clock: boolean }): Sections<string | null> {
     const change = emptySections<string | null>();
     const written = this.#writer.written;
     for (const key of taken.touched) {
@@ -502,6 +540,7 @@ export class StateStore {
       diff(written.servers, Object.entries(this.tracking.servers), change.servers);
       diff(written.projects, Object.entries(this.tracking.projects), change.projects);
     }
+    if (taken.clock) diff(written.clocks, this.#clock ? [[CLOCK_KEY, this.#clock]] : [], change.clocks);
     return change;
   }
 

@@ -181,3 +181,17 @@ export interface TrackingState {
   servers: Dictionary<TrackedServerRecord>;
   projects: Dictionary<TrackedProjectRecord>;
 }
+
+/**
+ * How the clock the state's times are kept on stood at one moment (watch/hostClock.ts): so that a daemon
+ * started again can tell a setting of this host's clock while it was stopped, or a state brought from a
+ * host whose clock is apart, from time that passed. Absent in states written before it existed.
+ */
+export interface ClockRecord {
+  /** This host's time then (ISO). */
+  at: string;
+  /** The boot clock then (milliseconds since boot) and the boot it counts from (Linux's boot_id); null where it has no id. */
+  boot: { id: string; ms: number } | null;
+  /** How far the cloud's clock was ahead of this one by the `Date` of its answers, and which cloud; null before any answer. */
+  cloud: { name: string; aheadMs: number } | null;
+}

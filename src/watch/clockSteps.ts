@@ -8,6 +8,7 @@
 // when polls began to fail, when a notification was recorded), and a deadline is the time since one of
 // them: a clock set forward 30 min (or set right after running 30 min slow) is no time passed, and would
 // end a running action as `timeout`; a machine that slept 30 min did let that time pass.
+import { readFileSync } from 'node:fs';
 import { uptime } from 'node:os';
 
 /** How often the engine compares the clocks, besides before each judgement. */
@@ -22,7 +23,19 @@ export const CLOCK_STEP_MS = 30_000;
  * clock says otherwise (hostClock.ts).
  */
 export type BootClock = () => number;
-const bootClock: BootClock = () => uptime() * 1000;
+export const bootClock: BootClock = () => uptime() * 1000;
+
+/**
+ * The boot the boot clock counts from (Linux's boot_id, new at every boot): a boot clock read before a
+ * restart of the daemon is comparable with one read after only within the same boot. Null elsewhere.
+ */
+export function thisBootId(): string | null {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || null;
+  } catch {
+    return null;
+  }
+}
 
 export interface ClockStep {
   /** How far this host's clock moved beyond the time measured passing (negative: back). */

@@ -43,6 +43,8 @@ export interface EngineOptions {
   retentionMs: number;
   /** Tells a clock set from a machine that slept (clockSteps.ts); tests give one on their fake clock. */
   bootClock?: BootClock | undefined;
+  /** The boot it counts from; by default this machine's (clockSteps.ts). */
+  bootId?: string | null | undefined;
 }
 
 /** What one pass over the watches found, for `check` and for `run --until-done`. */
@@ -114,6 +116,7 @@ export class WatchEngine {
       logger: options.logger,
       metrics: options.metrics,
       bootClock: options.bootClock,
+      bootId: options.bootId,
       onMoved: () => {
         // Worked out on the clock before the step.
         this.#warningDueAt = new WeakMap();

@@ -3,11 +3,16 @@
 // the time that passed; time that passed (the machine slept, or was held still as a paused VM is) stays.
 // The boot clock tells a sleep at once; the cloud's clock, by the `Date` of the first answer after the
 // step, tells the rest, and has the last word.
+//
+// The same holds across a restart: the state records how its clock stood (the boot clock then, the cloud's
+// measure), so that a clock set while the daemon was stopped, or a state brought from a host whose clock is
+// apart (a pod rescheduled on another node), is told from the time that passed meanwhile.
 import type { Logger } from 'pino';
 import type { CloudClock } from '../cloud/cloudClock.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { StateStore } from '../state/store.ts';
-import { CLOCK_STEP_MS, ClockSteps, type BootClock, type ClockStep } from './clockSteps.ts';
+import type { ClockRecord } from '../state/types.ts';
+import { CLOCK_STEP_MS, ClockSteps, bootClock, thisBootId, type BootClock, type ClockStep } from './clockSteps.ts';
 import { formatDuration } from './format.ts';
 
 /** How far apart the cloud clock's measures may be and mean the same: the `Date`'s whole seconds, and an answer's time on the way. */
@@ -29,17 +34,25 @@ function settingByCloud(bootSetMs: number, before: number, after: number): numbe
 
 export interface HostClockOptions {
   cloud: CloudClock;
-  store: Pick<StateStore, 'moveTimes' | 'save'>;
+  store: Pick<StateStore, 'moveTimes' | 'save' | 'clock' | 'setClock'>;
   logger: Logger;
   metrics: Pick<Metrics, 'hostClockSteps'>;
   /** The times the state keeps were moved: what was worked out from them is to be worked out again. */
   onMoved: () => void;
   bootClock?: BootClock | undefined;
+  /** The boot `bootClock` counts from (clockSteps.ts); by default this machine's. */
+  bootId?: string | null | undefined;
 }
 
 export class HostClock {
   readonly #o: HostClockOptions;
   readonly #steps: ClockSteps;
+  readonly #boot: BootClock;
+  readonly #bootId: string | null;
+  /** The steps that wait for the cloud's judgement began with a start of the daemon: the time it was stopped. */
+  #sinceStart = false;
+  /** The cloud clock's measure as the state last recorded it. */
+  #recordedAheadMs: number | undefined;
   /** The cloud clock's measure before the steps not yet judged by it (undefined: none known). */
   #before: number | undefined;
   /** What the boot clock judged a setting of the clock since `#before`, and moved the times by. */
@@ -55,7 +68,38 @@ export class HostClock {
 
   constructor(options: HostClockOptions) {
     this.#o = options;
-    this.#steps = new ClockSteps(options.bootClock);
+    this.#boot = options.bootClock ?? bootClock;
+    this.#steps = new ClockSteps(this.#boot);
+    this.#bootId = options.bootId === undefined ? thisBootId() : options.bootId;
+    this.#resume(options.store.clock);
+  }
+
+  /**
+   * What the clock the state's times were kept on says of this host's clock now: one set while the daemon
+   * was stopped (or a state kept on another host's clock) moves them as a step does while it runs. The
+   * boot clock tells at once within the same boot; the cloud's clock, measured before the stop, by its first
+   * answer since, and has the last word. The boot clock's word counts from 30 s, as for a step while
+   * running; the cloud's from 5 s, as its measures go (settingByCloud), so that drift over a long stop is
+   * put right too.
+   */
+  #resume(saved: ClockRecord | null): void {
+    if (saved?.cloud && saved.cloud.name === this.#o.cloud.name) {
+      this.#before = saved.cloud.aheadMs;
+      this.#recordedAheadMs = saved.cloud.aheadMs;
+      this.#open = true;
+      this.#sinceStart = true;
+      this.#stepLookedAfter = -Infinity;
+    }
+    const sameBoot = saved?.boot != null && saved.boot.id === this.#bootId;
+    const setMs = sameBoot ? Date.now() - Date.parse(saved!.at) - (this.#boot() - saved!.boot!.ms) : 0;
+    if (Math.abs(setMs) >= CLOCK_STEP_MS) {
+      if (this.#open) this.#appliedMs = setMs;
+      else this.#count({ movedMs: setMs, sleptMs: 0, setMs });
+      this.#move(setMs, undefined);
+      this.#o.logger.warn({ setMs: Math.round(setMs) }, `while the daemon was stopped, ${setting(setMs)} (its boot clock says so)${MOVED}`);
+    } else if (this.#bootId !== null && !sameBoot) {
+      this.#record();
+    }
   }
 
   /**
@@ -67,22 +111,28 @@ export class HostClock {
     this.#lookedAt = performance.now();
     const found = this.#steps.look();
     if (found === null) {
-      if (this.#open) this.#judgeByCloud();
-      else this.#before = this.#o.cloud.measuredMs;
+      if (this.#open) {
+        this.#judgeByCloud();
+        return null;
+      }
+      const measured = this.#o.cloud.measuredMs;
+      this.#before = measured;
+      if (this.#drifted(measured)) this.#record();
       return null;
     }
     this.#stepLookedAfter = previousLook;
     const after = this.#before === undefined ? undefined : this.#o.cloud.sinceStep(previousLook);
     const setMs = after === undefined ? found.setMs : settingByCloud(this.#appliedMs + found.setMs, this.#before!, after) - this.#appliedMs;
     const step = { movedMs: found.movedMs, sleptMs: found.movedMs - setMs, setMs };
-    this.#move(setMs, after);
-    if (after === undefined && this.#before !== undefined) {
+    // Waits for the cloud's word, which has a measure to compare with; the clock's record says so.
+    const waits = after === undefined && this.#before !== undefined;
+    if (waits) {
       this.#appliedMs += setMs;
       this.#openMovedMs += found.movedMs;
       this.#open = true;
-    } else {
-      this.#count(step);
     }
+    this.#move(setMs, after);
+    if (!waits) this.#count(step);
     this.#o.logger.warn({ movedMs: Math.round(step.movedMs), sleptMs: Math.round(step.sleptMs), setMs: Math.round(step.setMs) }, stepMessage(step));
     return step;
   }
@@ -92,10 +142,18 @@ export class HostClock {
     const after = this.#o.cloud.sinceStep(this.#stepLookedAfter);
     if (after === undefined) return;
     const judgedMs = this.#appliedMs;
+    const sinceStart = this.#sinceStart;
     const setMs = settingByCloud(judgedMs, this.#before!, after);
-    this.#count({ movedMs: this.#openMovedMs, sleptMs: this.#openMovedMs - setMs, setMs });
+    // The time the daemon was stopped is no step: only a setting counts then.
+    this.#count({ movedMs: this.#openMovedMs, sleptMs: sinceStart ? 0 : this.#openMovedMs - setMs, setMs });
     this.#move(setMs - judgedMs, after);
-    if (setMs !== judgedMs) this.#o.logger.warn({ setMs: Math.round(setMs), judgedMs: Math.round(judgedMs) }, revisionMessage(setMs, judgedMs));
+    if (setMs === judgedMs) return;
+    const fields = { setMs: Math.round(setMs), judgedMs: Math.round(judgedMs) };
+    if (sinceStart && judgedMs === 0) {
+      this.#o.logger.warn(fields, `${setting(setMs)} while the daemon was stopped, or the state was kept on another host's clock ${clockOff(setMs)}: the cloud's clock says so (the Date of its first answer since the start, against its last before the stop)${MOVED}`);
+    } else {
+      this.#o.logger.warn(fields, revisionMessage(setMs, judgedMs, sinceStart ? 'the start' : "this host's clock stepped"));
+    }
   }
 
   /**
@@ -105,20 +163,48 @@ export class HostClock {
   #move(byMs: number, after: number | undefined): void {
     if (byMs !== 0) {
       this.#o.store.moveTimes(byMs);
-      // Saved now rather than at the end of the pass: a restart reads what it finds, not knowing of the step.
-      // One that fails is reported by the pass's own save.
-      this.#o.store.save().catch(() => undefined);
       this.#o.onMoved();
     }
     if (after === undefined) {
-      if (byMs !== 0) this.#o.cloud.hostSet(byMs);
-      return;
+      if (byMs === 0) return;
+      this.#o.cloud.hostSet(byMs);
+    } else {
+      this.#o.cloud.retake(after);
+      this.#before = after;
+      this.#appliedMs = 0;
+      this.#openMovedMs = 0;
+      this.#open = false;
+      this.#sinceStart = false;
     }
-    this.#o.cloud.retake(after);
-    this.#before = after;
-    this.#appliedMs = 0;
-    this.#openMovedMs = 0;
-    this.#open = false;
+    if (byMs !== 0 || this.#drifted(after)) this.#record();
+    // Saved now rather than at the end of the pass, with the clock's record: a restart reads what it finds,
+    // not knowing of the step. One that fails is reported by the pass's own save.
+    if (byMs !== 0) this.#o.store.save().catch(() => undefined);
+  }
+
+  /**
+   * The cloud clock's measure is off the one recorded: kept as that clock drifts, not at every measure, so
+   * that a pass that changed nothing writes nothing.
+   */
+  #drifted(measured: number | undefined): boolean {
+    return measured !== undefined && !(Math.abs(measured - (this.#recordedAheadMs ?? Infinity)) < MEASURE_SLACK_MS);
+  }
+
+  /**
+   * Records how the clock the state's times are on stands now: this host's time and the boot clock's, and
+   * the cloud clock's measure (while a step waits for the cloud's word, the one before it, moved as the
+   * times were). Saved with the next save.
+   */
+  #record(): void {
+    const aheadMs = this.#open ? this.#before! - this.#appliedMs : this.#o.cloud.measuredMs;
+    this.#recordedAheadMs = aheadMs;
+    // Nothing that a start could compare with: no write.
+    if (this.#bootId === null && aheadMs === undefined) return;
+    this.#o.store.setClock({
+      at: new Date().toISOString(),
+      boot: this.#bootId === null ? null : { id: this.#bootId, ms: Math.round(this.#boot()) },
+      cloud: aheadMs === undefined ? null : { name: this.#o.cloud.name, aheadMs: Math.round(aheadMs) },
+    });
   }
 
   /** A step judged for good, by the cloud's clock or (with no measure of it) by the boot clock alone. */
@@ -130,11 +216,14 @@ export class HostClock {
 
 const SCHEDULE = 'the poll schedule starts again from the new time';
 const COUNTS = 'deadlines, early warnings, batch windows and delivery.maxAge';
+const MOVED = `: the times the state keeps moved with it, so that ${COUNTS} count only the time that passed`;
 const direction = (ms: number) => `${ms < 0 ? 'back' : 'forward'} ${formatDuration(Math.abs(ms))}`;
+const setting = (ms: number) => `this host's clock was set ${direction(ms)}`;
+const clockOff = (ms: number) => `${formatDuration(Math.abs(ms))} ${ms < 0 ? 'ahead of' : 'behind'} this one's`;
 
 /** What a step of this host's clock means for the watches, said once at warn. */
 function stepMessage({ movedMs, sleptMs, setMs }: ClockStep): string {
-  const set = `this host's clock was set ${direction(setMs)}: the times the state keeps moved with it, so that ${COUNTS} count only the time that passed`;
+  const set = `${setting(setMs)}${MOVED}`;
   // Within what the clocks can tell, no time passed.
   if (Math.abs(sleptMs) < CLOCK_STEP_MS / 2) return `${set}; ${SCHEDULE}`;
   const held = '(the machine slept, or was held still as a paused VM is)';
@@ -146,8 +235,8 @@ function stepMessage({ movedMs, sleptMs, setMs }: ClockStep): string {
 }
 
 /** The cloud's clock judged a step otherwise than the boot clock did. */
-function revisionMessage(setMs: number, judgedMs: number): string {
+function revisionMessage(setMs: number, judgedMs: number, since: string): string {
   const judged = judgedMs === 0 ? 'not set' : `set ${direction(judgedMs)}`;
   const found = setMs === 0 ? 'the time was passing (the machine held still, as a paused VM is), not a setting of the clock' : `it was set ${direction(setMs)}`;
-  return `the cloud's clock, by the Date of its first answer since this host's clock stepped, says ${found}, where this machine's boot clock said ${judged}: the times the state keeps are moved by ${formatDuration(Math.abs(setMs - judgedMs))} ${setMs < judgedMs ? 'back' : 'forward'} to match`;
+  return `the cloud's clock, by the Date of its first answer since ${since}, says ${found}, where this machine's boot clock said ${judged}: the times the state keeps are moved by ${formatDuration(Math.abs(setMs - judgedMs))} ${setMs < judgedMs ? 'back' : 'forward'} to match`;
 }

@@ -17,7 +17,7 @@ function clock(now?: number) {
       done();
     },
   });
-  return { clock: new CloudClock(pino({ level: 'debug' }, sink)), lines };
+  return { clock: new CloudClock(pino({ level: 'debug' }, sink), 'https://cloud.example'), lines };
 }
 
 const T0 = Date.parse('2026-12-02T05:00:00.000Z');

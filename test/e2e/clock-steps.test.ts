@@ -85,15 +85,19 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
   /** How far the cloud's clock is from this host's: a step of this host's clock alone moves it the other way. */
   let cloudAhead = 0;
 
+  /** The watch file of the last rebootWatched(). */
+  let watchFile = '';
+
   /** The simulator, on the cloud's clock, with a reboot of one event lasting `durationMs`, and the daemon's parts watching it with `deadline`. */
-  async function rebootWatched(durationMs: number, deadline: string): Promise<App> {
+  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null): Promise<App> {
     cloudAhead = 0;
     slept = 0;
     vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
     h = await Harness.start({ now: () => Date.now() + cloudAhead });
     const ids = newIds();
     h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
-    return h.app(h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}` }]), { bootClock });
+    watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}` }]);
+    return h.app(watchFile, { bootClock, bootId });
   }
 
   /** `ms` of time passing (both of this host's clocks, and the cloud's), a pass a second. */
@@ -173,6 +177,57 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     await pass(app, 2000);
     expect(h.hooks.received.at(-1)).toMatchObject({ status: 204, body: { outcome: 'success' } });
     expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up')).toBe(false);
+  });
+
+  describe('the daemon stopped meanwhile', () => {
+    /**
+     * The daemon stopped after `runMs`, started again `stoppedMs` later (time passing, the machine up) in
+     * the boot `bootId`, with `set()` between, and run for `thenMs`: the app started again.
+     */
+    async function restarted(app: App, o: { runMs: number; stoppedMs: number; set: () => void; bootId: string; thenMs: number }): Promise<App> {
+      await pass(app, o.runMs);
+      await app.close();
+      vi.advanceTimersByTime(o.stoppedMs);
+      o.set();
+      const again = await h.app(watchFile, { bootClock, bootId: o.bootId });
+      await pass(again, o.thenMs);
+      return again;
+    }
+
+    it('judges a reboot done in 7 min a success within its 10 min deadline, though this host\'s clock was set forward 30 min while stopped: the boot clock says so at once', async () => {
+      const app = await rebootWatched(7 * MINUTE, '10m', 'boot-1');
+      await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(30 * MINUTE), bootId: 'boot-1', thenMs: 2 * MINUTE });
+      expect(outcomes()).toEqual(['success']);
+      expect(warnings()).toEqual([
+        "while the daemon was stopped, this host's clock was set forward 30 min (its boot clock says so): the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed",
+        expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? behind this host's/),
+      ]);
+    });
+
+    it('judges it so after a boot too, or on another host, by the cloud\'s clock against its measure before the stop', async () => {
+      const app = await rebootWatched(7 * MINUTE, '10m', 'boot-1');
+      await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(30 * MINUTE), bootId: 'boot-2', thenMs: 2 * MINUTE });
+      expect(outcomes()).toEqual(['success']);
+      expect(warnings()).toEqual([
+        expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? behind this host's/),
+        "this host's clock was set forward 30 min while the daemon was stopped, or the state was kept on another host's clock 30 min behind this one's: the cloud's clock says so (the Date of its first answer since the start, against its last before the stop): the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed",
+      ]);
+    });
+
+    it('ends a reboot still running as a timeout at its deadline, not 30 min later, when this host\'s clock was set back 30 min while stopped', async () => {
+      const app = await rebootWatched(HOUR, '10m', 'boot-1');
+      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(-30 * MINUTE), bootId: 'boot-2', thenMs: 3 * MINUTE });
+      expect(outcomes()).toEqual([]);
+      await pass(again, 2 * MINUTE);
+      expect(outcomes()).toEqual(['timeout']);
+    });
+
+    it('counts the time it was stopped as time passed: a reboot still running 30 min later is a timeout at once', async () => {
+      const app = await rebootWatched(HOUR, '10m', 'boot-1');
+      await restarted(app, { runMs: 5 * MINUTE, stoppedMs: 30 * MINUTE, set: () => undefined, bootId: 'boot-2', thenMs: 1000 });
+      expect(outcomes()).toEqual(['timeout']);
+      expect(warnings()).toEqual([]);
+    });
   });
 
   it('ends a reboot still running after the machine slept 30 min past its 10 min deadline as a timeout', async () => {

@@ -130,11 +130,12 @@ export class Harness {
    * The app as the daemon makes it, with the metrics it would serve on /metrics: a new process's, or, as a
    * reload that rebuilds the parts keeps them, `metrics` of the app before.
    */
-  async app(yaml: string, options: Pick<AppOptions, 'reloadedAway' | 'bootClock'> & { metrics?: PrometheusMetrics } = {}): Promise<App & { metrics: PrometheusMetrics }> {
+  async app(yaml: string, options: Pick<AppOptions, 'reloadedAway' | 'bootClock' | 'bootId'> & { metrics?: PrometheusMetrics } = {}): Promise<App & { metrics: PrometheusMetrics }> {
     const { metrics = createMetrics(), ...appOptions } = options;
     // A test moves vitest's fake Date on to let time pass (a deadline, a retention): as far as the engine can
-    // tell, the machine slept through it, rather than someone setting the clock (clockSteps.ts).
-    const app = await createApp(parseConfig(yaml, { env: this.env }), { bootClock: () => Date.now(), ...appOptions, logger: this.logger, metrics });
+    // tell, the machine slept through it, rather than someone setting the clock (clockSteps.ts). No boot id:
+    // the state records the clock only once the cloud answers, so a daemon of no watches writes nothing.
+    const app = await createApp(parseConfig(yaml, { env: this.env }), { bootClock: () => Date.now(), bootId: null, ...appOptions, logger: this.logger, metrics });
     this.#apps.push(app);
     return { ...app, metrics };
   }

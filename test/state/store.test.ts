@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError, stateFailure } from '../../src/state/StateError.ts';
-import type { ActionWatchRecord, BatchRecord, DeliveryRecord, JobWatchRecord, TrackedServerRecord } from '../../src/state/types.ts';
+import type { ActionWatchRecord, BatchRecord, ClockRecord, DeliveryRecord, JobWatchRecord, TrackedServerRecord } from '../../src/state/types.ts';
 import { jobSchema } from '../../src/cloud/schemas.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { stateFiles, stateOnDisk } from './onDisk.ts';
@@ -383,6 +383,35 @@ describe('StateStore tracking', () => {
     const reopened = await openStore(path);
     expect(reopened.setAside).toEqual([{ key: 'tracking.servers.p1/s1', problems: [expect.stringMatching(/^horizon: /)] }]);
     expect(reopened.tracking.servers['p1/s1']).toBeUndefined();
+  });
+});
+
+describe('StateStore clock', () => {
+  const clock = (): ClockRecord => ({ at: '2026-12-02T10:00:00.000Z', boot: { id: 'b1', ms: 1234.5 }, cloud: { name: 'https://ecs.example', aheadMs: -2000 } });
+
+  it('keeps how its clock stood across a restart, in the journal and in the snapshot, and writes it only when it changed', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await openStore(path);
+    expect(store.clock).toBeNull();
+    store.setClock(clock());
+    await store.save();
+    expect(await readFile(`${path}.journal`, 'utf8')).toContain('"clocks":{"host":{"at":"2026-12-02T10:00:00.000Z"');
+    expect((await openStore(path, { readOnly: true })).clock).toEqual(clock());
+    const before = stateFiles(path);
+    store.setClock(clock());
+    await store.save();
+    expect(stateFiles(path)).toEqual(before);
+    await store.close();
+    expect(JSON.parse(await readFile(path, 'utf8')).clocks).toEqual({ host: clock() });
+    expect((await openStore(path)).clock).toEqual(clock());
+  });
+
+  it('sets aside a clock record it cannot read, and starts without one', async () => {
+    const path = join(await tempDir(), 'state.json');
+    await writeFile(path, JSON.stringify({ version: 1, watches: {}, clocks: { host: { ...clock(), at: 'noon' } } }));
+    const store = await openStore(path);
+    expect(store.setAside).toEqual([{ key: 'clocks.host', problems: [expect.stringMatching(/^at: expected an ISO 8601 time/)] }]);
+    expect(store.clock).toBeNull();
   });
 });
 

@@ -9,6 +9,7 @@ import { CloudClock } from '../../src/cloud/cloudClock.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { HostClock } from '../../src/watch/hostClock.ts';
 import { StateStore } from '../../src/state/store.ts';
+import type { ClockRecord } from '../../src/state/types.ts';
 import { instanceActionKind } from '../../src/watch/kinds/instanceAction.ts';
 
 afterEach(() => {
@@ -21,15 +22,23 @@ const MINUTE = 60_000;
  * A HostClock on fake clocks: this host's (Date), the monotonic one, the boot clock (the monotonic one
  * and `slept`) and the cloud's (this host's and `cloudAhead`), whose answers `answer()` brings.
  */
-function hostClock() {
-  vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.000Z') });
+function hostClock(start: { saved?: ClockRecord | null; bootId?: string | null; world?: { slept: number; cloudAhead: number } } = {}) {
+  if (start.saved === undefined) vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.000Z') });
   const lines: string[] = [];
   const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()).msg as string)) }));
-  const cloud = new CloudClock(log);
+  const cloud = new CloudClock(log, 'https://cloud.example');
   const moves: number[] = [];
-  const world = { slept: 0, cloudAhead: 0 };
+  /** The clock records the state was given, the last one kept. */
+  const records: ClockRecord[] = [];
+  const world = start.world ?? { slept: 0, cloudAhead: 0 };
   const metrics = createMetrics();
-  const clock = new HostClock({ cloud, store: { moveTimes: (ms) => void moves.push(ms), save: () => Promise.resolve() }, logger: log, metrics, onMoved: () => undefined, bootClock: () => performance.now() + world.slept });
+  const store = {
+    moveTimes: (ms: number) => void moves.push(ms),
+    save: () => Promise.resolve(),
+    clock: start.saved ?? null,
+    setClock: (record: ClockRecord) => void records.push(record),
+  };
+  const clock = new HostClock({ cloud, store, logger: log, metrics, onMoved: () => undefined, bootClock: () => performance.now() + world.slept, bootId: start.bootId ?? null });
   /** host_clock_steps_total by kind. */
   const counted = async () => {
     const text = await metrics.registry.getSingleMetricAsString('ecs_action_watch_host_clock_steps_total');
@@ -41,7 +50,7 @@ function hostClock() {
     vi.setSystemTime(Date.now() + ms);
     world.cloudAhead -= ms;
   };
-  return { clock, cloud, moves, world, answer, set, counted, lines: async () => (await new Promise((r) => setImmediate(r)), lines) };
+  return { clock, cloud, moves, records, world, answer, set, counted, lines: async () => (await new Promise((r) => setImmediate(r)), lines) };
 }
 
 describe('HostClock', () => {
@@ -126,30 +135,51 @@ describe('HostClock', () => {
     store.set('p/s/r', instanceActionKind.newRecord(target, new Date().toISOString()));
     await store.save();
     const log = pino({ level: 'silent' });
-    const clock = new HostClock({ cloud: new CloudClock(log), store, logger: log, metrics: createMetrics(), onMoved: () => undefined, bootClock: () => performance.now() });
+    const clock = new HostClock({ cloud: new CloudClock(log, 'https://cloud.example'), store, logger: log, metrics: createMetrics(), onMoved: () => undefined, bootClock: () => performance.now() });
     vi.setSystemTime(Date.now() + 30 * MINUTE);
     clock.look();
     await vi.waitFor(async () => expect(await readFile(`${path}.journal`, 'utf8')).toContain('"trackingSince":"2026-12-02T10:30:00.000Z"'));
     await store.close();
   });
 
-  it('moves the times by what the clock was set in all, whatever sleeps, pauses and answers come between (property)', async () => {
-    type Event = { kind: 'set' | 'sleep' | 'hold' | 'pass'; ms: number } | { kind: 'answer' };
+  it('moves the times by what the clock was set in all, whatever sleeps, pauses, answers and restarts come between (property)', async () => {
+    type Event = { kind: 'set' | 'sleep' | 'hold' | 'pass'; ms: number } | { kind: 'answer' } | { kind: 'restart'; boot: 'same' | 'new'; passMs: number; setMs: number };
     const step = fc.integer({ min: 30_000, max: 3 * 3_600_000 });
     const event: fc.Arbitrary<Event> = fc.oneof(
       fc.record({ kind: fc.constant('set' as const), ms: fc.oneof(step, step.map((ms) => -ms)) }),
       fc.record({ kind: fc.constantFrom('sleep' as const, 'hold' as const), ms: step }),
       fc.record({ kind: fc.constant('pass' as const), ms: fc.integer({ min: 1, max: 120_000 }) }),
       fc.constant({ kind: 'answer' as const }),
+      fc.record({
+        kind: fc.constant('restart' as const),
+        boot: fc.constantFrom('same' as const, 'new' as const),
+        passMs: fc.integer({ min: 0, max: 3 * 3_600_000 }),
+        setMs: fc.oneof(fc.constant(0), step, step.map((ms) => -ms)),
+      }),
     );
     await fc.assert(
       fc.asyncProperty(fc.array(event, { maxLength: 12 }), async (events) => {
-        const { clock, moves, world, answer, set } = hostClock();
-        answer();
-        clock.look();
+        let boots = 1;
+        let daemon = hostClock({ bootId: 'b1' });
+        const { world, set } = daemon;
+        const moves = [daemon.moves];
+        /** The clock record the state holds: the last one any of the daemons gave it. */
+        let saved: ClockRecord | null = null;
+        daemon.answer();
+        daemon.clock.look();
         let setInAll = 0;
         for (const e of events) {
-          if (e.kind === 'set') {
+          if (e.kind === 'restart') {
+            // Started again from the clock record its state kept, as a new process: its own cloud clock, no measure yet.
+            if (e.boot === 'new') boots++;
+            saved = daemon.records.at(-1) ?? saved;
+            // Stopped a while, the clock maybe set meanwhile.
+            vi.advanceTimersByTime(e.passMs);
+            set(e.setMs);
+            setInAll += e.setMs;
+            daemon = hostClock({ saved, bootId: `b${boots}`, world });
+            moves.push(daemon.moves);
+          } else if (e.kind === 'set') {
             set(e.ms);
             setInAll += e.ms;
           } else if (e.kind === 'sleep' || e.kind === 'hold') {
@@ -159,18 +189,106 @@ describe('HostClock', () => {
           } else if (e.kind === 'pass') {
             vi.advanceTimersByTime(e.ms);
           } else {
-            answer();
+            daemon.answer();
           }
-          clock.look();
+          daemon.clock.look();
         }
         vi.advanceTimersByTime(1000);
-        answer();
-        clock.look();
+        daemon.answer();
+        daemon.clock.look();
         // Each measure of the cloud's clock is good to half a second either way (the Date's whole seconds).
-        expect(Math.abs(moves.reduce((a, b) => a + b, 0) - setInAll)).toBeLessThanOrEqual(1000 * (events.length + 1));
+        expect(Math.abs(moves.flat().reduce((a, b) => a + b, 0) - setInAll)).toBeLessThanOrEqual(1000 * (events.length + 1));
         vi.useRealTimers();
       }),
       { numRuns: 300 },
     );
+  });
+});
+
+describe('HostClock across a restart of the daemon', () => {
+  /** A daemon that ran on boot `bootId` and measured the cloud's clock: the clock record its state kept when it stopped. */
+  function ranAndStopped(bootId: string) {
+    const first = hostClock({ bootId });
+    first.answer();
+    first.clock.look();
+    return { saved: first.records.at(-1)!, world: first.world, set: first.set };
+  }
+
+  it('takes a clock set while it was stopped at once by the boot clock within the same boot, and the cloud bears it out', async () => {
+    const { saved, world, set } = ranAndStopped('b1');
+    vi.advanceTimersByTime(MINUTE);
+    set(30 * MINUTE);
+    const again = hostClock({ saved, bootId: 'b1', world });
+    expect(again.moves).toEqual([30 * MINUTE]);
+    again.answer();
+    again.clock.look();
+    expect(again.moves).toEqual([30 * MINUTE]);
+    expect(await again.counted()).toEqual({ set: 1, passed: 0 });
+    expect(await again.lines()).toEqual([
+      expect.stringMatching(/^while the daemon was stopped, this host's clock was set forward 30 min \(its boot clock says so\)/),
+      expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? behind this host's/),
+    ]);
+  });
+
+  it('moves the times back when the cloud\'s clock says the time passed (the machine held still), where the boot clock said set', async () => {
+    const { saved, world } = ranAndStopped('b1');
+    // Held still 30 min while stopped: the boot clock stopped, the cloud's went on, this host's was put right.
+    vi.setSystemTime(Date.now() + 30 * MINUTE);
+    const again = hostClock({ saved, bootId: 'b1', world });
+    again.answer();
+    again.clock.look();
+    expect(again.moves).toEqual([30 * MINUTE, -30 * MINUTE]);
+    expect(await again.counted()).toEqual({ set: 0, passed: 0 });
+    expect((await again.lines()).at(-1)).toBe(
+      "the cloud's clock, by the Date of its first answer since the start, says the time was passing (the machine held still, as a paused VM is), not a setting of the clock, where this machine's boot clock said set forward 30 min: the times the state keeps are moved by 30 min back to match",
+    );
+  });
+
+  it('judges by the cloud\'s clock alone after a boot (or on another host), and leaves a second or two alone', async () => {
+    const { saved, world, set } = ranAndStopped('b1');
+    set(1500);
+    const drifted = hostClock({ saved, bootId: 'b2', world });
+    drifted.answer();
+    drifted.clock.look();
+    expect(drifted.moves).toEqual([]);
+    expect(await drifted.lines()).toEqual([]);
+    set(-20 * MINUTE + 8500);
+    const again = hostClock({ saved, bootId: 'b2', world });
+    expect(again.moves).toEqual([]);
+    again.answer();
+    again.clock.look();
+    expect(again.moves).toEqual([-20 * MINUTE + 10_000]);
+    expect(await again.counted()).toEqual({ set: 1, passed: 0 });
+    expect((await again.lines()).at(-1)).toMatch(/^this host's clock was set back 19 min 50 s while the daemon was stopped, or the state was kept on another host's clock 19 min 50 s ahead of this one's: the cloud's clock says so/);
+  });
+
+  it('takes no measure of another cloud for this one\'s', () => {
+    const { saved, world, set } = ranAndStopped('b1');
+    set(30 * MINUTE);
+    const again = hostClock({ saved: { ...saved, cloud: { name: 'https://other.example', aheadMs: 0 } }, bootId: 'b2', world });
+    again.answer();
+    again.clock.look();
+    expect(again.moves).toEqual([]);
+  });
+
+  it('records the clock at start, at the first measure, and then only when the cloud\'s clock drifts 5 s off it', () => {
+    const { clock, records, answer, world } = hostClock({ bootId: 'b1' });
+    expect(records).toEqual([{ at: '2026-12-02T10:00:00.000Z', boot: { id: 'b1', ms: 0 }, cloud: null }]);
+    answer();
+    clock.look();
+    expect(records.at(-1)).toMatchObject({ cloud: { name: 'https://cloud.example', aheadMs: 500 } });
+    for (const ahead of [2000, 4000]) {
+      world.cloudAhead = ahead;
+      vi.advanceTimersByTime(MINUTE);
+      answer();
+      clock.look();
+    }
+    expect(records).toHaveLength(2);
+    world.cloudAhead = 6000;
+    vi.advanceTimersByTime(MINUTE);
+    answer();
+    clock.look();
+    expect(records).toHaveLength(3);
+    expect(records.at(-1)).toMatchObject({ at: '2026-12-02T10:03:00.000Z', cloud: { aheadMs: 6500 } });
   });
 });
