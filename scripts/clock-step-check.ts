@@ -2,7 +2,8 @@
 // clock is stepped by libfaketime (the monotonic clock and /proc/uptime go on as they are). A setting moves
 // the daemon's clock alone: the simulator and the webhook receiver run in this process on the real clock,
 // as a cloud would. A VM held still (paused by its hypervisor, its time put right after) moves the cloud's
-// clock as much: the simulator then runs as a process of its own under the same libfaketime step. Each
+// clock as much: the simulator then runs as a process of its own under the same libfaketime step. A clock
+// set while the daemon is stopped: it is stopped (SIGTERM), and started again under the step. Each
 // scenario watches a reboot, steps the clock `stepS` at `atS` and says what the receiver got. The test
 // suite checks the same on fake clocks (test/e2e/clock-steps.test.ts); this is the real process, its real
 // clocks and a real step. Not part of npm test: it needs the faketime package (apt install faketime) and
@@ -24,8 +25,8 @@ const PROJECT = '6f70656e737461636b20342065766572';
 
 interface Scenario {
   name: string;
-  /** set: this host's clock alone; held: the cloud's too (the simulator's process, its reboot stuck). */
-  kind: 'set' | 'held';
+  /** set: this host's clock alone; held: the cloud's too (the simulator's process, its reboot stuck); stopped: set while the daemon is stopped. */
+  kind: 'set' | 'held' | 'stopped';
   /** The reboot's one event (a set only: the held one never ends). */
   durationS?: number;
   deadlineS: number;
@@ -48,6 +49,11 @@ const SCENARIOS: Scenario[] = [
     said: /^this host's clock was set back 10 min: the times the state keeps moved with it/,
   },
   {
+    name: 'set forward 2 min while stopped at 8 s: a reboot of 25 s within its 1 min deadline is a success',
+    kind: 'stopped', durationS: 25, deadlineS: 60, atS: 8, stepS: 120, expect: 'success',
+    said: /^while the daemon was stopped, this host's clock was set forward 2 min \(its boot clock says so\)/,
+  },
+  {
     name: 'held still 2 min at 8 s, the cloud going on: a reboot still running is a timeout at once, its 1 min deadline past',
     kind: 'held', deadlineS: 60, atS: 8, stepS: 120, expect: 'timeout',
     // The boot clock stopped too, so it says a setting; the cloud's first answer says otherwise.
@@ -59,7 +65,7 @@ const faked = (offsetFile: string) => ({ LD_PRELOAD: LIBFAKETIME, FAKETIME_TIMES
 
 /** The cloud: in this process on the real clock, or (held) the simulator command under the daemon's step. */
 async function cloud(scenario: Scenario, offsetFile: string): Promise<{ url: string; projectId: string; serverId: string; requestId: string; close: () => Promise<void> }> {
-  if (scenario.kind === 'set') {
+  if (scenario.kind !== 'held') {
     const simulator = await startSimulator({ port: 0 });
     const requestId = `req-${randomUUID()}`;
     const serverId = randomUUID();
@@ -114,22 +120,35 @@ async function run(scenario: Scenario): Promise<{ ok: boolean; got: string; said
     ].join('\n'),
   );
   const started = performance.now();
-  const daemon = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'run', '--config', config], {
-    env: { ...process.env, ...faked(offset) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
   let log = '';
-  daemon.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const step = setTimeout(() => writeFileSync(offset, `${scenario.stepS > 0 ? '+' : ''}${scenario.stepS}\n`), scenario.atS * 1000);
+  const start = () => {
+    const child = spawn(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'run', '--config', config], {
+      env: { ...process.env, ...faked(offset) },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    return child;
+  };
+  const stop = async (child: ReturnType<typeof start>) => {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  };
+  let daemon = start();
+  const setClock = () => writeFileSync(offset, `${scenario.stepS > 0 ? '+' : ''}${scenario.stepS}\n`);
+  const step = setTimeout(async () => {
+    if (scenario.kind !== 'stopped') return setClock();
+    await stop(daemon);
+    setClock();
+    daemon = start();
+  }, scenario.atS * 1000);
   const limit = performance.now() + (Math.min(scenario.durationS ?? Infinity, scenario.deadlineS) + 30) * 1000;
   while (hooks.received.length === 0 && performance.now() < limit) await new Promise((r) => setTimeout(r, 200));
   clearTimeout(step);
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
+  await stop(daemon);
   await Promise.all([close(), hooks.close()]);
   const body = hooks.received[0]?.body as { outcome?: string; reason?: string } | undefined;
   const lines = log.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as { msg: string });
-  const said = lines.filter((l) => /^(this host's clock|the cloud's clock, by the Date)/.test(l.msg)).map((l) => l.msg).join('\n') || undefined;
+  const said = lines.filter((l) => /^(this host's clock|the cloud's clock, by the Date|while the daemon was stopped)/.test(l.msg)).map((l) => l.msg).join('\n') || undefined;
   const got = body ? `${body.outcome}: ${body.reason}` : 'nothing received';
   return { ok: body?.outcome === scenario.expect && said !== undefined && scenario.said.test(said), got, said, seconds: Math.round((performance.now() - started) / 1000) };
 }
