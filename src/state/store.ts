@@ -201,35 +201,27 @@ export class StateStore {
         rejectedBatches[label] = { problems, record: raw };
       }
     }
-    // A tracked server or project that fails its schema is set aside too: tracking it begins afresh.
-    const tracking = noTracking();
-    const checkTracked = <T>(section: 'servers' | 'projects', schema: z.ZodType<T>, into: Record<string, T>) => {
+    // A tracked server or project that fails its schema is set aside too: tracking it begins afresh; and
+    // so is a clock record: the clock is recorded afresh, as for a state without one.
+    const check = <T>(section: 'servers' | 'projects' | 'clocks', schema: z.ZodType<T>, into: Record<string, T>) => {
+      const prefix = section === 'clocks' ? section : `tracking.${section}`;
       for (const [key, raw] of stored.records[section]) {
         const checked = schema.safeParse(raw);
         if (checked.success) {
           into[key] = checked.data;
         } else {
           const problems = recordProblems(checked.error);
-          setAside.push({ key: `tracking.${section}.${key}`, problems });
-          rejected[`tracking.${section}.${key}`] = { problems, record: raw };
+          setAside.push({ key: `${prefix}.${key}`, problems });
+          rejected[`${prefix}.${key}`] = { problems, record: raw };
         }
       }
     };
-    checkTracked('servers', trackedServerSchema, tracking.servers);
-    checkTracked('projects', trackedProjectSchema, tracking.projects);
-    // One that fails its schema is set aside too: the clock is recorded afresh, as for a state without one.
-    let clock: ClockRecord | null = null;
-    const rawClock = stored.records.clocks.get(CLOCK_KEY);
-    if (rawClock !== undefined) {
-      const checked = clockRecordSchema.safeParse(rawClock);
-      if (checked.success) {
-        clock = checked.data;
-      } else {
-        const problems = recordProblems(checked.error);
-        setAside.push({ key: `clocks.${CLOCK_KEY}`, problems });
-        rejected[`clocks.${CLOCK_KEY}`] = { problems, record: rawClock };
-      }
-    }
+    const tracking = noTracking();
+    check('servers', trackedServerSchema, tracking.servers);
+    check('projects', trackedProjectSchema, tracking.projects);
+    const clocks: Record<string, ClockRecord> = dictionary();
+    check('clocks', clockRecordSchema, clocks);
+    const clock = clocks[CLOCK_KEY] ?? null;
     let setAsidePath: string | null = null;
     if (!readOnly) {
       await removeTemporaryFiles(path);
