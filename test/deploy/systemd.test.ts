@@ -105,8 +105,8 @@ describe('the systemd unit', () => {
     expect(service.has('MemoryDenyWriteExecute')).toBe(false);
   });
 
-  it('waits for the network and starts at boot', () => {
-    expect(unit.get('Unit')!.get('After')).toEqual(['network-online.target']);
+  it('waits for the network and a synchronised clock, and starts at boot', () => {
+    expect(unit.get('Unit')!.get('After')).toEqual(['network-online.target time-sync.target']);
     expect(unit.get('Install')!.get('WantedBy')).toEqual(['multi-user.target']);
   });
 });
