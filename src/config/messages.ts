@@ -23,6 +23,20 @@ function kindOf(value: unknown): string {
   return NOUNS[typeof value] ?? typeof value;
 }
 
+const isScalar = (value: unknown) => typeof value !== 'object' || value === null;
+
+/** A value as a message shows it: quoted when it is text, a number or true/false; a list or a mapping named for what it is, not printed as `[object Object]` or its items. */
+export function shown(value: unknown): string {
+  return isScalar(value) ? `'${String(value)}'` : kindOf(value);
+}
+
+/** A value that is none of those allowed (`type: oauth`, `type: {}`). */
+export function unknownValue(what: string, input: unknown, allowed: readonly unknown[]): string {
+  const list = allowed.map(String).join(', ');
+  if (!isScalar(input)) return `expected the ${what}, one of ${list}; got ${kindOf(input)}`;
+  return `unknown ${what} ${shown(input)} (allowed: ${list})`;
+}
+
 function invalidType(expected: string, input: unknown): string {
   const noun = NOUNS[expected] ?? expected;
   if (input === undefined) return `required (${noun})`;
@@ -48,7 +62,7 @@ export const configErrorMap: z.core.$ZodErrorMap = (iss) => {
     case 'too_big':
       return `must be at most ${iss.maximum} (got ${String(iss.input)})`;
     case 'invalid_value':
-      return `unknown value '${String(iss.input)}' (allowed: ${iss.values.join(', ')})`;
+      return unknownValue('value', iss.input, iss.values);
     case 'invalid_key':
       return iss.issues[0]?.message;
     default:

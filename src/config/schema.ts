@@ -11,6 +11,7 @@ import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
 import { MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
+import { shown, unknownValue } from './messages.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
 function projectInEndpoint(endpoint: unknown): string | undefined {
@@ -36,9 +37,8 @@ function unknownType(what: string, supported: readonly string[], key = 'type') {
   return (iss: z.core.$ZodRawIssue) => {
     if (iss.code !== 'invalid_union') return undefined;
     const type = isMapping(iss.input) ? iss.input[key] : undefined;
-    const list = supported.join(', ');
-    if (type === undefined || type === null) return `required: the ${what}, one of ${list}`;
-    return `unknown ${what} '${String(type)}' (allowed: ${list})`;
+    if (type === undefined || type === null) return `required: the ${what}, one of ${supported.join(', ')}`;
+    return unknownValue(what, type, supported);
   };
 }
 
@@ -149,7 +149,7 @@ export const WatchSchema = z.discriminatedUnion('kind', [ActionWatchSchema, JobW
 const TrackSchema = strict({
   servers: z.array(z.string().min(1)).min(1).optional(),
   project: z
-    .literal('all', { error: (iss) => `'${String(iss.input)}' is not a project to track: write project: all for every server of the project (projectId names which), or list servers:` })
+    .literal('all', { error: (iss) => `${shown(iss.input)} is not a project to track: write project: all for every server of the project (projectId names which), or list servers:` })
     .optional(),
   projectId: z.string().min(1).optional(),
   /** Absent: every action. Nova's names: resize, live-migration, rebuild, reboot, create, delete... */

@@ -278,6 +278,23 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [`5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`],
   },
   {
+    name: 'a type, or a value of a fixed list, that is a mapping or a list: said as such, not printed as [object Object]',
+    text: lines(...CLOUD, '  auth:', '    type: {}', 'notifiers:', '  chat:', '    type: [webhook]', '  hook:', '    type: webhook', '    url: https://hooks.example.com/x', '    on: [{ failure: 1 }]'),
+    expected: [
+      `5:11 cloud.auth.type: expected the auth type, one of ${AUTH_TYPE_NAMES.join(', ')}; got a mapping`,
+      `8:11 notifiers.chat.type: expected the notifier type, one of ${NOTIFIER_TYPE_NAMES.join(', ')}; got a list`,
+      '12:10 notifiers.hook.on[0]: expected the value, one of success, failure, timeout, not_found, slow; got a mapping',
+    ],
+  },
+  {
+    name: 'a project to track given as a list or a mapping: said as such, not as the item it holds',
+    text: lines(...CLOUD, 'track:', '  - project: [all]', '  - project: { all: true }'),
+    expected: [
+      '5:14 track[0].project: a list is not a project to track: write project: all for every server of the project (projectId names which), or list servers:',
+      '6:14 track[1].project: a mapping is not a project to track: write project: all for every server of the project (projectId names which), or list servers:',
+    ],
+  },
+  {
     name: 'token auth without a token',
     text: lines(...CLOUD, '  auth:', '    type: token'),
     expected: ['5:5 cloud.auth.token: required: token (or tokenFile)'],
