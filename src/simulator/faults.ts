@@ -109,32 +109,19 @@ function notFoundMessage(route: Route): string {
     : 'The resource could not be found.';
 }
 
+/** An answer of Huawei Cloud's API gateway (APIG) rather than of the service behind it, with its own code. */
+function gatewayError(status: number, code: string, message: string): FaultEffect {
+  return { type: 'answer', status, headers: JSON_TYPE, body: JSON.stringify({ error_msg: message, error_code: code, request_id: randomBytes(16).toString('hex') }) };
+}
+
 export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
   switch (spec.kind) {
     case 'not-found':
       return { type: 'answer', status: 404, headers: JSON_TYPE, body: JSON.stringify(novaError(404, notFoundMessage(route))) };
     case 'gateway-not-found':
-      return {
-        type: 'answer',
-        status: 404,
-        headers: JSON_TYPE,
-        body: JSON.stringify({
-          error_msg: 'The API does not exist or has not been published in the environment',
-          error_code: 'APIGW.0101',
-          request_id: randomBytes(16).toString('hex'),
-        }),
-      };
+      return gatewayError(404, 'APIGW.0101', 'The API does not exist or has not been published in the environment');
     case 'gateway-throttled':
-      return {
-        type: 'answer',
-        status: 429,
-        headers: JSON_TYPE,
-        body: JSON.stringify({
-          error_msg: 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second',
-          error_code: 'APIGW.0308',
-          request_id: randomBytes(16).toString('hex'),
-        }),
-      };
+      return gatewayError(429, 'APIGW.0308', 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second');
     case 'firewall-refused':
       return {
         type: 'answer',
