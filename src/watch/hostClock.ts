@@ -90,8 +90,9 @@ export class HostClock {
       this.#sinceStart = true;
       this.#stepLookedAfter = -Infinity;
     }
-    const sameBoot = saved?.boot != null && saved.boot.id === this.#bootId;
-    const setMs = sameBoot ? Date.now() - Date.parse(saved!.at) - (this.#boot() - saved!.boot!.ms) : 0;
+    const boot = saved?.boot;
+    const sameBoot = saved != null && boot != null && boot.id === this.#bootId;
+    const setMs = sameBoot ? Date.now() - Date.parse(saved.at) - (this.#boot() - boot.ms) : 0;
     if (Math.abs(setMs) >= CLOCK_STEP_MS) {
       if (this.#open) this.#appliedMs = setMs;
       else this.#count({ movedMs: setMs, sleptMs: 0, setMs });
