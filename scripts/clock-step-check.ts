@@ -3,11 +3,12 @@
 // the daemon's clock alone: the simulator and the webhook receiver run in this process on the real clock,
 // as a cloud would. A VM held still (paused by its hypervisor, its time put right after) moves the cloud's
 // clock as much: the simulator then runs as a process of its own under the same libfaketime step. A clock
-// set while the daemon is stopped: it is stopped (SIGTERM), and started again under the step. Each
+// set while the daemon is stopped: it is stopped (SIGTERM), and started again under the step; one set while
+// it runs, the daemon killed (SIGKILL) once it has said so: started again, it must not move the times twice. Each
 // scenario watches a reboot, steps the clock `stepS` at `atS` and says what the receiver got. The test
 // suite checks the same on fake clocks (test/e2e/clock-steps.test.ts); this is the real process, its real
 // clocks and a real step. Not part of npm test: it needs the faketime package (apt install faketime) and
-// takes about a minute and a half.
+// takes about two minutes.
 //
 //   node scripts/node24.mjs scripts/clock-step-check.ts
 import { spawn } from 'node:child_process';
@@ -25,8 +26,12 @@ const PROJECT = '6f70656e737461636b20342065766572';
 
 interface Scenario {
   name: string;
-  /** set: this host's clock alone; held: the cloud's too (the simulator's process, its reboot stuck); stopped: set while the daemon is stopped. */
-  kind: 'set' | 'held' | 'stopped';
+  /**
+   * set: this host's clock alone; held: the cloud's too (the simulator's process, its reboot stuck); stopped:
+   * set while the daemon is stopped; killed: set while it runs, the daemon killed (SIGKILL) as soon as it
+   * has said so (the times moved and saved) and started again at once.
+   */
+  kind: 'set' | 'held' | 'stopped' | 'killed';
   /** The reboot's one event (a set only: the held one never ends). */
   durationS?: number;
   deadlineS: number;
@@ -52,6 +57,13 @@ const SCENARIOS: Scenario[] = [
     name: 'set forward 2 min while stopped at 8 s: a reboot of 25 s within its 1 min deadline is a success',
     kind: 'stopped', durationS: 25, deadlineS: 60, atS: 8, stepS: 120, expect: 'success',
     said: /^while the daemon was stopped, this host's clock was set forward 2 min \(its boot clock says so\)/,
+  },
+  {
+    // Moved twice, the times would be 10 min before the reboot began: a timeout at once.
+    name: 'set back 10 min at 8 s, killed once it has said so and started again: the times move once, a reboot of 25 s within its 1 min deadline is a success',
+    kind: 'killed', durationS: 25, deadlineS: 60, atS: 8, stepS: -600, expect: 'success',
+    // The start says it again only if the kill came before the moved times were saved: they moved once either way.
+    said: /^this host's clock was set back 10 min: the times the state keeps moved with it[^\n]*(\nwhile the daemon was stopped, this host's clock was set back 10 min [^\n]*)?$/,
   },
   {
     name: 'held still 2 min at 8 s, the cloud going on: a reboot still running is a timeout at once, its 1 min deadline past',
@@ -129,16 +141,24 @@ async function run(scenario: Scenario): Promise<{ ok: boolean; got: string; said
     child.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
     return child;
   };
-  const stop = async (child: ReturnType<typeof start>) => {
-    child.kill('SIGTERM');
+  const stop = async (child: ReturnType<typeof start>, signal: NodeJS.Signals = 'SIGTERM') => {
+    child.kill(signal);
     await new Promise((r) => child.once('exit', r));
   };
   let daemon = start();
   const setClock = () => writeFileSync(offset, `${scenario.stepS > 0 ? '+' : ''}${scenario.stepS}\n`);
   const step = setTimeout(async () => {
-    if (scenario.kind !== 'stopped') return setClock();
-    await stop(daemon);
-    setClock();
+    if (scenario.kind === 'killed') {
+      setClock();
+      const until = performance.now() + 10_000;
+      while (!log.includes("this host's clock was set") && performance.now() < until) await new Promise((r) => setTimeout(r, 20));
+      await stop(daemon, 'SIGKILL');
+    } else if (scenario.kind === 'stopped') {
+      await stop(daemon);
+      setClock();
+    } else {
+      return setClock();
+    }
     daemon = start();
   }, scenario.atS * 1000);
   const limit = performance.now() + (Math.min(scenario.durationS ?? Infinity, scenario.deadlineS) + 30) * 1000;
