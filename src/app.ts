@@ -116,7 +116,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     // Made before the outbox, whose clock it is, and released before it (no timer runs before start()):
     // the outbox sends what the engine's last polls found.
     const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention, bootClock: options.bootClock, bootId: options.bootId });
-    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, now: () => engine.now() });
+    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, now: () => engine.now(), clockJudged: () => engine.clockJudged() });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);

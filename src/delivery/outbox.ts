@@ -39,6 +39,7 @@ export class Outbox {
   readonly #reloadedAway: ReadonlySet<string>;
   /** This host's time, once a step of its clock is allowed for: retries and delivery.maxAge count from times the state keeps. */
   readonly #now: () => number;
+  readonly #clockJudged: () => boolean;
   /** Pending deliveries by delivery id. */
   readonly #queue = new Map<string, DurableDelivery>();
   /** Ids an attempt has claimed: queued for a send slot or sending. */
@@ -69,9 +70,12 @@ export class Outbox {
     reloadedAway?: ReadonlySet<string> | undefined;
     /** Default Date.now; the engine's now(), which moves the state's times with a setting of the clock first. */
     now?: () => number;
+    /** Default always; the engine's clockJudged(). */
+    clockJudged?: () => boolean;
   }) {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
+    this.#clockJudged = options.clockJudged ?? (() => true);
     this.#reloadedAway = options.reloadedAway ?? new Set();
     this.#notifiers = options.notifiers;
     this.#logger = options.logger;
@@ -259,9 +263,13 @@ export class Outbox {
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
     // Kept for every later attempt: one that fails as a whole (a server that is down) owes the same ones.
     if (err instanceof DeliveryError && err.owedTo) delivery.owedTo = [...err.owedTo];
-    const next = retryable ? retryAt(this.#policy, Date.parse(delivery.createdAt), now, delivery.attempts, retryAfterMs) : null;
+    // After a start that only the cloud's clock can judge, until its first answer, a delivery's age may be
+    // a setting of this host's clock while the daemon was stopped: none is given up for it meanwhile.
+    const createdAt = Date.parse(delivery.createdAt);
+    const ageFrom = this.#clockJudged() ? createdAt : Math.max(createdAt, now);
+    const next = retryable ? retryAt(this.#policy, ageFrom, now, delivery.attempts, retryAfterMs) : null;
     if (next === null) {
-      const why = retryable ? `still failing ${formatDuration(now - Date.parse(delivery.createdAt))} after the outcome (delivery.maxAge)` : 'another attempt would fail the same way';
+      const why = retryable ? `still failing ${formatDuration(now - createdAt)} after the outcome (delivery.maxAge)` : 'another attempt would fail the same way';
       this.#settle(delivery, 'given_up', message);
       this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
       log.error({ attempt: delivery.attempts, error: message, retryable, why }, 'delivery given up');

@@ -232,6 +232,11 @@ export class WatchEngine {
     return this.#now();
   }
 
+  /** See HostClock.judged: until then an age counted from a time the state keeps may be a setting of the clock. */
+  clockJudged(): boolean {
+    return this.#hostClock.judged;
+  }
+
   #now(): number {
     this.#lookAtClock();
     return Date.now();

@@ -51,6 +51,8 @@ export class HostClock {
   readonly #bootId: string | null;
   /** The steps that wait for the cloud's judgement began with a start of the daemon: the time it was stopped. */
   #sinceStart = false;
+  /** That start could be judged by the cloud's clock alone (after a boot, or on another host): see `judged`. */
+  #startUnjudged = false;
   /** The cloud clock's measure as the state last recorded it. */
   #recordedAheadMs: number | undefined;
   /** The cloud clock's measure before the steps not yet judged by it (undefined: none known). */
@@ -92,6 +94,7 @@ export class HostClock {
     }
     const boot = saved?.boot;
     const sameBoot = saved != null && boot != null && boot.id === this.#bootId;
+    this.#startUnjudged = this.#sinceStart && !sameBoot;
     const setMs = sameBoot ? Date.now() - Date.parse(saved.at) - (this.#boot() - boot.ms) : 0;
     if (Math.abs(setMs) >= CLOCK_STEP_MS) {
       if (this.#open) this.#appliedMs = setMs;
@@ -101,6 +104,14 @@ export class HostClock {
     } else if (this.#bootId !== null && !sameBoot) {
       this.#record();
     }
+  }
+
+  /**
+   * False from a start that only the cloud's clock can judge (after a boot, or on another host) until its
+   * first answer: a time the state keeps may be off by a setting of this host's clock while stopped.
+   */
+  get judged(): boolean {
+    return !this.#startUnjudged;
   }
 
   /**
@@ -176,6 +187,7 @@ export class HostClock {
       this.#openMovedMs = 0;
       this.#open = false;
       this.#sinceStart = false;
+      this.#startUnjudged = false;
     }
     if (byMs !== 0 || this.#drifted(after)) this.#record();
     // Saved now rather than at the end of the pass, with the clock's record: a restart reads what it finds,

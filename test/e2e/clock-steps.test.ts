@@ -222,6 +222,23 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(outcomes()).toEqual(['timeout']);
     });
 
+    it('gives up no notification as older than delivery.maxAge (24 h) when the clock was set a day forward while stopped, after a boot, before the cloud\'s first answer', async () => {
+      const app = await rebootWatched(2000, '10m', 'boot-1');
+      h.hooks.setAnswer({ status: 503 });
+      await pass(app, 4000);
+      await app.close();
+      setHostClock(25 * HOUR);
+      const again = await h.app(watchFile, { bootClock, bootId: 'boot-2' });
+      // The outbox's first attempt comes before the engine's first poll: the receiver still down.
+      const before = h.hooks.received.length;
+      await again.outbox.flush();
+      expect(h.hooks.received.length).toBeGreaterThan(before);
+      h.hooks.setAnswer({ status: 204 });
+      await pass(again, 2 * MINUTE);
+      expect(h.hooks.received.at(-1)).toMatchObject({ status: 204, body: { outcome: 'success' } });
+      expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up')).toBe(false);
+    });
+
     it('counts the time it was stopped as time passed: a reboot still running 30 min later is a timeout at once', async () => {
       const app = await rebootWatched(HOUR, '10m', 'boot-1');
       await restarted(app, { runMs: 5 * MINUTE, stoppedMs: 30 * MINUTE, set: () => undefined, bootId: 'boot-2', thenMs: 1000 });

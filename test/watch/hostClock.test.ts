@@ -220,6 +220,8 @@ describe('HostClock across a restart of the daemon', () => {
     set(30 * MINUTE);
     const again = hostClock({ saved, bootId: 'b1', world });
     expect(again.moves).toEqual([30 * MINUTE]);
+    // The boot clock has judged the time stopped: the outbox may count ages.
+    expect(again.clock.judged).toBe(true);
     again.answer();
     again.clock.look();
     expect(again.moves).toEqual([30 * MINUTE]);
@@ -255,8 +257,10 @@ describe('HostClock across a restart of the daemon', () => {
     set(-20 * MINUTE + 8500);
     const again = hostClock({ saved, bootId: 'b2', world });
     expect(again.moves).toEqual([]);
+    expect(again.clock.judged).toBe(false);
     again.answer();
     again.clock.look();
+    expect(again.clock.judged).toBe(true);
     expect(again.moves).toEqual([-20 * MINUTE + 10_000]);
     expect(await again.counted()).toEqual({ set: 1, passed: 0 });
     expect((await again.lines()).at(-1)).toMatch(/^this host's clock was set back 19 min 50 s while the daemon was stopped, or the state was kept on another host's clock 19 min 50 s ahead of this one's: the cloud's clock says so/);
