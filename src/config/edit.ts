@@ -2,7 +2,7 @@
 // Document API) says where the list and each entry are; the change is then spliced into the text, so that
 // every comment, blank line, quote and alignment outside the entry stays byte for byte, and removing an
 // added entry gives back the file as it was. Pure: text in, text out.
-import { isMap, isScalar, isSeq, parseDocument, stringify, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parse as parseYaml, parseDocument, stringify, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
 
 /** What a new entry names: an action (`requestId`, `serverId`), or a job of the native ECS API (`jobId`). */
 export type WatchEntry = ({ requestId: string; serverId: string } | { kind: 'ecs-job'; jobId: string }) & {
@@ -43,10 +43,19 @@ function parse(text: string): Parsed {
 const lineStart = (text: string, offset: number) => text.lastIndexOf('\n', offset - 1) + 1;
 const columnOf = (text: string, offset: number) => offset - lineStart(text, offset);
 
-/** A value as YAML writes it, quoted where needed; `${` doubled so that it is not read as a variable. */
+/**
+ * A value as YAML writes it, quoted where needed, on one line: YAML writes a value that starts with `---`
+ * or holds a line break over several (a block scalar, or quotes across lines), which would not be indented
+ * under the key; such a value, or one that would not read back the same, is double-quoted with its
+ * special characters escaped. `${` is doubled so that it is not read as a variable.
+ */
 function scalar(value: string): string {
   // A function, because in a replacement string `$$` means one `$`.
-  return stringify(value.replaceAll('${', () => '$${'), { lineWidth: 0 }).trimEnd();
+  const text = value.replaceAll('${', () => '$${');
+  const written = stringify(text, { lineWidth: 0 }).trimEnd();
+  // Read back as it was written: a plain value ending in U+2028, for one, loses it.
+  if (!written.includes('\n') && parseYaml(written) === text) return written;
+  return stringify(text, { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE' }).trimEnd();
 }
 
 function entryLines(watch: WatchEntry): string[] {

@@ -36,6 +36,15 @@ describe('add then remove', () => {
     expect(removed.text).toBe(text);
   });
 
+  it('writes a name that YAML would spread over lines (a line break, a leading ---) on its one line, quoted', () => {
+    const text = `${CLOUD}watches: []\n`;
+    for (const name of ['resize\nweb-01', '--- migration ---', '... end', 'ends in a line separator\u2028']) {
+      const added = addWatch(text, { requestId: 'req-1', serverId: 's1', name });
+      expect(added.text.split('\n').filter((line) => line.includes('name:'))).toEqual([`    name: ${JSON.stringify(name).replace('\\u2028', '\\L')}`]);
+      expect(parseConfig(added.text, { env }).watches[0]?.name).toBe(name);
+    }
+  });
+
   it('adds and removes a job of the native ECS API the same way', () => {
     const text = `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n`;
     const added = addWatch(text, { kind: 'ecs-job', jobId: 'ff808082843684110184e155fdb36461', name: 'batch create' });
