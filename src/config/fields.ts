@@ -137,7 +137,12 @@ export function cronExpression() {
     const { valid, errors } = cron.validateDetailed(expression);
     if (valid) return;
     const reason = errors
-      .map((e) => (e.field === 'expression' ? e.message : `${e.field} '${e.value ?? ''}' is not valid`))
+      .map((e) => {
+        if (e.field === 'expression') return e.message;
+        // A day each month named lacks (31 in 2 or 4): valid alone, so said as such.
+        if (e.field === 'dayOfMonth' && /impossible/.test(e.message)) return `day-of-month '${e.value ?? ''}' never comes in the months given`;
+        return `${e.field} '${e.value ?? ''}' is not valid`;
+      })
       .join(', ');
     ctx.addIssue({
       code: 'custom',

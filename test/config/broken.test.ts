@@ -232,6 +232,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a cron expression whose day of the month never comes',
+    text: lines(...CLOUD, 'poll:', '  schedule: "0 0 9 31 2,4 *"'),
+    expected: [
+      `5:13 poll.schedule: '0 0 9 31 2,4 *' is not a cron expression (day-of-month '31' never comes in the months given): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
+    ],
+  },
+  {
     name: 'a cron expression with too many fields',
     text: lines(...CLOUD, 'poll:', '  schedule: "* * * * * * *"'),
     expected: [
