@@ -70,7 +70,7 @@ export class Outbox {
     reloadedAway?: ReadonlySet<string> | undefined;
     /** Default Date.now; the engine's now(), which moves the state's times with a setting of the clock first. */
     now?: () => number;
-    /** Default always; the engine's clockJudged(). */
+    /** Whether the state's times are known to be on this host's clock now (the engine's clockJudged()); default: always. */
     clockJudged?: () => boolean;
   }) {
     this.#store = options.store;
