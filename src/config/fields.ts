@@ -6,6 +6,7 @@ import cron from 'node-cron';
 import * as z from 'zod';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
+import { meant } from './closest.ts';
 import { referenceIn } from './env.ts';
 
 const UNIT_MS = new Map([
@@ -235,7 +236,7 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
       const unknown = iss.keys.filter((k) => referenceIn(k) === undefined);
       const keys = unknown.map((k) => `'${k}'`).join(', ');
       const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
-      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${merge}`;
+      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${meant(unknown, Object.keys(shape))}${merge}`;
     },
   });
 }

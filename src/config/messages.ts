@@ -3,6 +3,7 @@
 // back only where they cannot be secrets.
 
 import type { z } from 'zod';
+import { meant } from './closest.ts';
 import { EMPTY_FROM_ENV } from './fields.ts';
 
 const NOUNS: Record<string, string> = {
@@ -34,8 +35,10 @@ export function shown(value: unknown): string {
 export function unknownValue(what: string, input: unknown, allowed: readonly unknown[]): string {
   const list = allowed.map(String).join(', ');
   if (!isScalar(input)) return `expected the ${what}, one of ${list}; got ${kindOf(input)}`;
-  return `unknown ${what} ${shown(input)} (allowed: ${list})`;
+  const guess = typeof input === 'string' ? meant([input], allowed.map(String)) : '';
+  return `unknown ${what} ${shown(input)} (allowed: ${list})${guess}`;
 }
+
 
 function invalidType(expected: string, input: unknown): string {
   const noun = NOUNS[expected] ?? expected;

@@ -82,7 +82,7 @@ describe('auth settings', () => {
       "10:14 cloud.interface: unknown value 'private' (allowed: public, internal, admin)",
     ]],
     ['a misspelt tls key', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  tls: { cafile: /etc/ca.pem }'], [
-      "4:10 cloud.tls.cafile: unknown key 'cafile' (allowed: caFile)",
+      "4:10 cloud.tls.cafile: unknown key 'cafile' (allowed: caFile); did you mean 'caFile'?",
     ]],
   ])('%s', (_case, text, expected) => {
     expect(problems(lines(...text), { OTC_PASSWORD: 'pw' })).toEqual(expected);

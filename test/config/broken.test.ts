@@ -118,7 +118,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     text: lines(...CLOUD, '  ${REGION_KEY}: eu-de', '  timout: 5s'),
     expected: [
       '4:3 cloud["${REGION_KEY}"]: ${REGION_KEY} is in a key, and only values are read for ${VAR}: write the key itself',
-      "5:3 cloud.timout: unknown key 'timout' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)",
+      "5:3 cloud.timout: unknown key 'timout' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'timeout'?",
     ],
   },
   {
@@ -137,7 +137,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [
       '5:16 poll.concurrency: must be at least 1 (got 0)',
       '7:5 watches[0].serverId: required (a string)',
-      "8:5 watches[0].serverID: unknown key 'serverID' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow)",
+      "8:5 watches[0].serverID: unknown key 'serverID' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow); did you mean 'serverId'?",
       '9:5 watches[0].requestId: this key is already set above in the same mapping',
     ],
   },
@@ -272,12 +272,30 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'an unknown key, at the key',
     text: lines(...CLOUD, '  regoin: eu-de'),
-    expected: ["4:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)"],
+    expected: ["4:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'region'?"],
   },
   {
     name: 'an unknown top-level section',
     text: lines(...CLOUD, 'notifier: {}'),
-    expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track)"],
+    expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track); did you mean 'notifiers'?"],
+  },
+  {
+    name: 'keys written as the command line names them, or one letter off: each with the key it likely means',
+    text: lines(...CLOUD, 'poll:', '  shedule: "*/30 * * * * *"', 'watches:', '  - server: s1', '    request: r1', '    dedline: 1h', '    color: red'),
+    expected: [
+      "5:3 poll.shedule: unknown key 'shedule' (allowed: schedule, retries, concurrency, rateLimit, deadline, warnAfter, batchWindow); did you mean 'schedule'?",
+      '7:5 watches[0].requestId: required (a string)',
+      '7:5 watches[0].serverId: required (a string)',
+      "7:5 watches[0].server: unknown keys 'server', 'request', 'dedline', 'color' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow); did you mean 'serverId' for 'server', 'requestId' for 'request', 'deadline' for 'dedline'?",
+    ],
+  },
+  {
+    name: 'a value one letter off an allowed one',
+    text: lines(...CLOUD, '  auth:', '    type: pasword', 'notifiers:', '  chat: { type: webhok, url: "https://hooks.example.com/x" }'),
+    expected: [
+      `5:11 cloud.auth.type: unknown auth type 'pasword' (allowed: ${AUTH_TYPE_NAMES.join(', ')}); did you mean 'password'?`,
+      `7:17 notifiers.chat.type: unknown notifier type 'webhok' (allowed: ${NOTIFIER_TYPE_NAMES.join(', ')}); did you mean 'webhook'?`,
+    ],
   },
   {
     name: 'an unknown auth type',
@@ -388,7 +406,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '5:5 watches[0].jobId: required (a string)',
       '6:29 watches[1].jobId: expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with)',
       '7:33 watches[2].requestId: unknown key \'requestId\' (allowed: kind, jobId, name, projectId, notify, deadline, warnAfter, batch, batchWindow)',
-      "8:13 watches[3].kind: unknown watch kind 'ecs-jobs' (allowed: instance-action, ecs-job)",
+      "8:13 watches[3].kind: unknown watch kind 'ecs-jobs' (allowed: instance-action, ecs-job); did you mean 'ecs-job'?",
       '10:29 watches[5].jobId: duplicate of watches[4]: same jobId',
     ],
   },

@@ -69,7 +69,7 @@ describe('parseConfig', () => {
   it('copes with a byte order mark and CRLF line ends', () => {
     const result = validateConfigText('\uFEFFcloud:\r\n  endpoint: https://ecs.example.com\r\n  regoin: eu\r\n', { env: {} });
     expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
-      "3:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)",
+      "3:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'region'?",
     ]);
   });
 });
