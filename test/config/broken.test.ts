@@ -359,6 +359,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
   },
   {
+    name: 'notify naming a notifier one letter off a configured one',
+    text: lines(...CLOUD, 'notifiers:', '  ops-mail: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [ops-mial]'),
+    expected: ["9:14 watches[0].notify[0]: unknown notifier 'ops-mial' (configured: ops-mail); did you mean 'ops-mail'?"],
+  },
+  {
     name: 'notify when there are no notifiers',
     text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: s1, notify: [ops] }'),
     expected: ["5:48 watches[0].notify[0]: unknown notifier 'ops' (no notifiers are configured)"],
