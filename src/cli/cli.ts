@@ -3,6 +3,7 @@
 // Nothing here imports a library, so that `--help` and a usage error cost little more than starting Node.
 import { parseArgs } from 'node:util';
 import type { DestinationStream, Logger } from 'pino';
+import { closest, meant } from '../config/closest.ts';
 import { logLevelFromEnv } from '../observability/logLevel.ts';
 import { VERSION } from '../version.ts';
 import { CommandError, UsageError, type Command, type OptionSpec } from './context.ts';
@@ -35,7 +36,8 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 const HELP_OPTION: Record<string, OptionSpec> = { help: { type: 'boolean', short: 'h', description: 'show this help' } };
 
 function unknownCommand(name: string, io: Pick<CliIo, 'stderr'>): number {
-  io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${Object.keys(commands).join(', ')})\n\n${usage()}\n`);
+  const names = Object.keys(commands);
+  io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${names.join(', ')})${meant([name], names)}\n\n${usage()}\n`);
   return USAGE_EXIT;
 }
 
@@ -121,7 +123,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // Set but empty (a chart's or a unit's unset value) counts as unset, as ECS_WATCH_CONFIG does.
     level = io.env['LOG_LEVEL'] ? logLevelFromEnv(io.env) : defaultLogLevel(command);
   } catch (err) {
-    return fail((err as Error).message);
+    return fail(withGuess(err as Error & { code?: string }, Object.keys(optionsOf(command))));
   }
   // An empty ECS_WATCH_CONFIG (`ECS_WATCH_CONFIG= cmd`) counts as unset, as shells and container specs leave it.
   const configPath = (values['config'] as string | undefined) ?? (io.env['ECS_WATCH_CONFIG'] || './watch.yaml');
@@ -149,6 +151,13 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   } finally {
     stopped?.dispose();
   }
+}
+
+/** parseArgs's message, with the option a slip likely meant: `Unknown option '--sever'; did you mean '--server'?`. */
+function withGuess(err: Error & { code?: string }, longs: string[]): string {
+  const given = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '--([^'=]+)'/.exec(err.message)?.[1] : undefined;
+  const guess = given === undefined ? undefined : closest(given, longs);
+  return guess === undefined ? err.message : `${err.message}; did you mean '--${guess}'?`;
 }
 
 /**

@@ -94,6 +94,13 @@ describe('the command line', () => {
     const bad = await h.cli(['validate', '--nope']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('usage: ecs-action-watch validate');
+    expect(bad.stderr).not.toContain('did you mean');
+    // A slip gets the command or option it likely meant.
+    expect((await h.cli(['chek'])).stderr).toMatch(/^ecs-action-watch: unknown command 'chek' \(commands: [^)]*\); did you mean 'check'\?\n/);
+    const slip = await h.cli(['add', '--sever', 's1', '--request', 'r1']);
+    expect(slip).toMatchObject({ code: 2, stdout: '' });
+    expect(slip.stderr).toMatch(/^ecs-action-watch add: Unknown option '--sever'; did you mean '--server'\?\n/);
+    expect((await h.cli(['validate', '--confg=a.yaml'])).stderr).toContain("Unknown option '--confg'; did you mean '--config'?");
     // parseArgs alone would read the last file named, without a word.
     const twice = await h.cli(['validate', '--config', 'a.yaml', '-c', 'b.yaml']);
     expect(twice).toMatchObject({ code: 2, stdout: '' });
