@@ -3,7 +3,7 @@
 // Nothing here imports a library, so that `--help` and a usage error cost little more than starting Node.
 import { parseArgs } from 'node:util';
 import type { DestinationStream, Logger } from 'pino';
-import { closest, meant } from '../config/closest.ts';
+import { closest, meant } from '../text/closest.ts';
 import { logLevelFromEnv } from '../observability/logLevel.ts';
 import { VERSION } from '../version.ts';
 import { CommandError, UsageError, type Command, type OptionSpec } from './context.ts';

@@ -6,7 +6,7 @@ import cron from 'node-cron';
 import * as z from 'zod';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
-import { meant } from './closest.ts';
+import { meant } from '../text/closest.ts';
 import { referenceIn } from './env.ts';
 
 const UNIT_MS = new Map([

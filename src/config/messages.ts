@@ -3,7 +3,7 @@
 // back only where they cannot be secrets.
 
 import type { z } from 'zod';
-import { meant } from './closest.ts';
+import { meant } from '../text/closest.ts';
 import { EMPTY_FROM_ENV } from './fields.ts';
 
 const NOUNS: Record<string, string> = {

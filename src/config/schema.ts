@@ -11,7 +11,7 @@ import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
 import { MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
-import { meant } from './closest.ts';
+import { meant } from '../text/closest.ts';
 import { shown, unknownValue } from './messages.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */

@@ -54,7 +54,7 @@ it('loads for --help no library, for validate no HTTP, logging, state or daemon 
 
   expect([help!.code, validate!.code, check!.code]).toEqual([0, 0, 0]);
   expect([...packages(help!.modules)]).toEqual([]);
-  expect([...folders(help!.modules)].sort()).toEqual(['cli', 'observability']);
+  expect([...folders(help!.modules)].sort()).toEqual(['cli', 'observability', 'text']);
 
   for (const library of ['undici', 'pino', 'prom-client', 'nodemailer']) expect(packages(validate!.modules)).not.toContain(library);
   for (const folder of ['state', 'delivery', 'simulator', 'sinks']) expect(folders(validate!.modules)).not.toContain(folder);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { closest, meant } from '../../src/config/closest.ts';
+import { closest, meant } from '../../src/text/closest.ts';
 
 const WATCH_KEYS = ['kind', 'requestId', 'serverId', 'name', 'projectId', 'notify', 'deadline', 'warnAfter', 'batch', 'batchWindow'];
 
