@@ -7,6 +7,7 @@ import * as z from 'zod';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
 import { meant } from '../text/closest.ts';
+import { clipped } from '../text/clipped.ts';
 import { referenceIn } from './env.ts';
 
 const UNIT_MS = new Map([
@@ -234,7 +235,7 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
       if (iss.code !== 'unrecognized_keys') return undefined;
       // A key holding a ${VAR} has its own message; the loader leaves out an issue of such keys alone.
       const unknown = iss.keys.filter((k) => referenceIn(k) === undefined);
-      const keys = unknown.map((k) => `'${k}'`).join(', ');
+      const keys = unknown.map((k) => `'${clipped(k)}'`).join(', ');
       const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
       return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${meant(unknown, Object.keys(shape))}${merge}`;
     },

@@ -12,6 +12,7 @@ import { dictionarySchema, isMapping } from '../data/dictionary.ts';
 import { MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
+import { clipped } from '../text/clipped.ts';
 import { shown, unknownValue } from './messages.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
@@ -185,7 +186,7 @@ function checkEntry(entry: Record<string, unknown>, at: (...path: (string | numb
     entry.notify.forEach((name: unknown, j) => {
       if (typeof name !== 'string' || names.includes(name)) return;
       const configured = names.length === 0 ? 'no notifiers are configured' : `configured: ${names.join(', ')}`;
-      ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier '${name}' (${configured})${meant([name], names)}` });
+      ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier '${clipped(name)}' (${configured})${meant([name], names)}` });
     });
   }
 }

@@ -2,6 +2,7 @@
 // leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
 
 import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
+import { clipped } from '../text/clipped.ts';
 
 export type Segment = string | number;
 
@@ -122,6 +123,8 @@ const CLOSED_DOUBLE = /^"(?:[^"\\]|\\[\s\S])*"$/;
 const CLOSED_SINGLE = /^'(?:[^']|'')*'$/;
 
 const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
+/** How much of a key a path shows. */
+const KEY_SHOWN = 60;
 
 /** `watches[2].notify[0]`; a key that would read ambiguously is quoted: `notifiers["ops.mail"]`. */
 export function formatPath(path: readonly Segment[]): string {
@@ -129,7 +132,7 @@ export function formatPath(path: readonly Segment[]): string {
   return path
     .map((segment, i) => {
       if (typeof segment === 'number') return `[${segment}]`;
-      if (!PLAIN_KEY.test(segment)) return `[${JSON.stringify(segment)}]`;
+      if (!PLAIN_KEY.test(segment) || segment.length > KEY_SHOWN) return `[${JSON.stringify(clipped(segment, KEY_SHOWN, false))}]`;
       return i === 0 ? segment : `.${segment}`;
     })
     .join('');

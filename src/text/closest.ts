@@ -35,6 +35,8 @@ export function closest(word: string, allowed: readonly string[]): string | unde
   let best: string[] = [];
   let bestDistance = Infinity;
   for (const a of allowed) {
+    // Words apart in length by more than that are never near: a pasted screenful costs nothing.
+    if (Math.abs(lower.length - a.length) > 2) continue;
     const d = distance(lower, a.toLowerCase());
     if (d > 2 || d * 3 > Math.max(lower.length, a.length)) continue;
     if (d < bestDistance) [best, bestDistance] = [[a], d];

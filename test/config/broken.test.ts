@@ -298,6 +298,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a screenful pasted as a key and as a value: quoted in part, with its length',
+    text: lines(...CLOUD, `  ${'MIIDdzCCAl'.repeat(90)}: 1`, '  auth:', `    type: ${'x'.repeat(500)}`),
+    expected: [
+      `4:3 cloud["${'MIIDdzCCAl'.repeat(6)}…"]: unknown key '${'MIIDdzCCAl'.repeat(8)}… (900 characters)' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)`,
+      `6:11 cloud.auth.type: unknown auth type '${'x'.repeat(80)}… (500 characters)' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`,
+    ],
+  },
+  {
     name: 'an unknown auth type',
     text: lines(...CLOUD, '  auth:', '    type: oauth'),
     expected: [`5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`],

@@ -24,6 +24,11 @@ describe('closest', () => {
     expect(closest(word, WATCH_KEYS)).toBeUndefined();
   });
 
+  it('takes a word a letter or two longer, and none much longer (a screenful pasted as a key)', () => {
+    expect(closest('deadlinex', WATCH_KEYS)).toBe('deadline');
+    expect(closest(`deadline${'x'.repeat(100_000)}`, WATCH_KEYS)).toBeUndefined();
+  });
+
   it('does not guess between two as near as each other', () => {
     expect(closest('tost', ['test', 'toast'])).toBeUndefined();
     expect(closest('to', ['tls', 'on'])).toBeUndefined();
