@@ -3,6 +3,7 @@
 // every comment, blank line, quote and alignment outside the entry stays byte for byte, and removing an
 // added entry gives back the file as it was. Pure: text in, text out.
 import { isMap, isScalar, isSeq, parse as parseYaml, parseDocument, stringify, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
+import { meant } from '../text/closest.ts';
 
 /** What a new entry names: an action (`requestId`, `serverId`), or a job of the native ECS API (`jobId`). */
 export type WatchEntry = ({ requestId: string; serverId: string } | { kind: 'ecs-job'; jobId: string }) & {
@@ -129,6 +130,20 @@ function describeMatch(match: WatchMatch): string {
   return `requestId ${match.requestId}${match.serverId === undefined ? '' : ` on server ${match.serverId}`}`;
 }
 
+/** Why no entry matches, and the one a slip in the id likely meant (a character lost in copying). */
+function notFound(entries: Record<string, unknown>[], match: WatchMatch): string {
+  const none = `no watch with ${describeMatch(match)} in the file`;
+  const ids = (key: 'jobId' | 'requestId', jobs: boolean) => [
+    ...new Set(entries.flatMap((entry) => ((entry['kind'] === 'ecs-job') === jobs && typeof entry[key] === 'string' ? [entry[key]] : []))),
+  ];
+  if ('jobId' in match) return `${none}${meant([match.jobId], ids('jobId', true))}`;
+  if (match.serverId !== undefined) {
+    const servers = entries.filter((entry) => entry['kind'] !== 'ecs-job' && entry['requestId'] === match.requestId).map((entry) => String(entry['serverId']));
+    if (servers.length > 0) return `${none}: that request is watched on server ${servers.join(', ')}`;
+  }
+  return `${none}${meant([match.requestId], ids('requestId', false))}`;
+}
+
 function matches(entry: Record<string, unknown>, match: WatchMatch): boolean {
   if ('jobId' in match) return entry['kind'] === 'ecs-job' && entry['jobId'] === match.jobId;
   return entry['requestId'] === match.requestId && (match.serverId === undefined || entry['serverId'] === match.serverId);
@@ -143,7 +158,7 @@ export function removeWatch(text: string, match: WatchMatch): { text: string; in
   }
   const entries = (value as YAMLSeq<ParsedNode>).items.map((item, index) => ({ item, index, entry: isMap(item) ? (item.toJSON() as Record<string, unknown>) : {} }));
   const found = entries.filter(({ entry }) => matches(entry, match));
-  if (found.length === 0) throw new WatchFileEditError('unknown', `no watch with ${describeMatch(match)} in the file`);
+  if (found.length === 0) throw new WatchFileEditError('unknown', notFound(entries.map(({ entry }) => entry), match));
   if (found.length > 1 && 'requestId' in match) {
     const servers = found.map(({ entry }) => String(entry['serverId'])).join(', ');
     throw new WatchFileEditError('ambiguous', `${found.length} watches have requestId ${match.requestId} (servers ${servers}): name one with --server`);

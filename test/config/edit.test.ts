@@ -51,6 +51,9 @@ describe('add then remove', () => {
     expect(added.text).toBe(`${text}  - kind: ecs-job\n    jobId: ff808082843684110184e155fdb36461\n    name: batch create\n`);
     expect(parseConfig(added.text, { env }).watches[1]).toEqual({ kind: 'ecs-job', jobId: 'ff808082843684110184e155fdb36461', name: 'batch create', projectId: 'p1' });
     expect(thrown(() => removeWatch(added.text, { jobId: 'req-1' }))).toMatchObject({ kind: 'unknown', message: 'no watch with jobId req-1 in the file' });
+    expect(thrown(() => removeWatch(added.text, { jobId: 'ff808082843684110184e155fdb3646' }))).toMatchObject({
+      message: "no watch with jobId ff808082843684110184e155fdb3646 in the file; did you mean 'ff808082843684110184e155fdb36461'?",
+    });
     expect(removeWatch(added.text, { jobId: 'ff808082843684110184e155fdb36461' })).toMatchObject({ text, index: 1 });
   });
 
@@ -101,7 +104,13 @@ describe('removeWatch', () => {
   });
 
   it('says when the id is unknown or ambiguous', () => {
-    expect(thrown(() => removeWatch(two, { requestId: 'req-2' }))).toMatchObject({ kind: 'unknown', message: 'no watch with requestId req-2 in the file' });
+    expect(thrown(() => removeWatch(two, { requestId: 'resize-7' }))).toMatchObject({ kind: 'unknown', message: 'no watch with requestId resize-7 in the file' });
+    // An id a character off, or cut short in copying, gets the one it likely is; a right id on another server, where it is.
+    expect(thrown(() => removeWatch(two, { requestId: 'req-2' }))).toMatchObject({ kind: 'unknown', message: "no watch with requestId req-2 in the file; did you mean 'req-1'?" });
+    expect(thrown(() => removeWatch(two, { requestId: 'req-1', serverId: 's3' }))).toMatchObject({
+      kind: 'unknown',
+      message: 'no watch with requestId req-1 on server s3 in the file: that request is watched on server s1, s2',
+    });
     expect(thrown(() => removeWatch(two, { requestId: 'req-1' }))).toMatchObject({ kind: 'ambiguous', message: '2 watches have requestId req-1 (servers s1, s2): name one with --server' });
     expect(thrown(() => removeWatch(CLOUD, { requestId: 'req-1' }))).toMatchObject({ kind: 'unknown' });
   });
