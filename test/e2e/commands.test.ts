@@ -352,6 +352,11 @@ describe('notify-test', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("no notifier 'pager' in");
     expect(r.stderr).toContain('(configured: chat, ops-mail)');
+    expect(r.stderr).not.toContain('did you mean');
+    const slip = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', 'opsmail']);
+    expect(slip).toMatchObject({ code: 2, stdout: '' });
+    expect(slip.stderr).toContain("no notifier 'opsmail' in");
+    expect(slip.stderr).toContain("(configured: chat, ops-mail); did you mean 'ops-mail'?");
   });
 });
 

@@ -9,6 +9,7 @@ import { loadConfigOrReport } from '../loadConfig.ts';
 import { signalExitStatus } from '../signals.ts';
 import { renderTable, stateStyle } from '../table.ts';
 import { wantsColour } from '../terminal.ts';
+import { meant } from '../../text/closest.ts';
 
 interface Result {
   notifier: Notifier;
@@ -22,7 +23,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const only = ctx.options['notifier'];
   const names = Object.keys(config.notifiers);
   if (typeof only === 'string' && !names.includes(only)) {
-    throw new UsageError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})`);
+    throw new UsageError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})${meant([only], names)}`);
   }
   const selected = Object.entries(config.notifiers).filter(([name]) => only === undefined || name === only);
   if (selected.length === 0) {
