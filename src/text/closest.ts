@@ -19,9 +19,10 @@ function distance(a: string, b: string): number {
 
 /**
  * The one allowed word `word` most likely stands for: the same but for case (`ServerId`), the only one
- * it begins (`server` for `serverId`, as the command line's `--server` names it), or the only nearest
- * within a letter or two, where the word is long enough for that not to be chance (`shedule`). None when
- * two are as likely: a guess that may be wrong is worse than the list of allowed words alone.
+ * it begins (`server` for `serverId`, as the command line's `--server` names it), the longest one it
+ * begins with that is at least half of it (`warning` for `warn`, `timeoutMs` for `timeout`), or the only
+ * nearest within a letter or two, where the word is long enough for that not to be chance (`shedule`).
+ * None when two are as likely: a guess that may be wrong is worse than the list of allowed words alone.
  */
 export function closest(word: string, allowed: readonly string[]): string | undefined {
   const lower = word.toLowerCase();
@@ -31,6 +32,8 @@ export function closest(word: string, allowed: readonly string[]): string | unde
   if (lower.length >= 3) {
     const begun = allowed.filter((a) => a.toLowerCase().startsWith(lower));
     if (begun.length > 0) return only(begun);
+    const prefixes = allowed.filter((a) => a.length >= 3 && a.length * 2 >= lower.length && lower.startsWith(a.toLowerCase()));
+    if (prefixes.length > 0) return prefixes.reduce((longest, a) => (a.length > longest.length ? a : longest));
   }
   let best: string[] = [];
   let bestDistance = Infinity;

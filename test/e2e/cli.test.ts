@@ -114,6 +114,9 @@ describe('the command line', () => {
     const level = await h.cli(['validate'], { env: { LOG_LEVEL: 'loud' } });
     expect(level).toMatchObject({ code: 2 });
     expect(level.stderr).toContain('allowed: trace, debug, info, warn, error');
+    expect(level.stderr).not.toContain('did you mean');
+    // Python's and syslog's names for it.
+    expect((await h.cli(['validate'], { env: { LOG_LEVEL: 'WARNING' } })).stderr).toContain("LOG_LEVEL=WARNING is not a log level (allowed: trace, debug, info, warn, error); did you mean 'warn'?");
     // Set but empty (`LOG_LEVEL: ""` from a chart's unset value): as unset, the command's default level.
     const unset = await h.cli(['validate', '--config', await h.writeConfig(h.yaml([]))], { env: { LOG_LEVEL: '' } });
     expect(unset).toMatchObject({ code: 0, stderr: '' });

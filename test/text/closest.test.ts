@@ -12,6 +12,8 @@ describe('closest', () => {
     ['notfiy', 'notify', 'two letters swapped'],
     ['warnAfer', 'warnAfter', 'a letter left out, case kept'],
     ['nam', 'name', 'the only key it begins'],
+    ['deadlineMs', 'deadline', 'the key it begins with'],
+    ['batchWindowMs', 'batchWindow', 'the longest of the keys it begins with (batch, batchWindow)'],
   ])('%s -> %s (%s)', (word, expected) => {
     expect(closest(word, WATCH_KEYS)).toBe(expected);
   });
