@@ -40,7 +40,6 @@ export function unknownValue(what: string, input: unknown, allowed: readonly unk
   return `unknown ${what} ${shown(input)} (allowed: ${list})${guess}`;
 }
 
-
 function invalidType(expected: string, input: unknown): string {
   const noun = NOUNS[expected] ?? expected;
   if (input === undefined) return `required (${noun})`;
