@@ -4,6 +4,7 @@
 
 import type { Document } from 'yaml';
 import { eachStringValue, type Segment } from './yamlTree.ts';
+import { clipped, quoted } from '../text/clipped.ts';
 
 export interface EnvProblem {
   message: string;
@@ -28,21 +29,21 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
     const reference = close === '}' ? NAME_AND_DEFAULT.exec(inner ?? '') : null;
     const name = reference?.[1];
     if (reference === null || name === undefined) {
-      problems.push({ message: `'${match}' is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)` });
+      problems.push({ message: `${quoted(match)} is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)` });
       return match;
     }
     const fallback = reference[2];
     // A reference ends at its first `}`: `${A:-${B}}` would send the text `${B}`, and `${A:-{}}` a stray `}`
     // whenever A is set. A default with a brace (or `$${`) is refused rather than guessed at.
     if (fallback?.includes('{')) {
-      problems.push({ message: `the default of \${${name}:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces` });
+      problems.push({ message: `the default of \${${clipped(name)}:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces` });
       return match;
     }
     const value = env[name];
     // As in the shell, `:-` also replaces a variable that is set but empty.
     if (value !== undefined && !(fallback !== undefined && value === '')) return value;
     if (fallback !== undefined) return fallback;
-    problems.push({ message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`, missing: name });
+    problems.push({ message: `environment variable ${clipped(name)} is not set (use \${${clipped(name)}:-default} for a default)`, missing: name });
     return match;
   });
 }
@@ -77,7 +78,7 @@ export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { i
     // refused for its name, and every watch's `notify:` for naming a notifier that is not there.
     const reference = referenceIn(text);
     if (reference) {
-      issues.push({ message: `${reference} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0 });
+      issues.push({ message: `${clipped(reference)} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0 });
     }
   });
   return { issues, emptied };

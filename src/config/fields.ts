@@ -7,7 +7,7 @@ import * as z from 'zod';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
 import { meant } from '../text/closest.ts';
-import { clipped } from '../text/clipped.ts';
+import { clipped, quoted } from '../text/clipped.ts';
 import { referenceIn } from './env.ts';
 
 const UNIT_MS = new Map([
@@ -32,7 +32,7 @@ const MAX_DURATION_MS = 24 * 86_400_000;
 function readDuration(text: string): { ms: number } | { problem: string } {
   const trimmed = text.trim();
   if (trimmed === '') return { problem: `is empty: write a duration as ${DURATION_FORMS} (${EMPTY_FROM_ENV})` };
-  if (/^\d+(\.\d+)?$/.test(trimmed)) return { problem: `'${text}' has no unit: write a duration as ${DURATION_FORMS}` };
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return { problem: `${quoted(text)} has no unit: write a duration as ${DURATION_FORMS}` };
   let ms = 0;
   let at = 0;
   let previous: { unit: string; scale: number } | undefined;
@@ -42,19 +42,19 @@ function readDuration(text: string): { ms: number } | { problem: string } {
     const unit = part?.[2] ?? '';
     const scale = UNIT_MS.get(unit);
     if (part === null || scale === undefined) {
-      const rest = at === 0 ? '' : ` ('${trimmed.slice(at)}' after ${trimmed.slice(0, at)} is not a number and a unit)`;
-      return { problem: `'${text}' is not a duration${rest}: write ${DURATION_FORMS}` };
+      const rest = at === 0 ? '' : ` (${quoted(trimmed.slice(at))} after ${clipped(trimmed.slice(0, at))} is not a number and a unit)`;
+      return { problem: `${quoted(text)} is not a duration${rest}: write ${DURATION_FORMS}` };
     }
     if (previous !== undefined && scale >= previous.scale) {
-      return { problem: `'${text}' is not a duration: write its units from the largest down, each once (${unit} comes after ${previous.unit}), e.g. 1h30m` };
+      return { problem: `${quoted(text)} is not a duration: write its units from the largest down, each once (${unit} comes after ${previous.unit}), e.g. 1h30m` };
     }
     ms += Number(part[1]) * scale;
     previous = { unit, scale };
     at = DURATION_PART.lastIndex;
   }
   ms = Math.round(ms);
-  if (ms <= 0) return { problem: `'${text}' must be longer than 0` };
-  if (ms > MAX_DURATION_MS) return { problem: `'${text}' is too long: at most ${MAX_DURATION}` };
+  if (ms <= 0) return { problem: `${quoted(text)} must be longer than 0` };
+  if (ms > MAX_DURATION_MS) return { problem: `${quoted(text)} is too long: at most ${MAX_DURATION}` };
   return { ms };
 }
 
@@ -125,7 +125,7 @@ export function rateLimit() {
       const perMs = UNIT_MS.get(match?.[2] ?? '');
       const count = Number(match?.[1] ?? 0);
       if (perMs === undefined || count < 1) {
-        ctx.issues.push({ code: 'custom', input: text, message: `'${text}' is not a rate: write ${forms}` });
+        ctx.issues.push({ code: 'custom', input: text, message: `${quoted(text)} is not a rate: write ${forms}` });
         return z.NEVER;
       }
       return { count, perMs };
@@ -142,15 +142,15 @@ export function cronExpression() {
       .map((e) => {
         if (e.field === 'expression') return e.message;
         // A day each month named lacks (31 in 2 or 4): valid alone, so said as such.
-        if (e.field === 'dayOfMonth' && /impossible/.test(e.message)) return `day-of-month '${e.value ?? ''}' never comes in the months given`;
-        return `${e.field} '${e.value ?? ''}' is not valid`;
+        if (e.field === 'dayOfMonth' && /impossible/.test(e.message)) return `day-of-month ${quoted(e.value ?? '')} never comes in the months given`;
+        return `${e.field} ${quoted(e.value ?? '')} is not valid`;
       })
       .join(', ');
     ctx.addIssue({
       code: 'custom',
       input: expression,
       message:
-        `'${expression}' is not a cron expression (${reason}): write 5 or 6 fields, ` +
+        `${quoted(expression)} is not a cron expression (${reason}): write 5 or 6 fields, ` +
         `[second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
     });
   }).meta({ description: 'A node-cron expression: [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"' });
@@ -219,7 +219,7 @@ export function emailAddress() {
     (text) => emailSyntax.safeParse(bareAddress(text)).success,
     {
       error: (iss) =>
-        `'${String(iss.input)}' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
+        `${quoted(String(iss.input))} is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
     },
   ).meta({ pattern: '@', description: 'An email address: ops@example.com or "Ops Team <ops@example.com>"' });
 }

@@ -16,6 +16,7 @@ import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { configWarnings } from './warnings.ts';
 import { anchorNames, danglingAliases, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { clipped } from '../text/clipped.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -60,8 +61,11 @@ function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyM
     const quote = text[quoted.range[0]];
     return { offset: quoted.range[0], message: `the quoted value that starts here is not closed: a closing ${quote} is missing, here or in a quoted value above` };
   }
-  return { offset, message: SYNTAX_MESSAGES[error.code] ?? error.message };
+  // The library quotes the text it stumbled on, which may be half the file.
+  return { offset, message: SYNTAX_MESSAGES[error.code] ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
 }
+
+const QUOTED = /"((?:[^"\\]|\\[\s\S])*)"/g;
 
 /**
  * Replaces every string in `value` (parsed YAML: plain objects and arrays; a Date, Set, Map or Uint8Array

@@ -4,7 +4,7 @@
 
 import type { z } from 'zod';
 import { meant } from '../text/closest.ts';
-import { clipped } from '../text/clipped.ts';
+import { quoted } from '../text/clipped.ts';
 import { EMPTY_FROM_ENV } from './fields.ts';
 
 const NOUNS: Record<string, string> = {
@@ -29,7 +29,7 @@ const isScalar = (value: unknown) => typeof value !== 'object' || value === null
 
 /** A value as a message shows it: quoted when it is text, a number or true/false; a list or a mapping named for what it is, not printed as `[object Object]` or its items. */
 export function shown(value: unknown): string {
-  return isScalar(value) ? `'${clipped(String(value))}'` : kindOf(value);
+  return isScalar(value) ? quoted(String(value)) : kindOf(value);
 }
 
 /** A value that is none of those allowed (`type: oauth`, `type: {}`). */

@@ -12,7 +12,7 @@ import { dictionarySchema, isMapping } from '../data/dictionary.ts';
 import { MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
-import { clipped } from '../text/clipped.ts';
+import { quoted } from '../text/clipped.ts';
 import { shown, unknownValue } from './messages.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
@@ -70,7 +70,7 @@ const CloudSchema = strict({
       // YAML reads an unquoted 2.60 as the number 2.6, which is another microversion.
       error: (iss) => (typeof iss.input === 'number' ? `write the microversion quoted, e.g. "2.60" (unquoted it is the number ${iss.input})` : undefined),
     })
-    .regex(MICROVERSION, { error: (iss) => `'${String(iss.input)}' is not a microversion: write auto or "2.N", e.g. "2.60"` })
+    .regex(MICROVERSION, { error: (iss) => `${quoted(String(iss.input))} is not a microversion: write auto or "2.N", e.g. "2.60"` })
     .default('auto'),
   timeout: duration().prefault('10s'),
 }).superRefine((cloud, ctx) => {
@@ -186,7 +186,7 @@ function checkEntry(entry: Record<string, unknown>, at: (...path: (string | numb
     entry.notify.forEach((name: unknown, j) => {
       if (typeof name !== 'string' || names.includes(name)) return;
       const configured = names.length === 0 ? 'no notifiers are configured' : `configured: ${names.join(', ')}`;
-      ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier '${clipped(name)}' (${configured})${meant([name], names)}` });
+      ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier ${quoted(name)} (${configured})${meant([name], names)}` });
     });
   }
 }
@@ -257,7 +257,7 @@ const SectionsSchema = strict({
   notifiers: orEmpty(
     dictionarySchema(
       z.string().regex(NOTIFIER_NAME, {
-        error: (iss) => (iss.input === '<<' ? MERGE_KEY : `notifier name '${String(iss.input)}' may only contain letters, digits, _, . and -`),
+        error: (iss) => (iss.input === '<<' ? MERGE_KEY : `notifier name ${quoted(String(iss.input))} may only contain letters, digits, _, . and -`),
       }),
       NotifierSchema,
     ).prefault({}),

@@ -3,6 +3,7 @@
 import * as z from 'zod';
 import { dictionary, dictionarySchema, type Dictionary } from '../data/dictionary.ts';
 import { DURATION_OR_OFF_JSON, durationOrOff } from './fields.ts';
+import { quoted } from '../text/clipped.ts';
 
 /**
  * About three times what each action usually takes on Nova with libvirt/KVM and on Huawei Cloud ECS, so
@@ -56,7 +57,7 @@ const ACTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
 const FORMS = 'a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })';
 
 const mappingSchema = dictionarySchema(
-  z.string().regex(ACTION_NAME, { error: (iss) => `'${String(iss.input)}' is not an action type: write one as the API names it, e.g. resize or live-migration` }),
+  z.string().regex(ACTION_NAME, { error: (iss) => `${quoted(String(iss.input))} is not an action type: write one as the API names it, e.g. resize or live-migration` }),
   durationOrOff(),
 );
 const everySchema = durationOrOff();

@@ -6,6 +6,7 @@ import { namesNoHourDayOrMonth } from './fields.ts';
 import type { Config } from './schema.ts';
 import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
 import type { Segment } from './yamlTree.ts';
+import { quoted } from '../text/clipped.ts';
 
 export interface ConfigWarning {
   path: readonly Segment[];
@@ -24,7 +25,7 @@ function unknownActions(config: Config): ConfigWarning[] {
     (entry.actions ?? []).flatMap((name, j) =>
       NOVA_ACTIONS.includes(name)
         ? []
-        : [{ path: ['track', i, 'actions', j], message: `'${name}' is no action name Nova records (it writes live-migration, resize, rebuild, createImage...): it matches only what this cloud records under that name` }],
+        : [{ path: ['track', i, 'actions', j], message: `${quoted(name)} is no action name Nova records (it writes live-migration, resize, rebuild, createImage...): it matches only what this cloud records under that name` }],
     ),
   );
 }
@@ -40,7 +41,7 @@ function scheduleAcrossDaylightSaving(config: Config): ConfigWarning[] {
   if (zone === null) return [];
   return [{
     path: ['poll', 'schedule'],
-    message: `'${schedule}' names hours or days, read in this process's zone (${zone}), which has daylight saving time: node-cron runs no pass for up to two hours at its autumn change. Run the daemon with TZ=UTC and write the hours in UTC`,
+    message: `${quoted(schedule)} names hours or days, read in this process's zone (${zone}), which has daylight saving time: node-cron runs no pass for up to two hours at its autumn change. Run the daemon with TZ=UTC and write the hours in UTC`,
   }];
 }
 
@@ -60,7 +61,7 @@ export function configWarnings(config: Config): ConfigWarning[] {
   for (const action of unknownActionTypes(config.poll.warnAfter)) {
     warnings.push({
       path: ['poll', 'warnAfter', action],
-      message: `'${action}' is not an action type Nova records (${NOVA_ACTIONS.join(', ')}, or other for the rest): it applies only to actions your cloud records, or jobs of the native API, of that name`,
+      message: `${quoted(action)} is not an action type Nova records (${NOVA_ACTIONS.join(', ')}, or other for the rest): it applies only to actions your cloud records, or jobs of the native API, of that name`,
     });
   }
   return warnings;

@@ -9,3 +9,8 @@ export function clipped(text: string, max = 80, counted = true): string {
   const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
   return `${text.slice(0, end)}…${counted ? ` (${text.length} characters)` : ''}`;
 }
+
+/** A key or value of the file as a message quotes it: in quotes, and in part when long. */
+export function quoted(text: string): string {
+  return `'${clipped(text)}'`;
+}

@@ -306,6 +306,19 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a screenful as the text YAML stumbles on: quoted in part',
+    text: lines('    type: webhook', '>-', `cloud: ${'x'.repeat(300)}`),
+    expected: [
+      '2:1 (root): Unexpected block-scalar-header at node end',
+      `3:1 (root): Unexpected scalar token in YAML stream: "cloud: ${'x'.repeat(73)}… (309 characters)"`,
+    ],
+  },
+  {
+    name: 'a screenful as a duration: quoted in part',
+    text: lines(...CLOUD, `  timeout: ${'1'.repeat(3)}${'x'.repeat(300)}`),
+    expected: [`4:12 cloud.timeout: '111${'x'.repeat(77)}… (303 characters)' is not a duration: write ${FORMS}`],
+  },
+  {
     name: 'an unknown auth type',
     text: lines(...CLOUD, '  auth:', '    type: oauth'),
     expected: [`5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`],
