@@ -11,6 +11,8 @@ import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { readRegularFileSync } from '../files/readRegularFile.ts';
 import type { Segment } from './yamlTree.ts';
+import { quoted } from '../text/clipped.ts';
+import { meant } from '../text/closest.ts';
 
 export interface ProfileIssue {
   path: Segment[];
@@ -62,7 +64,7 @@ function toCloud(profile: Json, where: string): { cloud: Json; problems: string[
   const problems: string[] = [];
   const authType = text(profile.auth_type) ?? 'password';
   if (authType !== 'password' && authType !== 'v3password') {
-    problems.push(`${where}: auth_type '${authType}' is not supported (password or v3password; for AK/SK set cloud.auth)`);
+    problems.push(`${where}: auth_type ${quoted(authType)} is not supported (password or v3password; for AK/SK set cloud.auth)`);
   }
   const auth = isMapping(profile.auth) ? profile.auth : {};
   for (const [keys, what] of [
@@ -129,7 +131,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   const { files, explicit } = candidates(cloud, env);
   const file = explicit ? files[0] : files.find((f) => existsSync(f));
   const via = named === undefined ? ` (OS_CLOUD=${name})` : '';
-  if (file === undefined) return issue(`no clouds.yaml found for cloud '${name}'${via} (looked at ${files.join(', ')}): set cloud.cloudsYaml`);
+  if (file === undefined) return issue(`no clouds.yaml found for cloud ${quoted(name)}${via} (looked at ${files.join(', ')}): set cloud.cloudsYaml`);
   let clouds: Json;
   try {
     const doc = readYaml(file);
@@ -140,7 +142,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   const found = clouds[name];
   if (!isMapping(found)) {
     const known = Object.keys(clouds);
-    return issue(`clouds.yaml ${file} has no cloud '${name}'${via} (${known.length === 0 ? 'it has none' : `it has: ${known.join(', ')}`})`);
+    return issue(`clouds.yaml ${file} has no cloud ${quoted(name)}${via} (${known.length === 0 ? 'it has none' : `it has: ${known.join(', ')}`})${meant([name], known)}`);
   }
   let profile = found;
   const secure = join(dirname(file), 'secure.yaml');
@@ -153,7 +155,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
     }
   }
 
-  const source = `clouds.yaml ${file}, cloud '${name}'`;
+  const source = `clouds.yaml ${file}, cloud ${quoted(name)}`;
   const { cloud: fromProfile, problems } = toCloud(profile, source);
   if (problems.length > 0) return { issues: problems.map((message) => ({ path: at, message })), source };
   const given = defined(fromProfile);

@@ -178,6 +178,9 @@ describe('clouds.yaml', () => {
     ['an unknown cloud', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: prod'), {}, [
       `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'prod' (it has: otc, devstack, insecure, tokens)`,
     ]],
+    ['a cloud one slip off a listed one', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: devstak'), {}, [
+      `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'devstak' (it has: otc, devstack, insecure, tokens); did you mean 'devstack'?`,
+    ]],
     ['a missing file', lines('cloud:', `  cloudsYaml: ${join(dir, 'nope.yaml')}`, '  cloud: otc'), {}, [
       `3:10 cloud.cloud: cannot read clouds.yaml ${join(dir, 'nope.yaml')}: no such file`,
     ]],
