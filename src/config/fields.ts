@@ -235,7 +235,7 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
       if (iss.code !== 'unrecognized_keys') return undefined;
       // A key holding a ${VAR} has its own message; the loader leaves out an issue of such keys alone.
       const unknown = iss.keys.filter((k) => referenceIn(k) === undefined);
-      const keys = unknown.map((k) => `'${clipped(k)}'`).join(', ');
+      const keys = unknown.map((k) => quoted(k)).join(', ');
       const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
       return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${meant(unknown, Object.keys(shape))}${merge}`;
     },
