@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { closest, meant } from '../../src/text/closest.ts';
 
@@ -34,6 +35,31 @@ describe('closest', () => {
   it('does not guess between two as near as each other', () => {
     expect(closest('tost', ['test', 'toast'])).toBeUndefined();
     expect(closest('to', ['tls', 'on'])).toBeUndefined();
+  });
+});
+
+describe('closest, for any words', () => {
+  const word = fc.string({ minLength: 1, maxLength: 12 });
+  const words = fc.uniqueArray(word, { minLength: 1, maxLength: 12, selector: (w) => w.toLowerCase() });
+
+  it('names one of the allowed words or none, and a word allowed as it is itself', () => {
+    fc.assert(
+      fc.property(word, words, (given, allowed) => {
+        const guess = closest(given, allowed);
+        if (guess !== undefined) expect(allowed).toContain(guess);
+        for (const a of allowed) expect(closest(a, allowed)).toBe(a);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it('gives the same guess whatever the order of the allowed words', () => {
+    fc.assert(
+      fc.property(word, words, (given, allowed) => {
+        expect(closest(given, [...allowed].reverse())).toBe(closest(given, allowed));
+      }),
+      { numRuns: 2000 },
+    );
   });
 });
 
