@@ -36,14 +36,14 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
     // A reference ends at its first `}`: `${A:-${B}}` would send the text `${B}`, and `${A:-{}}` a stray `}`
     // whenever A is set. A default with a brace (or `$${`) is refused rather than guessed at.
     if (fallback?.includes('{')) {
-      problems.push({ message: `the default of \${${clipped(name)}:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces` });
+      problems.push({ message: `the default of \${${clipped(name, 80, false)}:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces` });
       return match;
     }
     const value = env[name];
     // As in the shell, `:-` also replaces a variable that is set but empty.
     if (value !== undefined && !(fallback !== undefined && value === '')) return value;
     if (fallback !== undefined) return fallback;
-    problems.push({ message: `environment variable ${clipped(name)} is not set (use \${${clipped(name)}:-default} for a default)`, missing: name });
+    problems.push({ message: `environment variable ${clipped(name)} is not set (use \${${clipped(name, 80, false)}:-default} for a default)`, missing: name });
     return match;
   });
 }

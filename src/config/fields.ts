@@ -229,7 +229,8 @@ export const MERGE_KEY = `'<<' merges a mapping in YAML 1.1, which this file is 
 
 /** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
 export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
-  const allowed = Object.keys(shape).join(', ');
+  const names = Object.keys(shape);
+  const allowed = names.join(', ');
   return z.strictObject(shape, {
     error: (iss) => {
       if (iss.code !== 'unrecognized_keys') return undefined;
@@ -237,7 +238,7 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
       const unknown = iss.keys.filter((k) => referenceIn(k) === undefined);
       const keys = unknown.map((k) => quoted(k)).join(', ');
       const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
-      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${meant(unknown, Object.keys(shape))}${merge}`;
+      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${meant(unknown, names)}${merge}`;
     },
   });
 }

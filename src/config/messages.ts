@@ -34,9 +34,10 @@ export function shown(value: unknown): string {
 
 /** A value that is none of those allowed (`type: oauth`, `type: {}`). */
 export function unknownValue(what: string, input: unknown, allowed: readonly unknown[]): string {
-  const list = allowed.map(String).join(', ');
+  const names = allowed.map(String);
+  const list = names.join(', ');
   if (!isScalar(input)) return `expected the ${what}, one of ${list}; got ${kindOf(input)}`;
-  const guess = typeof input === 'string' ? meant([input], allowed.map(String)) : '';
+  const guess = typeof input === 'string' ? meant([input], names) : '';
   return `unknown ${what} ${shown(input)} (allowed: ${list})${guess}`;
 }
 

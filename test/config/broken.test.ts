@@ -319,6 +319,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [`4:12 cloud.timeout: '111${'x'.repeat(77)}… (303 characters)' is not a duration: write ${FORMS}`],
   },
   {
+    name: 'a variable with a name a screenful long: named in part, with its length where it is not inside ${...}',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', `  projectId: \${${'X'.repeat(100)}}`, `  region: \${${'X'.repeat(100)}:-{a}}`, `  tls: \${${'X'.repeat(100)}`),
+    expected: [
+      `3:14 cloud.projectId: environment variable ${'X'.repeat(80)}… (100 characters) is not set (use \${${'X'.repeat(80)}…:-default} for a default)`,
+      `4:11 cloud.region: the default of \${${'X'.repeat(80)}…:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces`,
+      `5:8 cloud.tls: '\${${'X'.repeat(78)}… (102 characters)' is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)`,
+    ],
+  },
+  {
     name: 'an unknown auth type',
     text: lines(...CLOUD, '  auth:', '    type: oauth'),
     expected: [`5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`],
