@@ -287,7 +287,8 @@ const SCENARIOS: Scenario[] = [
     name: 'request-unknown',
     covers: 'a request id nova does not know: 404 itemNotFound "Action ... not found"',
     seed: (ids) => [create(ids, 'request-unknown')],
-    expect: all('not_found', { check: 'pending', reasonHas: 'not found' }),
+    // The server is there: its action list is read for a hint, and shows the create.
+    expect: all('not_found', { check: 'pending', reasonHas: "not found; the server's latest actions: create req-" }),
     timeout: '2m30s',
   },
 ];

@@ -376,6 +376,20 @@ describe('the core loop against the simulator', () => {
     await advance(app, 20_000, 10_000);
     expect(app.engine.allDone()).toBe(true);
     expect(h.hooks.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.not_found']);
+    // The server is unknown too: its action list answers 404, and the verdict is left as it was.
+    expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/^the API answered "not found" to \d+ polls over [^;]+: Instance \S+ could not be found\.$/);
+  });
+
+  it('with a not_found, names the request id of the same server it most likely meant', async () => {
+    const ok = resize();
+    h.simulator.addAction(ok);
+    const typo = `${ok.requestId.slice(0, -1)}${ok.requestId.endsWith('0') ? '1' : '0'}`;
+    const app = await h.app(h.yaml([{ requestId: typo, serverId: ok.serverId, name: 'typo' }]));
+    await advance(app, 130_000, 10_000);
+    expect(app.engine.allDone()).toBe(true);
+    const bodies = h.hooks.received.map((r) => r.body as { type: string; reason: string });
+    expect(bodies.map((b) => b.type)).toEqual(['ecs.action.not_found']);
+    expect(bodies[0]!.reason).toContain(`Action ${typo} not found; did you mean resize ${ok.requestId} (started `);
   });
 
   it('reports a create that is 404 at first and then succeeds as success', async () => {

@@ -6,6 +6,7 @@ import type { WatchRef } from '../../model.ts';
 import type { ActionWatchRecord } from '../../state/types.ts';
 import { memoryOf, toRecordFields, type WatchMemory } from '../memory.ts';
 import { actionProgress } from '../progress.ts';
+import { requestHint } from '../requestHint.ts';
 import {
   decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
   type Read, type ServerObservation, type Verdict,
@@ -80,8 +81,25 @@ async function poll(p: Poll): Promise<PollResult> {
     const now = p.now();
     const memory = memoryOf(record);
     const verdict = decide({ now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction, ...seen });
+    if (verdict.final && verdict.outcome === 'not_found') return keep(record, seen, await withRequestHint(p, verdict));
     if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict);
     seen = await read(p, verdict.next, seen, memory);
+  }
+}
+
+/**
+ * A not_found verdict with what the server's list of actions suggests the request id was meant to be.
+ * Read once, when the verdict is already reached: a list that cannot be read (the server gone too, or a
+ * policy that refuses it) leaves the verdict as it was, and is no failed poll.
+ */
+async function withRequestHint(p: Poll, verdict: Extract<Verdict, { final: true }>): Promise<Verdict> {
+  try {
+    const actions = await p.read((signal) => p.client.listInstanceActions(p.target, signal));
+    const hint = requestHint(p.target.requestId, actions);
+    return hint === '' ? verdict : { ...verdict, reason: `${verdict.reason}; ${hint}` };
+  } catch (err) {
+    p.log.debug({ err }, 'the server\'s action list could not be read for a hint at the request id meant');
+    return verdict;
   }
 }
 

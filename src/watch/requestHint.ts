@@ -1,0 +1,29 @@
+// What the server's own list of actions says about a request id the API does not know. Pure.
+import type { InstanceActionSummary } from '../model.ts';
+import { novaTimeIso } from '../cloud/time.ts';
+import { closest } from '../text/closest.ts';
+
+/** How many of the server's latest actions a hint names when no one of them stands out. */
+const LATEST_NAMED = 3;
+
+/**
+ * A clause for a `not_found` verdict: the request id the watched one most likely meant (cut short in
+ * copying, a character off), else the server's latest actions, so that an operator who took the id of
+ * another call (a GET's, or another server's action) sees which to watch. Empty where the list holds the
+ * id itself: then it says nothing the verdict's own message does not.
+ */
+export function requestHint(requestId: string, actions: readonly InstanceActionSummary[]): string {
+  if (actions.length === 0) return 'the server shows no actions';
+  if (actions.some((a) => a.request_id === requestId)) return '';
+  const guess = closest(requestId, actions.map((a) => a.request_id));
+  const meant = guess === undefined ? undefined : actions.find((a) => a.request_id === guess);
+  if (meant !== undefined) return `did you mean ${described(meant)}?`;
+  const more = actions.length > LATEST_NAMED ? ` (of ${actions.length})` : '';
+  return `the server's latest actions${more}: ${actions.slice(0, LATEST_NAMED).map(described).join(', ')}`;
+}
+
+/** `resize req-… (started 2026-11-26T10:00:00Z)`: Nova lists the newest first. */
+function described(action: InstanceActionSummary): string {
+  const started = action.start_time === null ? null : novaTimeIso(action.start_time);
+  return `${action.action} ${action.request_id}${started === null ? '' : ` (started ${started.replace(/\.\d+Z$/, 'Z')})`}`;
+}

@@ -1,0 +1,43 @@
+import { describe, expect, it } from 'vitest';
+import type { InstanceActionSummary } from '../../src/model.ts';
+import { requestHint } from '../../src/watch/requestHint.ts';
+
+const WATCHED = 'req-3f1c9a2e-7b4d-4e0a-9c1f-2d8e6b5a934f';
+const action = (name: string, id: string, start: string | null = '2026-11-26T10:00:00.000000'): InstanceActionSummary => ({ action: name, request_id: id, start_time: start });
+const others = [
+  action('reboot', 'req-0a1b2c3d-0000-4000-8000-000000000001', '2026-11-26T10:05:00.000000'),
+  action('stop', 'req-0a1b2c3d-0000-4000-8000-000000000002', '2026-11-26T10:03:00.000000'),
+  action('resize', 'req-0a1b2c3d-0000-4000-8000-000000000003', '2026-11-26T10:02:00.000000'),
+  action('create', 'req-0a1b2c3d-0000-4000-8000-000000000004', '2026-11-26T09:00:00.000000'),
+];
+
+describe('requestHint: the request id a not_found watch most likely meant', () => {
+  it('names the listed id one character off, with its action and start', () => {
+    const meant = action('resize', WATCHED.replace('934f', '934e'), '2026-11-26T10:01:02.345000');
+    expect(requestHint(WATCHED, [...others, meant])).toBe(`did you mean resize ${meant.request_id} (started 2026-11-26T10:01:02Z)?`);
+  });
+
+  it('names the listed id that the watched one was cut short from, or copied with a character too many', () => {
+    const full = action('live-migration', WATCHED);
+    expect(requestHint(WATCHED.slice(0, 20), [...others, full])).toMatch(new RegExp(`^did you mean live-migration ${WATCHED} `));
+    expect(requestHint(`${WATCHED}x`, [...others, full])).toMatch(new RegExp(`^did you mean live-migration ${WATCHED} `));
+  });
+
+  it('names the latest three, and how many there are, when no listed id is near', () => {
+    expect(requestHint(WATCHED, others)).toBe(
+      "the server's latest actions (of 4): reboot req-0a1b2c3d-0000-4000-8000-000000000001 (started 2026-11-26T10:05:00Z), " +
+        'stop req-0a1b2c3d-0000-4000-8000-000000000002 (started 2026-11-26T10:03:00Z), resize req-0a1b2c3d-0000-4000-8000-000000000003 (started 2026-11-26T10:02:00Z)',
+    );
+    expect(requestHint(WATCHED, [action('create', 'req-1', null)])).toBe("the server's latest actions: create req-1");
+  });
+
+  it('guesses none of two that are as near', () => {
+    const twins = [action('reboot', WATCHED.replace('934f', '934e')), action('stop', WATCHED.replace('934f', '934d'))];
+    expect(requestHint(WATCHED, twins)).toMatch(/^the server's latest actions: reboot /);
+  });
+
+  it('says the server shows no actions, and nothing when the list holds the id itself', () => {
+    expect(requestHint(WATCHED, [])).toBe('the server shows no actions');
+    expect(requestHint(WATCHED, [...others, action('reboot', WATCHED)])).toBe('');
+  });
+});
