@@ -285,10 +285,10 @@ const SCENARIOS: Scenario[] = [
   },
   {
     name: 'request-unknown',
-    covers: 'a request id nova does not know: 404 itemNotFound "Action ... not found"',
-    seed: (ids) => [create(ids, 'request-unknown')],
-    // The server is there: its action list is read for a hint, and shows the create.
-    expect: all('not_found', { check: 'pending', reasonHas: "not found; the server's latest actions: create req-" }),
+    covers: 'a request id nova does not know: 404 itemNotFound "Action ... not found"; the server\'s list shows the one a character off',
+    // The watched id with its last character changed: the action list (GET os-instance-actions) names it.
+    seed: (ids) => [create(ids, 'request-unknown'), addAction(ids, 'reboot', 'now-40s', `${ids.request.slice(0, -1)}${ids.request.endsWith('0') ? '1' : '0'}`)],
+    expect: all('not_found', { check: 'pending', reasonHas: ' not found; did you mean reboot req-' }),
     timeout: '2m30s',
   },
 ];

@@ -57,6 +57,8 @@ export interface WatchStatus {
   errorKind: PollErrorKind | null;
   state: 'pending' | Outcome;
   detail: string;
+  /** This pass's poll had the API's own "not found" for what the watch follows. */
+  notFound: boolean;
 }
 
 /**
@@ -441,9 +443,9 @@ export class WatchEngine {
     const key = this.#keyOf(target);
     const record = this.#recordFor(target, key);
     if (record.verdict) {
-      return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason };
+      return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason, notFound: false };
     }
-    if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
+    if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
     const kind = kindOf(target);
     const poll = new WatchPoll(target, record, this.#pollServices);
     const started = performance.now();
@@ -451,7 +453,7 @@ export class WatchEngine {
     this.#o.metrics.pollDuration.observe((performance.now() - started) / 1000);
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
-    if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping' };
+    if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
 
     const { pollFailed } = result;
     // failingSince is set by the first failed poll and cleared by the first answered one, which change
@@ -476,10 +478,10 @@ export class WatchEngine {
       if (!pollFailed && !result.notFound) this.#warnIfSlow(target, key, record, poll);
       if (result.warning) poll.log.warn({ reason: result.reason }, result.warning);
       else if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
-      return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason };
+      return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
     this.#conclude(target, key, record, result.outcome, result.reason, poll.log);
-    return { target, record, pollFailed, errorKind, state: result.outcome, detail: result.reason };
+    return { target, record, pollFailed, errorKind, state: result.outcome, detail: result.reason, notFound: result.notFound };
   }
 
   #conclude(target: WatchTarget, key: string, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {

@@ -376,7 +376,8 @@ describe.concurrent('check', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^NAME\s+SERVER\s+ACTION\s+EVENTS\s+STATE\s+AGE\s+LAST ERROR$/m);
     expect(r.stdout).toMatch(new RegExp(`^reboot web-01\\s+${a.serverId}\\s+reboot\\s+0/1\\s+pending\\s+\\d+s\\s+-$`, 'm'));
-    expect(r.stdout).toMatch(/^ghost\s+\S+\s+-\s+-\s+pending\s+\d+s\s+-$/m);
+    // Its server is unknown too: the API's 404 in its words, no hint (the server's action list is 404 as well).
+    expect(r.stdout).toMatch(/^ghost\s+\S+\s+-\s+-\s+pending\s+\d+s\s+not visible yet \(404: Instance \S+ could not be found\.\)$/m);
     // No colour codes where no terminal reads them.
     expect(r.stdout).not.toContain('\u001b[');
     expect(h.hooks.received).toHaveLength(0);
@@ -401,6 +402,22 @@ describe.concurrent('check', () => {
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/cloud\.auth\.token: environment variable ECS_AUTH_TOKEN is not set/);
     expect(noToken.stderr).not.toMatch(/SMTP_PASSWORD|WEBHOOK_SECRET/);
+  });
+
+  it('names, for a request id the API does not know, the server\'s action it most likely meant, or its latest ones', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const cut = { serverId: a.serverId, requestId: a.requestId.slice(0, -3), name: 'cut short' };
+    const other = { serverId: a.serverId, requestId: newIds().requestId, name: 'another call' };
+    const path = await h.writeConfig(h.yaml([cut, other]));
+    const r = await h.cli(['check', '--config', path]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const meant = `reboot ${a.requestId} \\(started \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\)`;
+    expect(r.stdout).toMatch(new RegExp(`^cut short\\s.*\\spending\\s+\\d+s\\s+not visible yet \\(404: Action ${cut.requestId} not found\\); did you mean ${meant}\\?$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^another call\\s.*\\spending\\s.*; the server's latest actions: ${meant}$`, 'm'));
+    const json = JSON.parse((await h.cli(['check', '--json', '--config', path])).stdout) as Array<{ lastError: string; pollFailed: boolean }>;
+    expect(json.map((w) => w.pollFailed)).toEqual([false, false]);
+    expect(json[0]!.lastError).toMatch(new RegExp(`; did you mean ${meant}\\?$`));
   });
 
   it('--json prints an array and exits 1 when a poll failed', async ({ h }) => {

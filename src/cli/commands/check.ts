@@ -1,3 +1,4 @@
+import type { EcsClient } from '../../cloud/client.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
@@ -37,7 +38,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       record.deliveries = dictionary();
     }
     const started = Date.now();
-    const statuses = await app.engine.pollOnce();
+    const statuses = await withNotFoundHints(await app.engine.pollOnce(), app.client, ctx.signal);
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
     const cloudNow = app.client.clock.now();
@@ -69,9 +70,23 @@ interface Times {
   cloudNow: number;
 }
 
-/** What went wrong: this poll's error, or why the action failed, timed out or was not found. */
+/**
+ * An id the API does not know (yet) is most often one copied wrong, and the operator who runs `check` is
+ * there to fix it now rather than when the watch ends as not_found two minutes on: each such watch has the
+ * hint its not_found would get (one more read, of the server's list of actions), where its kind has one. A
+ * read that fails leaves the watch as the poll saw it.
+ */
+async function withNotFoundHints(statuses: WatchStatus[], client: EcsClient, signal: AbortSignal): Promise<WatchStatus[]> {
+  return Promise.all(statuses.map(async (s) => {
+    const hinted = s.state === 'pending' && s.notFound ? kindOf(s.target).notFoundHint : undefined;
+    const hint = hinted && (await hinted(s.target, client, signal).catch(() => ''));
+    return hint ? { ...s, detail: `${s.detail}; ${hint}` } : s;
+  }));
+}
+
+/** What went wrong: this poll's error, the API's not knowing the id (yet), or why it failed, timed out or was not found. */
 function lastError(s: WatchStatus): string | null {
-  if (s.pollFailed) return s.detail;
+  if (s.pollFailed || s.notFound) return s.detail;
   return s.state === 'pending' || s.state === 'success' ? null : s.detail;
 }
 

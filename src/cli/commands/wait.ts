@@ -182,7 +182,7 @@ function hopeless({ errorKind, record }: WatchStatus): boolean {
 function heldUp(target: WatchTarget, record: WatchRecord, detail: string, deadlineMs: number, graceMs: number): WatchStatus {
   const reason = `not finished ${formatDuration(deadlineMs)} after tracking began: ${detail}; the poll due then had no answer within ${formatDuration(graceMs)} (twice cloud.timeout)`;
   const verdict = { outcome: 'timeout' as const, reason, detectedAt: new Date().toISOString() };
-  return { target, record: { ...record, verdict }, pollFailed: false, errorKind: null, state: 'timeout', detail: reason };
+  return { target, record: { ...record, verdict }, pollFailed: false, errorKind: null, state: 'timeout', detail: reason, notFound: false };
 }
 
 /** Where the action is, on stderr, for whoever follows the wait. */

@@ -1,5 +1,6 @@
 // The default kind: an instance action of Nova / Huawei Cloud ECS, named by server and request id.
 import { ApiError } from '../../cloud/ApiError.ts';
+import type { EcsClient } from '../../cloud/client.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import type { WatchRef } from '../../model.ts';
@@ -41,6 +42,7 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     deliveries: dictionary(),
   }),
   poll,
+  notFoundHint: (target, client, signal) => listedHint(client, target, signal),
   facts: (record) => ({
     watch: { name: record.name, projectId: record.projectId, serverId: record.serverId, requestId: record.requestId },
     instanceAction: record.instanceAction,
@@ -87,6 +89,11 @@ async function poll(p: Poll): Promise<PollResult> {
   }
 }
 
+/** What the server's list of actions suggests the watched request id was meant to be (requestHint). */
+async function listedHint(client: EcsClient, target: ActionTarget, signal?: AbortSignal): Promise<string> {
+  return requestHint(target.requestId, await client.listInstanceActions(target, signal));
+}
+
 /**
  * A not_found verdict with what the server's list of actions suggests the request id was meant to be.
  * Read once, when the verdict is already reached: a list that cannot be read (the server gone too, or a
@@ -94,8 +101,7 @@ async function poll(p: Poll): Promise<PollResult> {
  */
 async function withRequestHint(p: Poll, verdict: Extract<Verdict, { final: true }>): Promise<Verdict> {
   try {
-    const actions = await p.read((signal) => p.client.listInstanceActions(p.target, signal));
-    const hint = requestHint(p.target.requestId, actions);
+    const hint = await p.read((signal) => listedHint(p.client, p.target, signal));
     return hint === '' ? verdict : { ...verdict, reason: `${verdict.reason}; ${hint}` };
   } catch (err) {
     p.log.debug({ err }, 'the server\'s action list could not be read for a hint at the request id meant');
