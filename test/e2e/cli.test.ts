@@ -420,6 +420,28 @@ describe.concurrent('check', () => {
     expect(json[0]!.lastError).toMatch(new RegExp(`; did you mean ${meant}\\?$`));
   });
 
+  it('reads the action lists for its hints poll.concurrency at a time', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const unknown = Array.from({ length: 6 }, () => ({ serverId: a.serverId, requestId: newIds().requestId }));
+    h.simulator.injectFault({ kind: 'slow', delayMs: 150 }, { route: 'actions', times: unknown.length });
+    const path = await h.writeConfig(h.yaml(unknown, { poll: '  schedule: "* * * * * *"\n  concurrency: 2' }));
+    let most = 0;
+    const watching = setInterval(() => {
+      most = Math.max(most, h.simulator.requests.filter((r) => r.route === 'actions' && r.status === null).length);
+    }, 5);
+    try {
+      const r = await h.cli(['check', '--config', path]);
+      expect(r.code).toBe(0);
+      expect(r.stdout.match(/; the server's latest actions: reboot /g)).toHaveLength(unknown.length);
+    } finally {
+      clearInterval(watching);
+    }
+    expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(unknown.length);
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(2);
+  });
+
   it('--json prints an array and exits 1 when a poll failed', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);

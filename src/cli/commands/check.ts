@@ -1,3 +1,4 @@
+import pLimit from 'p-limit';
 import type { EcsClient } from '../../cloud/client.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
@@ -38,7 +39,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       record.deliveries = dictionary();
     }
     const started = Date.now();
-    const statuses = await withNotFoundHints(await app.engine.pollOnce(), app.client, ctx.signal);
+    const statuses = await withNotFoundHints(await app.engine.pollOnce(), app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
     const cloudNow = app.client.clock.now();
@@ -73,13 +74,19 @@ interface Times {
 /**
  * An id the API does not know (yet) is most often one copied wrong, and the operator who runs `check` is
  * there to fix it now rather than when the watch ends as not_found two minutes on: each such watch has the
- * hint its not_found would get (one more read, of the server's list of actions), where its kind has one. A
+ * hint its not_found would get (one more read, of the server's list of actions), where its kind has one,
+ * `poll.concurrency` reads at a time as the polls were (a wrong projectId makes every watch such a one). A
  * read that fails leaves the watch as the poll saw it.
  */
-async function withNotFoundHints(statuses: WatchStatus[], client: EcsClient, signal: AbortSignal): Promise<WatchStatus[]> {
+async function withNotFoundHints(
+  statuses: WatchStatus[],
+  client: EcsClient,
+  { concurrency, signal }: { concurrency: number; signal: AbortSignal },
+): Promise<WatchStatus[]> {
+  const limit = pLimit(concurrency);
   return Promise.all(statuses.map(async (s) => {
     const hinted = s.state === 'pending' && s.notFound ? kindOf(s.target).notFoundHint : undefined;
-    const hint = hinted && (await hinted(s.target, client, signal).catch(() => ''));
+    const hint = hinted && (await limit(() => hinted(s.target, client, signal)).catch(() => ''));
     return hint ? { ...s, detail: `${s.detail}; ${hint}` } : s;
   }));
 }
