@@ -235,8 +235,10 @@ describe.concurrent('wait', () => {
 
 // Not beside other tests: it moves Date.now for the whole process.
 describe('wait, the clock moved', () => {
-  it('exits 4 when the API does not know the action for two minutes', async ({ h }) => {
-    const ids = newIds();
+  it('exits 4 when the API does not know the action for two minutes, naming the server\'s action one character off', async ({ h }) => {
+    const known = quickAction();
+    h.simulator.addAction(known);
+    const ids = { serverId: known.serverId, requestId: `${known.requestId.slice(0, -1)}${known.requestId.endsWith('0') ? '1' : '0'}` };
     const path = await h.writeConfig(h.yaml([]));
     // The not-found window is two minutes of the action's 404s: the clocks are moved, not waited for. Both,
     // as time passing moves them: this host's clock moved alone is a clock set, which moves nothing on.
@@ -261,7 +263,9 @@ describe('wait, the clock moved', () => {
       }
       const r = await running;
       expect(r.code).toBe(4);
-      expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.not_found', outcome: 'not_found', instanceAction: null });
+      const body = JSON.parse(r.stdout) as { reason: string };
+      expect(body).toMatchObject({ type: 'ecs.action.not_found', outcome: 'not_found', instanceAction: null });
+      expect(body.reason).toContain(`Action ${ids.requestId} not found; did you mean reboot ${known.requestId} (started `);
     } finally {
       Date.now = realNow;
       performance.now = realMonotonic;
