@@ -7,10 +7,10 @@ import { closest } from '../text/closest.ts';
 const LATEST_NAMED = 3;
 
 /**
- * A clause for a `not_found` verdict: the request id the watched one most likely meant (cut short in
- * copying, a character off), else the server's latest actions, so that an operator who took the id of
- * another call (a GET's, or another server's action) sees which to watch. Empty where the list holds the
- * id itself: then it says nothing the verdict's own message does not.
+ * A clause for a request id the API does not know (a `not_found` verdict, `check`'s LAST ERROR): the listed
+ * id the watched one most likely meant (cut short in copying, a character off), else the server's latest
+ * actions, so that an operator who took the id of another call (a GET's, or another server's action) sees
+ * which to watch. Empty where the list holds the id itself: it then says nothing the API's answer does not.
  */
 export function requestHint(requestId: string, actions: readonly InstanceActionSummary[]): string {
   if (actions.length === 0) return 'the server shows no actions';
@@ -18,11 +18,12 @@ export function requestHint(requestId: string, actions: readonly InstanceActionS
   const guess = closest(requestId, actions.map((a) => a.request_id));
   const meant = guess === undefined ? undefined : actions.find((a) => a.request_id === guess);
   if (meant !== undefined) return `did you mean ${described(meant)}?`;
+  // Nova lists the newest first.
   const more = actions.length > LATEST_NAMED ? ` (of ${actions.length})` : '';
   return `the server's latest actions${more}: ${actions.slice(0, LATEST_NAMED).map(described).join(', ')}`;
 }
 
-/** `resize req-… (started 2026-11-26T10:00:00Z)`: Nova lists the newest first. */
+/** `resize req-… (started 2026-11-26T10:00:00Z)`. */
 function described(action: InstanceActionSummary): string {
   const started = action.start_time === null ? null : novaTimeIso(action.start_time);
   return `${action.action} ${action.request_id}${started === null ? '' : ` (started ${started.replace(/\.\d+Z$/, 'Z')})`}`;
