@@ -20,7 +20,7 @@ import type { WarnAfterTable } from '../config/warnAfter.ts';
 import { BatchDigests } from '../batch/digests.ts';
 import type { Member } from '../batch/plan.ts';
 import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
-import type { PollContext, WatchTarget } from './kinds/types.ts';
+import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import { PassOverrun } from './overrun.ts';
 import { CLOCK_CHECK_MS, type BootClock } from './clockSteps.ts';
@@ -449,7 +449,8 @@ export class WatchEngine {
     const kind = kindOf(target);
     const poll = new WatchPoll(target, record, this.#pollServices);
     const started = performance.now();
-    const result = await kind.poll(poll);
+    const polled = await kind.poll(poll);
+    const result = polled.final && polled.outcome === 'not_found' ? await withNotFoundHint(kind, poll, polled) : polled;
     this.#o.metrics.pollDuration.observe((performance.now() - started) / 1000);
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
@@ -633,6 +634,23 @@ interface PollServices {
 }
 
 /** One poll of one watch, as its kind sees it: one object per poll, its methods shared by all. */
+/**
+ * A not_found verdict with what the kind's lists suggest the unknown id was meant to be (its notFoundHint).
+ * Read once, when the verdict is already reached: a list that cannot be read (the server gone too, or a
+ * policy that refuses it) leaves the verdict as it was, and is no failed poll.
+ */
+async function withNotFoundHint(kind: WatchKindModule, poll: WatchPoll, result: Extract<PollResult, { final: true }>): Promise<PollResult> {
+  const { notFoundHint } = kind;
+  if (notFoundHint === undefined) return result;
+  try {
+    const hint = await poll.read((signal) => notFoundHint(poll.target, poll.client, signal));
+    return hint === '' ? result : { ...result, reason: `${result.reason}; ${hint}` };
+  } catch (err) {
+    poll.log.debug({ err }, 'what the id not found was meant to be could not be read');
+    return result;
+  }
+}
+
 class WatchPoll implements PollContext {
   readonly target: WatchTarget;
   readonly record: WatchRecord;

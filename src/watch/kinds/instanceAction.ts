@@ -1,6 +1,5 @@
 // The default kind: an instance action of Nova / Huawei Cloud ECS, named by server and request id.
 import { ApiError } from '../../cloud/ApiError.ts';
-import type { EcsClient } from '../../cloud/client.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import type { WatchRef } from '../../model.ts';
@@ -42,7 +41,8 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     deliveries: dictionary(),
   }),
   poll,
-  notFoundHint: (target, client, signal) => listedHint(client, target, signal),
+  // The server's list of actions: the id the watched one was likely meant to be.
+  notFoundHint: async (target, client, signal) => requestHint(target.requestId, await client.listInstanceActions(target, signal)),
   facts: (record) => ({
     watch: { name: record.name, projectId: record.projectId, serverId: record.serverId, requestId: record.requestId },
     instanceAction: record.instanceAction,
@@ -83,29 +83,8 @@ async function poll(p: Poll): Promise<PollResult> {
     const now = p.now();
     const memory = memoryOf(record);
     const verdict = decide({ now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction, ...seen });
-    if (verdict.final && verdict.outcome === 'not_found') return keep(record, seen, await withRequestHint(p, verdict));
     if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict);
     seen = await read(p, verdict.next, seen, memory);
-  }
-}
-
-/** What the server's list of actions suggests the watched request id was meant to be (requestHint). */
-async function listedHint(client: EcsClient, target: ActionTarget, signal?: AbortSignal): Promise<string> {
-  return requestHint(target.requestId, await client.listInstanceActions(target, signal));
-}
-
-/**
- * A not_found verdict with what the server's list of actions suggests the request id was meant to be.
- * Read once, when the verdict is already reached: a list that cannot be read (the server gone too, or a
- * policy that refuses it) leaves the verdict as it was, and is no failed poll.
- */
-async function withRequestHint(p: Poll, verdict: Extract<Verdict, { final: true }>): Promise<Verdict> {
-  try {
-    const hint = await p.read((signal) => listedHint(p.client, p.target, signal));
-    return hint === '' ? verdict : { ...verdict, reason: `${verdict.reason}; ${hint}` };
-  } catch (err) {
-    p.log.debug({ err }, 'the server\'s action list could not be read for a hint at the request id meant');
-    return verdict;
   }
 }
 
