@@ -266,6 +266,8 @@ describe('wait, the clock moved', () => {
       const body = JSON.parse(r.stdout) as { reason: string };
       expect(body).toMatchObject({ type: 'ecs.action.not_found', outcome: 'not_found', instanceAction: null });
       expect(body.reason).toContain(`Action ${ids.requestId} not found; did you mean reboot ${known.requestId} (started `);
+      // The job's log had it while it waited.
+      expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: not visible yet \\(404: Action ${ids.requestId} not found\\); did you mean reboot ${known.requestId} `, 'm'));
     } finally {
       Date.now = realNow;
       performance.now = realMonotonic;

@@ -85,7 +85,11 @@ export async function run(ctx: CommandContext): Promise<number> {
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
   const started = Date.now();
   const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory' });
-  const progress = isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr);
+  const hinted = kindOf(target).notFoundHint;
+  const progress = withNotFoundHint(
+    isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr),
+    hinted && (() => hinted(target, app.client, ctx.signal)),
+  );
   try {
     app.engine.setWatches([target]);
     const heldUpAfter = (last: WatchStatus | undefined) => {
@@ -198,6 +202,39 @@ function describe(status: WatchStatus): { where: string; text: string } {
   const step = progress?.running.length ? `${progress.running.join(', ')} running` : '';
   const where = progress ? [progress.subject, [steps, step].filter(Boolean).join(', ')].filter(Boolean).join(': ') : '';
   return { where, text: status.pollFailed ? `${where ? `${where}; ` : ''}${status.detail}` : where || status.detail };
+}
+
+/**
+ * The progress with, once the API has said it does not know the id, what its lists suggest the id was
+ * meant to be (`check`'s hint, read once): a pipeline's log shows it at once rather than with the exit 4
+ * two minutes on. A hint that comes after the wait has ended is dropped.
+ */
+function withNotFoundHint(progress: Progress, hint: (() => Promise<string>) | undefined): Progress {
+  let clause = '';
+  let asked = false;
+  let ended = false;
+  let last: WatchStatus | undefined;
+  const show = (status: WatchStatus) => progress.show(status.notFound && clause !== '' ? { ...status, detail: `${status.detail}; ${clause}` } : status);
+  return {
+    show(status) {
+      last = status;
+      if (status.notFound && !asked && hint !== undefined) {
+        asked = true;
+        hint().then(
+          (found) => {
+            clause = found;
+            if (!ended && clause !== '' && last?.notFound) show(last);
+          },
+          () => undefined,
+        );
+      }
+      show(status);
+    },
+    clear() {
+      ended = true;
+      progress.clear();
+    },
+  };
 }
 
 const FIRST_TEXT = 'waiting for the first answer';
