@@ -633,7 +633,6 @@ interface PollServices {
   failed(poll: WatchPoll, err: unknown): string;
 }
 
-/** One poll of one watch, as its kind sees it: one object per poll, its methods shared by all. */
 /**
  * A not_found verdict with what the kind's lists suggest the unknown id was meant to be (its notFoundHint).
  * Read once, when the verdict is already reached: a list that cannot be read (the server gone too, or a
@@ -651,6 +650,7 @@ async function withNotFoundHint(kind: WatchKindModule, poll: WatchPoll, result: 
   }
 }
 
+/** One poll of one watch, as its kind sees it: one object per poll, its methods shared by all. */
 class WatchPoll implements PollContext {
   readonly target: WatchTarget;
   readonly record: WatchRecord;

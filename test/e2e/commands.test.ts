@@ -7,7 +7,7 @@ import { afterEach, describe, expect, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
-import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, quickAction } from './harness.ts';
+import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, oneCharacterOff, quickAction } from './harness.ts';
 import { closedPort } from '../net.ts';
 
 describe('--help, -h and --version', () => {
@@ -238,7 +238,7 @@ describe('wait, the clock moved', () => {
   it('exits 4 when the API does not know the action for two minutes, naming the server\'s action one character off', async ({ h }) => {
     const known = quickAction();
     h.simulator.addAction(known);
-    const ids = { serverId: known.serverId, requestId: `${known.requestId.slice(0, -1)}${known.requestId.endsWith('0') ? '1' : '0'}` };
+    const ids = { serverId: known.serverId, requestId: oneCharacterOff(known.requestId) };
     const path = await h.writeConfig(h.yaml([]));
     // The not-found window is two minutes of the action's 404s: the clocks are moved, not waited for. Both,
     // as time passing moves them: this host's clock moved alone is a clock set, which moves nothing on.

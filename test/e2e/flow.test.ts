@@ -5,7 +5,7 @@ import { targetsOf } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
-import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, type WatchEntry } from './harness.ts';
+import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, oneCharacterOff, type WatchEntry } from './harness.ts';
 import { stateFiles, stateOnDisk } from '../state/onDisk.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
@@ -383,7 +383,7 @@ describe('the core loop against the simulator', () => {
   it('with a not_found, names the request id of the same server it most likely meant', async () => {
     const ok = resize();
     h.simulator.addAction(ok);
-    const typo = `${ok.requestId.slice(0, -1)}${ok.requestId.endsWith('0') ? '1' : '0'}`;
+    const typo = oneCharacterOff(ok.requestId);
     const app = await h.app(h.yaml([{ requestId: typo, serverId: ok.serverId, name: 'typo' }]));
     await advance(app, 130_000, 10_000);
     expect(app.engine.allDone()).toBe(true);

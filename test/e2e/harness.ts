@@ -181,6 +181,11 @@ export function quickAction(overrides: Partial<ActionScript> = {}): ActionScript
   };
 }
 
+/** `id` with its last character changed: a request id copied with a slip. */
+export function oneCharacterOff(id: string): string {
+  return `${id.slice(0, -1)}${id.endsWith('0') ? '1' : '0'}`;
+}
+
 export function newIds() {
   return { serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` };
 }
