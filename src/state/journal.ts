@@ -7,6 +7,7 @@ import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { syncFolder } from '../files/writeFileAtomic.ts';
 import { writePieces } from '../files/writePieces.ts';
+import { errorCode } from '../net/failure.ts';
 import { StateError } from './StateError.ts';
 import { journalEntrySchema, type JournalEntry } from './schema.ts';
 
@@ -15,6 +16,9 @@ import { journalEntrySchema, type JournalEntry } from './schema.ts';
  * one system call and one wait per line instead of two. Where the system has no O_DSYNC, an fdatasync follows.
  */
 const DSYNC: number = constants.O_DSYNC ?? 0;
+
+/** Why a line may fail and the same file take the next one, once the disk has room. */
+const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 
 /** The journal of the state at `statePath`, and the one a compaction has set aside until its snapshot is written. */
 export function journalPaths(statePath: string): { current: string; old: string } {
@@ -86,6 +90,7 @@ export class JournalWriter {
   /** Bytes of whole lines: where the next line goes. */
   #length = 0;
   #cutNeeded = false;
+  #broken = false;
   /** When the first line of this file was written (epoch ms); null while it has none. */
   #since: number | null = null;
 
@@ -96,6 +101,15 @@ export class JournalWriter {
   /** Bytes of whole lines in the file. */
   get bytes(): number {
     return this.#length;
+  }
+
+  /**
+   * A line failed on the open file for a reason other than space (EIO, a stale NFS handle, a volume that
+   * hung and came back): the handle may fail for good, so the lines go to a new file once a snapshot holds
+   * everything. Out of space, the file is good up to its last whole line, and the next line cuts it back there.
+   */
+  get broken(): boolean {
+    return this.#broken;
   }
 
   /** When the file's first line was written (epoch ms); null while it has none. */
@@ -110,17 +124,18 @@ export class JournalWriter {
   async append(pieces: Iterable<string>): Promise<number> {
     // Once more when the file could not be created: that may have been `prepare`'s try, in the background.
     const handle = await this.#open().catch(() => this.#open());
-    if (this.#cutNeeded) {
-      await handle.truncate(this.#length);
-      this.#cutNeeded = false;
-    }
     let bytes: number;
     let nlink: number;
     try {
+      if (this.#cutNeeded) {
+        await handle.truncate(this.#length);
+        this.#cutNeeded = false;
+      }
       // The check for a removed journal runs alongside the write: one wait for the event loop, not two.
       [bytes, nlink] = await Promise.all([this.#write(handle, pieces), handle.stat().then((stats) => stats.nlink)]);
     } catch (err) {
       this.#cutNeeded = true;
+      if (!OUT_OF_SPACE.has(errorCode(err) ?? '')) this.#broken = true;
       throw err;
     }
     // A journal whose folder was deleted takes writes without complaint, into a file nobody reads.
@@ -167,6 +182,7 @@ export class JournalWriter {
     this.#opening = null;
     this.#length = 0;
     this.#cutNeeded = false;
+    this.#broken = false;
     this.#since = null;
     const handle = await opening?.catch(() => null);
     await handle?.close();

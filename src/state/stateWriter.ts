@@ -122,8 +122,9 @@ export class StateWriter {
       }
     } catch (err) {
       // A snapshot that failed may have been renamed into place all the same (its folder's fsync failed):
-      // the files may hold records as they were in memory, unmarked. The next save writes everything again.
-      if (asSnapshot || err instanceof JournalLostError) this.#snapshotNeeded = true;
+      // the files may hold records as they were in memory, unmarked. The next save writes everything again,
+      // as it does after a journal whose file is gone or whose handle may fail for good.
+      if (asSnapshot || err instanceof JournalLostError || this.#journal.broken) this.#snapshotNeeded = true;
       throw stateFailure(this.path, 'cannot be written', err);
     }
     this.#seq = seq;

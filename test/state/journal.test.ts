@@ -1,7 +1,8 @@
 // The state on disk as snapshot and journal: what each save appends, what a crash can leave (a torn last
 // line, a compaction cut short at any step) and what must be refused rather than guessed. Real files in a
 // temporary folder; the files a crash leaves are written here by hand, as a crash would leave them.
-import { existsSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -333,6 +334,28 @@ describe('the state journal', () => {
     fenced.fence('the state lock was taken over');
     await expect(fenced.close()).rejects.toThrow(/not saved: the state lock was taken over/);
     expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']);
+  });
+
+  it('after a line that failed on the open journal for any reason but space, writes a snapshot and starts a new journal', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    // A handle that fails at every write, as a stale NFS handle does: a named pipe takes no write at an
+    // offset (ESPIPE). Read from, so that opening it does not wait for a reader.
+    execFileSync('mkfifo', [`${path}.journal`]);
+    const reader = openSync(`${path}.journal`, constants.O_RDONLY | constants.O_NONBLOCK);
+    try {
+      store.set(key('req-1'), record('req-1'));
+      await expect(store.save()).rejects.toThrow(/state\.json: cannot be written: .*\(ESPIPE\)/);
+      store.set(key('req-2'), record('req-2'));
+      await store.save();
+    } finally {
+      closeSync(reader);
+    }
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual([key('req-1'), key('req-2')]);
+    expect((await stat(`${path}.journal`)).isFile()).toBe(true);
+    store.set(key('req-3'), record('req-3'));
+    await store.save();
+    expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
   });
 
   it('fails the save that needed a journal it could not create, and creates it at the next save', async () => {
