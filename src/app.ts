@@ -7,6 +7,7 @@ import { StateStore } from './state/store.ts';
 import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
 import { WatchEngine } from './watch/engine.ts';
+import { stuckAfterMs } from './watch/stuck.ts';
 import type { BootClock } from './watch/clockSteps.ts';
 import type { WatchTarget } from './watch/kinds/types.ts';
 import type { Metrics } from './observability/metrics.ts';
@@ -115,7 +116,18 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     });
     // Made before the outbox, whose clock it is, and released before it (no timer runs before start()):
     // the outbox sends what the engine's last polls found.
-    const engine = new WatchEngine({ client, store, notifiers, logger, metrics, poll: config.poll, retentionMs: config.state.retention, bootClock: options.bootClock, bootId: options.bootId });
+    const engine = new WatchEngine({
+      client,
+      store,
+      notifiers,
+      logger,
+      metrics,
+      poll: config.poll,
+      retentionMs: config.state.retention,
+      stuckAfterMs: stuckAfterMs(config.cloud.timeout, config.poll.rateLimit),
+      bootClock: options.bootClock,
+      bootId: options.bootId,
+    });
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, now: () => engine.now(), clockJudged: () => engine.clockJudged() });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());

@@ -213,6 +213,7 @@ export class Daemon {
         await this.#app.store.checkWritable();
         return { ok: true };
       },
+      stuck: () => this.#app?.engine.stuck(),
     });
   }
 

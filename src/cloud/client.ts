@@ -71,6 +71,8 @@ export interface EcsClient {
   microversion(): Promise<string | null>;
   /** How far the cloud's clock is ahead of this host's, from its answers (cloudClock.ts). */
   readonly clock: CloudClock;
+  /** When the last request to the cloud ended, answered or failed (performance.now()); -Infinity before the first. */
+  lastRequestEndedAt(): number;
   /** Idempotent; cancels requests in flight. */
   close(): Promise<void>;
 }
@@ -236,6 +238,10 @@ class HttpEcsClient implements EcsClient {
     });
     this.#discovery = discovery;
     return discovery.promise;
+  }
+
+  lastRequestEndedAt(): number {
+    return this.#limiter.lastEndedAt;
   }
 
   close(): Promise<void> {

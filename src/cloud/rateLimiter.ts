@@ -38,6 +38,7 @@ export class RateLimiter {
   #pausedUntil = 0;
   #throttledInARow = 0;
   #lastGrowth = 0;
+  #lastEnded = -Infinity;
   readonly #queue: Array<() => void> = [];
   #wakeup: NodeJS.Timeout | undefined;
 
@@ -48,6 +49,11 @@ export class RateLimiter {
     this.#perMs = limit?.perMs ?? 1000;
     this.#allowed = this.#ceiling;
     this.#logger = logger;
+  }
+
+  /** When the last request ended, answered or failed (on the limiter's clock); -Infinity before the first. */
+  get lastEndedAt(): number {
+    return this.#lastEnded;
   }
 
   /**
@@ -115,6 +121,7 @@ export class RateLimiter {
 
   #release({ throttled, retryAfterMs }: RateFeedback): void {
     const now = this.#now();
+    this.#lastEnded = now;
     this.#inFlight--;
     if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
     if (throttled) this.#throttled(now, retryAfterMs);

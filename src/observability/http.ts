@@ -10,7 +10,8 @@ export interface HealthServer {
 }
 
 /**
- * /healthz answers while the event loop runs; /readyz asks `ready()` so Kubernetes stops routing to a
+ * /healthz asks `stuck()`, so that Kubernetes restarts a process whose poll loop no longer moves (an event
+ * loop that is held up answers nothing at all); /readyz asks `ready()` so Kubernetes stops routing to a
  * process whose file is invalid or whose state cannot be written; /metrics is Prometheus text.
  */
 export async function startHealthServer(options: {
@@ -19,6 +20,8 @@ export async function startHealthServer(options: {
   host: string;
   metrics: Pick<PrometheusMetrics, 'registry'>;
   ready: () => Promise<{ ok: boolean; reason?: string }>;
+  /** Why the process does not work (it is to be restarted), or undefined while it does. */
+  stuck: () => string | undefined;
   logger: Logger;
 }): Promise<HealthServer> {
   const server: Server = createServer((req, res) => {
@@ -28,7 +31,10 @@ export async function startHealthServer(options: {
       res.end(body);
     };
     if (req.method !== 'GET' && req.method !== 'HEAD') return answer(405, 'method not allowed\n');
-    if (path === '/healthz') return answer(200, 'ok\n');
+    if (path === '/healthz') {
+      const stuck = options.stuck();
+      return stuck === undefined ? answer(200, 'ok\n') : answer(503, `stuck: ${stuck}\n`);
+    }
     if (path === '/readyz') {
       options.ready().then(
         (r) => answer(r.ok ? 200 : 503, r.ok ? 'ready\n' : `not ready: ${r.reason ?? 'unknown'}\n`),

@@ -26,6 +26,7 @@ import { PassOverrun } from './overrun.ts';
 import { CLOCK_CHECK_MS, type BootClock } from './clockSteps.ts';
 import { HostClock } from './hostClock.ts';
 import { cronZone } from './cronZone.ts';
+import { stuckLoop } from './stuck.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
 
@@ -41,6 +42,8 @@ export interface EngineOptions {
   poll: { schedule: string; retries: number; concurrency: number; warnAfter: WarnAfterTable; deadline: number };
   /** `state.retention`: how long a finished, settled watch no longer in the file stays in the state. */
   retentionMs: number;
+  /** How long a pass may go without a poll or a request ending before the loop counts as stuck (stuck.ts). */
+  stuckAfterMs: number;
   /** Tells a clock set from a machine that slept (clockSteps.ts); tests give one on their fake clock. */
   bootClock?: BootClock | undefined;
   /** The boot it counts from; by default this machine's (clockSteps.ts). */
@@ -88,6 +91,11 @@ export class WatchEngine {
   #clockTimer: NodeJS.Timeout | null = null;
   readonly #overrun = new PassOverrun();
   #pass: Promise<WatchStatus[]> | null = null;
+  /** When the pass in flight began, and the last poll of it or request to the cloud ended (performance.now()). */
+  #passStartedAt: number | null = null;
+  #lastPollEndedAt = -Infinity;
+  /** Whether the log was told the loop is stuck, and must be told when it moves again. */
+  #stuckSaid = false;
   /** The kind of each record's lastError, for this process's statuses. */
   readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
   /**
@@ -201,7 +209,10 @@ export class WatchEngine {
     const pass = () => this.pollOnce().then((statuses) => onPass?.(statuses));
     this.#scheduledPass = pass;
     this.#task = this.#schedule(pass);
-    this.#clockTimer = setInterval(() => this.#lookAtClock(), CLOCK_CHECK_MS);
+    this.#clockTimer = setInterval(() => {
+      this.#lookAtClock();
+      this.stuck();
+    }, CLOCK_CHECK_MS);
     this.#clockTimer.unref();
     void pass();
   }
@@ -262,6 +273,7 @@ export class WatchEngine {
     // A pass still running when the next is due is joined, not doubled.
     this.#pass ??= this.#runPass().finally(() => {
       this.#pass = null;
+      this.#passStartedAt = null;
     });
     return this.#pass;
   }
@@ -311,8 +323,23 @@ export class WatchEngine {
     return this.#closing;
   }
 
+  /**
+   * Why the poll loop counts as stuck (stuck.ts), or undefined: /healthz answers 503 with it, so that a daemon
+   * that polls nothing is restarted. The log is told once when it begins and once when it ends.
+   */
+  stuck(): string | undefined {
+    const signs = { passStartedAt: this.#passStartedAt, lastSignAt: Math.max(this.#lastPollEndedAt, this.#o.client.lastRequestEndedAt()) };
+    const reason = stuckLoop(signs, performance.now(), this.#o.stuckAfterMs);
+    if ((reason !== undefined) === this.#stuckSaid) return reason;
+    this.#stuckSaid = reason !== undefined;
+    if (reason === undefined) this.#o.logger.info('the poll loop moves again: /healthz answers 200');
+    else this.#o.logger.error({ stuckAfterMs: this.#o.stuckAfterMs }, `the poll loop is stuck: ${reason}; /healthz answers 503 until it moves again`);
+    return reason;
+  }
+
   async #runPass(): Promise<WatchStatus[]> {
     const started = performance.now();
+    this.#passStartedAt = started;
     this.#missed = 0;
     // Before auto-tracking's pass, which times a server's absence on this host's clock.
     this.#lookAtClock();
@@ -451,7 +478,8 @@ export class WatchEngine {
     const started = performance.now();
     const polled = await kind.poll(poll);
     const result = polled.final && polled.outcome === 'not_found' ? await withNotFoundHint(kind, poll, polled) : polled;
-    this.#o.metrics.pollDuration.observe((performance.now() - started) / 1000);
+    this.#lastPollEndedAt = performance.now();
+    this.#o.metrics.pollDuration.observe((this.#lastPollEndedAt - started) / 1000);
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };

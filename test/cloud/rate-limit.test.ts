@@ -68,6 +68,20 @@ describe('the rate limit at the cloud', () => {
     const [throttled, ...after] = simulator.requests.map((r) => r.at);
     for (const at of after) expect(at - throttled!).toBeGreaterThanOrEqual(1000);
   });
+
+  it('tells when the last request ended, answered or refused: the sign that a pass still moves (watch/stuck.ts)', async () => {
+    simulator = await startSimulator();
+    client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent });
+    expect(client.lastRequestEndedAt()).toBe(-Infinity);
+    const before = performance.now();
+    await expect(client.getInstanceAction({ projectId: PROJECT, serverId: 's1', requestId: 'req-unknown' })).rejects.toBeInstanceOf(ApiError);
+    const refused = client.lastRequestEndedAt();
+    expect(refused).toBeGreaterThanOrEqual(before);
+    expect(refused).toBeLessThanOrEqual(performance.now());
+    simulator.injectFault({ kind: 'reset' });
+    await client.getServer({ projectId: PROJECT, serverId: 's1' }).catch(() => undefined);
+    expect(client.lastRequestEndedAt()).toBeGreaterThan(refused);
+  });
 });
 
 describe('RateLimiter', () => {

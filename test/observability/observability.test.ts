@@ -73,6 +73,7 @@ describe('health server', () => {
     const store = await StateStore.open(join(dir, 'sub', 'state.json'));
     const metrics = createMetrics();
     metrics.verdicts.inc({ outcome: 'failure' });
+    let stuck: string | undefined;
     server = await startHealthServer({
       port: 0,
       host: '127.0.0.1',
@@ -82,14 +83,20 @@ describe('health server', () => {
         await store.checkWritable();
         return { ok: true };
       },
+      stuck: () => stuck,
     });
-    expect(await get('/healthz')).toMatchObject({ status: 200 });
+    expect(await get('/healthz')).toMatchObject({ status: 200, text: 'ok\n' });
     expect(await get('/readyz')).toMatchObject({ status: 200 });
     const m = await get('/metrics');
     expect(m.status).toBe(200);
     expect(m.type).toContain('text/plain');
     expect(m.text).toContain('ecs_action_watch_verdicts_total{outcome="failure"} 1');
     expect((await get('/nope')).status).toBe(404);
+
+    stuck = 'a poll pass has run for 20 min';
+    expect(await get('/healthz')).toMatchObject({ status: 503, text: 'stuck: a poll pass has run for 20 min\n' });
+    stuck = undefined;
+    expect(await get('/healthz')).toMatchObject({ status: 200 });
 
     // The state folder turns into a file: not ready, and the answer says why.
     await rm(join(dir, 'sub'), { recursive: true });
@@ -100,9 +107,9 @@ describe('health server', () => {
   });
 
   it('says which port is taken and how to fix it', async () => {
-    server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }) });
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined });
     await expect(
-      startHealthServer({ port: server.port, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }) }),
+      startHealthServer({ port: server.port, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined }),
     ).rejects.toThrow(`health server: cannot listen on 127.0.0.1 port ${server.port} (EADDRINUSE); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`);
   });
 });
