@@ -91,7 +91,7 @@ export class WatchEngine {
   #clockTimer: NodeJS.Timeout | null = null;
   readonly #overrun = new PassOverrun();
   #pass: Promise<WatchStatus[]> | null = null;
-  /** When the pass in flight began, and the last poll of it or request to the cloud ended (performance.now()). */
+  /** When the pass in flight began (null between passes), and when a poll last ended (performance.now()). */
   #passStartedAt: number | null = null;
   #lastPollEndedAt = -Infinity;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */

@@ -9,37 +9,56 @@ import { stateOnDisk } from '../state/onDisk.ts';
 import { Harness, quickAction } from './harness.ts';
 
 let h: Harness;
-/** Lets the hung open go on: the test's own last step, and, after a failed test, what the close would wait for. */
-let release: () => void = () => {};
+/** The reading end of the named pipe below, once a test has let the hung save go on. */
+let reader: number | undefined;
+
 beforeEach(async () => {
   // The loop's signs are timed on performance.now(), which vitest moves on here without firing any timer.
   vi.useFakeTimers({ toFake: ['Date', 'performance'] });
   h = await Harness.start();
 });
 afterEach(async () => {
+  // After a failed test too: the close would wait for the hung save.
   release();
   await h.close();
+  if (reader !== undefined) closeSync(reader);
+  reader = undefined;
   vi.useRealTimers();
 });
 
-it('a pass held up by a save that hangs is stuck once nothing has ended for ten minutes; it moves again when the volume does, and the next save leaves the bad handle for a new journal', async () => {
-  const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
-  h.simulator.addAction(action);
-  const app = await h.app(h.yaml([{ ...action, name: 'reboot' }]));
-  // A volume that hangs (an NFS server gone), as the kernel has it: a named pipe where the journal is made
-  // blocks the open until something reads it, as a hung mount blocks it until the server is back.
+/**
+ * A volume that hangs (an NFS server gone), as the kernel has it: a named pipe where the journal is to be
+ * made blocks its open until something reads it, as a hung mount blocks it until the server is back.
+ */
+async function hangingJournal(): Promise<string> {
   const journal = join(h.dir, 'state', 'state.json.journal');
   await mkdir(join(h.dir, 'state'), { recursive: true });
   execFileSync('mkfifo', [journal]);
-  let reader: number | undefined;
-  release = () => {
+  return journal;
+}
+
+/** The volume answers again: the hung open goes on. */
+function release(): void {
+  const journal = join(h.dir, 'state', 'state.json.journal');
+  try {
     reader ??= openSync(journal, constants.O_RDONLY | constants.O_NONBLOCK);
-  };
+  } catch (err) {
+    // No pipe made, or the daemon has removed it already.
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+const longReboot = () => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
+
+it('a pass held up by a save that hangs is stuck once nothing has ended for ten minutes; it moves again when the volume does, and the next save leaves the bad handle for a new journal', async () => {
+  const action = longReboot();
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'reboot' }]));
+  await hangingJournal();
   let ended = false;
   const pass = app.engine.pollOnce().finally(() => {
     ended = true;
   });
-  await vi.waitFor(() => expect(h.simulator.requests.length).toBeGreaterThan(0), { timeout: 5000 });
   await vi.waitFor(() => expect(h.logs.text).toContain('still pending'), { timeout: 5000 });
 
   vi.advanceTimersByTime(STUCK_FLOOR_MS - 1000);
@@ -52,8 +71,8 @@ it('a pass held up by a save that hangs is stuck once nothing has ended for ten 
   expect(said).toHaveLength(1);
   expect(said[0]).toMatchObject({ level: 50, stuckAfterMs: STUCK_FLOOR_MS });
 
-  // The volume answers again, but the journal's handle is bad for good (a pipe takes no write at an offset,
-  // as a stale NFS handle takes none): the save fails, the pass ends, and the loop is no longer stuck.
+  // The journal's handle is bad for good (a pipe takes no write at an offset, as a stale NFS handle takes
+  // none): the save fails, the pass ends, and the loop is no longer stuck.
   release();
   await pass;
   expect(app.engine.stuck()).toBeUndefined();
@@ -61,6 +80,5 @@ it('a pass held up by a save that hangs is stuck once nothing has ended for ten 
   expect(h.logs.lines().filter((l) => l['msg'] === 'state could not be saved; retrying on the next pass')).toHaveLength(1);
   // The next save leaves that handle for a snapshot and a new journal: the watch's record is on disk.
   await app.store.save();
-  closeSync(reader!);
-  expect((await stateOnDisk(join(h.dir, 'state', 'state.json'))).watches).toHaveProperty([watchKey(action)]);
+  expect(stateOnDisk(join(h.dir, 'state', 'state.json')).watches).toHaveProperty([watchKey(action)]);
 });
