@@ -20,7 +20,7 @@ export function stuckAfterMs(cloudTimeoutMs: number, rateLimit: RateLimit | unde
 export interface LoopSigns {
   /** When the pass in flight began (performance.now()); null while none runs. */
   passStartedAt: number | null;
-  /** The last sign of work: the pass's start, a poll or a request that ended. */
+  /** When a poll or a request to the cloud last ended; the pass's own start counts as a sign too. */
   lastSignAt: number;
 }
 
