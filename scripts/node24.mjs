@@ -51,7 +51,8 @@ function privateNode(pkg) {
   return join(dir, typeof bin === 'string' ? bin : bin.node);
 }
 
-async function main([target, ...args]) {
+/** Runs `target` with `args` on this Node when it is recent enough, else on the private one. */
+export async function main([target, ...args]) {
   if (!target) throw new Error('usage: node scripts/node24.mjs <script> [args...]');
   const script = resolve(ROOT, target);
   const minimum = minimumOf(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines?.node);
