@@ -3,8 +3,9 @@
 // with no error and no timeout, as a hung NFS mount does. Two reboots are watched: the first ends before
 // the freeze and is notified; the second ends while the volume is frozen, so the save that holds its verdict
 // hangs, and with it the pass. What must follow: nothing about the second is sent while it is unsaved,
-// /healthz answers 503 (stuck) about 10 minutes after the last poll ended, the volume thawed, the
-// second's webhook comes once, /healthz answers 200 again, and a SIGTERM stops the daemon with status 0.
+// /healthz answers 503 (stuck) about 10 minutes after the last poll ended and the metric poll_loop_stuck
+// is 1; the volume thawed, the second's webhook comes once, /healthz answers 200 again, and a SIGTERM
+// stops the daemon with status 0.
 // The test suite checks the same on a named pipe and a fake clock (test/e2e/stuck.test.ts); this is the real
 // process, a real hung volume and the real 10 minutes. Not part of npm test: it needs root (mount, fsfreeze)
 // and takes about 11 minutes.
@@ -110,9 +111,11 @@ try {
     await sleep(5000);
   }
   const stuckAfter = seconds(frozenAt);
+  const gauge = /^ecs_action_watch_poll_loop_stuck (\d)$/m.exec(await (await request(`http://127.0.0.1:${port}/metrics`)).body.text())?.[1];
   expect(sentWhileFrozen === 0, `nothing sent about the late reboot while its verdict could not be saved (${sentWhileFrozen} sent)`);
   expect(stuck?.status === 503 && stuck.text.startsWith('stuck: a poll pass has run for '), `/healthz 503 ${stuckAfter} s after the freeze: ${stuck?.text ?? 'never'}`);
   expect(log.includes('"msg":"the poll loop is stuck: '), 'the log said the poll loop is stuck, at error');
+  expect(gauge === '1', `the metric ecs_action_watch_poll_loop_stuck said ${gauge ?? 'nothing'}`);
 
   thaw();
   const thawedAt = performance.now();

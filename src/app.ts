@@ -132,6 +132,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);
+    metrics.setStuckSource(() => engine.stuck() !== undefined);
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
     store.onSaveFailed(() => metrics.recordStateSaveFailure());
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));

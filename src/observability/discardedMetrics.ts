@@ -25,6 +25,7 @@ export function discardedMetrics(): Metrics {
     deliveryDuration: timer,
     setDeliverySource: nothing,
     setCloudClockSource: nothing,
+    setStuckSource: nothing,
     recordStateWrite: nothing,
     recordStateSaveFailure: nothing,
     recordConfigLoad: nothing,

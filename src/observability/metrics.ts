@@ -35,6 +35,8 @@ export interface Metrics {
   setDeliverySource(source: () => DeliveryCounts): void;
   /** The running app's client's measure of the cloud's clock (ms ahead of this host's; undefined before one). */
   setCloudClockSource(source: () => number | undefined): void;
+  /** The running app's engine: whether its poll loop is stuck (watch/stuck.ts). */
+  setStuckSource(source: () => boolean): void;
   /** One durable write of the state, of `bytes`, to its journal or its snapshot. */
   recordStateWrite(bytes: number, file: StateFileKind): void;
   /** A save of the state that failed: what it held is not sent until a later one succeeds. */
@@ -61,6 +63,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registers = [registry];
   let deliverySource: (() => DeliveryCounts) | null = null;
   let cloudClockSource: (() => number | undefined) | null = null;
+  let stuckSource: (() => boolean) | null = null;
 
   const buildInfo = new Gauge({
     name: `${PREFIX}build_info`,
@@ -106,6 +109,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registers,
     collect() {
       this.set(failingSince === null ? 0 : Math.max(0, (Date.now() - failingSince) / 1000));
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}poll_loop_stuck`,
+    help: '1 while a poll pass has gone 10 minutes or more with no poll and no request to the cloud ending (a save of the state on a volume that hangs), else 0; /healthz answers 503 meanwhile',
+    registers,
+    collect() {
+      this.set(stuckSource?.() ? 1 : 0);
     },
   });
   new Gauge({
@@ -213,6 +224,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     setCloudClockSource(source: () => number | undefined): void {
       cloudClockSource = source;
+    },
+    setStuckSource(source: () => boolean): void {
+      stuckSource = source;
     },
     recordStateWrite(bytes: number, file: StateFileKind): void {
       stateWrites.inc({ file });

@@ -126,7 +126,7 @@ describe('metrics', () => {
 
   const rules = resource('PrometheusRule').spec.groups!.flatMap((g) => g.rules!);
 
-  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications, a rejected file and clocks apart', () => {
+  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications, an unsaved state, a stuck poll loop, a rejected file and clocks apart', () => {
     expect(rules.map((r) => r.alert)).toEqual([
       'EcsActionWatchDown',
       'EcsActionWatchPollsFailing',
@@ -135,6 +135,7 @@ describe('metrics', () => {
       'EcsActionWatchNotificationsFailing',
       'EcsActionWatchNotificationsGivenUp',
       'EcsActionWatchStateNotSaved',
+      'EcsActionWatchPollLoopStuck',
       'EcsActionWatchConfigReloadFailed',
       'EcsActionWatchCloudClockApart',
     ]);

@@ -61,9 +61,12 @@ it('a pass held up by a save that hangs is stuck once nothing has ended for ten 
   });
   await vi.waitFor(() => expect(h.logs.text).toContain('still pending'), { timeout: 5000 });
 
+  const stuckGauge = () => app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_loop_stuck');
   vi.advanceTimersByTime(STUCK_FLOOR_MS - 1000);
   expect(app.engine.stuck()).toBeUndefined();
+  expect(await stuckGauge()).toMatch(/^ecs_action_watch_poll_loop_stuck 0$/m);
   vi.advanceTimersByTime(2000);
+  expect(await stuckGauge()).toMatch(/^ecs_action_watch_poll_loop_stuck 1$/m);
   expect(ended).toBe(false);
   expect(app.engine.stuck()).toMatch(/^a poll pass has run for 10 min 1 s, and no poll or request to the cloud has ended for 10 min 1 s \(more than 10 min\): a save of the state that hangs/);
   expect(app.engine.stuck()).toBeDefined();
@@ -76,6 +79,7 @@ it('a pass held up by a save that hangs is stuck once nothing has ended for ten 
   release();
   await pass;
   expect(app.engine.stuck()).toBeUndefined();
+  expect(await stuckGauge()).toMatch(/^ecs_action_watch_poll_loop_stuck 0$/m);
   expect(h.logs.lines().filter((l) => l['msg'] === 'the poll loop moves again: /healthz answers 200')).toHaveLength(1);
   expect(h.logs.lines().filter((l) => l['msg'] === 'state could not be saved; retrying on the next pass')).toHaveLength(1);
   // The next save leaves that handle for a snapshot and a new journal: the watch's record is on disk.
