@@ -26,32 +26,29 @@ afterEach(async () => {
   vi.useRealTimers();
 });
 
+const journal = () => join(h.dir, 'state', 'state.json.journal');
+
 /**
  * A volume that hangs (an NFS server gone), as the kernel has it: a named pipe where the journal is to be
  * made blocks its open until something reads it, as a hung mount blocks it until the server is back.
  */
-async function hangingJournal(): Promise<string> {
-  const journal = join(h.dir, 'state', 'state.json.journal');
+async function hangingJournal(): Promise<void> {
   await mkdir(join(h.dir, 'state'), { recursive: true });
-  execFileSync('mkfifo', [journal]);
-  return journal;
+  execFileSync('mkfifo', [journal()]);
 }
 
 /** The volume answers again: the hung open goes on. */
 function release(): void {
-  const journal = join(h.dir, 'state', 'state.json.journal');
   try {
-    reader ??= openSync(journal, constants.O_RDONLY | constants.O_NONBLOCK);
+    reader ??= openSync(journal(), constants.O_RDONLY | constants.O_NONBLOCK);
   } catch (err) {
     // No pipe made, or the daemon has removed it already.
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
 }
 
-const longReboot = () => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
-
 it('a pass held up by a save that hangs is stuck once nothing has ended for ten minutes; it moves again when the volume does, and the next save leaves the bad handle for a new journal', async () => {
-  const action = longReboot();
+  const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
   h.simulator.addAction(action);
   const app = await h.app(h.yaml([{ ...action, name: 'reboot' }]));
   await hangingJournal();
