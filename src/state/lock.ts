@@ -110,12 +110,21 @@ export class StateLock {
   readonly #timer: NodeJS.Timeout;
   readonly #logger: Logger;
   #released: Promise<void> | null = null;
+  /**
+   * The refresh under way. The next waits for it to end: on a volume that hangs (an NFS server gone) each
+   * would otherwise hold one of libuv's four threads until the volume answers, and DNS lookups and every
+   * other file operation of the process queue behind them.
+   */
+  #refreshing: Promise<void> | null = null;
+  /** When the refresh under way began (performance.now()), and whether its length has been said. */
+  #refreshSince = 0;
+  #slowRefreshSaid = false;
 
   constructor(path: string, holder: LockHolder, timing: LockTiming, logger: Logger) {
     this.path = path;
     this.holder = holder;
     this.#logger = logger;
-    this.#timer = setInterval(() => void this.#refresh(), timing.refreshMs);
+    this.#timer = setInterval(() => this.#tick(), timing.refreshMs);
     this.#timer.unref();
   }
 
@@ -127,10 +136,28 @@ export class StateLock {
   release(): Promise<void> {
     this.#released ??= (async () => {
       clearInterval(this.#timer);
+      // A refresh's write after the removal below would find the file gone and report the lock lost.
+      await this.#refreshing;
       const current = parseHolder(await readFile(this.path, 'utf8').catch(() => ''));
       if (current?.instance === this.holder.instance) await rm(this.path, { force: true });
     })();
     return this.#released;
+  }
+
+  #tick(): void {
+    if (this.#refreshing) {
+      if (!this.#slowRefreshSaid) {
+        this.#slowRefreshSaid = true;
+        const seconds = Math.round((performance.now() - this.#refreshSince) / 1000);
+        this.#logger.warn({ lock: this.path, seconds }, `refreshing the state lock has not ended after ${seconds} s: its volume does not answer (a hung NFS mount?); the next refresh waits for it`);
+      }
+      return;
+    }
+    this.#refreshSince = performance.now();
+    this.#refreshing = this.#refresh().finally(() => {
+      this.#refreshing = null;
+      this.#slowRefreshSaid = false;
+    });
   }
 
   async #refresh(): Promise<void> {

@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, mkdtemp, readFile, readdir, symlink, utimes, writeFile } from 'node:fs/promises';
+import { closeSync, constants, openSync, readdirSync, readlinkSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { acquireStateLock, StateLockError, type LockHolder, type StateLock } from '../../src/state/lock.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import { createApp } from '../../src/app.ts';
@@ -50,6 +51,15 @@ async function livePid(): Promise<number> {
   children.push(child);
   await once(child, 'spawn');
   return child.pid!;
+}
+
+/** Where a descriptor of ours points, or '' for one closed meanwhile. */
+function readlinkSafe(link: string): string {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return '';
+  }
 }
 
 async function deadPid(): Promise<number> {
@@ -208,6 +218,36 @@ describe('the state lock', () => {
     // Its release leaves the other one's lock alone.
     await lock.release();
     expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ instance: 'intruder' });
+  });
+
+  it('waits for a refresh that hangs (a volume that does not answer) rather than start one a period, and says so once', async () => {
+    const path = await statePath();
+    const lockPath = `${path}.lock`;
+    const { logger: log, logs } = logger();
+    const lock = await acquire(path, log);
+    const holderText = await readFile(lockPath, 'utf8');
+    // A named pipe in the lock's place, open for writing but with nothing written yet: a refresh's read
+    // blocks in the kernel, as on a hung mount, and holds one of libuv's threads until the pipe is written.
+    await rm(lockPath);
+    execFileSync('mkfifo', [lockPath]);
+    const pipe = openSync(lockPath, constants.O_RDWR | constants.O_NONBLOCK);
+    const readersOfThePipe = () => readdirSync('/proc/self/fd').filter((fd) => readlinkSafe(`/proc/self/fd/${fd}`) === lockPath).length - 1;
+    try {
+      await vi.waitFor(() => expect(logs.text).toContain('refreshing the state lock has not ended after'), { timeout: 2000, interval: 10 });
+      // Four periods more: each would have started a read of its own.
+      await new Promise((resolve) => setTimeout(resolve, TIMING.refreshMs * 4));
+      expect(readersOfThePipe()).toBe(1);
+    } finally {
+      // The volume answers: the read gets the lock as it was, and the next refresh finds a file again.
+      // Without the thread pool, which reads blocked on the pipe may all hold.
+      writeSync(pipe, holderText);
+      writeFileSync(`${lockPath}.back`, holderText);
+      renameSync(`${lockPath}.back`, lockPath);
+      closeSync(pipe);
+    }
+    await vi.waitFor(async () => expect((await stat(lockPath)).mtimeMs).toBeGreaterThan(Date.now() - TIMING.refreshMs * 3), { timeout: 2000, interval: 10 });
+    expect(lock.lost.aborted).toBe(false);
+    expect(logs.lines().filter((l) => String(l['msg']).startsWith('refreshing the state lock has not ended'))).toHaveLength(1);
   });
 
   it('refuses a state path on /proc', async () => {
