@@ -116,9 +116,6 @@ export class StateLock {
    * other file operation of the process queue behind them.
    */
   #refreshing: Promise<void> | null = null;
-  /** When the refresh under way began (performance.now()), and whether its length has been said. */
-  #refreshSince = 0;
-  #slowRefreshSaid = false;
 
   constructor(path: string, holder: LockHolder, timing: LockTiming, logger: Logger) {
     this.path = path;
@@ -145,18 +142,8 @@ export class StateLock {
   }
 
   #tick(): void {
-    if (this.#refreshing) {
-      if (!this.#slowRefreshSaid) {
-        this.#slowRefreshSaid = true;
-        const seconds = Math.round((performance.now() - this.#refreshSince) / 1000);
-        this.#logger.warn({ lock: this.path, seconds }, `refreshing the state lock has not ended after ${seconds} s: its volume does not answer (a hung NFS mount?); the next refresh waits for it`);
-      }
-      return;
-    }
-    this.#refreshSince = performance.now();
-    this.#refreshing = this.#refresh().finally(() => {
+    this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = null;
-      this.#slowRefreshSaid = false;
     });
   }
 

@@ -94,6 +94,8 @@ export class WatchEngine {
   /** When the pass in flight began (null between passes), and when a poll last ended (performance.now()). */
   #passStartedAt: number | null = null;
   #lastPollEndedAt = -Infinity;
+  /** Between passes, when the schedule's next one is due (performance.now()); null without a schedule. */
+  #nextPassDueAt: number | null = null;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
   /** The kind of each record's lastError, for this process's statuses. */
@@ -264,8 +266,25 @@ export class WatchEngine {
     if (this.#task && this.#scheduledPass) {
       void this.#task.destroy();
       this.#task = this.#schedule(this.#scheduledPass);
+      if (this.#pass === null) this.#nextPassDueAt = this.#nextPassDue();
     }
     return true;
+  }
+
+  /**
+   * When the schedule's next pass is due, by node-cron's own reckoning (its heartbeat and getNextRun()
+   * ask the same matcher), on the monotonic clock that stuck() reads. A matcher that throws has ended
+   * node-cron's heartbeat too: due now.
+   */
+  #nextPassDue(): number | null {
+    if (this.#task === null || this.#stopping.signal.aborted) return null;
+    const now = performance.now();
+    try {
+      const next = this.#task.getNextRun();
+      return next === null ? null : now + Math.max(0, next.getTime() - Date.now());
+    } catch {
+      return now;
+    }
   }
 
   /** One pass: every pending watch polled once (with retries), concurrently up to the limit. */
@@ -274,6 +293,7 @@ export class WatchEngine {
     this.#pass ??= this.#runPass().finally(() => {
       this.#pass = null;
       this.#passStartedAt = null;
+      this.#nextPassDueAt = this.#nextPassDue();
     });
     return this.#pass;
   }
@@ -328,7 +348,11 @@ export class WatchEngine {
    * that polls nothing is restarted. The log is told once when it begins and once when it ends.
    */
   stuck(): string | undefined {
-    const signs = { passStartedAt: this.#passStartedAt, lastSignAt: Math.max(this.#lastPollEndedAt, this.#o.client.lastRequestEndedAt()) };
+    const signs = {
+      passStartedAt: this.#passStartedAt,
+      lastSignAt: Math.max(this.#lastPollEndedAt, this.#o.client.lastRequestEndedAt()),
+      nextPassDueAt: this.#stopping.signal.aborted ? null : this.#nextPassDueAt,
+    };
     const reason = stuckLoop(signs, performance.now(), this.#o.stuckAfterMs);
     if ((reason !== undefined) === this.#stuckSaid) return reason;
     this.#stuckSaid = reason !== undefined;

@@ -1,6 +1,8 @@
 // Is the poll loop stuck? /healthz answers while the event loop runs, which a pass that never ends does
 // not stop: a save on a volume that hangs (an NFS server gone), or a promise of ours that never settles,
-// leaves the daemon answering its probes while it polls nothing and notifies nothing. Pure.
+// leaves the daemon answering its probes while it polls nothing and notifies nothing. So does a schedule
+// whose timer is lost between passes: cron libraries are reported to stop firing without a word after
+// days (node-cron's heartbeat is a chain of timeouts that a throw ends). Pure.
 import type { RateLimit } from '../cloud/rateLimiter.ts';
 import { formatDuration } from './format.ts';
 
@@ -22,11 +24,17 @@ export interface LoopSigns {
   passStartedAt: number | null;
   /** When a poll or a request to the cloud last ended; the pass's own start counts as a sign too. */
   lastSignAt: number;
+  /** Between passes, when the schedule's next pass is due (performance.now()); null when none is (no schedule, or stopping). */
+  nextPassDueAt: number | null;
 }
 
 /** Why the loop counts as stuck at `now` (performance.now()), or undefined while it does not. */
 export function stuckLoop(signs: LoopSigns, now: number, limitMs: number): string | undefined {
-  if (signs.passStartedAt === null) return undefined;
+  if (signs.passStartedAt === null) {
+    const late = signs.nextPassDueAt === null ? 0 : now - signs.nextPassDueAt;
+    if (late <= limitMs) return undefined;
+    return `no poll pass has begun for ${formatDuration(late)} after one was due by poll.schedule (more than ${formatDuration(limitMs)}): the schedule's timer was lost, a fault of node-cron or ours`;
+  }
   const quiet = now - Math.max(signs.lastSignAt, signs.passStartedAt);
   if (quiet <= limitMs) return undefined;
   return (

@@ -34,6 +34,8 @@ async function daemon(): Promise<{ passes: () => number }> {
 }
 
 const warnings = () => h.logs.lines().filter((l) => l['level'] === 40).map((l) => String(l['msg']));
+/** What the log said at error: a step or a daylight-saving change must not make the schedule look lost. */
+const errors = () => h.logs.lines().filter((l) => l['level'] === 50).map((l) => String(l['msg']));
 
 describe("this host's clock stepped while the daemon runs", () => {
   it('polls on every 15 s after the clock is set back an hour, and says so once', async () => {
@@ -45,6 +47,7 @@ describe("this host's clock stepped while the daemon runs", () => {
     expect(warnings()).toEqual([
       "this host's clock was set back 1 h: the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed; the poll schedule starts again from the new time",
     ]);
+    expect(errors()).toEqual([]);
   });
 
   it('says once that the clock was set forward an hour, not that 240 passes were missed for blocking IO', async () => {
@@ -54,6 +57,7 @@ describe("this host's clock stepped while the daemon runs", () => {
     await vi.advanceTimersByTimeAsync(60_000);
     expect(passes() - before).toBeGreaterThanOrEqual(3);
     expect(warnings()).toEqual([expect.stringMatching(/^this host's clock was set forward 1 h: the times the state keeps moved with it/)]);
+    expect(errors()).toEqual([]);
   });
 
   it('tells a machine that slept an hour from a clock set forward: the hour counts as time passed', async () => {
@@ -281,10 +285,12 @@ describe('a daylight-saving change, TZ=Europe/Berlin', () => {
     expect(passes).toHaveLength(4 * 240);
     expect(new Set(passes.slice(1).map((at, i) => at - passes[i]!))).toEqual(new Set([15_000]));
     expect(warnings()).toEqual([]);
+    expect(errors()).toEqual([]);
   });
 
   it('reads a schedule that names hours in local time', async () => {
     const passes = await passesOverTheChange('0 30 4 * * *');
     expect(passes.map((at) => new Date(at).toISOString())).toEqual(['2026-10-25T03:30:00.000Z']);
+    expect(errors()).toEqual([]);
   });
 });

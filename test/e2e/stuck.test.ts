@@ -83,3 +83,33 @@ it('a pass held up by a save that hangs is stuck once nothing has ended for ten 
   await app.store.save();
   expect(stateOnDisk(join(h.dir, 'state', 'state.json')).watches).toHaveProperty([watchKey(action)]);
 });
+
+it("is stuck once the schedule's timer is lost and no pass has begun for ten minutes after one was due; never while passes come as scheduled", async () => {
+  // The real engine and node-cron on vitest's timers, which clearAllTimers() can take from node-cron as a
+  // throw in its heartbeat would.
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date', 'performance'] });
+  const app = await h.app(h.yaml([], { poll: '  schedule: "*/15 * * * * *"' }));
+  let passes = 0;
+  app.engine.start(() => void passes++);
+  for (let minute = 0; minute < 30; minute++) {
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(app.engine.stuck()).toBeUndefined();
+  }
+  expect(passes).toBeGreaterThanOrEqual(4 * 30 - 1);
+
+  vi.clearAllTimers();
+  // The last pass that came, ended: the next is due within 15 s.
+  await app.engine.pollOnce();
+  vi.advanceTimersByTime(9.5 * 60_000);
+  expect(app.engine.stuck()).toBeUndefined();
+  vi.advanceTimersByTime(60_000);
+  expect(app.engine.stuck()).toMatch(/^no poll pass has begun for 10 min \d+ s after one was due by poll\.schedule \(more than 10 min\): the schedule's timer was lost/);
+  expect(await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_loop_stuck')).toMatch(/^ecs_action_watch_poll_loop_stuck 1$/m);
+  expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the poll loop is stuck: no poll pass has begun'))).toMatchObject([{ level: 50 }]);
+
+  // A pass begins: the loop moves.
+  const pass = app.engine.pollOnce();
+  expect(app.engine.stuck()).toBeUndefined();
+  await pass;
+  expect(h.logs.lines().filter((l) => l['msg'] === 'the poll loop moves again: /healthz answers 200')).toHaveLength(1);
+});
