@@ -96,6 +96,8 @@ export class WatchEngine {
   #lastPollEndedAt = -Infinity;
   /** Between passes, when the schedule's next one is due (performance.now()); null without a schedule. */
   #nextPassDueAt: number | null = null;
+  /** The watch list was replaced while a pass was in flight: the verdicts it reached used the entries it began with. */
+  #reloadedInPass = false;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
   /** The kind of each record's lastError, for this process's statuses. */
@@ -148,6 +150,7 @@ export class WatchEngine {
 
   setWatches(targets: WatchTarget[]): void {
     this.#targets = targets;
+    if (this.#passStartedAt !== null) this.#reloadedInPass = true;
     // Tracking begins when a watch first appears, not at its first poll.
     for (const t of targets) {
       const record = this.#recordFor(t);
@@ -364,6 +367,7 @@ export class WatchEngine {
   async #runPass(): Promise<WatchStatus[]> {
     const started = performance.now();
     this.#passStartedAt = started;
+    this.#reloadedInPass = false;
     this.#missed = 0;
     // Before auto-tracking's pass, which times a server's absence on this host's clock.
     this.#lookAtClock();
@@ -375,6 +379,10 @@ export class WatchEngine {
     const statuses = await this.#pollAll(this.watches());
     // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
     if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), this.#now());
+    // A reload that landed during the pass is taken as one that came just after it, when it would have found
+    // the verdicts the pass reached with the old entries: one whose watch left its batch is owed on its own
+    // (else no digest would ever count it, and `run --until-done` would call it settled).
+    if (this.#reloadedInPass) for (const t of this.#targets) this.#leftBatch(t, this.#recordFor(t));
     // Finished discovered watches are forgotten after the retention, as those removed from the file are.
     if (this.#prune(inFile)) this.#refreshDiscovered();
     try {

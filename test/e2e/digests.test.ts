@@ -111,6 +111,19 @@ describe('batch digests', () => {
     expect(new Set(rounds.map((x) => x.id)).size).toBe(2);
   });
 
+  it('notifies on its own a watch taken out of its batch by a reload that lands while the pass judging it is in flight', async () => {
+    const [leaving, b] = [quickAction(), stuckReboot()];
+    for (const s of [leaving, b]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(leaving, 'leaving', '    batch: fleet'), entry(b, 'b', '    batch: fleet')]));
+    vi.setSystemTime(Date.now() + 2000); // leaving's action has finished
+    // The pass has taken the watch list before the reload replaces it: it judges leaving by its old entry.
+    const pass = app.engine.pollOnce();
+    reload(app, env.h.yaml([entry(leaving, 'leaving'), entry(b, 'b', '    batch: fleet')]));
+    await pass;
+    await advance(app, 3000);
+    expect(bodies().map((x) => [x.body.type, x.body.watch?.requestId])).toEqual([['ecs.action.succeeded', leaving.requestId]]);
+  });
+
   it('keeps a recorded digest across a restart and never sends it twice', async () => {
     const actions = [quickAction(), quickAction()];
     for (const s of actions) env.h.simulator.addAction(s);
