@@ -252,6 +252,9 @@ export class Outbox {
   #failed(delivery: DeliveryRecord, err: unknown, log: AttemptLog, name: string): void {
     const message = err instanceof Error ? err.message : String(err);
     const now = this.#now();
+    // Kept for every later attempt: one that fails as a whole (a server that is down) owes the same ones. Kept
+    // too when the answer saying so came as the drain ran out: the others have the message.
+    if (err instanceof DeliveryError && err.owedTo) delivery.owedTo = [...err.owedTo];
     if (this.#cancel.signal.aborted) {
       // Shutting down is not the receiver's fault: the attempt does not count.
       delivery.attempts--;
@@ -261,8 +264,6 @@ export class Outbox {
     }
     const retryable = err instanceof DeliveryError ? err.retryable : true;
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
-    // Kept for every later attempt: one that fails as a whole (a server that is down) owes the same ones.
-    if (err instanceof DeliveryError && err.owedTo) delivery.owedTo = [...err.owedTo];
     // After a start that only the cloud's clock can judge, until its first answer, a delivery's age may be
     // a setting of this host's clock while the daemon was stopped: none is given up for it meanwhile.
     const createdAt = Date.parse(delivery.createdAt);

@@ -11,6 +11,7 @@ import { deliveryId, digestDeliveryId } from '../../src/delivery/notification.ts
 import { dictionary } from '../../src/data/dictionary.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import type { Notifier } from '../../src/notify/types.ts';
+import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
@@ -167,6 +168,34 @@ describe('the outbox', () => {
     // Saved as pending: the next start sends it again, with the same id.
     const reopened = await openStore();
     expect(delivery(reopened)).toMatchObject({ status: 'pending', id: delivery(store).id });
+  });
+
+  it('keeps whom a mail is still owed to when the answer that says so comes as the drain budget runs out', async () => {
+    const store = await storeWithDelivery();
+    // The server took the message for some and put another off, its answer arriving as the budget ran out
+    // (a stand-in for the mail notifier, whose real answer cannot be timed to that moment).
+    let sending = false;
+    notifiers.set('chat', {
+      name: 'chat',
+      type: 'email',
+      accepts: () => true,
+      send: (_notification, attempt) =>
+        new Promise((_resolve, reject) => {
+          sending = true;
+          attempt.signal.addEventListener('abort', () => reject(new DeliveryError('took the message but refused b@example.com: 451 try later', { retryable: true, owedTo: ['b@example.com'] })));
+        }),
+      close: async () => undefined,
+    });
+    const outbox = outboxFor(store);
+    const flushing = outbox.flush();
+    await vi.waitFor(() => expect(sending).toBe(true), { interval: 5 });
+    await outbox.close(AbortSignal.timeout(20));
+    await flushing;
+    expect(delivery(store)).toMatchObject({ owedTo: ['b@example.com'] });
+    await store.save();
+    // The next start sends to b alone: the others have the message.
+    const reopened = await openStore();
+    expect(delivery(reopened)).toMatchObject({ status: 'pending', attempts: 0, owedTo: ['b@example.com'] });
   });
 
   it('starts no attempt once stopped', async () => {
