@@ -120,6 +120,8 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     values = parsed.values;
     const repeated = repeatedValue(parsed.tokens);
     if (repeated !== undefined) return fail(repeated);
+    // Given empty on purpose (`--config "$UNSET"`): not the default file, which the user did not ask for.
+    if (values['config'] === '') return fail('--config is empty: name the watch file');
     // Set but empty (a chart's or a unit's unset value) counts as unset, as ECS_WATCH_CONFIG does.
     level = io.env['LOG_LEVEL'] ? logLevelFromEnv(io.env) : defaultLogLevel(command);
   } catch (err) {

@@ -108,6 +108,10 @@ describe('the command line', () => {
     const sameTwice = await h.cli(['validate', '--config', join(h.dir, 'missing.yaml'), '-c', join(h.dir, 'missing.yaml')]);
     expect(sameTwice.stderr).not.toContain('given twice');
     expect(sameTwice.stderr).toContain('missing.yaml');
+    // An empty --config (a variable that is not set) is not taken for ./watch.yaml.
+    const empty = await h.cli(['validate', '--config', '']);
+    expect(empty).toMatchObject({ code: 2, stdout: '' });
+    expect(empty.stderr).toMatch(/^ecs-action-watch validate: --config is empty: name the watch file\n/);
     const flagTwice = await h.cli(['check', '--json', '--json', '--config', join(h.dir, 'missing.yaml')]);
     expect(flagTwice.stderr).not.toContain('given twice');
     expect(flagTwice.stderr).toContain('missing.yaml');
