@@ -80,8 +80,10 @@ function kindOf(stats: { isDirectory(): boolean; isFIFO(): boolean; isSocket(): 
   return 'not a regular file';
 }
 
+/** Rounded up to a tenth, so that a file just over the limit never reads as the limit itself. */
 function size(bytes: number): string {
-  return bytes >= 1024 * 1024 ? `${Math.round(bytes / 1024 / 1024)} MiB` : `${Math.round(bytes / 1024)} KiB`;
+  const [amount, unit] = bytes >= 1024 * 1024 ? [bytes / 1024 / 1024, 'MiB'] : [bytes / 1024, 'KiB'];
+  return `${Math.ceil(amount * 10) / 10} ${unit}`;
 }
 
 function refusePseudo(pseudo: string | undefined): void {

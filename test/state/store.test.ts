@@ -253,6 +253,9 @@ describe('StateStore on files that are not plain files', () => {
     await writeFile(path, '');
     await truncate(path, 300 * 1024 * 1024);
     await expect(openStore(path, { readOnly: true })).rejects.toThrow(/is 300 MiB, more than the 256 MiB allowed/);
+    // Just over: its size rounded up, never read as the limit itself.
+    await truncate(path, 256 * 1024 * 1024 + 1);
+    await expect(openStore(path, { readOnly: true })).rejects.toThrow(/is 256\.1 MiB, more than the 256 MiB allowed/);
   });
 });
 
