@@ -25,7 +25,9 @@ function formsOf(secret: string): string[] {
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
-  for (const secret of secrets) {
+  // Longest first: a secret that holds another (a URL its token, a password the user name) is hidden
+  // whole, not around the shorter one with the rest of it left in view.
+  for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length < 4) continue;
     for (const form of formsOf(secret)) if (out.includes(form)) out = out.replaceAll(form, '<hidden>');
   }

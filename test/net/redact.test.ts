@@ -33,6 +33,10 @@ describe('redact', () => {
     expect(redact('nothing here', ['gAAAA-x_1'])).toBe('nothing here');
   });
 
+  it('hides a secret that holds another whole, whatever their order', () => {
+    expect(redact('refused alice:alice-pw-7', ['alice', 'alice-pw-7'])).toBe('refused <hidden>:<hidden>');
+  });
+
   it('takes as credentials the headers whose names say so, not the request\'s other headers', () => {
     const sent = { 'x-auth-token': 'tok-1', authorization: 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'x-security-token': 'st-1', 'x-api-key': 'k-1', host: 'ecs.example.com', 'x-project-id': 'p1', 'x-sdk-date': '20260101T000000Z' };
     expect(credentialsIn(sent).sort()).toEqual(['SDK-HMAC-SHA256 Access=AK, Signature=abc', 'k-1', 'st-1', 'tok-1']);

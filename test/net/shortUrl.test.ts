@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { shortUrl } from '../../src/net/shortUrl.ts';
+import { hiddenPartsOf, shortUrl } from '../../src/net/shortUrl.ts';
 
 describe('shortUrl', () => {
   it.each([
@@ -14,5 +14,11 @@ describe('shortUrl', () => {
     ['https://example.com', 'https://example.com/'],
   ])('%s → %s', (url, shown) => {
     expect(shortUrl(new URL(url))).toBe(shown);
+  });
+
+  it('gives as hidden, as written and decoded, each part the short URL leaves out, and none it shows', () => {
+    const url = new URL('https://us%40r:pw@example.com/hooks/Ab%2Bc/send?k=x%2By+z&solo');
+    expect(shortUrl(url)).toBe('https://example.com/hooks/…?…');
+    expect(hiddenPartsOf(url).sort()).toEqual(['Ab%2Bc', 'Ab+c', 'pw', 'send', 'solo', 'us%40r', 'us@r', 'x%2By+z', 'x+y z', 'x+y+z'].sort());
   });
 });

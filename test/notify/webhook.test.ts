@@ -299,6 +299,56 @@ describe('webhook notifier', () => {
   });
 });
 
+// A receiver that refuses a token often names it alone, as it read it: not the URL, which is hidden whole.
+describe('a receiver that repeats part of the URL', () => {
+  it('has a query token it names hidden, in a 2xx answer as in a refusal (DingTalk access_token=, WeCom key=)', async () => {
+    const token = 'QueryTok3nValue9';
+    let status = 200;
+    answer = (req, res) => {
+      res.statusCode = status;
+      res.end(JSON.stringify({ errcode: 310000, errmsg: `access_token ${new URL(req.url!, base).searchParams.get('access_token')} is invalid` }));
+    };
+    const hook = webhook({ url: `${base}/robot/send?access_token=${token}` });
+    // DingTalk answers 200 with its error in the body, which notify-test shows.
+    const receipt = await hook.send(failedResize(), attempt());
+    expect(receipt.answer).toBe('200 OK: {"errcode":310000,"errmsg":"access_token <hidden> is invalid"}');
+    status = 400;
+    const err = await failure(hook.send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/robot/send?… answered 400 Bad Request: {"errcode":310000,"errmsg":"access_token <hidden> is invalid"}`);
+  });
+
+  it('has a path token it names hidden', async () => {
+    const token = 'XyZ9sEcReTt0kEn4Ab';
+    answer = (req, res) => {
+      res.statusCode = 404;
+      res.end(`unknown webhook token ${req.url!.split('/').at(-1)}`);
+    };
+    const err = await failure(webhook({ url: `${base}/services/T0AB12CD3/B0EF45GH6/${token}` }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/services/… answered 404 Not Found: unknown webhook token <hidden>`);
+  });
+
+  it('has query values it repeats decoded hidden: percent-encoded, and + read as a space', async () => {
+    answer = (req, res) => {
+      const query = new URL(req.url!, base).searchParams;
+      res.statusCode = 401;
+      res.end(`bad key ${query.get('key')}, bad sig ${query.get('sig')}`);
+    };
+    const err = await failure(webhook({ url: `${base}/hook?key=Ab%2Bcd%2FEf%3D%3D99&sig=Gh+ij/Kl==` }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/hook?… answered 401 Unauthorized: bad key <hidden>, bad sig <hidden>`);
+  });
+
+  it('has a token given as the URL user name alone (https://TOKEN@host/) hidden, as it read it from Basic authentication or as sent', async () => {
+    const token = 'Us3rOnlyApiTok3n';
+    answer = (req, res) => {
+      const sent = (req.headers.authorization ?? '').replace(/^Basic /, '');
+      res.statusCode = 401;
+      res.end(`unknown api key ${Buffer.from(sent, 'base64').toString().replace(/:$/, '')} in ${sent}`);
+    };
+    const err = await failure(webhook({ url: base.replace('http://', `http://${token}@`) + '/ecs' }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: unknown api key <hidden> in <hidden>`);
+  });
+});
+
 describe('a templated webhook', () => {
   it('posts what its template renders, escaped for JSON, and signs that', async () => {
     const hook = webhook({ secret: SECRET, template: { body: '{"text": "{{headline}}", "reason": "{{reason}}", "n": {{events.length}}}' } });

@@ -2,7 +2,8 @@ import { STATUS_CODES } from 'node:http';
 import { createHttpDispatcher } from '../../net/dispatcher.ts';
 import { RequestTimeoutError, requestText } from '../../net/requestText.ts';
 import { oneLine } from '../../net/oneLine.ts';
-import { shortUrl } from '../../net/shortUrl.ts';
+import { hiddenPartsOf, shortUrl } from '../../net/shortUrl.ts';
+import { percentDecode } from '../../net/percentDecode.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
 import { credentialsIn, redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
@@ -33,17 +34,19 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   const prefix = `webhook ${name}`;
   // Decoded once so that a malformed secret stops the daemon at start rather than failing every delivery.
   const key = config.secret === undefined ? undefined : decodeSecret(config.secret);
-  const staticHeaders = buildStaticHeaders(target, config.headers);
-  // A receiver that echoes the request in its error answer must not get our credentials into the log.
-  // The URL's path and query too: a chat webhook's token is part of its path.
-  const secrets = [config.secret, decodeUserinfo(target.password), staticHeaders.authorization, target.href, target.pathname, target.search]
-    .concat(credentialsIn(config.headers))
+  const basic = basicCredentials(target);
+  const staticHeaders = buildStaticHeaders(basic, config.headers);
+  // A receiver that echoes the request in its answer must not get our credentials into the log. The URL's
+  // too, whole and each part that shortUrl hides: a chat webhook's token is part of its path, and a
+  // receiver may name just the part it refused.
+  const secrets = [config.secret, basic, target.href, target.pathname, target.search]
+    .concat(credentialsIn(config.headers), hiddenPartsOf(target))
     .filter((s): s is string => s !== undefined);
-  // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports.
+  // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports,
+  // and the URL it does report is hidden whole.
   target.username = '';
   target.password = '';
-  // Longest first, so that a whole URL is hidden as one rather than around its hidden path.
-  secrets.unshift(target.href);
+  secrets.push(target.href);
 
   const agent = createHttpDispatcher({ timeout: config.timeout, ca: deps.ca });
   const log = deps.logger.child({ notifier: name, notifierType: 'webhook' });
@@ -164,25 +167,18 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   }
 }
 
-function buildStaticHeaders(target: URL, configured: Record<string, string>): Record<string, string> {
+/** `user:password` from the URL, base64 as Basic authentication sends it: `https://user:pass@host/` works in curl; operators expect the same here. */
+function basicCredentials(url: URL): string | undefined {
+  if (!url.username && !url.password) return undefined;
+  return Buffer.from(`${percentDecode(url.username)}:${percentDecode(url.password)}`).toString('base64');
+}
+
+function buildStaticHeaders(basic: string | undefined, configured: Record<string, string>): Record<string, string> {
   const headers: Record<string, string> = { 'user-agent': USER_AGENT };
-  // `https://user:pass@host/` works in curl; operators expect the same here.
-  if (target.username || target.password) {
-    const credentials = `${decodeUserinfo(target.username)}:${decodeUserinfo(target.password)}`;
-    headers.authorization = `Basic ${Buffer.from(credentials).toString('base64')}`;
-  }
+  if (basic !== undefined) headers.authorization = `Basic ${basic}`;
   // Lower-cased so that `Authorization` from the file replaces the userinfo one instead of doubling it.
   for (const [header, value] of Object.entries(configured)) headers[header.toLowerCase()] = value;
   return headers;
-}
-
-function decodeUserinfo(part: string): string {
-  try {
-    return decodeURIComponent(part);
-  } catch {
-    // The URL parser lets a stray % through; taken literally it is still what the operator typed.
-    return part;
-  }
 }
 
 /** 408, 429 and 5xx say "not now"; any other answer would be given again to the same request. */
