@@ -34,9 +34,25 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-/** The values of `headers` that are credentials by their names. */
+/** An authorization's scheme and its credentials (`Bearer T`, `Basic dXNlcjpwYXNz`), RFC 9110's form. */
+const SCHEME_AND_CREDENTIALS = /^[A-Za-z][\w!#$%&'*+.^`|~-]* +(\S.*)$/;
+
+/**
+ * The values of `headers` that are credentials by their names; of one with a scheme, its credentials alone
+ * too, and Basic's decoded with its password: a receiver may repeat just the token it refused.
+ */
 export function credentialsIn(headers: Readonly<Record<string, string>>): string[] {
   const values: string[] = [];
-  for (const name in headers) if (CREDENTIAL_HEADER.test(name)) values.push(headers[name]!);
+  for (const name in headers) {
+    if (!CREDENTIAL_HEADER.test(name)) continue;
+    const value = headers[name]!;
+    values.push(value);
+    const credentials = SCHEME_AND_CREDENTIALS.exec(value)?.[1];
+    if (credentials === undefined) continue;
+    values.push(credentials);
+    if (!/^basic /i.test(value)) continue;
+    const decoded = Buffer.from(credentials, 'base64').toString();
+    values.push(decoded, decoded.slice(decoded.indexOf(':') + 1));
+  }
   return values;
 }

@@ -39,6 +39,13 @@ describe('redact', () => {
 
   it('takes as credentials the headers whose names say so, not the request\'s other headers', () => {
     const sent = { 'x-auth-token': 'tok-1', authorization: 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'x-security-token': 'st-1', 'x-api-key': 'k-1', host: 'ecs.example.com', 'x-project-id': 'p1', 'x-sdk-date': '20260101T000000Z' };
-    expect(credentialsIn(sent).sort()).toEqual(['SDK-HMAC-SHA256 Access=AK, Signature=abc', 'k-1', 'st-1', 'tok-1']);
+    expect(credentialsIn(sent).sort()).toEqual(['Access=AK, Signature=abc', 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'k-1', 'st-1', 'tok-1']);
+  });
+
+  it('takes an authorization\'s credentials alone too, and Basic\'s decoded and its password, which a receiver may repeat', () => {
+    expect(credentialsIn({ authorization: 'Bearer B3arerTok3n' })).toEqual(['Bearer B3arerTok3n', 'B3arerTok3n']);
+    const basic = Buffer.from('robot:Pa55w0rd!').toString('base64');
+    expect(credentialsIn({ Authorization: `Basic ${basic}` })).toEqual([`Basic ${basic}`, basic, 'robot:Pa55w0rd!', 'Pa55w0rd!']);
+    expect(redact('token B3arerTok3n is invalid', credentialsIn({ authorization: 'Bearer B3arerTok3n' }))).toBe('token <hidden> is invalid');
   });
 });

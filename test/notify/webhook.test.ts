@@ -349,6 +349,18 @@ describe('a receiver that repeats part of the URL', () => {
   });
 });
 
+describe('a receiver that repeats the token of a configured Authorization header alone', () => {
+  it('has it hidden', async () => {
+    const token = 'B3arerOnlyTok3n9';
+    answer = (req, res) => {
+      res.statusCode = 401;
+      res.end(`invalid token ${(req.headers.authorization ?? '').replace(/^Bearer /, '')}`);
+    };
+    const err = await failure(webhook({ url: `${base}/hook`, headers: { Authorization: `Bearer ${token}` } }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/hook answered 401 Unauthorized: invalid token <hidden>`);
+  });
+});
+
 describe('a templated webhook', () => {
   it('posts what its template renders, escaped for JSON, and signs that', async () => {
     const hook = webhook({ secret: SECRET, template: { body: '{"text": "{{headline}}", "reason": "{{reason}}", "n": {{events.length}}}' } });
