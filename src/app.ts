@@ -128,7 +128,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       bootClock: options.bootClock,
       bootId: options.bootId,
     });
-    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, now: () => engine.now(), clockJudged: () => engine.clockJudged() });
+    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);

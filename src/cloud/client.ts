@@ -69,6 +69,12 @@ export interface EcsClient {
    * without a version header (at 2.1 a deleted server's actions are 404 and non-admins see no events).
    */
   microversion(): Promise<string | null>;
+  /**
+   * One request for its answer's `Date` alone, which measures the cloud's clock (`clock`): the compute
+   * endpoint's version document, whatever the answer. Rejects when none came (or, with no endpoint
+   * configured, the catalog could not be read).
+   */
+  askTheTime(signal?: AbortSignal): Promise<void>;
   /** How far the cloud's clock is ahead of this host's, from its answers (cloudClock.ts). */
   readonly clock: CloudClock;
   /** When the last request to the cloud ended, answered or failed (performance.now()); -Infinity before the first. */
@@ -238,6 +244,10 @@ class HttpEcsClient implements EcsClient {
     });
     this.#discovery = discovery;
     return discovery.promise;
+  }
+
+  async askTheTime(signal?: AbortSignal): Promise<void> {
+    await this.#get(versionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal))), signal, false);
   }
 
   lastRequestEndedAt(): number {

@@ -39,7 +39,7 @@ export class Outbox {
   readonly #reloadedAway: ReadonlySet<string>;
   /** This host's time, once a step of its clock is allowed for: retries and delivery.maxAge count from times the state keeps. */
   readonly #now: () => number;
-  readonly #clockJudged: () => boolean;
+  readonly #surelyPassedSince: (now: number) => number;
   /** Pending deliveries by delivery id. */
   readonly #queue = new Map<string, DurableDelivery>();
   /** Ids an attempt has claimed: queued for a send slot or sending. */
@@ -70,12 +70,12 @@ export class Outbox {
     reloadedAway?: ReadonlySet<string> | undefined;
     /** Default Date.now; the engine's now(), which moves the state's times with a setting of the clock first. */
     now?: () => number;
-    /** Whether the state's times are known to be on this host's clock now (the engine's clockJudged()); default: always. */
-    clockJudged?: () => boolean;
+    /** The earliest time from which the time since is sure to have passed (the engine's surelyPassedSince()); default: any. */
+    surelyPassedSince?: (now: number) => number;
   }) {
     this.#store = options.store;
     this.#now = options.now ?? Date.now;
-    this.#clockJudged = options.clockJudged ?? (() => true);
+    this.#surelyPassedSince = options.surelyPassedSince ?? (() => -Infinity);
     this.#reloadedAway = options.reloadedAway ?? new Set();
     this.#notifiers = options.notifiers;
     this.#logger = options.logger;
@@ -264,13 +264,15 @@ export class Outbox {
     }
     const retryable = err instanceof DeliveryError ? err.retryable : true;
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
-    // After a start that only the cloud's clock can judge, until its first answer, a delivery's age may be
-    // a setting of this host's clock while the daemon was stopped: none is given up for it meanwhile.
+    // After a start that only the cloud's clock can judge, until its first answer, the time before the start
+    // may be a setting of this host's clock while the daemon was stopped: a delivery is not given up for it,
+    // but for the time since the start, which surely passed.
     const createdAt = Date.parse(delivery.createdAt);
-    const ageFrom = this.#clockJudged() ? createdAt : Math.max(createdAt, now);
+    const ageFrom = Math.max(createdAt, this.#surelyPassedSince(now));
     const next = retryable ? retryAt(this.#policy, ageFrom, now, delivery.attempts, retryAfterMs) : null;
     if (next === null) {
-      const why = retryable ? `still failing ${formatDuration(now - createdAt)} after the outcome (delivery.maxAge)` : 'another attempt would fail the same way';
+      const since = ageFrom > createdAt ? "the daemon started (how long before is not known: the cloud has not answered since to tell a setting of this host's clock while stopped)" : 'the outcome';
+      const why = retryable ? `still failing ${formatDuration(now - ageFrom)} after ${since} (delivery.maxAge)` : 'another attempt would fail the same way';
       this.#settle(delivery, 'given_up', message);
       this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
       log.error({ attempt: delivery.attempts, error: message, retryable, why }, 'delivery given up');

@@ -250,9 +250,9 @@ export class WatchEngine {
     return this.#now();
   }
 
-  /** See HostClock.judged: until then an age counted from a time the state keeps may be a setting of the clock. */
-  clockJudged(): boolean {
-    return this.#hostClock.judged;
+  /** See HostClock.surelyPassedSince: an age counted from a time the state keeps counts from no earlier. */
+  surelyPassedSince(now: number): number {
+    return this.#hostClock.surelyPassedSince(now);
   }
 
   #now(): number {
@@ -377,6 +377,7 @@ export class WatchEngine {
       this.#refreshDiscovered();
     }
     const statuses = await this.#pollAll(this.watches());
+    await this.#askTheCloudItsTime();
     // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
     if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), this.#now());
     // A reload that landed during the pass is taken as one that came just after it, when it would have found
@@ -394,6 +395,24 @@ export class WatchEngine {
     this.#updateGauges();
     this.#reportOverrun(Math.round(performance.now() - started));
     return statuses;
+  }
+
+  /**
+   * After a start that only the cloud's clock can judge (a boot, another host), a notification's age is
+   * sure only from the start until the cloud answers (HostClock.surelyPassedSince): one still failing
+   * would be given up a whole delivery.maxAge after the start, not after its outcome. With every watch
+   * finished and nothing tracked no poll asks the cloud anything, so this pass asks, while one is owed.
+   */
+  async #askTheCloudItsTime(): Promise<void> {
+    // An answer this pass had (auto-tracking's listings) may have judged it already.
+    this.#lookAtClock();
+    if (this.#hostClock.judged || this.#stopping.signal.aborted || this.#o.store.readOnly || this.#o.store.deliveryCounts().pending === 0) return;
+    try {
+      await this.#o.client.askTheTime(this.#closed.signal);
+    } catch (err) {
+      this.#o.logger.debug({ err }, "the cloud's clock could not be read; asked again at the next pass");
+    }
+    this.#lookAtClock();
   }
 
   #reportOverrun(passMs: number): void {

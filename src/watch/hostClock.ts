@@ -53,6 +53,8 @@ export class HostClock {
   #sinceStart = false;
   /** That start could be judged by the cloud's clock alone (after a boot, or on another host): see `judged`. */
   #startUnjudged = false;
+  /** The boot clock at this start: see surelyPassedSince. */
+  readonly #startedOnBoot: number;
   /** The cloud clock's measure as the state last recorded it. */
   #recordedAheadMs: number | undefined;
   /** The cloud clock's measure before the steps not yet judged by it (undefined: none known). */
@@ -72,6 +74,7 @@ export class HostClock {
     this.#o = options;
     this.#boot = options.bootClock ?? bootClock;
     this.#steps = new ClockSteps(this.#boot);
+    this.#startedOnBoot = this.#boot();
     this.#bootId = options.bootId === undefined ? thisBootId() : options.bootId;
     this.#resume(options.store.clock);
   }
@@ -112,6 +115,17 @@ export class HostClock {
    */
   get judged(): boolean {
     return !this.#startUnjudged;
+  }
+
+  /**
+   * The earliest time (epoch ms, on this host's clock as it is at `now`) since which the time surely
+   * passed: any (-Infinity) once judged; until then this start, the boot clock counting the time since,
+   * which no setting of the clock moves. An age counted from a time the state keeps counts from no
+   * earlier, so that a setting while stopped does not make it older than it is, and it still grows should
+   * the cloud never answer.
+   */
+  surelyPassedSince(now: number): number {
+    return this.#startUnjudged ? now - (this.#boot() - this.#startedOnBoot) : -Infinity;
   }
 
   /**

@@ -200,6 +200,19 @@ describe('requests', () => {
     expect(action.seen[0]).not.toHaveProperty('x-auth-token');
   });
 
+  it("asks the version document the time, with the credentials and no microversion: any answer's Date measures the cloud's clock", async () => {
+    const { agent, pool, client } = setup({ microversion: '2.60' });
+    const version = recorder(404, '', { date: new Date(Date.now() + 10 * 60_000).toUTCString() });
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(version.reply);
+
+    await client.askTheTime();
+
+    expect(client.clock.measuredMs).toBeGreaterThan(9 * 60_000);
+    expect(version.seen[0]).toMatchObject({ 'x-auth-token': TOKEN });
+    expect(version.seen[0]).not.toHaveProperty('x-openstack-nova-api-version');
+    agent.assertNoPendingInterceptors();
+  });
+
   it("uses the watch's project where the endpoint names another", async () => {
     const { pool, client } = setup({ endpoint: `${ORIGIN}/v2.1/0123456789abcdef/`, microversion: '2.60' });
     pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });

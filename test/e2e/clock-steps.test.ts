@@ -243,6 +243,43 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up')).toBe(false);
     });
 
+    /** The webhook's delivery of the one watch's outcome, as `app`'s state has it. */
+    const chat = (app: App) => app.store.entries()[0]![1].deliveries['chat']!;
+    const givenUp = () => h.logs.lines().filter((l) => l['msg'] === 'delivery given up').map((l) => String(l['why']));
+
+    it('gives a notification up as older than delivery.maxAge after a boot with every watch finished: with nothing to poll, the cloud is asked the time', async () => {
+      const app = await rebootWatched(2000, '10m', 'boot-1');
+      h.hooks.setAnswer({ status: 503 });
+      await pass(app, 4000);
+      await app.close();
+      vi.advanceTimersByTime(25 * HOUR);
+      const again = await h.app(watchFile, { bootClock, bootId: 'boot-2' });
+      await pass(again, 1000);
+      expect(chat(again).status).toBe('given_up');
+      expect(givenUp()).toEqual([expect.stringMatching(/^still failing 25 h after the outcome/)]);
+      // What run --until-done waits for, and exits 3 on.
+      expect(again.engine.allSettled()).toBe(true);
+      expect(again.engine.givenUp()).toBe(true);
+    });
+
+    it('gives it up delivery.maxAge after the start when the cloud does not answer, the clock set a day forward while stopped after a boot: not at once, and not never', async () => {
+      const app = await rebootWatched(2000, '10m', 'boot-1');
+      h.hooks.setAnswer({ status: 503 });
+      await pass(app, 4000);
+      await app.close();
+      setHostClock(25 * HOUR);
+      h.simulator.injectFault({ kind: 'reset' }, { times: 1000 });
+      const again = await h.app(watchFile.replace('delivery:\n', 'delivery:\n  maxAge: 1m\n'), { bootClock, bootId: 'boot-2' });
+      await pass(again, 50_000);
+      expect(chat(again).status).toBe('pending');
+      await pass(again, 11_000);
+      expect(chat(again).status).toBe('given_up');
+      expect(givenUp()).toEqual([expect.stringMatching(/^still failing 1 min after the daemon started \(how long before is not known/)]);
+      expect(again.engine.givenUp()).toBe(true);
+      // Asked, it did not answer.
+      expect(h.simulator.pendingFaults).toBeLessThan(1000);
+    });
+
     it('counts the time it was stopped as time passed: a reboot still running 30 min later is a timeout at once', async () => {
       const app = await rebootWatched(HOUR, '10m', 'boot-1');
       await restarted(app, { runMs: 5 * MINUTE, stoppedMs: 30 * MINUTE, set: () => undefined, bootId: 'boot-2', thenMs: 1000 });

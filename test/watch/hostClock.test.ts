@@ -222,6 +222,7 @@ describe('HostClock across a restart of the daemon', () => {
     expect(again.moves).toEqual([30 * MINUTE]);
     // The boot clock has judged the time stopped: the outbox may count ages.
     expect(again.clock.judged).toBe(true);
+    expect(again.clock.surelyPassedSince(Date.now())).toBe(-Infinity);
     again.answer();
     again.clock.look();
     expect(again.moves).toEqual([30 * MINUTE]);
@@ -264,6 +265,25 @@ describe('HostClock across a restart of the daemon', () => {
     expect(again.moves).toEqual([-20 * MINUTE + 10_000]);
     expect(await again.counted()).toEqual({ set: 1, passed: 0 });
     expect((await again.lines()).at(-1)).toMatch(/^this host's clock was set back 19 min 50 s while the daemon was stopped, or the state was kept on another host's clock 19 min 50 s ahead of this one's: the cloud's clock says so/);
+  });
+
+  it('holds only the time since the start, by the boot clock, as surely passed until the cloud judges a start after a boot', () => {
+    const { saved, world, set } = ranAndStopped('b1');
+    set(24 * 60 * MINUTE);
+    const again = hostClock({ saved, bootId: 'b2', world });
+    const start = Date.now();
+    expect(again.clock.surelyPassedSince(Date.now())).toBe(start);
+    // A sleep is time passed; a setting while running moves the start as it moves the times the state keeps.
+    vi.advanceTimersByTime(MINUTE);
+    world.slept += 60 * MINUTE;
+    vi.setSystemTime(Date.now() + 60 * MINUTE);
+    set(-30 * MINUTE);
+    again.clock.look();
+    expect(again.clock.surelyPassedSince(Date.now())).toBe(Date.now() - 61 * MINUTE);
+    again.answer();
+    again.clock.look();
+    expect(again.clock.judged).toBe(true);
+    expect(again.clock.surelyPassedSince(Date.now())).toBe(-Infinity);
   });
 
   it('takes no measure of another cloud for this one\'s', () => {
