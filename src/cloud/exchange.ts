@@ -65,7 +65,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   let feedback: RateFeedback = NOT_THROTTLED;
   try {
     const res = await requestText(options.dispatcher, req, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
-    if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers['retry-after']) };
+    if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
     return {
       method,
       url,
@@ -139,7 +139,7 @@ export function httpError(answer: Answer, context?: string): ApiError {
     statusText: answer.statusText,
     apiCode: api?.code,
     apiMessage: page === undefined ? api?.message : `an HTML page${page.title === undefined ? '' : ` ("${page.title}")`}, not the API's answer: something in front of the API (a firewall, gateway or proxy) refused the request`,
-    retryAfterMs: parseRetryAfter(answer.headers['retry-after']),
+    retryAfterMs: parseRetryAfter(answer.headers),
     context,
   });
 }

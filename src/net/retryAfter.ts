@@ -1,8 +1,19 @@
-/** `Retry-After` as milliseconds from `now`: delay-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | string[] | undefined, now: number = Date.now()): number | undefined {
-  const raw = (Array.isArray(value) ? value[0] : value)?.trim();
+/**
+ * An answer's `Retry-After` as milliseconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3) counted
+ * from the answer's own `Date`, the sender's clock, which may be minutes apart from this host's (counted
+ * from ours, a gateway 10 minutes behind would ask for a pause of 10 minutes more than it meant, one
+ * ahead for none). Without a `Date` to go by, from this host's clock.
+ */
+export function parseRetryAfter(headers: Readonly<Record<string, string | string[] | undefined>>): number | undefined {
+  const raw = first(headers['retry-after'])?.trim();
   if (raw === undefined || raw === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
   const at = Date.parse(raw);
-  return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+  if (Number.isNaN(at)) return undefined;
+  const sent = Date.parse(first(headers['date']) ?? '');
+  return Math.max(0, at - (Number.isNaN(sent) ? Date.now() : sent));
+}
+
+function first(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }

@@ -355,6 +355,7 @@ describe('requests', () => {
 
 describe('errors', () => {
   const url = `${ORIGIN}${ACTION_PATH}`;
+  const gatewayNow = Date.now() - 600_000;
   it.each([
     {
       name: '401 with a Keystone body',
@@ -377,6 +378,15 @@ describe('errors', () => {
       headers: { 'retry-after': '7' },
       expected: { kind: 'rate_limited', retryable: true, retryAfterMs: 7000, apiCode: 'overLimit' },
       message: `GET ${url} → 429 overLimit: This request was rate-limited. (retry after 7 s)`,
+    },
+    {
+      // A gateway's, its clock 10 minutes behind this host's: 30 s by its own Date, not 0 by ours.
+      name: '429 with Retry-After as an HTTP date',
+      status: 429,
+      body: '{"overLimit": {"code": 429, "message": "This request was rate-limited."}}',
+      headers: { date: new Date(gatewayNow).toUTCString(), 'retry-after': new Date(gatewayNow + 30_000).toUTCString() },
+      expected: { kind: 'rate_limited', retryable: true, retryAfterMs: 30_000, apiCode: 'overLimit' },
+      message: `GET ${url} → 429 overLimit: This request was rate-limited. (retry after 30 s)`,
     },
     {
       name: '500 computeFault',

@@ -52,7 +52,7 @@ describe('extractApiMessage', () => {
 });
 
 describe('parseRetryAfter', () => {
-  const now = Date.parse('2026-01-01T00:00:00Z');
+  const date = 'Thu, 01 Jan 2026 00:00:00 GMT';
   it.each([
     ['7', 7000],
     ['0', 0],
@@ -63,8 +63,16 @@ describe('parseRetryAfter', () => {
     ['soon', undefined],
     ['', undefined],
     [undefined, undefined],
-  ])('%j → %s', (value, ms) => {
-    expect(parseRetryAfter(value, now)).toBe(ms);
+  ])('%j → %s, an HTTP date counted from the answer\'s Date', (value, ms) => {
+    expect(parseRetryAfter({ 'retry-after': value, date })).toBe(ms);
+  });
+
+  it("counts an HTTP date from this host's clock when the answer has no Date to go by", () => {
+    for (const headers of [{}, { date: 'not a date' }]) {
+      const ms = parseRetryAfter({ ...headers, 'retry-after': new Date(Date.now() + 60_000).toUTCString() })!;
+      expect(ms).toBeGreaterThan(58_000);
+      expect(ms).toBeLessThanOrEqual(60_000);
+    }
   });
 });
 

@@ -119,7 +119,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       const hint = statusCode < 400 ? redirectHint(answer['location']) : clockHint(refusingClockAheadS(statusCode, answer['date'], timestamp));
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
-        { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer['retry-after'], Date.now()) : undefined },
+        { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer) : undefined },
       );
     },
 
