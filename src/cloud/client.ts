@@ -107,7 +107,10 @@ interface Discovery {
   promise: Promise<string | null>;
   /** Failed rounds in a row, this one included once it failed. */
   failures: number;
-  /** Set once the round failed: when the next may start. */
+  /**
+   * Set once the round failed: when the next may start (performance.now(), so that this host's clock set
+   * back does not fail every request for as long as it was set back).
+   */
   retryAt: number | undefined;
 }
 
@@ -222,7 +225,7 @@ class HttpEcsClient implements EcsClient {
     // against an endpoint that is down took 11 minutes).
     if (current !== undefined) {
       if (current.retryAt === undefined) return current.promise;
-      if (Date.now() < current.retryAt) {
+      if (performance.now() < current.retryAt) {
         return current.promise.catch((err: unknown) => {
           throw err instanceof ApiError ? err.notRetryable() : err;
         });
@@ -232,7 +235,7 @@ class HttpEcsClient implements EcsClient {
     discovery.promise = this.#discoverWithRetries().catch((err: unknown) => {
       discovery.failures += 1;
       const waitMs = Math.min(DISCOVERY_BACKOFF_MS.first * 2 ** (discovery.failures - 1), DISCOVERY_BACKOFF_MS.max);
-      discovery.retryAt = Date.now() + waitMs;
+      discovery.retryAt = performance.now() + waitMs;
       if (!this.#closed.signal.aborted) {
         this.#logger.warn(
           { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs },

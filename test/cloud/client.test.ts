@@ -122,7 +122,7 @@ describe('microversion discovery', () => {
     ['a version that is no number', (i: MockInterceptor): MockScope => i.reply(200, versionDoc('latest')), 'invalid response', 'invalid_response'],
     ['a network error', (i: MockInterceptor): MockScope => i.replyWithError(new Error('socket hang up')), 'network error: socket hang up', 'network'],
   ])('when discovery gets %s three times, sends nothing without a version header, and asks again after a backoff', async (_, answer, logged, kind) => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { pool, client, lines } = setup();
     answer(pool.intercept({ path: '/v2.1/', method: 'GET' })).times(3);
     const action = recorder(200, ACTION_DOC);
@@ -143,14 +143,14 @@ describe('microversion discovery', () => {
     expect(String(warnings[0]?.['error'])).toContain(logged);
     expect(warnings[0]).toMatchObject({ failedRounds: 1, retryInMs: DISCOVERY_BACKOFF_MS.first });
 
-    vi.setSystemTime(Date.now() + DISCOVERY_BACKOFF_MS.first + 1);
+    vi.advanceTimersByTime(DISCOVERY_BACKOFF_MS.first + 1);
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, VERSION_DOC, { headers: JSON_HEADERS });
     await client.getInstanceAction(REF);
     expect(action.seen).toEqual([expect.objectContaining({ 'x-openstack-nova-api-version': '2.84' })]);
   });
 
   it('retries a failed discovery within its round before the first request goes out', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { pool, client } = setup();
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(503, '').times(2);
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, versionDoc('2.60'), { headers: JSON_HEADERS });
@@ -165,15 +165,33 @@ describe('microversion discovery', () => {
   });
 
   it('doubles the wait between failed rounds', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date'] });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { pool, client, lines } = setup();
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(404, '{"itemNotFound": {"code": 404, "message": "nope"}}').times(2);
 
     await expect(client.microversion()).rejects.toMatchObject({ kind: 'not_found' });
-    vi.setSystemTime(Date.now() + DISCOVERY_BACKOFF_MS.first);
+    vi.advanceTimersByTime(DISCOVERY_BACKOFF_MS.first);
     await expect(client.microversion()).rejects.toMatchObject({ kind: 'not_found' });
 
     expect(lines.filter((l) => l.level === 40).map((l) => l['retryInMs'])).toEqual([DISCOVERY_BACKOFF_MS.first, 2 * DISCOVERY_BACKOFF_MS.first]);
+  });
+
+  it.each([
+    ['set back', -60 * 60_000],
+    ['set forward', 60 * 60_000],
+  ])('asks again after a failed round once its 5 s have passed, with this host\'s clock %s an hour meanwhile', async (_, stepMs) => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const { pool, client } = setup();
+    // Not retried within the round: one answer makes the round fail.
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(403, '{"forbidden": {"code": 403, "message": "busy"}}', { headers: JSON_HEADERS });
+    await expect(client.microversion()).rejects.toMatchObject({ status: 403 });
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, VERSION_DOC, { headers: JSON_HEADERS }).persist();
+
+    vi.setSystemTime(Date.now() + stepMs);
+    vi.advanceTimersByTime(DISCOVERY_BACKOFF_MS.first - 1);
+    await expect(client.microversion()).rejects.toMatchObject({ status: 403, retryable: false });
+    vi.advanceTimersByTime(1);
+    await expect(client.microversion()).resolves.toBe('2.84');
   });
 
   it('sends an explicit microversion as is, without discovery', async () => {

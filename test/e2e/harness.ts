@@ -216,10 +216,13 @@ export function harnessOnFakeClock(options: SimulatorOptions = {}): { readonly h
   };
 }
 
-/** Moves the shared fake clock (engine and simulator) in steps, polling, saving and delivering at each. */
+/**
+ * Moves the shared fake clock (engine and simulator) in steps, polling, saving and delivering at each; the
+ * monotonic one too where a test fakes `performance`, for a wait the client times on it.
+ */
 export async function advance(app: App, ms: number, step = 500): Promise<void> {
   for (let t = 0; t < ms; t += step) {
-    vi.setSystemTime(Date.now() + step);
+    vi.advanceTimersByTime(step);
     await app.engine.pollOnce();
     await app.store.save();
     await app.outbox.flush();

@@ -16,8 +16,8 @@ const reasons = (h: Harness) => h.hooks.received.map((r) => (r.body as { reason:
 const recordOf = (app: App) => app.store.entries()[0]![1];
 
 let h: Harness;
-async function harness(options: SimulatorOptions = {}): Promise<Harness> {
-  vi.useFakeTimers({ toFake: ['Date'] });
+async function harness(options: SimulatorOptions = {}, clocks: Array<'Date' | 'performance'> = ['Date']): Promise<Harness> {
+  vi.useFakeTimers({ toFake: clocks });
   h = await Harness.start(options);
   return h;
 }
@@ -104,7 +104,8 @@ describe('trap 4: no poll without a version header while `auto` is unresolved', 
   });
 
   it('while discovery keeps failing no request goes out, and the watch waits', async () => {
-    await harness({ role: 'member' });
+    // The next round is due 5 s after a failed one by the monotonic clock.
+    await harness({ role: 'member' }, ['Date', 'performance']);
     const del = script({ action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 500 }] });
     h.simulator.addAction(del);
     h.simulator.injectFault({ kind: 'unavailable' }, { route: 'versions', times: 3 });
