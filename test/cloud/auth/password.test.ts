@@ -106,13 +106,13 @@ describe('password auth', () => {
   });
 
   it('renews when a quarter of the lifetime is left, once however many wait', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator(8000);
     const { strategy } = auth();
     const first = await token(strategy);
-    vi.setSystemTime(Date.now() + 5900);
+    vi.advanceTimersByTime(5900);
     expect(await token(strategy)).toBe(first);
-    vi.setSystemTime(Date.now() + 200);
+    vi.advanceTimersByTime(200);
     const renewed = await Promise.all(Array.from({ length: 8 }, () => token(strategy)));
     expect(new Set(renewed).size).toBe(1);
     expect(renewed[0]).not.toBe(first);
@@ -120,11 +120,11 @@ describe('password auth', () => {
   });
 
   it('a 24 h token is not renewed for 18 h', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator();
     const { strategy } = auth();
     const first = await token(strategy);
-    vi.setSystemTime(Date.now() + 17.9 * 3_600_000);
+    vi.advanceTimersByTime(17.9 * 3_600_000);
     expect(await token(strategy)).toBe(first);
     expect(logins()).toHaveLength(1);
   });
@@ -148,7 +148,7 @@ describe('password auth', () => {
   });
 
   it('a wrong password: one log line per attempt in Keystone\'s words, then backoff; a new password file is tried at once', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator();
     const file = join(dir, 'password');
     await writeFile(file, 'not-the-password\n');
@@ -166,17 +166,17 @@ describe('password auth', () => {
 
     // Every poll until then gets the same answer without asking the identity service.
     for (let i = 0; i < 10; i++) expect(await failure(strategy.headers(REQUEST, undefined))).toBe(error);
-    vi.setSystemTime(Date.now() + REFUSED_BACKOFF_MS.first - 1000);
+    vi.advanceTimersByTime(REFUSED_BACKOFF_MS.first - 1000);
     await failure(strategy.headers(REQUEST, undefined));
     expect(logins()).toHaveLength(1);
 
-    vi.setSystemTime(Date.now() + 1000);
+    vi.advanceTimersByTime(1000);
     await failure(strategy.headers(REQUEST, undefined));
     expect(logins()).toHaveLength(2);
     expect(lines.filter((l) => l.level === 50).map((l) => l['retryInMs'])).toEqual([REFUSED_BACKOFF_MS.first, 2 * REFUSED_BACKOFF_MS.first]);
 
     await writeFile(file, `${PASSWORD}\n`);
-    vi.setSystemTime(Date.now() + 1000);
+    vi.advanceTimersByTime(1000);
     expect(await token(strategy)).toBe(sim.issuedTokens[0]);
     expect(logins()).toHaveLength(3);
   });
@@ -217,29 +217,90 @@ describe('password auth', () => {
   });
 
   it('backs off as long as a 429 from the identity service asks', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator();
     sim.injectFault({ kind: 'rate-limited', retryAfterSeconds: 30 }, { route: 'identity' });
     const { strategy } = auth();
     expect(await failure(strategy.headers(REQUEST, undefined))).toMatchObject({ kind: 'rate_limited', retryable: true, retryAfterMs: 30_000 });
-    vi.setSystemTime(Date.now() + 29_000);
+    vi.advanceTimersByTime(29_000);
     await failure(strategy.headers(REQUEST, undefined));
     expect(logins()).toHaveLength(1);
-    vi.setSystemTime(Date.now() + 1000);
+    vi.advanceTimersByTime(1000);
     expect(await token(strategy)).toBe(sim.issuedTokens[0]);
   });
 
   it('keeps using the token in hand while renewal fails, until it expires', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator(8000);
     const { strategy, lines } = auth();
     const first = await token(strategy);
     sim.injectFault({ kind: 'unavailable' }, { route: 'identity', times: 100 });
-    vi.setSystemTime(Date.now() + 6500);
+    vi.advanceTimersByTime(6500);
     expect(await token(strategy)).toBe(first);
     expect(lines.filter((l) => l.level === 40 && l.msg.startsWith('the identity service failed'))).toHaveLength(1);
-    vi.setSystemTime(Date.now() + 1500);
+    vi.advanceTimersByTime(1500);
     expect(await failure(strategy.headers(REQUEST, undefined))).toMatchObject({ kind: 'server', status: 503 });
+  });
+
+  it('renews on time, and gives the token in hand up at its expiry while renewal fails, with this host\'s clock set back an hour meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    await simulator(8000);
+    const { strategy } = auth();
+    const first = await token(strategy);
+    vi.setSystemTime(Date.now() - 60 * 60_000);
+    vi.advanceTimersByTime(6100);
+    expect(await token(strategy)).not.toBe(first);
+    expect(logins()).toHaveLength(2);
+
+    sim.injectFault({ kind: 'unavailable' }, { route: 'identity', times: 100 });
+    vi.setSystemTime(Date.now() - 60 * 60_000);
+    vi.advanceTimersByTime(6100);
+    expect(await token(strategy)).toBe(sim.issuedTokens[1]);
+    vi.advanceTimersByTime(2000);
+    expect(await failure(strategy.headers(REQUEST, undefined))).toMatchObject({ kind: 'server', status: 503 });
+  });
+
+  it('renews a token the machine slept past the renewal of (this host\'s clock went on, the monotonic one stopped)', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    await simulator();
+    const { strategy } = auth();
+    const first = await token(strategy);
+    vi.setSystemTime(Date.now() + 20 * 3_600_000);
+    expect(await token(strategy)).not.toBe(first);
+    expect(logins()).toHaveLength(2);
+  });
+
+  it.each([
+    ['set back', -60 * 60_000],
+    ['set forward', 60 * 60_000],
+  ])('tries refused credentials again once the backoff has passed, with this host\'s clock %s an hour meanwhile', async (_, stepMs) => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    await simulator();
+    const { strategy } = auth({ password: `${PASSWORD}-wrong` });
+    await failure(strategy.headers(REQUEST, undefined));
+    vi.setSystemTime(Date.now() + stepMs);
+    vi.advanceTimersByTime(REFUSED_BACKOFF_MS.first - 1000);
+    await failure(strategy.headers(REQUEST, undefined));
+    expect(logins()).toHaveLength(1);
+    vi.advanceTimersByTime(1000);
+    await failure(strategy.headers(REQUEST, undefined));
+    expect(logins()).toHaveLength(2);
+  });
+
+  it.each([
+    ['set back', -60 * 60_000],
+    ['set forward', 60 * 60_000],
+  ])('after a 401, gets a new token again no sooner and no later than a minute on, with this host\'s clock %s an hour meanwhile', async (_, stepMs) => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    await simulator();
+    const { strategy } = auth();
+    expect(await strategy.onUnauthorized!(await strategy.headers(REQUEST, undefined))).toBe(true);
+    const fresh = await strategy.headers(REQUEST, undefined);
+    vi.setSystemTime(Date.now() + stepMs);
+    vi.advanceTimersByTime(MIN_FORCED_RENEWAL_MS - 1000);
+    expect(await strategy.onUnauthorized!(fresh)).toBe(false);
+    vi.advanceTimersByTime(1000);
+    expect(await strategy.onUnauthorized!(fresh)).toBe(true);
   });
 
   it('never puts the password in a log line or an error', async () => {

@@ -24,16 +24,25 @@ export const TRANSIENT_BACKOFF_MS = { first: 2000, max: 5 * 60_000 };
 /** A 401 to a fresh token (no role in the project) must not turn every poll into a login. */
 export const MIN_FORCED_RENEWAL_MS = 60_000;
 
+/** When a login began, by the monotonic clock and by this host's. */
+interface Start {
+  mono: number;
+  wall: number;
+}
+
 interface Session {
   token: string;
-  /** Local clock. */
-  renewAt: number;
-  expiresAt: number;
+  started: Start;
+  /** Counted from `started` by `passed`: the token's own lifetime (expires_at less issued_at), less RENEW_WHEN_LEFT of it. */
+  renewAfterMs: number;
+  /** The token's own lifetime, counted as renewAfterMs. */
+  expiresAfterMs: number;
   catalog: Catalog;
 }
 
 interface Failure {
   error: ApiError;
+  /** performance.now(): this host's clock set back must not hold logins back for as long. */
   retryAt: number;
   attempts: number;
   /** The password's version then: a new password is worth trying before the backoff ends. */
@@ -57,6 +66,17 @@ function backoff(error: ApiError, attempts: number): number {
   const { first, max } = REFUSED.has(error.kind) || error.kind === 'redirect' ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
   const delay = Math.min(first * 2 ** (attempts - 1), max);
   return Math.max(delay, error.retryAfterMs ?? 0);
+}
+
+/**
+ * Whether `ms` have passed since `since` by either clock. The monotonic one, because this host's clock set
+ * back would hold renewal back for as long, and the token would be used past its expiry; this host's,
+ * because the monotonic one stops while the machine sleeps or a VM is held still, which the token's life
+ * does not. A clock set forward costs little: a login early, or, while logins fail, the token in hand
+ * given up early.
+ */
+function passed(since: Start, ms: number): boolean {
+  return performance.now() - since.mono >= ms || Date.now() - since.wall >= ms;
 }
 
 function inWords(ms: number): string {
@@ -83,6 +103,7 @@ class PasswordAuth implements AuthStrategy {
   #session: Session | undefined;
   #login: Promise<Session> | undefined;
   #failure: Failure | undefined;
+  /** performance.now(), as Failure.retryAt. */
   #forcedAt = -Infinity;
 
   constructor(config: PasswordAuthConfig, deps: AuthDeps) {
@@ -106,8 +127,8 @@ class PasswordAuth implements AuthStrategy {
     const session = this.#session;
     // Renewed (or being renewed) since that request went out: the retry gets the new token.
     if (session === undefined || session.token !== sent['x-auth-token']) return true;
-    if (Date.now() - this.#forcedAt < MIN_FORCED_RENEWAL_MS) return false;
-    this.#forcedAt = Date.now();
+    if (performance.now() - this.#forcedAt < MIN_FORCED_RENEWAL_MS) return false;
+    this.#forcedAt = performance.now();
     this.#session = undefined;
     this.#log.info('the API refused the token before its expiry (revoked?); getting a new one');
     return true;
@@ -120,13 +141,13 @@ class PasswordAuth implements AuthStrategy {
 
   async #current(signal: AbortSignal | undefined): Promise<Session> {
     const session = this.#session;
-    if (session !== undefined && Date.now() < session.renewAt) return session;
+    if (session !== undefined && !passed(session.started, session.renewAfterMs)) return session;
     const failure = this.#failure;
-    if (failure !== undefined && Date.now() < failure.retryAt) {
+    if (failure !== undefined && performance.now() < failure.retryAt) {
       await this.#password.value();
       if (this.#password.version === failure.passwordVersion) {
         // Renewal is failing, but the token in hand still works until it expires.
-        if (session !== undefined && Date.now() < session.expiresAt) return session;
+        if (session !== undefined && !passed(session.started, session.expiresAfterMs)) return session;
         throw failure.error;
       }
     }
@@ -137,7 +158,7 @@ class PasswordAuth implements AuthStrategy {
       // A shared login must not die with one caller: only this caller's wait ends.
       return await untilAborted(this.#login, signal);
     } catch (err) {
-      if (err instanceof ApiError && session !== undefined && Date.now() < session.expiresAt) return session;
+      if (err instanceof ApiError && session !== undefined && !passed(session.started, session.expiresAfterMs)) return session;
       throw err;
     }
   }
@@ -148,7 +169,7 @@ class PasswordAuth implements AuthStrategy {
     const previous = this.#failure;
     const attempts = previous !== undefined && previous.passwordVersion === passwordVersion ? previous.attempts + 1 : 1;
     const context = `cannot get a token for ${this.#who}`;
-    const started = Date.now();
+    const started: Start = { mono: performance.now(), wall: Date.now() };
     try {
       const answer = await exchange(
         {
@@ -164,27 +185,28 @@ class PasswordAuth implements AuthStrategy {
       const token = answer.headers['x-subject-token'];
       if (typeof token !== 'string' || token === '') throw invalidResponse(answer, 'no X-Subject-Token header', context);
       const doc = decode(answer, TokenDocumentSchema, context);
-      const lifetime = tokenLifetime(doc, started);
+      const lifetime = tokenLifetime(doc, started.wall);
       if (lifetime === undefined) {
         throw invalidResponse(answer, `unreadable token times: issued_at ${doc.token.issued_at}, expires_at ${doc.token.expires_at}`, context);
       }
       const session: Session = {
         token,
-        renewAt: started + lifetime * (1 - RENEW_WHEN_LEFT),
-        expiresAt: started + lifetime,
+        started,
+        renewAfterMs: lifetime * (1 - RENEW_WHEN_LEFT),
+        expiresAfterMs: lifetime,
         catalog: doc.token.catalog ?? [],
       };
       this.#session = session;
       this.#failure = undefined;
       this.#log.info(
-        { project: doc.token.project?.id, expiresAt: doc.token.expires_at, renewInS: Math.round((session.renewAt - started) / 1000) },
+        { project: doc.token.project?.id, expiresAt: doc.token.expires_at, renewInS: Math.round(session.renewAfterMs / 1000) },
         'got an identity token',
       );
       return session;
     } catch (err) {
       if (!(err instanceof ApiError)) throw err;
       const delay = backoff(err, attempts);
-      this.#failure = { error: err, retryAt: Date.now() + delay, attempts, passwordVersion };
+      this.#failure = { error: err, retryAt: performance.now() + delay, attempts, passwordVersion };
       const refused = REFUSED.has(err.kind);
       const lasting = refused ? 'the identity service refused the credentials' : NEEDS_SOMEONE[err.kind];
       this.#log[lasting === undefined ? 'warn' : 'error'](
