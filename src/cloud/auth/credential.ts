@@ -57,6 +57,7 @@ export class Credential {
   readonly #sentInHeader: boolean;
   #value: string;
   #stamp = '';
+  /** performance.now(): this host's clock set back must not keep a rotated file unread for as long. */
   #checkedAt = 0;
   #version = 0;
 
@@ -79,7 +80,7 @@ export class Credential {
       if (err instanceof CredentialError) throw err;
       throw new CredentialError(`cannot read cloud.auth.${this.#key} ${file}: ${fileProblem(err)}`, { cause: err });
     }
-    this.#checkedAt = Date.now();
+    this.#checkedAt = performance.now();
   }
 
   /** Counts the changes of the value since start; lets a user of it tell "changed since I last used it". */
@@ -89,7 +90,7 @@ export class Credential {
 
   /** The current value; a file is looked at again when RECHECK_MS have passed since the last look. */
   async value(): Promise<string> {
-    if (this.#file !== undefined && Date.now() - this.#checkedAt >= RECHECK_MS) await this.refresh();
+    if (this.#file !== undefined && performance.now() - this.#checkedAt >= RECHECK_MS) await this.refresh();
     return this.#value;
   }
 
@@ -102,7 +103,7 @@ export class Credential {
     if (file === undefined) return false;
     try {
       const stamp = fingerprint(await stat(file));
-      this.#checkedAt = Date.now();
+      this.#checkedAt = performance.now();
       if (stamp === this.#stamp) return false;
       const value = parse(await readRegularFile(file, MAX_CREDENTIAL_BYTES), this.#key, file, this.#sentInHeader);
       this.#stamp = stamp;

@@ -46,7 +46,7 @@ describe('auth registry', () => {
 
 describe('a token from a file', () => {
   it('is read at start, trimmed, and read again when the file changes', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const file = join(dir, 'token');
     await writeFile(file, 'first-token\n');
     const auth = createAuth({ type: 'token', tokenFile: file }, deps);
@@ -55,8 +55,19 @@ describe('a token from a file', () => {
     await writeFile(file, 'second-token-longer\n');
     // Looked at again only once RECHECK_MS have passed...
     expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'first-token' });
-    vi.setSystemTime(Date.now() + RECHECK_MS);
+    vi.advanceTimersByTime(RECHECK_MS);
     expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'second-token-longer' });
+  });
+
+  it('is read again RECHECK_MS after the last look, with this host\'s clock set back an hour meanwhile', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const file = join(dir, 'token');
+    await writeFile(file, 'first-token\n');
+    const auth = createAuth({ type: 'token', tokenFile: file }, deps);
+    await writeFile(file, 'rotated-token\n');
+    vi.setSystemTime(Date.now() - 60 * 60_000);
+    vi.advanceTimersByTime(RECHECK_MS);
+    expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'rotated-token' });
   });
 
   it('is looked at at once after a 401, which is retried when the token there is new', async () => {
@@ -71,12 +82,12 @@ describe('a token from a file', () => {
   });
 
   it('keeps the last token while the file is briefly missing (a Secret being swapped)', async () => {
-    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const file = join(dir, 'token');
     await writeFile(file, 'kept-token');
     const auth = createAuth({ type: 'token', tokenFile: file }, deps);
     await rm(file);
-    vi.setSystemTime(Date.now() + RECHECK_MS);
+    vi.advanceTimersByTime(RECHECK_MS);
     expect(await auth.headers(request, undefined)).toEqual({ 'x-auth-token': 'kept-token' });
   });
 
