@@ -91,7 +91,10 @@ export class JournalWriter {
   #length = 0;
   #cutNeeded = false;
   #broken = false;
-  /** When the first line of this file was written (epoch ms); null while it has none. */
+  /**
+   * When the first line of this file was written (performance.now(): this host's clock set back must not
+   * keep the journal from its compaction for as long); null while it has none.
+   */
   #since: number | null = null;
 
   constructor(path: string) {
@@ -112,7 +115,7 @@ export class JournalWriter {
     return this.#broken;
   }
 
-  /** When the file's first line was written (epoch ms); null while it has none. */
+  /** When the file's first line was written (performance.now()); null while it has none. */
   get since(): number | null {
     return this.#since;
   }
@@ -144,7 +147,7 @@ export class JournalWriter {
       throw new JournalLostError(`${this.path} was removed while in use: the next save writes the whole state again`);
     }
     this.#length += bytes;
-    this.#since ??= Date.now();
+    this.#since ??= performance.now();
     return bytes;
   }
 

@@ -142,7 +142,7 @@ export class StateWriter {
    */
   async compactIfDue(): Promise<void> {
     const journal = this.#journal;
-    const now = Date.now();
+    const now = performance.now();
     if (this.#compaction || this.#stopped || now < this.#compactNotBefore) return;
     const old = journal.since !== null && now - journal.since >= COMPACT_AGE_MS;
     const burst = this.#burst && performance.now() - this.#lastAppend < QUIET_MS;
@@ -215,7 +215,7 @@ export class StateWriter {
   }
 
   #compactionFailed(err: unknown): void {
-    this.#compactNotBefore = Date.now() + COMPACT_RETRY_MS;
+    this.#compactNotBefore = performance.now() + COMPACT_RETRY_MS;
     this.#onCompactionFailed?.(stateFailure(this.path, 'could not be compacted', err));
   }
 
