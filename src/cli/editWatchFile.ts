@@ -1,3 +1,4 @@
+import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText } from '../config/load.ts';
 import { withEditLock } from '../files/editLock.ts';
@@ -12,11 +13,12 @@ const WRITE_ERRORS: Record<string, string> = {
 
 /**
  * Reads the watch file, applies `edit` to its text, checks the result as `validate` would and replaces the
- * file atomically, keeping its mode (through a symlink, the file it points at), all under the file's edit
- * lock, so that edits run side by side each build on the other's. A result equal to the file is neither
- * checked nor written. A result with problems is not written: they go to stderr and the answer is null.
- * Variables that are not set in this shell do not count: they are the daemon's environment's business,
- * not the file's.
+ * file atomically, keeping its mode, owner and group (through a symlink, the file it points at), all under
+ * the file's edit lock, so that edits run side by side each build on the other's. A result equal to the file
+ * is neither checked nor written. A result with problems is not written: they go to stderr and the answer is
+ * null. Variables that are not set in this shell do not count: they are the daemon's environment's business,
+ * not the file's. An owner this user cannot give the file back (only root can give a file away) is said on
+ * stderr: a daemon running as that user may no longer read it.
  */
 export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
   const path = await realpath(ctx.configPath).catch(() => ctx.configPath);
@@ -33,9 +35,9 @@ export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string)
 
 async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
   let text: string;
-  let mode: number;
+  let file: Stats;
   try {
-    [text, mode] = await Promise.all([readWatchFile(path), stat(path).then((s) => s.mode & 0o7777)]);
+    [text, file] = await Promise.all([readWatchFile(path), stat(path)]);
   } catch (err) {
     throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
   }
@@ -49,10 +51,18 @@ async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: 
     return null;
   }
   try {
-    await writeFileAtomic(path, result.text, { mode });
+    await writeFileAtomic(path, result.text, { mode: file.mode & 0o7777, owner: file });
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
     throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code] ?? (err as Error).message}`, { cause: err });
+  }
+  const written = await stat(path);
+  if (written.uid !== file.uid || written.gid !== file.gid) {
+    const was = `${file.uid}:${file.gid}`;
+    ctx.stderr.write(
+      `warning: ${ctx.configPath} now belongs to ${written.uid}:${written.gid}, not ${was} as before (only root can give a file to another user, or to a group it is not in): ` +
+        `a daemon running as ${was} may no longer read it; give it back as root (chown ${was} ${ctx.configPath}), or edit it as its owner\n`,
+    );
   }
   return result;
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { writePieces } from './writePieces.ts';
 
@@ -12,8 +12,10 @@ export function temporaryPrefix(path: string): string {
  * Replaces `path` with `text` (a string, or pieces written in order as they are made) so that a crash at any moment leaves either the old or
  * the new file, never half of one: a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
  * The folder is created when missing. Resolves to the bytes written; throws the underlying error, the temporary file removed.
+ * The new file is this process's unless `owner` is given: then it gets that owner and group as far as this process may
+ * give them (root any; another user only their own user id and a group of theirs), which a stat of `path` tells.
  */
-export async function writeFileAtomic(path: string, text: string | Iterable<string>, options: { mode?: number } = {}): Promise<number> {
+export async function writeFileAtomic(path: string, text: string | Iterable<string>, options: { mode?: number; owner?: Owner } = {}): Promise<number> {
   const dir = dirname(path);
   // Random, not the pid: in containers every process is pid 1, and two of them may share a volume.
   const tmp = join(dir, `${temporaryPrefix(path)}${randomUUID()}`);
@@ -23,6 +25,8 @@ export async function writeFileAtomic(path: string, text: string | Iterable<stri
     let bytes: number;
     try {
       bytes = await writePieces(handle, typeof text === 'string' ? [text] : text, 0);
+      // Before the chmod: a change of owner clears the set-user-id and set-group-id bits.
+      if (options.owner !== undefined) await giveTo(handle, options.owner);
       // open() applies the umask; the mode asked for is the mode meant.
       if (options.mode !== undefined) await handle.chmod(options.mode);
       await handle.sync();
@@ -35,6 +39,29 @@ export async function writeFileAtomic(path: string, text: string | Iterable<stri
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);
     throw err;
+  }
+}
+
+/** Who a file belongs to. */
+interface Owner {
+  uid: number;
+  gid: number;
+}
+
+/**
+ * Gives the open file `owner`, or failing that `owner`'s group, or failing that leaves it this process's.
+ * EPERM: not root, the user id is this process's to keep; EINVAL: in a user namespace, an owner it does not map.
+ */
+async function giveTo(handle: FileHandle, owner: Owner): Promise<void> {
+  const cannot = (err: unknown) => {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'EPERM' && code !== 'EINVAL') throw err;
+  };
+  try {
+    await handle.chown(owner.uid, owner.gid);
+  } catch (err) {
+    cannot(err);
+    await handle.chown(-1, owner.gid).catch(cannot);
   }
 }
 

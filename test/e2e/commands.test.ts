@@ -1,8 +1,11 @@
-import { chmod, lstat, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
-import { stripVTControlCharacters } from 'node:util';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify, stripVTControlCharacters } from 'node:util';
 import { afterEach, describe, expect, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { parseConfig } from '../../src/config/load.ts';
@@ -367,6 +370,13 @@ describe('notify-test', () => {
 });
 
 describe('add and remove', () => {
+  const asRoot = process.getuid?.() === 0;
+  const NOBODY = 65534;
+  const owner = async (path: string) => {
+    const { uid, gid, mode } = await stat(path);
+    return { uid, gid, mode: mode & 0o777 };
+  };
+
   it('edit the file in place: a commented file is byte-identical after add then remove', async ({ h }) => {
     const original = `# watched by the night shift\n${h.yaml([{ ...newIds(), name: 'first' }]).replace('watches:', 'watches:        # one per action')}`;
     const path = await h.writeConfig(original);
@@ -477,6 +487,50 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(jobText);
     // One request that created several servers (Nova's multi-create) is a watch per server.
     expect((await h.cli(['add', '--config', path, '--server', 'second-server', '--request', ids.requestId])).code).toBe(0);
+  });
+
+  // A daemon running as its own user reads a 0640 file of its own: `sudo ecs-action-watch add` must not leave it root's.
+  it.runIf(asRoot)('keeps the owner and group of the file, and of the one a ConfigMap\'s symlinks lead to', async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([]));
+    // As Kubernetes mounts a ConfigMap: watch.yaml -> ..data/watch.yaml, ..data -> ..2026_12_02_10_00_00.1.
+    const version = join(h.dir, '..2026_12_02_10_00_00.1');
+    await mkdir(version);
+    await writeFile(join(version, 'watch.yaml'), h.yaml([]));
+    await symlink(basename(version), join(h.dir, '..data'));
+    const mounted = join(h.dir, 'mounted.yaml');
+    await symlink(join('..data', 'watch.yaml'), mounted);
+    for (const [config, file] of [[path, path], [mounted, join(version, 'watch.yaml')]] as const) {
+      await chmod(file, 0o640);
+      await chown(file, NOBODY, NOBODY);
+      const ids = newIds();
+      expect(await h.cli(['add', '--config', config, '--server', ids.serverId, '--request', ids.requestId])).toMatchObject({ code: 0, stderr: '' });
+      expect(await owner(file)).toEqual({ uid: NOBODY, gid: NOBODY, mode: 0o640 });
+      expect(await h.cli(['remove', '--config', config, '--request', ids.requestId])).toMatchObject({ code: 0, stderr: '' });
+      expect(await owner(file)).toEqual({ uid: NOBODY, gid: NOBODY, mode: 0o640 });
+    }
+  });
+
+  it.runIf(asRoot)('edited by a user other than its owner, keeps its group, and says whose the file now is and how to give it back', async ({ h, onTestFinished }) => {
+    // Beside the run's folder, which only root may enter; the folder's set-group-id bit gives the files made
+    // in it its group (daemon's), so that the file's own group is there only if the edit gives it back.
+    const dir = await mkdtemp(join(dirname(tmpdir()), 'eaw-owner-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await chown(dir, 0, 1);
+    await chmod(dir, 0o2777);
+    const path = join(dir, 'watch.yaml');
+    await writeFile(path, h.yaml([]));
+    await chmod(path, 0o664);
+    await chown(path, 0, NOBODY);
+    const ids = newIds();
+    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+    const args = [main, 'add', '--config', path, '--server', ids.serverId, '--request', ids.requestId];
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { uid: NOBODY, gid: NOBODY, env: { PATH: process.env['PATH'] } });
+    expect(stdout).toMatch(/^added watches\[0\]/);
+    expect(stderr).toBe(
+      `warning: ${path} now belongs to ${NOBODY}:${NOBODY}, not 0:${NOBODY} as before (only root can give a file to another user, or to a group it is not in): ` +
+        `a daemon running as 0:${NOBODY} may no longer read it; give it back as root (chown 0:${NOBODY} ${path}), or edit it as its owner\n`,
+    );
+    expect(await owner(path)).toEqual({ uid: NOBODY, gid: NOBODY, mode: 0o664 });
   });
 
   it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async ({ h }) => {
