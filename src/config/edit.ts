@@ -2,7 +2,7 @@
 // Document API) says where the list and each entry are; the change is then spliced into the text, so that
 // every comment, blank line, quote and alignment outside the entry stays byte for byte, and removing an
 // added entry gives back the file as it was. Pure: text in, text out.
-import { isMap, isScalar, isSeq, parse as parseYaml, parseDocument, stringify, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parse as parseYaml, parseDocument, stringify, type CST, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
 import { meant } from '../text/closest.ts';
 
 /** What a new entry names: an action (`requestId`, `serverId`), or a job of the native ECS API (`jobId`). */
@@ -33,7 +33,8 @@ export class WatchFileEditError extends Error {
 type Parsed = { doc: Document.Parsed; watches: Pair<ParsedNode, ParsedNode | null> | undefined };
 
 function parse(text: string): Parsed {
-  const doc = parseDocument(text);
+  // The source tokens say where a `-`, an anchor or a tag is: the document keeps no place for them.
+  const doc = parseDocument(text, { keepSourceTokens: true });
   if (doc.errors.length > 0) throw new WatchFileEditError('file', 'the file is not valid YAML: run `ecs-action-watch validate` and fix it first');
   const root = doc.contents;
   if (root !== null && !isMap(root)) throw new WatchFileEditError('file', 'the file is not a mapping of sections: run `ecs-action-watch validate`');
@@ -77,9 +78,34 @@ function blockItem(watch: WatchEntry, dash: number, key: number, eol: string): s
   return head + rest.map((line) => `${' '.repeat(key)}${line}${eol}`).join('');
 }
 
-/** Where the `:` after the `watches` key ends. */
-function afterColon(text: string, pair: Pair<ParsedNode, ParsedNode | null>): number {
-  return text.indexOf(':', pair.key.range[1]) + 1;
+/**
+ * Where `[]` goes when the list is emptied: after the `:` and the list's anchor or tag (`watches: &all []`;
+ * `[] &all` is not YAML), before a comment.
+ */
+function emptyListAt(pair: Pair<ParsedNode, ParsedNode | null>): number {
+  // A pair with a value has its `:` among these tokens.
+  const last = pair.srcToken!.sep!.findLast((token) => token.type === 'map-value-ind' || token.type === 'anchor' || token.type === 'tag')!;
+  return last.offset + last.source.length;
+}
+
+/**
+ * Where the `-` of each item of a block list is. It need not be on the item's first line: a comment, an
+ * anchor or nothing may follow it, with the entry's keys on the lines below (`- # resize web-01`).
+ */
+function dashes(list: YAMLSeq<ParsedNode>): number[] {
+  // Comments after the last item are an item of the source without a `-`, and none of the document.
+  return (list.srcToken as CST.BlockSequence).items.flatMap(({ start }) => start.filter((token) => token.type === 'seq-item-ind').map((token) => token.offset));
+}
+
+/**
+ * Where an item of a block list ends, its line end included: an entry written as a flow mapping ends at
+ * its `}`, and the comment after it (`- {requestId: ..., serverId: db-1}  # the db server`) is its own.
+ */
+function itemEnd(text: string, item: ParsedNode): number {
+  const end = item.range[1];
+  if (text[end - 1] === '\n') return end;
+  const lineEnd = text.indexOf('\n', end);
+  return lineEnd === -1 ? text.length : lineEnd + 1;
 }
 
 /** Adds `watch` at the end of `watches:`; returns the new text and the entry's index. */
@@ -113,11 +139,12 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
     const item = (lineEnd === -1 ? eol : '') + blockItem(watch, indent, indent + 2, eol);
     return { text: text.slice(0, from) + text.slice(end, insertAt) + item + text.slice(insertAt), index: 0 };
   }
-  const last = value.items.at(-1) as ParsedNode;
-  const first = value.items[0] as ParsedNode;
-  const key = columnOf(text, first.range[0]);
-  const dash = text.lastIndexOf('-', first.range[0]) - lineStart(text, first.range[0]);
-  const end = last.range[1];
+  const items = value.items as ParsedNode[];
+  const first = items[0]!;
+  const dash = columnOf(text, dashes(value as YAMLSeq<ParsedNode>)[0]!);
+  // Keys where the first entry has them, on its dash's line or below; beside the dash after anything else.
+  const key = isMap(first) && !first.flow ? columnOf(text, first.range[0]) : dash + 2;
+  const end = itemEnd(text, items.at(-1)!);
   const item = blockItem(watch, dash, key, eol);
   // A file without a final line end keeps having none: the entry's line break goes before it.
   const insert = text[end - 1] === '\n' ? item : eol + item.slice(0, -eol.length);
@@ -167,12 +194,12 @@ export function removeWatch(text: string, match: WatchMatch): { text: string; in
   if (value.flow) {
     throw new WatchFileEditError('file', 'watches is written as a flow list [ ... ]: write it as a block list (one "- requestId: ..." per entry) to edit it with add and remove');
   }
-  let from = lineStart(text, item.range[0]);
-  const to = item.range[1];
+  let from = lineStart(text, dashes(value as YAMLSeq<ParsedNode>)[index]!);
+  const to = itemEnd(text, item);
   // The last line of a file without a final line end: its line break before goes with it, as `add` put it there.
   if (to === text.length && !text.endsWith('\n') && from > 0) from -= text[from - 2] === '\r' ? 2 : 1;
   if (value.items.length > 1) return { text: text.slice(0, from) + text.slice(to), index, entry };
   // The list's last entry: `watches: []` says "none" and keeps what followed the key on its line.
-  const colon = afterColon(text, watches);
-  return { text: `${text.slice(0, colon)} []${text.slice(colon, from)}${text.slice(to)}`, index, entry };
+  const at = emptyListAt(watches);
+  return { text: `${text.slice(0, at)} []${text.slice(at, from)}${text.slice(to)}`, index, entry };
 }

@@ -1,8 +1,9 @@
 // `add` and `remove` edit a file people maintain by hand. Whatever the ids and the name (values YAML would
 // read as something else: true, null, 123, 0x1F, 2026-12-02; a name with quotes, a line break, `---`, a
-// `#` or `${`), and wherever the list is (missing, empty, with a comment, written as a flow entry, without
-// a last line end), the added entry reads back exactly as given, the file stays valid, and `remove` gives
-// back the file byte for byte, or with `watches: []` where the file had no list to keep.
+// `#` or `${`), and wherever the list is (missing, empty, with a comment, anchored, with keys below an
+// entry's dash, written as a flow entry with a comment after it, without a last line end), the added entry
+// reads back exactly as given, the file stays valid, and `remove` gives back the file byte for byte, or
+// with `watches: []` where the file had no list to keep.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -25,6 +26,7 @@ const FILES = [
   `${sections}watches:\n    - requestId: a1\n      serverId: s1\n\n\n`,
   `${sections}watches:\n  - requestId: "a1"\n    serverId: 's1'\n    name: "x # y"\n`,
   `${sections}watches:\n  - {requestId: a1, serverId: s1}\n  - requestId: a2\n    serverId: s2`,
+  `${sections}watches: &all\n  - # the first\n    requestId: a1\n    serverId: s1\n  - {requestId: a2, serverId: s2}   # the last\n`,
 ];
 
 /** Ids as the watch file allows them (letters, digits and -), among them values YAML reads as something else. */

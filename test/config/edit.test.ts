@@ -26,6 +26,10 @@ describe('add then remove', () => {
     ['a list followed by a commented-out entry', `${CLOUD}watches:\n  - requestId: req-1   # first\n    serverId: s1\n\n  # - requestId: req-2\n  #   serverId: s2\n`],
     ['a file without a final line end', `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1`],
     ['CRLF line ends', `${CLOUD}watches:\r\n  - requestId: req-1\r\n    serverId: s1\r\n`.replaceAll(/(?<!\r)\n/g, '\r\n')],
+    // The first entry's keys on the lines below its dash: the dash's column is found on its own line.
+    ['a first entry with a comment after its dash', `${CLOUD}watches:\n  - # resize web-01\n    requestId: req-1\n    serverId: s1\n`],
+    ['a first entry with an anchor after its dash', `${CLOUD}watches:\n  -   &w1\n      requestId: req-1\n      serverId: s1\n`],
+    ['a first entry with nothing after its dash', `${CLOUD}watches:\n  -\n    requestId: req-1\n    serverId: s1\n`],
   ])('leaves %s byte-identical', (_what, text) => {
     const added = addWatch(text, full);
     expect(added.text).not.toBe(text);
@@ -55,6 +59,17 @@ describe('add then remove', () => {
       message: "no watch with jobId ff808082843684110184e155fdb3646 in the file; did you mean 'ff808082843684110184e155fdb36461'?",
     });
     expect(removeWatch(added.text, { jobId: 'ff808082843684110184e155fdb36461' })).toMatchObject({ text, index: 1 });
+  });
+
+  it('keeps the comment after an entry on its line: after a flow mapping\'s `}` and after a block entry\'s last value', () => {
+    const flow = `${CLOUD}watches:\n  - {requestId: req-1, serverId: s1}\n  - {requestId: req-2, serverId: s2}   # the db server\n`;
+    const added = addWatch(flow, { requestId: 'req-3', serverId: 's3' });
+    expect(added.text).toBe(`${flow}  - requestId: req-3\n    serverId: s3\n`);
+    expect(removeWatch(flow, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n  - {requestId: req-2, serverId: s2}   # the db server\n`);
+    expect(removeWatch(flow, { requestId: 'req-2' }).text).toBe(`${CLOUD}watches:\n  - {requestId: req-1, serverId: s1}\n`);
+    const block = `${CLOUD}watches:\n  - {requestId: req-1, serverId: s1}   # the web server\n  - requestId: req-2\n    serverId: s2   # the db server\n`;
+    expect(addWatch(block, { requestId: 'req-3', serverId: 's3' }).text).toBe(`${block}  - requestId: req-3\n    serverId: s3\n`);
+    expect(removeWatch(block, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n  - requestId: req-2\n    serverId: s2   # the db server\n`);
   });
 
   it('appends after the last entry, indented like it, touching no other byte', () => {
@@ -98,9 +113,18 @@ describe('removeWatch', () => {
     expect(removed.text).toBe(`${CLOUD}watches:\n  - { requestId: req-1, serverId: s1 }\n`);
   });
 
-  it('writes `[]` for a list it empties, keeping the comment after the key', () => {
+  it('writes `[]` for a list it empties, after its anchor and tag, keeping the comment after the key', () => {
     const text = `${CLOUD}watches:   # what we watch\n  - requestId: req-1\n    serverId: s1\nhttp: { port: 0 }\n`;
     expect(removeWatch(text, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches: []   # what we watch\nhttp: { port: 0 }\n`);
+    // `watches: [] &all` is not YAML.
+    const anchored = removeWatch(text.replace('watches:', 'watches: !!seq &all'), { requestId: 'req-1' }).text;
+    expect(anchored).toBe(`${CLOUD}watches: !!seq &all []   # what we watch\nhttp: { port: 0 }\n`);
+    expect(parseConfig(anchored, { env }).watches).toEqual([]);
+  });
+
+  it('takes an entry from its dash, whatever comes between the dash and its keys', () => {
+    const text = `${CLOUD}watches:\n  - # resize web-01\n    requestId: req-1\n    serverId: s1\n  - requestId: req-2\n    serverId: s2\n`;
+    expect(removeWatch(text, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n  - requestId: req-2\n    serverId: s2\n`);
   });
 
   it('says when the id is unknown or ambiguous', () => {
