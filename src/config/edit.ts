@@ -176,30 +176,52 @@ function matches(entry: Record<string, unknown>, match: WatchMatch): boolean {
   return entry['requestId'] === match.requestId && (match.serverId === undefined || entry['serverId'] === match.serverId);
 }
 
-/** Removes the entry with `jobId`, or with `requestId` (and `serverId` when several have that request id). */
-export function removeWatch(text: string, match: WatchMatch): { text: string; index: number; entry: Record<string, unknown> } {
+/**
+ * Removes the entry with `jobId`, or with `requestId` (and `serverId` when the request is watched on several
+ * servers). An entry listed again with the same ids, which validate refuses as a duplicate, goes too: the
+ * ids are the watch, and after `remove` the file no longer has it. `index` and `entry` are the first
+ * entry removed; `duplicates` the indexes of the others.
+ */
+export function removeWatch(text: string, match: WatchMatch): { text: string; index: number; entry: Record<string, unknown>; duplicates: number[] } {
   const { watches } = parse(text);
   const value = watches?.value;
   if (watches === undefined || !isSeq(value) || value.items.length === 0) {
     throw new WatchFileEditError('unknown', `no watch with ${describeMatch(match)}: the file has no watches`);
   }
-  const entries = (value as YAMLSeq<ParsedNode>).items.map((item, index) => ({ item, index, entry: isMap(item) ? (item.toJSON() as Record<string, unknown>) : {} }));
+  const list = value as YAMLSeq<ParsedNode>;
+  const entries = list.items.map((item, index) => ({ item, index, entry: isMap(item) ? (item.toJSON() as Record<string, unknown>) : {} }));
   const found = entries.filter(({ entry }) => matches(entry, match));
   if (found.length === 0) throw new WatchFileEditError('unknown', notFound(entries.map(({ entry }) => entry), match));
-  if (found.length > 1 && 'requestId' in match) {
-    const servers = found.map(({ entry }) => String(entry['serverId'])).join(', ');
-    throw new WatchFileEditError('ambiguous', `${found.length} watches have requestId ${match.requestId} (servers ${servers}): name one with --server`);
+  const servers = [...new Set(found.map(({ entry }) => String(entry['serverId'])))];
+  if (servers.length > 1 && 'requestId' in match) {
+    throw new WatchFileEditError('ambiguous', `${servers.length} watches have requestId ${match.requestId} (servers ${servers.join(', ')}): name one with --server`);
   }
-  const { item, index, entry } = found[0]!;
-  if (value.flow) {
+  if (list.flow) {
     throw new WatchFileEditError('file', 'watches is written as a flow list [ ... ]: write it as a block list (one "- requestId: ..." per entry) to edit it with add and remove');
   }
-  let from = lineStart(text, dashes(value as YAMLSeq<ParsedNode>)[index]!);
-  const to = itemEnd(text, item);
-  // The last line of a file without a final line end: its line break before goes with it, as `add` put it there.
-  if (to === text.length && !text.endsWith('\n') && from > 0) from -= text[from - 2] === '\r' ? 2 : 1;
-  if (value.items.length > 1) return { text: text.slice(0, from) + text.slice(to), index, entry };
-  // The list's last entry: `watches: []` says "none" and keeps what followed the key on its line.
-  const at = emptyListAt(watches);
-  return { text: `${text.slice(0, at)} []${text.slice(at, from)}${text.slice(to)}`, index, entry };
+  const dash = dashes(list);
+  // From the line of each entry's dash to its last line end. Entries one after the other are one cut, so that
+  // a run of them ending a file without a final line end takes the line break before the run.
+  const cuts: { from: number; to: number }[] = [];
+  for (const { item, index } of found) {
+    const from = lineStart(text, dash[index]!);
+    const to = itemEnd(text, item);
+    const previous = cuts.at(-1);
+    if (previous?.to === from) previous.to = to;
+    else cuts.push({ from, to });
+  }
+  let rest = text;
+  // The last first, so that the offsets of those before still hold.
+  for (const { from, to } of cuts.reverse()) {
+    // The last line of a file without a final line end: its line break before goes with it, as `add` put it there.
+    const start = to === text.length && !text.endsWith('\n') && from > 0 ? from - (text[from - 2] === '\r' ? 2 : 1) : from;
+    rest = rest.slice(0, start) + rest.slice(to);
+  }
+  // The list emptied: `watches: []` says "none" and keeps what followed the key on its line.
+  if (found.length === list.items.length) {
+    const at = emptyListAt(watches);
+    rest = `${rest.slice(0, at)} []${rest.slice(at)}`;
+  }
+  const { index, entry } = found[0]!;
+  return { text: rest, index, entry, duplicates: found.slice(1).map((other) => other.index) };
 }

@@ -127,6 +127,22 @@ describe('removeWatch', () => {
     expect(removeWatch(text, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n  - requestId: req-2\n    serverId: s2\n`);
   });
 
+  it('takes out a watch listed twice (a duplicate validate refuses) with every listing of it, as its ids were given', () => {
+    const text = `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n  - requestId: req-2\n    serverId: s2\n  - requestId: req-1\n    serverId: s1\n    projectId: p2\n`;
+    const remaining = `${CLOUD}watches:\n  - requestId: req-2\n    serverId: s2\n`;
+    for (const match of [{ requestId: 'req-1', serverId: 's1' }, { requestId: 'req-1' }]) {
+      expect(removeWatch(text, match)).toMatchObject({ text: remaining, index: 0, entry: { serverId: 's1' }, duplicates: [2] });
+    }
+    // One after the other, at the end of a file without a final line end: the file still ends without one.
+    const last = `${remaining}  - requestId: req-1\n    serverId: s1\n  - {requestId: req-1, serverId: s1}`;
+    expect(removeWatch(last, { requestId: 'req-1' })).toMatchObject({ text: remaining.slice(0, -1), index: 1, duplicates: [2] });
+    // Listed twice on one server and once on another: two watches, counted and named once each.
+    expect(thrown(() => removeWatch(`${text}  - requestId: req-1\n    serverId: s3\n`, { requestId: 'req-1' }))).toMatchObject({
+      kind: 'ambiguous',
+      message: '2 watches have requestId req-1 (servers s1, s3): name one with --server',
+    });
+  });
+
   it('says when the id is unknown or ambiguous', () => {
     expect(thrown(() => removeWatch(two, { requestId: 'resize-7' }))).toMatchObject({ kind: 'unknown', message: 'no watch with requestId resize-7 in the file' });
     // An id a character off, or cut short in copying, gets the one it likely is; a right id on another server, where it is.

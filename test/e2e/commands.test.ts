@@ -533,6 +533,21 @@ describe('add and remove', () => {
     expect(await owner(path)).toEqual({ uid: NOBODY, gid: NOBODY, mode: 0o664 });
   });
 
+  it('takes out a watch listed twice, as add\'s hint says, though the file is invalid for it', async ({ h }) => {
+    const ids = newIds();
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'first' }, ids, { ...ids, extra: '    projectId: another-project' }]));
+    expect((await h.cli(['validate', '--config', path])).stderr).toContain('duplicate of watches[1]');
+    const hint = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--project', 'another-project']);
+    expect(hint.stderr).toContain(`take that entry out first (ecs-action-watch remove --request ${ids.requestId} --server ${ids.serverId})`);
+    const removed = await h.cli(['remove', '--config', path, '--request', ids.requestId, '--server', ids.serverId]);
+    expect(removed).toMatchObject({ code: 0, stderr: '', stdout: `removed watches[1] and its duplicate watches[2]: request ${ids.requestId} on server ${ids.serverId} from ${path}\n` });
+    expect((await h.cli(['validate', '--config', path])).code).toBe(0);
+    expect(parseConfig(await readFile(path, 'utf8'), { env: h.env }).watches).toMatchObject([{ name: 'first' }]);
+    // The hint's next step: the watch as meant.
+    expect((await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--project', 'another-project'])).code).toBe(0);
+    expect(parseConfig(await readFile(path, 'utf8'), { env: h.env }).watches).toMatchObject([{ name: 'first' }, { ...ids, projectId: 'another-project' }]);
+  });
+
   it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async ({ h }) => {
     const a = newIds();
     const path = await h.writeConfig(h.yaml([a, { serverId: 'other-server', requestId: a.requestId }]));

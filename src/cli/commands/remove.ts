@@ -11,7 +11,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!done) return 1;
     const name = typeof done.entry['name'] === 'string' ? ` (${done.entry['name']})` : '';
     const what = 'jobId' in match ? `job ${match.jobId}` : `request ${match.requestId} on server ${String(done.entry['serverId'])}`;
-    ctx.stdout.write(`removed watches[${done.index}]: ${what}${name} from ${ctx.configPath}\n`);
+    const duplicates = done.duplicates.map((index) => `watches[${index}]`).join(', ');
+    const also = duplicates === '' ? '' : ` and its ${done.duplicates.length === 1 ? 'duplicate' : 'duplicates'} ${duplicates}`;
+    ctx.stdout.write(`removed watches[${done.index}]${also}: ${what}${name} from ${ctx.configPath}\n`);
     return 0;
   } catch (err) {
     // Interrupted while another edit held the file: nothing was written.
