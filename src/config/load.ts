@@ -6,6 +6,7 @@ import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type ParsedNode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
+import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -15,7 +16,7 @@ import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { configWarnings } from './warnings.ts';
-import { anchorNames, danglingAliases, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { anchorNames, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
 import { clipped } from '../text/clipped.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
@@ -168,23 +169,11 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied } = substituteEnv(doc, env);
-  let data: unknown;
-  try {
-    data = doc.toJS();
-  } catch (err) {
-    // toJS refuses an alias that names no anchor before it (a typo, or `remove` took the watch that held
-    // the anchor), and an alias bomb (excessive alias expansion), neither with a place to look at.
-    const dangling = danglingAliases(doc);
-    if (dangling.length > 0) {
-      return {
-        ok: false,
-        issues: dangling.map((alias) =>
-          issueAt(alias.range[0], pathAt(doc, alias.range[0]), `*${alias.source} names no anchor set before it: set &${alias.source} on a value above, or correct the name`),
-        ),
-      };
-    }
-    return { ok: false, issues: [issueAt(0, [], err instanceof Error ? err.message : String(err))] };
+  const converted = documentData(doc);
+  if (!converted.ok) {
+    return { ok: false, issues: converted.problems.map(({ offset, message }) => (offset === undefined ? issueAt(0, [], message) : issueAt(offset, pathAt(doc, offset), message))) };
   }
+  const data = converted.data;
   const profile = applyCloudsYaml(data, env);
   // After the profile: its values are slices of the clouds.yaml text.
   ownStrings(data);

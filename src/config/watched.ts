@@ -2,6 +2,7 @@
 // is no change. The same ids for another project are a mistake, said with where the entry is.
 import { LineCounter, parseDocument } from 'yaml';
 import { isMapping } from '../data/dictionary.ts';
+import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import type { WatchEntry } from './edit.ts';
 import { substituteEnv } from './env.ts';
@@ -31,12 +32,9 @@ export function watchedAlready(text: string, watch: WatchEntry, env: NodeJS.Proc
   const doc = parseDocument(text, { lineCounter });
   if (doc.errors.length > 0) return undefined;
   substituteEnv(doc, env);
-  let data: unknown;
-  try {
-    data = doc.toJS();
-  } catch {
-    return undefined;
-  }
+  const converted = documentData(doc);
+  if (!converted.ok) return undefined;
+  const data = converted.data;
   const key = identityOf(watch)?.key;
   const watches: unknown[] = isMapping(data) && Array.isArray(data.watches) ? data.watches : [];
   const index = watches.findIndex((entry) => isMapping(entry) && identityOf(entry)?.key === key);

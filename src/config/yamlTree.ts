@@ -1,7 +1,7 @@
 // Between the data the schema sees and the text the user wrote: a path such as ['watches', 2, 'notify', 0]
 // leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
 
-import { isAlias, isMap, isScalar, isSeq, visit, type Alias, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
 import { clipped } from '../text/clipped.ts';
 
 export type Segment = string | number;
@@ -99,22 +99,6 @@ export function anchorNames(nodes: ReadonlyArray<ParsedNode | null>): { set: str
     });
   }
   return names;
-}
-
-/** The aliases of the document that name no anchor set before them, in document order (one walk). */
-export function danglingAliases(doc: Document.Parsed): Alias.Parsed[] {
-  const anchors = new Set<string>();
-  const dangling: Alias.Parsed[] = [];
-  visit(doc, {
-    Node(_key, node) {
-      if (isAlias(node)) {
-        if (!anchors.has(node.source)) dangling.push(node as Alias.Parsed);
-      } else if (node.anchor !== undefined) {
-        anchors.add(node.anchor);
-      }
-    },
-  });
-  return dangling;
 }
 
 // A double-quoted value is closed by a quote that no backslash escapes; a single-quoted one by a quote

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { addWatch, removeWatch, WatchFileEditError } from '../../src/config/edit.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { watchedAlready } from '../../src/config/watched.ts';
 
 const EXAMPLE = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8');
 const env = { ECS_AUTH_TOKEN: 't' };
@@ -153,5 +154,14 @@ describe('removeWatch', () => {
     });
     expect(thrown(() => removeWatch(two, { requestId: 'req-1' }))).toMatchObject({ kind: 'ambiguous', message: '2 watches have requestId req-1 (servers s1, s2): name one with --server' });
     expect(thrown(() => removeWatch(CLOUD, { requestId: 'req-1' }))).toMatchObject({ kind: 'unknown' });
+  });
+});
+
+describe('watchedAlready', () => {
+  it('finds the entry in a file that repeats an anchor in more than 100 watches', () => {
+    const rows = ['watches:', '  - {requestId: req-0, serverId: s0, notify: &team [chat]}'];
+    for (let i = 1; i <= 101; i++) rows.push(`  - {requestId: req-${i}, serverId: s${i}, notify: *team}`);
+    const text = `${CLOUD}${rows.join('\n')}\n`;
+    expect(watchedAlready(text, { requestId: 'req-101', serverId: 's101' }, env)).toMatchObject({ index: 101, line: 108 });
   });
 });

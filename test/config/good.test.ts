@@ -204,6 +204,25 @@ describe('a valid watch file', () => {
   });
 });
 
+describe('aliases, as the README recommends them', () => {
+  const watches = (count: number) => {
+    const rows = [...CLOUD, 'notifiers:', '  ops: {type: webhook, url: "https://h.example.com/x"}', 'watches:'];
+    rows.push('  - {requestId: req-0, serverId: s0, notify: &team [ops], deadline: &long 12h}');
+    for (let i = 1; i < count; i++) rows.push(`  - {requestId: req-${i}, serverId: s${i}, notify: *team, deadline: *long}`);
+    return lines(...rows);
+  };
+
+  it('repeats an anchor in more than 100 watches (notify: *team)', () => {
+    const config = parseConfig(watches(102), { env: {} });
+    expect(config.watches).toHaveLength(102);
+    expect(config.watches[101]).toMatchObject({ notify: ['ops'], deadline: 12 * 3_600_000 });
+  });
+
+  it('resolves 40,000 aliases at once (yaml scans the file for the anchor of each: 26 s, past the test timeout)', () => {
+    expect(parseConfig(watches(20_000), { env: {} }).watches).toHaveLength(20_000);
+  });
+});
+
 describe('${VAR} in values', () => {
   const mail = (smtp: string[]) =>
     lines(...CLOUD, 'notifiers:', '  ops-mail:', '    type: email', '    smtp:', ...smtp, '    from: ecs@example.com', '    to: [ops@example.com]');

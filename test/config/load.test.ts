@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MAX_REPEATED_VALUES } from '../../src/config/aliases.ts';
 import { ConfigError, formatIssue, loadConfigFile, parseConfig, validateConfigText } from '../../src/config/load.ts';
 
 let dir: string;
@@ -11,6 +12,8 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
+
+const CLOUD_AND_OPS = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', 'notifiers:', '  ops: {type: webhook, url: "https://h.example.com/x"}', 'watches:'];
 
 const BROKEN = 'cloud:\n  endpoint: https://ecs.example.com\n  timeout: 10\npoll:\n  retries: -1\n';
 
@@ -44,16 +47,32 @@ describe('parseConfig', () => {
     );
   });
 
-  it('reports a file that expands aliases without end instead of hanging or crashing', () => {
+  it('refuses an alias bomb at the alias that takes what aliases repeat past the limit, saying what to do', () => {
     const rows = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd']] as const) {
+    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']] as const) {
       rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
     }
     const result = validateConfigText(rows.join('\n'), { env: {} });
-    expect(result.ok).toBe(false);
+    // Before f, the aliases repeat 123,440 values; each *e in f 111,111 more: the fourth passes 500,000.
     expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
-      '1:1 (root): Excessive alias count indicates a resource exhaustion attack',
+      "6:20 f[3]: *e takes what the file's aliases repeat past 500,000 values, the most allowed (a guard against alias bombs): &e holds 111,111 values, the aliases inside it expanded; write the values out, or alias smaller ones",
     ]);
+  });
+
+  it('refuses a bomb of any depth once (2 ** 1100 values, past what a number holds)', () => {
+    const rows = ['l0: &l0 x', ...Array.from({ length: 1100 }, (_, i) => `l${i + 1}: &l${i + 1} [*l${i}, *l${i}]`)];
+    const result = validateConfigText(rows.join('\n'), { env: {} });
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expect.stringMatching(/^18:18 l17\[1\]: \*l16 takes what the file's aliases repeat past 500,000 values/)]);
+  });
+
+  it('lets aliases repeat MAX_REPEATED_VALUES values in all, and refuses one more', () => {
+    const team = Array<string>(MAX_REPEATED_VALUES / 1000 - 1).fill('ops');
+    const rows = [...CLOUD_AND_OPS, '  - {requestId: r0, serverId: s0, deadline: &long 2h, notify: &team [' + team.join(', ') + ']}'];
+    for (let i = 1; i <= 1000; i++) rows.push(`  - {requestId: r${i}, serverId: s${i}, notify: *team}`);
+    expect(validateConfigText(rows.join('\n'), { env: {} }).ok).toBe(true);
+    rows.push('  - {requestId: r1001, serverId: s1001, deadline: *long}');
+    const result = validateConfigText(rows.join('\n'), { env: {} });
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expect.stringMatching(/^1008:51 watches\[1001\]\.deadline: \*long takes what the file's aliases repeat past 500,000 values, .*: &long holds 1 value,/)]);
   });
 
   it('reports a section that holds itself through an alias as the key that does not belong', () => {
