@@ -4,7 +4,7 @@
 
 import type { Document } from 'yaml';
 import { eachStringValue, type Segment } from './yamlTree.ts';
-import { clipped, quoted } from '../text/clipped.ts';
+import { clipped } from '../text/clipped.ts';
 
 export interface EnvProblem {
   message: string;
@@ -22,14 +22,19 @@ export interface EnvIssue extends EnvProblem {
 const REFERENCE = /\$\$\{|\$\{([^}]*)(\}?)/g;
 const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
-/** Expands one value; `problems` receives each reference that cannot be expanded. */
+/**
+ * Expands one value; `problems` receives each reference that cannot be expanded. A message never quotes
+ * the value: a `${` that is no reference may be a password's own text (`Xk9${q7...`), and the rest of it
+ * would be printed, and logged at each reload. It says where in the value the `${` is instead.
+ */
 export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProblem[]): string {
-  return text.replace(REFERENCE, (match, inner: string | undefined, close: string | undefined) => {
+  return text.replace(REFERENCE, (match, inner: string | undefined, close: string | undefined, index: number) => {
     if (match === '$${') return '${';
     const reference = close === '}' ? NAME_AND_DEFAULT.exec(inner ?? '') : null;
     const name = reference?.[1];
     if (reference === null || name === undefined) {
-      problems.push({ message: `${quoted(match)} is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)` });
+      const what = close === '}' ? `the \${...} at character ${index + 1} of the value is no reference` : `the \${ at character ${index + 1} of the value is not closed by a }`;
+      problems.push({ message: `${what}: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)` });
       return match;
     }
     const fallback = reference[2];

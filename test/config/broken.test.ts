@@ -324,7 +324,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [
       `3:14 cloud.projectId: environment variable ${'X'.repeat(80)}… (100 characters) is not set (use \${${'X'.repeat(80)}…:-default} for a default)`,
       `4:11 cloud.region: the default of \${${'X'.repeat(80)}…:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces`,
-      `5:8 cloud.tls: '\${${'X'.repeat(78)}… (102 characters)' is not a valid reference: write \${NAME} or \${NAME:-default} ($\${ for a literal \${)`,
+      '5:8 cloud.tls: the ${ at character 1 of the value is not closed by a }: write ${NAME} or ${NAME:-default} ($${ for a literal ${)',
     ],
   },
   {
@@ -381,7 +381,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'an unclosed ${',
     text: lines(...CLOUD, '  region: ${REGION'),
     env: { REGION: 'eu-de' },
-    expected: ["4:11 cloud.region: '${REGION' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
+    expected: ['4:11 cloud.region: the ${ at character 1 of the value is not closed by a }: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
+  },
+  {
+    name: 'a password with a literal ${ in it: where the ${ is, none of the password',
+    text: lines(...CLOUD, '  auth:', '    type: password', '    identityEndpoint: https://iam.example.com/v3', '    user: u', '    domain: d', '    projectId: p1', '    password: "Xk9${q7TopSecretPart"'),
+    expected: ['10:15 cloud.auth.password: the ${ at character 4 of the value is not closed by a }: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
   },
   {
     name: 'notify naming an unknown notifier',

@@ -26,10 +26,12 @@ describe('expand', () => {
 
   it.each([
     ['${SMTP_PASSWORD}', 'environment variable SMTP_PASSWORD is not set (use ${SMTP_PASSWORD:-default} for a default)'],
-    ['${HOST', "'${HOST' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
-    ['${1X}', "'${1X}' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
-    ['${HOST-x}', "'${HOST-x}' is not a valid reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)"],
-  ])('reports %s', (text, problem) => {
+    ['${HOST', 'the ${ at character 1 of the value is not closed by a }: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
+    ['${1X}', 'the ${...} at character 1 of the value is no reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
+    ['${HOST-x}', 'the ${...} at character 1 of the value is no reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
+    ['Xk9${q7TopSecretPart', 'the ${ at character 4 of the value is not closed by a }: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
+    ['whsec_abc${:-zz}', 'the ${...} at character 10 of the value is no reference: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
+  ])('reports %s, quoting nothing of the value', (text, problem) => {
     expect(run(text)).toEqual({ value: text, problems: [problem] });
   });
 

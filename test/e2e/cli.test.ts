@@ -209,6 +209,10 @@ describe.concurrent('run', () => {
       // An invalid edit is refused; the running configuration stays.
       await writeFile(path, 'watches: [oops');
       await waitFor(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
+      // A token with a literal ${ in it: the log says where the ${ is, and nothing of the token.
+      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}\n  host: 127.0.0.1`, auth: '  auth: { type: token, token: "Xk9${q7TopSecretPart" }' }));
+      await waitFor(() => h.logs.text.includes('the ${ at character 4 of the value is not closed by a }'), 8000);
+      expect(h.logs.text).not.toContain('TopSecret');
       const after = await (await request(`${base}/metrics`)).body.text();
       expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
       expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="ok"\} 3$/m);
