@@ -4,6 +4,7 @@
 // added entry gives back the file as it was. Pure: text in, text out.
 import { isMap, isScalar, isSeq, parse as parseYaml, parseDocument, stringify, type CST, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
 import { meant } from '../text/closest.ts';
+import { TAG_OPTIONS } from './tags.ts';
 
 /** What a new entry names: an action (`requestId`, `serverId`), or a job of the native ECS API (`jobId`). */
 export type WatchEntry = ({ requestId: string; serverId: string } | { kind: 'ecs-job'; jobId: string }) & {
@@ -34,7 +35,7 @@ type Parsed = { doc: Document.Parsed; watches: Pair<ParsedNode, ParsedNode | nul
 
 function parse(text: string): Parsed {
   // The source tokens say where a `-`, an anchor or a tag is: the document keeps no place for them.
-  const doc = parseDocument(text, { keepSourceTokens: true });
+  const doc = parseDocument(text, { ...TAG_OPTIONS, keepSourceTokens: true });
   if (doc.errors.length > 0) throw new WatchFileEditError('file', 'the file is not valid YAML: run `ecs-action-watch validate` and fix it first');
   const root = doc.contents;
   if (root !== null && !isMap(root)) throw new WatchFileEditError('file', 'the file is not a mapping of sections: run `ecs-action-watch validate`');

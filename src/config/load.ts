@@ -15,6 +15,7 @@ import { EMPTY_FROM_ENV } from './fields.ts';
 import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
+import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { configWarnings } from './warnings.ts';
 import { anchorNames, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
 import { clipped } from '../text/clipped.ts';
@@ -134,7 +135,7 @@ function watchByWatch(data: { watches?: unknown }, schema: typeof ConfigSchema, 
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
 export function validateConfigText(text: string, options: Pick<LoadOptions, 'env' | 'omitSections'> = {}): ConfigCheck {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
   const issueAt = (offset: number, path: readonly Segment[], message: string): ConfigIssue => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, col, path: formatPath(path), message };
@@ -164,6 +165,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   }
 
   const omitted = omittablePairs(root, options.omitSections ?? []);
+  const omittedKeys = new Set([...omitted].map(keyText));
+  // Like a key set twice, a tag leaves the rest of the document as it was: it is checked too.
+  const tagIssues = tagProblems(doc, text).filter((t) => !omittedKeys.has(String(t.path[0])));
   const notifiers = [...omitted].find((pair) => isScalar(pair.key) && pair.key.value === 'notifiers');
   const schema = notifiers === undefined ? ConfigSchema : configSchema({ names: keysOf(notifiers.value) });
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
@@ -182,6 +186,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const result = parseSchema(data, schema);
   const issues = [
     ...syntaxIssues,
+    ...tagIssues.map((t) => issueAt(t.offset, t.path, t.message)),
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
   ];
@@ -189,8 +194,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   // What a notifier named `<<` lacks is noise: its value is a mapping meant to be merged, not settings.
   const mergeKeys = schemaIssues.filter(({ issue, path }) => issue.code === 'invalid_key' && path.at(-1) === '<<').map(({ path }) => path);
   for (const { issue, path } of schemaIssues) {
-    // A value whose variable is missing still has its `${...}` text, which the schema may reject too.
-    if (envIssues.some((e) => startsWith(path, e.path))) continue;
+    // A value whose variable is missing still has its `${...}` text, which the schema may reject too; and a
+    // tagged one, the text it is read as.
+    if (envIssues.some((e) => startsWith(path, e.path)) || tagIssues.some((t) => startsWith(path, t.path))) continue;
     if (mergeKeys.some((key) => path.length > key.length && startsWith(path, key))) continue;
     // Without the profile that failed, the endpoint it would have come with is missing too: noise.
     if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;

@@ -7,6 +7,7 @@ import { applyCloudsYaml } from './cloudsYaml.ts';
 import type { WatchEntry } from './edit.ts';
 import { substituteEnv } from './env.ts';
 import { defaultProject, identityOf } from './schema.ts';
+import { TAG_OPTIONS } from './tags.ts';
 import { offsetOf } from './yamlTree.ts';
 
 /** The entry that has the ids of a new watch: where it is, and the project each is for (undefined: none resolved). */
@@ -29,7 +30,7 @@ export function watchedAlready(text: string, watch: WatchEntry, env: NodeJS.Proc
   // duplicate). A new watch, the common case, is spared a second parse: 1.2 s of CPU at 10,000 watches.
   if (!text.includes('jobId' in watch ? watch.jobId : watch.requestId)) return undefined;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter });
+  const doc = parseDocument(text, { lineCounter, ...TAG_OPTIONS });
   if (doc.errors.length > 0) return undefined;
   substituteEnv(doc, env);
   const converted = documentData(doc);

@@ -17,6 +17,9 @@ const lines = (...l: string[]) => `${l.join('\n')}\n`;
 
 // Everything valid but the line under test; cloud.projectId keeps watches valid.
 const CLOUD = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1'];
+/** The tags a watch file reads, as a refused tag's message lists them, and what it says to do. */
+const CORE_TAGS = "only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq";
+const REMOVE_TAG = 'remove it, and write the value itself (${VAR} takes one from the environment)';
 /** How every duration message ends: the forms a duration takes. */
 const FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s';
 
@@ -387,6 +390,34 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'a password with a literal ${ in it: where the ${ is, none of the password',
     text: lines(...CLOUD, '  auth:', '    type: password', '    identityEndpoint: https://iam.example.com/v3', '    user: u', '    domain: d', '    projectId: p1', '    password: "Xk9${q7TopSecretPart"'),
     expected: ['10:15 cloud.auth.password: the ${ at character 4 of the value is not closed by a }: write ${NAME} or ${NAME:-default} ($${ for a literal ${)'],
+  },
+  {
+    name: 'an !env tag, which yaml would drop, sending the variable\'s name as the token: refused at the tag, saying how to write it',
+    text: lines(...CLOUD, '  auth:', '    type: token', '    token: !env ECS_AUTH_TOKEN'),
+    env: { ECS_AUTH_TOKEN: 'real' },
+    expected: [
+      `6:12 cloud.auth.token: !env is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: write \${ECS_AUTH_TOKEN} for the environment variable`,
+    ],
+  },
+  {
+    name: 'a tag of another tool, or of YAML 1.1\'s types, which no key takes: refused at the tag, not read as its text or said to be a mapping',
+    text: lines('cloud:', '  endpoint: !Ref Endpoint', '  projectId: !!binary aGVsbG8=', '  region: !!timestamp 2001-12-14', 'watches: !!set', '  ? a'),
+    expected: [
+      `2:13 cloud.endpoint: !Ref is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      `3:14 cloud.projectId: !!binary is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      `4:11 cloud.region: !!timestamp is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      `5:10 watches: !!set is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+    ],
+  },
+  {
+    name: 'a core tag on a value it does not fit, which yaml would drop',
+    text: lines(...CLOUD, 'poll:', '  retries: !!int four', '  concurrency: !!int "8"'),
+    expected: ['5:12 poll.retries: the value is not what the tag !!int says it is, and would be read without it: remove the tag, or write a value of that type'],
+  },
+  {
+    name: 'a file that starts with %YAML 1.1: an unquoted date is text, an ordered map of notifiers refused rather than read as none',
+    text: lines('%YAML 1.1', '---', ...CLOUD, '  region: 2001-12-14', 'notifiers: !!omap', '  - chat: { type: webhook }'),
+    expected: [`7:12 notifiers: !!omap is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`],
   },
   {
     name: 'notify naming an unknown notifier',

@@ -171,6 +171,12 @@ describe('omitSections', () => {
     expect(check).toEqual({ ok: false, issues: [{ line: 12, col: 48, path: 'watches[1].notify[0]', message: "unknown notifier 'pager' (configured: chat)" }] });
   });
 
+  it('says nothing of a tag in a left-out section, which it does not read', () => {
+    const tagged = text.replace('"${UNSET_SECRET}"', '!env UNSET_SECRET');
+    expect(validateConfigText(tagged, { env: {}, omitSections: ['delivery', 'notifiers'] })).toMatchObject({ ok: true });
+    expect(validateConfigText(tagged, { env: {} })).toMatchObject({ ok: false, issues: [{ line: 7, col: 70, path: 'notifiers.chat.secret' }] });
+  });
+
   it.each(['notifiers:', 'notifiers: ~', 'notifiers: {}'])('reads `%s`, left out, as no notifiers at all, as a whole load does', (section) => {
     const file = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', section, 'watches:', '  - { requestId: req-1, serverId: s1, notify: [chat] }', ''].join('\n');
     const unknown = [{ line: 6, col: 48, path: 'watches[0].notify[0]', message: "unknown notifier 'chat' (no notifiers are configured)" }];
