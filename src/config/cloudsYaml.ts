@@ -6,11 +6,14 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { parse } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
+import { documentData } from './aliases.ts';
 import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { readRegularFileSync } from '../files/readRegularFile.ts';
-import type { Segment } from './yamlTree.ts';
+import { tagProblems, TAG_OPTIONS } from './tags.ts';
+import { syntaxProblem } from './yamlSyntax.ts';
+import { unclosedQuotes, type Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 
@@ -43,10 +46,32 @@ function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; exp
   return { files, explicit: false };
 }
 
+/** What is wrong with a clouds.yaml (or secure.yaml) as YAML, in one line, at its own line and column. */
+class CloudsYamlError extends Error {
+  override readonly name = 'CloudsYamlError';
+}
+
+/**
+ * The mapping `file` holds, read as the watch file is (its tags, its aliases); throws CloudsYamlError for
+ * the first problem, as the issue at cloud.cloud says one: yaml's own message spans lines, with an
+ * excerpt of the file and a caret under it.
+ */
 function readYaml(file: string): Json {
-  const doc: unknown = parse(readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES));
-  if (!isMapping(doc)) throw new Error('not a mapping');
-  return doc;
+  const text = readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES);
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
+  const at = ({ offset = 0, message }: { offset?: number | undefined; message: string }) => {
+    const { line, col } = lineCounter.linePos(offset);
+    return new CloudsYamlError(`line ${line}, column ${col}: ${message}`);
+  };
+  const error = doc.errors[0];
+  if (error !== undefined) throw at(syntaxProblem(text, error, () => unclosedQuotes(doc, text), 'clouds.yaml'));
+  const tag = tagProblems(doc, text, false)[0];
+  if (tag !== undefined) throw at(tag);
+  const converted = documentData(doc);
+  if (!converted.ok) throw at(converted.problems[0]!);
+  if (!isMapping(converted.data)) throw new CloudsYamlError('not a mapping');
+  return converted.data;
 }
 
 /** The profile with secure.yaml's entries for it laid over, as openstacksdk merges them. */

@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ErrorCode, type ParsedNode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ParsedNode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
 import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
@@ -16,9 +16,9 @@ import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
+import { syntaxProblem } from './yamlSyntax.ts';
 import { configWarnings } from './warnings.ts';
 import { anchorNames, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
-import { clipped } from '../text/clipped.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -41,33 +41,15 @@ export interface LoadOptions {
 
 export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
-// The library's wording, where it speaks of its own API or leaves the fix unsaid.
-const SYNTAX_MESSAGES: Partial<Record<ErrorCode, string>> = {
-  TAB_AS_INDENT: 'tabs are not allowed as indentation: indent with spaces',
-  MULTIPLE_DOCS: 'the watch file must be one YAML document: remove the extra ---',
-  DUPLICATE_KEY: 'this key is already set above in the same mapping',
-  BLOCK_AS_IMPLICIT_KEY: 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
-  MULTILINE_IMPLICIT_KEY: 'this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far',
-};
-
-function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, Scalar.Parsed>): { offset: number; message: string } {
+/** A syntax error of the watch file (yamlSyntax's), or a `${VAR}` that YAML read as the start of a flow mapping. */
+function watchFileSyntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, Scalar.Parsed>): { offset: number; message: string } {
   const [offset] = error.pos;
   // In `{ token: ${TOKEN} }` the `{` of the reference opens a flow mapping as far as YAML is concerned.
   if (text[offset] === '{' && text[offset - 1] === '$') {
     return { offset: offset - 1, message: 'inside { } a ${VAR} value must be quoted: write "${VAR}"' };
   }
-  // YAML reports a quote never closed where the value it opened ends, often at the end of the file, which
-  // says nothing of where to look: point at where that value starts.
-  const quoted = error.code === 'MISSING_CHAR' ? unclosed().get(offset) : undefined;
-  if (quoted !== undefined) {
-    const quote = text[quoted.range[0]];
-    return { offset: quoted.range[0], message: `the quoted value that starts here is not closed: a closing ${quote} is missing, here or in a quoted value above` };
-  }
-  // The library quotes the text it stumbled on, which may be half the file.
-  return { offset, message: SYNTAX_MESSAGES[error.code] ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
+  return syntaxProblem(text, error, unclosed, 'the watch file');
 }
-
-const QUOTED = /"((?:[^"\\]|\\[\s\S])*)"/g;
 
 /**
  * Replaces every string in `value` (parsed YAML: plain objects and arrays; a Date, Set, Map or Uint8Array
@@ -146,7 +128,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const syntaxIssues: ConfigIssue[] = [];
   let unclosed: ReadonlyMap<number, Scalar.Parsed> | undefined;
   for (const error of doc.errors) {
-    const { offset, message } = syntaxProblem(text, error, () => (unclosed ??= unclosedQuotes(doc, text)));
+    const { offset, message } = watchFileSyntaxProblem(text, error, () => (unclosed ??= unclosedQuotes(doc, text)));
     const issue = issueAt(offset, pathAt(doc, offset), message);
     if (!lines.has(issue.line)) syntaxIssues.push(issue);
     lines.add(issue.line);
@@ -167,7 +149,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const omitted = omittablePairs(root, options.omitSections ?? []);
   const omittedKeys = new Set([...omitted].map(keyText));
   // Like a key set twice, a tag leaves the rest of the document as it was: it is checked too.
-  const tagIssues = tagProblems(doc, text).filter((t) => !omittedKeys.has(String(t.path[0])));
+  const tagIssues = tagProblems(doc, text, true).filter((t) => !omittedKeys.has(String(t.path[0])));
   const notifiers = [...omitted].find((pair) => isScalar(pair.key) && pair.key.value === 'notifiers');
   const schema = notifiers === undefined ? ConfigSchema : configSchema({ names: keysOf(notifiers.value) });
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));

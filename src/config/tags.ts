@@ -33,8 +33,11 @@ export interface TagProblem {
 const CORE_TAGS = new Set(['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((name) => CORE + name));
 const VARIABLE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Each tag of `doc` (parsed from `text` with TAG_OPTIONS) that yaml did not apply, at the tag. */
-export function tagProblems(doc: Document.Parsed, text: string): TagProblem[] {
+/**
+ * Each tag of `doc` (parsed from `text` with TAG_OPTIONS) that yaml did not apply, at the tag;
+ * `variables` when the file's values may be `${VAR}` (the watch file's, not clouds.yaml's).
+ */
+export function tagProblems(doc: Document.Parsed, text: string, variables: boolean): TagProblem[] {
   // yaml warns of a collection's tag once it has read what the collection holds: after the tags inside it.
   const warnings = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED').sort((a, b) => a.pos[0] - b.pos[0]);
   if (warnings.length === 0) return [];
@@ -45,16 +48,17 @@ export function tagProblems(doc: Document.Parsed, text: string): TagProblem[] {
     // The value a tag is on comes after it, an anchor or a line break between them at most.
     while (next < tagged.length && tagged[next]!.node.range[0] < end) next++;
     const value = tagged[next];
-    return { offset, path: value?.path ?? [], message: problem(clipped(text.slice(offset, end), 60), value?.node) };
+    return { offset, path: value?.path ?? [], message: problem(clipped(text.slice(offset, end), 60), value?.node, variables) };
   });
 }
 
-function problem(tag: string, node: ParsedNode | undefined): string {
+function problem(tag: string, node: ParsedNode | undefined, variables: boolean): string {
   const name = node?.tag ?? '';
   if (CORE_TAGS.has(name)) {
     return `the value is not what the tag ${tag} says it is, and would be read without it: remove the tag, or write a value of that type`;
   }
-  const read = `${tag} is no tag a watch file reads (only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq), and the value would be read as if it were not there`;
+  const read = `${tag} is no tag ecs-action-watch reads (only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq), and the value would be read as if it were not there`;
+  if (!variables) return `${read}: remove it, and write the value itself`;
   if (/env/i.test(name) && isScalar(node) && typeof node.value === 'string' && VARIABLE.test(node.value)) {
     return `${read}: write \${${node.value}} for the environment variable`;
   }

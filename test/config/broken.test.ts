@@ -396,17 +396,17 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     text: lines(...CLOUD, '  auth:', '    type: token', '    token: !env ECS_AUTH_TOKEN'),
     env: { ECS_AUTH_TOKEN: 'real' },
     expected: [
-      `6:12 cloud.auth.token: !env is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: write \${ECS_AUTH_TOKEN} for the environment variable`,
+      `6:12 cloud.auth.token: !env is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: write \${ECS_AUTH_TOKEN} for the environment variable`,
     ],
   },
   {
     name: 'a tag of another tool, or of YAML 1.1\'s types, which no key takes: refused at the tag, not read as its text or said to be a mapping',
     text: lines('cloud:', '  endpoint: !Ref Endpoint', '  projectId: !!binary aGVsbG8=', '  region: !!timestamp 2001-12-14', 'watches: !!set', '  ? a'),
     expected: [
-      `2:13 cloud.endpoint: !Ref is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
-      `3:14 cloud.projectId: !!binary is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
-      `4:11 cloud.region: !!timestamp is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
-      `5:10 watches: !!set is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      `2:13 cloud.endpoint: !Ref is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      `3:14 cloud.projectId: !!binary is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      `4:11 cloud.region: !!timestamp is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      `5:10 watches: !!set is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
     ],
   },
   {
@@ -417,7 +417,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a file that starts with %YAML 1.1: an unquoted date is text, an ordered map of notifiers refused rather than read as none',
     text: lines('%YAML 1.1', '---', ...CLOUD, '  region: 2001-12-14', 'notifiers: !!omap', '  - chat: { type: webhook }'),
-    expected: [`7:12 notifiers: !!omap is no tag a watch file reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`],
+    expected: [`7:12 notifiers: !!omap is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`],
   },
   {
     name: 'notify naming an unknown notifier',

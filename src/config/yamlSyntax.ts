@@ -1,0 +1,34 @@
+// yaml's syntax errors worded for the person editing the file (the watch file, or a clouds.yaml it names),
+// at the place to look at.
+
+import type { ErrorCode, Scalar, YAMLError } from 'yaml';
+import { clipped } from '../text/clipped.ts';
+
+// The library's wording, where it speaks of its own API or leaves the fix unsaid.
+const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string) => string>> = {
+  TAB_AS_INDENT: () => 'tabs are not allowed as indentation: indent with spaces',
+  MULTIPLE_DOCS: (file) => `${file} must be one YAML document: remove the extra ---`,
+  DUPLICATE_KEY: () => 'this key is already set above in the same mapping',
+  BLOCK_AS_IMPLICIT_KEY: () => 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
+  MULTILINE_IMPLICIT_KEY: () => 'this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far',
+};
+
+const QUOTED = /"((?:[^"\\]|\\[\s\S])*)"/g;
+
+/**
+ * Where and what `error` of `text` is, in one line; `file` is what the file is called (`the watch file`),
+ * and `unclosed` gives the quoted values that have no closing quote, by the offset where each ends
+ * (unclosedQuotes, made only when needed).
+ */
+export function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, Scalar.Parsed>, file: string): { offset: number; message: string } {
+  const [offset] = error.pos;
+  // YAML reports a quote never closed where the value it opened ends, often at the end of the file, which
+  // says nothing of where to look: point at where that value starts.
+  const quoted = error.code === 'MISSING_CHAR' ? unclosed().get(offset) : undefined;
+  if (quoted !== undefined) {
+    const quote = text[quoted.range[0]];
+    return { offset: quoted.range[0], message: `the quoted value that starts here is not closed: a closing ${quote} is missing, here or in a quoted value above` };
+  }
+  // The library quotes the text it stumbled on, which may be half the file.
+  return { offset, message: SYNTAX_MESSAGES[error.code]?.(file) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
+}
