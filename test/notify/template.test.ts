@@ -41,6 +41,13 @@ describe('a webhook template', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(problem);
   });
+
+  it('says where an unexpected token is, in one line, where JSON.parse quotes the text around it, line breaks and all', () => {
+    const problems = templateProblems('{"text": "{{watch.name}}",\n "x": {{{reason}}} }', 'json');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).not.toContain('\n');
+    expect(problems[0]).toMatch(/^template does not render valid JSON for an action's outcome: Unexpected token '.' at line 2, column 7 of the output, near: [^\n]*"x": /);
+  });
 });
 
 describe('a template over a batch', () => {

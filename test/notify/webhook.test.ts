@@ -374,9 +374,11 @@ describe('a templated webhook', () => {
   it('sends nothing, and gives up, when a value still breaks the JSON of an unchecked template', async () => {
     // The loader refuses this template (its check renders hostile values); built by hand, the sender still holds.
     const hook = webhook({ template: { body: '{"text": {{{reason}}}}' } });
-    const err = await failure(hook.send(failedResize({ reason: 'not JSON' }), attempt()));
+    const err = await failure(hook.send(failedResize({ reason: 'not\nJSON' }), attempt()));
     expect(err.retryable).toBe(false);
-    expect(err.message).toMatch(/^webhook chat: its template rendered invalid JSON for this notification \(.*\); fix notifiers\.chat\.template$/);
+    expect(err.message).toBe(
+      "webhook chat: its template rendered invalid JSON for this notification (Unexpected token 'o' at line 1, column 11 of the output, near: {\"text\": not JSON}); fix notifiers.chat.template",
+    );
     expect(received).toHaveLength(0);
   });
 

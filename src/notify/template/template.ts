@@ -296,12 +296,67 @@ export function templateProblems(source: string, mode: TemplateMode): string[] {
   return [];
 }
 
-/** `Expected ',' ... at line 2, column 14 of the output: "text": "a"b"` */
-function jsonProblem(output: string, err: unknown): string {
+/**
+ * Why `output` is not JSON, from JSON.parse's error `err`, in one line: `Expected ',' or '}' after
+ * property value at line 2, column 14 of the output, near: "text": "a"b"`. V8 gives the position of most
+ * errors but quotes, for an unexpected token, the text around it instead (line breaks and all): that
+ * excerpt is dropped and the position found.
+ */
+export function jsonProblem(output: string, err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   const at = /position (\d+)/.exec(message);
-  if (!at) return message;
-  const index = Number(at[1]);
-  const excerpt = output.slice(Math.max(0, index - 30), index + 10).replace(/\s+/g, ' ');
-  return `${message.replace(/ in JSON at position \d+.*$/s, '').replace(/ \(line \d+ column \d+\)$/, '')} at ${position(output, index)} of the output, near: ${excerpt}`;
+  const index = at ? Number(at[1]) : jsonStop(output);
+  const what = message
+    .replace(/(?: in JSON)? at position \d+.*$/s, '')
+    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '')
+    .replace(/\s+/g, ' ');
+  // A value inserted as it is ({{{reason}}}) may bring line breaks and control characters.
+  const excerpt = output.slice(Math.max(0, index - 30), index + 10).replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  return `${what} at ${position(output, index)} of the output${excerpt === '' ? '' : `, near: ${excerpt}`}`;
+}
+
+const JSON_SPACE = /[ \t\n\r]*/y;
+// A control character in a string is an error JSON.parse gives the position of: no string before an
+// unexpected token holds one.
+const JSON_STRING = /"(?:[^"\\]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+const JSON_NUMBER = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+
+/** The offset where `text` stops being JSON (its length when it does not), for JSON.parse's errors that give none. */
+function jsonStop(text: string): number {
+  let i = 0;
+  const match = (pattern: RegExp) => {
+    pattern.lastIndex = i;
+    const found = pattern.test(text);
+    if (found) i = pattern.lastIndex;
+    return found;
+  };
+  const char = (expected: string) => {
+    if (text[i] !== expected) return false;
+    i++;
+    return true;
+  };
+  const value = (): boolean => {
+    match(JSON_SPACE);
+    const open = text[i];
+    if (open === '{' || open === '[') {
+      const close = open === '{' ? '}' : ']';
+      i++;
+      match(JSON_SPACE);
+      if (char(close)) return true;
+      for (;;) {
+        match(JSON_SPACE);
+        if (open === '{' && !(match(JSON_STRING) && match(JSON_SPACE) && char(':'))) return false;
+        if (!value()) return false;
+        match(JSON_SPACE);
+        if (char(close)) return true;
+        if (!char(',')) return false;
+      }
+    }
+    if (open === '"') return match(JSON_STRING);
+    // A word is read letter by letter, as JSON.parse reads it: `fa` of `failed` stops at the `i`.
+    const word = ['true', 'false', 'null'].find((w) => w[0] === open);
+    return word === undefined ? match(JSON_NUMBER) : [...word].every(char);
+  };
+  if (value()) match(JSON_SPACE);
+  return i;
 }

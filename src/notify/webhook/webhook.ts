@@ -11,7 +11,7 @@ import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
 import { failedAtProxy, proxyRefusal } from '../../net/proxy.ts';
 import { renderWebhookBody } from '../render.ts';
-import { renderForDelivery } from '../template/template.ts';
+import { jsonProblem, renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { OutgoingNotification } from '../../model.ts';
@@ -135,7 +135,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     try {
       JSON.parse(body);
     } catch (err) {
-      throw new DeliveryError(`${prefix}: its template rendered invalid JSON for this notification (${(err as Error).message}); fix notifiers.${name}.template`, { retryable: false });
+      throw new DeliveryError(`${prefix}: its template rendered invalid JSON for this notification (${jsonProblem(body, err)}); fix notifiers.${name}.template`, { retryable: false });
     }
     return body;
   }
