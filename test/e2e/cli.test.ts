@@ -31,14 +31,16 @@ describe('validate', () => {
     expect(r.stderr).toMatch(/^\d+:17 cloud\.microversion: warning: "2\.40" is below 2\.51: below 2\.51 only admins see events/m);
   });
 
-  it('warns of what in its environment stops run (a proxy variable that is no URL, a NODE_EXTRA_CA_CERTS Node cannot use), and still exits 0', async ({ h }) => {
+  it('warns of what in its environment fails run (a proxy variable that is no URL, a NODE_EXTRA_CA_CERTS Node cannot use), and still exits 0', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
     const missing = join(h.dir, 'missing.pem');
     const r = await h.cli(['validate', '--config', path], { env: { HTTPS_PROXY: 'ops:s3cret@proxy.example.com', NODE_EXTRA_CA_CERTS: missing } });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('valid: 1 watch');
     expect(r.stderr.split('\n')).toEqual([
-      'warning: the proxy in HTTPS_PROXY is not an http:// or https:// URL: write it as http://host:port, or unset HTTPS_PROXY (run, check and wait stop at once with it)',
+      'warning: the proxy in HTTPS_PROXY is not an http:// or https:// URL: write it as http://host:port, or unset HTTPS_PROXY (every request fails with it: ' +
+        'run starts and keeps trying on its schedule, notifications staying owed; check and notify-test report each failure, with status 1; ' +
+        'wait ends with status 2 at its first poll)',
       `warning: cannot read NODE_EXTRA_CA_CERTS ${missing}: no such file: Node leaves it out, and refuses a server whose certificate its CA signs`,
       '',
     ]);
