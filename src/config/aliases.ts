@@ -1,19 +1,21 @@
-// The watch file's aliases, resolved in one walk of the document, before it becomes data.
+// The aliases of a YAML file (the watch file, a clouds.yaml), resolved in one walk of the document before
+// it becomes data.
 //
 // yaml's own resolution finds each alias's anchor by scanning every anchor and alias before it: quadratic,
-// 26 s for 20,000 watches with two aliases each, over ten minutes for the 100,000 a file can hold. Its guard against
-// alias bombs counts the uses of each anchor (a limit of 100 by default, met by 101 watches with
-// `notify: *team`) and weighs a value without aliases inside as one, however large it is. Here each
+// 26 s for 20,000 watches with two aliases each, over ten minutes for the 100,000 a file can hold. Its
+// guard against alias bombs counts the uses of each anchor (a limit of 100 by default, met by 101 watches
+// with `notify: *team`) and weighs a value without aliases inside as one, however large it is. Here each
 // alias is resolved once, and what aliases repeat is counted in values, as the schema walks them.
 
 import { isAlias, isMap, isPair, isScalar, isSeq, type Alias, type Document, type Node } from 'yaml';
 
 /**
  * How many values the aliases of one file may repeat in all, each alias counting every value its anchor
- * holds (a mapping, each key and value in it), the aliases inside it expanded. 100,000 watches, each with
- * `notify: *team` of up to three notifiers and one alias more of a single value, repeat up to 500,000.
- * The schema walks every repeated value: a file at this limit validates in 0.4 s, and in 3.3 s with 700 MB
- * when every repeated value is a problem of its own (an unknown notifier), each listed.
+ * holds (a list or mapping: itself and each item, key and value in it), the aliases inside it expanded.
+ * 100,000 watches, each with `notify: *team` of up to three notifiers and one alias more of a single
+ * value, repeat up to 500,000. The schema walks every repeated value: a file at this limit validates in
+ * 0.4 s, and in about 3 s with 700 MB when every repeated value is a problem of its own (an unknown
+ * notifier), each listed.
  */
 export const MAX_REPEATED_VALUES = 500_000;
 

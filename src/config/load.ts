@@ -52,8 +52,8 @@ function watchFileSyntaxProblem(text: string, error: YAMLError, unclosed: () => 
 }
 
 /**
- * Replaces every string in `value` (parsed YAML: plain objects and arrays; a Date, Set, Map or Uint8Array
- * from an explicit tag passes through as it is) with a copy of its own. The parser slices values out of the
+ * Replaces every string in `value` (parsed YAML: plain objects and arrays, and the core schema's scalars,
+ * as TAG_OPTIONS reads it) with a copy of its own. The parser slices values out of the
  * file's text, and V8 keeps the whole string a slice was taken from for as long as the slice lives: the
  * daemon would hold its watch file's text (and clouds.yaml's) for as long as it runs. (A toJS reviver
  * cannot do this: it keeps a returned value that is equal to the old one.)
@@ -149,7 +149,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const omitted = omittablePairs(root, options.omitSections ?? []);
   const omittedKeys = new Set([...omitted].map(keyText));
   // Like a key set twice, a tag leaves the rest of the document as it was: it is checked too.
-  const tagIssues = tagProblems(doc, text, true).filter((t) => !omittedKeys.has(String(t.path[0])));
+  const tagIssues = tagProblems(doc, text, true).filter((t) => t.path.length === 0 || !omittedKeys.has(String(t.path[0])));
   const notifiers = [...omitted].find((pair) => isScalar(pair.key) && pair.key.value === 'notifiers');
   const schema = notifiers === undefined ? ConfigSchema : configSchema({ names: keysOf(notifiers.value) });
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
