@@ -144,12 +144,14 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   if (!isMapping(data) || !isMapping(data.cloud)) return { issues: [] };
   const cloud = data.cloud;
   const named = text(cloud.cloud);
-  const fromEnv = named === undefined && cloud.auth === undefined ? text(env['OS_CLOUD']) : undefined;
+  // `auth:` with nothing after it counts as left out, as every key does.
+  const auth = cloud.auth ?? undefined;
+  const fromEnv = named === undefined && auth === undefined ? text(env['OS_CLOUD']) : undefined;
   const name = named ?? fromEnv;
   if (name === undefined) return { issues: [] };
   const at: Segment[] = named === undefined ? ['cloud'] : ['cloud', 'cloud'];
   const issue = (message: string): ProfileResult => ({ issues: [{ path: at, message }] });
-  if (cloud.auth !== undefined) {
+  if (auth !== undefined) {
     return { issues: [{ path: ['cloud', 'auth'], message: 'set cloud.auth or cloud.cloud (a clouds.yaml profile), not both' }] };
   }
 

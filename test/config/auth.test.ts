@@ -172,6 +172,11 @@ describe('clouds.yaml', () => {
       env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds },
     });
     expect(withAuth.cloud.auth).toEqual({ type: 'none' });
+    // `auth:` with nothing after it is left out, as every key is: the profile names it, OS_CLOUD or cloud.cloud.
+    const emptyAuth = parseConfig(lines('cloud:', '  projectId: p1', '  auth:'), { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
+    expect(emptyAuth.cloud.auth).toMatchObject({ type: 'password', user: 'demo' });
+    const named = parseConfig(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: devstack', '  auth:'), { env: {} });
+    expect(named.cloud.auth).toMatchObject({ type: 'password', user: 'demo' });
   });
 
   it.each([
