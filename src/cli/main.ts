@@ -3,7 +3,7 @@
 import { runCli } from './cli.ts';
 import { commands } from './commands/index.ts';
 import { WASM_BASELINE_ONLY } from './daemonV8.ts';
-import { signalExitStatus } from './signals.ts';
+import { holdHangups, signalExitStatus } from './signals.ts';
 
 // V8's settings for a command that runs in one burst, every command but those that run until stopped
 // (`longRunning`: the daemon's are set for its steady load in daemonV8.ts and by NODE_OPTIONS'
@@ -60,6 +60,8 @@ const onSignal = (signal: NodeJS.Signals) => {
 // Node as PID 1 ignores signals it does not handle, so both are handled explicitly.
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
+// A one-shot command ends at a hangup (its terminal gone), as any command does.
+if (name !== undefined && Object.hasOwn(commands, name) && commands[name]!.longRunning === true) holdHangups();
 
 // A reader that has gone (`wait ... | true`, `check | head` past the pipe's buffer) makes a write fail with
 // EPIPE, which Node raises as an unhandled 'error' event: a stack trace and status 1, whatever the action's

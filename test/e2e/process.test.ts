@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { hostname } from 'node:os';
+import { constants, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { writeFile } from 'node:fs/promises';
-import { copyFileSync, mkdtempSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
@@ -202,3 +202,49 @@ it('reads the watch file again at a SIGHUP, and what it names (a renewed CA file
   expect(messages).toEqual(expect.arrayContaining([expect.stringMatching(/^SIGHUP: reading the watch file again now/), 'watch file reloaded', 'stopped']));
   expect(out.stderr).toBe('');
 });
+
+/** Whether process `pid` handles SIGHUP (Linux's SigCgt mask): its default action would end the process. */
+function catchesHangup(pid: number): boolean {
+  const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return caught !== undefined && (BigInt(`0x${caught}`) & (1n << BigInt(constants.signals.SIGHUP - 1))) !== 0n;
+}
+
+it('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async () => {
+  const a = quickAction();
+  h.simulator.addAction(a);
+  h.hooks.setAnswer({ delayMs: 2000 });
+  const text = `${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 10s\n`;
+  const path = await h.writeConfig(text);
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const waitFor = async (done: () => boolean) => {
+    const giveUpAt = Date.now() + 10_000;
+    while (!done() && Date.now() < giveUpAt && child.exitCode === null && child.signalCode === null) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  // Written again and again (a config tool at work, then `systemctl reload`): `run` waits for it to hold
+  // still before it reads it, and a SIGHUP then came before anything listened for it.
+  let writing = true;
+  const rewriting = (async () => {
+    while (writing) {
+      await writeFile(path, text);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  })();
+  await waitFor(() => catchesHangup(child.pid!));
+  child.kill('SIGHUP');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  writing = false;
+  await rewriting;
+  await waitFor(() => h.hooks.received.length > 0);
+  expect(h.hooks.received, out.stdout + out.stderr).toHaveLength(1);
+
+  // The delivery in flight holds the stop; a SIGHUP meanwhile changes nothing.
+  child.kill('SIGTERM');
+  await waitFor(() => out.stdout.includes('"msg":"stopping"'));
+  child.kill('SIGHUP');
+  expect(await exited, out.stdout + out.stderr).toBe(0);
+  expect(child.signalCode).toBeNull();
+  expect(out.stdout).toContain('"msg":"stopped"');
+});
+

@@ -6,6 +6,7 @@ import type { FileSignature } from '../../files/fileSignature.ts';
 import type { Config } from '../../config/schema.ts';
 import { parseConfig } from '../../config/load.ts';
 import { keptChanging, readSettledWatchFile } from '../settledWatchFile.ts';
+import { onHangup } from '../signals.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   // First: the wasm settings hold only for what is compiled after them, undici's parser at the first connection.
@@ -32,8 +33,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   // The daemon's parts are loaded only for it: `--help` and the one-shot commands do without them.
   const [{ Daemon }, logger] = await Promise.all([import('../daemon.ts'), ctx.logger()]);
   const daemon = new Daemon(ctx, config, logger, loaded);
-  const onHangup = () => daemon.reloadAsked();
-  process.on('SIGHUP', onHangup);
+  // Until the process ends: a SIGHUP while the daemon stops is too late to read the file, and harmless.
+  onHangup(() => daemon.reloadAsked());
   try {
     await daemon.start();
     return ctx.options['until-done'] ? await daemon.untilDone() : await daemon.untilStopped();
@@ -48,7 +49,6 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!daemon.started && err instanceof StateError && !err.transient) throw new CommandError(err.message, 2, { cause: err });
     throw err;
   } finally {
-    process.off('SIGHUP', onHangup);
     await daemon.close();
   }
 }
