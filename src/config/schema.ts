@@ -271,7 +271,7 @@ const SectionsSchema = strict({
   ),
   shutdown: orEmpty(strict({ drainTimeout: duration().prefault('10s') }).prefault({})),
   // Every interface by default: a pod's probes and Prometheus reach it from outside the pod.
-  http: orEmpty(strict({ port: integer(0, 65535).default(9464), host: listenAddress().default('0.0.0.0') }).prefault({})),
+  http: orEmpty(strict({ port: integer(0, 65535).default(9464), host: listenAddress().default('::') }).prefault({})),
   watches: orEmpty(z.array(WatchSchema).default([])),
   track: orEmpty(z.array(TrackSchema).default([])),
 });

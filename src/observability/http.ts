@@ -56,8 +56,12 @@ export async function startHealthServer(options: {
     server.once('error', (err: NodeJS.ErrnoException) =>
       reject(new Error(`health server: cannot listen on ${host} port ${options.port} (${err.code ?? err.message}); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`, { cause: err })),
     );
-    server.listen(options.port, host, () => {
+    // `::` as Node reads no address: IPv6 and IPv4 both (an IPv6-only cluster's kubelet probes the pod's
+    // IPv6 address), and IPv4 alone where the machine has no IPv6. Given as `::`, Node would fail there.
+    server.listen(options.port, host === '::' ? undefined : host, () => {
       server.removeAllListeners('error');
+      // An accept that fails later (EMFILE: out of file descriptors) is an 'error' event, which would end the process.
+      server.on('error', (err) => options.logger.error({ err }, 'health server: a connection could not be accepted'));
       resolve();
     });
   });

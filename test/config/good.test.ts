@@ -42,7 +42,7 @@ describe('a valid watch file', () => {
       delivery: { maxAge: 24 * 3_600_000, minDelay: 1000, maxDelay: 5 * 60_000 },
       state: { path: './ecs-action-watch.state.json', retention: 7 * 86_400_000 },
       shutdown: { drainTimeout: 10_000 },
-      http: { port: 9464, host: '0.0.0.0' },
+      http: { port: 9464, host: '::' },
       watches: [],
       track: [],
     });
