@@ -300,7 +300,11 @@ export class Daemon {
     }
     this.#config = next;
     // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
-    if (!(await this.#moveHealthServer(previous.http, next.http))) this.#config = { ...next, http: previous.http };
+    if (!(await this.#moveHealthServer(previous.http, next.http))) {
+      this.#config = { ...next, http: previous.http };
+      // Part of the file is not in effect: the reload-failed alert is as due as for an invalid file.
+      this.#metrics.recordConfigLoad(false);
+    }
     if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
       this.#app.engine.setWatches(this.#heldWatches(next, true));
       this.#app.engine.setTracking(next.track);

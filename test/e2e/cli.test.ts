@@ -239,6 +239,7 @@ describe.concurrent('run: http settings on reload', () => {
         async (r) => (await r.body.text(), r.statusCode),
         () => null,
       );
+    const text = (port: number, path: string) => request(`http://127.0.0.1:${port}/${path}`).then((r) => r.body.text());
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([ids], { http: http(first) }));
     await whileRunning(h, path, async () => {
@@ -253,6 +254,8 @@ describe.concurrent('run: http settings on reload', () => {
         await writeFile(path, h.yaml([ids], { http: http(first) }));
         await waitFor(() => h.logs.text.includes('the reloaded http settings cannot be used'), 8000);
         expect(await answers(second)).toBe(200);
+        // Part of the file is not in effect: the reload counts as failed, for its alert.
+        expect(await text(second, 'metrics')).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
       } finally {
         blocker.close();
       }
