@@ -81,8 +81,16 @@ function entryOf(member: DigestMember, record: WatchRecord | undefined): BatchEn
   const entry: BatchEntry = { watch: member.watch, outcome: member.outcome, reason: member.reason, detectedAt: member.detectedAt };
   if (member.outcome === null || member.outcome === 'success' || !record?.verdict) return entry;
   const { watch: _watch, ...facts } = kindOf(record).facts(record);
+  // What it read is kept for the batch it belongs to when its outcome comes; one given this label after
+  // its own notification (or another batch's digest) was settled had let it go by then.
+  if (record.everFound && Object.values(facts).every((fact) => fact === null)) {
+    return { ...entry, reason: `${member.reason} (${DETAILS_GONE})` };
+  }
   return { ...entry, ...facts };
 }
+
+/** Said of a watch notified before it joined the batch, whose details are no longer kept. */
+const DETAILS_GONE = 'its details were let go once it had been notified, before it joined this batch';
 
 /** What a delivery announces, rebuilt from state for every attempt. */
 export function notificationOf(d: DurableDelivery, recordOf: (key: string) => WatchRecord | undefined): OutgoingNotification | null {

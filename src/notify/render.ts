@@ -62,9 +62,12 @@ function factsBody(n: Facts): object {
   };
 }
 
-/** An entry's facts, null where its record was gone when the digest was sent. */
+/**
+ * An entry's facts, null where the digest had them no more when it was sent (its record gone, or its
+ * details); a job's entry carries its job as its notification does.
+ */
 function factsOf(e: BatchEntry): Facts {
-  return { watch: e.watch, instanceAction: e.instanceAction ?? null, server: e.server ?? null, ...(e.job === undefined ? {} : { job: e.job }) };
+  return { watch: e.watch, instanceAction: e.instanceAction ?? null, server: e.server ?? null, ...('jobId' in e.watch ? { job: e.job ?? null } : {}) };
 }
 
 export const OUTCOME_WORDS: Record<Outcome, string> = {
@@ -128,15 +131,21 @@ function renderFacts(n: Notification): string[] {
   if (test) lines.push('This is a test notification from ecs-action-watch: if you can read it, this notifier works.', '');
   if (n.outcome === null && !test) lines.push('No outcome yet: this is an early warning, the outcome follows when it ends.', '');
   if (n.reason) lines.push(`Reason: ${n.reason}`, '');
-  return [...lines, ...renderWatchFacts(n, n.detectedAt, test)];
+  return [...lines, ...renderWatchFacts(n, n.detectedAt, test ? null : NEVER_READ)];
 }
 
 function field(label: string, value: string): string {
   return `${`${label}:`.padEnd(14)}${value}`;
 }
 
-/** The watch's ids and what it follows: the action, its server and events, or the job and its sub-jobs. */
-function renderWatchFacts(n: Facts, detectedAt: string | null, test: boolean): string[] {
+/** Said of an action or a job the API never answered with. */
+const NEVER_READ = 'never read from the API';
+
+/**
+ * The watch's ids and what it follows: the action, its server and events, or the job and its sub-jobs.
+ * `unread`: what to say of an action or job that is not there, null for nothing.
+ */
+function renderWatchFacts(n: Facts, detectedAt: string | null, unread: string | null): string[] {
   const lines: string[] = [];
   const add = (label: string, value: string) => lines.push(field(label, value));
   const w = n.watch;
@@ -144,7 +153,7 @@ function renderWatchFacts(n: Facts, detectedAt: string | null, test: boolean): s
   if ('jobId' in w) {
     add('Job', w.jobId);
     if (w.projectId) add('Project', w.projectId);
-    return [...lines, ...renderJob(n.job ?? null, detectedAt)];
+    return [...lines, ...renderJob(n.job ?? null, detectedAt, unread)];
   }
   if (w.requestId) add('Request', w.requestId);
   if (w.serverId) add('Server', w.serverId);
@@ -154,8 +163,8 @@ function renderWatchFacts(n: Facts, detectedAt: string | null, test: boolean): s
   if (action) {
     add('Action', `${action.action}, started ${formatNovaTime(action.start_time)}`);
     if (action.message) add('Message', action.message);
-  } else if (!test) {
-    add('Action', 'never read from the API');
+  } else if (unread !== null) {
+    add('Action', unread);
   }
 
   if (n.server) {
@@ -169,9 +178,9 @@ function renderWatchFacts(n: Facts, detectedAt: string | null, test: boolean): s
 }
 
 /** A job and each of its sub-jobs, with what each acted on, its status and, for a failed one, why. */
-function renderJob(job: EcsJob | null, detectedAt: string | null): string[] {
+function renderJob(job: EcsJob | null, detectedAt: string | null, unread: string | null): string[] {
   const detected = detectedAt ? [field('Detected', detectedAt)] : [];
-  if (job === null) return [field('Job type', 'never read from the API'), ...detected];
+  if (job === null) return [...(unread === null ? [] : [field('Job type', unread)]), ...detected];
   const lines = [
     field('Job type', `${job.job_type ?? 'unknown'}, ${job.status}`),
     field('Began', formatJobTime(job.begin_time)),
@@ -216,7 +225,9 @@ function renderBrief(e: BatchEntry): string[] {
 }
 
 function renderInFull(e: BatchEntry): string[] {
-  const facts = [...(e.reason ? [field('Reason', e.reason)] : []), ...renderWatchFacts(factsOf(e), e.detectedAt, false)];
+  // An entry without its facts (factsOf) may well have had them: not "never read".
+  const unread = 'instanceAction' in e ? NEVER_READ : null;
+  const facts = [...(e.reason ? [field('Reason', e.reason)] : []), ...renderWatchFacts(factsOf(e), e.detectedAt, unread)];
   return [`  - ${labelOf(e.watch)}`, ...facts.map((l) => (l ? `    ${l}` : l))];
 }
 

@@ -365,8 +365,9 @@ export class StateStore {
   #releasePayloadIfSettled(key: string, record: WatchRecord): boolean {
     if (record.verdict === null) return false;
     for (const name in record.deliveries) if (record.deliveries[name]!.status === 'pending') return false;
-    // A watch of a batch keeps it for the batch's digest, which gives its failure in full.
-    if (record.batch && !this.#digestSent(record.batch, key)) return false;
+    // A watch of a batch that did not succeed keeps it for the batch's digest, which gives it in full (a
+    // success there is its reason alone).
+    if (record.batch && record.verdict.outcome !== 'success' && !this.#digestSent(record.batch, key)) return false;
     return kindOf(record).dropPayload(record);
   }
 

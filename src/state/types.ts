@@ -66,8 +66,9 @@ interface RecordBase {
   /** The early warning, once decided (at most once, never after the verdict); absent in older records. */
   warning?: WarningRecord | null;
   /**
-   * The batch whose digest reports the verdict, set with the verdict; null or absent: notified on its own.
-   * Lets a reload see a verdict that left its batch before the digest, and notify it on its own.
+   * The batch whose digest reports the verdict, set with the verdict and moved to the label the file gives
+   * it later; null or absent: notified on its own. Lets a reload see a verdict that left its batch before
+   * the digest, and notify it on its own.
    */
   batch?: string | null;
 }

@@ -155,7 +155,7 @@ export class WatchEngine {
     for (const t of targets) {
       const record = this.#recordFor(t);
       this.#renamed(t, record);
-      this.#leftBatch(t, record);
+      this.#relabelled(t, record);
     }
     this.#refreshDiscovered();
     this.#updateGauges();
@@ -176,16 +176,19 @@ export class WatchEngine {
   }
 
   /**
-   * A verdict kept for its batch's digest whose watch has since left the batch (the file changed) before a
-   * digest reported it: it is reported by its new batch, or, with none, notified on its own now.
+   * A verdict whose watch the file has since given another `batch:` label, or none. A watch given a label
+   * is reported in that batch's digest, also after its own notification or an earlier batch's digest: its
+   * record names that batch, so that what the digest reads (the record, a failure's details) is kept for it.
+   * One left with none before a digest reported it is notified on its own now.
    */
-  #leftBatch(target: WatchTarget, record: WatchRecord): void {
+  #relabelled(target: WatchTarget, record: WatchRecord): void {
     const was = record.batch ?? null;
+    const label = target.batch ?? null;
     const key = this.#keyOf(target);
-    if (!record.verdict || was === null || was === (target.batch ?? null) || this.#batches.reported(was, key)) return;
-    record.batch = target.batch ?? null;
+    if (!record.verdict || was === label || (label === null && this.#batches.reported(was!, key))) return;
+    record.batch = label;
     this.#o.store.touch(key);
-    if (target.batch) return;
+    if (label !== null) return;
     this.#owe(target, key, record, record.verdict.outcome, new Date().toISOString());
     this.#o.logger.info({ ...watchLogFields(target), batch: was, notifiers: Object.keys(record.deliveries) }, 'watch left its batch before the digest: notified on its own');
     this.#o.store.releaseIfSettled(key);
@@ -383,7 +386,7 @@ export class WatchEngine {
     // A reload that landed during the pass is taken as one that came just after it, when it would have found
     // the verdicts the pass reached with the old entries: one whose watch left its batch is owed on its own
     // (else no digest would ever count it, and `run --until-done` would call it settled).
-    if (this.#reloadedInPass) for (const t of this.#targets) this.#leftBatch(t, this.#recordFor(t));
+    if (this.#reloadedInPass) for (const t of this.#targets) this.#relabelled(t, this.#recordFor(t));
     // Finished discovered watches are forgotten after the retention, as those removed from the file are.
     if (this.#prune(inFile)) this.#refreshDiscovered();
     try {

@@ -7,7 +7,8 @@ import type { ActionScript } from '../../src/simulator/index.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { PROJECT, advance, harnessOnFakeClock, quickAction, type WatchEntry } from './harness.ts';
 
-type Body = { type: string; outcome?: string | null; batch?: string; round?: number; counts?: Record<string, number>; watches?: Array<{ watch: { requestId: string }; outcome: string | null; instanceAction?: { events: unknown[] } }>; watch?: { requestId: string } };
+type Entry = { watch: { requestId: string }; outcome: string | null; reason: string; instanceAction?: { events: unknown[] } | null; server?: object | null };
+type Body = { type: string; outcome?: string | null; batch?: string; round?: number; counts?: Record<string, number>; watches?: Entry[]; watch?: { requestId: string } };
 
 const entry = (s: ActionScript & { requestId: string }, name: string, extra?: string): WatchEntry => ({ requestId: s.requestId, serverId: s.serverId, name, ...(extra ? { extra } : {}) });
 const failedReboot = () => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error', traceback: 'Traceback (most recent call last):\nRebootError: no\n' }] });
@@ -17,6 +18,7 @@ const env = harnessOnFakeClock({ role: 'admin' });
 
 const bodies = () => env.h.hooks.received.map((r) => ({ body: r.body as Body, id: r.headers['webhook-id'] }));
 const ofType = (type: string) => bodies().filter((b) => b.body.type === type);
+const delivered = (type: string) => env.h.hooks.received.filter((r) => r.status === 204 && (r.body as Body).type === type).map((r) => r.body as Body);
 
 /** Applies an edited watch list as a reload of the file does. */
 function reload(app: App, yaml: string): void {
@@ -122,6 +124,55 @@ describe('batch digests', () => {
     await pass;
     await advance(app, 3000);
     expect(bodies().map((x) => [x.body.type, x.body.watch?.requestId])).toEqual([['ecs.action.succeeded', leaving.requestId]]);
+  });
+
+  // A failure's entry carries what its own notification did, which its record drops once nothing it is
+  // in still owes a notification: the batch it is given must count as such.
+  it('reports in full a failure given a label while its own notification is owed, and says why one notified before has no details', async () => {
+    const [notified, owed, running] = [failedReboot(), failedReboot(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 6000 }] })];
+    env.h.simulator.addAction(notified);
+    const app = await env.h.app(env.h.yaml([entry(notified, 'notified')]));
+    await advance(app, 2000);
+    expect(ofType('ecs.action.failed').map((x) => x.body.watch?.requestId)).toEqual([notified.requestId]);
+
+    // The receiver is down from owed's outcome until after it joined the batch.
+    env.h.hooks.setAnswer({ status: 503 });
+    for (const s of [owed, running]) env.h.simulator.addAction(s);
+    reload(app, env.h.yaml([entry(notified, 'notified'), entry(owed, 'owed')]));
+    await advance(app, 2000);
+    reload(app, env.h.yaml([entry(notified, 'notified', '    batch: fleet'), entry(owed, 'owed', '    batch: fleet'), entry(running, 'running', '    batch: fleet')]));
+    env.h.hooks.setAnswer({ status: 204 });
+    await advance(app, 1000);
+    expect(delivered('ecs.action.failed').map((b) => b.watch?.requestId)).toEqual([notified.requestId, owed.requestId]);
+    expect(delivered('ecs.batch.finished')).toEqual([]);
+
+    await advance(app, 6000);
+    const [digest] = delivered('ecs.batch.finished');
+    const entryOf = (s: { requestId: string }) => digest!.watches!.find((w) => w.watch.requestId === s.requestId)!;
+    expect(entryOf(owed)).toMatchObject({ outcome: 'failure', instanceAction: { events: [{ result: 'Error' }] }, server: { status: 'ACTIVE' } });
+    expect(entryOf(notified)).toMatchObject({ outcome: 'failure', instanceAction: null, server: null });
+    expect(entryOf(notified).reason).toMatch(/^reboot failed: .* \(its details were let go once it had been notified, before it joined this batch\)$/);
+    const mail = env.h.mail.received.find((m) => m.subject.includes('batch fleet'))!.body;
+    expect(mail).toContain('RebootError: no');
+    expect(mail).not.toContain('never read from the API');
+  });
+
+  it('reports in full a failure moved to another batch while the digest of the first is owed, in both digests', async () => {
+    const [failed, done, running] = [failedReboot(), quickAction(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 5000 }] })];
+    for (const s of [failed, done, running]) env.h.simulator.addAction(s);
+    env.h.hooks.setAnswer({ status: 503 });
+    const app = await env.h.app(env.h.yaml([entry(failed, 'failed', '    batch: first'), entry(done, 'done', '    batch: first')]));
+    await advance(app, 2000);
+    expect(app.store.getBatch('first')!.digests).toHaveLength(1);
+
+    reload(app, env.h.yaml([entry(failed, 'failed', '    batch: second'), entry(done, 'done', '    batch: first'), entry(running, 'running', '    batch: second')]));
+    env.h.hooks.setAnswer({ status: 204 });
+    await advance(app, 1000);
+    expect(delivered('ecs.batch.finished').map((d) => d.batch)).toEqual(['first']);
+    await advance(app, 5000);
+    const digests = delivered('ecs.batch.finished');
+    expect(digests.map((d) => d.batch)).toEqual(['first', 'second']);
+    for (const d of digests) expect(d.watches![0]).toMatchObject({ watch: { requestId: failed.requestId }, outcome: 'failure', instanceAction: { events: [{ result: 'Error' }] } });
   });
 
   it('keeps a recorded digest across a restart and never sends it twice', async () => {

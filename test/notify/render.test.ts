@@ -166,6 +166,22 @@ describe('a batch digest', () => {
     ]);
     expect((body.watches[0]!.instanceAction as { events: unknown[] }).events).toHaveLength(2);
   });
+
+  it('gives an entry whose details were no longer kept the shape of one with them, and never says they were never read', () => {
+    const gone = { outcome: 'failure' as const, reason: 'resize failed (its details were let go ...)', detectedAt: '2026-11-26T18:00:00.000Z' };
+    const digest = fleetDigest({
+      watches: [
+        { watch: { name: 'web-05', projectId: 'p1', serverId: 'server-5', requestId: 'req-5' }, ...gone },
+        { watch: { kind: 'ecs-job', name: 'create db', projectId: 'p1', jobId: 'j1' }, ...gone },
+      ],
+    });
+    const body = JSON.parse(renderWebhookBody(digest)) as { watches: Array<Record<string, unknown>> };
+    expect(body.watches.map((w) => [w.instanceAction, w.server, w.job])).toEqual([[null, null, undefined], [null, null, null]]);
+    const { text } = renderEmail(digest);
+    expect(text).toMatch(/Request: +req-5/);
+    expect(text).toMatch(/Job: +j1/);
+    expect(text).not.toContain('never read');
+  });
 });
 
 describe('a job notification', () => {

@@ -471,17 +471,23 @@ describe('StateStore memory and counts', () => {
     expect(stateOnDisk(path).watches[watchKey(owed)]).toMatchObject({ instanceAction: null, server: null, deliveries: { chat: { status: 'given_up' } } });
   });
 
-  it('keeps the payload of a watch of a batch until the digest that reports it has been sent', async () => {
+  it('keeps the payload of a failure of a batch until the digest that reports it has been sent, not of a success', async () => {
     const store = await openStore(join(await tempDir(), 'state.json'));
-    const member: ActionWatchRecord = { ...finished('req-1'), deliveries: dictionary(), instanceAction: action, server, batch: 'fleet' };
+    const failure = { outcome: 'failure' as const, reason: 'failed', detectedAt: '2026-11-26T10:05:00.000Z' };
+    const member: ActionWatchRecord = { ...finished('req-1'), verdict: failure, deliveries: dictionary(), instanceAction: action, server, batch: 'fleet' };
+    const succeeded: ActionWatchRecord = { ...finished('req-2'), deliveries: dictionary(), instanceAction: action, server, batch: 'fleet' };
     const key = watchKey(member);
-    store.set(key, member);
-    store.releaseIfSettled(key);
+    for (const r of [member, succeeded]) {
+      store.set(watchKey(r), r);
+      store.releaseIfSettled(watchKey(r));
+    }
     expect(member.instanceAction).toEqual(action);
+    // The digest gives a success its reason alone.
+    expect(succeeded).toMatchObject({ instanceAction: null, server: null });
 
     const digest = {
       round: 1, final: true, detectedAt: '2026-11-26T10:05:00.000Z', deliveries: dictionary<DeliveryRecord>(),
-      members: [{ key, watch: { name: null, ...ref }, outcome: 'success' as const, reason: 'done', detectedAt: '2026-11-26T10:05:00.000Z' }],
+      members: [{ key, watch: { name: null, ...ref }, ...failure }],
     };
     store.setBatch({ label: 'fleet', digests: [digest] });
     store.addDigestDelivery('fleet', digest, 'chat', { ...delivered('b'), status: 'pending' });
