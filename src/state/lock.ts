@@ -8,6 +8,7 @@ import { link, mkdir, open, readFile, rename, rm, utimes, stat } from 'node:fs/p
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { linkTarget } from '../files/linkTarget.ts';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 
@@ -175,17 +176,19 @@ export class StateLock {
 }
 
 /**
- * Takes the lock of the state file at `statePath` (`<statePath>.lock`). A lock whose holder is gone
+ * Takes the lock of the state file at `configuredPath` (`<path>.lock`; for a symbolic link, beside the file
+ * it points to, where the store keeps the state: see linkTarget). A lock whose holder is gone
  * (same host, pid not running) or that has not been refreshed for `staleMs` is taken over. One held by
  * a live process on this host is refused at once; one whose holder cannot be checked from here (another
  * host, or our own pid from an earlier container) is waited for until it is released or goes stale.
  */
 export async function acquireStateLock(
-  statePath: string,
+  configuredPath: string,
   options: { logger: Logger; signal?: AbortSignal | undefined; timing?: LockTiming | undefined },
 ): Promise<StateLock> {
   const { logger, signal } = options;
   const timing = options.timing ?? DEFAULT_LOCK_TIMING;
+  const statePath = await linkTarget(configuredPath);
   const path = `${statePath}.lock`;
   const pseudo = await pseudoFileSystemOf(statePath);
   if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { dictionary } from '../data/dictionary.ts';
+import { linkTarget } from '../files/linkTarget.ts';
 import { temporaryPrefix } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { batchRecordSchema, clockRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
@@ -168,10 +169,13 @@ export class StateStore {
    * line cut short by a crash is left out (`torn`). A record that fails its schema is set aside, whole, into
    * `<path>.rejected-<time>.json` and the watch is tracked afresh, so that one bad record neither stops
    * every other watch nor is half used. Unless read-only, the caller must hold the state lock: leftover
-   * temporary files are removed, and a journal found is compacted into the snapshot at once.
+   * temporary files are removed, and a journal found is compacted into the snapshot at once. A `statePath`
+   * that is a symbolic link stands for the file it points to, as for the lock (see linkTarget): the store's
+   * `path` is that file.
    */
-  static async open(path: string, options: { readOnly?: boolean } = {}): Promise<StateStore> {
+  static async open(statePath: string, options: { readOnly?: boolean } = {}): Promise<StateStore> {
     const readOnly = options.readOnly ?? false;
+    const path = await linkTarget(statePath);
     const stored = await readStoredState(path, { retry: readOnly });
     const records = new Map<string, WatchRecord>();
     const batches = new Map<string, BatchRecord>();

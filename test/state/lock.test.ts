@@ -115,6 +115,16 @@ describe('the state lock', () => {
     );
   });
 
+  it('is taken beside the file a state.path that is a symbolic link points to, where the state is kept', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-lock-'));
+    await mkdir(join(dir, 'volume'));
+    await symlink(join(dir, 'volume', 'state.json'), join(dir, 'state.json'));
+    const lock = await acquire(join(dir, 'state.json'));
+    // One daemon given the link and one given the file must find the same lock.
+    expect(lock.path).toBe(join(dir, 'volume', 'state.json.lock'));
+    expect([await readdir(dir), await readdir(join(dir, 'volume'))]).toEqual([['state.json', 'volume'], ['state.json.lock']]);
+  });
+
   it('takes over at once a lock whose holder on this host is gone (a crash)', async () => {
     const path = await statePath();
     const pid = await deadPid();

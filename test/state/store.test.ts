@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile, readdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile, readdir, stat } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -256,6 +256,42 @@ describe('StateStore on files that are not plain files', () => {
     // Just over: its size rounded up, never read as the limit itself.
     await truncate(path, 256 * 1024 * 1024 + 1);
     await expect(openStore(path, { readOnly: true })).rejects.toThrow(/is 256\.1 MiB, more than the 256 MiB allowed/);
+  });
+
+  it('keeps a state.path that is a symbolic link pointing at its target, which gets the saves and the journal', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'volume'));
+    const target = join(dir, 'volume', 'state.json');
+    await writeFile(target, `${JSON.stringify({ version: 1, seq: 0, watches: {}, batches: {} })}\n`);
+    const path = join(dir, 'state.json');
+    await symlink(target, path);
+    const store = await openStore(path);
+    expect(store.path).toBe(target);
+    store.set(watchKey(ref), record());
+    await store.save();
+    // Read through the link as `check` reads it: the journal beside the target, where the save went.
+    expect((await openStore(path, { readOnly: true })).get(watchKey(ref))).toBeDefined();
+    expect(await readdir(join(dir, 'volume'))).toEqual(['state.json', 'state.json.journal']);
+    await store.close();
+    // Renamed over the link, the snapshot would have replaced it with a file of its own, left the target
+    // (on the volume that outlives a restart) as it was, and the journal would have gone beside the link.
+    expect((await lstat(path)).isSymbolicLink()).toBe(true);
+    expect(Object.keys(stateOnDisk(target).watches)).toEqual([watchKey(ref)]);
+    expect(await readdir(join(dir, 'volume'))).toEqual(['state.json']);
+  });
+
+  it('creates the file a symbolic link to nothing yet points to, and keeps the link', async () => {
+    const dir = await tempDir();
+    await mkdir(join(dir, 'volume'));
+    const path = join(dir, 'state.json');
+    // Relative, as `ln -s volume/state.json state.json` makes it.
+    await symlink(join('volume', 'state.json'), path);
+    const store = await openStore(path);
+    store.set(watchKey(ref), record());
+    await store.close();
+    expect((await lstat(path)).isSymbolicLink()).toBe(true);
+    expect(Object.keys(stateOnDisk(join(dir, 'volume', 'state.json')).watches)).toEqual([watchKey(ref)]);
+    expect(await readdir(dir)).toEqual(['state.json', 'volume']);
   });
 });
 
