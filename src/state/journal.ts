@@ -9,7 +9,7 @@ import { syncFolder } from '../files/writeFileAtomic.ts';
 import { writePieces } from '../files/writePieces.ts';
 import { errorCode } from '../net/failure.ts';
 import { StateError } from './StateError.ts';
-import { journalEntrySchema, type JournalEntry } from './schema.ts';
+import { journalEntrySchema, newerFormatRefusal, type JournalEntry } from './schema.ts';
 
 /**
  * Each write to the journal is durable when it returns (data and the file's size, as fdatasync makes them):
@@ -44,7 +44,7 @@ export function parseJournal(text: string, path: string): { entries: JournalEntr
   const last = lines.pop()!;
   const entries: JournalEntry[] = [];
   for (const [i, line] of lines.entries()) {
-    const entry = parseLine(line);
+    const entry = parseLine(line, path);
     if (typeof entry === 'string') {
       if (i < lines.length - 1 || last !== '') throw damaged(path, i + 1, `${entry}, and whole lines follow it`);
       return { entries, torn: { path, line: i + 1, bytes: Buffer.byteLength(line) + 1 } };
@@ -56,8 +56,8 @@ export function parseJournal(text: string, path: string): { entries: JournalEntr
   return { entries, torn: last === '' ? null : { path, line: lines.length + 1, bytes: Buffer.byteLength(last) } };
 }
 
-/** The entry on `line`, or why it is none. */
-function parseLine(line: string): JournalEntry | string {
+/** The entry on `line`, or why it is none; a line of a newer format refuses the journal at `path`. */
+function parseLine(line: string, path: string): JournalEntry | string {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -65,6 +65,9 @@ function parseLine(line: string): JournalEntry | string {
     // Not in V8's words, which quote the line.
     return 'is not JSON';
   }
+  // No line says its format yet: one that does is of a later one, whatever else it holds.
+  const newer = newerFormatRefusal(path, value);
+  if (newer) throw newer;
   const entry = journalEntrySchema.safeParse(value);
   return entry.success ? entry.data : 'is not a journal entry (expected {"seq":N,...})';
 }

@@ -3,7 +3,8 @@
 import * as z from 'zod';
 import { OUTCOMES } from '../model.ts';
 import { instanceActionSchema, jobSchema } from '../cloud/schemas.ts';
-import { dictionarySchema } from '../data/dictionary.ts';
+import { dictionarySchema, isMapping } from '../data/dictionary.ts';
+import { StateError } from './StateError.ts';
 import type {
   ActionWatchRecord, BatchRecord, ClockRecord, DeliveryRecord, DigestMember, DigestRecord, DiscoveredBy, JobWatchRecord, NotFoundMemory, ObservedMemory,
   TrackedProjectRecord, TrackedServerRecord, WarningRecord, WatchRecord,
@@ -11,6 +12,21 @@ import type {
 import type { NotificationWatch } from '../model.ts';
 
 export const STATE_VERSION = 1;
+
+/**
+ * The refusal of a snapshot or journal line at `path` that says it is of a later state format than this
+ * version reads (a downgrade): as this format, it would be called no state file, whose advice (move it aside)
+ * notifies every finished watch again, or be misread. Undefined for any other value.
+ */
+export function newerFormatRefusal(path: string, value: unknown): StateError | undefined {
+  const version = isMapping(value) ? value['version'] : undefined;
+  if (!Number.isSafeInteger(version) || (version as number) <= STATE_VERSION) return undefined;
+  return new StateError(
+    path,
+    `was written by a newer ecs-action-watch (state format ${String(version)}; this one reads ${STATE_VERSION}): run that version or a later one on it. ` +
+      'This one cannot read it, and must not start without it: every finished watch would be notified again',
+  );
+}
 
 /** The envelope; each record is checked on its own so that one bad record does not sink the others. */
 export const stateEnvelopeSchema = z.object({
@@ -43,8 +59,6 @@ export const journalEntrySchema = z.object({
 export type JournalEntry = z.infer<typeof journalEntrySchema>;
 
 const time = z.iso.datetime({ offset: true, error: 'expected an ISO 8601 time such as 2026-11-26T18:00:00.000Z' });
-
-const isMapping = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 
 const deliverySchema: z.ZodType<DeliveryRecord> = z.preprocess(
   // Deliveries written before `createdAt` existed were created when they were first updated, or earlier.

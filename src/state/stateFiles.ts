@@ -4,7 +4,7 @@
 import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
-import { STATE_VERSION, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
+import { STATE_VERSION, newerFormatRefusal, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
 
 /** Far beyond any real state (pruning keeps it small); a file this big is something else. */
 export const MAX_STATE_BYTES = 256 * 1024 * 1024;
@@ -126,6 +126,8 @@ function parseSnapshot(text: string, path: string) {
       `is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}: if it is not the state file, correct state.path; if it is, move it aside to start afresh, which re-notifies finished watches`,
     );
   }
+  const newer = newerFormatRefusal(path, parsed);
+  if (newer) throw newer;
   const envelope = stateEnvelopeSchema.safeParse(parsed);
   if (!envelope.success) {
     const problems = envelope.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(the file)'}: ${issue.message}`).join('; ');

@@ -177,6 +177,15 @@ describe('the state journal', () => {
     await expect(refusal).rejects.not.toThrow(/whole lines follow it/);
   });
 
+  it('refuses a journal with a line of a newer format, as it refuses such a snapshot, even at its last line', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(1, []));
+    await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"version":2,"seq":3,"watches":{}}\n`);
+    const refusal = StateStore.open(path);
+    await expect(refusal).rejects.toThrow(/state\.json\.journal: was written by a newer ecs-action-watch \(state format 2; this one reads 1\): run that version/);
+    await expect(refusal).rejects.not.toThrow(/move it aside/i);
+  });
+
   it('refuses a journal that does not continue its snapshot (an older copy of the state file put back)', async () => {
     const path = await statePath();
     await writeFile(path, snapshot(2, [record('req-1')]));

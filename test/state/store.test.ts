@@ -104,6 +104,21 @@ describe('StateStore', () => {
     await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file \(expected .*; seq: .*>=0\): if it is not the state file, correct state\.path; if it is, move it aside/);
   });
 
+  it('refuses a state file of a newer format (a downgrade) as such, never with advice to start afresh', async () => {
+    const path = join(await tempDir(), 'state.json');
+    await writeFile(path, `${JSON.stringify({ version: 2, seq: 7, watches: {}, batches: {} })}\n`);
+    const err = await openStore(path).then(() => undefined, (e: unknown) => e as StateError);
+    // Moved aside as "not a state file", it would have every finished watch notified again.
+    expect(err?.message).toBe(
+      `state file ${path}: was written by a newer ecs-action-watch (state format 2; this one reads 1): run that version or a later one on it. ` +
+        'This one cannot read it, and must not start without it: every finished watch would be notified again',
+    );
+    expect(err?.transient).toBe(false);
+    // What is no whole number of a format is no state file.
+    await writeFile(path, '{"version":"2","watches":{}}');
+    await expect(openStore(path)).rejects.toThrow(/not an ecs-action-watch state file/);
+  });
+
   it('never writes in read-only mode', async () => {
     const path = join(await tempDir(), 'state.json');
     const store = await openStore(path, { readOnly: true });
