@@ -28,32 +28,34 @@ export function newerFormatRefusal(path: string, value: unknown): StateError | u
   );
 }
 
+/**
+ * Records by key (in a journal line, null for one removed). Every key is kept: a batch's label, a server's
+ * or project's id come from users or the cloud, and `z.record` drops a `__proto__` key, so that such a
+ * record would vanish at every load and what it remembered (a digest sent) be done again.
+ */
+const recordsSchema = dictionarySchema(z.string(), z.unknown());
+
 /** The envelope; each record is checked on its own so that one bad record does not sink the others. */
 export const stateEnvelopeSchema = z.object({
   version: z.literal(STATE_VERSION),
   // The journal's last change it holds; absent in files written before the journal existed (none).
   seq: z.int().min(0).optional(),
-  watches: z.record(z.string(), z.unknown()),
+  watches: recordsSchema,
   // Absent in files written before batches existed.
-  batches: z.record(z.string(), z.unknown()).optional(),
+  batches: recordsSchema.optional(),
   // Absent in files of daemons that track nothing, and of versions before auto-tracking.
-  tracking: z
-    .object({ servers: z.record(z.string(), z.unknown()).default({}), projects: z.record(z.string(), z.unknown()).default({}) })
-    .optional(),
+  tracking: z.object({ servers: recordsSchema.optional(), projects: recordsSchema.optional() }).optional(),
   // Absent in files written before the clock was recorded.
-  clocks: z.record(z.string(), z.unknown()).optional(),
+  clocks: recordsSchema.optional(),
 });
-
-// Records by key; null: the record was removed.
-const changesSchema = z.record(z.string(), z.unknown());
 
 /** One line of the journal: the records one save changed, numbered after the snapshot's and each other's. */
 export const journalEntrySchema = z.object({
   seq: z.int().min(1),
-  watches: changesSchema.optional(),
-  batches: changesSchema.optional(),
-  tracking: z.object({ servers: changesSchema.optional(), projects: changesSchema.optional() }).optional(),
-  clocks: changesSchema.optional(),
+  watches: recordsSchema.optional(),
+  batches: recordsSchema.optional(),
+  tracking: z.object({ servers: recordsSchema.optional(), projects: recordsSchema.optional() }).optional(),
+  clocks: recordsSchema.optional(),
 });
 
 export type JournalEntry = z.infer<typeof journalEntrySchema>;

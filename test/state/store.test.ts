@@ -370,6 +370,25 @@ describe('StateStore round trip', () => {
     expect(reopened.get(watchKey(ref))).toBeDefined();
   });
 
+  it('keeps a batch labelled __proto__ (a label the watch file accepts) and a project of that id, from the journal and from the snapshot', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await openStore(path);
+    const batch: BatchRecord = { label: '__proto__', digests: [{ round: 1, final: true, detectedAt: '2026-11-26T10:00:00.000Z', members: [], deliveries: dictionary([['chat', delivered('b')]]) }] };
+    store.setBatch(batch);
+    store.tracking.projects['__proto__'] = { projectId: '__proto__', since: null, baseline: null, cursor: null, lastError: null };
+    store.touchTracking();
+    await store.save();
+    // Dropped at load, the batch's digests would be sent again after every restart.
+    const fromJournal = await openStore(path, { readOnly: true });
+    await store.close();
+    const fromSnapshot = await openStore(path, { readOnly: true });
+    for (const reopened of [fromJournal, fromSnapshot]) {
+      expect(reopened.setAside).toEqual([]);
+      expect(reopened.getBatch('__proto__')).toEqual(batch);
+      expect(Object.keys(reopened.tracking.projects)).toEqual(['__proto__']);
+    }
+  });
+
   it('reads records written before failingSince existed as not failing, and writes nothing for them', async () => {
     const path = join(await tempDir(), 'state.json');
     const { failingSince: _, ...action } = { ...record(), lastError: 'HTTP 500 from the compute API' };
