@@ -87,14 +87,11 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   };
   const draining = () => drain ?? AbortSignal.abort();
   try {
-    let lockLost = new AbortController().signal;
-    if (stateMode === 'file') {
-      const lock = await acquireStateLock(config.state.path, { logger, signal: options.signal, timing: options.lockTiming });
-      releasers.add(() => lock.release());
-      lockLost = lock.lost;
-    }
-    const store = stateMode === 'memory' ? StateStore.inMemory() : await StateStore.open(config.state.path, { readOnly: stateMode === 'read-only' });
-    lockLost.addEventListener('abort', () => store.fence(String((lockLost.reason as Error).message)), { once: true });
+    const lock = stateMode === 'file' ? await acquireStateLock(config.state.path, { logger, signal: options.signal, timing: options.lockTiming }) : undefined;
+    if (lock) releasers.add(() => lock.release());
+    // Given the lock, whose loss fences it.
+    const store = stateMode === 'memory' ? StateStore.inMemory() : await StateStore.open(config.state.path, { readOnly: stateMode === 'read-only', lock });
+    const lockLost = lock?.lost ?? new AbortController().signal;
     for (const { key, problems } of store.setAside) {
       logger.error(
         { state: config.state.path, watchKey: key, problems, keptIn: store.setAsidePath },

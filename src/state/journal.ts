@@ -84,10 +84,14 @@ function damaged(path: string, line: number, why: string): StateError {
  * The writing end of the journal. Each `append` writes one line where the last whole one ended, durably; a
  * write that failed part-way is cut off before the next one, so that a line never follows half of another.
  * The file is created at the first append (and after a `rotate` or `remove`), or ahead of it by `prepare`:
- * it is only ever opened when none of its lines is needed any more, so it is created empty.
+ * it is only ever opened when none of its lines is needed any more, so it is created empty. It is created,
+ * renamed and removed only once `ours` has said that the state is still this process's; a line is appended
+ * without asking (a file removed under it is noticed: JournalLostError).
  */
 export class JournalWriter {
   readonly path: string;
+  /** Rejects once the state is another process's: the names this writer changes may be that one's files. */
+  readonly #ours: () => Promise<void>;
   /** The file, once created (or being created): every append and `close` waits for the same one. */
   #opening: Promise<FileHandle> | null = null;
   /** Bytes of whole lines: where the next line goes. */
@@ -100,8 +104,9 @@ export class JournalWriter {
    */
   #since: number | null = null;
 
-  constructor(path: string) {
+  constructor(path: string, ours: () => Promise<void>) {
     this.path = path;
+    this.#ours = ours;
   }
 
   /** Bytes of whole lines in the file. */
@@ -173,6 +178,7 @@ export class JournalWriter {
   async rotate(to: string): Promise<void> {
     if (this.#opening === null) return;
     await this.#opening.catch(() => undefined);
+    await this.#ours();
     await rename(this.path, to);
     await this.close();
   }
@@ -180,6 +186,7 @@ export class JournalWriter {
   /** Removes the file, whose every line a snapshot now holds; the next append starts a new one. */
   async remove(): Promise<void> {
     await this.close();
+    await this.#ours();
     await rm(this.path, { force: true });
   }
 
@@ -207,6 +214,8 @@ export class JournalWriter {
 
   async #create(): Promise<FileHandle> {
     await mkdir(dirname(this.path), { recursive: true });
+    // Created empty (O_TRUNC): over a journal of the process that took the state over, its lines would be gone.
+    await this.#ours();
     const handle = await open(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | DSYNC, 0o600);
     try {
       // The new file's name must outlive a crash as much as the lines in it.

@@ -142,6 +142,18 @@ export class StateLock {
     return this.#released;
   }
 
+  /**
+   * Whether the lock file still names this holder, read now; when it does not, the lock is lost at once, as
+   * at a refresh. A holder paused past the stale time (SIGSTOP, a paused VM, a network partition) runs on
+   * until its next refresh, and a refresh under way when it was paused ends without noticing: whatever it
+   * writes meanwhile may overwrite the state of the daemon that took the lock over. Rejects when the file
+   * cannot be read, for another reason than that it is gone.
+   */
+  async held(): Promise<boolean> {
+    await this.#ifStillOurs(() => Promise.resolve());
+    return !this.#lost.signal.aborted;
+  }
+
   #tick(): void {
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = null;
@@ -149,26 +161,37 @@ export class StateLock {
   }
 
   async #refresh(): Promise<void> {
-    if (this.#released || this.#lost.signal.aborted) return;
+    if (this.#released) return;
+    try {
+      await this.#ifStillOurs(() => {
+        const now = new Date();
+        return utimes(this.path, now, now);
+      });
+    } catch (err) {
+      // A refresh that keeps failing lets the lock go stale; whoever takes it over is seen at the next one.
+      this.#logger.warn({ lock: this.path, error: (err as Error).message }, 'could not refresh the state lock');
+    }
+  }
+
+  /** Runs `then` while the lock file names this holder; the lock is lost once it names another or is gone. */
+  async #ifStillOurs(then: () => Promise<void>): Promise<void> {
+    if (this.#lost.signal.aborted) return;
     try {
       const current = parseHolder(await readFile(this.path, 'utf8'));
       if (current?.instance !== this.holder.instance) {
         this.#lose(`the state lock ${this.path} was taken over by ${describeHolder(current)}`);
         return;
       }
-      const now = new Date();
-      await utimes(this.path, now, now);
+      await then();
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-        this.#lose(`the state lock ${this.path} was removed by someone else`);
-        return;
-      }
-      // A refresh that keeps failing lets the lock go stale; whoever takes it over is seen at the next one.
-      this.#logger.warn({ lock: this.path, error: (err as Error).message }, 'could not refresh the state lock');
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      this.#lose(`the state lock ${this.path} was removed by someone else`);
     }
   }
 
   #lose(message: string): void {
+    // A refresh and a write of the state may both find it taken over.
+    if (this.#lost.signal.aborted) return;
     clearInterval(this.#timer);
     this.#logger.error({ lock: this.path }, `${message}; stopping, since two daemons must not share a state file`);
     this.#lost.abort(new Error(message));

@@ -72,15 +72,22 @@ export class StateWriter {
   #closed = false;
   #onWrite: ((bytes: number, file: StateFileKind) => void) | undefined;
   #onCompactionFailed: ((err: StateError) => void) | undefined;
+  /**
+   * Resolves while the state is this process's, rejects (a StateError) once another has taken it over:
+   * asked before each write of a snapshot and each change of a journal's name, whose files may be that
+   * process's by then; never for a journal line, the cost of every save.
+   */
+  readonly #ours: () => Promise<void>;
 
-  constructor(path: string, options: { current: () => Sections<string>; seq: number; snapshotBytes: number }) {
+  constructor(path: string, options: { current: () => Sections<string>; seq: number; snapshotBytes: number; ours: () => Promise<void> }) {
     this.path = path;
     this.#current = options.current;
     this.written = emptySections();
     setDigests(this.written, options.current());
     this.#seq = options.seq;
     this.#snapshotBytes = options.snapshotBytes;
-    this.#journal = new JournalWriter(journalPaths(path).current);
+    this.#ours = options.ours;
+    this.#journal = new JournalWriter(journalPaths(path).current, options.ours);
     this.#oldJournal = journalPaths(path).old;
   }
 
@@ -169,7 +176,8 @@ export class StateWriter {
     }
     this.#compaction = (async () => {
       try {
-        this.#snapshotWritten(await writeDurably(this.path, text));
+        await this.#writeSnapshot(text);
+        await this.#ours();
         await rm(this.#oldJournal, { force: true });
         this.#oldJournalNeeded = false;
       } catch (err) {
@@ -215,6 +223,8 @@ export class StateWriter {
   }
 
   #compactionFailed(err: unknown): void {
+    // The state is another process's now: that is what is reported (the lock lost), not a compaction.
+    if (this.#stopped) return;
     this.#compactNotBefore = performance.now() + COMPACT_RETRY_MS;
     this.#onCompactionFailed?.(stateFailure(this.path, 'could not be compacted', err));
   }
@@ -229,7 +239,7 @@ export class StateWriter {
     // Never two snapshot writes at once: the one renamed last would win.
     await this.#compaction;
     const entries = this.#current();
-    this.#snapshotWritten(await writeDurably(this.path, snapshotText(seq, entries)));
+    await this.#writeSnapshot(snapshotText(seq, entries));
     setDigests(this.written, entries);
     this.#snapshotNeeded = false;
     try {
@@ -242,7 +252,10 @@ export class StateWriter {
     }
   }
 
-  #snapshotWritten(bytes: number): void {
+  /** Replaces the snapshot with `text`, unless the state is another process's now. */
+  async #writeSnapshot(text: Iterable<string>): Promise<void> {
+    await this.#ours();
+    const bytes = await writeDurably(this.path, text);
     this.#snapshotBytes = bytes;
     this.#onWrite?.(bytes, 'snapshot');
   }

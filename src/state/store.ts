@@ -7,6 +7,7 @@ import { temporaryPrefix } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { batchRecordSchema, clockRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
 import type { TornTail } from './journal.ts';
+import type { StateLock } from './lock.ts';
 import { moveBatchTimes, moveTrackingTimes, moveWatchTimes } from './moveTimes.ts';
 import { emptySections, readStoredState, type Sections } from './stateFiles.ts';
 import { StateWriter, digestOf, writeDurably, type StateFileKind } from './stateWriter.ts';
@@ -128,14 +129,24 @@ export class StateStore {
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
-    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, setAside: [], setAsidePath: null, tracking: noTracking(), clock: null, seq: 0, snapshotBytes: 0, torn: [] });
+    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, lock: null, setAside: [], setAsidePath: null, tracking: noTracking(), clock: null, seq: 0, snapshotBytes: 0, torn: [] });
   }
 
   private constructor(
     path: string,
     records: Map<string, WatchRecord>,
     batches: Map<string, BatchRecord>,
-    options: { readOnly: boolean; setAside: SetAsideRecord[]; setAsidePath: string | null; tracking: TrackingState; clock: ClockRecord | null; seq: number; snapshotBytes: number; torn: TornTail[] },
+    options: {
+      readOnly: boolean;
+      lock: StateLock | null;
+      setAside: SetAsideRecord[];
+      setAsidePath: string | null;
+      tracking: TrackingState;
+      clock: ClockRecord | null;
+      seq: number;
+      snapshotBytes: number;
+      torn: TornTail[];
+    },
   ) {
     this.path = path;
     this.#records = records;
@@ -159,8 +170,14 @@ export class StateStore {
     for (const batch of batches.values()) take(batchKey(batch.label), batchDeliveries(batch));
     // A read-only state never writes: its writer measures nothing against the files.
     const current = () => (this.readOnly ? emptySections<string>() : this.#entries());
-    this.#writer = new StateWriter(path, { current, seq: options.seq, snapshotBytes: options.snapshotBytes });
+    const { lock } = options;
+    this.#writer = new StateWriter(path, { current, seq: options.seq, snapshotBytes: options.snapshotBytes, ours: lock ? () => this.#stillHeld(lock) : () => Promise.resolve() });
     this.#durable = durable;
+    if (lock) {
+      const lost = () => this.fence(String((lock.lost.reason as Error).message));
+      if (lock.lost.aborted) lost();
+      else lock.lost.addEventListener('abort', lost, { once: true });
+    }
   }
 
   /**
@@ -168,12 +185,13 @@ export class StateStore {
    * is not JSON or not a state file is refused, and so is a journal damaged before its last line; a last
    * line cut short by a crash is left out (`torn`). A record that fails its schema is set aside, whole, into
    * `<path>.rejected-<time>.json` and the watch is tracked afresh, so that one bad record neither stops
-   * every other watch nor is half used. Unless read-only, the caller must hold the state lock: leftover
-   * temporary files are removed, and a journal found is compacted into the snapshot at once. A `statePath`
+   * every other watch nor is half used. Unless read-only, the caller must hold the state lock and give it
+   * (none: a test's): leftover temporary files are removed, and a journal found is compacted into the
+   * snapshot at once. Once the lock is lost, every save is refused (see fence). A `statePath`
    * that is a symbolic link stands for the file it points to, as for the lock (see linkTarget): the store's
    * `path` is that file.
    */
-  static async open(statePath: string, options: { readOnly?: boolean } = {}): Promise<StateStore> {
+  static async open(statePath: string, options: { readOnly?: boolean; lock?: StateLock | undefined } = {}): Promise<StateStore> {
     const readOnly = options.readOnly ?? false;
     const path = await linkTarget(statePath);
     const stored = await readStoredState(path, { retry: readOnly });
@@ -235,7 +253,8 @@ export class StateStore {
         await writeDurably(setAsidePath, `${JSON.stringify(file, null, 1)}\n`);
       }
     }
-    const store = new StateStore(path, records, batches, { readOnly, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
+    const lock = options.lock ?? null;
+    const store = new StateStore(path, records, batches, { readOnly, lock, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
     // Appending after a line cut short would bury it in the middle; the records set aside leave the file.
     if (!readOnly && (stored.journaled || setAside.length > 0)) await store.#writer.compact();
     return store;
@@ -441,6 +460,23 @@ export class StateStore {
   fence(reason: string): void {
     this.#fenced = new StateError(this.path, `not saved: ${reason}`);
     this.#writer.stop();
+  }
+
+  /**
+   * Resolves while `lock` is still this process's, read from its file now; once it is not, the lock is lost,
+   * which fences the store, and this rejects. Asked before what a daemon paused past the lock's stale time
+   * would otherwise do to the new holder's files before its next refresh fences it: overwrite the snapshot
+   * with its own state, or remove, rename or empty a journal.
+   */
+  async #stillHeld(lock: StateLock): Promise<void> {
+    let held: boolean;
+    try {
+      held = await lock.held();
+    } catch (err) {
+      throw stateFailure(this.path, `cannot read its lock file ${lock.path}`, err);
+    }
+    // Fenced by then: the lock's loss aborted `lost`, at once.
+    if (!held) throw this.#fenced!;
   }
 
   /** Resolves once every change made before the call is on disk. */

@@ -296,7 +296,7 @@ describe('the core loop against the simulator', () => {
   });
 
   it('sends an outcome only once the save that records it has succeeded', async () => {
-    const { mkdir, rm, writeFile } = await import('node:fs/promises');
+    const { mkdir, readFile, rm, writeFile } = await import('node:fs/promises');
     const { join } = await import('node:path');
     const ok = resize();
     h.simulator.addAction(ok);
@@ -304,6 +304,8 @@ describe('the core loop against the simulator', () => {
     app.outbox.start();
     const stateDir = join(h.dir, 'state');
     await advance(app, 1000);
+    // Kept, as a full or read-only volume keeps it: a daemon whose lock is gone stops, as another's now.
+    const lock = await readFile(join(stateDir, 'state.json.lock'));
     // The state folder becomes unwritable (here: a file takes its place), as a full or read-only volume would.
     await rm(stateDir, { recursive: true });
     await writeFile(stateDir, 'not a folder');
@@ -319,6 +321,7 @@ describe('the core loop against the simulator', () => {
 
     await rm(stateDir);
     await mkdir(stateDir);
+    await writeFile(join(stateDir, 'state.json.lock'), lock);
     await advance(app, 500);
     await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1));
     const onDisk = stateOnDisk(join(stateDir, 'state.json')) as { watches: Record<string, { verdict: { outcome: string } }> };

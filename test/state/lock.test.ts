@@ -12,7 +12,9 @@ import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { Capture } from '../e2e/harness.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
-import { stateFiles } from './onDisk.ts';
+import { StateStore } from '../../src/state/store.ts';
+import { dictionary } from '../../src/data/dictionary.ts';
+import { stateFiles, stateOnDisk } from './onDisk.ts';
 
 const TIMING = { refreshMs: 50, staleMs: 400 };
 const held: StateLock[] = [];
@@ -284,5 +286,78 @@ describe('a daemon whose state lock was taken over', () => {
     }
     // Its release left the new holder's lock in place.
     expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ instance: 'intruder' });
+  });
+});
+
+describe('a daemon whose state lock was taken over while it was paused, before its next refresh', () => {
+  const record = (requestId: string, verdict: ActionWatchRecord['verdict'] = null): ActionWatchRecord => ({
+    projectId: 'p1', serverId: 's1', requestId, name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: false, lastError: null, failingSince: null,
+    instanceAction: null, server: null, verdict, deliveries: dictionary(),
+  });
+  const opened: StateStore[] = [];
+  afterEach(async () => {
+    await Promise.allSettled(opened.splice(0).map((store) => store.close()));
+  });
+
+  /**
+   * A, its state open with its lock and `beforePause` done, then paused (SIGSTOP, a paused VM) past the
+   * stale time; B, which took the lock over meanwhile, opened the state and saved a verdict (and notified
+   * it). No refresh runs: A has resumed before its next, and one under way when it was paused ends
+   * without noticing.
+   */
+  async function takenOver(beforePause: (a: StateStore, lock: StateLock) => Promise<void>) {
+    const path = await statePath();
+    const timing = { refreshMs: 60_000, staleMs: 30_000 };
+    const a = logger();
+    const lockA = await acquireStateLock(path, { logger: a.logger, timing });
+    held.push(lockA);
+    const storeA = await StateStore.open(path, { lock: lockA });
+    opened.push(storeA);
+    await beforePause(storeA, lockA);
+    const stale = new Date(Date.now() - 40_000);
+    await utimes(`${path}.lock`, stale, stale);
+    const lockB = await acquireStateLock(path, { logger: logger().logger, timing });
+    held.push(lockB);
+    const storeB = await StateStore.open(path, { lock: lockB });
+    opened.push(storeB);
+    storeB.set('p1/s1/req-x', record('req-x', { outcome: 'success', reason: 'done', detectedAt: '2026-11-26T11:00:00.000Z' }));
+    await storeB.save();
+    return { path, storeA, lockA, logsA: a.logs, storeB };
+  }
+
+  it('checks its lock before it writes its whole state or removes a journal, and is fenced then', async () => {
+    // B's open compacted A's journal away.
+    const { path, storeA, lockA, logsA, storeB } = await takenOver(async (a, lock) => {
+      const reads = vi.spyOn(lock, 'held');
+      for (const id of ['req-a', 'req-b', 'req-c']) {
+        a.set(`p1/s1/${id}`, record(id));
+        await a.save();
+      }
+      // Once, before the journal was created: a line, the cost of each save, reads no lock.
+      expect(reads).toHaveBeenCalledTimes(1);
+    });
+    const before = stateFiles(path);
+    // A's next save finds its journal gone; the one after would write what A knows as the snapshot, over
+    // B's, and remove B's journal: B's verdict, sent, would be gone from disk and sent again after a restart.
+    storeA.set('p1/s1/req-a2', record('req-a2'));
+    await expect(storeA.save()).rejects.toThrow(/was removed while in use/);
+    await expect(storeA.save()).rejects.toThrow(/not saved: the state lock .*state\.json\.lock was taken over by pid \d+ on host/);
+    expect(lockA.lost.aborted).toBe(true);
+    expect(logsA.text).toContain('stopping, since two daemons must not share a state file');
+    // Nor does its stop compact over B's files.
+    await expect(storeA.close()).rejects.toThrow(/not saved/);
+    expect(stateFiles(path)).toEqual(before);
+    await storeB.close();
+    expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual(['p1/s1/req-a', 'p1/s1/req-b', 'p1/s1/req-c', 'p1/s1/req-x']);
+  });
+
+  it('checks its lock before it creates its journal, which would empty the new holder\'s', async () => {
+    // Nothing saved yet: A has no journal, and its first save creates one where B's is.
+    const { path, storeA, storeB } = await takenOver(() => Promise.resolve());
+    storeA.set('p1/s1/req-a', record('req-a'));
+    await expect(storeA.save()).rejects.toThrow(/not saved: the state lock .* was taken over/);
+    expect(stateOnDisk(path).watches['p1/s1/req-x']).toMatchObject({ verdict: { outcome: 'success' } });
+    await storeB.close();
+    expect(Object.keys(stateOnDisk(path).watches)).toEqual(['p1/s1/req-x']);
   });
 });
