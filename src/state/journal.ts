@@ -18,7 +18,7 @@ import { journalEntrySchema, newerFormatRefusal, type JournalEntry } from './sch
 const DSYNC: number = constants.O_DSYNC ?? 0;
 
 /** Why a line may fail and the same file take the next one, once the disk has room. */
-const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT']);
+export const OUT_OF_SPACE = new Set(['ENOSPC', 'EDQUOT']);
 
 /** The journal of the state at `statePath`, and the one a compaction has set aside until its snapshot is written. */
 export function journalPaths(statePath: string): { current: string; old: string } {
@@ -84,9 +84,10 @@ function damaged(path: string, line: number, why: string): StateError {
  * The writing end of the journal. Each `append` writes one line where the last whole one ended, durably; a
  * write that failed part-way is cut off before the next one, so that a line never follows half of another.
  * The file is created at the first append (and after a `rotate` or `remove`), or ahead of it by `prepare`:
- * it is only ever opened when none of its lines is needed any more, so it is created empty. It is created,
- * renamed and removed only once `ours` has said that the state is still this process's; a line is appended
- * without asking (a file removed under it is noticed: JournalLostError).
+ * it is only ever opened when none of its lines is needed any more, so it is created empty (unless taken up
+ * as it is at start, by `adopt`, when there was no space to compact it). It is created, renamed and removed
+ * only once `ours` has said that the state is still this process's; a line is appended without asking (a
+ * file removed under it is noticed: JournalLostError).
  */
 export class JournalWriter {
   readonly path: string;
@@ -172,6 +173,18 @@ export class JournalWriter {
    */
   prepare(): void {
     this.#open().catch(() => undefined);
+  }
+
+  /**
+   * Takes up the file as it is, its whole lines ending at `bytes` (a journal found at start that could not be
+   * compacted): the next line goes after them, over what follows (a line cut short by a crash).
+   */
+  async adopt(bytes: number): Promise<void> {
+    const handle = await open(this.path, constants.O_WRONLY | DSYNC);
+    this.#opening = Promise.resolve(handle);
+    this.#length = bytes;
+    this.#cutNeeded = true;
+    this.#since = performance.now();
   }
 
   /** Renames the file to `to` (a compaction's old journal); the next append starts a new one. */

@@ -29,8 +29,13 @@ export interface StoredState {
   /** The number of the last change the files hold (0: none). */
   seq: number;
   snapshotBytes: number;
-  /** A journal file exists: the snapshot alone is not the state. */
-  journaled: boolean;
+  /** The `.journal.old` a compaction cut short left (it, or `journal`: the snapshot alone is not the state). */
+  oldJournal: boolean;
+  /**
+   * The `.journal` found, if any: the bytes of its whole lines, and the change its last one holds (0: it has
+   * none), so that saves can go on appending to it when it cannot be compacted at start.
+   */
+  journal: { bytes: number; seq: number } | null;
   /** Journal lines cut short by a crash, left out. */
   torn: TornTail[];
 }
@@ -93,16 +98,20 @@ async function readOnce(path: string): Promise<StoredState> {
     // A null here is a bad record (set aside at open), not a removal as in the journal.
     for (const [section, entries] of sectionsOf(envelope)) for (const [key, value] of Object.entries(entries)) records[section].set(key, value);
   }
-  let journaled = false;
   const torn: TornTail[] = [];
   const { old, current } = journalPaths(path);
+  let oldJournal = false;
+  let journal: StoredState['journal'] = null;
   for (const file of [old, current]) {
     const text = await readIfThere(file);
     if (text === null) continue;
-    journaled = true;
-    const journal = parseJournal(text, file);
-    if (journal.torn) torn.push(journal.torn);
-    for (const entry of journal.entries) {
+    const parsed = parseJournal(text, file);
+    if (file === old) oldJournal = true;
+    // Both lengths of the text as decoded: a character cut short in a torn line decodes as U+FFFD, whose
+    // length is not its own, but the whole lines before it are as written.
+    else journal = { bytes: Buffer.byteLength(text) - (parsed.torn?.bytes ?? 0), seq: parsed.entries.at(-1)?.seq ?? 0 };
+    if (parsed.torn) torn.push(parsed.torn);
+    for (const entry of parsed.entries) {
       // Already in the snapshot: a crash came between a compaction's snapshot and the removal of the journal.
       if (entry.seq <= seq) continue;
       if (entry.seq !== seq + 1) throw new GapError(file, entry.seq, snapshot === null && seq === 0 ? null : seq);
@@ -110,7 +119,7 @@ async function readOnce(path: string): Promise<StoredState> {
       seq = entry.seq;
     }
   }
-  return { records, seq, snapshotBytes, journaled, torn };
+  return { records, seq, snapshotBytes, oldJournal, journal, torn };
 }
 
 function parseSnapshot(text: string, path: string) {

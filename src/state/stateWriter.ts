@@ -2,8 +2,8 @@ import { hash } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
-import { JournalLostError, JournalWriter, journalPaths } from './journal.ts';
-import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Sections } from './stateFiles.ts';
+import { JournalLostError, JournalWriter, OUT_OF_SPACE, journalPaths } from './journal.ts';
+import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Sections, type StoredState } from './stateFiles.ts';
 
 /**
  * The journal is compacted into a new snapshot once it holds this much, or as much as the snapshot when that
@@ -137,9 +137,30 @@ export class StateWriter {
     this.#seq = seq;
   }
 
-  /** Writes every entry as the snapshot now and removes the journals (at open: a journal was found, or records were set aside). */
-  compact(): Promise<void> {
-    return this.#snapshot(this.#seq);
+  /**
+   * Writes every entry as the snapshot now and removes the journals: at open, a journal was found (`found`),
+   * or records were set aside. Out of space (ENOSPC, EDQUOT) the files are good all the same, and a start
+   * must not be refused where the daemon that stopped went on: saves go on into the journal found, after its
+   * last whole line, and it is compacted later, as after a compaction that failed. Resolves to why it was
+   * not compacted then, or null.
+   */
+  async compactAtOpen(found: Pick<StoredState, 'oldJournal' | 'journal'>): Promise<StateError | null> {
+    try {
+      await this.#snapshot(this.#seq);
+      return null;
+    } catch (err) {
+      if (!(err instanceof StateError) || !OUT_OF_SPACE.has(err.code ?? '')) throw err;
+      this.#oldJournalNeeded = found.oldJournal;
+      // One with no whole line, or whose lines the snapshot holds already (a crash before its removal), is
+      // created afresh: a line after those would be a gap.
+      if (found.journal !== null && found.journal.bytes > 0 && found.journal.seq === this.#seq) {
+        await this.#journal.adopt(found.journal.bytes).catch((cause: unknown) => {
+          throw stateFailure(this.#journal.path, 'cannot be opened', cause);
+        });
+      }
+      this.#compactNotBefore = performance.now() + COMPACT_RETRY_MS;
+      return err;
+    }
   }
 
   /**
@@ -202,7 +223,7 @@ export class StateWriter {
     let failure: unknown = null;
     try {
       await this.#compaction;
-      if (!this.#stopped && (this.#journal.bytes > 0 || this.#oldJournalNeeded || this.#snapshotNeeded)) await this.compact();
+      if (!this.#stopped && (this.#journal.bytes > 0 || this.#oldJournalNeeded || this.#snapshotNeeded)) await this.#snapshot(this.#seq);
     } catch (err) {
       failure = err;
     }

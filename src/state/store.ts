@@ -93,6 +93,7 @@ export class StateStore {
   readonly setAsidePath: string | null;
   /** Journal lines cut short by a crash, left out at load (everything before them was kept). */
   readonly torn: readonly TornTail[];
+  #compactionDeferred: StateError | null = null;
   readonly #records: Map<string, WatchRecord>;
   readonly #batches: Map<string, BatchRecord>;
   /** Auto-tracking's servers and projects; changed in place by the tracker, which then calls touchTracking(). */
@@ -255,9 +256,17 @@ export class StateStore {
     }
     const lock = options.lock ?? null;
     const store = new StateStore(path, records, batches, { readOnly, lock, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
-    // Appending after a line cut short would bury it in the middle; the records set aside leave the file.
-    if (!readOnly && (stored.journaled || setAside.length > 0)) await store.#writer.compact();
+    // So that a start reads one file again, with no line cut short to write over and no record set aside.
+    if (!readOnly && (stored.oldJournal || stored.journal !== null || setAside.length > 0)) store.#compactionDeferred = await store.#writer.compactAtOpen(stored);
     return store;
+  }
+
+  /**
+   * Why the journal found at open was not compacted into the snapshot then (no space for it): saves go on
+   * into that journal, and it is compacted later. Null when it was, or none was found.
+   */
+  get compactionDeferred(): StateError | null {
+    return this.#compactionDeferred;
   }
 
   get(key: string): WatchRecord | undefined {

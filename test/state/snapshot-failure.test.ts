@@ -1,19 +1,29 @@
-// A snapshot whose write fails after its rename (the folder's fsync): the new file is in place although the
-// save failed. The fault is injected into writeFileAtomic, which otherwise writes real files.
-import { mkdtemp } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// Snapshots whose write fails: after its rename (the folder's fsync), the new file in place although the save
+// failed; or for want of space, at start. The faults are injected into writeFileAtomic, which otherwise
+// writes real files: a disk filled to just under a snapshot's size takes a loop-mounted file system, and root.
+import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
+import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, expect, it, vi } from 'vitest';
+import { createApp } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
+import { Capture } from '../e2e/harness.ts';
+import { stateOnDisk } from './onDisk.ts';
 
-const fault = vi.hoisted(() => ({ afterRename: null as string | null }));
+const fault = vi.hoisted(() => ({ afterRename: null as string | null, full: null as { path: string; code: 'ENOSPC' | 'EDQUOT' | 'EIO' } | null }));
 vi.mock('../../src/files/writeFileAtomic.ts', async (original) => {
   const real = await original<typeof import('../../src/files/writeFileAtomic.ts')>();
   return {
     ...real,
     writeFileAtomic: async (path: string, text: string | Iterable<string>, options?: { mode?: number }) => {
+      if (path === fault.full?.path) {
+        const { code } = fault.full;
+        throw Object.assign(new Error(`${code}: write failed`), { errno: -constants.errno[code], code, syscall: 'write' });
+      }
       const bytes = await real.writeFileAtomic(path, text, options);
       if (path === fault.afterRename) {
         fault.afterRename = null;
@@ -35,6 +45,7 @@ const key = (requestId: string) => watchKey(record(requestId, ''));
 const opened: StateStore[] = [];
 afterEach(async () => {
   fault.afterRename = null;
+  fault.full = null;
   await Promise.allSettled(opened.splice(0).map((store) => store.close()));
 });
 
@@ -63,4 +74,71 @@ it('writes everything again after a snapshot-sized save failed once its snapshot
   const files = await open(path, { readOnly: true });
   expect(files.get(key('k'))?.name).toBe('saved');
   expect(files.get(key('big-0'))).toBeUndefined();
+});
+
+/** A snapshot as the daemon writes it, holding `records` up to change `seq`. */
+function snapshot(seq: number, records: ActionWatchRecord[]): string {
+  return `${JSON.stringify({ version: 1, seq, watches: Object.fromEntries(records.map((r) => [watchKey(r), r])), batches: {} })}\n`;
+}
+
+/** A journal line holding `records` as change `seq`. */
+function line(seq: number, records: ActionWatchRecord[]): string {
+  return `${JSON.stringify({ seq, watches: Object.fromEntries(records.map((r) => [watchKey(r), r])) })}\n`;
+}
+
+it('starts on a journal it has no space to compact, says so once, appends after its last whole line, and compacts once there is room', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'eaw-snapshot-'));
+  const path = join(dir, 'state.json');
+  // As the daemon that stopped left them: its compaction at the stop failed, and a line was cut short.
+  await writeFile(path, snapshot(1, [record('a', 'one')]));
+  await writeFile(`${path}.journal`, `${line(2, [record('b', 'two')])}${line(3, [record('c', 'three')]).slice(0, 30)}`);
+  fault.full = { path, code: 'ENOSPC' };
+  const logs = new Capture();
+  const config = parseConfig(`cloud:\n  endpoint: http://127.0.0.1:9\n  projectId: p\nstate:\n  path: ${path}\nwatches: []\n`, { env: {} });
+  const app = await createApp(config, { logger: pino({ level: 'debug' }, logs) });
+  try {
+    const warned = logs.lines().filter((l) => String(l['msg']).startsWith('state journal found at start could not be compacted'));
+    expect(warned).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ message: expect.stringMatching(/state\.json: cannot be written: .*\(ENOSPC\): free space on the disk/) }) })]);
+    app.store.set(key('c'), record('c', 'three, again'));
+    await app.store.save();
+    // Its line where the line cut short began: nothing of that one is left between two whole lines.
+    expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([2, 3, null]);
+    expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('a'), key('b'), key('c')]);
+    fault.full = null;
+  } finally {
+    await app.close({ drainMs: 0 });
+  }
+  expect(await readdir(dir)).toEqual(['state.json']);
+  expect(stateOnDisk(path).watches[key('c')]).toMatchObject({ name: 'three, again' });
+});
+
+it('starts, out of space, after any step of a compaction a crash cut short, and is refused for any other failure', async () => {
+  const [r1, r2, r3, r4] = [record('1', 'one'), record('2', 'two'), record('3', 'three'), record('4', 'four')];
+  // And the change the files hold: the next one is the new record's.
+  const crashes = {
+    'before the snapshot': { snapshot: snapshot(1, [r1]), old: line(2, [r2]), current: line(3, [r3]), seq: 3 },
+    'before the old journal is removed': { snapshot: snapshot(2, [r1, r2]), old: line(2, [r2]), current: line(3, [r3]), seq: 3 },
+    // Change 4, a save written as a snapshot, holds every line of the journal: a line after them would be a gap.
+    'before the journal is removed': { snapshot: snapshot(4, [r1, r2, r3]), old: null, current: line(2, [r2]) + line(3, [r3]), seq: 4 },
+  };
+  for (const [moment, files] of Object.entries(crashes)) {
+    const path = join(await mkdtemp(join(tmpdir(), 'eaw-snapshot-')), 'state.json');
+    await writeFile(path, files.snapshot);
+    if (files.old) await writeFile(`${path}.journal.old`, files.old);
+    await writeFile(`${path}.journal`, files.current);
+    fault.full = { path, code: 'EDQUOT' };
+    const store = await open(path);
+    expect(store.compactionDeferred?.code, moment).toBe('EDQUOT');
+    store.set(watchKey(r4), r4);
+    await store.save();
+    expect((await open(path, { readOnly: true })).entries(), moment).toEqual([r1, r2, r3, r4].map((r) => [watchKey(r), r]));
+    fault.full = null;
+    await store.close();
+    expect(stateOnDisk(path), moment).toMatchObject({ seq: files.seq + 1, watches: Object.fromEntries([r1, r2, r3, r4].map((r) => [watchKey(r), r])) });
+  }
+  const path = join(await mkdtemp(join(tmpdir(), 'eaw-snapshot-')), 'state.json');
+  await writeFile(path, snapshot(1, [r1]));
+  await writeFile(`${path}.journal`, line(2, [r2]));
+  fault.full = { path, code: 'EIO' };
+  await expect(open(path)).rejects.toThrow(/state\.json: cannot be written: .*\(EIO\)/);
 });
