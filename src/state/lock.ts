@@ -9,6 +9,7 @@ import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { linkTarget } from '../files/linkTarget.ts';
+import { thisBootId } from '../watch/clockSteps.ts';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 
@@ -18,6 +19,11 @@ export interface LockHolder {
   startedAt: string;
   /** Tells this process from an earlier one with the same pid (every container's daemon is pid 1). */
   instance: string;
+  /**
+   * The boot of its host (Linux's boot_id): after a crash of the host, its pid may be some other process's,
+   * which would keep the lock for good. Absent in a lock of an older version, or off Linux.
+   */
+  bootId?: string;
 }
 
 export interface LockTiming {
@@ -54,7 +60,8 @@ function parseHolder(text: string): LockHolder | null {
   try {
     const value = JSON.parse(text) as Partial<LockHolder>;
     if (typeof value.pid === 'number' && typeof value.hostname === 'string' && typeof value.startedAt === 'string' && typeof value.instance === 'string') {
-      return value as LockHolder;
+      const { bootId, ...holder } = value as LockHolder;
+      return typeof bootId === 'string' ? { ...holder, bootId } : holder;
     }
   } catch {
     // A lock file cut short by a crash while it was being written names nobody.
@@ -72,6 +79,9 @@ function isAlive(pid: number): boolean {
   }
 }
 
+/** This host's boot, read once: it does not change while the process runs. */
+const BOOT_ID = thisBootId();
+
 type Verdict = { kind: 'take-over'; why: string } | { kind: 'in-use' } | { kind: 'wait'; staleInMs: number };
 
 /**
@@ -85,7 +95,11 @@ const MISSED_REFRESH = 1.5;
  * unchanged for `unchangedMs` (our monotonic clock, since we first saw it as it is).
  */
 function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, timing: LockTiming): Verdict {
-  if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid && !isAlive(holder.pid)) {
+  const onThisHost = holder !== null && holder.hostname === hostname();
+  if (onThisHost && holder.bootId !== undefined && BOOT_ID !== null && holder.bootId !== BOOT_ID) {
+    return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, ran before this host last started` };
+  }
+  if (onThisHost && holder.pid !== process.pid && !isAlive(holder.pid)) {
     return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, is gone` };
   }
   if (unchangedMs >= timing.staleMs) return { kind: 'take-over', why: `it went ${Math.round(unchangedMs / 1000)} s without a refresh` };
@@ -215,7 +229,7 @@ export async function acquireStateLock(
   const path = `${statePath}.lock`;
   const pseudo = await pseudoFileSystemOf(statePath);
   if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);
-  const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), instance: randomUUID() };
+  const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), instance: randomUUID(), ...(BOOT_ID === null ? {} : { bootId: BOOT_ID }) };
   // A failure is said when the open below fails for want of the folder: why it could not be made.
   const folderFailure = await mkdir(dirname(path), { recursive: true }).then(() => null, (err: unknown) => err);
   let waitingLogged = false;

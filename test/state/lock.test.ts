@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, constants, openSync, readdirSync, readlinkSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -75,7 +75,7 @@ describe('the state lock', () => {
     const path = await statePath();
     const lock = await acquire(path);
     const holder = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as LockHolder;
-    expect(holder).toEqual({ pid: process.pid, hostname: hostname(), startedAt: expect.any(String), instance: expect.any(String) });
+    expect(holder).toEqual({ pid: process.pid, hostname: hostname(), startedAt: expect.any(String), instance: expect.any(String), bootId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
     await lock.release();
     await lock.release();
     expect(await readdir(join(path, '..'))).toEqual([]);
@@ -135,6 +135,20 @@ describe('the state lock', () => {
     const lock = await acquire(path, log);
     expect(lock.holder.pid).toBe(process.pid);
     expect(logs.text).toContain(`took over a stale state lock: its holder, pid ${pid} on host ${hostname()}`);
+  });
+
+  it('takes over at once a lock of this host from before its last start, whose pid is some other live process now (a crash of the host)', async () => {
+    const path = await statePath();
+    const pid = await livePid();
+    await writeHolder(path, { pid, bootId: 'a-boot-before-this-one' }, 3_600_000);
+    const { logger: log, logs } = logger();
+    const lock = await acquire(path, log);
+    expect(lock.holder).toMatchObject({ pid: process.pid, bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() });
+    expect(logs.text).toContain(`took over a stale state lock: its holder, pid ${pid} on host ${hostname()}, running since 2026-11-26T10:00:00.000Z, ran before this host last started`);
+    // Of this boot, the live pid is a daemon: refused as before.
+    await lock.release();
+    await writeHolder(path, { pid, bootId: lock.holder.bootId! });
+    await expect(acquire(path)).rejects.toThrow(StateLockError);
   });
 
   it('takes over a lock from another host that has not been refreshed for the stale time', async () => {
