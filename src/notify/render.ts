@@ -96,13 +96,13 @@ export function renderSubject(n: OutgoingNotification): string {
   return `[ecs-action-watch] ${renderHeadline(n)}`;
 }
 
-/** One line saying what happened: the email's subject, a chat message's title. */
-export function renderHeadline(n: OutgoingNotification): string {
+/** One line saying what happened: the email's subject, a chat message's title; `name` shapes the watch's or batch's name in it. */
+export function renderHeadline(n: OutgoingNotification, name: (label: string) => string = (label) => label): string {
   if (isBatch(n)) {
     const round = n.round > 1 ? ` (round ${n.round})` : '';
-    return `batch ${flat(n.batch)}${round} ${n.type === 'ecs.batch.finished' ? 'finished' : 'still running'}: ${renderCounts(n.counts)}`;
+    return `batch ${name(flat(n.batch))}${round} ${n.type === 'ecs.batch.finished' ? 'finished' : 'still running'}: ${renderCounts(n.counts)}`;
   }
-  const label = labelOf(n.watch);
+  const label = name(labelOf(n.watch));
   if (n.type === NOTIFICATION_TYPES.test) return label ? `test notification: ${label}` : 'test notification';
   const what = 'jobId' in n.watch ? n.job?.job_type || 'job' : n.instanceAction?.action || 'action';
   if (n.outcome === null) return `${what} still running: ${label}`;

@@ -5,9 +5,14 @@
  */
 export function clipped(text: string, max = 80, counted = true): string {
   if (text.length <= max) return text;
+  return `${prefix(text, max)}…${counted ? ` (${text.length} characters)` : ''}`;
+}
+
+/** At most `max` UTF-16 units of `text` from its start. */
+export function prefix(text: string, max: number): string {
+  if (text.length <= max) return text;
   // Not between the two halves of a surrogate pair, which would print as a stray replacement character.
-  const end = /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max;
-  return `${text.slice(0, end)}…${counted ? ` (${text.length} characters)` : ''}`;
+  return text.slice(0, /[\uD800-\uDBFF]/.test(text[max - 1]!) ? max - 1 : max);
 }
 
 /** A key or value of the file as a message quotes it: in quotes, and in part when long. */

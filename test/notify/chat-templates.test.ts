@@ -1,44 +1,63 @@
 // The ready templates in docs/templates/: each loads (the same check as the watch file's), and renders, for
-// every kind of notification and hostile values, the JSON its chat system's incoming webhook requires.
+// every kind of notification, hostile values and the largest real ones, the JSON its chat system's incoming
+// webhook requires, within its limits.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES, type OutgoingNotification } from '../../src/model.ts';
 import { HOSTILE, SAMPLES } from '../../src/notify/template/samples.ts';
 import { renderTemplate, templateProblems } from '../../src/notify/template/template.ts';
-import { failedResize, fleetDigest } from './fixtures.ts';
+import { failedResize, fleetDigest, longFailuresDigest } from './fixtures.ts';
 
 const template = (file: string) => readFileSync(new URL(`../../docs/templates/${file}`, import.meta.url), 'utf8');
 
-/** The samples the loader checks, and ordinary ones: a success, a slow resize, a final digest with nothing failed. */
+// As describeFailure (src/watch/verdict.ts) writes a failure: the failed event with its traceback's last
+// line, whole, then the server's fault, which Nova keeps up to 255 characters of.
+const resizeFailure = (i: number) =>
+  'resize failed: compute_resize_instance Error (traceback ends: nova.exception.ResizeError: Resize error: Unable to resize disk down ' +
+  `or not enough disk on host compute-${i}.eu-de-01.internal); server ERROR: ` +
+  `Build of instance 0f3c${i}e40-f56e-40f9-8c8c-caa517fe06ba aborted: Failed to allocate the network(s), not rescheduling. Port binding failed for port 5a4299.`;
+const inChinese = (i: number) => `resize failed: compute_resize_instance Error; server ERROR: ${'云服务器规格变更失败：主机资源不足，请更换可用区后重试。'.repeat(10).slice(0, 255)} ${i}`;
+// A job creating a hundred servers that failed as one, as jobVerdict.ts describes it.
+const subJobsFailed = (i: number) =>
+  `createServers failed: Ecs.0039 quota exceeded; ${Array.from({ length: 100 }, (_, j) => `createSingleServer on srv-${i}-${j} FAIL: Ecs.0039 quota exceeded`).join('; ')}`;
+// Nova's names go up to 255 characters.
+const longName = (i: number) => `${'order-service-eu-de-01-az2-'.repeat(10).slice(0, 250)}-${i}`;
+
+/** The samples the loader checks, ordinary ones, and real ones at their largest. */
 const NOTIFICATIONS: Array<[string, OutgoingNotification]> = [
   ...SAMPLES,
   ['a success', failedResize({ type: NOTIFICATION_TYPES.success, outcome: 'success', reason: 'resize finished' })],
   ['a slow resize', failedResize({ type: NOTIFICATION_TYPES.slow, outcome: null, server: null, reason: 'resize still running 1 h 4 min after it started' })],
   ['a digest of successes', fleetDigest({ type: 'ecs.batch.finished', counts: { success: 1, failure: 0, timeout: 0, not_found: 0, pending: 0 }, watches: fleetDigest().watches.slice(3) })],
+  ['a digest of 12 failures as describeFailure writes them', longFailuresDigest((i) => `resize app-${String(i).padStart(2, '0')}`, resizeFailure)],
+  ['a digest of 12 failures in Chinese', longFailuresDigest((i) => `生产环境-订单服务-数据库-${i}`.repeat(6), inChinese)],
+  ['a digest of 12 failures with names of 255 characters, or of emoji', longFailuresDigest((i) => (i % 2 ? longName(i) : '🔥'.repeat(100)), subJobsFailed)],
+  ['a digest as large as its short fields allow, of quotes, which JSON doubles', longFailuresDigest(() => '"'.repeat(300), () => '"'.repeat(3000))],
+  ['a job\'s failure of a hundred sub-jobs', failedResize({ reason: subJobsFailed(1), watch: { ...failedResize().watch, name: longName(1) } })],
 ];
 
 type Json = Record<string, unknown> & { [key: string]: any }; // eslint-disable-line @typescript-eslint/no-explicit-any
 
 const nonEmpty = (value: unknown) => typeof value === 'string' && value.trim().length > 0;
 
-/** What each system's incoming webhook requires of a message, from its documentation. */
-const SYSTEMS: Array<[string, string, (body: Json, what: string) => void]> = [
+/** What each system's incoming webhook requires of a message, from its documentation, given the message and its bytes. */
+const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void]> = [
   ['Slack', 'slack.json.mustache', (body) => {
-    // `text` is required with blocks (the notification's fallback); at most 50 blocks; section text 1 to 3000 characters.
+    // `text` is required with blocks (the notification's fallback); at most 50 blocks; text objects 1 to 3000 characters.
     expect(nonEmpty(body.text)).toBe(true);
     expect(body.blocks.length).toBeLessThanOrEqual(50);
     for (const block of body.blocks) {
       expect(['section', 'context']).toContain(block.type);
-      if (block.type === 'section') {
-        expect(block.text.type).toBe('mrkdwn');
-        expect(nonEmpty(block.text.text) && block.text.text.length <= 3000).toBe(true);
-      } else {
-        expect(block.elements.every((e: Json) => e.type === 'mrkdwn' && nonEmpty(e.text))).toBe(true);
+      const texts = block.type === 'section' ? [block.text] : block.elements;
+      for (const text of texts) {
+        expect(text.type).toBe('mrkdwn');
+        expect(nonEmpty(text.text) && text.text.length <= 3000).toBe(true);
       }
     }
   }],
-  ['Microsoft Teams', 'teams.json.mustache', (body) => {
-    // A Workflows (or connector) webhook takes a message with one Adaptive Card attachment.
+  ['Microsoft Teams', 'teams.json.mustache', (body, bytes) => {
+    // A Workflows (or connector) webhook takes a message with one Adaptive Card attachment, of 28 KB at most.
+    expect(bytes).toBeLessThanOrEqual(28_000);
     expect(body.type).toBe('message');
     expect(body.attachments).toHaveLength(1);
     const [attachment] = body.attachments;
@@ -52,8 +71,9 @@ const SYSTEMS: Array<[string, string, (body: Json, what: string) => void]> = [
     }
     expect(['Good', 'Warning', 'Attention']).toContain(attachment.content.body[0].color);
   }],
-  ['Feishu / Lark', 'feishu.json.mustache', (body) => {
-    // An interactive card: a header with a plain_text title and a colour template, and elements.
+  ['Feishu / Lark', 'feishu.json.mustache', (body, bytes) => {
+    // An interactive card: a header with a plain_text title and a colour template, and elements; 20 KB a request.
+    expect(bytes).toBeLessThanOrEqual(20_000);
     expect(body.msg_type).toBe('interactive');
     expect(body.card.header.title.tag).toBe('plain_text');
     expect(nonEmpty(body.card.header.title.content)).toBe(true);
@@ -67,14 +87,16 @@ const SYSTEMS: Array<[string, string, (body: Json, what: string) => void]> = [
       }
     }
   }],
-  ['DingTalk', 'dingtalk.json.mustache', (body) => {
-    // A markdown message: title (the notification's preview) and text; "ecs-action-watch" works as the robot's keyword.
+  ['DingTalk', 'dingtalk.json.mustache', (body, bytes) => {
+    // A markdown message: title (the notification's preview) and text; "ecs-action-watch" works as the
+    // robot's keyword. A body over 20,000 bytes is refused (errcode 460101).
+    expect(bytes).toBeLessThanOrEqual(20_000);
     expect(body.msgtype).toBe('markdown');
     expect(nonEmpty(body.markdown.title) && nonEmpty(body.markdown.text)).toBe(true);
     expect(body.markdown.text).toContain('ecs-action-watch');
   }],
   ['WeCom', 'wecom.json.mustache', (body) => {
-    // A markdown message of at most 4096 bytes.
+    // A markdown message of at most 4096 bytes (errcode 40058 past that).
     expect(body.msgtype).toBe('markdown');
     expect(nonEmpty(body.markdown.content)).toBe(true);
     expect(Buffer.byteLength(body.markdown.content)).toBeLessThanOrEqual(4096);
@@ -88,16 +110,16 @@ describe.each(SYSTEMS)('the %s template', (_system, file, requirements) => {
     expect(templateProblems(source, 'json')).toEqual([]);
   });
 
-  it.each(NOTIFICATIONS)('renders what the system requires for %s', (what, n) => {
-    const body = JSON.parse(renderTemplate(source, n, 'json')) as Json;
-    requirements(body, what);
+  it.each(NOTIFICATIONS)('renders what the system requires for %s', (_what, n) => {
+    const rendered = renderTemplate(source, n, 'json');
+    requirements(JSON.parse(rendered) as Json, Buffer.byteLength(rendered));
   });
 
-  it('carries hostile values through unchanged', () => {
+  it('carries hostile values through, on one line', () => {
     const rendered = renderTemplate(source, SAMPLES[0]![1], 'json');
     const strings: string[] = [];
     JSON.parse(rendered, (_key, value: unknown) => (typeof value === 'string' && strings.push(value), value));
-    expect(strings.some((s) => s.includes(HOSTILE))).toBe(true);
+    expect(strings.some((s) => s.includes(HOSTILE.replace(/[\s\p{Cc}]+/gu, ' ').trim()))).toBe(true);
   });
 });
 

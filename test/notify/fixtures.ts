@@ -98,3 +98,20 @@ export function largeFleetDigest(size: number): BatchNotification {
   });
   return { ...digest, watches };
 }
+
+/**
+ * A digest as large as a ready chat template's gets: more failures than it lists, of every outcome, each
+ * with the name and reason given, under a long batch label, with six-digit counts.
+ */
+export function longFailuresDigest(name: (i: number) => string, reason: (i: number) => string): BatchNotification {
+  const failed = failedResize();
+  const outcomes = ['failure', 'timeout', 'not_found'] as const;
+  const watches = Array.from({ length: 12 }, (_, i) => ({
+    watch: { ...failed.watch, name: name(i), serverId: `server-${i}`, requestId: `req-${i}` },
+    outcome: outcomes[i % outcomes.length]!, reason: reason(i), detectedAt: failed.detectedAt, instanceAction: failed.instanceAction, server: failed.server,
+  }));
+  return fleetDigest({
+    batch: `fleet-resize-${name(99)}`, round: 999, watches,
+    counts: { success: 100_000, failure: 100_000, timeout: 100_000, not_found: 100_000, pending: 100_000 },
+  });
+}

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES } from '../../src/model.ts';
 import { HOSTILE, SAMPLES } from '../../src/notify/template/samples.ts';
 import { RENDER_LIMITS, renderTemplate, templateProblems } from '../../src/notify/template/template.ts';
-import { viewOf } from '../../src/notify/template/view.ts';
+import { SHORT_BYTES, viewOf } from '../../src/notify/template/view.ts';
 import { failedResize, fleetDigest, largeFleetDigest } from './fixtures.ts';
 
 describe('a webhook template', () => {
@@ -136,6 +136,27 @@ describe('the view', () => {
     expect(v.batch.firstFailures).toHaveLength(10);
     expect(v.batch.moreFailures).toBe(2);
     expect(v.summary.split('\n').slice(-2)).toEqual(['- w9: boom', '- and 2 more']);
+  });
+
+  it('gives a chat message fields cut to fit it, and the whole ones as they were', () => {
+    const name = `order-service-${'eu-de-01-az2-'.repeat(10)}blue-07`;
+    const reason = `resize failed: ${'compute_resize_instance Error (Resize error: not enough disk); '.repeat(50)}`;
+    const failed = failedResize({ reason, watch: { ...failedResize().watch, name } });
+    const v = viewOf(failed) as { headline: string; shortHeadline: string; reason: string; shortReason: string };
+    expect([v.headline, v.reason]).toEqual([`resize failed: ${name}`, reason]);
+    // A name keeps both ends, which tell a fleet's apart.
+    expect(v.shortHeadline).toBe('resize failed: order-service-eu-de-01-az2-eu-d…de-01-az2-eu-de-01-az2-blue-07');
+    expect(v.shortReason).toMatch(/^resize failed: compute_resize_instance Error .*…$/);
+    expect(Buffer.byteLength(v.shortReason)).toBeLessThanOrEqual(SHORT_BYTES.ownReason);
+    const digest = viewOf(fleetDigest({ watches: [{ ...fleetDigest().watches[0]!, watch: failed.watch, reason }] })) as {
+      batch: { firstFailures: Array<{ label: string; shortLabel: string; reason: string; shortReason: string }>; failures: Array<Record<string, unknown>> };
+    };
+    const [first] = digest.batch.firstFailures;
+    expect([first!.label, first!.reason]).toEqual([name, reason]);
+    expect(first!.shortLabel).toBe('order-service-eu-de-01-az2-eu-d…de-01-az2-eu-de-01-az2-blue-07');
+    expect(Buffer.byteLength(first!.shortReason)).toBeLessThanOrEqual(SHORT_BYTES.reason);
+    // Only a list of bounded length keeps a message within bounds: the others have no short fields.
+    expect(digest.batch.failures[0]).not.toHaveProperty('shortReason');
   });
 
   it('is the same for a test notification as for any other, so that notify-test tries the template', () => {

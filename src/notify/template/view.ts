@@ -6,9 +6,20 @@ import {
   type Notification, type NotificationWatch, type Outcome, type OutgoingNotification, type ServerInfo,
 } from '../../model.ts';
 import { OUTCOME_WORDS, formatNovaTime, isBatch, labelOf, renderCounts, renderEmail, renderHeadline, renderWebhookBody } from '../render.ts';
+import { shortened } from '../../text/shortened.ts';
 
 /** How many failures `batch.firstFailures` lists: enough to act on, few enough for a chat message's limits. */
 export const FIRST_FAILURES = 10;
+
+/**
+ * The most UTF-8 bytes each short field holds (shortened.ts), so that a ready chat template stays within its
+ * system's limit whatever a notification holds: a digest's headline and its first failures, each a name
+ * and a reason, fit WeCom's 4,096 bytes and one Slack section's 3,000 characters; a notification's own
+ * reason has its message to itself.
+ */
+export const SHORT_BYTES = { name: 64, reason: 200, ownReason: 2000 };
+
+const shortName = (name: string) => shortened(name, SHORT_BYTES.name, 'middle');
 
 /** Each item of a list knows where it stands, so that a template can put separators between items. */
 type Positioned<T> = T & { index: number; first: boolean; last: boolean };
@@ -118,7 +129,10 @@ function batchView(n: BatchNotification) {
   const pendings = listOf((e) => e.outcome === 'pending');
   const successes = listOf((e) => e.ok);
   const failed = n.watches.filter(isFailure);
-  const firstFailures = once(() => positioned(failed.slice(0, FIRST_FAILURES).map(entryView)));
+  // Only the first failures have short fields: only a list of bounded length keeps a message within bounds.
+  const firstFailures = once(() => positioned(failed.slice(0, FIRST_FAILURES).map((e) => ({
+    ...entryView(e), shortLabel: shortName(labelOf(e.watch)), shortReason: shortened(e.reason, SHORT_BYTES.reason, 'end'),
+  }))));
   const { success, failure, timeout, not_found: notFound, pending } = n.counts;
   return {
     label: n.batch,
@@ -171,6 +185,7 @@ export function viewOf(n: OutgoingNotification) {
   const common = {
     type: n.type,
     headline,
+    shortHeadline: renderHeadline(n, shortName),
     summary: summaryOf(n, headline),
     get text() {
       return text();
@@ -198,6 +213,7 @@ export function viewOf(n: OutgoingNotification) {
     outcome: n.outcome ?? '',
     outcomeWord: n.outcome === null ? (isSlow ? 'still running' : '') : OUTCOME_WORDS[n.outcome],
     reason: n.reason,
+    shortReason: shortened(n.reason, SHORT_BYTES.ownReason, 'end'),
     ...factsView(n),
   });
 }

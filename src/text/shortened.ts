@@ -1,0 +1,68 @@
+// Text for one line of a chat message. Chat systems limit a message in UTF-8 bytes (WeCom, DingTalk) or in
+// characters (Slack); a character takes at least one byte, so a bound in bytes holds for both.
+import { prefix } from './clipped.ts';
+
+const ELLIPSIS = '…';
+const ELLIPSIS_BYTES = 3;
+
+/** Whitespace and control characters, which a chat line shows as nothing, boxes or breaks. */
+const BLANKS = /[\s\p{Cc}]+/gu;
+
+/**
+ * How many characters of a long text are read for `maxBytes` bytes of it: more than fit, as whitespace
+ * collapses (a traceback's indentation), but not the whole of a reason listing hundreds of failed sub-jobs.
+ */
+const READ_PER_BYTE = 4;
+
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+
+/**
+ * `text` on one line, without control characters, and in at most `maxBytes` bytes of UTF-8: cut with `…`
+ * between two characters as people see them (not inside an accented letter, a flag or an emoji of several).
+ * `end` keeps the beginning, as for a reason; `middle` keeps both ends, as for a name, since a fleet's
+ * names tend to differ at their end (web-01, web-02).
+ */
+export function shortened(text: string, maxBytes: number, cut: 'end' | 'middle'): string {
+  const whole = text.trimStart();
+  const read = cut === 'end' ? prefix(whole, READ_PER_BYTE * maxBytes) : whole;
+  const line = read.replace(BLANKS, ' ').trim();
+  // A UTF-16 unit is at most 3 bytes: most names and reasons fit without being counted.
+  if (read === whole && (line.length * 3 <= maxBytes || Buffer.byteLength(line) <= maxBytes)) return line;
+  const room = maxBytes - ELLIPSIS_BYTES;
+  if (cut === 'end') return `${line.slice(0, headEnd(line, room)).trimEnd()}${ELLIPSIS}`;
+  const head = line.slice(0, headEnd(line, Math.ceil(room / 2))).trimEnd();
+  return `${head}${ELLIPSIS}${line.slice(tailStart(line, Math.floor(room / 2))).trimStart()}`;
+}
+
+function utf8Bytes(codePoint: number): number {
+  return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
+}
+
+/** The end of the longest beginning of `line` that takes at most `bytes` bytes and ends between two graphemes. */
+function headEnd(line: string, bytes: number): number {
+  let end = 0;
+  for (let used = 0; end < line.length; ) {
+    const c = line.codePointAt(end)!;
+    used += utf8Bytes(c);
+    if (used > bytes) break;
+    end += c > 0xffff ? 2 : 1;
+  }
+  // Whether `end` falls inside a grapheme depends on what comes before it and on the character at it.
+  return end === line.length ? end : graphemes.segment(line.slice(0, end + 2)).containing(end)!.index;
+}
+
+/** The start of the longest end of `line` that takes at most `bytes` bytes and starts between two graphemes. */
+function tailStart(line: string, bytes: number): number {
+  let start = line.length;
+  for (let used = 0; start > 0; ) {
+    const c = line.codePointAt(start - 1)!;
+    // The low half of a surrogate pair: the character starts one unit earlier.
+    const units = c >= 0xdc00 && c <= 0xdfff && start > 1 ? 2 : 1;
+    used += utf8Bytes(line.codePointAt(start - units)!);
+    if (used > bytes) break;
+    start -= units;
+  }
+  if (start === line.length) return start;
+  const grapheme = graphemes.segment(line).containing(start)!;
+  return grapheme.index === start ? start : grapheme.index + grapheme.segment.length;
+}

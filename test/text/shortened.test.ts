@@ -1,0 +1,35 @@
+import { describe, expect, it } from 'vitest';
+import { shortened } from '../../src/text/shortened.ts';
+
+const bytes = (text: string) => Buffer.byteLength(text);
+
+describe('shortened', () => {
+  it('puts text on one line, without control characters, and leaves it whole when it fits', () => {
+    expect(shortened('  resize failed:\n\tdisk \u0001 full \u2028 ', 64, 'end')).toBe('resize failed: disk full');
+    expect(shortened('x'.repeat(64), 64, 'end')).toBe('x'.repeat(64));
+  });
+
+  it('cuts to the bytes of UTF-8 allowed, the ellipsis included, at the end or in the middle', () => {
+    expect(shortened('x'.repeat(65), 64, 'end')).toBe(`${'x'.repeat(61)}…`);
+    expect(shortened(`web-${'x'.repeat(100)}-01`, 20, 'middle')).toBe('web-xxxxx…xxxxx-01');
+    // Three bytes a Chinese character: a third of as many.
+    expect(shortened('云服务器规格变更失败'.repeat(10), 30, 'end')).toBe('云服务器规格变更失…');
+  });
+
+  it('never cuts inside a character as people see it: a surrogate pair, an accent, a flag, an emoji of several', () => {
+    for (const text of ['😀', 'e\u0301', '🇩🇪', '👨‍👩‍👧']) {
+      for (const cut of ['end', 'middle'] as const) {
+        for (let max = 8; max <= 40; max++) {
+          const short = shortened(`ab${text.repeat(20)}`, max, cut);
+          expect(bytes(short)).toBeLessThanOrEqual(max);
+          expect(short.replace('…', '').replace(/^ab?/, '').split(text).every((part) => part === '')).toBe(true);
+        }
+      }
+    }
+  });
+
+  it('reads no more of a long text than it needs, and still says it was cut', () => {
+    expect(shortened(`resize failed: ${'x; '.repeat(100_000)}`, 20, 'end')).toBe('resize failed: x;…');
+    expect(shortened(`${'\n'.repeat(1000)}resize failed: ${'x '.repeat(100_000)}`, 20, 'end')).toBe('resize failed: x…');
+  });
+});
