@@ -636,7 +636,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:14 poll.warnAfter: expected a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })'],
   },
   {
-    name: 'templates: an unknown field, a file that is not there, both forms, nothing set, a section left open',
+    name: 'templates: an unknown field, a file that is not there, both forms, nothing set, a section left open, a number a success lacks',
     text: lines(
       ...CLOUD,
       'notifiers:',
@@ -652,6 +652,10 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '  both: { type: webhook, url: "https://hooks.example.com/z", template: { body: "{}", bodyFile: docs/templates/slack.json.mustache } }',
       '  mail: { type: email, smtp: { host: h }, from: a@example.com, to: [b@example.com], template: {} }',
       '  mail2: { type: email, smtp: { host: h }, from: a@example.com, to: [b@example.com], template: { subject: "{{#batch}}" } }',
+      '  num:',
+      '    type: webhook',
+      '    url: https://hooks.example.com/n',
+      "    template: { body: '{\"text\": \"{{headline}}\"{{#server}}, \"faultCode\": {{server.faultCode}}{{/server}}}' }",
     ),
     expected: [
       "9:13 notifiers.chat.template.body: template line 2, column 12: unknown field 'wach.name' (the fields are listed in the README under \"Notifier templates\"; at the top: type, headline, shortHeadline, summary, text, body, detectedAt, isAction, isSlow, isBatch, isPartial, isTest, severity, ok, warning, problem, outcome, outcomeWord, reason, shortReason, watch, action, events, server, job, batch)",
@@ -659,6 +663,10 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '14:96 notifiers.both.template.bodyFile: set body or bodyFile, not both',
       '15:95 notifiers.mail.template: set subject, text or textFile (or leave template out for the default message)',
       '16:107 notifiers.mail2.template.subject: template line 1, column 1: the section {{#batch}} is not closed: add {{/batch}}',
+      "20:23 notifiers.num.template.body: template line 1, column 50: {{server.faultCode}} writes nothing for an action's success with empty fields "
+        + '(no name, a server without a fault or task state, an event without result, times or traceback, a job without codes) (and 11 other kinds of notification), '
+        + 'where JSON needs something: Unexpected token \'}\' at line 1, column 81 of the output, near: c-caa517fe06ba", "faultCode": } '
+        + '(write it in quotes, "{{server.faultCode}}", or, with its key, inside {{#server.faultCode}}...{{/server.faultCode}})',
     ],
   },
   {

@@ -28,8 +28,8 @@ describe('a webhook template', () => {
   });
 
   it.each([
-    ['{"text": "{{headline}}"', /^template does not render valid JSON for an action's outcome: .* at line 1, column \d+ of the output/],
-    ['{"text": {{{reason}}}}', /^template does not render valid JSON for an action's outcome: .*write text values in quotes as "\{\{field\}\}"/],
+    ['{"text": "{{headline}}"', /^template line 1, column 24: does not render valid JSON for an action's success with every field set \(and 54 other kinds of notification\): .* at line 1, column \d+ of the output/],
+    ['{"text": {{{reason}}}}', /^template line 1, column 10: \{\{\{reason\}\}\} does not write valid JSON there for an action's success .*write text values in quotes as "\{\{field\}\}"/],
     ['{"text": "{{headline}"}', /^template line 1, column 11: a tag opened with \{\{ is not closed with \}\}$/],
     ['{"a": 1,\n "b": "{{#batch}}x"}', /^template line 2, column 8: the section \{\{#batch\}\} is not closed: add \{\{\/batch\}\}$/],
     ['{"a": "{{/isBatch}}"}', /^template line 1, column 8: \{\{\/isBatch\}\} closes a section that is not open/],
@@ -46,7 +46,35 @@ describe('a webhook template', () => {
     const problems = templateProblems('{"text": "{{watch.name}}",\n "x": {{{reason}}} }', 'json');
     expect(problems).toHaveLength(1);
     expect(problems[0]).not.toContain('\n');
-    expect(problems[0]).toMatch(/^template does not render valid JSON for an action's outcome: Unexpected token '.' at line 2, column 7 of the output, near: [^\n]*"x": /);
+    expect(problems[0]).toMatch(/^template line 2, column 7: \{\{\{reason\}\}\} does not write valid JSON there for an action's success with every field set \(and 54 other kinds of notification\): Unexpected token '.' at line 2, column 7 of the output, near: [^\n]*"x": /);
+  });
+
+  // The README advises numbers without quotes; a number a notification may lack (a server without a
+  // fault, every success) then leaves `"faultCode": }`, which the receiver would refuse.
+  it('refuses a value, or a section, that writes nothing where JSON needs something for some kind of notification, saying which and how to fix it', () => {
+    expect(templateProblems('{"text": "{{headline}}"{{#server}}, "faultCode": {{server.faultCode}}{{/server}}}', 'json')).toEqual([
+      "template line 1, column 50: {{server.faultCode}} writes nothing for an action's success with empty fields (no name, a server without a fault or task state, "
+        + 'an event without result, times or traceback, a job without codes) (and 11 other kinds of notification), where JSON needs something: '
+        + 'Unexpected token \'}\' at line 1, column 81 of the output, near: c-caa517fe06ba", "faultCode": } '
+        + '(write it in quotes, "{{server.faultCode}}", or, with its key, inside {{#server.faultCode}}...{{/server.faultCode}})',
+    ]);
+    const fixed = '{"text": "{{headline}}"{{#server.faultCode}}, "faultCode": {{server.faultCode}}{{/server.faultCode}}}';
+    expect(templateProblems(fixed, 'json')).toEqual([]);
+    const success = failedResize({ type: NOTIFICATION_TYPES.success, outcome: 'success', reason: 'resize finished', server: { status: 'ACTIVE', taskState: null, fault: null } });
+    expect(JSON.parse(renderTemplate(fixed, success, 'json'))).toEqual({ text: 'resize succeeded: web-01' });
+    expect(JSON.parse(renderTemplate(fixed, failedResize(), 'json'))).toEqual({ text: 'resize failed: web-01', faultCode: 500 });
+  });
+
+  it.each([
+    ['{"traceback": {{#events.0}}"{{traceback}}"{{/events.0}}}', 'line 1, column 15: {{#events.0}}', "an action's success with empty lists"],
+    ['{"job": "{{watch.jobId}}", "errorCode": {{#job}}"{{errorCode}}"{{/job}}}', 'line 1, column 41: {{#job}}', "an action's success with every field set"],
+    ['{{#isBatch}}{"first": {{#batch.firstFailures}}{{#first}}"{{label}}"{{/first}}{{/batch.firstFailures}}}{{/isBatch}}{{^isBatch}}{}{{/isBatch}}', 'line 1, column 23: {{#batch.firstFailures}}', 'a batch digest in which every watch succeeded'],
+    ['{"code": {{#server}}{{server.faultCode}}{{/server}}{{^server}}null{{/server}}}', 'line 1, column 21: {{server.faultCode}}', "an action's success with empty fields"],
+    ['{"more": {{#isBatch}}{{batch.moreFailures}}{{/isBatch}}{{^isBatch}}0{{/isBatch}}, "last": {{#events}}{{#last}}"{{event}}"{{/last}}{{/events}}}', 'line 1, column 91: {{#events}}', "an action's success with empty lists"],
+  ])('checks %j against every shape of every kind of notification: absent objects, empty fields, empty lists', (source, where, what) => {
+    const problems = templateProblems(source, 'json');
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^template ${where.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} writes nothing for ${what}`));
   });
 });
 
@@ -113,16 +141,23 @@ describe('a mail template', () => {
 });
 
 describe('the view', () => {
-  it('gives every notification kind its flags and its one-line headline', () => {
-    const kinds = SAMPLES.map(([what, n]) => {
+  it('gives every notification kind its flags', () => {
+    const kinds = SAMPLES.filter(([what]) => what.endsWith(' with every field set')).map(([what, n]) => {
       const v = viewOf(n) as Record<string, unknown>;
-      return [what, v['isAction'], v['isSlow'], v['isBatch'], v['isPartial'], v['isTest'], v['severity']];
+      return [what.replace(/ with every field set$/, ''), v['isAction'], v['isSlow'], v['isBatch'], v['isPartial'], v['isTest'], v['severity']];
     });
     expect(kinds).toEqual([
-      ["an action's outcome", true, false, false, false, false, 'problem'],
-      ["a job's outcome", true, false, false, false, false, 'problem'],
-      ['an early warning', false, true, false, false, false, 'warning'],
+      ["an action's success", true, false, false, false, false, 'ok'],
+      ["an action's failure", true, false, false, false, false, 'problem'],
+      ['an action that timed out', true, false, false, false, false, 'problem'],
+      ['an action not found', true, false, false, false, false, 'problem'],
+      ['an early warning of an action', false, true, false, false, false, 'warning'],
       ['a test notification', false, false, false, false, true, 'ok'],
+      ["a job's success", true, false, false, false, false, 'ok'],
+      ["a job's failure", true, false, false, false, false, 'problem'],
+      ['a job that timed out', true, false, false, false, false, 'problem'],
+      ['a job not found', true, false, false, false, false, 'problem'],
+      ['an early warning of a job', false, true, false, false, false, 'warning'],
       ['a batch digest', false, false, true, false, false, 'problem'],
       ['a partial batch digest', false, false, true, true, false, 'problem'],
     ]);

@@ -253,7 +253,7 @@ function repeatsTheBatch(context: Mustache.Context, type: string, name: string):
 const WHOLE_NOTIFICATION_FIELDS = new Set(['text', 'body']);
 
 function tagOf(type: string, name: string): string {
-  return type === '#' ? `{{#${name}}}` : type === '&' ? `{{{${name}}}}` : `{{${name}}}`;
+  return type === '#' || type === '^' ? `{{${type}${name}}}` : type === '&' ? `{{{${name}}}}` : `{{${name}}}`;
 }
 
 /** The context a section's content is rendered in, as mustache.js does: each list item, or the value. */
@@ -273,8 +273,8 @@ function sectionContext(context: Mustache.Context, name: string): Mustache.Conte
 
 /**
  * What is wrong with a template, each problem one line with the template's line and column; empty when
- * it is good. A `json` template must render valid JSON for every kind of notification, hostile values
- * included.
+ * it is good. A `json` template must render valid JSON for every kind of notification in every shape,
+ * hostile values and empty ones included.
  */
 export function templateProblems(source: string, mode: TemplateMode): string[] {
   let tokens: Token[];
@@ -285,34 +285,139 @@ export function templateProblems(source: string, mode: TemplateMode): string[] {
   }
   const names = nameProblems(source, tokens, viewsOfSamples().map((v) => new Mustache.Context(v)));
   if (names.length > 0 || mode === 'text') return names;
-  for (const [what, sample] of SAMPLES) {
-    const output = renderTemplate(source, sample, mode);
+  const tracer = new TracingWriter();
+  const views = viewsOfSamples();
+  const broken = SAMPLES.flatMap(([what], i) => {
+    const { output, pieces } = tracer.trace(source, views[i]!);
     try {
       JSON.parse(output);
+      return [];
     } catch (err) {
-      return [`template does not render valid JSON for ${what}: ${jsonProblem(output, err)} (write text values in quotes as "{{field}}", which escapes them; {{{field}}} inserts them unescaped)`];
+      return [{ what, output, pieces, err }];
     }
+  });
+  const first = broken[0];
+  if (first === undefined) return [];
+  const others = broken.length === 1 ? '' : ` (and ${broken.length - 1} other kind${broken.length === 2 ? '' : 's'} of notification)`;
+  return [invalidJson(source, first.output, first.pieces, first.err, `${first.what}${others}`)];
+}
+
+/** A piece of a rendering's output, `start` to `end`, and the tag or text of the template that wrote it. */
+interface Piece {
+  token: string[];
+  start: number;
+  end: number;
+}
+
+/**
+ * A rendering that notes which tag or text of the template wrote each piece of the output: mustache.js
+ * writes them in the order the output holds them, so their lengths add up to where each piece starts.
+ */
+class TracingWriter extends BoundedWriter {
+  private pieces: Piece[] = [];
+
+  trace(source: string, view: View): { output: string; pieces: Piece[] } {
+    this.pieces = [];
+    return { output: this.renderBounded(source, view, jsonEscape), pieces: this.pieces };
   }
-  return [];
+
+  override rawValue(token: string[]): string {
+    return this.noted(token, super.rawValue(token));
+  }
+
+  override escapedValue(token: string[], context: Mustache.Context, config?: Mustache.RenderOptions): string {
+    return this.noted(token, super.escapedValue(token, context, config));
+  }
+
+  override unescapedValue(token: string[], context: Mustache.Context): string {
+    return this.noted(token, super.unescapedValue(token, context));
+  }
+
+  override renderSection(...args: Parameters<Mustache.Writer['renderSection']>): string {
+    return this.section(args[0], () => super.renderSection(...args));
+  }
+
+  override renderInverted(...args: Parameters<Mustache.Writer['renderInverted']>): string {
+    return this.section(args[0], () => super.renderInverted(...args));
+  }
+
+  /**
+   * A section that shows nothing (false, absent, an empty list) is noted, as an empty value is: what JSON
+   * misses where it breaks may be its content. One shown has its own values noted, empty ones included.
+   */
+  private section(token: string[], render: () => string): string {
+    const before = this.pieces.length;
+    const out = render();
+    return this.pieces.length === before ? this.noted(token, out) : out;
+  }
+
+  /** mustache.js appends nothing for undefined (a value null or absent, a section not shown), anything else as a string. */
+  private noted<T>(token: string[], value: T): T {
+    const start = this.pieces.at(-1)?.end ?? 0;
+    this.pieces.push({ token, start, end: start + (value === undefined ? 0 : String(value).length) });
+    return value;
+  }
+}
+
+/**
+ * Why a sample's output is not JSON, at the place of the template to fix: the value written where it
+ * breaks, or a value left empty just before (`"code": {{server.faultCode}}}` for a server without a
+ * fault), or else the template's own text there.
+ */
+function invalidJson(source: string, output: string, pieces: readonly Piece[], err: unknown, what: string): string {
+  const { index } = jsonError(output, err);
+  const problem = jsonProblem(output, err);
+  const found = pieces.findIndex((p) => p.end > index);
+  // Past the last piece when the output ends before its JSON does.
+  const piece = found === -1 ? undefined : pieces[found]!;
+  if (piece && piece.token[0] !== 'text') {
+    const [type, name, start] = piece.token as [string, string, number];
+    return `template ${position(source, start)}: ${tagOf(type, name)} does not write valid JSON there for ${what}: ${problem} `
+      + '(write text values in quotes as "{{field}}", which escapes them; {{{field}}} inserts them unescaped)';
+  }
+  // Text is never empty: the empty pieces just before are values or sections that wrote nothing. A value
+  // among them is what is missing rather than a section, which often stays out while its counterpart shows.
+  let first = piece ? found : pieces.length;
+  while (first > 0 && pieces[first - 1]!.start === pieces[first - 1]!.end) first--;
+  const empty = pieces.slice(first, piece ? found : pieces.length);
+  const missing = empty.find((p) => p.token[0] === 'name' || p.token[0] === '&') ?? empty.at(-1);
+  if (missing && output.slice(missing.end, index).trim() === '') {
+    const [type, name, start] = missing.token as [string, string, number];
+    const fix = type === '#' || type === '^'
+      ? `write the key inside it too, or what stands there otherwise in ${tagOf(type === '#' ? '^' : '#', name)}...{{/${name}}}`
+      : `write it in quotes, "{{${name}}}", or, with its key, inside {{#${name}}}...{{/${name}}}`;
+    return `template ${position(source, start)}: ${tagOf(type, name)} writes nothing for ${what}, where JSON needs something: ${problem} (${fix})`;
+  }
+  const offset = piece ? Number(piece.token[2]) + index - piece.start : Number(pieces.at(-1)?.token[3] ?? 0);
+  return `template ${position(source, offset)}: does not render valid JSON for ${what}: ${problem}`;
 }
 
 /**
  * Why `output` is not JSON, from JSON.parse's error `err`, in one line: `Expected ',' or '}' after
- * property value at line 2, column 14 of the output, near: "text": "a"b"`. V8 gives the position of most
- * errors but quotes, for an unexpected token, the text around it instead (line breaks and all): that
- * excerpt is dropped and the position found.
+ * property value at line 2, column 14 of the output, near: "text": "a"b"`.
  */
 export function jsonProblem(output: string, err: unknown): string {
-  const message = err instanceof Error ? err.message : String(err);
-  const at = /position (\d+)/.exec(message);
-  const index = at ? Number(at[1]) : jsonStop(output);
-  const what = message
-    .replace(/(?: in JSON)? at position \d+.*$/s, '')
-    .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '')
-    .replace(/\s+/g, ' ');
+  const { index, what } = jsonError(output, err);
   // A value inserted as it is ({{{reason}}}) may bring line breaks and control characters.
   const excerpt = output.slice(Math.max(0, index - 30), index + 10).replace(/[\s\p{Cc}]+/gu, ' ').trim();
   return `${what} at ${position(output, index)} of the output${excerpt === '' ? '' : `, near: ${excerpt}`}`;
+}
+
+/**
+ * What JSON.parse's error `err` says, without its position, and the offset in `output` where it stopped.
+ * V8 gives the position of most errors but quotes, for an unexpected token, the text around it instead
+ * (line breaks and all): that excerpt is dropped and the position found.
+ */
+function jsonError(output: string, err: unknown): { index: number; what: string } {
+  const message = err instanceof Error ? err.message : String(err);
+  const at = /position (\d+)/.exec(message);
+  return {
+    index: at ? Number(at[1]) : jsonStop(output),
+    what: message
+      .replace(/(?: in JSON)? at position \d+.*$/s, '')
+      .replace(/, (?:\.\.\.)?".*"(?:\.\.\.)? is not valid JSON$/s, '')
+      .replace(/\s+/g, ' '),
+  };
 }
 
 const JSON_SPACE = /[ \t\n\r]*/y;
