@@ -102,7 +102,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       logger.warn({ state: config.state.path, journal: torn.path, line: torn.line, bytes: torn.bytes }, 'state journal ended in a line cut short by a crash: left out, everything before it kept');
     }
     if (store.compactionDeferred) {
-      logger.warn({ err: store.compactionDeferred }, 'state journal found at start could not be compacted for want of space: saves go on into it, and it is compacted later');
+      logger.warn({ err: store.compactionDeferred }, 'state could not be compacted at start for want of space (a journal found there, or records set aside): saves go on into the journal, which is compacted later');
     }
     // The final save and compaction, once engine and outbox have stopped changing the state.
     releasers.add(() => store.close());

@@ -287,7 +287,6 @@ export class Daemon {
       this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, 'reloaded watch file is invalid; keeping the running configuration');
       return;
     }
-    this.#metrics.recordConfigLoad(true);
     const previous = this.#config;
     if (next.state.path !== previous.state.path) {
       // Another state file holds none of this one's outcomes and deliveries: every finished watch would be
@@ -300,11 +299,10 @@ export class Daemon {
     }
     this.#config = next;
     // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
-    if (!(await this.#moveHealthServer(previous.http, next.http))) {
-      this.#config = { ...next, http: previous.http };
-      // Part of the file is not in effect: the reload-failed alert is as due as for an invalid file.
-      this.#metrics.recordConfigLoad(false);
-    }
+    const moved = await this.#moveHealthServer(previous.http, next.http);
+    // Part of the file not in effect (its http settings) is a failed reload, for its alert, as an invalid file is.
+    this.#metrics.recordConfigLoad(moved);
+    if (!moved) this.#config = { ...next, http: previous.http };
     if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
       this.#app.engine.setWatches(this.#heldWatches(next, true));
       this.#app.engine.setTracking(next.track);

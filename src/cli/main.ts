@@ -60,7 +60,8 @@ const onSignal = (signal: NodeJS.Signals) => {
 // Node as PID 1 ignores signals it does not handle, so both are handled explicitly.
 process.on('SIGTERM', onSignal);
 process.on('SIGINT', onSignal);
-// A one-shot command ends at a hangup (its terminal gone), as any command does.
+// A command that runs until stopped outlives SIGHUP, whose default action (status 129) systemd's
+// Restart=on-failure takes for a clean exit; a one-shot command ends at a hangup (its terminal gone).
 if (name !== undefined && Object.hasOwn(commands, name) && commands[name]!.longRunning === true) holdHangups();
 
 // A reader that has gone (`wait ... | true`, `check | head` past the pipe's buffer) makes a write fail with

@@ -179,10 +179,10 @@ export function httpUrl(example: string) {
  */
 export function listenAddress() {
   return z.string().refine((text) => z.regexes.ipv4.test(text) || z.regexes.ipv6.test(text), {
-    message: 'expected an IP address of this machine to listen on: 0.0.0.0 or :: (every interface), 127.0.0.1 or ::1 (this machine only)',
+    message: 'expected an IP address of this machine to listen on: :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface), 127.0.0.1 or ::1 (this machine only)',
   }).meta({
     pattern: `(?:${z.regexes.ipv4.source})|(?:${z.regexes.ipv6.source})`,
-    description: 'An IP address of this machine to listen on, e.g. 0.0.0.0 (every interface) or 127.0.0.1 (this machine only)',
+    description: 'An IP address of this machine to listen on, e.g. :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface) or 127.0.0.1 (this machine only)',
   });
 }
 

@@ -1,8 +1,8 @@
 /**
  * An answer's `Retry-After` as milliseconds: delay-seconds, or an HTTP date (RFC 9110 §10.2.3) counted
  * from the answer's own `Date`, the sender's clock, which may be minutes apart from this host's (counted
- * from ours, a gateway 10 minutes behind would ask for a pause of 10 minutes more than it meant, one
- * ahead for none). Without a `Date` to go by, from this host's clock.
+ * from ours, a gateway 10 minutes behind would get no pause at all, one 10 minutes ahead a pause 10 minutes
+ * longer than it meant). Without a `Date` to go by, from this host's clock.
  */
 export function parseRetryAfter(headers: Readonly<Record<string, string | string[] | undefined>>): number | undefined {
   const raw = first(headers['retry-after'])?.trim();

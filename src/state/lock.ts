@@ -96,7 +96,8 @@ const MISSED_REFRESH = 1.5;
  */
 function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, timing: LockTiming): Verdict {
   const onThisHost = holder !== null && holder.hostname === hostname();
-  if (onThisHost && holder.bootId !== undefined && BOOT_ID !== null && holder.bootId !== BOOT_ID) {
+  // Our own pid (pid 1 in a container) is left to the rules below: a host of the same name elsewhere may hold it.
+  if (onThisHost && holder.pid !== process.pid && holder.bootId !== undefined && BOOT_ID !== null && holder.bootId !== BOOT_ID) {
     return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, ran before this host last started` };
   }
   if (onThisHost && holder.pid !== process.pid && !isAlive(holder.pid)) {

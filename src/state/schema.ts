@@ -224,6 +224,7 @@ export const clockRecordSchema: z.ZodType<ClockRecord> = z.object({
   at: time,
   boot: z.object({ id: z.string().min(1), ms: z.number().min(0) }).nullable(),
   cloud: z.object({ name: z.string(), aheadMs: z.number() }).nullable(),
+  unjudgedStart: z.number().min(0).optional(),
 } satisfies { [K in keyof Required<ClockRecord>]: z.ZodType });
 
 /** One line per problem of a record: `trackingSince: expected an ISO 8601 time ...`. */

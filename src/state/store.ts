@@ -262,8 +262,9 @@ export class StateStore {
   }
 
   /**
-   * Why the journal found at open was not compacted into the snapshot then (no space for it): saves go on
-   * into that journal, and it is compacted later. Null when it was, or none was found.
+   * Why the state was not compacted into the snapshot at open (no space for it), where a journal was found
+   * or records were set aside: saves go on into the journal, and it is compacted later. Null when it was, or
+   * nothing called for it.
    */
   get compactionDeferred(): StateError | null {
     return this.#compactionDeferred;

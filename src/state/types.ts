@@ -195,4 +195,10 @@ export interface ClockRecord {
   boot: { id: string; ms: number } | null;
   /** How far the cloud's clock was ahead of this one by the `Date` of its answers, and which cloud; null before any answer. */
   cloud: { name: string; aheadMs: number } | null;
+  /**
+   * The boot clock at a start that only the cloud's clock can judge (after a boot, or on another host),
+   * while the cloud has not answered since: a later start in the same boot (a restart, or a reload that
+   * makes the parts again) goes on from it rather than taking this boot's record as judged.
+   */
+  unjudgedStart?: number;
 }

@@ -54,7 +54,7 @@ export class HostClock {
   /** That start could be judged by the cloud's clock alone (after a boot, or on another host): see `judged`. */
   #startUnjudged = false;
   /** The boot clock at this start: see surelyPassedSince. */
-  readonly #startedOnBoot: number;
+  #startedOnBoot: number;
   /** The cloud clock's measure as the state last recorded it. */
   #recordedAheadMs: number | undefined;
   /** The cloud clock's measure before the steps not yet judged by it (undefined: none known). */
@@ -97,7 +97,10 @@ export class HostClock {
     }
     const boot = saved?.boot;
     const sameBoot = saved != null && boot != null && boot.id === this.#bootId;
-    this.#startUnjudged = this.#sinceStart && !sameBoot;
+    // A start of this boot still waiting for the cloud's word: it goes on, from then.
+    const unjudgedBefore = sameBoot ? saved.unjudgedStart : undefined;
+    this.#startUnjudged = this.#sinceStart && (!sameBoot || unjudgedBefore !== undefined);
+    if (this.#startUnjudged && unjudgedBefore !== undefined) this.#startedOnBoot = unjudgedBefore;
     const setMs = sameBoot ? Date.now() - Date.parse(saved.at) - (this.#boot() - boot.ms) : 0;
     if (Math.abs(setMs) >= CLOCK_STEP_MS) {
       if (this.#open) this.#appliedMs = setMs;
@@ -201,9 +204,11 @@ export class HostClock {
       this.#openMovedMs = 0;
       this.#open = false;
       this.#sinceStart = false;
-      this.#startUnjudged = false;
     }
-    if (byMs !== 0 || this.#drifted(after)) this.#record();
+    // Judged now: the record says so, or a restart in this boot would wait for the cloud's word again.
+    const judgedNow = after !== undefined && this.#startUnjudged;
+    if (after !== undefined) this.#startUnjudged = false;
+    if (byMs !== 0 || this.#drifted(after) || judgedNow) this.#record();
     // Saved now rather than at the end of the pass, with the clock's record: a restart reads what it finds,
     // not knowing of the step. One that fails is reported by the pass's own save.
     if (byMs !== 0) this.#o.store.save().catch(() => undefined);
@@ -231,6 +236,7 @@ export class HostClock {
       at: new Date().toISOString(),
       boot: this.#bootId === null ? null : { id: this.#bootId, ms: Math.round(this.#boot()) },
       cloud: aheadMs === undefined ? null : { name: this.#o.cloud.name, aheadMs: Math.round(aheadMs) },
+      ...(this.#startUnjudged && this.#bootId !== null ? { unjudgedStart: Math.round(this.#startedOnBoot) } : {}),
     });
   }
 

@@ -199,7 +199,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a listen address that is a host name',
     text: lines(...CLOUD, 'http:', '  host: localhost'),
-    expected: ['5:9 http.host: expected an IP address of this machine to listen on: 0.0.0.0 or :: (every interface), 127.0.0.1 or ::1 (this machine only)'],
+    expected: ['5:9 http.host: expected an IP address of this machine to listen on: :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface), 127.0.0.1 or ::1 (this machine only)'],
   },
   {
     name: 'bad durations',

@@ -149,6 +149,15 @@ describe('the state lock', () => {
     await lock.release();
     await writeHolder(path, { pid, bootId: lock.holder.bootId! });
     await expect(acquire(path)).rejects.toThrow(StateLockError);
+    // Our own pid of another boot, fresh: a container of the same host name on another machine (pid 1 in
+    // each) sharing the volume may hold it; only its refresh can tell, so it is waited for.
+    await writeHolder(path, { pid: process.pid, bootId: 'another-machine' });
+    const stop = new AbortController();
+    const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
+    const outcome = await Promise.race([again.then(() => 'acquired', () => 'failed'), new Promise((r) => setTimeout(r, TIMING.staleMs / 2, 'still waiting'))]);
+    stop.abort();
+    await again.catch(() => undefined);
+    expect(outcome).toBe('still waiting');
   });
 
   it('takes over a lock from another host that has not been refreshed for the stale time', async () => {

@@ -97,7 +97,7 @@ it('starts on a journal it has no space to compact, says so once, appends after 
   const config = parseConfig(`cloud:\n  endpoint: http://127.0.0.1:9\n  projectId: p\nstate:\n  path: ${path}\nwatches: []\n`, { env: {} });
   const app = await createApp(config, { logger: pino({ level: 'debug' }, logs) });
   try {
-    const warned = logs.lines().filter((l) => String(l['msg']).startsWith('state journal found at start could not be compacted'));
+    const warned = logs.lines().filter((l) => String(l['msg']).startsWith('state could not be compacted at start for want of space'));
     expect(warned).toEqual([expect.objectContaining({ level: 40, err: expect.objectContaining({ message: expect.stringMatching(/state\.json: cannot be written: .*\(ENOSPC\): free space on the disk/) }) })]);
     app.store.set(key('c'), record('c', 'three, again'));
     await app.store.save();

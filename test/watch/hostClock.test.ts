@@ -286,6 +286,22 @@ describe('HostClock across a restart of the daemon', () => {
     expect(again.clock.surelyPassedSince(Date.now())).toBe(-Infinity);
   });
 
+  it('goes on from a start the cloud has not judged yet when made again in the same boot (a restart, or a reload that makes the parts again)', () => {
+    const { saved, world, set } = ranAndStopped('b1');
+    set(24 * 60 * MINUTE);
+    const again = hostClock({ saved, bootId: 'b2', world });
+    const start = Date.now();
+    vi.advanceTimersByTime(5 * MINUTE);
+    const third = hostClock({ saved: again.records.at(-1)!, bootId: 'b2', world });
+    expect(third.clock.judged).toBe(false);
+    expect(third.clock.surelyPassedSince(Date.now())).toBe(start);
+    // Judged by the cloud, the record says so: the next start in this boot counts ages as they are.
+    third.answer();
+    third.clock.look();
+    expect(third.records.at(-1)).not.toHaveProperty('unjudgedStart');
+    expect(hostClock({ saved: third.records.at(-1)!, bootId: 'b2', world }).clock.judged).toBe(true);
+  });
+
   it('takes no measure of another cloud for this one\'s', () => {
     const { saved, world, set } = ranAndStopped('b1');
     set(30 * MINUTE);
