@@ -60,6 +60,16 @@ async function failure(promise: Promise<unknown>): Promise<ApiError> {
   return error as ApiError;
 }
 
+/** Refused credentials are not tried again before the backoff has passed (one login so far), and are once it has. */
+async function triedAgainAtTheBackoff(strategy: AuthStrategy): Promise<void> {
+  vi.advanceTimersByTime(REFUSED_BACKOFF_MS.first - 1000);
+  await failure(strategy.headers(REQUEST, undefined));
+  expect(logins()).toHaveLength(1);
+  vi.advanceTimersByTime(1000);
+  await failure(strategy.headers(REQUEST, undefined));
+  expect(logins()).toHaveLength(2);
+}
+
 /** This host's clock set an hour either way while a wait runs, which the wait must not feel. */
 const CLOCK_SET = [
   ['set back', -60 * 60_000],
@@ -172,13 +182,7 @@ describe('password auth', () => {
 
     // Every poll until then gets the same answer without asking the identity service.
     for (let i = 0; i < 10; i++) expect(await failure(strategy.headers(REQUEST, undefined))).toBe(error);
-    vi.advanceTimersByTime(REFUSED_BACKOFF_MS.first - 1000);
-    await failure(strategy.headers(REQUEST, undefined));
-    expect(logins()).toHaveLength(1);
-
-    vi.advanceTimersByTime(1000);
-    await failure(strategy.headers(REQUEST, undefined));
-    expect(logins()).toHaveLength(2);
+    await triedAgainAtTheBackoff(strategy);
     expect(lines.filter((l) => l.level === 50).map((l) => l['retryInMs'])).toEqual([REFUSED_BACKOFF_MS.first, 2 * REFUSED_BACKOFF_MS.first]);
 
     await writeFile(file, `${PASSWORD}\n`);
@@ -282,12 +286,7 @@ describe('password auth', () => {
     const { strategy } = auth({ password: `${PASSWORD}-wrong` });
     await failure(strategy.headers(REQUEST, undefined));
     vi.setSystemTime(Date.now() + stepMs);
-    vi.advanceTimersByTime(REFUSED_BACKOFF_MS.first - 1000);
-    await failure(strategy.headers(REQUEST, undefined));
-    expect(logins()).toHaveLength(1);
-    vi.advanceTimersByTime(1000);
-    await failure(strategy.headers(REQUEST, undefined));
-    expect(logins()).toHaveLength(2);
+    await triedAgainAtTheBackoff(strategy);
   });
 
   it.each(CLOCK_SET)('after a 401, gets a new token again no sooner and no later than a minute on, with this host\'s clock %s an hour meanwhile', async (_, stepMs) => {
