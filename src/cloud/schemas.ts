@@ -91,10 +91,23 @@ export const serverDocumentSchema = z.object({
 });
 
 // GET /v1/{project_id}/jobs/{job_id}: Huawei documents every field but `status` and `job_id` as possibly
-// null (the IMS edition even sends end_time ""), so all of them read as null when left out.
+// null (the IMS edition even sends end_time ""), so all of them read as null when left out; those under
+// `entities`, which its services write as null where a job has none (a NIC job's server_id, a job without
+// sub-jobs), read as absent. Refused, a finished job's answer failed every poll, to end as a timeout.
+const absent = <T extends z.ZodType>(schema: T) => schema.nullish().transform((value) => value ?? undefined);
+// Its SDKs type the times as strings; epoch milliseconds are read as the same time.
+const jobTime = z
+  .union([z.string(), z.number().transform((ms) => new Date(ms).toISOString())])
+  .nullable()
+  .default(null);
+
 const subJobSchema = z.looseObject({
   status: z.string(),
-  entities: z.looseObject({ server_id: z.string().optional(), nic_id: z.string().optional() }).default({}),
+  entities: z
+    .looseObject({ server_id: absent(z.string()), nic_id: absent(z.string()) })
+    .nullable()
+    .transform((entities) => entities ?? {})
+    .default({}),
   job_type: nullableString.default(null),
   error_code: nullableString.default(null),
   fail_reason: nullableString.default(null),
@@ -104,16 +117,16 @@ export const jobSchema: z.ZodType<EcsJob> = z.looseObject({
   status: z.string(),
   job_id: z.string(),
   job_type: nullableString.default(null),
-  begin_time: nullableString.default(null),
-  end_time: nullableString.default(null),
+  begin_time: jobTime,
+  end_time: jobTime,
   error_code: nullableString.default(null),
   fail_reason: nullableString.default(null),
   entities: z
     .looseObject({
-      server_id: z.string().optional(),
-      nic_id: z.string().optional(),
-      sub_jobs_total: z.number().int().optional(),
-      sub_jobs: z.array(subJobSchema).optional(),
+      server_id: absent(z.string()),
+      nic_id: absent(z.string()),
+      sub_jobs_total: absent(z.number().int()),
+      sub_jobs: absent(z.array(subJobSchema)),
     })
     .nullable()
     .transform((entities) => entities ?? {})

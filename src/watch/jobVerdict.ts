@@ -80,15 +80,17 @@ function describeProgress(job: EcsJob): string {
 }
 
 /**
- * A SUCCESS is a success (the contract maps the status), but one that lists a failed sub-job all the same
- * (the API's documents show such a job FAIL) names it: a server of a batch that was not made is said.
+ * A SUCCESS is a success (the contract maps the status), but one that lists a failed or unfinished sub-job
+ * all the same (the API's documents show such a job FAIL) names it: a server of a batch that was not made,
+ * or not yet, is said.
  */
 function describeSuccess(job: EcsJob, type: string): string {
   const subs = subJobsOf(job);
   const took = jobDuration(job);
   const of = subs.length === 0 ? '' : ` (${subs.length} sub-job${subs.length === 1 ? '' : 's'})`;
-  const failed = subs.filter((s) => s.status === 'FAIL').map(describeFailedSubJob);
-  return `${type}: succeeded${took ? ` in ${took}` : ''}${of}${failed.length ? `, by its status; yet ${failed.join('; ')}` : ''}`;
+  // A sub-job not ended (the job's status came first) is said too: the server it makes may not be there yet.
+  const against = subs.filter((s) => s.status !== 'SUCCESS').map((s) => (s.status === 'FAIL' ? describeFailedSubJob(s) : `${s.job_type ?? 'sub-job'} on ${subJobEntity(s)} ${s.status}`));
+  return `${type}: succeeded${took ? ` in ${took}` : ''}${of}${against.length ? `, by its status; yet ${against.join('; ')}` : ''}`;
 }
 
 function describeFailedSubJob(sub: EcsSubJob): string {

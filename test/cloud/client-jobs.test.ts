@@ -72,6 +72,26 @@ describe('the job document', () => {
     });
   });
 
+  it('reads a null under entities, as Huawei\'s services write a field a job has none of, as absent; and epoch-millisecond times as ISO', () => {
+    const job = { status: 'FAIL', job_id: 'j1', error_code: 'Ecs.0039', fail_reason: 'quota' };
+    for (const entities of [
+      { sub_jobs_total: null },
+      { sub_jobs: null },
+      { server_id: null, nic_id: 'nic-1' },
+      { sub_jobs: [{ status: 'FAIL', entities: null, error_code: 'Ecs.0039', fail_reason: 'quota' }] },
+      { sub_jobs: [{ status: 'FAIL', entities: { server_id: null, nic_id: 'nic-1' } }] },
+    ]) {
+      const read = jobSchema.parse({ ...job, entities });
+      expect(read.entities.server_id, JSON.stringify(entities)).toBeUndefined();
+      expect(read.entities.sub_jobs_total).toBeUndefined();
+      for (const sub of read.entities.sub_jobs ?? []) expect(sub.entities.server_id).toBeUndefined();
+    }
+    expect(jobSchema.parse({ ...job, begin_time: 1795687200000, end_time: 1795687265000 })).toMatchObject({
+      begin_time: '2026-11-26T10:00:00.000Z',
+      end_time: '2026-11-26T10:01:05.000Z',
+    });
+  });
+
   it('refuses an answer without a status as an invalid response that names the job and the field', () => {
     const url = jobUrl('https://ecs.eu-de.otc.t-systems.com', PROJECT, 'j1');
     const answer = { method: 'GET', url, status: 200, statusText: 'OK', headers: {}, text: '{"job_id":"j1","entities":{}}', truncated: false };

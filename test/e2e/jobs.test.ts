@@ -87,6 +87,18 @@ describe('a job of the native ECS API', () => {
   });
 });
 
+describe('a job whose answer has a null under entities', () => {
+  it('is notified as the failure it is, not as a timeout after every poll failed to read it', async () => {
+    const jobId = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', durationMs: 1000 });
+    const now = new Date().toISOString();
+    const body = JSON.stringify({ status: 'FAIL', job_id: jobId, job_type: 'createServer', begin_time: now, end_time: now, entities: { sub_jobs_total: null, sub_jobs: null }, fail_reason: 'Insufficient EVS disk quota.', error_code: 'Ecs.0039' });
+    env.h.simulator.injectFault({ kind: 'garbage', body }, { route: 'job', times: 1000 });
+    const app = await env.h.app(env.h.yaml([{ jobId, name: 'nulls', extra: '    deadline: 20s' }], { poll: '  schedule: "*/5 * * * * *"\n  retries: 0' }));
+    await advance(app, 30_000, 1000);
+    expect(bodies().map((b) => `${b.outcome}: ${b.reason}`)).toEqual([expect.stringMatching(/^failure: createServer failed: .*Insufficient EVS disk quota/)]);
+  });
+});
+
 describe('commands with a job', () => {
   it('add --job and remove --job edit the file; check shows the job; wait --job waits for it', async () => {
     vi.useRealTimers();
