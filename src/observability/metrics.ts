@@ -125,7 +125,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registers,
     collect() {
       const ahead = cloudClockSource?.();
-      if (ahead !== undefined) this.set(Math.round(ahead / 1000));
+      // Absent until measured (an unlabelled gauge starts at 0, which would read as clocks in step), and again
+      // after a reload's new client, until it has measured.
+      if (ahead === undefined) this.remove({});
+      else this.set(Math.round(ahead / 1000));
     },
   });
   const configLastLoadTime = new Gauge({

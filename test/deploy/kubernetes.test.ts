@@ -66,6 +66,14 @@ describe('the Deployment', () => {
     expect(container.ports).toEqual([{ name: 'metrics', containerPort: watchFile().http.port }]);
   });
 
+  it('lets /healthz answer 503 for two scrapes before the restart, so that the stuck gauge reaches Prometheus', () => {
+    const probe = container.livenessProbe!;
+    const failingForS = probe.periodSeconds! * probe.failureThreshold!;
+    const scrapeS = Number.parseInt(String(resource('ServiceMonitor').spec.endpoints[0]!.interval), 10);
+    // The restart ends the gauge's series: a 1 never scraped would leave EcsActionWatchPollLoopStuck silent.
+    expect(failingForS).toBeGreaterThanOrEqual(2 * scrapeS);
+  });
+
   it('asks for resources and caps memory', () => {
     expect(container.resources?.requests).toMatchObject({ cpu: expect.any(String), memory: expect.any(String) });
     expect(container.resources?.limits?.['memory']).toEqual(expect.any(String));

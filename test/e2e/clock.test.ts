@@ -29,6 +29,8 @@ describe("a cloud whose clock is not this host's", () => {
   it('judges a reboot done in 2 s a success, not a timeout, when the cloud is 10 min ahead, and says so in the log', async () => {
     const ids = await rebootOnCloudAhead(600_000, 2000);
     const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 5m' }]));
+    // Before any answer, no measure: absent, not 0 (clocks in step).
+    expect(await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_cloud_clock_ahead_seconds')).not.toMatch(/^ecs_action_watch_cloud_clock_ahead_seconds /m);
     await advance(app, 6000);
     expect(bodies().map((b) => [b.type, b.outcome])).toEqual([['ecs.action.succeeded', 'success']]);
     const told = h.logs.lines().find((l) => String(l['msg']).startsWith("the cloud's clock is"));
