@@ -111,9 +111,13 @@ function describeFailure(job: EcsJob, type: string): string {
   return `${type} failed${parts.length ? `: ${parts.join('; ')}` : ' (the API gives no reason)'}`;
 }
 
-/** A failed sub-job's code and reason (`fail_reason`, or its entity's `errorcode_message`); "" when it gives none. */
+/**
+ * A failed sub-job's code and reasons: its `fail_reason` and its entity's `errorcode_message`, each once; ""
+ * when it gives none. Both: the first may name only the task that failed (`...Task-fail`), the second why.
+ */
 export function subJobFailure(sub: EcsSubJob): string {
-  return codeAndReason(sub.error_code, sub.fail_reason ?? stringOf(sub.entities['errorcode_message']));
+  const reasons = new Set([stringOf(sub.fail_reason)?.trim(), stringOf(sub.entities['errorcode_message'])?.trim()].filter((r) => r !== undefined));
+  return codeAndReason(sub.error_code, reasons.size === 0 ? null : [...reasons].join(': '));
 }
 
 function codeAndReason(code: string | null, reason: string | null): string {
