@@ -1,7 +1,17 @@
-// What the server's own list of actions says about a request id the API does not know. Pure.
+// What the server's own list of actions says about a request id the API does not know, and what an unknown
+// job id looks like: each kind of id is easily given as the other. Pure.
 import type { InstanceActionSummary } from '../model.ts';
 import { novaTimeIso } from '../cloud/time.ts';
 import { closest } from '../text/closest.ts';
+
+/** A Nova request id (`req-` and a UUID), and a job id of Huawei's native ECS API (32 hex digits): each is easily given as the other. */
+const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const JOB_ID = /^[0-9a-f]{32}$/i;
+
+/** For a job id the API does not know: a clause when it is a request id of an instance action ('' else). Pure. */
+export function jobIdHint(jobId: string): string {
+  return REQUEST_ID.test(jobId) ? `${jobId} looks like the request id of an instance action: watch it as \`requestId: ${jobId}\` with its \`serverId\`` : '';
+}
 
 /** How many of the server's latest actions a hint names when no one of them stands out. */
 const LATEST_NAMED = 3;
@@ -13,6 +23,7 @@ const LATEST_NAMED = 3;
  * which to watch. Empty where the list holds the id itself: it then says nothing the API's answer does not.
  */
 export function requestHint(requestId: string, actions: readonly InstanceActionSummary[]): string {
+  if (JOB_ID.test(requestId) && !actions.some((a) => a.request_id === requestId)) return `${requestId} looks like the job_id of a call to Huawei's native ECS API: watch it as \`jobId: ${requestId}\``;
   if (actions.length === 0) return 'the server shows no actions';
   if (actions.some((a) => a.request_id === requestId)) return '';
   const guess = closest(requestId, actions.map((a) => a.request_id));

@@ -87,6 +87,14 @@ describe('a job of the native ECS API', () => {
   });
 });
 
+describe('a request id given as a job id', () => {
+  it('ends as not_found saying it looks like an instance action\'s request id', async () => {
+    const app = await env.h.app(env.h.yaml([{ jobId: 'req-5a429946-c9cc-45cc-b5bd-68864209e5cc', name: 'mixed up' }], { poll: '  schedule: "*/10 * * * * *"\n  retries: 0' }));
+    await advance(app, 4 * 60_000, 10_000);
+    expect(bodies().map((b) => `${b.outcome}: ${b.reason}`)).toEqual([expect.stringMatching(/^not_found: .*; req-5a429946-c9cc-45cc-b5bd-68864209e5cc looks like the request id of an instance action: watch it as `requestId: /)]);
+  });
+});
+
 describe('a job whose answer has a null under entities', () => {
   it('is notified as the failure it is, not as a timeout after every poll failed to read it', async () => {
     const jobId = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', durationMs: 1000 });

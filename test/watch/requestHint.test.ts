@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceActionSummary } from '../../src/model.ts';
-import { requestHint } from '../../src/watch/requestHint.ts';
+import { jobIdHint, requestHint } from '../../src/watch/requestHint.ts';
 
 const WATCHED = 'req-3f1c9a2e-7b4d-4e0a-9c1f-2d8e6b5a934f';
 const action = (name: string, id: string, start: string | null = '2026-11-26T10:00:00.000000'): InstanceActionSummary => ({ action: name, request_id: id, start_time: start });
@@ -39,5 +39,19 @@ describe('requestHint: the request id a not_found watch most likely meant', () =
   it('says the server shows no actions, and nothing when the list holds the id itself', () => {
     expect(requestHint(WATCHED, [])).toBe('the server shows no actions');
     expect(requestHint(WATCHED, [...others, action('reboot', WATCHED)])).toBe('');
+  });
+});
+
+describe('a job id given as a request id, and the reverse', () => {
+  const JOB = 'ff808082843684110184e155fdb36461';
+
+  it('says a request id the server does not list looks like a job id, and how to watch one', () => {
+    expect(requestHint(JOB, [])).toBe(`${JOB} looks like the job_id of a call to Huawei's native ECS API: watch it as \`jobId: ${JOB}\``);
+    expect(requestHint(WATCHED, [])).toBe('the server shows no actions');
+  });
+
+  it('says a job id the API does not know looks like a request id, and nothing for a job id that looks like one', () => {
+    expect(jobIdHint(WATCHED)).toBe(`${WATCHED} looks like the request id of an instance action: watch it as \`requestId: ${WATCHED}\` with its \`serverId\``);
+    expect(jobIdHint(JOB)).toBe('');
   });
 });

@@ -7,6 +7,7 @@ import type { JobWatchRecord } from '../../state/types.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { decideJob, subJobEntity, subJobProgress, type JobObservation } from '../jobVerdict.ts';
 import { keepChanges } from '../../state/keepChanges.ts';
+import { jobIdHint } from '../requestHint.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
 
 type JobTarget = Extract<WatchTarget, { kind: 'ecs-job' }>;
@@ -16,6 +17,7 @@ export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
   key: (ref) => `${ref.projectId}/jobs/${(ref as JobWatchRef).jobId}`,
   logFields: (ref) => ({ jobId: ref.jobId, projectId: ref.projectId }),
   label: (ref) => ({ id: ref.jobId, where: 'job' in ref ? (ref.job?.entities.server_id ?? null) : null }),
+  notFoundHint: (target) => Promise.resolve(jobIdHint(target.jobId)),
   newRecord: (target, trackingSince) => ({
     kind: 'ecs-job',
     projectId: target.projectId,
