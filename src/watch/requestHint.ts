@@ -23,9 +23,9 @@ const LATEST_NAMED = 3;
  * which to watch. Empty where the list holds the id itself: it then says nothing the API's answer does not.
  */
 export function requestHint(requestId: string, actions: readonly InstanceActionSummary[]): string {
-  if (JOB_ID.test(requestId) && !actions.some((a) => a.request_id === requestId)) return `${requestId} looks like the job_id of a call to Huawei's native ECS API: watch it as \`jobId: ${requestId}\``;
-  if (actions.length === 0) return 'the server shows no actions';
   if (actions.some((a) => a.request_id === requestId)) return '';
+  if (JOB_ID.test(requestId)) return `${requestId} looks like the job_id of a call to Huawei's native ECS API: watch it as \`jobId: ${requestId}\``;
+  if (actions.length === 0) return 'the server shows no actions';
   const guess = closest(requestId, actions.map((a) => a.request_id));
   const meant = guess === undefined ? undefined : actions.find((a) => a.request_id === guess);
   if (meant !== undefined) return `did you mean ${described(meant)}?`;
