@@ -7,9 +7,9 @@ import type { EcsClient } from '../cloud/client.ts';
 import { ApiError } from '../cloud/ApiError.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { dictionary } from '../data/dictionary.ts';
-import type { InstanceActionSummary } from '../model.ts';
+import type { InstanceActionSummary, ServerSummary } from '../model.ts';
 import type { StateStore } from '../state/store.ts';
-import type { ActionWatchRecord, TrackedServerRecord } from '../state/types.ts';
+import type { ActionWatchRecord, TrackedProjectRecord, TrackedServerRecord } from '../state/types.ts';
 import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { discover } from './discover.ts';
@@ -19,7 +19,11 @@ export const GONE_MIN_ANSWERS = 3;
 export const GONE_WINDOW_MS = 20_000;
 /** `changes-since` on a server's actions exists from this microversion on. */
 const CHANGES_SINCE_MINOR = 58;
-/** Statuses of a server that a listing shows but that has nothing left to do. */
+/** From this microversion on Nova reads a server with read_deleted for its actions: a deleted one's are shown. */
+const DELETED_ACTIONS_MINOR = 21;
+/** `changes-since` before any server: every server Nova still keeps a row of, deleted ones included. */
+const EVER = new Date(0).toISOString();
+/** Statuses of a deleted server, which only a `changes-since` listing shows. */
 const DELETED = new Set(['DELETED', 'SOFT_DELETED']);
 
 /** What a pass may use of the engine: its client, its retries, its error reporting and its concurrency. */
@@ -109,24 +113,30 @@ function newTrackedServer(projectId: string, serverId: string, name: string | nu
 }
 
 /**
- * Lists a project's servers: the first time all of them (each then tracked from its own first listing),
- * afterwards those changed since the newest `updated` seen. A server that appears later was created after
- * tracking began (or was missed), and is judged from the first listing's newest `updated`, so that its
- * create becomes a watch while older actions do not.
+ * Lists a project's servers. The first time (the baseline) all of them, each then tracked from its own
+ * first listing; afterwards those changed since the newest `updated` seen, deleted ones included, as Nova
+ * shows them to `changes-since`. A server that appears later was created after tracking began (or was
+ * missed), and is judged from the baseline's newest `updated`, so that its create becomes a watch while
+ * older actions do not; one that appears deleted was created and deleted between two listings (or while
+ * the daemon was stopped), and is judged alike.
  */
 async function listProject(projectId: string, ctx: TrackContext): Promise<void> {
   const project = ctx.store.tracking.projects[projectId]!;
   const log = ctx.logger.child({ projectId, track: 'project' });
   const baseline = project.since === null;
-  let marker: string | undefined;
-  const listed = [];
+  let listed: ServerSummary[];
+  let minor: number;
   try {
-    do {
-      const page = await ctx.read(log, (signal) =>
-        ctx.client.listServers(projectId, { changesSince: baseline ? undefined : changesSince(project.cursor), marker }, signal));
-      listed.push(...page.servers);
-      marker = page.next ?? undefined;
-    } while (marker !== undefined && !ctx.cancelled());
+    if (baseline) {
+      const live = await listServers(projectId, undefined, log, ctx);
+      // Nova keeps showing a deleted server to `changes-since` until its row is archived: those deleted
+      // since the newest change above are older than tracking too, and the baseline's newest `updated` must
+      // count them, or a later listing would take them for servers deleted since.
+      listed = [...live, ...(await listServers(projectId, changesSince(newestOf(live.map((s) => s.updated), null)) ?? EVER, log, ctx))];
+    } else {
+      listed = await listServers(projectId, changesSince(project.cursor) ?? EVER, log, ctx);
+    }
+    minor = minorOf(await ctx.client.microversion());
   } catch (err) {
     project.lastError = ctx.failed(log, err);
     ctx.store.touchTracking();
@@ -142,12 +152,12 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
       known.name = server.name || known.name;
       continue;
     }
-    if (DELETED.has(server.status)) continue;
+    if (DELETED.has(server.status) && (baseline || !trackDeleted(server, project, minor))) continue;
     // At the baseline a server is tracked from its own first listing; later, from the project's baseline.
     ctx.store.tracking.servers[key] = baseline
       ? newTrackedServer(projectId, server.id, server.name || null, null, null)
       : newTrackedServer(projectId, server.id, server.name || null, now, project.baseline);
-    if (!baseline) log.info({ serverId: server.id, server: server.name }, 'new server in a tracked project; tracking its actions');
+    if (!baseline) log.info({ serverId: server.id, server: server.name, status: server.status }, 'new server in a tracked project; tracking its actions');
   }
   if (baseline) {
     Object.assign(project, { since: now, baseline: newest });
@@ -155,6 +165,30 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
   }
   Object.assign(project, { cursor: newest, lastError: null });
   ctx.store.touchTracking();
+}
+
+/** Every page of the project's servers, those changed since `since` (deleted ones included) if given. */
+async function listServers(projectId: string, since: string | undefined, log: Logger, ctx: TrackContext): Promise<ServerSummary[]> {
+  const listed = [];
+  let marker: string | undefined;
+  do {
+    const page = await ctx.read(log, (signal) => ctx.client.listServers(projectId, { changesSince: since, marker }, signal));
+    listed.push(...page.servers);
+    marker = page.next ?? undefined;
+  } while (marker !== undefined && !ctx.cancelled());
+  return listed;
+}
+
+/**
+ * Whether to track a server that a later listing shows deleted: deleted after the baseline, which counted
+ * every deletion before it (listed again while `changes-since` reaches back to it), and its actions shown.
+ * They show its create and its delete, and its own "not found" then ends its tracking.
+ */
+function trackDeleted(server: ServerSummary, project: TrackedProjectRecord, minor: number): boolean {
+  const updated = novaTimeMs(server.updated);
+  const baseline = novaTimeMs(project.baseline);
+  if (updated === null || (baseline !== null && updated <= baseline)) return false;
+  return server.status !== 'DELETED' || minor >= DELETED_ACTIONS_MINOR;
 }
 
 /** One server: its name once, its new actions as watches, and whether it is gone. */

@@ -1,6 +1,7 @@
 // Auto-tracking (`track:`) in process against the simulator, on a fake clock: which actions become
-// watches, when, under which name, notified once, across an app restart; deleted servers; project: all.
-import { describe, expect, it } from 'vitest';
+// watches, when, under which name, notified once, across an app restart; deleted servers; project: all,
+// with servers created and deleted between its passes.
+import { describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
@@ -106,5 +107,62 @@ describe('track: project: all', () => {
     expect(notified().map((n) => n.watch.name).sort()).toEqual(['create app-02', 'reboot app-01']);
     expect(notified().map((n) => n.watch.requestId).sort()).toEqual([create, rebooted].sort());
     expect(h.simulator.requests.filter((r) => r.route === 'servers').at(-1)?.path).toContain('changes-since=');
+  });
+
+  // Nova lists a deleted server only to `changes-since`: a server created and deleted between two passes
+  // (a failed create cleaned up, a CI throwaway, or while the daemon was stopped) is seen only as DELETED.
+  it.each([
+    ['beside a server there before', true],
+    ['in a project that had none', false],
+  ])('watches the create and the delete of a server created and deleted between two passes, %s, once across a restart', async (_, before) => {
+    const { h } = env;
+    if (before) h.simulator.addAction(reboot(crypto.randomUUID(), 'app-01'));
+    const yaml = h.yaml([], { track: '  - project: all' });
+    const first = await h.app(yaml);
+    await advance(first, 1000);
+
+    const shortLived = crypto.randomUUID();
+    const create = h.simulator.addAction({ ...reboot(shortLived, 'tmp-01'), action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 100 }] });
+    vi.advanceTimersByTime(150);
+    const del = h.simulator.addAction({ ...reboot(shortLived, 'tmp-01'), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 100 }] });
+    await advance(first, 30_000, 1000);
+    // The create's server is gone once it finished: a finished action whose server stays gone is a failure.
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`).sort()).toEqual([
+      `create tmp-01 ${create} failure`, `delete tmp-01 ${del} success`,
+    ]);
+    expect(first.store.tracking.servers[`${PROJECT}/${shortLived}`]!.endedAt).not.toBeNull();
+    await first.close();
+
+    const second = await h.app(yaml);
+    await advance(second, 5000, 1000);
+    expect(notified()).toHaveLength(2);
+  });
+
+  it('leaves out servers deleted before tracking began, which the listings after the first show too', async () => {
+    const { h } = env;
+    h.simulator.addAction(reboot(crypto.randomUUID(), 'app-01'));
+    vi.advanceTimersByTime(1000);
+    // Deleted after the newest change of the servers still there: only a listing of the deleted ones tells.
+    const gone = crypto.randomUUID();
+    h.simulator.addAction({ ...reboot(gone, 'tmp-00'), action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 100 }] });
+    vi.advanceTimersByTime(150);
+    h.simulator.addAction({ ...reboot(gone, 'tmp-00'), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 100 }] });
+    vi.advanceTimersByTime(1000);
+    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    await advance(app, 5000, 1000);
+    expect(notified()).toEqual([]);
+    expect(app.store.tracking.servers[`${PROJECT}/${gone}`]).toBeUndefined();
+  });
+
+  it('leaves out a server created and deleted between two passes below microversion 2.21, whose actions Nova hides', async () => {
+    const { h } = env;
+    h.simulator.addAction(reboot(crypto.randomUUID(), 'app-01'));
+    const app = await h.app(h.yaml([], { track: '  - project: all', cloud: '  microversion: "2.20"' }));
+    await advance(app, 1000);
+    const shortLived = crypto.randomUUID();
+    h.simulator.addAction({ ...reboot(shortLived, 'tmp-01'), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 100 }] });
+    await advance(app, 3000, 1000);
+    expect(app.store.tracking.servers[`${PROJECT}/${shortLived}`]).toBeUndefined();
+    expect(h.simulator.requests.filter((r) => r.route === 'actions' && r.path.includes(shortLived))).toEqual([]);
   });
 });
