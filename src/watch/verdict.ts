@@ -30,6 +30,8 @@ export type ServerObservation =
 export type ActionListObservation =
   | { kind: 'not_read' }
   | { kind: 'read'; actions: InstanceActionSummary[] }
+  /** The API's own not-found answer: below 2.21 Nova hides a deleted server's actions. */
+  | { kind: 'not_found'; message: string }
   | { kind: 'error'; message: string };
 
 /** The server's migration records: read only for a move (live-migration, migrate, resize, evacuate). */
@@ -124,7 +126,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (server.kind === 'error') return pending(`${name}: events finished; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'gone') {
     if (isDelete) return input.actionAfterServer ? settle(input, action, null, null) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
-    return judgeGoneServer(input, memory, name);
+    return judgeGoneServer(input, memory, action);
   }
   const info = server.server.info;
   // From 2.69 a server in a down cell is a stub with status UNKNOWN and no task state.
@@ -138,7 +140,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if ((info.taskState !== null || info.status === 'ERROR') && events !== undefined) {
     const list = input.actions;
     if (list.kind === 'not_read') return pending(`${name}: events finished, server ${describeServer(info)}; checking for a newer action`, { ...confirming, next: 'actions' });
-    if (list.kind === 'error') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
+    if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
     owner = newerActions(list.actions, action)[0] ?? null;
   }
   if (owner === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
@@ -157,21 +159,36 @@ function goneAnswers(memory: WatchMemory): string {
   return `${memory.serverGoneAnswers} time${memory.serverGoneAnswers === 1 ? '' : 's'}`;
 }
 
-function judgeGoneServer(input: VerdictInput, memory: WatchMemory, name: string): Judgement {
+function judgeGoneServer(input: VerdictInput, memory: WatchMemory, action: InstanceAction): Judgement {
+  const name = action.action;
   const span = serverGoneFor(input, memory);
-  if (span !== null) {
-    const steps = describeEvents(input.action.kind === 'found' ? input.action.action : null);
-    return {
-      settled: true,
-      outcome: 'failure',
-      reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)} after ${steps})`,
-    };
-  }
   // Gateways and cells blip: only a server that stays gone is an outcome.
-  return pending(`${name}: events finished but the server answers 404 (${goneAnswers(memory)})`, {
-    confirming: true,
-    pollFailed: true,
-  });
+  if (span === null) return pending(`${name}: events finished but the server answers 404 (${goneAnswers(memory)})`, { confirming: true, pollFailed: true });
+  // The outcome is failure whatever the list shows; it can only tell who deleted the server, worth one read.
+  if (input.actions.kind === 'not_read') return pending(`${name}: the server stays gone; looking for its delete`, { confirming: true, next: 'actions' });
+  const gone = `server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)} after ${describeEvents(action)})`;
+  const deletion = input.actions.kind === 'read' ? newerActions(input.actions.actions, action).findLast((a) => a.action === 'delete') : undefined;
+  const notes = [gone, ...(deletion === undefined ? [] : [describeDeletion(action, deletion)])];
+  const failed = failedEvents(action);
+  const message = action.message?.trim() ?? '';
+  if (failed.length > 0 || message !== '') return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, null, notes) };
+  return { settled: true, outcome: 'failure', reason: `${name} failed: ${notes.join('; ')}` };
+}
+
+/**
+ * Who deleted the server, and when against the watched action: a delete started before its last event
+ * finished cut it short (a build then ends its event Success: manager.py _do_build_and_run_instance
+ * catches InstanceNotFound); one started after it leaves the action's own end unseen.
+ */
+function describeDeletion(action: InstanceAction, deletion: InstanceActionSummary): string {
+  const started = novaTimeMs(deletion.start_time);
+  const finished = finishedBy(action);
+  const by = `by delete ${deletion.request_id}`;
+  if (started === null || finished === null) return by;
+  const gap = formatDuration(Math.abs(started - finished));
+  return started < finished
+    ? `${by}, started ${gap} before its last event finished`
+    : `${by}, started ${gap} after its last event finished: the server's state after the ${action.action} was not seen`;
 }
 
 /**

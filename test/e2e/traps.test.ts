@@ -42,6 +42,18 @@ describe('trap 1: a gone server settles only a delete', () => {
     expect(h.logs.lines().some((l) => l['level'] === 40 && String(l['msg']).includes('the server answers 404'))).toBe(true);
   });
 
+  it('a create whose server a delete took during the build names that delete, and when it started', async () => {
+    await harness();
+    const create = script({ action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 2000, taskState: 'spawning' }] });
+    h.simulator.addAction(create);
+    const app = await h.app(h.yaml([entry(create)]));
+    vi.advanceTimersByTime(500);
+    const del = h.simulator.addAction(script({ ...create, action: 'delete', requestId: newIds().requestId, steps: [{ event: 'compute_terminate_instance', durationMs: 100 }] }));
+    await advance(app, 30_000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(new RegExp(`^create failed: server deleted \\(not found for \\d+ polls over \\d+ s after 1 event finished\\); by delete ${del}, started 1\\.5 s before its last event finished$`));
+  });
+
   it('a resize whose server blips 404 between two steps is judged only after its last step', async () => {
     await harness();
     const resize = script({
@@ -334,4 +346,5 @@ describe('check after the daemon', () => {
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'success', pollFailed: false })]);
   });
+
 });

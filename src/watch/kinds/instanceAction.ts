@@ -141,6 +141,7 @@ async function observeList(p: Poll): Promise<ActionListObservation> {
   try {
     return { kind: 'read', actions: await p.read((signal) => p.client.listInstanceActions(p.target, signal)) };
   } catch (err) {
+    if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
     return { kind: 'error', message: p.failed(err) };
   }
 }
