@@ -1,5 +1,7 @@
 // Each numbered trap of issue 5 (the verdict half) played through the simulator against the whole
 // daemon: engine, client, state and notifiers, with the clock moved by fake Date.
+import { mkdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.ts';
@@ -347,4 +349,22 @@ describe('check after the daemon', () => {
     expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'success', pollFailed: false })]);
   });
 
+  it.each([
+    ['not a state file', (path: string) => writeFile(path, 'not json\n'), /is not valid JSON/],
+    ['a folder where the file should be', (path: string) => mkdir(path), /is a directory, not a regular file/],
+  ])('polls without a state it cannot use (%s), saying so, with the exit status of its polls', async (_, spoil, said) => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
+    h.simulator.addAction(reboot);
+    const path = await h.writeConfig(h.yaml([entry(reboot)]));
+    const statePath = join(h.dir, 'state', 'state.json');
+    await mkdir(dirname(statePath), { recursive: true });
+    await spoil(statePath);
+    vi.setSystemTime(Date.now() + 5000);
+    const r = await h.cli(['check', '--json', '--config', path]);
+    expect(r.stderr).toMatch(said);
+    expect(r.stderr).toMatch(/checking without the daemon's state: ages count from this check/);
+    expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'success', pollFailed: false })]);
+    expect(r.code).toBe(0);
+  });
 });

@@ -2,6 +2,7 @@ import pLimit from 'p-limit';
 import type { EcsClient } from '../../cloud/client.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
+import { StateError } from '../../state/StateError.ts';
 import type { WatchStatus } from '../../watch/engine.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
@@ -29,7 +30,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
   // No notifiers, not even a notifiers section kept because a section check reads aliases its anchor: a
   // verdict owes no delivery (whose id, a sha256, would load node:crypto).
-  const app = await createApp({ ...config, notifiers: {}, track: [] }, { logger, metrics: discardedMetrics(), state: 'read-only' });
+  const checked = { ...config, notifiers: {}, track: [] };
+  const app = await createApp(checked, { logger, metrics: discardedMetrics(), state: 'read-only' }).catch(async (err: unknown) => {
+    // The state only adds context; the polls are what the operator asked for (on a host where the daemon's
+    // state is another user's, say), so an unusable one is said and left out rather than ending the check.
+    if (!(err instanceof StateError)) throw err;
+    ctx.stderr.write(`warning: ${err.message}; checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown\n`);
+    return createApp(checked, { logger, metrics: discardedMetrics(), state: 'memory' });
+  });
   // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
   const interrupt = () => void app.close({ drainMs: 0 });
   ctx.signal.addEventListener('abort', interrupt, { once: true });
