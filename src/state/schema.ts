@@ -95,6 +95,8 @@ const observedSchema: z.ZodType<ObservedMemory> = z.object({
   serverGoneSince: time.nullable(),
   serverGoneAnswers: z.int().min(0),
   migrationsReadable: z.boolean().nullable(),
+  // Absent in records written before it existed: no refusal counted yet.
+  migrationsRefusedAnswers: z.int().min(0).default(0),
 });
 
 const notFoundSchema: z.ZodType<NotFoundMemory> = z.object(notFoundShape);

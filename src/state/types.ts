@@ -41,8 +41,13 @@ export interface ObservedMemory extends NotFoundMemory {
   /** The first poll, after the events finished, that found the server gone (ISO); null once it is back. */
   serverGoneSince: string | null;
   serverGoneAnswers: number;
-  /** false once the API refused GET /os-migrations for these credentials; null until asked. */
+  /**
+   * false once a refusal of GET /os-migrations counts (watch/memory.ts rememberMigrations), true after it
+   * answered; null until asked.
+   */
   migrationsReadable: boolean | null;
+  /** Refusals of GET /os-migrations since it last answered: one that may be a blip counts only when repeated. */
+  migrationsRefusedAnswers: number;
 }
 
 /** What every kind of watch must remember across restarts. */

@@ -1,6 +1,6 @@
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
 import { rememberLookup } from './judgement.ts';
-import type { Observations } from './verdict.ts';
+import type { MigrationsObservation, Observations } from './verdict.ts';
 
 /** What the verdict needs from earlier polls: the record's `everFound` and its `observed` memory. */
 export interface WatchMemory extends ObservedMemory {
@@ -13,7 +13,11 @@ const NOTHING_OBSERVED: ObservedMemory = {
   serverGoneSince: null,
   serverGoneAnswers: 0,
   migrationsReadable: null,
+  migrationsRefusedAnswers: 0,
 };
+
+/** A refusal of GET /os-migrations that may be a blip (not Nova's policy) counts once it is this many in a row. */
+export const MIGRATIONS_REFUSED_MIN_ANSWERS = 2;
 
 /** A record's memory; one written by a version without `observed` has seen nothing of this kind yet. */
 export function memoryOf(record: Pick<WatchRecord, 'everFound' | 'observed'>): WatchMemory {
@@ -36,8 +40,21 @@ export function remember(previous: WatchMemory, seen: Observations, now: number)
   const server = seen.server.kind;
   const serverGoneSince = server === 'gone' ? (previous.serverGoneSince ?? new Date(now).toISOString()) : server === 'found' ? null : previous.serverGoneSince;
   const serverGoneAnswers = server === 'gone' ? previous.serverGoneAnswers + 1 : server === 'found' ? 0 : previous.serverGoneAnswers;
-  const migrations = seen.migrations.kind;
-  const migrationsReadable = migrations === 'refused' ? false : migrations === 'read' ? true : previous.migrationsReadable;
-  const same = serverGoneSince === previous.serverGoneSince && serverGoneAnswers === previous.serverGoneAnswers && migrationsReadable === previous.migrationsReadable;
-  return same ? looked : { ...looked, serverGoneSince, serverGoneAnswers, migrationsReadable };
+  const { migrationsReadable, migrationsRefusedAnswers } = rememberMigrations(previous, seen.migrations);
+  const same = serverGoneSince === previous.serverGoneSince && serverGoneAnswers === previous.serverGoneAnswers &&
+    migrationsReadable === previous.migrationsReadable && migrationsRefusedAnswers === previous.migrationsRefusedAnswers;
+  return same ? looked : { ...looked, serverGoneSince, serverGoneAnswers, migrationsReadable, migrationsRefusedAnswers };
+}
+
+/**
+ * An answer makes the migration records readable again. Nova's policy refusal stands at once; any other
+ * refusal (an HTML page from a firewall or gateway, a 404 or 400 from something in front of Nova) may be
+ * a blip, and counts only when the next ask is refused too.
+ */
+export function rememberMigrations(previous: WatchMemory, seen: MigrationsObservation): Pick<WatchMemory, 'migrationsReadable' | 'migrationsRefusedAnswers'> {
+  if (seen.kind === 'read') return { migrationsReadable: true, migrationsRefusedAnswers: 0 };
+  if (seen.kind !== 'refused') return previous;
+  const answers = previous.migrationsRefusedAnswers + 1;
+  const counts = seen.byPolicy || answers >= MIGRATIONS_REFUSED_MIN_ANSWERS;
+  return { migrationsReadable: counts ? false : previous.migrationsReadable, migrationsRefusedAnswers: answers };
 }

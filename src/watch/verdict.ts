@@ -38,8 +38,11 @@ export type ActionListObservation =
 export type MigrationsObservation =
   | { kind: 'not_read' }
   | { kind: 'read'; migrations: MigrationRecord[] }
-  /** The policy refused them (403), or the endpoint has none: not visible with these credentials. */
-  | { kind: 'refused'; message: string }
+  /**
+   * Refused: by Nova's policy (a JSON 403, `byPolicy`), or by something that may answer otherwise next
+   * time (an HTML page, a 404 or 400 from in front of Nova); memory.ts counts the latter only when repeated.
+   */
+  | { kind: 'refused'; message: string; byPolicy: boolean }
   | { kind: 'error'; message: string };
 
 /** Everything one poll has read so far. */
@@ -125,7 +128,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (server.kind === 'not_read') return pending(`${name}: events finished; reading the server`, { ...confirming, next: 'server' });
   if (server.kind === 'error') return pending(`${name}: events finished; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'gone') {
-    if (isDelete) return input.actionAfterServer ? settle(input, action, null, null) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
+    if (isDelete) return input.actionAfterServer ? settle(input, memory, action, null, null) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
     return judgeGoneServer(input, memory, action);
   }
   const info = server.server.info;
@@ -145,7 +148,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   }
   if (owner === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
   if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
-  return settle(input, action, server.server, owner);
+  return settle(input, memory, action, server.server, owner);
 }
 
 /** How long the server has answered 404, once it has for long enough to be an outcome rather than a blip; null before. */
@@ -230,7 +233,7 @@ const DELETED_STATUSES = new Set(['DELETED', 'SOFT_DELETED']);
  * in flight: its events, its message and (unless a newer action owns it) the server's state decide,
  * and for a move the record of the move.
  */
-function settle(input: VerdictInput, action: InstanceAction, server: ServerState | null, owner: InstanceActionSummary | null): Judgement {
+function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null, owner: InstanceActionSummary | null): Judgement {
   const failed = failedEvents(action);
   const message = action.message?.trim() ?? '';
   const info = owner === null ? (server?.info ?? null) : null;
@@ -240,7 +243,7 @@ function settle(input: VerdictInput, action: InstanceAction, server: ServerState
     return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, info, notes) };
   }
   if (server !== null && MOVE_TYPES.has(action.action)) {
-    const move = judgeMove(input, action, server);
+    const move = judgeMove(input, memory, action, server);
     if (move.kind === 'pending') return move.judgement;
     if (move.kind === 'failed') return { settled: true, outcome: 'failure', reason: `${action.action} failed: ${move.reason}` };
     notes.push(move.note);
@@ -268,14 +271,18 @@ type MoveJudgement =
  * A move's events can all say Success while it failed: Nova ends `compute_live_migration` when it hands
  * the job to a thread, and a failed job is rolled back with no Error event, no fault and the server
  * ACTIVE on its source host. What shows the truth is the migration record (admin), or from 2.62 the
- * event's hostId against the server's.
+ * event's hostId against the server's. `memory` is after this poll: whether a refusal counts yet.
  */
-function judgeMove(input: VerdictInput, action: InstanceAction, server: ServerState): MoveJudgement {
+function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState): MoveJudgement {
   const name = action.action;
   const seen = input.migrations;
-  if (input.memory.migrationsReadable !== false && seen.kind !== 'refused') {
-    if (seen.kind === 'not_read') return { kind: 'pending', judgement: pending(`${name}: events finished; reading its migration record`, { confirming: true, next: 'migrations' }) };
-    if (seen.kind === 'error') return { kind: 'pending', judgement: pending(`${name}: the migration record read failed: ${seen.message}`, { confirming: true, pollFailed: true }) };
+  if (seen.kind === 'not_read') return { kind: 'pending', judgement: pending(`${name}: events finished; reading its migration record`, { confirming: true, next: 'migrations' }) };
+  if (seen.kind === 'error') return { kind: 'pending', judgement: pending(`${name}: the migration record read failed: ${seen.message}`, { confirming: true, pollFailed: true }) };
+  if (seen.kind === 'refused' && memory.migrationsReadable !== false) {
+    const why = `${name}: the migration record read was refused (${seen.message}); asking again before judging without it`;
+    return { kind: 'pending', judgement: pending(why, { confirming: true, pollFailed: true }) };
+  }
+  if (seen.kind === 'read') {
     const record = migrationOf(seen.migrations, action);
     if (record !== null) {
       const what = `migration ${record.id} ${record.status}${hosts(record)}`;

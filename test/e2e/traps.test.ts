@@ -225,7 +225,7 @@ describe('trap 7: a rolled-back live migration', () => {
     expect(reasons(h)[0]).toMatch(/result not verifiable without os-migrations \(admin\) or a comparable event hostId/);
   });
 
-  it('is judged without os-migrations when a firewall refuses that path with its page, as when the policy refuses it', async () => {
+  it('is judged without os-migrations when a firewall refuses that path with its page twice in a row, as when the policy refuses it', async () => {
     await harness({ role: 'admin' });
     const lm = rolledBack();
     h.simulator.addAction(lm);
@@ -234,7 +234,22 @@ describe('trap 7: a rolled-back live migration', () => {
     await advance(app, 15_000);
     expect(outcomes(h)).toEqual(['success']);
     expect(reasons(h)[0]).toMatch(/result not verifiable without os-migrations \(admin\) or a comparable event hostId/);
-    expect(h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.status)).toEqual([403]);
+    expect(h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.status)).toEqual([403, 403]);
+  });
+
+  it('is a failure from its record when a firewall\'s page refused os-migrations once: a blip is a failed poll, not a verdict', async () => {
+    await harness({ role: 'admin' });
+    const lm = rolledBack();
+    h.simulator.addAction(lm);
+    h.simulator.injectFault({ kind: 'firewall-refused' }, { route: 'migrations' });
+    const app = await h.app(h.yaml([entry(lm)], { cloud: '  microversion: "2.60"' }));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^live-migration failed: migration \d+ failed \(compute-1 → compute-2\): rolled back$/);
+    // Then read until the rollback has marked the record failed.
+    const [first, ...then] = h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.status);
+    expect([first, new Set(then)]).toEqual([403, new Set([200])]);
+    expect(h.logs.lines().some((l) => l['level'] === 40 && String(l['error']).includes('an HTML page ("Access Denied")'))).toBe(true);
   });
 
   it('a completed one is a success, only once its record says so', async () => {

@@ -76,7 +76,7 @@ const actions: fc.Arbitrary<ActionListObservation> = fc.oneof(
 
 const migrations: fc.Arbitrary<MigrationsObservation> = fc.oneof(
   fc.constant({ kind: 'not_read' } as const),
-  fc.constant({ kind: 'refused', message: '403' } as const),
+  fc.record({ kind: fc.constant('refused' as const), message: fc.constant('403'), byPolicy: fc.boolean() }),
   fc.constant({ kind: 'error', message: 'x' } as const),
   fc.record({
     kind: fc.constant('read' as const),
@@ -99,6 +99,7 @@ const memory: fc.Arbitrary<WatchMemory> = fc.record({
   serverGoneSince: fc.option(novaTime.map((t) => `${t.slice(0, 23)}Z`)),
   serverGoneAnswers: fc.nat(10),
   migrationsReadable: fc.option(fc.boolean()),
+  migrationsRefusedAnswers: fc.nat(3),
 });
 
 const rest = fc.record({

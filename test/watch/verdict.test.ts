@@ -40,8 +40,9 @@ const migrations = (...records: Array<Partial<MigrationRecord>>): MigrationsObse
   kind: 'read',
   migrations: records.map((r, i) => ({ id: i + 1, status: 'completed', migration_type: 'live-migration', created_at: '2026-11-26T10:00:02.000000', ...r })),
 });
-const refused: MigrationsObservation = { kind: 'refused', message: '403 forbidden' };
-const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null };
+const refused: MigrationsObservation = { kind: 'refused', message: '403 forbidden', byPolicy: true };
+const pageRefused: MigrationsObservation = { kind: 'refused', message: '403 Forbidden: an HTML page ("Access Denied")', byPolicy: false };
+const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0 };
 const iso = (ms: number) => new Date(ms).toISOString();
 const nova404 = { kind: 'not_found', message: 'Action req-1 not found' } as const;
 
@@ -423,13 +424,42 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'failure', reason: /rolled back: the server is still on the host compute_live_migration ran on/ },
   },
   {
-    name: 'os-migrations refused earlier (remembered): not asked again, the hostId decides',
+    name: 'os-migrations refused by an HTML page (a firewall, a gateway) for the first time: a failed read, asked again',
+    nova: 'migrations.py answers no HTML: the page is from in front of nova-api, and may be a blip',
+    action: liveMigration('host-a'),
+    server: server('ACTIVE', null, null, 'host-b'),
+    fresh: true,
+    migrations: pageRefused,
+    expect: { final: false, next: null, pollFailed: true, reason: /the migration record read was refused \(403 Forbidden: an HTML page .*\); asking again/ },
+  },
+  {
+    name: 'os-migrations refused by such a page again: the refusal counts, the hostId decides',
     nova: '(same)',
     action: liveMigration('host-a'),
     server: server('ACTIVE', null, null, 'host-b'),
     fresh: true,
-    memory: { migrationsReadable: false },
+    migrations: pageRefused,
+    memory: { migrationsRefusedAnswers: 1 },
     expect: { final: true, outcome: 'success', reason: /moved to another host/ },
+  },
+  {
+    name: 'os-migrations refused earlier, read now: the record decides',
+    nova: '_rollback_live_migration: migration failed',
+    action: liveMigration('host-a'),
+    server: server('ACTIVE', null, null, 'host-b'),
+    fresh: true,
+    migrations: migrations({ status: 'failed' }),
+    memory: { migrationsReadable: false, migrationsRefusedAnswers: 2 },
+    expect: { final: true, outcome: 'failure', reason: /^live-migration failed: migration 1 failed: rolled back$/ },
+  },
+  {
+    name: 'os-migrations refused earlier, not read yet in this poll: asked again',
+    nova: '(same)',
+    action: liveMigration('host-a'),
+    server: server('ACTIVE', null, null, 'host-b'),
+    fresh: true,
+    memory: { migrationsReadable: false, migrationsRefusedAnswers: 1 },
+    expect: { final: false, next: 'migrations' },
   },
   {
     name: 'hostIds hashed with different projects are not compared: success with a caveat',
@@ -602,12 +632,21 @@ describe('memory', () => {
     expect(input(action, server('ACTIVE'), once)).toMatchObject({ serverGoneSince: null, serverGoneAnswers: 0 });
   });
 
-  it('remembers that os-migrations was refused', () => {
-    const verdict = decide({
-      ...NOTHING_READ, now: T0, trackingSince: T0, deadlineMs: HOUR, memory: NOTHING, lastAction: null,
-      action: liveMigration(), server: server('ACTIVE'), actionAfterServer: true, migrations: refused,
-    });
-    expect(verdict.memory.migrationsReadable).toBe(false);
+  const afterMigrations = (seen: MigrationsObservation, memory: WatchMemory) =>
+    decide({ ...NOTHING_READ, now: T0, trackingSince: T0, deadlineMs: HOUR, memory, lastAction: null, action: liveMigration(), server: server('ACTIVE'), actionAfterServer: true, migrations: seen }).memory;
+
+  it('remembers at once that Nova\'s policy refused os-migrations', () => {
+    expect(afterMigrations(refused, NOTHING)).toMatchObject({ migrationsReadable: false, migrationsRefusedAnswers: 1 });
+  });
+
+  it('counts a refusal that may be a blip only when the next ask is refused too, and forgets it once os-migrations answers', () => {
+    const once = afterMigrations(pageRefused, NOTHING);
+    expect(once).toMatchObject({ migrationsReadable: null, migrationsRefusedAnswers: 1 });
+    const failed = afterMigrations({ kind: 'error', message: '503' }, once);
+    expect(failed).toBe(once);
+    const twice = afterMigrations(pageRefused, failed);
+    expect(twice).toMatchObject({ migrationsReadable: false, migrationsRefusedAnswers: 2 });
+    expect(afterMigrations(migrations(), twice)).toMatchObject({ migrationsReadable: true, migrationsRefusedAnswers: 0 });
   });
 });
 

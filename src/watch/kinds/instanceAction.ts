@@ -4,7 +4,7 @@ import { novaTimeMs } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import type { WatchRef } from '../../model.ts';
 import type { ActionWatchRecord } from '../../state/types.ts';
-import { memoryOf, toRecordFields, type WatchMemory } from '../memory.ts';
+import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '../memory.ts';
 import { actionProgress } from '../progress.ts';
 import { requestHint } from '../requestHint.ts';
 import {
@@ -19,7 +19,12 @@ type Poll = PollContext<ActionTarget, ActionWatchRecord>;
 
 /** A poll reads the action, the server, the action again, the action list and the migrations at most. */
 const MAX_READS_PER_POLL = 5;
-/** Answers to GET /os-migrations that will not change for these credentials. */
+/**
+ * Answers to GET /os-migrations that refuse it rather than fail: a JSON 403 is Nova's policy
+ * (os_compute_api:os-migrations:index, admin by default), which holds for these credentials. Nova's
+ * controller answers no 404 and, for this query, no 400, so those come from in front of it, as an HTML
+ * page does (gateway): they may be blips, and count only when repeated (memory.ts).
+ */
 const MIGRATIONS_REFUSED = new Set<ApiError['kind']>(['forbidden', 'not_found', 'foreign_not_found', 'bad_request', 'gateway']);
 
 export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord> = {
@@ -115,7 +120,7 @@ async function read(p: Poll, next: Read, seen: Observations, memory: WatchMemory
     case 'actions':
       return { ...seen, actions: await observeList(p) };
     case 'migrations':
-      return { ...seen, migrations: memory.migrationsReadable === false ? { kind: 'refused', message: 'refused earlier' } : await observeMigrations(p) };
+      return { ...seen, migrations: await observeMigrations(p, memory) };
   }
 }
 
@@ -146,16 +151,16 @@ async function observeList(p: Poll): Promise<ActionListObservation> {
   }
 }
 
-async function observeMigrations(p: Poll): Promise<MigrationsObservation> {
+async function observeMigrations(p: Poll, memory: WatchMemory): Promise<MigrationsObservation> {
   try {
     return { kind: 'read', migrations: await p.read((signal) => p.client.listMigrations(p.target, signal)) };
   } catch (err) {
-    // A policy that refuses (403), or an endpoint without the resource: the answer will not change.
-    if (err instanceof ApiError && MIGRATIONS_REFUSED.has(err.kind)) {
-      p.log.info({ error: err.message }, 'migration records are not visible with these credentials; judging the move by what else shows');
-      return { kind: 'refused', message: err.message };
-    }
-    return { kind: 'error', message: p.failed(err) };
+    if (!(err instanceof ApiError && MIGRATIONS_REFUSED.has(err.kind))) return { kind: 'error', message: p.failed(err) };
+    const refused = { kind: 'refused', message: err.message, byPolicy: err.kind === 'forbidden' } as const;
+    // Until it counts, the refusal is a failed poll, logged and counted as one.
+    if (rememberMigrations(memory, refused).migrationsReadable !== false) p.failed(err);
+    else p.log.info({ error: err.message }, 'GET /os-migrations is refused; judging the move by what else shows');
+    return refused;
   }
 }
 
