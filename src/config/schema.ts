@@ -305,8 +305,3 @@ export type DeliveryConfig = Config['delivery'];
 export type { NotifierConfig } from '../notify/registry.ts';
 export type WatchSpec = Config['watches'][number];
 export type TrackSpec = Config['track'][number];
-
-/** The project of a watch that names none: cloud.projectId, else the one in a `.../v2.1/{projectId}` endpoint. */
-export function defaultProjectId(cloud: CloudConfig): string | undefined {
-  return cloud.projectId ?? projectInEndpoint(cloud.endpoint);
-}

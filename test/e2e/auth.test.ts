@@ -181,6 +181,20 @@ describe('AK/SK and a gateway clock 20 min ahead, with no version document to re
 });
 
 describe('auth failures are visible', () => {
+  it('wait takes the project of a password login scoped by cloud.auth.projectId, as a watch does', async () => {
+    await start();
+    h.env['OS_PASSWORD'] = PASSWORD;
+    const action = reboot();
+    h.simulator.addAction(action);
+    const yaml = h.yaml([], { endpoint: null, auth: passwordAuth().replace('    projectName: eu-de', `    projectId: ${PROJECT}`) }).replace(`  projectId: ${PROJECT}\n`, '');
+    expect(yaml).not.toMatch(/^ {2}projectId:/m);
+    const path = await h.writeConfig(yaml);
+    vi.setSystemTime(Date.now() + 5000);
+    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId]);
+    expect(r.stderr).not.toMatch(/no project/);
+    expect(r.code).toBe(0);
+  });
+
   it('check shows a refused password on every watch, after one login attempt', async () => {
     await start();
     h.env['OS_PASSWORD'] = WRONG_PASSWORD;

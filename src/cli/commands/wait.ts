@@ -1,4 +1,4 @@
-import { defaultProjectId, WatchSchema } from '../../config/schema.ts';
+import { defaultProject, WatchSchema } from '../../config/schema.ts';
 import { configErrorMap } from '../../config/messages.ts';
 import { notificationFor } from '../../delivery/notification.ts';
 import type { Outcome } from '../../model.ts';
@@ -78,7 +78,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!config) return CONFIG_ERROR;
   const target = targetFrom(ctx, {
     ...identity,
-    projectId: (ctx.options['project'] as string | undefined) ?? defaultProjectId(config.cloud),
+    projectId: (ctx.options['project'] as string | undefined) ?? defaultProject(config.cloud),
     deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
   });
   // Only the one action or job: no notifiers, and a state of its own so that the daemon's is left alone.
@@ -118,7 +118,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 
 /** The options as the watch the engine follows; each bad value is a usage error naming its option. */
 function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentity> & { projectId: string | undefined; deadline: string | number }): WatchTarget {
-  if (input.projectId === undefined) throw new UsageError(`no project: give --project ID, or set cloud.projectId in ${ctx.configPath}`);
+  if (input.projectId === undefined) throw new UsageError(`no project: give --project ID, or set cloud.projectId (or cloud.auth.projectId) in ${ctx.configPath}`);
   const deadline = typeof input.deadline === 'number' ? `${input.deadline}ms` : input.deadline;
   const parsed = WatchSchema.safeParse({ ...input, deadline }, { error: configErrorMap });
   if (!parsed.success) {
