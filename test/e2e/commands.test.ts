@@ -356,14 +356,21 @@ describe('notify-test', () => {
     expect(r.stdout).toMatch(/^chat\s+webhook\s+failed\s+POST http:\/\/127\.0\.0\.1:\d+\/hook failed: .*refused/m);
   });
 
-  it('refuses an unknown notifier name with the configured ones, status 2', async ({ h }) => {
+  it('reports an invalid file at its line with status 1, delivering nothing', async ({ h }) => {
+    const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([]).replace('  minDelay: 20ms', '  minDelay: soon'))]);
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^\d+:\d+ delivery\.minDelay: /m);
+    expect(h.hooks.received).toEqual([]);
+  });
+
+  it('refuses an unknown notifier name with the configured ones, status 1 as the contract has it', async ({ h }) => {
     const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', 'pager']);
-    expect(r.code).toBe(2);
+    expect(r.code).toBe(1);
     expect(r.stderr).toContain("no notifier 'pager' in");
     expect(r.stderr).toContain('(configured: chat, ops-mail)');
     expect(r.stderr).not.toContain('did you mean');
     const slip = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', 'opsmail']);
-    expect(slip).toMatchObject({ code: 2, stdout: '' });
+    expect(slip).toMatchObject({ code: 1, stdout: '' });
     expect(slip.stderr).toContain("no notifier 'opsmail' in");
     expect(slip.stderr).toContain("(configured: chat, ops-mail); did you mean 'ops-mail'?");
   });

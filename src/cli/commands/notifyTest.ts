@@ -4,7 +4,7 @@ import { NOTIFICATION_TYPES, type Notification } from '../../model.ts';
 import { trustedCertificates } from '../../net/tls.ts';
 import { createNotifiers } from '../../notify/registry.ts';
 import type { Notifier } from '../../notify/types.ts';
-import { UsageError, type CommandContext } from '../context.ts';
+import { CommandError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { signalExitStatus } from '../signals.ts';
 import { renderTable, stateStyle } from '../table.ts';
@@ -18,12 +18,14 @@ interface Result {
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
+  // The contract gives notify-test two statuses: 0 all delivered, 1 otherwise, a file or a name that
+  // delivers nothing included.
   const config = await loadConfigOrReport(ctx);
-  if (!config) return 2;
+  if (!config) return 1;
   const only = ctx.options['notifier'];
   const names = Object.keys(config.notifiers);
   if (typeof only === 'string' && !names.includes(only)) {
-    throw new UsageError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})${meant([only], names)}`);
+    throw new CommandError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})${meant([only], names)}`, 1);
   }
   const selected = Object.entries(config.notifiers).filter(([name]) => only === undefined || name === only);
   if (selected.length === 0) {
