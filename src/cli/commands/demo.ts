@@ -82,7 +82,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     const otherModes = await readWithOtherModes({ ...config.cloud, endpoint: simulator.url }, sandbox, { aksk: keys, token: fixedToken });
     ctx.stdout.write(`\n${hooks.received.length} webhooks and ${mail.received.length} mails delivered; ${simulator.requests.length} API requests answered.\n`);
     ctx.stdout.write(`auth: ${logins} Keystone tokens fetched (one at a time, renewed before expiry); ${otherModes}.\n`);
-    ctx.stdout.write('Next: `ecs-action-watch simulator` serves this cloud for a watcher you run yourself; for your own cloud, copy watch.example.yaml to watch.yaml and run `ecs-action-watch validate`.\n');
+    ctx.stdout.write('Next: `npx --no-install ecs-action-watch simulator` serves this cloud for a watcher you run yourself; for your own cloud, copy watch.example.yaml to watch.yaml and run `npx --no-install ecs-action-watch validate`.\n');
     return 0;
   } finally {
     await app?.close();

@@ -31,7 +31,7 @@ export async function run(ctx: CommandContext): Promise<number> {
         header: [
           `# A watch file for the ECS simulator on ${sandbox.simulator.url} (project ${SANDBOX_PROJECT}),`,
           '# printed by `ecs-action-watch simulator`. Run the watcher on it in another terminal:',
-          '#   ecs-action-watch run --config simulator.yaml',
+          '#   npx --no-install ecs-action-watch run --config simulator.yaml',
         ],
         // The simulator made this key up; it is of no use anywhere else.
         webhookSecret: secret,
