@@ -128,7 +128,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (server.kind === 'not_read') return pending(`${name}: events finished; reading the server`, { ...confirming, next: 'server' });
   if (server.kind === 'error') return pending(`${name}: events finished; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'gone') {
-    if (isDelete) return input.actionAfterServer ? settle(input, memory, action, null, null) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
+    if (isDelete) return input.actionAfterServer ? settle(input, memory, action, null, NO_OWNERS) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
     return judgeGoneServer(input, memory, action);
   }
   const info = server.server.info;
@@ -137,18 +137,50 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (isDelete && events?.length === 0 && !DELETED_STATUSES.has(info.status)) {
     return pending(`delete: recorded without events; server still ${describeServer(info)}`);
   }
-  let owner: InstanceActionSummary | null = null;
+  let owners: Owners = NO_OWNERS;
   // A task state or ERROR may be a newer action's (delete and a few others start whatever the state);
   // where events are visible, they alone then judge the watched action.
   if ((info.taskState !== null || info.status === 'ERROR') && events !== undefined) {
     const list = input.actions;
     if (list.kind === 'not_read') return pending(`${name}: events finished, server ${describeServer(info)}; checking for a newer action`, { ...confirming, next: 'actions' });
     if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
-    owner = newerActions(list.actions, action)[0] ?? null;
+    owners = ownersOf(newerActions(list.actions, action), info);
   }
-  if (owner === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
+  if (owners.task === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
+  // Only a create sets vm_state building: while the server shows BUILD, its create has not ended.
+  if (owners.status === null && info.status === 'BUILD') return pending(`${name}: server still ${describeServer(info)}`);
   if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
-  return settle(input, memory, action, server.server, owner);
+  return settle(input, memory, action, server.server, owners);
+}
+
+/** The newer actions the server's task state and its status belong to; null where they are the watched action's. */
+interface Owners {
+  task: InstanceActionSummary | null;
+  status: InstanceActionSummary | null;
+}
+const NO_OWNERS: Owners = { task: null, status: null };
+
+/**
+ * Actions Nova records that never set a task state or vm_state, so cannot own either: lock and unlock
+ * change only `locked` (compute/api.py), trigger_crash_dump, extend_volume and the volume and interface
+ * calls only call the driver (compute/manager.py), and force-complete and cancel act on a live migration
+ * whose task state stays the migration's.
+ */
+const STATELESS_ACTIONS = new Set([
+  'lock', 'unlock', 'trigger_crash_dump', 'extend_volume', 'attach_volume', 'detach_volume', 'swap_volume',
+  'attach_interface', 'detach_interface', 'live_migration_force_complete', 'live_migration_cancel',
+]);
+
+/**
+ * A task state belongs to the newest newer action that can set one. That action still runs, so the
+ * status is older than it: Nova lets a delete, a hard reboot or a stop start on an ERROR server, and an
+ * action that fails clears its task state as it sets ERROR (manager.py reverts_task_state). The status
+ * then belongs to the newer action before it, if any, else to the watched one.
+ */
+function ownersOf(newer: InstanceActionSummary[], info: ServerInfo): Owners {
+  const able = newer.filter((a) => !STATELESS_ACTIONS.has(a.action));
+  if (info.taskState === null) return { task: null, status: able[0] ?? null };
+  return { task: able[0] ?? null, status: able[1] ?? null };
 }
 
 /** How long the server has answered 404, once it has for long enough to be an outcome rather than a blip; null before. */
@@ -233,12 +265,16 @@ const DELETED_STATUSES = new Set(['DELETED', 'SOFT_DELETED']);
  * in flight: its events, its message and (unless a newer action owns it) the server's state decide,
  * and for a move the record of the move.
  */
-function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null, owner: InstanceActionSummary | null): Judgement {
+function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null, owners: Owners): Judgement {
   const failed = failedEvents(action);
   const message = action.message?.trim() ?? '';
-  const info = owner === null ? (server?.info ?? null) : null;
+  const info = owners.status === null ? (server?.info ?? null) : null;
   const notes: string[] = [];
-  if (owner !== null && server !== null) notes.push(`the server's ${describeServer(server.info)} belongs to a newer action (${owner.action} ${owner.request_id})`);
+  if (server !== null) {
+    const { status, task } = owners;
+    if (status !== null) notes.push(`the server's ${server.info.status} belongs to a newer action (${describeAction(status)})`);
+    if (task !== null) notes.push(`its task_state ${server.info.taskState} belongs to a newer action (${describeAction(task)})`);
+  }
   if (failed.length > 0 || message !== '' || info?.status === 'ERROR') {
     return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, info, notes) };
   }
@@ -372,6 +408,10 @@ function finishedBy(action: InstanceAction): number | null {
 
 function failedEvents(action: InstanceAction): InstanceActionEvent[] {
   return (action.events ?? []).filter((e) => e.result !== 'Success');
+}
+
+function describeAction(a: InstanceActionSummary): string {
+  return `${a.action} ${a.request_id}`;
 }
 
 function describeServer(info: ServerInfo): string {

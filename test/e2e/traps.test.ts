@@ -343,7 +343,21 @@ describe('trap 10: a newer action owns the server\'s state', () => {
     const app = await h.app(h.yaml([entry(reboot, '    deadline: 30s')]));
     await advance(app, 40_000, 5000);
     expect(outcomes(h)).toEqual(['success']);
-    expect(reasons(h)[0]).toMatch(/DELETED|task_state deleting\) belongs to a newer action \(delete req-/);
+    expect(reasons(h)[0]).toMatch(/DELETED|task_state deleting belongs to a newer action \(delete req-/);
+  });
+
+  it('a failed build whose server a later delete is still deleting is a failure: the ERROR is older than the delete', async () => {
+    await harness();
+    // Nova ends the build event Success and sets ERROR; a delete keeps vm_state while it runs.
+    const create = script({ action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000 }], fault: { message: 'Build of instance aborted' } });
+    h.simulator.addAction(create);
+    vi.setSystemTime(Date.now() + 5000);
+    h.simulator.addAction({ projectId: PROJECT, serverId: create.serverId, action: 'delete', status: 'ERROR', vmState: 'error', steps: [{ event: 'compute_terminate_instance', durationMs: 600_000 }] });
+    const app = await h.app(h.yaml([entry(create)]));
+    await advance(app, 3000);
+    expect(outcomes(h)).toEqual(['failure']);
+    // Nova would still show the build's fault; the simulator shows none while an action runs.
+    expect(reasons(h)[0]).toMatch(/^create failed: server ERROR; its task_state deleting belongs to a newer action \(delete req-/);
   });
 });
 
