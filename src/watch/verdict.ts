@@ -147,6 +147,14 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     owners = ownersOf(newerActions(list.actions, action), info);
   }
   if (owners.task === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
+  // A delete that started before the last event finished cut the action short, and Nova then ends the
+  // step Success (manager.py _do_build_and_run_instance, _snapshot_instance catch the delete): only
+  // the delete's end tells, as for a server deleted under the action.
+  const deleting = owners.task?.action === 'delete' ? owners.task : null;
+  const lead = deleting === null ? null : deleteLead(action, deleting);
+  if (deleting !== null && lead !== null) {
+    return pending(`${name}: cut short by delete ${deleting.request_id}, started ${formatDuration(lead)} before its last event finished; server ${describeServer(info)}`);
+  }
   // Only a create sets vm_state building: while the server shows BUILD, its create has not ended.
   if (owners.status === null && info.status === 'BUILD') return pending(`${name}: server still ${describeServer(info)}`);
   if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
@@ -224,6 +232,13 @@ function describeDeletion(action: InstanceAction, deletion: InstanceActionSummar
   return started < finished
     ? `${by}, started ${gap} before its last event finished`
     : `${by}, started ${gap} after its last event finished: the server's state after the ${action.action} was not seen`;
+}
+
+/** How long before the action's last event finished a delete started; null when it did not, or a time is missing. */
+function deleteLead(action: InstanceAction, deletion: InstanceActionSummary): number | null {
+  const started = novaTimeMs(deletion.start_time);
+  const finished = finishedBy(action);
+  return started === null || finished === null || started >= finished ? null : finished - started;
 }
 
 /**
