@@ -234,6 +234,47 @@ const SCENARIOS: Scenario[] = [
     timeout: '1m',
   },
   {
+    name: 'create-rescheduled',
+    // manager.py _do_build_and_run_instance: a build that fails on compute-1 returns RESCHEDULED (its event
+    // Success) and the conductor builds again on compute-2 under the same request; db action_event_finish
+    // then writes the second build's end into the FIRST row, and the second row stays unfinished.
+    covers: 'a build rescheduled to another host: two rows of its event, the retry\'s never finished',
+    seed: (ids) => [
+      create(ids, 'create-rescheduled', { task_state: 'spawning' }),
+      addAction(ids, 'create', 'now-50s'),
+      ...step(ids, 'compute__do_build_and_run_instance', 'now-48s', 'now-44s', 'compute-1'),
+      addEvent(ids, 'compute__do_build_and_run_instance', 'now-40s', 'compute-2'),
+      setState(ids, { task_state: 'none' }),
+      finish(ids, 'compute__do_build_and_run_instance', 'now-30s'),
+    ],
+    expect: all('success'),
+    timeout: '1m',
+  },
+  {
+    name: 'live-migration-destination-retried',
+    // conductor/tasks/live_migrate.py _find_destination: the destination check failed on compute-3 (its
+    // event Error, the action's message "Error" for good) and passed on compute-2, whose end nova writes
+    // into the first row; then the migration completed.
+    covers: 'a live migration whose destination check failed on one host and passed on the next',
+    seed: (ids) => [
+      ...moveScheduled(ids, 'live-migration-destination-retried', LIVE_MIGRATION),
+      addEvent(ids, 'compute_check_can_live_migrate_destination', 'now-57s', 'compute-3'),
+      finish(ids, 'compute_check_can_live_migrate_destination', 'now-57s', { result: 'Error', details: 'Migration pre-check error: not enough memory' }),
+      addEvent(ids, 'compute_check_can_live_migrate_destination', 'now-56s', 'compute-2'),
+      finish(ids, 'compute_check_can_live_migrate_destination', 'now-55s'),
+      ...step(ids, 'compute_check_can_live_migrate_source', 'now-55s', 'now-54s'),
+      ...step(ids, 'compute_live_migration', 'now-49s', 'now-49s'),
+      ...step(ids, 'compute_pre_live_migration', 'now-48s', 'now-45s', 'compute-2'),
+      { op: 'set-host', uuid: ids.server, host: 'compute-2', task_state: 'none' },
+      migrationStatus(ids, 'completed', 'now-30s'),
+    ],
+    // Without events (a non-admin below 2.51) only the message shows, and it stays "Error".
+    expect: (v) => eventsHidden(v)
+      ? { outcome: 'failure', check: 'failure', reasonHas: 'action message "Error"', note: 'below 2.51 a non-admin sees no events, only the message a retried step left' }
+      : { outcome: 'success', check: 'success' },
+    timeout: '1m',
+  },
+  {
     name: 'delete-ok',
     // compute/manager.py terminate_instance: _delete_instance destroys the instance inside the event,
     // which ends Success after it.

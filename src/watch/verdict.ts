@@ -5,6 +5,7 @@ import { novaTimeMs } from '../cloud/time.ts';
 import { formatDuration, lastLine } from './format.ts';
 import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { remember, type WatchMemory } from './memory.ts';
+import { foldRetries } from './retries.ts';
 
 /** A non-delete whose server stays gone this long after its events finished ends as a failure. */
 export const SERVER_GONE_WINDOW_MS = 20_000;
@@ -85,7 +86,8 @@ const pending = pendingJudgement<Read>;
  * the server's task_state is what tells the action is over. When the verdict needs another read, it
  * says which (`next`); the caller reads it and asks again.
  */
-export function decide(input: VerdictInput): Verdict {
+export function decide(answered: VerdictInput): Verdict {
+  const input = withRetriesFolded(answered);
   const memory = remember(input.memory, input, input.now);
   const judged = judge(input, memory);
   const readFailed = input.action.kind === 'error' || input.server.kind === 'error' || input.actions.kind === 'error' || input.migrations.kind === 'error';
@@ -98,6 +100,16 @@ export function decide(input: VerdictInput): Verdict {
     readFailed,
     memory,
   );
+}
+
+/** The actions as their steps ended, each step retried under the request counted once (retries.ts). */
+function withRetriesFolded(input: VerdictInput): VerdictInput {
+  const seen = input.action;
+  return {
+    ...input,
+    action: seen.kind === 'found' ? { kind: 'found', action: foldRetries(seen.action) } : seen,
+    lastAction: input.lastAction === null ? null : foldRetries(input.lastAction),
+  };
 }
 
 function judge(input: VerdictInput, memory: WatchMemory): Judgement {

@@ -252,6 +252,54 @@ const rows: Row[] = [
     expect: { final: false, pollFailed: true },
   },
 
+  // --- a step retried under the request: nova's db action_event_finish finishes the first row of its name ---
+  {
+    name: 'a build rescheduled to another host: its own row stays unfinished, its end written into the first',
+    nova: 'manager.py _do_build_and_run_instance returns RESCHEDULED; conductor builds again on an alternate host',
+    action: found(doc('create', [
+      ev('compute__do_build_and_run_instance', null, null, { start_time: '2026-11-26T10:00:06.000000' }),
+      ev('compute__do_build_and_run_instance', DONE),
+    ])),
+    server: server('ACTIVE'),
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /^create: 1 event succeeded in 9\.5 s, server ACTIVE$/ },
+  },
+  {
+    name: 'the rescheduled build still running: the first row holds only the first attempt\'s end',
+    nova: '(same), the second host still spawning',
+    action: found(doc('create', [
+      ev('compute__do_build_and_run_instance', null, null, { start_time: '2026-11-26T10:00:06.000000' }),
+      ev('compute__do_build_and_run_instance', '2026-11-26T10:00:04.000000'),
+    ])),
+    expect: { final: false, next: null, reason: /compute__do_build_and_run_instance running/ },
+  },
+  {
+    name: 'a live migration whose destination check failed on one host and passed on the next: the message "Error" was the retried attempt\'s',
+    nova: 'conductor/tasks/live_migrate.py _find_destination tries the next host; the failed check set the action message for good',
+    action: found(doc('live-migration', [
+      ev('conductor_live_migrate_instance', DONE),
+      ev('compute_check_can_live_migrate_destination', null, null, { start_time: '2026-11-26T10:00:03.000000' }),
+      ev('compute_check_can_live_migrate_destination', '2026-11-26T10:00:05.000000', 'Success', { details: 'MigrationPreCheckError: not enough memory' }),
+      ev('compute_live_migration', DONE),
+    ], { message: 'Error' })),
+    server: server('ACTIVE', null, null, 'host-b'),
+    fresh: true,
+    migrations: migrations({ status: 'completed', source_compute: 'c1', dest_compute: 'c3' }),
+    expect: { final: true, outcome: 'success', reason: /^live-migration: 3 events succeeded .*migration 1 completed \(c1 → c3\)$/ },
+  },
+  {
+    name: 'a retried step that failed again: the failure stands, message and all',
+    nova: 'the retry\'s Error written into the first row',
+    action: found(doc('live-migration', [
+      ev('compute_check_can_live_migrate_destination', null, null, { start_time: '2026-11-26T10:00:03.000000' }),
+      ev('compute_check_can_live_migrate_destination', '2026-11-26T10:00:05.000000', 'Error', { details: 'MigrationPreCheckError: no valid host' }),
+    ], { message: 'Error' })),
+    server: server('ACTIVE'),
+    fresh: true,
+    actions: list(['live-migration', 'req-1', START]),
+    expect: { final: true, outcome: 'failure', reason: /^live-migration failed: compute_check_can_live_migrate_destination Error \(MigrationPreCheckError: no valid host\)$/ },
+  },
+
   // --- trap 2: the deadline is judged by the action's own times ---
   {
     name: 'an action that finished before its deadline, first seen long after: the server is read, no timeout',

@@ -1,0 +1,36 @@
+// Nova finishes an event by its name: db action_event_finish updates the first row of that name of the
+// action (`.first()`), while action_event_start adds a row each time. So a step retried under the same
+// request id (a build rescheduled to another host, a live migration's destination check tried on the
+// next host) leaves the retry's own row unfinished for good, and writes the retry's finish and result into
+// the earlier row. Pure.
+import { novaTimeMs } from '../cloud/time.ts';
+import type { InstanceAction, InstanceActionEvent } from '../model.ts';
+
+/**
+ * The action as its steps ended: each retry's row left out once an earlier row of its name holds a finish
+ * no earlier than the retry's start (Nova wrote the retry's end there). While the retry runs, the earlier
+ * row keeps the first attempt's finish, before the retry started, and the retry reads as running. A failed
+ * attempt set the action's message "Error" for good; once no step shows a failure any more, that message
+ * was the retried attempt's and is left out too. The same object when nothing was retried.
+ */
+export function foldRetries(action: InstanceAction): InstanceAction {
+  const events = action.events;
+  if (events === undefined || events.length < 2) return action;
+  const folded = events.filter((e) => !isFinishedRetry(e, events));
+  if (folded.length === events.length) return action;
+  const stillFailed = folded.some((e) => e.result !== null && e.result !== 'Success');
+  const message = action.message?.trim() === 'Error' && !stillFailed ? null : action.message;
+  return { ...action, events: folded, message };
+}
+
+function isFinishedRetry(row: InstanceActionEvent, events: InstanceActionEvent[]): boolean {
+  if (row.finish_time !== null) return false;
+  const started = novaTimeMs(row.start_time);
+  if (started === null) return false;
+  return events.some((earlier) => {
+    if (earlier === row || earlier.event !== row.event) return false;
+    const earlierStart = novaTimeMs(earlier.start_time);
+    const finished = novaTimeMs(earlier.finish_time);
+    return earlierStart !== null && finished !== null && earlierStart <= started && finished >= started;
+  });
+}

@@ -1,0 +1,38 @@
+// A step retried under the same request (nova's db action_event_finish finishes the first row of a name):
+// counted once by the verdict and by what check and wait show.
+import { describe, expect, it } from 'vitest';
+import type { InstanceAction, InstanceActionEvent } from '../../src/model.ts';
+import { actionProgress } from '../../src/watch/progress.ts';
+import { foldRetries } from '../../src/watch/retries.ts';
+
+const row = (event: string, start: string, finish: string | null, result: string | null = finish ? 'Success' : null): InstanceActionEvent => ({
+  event, start_time: `2026-11-26T10:00:${start}.000000`, finish_time: finish === null ? null : `2026-11-26T10:00:${finish}.000000`, result,
+});
+const action = (events: InstanceActionEvent[], message: string | null = null): InstanceAction => ({ action: 'create', request_id: 'req-1', message, start_time: '2026-11-26T10:00:00.000000', events });
+const BUILD = 'compute__do_build_and_run_instance';
+
+describe('foldRetries', () => {
+  it('leaves out the retry\'s row once the first row holds its end, and keeps the same object when nothing was retried', () => {
+    const retried = action([row(BUILD, '06', null), row(BUILD, '01', '20')]);
+    expect(foldRetries(retried).events).toEqual([row(BUILD, '01', '20')]);
+    const plain = action([row('a', '01', '02'), row('b', '03', null)]);
+    expect(foldRetries(plain)).toBe(plain);
+  });
+
+  it('keeps the retry running while the first row holds only the first attempt\'s end', () => {
+    const running = action([row(BUILD, '06', null), row(BUILD, '01', '04')]);
+    expect(foldRetries(running)).toBe(running);
+    expect(actionProgress(running)).toEqual({ done: 1, total: 2, running: [BUILD] });
+  });
+
+  it('drops the message "Error" a retried attempt left, unless a step still failed', () => {
+    const passed = action([row('check', '03', null), row('check', '01', '05', 'Success')], 'Error');
+    expect(foldRetries(passed).message).toBeNull();
+    const failed = action([row('check', '03', null), row('check', '01', '05', 'Error')], 'Error');
+    expect(foldRetries(failed).message).toBe('Error');
+  });
+
+  it('shows a finished retry as one finished step in check\'s and wait\'s progress', () => {
+    expect(actionProgress(action([row(BUILD, '06', null), row(BUILD, '01', '20')]))).toEqual({ done: 1, total: 1, running: [] });
+  });
+});
