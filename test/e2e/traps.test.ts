@@ -264,6 +264,48 @@ describe('trap 7: a rolled-back live migration', () => {
     expect(outcomes(h)).toEqual(['success']);
     expect(reasons(h)[0]).toMatch(/migration \d+ completed \(compute-1 → compute-2\)$/);
   });
+
+  it('an aborted one, its record cancelled, is a failure as one rolled back', async () => {
+    await harness({ role: 'admin' });
+    // nova compute/manager.py live_migration_abort of a queued migration: task_state None, record cancelled,
+    // compute_live_migration Success (it had handed the job to a thread), the server still on its source.
+    const lm = liveMigrationScript({ projectId: PROJECT, ...newIds() }, 'cancelled');
+    h.simulator.addAction(lm);
+    const app = await h.app(h.yaml([entry(lm)]));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^live-migration failed: migration \d+ cancelled \(compute-1 → compute-2\): rolled back$/);
+  });
+
+  it('is judged by its own record, not that of a later live migration of the server, when first seen after both', async () => {
+    await harness({ role: 'admin' });
+    const serverId = crypto.randomUUID();
+    const failed = liveMigrationScript({ projectId: PROJECT, serverId, requestId: `req-${crypto.randomUUID()}` }, 'failed');
+    h.simulator.addAction(failed);
+    vi.setSystemTime(Date.now() + 10_000);
+    // The operator tried again, and the second one went through: os-migrations lists both records.
+    h.simulator.addAction(liveMigrationScript({ projectId: PROJECT, serverId }, 'completed'));
+    vi.setSystemTime(Date.now() + 10_000);
+    const app = await h.app(h.yaml([entry(failed)]));
+    await advance(app, 3000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^live-migration failed: migration \d+ failed \(compute-1 → compute-2\): rolled back$/);
+  });
+});
+
+describe('a transient error within a poll', () => {
+  it('is retried up to poll.retries times before the poll counts as failed', async () => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 300 }] });
+    h.simulator.addAction(reboot);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 1 });
+    const app = await h.app(h.yaml([entry(reboot)], { poll: '  schedule: "* * * * * *"\n  retries: 1' }));
+    vi.setSystemTime(Date.now() + 1000);
+    const [status] = await app.engine.pollOnce();
+    expect(h.simulator.pendingFaults).toBe(0);
+    expect(status).toMatchObject({ pollFailed: false, state: 'success' });
+    expect(recordOf(app).lastError).toBeNull();
+  });
 });
 
 describe('trap 8: the not-found grace counts from the first 404', () => {
