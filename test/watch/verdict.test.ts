@@ -402,6 +402,14 @@ const rows: Row[] = [
     expect: { final: false, next: null },
   },
   {
+    name: 'a delete without events whose server is ACTIVE with no task state is no success: the server is still there',
+    nova: 'os-resetState --active on a delete stuck in task_state deleting (its cast lost): vm_state active, task_state None, no event',
+    action: found(doc('delete', [])),
+    server: server('ACTIVE'),
+    fresh: true,
+    expect: { final: false, next: null, reason: /^delete: recorded without events; server still ACTIVE$/ },
+  },
+  {
     name: 'a delete without events whose server is SOFT_DELETED is a success',
     nova: '_do_soft_delete(local=True): vm_state soft-delete, task_state None',
     action: found(doc('delete', [])),
