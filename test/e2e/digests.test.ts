@@ -113,6 +113,34 @@ describe('batch digests', () => {
     expect(new Set(rounds.map((x) => x.id)).size).toBe(2);
   });
 
+  it('notifies nothing more of a watch whose final digest reported it, when its label is then taken out of the file', async () => {
+    const [a, b] = [quickAction(), quickAction()];
+    for (const s of [a, b]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(a, 'a', '    batch: fleet'), entry(b, 'b', '    batch: fleet')]));
+    await advance(app, 2000);
+    expect(bodies().map((x) => x.body.type)).toEqual(['ecs.batch.finished']);
+
+    reload(app, env.h.yaml([entry(a, 'a'), entry(b, 'b')]));
+    await advance(app, 2000);
+    expect(bodies().map((x) => x.body.type)).toEqual(['ecs.batch.finished']);
+    expect(env.h.mail.received).toHaveLength(1);
+  });
+
+  it('sends no second notification of a watch notified on its own that joins a batch and leaves it before the digest', async () => {
+    const [alone, running] = [quickAction(), stuckReboot()];
+    for (const s of [alone, running]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(alone, 'alone')]));
+    await advance(app, 2000);
+    expect(ofType('ecs.action.succeeded').map((x) => x.body.watch?.requestId)).toEqual([alone.requestId]);
+
+    reload(app, env.h.yaml([entry(alone, 'alone', '    batch: fleet'), entry(running, 'running', '    batch: fleet')]));
+    await advance(app, 1000);
+    reload(app, env.h.yaml([entry(alone, 'alone'), entry(running, 'running', '    batch: fleet')]));
+    await advance(app, 2000);
+    expect(bodies().map((x) => [x.body.type, x.body.watch?.requestId])).toEqual([['ecs.action.succeeded', alone.requestId]]);
+    expect(env.h.mail.received).toHaveLength(1);
+  });
+
   it('notifies on its own a watch taken out of its batch by a reload that lands while the pass judging it is in flight', async () => {
     const [leaving, b] = [quickAction(), stuckReboot()];
     for (const s of [leaving, b]) env.h.simulator.addAction(s);
