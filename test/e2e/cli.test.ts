@@ -164,6 +164,19 @@ describe.concurrent('run', () => {
     ]);
   });
 
+  it('--until-done waits for a notification the receiver refused at first, and exits 0 once it is delivered', async ({ h }) => {
+    const a = quickAction();
+    h.simulator.addAction(a);
+    // Refused for about a second: retries 20 to 200 ms apart, past several of the daemon's looks at whether it is done.
+    const refusals = Array.from({ length: 8 }, () => 503);
+    h.hooks.failNext(...refusals);
+    const path = await h.writeConfig(h.yaml([a]));
+    const r = await h.cli(['run', '--until-done', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(h.hooks.received.map((x) => x.status)).toEqual([...refusals, 204]);
+    expect(h.mail.received).toHaveLength(1);
+  });
+
   it('--until-done exits 1 when an action failed', async ({ h }) => {
     const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
     h.simulator.addAction(a);
