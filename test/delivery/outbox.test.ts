@@ -17,6 +17,7 @@ import { silentLogger } from '../../src/observability/logger.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord, DeliveryRecord } from '../../src/state/types.ts';
+import { stateOnDisk } from '../state/onDisk.ts';
 
 const HOUR = 3_600_000;
 const POLICY = { maxAge: 24 * HOUR, minDelay: 1000, maxDelay: 5 * 60_000 };
@@ -367,6 +368,19 @@ describe('the outbox', () => {
       stuck.closeAllConnections();
       stuck.close();
     }
+  });
+
+  it('records the result of an attempt it started as the delivery was saved, with no save of anyone else\'s: a restart does not send it again', async () => {
+    const path = join(dir, 'state.json');
+    const store = await openStore(path);
+    const outbox = outboxFor(store);
+    outbox.start();
+    store.set(KEY, finishedRecord());
+    store.addDelivery(KEY, 'chat', newDelivery());
+    await store.save();
+    await vi.waitFor(() => expect(sink.received).toHaveLength(1));
+    // What a daemon killed now would read at its restart.
+    await vi.waitFor(() => expect((stateOnDisk(path).watches[KEY] as ActionWatchRecord).deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 }));
   });
 
   it('drops settled deliveries from its queue', async () => {
