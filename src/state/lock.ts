@@ -4,7 +4,7 @@
 // refreshes it while it runs, so that a lock left by a crash is recognised and taken over.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { link, mkdir, open, readFile, rename, rm, utimes, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, rm, utimes, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
@@ -294,26 +294,36 @@ async function readLock(path: string): Promise<{ text: string; holder: LockHolde
   }
 }
 
+/** A claim to take a stale lock over that is older than this was left by a daemon that crashed while it held it. */
+const CLAIM_STALE_MS = 10_000;
+
 /**
- * Removes the stale lock whose content was `seen`, unless another process replaced it meanwhile (two
- * daemons starting after a crash both find it stale): moved aside first, and put back if it is not the
- * one judged. False when someone else got there first.
+ * Removes the stale lock whose content was `seen`, unless it is no longer that lock (daemons starting after a
+ * crash all find it stale, and the first may have put its own in its place). Only the daemon that holds the
+ * claim (`<lock>.takeover`, created exclusively) reads and removes the lock, so that none removes a lock it did
+ * not judge: moving the lock aside first and back when it was not the one judged lost the lock of the daemon
+ * that had just taken it whenever a third one had created its own meanwhile, and both then ran. False when
+ * another daemon is taking it over or got there first.
  */
 async function removeIfUnchanged(path: string, seen: string): Promise<boolean> {
-  const aside = `${path}.stale-${randomUUID()}`;
+  const claim = `${path}.takeover`;
   try {
-    await rename(path, aside);
+    await (await open(claim, 'wx', 0o644)).close();
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-  const moved = await readFile(aside, 'utf8').catch(() => null);
-  if (moved !== seen) {
-    // A fresh lock was moved by mistake: put it back unless yet another one took its place.
-    await link(aside, path).catch(() => undefined);
-    await rm(aside, { force: true });
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    const ageMs = await stat(claim).then((s) => Date.now() - s.mtimeMs, () => 0);
+    if (ageMs > CLAIM_STALE_MS) await rm(claim, { force: true });
     return false;
   }
-  await rm(aside, { force: true });
-  return true;
+  try {
+    const current = await readFile(path, 'utf8').catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw err;
+    });
+    if (current !== seen) return false;
+    await rm(path, { force: true });
+    return true;
+  } finally {
+    await rm(claim, { force: true });
+  }
 }

@@ -137,6 +137,27 @@ describe('the state lock', () => {
     expect(logs.text).toContain(`took over a stale state lock: its holder, pid ${pid} on host ${hostname()}`);
   });
 
+  it('lets only one of several daemons starting at once take over a stale lock', async () => {
+    for (let round = 0; round < 10; round++) {
+      const path = await statePath();
+      await writeHolder(path, { pid: await deadPid() });
+      // Each finds the holder gone; the one that removes the lock first takes it, and a lock it then finds
+      // fresh (ours, by pid: checkable only by its refresh) is waited for, not removed in turn.
+      const stop = new AbortController();
+      const timing = { refreshMs: 60_000, staleMs: 30_000 };
+      const tries = Array.from({ length: 8 }, () => acquireStateLock(path, { logger: logger().logger, timing, signal: stop.signal }));
+      const taken: StateLock[] = [];
+      for (const t of tries) void t.then((lock) => taken.push(lock), () => undefined);
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      stop.abort();
+      await Promise.allSettled(tries);
+      held.push(...taken);
+      expect(taken).toHaveLength(1);
+      expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ instance: taken[0]!.holder.instance });
+      for (const lock of held.splice(0)) await lock.release();
+    }
+  });
+
   it('takes over at once a lock of this host from before its last start, whose pid is some other live process now (a crash of the host)', async () => {
     const path = await statePath();
     const pid = await livePid();
