@@ -6,7 +6,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { acquireStateLock, StateLockError, type LockHolder, type StateLock } from '../../src/state/lock.ts';
+import { acquireStateLock, DEFAULT_LOCK_TIMING, StateLockError, type LockHolder, type StateLock } from '../../src/state/lock.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -302,6 +302,14 @@ describe('the state lock', () => {
     }
     await vi.waitFor(async () => expect((await stat(lockPath)).mtimeMs).toBeGreaterThan(Date.now() - TIMING.refreshMs * 3), { timeout: 2000, interval: 10 });
     expect(lock.lost.aborted).toBe(false);
+  });
+
+  it('by default is refreshed and goes stale as the README says: a live holder misses more than a refresh before another takes it', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
+    const { refreshMs, staleMs } = DEFAULT_LOCK_TIMING;
+    expect(readme).toContain(`refreshes it every ${refreshMs / 1000} s`);
+    expect(readme).toContain(`taken over once it has gone ${staleMs / 1000} s without a refresh`);
+    expect(staleMs).toBeGreaterThanOrEqual(refreshMs * 2);
   });
 
   it('refuses a state path on /proc', async () => {
