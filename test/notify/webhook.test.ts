@@ -243,9 +243,10 @@ describe('webhook notifier', () => {
   });
 
   it('keeps secrets out of its messages, even when the receiver echoes the request', async () => {
+    // What the receiver quotes back: the path with its query, every header, the body.
     answer = (req, res, body) => {
       res.statusCode = 401;
-      res.end(JSON.stringify({ headers: req.headers, body }));
+      res.end(JSON.stringify({ url: req.url, headers: req.headers, body }));
     };
     const url = `${base.replace('http://', 'http://alice:pa%24%24word@')}/ecs?token=tok-123`;
     const headers = { Authorization: 'Bearer bearer-secret-1', 'X-Api-Key': 'api-key-secret-2' };
@@ -254,6 +255,9 @@ describe('webhook notifier', () => {
     expect(err.message).toContain(`POST ${base}/ecs?… answered 401 Unauthorized`);
     // The header the file sets wins over the userinfo one.
     expect(received[0]!.headers.authorization).toBe('Bearer bearer-secret-1');
+    // Without one, the userinfo goes as Basic authentication, and comes back quoted.
+    const basic = await failure(webhook({ url }).send(failedResize(), attempt()));
+    expect(received[1]!.headers.authorization).toBe(`Basic ${Buffer.from('alice:pa$$word').toString('base64')}`);
 
     const port = await closedPort();
     const down = await failure(
@@ -262,8 +266,11 @@ describe('webhook notifier', () => {
         attempt(),
       ),
     );
-    for (const message of [err.message, down.message]) {
-      for (const secret of ['pa$$word', 'pa%24%24word', 'tok-123', 'bearer-secret-1', 'api-key-secret-2', SECRET]) {
+    const echoed = [err.message, basic.message];
+    // The answers were quoted, secrets hidden: each assertion below has something to find if they were not.
+    for (const message of echoed) expect(message).toContain('<hidden>');
+    for (const message of [...echoed, down.message]) {
+      for (const secret of ['pa$$word', 'pa%24%24word', Buffer.from('alice:pa$$word').toString('base64'), 'tok-123', 'bearer-secret-1', 'api-key-secret-2']) {
         expect(message).not.toContain(secret);
       }
     }
