@@ -21,18 +21,23 @@ export interface Daemon {
   exited: Promise<number | null>;
   /** What it has written on stdout so far: its log lines. */
   output(): string;
+  /** What it has written on stderr so far, when started with `stderr: 'collect'`. */
+  errors(): string;
 }
 
-export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = []): Daemon {
+/** `stderr`: `inherit` (default) shows what it says there with the test's output; `collect` keeps it for errors(). */
+export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { stderr?: 'inherit' | 'collect' } = {}): Daemon {
   const child = spawn(process.execPath, [MAIN, 'run', '--config', config, ...args], {
     env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_COMPILE_CACHE: COMPILE_CACHE },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', options.stderr === 'collect' ? 'pipe' : 'inherit'],
   });
   children.add(child);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   void exited.then(() => children.delete(child));
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
+  let errors = '';
+  child.stderr?.on('data', (chunk: Buffer) => (errors += chunk.toString()));
   const logged = (needle: string) =>
     new Promise<boolean>((resolve) => {
       const look = () => {
@@ -45,7 +50,7 @@ export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string
       void exited.then(() => resolve(false));
     });
   const saw = (message: string) => logged(`"msg":"${message}"`);
-  return { child, saw, logged, exited, output: () => text };
+  return { child, saw, logged, exited, output: () => text, errors: () => errors };
 }
 
 /** For afterEach: no daemon outlives its test. */

@@ -1,0 +1,494 @@
+// The promises "nothing is sent before it is saved", "one outcome per watch" and "each (watch, outcome)
+// notified once per notifier, also across restarts and crashes", where they break: `run` as a process of its
+// own, killed or stopped at one worst moment each, found by what the receivers see (a connection, a request
+// held unanswered, an answer just flushed), by the state folder (the lock let go, a snapshot's temporary
+// file) or by the daemon's log, never by a sleep; then started again on the same state, and what the
+// receivers got is counted. Delivery is at least once: a redelivery must carry the same webhook-id
+// (Message-ID) and announce the verdict the state kept, and comes only when the state on disk at the
+// moment of the kill still owed it. (Killed between a verdict and its save: kill.test.ts; around a batch
+// digest: batch-kill.test.ts; after auto-tracking found an action: track-restart.test.ts.)
+import { once } from 'node:events';
+import { existsSync, readdirSync, watch as watchFolder } from 'node:fs';
+import { mkdtemp, readFile, rename, utimes, writeFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
+import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
+import { stateOnDisk } from '../state/onDisk.ts';
+
+const PROJECT = 'crash-moments-project';
+const TOKEN = 'tok-crash-moments';
+
+interface Delivery {
+  id: string;
+  status: 'pending' | 'delivered' | 'given_up' | 'superseded';
+  attempts: number;
+}
+interface WatchRecord {
+  verdict: { outcome: string; detectedAt: string } | null;
+  deliveries: { [notifier: string]: Delivery };
+}
+
+/**
+ * A request the receiver took: its webhook-id, what it announced (with when the verdict was made: a verdict
+ * made again after a restart has another time), and the status answered (null: none).
+ */
+interface Hook {
+  id: string;
+  requestId: string;
+  outcome: string;
+  detectedAt: string;
+  answered: number | null;
+}
+
+/**
+ * A webhook receiver on loopback whose every step can be a moment to act at: `onConnection` when the daemon
+ * connects, `onRequest` once a request is read (before any answer; return 'hold' to never answer it),
+ * `onAnswered` once an answer is flushed to the socket.
+ */
+class Receiver {
+  readonly hooks: Hook[] = [];
+  status = 204;
+  onConnection: ((socket: Socket) => void) | null = null;
+  onRequest: ((hook: Hook) => 'answer' | 'hold') | null = null;
+  onAnswered: ((hook: Hook) => void) | null = null;
+  readonly #server = createServer((req, res) => this.#handle(req, res));
+  readonly #sockets = new Set<Socket>();
+
+  get url(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/hook`;
+  }
+
+  async listen(): Promise<this> {
+    this.#server.on('connection', (socket: Socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+      this.onConnection?.(socket);
+    });
+    this.#server.listen(0, '127.0.0.1');
+    await once(this.#server, 'listening');
+    return this;
+  }
+
+  /** The requests answered 2xx. */
+  delivered(): Hook[] {
+    return this.hooks.filter((h) => h.answered !== null && h.answered < 300);
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { outcome: string; detectedAt: string; watch: { requestId: string } };
+      const hook: Hook = { id: String(req.headers['webhook-id']), requestId: body.watch.requestId, outcome: body.outcome, detectedAt: body.detectedAt, answered: null };
+      this.hooks.push(hook);
+      if (this.onRequest?.(hook) === 'hold') return;
+      hook.answered = this.status;
+      res.on('finish', () => this.onAnswered?.(hook));
+      res.writeHead(this.status, this.status >= 400 ? { 'retry-after': '0' } : {}).end();
+    });
+  }
+
+  close(): Promise<void> {
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const socket of this.#sockets) socket.destroy();
+    return closed;
+  }
+}
+
+interface Watch {
+  requestId: string;
+  serverId: string;
+  key: string;
+}
+
+/**
+ * What one test runs against, its own: the simulator, the receivers, a folder with the watch file and the
+ * state, and the daemons it started (killed when it ends).
+ */
+class Rig {
+  readonly simulator: Simulator;
+  readonly dir: string;
+  readonly statePath: string;
+  readonly config: string;
+  readonly #closers: Array<() => Promise<void>> = [];
+  readonly #daemons: Daemon[] = [];
+
+  private constructor(simulator: Simulator, dir: string) {
+    this.simulator = simulator;
+    this.dir = dir;
+    this.statePath = join(dir, 'state.json');
+    this.config = join(dir, 'watch.yaml');
+  }
+
+  static async start(): Promise<Rig> {
+    const rig = new Rig(await startSimulator({ token: TOKEN }), await mkdtemp(join(tmpdir(), 'eaw-crash-')));
+    rig.#closers.push(() => rig.simulator.close());
+    return rig;
+  }
+
+  async receiver(): Promise<Receiver> {
+    const r = await new Receiver().listen();
+    this.#closers.push(() => r.close());
+    return r;
+  }
+
+  async mailServer(options: Parameters<typeof startMailSink>[0]): Promise<MailSink> {
+    const sink = await startMailSink(options);
+    this.#closers.push(() => sink.close());
+    return sink;
+  }
+
+  /** A reboot that is over by the daemon's first poll: its verdict comes in the first pass. */
+  finishedAction(result: 'Success' | 'Error' = 'Success', ids = newIds()): Watch {
+    this.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1, result }] });
+    return ids;
+  }
+
+  /** `notifiers` as YAML lines under `notifiers:`; each watch notifies every notifier. */
+  watchFile(notifiers: string[], watches: Watch[], extra: string[] = []): string {
+    return [
+      'cloud:',
+      `  endpoint: ${this.simulator.url}`,
+      `  projectId: ${PROJECT}`,
+      '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
+      '  microversion: "2.60"',
+      'poll: { schedule: "* * * * * *", retries: 0 }',
+      'delivery: { minDelay: 100ms, maxDelay: 100ms }',
+      'notifiers:',
+      ...notifiers,
+      `state: { path: "${this.statePath}" }`,
+      'http: { port: 0 }',
+      ...extra,
+      'watches:',
+      ...watches.map((w) => `  - { requestId: ${w.requestId}, serverId: ${w.serverId} }`),
+      '',
+    ].join('\n');
+  }
+
+  /** Written as a file saved a while ago: `run` reads a file at once only once it has been still for a second. */
+  async writeConfig(text: string): Promise<void> {
+    await writeFile(this.config, text);
+    const saved = new Date(Date.now() - 5000);
+    await utimes(this.config, saved, saved);
+  }
+
+  run(args: string[] = []): Daemon {
+    const daemon = startDaemon(this.config, { ECS_AUTH_TOKEN: TOKEN }, args, { stderr: 'collect' });
+    this.#daemons.push(daemon);
+    return daemon;
+  }
+
+  recordOnDisk(w: Watch): WatchRecord | undefined {
+    return stateOnDisk(this.statePath).watches[w.key] as WatchRecord | undefined;
+  }
+
+  async close(): Promise<void> {
+    for (const daemon of this.#daemons) daemon.child.kill('SIGKILL');
+    await Promise.all(this.#daemons.map((d) => d.exited));
+    await Promise.all(this.#closers.map((close) => close()));
+  }
+}
+
+function newIds(): Watch {
+  const serverId = crypto.randomUUID();
+  const requestId = `req-${crypto.randomUUID()}`;
+  return { serverId, requestId, key: `${PROJECT}/${serverId}/${requestId}` };
+}
+
+function hook(name: string, r: Receiver, extra = ''): string {
+  return `  ${name}: { type: webhook, url: "${r.url}"${extra} }`;
+}
+
+/**
+ * The request that announces the verdict `record` holds (as the state on disk had it at a kill) for `w` to
+ * `notifier`, answered `answered`: a verdict made again after the restart would differ in its detectedAt.
+ */
+function announcing(w: Watch, record: WatchRecord, notifier: string, answered: number | null): Hook {
+  return { id: `msg_${record.deliveries[notifier]!.id}`, requestId: w.requestId, outcome: record.verdict!.outcome, detectedAt: record.verdict!.detectedAt, answered };
+}
+
+/** Resolves once `condition` holds, looked at every 10 ms. */
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > giveUpAt) throw new Error(`${what}: not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/**
+ * `it` whose test gets a rig of its own, closed after it. The tests run one after the other: side by side,
+ * their daemons' starts (each some hundreds of milliseconds of processor) contend for two cores, which made
+ * the file no faster and stretched every wait for a moment.
+ */
+const test = it.extend('rig', async ({ onTestFinished }) => {
+  const rig = await Rig.start();
+  onTestFinished(() => rig.close());
+  return rig;
+});
+
+// Each test kills its daemons; one that failed before it could leaves them to this.
+afterAll(killDaemons);
+
+describe('run, stopped at its worst moments and started again', () => {
+  test('sends what was saved before the first send began, after a SIGKILL at the daemon\'s first connection to the receiver', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const w = s.finishedAction();
+    await s.writeConfig(s.watchFile([hook('chat', chat)], [w]));
+    const first = s.run();
+    let atConnection: WatchRecord | undefined;
+    // The outbox connects only to send what a save wrote: the verdict and its delivery are on disk. The
+    // request it writes at once is dropped unread: as far as anyone outside knows, nothing was sent.
+    chat.onConnection = (socket) => {
+      chat.onConnection = null;
+      first.child.kill('SIGKILL');
+      socket.destroy();
+      atConnection = s.recordOnDisk(w);
+    };
+    await first.exited;
+    expect(chat.hooks).toEqual([]);
+    expect(atConnection).toMatchObject({ verdict: { outcome: 'success' }, deliveries: { chat: { status: 'pending' } } });
+
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    expect(chat.hooks).toEqual([announcing(w, atConnection!, 'chat', 204)]);
+    expect(s.recordOnDisk(w)?.deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  test('sends again, with the same webhook-id and Message-ID, what the receivers took while the daemon was SIGKILLed before they answered', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const mails: Array<{ messageId: string; answered: boolean }> = [];
+    let holdMail = true;
+    const mail = await s.mailServer({
+      smtp: {
+        // Read whole and, while held, never answered 250: the daemon dies before it hears back.
+        onData(stream, _session, callback) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            const messageId = /^message-id:\s*(\S+)/im.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '';
+            mails.push({ messageId, answered: !holdMail });
+            if (!holdMail) callback();
+          });
+        },
+      },
+    });
+    const w = s.finishedAction('Error');
+    const notifiers = [
+      hook('chat', chat),
+      `  ops: { type: email, smtp: { host: 127.0.0.1, port: ${mail.port}, timeout: 5s }, from: ecs@example.com, to: [ops@example.com] }`,
+    ];
+    await s.writeConfig(s.watchFile(notifiers, [w]));
+    chat.onRequest = () => 'hold';
+    const first = s.run();
+    await until(() => chat.hooks.length === 1 && mails.length === 1, 'both receivers holding their message');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const atKill = s.recordOnDisk(w)!;
+    expect(atKill.deliveries).toMatchObject({ chat: { status: 'pending' }, ops: { status: 'pending' } });
+
+    chat.onRequest = null;
+    holdMail = false;
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(1);
+    // Taken twice each (at least once): the second time answered, with the same id.
+    expect(atKill.verdict?.outcome).toBe('failure');
+    expect(chat.hooks).toEqual([announcing(w, atKill, 'chat', null), announcing(w, atKill, 'chat', 204)]);
+    const messageId = `<${atKill.deliveries['ops']!.id}@ecs-action-watch>`;
+    expect(mails).toEqual([{ messageId, answered: false }, { messageId, answered: true }]);
+    expect(s.recordOnDisk(w)?.deliveries).toMatchObject({ chat: { status: 'delivered' }, ops: { status: 'delivered' } });
+  });
+
+  test('sends again, with the same webhook-id, a delivery whose success the daemon was SIGKILLed before it recorded, and only then', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const w = s.finishedAction();
+    await s.writeConfig(s.watchFile([hook('chat', chat)], [w]));
+    const first = s.run();
+    // The 204 is on its way: the daemon has, at most, marked it delivered in memory; the save of that is not awaited.
+    chat.onAnswered = () => {
+      chat.onAnswered = null;
+      first.child.kill('SIGKILL');
+    };
+    await first.exited;
+    const atKill = s.recordOnDisk(w)!;
+
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    // Recorded in time (the save won the race with the kill): never sent again. Not recorded: sent again, same id.
+    const expected = atKill.deliveries['chat']!.status === 'delivered' ? 1 : 2;
+    expect(chat.hooks).toEqual(Array.from({ length: expected }, () => announcing(w, atKill, 'chat', 204)));
+    expect(s.recordOnDisk(w)?.deliveries['chat']).toMatchObject({ status: 'delivered' });
+  });
+
+  test('stops within shutdown.drainTimeout at SIGTERM while a receiver never answers, without counting the attempt, and sends it again after the restart', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const w = s.finishedAction();
+    await s.writeConfig(s.watchFile([hook('chat', chat, ', timeout: 60s')], [w], ['shutdown: { drainTimeout: 500ms }']));
+    chat.onRequest = () => 'hold';
+    const first = s.run();
+    await until(() => chat.hooks.length === 1, 'the request');
+    const stopAt = performance.now();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    const stopMs = performance.now() - stopAt;
+    expect(first.output()).toContain('"msg":"stopped"');
+    // Cut off by the stop, not failed by the receiver: owed as before, the attempt not counted.
+    const atStop = s.recordOnDisk(w)!;
+    expect(atStop.deliveries['chat']).toMatchObject({ status: 'pending', attempts: 0 });
+
+    chat.onRequest = null;
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    expect(chat.hooks).toEqual([announcing(w, atStop, 'chat', null), announcing(w, atStop, 'chat', 204)]);
+    // The drain's half second and the final save, well short of the webhook's 60 s timeout.
+    expect(stopMs).toBeLessThan(10_000);
+  });
+
+  test('notifies once when two daemons are started on the same state at the same moment, fresh or after a SIGKILL left the lock: one runs, the other is refused', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const early = s.finishedAction();
+    // Listed from the start; Nova knows the action only from the second pair on.
+    const later = newIds();
+    await s.writeConfig(s.watchFile([hook('chat', chat)], [early, later]));
+    /** Two started at once: the first to exit is the one refused, the other is returned. */
+    const pair = async () => {
+      const daemons = [s.run(), s.run()];
+      const [loser, code] = await Promise.race(daemons.map((d) => d.exited.then((c) => [d, c] as const)));
+      expect(code).toBe(1);
+      expect(loser.errors()).toMatch(/state file .*state\.json: is in use by another ecs-action-watch: pid \d+/);
+      return daemons.find((d) => d !== loser)!;
+    };
+
+    const first = await pair();
+    await until(() => chat.delivered().length === 1, 'the first outcome delivered');
+    // Its lock left behind, naming a pid that is gone: both of the next pair may take it over.
+    first.child.kill('SIGKILL');
+    await first.exited;
+    s.finishedAction('Error', later);
+    const second = await pair();
+    await until(() => chat.delivered().length === 2, 'the second outcome delivered');
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+    expect(chat.hooks.map((h) => `${h.requestId} ${h.outcome}`)).toEqual([`${early.requestId} success`, `${later.requestId} failure`]);
+  });
+
+  test('delivers an outcome owed for a watch a reload took out of the file, once, across a SIGKILL in a reload that rebuilds the notifiers', async ({ rig: s }) => {
+    // Down: the outcome stays owed to it through both reloads.
+    const chat = await s.receiver();
+    chat.status = 503;
+    const other = await s.receiver();
+    const added = await s.receiver();
+    const w = s.finishedAction('Error');
+    await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], [w]));
+    const daemon = s.run();
+    await until(() => chat.hooks.length > 0 && other.delivered().length === 1, 'the first attempts');
+
+    // The watch taken out of the file (a change of the list alone, applied in place): what it is owed is not.
+    await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], []));
+    daemon.child.kill('SIGHUP');
+    expect(await daemon.saw('watch list reloaded')).toBe(true);
+    const beforeReload = chat.hooks.length;
+    await until(() => chat.hooks.length > beforeReload, 'an attempt after the reload');
+
+    // A notifier added: the parts are rebuilt. Killed as the old parts let the state lock go, their last save
+    // made, before (or as) the new ones take it.
+    const lock = `${s.statePath}.lock`;
+    const released = new Promise<void>((resolve) => {
+      // Its creation or removal, not the refresh of its time (a 'change').
+      const watcher = watchFolder(s.dir, (event, name) => {
+        if (event !== 'rename' || name !== basename(lock)) return;
+        watcher.close();
+        daemon.child.kill('SIGKILL');
+        resolve();
+      });
+    });
+    await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other), hook('added', added)], []));
+    daemon.child.kill('SIGHUP');
+    await released;
+    await daemon.exited;
+    const owed = s.recordOnDisk(w)!;
+    expect(owed.deliveries).toMatchObject({ chat: { status: 'pending' }, other: { status: 'delivered' } });
+
+    chat.status = 204;
+    const last = s.run();
+    await until(() => chat.delivered().length === 1, 'the owed outcome delivered');
+    last.child.kill('SIGTERM');
+    expect(await last.exited).toBe(0);
+    // Every attempt, before the reloads and after the restart, announced the one verdict the state kept.
+    expect(chat.hooks).toEqual(chat.hooks.map((h) => announcing(w, owed, 'chat', h.answered)));
+    expect(chat.delivered()).toHaveLength(1);
+    // Delivered before the reloads: never again. Added after the outcome: owed nothing.
+    expect(other.hooks).toHaveLength(1);
+    expect(added.hooks).toEqual([]);
+  });
+
+  test('sends what a SIGKILL left owed once, after a crash with the journal set aside for a compaction and a SIGKILL while the next start wrote its snapshot', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const w = s.finishedAction('Error');
+    await s.writeConfig(s.watchFile([hook('chat', chat)], [w]));
+    // While set, the daemon's requests are dropped unread: nothing it sends is received.
+    let drop = true;
+    chat.onConnection = (socket) => {
+      if (drop) socket.destroy();
+    };
+    // Killed at its first send: the verdict and what it owes are in the journal alone.
+    const first = s.run();
+    expect(await first.saw('delivery failed; will retry')).toBe(true);
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const owed = s.recordOnDisk(w)!;
+    expect(owed.deliveries['chat']).toMatchObject({ status: 'pending' });
+
+    // The files of a daemon that had, long before, 64 finished watches (an 8 MB snapshot) and crashed in a
+    // compaction just after setting its journal aside (renamed .journal.old, a fresh journal created empty)
+    // and before writing the snapshot.
+    const journal = `${s.statePath}.journal`;
+    expect(existsSync(s.statePath)).toBe(false);
+    await rename(journal, `${journal}.old`);
+    await writeFile(journal, '');
+    const padding = Object.fromEntries(
+      Array.from({ length: 64 }, (_, i) => {
+        const serverId = crypto.randomUUID();
+        const requestId = `req-old-${i}`;
+        const record = { ...owed, serverId, requestId, name: `old-${i}-${'x'.repeat(128 * 1024)}`, instanceAction: null, server: null };
+        return [`${PROJECT}/${serverId}/${requestId}`, { ...record, deliveries: { chat: { ...owed.deliveries['chat']!, status: 'delivered', attempts: 1 } } }];
+      }),
+    );
+    await writeFile(s.statePath, `${JSON.stringify({ version: 1, seq: 0, watches: padding, batches: {} })}\n`);
+    const files = [s.statePath, journal, `${journal}.old`];
+    const crashed = await Promise.all(files.map((f) => readFile(f)));
+
+    // The next start compacts what it found before anything else: stopped (SIGSTOP) as its snapshot's
+    // temporary file appears, then killed, the snapshot half-written. A start that got past that before
+    // it was stopped is tried again on the files as the crash left them.
+    let halfWritten = false;
+    for (let attempt = 0; attempt < 5 && !halfWritten; attempt++) {
+      await Promise.all(files.map((f, i) => writeFile(f, crashed[i]!)));
+      const daemon = s.run();
+      const watcher = watchFolder(s.dir, (_event, name) => {
+        if (!name?.startsWith(`.${basename(s.statePath)}.tmp-`)) return;
+        watcher.close();
+        daemon.child.kill('SIGSTOP');
+        halfWritten = existsSync(join(s.dir, name)) && existsSync(`${journal}.old`);
+        daemon.child.kill('SIGKILL');
+      });
+      await daemon.exited;
+      watcher.close();
+    }
+    expect(halfWritten).toBe(true);
+    expect(chat.hooks).toEqual([]);
+
+    drop = false;
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(1);
+    expect(chat.hooks).toEqual([announcing(w, owed, 'chat', 204)]);
+    const after = stateOnDisk(s.statePath);
+    expect(Object.keys(after.watches).sort()).toEqual([w.key, ...Object.keys(padding)].sort());
+    expect(readdirSync(s.dir).filter((f) => f.startsWith(basename(s.statePath)) || f.startsWith('.'))).toEqual([basename(s.statePath)]);
+  });
+});
