@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
-import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
+import { startMailSink } from '../../src/sinks/mailSink.ts';
 import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
 
@@ -100,6 +100,18 @@ class Receiver {
   }
 }
 
+interface MailServer {
+  port: number;
+  held: boolean;
+  /** Each message taken, by its Message-ID, and whether it was answered. */
+  mails: Array<{ messageId: string; answered: boolean }>;
+}
+
+/** The email notifier `name`, sending through `server`. */
+function mailTo(name: string, server: MailServer): string {
+  return `  ${name}: { type: email, smtp: { host: 127.0.0.1, port: ${server.port}, timeout: 60s }, from: ecs@example.com, to: [ops@example.com] }`;
+}
+
 interface Watch {
   requestId: string;
   serverId: string;
@@ -137,10 +149,28 @@ class Rig {
     return r;
   }
 
-  async mailServer(options: Parameters<typeof startMailSink>[0]): Promise<MailSink> {
-    const sink = await startMailSink(options);
+  /**
+   * An SMTP server that takes each message whole and, while `held`, never answers its 250: the message is
+   * received, and the sender does not know it.
+   */
+  async mailServer(): Promise<MailServer> {
+    const server: MailServer = { port: 0, held: true, mails: [] };
+    const sink = await startMailSink({
+      smtp: {
+        onData(stream, _session, callback) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            const messageId = /^message-id:\s*(\S+)/im.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '';
+            server.mails.push({ messageId, answered: !server.held });
+            if (!server.held) callback();
+          });
+        },
+      },
+    });
     this.#closers.push(() => sink.close());
-    return sink;
+    server.port = sink.port;
+    return server;
   }
 
   /** A reboot that is over by the daemon's first poll: its verdict comes in the first pass. */
@@ -262,45 +292,26 @@ describe('run, stopped at its worst moments and started again', () => {
 
   test('sends again, with the same webhook-id and Message-ID, what the receivers took while the daemon was SIGKILLed before they answered', async ({ rig: s }) => {
     const chat = await s.receiver();
-    const mails: Array<{ messageId: string; answered: boolean }> = [];
-    let holdMail = true;
-    const mail = await s.mailServer({
-      smtp: {
-        // Read whole and, while held, never answered 250: the daemon dies before it hears back.
-        onData(stream, _session, callback) {
-          const chunks: Buffer[] = [];
-          stream.on('data', (c: Buffer) => chunks.push(c));
-          stream.on('end', () => {
-            const messageId = /^message-id:\s*(\S+)/im.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '';
-            mails.push({ messageId, answered: !holdMail });
-            if (!holdMail) callback();
-          });
-        },
-      },
-    });
+    const mail = await s.mailServer();
     const w = s.finishedAction('Error');
-    const notifiers = [
-      hook('chat', chat),
-      `  ops: { type: email, smtp: { host: 127.0.0.1, port: ${mail.port}, timeout: 5s }, from: ecs@example.com, to: [ops@example.com] }`,
-    ];
-    await s.writeConfig(s.watchFile(notifiers, [w]));
+    await s.writeConfig(s.watchFile([hook('chat', chat), mailTo('ops', mail)], [w]));
     chat.onRequest = () => 'hold';
     const first = s.run();
-    await until(() => chat.hooks.length === 1 && mails.length === 1, 'both receivers holding their message');
+    await until(() => chat.hooks.length === 1 && mail.mails.length === 1, 'both receivers holding their message');
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = s.recordOnDisk(w)!;
     expect(atKill.deliveries).toMatchObject({ chat: { status: 'pending' }, ops: { status: 'pending' } });
 
     chat.onRequest = null;
-    holdMail = false;
+    mail.held = false;
     const last = s.run(['--until-done']);
     expect(await last.exited).toBe(1);
     // Taken twice each (at least once): the second time answered, with the same id.
     expect(atKill.verdict?.outcome).toBe('failure');
     expect(chat.hooks).toEqual([announcing(w, atKill, 'chat', null), announcing(w, atKill, 'chat', 204)]);
     const messageId = `<${atKill.deliveries['ops']!.id}@ecs-action-watch>`;
-    expect(mails).toEqual([{ messageId, answered: false }, { messageId, answered: true }]);
+    expect(mail.mails).toEqual([{ messageId, answered: false }, { messageId, answered: true }]);
     expect(s.recordOnDisk(w)?.deliveries).toMatchObject({ chat: { status: 'delivered' }, ops: { status: 'delivered' } });
   });
 
@@ -325,27 +336,31 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(s.recordOnDisk(w)?.deliveries['chat']).toMatchObject({ status: 'delivered' });
   });
 
-  test('stops within shutdown.drainTimeout at SIGTERM while a receiver never answers, without counting the attempt, and sends it again after the restart', async ({ rig: s }) => {
+  test('stops within shutdown.drainTimeout at SIGTERM while the receivers never answer, without counting the attempts, and sends them again after the restart', async ({ rig: s }) => {
     const chat = await s.receiver();
+    const mail = await s.mailServer();
     const w = s.finishedAction();
-    await s.writeConfig(s.watchFile([hook('chat', chat, ', timeout: 60s')], [w], ['shutdown: { drainTimeout: 500ms }']));
+    await s.writeConfig(s.watchFile([hook('chat', chat, ', timeout: 60s'), mailTo('ops', mail)], [w], ['shutdown: { drainTimeout: 500ms }']));
     chat.onRequest = () => 'hold';
     const first = s.run();
-    await until(() => chat.hooks.length === 1, 'the request');
+    await until(() => chat.hooks.length === 1 && mail.mails.length === 1, 'both receivers holding their message');
     const stopAt = performance.now();
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
     const stopMs = performance.now() - stopAt;
     expect(first.output()).toContain('"msg":"stopped"');
-    // Cut off by the stop, not failed by the receiver: owed as before, the attempt not counted.
+    // Cut off by the stop, not failed by the receivers: owed as before, the attempts not counted.
     const atStop = s.recordOnDisk(w)!;
-    expect(atStop.deliveries['chat']).toMatchObject({ status: 'pending', attempts: 0 });
+    expect(atStop.deliveries).toMatchObject({ chat: { status: 'pending', attempts: 0 }, ops: { status: 'pending', attempts: 0 } });
 
     chat.onRequest = null;
+    mail.held = false;
     const last = s.run(['--until-done']);
     expect(await last.exited).toBe(0);
     expect(chat.hooks).toEqual([announcing(w, atStop, 'chat', null), announcing(w, atStop, 'chat', 204)]);
-    // The drain's half second and the final save, well short of the webhook's 60 s timeout.
+    const messageId = `<${atStop.deliveries['ops']!.id}@ecs-action-watch>`;
+    expect(mail.mails).toEqual([{ messageId, answered: false }, { messageId, answered: true }]);
+    // The drain's half second and the final save, well short of the notifiers' 60 s timeouts.
     expect(stopMs).toBeLessThan(10_000);
   });
 
