@@ -380,7 +380,8 @@ describe('run, stopped at its worst moments and started again', () => {
     };
 
     const first = await pair();
-    await until(() => chat.delivered().length === 1, 'the first outcome delivered');
+    // Recorded as delivered before the kill (a kill before that is another moment, above).
+    await until(() => s.recordOnDisk(early)?.deliveries['chat']?.status === 'delivered', 'the first outcome delivered and recorded');
     // Its lock left behind, naming a pid that is gone: both of the next pair may take it over.
     first.child.kill('SIGKILL');
     await first.exited;
