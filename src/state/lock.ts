@@ -118,6 +118,14 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
   return { kind: 'wait', staleInMs: Math.min(timing.staleMs - unchangedMs, byAge) };
 }
 
+/**
+ * How long a holder keeps looking for its lock file once it is gone, and how often, before it counts the lock
+ * as lost: a daemon that moved it aside to check it puts it back within milliseconds, unless the machine is
+ * so busy that it waits for a processor.
+ */
+const GONE_CONFIRM_MS = 1000;
+const GONE_LOOK_MS = 50;
+
 /** A held lock. `lost` is aborted when another process has taken it over; the holder must then stop. */
 export class StateLock {
   readonly path: string;
@@ -188,19 +196,33 @@ export class StateLock {
     }
   }
 
-  /** Runs `then` while the lock file names this holder; the lock is lost once it names another or is gone. */
+  /**
+   * Runs `then` while the lock file names this holder; the lock is lost once it names another, or once it is
+   * gone and stays gone for GONE_CONFIRM_MS: a daemon started at the same moment as this one, which judged the
+   * stale lock this one took over, moves this one's fresh lock aside for a moment to check it, and puts it
+   * back (removeIfUnchanged). Counted lost at once, this one would stop, and that one then find it alive and
+   * stop too: neither would run.
+   */
   async #ifStillOurs(then: () => Promise<void>): Promise<void> {
-    if (this.#lost.signal.aborted) return;
-    try {
-      const current = parseHolder(await readFile(this.path, 'utf8'));
-      if (current?.instance !== this.holder.instance) {
-        this.#lose(`the state lock ${this.path} was taken over by ${describeHolder(current)}`);
+    const giveUpAt = performance.now() + GONE_CONFIRM_MS;
+    for (;;) {
+      if (this.#lost.signal.aborted) return;
+      try {
+        const current = parseHolder(await readFile(this.path, 'utf8'));
+        if (current?.instance !== this.holder.instance) {
+          this.#lose(`the state lock ${this.path} was taken over by ${describeHolder(current)}`);
+          return;
+        }
+        await then();
         return;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        if (performance.now() >= giveUpAt) {
+          this.#lose(`the state lock ${this.path} was removed by someone else`);
+          return;
+        }
       }
-      await then();
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-      this.#lose(`the state lock ${this.path} was removed by someone else`);
+      await sleep(GONE_LOOK_MS);
     }
   }
 

@@ -1,7 +1,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, constants, openSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync, writeSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -274,6 +274,32 @@ describe('the state lock', () => {
     // Its release leaves the other one's lock alone.
     await lock.release();
     expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ instance: 'intruder' });
+  });
+
+  it('keeps its lock when a daemon starting beside it moves the file aside for a moment to judge it, and puts it back', async () => {
+    // Two daemons started at once after a crash both judge the crashed one's lock stale; the slower one,
+    // whose look came before the faster one took the lock, moves the fresh lock aside to check what it
+    // judged, finds it is not, and puts it back (removeIfUnchanged). Meanwhile the holder looks at its lock
+    // (before it writes a snapshot, as at every start that found a journal).
+    const path = await statePath();
+    const lock = await acquire(path);
+    const aside = `${path}.lock.stale-judged`;
+    await rename(`${path}.lock`, aside);
+    const looking = lock.held();
+    // Without a second look it has given up by now, and stops: both daemons would end.
+    expect(await Promise.race([looking, new Promise((resolve) => setTimeout(resolve, 50, 'still looking'))])).toBe('still looking');
+    await link(aside, `${path}.lock`);
+    await rm(aside);
+    expect(await looking).toBe(true);
+    expect(lock.lost.aborted).toBe(false);
+  });
+
+  it('reports the lock as lost when its file stays removed', async () => {
+    const path = await statePath();
+    const lock = await acquire(path);
+    await rm(`${path}.lock`);
+    expect(await lock.held()).toBe(false);
+    expect(String(lock.lost.reason)).toContain(`the state lock ${path}.lock was removed by someone else`);
   });
 
   it('waits for a refresh that hangs (a volume that does not answer) rather than start one a period', async () => {
