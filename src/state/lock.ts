@@ -120,8 +120,8 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
 
 /**
  * How long a holder keeps looking for its lock file once it is gone, and how often, before it counts the lock
- * as lost: a daemon that moved it aside to check it puts it back within milliseconds, unless the machine is
- * so busy that it waits for a processor.
+ * as removed rather than being replaced (removeIfUnchanged, then the taker's create), on a machine so busy that
+ * the taker waits for a processor between the two.
  */
 const GONE_CONFIRM_MS = 1000;
 const GONE_LOOK_MS = 50;
@@ -198,10 +198,8 @@ export class StateLock {
 
   /**
    * Runs `then` while the lock file names this holder; the lock is lost once it names another, or once it is
-   * gone and stays gone for GONE_CONFIRM_MS: a daemon started at the same moment as this one, which judged the
-   * stale lock this one took over, moves this one's fresh lock aside for a moment to check it, and puts it
-   * back (removeIfUnchanged). Counted lost at once, this one would stop, and that one then find it alive and
-   * stop too: neither would run.
+   * gone and stays gone for GONE_CONFIRM_MS. A daemon that takes a stale lock over removes it and creates its
+   * own a moment later: looking again tells whose it is then, rather than give up on a file caught between.
    */
   async #ifStillOurs(then: () => Promise<void>): Promise<void> {
     const giveUpAt = performance.now() + GONE_CONFIRM_MS;
