@@ -163,9 +163,9 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   // step Success (manager.py _do_build_and_run_instance, _snapshot_instance catch the delete): only
   // the delete's end tells, as for a server deleted under the action.
   const deleting = owners.task?.action === 'delete' ? owners.task : null;
-  const lead = deleting === null ? null : deleteLead(action, deleting);
-  if (deleting !== null && lead !== null) {
-    return pending(`${name}: cut short by delete ${deleting.request_id}, started ${formatDuration(lead)} before its last event finished; server ${describeServer(info)}`);
+  const offset = deleting === null ? null : deleteOffset(action, deleting);
+  if (deleting !== null && offset !== null && offset < 0) {
+    return pending(`${name}: cut short by delete ${deleting.request_id}, started ${formatDuration(-offset)} before its last event finished; server ${describeServer(info)}`);
   }
   // Only a create sets vm_state building: while the server shows BUILD, its create has not ended.
   if (owners.status === null && info.status === 'BUILD') return pending(`${name}: server still ${describeServer(info)}`);
@@ -236,21 +236,19 @@ function judgeGoneServer(input: VerdictInput, memory: WatchMemory, action: Insta
  * catches InstanceNotFound); one started after it leaves the action's own end unseen.
  */
 function describeDeletion(action: InstanceAction, deletion: InstanceActionSummary): string {
-  const started = novaTimeMs(deletion.start_time);
-  const finished = finishedBy(action);
+  const offset = deleteOffset(action, deletion);
   const by = `by delete ${deletion.request_id}`;
-  if (started === null || finished === null) return by;
-  const gap = formatDuration(Math.abs(started - finished));
-  return started < finished
-    ? `${by}, started ${gap} before its last event finished`
-    : `${by}, started ${gap} after its last event finished: the server's state after the ${action.action} was not seen`;
+  if (offset === null) return by;
+  return offset < 0
+    ? `${by}, started ${formatDuration(-offset)} before its last event finished`
+    : `${by}, started ${formatDuration(offset)} after its last event finished: the server's state after the ${action.action} was not seen`;
 }
 
-/** How long before the action's last event finished a delete started; null when it did not, or a time is missing. */
-function deleteLead(action: InstanceAction, deletion: InstanceActionSummary): number | null {
+/** When a delete started against the action's last finish (negative: before it); null when a time is missing. */
+function deleteOffset(action: InstanceAction, deletion: InstanceActionSummary): number | null {
   const started = novaTimeMs(deletion.start_time);
   const finished = finishedBy(action);
-  return started === null || finished === null || started >= finished ? null : finished - started;
+  return started === null || finished === null ? null : started - finished;
 }
 
 /**
