@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { link, open, readFile, rename, rm, stat } from 'node:fs/promises';
+import { open, readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { removeStaleLock } from './staleLock.ts';
 
 export interface EditLockTiming {
   /** How long to wait for another edit to finish. */
@@ -26,7 +27,7 @@ export async function withEditLock<T>(path: string, edit: () => Promise<T>, sign
     const seen = await readFile(lock, 'utf8').catch(() => null);
     const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
     if (seen !== null && age > timing.staleMs) {
-      await takeOver(lock, seen);
+      await removeStaleLock(lock, seen);
       continue;
     }
     if (Date.now() >= until) {
@@ -59,15 +60,4 @@ async function tryCreate(lock: string, token: string): Promise<boolean> {
   }
   await handle.close();
   return true;
-}
-
-/**
- * Removes the stale lock that held `seen`. Moved aside first (one waiter wins the rename), and put back
- * if what was moved is not that lock but a fresh one that another waiter made meanwhile.
- */
-async function takeOver(lock: string, seen: string): Promise<void> {
-  const aside = `${lock}.stale-${randomUUID()}`;
-  if (!(await rename(lock, aside).then(() => true, () => false))) return;
-  if ((await readFile(aside, 'utf8').catch(() => null)) !== seen) await link(aside, lock).catch(() => undefined);
-  await rm(aside, { force: true });
 }

@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { mkdir, open, readFile, rm, utimes, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { removeStaleLock } from '../files/staleLock.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { linkTarget } from '../files/linkTarget.ts';
@@ -120,7 +121,7 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
 
 /**
  * How long a holder keeps looking for its lock file once it is gone, and how often, before it counts the lock
- * as removed rather than being replaced (removeIfUnchanged, then the taker's create), on a machine so busy that
+ * as removed rather than being replaced (removeStaleLock, then the taker's create), on a machine so busy that
  * the taker waits for a processor between the two.
  */
 const GONE_CONFIRM_MS = 1000;
@@ -288,7 +289,7 @@ export async function acquireStateLock(
       );
     }
     if (verdict.kind === 'take-over') {
-      if (await removeIfUnchanged(path, seen.text)) logger.warn({ lock: path }, `took over a stale state lock: ${verdict.why}`);
+      if (await removeStaleLock(path, seen.text)) logger.warn({ lock: path }, `took over a stale state lock: ${verdict.why}`);
       continue;
     }
     if (!waitingLogged) {
@@ -311,39 +312,5 @@ async function readLock(path: string): Promise<{ text: string; holder: LockHolde
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
-  }
-}
-
-/** A claim to take a stale lock over that is older than this was left by a daemon that crashed while it held it. */
-const CLAIM_STALE_MS = 10_000;
-
-/**
- * Removes the stale lock whose content was `seen`, unless it is no longer that lock (daemons starting after a
- * crash all find it stale, and the first may have put its own in its place). Only the daemon that holds the
- * claim (`<lock>.takeover`, created exclusively) reads and removes the lock, so that none removes a lock it did
- * not judge: moving the lock aside first and back when it was not the one judged lost the lock of the daemon
- * that had just taken it whenever a third one had created its own meanwhile, and both then ran. False when
- * another daemon is taking it over or got there first.
- */
-async function removeIfUnchanged(path: string, seen: string): Promise<boolean> {
-  const claim = `${path}.takeover`;
-  try {
-    await (await open(claim, 'wx', 0o644)).close();
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const ageMs = await stat(claim).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (ageMs > CLAIM_STALE_MS) await rm(claim, { force: true });
-    return false;
-  }
-  try {
-    const current = await readFile(path, 'utf8').catch((err: unknown) => {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-      throw err;
-    });
-    if (current !== seen) return false;
-    await rm(path, { force: true });
-    return true;
-  } finally {
-    await rm(claim, { force: true });
   }
 }

@@ -41,6 +41,17 @@ describe('withEditLock', () => {
     await utimes(`${file}.lock`, old, old);
     expect(await mostAtOnce(5)).toBe(1);
     await expect(stat(`${file}.lock`)).rejects.toThrow(/ENOENT/);
+    await expect(stat(`${file}.lock.takeover`)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('takes over a stale lock whose takeover claim a dead edit left', async () => {
+    const old = new Date(Date.now() - 60_000);
+    for (const left of [`${file}.lock`, `${file}.lock.takeover`]) {
+      await writeFile(left, '12345 dead\n');
+      await utimes(left, old, old);
+    }
+    expect(await withEditLock(file, () => Promise.resolve('done'), new AbortController().signal, TIMING)).toBe('done');
+    await expect(stat(`${file}.lock.takeover`)).rejects.toThrow(/ENOENT/);
   });
 
   it('waits for a lock held by another edit, then says which file to remove if none is running', async () => {
