@@ -189,8 +189,10 @@ export class WatchEngine {
     record.batch = label;
     this.#o.store.touch(key);
     if (label !== null) return;
-    this.#owe(target, key, record, record.verdict.outcome, new Date().toISOString());
-    this.#o.logger.info({ ...watchLogFields(target), batch: was, notifiers: Object.keys(record.deliveries) }, 'watch left its batch before the digest: notified on its own');
+    const owed = this.#owe(target, key, record, record.verdict.outcome, new Date().toISOString());
+    // One notified on its own before it joined owes nothing new.
+    const said = owed ? 'watch left its batch before the digest: notified on its own' : 'watch left its batch before the digest; notified on its own before it joined';
+    this.#o.logger.info({ ...watchLogFields(target), batch: was, notifiers: Object.keys(record.deliveries) }, said);
     this.#o.store.releaseIfSettled(key);
   }
 
@@ -614,7 +616,8 @@ export class WatchEngine {
   }
 
   /** A delivery to each notifier the watch names that is told about `event` (an outcome, or `slow`). */
-  #owe(target: WatchTarget, key: string, record: WatchRecord, event: NotifyEvent, at: string): void {
+  /** Owes `event` to each notifier of the watch that takes it and does not have it yet; whether any was added. */
+  #owe(target: WatchTarget, key: string, record: WatchRecord, event: NotifyEvent, at: string): boolean {
     const about = event === 'slow' ? 'slow' : 'verdict';
     const owed = about === 'slow' ? record.warning?.deliveries : record.deliveries;
     let added = false;
@@ -627,6 +630,7 @@ export class WatchEngine {
     // Saved now rather than at the end of the pass, so that the outbox can send it before the pass is
     // over; saves coalesce, and one that fails is reported by the pass's own save.
     if (added) this.#o.store.save().catch(() => undefined);
+    return added;
   }
 
   #pollError(record: WatchRecord | null, log: Logger, err: unknown): string {

@@ -139,6 +139,8 @@ describe('batch digests', () => {
     await advance(app, 2000);
     expect(bodies().map((x) => [x.body.type, x.body.watch?.requestId])).toEqual([['ecs.action.succeeded', alone.requestId]]);
     expect(env.h.mail.received).toHaveLength(1);
+    const left = env.h.logs.lines().filter((l) => String(l['msg']).startsWith('watch left its batch'));
+    expect(left.map((l) => l['msg'])).toEqual(['watch left its batch before the digest; notified on its own before it joined']);
   });
 
   it('notifies on its own a watch taken out of its batch by a reload that lands while the pass judging it is in flight', async () => {
