@@ -15,9 +15,9 @@ import type { InstanceAction, InstanceActionEvent } from '../model.ts';
  */
 export function foldRetries(action: InstanceAction): InstanceAction {
   const events = action.events;
-  if (events === undefined || events.length < 2) return action;
+  // Asked at every poll of a running action: nothing is made unless a retry is there to fold.
+  if (events === undefined || events.length < 2 || !events.some((e) => isFinishedRetry(e, events))) return action;
   const folded = events.filter((e) => !isFinishedRetry(e, events));
-  if (folded.length === events.length) return action;
   const stillFailed = folded.some((e) => e.result !== null && e.result !== 'Success');
   const message = action.message?.trim() === 'Error' && !stillFailed ? null : action.message;
   return { ...action, events: folded, message };

@@ -104,12 +104,11 @@ export function decide(answered: VerdictInput): Verdict {
 
 /** The actions as their steps ended, each step retried under the request counted once (retries.ts). */
 function withRetriesFolded(input: VerdictInput): VerdictInput {
-  const seen = input.action;
-  return {
-    ...input,
-    action: seen.kind === 'found' ? { kind: 'found', action: foldRetries(seen.action) } : seen,
-    lastAction: input.lastAction === null ? null : foldRetries(input.lastAction),
-  };
+  const seen = input.action.kind === 'found' ? input.action.action : null;
+  const action = seen === null ? null : foldRetries(seen);
+  const lastAction = input.lastAction === null ? null : foldRetries(input.lastAction);
+  if (action === seen && lastAction === input.lastAction) return input;
+  return { ...input, action: action === null ? input.action : { kind: 'found', action }, lastAction };
 }
 
 function judge(input: VerdictInput, memory: WatchMemory): Judgement {
