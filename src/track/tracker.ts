@@ -182,7 +182,9 @@ async function listServers(projectId: string, since: string | undefined, log: Lo
 /**
  * Whether to track a server that a later listing shows deleted: deleted after the baseline, which counted
  * every deletion before it (listed again while `changes-since` reaches back to it), and its actions shown.
- * They show its create and its delete, and its own "not found" then ends its tracking.
+ * They show its create and its delete, and its own "not found" then ends its tracking. `updated` has whole
+ * seconds: one deleted within the baseline's newest second is taken as deleted before it, which it may not
+ * be where the baseline's listing came within the same second as the project's last change before it.
  */
 function trackDeleted(server: ServerSummary, project: TrackedProjectRecord, minor: number): boolean {
   const updated = novaTimeMs(server.updated);
