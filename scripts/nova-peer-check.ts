@@ -306,6 +306,31 @@ const SCENARIOS: Scenario[] = [
     timeout: '2m30s',
   },
   {
+    name: 'reset-state-active',
+    // api/openstack/compute/admin_actions.py _reset_state: the action recorded, vm_state set, task_state
+    // None, the action finished, all in the API request; no event, ever. Here on a reboot stuck in rebooting.
+    covers: 'os-resetState --active on a stuck reboot: an action without events, server ACTIVE',
+    seed: (ids) => [
+      create(ids, 'reset-state-active', { task_state: 'rebooting' }),
+      addAction(ids, 'reboot', 'now-3600s', `req-${randomUUID()}`),
+      addAction(ids, 'resetState', 'now-30s'),
+      setState(ids, { vm_state: 'active', task_state: 'none' }),
+    ],
+    expect: (v) => ({ outcome: 'success', check: 'success', reasonHas: eventsHidden(v) ? 'server ACTIVE' : 'done without events, as Nova records it, server ACTIVE' }),
+    timeout: '1m',
+  },
+  {
+    name: 'reset-state-error',
+    covers: 'os-resetState to error: ERROR is the state asked for, not a failure',
+    seed: (ids) => [
+      create(ids, 'reset-state-error'),
+      addAction(ids, 'resetState', 'now-30s'),
+      setState(ids, { vm_state: 'error', task_state: 'none' }),
+    ],
+    expect: (v) => ({ outcome: 'success', check: 'success', reasonHas: eventsHidden(v) ? 'server ERROR' : 'done without events, as Nova records it, server ERROR' }),
+    timeout: '1m',
+  },
+  {
     name: 'reboot-server-deleted',
     covers: 'a finished reboot whose server was deleted afterwards (a newer delete action)',
     seed: (ids) => {

@@ -129,9 +129,9 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (events !== undefined) {
     const running = runningEvents(events);
     if (running !== null) return pending(`${name}: ${running} running`);
-    // A delete is the one action Nova records without events (a local delete: compute host down,
-    // server shelved-offloaded); anything else without events has not started a step yet.
-    if (events.length === 0 && !isDelete) return pending(`${name}: no event started yet`);
+    // A delete is recorded without events when it is local (compute host down, server shelved-offloaded),
+    // a resetState always; anything else without events has not started a step yet.
+    if (events.length === 0 && !isDelete && !DONE_WITHOUT_EVENTS.has(name)) return pending(`${name}: no event started yet`);
   }
   // From here on every visible event has finished: only confirming reads are missing.
   const confirming = { confirming: true };
@@ -281,6 +281,15 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
   return { settled: true, outcome: 'success', reason: `delete: server deleted; ${note}` };
 }
 
+/**
+ * Actions over once Nova has recorded them, which it does without events: os-resetState sets the server's
+ * state and finishes its action within the API request (api/openstack/compute/admin_actions.py), so its
+ * `events` stay [] for good. The finish is not in the API: `finish_time` is not shown, and `updated_at`
+ * (2.58) moves with it only where the reset crossed a second, as Nova's database keeps whole seconds.
+ * The status it leaves is the one asked for, ERROR included: that is the reset's result, not a failure.
+ */
+const DONE_WITHOUT_EVENTS = new Set(['resetState']);
+
 /** Status of a server that a delete has dealt with: Nova shows DELETED only with read_deleted, SOFT_DELETED with reclaim. */
 const DELETED_STATUSES = new Set(['DELETED', 'SOFT_DELETED']);
 
@@ -299,7 +308,8 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
     if (status !== null) notes.push(`the server's ${server.info.status} belongs to a newer action (${describeAction(status)})`);
     if (task !== null) notes.push(`its task_state ${server.info.taskState} belongs to a newer action (${describeAction(task)})`);
   }
-  if (failed.length > 0 || message !== '' || info?.status === 'ERROR') {
+  const errorIsFailure = info?.status === 'ERROR' && !DONE_WITHOUT_EVENTS.has(action.action);
+  if (failed.length > 0 || message !== '' || errorIsFailure) {
     return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, info, notes) };
   }
   if (server !== null && MOVE_TYPES.has(action.action)) {
@@ -411,7 +421,7 @@ function runningEvents(events: InstanceActionEvent[]): string | null {
 function eventsFinished(action: InstanceAction): boolean {
   const events = action.events;
   if (events === undefined) return true;
-  if (events.length === 0) return action.action === 'delete';
+  if (events.length === 0) return action.action === 'delete' || DONE_WITHOUT_EVENTS.has(action.action);
   return events.every((e) => e.finish_time !== null);
 }
 
@@ -454,7 +464,7 @@ function describeSuccess(action: InstanceAction, server: ServerState | null, not
   const took = actionDuration(action);
   const steps =
     events === undefined ? 'finished (events not visible at this microversion)'
-    : events.length === 0 ? 'recorded without events (a local delete)'
+    : events.length === 0 ? (action.action === 'delete' ? 'recorded without events (a local delete)' : 'done without events, as Nova records it')
     : `${events.length} event${events.length === 1 ? '' : 's'} succeeded`;
   const where = server === null ? 'server deleted' : `server ${server.info.status}`;
   return [`${action.action}: ${steps}${took ? ` in ${took}` : ''}, ${where}`, ...notes].join('; ');
