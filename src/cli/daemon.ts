@@ -252,8 +252,7 @@ export class Daemon {
       },
       { once: true },
     );
-    app.outbox.start();
-    app.engine.start();
+    app.outbox.start(app.engine.start());
     return app;
   }
 

@@ -59,6 +59,8 @@ export class Outbox {
   #wakesAt = Infinity;
   #loop: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
+  /** Early warnings wait while this is set: see start(). */
+  #warningsHeld = false;
 
   /** `reloadedAway`: see AppOptions. */
   constructor(options: {
@@ -90,9 +92,22 @@ export class Outbox {
     this.#store.onDurable((deliveries) => this.#enqueue(deliveries));
   }
 
-  /** Starts the background loop that sends due deliveries and sleeps until the next one is due. */
-  start(): void {
-    this.#loop ??= this.#run();
+  /**
+   * Starts the background loop that sends due deliveries and sleeps until the next one is due. Early
+   * warnings wait for `firstPass`, the engine's first poll of every watch: one owed from before a restart
+   * may be about an action that finished while the daemon was stopped, and the outcome that pass finds
+   * supersedes it, where sent at once it would come just before that outcome.
+   */
+  start(firstPass?: Promise<unknown>): void {
+    if (this.#loop) return;
+    if (firstPass) {
+      this.#warningsHeld = true;
+      void firstPass.catch(() => undefined).finally(() => {
+        this.#warningsHeld = false;
+        this.#wake.abort();
+      });
+    }
+    this.#loop = this.#run();
   }
 
   /** Deliveries waiting to be sent (on disk, not settled). */
@@ -115,7 +130,7 @@ export class Outbox {
 
   /** Starts an attempt, through the send slots, of each delivery of `deliveries` that is due and unclaimed. */
   #startDue(deliveries: Iterable<DurableDelivery>, now: number): Promise<void>[] {
-    const due = [...deliveries].filter((d) => !this.#claimed.has(d.delivery.id) && this.#notBefore(d.delivery, now) <= now);
+    const due = [...deliveries].filter((d) => !this.#claimed.has(d.delivery.id) && !this.#held(d) && this.#notBefore(d.delivery, now) <= now);
     // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
     for (const { delivery } of due) this.#claimed.add(delivery.id);
     return due.map((d) => this.#track(this.#slotsOf(d.notifier)(() => this.#attempt(d)).finally(() => this.#released(d))));
@@ -186,12 +201,17 @@ export class Outbox {
   #msUntilNextDue(): number | null {
     const now = this.#now();
     let next: number | null = null;
-    for (const { delivery } of this.#queue.values()) {
-      if (this.#claimed.has(delivery.id)) continue;
+    for (const owed of this.#queue.values()) {
+      const { delivery } = owed;
+      if (this.#claimed.has(delivery.id) || this.#held(owed)) continue;
       const at = this.#notBefore(delivery, now);
       next = next === null ? at : Math.min(next, at);
     }
     return next === null ? null : Math.max(0, next - now);
+  }
+
+  #held(owed: DurableDelivery): boolean {
+    return this.#warningsHeld && owed.about === 'slow';
   }
 
   /**

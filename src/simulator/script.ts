@@ -89,7 +89,7 @@ export interface ActionScript {
   visibleAfterMs?: number;
   /** When the first step starts; until then the action has an empty `events` list. Default `visibleAfterMs`. */
   firstStepAfterMs?: number;
-  /** An empty list is an action that never gets events (Nova has such actions, e.g. `lock`). */
+  /** An empty list is an action that never gets events (Nova has such actions, e.g. `resetState`). */
   steps: readonly StepScript[];
   /** Pause between one step's end and the next one's start. Default 0. */
   gapMs?: number;

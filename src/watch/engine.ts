@@ -211,11 +211,12 @@ export class WatchEngine {
   }
 
   /**
-   * Starts polling on the cron schedule; the first pass runs at once so a restart catches up.
-   * `onPass` sees what each scheduled pass found (`wait` follows its one watch this way).
+   * Starts polling on the cron schedule; the first pass runs at once so a restart catches up. Resolves
+   * when that pass has ended. `onPass` sees what each scheduled pass found (`wait` follows its one watch
+   * this way).
    */
-  start(onPass?: (statuses: WatchStatus[]) => void): void {
-    if (this.#task) return;
+  start(onPass?: (statuses: WatchStatus[]) => void): Promise<void> {
+    if (this.#task) return Promise.resolve();
     const pass = () => this.pollOnce().then((statuses) => onPass?.(statuses));
     this.#scheduledPass = pass;
     this.#task = this.#schedule(pass);
@@ -224,7 +225,7 @@ export class WatchEngine {
       this.stuck();
     }, CLOCK_CHECK_MS);
     this.#clockTimer.unref();
-    void pass();
+    return pass();
   }
 
   #schedule(pass: () => unknown): ScheduledTask {
@@ -615,7 +616,6 @@ export class WatchEngine {
     return warnAfter === null ? Infinity : progress.startedAt - this.#o.client.clock.aheadMs + warnAfter;
   }
 
-  /** A delivery to each notifier the watch names that is told about `event` (an outcome, or `slow`). */
   /** Owes `event` to each notifier of the watch that takes it and does not have it yet; whether any was added. */
   #owe(target: WatchTarget, key: string, record: WatchRecord, event: NotifyEvent, at: string): boolean {
     const about = event === 'slow' ? 'slow' : 'verdict';

@@ -383,6 +383,33 @@ describe('the outbox', () => {
     await vi.waitFor(() => expect((stateOnDisk(path).watches[KEY] as ActionWatchRecord).deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 }));
   });
 
+  it('holds early warnings until the first pass has ended, then drops one whose outcome that pass found and sends the others', async () => {
+    const store = await openStore();
+    const warned = (requestId: string) => {
+      const key = watchKey({ ...ref, requestId });
+      store.set(key, { ...finishedRecord(), requestId, verdict: null, warning: { reason: 'reboot still running 10 min after it started', detectedAt: new Date().toISOString(), deliveries: dictionary() } });
+      store.addDelivery(key, 'chat', newDelivery({ id: deliveryId(key, 'slow', 'chat') }), 'slow');
+      return key;
+    };
+    const [finishing, running] = [warned('req-finishing'), warned('req-running')];
+    store.set(KEY, finishedRecord());
+    store.addDelivery(KEY, 'chat', newDelivery());
+    await store.save();
+
+    const firstPass = Promise.withResolvers<void>();
+    outboxFor(store).start(firstPass.promise);
+    // The outcome owed from before goes at once; the warnings wait for the pass.
+    await vi.waitFor(() => expect(delivery(store).status).toBe('delivered'));
+    expect(sink.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.succeeded']);
+    expect(store.get(running)!.warning!.deliveries['chat']!.status).toBe('pending');
+
+    store.get(finishing)!.verdict = { outcome: 'success', reason: 'reboot finished', detectedAt: new Date().toISOString() };
+    firstPass.resolve();
+    await vi.waitFor(() => expect(store.get(running)!.warning!.deliveries['chat']!.status).toBe('delivered'));
+    expect(store.get(finishing)!.warning!.deliveries['chat']!.status).toBe('superseded');
+    expect(sink.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.succeeded', 'ecs.action.slow']);
+  });
+
   it('drops settled deliveries from its queue', async () => {
     const store = await storeWithDelivery();
     const outbox = outboxFor(store);

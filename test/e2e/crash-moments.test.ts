@@ -40,7 +40,8 @@ interface WatchRecord {
 interface Hook {
   id: string;
   requestId: string;
-  outcome: string;
+  /** null for an early warning. */
+  outcome: string | null;
   detectedAt: string;
   answered: number | null;
 }
@@ -251,6 +252,21 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
   }
 }
 
+/** Resolves once the cloud shows every event of `w`'s action finished, read as the daemon reads it. */
+async function untilFinished(simulator: Simulator, w: Watch, timeoutMs = 10_000): Promise<void> {
+  const url = `${simulator.url}/v2.1/${PROJECT}/servers/${w.serverId}/os-instance-actions/${w.requestId}`;
+  const headers = { 'x-auth-token': TOKEN, 'openstack-api-version': 'compute 2.60' };
+  const finished = async () => {
+    const { instanceAction } = (await (await fetch(url, { headers })).json()) as { instanceAction: { events: Array<{ finish_time: string | null }> } };
+    return instanceAction.events.length > 0 && instanceAction.events.every((e) => e.finish_time !== null);
+  };
+  const giveUpAt = Date.now() + timeoutMs;
+  while (!(await finished())) {
+    if (Date.now() > giveUpAt) throw new Error(`${w.requestId} not finished within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /**
  * `it` whose test gets a rig of its own, closed after it. The tests run one after the other: side by side,
  * their daemons' starts (each some hundreds of milliseconds of processor) contend for two cores, which made
@@ -288,6 +304,29 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(await last.exited).toBe(0);
     expect(chat.hooks).toEqual([announcing(w, atConnection!, 'chat', 204)]);
     expect(s.recordOnDisk(w)?.deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 });
+  });
+
+  test('drops the early warning a SIGKILL cut off, when the action finished while the daemon was stopped: the outcome alone comes after the restart', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const w = newIds();
+    s.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 2500 }] });
+    await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, warnAfter: 1s }'));
+    const first = s.run();
+    // The warning is on disk before it is sent: killed as the receiver reads it, the daemon still owes it.
+    chat.onRequest = () => {
+      chat.onRequest = null;
+      first.child.kill('SIGKILL');
+      return 'hold';
+    };
+    await first.exited;
+    expect(chat.hooks.map((h) => h.outcome)).toEqual([null]);
+    expect(s.recordOnDisk(w)).toMatchObject({ verdict: null, warning: { deliveries: { chat: { status: 'pending' } } } });
+    await untilFinished(s.simulator, w);
+
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    expect(chat.delivered().map((h) => h.outcome)).toEqual(['success']);
+    expect(s.recordOnDisk(w)).toMatchObject({ verdict: { outcome: 'success' }, warning: { deliveries: { chat: { status: 'superseded' } } } });
   });
 
   test('sends again, with the same webhook-id and Message-ID, what the receivers took while the daemon was SIGKILLed before they answered', async ({ rig: s }) => {

@@ -173,7 +173,7 @@ function untilSettled(
       if (status.state !== 'pending' || hopeless(status)) settle(status);
       else progress.show(status);
     };
-    engine.start(onPass);
+    void engine.start(onPass);
   });
 }
 
