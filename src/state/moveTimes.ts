@@ -40,7 +40,11 @@ export function moveWatchTimes(record: WatchRecord, byMs: number): void {
   }
   if (record.observed) {
     record.observed.firstNotFoundAt = move(record.observed.firstNotFoundAt);
-    if ('serverGoneSince' in record.observed) record.observed.serverGoneSince = move(record.observed.serverGoneSince);
+    if ('serverGoneSince' in record.observed) {
+      record.observed.serverGoneSince = move(record.observed.serverGoneSince);
+      record.observed.stallCheckedAt = move(record.observed.stallCheckedAt);
+      record.observed.erroredSince = move(record.observed.erroredSince);
+    }
   }
 }
 

@@ -97,6 +97,8 @@ const observedSchema: z.ZodType<ObservedMemory> = z.object({
   migrationsReadable: z.boolean().nullable(),
   // Absent in records written before it existed: no refusal counted yet.
   migrationsRefusedAnswers: z.int().min(0).default(0),
+  stallCheckedAt: time.nullable().default(null),
+  erroredSince: time.nullable().default(null),
 });
 
 const notFoundSchema: z.ZodType<NotFoundMemory> = z.object(notFoundShape);

@@ -48,6 +48,10 @@ export interface ObservedMemory extends NotFoundMemory {
   migrationsReadable: boolean | null;
   /** Refusals of GET /os-migrations since it last answered: one that may be a blip counts only when repeated. */
   migrationsRefusedAnswers: number;
+  /** The last look at the server while an event ran long (ISO): a step may have died with its compute service. */
+  stallCheckedAt: string | null;
+  /** The first such look that found the server ERROR with no task state (ISO); null once it was not. */
+  erroredSince: string | null;
 }
 
 /** What every kind of watch must remember across restarts. */

@@ -14,6 +14,8 @@ const NOTHING_OBSERVED: ObservedMemory = {
   serverGoneAnswers: 0,
   migrationsReadable: null,
   migrationsRefusedAnswers: 0,
+  stallCheckedAt: null,
+  erroredSince: null,
 };
 
 /** A refusal of GET /os-migrations that may be a blip (not Nova's policy) counts once it is this many in a row. */
@@ -41,9 +43,26 @@ export function remember(previous: WatchMemory, seen: Observations, now: number)
   const serverGoneSince = server === 'gone' ? (previous.serverGoneSince ?? new Date(now).toISOString()) : server === 'found' ? null : previous.serverGoneSince;
   const serverGoneAnswers = server === 'gone' ? previous.serverGoneAnswers + 1 : server === 'found' ? 0 : previous.serverGoneAnswers;
   const { migrationsReadable, migrationsRefusedAnswers } = rememberMigrations(previous, seen.migrations);
+  const { stallCheckedAt, erroredSince } = rememberStall(previous, seen, now);
   const same = serverGoneSince === previous.serverGoneSince && serverGoneAnswers === previous.serverGoneAnswers &&
-    migrationsReadable === previous.migrationsReadable && migrationsRefusedAnswers === previous.migrationsRefusedAnswers;
-  return same ? looked : { ...looked, serverGoneSince, serverGoneAnswers, migrationsReadable, migrationsRefusedAnswers };
+    migrationsReadable === previous.migrationsReadable && migrationsRefusedAnswers === previous.migrationsRefusedAnswers &&
+    stallCheckedAt === previous.stallCheckedAt && erroredSince === previous.erroredSince;
+  return same ? looked : { ...looked, serverGoneSince, serverGoneAnswers, migrationsReadable, migrationsRefusedAnswers, stallCheckedAt, erroredSince };
+}
+
+/**
+ * A look at the server while an event runs (verdict.ts judgeRunning): when it was, and since when the
+ * server has shown ERROR with no task state, as nova-compute leaves one whose step died with it. Events all
+ * finished, the ERROR is no longer one beside a running step.
+ */
+function rememberStall(previous: WatchMemory, seen: Observations, now: number): Pick<WatchMemory, 'stallCheckedAt' | 'erroredSince'> {
+  const events = seen.action.kind === 'found' ? seen.action.action.events : undefined;
+  const running = events?.some((e) => e.finish_time === null) ?? false;
+  if (!running) return { stallCheckedAt: previous.stallCheckedAt, erroredSince: events === undefined ? previous.erroredSince : null };
+  if (seen.server.kind !== 'found') return previous;
+  const { status, taskState } = seen.server.server.info;
+  const errored = status === 'ERROR' && taskState === null;
+  return { stallCheckedAt: new Date(now).toISOString(), erroredSince: errored ? (previous.erroredSince ?? new Date(now).toISOString()) : null };
 }
 
 /**

@@ -128,7 +128,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   const isDelete = name === 'delete';
   if (events !== undefined) {
     const running = runningEvents(events);
-    if (running !== null) return pending(`${name}: ${running} running`);
+    if (running !== null) return judgeRunning(input, memory, action, running);
     // A delete is recorded without events when it is local (compute host down, server shelved-offloaded),
     // a resetState always; anything else without events has not started a step yet.
     if (events.length === 0 && !isDelete && !DONE_WITHOUT_EVENTS.has(name)) return pending(`${name}: no event started yet`);
@@ -200,6 +200,58 @@ function ownersOf(newer: InstanceActionSummary[], info: ServerInfo): Owners {
   const able = newer.filter((a) => !STATELESS_ACTIONS.has(a.action));
   if (info.taskState === null) return { task: null, status: able[0] ?? null };
   return { task: able[0] ?? null, status: able[1] ?? null };
+}
+
+/** An event running this long may have died with its compute service: the server is looked at then. */
+export const STALL_CHECK_AFTER_MS = 10 * 60_000;
+/** And again this often while the event still runs. */
+export const STALL_CHECK_EVERY_MS = 5 * 60_000;
+/** How long the server must stay ERROR with no task state beside the running event to be a dead step. */
+export const STALL_ERROR_WINDOW_MS = 20_000;
+
+/**
+ * An action whose event is running. An event runs until the compute service ends it, and one whose
+ * service stopped (crashed, restarted) during the step is never ended: at its start nova-compute sets a
+ * server it was building or rebuilding to ERROR with no task state (manager.py _init_instance), and the
+ * event stays open for good. So once an event has run STALL_CHECK_AFTER_MS, the server is looked at every
+ * STALL_CHECK_EVERY_MS; ERROR with no task state that is the watched action's and lasts STALL_ERROR_WINDOW_MS
+ * (Nova sets ERROR a moment before a failing step ends its event) is a failure. Anything else waits, as
+ * the contract has it: a snapshot or a resize whose step died leaves the server ACTIVE, and ends as timeout.
+ */
+function judgeRunning(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string): Judgement {
+  const name = action.action;
+  const waiting = pending(`${name}: ${running} running`);
+  const since = oldestRunningStart(action);
+  if (STATELESS_ACTIONS.has(name) || since === null) return waiting;
+  const runFor = input.now - (input.cloudAheadMs ?? 0) - since;
+  if (runFor < STALL_CHECK_AFTER_MS) return waiting;
+  const { server } = input;
+  if (server.kind === 'not_read') {
+    const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
+    const due = memory.erroredSince !== null || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
+    return due ? pending(`${name}: ${running} running for ${formatDuration(runFor)}; looking at the server`, { next: 'server' }) : waiting;
+  }
+  if (server.kind !== 'found' || memory.erroredSince === null) return waiting;
+  const info = server.server.info;
+  const list = input.actions;
+  if (list.kind === 'not_read') return pending(`${name}: ${running} running, server ERROR with no task state; checking for a newer action`, { next: 'actions' });
+  if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
+  const errored = input.now - Date.parse(memory.erroredSince);
+  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${running} running, server ERROR with no task state for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
+  const dead = `${running} never finished (running ${formatDuration(runFor)}) and the server has been ERROR with no task state for ${formatDuration(errored)}: its compute service likely stopped during the step`;
+  return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), action.message?.trim() ?? '', info, [dead]) };
+}
+
+/** When the longest-running event started (the API's clock); null when none runs or a time is unreadable. */
+function oldestRunningStart(action: InstanceAction): number | null {
+  let oldest: number | null = null;
+  for (const e of action.events ?? []) {
+    if (e.finish_time !== null) continue;
+    const start = novaTimeMs(e.start_time);
+    if (start === null) return null;
+    oldest = oldest === null ? start : Math.min(oldest, start);
+  }
+  return oldest;
 }
 
 /** How long the server has answered 404, once it has for long enough to be an outcome rather than a blip; null before. */

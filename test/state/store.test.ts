@@ -316,7 +316,7 @@ describe('StateStore round trip', () => {
     const store = await openStore(path);
     const full: ActionWatchRecord = {
       ...finished('req-1'),
-      observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false, migrationsRefusedAnswers: 1 },
+      observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false, migrationsRefusedAnswers: 1, stallCheckedAt: '2026-11-26T10:20:00.000Z', erroredSince: '2026-11-26T10:20:00.000Z' },
       warning: { reason: 'resize still running', detectedAt: '2026-11-26T10:02:00.000Z', deliveries: dictionary([['chat', { ...delivered('w'), status: 'superseded' as const }]]) },
       batch: 'fleet',
       lastError: 'HTTP 503 from the compute API',
@@ -407,13 +407,13 @@ describe('StateStore round trip', () => {
     expect(stateFiles(path)).toEqual(before);
   });
 
-  it.each([true, false, null])('reads a record written before refusals of os-migrations were counted (migrationsReadable %s) as counting none', async (readable) => {
+  it.each([true, false, null])('reads a record written before refusals of os-migrations were counted (migrationsReadable %s) as counting none, and before long-running events were looked at as none looked at', async (readable) => {
     const path = join(await tempDir(), 'state.json');
     const observed = { firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: readable };
     await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(ref)]: { ...record(), observed } } }));
     const store = await openStore(path);
     expect(store.setAside).toEqual([]);
-    expect(store.get(watchKey(ref))).toEqual({ ...record(), observed: { ...observed, migrationsRefusedAnswers: 0 } });
+    expect(store.get(watchKey(ref))).toEqual({ ...record(), observed: { ...observed, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null } });
   });
 
   it('reads a state file written before batches existed', async () => {

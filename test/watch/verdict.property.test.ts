@@ -100,6 +100,8 @@ const memory: fc.Arbitrary<WatchMemory> = fc.record({
   serverGoneAnswers: fc.nat(10),
   migrationsReadable: fc.option(fc.boolean()),
   migrationsRefusedAnswers: fc.nat(3),
+  stallCheckedAt: fc.option(novaTime.map((t) => `${t.slice(0, 23)}Z`)),
+  erroredSince: fc.option(novaTime.map((t) => `${t.slice(0, 23)}Z`)),
 });
 
 const rest = fc.record({

@@ -42,7 +42,7 @@ const migrations = (...records: Array<Partial<MigrationRecord>>): MigrationsObse
 });
 const refused: MigrationsObservation = { kind: 'refused', message: '403 forbidden', byPolicy: true };
 const pageRefused: MigrationsObservation = { kind: 'refused', message: '403 Forbidden: an HTML page ("Access Denied")', byPolicy: false };
-const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0 };
+const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null };
 const iso = (ms: number) => new Date(ms).toISOString();
 const nova404 = { kind: 'not_found', message: 'Action req-1 not found' } as const;
 
@@ -466,6 +466,86 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'timeout', reason: /no event started yet/ },
   },
 
+  // --- a step that died with its compute service (manager.py _init_instance) ---
+  {
+    name: 'an event running 10 min or more: look at the server',
+    nova: 'nova-compute stopped during _do_build_and_run_instance: its event is never finished',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: 'server', reason: /compute__do_build_and_run_instance running for 14 min 59 s; looking at the server/ },
+  },
+  {
+    name: 'an event running less long: no look at the server',
+    nova: 'a build downloading its image',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    elapsed: 9 * 60_000,
+    expect: { final: false, next: null },
+  },
+  {
+    name: 'an event running long whose server was looked at 2 min ago: not again yet',
+    nova: 'a live migration copying memory for half an hour',
+    action: found(doc('live-migration', [ev('compute_live_migration', null)])),
+    memory: { stallCheckedAt: iso(T0 + 13 * 60_000) },
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: null },
+  },
+  {
+    name: 'an action that never sets a state is not looked at however long its event runs',
+    nova: 'attach_volume waiting on a slow storage backend',
+    action: found(doc('attach_volume', [ev('compute_attach_volume', null)])),
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: null },
+  },
+  {
+    name: 'a long-running event beside a server ERROR with no task state: check for a newer action',
+    nova: '_init_instance: a BUILDING instance at the service\'s start is set ERROR, task_state None',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    server: server('ERROR'),
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: 'actions' },
+  },
+  {
+    name: 'ERROR beside the running event, first seen: confirmed over 20 s before it counts',
+    nova: '_set_instance_obj_error_state comes a moment before a failing step ends its event',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    server: server('ERROR'),
+    actions: list(['create', 'req-1', START]),
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: null, reason: /server ERROR with no task state for 0 ms \(a dead step once so for 20 s\)$/ },
+  },
+  {
+    name: 'ERROR beside an event seen for 20 s and more: the step died, a failure',
+    nova: '_init_instance: vm_state error, task_state None; compute__do_build_and_run_instance open for good',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    server: server('ERROR'),
+    actions: list(['create', 'req-1', START]),
+    memory: { stallCheckedAt: iso(T0 + 15 * 60_000 - 30_000), erroredSince: iso(T0 + 15 * 60_000 - 30_000) },
+    elapsed: 15 * 60_000,
+    expect: {
+      final: true,
+      outcome: 'failure',
+      reason: /^create failed: server ERROR; compute__do_build_and_run_instance never finished \(running 14 min 59 s\) and the server has been ERROR with no task state for 30 s: its compute service likely stopped during the step$/,
+    },
+  },
+  {
+    name: 'ERROR beside a running event that a newer action set is not the watched one\'s end',
+    nova: 'a hard reboot started on the building server, and failed',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    server: server('ERROR'),
+    actions: list(['reboot', 'req-2', '2026-11-26T10:05:00.000000'], ['create', 'req-1', START]),
+    memory: { erroredSince: iso(T0 + 14 * 60_000) },
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: null },
+  },
+  {
+    name: 'ACTIVE with no task state beside a long-running event waits (then timeout)',
+    nova: '_init_instance clears image_uploading: a snapshot whose upload died leaves the server ACTIVE',
+    action: found(doc('createImage', [ev('compute_snapshot_instance', null)])),
+    server: server('ACTIVE'),
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: null, reason: /^createImage: compute_snapshot_instance running$/ },
+  },
+
   // --- trap 7: moves ---
   {
     name: 'a live migration asks for its migration record',
@@ -778,6 +858,18 @@ describe('memory', () => {
     const second = input(nova404, NOTHING_READ.server, first, T0 + 9000);
     expect(second).toMatchObject({ firstNotFoundAt: iso(T0 + 5000), notFoundAnswers: 2 });
     expect(input(found(doc('create', [])), NOTHING_READ.server, second)).toMatchObject({ everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 });
+  });
+
+  it('remembers each look at the server beside a running event, and since when it has been ERROR with no task state', () => {
+    const running = found(doc('create', [ev('compute__do_build_and_run_instance', null)]));
+    const first = input(running, server('ERROR'), {}, T0 + 600_000);
+    expect(first).toMatchObject({ stallCheckedAt: iso(T0 + 600_000), erroredSince: iso(T0 + 600_000) });
+    const again = input(running, server('ERROR'), first, T0 + 610_000);
+    expect(again).toMatchObject({ stallCheckedAt: iso(T0 + 610_000), erroredSince: iso(T0 + 600_000) });
+    expect(input(running, server('BUILD', 'spawning'), again, T0 + 620_000)).toMatchObject({ stallCheckedAt: iso(T0 + 620_000), erroredSince: null });
+    // A poll that does not look keeps both; one that finds every event finished forgets the ERROR beside them.
+    expect(input(running, NOTHING_READ.server, again)).toEqual(again);
+    expect(input(found(doc('create', [ev('compute__do_build_and_run_instance', DONE)])), NOTHING_READ.server, again)).toMatchObject({ stallCheckedAt: iso(T0 + 610_000), erroredSince: null });
   });
 
   it('leaves the memory it was given as it was: each read of one poll is judged against the memory from before the poll', () => {
