@@ -102,10 +102,11 @@ export class Outbox {
     if (this.#loop) return;
     if (firstPass) {
       this.#warningsHeld = true;
-      void firstPass.catch(() => undefined).finally(() => {
+      const release = () => {
         this.#warningsHeld = false;
         this.#wake.abort();
-      });
+      };
+      firstPass.then(release, release);
     }
     this.#loop = this.#run();
   }

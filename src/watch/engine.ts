@@ -225,7 +225,8 @@ export class WatchEngine {
       this.stuck();
     }, CLOCK_CHECK_MS);
     this.#clockTimer.unref();
-    return pass();
+    // A pass that throws is a bug: logged, as node-cron logs one of those it runs, and the schedule goes on.
+    return pass().catch((err: unknown) => this.#o.logger.error({ component: 'cron', err }, 'scheduler error'));
   }
 
   #schedule(pass: () => unknown): ScheduledTask {
