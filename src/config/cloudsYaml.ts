@@ -13,6 +13,7 @@ import { fileProblem } from '../files/fileProblem.ts';
 import { readRegularFileSync } from '../files/readRegularFile.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { syntaxProblem } from './yamlSyntax.ts';
+import { secretHider } from './yamlSecrets.ts';
 import { unclosedQuotes, type Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
@@ -60,9 +61,10 @@ function readYaml(file: string): Json {
   const text = readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES);
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
+  const hide = secretHider(doc, text);
   const at = ({ offset = 0, message }: { offset?: number | undefined; message: string }) => {
     const { line, col } = lineCounter.linePos(offset);
-    return new CloudsYamlError(`line ${line}, column ${col}: ${message}`);
+    return new CloudsYamlError(`line ${line}, column ${col}: ${hide(offset, [], message).message}`);
   };
   const error = doc.errors[0];
   if (error !== undefined) throw at(syntaxProblem(text, error, () => unclosedQuotes(doc, text), 'clouds.yaml'));

@@ -17,6 +17,7 @@ import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { syntaxProblem } from './yamlSyntax.ts';
+import { secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { anchorNames, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
 
@@ -122,6 +123,12 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     const { line, col } = lineCounter.linePos(offset);
     return { line, col, path: formatPath(path), message };
   };
+  // A problem of YAML's own (syntax, tags, aliases) may quote the text it stumbled on: a secret's too.
+  const hide = secretHider(doc, text);
+  const yamlIssueAt = (offset: number, path: Segment[], message: string): ConfigIssue => {
+    const shown = hide(offset, path, message);
+    return issueAt(offset, shown.path, shown.message);
+  };
 
   // After the first error on a line the parser is off track, and what follows on that line is noise.
   const lines = new Set<number>();
@@ -129,7 +136,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   let unclosed: ReadonlyMap<number, Scalar.Parsed> | undefined;
   for (const error of doc.errors) {
     const { offset, message } = watchFileSyntaxProblem(text, error, () => (unclosed ??= unclosedQuotes(doc, text)));
-    const issue = issueAt(offset, pathAt(doc, offset), message);
+    const issue = yamlIssueAt(offset, pathAt(doc, offset), message);
     if (!lines.has(issue.line)) syntaxIssues.push(issue);
     lines.add(issue.line);
   }
@@ -157,7 +164,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const { issues: envIssues, emptied } = substituteEnv(doc, env);
   const converted = documentData(doc);
   if (!converted.ok) {
-    return { ok: false, issues: converted.problems.map(({ offset, message }) => (offset === undefined ? issueAt(0, [], message) : issueAt(offset, pathAt(doc, offset), message))) };
+    return { ok: false, issues: converted.problems.map(({ offset, message }) => (offset === undefined ? issueAt(0, [], message) : yamlIssueAt(offset, pathAt(doc, offset), message))) };
   }
   const data = converted.data;
   const profile = applyCloudsYaml(data, env);
@@ -168,7 +175,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const result = parseSchema(data, schema);
   const issues = [
     ...syntaxIssues,
-    ...tagIssues.map((t) => issueAt(t.offset, t.path, t.message)),
+    ...tagIssues.map((t) => yamlIssueAt(t.offset, t.path, t.message)),
     ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
   ];

@@ -10,6 +10,8 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string) => string>> = {
   MULTIPLE_DOCS: (file) => `${file} must be one YAML document: remove the extra ---`,
   DUPLICATE_KEY: () => 'this key is already set above in the same mapping',
   BLOCK_AS_IMPLICIT_KEY: () => 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
+  // The library quotes the escape, which in a password is part of it; the column points at it.
+  BAD_DQ_ESCAPE: () => "a \\ in a double-quoted value starts an escape sequence YAML does not know: write \\\\ for a backslash itself, or quote the value with ' instead",
   MULTILINE_IMPLICIT_KEY: () => 'this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far',
 };
 

@@ -6,6 +6,11 @@ const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 // \uXXXX: Python's json.dumps, which Keystone answers with). A token or a key is plain: one form, no copy.
 const PLAIN_IN_JSON = /^[\x20-\x21\x23-\x2e\x30-\x5b\x5d-\x7e]*$/;
 
+/** Whether a header of this name carries a credential, so that its value is a secret. */
+export function isCredentialHeader(name: string): boolean {
+  return CREDENTIAL_HEADER.test(name);
+}
+
 /** The ways `secret` can stand in a text, itself first. */
 function formsOf(secret: string): string[] {
   if (PLAIN_IN_JSON.test(secret)) return [secret];
@@ -44,7 +49,7 @@ const SCHEME_AND_CREDENTIALS = /^[A-Za-z][\w!#$%&'*+.^`|~-]* +(\S.*)$/;
 export function credentialsIn(headers: Readonly<Record<string, string>>): string[] {
   const values: string[] = [];
   for (const name in headers) {
-    if (!CREDENTIAL_HEADER.test(name)) continue;
+    if (!isCredentialHeader(name)) continue;
     const value = headers[name]!;
     values.push(value);
     const credentials = SCHEME_AND_CREDENTIALS.exec(value)?.[1];

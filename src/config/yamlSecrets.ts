@@ -1,0 +1,95 @@
+// A secret written inline and unquoted is read by YAML as what its first character makes it (`*` an alias,
+// `!` a tag, `|` a block scalar) or, holding ": ", as a mapping; YAML's problem then quotes it (`*Xk9...
+// names no anchor`), or the path names it as a key (`cloud.auth.password.Summer2024`). Such a problem is
+// printed by `validate` and logged at every reload of the watch file: what it quotes of a secret is hidden.
+
+import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 'yaml';
+import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
+import { isCredentialHeader, redact } from '../net/redact.ts';
+import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
+import { keyText, type Segment } from './yamlTree.ts';
+
+// The keys the logger redacts, wherever they are (a clouds.yaml's `password` too), and credential headers.
+const SECRET_KEYS = new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS].map((key) => key.toLowerCase()));
+
+/** Said after a problem whose text about a secret was hidden: what most likely went wrong. */
+export const SECRET_NOT_SHOWN = '(the value is a secret, not shown here: quote a secret that starts with * ! & | > % @ or ` or holds ": ")';
+
+/** Shorter runs are ordinary text, as for redact(). */
+const MIN_SHOWN_RUN = 4;
+
+interface SecretValue {
+  /** From the end of its key to the end of its value, in the file's text. */
+  start: number;
+  end: number;
+  path: Segment[];
+  /** Its text as written, whole and word by word, with and without the characters YAML read as syntax. */
+  forms: string[];
+  /** Its words alone: a run of the whole would match the spaces and words of ordinary text. */
+  words: string[];
+}
+
+export interface ShownProblem {
+  message: string;
+  path: Segment[];
+}
+
+/**
+ * Hides, in a problem YAML found at `offset` (and `path`) of `text`, whatever it quotes of a secret value
+ * there: its text is replaced by `<hidden>`, and a path that runs on into it ends at its key. A message that
+ * still holds a run of the value's text (a quote cut short, an escape sequence) says less instead.
+ */
+export function secretHider(doc: Document.Parsed, text: string): (offset: number, path: Segment[], message: string) => ShownProblem {
+  // Made at the first problem: a file without one is not walked for them.
+  let secrets: SecretValue[] | undefined;
+  return (offset, path, message) => {
+    secrets ??= secretValues(doc.contents, text);
+    const secret = secrets.find((s) => (s.start <= offset && offset < s.end) || startsWith(path, s.path));
+    if (secret === undefined) return { message, path };
+    const hidden = redact(message, secret.forms);
+    const shown = sharesRun(hidden, secret.words) ? 'YAML cannot read the value as it is written' : hidden;
+    const cut = path.length > secret.path.length && startsWith(path, secret.path) ? secret.path : path;
+    return { message: shown === message && cut === path ? message : `${shown} ${SECRET_NOT_SHOWN}`, path: cut };
+  };
+}
+
+const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => path.length >= prefix.length && prefix.every((s, i) => path[i] === s);
+
+/** Whether `message` holds MIN_SHOWN_RUN characters in a row of any of `words`. */
+function sharesRun(message: string, words: readonly string[]): boolean {
+  return words.some((form) => {
+    for (let i = 0; i + MIN_SHOWN_RUN <= form.length; i++) if (message.includes(form.slice(i, i + MIN_SHOWN_RUN))) return true;
+    return false;
+  });
+}
+
+function secretValues(node: ParsedNode | null, text: string, path: Segment[] = [], found: SecretValue[] = []): SecretValue[] {
+  if (isSeq(node)) node.items.forEach((item, i) => secretValues(item, text, [...path, i], found));
+  if (!isMap(node)) return found;
+  for (const pair of node.items) {
+    const key = keyText(pair);
+    const at = [...path, key];
+    const value = pair.value;
+    const secret = SECRET_KEYS.has(key.toLowerCase()) || (path.at(-1) === 'headers' && isCredentialHeader(key));
+    // A mapping below the key is settings (a notifier named `secret`); one on its line is a value YAML misread.
+    const misread = value !== null && (isScalar(value) || isAlias(value) || !text.slice(pair.key.range[1], value.range[0]).includes('\n'));
+    // `!env NAME`, `!vault path`: a tag that a secrets tool reads, on what names the secret, not the secret.
+    const named = isScalar(value) && value.tag !== undefined && value.range[0] < value.range[1];
+    if (secret && misread && !named) {
+      const start = pair.key.range[1];
+      const end = value.range[2];
+      found.push({ start, end, path: at, ...formsOf(text.slice(start, end)) });
+    } else {
+      secretValues(value, text, at, found);
+    }
+  }
+  return found;
+}
+
+function formsOf(source: string): { forms: string[]; words: string[] } {
+  const written = source.replace(/^\s*:/, '').trim();
+  const words = written.split(/\s+/);
+  const bare = words.map((word) => word.replace(/^[*&!|>%@`'"{[]+/, '').replace(/[:,}\]'"]+$/, ''));
+  const long = (forms: string[]) => [...new Set(forms)].filter((form) => form.length >= MIN_SHOWN_RUN);
+  return { forms: long([written, ...words, ...bare]), words: long(words) };
+}
