@@ -18,6 +18,13 @@ describe('redact', () => {
     }
   });
 
+  it('hides a secret with < > or & as Go\'s encoding/json writes them (\\u003c, \\u003e, \\u0026)', () => {
+    const secret = 'pa<s>s&w0rd';
+    expect(redact('{"message":"bad password pa\\u003cs\\u003es\\u0026w0rd"}', [secret])).toBe('{"message":"bad password <hidden>"}');
+    expect(redact(JSON.stringify({ message: `echo ${JSON.stringify({ password: secret }).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)}` }), [secret])).not.toContain('w0rd');
+    expect(redact(`bad password ${secret}`, [secret])).toBe('bad password <hidden>');
+  });
+
   it('hides a secret quoted inside a quoted request body (escaped twice), tabs and quotes included', () => {
     const secret = 'SECRET"PW\ttab';
     const body = JSON.stringify({ auth: { password: secret } });

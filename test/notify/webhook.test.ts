@@ -276,6 +276,15 @@ describe('webhook notifier', () => {
     }
   });
 
+  it('keeps secrets with < > & out of its messages when the receiver echoes them as Go\'s encoding/json escapes them', async () => {
+    answer = (req, res) => {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ error: `invalid credentials: ${req.headers.authorization} / ${String(req.headers['x-api-key'])}` }).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`));
+    };
+    const err = await failure(webhook({ url: `${base}/ecs`, headers: { Authorization: 'Bearer br<e>r&tok-1', 'X-Api-Key': 'k&ey-secret-2' } }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: {"error":"invalid credentials: <hidden> / <hidden>"}`);
+  });
+
   it('never shows the token in a chat webhook path (Slack, Discord, Teams), in a message or an echoed answer', async () => {
     answer = (req, res) => {
       res.statusCode = 500;
