@@ -223,7 +223,8 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const waiting = pending(`${name}: ${running} running`);
   const since = oldestRunningStart(action);
   if (STATELESS_ACTIONS.has(name) || since === null) return waiting;
-  const runFor = input.now - (input.cloudAheadMs ?? 0) - since;
+  // The start is the cloud's time; on this host's clock it was that less how far the cloud is ahead.
+  const runFor = input.now - (since - (input.cloudAheadMs ?? 0));
   if (runFor < STALL_CHECK_AFTER_MS) return waiting;
   const { server } = input;
   if (server.kind === 'not_read') {

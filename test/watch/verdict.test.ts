@@ -59,6 +59,8 @@ interface Row {
   lastAction?: InstanceAction;
   elapsed?: number;
   deadline?: number;
+  /** How far the cloud's clock is ahead of this host's. */
+  cloudAhead?: number;
   expect:
     | { final: false; next?: Read | null; pollFailed?: boolean; reason?: RegExp }
     | { final: true; outcome: string; reason?: RegExp };
@@ -475,6 +477,22 @@ const rows: Row[] = [
     expect: { final: false, next: 'server', reason: /compute__do_build_and_run_instance running for 14 min 59 s; looking at the server/ },
   },
   {
+    name: 'an event 9 min old by this host\'s clock is 11 min old by the cloud\'s, 2 min ahead, whose time it started by: look',
+    nova: 'a compute host and API on NTP, this host\'s clock behind theirs',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    elapsed: 9 * 60_000,
+    cloudAhead: 2 * 60_000,
+    expect: { final: false, next: 'server', reason: /running for 10 min 59 s; looking at the server/ },
+  },
+  {
+    name: 'an event 11 min old by this host\'s clock is 9 min old by the cloud\'s, 2 min behind: no look yet',
+    nova: 'this host\'s clock ahead of the cloud\'s',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    elapsed: 11 * 60_000,
+    cloudAhead: -2 * 60_000,
+    expect: { final: false, next: null },
+  },
+  {
     name: 'an event running less long: no look at the server',
     nova: 'a build downloading its image',
     action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
@@ -512,6 +530,14 @@ const rows: Row[] = [
     actions: list(['create', 'req-1', START]),
     elapsed: 15 * 60_000,
     expect: { final: false, next: null, reason: /server ERROR with no task state for 0 ms \(a dead step once so for 20 s\)$/ },
+  },
+  {
+    name: 'ERROR seen beside the running event a poll ago: look again at once, not in 5 min',
+    nova: 'confirming _init_instance\'s ERROR over the 20 s',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    memory: { stallCheckedAt: iso(T0 + 15 * 60_000 - 1000), erroredSince: iso(T0 + 15 * 60_000 - 1000) },
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: 'server' },
   },
   {
     name: 'ERROR beside an event seen for 20 s and more: the step died, a failure',
@@ -826,6 +852,7 @@ describe('decide', () => {
       now: T0 + (row.elapsed ?? 1000),
       trackingSince: T0,
       deadlineMs: row.deadline ?? 6 * HOUR,
+      cloudAheadMs: row.cloudAhead ?? 0,
       memory: { ...NOTHING, ...row.memory },
       lastAction: row.lastAction ?? null,
       action: row.action,
