@@ -220,6 +220,8 @@ export const trackedProjectSchema: z.ZodType<TrackedProjectRecord> = z.object({
   projectId: z.string().min(1),
   since: time.nullable(),
   baseline: apiTime.nullable(),
+  // Absent in records written before it existed: none.
+  deletedAtBaseline: z.array(z.string()).default([]),
   cursor: apiTime.nullable(),
   lastError: z.string().nullable(),
 } satisfies { [K in keyof Required<TrackedProjectRecord>]: z.ZodType });

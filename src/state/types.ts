@@ -181,6 +181,11 @@ export interface TrackedProjectRecord {
   since: string | null;
   /** The newest `updated` of its servers at that listing (the API's clock): a server found later is judged from it. */
   baseline: string | null;
+  /**
+   * The servers that listing showed deleted within the baseline's second (`updated` has whole seconds): one
+   * shown deleted in that second later, and not among them, was deleted after tracking began.
+   */
+  deletedAtBaseline: string[];
   /** The newest `updated` seen since, for `changes-since`. */
   cursor: string | null;
   lastError: string | null;

@@ -82,7 +82,7 @@ function reconcile(entries: readonly TrackSpec[], ctx: TrackContext): void {
   let changed = false;
   for (const entry of entries) {
     if (entry.project === 'all') {
-      projects[entry.projectId] ??= { projectId: entry.projectId, since: null, baseline: null, cursor: null, lastError: null };
+      projects[entry.projectId] ??= { projectId: entry.projectId, since: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
     }
     for (const serverId of entry.servers ?? []) {
       const key = trackedKey(entry.projectId, serverId);
@@ -160,7 +160,9 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
     if (!baseline) log.info({ serverId: server.id, server: server.name, status: server.status }, 'new server in a tracked project; tracking its actions');
   }
   if (baseline) {
-    Object.assign(project, { since: now, baseline: newest });
+    const edge = novaTimeMs(newest);
+    const deletedAtBaseline = listed.filter((s) => DELETED.has(s.status) && novaTimeMs(s.updated) === edge).map((s) => s.id);
+    Object.assign(project, { since: now, baseline: newest, deletedAtBaseline });
     log.info({ servers: listed.length }, 'tracking every server of the project');
   }
   Object.assign(project, { cursor: newest, lastError: null });
@@ -183,13 +185,13 @@ async function listServers(projectId: string, since: string | undefined, log: Lo
  * Whether to track a server that a later listing shows deleted: deleted after the baseline, which counted
  * every deletion before it (listed again while `changes-since` reaches back to it), and its actions shown.
  * They show its create and its delete, and its own "not found" then ends its tracking. `updated` has whole
- * seconds: one deleted within the baseline's newest second is taken as deleted before it, which it may not
- * be where the baseline's listing came within the same second as the project's last change before it.
+ * seconds: within the baseline's newest second, only the servers the baseline saw deleted were.
  */
 function trackDeleted(server: ServerSummary, project: TrackedProjectRecord, minor: number): boolean {
   const updated = novaTimeMs(server.updated);
   const baseline = novaTimeMs(project.baseline);
-  if (updated === null || (baseline !== null && updated <= baseline)) return false;
+  if (updated === null) return false;
+  if (baseline !== null && (updated < baseline || (updated === baseline && project.deletedAtBaseline.includes(server.id)))) return false;
   return server.status !== 'DELETED' || minor >= DELETED_ACTIONS_MINOR;
 }
 
