@@ -221,8 +221,9 @@ export const STALL_ERROR_WINDOW_MS = 20_000;
 function judgeRunning(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string): Judgement {
   const name = action.action;
   const waiting = pending(`${name}: ${running} running`);
+  if (STATELESS_ACTIONS.has(name)) return waiting;
   const since = oldestRunningStart(action);
-  if (STATELESS_ACTIONS.has(name) || since === null) return waiting;
+  if (since === null) return waiting;
   // The start is the cloud's time; on this host's clock it was that less how far the cloud is ahead.
   const runFor = input.now - (since - (input.cloudAheadMs ?? 0));
   if (runFor < STALL_CHECK_AFTER_MS) return waiting;
