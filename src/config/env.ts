@@ -44,7 +44,8 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
       problems.push({ message: `the default of \${${clipped(name, 80, false)}:-...} holds a { (another \${...}, or a brace), which would end it early: give the default as plain text without braces` });
       return match;
     }
-    const value = env[name];
+    // Own variables only: `${constructor}` would read the function every object inherits.
+    const value = Object.hasOwn(env, name) ? env[name] : undefined;
     // As in the shell, `:-` also replaces a variable that is set but empty.
     if (value !== undefined && !(fallback !== undefined && value === '')) return value;
     if (fallback !== undefined) return fallback;

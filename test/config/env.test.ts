@@ -35,6 +35,12 @@ describe('expand', () => {
     expect(run(text)).toEqual({ value: text, problems: [problem] });
   });
 
+  // The environment is a plain object (process.env too), whose prototype has members of these names.
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('reports ${%s} as not set, not as a member of every object', (name) => {
+    expect(run(`\${${name}}`)).toEqual({ value: `\${${name}}`, problems: [`environment variable ${name} is not set (use \${${name}:-default} for a default)`] });
+    expect(run(`\${${name}:-x}`)).toEqual({ value: 'x', problems: [] });
+  });
+
   it('reports every missing variable of a value', () => {
     expect(run('${A}-${HOST}-${B}').problems).toEqual([
       'environment variable A is not set (use ${A:-default} for a default)',
