@@ -12,9 +12,9 @@ import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { readRegularFileSync } from '../files/readRegularFile.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
-import { syntaxProblem } from './yamlSyntax.ts';
+import { syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
-import { unclosedQuotes, type Segment } from './yamlTree.ts';
+import { tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 
@@ -66,6 +66,8 @@ function readYaml(file: string): Json {
     const { line, col } = lineCounter.linePos(offset);
     return new CloudsYamlError(`line ${line}, column ${col}: ${hide(offset, [], message).message}`);
   };
+  const deep = tooDeep(doc);
+  if (deep !== undefined) throw at({ offset: deep, message: TOO_DEEP });
   const error = doc.errors[0];
   if (error !== undefined) throw at(syntaxProblem(text, error, () => unclosedQuotes(doc, text), 'clouds.yaml'));
   const tag = tagProblems(doc, text, false)[0];

@@ -16,10 +16,10 @@ import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
-import { syntaxProblem } from './yamlSyntax.ts';
+import { syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
-import { anchorNames, formatPath, keyText, offsetOf, pathAt, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { anchorNames, formatPath, keyText, offsetOf, pathAt, tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -129,6 +129,10 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     const shown = hide(offset, path, message);
     return issueAt(offset, shown.path, shown.message);
   };
+
+  // Alone: YAML's errors inside are of its running out of stack, and the walks below would run out too.
+  const deep = tooDeep(doc);
+  if (deep !== undefined) return { ok: false, issues: [yamlIssueAt(deep, pathAt(doc, deep), TOO_DEEP)] };
 
   // After the first error on a line the parser is off track, and what follows on that line is noise.
   const lines = new Set<number>();

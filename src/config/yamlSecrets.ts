@@ -7,7 +7,7 @@ import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { isCredentialHeader, redact } from '../net/redact.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
-import { keyText, type Segment } from './yamlTree.ts';
+import { keyText, MAX_NESTING, type Segment } from './yamlTree.ts';
 
 // The keys the logger redacts, wherever they are (a clouds.yaml's `password` too), and credential headers.
 const SECRET_KEYS = new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS].map((key) => key.toLowerCase()));
@@ -64,6 +64,8 @@ function sharesRun(message: string, words: readonly string[]): boolean {
 }
 
 function secretValues(node: ParsedNode | null, text: string, path: Segment[] = [], found: SecretValue[] = []): SecretValue[] {
+  // What is nested deeper is reported as such (tooDeep), and holds no setting.
+  if (path.length > MAX_NESTING) return found;
   if (isSeq(node)) node.items.forEach((item, i) => secretValues(item, text, [...path, i], found));
   if (!isMap(node)) return found;
   for (const pair of node.items) {

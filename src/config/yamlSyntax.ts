@@ -3,6 +3,12 @@
 
 import type { ErrorCode, Scalar, YAMLError } from 'yaml';
 import { clipped } from '../text/clipped.ts';
+import { MAX_NESTING } from './yamlTree.ts';
+
+/** Lists and mappings nested past MAX_NESTING, found by tooDeep or by YAML running out of stack. */
+export const TOO_DEEP =
+  `lists and mappings are nested more than ${MAX_NESTING} levels deep here, far deeper than any setting goes: ` +
+  'look for a [ or { that is not closed, or lines indented further and further';
 
 // The library's wording, where it speaks of its own API or leaves the fix unsaid.
 const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string) => string>> = {
@@ -12,6 +18,8 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string) => string>> = {
   BLOCK_AS_IMPLICIT_KEY: () => 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
   // The library quotes the escape, which in a password is part of it; the column points at it.
   BAD_DQ_ESCAPE: () => "a \\ in a double-quoted value starts an escape sequence YAML does not know: write \\\\ for a backslash itself, or quote the value with ' instead",
+  // Its message is the JavaScript engine's: `Maximum call stack size exceeded`.
+  RESOURCE_EXHAUSTION: () => TOO_DEEP,
   MULTILINE_IMPLICIT_KEY: () => 'this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far',
 };
 

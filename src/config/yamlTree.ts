@@ -1,7 +1,7 @@
 // Between the data the schema sees and the text the user wrote: a path such as ['watches', 2, 'notify', 0]
 // leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
 
-import { isAlias, isMap, isScalar, isSeq, visit, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type Node, type Pair, type ParsedNode, type Scalar } from 'yaml';
 import { clipped } from '../text/clipped.ts';
 
 export type Segment = string | number;
@@ -85,6 +85,30 @@ export function unclosedQuotes(doc: Document.Parsed, text: string): Map<number, 
     },
   });
   return found;
+}
+
+/**
+ * How deep lists and mappings may be nested in a file of the project's. No setting is more than a few
+ * levels deep; the walks of a document (its secrets, its tags, its data, the schema) recurse, and a file
+ * of lists nested thousands deep (a `[` never closed in an editor's repeat, lines indented further and
+ * further) would run them out of stack.
+ */
+export const MAX_NESTING = 64;
+
+/** The offset of the first list or mapping nested deeper than MAX_NESTING in `doc`, if any; found without recursion. */
+export function tooDeep(doc: Document.Parsed): number | undefined {
+  const stack: Array<{ node: Node | null; depth: number }> = [{ node: doc.contents, depth: 1 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { node, depth } = next;
+    if (!isMap(node) && !isSeq(node)) continue;
+    if (depth > MAX_NESTING) return node.range?.[0];
+    // In reverse, so that the first in the text is looked at first.
+    for (const item of [...node.items].reverse()) {
+      if (isPair(item)) stack.push({ node: item.value as Node | null, depth: depth + 1 }, { node: item.key as Node | null, depth: depth + 1 });
+      else stack.push({ node: item as Node | null, depth: depth + 1 });
+    }
+  }
+  return undefined;
 }
 
 /** The anchors set within `nodes`, and the anchors their aliases name (one walk). */

@@ -211,6 +211,7 @@ describe('clouds.yaml', () => {
     ['a tab as indentation', lines('clouds:', '  otc:', '    auth:', '      auth_url: https://iam.example.com/v3', '\tusername: x'), 'line 5, column 1: tabs are not allowed as indentation: indent with spaces'],
     ['a cloud set twice', lines('clouds:', '  otc:', '    region_name: eu-de', '  otc:', '    x: 1'), 'line 4, column 3: this key is already set above in the same mapping'],
     ['a tag of a secrets tool', lines('clouds:', '  otc:', '    auth: { password: !vault otc/password }'), "line 3, column 23: !vault is no tag ecs-action-watch reads (only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq), and the value would be read as if it were not there: remove it, and write the value itself"],
+    ['lists nested thousands deep', lines('clouds:', `  otc: ${'['.repeat(3000)}${']'.repeat(3000)}`, '  x: "'), `line 2, column 70: lists and mappings are nested more than 64 levels deep here, far deeper than any setting goes: look for a [ or { that is not closed, or lines indented further and further`],
   ])('a clouds.yaml with %s is one line, at its own line and column', (name, text, problem) => {
     const bad = file(`${name.replaceAll(' ', '-')}.yaml`, text);
     expect(problems(lines('cloud:', `  cloudsYaml: ${bad}`, '  cloud: otc', '  endpoint: https://ecs.example.com'))).toEqual([`3:10 cloud.cloud: cannot read clouds.yaml ${bad}: ${problem}`]);

@@ -20,6 +20,9 @@ const CLOUD = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1
 /** The tags a watch file reads, as a refused tag's message lists them, and what it says to do. */
 const CORE_TAGS = "only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq";
 const REMOVE_TAG = 'remove it, and write the value itself (${VAR} takes one from the environment)';
+/** How deep lists and mappings may be nested, and what is said past that. */
+const NESTING_LIMIT = 64;
+const TOO_DEEP = `lists and mappings are nested more than ${NESTING_LIMIT} levels deep here, far deeper than any setting goes: look for a [ or { that is not closed, or lines indented further and further`;
 /** How every duration message ends: the forms a duration takes. */
 const FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s';
 
@@ -668,6 +671,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
         + 'where JSON needs something: Unexpected token \'}\' at line 1, column 81 of the output, near: c-caa517fe06ba", "faultCode": } '
         + '(write it in quotes, "{{server.faultCode}}", or, with its key, inside {{#server.faultCode}}...{{/server.faultCode}})',
     ],
+  },
+  {
+    name: 'lists nested thousands deep, with a broken line below them (YAML, or the walk for secrets, ran out of stack)',
+    text: lines(...CLOUD, `watches: ${'['.repeat(3000)}${']'.repeat(3000)}`, '  bad: "'),
+    expected: [`4:${9 + NESTING_LIMIT} watches${'[0]'.repeat(NESTING_LIMIT - 1)}: ${TOO_DEEP}`],
+  },
+  {
+    name: 'mappings indented further line after line, thousands deep (YAML itself ran out of stack)',
+    text: lines(...CLOUD, 'poll:', ...Array.from({ length: 2000 }, (_, i) => `${' '.repeat(2 * (i + 1))}k${i}:`)),
+    expected: [`${4 + NESTING_LIMIT}:${2 * NESTING_LIMIT + 1} poll${Array.from({ length: NESTING_LIMIT }, (_, i) => `.k${i}`).join('')}: ${TOO_DEEP}`],
   },
   {
     name: 'a value where a section belongs',
