@@ -79,7 +79,15 @@ export function durationOrOff() {
 
 function durationText() {
   return z.string({
-    error: (iss) => (typeof iss.input === 'number' ? `${iss.input} has no unit: write a duration as ${DURATION_FORMS}` : undefined),
+    error: (iss) => {
+      const input = iss.input;
+      if (typeof input === 'number') return `${input} has no unit: write a duration as ${DURATION_FORMS}`;
+      // Left out: the common wording. Anything else is no text to put in quotes, but a duration to write.
+      if (input === undefined) return undefined;
+      if (input === null) return `is empty: write a duration as ${DURATION_FORMS}, or leave the key out`;
+      const got = Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'a mapping' : String(input);
+      return `expected a duration, got ${got}: write ${DURATION_FORMS}`;
+    },
   });
 }
 

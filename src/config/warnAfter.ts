@@ -4,6 +4,7 @@ import * as z from 'zod';
 import { dictionary, dictionarySchema, type Dictionary } from '../data/dictionary.ts';
 import { DURATION_OR_OFF_JSON, durationOrOff } from './fields.ts';
 import { quoted } from '../text/clipped.ts';
+import { configErrorMap } from './messages.ts';
 
 /**
  * About three times what each action usually takes on Nova with libvirt/KVM and on Huawei Cloud ECS, so
@@ -84,7 +85,8 @@ export function warnAfterSchema() {
         ctx.issues.push({ code: 'custom', input: value, message: `expected ${FORMS}` });
         return z.NEVER;
       }
-      const parsed = (mapping ? mappingSchema : everySchema).safeParse(value);
+      // Parsed on its own, without the file's error map unless given: zod's wording would be shown.
+      const parsed = (mapping ? mappingSchema : everySchema).safeParse(value, { error: configErrorMap });
       if (!parsed.success) {
         // Each problem where it is, inside the mapping too.
         for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: value } as z.core.$ZodRawIssue);

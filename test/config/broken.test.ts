@@ -634,6 +634,17 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'durations of the wrong type, in poll.warnAfter too (where zod\'s own wording was shown)',
+    text: lines(...CLOUD, 'poll:', '  warnAfter: { create: [1], other: { a: b }, resize: ~, reboot: true }', '  deadline: ~'),
+    expected: [
+      `5:24 poll.warnAfter.create: expected a duration, got a list: write ${FORMS}`,
+      `5:36 poll.warnAfter.other: expected a duration, got a mapping: write ${FORMS}`,
+      `5:54 poll.warnAfter.resize: is empty: write a duration as ${FORMS}, or leave the key out`,
+      `5:65 poll.warnAfter.reboot: expected a duration, got true: write ${FORMS}`,
+      `6:13 poll.deadline: is empty: write a duration as ${FORMS}, or leave the key out`,
+    ],
+  },
+  {
     name: 'poll.warnAfter that is neither a duration nor a mapping',
     text: lines(...CLOUD, 'poll:', '  warnAfter: [20m]'),
     expected: ['5:14 poll.warnAfter: expected a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })'],
