@@ -81,6 +81,7 @@ function durationText() {
   return z.string({
     error: (iss) => {
       const input = iss.input;
+      if (typeof input === 'number' && !Number.isFinite(input)) return `expected a duration, got ${numberText(input)}: write ${DURATION_FORMS}`;
       if (typeof input === 'number') return `${input} has no unit: write a duration as ${DURATION_FORMS}`;
       // Left out: the common wording. Anything else is no text to put in quotes, but a duration to write.
       if (input === undefined) return undefined;
@@ -96,6 +97,13 @@ function toMilliseconds(text: string, ctx: z.core.$RefinementCtx<string>): numbe
   if ('ms' in read) return read.ms;
   ctx.issues.push({ code: 'custom', input: text, message: read.problem });
   return z.NEVER;
+}
+
+/** A number as a message shows it: YAML's .nan and .inf (which a number too large to hold becomes too) by name, not as NaN or Infinity. */
+export function numberText(value: number): string {
+  if (Number.isNaN(value)) return '.nan (not a number)';
+  if (!Number.isFinite(value)) return `${value < 0 ? '-' : ''}.inf (infinity, or a number too large to hold, such as 1e309)`;
+  return String(value);
 }
 
 /** Why a value that must not be empty may be: most often a variable. */

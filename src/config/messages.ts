@@ -5,7 +5,7 @@
 import type { z } from 'zod';
 import { meant } from '../text/closest.ts';
 import { quoted } from '../text/clipped.ts';
-import { EMPTY_FROM_ENV } from './fields.ts';
+import { EMPTY_FROM_ENV, numberText } from './fields.ts';
 
 const NOUNS: Record<string, string> = {
   string: 'a string',
@@ -45,6 +45,8 @@ function invalidType(expected: string, input: unknown): string {
   const noun = NOUNS[expected] ?? expected;
   if (input === undefined) return `required (${noun})`;
   if (input === null) return `is empty: expected ${noun}`;
+  // zod says a number is expected of .nan and .inf, and a number is what they are.
+  if ((expected === 'int' || expected === 'number') && typeof input === 'number' && !Number.isFinite(input)) return `expected ${noun}, got ${numberText(input)}`;
   if (expected === 'int' && typeof input === 'number') return `${input} is not a whole number`;
   if (input === '' && expected !== 'string') return `is empty: expected ${noun} (${EMPTY_FROM_ENV})`;
   const hint =

@@ -645,6 +645,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: "YAML's .nan and .inf, and a number too large to hold, where a whole number or a duration belongs",
+    text: lines(...CLOUD, 'poll:', '  retries: .nan', '  concurrency: 1e309', '  deadline: -.inf', 'http:', '  port: .inf'),
+    expected: [
+      '5:12 poll.retries: expected a number, got .nan (not a number)',
+      '6:16 poll.concurrency: expected a number, got .inf (infinity, or a number too large to hold, such as 1e309)',
+      `7:13 poll.deadline: expected a duration, got -.inf (infinity, or a number too large to hold, such as 1e309): write ${FORMS}`,
+      '9:9 http.port: expected a number, got .inf (infinity, or a number too large to hold, such as 1e309)',
+    ],
+  },
+  {
     name: 'poll.warnAfter that is neither a duration nor a mapping',
     text: lines(...CLOUD, 'poll:', '  warnAfter: [20m]'),
     expected: ['5:14 poll.warnAfter: expected a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })'],
