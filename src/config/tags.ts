@@ -16,9 +16,12 @@ import { keyText, type Segment } from './yamlTree.ts';
 const CORE = 'tag:yaml.org,2002:';
 const YAML_1_1_TYPES = new Set(['binary', 'omap', 'pairs', 'set', 'timestamp']);
 
-/** How every file of the project's is parsed, for the types its values may have. */
+/** How every file of the project's is parsed: the types its values may have, and no output of its own. */
 export const TAG_OPTIONS = {
   resolveKnownTags: false,
+  // yaml prints its warnings through process.emitWarning (a key that is a list, in words of its own API);
+  // every problem of a file is reported at its line instead, the daemon's in its log.
+  logLevel: 'error' as const,
   customTags: (tags: Tags): Tags => tags.filter((tag) => !YAML_1_1_TYPES.has(typeof tag === 'string' ? tag : tag.tag.slice(CORE.length))),
 };
 

@@ -80,6 +80,25 @@ describe('parseConfig', () => {
     expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expect.stringMatching(/^3:3 cloud\.loop: unknown key 'loop'/)]);
   });
 
+  it('reports a list or mapping written as a key, and nothing on stderr besides', async () => {
+    // yaml warns of such a key through process.emitWarning, which the daemon would print at each reload,
+    // naming an option of the library's.
+    const warnings: Error[] = [];
+    const listener = (warning: Error) => warnings.push(warning);
+    process.on('warning', listener);
+    try {
+      const result = validateConfigText([...CLOUD_AND_OPS.slice(0, 3), 'notifiers:', '  {x: 1}: {type: webhook, url: "https://h.example.com/x"}'].join('\n'), { env: {} });
+      expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
+        "5:3 notifiers[\"{ x: 1 }\"]: notifier name '{ x: 1 }' may only contain letters, digits, _, . and -",
+      ]);
+      // Node emits a warning on the next tick.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(warnings.map((w) => w.message)).toEqual([]);
+    } finally {
+      process.off('warning', listener);
+    }
+  });
+
   it('keeps every string value as the file wrote it, escapes and lone surrogates included', () => {
     const config = parseConfig('cloud:\n  endpoint: https://ecs.example.com\n  projectId: "p\\uD800-\\u00e9-\\U0001F600-project"\n', { env: {} });
     expect(config.cloud.projectId).toBe('p\uD800-\u00e9-\u{1F600}-project');
