@@ -102,8 +102,9 @@ export function tooDeep(doc: Document.Parsed): number | undefined {
     const { node, depth } = next;
     if (!isMap(node) && !isSeq(node)) continue;
     if (depth > MAX_NESTING) return node.range?.[0];
-    // In reverse, so that the first in the text is looked at first.
-    for (const item of [...node.items].reverse()) {
+    // Pushed last to first, so that the first in the text is looked at first; no copy of the items.
+    for (let i = node.items.length - 1; i >= 0; i--) {
+      const item = node.items[i];
       if (isPair(item)) stack.push({ node: item.value as Node | null, depth: depth + 1 }, { node: item.key as Node | null, depth: depth + 1 });
       else stack.push({ node: item as Node | null, depth: depth + 1 });
     }
