@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from './observability/logger.ts';
 import type { Config } from './config/schema.ts';
 import { createEcsClient, type EcsClient } from './cloud/client.ts';
 import { createNotifiers } from './notify/registry.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import { dictionary } from '../data/dictionary.ts';
 import { digestDeliveryId, pendingDelivery, watchOf } from '../delivery/notification.ts';
 import type { Notifier } from '../notify/types.ts';

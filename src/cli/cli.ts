@@ -2,7 +2,9 @@
 // alone, then loads the one command that runs (and the logger when that command first asks for it).
 // Nothing here imports a library, so that `--help` and a usage error cost little more than starting Node.
 import { parseArgs } from 'node:util';
-import type { DestinationStream, Logger } from 'pino';
+import type { DestinationStream } from 'pino';
+import type { Logger } from '../observability/logger.ts';
+import { deferredLogger, type DeferredLogger } from '../observability/deferredLogger.ts';
 import { closest, meant } from '../text/closest.ts';
 import { logLevelFromEnv } from '../observability/logLevel.ts';
 import { VERSION } from '../version.ts';
@@ -130,16 +132,21 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   // An empty ECS_WATCH_CONFIG (`ECS_WATCH_CONFIG= cmd`) counts as unset, as shells and container specs leave it.
   const configPath = (values['config'] as string | undefined) ?? (io.env['ECS_WATCH_CONFIG'] || './watch.yaml');
   const toStdout = command.logsTo === 'stdout';
-  let logger: Promise<Logger> | undefined;
   const makeLogger = async () => {
     const { createLogger } = await import('../observability/logger.ts');
     return createLogger({ level, destination: io.logDestination, fd: toStdout ? 1 : 2, pretty: !io.logDestination && isTerminal(toStdout ? io.stdout : io.stderr) });
   };
+  // A command that runs until stopped logs from its start. One that runs once logs nothing in most runs (at
+  // warn), so pino loads at its first line.
+  let logger: Promise<Logger> | undefined;
+  let deferred: DeferredLogger | undefined;
+  const commandLogger = () =>
+    command.longRunning ? (logger ??= makeLogger()) : Promise.resolve((deferred ??= deferredLogger(level, makeLogger)).logger);
   const implementation = await command.load();
   io.commandLoaded?.();
   const stopped = command.drainsOnStop ? null : abandonAfterSignal(io, name);
   try {
-    const running = implementation.run({ configPath, options: values, env: io.env, logger: () => (logger ??= makeLogger()), stdout: io.stdout, stderr: io.stderr, signal: io.signal });
+    const running = implementation.run({ configPath, options: values, env: io.env, logger: commandLogger, stdout: io.stdout, stderr: io.stderr, signal: io.signal });
     return await (stopped ? Promise.race([running, stopped.status]) : running);
   } catch (err) {
     if (err instanceof UsageError) return fail(err.message);
@@ -152,6 +159,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return err instanceof CommandError ? err.exitStatus : 1;
   } finally {
     stopped?.dispose();
+    await deferred?.written();
   }
 }
 

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 
 /** What every command receives: parsed options, where to write, and a signal for SIGTERM/SIGINT. */
 export interface CommandContext {

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import { createApp, targetsOf, type App } from '../app.ts';
 import type { Config } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';

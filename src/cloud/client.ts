@@ -1,6 +1,6 @@
 import { hash } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { CloudConfig } from '../config/schema.ts';

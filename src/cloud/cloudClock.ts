@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import { CLOCK_STEP_MS } from '../watch/clockSteps.ts';
 import { clockApart } from '../watch/format.ts';
 

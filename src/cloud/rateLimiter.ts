@@ -5,7 +5,7 @@
 // far end as soon as one request takes longer on the way than the next. On a 429 (Huawei's gateway says
 // APIGW.0308) every request waits for Retry-After, or for a pause of its own that doubles while 429s go
 // on, and the rate is halved; it grows back by a quarter per window without one.
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import { listenForAbort } from '../lifecycle/abort.ts';
 
 export interface RateLimit {

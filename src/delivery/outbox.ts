@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import type { DeliveryCounts, Metrics } from '../observability/metrics.ts';
 import type { DurableDelivery, StateStore } from '../state/store.ts';
 import type { DeliveryRecord } from '../state/types.ts';

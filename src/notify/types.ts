@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import type { z } from 'zod';
 import type { NotifyEvent, OutgoingNotification } from '../model.ts';
 

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Logger } from 'pino';
+import type { Logger } from './logger.ts';
 import type { PrometheusMetrics } from './metrics.ts';
 
 export interface HealthServer {

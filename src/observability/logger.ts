@@ -1,9 +1,22 @@
-import { pino, type DestinationStream, type Logger } from 'pino';
+import { pino, type Bindings, type DestinationStream, type LogFn, type Logger as PinoLogger } from 'pino';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 import { secretRedactor } from './redact.ts';
 
-export type { Logger } from 'pino';
+/**
+ * What the app asks of a logger: pino's log calls, children and the level test. A pino logger is one; so is
+ * a one-shot command's, which loads pino at its first line (deferredLogger.ts).
+ */
+export interface Logger {
+  trace: LogFn;
+  debug: LogFn;
+  info: LogFn;
+  warn: LogFn;
+  error: LogFn;
+  fatal: LogFn;
+  child(bindings: Bindings): Logger;
+  isLevelEnabled(level: string): boolean;
+}
 
 // Belt and braces: no code path logs a secret on purpose, but an error object or a config section
 // logged in a hurry must not leak one either. Each auth method and notifier type names its own secret
@@ -45,7 +58,7 @@ export async function createLogger(
   );
   // pino formats the bindings of the root logger only: a child's (and its children's, which inherit this) here.
   const child = logger.child;
-  logger.child = function (this: Logger, bindings, childOptions) {
+  logger.child = function (this: PinoLogger, bindings, childOptions) {
     return child.call(this, redactSecrets(bindings), childOptions);
   } as typeof child;
   return logger;

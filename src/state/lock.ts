@@ -8,7 +8,7 @@ import { mkdir, open, readFile, rm, utimes, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { removeStaleLock } from '../files/staleLock.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import { linkTarget } from '../files/linkTarget.ts';
 import { thisBootId } from '../watch/clockSteps.ts';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';

@@ -2,7 +2,7 @@
 // becomes a watch in the state file. What is tracked, from when, and what was already handled is kept in
 // the state file too (`tracking`), and saved with the watches it started, so a restart neither repeats
 // nor loses one.
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import type { EcsClient } from '../cloud/client.ts';
 import { ApiError } from '../cloud/ApiError.ts';
 import type { TrackSpec } from '../config/schema.ts';

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit from 'p-limit';
 import pRetry from 'p-retry';
 import cron, { type ScheduledTask } from 'node-cron';
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import { OUTCOMES, type NotifyEvent, type Outcome } from '../model.ts';
 import type { EcsClient } from '../cloud/client.ts';
 import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';

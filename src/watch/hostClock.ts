@@ -7,7 +7,7 @@
 // The same holds across a restart: the state records how its clock stood (the boot clock then, the cloud's
 // measure), so that a clock set while the daemon was stopped, or a state brought from a host whose clock is
 // apart (a pod rescheduled on another node), is told from the time that passed meanwhile.
-import type { Logger } from 'pino';
+import type { Logger } from '../observability/logger.ts';
 import type { CloudClock } from '../cloud/cloudClock.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { StateStore } from '../state/store.ts';

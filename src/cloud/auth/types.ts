@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../observability/logger.ts';
 import type { RateLimiter } from '../rateLimiter.ts';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';

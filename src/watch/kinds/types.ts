@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../observability/logger.ts';
 import type { EcsClient } from '../../cloud/client.ts';
 import type { EcsJob, InstanceAction, NotificationWatch, Outcome, ServerInfo, WatchIdentity } from '../../model.ts';
 import type { WatchRecord } from '../../state/types.ts';

@@ -1,4 +1,4 @@
-import type { Logger } from 'pino';
+import type { Logger } from '../../../observability/logger.ts';
 import { untilAborted } from '../../../lifecycle/abort.ts';
 import { ApiError, type ApiErrorKind } from '../../ApiError.ts';
 import type { Catalog } from '../../catalog.ts';
