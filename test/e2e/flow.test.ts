@@ -5,7 +5,7 @@ import { targetsOf } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
-import { Harness, PROJECT, SECRETS, WEBHOOK_SECRET, advance, newIds, oneCharacterOff, type WatchEntry } from './harness.ts';
+import { Harness, PROJECT, SECRETS, SMTP_PASSWORD, WEBHOOK_SECRET, advance, newIds, oneCharacterOff, type WatchEntry } from './harness.ts';
 import { stateFiles, stateOnDisk } from '../state/onDisk.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
@@ -369,6 +369,45 @@ describe('the core loop against the simulator', () => {
     const state = JSON.stringify(stateOnDisk(join(h.dir, 'state', 'state.json')));
     expect(state).toContain('/services/… answered 503');
     expect(state + h.logs.text).not.toContain(token);
+  });
+
+  it('never writes the SMTP password into the state file or the logs when the mail server echoes it in its replies', async () => {
+    const { join } = await import('node:path');
+    const { startMailSink } = await import('../../src/sinks/mailSink.ts');
+    const ok = resize();
+    h.simulator.addAction(ok);
+    let login = '';
+    const echo = (what: string) => `${what} (logged in as ops:${login})`;
+    const sink = await startMailSink({
+      smtp: {
+        authOptional: false,
+        allowInsecureAuth: true,
+        onAuth(auth, _session, callback) {
+          login = auth.password ?? '';
+          callback(null, { user: auth.username });
+        },
+        onRcptTo: (address, _session, callback) =>
+          callback(address.address === 'oncall@example.com' ? Object.assign(new Error(echo('4.7.1 Greylisted')), { responseCode: 451 }) : null),
+        onData(stream, _session, callback) {
+          stream.resume();
+          stream.on('end', () => callback(null, echo('Queued')));
+        },
+      },
+    });
+    try {
+      const smtp = ['    smtp:', '      host: 127.0.0.1', `      port: ${sink.port}`, '      user: ops', '      password: ${SMTP_PASSWORD}'];
+      const notifiers = ['  ops-mail:', '    type: email', ...smtp, '    from: ecs-watch@example.com', '    to: [ops@example.com, oncall@example.com]'].join('\n');
+      const app = await h.app(h.yaml([entry(ok, 'resize')], { notifiers }));
+      await advance(app, 8000);
+      expect(login).toBe(SMTP_PASSWORD);
+      const state = JSON.stringify(stateOnDisk(join(h.dir, 'state', 'state.json')));
+      // The first attempt reached ops@ and was put off for oncall@; the later ones, to oncall@ alone, were too.
+      expect(h.logs.text).toContain('took the message (250 Queued (logged in as ops:<hidden>)) but refused oncall@example.com: 451 4.7.1 Greylisted (logged in as ops:<hidden>)');
+      expect(state).toContain('answered 451 4.7.1 Greylisted (logged in as ops:<hidden>) (RCPT TO)');
+      expect(state + h.logs.text).not.toContain(SMTP_PASSWORD);
+    } finally {
+      await sink.close();
+    }
   });
 
   it('ends as not_found when the API answers 404 for two minutes, and not before', async () => {

@@ -1,11 +1,12 @@
 import { once } from 'node:events';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { SMTPServerOptions } from 'smtp-server';
+import { pino, type Logger } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EmailNotifierConfig } from '../../src/notify/email/config.ts';
 import { createEmailNotifier, loginNeedsTls } from '../../src/notify/email/email.ts';
 import type { Notifier } from '../../src/notify/types.ts';
-import { TRACEBACK, attempt, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
+import { TRACEBACK, attempt, everyProperty, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
 import { closedPort } from '../net.ts';
 import { startMailSink, type MailSink, type ReceivedMail } from '../../src/sinks/mailSink.ts';
 
@@ -44,7 +45,7 @@ function smtpError(message: string, responseCode: number): Error {
   return Object.assign(new Error(message), { responseCode });
 }
 
-function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, extra: Partial<EmailNotifierConfig> = {}): Notifier {
+function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, extra: Partial<EmailNotifierConfig> = {}, logger: Logger = silentLogger): Notifier {
   const notifier = createEmailNotifier(
     'ops-mail',
     {
@@ -55,7 +56,7 @@ function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, ex
       on: ['success', 'failure', 'timeout', 'not_found'],
       ...extra,
     },
-    { logger: silentLogger },
+    { logger },
   );
   notifiers.push(notifier);
   return notifier;
@@ -145,9 +146,59 @@ describe('email notifier', () => {
       });
       const err = await failure(email(smtp.port, { user: 'mailer', password }).send(failedResize(), attempt()));
       expect(err.message).toContain('answered 535 rejected <hidden> and <hidden>');
-      expect(err.message).not.toContain(password);
-      for (const secret of [password, `\0mailer\0${password}`]) expect(err.message).not.toContain(Buffer.from(secret).toString('base64'));
+      expect(everyProperty(err)).not.toContain(password);
+      for (const secret of [password, `\0mailer\0${password}`]) expect(everyProperty(err)).not.toContain(Buffer.from(secret).toString('base64'));
     }
+  });
+
+  it('hides the password wherever the server echoes it: in the answer, the refusals, the errors and the log lines', async () => {
+    const password = 'echoed-Pa55word-9f3c';
+    let login = '';
+    // A server that repeats in each reply the login it took, as written and as AUTH LOGIN sent it.
+    const echo = (what: string) => `${what} for mailer:${login} (${Buffer.from(login).toString('base64')})`;
+    const smtp = await smtpServer({
+      authOptional: false,
+      allowInsecureAuth: true,
+      onAuth(auth, _session, callback) {
+        login = auth.password ?? '';
+        callback(null, { user: auth.username });
+      },
+      onRcptTo(address, _session, callback) {
+        const mailbox = address.address.split('@')[0];
+        callback(mailbox === 'nobody' ? smtpError(echo('No such user'), 550) : mailbox === 'later' ? smtpError(echo('4.7.1 Greylisted'), 451) : null);
+      },
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback(null, echo('Queued')));
+      },
+    });
+    const lines: string[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
+    const send = (to: string[]) => email(smtp.port, { user: 'mailer', password }, { to }, logger).send(failedResize(), attempt());
+
+    const receipt = await send(['ops@example.com', 'nobody@example.com']);
+    expect(receipt).toEqual({ answer: '250 Queued for mailer:<hidden> (<hidden>)', refused: ['nobody@example.com: 550 No such user for mailer:<hidden> (<hidden>)'] });
+    const putOff = await failure(send(['ops@example.com', 'later@example.com']));
+    expect(putOff.message).toMatch(/took the message \(250 Queued for mailer:<hidden> \(<hidden>\)\) but refused later@example\.com: 451 4\.7\.1 Greylisted for mailer:<hidden> \(<hidden>\)$/);
+    expect(lines.some((line) => line.includes('refused some recipients'))).toBe(true);
+    for (const shown of [JSON.stringify(receipt), everyProperty(putOff), ...lines]) {
+      expect(shown).not.toContain(password);
+      expect(shown).not.toContain(Buffer.from(password).toString('base64'));
+    }
+  });
+
+  it('hides a password that the server echoes where a long reply is cut', async () => {
+    const password = 'cut-short-Pa55word-7d1e';
+    const smtp = await smtpServer({
+      onData(stream, _session, callback) {
+        stream.resume();
+        stream.on('end', () => callback(smtpError(`Rejected ${'x'.repeat(266)} for mailer:${password}, try another account`, 550)));
+      },
+    });
+    const err = await failure(email(smtp.port, { user: 'mailer', password }).send(failedResize(), attempt()));
+    // 300 characters of reply: the cut falls 8 characters into the password.
+    expect(err.message).toMatch(/answered 550 Rejected x+ for mailer:<hidden>… \(DATA\)$/);
+    expect(everyProperty(err)).not.toContain(password.slice(0, 8));
   });
 
   it('retries when the server answers 451', async () => {

@@ -59,6 +59,11 @@ export function attempt(deliveryId = '3f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f', n = 1, 
   return { deliveryId, attempt: n, signal };
 }
 
+/** An error with every property of its own, as a logger prints it: not only its message. */
+export function everyProperty(error: unknown): string {
+  return JSON.stringify(error, Object.getOwnPropertyNames(error));
+}
+
 /** Awaits a send that must fail and returns its DeliveryError. */
 export async function failure(promise: Promise<unknown>): Promise<DeliveryError> {
   const err = await promise.then(

@@ -62,6 +62,10 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     Buffer.from(smtp.password).toString('base64'),
     Buffer.from(`\0${smtp.user}\0${smtp.password}`).toString('base64'),
   ];
+  // Whatever the server or nodemailer said, on success too: a server may echo the login in any reply (a 250
+  // that names the account, a refused recipient's 550). Redacted before cutting, so that a cut cannot leave
+  // part of a secret unrecognised.
+  const said = (text: string) => oneLine(redact(text, secrets));
   // Not pooled: notifications are rare, and an idle pooled connection would only be dropped by the server.
   // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked; a
   // login requires it (loginNeedsTls).
@@ -110,11 +114,12 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       } catch (err) {
         throw smtpFailure(err, attempt.signal);
       }
-      const refused = refusedRecipients(info);
+      const refused = refusedRecipients(info, said);
+      const answer = said(info.response || 'accepted');
       // Put off for now (4xx, such as greylisting): owed another attempt, to them alone, since the others have it.
       const putOff = (info.rejectedErrors ?? []).filter((e) => e.permanent === false).map((e) => String(e.recipient));
       if (putOff.length > 0) {
-        throw new DeliveryError(`${prefix}: ${endpoint} took the message (${oneLine(info.response || 'accepted')}) but refused ${refused.join('; ')}`, {
+        throw new DeliveryError(`${prefix}: ${endpoint} took the message (${answer}) but refused ${refused.join('; ')}`, {
           retryable: true,
           status: info.rejectedErrors?.find((e) => e.permanent === false)?.responseCode,
           owedTo: putOff,
@@ -125,7 +130,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
         log.warn({ deliveryId: attempt.deliveryId, refused }, `${prefix}: ${endpoint} refused some recipients`);
       }
       log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, accepted: info.accepted }, 'email delivered');
-      return { answer: oneLine(info.response || 'accepted'), refused };
+      return { answer, refused };
     },
 
     async close() {
@@ -158,13 +163,13 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     const e: NodemailerError = err instanceof Error ? err : new Error(String(err));
     const code = errorCode(e);
     const fail = (what: string, retryable: boolean): DeliveryError =>
-      new DeliveryError(`${prefix}: ${redact(what, secrets)}`, { retryable, status: e.responseCode });
+      new DeliveryError(`${prefix}: ${what}`, { retryable, status: e.responseCode });
 
     if (code === 'EABORT' || cancel.aborted) return fail('aborted before the server took the message', true);
     if (typeof e.responseCode === 'number') {
       // nodemailer knows RFC 5321's classes, including that 503 (bad sequence) is worth another session.
       const permanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode < 600);
-      const reply = oneLine(e.response ?? String(e.responseCode));
+      const reply = said(e.response ?? String(e.responseCode));
       // nodemailer names the step (RCPT TO, AUTH PLAIN, DATA), never the arguments; API and CONN are its own.
       const step = e.command && e.command !== 'API' && e.command !== 'CONN' ? ` (${e.command})` : '';
       const hint = e.command === 'STARTTLS' && loginNeedsTls(smtp) ? ': the login goes only over TLS; enable STARTTLS on the server, or set smtp.secure: true (port 465)' : '';
@@ -176,14 +181,14 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     }
     const network = describeNetworkFailure(e.originalCode ?? code, endpoint);
     if (network) return fail(network, true);
-    if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${oneLine(e.message)} (${code})`, false);
-    return fail(`sending through ${endpoint} failed: ${oneLine(e.message)}${code ? ` (${code})` : ''}`, true);
+    if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${said(e.message)} (${code})`, false);
+    return fail(`sending through ${endpoint} failed: ${said(e.message)}${code ? ` (${code})` : ''}`, true);
   }
 }
 
-/** Each refused recipient with the server's reply to it: `nobody@example.com: 550 5.1.1 User unknown`. */
-function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: NodemailerError[] | undefined }): string[] {
-  const replies = new Map((info.rejectedErrors ?? []).map((e) => [String(e.recipient), oneLine(e.response ?? e.message)]));
+/** Each refused recipient with the server's reply to it, as `said` shows it: `nobody@example.com: 550 5.1.1 User unknown`. */
+function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: NodemailerError[] | undefined }, said: (text: string) => string): string[] {
+  const replies = new Map((info.rejectedErrors ?? []).map((e) => [String(e.recipient), said(e.response ?? e.message)]));
   return info.rejected.map((r) => {
     const address = typeof r === 'string' ? r : String((r as { address?: unknown }).address);
     return `${address}: ${replies.get(address) ?? 'refused'}`;
