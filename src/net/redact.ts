@@ -1,12 +1,15 @@
 /** A header whose name says it carries a credential: X-Auth-Token, Authorization, X-Security-Token, X-Api-Key... */
 const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 
-// Written the same in JSON: printable ASCII but `"`, `\` and `/` (which some servers write `\/`), and `<`,
-// `>` and `&` (which HTML-safe encoders write \u003c, \u003e, \u0026: Go's encoding/json, .NET's
-// System.Text.Json). Anything else is escaped by JSON.stringify (control characters) or by some servers
-// (everything past ASCII as \uXXXX: Python's json.dumps, which Keystone answers with). A token or a key is
-// plain: one form, no copy.
-const PLAIN_IN_JSON = /^[\x20-\x21\x23-\x25\x27-\x2e\x30-\x3b\x3d\x3f-\x5b\x5d-\x7e]*$/;
+// Written the same in JSON: printable ASCII but `"`, `\` and `/` (which some servers write `\/`), and what
+// HTML-safe encoders write as \uXXXX: `<`, `>` and `&` (Go's encoding/json: \u003c), and the quote, the
+// apostrophe, `+` and the backquote too (.NET's System.Text.Json by default, in upper case: \u0022 for \",
+// \u0027, \u002B, \u0060). Anything else is escaped by JSON.stringify (control characters) or by some
+// servers (everything past ASCII as \uXXXX: Python's json.dumps, which Keystone answers with, and .NET). A
+// Fernet token or a hex key is plain: one form, no copy.
+const PLAIN_IN_JSON = /^[\x20-\x21\x23-\x25\x28-\x2a\x2c-\x2e\x30-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]*$/;
+const GO_ESCAPES = /[<>&]/g;
+const DOTNET_ESCAPES = /\\"|[<>&'+`]/g;
 
 const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
@@ -20,7 +23,7 @@ function formsOf(secret: string): string[] {
   if (PLAIN_IN_JSON.test(secret)) return [secret];
   const json = JSON.stringify(secret).slice(1, -1);
   const ascii = json.replace(/[\u0080-\uffff]/g, unicodeEscape);
-  const lower = [json, ascii].flatMap((form) => [form, form.replace(/[<>&]/g, unicodeEscape)]);
+  const lower = [json, ascii].flatMap((form) => [form, form.replace(GO_ESCAPES, unicodeEscape), form.replace(DOTNET_ESCAPES, (c) => unicodeEscape(c.at(-1)!))]);
   const escaped = [...lower, ...lower.map((form) => form.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u')))];
   // Escaped once more: a request body quoted as a string inside a JSON message.
   const forms = [secret, ...escaped, ...escaped.map((f) => JSON.stringify(f).slice(1, -1))];

@@ -25,6 +25,19 @@ describe('redact', () => {
     expect(redact(`bad password ${secret}`, [secret])).toBe('bad password <hidden>');
   });
 
+  it('hides a secret with \' + ` or " as .NET\'s System.Text.Json writes them by default (\\u0027, \\u002B, \\u0060, \\u0022), with < > & and what is past ASCII', () => {
+    // What JsonSerializer.Serialize(new { message = "bad password " + secret }) writes with the default encoder.
+    const secret = `it's+a"pass\`wörd<&>`;
+    const dotnet = 'it\\u0027s\\u002Ba\\u0022pass\\u0060w\\u00F6rd\\u003C\\u0026\\u003E';
+    expect(redact(`{"message":"bad password ${dotnet}"}`, [secret])).toBe('{"message":"bad password <hidden>"}');
+    // Quoted again, as the body of a request repeated inside a message.
+    expect(redact(JSON.stringify({ message: `echo {"password":"${dotnet}"}` }), [secret])).toBe(JSON.stringify({ message: 'echo {"password":"<hidden>"}' }));
+    // Each of them alone, in a secret otherwise plain.
+    for (const [c, escape] of [["'", '\\u0027'], ['+', '\\u002B'], ['`', '\\u0060'], ['"', '\\u0022']] as const) {
+      expect(redact(`refused x9${escape}Tk3n-7`, [`x9${c}Tk3n-7`])).toBe('refused <hidden>');
+    }
+  });
+
   it('hides a secret quoted inside a quoted request body (escaped twice), tabs and quotes included', () => {
     const secret = 'SECRET"PW\ttab';
     const body = JSON.stringify({ auth: { password: secret } });
