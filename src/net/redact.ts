@@ -47,19 +47,77 @@ function escapedForms(secret: string): string[] {
   return [...new Set([...forms, ...forms.map((f) => f.replaceAll('/', '\\/'))])];
 }
 
+const HIDDEN = '<hidden>';
+
+// A secret cut short is hidden too, as a quote that stops at N characters reads (`Authorization: Bearer
+// eyJhbGci…`, a reply or a body cut to a size): a run of CUT_SHORT_MIN characters or more that starts one of
+// a secret's forms but is not all of it, where the text ends (whitespace aside) or right before an ellipsis
+// (`...`, `…`). Bounds: a shorter start is shown, so a secret of 8 characters or fewer is hidden only whole;
+// so is a cut not marked so (a quote closed after it, `[truncated]`), and a secret's middle or end. 8
+// characters of a token are as good as unique; an ordinary word is hidden only where it ends a text or meets
+// an ellipsis and a secret starts with it ("password" of password123, the scheme of an Authorization value),
+// nowhere else. Half the secret would not do: a receiver quotes 16 or 32 characters of a long token, less
+// than half of it, and half of a short secret is a word. The cost, on every answer (redact runs on each
+// poll's): a look for an ellipsis, then one indexOf a form from its length before the first cut (the end, in
+// most answers), and a comparison at each hit.
+const CUT_SHORT_MIN = 8;
+const CUT_SHORT_AT = /\.\.\.|…|\s*$/y;
+
 /**
- * `text` with each of `secrets` replaced by `<hidden>`, as written or escaped as JSON writes it: for what
- * a receiver or a cloud answered, which may repeat the request it got (a gateway echoing its headers, a
- * validation error quoting a field) and then becomes an error message, a log line, a notification or the
- * state. A secret under 4 characters is left alone: hiding it would garble ordinary text.
+ * `text` with each run that is `form` cut short (above) replaced by HIDDEN, looking from `firstCut`, the
+ * first place a cut is seen in it (firstCut()): a run starts at most a form's length before its cut.
+ */
+function hideCutShort(text: string, form: string, firstCut: number): string {
+  const start = form.slice(0, CUT_SHORT_MIN);
+  let out = '';
+  let from = 0;
+  for (let at = text.indexOf(start, Math.max(0, firstCut - form.length)); at !== -1; ) {
+    let end = at + CUT_SHORT_MIN;
+    while (end < text.length && end - at < form.length && text[end] === form[end - at]) end++;
+    CUT_SHORT_AT.lastIndex = end;
+    if (end - at < form.length && CUT_SHORT_AT.test(text)) {
+      out += text.slice(from, at) + HIDDEN;
+      from = end;
+      at = text.indexOf(start, end);
+    } else {
+      at = text.indexOf(start, at + 1);
+    }
+  }
+  return from === 0 ? text : out + text.slice(from);
+}
+
+/** Where `text` shows its first cut: an ellipsis, else its end (whitespace aside). */
+function firstCut(text: string): number {
+  return Math.min(...[text.indexOf('…'), text.indexOf('...')].filter((at) => at !== -1), text.trimEnd().length);
+}
+
+/**
+ * `text` with each of `secrets` replaced by `<hidden>`, as written or escaped as JSON writes it, whole or
+ * cut short (CUT_SHORT_MIN): for what a receiver or a cloud answered, which may repeat the request it got
+ * (a gateway echoing its headers, a validation error quoting a field) and then becomes an error message, a
+ * log line, a notification or the state. A secret under 4 characters is left alone: hiding it would garble
+ * ordinary text. It runs on every answer to a request sent with credentials, each poll's included.
  */
 export function redact(text: string, secrets: readonly string[]): string {
   let out = text;
+  // Found at the first secret long enough to be cut short, and again after each change.
+  let cut: number | undefined;
   // Longest first: a secret that holds another (a URL its token, a password the user name) is hidden
   // whole, not around the shorter one with the rest of it left in view.
   for (const secret of [...secrets].sort((a, b) => b.length - a.length)) {
     if (secret.length < 4) continue;
-    for (const form of formsOf(secret)) if (out.includes(form)) out = out.replaceAll(form, '<hidden>');
+    for (const form of formsOf(secret)) {
+      if (out.includes(form)) {
+        out = out.replaceAll(form, HIDDEN);
+        cut = undefined;
+      }
+      if (secret.length <= CUT_SHORT_MIN) continue;
+      const hidden = hideCutShort(out, form, (cut ??= firstCut(out)));
+      if (hidden !== out) {
+        out = hidden;
+        cut = undefined;
+      }
+    }
   }
   return out;
 }

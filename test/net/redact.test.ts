@@ -53,6 +53,31 @@ describe('redact', () => {
     expect(redact('nothing here', ['gAAAA-x_1'])).toBe('nothing here');
   });
 
+  it('hides a secret cut short, 8 characters of it or more, where the text ends or an ellipsis follows', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2lnbmF0dXJl';
+    const bearer = credentialsIn({ authorization: `Bearer ${jwt}` });
+    expect(redact(`{"echo":"Authorization: Bearer ${jwt.slice(0, 20)}…"}`, bearer)).toBe('{"echo":"Authorization: <hidden>…"}');
+    expect(redact(`token ${jwt.slice(0, 8)}... is invalid`, bearer)).toBe('token <hidden>... is invalid');
+    // A body or a reply cut to a size, as the cut leaves it.
+    expect(redact(`{"headers":{"X-Auth-Token":"${jwt.slice(0, 30)}`, [jwt])).toBe('{"headers":{"X-Auth-Token":"<hidden>');
+    expect(redact(`refused ${jwt.slice(0, 12)}\n`, [jwt])).toBe('refused <hidden>\n');
+    expect(redact(`seen… then ${jwt.slice(0, 10)}… and ${jwt.slice(0, 9)}`, [jwt])).toBe('seen… then <hidden>… and <hidden>');
+    // As escaped, and cut inside an escape.
+    expect(redact('{"message":"bad password it\\u0027s-a-lo…"}', ["it's-a-long-password"])).toBe('{"message":"bad password <hidden>…"}');
+    expect(redact('{"message":"bad password pass\\u00…"}', ["pass'word-long"])).toBe('{"message":"bad password <hidden>…"}');
+  });
+
+  it('shows a start under 8 characters, a cut not marked as one, a secret\'s middle, and ordinary words elsewhere', () => {
+    const jwt = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2lnbmF0dXJl';
+    for (const text of [`token ${jwt.slice(0, 7)}…`, `token "${jwt.slice(0, 20)}" is invalid`, `token ${jwt.slice(0, 20)} [truncated]`, `token …${jwt.slice(5, 30)}…`]) {
+      expect(redact(text, [jwt])).toBe(text);
+    }
+    // A secret of 8 characters or fewer is hidden only whole.
+    expect(redact('the hunter2…', ['hunter22'])).toBe('the hunter2…');
+    // An ordinary word a secret starts with is hidden only where it ends the text or meets an ellipsis.
+    expect(redact('the password is wrong; password...', ['password123'])).toBe('the password is wrong; <hidden>...');
+  });
+
   it('hides a secret that holds another whole, whatever their order', () => {
     expect(redact('refused alice:alice-pw-7', ['alice', 'alice-pw-7'])).toBe('refused <hidden>:<hidden>');
   });

@@ -285,6 +285,17 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: {"error":"invalid credentials: <hidden> / <hidden>"}`);
   });
 
+  it('keeps secrets out of its messages when the receiver quotes them cut short, or escaped as .NET\'s System.Text.Json does', async () => {
+    answer = (req, res) => {
+      res.statusCode = 401;
+      const key = String(req.headers['x-api-key']).replace(/[<>&'+`"]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`);
+      res.end(`{"error":"invalid credentials: ${req.headers.authorization!.slice(0, 24)}… / ${key}"}`);
+    };
+    const headers = { Authorization: 'Bearer eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJvcHMifQ.c2ln', 'X-Api-Key': "k'ey+secret-2" };
+    const err = await failure(webhook({ url: `${base}/ecs`, headers }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: {"error":"invalid credentials: <hidden>… / <hidden>"}`);
+  });
+
   it('never shows the token in a chat webhook path (Slack, Discord, Teams), in a message or an echoed answer', async () => {
     answer = (req, res) => {
       res.statusCode = 500;
