@@ -1,0 +1,66 @@
+// One-shot commands in a process of their own against the simulator: V8's settings (src/cli/main.ts), which
+// are process-wide, with what V8 malloc'ed being the process's; and a log line that must be written before the
+// process exits, with the logger loaded only for it (src/observability/deferredLogger.ts).
+import { execFile } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
+import { newIds } from '../e2e/harness.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+const PROJECT = '6f70656e737461636b20342065766572';
+// At exit, what V8 malloc'ed at its peak (compiler zones, wasm code among them), in MB.
+const PEAK_MALLOC_AT_EXIT = `data:text/javascript,process.on('exit', () => process.stderr.write('peak-malloc ' + process.getBuiltinModule('node:v8').getHeapStatistics().peak_malloced_memory / 1048576 + '\\n'))`;
+
+let sim: Simulator | undefined;
+afterEach(async () => {
+  await sim?.close();
+});
+
+type Ids = ReturnType<typeof newIds>;
+
+/** The simulator, with a reboot of `durationMs` whose ids are returned, and a watch file for it with `extra` lines. */
+async function setUp(durationMs: number, extra: (ids: Ids) => string[]): Promise<{ sim: Simulator; ids: Ids; config: string }> {
+  sim = await startSimulator({ token: 'T' });
+  const ids = newIds();
+  sim.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
+  const config = join(await mkdtemp(join(tmpdir(), 'eaw-oneshot-')), 'watch.yaml');
+  await writeFile(config, ['cloud:', `  endpoint: ${sim.url}`, `  projectId: ${PROJECT}`, '  auth: { type: token, token: T }', '  microversion: "2.60"', ...extra(ids)].join('\n'));
+  return { sim, ids, config };
+}
+
+/** The command's exit status and its two outputs. */
+function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, args, { encoding: 'utf8', env: { PATH: process.env['PATH'] }, timeout: 20_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }));
+  });
+}
+
+describe('one-shot commands', () => {
+  it('keep undici\'s wasm HTTP parser in the baseline compiler: a wait of several polls mallocs no optimising recompile of it', async () => {
+    const { sim, ids, config } = await setUp(2500, () => ['poll:', '  schedule: "* * * * * *"']);
+    // --wasm-sync-tier-up: a recompile happens at once when V8 decides on it, not on a thread a loaded machine may not have run yet.
+    const { code, stdout, stderr } = await run(['--wasm-sync-tier-up', `--import=${PEAK_MALLOC_AT_EXIT}`, MAIN, 'wait', '--config', config, '--server', ids.serverId, '--request', ids.requestId]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^success: /);
+    expect(sim.requests.filter((r) => r.route === 'action').length).toBeGreaterThanOrEqual(4);
+    const peak = Number(/peak-malloc ([\d.]+)/.exec(stderr)?.[1]);
+    // 26 MB with the optimising recompile, 11 MB without (the sources' type stripping is wasm of its own).
+    expect(peak).toBeLessThan(18);
+  });
+
+  it('write the line of a poll that failed, the last thing check did, before the process exits', async () => {
+    const { sim, ids, config } = await setUp(60_000, (ids) => ['poll:', '  retries: 0', 'watches:', `  - { serverId: ${ids.serverId}, requestId: ${ids.requestId} }`]);
+    sim.injectFault({ kind: 'server-error' }, { route: 'action', times: 10 });
+    const { code, stderr } = await run([MAIN, 'check', '--config', config]);
+    expect(code).toBe(1);
+    const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines).toEqual([
+      expect.objectContaining({ level: 'warn', requestId: ids.requestId, serverId: ids.serverId, msg: 'poll failed; trying again on the next schedule' }),
+    ]);
+  });
+});
