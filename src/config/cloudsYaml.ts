@@ -12,7 +12,7 @@ import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { readRegularFileSync } from '../files/readRegularFile.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
-import { syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
+import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
 import { tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
@@ -66,6 +66,8 @@ function readYaml(file: string): Json {
     const { line, col } = lineCounter.linePos(offset);
     return new CloudsYamlError(`line ${line}, column ${col}: ${hide(offset, [], message).message}`);
   };
+  const cr = loneCarriageReturn(text, 'clouds.yaml');
+  if (cr !== undefined) throw at(cr);
   const deep = tooDeep(doc);
   if (deep !== undefined) throw at({ offset: deep, message: TOO_DEEP });
   const error = doc.errors[0];

@@ -16,7 +16,7 @@ import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
-import { syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
+import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { anchorNames, formatPath, keyText, offsetOf, pathAt, tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
@@ -130,6 +130,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     return issueAt(offset, shown.path, shown.message);
   };
 
+  // Alone: YAML read the lines after it as part of one line, and every problem it found there says so.
+  const cr = loneCarriageReturn(text, 'the watch file');
+  if (cr !== undefined) return { ok: false, issues: [issueAt(cr.offset, [], cr.message)] };
   // Alone: YAML's errors inside are of its running out of stack, and the walks below would run out too.
   const deep = tooDeep(doc);
   if (deep !== undefined) return { ok: false, issues: [yamlIssueAt(deep, pathAt(doc, deep), TOO_DEEP)] };

@@ -25,6 +25,35 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string) => string>> = {
 
 const QUOTED = /"((?:[^"\\]|\\[\s\S])*)"/g;
 
+const LONE_CR = /\r(?!\n)/g;
+
+/**
+ * The first carriage return of `text` that no line feed follows, worded for `file`. YAML 1.2 ends a line
+ * there; yaml (the library) does not, and reads it as a character of the line: a file saved with classic
+ * Mac OS line ends is one line to it, a mapping that runs on from its first key (a problem at 1:7 that says
+ * nothing of line ends), or no document at all after a comment on its first line. It is refused, not read
+ * as a line end: `add` and `remove` splice the file by its LFs, and grep, sed and git number its lines by
+ * them too. Only the first is reported, at a line all of them agree on (a lone CR ends a line in some
+ * editors); a normal file costs one search for a CR.
+ */
+export function loneCarriageReturn(text: string, file: string): { offset: number; message: string } | undefined {
+  const first = text.indexOf('\r');
+  if (first === -1) return undefined;
+  LONE_CR.lastIndex = first;
+  const offset = LONE_CR.exec(text)?.index;
+  if (offset === undefined) return undefined;
+  const lone = text.slice(offset).match(LONE_CR)!.length;
+  const lineFeeds = text.match(/\n/g)?.length ?? 0;
+  if (lone > lineFeeds) {
+    return {
+      offset,
+      message: `${file} ends its lines with a carriage return alone (CR, as classic Mac OS did), which is not read as a line end: convert them to LF with dos2unix -c mac FILE (or mac2unix FILE), or with the editor's line-ending setting`,
+    };
+  }
+  const count = lone === 1 ? '' : ` (the first of ${lone} in the file)`;
+  return { offset, message: `a carriage return (CR) with no line feed (LF) after it, which is not read as a line end${count}: end the line with LF, or delete the CR (dos2unix -c mac FILE makes every lone CR an LF)` };
+}
+
 /**
  * Where and what `error` of `text` is, in one line; `file` is what the file is called (`the watch file`),
  * and `unclosed` gives the quoted values that have no closing quote, by the offset where each ends

@@ -110,6 +110,31 @@ describe('parseConfig', () => {
       "3:3 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'region'?",
     ]);
   });
+
+  it('refuses classic Mac OS line ends (CR alone) at the first one, saying how to convert them', () => {
+    const mac = 'the watch file ends its lines with a carriage return alone (CR, as classic Mac OS did), which is not read as a line end: ' +
+      "convert them to LF with dos2unix -c mac FILE (or mac2unix FILE), or with the editor's line-ending setting";
+    const text = ['cloud:', '  endpoint: https://ecs.example.com', '  regoin: eu', ''];
+    // yaml reads such a file as one line: a mapping that runs on from `cloud:` (1:7), or, after a comment, nothing.
+    for (const file of [text, ['# the watch file', ...text]]) {
+      const result = validateConfigText(file.join('\r'), { env: {} });
+      expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([`1:${file[0]!.length + 1} (root): ${mac}`]);
+    }
+  });
+
+  it('refuses a CR alone in a file of LF or CRLF line ends at its line and column, where yaml read no line end', () => {
+    const stray = (count: string) => `a carriage return (CR) with no line feed (LF) after it, which is not read as a line end${count}: end the line with LF, or delete the CR (dos2unix -c mac FILE makes every lone CR an LF)`;
+    const cases: Array<[string, string]> = [
+      // yaml read `p1\rwatches` as a key of p1's line.
+      ['cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\rwatches: []\n', `3:16 (root): ${stray('')}`],
+      // yaml read this one as part of the comment, and the value as "p\r1": the file was valid to it.
+      ['cloud: # the\rcloud\r\n  endpoint: https://ecs.example.com\r\n  projectId: "p\r1"\r\n', `1:13 (root): ${stray(' (the first of 2 in the file)')}`],
+    ];
+    for (const [text, expected] of cases) {
+      const result = validateConfigText(text, { env: {} });
+      expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expected]);
+    }
+  });
 });
 
 describe('what HTTP headers carry', () => {
