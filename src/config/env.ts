@@ -72,7 +72,7 @@ export interface EmptiedValue {
 export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { issues: EnvIssue[]; emptied: EmptiedValue[] } {
   const issues: EnvIssue[] = [];
   const emptied: EmptiedValue[] = [];
-  eachStringValue(doc.contents, (scalar, text, path) => {
+  eachStringValue(doc, doc.contents, (scalar, text, path) => {
     if (!text.includes('$')) return;
     const problems: EnvProblem[] = [];
     const value = expand(text, env, problems);

@@ -161,11 +161,11 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   }
 
   const omitted = omittablePairs(root, options.omitSections ?? []);
-  const omittedKeys = new Set([...omitted].map(keyText));
+  const omittedKeys = new Set([...omitted].map((pair) => keyText(doc, pair)));
   // Like a key set twice, a tag leaves the rest of the document as it was: it is checked too.
   const tagIssues = tagProblems(doc, text, true).filter((t) => t.path.length === 0 || !omittedKeys.has(String(t.path[0])));
   const notifiers = [...omitted].find((pair) => isScalar(pair.key) && pair.key.value === 'notifiers');
-  const schema = notifiers === undefined ? ConfigSchema : configSchema({ names: keysOf(notifiers.value) });
+  const schema = notifiers === undefined ? ConfigSchema : configSchema({ names: keysOf(doc, notifiers.value) });
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied } = substituteEnv(doc, env);
@@ -274,8 +274,8 @@ type TopPair = YAMLMap.Parsed['items'][number];
  * The keys of a mapping, read without its values; none for an empty value (`notifiers:`, `~`), which the
  * schema reads as left out; undefined for anything else.
  */
-function keysOf(node: ParsedNode | null): string[] | undefined {
-  if (isMap(node)) return node.items.map(keyText);
+function keysOf(doc: Document, node: ParsedNode | null): string[] | undefined {
+  if (isMap(node)) return node.items.map((pair) => keyText(doc, pair));
   return node === null || (isScalar(node) && node.value === null) ? [] : undefined;
 }
 

@@ -44,7 +44,7 @@ export function tagProblems(doc: Document.Parsed, text: string, variables: boole
   // yaml warns of a collection's tag once it has read what the collection holds: after the tags inside it.
   const warnings = doc.warnings.filter((w) => w.code === 'TAG_RESOLVE_FAILED').sort((a, b) => a.pos[0] - b.pos[0]);
   if (warnings.length === 0) return [];
-  const tagged = taggedNodes(doc.contents);
+  const tagged = taggedNodes(doc, doc.contents);
   let next = 0;
   return warnings.map((warning) => {
     const [offset, end] = warning.pos;
@@ -69,17 +69,17 @@ function problem(tag: string, node: ParsedNode | undefined, variables: boolean):
 }
 
 /** The nodes under `node` that carry a tag, with their paths, in the order of the text. */
-function taggedNodes(node: ParsedNode | null, path: Segment[] = [], found: Array<{ node: ParsedNode; path: Segment[] }> = []) {
+function taggedNodes(doc: Document.Parsed, node: ParsedNode | null, path: Segment[] = [], found: Array<{ node: ParsedNode; path: Segment[] }> = []) {
   if (node === null || isAlias(node)) return found;
   if (node.tag !== undefined) found.push({ node, path });
   if (isMap(node)) {
     for (const pair of node.items) {
-      const at = [...path, keyText(pair)];
-      taggedNodes(pair.key, at, found);
-      taggedNodes(pair.value, at, found);
+      const at = [...path, keyText(doc, pair)];
+      taggedNodes(doc, pair.key, at, found);
+      taggedNodes(doc, pair.value, at, found);
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => taggedNodes(item, [...path, i], found));
+    node.items.forEach((item, i) => taggedNodes(doc, item, [...path, i], found));
   }
   return found;
 }

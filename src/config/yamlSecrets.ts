@@ -43,7 +43,7 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
   // Made at the first problem: a file without one is not walked for them.
   let secrets: SecretValue[] | undefined;
   return (offset, path, message) => {
-    secrets ??= secretValues(doc.contents, text);
+    secrets ??= secretValues(doc, doc.contents, text);
     const secret = secrets.find((s) => (s.start <= offset && offset < s.end) || startsWith(path, s.path));
     if (secret === undefined) return { message, path };
     const hidden = redact(message, secret.forms);
@@ -63,13 +63,13 @@ function sharesRun(message: string, words: readonly string[]): boolean {
   });
 }
 
-function secretValues(node: ParsedNode | null, text: string, path: Segment[] = [], found: SecretValue[] = []): SecretValue[] {
+function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: string, path: Segment[] = [], found: SecretValue[] = []): SecretValue[] {
   // What is nested deeper is reported as such (tooDeep), and holds no setting.
   if (path.length > MAX_NESTING) return found;
-  if (isSeq(node)) node.items.forEach((item, i) => secretValues(item, text, [...path, i], found));
+  if (isSeq(node)) node.items.forEach((item, i) => secretValues(doc, item, text, [...path, i], found));
   if (!isMap(node)) return found;
   for (const pair of node.items) {
-    const key = keyText(pair);
+    const key = keyText(doc, pair);
     const at = [...path, key];
     const value = pair.value;
     const secret = SECRET_KEYS.has(key.toLowerCase()) || (path.at(-1) === 'headers' && isCredentialHeader(key));
@@ -82,7 +82,7 @@ function secretValues(node: ParsedNode | null, text: string, path: Segment[] = [
       const end = value.range[2];
       found.push({ start, end, path: at, ...formsOf(text.slice(start, end)) });
     } else {
-      secretValues(value, text, at, found);
+      secretValues(doc, value, text, at, found);
     }
   }
   return found;

@@ -1,16 +1,46 @@
 // Between the data the schema sees and the text the user wrote: a path such as ['watches', 2, 'notify', 0]
 // leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
 
-import { isAlias, isMap, isPair, isScalar, isSeq, visit, type Document, type Node, type Pair, type ParsedNode, type Scalar } from 'yaml';
+import { isAlias, isMap, isPair, isScalar, isSeq, Pair, visit, YAMLMap, type Document, type Node, type ParsedNode, type Scalar } from 'yaml';
 import { clipped } from '../text/clipped.ts';
 
 export type Segment = string | number;
 
 type Parsed = ParsedNode | null;
 
-/** A key as text, as paths name it. */
-export function keyText(pair: Pair<ParsedNode, Parsed>): string {
-  return isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+/** Whether an alias is `node` or inside it. */
+function holdsAlias(node: Node): boolean {
+  let found = false;
+  visit(node, {
+    Alias() {
+      found = true;
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
+/**
+ * A key of `doc` as text, as the data names it (Document#toJS), and so the paths of the schema's issues:
+ * an empty key is '', a list or mapping what yaml writes of it on one line (`[ a, b ]`, not the JSON that
+ * String() makes of it). A path that spelt such a key otherwise led nowhere, and its problem was reported
+ * where the mapping holding it starts (1:1 at the top).
+ */
+export function keyText(doc: Document, pair: Pair<ParsedNode, Parsed>): string {
+  const key = pair.key;
+  if (isScalar(key)) return key.value === null ? '' : String(key.value);
+  // As written (`*a`): yaml would scan the document for the anchor at each, for a key no setting has.
+  if (isAlias(key) || holdsAlias(key)) return String(key);
+  // Written by yaml itself, with the document's options, as its toJS does.
+  const alone = new YAMLMap();
+  alone.items.push(new Pair(key));
+  try {
+    return Object.keys(alone.toJS(doc) as object)[0]!;
+  } catch {
+    // A merge key inside, in a file that starts with %YAML 1.1, whose value is no mapping: the data cannot
+    // be made (documentData says why), and the path leads to the mapping, as for a misspelt key.
+    return String(key);
+  }
 }
 
 // `key:` with nothing after it holds an empty scalar that starts where the line ends; its key is the
@@ -31,7 +61,7 @@ export function offsetOf(doc: Document.Parsed, path: readonly Segment[], at: 'ke
   let offset = node?.range[0] ?? 0;
   for (const [i, segment] of path.entries()) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(p) === String(segment));
+      const pair = node.items.find((p) => keyText(doc, p) === String(segment));
       if (pair === undefined) return offset;
       if (at === 'key' && i === path.length - 1) return pair.key.range[0];
       offset = valueOffset(pair);
@@ -57,7 +87,7 @@ export function pathAt(doc: Document.Parsed, offset: number): Segment[] {
     if (isMap(node)) {
       const pair = node.items.find((p) => inside(p.key.range[0], (p.value ?? p.key).range[2]));
       if (pair === undefined) return path;
-      path.push(keyText(pair));
+      path.push(keyText(doc, pair));
       node = pair.value;
     } else if (isSeq(node)) {
       const index = node.items.findIndex((item) => inside(item.range[0], item.range[2]));
@@ -149,6 +179,7 @@ export function formatPath(path: readonly Segment[]): string {
 
 /** Calls `visit` with every string scalar that is a value and its path, and `visitKey` with every string key. */
 export function eachStringValue(
+  doc: Document,
   node: Parsed,
   visit: (scalar: Scalar, text: string, path: Segment[]) => void,
   visitKey?: (key: Scalar, text: string, path: Segment[]) => void,
@@ -156,12 +187,12 @@ export function eachStringValue(
 ): void {
   if (isMap(node)) {
     for (const pair of node.items) {
-      const at = [...path, keyText(pair)];
+      const at = [...path, keyText(doc, pair)];
       if (visitKey && isScalar(pair.key) && typeof pair.key.value === 'string') visitKey(pair.key, pair.key.value, at);
-      eachStringValue(pair.value, visit, visitKey, at);
+      eachStringValue(doc, pair.value, visit, visitKey, at);
     }
   } else if (isSeq(node)) {
-    node.items.forEach((item, i) => eachStringValue(item, visit, visitKey, [...path, i]));
+    node.items.forEach((item, i) => eachStringValue(doc, item, visit, visitKey, [...path, i]));
   } else if (isScalar(node) && typeof node.value === 'string') {
     visit(node, node.value, path);
   }

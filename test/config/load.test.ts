@@ -99,6 +99,18 @@ describe('parseConfig', () => {
     }
   });
 
+  it.each([
+    ['a list at the top', '[a, b]: 1', `6:1 ["[ a, b ]"]: unknown key '[ a, b ]'`],
+    ['a mapping at the top', '? {x: 1}\n: 2', `6:3 ["{ x: 1 }"]: unknown key '{ x: 1 }'`],
+    ['nothing at the top', '~: 1', `6:1 [""]: unknown key ''`],
+    ['a list below the first key of a mapping', '  ? [a, b]\n  : {type: webhook, url: "https://h.example.com/x"}', `6:5 notifiers["[ a, b ]"]: notifier name '[ a, b ]' may only`],
+  ])('reports %s written as a key at its own line', (_case, key, expected) => {
+    // The data names such a key as yaml writes it (`[ a, b ]`, '' for nothing): a path that spelt it
+    // otherwise led to where its mapping starts, 1:1 at the top.
+    const result = validateConfigText([...CLOUD_AND_OPS.slice(0, 5), key, ''].join('\n'), { env: {} });
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expect.stringContaining(expected)]);
+  });
+
   it('keeps every string value as the file wrote it, escapes and lone surrogates included', () => {
     const config = parseConfig('cloud:\n  endpoint: https://ecs.example.com\n  projectId: "p\\uD800-\\u00e9-\\U0001F600-project"\n', { env: {} });
     expect(config.cloud.projectId).toBe('p\uD800-\u00e9-\u{1F600}-project');
