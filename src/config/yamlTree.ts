@@ -22,15 +22,17 @@ function holdsAlias(node: Node): boolean {
 
 /**
  * A key of `doc` as text, as the data names it (Document#toJS), and so the paths of the schema's issues:
- * an empty key is '', a list or mapping what yaml writes of it on one line (`[ a, b ]`, not the JSON that
- * String() makes of it). A path that spelt such a key otherwise led nowhere, and its problem was reported
+ * an empty key is '', a list or mapping what yaml writes of it (`[ a, b ]`, not the JSON that String()
+ * makes of it). A path that spelt such a key otherwise led nowhere, and its problem was reported
  * where the mapping holding it starts (1:1 at the top).
  */
 export function keyText(doc: Document, pair: Pair<ParsedNode, Parsed>): string {
   const key = pair.key;
   if (isScalar(key)) return key.value === null ? '' : String(key.value);
-  // As written (`*a`): yaml would scan the document for the anchor at each, for a key no setting has.
-  if (isAlias(key) || holdsAlias(key)) return String(key);
+  // As String() writes it, for a key no setting has: yaml would scan the document for the anchor of each
+  // alias, and indent each level further than the one before (seconds for a key a few thousand deep,
+  // which tooDeep refuses before any data is made).
+  if (isAlias(key) || firstTooDeep(key) !== undefined || holdsAlias(key)) return String(key);
   // Written by yaml itself, with the document's options, as its toJS does.
   const alone = new YAMLMap();
   alone.items.push(new Pair(key));
@@ -125,13 +127,18 @@ export function unclosedQuotes(doc: Document.Parsed, text: string): Map<number, 
  */
 export const MAX_NESTING = 64;
 
-/** The offset of the first list or mapping nested deeper than MAX_NESTING in `doc`, if any; found without recursion. */
+/** The offset of the first list or mapping nested deeper than MAX_NESTING in `doc`, if any. */
 export function tooDeep(doc: Document.Parsed): number | undefined {
-  const stack: Array<{ node: Node | null; depth: number }> = [{ node: doc.contents, depth: 1 }];
+  return firstTooDeep(doc.contents)?.range?.[0];
+}
+
+/** The first list or mapping nested deeper than MAX_NESTING in `root`, if any; found without recursion. */
+function firstTooDeep(root: Node | null): Node | undefined {
+  const stack: Array<{ node: Node | null; depth: number }> = [{ node: root, depth: 1 }];
   for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
     const { node, depth } = next;
     if (!isMap(node) && !isSeq(node)) continue;
-    if (depth > MAX_NESTING) return node.range?.[0];
+    if (depth > MAX_NESTING) return node;
     // Pushed last to first, so that the first in the text is looked at first; no copy of the items.
     for (let i = node.items.length - 1; i >= 0; i--) {
       const item = node.items[i];

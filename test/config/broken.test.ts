@@ -699,6 +699,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [`4:${9 + NESTING_LIMIT} watches${'[0]'.repeat(NESTING_LIMIT - 1)}: ${TOO_DEEP}`],
   },
   {
+    // Written as yaml writes such a key for the data it makes, it took seconds: each level on a line of its
+    // own, indented further than the one before.
+    name: 'a list nested thousands deep written as a key: said at once, the key shown as String() writes it',
+    text: lines(...CLOUD, `${'['.repeat(3000)}${']'.repeat(3000)}: 1`),
+    expected: [`4:${NESTING_LIMIT} ["${'['.repeat(60)}…"]: ${TOO_DEEP}`],
+  },
+  {
     name: 'mappings indented further line after line, thousands deep (YAML itself ran out of stack)',
     text: lines(...CLOUD, 'poll:', ...Array.from({ length: 2000 }, (_, i) => `${' '.repeat(2 * (i + 1))}k${i}:`)),
     expected: [`${4 + NESTING_LIMIT}:${2 * NESTING_LIMIT + 1} poll${Array.from({ length: NESTING_LIMIT }, (_, i) => `.k${i}`).join('')}: ${TOO_DEEP}`],
