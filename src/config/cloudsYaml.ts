@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter } from 'yaml';
 import { documentData } from './aliases.ts';
 import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -14,7 +14,7 @@ import { readRegularFileSync } from '../files/readRegularFile.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
-import { tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { parseNested, tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 
@@ -60,7 +60,9 @@ class CloudsYamlError extends Error {
 function readYaml(file: string): Json {
   const text = readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES);
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
+  const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
+  if ('deep' in parsed) throw new CloudsYamlError(`line ${parsed.deep.line}, column ${parsed.deep.col}: ${TOO_DEEP}`);
+  const { doc } = parsed;
   const hide = secretHider(doc, text);
   const at = ({ offset = 0, message }: { offset?: number | undefined; message: string }) => {
     const { line, col } = lineCounter.linePos(offset);

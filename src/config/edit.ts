@@ -2,9 +2,10 @@
 // Document API) says where the list and each entry are; the change is then spliced into the text, so that
 // every comment, blank line, quote and alignment outside the entry stays byte for byte, and removing an
 // added entry gives back the file as it was. Pure: text in, text out.
-import { isMap, isScalar, isSeq, parse as parseYaml, parseDocument, stringify, type CST, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
+import { isMap, isScalar, isSeq, parse as parseYaml, stringify, type CST, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
 import { meant } from '../text/closest.ts';
 import { TAG_OPTIONS } from './tags.ts';
+import { parseNested } from './yamlTree.ts';
 
 /** What a new entry names: an action (`requestId`, `serverId`), or a job of the native ECS API (`jobId`). */
 export type WatchEntry = ({ requestId: string; serverId: string } | { kind: 'ecs-job'; jobId: string }) & {
@@ -35,8 +36,9 @@ type Parsed = { doc: Document.Parsed; watches: Pair<ParsedNode, ParsedNode | nul
 
 function parse(text: string): Parsed {
   // The source tokens say where a `-`, an anchor or a tag is: the document keeps no place for them.
-  const doc = parseDocument(text, { ...TAG_OPTIONS, keepSourceTokens: true });
-  if (doc.errors.length > 0) throw new WatchFileEditError('file', 'the file is not valid YAML: run `ecs-action-watch validate` and fix it first');
+  const parsed = parseNested(text, { ...TAG_OPTIONS, keepSourceTokens: true });
+  const doc = 'doc' in parsed ? parsed.doc : undefined;
+  if (doc === undefined || doc.errors.length > 0) throw new WatchFileEditError('file', 'the file is not valid YAML: run `ecs-action-watch validate` and fix it first');
   const root = doc.contents;
   if (root !== null && !isMap(root)) throw new WatchFileEditError('file', 'the file is not a mapping of sections: run `ecs-action-watch validate`');
   const watches = root?.items.find((p) => isScalar(p.key) && p.key.value === 'watches');

@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type ParsedNode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
 import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
@@ -19,7 +19,7 @@ import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
-import { anchorNames, formatPath, keyText, offsetOf, pathAt, tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { anchorNames, formatPath, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -118,7 +118,9 @@ function watchByWatch(data: { watches?: unknown }, schema: typeof ConfigSchema, 
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
 export function validateConfigText(text: string, options: Pick<LoadOptions, 'env' | 'omitSections'> = {}): ConfigCheck {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
+  const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
+  if ('deep' in parsed) return { ok: false, issues: [{ line: parsed.deep.line, col: parsed.deep.col, path: formatPath([]), message: TOO_DEEP }] };
+  const { doc } = parsed;
   const issueAt = (offset: number, path: readonly Segment[], message: string): ConfigIssue => {
     const { line, col } = lineCounter.linePos(offset);
     return { line, col, path: formatPath(path), message };

@@ -1,6 +1,6 @@
 // `add` of a watch the file already has. A pipeline that retries its step adds the same watch again: that
 // is no change. The same ids for another project are a mistake, said with where the entry is.
-import { LineCounter, parseDocument } from 'yaml';
+import { LineCounter } from 'yaml';
 import { isMapping } from '../data/dictionary.ts';
 import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
@@ -8,7 +8,7 @@ import type { WatchEntry } from './edit.ts';
 import { substituteEnv } from './env.ts';
 import { defaultProject, identityOf } from './schema.ts';
 import { TAG_OPTIONS } from './tags.ts';
-import { offsetOf } from './yamlTree.ts';
+import { offsetOf, parseNested } from './yamlTree.ts';
 
 /** The entry that has the ids of a new watch: where it is, and the project each is for (undefined: none resolved). */
 export interface Watched {
@@ -30,8 +30,9 @@ export function watchedAlready(text: string, watch: WatchEntry, env: NodeJS.Proc
   // duplicate). A new watch, the common case, is spared a second parse: 1.2 s of CPU at 10,000 watches.
   if (!text.includes('jobId' in watch ? watch.jobId : watch.requestId)) return undefined;
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, ...TAG_OPTIONS });
-  if (doc.errors.length > 0) return undefined;
+  const parsed = parseNested(text, { lineCounter, ...TAG_OPTIONS });
+  if ('deep' in parsed || parsed.doc.errors.length > 0) return undefined;
+  const { doc } = parsed;
   substituteEnv(doc, env);
   const converted = documentData(doc);
   if (!converted.ok) return undefined;

@@ -1,7 +1,10 @@
 // Between the data the schema sees and the text the user wrote: a path such as ['watches', 2, 'notify', 0]
 // leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
 
-import { isAlias, isMap, isPair, isScalar, isSeq, Pair, visit, YAMLMap, type Document, type Node, type ParsedNode, type Scalar } from 'yaml';
+import {
+  CST, isAlias, isMap, isPair, isScalar, isSeq, Lexer, Pair, parseDocument, visit, YAMLMap,
+  type Document, type DocumentOptions, type Node, type ParseOptions, type ParsedNode, type Scalar, type SchemaOptions,
+} from 'yaml';
 import { clipped } from '../text/clipped.ts';
 
 export type Segment = string | number;
@@ -205,4 +208,76 @@ export function eachStringValue(
   }
   // An alias shares its anchor's node, which is visited where it is defined; visiting it again would
   // expand an already expanded value a second time.
+}
+
+/**
+ * `text` parsed; or, where its nesting ran yaml's parser out of stack, where the first list or mapping
+ * nested deeper than MAX_NESTING is. yaml's composer reports running out of stack as a problem of the
+ * document, but its parser recurses once a level of block mapping and throws: keys indented level after
+ * level two thousand deep did, at Node's own stack size, in a file validate, add or a reload reads.
+ */
+export function parseNested(text: string, options: ParseOptions & DocumentOptions & SchemaOptions): { doc: Document.Parsed } | { deep: LinePos } {
+  try {
+    return { doc: parseDocument(text, options) };
+  } catch (err) {
+    if (!(err instanceof RangeError)) throw err;
+    const offset = deepestLevel(text);
+    return { deep: { offset, line: 1 + countNewlines(text, offset), col: offset - text.lastIndexOf('\n', offset - 1) } };
+  }
+}
+
+export interface LinePos {
+  offset: number;
+  line: number;
+  col: number;
+}
+
+function countNewlines(text: string, end: number): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+/**
+ * The offset of the first list or mapping nested deeper than MAX_NESTING, from yaml's tokens (its lexer
+ * does not recurse): block collections by the columns their keys and `-` stand at, flow ones by their
+ * brackets. For a file yaml could not parse, only to say where to look; 0 if none is found.
+ */
+function deepestLevel(text: string): number {
+  const blocks: number[] = [];
+  let flow = 0;
+  let offset = 0;
+  let col = 0;
+  // Where the line's current item starts: after the indentation, or after a `- `.
+  let item: { col: number; offset: number } | undefined;
+  const open = (at: { col: number; offset: number }) => {
+    while (blocks.length > 0 && blocks.at(-1)! > at.col) blocks.pop();
+    if (blocks.at(-1) !== at.col) blocks.push(at.col);
+    return blocks.length + flow > MAX_NESTING;
+  };
+  for (const token of new Lexer().lex(text)) {
+    const type = CST.tokenType(token);
+    // The lexer's markers of a document, a scalar and a flow's end are not in the text.
+    if (type === 'doc-mode' || type === 'scalar' || type === 'flow-error-end') continue;
+    const here = { col, offset };
+    offset += token.length;
+    col += token.length;
+    if (type === 'newline') {
+      col = 0;
+      item = undefined;
+    } else if (type === 'flow-seq-start' || type === 'flow-map-start') {
+      flow++;
+      if (blocks.length + flow > MAX_NESTING) return here.offset;
+    } else if (type === 'flow-seq-end' || type === 'flow-map-end') {
+      flow = Math.max(0, flow - 1);
+    } else if (flow === 0 && type === 'seq-item-ind') {
+      if (open(here)) return here.offset;
+      item = undefined;
+    } else if (flow === 0 && (type === 'map-value-ind' || type === 'explicit-key-ind')) {
+      if (open(item ?? here)) return (item ?? here).offset;
+    } else if (type !== 'space' && type !== 'comment' && item === undefined) {
+      item = here;
+    }
+  }
+  return 0;
 }

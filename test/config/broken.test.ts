@@ -1,6 +1,8 @@
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { AUTH_TYPE_NAMES } from '../../src/cloud/auth/registry.ts';
 import { formatIssue, validateConfigText } from '../../src/config/load.ts';
@@ -720,6 +722,34 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
 describe('a broken watch file', () => {
   it.each(cases)('$name', ({ text, env, expected }) => {
     expect(problems(text, env)).toEqual(expected);
+  });
+
+  // yaml's composer reports running out of stack as a problem of the document; its parser throws, where it
+  // steps back down the levels one call each (a comment less indented below them). How deep that takes
+  // depends on the stack left, so it is made sure of in a thread with a small one.
+  it.each([
+    {
+      name: 'mappings indented further line after line',
+      nest: Array.from({ length: 2000 }, (_, i) => `${' '.repeat(2 * (i + 1))}k${i}:`),
+      at: `${4 + NESTING_LIMIT}:${2 * NESTING_LIMIT + 1}`,
+    },
+    {
+      name: 'a list item in item',
+      nest: Array.from({ length: 2000 }, (_, i) => `${' '.repeat(2 * (i + 1))}-`),
+      at: `${4 + NESTING_LIMIT}:${2 * NESTING_LIMIT + 1}`,
+    },
+  ])('says where $name thousands deep are, where YAML\'s own parser runs out of stack', async ({ nest, at }) => {
+    const text = lines(...CLOUD, 'poll:', ...nest, '  # below, less indented', '  schedule: "*/15 * * * * *"');
+    const code = `(async () => {
+      const { parentPort, workerData } = require('node:worker_threads');
+      const { validateConfigText, formatIssue } = await import(workerData.module);
+      const check = validateConfigText(workerData.text, { env: {} });
+      parentPort.postMessage(check.ok ? [] : check.issues.map((issue) => formatIssue(issue)));
+    })();`;
+    const worker = new Worker(code, { eval: true, workerData: { module: new URL('../../src/config/load.ts', import.meta.url).href, text }, resourceLimits: { stackSizeMb: 1 } });
+    const [found] = (await once(worker, 'message')) as [string[]];
+    await worker.terminate();
+    expect(found).toEqual([`${at} (root): ${TOO_DEEP}`]);
   });
 
   it('lists every problem of the file in one run, in file order', () => {
