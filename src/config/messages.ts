@@ -29,6 +29,8 @@ const isScalar = (value: unknown) => typeof value !== 'object' || value === null
 
 /** A value as a message shows it: quoted when it is text, a number or true/false; a list or a mapping named for what it is, not printed as `[object Object]` or its items. */
 export function shown(value: unknown): string {
+  // .nan, .inf and 1e309 are numbers that String() writes as no file does (NaN, Infinity).
+  if (typeof value === 'number' && !Number.isFinite(value)) return numberText(value);
   return isScalar(value) ? quoted(String(value)) : kindOf(value);
 }
 

@@ -657,6 +657,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: "YAML's .nan and a number too large to hold where one of a few names belongs",
+    text: lines(...CLOUD, '  auth:', '    type: 1e309', 'notifiers:', '  chat:', '    type: .nan', '    url: https://hooks.example.com/x'),
+    expected: [
+      `5:11 cloud.auth.type: unknown auth type .inf (infinity, or a number too large to hold, such as 1e309) (allowed: ${AUTH_TYPE_NAMES.join(', ')})`,
+      `8:11 notifiers.chat.type: unknown notifier type .nan (not a number) (allowed: ${NOTIFIER_TYPE_NAMES.join(', ')})`,
+    ],
+  },
+  {
     name: 'poll.warnAfter that is neither a duration nor a mapping',
     text: lines(...CLOUD, 'poll:', '  warnAfter: [20m]'),
     expected: ['5:14 poll.warnAfter: expected a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })'],
