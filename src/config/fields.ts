@@ -5,6 +5,7 @@
 import cron from 'node-cron';
 import * as z from 'zod';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
+import { isMapping } from '../data/dictionary.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
 import { meant } from '../text/closest.ts';
 import { clipped, quoted } from '../text/clipped.ts';
@@ -273,6 +274,14 @@ export function optionalText<T extends z.ZodType<string>>(schema: T) {
 export function outcomes() {
   return orEmpty(z.array(z.enum(NOTIFY_EVENTS)).min(1).prefault([...NOTIFY_EVENTS]));
 }
+
+/**
+ * The options of a check across an object's keys. zod skips such a check once any key of the object has
+ * the wrong type, so `validate` would not list what it finds (a password missing beside a port written as
+ * text) until that key is fixed. It runs whenever the value is a mapping, on the keys as written: it must
+ * take a value of any type.
+ */
+export const ACROSS_KEYS = { when: (payload: { value: unknown }) => isMapping(payload.value) };
 
 /**
  * For keys that say the same thing two ways (`token` or `tokenFile`, `projectId` or `projectName`):

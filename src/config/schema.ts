@@ -9,7 +9,7 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
-import { MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
+import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
 import { quoted } from '../text/clipped.ts';
@@ -74,15 +74,18 @@ const CloudSchema = strict({
     .default('auto'),
   timeout: duration().prefault('10s'),
 }).superRefine((cloud, ctx) => {
-  if (cloud.endpoint !== undefined || CATALOG_AUTH_TYPES.includes(cloud.auth.type)) return;
+  // An auth type that is misspelt, or no mapping, is reported by auth; whether it takes the endpoint from a
+  // catalog is not known.
+  const type = isMapping(cloud.auth) ? cloud.auth.type : undefined;
+  if (cloud.endpoint !== undefined || typeof type !== 'string' || !AUTH_TYPE_NAMES.includes(type) || CATALOG_AUTH_TYPES.includes(type)) return;
   const catalogTypes = CATALOG_AUTH_TYPES.map((t) => `type: ${t}`).join(' or ');
   ctx.addIssue({
     code: 'custom',
     path: ['endpoint'],
     input: undefined,
-    message: `required with auth type ${cloud.auth.type}: the compute endpoint, e.g. https://ecs.eu-de.otc.t-systems.com (auth ${catalogTypes} takes it from the token's catalog)`,
+    message: `required with auth type ${type}: the compute endpoint, e.g. https://ecs.eu-de.otc.t-systems.com (auth ${catalogTypes} takes it from the token's catalog)`,
   });
-});
+}, ACROSS_KEYS);
 
 const PollSchema = strict({
   schedule: cronExpression().default('*/15 * * * * *'),
@@ -106,7 +109,11 @@ const DeliverySchema = strict({
   maxAge: duration().prefault('24h'),
   minDelay: duration().prefault('1s'),
   maxDelay: duration().prefault('5m'),
-}).refine((d) => d.maxDelay >= d.minDelay, { path: ['maxDelay'], message: 'must not be shorter than minDelay' });
+}).refine(
+  // Either one not a duration is reported by its own key.
+  ({ minDelay, maxDelay }: { minDelay: unknown; maxDelay: unknown }) => typeof minDelay !== 'number' || typeof maxDelay !== 'number' || maxDelay >= minDelay,
+  { path: ['maxDelay'], message: 'must not be shorter than minDelay', ...ACROSS_KEYS },
+);
 
 /** What every kind of watch accepts besides what names the thing it follows. */
 const watchSettings = {
@@ -160,7 +167,7 @@ const TrackSchema = strict({
   notify: z.array(z.string()).optional(),
   /** Of each watch it starts. Absent: poll.deadline. */
   deadline: duration().optional(),
-}).superRefine((entry, ctx) => oneOf(entry, ctx, ['servers', 'project']));
+}).superRefine((entry, ctx) => oneOf(entry, ctx, ['servers', 'project']), ACROSS_KEYS);
 
 /** What makes a watch entry the same as another, and where to say so; undefined while it is incomplete. */
 export function identityOf(watch: Record<string, unknown>): { key: string; field: string; what: string } | undefined {

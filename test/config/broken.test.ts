@@ -725,6 +725,55 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     text: lines(...CLOUD, 'poll: every 15s'),
     expected: ['4:7 poll: expected a mapping, got a string'],
   },
+  {
+    // zod leaves out an object's checks across keys once one of its keys has the wrong type.
+    name: 'a problem across keys beside a key of the wrong type in the same section: both listed',
+    text: lines(
+      'cloud:', '  projectId: p1', '  timeout: 5',
+      'delivery: { maxAge: 5, minDelay: 1h, maxDelay: 1m }',
+      'notifiers:',
+      '  mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com, port: x, user: ops }',
+      '    from: ecs-watch@example.com',
+      '    to: [ops@example.com]',
+      '    template: { subject: 5, text: a, textFile: b }',
+      '  hook: { type: webhook, url: "https://hooks.example.com/x", template: { body: 5, bodyFile: b } }',
+      'track:',
+      '  - { actions: 5 }',
+    ),
+    expected: [
+      "2:3 cloud.endpoint: required with auth type none: the compute endpoint, e.g. https://ecs.eu-de.otc.t-systems.com (auth type: password takes it from the token's catalog)",
+      `3:12 cloud.timeout: 5 has no unit: write a duration as ${FORMS}`,
+      `4:21 delivery.maxAge: 5 has no unit: write a duration as ${FORMS}`,
+      '4:48 delivery.maxDelay: must not be shorter than minDelay',
+      '8:43 notifiers.mail.smtp.port: expected a number, got a string',
+      '8:52 notifiers.mail.smtp.user: user is set but password is not: set both, or neither for no login',
+      '11:26 notifiers.mail.template.subject: expected a string, got a number (put it in quotes)',
+      '11:48 notifiers.mail.template.textFile: cannot read the template b: no such file',
+      '11:48 notifiers.mail.template.textFile: set text or textFile, not both',
+      '12:80 notifiers.hook.template.body: expected a string, got a number (put it in quotes)',
+      '12:93 notifiers.hook.template.bodyFile: cannot read the template b: no such file',
+      '12:93 notifiers.hook.template.bodyFile: set body or bodyFile, not both',
+      '14:5 track[0].servers: required: servers (or project)',
+      '14:16 track[0].actions: expected a list, got a number',
+    ],
+  },
+  {
+    name: 'password auth without its identity endpoint, password and domain: each listed',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', '  auth: { type: password, user: u, projectName: eu-de }'),
+    expected: [
+      '4:9 cloud.auth.identityEndpoint: required (a string)',
+      '4:9 cloud.auth.password: required: password (or passwordFile)',
+      '4:9 cloud.auth.domain: required: domain (or domainId)',
+      '4:9 cloud.auth.projectDomain: required with projectName: projectDomain (or projectDomainId), the domain the project belongs to',
+    ],
+  },
+  {
+    name: 'an access key of the wrong type, and no secret key: both listed',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', '  auth: { type: aksk, accessKey: 5 }'),
+    expected: ['4:9 cloud.auth.secretKey: required: secretKey (or secretKeyFile)', '4:34 cloud.auth.accessKey: expected a string, got a number (put it in quotes)'],
+  },
 ];
 
 describe('a broken watch file', () => {

@@ -1,6 +1,6 @@
 // The `type: email` entry of `notifiers:` in the watch file: what each key accepts and its default.
 import * as z from 'zod';
-import { boolean, duration, emailAddress, integer, optionalText, outcomes, strict } from '../../config/fields.ts';
+import { ACROSS_KEYS, boolean, duration, emailAddress, integer, optionalText, outcomes, strict } from '../../config/fields.ts';
 import { emailTemplate } from '../template/config.ts';
 
 const SmtpSchema = strict({
@@ -14,7 +14,7 @@ const SmtpSchema = strict({
   if ((smtp.user === undefined) === (smtp.password === undefined)) return;
   const [set, missing] = smtp.user === undefined ? ['password', 'user'] : ['user', 'password'];
   ctx.addIssue({ code: 'custom', path: [set], input: undefined, message: `${set} is set but ${missing} is not: set both, or neither for no login` });
-});
+}, ACROSS_KEYS);
 
 export const EmailConfigSchema = strict({
   type: z.literal('email'),

@@ -1,7 +1,7 @@
 // The `template:` entry of a notifier in the watch file: a template written in place, or kept in a file
 // that is read (and checked) whenever the watch file is loaded.
 import * as z from 'zod';
-import { oneOf, orEmpty, strict } from '../../config/fields.ts';
+import { ACROSS_KEYS, oneOf, orEmpty, strict } from '../../config/fields.ts';
 import { fileProblem } from '../../files/fileProblem.ts';
 import { readRegularFileSync } from '../../files/readRegularFile.ts';
 import { templateProblems, type TemplateMode } from './template.ts';
@@ -42,7 +42,7 @@ function templateFile(mode: TemplateMode) {
 export function webhookTemplate() {
   return orEmpty(
     strict({ body: templateText('json').optional(), bodyFile: templateFile('json').optional() })
-      .superRefine((t, ctx) => oneOf(t, ctx, ['body', 'bodyFile']))
+      .superRefine((t, ctx) => oneOf(t, ctx, ['body', 'bodyFile']), ACROSS_KEYS)
       .transform((t) => ({ body: (t.body ?? t.bodyFile)! }))
       .optional(),
   );
@@ -57,7 +57,7 @@ export function emailTemplate() {
         if (t.subject === undefined && t.text === undefined && t.textFile === undefined) {
           ctx.addIssue({ code: 'custom', path: [], input: undefined, message: 'set subject, text or textFile (or leave template out for the default message)' });
         }
-      })
+      }, ACROSS_KEYS)
       .transform((t) => ({ subject: t.subject, text: t.text ?? t.textFile }))
       .optional(),
   );

@@ -1,6 +1,6 @@
 // `auth: { type: aksk }`: a Huawei Cloud / Open Telekom Cloud access key pair, permanent or temporary.
 import * as z from 'zod';
-import { httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { ACROSS_KEYS, httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());
 
@@ -18,7 +18,7 @@ export const AkskAuthSchema = strict({
   oneOf(config, ctx, ['accessKey', 'accessKeyFile']);
   oneOf(config, ctx, ['secretKey', 'secretKeyFile']);
   oneOf(config, ctx, ['securityToken', 'securityTokenFile'], false);
-});
+}, ACROSS_KEYS);
 
 export type AkskAuthConfig = z.output<typeof AkskAuthSchema>;
 

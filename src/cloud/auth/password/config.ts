@@ -1,6 +1,6 @@
 // `auth: { type: password }`: a Keystone v3 (OpenStack) or Huawei Cloud / Open Telekom Cloud IAM user.
 import * as z from 'zod';
-import { httpUrl, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { ACROSS_KEYS, httpUrl, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());
 
@@ -37,7 +37,7 @@ export const PasswordAuthSchema = strict({
       message: 'required with projectName: projectDomain (or projectDomainId), the domain the project belongs to',
     });
   }
-});
+}, ACROSS_KEYS);
 
 export type PasswordAuthConfig = z.output<typeof PasswordAuthSchema>;
 

@@ -1,6 +1,6 @@
 // `auth: { type: token }`: what each key accepts.
 import * as z from 'zod';
-import { httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { ACROSS_KEYS, httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 export const TokenAuthSchema = strict({
   type: z.literal('token'),
@@ -8,7 +8,7 @@ export const TokenAuthSchema = strict({
   token: optionalText(httpHeaderValue()),
   /** A file holding the token, read again when it changes. */
   tokenFile: optionalText(z.string()),
-}).superRefine((config, ctx) => oneOf(config, ctx, ['token', 'tokenFile']));
+}).superRefine((config, ctx) => oneOf(config, ctx, ['token', 'tokenFile']), ACROSS_KEYS);
 
 export type TokenAuthConfig = z.output<typeof TokenAuthSchema>;
 
