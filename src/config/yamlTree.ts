@@ -66,7 +66,8 @@ export function offsetOf(doc: Document.Parsed, path: readonly Segment[], at: 'ke
   let offset = node?.range[0] ?? 0;
   for (const [i, segment] of path.entries()) {
     if (isMap(node)) {
-      const pair = node.items.find((p) => keyText(doc, p) === String(segment));
+      // Of a key set twice the data holds the last value, which its problems are about.
+      const pair = node.items.findLast((p) => keyText(doc, p) === String(segment));
       if (pair === undefined) return offset;
       if (at === 'key' && i === path.length - 1) return pair.key.range[0];
       offset = valueOffset(pair);

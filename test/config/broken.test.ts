@@ -150,6 +150,17 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    // YAML keeps the last value of a key set twice: what is wrong with it is there, not at the first.
+    name: 'a key set twice whose later value is wrong: that value, at its line',
+    text: lines(...CLOUD, 'http:', '  port: 1', 'http:', '  port: x', 'cloud:', '  endpoint: ecs.example.com', '  projectId: p1'),
+    expected: [
+      '6:1 http: this key is already set above in the same mapping',
+      '7:9 http.port: expected a number, got a string',
+      '8:1 cloud: this key is already set above in the same mapping',
+      '9:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com',
+    ],
+  },
+  {
     name: 'an unquoted value containing ": "',
     text: lines(...CLOUD, '  region: eu: de'),
     expected: [
