@@ -535,7 +535,8 @@ export class WatchEngine {
     const poll = new WatchPoll(target, record, this.#pollServices);
     const started = performance.now();
     const polled = await kind.poll(poll);
-    const result = polled.final && polled.outcome === 'not_found' ? await withNotFoundHint(kind, poll, polled) : polled;
+    const hinted = polled.final && polled.outcome === 'not_found' ? await withNotFoundHint(kind, poll, polled) : polled;
+    const result = { ...hinted, reason: oneLineReason(hinted.reason) };
     this.#lastPollEndedAt = performance.now();
     this.#o.metrics.pollDuration.observe((this.#lastPollEndedAt - started) / 1000);
     const closed = this.#closed.signal;
@@ -735,6 +736,15 @@ async function withNotFoundHint(kind: WatchKindModule, poll: WatchPoll, result: 
     poll.log.debug({ err }, 'what the id not found was meant to be could not be read');
     return result;
   }
+}
+
+/**
+ * A reason is one line (a notification's `reason`, a mail's Reason:, a log field, a row of `check`), while
+ * the API's texts quoted in it (a server's fault message, an event's details, a job's fail_reason) may span
+ * lines: a libvirt error often does.
+ */
+function oneLineReason(reason: string): string {
+  return reason.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ');
 }
 
 /** One poll of one watch, as its kind sees it: one object per poll, its methods shared by all. */

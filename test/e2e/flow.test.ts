@@ -434,6 +434,27 @@ describe('the core loop against the simulator', () => {
     expect(bodies[0]!.reason).toContain(`Action ${typo} not found; did you mean resize ${ok.requestId} (started `);
   });
 
+  it('keeps the reason one line when the fault, an event\'s details or a job\'s fail_reason the API gives span lines', async () => {
+    const crashed: ActionScript & { requestId: string } = {
+      ...failedCreate(),
+      steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000, result: 'Error', details: 'libvirtError: internal error:\nqemu exited' }],
+      fault: { code: 500, message: 'internal error: process exited while connecting to monitor:\r\n  qemu-system-x86_64: Could not open disk\n' },
+    };
+    h.simulator.addAction(crashed);
+    const job = h.simulator.addJob({
+      projectId: PROJECT,
+      jobType: 'createServer',
+      subJobs: [{ serverId: 'srv-quota', durationMs: 1000, result: 'FAIL', errorCode: 'Ecs.0039', failReason: 'Insufficient EVS disk quota.\nIncrease the quota.' }],
+    });
+    const app = await h.app(h.yaml([entry(crashed, 'create db-02'), { jobId: job, name: 'create db-03' }]));
+    await advance(app, 5000);
+    const reasons = h.hooks.received.map((r) => (r.body as { reason: string }).reason).sort();
+    expect(reasons).toEqual([
+      'create failed: compute__do_build_and_run_instance Error (libvirtError: internal error: qemu exited); server ERROR: internal error: process exited while connecting to monitor: qemu-system-x86_64: Could not open disk',
+      'createServer failed: createSingleServer on server srv-quota FAIL: Ecs.0039 Insufficient EVS disk quota. Increase the quota.',
+    ]);
+  });
+
   it('reports a create that is 404 at first and then succeeds as success', async () => {
     const late = { ...resize(), action: 'create', visibleAfterMs: 30_000 };
     h.simulator.addAction(late);
