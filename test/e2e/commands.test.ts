@@ -444,6 +444,18 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
+  it('refuses an empty --notify (a pipeline\'s unset variable) as a usage error, rather than a watch that notifies nobody', async ({ h }) => {
+    const original = h.yaml([]);
+    const path = await h.writeConfig(original);
+    const ids = newIds();
+    for (const notify of ['', ' , ']) {
+      const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--notify', notify]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toMatch(/^ecs-action-watch add: --notify names no notifier: give their names \(--notify chat,ops-mail\), or leave --notify out for every one\n/);
+    }
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
   it('writes nothing when the result would be invalid, and says why', async ({ h }) => {
     const original = h.yaml([{ ...newIds(), name: 'first' }]);
     const path = await h.writeConfig(original);

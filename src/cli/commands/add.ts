@@ -1,19 +1,21 @@
 import { addWatch, WatchFileEditError } from '../../config/edit.ts';
 import { watchedAlready } from '../../config/watched.ts';
-import type { CommandContext } from '../context.ts';
+import { UsageError, type CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
 import { optionText, watchedIdentity } from '../options.ts';
 import { signalExitStatus } from '../signals.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const text = (name: string) => optionText(ctx, name);
-  const notify = text('notify');
+  const notify = text('notify')?.split(',').map((n) => n.trim()).filter(Boolean);
+  // `notify: []` is valid (nobody is told), so the file's check would let through a variable left unset.
+  if (notify?.length === 0) throw new UsageError('--notify names no notifier: give their names (--notify chat,ops-mail), or leave --notify out for every one');
   const identity = watchedIdentity(ctx);
   const watch = {
     ...('jobId' in identity ? identity : { requestId: identity.requestId, serverId: identity.serverId! }),
     name: text('name'),
     projectId: text('project'),
-    notify: notify === undefined ? undefined : notify.split(',').map((n) => n.trim()).filter(Boolean),
+    notify,
     deadline: text('deadline'),
   };
   const what = 'jobId' in watch ? `job ${watch.jobId}` : `request ${watch.requestId} on server ${watch.serverId}`;
