@@ -60,6 +60,8 @@ export class Credential {
   /** performance.now(): this host's clock set back must not keep a rotated file unread for as long. */
   #checkedAt = 0;
   #version = 0;
+  /** The look that value() started and has not finished: every request that finds one due meanwhile waits for it. */
+  #looking: Promise<boolean> | undefined;
 
   /**
    * `value` or `file` (the `<key>File` key). A file is read here, synchronously, so that a missing one
@@ -90,7 +92,14 @@ export class Credential {
 
   /** The current value; a file is looked at again when RECHECK_MS have passed since the last look. */
   async value(): Promise<string> {
-    if (this.#file !== undefined && performance.now() - this.#checkedAt >= RECHECK_MS) await this.refresh();
+    if (this.#file !== undefined && performance.now() - this.#checkedAt >= RECHECK_MS) {
+      // One look, not one for each of the polls in flight that find it due before the first stat is back
+      // (51 stats a second at 1,000 watches and 64 in flight, where one does).
+      this.#looking ??= this.refresh().finally(() => {
+        this.#looking = undefined;
+      });
+      await this.#looking;
+    }
     return this.#value;
   }
 

@@ -1,0 +1,47 @@
+// How often a credential file is looked at. stat is the real one, counted: the file system is not faked.
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { Credential, RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
+
+const looks = vi.hoisted(() => ({ stats: 0 }));
+vi.mock('node:fs/promises', async (original) => {
+  const real = await original<typeof import('node:fs/promises')>();
+  return {
+    ...real,
+    stat: (...args: Parameters<typeof real.stat>) => {
+      looks.stats += 1;
+      return real.stat(...args);
+    },
+  };
+});
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eaw-credential-'));
+});
+afterEach(async () => {
+  vi.useRealTimers();
+  await rm(dir, { recursive: true, force: true });
+});
+
+it('is looked at once when the polls in flight all find a look due', async () => {
+  vi.useFakeTimers({ toFake: ['performance'] });
+  const file = join(dir, 'token');
+  await writeFile(file, 'first-token\n');
+  const token = new Credential('token', undefined, file, { sentInHeader: true });
+  await writeFile(file, 'rotated-token\n');
+  vi.advanceTimersByTime(RECHECK_MS);
+  looks.stats = 0;
+  const values = await Promise.all(Array.from({ length: 64 }, () => token.value()));
+  expect(new Set(values)).toEqual(new Set(['rotated-token']));
+  expect(looks.stats).toBe(1);
+  expect(token.version).toBe(1);
+  // The next look is due RECHECK_MS after that one, not sooner.
+  await token.value();
+  expect(looks.stats).toBe(1);
+  vi.advanceTimersByTime(RECHECK_MS);
+  await Promise.all([token.value(), token.value()]);
+  expect(looks.stats).toBe(2);
+});
