@@ -4,7 +4,8 @@
 // measures what the same server answers on the same paths at the same concurrency, then undici alone
 // (bench/undiciAlone.ts) what our HTTP client reaches there with nothing of ours around it. BENCH_WATCHES
 // (default 1000,10000) and BENCH_ROUNDS (default 2) change what runs; BENCH_ONE_SHOTS=only measures the
-// one-shot commands alone and prints their table without writing BENCHMARKS.md.
+// one-shot commands alone and prints their table without writing BENCHMARKS.md. BENCH_AUTH (token,
+// tokenFile or aksk; none by default) gives the daemon's watch file that cloud.auth (benchAuth below).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, openSync, closeSync } from 'node:fs';
@@ -24,6 +25,9 @@ const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Numb
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const oneShotsOnly = process.env['BENCH_ONE_SHOTS'] === 'only';
 const work = mkdtempSync(join(tmpdir(), 'eaw-bench-'));
+const AUTH_TYPES = ['none', 'token', 'tokenFile', 'aksk'];
+const auth = process.env['BENCH_AUTH'] ?? 'none';
+if (!AUTH_TYPES.includes(auth)) throw new Error(`BENCH_AUTH=${auth}: write one of ${AUTH_TYPES.join(', ')}`);
 /** What the image runs the daemon with: the Dockerfile's ENV NODE_OPTIONS and MALLOC_ARENA_MAX. */
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8');
 const PRODUCTION_ENV = Object.fromEntries(['NODE_OPTIONS', 'MALLOC_ARENA_MAX'].flatMap((name) => new RegExp(`${name}=(\\S+)`).exec(dockerfile)?.slice(1).map((v) => [name, v]) ?? []));
@@ -60,9 +64,26 @@ async function get<T>(url: string, init?: RequestInit): Promise<T> {
   return (await res.json()) as T;
 }
 
-function watchFile(server: { url: string; hooks: string }, watches: number, statePath: string, httpPort: number): string {
+/**
+ * The daemon's `cloud.auth` lines for BENCH_AUTH. The bench's cloud checks no credential, so a run with one
+ * shows what carrying it costs the client: a token of 6 KB, base64 with + and / as Huawei IAM's are (every
+ * poll sends it and has it hidden from the answer), in the watch file (token) or in a file (tokenFile); or
+ * an access key pair, which signs every poll. The yardsticks (autocannon, undici alone) and the one-shot
+ * commands send none.
+ */
+function benchAuth(): string[] {
+  if (auth === 'none') return [];
+  if (auth === 'aksk') return ['  auth:', '    type: aksk', '    accessKey: QTWAOYTTINDUT2QVKYUC', '    secretKey: MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc'];
+  const token = `MII${Buffer.from(Array.from({ length: 4608 }, (_, i) => (i * 131 + 7) % 256)).toString('base64')}`.slice(0, 6144);
+  if (auth === 'token') return ['  auth:', '    type: token', `    token: ${token}`];
+  const file = join(work, 'token');
+  writeFileSync(file, `${token}\n`);
+  return ['  auth:', '    type: token', `    tokenFile: ${file}`];
+}
+
+function watchFile(server: { url: string; hooks: string }, watches: number, statePath: string, httpPort: number, cloudAuth: string[] = []): string {
   const lines = [
-    'cloud:', `  endpoint: ${server.url}`, `  projectId: ${PROJECT}`, `  microversion: "${BENCH_MICROVERSION}"`,
+    'cloud:', `  endpoint: ${server.url}`, `  projectId: ${PROJECT}`, `  microversion: "${BENCH_MICROVERSION}"`, ...cloudAuth,
     'poll:', '  schedule: "* * * * * *"', `  concurrency: ${CONCURRENCY}`,
     'notifiers:', '  chat:', '    type: webhook', `    url: ${server.hooks}`,
     'state:', `  path: ${statePath}`, 'http:', `  port: ${httpPort}`, 'watches:',
@@ -134,7 +155,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
   try {
     const port = await freePort();
     const config = join(dir, 'watch.yaml');
-    writeFileSync(config, watchFile({ url: server.url, hooks: receiver.hooks }, watches, join(dir, 'state.json'), port));
+    writeFileSync(config, watchFile({ url: server.url, hooks: receiver.hooks }, watches, join(dir, 'state.json'), port, benchAuth()));
     // Saved a while before the start, as a deployed file is: `run` waits for a file written within the last
     // second to stand still, which is no part of its start-up.
     const saved = new Date(Date.now() - 5000);
@@ -366,7 +387,7 @@ for (let round = 0; round < (oneShotsOnly ? 0 : rounds); round++) {
     const cap = await ceiling(watches);
     results.push({ daemon, ceiling: cap });
     console.log(
-      `round ${round + 1}, ${watches} watches: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.autocannon.toFixed(0)}/s (${(daemon.sweepPerS / cap.autocannon).toFixed(2)}) ` +
+      `round ${round + 1}, ${watches} watches${auth === 'none' ? '' : `, auth ${auth}`}: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.autocannon.toFixed(0)}/s (${(daemon.sweepPerS / cap.autocannon).toFixed(2)}) ` +
         `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)}, p99 ${daemon.p99} ms`,
     );
   }
@@ -400,6 +421,7 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 
 - Machine: ${cpu.length} × ${cpu[0]?.model ?? 'unknown CPU'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Linux ${release()}
 - Node.js ${process.versions.node}; the daemon runs the bundle (\`npm run build\`) as the image does: \`${PRODUCTION_ENV_SHOWN} node dist/ecs-action-watch.mjs run\`
+- The daemon's \`cloud.auth\`: ${auth} (\`BENCH_AUTH\`; the bench's cloud checks no credential; the yardsticks and the one-shot commands send none)
 - Run ${startedAt.toISOString()}; load average (1, 5, 15 min) ${loadAtStart} at the start, ${loadAtEnd} at the end. The machine is
   shared: a load above its ${cpu.length} cores slows every figure, and the ratios less than the absolute numbers.
 
