@@ -536,7 +536,8 @@ export class WatchEngine {
     const started = performance.now();
     const polled = await kind.poll(poll);
     const hinted = polled.final && polled.outcome === 'not_found' ? await withNotFoundHint(kind, poll, polled) : polled;
-    const result = { ...hinted, reason: oneLineReason(hinted.reason) };
+    // Copied only when it spans lines: a steady poll copies nothing it does not keep (docs/performance.md).
+    const result = LINE_BREAK.test(hinted.reason) ? { ...hinted, reason: oneLineReason(hinted.reason) } : hinted;
     this.#lastPollEndedAt = performance.now();
     this.#o.metrics.pollDuration.observe((this.#lastPollEndedAt - started) / 1000);
     const closed = this.#closed.signal;
@@ -746,6 +747,8 @@ async function withNotFoundHint(kind: WatchKindModule, poll: WatchPoll, result: 
 function oneLineReason(reason: string): string {
   return reason.replace(/\s*[\r\n\u2028\u2029]+\s*/g, ' ');
 }
+
+const LINE_BREAK = /[\r\n\u2028\u2029]/;
 
 /** One poll of one watch, as its kind sees it: one object per poll, its methods shared by all. */
 class WatchPoll implements PollContext {
