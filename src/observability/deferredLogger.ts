@@ -5,9 +5,10 @@
 // time they are written at (a few milliseconds later).
 import type { Bindings } from 'pino';
 import type { Logger } from './logger.ts';
+import { LOG_LEVELS } from './logLevel.ts';
 
 // pino's levels, lowest first.
-const LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
+const LEVELS = [...LOG_LEVELS, 'fatal'] as const;
 type Level = (typeof LEVELS)[number];
 
 export interface DeferredLogger {

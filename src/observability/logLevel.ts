@@ -3,7 +3,8 @@
 
 import { meant } from '../text/closest.ts';
 
-const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
+/** The levels LOG_LEVEL may name, lowest first, as pino orders them (pino's `fatal` above them is ours only to log at). */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 
 /** LOG_LEVEL outside the allowed set is refused loudly rather than silently logging at info. */
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
