@@ -1,12 +1,12 @@
-// prom-client's metric classes, registry and default metrics rather than its index, which also loads its
+// prom-client's metric classes and registry rather than its index, which also loads its
 // Pushgateway (node:https and with it TLS, and zlib, at load), Summary and cluster aggregation: none used.
 import Counter from 'prom-client/lib/counter.js';
-import collectDefaultMetrics from 'prom-client/lib/defaultMetrics.js';
 import Gauge from 'prom-client/lib/gauge.js';
 import Histogram from 'prom-client/lib/histogram.js';
 import Registry from 'prom-client/lib/registry.js';
 import { VERSION } from '../version.ts';
 import type { StateFileKind } from '../state/store.ts';
+import { registerProcessMetrics } from './processMetrics.ts';
 
 const PREFIX = 'ecs_action_watch_';
 
@@ -59,7 +59,7 @@ export type PrometheusMetrics = ReturnType<typeof createMetrics>;
  */
 export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const registry = new Registry();
-  if (options.defaultMetrics) collectDefaultMetrics({ register: registry, prefix: PREFIX });
+  if (options.defaultMetrics) registerProcessMetrics(registry, PREFIX);
   const registers = [registry];
   let deliverySource: (() => DeliveryCounts) | null = null;
   let cloudClockSource: (() => number | undefined) | null = null;

@@ -21,7 +21,15 @@ declare module 'prom-client/lib/registry.js' {
   export default Registry;
 }
 
+// Not loaded by the daemon (./processMetrics.ts registers its metrics one by one); its test compares the two.
 declare module 'prom-client/lib/defaultMetrics.js' {
   import { collectDefaultMetrics } from 'prom-client';
   export default collectDefaultMetrics;
+}
+
+// Each default metric's module: registers its metrics with the registry given.
+declare module 'prom-client/lib/metrics/*.js' {
+  import type { Registry } from 'prom-client';
+  const register: (registry: Registry, config: { prefix?: string; eventLoopMonitoringPrecision?: number }) => void;
+  export default register;
 }
