@@ -2,6 +2,8 @@ import type { Dispatcher } from 'undici';
 import { PROXY_VARIABLES, inRanges, noProxyRanges, proxyVariableProblem } from './proxy.ts';
 import { agentClass, proxyAgentClass } from './undici.ts';
 
+const MAX_HEADER_BYTES = 16 * 1024;
+
 export interface HttpDispatcherOptions {
   /** Connecting, and each wait for headers and body, in milliseconds. */
   timeout: number;
@@ -17,7 +19,10 @@ export interface HttpDispatcherOptions {
  */
 export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
   const tls = ca === undefined ? {} : { ca: [...ca] };
-  const poolOptions = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout };
+  // An answer's headers may take up to 16 KiB, Node's default. Given here, undici does not read Node's
+  // http.maxHeaderSize (which --max-http-header-size would raise), so the bundle loads no node:http for it
+  // (scripts/bundle.ts, REWRITTEN).
+  const poolOptions = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, maxHeaderSize: MAX_HEADER_BYTES };
   // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
   // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
   const make = async (): Promise<Dispatcher> => {
