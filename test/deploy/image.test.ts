@@ -255,7 +255,7 @@ describe('the image, laid out from the Dockerfile with a production-only install
     expect(compilersIn(output)).toContain('TURBOFAN');
   });
 
-  it('checks an http:// cloud without loading node:http, node:http2, TLS, node:crypto or the proxy agent: each is loaded where it is used', async () => {
+  it('checks an http:// cloud without loading node:http, node:http2, TLS, node:crypto, node:assert, node:fs/promises or the proxy agent: each is loaded where it is used', async () => {
     // An action still running and one that has finished, whose verdict owes check no delivery (check tells
     // no one), so no delivery id, a sha256.
     for (const [durationMs, state] of [[60_000, 'pending'], [0, 'success']] as const) {
@@ -266,10 +266,11 @@ describe('the image, laid out from the Dockerfile with a production-only install
           expect(JSON.parse(check.output)).toMatchObject([{ requestId, state }]);
           expect(check.builtins).toContain('node:net');
           // undici requires http2 at load, the bundle at its first use; node:http is required by the bundle's
-          // undici only for a default our pools give (scripts/bundle.ts, REWRITTEN); an answer read once needs
-          // no digest (node:crypto); with no proxy in the environment, undici's proxy agent (and SOCKS5) stays
-          // unloaded.
-          for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto']) expect(check.builtins).not.toContain(unused);
+          // undici only for a default our pools give (scripts/bundle.ts, REWRITTEN), and assert only for a
+          // condition that fails; an answer read once needs no digest (node:crypto); reading the state needs
+          // no node:fs/promises (src/files/linkTarget.ts); with no proxy in the environment, undici's proxy
+          // agent (and SOCKS5) stays unloaded.
+          for (const unused of ['node:http', 'node:http2', 'node:tls', 'node:crypto', 'node:assert', 'node:fs/promises']) expect(check.builtins).not.toContain(unused);
           expect(check.resolved.filter((specifier) => specifier.includes('proxy'))).toEqual([]);
         },
         { steps: [{ event: 'compute_reboot_instance', durationMs, taskState: 'rebooting' }] },
