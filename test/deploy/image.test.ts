@@ -4,11 +4,13 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage } from 'node:http';
 import { createSecureServer } from 'node:http2';
 import { builtinModules } from 'node:module';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
+import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { makeCertificates } from '../certificates.ts';
@@ -275,6 +277,28 @@ describe('the image, laid out from the Dockerfile with a production-only install
         },
         { steps: [{ event: 'compute_reboot_instance', durationMs, taskState: 'rebooting' }] },
       );
+    }
+  });
+
+  it('checks through the HTTP proxy of HTTP_PROXY: the proxy\'s own connection loads node:http, where the bundle\'s rewrite of undici requires it', async () => {
+    const proxy = createProxy(createServer());
+    const seen: string[] = [];
+    proxy.on('request', (req: IncomingMessage) => seen.push(`${req.method} ${req.url}`));
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      await withOneAction(
+        async ({ requestId }, config, env) => {
+          const check = await loadedBy(['check', '--json', '--config', config], { ...env, HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: '' });
+          expect(check.code, check.output).toBe(0);
+          expect(JSON.parse(check.output)).toMatchObject([{ requestId, state: 'pending' }]);
+          expect(seen.some((line) => line.startsWith('GET http://127.0.0.1:') && line.endsWith(`/os-instance-actions/${requestId}`))).toBe(true);
+          expect(check.builtins).toContain('node:http');
+        },
+        { steps: [{ event: 'compute_reboot_instance', durationMs: 60_000, taskState: 'rebooting' }] },
+      );
+    } finally {
+      proxy.closeAllConnections();
+      await new Promise<void>((resolve) => proxy.close(() => resolve()));
     }
   });
 
