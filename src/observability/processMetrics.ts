@@ -38,10 +38,10 @@ export const PROCESS_METRICS = {
 
 /**
  * How often the event loop's delay is sampled (for the nodejs_eventloop_lag_* metrics), in milliseconds.
- * prom-client's default of 10 ms wakes the process 100 times a second: 10 ms of CPU a second, measured on an
- * idle daemon of one watch (16-17 ms a second in all against 5-9 ms at 100; per thread, /proc/<pid>/task),
- * which at 1,000 watches polled each second is a sixth of a poll's CPU. A stall of 100 ms or more still
- * delays a sample; a shorter one is caught in proportion to its length.
+ * prom-client's default of 10 ms wakes the process 100 times a second: about 10 ms of CPU a second, measured
+ * on an idle daemon of one watch (16-19 ms a second in all against 7-9 ms at 100; its threads' ticks in
+ * /proc/<pid>/task), and at 1,000 watches polled each second about 9 of a poll's 65-75 us (docs/performance.md,
+ * A poll). A stall of 100 ms or more still delays a sample; a shorter one is caught in proportion to its length.
  */
 export const EVENT_LOOP_SAMPLE_MS = 100;
 
