@@ -314,8 +314,10 @@ describe('StateStore round trip', () => {
   it('keeps every field of a record, the verdict memory included', async () => {
     const path = join(await tempDir(), 'state.json');
     const store = await openStore(path);
+    // A delivery still owed: a settled watch gives up its payload and its memory at open.
     const full: ActionWatchRecord = {
       ...finished('req-1'),
+      deliveries: dictionary([['chat', { ...delivered('d-req-1'), status: 'pending' }]]),
       observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false, migrationsRefusedAnswers: 1, stallCheckedAt: '2026-11-26T10:20:00.000Z', erroredSince: '2026-11-26T10:20:00.000Z' },
       warning: { reason: 'resize still running', detectedAt: '2026-11-26T10:02:00.000Z', deliveries: dictionary([['chat', { ...delivered('w'), status: 'superseded' as const }]]) },
       batch: 'fleet',
@@ -541,14 +543,16 @@ describe('StateStore memory and counts', () => {
   const action = { action: 'reboot', request_id: 'req-1', message: null, start_time: '2026-11-26T10:00:00.000000', events: [] };
   const server = { status: 'ACTIVE', taskState: null, fault: null };
 
-  it('drops the payload of a watch whose deliveries are settled, at open and when the last one settles', async () => {
+  it('drops the payload and the polls\' memory of a watch whose deliveries are settled, at open and when the last one settles', async () => {
     const path = join(await tempDir(), 'state.json');
-    const settled = { ...finished('req-1'), instanceAction: action, server };
-    const owed: ActionWatchRecord = { ...finished('req-2'), instanceAction: { ...action, request_id: 'req-2' }, server, deliveries: dictionary([['chat', { ...delivered('d-2'), status: 'pending' }]]) };
+    const observed = { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 1, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: true, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null };
+    const settled = { ...finished('req-1'), instanceAction: action, server, everFound: true, observed };
+    const owed: ActionWatchRecord = { ...finished('req-2'), instanceAction: { ...action, request_id: 'req-2' }, server, observed, deliveries: dictionary([['chat', { ...delivered('d-2'), status: 'pending' }]]) };
     await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(settled)]: settled, [watchKey(owed)]: owed } }));
     const store = await openStore(path);
-    expect(store.get(watchKey(settled))).toMatchObject({ instanceAction: null, server: null, verdict: settled.verdict, deliveries: settled.deliveries });
-    expect(store.get(watchKey(owed))).toMatchObject({ instanceAction: owed.instanceAction, server });
+    expect(store.get(watchKey(settled))).toMatchObject({ instanceAction: null, server: null, everFound: true, verdict: settled.verdict, deliveries: settled.deliveries });
+    expect(store.get(watchKey(settled))!.observed).toBeUndefined();
+    expect(store.get(watchKey(owed))).toMatchObject({ instanceAction: owed.instanceAction, server, observed });
 
     store.releaseIfSettled(watchKey(owed));
     expect(store.get(watchKey(owed))).toMatchObject({ instanceAction: owed.instanceAction });
@@ -557,6 +561,7 @@ describe('StateStore memory and counts', () => {
     store.releaseIfSettled(watchKey(owed));
     await store.save();
     expect(stateOnDisk(path).watches[watchKey(owed)]).toMatchObject({ instanceAction: null, server: null, deliveries: { chat: { status: 'given_up' } } });
+    expect(stateOnDisk(path).watches[watchKey(owed)]).not.toHaveProperty('observed');
   });
 
   it('keeps the payload of a failure of a batch until the digest that reports it has been sent, not of a success', async () => {

@@ -54,9 +54,11 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     server: record.server,
   }),
   dropPayload: (record) => {
-    if (record.instanceAction === null && record.server === null) return false;
+    if (record.instanceAction === null && record.server === null && record.observed === undefined) return false;
     record.instanceAction = null;
     record.server = null;
+    // What the polls saw served the verdicts to come; none is to come.
+    record.observed = undefined;
     return true;
   },
   progress: (record) => {
