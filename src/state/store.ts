@@ -57,12 +57,20 @@ export interface SetAsideRecord {
 const countKeys = { pending: 'pending', delivered: 'delivered', given_up: 'givenUp', superseded: 'superseded' } as const;
 const COUNTED = Object.values(countKeys);
 
-function countsOf(deliveries: readonly DurableDelivery[]): DeliveryCounts | undefined {
-  let counts: DeliveryCounts | undefined;
-  for (const { delivery } of deliveries) {
-    counts ??= { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
-    counts[countKeys[delivery.status]]++;
-  }
+/**
+ * One object for each set of counts, never changed once made: nearly every record counts alike (its one
+ * delivery, delivered), and 10,000 of them kept 10,000 equal objects (56 B each).
+ */
+const countsMade = new Map<string, Readonly<DeliveryCounts>>();
+
+function countsOf(deliveries: readonly DurableDelivery[]): Readonly<DeliveryCounts> | undefined {
+  if (deliveries.length === 0) return undefined;
+  const counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
+  for (const { delivery } of deliveries) counts[countKeys[delivery.status]]++;
+  const key = COUNTED.map((k) => counts[k]).join();
+  const made = countsMade.get(key);
+  if (made !== undefined) return made;
+  countsMade.set(key, counts);
   return counts;
 }
 
@@ -112,7 +120,7 @@ export class StateStore {
   readonly #writer: StateWriter;
   #closing: Promise<void> | null = null;
   /** The deliveries of each record that has some, by status, and their sum: read at every scrape. */
-  readonly #counted = new Map<string, DeliveryCounts>();
+  readonly #counted = new Map<string, Readonly<DeliveryCounts>>();
   readonly #counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
   /** Deliveries added since the last save began: not on disk yet. */
   #unsaved: DurableDelivery[] = [];
