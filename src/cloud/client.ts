@@ -63,6 +63,8 @@ export interface EcsClient {
    * `previous` and `ref` as for getInstanceAction.
    */
   getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob>;
+  /** Lets go of what is kept for `ref` (its URL), whose watch has its verdict: kept again if it is read. */
+  forget(ref: object): void;
   /**
    * The microversion sent with each request, null for none. With `auto` this discovers it, retrying with
    * backoff; while it is unknown every request fails with the discovery's error rather than go out
@@ -276,6 +278,10 @@ class HttpEcsClient implements EcsClient {
       signal: this.#closed.signal,
       shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
     });
+  }
+
+  forget(ref: object): void {
+    this.#polledUrls.delete(ref);
   }
 
   #polledUrl(ref: object, url: string): string {

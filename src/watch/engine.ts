@@ -584,6 +584,9 @@ export class WatchEngine {
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries), ...(target.batch ? { batch: target.batch } : {}) }, 'watch finished');
     // No notifier takes this outcome (and no batch reads it): nothing will ever be sent from the payload.
     this.#o.store.releaseIfSettled(key);
+    // Polled no more: a watch that stays in the file keeps only its record.
+    this.#o.client.forget(target);
+    this.#warningDueAt.delete(target);
   }
 
   /**

@@ -363,6 +363,20 @@ describe('requests', () => {
     expect(reread.message).toBeNull();
   });
 
+  it('keeps the URL of a watch\'s reads until told to forget it, then makes it again at the next read', async () => {
+    const { agent, pool, client } = setup({ microversion: '2.60' });
+    const ref = { ...REF };
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS }).times(2);
+    pool.intercept({ path: '/v2.1/p1/servers/s1/os-instance-actions/req-2', method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });
+    await client.getInstanceAction(ref);
+    // A watch's ids do not change while it is polled: the URL made at its first read serves every read.
+    ref.requestId = 'req-2';
+    await client.getInstanceAction(ref);
+    client.forget(ref);
+    await client.getInstanceAction(ref);
+    agent.assertNoPendingInterceptors();
+  });
+
   it('throws for a server that cannot be read', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: SERVER_PATH, method: 'GET' }).reply(503, '');
