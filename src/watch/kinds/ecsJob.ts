@@ -14,7 +14,8 @@ type JobTarget = Extract<WatchTarget, { kind: 'ecs-job' }>;
 
 export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
   // `jobs` is no server id (Nova's are UUIDs), so a job's key never meets an action's.
-  key: (ref) => `${ref.projectId}/jobs/${(ref as JobWatchRef).jobId}`,
+  // Joined, as actionKey (./instanceAction.ts) says why.
+  key: (ref) => [ref.projectId, 'jobs', (ref as JobWatchRef).jobId].join('/'),
   logFields: (ref) => ({ jobId: ref.jobId, projectId: ref.projectId }),
   label: (ref) => ({ id: ref.jobId, where: 'job' in ref ? (ref.job?.entities.server_id ?? null) : null }),
   notFoundHint: (target) => Promise.resolve(jobIdHint(target.jobId)),

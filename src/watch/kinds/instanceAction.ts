@@ -69,9 +69,13 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
   },
 };
 
-/** `{project}/{server}/{request}`: the same request id may exist in two projects. */
+/**
+ * `{project}/{server}/{request}`: the same request id may exist in two projects. Joined rather than written
+ * as a template, which makes a rope of its parts: a key is kept for as long as its watch, and a rope stays
+ * beside the flat copy that the first hash of it makes (40 B a key more, measured with 100,000 in a Map).
+ */
 export function actionKey(ref: Pick<WatchRef, 'projectId' | 'serverId' | 'requestId'>): string {
-  return `${ref.projectId}/${ref.serverId}/${ref.requestId}`;
+  return [ref.projectId, ref.serverId, ref.requestId].join('/');
 }
 
 /**
