@@ -23,6 +23,13 @@ import { isDeepStrictEqual } from 'node:util';
  */
 export type RequiredLazily = Record<string, { copied?: readonly string[]; standIn?: string }>;
 
+/**
+ * The banner each chunk of the bundle starts with. CommonJS dependencies (pino, undici, nodemailer) require
+ * Node's modules, and so does the code this plugin writes; an ES module has no require. In every chunk:
+ * each of them may be the first to need it.
+ */
+export const REQUIRE_BANNER = "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);";
+
 /** A function's properties that are the stand-in's own, not the module's. */
 const FUNCTION_PROPERTIES = ['length', 'name', 'prototype'];
 

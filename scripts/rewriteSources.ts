@@ -1,4 +1,4 @@
-// An esbuild plugin that rewrites dependencies' source text as it is bundled (scripts/bundle.ts says which
+// An esbuild plugin that rewrites dependencies' source text as it is bundled (scripts/bundleRules.ts says which
 // and why). A rewrite is exact text, found exactly once, and every file named must be bundled: otherwise
 // the build fails, so that an upgrade that changed one is seen, not bundled half-rewritten.
 import type { Plugin } from 'esbuild';

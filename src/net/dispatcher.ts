@@ -21,7 +21,7 @@ export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Di
   const tls = ca === undefined ? {} : { ca: [...ca] };
   // An answer's headers may take up to 16 KiB, Node's default. Given here, undici does not read Node's
   // http.maxHeaderSize (which --max-http-header-size would raise), so the bundle loads no node:http for it
-  // (scripts/bundle.ts, REWRITTEN).
+  // (scripts/bundleRules.ts, REWRITTEN).
   const poolOptions = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, maxHeaderSize: MAX_HEADER_BYTES };
   // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
   // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.

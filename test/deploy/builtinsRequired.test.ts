@@ -1,12 +1,14 @@
-// scripts/builtinsRequired.ts: Node's modules in the bundle, each loaded at its first use, through a
-// bundle of a few lines run in a process of its own (what it loaded is that process's moduleLoadList).
+// scripts/builtinsRequired.ts with the bundle's own rules (scripts/bundleRules.ts): Node's modules in the
+// bundle, each loaded at its first use, through a bundle of a few lines run in a process of its own (what it
+// loaded is that process's moduleLoadList).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { builtinsRequired, type RequiredLazily } from '../../scripts/builtinsRequired.ts';
+import { builtinsRequired, REQUIRE_BANNER, type RequiredLazily } from '../../scripts/builtinsRequired.ts';
+import { REQUIRED_LAZILY } from '../../scripts/bundleRules.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -16,10 +18,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const LAZY: RequiredLazily = {
-  'node:http2': { copied: ['constants'] },
-  'node:assert': { standIn: '(...args) => { if (!args[0]) load()(...args); }' },
-};
 
 async function bundle(source: string, requiredLazily: RequiredLazily): Promise<string> {
   writeFileSync(join(dir, 'entry.mjs'), source);
@@ -31,7 +29,7 @@ async function bundle(source: string, requiredLazily: RequiredLazily): Promise<s
     platform: 'node',
     format: 'esm',
     logLevel: 'silent',
-    banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+    banner: { js: REQUIRE_BANNER },
     plugins: [builtinsRequired(requiredLazily)],
   });
   return out;
@@ -49,14 +47,14 @@ function run(file: string): { printed: unknown; loaded: string[] } {
 describe('builtinsRequired', () => {
   it('loads no module whose import a run does not use', async () => {
     // Used only with a sixth argument, which the run has not: the bundler must keep the import.
-    const out = await bundle("import { gzipSync } from 'node:zlib';\nconsole.log(JSON.stringify(typeof process.argv[5] === 'string' ? gzipSync('x').length : 'unused'));\n", LAZY);
+    const out = await bundle("import { gzipSync } from 'node:zlib';\nconsole.log(JSON.stringify(typeof process.argv[5] === 'string' ? gzipSync('x').length : 'unused'));\n", REQUIRED_LAZILY);
     const { printed, loaded } = run(out);
     expect(printed).toBe('unused');
     expect(loaded).not.toContain('zlib');
   });
 
   it('copies the constants named, so that reading them at load loads nothing', async () => {
-    const out = await bundle("const { constants } = require('node:http2');\nconsole.log(JSON.stringify(constants.HTTP2_HEADER_PATH));\n", LAZY);
+    const out = await bundle("const { constants } = require('node:http2');\nconsole.log(JSON.stringify(constants.HTTP2_HEADER_PATH));\n", REQUIRED_LAZILY);
     const { printed, loaded } = run(out);
     expect(printed).toBe(':path');
     expect(loaded).not.toContain('http2');
@@ -73,7 +71,7 @@ describe('builtinsRequired', () => {
       'try { assert(); } catch (err) { empty = err.code; }',
       "console.log(JSON.stringify({ before, thrown, empty, strictEqual: typeof assert.strictEqual }));",
     ].join('\n');
-    const { printed, loaded } = run(await bundle(source, LAZY));
+    const { printed, loaded } = run(await bundle(source, REQUIRED_LAZILY));
     expect(printed).toEqual({
       before: false,
       thrown: { isAssertion: true, message: 'the condition failed', code: 'ERR_ASSERTION' },
@@ -84,7 +82,7 @@ describe('builtinsRequired', () => {
   });
 
   it('requires a module that is a function as it is, without a stand-in', async () => {
-    const out = await bundle("const EventEmitter = require('node:events');\nconsole.log(JSON.stringify(new EventEmitter() instanceof EventEmitter));\n", LAZY);
+    const out = await bundle("const EventEmitter = require('node:events');\nconsole.log(JSON.stringify(new EventEmitter() instanceof EventEmitter));\n", REQUIRED_LAZILY);
     expect(run(out).printed).toBe(true);
   });
 

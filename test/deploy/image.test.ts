@@ -268,7 +268,7 @@ describe('the image, laid out from the Dockerfile with a production-only install
           expect(JSON.parse(check.output)).toMatchObject([{ requestId, state }]);
           expect(check.builtins).toContain('node:net');
           // undici requires http2 at load, the bundle at its first use; node:http is required by the bundle's
-          // undici only for a default our pools give (scripts/bundle.ts, REWRITTEN), and assert only for a
+          // undici only for a default our pools give (scripts/bundleRules.ts, REWRITTEN), and assert only for a
           // condition that fails; an answer read once needs no digest (node:crypto); reading the state needs
           // no node:fs/promises (src/files/linkTarget.ts); with no proxy in the environment, undici's proxy
           // agent (and SOCKS5) stays unloaded.

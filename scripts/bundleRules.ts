@@ -1,0 +1,52 @@
+// What scripts/bundle.ts changes in how dependencies load Node's modules, each with the reason and what it
+// measured: its own module, so that the tests exercise these rules and not copies of them.
+import type { RequiredLazily } from './builtinsRequired.ts';
+import type { Rewrites } from './rewriteSources.ts';
+
+// Node's modules that dependencies require() (rather than import) when they load but use only later, if at
+// all (./builtinsRequired.ts, which also says how every import of Node's modules is bundled):
+// - http2: undici's HTTP/2 client reads its constants (header names, error codes) at load, which loaded
+//   node:http2, and through it node:tls, into every process that makes a request, although a connection
+//   uses HTTP/2 only where TLS negotiates it: 12 ms and 6 MB on top of TLS, and TLS too for an http://
+//   endpoint. http2 now loads at its first connect().
+// - assert: undici calls assert(condition) on its request path (34 of its modules require it at load) and
+//   nothing else of it. Node's assert (with its diff and its deep comparisons) loads at the first false
+//   condition, which would be a bug of undici's, so never in a sound run: `check` of one watch 0.4 MB
+//   less, 0.985 of its time (30 pairs).
+export const REQUIRED_LAZILY: RequiredLazily = {
+  'node:http2': { copied: ['constants'] },
+  'node:assert': { standIn: '(...args) => { if (!args[0]) load()(...args); }' },
+};
+
+// Dependencies' lines that load a Node module at their own load for a value used only later, rewritten as
+// they are bundled to require it at that use (./rewriteSources.ts: a text not found once stops the build).
+// - node:http: undici reads http.IncomingMessage (for one comparison in destroy()) and http.maxHeaderSize
+//   (the default of an option our pools always give, src/net/dispatcher.ts) as its modules load. Node's
+//   HTTP client and server, of which undici uses nothing else, were then loaded into every process that
+//   makes a request: `check` of one watch took 0.94 of its time and 0.8 MB less without them (30 pairs).
+export const REWRITTEN: Rewrites = {
+  'undici/lib/core/util.js': [
+    ["const { IncomingMessage } = require('node:http')\n", ''],
+    ['.constructor === IncomingMessage)', ".constructor === require('node:http').IncomingMessage)"],
+  ],
+  'undici/lib/dispatcher/client.js': [
+    ["const http = require('node:http')\n", ''],
+    [
+      [
+        'const getDefaultNodeMaxHeaderSize = http &&',
+        '  http.maxHeaderSize &&',
+        '  Number.isInteger(http.maxHeaderSize) &&',
+        '  http.maxHeaderSize > 0',
+        '  ? () => http.maxHeaderSize',
+        "  : () => { throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid') }",
+      ].join('\n'),
+      [
+        'const getDefaultNodeMaxHeaderSize = () => {',
+        "  const http = require('node:http')",
+        '  if (http && Number.isInteger(http.maxHeaderSize) && http.maxHeaderSize > 0) return http.maxHeaderSize',
+        "  throw new InvalidArgumentError('http module not available or http.maxHeaderSize invalid')",
+        '}',
+      ].join('\n'),
+    ],
+  ],
+};
