@@ -87,8 +87,8 @@ export interface WatchKindModule<T extends WatchTarget = WatchTarget, R extends 
   facts(record: R): NotificationFacts;
   /**
    * Forgets the documents that only its notifications need (an action with its tracebacks, a job with
-   * its sub-jobs), and what only a verdict to come would read, once they are all settled; true when
-   * there was something to forget.
+   * its sub-jobs) once they are all settled, and may forget with them what only a verdict to come would
+   * read (an action's memory of its polls); true when there was something to forget.
    */
   dropPayload(record: R): boolean;
   progress(record: R): Progress | null;
