@@ -100,7 +100,11 @@ export class WatchEngine {
   #reloadedInPass = false;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
-  /** The kind of each record's lastError, for this process's statuses. */
+  /**
+   * The kind of each record's last error in this process, for its statuses, until a poll is answered: a
+   * failure of the same kind again is logged at debug, so that an outage says `poll failed` once a watch,
+   * not once a watch a pass.
+   */
   readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
   /**
    * When each watch's early warning is due, kept while its poll changes nothing: working it out reads the
@@ -545,6 +549,7 @@ export class WatchEngine {
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
 
     const { pollFailed } = result;
+    const { failingSince } = record;
     // failingSince is set by the first failed poll and cleared by the first answered one, which change
     // lastError too: it rides on that save, and a poll that fails (or is answered) again changes neither.
     const errorChanged = keepChanges(record, {
@@ -554,6 +559,8 @@ export class WatchEngine {
     if (pollFailed) this.#failedHere.add(record);
     else {
       this.#failedHere.delete(record);
+      // The end of a failure the log told of is told too, as its repeats were not: once every read answered.
+      if (result.readError === null && this.#errorKinds.delete(record)) poll.log.info({ failingSince }, 'poll answered again');
       this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
     }
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
@@ -644,6 +651,7 @@ export class WatchEngine {
     if (this.#closed.signal.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
     const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
+    const repeated = record !== null && this.#errorKinds.get(record) === kind;
     if (record !== null) this.#errorKinds.set(record, kind);
     this.#o.metrics.pollErrors.inc({ kind });
     const hint =
@@ -651,7 +659,8 @@ export class WatchEngine {
       : err instanceof ApiError && err.kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
       : err instanceof ApiError && err.kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
       : '';
-    log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
+    if (repeated) log.debug({ error: message }, `poll failed again${hint}`);
+    else log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
     return message;
   }
 

@@ -1,0 +1,75 @@
+// What the log says of polls that fail, through the whole daemon against the simulator: an outage of
+// the cloud is told once a watch when it begins and once when it ends, not once a watch a pass, which at
+// thousands of watches buried everything else in the log.
+import { afterEach, expect, it, vi } from 'vitest';
+import { Harness, quickAction } from './harness.ts';
+
+const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
+
+let h: Harness;
+afterEach(async () => {
+  await h.close();
+  vi.useRealTimers();
+});
+
+/** The log's lines with `msg` starting with `msg`, by request id. */
+function told(msg: string): Map<string, Array<Record<string, unknown>>> {
+  const byRequest = new Map<string, Array<Record<string, unknown>>>();
+  for (const line of h.logs.lines()) {
+    if (!String(line['msg']).startsWith(msg)) continue;
+    const id = String(line['requestId']);
+    byRequest.set(id, [...(byRequest.get(id) ?? []), line]);
+  }
+  return byRequest;
+}
+
+it('says `poll failed` at warn once a watch while the same failure goes on, at debug after that, and when a poll is answered again', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const watches = [quickAction({ neverFinishes: true }), quickAction({ neverFinishes: true })];
+  for (const action of watches) h.simulator.addAction(action);
+  const app = await h.app(h.yaml(watches.map((a, i) => ({ ...a, name: `w${i}` })), { poll: NO_RETRIES }));
+  const ids = watches.map((a) => a.requestId);
+
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 6 });
+  for (let pass = 0; pass < 3; pass++) expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([true, true]);
+  const failed = told('poll failed');
+  for (const id of ids) {
+    expect(failed.get(id)?.map((l) => [l['level'], l['msg']])).toEqual([
+      [40, 'poll failed; trying again on the next schedule'],
+      [20, 'poll failed again'],
+      [20, 'poll failed again'],
+    ]);
+    expect(failed.get(id)?.every((l) => String(l['error']).includes('503'))).toBe(true);
+  }
+  const failingSince = app.store.entries().map(([, record]) => record.failingSince);
+  expect(failingSince.every((since) => since !== null)).toBe(true);
+
+  // A failure of another kind is told at once, though the watch never answered in between.
+  h.simulator.injectFault({ kind: 'garbage' }, { route: 'action', times: 2 });
+  await app.engine.pollOnce();
+  for (const id of ids) expect(told('poll failed').get(id)?.filter((l) => l['level'] === 40)).toHaveLength(2);
+
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false, false]);
+  const answered = told('poll answered again');
+  for (const [i, id] of ids.entries()) {
+    expect(answered.get(id)?.map((l) => [l['level'], l['failingSince']])).toEqual([[30, failingSince[i]]]);
+  }
+  await app.engine.pollOnce();
+  expect(told('poll answered again').get(ids[0]!)).toHaveLength(1);
+
+  // Once answered, the next failure is a new one.
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 2 });
+  await app.engine.pollOnce();
+  for (const id of ids) expect(told('poll failed').get(id)?.filter((l) => l['level'] === 40)).toHaveLength(3);
+});
+
+it('tells no end of a failure it did not tell of: a poll answered after answered ones is silent', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'steady' }], { poll: NO_RETRIES }));
+  for (let pass = 0; pass < 3; pass++) await app.engine.pollOnce();
+  expect(told('poll')).toEqual(new Map());
+});
