@@ -105,14 +105,14 @@ export class Credential {
 
   /**
    * Looks at the file now; true when its value changed. A file that cannot be read for the moment (a
-   * rotation in progress) keeps the last value: the API's answer will say whether that still works.
+   * rotation in progress) keeps the last value: the API's answer will say whether that still works. It is
+   * looked at again RECHECK_MS later, as one that was read: while it stays missing, not at every poll.
    */
   async refresh(): Promise<boolean> {
     const file = this.#file;
     if (file === undefined) return false;
     try {
       const stamp = fingerprint(await stat(file));
-      this.#checkedAt = performance.now();
       if (stamp === this.#stamp) return false;
       const value = parse(await readRegularFile(file, MAX_CREDENTIAL_BYTES), this.#key, file, this.#sentInHeader);
       this.#stamp = stamp;
@@ -122,6 +122,8 @@ export class Credential {
       return true;
     } catch {
       return false;
+    } finally {
+      this.#checkedAt = performance.now();
     }
   }
 }

@@ -45,3 +45,22 @@ it('is looked at once when the polls in flight all find a look due', async () =>
   await Promise.all([token.value(), token.value()]);
   expect(looks.stats).toBe(2);
 });
+
+it('is looked at once a RECHECK_MS while it is missing, keeping its last value, and read once it is back', async () => {
+  vi.useFakeTimers({ toFake: ['performance'] });
+  const file = join(dir, 'token');
+  await writeFile(file, 'first-token\n');
+  const token = new Credential('token', undefined, file, { sentInHeader: true });
+  await rm(file);
+  vi.advanceTimersByTime(RECHECK_MS);
+  looks.stats = 0;
+  for (let poll = 0; poll < 10; poll++) expect(await token.value()).toBe('first-token');
+  expect(looks.stats).toBe(1);
+  vi.advanceTimersByTime(RECHECK_MS);
+  await token.value();
+  expect(looks.stats).toBe(2);
+  await writeFile(file, 'rotated-token\n');
+  vi.advanceTimersByTime(RECHECK_MS);
+  expect(await token.value()).toBe('rotated-token');
+  expect(token.version).toBe(1);
+});
