@@ -42,7 +42,8 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 describe('one-shot commands', () => {
   it('keep undici\'s wasm HTTP parser in the baseline compiler: a wait of several polls mallocs no optimising recompile of it', async () => {
-    const { sim, ids, config } = await setUp(2500, () => ['poll:', '  schedule: "* * * * * *"']);
+    // 4 s from now: at least 4 reads a second apart, also when a loaded machine takes a second or two to start `wait` from the sources.
+    const { sim, ids, config } = await setUp(4000, () => ['poll:', '  schedule: "* * * * * *"']);
     // --wasm-sync-tier-up: a recompile happens at once when V8 decides on it, not on a thread a loaded machine may not have run yet.
     const { code, stdout, stderr } = await run(['--wasm-sync-tier-up', `--import=${PEAK_MALLOC_AT_EXIT}`, MAIN, 'wait', '--config', config, '--server', ids.serverId, '--request', ids.requestId]);
     expect(code).toBe(0);
