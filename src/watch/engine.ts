@@ -5,8 +5,7 @@ import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from '../observability/logger.ts';
 import { OUTCOMES, type NotifyEvent, type Outcome } from '../model.ts';
 import type { EcsClient } from '../cloud/client.ts';
-import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
-import { CredentialError } from '../cloud/auth/CredentialError.ts';
+import { ApiError } from '../cloud/ApiError.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { watchDeliveries, type StateStore } from '../state/store.ts';
 import type { WatchRecord } from '../state/types.ts';
@@ -27,10 +26,9 @@ import { CLOCK_CHECK_MS, type BootClock } from './clockSteps.ts';
 import { HostClock } from './hostClock.ts';
 import { cronZone } from './cronZone.ts';
 import { stuckLoop } from './stuck.ts';
+import { PollFailures, type PollErrorKind } from './pollFailures.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
-
-export type PollErrorKind = ApiErrorKind | 'other';
 
 export interface EngineOptions {
   client: EcsClient;
@@ -100,23 +98,12 @@ export class WatchEngine {
   #reloadedInPass = false;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
-  /**
-   * The kind of each record's last error in this process, for its statuses, until a poll is answered: a
-   * failure of the same kind again is logged at debug, so that an outage says `poll failed` once a watch,
-   * not once a watch a pass.
-   */
-  readonly #errorKinds = new WeakMap<WatchRecord, PollErrorKind>();
+  readonly #failures: PollFailures;
   /**
    * When each watch's early warning is due, kept while its poll changes nothing: working it out reads the
    * action's times and events, and nearly every poll of a long action finds them as they were.
    */
   #warningDueAt = new WeakMap<WatchTarget, number>();
-  /**
-   * The records whose last poll in this process failed. A record's failingSince survives a restart, but a
-   * daemon that was down polled nothing meanwhile: the watch counts as failing again only once this
-   * process's own poll has failed, not for the downtime before its first poll.
-   */
-  readonly #failedHere = new WeakSet<WatchRecord>();
   /**
    * Each watch's key, made once: built anew at every poll it is a new string, which the state's map must
    * hash again before it finds the record.
@@ -140,13 +127,14 @@ export class WatchEngine {
         this.#warningDueAt = new WeakMap();
       },
     });
+    this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal);
     this.#pollServices = {
       client: options.client,
       logger: options.logger,
       closed: this.#closed.signal,
       now: () => this.#now(),
       read: (poll, call) => this.#retrying(poll, call),
-      failed: (poll, err) => this.#pollError(poll.record, poll.log, err),
+      failed: (poll, err) => this.#failures.failed(poll.record, poll.log, err),
     };
     this.#limit = pLimit(options.poll.concurrency);
     this.#batches = new BatchDigests({ store: options.store, notifiers: options.notifiers, logger: options.logger, retentionMs: options.retentionMs });
@@ -466,7 +454,7 @@ export class WatchEngine {
         logger: log,
         defaultDeadlineMs: this.#o.poll.deadline,
         read: (readLog, call) => this.#retrying({ log: readLog }, call),
-        failed: (readLog, err) => this.#pollError(null, readLog, err),
+        failed: (readLog, err) => this.#failures.failed(null, readLog, err),
         limit: (task) => this.#limit(task),
         cancelled: () => this.#closed.signal.aborted,
       });
@@ -556,18 +544,13 @@ export class WatchEngine {
       lastError: result.readError ?? (pollFailed ? result.reason : null),
       failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
     });
-    if (pollFailed) this.#failedHere.add(record);
-    else {
-      this.#failedHere.delete(record);
-      // The end of a failure the log told of is told too, as its repeats were not: once every read answered.
-      if (result.readError === null && this.#errorKinds.delete(record)) poll.log.info({ failingSince }, 'poll answered again');
-      this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
-    }
+    this.#failures.ended(record, poll.log, { pollFailed, everyReadAnswered: result.readError === null, failingSince });
+    if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
     if (result.changed) this.#warningDueAt.delete(target);
     this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending' });
-    const errorKind = pollFailed ? (this.#errorKinds.get(record) ?? 'other') : null;
+    const errorKind = pollFailed ? this.#failures.kindOf(record) : null;
 
     if (!result.final) {
       // Only what this poll saw counts: a failed read says nothing of whether it still runs.
@@ -646,24 +629,6 @@ export class WatchEngine {
     return added;
   }
 
-  #pollError(record: WatchRecord | null, log: Logger, err: unknown): string {
-    const message = err instanceof Error ? err.message : String(err);
-    if (this.#closed.signal.aborted) return message;
-    // An unreadable credential file is as much an auth problem as a credential the API refused.
-    const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
-    const repeated = record !== null && this.#errorKinds.get(record) === kind;
-    if (record !== null) this.#errorKinds.set(record, kind);
-    this.#o.metrics.pollErrors.inc({ kind });
-    const hint =
-      err instanceof ApiError && (err.kind === 'unauthorized' || err.kind === 'forbidden') ? ' (check cloud.auth)'
-      : err instanceof ApiError && err.kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
-      : err instanceof ApiError && err.kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
-      : '';
-    if (repeated) log.debug({ error: message }, `poll failed again${hint}`);
-    else log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
-    return message;
-  }
-
   /**
    * Transient faults (network, timeouts, 429, 5xx, garbage) are retried with jittered backoff; others are
    * not. The first attempt is made on its own: nearly every read succeeds at once, and the retry machinery
@@ -710,7 +675,7 @@ export class WatchEngine {
       const record = this.#o.store.get(this.#keyOf(t));
       const state = record?.verdict?.outcome ?? 'pending';
       counts.set(state, (counts.get(state) ?? 0) + 1);
-      if (state !== 'pending' || record?.failingSince == null || !this.#failedHere.has(record)) continue;
+      if (state !== 'pending' || record?.failingSince == null || !this.#failures.failingHere(record)) continue;
       const since = Date.parse(record.failingSince);
       longest = Math.min(since, longest ?? since);
     }

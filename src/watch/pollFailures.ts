@@ -1,0 +1,76 @@
+// What the log and the metrics say of polls that fail after their retries. A watch's failure is a warn
+// line when its run of failures begins or changes kind, a debug line while it repeats, and its end an info
+// line: an outage of the cloud at thousands of watches said `poll failed` once a watch a pass before.
+import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
+import { CredentialError } from '../cloud/auth/CredentialError.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { WatchRecord } from '../state/types.ts';
+
+export type PollErrorKind = ApiErrorKind | 'other';
+
+/** How a poll ended, for the bookkeeping of failures. */
+export interface PollEnd {
+  pollFailed: boolean;
+  /** Whether every read of the poll was answered: a poll may end without failing though one did not (a refusal that does not count yet). */
+  everyReadAnswered: boolean;
+  /** The record's failingSince before this poll. */
+  failingSince: string | null;
+}
+
+export class PollFailures {
+  readonly #counter: { inc(labels: { kind: PollErrorKind }): void };
+  /** Aborted when the engine closes: a read it cut short is no failure. */
+  readonly #closed: AbortSignal;
+  /** The kind of each record's last failure in this process, until a poll of it is answered. */
+  readonly #kinds = new WeakMap<WatchRecord, PollErrorKind>();
+  /**
+   * The records whose last poll in this process failed. A record's failingSince survives a restart, but a
+   * daemon that was down polled nothing meanwhile: the watch counts as failing again only once this
+   * process's own poll has failed, not for the downtime before its first poll.
+   */
+  readonly #failedHere = new WeakSet<WatchRecord>();
+
+  constructor(counter: { inc(labels: { kind: PollErrorKind }): void }, closed: AbortSignal) {
+    this.#counter = counter;
+    this.#closed = closed;
+  }
+
+  /** A read of `record`'s poll (null: one of auto-tracking's, told every time) failed after its retries: counted and logged. Its message. */
+  failed(record: WatchRecord | null, log: Logger, err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    if (this.#closed.aborted) return message;
+    // An unreadable credential file is as much an auth problem as a credential the API refused.
+    const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
+    const repeated = record !== null && this.#kinds.get(record) === kind;
+    if (record !== null) this.#kinds.set(record, kind);
+    this.#counter.inc({ kind });
+    const hint =
+      err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
+      : kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
+      : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
+      : '';
+    if (repeated) log.debug({ error: message }, `poll failed again${hint}`);
+    else log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
+    return message;
+  }
+
+  /** A poll of `record` ended; the end of a failure the log told of is told too, as its repeats were not. */
+  ended(record: WatchRecord, log: Logger, end: PollEnd): void {
+    if (end.pollFailed) {
+      this.#failedHere.add(record);
+      return;
+    }
+    this.#failedHere.delete(record);
+    if (end.everyReadAnswered && this.#kinds.delete(record)) log.info({ failingSince: end.failingSince }, 'poll answered again');
+  }
+
+  /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */
+  kindOf(record: WatchRecord): PollErrorKind {
+    return this.#kinds.get(record) ?? 'other';
+  }
+
+  /** Whether the record's last poll in this process failed. */
+  failingHere(record: WatchRecord): boolean {
+    return this.#failedHere.has(record);
+  }
+}

@@ -1,0 +1,111 @@
+// What is said of polls that fail, without servers: the log's lines by level, and the counter by kind.
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { ApiError, type ApiErrorKind } from '../../src/cloud/ApiError.ts';
+import { CredentialError } from '../../src/cloud/auth/CredentialError.ts';
+import type { WatchRecord } from '../../src/state/types.ts';
+import { PollFailures, type PollErrorKind } from '../../src/watch/pollFailures.ts';
+
+function setUp(closed = new AbortController().signal) {
+  const lines: Array<{ level: number; msg: string; error?: string; failingSince?: string }> = [];
+  const counted: PollErrorKind[] = [];
+  const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
+  const failures = new PollFailures({ inc: ({ kind }) => counted.push(kind) }, closed);
+  return { lines, counted, log, failures };
+}
+
+const apiError = (kind: ApiErrorKind, status?: number) => new ApiError({ kind, method: 'GET', url: 'https://ecs.test/v2.1/p/servers/s/os-instance-actions/r', status });
+/** Records are told apart by identity alone. */
+const newRecord = () => ({}) as WatchRecord;
+const said = (lines: ReturnType<typeof setUp>['lines']) => lines.map((l) => [l.level, l.msg]);
+
+describe('PollFailures', () => {
+  it('warns when a watch\'s failures begin and when their kind changes, says the repeats at debug, and counts each', () => {
+    const { lines, counted, log, failures } = setUp();
+    const record = newRecord();
+    expect(failures.failed(record, log, apiError('server', 503))).toMatch(/→ 503$/);
+    failures.failed(record, log, apiError('server', 503));
+    failures.failed(record, log, apiError('network'));
+    failures.failed(record, log, apiError('network'));
+    expect(said(lines)).toEqual([
+      [40, 'poll failed; trying again on the next schedule'],
+      [20, 'poll failed again'],
+      [40, 'poll failed; trying again on the next schedule'],
+      [20, 'poll failed again'],
+    ]);
+    expect(lines.every((l) => l.error?.startsWith('GET https://ecs.test/'))).toBe(true);
+    expect(counted).toEqual(['server', 'server', 'network', 'network']);
+    expect(failures.kindOf(record)).toBe('network');
+  });
+
+  it('keeps each watch\'s failures apart, and warns at every failure of auto-tracking\'s reads, which belong to no watch', () => {
+    const { lines, log, failures } = setUp();
+    const [a, b] = [newRecord(), newRecord()];
+    for (const record of [a, b, a, b, null, null]) failures.failed(record, log, apiError('timeout'));
+    expect(lines.map((l) => l.level)).toEqual([40, 40, 20, 20, 40, 40]);
+  });
+
+  it('says at info, with failingSince, when a watch whose failure it told of is answered again, and then warns of its next failure', () => {
+    const { lines, log, failures } = setUp();
+    const record = newRecord();
+    failures.failed(record, log, apiError('server', 500));
+    failures.ended(record, log, { pollFailed: true, everyReadAnswered: false, failingSince: null });
+    expect(failures.failingHere(record)).toBe(true);
+    failures.ended(record, log, { pollFailed: false, everyReadAnswered: true, failingSince: '2026-12-03T08:00:00.000Z' });
+    failures.ended(record, log, { pollFailed: false, everyReadAnswered: true, failingSince: null });
+    expect(failures.failingHere(record)).toBe(false);
+    failures.failed(record, log, apiError('server', 500));
+    expect(lines.map((l) => [l.level, l.msg, l.failingSince])).toEqual([
+      [40, 'poll failed; trying again on the next schedule', undefined],
+      [30, 'poll answered again', '2026-12-03T08:00:00.000Z'],
+      [40, 'poll failed; trying again on the next schedule', undefined],
+    ]);
+  });
+
+  it('tells no end while a read of the poll went unanswered, though the poll did not fail for it', () => {
+    const { lines, log, failures } = setUp();
+    const record = newRecord();
+    failures.failed(record, log, apiError('forbidden', 403));
+    failures.ended(record, log, { pollFailed: false, everyReadAnswered: false, failingSince: null });
+    failures.failed(record, log, apiError('forbidden', 403));
+    expect(said(lines)).toEqual([
+      [40, 'poll failed (check cloud.auth); trying again on the next schedule'],
+      [20, 'poll failed again (check cloud.auth)'],
+    ]);
+  });
+
+  it('counts a poll that failed without a read\'s error (a server UNKNOWN) as other, and one nothing failed as failing nowhere', () => {
+    const { log, failures } = setUp();
+    const record = newRecord();
+    failures.ended(record, log, { pollFailed: true, everyReadAnswered: true, failingSince: null });
+    expect(failures.kindOf(record)).toBe('other');
+    expect(failures.failingHere(newRecord())).toBe(false);
+  });
+
+  it('names what to check: cloud.auth for a refusal by the API, what is in front of it for a gateway\'s page, the endpoint for a 404 not the API\'s', () => {
+    const { lines, counted, log, failures } = setUp();
+    failures.failed(newRecord(), log, apiError('unauthorized', 401));
+    failures.failed(newRecord(), log, new CredentialError('cannot read cloud.auth.tokenFile /run/secrets/token: it does not exist'));
+    failures.failed(newRecord(), log, apiError('gateway', 403));
+    failures.failed(newRecord(), log, apiError('foreign_not_found', 404));
+    failures.failed(newRecord(), log, new Error('a bug'));
+    expect(lines.map((l) => l.msg)).toEqual([
+      'poll failed (check cloud.auth); trying again on the next schedule',
+      'poll failed; trying again on the next schedule',
+      expect.stringMatching(/^poll failed \(not the API's answer: check with whoever runs the firewall, gateway or proxy/),
+      expect.stringMatching(/^poll failed \(a 404 that is not the API's own "not found": check cloud\.endpoint and the project id\)/),
+      'poll failed; trying again on the next schedule',
+    ]);
+    expect(lines[1]?.error).toContain('tokenFile');
+    expect(counted).toEqual(['unauthorized', 'unauthorized', 'gateway', 'foreign_not_found', 'other']);
+  });
+
+  it('says and counts nothing of a read the engine\'s close cut short, and still gives its message', () => {
+    const closing = new AbortController();
+    const { lines, counted, log, failures } = setUp(closing.signal);
+    closing.abort();
+    expect(failures.failed(newRecord(), log, new Error('This operation was aborted'))).toBe('This operation was aborted');
+    expect(lines).toEqual([]);
+    expect(counted).toEqual([]);
+  });
+});
