@@ -35,8 +35,10 @@ export interface TrackContext {
   defaultDeadlineMs: number;
   /** One API read with the engine's retries. */
   read<V>(log: Logger, call: (signal: AbortSignal) => Promise<V>): Promise<V>;
-  /** Counts and logs a read that failed after its retries; returns its message. */
-  failed(log: Logger, err: unknown): string;
+  /** Counts and logs a read about `about` (a tracked server's or project's record) that failed after its retries; returns its message. */
+  failed(log: Logger, about: object, err: unknown): string;
+  /** Every read about `about` was answered: a failure logged before has ended. */
+  answered(log: Logger, about: object): void;
   /** Runs `task` within the engine's concurrency limit. */
   limit<V>(task: () => Promise<V>): Promise<V>;
   cancelled(): boolean;
@@ -138,7 +140,7 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
     }
     minor = minorOf(await ctx.client.microversion());
   } catch (err) {
-    project.lastError = ctx.failed(log, err);
+    project.lastError = ctx.failed(log, project, err);
     ctx.store.touchTracking();
     return;
   }
@@ -166,6 +168,7 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
     log.info({ servers: listed.length }, 'tracking every server of the project');
   }
   Object.assign(project, { cursor: newest, lastError: null });
+  ctx.answered(log, project);
   ctx.store.touchTracking();
 }
 
@@ -218,11 +221,12 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
       if (after === null) return discovered + noteMissing(server, log, ctx);
     }
     Object.assign(server, { missingSince: null, missingAnswers: 0, lastError: null });
+    ctx.answered(log, server);
     ctx.store.touchTracking();
     return discovered;
   } catch (err) {
     if (err instanceof ApiError && err.kind === 'not_found') return noteMissing(server, log, ctx);
-    server.lastError = ctx.failed(log, err);
+    server.lastError = ctx.failed(log, server, err);
     ctx.store.touchTracking();
     return 0;
   }

@@ -454,7 +454,8 @@ export class WatchEngine {
         logger: log,
         defaultDeadlineMs: this.#o.poll.deadline,
         read: (readLog, call) => this.#retrying({ log: readLog }, call),
-        failed: (readLog, err) => this.#failures.failed(null, readLog, err),
+        failed: (readLog, about, err) => this.#failures.failed(about, readLog, err),
+        answered: (readLog, about) => this.#failures.answered(about, readLog),
         limit: (task) => this.#limit(task),
         cancelled: () => this.#closed.signal.aborted,
       });

@@ -1,6 +1,7 @@
-// What the log and the metrics say of polls that fail after their retries. A watch's failure is a warn
-// line when its run of failures begins or changes kind, a debug line while it repeats, and its end an info
-// line: an outage of the cloud at thousands of watches said `poll failed` once a watch a pass before.
+// What the log and the metrics say of polls that fail after their retries. The failure of what is polled (a
+// watch, or a server or project auto-tracking lists) is a warn line when its run of failures begins or
+// changes kind, a debug line while it repeats, and its end an info line: an outage of the cloud at
+// thousands of watches said `poll failed` once a watch a pass before.
 import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -21,8 +22,8 @@ export class PollFailures {
   readonly #counter: { inc(labels: { kind: PollErrorKind }): void };
   /** Aborted when the engine closes: a read it cut short is no failure. */
   readonly #closed: AbortSignal;
-  /** The kind of each record's last failure in this process, until a poll of it is answered. */
-  readonly #kinds = new WeakMap<WatchRecord, PollErrorKind>();
+  /** The kind of the last failure in this process of what each poll is about, until a poll of it is answered. */
+  readonly #kinds = new WeakMap<object, PollErrorKind>();
   /**
    * The records whose last poll in this process failed. A record's failingSince survives a restart, but a
    * daemon that was down polled nothing meanwhile: the watch counts as failing again only once this
@@ -35,14 +36,14 @@ export class PollFailures {
     this.#closed = closed;
   }
 
-  /** A read of `record`'s poll (null: one of auto-tracking's, told every time) failed after its retries: counted and logged. Its message. */
-  failed(record: WatchRecord | null, log: Logger, err: unknown): string {
+  /** A read of the poll about `about` (a watch's record, or auto-tracking's record of a server or project) failed after its retries: counted and logged. Its message. */
+  failed(about: object, log: Logger, err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
     const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
-    const repeated = record !== null && this.#kinds.get(record) === kind;
-    if (record !== null) this.#kinds.set(record, kind);
+    const repeated = this.#kinds.get(about) === kind;
+    this.#kinds.set(about, kind);
     this.#counter.inc({ kind });
     const hint =
       err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
@@ -54,14 +55,19 @@ export class PollFailures {
     return message;
   }
 
-  /** A poll of `record` ended; the end of a failure the log told of is told too, as its repeats were not. */
+  /** A watch's poll ended. */
   ended(record: WatchRecord, log: Logger, end: PollEnd): void {
     if (end.pollFailed) {
       this.#failedHere.add(record);
       return;
     }
     this.#failedHere.delete(record);
-    if (end.everyReadAnswered && this.#kinds.delete(record)) log.info({ failingSince: end.failingSince }, 'poll answered again');
+    if (end.everyReadAnswered) this.answered(record, log, { failingSince: end.failingSince });
+  }
+
+  /** Every read of a poll about `about` was answered: the end of a failure the log told of is told too, as its repeats were not. */
+  answered(about: object, log: Logger, fields: Record<string, unknown> = {}): void {
+    if (this.#kinds.delete(about)) log.info(fields, 'poll answered again');
   }
 
   /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */

@@ -73,3 +73,21 @@ it('tells no end of a failure it did not tell of: a poll answered after answered
   for (let pass = 0; pass < 3; pass++) await app.engine.pollOnce();
   expect(told('poll')).toEqual(new Map());
 });
+
+it('says so of a tracked server\'s listing too: warn when its failures begin, debug while they go on, info when it is answered again', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([], { poll: NO_RETRIES, track: `  - servers: [${action.serverId}]` }));
+  await app.engine.pollOnce();
+  h.simulator.injectFault({ kind: 'server-error' }, { route: 'actions', times: 3 });
+  for (let pass = 0; pass < 4; pass++) await app.engine.pollOnce();
+  const aboutServer = h.logs.lines().filter((l) => l['track'] === 'server' && String(l['msg']).startsWith('poll '));
+  expect(aboutServer.map((l) => [l['level'], l['msg'], l['serverId']])).toEqual([
+    [40, 'poll failed; trying again on the next schedule', action.serverId],
+    [20, 'poll failed again', action.serverId],
+    [20, 'poll failed again', action.serverId],
+    [30, 'poll answered again', action.serverId],
+  ]);
+});

@@ -38,11 +38,14 @@ describe('PollFailures', () => {
     expect(failures.kindOf(record)).toBe('network');
   });
 
-  it('keeps each watch\'s failures apart, and warns at every failure of auto-tracking\'s reads, which belong to no watch', () => {
+  it('keeps apart the failures of what each poll is about: watches, and the servers and projects auto-tracking lists', () => {
     const { lines, log, failures } = setUp();
-    const [a, b] = [newRecord(), newRecord()];
-    for (const record of [a, b, a, b, null, null]) failures.failed(record, log, apiError('timeout'));
-    expect(lines.map((l) => l.level)).toEqual([40, 40, 20, 20, 40, 40]);
+    const [a, b, trackedServer] = [newRecord(), newRecord(), { serverId: 's-1', lastError: null }];
+    for (const about of [a, b, trackedServer, a, b, trackedServer]) failures.failed(about, log, apiError('timeout'));
+    expect(lines.map((l) => l.level)).toEqual([40, 40, 40, 20, 20, 20]);
+    failures.answered(trackedServer, log);
+    failures.answered(trackedServer, log);
+    expect(lines.slice(6).map((l) => [l.level, l.msg])).toEqual([[30, 'poll answered again']]);
   });
 
   it('says at info, with failingSince, when a watch whose failure it told of is answered again, and then warns of its next failure', () => {
