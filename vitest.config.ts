@@ -10,7 +10,8 @@ export default defineConfig({
   test: {
     // Three files at a time on two cores: the end-to-end files mostly wait on timers, sockets and the
     // processes they start, so the cores sat half idle with two (112 s of CPU in 100 s). Three took the
-    // suite to 77-80 s, and 91 s with a third core's load beside it, every test passing; four, 68 s.
+    // suite to 73-80 s, to 91 s beside a process that kept one core busy and 99 s beside two, every test
+    // passing; four, 68 s, with less room on a slower machine.
     maxWorkers: 3,
     globalSetup: ['test/tmpdir.setup.ts'],
     projects: [
