@@ -267,6 +267,8 @@ function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceA
 
 /** One more of the API's own "not found" for the server; tracking ends once it has held long enough. */
 function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext): number {
+  // Nova's own 404 is an answer: a failure told before it has ended.
+  ctx.answered(log, server);
   const now = Date.now();
   server.missingSince ??= new Date(now).toISOString();
   server.missingAnswers += 1;

@@ -74,20 +74,39 @@ it('tells no end of a failure it did not tell of: a poll answered after answered
   expect(told('poll')).toEqual(new Map());
 });
 
-it('says so of a tracked server\'s listing too: warn when its failures begin, debug while they go on, info when it is answered again', async () => {
+/**
+ * Auto-tracking of one server, past its first listing, polled `passes` more times after `faults` were
+ * injected on its listing of actions: what the log said of those listings.
+ */
+async function trackedListings(faults: Array<{ kind: 'server-error' | 'not-found'; times?: number }>, passes: number) {
   vi.useFakeTimers({ toFake: ['Date'] });
   h = await Harness.start();
   const action = quickAction({ neverFinishes: true });
   h.simulator.addAction(action);
   const app = await h.app(h.yaml([], { poll: NO_RETRIES, track: `  - servers: [${action.serverId}]` }));
   await app.engine.pollOnce();
-  h.simulator.injectFault({ kind: 'server-error' }, { route: 'actions', times: 3 });
-  for (let pass = 0; pass < 4; pass++) await app.engine.pollOnce();
+  for (const { kind, times } of faults) h.simulator.injectFault({ kind }, { route: 'actions', times });
+  for (let pass = 0; pass < passes; pass++) await app.engine.pollOnce();
   const aboutServer = h.logs.lines().filter((l) => l['track'] === 'server' && String(l['msg']).startsWith('poll '));
-  expect(aboutServer.map((l) => [l['level'], l['msg'], l['serverId']])).toEqual([
-    [40, 'poll failed; trying again on the next schedule', action.serverId],
-    [20, 'poll failed again', action.serverId],
-    [20, 'poll failed again', action.serverId],
-    [30, 'poll answered again', action.serverId],
+  return { serverId: action.serverId, said: aboutServer.map((l) => [l['level'], l['msg'], l['serverId']]) };
+}
+
+it('says so of a tracked server\'s listing too: warn when its failures begin, debug while they go on, info when it is answered again', async () => {
+  const { serverId, said } = await trackedListings([{ kind: 'server-error', times: 3 }], 4);
+  expect(said).toEqual([
+    [40, 'poll failed; trying again on the next schedule', serverId],
+    [20, 'poll failed again', serverId],
+    [20, 'poll failed again', serverId],
+    [30, 'poll answered again', serverId],
+  ]);
+});
+
+it('takes Nova\'s own 404 for a tracked server as an answer: the failure told before it has ended', async () => {
+  const { serverId, said } = await trackedListings([{ kind: 'server-error', times: 2 }, { kind: 'not-found' }, { kind: 'server-error' }], 4);
+  expect(said).toEqual([
+    [40, 'poll failed; trying again on the next schedule', serverId],
+    [20, 'poll failed again', serverId],
+    [30, 'poll answered again', serverId],
+    [40, 'poll failed; trying again on the next schedule', serverId],
   ]);
 });
