@@ -6,17 +6,11 @@ import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { WatchRecord } from '../state/types.ts';
+import type { PollResult } from './kinds/types.ts';
 
 export type PollErrorKind = ApiErrorKind | 'other';
 
-/** How a poll ended, for the bookkeeping of failures. */
-export interface PollEnd {
-  pollFailed: boolean;
-  /** Whether every read of the poll was answered: a poll may end without failing though one did not (a refusal that does not count yet). */
-  everyReadAnswered: boolean;
-  /** The record's failingSince before this poll. */
-  failingSince: string | null;
-}
+const ANSWERED_AGAIN = 'poll answered again';
 
 export class PollFailures {
   readonly #counter: { inc(labels: { kind: PollErrorKind }): void };
@@ -55,19 +49,23 @@ export class PollFailures {
     return message;
   }
 
-  /** A watch's poll ended. */
-  ended(record: WatchRecord, log: Logger, end: PollEnd): void {
-    if (end.pollFailed) {
+  /**
+   * A watch's poll ended with `result`; `failingSince` is the record's from before it. A poll may end without
+   * failing though a read of it did (`readError`: a refusal that does not count yet): its failure goes on.
+   * Called at every poll: nothing is made unless there is something to say.
+   */
+  ended(record: WatchRecord, log: Logger, result: Pick<PollResult, 'pollFailed' | 'readError'>, failingSince: string | null): void {
+    if (result.pollFailed) {
       this.#failedHere.add(record);
       return;
     }
     this.#failedHere.delete(record);
-    if (end.everyReadAnswered) this.answered(record, log, { failingSince: end.failingSince });
+    if (result.readError === null && this.#kinds.delete(record)) log.info({ failingSince }, ANSWERED_AGAIN);
   }
 
   /** Every read of a poll about `about` was answered: the end of a failure the log told of is told too, as its repeats were not. */
-  answered(about: object, log: Logger, fields: Record<string, unknown> = {}): void {
-    if (this.#kinds.delete(about)) log.info(fields, 'poll answered again');
+  answered(about: object, log: Logger): void {
+    if (this.#kinds.delete(about)) log.info(ANSWERED_AGAIN);
   }
 
   /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */
