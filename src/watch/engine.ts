@@ -545,7 +545,7 @@ export class WatchEngine {
       lastError: result.readError ?? (pollFailed ? result.reason : null),
       failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
     });
-    this.#failures.ended(record, poll.log, result, failingSince);
+    this.#failures.ended(record, poll, result, failingSince);
     if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);

@@ -52,15 +52,16 @@ export class PollFailures {
   /**
    * A watch's poll ended with `result`; `failingSince` is the record's from before it. A poll may end without
    * failing though a read of it did (`readError`: a refusal that does not count yet): its failure goes on.
-   * Called at every poll: nothing is made unless there is something to say.
+   * Called at every poll: nothing is made unless there is something to say, not even the poll's logger,
+   * which is a pino child made at its first use.
    */
-  ended(record: WatchRecord, log: Logger, result: Pick<PollResult, 'pollFailed' | 'readError'>, failingSince: string | null): void {
+  ended(record: WatchRecord, poll: { readonly log: Logger }, result: Pick<PollResult, 'pollFailed' | 'readError'>, failingSince: string | null): void {
     if (result.pollFailed) {
       this.#failedHere.add(record);
       return;
     }
     this.#failedHere.delete(record);
-    if (result.readError === null && this.#kinds.delete(record)) log.info({ failingSince }, ANSWERED_AGAIN);
+    if (result.readError === null && this.#kinds.delete(record)) poll.log.info({ failingSince }, ANSWERED_AGAIN);
   }
 
   /** Every read of a poll about `about` was answered: the end of a failure the log told of is told too, as its repeats were not. */

@@ -52,10 +52,10 @@ describe('PollFailures', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
     failures.failed(record, log, apiError('server', 500));
-    failures.ended(record, log, { pollFailed: true, readError: 'GET ... → 500' }, null);
+    failures.ended(record, { log }, { pollFailed: true, readError: 'GET ... → 500' }, null);
     expect(failures.failingHere(record)).toBe(true);
-    failures.ended(record, log, { pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
-    failures.ended(record, log, { pollFailed: false, readError: null }, null);
+    failures.ended(record, { log }, { pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
+    failures.ended(record, { log }, { pollFailed: false, readError: null }, null);
     expect(failures.failingHere(record)).toBe(false);
     failures.failed(record, log, apiError('server', 500));
     expect(lines.map((l) => [l.level, l.msg, l.failingSince])).toEqual([
@@ -69,7 +69,7 @@ describe('PollFailures', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
     failures.failed(record, log, apiError('forbidden', 403));
-    failures.ended(record, log, { pollFailed: false, readError: 'GET ... → 403' }, null);
+    failures.ended(record, { log }, { pollFailed: false, readError: 'GET ... → 403' }, null);
     failures.failed(record, log, apiError('forbidden', 403));
     expect(said(lines)).toEqual([
       [40, 'poll failed (check cloud.auth); trying again on the next schedule'],
@@ -77,10 +77,24 @@ describe('PollFailures', () => {
     ]);
   });
 
+  it('makes no logger for a poll with nothing to say: the poll\'s is a pino child, made at its first use', () => {
+    const { log, failures } = setUp();
+    let made = 0;
+    const poll = { get log() { made += 1; return log; } };
+    const record = newRecord();
+    for (let i = 0; i < 3; i++) failures.ended(record, poll, { pollFailed: false, readError: null }, null);
+    failures.ended(record, poll, { pollFailed: true, readError: 'GET ... → 500' }, null);
+    failures.ended(record, poll, { pollFailed: false, readError: null }, null);
+    expect(made).toBe(0);
+    failures.failed(record, log, apiError('server', 500));
+    failures.ended(record, poll, { pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
+    expect(made).toBe(1);
+  });
+
   it('counts a poll that failed without a read\'s error (a server UNKNOWN) as other, and one nothing failed as failing nowhere', () => {
     const { log, failures } = setUp();
     const record = newRecord();
-    failures.ended(record, log, { pollFailed: true, readError: null }, null);
+    failures.ended(record, { log }, { pollFailed: true, readError: null }, null);
     expect(failures.kindOf(record)).toBe('other');
     expect(failures.failingHere(newRecord())).toBe(false);
   });
