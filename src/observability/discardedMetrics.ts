@@ -3,8 +3,7 @@ import type { Metrics } from './metrics.ts';
 const nothing = () => undefined;
 const counter = { inc: nothing };
 const timer = { startTimer: () => () => 0 };
-const histogram = { observe: nothing };
-const gauge = { set: nothing, setToCurrentTime: nothing };
+const gauge = { set: nothing };
 
 /**
  * Metrics that record nothing, for the one-shot commands that run the daemon's parts (`check`, `wait`)
@@ -12,10 +11,8 @@ const gauge = { set: nothing, setToCurrentTime: nothing };
  */
 export function discardedMetrics(): Metrics {
   return {
-    polls: counter,
+    recordPoll: nothing,
     pollErrors: counter,
-    lastSuccessfulPoll: gauge,
-    pollDuration: histogram,
     verdicts: counter,
     watches: gauge,
     trackedServers: gauge,

@@ -532,7 +532,6 @@ export class WatchEngine {
     // Copied only when it spans lines: a steady poll copies nothing it does not keep (docs/performance.md).
     const result = LINE_BREAK.test(hinted.reason) ? { ...hinted, reason: oneLineReason(hinted.reason) } : hinted;
     this.#lastPollEndedAt = performance.now();
-    this.#o.metrics.pollDuration.observe((this.#lastPollEndedAt - started) / 1000);
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
     if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
@@ -546,11 +545,10 @@ export class WatchEngine {
       failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
     });
     this.#failures.ended(record, poll, result, failingSince);
-    if (!pollFailed) this.#o.metrics.lastSuccessfulPoll.setToCurrentTime();
+    this.#o.metrics.recordPoll(pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending', (this.#lastPollEndedAt - started) / 1000);
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
     if (result.changed) this.#warningDueAt.delete(target);
-    this.#o.metrics.polls.inc({ result: pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending' });
     const errorKind = pollFailed ? this.#failures.kindOf(record) : null;
 
     if (!result.final) {

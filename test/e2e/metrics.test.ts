@@ -31,7 +31,12 @@ it('counts watches by state, polls by result and error kind, verdicts by action,
 
   env.h.simulator.setToken('another-token');
   await pass(app);
+  // Polls are handed to prom-client at each scrape: one in between must count none twice, nor lose any.
+  const between = await app.metrics.registry.metrics();
+  expect(sample(between, 'ecs_action_watch_polls_total{result="error"}')).toBe(2);
+  expect(sample(between, 'ecs_action_watch_last_successful_poll_timestamp_seconds')).toBe(0);
   env.h.simulator.setToken(undefined);
+  const answeredFrom = Date.now() / 1000;
   await pass(app);
   await pass(app);
   const text = await app.metrics.registry.metrics();
@@ -52,7 +57,8 @@ it('counts watches by state, polls by result and error kind, verdicts by action,
   expect(m('deliveries{state="pending"}')).toBe(0);
   expect(m('delivery_duration_seconds_count{notifier="chat"}')).toBe(1);
   expect(m('poll_duration_seconds_count')).toBe(5);
-  expect(m('last_successful_poll_timestamp_seconds')).toBeGreaterThan(0);
+  expect(m('last_successful_poll_timestamp_seconds')).toBeGreaterThanOrEqual(answeredFrom);
+  expect(m('last_successful_poll_timestamp_seconds')).toBeLessThanOrEqual(Date.now() / 1000);
   expect(text).toMatch(/^ecs_action_watch_build_info\{version="\d+\.\d+\.\d+",node_version="[\d.]+"\} 1$/m);
 });
 
