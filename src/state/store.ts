@@ -103,6 +103,7 @@ export class StateStore {
   readonly torn: readonly TornTail[];
   #compactionDeferred: StateError | null = null;
   readonly #records: Map<string, WatchRecord>;
+  #recordsVersion = 0;
   readonly #batches: Map<string, BatchRecord>;
   /** Auto-tracking's servers and projects; changed in place by the tracker, which then calls touchTracking(). */
   readonly tracking: TrackingState;
@@ -282,13 +283,23 @@ export class StateStore {
     return this.#records.get(key);
   }
 
+  /**
+   * Moves on at each set() and delete(): while it stands, every key names the record it named, which a
+   * caller may keep rather than look up again.
+   */
+  get recordsVersion(): number {
+    return this.#recordsVersion;
+  }
+
   set(key: string, record: WatchRecord): void {
     this.#records.set(key, record);
+    this.#recordsVersion += 1;
     this.touch(key);
   }
 
   delete(key: string): void {
     if (!this.#records.delete(key)) return;
+    this.#recordsVersion += 1;
     this.#removed.add(key);
     this.#touched.delete(key);
     this.#count(key, undefined);

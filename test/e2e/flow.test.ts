@@ -71,6 +71,21 @@ async function owedToChatThenWithout(options: { reloadedAway?: Set<string> } = {
 }
 
 describe('the core loop against the simulator', () => {
+  it('records what its polls see in the record the state holds, after the record they saw before left the state', async () => {
+    // The engine keeps each watch's record beside the watch rather than look it up at every poll.
+    const ok = resize();
+    h.simulator.addAction(ok);
+    const app = await h.app(h.yaml([entry(ok, 'resize')]));
+    await app.engine.pollOnce();
+    const before = app.store.get(watchKey(ok));
+    expect(before?.everFound).toBe(true);
+    app.store.delete(watchKey(ok));
+    await advance(app, 8000);
+    const after = app.store.get(watchKey(ok));
+    expect(after).not.toBe(before);
+    expect(after?.verdict?.outcome).toBe('success');
+  });
+
   it('notifies each outcome exactly once, signed, by webhook and mail, and never before the last step', async () => {
     const ok = resize();
     const bad = failedCreate();
