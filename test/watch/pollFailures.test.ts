@@ -91,6 +91,28 @@ describe('PollFailures', () => {
     expect(made).toBe(1);
   });
 
+  it('tells the end of each failure, however many fail at once and in whatever order they are answered', () => {
+    const { lines, log, failures } = setUp();
+    const [a, b, c] = [newRecord(), newRecord(), newRecord()];
+    const fail = (record: WatchRecord) => {
+      failures.failed(record, log, apiError('server', 500));
+      failures.ended(record, { log }, { pollFailed: true, readError: 'GET ... → 500' }, null);
+    };
+    const answer = (record: WatchRecord) => failures.ended(record, { log }, { pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
+    for (const record of [a, b, a, c]) fail(record);
+    for (const record of [b, b, c, a, a]) answer(record);
+    fail(c);
+    answer(a);
+    answer(c);
+    expect(said(lines).filter(([level]) => level !== 20)).toEqual([
+      ...Array.from({ length: 3 }, () => [40, 'poll failed; trying again on the next schedule']),
+      ...Array.from({ length: 3 }, () => [30, 'poll answered again']),
+      [40, 'poll failed; trying again on the next schedule'],
+      [30, 'poll answered again'],
+    ]);
+    expect([a, b, c].map((record) => failures.failingHere(record))).toEqual([false, false, false]);
+  });
+
   it('counts a poll that failed without a read\'s error (a server UNKNOWN) as other, and one nothing failed as failing nowhere', () => {
     const { log, failures } = setUp();
     const record = newRecord();
