@@ -1,3 +1,4 @@
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import type { ActionScript } from '../../src/simulator/index.ts';
@@ -71,6 +72,21 @@ async function owedToChatThenWithout(options: { reloadedAway?: Set<string> } = {
 }
 
 describe('the core loop against the simulator', () => {
+  it('keeps each step a running action starts, in memory and on disk, though the poll that sees it reads nothing else', async () => {
+    const ok = resize();
+    h.simulator.addAction(ok);
+    const app = await h.app(h.yaml([entry(ok, 'resize')]));
+    const eventsNow = () => {
+      const onDisk = stateOnDisk(join(h.dir, 'state', 'state.json')) as { watches: Record<string, ActionWatchRecord> };
+      return [app.store.get(watchKey(ok)), onDisk.watches[watchKey(ok)]].map((r) => (r as ActionWatchRecord).instanceAction?.events?.map((e) => [e.event, e.finish_time !== null]).sort());
+    };
+    // Between the first step's end (1 s) and the second's start (2 s), a poll reads the server; once the
+    // second runs, a poll reads the action alone, and what it keeps of it is all that changed.
+    await advance(app, 1500);
+    await advance(app, 1000);
+    expect(eventsNow()).toEqual(Array.from({ length: 2 }, () => [['compute_prep_resize', true], ['compute_resize_instance', false]]));
+  });
+
   it('records what its polls see in the record the state holds, after the record they saw before left the state', async () => {
     // The engine keeps each watch's record beside the watch rather than look it up at every poll.
     const ok = resize();
@@ -194,7 +210,6 @@ describe('the core loop against the simulator', () => {
   });
 
   it('writes nothing for a pass that changed nothing, and keeps of a delivered watch only what stops a second notification', async () => {
-    const { join } = await import('node:path');
     const ok = resize();
     const stuck = stuckReboot();
     for (const s of [ok, stuck]) h.simulator.addAction(s);
@@ -312,7 +327,6 @@ describe('the core loop against the simulator', () => {
 
   it('sends an outcome only once the save that records it has succeeded', async () => {
     const { mkdir, readFile, rm, writeFile } = await import('node:fs/promises');
-    const { join } = await import('node:path');
     const ok = resize();
     h.simulator.addAction(ok);
     const app = await h.app(h.yaml([entry(ok, 'resize')]));
@@ -344,7 +358,6 @@ describe('the core loop against the simulator', () => {
   });
 
   it('writes nothing when a pass changed nothing', async () => {
-    const { join } = await import('node:path');
     const stuck = stuckReboot();
     h.simulator.addAction(stuck);
     const app = await h.app(h.yaml([entry(stuck, 'stuck', '    deadline: 1h')]));
@@ -373,7 +386,6 @@ describe('the core loop against the simulator', () => {
   });
 
   it('never writes a chat webhook token into the state file or the logs', async () => {
-    const { join } = await import('node:path');
     const ok = resize();
     h.simulator.addAction(ok);
     h.hooks.setAnswer({ status: 503 });
@@ -387,7 +399,6 @@ describe('the core loop against the simulator', () => {
   });
 
   it('never writes the SMTP password into the state file or the logs when the mail server echoes it in its replies', async () => {
-    const { join } = await import('node:path');
     const { startMailSink } = await import('../../src/sinks/mailSink.ts');
     const ok = resize();
     h.simulator.addAction(ok);

@@ -93,28 +93,43 @@ async function poll(p: Poll): Promise<PollResult> {
     // now() first: a step of this host's clock moves the record's times, which are read after it.
     const now = p.now();
     const memory = memoryOf(record);
-    const verdict = decide({ now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction, ...seen });
-    if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict);
+    // The observations written out rather than spread in: a spread after other fields copies them one by
+    // one into a new object, at every poll.
+    const verdict = decide({
+      now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction,
+      action: seen.action, server: seen.server, actionAfterServer: seen.actionAfterServer, actions: seen.actions, migrations: seen.migrations,
+    });
+    if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict, memory);
     seen = await read(p, verdict.next, seen, memory);
   }
 }
 
-/** Keeps in the record what the poll saw, and says what it concluded. */
-function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict): PollResult {
+/** Keeps in the record what the poll saw (`memory` was the record's before it), and says what it concluded. */
+function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict, memory: WatchMemory): PollResult {
+  const changed = !seesNothingNew(record, seen, verdict, memory) && keepChanges(record, recordFields(seen, verdict));
+  const pollFailed = verdict.pollFailed;
+  const readError = lastReadError(seen);
+  const notFound = seen.action.kind === 'not_found';
+  if (verdict.final) return { final: true, outcome: verdict.outcome, reason: verdict.reason, pollFailed, readError, notFound, changed };
+  const warning = pollFailed && seen.server.kind === 'gone' ? 'the server answers 404 although the action is not a delete; trying again on the next schedule' : undefined;
+  return { final: false, reason: verdict.reason, pollFailed, readError, notFound, changed, warning };
+}
+
+/**
+ * Whether the poll saw only what the record holds, as nearly every poll of a running action does: its
+ * memory given back as it was (memory.ts), the action the client gave back as it was, no server read.
+ * Then nothing is made to be compared with the record.
+ */
+function seesNothingNew(record: ActionWatchRecord, seen: Observations, verdict: Verdict, memory: WatchMemory): boolean {
+  return verdict.memory === memory && record.observed !== undefined && seen.server.kind !== 'found' &&
+    (seen.action.kind !== 'found' || seen.action.action === record.instanceAction);
+}
+
+function recordFields(seen: Observations, verdict: Verdict): Partial<ActionWatchRecord> {
   const found: Partial<ActionWatchRecord> = toRecordFields(verdict.memory);
   if (seen.action.kind === 'found') found.instanceAction = seen.action.action;
   if (seen.server.kind === 'found') found.server = seen.server.server.info;
-  const changed = keepChanges(record, found);
-  const extra = {
-    pollFailed: verdict.pollFailed,
-    readError: lastReadError(seen),
-    notFound: seen.action.kind === 'not_found',
-    changed,
-    warning: !verdict.final && verdict.pollFailed && seen.server.kind === 'gone'
-      ? 'the server answers 404 although the action is not a delete; trying again on the next schedule'
-      : undefined,
-  };
-  return verdict.final ? { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra } : { final: false, reason: verdict.reason, ...extra };
+  return found;
 }
 
 async function read(p: Poll, next: Read, seen: Observations, memory: WatchMemory): Promise<Observations> {
