@@ -88,7 +88,8 @@ export class WatchEngine {
   #missed = 0;
   #clockTimer: NodeJS.Timeout | null = null;
   readonly #overrun = new PassOverrun();
-  #pass: Promise<WatchStatus[]> | null = null;
+  /** The pass in flight, and whether it keeps what each poll found (#startPass). */
+  #pass: { promise: Promise<WatchStatus[]>; statuses: boolean } | null = null;
   /** When the pass in flight began (null between passes), and when a poll last ended (performance.now()). */
   #passStartedAt: number | null = null;
   #lastPollEndedAt = -Infinity;
@@ -206,7 +207,7 @@ export class WatchEngine {
    */
   start(onPass?: (statuses: WatchStatus[]) => void): Promise<void> {
     if (this.#task) return Promise.resolve();
-    const pass = () => this.pollOnce().then((statuses) => onPass?.(statuses));
+    const pass = onPass === undefined ? () => this.#startPass(false).then(() => undefined) : () => this.pollOnce().then(onPass);
     this.#scheduledPass = pass;
     this.#task = this.#schedule(pass);
     this.#clockTimer = setInterval(() => {
@@ -286,15 +287,29 @@ export class WatchEngine {
     }
   }
 
-  /** One pass: every pending watch polled once (with retries), concurrently up to the limit. */
+  /** One pass: every pending watch polled once (with retries), concurrently up to the limit; what each poll found. */
   pollOnce(): Promise<WatchStatus[]> {
-    // A pass still running when the next is due is joined, not doubled.
-    this.#pass ??= this.#runPass().finally(() => {
-      this.#pass = null;
-      this.#passStartedAt = null;
-      this.#nextPassDueAt = this.#nextPassDue();
-    });
-    return this.#pass;
+    // A pass that keeps nothing of its polls is waited for, and then one that does is run.
+    if (this.#pass?.statuses === false) return this.#pass.promise.catch(() => undefined).then(() => this.pollOnce());
+    return this.#startPass(true);
+  }
+
+  /**
+   * The pass in flight, or a new one: a pass still running when the next is due is joined, not doubled. It
+   * keeps what each poll found (`statuses`) only for a caller that reads it (`check`, `wait`, `demo`); the
+   * daemon's scheduled passes keep nothing, as the statuses of 10,000 polls and their reasons, held until the
+   * pass ends, outlived the young generation: half of what the collector copied into the old one.
+   */
+  #startPass(statuses: boolean): Promise<WatchStatus[]> {
+    if (this.#pass === null) {
+      const promise = this.#runPass(statuses).finally(() => {
+        this.#pass = null;
+        this.#passStartedAt = null;
+        this.#nextPassDueAt = this.#nextPassDue();
+      });
+      this.#pass = { promise, statuses };
+    }
+    return this.#pass.promise;
   }
 
   /** True once every watch has a verdict. */
@@ -334,7 +349,7 @@ export class WatchEngine {
       this.#stopping.abort();
       clearInterval(this.#clockTimer ?? undefined);
       await this.#task?.destroy();
-      const pass = this.#pass?.catch(() => undefined);
+      const pass = this.#pass?.promise.catch(() => undefined);
       await Promise.race([pass, whenAborted(drain)]);
       this.#closed.abort();
       await pass;
@@ -360,7 +375,8 @@ export class WatchEngine {
     return reason;
   }
 
-  async #runPass(): Promise<WatchStatus[]> {
+  /** One pass; what each poll found, when `statuses` (else an empty list). */
+  async #runPass(statuses: boolean): Promise<WatchStatus[]> {
     const started = performance.now();
     this.#passStartedAt = started;
     this.#reloadedInPass = false;
@@ -372,7 +388,7 @@ export class WatchEngine {
       await this.#discover();
       this.#refreshDiscovered();
     }
-    const statuses = await this.#pollAll(this.watches());
+    const found = await this.#pollAll(this.watches(), statuses);
     await this.#askTheCloudItsTime();
     // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
     if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), this.#now());
@@ -390,7 +406,7 @@ export class WatchEngine {
     }
     this.#updateGauges();
     this.#reportOverrun(Math.round(performance.now() - started));
-    return statuses;
+    return found;
   }
 
   /**
@@ -426,15 +442,16 @@ export class WatchEngine {
   /**
    * Polls every target, `poll.concurrency` at a time, each worker taking the next: no promise waits per
    * target for the whole pass, which at ten thousand watches would outlive the young generation and
-   * fill the old one with garbage at every pass.
+   * fill the old one with garbage at every pass. What each poll found, when `keep` (else an empty list).
    */
-  async #pollAll(targets: readonly WatchTarget[]): Promise<WatchStatus[]> {
-    const statuses = new Array<WatchStatus>(targets.length);
+  async #pollAll(targets: readonly WatchTarget[], keep: boolean): Promise<WatchStatus[]> {
+    const statuses = keep ? new Array<WatchStatus>(targets.length) : [];
     let next = 0;
     const worker = async () => {
       while (next < targets.length) {
         const at = next++;
-        statuses[at] = await this.#pollWatch(targets[at]!);
+        const status = await this.#pollWatch(targets[at]!);
+        if (keep) statuses[at] = status;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.poll.concurrency, targets.length) }, worker));

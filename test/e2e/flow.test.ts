@@ -87,6 +87,17 @@ describe('the core loop against the simulator', () => {
     expect(eventsNow()).toEqual(Array.from({ length: 2 }, () => [['compute_prep_resize', true], ['compute_resize_instance', false]]));
   });
 
+  it('answers a pass asked for while a scheduled one runs with what each of its own polls found', async () => {
+    // The daemon's scheduled passes keep nothing of their polls; one asked for (check, wait) needs it all.
+    const ok = resize();
+    h.simulator.addAction(ok);
+    const app = await h.app(h.yaml([entry(ok, 'resize')]));
+    const first = app.engine.start();
+    const statuses = await app.engine.pollOnce();
+    await first;
+    expect(statuses.map((s) => [watchKey(s.target), s.state])).toEqual([[watchKey(ok), 'pending']]);
+  });
+
   it('records what its polls see in the record the state holds, after the record they saw before left the state', async () => {
     // The engine keeps each watch's record beside the watch rather than look it up at every poll.
     const ok = resize();
