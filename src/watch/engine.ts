@@ -729,9 +729,10 @@ interface WatchSlot {
   /**
    * When its early warning is due (epoch ms; Infinity for never), worked out from its record at `clockEpoch`
    * and kept while its polls change nothing: working it out reads the action's times and events, and nearly
-   * every poll of a long action finds them as they were. -1: to be worked out again.
+   * every poll of a long action finds them as they were.
    */
   warningDueAt: number;
+  /** The engine's clock epoch when `warningDueAt` was worked out; -1: to be worked out again. */
   clockEpoch: number;
 }
 
