@@ -289,8 +289,11 @@ export class WatchEngine {
 
   /** One pass: every pending watch polled once (with retries), concurrently up to the limit; what each poll found. */
   pollOnce(): Promise<WatchStatus[]> {
-    // A pass that keeps nothing of its polls is waited for, and then one that does is run.
-    if (this.#pass?.statuses === false) return this.#pass.promise.catch(() => undefined).then(() => this.pollOnce());
+    // A pass that keeps nothing of its polls is waited for, and then one that does is run, unless the engine
+    // began to close meanwhile: close() waits for the pass it found, not for one begun after it.
+    if (this.#pass?.statuses === false) {
+      return this.#pass.promise.catch(() => undefined).then(() => (this.#stopping.signal.aborted ? [] : this.pollOnce()));
+    }
     return this.#startPass(true);
   }
 

@@ -98,6 +98,18 @@ describe('the core loop against the simulator', () => {
     expect(statuses.map((s) => [watchKey(s.target), s.state])).toEqual([[watchKey(ok), 'pending']]);
   });
 
+  it('begins no pass for a caller that waited on a scheduled one once the engine has begun to close', async () => {
+    const ok = resize();
+    h.simulator.addAction(ok);
+    const app = await h.app(h.yaml([entry(ok, 'resize')]));
+    void app.engine.start();
+    const asked = app.engine.pollOnce();
+    await app.engine.close();
+    const requests = h.simulator.requests.length;
+    expect(await asked).toEqual([]);
+    expect(h.simulator.requests.length).toBe(requests);
+  });
+
   it('records what its polls see in the record the state holds, after the record they saw before left the state', async () => {
     // The engine keeps each watch's record beside the watch rather than look it up at every poll.
     const ok = resize();
