@@ -89,7 +89,7 @@ export class WatchEngine {
   #clockTimer: NodeJS.Timeout | null = null;
   readonly #overrun = new PassOverrun();
   /** The pass in flight, and whether it keeps what each poll found (#startPass). */
-  #pass: { promise: Promise<WatchStatus[]>; statuses: boolean } | null = null;
+  #pass: { promise: Promise<WatchStatus[]>; keepsStatuses: boolean } | null = null;
   /** When the pass in flight began (null between passes), and when a poll last ended (performance.now()). */
   #passStartedAt: number | null = null;
   #lastPollEndedAt = -Infinity;
@@ -291,7 +291,7 @@ export class WatchEngine {
   pollOnce(): Promise<WatchStatus[]> {
     // A pass that keeps nothing of its polls is waited for, and then one that does is run, unless the engine
     // began to close meanwhile: close() waits for the pass it found, not for one begun after it.
-    if (this.#pass?.statuses === false) {
+    if (this.#pass?.keepsStatuses === false) {
       return this.#pass.promise.catch(() => undefined).then(() => (this.#stopping.signal.aborted ? [] : this.pollOnce()));
     }
     return this.#startPass(true);
@@ -299,18 +299,18 @@ export class WatchEngine {
 
   /**
    * The pass in flight, or a new one: a pass still running when the next is due is joined, not doubled. It
-   * keeps what each poll found (`statuses`) only for a caller that reads it (`check`, `wait`, `demo`); the
+   * keeps what each poll found only for a caller that reads it (`check`, `wait`, `demo`); the
    * daemon's scheduled passes keep nothing, as the statuses of 10,000 polls and their reasons, held until the
    * pass ends, outlived the young generation: half of what the collector copied into the old one.
    */
-  #startPass(statuses: boolean): Promise<WatchStatus[]> {
+  #startPass(keepsStatuses: boolean): Promise<WatchStatus[]> {
     if (this.#pass === null) {
-      const promise = this.#runPass(statuses).finally(() => {
+      const promise = this.#runPass(keepsStatuses).finally(() => {
         this.#pass = null;
         this.#passStartedAt = null;
         this.#nextPassDueAt = this.#nextPassDue();
       });
-      this.#pass = { promise, statuses };
+      this.#pass = { promise, keepsStatuses };
     }
     return this.#pass.promise;
   }
@@ -378,8 +378,8 @@ export class WatchEngine {
     return reason;
   }
 
-  /** One pass; what each poll found, when `statuses` (else an empty list). */
-  async #runPass(statuses: boolean): Promise<WatchStatus[]> {
+  /** One pass; what each poll found, when it `keepsStatuses` (else an empty list). */
+  async #runPass(keepsStatuses: boolean): Promise<WatchStatus[]> {
     const started = performance.now();
     this.#passStartedAt = started;
     this.#reloadedInPass = false;
@@ -391,7 +391,7 @@ export class WatchEngine {
       await this.#discover();
       this.#refreshDiscovered();
     }
-    const found = await this.#pollAll(this.watches(), statuses);
+    const statuses = await this.#pollAll(this.watches(), keepsStatuses);
     await this.#askTheCloudItsTime();
     // A pass cut short by close() may have left a batch's watches unpolled: no digest from it.
     if (!this.#closed.signal.aborted) this.#batches.update(this.#batchMembers(inFile), this.#now());
@@ -409,7 +409,7 @@ export class WatchEngine {
     }
     this.#updateGauges();
     this.#reportOverrun(Math.round(performance.now() - started));
-    return found;
+    return statuses;
   }
 
   /**
@@ -547,7 +547,9 @@ export class WatchEngine {
     if (existing !== undefined) return existing;
     const record = kindOf(target).newRecord(target, new Date().toISOString());
     this.#o.store.set(slot.key, record);
-    return this.#recordOf(slot)!;
+    slot.record = record;
+    slot.recordsVersion = this.#o.store.recordsVersion;
+    return record;
   }
 
   async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
