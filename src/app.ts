@@ -108,7 +108,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     releasers.add(() => store.close());
     // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
     const ca = trustedCertificates(config.cloud.tls.ca);
-    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, ca });
+    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, connections: config.poll.concurrency, ca });
     releasers.add(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger, ca });
     releasers.add(async () => {

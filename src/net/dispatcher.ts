@@ -9,6 +9,8 @@ export interface HttpDispatcherOptions {
   timeout: number;
   /** The certificates to trust instead of Node's defaults (see ./tls.ts); verification is never off. */
   ca?: readonly string[] | undefined;
+  /** At most this many connections to each origin; undefined for as many as requests in flight. */
+  connections?: number | undefined;
 }
 
 /**
@@ -17,12 +19,12 @@ export interface HttpDispatcherOptions {
  * ./proxy.ts), trusting `ca` on every TLS hop: the server's, direct or through the proxy's tunnel, and an
  * https:// proxy's own.
  */
-export function createHttpDispatcher({ timeout, ca }: HttpDispatcherOptions): Dispatcher {
+export function createHttpDispatcher({ timeout, ca, connections }: HttpDispatcherOptions): Dispatcher {
   const tls = ca === undefined ? {} : { ca: [...ca] };
   // An answer's headers may take up to 16 KiB, Node's default. Given here, undici does not read Node's
   // http.maxHeaderSize (which --max-http-header-size would raise), so the bundle loads no node:http for it
   // (scripts/bundleRules.ts, REWRITTEN).
-  const poolOptions = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, maxHeaderSize: MAX_HEADER_BYTES };
+  const poolOptions = { connect: { timeout, ...tls }, connectTimeout: timeout, headersTimeout: timeout, bodyTimeout: timeout, maxHeaderSize: MAX_HEADER_BYTES, connections };
   // Without a proxy in the environment, the proxy agent would send everything to a plain Agent after
   // parsing each request's origin and reading NO_PROXY again: the Agent is used directly instead.
   const make = async (): Promise<Dispatcher> => {

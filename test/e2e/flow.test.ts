@@ -110,6 +110,18 @@ describe('the core loop against the simulator', () => {
     expect(h.simulator.requests.length).toBe(requests);
   });
 
+  it('opens no more connections to the cloud than poll.concurrency, and keeps them', async () => {
+    // Each of the pass's workers sends its next poll as its last answer ends, before undici has handed that
+    // connection back: unbounded, the pool opened a connection for it.
+    const reboots = Array.from({ length: 40 }, stuckReboot);
+    for (const r of reboots) h.simulator.addAction(r);
+    const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 4' }));
+    for (let pass = 0; pass < 3; pass++) await advance(app, 1000);
+    const polls = h.simulator.requests.filter((r) => r.route === 'action');
+    expect(polls.length).toBeGreaterThanOrEqual(120);
+    expect(new Set(polls.map((r) => r.connection)).size).toBeLessThanOrEqual(4);
+  });
+
   it('records what its polls see in the record the state holds, after the record they saw before left the state', async () => {
     // The engine keeps each watch's record beside the watch rather than look it up at every poll.
     const ok = resize();

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { get as httpGet } from 'node:http';
+import { Agent, fetch } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import {
@@ -405,5 +407,19 @@ describe('authentication and the request log', () => {
     ]);
     sim.clearRequests();
     expect(sim.requests).toEqual([]);
+  });
+
+  it('numbers the connection each request came on', async () => {
+    const sim = await start({});
+    // One connection, kept alive: an unbounded pool may open a second for a request sent as an answer ends.
+    const pool = new Agent({ connections: 1 });
+    const viaPool = async () => (await fetch(`${sim.url}/v2.1/`, { dispatcher: pool })).text();
+    await viaPool();
+    await viaPool();
+    // A connection of its own, closed after its one request.
+    await new Promise<void>((resolve, reject) => httpGet(`${sim.url}/v2.1/`, { agent: false }, (res) => res.resume().on('end', resolve)).on('error', reject));
+    await viaPool();
+    await pool.close();
+    expect(sim.requests.map((r) => r.connection)).toEqual([1, 1, 2, 1]);
   });
 });
