@@ -39,6 +39,8 @@ export interface NotifierDeps {
   logger: Logger;
   /** Certificates to trust for HTTPS (cloud.tls.caFile and the defaults); undefined: Node's defaults. */
   ca?: readonly string[] | undefined;
+  /** The outbox's sends in flight to one notifier: at most as many connections to its receiver. */
+  connections?: number | undefined;
 }
 
 /** The schema of one notifier type's entry under `notifiers:`; its `type` literal selects it. */

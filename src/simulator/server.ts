@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo } from 'node:net';
+import { ConnectionNumbers } from '../sinks/connectionNumbers.ts';
 import type { AkskOptions } from './aksk.ts';
 import { faultEffect, FaultQueue, type FaultSpec, type FaultTarget } from './faults.ts';
 import { checkAccess } from './gate.ts';
@@ -98,9 +99,7 @@ class NovaSimulator implements Simulator {
   readonly #jobs: JobPlan[] = [];
   readonly #faults = new FaultQueue();
   readonly #requests: Recorded[] = [];
-  /** Each connection's number in RecordedRequest.connection. */
-  readonly #connections = new WeakMap<Socket, number>();
-  #connectionsSeen = 0;
+  readonly #connections = new ConnectionNumbers();
   /**
    * Slow answers waiting. close() clears them itself: their responses also close with the sockets,
    * but only a tick after close() resolves, and a caller may check for leaks right then.
@@ -204,12 +203,6 @@ class NovaSimulator implements Simulator {
     req.on('end', () => this.#dispatch(req, res, Buffer.concat(chunks).toString('utf8')));
   }
 
-  #connectionOf(socket: Socket): number {
-    let number = this.#connections.get(socket);
-    if (number === undefined) this.#connections.set(socket, (number = ++this.#connectionsSeen));
-    return number;
-  }
-
   #dispatch(req: IncomingMessage, res: ServerResponse, body: string): void {
     const target = req.url ?? '/';
     const path = target.split('?', 1)[0] ?? '/';
@@ -222,7 +215,7 @@ class NovaSimulator implements Simulator {
       route,
       at: this.#now(),
       status: null,
-      connection: this.#connectionOf(req.socket),
+      connection: this.#connections.of(req.socket),
     };
     this.#requests.push(record);
     res.once('finish', () => {

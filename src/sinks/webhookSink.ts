@@ -1,6 +1,7 @@
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { ConnectionNumbers } from './connectionNumbers.ts';
 import { listenOn } from './listen.ts';
 
 export interface ReceivedWebhook {
@@ -9,6 +10,8 @@ export interface ReceivedWebhook {
   body: unknown;
   /** The status the sink answered. */
   status: number;
+  /** Which connection it came on: 1 for the first that brought a webhook, 2 for the next... */
+  connection: number;
 }
 
 export interface WebhookSink {
@@ -28,6 +31,7 @@ export async function startWebhookSink(
   const received: ReceivedWebhook[] = [];
   const script: number[] = [];
   let standing = { status: 204, delayMs: 0 };
+  const connections = new ConnectionNumbers();
   const handler = (req: IncomingMessage, res: ServerResponse) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
@@ -41,7 +45,7 @@ export async function startWebhookSink(
         body = null;
       }
       const status = script.shift() ?? standing.status;
-      const hook = { headers: req.headers, raw, body, status };
+      const hook = { headers: req.headers, raw, body, status, connection: connections.of(req.socket) };
       received.push(hook);
       options.onReceive?.(hook);
       const reply = () => {

@@ -6,7 +6,8 @@ import { targetsOf } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
-import { Harness, PROJECT, SECRETS, SMTP_PASSWORD, WEBHOOK_SECRET, advance, newIds, oneCharacterOff, type WatchEntry } from './harness.ts';
+import { Harness, PROJECT, SECRETS, SMTP_PASSWORD, WEBHOOK_SECRET, advance, newIds, oneCharacterOff, quickAction, type WatchEntry } from './harness.ts';
+import { SENDS_PER_NOTIFIER } from '../../src/delivery/outbox.ts';
 import { stateFiles, stateOnDisk } from '../state/onDisk.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
@@ -120,6 +121,16 @@ describe('the core loop against the simulator', () => {
     const polls = h.simulator.requests.filter((r) => r.route === 'action');
     expect(polls.length).toBeGreaterThanOrEqual(120);
     expect(new Set(polls.map((r) => r.connection)).size).toBeLessThanOrEqual(4);
+  });
+
+  it('opens no more connections to a webhook receiver than the outbox has sends in flight to it', async () => {
+    const reboots = Array.from({ length: SENDS_PER_NOTIFIER * 2 }, () => quickAction());
+    for (const r of reboots) h.simulator.addAction(r);
+    const chatOnly = ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`].join('\n');
+    const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 64', notifiers: chatOnly }));
+    await advance(app, 1000);
+    await vi.waitFor(() => expect(h.hooks.received).toHaveLength(reboots.length), { interval: 5 });
+    expect(new Set(h.hooks.received.map((r) => r.connection)).size).toBeLessThanOrEqual(SENDS_PER_NOTIFIER);
   });
 
   it('records what its polls see in the record the state holds, after the record they saw before left the state', async () => {

@@ -48,7 +48,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   target.password = '';
   secrets.push(target.href);
 
-  const agent = createHttpDispatcher({ timeout: config.timeout, ca: deps.ca });
+  const agent = createHttpDispatcher({ timeout: config.timeout, ca: deps.ca, connections: deps.connections });
   const log = deps.logger.child({ notifier: name, notifierType: 'webhook' });
   let closed: Promise<void> | undefined;
 
