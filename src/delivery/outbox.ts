@@ -13,10 +13,11 @@ import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 
 /**
- * Sends in flight at once to one notifier (one receiver): enough that a wave of thousands of verdicts goes
- * out as fast as they are saved (measured: 16 queued a 10,000-verdict wave for seconds, 64 kept up as
- * well as 128 or 256), few enough that a receiver is not hit by thousands of connections at once. Per
- * notifier, so that a slow mail server does not hold up the webhooks.
+ * Sends in flight at once to one notifier (one receiver) that sets no bound of its own (Notifier.sendsAtOnce;
+ * mail sets smtp.connections): enough that a wave of thousands of verdicts goes out as fast as they are
+ * saved (measured: 16 queued a 10,000-verdict wave for seconds, 64 kept up as well as 128 or 256), few
+ * enough that a receiver is not hit by thousands of connections at once. Per notifier, so that a slow mail
+ * server does not hold up the webhooks.
  */
 export const SENDS_PER_NOTIFIER = 64;
 /** The loop's sleep when nothing is queued: it is woken by new deliveries anyway. */
@@ -145,7 +146,7 @@ export class Outbox {
 
   #slotsOf(notifier: string): LimitFunction {
     let limit = this.#limits.get(notifier);
-    if (!limit) this.#limits.set(notifier, (limit = pLimit(SENDS_PER_NOTIFIER)));
+    if (!limit) this.#limits.set(notifier, (limit = pLimit(this.#notifiers.get(notifier)?.sendsAtOnce ?? SENDS_PER_NOTIFIER)));
     return limit;
   }
 

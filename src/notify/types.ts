@@ -29,6 +29,8 @@ export interface DeliveryReceipt {
 export interface Notifier {
   readonly name: string;
   readonly type: string;
+  /** The most of its sends the outbox runs at once; undefined: the outbox's own bound (SENDS_PER_NOTIFIER). */
+  readonly sendsAtOnce?: number;
   /** The `on:` filter: an outcome, or `slow` for early warnings. */
   accepts(event: NotifyEvent): boolean;
   send(notification: OutgoingNotification, attempt: DeliveryAttempt): Promise<DeliveryReceipt>;

@@ -60,6 +60,9 @@ export async function startMailSink(
     disabledCommands: ['STARTTLS'],
     disableReverseLookup: true,
     logger: false,
+    // Sessions still open at close() end after this, rather than smtp-server's 30 s: a mail notifier keeps
+    // its idle sessions for a few seconds, and a sink closes when its demo or test is done.
+    closeTimeout: 100,
     onAuth: (_auth, _session, callback) => callback(null, { user: 'sink' }),
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];

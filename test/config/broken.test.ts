@@ -570,6 +570,24 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'smtp sessions out of range',
+    text: lines(
+      ...CLOUD,
+      'notifiers:',
+      '  ops-mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com, connections: 0 }',
+      '    from: ecs@example.com',
+      '    to: [ops@example.com]',
+      '  team-mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com, connections: 65 }',
+      '    from: ecs@example.com',
+      '    to: [ops@example.com]',
+    ),
+    expected: ['7:50 notifiers.ops-mail.smtp.connections: must be at least 1 (got 0)', '12:50 notifiers.team-mail.smtp.connections: must be at most 64 (got 65)'],
+  },
+  {
     name: 'smtp login half set',
     text: lines(
       ...CLOUD,

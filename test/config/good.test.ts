@@ -62,7 +62,7 @@ describe('a valid watch file', () => {
     expect(config.notifiers).toEqual({
       'ops-mail': {
         type: 'email',
-        smtp: { host: 'smtp.example.com', port: 587, secure: false, timeout: 30_000 },
+        smtp: { host: 'smtp.example.com', port: 587, secure: false, timeout: 30_000, connections: 3 },
         from: 'ecs@example.com',
         to: ['ops@example.com'],
         on: all,

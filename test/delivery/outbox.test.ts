@@ -325,6 +325,35 @@ describe('the outbox', () => {
     }
   });
 
+  it('sends to a notifier that sets its own bound (mail\'s smtp.connections) no more at once than that', async () => {
+    const held: Array<() => void> = [];
+    notifiers.set('chat', {
+      name: 'chat',
+      type: 'email',
+      sendsAtOnce: 2,
+      accepts: () => true,
+      send: () => new Promise((resolve) => held.push(() => resolve({ answer: '250 queued', refused: [] }))),
+      close: async () => undefined,
+    });
+    const store = await openStore();
+    const outbox = outboxFor(store);
+    outbox.start();
+    for (let i = 0; i < 5; i++) {
+      const key = watchKey({ ...finishedRecord(), requestId: `req-mail-${i}` });
+      store.set(key, { ...finishedRecord(), requestId: `req-mail-${i}` });
+      store.addDelivery(key, 'chat', newDelivery({ id: deliveryId(key, 'success', 'chat') }));
+    }
+    await store.save();
+    await vi.waitFor(() => expect(held).toHaveLength(2), { interval: 5 });
+    // Each answer frees a place for the next, never more than two waiting on the server.
+    held[0]!();
+    await vi.waitFor(() => expect(held).toHaveLength(3), { interval: 5 });
+    for (const release of held.slice(1)) release();
+    await vi.waitFor(() => expect(held).toHaveLength(5), { interval: 5 });
+    for (const release of held.slice(3)) release();
+    await vi.waitFor(() => expect(store.deliveryCounts()).toMatchObject({ pending: 0, delivered: 5 }), { interval: 5 });
+  });
+
   it('retries a delivery whose first attempt, started as it was saved, failed, at its backoff and not after the idle sleep', async () => {
     const store = await openStore();
     const policy = { ...POLICY, minDelay: 100 };

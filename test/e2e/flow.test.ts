@@ -133,6 +133,24 @@ describe('the core loop against the simulator', () => {
     expect(new Set(h.hooks.received.map((r) => r.connection)).size).toBeLessThanOrEqual(SENDS_PER_NOTIFIER);
   });
 
+  it('sends a wave of mails over no more SMTP sessions at once than smtp.connections, each at its first attempt', async () => {
+    // A relay that takes 3 sessions from one client, as hosted ones cap it, says 421 to a fourth.
+    const { startMailSink } = await import('../../src/sinks/mailSink.ts');
+    const sink = await startMailSink({ smtp: { maxClients: 3 } });
+    try {
+      const reboots = Array.from({ length: 12 }, () => quickAction());
+      for (const r of reboots) h.simulator.addAction(r);
+      const notifiers = ['  ops-mail:', '    type: email', `    smtp: { host: 127.0.0.1, port: ${sink.port} }`, '    from: ecs-watch@example.com', '    to: [ops@example.com]'].join('\n');
+      const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 64', notifiers }));
+      await advance(app, 1000);
+      await vi.waitFor(() => expect(sink.received).toHaveLength(reboots.length), { interval: 5 });
+      await app.outbox.flush();
+      expect(app.store.entries().map(([, record]) => record.deliveries['ops-mail']?.attempts)).toEqual(reboots.map(() => 1));
+    } finally {
+      await sink.close();
+    }
+  });
+
   it('records what its polls see in the record the state holds, after the record they saw before left the state', async () => {
     // The engine keeps each watch's record beside the watch rather than look it up at every poll.
     const ok = resize();

@@ -50,7 +50,7 @@ function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, ex
     'ops-mail',
     {
       type: 'email',
-      smtp: { host: '127.0.0.1', port, secure: false, timeout: 2000, ...smtp },
+      smtp: { host: '127.0.0.1', port, secure: false, timeout: 2000, connections: 3, ...smtp },
       from: 'ecs-watch@example.com',
       to: ['ops@example.com', 'oncall@example.com'],
       on: ['success', 'failure', 'timeout', 'not_found'],
@@ -87,6 +87,25 @@ describe('email notifier', () => {
     await notifier.send(failedResize(), attempt('stable-id', 1));
     await notifier.send(failedResize(), attempt('stable-id', 2));
     expect(smtp.mails.map((m) => m.headers.get('message-id'))).toEqual(['<stable-id@ecs-action-watch>', '<stable-id@ecs-action-watch>']);
+  });
+
+  it('sends message after message over at most smtp.connections sessions, which close() ends', async () => {
+    let opened = 0;
+    let closed = 0;
+    const smtp = await smtpServer({
+      onConnect: (_session, callback) => {
+        opened++;
+        callback();
+      },
+      onClose: () => closed++,
+    });
+    const notifier = email(smtp.port, { connections: 2 });
+    await Promise.all(Array.from({ length: 6 }, (_, i) => notifier.send(failedResize(), attempt(`wave-${i}`))));
+    expect(smtp.mails).toHaveLength(6);
+    expect(opened).toBe(2);
+    expect(closed).toBe(0);
+    await notifier.close();
+    await expect.poll(() => closed).toBe(2);
   });
 
   it('logs in with the configured user and password', async () => {

@@ -10,7 +10,7 @@ describe('notifier registry', () => {
       {
         'ops-mail': {
           type: 'email',
-          smtp: { host: '127.0.0.1', port: 2525, secure: false, timeout: 1000 },
+          smtp: { host: '127.0.0.1', port: 2525, secure: false, timeout: 1000, connections: 3 },
           from: 'ecs-watch@example.com',
           to: ['ops@example.com'],
           on: ['failure'],

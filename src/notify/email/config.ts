@@ -10,6 +10,9 @@ const SmtpSchema = strict({
   user: optionalText(z.string()),
   password: optionalText(z.string()),
   timeout: duration().prefault('30s'),
+  // Each message is a session of its own; relays commonly cap one client's sessions at once, hosted ones at
+  // a handful, and refuse one more with a 421, which a wave of verdicts would then wait out in backoff.
+  connections: integer(1, 64).default(3),
 }).superRefine((smtp, ctx) => {
   if ((smtp.user === undefined) === (smtp.password === undefined)) return;
   const [set, missing] = smtp.user === undefined ? ['password', 'user'] : ['user', 'password'];

@@ -1,6 +1,6 @@
 import { BlockList, isIP } from 'node:net';
 import type { NodemailerError, Transporter } from 'nodemailer';
-import type SMTPTransport from 'nodemailer/lib/smtp-transport/index.js';
+import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { bareAddress } from '../../config/fields.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
@@ -14,6 +14,8 @@ import type { Notifier, NotifierDeps } from '../types.ts';
 import type { NotificationWatch, OutgoingNotification } from '../../model.ts';
 
 // Failures that come from our side of the configuration: the next attempt would send the same thing.
+/** How long a session of the pool may stay idle before it is closed. */
+const SESSION_IDLE_MS = 5_000;
 const CONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
 
 const TIMEOUT_PHASES: Record<string, string> = {
@@ -66,14 +68,22 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   // that names the account, a refused recipient's 550). Redacted before cutting, so that a cut cannot leave
   // part of a secret unrecognised.
   const said = (text: string) => oneLine(redact(text, secrets));
-  // Not pooled: notifications are rare, and an idle pooled connection would only be dropped by the server.
+  // A pool of smtp.connections sessions, each sending message after message, as the outbox sends that many
+  // at once (sendsAtOnce): a session of its own for each message left the one before still closing, so that
+  // a relay that caps a client's sessions refused the next with a 421. A session idle for SESSION_IDLE_MS
+  // is closed, as notifications come in waves and rarely. A session lost while sending fails that attempt
+  // (maxRequeues: 0), for the outbox to retry and count, rather than be sent again within it.
   // STARTTLS is used whenever the server offers it (nodemailer's default) and certificates are checked; a
   // login requires it (loginNeedsTls).
   // nodemailer is loaded at the first message: most runs of most commands send none. Its module.exports is
   // taken as the default export: the bundle's chunk of a CommonJS package has no named exports.
-  let transport: Promise<Transporter<SMTPTransport.SentMessageInfo>> | undefined;
+  let transport: Promise<Transporter<SMTPPool.SentMessageInfo>> | undefined;
   const transporter = () =>
     (transport ??= import('nodemailer').then(({ default: { createTransport } }) => createTransport({
+      pool: true,
+      maxConnections: smtp.connections,
+      idleTimeout: SESSION_IDLE_MS,
+      maxRequeues: 0,
       host: smtp.host,
       port: smtp.port,
       secure: smtp.secure,
@@ -89,6 +99,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   return {
     name,
     type: 'email',
+    sendsAtOnce: smtp.connections,
     accepts: (event) => config.on.includes(event),
 
     async send(notification, attempt) {
