@@ -10,8 +10,8 @@ const SmtpSchema = strict({
   user: optionalText(z.string()),
   password: optionalText(z.string()),
   timeout: duration().prefault('30s'),
-  // Each message is a session of its own; relays commonly cap one client's sessions at once, hosted ones at
-  // a handful, and refuse one more with a 421, which a wave of verdicts would then wait out in backoff.
+  // Sessions open at once, each sending message after message: relays commonly cap one client's sessions,
+  // hosted ones at a handful, and refuse one more with a 421, which a wave would then wait out in backoff.
   connections: integer(1, 64).default(3),
 }).superRefine((smtp, ctx) => {
   if ((smtp.user === undefined) === (smtp.password === undefined)) return;

@@ -13,9 +13,9 @@ import { viewOf } from '../template/view.ts';
 import type { Notifier, NotifierDeps } from '../types.ts';
 import type { NotificationWatch, OutgoingNotification } from '../../model.ts';
 
-// Failures that come from our side of the configuration: the next attempt would send the same thing.
 /** How long a session of the pool may stay idle before it is closed. */
 const SESSION_IDLE_MS = 5_000;
+// Failures that come from our side of the configuration: the next attempt would send the same thing.
 const CONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
 
 const TIMEOUT_PHASES: Record<string, string> = {
