@@ -129,7 +129,7 @@ describe('the core loop against the simulator', () => {
     const chatOnly = ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`].join('\n');
     const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 64', notifiers: chatOnly }));
     await advance(app, 1000);
-    await vi.waitFor(() => expect(h.hooks.received).toHaveLength(reboots.length), { interval: 5 });
+    await vi.waitFor(() => expect(h.hooks.received).toHaveLength(reboots.length), { interval: 5, timeout: 10_000 });
     expect(new Set(h.hooks.received.map((r) => r.connection)).size).toBeLessThanOrEqual(SENDS_PER_NOTIFIER);
   });
 
@@ -143,7 +143,7 @@ describe('the core loop against the simulator', () => {
       const notifiers = ['  ops-mail:', '    type: email', `    smtp: { host: 127.0.0.1, port: ${sink.port} }`, '    from: ecs-watch@example.com', '    to: [ops@example.com]'].join('\n');
       const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 64', notifiers }));
       await advance(app, 1000);
-      await vi.waitFor(() => expect(sink.received).toHaveLength(reboots.length), { interval: 5 });
+      await vi.waitFor(() => expect(sink.received).toHaveLength(reboots.length), { interval: 5, timeout: 10_000 });
       await app.outbox.flush();
       expect(app.store.entries().map(([, record]) => record.deliveries['ops-mail']?.attempts)).toEqual(reboots.map(() => 1));
     } finally {
