@@ -5,7 +5,7 @@ import { createNotifiers } from './notify/registry.ts';
 import type { Notifier } from './notify/types.ts';
 import { StateStore } from './state/store.ts';
 import { acquireStateLock, type LockTiming } from './state/lock.ts';
-import { Outbox, SENDS_PER_NOTIFIER } from './delivery/outbox.ts';
+import { Outbox } from './delivery/outbox.ts';
 import { WatchEngine } from './watch/engine.ts';
 import { stuckAfterMs } from './watch/stuck.ts';
 import type { BootClock } from './watch/clockSteps.ts';
@@ -110,7 +110,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const ca = trustedCertificates(config.cloud.tls.ca);
     const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, connections: config.poll.concurrency, ca });
     releasers.add(() => client.close());
-    const notifiers = createNotifiers(config.notifiers, { logger, ca, connections: SENDS_PER_NOTIFIER });
+    const notifiers = createNotifiers(config.notifiers, { logger, ca });
     releasers.add(async () => {
       await Promise.all([...notifiers.values()].map((n) => n.close()));
     });

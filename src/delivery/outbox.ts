@@ -4,7 +4,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { DeliveryCounts, Metrics } from '../observability/metrics.ts';
 import type { DurableDelivery, StateStore } from '../state/store.ts';
 import type { DeliveryRecord } from '../state/types.ts';
-import type { Notifier } from '../notify/types.ts';
+import { SENDS_PER_NOTIFIER, type Notifier } from '../notify/types.ts';
 import { DeliveryError } from '../notify/DeliveryError.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
@@ -12,14 +12,6 @@ import { notificationOf } from './notification.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 
-/**
- * Sends in flight at once to one notifier (one receiver) that sets no bound of its own (Notifier.sendsAtOnce;
- * mail sets smtp.connections): enough that a wave of thousands of verdicts goes out as fast as they are
- * saved (measured: 16 queued a 10,000-verdict wave for seconds, 64 kept up as well as 128 or 256), few
- * enough that a receiver is not hit by thousands of connections at once. Per notifier, so that a slow mail
- * server does not hold up the webhooks.
- */
-export const SENDS_PER_NOTIFIER = 64;
 /** The loop's sleep when nothing is queued: it is woken by new deliveries anyway. */
 const IDLE_MS = 60_000;
 

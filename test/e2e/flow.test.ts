@@ -7,7 +7,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Harness, PROJECT, SECRETS, SMTP_PASSWORD, WEBHOOK_SECRET, advance, newIds, oneCharacterOff, quickAction, type WatchEntry } from './harness.ts';
-import { SENDS_PER_NOTIFIER } from '../../src/delivery/outbox.ts';
+import { SENDS_PER_NOTIFIER } from '../../src/notify/types.ts';
 import { stateFiles, stateOnDisk } from '../state/onDisk.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({

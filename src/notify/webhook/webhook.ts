@@ -13,7 +13,7 @@ import { failedAtProxy, proxyRefusal } from '../../net/proxy.ts';
 import { renderWebhookBody } from '../render.ts';
 import { jsonProblem, renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
-import type { Notifier, NotifierDeps } from '../types.ts';
+import { SENDS_PER_NOTIFIER, type Notifier, type NotifierDeps } from '../types.ts';
 import type { OutgoingNotification } from '../../model.ts';
 import { decodeSecret, sign } from './signature.ts';
 import { clockApart } from '../../watch/format.ts';
@@ -48,7 +48,9 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   target.password = '';
   secrets.push(target.href);
 
-  const agent = createHttpDispatcher({ timeout: config.timeout, ca: deps.ca, connections: deps.connections });
+  // As many connections as the outbox has sends in flight to it: one more each time a send starts as another's
+  // answer ends, before undici has handed that connection back, otherwise.
+  const agent = createHttpDispatcher({ timeout: config.timeout, ca: deps.ca, connections: SENDS_PER_NOTIFIER });
   const log = deps.logger.child({ notifier: name, notifierType: 'webhook' });
   let closed: Promise<void> | undefined;
 
