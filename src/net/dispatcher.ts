@@ -1,6 +1,6 @@
 import type { Dispatcher } from 'undici';
 import { PROXY_VARIABLES, inRanges, noProxyRanges, proxyVariableProblem } from './proxy.ts';
-import { agentClass, proxyAgentClass } from './undici.ts';
+import { agentClass, poolClass, proxyAgentClass } from './undici.ts';
 
 const MAX_HEADER_BYTES = 16 * 1024;
 
@@ -31,7 +31,12 @@ export function createHttpDispatcher({ timeout, ca, connections }: HttpDispatche
     if (!Object.values(PROXY_VARIABLES).flat().some((name) => process.env[name])) return new (await agentClass())(poolOptions);
     const problem = proxyVariableProblem();
     if (problem !== undefined) throw problem;
-    const proxied = new (await proxyAgentClass())({ ...poolOptions, requestTls: tls, proxyTls: tls });
+    const Pool = await poolClass();
+    // Each pool the proxy agent makes gets the bound and the timeouts: undici gives the pool that carries
+    // an http:// origin's requests to a forwarding proxy its `connect` alone, so as many connections as
+    // requests in flight (a tunnel for an https:// origin is made by a pool with the Agent's options).
+    const factory = (origin: string | URL, options: object) => new Pool(origin, { ...poolOptions, ...options });
+    const proxied = new (await proxyAgentClass())({ ...poolOptions, factory, requestTls: tls, proxyTls: tls });
     const ranges = noProxyRanges();
     if (ranges === undefined) return proxied;
     const direct = new (await agentClass())(poolOptions);

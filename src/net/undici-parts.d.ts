@@ -6,6 +6,12 @@ declare module 'undici/lib/dispatcher/agent.js' {
   export default agent;
 }
 
+declare module 'undici/lib/dispatcher/pool.js' {
+  import type { Pool } from 'undici';
+  const pool: typeof Pool;
+  export default pool;
+}
+
 declare module 'undici/lib/dispatcher/env-http-proxy-agent.js' {
   import type { EnvHttpProxyAgent } from 'undici';
   const envHttpProxyAgent: typeof EnvHttpProxyAgent;

@@ -3,7 +3,7 @@
 // connection pool we use is loaded, not undici's index, which also loads fetch, WebSocket, the cache and
 // the mocks: 60 ms and 3 MB less for `check` (the index took 120 ms on a 2-core machine). The proxy agent
 // (with SOCKS5 and HTTP CONNECT) is loaded only where the environment names a proxy.
-import type { Agent, EnvHttpProxyAgent } from 'undici';
+import type { Agent, EnvHttpProxyAgent, Pool } from 'undici';
 
 // Each module's module.exports is its default export, in Node as in the bundle's chunks (which have no
 // named exports). The module system loads each once.
@@ -11,6 +11,11 @@ import type { Agent, EnvHttpProxyAgent } from 'undici';
 /** undici's Agent: a pool of connections to each origin. */
 export async function agentClass(): Promise<typeof Agent> {
   return (await import('undici/lib/dispatcher/agent.js')).default;
+}
+
+/** undici's Pool: the connections to one origin (which an Agent makes for each). */
+export async function poolClass(): Promise<typeof Pool> {
+  return (await import('undici/lib/dispatcher/pool.js')).default;
 }
 
 /** undici's EnvHttpProxyAgent: an Agent that goes through HTTP_PROXY / HTTPS_PROXY except for NO_PROXY. */

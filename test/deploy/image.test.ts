@@ -294,21 +294,32 @@ describe('the image, laid out from the Dockerfile with a production-only install
     }
   });
 
-  it('checks through the HTTP proxy of HTTP_PROXY: the proxy\'s own connection loads node:http, where the bundle\'s rewrite of undici requires it', async () => {
+  it.each([
+    // The pool to the proxy is the dispatcher's, with its options: undici's default of maxHeaderSize is not read.
+    ['forwards an http:// cloud\'s requests (HTTP_PROXY), without loading node:http', 'http', false],
+    // undici's own client asks the proxy for each tunnel, without the dispatcher's options: where the
+    // bundle's rewrite of undici requires node:http, at that client's first connection.
+    ['tunnels to an https:// cloud (HTTPS_PROXY), where undici\'s client for the tunnels loads node:http', 'https', true],
+  ] as const)('checks through a proxy that %s', async (_case, scheme, loadsHttp) => {
     const proxy = createProxy(createServer());
     const seen: string[] = [];
     proxy.on('request', (req: IncomingMessage) => seen.push(`${req.method} ${req.url}`));
+    proxy.on('connect', (req: IncomingMessage) => seen.push(`CONNECT ${req.url}`));
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const proxyUrl = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
     try {
       await withOneAction(
-        async ({ requestId }, config, env) => {
-          const check = await loadedBy(['check', '--json', '--config', config], { ...env, HTTP_PROXY: `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`, NO_PROXY: '' });
+        async ({ requestId }, config, env, h) => {
+          const check = await loadedBy(['check', '--json', '--config', config], { ...env, [scheme === 'https' ? 'HTTPS_PROXY' : 'HTTP_PROXY']: proxyUrl, NO_PROXY: '' });
           expect(check.code, check.output).toBe(0);
           expect(JSON.parse(check.output)).toMatchObject([{ requestId, state: 'pending' }]);
-          expect(seen.some((line) => line.startsWith('GET http://127.0.0.1:') && line.endsWith(`/os-instance-actions/${requestId}`))).toBe(true);
-          expect(check.builtins).toContain('node:http');
+          if (scheme === 'https') expect(seen).toContain(`CONNECT ${new URL(h.simulator.url).host}`);
+          else expect(seen.some((line) => line.startsWith('GET http://127.0.0.1:') && line.endsWith(`/os-instance-actions/${requestId}`))).toBe(true);
+          if (loadsHttp) expect(check.builtins).toContain('node:http');
+          else expect(check.builtins).not.toContain('node:http');
         },
         { steps: [{ event: 'compute_reboot_instance', durationMs: 60_000, taskState: 'rebooting' }] },
+        { https: scheme === 'https' },
       );
     } finally {
       proxy.closeAllConnections();
@@ -515,15 +526,19 @@ const secretEnv = () => ({ ...resource('Secret').stringData });
 async function withOneAction(
   use: (action: ReturnType<typeof quickAction>, config: string, env: NodeJS.ProcessEnv, h: Harness) => Promise<void>,
   script: Parameters<typeof quickAction>[0] = {},
+  { https = false }: { https?: boolean } = {},
 ): Promise<void> {
-  const h = await Harness.start();
+  const dir = https ? mkdtempSync(join(tmpdir(), 'eaw-image-tls-')) : undefined;
+  const certificates = dir === undefined ? undefined : makeCertificates(dir);
+  const h = await Harness.start(certificates === undefined ? {} : { tls: { key: certificates.key, cert: certificates.cert } });
   try {
     const action = quickAction(script);
     h.simulator.addAction(action);
-    const config = await h.writeConfig(h.yaml([action]));
+    const config = await h.writeConfig(h.yaml([action], certificates === undefined ? {} : { cloud: `  tls: { caFile: ${certificates.caFile} }` }));
     await use(action, config, { ...h.env, PATH: process.env['PATH'] }, h);
   } finally {
     await h.close();
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   }
 }
 

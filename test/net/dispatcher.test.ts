@@ -1,11 +1,17 @@
 // The connection pool is made at the first request, once undici has loaded: what goes wrong in making it
 // must fail that request with its reason, as it does every later one, and closing must not miss it.
 import { once } from 'node:events';
-import { createServer } from 'node:http';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createProxy } from 'proxy';
 import { afterEach, expect, it, vi } from 'vitest';
 import { attempt, failedResize, silentLogger } from '../notify/fixtures.ts';
 import { closedPort } from '../net.ts';
+import { makeCertificates } from '../certificates.ts';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -99,5 +105,49 @@ it('closes a pool that close() found still being made: the request before it is 
   } finally {
     server.close();
     server.closeAllConnections();
+  }
+});
+
+it.each([
+  ['an http:// origin, which the proxy forwards', 'http'],
+  ['an https:// origin, which the proxy tunnels', 'https'],
+])('keeps no more connections than `connections` to a proxy, for %s', async (_case, scheme) => {
+  vi.stubEnv('HTTP_PROXY', '');
+  vi.stubEnv('HTTPS_PROXY', '');
+  vi.stubEnv('http_proxy', undefined);
+  vi.stubEnv('https_proxy', undefined);
+  vi.stubEnv('NO_PROXY', '');
+  vi.stubEnv('no_proxy', undefined);
+  const dir = mkdtempSync(join(tmpdir(), 'eaw-dispatcher-'));
+  const certificates = makeCertificates(dir);
+  const answer = (_req: IncomingMessage, res: ServerResponse) => setTimeout(() => res.end('ok'), 20);
+  const server = scheme === 'https' ? createHttpsServer({ key: certificates.key, cert: certificates.cert }, answer) : createServer(answer);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const proxy = createProxy(createServer());
+  let proxyConnections = 0;
+  proxy.on('connection', () => proxyConnections++);
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  vi.stubEnv(scheme === 'https' ? 'HTTPS_PROXY' : 'HTTP_PROXY', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  vi.resetModules();
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const dispatcher = createHttpDispatcher({ timeout: 5000, connections: 2, ca: [readFileSync(certificates.caFile, 'utf8')] });
+  try {
+    const url = `${scheme}://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const limits = { timeoutMs: 5000, keep: 1024, keepError: 1024, drain: 1024 };
+    const answers = await Promise.all(Array.from({ length: 10 }, () => requestText(dispatcher, { method: 'GET', url, headers: {} }, limits, [])));
+    expect(answers.map((a) => a.text)).toEqual(Array(10).fill('ok'));
+    // A tunnel is a connection of its own to the proxy, made by the pool to the origin: 2 as well.
+    expect(proxyConnections).toBeGreaterThan(0);
+    expect(proxyConnections).toBeLessThanOrEqual(2);
+  } finally {
+    await dispatcher.close();
+    proxy.closeAllConnections();
+    proxy.close();
+    server.closeAllConnections();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 });
