@@ -5,7 +5,7 @@
 // (bench/undiciAlone.ts) what our HTTP client reaches there with nothing of ours around it. BENCH_WATCHES
 // (default 1000,10000) and BENCH_ROUNDS (default 2) change what runs; BENCH_ONE_SHOTS=only measures the
 // one-shot commands alone and prints their table without writing BENCHMARKS.md. BENCH_AUTH (token,
-// tokenFile or aksk; none by default) gives the daemon's watch file that cloud.auth (benchAuth below).
+// tokenFile, password or aksk; none by default) gives the daemon's watch file that cloud.auth (benchAuth below).
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync, openSync, closeSync } from 'node:fs';
@@ -15,7 +15,7 @@ import { createInterface } from 'node:readline';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
-import { BENCH_MICROVERSION, BENCH_PROJECT as PROJECT, MEASURED_PASSES, POLL_HEADERS, WARM_UP_PASSES, actionPath } from './polls.ts';
+import { BENCH_MICROVERSION, BENCH_PROJECT as PROJECT, BENCH_TOKEN, MEASURED_PASSES, POLL_HEADERS, WARM_UP_PASSES, actionPath } from './polls.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const BUNDLE = join(ROOT, 'dist', 'ecs-action-watch.mjs');
@@ -25,7 +25,7 @@ const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Numb
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const oneShotsOnly = process.env['BENCH_ONE_SHOTS'] === 'only';
 const work = mkdtempSync(join(tmpdir(), 'eaw-bench-'));
-const AUTH_TYPES = ['none', 'token', 'tokenFile', 'aksk'];
+const AUTH_TYPES = ['none', 'token', 'tokenFile', 'password', 'aksk'];
 const auth = process.env['BENCH_AUTH'] ?? 'none';
 if (!AUTH_TYPES.includes(auth)) throw new Error(`BENCH_AUTH=${auth}: write one of ${AUTH_TYPES.join(', ')}`);
 /** What the image runs the daemon with: the Dockerfile's ENV NODE_OPTIONS and MALLOC_ARENA_MAX. */
@@ -67,17 +67,19 @@ async function get<T>(url: string, init?: RequestInit): Promise<T> {
 /**
  * The daemon's `cloud.auth` lines for BENCH_AUTH. The bench's cloud checks no credential, so a run with one
  * shows what carrying it costs the client: a token of 6 KB, base64 with + and / as Huawei IAM's are (every
- * poll sends it and has it hidden from the answer), in the watch file (token) or in a file (tokenFile); or
- * an access key pair, which signs every poll. The yardsticks (autocannon, undici alone) and the one-shot
+ * poll sends it and has it hidden from the answer), in the watch file (token), in a file (tokenFile), or
+ * from the bench's Keystone at a password login (password); or an access key pair, which signs every poll. The yardsticks (autocannon, undici alone) and the one-shot
  * commands send none.
  */
-function benchAuth(): string[] {
+function benchAuth(serverUrl: string): string[] {
   if (auth === 'none') return [];
   if (auth === 'aksk') return ['  auth:', '    type: aksk', '    accessKey: QTWAOYTTINDUT2QVKYUC', '    secretKey: MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc'];
-  const token = `MII${Buffer.from(Array.from({ length: 4608 }, (_, i) => (i * 131 + 7) % 256)).toString('base64')}`.slice(0, 6144);
-  if (auth === 'token') return ['  auth:', '    type: token', `    token: ${token}`];
+  if (auth === 'token') return ['  auth:', '    type: token', `    token: ${BENCH_TOKEN}`];
+  if (auth === 'password') {
+    return ['  auth:', '    type: password', `    identityEndpoint: ${serverUrl}/v3`, '    user: bench-user', '    domain: bench-domain', '    password: bench-Pa55word', `    projectId: ${PROJECT}`];
+  }
   const file = join(work, 'token');
-  writeFileSync(file, `${token}\n`);
+  writeFileSync(file, `${BENCH_TOKEN}\n`);
   return ['  auth:', '    type: token', `    tokenFile: ${file}`];
 }
 
@@ -155,7 +157,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
   try {
     const port = await freePort();
     const config = join(dir, 'watch.yaml');
-    writeFileSync(config, watchFile({ url: server.url, hooks: receiver.hooks }, watches, join(dir, 'state.json'), port, benchAuth()));
+    writeFileSync(config, watchFile({ url: server.url, hooks: receiver.hooks }, watches, join(dir, 'state.json'), port, benchAuth(server.url)));
     // Saved a while before the start, as a deployed file is: `run` waits for a file written within the last
     // second to stand still, which is no part of its start-up.
     const saved = new Date(Date.now() - 5000);

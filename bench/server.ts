@@ -6,7 +6,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
-import { BENCH_MICROVERSION, BENCH_PROJECT } from './polls.ts';
+import { BENCH_MICROVERSION, BENCH_PROJECT, BENCH_TOKEN } from './polls.ts';
 
 const { values } = parseArgs({ options: { watches: { type: 'string' } } });
 const watches = Number(values.watches ?? 1000);
@@ -102,6 +102,20 @@ function compute(req: IncomingMessage, res: ServerResponse): void {
   return send(res, 404, notFound);
 }
 
+/**
+ * Keystone's password login (`POST /v3/auth/tokens`, for the daemon's `auth: { type: password }`): any
+ * credentials get BENCH_TOKEN, valid for a day, in X-Subject-Token as Keystone and Huawei IAM hand it out.
+ */
+function login(req: IncomingMessage, res: ServerResponse): void {
+  req.resume();
+  req.on('end', () => {
+    const now = Date.now();
+    const body = JSON.stringify({ token: { issued_at: new Date(now).toISOString(), expires_at: new Date(now + 86_400_000).toISOString(), project: { id: BENCH_PROJECT } } });
+    res.writeHead(201, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'x-subject-token': BENCH_TOKEN });
+    res.end(body);
+  });
+}
+
 function control(req: IncomingMessage, res: ServerResponse): void {
   if (req.url === '/bench/finish') {
     finishedAtMs = Date.now();
@@ -121,6 +135,7 @@ function control(req: IncomingMessage, res: ServerResponse): void {
 
 const server = createServer((req, res) => {
   if (req.url?.startsWith('/bench/')) return control(req, res);
+  if (req.method === 'POST' && req.url?.split('?')[0] === '/v3/auth/tokens') return login(req, res);
   if (req.url?.startsWith('/hooks')) {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
