@@ -2,10 +2,13 @@
 // dependency no longer has the text a rewrite names.
 import { build } from 'esbuild';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { REWRITTEN } from '../../scripts/bundleRules.ts';
 import { rewriteSources, type Rewrites } from '../../scripts/rewriteSources.ts';
+import { ROOT } from './dockerfile.ts';
 
 let dir: string;
 beforeEach(() => {
@@ -59,5 +62,41 @@ describe('rewriteSources', () => {
   it('stops the build when a file it names is not bundled (moved or renamed in a new version)', async () => {
     const out = await bundled({ ...LAZY, 'dep/lib/gone.js': [['a', 'b']] });
     expect(out).toEqual({ errors: ['dep/lib/gone.js was not bundled: its rewrite no longer fits this version'] });
+  });
+});
+
+describe("undici's header value check, as the bundle rewrites it (scripts/bundleRules.ts)", () => {
+  /** isValidHeaderValue of undici's util.js bundled with the bundle's rewrites of that file. */
+  async function rewrittenCheck(): Promise<(value: string) => boolean> {
+    const file = 'undici/lib/core/util.js';
+    const entry = join(dir, 'check.js');
+    writeFileSync(entry, `module.exports = require('${file}').isValidHeaderValue\n`);
+    const out = join(dir, 'check.cjs');
+    await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', logLevel: 'silent', nodePaths: [join(ROOT, 'node_modules')], plugins: [rewriteSources({ [file]: REWRITTEN[file]! })] });
+    return createRequire(import.meta.url)(out) as (value: string) => boolean;
+  }
+
+  it('passes a long token again without a scan, and still refuses a long or short value with a line break', async () => {
+    const isValid = await rewrittenCheck();
+    const token = `MII${'a+b/'.repeat(1536)}`;
+    const broken = `${token.slice(0, -1)}\n`;
+    const scans = vi.spyOn(RegExp.prototype, 'test');
+    try {
+      expect(isValid(token)).toBe(true);
+      expect(scans).toHaveBeenCalledTimes(1);
+      expect(isValid(token)).toBe(true);
+      // The same text in another string is compared, not scanned.
+      expect(isValid(['MII', 'a+b/'.repeat(1536)].join(''))).toBe(true);
+      expect(scans).toHaveBeenCalledTimes(1);
+      expect(isValid(broken)).toBe(false);
+      expect(isValid(`${token.slice(1)}\r`)).toBe(false);
+      // The token is still the one remembered after a long value that failed.
+      expect(isValid(token)).toBe(true);
+      expect(isValid(broken)).toBe(false);
+      expect(isValid('short\nvalue')).toBe(false);
+      expect(isValid('application/json')).toBe(true);
+    } finally {
+      scans.mockRestore();
+    }
   });
 });
