@@ -1,6 +1,7 @@
 // What a fresh clone needs: the command line's entry point committed executable (so that npx, which
 // sets the bit, does not dirty the checkout), and npm scripts that run on any Node.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,6 +16,7 @@ const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
 const WRAPPER = join(ROOT, 'scripts', 'node24.mjs');
 
 interface Wrapper {
+  inTerminalForeground(stat: string | null): boolean;
   minimumOf(range: string): [number, number];
   isOlder(version: string, minimum: [number, number]): boolean;
   privateNodePackage(platform: string, arch: string): string | null;
@@ -46,6 +48,58 @@ describe('scripts/node24.mjs (the README commands on an old Node)', () => {
     expect(run.stderr).toBe('');
     expect(JSON.parse(run.stdout)).toEqual([script, 'a', '--b']);
     expect(run.status).toBe(3);
+  });
+
+  it('on an old Node passes TERM, INT and HUP sent to it alone on to the child once, and exits with its status', async () => {
+    const target = join(dir, 'signals.mjs');
+    writeFileSync(
+      target,
+      "for (const s of ['SIGINT', 'SIGHUP', 'SIGTERM']) process.on(s, () => { console.log(s); if (s === 'SIGTERM') process.exit(7); });\n" +
+        // Gone by itself after a while, should the wrapper leave it behind.
+        "console.log('ready');\nsetTimeout(() => process.exit(9), 15_000);\n",
+    );
+    const driver = join(dir, 'driver.mjs');
+    // The private Node's part, run here with this Node in place of the private one.
+    writeFileSync(driver, `import { runOn } from ${JSON.stringify(WRAPPER)};\nrunOn(process.execPath, ${JSON.stringify(target)}, []);\n`);
+    // A session of its own, without a terminal, as under a supervisor or a CI runner: nothing reaches the
+    // child but what the wrapper passes on.
+    const wrapper = spawn(process.execPath, [driver], { detached: true, stdio: ['ignore', 'pipe', 'inherit'] });
+    const exited = once(wrapper, 'exit');
+    const lines: string[] = [];
+    // The line, or the wrapper's exit first (a signal that stopped it rather than the child).
+    const seen = (line: string) =>
+      Promise.race([
+        new Promise<void>((resolve) => {
+          const look = () => (lines.includes(line) ? resolve() : wrapper.stdout.once('data', look));
+          look();
+        }),
+        exited.then(([code, signal]) => {
+          throw new Error(`the wrapper exited (${String(code ?? signal)}) before the child said ${line}`);
+        }),
+      ]);
+    wrapper.stdout.setEncoding('utf8').on('data', (chunk: string) => lines.push(...chunk.split('\n').filter(Boolean)));
+    try {
+      await seen('ready');
+      wrapper.kill('SIGHUP');
+      await seen('SIGHUP');
+      wrapper.kill('SIGINT');
+      await seen('SIGINT');
+      wrapper.kill('SIGTERM');
+      const [code] = (await exited) as [number | null];
+      expect(code).toBe(7);
+      expect(lines).toEqual(['ready', 'SIGHUP', 'SIGINT', 'SIGTERM']);
+    } finally {
+      if (wrapper.exitCode === null) wrapper.kill('SIGKILL');
+    }
+  });
+
+  it('leaves INT and HUP to the process group in a terminal\'s foreground, where they reach the child too', async () => {
+    const wrapper = (await import(WRAPPER)) as Wrapper;
+    // pid (comm) state ppid pgrp session tty_nr tpgid ...: a command's name may hold spaces and parentheses.
+    expect(wrapper.inTerminalForeground('4242 (node (x) y) S 4000 4242 4000 34816 4242 4194304 0')).toBe(true);
+    expect(wrapper.inTerminalForeground('4242 (node) S 4000 4242 4000 34816 4100 4194304 0')).toBe(false);
+    expect(wrapper.inTerminalForeground('4242 (node) S 1 4242 4242 0 -1 4194304 0')).toBe(false);
+    expect(wrapper.inTerminalForeground(null)).toBe(true);
   });
 
   it('reads the minimum from engines and picks the private Node package for the platform', async () => {
