@@ -2,7 +2,7 @@ import { oneLine } from '../net/oneLine.ts';
 
 export const API_ERROR_KINDS = [
   'not_found', 'foreign_not_found', 'unauthorized', 'forbidden', 'bad_request', 'rate_limited', 'server', 'network', 'timeout',
-  'invalid_response', 'certificate', 'unknown_host', 'proxy', 'redirect', 'gateway',
+  'invalid_response', 'certificate', 'not_tls', 'unknown_host', 'proxy', 'redirect', 'gateway',
 ] as const;
 export type ApiErrorKind = (typeof API_ERROR_KINDS)[number];
 
@@ -23,6 +23,7 @@ const RETRYABLE: Record<ApiErrorKind, boolean> = {
   // a name may present a bad certificate, and a resolver may not know a name just made yet: the daemon
   // keeps trying as for any network error; `wait` gives up on them until the API has answered for its action.
   certificate: true,
+  not_tls: true,
   unknown_host: true,
   // A proxy variable no process of ours can change: retried all the same, so that a delivery stays owed
   // (not given up) until the daemon is restarted with it mended.
@@ -86,6 +87,7 @@ const BELOW_HTTP: Partial<Record<ApiErrorKind, string>> = {
   timeout: 'timed out',
   invalid_response: 'invalid response',
   certificate: 'certificate refused',
+  not_tls: 'no TLS',
   unknown_host: 'host not found',
   proxy: 'proxy not usable',
 };

@@ -241,10 +241,13 @@ class HttpEcsClient implements EcsClient {
       const waitMs = Math.min(DISCOVERY_BACKOFF_MS.first * 2 ** (discovery.failures - 1), DISCOVERY_BACKOFF_MS.max);
       discovery.retryAt = performance.now() + waitMs;
       if (!this.#closed.signal.aborted) {
+        // The advice is for an endpoint that answered, but not with a version document (a gateway's 404):
+        // not for one that could not be reached.
+        const answered = err instanceof ApiError && err.status !== undefined;
         this.#logger.warn(
           { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs },
           'compute microversion discovery failed; no request goes out without a version header until it succeeds' +
-            ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)',
+            (answered ? ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)' : ''),
         );
       }
       throw err;

@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus, type ApiErrorKind } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { htmlPage } from './errors/htmlPage.ts';
-import { errorCode, settingFailure } from '../net/failure.ts';
+import { describeNetworkFailure, errorCode, settingFailure } from '../net/failure.ts';
 import { failedAtProxy, proxyRefusal } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
@@ -114,11 +114,13 @@ function belowHttpError(
   if (err instanceof RequestTimeoutError || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
     return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${failure.timeoutMs} ms`, cause: err, context });
   }
-  let detail = err instanceof Error ? err.message : String(err);
+  const kind = settingFailure(code) ?? 'network';
+  // OpenSSL's own text for a port without TLS is its internals' (`...:SSL routines:tls_validate_record_header:wrong version number:...`).
+  let detail = kind === 'not_tls' ? describeNetworkFailure(code, new URL(url).host)! : err instanceof Error ? err.message : String(err);
   if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
   const proxy = failedAtProxy(err, url);
   if (proxy !== undefined) detail += ` (at the proxy in ${proxy.variable}, not at the cloud)`;
-  return new ApiError({ kind: settingFailure(code) ?? 'network', method, url, detail, cause: err, context });
+  return new ApiError({ kind, method, url, detail, cause: err, context });
 }
 
 // Refusals that, as an HTML page, come from something in front of the API: the credentials, the policy

@@ -9,6 +9,10 @@ export function errorCode(err: unknown): string | undefined {
   return typeof code === 'string' ? code : undefined;
 }
 
+// What OpenSSL says when the first bytes back are no TLS record: a plain HTTP server's answer (`HTTP/1.1 400`)
+// to the TLS handshake of an https:// URL.
+const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
+
 const PHRASES: Record<string, (endpoint: string) => string> = {
   ECONNREFUSED: (e) => `connection refused by ${e}`,
   ECONNRESET: (e) => `connection reset by ${e}`,
@@ -20,6 +24,7 @@ const PHRASES: Record<string, (endpoint: string) => string> = {
   ENOTFOUND: (e) => `host of ${e} not found in DNS`,
   EAI_AGAIN: (e) => `DNS lookup for ${e} failed for now`,
   UND_ERR_SOCKET: (e) => `connection to ${e} closed unexpectedly`,
+  [NOT_TLS]: (e) => `${e} does not answer TLS (${NOT_TLS}): a port without TLS (for HTTP, an http:// URL), or the wrong port`,
 };
 
 // Node reports certificate problems with OpenSSL's names (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT,
@@ -44,11 +49,13 @@ const REFUSED_CERTIFICATE = new Set([
 
 /**
  * A socket-level failure that points at a setting rather than at a network having a bad moment: a
- * certificate refused (its CA is not trusted, it has expired, it names another host), or a host name that
- * DNS answers does not exist (ENOTFOUND; EAI_AGAIN is a resolver that could not answer for now).
+ * certificate refused (its CA is not trusted, it has expired, it names another host), a port that does not
+ * speak TLS to an https:// URL, or a host name that DNS answers does not exist (ENOTFOUND; EAI_AGAIN is a
+ * resolver that could not answer for now).
  */
-export function settingFailure(code: string | undefined): 'certificate' | 'unknown_host' | undefined {
+export function settingFailure(code: string | undefined): 'certificate' | 'not_tls' | 'unknown_host' | undefined {
   if (code === 'ENOTFOUND') return 'unknown_host';
+  if (code === NOT_TLS) return 'not_tls';
   return code !== undefined && REFUSED_CERTIFICATE.has(code) ? 'certificate' : undefined;
 }
 

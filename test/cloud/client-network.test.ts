@@ -139,6 +139,16 @@ describe('over a real connection', () => {
     expect(error.message).toBe(`GET https://nonexistent.invalid${BASE}/os-instance-actions/r → host not found: getaddrinfo ENOTFOUND nonexistent.invalid`);
   });
 
+  it('maps an https:// URL for a plain HTTP port to not_tls, in words rather than OpenSSL\'s, retried as any network error', async () => {
+    const tls = origin.replace('http://', 'https://');
+    const error = await apiError(client(tls, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'r' }));
+
+    expect(error).toMatchObject({ kind: 'not_tls', retryable: true });
+    expect(error.message).toBe(
+      `GET ${tls}${BASE}/os-instance-actions/r → no TLS: ${new URL(tls).host} does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS (for HTTP, an http:// URL), or the wrong port`,
+    );
+  });
+
   it('reads every body to its end, so that connections are reused', async () => {
     const c = client(origin, 2000);
     connections = 0;

@@ -142,6 +142,9 @@ describe('microversion discovery', () => {
     expect(warnings).toHaveLength(1);
     expect(String(warnings[0]?.['error'])).toContain(logged);
     expect(warnings[0]).toMatchObject({ failedRounds: 1, retryInMs: DISCOVERY_BACKOFF_MS.first });
+    // A fixed microversion is advice for an endpoint that answered without a version document, not for one
+    // that could not be reached.
+    expect(String(warnings[0]?.['msg']).includes('set cloud.microversion to a fixed "2.N"')).toBe(kind !== 'network');
 
     vi.advanceTimersByTime(DISCOVERY_BACKOFF_MS.first + 1);
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, VERSION_DOC, { headers: JSON_HEADERS });

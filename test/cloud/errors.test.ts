@@ -102,7 +102,7 @@ describe('ApiError', () => {
 
   it('retries exactly the transient kinds', () => {
     const retryable = API_ERROR_KINDS.filter((kind) => new ApiError({ kind, method: 'GET', url: 'u' }).retryable);
-    expect(retryable.sort()).toEqual(['certificate', 'invalid_response', 'network', 'proxy', 'rate_limited', 'server', 'timeout', 'unknown_host']);
+    expect(retryable.sort()).toEqual(['certificate', 'invalid_response', 'network', 'not_tls', 'proxy', 'rate_limited', 'server', 'timeout', 'unknown_host']);
   });
 
   it.each([

@@ -130,6 +130,22 @@ describe.concurrent('wait with settings that reach no cloud', () => {
     );
   });
 
+  it('exits 2 at once for an https:// endpoint on a plain HTTP port, naming its scheme and port; with http://, it waits', async (context) => {
+    const h = await harness(context);
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const started = performance.now();
+    const r = await waitFor(h, await h.writeConfig(h.yaml([], { endpoint: h.simulator.url.replace('http://', 'https://') })), action);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → no TLS: 127\.0\.0\.1:\d+ does not answer TLS \(ERR_SSL_WRONG_VERSION_NUMBER\): .* \(an https:\/\/ URL for a port that speaks plain HTTP: check the scheme and port of cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
+    );
+
+    const fixed = await waitFor(h, await h.writeConfig(h.yaml([])), action);
+    expect(fixed).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: reboot: /) });
+  });
+
   it('exits 2 at once for an endpoint that redirects to a login page, saying where it points and what that is', async (context) => {
     const h = await harness(context);
     const gateway = createHttpServer((req, res) => {

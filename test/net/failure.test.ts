@@ -18,12 +18,14 @@ describe('settingFailure', () => {
     // Every verification result Node has no name for (a CA not allowed to sign certificates, a key too small).
     ['UNSPECIFIED', 'certificate'],
     ['ENOTFOUND', 'unknown_host'],
+    // OpenSSL's reading of a plain HTTP answer to its handshake: an https:// URL for a port without TLS.
+    ['ERR_SSL_WRONG_VERSION_NUMBER', 'not_tls'],
   ] as const)('reads %s as a setting to fix (%s)', (code, kind) => {
     expect(settingFailure(code)).toBe(kind);
   });
 
   // A resolver that could not answer for now, a handshake cut or timed out, a reset: the network's moment.
-  it.each(['EAI_AGAIN', 'ERR_TLS_HANDSHAKE_TIMEOUT', 'ERR_SSL_WRONG_VERSION_NUMBER', 'OUT_OF_MEM', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', undefined])(
+  it.each(['EAI_AGAIN', 'ERR_TLS_HANDSHAKE_TIMEOUT', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'OUT_OF_MEM', 'ECONNRESET', 'ECONNREFUSED', 'ETIMEDOUT', undefined])(
     'leaves %s to the network',
     (code) => {
       expect(settingFailure(code)).toBeUndefined();
@@ -32,7 +34,13 @@ describe('settingFailure', () => {
 });
 
 describe('describeNetworkFailure', () => {
-  it.each(['CERT_HAS_EXPIRED', 'UNSPECIFIED', 'ERR_SSL_WRONG_VERSION_NUMBER'])('says a refused certificate or a failed handshake, %s, is TLS', (code) => {
+  it.each(['CERT_HAS_EXPIRED', 'UNSPECIFIED', 'ERR_SSL_PACKET_LENGTH_TOO_LONG'])('says a refused certificate or a failed handshake, %s, is TLS', (code) => {
     expect(describeNetworkFailure(code, 'hooks.example.com:443')).toBe(`TLS with hooks.example.com:443 failed (${code})`);
+  });
+
+  it('says a port that answers a handshake without TLS is one, or the wrong port', () => {
+    expect(describeNetworkFailure('ERR_SSL_WRONG_VERSION_NUMBER', 'hooks.example.com:8080')).toBe(
+      'hooks.example.com:8080 does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS (for HTTP, an http:// URL), or the wrong port',
+    );
   });
 });

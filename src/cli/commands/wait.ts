@@ -54,6 +54,11 @@ const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; until
     fix: 'an expired certificate is for its server to renew; any other: name the CA that signs it in cloud.tls.caFile, or check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',
     untilFound: true,
   },
+  not_tls: {
+    says: UNREACHED,
+    fix: 'an https:// URL for a port that speaks plain HTTP: check the scheme and port of cloud.endpoint (or cloud.auth.identityEndpoint)',
+    untilFound: true,
+  },
   unknown_host: {
     says: UNREACHED,
     fix: 'check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',
