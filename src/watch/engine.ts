@@ -132,7 +132,7 @@ export class WatchEngine {
       closed: this.#closed.signal,
       now: () => this.#now(),
       read: (poll, call) => this.#retrying(poll, call),
-      failed: (poll, err) => this.#failures.failed(poll.record, poll.log, err),
+      failed: (poll, err) => this.#failures.failed(poll.record, poll.log, err, this.#task !== null),
     };
     this.#limit = pLimit(options.poll.concurrency);
     this.#batches = new BatchDigests({ store: options.store, notifiers: options.notifiers, logger: options.logger, retentionMs: options.retentionMs });
@@ -471,7 +471,7 @@ export class WatchEngine {
         logger: log,
         defaultDeadlineMs: this.#o.poll.deadline,
         read: (readLog, call) => this.#retrying({ log: readLog }, call),
-        failed: (readLog, about, err) => this.#failures.failed(about, readLog, err),
+        failed: (readLog, about, err) => this.#failures.failed(about, readLog, err, this.#task !== null),
         answered: (readLog, about) => this.#failures.answered(about, readLog),
         limit: (task) => this.#limit(task),
         cancelled: () => this.#closed.signal.aborted,

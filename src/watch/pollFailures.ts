@@ -30,8 +30,12 @@ export class PollFailures {
     this.#closed = closed;
   }
 
-  /** A read of the poll about `about` (a watch's record, or auto-tracking's record of a server or project) failed after its retries: counted and logged. Its message. */
-  failed(about: object, log: Logger, err: unknown): string {
+  /**
+   * A read of the poll about `about` (a watch's record, or auto-tracking's record of a server or project)
+   * failed after its retries: counted and logged. Its message. `scheduled`: polled again on the schedule
+   * (not `check`'s one pass).
+   */
+  failed(about: object, log: Logger, err: unknown, scheduled: boolean): string {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
@@ -45,7 +49,7 @@ export class PollFailures {
       : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
       : '';
     if (repeated) log.debug({ error: message }, `poll failed again${hint}`);
-    else log.warn({ error: message }, `poll failed${hint}; trying again on the next schedule`);
+    else log.warn({ error: message }, `poll failed${hint}${scheduled ? '; trying again on the next schedule' : ''}`);
     return message;
   }
 

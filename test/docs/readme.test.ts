@@ -77,3 +77,19 @@ describe('the README\'s console examples, run on watch.example.yaml', () => {
     expect(readFileSync(join(dir!, 'watch.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'watch.example.yaml'), 'utf8'));
   });
 });
+
+describe("the README's table of commands", () => {
+  /** The exit statuses a text names: 0-4, 130 and 143. */
+  const statuses = (text: string) => [...new Set(text.match(/\b(?:[0-4]|130|143)\b/g))].sort();
+
+  it("names the exit statuses each command's --help names", async () => {
+    const { commands } = await import('../../src/cli/commands/index.ts');
+    const rows = README.split('\n').filter((line) => line.startsWith('| `'));
+    for (const [name, command] of Object.entries(commands)) {
+      // A command's rows: `run` and `run --until-done` both.
+      const own = rows.filter((row) => new RegExp(`^\\| \`${name}[ \`]`).test(row));
+      expect(own.length, name).toBeGreaterThan(0);
+      expect(statuses(own.map((row) => row.split(' | ').at(-1)!).join(' ')), name).toEqual(statuses(command.exits));
+    }
+  });
+});

@@ -36,7 +36,7 @@ it('says `poll failed` at warn once a watch while the same failure goes on, at d
   const failed = told('poll failed');
   for (const id of ids) {
     expect(failed.get(id)?.map((l) => [l['level'], l['msg']])).toEqual([
-      [40, 'poll failed; trying again on the next schedule'],
+      [40, 'poll failed'],
       [20, 'poll failed again'],
       [20, 'poll failed again'],
     ]);
@@ -62,6 +62,22 @@ it('says `poll failed` at warn once a watch while the same failure goes on, at d
   h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 2 });
   await app.engine.pollOnce();
   for (const id of ids) expect(told('poll failed').get(id)?.filter((l) => l['level'] === 40)).toHaveLength(3);
+});
+
+it('says a poll that failed is tried again on the next schedule when the engine polls on one, and not in a pass of its own (`check`)', async () => {
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'w' }], { poll: NO_RETRIES }));
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 1 });
+  await app.engine.pollOnce();
+  h.simulator.injectFault({ kind: 'garbage' }, { route: 'action', times: 1 });
+  // The first scheduled pass runs at once.
+  await app.engine.start();
+  expect(told('poll failed').get(action.requestId)?.map((l) => [l['level'], l['msg']])).toEqual([
+    [40, 'poll failed'],
+    [40, 'poll failed; trying again on the next schedule'],
+  ]);
 });
 
 it('tells no end of a failure it did not tell of: a poll answered after answered ones is silent, and makes no logger for it', async () => {
@@ -99,7 +115,7 @@ async function trackedListings(faults: Array<{ kind: 'server-error' | 'not-found
 it('says so of a tracked server\'s listing too: warn when its failures begin, debug while they go on, info when it is answered again', async () => {
   const { serverId, said } = await trackedListings([{ kind: 'server-error', times: 3 }], 4);
   expect(said).toEqual([
-    [40, 'poll failed; trying again on the next schedule', serverId],
+    [40, 'poll failed', serverId],
     [20, 'poll failed again', serverId],
     [20, 'poll failed again', serverId],
     [30, 'poll answered again', serverId],
@@ -109,9 +125,9 @@ it('says so of a tracked server\'s listing too: warn when its failures begin, de
 it('takes Nova\'s own 404 for a tracked server as an answer: the failure told before it has ended', async () => {
   const { serverId, said } = await trackedListings([{ kind: 'server-error', times: 2 }, { kind: 'not-found' }, { kind: 'server-error' }], 4);
   expect(said).toEqual([
-    [40, 'poll failed; trying again on the next schedule', serverId],
+    [40, 'poll failed', serverId],
     [20, 'poll failed again', serverId],
     [30, 'poll answered again', serverId],
-    [40, 'poll failed; trying again on the next schedule', serverId],
+    [40, 'poll failed', serverId],
   ]);
 });

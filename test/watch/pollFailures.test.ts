@@ -23,10 +23,10 @@ describe('PollFailures', () => {
   it('warns when a watch\'s failures begin and when their kind changes, says the repeats at debug, and counts each', () => {
     const { lines, counted, log, failures } = setUp();
     const record = newRecord();
-    expect(failures.failed(record, log, apiError('server', 503))).toMatch(/→ 503$/);
-    failures.failed(record, log, apiError('server', 503));
-    failures.failed(record, log, apiError('network'));
-    failures.failed(record, log, apiError('network'));
+    expect(failures.failed(record, log, apiError('server', 503), true)).toMatch(/→ 503$/);
+    failures.failed(record, log, apiError('server', 503), true);
+    failures.failed(record, log, apiError('network'), true);
+    failures.failed(record, log, apiError('network'), true);
     expect(said(lines)).toEqual([
       [40, 'poll failed; trying again on the next schedule'],
       [20, 'poll failed again'],
@@ -41,7 +41,7 @@ describe('PollFailures', () => {
   it('keeps apart the failures of what each poll is about: watches, and the servers and projects auto-tracking lists', () => {
     const { lines, log, failures } = setUp();
     const [a, b, trackedServer] = [newRecord(), newRecord(), { serverId: 's-1', lastError: null }];
-    for (const about of [a, b, trackedServer, a, b, trackedServer]) failures.failed(about, log, apiError('timeout'));
+    for (const about of [a, b, trackedServer, a, b, trackedServer]) failures.failed(about, log, apiError('timeout'), true);
     expect(lines.map((l) => l.level)).toEqual([40, 40, 40, 20, 20, 20]);
     failures.answered(trackedServer, log);
     failures.answered(trackedServer, log);
@@ -51,13 +51,13 @@ describe('PollFailures', () => {
   it('says at info, with failingSince, when a watch whose failure it told of is answered again, and then warns of its next failure', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
-    failures.failed(record, log, apiError('server', 500));
+    failures.failed(record, log, apiError('server', 500), true);
     failures.ended(record, { log }, { pollFailed: true, readError: 'GET ... → 500' }, null);
     expect(failures.failingHere(record)).toBe(true);
     failures.ended(record, { log }, { pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
     failures.ended(record, { log }, { pollFailed: false, readError: null }, null);
     expect(failures.failingHere(record)).toBe(false);
-    failures.failed(record, log, apiError('server', 500));
+    failures.failed(record, log, apiError('server', 500), true);
     expect(lines.map((l) => [l.level, l.msg, l.failingSince])).toEqual([
       [40, 'poll failed; trying again on the next schedule', undefined],
       [30, 'poll answered again', '2026-12-03T08:00:00.000Z'],
@@ -65,12 +65,22 @@ describe('PollFailures', () => {
     ]);
   });
 
+  it('says nothing of a next schedule for a pass that is not on one (`check`)', () => {
+    const { lines, log, failures } = setUp();
+    failures.failed(newRecord(), log, apiError('forbidden', 403), false);
+    failures.failed(newRecord(), log, apiError('server', 503), false);
+    expect(said(lines)).toEqual([
+      [40, 'poll failed (check cloud.auth)'],
+      [40, 'poll failed'],
+    ]);
+  });
+
   it('tells no end while a read of the poll went unanswered, though the poll did not fail for it', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
-    failures.failed(record, log, apiError('forbidden', 403));
+    failures.failed(record, log, apiError('forbidden', 403), true);
     failures.ended(record, { log }, { pollFailed: false, readError: 'GET ... → 403' }, null);
-    failures.failed(record, log, apiError('forbidden', 403));
+    failures.failed(record, log, apiError('forbidden', 403), true);
     expect(said(lines)).toEqual([
       [40, 'poll failed (check cloud.auth); trying again on the next schedule'],
       [20, 'poll failed again (check cloud.auth)'],
@@ -86,7 +96,7 @@ describe('PollFailures', () => {
     failures.ended(record, poll, { pollFailed: true, readError: 'GET ... → 500' }, null);
     failures.ended(record, poll, { pollFailed: false, readError: null }, null);
     expect(made).toBe(0);
-    failures.failed(record, log, apiError('server', 500));
+    failures.failed(record, log, apiError('server', 500), true);
     failures.ended(record, poll, { pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
     expect(made).toBe(1);
   });
@@ -95,7 +105,7 @@ describe('PollFailures', () => {
     const { lines, log, failures } = setUp();
     const [a, b, c] = [newRecord(), newRecord(), newRecord()];
     const fail = (record: WatchRecord) => {
-      failures.failed(record, log, apiError('server', 500));
+      failures.failed(record, log, apiError('server', 500), true);
       failures.ended(record, { log }, { pollFailed: true, readError: 'GET ... → 500' }, null);
     };
     const answer = (record: WatchRecord) => failures.ended(record, { log }, { pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
@@ -123,11 +133,11 @@ describe('PollFailures', () => {
 
   it('names what to check: cloud.auth for a refusal by the API, what is in front of it for a gateway\'s page, the endpoint for a 404 not the API\'s', () => {
     const { lines, counted, log, failures } = setUp();
-    failures.failed(newRecord(), log, apiError('unauthorized', 401));
-    failures.failed(newRecord(), log, new CredentialError('cannot read cloud.auth.tokenFile /run/secrets/token: it does not exist'));
-    failures.failed(newRecord(), log, apiError('gateway', 403));
-    failures.failed(newRecord(), log, apiError('foreign_not_found', 404));
-    failures.failed(newRecord(), log, new Error('a bug'));
+    failures.failed(newRecord(), log, apiError('unauthorized', 401), true);
+    failures.failed(newRecord(), log, new CredentialError('cannot read cloud.auth.tokenFile /run/secrets/token: it does not exist'), true);
+    failures.failed(newRecord(), log, apiError('gateway', 403), true);
+    failures.failed(newRecord(), log, apiError('foreign_not_found', 404), true);
+    failures.failed(newRecord(), log, new Error('a bug'), true);
     expect(lines.map((l) => l.msg)).toEqual([
       'poll failed (check cloud.auth); trying again on the next schedule',
       'poll failed; trying again on the next schedule',
@@ -143,7 +153,7 @@ describe('PollFailures', () => {
     const closing = new AbortController();
     const { lines, counted, log, failures } = setUp(closing.signal);
     closing.abort();
-    expect(failures.failed(newRecord(), log, new Error('This operation was aborted'))).toBe('This operation was aborted');
+    expect(failures.failed(newRecord(), log, new Error('This operation was aborted'), true)).toBe('This operation was aborted');
     expect(lines).toEqual([]);
     expect(counted).toEqual([]);
   });

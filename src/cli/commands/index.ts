@@ -39,7 +39,7 @@ export const commands: Record<string, Command> = {
   wait: {
     summary: 'wait for one action (or job of the native ECS API) to finish, with the cloud settings of the file (for pipelines)',
     usage: 'wait (--server ID --request ID | --job ID) [--project ID] [--timeout D] [--json] [--config FILE]',
-    exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials, or answers that the endpoint or ids are wrong, or its certificate is refused or its host name does not exist); 130 (SIGINT) or 143 (SIGTERM) interrupted',
+    exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials, or answers that the endpoint or ids are wrong, or its certificate is refused, its port does not speak TLS or its host name does not exist); 130 (SIGINT) or 143 (SIGTERM) interrupted',
     // Its progress line shows a failing poll's error already: a warning at every failed poll would repeat it
     // (and break a terminal's line apart).
     defaultLogLevel: 'error',
@@ -55,7 +55,7 @@ export const commands: Record<string, Command> = {
   'notify-test': {
     summary: `send a test notification (${NOTIFICATION_TYPES.test}) to each notifier; print what each receiver answered`,
     usage: 'notify-test [--config FILE] [--notifier NAME]',
-    exits: "0 every notifier delivered; 1 any did not (the receiver's own answer is printed); 2 the file is invalid or NAME unknown",
+    exits: "0 every notifier delivered; 1 any did not (the receiver's own answer is printed), the file is invalid or NAME is unknown",
     options: { notifier: { type: 'string', value: 'NAME', description: 'only this notifier (default: every one in the file, whatever its on: filter)' } },
     load: () => import('./notifyTest.ts'),
   },
