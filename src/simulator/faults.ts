@@ -52,6 +52,8 @@ export interface FaultTarget {
   readonly pathIncludes?: string;
   /** How many matching requests the fault hits. Default 1. */
   readonly times?: number;
+  /** How many matching requests it lets through first (answered as usual). Default 0. */
+  readonly after?: number;
 }
 
 /** How the HTTP layer carries a fault out. */
@@ -64,6 +66,7 @@ interface Armed {
   readonly spec: FaultSpec;
   readonly target: FaultTarget;
   remaining: number;
+  passing: number;
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -79,7 +82,9 @@ export class FaultQueue {
   add(spec: FaultSpec, target: FaultTarget = {}): void {
     const times = target.times ?? 1;
     if (!Number.isInteger(times) || times < 1) throw new RangeError(`times must be a positive integer, got ${times}`);
-    this.#armed.push({ spec, target, remaining: times });
+    const after = target.after ?? 0;
+    if (!Number.isInteger(after) || after < 0) throw new RangeError(`after must be a whole number, got ${after}`);
+    this.#armed.push({ spec, target, remaining: times, passing: after });
   }
 
   /** Consumes one use of the first fault matching the request, if any. */
@@ -91,6 +96,10 @@ export class FaultQueue {
     );
     const armed = this.#armed[index];
     if (armed === undefined) return undefined;
+    if (armed.passing > 0) {
+      armed.passing -= 1;
+      return undefined;
+    }
     armed.remaining -= 1;
     if (armed.remaining === 0) this.#armed.splice(index, 1);
     return armed.spec;

@@ -439,3 +439,23 @@ describe('check after the daemon', () => {
     expect(r.code).toBe(0);
   });
 });
+
+describe('an action found, then not found when read again within the same poll', () => {
+  it('counts as seen: its document is kept, and the 404s that follow are never a not_found', async () => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting' }] });
+    h.simulator.addAction(reboot);
+    vi.setSystemTime(Date.now() + 5000);
+    // The poll's first read finds it finished; the re-read after the server, and every read after, is Nova's 404.
+    h.simulator.injectFault({ kind: 'not-found' }, { route: 'action', after: 1, times: 10_000 });
+    const app = await h.app(h.yaml([entry(reboot)], { poll: NO_RETRIES }));
+    await app.engine.pollOnce();
+    expect(h.simulator.requests.filter((r) => r.route === 'action').map((r) => r.status)).toEqual([200, 404]);
+    expect(recordOf(app)).toMatchObject({ everFound: true, instanceAction: { request_id: reboot.requestId } });
+
+    // Past the two minutes of 404s that make a not_found of an action never seen.
+    await advance(app, 150_000, 5000);
+    expect(h.hooks.received).toEqual([]);
+    expect(recordOf(app).verdict).toBeNull();
+  });
+});

@@ -97,9 +97,23 @@ describe('fault targeting', () => {
     expect((await get(actionUrl(sim.url, 'req-other'))).status).toBe(503);
   });
 
-  it('refuses a non-positive count', async () => {
+  it('lets the first `after` matching requests through, answered as usual, then hits the next N', async () => {
+    const { sim, url } = await withAction();
+    sim.injectFault({ kind: 'not-found' }, { route: 'action', after: 2, times: 2 });
+    expect((await get(serverUrl(sim.url))).status).toBe(200);
+    expect((await get(url)).status).toBe(200);
+    expect((await get(url)).status).toBe(200);
+    expect(sim.pendingFaults).toBe(2);
+    expect((await get(url)).status).toBe(404);
+    expect((await get(url)).status).toBe(404);
+    expect((await get(url)).status).toBe(200);
+  });
+
+  it('refuses a non-positive count, and a negative or fractional number let through', async () => {
     const { sim } = await withAction();
     expect(() => sim.injectFault({ kind: 'reset' }, { times: 0 })).toThrow(RangeError);
+    expect(() => sim.injectFault({ kind: 'reset' }, { after: -1 })).toThrow(RangeError);
+    expect(() => sim.injectFault({ kind: 'reset' }, { after: 0.5 })).toThrow(RangeError);
   });
 });
 

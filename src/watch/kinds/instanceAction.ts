@@ -2,8 +2,9 @@
 import { ApiError } from '../../cloud/ApiError.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
-import type { WatchRef } from '../../model.ts';
+import type { InstanceAction, WatchRef } from '../../model.ts';
 import type { ActionWatchRecord } from '../../state/types.ts';
+import { rememberLookup } from '../judgement.ts';
 import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '../memory.ts';
 import { actionProgress } from '../progress.ts';
 import { requestHint } from '../requestHint.ts';
@@ -86,27 +87,35 @@ export function actionKey(ref: Pick<WatchRef, 'projectId' | 'serverId' | 'reques
  */
 async function poll(p: Poll): Promise<PollResult> {
   const { target, record } = p;
-  const lastAction = record.instanceAction;
-  let seen: Observations = { ...NOTHING_READ, action: await observeAction(p) };
+  const first = await observeAction(p);
+  // The action as this poll's first read found it. Read again after the server, it may answer 404 (its
+  // server deleted below microversion 2.21, or a blip): it was seen all the same, as if by an earlier poll.
+  const foundNow = first.kind === 'found' ? first.action : null;
+  let seen: Observations = { ...NOTHING_READ, action: first };
   for (let reads = 1; ; reads += 1) {
     if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
     // now() first: a step of this host's clock moves the record's times, which are read after it.
     const now = p.now();
     const memory = memoryOf(record);
+    const lostNow = foundNow !== null && seen.action.kind !== 'found';
     // The observations written out rather than spread in: a spread after other fields copies them one by
     // one into a new object, at every poll.
     const verdict = decide({
-      now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs, memory, lastAction,
+      now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs,
+      memory: lostNow ? rememberLookup(memory, 'found', now) : memory, lastAction: lostNow ? foundNow : record.instanceAction,
       action: seen.action, server: seen.server, actionAfterServer: seen.actionAfterServer, actions: seen.actions, migrations: seen.migrations,
     });
-    if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict, memory);
+    if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict, memory, foundNow);
     seen = await read(p, verdict.next, seen, memory);
   }
 }
 
-/** Keeps in the record what the poll saw (`memory` was the record's before it), and says what it concluded. */
-function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict, memory: WatchMemory): PollResult {
-  const changed = !seesNothingNew(record, seen, verdict, memory) && keepChanges(record, recordFields(seen, verdict));
+/**
+ * Keeps in the record what the poll saw (`memory` was the record's before it; `found`, the action as the
+ * poll last found it), and says what it concluded.
+ */
+function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict, memory: WatchMemory, found: InstanceAction | null): PollResult {
+  const changed = !seesNothingNew(record, seen, verdict, memory) && keepChanges(record, recordFields(seen, verdict, found));
   const pollFailed = verdict.pollFailed;
   const readError = lastReadError(seen);
   const notFound = seen.action.kind === 'not_found';
@@ -125,9 +134,10 @@ function seesNothingNew(record: ActionWatchRecord, seen: Observations, verdict: 
     (seen.action.kind !== 'found' || seen.action.action === record.instanceAction);
 }
 
-function recordFields(seen: Observations, verdict: Verdict): Partial<ActionWatchRecord> {
+function recordFields(seen: Observations, verdict: Verdict, action: InstanceAction | null): Partial<ActionWatchRecord> {
   const found: Partial<ActionWatchRecord> = toRecordFields(verdict.memory);
   if (seen.action.kind === 'found') found.instanceAction = seen.action.action;
+  else if (action !== null) found.instanceAction = action;
   if (seen.server.kind === 'found') found.server = seen.server.server.info;
   return found;
 }
