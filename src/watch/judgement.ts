@@ -107,7 +107,9 @@ export function withDeadline<R, M>(
 ): Verdict<R, M> {
   const deadlineAt = clock.trackingSince + clock.deadlineMs;
   const ahead = clock.cloudAheadMs ?? 0;
-  const onThisClock = (cloudTime: number | null) => (cloudTime === null ? null : cloudTime - ahead);
+  // A finish later than the poll that saw it is a cloud whose times run ahead of its own Date (a conductor
+  // whose clock is fast, local time written as UTC): it happened by now, and no later.
+  const onThisClock = (cloudTime: number | null) => (cloudTime === null ? null : Math.min(cloudTime - ahead, clock.now));
   if (judged.settled) {
     const finishedAt = onThisClock(ends.finishedAt);
     if (judged.outcome !== 'not_found' && finishedAt !== null && finishedAt > deadlineAt) {
