@@ -580,7 +580,7 @@ export class WatchEngine {
       lastError: result.readError ?? (pollFailed ? result.reason : null),
       failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
     });
-    this.#failures.ended(record, poll, result, failingSince);
+    this.#failures.ended(record, poll, result, failingSince, this.#task !== null);
     this.#o.metrics.recordPoll(pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending', (this.#lastPollEndedAt - started) / 1000);
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);

@@ -11,6 +11,7 @@ import type { PollResult } from './kinds/types.ts';
 export type PollErrorKind = ApiErrorKind | 'other';
 
 const ANSWERED_AGAIN = 'poll answered again';
+const AGAIN = '; trying again on the next schedule';
 
 export class PollFailures {
   readonly #counter: { inc(labels: { kind: PollErrorKind }): void };
@@ -49,19 +50,31 @@ export class PollFailures {
       : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
       : '';
     if (repeated) log.debug({ error: message }, `poll failed again${hint}`);
-    else log.warn({ error: message }, `poll failed${hint}${scheduled ? '; trying again on the next schedule' : ''}`);
+    else log.warn({ error: message }, `poll failed${hint}${scheduled ? AGAIN : ''}`);
     return message;
   }
 
   /**
    * A watch's poll ended with `result`; `failingSince` is the record's from before it. A poll may end without
    * failing though a read of it did (`readError`: a refusal that does not count yet): its failure goes on.
-   * Called at every poll: nothing is made unless there is something to say, not even the poll's logger,
-   * which is a pino child made at its first use.
+   * One may fail with every read answered (a server whose cell does not answer, UNKNOWN): said at warn when
+   * such a run begins, as a failed read is, unless the poll has a warning of its own. Called at every poll:
+   * nothing is made unless there is something to say, not even the poll's logger, which is a pino child made
+   * at its first use.
    */
-  ended(record: WatchRecord, poll: { readonly log: Logger }, result: Pick<PollResult, 'pollFailed' | 'readError'>, failingSince: string | null): void {
+  ended(
+    record: WatchRecord,
+    poll: { readonly log: Logger },
+    result: Pick<PollResult, 'pollFailed' | 'readError' | 'reason' | 'warning'>,
+    failingSince: string | null,
+    scheduled: boolean,
+  ): void {
     if (result.pollFailed) {
       this.#failedHere.add(record);
+      if (result.readError === null && result.warning === undefined && !this.#kinds.has(record)) {
+        this.#kinds.set(record, 'other');
+        poll.log.warn({ reason: result.reason }, `poll failed${scheduled ? AGAIN : ''}`);
+      }
       return;
     }
     this.#failedHere.delete(record);
