@@ -90,7 +90,8 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       const started = performance.now();
       // The current time, not the first attempt's: receivers reject timestamps outside a few minutes
       // to stop replays, and a retry hours later is a fresh attempt.
-      let timestamp = Math.floor(Date.now() / 1000);
+      const now = Math.floor(Date.now() / 1000);
+      let timestamp = now;
       let response = await post(timestamp);
       // A refusal from a receiver whose clock is more than 5 min from this host's may be its check of the
       // timestamp: sent once more at once, stamped by its clock (its answer's Date), as a host whose time
@@ -118,7 +119,8 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       }
 
       const retryable = isRetryableStatus(statusCode);
-      const hint = statusCode < 400 ? redirectHint(answer['location']) : clockHint(refusingClockAheadS(statusCode, answer['date'], timestamp));
+      // The receiver's clock against this host's, not against the stamp sent again by it.
+      const hint = statusCode < 400 ? redirectHint(answer['location']) : clockHint(refusingClockAheadS(statusCode, answer['date'], now));
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
         { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer) : undefined },
