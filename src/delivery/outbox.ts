@@ -151,6 +151,13 @@ export class Outbox {
       this.#stopping.abort();
       const inFlight = Promise.allSettled([...this.#attempts]);
       await Promise.race([inFlight, whenAborted(drain)]);
+      // Said, as an operator who stops the daemon while a receiver hangs would otherwise read only `stopped`.
+      if (this.#attempts.size > 0) {
+        this.#logger.warn(
+          { inFlight: this.#attempts.size, owed: this.#queue.size },
+          'stopping with notifications in flight (shutdown.drainTimeout ran out): cut off, they stay owed and are sent after the next start',
+        );
+      }
       this.#cancel.abort();
       await inFlight;
       await this.#loop;

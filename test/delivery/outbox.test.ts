@@ -14,7 +14,8 @@ import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { silentLogger } from '../../src/observability/logger.ts';
+import { silentLogger, type Logger } from '../../src/observability/logger.ts';
+import { captureLogger } from '../cloud/helpers.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord, DeliveryRecord } from '../../src/state/types.ts';
@@ -74,8 +75,8 @@ async function openStore(path = join(dir, 'state.json')): Promise<StateStore> {
   return store;
 }
 
-function outboxFor(store: StateStore, policy = POLICY): Outbox {
-  const outbox = new Outbox({ store, notifiers, logger: silentLogger(), metrics: createMetrics(), policy });
+function outboxFor(store: StateStore, policy = POLICY, logger: Logger = silentLogger()): Outbox {
+  const outbox = new Outbox({ store, notifiers, logger, metrics: createMetrics(), policy });
   outboxes.push(outbox);
   return outbox;
 }
@@ -149,24 +150,30 @@ describe('the outbox', () => {
 
   it('lets a send in flight finish when stopped with a drain budget', async () => {
     const store = await storeWithDelivery();
-    const outbox = outboxFor(store);
+    const { logger, lines } = captureLogger();
+    const outbox = outboxFor(store, POLICY, logger);
     sink.setAnswer({ delayMs: 200 });
     const flushing = outbox.flush();
     await vi.waitFor(() => expect(sink.received).toHaveLength(1), { interval: 5 });
     await outbox.close(AbortSignal.timeout(5000));
     await flushing;
     expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 1 });
+    expect(lines.filter((l) => l.level >= 40)).toEqual([]);
   });
 
-  it('cuts a send in flight off when the drain budget is spent, without counting the attempt', async () => {
+  it('cuts a send in flight off when the drain budget is spent, without counting the attempt, and says so', async () => {
     const store = await storeWithDelivery();
-    const outbox = outboxFor(store);
+    const { logger, lines } = captureLogger();
+    const outbox = outboxFor(store, POLICY, logger);
     sink.setAnswer({ delayMs: 5000 });
     const flushing = outbox.flush();
     await vi.waitFor(() => expect(sink.received).toHaveLength(1), { interval: 5 });
     await outbox.close(AbortSignal.timeout(50));
     await flushing;
     expect(delivery(store)).toMatchObject({ status: 'pending', attempts: 0, lastError: expect.stringMatching(/aborted/) });
+    expect(lines.filter((l) => l.level === 40)).toEqual([
+      expect.objectContaining({ inFlight: 1, owed: 1, msg: expect.stringMatching(/^stopping with notifications in flight .*sent after the next start$/) }),
+    ]);
     // Saved as pending: the next start sends it again, with the same id.
     const reopened = await openStore();
     expect(delivery(reopened)).toMatchObject({ status: 'pending', id: delivery(store).id });
