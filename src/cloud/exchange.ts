@@ -173,7 +173,8 @@ export function decode<T>(answer: Answer, schema: z.ZodType<T>, context?: string
   if (answer.truncated) throw invalidResponse(answer, `body larger than ${MAX_BODY_BYTES} bytes`, context);
   let json: unknown;
   try {
-    json = JSON.parse(answer.text);
+    // A byte order mark (some gateways write UTF-8 with one) is no part of the JSON, and JSON.parse refuses it.
+    json = JSON.parse(answer.text.charCodeAt(0) === 0xfeff ? answer.text.slice(1) : answer.text);
   } catch {
     throw invalidResponse(answer, `not JSON: ${unaskedEncoding(answer) ?? excerpt(answer)}`, context);
   }

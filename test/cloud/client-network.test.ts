@@ -44,6 +44,8 @@ beforeAll(async () => {
       case `${BASE}/os-instance-actions/gzipped`:
         res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
         return res.end(gzipSync(ACTION_DOC));
+      case `${BASE}/os-instance-actions/with-bom`:
+        return json(200, `\uFEFF${ACTION_DOC}`);
       case `${BASE}/os-instance-actions/echo-page`:
         return json(200, `<html>your token: ${String(req.headers['x-auth-token'])}</html>`);
       default:
@@ -147,6 +149,11 @@ describe('over a real connection', () => {
     expect(error.message).toBe(
       `GET ${tls}${BASE}/os-instance-actions/r → no TLS: ${new URL(tls).host} does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS (for HTTP, an http:// URL), or the wrong port`,
     );
+  });
+
+  it('reads a document that starts with a byte order mark, which some gateways write', async () => {
+    const action = await client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'with-bom' });
+    expect(action.request_id).toBe(JSON.parse(ACTION_DOC).instanceAction.request_id);
   });
 
   it('reads every body to its end, so that connections are reused', async () => {
