@@ -245,7 +245,11 @@ export function emailAddress() {
 export const MERGE_KEY = `'<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)`;
 
 /** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
-export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
+/**
+ * An object with exactly `shape`'s keys; an unknown key is named with the allowed ones, the one it most
+ * likely meant, and what `elsewhere` says of a key that belongs to another kind of the same entry.
+ */
+export function strict<Shape extends z.ZodRawShape>(shape: Shape, elsewhere: Readonly<Record<string, string>> = {}) {
   const names = Object.keys(shape);
   const allowed = names.join(', ');
   return z.strictObject(shape, {
@@ -255,7 +259,8 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape) {
       const unknown = iss.keys.filter((k) => referenceIn(k) === undefined);
       const keys = unknown.map((k) => quoted(k)).join(', ');
       const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
-      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${meant(unknown, names)}${merge}`;
+      const other = unknown.flatMap((k) => (Object.hasOwn(elsewhere, k) ? [`; ${elsewhere[k]}`] : [])).join('');
+      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${other || meant(unknown, names)}${merge}`;
     },
   });
 }

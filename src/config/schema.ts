@@ -132,14 +132,17 @@ const watchSettings = {
 };
 
 /** An instance action, the default kind: `kind` may be left out. */
-const ActionWatchSchema = strict({
-  kind: z.literal('instance-action').optional(),
-  requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
-    message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
-  }),
-  serverId: z.string().min(1),
-  ...watchSettings,
-});
+const ActionWatchSchema = strict(
+  {
+    kind: z.literal('instance-action').optional(),
+    requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
+      message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+    }),
+    serverId: z.string().min(1),
+    ...watchSettings,
+  },
+  { jobId: 'a job of the native ECS API is watched with kind: ecs-job beside its jobId (and no requestId or serverId)' },
+);
 
 /** A job of Huawei Cloud / OTC's native ECS API (GET /v1/{project}/jobs/{job}). */
 const JobWatchSchema = strict({

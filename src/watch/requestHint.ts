@@ -24,7 +24,7 @@ const LATEST_NAMED = 3;
  */
 export function requestHint(requestId: string, actions: readonly InstanceActionSummary[]): string {
   if (actions.some((a) => a.request_id === requestId)) return '';
-  if (JOB_ID.test(requestId)) return `${requestId} looks like the job_id of a call to Huawei's native ECS API: watch it as \`jobId: ${requestId}\``;
+  if (JOB_ID.test(requestId)) return `${requestId} looks like the job_id of a call to Huawei's native ECS API: watch it as \`kind: ecs-job\` with \`jobId: ${requestId}\` (\`ecs-action-watch add --job ${requestId}\`)`;
   if (actions.length === 0) return 'the server shows no actions';
   const guess = closest(requestId, actions.map((a) => a.request_id));
   const meant = guess === undefined ? undefined : actions.find((a) => a.request_id === guess);

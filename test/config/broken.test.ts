@@ -140,6 +140,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['6:1 http: this key is already set above in the same mapping'],
   },
   {
+    name: 'a job id written without kind: ecs-job, as check\'s hint once read',
+    text: lines(...CLOUD, 'watches:', '  - jobId: 144b6c3763fd40e590d0b3c56f893865'),
+    expected: [
+      '5:5 watches[0].requestId: required (a string)',
+      '5:5 watches[0].serverId: required (a string)',
+      "5:5 watches[0].jobId: unknown key 'jobId' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow); a job of the native ECS API is watched with kind: ecs-job beside its jobId (and no requestId or serverId)",
+    ],
+  },
+  {
     name: 'a duplicate key and other problems, all listed in one run',
     text: lines(...CLOUD, 'poll:', '  concurrency: 0', 'watches:', '  - requestId: r1', '    serverID: s1', '    requestId: r2'),
     expected: [

@@ -46,7 +46,7 @@ describe('a job id given as a request id, and the reverse', () => {
   const JOB = 'ff808082843684110184e155fdb36461';
 
   it('says a request id the server does not list looks like a job id, and how to watch one', () => {
-    expect(requestHint(JOB, [])).toBe(`${JOB} looks like the job_id of a call to Huawei's native ECS API: watch it as \`jobId: ${JOB}\``);
+    expect(requestHint(JOB, [])).toBe(`${JOB} looks like the job_id of a call to Huawei's native ECS API: watch it as \`kind: ecs-job\` with \`jobId: ${JOB}\` (\`ecs-action-watch add --job ${JOB}\`)`);
     expect(requestHint(WATCHED, [])).toBe('the server shows no actions');
   });
 
