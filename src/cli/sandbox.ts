@@ -142,5 +142,7 @@ export function sandboxExpectations(sandbox: Pick<Sandbox, 'scenarios' | 'jobs'>
 /** A received webhook in one line: its type, watch and whether it was signed. */
 export function describeWebhook(h: ReceivedWebhook): string {
   const body = h.body as { type?: string; watch?: { name?: string } } | null;
-  return `${body?.type} "${body?.watch?.name}" (webhook-id ${String(h.headers['webhook-id'])}, signed: ${h.headers['webhook-signature'] ? 'yes' : 'no'})`;
+  const name = body?.watch?.name;
+  const what = body === null ? `a body that is not JSON (${h.raw.length} characters), answered ${h.status}` : `${body.type ?? 'JSON without a type'}${name === undefined ? '' : ` "${name}"`}`;
+  return `${what} (webhook-id ${String(h.headers['webhook-id'])}, signed: ${h.headers['webhook-signature'] ? 'yes' : 'no'})`;
 }

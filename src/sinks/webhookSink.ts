@@ -25,6 +25,9 @@ export interface WebhookSink {
 }
 
 /** A local webhook receiver on loopback: the demo prints what it gets, tests assert on it. */
+/** Where the sink receives webhooks; any other path is answered 404. */
+const HOOK_PATH = '/hooks/ecs';
+
 export async function startWebhookSink(
   options: { onReceive?: (hook: ReceivedWebhook) => void; port?: number; tls?: { key: string; cert: string } } = {},
 ): Promise<WebhookSink> {
@@ -36,15 +39,22 @@ export async function startWebhookSink(
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      // As a receiver answers a URL it does not serve: a notifier set to a wrong path is told so (notify-test).
+      const path = URL.parse(req.url ?? '/', 'http://sink')?.pathname;
+      if (path !== HOOK_PATH) {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ error: `no webhook receiver at ${path ?? req.url}: this one receives at ${HOOK_PATH}` }));
+        return;
+      }
       const raw = Buffer.concat(chunks).toString('utf8');
       let body: unknown;
       try {
         body = JSON.parse(raw);
       } catch {
-        // A sender that posts something other than JSON is what tests want to see, not a crash.
+        // A sender that posts something other than JSON is what tests want to see, not a crash: kept, and refused.
         body = null;
       }
-      const status = script.shift() ?? standing.status;
+      const status = body === null ? 400 : (script.shift() ?? standing.status);
       const hook = { headers: req.headers, raw, body, status, connection: connections.of(req.socket) };
       received.push(hook);
       options.onReceive?.(hook);
@@ -63,7 +73,7 @@ export async function startWebhookSink(
   const { port } = server.address() as AddressInfo;
   let closing: Promise<void> | undefined;
   return {
-    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}/hooks/ecs`,
+    url: `${options.tls === undefined ? 'http' : 'https'}://127.0.0.1:${port}${HOOK_PATH}`,
     received,
     failNext: (...statuses) => script.push(...statuses),
     setAnswer: ({ status = 204, delayMs = 0 }) => {
