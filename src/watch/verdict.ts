@@ -547,5 +547,7 @@ function actionDuration(action: InstanceAction): string | null {
   const finishes = (action.events ?? []).map((e) => novaTimeMs(e.finish_time)).filter((t): t is number => t !== null);
   const start = novaTimeMs(action.start_time);
   if (start === null || finishes.length === 0) return null;
-  return formatDuration(Math.max(...finishes) - start);
+  const took = Math.max(...finishes) - start;
+  // A step that ended before its action began: the API's host and the compute host's clocks disagree.
+  return took < 0 ? null : formatDuration(took);
 }

@@ -360,6 +360,14 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'timeout', reason: /not finished within 1 h: it ended 2 h after tracking began, as success/ },
   },
   {
+    name: 'a step that ended before its action began (clocks of two hosts apart) gives no duration rather than a negative one',
+    nova: 'the API host\'s clock ahead of the compute host\'s',
+    action: found({ ...doc('reboot', [ev('compute_reboot_instance', DONE)]), start_time: '2026-11-26T10:00:12.000000' }),
+    server: server('ACTIVE'),
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /^reboot: 1 event succeeded, server ACTIVE$/ },
+  },
+  {
     name: 'the deadline turns a running action into timeout',
     nova: 'a compute host that never finishes the event',
     action: found(doc('reboot', [ev('compute_reboot_instance', null)])),
