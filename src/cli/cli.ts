@@ -37,9 +37,12 @@ const GLOBAL_OPTIONS: Record<string, OptionSpec> = {
 };
 const HELP_OPTION: Record<string, OptionSpec> = { help: { type: 'boolean', short: 'h', description: 'show this help' } };
 
-function unknownCommand(name: string, io: Pick<CliIo, 'stderr'>): number {
+function unknownCommand(name: string, io: Pick<CliIo, 'stderr'>, args: readonly string[] = []): number {
   const names = Object.keys(commands);
-  io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${names.join(', ')})${meant([name], names)}\n\n${usage()}\n`);
+  // `--config FILE check`: an option before the command, which comes first.
+  const given = name.startsWith('-') ? args.find((arg) => Object.hasOwn(commands, arg)) : undefined;
+  const hint = given === undefined ? meant([name], names) : `; the command comes first, its options after it: ecs-action-watch ${given} ${name} ...`;
+  io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${names.join(', ')})${hint}\n\n${usage()}\n`);
   return USAGE_EXIT;
 }
 
@@ -103,7 +106,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     return name ? 0 : USAGE_EXIT;
   }
   const command: Command | undefined = Object.hasOwn(commands, name) ? commands[name] : undefined;
-  if (!command) return unknownCommand(name, io);
+  if (!command) return unknownCommand(name, io, rest);
   const fail = (message: string) => {
     io.stderr.write(`ecs-action-watch ${name}: ${message}\nusage: ecs-action-watch ${command.usage}\n(ecs-action-watch ${name} --help for more)\n`);
     return USAGE_EXIT;

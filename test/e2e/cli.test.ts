@@ -99,6 +99,10 @@ describe('the command line', () => {
     expect(bad.stderr).not.toContain('did you mean');
     // A slip gets the command or option it likely meant.
     expect((await h.cli(['chek'])).stderr).toMatch(/^ecs-action-watch: unknown command 'chek' \(commands: [^)]*\); did you mean 'check'\?\n/);
+    // An option put before the command: said which comes first.
+    expect((await h.cli(['--config', 'w.yaml', 'check'])).stderr).toMatch(
+      /^ecs-action-watch: unknown command '--config' \(commands: [^)]*\); the command comes first, its options after it: ecs-action-watch check --config \.\.\.\n/,
+    );
     const slip = await h.cli(['add', '--sever', 's1', '--request', 'r1']);
     expect(slip).toMatchObject({ code: 2, stdout: '' });
     expect(slip.stderr).toMatch(/^ecs-action-watch add: Unknown option '--sever'; did you mean '--server'\?\n/);
