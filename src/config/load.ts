@@ -217,7 +217,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   const caTaken = problem === undefined || envIssues.some((e) => startsWith(CA_FILE_PATH, e.path)) || issues.some((i) => i.path === formatPath(CA_FILE_PATH));
   if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, problem.path), problem.path, problem.message), cause: 'environment' });
   if (result.success && issues.length === 0) {
-    const warnings = configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, w.message));
+    const warnings = sorted(configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, w.message)));
     const { cloud } = result.data;
     return { ok: true, config: { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } } }, warnings };
   }

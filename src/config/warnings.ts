@@ -7,6 +7,7 @@ import type { Config } from './schema.ts';
 import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
 import type { Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
+import { meant } from '../text/closest.ts';
 
 export interface ConfigWarning {
   path: readonly Segment[];
@@ -25,7 +26,7 @@ function unknownActions(config: Config): ConfigWarning[] {
     (entry.actions ?? []).flatMap((name, j) =>
       NOVA_ACTIONS.includes(name)
         ? []
-        : [{ path: ['track', i, 'actions', j], message: `${quoted(name)} is no action name Nova records (it writes live-migration, resize, rebuild, createImage...): it matches only what this cloud records under that name` }],
+        : [{ path: ['track', i, 'actions', j], message: `${quoted(name)} is no action name Nova records (it writes live-migration, resize, rebuild, createImage...): it matches only what this cloud records under that name${meant([name], NOVA_ACTIONS)}` }],
     ),
   );
 }

@@ -29,6 +29,14 @@ describe('warnings of a valid file', () => {
     expect(result.ok && result.warnings[0]?.message).toMatch(/^'live_migration' is no action name Nova records \(it writes live-migration/);
   });
 
+  it('a misspelt action name gets the one it likely meant; warnings come in line order', () => {
+    const text = lines(...cloud('"2.40"').trimEnd().split('\n'), 'track:', '  - { servers: [s1], actions: [resise] }');
+    const result = validateConfigText(text, { env: {} });
+    // The track entry's warning is made before the microversion's, and said after it.
+    expect(result.ok && result.warnings.map((w) => w.path)).toEqual(['cloud.microversion', 'track[0].actions[0]']);
+    expect(result.ok && result.warnings[1]?.message).toMatch(/; did you mean 'resize'\?$/);
+  });
+
   it('parseConfig hands each warning to onWarning and still returns the config', () => {
     const seen: ConfigIssue[] = [];
     const config = parseConfig(cloud('"2.20"'), { env: {}, onWarning: (w) => seen.push(w) });
