@@ -35,8 +35,9 @@ export function decideJob(input: JobVerdictInput): JobVerdict {
 function judge(seen: JobObservation, memory: LookupMemory, now: number): Judgement {
   if (seen.kind === 'not_found') {
     const judged = judgeNotFound<never>(now, memory, { what: 'job', answer: seen.answer, message: seen.message });
-    // The cloud deletes finished jobs after a day: one seen before and gone now ended while nobody looked.
-    return memory.everFound && !judged.settled ? pending(`${judged.reason}: the cloud deletes finished jobs after a day`) : judged;
+    // The cloud deletes a job a day after it ends: one seen before and gone now may have ended unseen (a
+    // long downtime). Said as what may be, not as what was: it may also be gone for another reason.
+    return memory.everFound && !judged.settled ? pending(`${judged.reason}: the cloud deletes a job a day after it ends, so it may have ended unseen`) : judged;
   }
   if (seen.kind === 'error') return pending(`last poll failed: ${seen.message}`, { pollFailed: true });
   const { job } = seen;

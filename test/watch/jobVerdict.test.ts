@@ -87,7 +87,7 @@ const ROWS: Row[] = [
     expect: { outcome: 'not_found', reason: /answered "not found" to 3 polls over 2 min: No jobs found./ } },
   { name: 'a job seen before and gone now (deleted by the cloud) is no new outcome', seen: NOT_FOUND, now: T0 + 30 * 60_000,
     memory: { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 },
-    expect: { reason: /no longer found .* although it was before: the cloud deletes finished jobs after a day/ } },
+    expect: { reason: /no longer found .* although it was before: the cloud deletes a job a day after it ends, so it may have ended unseen/ } },
   { name: '...and times out at the deadline, saying why', seen: NOT_FOUND, now: T0 + HOUR, memory: SEEN,
     expect: { outcome: 'timeout', reason: /^not finished 1 h after tracking began: the job is no longer found/ } },
 ];
