@@ -34,7 +34,11 @@ export function watchedIdentity(
     if (serverId !== undefined || requestId !== undefined) throw new UsageError('--job names a job, --server and --request an action: give one or the other');
     return { kind: 'ecs-job', jobId };
   }
-  if (requestId === undefined) throw new UsageError('--request (with --server) or --job is required');
-  if (need.server && serverId === undefined) throw new UsageError('--server is required with --request');
+  // Given empty (`--server "$SERVER"` with the variable unset) is as good as not given, and said so.
+  const missing = (name: string) => (ctx.options[name] === undefined ? `--${name} is required` : `--${name} is empty`);
+  if (requestId === undefined) {
+    throw new UsageError(ctx.options['request'] === undefined ? '--request (with --server) or --job is required' : `${missing('request')}: give a request id, or --job for a job`);
+  }
+  if (need.server && serverId === undefined) throw new UsageError(`${missing('server')} with --request`);
   return { serverId, requestId };
 }

@@ -223,6 +223,11 @@ describe.concurrent('wait', () => {
     expect(missing.stderr).toMatch(/^ecs-action-watch wait: --request \(with --server\) or --job is required\nusage: ecs-action-watch wait /);
     const noServer = await h.cli(['wait', '--config', path, '--request', 'req-1']);
     expect(noServer).toMatchObject({ code: 2, stderr: expect.stringContaining('--server is required with --request') as string });
+    // Given empty, as `--server "$SERVER"` with the variable unset gives it: said so.
+    const empty = await h.cli(['wait', '--config', path, '--server', '', '--request', 'req-1']);
+    expect(empty).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ecs-action-watch wait: --server is empty with --request\n/) as string });
+    const emptyRequest = await h.cli(['wait', '--config', path, '--server', 's1', '--request', ' ']);
+    expect(emptyRequest).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ecs-action-watch wait: --request is empty: give a request id, or --job for a job\n/) as string });
     const both = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--job', 'j1']);
     expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('--job names a job, --server and --request an action: give one or the other') as string });
     const bad = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req 1', '--timeout', '10']);
@@ -441,6 +446,19 @@ describe('add and remove', () => {
     const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--name', 'a\nb']);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/^ecs-action-watch add: --name: must be one line\n/);
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
+  it('refuses a bad --deadline or id as a usage error naming the option, before touching the file, as wait does', async ({ h }) => {
+    const original = h.yaml([]);
+    const path = await h.writeConfig(original);
+    const ids = newIds();
+    const late = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--deadline', '90']);
+    expect(late).toMatchObject({ code: 2, stdout: '' });
+    expect(late.stderr).toMatch(/^ecs-action-watch add: --deadline: '90' has no unit/);
+    const job = await h.cli(['add', '--config', path, '--job', 'x y']);
+    expect(job).toMatchObject({ code: 2, stdout: '' });
+    expect(job.stderr).toMatch(/^ecs-action-watch add: --job: expected a job id: letters, digits and -/);
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 

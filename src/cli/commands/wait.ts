@@ -1,5 +1,4 @@
-import { defaultProject, WatchSchema } from '../../config/schema.ts';
-import { configErrorMap } from '../../config/messages.ts';
+import { defaultProject } from '../../config/schema.ts';
 import { notificationFor } from '../../delivery/notification.ts';
 import type { Outcome } from '../../model.ts';
 import { renderWebhookBody } from '../../notify/render.ts';
@@ -13,6 +12,7 @@ import { loadConfigOrReport } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { signalExitStatus } from '../signals.ts';
 import { watchedIdentity } from '../options.ts';
+import { parsedWatchOptions } from '../watchOptions.ts';
 import { formatAge, printable } from '../table.ts';
 import { formatDuration } from '../../watch/format.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
@@ -126,11 +126,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentity> & { projectId: string | undefined; deadline: string | number }): WatchTarget {
   if (input.projectId === undefined) throw new UsageError(`no project: give --project ID, or set cloud.projectId (or cloud.auth.projectId) in ${ctx.configPath}`);
   const deadline = typeof input.deadline === 'number' ? `${input.deadline}ms` : input.deadline;
-  const parsed = WatchSchema.safeParse({ ...input, deadline }, { error: configErrorMap });
-  if (!parsed.success) {
-    throw new UsageError(parsed.error.issues.map((i) => `${OPTION_OF[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
-  }
-  const { deadline: deadlineMs, ...watch } = parsed.data;
+  const { deadline: deadlineMs, ...watch } = parsedWatchOptions({ ...input, deadline }, OPTION_OF);
   return { ...watch, projectId: watch.projectId!, deadlineMs: deadlineMs!, notify: [] };
 }
 
