@@ -16,6 +16,7 @@ import type { WatchTarget } from '../watch/kinds/types.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 import { keptChanging, readSettledWatchFile } from './settledWatchFile.ts';
+import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
@@ -282,6 +283,12 @@ export class Daemon {
       // close() ended the wait for the file: no reload is due.
       if (this.#closing) return;
       this.#metrics.recordConfigLoad(false);
+      // Gone or unreadable (an editor's rename, a ConfigMap swapped): no problems to count in it, and no
+      // other file to name, as the start's message advises.
+      if (err instanceof ConfigError && err.issues.length === 0) {
+        this.#log.error({ config: this.#ctx.configPath, error: fileProblem(err.cause) }, 'the watch file cannot be read; keeping the running configuration until it can');
+        return;
+      }
       const problems = err instanceof ConfigError ? err.issues.length : 1;
       this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, 'reloaded watch file is invalid; keeping the running configuration');
       return;

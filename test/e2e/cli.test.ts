@@ -232,6 +232,12 @@ describe.concurrent('run', () => {
       await writeFile(path, h.yaml([first, second], { http: `  port: ${port}\n  host: 127.0.0.1`, auth: '  auth: { type: token, token: "Xk9${q7TopSecretPart" }' }));
       await waitFor(() => h.logs.text.includes('the ${ at character 4 of the value is not closed by a }'), 8000);
       expect(h.logs.text).not.toContain('TopSecret');
+      // A file gone (an editor's rename, a ConfigMap swapped): said as such, with no problems to count and no other file to name.
+      await rm(path);
+      await waitFor(() => h.logs.text.includes('the watch file cannot be read; keeping the running configuration until it can'), 8000);
+      const gone = h.logs.lines().find((l) => String(l['msg']).startsWith('the watch file cannot be read'));
+      expect(gone).toMatchObject({ error: 'no such file' });
+      expect(gone).not.toHaveProperty('problems');
       const after = await (await request(`${base}/metrics`)).body.text();
       expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
       expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="ok"\} 3$/m);
