@@ -12,6 +12,7 @@ import { dictionarySchema, isMapping } from '../data/dictionary.ts';
 import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
+import { formatDuration } from '../watch/format.ts';
 import { quoted } from '../text/clipped.ts';
 import { shown, unknownValue } from './messages.ts';
 
@@ -105,15 +106,23 @@ const NotifierSchema = z.discriminatedUnion('type', NOTIFIER_SCHEMAS, {
 
 const NOTIFIER_NAME = /^[A-Za-z0-9_.-]+$/;
 
+const DEFAULT_MAX_DELAY = '5m';
+
 const DeliverySchema = strict({
   maxAge: duration().prefault('24h'),
   minDelay: duration().prefault('1s'),
-  maxDelay: duration().prefault('5m'),
-}).refine(
+  maxDelay: duration().prefault(DEFAULT_MAX_DELAY),
+}).superRefine(({ minDelay, maxDelay }: { minDelay: unknown; maxDelay: unknown }, ctx) => {
   // Either one not a duration is reported by its own key.
-  ({ minDelay, maxDelay }: { minDelay: unknown; maxDelay: unknown }) => typeof minDelay !== 'number' || typeof maxDelay !== 'number' || maxDelay >= minDelay,
-  { path: ['maxDelay'], message: 'must not be shorter than minDelay', ...ACROSS_KEYS },
-);
+  if (typeof minDelay !== 'number' || typeof maxDelay !== 'number' || maxDelay >= minDelay) return;
+  ctx.addIssue({
+    code: 'custom',
+    path: ['maxDelay'],
+    input: maxDelay,
+    // maxDelay may not be in the file: its default is named, as the problem is then said at minDelay's line.
+    message: `must not be shorter than minDelay (${formatDuration(maxDelay)} against ${formatDuration(minDelay)}; maxDelay is ${DEFAULT_MAX_DELAY} unless set): raise maxDelay, or lower minDelay`,
+  });
+}, ACROSS_KEYS);
 
 /** What every kind of watch accepts besides what names the thing it follows. */
 const watchSettings = {

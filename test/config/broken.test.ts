@@ -250,7 +250,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'maxDelay shorter than minDelay',
     text: lines(...CLOUD, 'delivery:', '  minDelay: 10m', '  maxDelay: 1m'),
-    expected: ['6:13 delivery.maxDelay: must not be shorter than minDelay'],
+    expected: ['6:13 delivery.maxDelay: must not be shorter than minDelay (1 min against 10 min; maxDelay is 5m unless set): raise maxDelay, or lower minDelay'],
+  },
+  {
+    name: 'minDelay longer than the maxDelay left out: said at minDelay, with the default',
+    text: lines(...CLOUD, 'delivery:', '  minDelay: 10m'),
+    expected: ['5:3 delivery.maxDelay: must not be shorter than minDelay (5 min against 10 min; maxDelay is 5m unless set): raise maxDelay, or lower minDelay'],
   },
   {
     name: 'a bad cron expression',
@@ -784,7 +789,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       "2:3 cloud.endpoint: required with auth type none: the compute endpoint, e.g. https://ecs.eu-de.otc.t-systems.com (auth type: password takes it from the token's catalog)",
       `3:12 cloud.timeout: 5 has no unit: write a duration as ${FORMS}`,
       `4:21 delivery.maxAge: 5 has no unit: write a duration as ${FORMS}`,
-      '4:48 delivery.maxDelay: must not be shorter than minDelay',
+      '4:48 delivery.maxDelay: must not be shorter than minDelay (1 min against 1 h; maxDelay is 5m unless set): raise maxDelay, or lower minDelay',
       '8:43 notifiers.mail.smtp.port: expected a number, got a string',
       '8:52 notifiers.mail.smtp.user: user is set but password is not: set both, or neither for no login',
       '11:26 notifiers.mail.template.subject: expected a string, got a number (put it in quotes)',
