@@ -80,38 +80,11 @@ export function runOn(node, script, args) {
     stdio: 'inherit',
     env: { ...process.env, PATH: `${dirname(node)}${delimiter}${process.env.PATH ?? ''}` },
   });
-  process.on('SIGTERM', () => child.kill('SIGTERM'));
-  // Ctrl-C and a terminal's hangup reach the terminal's foreground process group, the child with it:
-  // passed on as well, SIGINT would reach it twice (a second one means "exit now" to the daemon). Sent to
-  // this process alone (kill, a supervisor, a CI runner, a background job), each is passed on; this process
-  // itself never stops on one, which would leave the child running without it.
-  for (const signal of ['SIGINT', 'SIGHUP']) {
-    process.on(signal, () => {
-      if (!inTerminalForeground()) child.kill(signal);
-    });
-  }
+  // Each is passed on, and this process never stops on one, which would leave the child running without
+  // it. One sent to the process group (Ctrl-C, `kill -INT %1`, `timeout`) reaches the child twice within
+  // milliseconds: the command takes that as one (src/cli/main.ts).
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? 128 + (constants.signals[signal] ?? 0)));
-}
-
-/**
- * Whether this process is in its terminal's foreground process group, from `/proc/self/stat` (Linux; `stat`
- * for a test). Where it cannot be read, assumed so: a signal is then left to reach the child by the group.
- */
-export function inTerminalForeground(stat = procSelfStat()) {
-  if (stat === null) return true;
-  // After the command's name, which is in parentheses and may hold spaces: state ppid pgrp session tty_nr tpgid.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const group = Number(fields[2]);
-  const foreground = Number(fields[5]);
-  return foreground > 0 && foreground === group;
-}
-
-function procSelfStat() {
-  try {
-    return readFileSync('/proc/self/stat', 'utf8');
-  } catch {
-    return null;
-  }
 }
 
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

@@ -49,12 +49,19 @@ const setV8Flags = (flags: string[]) => {
 if (oneShot) setV8Flags(eagerWhileLoading ? [...ONE_SHOT_V8_FLAGS, '--no-lazy'] : ONE_SHOT_V8_FLAGS);
 
 const stop = new AbortController();
+// A wrapper that passes on a signal its process group got too (scripts/node24.mjs on an old Node, a shell
+// script that traps and forwards) delivers it twice within milliseconds: the same signal again within this
+// window is that one, not an operator's second.
+const SAME_SIGNAL_MS = 200;
+let first: { signal: NodeJS.Signals; at: number } | undefined;
 const onSignal = (signal: NodeJS.Signals) => {
   if (stop.signal.aborted) {
+    if (first?.signal === signal && performance.now() - first.at < SAME_SIGNAL_MS) return;
     // A second signal: the operator does not want to wait for a clean stop.
     process.stderr.write(`ecs-action-watch: second ${signal}, exiting now\n`);
     process.exit(signal === 'SIGTERM' ? 143 : 130);
   }
+  first = { signal, at: performance.now() };
   stop.abort(signal);
 };
 // Node as PID 1 ignores signals it does not handle, so both are handled explicitly.

@@ -63,9 +63,30 @@ it('exits at once with 143 at a second SIGTERM while the first waits for a deliv
   while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until + 5_000 && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+  // An operator's second, not one that comes twice within a moment (the next test).
+  await new Promise((resolve) => setTimeout(resolve, 300));
   child.kill('SIGTERM');
   expect(await exited).toBe(143);
   expect(out.stderr).toContain('second SIGTERM, exiting now');
+});
+
+it('takes a signal that comes twice within a moment (a wrapper passing on one its process group got too) as one: a clean stop', async () => {
+  const a = quickAction();
+  h.simulator.addAction(a);
+  h.hooks.setAnswer({ delayMs: 1000 });
+  const path = await h.writeConfig(`${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const until = Date.now() + 10_000;
+  while (h.hooks.received.length === 0 && Date.now() < until && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(h.hooks.received, out.stdout + out.stderr).toHaveLength(1);
+  child.kill('SIGINT');
+  child.kill('SIGINT');
+  expect(await exited).toBe(0);
+  expect(out.stderr).not.toContain('exiting now');
+  // The delivery in flight finished within the drain: delivered, nothing owed.
+  expect(out.stdout).toContain('"msg":"stopped"');
 });
 
 it('exits 0 at a SIGTERM that comes while a reload waits for a delivery in flight, and starts nothing more', async () => {
