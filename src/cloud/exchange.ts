@@ -10,7 +10,7 @@ import { ApiError, THROTTLED_CODE, kindForStatus, type ApiErrorKind } from './Ap
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { htmlPage } from './errors/htmlPage.ts';
 import { describeNetworkFailure, errorCode, settingFailure } from '../net/failure.ts';
-import { failedAtProxy, proxyRefusal } from '../net/proxy.ts';
+import { failedAtProxy, proxyRefusal, tlsProxyVariableFor } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import { redact } from '../net/redact.ts';
@@ -114,9 +114,16 @@ function belowHttpError(
   if (err instanceof RequestTimeoutError || (code !== undefined && UNDICI_TIMEOUTS.has(code))) {
     return new ApiError({ kind: 'timeout', method, url, detail: `no complete answer within ${failure.timeoutMs} ms`, cause: err, context });
   }
-  const kind = settingFailure(code) ?? 'network';
+  const setting = settingFailure(code);
+  // Through an https:// proxy, which of the two has no TLS cannot be told: not laid at the endpoint's door,
+  // and waited through as any network error.
+  const tlsProxy = setting === 'not_tls' ? tlsProxyVariableFor(url) : undefined;
+  const kind = tlsProxy === undefined ? (setting ?? 'network') : 'network';
   // OpenSSL's own text for a port without TLS is its internals' (`...:SSL routines:tls_validate_record_header:wrong version number:...`).
-  let detail = kind === 'not_tls' ? describeNetworkFailure(code, new URL(url).host)! : err instanceof Error ? err.message : String(err);
+  let detail =
+    tlsProxy !== undefined ? `no TLS from the proxy in ${tlsProxy} or from ${new URL(url).host} (${code}): a proxy written https:// that speaks plain HTTP is the usual cause; write it http://`
+    : kind === 'not_tls' ? describeNetworkFailure(code, new URL(url).host)!
+    : err instanceof Error ? err.message : String(err);
   if (code !== undefined && !detail.includes(code)) detail += ` (${code})`;
   const proxy = failedAtProxy(err, url);
   if (proxy !== undefined) detail += ` (at the proxy in ${proxy.variable}, not at the cloud)`;

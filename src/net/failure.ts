@@ -24,7 +24,7 @@ const PHRASES: Record<string, (endpoint: string) => string> = {
   ENOTFOUND: (e) => `host of ${e} not found in DNS`,
   EAI_AGAIN: (e) => `DNS lookup for ${e} failed for now`,
   UND_ERR_SOCKET: (e) => `connection to ${e} closed unexpectedly`,
-  [NOT_TLS]: (e) => `${e} does not answer TLS (${NOT_TLS}): a port without TLS (for HTTP, an http:// URL), or the wrong port`,
+  [NOT_TLS]: (e) => `${e} does not answer TLS (${NOT_TLS}): a port without TLS, or the wrong port`,
 };
 
 // Node reports certificate problems with OpenSSL's names (CERT_HAS_EXPIRED, DEPTH_ZERO_SELF_SIGNED_CERT,

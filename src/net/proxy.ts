@@ -108,6 +108,16 @@ export function proxyRefusal(err: unknown, url: string): ProxyRefusal | undefine
 }
 
 /**
+ * The variable of an https:// proxy that a request to `url` goes through (NO_PROXY aside): TLS is then with
+ * the proxy first, and a port without TLS may be the proxy's as well as the server's.
+ */
+export function tlsProxyVariableFor(url: string): string | undefined {
+  const target = URL.parse(url);
+  const variable = target === null ? undefined : proxyVariableFor(target);
+  return variable !== undefined && URL.parse(process.env[variable]!)?.protocol === 'https:' ? variable : undefined;
+}
+
+/**
  * Where `err`, a socket failure (a refused connection, a reset) of a request to `url`, happened when that
  * was at the proxy rather than at the server: the proxy's variable and the address that failed. Undefined when
  * its address and port are not the proxy's, or when that cannot be told (a proxy named by a host name on

@@ -147,7 +147,7 @@ describe('over a real connection', () => {
 
     expect(error).toMatchObject({ kind: 'not_tls', retryable: true });
     expect(error.message).toBe(
-      `GET ${tls}${BASE}/os-instance-actions/r → no TLS: ${new URL(tls).host} does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS (for HTTP, an http:// URL), or the wrong port`,
+      `GET ${tls}${BASE}/os-instance-actions/r → no TLS: ${new URL(tls).host} does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS, or the wrong port`,
     );
   });
 

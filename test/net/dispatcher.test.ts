@@ -151,3 +151,30 @@ it.each([
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+it('lays a port without TLS at neither the cloud nor the proxy when the proxy is written https://: which has none cannot be told', async () => {
+  // A plain HTTP proxy, written https:// (a common slip): the TLS handshake to it fails as a plain port's.
+  const proxy = createProxy(createServer());
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  for (const name of ['HTTP_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
+  vi.stubEnv('HTTPS_PROXY', `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  vi.resetModules();
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { exchange } = await import('../../src/cloud/exchange.ts');
+  const dispatcher = createHttpDispatcher({ timeout: 5000 });
+  try {
+    const url = 'https://ecs.example.com/v2.1/';
+    const failed = await exchange({ method: 'GET', url, headers: {} }, { dispatcher, timeout: 5000, closed: new AbortController().signal }).catch((err: unknown) => err);
+    // (ApiError of another module graph: matched by its fields.)
+    expect(failed).toMatchObject({
+      kind: 'network',
+      retryable: true,
+      message: `GET ${url} → network error: no TLS from the proxy in HTTPS_PROXY or from ecs.example.com (ERR_SSL_WRONG_VERSION_NUMBER): a proxy written https:// that speaks plain HTTP is the usual cause; write it http://`,
+    });
+  } finally {
+    await dispatcher.close();
+    proxy.closeAllConnections();
+    proxy.close();
+  }
+});

@@ -40,7 +40,7 @@ describe('describeNetworkFailure', () => {
 
   it('says a port that answers a handshake without TLS is one, or the wrong port', () => {
     expect(describeNetworkFailure('ERR_SSL_WRONG_VERSION_NUMBER', 'hooks.example.com:8080')).toBe(
-      'hooks.example.com:8080 does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS (for HTTP, an http:// URL), or the wrong port',
+      'hooks.example.com:8080 does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS, or the wrong port',
     );
   });
 });
