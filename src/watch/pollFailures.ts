@@ -65,13 +65,14 @@ export class PollFailures {
   ended(
     record: WatchRecord,
     poll: { readonly log: Logger },
-    result: Pick<PollResult, 'pollFailed' | 'readError' | 'reason' | 'warning'>,
+    result: Pick<PollResult, 'final' | 'pollFailed' | 'readError' | 'reason' | 'warning'>,
     failingSince: string | null,
     scheduled: boolean,
   ): void {
     if (result.pollFailed) {
       this.#failedHere.add(record);
-      if (result.readError === null && result.warning === undefined && !this.#kinds.has(record)) {
+      // A poll that ended the watch (a timeout) is not tried again; one after failed reads is a new run.
+      if (!result.final && result.readError === null && result.warning === undefined && this.#kinds.get(record) !== 'other') {
         this.#kinds.set(record, 'other');
         poll.log.warn({ reason: result.reason }, `poll failed${scheduled ? AGAIN : ''}`);
       }

@@ -449,8 +449,10 @@ describe('an action found, then not found when read again within the same poll',
     // The poll's first read finds it finished; the re-read after the server, and every read after, is Nova's 404.
     h.simulator.injectFault({ kind: 'not-found' }, { route: 'action', after: 1, times: 10_000 });
     const app = await h.app(h.yaml([entry(reboot)], { poll: NO_RETRIES }));
-    await app.engine.pollOnce();
+    const [status] = await app.engine.pollOnce();
     expect(h.simulator.requests.filter((r) => r.route === 'action').map((r) => r.status)).toEqual([200, 404]);
+    // Not a "not found" poll (polls_total, check's hint): this poll found it.
+    expect(status?.notFound).toBe(false);
     expect(recordOf(app)).toMatchObject({ everFound: true, instanceAction: { request_id: reboot.requestId } });
 
     // Past the two minutes of 404s that make a not_found of an action never seen.

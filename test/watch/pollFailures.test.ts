@@ -52,10 +52,10 @@ describe('PollFailures', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
     failures.failed(record, log, apiError('server', 500), true);
-    failures.ended(record, { log }, { reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
     expect(failures.failingHere(record)).toBe(true);
-    failures.ended(record, { log }, { reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
-    failures.ended(record, { log }, { reason: 'r', pollFailed: false, readError: null }, null, true);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, null, true);
     expect(failures.failingHere(record)).toBe(false);
     failures.failed(record, log, apiError('server', 500), true);
     expect(lines.map((l) => [l.level, l.msg, l.failingSince])).toEqual([
@@ -79,7 +79,7 @@ describe('PollFailures', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
     failures.failed(record, log, apiError('forbidden', 403), true);
-    failures.ended(record, { log }, { reason: 'r', pollFailed: false, readError: 'GET ... → 403' }, null, true);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: 'GET ... → 403' }, null, true);
     failures.failed(record, log, apiError('forbidden', 403), true);
     expect(said(lines)).toEqual([
       [40, 'poll failed (check cloud.auth); trying again on the next schedule'],
@@ -92,12 +92,12 @@ describe('PollFailures', () => {
     let made = 0;
     const poll = { get log() { made += 1; return log; } };
     const record = newRecord();
-    for (let i = 0; i < 3; i++) failures.ended(record, poll, { reason: 'r', pollFailed: false, readError: null }, null, true);
-    failures.ended(record, poll, { reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
-    failures.ended(record, poll, { reason: 'r', pollFailed: false, readError: null }, null, true);
+    for (let i = 0; i < 3; i++) failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, null, true);
+    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
+    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, null, true);
     expect(made).toBe(0);
     failures.failed(record, log, apiError('server', 500), true);
-    failures.ended(record, poll, { reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
+    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
     expect(made).toBe(1);
   });
 
@@ -106,9 +106,9 @@ describe('PollFailures', () => {
     const [a, b, c] = [newRecord(), newRecord(), newRecord()];
     const fail = (record: WatchRecord) => {
       failures.failed(record, log, apiError('server', 500), true);
-      failures.ended(record, { log }, { reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
+      failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
     };
-    const answer = (record: WatchRecord) => failures.ended(record, { log }, { reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
+    const answer = (record: WatchRecord) => failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
     for (const record of [a, b, a, c]) fail(record);
     for (const record of [b, b, c, a, a]) answer(record);
     fail(c);
@@ -126,7 +126,7 @@ describe('PollFailures', () => {
   it('counts a poll that failed without a read\'s error (a server UNKNOWN) as other, and one nothing failed as failing nowhere', () => {
     const { log, failures } = setUp();
     const record = newRecord();
-    failures.ended(record, { log }, { reason: 'r', pollFailed: true, readError: null }, null, true);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: null }, null, true);
     expect(failures.kindOf(record)).toBe('other');
     expect(failures.failingHere(newRecord())).toBe(false);
   });
@@ -134,10 +134,10 @@ describe('PollFailures', () => {
   it('warns once when polls begin to fail with every read answered (a server UNKNOWN), and says when they are answered again', () => {
     const { lines, log, failures } = setUp();
     const [record, warned] = [newRecord(), newRecord()];
-    const unknown = { reason: 'reboot: server status UNKNOWN (its cell is unreachable)', pollFailed: true, readError: null };
+    const unknown = { final: false, reason: 'reboot: server status UNKNOWN (its cell is unreachable)', pollFailed: true, readError: null };
     failures.ended(record, { log }, unknown, null, true);
     failures.ended(record, { log }, unknown, null, true);
-    failures.ended(record, { log }, { reason: 'reboot: events finished', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
+    failures.ended(record, { log }, { final: false, reason: 'reboot: events finished', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
     // A poll whose own warning says it (a server that answers 404 under an action that is no delete): not twice.
     failures.ended(warned, { log }, { ...unknown, warning: 'the server answers 404 although the action is not a delete' }, null, true);
     // `check`'s one pass.
@@ -146,6 +146,21 @@ describe('PollFailures', () => {
       [40, 'poll failed; trying again on the next schedule', unknown.reason],
       [30, 'poll answered again', undefined],
       [40, 'poll failed', unknown.reason],
+    ]);
+  });
+
+  it('warns of such a run right after one of failed reads, but not of a poll that ended the watch (a timeout)', () => {
+    const { lines, log, failures } = setUp();
+    const [record, ended] = [newRecord(), newRecord()];
+    const unknown = { final: false, reason: 'reboot: server status UNKNOWN (its cell is unreachable)', pollFailed: true, readError: null };
+    failures.failed(record, log, apiError('server', 503), true);
+    failures.ended(record, { log }, { ...unknown, readError: 'GET ... → 503' }, null, true);
+    failures.ended(record, { log }, unknown, null, true);
+    expect(failures.kindOf(record)).toBe('other');
+    failures.ended(ended, { log }, { ...unknown, final: true, reason: 'not finished 1 h after tracking began' }, null, true);
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([
+      [40, 'poll failed; trying again on the next schedule'],
+      [40, 'poll failed; trying again on the next schedule'],
     ]);
   });
 

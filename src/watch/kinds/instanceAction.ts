@@ -118,9 +118,10 @@ function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict, m
   const changed = !seesNothingNew(record, seen, verdict, memory) && keepChanges(record, recordFields(seen, verdict, found));
   const pollFailed = verdict.pollFailed;
   const readError = lastReadError(seen);
-  const notFound = seen.action.kind === 'not_found';
+  // Found by this poll's first read, it is no "not found" poll (polls_total, check's hint) for a 404 re-read.
+  const notFound = seen.action.kind === 'not_found' && found === null;
   if (verdict.final) return { final: true, outcome: verdict.outcome, reason: verdict.reason, pollFailed, readError, notFound, changed };
-  const warning = pollFailed && seen.server.kind === 'gone' ? 'the server answers 404 although the action is not a delete; trying again on the next schedule' : undefined;
+  const warning = pollFailed && seen.server.kind === 'gone' ? 'the server answers 404 although the action is not a delete' : undefined;
   return { final: false, reason: verdict.reason, pollFailed, readError, notFound, changed, warning };
 }
 
