@@ -30,6 +30,7 @@ export function watchedIdentity(
   const text = (name: string) => optionText(ctx, name)?.trim() || undefined;
   const jobId = text('job');
   const [serverId, requestId] = [text('server'), text('request')];
+  if (jobId === undefined && ctx.options['job'] !== undefined) throw new UsageError('--job is empty: give a job id, or --server and --request for an action');
   if (jobId !== undefined) {
     if (serverId !== undefined || requestId !== undefined) throw new UsageError('--job names a job, --server and --request an action: give one or the other');
     return { kind: 'ecs-job', jobId };

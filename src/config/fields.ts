@@ -244,10 +244,10 @@ export function emailAddress() {
 /** YAML 1.1's merge key, which compose files and CI configurations use: the file is read as YAML 1.2. */
 export const MERGE_KEY = `'<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)`;
 
-/** A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. */
 /**
- * An object with exactly `shape`'s keys; an unknown key is named with the allowed ones, the one it most
- * likely meant, and what `elsewhere` says of a key that belongs to another kind of the same entry.
+ * A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. An
+ * unknown key is named with the allowed ones, and either what `elsewhere` says of it (a key of another kind
+ * of the same entry) or the key it most likely meant.
  */
 export function strict<Shape extends z.ZodRawShape>(shape: Shape, elsewhere: Readonly<Record<string, string>> = {}) {
   const names = Object.keys(shape);

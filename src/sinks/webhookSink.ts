@@ -24,10 +24,10 @@ export interface WebhookSink {
   close(): Promise<void>;
 }
 
-/** A local webhook receiver on loopback: the demo prints what it gets, tests assert on it. */
 /** Where the sink receives webhooks; any other path is answered 404. */
 const HOOK_PATH = '/hooks/ecs';
 
+/** A local webhook receiver on loopback: the demo prints what it gets, tests assert on it. */
 export async function startWebhookSink(
   options: { onReceive?: (hook: ReceivedWebhook) => void; port?: number; tls?: { key: string; cert: string } } = {},
 ): Promise<WebhookSink> {

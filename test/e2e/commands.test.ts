@@ -226,6 +226,8 @@ describe.concurrent('wait', () => {
     // Given empty, as `--server "$SERVER"` with the variable unset gives it: said so.
     const empty = await h.cli(['wait', '--config', path, '--server', '', '--request', 'req-1']);
     expect(empty).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ecs-action-watch wait: --server is empty with --request\n/) as string });
+    const emptyJob = await h.cli(['wait', '--config', path, '--job', '']);
+    expect(emptyJob).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ecs-action-watch wait: --job is empty: give a job id, or --server and --request for an action\n/) as string });
     const emptyRequest = await h.cli(['wait', '--config', path, '--server', 's1', '--request', ' ']);
     expect(emptyRequest).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ecs-action-watch wait: --request is empty: give a request id, or --job for a job\n/) as string });
     const both = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--job', 'j1']);
