@@ -48,17 +48,23 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
   for (const secret of SECRETS) expect(stdout).not.toContain(secret);
 });
 
-it('exits at once with 143 at a second SIGTERM while the first waits for a delivery in flight', async () => {
+/** The daemon as its own process, once its one webhook is in flight to a receiver that answers after `answerMs`. */
+async function withDeliveryInFlight(answerMs: number): Promise<ReturnType<typeof spawnCli> & { until: number }> {
   const a = quickAction();
   h.simulator.addAction(a);
-  h.hooks.setAnswer({ delayMs: 60_000 });
+  h.hooks.setAnswer({ delayMs: answerMs });
   const path = await h.writeConfig(`${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const daemon = spawnCli(['run', '--config', path]);
   const until = Date.now() + 10_000;
-  while (h.hooks.received.length === 0 && Date.now() < until && child.exitCode === null) {
+  while (h.hooks.received.length === 0 && Date.now() < until && daemon.child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  expect(h.hooks.received, out.stdout + out.stderr).toHaveLength(1);
+  expect(h.hooks.received, daemon.out.stdout + daemon.out.stderr).toHaveLength(1);
+  return { ...daemon, until };
+}
+
+it('exits at once with 143 at a second SIGTERM while the first waits for a delivery in flight', async () => {
+  const { child, out, exited, until } = await withDeliveryInFlight(60_000);
   child.kill('SIGTERM');
   while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until + 5_000 && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -71,16 +77,7 @@ it('exits at once with 143 at a second SIGTERM while the first waits for a deliv
 });
 
 it('takes a signal that comes twice within a moment (a wrapper passing on one its process group got too) as one: a clean stop', async () => {
-  const a = quickAction();
-  h.simulator.addAction(a);
-  h.hooks.setAnswer({ delayMs: 1000 });
-  const path = await h.writeConfig(`${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
-  const until = Date.now() + 10_000;
-  while (h.hooks.received.length === 0 && Date.now() < until && child.exitCode === null) {
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  expect(h.hooks.received, out.stdout + out.stderr).toHaveLength(1);
+  const { child, out, exited } = await withDeliveryInFlight(1000);
   child.kill('SIGINT');
   child.kill('SIGINT');
   expect(await exited).toBe(0);
