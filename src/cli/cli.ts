@@ -130,7 +130,7 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
     // Set but empty (a chart's or a unit's unset value) counts as unset, as ECS_WATCH_CONFIG does.
     level = io.env['LOG_LEVEL'] ? logLevelFromEnv(io.env) : defaultLogLevel(command);
   } catch (err) {
-    return fail(withGuess(err as Error & { code?: string }, Object.keys(optionsOf(command))));
+    return fail(usageMessage(err as Error & { code?: string }, name, Object.keys(optionsOf(command))));
   }
   // An empty ECS_WATCH_CONFIG (`ECS_WATCH_CONFIG= cmd`) counts as unset, as shells and container specs leave it.
   const configPath = (values['config'] as string | undefined) ?? (io.env['ECS_WATCH_CONFIG'] || './watch.yaml');
@@ -166,11 +166,31 @@ export async function runCli(argv: string[], io: CliIo): Promise<number> {
   }
 }
 
-/** parseArgs's message, with the option a slip likely meant: `Unknown option '--sever'; did you mean '--server'?`. */
-function withGuess(err: Error & { code?: string }, longs: string[]): string {
-  const given = err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /^Unknown option '--([^'=]+)'/.exec(err.message)?.[1] : undefined;
-  const guess = given === undefined ? undefined : closest(given, longs);
-  return guess === undefined ? err.message : `${err.message}; did you mean '--${guess}'?`;
+/**
+ * parseArgs's complaint in the words of the rest of the command line's (its own are capitalised sentences):
+ * an unknown option with the one a slip likely meant (`unknown option '--sever'; did you mean '--server'?`),
+ * an option without its value, a value for a flag, a word that is no option.
+ */
+function usageMessage(err: Error & { code?: string }, command: string, longs: string[]): string {
+  const option = /--[\w-]+/.exec(err.message)?.[0];
+  switch (err.code) {
+    case 'ERR_PARSE_ARGS_UNKNOWN_OPTION': {
+      const given = /^Unknown option '--([^'=]+)'/.exec(err.message)?.[1];
+      const guess = given === undefined ? undefined : closest(given, longs);
+      const said = err.message.replace(/^Unknown option/, 'unknown option');
+      return guess === undefined ? said : `${said}; did you mean '--${guess}'?`;
+    }
+    case 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE':
+      if (option !== undefined && err.message.endsWith('argument missing')) return `${option} needs a value`;
+      if (option !== undefined && err.message.endsWith('does not take an argument')) return `${option} takes no value`;
+      break;
+    case 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL': {
+      const word = /^Unexpected argument '(.*)'\./.exec(err.message)?.[1];
+      if (word !== undefined) return `unexpected '${word}': ${command} takes options only`;
+      break;
+    }
+  }
+  return err.code?.startsWith('ERR_PARSE_ARGS') ? err.message.charAt(0).toLowerCase() + err.message.slice(1) : err.message;
 }
 
 /**

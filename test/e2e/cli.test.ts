@@ -105,8 +105,13 @@ describe('the command line', () => {
     );
     const slip = await h.cli(['add', '--sever', 's1', '--request', 'r1']);
     expect(slip).toMatchObject({ code: 2, stdout: '' });
-    expect(slip.stderr).toMatch(/^ecs-action-watch add: Unknown option '--sever'; did you mean '--server'\?\n/);
-    expect((await h.cli(['validate', '--confg=a.yaml'])).stderr).toContain("Unknown option '--confg'; did you mean '--config'?");
+    expect(slip.stderr).toMatch(/^ecs-action-watch add: unknown option '--sever'; did you mean '--server'\?\n/);
+    expect((await h.cli(['validate', '--confg=a.yaml'])).stderr).toContain("unknown option '--confg'; did you mean '--config'?");
+    // parseArgs's other complaints, in the same words as the rest.
+    expect((await h.cli(['wait', '--timeout'])).stderr).toMatch(/^ecs-action-watch wait: --timeout needs a value\n/);
+    expect((await h.cli(['wait', '-c'])).stderr).toMatch(/^ecs-action-watch wait: --config needs a value\n/);
+    expect((await h.cli(['check', '--json=yes'])).stderr).toMatch(/^ecs-action-watch check: --json takes no value\n/);
+    expect((await h.cli(['check', 'extra'])).stderr).toMatch(/^ecs-action-watch check: unexpected 'extra': check takes options only\n/);
     // parseArgs alone would read the last file named, without a word.
     const twice = await h.cli(['validate', '--config', 'a.yaml', '-c', 'b.yaml']);
     expect(twice).toMatchObject({ code: 2, stdout: '' });
