@@ -243,6 +243,17 @@ describe.concurrent('wait', () => {
   });
 });
 
+describe('wait, timed out before the API ever showed the action', () => {
+  it('keeps the hint of its progress line in its result: the id most likely meant', async ({ h }) => {
+    const known = quickAction();
+    h.simulator.addAction(known);
+    const path = await h.writeConfig(h.yaml([]));
+    const r = await h.cli(['wait', '--config', path, '--server', known.serverId, '--request', oneCharacterOff(known.requestId), '--timeout', '2s']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(new RegExp(`^timeout: not finished 2 s after tracking began: not visible yet \\(404: .*\\); did you mean reboot ${known.requestId} \\(started `));
+  });
+});
+
 // Not beside other tests: it moves Date.now for the whole process.
 describe('wait, the clock moved', () => {
   it('exits 4 when the API does not know the action for two minutes, naming the server\'s action one character off', async ({ h }) => {

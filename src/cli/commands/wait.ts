@@ -112,7 +112,10 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stderr.write(`ecs-action-watch wait: ${says}: ${printable(status.detail)} (${inEnvironment ? fix : `${fix} in ${ctx.configPath}`})\n`);
       return CONFIG_ERROR;
     }
-    ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}\n`);
+    // A wait that ended before the API had ever shown the action (a --timeout under not_found's two minutes)
+    // keeps the hint its progress line gave: the id most likely meant.
+    const hint = verdict.outcome === 'timeout' && !status.record.everFound && progress.clause !== '' ? `; ${progress.clause}` : '';
+    ctx.stdout.write(ctx.options['json'] ? `${renderWebhookBody(notificationFor(status.record, verdict))}\n` : `${verdict.outcome}: ${printable(verdict.reason)}${hint}\n`);
     return EXIT[verdict.outcome];
   } finally {
     progress.clear();
@@ -211,7 +214,7 @@ function describe(status: WatchStatus): { where: string; text: string } {
  * meant to be (`check`'s hint, read once): a pipeline's log shows it at once rather than with the exit 4
  * two minutes on. A hint that comes after the wait has ended is dropped.
  */
-function withNotFoundHint(progress: Progress, hint: (() => Promise<string>) | undefined): Progress {
+function withNotFoundHint(progress: Progress, hint: (() => Promise<string>) | undefined): Progress & { readonly clause: string } {
   let clause = '';
   let asked = false;
   let ended = false;
@@ -235,6 +238,10 @@ function withNotFoundHint(progress: Progress, hint: (() => Promise<string>) | un
     clear() {
       ended = true;
       progress.clear();
+    },
+    /** The hint once it has come ('' before, or for an id the server lists). */
+    get clause() {
+      return clause;
     },
   };
 }
