@@ -23,6 +23,15 @@ describe('validate', () => {
     expect(r.stdout).toContain('valid: 1 watch, notifiers: chat, ops-mail');
   });
 
+  it('warns that nobody is told when watches have no notifier, and not when there is nothing to watch', async ({ h }) => {
+    const cloud = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1'];
+    const alone = await h.cli(['validate', '--config', await h.writeConfig([...cloud, 'watches:', '  - { requestId: req-1, serverId: s1 }', ''].join('\n'))]);
+    expect(alone).toMatchObject({ code: 0, stdout: expect.stringContaining('valid: 1 watch, notifiers: none') as string });
+    expect(alone.stderr).toBe('warning: no notifiers: every outcome is only logged and kept in the state (and the metrics); add one under notifiers: to be told\n');
+    const empty = await h.cli(['validate', '--config', await h.writeConfig([...cloud, ''].join('\n'))]);
+    expect(empty).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('prints a warning for a microversion below 2.51 on stderr, and still exits 0', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { cloud: '  microversion: "2.40"' }));
     const r = await h.cli(['validate', '--config', path]);
