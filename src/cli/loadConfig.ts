@@ -1,14 +1,15 @@
 import type { Config } from '../config/schema.ts';
-import { loadConfigFile } from '../config/load.ts';
+import { loadConfigFile, type LoadOptions } from '../config/load.ts';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/ConfigError.ts';
 import type { CommandContext } from './context.ts';
 
 /**
- * Loads the watch file (less `omitSections`, see LoadOptions) or writes each problem to stderr as `<line>:<col> <path>: <message>`; warnings
- * of a valid file go to stderr too (`<line>:<col> <path>: warning: <message>`) and stop nothing.
+ * Loads the watch file (less `omitSections`, and the notifiers but `onlyNotifier`: see LoadOptions) or writes
+ * each problem to stderr as `<line>:<col> <path>: <message>`; warnings of a valid file go to stderr too
+ * (`<line>:<col> <path>: warning: <message>`) and stop nothing.
  */
-export function loadConfigOrReport(ctx: CommandContext, options: { omitSections?: readonly string[] } = {}): Promise<Config | null> {
-  return configOrReport(ctx, (onWarning) => loadConfigFile(ctx.configPath, { env: ctx.env, onWarning, omitSections: options.omitSections }));
+export function loadConfigOrReport(ctx: CommandContext, options: Pick<LoadOptions, 'omitSections' | 'onlyNotifier'> = {}): Promise<Config | null> {
+  return configOrReport(ctx, (onWarning) => loadConfigFile(ctx.configPath, { ...options, env: ctx.env, onWarning }));
 }
 
 /** What `load` makes of the watch file, reported as loadConfigOrReport reports it: null when it threw a ConfigError. */

@@ -38,6 +38,11 @@ export interface LoadOptions {
    * its names, which the watches' `notify:` lists must name.
    */
   omitSections?: readonly string[] | undefined;
+  /**
+   * The one notifier a command sends to (`notify-test --notifier NAME`): the others are left out as the
+   * sections above are, so that their `${VAR}`s need not be set; their names are kept.
+   */
+  onlyNotifier?: string | undefined;
 }
 
 export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
@@ -116,7 +121,7 @@ function watchByWatch(data: { watches?: unknown }, schema: typeof ConfigSchema, 
 }
 
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
-export function validateConfigText(text: string, options: Pick<LoadOptions, 'env' | 'omitSections'> = {}): ConfigCheck {
+export function validateConfigText(text: string, options: Pick<LoadOptions, 'env' | 'omitSections' | 'onlyNotifier'> = {}): ConfigCheck {
   const lineCounter = new LineCounter();
   const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
   if ('deep' in parsed) return { ok: false, issues: [{ line: parsed.deep.line, col: parsed.deep.col, path: formatPath([]), message: TOO_DEEP }] };
@@ -162,13 +167,25 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     return { ok: false, issues: [{ line: 1, col: 1, path: formatPath([]), message }] };
   }
 
-  const omitted = omittablePairs(root, options.omitSections ?? []);
+  const isNotifiers = (pair: TopPair) => isScalar(pair.key) && pair.key.value === 'notifiers';
+  const omitted = leftOut(root.items, (pair) => isScalar(pair.key) && (options.omitSections ?? []).includes(String(pair.key.value)));
   const omittedKeys = new Set([...omitted].map((pair) => keyText(doc, pair)));
+  const kept = root.items.find((pair) => isNotifiers(pair) && !omitted.has(pair));
+  const only = options.onlyNotifier;
+  const others =
+    // A name the file lacks leaves every notifier in: the command says which there are.
+    only === undefined || kept === undefined || !isMap(kept.value) || !kept.value.items.some((pair) => keyText(doc, pair) === only)
+      ? new Set<TopPair>()
+      : leftOut(kept.value.items, (pair) => keyText(doc, pair) !== only, [kept.key, ...root.items.filter((pair) => pair !== kept && !omitted.has(pair)).flatMap((pair) => [pair.key, pair.value])]);
+  const otherKeys = new Set([...others].map((pair) => keyText(doc, pair)));
   // Like a key set twice, a tag leaves the rest of the document as it was: it is checked too.
-  const tagIssues = tagProblems(doc, text, true).filter((t) => t.path.length === 0 || !omittedKeys.has(String(t.path[0])));
-  const notifiers = [...omitted].find((pair) => isScalar(pair.key) && pair.key.value === 'notifiers');
+  const tagIssues = tagProblems(doc, text, true).filter(
+    (t) => t.path.length === 0 || (!omittedKeys.has(String(t.path[0])) && !(t.path[0] === 'notifiers' && otherKeys.has(String(t.path[1])))),
+  );
+  const notifiers = [...omitted].find(isNotifiers) ?? (others.size > 0 ? kept : undefined);
   const schema = notifiers === undefined ? ConfigSchema : configSchema({ names: keysOf(doc, notifiers.value) });
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
+  if (others.size > 0 && isMap(kept!.value)) kept!.value.items = kept!.value.items.filter((pair) => !others.has(pair));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied } = substituteEnv(doc, env);
   const converted = documentData(doc);
@@ -250,16 +267,17 @@ function readCa(doc: Document, data: unknown, profileSource: string | undefined)
 }
 
 /**
- * The top-level pairs of the `sections` that can be left out. One holding an anchor that an alias elsewhere
- * names stays, with what it needs in turn: without it the alias would name nothing (`deadline: *age` in
- * `poll` with `&age` under `delivery`), and a file `validate` accepts would be refused.
+ * The pairs of a mapping's `items` that are `wanted` out and can be left out. One holding an anchor that an
+ * alias elsewhere (the other items, or `beside`: the rest of the document) names stays, with what it needs
+ * in turn: without it the alias would name nothing (`deadline: *age` in `poll` with `&age` under
+ * `delivery`), and a file `validate` accepts would be refused.
  */
-function omittablePairs(root: YAMLMap.Parsed, sections: readonly string[]): Set<TopPair> {
-  const omitted = new Set(root.items.filter((pair) => isScalar(pair.key) && sections.includes(String(pair.key.value))));
+function leftOut(items: readonly TopPair[], wanted: (pair: TopPair) => boolean, beside: ReadonlyArray<ParsedNode | null> = []): Set<TopPair> {
+  const omitted = new Set(items.filter(wanted));
   const names = new Map([...omitted].map((pair) => [pair, anchorNames([pair.key, pair.value]).set]));
   for (let putBack = omitted.size > 0; putBack; ) {
     putBack = false;
-    const aliased = new Set(anchorNames(root.items.filter((pair) => !omitted.has(pair)).flatMap((pair) => [pair.key, pair.value])).aliased);
+    const aliased = new Set(anchorNames([...beside, ...items.filter((pair) => !omitted.has(pair)).flatMap((pair) => [pair.key, pair.value])]).aliased);
     for (const pair of omitted) {
       if (names.get(pair)!.some((anchor) => aliased.has(anchor))) {
         omitted.delete(pair);

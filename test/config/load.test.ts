@@ -201,6 +201,40 @@ describe('loadConfigFile', () => {
   });
 });
 
+describe('onlyNotifier', () => {
+  const text = [
+    'cloud:',
+    '  endpoint: https://ecs.example.com',
+    '  projectId: p1',
+    'notifiers:',
+    '  chat: { type: webhook, url: "https://hooks.example.com/x", secret: "${UNSET_SECRET}" }',
+    '  pager: { type: webhook, url: "https://pager.example.com/x", headers: &h { X-Team: infra } }',
+    '  ops: { type: webhook, url: "https://ops.example.com/x", headers: *h }',
+    '  mail: { type: email, smtp: { host: smtp.example.com, password: !env UNSET_PASSWORD }, from: a@example.com, to: [b@example.com] }',
+    'watches:',
+    '  - { requestId: req-1, serverId: s1, notify: [chat] }',
+    '',
+  ].join('\n');
+
+  it('reads only the one notifier, and what it aliases: the others\' variables and tags need not be set; their names stay', () => {
+    expect(validateConfigText(text, { env: {} })).toMatchObject({ ok: false });
+    const ops = validateConfigText(text, { env: {}, onlyNotifier: 'ops' });
+    expect(ops).toMatchObject({ ok: true, config: { notifiers: { ops: { url: 'https://ops.example.com/x', headers: { 'X-Team': 'infra' } } } } });
+    // pager holds the anchor ops aliases: kept. chat and mail, with their unset variable and tag, are not read.
+    expect(ops.ok && Object.keys(ops.config.notifiers).sort()).toEqual(['ops', 'pager']);
+    // A watch's notify list is checked against every name all the same.
+    expect(validateConfigText(text.replace('notify: [chat]', 'notify: [chta]'), { env: {}, onlyNotifier: 'ops' })).toMatchObject({
+      ok: false,
+      issues: [{ path: 'watches[0].notify[0]', message: expect.stringContaining("unknown notifier 'chta'") as string }],
+    });
+  });
+
+  it('reads every notifier for a name the file lacks, and the one asked for with its own problems', () => {
+    expect(validateConfigText(text, { env: {}, onlyNotifier: 'nope' })).toMatchObject({ ok: false, issues: [{ path: 'notifiers.chat.secret' }, { path: 'notifiers.mail.smtp.password' }] });
+    expect(validateConfigText(text, { env: {}, onlyNotifier: 'chat' })).toMatchObject({ ok: false, issues: [{ path: 'notifiers.chat.secret' }] });
+  });
+});
+
 describe('omitSections', () => {
   const text = [
     'cloud:',

@@ -381,6 +381,17 @@ describe('notify-test', () => {
     expect(h.hooks.received).toEqual([]);
   });
 
+  it('sends to the notifier asked for though another\'s variable is not set here, which the whole file needs', async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([]));
+    const all = await h.cli(['notify-test', '--config', path], { env: { WEBHOOK_SECRET: undefined } });
+    expect(all.code).toBe(1);
+    expect(all.stderr).toMatch(/notifiers\.chat\.secret: environment variable WEBHOOK_SECRET is not set/);
+    const mail = await h.cli(['notify-test', '--config', path, '--notifier', 'ops-mail'], { env: { WEBHOOK_SECRET: undefined } });
+    expect(mail).toMatchObject({ code: 0, stdout: expect.stringMatching(/ops-mail +email +delivered/) as string });
+    expect(h.mail.received).toHaveLength(1);
+    expect(h.hooks.received).toEqual([]);
+  });
+
   it('refuses an unknown notifier name with the configured ones, status 1 as the contract has it', async ({ h }) => {
     const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', 'pager']);
     expect(r.code).toBe(1);
