@@ -125,14 +125,14 @@ export class WatchEngine {
         this.#clockEpoch += 1;
       },
     });
-    this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal);
+    this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal, () => this.#task !== null);
     this.#pollServices = {
       client: options.client,
       logger: options.logger,
       closed: this.#closed.signal,
       now: () => this.#now(),
       read: (poll, call) => this.#retrying(poll, call),
-      failed: (poll, err) => this.#failures.failed(poll.record, poll.log, err, this.#task !== null),
+      failed: (poll, err) => this.#failures.failed(poll.record, poll.log, err),
     };
     this.#limit = pLimit(options.poll.concurrency);
     this.#batches = new BatchDigests({ store: options.store, notifiers: options.notifiers, logger: options.logger, retentionMs: options.retentionMs });
@@ -471,7 +471,7 @@ export class WatchEngine {
         logger: log,
         defaultDeadlineMs: this.#o.poll.deadline,
         read: (readLog, call) => this.#retrying({ log: readLog }, call),
-        failed: (readLog, about, err) => this.#failures.failed(about, readLog, err, this.#task !== null),
+        failed: (readLog, about, err) => this.#failures.failed(about, readLog, err),
         answered: (readLog, about) => this.#failures.answered(about, readLog),
         limit: (task) => this.#limit(task),
         cancelled: () => this.#closed.signal.aborted,
@@ -580,7 +580,7 @@ export class WatchEngine {
       lastError: result.readError ?? (pollFailed ? result.reason : null),
       failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
     });
-    this.#failures.ended(record, poll, result, failingSince, this.#task !== null);
+    this.#failures.ended(record, poll, result, failingSince);
     this.#o.metrics.recordPoll(pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending', (this.#lastPollEndedAt - started) / 1000);
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);

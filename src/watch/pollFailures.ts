@@ -25,18 +25,20 @@ export class PollFailures {
    * process's own poll has failed, not for the downtime before its first poll.
    */
   readonly #failedHere = new WeakSet<WatchRecord>();
+  /** Whether what failed is polled again on a schedule (the daemon, `wait`), not once (`check`). */
+  readonly #scheduled: () => boolean;
 
-  constructor(counter: { inc(labels: { kind: PollErrorKind }): void }, closed: AbortSignal) {
+  constructor(counter: { inc(labels: { kind: PollErrorKind }): void }, closed: AbortSignal, scheduled: () => boolean) {
     this.#counter = counter;
     this.#closed = closed;
+    this.#scheduled = scheduled;
   }
 
   /**
    * A read of the poll about `about` (a watch's record, or auto-tracking's record of a server or project)
-   * failed after its retries: counted and logged. Its message. `scheduled`: polled again on the schedule
-   * (not `check`'s one pass).
+   * failed after its retries: counted and logged. Its message.
    */
-  failed(about: object, log: Logger, err: unknown, scheduled: boolean): string {
+  failed(about: object, log: Logger, err: unknown): string {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
@@ -50,7 +52,7 @@ export class PollFailures {
       : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
       : '';
     if (repeated) log.debug({ error: message }, `poll failed again${hint}`);
-    else log.warn({ error: message }, `poll failed${hint}${scheduled ? AGAIN : ''}`);
+    else log.warn({ error: message }, `poll failed${hint}${this.#again()}`);
     return message;
   }
 
@@ -67,14 +69,13 @@ export class PollFailures {
     poll: { readonly log: Logger },
     result: Pick<PollResult, 'final' | 'pollFailed' | 'readError' | 'reason' | 'warning'>,
     failingSince: string | null,
-    scheduled: boolean,
   ): void {
     if (result.pollFailed) {
       this.#failedHere.add(record);
       // A poll that ended the watch (a timeout) is not tried again; one after failed reads is a new run.
       if (!result.final && result.readError === null && result.warning === undefined && this.#kinds.get(record) !== 'other') {
         this.#kinds.set(record, 'other');
-        poll.log.warn({ reason: result.reason }, `poll failed${scheduled ? AGAIN : ''}`);
+        poll.log.warn({ reason: result.reason }, `poll failed${this.#again()}`);
       }
       return;
     }
@@ -95,5 +96,10 @@ export class PollFailures {
   /** Whether the record's last poll in this process failed. */
   failingHere(record: WatchRecord): boolean {
     return this.#failedHere.has(record);
+  }
+
+  /** What a failure's warn line promises, which `check`'s one pass does not. */
+  #again(): string {
+    return this.#scheduled() ? AGAIN : '';
   }
 }

@@ -10,8 +10,10 @@ function setUp(closed = new AbortController().signal) {
   const lines: Array<{ level: number; msg: string; error?: string; failingSince?: string }> = [];
   const counted: PollErrorKind[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
-  const failures = new PollFailures({ inc: ({ kind }) => counted.push(kind) }, closed);
-  return { lines, counted, log, failures };
+  // Polled on a schedule, as by the daemon, until a test sets it off (`check`'s one pass).
+  const schedule = { on: true };
+  const failures = new PollFailures({ inc: ({ kind }) => counted.push(kind) }, closed, () => schedule.on);
+  return { lines, counted, log, failures, schedule };
 }
 
 const apiError = (kind: ApiErrorKind, status?: number) => new ApiError({ kind, method: 'GET', url: 'https://ecs.test/v2.1/p/servers/s/os-instance-actions/r', status });
@@ -23,10 +25,10 @@ describe('PollFailures', () => {
   it('warns when a watch\'s failures begin and when their kind changes, says the repeats at debug, and counts each', () => {
     const { lines, counted, log, failures } = setUp();
     const record = newRecord();
-    expect(failures.failed(record, log, apiError('server', 503), true)).toMatch(/→ 503$/);
-    failures.failed(record, log, apiError('server', 503), true);
-    failures.failed(record, log, apiError('network'), true);
-    failures.failed(record, log, apiError('network'), true);
+    expect(failures.failed(record, log, apiError('server', 503))).toMatch(/→ 503$/);
+    failures.failed(record, log, apiError('server', 503));
+    failures.failed(record, log, apiError('network'));
+    failures.failed(record, log, apiError('network'));
     expect(said(lines)).toEqual([
       [40, 'poll failed; trying again on the next schedule'],
       [20, 'poll failed again'],
@@ -41,7 +43,7 @@ describe('PollFailures', () => {
   it('keeps apart the failures of what each poll is about: watches, and the servers and projects auto-tracking lists', () => {
     const { lines, log, failures } = setUp();
     const [a, b, trackedServer] = [newRecord(), newRecord(), { serverId: 's-1', lastError: null }];
-    for (const about of [a, b, trackedServer, a, b, trackedServer]) failures.failed(about, log, apiError('timeout'), true);
+    for (const about of [a, b, trackedServer, a, b, trackedServer]) failures.failed(about, log, apiError('timeout'));
     expect(lines.map((l) => l.level)).toEqual([40, 40, 40, 20, 20, 20]);
     failures.answered(trackedServer, log);
     failures.answered(trackedServer, log);
@@ -51,13 +53,13 @@ describe('PollFailures', () => {
   it('says at info, with failingSince, when a watch whose failure it told of is answered again, and then warns of its next failure', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
-    failures.failed(record, log, apiError('server', 500), true);
-    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
+    failures.failed(record, log, apiError('server', 500));
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null);
     expect(failures.failingHere(record)).toBe(true);
-    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
-    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, null, true);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, null);
     expect(failures.failingHere(record)).toBe(false);
-    failures.failed(record, log, apiError('server', 500), true);
+    failures.failed(record, log, apiError('server', 500));
     expect(lines.map((l) => [l.level, l.msg, l.failingSince])).toEqual([
       [40, 'poll failed; trying again on the next schedule', undefined],
       [30, 'poll answered again', '2026-12-03T08:00:00.000Z'],
@@ -66,9 +68,10 @@ describe('PollFailures', () => {
   });
 
   it('says nothing of a next schedule for a pass that is not on one (`check`)', () => {
-    const { lines, log, failures } = setUp();
-    failures.failed(newRecord(), log, apiError('forbidden', 403), false);
-    failures.failed(newRecord(), log, apiError('server', 503), false);
+    const { lines, log, failures, schedule } = setUp();
+    schedule.on = false;
+    failures.failed(newRecord(), log, apiError('forbidden', 403));
+    failures.failed(newRecord(), log, apiError('server', 503));
     expect(said(lines)).toEqual([
       [40, 'poll failed (check cloud.auth)'],
       [40, 'poll failed'],
@@ -78,9 +81,9 @@ describe('PollFailures', () => {
   it('tells no end while a read of the poll went unanswered, though the poll did not fail for it', () => {
     const { lines, log, failures } = setUp();
     const record = newRecord();
-    failures.failed(record, log, apiError('forbidden', 403), true);
-    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: 'GET ... → 403' }, null, true);
-    failures.failed(record, log, apiError('forbidden', 403), true);
+    failures.failed(record, log, apiError('forbidden', 403));
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: 'GET ... → 403' }, null);
+    failures.failed(record, log, apiError('forbidden', 403));
     expect(said(lines)).toEqual([
       [40, 'poll failed (check cloud.auth); trying again on the next schedule'],
       [20, 'poll failed again (check cloud.auth)'],
@@ -92,12 +95,12 @@ describe('PollFailures', () => {
     let made = 0;
     const poll = { get log() { made += 1; return log; } };
     const record = newRecord();
-    for (let i = 0; i < 3; i++) failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, null, true);
-    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
-    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, null, true);
+    for (let i = 0; i < 3; i++) failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, null);
+    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null);
+    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, null);
     expect(made).toBe(0);
-    failures.failed(record, log, apiError('server', 500), true);
-    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
+    failures.failed(record, log, apiError('server', 500));
+    failures.ended(record, poll, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
     expect(made).toBe(1);
   });
 
@@ -105,10 +108,10 @@ describe('PollFailures', () => {
     const { lines, log, failures } = setUp();
     const [a, b, c] = [newRecord(), newRecord(), newRecord()];
     const fail = (record: WatchRecord) => {
-      failures.failed(record, log, apiError('server', 500), true);
-      failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null, true);
+      failures.failed(record, log, apiError('server', 500));
+      failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 500' }, null);
     };
-    const answer = (record: WatchRecord) => failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
+    const answer = (record: WatchRecord) => failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
     for (const record of [a, b, a, c]) fail(record);
     for (const record of [b, b, c, a, a]) answer(record);
     fail(c);
@@ -126,22 +129,23 @@ describe('PollFailures', () => {
   it('counts a poll that failed without a read\'s error (a server UNKNOWN) as other, and one nothing failed as failing nowhere', () => {
     const { log, failures } = setUp();
     const record = newRecord();
-    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: null }, null, true);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: null }, null);
     expect(failures.kindOf(record)).toBe('other');
     expect(failures.failingHere(newRecord())).toBe(false);
   });
 
   it('warns once when polls begin to fail with every read answered (a server UNKNOWN), and says when they are answered again', () => {
-    const { lines, log, failures } = setUp();
+    const { lines, log, failures, schedule } = setUp();
     const [record, warned] = [newRecord(), newRecord()];
     const unknown = { final: false, reason: 'reboot: server status UNKNOWN (its cell is unreachable)', pollFailed: true, readError: null };
-    failures.ended(record, { log }, unknown, null, true);
-    failures.ended(record, { log }, unknown, null, true);
-    failures.ended(record, { log }, { final: false, reason: 'reboot: events finished', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z', true);
+    failures.ended(record, { log }, unknown, null);
+    failures.ended(record, { log }, unknown, null);
+    failures.ended(record, { log }, { final: false, reason: 'reboot: events finished', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
     // A poll whose own warning says it (a server that answers 404 under an action that is no delete): not twice.
-    failures.ended(warned, { log }, { ...unknown, warning: 'the server answers 404 although the action is not a delete' }, null, true);
+    failures.ended(warned, { log }, { ...unknown, warning: 'the server answers 404 although the action is not a delete' }, null);
     // `check`'s one pass.
-    failures.ended(newRecord(), { log }, unknown, null, false);
+    schedule.on = false;
+    failures.ended(newRecord(), { log }, unknown, null);
     expect(lines.map((l) => [l.level, l.msg, (l as { reason?: string }).reason])).toEqual([
       [40, 'poll failed; trying again on the next schedule', unknown.reason],
       [30, 'poll answered again', undefined],
@@ -153,11 +157,11 @@ describe('PollFailures', () => {
     const { lines, log, failures } = setUp();
     const [record, ended] = [newRecord(), newRecord()];
     const unknown = { final: false, reason: 'reboot: server status UNKNOWN (its cell is unreachable)', pollFailed: true, readError: null };
-    failures.failed(record, log, apiError('server', 503), true);
-    failures.ended(record, { log }, { ...unknown, readError: 'GET ... → 503' }, null, true);
-    failures.ended(record, { log }, unknown, null, true);
+    failures.failed(record, log, apiError('server', 503));
+    failures.ended(record, { log }, { ...unknown, readError: 'GET ... → 503' }, null);
+    failures.ended(record, { log }, unknown, null);
     expect(failures.kindOf(record)).toBe('other');
-    failures.ended(ended, { log }, { ...unknown, final: true, reason: 'not finished 1 h after tracking began' }, null, true);
+    failures.ended(ended, { log }, { ...unknown, final: true, reason: 'not finished 1 h after tracking began' }, null);
     expect(lines.map((l) => [l.level, l.msg])).toEqual([
       [40, 'poll failed; trying again on the next schedule'],
       [40, 'poll failed; trying again on the next schedule'],
@@ -166,11 +170,11 @@ describe('PollFailures', () => {
 
   it('names what to check: cloud.auth for a refusal by the API, what is in front of it for a gateway\'s page, the endpoint for a 404 not the API\'s', () => {
     const { lines, counted, log, failures } = setUp();
-    failures.failed(newRecord(), log, apiError('unauthorized', 401), true);
-    failures.failed(newRecord(), log, new CredentialError('cannot read cloud.auth.tokenFile /run/secrets/token: it does not exist'), true);
-    failures.failed(newRecord(), log, apiError('gateway', 403), true);
-    failures.failed(newRecord(), log, apiError('foreign_not_found', 404), true);
-    failures.failed(newRecord(), log, new Error('a bug'), true);
+    failures.failed(newRecord(), log, apiError('unauthorized', 401));
+    failures.failed(newRecord(), log, new CredentialError('cannot read cloud.auth.tokenFile /run/secrets/token: it does not exist'));
+    failures.failed(newRecord(), log, apiError('gateway', 403));
+    failures.failed(newRecord(), log, apiError('foreign_not_found', 404));
+    failures.failed(newRecord(), log, new Error('a bug'));
     expect(lines.map((l) => l.msg)).toEqual([
       'poll failed (check cloud.auth); trying again on the next schedule',
       'poll failed; trying again on the next schedule',
@@ -186,7 +190,7 @@ describe('PollFailures', () => {
     const closing = new AbortController();
     const { lines, counted, log, failures } = setUp(closing.signal);
     closing.abort();
-    expect(failures.failed(newRecord(), log, new Error('This operation was aborted'), true)).toBe('This operation was aborted');
+    expect(failures.failed(newRecord(), log, new Error('This operation was aborted'))).toBe('This operation was aborted');
     expect(lines).toEqual([]);
     expect(counted).toEqual([]);
   });
