@@ -112,9 +112,16 @@ export function proxyRefusal(err: unknown, url: string): ProxyRefusal | undefine
  * the proxy first, and a port without TLS may be the proxy's as well as the server's.
  */
 export function tlsProxyVariableFor(url: string): string | undefined {
+  const via = proxyOf(url);
+  return via?.proxy.protocol === 'https:' ? via.variable : undefined;
+}
+
+/** The request's URL and the proxy it goes through (NO_PROXY aside), with the variable that names it. */
+function proxyOf(url: string): { target: URL; variable: string; proxy: URL } | undefined {
   const target = URL.parse(url);
   const variable = target === null ? undefined : proxyVariableFor(target);
-  return variable !== undefined && URL.parse(process.env[variable]!)?.protocol === 'https:' ? variable : undefined;
+  const proxy = variable === undefined ? null : URL.parse(process.env[variable]!);
+  return proxy === null ? undefined : { target: target!, variable: variable!, proxy };
 }
 
 /**
@@ -124,15 +131,14 @@ export function tlsProxyVariableFor(url: string): string | undefined {
  * the port the server has too).
  */
 export function failedAtProxy(err: unknown, url: string): { variable: string; address: string } | undefined {
-  const target = URL.parse(url);
-  const variable = target === null ? undefined : proxyVariableFor(target);
-  const proxy = variable === undefined ? null : URL.parse(process.env[variable]!);
-  if (proxy === null || typeof err !== 'object' || err === null || !('port' in err) || !('address' in err)) return undefined;
+  const via = proxyOf(url);
+  if (via === undefined || typeof err !== 'object' || err === null || !('port' in err) || !('address' in err)) return undefined;
+  const { target, variable, proxy } = via;
   const proxyPort = Number(proxy.port || (proxy.protocol === 'https:' ? 443 : 80));
-  const targetPort = Number(target!.port || (target!.protocol === 'https:' ? 443 : 80));
+  const targetPort = Number(target.port || (target.protocol === 'https:' ? 443 : 80));
   const proxyHost = proxy.hostname.replace(/^\[(.*)\]$/, '$1');
   if (err.port !== proxyPort || typeof err.address !== 'string') return undefined;
   const atProxy = isIP(proxyHost) !== 0 ? err.address === proxyHost : proxyPort !== targetPort;
   if (!atProxy) return undefined;
-  return { variable: variable!, address: `${isIP(err.address) === 6 ? `[${err.address}]` : err.address}:${proxyPort}` };
+  return { variable, address: `${isIP(err.address) === 6 ? `[${err.address}]` : err.address}:${proxyPort}` };
 }
