@@ -7,9 +7,15 @@ import { configErrorMap } from '../config/messages.ts';
 import { WatchSchema } from '../config/schema.ts';
 import { UsageError } from './context.ts';
 
-/** `watch` as the schema reads it; `optionOf` names the option each field came from (`deadline` → `--timeout`). */
-export function parsedWatchOptions(watch: object, optionOf: Readonly<Record<string, string>>): z.output<typeof WatchSchema> {
+/** The option each field of a watch comes from, as `add` names them. */
+const OPTION_OF: Readonly<Record<string, string>> = {
+  requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--deadline', name: '--name', notify: '--notify',
+};
+
+/** `watch` as the schema reads it; `renamed` names a field's option where a command calls it otherwise (wait's `--timeout`). */
+export function parsedWatchOptions(watch: object, renamed: Readonly<Record<string, string>> = {}): z.output<typeof WatchSchema> {
   const parsed = WatchSchema.safeParse(watch, { error: configErrorMap });
   if (parsed.success) return parsed.data;
-  throw new UsageError(parsed.error.issues.map((i) => `${optionOf[String(i.path[0])] ?? String(i.path[0])}: ${i.message}`).join('; '));
+  const optionOf = (field: string) => renamed[field] ?? OPTION_OF[field] ?? field;
+  throw new UsageError(parsed.error.issues.map((i) => `${optionOf(String(i.path[0]))}: ${i.message}`).join('; '));
 }

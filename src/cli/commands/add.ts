@@ -6,8 +6,6 @@ import { optionText, watchedIdentity } from '../options.ts';
 import { signalExitStatus } from '../signals.ts';
 import { parsedWatchOptions } from '../watchOptions.ts';
 
-const ADD_OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--deadline', name: '--name', notify: '--notify' };
-
 export async function run(ctx: CommandContext): Promise<number> {
   const text = (name: string) => optionText(ctx, name);
   const notify = text('notify')?.split(',').map((n) => n.trim()).filter(Boolean);
@@ -21,7 +19,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     notify,
     deadline: text('deadline'),
   };
-  parsedWatchOptions(watch, ADD_OPTION_OF);
+  parsedWatchOptions(watch);
   const what = 'jobId' in watch ? `job ${watch.jobId}` : `request ${watch.requestId} on server ${watch.serverId}`;
   try {
     const done = await editWatchFile(ctx, (current) => {

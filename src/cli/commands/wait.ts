@@ -76,7 +76,8 @@ const UNUSED_SECTIONS = ['notifiers', 'delivery', 'state', 'shutdown', 'http', '
  * plus twice a long cloud.timeout goes past it: the wait would end as a timeout at its start.
  */
 const MAX_TIMER_MS = 2 ** 31 - 1;
-const OPTION_OF: Record<string, string> = { requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--timeout' };
+/** wait's name for the watch's deadline. */
+const RENAMED = { deadline: '--timeout' };
 
 export async function run(ctx: CommandContext): Promise<number> {
   const identity = watchedIdentity(ctx);
@@ -129,7 +130,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 function targetFrom(ctx: CommandContext, input: ReturnType<typeof watchedIdentity> & { projectId: string | undefined; deadline: string | number }): WatchTarget {
   if (input.projectId === undefined) throw new UsageError(`no project: give --project ID, or set cloud.projectId (or cloud.auth.projectId) in ${ctx.configPath}`);
   const deadline = typeof input.deadline === 'number' ? `${input.deadline}ms` : input.deadline;
-  const { deadline: deadlineMs, ...watch } = parsedWatchOptions({ ...input, deadline }, OPTION_OF);
+  const { deadline: deadlineMs, ...watch } = parsedWatchOptions({ ...input, deadline }, RENAMED);
   return { ...watch, projectId: watch.projectId!, deadlineMs: deadlineMs!, notify: [] };
 }
 
