@@ -309,9 +309,12 @@ describe('run, stopped at its worst moments and started again', () => {
   test('drops the early warning a SIGKILL cut off, when the action finished while the daemon was stopped: the outcome alone comes after the restart', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = newIds();
-    s.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 2500 }] });
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, warnAfter: 1s }'));
     const first = s.run();
+    // The action's clock starts once the daemon asks the cloud for anything: a start slowed by a busy machine
+    // must not let the action finish before its warning is due (1 s after it began; it runs 2.5 s).
+    await until(() => s.simulator.requests.length > 0, 'the daemon\'s first request');
+    s.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 2500 }] });
     // The warning is on disk before it is sent: killed as the receiver reads it, the daemon still owes it.
     chat.onRequest = () => {
       chat.onRequest = null;
