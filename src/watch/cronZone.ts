@@ -8,18 +8,21 @@
 import { namesNoHourDayOrMonth } from '../config/fields.ts';
 
 /**
- * The TZ that UTC replaced, while it does: a reload to a schedule that names hours puts it back. With the
- * zone it named (for a TZ unset, the system's), which the process no longer tells while TZ is UTC.
+ * The TZ that UTC replaced, while it does: a reload to a schedule that names hours puts it back. With what
+ * {@link daylightSavingZone} said of the zone it named (for a TZ unset, the system's), which the process no
+ * longer tells while TZ is UTC.
  */
-let replaced: { tz: string | undefined; zone: string } | null = null;
+let replaced: { tz: string | undefined; daylightSaving: string | null } | null = null;
 
 /**
  * Sets the process's zone for `schedule` and returns the one to give node-cron, always by name: what it
- * reads with none given, it caches in the zone of that moment.
+ * reads with none given, it caches in the zone of that moment. A schedule run in UTC makes no `Intl` object
+ * here (the bundle's node-cron makes none for UTC either, scripts/bundleRules.ts): the first one pages in
+ * ICU's data, 7-8 MB of the daemon's resident memory.
  */
 export function cronZone(schedule: string): string {
   if (namesNoHourDayOrMonth(schedule)) {
-    if (replaced === null || process.env['TZ'] !== 'UTC') replaced = { tz: process.env['TZ'], zone: Intl.DateTimeFormat().resolvedOptions().timeZone };
+    if (replaced === null || process.env['TZ'] !== 'UTC') replaced = { tz: process.env['TZ'], daylightSaving: ownZoneDaylightSaving() };
     process.env['TZ'] = 'UTC';
     return 'UTC';
   }
@@ -33,19 +36,14 @@ export function cronZone(schedule: string): string {
 
 /**
  * The zone a schedule that names hours would be read in (the process's, or the one UTC replaced for a
- * schedule that names none), when it has daylight saving time: its offsets in January and July differ.
- * Null for a zone without it.
+ * schedule that names none), when it has daylight saving time. Null for a zone without it.
  */
 export function daylightSavingZone(): string | null {
-  if (replaced !== null && process.env['TZ'] === 'UTC') return offsetsDiffer(replaced.zone) ? (replaced.tz || replaced.zone) : null;
-  // The process's own zone, as `validate` asks: by Date's offsets, which load no Intl formatter.
-  const year = new Date().getFullYear();
-  return new Date(year, 0, 1).getTimezoneOffset() === new Date(year, 6, 1).getTimezoneOffset() ? null : process.env['TZ'] || "the system's zone";
+  return replaced !== null && process.env['TZ'] === 'UTC' ? replaced.daylightSaving : ownZoneDaylightSaving();
 }
 
-function offsetsDiffer(zone: string): boolean {
-  const format = new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'longOffset' });
-  const year = new Date().getUTCFullYear();
-  const offset = (month: number) => format.formatToParts(Date.UTC(year, month, 1)).find((part) => part.type === 'timeZoneName')?.value;
-  return offset(0) !== offset(6);
+/** The process's own zone, when its offsets in January and July differ: by Date's offsets, which make no Intl object. */
+function ownZoneDaylightSaving(): string | null {
+  const year = new Date().getFullYear();
+  return new Date(year, 0, 1).getTimezoneOffset() === new Date(year, 6, 1).getTimezoneOffset() ? null : process.env['TZ'] || "the system's zone";
 }

@@ -191,10 +191,10 @@ describe('the image, laid out from the Dockerfile with a production-only install
 
   /**
    * runBundle, and what the command loaded: every module specifier it resolved (import() and require()
-   * alike) and Node's own modules it loaded (`process.moduleLoadList`, which also shows what Node's
-   * modules load in turn: node:tls under node:https).
+   * alike), Node's own modules it loaded (`process.moduleLoadList`, which also shows what Node's
+   * modules load in turn: node:tls under node:https), and the `Intl` objects it made, by constructor.
    */
-  const loadedBy = async (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; resolved: string[]; builtins: string[] }> => {
+  const loadedBy = async (args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string; resolved: string[]; builtins: string[]; intl: string[] }> => {
     const probe = join(root, 'probe.mjs');
     const list = join(root, 'loaded.json');
     rmSync(list, { force: true });
@@ -206,12 +206,17 @@ describe('the image, laid out from the Dockerfile with a production-only install
         'const seen = new Set();',
         'registerHooks({ resolve: (specifier, context, next) => (seen.add(specifier), next(specifier, context)) });',
         "const builtins = () => process.moduleLoadList.filter((m) => m.startsWith('NativeModule ')).map((m) => `node:${m.slice(13)}`);",
-        `process.on('exit', () => writeFileSync(${JSON.stringify(list)}, JSON.stringify({ resolved: [...seen], builtins: builtins() })));`,
+        'const intl = [];',
+        'for (const name of Object.getOwnPropertyNames(Intl).filter((n) => /^[A-Z]/.test(n))) {',
+        '  const made = () => intl.push(name);',
+        '  Intl[name] = new Proxy(Intl[name], { construct: (t, a, n) => (made(), Reflect.construct(t, a, n)), apply: (t, self, a) => (made(), Reflect.apply(t, self, a)) });',
+        '}',
+        `process.on('exit', () => writeFileSync(${JSON.stringify(list)}, JSON.stringify({ resolved: [...seen], builtins: builtins(), intl })));`,
       ].join('\n'),
     );
     const run = await runBundle(args, env, ['--import', probe]);
     // A process killed before its exit handler ran lists nothing: its exit code and output say why.
-    const loaded = existsSync(list) ? (JSON.parse(readFileSync(list, 'utf8')) as { resolved: string[]; builtins: string[] }) : { resolved: [], builtins: [] };
+    const loaded = existsSync(list) ? (JSON.parse(readFileSync(list, 'utf8')) as { resolved: string[]; builtins: string[]; intl: string[] }) : { resolved: [], builtins: [], intl: [] };
     return { ...run, ...loaded };
   };
 
@@ -442,7 +447,7 @@ describe('the image, laid out from the Dockerfile with a production-only install
     });
   });
 
-  it('runs the daemon against an http:// cloud without TLS or zlib: of prom-client only its metrics, not its Pushgateway', async () => {
+  it('runs the daemon against an http:// cloud without TLS or zlib: of prom-client only its metrics, not its Pushgateway; on a schedule in UTC, without Intl', async () => {
     await withOneAction(async (_action, config, env, h) => {
       const run = await loadedBy(['run', '--until-done', '--config', config], env);
       expect(run.code, run.output).toBe(0);
@@ -450,6 +455,9 @@ describe('the image, laid out from the Dockerfile with a production-only install
       expect(h.mail.received).toHaveLength(1);
       expect(run.builtins).toContain('node:net');
       for (const unused of ['node:https', 'node:tls', 'node:http2', 'node:zlib']) expect(run.builtins).not.toContain(unused);
+      // The first Intl object pages in ICU's data, 7-8 MB resident (scripts/bundleRules.ts, node-cron's time in UTC).
+      expect(readFileSync(config, 'utf8')).toContain('schedule: "* * * * * *"');
+      expect(run.intl).toEqual([]);
     });
   });
 

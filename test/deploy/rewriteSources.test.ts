@@ -100,3 +100,41 @@ describe("undici's header value check, as the bundle rewrites it (scripts/bundle
     }
   });
 });
+
+describe("node-cron's time in UTC, as the bundle rewrites it (scripts/bundleRules.ts)", () => {
+  interface Task { match(date: Date): boolean; timeMatcher: { getNextMatch(date: Date): Date } }
+  /** node-cron's createTask, bundled from the installed node-cron with or without the bundle's rewrites. */
+  async function createTask(rewritten: boolean): Promise<(expression: string, func: () => void, options: { timezone: string }) => Task> {
+    const entry = join(dir, 'cron.mjs');
+    writeFileSync(entry, "export { createTask } from 'node-cron'\n");
+    const out = join(dir, `cron-${String(rewritten)}.mjs`);
+    const file = 'node-cron/dist/_shared.js';
+    await build({ entryPoints: [entry], outfile: out, bundle: true, platform: 'node', format: 'esm', logLevel: 'silent', nodePaths: [join(ROOT, 'node_modules')], plugins: rewritten ? [rewriteSources({ [file]: REWRITTEN[file]! })] : [] });
+    return ((await import(out)) as { createTask: (expression: string, func: () => void, options: { timezone: string }) => Task }).createTask;
+  }
+
+  it('finds the same ticks in UTC as node-cron itself, without an Intl object', async () => {
+    const [original, rewritten] = [await createTask(false), await createTask(true)];
+    const formats = vi.spyOn(Intl, 'DateTimeFormat');
+    // A seeded walk over 2024-2030, leap days and the ends of months included, at any millisecond.
+    let seed = 7;
+    const random = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const from = Date.UTC(2024, 0, 1);
+    const dates = [Date.UTC(2024, 1, 29, 23, 59, 59, 999), Date.UTC(2025, 11, 31, 23, 59, 59, 500), ...Array.from({ length: 300 }, () => from + Math.floor(random() * 7 * 365 * 86_400_000))];
+    try {
+      for (const expression of ['* * * * * *', '*/15 * * * * *', '0 */5 8-18 * * 1-5', '30 2 * * sun', '0 0 L * *', '0 0 29 2 *', '0 0 12 15W * *']) {
+        const [a, b] = [original(expression, () => {}, { timezone: 'UTC' }), rewritten(expression, () => {}, { timezone: 'UTC' })];
+        formats.mockClear();
+        const seen = dates.map((ms) => [b.match(new Date(ms)), b.timeMatcher.getNextMatch(new Date(ms)).toISOString()]);
+        expect(formats).not.toHaveBeenCalled();
+        expect(seen, expression).toEqual(dates.map((ms) => [a.match(new Date(ms)), a.timeMatcher.getNextMatch(new Date(ms)).toISOString()]));
+      }
+      // Another zone still goes through Intl.
+      formats.mockClear();
+      rewritten('0 30 4 * * *', () => {}, { timezone: 'Europe/Berlin' }).timeMatcher.getNextMatch(new Date(from));
+      expect(formats).toHaveBeenCalled();
+    } finally {
+      formats.mockRestore();
+    }
+  });
+});
