@@ -6,7 +6,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { newIds } from '../e2e/harness.ts';
 
@@ -22,14 +22,18 @@ afterEach(async () => {
 
 type Ids = ReturnType<typeof newIds>;
 
-/** The simulator, with a reboot of `durationMs` whose ids are returned, and a watch file for it with `extra` lines. */
-async function setUp(durationMs: number, extra: (ids: Ids) => string[]): Promise<{ sim: Simulator; ids: Ids; config: string }> {
+/**
+ * The simulator and a watch file with `extra` lines for the ids returned; `begin()` starts their reboot, of
+ * `durationMs`.
+ */
+async function setUp(durationMs: number, extra: (ids: Ids) => string[]): Promise<{ sim: Simulator; ids: Ids; config: string; begin: () => void }> {
   sim = await startSimulator({ token: 'T' });
   const ids = newIds();
-  sim.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
+  const started = sim;
+  const begin = () => void started.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
   const config = join(await mkdtemp(join(tmpdir(), 'eaw-oneshot-')), 'watch.yaml');
   await writeFile(config, ['cloud:', `  endpoint: ${sim.url}`, `  projectId: ${PROJECT}`, '  auth: { type: token, token: T }', '  microversion: "2.60"', ...extra(ids)].join('\n'));
-  return { sim, ids, config };
+  return { sim, ids, config, begin };
 }
 
 /** The command's exit status and its two outputs. */
@@ -42,10 +46,14 @@ function run(args: string[]): Promise<{ code: number | null; stdout: string; std
 
 describe('one-shot commands', () => {
   it('keep undici\'s wasm HTTP parser in the baseline compiler: a wait of several polls mallocs no optimising recompile of it', async () => {
-    // 4 s from now: at least 4 reads a second apart, also when a loaded machine takes a second or two to start `wait` from the sources.
-    const { sim, ids, config } = await setUp(4000, () => ['poll:', '  schedule: "* * * * * *"']);
+    const { sim, ids, config, begin } = await setUp(4000, () => ['poll:', '  schedule: "* * * * * *"']);
     // --wasm-sync-tier-up: a recompile happens at once when V8 decides on it, not on a thread a loaded machine may not have run yet.
-    const { code, stdout, stderr } = await run(['--wasm-sync-tier-up', `--import=${PEAK_MALLOC_AT_EXIT}`, MAIN, 'wait', '--config', config, '--server', ids.serverId, '--request', ids.requestId]);
+    const waited = run(['--wasm-sync-tier-up', `--import=${PEAK_MALLOC_AT_EXIT}`, MAIN, 'wait', '--config', config, '--server', ids.serverId, '--request', ids.requestId]);
+    // The reboot's 4 s begin at wait's first read (not yet found, so read again): at least 4 reads a second
+    // apart, however long a loaded machine takes to start `wait` from the sources.
+    await vi.waitUntil(() => sim.requests.length > 0, { timeout: 15_000, interval: 10 });
+    begin();
+    const { code, stdout, stderr } = await waited;
     expect(code).toBe(0);
     expect(stdout).toMatch(/^success: /);
     expect(sim.requests.filter((r) => r.route === 'action').length).toBeGreaterThanOrEqual(4);
@@ -55,7 +63,8 @@ describe('one-shot commands', () => {
   });
 
   it('write the line of a poll that failed, the last thing check did, before the process exits', async () => {
-    const { sim, ids, config } = await setUp(60_000, (ids) => ['poll:', '  retries: 0', 'watches:', `  - { serverId: ${ids.serverId}, requestId: ${ids.requestId} }`]);
+    const { sim, ids, config, begin } = await setUp(60_000, (ids) => ['poll:', '  retries: 0', 'watches:', `  - { serverId: ${ids.serverId}, requestId: ${ids.requestId} }`]);
+    begin();
     sim.injectFault({ kind: 'server-error' }, { route: 'action', times: 10 });
     const { code, stderr } = await run([MAIN, 'check', '--config', config]);
     expect(code).toBe(1);
