@@ -116,7 +116,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (seen.kind === 'not_found') {
     const last = input.lastAction;
     if (memory.everFound && last !== null) return judgeHiddenAction(input, memory, last, seen.message);
-    return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message: seen.message });
+    const notFound = judgeNotFound<Read>(input.now, memory, { what: 'action', answer: '404', message: seen.message });
+    return notFound.settled ? judgeUnscheduled(input, notFound, seen.message) : notFound;
   }
   if (seen.kind === 'error') {
     const confirming = input.lastAction !== null && eventsFinished(input.lastAction);
@@ -145,6 +146,11 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   const info = server.server.info;
   // From 2.69 a server in a down cell is a stub with status UNKNOWN and no task state.
   if (info.status === 'UNKNOWN') return pending(`${name}: server status UNKNOWN (its cell is unreachable)`, { ...confirming, pollFailed: true });
+  // A lock or a volume call sets no state: whatever the server shows is another action's, older or newer.
+  if (STATELESS_ACTIONS.has(name)) {
+    if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
+    return settle(input, memory, action, server.server, NO_OWNERS);
+  }
   if (isDelete && events?.length === 0 && !DELETED_STATUSES.has(info.status)) {
     return pending(`delete: recorded without events; server still ${describeServer(info)}`);
   }
@@ -230,9 +236,10 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const { server } = input;
   if (server.kind === 'not_read') {
     const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
-    const due = memory.erroredSince !== null || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
+    const due = memory.erroredSince !== null || memory.serverGoneSince !== null || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
     return due ? pending(`${name}: ${running} running for ${formatDuration(runFor)}; looking at the server`, { next: 'server' }) : waiting;
   }
+  if (server.kind === 'gone' && name === 'delete') return judgeDeleteLeftOpen(input, memory, action, running, runFor);
   if (server.kind !== 'found' || memory.erroredSince === null) return waiting;
   const info = server.server.info;
   const list = input.actions;
@@ -242,6 +249,23 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${running} running, server ERROR with no task state for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
   const dead = `${running} never finished (running ${formatDuration(runFor)}) and the server has been ERROR with no task state for ${formatDuration(errored)}: its compute service likely stopped during the step`;
   return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), action.message?.trim() ?? '', info, [dead]) };
+}
+
+/**
+ * A delete whose event runs on while its server is gone. nova-compute restarted during the delete finishes
+ * it at its start (manager.py _init_instance, task_state deleting) through _delete_instance, which no event
+ * wraps, so the request's compute_terminate_instance stays open for good; so does a delete cut short by
+ * its compute host going down, then done again locally. The server gone is the delete's outcome, once it
+ * stays gone as for any other action (a blip of 404s is not).
+ */
+function judgeDeleteLeftOpen(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string, runFor: number): Judgement {
+  const span = serverGoneFor(input, memory);
+  if (span === null) return pending(`delete: ${running} running for ${formatDuration(runFor)}, and the server answers 404 (${goneAnswers(memory)})`);
+  const notes = [`server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)})`, `${running} never finished (running ${formatDuration(runFor)}): its compute service likely restarted during the delete, which finishes it without ending the event`];
+  const failed = failedEvents(action).filter((e) => e.result !== null);
+  const message = action.message?.trim() ?? '';
+  if (failed.length > 0 || message !== '') return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, null, notes) };
+  return { settled: true, outcome: 'success', reason: `delete: ${notes.join('; ')}` };
 }
 
 /** When the longest-running event started (the API's clock); null when none runs or a time is unreadable. */
@@ -336,6 +360,22 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
 }
 
 /**
+ * An action not found for long enough to be `not_found`, unless its server is still being scheduled with
+ * no action recorded: Nova records a create only once the scheduler has placed it (conductor/manager.py
+ * schedule_and_build_instances), and until then shows the server from its build request, BUILD with
+ * task_state scheduling. A scheduler backlogged by a wave of creates takes minutes. Any action listed
+ * means the create is recorded, and the watched id is not it.
+ */
+function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: string): Judgement {
+  const { server, actions } = input;
+  if (server.kind === 'not_read') return pending(`not visible yet (404: ${message}); reading the server, which a create not yet scheduled shows alone`, { next: 'server' });
+  if (server.kind !== 'found' || server.server.info.status !== 'BUILD' || server.server.info.taskState !== 'scheduling') return notFound;
+  if (actions.kind === 'not_read') return pending(`not visible yet (404: ${message}); server BUILD (task_state scheduling): checking for a recorded action`, { next: 'actions' });
+  if (actions.kind !== 'read' || actions.actions.length > 0) return notFound;
+  return pending(`not visible yet (404: ${message}): the server is BUILD (task_state scheduling) with no action recorded, and Nova records its create once the scheduler has placed it`);
+}
+
+/**
  * Actions over once Nova has recorded them, which it does without events: os-resetState sets the server's
  * state and finishes its action within the API request (api/openstack/compute/admin_actions.py), so its
  * `events` stay [] for good. The finish is not in the API: `finish_time` is not shown, and `updated_at`
@@ -362,9 +402,13 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
     if (status !== null) notes.push(`the server's ${server.info.status} belongs to a newer action (${describeAction(status)})`);
     if (task !== null) notes.push(`its task_state ${server.info.taskState} belongs to a newer action (${describeAction(task)})`);
   }
-  const errorIsFailure = info?.status === 'ERROR' && !DONE_WITHOUT_EVENTS.has(action.action);
+  const stateless = STATELESS_ACTIONS.has(action.action);
+  if (stateless && server !== null && (server.info.status === 'ERROR' || server.info.taskState !== null)) {
+    notes.push(`the server's ${describeServer(server.info)} is not the ${action.action}'s, which sets no state`);
+  }
+  const errorIsFailure = info?.status === 'ERROR' && !DONE_WITHOUT_EVENTS.has(action.action) && !stateless;
   if (failed.length > 0 || message !== '' || errorIsFailure) {
-    return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, info, notes) };
+    return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, stateless ? null : info, notes) };
   }
   if (server !== null && MOVE_TYPES.has(action.action)) {
     const move = judgeMove(input, memory, action, server);

@@ -130,12 +130,14 @@ function verdictOf(action: ActionObservation, r: Rest, lastAction: InstanceActio
 const unreliable = (v: ReturnType<typeof decide>) => v.final && (v.outcome === 'success' || v.outcome === 'not_found');
 
 describe('verdict properties', () => {
-  it('an action with an unfinished event is never a success or a not_found', () => {
+  it('an action with an unfinished event is never a success or a not_found, but a delete whose server is gone', () => {
     fc.assert(
       fc.property(rawAction, rest, (raw, r) => {
         const action = parsed(raw);
         fc.pre(action !== null && (raw.events ?? []).some((e) => typeof e.finish_time !== 'string'));
-        expect(unreliable(verdictOf({ kind: 'found', action: action! }, r))).toBe(false);
+        const v = verdictOf({ kind: 'found', action: action! }, r);
+        // A delete finished by its compute service's restart leaves its event open for good (verdict.ts judgeDeleteLeftOpen).
+        if (unreliable(v)) expect([action!.action, r.server.kind, v.final && v.outcome]).toEqual(['delete', 'gone', 'success']);
       }),
       RUNS,
     );
