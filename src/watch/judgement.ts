@@ -87,7 +87,12 @@ export interface Clock {
    * within 30 s): `now` and `trackingSince` are this host's times, what finished when the cloud's.
    */
   cloudAheadMs?: number;
+  /** Since when this watch's polls have failed, before this poll (epoch ms); null or absent when the last one answered. */
+  failingSince?: number | null;
 }
+
+/** Past the deadline, a poll that could not read what decides waits this long at most for the API to answer (less for a shorter deadline). */
+export const ANSWER_AWAITED_MS = 15 * 60_000;
 
 /**
  * Applies the deadline to a judgement. It is judged by the watched thing's own times: something that
@@ -128,6 +133,15 @@ export function withDeadline<R, M>(
   if (clock.now >= deadlineAt) {
     const finishedAt = judged.confirming ? onThisClock(ends.evidenceFinishedAt) : null;
     if (finishedAt === null || finishedAt > deadlineAt) {
+      // A poll that could not read the action cannot tell whether it finished in time (the contract judges
+      // by its own times): the API, down or blipping at the deadline or at a start after downtime, is given
+      // a while to answer.
+      const awaited = Math.min(clock.deadlineMs, ANSWER_AWAITED_MS);
+      const waited = clock.now - Math.max(clock.failingSince ?? clock.now, deadlineAt);
+      if (pollFailed && waited < awaited) {
+        const reason = `${judged.reason} (past the deadline: judged by its own times once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
+        return { final: false, reason, next: judged.next, pollFailed, memory };
+      }
       const reason =
         finishedAt === null
           ? `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.reason}`

@@ -29,6 +29,7 @@ interface Delivery {
   attempts: number;
 }
 interface WatchRecord {
+  trackingSince: string;
   verdict: { outcome: string; detectedAt: string } | null;
   deliveries: { [notifier: string]: Delivery };
 }
@@ -330,6 +331,30 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(await last.exited).toBe(0);
     expect(chat.delivered().map((h) => h.outcome)).toEqual(['success']);
     expect(s.recordOnDisk(w)).toMatchObject({ verdict: { outcome: 'success' }, warning: { deliveries: { chat: { status: 'superseded' } } } });
+  });
+
+  test('judges by its own times an action that finished in time while the daemon was stopped, though the first polls after the restart fail past the deadline', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const w = newIds();
+    await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, deadline: 3s }'));
+    const first = s.run();
+    // Killed once tracking began, before the action (started with the daemon's first request) has finished.
+    await until(() => s.simulator.requests.length > 0, 'the daemon\'s first request');
+    s.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1500 }] });
+    await until(() => s.recordOnDisk(w) !== undefined, 'tracking on disk');
+    first.child.kill('SIGKILL');
+    await first.exited;
+    expect(s.recordOnDisk(w)?.verdict).toBeNull();
+    await untilFinished(s.simulator, w);
+    const deadlineAt = Date.parse(s.recordOnDisk(w)!.trackingSince) + 3000;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadlineAt - Date.now() + 200)));
+
+    // Started past the deadline, as the API blips: its first two answers to the action are 503s.
+    s.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 2 });
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    expect(s.simulator.pendingFaults).toBe(0);
+    expect(chat.delivered().map((h) => h.outcome)).toEqual(['success']);
   });
 
   test('sends again, with the same webhook-id and Message-ID, what the receivers took while the daemon was SIGKILLed before they answered', async ({ rig: s }) => {

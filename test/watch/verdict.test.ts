@@ -61,6 +61,8 @@ interface Row {
   deadline?: number;
   /** How far the cloud's clock is ahead of this host's. */
   cloudAhead?: number;
+  /** Since when polls have failed, before this one (ms after tracking began). */
+  failingSince?: number;
   expect:
     | { final: false; next?: Read | null; pollFailed?: boolean; reason?: RegExp }
     | { final: true; outcome: string; reason?: RegExp };
@@ -385,11 +387,36 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'timeout', reason: /between steps/ },
   },
   {
-    name: 'a poll error past the deadline, with nothing known, is a timeout naming the error',
+    name: 'a poll error past the deadline, with nothing known, is a timeout naming the error once the API has failed 15 min past it',
     nova: 'the API was unreachable the whole time',
     action: { kind: 'error', message: 'GET x → 503' },
+    failingSince: 60_000,
+    elapsed: 6 * HOUR + 15 * 60_000,
+    expect: { final: true, outcome: 'timeout', reason: /^not finished 6 h after tracking began: last poll failed: GET x → 503/ },
+  },
+  {
+    name: '... before then it waits for the API to answer: the action may have finished in time',
+    nova: 'an API down across the deadline, the action finished before it',
+    action: { kind: 'error', message: 'GET x → 503' },
+    failingSince: 60_000,
+    elapsed: 6 * HOUR + 10 * 60_000,
+    expect: { final: false, pollFailed: true, reason: /^last poll failed: GET x → 503 \(past the deadline: judged by its own times once the API answers, or a timeout in 5 min\)$/ },
+  },
+  {
+    name: '... the first poll after downtime failed, long past the deadline: it waits too',
+    nova: 'a daemon started before its network is up',
+    action: { kind: 'error', message: 'GET x → network error' },
     elapsed: 7 * HOUR,
-    expect: { final: true, outcome: 'timeout', reason: /last poll failed: GET x → 503/ },
+    expect: { final: false, pollFailed: true },
+  },
+  {
+    name: '... a shorter deadline waits as long again at most',
+    nova: '(same)',
+    action: { kind: 'error', message: 'GET x → 503' },
+    failingSince: 5_000,
+    deadline: 20_000,
+    elapsed: 40_000,
+    expect: { final: true, outcome: 'timeout' },
   },
   {
     name: 'a poll error past the deadline, when an earlier poll saw the events finish in time, waits for a readable API',
@@ -1029,6 +1056,7 @@ describe('decide', () => {
       trackingSince: T0,
       deadlineMs: row.deadline ?? 6 * HOUR,
       cloudAheadMs: row.cloudAhead ?? 0,
+      failingSince: row.failingSince === undefined ? null : T0 + row.failingSince,
       memory: { ...NOTHING, ...row.memory },
       lastAction: row.lastAction ?? null,
       action: row.action,
