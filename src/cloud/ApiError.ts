@@ -140,4 +140,9 @@ export class ApiError extends Error {
   notRetryable(): ApiError {
     return new ApiError(this.#init, false);
   }
+
+  /** The same failure, counted as another kind: what it means where it happened, rather than by its status alone. */
+  as(kind: ApiErrorKind): ApiError {
+    return new ApiError({ ...this.#init, kind });
+  }
 }

@@ -331,6 +331,8 @@ describe('password auth', () => {
       const everything = `${raw.join('')}${error.message}${String(error.apiMessage)}${JSON.stringify(error)}${String(error.stack)}`;
       expect(everything).toContain("'<hidden>' is not valid");
       expect(everything).not.toContain(PASSWORD);
+      // A refusal of the login is mended in cloud.auth: `wait` says so of an unauthorized one, not of a 400.
+      expect([error.kind, error.status]).toEqual(['unauthorized', 400]);
     }
   });
 });
