@@ -241,13 +241,9 @@ class HttpEcsClient implements EcsClient {
       const waitMs = Math.min(DISCOVERY_BACKOFF_MS.first * 2 ** (discovery.failures - 1), DISCOVERY_BACKOFF_MS.max);
       discovery.retryAt = performance.now() + waitMs;
       if (!this.#closed.signal.aborted) {
-        // The advice is for an endpoint that answered, but not with a version document (a gateway's 404):
-        // not for one that could not be reached.
-        const answered = err instanceof ApiError && err.status !== undefined;
         this.#logger.warn(
           { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs },
-          'compute microversion discovery failed; no request goes out without a version header until it succeeds' +
-            (answered ? ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)' : ''),
+          `compute microversion discovery failed; no request goes out without a version header until it succeeds${discoveryAdvice(err)}`,
         );
       }
       throw err;
@@ -452,4 +448,15 @@ function isEmpty(headers: Record<string, string>): boolean {
 
 function pathOf(url: string): string {
   return new URL(url).pathname;
+}
+
+/**
+ * What to mend when the version document could not be had: the credentials where they were refused, a
+ * fixed microversion where the endpoint answered without one (a gateway's 404); nothing for an endpoint
+ * that could not be reached, which the error says.
+ */
+function discoveryAdvice(err: unknown): string {
+  if (!(err instanceof ApiError) || err.status === undefined) return '';
+  if (err.kind === 'unauthorized' || err.kind === 'forbidden') return ' (check cloud.auth: the endpoint refused the credentials)';
+  return ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)';
 }

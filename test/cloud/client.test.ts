@@ -152,6 +152,16 @@ describe('microversion discovery', () => {
     expect(action.seen).toEqual([expect.objectContaining({ 'x-openstack-nova-api-version': '2.84' })]);
   });
 
+  it('advises cloud.auth, not a fixed microversion, when discovery is refused the credentials', async () => {
+    const { pool, client, lines } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(401, '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}');
+
+    await expect(client.microversion()).rejects.toMatchObject({ kind: 'unauthorized' });
+    expect(lines.filter((l) => l.level === 40).map((l) => l['msg'])).toEqual([
+      'compute microversion discovery failed; no request goes out without a version header until it succeeds (check cloud.auth: the endpoint refused the credentials)',
+    ]);
+  });
+
   it('retries a failed discovery within its round before the first request goes out', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { pool, client } = setup();
