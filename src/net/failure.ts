@@ -11,7 +11,7 @@ export function errorCode(err: unknown): string | undefined {
 
 // What OpenSSL says when the first bytes back are no TLS record: a plain HTTP server's answer (`HTTP/1.1 400`)
 // to the TLS handshake of an https:// URL.
-const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
+export const NOT_TLS = 'ERR_SSL_WRONG_VERSION_NUMBER';
 
 const PHRASES: Record<string, (endpoint: string) => string> = {
   ECONNREFUSED: (e) => `connection refused by ${e}`,

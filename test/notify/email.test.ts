@@ -298,6 +298,15 @@ describe('email notifier', () => {
     expect(err.message).toBe(`email ops-mail: connection refused by 127.0.0.1:${port}`);
   });
 
+  it('says to turn smtp.secure off when it meets a port without TLS', async () => {
+    const smtp = await smtpServer();
+    const err = await failure(email(smtp.port, { secure: true }).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe(
+      `email ops-mail: 127.0.0.1:${smtp.port} does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS, or the wrong port; for a server on port 587 or 25, set smtp.secure: false (STARTTLS is used where it offers it)`,
+    );
+  });
+
   it('retries when the server never greets within the timeout', async () => {
     const sockets: Socket[] = [];
     const silent = createTcpServer((socket) => sockets.push(socket)).listen(0, '127.0.0.1');

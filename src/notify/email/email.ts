@@ -6,7 +6,7 @@ import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
 import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
-import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
+import { describeNetworkFailure, errorCode, NOT_TLS } from '../../net/failure.ts';
 import { isBatch, renderEmail, renderSubject } from '../render.ts';
 import { renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
@@ -191,7 +191,9 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms`, true);
     }
     const network = describeNetworkFailure(e.originalCode ?? code, endpoint);
-    if (network) return fail(network, true);
+    // A plain port answers a TLS hello with its greeting: smtp.secure is for port 465 alone.
+    const plainPort = smtp.secure && (e.originalCode ?? code) === NOT_TLS ? '; for a server on port 587 or 25, set smtp.secure: false (STARTTLS is used where it offers it)' : '';
+    if (network) return fail(`${network}${plainPort}`, true);
     if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${said(e.message)} (${code})`, false);
     return fail(`sending through ${endpoint} failed: ${said(e.message)}${code ? ` (${code})` : ''}`, true);
   }
