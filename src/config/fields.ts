@@ -222,7 +222,9 @@ export function httpHeaderValue() {
   return headerValue().refine(isHttpFieldText, { message: `holds ${NOT_HTTP_FIELD_TEXT_PROBLEM}` });
 }
 
-const emailSyntax = z.email();
+// What a browser's <input type=email> takes: unlike zod's default, a domain without a dot, which internal
+// relays deliver to (root@localhost, ops@mailhost).
+const emailSyntax = z.email({ pattern: z.regexes.html5Email });
 const NAMED_ADDRESS = /^[^<>]*<([^<>]+)>$/;
 
 /** The address alone of an `emailAddress()`: `ops@example.com` of `Ops Team <ops@example.com>`. */

@@ -71,6 +71,14 @@ describe('a valid watch file', () => {
     });
   });
 
+  it('takes mail addresses at a domain without a dot, as internal relays deliver them', () => {
+    const config = parseConfig(
+      lines(...CLOUD, 'notifiers:', '  ops-mail: { type: email, smtp: { host: localhost }, from: root@localhost, to: [ops@mailhost, "On Call <oncall@relay>"] }'),
+      { env: {} },
+    );
+    expect(config.notifiers['ops-mail']).toMatchObject({ from: 'root@localhost', to: ['ops@mailhost', 'On Call <oncall@relay>'] });
+  });
+
   it('reads a key with nothing after it as left out', () => {
     const config = parseConfig(lines(...CLOUD, '  auth:', 'poll:', 'notifiers:', 'delivery:', 'state:', 'http:', 'watches:'), { env: {} });
     expect(config.cloud.auth).toEqual({ type: 'none' });
