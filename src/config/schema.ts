@@ -9,7 +9,7 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
-import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, strict } from './fields.ts';
+import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, serverId, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
 import { formatDuration } from '../watch/format.ts';
@@ -147,7 +147,7 @@ const ActionWatchSchema = strict(
     requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
       message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
     }),
-    serverId: z.string().min(1),
+    serverId: serverId(),
     ...watchSettings,
   },
   { jobId: 'a job of the native ECS API is watched with kind: ecs-job beside its jobId (and no requestId or serverId)' },
@@ -168,7 +168,7 @@ export const WatchSchema = z.discriminatedUnion('kind', [ActionWatchSchema, JobW
 
 /** Auto-tracking: the new actions of these servers (or of every server of the project) become watches. */
 const TrackSchema = strict({
-  servers: z.array(z.string().min(1)).min(1).optional(),
+  servers: z.array(serverId()).min(1).optional(),
   project: z
     .literal('all', { error: (iss) => `${shown(iss.input)} is not a project to track: write project: all for every server of the project (projectId names which), or list servers:` })
     .optional(),

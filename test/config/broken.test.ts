@@ -492,6 +492,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'server ids a URL would escape: a space copied along, a path, a query',
+    text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: "s1 " }', '  - { requestId: req-2, serverId: "a/b?c" }', 'track:', '  - servers: [ok-1, "s#2"]'),
+    expected: [
+      '5:35 watches[0].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+      '6:35 watches[1].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+      '8:21 track[0].servers[1]: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+    ],
+  },
+  {
     name: 'job watches: a missing or bad jobId, action keys on a job, an unknown kind, a duplicate',
     text: lines(
       ...CLOUD,
