@@ -64,7 +64,8 @@ export type Verdict<R = never, M = LookupMemory> = (
  */
 export function judgeNotFound<R>(now: number, memory: LookupMemory, found: { what: string; answer: string; message: string }): Judgement<R> {
   const { what, answer, message } = found;
-  if (memory.everFound) return pending(`the ${what} is no longer found (${message}) although it was before`);
+  // A failed poll, for the log's warning and the deadline's patience: what was seen cannot be read.
+  if (memory.everFound) return pending(`the ${what} is no longer found (${message}) although it was before`, { pollFailed: true });
   const since = memory.firstNotFoundAt === null ? now : Date.parse(memory.firstNotFoundAt);
   const span = now - since;
   if (memory.notFoundAnswers >= NOT_FOUND_MIN_ANSWERS && span >= NOT_FOUND_WINDOW_MS) {

@@ -131,3 +131,19 @@ it('takes Nova\'s own 404 for a tracked server as an answer: the failure told be
     [40, 'poll failed', serverId],
   ]);
 });
+
+it('warns when an action once seen answers Nova\'s 404, which is never an outcome, and says when it is found again', async () => {
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([action], { poll: NO_RETRIES }));
+  expect((await app.engine.pollOnce()).map((s) => [s.state, s.pollFailed])).toEqual([['pending', false]]);
+
+  h.simulator.injectFault({ kind: 'not-found' }, { route: 'action', times: 2 });
+  for (let pass = 0; pass < 2; pass++) expect((await app.engine.pollOnce()).map((s) => [s.state, s.pollFailed])).toEqual([['pending', true]]);
+  expect(told('poll failed').get(action.requestId)?.map((l) => [l['level'], l['reason']])).toEqual([
+    [40, expect.stringMatching(/^the action is no longer found \(.*\) although it was before$/)],
+  ]);
+  await app.engine.pollOnce();
+  expect(told('poll answered again').get(action.requestId)).toHaveLength(1);
+});

@@ -898,12 +898,12 @@ const rows: Row[] = [
     expect: { final: false },
   },
   {
-    name: 'a 404 after the action was once found is a glitch, not not_found',
+    name: 'a 404 after the action was once found is a glitch, not not_found: a failed poll',
     nova: 'db read through a cell that blips',
     action: nova404,
     memory: { everFound: true },
     elapsed: 10 * 60_000,
-    expect: { final: false },
+    expect: { final: false, pollFailed: true },
   },
 
   // --- trap 10: a newer action owns the server's state ---
