@@ -14,7 +14,7 @@ import { readRegularFileSync } from '../files/readRegularFile.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
-import { parseNested, tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { parseNested, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 
@@ -73,7 +73,7 @@ function readYaml(file: string): Json {
   const deep = tooDeep(doc);
   if (deep !== undefined) throw at({ offset: deep, message: TOO_DEEP });
   const error = doc.errors[0];
-  if (error !== undefined) throw at(syntaxProblem(text, error, () => unclosedQuotes(doc, text), 'clouds.yaml'));
+  if (error !== undefined) throw at(syntaxProblem(text, error, () => unclosedOpeners(doc, text), 'clouds.yaml'));
   const tag = tagProblems(doc, text, false)[0];
   if (tag !== undefined) throw at(tag);
   const converted = documentData(doc);

@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type Scalar, type YAMLError, type YAMLMap } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type YAMLError, type YAMLMap } from 'yaml';
 import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
@@ -19,7 +19,7 @@ import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
-import { anchorNames, formatPath, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedQuotes, type Segment } from './yamlTree.ts';
+import { anchorNames, formatPath, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -48,13 +48,23 @@ export interface LoadOptions {
 export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 /** A syntax error of the watch file (yamlSyntax's), or a `${VAR}` that YAML read as the start of a flow mapping. */
-function watchFileSyntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, Scalar.Parsed>): { offset: number; message: string } {
+function watchFileSyntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, number>): { offset: number; message: string } {
   const [offset] = error.pos;
   // In `{ token: ${TOKEN} }` the `{` of the reference opens a flow mapping as far as YAML is concerned.
   if (text[offset] === '{' && text[offset - 1] === '$') {
     return { offset: offset - 1, message: 'inside { } a ${VAR} value must be quoted: write "${VAR}"' };
   }
   return syntaxProblem(text, error, unclosed, 'the watch file');
+}
+
+/**
+ * The syntax errors worth telling: past the first one that throws the parser off its track, a token it
+ * meets outside any place it expects one (`Unexpected scalar token in YAML stream`) is that error's echo,
+ * one a token to the end of the file. A key set twice leaves the parser on track.
+ */
+function followingFirst(errors: readonly YAMLError[]): YAMLError[] {
+  const offTrack = errors.find((error) => error.code !== 'DUPLICATE_KEY');
+  return errors.filter((error) => error === offTrack || !(error.code === 'UNEXPECTED_TOKEN' && / in YAML stream\b/.test(error.message) && offTrack !== undefined && error.pos[0] > offTrack.pos[0]));
 }
 
 /**
@@ -147,9 +157,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
   // After the first error on a line the parser is off track, and what follows on that line is noise.
   const lines = new Set<number>();
   const syntaxIssues: ConfigIssue[] = [];
-  let unclosed: ReadonlyMap<number, Scalar.Parsed> | undefined;
-  for (const error of doc.errors) {
-    const { offset, message } = watchFileSyntaxProblem(text, error, () => (unclosed ??= unclosedQuotes(doc, text)));
+  let unclosed: ReadonlyMap<number, number> | undefined;
+  for (const error of followingFirst(doc.errors)) {
+    const { offset, message } = watchFileSyntaxProblem(text, error, () => (unclosed ??= unclosedOpeners(doc, text)));
     const issue = yamlIssueAt(offset, pathAt(doc, offset), message);
     if (!lines.has(issue.line)) syntaxIssues.push(issue);
     lines.add(issue.line);

@@ -1,7 +1,7 @@
 // yaml's syntax errors worded for the person editing the file (the watch file, or a clouds.yaml it names),
 // at the place to look at.
 
-import type { ErrorCode, Scalar, YAMLError } from 'yaml';
+import type { ErrorCode, YAMLError } from 'yaml';
 import { clipped } from '../text/clipped.ts';
 import { MAX_NESTING } from './yamlTree.ts';
 
@@ -54,19 +54,24 @@ export function loneCarriageReturn(text: string, file: string): { offset: number
   return { offset, message: `a carriage return (CR) with no line feed (LF) after it, which is not read as a line end${count}: end the line with LF, or delete the CR (dos2unix -c mac FILE makes every lone CR an LF)` };
 }
 
+const CLOSER: Record<string, string> = { '"': '"', "'": "'", '[': ']', '{': '}' };
+
 /**
  * Where and what `error` of `text` is, in one line; `file` is what the file is called (`the watch file`),
- * and `unclosed` gives the quoted values that have no closing quote, by the offset where each ends
- * (unclosedQuotes, made only when needed).
+ * and `unclosed` gives where each quoted value or flow collection that is never closed starts, by the
+ * offset where it ends (unclosedOpeners, made only when needed).
  */
-export function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, Scalar.Parsed>, file: string): { offset: number; message: string } {
+export function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, number>, file: string): { offset: number; message: string } {
   const [offset] = error.pos;
-  // YAML reports a quote never closed where the value it opened ends, often at the end of the file, which
-  // says nothing of where to look: point at where that value starts.
-  const quoted = error.code === 'MISSING_CHAR' ? unclosed().get(offset) : undefined;
-  if (quoted !== undefined) {
-    const quote = text[quoted.range[0]];
-    return { offset: quoted.range[0], message: `the quoted value that starts here is not closed: a closing ${quote} is missing, here or in a quoted value above` };
+  // YAML reports a quote or a bracket never closed where what it opened ends, often at the end of the file
+  // or at the next key, which says nothing of where to look: point at where it starts.
+  const start = error.code === 'MISSING_CHAR' || error.code === 'BAD_INDENT' ? unclosed().get(offset) : undefined;
+  if (start !== undefined) {
+    const opener = text[start]!;
+    const message = opener === '"' || opener === "'"
+      ? `the quoted value that starts here is not closed: a closing ${opener} is missing, here or in a quoted value above`
+      : `the ${opener} that starts here is not closed: a closing ${CLOSER[opener]} is missing (a value in ${opener} ${CLOSER[opener]} may go on over more lines, indented further than its key)`;
+    return { offset: start, message };
   }
   // The library quotes the text it stumbled on, which may be half the file.
   return { offset, message: SYNTAX_MESSAGES[error.code]?.(file) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };

@@ -107,17 +107,22 @@ export function pathAt(doc: Document.Parsed, offset: number): Segment[] {
 }
 
 /**
- * The quoted values of the document that have no closing quote, by the offset where each ends (where YAML
- * reports the missing quote). Found in one walk, however many there are.
+ * Where each quoted value and each flow list or mapping (`[ ]`, `{ }`) that the file never closes starts,
+ * by the offset where it ends, which is where YAML reports what is missing. Found in one walk, however
+ * many there are.
  */
-export function unclosedQuotes(doc: Document.Parsed, text: string): Map<number, Scalar.Parsed> {
-  const found = new Map<number, Scalar.Parsed>();
+export function unclosedOpeners(doc: Document.Parsed, text: string): Map<number, number> {
+  const found = new Map<number, number>();
   visit(doc, {
     Scalar(_key, node) {
       const scalar = node as Scalar.Parsed;
       if ((scalar.type !== 'QUOTE_DOUBLE' && scalar.type !== 'QUOTE_SINGLE') || !scalar.range) return;
       const closed = scalar.type === 'QUOTE_DOUBLE' ? CLOSED_DOUBLE : CLOSED_SINGLE;
-      if (!closed.test(text.slice(scalar.range[0], scalar.range[1]))) found.set(scalar.range[1], scalar);
+      if (!closed.test(text.slice(scalar.range[0], scalar.range[1]))) found.set(scalar.range[1], scalar.range[0]);
+    },
+    Collection(_key, node) {
+      if (!node.flow || !node.range) return;
+      if (text[node.range[1] - 1] !== (isMap(node) ? '}' : ']')) found.set(node.range[1], node.range[0]);
     },
   });
   return found;
