@@ -472,16 +472,28 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
   return { kind: 'done', note: without };
 }
 
-/** The record of the watched move: the first of its type created once the action had started. */
+/**
+ * How far before the action's start its move's record may be created: the action's start is nova-api's
+ * clock (context.timestamp), the record's nova-conductor's (conductor/manager.py _live_migrate,
+ * migration.create()), and the two hosts' clocks may be apart.
+ */
+export const MIGRATION_CLOCK_SLACK_MS = 60_000;
+
+/**
+ * The record of the watched move: the first of its type created once the action had started, else (a
+ * conductor whose clock is behind the API's) the last one created within MIGRATION_CLOCK_SLACK_MS before.
+ */
 function migrationOf(records: MigrationRecord[], action: InstanceAction): MigrationRecord | null {
   const type = MOVE_TYPES.get(action.action);
   const start = novaTimeMs(action.start_time);
   const candidates = records
     .filter((r) => r.migration_type === undefined || r.migration_type === type)
-    .map((r) => ({ record: r, created: novaTimeMs(r.created_at) }))
-    .filter(({ created }) => start === null || (created !== null && created >= start));
-  candidates.sort((a, b) => (a.created ?? Infinity) - (b.created ?? Infinity));
-  return candidates[0]?.record ?? null;
+    .map((r) => ({ record: r, created: novaTimeMs(r.created_at) }));
+  if (start === null) return candidates.sort((a, b) => (a.created ?? Infinity) - (b.created ?? Infinity))[0]?.record ?? null;
+  const since = candidates.filter(({ created }) => created !== null && created >= start).sort((a, b) => a.created! - b.created!);
+  if (since.length > 0) return since[0]!.record;
+  const justBefore = candidates.filter(({ created }) => created !== null && created >= start - MIGRATION_CLOCK_SLACK_MS).sort((a, b) => b.created! - a.created!);
+  return justBefore[0]?.record ?? null;
 }
 
 function hosts(record: MigrationRecord): string {
