@@ -133,6 +133,9 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     // A delete is recorded without events when it is local (compute host down, server shelved-offloaded),
     // a resetState always; anything else without events has not started a step yet.
     if (events.length === 0 && !isDelete && !DONE_WITHOUT_EVENTS.has(name)) return pending(`${name}: no event started yet`);
+  } else if (STATELESS_ACTIONS.has(name) && (action.message?.trim() ?? '') === '') {
+    const left = statelessUnseenLeft(input, action);
+    if (left > 0) return pending(`${name}: its events are not visible at this microversion, and it sets no server state: an error it meets is recorded as the action's message, looked for ${formatDuration(left)} more`);
   }
   // From here on every visible event has finished: only confirming reads are missing.
   const confirming = { confirming: true };
@@ -195,6 +198,19 @@ const STATELESS_ACTIONS = new Set([
   'lock', 'unlock', 'trigger_crash_dump', 'extend_volume', 'attach_volume', 'detach_volume', 'swap_volume',
   'attach_interface', 'detach_interface', 'live_migration_force_complete', 'live_migration_cancel',
 ]);
+
+/**
+ * How long a stateless action whose events are hidden (below 2.51, not an admin) is watched for an error:
+ * nothing else tells its end. A step that fails sets the action's message to Error (db action_event_finish).
+ */
+export const STATELESS_UNSEEN_MS = 2 * 60_000;
+
+/** What is left of STATELESS_UNSEEN_MS since the action started, on this host's clock; 0 once it has passed or the start is unreadable. */
+function statelessUnseenLeft(input: VerdictInput, action: InstanceAction): number {
+  const start = novaTimeMs(action.start_time);
+  if (start === null) return 0;
+  return Math.max(0, start - (input.cloudAheadMs ?? 0) + STATELESS_UNSEEN_MS - input.now);
+}
 
 /**
  * A task state belongs to the newest newer action that can set one. That action still runs, so the
@@ -406,6 +422,7 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
   if (stateless && server !== null && (server.info.status === 'ERROR' || server.info.taskState !== null)) {
     notes.push(`the server's ${describeServer(server.info)} is not the ${action.action}'s, which sets no state`);
   }
+  if (stateless && action.events === undefined) notes.push(`no error recorded in the ${formatDuration(STATELESS_UNSEEN_MS)} after it started`);
   const errorIsFailure = info?.status === 'ERROR' && !DONE_WITHOUT_EVENTS.has(action.action) && !stateless;
   if (failed.length > 0 || message !== '' || errorIsFailure) {
     return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, stateless ? null : info, notes) };
