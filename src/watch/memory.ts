@@ -1,4 +1,5 @@
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
+import { deadStepSign } from './deadStep.ts';
 import { rememberLookup } from './judgement.ts';
 import type { MigrationsObservation, Observations } from './verdict.ts';
 
@@ -52,16 +53,15 @@ export function remember(previous: WatchMemory, seen: Observations, now: number)
 
 /**
  * A look at the server while an event runs (verdict.ts judgeRunning): when it was, and since when the
- * server has shown ERROR with no task state, as nova-compute leaves one whose step died with it. Events all
- * finished, the ERROR is no longer one beside a running step.
+ * server has shown the sign of a step that died with its compute service (deadStep.ts; `erroredSince`, after
+ * the sign of most steps). Events all finished, the sign is no longer one beside a running step.
  */
 function rememberStall(previous: WatchMemory, seen: Observations, now: number): Pick<WatchMemory, 'stallCheckedAt' | 'erroredSince'> {
   const events = seen.action.kind === 'found' ? seen.action.action.events : undefined;
   const running = events?.some((e) => e.finish_time === null) ?? false;
   if (!running) return { stallCheckedAt: previous.stallCheckedAt, erroredSince: events === undefined ? previous.erroredSince : null };
   if (seen.server.kind !== 'found') return previous;
-  const { status, taskState } = seen.server.server.info;
-  const errored = status === 'ERROR' && taskState === null;
+  const errored = seen.action.kind === 'found' && deadStepSign(seen.action.action.action, seen.server.server.info) !== null;
   return { stallCheckedAt: new Date(now).toISOString(), erroredSince: errored ? (previous.erroredSince ?? new Date(now).toISOString()) : null };
 }
 

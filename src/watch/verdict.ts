@@ -2,6 +2,7 @@ import type {
   InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo, ServerState,
 } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
+import { deadStepSign } from './deadStep.ts';
 import { formatDuration, lastLine } from './format.ts';
 import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { remember, type WatchMemory } from './memory.ts';
@@ -234,11 +235,12 @@ export const STALL_ERROR_WINDOW_MS = 20_000;
 /**
  * An action whose event is running. An event runs until the compute service ends it, and one whose
  * service stopped (crashed, restarted) during the step is never ended: at its start nova-compute sets a
- * server it was building or rebuilding to ERROR with no task state (manager.py _init_instance), and the
- * event stays open for good. So once an event has run STALL_CHECK_AFTER_MS, the server is looked at every
- * STALL_CHECK_EVERY_MS; ERROR with no task state that is the watched action's and lasts STALL_ERROR_WINDOW_MS
- * (Nova sets ERROR a moment before a failing step ends its event) is a failure. Anything else waits, as
- * the contract has it: a snapshot or a resize whose step died leaves the server ACTIVE, and ends as timeout.
+ * server it was building or rebuilding to ERROR with no task state, and clears a snapshot's task state
+ * (manager.py _init_instance, deadStep.ts), and the event stays open for good. So once an event has run
+ * STALL_CHECK_AFTER_MS, the server is looked at every STALL_CHECK_EVERY_MS; such a sign that is the watched
+ * action's and lasts STALL_ERROR_WINDOW_MS (Nova sets ERROR a moment before a failing step ends its event)
+ * is a failure. Anything else waits, as the contract has it: a resize whose step died leaves the server
+ * ACTIVE, and ends as timeout.
  */
 function judgeRunning(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string): Judgement {
   const name = action.action;
@@ -258,12 +260,13 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   if (server.kind === 'gone' && name === 'delete') return judgeDeleteLeftOpen(input, memory, action, running, runFor);
   if (server.kind !== 'found' || memory.erroredSince === null) return waiting;
   const info = server.server.info;
+  const sign = deadStepSign(name, info) ?? `${info.status} with no task state`;
   const list = input.actions;
-  if (list.kind === 'not_read') return pending(`${name}: ${running} running, server ERROR with no task state; checking for a newer action`, { next: 'actions' });
+  if (list.kind === 'not_read') return pending(`${name}: ${running} running, server ${sign}; checking for a newer action`, { next: 'actions' });
   if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
   const errored = input.now - Date.parse(memory.erroredSince);
-  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${running} running, server ERROR with no task state for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
-  const dead = `${running} never finished (running ${formatDuration(runFor)}) and the server has been ERROR with no task state for ${formatDuration(errored)}: its compute service likely stopped during the step`;
+  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${running} running, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
+  const dead = `${running} never finished (running ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: its compute service likely stopped during the step`;
   return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), action.message?.trim() ?? '', info, [dead]) };
 }
 
