@@ -327,6 +327,33 @@ describe('trap 8: the not-found grace counts from the first 404', () => {
   });
 });
 
+describe('a create the scheduler holds up past the not-found grace', () => {
+  it('waits while its server shows BUILD (task_state scheduling) and no action, then ends with its own outcome', async () => {
+    await harness();
+    // A wave of creates backs the scheduler up: the create's action is recorded only after 5 min.
+    const create = script({ action: 'create', visibleAfterMs: 5 * 60_000, steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 2000, taskState: 'spawning' }] });
+    h.simulator.addAction(create);
+    const app = await h.app(h.yaml([entry(create)], { poll: NO_RETRIES }));
+    await advance(app, 4 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual([]);
+    expect((await app.engine.pollOnce())[0]?.detail).toMatch(/the server is BUILD \(task_state scheduling\) with no action recorded/);
+    await advance(app, 2 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual(['success']);
+  });
+
+  it('waits too for a request id that is not the create\'s, and is not_found once the server lists an action that is not it', async () => {
+    await harness();
+    const create = script({ action: 'create', visibleAfterMs: 5 * 60_000, steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 2000 }] });
+    h.simulator.addAction(create);
+    const other = { requestId: `req-${crypto.randomUUID()}`, serverId: create.serverId, name: 'typo' };
+    const app = await h.app(h.yaml([other], { poll: NO_RETRIES }));
+    await advance(app, 4 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual([]);
+    await advance(app, 2 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual(['not_found']);
+  });
+});
+
 describe('trap 9: the server is read before the action that judges it', () => {
   it('a step that starts and fails between the action read and the server read is not missed', async () => {
     await harness();
