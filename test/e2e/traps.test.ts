@@ -430,6 +430,21 @@ describe('trap 10: a newer action owns the server\'s state', () => {
   });
 });
 
+describe('an action that sets no server state', () => {
+  it('a lock of a server a failed build left ERROR is a success: the ERROR is not the lock\'s', async () => {
+    await harness();
+    const create = script({ action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000 }], fault: { message: 'Build of instance aborted' } });
+    h.simulator.addAction(create);
+    vi.setSystemTime(Date.now() + 5000);
+    const lock = script({ serverId: create.serverId, action: 'lock', status: 'ERROR', vmState: 'error', taskState: null, finalStatus: 'ERROR', steps: [{ event: 'api_lock', durationMs: 100 }] });
+    h.simulator.addAction(lock);
+    const app = await h.app(h.yaml([entry(lock)]));
+    await advance(app, 3000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/^lock: 1 event succeeded in 100 ms, server ERROR; the server's ERROR is not the lock's, which sets no state$/);
+  });
+});
+
 describe('check after the daemon', () => {
   it('shows a watch the daemon finished long ago with its real verdict, not timeout', async () => {
     await harness();
