@@ -388,8 +388,10 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
 function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: string): Judgement {
   const { server, actions } = input;
   if (server.kind === 'not_read') return pending(`not visible yet (404: ${message}); reading the server, which a create not yet scheduled shows alone`, { next: 'server' });
+  if (server.kind === 'error') return pending(`not visible yet (404: ${message}); the server read failed: ${server.message}`, { pollFailed: true });
   if (server.kind !== 'found' || server.server.info.status !== 'BUILD' || server.server.info.taskState !== 'scheduling') return notFound;
   if (actions.kind === 'not_read') return pending(`not visible yet (404: ${message}); server BUILD (task_state scheduling): checking for a recorded action`, { next: 'actions' });
+  if (actions.kind === 'error') return pending(`not visible yet (404: ${message}); the action list read failed: ${actions.message}`, { pollFailed: true });
   if (actions.kind !== 'read' || actions.actions.length > 0) return notFound;
   return pending(`not visible yet (404: ${message}): the server is BUILD (task_state scheduling) with no action recorded, and Nova records its create once the scheduler has placed it`);
 }

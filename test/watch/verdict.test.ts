@@ -955,6 +955,14 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'not_found' },
   },
   {
+    name: '... a server read that failed: not an outcome yet',
+    nova: 'a 503 from the API worker',
+    action: nova404,
+    server: { kind: 'error', message: 'GET x → 503' },
+    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    expect: { final: false, pollFailed: true, reason: /the server read failed: GET x → 503$/ },
+  },
+  {
     name: '... BUILD with the create scheduled (task_state spawning): not_found',
     nova: 'the build request gone, the instance in its cell',
     action: nova404,
