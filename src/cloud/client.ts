@@ -457,6 +457,6 @@ function pathOf(url: string): string {
  */
 function discoveryAdvice(err: unknown): string {
   if (!(err instanceof ApiError) || err.status === undefined) return '';
-  if (err.kind === 'unauthorized' || err.kind === 'forbidden') return ' (check cloud.auth: the endpoint refused the credentials)';
+  if (err.kind === 'unauthorized' || err.kind === 'forbidden') return ' (check cloud.auth: the credentials were refused)';
   return ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)';
 }

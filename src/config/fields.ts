@@ -222,18 +222,19 @@ export function httpHeaderValue() {
   return headerValue().refine(isHttpFieldText, { message: `holds ${NOT_HTTP_FIELD_TEXT_PROBLEM}` });
 }
 
-// What a browser's <input type=email> takes: unlike zod's default, a domain without a dot, which internal
-// relays deliver to (root@localhost, ops@mailhost).
 /**
  * A server's id, as a URL's path carries it: Nova's and Huawei's are UUIDs. A character a URL would escape
  * (a space copied along, a /, ?, # or %) is no id, and would end as not_found two minutes later.
  */
 export function serverId() {
-  return z.string().min(1).regex(/^[A-Za-z0-9._~-]*$/, {
+  // `.` and `..` alone are a URL's dot-segments, which step out of the path rather than name a server.
+  return z.string().min(1).regex(/^(?!\.+$)[A-Za-z0-9._~-]*$/, {
     message: 'expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
   });
 }
 
+// What a browser's <input type=email> takes: unlike zod's default, a domain without a dot, which internal
+// relays deliver to (root@localhost, ops@mailhost).
 const emailSyntax = z.email({ pattern: z.regexes.html5Email });
 const NAMED_ADDRESS = /^[^<>]*<([^<>]+)>$/;
 

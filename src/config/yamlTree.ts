@@ -121,7 +121,8 @@ export function unclosedOpeners(doc: Document.Parsed, text: string): Map<number,
       if (!closed.test(text.slice(scalar.range[0], scalar.range[1]))) found.set(scalar.range[1], scalar.range[0]);
     },
     Collection(_key, node) {
-      if (!node.flow || !node.range) return;
+      // A flow list's `a: 1` is a mapping of its own, flow too, with no brackets.
+      if (!node.flow || !node.range || (text[node.range[0]] !== '{' && text[node.range[0]] !== '[')) return;
       if (text[node.range[1] - 1] !== (isMap(node) ? '}' : ']')) found.set(node.range[1], node.range[0]);
     },
   });

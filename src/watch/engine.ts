@@ -125,7 +125,7 @@ export class WatchEngine {
         this.#clockEpoch += 1;
       },
     });
-    this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal, () => this.#task !== null);
+    this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal, () => this.#task !== null, () => this.#now());
     this.#pollServices = {
       client: options.client,
       logger: options.logger,
@@ -133,6 +133,7 @@ export class WatchEngine {
       now: () => this.#now(),
       read: (poll, call) => this.#retrying(poll, call),
       failed: (poll, err) => this.#failures.failed(poll.record, poll.log, err),
+      failingSince: (record) => this.#failures.failingHereSince(record),
     };
     this.#limit = pLimit(options.poll.concurrency);
     this.#batches = new BatchDigests({ store: options.store, notifiers: options.notifiers, logger: options.logger, retentionMs: options.retentionMs });
@@ -750,6 +751,7 @@ interface PollServices {
   now(): number;
   read<V>(poll: WatchPoll, call: (signal: AbortSignal) => Promise<V>): Promise<V>;
   failed(poll: WatchPoll, err: unknown): string;
+  failingSince(record: WatchRecord): number | null;
 }
 
 /**
@@ -816,6 +818,10 @@ class WatchPoll implements PollContext {
 
   now(): number {
     return this.#services.now();
+  }
+
+  failingSince(): number | null {
+    return this.#services.failingSince(this.record);
   }
 }
 

@@ -29,7 +29,7 @@ export function decideJob(input: JobVerdictInput): JobVerdict {
   const judged = judge(seen, memory, now);
   const finishedAt = seen.kind === 'found' && ENDED.has(seen.job.status) ? novaTimeMs(seen.job.end_time) : null;
   // A job says in one read that it is over: nothing is ever left to confirm, so there is no evidence to weigh.
-  return withDeadline(judged, input, { finishedAt, evidenceFinishedAt: null }, seen.kind === 'error', memory);
+  return withDeadline(judged, input, { finishedAt, evidenceFinishedAt: null, unread: seen.kind === 'error' }, seen.kind === 'error', memory);
 }
 
 function judge(seen: JobObservation, memory: LookupMemory, now: number): Judgement {

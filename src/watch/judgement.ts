@@ -88,7 +88,10 @@ export interface Clock {
    * within 30 s): `now` and `trackingSince` are this host's times, what finished when the cloud's.
    */
   cloudAheadMs?: number;
-  /** Since when this watch's polls have failed, before this poll (epoch ms); null or absent when the last one answered. */
+  /**
+   * Since when this watch's polls have failed in this process, before this poll (epoch ms); null or absent
+   * when the last one here answered, or none has run here yet.
+   */
   failingSince?: number | null;
 }
 
@@ -102,12 +105,13 @@ export const ANSWER_AWAITED_MS = 15 * 60_000;
  *
  * `finishedAt`: when what this poll read says it finished (null: unfinished, or no time to tell).
  * `evidenceFinishedAt`: the same for the last document any poll read, used when this poll could not
- * confirm a finish that an earlier poll saw.
+ * confirm a finish that an earlier poll saw. `unread`: the read of what the watch follows failed, so that
+ * this poll cannot tell whether it has finished.
  */
 export function withDeadline<R, M>(
   judged: Judgement<R>,
   clock: Clock,
-  ends: { finishedAt: number | null; evidenceFinishedAt: number | null },
+  ends: { finishedAt: number | null; evidenceFinishedAt: number | null; unread: boolean },
   readFailed: boolean,
   memory: M,
 ): Verdict<R, M> {
@@ -139,7 +143,7 @@ export function withDeadline<R, M>(
       // a while to answer.
       const awaited = Math.min(clock.deadlineMs, ANSWER_AWAITED_MS);
       const waited = clock.now - Math.max(clock.failingSince ?? clock.now, deadlineAt);
-      if (pollFailed && waited < awaited) {
+      if ((ends.unread || judged.pollFailed) && finishedAt === null && waited < awaited) {
         const reason = `${judged.reason} (past the deadline: judged by its own times once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
         return { final: false, reason, next: judged.next, pollFailed, memory };
       }

@@ -20,18 +20,22 @@ export class PollFailures {
   /** The kind of the last failure in this process of what each poll is about, until a poll of it is answered. */
   readonly #kinds = new WeakMap<object, PollErrorKind>();
   /**
-   * The records whose last poll in this process failed. A record's failingSince survives a restart, but a
-   * daemon that was down polled nothing meanwhile: the watch counts as failing again only once this
-   * process's own poll has failed, not for the downtime before its first poll.
+   * The records whose last poll in this process failed, with when the first of that run here failed (epoch
+   * ms). A record's failingSince survives a restart, but a daemon that was down polled nothing meanwhile:
+   * the watch counts as failing again only once this process's own poll has failed, not for the downtime
+   * before its first poll.
    */
-  readonly #failedHere = new WeakSet<WatchRecord>();
+  readonly #failedHere = new WeakMap<WatchRecord, number>();
   /** Whether what failed is polled again on a schedule (the daemon, `wait`), not once (`check`). */
   readonly #scheduled: () => boolean;
+  readonly #now: () => number;
 
-  constructor(counter: { inc(labels: { kind: PollErrorKind }): void }, closed: AbortSignal, scheduled: () => boolean) {
+  /** `now`: this host's time as the engine judges by it, allowing for a step of the clock. */
+  constructor(counter: { inc(labels: { kind: PollErrorKind }): void }, closed: AbortSignal, scheduled: () => boolean, now: () => number = Date.now) {
     this.#counter = counter;
     this.#closed = closed;
     this.#scheduled = scheduled;
+    this.#now = now;
   }
 
   /**
@@ -71,7 +75,7 @@ export class PollFailures {
     failingSince: string | null,
   ): void {
     if (result.pollFailed) {
-      this.#failedHere.add(record);
+      if (!this.#failedHere.has(record)) this.#failedHere.set(record, this.#now());
       // A poll that ended the watch (a timeout) is not tried again; one after failed reads is a new run.
       if (!result.final && result.readError === null && result.warning === undefined && this.#kinds.get(record) !== 'other') {
         this.#kinds.set(record, 'other');
@@ -96,6 +100,11 @@ export class PollFailures {
   /** Whether the record's last poll in this process failed. */
   failingHere(record: WatchRecord): boolean {
     return this.#failedHere.has(record);
+  }
+
+  /** When the run of failed polls that the record's last poll here ended began, in this process (epoch ms); null when it answered. */
+  failingHereSince(record: WatchRecord): number | null {
+    return this.#failedHere.get(record) ?? null;
   }
 
   /** What a failure's warn line promises, which `check`'s one pass does not. */

@@ -97,7 +97,7 @@ export function decide(answered: VerdictInput): Verdict {
   return withDeadline(
     judged,
     input,
-    { finishedAt: action === null ? null : finishedBy(action), evidenceFinishedAt: evidence === null ? null : finishedBy(evidence) },
+    { finishedAt: action === null ? null : finishedBy(action), evidenceFinishedAt: evidence === null ? null : finishedBy(evidence), unread: input.action.kind === 'error' },
     readFailed,
     memory,
   );
@@ -136,7 +136,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     if (events.length === 0 && !isDelete && !DONE_WITHOUT_EVENTS.has(name)) return pending(`${name}: no event started yet`);
   } else if (STATELESS_ACTIONS.has(name) && (action.message?.trim() ?? '') === '') {
     const left = statelessUnseenLeft(input, action);
-    if (left > 0) return pending(`${name}: its events are not visible at this microversion, and it sets no server state: an error it meets is recorded as the action's message, looked for ${formatDuration(left)} more`);
+    // Confirming: one that ran out its look before the deadline gets its verdict however late.
+    if (left > 0) return pending(`${name}: its events are not visible at this microversion, and it sets no server state: an error it meets is recorded as the action's message, looked for ${formatDuration(left)} more`, { confirming: true });
   }
   // From here on every visible event has finished: only confirming reads are missing.
   const confirming = { confirming: true };
@@ -202,9 +203,10 @@ const STATELESS_ACTIONS = new Set([
 
 /**
  * How long a stateless action whose events are hidden (below 2.51, not an admin) is watched for an error:
- * nothing else tells its end. A step that fails sets the action's message to Error (db action_event_finish).
+ * nothing else tells its end. A step that fails sets the action's message to Error (db action_event_finish),
+ * and may take minutes to: libvirt tries a detach 8 times 20 s apart, behind the instance's lock.
  */
-export const STATELESS_UNSEEN_MS = 2 * 60_000;
+export const STATELESS_UNSEEN_MS = 5 * 60_000;
 
 /** What is left of STATELESS_UNSEEN_MS since the action started, on this host's clock; 0 once it has passed or the start is unreadable. */
 function statelessUnseenLeft(input: VerdictInput, action: InstanceAction): number {
@@ -254,7 +256,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const { server } = input;
   if (server.kind === 'not_read') {
     const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
-    const due = memory.erroredSince !== null || memory.serverGoneSince !== null || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
+    const due = memory.erroredSince !== null || (name === 'delete' && memory.serverGoneSince !== null) || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
     return due ? pending(`${name}: ${running} running for ${formatDuration(runFor)}; looking at the server`, { next: 'server' }) : waiting;
   }
   if (server.kind === 'gone' && name === 'delete') return judgeDeleteLeftOpen(input, memory, action, running, runFor);
@@ -427,11 +429,11 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
   if (stateless && server !== null && (server.info.status === 'ERROR' || server.info.taskState !== null)) {
     notes.push(`the server's ${describeServer(server.info)} is not the ${action.action}'s, which sets no state`);
   }
-  if (stateless && action.events === undefined) notes.push(`no error recorded in the ${formatDuration(STATELESS_UNSEEN_MS)} after it started`);
   const errorIsFailure = info?.status === 'ERROR' && !DONE_WITHOUT_EVENTS.has(action.action) && !stateless;
   if (failed.length > 0 || message !== '' || errorIsFailure) {
     return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, stateless ? null : info, notes) };
   }
+  if (stateless && action.events === undefined && novaTimeMs(action.start_time) !== null) notes.push(`no error recorded in the ${formatDuration(STATELESS_UNSEEN_MS)} after it started`);
   if (server !== null && MOVE_TYPES.has(action.action)) {
     const move = judgeMove(input, memory, action, server);
     if (move.kind === 'pending') return move.judgement;

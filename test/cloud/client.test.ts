@@ -158,7 +158,7 @@ describe('microversion discovery', () => {
 
     await expect(client.microversion()).rejects.toMatchObject({ kind: 'unauthorized' });
     expect(lines.filter((l) => l.level === 40).map((l) => l['msg'])).toEqual([
-      'compute microversion discovery failed; no request goes out without a version header until it succeeds (check cloud.auth: the endpoint refused the credentials)',
+      'compute microversion discovery failed; no request goes out without a version header until it succeeds (check cloud.auth: the credentials were refused)',
     ]);
   });
 

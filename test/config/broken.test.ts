@@ -40,6 +40,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:6 notifiers.m: the { that starts here is not closed: a closing } is missing (a value in { } may go on over more lines, indented further than its key)'],
   },
   {
+    name: 'an unclosed [ holding a key: value, at the very end of the file: told at the [',
+    text: `${lines(...CLOUD, 'watches:').trimEnd()}\n  - { requestId: req-1, serverId: s1, notify: [a: 1`,
+    expected: ['5:47 watches[0].notify: the [ that starts here is not closed: a closing ] is missing (a value in [ ] may go on over more lines, indented further than its key)'],
+  },
+  {
     name: 'an unquoted ${VAR} inside { }: told once, without the echo of every token after it',
     text: lines(
       ...CLOUD, 'notifiers:',
@@ -504,11 +509,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   },
   {
     name: 'server ids a URL would escape: a space copied along, a path, a query',
-    text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: "s1 " }', '  - { requestId: req-2, serverId: "a/b?c" }', 'track:', '  - servers: [ok-1, "s#2"]'),
+    text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: "s1 " }', '  - { requestId: req-2, serverId: "a/b?c" }', '  - { requestId: req-3, serverId: .. }', 'track:', '  - servers: [ok-1, "s#2", v1.2]'),
     expected: [
       '5:35 watches[0].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
       '6:35 watches[1].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
-      '8:21 track[0].servers[1]: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+      '7:35 watches[2].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+      '9:21 track[0].servers[1]: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
     ],
   },
   {

@@ -165,6 +165,18 @@ describe.concurrent('wait', () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.timed_out', outcome: 'timeout', reason: expect.stringMatching(/^not finished 2 s after tracking began: /) });
   });
 
+  it('exits 3 at --timeout when the poll due then fails, naming its error: unlike the daemon, it gives the cloud no more time', async ({ h }) => {
+    const script = quickAction({ neverFinishes: true });
+    h.simulator.addAction(script);
+    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: script.requestId, times: 1000 });
+    const stop = AbortSignal.timeout(20_000);
+    const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '2s'], { signal: stop });
+    expect(stop.aborted).toBe(false);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^timeout: not finished 2 s after tracking began: the poll due then failed: GET \S+ → 503 serviceUnavailable/);
+  });
+
   it('exits 2 when the cloud refuses the credentials, without waiting for the deadline', async ({ h }) => {
     h.simulator.setToken('another-token');
     const r = await wait(h, quickAction());

@@ -101,6 +101,28 @@ describe('trap 2: the deadline is judged by the action\'s own times', () => {
     expect(outcomes(h)).toEqual(['timeout']);
     expect(reasons(h)[0]).toMatch(/^not finished within 30 s: its events finished 4\d s after tracking began/);
   });
+
+  it('restarted into an outage long past the deadline, with polls that failed before the stop, it waits for the API and gets its real verdict', async () => {
+    await harness();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 5000, taskState: 'rebooting' }] });
+    h.simulator.addAction(reboot);
+    const yaml = h.yaml([entry(reboot, '    deadline: 30s')], { poll: NO_RETRIES });
+    const first = await h.app(yaml);
+    await advance(first, 1000);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 1 });
+    await advance(first, 500);
+    expect(recordOf(first).failingSince).not.toBeNull();
+    await first.close();
+
+    // An hour on, the failure of before the stop gives the deadline's patience (30 s here) no head start.
+    vi.setSystemTime(Date.now() + 60 * 60_000);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 2 });
+    const second = await h.app(yaml);
+    await advance(second, 1000);
+    expect([outcomes(h), reasons(h)]).toEqual([[], []]);
+    await advance(second, 2000);
+    expect(outcomes(h)).toEqual(['success']);
+  });
 });
 
 describe('trap 4: no poll without a version header while `auto` is unresolved', () => {

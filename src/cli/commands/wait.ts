@@ -102,7 +102,11 @@ export async function run(ctx: CommandContext): Promise<number> {
     const heldUpAfter = (last: WatchStatus | undefined) => {
       // Before any pass came back the record is the one the first pass began with, if it got that far.
       const record = last?.record ?? app.store.entries()[0]?.[1] ?? kindOf(target).newRecord(target, new Date(started).toISOString());
-      return heldUp(target, record, last?.detail ?? 'no answer from the cloud yet', target.deadlineMs, 2 * config.cloud.timeout);
+      // The daemon gives a cloud that fails at the deadline a while to answer; wait, which has --timeout, does not.
+      const why = last?.pollFailed && record.lastError !== null
+        ? `the poll due then failed: ${record.lastError}`
+        : `${last?.detail ?? 'no answer from the cloud yet'}; the poll due then had no answer within ${formatDuration(2 * config.cloud.timeout)} (twice cloud.timeout)`;
+      return heldUp(target, record, why, target.deadlineMs);
     };
     const status = await untilSettled(app.engine, target.deadlineMs, 2 * config.cloud.timeout, ctx.signal, progress, heldUpAfter);
     progress.clear();
@@ -177,6 +181,7 @@ function untilSettled(
         overdue = setTimeout(giveUp, Math.min(untilDeadline + graceMs, MAX_TIMER_MS));
       }
       if (status.state !== 'pending' || hopeless(status)) settle(status);
+      else if (status.pollFailed && Date.now() >= Date.parse(status.record.trackingSince) + deadlineMs) giveUp();
       else progress.show(status);
     };
     void engine.start(onPass);
@@ -188,9 +193,9 @@ function hopeless({ errorKind, record }: WatchStatus): boolean {
   return kind !== undefined && !(record.everFound && kind.untilFound);
 }
 
-/** A timeout from what the passes before saw, when the pass due at the deadline did not come back in time. */
-function heldUp(target: WatchTarget, record: WatchRecord, detail: string, deadlineMs: number, graceMs: number): WatchStatus {
-  const reason = `not finished ${formatDuration(deadlineMs)} after tracking began: ${detail}; the poll due then had no answer within ${formatDuration(graceMs)} (twice cloud.timeout)`;
+/** A timeout from what the passes before saw, when the pass due at the deadline failed or did not come back in time. */
+function heldUp(target: WatchTarget, record: WatchRecord, why: string, deadlineMs: number): WatchStatus {
+  const reason = `not finished ${formatDuration(deadlineMs)} after tracking began: ${why}`;
   const verdict = { outcome: 'timeout' as const, reason, detectedAt: new Date().toISOString() };
   return { target, record: { ...record, verdict }, pollFailed: false, errorKind: null, state: 'timeout', detail: reason, notFound: false };
 }

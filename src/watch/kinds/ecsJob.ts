@@ -68,7 +68,7 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
     trackingSince: Date.parse(record.trackingSince),
     deadlineMs: target.deadlineMs,
     cloudAheadMs: p.client.clock.aheadMs,
-    failingSince: record.failingSince === null ? null : Date.parse(record.failingSince),
+    failingSince: p.failingSince(),
     memory: { everFound: record.everFound, ...record.observed },
     seen,
   });

@@ -30,6 +30,11 @@ export interface PollContext<T extends WatchTarget = WatchTarget, R extends Watc
   cancelled(): boolean;
   /** This host's time, once the engine has allowed for a step of its clock: what a judgement takes as now. */
   now(): number;
+  /**
+   * Since when the watch's polls have failed in this process (epoch ms), null when its last poll here
+   * answered or none has run here: a failure before a restart gives the deadline's patience no head start.
+   */
+  failingSince(): number | null;
 }
 
 /** What one poll concluded; the kind has already kept what it read in the record. */

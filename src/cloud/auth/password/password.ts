@@ -50,7 +50,7 @@ interface Failure {
 }
 
 const REFUSED = new Set(['unauthorized', 'forbidden', 'bad_request', 'not_found']);
-const MENDED_IN_AUTH = new Set<ApiErrorKind>(['bad_request', 'not_found', 'foreign_not_found']);
+const MENDED_IN_AUTH = new Set<ApiErrorKind>(['bad_request', 'not_found']);
 
 /**
  * Failed logins, other than a refusal of the credentials, that someone has to mend. A gateway's page is
@@ -206,8 +206,9 @@ class PasswordAuth implements AuthStrategy {
       return session;
     } catch (caught) {
       if (!(caught instanceof ApiError)) throw caught;
-      // A login refused as malformed (400) or sent to a path the identity service does not have (404) is
-      // mended in cloud.auth, not in the ids or the microversion of the compute request that waits on it.
+      // A login refused as malformed (400), or a user, project or domain the identity service does not know
+      // (its own 404), is mended in cloud.auth, not in the ids or the microversion of the compute request that
+      // waits on it. A 404 from something in front of it keeps its kind: a blip, or a path to check.
       const err = MENDED_IN_AUTH.has(caught.kind) ? caught.as('unauthorized') : caught;
       const delay = backoff(err, attempts);
       this.#failure = { error: err, retryAt: performance.now() + delay, attempts, passwordVersion };
