@@ -707,6 +707,14 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'a reboot whose event runs on, its server seen gone a poll ago: looked at again only in 5 min, as for no sign',
+    nova: 'a 404 of a server whose action is no delete settles nothing while its event runs',
+    action: found(doc('reboot', [ev('compute_reboot_instance', null)])),
+    memory: { stallCheckedAt: iso(T0 + 15 * 60_000 - 60_000), serverGoneSince: iso(T0 + 15 * 60_000 - 60_000), serverGoneAnswers: 1 },
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: null },
+  },
+  {
     name: 'a reboot whose event runs on, its server gone: not a delete, it waits (then timeout)',
     nova: 'a server deleted under a reboot whose compute service died',
     action: found(doc('reboot', [ev('compute_reboot_instance', null)])),

@@ -309,6 +309,18 @@ describe('password auth', () => {
     expect(`${raw.join('')}${error.message}${String(error.stack)}`).not.toContain(PASSWORD);
   });
 
+  it('keeps the kind of a 404 from something in front of the identity service: a path to check, or a blip, not the credentials', async () => {
+    const gateway = createServer((_req, res) => {
+      res.writeHead(404, { 'content-type': 'text/html' });
+      res.end('<html><body>Not Found</body></html>');
+    });
+    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => gateway.close(resolve)));
+    const { strategy } = auth({ identityEndpoint: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/v3` });
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect([error.kind, error.status]).toEqual(['foreign_not_found', 404]);
+  });
+
   it('hides the password when the identity service quotes it back in its refusal, JSON-escaped too', async () => {
     // Keystone's schema errors quote the value they refuse, written by Python's json.dumps: every character
     // past ASCII as \uXXXX.
