@@ -4,7 +4,9 @@
 // Tracking begins with the first listing that gets an answer: whatever it shows is older, and the
 // newest start_time in it is the horizon. Later, an action is new when its request id was never handled
 // and it did not start before the horizon. Only the API's own times are compared with each other, so the
-// clocks of the daemon and of the cloud never meet. The handled ids are kept from an hour before the
+// clocks of the daemon and of the cloud never meet, but for a first listing that shows no action: its
+// horizon is the cloud's time then (this host's, less how far the cloud is behind), less a minute for the
+// 30 s within which the two clocks count as agreeing. The handled ids are kept from an hour before the
 // newest start on: enough for a listing that shows an action late, and a bounded set.
 import type { InstanceActionSummary } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
@@ -13,6 +15,8 @@ import type { TrackedServerRecord } from '../state/types.ts';
 
 /** How far behind the newest action's start the handled ids are kept. */
 export const SEEN_MARGIN_MS = 60 * 60_000;
+/** How far before the cloud's time of a first listing that shows no action its horizon lies. */
+export const EMPTY_START_MARGIN_MS = 60_000;
 
 export type Tracked = Pick<TrackedServerRecord, 'since' | 'horizon' | 'seen' | 'cursor' | 'ending'>;
 
@@ -27,9 +31,10 @@ export interface Discovery {
 
 /**
  * The new actions of one listing (the newest page, or those changed since `cursor`), and the state to keep.
- * `filter` is the entry's `actions:`, null for every action; `now` (ISO) marks when tracking begins.
+ * `filter` is the entry's `actions:`, null for every action; `now` (ISO) marks when tracking begins, and
+ * `cloudAheadMs` is how far the cloud's clock is ahead of this host's (the client's measure).
  */
-export function discover(state: Tracked, listed: readonly InstanceActionSummary[], filter: ReadonlySet<string> | null, now: string): Discovery {
+export function discover(state: Tracked, listed: readonly InstanceActionSummary[], filter: ReadonlySet<string> | null, now: string, cloudAheadMs: number): Discovery {
   const seen = dictionary<string>(Object.entries(state.seen));
   const found: InstanceActionSummary[] = [];
   const skipped: InstanceActionSummary[] = [];
@@ -48,7 +53,9 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   const newest = starts.length ? Math.max(...starts) : null;
   const newestAction = [...listed].sort(byStart).at(-1);
   const isNewest = newestAction !== undefined && (newest === null || (novaTimeMs(newestAction.start_time) ?? newest) >= newest);
-  const nextHorizon = baseline ? timeText(newest) : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
+  const nextHorizon = baseline
+    ? timeText(newest ?? Date.parse(now) + cloudAheadMs - EMPTY_START_MARGIN_MS)
+    : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
   return {
     next: {
       since: state.since ?? now,

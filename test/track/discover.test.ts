@@ -17,7 +17,7 @@ function run(listings: InstanceActionSummary[][], filter: string[] | null = null
   const found: string[] = [];
   const skipped: string[] = [];
   for (const listed of listings) {
-    const result = discover(state, listed, filter === null ? null : new Set(filter), NOW);
+    const result = discover(state, listed, filter === null ? null : new Set(filter), NOW, 0);
     state = result.next;
     found.push(...result.found.map((a) => a.request_id));
     skipped.push(...result.skipped.map((a) => a.request_id));
@@ -54,8 +54,14 @@ describe('discover', () => {
     expect(Object.keys(state.seen).sort()).toEqual(['b1', 'm1', 'old']);
   });
 
-  it('counts a server without actions at the start as having none older: its first action is new', () => {
-    const { found } = run([[], [action('c1', 'rebuild', T0)]]);
+  it('counts a server without actions at the start as having none older: its first action since is new', () => {
+    const { found } = run([[], [action('c1', 'rebuild', Date.parse(NOW) + 5000)]]);
+    expect(found).toEqual(['c1']);
+  });
+
+  it('never takes for new an action older than tracking that a first listing without actions did not show', () => {
+    // Its start more than a minute before the listing's time on the cloud's clock: older than tracking.
+    const { found } = run([[], [action('before', 'stop', Date.parse(NOW) - 10 * 60_000), action('c1', 'rebuild', Date.parse(NOW) - 20_000)]]);
     expect(found).toEqual(['c1']);
   });
 
