@@ -1,6 +1,6 @@
 // Keystone / IAM password authentication against the simulator's token service, over real HTTP.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:http';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +53,14 @@ function auth(config: Partial<PasswordAuthConfig> = {}, needsCatalog = false) {
 
 const logins = () => sim.requests.filter((r) => r.route === 'identity');
 const token = async (strategy: AuthStrategy) => (await strategy.headers(REQUEST, undefined))['x-auth-token'];
+
+/** An identity service of the test's own on loopback, answering with `handler`: its endpoint, `/v3`; closed after the test. */
+async function identityService(handler: RequestListener): Promise<string> {
+  const server = createServer(handler);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/v3`;
+}
 
 async function failure(promise: Promise<unknown>): Promise<ApiError> {
   const error = await promise.then(() => undefined, (err: unknown) => err);
@@ -192,13 +200,11 @@ describe('password auth', () => {
   });
 
   it('says an identity endpoint that redirects (http:// for https://) sends the login elsewhere, not that the credentials were refused', async () => {
-    const identity = createServer((_req, res) => {
+    const identityEndpoint = await identityService((_req, res) => {
       res.writeHead(301, { location: 'https://iam.example.com/v3/auth/tokens?nocatalog=true' });
       res.end();
     });
-    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => identity.close(resolve)));
-    const { strategy, lines } = auth({ identityEndpoint: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3` });
+    const { strategy, lines } = auth({ identityEndpoint });
     const error = await failure(strategy.headers(REQUEST, undefined));
     expect(error).toMatchObject({ kind: 'redirect', retryable: false, status: 301 });
     expect(error.message).toMatch(/→ 301 Moved Permanently: redirects to https:\/\/iam\.example\.com\/v3\/auth\/tokens \(not followed/);
@@ -208,13 +214,11 @@ describe('password auth', () => {
   });
 
   it('says an HTML page refusing the login comes from something in front of the identity service, and tries again as for a failure that passes', async () => {
-    const identity = createServer((_req, res) => {
+    const identityEndpoint = await identityService((_req, res) => {
       res.writeHead(403, { 'content-type': 'text/html' });
       res.end('<html><head><title>Request Rejected</title></head><body>The requested URL was rejected.</body></html>');
     });
-    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => identity.close(resolve)));
-    const { strategy, lines } = auth({ identityEndpoint: `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3` });
+    const { strategy, lines } = auth({ identityEndpoint });
     const error = await failure(strategy.headers(REQUEST, undefined));
     expect(error).toMatchObject({ kind: 'gateway', retryable: false, status: 403 });
     expect(error.message).toMatch(/→ 403 Forbidden: an HTML page \("Request Rejected"\), not the API's answer/);
@@ -310,13 +314,11 @@ describe('password auth', () => {
   });
 
   it('keeps the kind of a 404 from something in front of the identity service: a path to check, or a blip, not the credentials', async () => {
-    const gateway = createServer((_req, res) => {
+    const gatewayEndpoint = await identityService((_req, res) => {
       res.writeHead(404, { 'content-type': 'text/html' });
       res.end('<html><body>Not Found</body></html>');
     });
-    await new Promise<void>((resolve) => gateway.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => gateway.close(resolve)));
-    const { strategy } = auth({ identityEndpoint: `http://127.0.0.1:${(gateway.address() as AddressInfo).port}/v3` });
+    const { strategy } = auth({ identityEndpoint: gatewayEndpoint });
     const error = await failure(strategy.headers(REQUEST, undefined));
     expect([error.kind, error.status]).toEqual(['foreign_not_found', 404]);
   });
@@ -325,7 +327,7 @@ describe('password auth', () => {
     // Keystone's schema errors quote the value they refuse, written by Python's json.dumps: every character
     // past ASCII as \uXXXX.
     const pythonJson = (value: unknown) => JSON.stringify(value).replace(/[\u0080-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
-    const identity = createServer((req, res) => {
+    const identityEndpoint = await identityService((req, res) => {
       let body = '';
       req.on('data', (chunk: Buffer) => (body += chunk.toString()));
       req.on('end', () => {
@@ -334,9 +336,6 @@ describe('password auth', () => {
         res.end(pythonJson({ error: { code: 400, title: 'Bad Request', message: `Invalid input for field 'identity/password/user/password': '${sent}' is not valid` } }));
       });
     });
-    await new Promise<void>((resolve) => identity.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise((resolve) => identity.close(resolve)));
-    const identityEndpoint = `http://127.0.0.1:${(identity.address() as AddressInfo).port}/v3`;
     for (const password of [PASSWORD, `${PASSWORD}-Grüße/"x"`]) {
       const { strategy, raw } = auth({ identityEndpoint, password });
       const error = await failure(strategy.headers(REQUEST, undefined));
