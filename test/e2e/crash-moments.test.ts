@@ -209,6 +209,17 @@ class Rig {
     await utimes(this.config, saved, saved);
   }
 
+  /**
+   * `run`, and a reboot of `w` lasting `durationMs` from the daemon's first request to the cloud: the action's
+   * clock starts once the daemon is up, however long a busy machine takes to start it.
+   */
+  async runWithReboot(w: Watch, durationMs: number): Promise<Daemon> {
+    const daemon = this.run();
+    await until(() => this.simulator.requests.length > 0, 'the daemon\'s first request');
+    this.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
+    return daemon;
+  }
+
   run(args: string[] = []): Daemon {
     const daemon = startDaemon(this.config, { ECS_AUTH_TOKEN: TOKEN }, args, { stderr: 'collect' });
     this.#daemons.push(daemon);
@@ -311,11 +322,9 @@ describe('run, stopped at its worst moments and started again', () => {
     const chat = await s.receiver();
     const w = newIds();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, warnAfter: 1s }'));
-    const first = s.run();
-    // The action's clock starts once the daemon asks the cloud for anything: a start slowed by a busy machine
-    // must not let the action finish before its warning is due (1 s after it began; it runs 2.5 s).
-    await until(() => s.simulator.requests.length > 0, 'the daemon\'s first request');
-    s.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 2500 }] });
+    // A start slowed by a busy machine must not let the action finish before its warning is due (1 s after
+    // it began; it runs 2.5 s).
+    const first = await s.runWithReboot(w, 2500);
     // The warning is on disk before it is sent: killed as the receiver reads it, the daemon still owes it.
     chat.onRequest = () => {
       chat.onRequest = null;
@@ -337,10 +346,8 @@ describe('run, stopped at its worst moments and started again', () => {
     const chat = await s.receiver();
     const w = newIds();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, deadline: 3s }'));
-    const first = s.run();
-    // Killed once tracking began, before the action (started with the daemon's first request) has finished.
-    await until(() => s.simulator.requests.length > 0, 'the daemon\'s first request');
-    s.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1500 }] });
+    // Killed once tracking began, before the action has finished.
+    const first = await s.runWithReboot(w, 1500);
     await until(() => s.recordOnDisk(w) !== undefined, 'tracking on disk');
     first.child.kill('SIGKILL');
     await first.exited;
