@@ -79,9 +79,10 @@ export class BatchDigests {
     this.#o.store.setBatch(batch);
     // The notifiers any of its watches names (all, for a watch that names none).
     const named = due.members.some((m) => m.notify === undefined) ? null : new Set(due.members.flatMap((m) => m.notify ?? []));
+    const memberKeys = due.members.map((m) => m.key);
     for (const [name, notifier] of this.#o.notifiers) {
       if ((named && !named.has(name)) || !wantsDigest((event) => notifier.accepts(event), due)) continue;
-      this.#o.store.addDigestDelivery(label, digest, name, pendingDelivery(digestDeliveryId(label, due.round, due.final, name), at));
+      this.#o.store.addDigestDelivery(label, digest, name, pendingDelivery(digestDeliveryId(label, due.round, due.final, name, memberKeys), at));
     }
     const counts: Record<string, number> = {};
     for (const m of digest.members) counts[m.outcome ?? 'pending'] = (counts[m.outcome ?? 'pending'] ?? 0) + 1;

@@ -18,9 +18,10 @@ export function deliveryId(key: string, outcome: string, notifier: string): stri
 }
 
 /** The id of a batch digest's delivery: stable for the batch, its round and whether it is the final one. */
-export function digestDeliveryId(label: string, round: number, final: boolean, notifier: string): string {
-  // Line breaks keep a batch apart from any watch, whose ids hash a slash-separated key.
-  return digestOf(`batch\n${label}\n${round}\n${final ? 'finished' : 'partial'}\n${notifier}`);
+export function digestDeliveryId(label: string, round: number, final: boolean, notifier: string, memberKeys: readonly string[]): string {
+  // Line breaks keep a batch apart from any watch, whose ids hash a slash-separated key. Its watches keep a
+  // label used again (a nightly run, another daemon's) apart, where receivers drop a repeated id.
+  return digestOf(`batch\n${label}\n${round}\n${final ? 'finished' : 'partial'}\n${notifier}\n${[...memberKeys].sort().join('\n')}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nextDelay, retryAt } from '../../src/delivery/backoff.ts';
-import { deliveryId, notificationFor } from '../../src/delivery/notification.ts';
+import { deliveryId, digestDeliveryId, notificationFor } from '../../src/delivery/notification.ts';
 import type { WatchRecord } from '../../src/state/types.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { heapBytesEach, sourceModule } from '../isolated.ts';
@@ -46,6 +46,14 @@ describe('deliveryId', () => {
 
   it('is what it was before watches had kinds, so that an upgrade re-notifies nothing', () => {
     expect(deliveryId(key, 'failure', 'chat')).toBe(createHash('sha256').update('p/s/req-1/failure/chat').digest('hex').slice(0, 32));
+  });
+
+  it('gives a digest an id of its own batch: a label used again for other watches gets another, the same watches in any order the same', () => {
+    const nightly = digestDeliveryId('nightly', 1, true, 'chat', ['p/s1/r1', 'p/s2/r2']);
+    expect(digestDeliveryId('nightly', 1, true, 'chat', ['p/s2/r2', 'p/s1/r1'])).toBe(nightly);
+    expect(digestDeliveryId('nightly', 1, true, 'chat', ['p/s3/r3'])).not.toBe(nightly);
+    expect(digestDeliveryId('nightly', 1, false, 'chat', ['p/s1/r1', 'p/s2/r2'])).not.toBe(nightly);
+    expect(nightly).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('keeps a job apart from an action', () => {

@@ -463,7 +463,7 @@ describe('the outbox', () => {
     const member = { key: KEY, watch: { name: 'web-01', ...ref }, outcome: 'failure' as const, reason: 'resize failed', detectedAt: failed.verdict.detectedAt };
     const digest = { round: 1, final: true, detectedAt: new Date().toISOString(), members: [member], deliveries: dictionary<DeliveryRecord>() };
     store.setBatch({ label: 'fleet', digests: [digest] });
-    store.addDigestDelivery('fleet', digest, 'chat', newDelivery({ id: digestDeliveryId('fleet', 1, true, 'chat') }));
+    store.addDigestDelivery('fleet', digest, 'chat', newDelivery({ id: digestDeliveryId('fleet', 1, true, 'chat', ['p/s1/r1']) }));
     await outbox.flush();
     expect(sink.received).toHaveLength(0);
 
@@ -477,7 +477,7 @@ describe('the outbox', () => {
     sink.setAnswer({ status: 204 });
     vi.setSystemTime(Date.parse(reopened.getBatch('fleet')!.digests[0]!.deliveries['chat']!.nextAttemptAt!));
     await outboxFor(reopened).flush();
-    expect(sink.received.map((r) => r.headers['webhook-id'])).toEqual([`msg_${digestDeliveryId('fleet', 1, true, 'chat')}`, `msg_${digestDeliveryId('fleet', 1, true, 'chat')}`]);
+    expect(sink.received.map((r) => r.headers['webhook-id'])).toEqual([`msg_${digestDeliveryId('fleet', 1, true, 'chat', ['p/s1/r1'])}`, `msg_${digestDeliveryId('fleet', 1, true, 'chat', ['p/s1/r1'])}`]);
     expect(sink.received[1]!.body).toMatchObject({ type: 'ecs.batch.finished', batch: 'fleet', counts: { failure: 1 }, watches: [{ outcome: 'failure', instanceAction: null, server: null }] });
     expect(reopened.getBatch('fleet')!.digests[0]!.deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 2 });
   });
