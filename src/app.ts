@@ -138,7 +138,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
     releasers.add(() => engine.close(draining()));
     engine.setWatches(options.watches ?? targetsOf(config));
-    engine.setTracking(config.track);
+    engine.setTracking(config.track, stateMode === 'file');
     return { config, client, notifiers, store, outbox, engine, metrics, lockLost, close };
   } catch (err) {
     await close({ drainMs: 0 }).catch((closeErr: unknown) => logger.error({ err: closeErr }, 'error while releasing after a failed start'));

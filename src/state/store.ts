@@ -376,6 +376,13 @@ export class StateStore {
     this.#clockTouched = true;
   }
 
+  /** Whether auto-tracking holds any server or project. */
+  isTracking(): boolean {
+    for (const _ in this.tracking.servers) return true;
+    for (const _ in this.tracking.projects) return true;
+    return false;
+  }
+
   /** Marks auto-tracking's state as possibly changed: the next save compares it with what was written. */
   touchTracking(): void {
     this.#trackingTouched = true;

@@ -97,6 +97,7 @@ export class WatchEngine {
   #nextPassDueAt: number | null = null;
   /** The watch list was replaced while a pass was in flight: the verdicts it reached used the entries it began with. */
   #reloadedInPass = false;
+  #ownsTracking = true;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
   readonly #failures: PollFailures;
@@ -187,9 +188,14 @@ export class WatchEngine {
     this.#o.store.releaseIfSettled(key);
   }
 
-  /** Auto-tracking's entries; their servers are listed on each pass, before the watches are polled. */
-  setTracking(entries: readonly TrackSpec[]): void {
+  /**
+   * Auto-tracking's entries; their servers are listed on each pass, before the watches are polled. `owned`:
+   * this engine keeps the state's tracking (the daemon), so that with no entry left a pass forgets what the
+   * entries tracked; `check` and `wait` only read it.
+   */
+  setTracking(entries: readonly TrackSpec[], owned = true): void {
     this.#track = entries;
+    this.#ownsTracking = owned;
   }
 
   /** Every watch: the file's, then those auto-tracking started (kept in the state, not the file). */
@@ -388,7 +394,9 @@ export class WatchEngine {
     // Before auto-tracking's pass, which times a server's absence on this host's clock.
     this.#lookAtClock();
     const inFile = this.#targets;
-    if (this.#track.length > 0 && !this.#stopping.signal.aborted) {
+    // With no entry left, the daemon's pass still forgets what the entries tracked: tracking them again
+    // begins afresh.
+    if ((this.#track.length > 0 || (this.#ownsTracking && this.#o.store.isTracking())) && !this.#stopping.signal.aborted) {
       await this.#discover();
       this.#refreshDiscovered();
     }

@@ -56,6 +56,25 @@ describe('track: servers', () => {
     expect(listings.at(-1)).toMatch(/\?changes-since=2026-|\?changes-since=\d{4}-/);
   });
 
+  it('forgets the servers when the file tracks none any more: tracked again, tracking begins afresh, the gap\'s actions unwatched', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const tracked = h.yaml([], { track: `  - servers: [${serverId}]` });
+    const first = await h.app(tracked);
+    await advance(first, 1000);
+    await first.close();
+
+    const none = await h.app(h.yaml([]));
+    await advance(none, 1000);
+    expect(none.store.isTracking()).toBe(false);
+    await none.close();
+
+    const gap = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(await h.app(tracked), 3000);
+    expect(notified().some((n) => n.watch.requestId === gap)).toBe(false);
+  });
+
   it('keeps the name it gave a watch that the file then lists without a name', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();
