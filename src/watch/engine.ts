@@ -599,8 +599,7 @@ export class WatchEngine {
     if (!result.final) {
       // Only what this poll saw counts: a failed read says nothing of whether it still runs.
       if (!pollFailed && !result.notFound) this.#warnIfSlow(target, slot, record, poll);
-      if (result.warning) poll.log.warn({ reason: result.reason }, result.warning);
-      else if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
+      if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
     this.#conclude(target, slot, record, result.outcome, result.reason, poll.log);

@@ -63,8 +63,9 @@ export class PollFailures {
   /**
    * A watch's poll ended with `result`; `failingSince` is the record's from before it. A poll may end without
    * failing though a read of it did (`readError`: a refusal that does not count yet): its failure goes on.
-   * One may fail with every read answered (a server whose cell does not answer, UNKNOWN): said at warn when
-   * such a run begins, as a failed read is, unless the poll has a warning of its own. Called at every poll:
+   * One may fail with every read answered (a server whose cell does not answer, UNKNOWN; one that answers
+   * 404 under an action that is no delete): said at warn when such a run begins, as a failed read is, in the
+   * poll's own words where it has them, and at debug while it goes on. Called at every poll:
    * nothing is made unless there is something to say, not even the poll's logger, which is a pino child made
    * at its first use.
    */
@@ -77,9 +78,9 @@ export class PollFailures {
     if (result.pollFailed) {
       if (!this.#failedHere.has(record)) this.#failedHere.set(record, this.#now());
       // A poll that ended the watch (a timeout) is not tried again; one after failed reads is a new run.
-      if (!result.final && result.readError === null && result.warning === undefined && this.#kinds.get(record) !== 'other') {
+      if (!result.final && result.readError === null && this.#kinds.get(record) !== 'other') {
         this.#kinds.set(record, 'other');
-        poll.log.warn({ reason: result.reason }, `poll failed${this.#again()}`);
+        poll.log.warn({ reason: result.reason }, result.warning ?? `poll failed${this.#again()}`);
       }
       return;
     }

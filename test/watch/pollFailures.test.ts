@@ -141,14 +141,18 @@ describe('PollFailures', () => {
     failures.ended(record, { log }, unknown, null);
     failures.ended(record, { log }, unknown, null);
     failures.ended(record, { log }, { final: false, reason: 'reboot: events finished', pollFailed: false, readError: null }, '2026-12-03T08:00:00.000Z');
-    // A poll whose own warning says it (a server that answers 404 under an action that is no delete): not twice.
-    failures.ended(warned, { log }, { ...unknown, warning: 'the server answers 404 although the action is not a delete' }, null);
+    // A poll with words of its own (a server that answers 404 under an action that is no delete): said in
+    // them, once a run.
+    const gone = { ...unknown, reason: 'reboot: events finished but the server answers 404 (1 time)', warning: 'the server answers 404 although the action is not a delete' };
+    failures.ended(warned, { log }, gone, null);
+    failures.ended(warned, { log }, { ...gone, reason: 'reboot: events finished but the server answers 404 (2 times)' }, null);
     // `check`'s one pass.
     schedule.on = false;
     failures.ended(newRecord(), { log }, unknown, null);
     expect(lines.map((l) => [l.level, l.msg, (l as { reason?: string }).reason])).toEqual([
       [40, 'poll failed; trying again on the next schedule', unknown.reason],
       [30, 'poll answered again', undefined],
+      [40, 'the server answers 404 although the action is not a delete', gone.reason],
       [40, 'poll failed', unknown.reason],
     ]);
   });

@@ -47,7 +47,7 @@ export type PollResult = ({ final: false; reason: string } | { final: true; outc
   notFound: boolean;
   /** What the record keeps changed (a poll that saw nothing new leaves the state file alone). */
   changed: boolean;
-  /** A pending poll worth a warning in the logs rather than a debug line. */
+  /** What the log's warning says of a failed poll with every read answered, when such a run begins (pollFailures.ts). */
   warning?: string | undefined;
 };
 
