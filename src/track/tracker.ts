@@ -274,7 +274,9 @@ function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext
   server.missingAnswers += 1;
   if (server.missingAnswers >= GONE_MIN_ANSWERS && now - Date.parse(server.missingSince) >= GONE_WINDOW_MS) {
     server.endedAt = new Date(now).toISOString();
-    log.info({ server: server.name }, 'the server is gone; tracking it ended');
+    // One whose actions were never listed was never there: most likely an id mistyped, or of another project.
+    if (server.since === null) log.warn({ server: server.name }, 'the server was never found (the API answers 404 for it); tracking it ended: check the id in track[].servers and its projectId');
+    else log.info({ server: server.name }, 'the server is gone; tracking it ended');
   }
   ctx.store.touchTracking();
   return 0;

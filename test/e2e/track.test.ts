@@ -75,6 +75,20 @@ describe('track: servers', () => {
     expect(notified().some((n) => n.watch.requestId === gap)).toBe(false);
   });
 
+  it('says at warn of a server id that was never found, and check shows it so', async () => {
+    const { h } = env;
+    const typo = crypto.randomUUID();
+    const yaml = h.yaml([], { track: `  - servers: [${typo}]` });
+    const app = await h.app(yaml);
+    await advance(app, 25_000, 5000);
+    await app.close();
+    expect(h.logs.lines().filter((l) => l['serverId'] === typo && l['level'] === 40).map((l) => l['msg'])).toEqual([
+      'the server was never found (the API answers 404 for it); tracking it ended: check the id in track[].servers and its projectId',
+    ]);
+    const path = await h.writeConfig(yaml);
+    expect((await h.cli(['check', '--config', path])).stdout).toMatch(new RegExp(`^${typo} +- +not yet +ended \\(never found\\)`, 'm'));
+  });
+
   it('keeps the name it gave a watch that the file then lists without a name', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();

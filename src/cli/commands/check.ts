@@ -136,7 +136,7 @@ function trackingTable(servers: TrackedServerRecord[], now: number): string {
     s.serverId,
     s.name ?? '-',
     s.since === null ? 'not yet' : formatAge(now - Date.parse(s.since)),
-    s.endedAt !== null ? 'ended (server gone)' : s.since === null ? 'starting' : 'tracking',
+    s.endedAt !== null ? (s.since === null ? 'ended (never found)' : 'ended (server gone)') : s.since === null ? 'starting' : 'tracking',
     s.lastError ?? '-',
   ]);
   return renderTable(['TRACKED SERVER', 'NAME', 'FOR', 'STATE', 'LAST ERROR'], rows);
