@@ -47,7 +47,13 @@ async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: 
   const check = validateConfigText(result.text, { env: ctx.env });
   const problems = check.ok ? [] : check.issues.filter((issue) => issue.cause !== 'environment');
   if (problems.length > 0) {
-    ctx.stderr.write(`${ctx.configPath} would be invalid, so it was left as it is:\n${problems.map((i) => formatIssue(i)).join('\n')}\n`);
+    // A file already invalid is told as it is, at its own lines, rather than at those of a result never written.
+    const before = validateConfigText(text, { env: ctx.env });
+    const already = before.ok ? [] : before.issues.filter((issue) => issue.cause !== 'environment');
+    const [shown, why] = already.length > 0
+      ? [already, 'is invalid as it is, so it was left as it is (fix it first)']
+      : [problems, 'would be invalid, so it was left as it is'];
+    ctx.stderr.write(`${ctx.configPath} ${why}:\n${shown.map((i) => formatIssue(i)).join('\n')}\n`);
     return null;
   }
   try {

@@ -520,6 +520,20 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
+  it('says a file invalid already is so, at its own lines, and writes nothing', async ({ h }) => {
+    const first = newIds();
+    const original = `${h.yaml([{ ...first, name: 'first' }]).replace('\nwatches:', '\nbogus: 1\nwatches:')}`;
+    const path = await h.writeConfig(original);
+    const line = original.split('\n').indexOf('bogus: 1') + 1;
+    const ids = newIds();
+    for (const args of [['add', '--server', ids.serverId, '--request', ids.requestId], ['remove', '--request', first.requestId]]) {
+      const r = await h.cli([...args, '--config', path]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(new RegExp(`is invalid as it is, so it was left as it is \\(fix it first\\):\n${line}:1 bogus: unknown key 'bogus'`));
+    }
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
   it('edits through a symlink, which stays one, and needs no secret of the daemon to do it', async ({ h }) => {
     const target = await h.writeConfig(h.yaml([]));
     const link = join(h.dir, 'link.yaml');
