@@ -165,7 +165,8 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
     const edge = novaTimeMs(newest);
     const deletedAtBaseline = listed.filter((s) => DELETED.has(s.status) && novaTimeMs(s.updated) === edge).map((s) => s.id);
     Object.assign(project, { since: now, baseline: newest, deletedAtBaseline });
-    log.info({ servers: listed.length }, 'tracking every server of the project');
+    // Listed twice (live, then changed since), and deleted ones counted only to be told apart.
+    log.info({ servers: new Set(listed.filter((s) => !DELETED.has(s.status)).map((s) => s.id)).size }, 'tracking every server of the project');
   }
   Object.assign(project, { cursor: newest, lastError: null });
   ctx.answered(log, project);
