@@ -62,9 +62,11 @@ function watchFileSyntaxProblem(text: string, error: YAMLError, unclosed: () => 
  * meets outside any place it expects one (`Unexpected scalar token in YAML stream`) is that error's echo,
  * one a token to the end of the file. A key set twice leaves the parser on track.
  */
-function followingFirst(errors: readonly YAMLError[]): YAMLError[] {
+function followingFirst(errors: readonly YAMLError[]): readonly YAMLError[] {
   const offTrack = errors.find((error) => error.code !== 'DUPLICATE_KEY');
-  return errors.filter((error) => error === offTrack || !(error.code === 'UNEXPECTED_TOKEN' && / in YAML stream\b/.test(error.message) && offTrack !== undefined && error.pos[0] > offTrack.pos[0]));
+  if (offTrack === undefined) return errors;
+  const echo = (error: YAMLError) => error.pos[0] > offTrack.pos[0] && error.code === 'UNEXPECTED_TOKEN' && / in YAML stream\b/.test(error.message);
+  return errors.filter((error) => !echo(error));
 }
 
 /**

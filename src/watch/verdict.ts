@@ -134,7 +134,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     // A delete is recorded without events when it is local (compute host down, server shelved-offloaded),
     // a resetState always; anything else without events has not started a step yet.
     if (events.length === 0 && !isDelete && !DONE_WITHOUT_EVENTS.has(name)) return pending(`${name}: no event started yet`);
-  } else if (STATELESS_ACTIONS.has(name) && (action.message?.trim() ?? '') === '') {
+  } else if (STATELESS_ACTIONS.has(name) && messageOf(action) === '') {
     const left = statelessUnseenLeft(input, action);
     // Confirming: one that ran out its look before the deadline gets its verdict however late.
     if (left > 0) return pending(`${name}: its events are not visible at this microversion, and it sets no server state: an error it meets is recorded as the action's message, looked for ${formatDuration(left)} more`, { confirming: true });
@@ -269,7 +269,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const errored = input.now - Date.parse(memory.erroredSince);
   if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${running} running, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
   const dead = `${running} never finished (running ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: its compute service likely stopped during the step`;
-  return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), action.message?.trim() ?? '', info, [dead]) };
+  return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), messageOf(action), info, [dead]) };
 }
 
 /**
@@ -284,7 +284,7 @@ function judgeDeleteLeftOpen(input: VerdictInput, memory: WatchMemory, action: I
   if (span === null) return pending(`delete: ${running} running for ${formatDuration(runFor)}, and the server answers 404 (${goneAnswers(memory)})`);
   const notes = [`server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)})`, `${running} never finished (running ${formatDuration(runFor)}): its compute service likely restarted during the delete, which finishes it without ending the event`];
   const failed = failedEvents(action).filter((e) => e.result !== null);
-  const message = action.message?.trim() ?? '';
+  const message = messageOf(action);
   if (failed.length > 0 || message !== '') return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, null, notes) };
   return { settled: true, outcome: 'success', reason: `delete: ${notes.join('; ')}` };
 }
@@ -323,7 +323,7 @@ function judgeGoneServer(input: VerdictInput, memory: WatchMemory, action: Insta
   const deletion = input.actions.kind === 'read' ? newerActions(input.actions.actions, action).findLast((a) => a.action === 'delete') : undefined;
   const notes = [gone, ...(deletion === undefined ? [] : [describeDeletion(action, deletion)])];
   const failed = failedEvents(action);
-  const message = action.message?.trim() ?? '';
+  const message = messageOf(action);
   if (failed.length > 0 || message !== '') return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, null, notes) };
   return { settled: true, outcome: 'failure', reason: `${name} failed: ${notes.join('; ')}` };
 }
@@ -375,7 +375,7 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
     return { settled: true, outcome: 'failure', reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)}); ${note}` };
   }
   const failed = (events ?? []).filter((e) => e.result !== null && e.result !== 'Success');
-  const actionMessage = last.message?.trim() ?? '';
+  const actionMessage = messageOf(last);
   if (failed.length > 0 || actionMessage !== '') return { settled: true, outcome: 'failure', reason: describeFailure(last, failed, actionMessage, null, [note]) };
   return { settled: true, outcome: 'success', reason: `delete: server deleted; ${note}` };
 }
@@ -417,7 +417,7 @@ const DELETED_STATUSES = new Set(['DELETED', 'SOFT_DELETED']);
  */
 function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null, owners: Owners): Judgement {
   const failed = failedEvents(action);
-  const message = action.message?.trim() ?? '';
+  const message = messageOf(action);
   const info = owners.status === null ? (server?.info ?? null) : null;
   const notes: string[] = [];
   if (server !== null) {
@@ -572,6 +572,11 @@ function finishedBy(action: InstanceAction): number | null {
   }
   const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
   return novaTimeMs(updated) ?? novaTimeMs(action.start_time);
+}
+
+/** The action's `message`, which Nova sets to Error when a step fails and never clears; '' for none. */
+function messageOf(action: InstanceAction): string {
+  return action.message?.trim() ?? '';
 }
 
 function failedEvents(action: InstanceAction): InstanceActionEvent[] {
