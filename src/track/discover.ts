@@ -32,9 +32,9 @@ export interface Discovery {
 /**
  * The new actions of one listing (the newest page, or those changed since `cursor`), and the state to keep.
  * `filter` is the entry's `actions:`, null for every action; `now` (ISO) marks when tracking begins, and
- * `cloudAheadMs` is how far the cloud's clock is ahead of this host's (the client's measure).
+ * `cloudNow` is the same moment on the cloud's clock, as the client measures it (epoch ms).
  */
-export function discover(state: Tracked, listed: readonly InstanceActionSummary[], filter: ReadonlySet<string> | null, now: string, cloudAheadMs: number): Discovery {
+export function discover(state: Tracked, listed: readonly InstanceActionSummary[], filter: ReadonlySet<string> | null, now: string, cloudNow: number): Discovery {
   const seen = dictionary<string>(Object.entries(state.seen));
   const found: InstanceActionSummary[] = [];
   const skipped: InstanceActionSummary[] = [];
@@ -54,7 +54,7 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   const newestAction = [...listed].sort(byStart).at(-1);
   const isNewest = newestAction !== undefined && (newest === null || (novaTimeMs(newestAction.start_time) ?? newest) >= newest);
   const nextHorizon = baseline
-    ? timeText(newest ?? Date.parse(now) + cloudAheadMs - EMPTY_START_MARGIN_MS)
+    ? timeText(newest ?? cloudNow - EMPTY_START_MARGIN_MS)
     : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
   return {
     next: {

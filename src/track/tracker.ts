@@ -237,7 +237,7 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
 function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceActionSummary[], log: Logger, ctx: TrackContext): number {
   const now = new Date().toISOString();
   const began = server.since === null;
-  const { next, found, skipped } = discover(server, listed, entry.actions === undefined ? null : new Set(entry.actions), now, ctx.client.clock.aheadMs);
+  const { next, found, skipped } = discover(server, listed, entry.actions === undefined ? null : new Set(entry.actions), now, ctx.client.clock.now());
   Object.assign(server, next);
   if (began) log.info({ server: server.name, horizon: server.horizon }, 'tracking began; actions from now on become watches');
   if (skipped.length) log.debug({ actions: skipped.map((a) => `${a.action} ${a.request_id}`) }, 'new actions outside the entry\'s actions filter');

@@ -17,7 +17,7 @@ function run(listings: InstanceActionSummary[][], filter: string[] | null = null
   const found: string[] = [];
   const skipped: string[] = [];
   for (const listed of listings) {
-    const result = discover(state, listed, filter === null ? null : new Set(filter), NOW, 0);
+    const result = discover(state, listed, filter === null ? null : new Set(filter), NOW, Date.parse(NOW));
     state = result.next;
     found.push(...result.found.map((a) => a.request_id));
     skipped.push(...result.skipped.map((a) => a.request_id));
