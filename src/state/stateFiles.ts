@@ -176,36 +176,63 @@ async function readIfThere(path: string): Promise<string | null> {
   }
 }
 
-type Entries = ReadonlyArray<readonly [string, string | null]>;
+type Entries = Iterable<readonly [string, string | null]>;
+
+/** Each section's entries as they are now, `[key, value]`: each is written as its value's JSON. */
+export type Image = Record<Section, () => Iterable<readonly [string, unknown]>>;
+
+/** Told of each entry as a snapshot's text is made: its section, its key and its JSON as written. */
+export type EntryWritten = (section: Section, key: string, json: string) => void;
 
 /**
- * The snapshot's text: each section's records, one a line. The entries are taken now, so that the text
- * can be written while the store changes.
+ * The snapshot's text, each section's records one a line, made as it is written: each entry is serialised
+ * when its piece is made, so that the state never exists as the JSON of every record at once (9 MB at
+ * 10,000 running watches, held for as long as the write took). An entry that changes while the text is
+ * written goes in as it is then, newer than change `seq`: the journal lines after `seq` that hold its
+ * changes are replayed over it at load. `written` is told each entry as the text holds it.
  */
-export function snapshotText(seq: number, image: Sections<string>): Iterable<string> {
-  const entries = (section: Section): Entries => [...image[section]];
-  const [servers, projects] = [entries('servers'), entries('projects')];
-  const tracking = servers.length + projects.length > 0 ? [',\n"tracking":{"servers":', servers, ',\n"projects":', projects, '}'] : [];
-  const clocks = image.clocks.size > 0 ? [',\n"clocks":', entries('clocks')] : [];
-  return pieces([`{"version":${STATE_VERSION},"seq":${seq},"watches":`, entries('watches'), ',\n"batches":', entries('batches'), ...tracking, ...clocks, '}\n'], '\n');
+export function snapshotText(seq: number, image: Image, written: EntryWritten): Iterable<string> {
+  return pieces(snapshotParts(seq, image, written), '\n');
+}
+
+function* snapshotParts(seq: number, image: Image, written: EntryWritten): Generator<string | Entries> {
+  yield `{"version":${STATE_VERSION},"seq":${seq},"watches":`;
+  yield serialised('watches', image.watches(), written);
+  yield ',\n"batches":';
+  yield serialised('batches', image.batches(), written);
+  // Few entries, taken when the text gets here: the sections are left out when empty.
+  const [servers, projects, clocks] = [[...image.servers()], [...image.projects()], [...image.clocks()]];
+  if (servers.length + projects.length > 0) {
+    yield* [',\n"tracking":{"servers":', serialised('servers', servers, written), ',\n"projects":', serialised('projects', projects, written), '}'];
+  }
+  if (clocks.length > 0) yield* [',\n"clocks":', serialised('clocks', clocks, written)];
+  yield '}\n';
+}
+
+function* serialised(section: Section, entries: Iterable<readonly [string, unknown]>, written: EntryWritten): Generator<readonly [string, string]> {
+  for (const [key, value] of entries) {
+    const json = JSON.stringify(value);
+    written(section, key, json);
+    yield [key, json];
+  }
 }
 
 /** A journal line: the records of one change, null for one removed; one line, however many records. */
 export function journalLine(seq: number, change: Sections<string | null>): string[] {
   const parts: Array<string | Entries> = [`{"seq":${seq}`];
-  if (change.watches.size > 0) parts.push(',"watches":', [...change.watches]);
-  if (change.batches.size > 0) parts.push(',"batches":', [...change.batches]);
+  if (change.watches.size > 0) parts.push(',"watches":', change.watches);
+  if (change.batches.size > 0) parts.push(',"batches":', change.batches);
   const tracking: Array<string | Entries> = [];
-  if (change.servers.size > 0) tracking.push('"servers":', [...change.servers]);
-  if (change.projects.size > 0) tracking.push(tracking.length > 0 ? ',"projects":' : '"projects":', [...change.projects]);
+  if (change.servers.size > 0) tracking.push('"servers":', change.servers);
+  if (change.projects.size > 0) tracking.push(tracking.length > 0 ? ',"projects":' : '"projects":', change.projects);
   if (tracking.length > 0) parts.push(',"tracking":{', ...tracking, '}');
-  if (change.clocks.size > 0) parts.push(',"clocks":', [...change.clocks]);
+  if (change.clocks.size > 0) parts.push(',"clocks":', change.clocks);
   parts.push('}\n');
   return [...pieces(parts, '')];
 }
 
 /** The text of `parts` (text as it is, entries as a JSON object of them) in pieces of about PIECE_CHARS. */
-function* pieces(parts: ReadonlyArray<string | Entries>, lineBreak: string): Generator<string> {
+function* pieces(parts: Iterable<string | Entries>, lineBreak: string): Generator<string> {
   let piece = '';
   for (const part of parts) {
     if (typeof part === 'string') {
@@ -213,14 +240,15 @@ function* pieces(parts: ReadonlyArray<string | Entries>, lineBreak: string): Gen
       continue;
     }
     piece += '{';
-    for (let i = 0; i < part.length; i++) {
-      const [key, json] = part[i]!;
-      piece += `${i === 0 ? lineBreak : `,${lineBreak}`}${JSON.stringify(key)}:${json ?? 'null'}`;
+    let first = true;
+    for (const [key, json] of part) {
+      piece += `${first ? lineBreak : `,${lineBreak}`}${JSON.stringify(key)}:${json ?? 'null'}`;
+      first = false;
       if (piece.length < PIECE_CHARS) continue;
       yield piece;
       piece = '';
     }
-    piece += part.length > 0 ? `${lineBreak}}` : '}';
+    piece += first ? '}' : `${lineBreak}}`;
   }
   yield piece;
 }

@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { JournalLostError, JournalWriter, OUT_OF_SPACE, journalPaths } from './journal.ts';
-import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Sections, type StoredState } from './stateFiles.ts';
+import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type EntryWritten, type Image, type Section, type Sections, type StoredState } from './stateFiles.ts';
 
 /**
  * The journal is compacted into a new snapshot once it holds this much, or as much as the snapshot when that
@@ -47,8 +47,8 @@ export class StateWriter {
    * the JSON itself, which would cost each watch its serialised size in memory for as long as it lives.
    */
   readonly written: Sections<string>;
-  /** Every entry's JSON now, for a snapshot: the owner's records as they are in memory. */
-  readonly #current: () => Sections<string>;
+  /** Every entry now, for a snapshot: the owner's records as they are in memory. */
+  readonly #image: Image;
   /** The number of the last change written. */
   #seq: number;
   #snapshotBytes: number;
@@ -79,11 +79,10 @@ export class StateWriter {
    */
   readonly #ours: () => Promise<void>;
 
-  constructor(path: string, options: { current: () => Sections<string>; seq: number; snapshotBytes: number; ours: () => Promise<void> }) {
+  constructor(path: string, options: { image: Image; seq: number; snapshotBytes: number; ours: () => Promise<void> }) {
     this.path = path;
-    this.#current = options.current;
-    this.written = emptySections();
-    setDigests(this.written, options.current());
+    this.#image = options.image;
+    this.written = digestsOf(options.image);
     this.#seq = options.seq;
     this.#snapshotBytes = options.snapshotBytes;
     this.#ours = options.ours;
@@ -101,37 +100,53 @@ export class StateWriter {
     this.#onCompactionFailed = listener;
   }
 
+  /** A change to gather for `write`: it is a journal line until it is as big as a compaction. */
+  change(): Change {
+    return new Change(this.#compactAt());
+  }
+
   /**
-   * Writes `change` (each entry's new JSON, null for one removed) durably, and the digests follow it: as a
-   * journal line, or as a snapshot when the line would be as big as a compaction (the first save of
-   * thousands of new watches) or the journal was lost. Rejects with a StateError, nothing applied.
+   * Writes `change` durably, and the digests follow it: as a journal line, or as a snapshot when the line
+   * would be as big as a compaction (the first save of thousands of new watches) or the journal was lost.
+   * Rejects with a StateError, nothing applied.
    *
    * A snapshot holds every entry as it is in memory when it is written, which may be newer than the
    * changes written so far; `written` is then what it holds.
    */
-  async write(change: Sections<string | null>): Promise<void> {
-    if (!SECTIONS.some((section) => change[section].size > 0) && !this.#snapshotNeeded) return;
-    if (this.#closed) throw new StateError(this.path, 'not saved: the state was closed (the daemon is stopping)');
+  write(change: Change): Promise<void> {
+    const entries = change.entries;
+    if (entries !== null && !SECTIONS.some((section) => entries[section].size > 0) && !this.#snapshotNeeded) return Promise.resolve();
+    if (this.#closed) return Promise.reject(new StateError(this.path, 'not saved: the state was closed (the daemon is stopping)'));
     const seq = this.#seq + 1;
-    const asSnapshot = this.#snapshotNeeded || charsOf(change) >= this.#compactAt();
+    // Not held while a snapshot is written: a change that became one gave up its entries already.
+    return entries === null || this.#snapshotNeeded ? this.#writeAsSnapshot(seq) : this.#writeAsLine(seq, entries);
+  }
+
+  async #writeAsSnapshot(seq: number): Promise<void> {
     try {
-      if (asSnapshot) {
-        await this.#snapshot(seq);
-        // The next change is a line again, likely soon (the first verdicts after the watches were saved).
-        if (!this.#stopped) this.#journal.prepare();
-      } else {
-        const bytes = await this.#journal.append(journalLine(seq, change));
-        applyChange(this.written, change);
-        const now = performance.now();
-        this.#burst = now - this.#lastAppend < QUIET_MS;
-        this.#lastAppend = now;
-        this.#onWrite?.(bytes, 'journal');
-      }
+      await this.#snapshot(seq);
+      // The next change is a line again, likely soon (the first verdicts after the watches were saved).
+      if (!this.#stopped) this.#journal.prepare();
     } catch (err) {
       // A snapshot that failed may have been renamed into place all the same (its folder's fsync failed):
-      // the files may hold records as they were in memory, unmarked. The next save writes everything again,
-      // as it does after a journal whose file is gone or whose handle may fail for good.
-      if (asSnapshot || err instanceof JournalLostError || this.#journal.broken) this.#snapshotNeeded = true;
+      // the files may hold records as they were in memory, unmarked. The next save writes everything again.
+      this.#snapshotNeeded = true;
+      throw stateFailure(this.path, 'cannot be written', err);
+    }
+    this.#seq = seq;
+  }
+
+  async #writeAsLine(seq: number, change: Sections<string | null>): Promise<void> {
+    try {
+      const bytes = await this.#journal.append(journalLine(seq, change));
+      applyChange(this.written, change);
+      const now = performance.now();
+      this.#burst = now - this.#lastAppend < QUIET_MS;
+      this.#lastAppend = now;
+      this.#onWrite?.(bytes, 'journal');
+    } catch (err) {
+      // As after a snapshot that failed when the journal's file is gone or its handle may fail for good.
+      if (err instanceof JournalLostError || this.#journal.broken) this.#snapshotNeeded = true;
       throw stateFailure(this.path, 'cannot be written', err);
     }
     this.#seq = seq;
@@ -177,11 +192,10 @@ export class StateWriter {
     const big = journal.bytes >= (burst ? Math.min(this.#compactAt() * BURST_COMPACT_FACTOR, BURST_COMPACT_MAX_BYTES) : this.#compactAt());
     // An old journal that a failed compaction left is compacted at the next chance, however small the new one.
     if (!big && !old && !this.#oldJournalNeeded) return;
-    const entries = this.#current();
-    // Marked now, before any later save compares with `written`: the snapshot lands later, if at all, and
-    // the saves meanwhile go to the journal read over it.
-    markDiverged(this.written, entries);
-    const text = snapshotText(this.#seq, entries);
+    // Marked as the text is made, before any later save compares the entry with `written`: the snapshot
+    // lands later, if at all, and the saves meanwhile go to the journal read over it.
+    const diverged = markingDiverged(this.written);
+    const text = snapshotText(this.#seq, this.#image, diverged.entryWritten);
     try {
       // With an old journal still needed (an earlier compaction failed) the current one stays: its lines
       // up to this snapshot are skipped at load.
@@ -198,6 +212,7 @@ export class StateWriter {
     this.#compaction = (async () => {
       try {
         await this.#writeSnapshot(text);
+        diverged.markLeftOut();
         await this.#ours();
         await rm(this.#oldJournal, { force: true });
         this.#oldJournalNeeded = false;
@@ -259,9 +274,9 @@ export class StateWriter {
   async #snapshot(seq: number): Promise<void> {
     // Never two snapshot writes at once: the one renamed last would win.
     await this.#compaction;
-    const entries = this.#current();
-    await this.#writeSnapshot(snapshotText(seq, entries));
-    setDigests(this.written, entries);
+    const digests = emptySections<string>();
+    await this.#writeSnapshot(snapshotText(seq, this.#image, (section, key, json) => digests[section].set(key, digestOf(json))));
+    for (const section of SECTIONS) this.written[section] = digests[section];
     this.#snapshotNeeded = false;
     try {
       await this.#journal.remove();
@@ -291,23 +306,27 @@ export function digestOf(json: string): string {
 const DIVERGED = 'diverged';
 
 /**
- * Marks in `written` each entry whose JSON in `entries` (what a snapshot holds) is not the one it says, and
- * each entry the snapshot leaves out: the next save of each writes it, or writes its removal.
+ * Marks in `written`, as a snapshot's text is made, each entry whose JSON there is not the one `written` says;
+ * and once the snapshot is written, each entry it left out: the next save of each writes it, or its removal.
  */
-function markDiverged(written: Sections<string>, entries: Sections<string>): void {
-  for (const section of SECTIONS) {
-    const known = written[section];
-    for (const [key, json] of entries[section]) if (known.get(key) !== digestOf(json)) known.set(key, DIVERGED);
-    for (const key of known.keys()) if (!entries[section].has(key)) known.set(key, DIVERGED);
-  }
+function markingDiverged(written: Sections<string>): { entryWritten: EntryWritten; markLeftOut(): void } {
+  const held = emptySections<true>();
+  return {
+    entryWritten(section, key, json) {
+      held[section].set(key, true);
+      if (written[section].get(key) !== digestOf(json)) written[section].set(key, DIVERGED);
+    },
+    markLeftOut() {
+      for (const section of SECTIONS) for (const key of written[section].keys()) if (!held[section].has(key)) written[section].set(key, DIVERGED);
+    },
+  };
 }
 
-/** Makes `written` the digests of `entries`, what the files hold once a snapshot of them is written. */
-function setDigests(written: Sections<string>, entries: Sections<string>): void {
-  for (const section of SECTIONS) {
-    written[section].clear();
-    for (const [key, json] of entries[section]) written[section].set(key, digestOf(json));
-  }
+/** The digest of each entry of `image` as it is now. */
+function digestsOf(image: Image): Sections<string> {
+  const digests = emptySections<string>();
+  for (const section of SECTIONS) for (const [key, value] of image[section]()) digests[section].set(key, digestOf(JSON.stringify(value)));
+  return digests;
 }
 
 function applyChange(written: Sections<string>, change: Sections<string | null>): void {
@@ -319,11 +338,32 @@ function applyChange(written: Sections<string>, change: Sections<string | null>)
   }
 }
 
-/** About how long the journal line of `change` is. */
-function charsOf(change: Sections<string | null>): number {
-  let chars = 0;
-  for (const section of SECTIONS) for (const [key, json] of change[section]) chars += key.length + (json?.length ?? 4) + 4;
-  return chars;
+/**
+ * What a save changes, gathered entry by entry: each entry's new JSON, null for one removed. Once it is as
+ * big as a compaction, it is written as a snapshot of everything instead, and lets its entries go: the first
+ * save of 10,000 watches would otherwise make and hold the JSON of each (9 MB) only to make it again.
+ */
+export class Change {
+  #entries: Sections<string | null> | null = emptySections();
+  /** About how long its journal line is. */
+  #chars = 0;
+  readonly #limit: number;
+
+  constructor(limit: number) {
+    this.#limit = limit;
+  }
+
+  /** Its entries; null once they are too many for a journal line, and it is a snapshot. */
+  get entries(): Sections<string | null> | null {
+    return this.#entries;
+  }
+
+  set(section: Section, key: string, json: string | null): void {
+    if (this.#entries === null) return;
+    this.#entries[section].set(key, json);
+    this.#chars += key.length + (json?.length ?? 4) + 4;
+    if (this.#chars >= this.#limit) this.#entries = null;
+  }
 }
 
 /** Replaces `path` with `text` atomically and durably; resolves to the bytes written. */

@@ -9,8 +9,8 @@ import { batchRecordSchema, clockRecordSchema, recordProblems, trackedProjectSch
 import type { TornTail } from './journal.ts';
 import type { StateLock } from './lock.ts';
 import { moveBatchTimes, moveTrackingTimes, moveWatchTimes } from './moveTimes.ts';
-import { emptySections, readStoredState, type Sections } from './stateFiles.ts';
-import { StateWriter, digestOf, writeDurably, type StateFileKind } from './stateWriter.ts';
+import { readStoredState, type Image, type Section, type Sections } from './stateFiles.ts';
+import { StateWriter, digestOf, writeDurably, type Change, type StateFileKind } from './stateWriter.ts';
 import type { BatchRecord, ClockRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
 import type { z } from 'zod';
 import { kindOf, watchKey } from '../watch/kinds/index.ts';
@@ -76,6 +76,8 @@ function countsOf(deliveries: readonly DurableDelivery[]): Readonly<DeliveryCoun
 
 /** The key of the clock's record in the state's `clocks` (one: this host's). */
 const CLOCK_KEY = 'host';
+/** The image of a read-only state: its writer measures nothing against the files. */
+const NOTHING: Image = { watches: () => [], batches: () => [], servers: () => [], projects: () => [], clocks: () => [] };
 
 function noTracking(): TrackingState {
   return { servers: dictionary(), projects: dictionary() };
@@ -178,10 +180,15 @@ export class StateStore {
       take(key, watchDeliveries(key, record));
     }
     for (const batch of batches.values()) take(batchKey(batch.label), batchDeliveries(batch));
-    // A read-only state never writes: its writer measures nothing against the files.
-    const current = () => (this.readOnly ? emptySections<string>() : this.#entries());
+    const image: Image = this.readOnly ? NOTHING : {
+      watches: () => this.#records,
+      batches: () => this.#batches,
+      servers: () => Object.entries(this.tracking.servers),
+      projects: () => Object.entries(this.tracking.projects),
+      clocks: () => (this.#clock ? [[CLOCK_KEY, this.#clock]] : []),
+    };
     const { lock } = options;
-    this.#writer = new StateWriter(path, { current, seq: options.seq, snapshotBytes: options.snapshotBytes, ours: lock ? () => this.#stillHeld(lock) : () => Promise.resolve() });
+    this.#writer = new StateWriter(path, { image, seq: options.seq, snapshotBytes: options.snapshotBytes, ours: lock ? () => this.#stillHeld(lock) : () => Promise.resolve() });
     this.#durable = durable;
     if (lock) {
       const lost = () => this.fence(String((lock.lost.reason as Error).message));
@@ -582,34 +589,25 @@ export class StateStore {
     await this.#writer.compactIfDue();
   }
 
-  /** Every record's JSON as it is now, by section: what a snapshot holds. */
-  #entries(): Sections<string> {
-    const entries = emptySections<string>();
-    for (const [key, record] of this.#records) entries.watches.set(key, JSON.stringify(record));
-    for (const [label, batch] of this.#batches) entries.batches.set(label, JSON.stringify(batch));
-    for (const [key, server] of Object.entries(this.tracking.servers)) entries.servers.set(key, JSON.stringify(server));
-    for (const [key, project] of Object.entries(this.tracking.projects)) entries.projects.set(key, JSON.stringify(project));
-    if (this.#clock) entries.clocks.set(CLOCK_KEY, JSON.stringify(this.#clock));
-    return entries;
-  }
-
   /** What differs from the files among what was touched: each record's new JSON, null for one removed. */
-  #changes(taken: { touched: Set<string>; removed: Set<string>; batches: boolean; tracking: boolean; clock: boolean }): Sections<string | null> {
-    const change = emptySections<string | null>();
+  #changes(taken: { touched: Set<string>; removed: Set<string>; batches: boolean; tracking: boolean; clock: boolean }): Change {
+    const change = this.#writer.change();
     const written = this.#writer.written;
     for (const key of taken.touched) {
       const record = this.#records.get(key);
       if (record === undefined) continue;
       const json = JSON.stringify(record);
-      if (digestOf(json) !== written.watches.get(key)) change.watches.set(key, json);
+      if (digestOf(json) !== written.watches.get(key)) change.set('watches', key, json);
+      // A snapshot of everything now: no more JSON to make.
+      if (change.entries === null) return change;
     }
-    for (const key of taken.removed) if (!this.#records.has(key) && written.watches.has(key)) change.watches.set(key, null);
-    if (taken.batches) diff(written.batches, this.#batches, change.batches);
+    for (const key of taken.removed) if (!this.#records.has(key) && written.watches.has(key)) change.set('watches', key, null);
+    if (taken.batches) diff(written, 'batches', this.#batches, change);
     if (taken.tracking) {
-      diff(written.servers, Object.entries(this.tracking.servers), change.servers);
-      diff(written.projects, Object.entries(this.tracking.projects), change.projects);
+      diff(written, 'servers', Object.entries(this.tracking.servers), change);
+      diff(written, 'projects', Object.entries(this.tracking.projects), change);
     }
-    if (taken.clock) diff(written.clocks, this.#clock ? [[CLOCK_KEY, this.#clock]] : [], change.clocks);
+    if (taken.clock) diff(written, 'clocks', this.#clock ? [[CLOCK_KEY, this.#clock]] : [], change);
     return change;
   }
 
@@ -628,15 +626,15 @@ export class StateStore {
   }
 }
 
-/** Sets in `change` each entry of `now` whose JSON differs from what is `written`, and null for each written entry gone from `now`. */
-function diff(written: Map<string, string>, now: Iterable<[string, unknown]>, change: Map<string, string | null>): void {
+/** Sets in `change` each entry of `now` whose JSON differs from what is `written` in `section`, and null for each written entry gone from `now`. */
+function diff(written: Sections<string>, section: Section, now: Iterable<[string, unknown]>, change: Change): void {
   const present = new Set<string>();
   for (const [key, value] of now) {
     present.add(key);
     const json = JSON.stringify(value);
-    if (digestOf(json) !== written.get(key)) change.set(key, json);
+    if (digestOf(json) !== written[section].get(key)) change.set(section, key, json);
   }
-  for (const key of written.keys()) if (!present.has(key)) change.set(key, null);
+  for (const key of written[section].keys()) if (!present.has(key)) change.set(section, key, null);
 }
 
 /** What a crash between writing and renaming leaves behind; only the lock holder may remove them. */

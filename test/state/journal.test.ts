@@ -82,6 +82,30 @@ async function compacting() {
   return { path, store, compactWith };
 }
 
+/**
+ * A record that runs `effect` when a snapshot's text reaches it, once `armed()` says so: the engine changing
+ * other records while a snapshot is written, which makes each record's JSON as it writes it.
+ */
+function tripwire(requestId: string, armed: () => boolean, effect: () => void): ActionWatchRecord {
+  let fired = false;
+  return Object.assign(record(requestId), {
+    toJSON(this: ActionWatchRecord & { toJSON?: unknown }) {
+      if (armed() && !fired) {
+        fired = true;
+        effect();
+      }
+      const { toJSON: _, ...plain } = this;
+      return plain;
+    },
+  });
+}
+
+/** Changes the name of the record of `requestId` in `store`, and tells the store. */
+function rename(store: StateStore, requestId: string, name: string): void {
+  store.get(key(requestId))!.name = name;
+  store.touch(key(requestId));
+}
+
 /** The snapshot as it is on disk. */
 async function snapshotOf(path: string): Promise<{ watches: Record<string, ActionWatchRecord> }> {
   return JSON.parse(await readFile(path, 'utf8')) as { watches: Record<string, ActionWatchRecord> };
@@ -278,6 +302,60 @@ describe('the state journal', () => {
     expect(files.get(key('back'))?.name).toBe('saved');
     expect(files.get(key('brief'))).toBeUndefined();
     expect(files.get(key('readded'))?.name).toBe('saved');
+  });
+
+  it('writes a snapshot as it makes it, and what the next save writes follows what it wrote of each record, not what was in memory before or after', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    const writes: StateFileKind[] = [];
+    store.onWrite((_, file) => writes.push(file));
+    let armed = false;
+    // Reached first, after `early`: `early` changes after it was written, `late` before it is.
+    store.set(key('early'), record('early', 'saved'));
+    store.set(key('trigger'), tripwire('trigger', () => armed, () => {
+      rename(store, 'early', 'changed after');
+      rename(store, 'late', 'changed before');
+    }));
+    await store.save();
+    // The first save of many watches: a change of more than 1 MiB is written as a snapshot.
+    for (let i = 0; i < 600; i++) store.set(key(`req-${i}`), record(`req-${i}`, 'x'.repeat(2000)));
+    store.set(key('late'), record('late', 'saved'));
+    armed = true;
+    await store.save();
+    expect(writes).toEqual(['journal', 'snapshot']);
+    const snapshotted = await snapshotOf(path);
+    expect(snapshotted.watches[key('early')]?.name).toBe('saved');
+    expect(snapshotted.watches[key('late')]?.name).toBe('changed before');
+    rename(store, 'late', 'saved');
+    await store.save();
+    const files = await readBack(path);
+    expect(files.get(key('early'))?.name).toBe('changed after');
+    expect(files.get(key('late'))?.name).toBe('saved');
+    expect(files.size).toBe(603);
+  });
+
+  it('writes what a record became while a compaction wrote it in the background: changed back, removed and added back', async () => {
+    const { path, store, compactWith } = await compacting();
+    let armed = false;
+    // Reached before `late` and `gone`, which change before the snapshot's text reaches them.
+    store.set(key('trigger'), tripwire('trigger', () => armed, () => {
+      rename(store, 'late', 'for a while');
+      store.delete(key('gone'));
+    }));
+    for (const id of ['late', 'gone']) store.set(key(id), record(id, 'saved'));
+    await store.save();
+    await compactWith(() => {
+      armed = true;
+    });
+    const snapshotted = await snapshotOf(path);
+    expect(snapshotted.watches[key('late')]?.name).toBe('for a while');
+    expect(Object.keys(snapshotted.watches)).not.toContain(key('gone'));
+    rename(store, 'late', 'saved');
+    store.set(key('gone'), record('gone', 'saved'));
+    await store.save();
+    const files = await readBack(path);
+    expect(files.get(key('late'))?.name).toBe('saved');
+    expect(files.get(key('gone'))?.name).toBe('saved');
   });
 
   it('waits for a pause in a burst of saves to compact, unless the journal grows to four times the size', async () => {
