@@ -64,6 +64,22 @@ function pretenuredSites(tuned: boolean): number {
   return Math.max(0, ...counts);
 }
 
+/**
+ * The full collections of a process whose objects survive a few young collections and then die, as a pass's
+ * do: how --trace-gc names each, `Mark-Compact` or, when it reduces memory, `Mark-Compact (reduce)`.
+ */
+function fullCollections(tuned: boolean): string[] {
+  const body = `
+    let kept = [];
+    for (let round = 0; round < 8; round++) {
+      for (let i = 0; i < 200000; i++) kept.push({ id: i, name: 'watch ' + i });
+      await new Promise((resolve) => setImmediate(resolve));
+      kept = [];
+    }
+  `;
+  return [...runChild(tuned, body, ['--trace-gc']).matchAll(/Mark-Compact(?: \(reduce\))?/g)].map((m) => m[0]);
+}
+
 describe('the daemon\'s V8 settings', () => {
   it('keep undici\'s wasm parser out of the optimising compiler, and its 20-odd MB of malloc', () => {
     const plain = peakMallocMb(false);
@@ -87,5 +103,16 @@ describe('the daemon\'s V8 settings', () => {
     // doing so (or --trace-pretenuring-statistics write otherwise), this says the setting may be moot.
     expect(pretenuredSites(false), 'V8 no longer pretenures a site whose objects all survive').toBeGreaterThan(0);
     expect(pretenuredSites(true)).toBe(0);
+  });
+
+  it('have every full collection reduce memory, giving back the pages it freed', () => {
+    // The premise: by default V8 reduces memory only for a process idle or short of it. Should a Node
+    // release reduce on every collection anyway, this says the setting may have nothing left to change.
+    const plain = fullCollections(false);
+    expect(plain.length).toBeGreaterThan(0);
+    expect(plain, 'V8 reduces memory at every full collection by default').toContain('Mark-Compact');
+    const tuned = fullCollections(true);
+    expect(tuned.length).toBeGreaterThan(0);
+    expect(new Set(tuned)).toEqual(new Set(['Mark-Compact (reduce)']));
   });
 });
