@@ -181,40 +181,46 @@ type Entries = Iterable<readonly [string, string | null]>;
 /** Each section's entries as they are now, `[key, value]`: each is written as its value's JSON. */
 export type Image = Record<Section, () => Iterable<readonly [string, unknown]>>;
 
-/** Told of each entry as a snapshot's text is made: its section, its key and its JSON as written. */
-export type EntryWritten = (section: Section, key: string, json: string) => void;
-
-/**
- * The snapshot's text, each section's records one a line, made as it is written: each entry is serialised
- * when its piece is made, so that the state never exists as the JSON of every record at once (9 MB at
- * 10,000 running watches, held for as long as the write took). An entry that changes while the text is
- * written goes in as it is then, newer than change `seq`: the journal lines after `seq` that hold its
- * changes are replayed over it at load. `written` is told each entry as the text holds it.
- */
-export function snapshotText(seq: number, image: Image, written: EntryWritten): Iterable<string> {
-  return pieces(snapshotParts(seq, image, written), '\n');
+/** Told of a snapshot's text as it is made. */
+export interface SnapshotListener {
+  /** An entry as the text holds it: its section, its key and its JSON. */
+  entry(section: Section, key: string, json: string): void;
+  /** Every entry of `section` is in the text now: a key not among them is in no record of it at this moment. */
+  ended(section: Section): void;
 }
 
-function* snapshotParts(seq: number, image: Image, written: EntryWritten): Generator<string | Entries> {
+/**
+ * The snapshot's text, each section's records one a line, made as it is written: each watch and batch is
+ * serialised when its piece is made, so that the state never exists as the JSON of every record at once
+ * (9 MB at 10,000 running watches, held for as long as the write took). An entry that changes while the
+ * text is written goes in as it is then, newer than change `seq`: the journal lines after `seq` that hold
+ * its changes are replayed over it at load. `listener` is told of each entry as the text holds it.
+ */
+export function snapshotText(seq: number, image: Image, listener: SnapshotListener): Iterable<string> {
+  return pieces(snapshotParts(seq, image, listener), '\n');
+}
+
+function* snapshotParts(seq: number, image: Image, listener: SnapshotListener): Generator<string | Entries> {
   yield `{"version":${STATE_VERSION},"seq":${seq},"watches":`;
-  yield serialised('watches', image.watches(), written);
+  yield serialised('watches', image.watches(), listener);
   yield ',\n"batches":';
-  yield serialised('batches', image.batches(), written);
-  // Few entries, taken when the text gets here: the sections are left out when empty.
-  const [servers, projects, clocks] = [[...image.servers()], [...image.projects()], [...image.clocks()]];
-  if (servers.length + projects.length > 0) {
-    yield* [',\n"tracking":{"servers":', serialised('servers', servers, written), ',\n"projects":', serialised('projects', projects, written), '}'];
-  }
-  if (clocks.length > 0) yield* [',\n"clocks":', serialised('clocks', clocks, written)];
+  yield serialised('batches', image.batches(), listener);
+  // Few entries, serialised at once when the text gets here: the sections are left out when empty.
+  const servers = [...serialised('servers', image.servers(), listener)];
+  const projects = [...serialised('projects', image.projects(), listener)];
+  const clocks = [...serialised('clocks', image.clocks(), listener)];
+  if (servers.length + projects.length > 0) yield* [',\n"tracking":{"servers":', servers, ',\n"projects":', projects, '}'];
+  if (clocks.length > 0) yield* [',\n"clocks":', clocks];
   yield '}\n';
 }
 
-function* serialised(section: Section, entries: Iterable<readonly [string, unknown]>, written: EntryWritten): Generator<readonly [string, string]> {
+function* serialised(section: Section, entries: Iterable<readonly [string, unknown]>, listener: SnapshotListener): Generator<readonly [string, string]> {
   for (const [key, value] of entries) {
     const json = JSON.stringify(value);
-    written(section, key, json);
+    listener.entry(section, key, json);
     yield [key, json];
   }
+  listener.ended(section);
 }
 
 /** A journal line: the records of one change, null for one removed; one line, however many records. */

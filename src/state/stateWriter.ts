@@ -3,7 +3,7 @@ import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { JournalLostError, JournalWriter, OUT_OF_SPACE, journalPaths } from './journal.ts';
-import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type EntryWritten, type Image, type Section, type Sections, type StoredState } from './stateFiles.ts';
+import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Image, type Section, type Sections, type SnapshotListener, type StoredState } from './stateFiles.ts';
 
 /**
  * The journal is compacted into a new snapshot once it holds this much, or as much as the snapshot when that
@@ -194,8 +194,7 @@ export class StateWriter {
     if (!big && !old && !this.#oldJournalNeeded) return;
     // Marked as the text is made, before any later save compares the entry with `written`: the snapshot
     // lands later, if at all, and the saves meanwhile go to the journal read over it.
-    const diverged = markingDiverged(this.written);
-    const text = snapshotText(this.#seq, this.#image, diverged.entryWritten);
+    const text = snapshotText(this.#seq, this.#image, markingDiverged(this.written));
     try {
       // With an old journal still needed (an earlier compaction failed) the current one stays: its lines
       // up to this snapshot are skipped at load.
@@ -212,7 +211,6 @@ export class StateWriter {
     this.#compaction = (async () => {
       try {
         await this.#writeSnapshot(text);
-        diverged.markLeftOut();
         await this.#ours();
         await rm(this.#oldJournal, { force: true });
         this.#oldJournalNeeded = false;
@@ -275,7 +273,7 @@ export class StateWriter {
     // Never two snapshot writes at once: the one renamed last would win.
     await this.#compaction;
     const digests = emptySections<string>();
-    await this.#writeSnapshot(snapshotText(seq, this.#image, (section, key, json) => digests[section].set(key, digestOf(json))));
+    await this.#writeSnapshot(snapshotText(seq, this.#image, { entry: (section, key, json) => digests[section].set(key, digestOf(json)), ended: () => undefined }));
     for (const section of SECTIONS) this.written[section] = digests[section];
     this.#snapshotNeeded = false;
     try {
@@ -306,18 +304,21 @@ export function digestOf(json: string): string {
 const DIVERGED = 'diverged';
 
 /**
- * Marks in `written`, as a snapshot's text is made, each entry whose JSON there is not the one `written` says;
- * and once the snapshot is written, each entry it left out: the next save of each writes it, or its removal.
+ * Marks in `written`, as a snapshot's text is made, each entry whose JSON there is not the one `written` says,
+ * and as each section ends each entry it left out: the next save of each writes it, or its removal. A key
+ * left out is marked at once, not once the text is written: one removed before the text reached it and put
+ * back unchanged after the section ended would be no change to the next save, and missing from the files.
  */
-function markingDiverged(written: Sections<string>): { entryWritten: EntryWritten; markLeftOut(): void } {
+function markingDiverged(written: Sections<string>): SnapshotListener {
   const held = emptySections<true>();
   return {
-    entryWritten(section, key, json) {
+    entry(section, key, json) {
       held[section].set(key, true);
       if (written[section].get(key) !== digestOf(json)) written[section].set(key, DIVERGED);
     },
-    markLeftOut() {
-      for (const section of SECTIONS) for (const key of written[section].keys()) if (!held[section].has(key)) written[section].set(key, DIVERGED);
+    ended(section) {
+      for (const key of written[section].keys()) if (!held[section].has(key)) written[section].set(key, DIVERGED);
+      held[section].clear();
     },
   };
 }

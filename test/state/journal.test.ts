@@ -358,6 +358,35 @@ describe('the state journal', () => {
     expect(files.get(key('gone'))?.name).toBe('saved');
   });
 
+  it('writes a record removed before a compaction\'s text reached it and put back unchanged once its section was written', async () => {
+    const { path, store, compactWith } = await compacting();
+    let armed = false;
+    store.set(key('trigger'), tripwire('trigger', () => armed, () => store.delete(key('gone'))));
+    store.set(key('gone'), record('gone', 'saved'));
+    // The tracking sections come after every watch: a project whose serialisation puts `gone` back as it
+    // was and saves, while the compaction still writes.
+    let putBack: Promise<void> | undefined;
+    const project = { projectId: 'p1', since: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
+    store.tracking.projects['p1'] = Object.assign({ ...project }, {
+      toJSON() {
+        if (armed && putBack === undefined) {
+          store.set(key('gone'), record('gone', 'saved'));
+          putBack = store.save();
+        }
+        return project;
+      },
+    });
+    store.touchTracking();
+    await store.save();
+    await compactWith(() => {
+      armed = true;
+    });
+    expect(putBack).toBeDefined();
+    await putBack;
+    expect(Object.keys((await snapshotOf(path)).watches)).not.toContain(key('gone'));
+    expect((await readBack(path)).get(key('gone'))?.name).toBe('saved');
+  });
+
   it('waits for a pause in a burst of saves to compact, unless the journal grows to four times the size', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const path = await statePath();
