@@ -20,6 +20,11 @@ export class PollFailures {
   /** The kind of the last failure in this process of what each poll is about, until a poll of it is answered. */
   readonly #kinds = new WeakMap<object, PollErrorKind>();
   /**
+   * When the failure of what auto-tracking polls (a server, a project) began in this process (epoch ms), for
+   * the line that tells its end: a watch's record keeps its own failingSince.
+   */
+  readonly #since = new WeakMap<object, number>();
+  /**
    * The records whose last poll in this process failed, with when the first of that run here failed (epoch
    * ms). A record's failingSince survives a restart, but a daemon that was down polled nothing meanwhile:
    * the watch counts as failing again only once this process's own poll has failed, not for the downtime
@@ -47,7 +52,9 @@ export class PollFailures {
     if (this.#closed.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
     const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
-    const repeated = this.#kinds.get(about) === kind;
+    const before = this.#kinds.get(about);
+    if (before === undefined) this.#since.set(about, this.#now());
+    const repeated = before === kind;
     this.#kinds.set(about, kind);
     this.#counter.inc({ kind });
     const hint =
@@ -88,9 +95,14 @@ export class PollFailures {
     if (result.readError === null && this.#kinds.delete(record)) poll.log.info({ failingSince }, ANSWERED_AGAIN);
   }
 
-  /** Every read of a poll about `about` was answered: the end of a failure the log told of is told too, as its repeats were not. */
+  /**
+   * Every read of a poll about `about` was answered: the end of a failure the log told of is told too, as its
+   * repeats were not, with when it began.
+   */
   answered(about: object, log: Logger): void {
-    if (this.#kinds.delete(about)) log.info(ANSWERED_AGAIN);
+    const since = this.#since.get(about);
+    this.#since.delete(about);
+    if (this.#kinds.delete(about)) log.info({ failingSince: since === undefined ? null : new Date(since).toISOString() }, ANSWERED_AGAIN);
   }
 
   /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */

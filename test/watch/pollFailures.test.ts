@@ -7,13 +7,14 @@ import type { WatchRecord } from '../../src/state/types.ts';
 import { PollFailures, type PollErrorKind } from '../../src/watch/pollFailures.ts';
 
 function setUp(closed = new AbortController().signal) {
-  const lines: Array<{ level: number; msg: string; error?: string; failingSince?: string }> = [];
+  const lines: Array<{ level: number; msg: string; error?: string; failingSince?: string | null }> = [];
   const counted: PollErrorKind[] = [];
   const log = pino({ level: 'debug' }, { write: (line: string) => lines.push(JSON.parse(line) as (typeof lines)[number]) });
   // Polled on a schedule, as by the daemon, until a test sets it off (`check`'s one pass).
   const schedule = { on: true };
-  const failures = new PollFailures({ inc: ({ kind }) => counted.push(kind) }, closed, () => schedule.on);
-  return { lines, counted, log, failures, schedule };
+  const clock = { now: Date.parse('2026-12-03T09:00:00.000Z') };
+  const failures = new PollFailures({ inc: ({ kind }) => counted.push(kind) }, closed, () => schedule.on, () => clock.now);
+  return { lines, counted, log, failures, schedule, clock };
 }
 
 const apiError = (kind: ApiErrorKind, status?: number) => new ApiError({ kind, method: 'GET', url: 'https://ecs.test/v2.1/p/servers/s/os-instance-actions/r', status });
@@ -41,13 +42,24 @@ describe('PollFailures', () => {
   });
 
   it('keeps apart the failures of what each poll is about: watches, and the servers and projects auto-tracking lists', () => {
-    const { lines, log, failures } = setUp();
+    const { lines, log, failures, clock } = setUp();
     const [a, b, trackedServer] = [newRecord(), newRecord(), { serverId: 's-1', lastError: null }];
-    for (const about of [a, b, trackedServer, a, b, trackedServer]) failures.failed(about, log, apiError('timeout'));
-    expect(lines.map((l) => l.level)).toEqual([40, 40, 40, 20, 20, 20]);
+    for (const about of [a, b, trackedServer]) failures.failed(about, log, apiError('timeout'));
+    clock.now += 60_000;
+    for (const about of [a, b, trackedServer]) failures.failed(about, log, apiError('network'));
+    failures.failed(trackedServer, log, apiError('network'));
+    expect(lines.map((l) => l.level)).toEqual([40, 40, 40, 40, 40, 40, 20]);
     failures.answered(trackedServer, log);
     failures.answered(trackedServer, log);
-    expect(lines.slice(6).map((l) => [l.level, l.msg])).toEqual([[30, 'poll answered again']]);
+    // The end of the tracked server's failure, with when it began (not when its kind changed); then a new run.
+    clock.now += 60_000;
+    failures.failed(trackedServer, log, apiError('timeout'));
+    failures.answered(trackedServer, log);
+    expect(lines.slice(7).map((l) => [l.level, l.msg, l.failingSince])).toEqual([
+      [30, 'poll answered again', '2026-12-03T09:00:00.000Z'],
+      [40, 'poll failed; trying again on the next schedule', undefined],
+      [30, 'poll answered again', '2026-12-03T09:02:00.000Z'],
+    ]);
   });
 
   it('says at info, with failingSince, when a watch whose failure it told of is answered again, and then warns of its next failure', () => {
