@@ -49,6 +49,15 @@ export interface EngineOptions {
 }
 
 /** What one pass over the watches found, for `check` and for `run --until-done`. */
+/**
+ * The name a watch goes by: the file's, or for one auto-tracking started that the file lists without a name,
+ * the one tracking gave it (`<action> <server>`).
+ */
+export function watchName(target: WatchTarget, record: WatchRecord): string | null {
+  const discovered = 'discovered' in record && record.discovered !== undefined;
+  return target.name ?? (discovered ? record.name : null);
+}
+
 export interface WatchStatus {
   target: WatchTarget;
   record: WatchRecord;
@@ -160,8 +169,7 @@ export class WatchEngine {
    * the one tracking gave it (`<action> <server>`): listing it is to give it settings, not to unname it.
    */
   #renamed(target: WatchTarget, record: WatchRecord): void {
-    const discovered = 'discovered' in record && record.discovered !== undefined;
-    const name = target.name ?? (discovered ? record.name : null);
+    const name = watchName(target, record);
     if (record.verdict || record.name === name) return;
     record.name = name;
     this.#o.store.touch(this.#keyOf(target));

@@ -99,9 +99,18 @@ describe('track: servers', () => {
     const requestId = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 3000 }] });
     await advance(app, 1000);
     // Copied into the file, to give it settings of its own, as `add --server --request` writes it.
-    app.engine.setWatches(targetsOf(parseConfig(h.yaml([{ requestId, serverId, extra: '    deadline: 2h' }], { track }), { env: h.env })));
+    const listed = h.yaml([{ requestId, serverId, extra: '    deadline: 2h' }], { track });
+    app.engine.setWatches(targetsOf(parseConfig(listed, { env: h.env })));
     await advance(app, 5000);
     expect(notified().map((n) => `${n.watch.name} ${n.outcome}`)).toEqual(['resize web-01 success']);
+    // check says so too, by that name.
+    await app.close();
+    const path = await h.writeConfig(listed);
+    const check = await h.cli(['check', '--json', '--config', path]);
+    expect((JSON.parse(check.stdout) as Array<{ name: string; origin: string; state: string }>).map((w) => `${w.name} ${w.origin} ${w.state}`)).toEqual([
+      'resize web-01 track success',
+    ]);
+    expect((await h.cli(['check', '--config', path])).stdout).toMatch(/^resize web-01 +/m);
   });
 
   it('leaves out actions the filter does not name, and ends tracking a deleted server after reporting its delete', async () => {

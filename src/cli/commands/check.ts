@@ -3,7 +3,7 @@ import type { EcsClient } from '../../cloud/client.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
 import { StateError } from '../../state/StateError.ts';
-import type { WatchStatus } from '../../watch/engine.ts';
+import { watchName, type WatchStatus } from '../../watch/engine.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
 import type { CommandContext } from '../context.ts';
@@ -112,7 +112,7 @@ function toJson(s: WatchStatus, times: Times) {
   const { watch, ...documents } = kind.facts(s.record);
   return {
     ...watch,
-    name: s.target.name ?? null,
+    name: watchName(s.target, s.record),
     // A job's type and sub-jobs stand where an action's name and events do.
     action: progress?.subject ?? null,
     events: progress?.total == null ? null : { done: progress.done, total: progress.total },
@@ -159,7 +159,7 @@ function table(statuses: WatchStatus[], times: Times & { started: number }, colo
     const label = kind.label(s.record);
     const progress = kind.progress(s.record);
     return [
-      s.target.name ?? label.id,
+      watchName(s.target, s.record) ?? label.id,
       label.where ?? '-',
       progress?.subject ?? '-',
       formatEvents(progress),
