@@ -105,6 +105,8 @@ export class StateStore {
   readonly torn: readonly TornTail[];
   #compactionDeferred: StateError | null = null;
   readonly #records: Map<string, WatchRecord>;
+  /** Every record now, by section: what a snapshot holds and what a save compares with the files. */
+  readonly #image: Image;
   #recordsVersion = 0;
   readonly #batches: Map<string, BatchRecord>;
   /** Auto-tracking's servers and projects; changed in place by the tracker, which then calls touchTracking(). */
@@ -180,7 +182,7 @@ export class StateStore {
       take(key, watchDeliveries(key, record));
     }
     for (const batch of batches.values()) take(batchKey(batch.label), batchDeliveries(batch));
-    const image: Image = this.readOnly ? NOTHING : {
+    this.#image = this.readOnly ? NOTHING : {
       watches: () => this.#records,
       batches: () => this.#batches,
       servers: () => Object.entries(this.tracking.servers),
@@ -188,7 +190,7 @@ export class StateStore {
       clocks: () => (this.#clock ? [[CLOCK_KEY, this.#clock]] : []),
     };
     const { lock } = options;
-    this.#writer = new StateWriter(path, { image, seq: options.seq, snapshotBytes: options.snapshotBytes, ours: lock ? () => this.#stillHeld(lock) : () => Promise.resolve() });
+    this.#writer = new StateWriter(path, { image: this.#image, seq: options.seq, snapshotBytes: options.snapshotBytes, ours: lock ? () => this.#stillHeld(lock) : () => Promise.resolve() });
     this.#durable = durable;
     if (lock) {
       const lost = () => this.fence(String((lock.lost.reason as Error).message));
@@ -602,12 +604,12 @@ export class StateStore {
       if (change.entries === null) return change;
     }
     for (const key of taken.removed) if (!this.#records.has(key) && written.watches.has(key)) change.set('watches', key, null);
-    if (taken.batches) diff(written, 'batches', this.#batches, change);
+    if (taken.batches) diff(written, 'batches', this.#image.batches(), change);
     if (taken.tracking) {
-      diff(written, 'servers', Object.entries(this.tracking.servers), change);
-      diff(written, 'projects', Object.entries(this.tracking.projects), change);
+      diff(written, 'servers', this.#image.servers(), change);
+      diff(written, 'projects', this.#image.projects(), change);
     }
-    if (taken.clock) diff(written, 'clocks', this.#clock ? [[CLOCK_KEY, this.#clock]] : [], change);
+    if (taken.clock) diff(written, 'clocks', this.#image.clocks(), change);
     return change;
   }
 
@@ -627,7 +629,7 @@ export class StateStore {
 }
 
 /** Sets in `change` each entry of `now` whose JSON differs from what is `written` in `section`, and null for each written entry gone from `now`. */
-function diff(written: Sections<string>, section: Section, now: Iterable<[string, unknown]>, change: Change): void {
+function diff(written: Sections<string>, section: Section, now: Iterable<readonly [string, unknown]>, change: Change): void {
   const present = new Set<string>();
   for (const [key, value] of now) {
     present.add(key);

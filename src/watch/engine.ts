@@ -48,7 +48,6 @@ export interface EngineOptions {
   bootId?: string | null | undefined;
 }
 
-/** What one pass over the watches found, for `check` and for `run --until-done`. */
 /**
  * The name a watch goes by: the file's, or for one auto-tracking started that the file lists without a name,
  * the one tracking gave it (`<action> <server>`).
@@ -58,6 +57,7 @@ export function watchName(target: WatchTarget, record: WatchRecord): string | nu
   return target.name ?? (discovered ? record.name : null);
 }
 
+/** What one pass over the watches found, for `check` and for `run --until-done`. */
 export interface WatchStatus {
   target: WatchTarget;
   record: WatchRecord;

@@ -20,8 +20,9 @@ export class PollFailures {
   /** The kind of the last failure in this process of what each poll is about, until a poll of it is answered. */
   readonly #kinds = new WeakMap<object, PollErrorKind>();
   /**
-   * When the failure of what auto-tracking polls (a server, a project) began in this process (epoch ms), for
-   * the line that tells its end: a watch's record keeps its own failingSince.
+   * When the failure of what each poll is about began in this process (epoch ms), until it is answered. Told
+   * at the end of a failure of what auto-tracking lists (a server, a project); a watch's end is told with the
+   * failingSince its record keeps across restarts.
    */
   readonly #since = new WeakMap<object, number>();
   /**
