@@ -13,6 +13,7 @@ import type { AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
 import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverUrl, versionUrl } from './endpoint.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
+import { oneLine } from '../net/oneLine.ts';
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
 import { PLAIN_HEADERS, computeHeaders } from './headers.ts';
@@ -344,6 +345,8 @@ class HttpEcsClient implements EcsClient {
     const digest = answer.truncated || known === undefined ? undefined : hash('sha256', answer.text, 'base64');
     if (previous != null && digest !== undefined && digest === known) return previous;
     const found = polled.pick(decode(answer, polled.schema));
+    const other = polled.aboutAnother(found, ref);
+    if (other !== undefined) throw invalidResponse(answer, other);
     const kept = previous != null && isDeepStrictEqual(previous, found) ? previous : found;
     watch.document = kept;
     watch.digest = digest ?? null;
@@ -422,6 +425,8 @@ interface Polled<R, D, T> {
   pick(document: D): T;
   /** Nova's documents are read at the microversion; Huawei's native ones (jobs) know none. */
   withMicroversion: boolean;
+  /** What says that a document read is about another action or job than `ref`, or undefined. */
+  aboutAnother(document: T, ref: R): string | undefined;
   /** Takes in a document just read, once it is known not to be the previous one. */
   adopt?(strings: SharedStrings, document: T, ref: R): void;
 }
@@ -430,6 +435,8 @@ const INSTANCE_ACTION: Polled<ActionRef, z.output<typeof instanceActionDocumentS
   url: (endpoint, ref) => actionUrl(endpoint, ref.projectId, ref.serverId, ref.requestId),
   schema: instanceActionDocumentSchema,
   pick: (document) => document.instanceAction,
+  aboutAnother: (action, ref) =>
+    other('request', action.request_id, ref.requestId) ?? (action.instance_uuid === undefined ? undefined : other('server', action.instance_uuid, ref.serverId)),
   withMicroversion: true,
   adopt: (strings, action, ref) => strings.shareAction(action, ref),
 };
@@ -438,8 +445,20 @@ const JOB: Polled<JobRef, EcsJob, EcsJob> = {
   url: (endpoint, ref) => jobUrl(endpoint, ref.projectId, ref.jobId),
   schema: jobSchema,
   pick: (job) => job,
+  aboutAnother: (job, ref) => other('job', job.job_id, ref.jobId),
   withMicroversion: false,
 };
+
+/**
+ * Nova finds an action by its server and request id, in a database that compares them without case (MySQL's
+ * collation), and the ECS API a job by its id: an answer that names another is neither's, but something's on
+ * the way (a cache that ignores part of the URL, a gateway that answers for another route). Judged, it would
+ * tell the watch's operator another action's outcome.
+ */
+function other(what: string, answered: string, asked: string): string | undefined {
+  if (answered.toLowerCase() === asked.toLowerCase()) return undefined;
+  return `the answer is about ${what} ${JSON.stringify(oneLine(answered, 80))}, not ${asked}: something between the daemon and the cloud (a cache, a gateway) answers for another URL`;
+}
 
 function isEmpty(headers: Record<string, string>): boolean {
   for (const _ in headers) return false;

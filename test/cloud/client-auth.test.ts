@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { createAuth } from '../../src/cloud/auth/registry.ts';
 import type { AuthStrategy } from '../../src/cloud/auth/types.ts';
 import { createEcsClient } from '../../src/cloud/client.ts';
-import { captureLogger, cloudConfig, fixtureText, headersOf, mockAgent } from './helpers.ts';
+import { actionAnswer, captureLogger, cloudConfig, fixtureText, headersOf, mockAgent } from './helpers.ts';
 
 vi.mock('../../src/cloud/auth/registry.ts', () => ({ createAuth: vi.fn() }));
 
@@ -53,7 +53,7 @@ describe('auth strategy contract', () => {
     let sent: Record<string, string> = {};
     pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply((opts) => {
       sent = headersOf(opts);
-      return { statusCode: 200, data: fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json') };
+      return { statusCode: 200, data: actionAnswer(fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json'), REF) };
     });
     const signal = new AbortController().signal;
 
@@ -90,7 +90,7 @@ describe('auth strategy contract', () => {
     const answer = (status: number) => (opts: MockInterceptor.MockResponseCallbackOptions) => {
       seen.push(headersOf(opts)['authorization'] ?? '');
       return status === 200
-        ? { statusCode: 200, data: fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json') }
+        ? { statusCode: 200, data: actionAnswer(fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json'), REF) }
         : { statusCode: 401, data: '{"error": {"code": 401, "message": "expired"}}' };
     };
     strategy.headers.mockResolvedValueOnce({ authorization: 'old' }).mockResolvedValue({ authorization: 'new' });

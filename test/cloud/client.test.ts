@@ -4,7 +4,7 @@ import type { MockInterceptor, MockScope } from 'undici/types/mock-interceptor.j
 import { ApiError } from '../../src/cloud/ApiError.ts';
 import { createEcsClient, DISCOVERY_BACKOFF_MS } from '../../src/cloud/client.ts';
 import type { CloudConfig } from '../../src/config/schema.ts';
-import { captureLogger, cloudConfig, fixtureJson, fixtureText, headersOf, mockAgent } from './helpers.ts';
+import { actionAnswer, captureLogger, cloudConfig, fixtureText, headersOf, mockAgent } from './helpers.ts';
 
 const ORIGIN = 'https://ecs.example.test';
 const TOKEN = 'gAAAAABsecret-token-value-0123456789';
@@ -13,7 +13,7 @@ const ACTION_PATH = '/v2.1/p1/servers/s1/os-instance-actions/req-1';
 const SERVER_PATH = '/v2.1/p1/servers/s1';
 const VERSION_DOC = fixtureText('nova-api-samples/versions/v21-version-get-resp.json');
 const ACTION_FILE = 'nova-api-samples/v2.58/instance-action-get-non-admin-resp.json';
-const ACTION_DOC = fixtureText(ACTION_FILE);
+const ACTION_DOC = actionAnswer(fixtureText(ACTION_FILE), REF);
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -66,7 +66,7 @@ describe('microversion discovery', () => {
 
     const result = await client.getInstanceAction(REF);
 
-    expect(result).toEqual((fixtureJson(ACTION_FILE) as { instanceAction: unknown }).instanceAction);
+    expect(result).toEqual((JSON.parse(ACTION_DOC) as { instanceAction: unknown }).instanceAction);
     expect(await client.microversion()).toBe('2.84');
     expect(action.seen[0]).toMatchObject({
       'x-openstack-nova-api-version': '2.84',
@@ -332,7 +332,7 @@ describe('requests', () => {
 
   it('returns the previous action for the same answer (same text or same document) and the new one for any change', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
-    const doc = fixtureJson(ACTION_FILE) as { instanceAction: Record<string, unknown> };
+    const doc = JSON.parse(ACTION_DOC) as { instanceAction: Record<string, unknown> };
     const reordered = JSON.stringify({ instanceAction: Object.fromEntries(Object.entries(doc.instanceAction).reverse()) });
     const changed = JSON.stringify({ instanceAction: { ...doc.instanceAction, message: 'Error' } });
     for (const body of [ACTION_DOC, ACTION_DOC, reordered, changed, changed]) {
@@ -380,10 +380,10 @@ describe('requests', () => {
     const { agent, pool, client } = setup({ microversion: '2.60' });
     const ref = { ...REF };
     pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS }).times(2);
-    pool.intercept({ path: '/v2.1/p1/servers/s1/os-instance-actions/req-2', method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });
+    pool.intercept({ path: '/v2.1/p2/servers/s1/os-instance-actions/req-1', method: 'GET' }).reply(200, ACTION_DOC, { headers: JSON_HEADERS });
     await client.getInstanceAction(ref);
     // A watch's ids do not change while it is polled: the URL made at its first read serves every read.
-    ref.requestId = 'req-2';
+    ref.projectId = 'p2';
     await client.getInstanceAction(ref);
     client.forget(ref);
     await client.getInstanceAction(ref);
@@ -499,6 +499,39 @@ describe('errors', () => {
     expect(error.kind).toBe('invalid_response');
     expect(error.message).toContain('unexpected document (instanceAction.events.0.event:');
     expect(error.message).not.toContain('\n');
+  });
+
+  it.each([
+    ['request', { request_id: 'req-2' }, 'request "req-2", not req-1'],
+    ['server', { instance_uuid: 's2' }, 'server "s2", not s1'],
+  ])('refuses an answer about another %s, which a cache or gateway on the way gave, as invalid_response', async (_, ids, named) => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    const { instanceAction } = JSON.parse(ACTION_DOC) as { instanceAction: Record<string, unknown> };
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, JSON.stringify({ instanceAction: { ...instanceAction, ...ids } }), { headers: JSON_HEADERS });
+
+    const error = await apiError(client.getInstanceAction(REF));
+
+    expect(error).toMatchObject({ kind: 'invalid_response', status: 200, retryable: true });
+    expect(error.message).toBe(`GET ${url} → 200 invalid response: the answer is about ${named}: something between the daemon and the cloud (a cache, a gateway) answers for another URL`);
+  });
+
+  it('takes ids that differ from the watch\'s in case only, as Nova finds them', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    const { instanceAction } = JSON.parse(ACTION_DOC) as { instanceAction: Record<string, unknown> };
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, JSON.stringify({ instanceAction: { ...instanceAction, request_id: 'REQ-1', instance_uuid: 'S1' } }), { headers: JSON_HEADERS });
+
+    expect(await client.getInstanceAction(REF)).toMatchObject({ request_id: 'REQ-1', action: instanceAction['action'] });
+  });
+
+  it('refuses a job document about another job as invalid_response', async () => {
+    const { pool, client } = setup();
+    const job = { status: 'SUCCESS', job_id: 'job-2', job_type: 'createServer', begin_time: '2026-11-26T17:50:00.000Z', end_time: '2026-11-26T17:51:00.000Z', entities: {} };
+    pool.intercept({ path: '/v1/p1/jobs/job-1', method: 'GET' }).reply(200, JSON.stringify(job), { headers: JSON_HEADERS });
+
+    const error = await apiError(client.getJob({ projectId: 'p1', jobId: 'job-1' }));
+
+    expect(error).toMatchObject({ kind: 'invalid_response', retryable: true });
+    expect(error.message).toContain('invalid response: the answer is about job "job-2", not job-1: ');
   });
 
   it('maps a failed connection to network', async () => {

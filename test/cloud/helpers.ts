@@ -62,3 +62,14 @@ export function headersOf(opts: MockInterceptor.MockResponseCallbackOptions): Re
 export function cloudConfig(keys: Partial<CloudConfig>): CloudConfig {
   return { auth: { type: 'none' }, interface: 'public', tls: {}, microversion: 'auto', timeout: 2000, ...keys };
 }
+
+/**
+ * A sample's action as the cloud answers it for `ref`: the samples are of other actions, whose ids the
+ * client refuses in an answer about this one.
+ */
+export function actionAnswer(sample: string, ref: { serverId: string; requestId: string }): string {
+  const doc = JSON.parse(sample) as { instanceAction: Record<string, unknown> };
+  doc.instanceAction['request_id'] = ref.requestId;
+  if ('instance_uuid' in doc.instanceAction) doc.instanceAction['instance_uuid'] = ref.serverId;
+  return JSON.stringify(doc, null, 4);
+}
