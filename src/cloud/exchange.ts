@@ -147,10 +147,25 @@ export function httpError(answer: Answer, context?: string): ApiError {
     status: answer.status,
     statusText: answer.statusText,
     apiCode: api?.code,
-    apiMessage: page === undefined ? api?.message : `an HTML page${page.title === undefined ? '' : ` ("${page.title}")`}, not the API's answer: something in front of the API (a firewall, gateway or proxy) refused the request`,
+    apiMessage: page === undefined ? api?.message : pageMessage(page, 'refused the request'),
     retryAfterMs: parseRetryAfter(answer.headers),
     context,
   });
+}
+
+/**
+ * A `gateway` refusal for an HTML page that came as a success where a document was asked for (a gateway's
+ * portal or catch-all page for a path it does not pass on); undefined for any other answer.
+ */
+export function pageInPlace(answer: Answer): ApiError | undefined {
+  const page = htmlPage(answer);
+  if (page === undefined) return undefined;
+  const { method, url, status, statusText } = answer;
+  return new ApiError({ kind: 'gateway', method, url, status, statusText, apiMessage: pageMessage(page, 'answered in its place') });
+}
+
+function pageMessage(page: { title: string | undefined }, did: string): string {
+  return `an HTML page${page.title === undefined ? '' : ` ("${page.title}")`}, not the API's answer: something in front of the API (a firewall, gateway or proxy) ${did}`;
 }
 
 /**

@@ -259,6 +259,20 @@ describe('trap 7: a rolled-back live migration', () => {
     expect(h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.status)).toEqual([403, 403]);
   });
 
+  it('is judged without os-migrations when a gateway answers that path with a page of its own at 200, twice in a row', async () => {
+    await harness({ role: 'admin' });
+    const lm = rolledBack();
+    h.simulator.addAction(lm);
+    const page = '<!DOCTYPE html><html><head><title>Cloud Portal</title></head><body>Welcome</body></html>';
+    h.simulator.injectFault({ kind: 'garbage', body: page }, { route: 'migrations', times: 1000 });
+    const app = await h.app(h.yaml([entry(lm)], { cloud: '  microversion: "2.60"' }));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/result not verifiable without os-migrations \(admin\) or a comparable event hostId/);
+    expect(h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.status)).toEqual([200, 200]);
+    expect(h.logs.lines().some((l) => String(l['error']).includes('200 OK: an HTML page ("Cloud Portal"), not the API\'s answer: something in front of the API (a firewall, gateway or proxy) answered in its place'))).toBe(true);
+  });
+
   it('is a failure from its record when a firewall\'s page refused os-migrations once: a blip is a failed poll, not a verdict', async () => {
     await harness({ role: 'admin' });
     const lm = rolledBack();
