@@ -155,14 +155,19 @@ export function httpError(answer: Answer, context?: string): ApiError {
 
 /**
  * A `gateway` refusal for an HTML page that came as a success where a document was asked for (a gateway's
- * portal or catch-all page for a path it does not pass on); undefined for any other answer.
+ * portal or catch-all page for a path it does not pass on); undefined for any other answer. The body must be
+ * markup, not only labelled as HTML: a proxy may label the API's JSON `text/html`, and a refusal read from
+ * it would have the document go unread (an empty body is a failed read, as it was).
  */
 export function pageInPlace(answer: Answer): ApiError | undefined {
-  const page = htmlPage(answer);
+  const page = MARKUP.test(answer.text) ? htmlPage(answer) : undefined;
   if (page === undefined) return undefined;
   const { method, url, status, statusText } = answer;
   return new ApiError({ kind: 'gateway', method, url, status, statusText, apiMessage: pageMessage(page, 'answered in its place') });
 }
+
+/** A body that begins as markup does, which no JSON document does. */
+const MARKUP = /^\s*</;
 
 function pageMessage(page: { title: string | undefined }, did: string): string {
   return `an HTML page${page.title === undefined ? '' : ` ("${page.title}")`}, not the API's answer: something in front of the API (a firewall, gateway or proxy) ${did}`;

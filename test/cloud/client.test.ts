@@ -316,6 +316,17 @@ describe('requests', () => {
     expect(await apiError(client.getInstanceAction(REF))).toMatchObject({ kind });
   });
 
+  it.each([
+    ['JSON labelled as HTML by a proxy, read as the list', '{"migrations": [{"id": 1, "status": "failed", "migration_type": "live-migration"}]}', { migrations: 1 }],
+    ['an empty body labelled as HTML, a failed read', '', { kind: 'invalid_response' }],
+    ['a page, a refusal of the path', '<!DOCTYPE html><html><head><title>Cloud Portal</title></head></html>', { kind: 'gateway' }],
+  ])('takes an os-migrations answer at 200 with content-type text/html: %s', async (_, body, expected) => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: '/v2.1/p1/os-migrations?instance_uuid=s1', method: 'GET' }).reply(200, body, { headers: { 'content-type': 'text/html; charset=UTF-8' } });
+    const read = await client.listMigrations(REF).then((list) => ({ migrations: list.length }), (err: unknown) => ({ kind: (err as ApiError).kind }));
+    expect(read).toEqual(expected);
+  });
+
   it('lists the server\'s actions and its migration records', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: `${SERVER_PATH}/os-instance-actions`, method: 'GET' })
