@@ -354,8 +354,8 @@ class HttpEcsClient implements EcsClient {
     const digest = answer.truncated || known === undefined ? undefined : hash('sha256', answer.text, 'base64');
     if (previous != null && digest !== undefined && digest === known) return previous;
     const found = polled.pick(decode(answer, polled.schema));
-    const other = polled.aboutAnother(found, ref);
-    if (other !== undefined) throw invalidResponse(answer, other);
+    const mismatch = polled.aboutAnother(found, ref);
+    if (mismatch !== undefined) throw invalidResponse(answer, mismatch);
     const kept = previous != null && isDeepStrictEqual(previous, found) ? previous : found;
     watch.document = kept;
     watch.digest = digest ?? null;
@@ -445,7 +445,7 @@ const INSTANCE_ACTION: Polled<ActionRef, z.output<typeof instanceActionDocumentS
   schema: instanceActionDocumentSchema,
   pick: (document) => document.instanceAction,
   aboutAnother: (action, ref) =>
-    other('request', action.request_id, ref.requestId) ?? (action.instance_uuid === undefined ? undefined : other('server', action.instance_uuid, ref.serverId)),
+    idMismatch('request', action.request_id, ref.requestId) ?? (action.instance_uuid === undefined ? undefined : idMismatch('server', action.instance_uuid, ref.serverId)),
   withMicroversion: true,
   adopt: (strings, action, ref) => strings.shareAction(action, ref),
 };
@@ -454,7 +454,7 @@ const JOB: Polled<JobRef, EcsJob, EcsJob> = {
   url: (endpoint, ref) => jobUrl(endpoint, ref.projectId, ref.jobId),
   schema: jobSchema,
   pick: (job) => job,
-  aboutAnother: (job, ref) => other('job', job.job_id, ref.jobId),
+  aboutAnother: (job, ref) => idMismatch('job', job.job_id, ref.jobId),
   withMicroversion: false,
 };
 
@@ -464,7 +464,7 @@ const JOB: Polled<JobRef, EcsJob, EcsJob> = {
  * the way (a cache that ignores part of the URL, a gateway that answers for another route). Judged, it would
  * tell the watch's operator another action's outcome.
  */
-function other(what: string, answered: string, asked: string): string | undefined {
+function idMismatch(what: string, answered: string, asked: string): string | undefined {
   if (answered.toLowerCase() === asked.toLowerCase()) return undefined;
   return `the answer is about ${what} ${JSON.stringify(oneLine(answered, 80))}, not ${asked}: something between the daemon and the cloud (a cache, a gateway) answers for another URL`;
 }
