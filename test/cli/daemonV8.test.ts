@@ -115,4 +115,22 @@ describe('the daemon\'s V8 settings', () => {
     expect(tuned.length).toBeGreaterThan(0);
     expect(new Set(tuned)).toEqual(new Set(['Mark-Compact (reduce)']));
   });
+
+  it('collect the whole heap when asked, as after a parse of the watch file, and free what it left', () => {
+    const body = `
+      const { collectGarbage } = await import(${sourceModule('cli/daemonV8.ts')});
+      let parsed = [];
+      for (let i = 0; i < 300000; i++) parsed.push({ id: 'req-' + i });
+      parsed = null;
+      process.stdout.write('asked\\n');
+      collectGarbage();
+      process.stdout.write('collected\\n');
+    `;
+    const trace = runIsolated(body, ['--trace-gc']);
+    const asked = trace.slice(trace.indexOf('asked\n'), trace.indexOf('collected\n'));
+    // V8 names the reason of a collection that gc() asked for "testing".
+    const full = /Mark-Compact(?: \(reduce\))? ([\d.]+) \([\d.]+\) -> ([\d.]+) .*testing/.exec(asked);
+    expect(full, 'no full collection between the call and its return').not.toBeNull();
+    expect(Number(full![1]) - Number(full![2])).toBeGreaterThan(5);
+  });
 });

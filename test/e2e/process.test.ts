@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { constants, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { writeFile } from 'node:fs/promises';
+import { appendFile, writeFile } from 'node:fs/promises';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -46,6 +46,25 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
   const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   expect(lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['started', 'stopping', 'stopped']));
   for (const secret of SECRETS) expect(stdout).not.toContain(secret);
+});
+
+it('collects the whole heap once the watch file is parsed, at the start and after a reload, so that the parse does not set the heap\'s limit', async () => {
+  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
+  const { child, out, exited } = spawnCli(['run', '--config', path], ['--trace-gc']);
+  const seen = async (text: string, from: number) => {
+    const until = Date.now() + 15_000;
+    while (!out.stdout.includes(text, from) && Date.now() < until && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+    return out.stdout.indexOf(text, from);
+  };
+  const started = await seen('"msg":"started"', 0);
+  await appendFile(path, '# edited\n');
+  const reloaded = await seen('"msg":"watch list reloaded"', started);
+  child.kill('SIGTERM');
+  await exited;
+  expect([started, reloaded].every((at) => at > 0)).toBe(true);
+  // V8 names the reason of a collection that gc() asked for "testing"; the daemon asks for none else.
+  const asked = (from: number, to: number) => out.stdout.slice(from, to).match(/Mark-Compact[^\n]* testing;/g)?.length ?? 0;
+  expect([asked(0, started), asked(started, reloaded)]).toEqual([1, 1]);
 });
 
 /** The daemon as its own process, once its one webhook is in flight to a receiver that answers after `answerMs`. */

@@ -1,7 +1,7 @@
 import { StateError } from '../../state/StateError.ts';
 import { CommandError, type CommandContext } from '../context.ts';
 import { configOrReport } from '../loadConfig.ts';
-import { tuneV8ForDaemon } from '../daemonV8.ts';
+import { collectGarbage, tuneV8ForDaemon } from '../daemonV8.ts';
 import type { FileSignature } from '../../files/fileSignature.ts';
 import type { Config } from '../../config/schema.ts';
 import { parseConfig } from '../../config/load.ts';
@@ -30,6 +30,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     throw err;
   }
   if (!config) return 2;
+  collectGarbage();
   // The daemon's parts are loaded only for it: `--help` and the one-shot commands do without them.
   const [{ Daemon }, logger] = await Promise.all([import('../daemon.ts'), ctx.logger()]);
   const daemon = new Daemon(ctx, config, logger, loaded);
