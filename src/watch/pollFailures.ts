@@ -17,14 +17,12 @@ export class PollFailures {
   readonly #counter: { inc(labels: { kind: PollErrorKind }): void };
   /** Aborted when the engine closes: a read it cut short is no failure. */
   readonly #closed: AbortSignal;
-  /** The kind of the last failure in this process of what each poll is about, until a poll of it is answered. */
-  readonly #kinds = new WeakMap<object, PollErrorKind>();
   /**
-   * When the failure of what each poll is about began in this process (epoch ms), until it is answered. Told
-   * at the end of a failure of what auto-tracking lists (a server, a project); a watch's end is told with the
-   * failingSince its record keeps across restarts.
+   * The failure in this process of what each poll is about, until a poll of it is answered: the kind of its
+   * last error, and when it began (epoch ms). The end of a failure of what auto-tracking lists (a server, a
+   * project) is told with that time; a watch's with the failingSince its record keeps across restarts.
    */
-  readonly #since = new WeakMap<object, number>();
+  readonly #failing = new WeakMap<object, { kind: PollErrorKind; readonly since: number }>();
   /**
    * The records whose last poll in this process failed, with when the first of that run here failed (epoch
    * ms). A record's failingSince survives a restart, but a daemon that was down polled nothing meanwhile:
@@ -53,10 +51,7 @@ export class PollFailures {
     if (this.#closed.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
     const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
-    const before = this.#kinds.get(about);
-    if (before === undefined) this.#since.set(about, this.#now());
-    const repeated = before === kind;
-    this.#kinds.set(about, kind);
+    const repeated = this.#record(about, kind) === kind;
     this.#counter.inc({ kind });
     const hint =
       err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
@@ -86,14 +81,14 @@ export class PollFailures {
     if (result.pollFailed) {
       if (!this.#failedHere.has(record)) this.#failedHere.set(record, this.#now());
       // A poll that ended the watch (a timeout) is not tried again; one after failed reads is a new run.
-      if (!result.final && result.readError === null && this.#kinds.get(record) !== 'other') {
-        this.#kinds.set(record, 'other');
+      if (!result.final && result.readError === null && this.#failing.get(record)?.kind !== 'other') {
+        this.#record(record, 'other');
         poll.log.warn({ reason: result.reason }, result.warning ?? `poll failed${this.#again()}`);
       }
       return;
     }
     this.#failedHere.delete(record);
-    if (result.readError === null && this.#kinds.delete(record)) poll.log.info({ failingSince }, ANSWERED_AGAIN);
+    if (result.readError === null && this.#failing.delete(record)) poll.log.info({ failingSince }, ANSWERED_AGAIN);
   }
 
   /**
@@ -101,14 +96,15 @@ export class PollFailures {
    * repeats were not, with when it began.
    */
   answered(about: object, log: Logger): void {
-    const since = this.#since.get(about);
-    this.#since.delete(about);
-    if (this.#kinds.delete(about)) log.info({ failingSince: since === undefined ? null : new Date(since).toISOString() }, ANSWERED_AGAIN);
+    const failure = this.#failing.get(about);
+    if (failure === undefined) return;
+    this.#failing.delete(about);
+    log.info({ failingSince: new Date(failure.since).toISOString() }, ANSWERED_AGAIN);
   }
 
   /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */
   kindOf(record: WatchRecord): PollErrorKind {
-    return this.#kinds.get(record) ?? 'other';
+    return this.#failing.get(record)?.kind ?? 'other';
   }
 
   /** Whether the record's last poll in this process failed. */
@@ -119,6 +115,18 @@ export class PollFailures {
   /** When the run of failed polls that the record's last poll here ended began, in this process (epoch ms); null when it answered. */
   failingHereSince(record: WatchRecord): number | null {
     return this.#failedHere.get(record) ?? null;
+  }
+
+  /** Records a failure of `about` of `kind`, begun now if none was going on; the kind it had before, if any. */
+  #record(about: object, kind: PollErrorKind): PollErrorKind | undefined {
+    const failure = this.#failing.get(about);
+    if (failure === undefined) {
+      this.#failing.set(about, { kind, since: this.#now() });
+      return undefined;
+    }
+    const before = failure.kind;
+    failure.kind = kind;
+    return before;
   }
 
   /** What a failure's warn line promises, which `check`'s one pass does not. */
