@@ -45,11 +45,6 @@ export class BatchDigests {
     });
   }
 
-  /** Whether a delivery of one of these batches was given up. */
-  givenUp(labels: Iterable<string>): boolean {
-    return [...labels].some((label) => this.#deliveries(label).some((d) => d.status === 'given_up'));
-  }
-
   /** Whether a digest of the batch is still to be sent: its watches' records are what it reads then. */
   sending(label: string): boolean {
     return this.#deliveries(label).some((d) => d.status === 'pending');

@@ -58,6 +58,8 @@ export class Daemon {
   readonly #stop = new AbortController();
   /** Why the daemon stops other than by a signal. */
   #failure: Error | null = null;
+  /** When this daemon began (ms since the epoch): a notification given up since counts, whatever its watch. */
+  readonly #startedAt = Date.now();
 
   get started(): boolean {
     return this.#app !== null;
@@ -101,7 +103,7 @@ export class Daemon {
       const app = this.#app;
       if (app && app.engine.allSettled()) {
         const outcomes = app.engine.watches().map((t) => app.store.get(watchKey(t))?.verdict?.outcome);
-        const givenUp = app.engine.givenUp();
+        const givenUp = app.engine.givenUp(this.#startedAt);
         this.#log.info({ outcomes, givenUp }, 'every watch is done');
         if (givenUp) return 3;
         return outcomes.every((o) => o === 'success') ? 0 : 1;

@@ -7,7 +7,7 @@ import { OUTCOMES, type NotifyEvent, type Outcome } from '../model.ts';
 import type { EcsClient } from '../cloud/client.ts';
 import { ApiError } from '../cloud/ApiError.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import { watchDeliveries, type StateStore } from '../state/store.ts';
+import { batchDeliveries, watchDeliveries, type DurableDelivery, type StateStore } from '../state/store.ts';
 import type { WatchRecord } from '../state/types.ts';
 import type { Notifier } from '../notify/types.ts';
 import { deliveryId, pendingDelivery } from '../delivery/notification.ts';
@@ -156,7 +156,9 @@ export class WatchEngine {
     for (const t of targets) {
       const record = this.#recordFor(t);
       this.#renamed(t, record);
-      this.#relabelled(t, record);
+      // A pass in flight reports its batches by the entries it began with: their labels change as it ends
+      // (#runPass), or a watch taken out of a batch it is finishing would be told on its own and in its digest.
+      if (this.#passStartedAt === null) this.#relabelled(t, record);
     }
     this.#refreshDiscovered();
     this.#updateGauges();
@@ -336,26 +338,25 @@ export class WatchEngine {
   }
 
   /**
-   * True once every watch has a verdict, each of its notifications is settled, and each batch has sent its
-   * final digest.
+   * True once every watch has a verdict, every notification is settled (those of watches the file no longer
+   * lists too: the outbox retries them all the same), and each batch has sent its final digest.
    */
   allSettled(): boolean {
-    const watchesSettled = this.watches().every((t) => {
-      const key = this.#keyOf(t);
-      const record = this.#o.store.get(key);
-      return record?.verdict && watchDeliveries(key, record).every((d) => d.delivery.status !== 'pending');
-    });
-    return watchesSettled && this.#batches.settled(this.#batchMembers(this.#targets));
+    return this.#o.store.deliveryCounts().pending === 0 && this.allDone() && this.#batches.settled(this.#batchMembers(this.#targets));
   }
 
-  /** Whether a notification about a watch, or about one of the file's batches, was given up. */
-  givenUp(): boolean {
-    const watches = this.watches().some((t) => {
-      const key = this.#keyOf(t);
-      const record = this.#o.store.get(key);
-      return record !== undefined && watchDeliveries(key, record).some((d) => d.delivery.status === 'given_up');
-    });
-    return watches || this.#batches.givenUp(this.#batchMembers(this.#targets).keys());
+  /**
+   * Whether a notification was given up: one about a watch or batch of the file, whenever it was, or one
+   * about any other since `since` (ms since the epoch; the daemon's start), such as a watch removed while
+   * its notification was retried.
+   */
+  givenUp(since: number): boolean {
+    const inFile = new Set(this.watches().map((t) => this.#keyOf(t)));
+    const labels = new Set(this.#batchMembers(this.#targets).keys());
+    const counts = (d: DurableDelivery) =>
+      d.delivery.status === 'given_up' && ((d.about === 'digest' ? labels.has(d.batch.label) : inFile.has(d.key)) || Date.parse(d.delivery.updatedAt) >= since);
+    const store = this.#o.store;
+    return store.entries().some(([key, record]) => watchDeliveries(key, record).some(counts)) || store.batches().some((batch) => batchDeliveries(batch).some(counts));
   }
 
   /**
@@ -416,8 +417,9 @@ export class WatchEngine {
     // the verdicts the pass reached with the old entries: one whose watch left its batch is owed on its own
     // (else no digest would ever count it, and `run --until-done` would call it settled).
     if (this.#reloadedInPass) for (const t of this.#targets) this.#relabelled(t, this.#recordFor(t));
-    // Finished discovered watches are forgotten after the retention, as those removed from the file are.
-    if (this.#prune(inFile)) this.#refreshDiscovered();
+    // Finished discovered watches are forgotten after the retention, as those removed from the file are; a
+    // watch that a reload put back during the pass is in the file again, and keeps its record.
+    if (this.#prune(this.#reloadedInPass ? [...inFile, ...this.#targets] : inFile)) this.#refreshDiscovered();
     try {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
       await this.#o.store.save();
