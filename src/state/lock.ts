@@ -112,9 +112,11 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
   const missedRefresh = unchangedMs >= timing.refreshMs * MISSED_REFRESH;
   const earlierOfOurs = holder !== null && holder.hostname === hostname() && holder.pid === process.pid;
   if (ageMs >= timing.staleMs && (missedRefresh || earlierOfOurs)) return { kind: 'take-over', why: `it was last refreshed ${Math.round(ageMs / 1000)} s ago` };
-  // Alive on this host. The same pid as ours is not us: it is an earlier process in a restarted container,
-  // or a daemon in another pid namespace; only the refresh can tell, so that case waits.
-  if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid) return { kind: 'in-use' };
+  // Alive on this host, and refreshed of late: a daemon. The same pid as ours is not us: it is an earlier
+  // process in a restarted container, or a daemon in another pid namespace; only the refresh can tell, so
+  // that case waits. So does a lock older than a live daemon leaves its own, whose pid this boot may have
+  // given to another process since its daemon was killed: refused, no restart would ever start.
+  if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid && ageMs < timing.staleMs) return { kind: 'in-use' };
   const byAge = Math.max(timing.staleMs - ageMs, timing.refreshMs * MISSED_REFRESH - unchangedMs);
   return { kind: 'wait', staleInMs: Math.min(timing.staleMs - unchangedMs, byAge) };
 }

@@ -14,6 +14,7 @@ import { Capture } from '../e2e/harness.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
+import { thisBootId } from '../../src/watch/clockSteps.ts';
 import { stateFiles, stateOnDisk } from './onDisk.ts';
 
 const TIMING = { refreshMs: 50, staleMs: 400 };
@@ -93,6 +94,20 @@ describe('the state lock', () => {
     );
     // `run` exits 1 for it, so that a supervisor restarts until the other daemon has stopped.
     expect((err as StateLockError).transient).toBe(true);
+  });
+
+  it('takes over, once it has missed a refresh, an old lock whose pid this boot gave to another process after its daemon was killed', async () => {
+    const path = await statePath();
+    // Whatever got the killed daemon's pid; this host, this boot: only the lock's age tells.
+    await writeHolder(path, { pid: await livePid(), bootId: thisBootId() ?? undefined }, 3_600_000);
+    const { logs, logger: log } = logger();
+    const lock = await acquire(path, log, AbortSignal.timeout(5000));
+    expect(lock.holder.pid).toBe(process.pid);
+    // Not at once: it waited for a refresh, which a daemon paused past the stale time would make on waking.
+    expect(logs.lines().map((l) => l['msg'])).toEqual([
+      expect.stringMatching(/^the state file is locked by pid \d+ on host .*; waiting until it is released, or taken over/),
+      expect.stringMatching(/^took over a stale state lock: it was last refreshed 36\d\d s ago$/),
+    ]);
   });
 
   it('names the state file and the lock when a folder is where the lock should be, as a problem to fix by hand', async () => {
