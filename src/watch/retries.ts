@@ -7,9 +7,12 @@ import { novaTimeMs } from '../cloud/time.ts';
 import type { InstanceAction, InstanceActionEvent } from '../model.ts';
 
 /**
- * The action as its steps ended: each retry's row left out once an earlier row of its name holds a finish
- * no earlier than the retry's start (Nova wrote the retry's end there). While the retry runs, the earlier
- * row keeps the first attempt's finish, before the retry started, and the retry reads as running. A failed
+ * The action as its steps ended: each retry's row left out once another row of its name holds a finish no
+ * earlier than the retry's start (Nova wrote the retry's end there: it finishes no row but the first).
+ * While the retry runs, the first row keeps the first attempt's finish, before the retry started, and the
+ * retry reads as running. The two rows' starts are not compared: each was stamped by its own host's clock,
+ * and a retry's host a second or two behind the first's would make the retry seem to start first, and
+ * run for good; its finish and start were both stamped by the retry's host. A failed
  * attempt set the action's message "Error" for good; once no step shows a failure any more, that message
  * was the retried attempt's and is left out too. The same object when nothing was retried.
  */
@@ -27,10 +30,9 @@ function isFinishedRetry(row: InstanceActionEvent, events: InstanceActionEvent[]
   if (row.finish_time !== null) return false;
   const started = novaTimeMs(row.start_time);
   if (started === null) return false;
-  return events.some((earlier) => {
-    if (earlier === row || earlier.event !== row.event) return false;
-    const earlierStart = novaTimeMs(earlier.start_time);
-    const finished = novaTimeMs(earlier.finish_time);
-    return earlierStart !== null && finished !== null && earlierStart <= started && finished >= started;
+  return events.some((first) => {
+    if (first === row || first.event !== row.event) return false;
+    const finished = novaTimeMs(first.finish_time);
+    return finished !== null && finished >= started;
   });
 }

@@ -19,6 +19,11 @@ describe('foldRetries', () => {
     expect(foldRetries(plain)).toBe(plain);
   });
 
+  it('leaves out a finished retry whose host\'s clock is behind the first host\'s, so that it seems to start first', () => {
+    const behind = action([row(BUILD, '01', null), row(BUILD, '02', '40')]);
+    expect(foldRetries(behind).events).toEqual([row(BUILD, '02', '40')]);
+  });
+
   it('keeps the retry running while the first row holds only the first attempt\'s end', () => {
     const running = action([row(BUILD, '06', null), row(BUILD, '01', '04')]);
     expect(foldRetries(running)).toBe(running);

@@ -302,6 +302,17 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'success', reason: /^create: 1 event succeeded in 9\.5 s, server ACTIVE$/ },
   },
   {
+    name: 'a build rescheduled to a host whose clock is 1.5 s behind the first\'s: its row seems to start first, and is left out all the same',
+    nova: 'each row\'s start_time is utcnow() of the host that starts it (objects/instance_action.py pack_action_event_start)',
+    action: found(doc('create', [
+      ev('compute__do_build_and_run_instance', null, null, { start_time: '2026-11-26T10:00:00.500000' }),
+      ev('compute__do_build_and_run_instance', DONE),
+    ])),
+    server: server('ACTIVE'),
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /^create: 1 event succeeded in 9\.5 s, server ACTIVE$/ },
+  },
+  {
     name: 'the rescheduled build still running: the first row holds only the first attempt\'s end',
     nova: '(same), the second host still spawning',
     action: found(doc('create', [
