@@ -50,7 +50,7 @@ export interface ObservedMemory extends NotFoundMemory {
   migrationsRefusedAnswers: number;
   /** The last look at the server while an event ran long (ISO): a step may have died with its compute service. */
   stallCheckedAt: string | null;
-  /** The first such look that found the sign of a dead step (ERROR with no task state, or a snapshot's cleared; watch/deadStep.ts) (ISO); null once it was not. */
+  /** The first such look that found the sign of a dead step (ERROR with no task state, or a snapshot's or a resize's cleared; watch/deadStep.ts) (ISO); null once it was not. */
   erroredSince: string | null;
 }
 

@@ -4,12 +4,19 @@ import type { ServerInfo } from '../model.ts';
 /**
  * The sign, in words, that the watched action's running step died with its compute service; null where
  * the server shows none. nova-compute at its start (manager.py _init_instance) sets a server it was building
- * or rebuilding ERROR with no task state, and clears a snapshot's image_* task state, which a snapshot that
- * runs keeps until just before its event ends (_snapshot_instance). A resize's or a migration's step that
- * died leaves nothing of the kind.
+ * or rebuilding ERROR with no task state; clears a snapshot's image_* task state, which a snapshot that
+ * runs keeps until just before its event ends (_snapshot_instance); and rolls back a resize or cold
+ * migration it finds resize_migrating, then clears that task state, leaving the server ACTIVE (SHUTOFF if
+ * it was stopped), where each step of a running one keeps resize_prep, resize_migrating, resize_migrated
+ * or resize_finish until its event ends.
  */
 export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | 'taskState'>): string | null {
   if (info.taskState !== null) return null;
   if (info.status === 'ERROR') return 'ERROR with no task state';
-  return action === 'createImage' ? `${info.status} with no task state (a running snapshot keeps one)` : null;
+  if (action === 'createImage') return `${info.status} with no task state (a running snapshot keeps one)`;
+  const rolledBack = RESIZES.has(action) && (info.status === 'ACTIVE' || info.status === 'SHUTOFF');
+  return rolledBack ? `${info.status} with no task state (a running ${action} keeps one; nova-compute rolls one back at its start)` : null;
 }
+
+/** Nova's action names of a resize and of a cold migration. */
+const RESIZES = new Set(['resize', 'migrate']);

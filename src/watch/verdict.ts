@@ -231,18 +231,18 @@ function ownersOf(newer: InstanceActionSummary[], info: ServerInfo): Owners {
 export const STALL_CHECK_AFTER_MS = 10 * 60_000;
 /** And again this often while the event still runs. */
 export const STALL_CHECK_EVERY_MS = 5 * 60_000;
-/** How long the server must stay ERROR with no task state beside the running event to be a dead step. */
+/** How long the server must show the sign of a dead step (deadStep.ts) beside the running event to be one. */
 export const STALL_ERROR_WINDOW_MS = 20_000;
 
 /**
  * An action whose event is running. An event runs until the compute service ends it, and one whose
  * service stopped (crashed, restarted) during the step is never ended: at its start nova-compute sets a
  * server it was building or rebuilding to ERROR with no task state, and clears a snapshot's task state
- * (manager.py _init_instance, deadStep.ts), and the event stays open for good. So once an event has run
+ * (manager.py _init_instance, deadStep.ts), rolls back a resize it finds migrating and clears its task
+ * state, and the event stays open for good. So once an event has run
  * STALL_CHECK_AFTER_MS, the server is looked at every STALL_CHECK_EVERY_MS; such a sign that is the watched
  * action's and lasts STALL_ERROR_WINDOW_MS (Nova sets ERROR a moment before a failing step ends its event)
- * is a failure. Anything else waits, as the contract has it: a resize whose step died leaves the server
- * ACTIVE, and ends as timeout.
+ * is a failure. Anything else waits, as the contract has it, and ends as timeout.
  */
 function judgeRunning(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string): Judgement {
   const name = action.action;
