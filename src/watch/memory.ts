@@ -1,5 +1,6 @@
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
 import { deadStepSign } from './deadStep.ts';
+import { eventsFinished } from './eventsFinished.ts';
 import { rememberLookup } from './judgement.ts';
 import type { MigrationsObservation, Observations } from './verdict.ts';
 
@@ -52,14 +53,15 @@ export function remember(previous: WatchMemory, seen: Observations, now: number)
 }
 
 /**
- * A look at the server while an event runs (verdict.ts judgeRunning): when it was, and since when the
+ * A look at the server while an event runs, or before the first has started (verdict.ts judgeRunning): when it was, and since when the
  * server has shown the sign of a step that died with its compute service (deadStep.ts; `erroredSince`, after
  * the sign of most steps). Events all finished, the sign is no longer one beside a running step.
  */
 function rememberStall(previous: WatchMemory, seen: Observations, now: number): Pick<WatchMemory, 'stallCheckedAt' | 'erroredSince'> {
-  const events = seen.action.kind === 'found' ? seen.action.action.events : undefined;
-  const running = events?.some((e) => e.finish_time === null) ?? false;
-  if (!running) return { stallCheckedAt: previous.stallCheckedAt, erroredSince: events === undefined ? previous.erroredSince : null };
+  const action = seen.action.kind === 'found' ? seen.action.action : undefined;
+  // An action with no event yet waits on its first step (eventsFinished.ts).
+  const running = action !== undefined && !eventsFinished(action);
+  if (!running) return { stallCheckedAt: previous.stallCheckedAt, erroredSince: action?.events === undefined ? previous.erroredSince : null };
   if (seen.server.kind !== 'found') return previous;
   const errored = seen.action.kind === 'found' && deadStepSign(seen.action.action.action, seen.server.server.info) !== null;
   return { stallCheckedAt: new Date(now).toISOString(), erroredSince: errored ? (previous.erroredSince ?? new Date(now).toISOString()) : null };

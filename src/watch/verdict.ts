@@ -3,6 +3,7 @@ import type {
 } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { deadStepSign } from './deadStep.ts';
+import { DONE_WITHOUT_EVENTS, eventsFinished } from './eventsFinished.ts';
 import { formatDuration, lastLine } from './format.ts';
 import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { remember, type WatchMemory } from './memory.ts';
@@ -132,8 +133,9 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     const running = runningEvents(events);
     if (running !== null) return judgeRunning(input, memory, action, running);
     // A delete is recorded without events when it is local (compute host down, server shelved-offloaded),
-    // a resetState always; anything else without events has not started a step yet.
-    if (events.length === 0 && !isDelete && !DONE_WITHOUT_EVENTS.has(name)) return pending(`${name}: no event started yet`);
+    // a resetState always; anything else without events has not started a step yet. A create may never
+    // (judgeRunning); a restore of a server without a host never does, and leaves it ACTIVE.
+    if (!eventsFinished(action)) return name === 'create' ? judgeRunning(input, memory, action, null) : pending(`${name}: no event started yet`);
   } else if (STATELESS_ACTIONS.has(name) && messageOf(action) === '') {
     const left = statelessUnseenLeft(input, action);
     // Confirming: one that ran out its look before the deadline gets its verdict however late.
@@ -235,40 +237,53 @@ export const STALL_CHECK_EVERY_MS = 5 * 60_000;
 export const STALL_ERROR_WINDOW_MS = 20_000;
 
 /**
- * An action whose event is running. An event runs until the compute service ends it, and one whose
- * service stopped (crashed, restarted) during the step is never ended: at its start nova-compute sets a
- * server it was building or rebuilding to ERROR with no task state, and clears a snapshot's task state
- * (manager.py _init_instance, deadStep.ts), rolls back a resize it finds migrating and clears its task
- * state, and the event stays open for good. So once an event has run
- * STALL_CHECK_AFTER_MS, the server is looked at every STALL_CHECK_EVERY_MS; such a sign that is the watched
- * action's and lasts STALL_ERROR_WINDOW_MS (Nova sets ERROR a moment before a failing step ends its event)
- * is a failure. Anything else waits, as the contract has it, and ends as timeout.
+ * An action whose event is running, or (`running` null) that has not started its first. An event runs
+ * until the compute service ends it, and one whose service stopped (crashed, restarted) during the step is
+ * never ended: at its start nova-compute sets a server it was building or rebuilding to ERROR with no task
+ * state, clears a snapshot's task state, rolls back a resize it finds migrating and clears its task state
+ * (manager.py _init_instance, deadStep.ts), and the event stays open for good. A create may have no event
+ * for good: the conductor sets the server ERROR when binding its accelerators fails, or destroys it when
+ * it was deleted while scheduled (conductor/manager.py schedule_and_build_instances), before any compute
+ * step. So once an event has run (or the action has waited for one) STALL_CHECK_AFTER_MS, the server is
+ * looked at every STALL_CHECK_EVERY_MS; such a sign that is the watched action's and lasts
+ * STALL_ERROR_WINDOW_MS (Nova sets ERROR a moment before a failing step ends its event) is a failure, as is
+ * a server that stays gone under an action with no event. Anything else waits, as the contract has it, and
+ * ends as timeout.
  */
-function judgeRunning(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string): Judgement {
+function judgeRunning(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string | null): Judgement {
   const name = action.action;
-  const waiting = pending(`${name}: ${running} running`);
+  const waiting = pending(`${name}: ${running === null ? 'no event started yet' : `${running} running`}`);
   if (STATELESS_ACTIONS.has(name)) return waiting;
-  const since = oldestRunningStart(action);
+  const since = running === null ? novaTimeMs(action.start_time) : oldestRunningStart(action);
   if (since === null) return waiting;
   // The start is the cloud's time; on this host's clock it was that less how far the cloud is ahead.
   const runFor = input.now - (since - (input.cloudAheadMs ?? 0));
   if (runFor < STALL_CHECK_AFTER_MS) return waiting;
+  const step = running === null ? `no event started in ${formatDuration(runFor)}` : `${running} running for ${formatDuration(runFor)}`;
   const { server } = input;
   if (server.kind === 'not_read') {
     const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
-    const due = memory.erroredSince !== null || (name === 'delete' && memory.serverGoneSince !== null) || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
-    return due ? pending(`${name}: ${running} running for ${formatDuration(runFor)}; looking at the server`, { next: 'server' }) : waiting;
+    const confirmingGone = (name === 'delete' || running === null) && memory.serverGoneSince !== null;
+    const due = memory.erroredSince !== null || confirmingGone || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
+    return due ? pending(`${name}: ${step}; looking at the server`, { next: 'server' }) : waiting;
   }
-  if (server.kind === 'gone' && name === 'delete') return judgeDeleteLeftOpen(input, memory, action, running, runFor);
+  if (server.kind === 'gone') {
+    if (running === null) return judgeGoneServer(input, memory, action);
+    if (name === 'delete') return judgeDeleteLeftOpen(input, memory, action, running, runFor);
+  }
   if (server.kind !== 'found' || memory.erroredSince === null) return waiting;
   const info = server.server.info;
   const sign = deadStepSign(name, info) ?? `${info.status} with no task state`;
   const list = input.actions;
-  if (list.kind === 'not_read') return pending(`${name}: ${running} running, server ${sign}; checking for a newer action`, { next: 'actions' });
+  const doing = running === null ? 'no event started' : `${running} running`;
+  if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}; checking for a newer action`, { next: 'actions' });
   if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
   const errored = input.now - Date.parse(memory.erroredSince);
-  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${running} running, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
-  const dead = `${running} never finished (running ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: its compute service likely stopped during the step`;
+  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
+  const dead =
+    running === null
+      ? `no event ever started (in ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: Nova ended the ${name} before any step of it`
+      : `${running} never finished (running ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: its compute service likely stopped during the step`;
   return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), messageOf(action), info, [dead]) };
 }
 
@@ -316,10 +331,12 @@ function judgeGoneServer(input: VerdictInput, memory: WatchMemory, action: Insta
   const name = action.action;
   const span = serverGoneFor(input, memory);
   // Gateways and cells blip: only a server that stays gone is an outcome.
-  if (span === null) return pending(`${name}: events finished but the server answers 404 (${goneAnswers(memory)})`, { confirming: true, pollFailed: true });
+  const events = action.events?.length === 0 ? 'no event started' : 'events finished';
+  if (span === null) return pending(`${name}: ${events} but the server answers 404 (${goneAnswers(memory)})`, { confirming: true, pollFailed: true });
   // The outcome is failure whatever the list shows; it can only tell who deleted the server, worth one read.
   if (input.actions.kind === 'not_read') return pending(`${name}: the server stays gone; looking for its delete`, { confirming: true, next: 'actions' });
-  const gone = `server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)} after ${describeEvents(action)})`;
+  const after = action.events?.length === 0 ? 'with no event started' : `after ${describeEvents(action)}`;
+  const gone = `server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)} ${after})`;
   const deletion = input.actions.kind === 'read' ? newerActions(input.actions.actions, action).findLast((a) => a.action === 'delete') : undefined;
   const notes = [gone, ...(deletion === undefined ? [] : [describeDeletion(action, deletion)])];
   const failed = failedEvents(action);
@@ -398,14 +415,6 @@ function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: str
   return pending(`not visible yet (404: ${message}): the server is BUILD (task_state scheduling) with no action recorded, and Nova records its create once the scheduler has placed it`);
 }
 
-/**
- * Actions over once Nova has recorded them, which it does without events: os-resetState sets the server's
- * state and finishes its action within the API request (api/openstack/compute/admin_actions.py), so its
- * `events` stay [] for good. The finish is not in the API: `finish_time` is not shown, and `updated_at`
- * (2.58) moves with it only where the reset crossed a second, as Nova's database keeps whole seconds.
- * The status it leaves is the one asked for, ERROR included: that is the reset's result, not a failure.
- */
-const DONE_WITHOUT_EVENTS = new Set(['resetState']);
 
 /** Status of a server that a delete has dealt with: Nova shows DELETED only with read_deleted, SOFT_DELETED with reclaim. */
 const DELETED_STATUSES = new Set(['DELETED', 'SOFT_DELETED']);
@@ -550,13 +559,6 @@ function runningEvents(events: InstanceActionEvent[]): string | null {
   let names: string | null = null;
   for (const e of events) if (e.finish_time === null) names = names === null ? e.event : `${names}, ${e.event}`;
   return names;
-}
-
-function eventsFinished(action: InstanceAction): boolean {
-  const events = action.events;
-  if (events === undefined) return true;
-  if (events.length === 0) return action.action === 'delete' || DONE_WITHOUT_EVENTS.has(action.action);
-  return events.every((e) => e.finish_time !== null);
 }
 
 /**

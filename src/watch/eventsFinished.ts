@@ -1,0 +1,22 @@
+// When Nova is done recording an action's steps. Pure.
+import type { InstanceAction } from '../model.ts';
+
+/**
+ * Actions over once Nova has recorded them, which it does without events: os-resetState sets the server's
+ * state and finishes its action within the API request (api/openstack/compute/admin_actions.py), so its
+ * `events` stay [] for good. The finish is not in the API: `finish_time` is not shown, and `updated_at`
+ * (2.58) moves with it only where the reset crossed a second, as Nova's database keeps whole seconds.
+ * The status it leaves is the one asked for, ERROR included: that is the reset's result, not a failure.
+ */
+export const DONE_WITHOUT_EVENTS = new Set(['resetState']);
+
+/**
+ * Whether every step the action shows has ended: true with events hidden (below 2.51), which tell nothing;
+ * false for an action without events that Nova records with events, whose first step has not started.
+ */
+export function eventsFinished(action: InstanceAction): boolean {
+  const events = action.events;
+  if (events === undefined) return true;
+  if (events.length === 0) return action.action === 'delete' || DONE_WITHOUT_EVENTS.has(action.action);
+  return events.every((e) => e.finish_time !== null);
+}
