@@ -10,7 +10,7 @@ import { ApiError, THROTTLED_CODE, kindForStatus, type ApiErrorKind } from './Ap
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { htmlPage } from './errors/htmlPage.ts';
 import { describeNetworkFailure, errorCode, settingFailure } from '../net/failure.ts';
-import { failedAtProxy, proxyRefusal, tlsProxyVariableFor } from '../net/proxy.ts';
+import { failedAtProxy, proxyRefusal, tlsProxyVariableFor, withProxyCredentials } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import { redact } from '../net/redact.ts';
@@ -28,7 +28,7 @@ export interface Exchange {
   url: string;
   headers: Record<string, string>;
   body?: string | undefined;
-  /** What the request carries that its answer must not repeat (its credentials): hidden in the answer's text. */
+  /** What the request carries that its answer must not repeat (its credentials): hidden in the answer's text, with the proxy's. */
   secrets?: readonly string[] | undefined;
 }
 
@@ -66,13 +66,14 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   try {
     const res = await requestText(options.dispatcher, req, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
+    const secrets = withProxyCredentials(req.secrets);
     return {
       method,
       url,
       status: res.status,
       statusText: res.statusText || (STATUS_CODES[res.status] ?? ''),
       headers: res.headers,
-      text: req.secrets === undefined ? res.text : redact(res.text, req.secrets),
+      text: secrets === undefined ? res.text : redact(res.text, secrets),
       truncated: res.truncated,
     };
   } catch (err) {

@@ -4,6 +4,8 @@
 // and a failure described with the server's address sends the operator to a server that is fine.
 import { BlockList, isIP } from 'node:net';
 import { STATUS_CODES } from 'node:http';
+import { basicCredentials } from './basicCredentials.ts';
+import { percentDecode } from './percentDecode.ts';
 import { ProxyVariableError } from './ProxyVariableError.ts';
 
 /** What EnvHttpProxyAgent reads for its proxies, each scheme's lower-case name first (NO_PROXY matters only with one of them). */
@@ -15,6 +17,30 @@ export const PROXY_VARIABLES = {
 /** The one of a scheme's two variables that undici reads: the lower-case one when it is set at all, even empty. */
 function proxyVariableName([lower, upper]: readonly [string, string], env: NodeJS.ProcessEnv = process.env): string {
   return env[lower] !== undefined ? lower : upper;
+}
+
+/**
+ * The credentials the proxy variables hold, in the forms an answer may quote them: a proxy that answers in
+ * the server's place (its 502 page) may repeat the request it got, Proxy-Authorization included, which
+ * undici makes from the URL's user and password (Basic). Each variable's whole value, its password as
+ * written and decoded, and its Basic; none without a user or password.
+ */
+export function proxyCredentials(env: NodeJS.ProcessEnv = process.env): string[] {
+  const found: string[] = [];
+  for (const name of [...PROXY_VARIABLES.http, ...PROXY_VARIABLES.https]) {
+    const value = env[name];
+    const url = value ? URL.parse(value) : null;
+    const basic = url === null ? undefined : basicCredentials(url);
+    if (basic !== undefined) found.push(value!, url!.password, percentDecode(url!.password), basic);
+  }
+  return found;
+}
+
+/** `secrets` and the proxy variables' credentials (proxyCredentials), for what an answer's text must not show. */
+export function withProxyCredentials(secrets: readonly string[] | undefined, env: NodeJS.ProcessEnv = process.env): readonly string[] | undefined {
+  const proxy = proxyCredentials(env);
+  if (proxy.length === 0) return secrets;
+  return secrets === undefined ? proxy : [...secrets, ...proxy];
 }
 
 /**

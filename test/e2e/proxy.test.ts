@@ -138,6 +138,35 @@ describe.concurrent('through a proxy', () => {
     );
   });
 
+  it('keeps the proxy\'s password out of what it shows when the proxy answers in the server\'s place, echoing the request', async (context) => {
+    const h = await Harness.start();
+    context.onTestFinished(() => h.close());
+    // A gateway's error page that quotes the request it could not forward, Proxy-Authorization included.
+    const echoing = createServer((req, res) => {
+      req.resume();
+      res.writeHead(502, { 'content-type': 'text/plain' });
+      res.end(`cannot reach ${req.url}; you sent proxy-authorization: ${req.headers['proxy-authorization']}`);
+    });
+    const proxy = await startProxy(context, echoing);
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([action]));
+    const env = { HTTP_PROXY: `http://u:${encodeURIComponent(PROXY_PASSWORD)}@${proxy.url}` };
+    const basic = Buffer.from(`u:${PROXY_PASSWORD}`).toString('base64');
+
+    const sent = await cli(h, ['notify-test', '--notifier', 'chat', '--config', path], env);
+    expect(sent.code).toBe(1);
+    expect(sent.stdout).toMatch(/answered 502 Bad Gateway: cannot reach .*; you sent proxy-authorization: Basic <hidden>/);
+    const checked = await cli(h, ['check', '--json', '--config', path], env);
+    expect(checked.code).toBe(1);
+    expect(checked.stdout).toMatch(/502 Bad Gateway.*you sent proxy-authorization: Basic <hidden>/);
+    for (const output of [sent.stdout, sent.stderr, checked.stdout, checked.stderr]) {
+      expect(output).not.toContain(basic);
+      expect(output).not.toContain(PROXY_PASSWORD);
+    }
+    expect(proxy.seen).toEqual(expect.arrayContaining([`POST ${h.hooks.url}`, expect.stringMatching(/^GET http:\/\/127\.0\.0\.1:\d+\/v2\.1/)]));
+  });
+
   it('names the proxy, not the receiver, when it is the proxy that refuses the connection', async (context) => {
     const h = await Harness.start();
     context.onTestFinished(() => h.close());

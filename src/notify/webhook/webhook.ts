@@ -3,13 +3,13 @@ import { createHttpDispatcher } from '../../net/dispatcher.ts';
 import { RequestTimeoutError, requestText } from '../../net/requestText.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { hiddenPartsOf, shortUrl } from '../../net/shortUrl.ts';
-import { percentDecode } from '../../net/percentDecode.ts';
+import { basicCredentials } from '../../net/basicCredentials.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
 import { credentialsIn, redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
-import { failedAtProxy, proxyRefusal } from '../../net/proxy.ts';
+import { failedAtProxy, proxyCredentials, proxyRefusal } from '../../net/proxy.ts';
 import { renderWebhookBody } from '../render.ts';
 import { jsonProblem, renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
@@ -36,11 +36,12 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   const key = config.secret === undefined ? undefined : decodeSecret(config.secret);
   const basic = basicCredentials(target);
   const staticHeaders = buildStaticHeaders(basic, config.headers);
-  // A receiver that echoes the request in its answer must not get our credentials into the log. The URL's
+  // A receiver that echoes the request in its answer must not get our credentials into the log, nor a proxy
+  // answering in its place the proxy's (read from the environment as the dispatcher reads it). The URL's
   // too, whole and each part that shortUrl hides: a chat webhook's token is part of its path, and a
   // receiver may name just the part it refused.
   const secrets = [config.secret, basic, target.href, target.pathname, target.search]
-    .concat(credentialsIn(config.headers), hiddenPartsOf(target))
+    .concat(credentialsIn(config.headers), hiddenPartsOf(target), proxyCredentials())
     .filter((s): s is string => s !== undefined);
   // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports,
   // and the URL it does report is hidden whole.
@@ -169,12 +170,6 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     const message = err instanceof Error ? err.message : String(err);
     return `failed: ${redact(message, secrets)}${code ? ` (${code})` : ''}`;
   }
-}
-
-/** `user:password` from the URL, base64 as Basic authentication sends it: `https://user:pass@host/` works in curl; operators expect the same here. */
-function basicCredentials(url: URL): string | undefined {
-  if (!url.username && !url.password) return undefined;
-  return Buffer.from(`${percentDecode(url.username)}:${percentDecode(url.password)}`).toString('base64');
 }
 
 function buildStaticHeaders(basic: string | undefined, configured: Record<string, string>): Record<string, string> {
