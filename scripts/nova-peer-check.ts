@@ -254,6 +254,23 @@ const SCENARIOS: Scenario[] = [
     timeout: '1m',
   },
   {
+    name: 'create-rescheduled-clock-behind',
+    // The same as create-rescheduled, compute-2's clock 2 s behind compute-1's: each row's start_time is the
+    // utcnow() of the host that starts it (objects/instance_action.py pack_action_event_start), so the
+    // retry's row shows a start before the first row's, and the first row's finish is compute-2's.
+    covers: 'a build rescheduled to a host whose clock is behind the first\'s: the retry\'s row starts "before" the first',
+    seed: (ids) => [
+      create(ids, 'create-rescheduled-clock-behind', { task_state: 'spawning' }),
+      addAction(ids, 'create', 'now-50s'),
+      ...step(ids, 'compute__do_build_and_run_instance', 'now-48s', 'now-47s', 'compute-1'),
+      addEvent(ids, 'compute__do_build_and_run_instance', 'now-49s', 'compute-2'),
+      setState(ids, { task_state: 'none' }),
+      finish(ids, 'compute__do_build_and_run_instance', 'now-30s'),
+    ],
+    expect: all('success'),
+    timeout: '1m',
+  },
+  {
     name: 'live-migration-destination-retried',
     // conductor/tasks/live_migrate.py _find_destination: the destination check failed on compute-3 (its
     // event Error, the action's message "Error" for good) and passed on compute-2, whose end nova writes
@@ -324,6 +341,47 @@ const SCENARIOS: Scenario[] = [
     expect: (v) => eventsHidden(v)
       ? { outcome: 'failure', check: 'failure', reasonHas: 'server ERROR' }
       : { outcome: 'failure', check: 'pending', reasonHas: 'compute__do_build_and_run_instance never finished' },
+    timeout: '2m',
+  },
+  {
+    name: 'create-no-event-error',
+    // conductor/manager.py schedule_and_build_instances: the create recorded, binding its accelerator
+    // requests fails (_create_and_bind_arq_for_instance) and _cleanup_build_artifacts sets the instance
+    // ERROR with no task state and a fault, before any compute step: no event is ever recorded.
+    covers: 'a create the conductor ended before any compute step: no event, server ERROR',
+    seed: (ids) => [
+      create(ids, 'create-no-event-error', { vm_state: 'building', task_state: 'scheduling' }),
+      addAction(ids, 'create', 'now-900s'),
+      { op: 'add-fault', uuid: ids.server, message: 'Accelerator request binding failed', host: 'controller-1' },
+      setState(ids, { vm_state: 'error', task_state: 'none' }),
+    ],
+    // Events hidden (a non-admin below 2.51), the server alone decides, at once.
+    expect: (v) => eventsHidden(v)
+      ? { outcome: 'failure', check: 'failure', reasonHas: 'server ERROR' }
+      : { outcome: 'failure', check: 'pending', reasonHas: 'no event ever started' },
+    timeout: '2m',
+  },
+  {
+    name: 'resize-compute-restarted',
+    // compute/manager.py _init_instance: nova-compute, started again after it stopped while resize_instance
+    // copied the disk (task_state resize_migrating), rolls the server back (finish_revert_migration) and
+    // clears its task state; compute_resize_instance is never finished, the record stays migrating.
+    covers: 'a resize cut off by a restart of its source compute service: the event open for good, server ACTIVE with no task state',
+    seed: (ids) => [
+      create(ids, 'resize-compute-restarted', { task_state: 'resize_prep' }),
+      addAction(ids, 'resize', 'now-900s'),
+      ...step(ids, 'conductor_migrate_server', 'now-898s', 'now-890s', 'controller-1'),
+      migration(ids, 'resize', 'pre-migrating', 'now-897s'),
+      ...step(ids, 'compute_prep_resize', 'now-889s', 'now-885s', 'compute-2'),
+      migrationStatus(ids, 'migrating', 'now-884s'),
+      setState(ids, { task_state: 'resize_migrating' }),
+      addEvent(ids, 'compute_resize_instance', 'now-884s'),
+      setState(ids, { task_state: 'none' }),
+    ],
+    // Events hidden (a non-admin below 2.51), nothing shows the roll-back: neither events nor the record.
+    expect: (v) => eventsHidden(v)
+      ? { outcome: 'success', check: 'success', reasonHas: 'not verifiable without os-migrations', note: 'below 2.51 a non-admin sees no events and no migration record: the rolled-back server shows ACTIVE' }
+      : { outcome: 'failure', check: 'pending', reasonHas: 'compute_resize_instance never finished' },
     timeout: '2m',
   },
   {
