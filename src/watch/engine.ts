@@ -106,6 +106,8 @@ export class WatchEngine {
   #nextPassDueAt: number | null = null;
   /** The watch list was replaced while a pass was in flight: the verdicts it reached used the entries it began with. */
   #reloadedInPass = false;
+  /** From a pass's start until it has recorded its batches' digests: a `batch:` label edited meanwhile waits for that. */
+  #passHoldsLabels = false;
   #ownsTracking = true;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
@@ -156,9 +158,9 @@ export class WatchEngine {
     for (const t of targets) {
       const record = this.#recordFor(t);
       this.#renamed(t, record);
-      // A pass in flight reports its batches by the entries it began with: their labels change as it ends
+      // A pass in flight reports its batches by the entries it began with: their labels change once it has
       // (#runPass), or a watch taken out of a batch it is finishing would be told on its own and in its digest.
-      if (this.#passStartedAt === null) this.#relabelled(t, record);
+      if (!this.#passHoldsLabels) this.#relabelled(t, record);
     }
     this.#refreshDiscovered();
     this.#updateGauges();
@@ -325,6 +327,7 @@ export class WatchEngine {
       const promise = this.#runPass(keepsStatuses).finally(() => {
         this.#pass = null;
         this.#passStartedAt = null;
+        this.#passHoldsLabels = false;
         this.#nextPassDueAt = this.#nextPassDue();
       });
       this.#pass = { promise, keepsStatuses };
@@ -399,6 +402,7 @@ export class WatchEngine {
     const started = performance.now();
     this.#passStartedAt = started;
     this.#reloadedInPass = false;
+    this.#passHoldsLabels = true;
     this.#missed = 0;
     // Before auto-tracking's pass, which times a server's absence on this host's clock.
     this.#lookAtClock();
@@ -416,6 +420,7 @@ export class WatchEngine {
     // A reload that landed during the pass is taken as one that came just after it, when it would have found
     // the verdicts the pass reached with the old entries: one whose watch left its batch is owed on its own
     // (else no digest would ever count it, and `run --until-done` would call it settled).
+    this.#passHoldsLabels = false;
     if (this.#reloadedInPass) for (const t of this.#targets) this.#relabelled(t, this.#recordFor(t));
     // Finished discovered watches are forgotten after the retention, as those removed from the file are; a
     // watch that a reload put back during the pass is in the file again, and keeps its record.

@@ -51,6 +51,28 @@ describe('a reload during a poll pass', () => {
     expect(toldOf(last.requestId)).toEqual(['ecs.batch.finished']);
   });
 
+  it('notifies on its own at once a watch taken out of its batch while the pass saves, after it recorded its digests', async () => {
+    const leaving = quickAction();
+    const last = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 60_000 }] });
+    for (const s of [leaving, last]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(leaving, 'leaving', '    batch: fleet'), entry(last, 'last', '    batch: fleet')]));
+    await advance(app, 2000);
+    expect(app.store.get(watchKey(leaving))!.verdict?.outcome).toBe('success');
+
+    // The edit lands while the pass's last save runs: the pass has reported its batches by then.
+    const save = app.store.save.bind(app.store);
+    let edited = false;
+    app.store.save = () => {
+      if (!edited) reload(app, env.h.yaml([entry(leaving, 'leaving'), entry(last, 'last', '    batch: fleet')]));
+      edited = true;
+      return save();
+    };
+    await app.engine.pollOnce();
+    expect(edited).toBe(true);
+    await advance(app, 3000);
+    expect(toldOf(leaving.requestId)).toEqual(['ecs.action.succeeded']);
+  });
+
   it('keeps the record of a finished watch that a reload puts back in the file while the pass that would forget it runs', async () => {
     const back = quickAction();
     const other = quickAction();
