@@ -4,11 +4,13 @@
 // thousands of watches said `poll failed` once a watch a pass before.
 import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
+import { CatalogError } from '../cloud/catalog.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { WatchRecord } from '../state/types.ts';
 import type { PollResult } from './kinds/types.ts';
 
-export type PollErrorKind = ApiErrorKind | 'other';
+/** `endpoint`: the token's catalog lists no compute endpoint that cloud.region and cloud.interface select. */
+export type PollErrorKind = ApiErrorKind | 'endpoint' | 'other';
 
 const ANSWERED_AGAIN = 'poll answered again';
 const AGAIN = '; trying again on the next schedule';
@@ -50,7 +52,7 @@ export class PollFailures {
     const message = err instanceof Error ? err.message : String(err);
     if (this.#closed.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
-    const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : 'other';
+    const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : err instanceof CatalogError ? 'endpoint' : 'other';
     const repeated = this.#record(about, kind) === kind;
     this.#counter.inc({ kind });
     const hint =

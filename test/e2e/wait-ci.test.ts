@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import { makeCertificates } from '../certificates.ts';
-import { Capture, Harness, quickAction } from './harness.ts';
+import { Capture, Harness, PROJECT, quickAction } from './harness.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -127,6 +127,29 @@ describe.concurrent('wait with settings that reach no cloud', () => {
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(
       /^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/nonexistent\.invalid\/v2\.1\/ → host not found: getaddrinfo ENOTFOUND nonexistent\.invalid \(check the host name of cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
+    );
+  });
+
+  it('exits 2 at once for a cloud.region the token\'s catalog does not list, naming what it lists', async (context) => {
+    const password = 'pw-SECRET-catalog-1';
+    const h = await harness(context, {
+      identity: { user: { name: 'svc-watch', password }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' },
+    });
+    h.env['OS_PASSWORD'] = password;
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const auth = [
+      '  auth:', '    type: password', `    identityEndpoint: ${h.simulator.identityUrl}`, '    user: svc-watch', '    domain: Default',
+      '    password: "${OS_PASSWORD}"', '    projectName: eu-de',
+      // A typo: the catalog lists eu-de only.
+      '  region: eu-nl',
+    ].join('\n');
+    const started = performance.now();
+    const r = await waitFor(h, await h.writeConfig(h.yaml([], { endpoint: null, auth })), action);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: cannot reach the cloud: last poll failed: the token's catalog has no compute endpoint with interface public in region eu-nl; its compute endpoints: .*eu-de.* \(check cloud\.region, cloud\.interface and cloud\.endpoint in \/.*watch\.yaml\)\n$/,
     );
   });
 

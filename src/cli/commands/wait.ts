@@ -25,8 +25,9 @@ const UNREACHED = 'cannot reach the cloud';
  * Errors no amount of waiting mends, what `wait` says of each and what to check: the credentials or the
  * policy (401, 403), an endpoint or path that is not the API's (a gateway's or a router's 404), a request
  * the API refuses as malformed (400), a certificate the client refuses, a host name DNS does not know, a
- * proxy variable that is no URL. A pipeline is told at once, not at --timeout. `untilFound`: these say the
- * settings are wrong only until the API has answered for the action; once it has, the endpoint and the ids
+ * proxy variable that is no URL, a token's catalog without the compute endpoint the settings select. A
+ * pipeline is told at once, not at --timeout. `untilFound`: these say the settings are wrong only until the
+ * API has answered for the action; once it has, the endpoint and the ids
  * are right, and such an error is a blip (a gateway's stray 404, a server behind the name with a bad
  * certificate), as it is for the daemon. `inEnvironment`: what to mend is not in the watch file.
  */
@@ -65,6 +66,7 @@ const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; until
     untilFound: true,
   },
   proxy: { says: UNREACHED, fix: "a variable of wait's environment, not of the watch file", inEnvironment: true },
+  endpoint: { says: UNREACHED, fix: 'check cloud.region, cloud.interface and cloud.endpoint' },
 };
 /**
  * What `wait` does not read: it notifies nobody, keeps no state, serves nothing and follows only its own
