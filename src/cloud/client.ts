@@ -370,12 +370,18 @@ class HttpEcsClient implements EcsClient {
   async #get(url: string, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
     this.#closed.signal.throwIfAborted();
     const headers = !withMicroversion ? PLAIN_HEADERS : (this.#computeHeaders ?? (await this.#discoveredHeaders(callerSignal)));
-    const sent = await this.#auth.headers({ method: 'GET', url, headers }, callerSignal);
-    const answer = await this.#send(url, headers, sent, callerSignal);
+    const ask = () => this.#auth.headers({ method: 'GET', url, headers }, callerSignal);
+    // What the last attempt sent, for onUnauthorized: a signature is made as its attempt goes.
+    let sent: Record<string, string> = {};
+    const credentials = async (): Promise<Record<string, string> | (() => Promise<Record<string, string>>)> => {
+      if (this.#auth.signsWhenSent) return async () => (sent = await ask());
+      return (sent = await ask());
+    };
+    const answer = await this.#send(url, headers, await credentials(), callerSignal);
     this.clock.observe(answer.headers['date'], Date.now());
     if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
     this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
-    return this.#send(url, headers, await this.#auth.headers({ method: 'GET', url, headers }, callerSignal), callerSignal);
+    return this.#send(url, headers, await credentials(), callerSignal);
   }
 
   /** The compute headers once discovery has found the microversion, which it shares with every poll. */
@@ -387,12 +393,14 @@ class HttpEcsClient implements EcsClient {
     return this.#computeHeaders;
   }
 
-  /** One GET with the auth method's headers (`sent`). */
-  #send(url: string, headers: Readonly<Record<string, string>>, sent: Record<string, string>, callerSignal: AbortSignal | undefined): Promise<Answer> {
+  /** One GET with the auth method's headers (`sent`), or those it makes as the request goes (`sign`). */
+  #send(url: string, headers: Readonly<Record<string, string>>, sent: Record<string, string> | (() => Promise<Record<string, string>>), callerSignal: AbortSignal | undefined): Promise<Answer> {
     // The debug line's fields are gathered only when it is written: most daemons run at info.
     const started = this.#logger.isLevelEnabled('debug') ? performance.now() : undefined;
     const answer = exchange(
-      isEmpty(sent) ? { method: 'GET', url, headers } : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: credentialsIn(sent) },
+      typeof sent === 'function' ? { method: 'GET', url, headers, sign: sent }
+      : isEmpty(sent) ? { method: 'GET', url, headers }
+      : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: credentialsIn(sent) },
       { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
     );
     if (started === undefined) return answer;

@@ -13,7 +13,7 @@ import { describeNetworkFailure, errorCode, settingFailure } from '../net/failur
 import { failedAtProxy, proxyRefusal, tlsProxyVariableFor, withProxyCredentials } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
-import { redact } from '../net/redact.ts';
+import { credentialsIn, redact } from '../net/redact.ts';
 import type { RateFeedback, RateLimiter } from './rateLimiter.ts';
 
 // An instance action with every traceback (or a large service catalog) stays far below this; more is a
@@ -30,6 +30,11 @@ export interface Exchange {
   body?: string | undefined;
   /** What the request carries that its answer must not repeat (its credentials): hidden in the answer's text, with the proxy's. */
   secrets?: readonly string[] | undefined;
+  /**
+   * Credentials made when the request goes, once the rate limiter has let it (a signature with its time):
+   * added to `headers`, and hidden in the answer as `secrets` are.
+   */
+  sign?: (() => Promise<Record<string, string>>) | undefined;
 }
 
 export interface Answer {
@@ -64,9 +69,11 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   const release = limiter === undefined ? undefined : (limiter.tryAcquire() ?? (await limiter.acquire(signals)));
   let feedback: RateFeedback = NOT_THROTTLED;
   try {
-    const res = await requestText(options.dispatcher, req, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
+    const signed = req.sign === undefined ? undefined : await req.sign();
+    const sent = signed === undefined ? req : { ...req, headers: { ...req.headers, ...signed } };
+    const res = await requestText(options.dispatcher, sent, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
-    const secrets = withProxyCredentials(req.secrets);
+    const secrets = withProxyCredentials(signed === undefined ? req.secrets : [...(req.secrets ?? []), ...credentialsIn(signed)]);
     return {
       method,
       url,

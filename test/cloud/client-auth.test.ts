@@ -20,6 +20,7 @@ beforeEach(() => {
     onUnauthorized: vi.fn(() => Promise.resolve(false)),
     catalog: vi.fn(() => Promise.resolve([])),
     close: vi.fn(() => Promise.resolve()),
+    signsWhenSent: false,
   };
   vi.mocked(createAuth).mockReturnValue(strategy);
 });

@@ -26,6 +26,12 @@ export interface AuthStrategy {
    */
   headers(request: AuthRequest, signal: AbortSignal | undefined): Promise<Record<string, string>>;
   /**
+   * Its headers carry the time they were made (a signature the gateway refuses 15 min off its clock): they
+   * are asked for once the rate limiter lets the request go, not before it waits its turn. Not for a method
+   * whose headers() may send a request of its own (a token's): it would wait for a turn while holding one.
+   */
+  readonly signsWhenSent?: boolean;
+  /**
    * The API answered 401 to a request that carried `sent` (what headers() returned for it). Resolves true
    * when the credential is new since then (renewed, or a rotated file), so that one retry may succeed.
    */

@@ -14,7 +14,8 @@ import { sdkDate } from '../../../src/cloud/auth/aksk/sign.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import { createEcsClient } from '../../../src/cloud/client.ts';
 import { startSimulator } from '../../../src/simulator/index.ts';
-import { cloudConfig } from '../helpers.ts';
+import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
+import { actionAnswer, cloudConfig, fixtureText, headersOf, mockAgent } from '../helpers.ts';
 
 const AK = 'QTWAOYTTINDUT2QVKYUC';
 const SK = 'MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc';
@@ -220,6 +221,44 @@ describe('an ECS client with AK/SK', () => {
       await client.close();
       await sim.close();
       await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('signs a poll that waited its turn at the rate limit when it goes, not when it began to wait', async () => {
+    vi.useFakeTimers({ now: NOW, toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout'] });
+    const agent = mockAgent();
+    // What the gateway saw of each signature's time, against its clock; it refuses one 15 min off (APIGW.0301).
+    const skews: number[] = [];
+    agent
+      .get('https://ecs.example.test')
+      .intercept({ path: (p: string) => p.includes('/os-instance-actions/'), method: 'GET' })
+      .reply((opts: MockInterceptor.MockResponseCallbackOptions) => {
+        const at = headersOf(opts)['x-sdk-date']!;
+        const skew = Date.now() - Date.parse(`${at.slice(0, 4)}-${at.slice(4, 6)}-${at.slice(6, 11)}:${at.slice(11, 13)}:${at.slice(13, 15)}Z`);
+        skews.push(skew);
+        const date = { headers: { date: new Date().toUTCString() } };
+        if (Math.abs(skew) > 15 * 60_000) return { statusCode: 401, data: '{"error_code":"APIGW.0301","error_msg":"Incorrect IAM authentication information: verify aksk signature fail"}', responseOptions: date };
+        const requestId = String(opts.path).split('/').at(-1)!;
+        return { statusCode: 200, data: actionAnswer(fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json'), { serverId: 's1', requestId }), responseOptions: date };
+      })
+      .persist();
+    // poll.rateLimit 60/h, 20 polls in flight: the last waits 19 min for its turn.
+    const client = createEcsClient(cloudConfig({ endpoint: 'https://ecs.example.test', microversion: '2.60', timeout: 10_000, auth: { type: 'aksk', accessKey: AK, secretKey: SK } }), {
+      logger: pino({ level: 'silent' }),
+      dispatcher: agent,
+      rateLimit: { count: 1, perMs: 60_000 },
+    });
+    try {
+      let settled = 0;
+      const polls = Array.from({ length: 20 }, (_, i) => client.getInstanceAction({ projectId: PROJECT, serverId: 's1', requestId: `req-${i}` }).finally(() => settled++));
+      for (let s = 0; s < 30 * 60 && settled < polls.length; s++) await vi.advanceTimersByTimeAsync(1000);
+      await Promise.all(polls);
+      expect(skews).toHaveLength(20);
+      expect(Math.max(...skews)).toBeLessThan(2000);
+    } finally {
+      await client.close();
+      await agent.close();
+      vi.useRealTimers();
     }
   });
 });

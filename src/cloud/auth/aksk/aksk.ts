@@ -41,6 +41,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   const credentials = [accessKey, secretKey, ...(securityToken === undefined ? [] : [securityToken])];
 
   return {
+    signsWhenSent: true,
     async headers(request: AuthRequest) {
       const [ak, sk, token] = await Promise.all(credentials.map((c) => c.value()));
       const own: Record<string, string> = {};
