@@ -21,6 +21,11 @@ export interface RateFeedback {
 
 /** Without Retry-After, the first pause after a 429; doubled for each 429 in a row. */
 const FIRST_PAUSE_MS = 1000;
+/**
+ * The longest pause, a Retry-After's too: the cloud is asked again then, and the rate, halved at each 429,
+ * keeps the asking down. A pause of many minutes would keep every request from ending, and /healthz would
+ * call the poll loop stuck (stuck.ts, 10 min) and have the daemon restarted.
+ */
 const MAX_PAUSE_MS = 60_000;
 
 export class RateLimiter {

@@ -134,6 +134,17 @@ describe('RateLimiter', () => {
     expect(second.granted.filter((g) => g !== null)).toHaveLength(8);
   });
 
+  it('pauses a Retry-After of more than a minute for a minute, then asks again: a longer pause would look like a stuck loop', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    (await limiter.acquire())({ throttled: true, retryAfterMs: 300_000 });
+    const next = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(59_999);
+    expect(next.granted[0]).toBeNull();
+    await vi.advanceTimersByTimeAsync(2);
+    expect(next.granted[0]).toBe(60_001);
+  });
+
   it('pauses 1 s after a 429 without Retry-After, then 2 s after a second one in a row', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter(undefined, silent, Date.now);
