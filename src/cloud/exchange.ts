@@ -68,8 +68,10 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   const { limiter } = options;
   const release = limiter === undefined ? undefined : (limiter.tryAcquire() ?? (await limiter.acquire(signals)));
   let feedback: RateFeedback = NOT_THROTTLED;
+  let signing = req.sign !== undefined;
   try {
     const signed = req.sign === undefined ? undefined : await req.sign();
+    signing = false;
     const sent = signed === undefined ? req : { ...req, headers: { ...req.headers, ...signed } };
     const res = await requestText(options.dispatcher, sent, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
@@ -84,6 +86,8 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       truncated: res.truncated,
     };
   } catch (err) {
+    // The auth method's own failure (a key file it cannot read) is its to describe, not the network's.
+    if (signing) throw err;
     if (options.signal?.aborted) throw options.signal.reason;
     if (options.closed.aborted) throw options.closed.reason;
     throw belowHttpError(err, { method, url, timeoutMs: options.timeout, context: options.context });

@@ -12,7 +12,7 @@ const ORIGIN = 'https://ecs.example.test';
 const ACTION_PATH = '/v2.1/p1/servers/s1/os-instance-actions/req-1';
 const REF = { projectId: 'p1', serverId: 's1', requestId: 'req-1' };
 
-let strategy: { [K in keyof AuthStrategy]-?: AuthStrategy[K] } & { headers: ReturnType<typeof vi.fn>; onUnauthorized: ReturnType<typeof vi.fn> };
+let strategy: { -readonly [K in keyof AuthStrategy]-?: AuthStrategy[K] } & { headers: ReturnType<typeof vi.fn>; onUnauthorized: ReturnType<typeof vi.fn> };
 
 beforeEach(() => {
   strategy = {
@@ -106,11 +106,27 @@ describe('auth strategy contract', () => {
     expect(seen).toHaveLength(4);
   });
 
-  it('passes a failure of the strategy on as it is', async () => {
+  it.for([false, true])('passes a failure of the strategy on as it is (signing when the request goes: %s)', async (signsWhenSent) => {
     const { client } = setup();
+    strategy.signsWhenSent = signsWhenSent;
     const failure = new Error('identity service down');
     strategy.headers.mockRejectedValueOnce(failure);
     await expect(client.getInstanceAction(REF)).rejects.toBe(failure);
+  });
+
+  it('asks a strategy that signs when the request goes again for the retry of a 401, with what the first carried', async () => {
+    const { pool, client } = setup();
+    strategy.signsWhenSent = true;
+    strategy.headers.mockResolvedValueOnce({ authorization: 'first' }).mockResolvedValueOnce({ authorization: 'second' });
+    strategy.onUnauthorized.mockResolvedValueOnce(true);
+    const seen: string[] = [];
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply((opts) => {
+      seen.push(headersOf(opts)['authorization']!);
+      return seen.length === 1 ? { statusCode: 401, data: '{}' } : { statusCode: 200, data: actionAnswer(fixtureText('nova-api-samples/v2.1/instance-action-get-resp.json'), REF) };
+    }).times(2);
+    await client.getInstanceAction(REF);
+    expect(seen).toEqual(['first', 'second']);
+    expect(strategy.onUnauthorized).toHaveBeenCalledWith({ authorization: 'first' });
   });
 
   it('closes the strategy once', async () => {
