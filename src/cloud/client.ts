@@ -21,6 +21,7 @@ import { SharedStrings } from './sharedStrings.ts';
 import { CloudClock } from './cloudClock.ts';
 import { untilAborted } from '../lifecycle/abort.ts';
 import { credentialsIn } from '../net/redact.ts';
+import { proxyCredentials } from '../net/proxy.ts';
 import {
   instanceActionDocumentSchema, instanceActionListSchema, jobSchema, migrationListSchema, serverDocumentSchema, serverListSchema, toServerState,
   versionDocumentSchema,
@@ -137,6 +138,8 @@ class HttpEcsClient implements EcsClient {
   readonly #logger: Logger;
   readonly #ownDispatcher: Dispatcher | undefined;
   readonly #dispatcher: Dispatcher;
+  /** The proxy variables' credentials as the dispatcher was made with them, hidden in every answer (proxyCredentials). */
+  readonly #proxySecrets: readonly string[] | undefined;
   readonly #auth: AuthStrategy;
   readonly #closed = new AbortController();
   #closing: Promise<void> | undefined;
@@ -165,6 +168,8 @@ class HttpEcsClient implements EcsClient {
     this.#logger = deps.logger.child({ component: 'cloud' });
     this.#ownDispatcher = deps.dispatcher === undefined ? createHttpDispatcher({ timeout: config.timeout, ca: deps.ca, connections: deps.connections }) : undefined;
     this.#dispatcher = deps.dispatcher ?? this.#ownDispatcher!;
+    const proxySecrets = proxyCredentials();
+    this.#proxySecrets = proxySecrets.length === 0 ? undefined : proxySecrets;
     this.#limiter = new RateLimiter(deps.rateLimit, this.#logger);
     // The endpoint, or the identity service whose catalog names it: either is the same cloud's.
     const identity = 'identityEndpoint' in config.auth ? config.auth.identityEndpoint : undefined;
@@ -398,9 +403,9 @@ class HttpEcsClient implements EcsClient {
     // The debug line's fields are gathered only when it is written: most daemons run at info.
     const started = this.#logger.isLevelEnabled('debug') ? performance.now() : undefined;
     const answer = exchange(
-      typeof sent === 'function' ? { method: 'GET', url, headers, sign: sent }
-      : isEmpty(sent) ? { method: 'GET', url, headers }
-      : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: credentialsIn(sent) },
+      typeof sent === 'function' ? { method: 'GET', url, headers, sign: sent, secrets: this.#proxySecrets }
+      : isEmpty(sent) ? { method: 'GET', url, headers, secrets: this.#proxySecrets }
+      : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: this.#proxySecrets === undefined ? credentialsIn(sent) : [...credentialsIn(sent), ...this.#proxySecrets] },
       { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
     );
     if (started === undefined) return answer;

@@ -10,7 +10,7 @@ import { ApiError, THROTTLED_CODE, kindForStatus, type ApiErrorKind } from './Ap
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { htmlPage } from './errors/htmlPage.ts';
 import { describeNetworkFailure, errorCode, settingFailure } from '../net/failure.ts';
-import { failedAtProxy, proxyRefusal, tlsProxyVariableFor, withProxyCredentials } from '../net/proxy.ts';
+import { failedAtProxy, proxyRefusal, tlsProxyVariableFor } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
 import { credentialsIn, redact } from '../net/redact.ts';
@@ -28,7 +28,7 @@ export interface Exchange {
   url: string;
   headers: Record<string, string>;
   body?: string | undefined;
-  /** What the request carries that its answer must not repeat (its credentials): hidden in the answer's text, with the proxy's. */
+  /** What the request carries that its answer must not repeat (its credentials, its proxy's): hidden in the answer's text. */
   secrets?: readonly string[] | undefined;
   /**
    * Credentials made when the request goes, once the rate limiter has let it (a signature with its time):
@@ -75,7 +75,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
     const sent = signed === undefined ? req : { ...req, headers: { ...req.headers, ...signed } };
     const res = await requestText(options.dispatcher, sent, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
-    const secrets = withProxyCredentials(signed === undefined ? req.secrets : [...(req.secrets ?? []), ...credentialsIn(signed)]);
+    const secrets = signed === undefined ? req.secrets : [...(req.secrets ?? []), ...credentialsIn(signed)];
     return {
       method,
       url,

@@ -23,24 +23,18 @@ function proxyVariableName([lower, upper]: readonly [string, string], env: NodeJ
  * The credentials the proxy variables hold, in the forms an answer may quote them: a proxy that answers in
  * the server's place (its 502 page) may repeat the request it got, Proxy-Authorization included, which
  * undici makes from the URL's user and password (Basic). Each variable's whole value, its password as
- * written and decoded, and its Basic; none without a user or password.
+ * written and decoded, and its Basic; none without a user or password. undici reads the variables when a
+ * dispatcher is made: a poll's caller reads these then, a rare one (a token's request) as it sends.
  */
-export function proxyCredentials(env: NodeJS.ProcessEnv = process.env): string[] {
+export function proxyCredentials(): string[] {
   const found: string[] = [];
   for (const name of [...PROXY_VARIABLES.http, ...PROXY_VARIABLES.https]) {
-    const value = env[name];
+    const value = process.env[name];
     const url = value ? URL.parse(value) : null;
     const basic = url === null ? undefined : basicCredentials(url);
     if (basic !== undefined) found.push(value!, url!.password, percentDecode(url!.password), basic);
   }
   return found;
-}
-
-/** `secrets` and the proxy variables' credentials (proxyCredentials), for what an answer's text must not show. */
-export function withProxyCredentials(secrets: readonly string[] | undefined, env: NodeJS.ProcessEnv = process.env): readonly string[] | undefined {
-  const proxy = proxyCredentials(env);
-  if (proxy.length === 0) return secrets;
-  return secrets === undefined ? proxy : [...secrets, ...proxy];
 }
 
 /**

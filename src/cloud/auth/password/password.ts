@@ -3,6 +3,7 @@ import { untilAborted } from '../../../lifecycle/abort.ts';
 import { ApiError, type ApiErrorKind } from '../../ApiError.ts';
 import type { Catalog } from '../../catalog.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess } from '../../exchange.ts';
+import { proxyCredentials } from '../../../net/proxy.ts';
 import { Credential } from '../credential.ts';
 import type { AuthDeps, AuthStrategy } from '../types.ts';
 import type { PasswordAuthConfig } from './config.ts';
@@ -178,7 +179,7 @@ class PasswordAuth implements AuthStrategy {
           url: this.#url,
           headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': 'ecs-action-watch' },
           body: tokenRequestBody(this.#config, password),
-          secrets: [password],
+          secrets: [password, ...proxyCredentials()],
         },
         { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal, context, limiter: this.#deps.limiter },
       );
