@@ -15,6 +15,13 @@ import type { TrackedServerRecord } from '../state/types.ts';
 
 /** How far behind the newest action's start the handled ids are kept. */
 export const SEEN_MARGIN_MS = 60 * 60_000;
+/**
+ * How far before the newest `updated_at` seen a listing asks for actions changed since (tracker.ts). Nova
+ * writes an action's first `updated_at` as its request's time, which its row may become readable after,
+ * and later ones by the compute hosts' clocks: an action with no event to move it (a local delete, a lock)
+ * can show up older than one already seen. The handled ids, kept far longer, keep it from counting twice.
+ */
+export const CURSOR_MARGIN_MS = 10 * 60_000;
 /** How far before the cloud's time of a first listing that shows no action its horizon lies. */
 export const EMPTY_START_MARGIN_MS = 60_000;
 
@@ -40,7 +47,8 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   const skipped: InstanceActionSummary[] = [];
   const baseline = state.since === null;
   const horizon = novaTimeMs(state.horizon);
-  for (const action of [...listed].sort(byStart)) {
+  const sorted = [...listed].sort(byStart);
+  for (const action of sorted) {
     if (action.request_id in seen) continue;
     const start = novaTimeMs(action.start_time);
     // Older than tracking: never a watch, and no need to remember it.
@@ -51,8 +59,11 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   }
   const starts = Object.values(seen).map(novaTimeMs).filter((t): t is number => t !== null);
   const newest = starts.length ? Math.max(...starts) : null;
-  const newestAction = [...listed].sort(byStart).at(-1);
+  const newestAction = sorted.at(-1);
   const isNewest = newestAction !== undefined && (newest === null || (novaTimeMs(newestAction.start_time) ?? newest) >= newest);
+  // Nova keeps whole seconds (MySQL) and lists the newest first: a delete in the same second as the action
+  // before it is the newest all the same.
+  const deleted = newestAction !== undefined && sorted.some((a) => a.action === 'delete' && byStart(a, newestAction) === 0);
   const nextHorizon = baseline
     ? timeText(newest ?? cloudNow - EMPTY_START_MARGIN_MS)
     : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
@@ -62,7 +73,7 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
       horizon: nextHorizon,
       seen: keepFrom(seen, novaTimeMs(nextHorizon)),
       cursor: newestUpdate(state.cursor, listed),
-      ending: isNewest ? newestAction.action === 'delete' : state.ending,
+      ending: isNewest ? deleted : state.ending,
     },
     found,
     skipped,

@@ -12,7 +12,7 @@ import type { StateStore } from '../state/store.ts';
 import type { ActionWatchRecord, TrackedProjectRecord, TrackedServerRecord } from '../state/types.ts';
 import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
 import { novaTimeMs } from '../cloud/time.ts';
-import { discover } from './discover.ts';
+import { CURSOR_MARGIN_MS, discover } from './discover.ts';
 
 /** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
 export const GONE_MIN_ANSWERS = 3;
@@ -213,7 +213,7 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
     const version = await ctx.client.microversion();
     const useCursor = server.cursor !== null && minorOf(version) >= CHANGES_SINCE_MINOR;
     const listed = await ctx.read(log, (signal) =>
-      ctx.client.listInstanceActions(ref, signal, { changesSince: useCursor ? changesSince(server.cursor) : undefined }));
+      ctx.client.listInstanceActions(ref, signal, { changesSince: useCursor ? changesSince(server.cursor, CURSOR_MARGIN_MS) : undefined }));
     if (ctx.cancelled()) return 0;
     const discovered = record(server, entry, listed, log, ctx);
     // After a delete, the server itself says when it is gone: its last actions have been listed by then.
@@ -283,10 +283,13 @@ function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext
   return 0;
 }
 
-/** `changes-since` as Nova reads it: an ISO time with a zone; milliseconds cut, so the bound is inclusive. */
-function changesSince(apiTime: string | null): string | undefined {
+/**
+ * `changes-since` as Nova reads it: an ISO time with a zone, `marginMs` before `apiTime`; milliseconds cut,
+ * so the bound is inclusive.
+ */
+function changesSince(apiTime: string | null, marginMs = 0): string | undefined {
   const ms = novaTimeMs(apiTime);
-  return ms === null ? undefined : new Date(ms).toISOString();
+  return ms === null ? undefined : new Date(ms - marginMs).toISOString();
 }
 
 function newestOf(times: readonly (string | null)[], kept: string | null): string | null {

@@ -134,6 +134,24 @@ describe('track: servers', () => {
   });
 });
 
+describe('track: the changes-since cursor', () => {
+  it.for(['2.57', '2.60'])('watches an action with no event whose row became readable after another action moved the cursor past it (at %s)', async (microversion) => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(quickAction({ serverId, serverName: 'web-01' }));
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` }));
+    await advance(app, 2000);
+    // A resize whose event ends 3 s on, which moves its updated_at, the cursor, past the delete's.
+    h.simulator.addAction(quickAction({ serverId, serverName: 'web-01', action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 3000 }] }));
+    await advance(app, 500);
+    // A local delete (no event, Nova's updated_at its start), its row readable only 4 s later.
+    const deleted = h.simulator.addAction(quickAction({ serverId, serverName: 'web-01', action: 'delete', steps: [], visibleAfterMs: 4000 }));
+    await advance(app, 30_000, 500);
+    const told = h.hooks.received.map((r) => r.body as { outcome: string; watch: { requestId: string } });
+    expect(told.filter((n) => n.watch.requestId === deleted).map((n) => n.outcome)).toEqual(['success']);
+  });
+});
+
 describe('track: project: all', () => {
   it('watches new actions of the servers it had, and every action of a server created later, not the older ones', async () => {
     const { h } = env;

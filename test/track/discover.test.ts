@@ -87,6 +87,12 @@ describe('discover', () => {
     expect(run([[action('s1', 'start', T0 + 5000)]], null, ending).state.ending).toBe(false);
   });
 
+  it('notes a delete as the newest in the same second as the action before it, listed first as Nova lists them', () => {
+    const { state, found } = run([[action('old', 'create', T0)], [action('d1', 'delete', T0 + 5000), action('s1', 'stop', T0 + 5000)]]);
+    expect(found.sort()).toEqual(['d1', 's1']);
+    expect(state.ending).toBe(true);
+  });
+
   it('keeps the newest updated_at as the cursor for changes-since', () => {
     const { state } = run([[action('old', 'create', T0, T0 + 500)], [action('x', 'reboot', T0 + 1000, T0 + 9000)], []]);
     expect(state.cursor).toBe(nova(T0 + 9000));
