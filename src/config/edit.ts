@@ -6,6 +6,8 @@ import { isMap, isScalar, isSeq, parse as parseYaml, stringify, type CST, type D
 import { meant } from '../text/closest.ts';
 import { TAG_OPTIONS } from './tags.ts';
 import { parseNested } from './yamlTree.ts';
+import { fileData, watchList } from './watched.ts';
+import { isMapping } from '../data/dictionary.ts';
 
 /** What a new entry names: an action (`requestId`, `serverId`), or a job of the native ECS API (`jobId`). */
 export type WatchEntry = ({ requestId: string; serverId: string } | { kind: 'ecs-job'; jobId: string }) & {
@@ -113,34 +115,51 @@ function itemEnd(text: string, item: ParsedNode): number {
 
 /** Adds `watch` at the end of `watches:`; returns the new text and the entry's index. */
 export function addWatch(text: string, watch: WatchEntry): { text: string; index: number } {
-  const { watches } = parse(text);
+  const { doc, watches } = parse(text);
   const value = watches?.value ?? null;
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
   if (watches === undefined) {
-    const separator = text === '' || text.endsWith('\n') ? '' : eol;
-    return { text: `${text}${separator}watches:${eol}${blockItem(watch, 2, 4, eol)}`, index: 0 };
+    const root = doc.contents;
+    // A new last section at column 0: after the sections, before a `...` that ends the document.
+    if (isMap(root) && (root.flow || columnOf(text, root.range[0]) !== 0)) {
+      throw new WatchFileEditError('file', 'the file has no watches: list, and its sections are indented or in { }: add "watches: []" at the level of its other sections first');
+    }
+    const end = /^\.\.\.(?=[ \t]*(?:#.*)?\r?$)/m.exec(text.slice(root?.range[1] ?? 0));
+    const at = end === null ? text.length : (root?.range[1] ?? 0) + end.index;
+    const before = text.slice(0, at);
+    const separator = before === '' || before.endsWith('\n') ? '' : eol;
+    return { text: `${before}${separator}watches:${eol}${blockItem(watch, 2, 4, eol)}${text.slice(at)}`, index: 0 };
   }
   if (value === null || (isScalar(value) && value.value === null)) {
-    // `watches:` with nothing after it: the items go on the lines below.
-    const at = text.indexOf('\n', watches.key.range[0]);
-    const indent = columnOf(text, watches.key.range[0]) + 2;
-    const insertAt = at === -1 ? text.length : at + 1;
+    // `watches:` with nothing after it, or `~`, `null` (or a `!!null` tag) saying so: the items go on the
+    // lines below, what said "none" out, an anchor and a comment kept.
+    const said = [
+      ...(watches.srcToken?.sep ?? []).filter((token) => token.type === 'tag').map((token) => [token.offset, token.offset + token.source.length] as const),
+      ...(value !== null && value.range[0] < value.range[1] ? [[value.range[0], value.range[1]] as const] : []),
+    ];
+    const base = said.reduceRight((rest, [from, to]) => rest.slice(0, text[from - 1] === ' ' ? from - 1 : from) + rest.slice(to), text);
+    const at = base.indexOf('\n', watches.key.range[0]);
+    const indent = columnOf(base, watches.key.range[0]) + 2;
+    const insertAt = at === -1 ? base.length : at + 1;
     const prefix = at === -1 ? eol : '';
-    return { text: text.slice(0, insertAt) + prefix + blockItem(watch, indent, indent + 2, eol) + text.slice(insertAt), index: 0 };
+    return { text: base.slice(0, insertAt) + prefix + blockItem(watch, indent, indent + 2, eol) + base.slice(insertAt), index: 0 };
   }
   if (!isSeq(value)) throw new WatchFileEditError('file', 'watches is not a list: run `ecs-action-watch validate`');
   if (value.flow) {
     if (value.items.length > 0) {
       throw new WatchFileEditError('file', 'watches is written as a flow list [ ... ]: write it as a block list (one "- requestId: ..." per entry) to edit it with add and remove');
     }
-    // `watches: []` becomes a block list; removing its last entry writes `[]` back.
+    // `watches: []` becomes a block list; removing its last entry writes `[]` back. A comment inside the
+    // brackets (`[  # filled by the pipeline`) stays, after the key.
     const [start, end] = value.range;
     const from = text[start - 1] === ' ' ? start - 1 : start;
+    const comments = text.slice(start, end).match(/#[^\r\n]*/g) ?? [];
     const indent = columnOf(text, watches.key.range[0]) + 2;
     const lineEnd = text.indexOf('\n', end);
     const insertAt = lineEnd === -1 ? text.length : lineEnd + 1;
     const item = (lineEnd === -1 ? eol : '') + blockItem(watch, indent, indent + 2, eol);
-    return { text: text.slice(0, from) + text.slice(end, insertAt) + item + text.slice(insertAt), index: 0 };
+    const kept = comments.map((comment) => ` ${comment.trimEnd()}`).join('');
+    return { text: text.slice(0, from) + kept + text.slice(end, insertAt) + item + text.slice(insertAt), index: 0 };
   }
   const items = value.items as ParsedNode[];
   const first = items[0]!;
@@ -181,18 +200,21 @@ function matches(entry: Record<string, unknown>, match: WatchMatch): boolean {
 
 /**
  * Removes the entry with `jobId`, or with `requestId` (and `serverId` when the request is watched on several
- * servers). An entry listed again with the same ids, which validate refuses as a duplicate, goes too: the
+ * servers), its ids as `run` reads them (`${VAR}`s from `env`). An entry listed again with the same ids, which validate refuses as a duplicate, goes too: the
  * ids are the watch, and after `remove` the file no longer has it. `index` and `entry` are the first
  * entry removed; `duplicates` the indexes of the others.
  */
-export function removeWatch(text: string, match: WatchMatch): { text: string; index: number; entry: Record<string, unknown>; duplicates: number[] } {
+export function removeWatch(text: string, match: WatchMatch, env: NodeJS.ProcessEnv = {}): { text: string; index: number; entry: Record<string, unknown>; duplicates: number[] } {
   const { watches } = parse(text);
   const value = watches?.value;
   if (watches === undefined || !isSeq(value) || value.items.length === 0) {
     throw new WatchFileEditError('unknown', `no watch with ${describeMatch(match)}: the file has no watches`);
   }
   const list = value as YAMLSeq<ParsedNode>;
-  const entries = list.items.map((item, index) => ({ item, index, entry: isMap(item) ? (item.toJSON() as Record<string, unknown>) : {} }));
+  // Each entry as validate and add read it, an alias's id and a ${VAR}'s included; the document above
+  // says only where each is.
+  const data = watchList(fileData(text, env)?.data);
+  const entries = list.items.map((item, index) => ({ item, index, entry: isMapping(data[index]) ? data[index] : isMap(item) ? (item.toJSON() as Record<string, unknown>) : {} }));
   const found = entries.filter(({ entry }) => matches(entry, match));
   if (found.length === 0) throw new WatchFileEditError('unknown', notFound(entries.map(({ entry }) => entry), match));
   const servers = [...new Set(found.map(({ entry }) => String(entry['serverId'])))];

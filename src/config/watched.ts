@@ -1,6 +1,6 @@
 // `add` of a watch the file already has. A pipeline that retries its step adds the same watch again: that
 // is no change. The same ids for another project are a mistake, said with where the entry is.
-import { LineCounter } from 'yaml';
+import { LineCounter, type Document } from 'yaml';
 import { isMapping } from '../data/dictionary.ts';
 import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
@@ -29,16 +29,11 @@ export function watchedAlready(text: string, watch: WatchEntry, env: NodeJS.Proc
   // says it has no such entry (but for one given by a ${VAR}, which the check of the result reports as a
   // duplicate). A new watch, the common case, is spared a second parse: 1.2 s of CPU at 10,000 watches.
   if (!text.includes('jobId' in watch ? watch.jobId : watch.requestId)) return undefined;
-  const lineCounter = new LineCounter();
-  const parsed = parseNested(text, { lineCounter, ...TAG_OPTIONS });
-  if ('deep' in parsed || parsed.doc.errors.length > 0) return undefined;
-  const { doc } = parsed;
-  substituteEnv(doc, env);
-  const converted = documentData(doc);
-  if (!converted.ok) return undefined;
-  const data = converted.data;
+  const read = fileData(text, env);
+  if (read === undefined) return undefined;
+  const { doc, data, lineCounter } = read;
   const key = identityOf(watch)?.key;
-  const watches: unknown[] = isMapping(data) && Array.isArray(data.watches) ? data.watches : [];
+  const watches = watchList(data);
   const index = watches.findIndex((entry) => isMapping(entry) && identityOf(entry)?.key === key);
   if (index === -1) return undefined;
   const entry = watches[index] as Record<string, unknown>;
@@ -49,4 +44,23 @@ export function watchedAlready(text: string, watch: WatchEntry, env: NodeJS.Proc
   applyCloudsYaml(data, env);
   const fallback = defaultProject((data as { cloud?: unknown }).cloud);
   return { index, line, project: written ?? fallback, wanted: watch.projectId ?? fallback };
+}
+
+/**
+ * The file's data as `run` reads it (aliases resolved, `${VAR}`s from `env`), with its document and where
+ * its lines start; undefined for a file that cannot be read this far (the edit's check reports why).
+ */
+export function fileData(text: string, env: NodeJS.ProcessEnv): { doc: Document.Parsed; data: unknown; lineCounter: LineCounter } | undefined {
+  const lineCounter = new LineCounter();
+  const parsed = parseNested(text, { lineCounter, ...TAG_OPTIONS });
+  if ('deep' in parsed || parsed.doc.errors.length > 0) return undefined;
+  const { doc } = parsed;
+  substituteEnv(doc, env);
+  const converted = documentData(doc);
+  return converted.ok ? { doc, data: converted.data, lineCounter } : undefined;
+}
+
+/** The `watches` list of a file's data; none when it is not a list. */
+export function watchList(data: unknown): unknown[] {
+  return isMapping(data) && Array.isArray(data.watches) ? data.watches : [];
 }

@@ -11,9 +11,10 @@ export const TOO_DEEP =
   'look for a [ or { that is not closed, or lines indented further and further';
 
 // The library's wording, where it speaks of its own API or leaves the fix unsaid.
-const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string) => string>> = {
+const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string) => string>> = {
   TAB_AS_INDENT: () => 'tabs are not allowed as indentation: indent with spaces',
-  MULTIPLE_DOCS: (file) => `${file} must be one YAML document: remove the extra ---`,
+  // Where the second one starts: its `---`, or what follows a `...` that ended the first.
+  MULTIPLE_DOCS: (file, at) => `${file} must be one YAML document: ${at.startsWith('---') ? 'remove the extra ---' : 'remove the ... line above, which ends it before this'}`,
   DUPLICATE_KEY: () => 'this key is already set above in the same mapping',
   BLOCK_AS_IMPLICIT_KEY: () => 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
   // The library quotes the escape, which in a password is part of it; the column points at it.
@@ -74,5 +75,5 @@ export function syntaxProblem(text: string, error: YAMLError, unclosed: () => Re
     return { offset: start, message };
   }
   // The library quotes the text it stumbled on, which may be half the file.
-  return { offset, message: SYNTAX_MESSAGES[error.code]?.(file) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
+  return { offset, message: SYNTAX_MESSAGES[error.code]?.(file, text.slice(offset, offset + 3)) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
 }

@@ -207,6 +207,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['4:1 (root): the watch file must be one YAML document: remove the extra ---'],
   },
   {
+    name: 'settings after the document\'s end marker, and no ---',
+    text: lines(...CLOUD, '...', 'watches: []'),
+    expected: ['5:1 (root): the watch file must be one YAML document: remove the ... line above, which ends it before this'],
+  },
+  {
     name: 'an empty file',
     text: '# nothing yet\n',
     expected: ['1:1 (root): the watch file is empty: it needs at least a cloud section with an endpoint'],

@@ -92,6 +92,30 @@ describe('addWatch', () => {
     expect(added.text).toContain('http: { port: 0 }');
   });
 
+  it.for([
+    ['watches: ~', 'watches:\n'],
+    ['watches: null', 'watches:\n'],
+    ['watches: ~   # none yet', 'watches:   # none yet\n'],
+    ['watches: !!null', 'watches:\n'],
+    ['watches: &all ~', 'watches: &all\n'],
+  ])('fills a `%s`, taking out what said "none" and keeping an anchor and a comment', ([line, kept]) => {
+    const added = addWatch(`${CLOUD}${line}\n`, { requestId: 'req-1', serverId: 's1' });
+    expect(added.text).toBe(`${CLOUD}${kept}  - requestId: req-1\n    serverId: s1\n`);
+    expect(parseConfig(added.text, { env }).watches).toEqual([{ requestId: 'req-1', serverId: 's1', projectId: 'p1' }]);
+  });
+
+  it('creates the list inside a document that a `...` line ends', () => {
+    const added = addWatch(`---\n${CLOUD}...\n`, { requestId: 'req-1', serverId: 's1' });
+    expect(added.text).toBe(`---\n${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n...\n`);
+    expect(parseConfig(added.text, { env }).watches).toHaveLength(1);
+  });
+
+  it('keeps a comment written inside the brackets of an empty list', () => {
+    const added = addWatch(`${CLOUD}watches: [   # filled by the pipeline\n]\n`, { requestId: 'req-1', serverId: 's1' });
+    expect(added.text).toBe(`${CLOUD}watches: # filled by the pipeline\n  - requestId: req-1\n    serverId: s1\n`);
+    expect(parseConfig(added.text, { env }).watches).toHaveLength(1);
+  });
+
   it('quotes what YAML would misread, and keeps ${ literal', () => {
     const watch = { requestId: 'req-1', serverId: '0123', name: 'web: 01 # not a comment ${HOME}', notify: ['yes'] };
     const added = addWatch(`${CLOUD}  "yes": { type: webhook, url: "https://h.example.com" }\nwatches: []\n`, watch);
@@ -102,6 +126,7 @@ describe('addWatch', () => {
     expect(thrown(() => addWatch(`${CLOUD}watches: [{ requestId: a, serverId: b }]\n`, full))).toMatchObject({ kind: 'file', message: expect.stringContaining('block list') });
     expect(thrown(() => addWatch('cloud: [oops\n', full))).toMatchObject({ kind: 'file', message: expect.stringContaining('validate') });
     expect(thrown(() => addWatch(`${CLOUD}watches: nope\n`, full))).toMatchObject({ kind: 'file' });
+    expect(thrown(() => addWatch('{ cloud: { endpoint: "https://ecs.example.com", projectId: p1 } }\n', full))).toMatchObject({ kind: 'file', message: expect.stringContaining('add "watches: []"') });
   });
 });
 
@@ -142,6 +167,17 @@ describe('removeWatch', () => {
       kind: 'ambiguous',
       message: '2 watches have requestId req-1 (servers s1, s3): name one with --server',
     });
+  });
+
+  it('reads the ids as validate does: through an alias, and from a ${VAR} with the environment given', () => {
+    const aliased = `${CLOUD}watches:\n  - requestId: &multi req-5a42\n    serverId: srv-a\n  - requestId: *multi\n    serverId: srv-b\n`;
+    const removed = removeWatch(aliased, { requestId: 'req-5a42', serverId: 'srv-b' });
+    expect(removed.index).toBe(1);
+    expect(parseConfig(removed.text, { env }).watches).toEqual([{ requestId: 'req-5a42', serverId: 'srv-a', projectId: 'p1' }]);
+    expect(thrown(() => removeWatch(aliased, { requestId: 'req-5a42' }))).toMatchObject({ kind: 'ambiguous', message: expect.stringMatching(/^2 watches have requestId req-5a42/) });
+    const fromEnv = `${CLOUD}watches:\n  - requestId: \${REQUEST}\n    serverId: s1\n`;
+    expect(removeWatch(fromEnv, { requestId: 'req-77' }, { REQUEST: 'req-77' }).index).toBe(0);
+    expect(thrown(() => removeWatch(fromEnv, { requestId: 'req-77' }))).toMatchObject({ kind: 'unknown' });
   });
 
   it('says when the id is unknown or ambiguous', () => {

@@ -7,7 +7,7 @@ import { signalExitStatus } from '../signals.ts';
 export async function run(ctx: CommandContext): Promise<number> {
   const match = watchedIdentity(ctx, { server: false });
   try {
-    const done = await editWatchFile(ctx, (text) => removeWatch(text, match));
+    const done = await editWatchFile(ctx, (text) => removeWatch(text, match, ctx.env));
     if (!done) return 1;
     const name = typeof done.entry['name'] === 'string' ? ` (${done.entry['name']})` : '';
     const what = 'jobId' in match ? `job ${match.jobId}` : `request ${match.requestId} on server ${String(done.entry['serverId'])}`;
