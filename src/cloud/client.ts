@@ -375,18 +375,16 @@ class HttpEcsClient implements EcsClient {
   async #get(url: string, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
     this.#closed.signal.throwIfAborted();
     const headers = !withMicroversion ? PLAIN_HEADERS : (this.#computeHeaders ?? (await this.#discoveredHeaders(callerSignal)));
-    const ask = () => this.#auth.headers({ method: 'GET', url, headers }, callerSignal);
-    // What the last attempt sent, for onUnauthorized: a signature is made as its attempt goes.
-    let sent: Record<string, string> = {};
-    const credentials = async (): Promise<Record<string, string> | (() => Promise<Record<string, string>>)> => {
-      if (this.#auth.signsWhenSent) return async () => (sent = await ask());
-      return (sent = await ask());
-    };
-    const answer = await this.#send(url, headers, await credentials(), callerSignal);
+    const request = { method: 'GET', url, headers };
+    // What the last attempt carried, for onUnauthorized; a signature is made as its attempt goes (`late`).
+    let sent: Record<string, string> = this.#auth.signsWhenSent ? {} : await this.#auth.headers(request, callerSignal);
+    const late = this.#auth.signsWhenSent ? async () => (sent = await this.#auth.headers(request, callerSignal)) : undefined;
+    const answer = await this.#send(url, headers, late ?? sent, callerSignal);
     this.clock.observe(answer.headers['date'], Date.now());
     if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
     this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
-    return this.#send(url, headers, await credentials(), callerSignal);
+    if (late === undefined) sent = await this.#auth.headers(request, callerSignal);
+    return this.#send(url, headers, late ?? sent, callerSignal);
   }
 
   /** The compute headers once discovery has found the microversion, which it shares with every poll. */
