@@ -200,9 +200,9 @@ function matches(entry: Record<string, unknown>, match: WatchMatch): boolean {
 
 /**
  * Removes the entry with `jobId`, or with `requestId` (and `serverId` when the request is watched on several
- * servers), its ids as `run` reads them (`${VAR}`s from `env`). An entry listed again with the same ids, which validate refuses as a duplicate, goes too: the
- * ids are the watch, and after `remove` the file no longer has it. `index` and `entry` are the first
- * entry removed; `duplicates` the indexes of the others.
+ * servers), its ids as `run` reads them (`${VAR}`s from `env`). An entry listed again with the same ids,
+ * which validate refuses as a duplicate, goes too: the ids are the watch, and after `remove` the file no
+ * longer has it. `index` and `entry` are the first entry removed; `duplicates` the indexes of the others.
  */
 export function removeWatch(text: string, match: WatchMatch, env: NodeJS.ProcessEnv = {}): { text: string; index: number; entry: Record<string, unknown>; duplicates: number[] } {
   const { watches } = parse(text);

@@ -53,9 +53,10 @@ export function remember(previous: WatchMemory, seen: Observations, now: number)
 }
 
 /**
- * A look at the server while an event runs, or before the first has started (verdict.ts judgeRunning): when it was, and since when the
- * server has shown the sign of a step that died with its compute service (deadStep.ts; `erroredSince`, after
- * the sign of most steps). Events all finished, the sign is no longer one beside a running step.
+ * A look at the server while an event runs, or before the first has started (verdict.ts judgeRunning):
+ * when it was, and since when the server has shown the sign of a step that died with its compute service
+ * (deadStep.ts; `erroredSince`, after the sign of most steps). Events all finished, the sign is no longer
+ * one beside a running step.
  */
 function rememberStall(previous: WatchMemory, seen: Observations, now: number): Pick<WatchMemory, 'stallCheckedAt' | 'erroredSince'> {
   const action = seen.action.kind === 'found' ? seen.action.action : undefined;
