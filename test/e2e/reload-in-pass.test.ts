@@ -28,22 +28,31 @@ function toldOf(requestId: string): string[] {
   return told;
 }
 
+/**
+ * Two watches of batch `fleet`: `leaving`, finished (its verdict kept for the digest), and `last`, whose
+ * action runs `lastMs`; `leave()` reloads the file with `leaving` taken out of the batch.
+ */
+async function batchOfTwo(lastMs: number) {
+  const leaving = quickAction();
+  const last = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: lastMs }] });
+  for (const s of [leaving, last]) env.h.simulator.addAction(s);
+  const app = await env.h.app(env.h.yaml([entry(leaving, 'leaving', '    batch: fleet'), entry(last, 'last', '    batch: fleet')]));
+  await advance(app, 2000);
+  expect(app.store.get(watchKey(leaving))!.verdict?.outcome).toBe('success');
+  const leave = () => reload(app, env.h.yaml([entry(leaving, 'leaving'), entry(last, 'last', '    batch: fleet')]));
+  return { app, leaving, last, leave };
+}
+
 describe('a reload during a poll pass', () => {
   it('reports a watch that leaves its batch as the pass ends it once: in the digest, not on its own too', async () => {
-    const leaving = quickAction();
-    const last = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 4000 }] });
-    for (const s of [leaving, last]) env.h.simulator.addAction(s);
-    const app = await env.h.app(env.h.yaml([entry(leaving, 'leaving', '    batch: fleet'), entry(last, 'last', '    batch: fleet')]));
-    await advance(app, 2000);
-    // leaving has its verdict, kept for the digest; last still runs.
-    expect(app.store.get(watchKey(leaving))!.verdict?.outcome).toBe('success');
+    const { app, leaving, last, leave } = await batchOfTwo(4000);
     expect(app.store.get(watchKey(last))!.verdict).toBeNull();
     expect(env.h.hooks.received).toHaveLength(0);
 
     vi.setSystemTime(Date.now() + 4000); // last's action has finished: this pass ends the batch
     const pass = app.engine.pollOnce();
     // The edit takes leaving out of the batch while the pass is in flight.
-    reload(app, env.h.yaml([entry(leaving, 'leaving'), entry(last, 'last', '    batch: fleet')]));
+    leave();
     await pass;
     await advance(app, 3000);
 
@@ -52,18 +61,13 @@ describe('a reload during a poll pass', () => {
   });
 
   it('notifies on its own at once a watch taken out of its batch while the pass saves, after it recorded its digests', async () => {
-    const leaving = quickAction();
-    const last = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 60_000 }] });
-    for (const s of [leaving, last]) env.h.simulator.addAction(s);
-    const app = await env.h.app(env.h.yaml([entry(leaving, 'leaving', '    batch: fleet'), entry(last, 'last', '    batch: fleet')]));
-    await advance(app, 2000);
-    expect(app.store.get(watchKey(leaving))!.verdict?.outcome).toBe('success');
+    const { app, leaving, leave } = await batchOfTwo(60_000);
 
     // The edit lands while the pass's last save runs: the pass has reported its batches by then.
     const save = app.store.save.bind(app.store);
     let edited = false;
     app.store.save = () => {
-      if (!edited) reload(app, env.h.yaml([entry(leaving, 'leaving'), entry(last, 'last', '    batch: fleet')]));
+      if (!edited) leave();
       edited = true;
       return save();
     };

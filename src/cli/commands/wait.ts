@@ -27,9 +27,9 @@ const UNREACHED = 'cannot reach the cloud';
  * the API refuses as malformed (400), a certificate the client refuses, a host name DNS does not know, a
  * proxy variable that is no URL, a token's catalog without the compute endpoint the settings select. A
  * pipeline is told at once, not at --timeout. `untilFound`: these say the settings are wrong only until the
- * API has answered for the action; once it has, the endpoint and the ids
- * are right, and such an error is a blip (a gateway's stray 404, a server behind the name with a bad
- * certificate), as it is for the daemon. `inEnvironment`: what to mend is not in the watch file.
+ * API has answered for the action; once it has, the endpoint and the ids are right, and such an error is a
+ * blip (a gateway's stray 404, a server behind the name with a bad certificate), as it is for the daemon.
+ * `inEnvironment`: what to mend is not in the watch file.
  */
 const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; untilFound?: true; inEnvironment?: true }>> = {
   unauthorized: { says: REFUSED, fix: 'check cloud.auth' },
