@@ -58,6 +58,8 @@ export class Daemon {
   readonly #stop = new AbortController();
   /** Why the daemon stops other than by a signal. */
   #failure: Error | null = null;
+  /** The parts a reload is stopping, until they have stopped. */
+  #stopping: App | null = null;
   /** When this daemon began (ms since the epoch): a notification given up since counts, whatever its watch. */
   readonly #startedAt = Date.now();
 
@@ -217,7 +219,9 @@ export class Daemon {
         await this.#app.store.checkWritable();
         return { ok: true };
       },
-      stuck: () => this.#app?.engine.stuck(),
+      // While a reload waits for the old parts to stop, a pass they cannot end (a save on a volume that
+      // hangs) is still the loop that is stuck.
+      stuck: () => (this.#app ?? this.#stopping)?.engine.stuck(),
     });
   }
 
@@ -325,10 +329,12 @@ export class Daemon {
     }
     const old = this.#app;
     this.#app = null;
+    this.#stopping = old;
     // Every part is released even when one fails (the state lock too), so the new parts can start: a final
     // save that failed (a full disk) loses nothing a crash would not, and must not leave the daemon without
     // parts, polling nothing while /healthz says it works.
     await old?.close().catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
+    this.#stopping = null;
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
     try {

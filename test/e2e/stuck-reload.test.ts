@@ -1,0 +1,69 @@
+// A reload that rebuilds the daemon's parts waits for the old ones to stop; when their pass hangs on a save
+// (a volume that hangs), /healthz must still say the loop is stuck, or the pod is never restarted.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync } from 'node:fs';
+import { mkdir, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { closedPort } from '../net.ts';
+import { Harness, quickAction } from './harness.ts';
+
+let h: Harness;
+let running: Promise<unknown> | undefined;
+const stop = new AbortController();
+
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  // The volume answers again (a reader of the pipe), so that the hung save and the stop go on.
+  let reader: number | undefined;
+  try {
+    reader = openSync(journal(), constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  stop.abort('SIGTERM');
+  await running;
+  if (reader !== undefined) closeSync(reader);
+  await h.close();
+});
+
+const journal = () => join(h.dir, 'state', 'state.json.journal');
+
+/** Writes the watch file as a settled one (a few seconds old), which the daemon takes at its next look. */
+async function write(path: string, yaml: string): Promise<void> {
+  await writeFile(path, yaml);
+  const saved = new Date(Date.now() - 5000);
+  await utimes(path, saved, saved);
+}
+
+it('answers 503 on /healthz while a reload waits for parts whose pass hangs on a save', async () => {
+  const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
+  h.simulator.addAction(action);
+  const port = await closedPort();
+  const base = `http://127.0.0.1:${port}`;
+  const file = (watches: (typeof action)[], retries: number) =>
+    `${h.yaml(watches.map((w) => ({ ...w, name: 'reboot' })), { poll: `  schedule: "* * * * * *"\n  retries: ${retries}`, http: `  port: ${port}\n  host: 127.0.0.1` })}\nshutdown:\n  drainTimeout: 1s\n`;
+  const path = join(h.dir, 'watch.yaml');
+  await write(path, file([], 3));
+  running = h.cli(['run', '--config', path], { signal: stop.signal });
+  await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000 });
+  // The volume hangs from now on: the first save of the watch added next opens the journal and waits.
+  await mkdir(join(h.dir, 'state'), { recursive: true });
+  execFileSync('mkfifo', [journal()]);
+  await write(path, file([action], 3));
+  await vi.waitFor(() => expect(h.logs.text).toContain('new execution blocked by overlap prevention'), { timeout: 15_000 });
+  // A change beyond the watch list: the parts are rebuilt, and the old ones wait for their hung pass.
+  await write(path, file([action], 2));
+  await vi.waitFor(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(503), { timeout: 15_000 });
+
+  // Eleven minutes on (the monotonic clock the loop's signs are timed on), nothing has moved.
+  const real = performance.now.bind(performance);
+  vi.spyOn(performance, 'now').mockImplementation(() => real() + 11 * 60_000);
+  const healthz = await request(`${base}/healthz`);
+  expect({ status: healthz.statusCode, body: await healthz.body.text() }).toMatchObject({ status: 503, body: expect.stringMatching(/^stuck: /) });
+  expect(await (await request(`${base}/metrics`)).body.text()).toMatch(/^ecs_action_watch_poll_loop_stuck 1$/m);
+}, 60_000);
