@@ -18,6 +18,22 @@ describe('secret redaction', () => {
     });
   });
 
+  it('censors what is nested deeper than it looks, rather than pass it through', () => {
+    let deep: Record<string, unknown> = { password: 'pw-deep' };
+    for (let i = 0; i < 9; i++) deep = { level: deep };
+    expect(JSON.stringify(redact({ detail: deep }))).not.toContain('pw-deep');
+  });
+
+  it('censors a secret key in the errors of an AggregateError and in an error\'s cause, neither of them enumerable', () => {
+    const inner = Object.assign(new Error('connect failed'), { headers: { 'X-Auth-Token': 'tok-agg' } });
+    const all = redact({ err: new AggregateError([inner], 'all failed') }).err;
+    expect(all).toBeInstanceOf(AggregateError);
+    expect((all.errors[0] as { headers: Record<string, string> }).headers['X-Auth-Token']).toBe(CENSOR);
+    const cause = Object.assign(new Error('inner'), { config: { password: 'pw-cause' } });
+    const outer = redact({ err: new Error('outer', { cause }) }).err;
+    expect(((outer.cause as Error & { config: Record<string, string> }).config).password).toBe(CENSOR);
+  });
+
   it('censors a whole object under a secret key, and leaves the value it was given as it was', () => {
     const value = { password: { type: 'password', password: 'p-1' }, user: 'u' };
     expect(redact(value)).toEqual({ password: CENSOR, user: 'u' });
