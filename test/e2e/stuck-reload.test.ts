@@ -49,6 +49,11 @@ it('answers 503 on /healthz while a reload waits for parts whose pass hangs on a
     `${h.yaml(watches.map((w) => ({ ...w, name: 'reboot' })), { poll: `  schedule: "* * * * * *"\n  retries: ${retries}`, http: `  port: ${port}\n  host: 127.0.0.1` })}\nshutdown:\n  drainTimeout: 1s\n`;
   const path = join(h.dir, 'watch.yaml');
   await write(path, file([], 3));
+  // A state the daemon finds written, so that it has nothing to save before the watch comes: its first save
+  // is the one made to hang (a save would prepare the next journal at once, where the pipe is to be).
+  const before = await h.app(file([], 3));
+  await before.engine.pollOnce();
+  await before.close();
   running = h.cli(['run', '--config', path], { signal: stop.signal });
   await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000 });
   // The volume hangs from now on: the first save of the watch added next opens the journal and waits.
