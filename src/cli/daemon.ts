@@ -127,9 +127,17 @@ export class Daemon {
       if (this.#watchTimer) clearTimeout(this.#watchTimer);
       this.#closed.abort();
       await this.#reloading;
-      await this.#health?.close();
-      await this.#app?.close();
-      this.#log.info('stopped');
+      try {
+        await this.#app?.close();
+      } catch (err) {
+        // On stderr too (run's caller), but a collector that keeps only the JSON lines must see why the exit is 1.
+        this.#log.error({ err }, 'the daemon did not stop cleanly');
+        throw err;
+      } finally {
+        // Last: /metrics and /readyz (saying stopping) answer while the app drains what it owes.
+        await this.#health?.close();
+        this.#log.info('stopped');
+      }
     })();
     return this.#closing;
   }
@@ -215,7 +223,8 @@ export class Daemon {
       metrics: this.#metrics,
       logger: this.#log,
       ready: async () => {
-        if (!this.#app) return { ok: false, reason: this.#closing ? 'stopping' : 'starting (waiting for the state lock) or reloading' };
+        if (this.#closing) return { ok: false, reason: 'stopping' };
+        if (!this.#app) return { ok: false, reason: 'starting (waiting for the state lock) or reloading' };
         await this.#app.store.checkWritable();
         return { ok: true };
       },

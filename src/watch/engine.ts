@@ -429,7 +429,8 @@ export class WatchEngine {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
       await this.#o.store.save();
     } catch (err) {
-      this.#o.logger.error({ err }, 'state could not be saved; retrying on the next pass');
+      // Once stopping there is no next pass: the final save as the state closes is the last try.
+      this.#o.logger.error({ err }, `state could not be saved; ${this.#stopping.signal.aborted ? 'tried again as the daemon stops' : 'retrying on the next pass'}`);
     }
     this.#updateGauges();
     this.#reportOverrun(Math.round(performance.now() - started));

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { constants, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, it } from 'vitest';
-import { appendFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -67,12 +67,16 @@ it('collects the whole heap once the watch file is parsed, at the start and afte
   expect([asked(0, started), asked(started, reloaded)]).toEqual([1, 1]);
 });
 
-/** The daemon as its own process, once its one webhook is in flight to a receiver that answers after `answerMs`. */
-async function withDeliveryInFlight(answerMs: number): Promise<ReturnType<typeof spawnCli> & { until: number }> {
+/**
+ * The daemon as its own process, once its one webhook is in flight to a receiver that answers after `answerMs`;
+ * its health server on `healthPort`, or none.
+ */
+async function withDeliveryInFlight(answerMs: number, healthPort = 0): Promise<ReturnType<typeof spawnCli> & { until: number }> {
   const a = quickAction();
   h.simulator.addAction(a);
   h.hooks.setAnswer({ delayMs: answerMs });
-  const path = await h.writeConfig(`${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
+  const http = `  port: ${healthPort}\n  host: 127.0.0.1`;
+  const path = await h.writeConfig(`${h.yaml([a], { http, notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
   const daemon = spawnCli(['run', '--config', path]);
   const until = Date.now() + 10_000;
   while (h.hooks.received.length === 0 && Date.now() < until && daemon.child.exitCode === null) {
@@ -103,6 +107,42 @@ it('takes a signal that comes twice within a moment (a wrapper passing on one it
   expect(out.stderr).not.toContain('exiting now');
   // The delivery in flight finished within the drain: delivered, nothing owed.
   expect(out.stdout).toContain('"msg":"stopped"');
+});
+
+it('serves /metrics, and says stopping on /readyz, while it drains what it owes after SIGTERM', async () => {
+  const port = await closedPort();
+  const { child, out, exited, until } = await withDeliveryInFlight(3000, port);
+  child.kill('SIGTERM');
+  while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const [metrics, ready] = await Promise.all(['metrics', 'readyz'].map((path) => request(`http://127.0.0.1:${port}/${path}`)));
+  const answers = await Promise.all([metrics, ready].map(async (r) => [r?.statusCode, await r?.body.text()]));
+  expect(answers[0]?.[0]).toBe(200);
+  expect(answers[1]).toEqual([503, 'not ready: stopping\n']);
+  expect(await exited, out.stdout + out.stderr).toBe(0);
+  expect(out.stdout).toContain('"msg":"stopped"');
+});
+
+it('says in its log why it exits 1, and that it stopped, when its final save fails at SIGTERM', async () => {
+  const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
+  h.simulator.addAction(a);
+  const path = await h.writeConfig(h.yaml([a]));
+  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const until = Date.now() + 10_000;
+  while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  // The snapshot's place taken by a folder: the compaction as the state closes cannot replace it.
+  const snapshot = join(h.dir, 'state', 'state.json');
+  await rm(snapshot, { force: true });
+  await mkdir(join(snapshot, 'in-the-way'), { recursive: true });
+  child.kill('SIGTERM');
+  expect(await exited, out.stdout + out.stderr).toBe(1);
+  const lines = out.stdout.trim().split('\n').map((l) => JSON.parse(l) as { msg: string; err?: { message: string } });
+  const failed = lines.find((l) => l.msg === 'the daemon did not stop cleanly');
+  expect(failed?.err?.message, out.stdout).toContain('state.json');
+  expect(lines.at(-1)?.msg).toBe('stopped');
 });
 
 it('exits 0 at a SIGTERM that comes while a reload waits for a delivery in flight, and starts nothing more', async () => {
