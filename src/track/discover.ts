@@ -16,7 +16,8 @@ import type { TrackedServerRecord } from '../state/types.ts';
 /** How far behind the newest action's start the handled ids are kept. */
 export const SEEN_MARGIN_MS = 60 * 60_000;
 /**
- * How far before the newest `updated_at` seen a listing asks for actions changed since (tracker.ts). Nova
+ * How far before the newest `updated_at` (`updated` for a project's servers) seen a listing asks for what
+ * changed since (tracker.ts). Nova
  * writes an action's first `updated_at` as its request's time, which its row may become readable after,
  * and later ones by the compute hosts' clocks: an action with no event to move it (a local delete, a lock)
  * can show up older than one already seen. The handled ids, kept far longer, keep it from counting twice.

@@ -116,11 +116,11 @@ function newTrackedServer(projectId: string, serverId: string, name: string | nu
 
 /**
  * Lists a project's servers. The first time (the baseline) all of them, each then tracked from its own
- * first listing; afterwards those changed since the newest `updated` seen, deleted ones included, as Nova
- * shows them to `changes-since`. A server that appears later was created after tracking began (or was
- * missed), and is judged from the baseline's newest `updated`, so that its create becomes a watch while
- * older actions do not; one that appears deleted was created and deleted between two listings (or while
- * the daemon was stopped), and is judged alike.
+ * first listing; afterwards those changed since CURSOR_MARGIN_MS before the newest `updated` seen, deleted
+ * ones included, as Nova shows them to `changes-since`. A server that appears later was created after
+ * tracking began (or was missed), and is judged from the baseline's newest `updated`, so that its create
+ * becomes a watch while older actions do not; one that appears deleted was created and deleted between two
+ * listings (or while the daemon was stopped), and is judged alike.
  */
 async function listProject(projectId: string, ctx: TrackContext): Promise<void> {
   const project = ctx.store.tracking.projects[projectId]!;
@@ -136,7 +136,10 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
       // count them, or a later listing would take them for servers deleted since.
       listed = [...live, ...(await listServers(projectId, changesSince(newestOf(live.map((s) => s.updated), null)) ?? EVER, log, ctx))];
     } else {
-      listed = await listServers(projectId, changesSince(project.cursor) ?? EVER, log, ctx);
+      // A server's `updated` is stamped by whichever host saved it last (API, conductor, compute), by its
+      // clock, and its row may be readable only after: one can show up older than the newest seen. Known
+      // servers (ended ones too, kept while the entry is) are passed over, so the margin counts none twice.
+      listed = await listServers(projectId, changesSince(project.cursor, CURSOR_MARGIN_MS) ?? EVER, log, ctx);
     }
     minor = minorOf(await ctx.client.microversion());
   } catch (err) {

@@ -1,13 +1,18 @@
 // Auto-tracking (`track:`) in process against the simulator, on a fake clock: which actions become
 // watches, when, under which name, notified once, across an app restart; deleted servers; project: all,
 // with servers created and deleted between its passes.
-import { describe, expect, it, vi } from 'vitest';
+import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { PROJECT, advance, harnessOnFakeClock, quickAction } from './harness.ts';
 
-const env = harnessOnFakeClock();
+/** How far the cloud's clock is set behind the shared fake one: a Nova host whose clock is behind. */
+let cloudBehindMs = 0;
+const env = harnessOnFakeClock({ now: () => Date.now() - cloudBehindMs });
+beforeEach(() => {
+  cloudBehindMs = 0;
+});
 const reboot = (serverId: string, serverName: string, extra = {}) =>
   quickAction({ serverId, serverName, steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting' }], ...extra });
 
@@ -167,6 +172,25 @@ describe('track: project: all', () => {
     expect(notified().map((n) => n.watch.name).sort()).toEqual(['create app-02', 'reboot app-01']);
     expect(notified().map((n) => n.watch.requestId).sort()).toEqual([create, rebooted].sort());
     expect(h.simulator.requests.filter((r) => r.route === 'servers').at(-1)?.path).toContain('changes-since=');
+  });
+
+  it('watches the create of a server whose changes are stamped before the newest one seen (a Nova host\'s clock behind)', async () => {
+    const { h } = env;
+    // At .75 of a second: app-01's reboots end at .05, so the listings' newest `updated` (whole seconds) is
+    // the second before.
+    vi.setSystemTime(Math.floor(Date.now() / 1000) * 1000 + 1750);
+    const existing = crypto.randomUUID();
+    h.simulator.addAction(reboot(existing, 'app-01'));
+    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    await advance(app, 1000);
+    h.simulator.addAction(reboot(existing, 'app-01'));
+    await advance(app, 1000);
+    // 1.5 s behind: app-02's create starts after the first listing's newest change, as it did, but its
+    // server is stamped `updated` before the newest change the listing after it saw.
+    cloudBehindMs = 1500;
+    const create = h.simulator.addAction({ ...reboot(crypto.randomUUID(), 'app-02'), action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 500 }] });
+    await advance(app, 10_000, 1000);
+    expect(notified().filter((n) => n.watch.requestId === create).map((n) => n.outcome)).toEqual(['success']);
   });
 
   // Nova lists a deleted server only to `changes-since`: a server created and deleted between two passes
