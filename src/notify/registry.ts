@@ -10,7 +10,8 @@
 //      - index.ts: `{ schema, secretKeys, create } satisfies NotifierType<typeof schema>`.
 //   2. One entry in NOTIFIER_TYPES below. The watch file's schema, its JSON Schema (`npm run schema`), the
 //      list of types in error messages and the logger's redaction follow from it.
-//   3. Tests in test/notify/ against a real receiver on 127.0.0.1; keys in watch.example.yaml and the README.
+//   3. A receiver in test/notify/conformance/<type>.ts, which the shared suite (test/notify/conformance.test.ts)
+//      runs every type against; tests of its own in test/notify/; keys in watch.example.yaml and the README.
 import type { z } from 'zod';
 import { email } from './email/index.ts';
 import type { Notifier, NotifierDeps, NotifierType } from './types.ts';

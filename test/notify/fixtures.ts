@@ -59,9 +59,33 @@ export function attempt(deliveryId = '3f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f', n = 1, 
   return { deliveryId, attempt: n, signal };
 }
 
-/** An error with every property of its own, as a logger prints it: not only its message. */
-export function everyProperty(error: unknown): string {
-  return JSON.stringify(error, Object.getOwnPropertyNames(error));
+/**
+ * Every property of a value and of what it holds, at any depth, enumerable or not (an error's `cause`,
+ * an AggregateError's `errors`, a library's `input` or `response`): what some logger may print of it.
+ */
+export function everyProperty(value: unknown): string {
+  const seen = new Set<object>();
+  const shown: string[] = [];
+  const walk = (v: unknown): void => {
+    if (typeof v !== 'object' || v === null) {
+      shown.push(String(v));
+      return;
+    }
+    if (seen.has(v)) return;
+    seen.add(v);
+    if (v instanceof Map) for (const [key, held] of v) [key, held].forEach(walk);
+    if (v instanceof Set) v.forEach(walk);
+    if (ArrayBuffer.isView(v)) shown.push(Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('latin1'));
+    else {
+      for (const key of Reflect.ownKeys(v)) {
+        shown.push(String(key));
+        const property = Object.getOwnPropertyDescriptor(v, key);
+        if (property !== undefined && 'value' in property) walk(property.value);
+      }
+    }
+  };
+  walk(value);
+  return shown.join('\n');
 }
 
 /** Awaits a send that must fail and returns its DeliveryError. */

@@ -1,0 +1,47 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { closedPort } from '../../net.ts';
+import type { ConformanceReceiver, ReceiverMode } from './receiver.ts';
+
+const ANSWERS: Record<Exclude<ReceiverMode, 'silent'>, (req: IncomingMessage, body: string, res: ServerResponse) => void> = {
+  accept: (_req, _body, res) => res.writeHead(204).end(),
+  later: (_req, _body, res) => res.writeHead(503, { 'retry-after': '0' }).end('try again later'),
+  refuse: (_req, _body, res) => res.writeHead(400).end('bad request'),
+  quote: (req, body, res) => res.writeHead(400, { 'content-type': 'text/plain' }).end(`refused: ${req.url} ${JSON.stringify(req.headers)} ${body}`),
+};
+
+export async function startReceiver(): Promise<ConformanceReceiver> {
+  let mode: ReceiverMode = 'accept';
+  const ids: string[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    req.on('end', () => {
+      ids.push(String(req.headers['webhook-id']));
+      if (mode !== 'silent') ANSWERS[mode](req, body, res);
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const secrets = ['whsec_c2lnbmluZy1rZXktb2YtdGhlLXN1aXRl', 'bearer-of-the-suite-0d1e', 'url-password-of-the-suite'];
+  const entry = (port: number) => ({
+    type: 'webhook',
+    url: `http://hooks:${secrets[2]}@127.0.0.1:${port}/hook/path`,
+    secret: secrets[0],
+    headers: { Authorization: `Bearer ${secrets[1]}` },
+    timeout: '60s',
+  });
+  return {
+    config: entry((server.address() as AddressInfo).port),
+    secrets,
+    configWhenDown: entry(await closedPort()),
+    ids,
+    answer: (next) => (mode = next),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
