@@ -4,6 +4,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.ts';
+import { AUTH_METHODS } from '../../src/cloud/auth/registry.ts';
 import type { ActionScript } from '../../src/simulator/index.ts';
 import type { WatchStatus } from '../../src/watch/engine.ts';
 import { Harness, PROJECT, SECRETS, TOKEN, newIds, type WatchEntry } from './harness.ts';
@@ -242,6 +243,8 @@ describe('auth failures are visible', () => {
 
 interface Mode {
   name: string;
+  /** The `cloud.auth.type` its lines give. */
+  method: string;
   /** The auth lines; `good` picks the right credential or a wrong one. */
   setup(good: boolean): Promise<{ auth: string; endpoint?: null }>;
   /** What a refused credential reads like in a poll error. */
@@ -251,6 +254,7 @@ interface Mode {
 const MODES: Mode[] = [
   {
     name: 'token',
+    method: 'token',
     setup: async (good) => {
       h.env['ECS_AUTH_TOKEN'] = good ? TOKEN : WRONG_TOKEN;
       return { auth: '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }' };
@@ -259,6 +263,7 @@ const MODES: Mode[] = [
   },
   {
     name: 'tokenFile',
+    method: 'token',
     setup: async (good) => {
       await writeFile(join(h.dir, 'token'), `${good ? TOKEN : WRONG_TOKEN}\n`);
       return { auth: `  auth: { type: token, tokenFile: ${join(h.dir, 'token')} }` };
@@ -267,6 +272,7 @@ const MODES: Mode[] = [
   },
   {
     name: 'password',
+    method: 'password',
     setup: async (good) => {
       h.env['OS_PASSWORD'] = good ? PASSWORD : WRONG_PASSWORD;
       return { auth: passwordAuth(), endpoint: null };
@@ -275,6 +281,7 @@ const MODES: Mode[] = [
   },
   {
     name: 'passwordFile',
+    method: 'password',
     setup: async (good) => {
       await writeFile(join(h.dir, 'password'), good ? PASSWORD : WRONG_PASSWORD);
       return { auth: passwordAuth(`    passwordFile: ${join(h.dir, 'password')}`), endpoint: null };
@@ -283,6 +290,7 @@ const MODES: Mode[] = [
   },
   {
     name: 'aksk with temporary credentials',
+    method: 'aksk',
     setup: async (good) => {
       Object.assign(h.env, { HW_SK: good ? SECRET_KEY : WRONG_SECRET_KEY, HW_ST: SECURITY_TOKEN });
       return { auth: `  auth: { type: aksk, accessKey: ${ACCESS_KEY}, secretKey: "\${HW_SK}", securityToken: "\${HW_ST}" }` };
@@ -291,6 +299,7 @@ const MODES: Mode[] = [
   },
   {
     name: 'aksk from files',
+    method: 'aksk',
     setup: async (good) => {
       await writeFile(join(h.dir, 'ak'), ACCESS_KEY);
       await writeFile(join(h.dir, 'sk'), good ? SECRET_KEY : WRONG_SECRET_KEY);
@@ -303,6 +312,12 @@ const MODES: Mode[] = [
 ];
 
 describe('no credential in any output', () => {
+  // A method added to the registry with a secret goes through the search below, or this fails.
+  it('has a mode for every auth method that takes a credential', () => {
+    const withCredentials = AUTH_METHODS.filter((m) => m.secretKeys.length > 0).map((m) => m.schema.shape.type.value);
+    expect(new Set(MODES.map((m) => m.method))).toEqual(new Set(withCredentials));
+  });
+
   it.each(MODES)('$name: logs, command output, state and notifications, with right and wrong credentials', async (mode) => {
     await start();
     const outputs: string[] = [];
@@ -310,7 +325,11 @@ describe('no credential in any output', () => {
     const stuck = reboot(3_600_000);
     h.simulator.addAction(ok);
     h.simulator.addAction(stuck);
-    const yaml = async (good: boolean, watches: WatchEntry[]) => h.yaml(watches, await mode.setup(good));
+    const yaml = async (good: boolean, watches: WatchEntry[]) => {
+      const lines = await mode.setup(good);
+      expect(lines.auth).toMatch(new RegExp(`\\btype: ${mode.method}\\b`));
+      return h.yaml(watches, lines);
+    };
 
     // Right credentials: check, then a run to the verdict.
     const goodPath = await h.writeConfig(await yaml(true, [entry(ok, 'ok')]));
