@@ -624,10 +624,13 @@ function describeFailure(action: InstanceAction, failed: InstanceActionEvent[], 
 }
 
 /** From 2.84 an event's `details` names the exception; before, the traceback's last line is the best we have. */
+/** The exception's message (2.84's `details`) and the traceback's last line, each where the API shows it. */
 function failureDetail(e: InstanceActionEvent): string {
-  if (typeof e['details'] === 'string' && e['details'].trim()) return e['details'].trim();
-  // Nova stores only the stack frames, so the last line is often code rather than the exception.
-  return e.traceback ? `traceback ends: ${lastLine(e.traceback)}` : '';
+  const details = typeof e['details'] === 'string' ? e['details'].trim() : '';
+  // Nova stores only the stack frames, so the last line is often code rather than the exception: with the
+  // message beside it, it says where the step failed.
+  const traceback = e.traceback ? `traceback ends: ${lastLine(e.traceback)}` : '';
+  return [details, traceback].filter(Boolean).join('; ');
 }
 
 function actionDuration(action: InstanceAction): string | null {

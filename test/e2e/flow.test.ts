@@ -540,7 +540,7 @@ describe('the core loop against the simulator', () => {
     await advance(app, 5000);
     const reasons = h.hooks.received.map((r) => (r.body as { reason: string }).reason).sort();
     expect(reasons).toEqual([
-      'create failed: compute__do_build_and_run_instance Error (libvirtError: internal error: qemu exited); server ERROR: internal error: process exited while connecting to monitor: qemu-system-x86_64: Could not open disk',
+      'create failed: compute__do_build_and_run_instance Error (libvirtError: internal error: qemu exited; traceback ends: return function(self, context, *args, **kwargs)); server ERROR: internal error: process exited while connecting to monitor: qemu-system-x86_64: Could not open disk',
       'createServer failed: createSingleServer on server srv-quota FAIL: Ecs.0039 Insufficient EVS disk quota. Increase the quota.',
     ]);
   });

@@ -138,13 +138,13 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'failure', reason: /compute_reboot_instance Error \(traceback ends: MigrationError: disk too small\)/ },
   },
   {
-    name: 'from 2.84 an event\'s details name the exception',
+    name: 'from 2.84 an event\'s details name the exception, beside the traceback\'s last line that the contract\'s reason carries',
     nova: 'instance_actions.py show_details (events:details policy)',
-    action: found(doc('create', [ev('conductor_schedule_and_build_instances', DONE, 'Error', { traceback: '  File "x.py"\n', details: 'No valid host was found. ' })], { message: 'Error' })),
+    action: found(doc('create', [ev('conductor_schedule_and_build_instances', DONE, 'Error', { traceback: '  File "/usr/lib/python3/dist-packages/nova/conductor/manager.py", line 1580, in schedule_and_build_instances\n    raise exception.NoValidHost(reason="")\n', details: 'No valid host was found. ' })], { message: 'Error' })),
     fresh: true,
     server: server('ERROR', null, { code: 500, message: 'No valid host was found. ' }),
     actions: list(['create', 'req-1', START]),
-    expect: { final: true, outcome: 'failure', reason: /^create failed: conductor_schedule_and_build_instances Error \(No valid host was found\.\); server ERROR: No valid host was found\.$/ },
+    expect: { final: true, outcome: 'failure', reason: /^create failed: conductor_schedule_and_build_instances Error \(No valid host was found\.; traceback ends: raise exception\.NoValidHost\(reason=""\)\); server ERROR: No valid host was found\.$/ },
   },
   {
     name: 'message "Error" with every event Success is a failure',
