@@ -1,5 +1,7 @@
-// `poll.warnAfter`: how long an action may run before an early warning (`ecs.action.slow`) is sent. Action
-// types take very different times, so the default is a table, the one place where those defaults live.
+// `poll.warnAfter`: how long an action may run before an early warning (`ecs.action.slow`) is sent. Off
+// unless asked for: the contract's notifiers are told outcomes, and a warning is one more notification
+// than a file that never mentions warnAfter expects. Action types take very different times, so `auto`
+// (or a mapping) takes a table, the one place where those durations live.
 import * as z from 'zod';
 import { dictionary, dictionarySchema, type Dictionary } from '../data/dictionary.ts';
 import { DURATION_OR_OFF_JSON, durationOrOff } from './fields.ts';
@@ -55,7 +57,7 @@ export interface WarnAfterTable {
 }
 
 const ACTION_NAME = /^[A-Za-z][A-Za-z0-9_-]*$/;
-const FORMS = 'a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })';
+const FORMS = 'a duration for every action type (e.g. 20m), off, auto (a duration per action type), or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })';
 
 const mappingSchema = dictionarySchema(
   z.string().regex(ACTION_NAME, { error: (iss) => `${quoted(String(iss.input))} is not an action type: write one as the API names it, e.g. resize or live-migration` }),
@@ -69,17 +71,20 @@ function tableOf(entries: Dictionary<number | null>): WarnAfterTable {
 }
 
 const DEFAULT_TABLE: WarnAfterTable = tableOf(mappingSchema.parse(WARN_AFTER_DEFAULTS));
+const OFF: WarnAfterTable = { byAction: dictionary(), other: null };
 
 /**
- * `poll.warnAfter`: a duration (or `off`) for every action type, or a mapping of action types whose
- * entries replace the defaults' (`other` for the types not listed). Left out: the defaults.
+ * `poll.warnAfter`: a duration (or `off`) for every action type, `auto` for WARN_AFTER_DEFAULTS, or a
+ * mapping of action types whose entries replace those defaults' (`other` for the types not listed). Left
+ * out: off.
  */
 export function warnAfterSchema() {
   return z
     .unknown()
     .optional()
     .transform((value, ctx): WarnAfterTable => {
-      if (value === undefined || value === null) return DEFAULT_TABLE;
+      if (value === undefined || value === null) return OFF;
+      if (value === 'auto') return DEFAULT_TABLE;
       const mapping = typeof value === 'object' && !Array.isArray(value);
       if (!mapping && typeof value !== 'string' && typeof value !== 'number') {
         ctx.issues.push({ code: 'custom', input: value, message: `expected ${FORMS}` });
@@ -96,8 +101,9 @@ export function warnAfterSchema() {
       return tableOf({ ...DEFAULT_TABLE.byAction, other: DEFAULT_TABLE.other, ...parsed.data });
     })
     .meta({
-      description: `When an early warning (ecs.action.slow) is sent: ${FORMS}. Left out: per action type, ${Object.entries(WARN_AFTER_DEFAULTS).map(([k, v]) => `${k} ${v}`).join(', ')}`,
+      description: `When an early warning (ecs.action.slow) is sent: ${FORMS}. Left out: off. auto: per action type, ${Object.entries(WARN_AFTER_DEFAULTS).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       anyOf: [
+        { const: 'auto' },
         { type: 'string', pattern: DURATION_OR_OFF_JSON.pattern },
         { type: 'object', propertyNames: { pattern: ACTION_NAME.source }, additionalProperties: { type: 'string', ...DURATION_OR_OFF_JSON } },
       ],

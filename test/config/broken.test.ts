@@ -741,7 +741,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'poll.warnAfter that is neither a duration nor a mapping',
     text: lines(...CLOUD, 'poll:', '  warnAfter: [20m]'),
-    expected: ['5:14 poll.warnAfter: expected a duration for every action type (e.g. 20m), off, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })'],
+    expected: ['5:14 poll.warnAfter: expected a duration for every action type (e.g. 20m), off, auto (a duration per action type), or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })'],
   },
   {
     name: 'templates: an unknown field, a file that is not there, both forms, nothing set, a section left open, a number a success lacks',

@@ -27,16 +27,8 @@ describe('a valid watch file', () => {
         retries: 4,
         concurrency: 8,
         deadline: 6 * 3_600_000,
-        // The early warnings' defaults: per action type, `other` for the rest.
-        warnAfter: {
-          byAction: {
-            create: 30 * MIN, rebuild: 30 * MIN, evacuate: 30 * MIN, unshelve: 30 * MIN, resize: 60 * MIN, migrate: 60 * MIN,
-            'live-migration': 60 * MIN, createImage: 60 * MIN, createBackup: 60 * MIN, shelve: 60 * MIN, reboot: 10 * MIN,
-            start: 10 * MIN, stop: 10 * MIN, confirmResize: 10 * MIN, revertResize: 15 * MIN, rescue: 15 * MIN, unrescue: 15 * MIN,
-            delete: 15 * MIN,
-          },
-          other: 30 * MIN,
-        },
+        // No early warning unless the file asks for one.
+        warnAfter: { byAction: {}, other: null },
       },
       notifiers: {},
       delivery: { maxAge: 24 * 3_600_000, minDelay: 1000, maxDelay: 5 * 60_000 },
@@ -332,8 +324,11 @@ describe('watch.example.yaml', () => {
     expect(example.cloud.timeout).toBe(defaults.cloud.timeout);
     expect(example.cloud.microversion).toBe(defaults.cloud.microversion);
     expect(example.cloud.interface).toBe(defaults.cloud.interface);
-    const { rateLimit: _rateLimit, batchWindow: _batchWindow, ...poll } = example.poll;
-    expect(poll).toEqual(defaults.poll);
+    const { rateLimit: _rateLimit, batchWindow: _batchWindow, warnAfter, ...poll } = example.poll;
+    const { warnAfter: _off, ...pollDefaults } = defaults.poll;
+    expect(poll).toEqual(pollDefaults);
+    // Early warnings are off by default: the example turns them on with auto's durations, written out.
+    expect(warnAfter).toEqual(parseConfig(lines(...CLOUD, 'poll:', '  warnAfter: auto'), { env: {} }).poll.warnAfter);
     expect(example.delivery).toEqual(defaults.delivery);
     expect(example.state).toEqual(defaults.state);
     expect(example.http).toEqual(defaults.http);

@@ -250,17 +250,28 @@ describe('early warnings', () => {
     expect(bodies()[1]!.id).not.toBe(warnings[0]!.id);
   });
 
-  it('warns by the action type by default, and never for an action whose outcome the same poll sees', async () => {
-    // The default for a reboot is 10 min; this one ends after 11 min, seen first by a poll after it ended.
+  it('warns by the action type with warnAfter: auto, and never for an action whose outcome the same poll sees', async () => {
+    // auto's duration for a reboot is 10 min; this one ends after 11 min, seen first by a poll after it ended.
     const late = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 11 * 60_000 }] });
     const long = stuckReboot();
     for (const s of [late, long]) env.h.simulator.addAction(s);
-    const app = await env.h.app(env.h.yaml([entry(late, 'late'), entry(long, 'long', '    deadline: 1h')], { notifiers: chatOnly() }));
+    const app = await env.h.app(env.h.yaml([entry(late, 'late'), entry(long, 'long', '    deadline: 1h')], { notifiers: chatOnly(), poll: '  schedule: "* * * * * *"\n  warnAfter: auto' }));
     vi.setSystemTime(Date.now() + 11 * 60_000 + 1000);
     await advance(app, 2000, 1000);
     expect(bodies().map((b) => `${b.body.type} ${b.body.watch?.requestId}`).sort()).toEqual(
       [`ecs.action.slow ${long.requestId}`, `ecs.action.succeeded ${late.requestId}`].sort(),
     );
+  });
+
+  it('sends none where the file never names warnAfter: one notification a watch, its outcome', async () => {
+    const long = stuckReboot();
+    env.h.simulator.addAction(long);
+    const app = await env.h.app(env.h.yaml([entry(long, 'long', '    deadline: 1h')], { notifiers: chatOnly() }));
+    vi.setSystemTime(Date.now() + 59 * 60_000);
+    await advance(app, 2000, 1000);
+    vi.setSystemTime(Date.now() + 2 * 60_000);
+    await advance(app, 2000, 1000);
+    expect(bodies().map((b) => b.body.type)).toEqual(['ecs.action.timed_out']);
   });
 
   it('has none for a watch of a batch, and drops a warning not yet delivered when the outcome comes first', async () => {

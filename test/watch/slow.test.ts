@@ -52,8 +52,14 @@ describe('slowness', () => {
 });
 
 describe('warnAfter', () => {
-  it('defaults per action type, with other for the rest', () => {
-    const defaults = table('  schedule: "* * * * *"');
+  it('is off unless asked for: a watch\'s own warnAfter alone then warns', () => {
+    const unset = table('  schedule: "* * * * *"');
+    expect(['reboot', 'resize', 'lock'].map((a) => warnAfterFor(undefined, a, unset))).toEqual([null, null, null]);
+    expect(warnAfterFor(20 * MIN, 'reboot', unset)).toBe(20 * MIN);
+  });
+
+  it('takes auto as a duration per action type, with other for the rest', () => {
+    const defaults = table('  warnAfter: auto');
     expect(warnAfterFor(undefined, 'reboot', defaults)).toBe(10 * MIN);
     expect(warnAfterFor(undefined, 'live-migration', defaults)).toBe(60 * MIN);
     expect(warnAfterFor(undefined, 'create', defaults)).toBe(30 * MIN);
