@@ -383,6 +383,26 @@ const SCENARIOS: Scenario[] = [
     timeout: '2m',
   },
   {
+    name: 'unshelve-image-gone',
+    // conductor/manager.py ComputeTaskManager.unshelve_instance: the snapshot image gone, ImageNotFound under
+    // EventReporter get_image_info sets vm_state error and raises UnshelveException, with no
+    // reverts_task_state: task_state stays unshelving for good, and no further step starts.
+    covers: 'an unshelve whose snapshot image is gone: conductor event Error, server ERROR, task_state unshelving for good',
+    seed: (ids) => [
+      create(ids, 'unshelve-image-gone', { vm_state: 'shelved_offloaded', task_state: 'unshelving' }),
+      addAction(ids, 'unshelve', 'now-60s'),
+      addEvent(ids, 'conductor_get_image_info', 'now-58s', 'controller-1'),
+      setState(ids, { vm_state: 'error' }),
+      { op: 'add-fault', uuid: ids.server, message: 'Unshelve attempted but the image img-1 cannot be found.', host: 'controller-1' },
+      finish(ids, 'conductor_get_image_info', 'now-57s', { result: 'Error', details: 'Unshelve attempted but the image img-1 cannot be found.' }),
+    ],
+    // A failure after 20 s of it, which one `check` does not see; events hidden, nothing tells the task state is stuck.
+    expect: (v) => eventsHidden(v)
+      ? { outcome: 'timeout', check: 'pending', reasonHas: 'task_state unshelving (between steps)', note: 'below 2.51 a non-admin sees no events: a task state left by a failed step looks like one between steps' }
+      : { outcome: 'failure', check: 'pending', reasonHas: 'after a failed step' },
+    timeout: '1m',
+  },
+  {
     name: 'reset-state-active',
     // api/openstack/compute/admin_actions.py _reset_state: the action recorded, vm_state set, task_state
     // None, the action finished, all in the API request; no event, ever. Here on a reboot stuck in rebooting.

@@ -1,5 +1,5 @@
-// How a server shows that a step died with its compute service. Pure.
-import type { ServerInfo } from '../model.ts';
+// How a server shows that a step died with its compute service, or that a failed one left its task state. Pure.
+import type { InstanceAction, ServerInfo } from '../model.ts';
 
 /**
  * The sign, in words, that the watched action's running step died with its compute service; null where
@@ -20,3 +20,16 @@ export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | '
 
 /** Nova's action names of a resize and of a cold migration. */
 const RESIZES = new Set(['resize', 'migrate']);
+
+/**
+ * The sign, in words, that a failed step left the server ERROR with the action's task state for good; null
+ * where the server shows none. Asked once every event has finished. conductor/manager.py unshelve_instance,
+ * the snapshot image gone (get_image_info), sets vm_state ERROR and raises with no reverts_task_state: the
+ * task state stays unshelving and no further step starts. Elsewhere a failing step's task state is reverted
+ * a moment after its event ends, which the same ERROR window covers.
+ */
+export function failedStepSign(action: InstanceAction, info: Pick<ServerInfo, 'status' | 'taskState'>): string | null {
+  if (info.status !== 'ERROR' || info.taskState === null) return null;
+  const failed = (action.events ?? []).some((e) => e.result !== null && e.result !== 'Success');
+  return failed ? `ERROR (task_state ${info.taskState}) after a failed step` : null;
+}

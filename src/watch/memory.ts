@@ -1,5 +1,5 @@
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
-import { deadStepSign } from './deadStep.ts';
+import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { eventsFinished } from './eventsFinished.ts';
 import { rememberLookup } from './judgement.ts';
 import type { MigrationsObservation, Observations } from './verdict.ts';
@@ -56,13 +56,18 @@ export function remember(previous: WatchMemory, seen: Observations, now: number)
  * A look at the server while an event runs, or before the first has started (verdict.ts judgeRunning):
  * when it was, and since when the server has shown the sign of a step that died with its compute service
  * (deadStep.ts; `erroredSince`, after the sign of most steps). Events all finished, the sign is no longer
- * one beside a running step.
+ * one beside a running step; `erroredSince` then tells since when a failed step has left the server ERROR
+ * with its task state (failedStepSign).
  */
 function rememberStall(previous: WatchMemory, seen: Observations, now: number): Pick<WatchMemory, 'stallCheckedAt' | 'erroredSince'> {
   const action = seen.action.kind === 'found' ? seen.action.action : undefined;
   // An action with no event yet waits on its first step (eventsFinished.ts).
   const running = action !== undefined && !eventsFinished(action);
-  if (!running) return { stallCheckedAt: previous.stallCheckedAt, erroredSince: action?.events === undefined ? previous.erroredSince : null };
+  if (!running) {
+    const left = action !== undefined && seen.server.kind === 'found' && failedStepSign(action, seen.server.server.info) !== null;
+    const erroredSince = left ? (previous.erroredSince ?? new Date(now).toISOString()) : action?.events === undefined ? previous.erroredSince : null;
+    return { stallCheckedAt: previous.stallCheckedAt, erroredSince };
+  }
   if (seen.server.kind !== 'found') return previous;
   const errored = seen.action.kind === 'found' && deadStepSign(seen.action.action.action, seen.server.server.info) !== null;
   return { stallCheckedAt: new Date(now).toISOString(), erroredSince: errored ? (previous.erroredSince ?? new Date(now).toISOString()) : null };

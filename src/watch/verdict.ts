@@ -2,7 +2,7 @@ import type {
   InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo, ServerState,
 } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
-import { deadStepSign } from './deadStep.ts';
+import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { DONE_WITHOUT_EVENTS, eventsFinished } from './eventsFinished.ts';
 import { formatDuration, lastLine } from './format.ts';
 import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
@@ -170,7 +170,15 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
     owners = ownersOf(newerActions(list.actions, action), info);
   }
-  if (owners.task === null && info.taskState !== null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
+  if (owners.task === null && info.taskState !== null) {
+    const left = failedStepSign(action, info);
+    if (left === null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
+    // Nova sets ERROR and reverts a failing step's task state around the end of its event, as for a dead step.
+    const errored = memory.erroredSince === null ? 0 : input.now - Date.parse(memory.erroredSince);
+    if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: events finished, server ${left} for ${formatDuration(errored)} (a failure once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, confirming);
+    const stuck = `the server has been ${left} for ${formatDuration(errored)} and no step runs: Nova left the task state when it set ERROR`;
+    return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action), messageOf(action), info, [stuck]) };
+  }
   // A delete that started before the last event finished cut the action short, and Nova then ends the
   // step Success (manager.py _do_build_and_run_instance, _snapshot_instance catch the delete): only
   // the delete's end tells, as for a server deleted under the action.

@@ -68,6 +68,10 @@ interface Row {
     | { final: true; outcome: string; reason?: RegExp };
 }
 
+const imageGone = 'Unshelve attempted but the image img-1 cannot be found.';
+const imageGoneFault = { code: 500, message: imageGone };
+const unshelveImageGone = doc('unshelve', [ev('conductor_get_image_info', DONE, 'Error', { details: imageGone })], { message: 'Error' });
+
 // A finished step, its action done, the server read first and the action read again after it.
 const settledResize = (events: InstanceActionEvent[]) => ({ action: found(doc('resize', events)), fresh: true });
 const liveMigration = (eventHost = 'host-a') =>
@@ -89,6 +93,38 @@ const rows: Row[] = [
     server: server('RESIZE', 'resize_migrating'),
     actions: onlyWatched,
     expect: { final: false, next: null, reason: /task_state resize_migrating \(between steps\)/ },
+  },
+  {
+    name: 'an unshelve whose snapshot image is gone, first seen: ERROR with its task state after a failed step, confirmed over 20 s',
+    nova: 'conductor/manager.py unshelve_instance: ImageNotFound under get_image_info sets vm_state ERROR and raises, task_state unshelving left',
+    action: found(unshelveImageGone),
+    server: server('ERROR', 'unshelving', imageGoneFault),
+    actions: list(['unshelve', 'req-1', START]),
+    expect: { final: false, next: null, reason: /^unshelve: events finished, server ERROR \(task_state unshelving\) after a failed step for 0 ms \(a failure once so for 20 s\)$/ },
+  },
+  {
+    name: '... so for 20 s and more: a failure, not between steps until the deadline',
+    nova: '(same): no further step starts, the task state is never cleared',
+    action: found(unshelveImageGone),
+    server: server('ERROR', 'unshelving', imageGoneFault),
+    actions: list(['unshelve', 'req-1', START]),
+    memory: { erroredSince: iso(T0 + 10_000) },
+    elapsed: 40_000,
+    expect: {
+      final: true,
+      outcome: 'failure',
+      reason: /^unshelve failed: conductor_get_image_info Error \(Unshelve attempted but the image img-1 cannot be found\.\); server ERROR: Unshelve attempted but the image img-1 cannot be found\.; the server has been ERROR \(task_state unshelving\) after a failed step for 30 s and no step runs: Nova left the task state when it set ERROR$/,
+    },
+  },
+  {
+    name: '... whose task state is a newer action\'s: not the watched action\'s sign',
+    nova: 'a delete started on the ERROR server (compute/api.py delete is allowed in any state)',
+    action: found(unshelveImageGone),
+    server: server('ERROR', 'deleting', imageGoneFault),
+    actions: list(['delete', 'req-2', '2026-11-26T10:01:00.000000'], ['unshelve', 'req-1', START]),
+    memory: { erroredSince: iso(T0 + 10_000) },
+    elapsed: 40_000,
+    expect: { final: false, next: 'action', reason: /its task_state deleting belongs to a newer action|reading the action again/ },
   },
   {
     name: 'a task state may be a newer action\'s: list the server\'s actions',
@@ -1255,6 +1291,16 @@ describe('memory', () => {
     // A poll that does not look keeps both; one that finds every event finished forgets the ERROR beside them.
     expect(input(running, NOTHING_READ.server, again)).toEqual(again);
     expect(input(found(doc('create', [ev('compute__do_build_and_run_instance', DONE)])), NOTHING_READ.server, again)).toMatchObject({ stallCheckedAt: iso(T0 + 610_000), erroredSince: null });
+  });
+
+  it('remembers since when a failed step has left the server ERROR with its task state, and forgets it once it does not', () => {
+    const failed = found(unshelveImageGone);
+    const first = input(failed, server('ERROR', 'unshelving', imageGoneFault), {}, T0 + 60_000);
+    expect(first).toMatchObject({ erroredSince: iso(T0 + 60_000) });
+    expect(input(failed, server('ERROR', 'unshelving', imageGoneFault), first, T0 + 70_000)).toMatchObject({ erroredSince: iso(T0 + 60_000) });
+    expect(input(failed, server('SHELVED_OFFLOADED'), first, T0 + 70_000)).toMatchObject({ erroredSince: null });
+    // Every event Success: ERROR with a task state is not this sign.
+    expect(input(found(doc('unshelve', [ev('conductor_get_image_info', DONE)])), server('ERROR', 'unshelving'), {}, T0)).toMatchObject({ erroredSince: null });
   });
 
   it('leaves the memory it was given as it was: each read of one poll is judged against the memory from before the poll', () => {
