@@ -383,6 +383,21 @@ const SCENARIOS: Scenario[] = [
     timeout: '2m',
   },
   {
+    name: 'backup-compute-restarted',
+    // compute/manager.py backup_instance runs _snapshot_instance inside its event; _init_instance, started
+    // again after nova-compute stopped during the upload, clears image_uploading: compute_backup_instance
+    // is never finished, the server ACTIVE with no task state.
+    covers: 'a backup cut off by a restart of its compute service: the event open for good, server ACTIVE with no task state',
+    seed: (ids) => [
+      ...started(ids, 'backup-compute-restarted', { action: 'createBackup', event: 'compute_backup_instance', taskState: 'image_uploading', ago: 900 }),
+      setState(ids, { task_state: 'none' }),
+    ],
+    expect: (v) => eventsHidden(v)
+      ? { outcome: 'success', check: 'success', note: 'below 2.51 a non-admin sees no events: the server with no task state is all there is' }
+      : { outcome: 'failure', check: 'pending', reasonHas: 'compute_backup_instance never finished' },
+    timeout: '2m',
+  },
+  {
     name: 'unshelve-image-gone',
     // conductor/manager.py ComputeTaskManager.unshelve_instance: the snapshot image gone, ImageNotFound under
     // EventReporter get_image_info sets vm_state error and raises UnshelveException, with no

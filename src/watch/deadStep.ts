@@ -4,8 +4,8 @@ import type { InstanceAction, ServerInfo } from '../model.ts';
 /**
  * The sign, in words, that the watched action's running step died with its compute service; null where
  * the server shows none. nova-compute at its start (manager.py _init_instance) sets a server it was building
- * or rebuilding ERROR with no task state; clears a snapshot's image_* task state, which a snapshot that
- * runs keeps until just before its event ends (_snapshot_instance); and rolls back a resize or cold
+ * or rebuilding ERROR with no task state; clears a snapshot's or a backup's image_* task state, which a
+ * snapshot that runs keeps until just before its event ends (_snapshot_instance); and rolls back a resize or cold
  * migration it finds resize_migrating, then clears that task state, leaving the server ACTIVE (SHUTOFF if
  * it was stopped), where each step of a running one keeps resize_prep, resize_migrating, resize_migrated
  * or resize_finish until its event ends.
@@ -14,6 +14,9 @@ export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | '
   if (info.taskState !== null) return null;
   if (info.status === 'ERROR') return 'ERROR with no task state';
   if (action === 'createImage') return `${info.status} with no task state (a running snapshot keeps one)`;
+  // backup_instance also runs _rotate_backups inside its event after the snapshot has cleared its task
+  // state: a few glance calls, seconds, which the window the sign must last (STALL_ERROR_WINDOW_MS) covers.
+  if (action === 'createBackup') return `${info.status} with no task state (a running backup keeps one until it rotates old backups)`;
   const rolledBack = RESIZES.has(action) && (info.status === 'ACTIVE' || info.status === 'SHUTOFF');
   return rolledBack ? `${info.status} with no task state (a running ${action} keeps one; nova-compute rolls one back at its start)` : null;
 }
