@@ -398,6 +398,21 @@ const SCENARIOS: Scenario[] = [
     timeout: '2m',
   },
   {
+    name: 'pause-compute-restarted',
+    // compute/manager.py _init_instance: nova-compute, started again after it stopped during pause_instance,
+    // finds the guest running with task_state pausing, sets task_state None and vm_state active and does not
+    // pause again: compute_pause_instance is never finished.
+    covers: 'a pause cut off by a restart of its compute service: the event open for good, server ACTIVE with no task state',
+    seed: (ids) => [
+      ...started(ids, 'pause-compute-restarted', { action: 'pause', event: 'compute_pause_instance', taskState: 'pausing', ago: 900 }),
+      setState(ids, { vm_state: 'active', task_state: 'none' }),
+    ],
+    expect: (v) => eventsHidden(v)
+      ? { outcome: 'success', check: 'success', note: 'below 2.51 a non-admin sees no events: the server with no task state is all there is' }
+      : { outcome: 'failure', check: 'pending', reasonHas: 'compute_pause_instance never finished' },
+    timeout: '2m',
+  },
+  {
     name: 'unshelve-image-gone',
     // conductor/manager.py ComputeTaskManager.unshelve_instance: the snapshot image gone, ImageNotFound under
     // EventReporter get_image_info sets vm_state error and raises UnshelveException, with no

@@ -8,7 +8,8 @@ import type { InstanceAction, ServerInfo } from '../model.ts';
  * snapshot that runs keeps until just before its event ends (_snapshot_instance); and rolls back a resize or cold
  * migration it finds resize_migrating, then clears that task state, leaving the server ACTIVE (SHUTOFF if
  * it was stopped), where each step of a running one keeps resize_prep, resize_migrating, resize_migrated
- * or resize_finish until its event ends.
+ * or resize_finish until its event ends; and clears a pause's, an unpause's or a reboot's task state with
+ * the guest running (CLEARED_IF_RUNNING).
  */
 export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | 'taskState'>): string | null {
   if (info.taskState !== null) return null;
@@ -18,8 +19,21 @@ export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | '
   // state: a few glance calls, seconds, which the window the sign must last (STALL_ERROR_WINDOW_MS) covers.
   if (action === 'createBackup') return `${info.status} with no task state (a running backup keeps one until it rotates old backups)`;
   const rolledBack = RESIZES.has(action) && (info.status === 'ACTIVE' || info.status === 'SHUTOFF');
-  return rolledBack ? `${info.status} with no task state (a running ${action} keeps one; nova-compute rolls one back at its start)` : null;
+  if (rolledBack) return `${info.status} with no task state (a running ${action} keeps one; nova-compute rolls one back at its start)`;
+  const cleared = CLEARED_IF_RUNNING.has(action) && info.status === 'ACTIVE';
+  return cleared ? `ACTIVE with no task state (a running ${action} keeps one; nova-compute clears it at its start, the guest running, without redoing the step)` : null;
 }
+
+/**
+ * Actions whose task state _init_instance clears, setting vm_state active, when it finds the guest running
+ * (power state RUNNING with task state pausing, unpausing, rebooting, rebooting_hard, reboot_started or
+ * reboot_started_hard), and whose step it does not redo; each step keeps that task state until just before
+ * its event ends (pause_instance, unpause_instance, _reboot_instance). A reboot it finds pending, or with
+ * the guest not running, and an unpause with the guest paused, it redoes, under a new row of the event
+ * that ends the first (retries.ts): no sign. Suspending, resuming, powering-off and powering-on it leaves
+ * set or redoes.
+ */
+const CLEARED_IF_RUNNING = new Set(['pause', 'unpause', 'reboot']);
 
 /** Nova's action names of a resize and of a cold migration. */
 const RESIZES = new Set(['resize', 'migrate']);
