@@ -479,6 +479,27 @@ const SCENARIOS: Scenario[] = [
     timeout: '2m30s',
   },
   {
+    name: 'detach-volume-server-deleted',
+    // compute/manager.py detach_volume ends its event Success once the volume is detached and sets no state;
+    // compute/api.py delete, allowed in any state, then takes the server.
+    covers: 'a detach whose event succeeded, its server deleted afterwards (a newer delete action)',
+    seed: (ids) => {
+      const del = `req-${randomUUID()}`;
+      return [
+        create(ids, 'detach-volume-server-deleted'),
+        addAction(ids, 'detach_volume', 'now-60s'),
+        ...step(ids, 'compute_detach_volume', 'now-58s', 'now-50s'),
+        addAction(ids, 'delete', 'now-40s', del),
+        addEvent(ids, 'compute_terminate_instance', 'now-38s', undefined, del),
+        { op: 'delete-instance', uuid: ids.server },
+        finish(ids, 'compute_terminate_instance', 'now-30s', {}, del),
+      ];
+    },
+    // README: an action that sets no state is judged by its events, whatever became of the server.
+    expect: (v) => goneBelow221(v, { outcome: 'success', check: 'success', reasonHas: 'detach_volume: 1 event succeeded' }),
+    timeout: '2m30s',
+  },
+  {
     name: 'request-unknown',
     covers: 'a request id nova does not know: 404 itemNotFound "Action ... not found"; the server\'s list shows the one a character off',
     // The watched id with its last character changed: the action list (GET os-instance-actions) names it.

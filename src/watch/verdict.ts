@@ -147,7 +147,9 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (server.kind === 'not_read') return pending(`${name}: events finished; reading the server`, { ...confirming, next: 'server' });
   if (server.kind === 'error') return pending(`${name}: events finished; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'gone') {
-    if (isDelete) return input.actionAfterServer ? settle(input, memory, action, null, NO_OWNERS) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
+    // A delete ends with its server gone; an action that sets no state has its whole result in its events,
+    // whatever became of the server after them (compute/api.py delete is allowed in any state).
+    if (isDelete || STATELESS_ACTIONS.has(name)) return input.actionAfterServer ? settle(input, memory, action, null, NO_OWNERS) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
     return judgeGoneServer(input, memory, action);
   }
   const info = server.server.info;
@@ -378,8 +380,9 @@ function deleteOffset(action: InstanceAction, deletion: InstanceActionSummary): 
  * An action seen before that now answers Nova's 404. Below 2.21 nova looks the server up without
  * read_deleted before it shows an action (instance_actions.py _get_instance), and an archived server is
  * not found at any version: an action disappears with its server. So the server is read. Found, the 404
- * is a blip. Gone, a delete is done, judged by its events as last seen; any other action ended with its
- * server deleted under it, once the server stays gone as for an action still shown (judgeGoneServer).
+ * is a blip. Gone, a delete is done, judged by its events as last seen, and so is an action that sets no
+ * state last seen with its events finished; any other action ended with its server deleted under it, once
+ * the server stays gone as for an action still shown (judgeGoneServer).
  */
 function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: InstanceAction, message: string): Judgement {
   const { server } = input;
@@ -394,7 +397,8 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
   const events = last.events;
   const seen = events === undefined ? 'its events not visible' : `${events.filter((e) => e.finish_time !== null).length}/${events.length} events finished`;
   const note = `its action is no longer shown (below microversion 2.21, or archived), last seen with ${seen}`;
-  if (!isDelete) {
+  const byEvents = isDelete || (STATELESS_ACTIONS.has(name) && events !== undefined && eventsFinished(last));
+  if (!byEvents) {
     const span = serverGoneFor(input, memory);
     if (span === null) return pending(`${name}: the action and the server answer 404 (${goneAnswers(memory)}); ${note}`, { ...confirming, pollFailed: true });
     return { settled: true, outcome: 'failure', reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)}); ${note}` };
@@ -402,7 +406,7 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
   const failed = (events ?? []).filter((e) => e.result !== null && e.result !== 'Success');
   const actionMessage = messageOf(last);
   if (failed.length > 0 || actionMessage !== '') return { settled: true, outcome: 'failure', reason: describeFailure(last, failed, actionMessage, null, [note]) };
-  return { settled: true, outcome: 'success', reason: `delete: server deleted; ${note}` };
+  return { settled: true, outcome: 'success', reason: `${name}: server deleted; ${note}` };
 }
 
 /**

@@ -479,6 +479,19 @@ describe('an action that sets no server state', () => {
     expect(outcomes(h)).toEqual(['success']);
     expect(reasons(h)[0]).toMatch(/^lock: 1 event succeeded in 100 ms, server ERROR; the server's ERROR is not the lock's, which sets no state$/);
   });
+
+  it('a detach whose event succeeded is a success when a later delete has taken its server, not "server deleted"', async () => {
+    await harness();
+    const detach = script({ action: 'detach_volume', taskState: null, steps: [{ event: 'compute_detach_volume', durationMs: 1000 }] });
+    h.simulator.addAction(detach);
+    vi.setSystemTime(Date.now() + 5000);
+    h.simulator.addAction(script({ serverId: detach.serverId, action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 500 }] }));
+    vi.setSystemTime(Date.now() + 5000);
+    const app = await h.app(h.yaml([entry(detach)]));
+    await advance(app, 3000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/^detach_volume: 1 event succeeded in 1 s, server deleted$/);
+  });
 });
 
 describe('check after the daemon', () => {

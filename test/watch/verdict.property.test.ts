@@ -143,6 +143,7 @@ describe('verdict properties', () => {
     );
   });
 
+  // Of the actions that set a state (actionName): one that sets none is judged by its events alone.
   it('a non-delete whose server is gone is never a success or a not_found', () => {
     fc.assert(
       fc.property(rawAction, rest, (raw, r) => {

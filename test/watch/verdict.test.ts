@@ -239,7 +239,7 @@ const rows: Row[] = [
     expect: { final: false, pollFailed: true },
   },
 
-  // --- trap 1: a gone server settles only a delete ---
+  // --- trap 1: a gone server settles only a delete, and an action that sets no state ---
   {
     name: 'a delete: events finished, the server answers Nova\'s 404, the action read again',
     nova: 'manager.py _delete_instance: instance.destroy() inside compute_terminate_instance',
@@ -315,6 +315,45 @@ const rows: Row[] = [
     actions: list(['delete', 'req-del', '2026-11-26T10:00:20.000000'], ['reboot', 'req-1', START]),
     memory: { serverGoneSince: iso(T0 + 1000 - SERVER_GONE_WINDOW_MS), serverGoneAnswers: 2 },
     expect: { final: true, outcome: 'failure', reason: /^reboot failed: compute_reboot_instance Error \(libvirt error\); server deleted \(.*\); by delete req-del, started 10\.5 s after/ },
+  },
+  {
+    name: 'a detach whose event succeeded, its server deleted afterwards: a success, by its event',
+    nova: 'manager.py detach_volume ends its event Success once detached, and sets no state; compute/api.py delete is allowed in any state',
+    action: found(doc('detach_volume', [ev('compute_detach_volume', DONE)])),
+    server: gone,
+    fresh: true,
+    expect: { final: true, outcome: 'success', reason: /^detach_volume: 1 event succeeded in 9\.5 s, server deleted$/ },
+  },
+  {
+    name: '... one whose event failed: a failure, by its event',
+    nova: 'event_finish_with_failure; then the server deleted',
+    action: found(doc('attach_volume', [ev('compute_attach_volume', DONE, 'Error', { details: 'Volume v1 could not be attached' })], { message: 'Error' })),
+    server: gone,
+    fresh: true,
+    expect: { final: true, outcome: 'failure', reason: /^attach_volume failed: compute_attach_volume Error \(Volume v1 could not be attached\)$/ },
+  },
+  {
+    name: '... the action read before the server: read again, as for a delete',
+    nova: '(same)',
+    action: found(doc('detach_volume', [ev('compute_detach_volume', DONE)])),
+    server: gone,
+    expect: { final: false, next: 'action', pollFailed: false },
+  },
+  {
+    name: 'a detach last seen finished, whose action and server then answer 404: a success, by its events as last seen',
+    nova: 'below 2.21 instance_actions.py _get_instance hides a deleted server\'s actions',
+    action: nova404,
+    lastAction: doc('detach_volume', [ev('compute_detach_volume', DONE)]),
+    server: gone,
+    expect: { final: true, outcome: 'success', reason: /^detach_volume: server deleted; its action is no longer shown \(below microversion 2\.21, or archived\), last seen with 1\/1 events finished$/ },
+  },
+  {
+    name: '... last seen running: its server deleted under it, once it stays gone',
+    nova: 'a server deleted while its detach ran',
+    action: nova404,
+    lastAction: doc('detach_volume', [ev('compute_detach_volume', null)]),
+    server: gone,
+    expect: { final: false, pollFailed: true, reason: /^detach_volume: the action and the server answer 404/ },
   },
   {
     name: 'gone three times but within 20 s: still a failed poll',
