@@ -500,6 +500,17 @@ const SCENARIOS: Scenario[] = [
     timeout: '2m30s',
   },
   {
+    name: 'attach-interface-refused',
+    // compute/api.py attach_interface: _record_action_start, then show_port raises PortNotFound (404 to the
+    // caller) before compute_rpcapi.attach_interface: no event and no message, ever.
+    covers: 'an attach_interface nova-api refused after recording it (port not found): no event 12 min after its start',
+    seed: (ids) => [create(ids, 'attach-interface-refused'), addAction(ids, 'attach_interface', 'now-720s')],
+    expect: (v) => eventsHidden(v)
+      ? { outcome: 'success', check: 'success', reasonHas: 'no error recorded', note: 'README: below 2.51 a non-admin sees no events, and a refused attach writes no Error' }
+      : { outcome: 'failure', check: 'failure', reasonHas: 'no event started in 10 min' },
+    timeout: '1m',
+  },
+  {
     name: 'request-unknown',
     covers: 'a request id nova does not know: 404 itemNotFound "Action ... not found"; the server\'s list shows the one a character off',
     // The watched id with its last character changed: the action list (GET os-instance-actions) names it.

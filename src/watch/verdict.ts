@@ -134,10 +134,14 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     if (running !== null) return judgeRunning(input, memory, action, running);
     // A delete is recorded without events when it is local (compute host down, server shelved-offloaded),
     // a resetState always; anything else without events has not started a step yet. A create may never
-    // (judgeRunning); a restore of a server without a host never does, and leaves it ACTIVE.
-    if (!eventsFinished(action)) return name === 'create' ? judgeRunning(input, memory, action, null) : pending(`${name}: no event started yet`);
+    // (judgeRunning); a restore of a server without a host never does, and leaves it ACTIVE; nor does an
+    // attach_interface that nova-api refused (judgeUncalledAttach).
+    if (!eventsFinished(action)) {
+      if (name === 'create') return judgeRunning(input, memory, action, null);
+      return name === 'attach_interface' ? judgeUncalledAttach(input, action) : pending(`${name}: no event started yet`);
+    }
   } else if (STATELESS_ACTIONS.has(name) && messageOf(action) === '') {
-    const left = statelessUnseenLeft(input, action);
+    const left = leftSinceStart(input, action, STATELESS_UNSEEN_MS);
     // Confirming: one that ran out its look before the deadline gets its verdict however late.
     if (left > 0) return pending(`${name}: its events are not visible at this microversion, and it sets no server state: an error it meets is recorded as the action's message, looked for ${formatDuration(left)} more`, { confirming: true });
   }
@@ -220,11 +224,32 @@ const STATELESS_ACTIONS = new Set([
  */
 export const STATELESS_UNSEEN_MS = 5 * 60_000;
 
-/** What is left of STATELESS_UNSEEN_MS since the action started, on this host's clock; 0 once it has passed or the start is unreadable. */
-function statelessUnseenLeft(input: VerdictInput, action: InstanceAction): number {
+/** What is left of `windowMs` since the action started, on this host's clock; 0 once it has passed or the start is unreadable. */
+function leftSinceStart(input: VerdictInput, action: InstanceAction, windowMs: number): number {
   const start = novaTimeMs(action.start_time);
   if (start === null) return 0;
-  return Math.max(0, start - (input.cloudAheadMs ?? 0) + STATELESS_UNSEEN_MS - input.now);
+  return Math.max(0, start - (input.cloudAheadMs ?? 0) + windowMs - input.now);
+}
+
+/**
+ * How long an attach_interface may show no event before it is taken as never having reached nova-compute.
+ * nova-api calls nova-compute and waits for its answer (compute/rpcapi.py attach_interface, cctxt.call),
+ * whose manager starts the event as it takes the call; nova-api gives up, answering its caller with an
+ * error, after rpc_response_timeout: 60 s by default, a few minutes where operators raise it.
+ */
+export const ATTACH_UNCALLED_MS = 10 * 60_000;
+
+/**
+ * An attach_interface without an event. nova-api records it before it checks the port (compute/api.py
+ * attach_interface: show_port, the accelerator and compute version checks), and a refusal there (404 port
+ * not found, 400) answers the caller with no event ever recorded and no message set.
+ */
+function judgeUncalledAttach(input: VerdictInput, action: InstanceAction): Judgement {
+  if (novaTimeMs(action.start_time) === null) return pending('attach_interface: no event started yet');
+  const left = leftSinceStart(input, action, ATTACH_UNCALLED_MS);
+  if (left > 0) return pending(`attach_interface: no event started yet (a failure if none has in ${formatDuration(ATTACH_UNCALLED_MS)}, ${formatDuration(left)} more)`);
+  const why = 'nova-api refused it before calling nova-compute (a port not found or not usable), or the call never reached nova-compute, which starts the event as it takes it';
+  return { settled: true, outcome: 'failure', reason: `attach_interface failed: no event started in ${formatDuration(ATTACH_UNCALLED_MS)}: ${why}` };
 }
 
 /**

@@ -210,6 +210,19 @@ describe('trap 6: events []', () => {
     expect(reasons(h)[0]).toMatch(/^delete: recorded without events \(a local delete\), server deleted$/);
     expect(app.engine.allDone()).toBe(false);
   });
+
+  it('an attach_interface that nova-api refused after recording it, no event 10 min on, is a failure rather than a timeout', async () => {
+    await harness();
+    const attach = script({ action: 'attach_interface', taskState: null, steps: [] });
+    h.simulator.addAction(attach);
+    const app = await h.app(h.yaml([entry(attach)]));
+    await advance(app, 9 * 60_000, 30_000);
+    expect(outcomes(h)).toEqual([]);
+    expect(recordOf(app).lastError).toBeNull();
+    await advance(app, 90_000, 30_000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^attach_interface failed: no event started in 10 min: nova-api refused it before calling nova-compute/);
+  });
 });
 
 describe('trap 7: a rolled-back live migration', () => {

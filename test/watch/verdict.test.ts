@@ -84,6 +84,34 @@ const liveMigration = (eventHost = 'host-a') =>
 const rows: Row[] = [
   // --- steps and events (nova/compute/utils.py EventReporter, wrap_instance_event) ---
   { name: 'events [] (action recorded, no step started yet)', nova: 'compute/api.py _record_action_start before the RPC cast', action: found(doc('resize', [])), expect: { final: false, next: null } },
+  {
+    name: 'an attach_interface with no event yet: it waits',
+    nova: 'compute/api.py attach_interface records the action, then calls nova-compute (rpcapi cctxt.call), whose event starts as it takes the call',
+    action: found(doc('attach_interface', [])),
+    elapsed: 9 * 60_000,
+    expect: { final: false, next: null, reason: /^attach_interface: no event started yet \(a failure if none has in 10 min, 1 min more\)$/ },
+  },
+  {
+    name: '... none in 10 min: nova-api refused it before calling nova-compute, a failure',
+    nova: 'compute/api.py attach_interface: _record_action_start before show_port (PortNotFound: 404 to the caller); no event, no message, ever',
+    action: found(doc('attach_interface', [])),
+    elapsed: 10 * 60_000,
+    expect: { final: true, outcome: 'failure', reason: /^attach_interface failed: no event started in 10 min: nova-api refused it before calling nova-compute/ },
+  },
+  {
+    name: '... its start unreadable: it waits (then timeout)',
+    nova: '(same), a start_time this client cannot parse',
+    action: found(doc('attach_interface', [], { start_time: 'not a time' })),
+    elapsed: HOUR,
+    expect: { final: false, next: null, reason: /^attach_interface: no event started yet$/ },
+  },
+  {
+    name: 'a detach_interface with no event waits: nova-api casts it, and nova-compute takes it whenever it runs',
+    nova: 'compute/rpcapi.py detach_interface: cctxt.cast',
+    action: found(doc('detach_interface', [])),
+    elapsed: HOUR,
+    expect: { final: false, next: null, reason: /^detach_interface: no event started yet$/ },
+  },
   { name: 'first event still running', nova: 'EventReporter.__enter__: event_start, finish_time null', action: found(doc('resize', [ev('compute_prep_resize', null)])), expect: { final: false, next: null } },
   { name: 'every present event finished: read the server first', nova: 'a resize adds its next event only when that step starts', action: found(doc('resize', [ev('compute_prep_resize', DONE)])), expect: { final: false, next: 'server' } },
   {
