@@ -17,7 +17,7 @@ import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
-import { secretHider } from './yamlSecrets.ts';
+import { schemaProblemShown, secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { anchorNames, formatPath, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
 
@@ -227,17 +227,18 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
     if (mergeKeys.some((key) => path.length > key.length && startsWith(path, key))) continue;
     // Without the profile that failed, the endpoint it would have come with is missing too: noise.
     if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;
+    const message = schemaProblemShown(path, data, issue.message);
     if (profile.source !== undefined && startsWith(path, ['cloud', 'auth'])) {
-      issues.push(issueAt(offsetOf(doc, path), path, `${issue.message} (from ${profile.source})`));
+      issues.push(issueAt(offsetOf(doc, path), path, `${message} (from ${profile.source})`));
       continue;
     }
     if (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key') {
       const unknown = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => referenceIn(k) === undefined) : [];
       if (issue.code === 'unrecognized_keys' && unknown.length === 0) continue;
       const keyPath = issue.code === 'unrecognized_keys' ? [...path, unknown[0]!] : path;
-      issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, issue.message));
+      issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, message));
     } else {
-      issues.push(issueAt(offsetOf(doc, path), path, `${issue.message}${emptiedBy(emptied, path, issue.message)}`));
+      issues.push(issueAt(offsetOf(doc, path), path, `${message}${emptiedBy(emptied, path, message)}`));
     }
   }
   // A file of this machine's: like a variable, it may exist only where the daemon runs (add and remove skip it).

@@ -15,6 +15,9 @@ const SECRET_KEYS = new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS].map((
 /** Said after a problem whose text about a secret was hidden: what most likely went wrong. */
 export const SECRET_NOT_SHOWN = '(the value is a secret, not shown here: quote a secret that starts with * ! & | > % @ or ` or holds ": ")';
 
+/** Said after a problem of a value under a secret's key name, whose text was hidden. */
+const SECRET_VALUE_NOT_SHOWN = '(a value under a secret\'s key name is not shown)';
+
 /** Shorter runs are ordinary text, as for redact(). */
 const MIN_SHOWN_RUN = 4;
 
@@ -53,6 +56,29 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
   };
 }
 
+/** Whether a value under `key` (in a mapping under `parent`) is a secret, wherever it is in the file. */
+const isSecretKey = (key: string, parent: Segment | undefined) => SECRET_KEYS.has(key.toLowerCase()) || (parent === 'headers' && isCredentialHeader(key));
+
+/**
+ * `message`, a schema problem at `path` of `data` (the file as the schema read it), with nothing of the
+ * value there in it when its key is a secret's name, wherever that key is: a line swap puts
+ * `token: ${ECS_AUTH_TOKEN}` under a setting whose message quotes what it refuses, and the schema sees the
+ * variable's value, not what the file says.
+ */
+export function schemaProblemShown(path: readonly Segment[], data: unknown, message: string): string {
+  const keyAt = path.findLastIndex((segment) => typeof segment === 'string');
+  if (keyAt < 0 || !isSecretKey(path[keyAt] as string, path[keyAt - 1])) return message;
+  // Read from the data, not the issue: a check of a whole section gives the section as the issue's input.
+  let value = data;
+  for (const segment of path) value = typeof value === 'object' && value !== null && Object.hasOwn(value, segment) ? (value as Record<Segment, unknown>)[segment] : undefined;
+  if (value === undefined || value === null || typeof value === 'object') return message;
+  const { forms, words } = formsOf(String(value));
+  const hidden = redact(message, forms);
+  if (hidden === message) return message;
+  // A part of the value quoted on its own (`'x' after 5`) would still show.
+  return `${sharesRun(hidden, words) ? 'not valid here' : hidden} ${SECRET_VALUE_NOT_SHOWN}`;
+}
+
 const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => path.length >= prefix.length && prefix.every((s, i) => path[i] === s);
 
 /** Whether `message` holds MIN_SHOWN_RUN characters in a row of any of `words`. */
@@ -72,7 +98,7 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     const key = keyText(doc, pair);
     const at = [...path, key];
     const value = pair.value;
-    const secret = SECRET_KEYS.has(key.toLowerCase()) || (path.at(-1) === 'headers' && isCredentialHeader(key));
+    const secret = isSecretKey(key, path.at(-1));
     // A mapping below the key is settings (a notifier named `secret`); one on its line is a value YAML misread.
     const misread = value !== null && (isScalar(value) || isAlias(value) || !text.slice(pair.key.range[1], value.range[0]).includes('\n'));
     // `!env NAME`, `!vault path`: a tag that a secrets tool reads, on what names the secret, not the secret.

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { formatIssue, validateConfigText } from '../../src/config/load.ts';
 
 /** What `validate` prints for `text` (and `run` logs at a reload), one line per problem. */
-function problems(text: string): string[] {
-  const result = validateConfigText(text, { env: {} });
+function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
+  const result = validateConfigText(text, { env });
   return result.ok ? [] : result.issues.map((issue) => formatIssue(issue));
 }
 
@@ -69,5 +69,25 @@ describe('a secret the watch file cannot read is not quoted back', () => {
     const said = problems(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: otc', '  endpoint: https://ecs.example.com'));
     expect(said.join('\n')).not.toContain('clouds-secret-9');
     expect(said).toEqual([`3:10 cloud.cloud: cannot read clouds.yaml ${clouds}: line 6, column 17: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`]);
+  });
+});
+
+// A line swap puts a secret's key under another setting, whose message would quote the value it refuses:
+// in validate's output, and in the log of a reload.
+describe('a secret under its key name in the wrong place is not quoted back', () => {
+  const NOT_SHOWN = "(a value under a secret's key name is not shown)";
+  const underWarnAfter = (line: string) => lines(...CLOUD, 'poll:', '  warnAfter:', `    ${line}`, 'watches: []');
+
+  it.each([
+    ['a token from the environment', underWarnAfter('token: ${ECS_AUTH_TOKEN}'), '6:12 poll.warnAfter.token'],
+    ['a password written out', underWarnAfter('password: Summer2024-SEKRIT'), '6:15 poll.warnAfter.password'],
+  ])('%s', (_case, text, at) => {
+    expect(problems(text, { ECS_AUTH_TOKEN: 'gAAAAA-SEKRIT-token-Zq9' })).toEqual([
+      `${at}: '<hidden>' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s ${NOT_SHOWN}`,
+    ]);
+  });
+
+  it('nor a part of it that a message quotes on its own', () => {
+    expect(problems(underWarnAfter('secret: 5mSEKRIT-part'))).toEqual([`6:13 poll.warnAfter.secret: not valid here ${NOT_SHOWN}`]);
   });
 });

@@ -246,6 +246,10 @@ describe.concurrent('run', () => {
       await writeFile(path, h.yaml([first, second], { http: `  port: ${port}\n  host: 127.0.0.1`, auth: '  auth: { type: token, token: "Xk9${q7TopSecretPart" }' }));
       await waitFor(() => h.logs.text.includes('the ${ at character 4 of the value is not closed by a }'), 8000);
       expect(h.logs.text).not.toContain('TopSecret');
+      // A token's line swapped under another setting, which says what it refuses: nothing of the token either.
+      await writeFile(path, h.yaml([first, second], { http: `  port: ${port}\n  host: 127.0.0.1`, poll: '  schedule: "* * * * * *"\n  warnAfter:\n    token: ${ECS_AUTH_TOKEN}' }));
+      await waitFor(() => h.logs.text.includes("poll.warnAfter.token: '<hidden>' is not a duration"), 8000);
+      for (const secret of SECRETS) expect(h.logs.text).not.toContain(secret);
       // A file gone (an editor's rename, a ConfigMap swapped): said as such, with no problems to count and no other file to name.
       await rm(path);
       await waitFor(() => h.logs.text.includes('the watch file cannot be read; keeping the running configuration until it can'), 8000);
