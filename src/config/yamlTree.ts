@@ -5,7 +5,7 @@ import {
   CST, isAlias, isMap, isPair, isScalar, isSeq, Lexer, Pair, parseDocument, visit, YAMLMap,
   type Document, type DocumentOptions, type Node, type ParseOptions, type ParsedNode, type Scalar, type SchemaOptions,
 } from 'yaml';
-import { clipped } from '../text/clipped.ts';
+import { cut, visible } from '../text/clipped.ts';
 
 export type Segment = string | number;
 
@@ -182,13 +182,13 @@ const PLAIN_KEY = /^[A-Za-z_][A-Za-z0-9_-]*$/;
 /** How much of a key a path shows. */
 const KEY_SHOWN = 60;
 
-/** `watches[2].notify[0]`; a key that would read ambiguously is quoted: `notifiers["ops.mail"]`. */
+/** `watches[2].notify[0]`; a key that would read ambiguously is quoted: `notifiers["ops.mail"]`, its unseen characters escaped. */
 export function formatPath(path: readonly Segment[]): string {
   if (path.length === 0) return '(root)';
   return path
     .map((segment, i) => {
       if (typeof segment === 'number') return `[${segment}]`;
-      if (!PLAIN_KEY.test(segment) || segment.length > KEY_SHOWN) return `[${JSON.stringify(clipped(segment, KEY_SHOWN, false))}]`;
+      if (!PLAIN_KEY.test(segment) || segment.length > KEY_SHOWN) return `[${visible(JSON.stringify(cut(segment, KEY_SHOWN, false)))}]`;
       return i === 0 ? segment : `.${segment}`;
     })
     .join('');

@@ -1,5 +1,7 @@
 // What a misspelt key or value most likely meant, for a message that can say "did you mean 'serverId'?".
 
+import { quoted, withoutInvisible } from './clipped.ts';
+
 /** Edits between two words, a swap of two neighbouring letters counting as one (`shcedule`). */
 function distance(a: string, b: string): number {
   let before: number[] = [];
@@ -55,6 +57,11 @@ export function meant(words: readonly string[], allowed: readonly string[]): str
     return guess === undefined ? [] : [{ word, guess }];
   });
   if (guesses.length === 0) return '';
-  if (words.length === 1) return `; did you mean '${guesses[0]!.guess}'?`;
-  return `; did you mean ${guesses.map(({ word, guess }) => `'${guess}' for '${word}'`).join(', ')}?`;
+  if (words.length === 1) {
+    const [{ word, guess }] = guesses as [{ word: string; guess: string }];
+    // Shown escaped, it would pass for a slip of the keyboard.
+    if (word !== guess && withoutInvisible(word) === guess) return `; it is '${guess}' with an invisible character in it: type it again`;
+    return `; did you mean '${guess}'?`;
+  }
+  return `; did you mean ${guesses.map(({ word, guess }) => `'${guess}' for ${quoted(word)}`).join(', ')}?`;
 }

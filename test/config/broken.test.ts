@@ -355,6 +355,29 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a line break in a value, and in a variable\'s value: escaped, one problem on one line',
+    text: lines(...CLOUD, '  interface: "pub\\nlic"', '  timeout: ${T}'),
+    env: { T: '5m\nx' },
+    expected: [
+      "4:14 cloud.interface: unknown value 'pub\\nlic' (allowed: public, internal, admin); did you mean 'public'?",
+      `5:12 cloud.timeout: '5m\\nx' is not a duration ('\\nx' after 5m is not a number and a unit): write ${FORMS}`,
+    ],
+  },
+  {
+    name: 'a terminal escape and a NUL in a key: escaped, as in its path',
+    text: lines(...CLOUD, '  "\\e[2J\\0oops": 1'),
+    expected: [
+      "4:3 cloud[\"\\u001b[2J\\u0000oops\"]: unknown key '\\u001b[2J\\u0000oops' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)",
+    ],
+  },
+  {
+    name: 'a key that is a valid one and an invisible character (a BOM pasted mid-file): made visible, and said',
+    text: lines(...CLOUD, '  timeout\uFEFF: 10s'),
+    expected: [
+      "4:3 cloud[\"timeout\\ufeff\"]: unknown key 'timeout\\ufeff' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); it is 'timeout' with an invisible character in it: type it again",
+    ],
+  },
+  {
     name: 'a screenful pasted as a key and as a value: quoted in part, with its length',
     text: lines(...CLOUD, `  ${'MIIDdzCCAl'.repeat(90)}: 1`, '  auth:', `    type: ${'x'.repeat(500)}`),
     expected: [

@@ -72,4 +72,9 @@ describe('meant', () => {
     expect(meant(['server'], WATCH_KEYS)).toBe("; did you mean 'serverId'?");
     expect(meant(['server', 'color', 'dedline'], WATCH_KEYS)).toBe("; did you mean 'serverId' for 'server', 'deadline' for 'dedline'?");
   });
+
+  it('says so of a word that is an allowed one and an invisible character, which looks the same', () => {
+    expect(meant(['notify\uFEFF'], WATCH_KEYS)).toBe("; it is 'notify' with an invisible character in it: type it again");
+    expect(meant(['notify\u200B', 'color'], WATCH_KEYS)).toBe("; did you mean 'notify' for 'notify\\u200b'?");
+  });
 });
