@@ -113,7 +113,9 @@ const DeliverySchema = strict({
   minDelay: duration().prefault('1s'),
   maxDelay: duration().prefault(DEFAULT_MAX_DELAY),
 }).superRefine(({ minDelay, maxDelay }: { minDelay: unknown; maxDelay: unknown }, ctx) => {
-  // Either one not a duration is reported by its own key.
+  // Either one refused is reported by its own key; what it holds then is as written (`1`, a number
+  // without a unit; 1e400, Infinity), not milliseconds.
+  if (ctx.issues.some((issue) => issue.path?.[0] === 'minDelay' || issue.path?.[0] === 'maxDelay')) return;
   if (typeof minDelay !== 'number' || typeof maxDelay !== 'number' || maxDelay >= minDelay) return;
   ctx.addIssue({
     code: 'custom',

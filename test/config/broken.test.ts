@@ -282,6 +282,24 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:3 delivery.maxDelay: must not be shorter than minDelay (5 min against 10 min; maxDelay is 5m unless set): raise maxDelay, or lower minDelay'],
   },
   {
+    name: 'a maxDelay or minDelay refused is not compared too, as what it is not (1 ms; Infinity h)',
+    text: lines(...CLOUD, 'delivery:', '  minDelay: 1e400', '  maxDelay: 1'),
+    expected: [
+      `5:13 delivery.minDelay: expected a duration, got .inf (infinity, or a number too large to hold, such as 1e309): write ${FORMS}`,
+      `6:13 delivery.maxDelay: 1 has no unit: write a duration as ${FORMS}`,
+    ],
+  },
+  {
+    name: 'a maxDelay refused, with minDelay left out: one problem',
+    text: lines(...CLOUD, 'delivery:', '  maxDelay: 1'),
+    expected: [`5:13 delivery.maxDelay: 1 has no unit: write a duration as ${FORMS}`],
+  },
+  {
+    name: 'a minDelay refused, with maxDelay left out: no problem at a key the file does not have',
+    text: lines(...CLOUD, 'delivery:', '  minDelay: 1e400'),
+    expected: [`5:13 delivery.minDelay: expected a duration, got .inf (infinity, or a number too large to hold, such as 1e309): write ${FORMS}`],
+  },
+  {
     name: 'a bad cron expression',
     text: lines(...CLOUD, 'poll:', '  schedule: "*/15 61 * * *"'),
     expected: [
