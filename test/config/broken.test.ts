@@ -674,6 +674,19 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['7:50 notifiers.ops-mail.smtp.connections: must be at least 1 (got 0)', '12:50 notifiers.team-mail.smtp.connections: must be at most 64 (got 65)'],
   },
   {
+    name: 'an smtp host written with its port, its scheme or a space: a lookup of it would fail every mail',
+    text: lines(
+      ...CLOUD,
+      'notifiers:',
+      '  a: { type: email, smtp: { host: "smtp.example.com:587" }, from: ecs@example.com, to: [ops@example.com] }',
+      '  b: { type: email, smtp: { host: "smtp://smtp.example.com" }, from: ecs@example.com, to: [ops@example.com] }',
+      '  c: { type: email, smtp: { host: "smtp example.com" }, from: ecs@example.com, to: [ops@example.com] }',
+    ),
+    expected: ['smtp.example.com:587', 'smtp://smtp.example.com', 'smtp example.com'].map(
+      (host, i) => `${5 + i}:35 notifiers.${'abc'[i]}.smtp.host: '${host}' is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port`,
+    ),
+  },
+  {
     name: 'smtp login half set',
     text: lines(
       ...CLOUD,

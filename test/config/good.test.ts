@@ -71,6 +71,13 @@ describe('a valid watch file', () => {
     expect(config.notifiers['ops-mail']).toMatchObject({ from: 'root@localhost', to: ['ops@mailhost', 'On Call <oncall@relay>'] });
   });
 
+  it('sends mail to the SMTP host named, by name or by IPv4 or IPv6 address', () => {
+    for (const host of ['smtp.example.com', 'smtp.example.com.', 'mail-relay', 'mail_relay', '10.0.0.25', '::1', 'fe80::25']) {
+      const config = parseConfig(lines(...CLOUD, 'notifiers:', `  m: { type: email, smtp: { host: "${host}" }, from: a@example.com, to: [b@example.com] }`), { env: {} });
+      expect(config.notifiers['m']).toMatchObject({ smtp: { host } });
+    }
+  });
+
   it('reads a key with nothing after it as left out', () => {
     const config = parseConfig(lines(...CLOUD, '  auth:', 'poll:', 'notifiers:', 'delivery:', 'state:', 'http:', 'watches:'), { env: {} });
     expect(config.cloud.auth).toEqual({ type: 'none' });

@@ -1,10 +1,26 @@
 // The `type: email` entry of `notifiers:` in the watch file: what each key accepts and its default.
 import * as z from 'zod';
 import { ACROSS_KEYS, boolean, duration, emailAddress, integer, optionalText, outcomes, strict } from '../../config/fields.ts';
+import { quoted } from '../../text/clipped.ts';
 import { emailTemplate } from '../template/config.ts';
 
+/** A name or an IPv4 address: labels between dots, and a last dot for a name not to be searched for. */
+const HOST_NAME = /^[\p{L}\p{N}_-]+(?:\.[\p{L}\p{N}_-]+)*\.?$/u;
+
+/**
+ * The server alone: a port or a scheme written with it (`smtp.example.com:587`, `smtp://smtp.example.com`)
+ * would be looked up as part of the name, and every mail fail to send, long after `validate` passed.
+ */
+const smtpHost = () =>
+  z
+    .string()
+    .min(1, { abort: true })
+    .refine((text) => HOST_NAME.test(text) || z.regexes.ipv6.test(text), {
+      error: (iss) => `${quoted(String(iss.input))} is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port`,
+    });
+
 const SmtpSchema = strict({
-  host: z.string().min(1),
+  host: smtpHost(),
   port: integer(1, 65535).default(587),
   secure: boolean().default(false),
   user: optionalText(z.string()),
