@@ -43,8 +43,22 @@ export function unknownValue(what: string, input: unknown, allowed: readonly unk
   return `unknown ${what} ${shown(input)} (allowed: ${list})${guess}`;
 }
 
-function invalidType(expected: string, input: unknown): string {
-  const noun = NOUNS[expected] ?? expected;
+/** A whole number's range as the schema holds it (zod's number schema); a number's message names it. */
+interface NumberRange {
+  isInt?: boolean;
+  minValue?: number | null;
+  maxValue?: number | null;
+}
+
+/** What is expected, a whole number with its range, as the too-small and too-big messages state it. */
+function nounOf(expected: string, schema: unknown): string {
+  const range = schema as NumberRange | undefined;
+  if (range?.isInt === true && typeof range.minValue === 'number' && typeof range.maxValue === 'number') return `a whole number from ${range.minValue} to ${range.maxValue}`;
+  return NOUNS[expected] ?? expected;
+}
+
+function invalidType(expected: string, input: unknown, schema: unknown): string {
+  const noun = nounOf(expected, schema);
   if (input === undefined) return `required (${noun})`;
   if (input === null) return `is empty: expected ${noun}`;
   // zod says a number is expected of .nan and .inf, and a number is what they are.
@@ -63,7 +77,7 @@ function invalidType(expected: string, input: unknown): string {
 export const configErrorMap: z.core.$ZodErrorMap = (iss) => {
   switch (iss.code) {
     case 'invalid_type':
-      return invalidType(iss.expected, iss.input);
+      return invalidType(iss.expected, iss.input, iss.inst);
     case 'too_small':
       if (iss.origin === 'string' || iss.origin === 'array') return 'must not be empty';
       return `must be at least ${iss.minimum} (got ${String(iss.input)})`;

@@ -114,7 +114,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     env: { SMTP_PORT: '' },
     expected: [
       `4:12 cloud.timeout: is empty: write a duration as ${FORMS} (a \${VAR} set to "" or a \${VAR:-} with an empty default gives that; leave the key out for its default)`,
-      '8:28 notifiers.mail.smtp.port: is empty: expected a number (a ${VAR} set to "" or a ${VAR:-} with an empty default gives that; leave the key out for its default)',
+      '8:28 notifiers.mail.smtp.port: is empty: expected a whole number from 1 to 65535 (a ${VAR} set to "" or a ${VAR:-} with an empty default gives that; leave the key out for its default)',
     ],
   },
   {
@@ -183,7 +183,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     text: lines(...CLOUD, 'http:', '  port: 1', 'http:', '  port: x', 'cloud:', '  endpoint: ecs.example.com', '  projectId: p1'),
     expected: [
       '6:1 http: this key is already set above in the same mapping',
-      '7:9 http.port: expected a number, got a string',
+      '7:9 http.port: expected a whole number from 0 to 65535, got a string',
       '8:1 cloud: this key is already set above in the same mapping',
       '9:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com',
     ],
@@ -227,10 +227,10 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['1:1 cloud: required (a mapping)'],
   },
   {
-    name: 'wrong types',
+    name: 'wrong types, a whole number\'s with its range',
     text: lines(...CLOUD, 'poll:', '  retries: many', 'http:', '  port: 8.5', 'state:', '  path: 42', 'watches: {}'),
     expected: [
-      '5:12 poll.retries: expected a number, got a string',
+      '5:12 poll.retries: expected a whole number from 0 to 20, got a string',
       '7:9 http.port: 8.5 is not a whole number',
       '9:9 state.path: expected a string, got a number (put it in quotes)',
       '10:10 watches: expected a list, got a mapping',
@@ -778,10 +778,10 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: "YAML's .nan and .inf, and a number too large to hold, where a whole number or a duration belongs",
     text: lines(...CLOUD, 'poll:', '  retries: .nan', '  concurrency: 1e309', '  deadline: -.inf', 'http:', '  port: .inf'),
     expected: [
-      '5:12 poll.retries: expected a number, got .nan (not a number)',
-      '6:16 poll.concurrency: expected a number, got .inf (infinity, or a number too large to hold, such as 1e309)',
+      '5:12 poll.retries: expected a whole number from 0 to 20, got .nan (not a number)',
+      '6:16 poll.concurrency: expected a whole number from 1 to 256, got .inf (infinity, or a number too large to hold, such as 1e309)',
       `7:13 poll.deadline: expected a duration, got -.inf (infinity, or a number too large to hold, such as 1e309): write ${FORMS}`,
-      '9:9 http.port: expected a number, got .inf (infinity, or a number too large to hold, such as 1e309)',
+      '9:9 http.port: expected a whole number from 0 to 65535, got .inf (infinity, or a number too large to hold, such as 1e309)',
     ],
   },
   {
@@ -875,7 +875,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       `3:12 cloud.timeout: 5 has no unit: write a duration as ${FORMS}`,
       `4:21 delivery.maxAge: 5 has no unit: write a duration as ${FORMS}`,
       '4:48 delivery.maxDelay: must not be shorter than minDelay (1 min against 1 h; maxDelay is 5m unless set): raise maxDelay, or lower minDelay',
-      '8:43 notifiers.mail.smtp.port: expected a number, got a string',
+      '8:43 notifiers.mail.smtp.port: expected a whole number from 1 to 65535, got a string',
       '8:52 notifiers.mail.smtp.user: user is set but password is not: set both, or neither for no login',
       '11:26 notifiers.mail.template.subject: expected a string, got a number (put it in quotes)',
       '11:48 notifiers.mail.template.textFile: cannot read the template b: no such file',
