@@ -25,9 +25,9 @@ export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string)
   try {
     return await withEditLock(path, () => readEditWrite(ctx, path, edit), ctx.signal);
   } catch (err) {
-    // The lock could not be made beside the file: the folder is missing, read-only or not ours.
+    // The lock could not be made beside the file: the folder is missing (or its path is no way to one), read-only or not ours.
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    if (code === 'ENOENT') throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
+    if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
     if (code in WRITE_ERRORS) throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code]}`, { cause: err });
     throw err;
   }

@@ -5,6 +5,9 @@ const READ_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
   EISDIR: 'it is a directory',
+  ELOOP: 'its path runs in a loop of symbolic links',
+  ENOTDIR: 'a part of its path is a file, not a folder',
+  ENAMETOOLONG: 'its path is too long',
 };
 
 /** Why a file named in the configuration could not be read, in a few words. */

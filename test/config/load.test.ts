@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,10 @@ import { ConfigError, formatIssue, loadConfigFile, parseConfig, validateConfigTe
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'ecs-watch-config-'));
+  // Paths that no file can be read at, as a mistyped --config may name.
+  await symlink(join(dir, 'loop-b'), join(dir, 'loop-a'));
+  await symlink(join(dir, 'loop-a'), join(dir, 'loop-b'));
+  await writeFile(join(dir, 'file.yaml'), '');
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -190,6 +194,9 @@ describe('loadConfigFile', () => {
   it.each([
     ['a missing file', 'missing.yaml', 'no such file'],
     ['a directory', '.', 'is a directory, not a regular file'],
+    ['a loop of symbolic links', 'loop-a', 'its path runs in a loop of symbolic links'],
+    ['a path through a file', 'file.yaml/watch.yaml', 'a part of its path is a file, not a folder'],
+    ['a name longer than a file system takes', 'x'.repeat(300), 'its path is too long'],
   ])('says why %s cannot be read, and how to name another', async (_what, name, reason) => {
     const path = join(dir, name);
     const err = await loadConfigFile(path, { env: {} }).catch((e: unknown) => e);

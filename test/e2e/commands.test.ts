@@ -475,6 +475,18 @@ describe('add and remove', () => {
     await expect(stat(join(h.dir, 'no-such-folder'))).rejects.toThrow(/ENOENT/);
   });
 
+  it('says in words why a path leads to no file (a loop of links, a file where a folder belongs), as validate does', async ({ h }) => {
+    await symlink(join(h.dir, 'loop-b'), join(h.dir, 'loop-a'));
+    await symlink(join(h.dir, 'loop-a'), join(h.dir, 'loop-b'));
+    const file = await h.writeConfig(h.yaml([]));
+    for (const [path, reason] of [[join(h.dir, 'loop-a'), 'its path runs in a loop of symbolic links'], [join(file, 'watch.yaml'), 'a part of its path is a file, not a folder']] as const) {
+      const ids = newIds();
+      const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`cannot read the watch file ${path}: ${reason} (name another file with --config or ECS_WATCH_CONFIG)`);
+    }
+  });
+
   it('refuses a --name of two lines as a usage error, before touching the file', async ({ h }) => {
     const original = h.yaml([]);
     const path = await h.writeConfig(original);
