@@ -10,8 +10,9 @@ export const TOO_DEEP =
   `lists and mappings are nested more than ${MAX_NESTING} levels deep here, far deeper than any setting goes: ` +
   'look for a [ or { that is not closed, or lines indented further and further';
 
-// The library's wording, where it speaks of its own API or leaves the fix unsaid.
-const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string) => string>> = {
+// The library's wording, where it speaks of its own API or leaves the fix unsaid; undefined keeps it, for
+// a code that stands for more than one error (told apart by the library's message).
+const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string, message: string) => string | undefined>> = {
   TAB_AS_INDENT: () => 'tabs are not allowed as indentation: indent with spaces',
   // Where the second one starts: its `---`, or what follows a `...` that ended the first.
   MULTIPLE_DOCS: (file, at) => `${file} must be one YAML document: ${at.startsWith('---') ? 'remove the extra ---' : 'remove the ... line above, which ends it before this'}`,
@@ -22,6 +23,17 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string) => s
   // Its message is the JavaScript engine's: `Maximum call stack size exceeded`.
   RESOURCE_EXHAUSTION: () => TOO_DEEP,
   MULTILINE_IMPLICIT_KEY: () => 'this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far',
+  // The same slip as above, on a mapping's last line, where nothing follows for the key to run on into.
+  MISSING_CHAR: (_file, _at, message) => (message.startsWith('Implicit map keys') ? 'a key with no value: a colon, or the space after it, is missing here (write key: value)' : undefined),
+  UNEXPECTED_TOKEN: (_file, at, message) =>
+    / at node end$/.test(message)
+      ? 'more text after a value that has ended: quote the whole value if this is part of it (e.g. region: "eu-de x"), or remove it'
+      : /^Unexpected flow-(seq|map)-end token/.test(message)
+        ? `this ${at[0]} closes no ${at[0] === ']' ? '[' : '{'}: remove it, or add the ${at[0] === ']' ? '[' : '{'} it was meant to close`
+        : undefined,
+  // Said at the first key out of line, and again at each one below it, in line with it: once is enough (load.ts).
+  BAD_INDENT: (_file, _at, message) =>
+    message.startsWith('All mapping items') ? 'this key is not in line with the keys above it in the same mapping: indent it as far as they are' : undefined,
 };
 
 const QUOTED = /"((?:[^"\\]|\\[\s\S])*)"/g;
@@ -75,5 +87,5 @@ export function syntaxProblem(text: string, error: YAMLError, unclosed: () => Re
     return { offset: start, message };
   }
   // The library quotes the text it stumbled on, which may be half the file.
-  return { offset, message: SYNTAX_MESSAGES[error.code]?.(file, text.slice(offset, offset + 3)) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
+  return { offset, message: SYNTAX_MESSAGES[error.code]?.(file, text.slice(offset, offset + 3), error.message) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
 }

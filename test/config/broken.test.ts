@@ -77,6 +77,31 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a missing space after the colon of a mapping\'s last key, which has no next line to run on into',
+    text: lines(...CLOUD, 'poll:', '  retries: 4', '  deadline:6h'),
+    expected: ['6:3 poll["deadline:6h"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+  },
+  {
+    name: 'text after a closing quote',
+    text: lines(...CLOUD, '  region: "eu-de" x'),
+    expected: ['4:19 cloud.region: more text after a value that has ended: quote the whole value if this is part of it (e.g. region: "eu-de x"), or remove it'],
+  },
+  {
+    name: 'a stray ] or } that closes nothing: told once, without the echo of every token after it',
+    text: lines(...CLOUD, '  region: {a: 1}}', ']', 'poll: {}'),
+    expected: ['4:17 (root): this } closes no {: remove it, or add the { it was meant to close'],
+  },
+  {
+    name: 'a stray ] on its own line',
+    text: lines(...CLOUD, ']', 'poll: {}'),
+    expected: ['4:1 (root): this ] closes no [: remove it, or add the [ it was meant to close'],
+  },
+  {
+    name: 'a key indented a space too few: told once, not again at each key below in line with it',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', ' projectId: p1', ' region: eu-de', 'poll:', '  retries: 3'),
+    expected: ['3:1 (root): this key is not in line with the keys above it in the same mapping: indent it as far as they are'],
+  },
+  {
     name: 'a missing space after a colon, which makes the key run on into the next line',
     text: lines(...CLOUD, 'watches:', '  - serverId:s1', '    requestId: r1'),
     expected: ['5:5 watches[0]["serverId:s1 requestId"]: this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far'],
@@ -406,7 +431,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a screenful YAML stumbles on after its first problem: the first alone is told, not the text',
     text: lines('    type: webhook', '>-', `cloud: ${'x'.repeat(300)}`),
-    expected: ['2:1 (root): Unexpected block-scalar-header at node end'],
+    expected: ['2:1 (root): more text after a value that has ended: quote the whole value if this is part of it (e.g. region: "eu-de x"), or remove it'],
   },
   {
     name: 'a screenful as a duration: quoted in part',
