@@ -1,6 +1,6 @@
 import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
-import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText } from '../config/load.ts';
+import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText, type ConfigIssue } from '../config/load.ts';
 import { withEditLock } from '../files/editLock.ts';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import type { CommandContext } from './context.ts';
@@ -18,12 +18,18 @@ const WRITE_ERRORS: Record<string, string> = {
  * is neither checked nor written. A result with problems is not written: they go to stderr and the answer is
  * null. Variables that are not set in this shell do not count: they are the daemon's environment's business,
  * not the file's. An owner this user cannot give the file back (only root can give a file away) is said on
- * stderr: a daemon running as that user may no longer read it.
+ * stderr: a daemon running as that user may no longer read it. A problem that `option` names (the
+ * command's option that gave what the edit wrote) is told by that name, not at a line of the result,
+ * which was never written.
  */
-export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
+export async function editWatchFile<T>(
+  ctx: CommandContext,
+  edit: (text: string) => { text: string } & T,
+  option: (issue: ConfigIssue, result: T) => string | undefined = () => undefined,
+): Promise<({ text: string } & T) | null> {
   const path = await realpath(ctx.configPath).catch(() => ctx.configPath);
   try {
-    return await withEditLock(path, () => readEditWrite(ctx, path, edit), ctx.signal);
+    return await withEditLock(path, () => readEditWrite(ctx, path, edit, option), ctx.signal);
   } catch (err) {
     // The lock could not be made beside the file: the folder is missing (or its path is no way to one), read-only or not ours.
     const code = (err as NodeJS.ErrnoException).code ?? '';
@@ -33,7 +39,12 @@ export async function editWatchFile<T>(ctx: CommandContext, edit: (text: string)
   }
 }
 
-async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: string) => { text: string } & T): Promise<({ text: string } & T) | null> {
+async function readEditWrite<T>(
+  ctx: CommandContext,
+  path: string,
+  edit: (text: string) => { text: string } & T,
+  option: (issue: ConfigIssue, result: T) => string | undefined,
+): Promise<({ text: string } & T) | null> {
   let text: string;
   let file: Stats;
   try {
@@ -50,10 +61,14 @@ async function readEditWrite<T>(ctx: CommandContext, path: string, edit: (text: 
     // A file already invalid is told as it is, at its own lines, rather than at those of a result never written.
     const before = validateConfigText(text, { env: ctx.env });
     const already = before.ok ? [] : before.issues.filter((issue) => issue.cause !== 'environment');
+    const byOption = (issue: ConfigIssue) => {
+      const name = option(issue, result);
+      return name === undefined ? formatIssue(issue) : `${name}: ${issue.message}`;
+    };
     const [shown, why] = already.length > 0
-      ? [already, 'is invalid as it is, so it was left as it is (fix it first)']
-      : [problems, 'would be invalid, so it was left as it is'];
-    ctx.stderr.write(`${ctx.configPath} ${why}:\n${shown.map((i) => formatIssue(i)).join('\n')}\n`);
+      ? [already.map((i) => formatIssue(i)), 'is invalid as it is, so it was left as it is (fix it first)']
+      : [problems.map(byOption), 'would be invalid, so it was left as it is'];
+    ctx.stderr.write(`${ctx.configPath} ${why}:\n${shown.join('\n')}\n`);
     return null;
   }
   try {

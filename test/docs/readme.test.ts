@@ -69,7 +69,7 @@ describe('the README\'s console examples, run on watch.example.yaml', () => {
     expect(README).toContain(`- **\`${ran[0]!.printed[0]!}\`**`);
   });
 
-  it('add and remove: the entry added, added again (no change), for another project (refused at its line), a refused notifier at its line and column, the entry removed', () => {
+  it('add and remove: the entry added, added again (no change), for another project (refused at its line), a refused notifier named by its option, the entry removed', () => {
     const ran = runExample(consoleExample('### add and remove'));
     expect(ran.map((r) => r.status)).toEqual([0, 0, 1, 1, 0]);
     for (const r of ran) expect(r.printed, r.command).toEqual(r.expected);

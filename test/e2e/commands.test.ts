@@ -522,13 +522,13 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
-  it('writes nothing when the result would be invalid, and says why', async ({ h }) => {
+  it('writes nothing when the result would be invalid, and says why, by the option that gave the value rather than at a line never written', async ({ h }) => {
     const original = h.yaml([{ ...newIds(), name: 'first' }]);
     const path = await h.writeConfig(original);
     const ids = newIds();
     const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--notify', 'pager']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/would be invalid, so it was left as it is:\n\d+:\d+ watches\[1\]\.notify\[0\]: unknown notifier 'pager' \(configured: chat, ops-mail\)\n$/);
+    expect(r.stderr).toMatch(/would be invalid, so it was left as it is:\n--notify: unknown notifier 'pager' \(configured: chat, ops-mail\)\n$/);
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 

@@ -1,10 +1,33 @@
 import { addWatch, WatchFileEditError } from '../../config/edit.ts';
+import type { ConfigIssue } from '../../config/load.ts';
 import { watchedAlready } from '../../config/watched.ts';
 import { UsageError, type CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
 import { optionText, watchedIdentity } from '../options.ts';
 import { signalExitStatus } from '../signals.ts';
 import { parsedWatchOptions } from '../watchOptions.ts';
+
+/** The option that gives each key of the entry `add` writes. */
+const OPTIONS: Readonly<Record<string, string>> = {
+  requestId: '--request',
+  serverId: '--server',
+  jobId: '--job',
+  name: '--name',
+  projectId: '--project',
+  notify: '--notify',
+  deadline: '--deadline',
+};
+
+/**
+ * What a problem of the entry added at `index` is told by: the option that gave the value (`--notify` for
+ * `watches[6].notify[0]`), else its path alone. Its line would be one of a file never written.
+ */
+function optionOf(issue: ConfigIssue, index: number): string | undefined {
+  const entry = `watches[${index}]`;
+  if (issue.path !== entry && !issue.path.startsWith(`${entry}.`)) return undefined;
+  const key = /^[^.[]*/.exec(issue.path.slice(entry.length + 1))![0];
+  return Object.hasOwn(OPTIONS, key) ? OPTIONS[key] : issue.path;
+}
 
 export async function run(ctx: CommandContext): Promise<number> {
   const text = (name: string) => optionText(ctx, name);
@@ -35,7 +58,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       }
       // A retried step: the file stays as it is, byte for byte.
       return { text: current, index: there.index, added: false, line: there.line };
-    });
+    }, (issue, { index }) => optionOf(issue, index));
     if (!done) return 1;
     if (done.added) ctx.stdout.write(`added watches[${done.index}]: ${what}${watch.name ? ` (${watch.name})` : ''} to ${ctx.configPath}\n`);
     else ctx.stdout.write(`already watched: watches[${done.index}] at line ${done.line} has ${what} in ${ctx.configPath}; left as it is\n`);
