@@ -273,6 +273,13 @@ describe('${VAR} in values', () => {
     expect(config.notifiers['ops-mail']).toMatchObject({ smtp: { host: '127.0.0.1', port: 465, secure: true } });
   });
 
+  it('takes port 465 for an SMTP server with implicit TLS and 587 for one without, unless the file gives one', () => {
+    const portOf = (smtp: string[]) => parseConfig(mail(['      host: smtp.example.com', ...smtp]), { env: {} }).notifiers['ops-mail'];
+    expect(portOf(['      secure: true'])).toMatchObject({ smtp: { port: 465, secure: true } });
+    expect(portOf(['      secure: false'])).toMatchObject({ smtp: { port: 587, secure: false } });
+    expect(portOf(['      secure: true', '      port: 2465'])).toMatchObject({ smtp: { port: 2465, secure: true } });
+  });
+
   it('keeps a string that looks like a number a string where a string is expected', () => {
     const config = parseConfig(mail(['      host: smtp.example.com', '      user: ${SMTP_USER}', '      password: ${SMTP_PASSWORD}']), {
       env: { SMTP_USER: '1234', SMTP_PASSWORD: '007' },

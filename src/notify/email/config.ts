@@ -21,7 +21,9 @@ const smtpHost = () =>
 
 const SmtpSchema = strict({
   host: smtpHost(),
-  port: integer(1, 65535).default(587),
+  // Left out: 465 with secure (implicit TLS), else 587 (submission, STARTTLS): a secure session on 587
+  // would meet a server that greets in clear, and never send.
+  port: integer(1, 65535).optional().meta({ description: 'default: 587, or 465 with secure: true' }),
   secure: boolean().default(false),
   user: optionalText(z.string()),
   password: optionalText(z.string()),
@@ -33,7 +35,7 @@ const SmtpSchema = strict({
   if ((smtp.user === undefined) === (smtp.password === undefined)) return;
   const [set, missing] = smtp.user === undefined ? ['password', 'user'] : ['user', 'password'];
   ctx.addIssue({ code: 'custom', path: [set], input: undefined, message: `${set} is set but ${missing} is not: set both, or neither for no login` });
-}, ACROSS_KEYS);
+}, ACROSS_KEYS).transform((smtp) => ({ ...smtp, port: smtp.port ?? (smtp.secure ? 465 : 587) }));
 
 export const EmailConfigSchema = strict({
   type: z.literal('email'),
