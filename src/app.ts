@@ -134,7 +134,14 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     metrics.setCloudClockSource(() => client.clock.measuredMs);
     metrics.setStuckSource(() => engine.stuck() !== undefined);
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
-    store.onSaveFailed(() => metrics.recordStateSaveFailure());
+    // A full volume is one condition, not one a pass: said once, and again when it ends (/readyz and
+    // state_save_failures_total say it meanwhile).
+    store.onSaveFailed((err, first) => {
+      metrics.recordStateSaveFailure();
+      if (first) logger.error({ err }, 'state could not be saved: no verdict or delivery is recorded, nor sent, until a save succeeds; saves are tried again at each pass and delivery');
+      else logger.debug({ err }, 'state could not be saved again');
+    });
+    store.onSavedAgain(() => logger.info('state saved again: what waited for it is recorded and sent'));
     store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
     releasers.add(() => engine.close(draining()));
     engine.setWatches(options.watches ?? targetsOf(config));

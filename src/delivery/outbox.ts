@@ -267,7 +267,8 @@ export class Outbox {
     }
     // Not awaited: saves coalesce in the background, so one slow fsync does not hold up every send. A crash
     // before the save lands means a redelivery with the same id, which receivers drop; flush() awaits a save.
-    this.#store.save().catch((err: unknown) => log.error({ err, key }, 'could not record the delivery; it will be attempted again'));
+    // The store's listener (app.ts) says a failing save, once while saves keep failing.
+    this.#store.save().catch((err: unknown) => log.debug({ err, key }, 'could not record the delivery; it will be attempted again'));
   }
 
   #failed(delivery: DeliveryRecord, err: unknown, log: AttemptLog, name: string): void {
@@ -315,13 +316,13 @@ export class Outbox {
   }
 }
 
-type Level = 'info' | 'warn' | 'error';
+type Level = 'debug' | 'info' | 'warn' | 'error';
 /** The log lines of one attempt, each carrying what the attempt is about. */
 type AttemptLog = Record<Level, (fields: Record<string, unknown>, message: string) => void>;
 
 function logFor(logger: Logger, about: Record<string, unknown>): AttemptLog {
   const at = (level: Level) => (fields: Record<string, unknown>, message: string) => logger[level]({ ...about, ...fields }, message);
-  return { info: at('info'), warn: at('warn'), error: at('error') };
+  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }
 
 /** What the log lines of a delivery's attempts say it is about. */

@@ -139,7 +139,8 @@ export class StateStore {
    * unsent, even when the folder still takes an empty file (a full disk), which is all checkWritable probes.
    */
   #saveFailure: StateError | null = null;
-  #onSaveFailed: ((err: StateError) => void) | undefined;
+  #onSaveFailed: ((err: StateError, first: boolean) => void) | undefined;
+  #onSavedAgain: (() => void) | undefined;
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
@@ -407,9 +408,17 @@ export class StateStore {
     this.#writer.onCompactionFailed(listener);
   }
 
-  /** Told when a save failed: nothing it recorded is sent until a later save writes it. */
-  onSaveFailed(listener: (err: StateError) => void): void {
+  /**
+   * Told when a save failed (`first`: the one after a save that succeeded): nothing it recorded is sent
+   * until a later save writes it.
+   */
+  onSaveFailed(listener: (err: StateError, first: boolean) => void): void {
     this.#onSaveFailed = listener;
+  }
+
+  /** Told when a save succeeded after one that failed. */
+  onSavedAgain(listener: () => void): void {
+    this.#onSavedAgain = listener;
   }
 
   /** Deliveries in the state by status, kept as records change: no scan at a scrape. */
@@ -571,11 +580,14 @@ export class StateStore {
     this.#unsaved = [];
     try {
       await this.#writer.write(this.#changes(taken));
+      const recovered = this.#saveFailure !== null;
       this.#saveFailure = null;
+      if (recovered) this.#onSavedAgain?.();
     } catch (err) {
+      const first = this.#saveFailure === null;
       // The writer rejects with a StateError only, naming the file and the cause.
       this.#saveFailure = err as StateError;
-      this.#onSaveFailed?.(this.#saveFailure);
+      this.#onSaveFailed?.(this.#saveFailure, first);
       for (const key of taken.touched) this.#touched.add(key);
       for (const key of taken.removed) if (!this.#records.has(key)) this.#removed.add(key);
       this.#batchesTouched ||= taken.batches;

@@ -428,9 +428,9 @@ export class WatchEngine {
     try {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
       await this.#o.store.save();
-    } catch (err) {
-      // Once stopping there is no next pass: the final save as the state closes is the last try.
-      this.#o.logger.error({ err }, `state could not be saved; ${this.#stopping.signal.aborted ? 'tried again as the daemon stops' : 'retrying on the next pass'}`);
+    } catch {
+      // Said by the store's listener (app.ts), once while saves keep failing; tried again at the next pass,
+      // or as the state closes when stopping.
     }
     this.#updateGauges();
     this.#reportOverrun(Math.round(performance.now() - started));

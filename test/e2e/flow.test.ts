@@ -410,13 +410,15 @@ describe('the core loop against the simulator', () => {
     expect(app.engine.allDone()).toBe(true);
     expect(h.hooks.received).toHaveLength(0);
     expect(h.mail.received).toHaveLength(0);
-    expect(h.logs.lines().some((l) => l['msg'] === 'state could not be saved; retrying on the next pass')).toBe(true);
+    // Sixteen passes of failed saves, one error line: a full volume is one condition.
+    expect(h.logs.lines().filter((l) => Number(l['level']) >= 50).map((l) => l['msg'])).toEqual(['state could not be saved: no verdict or delivery is recorded, nor sent, until a save succeeds; saves are tried again at each pass and delivery']);
 
     await rm(stateDir);
     await mkdir(stateDir);
     await writeFile(join(stateDir, 'state.json.lock'), lock);
     await advance(app, 500);
     await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1));
+    expect(h.logs.lines().filter((l) => l['msg'] === 'state saved again: what waited for it is recorded and sent')).toHaveLength(1);
     const onDisk = stateOnDisk(join(stateDir, 'state.json')) as { watches: Record<string, { verdict: { outcome: string } }> };
     expect(Object.values(onDisk.watches)[0]!.verdict.outcome).toBe('success');
   });
