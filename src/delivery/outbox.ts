@@ -250,7 +250,7 @@ export class Outbox {
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
-        .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal, owedTo: delivery.owedTo })
+        .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal, owedTo: delivery.owedTo, about: logContext(owed) })
         .finally(stopTimer);
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });

@@ -11,6 +11,12 @@ export interface DeliveryAttempt {
   signal: AbortSignal;
   /** The recipients still owed (addresses), when an earlier attempt reached the others; undefined: every one. */
   owedTo?: readonly string[] | undefined;
+  /**
+   * What the dispatcher's own log lines about this delivery carry (the watch's name, request and server
+   * ids, or the batch): a notifier's lines about the attempt carry them too, so that a search by request
+   * id finds them.
+   */
+  about?: Readonly<Record<string, unknown>> | undefined;
 }
 
 /** What the receiver answered to a delivered notification, for people (`notify-test`) and logs. */

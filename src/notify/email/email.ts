@@ -138,9 +138,9 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       }
       // Refused for good (5xx): another attempt would be refused the same way, and duplicate it for the others.
       if (refused.length > 0) {
-        log.warn({ deliveryId: attempt.deliveryId, refused }, `${prefix}: ${endpoint} refused some recipients`);
+        log.warn({ ...attempt.about, deliveryId: attempt.deliveryId, endpoint, refused }, 'the mail server refused some recipients for good; the message went to the others');
       }
-      log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, accepted: info.accepted }, 'email delivered');
+      log.debug({ ...attempt.about, deliveryId: attempt.deliveryId, attempt: attempt.attempt, accepted: info.accepted }, 'email delivered');
       return { answer, refused };
     },
 

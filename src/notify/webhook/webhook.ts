@@ -100,8 +100,8 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       const aheadS = refusingClockAheadS(response.status, response.headers['date'], timestamp);
       if (aheadS !== undefined) {
         log.warn(
-          { deliveryId: attempt.deliveryId, status: response.status, receiverAheadS: aheadS },
-          `webhook refused by a receiver whose clock is ${clockApart(aheadS * 1000)} this host's: sent again at once, stamped by its clock`,
+          { ...attempt.about, deliveryId: attempt.deliveryId, status: response.status, receiverAheadS: aheadS, apart: clockApart(aheadS * 1000) },
+          "webhook refused by a receiver whose clock is off from this host's: sent again at once, stamped by its clock",
         );
         timestamp += aheadS;
         response = await post(timestamp);
@@ -115,7 +115,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       if (statusCode >= 200 && statusCode < 300) {
         // Delivered once the status is in. The answer's start is kept for people (notify-test): chat
         // robots answer 200 with their own error code in the body.
-        log.debug({ deliveryId: attempt.deliveryId, attempt: attempt.attempt, status: statusCode, answer: said, ms: Math.round(performance.now() - started) }, 'webhook delivered');
+        log.debug({ ...attempt.about, deliveryId: attempt.deliveryId, attempt: attempt.attempt, status: statusCode, answer: said, ms: Math.round(performance.now() - started) }, 'webhook delivered');
         return { answer: `${statusCode}${statusText ? ` ${statusText}` : ''}${said ? `: ${said}` : ''}`, refused: [] };
       }
 
