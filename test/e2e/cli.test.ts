@@ -9,6 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect } from 'vitest';
 import { request } from 'undici';
 import { Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
+import { COMPILE_CACHE } from './daemon.ts';
 import { closedPort } from '../net.ts';
 import { makeCertificates } from '../certificates.ts';
 
@@ -90,7 +91,7 @@ describe('validate', () => {
     expect(r.stderr).toContain('missing.yaml');
     // Set but empty: as unset, ./watch.yaml (of a folder that has none).
     const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-    const empty = spawnSync(process.execPath, [main, 'validate'], { cwd: h.dir, env: { PATH: process.env['PATH'], ECS_WATCH_CONFIG: '' }, encoding: 'utf8' });
+    const empty = spawnSync(process.execPath, [main, 'validate'], { cwd: h.dir, env: { PATH: process.env['PATH'], ECS_WATCH_CONFIG: '', NODE_COMPILE_CACHE: COMPILE_CACHE }, encoding: 'utf8' });
     expect(empty.status).toBe(1);
     expect(empty.stderr).toContain('cannot read the watch file ./watch.yaml: no such file');
   });

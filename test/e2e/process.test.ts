@@ -8,6 +8,7 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
+import { COMPILE_CACHE } from './daemon.ts';
 import { closedPort } from '../net.ts';
 import { makeCertificates } from '../certificates.ts';
 
@@ -15,7 +16,10 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 /** `node <nodeArgs> src/cli/main.ts <args>` as a separate process, its output collected as it comes. */
 function spawnCli(args: string[], nodeArgs: string[] = []) {
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], { env: { ...process.env, ...h.env, LOG_LEVEL: 'info' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // With Node's code cache, as the shipped bin/ runs, but where V8 flags are given: those tests look at the
+  // heap and the compilers, which a cache of compiled code would change.
+  const cache = nodeArgs.length === 0 ? { NODE_COMPILE_CACHE: COMPILE_CACHE } : {};
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], { env: { ...process.env, ...h.env, LOG_LEVEL: 'info', ...cache }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));

@@ -14,6 +14,7 @@ import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { makeCertificates } from '../certificates.ts';
 import { closedPort } from '../net.ts';
 import { Harness, quickAction } from './harness.ts';
+import { COMPILE_CACHE } from './daemon.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PROXY_PASSWORD = 'Pr0xy-SECRET-pass';
@@ -55,7 +56,7 @@ async function harness({ onTestFinished }: TestContext): Promise<Harness> {
 
 /** The command line in a process of its own, with `proxyEnv` as its only proxy settings. */
 function cli(h: Harness, args: string[], proxyEnv: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const env = { ...process.env, ...h.env, HTTP_PROXY: '', HTTPS_PROXY: '', NO_PROXY: '', http_proxy: undefined, https_proxy: undefined, no_proxy: undefined, ...proxyEnv };
+  const env = { ...process.env, ...h.env, HTTP_PROXY: '', HTTPS_PROXY: '', NO_PROXY: '', http_proxy: undefined, https_proxy: undefined, no_proxy: undefined, NODE_COMPILE_CACHE: COMPILE_CACHE, ...proxyEnv };
   return new Promise((resolve) => {
     // Killed after 15 s: a request that cannot go through the proxy would otherwise keep `run` or `wait` up for good.
     execFile(process.execPath, [MAIN, ...args], { env, timeout: 15_000 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stdout, stderr }));

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import { makeCertificates } from '../certificates.ts';
 import { Capture, Harness, PROJECT, quickAction } from './harness.ts';
+import { COMPILE_CACHE } from './daemon.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -192,7 +193,7 @@ describe.concurrent('wait with settings that reach no cloud', () => {
     const path = await h.writeConfig(h.yaml([]));
     const started = performance.now();
     // A process of its own: undici reads the proxy variables from the process's environment.
-    const env = { ...process.env, ...h.env, HTTP_PROXY: 'svc:Pr0xyPass@proxy.example.com:3128', http_proxy: undefined, NO_PROXY: '', no_proxy: undefined };
+    const env = { ...process.env, ...h.env, HTTP_PROXY: 'svc:Pr0xyPass@proxy.example.com:3128', http_proxy: undefined, NO_PROXY: '', no_proxy: undefined, NODE_COMPILE_CACHE: COMPILE_CACHE };
     const args = [MAIN, 'wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'];
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, args, { env }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stdout, stderr }));
