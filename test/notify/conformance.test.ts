@@ -6,6 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { NOTIFIER_TYPES } from '../../src/notify/registry.ts';
 import type { Notifier, NotifierType } from '../../src/notify/types.ts';
+import { pino, type Logger } from 'pino';
+import { Capture } from '../e2e/harness.ts';
 import { attempt, everyProperty, failedResize, silentLogger } from './fixtures.ts';
 import type { ConformanceReceiver, StartReceiver } from './conformance/receiver.ts';
 
@@ -24,8 +26,8 @@ async function receiverFor(type: string): Promise<ConformanceReceiver> {
 }
 
 /** The type's notifier for `entry`, built as the daemon builds it: through the type's own schema. */
-function notifierFor(type: NotifierType, entry: Record<string, unknown>): Notifier {
-  const notifier = type.create('suite', type.schema.parse(entry), { logger: silentLogger });
+function notifierFor(type: NotifierType, entry: Record<string, unknown>, logger: Logger = silentLogger): Notifier {
+  const notifier = type.create('suite', type.schema.parse(entry), { logger });
   running.push(notifier);
   return notifier;
 }
@@ -75,6 +77,19 @@ describe.for(NOTIFIER_TYPES.map((type) => [type.schema.shape.type.value, type as
     const receiver = await receiverFor(name);
     receiver.answer('refuse');
     expect((await failureOf(notifierFor(type, receiver.config).send(failedResize(), attempt()))).retryable).toBe(false);
+  });
+
+  it('names the delivery\'s watch on every line it logs about the attempt, as the outbox does', async () => {
+    const receiver = await receiverFor(name);
+    const logs = new Capture();
+    const notifier = notifierFor(type, receiver.config, pino({ level: 'trace' }, logs));
+    const about = { watch: 'suite-watch', requestId: 'req-suite', serverId: 'server-suite' };
+    await notifier.send(failedResize(), { ...attempt('suite-delivery-4'), about });
+    receiver.answer('later');
+    await failureOf(notifier.send(failedResize(), { ...attempt('suite-delivery-4', 2), about }));
+    const aboutIt = logs.lines().filter((line) => line['deliveryId'] === 'suite-delivery-4');
+    expect(aboutIt.length).toBeGreaterThan(0);
+    for (const line of aboutIt) expect(line).toMatchObject(about);
   });
 
   // The receiver's timeout is a minute: a send that ignored the signal would outlive the test.
