@@ -146,7 +146,40 @@ function changesSince(query: URLSearchParams, version: Microversion, fromMinor: 
 
 const badChangesSince = (): [number, unknown] => [400, novaError(400, "Invalid input for query parameters changes-since. Value: is not a 'date-time'")];
 
-/** GET /servers/{id}/os-instance-actions: the server's actions, newest first, without events; from 2.58 `changes-since`. */
+/** CONF.api.max_limit: the most items one page of a list holds, and its size when no `limit` is asked. */
+const MAX_LIMIT = 1000;
+
+/** `limit` as common.get_limit_and_marker reads it: at most MAX_LIMIT, which is also the default; null when not a whole number. */
+function pageLimit(query: URLSearchParams): number | null {
+  const text = query.get('limit');
+  if (text === null) return MAX_LIMIT;
+  return /^\d+$/.test(text) ? Math.min(Number(text), MAX_LIMIT) : null;
+}
+
+const badLimit = (query: URLSearchParams): [number, unknown] => {
+  const text = query.get('limit') ?? '';
+  return [400, novaError(400, `Invalid input for query parameters limit. Value: ${text}. '${text}' does not match '^[0-9]*$'`)];
+};
+
+/**
+ * common.ViewBuilder._get_collection_links: a `next` link once a page is as long as its limit, to the same
+ * collection with every request parameter (sorted, as _get_next_link writes them) and `marker` the page's
+ * last item. Empty otherwise.
+ */
+function nextLinks(collectionUrl: string, query: URLSearchParams, limit: number, lastId: string | undefined, count: number): Array<{ rel: string; href: string }> {
+  if (lastId === undefined || count !== limit) return [];
+  // sorted(request.params.items()) into an OrderedDict: by name then value, the last of a repeated name wins.
+  const sorted = [...query].sort(([a, x], [b, y]) => (a === b ? (x < y ? -1 : x > y ? 1 : 0) : a < b ? -1 : 1));
+  const params = new URLSearchParams([...new Map(sorted)]);
+  params.set('marker', lastId);
+  return [{ rel: 'next', href: `${collectionUrl}?${params}` }];
+}
+
+/**
+ * GET /servers/{id}/os-instance-actions: the server's actions, newest first, without events; from 2.58
+ * `changes-since` and pages (`limit`, `marker`, a `links` next link), as instance_actions.py index and
+ * db actions_get serve them.
+ */
 function listActions(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'actions' }>, query: URLSearchParams): [number, unknown] {
   const instancePlan = latestPlan(state, route.projectId, route.serverId);
   if (instancePlan === undefined) return instanceNotFound(route.serverId);
@@ -154,12 +187,25 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
   const since = changesSince(query, version, 58);
   if (since === null) return badChangesSince();
   // Nova orders by created_at descending; plans are kept in the order they were added.
-  const actions = state.plans
+  const all = state.plans
     .filter((plan) => plan.projectId === route.projectId && plan.serverId === route.serverId)
-    .map((plan) => actionAt(plan, state.now))
-    .filter((action) => action !== undefined && (since === undefined || action.updatedAt >= since))
+    .flatMap((plan) => actionAt(plan, state.now) ?? [])
     .toReversed();
-  return [200, { instanceActions: actions.map((action) => renderActionSummary(action!, version)) }];
+  const listed = all.filter((action) => since === undefined || action.updatedAt >= since);
+  if (!supports(version, 58)) return [200, { instanceActions: listed.map((action) => renderActionSummary(action, version)) }];
+
+  const limit = pageLimit(query);
+  if (limit === null) return badLimit(query);
+  const marker = query.get('marker');
+  // actions_get looks the marker up among all the server's actions, whatever the filters, and
+  // paginate_query returns what sorts after it.
+  const after = marker === null ? -1 : all.findIndex((action) => action.requestId === marker);
+  if (after === -1 && marker !== null) return [400, novaError(400, `Marker ${marker} could not be found.`)];
+  const page = listed.filter((action) => all.indexOf(action) > after).slice(0, limit);
+  const body: Record<string, unknown> = { instanceActions: page.map((action) => renderActionSummary(action, version)) };
+  const links = nextLinks(`${state.baseUrl}/v2.1/${route.projectId}/servers/${route.serverId}/os-instance-actions`, query, limit, page.at(-1)?.requestId, page.length);
+  if (links.length > 0) body.links = links;
+  return [200, body];
 }
 
 /**

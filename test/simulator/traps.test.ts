@@ -20,7 +20,21 @@ async function start(options: SimulatorOptions = {}): Promise<Simulator> {
 
 const sha224 = (text: string) => createHash('sha224').update(text).digest('hex');
 const migrationsUrl = (base: string, query = `?instance_uuid=${SERVER}`) => `${base}/v2.1/${PROJECT}/os-migrations${query}`;
-const listUrl = (base: string) => `${serverUrl(base)}/os-instance-actions`;
+const listUrl = (base: string, query = '') => `${serverUrl(base)}/os-instance-actions${query}`;
+
+type ActionListJson = { instanceActions: Array<{ request_id: string; updated_at?: string }>; links?: Array<{ rel: string; href: string }> };
+
+/** Three finished actions on SERVER, a second apart: create, stop, start (newest last). */
+async function threeActions(): Promise<{ sim: Simulator; ids: string[] }> {
+  const clock = manualClock();
+  const sim = await start({ now: clock.now });
+  const ids = ['create', 'stop', 'start'].map((action) => {
+    const id = sim.addAction({ projectId: PROJECT, serverId: SERVER, action, steps: [{ event: `compute_${action}`, durationMs: 100 }] });
+    clock.advance(1000);
+    return id;
+  });
+  return { sim, ids };
+}
 
 interface MigrationJson {
   id: number;
@@ -124,6 +138,46 @@ describe('the server\'s action list', () => {
     expect(server.json.server['OS-EXT-STS:task_state']).toBe('deleting');
     const action = await get<ActionJson>(actionUrl(sim.url, resize), microversion('2.60'));
     expect(action.json.instanceAction.events?.every((e) => e.finish_time !== null)).toBe(true);
+  });
+});
+
+describe('the server\'s action list in pages (2.58+: common.get_limit_and_marker, db actions_get)', () => {
+  it('honours limit with a next link to the page after, as v2.58/instance-actions-list-with-limit-resp.json', async () => {
+    const sample = fixture<ActionListJson>('v2.58/instance-actions-list-with-limit-resp.json');
+    expect(sample.links?.[0]?.href).toContain(`?limit=1&marker=${sample.instanceActions[0]!.request_id}`);
+    const { sim, ids } = await threeActions();
+    const page = await get<ActionListJson>(listUrl(sim.url, '?limit=1'), microversion('2.58'));
+    expect(page.json.instanceActions.map((a) => a.request_id)).toEqual([ids[2]]);
+    expect(page.json.links).toEqual([{ rel: 'next', href: `${listUrl(sim.url)}?limit=1&marker=${ids[2]}` }]);
+    const full = await get<ActionListJson>(listUrl(sim.url, '?limit=3'), microversion('2.58'));
+    expect(full.json.links).toEqual([{ rel: 'next', href: `${listUrl(sim.url)}?limit=3&marker=${ids[0]}` }]);
+    // Below a full page, as in the sample without limit, there is no links key at all.
+    expect(Object.keys((await get(listUrl(sim.url, '?limit=4'), microversion('2.58'))).json as object)).toEqual(['instanceActions']);
+  });
+
+  it('starts after the marker (v2.58/instance-actions-list-with-marker-resp.json) and refuses one it does not know', async () => {
+    const { sim, ids } = await threeActions();
+    const page = await get<ActionListJson>(listUrl(sim.url, `?marker=${ids[2]}`), microversion('2.58'));
+    expect(page.json.instanceActions.map((a) => a.request_id)).toEqual([ids[1], ids[0]]);
+    // actions_get raises MarkerNotFound, which index answers as HTTPBadRequest.
+    const unknown = await get<Record<string, { message: string }>>(listUrl(sim.url, '?marker=req-00000000-0000-0000-0000-000000000000'), microversion('2.58'));
+    expect(unknown.status).toBe(400);
+    expect(unknown.json['badRequest']?.message).toMatch(/^Marker .* could not be found\.$/);
+    expect((await get(listUrl(sim.url, '?limit=x'), microversion('2.58'))).status).toBe(400);
+  });
+
+  it('answers at most CONF.api.max_limit (1000) actions with a next link when no limit is given', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    for (let i = 0; i < 1001; i++) {
+      sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [] });
+      clock.advance(1);
+    }
+    const page = await get<ActionListJson>(listUrl(sim.url), microversion('2.84'));
+    expect(page.json.instanceActions).toHaveLength(1000);
+    expect(new URL(page.json.links![0]!.href).search).toBe(`?marker=${page.json.instanceActions[999]!.request_id}`);
+    // Before 2.58 the list has no pages.
+    expect((await get<ActionListJson>(listUrl(sim.url), microversion('2.57'))).json.instanceActions).toHaveLength(1001);
   });
 });
 
