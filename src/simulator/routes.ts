@@ -175,12 +175,28 @@ function nextLinks(collectionUrl: string, query: URLSearchParams, limit: number,
   return [{ rel: 'next', href: `${collectionUrl}?${params}` }];
 }
 
+const ACTIONS_QUERY_V258: ReadonlySet<string> = new Set(['limit', 'marker', 'changes-since']);
+const ACTIONS_QUERY_V266: ReadonlySet<string> = new Set([...ACTIONS_QUERY_V258, 'changes-before']);
+
+/** jsonschema's message for `additionalProperties: False`, which Nova's validator answers as it is. */
+function unexpectedParameters(names: readonly string[]): [number, unknown] {
+  const list = names.map((name) => `'${name}'`).join(', ');
+  return [400, novaError(400, `Additional properties are not allowed (${list} ${names.length === 1 ? 'was' : 'were'} unexpected)`)];
+}
+
 /**
  * GET /servers/{id}/os-instance-actions: the server's actions, newest first, without events; from 2.58
  * `changes-since` and pages (`limit`, `marker`, a `links` next link), as instance_actions.py index and
  * db actions_get serve them.
  */
 function listActions(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'actions' }>, query: URLSearchParams): [number, unknown] {
+  // The query schema (index_query_v258, _v266 adds changes-before) allows no other parameter, and is
+  // checked before the server is looked up.
+  if (supports(version, 58)) {
+    const allowed = supports(version, 66) ? ACTIONS_QUERY_V266 : ACTIONS_QUERY_V258;
+    const unexpected = [...new Set(query.keys())].filter((name) => !allowed.has(name));
+    if (unexpected.length > 0) return unexpectedParameters(unexpected);
+  }
   const instancePlan = latestPlan(state, route.projectId, route.serverId);
   if (instancePlan === undefined) return instanceNotFound(route.serverId);
   if (!supports(version, 21) && serverAt(instancePlan, state.now) === undefined) return instanceNotFound(route.serverId);

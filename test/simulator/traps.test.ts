@@ -181,6 +181,19 @@ describe('the server\'s action list in pages (2.58+: common.get_limit_and_marker
   });
 });
 
+describe('the server\'s action list query (schemas/instance_actions.py, db actions_get)', () => {
+  it('refuses from 2.58 a parameter the schema does not list (additionalProperties: False), changes-before before 2.66', async () => {
+    const { sim } = await threeActions();
+    const answer = await get<Record<string, { message: string }>>(listUrl(sim.url, '?changes-before=2030-01-01T00:00:00Z'), microversion('2.58'));
+    expect(answer.status).toBe(400);
+    expect(answer.json['badRequest']?.message).toBe("Additional properties are not allowed ('changes-before' was unexpected)");
+    expect((await get(listUrl(sim.url, '?changes-before=2030-01-01T00:00:00Z'), microversion('2.65'))).status).toBe(400);
+    expect((await get(listUrl(sim.url, '?sort=x'), microversion('2.66'))).status).toBe(400);
+    // Before 2.58 the list takes no query and ignores what it is given.
+    expect((await get(listUrl(sim.url, '?changes-before=2030-01-01T00:00:00Z'), microversion('2.57'))).status).toBe(200);
+  });
+});
+
 describe('os-migrations and hostIds of a live migration', () => {
   it('is admin only by default policy', async () => {
     const sim = await start({ role: 'member' });
