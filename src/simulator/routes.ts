@@ -134,17 +134,22 @@ function showAction(
 }
 
 /**
- * `changes-since` as Nova's query schemas take it (2.58+ for actions): an ISO 8601 time; undefined when
- * absent (or, below 2.58, ignored as Nova's schema for it allows any parameter), null when unreadable.
+ * A time parameter of Nova's query schemas (`changes-since`, from 2.58 for actions; `changes-before`, 2.66):
+ * an ISO 8601 time; undefined when absent (or, below `fromMinor`, ignored as Nova's schema then allows any
+ * parameter), null when unreadable.
  */
-function changesSince(query: URLSearchParams, version: Microversion, fromMinor: number): number | undefined | null {
-  const text = query.get('changes-since');
+function queryTime(query: URLSearchParams, name: string, version: Microversion, fromMinor: number): number | undefined | null {
+  const text = query.get(name);
   if (text === null || !supports(version, fromMinor)) return undefined;
   const ms = Date.parse(text);
   return Number.isNaN(ms) ? null : ms;
 }
 
-const badChangesSince = (): [number, unknown] => [400, novaError(400, "Invalid input for query parameters changes-since. Value: is not a 'date-time'")];
+/** The schema validator's answer to a time it cannot read (`format: date-time`). */
+function badTime(query: URLSearchParams, name: string): [number, unknown] {
+  const text = query.get(name) ?? '';
+  return [400, novaError(400, `Invalid input for query parameters ${name}. Value: ${text}. '${text}' is not a 'date-time'`)];
+}
 
 /** CONF.api.max_limit: the most items one page of a list holds, and its size when no `limit` is asked. */
 const MAX_LIMIT = 1000;
@@ -186,8 +191,8 @@ function unexpectedParameters(names: readonly string[]): [number, unknown] {
 
 /**
  * GET /servers/{id}/os-instance-actions: the server's actions, newest first, without events; from 2.58
- * `changes-since` and pages (`limit`, `marker`, a `links` next link), as instance_actions.py index and
- * db actions_get serve them.
+ * `changes-since` (from 2.66 `changes-before` too) and pages (`limit`, `marker`, a `links` next link), as
+ * instance_actions.py index and db actions_get serve them.
  */
 function listActions(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'actions' }>, query: URLSearchParams): [number, unknown] {
   // The query schema (index_query_v258, _v266 adds changes-before) allows no other parameter, and is
@@ -200,14 +205,19 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
   const instancePlan = latestPlan(state, route.projectId, route.serverId);
   if (instancePlan === undefined) return instanceNotFound(route.serverId);
   if (!supports(version, 21) && serverAt(instancePlan, state.now) === undefined) return instanceNotFound(route.serverId);
-  const since = changesSince(query, version, 58);
-  if (since === null) return badChangesSince();
+  const since = queryTime(query, 'changes-since', version, 58);
+  if (since === null) return badTime(query, 'changes-since');
+  const before = queryTime(query, 'changes-before', version, 66);
+  if (before === null) return badTime(query, 'changes-before');
+  if (since !== undefined && before !== undefined && before < since) {
+    return [400, novaError(400, 'The value of changes-since must be less than or equal to changes-before.')];
+  }
   // Nova orders by created_at descending; plans are kept in the order they were added.
   const all = state.plans
     .filter((plan) => plan.projectId === route.projectId && plan.serverId === route.serverId)
     .flatMap((plan) => actionAt(plan, state.now) ?? [])
     .toReversed();
-  const listed = all.filter((action) => since === undefined || action.updatedAt >= since);
+  const listed = all.filter((action) => (since === undefined || action.updatedAt >= since) && (before === undefined || action.updatedAt <= before));
   if (!supports(version, 58)) return [200, { instanceActions: listed.map((action) => renderActionSummary(action, version)) }];
 
   const limit = pageLimit(query);
@@ -230,8 +240,8 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
  * Nova answers it for everyone.
  */
 function listServers(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'servers' }>, query: URLSearchParams): [number, unknown] {
-  const since = changesSince(query, version, 1);
-  if (since === null) return badChangesSince();
+  const since = queryTime(query, 'changes-since', version, 1);
+  if (since === null) return badTime(query, 'changes-since');
   const latest = new Map<string, ActionPlan>();
   for (const plan of state.plans) if (plan.projectId === route.projectId) latest.set(plan.serverId, plan);
   const servers = [...latest.values()].flatMap((plan) => {

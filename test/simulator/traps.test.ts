@@ -192,6 +192,22 @@ describe('the server\'s action list query (schemas/instance_actions.py, db actio
     // Before 2.58 the list takes no query and ignores what it is given.
     expect((await get(listUrl(sim.url, '?changes-before=2030-01-01T00:00:00Z'), microversion('2.57'))).status).toBe(200);
   });
+
+  it('from 2.66 lists only actions updated at or before changes-before, and refuses one before changes-since', async () => {
+    const { sim, ids } = await threeActions();
+    const all = await get<ActionListJson>(listUrl(sim.url), microversion('2.66'));
+    const oldest = all.json.instanceActions.find((a) => a.request_id === ids[0])!;
+    // The bound is inclusive: the oldest action's own updated_at lists it.
+    const answer = await get<ActionListJson>(listUrl(sim.url, `?changes-before=${oldest.updated_at}Z`), microversion('2.66'));
+    expect(answer.json.instanceActions.map((a) => a.request_id)).toEqual([ids[0]]);
+    const crossed = await get<Record<string, { message: string }>>(
+      listUrl(sim.url, '?changes-since=2030-01-02T00:00:00Z&changes-before=2030-01-01T00:00:00Z'),
+      microversion('2.66'),
+    );
+    expect(crossed.status).toBe(400);
+    expect(crossed.json['badRequest']?.message).toBe('The value of changes-since must be less than or equal to changes-before.');
+    expect((await get(listUrl(sim.url, '?changes-before=soon'), microversion('2.66'))).status).toBe(400);
+  });
 });
 
 describe('os-migrations and hostIds of a live migration', () => {
