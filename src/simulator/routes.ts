@@ -141,8 +141,32 @@ function showAction(
 function queryTime(query: URLSearchParams, name: string, version: Microversion, fromMinor: number): number | undefined | null {
   const text = query.get(name);
   if (text === null || !supports(version, fromMinor)) return undefined;
-  const ms = Date.parse(text);
-  return Number.isNaN(ms) ? null : ms;
+  return parseIsoTime(text) ?? null;
+}
+
+// The ISO 8601 forms the iso8601 library reads (oslo timeutils.parse_isotime, Nova's `date-time` format
+// check): YYYY, YYYY-MM, a date (dashes or not) and, after T or a space, hh[:mm[:ss[.fraction]]] and a zone.
+const ISO_8601 =
+  /^(\d{4})(?:(?:-(\d{1,2})|(\d{2})(?!$))(?:(?:-(\d{1,2})|(\d{2}))(?:[ T](\d{2})(?::?(\d{2}))?(?::?(\d{1,2})(?:[.,](\d+))?)?(Z|([-+])(\d{2}):?(\d{2})?)?)?)?)?$/;
+
+/**
+ * The time `text` names in ms, as timeutils.parse_isotime reads it: a time without a zone is UTC (its
+ * default_timezone), never the host's; undefined for anything else, RFC 1123 dates among them, and for
+ * dates Python's datetime refuses (a 13th month, a 61st second).
+ */
+function parseIsoTime(text: string): number | undefined {
+  const m = ISO_8601.exec(text);
+  if (m === null) return undefined;
+  const [, year, monthDash, month, dayDash, day, hour = '0', minute = '0', second = '0', fraction = '', , sign, tzHour = '0', tzMinute = '0'] = m;
+  const parts = [Number(year), Number(monthDash ?? month ?? 1) - 1, Number(dayDash ?? day ?? 1), Number(hour), Number(minute), Number(second)] as const;
+  const utc = Date.UTC(...parts);
+  const back = new Date(utc);
+  const fields = [back.getUTCFullYear(), back.getUTCMonth(), back.getUTCDate(), back.getUTCHours(), back.getUTCMinutes(), back.getUTCSeconds()];
+  if (fields.some((value, i) => value !== parts[i])) return undefined;
+  // Microseconds, as datetime keeps them.
+  const micros = fraction === '' ? 0 : Math.trunc(Number(`0.${fraction}`) * 1e6);
+  const offsetMs = sign === undefined ? 0 : (sign === '-' ? -1 : 1) * (Number(tzHour) * 60 + Number(tzMinute)) * 60_000;
+  return utc + micros / 1000 - offsetMs;
 }
 
 /** The schema validator's answer to a time it cannot read (`format: date-time`). */

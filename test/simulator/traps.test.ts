@@ -208,6 +208,31 @@ describe('the server\'s action list query (schemas/instance_actions.py, db actio
     expect(crossed.json['badRequest']?.message).toBe('The value of changes-since must be less than or equal to changes-before.');
     expect((await get(listUrl(sim.url, '?changes-before=soon'), microversion('2.66'))).status).toBe(400);
   });
+
+  it('reads changes-since as timeutils.parse_isotime does: ISO 8601 only, a time without zone as UTC whatever the host TZ', async () => {
+    const saved = process.env['TZ'];
+    process.env['TZ'] = 'America/New_York';
+    try {
+      const { sim, ids } = await threeActions();
+      const listed = (answer: { json: ActionListJson }) => answer.json.instanceActions.map((a) => a.request_id);
+      const all = await get<ActionListJson>(listUrl(sim.url), microversion('2.58'));
+      const newest = all.json.instanceActions.find((a) => a.request_id === ids[2])!;
+      // updated_at as Nova writes it, without zone: the bound is inclusive, so the newest is listed.
+      expect(listed(await get<ActionListJson>(listUrl(sim.url, `?changes-since=${newest.updated_at}`), microversion('2.58')))).toEqual([ids[2]]);
+      // The newest action ends at 18:00:02.100 UTC: 19:00:02+01:00 is before that, 18:00:03 (UTC) after.
+      expect(listed(await get<ActionListJson>(listUrl(sim.url, '?changes-since=2026-11-26T19:00:02%2B01:00'), microversion('2.58')))).toEqual([ids[2]]);
+      expect(listed(await get<ActionListJson>(listUrl(sim.url, '?changes-since=2026-11-26 18:00:03'), microversion('2.58')))).toEqual([]);
+      for (const text of ['Thu, 26 Nov 2026 18:00:00 GMT', '2026-11-26T25:00:00Z', '2026-02-30', '26 November 2026']) {
+        const answer = await get<Record<string, { message: string }>>(listUrl(sim.url, `?changes-since=${encodeURIComponent(text)}`), microversion('2.58'));
+        expect(answer.json['badRequest']?.message).toBe(`Invalid input for query parameters changes-since. Value: ${text}. '${text}' is not a 'date-time'`);
+      }
+      const servers = await get(`${sim.url}/v2.1/${PROJECT}/servers/detail?changes-since=${encodeURIComponent('Thu, 26 Nov 2026 18:00:00 GMT')}`);
+      expect(servers.status).toBe(400);
+    } finally {
+      if (saved === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = saved;
+    }
+  });
 });
 
 describe('os-migrations and hostIds of a live migration', () => {
