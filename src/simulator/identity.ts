@@ -23,6 +23,8 @@ export type TokenState = 'valid' | 'expired' | 'revoked' | 'unknown';
 
 interface Issued {
   readonly expiresAt: number;
+  /** The project it is scoped to; undefined for an unscoped token. */
+  readonly projectId: string | undefined;
   revoked: boolean;
 }
 
@@ -72,6 +74,11 @@ export class IdentityService {
     return now < issued.expiresAt ? 'valid' : 'expired';
   }
 
+  /** The project a token is scoped to: Nova's context project (keystonemiddleware's X-Project-Id). */
+  projectOf(token: string | undefined): string | undefined {
+    return token === undefined ? undefined : this.#tokens.get(token)?.projectId;
+  }
+
   /** Revokes every token issued so far, as a password change or an administrator would. */
   revokeAll(): void {
     for (const issued of this.#tokens.values()) issued.revoked = true;
@@ -116,8 +123,8 @@ export class IdentityService {
 
     const token = randomBytes(24).toString('base64url');
     const expiresAt = now + this.#lifetimeMs;
-    this.#tokens.set(token, { expiresAt, revoked: false });
     const scoped = project !== undefined;
+    this.#tokens.set(token, { expiresAt, projectId: scoped ? this.#options.project.id : undefined, revoked: false });
     const document: Json = {
       methods: ['password'],
       user: { domain: this.#domain, id: this.#userId, name: this.#options.user.name, password_expires_at: null },

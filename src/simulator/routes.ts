@@ -33,6 +33,8 @@ export interface ApiRequest {
   readonly query?: URLSearchParams;
   /** Lower-case names, as Node gives them. */
   readonly headers: Readonly<Record<string, string | undefined>>;
+  /** The project of the token that let the request in (Nova's context.project_id); undefined when none says. */
+  readonly contextProjectId?: string | undefined;
 }
 
 export interface ApiResponse {
@@ -340,6 +342,12 @@ export function handleApiRequest(request: ApiRequest, state: ApiState): ApiRespo
   const { version } = negotiation;
   const headers = versionHeaders(version);
 
+  // wsgi.Resource._process_stack, before any controller: a token of one project cannot read another's URL.
+  const urlProjectId = 'projectId' in route ? route.projectId : undefined;
+  if (urlProjectId !== undefined && request.contextProjectId !== undefined && urlProjectId !== request.contextProjectId) {
+    const message = `Malformed request URL: URL's project_id '${urlProjectId}' doesn't match Context's project_id '${request.contextProjectId}'`;
+    return json(400, novaError(400, message), headers);
+  }
   if (request.method !== 'GET') {
     return json(405, novaError(405, 'The method specified is not allowed for this resource.'), headers);
   }

@@ -257,8 +257,9 @@ class NovaSimulator implements Simulator {
       const gate = { token: this.#token, identity: this.#identity, aksk: this.#aksk };
       response = checkAccess({ method, target, headers, body, projectId }, gate, now, this.#url);
     }
+    const contextProjectId = this.#identity?.projectOf(headers['x-auth-token']);
     response ??= handleApiRequest(
-      { method, path, query: new URLSearchParams(query), headers },
+      { method, path, query: new URLSearchParams(query), headers, contextProjectId },
       { plans: this.#plans, jobs: this.#jobs, now, maxMicroversion: this.#maxMicroversion, role: this.#role, baseUrl: this.#url },
     );
     const requestId = `req-${randomUUID()}`;

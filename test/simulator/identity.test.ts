@@ -100,6 +100,19 @@ describe('Keystone token service', () => {
     expect(sim.issuedTokens).toEqual([first, second, third]);
     expect(sim.requests.filter((r) => r.route === 'identity').map((r) => r.status)).toEqual([201, 201, 201, 204]);
   });
+
+  it("answers 400 for a URL of another project than the token's, as wsgi.Resource._process_stack does", async () => {
+    const sim = await start({ identity: IDENTITY });
+    const requestId = addStop(sim, PROJECT);
+    const token = (await post(`${sim.identityUrl}/auth/tokens`, keystoneSample('project-id-password.json'))).token!;
+    const answer = await get<Record<string, { message: string }>>(actionUrl(sim.url, requestId), { 'X-Auth-Token': token });
+    expect(answer.status).toBe(400);
+    expect(answer.json['badRequest']?.message).toBe(
+      `Malformed request URL: URL's project_id '${PROJECT}' doesn't match Context's project_id '${SAMPLE_PROJECT_ID}'`,
+    );
+    // The token's own project passes on to the controller, which has no such server there.
+    expect((await get(actionUrl(sim.url, requestId, SERVER, SAMPLE_PROJECT_ID), { 'X-Auth-Token': token })).status).toBe(404);
+  });
 });
 
 // Huawei's algorithm, step by step as the signing guide lists them, for one fixed request.
