@@ -117,6 +117,11 @@ function latestPlan(state: ApiState, projectId: string, serverId: string): Actio
   return state.plans.findLast((plan) => plan.projectId === projectId && plan.serverId === serverId);
 }
 
+/** The server's instance.created_at: its first action's start, which later actions leave alone. */
+function createdAt(state: ApiState, plan: ActionPlan): number {
+  return state.plans.find((first) => first.projectId === plan.projectId && first.serverId === plan.serverId)?.addedAt ?? plan.addedAt;
+}
+
 function showAction(
   state: ApiState,
   version: Microversion,
@@ -271,10 +276,10 @@ function listServers(state: ApiState, version: Microversion, route: Extract<Rout
   const latest = new Map<string, ActionPlan>();
   for (const plan of state.plans) if (plan.projectId === route.projectId) latest.set(plan.serverId, plan);
   const servers = [...latest.values()].flatMap((plan) => {
-    const server = serverAt(plan, state.now);
+    const server = serverAt(plan, state.now, createdAt(state, plan));
     if (server !== undefined) return since === undefined || server.updated >= since ? [server] : [];
     // Gone: shown only to a changes-since query, as the deleted record it is.
-    const deleted = deletedServerAt(plan);
+    const deleted = deletedServerAt(plan, createdAt(state, plan));
     return since !== undefined && deleted.updated >= since ? [deleted] : [];
   });
   servers.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
@@ -311,7 +316,7 @@ function listMigrations(state: ApiState, version: Microversion, query: URLSearch
 
 function showServer(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'server' }>): [number, unknown] {
   const plan = latestPlan(state, route.projectId, route.serverId);
-  const server = plan === undefined ? undefined : serverAt(plan, state.now);
+  const server = plan === undefined ? undefined : serverAt(plan, state.now, createdAt(state, plan));
   if (server === undefined) return instanceNotFound(route.serverId);
   return [200, renderServer(server, { version, role: state.role }, state.baseUrl)];
 }

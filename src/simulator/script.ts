@@ -455,14 +455,17 @@ export function actionAt(plan: ActionPlan, now: number): ActionSnapshot | undefi
   };
 }
 
-/** The record Nova keeps of a server an action deleted: what a `changes-since` listing shows of it. */
-export function deletedServerAt(plan: ActionPlan): ServerSnapshot {
+/**
+ * The record Nova keeps of a server an action deleted: what a `changes-since` listing shows of it.
+ * `createdAt` as for {@link serverAt}.
+ */
+export function deletedServerAt(plan: ActionPlan, createdAt = plan.addedAt): ServerSnapshot {
   return {
     id: plan.serverId,
     name: plan.serverName,
     projectId: plan.projectId,
     userId: plan.userId,
-    created: plan.addedAt,
+    created: createdAt,
     status: 'DELETED',
     vmState: 'deleted',
     taskState: null,
@@ -472,14 +475,17 @@ export function deletedServerAt(plan: ActionPlan): ServerSnapshot {
   };
 }
 
-/** The server as the action leaves it at `now`, or undefined once the action has deleted it. */
-export function serverAt(plan: ActionPlan, now: number): ServerSnapshot | undefined {
+/**
+ * The server as the action leaves it at `now`, or undefined once the action has deleted it. `createdAt` is
+ * the server's instance.created_at, which no later action moves: its first action's start (default this one's).
+ */
+export function serverAt(plan: ActionPlan, now: number, createdAt = plan.addedAt): ServerSnapshot | undefined {
   const base = {
     id: plan.serverId,
     name: plan.serverName,
     projectId: plan.projectId,
     userId: plan.userId,
-    created: plan.addedAt,
+    created: createdAt,
   };
   if (now >= plan.settledAt) {
     if (plan.deletesServer) return undefined;

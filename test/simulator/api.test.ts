@@ -368,6 +368,21 @@ describe('not found', () => {
   });
 });
 
+describe('the server (views/servers.py ViewBuilder.show)', () => {
+  it('keeps created, instance.created_at, when later actions run on the server; updated moves', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000 }] });
+    clock.advance(60_000);
+    sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
+    clock.advance(5_000);
+    const server = await get<ServerJson>(serverUrl(sim.url));
+    expect(server.json.server).toMatchObject({ created: '2026-11-26T18:00:00Z', updated: '2026-11-26T18:01:01Z' });
+    const detail = await get<{ servers: Array<Record<string, unknown>> }>(`${sim.url}/v2.1/${PROJECT}/servers/detail`);
+    expect(detail.json.servers[0]?.['created']).toBe('2026-11-26T18:00:00Z');
+  });
+});
+
 describe('authentication and the request log', () => {
   it('answers 401 Keystone-style without the right token', async () => {
     const sim = await start({ token: 'good' });
