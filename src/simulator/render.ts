@@ -25,9 +25,9 @@ export function isoTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
-/** Nova's obfuscated host id (nova.utils.generate_hostid): sha224 of project id and host. */
-export function hostId(host: string, projectId: string): string {
-  return createHash('sha224').update(projectId + host).digest('hex');
+/** Nova's obfuscated host id (nova.utils.generate_hostid): sha224 of project id and host; "" without a host. */
+export function hostId(host: string | null, projectId: string): string {
+  return host === null ? '' : createHash('sha224').update(projectId + host).digest('hex');
 }
 
 function renderEvent(event: EventSnapshot, projectId: string, viewer: Viewer): Json {

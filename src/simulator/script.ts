@@ -172,7 +172,8 @@ export interface ServerSnapshot {
   status: string;
   vmState: string;
   taskState: string | null;
-  host: string;
+  /** instance.host; null while a new server waits for the scheduler to place it (no step started). */
+  host: string | null;
   created: number;
   updated: number;
   fault: FaultSnapshot | null;
@@ -510,7 +511,8 @@ export function serverAt(plan: ActionPlan, now: number, createdAt = plan.addedAt
     status: plan.running.status,
     vmState: plan.running.vmState,
     taskState,
-    host: hostAt(plan, started, false),
+    // A server being created has no host until its first step starts: the scheduler has not placed it yet.
+    host: plan.action === 'create' && started.length === 0 ? null : hostAt(plan, started, false),
     updated: lastChange,
     fault: null,
   };

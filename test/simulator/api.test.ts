@@ -381,6 +381,17 @@ describe('the server (views/servers.py ViewBuilder.show)', () => {
     const detail = await get<{ servers: Array<Record<string, unknown>> }>(`${sim.url}/v2.1/${PROJECT}/servers/detail`);
     expect(detail.json.servers[0]?.['created']).toBe('2026-11-26T18:00:00Z');
   });
+
+  it('shows hostId "" while a new server is scheduling, as utils.generate_hostid does without a host', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'create', firstStepAfterMs: 60_000, steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 1000 }] });
+    const scheduling = await get<ServerJson>(serverUrl(sim.url));
+    expect(scheduling.json.server).toMatchObject({ 'OS-EXT-STS:task_state': 'scheduling', hostId: '' });
+    clock.advance(60_000);
+    const building = await get<ServerJson>(serverUrl(sim.url));
+    expect(building.json.server['hostId']).toMatch(/^[0-9a-f]{56}$/);
+  });
 });
 
 describe('authentication and the request log', () => {
