@@ -266,8 +266,8 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
 }
 
 /**
- * GET /servers/detail: the project's servers, newest first, `limit` per page and a `next` link when a page
- * is full. With `changes-since` only those changed since then, deleted ones included (status DELETED), as
+ * GET /servers/detail: the project's servers, newest first, `limit` per page and a `next` link (every
+ * request parameter kept) when a page is full. With `changes-since` only those changed since then, deleted ones included (status DELETED), as
  * Nova answers it for everyone.
  */
 function listServers(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'servers' }>, query: URLSearchParams): [number, unknown] {
@@ -283,18 +283,15 @@ function listServers(state: ApiState, version: Microversion, route: Extract<Rout
     return since !== undefined && deleted.updated >= since ? [deleted] : [];
   });
   servers.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
-  const limit = Math.min(Number(query.get('limit') ?? 1000) || 1000, 1000);
+  const limit = pageLimit(query);
+  if (limit === null) return badLimit(query);
   const marker = query.get('marker');
   const from = marker === null ? 0 : servers.findIndex((s) => s.id === marker) + 1;
   if (marker !== null && from === 0) return [400, novaError(400, `marker [${marker}] not found`)];
   const page = servers.slice(from, from + limit);
   const body: Record<string, unknown> = { servers: page.map((s) => (renderServer(s, { version, role: state.role }, state.baseUrl) as { server: unknown }).server) };
-  if (page.length === limit) {
-    const next = new URL(`${state.baseUrl}/v2.1/${route.projectId}/servers/detail`);
-    next.searchParams.set('limit', String(limit));
-    next.searchParams.set('marker', page.at(-1)!.id);
-    body.servers_links = [{ rel: 'next', href: next.href }];
-  }
+  const links = nextLinks(`${state.baseUrl}/v2.1/${route.projectId}/servers/detail`, query, limit, page.at(-1)?.id, page.length);
+  if (links.length > 0) body.servers_links = links;
   return [200, body];
 }
 

@@ -394,6 +394,25 @@ describe('the server (views/servers.py ViewBuilder.show)', () => {
   });
 });
 
+describe('servers/detail in pages', () => {
+  it('keeps every request parameter in the next link, as common.ViewBuilder._get_next_link', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    const ids = ['11111111-1111-4111-8111-111111111111', '22222222-2222-4222-8222-222222222222'];
+    for (const id of ids) {
+      sim.addAction({ projectId: PROJECT, serverId: id, action: 'reboot', steps: [] });
+      clock.advance(1000);
+    }
+    const detail = `${sim.url}/v2.1/${PROJECT}/servers/detail`;
+    const page = await get<{ servers_links?: Array<{ rel: string; href: string }> }>(`${detail}?limit=1&changes-since=2000-01-01T00:00:00Z`);
+    // Sorted by name, marker set to the page's last server.
+    expect(page.json.servers_links).toEqual([{ rel: 'next', href: `${detail}?changes-since=2000-01-01T00%3A00%3A00Z&limit=1&marker=${ids[1]}` }]);
+    const next = await get<{ servers: Array<{ id: string }> }>(page.json.servers_links![0]!.href);
+    expect(next.json.servers.map((s) => s.id)).toEqual([ids[0]]);
+    expect((await get(`${detail}?limit=many`)).status).toBe(400);
+  });
+});
+
 describe('authentication and the request log', () => {
   it('answers 401 Keystone-style without the right token', async () => {
     const sim = await start({ token: 'good' });
