@@ -1,6 +1,6 @@
 // Compute API microversion negotiation as Nova does it (nova/api/openstack/wsgi.py and
 // api_version_request.py): the standard `OpenStack-API-Version: compute 2.x` header wins over the
-// legacy `X-OpenStack-Nova-API-Version`, no header means 2.1, `latest` means the maximum, a
+// legacy `X-OpenStack-Nova-API-Version`, no header means 2.1, `latest` (lower case) means the maximum, a
 // malformed string is a 400 and a well-formed one outside [min, max] a 406.
 
 /** A compute microversion such as 2.51. Only major version 2 exists. */
@@ -38,17 +38,19 @@ export function supports(version: Microversion, minor: number): boolean {
   return compareMicroversions(version, { major: 2, minor }) >= 0;
 }
 
-/** The version string the client asked for, or undefined when it asked for none. */
+/**
+ * The version string the client asked for, or undefined when it asked for none, as microversion_parse's
+ * get_version reads the headers: in `OpenStack-API-Version` (which may carry several services, "compute
+ * 2.60, identity 3.0") the last compute entry; else the last value of the legacy header ("2.10, 2.60"
+ * when a proxy folded two into one).
+ */
 function requestedVersion(headers: Readonly<Record<string, string | undefined>>): string | undefined {
-  const standard = headers['openstack-api-version'];
-  if (standard !== undefined) {
-    // One header may carry versions for several services: "compute 2.60, identity 3.0".
-    for (const entry of standard.split(',')) {
-      const [service, version] = entry.trim().split(/\s+/);
-      if (service?.toLowerCase() === 'compute' && version !== undefined) return version;
-    }
+  let standard: string | undefined;
+  for (const entry of headers['openstack-api-version']?.split(',') ?? []) {
+    const [, service, version] = /^(\S+)\s+(.*)$/.exec(entry.trim()) ?? [];
+    if (service?.toLowerCase() === 'compute' && version !== undefined) standard = version.trim();
   }
-  return headers['x-openstack-nova-api-version']?.trim();
+  return standard ?? headers['x-openstack-nova-api-version']?.split(',').at(-1)?.trim();
 }
 
 /** Decides the microversion a request is served with, or the error Nova answers instead. */
@@ -58,7 +60,8 @@ export function negotiateMicroversion(
 ): Negotiation {
   const requested = requestedVersion(headers);
   if (requested === undefined) return { ok: true, version: MIN_MICROVERSION };
-  if (requested.toLowerCase() === 'latest') return { ok: true, version: max };
+  // Nova compares with 'latest' as it is: 'LATEST' is a malformed version string.
+  if (requested === 'latest') return { ok: true, version: max };
   const version = parseMicroversion(requested);
   if (version === undefined) {
     return {

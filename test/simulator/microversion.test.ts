@@ -19,8 +19,23 @@ describe('microversion negotiation', () => {
     ).toMatchObject({ version: { minor: 62 } });
   });
 
-  it('maps latest to the maximum', () => {
+  it('takes the last compute entry, and the last value of a folded legacy header, as microversion_parse.get_version', () => {
+    expect(negotiate({ 'openstack-api-version': 'compute 2.10, compute 2.60' })).toMatchObject({ version: { minor: 60 } });
+    expect(negotiate({ 'openstack-api-version': 'compute 2.10, identity 3.0, Compute 2.61' })).toMatchObject({ version: { minor: 61 } });
+    // check_legacy_headers: value.split(',')[-1].strip()
+    expect(negotiate({ 'x-openstack-nova-api-version': '2.10, 2.60' })).toMatchObject({ version: { minor: 60 } });
+  });
+
+  it("maps latest to the maximum, in lower case only: 'LATEST' is of invalid format", () => {
     expect(negotiate({ 'x-openstack-nova-api-version': 'latest' })).toEqual({ ok: true, version: MAX });
+    expect(negotiate({ 'openstack-api-version': 'compute latest' })).toEqual({ ok: true, version: MAX });
+    for (const version of ['LATEST', 'Latest']) {
+      expect(negotiate({ 'x-openstack-nova-api-version': version })).toEqual({
+        ok: false,
+        status: 400,
+        message: `API Version String ${version} is of invalid format. Must be of format MajorNum.MinorNum.`,
+      });
+    }
   });
 
   it('answers 406 outside [2.1, max] and 400 for what is not MajorNum.MinorNum', () => {
