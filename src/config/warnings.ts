@@ -3,7 +3,7 @@
 
 import { daylightSavingZone } from '../watch/cronZone.ts';
 import { namesNoHourDayOrMonth } from './fields.ts';
-import type { Config } from './schema.ts';
+import { defaultProject, type Config } from './schema.ts';
 import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
 import type { Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
@@ -46,8 +46,32 @@ function scheduleAcrossDaylightSaving(config: Config): ConfigWarning[] {
   }];
 }
 
+/**
+ * Nova refuses a URL whose project is not the one the request's token is scoped to, an admin's too
+ * (api/openstack/wsgi.py _process_stack: 400 "Malformed request URL: URL's project_id ... doesn't match
+ * Context's project_id"): with password auth scoped by id, a watch of another project fails every poll.
+ */
+function projectsOutOfScope(config: Config): ConfigWarning[] {
+  const { auth } = config.cloud;
+  if (auth.type !== 'password' || auth.projectId === undefined) return [];
+  const scoped = auth.projectId;
+  const refused = (path: readonly Segment[], id: string): ConfigWarning => ({
+    path,
+    message: `${quoted(id)} is not the project the token is scoped to (cloud.auth.projectId ${quoted(scoped)}): Nova refuses a URL that names another project (400 Malformed request URL), so every poll of it fails; scope the token to that project, or run a daemon with its own watch file for it`,
+  });
+  const fallback = defaultProject(config.cloud);
+  const warnings = fallback !== undefined && fallback !== scoped ? [refused(['cloud', config.cloud.projectId === undefined ? 'endpoint' : 'projectId'], fallback)] : [];
+  // An entry whose project is not the default names its own (the schema fills in the default).
+  for (const [section, entries] of [['watches', config.watches], ['track', config.track]] as const) {
+    entries.forEach((entry, i) => {
+      if (entry.projectId !== undefined && entry.projectId !== fallback && entry.projectId !== scoped) warnings.push(refused([section, i, 'projectId'], entry.projectId));
+    });
+  }
+  return warnings;
+}
+
 export function configWarnings(config: Config): ConfigWarning[] {
-  const warnings: ConfigWarning[] = [...unknownActions(config), ...scheduleAcrossDaylightSaving(config)];
+  const warnings: ConfigWarning[] = [...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config)];
   const minor = minorOf(config.cloud.microversion);
   if (minor !== null && minor < 51) {
     const lost = [

@@ -29,6 +29,27 @@ describe('warnings of a valid file', () => {
     expect(result.ok && result.warnings[0]?.message).toMatch(/^'live_migration' is no action name Nova records \(it writes live-migration/);
   });
 
+  it('a project the password auth\'s token is not scoped to is said where the file names it: Nova refuses such a URL', () => {
+    const password = (project: string) => [
+      'cloud:',
+      '  endpoint: https://ecs.example.com',
+      `  projectId: ${project}`,
+      '  auth: { type: password, identityEndpoint: https://iam.example.com/v3, userId: u1, password: pw, projectId: p1 }',
+      'watches:',
+      '  - { requestId: req-1, serverId: s1 }',
+      '  - { requestId: req-2, serverId: s2, projectId: p2 }',
+      '  - { requestId: req-3, serverId: s3, projectId: p1 }',
+    ];
+    const result = validateConfigText(lines(...password('p1')), { env: {} });
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 7, col: 50, path: 'watches[1].projectId' }] });
+    expect(result.ok && result.warnings[0]?.message).toMatch(/^'p2' is not the project the token is scoped to \(cloud\.auth\.projectId 'p1'\): Nova refuses/);
+    // The default project itself another: said once, at it; the watch naming p1 is fine.
+    const other = validateConfigText(lines(...password('p3')), { env: {} });
+    expect(other.ok && other.warnings.map((w) => w.path)).toEqual(['cloud.projectId', 'watches[1].projectId']);
+    // A token given as it is: its scope is not known here.
+    expect(validateConfigText(lines(...password('p3').map((l) => l.replace(/auth: .*/, 'auth: { type: token, token: t }'))), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+  });
+
   it('a misspelt action name gets the one it likely meant; warnings come in line order', () => {
     const text = lines(...cloud('"2.40"').trimEnd().split('\n'), 'track:', '  - { servers: [s1], actions: [resise] }');
     const result = validateConfigText(text, { env: {} });
