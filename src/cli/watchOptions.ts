@@ -8,7 +8,7 @@ import { WatchSchema } from '../config/schema.ts';
 import { UsageError } from './context.ts';
 
 /** The option each field of a watch comes from, as `add` names them. */
-const OPTION_OF: Readonly<Record<string, string>> = {
+export const OPTION_OF: Readonly<Record<string, string>> = {
   requestId: '--request', serverId: '--server', jobId: '--job', projectId: '--project', deadline: '--deadline', name: '--name', notify: '--notify',
 };
 

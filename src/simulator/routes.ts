@@ -273,13 +273,19 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
 function listServers(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'servers' }>, query: URLSearchParams): [number, unknown] {
   const since = queryTime(query, 'changes-since', version, 1);
   if (since === null) return badTime(query, 'changes-since');
+  // Each server's latest plan, and when its first began (createdAt, in the same pass over the plans).
   const latest = new Map<string, ActionPlan>();
-  for (const plan of state.plans) if (plan.projectId === route.projectId) latest.set(plan.serverId, plan);
+  const created = new Map<string, number>();
+  for (const plan of state.plans) {
+    if (plan.projectId !== route.projectId) continue;
+    latest.set(plan.serverId, plan);
+    if (!created.has(plan.serverId)) created.set(plan.serverId, plan.addedAt);
+  }
   const servers = [...latest.values()].flatMap((plan) => {
-    const server = serverAt(plan, state.now, createdAt(state, plan));
+    const server = serverAt(plan, state.now, created.get(plan.serverId));
     if (server !== undefined) return since === undefined || server.updated >= since ? [server] : [];
     // Gone: shown only to a changes-since query, as the deleted record it is.
-    const deleted = deletedServerAt(plan, createdAt(state, plan));
+    const deleted = deletedServerAt(plan, created.get(plan.serverId));
     return since !== undefined && deleted.updated >= since ? [deleted] : [];
   });
   servers.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));

@@ -180,7 +180,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     const left = failedStepSign(action, info);
     if (left === null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
     // Nova sets ERROR and reverts a failing step's task state around the end of its event, as for a dead step.
-    const errored = memory.erroredSince === null ? 0 : input.now - Date.parse(memory.erroredSince);
+    const errored = erroredFor(input, memory);
     if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: events finished, server ${left} for ${formatDuration(errored)} (a failure once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, confirming);
     const stuck = `the server has been ${left} for ${formatDuration(errored)} and no step runs: Nova left the task state when it set ERROR`;
     return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action), messageOf(action), info, [stuck]) };
@@ -271,6 +271,11 @@ export const STALL_CHECK_EVERY_MS = 5 * 60_000;
 /** How long the server must show the sign of a dead step (deadStep.ts) beside the running event to be one. */
 export const STALL_ERROR_WINDOW_MS = 20_000;
 
+/** How long the server has shown the sign it is remembered by (WatchMemory.erroredSince); 0 while it shows none. */
+function erroredFor(input: VerdictInput, memory: WatchMemory): number {
+  return memory.erroredSince === null ? 0 : input.now - Date.parse(memory.erroredSince);
+}
+
 /**
  * An action whose event is running, or (`running` null) that has not started its first. An event runs
  * until the compute service ends it, and one whose service stopped (crashed, restarted) during the step is
@@ -313,7 +318,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const doing = running === null ? 'no event started' : `${running} running`;
   if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}; checking for a newer action`, { next: 'actions' });
   if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
-  const errored = input.now - Date.parse(memory.erroredSince);
+  const errored = erroredFor(input, memory);
   if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
   const dead =
     running === null
@@ -660,7 +665,6 @@ function describeFailure(action: InstanceAction, failed: InstanceActionEvent[], 
   return `${action.action} failed: ${[...parts, ...notes].join('; ')}`;
 }
 
-/** From 2.84 an event's `details` names the exception; before, the traceback's last line is the best we have. */
 /** The exception's message (2.84's `details`) and the traceback's last line, each where the API shows it. */
 function failureDetail(e: InstanceActionEvent): string {
   const details = typeof e['details'] === 'string' ? e['details'].trim() : '';

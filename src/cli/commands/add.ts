@@ -5,18 +5,7 @@ import { UsageError, type CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
 import { optionText, watchedIdentity } from '../options.ts';
 import { signalExitStatus } from '../signals.ts';
-import { parsedWatchOptions } from '../watchOptions.ts';
-
-/** The option that gives each key of the entry `add` writes. */
-const OPTIONS: Readonly<Record<string, string>> = {
-  requestId: '--request',
-  serverId: '--server',
-  jobId: '--job',
-  name: '--name',
-  projectId: '--project',
-  notify: '--notify',
-  deadline: '--deadline',
-};
+import { OPTION_OF, parsedWatchOptions } from '../watchOptions.ts';
 
 /**
  * What a problem of the entry added at `index` is told by: the option that gave the value (`--notify` for
@@ -26,7 +15,7 @@ function optionOf(issue: ConfigIssue, index: number): string | undefined {
   const entry = `watches[${index}]`;
   if (issue.path !== entry && !issue.path.startsWith(`${entry}.`)) return undefined;
   const key = /^[^.[]*/.exec(issue.path.slice(entry.length + 1))![0];
-  return Object.hasOwn(OPTIONS, key) ? OPTIONS[key] : issue.path;
+  return Object.hasOwn(OPTION_OF, key) ? OPTION_OF[key] : issue.path;
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
