@@ -229,7 +229,8 @@ export class Outbox {
     if (this.#stopping.signal.aborted) return;
     const { key, notifier: name, delivery } = owed;
     // Fields, not a child logger: a child's bindings cost a redaction pass of their own, at every attempt.
-    const log = logFor(this.#logger, { ...logContext(owed), notifier: name, deliveryId: delivery.id });
+    const about = logContext(owed);
+    const log = logFor(this.#logger, { ...about, notifier: name, deliveryId: delivery.id });
     if (owed.about === 'slow' && owed.record.verdict) {
       // A warning that the action is slow, told after its outcome, would only confuse.
       this.#settle(delivery, 'superseded', null);
@@ -250,7 +251,7 @@ export class Outbox {
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
-        .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal, owedTo: delivery.owedTo, about: logContext(owed) })
+        .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal, owedTo: delivery.owedTo, about })
         .finally(stopTimer);
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
