@@ -13,7 +13,7 @@ export default defineConfig({
     // suite to 73-80 s, to 91 s beside a process that kept one core busy and 99 s beside two, every test
     // passing; four, 68 s, with less room on a slower machine.
     maxWorkers: 3,
-    globalSetup: ['test/tmpdir.setup.ts'],
+    globalSetup: ['test/tmpdir.setup.ts', 'test/bundle.setup.ts'],
     projects: [
       { test: { ...shared, name: 'shared', include: ['test/**/*.test.ts'], exclude: MOCKING, isolate: false } },
       { test: { ...shared, name: 'isolated', include: MOCKING, isolate: true } },

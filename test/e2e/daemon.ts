@@ -1,11 +1,16 @@
-// `run` as a separate process, for the tests that kill it at the worst moment.
+// `run` as a separate process, as the image runs it (the bundle), for the tests that kill it at the worst moment.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { BUNDLE_VARIABLE } from '../bundle.setup.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** The bundle the run built (bundle.setup.ts), as the image runs it. */
+function bundle(): string {
+  const path = process.env[BUNDLE_VARIABLE];
+  if (path === undefined) throw new Error(`${BUNDLE_VARIABLE} is not set: run the tests through vitest.config.ts, whose global setup builds the bundle`);
+  return path;
+}
 /**
  * Node's code cache: a restart costs half the time, so that many restarts fit in a few seconds. Every test
  * that starts the command line as a process of its own passes it (the shipped bin/ enables it too), unless
@@ -31,7 +36,7 @@ export interface Daemon {
 
 /** `stderr`: `inherit` (default) shows what it says there with the test's output; `collect` keeps it for errors(). */
 export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { stderr?: 'inherit' | 'collect' } = {}): Daemon {
-  const child = spawn(process.execPath, [MAIN, 'run', '--config', config, ...args], {
+  const child = spawn(process.execPath, [bundle(), 'run', '--config', config, ...args], {
     env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_COMPILE_CACHE: COMPILE_CACHE },
     stdio: ['ignore', 'pipe', options.stderr === 'collect' ? 'pipe' : 'inherit'],
   });
