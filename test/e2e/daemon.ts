@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { BUNDLE_VARIABLE } from '../bundle.setup.ts';
 
 /** The bundle the run built (bundle.setup.ts), as the image runs it. */
-function bundle(): string {
+export function cliBundle(): string {
   const path = process.env[BUNDLE_VARIABLE];
   if (path === undefined) throw new Error(`${BUNDLE_VARIABLE} is not set: run the tests through vitest.config.ts, whose global setup builds the bundle`);
   return path;
@@ -36,7 +36,7 @@ export interface Daemon {
 
 /** `stderr`: `inherit` (default) shows what it says there with the test's output; `collect` keeps it for errors(). */
 export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { stderr?: 'inherit' | 'collect' } = {}): Daemon {
-  const child = spawn(process.execPath, [bundle(), 'run', '--config', config, ...args], {
+  const child = spawn(process.execPath, [cliBundle(), 'run', '--config', config, ...args], {
     env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_COMPILE_CACHE: COMPILE_CACHE },
     stdio: ['ignore', 'pipe', options.stderr === 'collect' ? 'pipe' : 'inherit'],
   });

@@ -7,16 +7,14 @@ import { createServer, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { makeCertificates } from '../certificates.ts';
 import { closedPort } from '../net.ts';
 import { Harness, quickAction } from './harness.ts';
-import { COMPILE_CACHE } from './daemon.ts';
+import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 const PROXY_PASSWORD = 'Pr0xy-SECRET-pass';
 
 let dir: string;
@@ -59,7 +57,7 @@ function cli(h: Harness, args: string[], proxyEnv: Record<string, string>): Prom
   const env = { ...process.env, ...h.env, HTTP_PROXY: '', HTTPS_PROXY: '', NO_PROXY: '', http_proxy: undefined, https_proxy: undefined, no_proxy: undefined, NODE_COMPILE_CACHE: COMPILE_CACHE, ...proxyEnv };
   return new Promise((resolve) => {
     // Killed after 15 s: a request that cannot go through the proxy would otherwise keep `run` or `wait` up for good.
-    execFile(process.execPath, [MAIN, ...args], { env, timeout: 15_000 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stdout, stderr }));
+    execFile(process.execPath, [cliBundle(), ...args], { env, timeout: 15_000 }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stdout, stderr }));
   });
 }
 

@@ -8,13 +8,11 @@ import { connect, createServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import { makeCertificates } from '../certificates.ts';
 import { Capture, Harness, PROJECT, quickAction } from './harness.ts';
-import { COMPILE_CACHE } from './daemon.ts';
+import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 
-const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 let dir: string;
 /** A private CA, which the file names in cloud.tls.caFile, and the certificate it signs for 127.0.0.1. */
@@ -194,7 +192,7 @@ describe.concurrent('wait with settings that reach no cloud', () => {
     const started = performance.now();
     // A process of its own: undici reads the proxy variables from the process's environment.
     const env = { ...process.env, ...h.env, HTTP_PROXY: 'svc:Pr0xyPass@proxy.example.com:3128', http_proxy: undefined, NO_PROXY: '', no_proxy: undefined, NODE_COMPILE_CACHE: COMPILE_CACHE };
-    const args = [MAIN, 'wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'];
+    const args = [cliBundle(), 'wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'];
     const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
       execFile(process.execPath, args, { env }, (err, stdout, stderr) => resolve({ code: err === null ? 0 : (err.code as number | null), stdout, stderr }));
     });
