@@ -11,6 +11,7 @@ export function cliBundle(): string {
   if (path === undefined) throw new Error(`${BUNDLE_VARIABLE} is not set: run the tests through vitest.config.ts, whose global setup builds the bundle`);
   return path;
 }
+
 /**
  * Node's code cache: a restart costs half the time, so that many restarts fit in a few seconds. Every test
  * that starts the command line as a process of its own passes it (the shipped bin/ enables it too), unless
