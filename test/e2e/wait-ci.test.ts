@@ -13,7 +13,6 @@ import { makeCertificates } from '../certificates.ts';
 import { Capture, Harness, PROJECT, quickAction } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 
-
 let dir: string;
 /** A private CA, which the file names in cloud.tls.caFile, and the certificate it signs for 127.0.0.1. */
 let trusted: ReturnType<typeof makeCertificates>;
