@@ -6,7 +6,7 @@ import {
   novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
   routerNotFound, type Role,
 } from './render.ts';
-import { actionAt, deletedServerAt, migrationAt, serverAt, type ActionPlan, type MigrationSnapshot } from './script.ts';
+import { actionAt, deletedServerAt, migrationAt, serverAt, type ActionPlan, type ActionSnapshot, type MigrationSnapshot } from './script.ts';
 import { jobAt, unknownJob, type JobPlan } from './jobs.ts';
 
 export type Route =
@@ -248,8 +248,8 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
     .filter((plan) => plan.projectId === route.projectId && plan.serverId === route.serverId)
     .flatMap((plan) => actionAt(plan, state.now) ?? [])
     .toReversed();
-  const listed = all.filter((action) => (since === undefined || action.updatedAt >= since) && (before === undefined || action.updatedAt <= before));
-  if (!supports(version, 58)) return [200, { instanceActions: listed.map((action) => renderActionSummary(action, version)) }];
+  const changedInWindow = (action: ActionSnapshot) => (since === undefined || action.updatedAt >= since) && (before === undefined || action.updatedAt <= before);
+  if (!supports(version, 58)) return [200, { instanceActions: all.filter(changedInWindow).map((action) => renderActionSummary(action, version)) }];
 
   const limit = pageLimit(query);
   if (limit === null) return badLimit(query);
@@ -258,7 +258,7 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
   // paginate_query returns what sorts after it.
   const after = marker === null ? -1 : all.findIndex((action) => action.requestId === marker);
   if (after === -1 && marker !== null) return [400, novaError(400, `Marker ${marker} could not be found.`)];
-  const page = listed.filter((action) => all.indexOf(action) > after).slice(0, limit);
+  const page = all.slice(after + 1).filter(changedInWindow).slice(0, limit);
   const body: Record<string, unknown> = { instanceActions: page.map((action) => renderActionSummary(action, version)) };
   const links = nextLinks(`${state.baseUrl}/v2.1/${route.projectId}/servers/${route.serverId}/os-instance-actions`, query, limit, page.at(-1)?.requestId, page.length);
   if (links.length > 0) body.links = links;
