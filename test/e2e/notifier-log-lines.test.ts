@@ -42,20 +42,7 @@ it('the email notifier\'s `refused some recipients` warn line names the watch, i
     requestId: action.requestId,
     serverId: action.serverId,
   });
-});
-
-it('the email notifier\'s `refused some recipients` message is constant text: the SMTP host and port are a field, not part of msg', async () => {
-  const { h } = env;
-  const mail = await startMailSink({
-    smtp: { onRcptTo: (address, _s, callback) => callback(address.address.startsWith('nobody@') ? smtpError('No such user', 550) : undefined) },
-  });
-  onTestFinished(() => mail.close());
-  const action = quickAction();
-  h.simulator.addAction(action);
-  const notifiers = `  ops-mail:\n    type: email\n    smtp: { host: 127.0.0.1, port: ${mail.port}, timeout: 2s }\n    from: a@example.com\n    to: [ops@example.com, nobody@example.com]`;
-  const app = await h.app(h.yaml([{ ...action, name: 'w' }], { notifiers }));
-  await advance(app, 3000);
-  const line = h.logs.lines().find((l) => String(l['msg']).includes('refused some recipients'))!;
+  // Constant text: the SMTP host and port are a field, not part of msg.
   expect(line['msg']).not.toContain(String(mail.port));
 });
 
