@@ -7,10 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { COMPILE_CACHE } from '../e2e/daemon.ts';
+import { COMPILE_CACHE, cliBundle } from '../e2e/daemon.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const MAIN = join(ROOT, 'src', 'cli', 'main.ts');
 const README = readFileSync(join(ROOT, 'README.md'), 'utf8');
 
 interface Step {
@@ -54,8 +53,8 @@ function runExample(steps: Step[]): Array<{ command: string; status: number | nu
     }
     const [npx, noInstall, name, ...args] = words(command);
     expect([npx, noInstall, name], command).toEqual(['npx', '--no-install', 'ecs-action-watch']);
-    // The code cache only makes the start cheaper: what the command prints is the same.
-    const run = spawnSync(process.execPath, [MAIN, ...args], { cwd: dir, env: { ...env, NODE_COMPILE_CACHE: COMPILE_CACHE }, encoding: 'utf8' });
+    // What `npx` runs once built (bin/ starts the bundle); the code cache only makes the start cheaper.
+    const run = spawnSync(process.execPath, [cliBundle(), ...args], { cwd: dir, env: { ...env, NODE_COMPILE_CACHE: COMPILE_CACHE }, encoding: 'utf8' });
     expect(run.error, command).toBeUndefined();
     const printed = `${run.stdout}${run.stderr}`.trimEnd().split('\n');
     return { command, status: run.status, printed, expected: output };

@@ -8,18 +8,21 @@ import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
-import { COMPILE_CACHE } from './daemon.ts';
+import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../net.ts';
 import { makeCertificates } from '../certificates.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
-/** `node <nodeArgs> src/cli/main.ts <args>` as a separate process, its output collected as it comes. */
-function spawnCli(args: string[], nodeArgs: string[] = []) {
-  // With Node's code cache, as the shipped bin/ runs, but where V8 flags are given: those tests look at the
-  // heap and the compilers, which a cache of compiled code would change.
+/**
+ * The command line as a separate process, its output collected as it comes: the bundle the image runs,
+ * with Node's code cache as the shipped bin/ runs it, unless V8 flags are given. Those tests look at the
+ * heap and the compilers, which a cache of compiled code would change, and their bounds were measured on
+ * the sources (`node <nodeArgs> src/cli/main.ts`).
+ */
+function spawnCli(args: string[], nodeArgs: string[] = [], entry = nodeArgs.length === 0 ? cliBundle() : MAIN) {
   const cache = nodeArgs.length === 0 ? { NODE_COMPILE_CACHE: COMPILE_CACHE } : {};
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, ...args], { env: { ...process.env, ...h.env, LOG_LEVEL: 'info', ...cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { env: { ...process.env, ...h.env, LOG_LEVEL: 'info', ...cache }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
@@ -37,7 +40,7 @@ afterEach(async () => {
 
 it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on SIGTERM', async () => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const { child, out, exited } = spawnCli(['run', '--config', path], [], MAIN);
   const until = Date.now() + 10_000;
   while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -231,7 +234,7 @@ it('writes the whole of a result larger than a pipe holds before it exits (`chec
   // A shell's pipe (not the socket pair spawn makes), read by a reader slower than the command: the pipe fills
   // up (64 KiB) and the rest waits in the process, which must not exit before it is written.
   const script = `set -o pipefail; "$0" "$1" check --json --config "$2" 2>/dev/null | { sleep 1; cat; }`;
-  const child = spawn('bash', ['-c', script, process.execPath, MAIN, path], { env: { ...process.env, ...h.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('bash', ['-c', script, process.execPath, cliBundle(), path], { env: { ...process.env, ...h.env, NODE_COMPILE_CACHE: COMPILE_CACHE }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
