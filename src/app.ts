@@ -12,12 +12,12 @@ import type { BootClock } from './watch/clockSteps.ts';
 import type { WatchTarget } from './watch/kinds/types.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { Releasers } from './lifecycle/releasers.ts';
+import { trustedCertificates } from './net/tls.ts';
 
 export interface CloseOptions {
   /** How long polls and deliveries in flight may take to finish; default `shutdown.drainTimeout`, 0 to cut them off. */
   drainMs?: number;
 }
-import { trustedCertificates } from './net/tls.ts';
 
 export interface App {
   config: Config;
