@@ -75,6 +75,9 @@ const ROWS: Row[] = [
   { name: 'a finish after the deadline is a timeout that says how it ended',
     seen: found(job('SUCCESS', { end_time: iso(T0 + 2 * HOUR) })), now: T0 + 3 * HOUR,
     expect: { outcome: 'timeout', reason: /it ended 2 h after tracking began, as success/ } },
+  { name: 'a FAIL that ended after the deadline is a timeout too, that says how it ended',
+    seen: found(job('FAIL', { fail_reason: 'boom', end_time: iso(T0 + 2 * HOUR) })), now: T0 + 3 * HOUR,
+    expect: { outcome: 'timeout', reason: /it ended 2 h after tracking began, as failure \(createServer failed: boom\)/ } },
   { name: 'a finish before the deadline counts however late it is seen (after downtime)',
     seen: found(job('FAIL', { fail_reason: 'boom' })), now: T0 + 5 * HOUR, expect: { outcome: 'failure', reason: /boom/ } },
   { name: 'still running at the deadline is a timeout', seen: found(job('RUNNING')), now: T0 + HOUR,
@@ -107,5 +110,18 @@ describe('job verdict', () => {
     expect(first).toEqual({ everFound: false, firstNotFoundAt: iso(T0), notFoundAnswers: 1 });
     const later = decideJob({ now: T0 + 5000, trackingSince: T0, deadlineMs: HOUR, memory: first, seen: found(job('INIT')) }).memory;
     expect(later).toEqual({ everFound: true, firstNotFoundAt: null, notFoundAnswers: 0 });
+  });
+
+  it('counts a failed poll as no Common.0011 answer: one answer and failed polls over two minutes are not yet not_found', () => {
+    const poll = (now: number, memory: LookupMemory, seen: JobObservation) => decideJob({ now, trackingSince: T0, deadlineMs: HOUR, memory, seen });
+    let memory = poll(T0, FRESH, NOT_FOUND).memory;
+    for (const at of [30_000, 60_000, 90_000]) {
+      const failed = poll(T0 + at, memory, { kind: 'error', message: 'GET ... → 503' });
+      expect(failed.memory).toEqual(memory);
+      memory = failed.memory;
+    }
+    const second = poll(T0 + NOT_FOUND_WINDOW_MS, memory, NOT_FOUND);
+    expect(second.final).toBe(false);
+    expect(second.memory).toEqual({ everFound: false, firstNotFoundAt: iso(T0), notFoundAnswers: 2 });
   });
 });

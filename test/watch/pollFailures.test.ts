@@ -79,6 +79,23 @@ describe('PollFailures', () => {
     ]);
   });
 
+  it('keeps when the run of failed polls here began, not when its last poll failed: the deadline\'s patience counts from it', () => {
+    const { log, failures, clock } = setUp();
+    const record = newRecord();
+    const begun = clock.now;
+    const failedPoll = { final: false, reason: 'r', pollFailed: true, readError: 'GET ... → 503' } as const;
+    failures.ended(record, { log }, failedPoll, null);
+    clock.now += 60_000;
+    failures.ended(record, { log }, failedPoll, new Date(begun).toISOString());
+    clock.now += 60_000;
+    failures.ended(record, { log }, failedPoll, new Date(begun).toISOString());
+    expect(failures.failingHereSince(record)).toBe(begun);
+    failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: null }, new Date(begun).toISOString());
+    expect(failures.failingHereSince(record)).toBeNull();
+    failures.ended(record, { log }, failedPoll, null);
+    expect(failures.failingHereSince(record)).toBe(clock.now);
+  });
+
   it('says nothing of a next schedule for a pass that is not on one (`check`)', () => {
     const { lines, log, failures, schedule } = setUp();
     schedule.on = false;
