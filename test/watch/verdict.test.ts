@@ -1461,6 +1461,24 @@ const rows: Row[] = [
     elapsed: 5 * 60_000,
     expect: { final: false, next: null, reason: /between steps/ },
   },
+  {
+    name: 'an action whose last event ended at the deadline exactly finished within it: its real verdict',
+    nova: 'the contract: timeout is "not finished within the watch\'s deadline"',
+    action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T11:00:00.000000')])),
+    server: server('ACTIVE'),
+    fresh: true,
+    deadline: HOUR,
+    elapsed: 2 * HOUR,
+    expect: { final: true, outcome: 'success' },
+  },
+  {
+    name: '... still to be confirmed past the deadline: it waits for the server read, no timeout',
+    nova: '(same), the daemon seeing the finished events only after downtime',
+    action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T11:00:00.000000')])),
+    deadline: HOUR,
+    elapsed: 2 * HOUR,
+    expect: { final: false, next: 'server' },
+  },
 ];
 
 describe('decide', () => {
