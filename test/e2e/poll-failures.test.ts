@@ -1,8 +1,10 @@
 // What the log says of polls that fail, through the whole daemon against the simulator: an outage of
 // the cloud is told once a watch when it begins and once when it ends, not once a watch a pass, which at
 // thousands of watches buried everything else in the log.
+import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { Harness, quickAction } from './harness.ts';
+import { stateOnDisk } from '../state/onDisk.ts';
 
 const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
 
@@ -62,6 +64,32 @@ it('says `poll failed` at warn once a watch while the same failure goes on, at d
   h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 2 });
   await app.engine.pollOnce();
   for (const id of ids) expect(told('poll failed').get(id)?.filter((l) => l['level'] === 40)).toHaveLength(3);
+});
+
+it('saves when a watch\'s failed polls began, the first one\'s time, however many fail after it, and forgets it once one is answered', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'w' }], { poll: NO_RETRIES }));
+  const onDisk = () => {
+    const state = stateOnDisk(join(h.dir, 'state', 'state.json')) as { watches: Record<string, { failingSince: string | null; lastError: string | null }> };
+    return Object.values(state.watches)[0]!;
+  };
+  // Answered first: the record is on disk, and a failed poll after it changes only its failure's fields.
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 3 });
+  const began = new Date().toISOString();
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([true]);
+  expect(onDisk()).toMatchObject({ failingSince: began, lastError: expect.stringContaining('503') });
+  for (let pass = 0; pass < 2; pass++) {
+    vi.setSystemTime(Date.now() + 60_000);
+    expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([true]);
+  }
+  expect(onDisk().failingSince).toBe(began);
+  expect(app.store.entries()[0]![1].failingSince).toBe(began);
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
+  expect(onDisk()).toMatchObject({ failingSince: null, lastError: null });
 });
 
 it('says a poll that failed is tried again on the next schedule when the engine polls on one, and not in a pass of its own (`check`)', async () => {
