@@ -92,6 +92,34 @@ it('saves when a watch\'s failed polls began, the first one\'s time, however man
   expect(onDisk()).toMatchObject({ failingSince: null, lastError: null });
 });
 
+it('tries a transient error again within the poll, up to poll.retries: two 503s in a row are no failed poll', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'w' }]));
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 2 });
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
+  expect(told('poll failed').size).toBe(0);
+  expect(told('transient API error; retrying').get(action.requestId)).toHaveLength(2);
+});
+
+it('gives no early warning on a poll that failed, which says nothing of whether the action still runs; the next answered one does', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'w', extra: '    warnAfter: 10s' }], { poll: NO_RETRIES }));
+  const warning = () => app.store.entries()[0]![1].warning;
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
+  vi.setSystemTime(Date.now() + 20_000);
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 1 });
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([true]);
+  expect(warning() ?? null).toBeNull();
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
+  expect(warning()?.reason).toMatch(/still running .* after it started \(warnAfter 10 s\)/);
+});
+
 it('says a poll that failed is tried again on the next schedule when the engine polls on one, and not in a pass of its own (`check`)', async () => {
   h = await Harness.start();
   const action = quickAction({ neverFinishes: true });
