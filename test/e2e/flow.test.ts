@@ -113,6 +113,19 @@ describe('the core loop against the simulator', () => {
     expect(h.simulator.requests.length).toBe(requests);
   });
 
+  it('lets the pass in flight at close finish and keep what its polls found, while the drain lasts', async () => {
+    const ok = quickAction();
+    h.simulator.addAction(ok);
+    const app = await h.app(h.yaml([entry(ok, 'reboot')]));
+    vi.setSystemTime(Date.now() + 5000);
+    // The pass is still reading the action when close() comes.
+    h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { route: 'action', times: 1 });
+    const pass = app.engine.pollOnce();
+    await app.engine.close(new AbortController().signal);
+    expect((await pass).map((s) => s.state)).toEqual(['success']);
+    expect(app.engine.allDone()).toBe(true);
+  });
+
   it('opens no more connections to the cloud than poll.concurrency, and keeps them', async () => {
     // Each of the pass's workers sends its next poll as its last answer ends, before undici has handed that
     // connection back: unbounded, the pool opened a connection for it.
