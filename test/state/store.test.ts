@@ -526,6 +526,33 @@ describe('StateStore writes', () => {
     expect(stateFiles(path)).toEqual(closed);
   });
 
+  it('keeps a removed record and a changed batch for the next save when a save failed, so that neither comes back after a restart', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const member = { key: watchKey(ref), watch: { name: null, ...ref }, outcome: null, reason: 'pending', detectedAt: null };
+    const first = await openStore(path);
+    first.set(watchKey(ref), finished('req-1'));
+    const gone = watchKey({ ...ref, requestId: 'req-2' });
+    first.set(gone, finished('req-2'));
+    first.setBatch({ label: 'fleet', digests: [{ round: 1, final: false, detectedAt: '2026-11-26T10:00:00.000Z', members: [member], deliveries: dictionary() }] });
+    await first.close();
+    // Compacted at open: the next line needs a new journal, which cannot be made while a folder is in its place.
+    const store = await openStore(path);
+    await mkdir(join(dir, 'state.json.journal', 'in-the-way'), { recursive: true });
+    expect(store.get(gone)).toBeDefined();
+    store.delete(gone);
+    store.deleteBatch('fleet');
+    await expect(store.save()).rejects.toThrow(/cannot be written/);
+    await rm(join(dir, 'state.json.journal'), { recursive: true });
+    await store.save();
+    expect(Object.keys(stateOnDisk(path).watches)).toEqual([watchKey(ref)]);
+    expect(stateOnDisk(path).batches).not.toHaveProperty('fleet');
+    const restarted = await openStore(path);
+    expect(restarted.get(gone)).toBeUndefined();
+    expect(restarted.getBatch('fleet')).toBeUndefined();
+    expect(restarted.get(watchKey(ref))).toBeDefined();
+  });
+
   it('names temporary files randomly, not by pid, and removes those a crash left behind', async () => {
     const dir = await tempDir();
     const path = join(dir, 'state.json');
