@@ -553,6 +553,19 @@ describe('StateStore writes', () => {
     expect(restarted.get(watchKey(ref))).toBeDefined();
   });
 
+  it('writes nothing for a record added and removed again between two saves', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await openStore(path);
+    store.set(watchKey(ref), record());
+    await store.save();
+    const before = stateFiles(path);
+    const brief = watchKey({ ...ref, requestId: 'req-2' });
+    store.set(brief, { ...record(), requestId: 'req-2' });
+    store.delete(brief);
+    await store.save();
+    expect(stateFiles(path)).toEqual(before);
+  });
+
   it('names temporary files randomly, not by pid, and removes those a crash left behind', async () => {
     const dir = await tempDir();
     const path = join(dir, 'state.json');
