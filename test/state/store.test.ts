@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile, readdir, stat } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError, stateFailure } from '../../src/state/StateError.ts';
@@ -125,6 +125,8 @@ describe('StateStore', () => {
     store.set('a', record());
     await store.save();
     await expect(readFile(path)).rejects.toThrow(/ENOENT/);
+    // Nor a journal beside it: `check` reads a daemon's state while that daemon writes it.
+    expect(await readdir(dirname(path))).toEqual([]);
   });
 
   it('refuses a state path it cannot read, naming it', async () => {
@@ -563,6 +565,20 @@ describe('StateStore writes', () => {
     store.set(brief, { ...record(), requestId: 'req-2' });
     store.delete(brief);
     await store.save();
+    expect(stateFiles(path)).toEqual(before);
+  });
+
+  it('writes nothing for a save asked for before the state lock was taken over and run after', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const store = await openStore(path);
+    store.set(watchKey(ref), record());
+    await store.save();
+    const before = stateFiles(path);
+    store.set(watchKey(ref), { ...record(), name: 'web-01' });
+    // Asked for first: the save runs once the writes before it are done, by when the store is fenced.
+    const save = store.save();
+    store.fence('the state lock was taken over');
+    await expect(save).rejects.toThrow(/not saved: the state lock was taken over/);
     expect(stateFiles(path)).toEqual(before);
   });
 
