@@ -447,6 +447,20 @@ describe('the outbox', () => {
     expect(sink.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.succeeded', 'ecs.action.slow']);
   });
 
+  it('counts delivery.maxAge from the start when the time before it may be a setting of the clock, and gives up from there', async () => {
+    // Recorded 25 hours ago by this host's clock, which may have been set forward while the daemon was stopped.
+    const store = await storeWithDelivery({ createdAt: new Date(Date.now() - 25 * HOUR).toISOString() });
+    const started = Date.now() - 60_000;
+    const outbox = new Outbox({ store, notifiers, logger: silentLogger(), metrics: createMetrics(), policy: POLICY, surelyPassedSince: () => started });
+    outboxes.push(outbox);
+    sink.setAnswer({ status: 503 });
+    await outbox.flush();
+    expect(delivery(store)).toMatchObject({ status: 'pending', attempts: 1, lastError: expect.stringMatching(/503/) });
+    vi.setSystemTime(started + POLICY.maxAge);
+    await outbox.flush();
+    expect(delivery(store)).toMatchObject({ status: 'given_up', attempts: 2 });
+  });
+
   it('drops settled deliveries from its queue', async () => {
     const store = await storeWithDelivery();
     const outbox = outboxFor(store);
