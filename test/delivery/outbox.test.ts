@@ -461,6 +461,57 @@ describe('the outbox', () => {
     expect(delivery(store)).toMatchObject({ status: 'given_up', attempts: 2 });
   });
 
+  it('keeps retrying, until delivery.maxAge, a delivery whose notifier a reload took out, and gives up at once one missing since the start', async () => {
+    const store = await storeWithDelivery();
+    const gone = deliveryId(KEY, 'success', 'gone');
+    store.addDelivery(KEY, 'gone', newDelivery({ id: gone }));
+    store.addDelivery(KEY, 'never', newDelivery({ id: deliveryId(KEY, 'success', 'never') }));
+    await store.save();
+    const outbox = new Outbox({ store, notifiers, logger: silentLogger(), metrics: createMetrics(), policy: POLICY, reloadedAway: new Set(['gone']) });
+    outboxes.push(outbox);
+    await outbox.flush();
+    const { deliveries } = store.get(KEY)!;
+    expect(deliveries['chat']).toMatchObject({ status: 'delivered' });
+    expect(deliveries['gone']).toMatchObject({ status: 'pending', attempts: 1, lastError: expect.stringMatching(/taken out of the watch file/) });
+    expect(deliveries['gone']!.nextAttemptAt).not.toBeNull();
+    expect(deliveries['never']).toMatchObject({ status: 'given_up', attempts: 1, lastError: 'notifier never is no longer configured' });
+  });
+
+  it('starts none of the attempts still waiting for a send slot once stopping, and they stay owed', async () => {
+    const held: Array<() => void> = [];
+    notifiers.set('chat', {
+      name: 'chat',
+      type: 'email',
+      sendsAtOnce: 1,
+      accepts: () => true,
+      send: (_notification, attempt) =>
+        new Promise((resolve, reject) => {
+          if (attempt.signal.aborted) reject(new DeliveryError('cut off', { retryable: true }));
+          attempt.signal.addEventListener('abort', () => reject(new DeliveryError('cut off', { retryable: true })));
+          held.push(() => resolve({ answer: '250 queued', refused: [] }));
+        }),
+      close: async () => undefined,
+    });
+    const store = await openStore();
+    const keys = [0, 1, 2].map((i) => watchKey({ ...ref, requestId: `req-slot-${i}` }));
+    for (const key of keys) {
+      const record = { ...finishedRecord(), requestId: key.split('/')[2]! };
+      store.set(key, record);
+      store.addDelivery(key, 'chat', newDelivery({ id: deliveryId(key, 'success', 'chat') }));
+    }
+    await store.save();
+    const outbox = outboxFor(store);
+    const flushing = outbox.flush();
+    await vi.waitFor(() => expect(held).toHaveLength(1), { interval: 5 });
+    const closing = outbox.close(AbortSignal.timeout(2000));
+    held[0]!();
+    await closing;
+    await flushing.catch(() => undefined);
+    expect(held).toHaveLength(1);
+    expect(keys.map((key) => store.get(key)!.deliveries['chat']!.status).sort()).toEqual(['delivered', 'pending', 'pending']);
+    expect(keys.map((key) => store.get(key)!.deliveries['chat']!.attempts).sort()).toEqual([0, 0, 1]);
+  });
+
   it('drops settled deliveries from its queue', async () => {
     const store = await storeWithDelivery();
     const outbox = outboxFor(store);
