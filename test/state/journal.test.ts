@@ -3,7 +3,7 @@
 // temporary folder; the files a crash leaves are written here by hand, as a crash would leave them.
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, readdir, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -472,6 +472,25 @@ describe('the state journal', () => {
     store.set(key('req-3'), record('req-3'));
     await store.save();
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
+  });
+
+  it('writes the whole state as a snapshot after the journal was removed under it, so that none of its lines is lost', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    for (const id of ['req-1', 'req-2']) {
+      store.set(key(id), record(id));
+      await store.save();
+    }
+    // Someone cleans the folder up: the lines of req-1 and req-2 are gone from every file.
+    await rm(`${path}.journal`);
+    store.set(key('req-3'), record('req-3'));
+    await expect(store.save()).rejects.toThrow(/was removed while in use/);
+    await store.save();
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
+    store.set(key('req-4'), record('req-4'));
+    await store.save();
+    expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3'), key('req-4')]);
+    expect((await readBack(path)).entries().map(([k]) => k).sort()).toEqual([key('req-1'), key('req-2'), key('req-3'), key('req-4')]);
   });
 
   it('fails the save that needed a journal it could not create, and creates it at the next save', async () => {
