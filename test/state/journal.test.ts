@@ -487,10 +487,42 @@ describe('the state journal', () => {
     await expect(store.save()).rejects.toThrow(/was removed while in use/);
     await store.save();
     expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
+    // And lines again from then on, not the whole state at every save.
     store.set(key('req-4'), record('req-4'));
     await store.save();
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches)).not.toContain(key('req-4'));
+    expect(await readFile(`${path}.journal`, 'utf8')).toContain(key('req-4'));
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3'), key('req-4')]);
     expect((await readBack(path)).entries().map(([k]) => k).sort()).toEqual([key('req-1'), key('req-2'), key('req-3'), key('req-4')]);
+  });
+
+  it('compacts a small journal once its first line is an hour old', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const path = await statePath();
+    const store = await open(path);
+    store.set(key('req-1'), record('req-1'));
+    await store.save();
+    vi.advanceTimersByTime(59 * 60_000);
+    store.set(key('req-2'), record('req-2'));
+    await store.save();
+    expect(await readdir(join(path, '..'))).toEqual(['state.json.journal']);
+    vi.advanceTimersByTime(60_000);
+    store.set(key('req-3'), record('req-3'));
+    await store.save();
+    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
+  });
+
+  it('keeps the journal when the snapshot at a clean stop cannot be written, and starts from it', async () => {
+    const path = await statePath();
+    const store = await open(path);
+    store.set(key('req-1'), record('req-1'));
+    await store.save();
+    // What stands where the snapshot goes makes its rename fail.
+    await mkdir(path);
+    await expect(store.close()).rejects.toThrow(/state\.json: cannot be written/);
+    await rmdir(path);
+    expect((await readBack(path)).get(key('req-1'))).toEqual(record('req-1'));
   });
 
   it('fails the save that needed a journal it could not create, and creates it at the next save', async () => {
