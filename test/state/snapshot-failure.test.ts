@@ -14,7 +14,12 @@ import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Capture } from '../e2e/harness.ts';
 import { stateOnDisk } from './onDisk.ts';
 
-const fault = vi.hoisted(() => ({ afterRename: null as string | null, full: null as { path: string; code: 'ENOSPC' | 'EDQUOT' | 'EIO' } | null }));
+const fault = vi.hoisted(() => ({
+  afterRename: null as string | null,
+  full: null as { path: string; code: 'ENOSPC' | 'EDQUOT' | 'EIO' } | null,
+  /** The next write of `path` waits for `until` before it begins: a snapshot that a slow disk holds up. */
+  held: null as { path: string; until: Promise<void>; started: () => void } | null,
+}));
 vi.mock('../../src/files/writeFileAtomic.ts', async (original) => {
   const real = await original<typeof import('../../src/files/writeFileAtomic.ts')>();
   return {
@@ -23,6 +28,12 @@ vi.mock('../../src/files/writeFileAtomic.ts', async (original) => {
       if (path === fault.full?.path) {
         const { code } = fault.full;
         throw Object.assign(new Error(`${code}: write failed`), { errno: -constants.errno[code], code, syscall: 'write' });
+      }
+      if (path === fault.held?.path) {
+        const { until, started } = fault.held;
+        fault.held = null;
+        started();
+        await until;
       }
       const bytes = await real.writeFileAtomic(path, text, options);
       if (path === fault.afterRename) {
@@ -46,6 +57,8 @@ const opened: StateStore[] = [];
 afterEach(async () => {
   fault.afterRename = null;
   fault.full = null;
+  fault.held = null;
+  vi.useRealTimers();
   await Promise.allSettled(opened.splice(0).map((store) => store.close()));
 });
 
@@ -141,4 +154,30 @@ it('starts, out of space, after any step of a compaction a crash cut short, and 
   await writeFile(`${path}.journal`, line(2, [r2]));
   fault.full = { path, code: 'EIO' };
   await expect(open(path)).rejects.toThrow(/state\.json: cannot be written: .*\(EIO\)/);
+});
+
+it('writes a snapshot-sized save only after the compaction under way, so that the older snapshot never lands last', async () => {
+  vi.useFakeTimers({ toFake: ['performance'] });
+  const path = join(await mkdtemp(join(tmpdir(), 'eaw-snapshot-')), 'state.json');
+  const store = await open(path);
+  const release = Promise.withResolvers<void>();
+  const compacting = Promise.withResolvers<void>();
+  fault.held = { path, until: release.promise, started: compacting.resolve };
+  // Saves a second and a half apart (no burst) until the journal passes a MiB: its compaction begins and is held.
+  for (let n = 0; n < 4; n++) {
+    for (let i = 0; i < 100; i++) store.set(key(`req-${n}-${i}`), record(`req-${n}-${i}`, 'x'.repeat(3000)));
+    await store.save();
+    vi.advanceTimersByTime(1500);
+  }
+  await compacting.promise;
+  // A change as big as a compaction is written as a snapshot of its own.
+  for (let i = 0; i < 400; i++) store.set(key(`req-big-${i}`), record(`req-big-${i}`, 'y'.repeat(3000)));
+  const saving = store.save();
+  release.resolve();
+  await saving;
+  store.set(key('req-last'), record('req-last', 'last'));
+  await store.save();
+  const reopened = await open(path, { readOnly: true });
+  expect(reopened.size).toBe(801);
+  expect(reopened.get(key('req-last'))?.name).toBe('last');
 });
