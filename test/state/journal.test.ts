@@ -189,6 +189,13 @@ describe('the state journal', () => {
     await expect(refusal).rejects.not.toThrow(/watc/);
   });
 
+  it('refuses a journal whose damaged line has part of another after it: a crash cuts short only the last line', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(1, []));
+    await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"seq":3,"watc\n${line(4, [record('req-2')]).slice(0, 20)}`);
+    await expect(StateStore.open(path)).rejects.toThrow(/state\.json\.journal: line 2 is not JSON, and whole lines follow it: .*Move it aside/);
+  });
+
   it('refuses a journal with a line that is JSON but no change, or whose changes skip one, even at its last line', async () => {
     const path = await statePath();
     await writeFile(path, snapshot(1, []));

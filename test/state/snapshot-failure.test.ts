@@ -181,3 +181,30 @@ it('writes a snapshot-sized save only after the compaction under way, so that th
   expect(reopened.size).toBe(801);
   expect(reopened.get(key('req-last'))?.name).toBe('last');
 });
+
+it('out of space at start, writes its next line over the whole of a long line cut short, leaving nothing of it after', async () => {
+  const path = join(await mkdtemp(join(tmpdir(), 'eaw-snapshot-')), 'state.json');
+  await writeFile(path, snapshot(1, [record('a', 'one')]));
+  await writeFile(`${path}.journal`, `${line(2, [record('b', 'two')])}${line(3, [record('c', 'x'.repeat(4000))]).slice(0, 3000)}`);
+  fault.full = { path, code: 'ENOSPC' };
+  const store = await open(path);
+  expect(store.compactionDeferred).not.toBeNull();
+  store.set(key('c'), record('c', 'short'));
+  await store.save();
+  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([2, 3, null]);
+  expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('short');
+});
+
+it('out of space at start, writes its next line where a whole but damaged last line began, not one byte after', async () => {
+  const path = join(await mkdtemp(join(tmpdir(), 'eaw-snapshot-')), 'state.json');
+  await writeFile(path, snapshot(1, [record('a', 'one')]));
+  // Its last line ended, but what it holds is not a change: left out as cut short.
+  await writeFile(`${path}.journal`, `${line(2, [record('b', 'two')])}{"seq":3,"watc\n`);
+  fault.full = { path, code: 'ENOSPC' };
+  const store = await open(path);
+  expect(store.torn).toEqual([expect.objectContaining({ line: 2, bytes: 15 })]);
+  store.set(key('c'), record('c', 'three'));
+  await store.save();
+  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([2, 3, null]);
+  expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('three');
+});
