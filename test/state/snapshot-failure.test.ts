@@ -1,6 +1,6 @@
 // Snapshots whose write fails: after its rename (the folder's fsync), the new file in place although the save
-// failed; or for want of space, at start. The faults are injected into writeFileAtomic, which otherwise
-// writes real files: a disk filled to just under a snapshot's size takes a loop-mounted file system, and root.
+// failed; or for want of space, at start or in the middle of a journal line. The faults are injected into
+// writeFileAtomic and writePieces, which otherwise write real files: a disk filled to just under a snapshot's size takes a loop-mounted file system, and root.
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +19,21 @@ const fault = vi.hoisted(() => ({
   full: null as { path: string; code: 'ENOSPC' | 'EDQUOT' | 'EIO' } | null,
   /** The next write of `path` waits for `until` before it begins: a snapshot that a slow disk holds up. */
   held: null as { path: string; until: Promise<void>; started: () => void } | null,
+  /** The next journal line stops after this many bytes, for want of space. */
+  lineCut: null as number | null,
 }));
+vi.mock('../../src/files/writePieces.ts', async (original) => {
+  const real = await original<typeof import('../../src/files/writePieces.ts')>();
+  return {
+    writePieces: async (handle: import('node:fs/promises').FileHandle, pieces: Iterable<string>, position: number) => {
+      if (fault.lineCut === null) return real.writePieces(handle, pieces, position);
+      const part = Buffer.from([...pieces].join('')).subarray(0, fault.lineCut);
+      fault.lineCut = null;
+      await handle.write(part, 0, part.length, position);
+      throw Object.assign(new Error('ENOSPC: no space left on device, write'), { errno: -constants.errno.ENOSPC, code: 'ENOSPC', syscall: 'write' });
+    },
+  };
+});
 vi.mock('../../src/files/writeFileAtomic.ts', async (original) => {
   const real = await original<typeof import('../../src/files/writeFileAtomic.ts')>();
   return {
@@ -58,6 +72,7 @@ afterEach(async () => {
   fault.afterRename = null;
   fault.full = null;
   fault.held = null;
+  fault.lineCut = null;
   vi.useRealTimers();
   await Promise.allSettled(opened.splice(0).map((store) => store.close()));
 });
@@ -207,4 +222,21 @@ it('out of space at start, writes its next line where a whole but damaged last l
   await store.save();
   expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([2, 3, null]);
   expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('three');
+});
+
+it('after a line cut short for want of space, writes the next line where it began, over all of it, and goes on in the same journal', async () => {
+  const path = join(await mkdtemp(join(tmpdir(), 'eaw-snapshot-')), 'state.json');
+  const store = await open(path);
+  store.set(key('a'), record('a', 'one'));
+  await store.save();
+  store.set(key('b'), record('b', 'x'.repeat(3000)));
+  fault.lineCut = 2000;
+  await expect(store.save()).rejects.toThrow(/state\.json: cannot be written: .*\(ENOSPC\)/);
+  // Space again, and a shorter line than the part written.
+  store.set(key('b'), record('b', 'two'));
+  await store.save();
+  // A line, not the whole state written again: the file is good up to its last whole line.
+  expect(await readdir(join(path, '..'))).toEqual(['state.json.journal']);
+  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([1, 2, null]);
+  expect((await open(path, { readOnly: true })).get(key('b'))?.name).toBe('two');
 });
