@@ -1,6 +1,7 @@
 // Snapshots whose write fails: after its rename (the folder's fsync), the new file in place although the save
 // failed; or for want of space, at start or in the middle of a journal line. The faults are injected into
-// writeFileAtomic and writePieces, which otherwise write real files: a disk filled to just under a snapshot's size takes a loop-mounted file system, and root.
+// writeFileAtomic and writePieces, which otherwise write real files: a disk filled to just under a snapshot's
+// size takes a loop-mounted file system, and root.
 import { mkdtemp, readFile, readdir, writeFile } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { join } from 'node:path';
