@@ -241,3 +241,16 @@ it('after a line cut short for want of space, writes the next line where it bega
   expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([1, 2, null]);
   expect((await open(path, { readOnly: true })).get(key('b'))?.name).toBe('two');
 });
+
+it('out of space at start, creates the journal afresh over one whose lines the snapshot holds already, with nothing of them left', async () => {
+  const path = join(await mkdtemp(join(tmpdir(), 'eaw-snapshot-')), 'state.json');
+  // A crash came after the snapshot of change 3 was written and before the journal was removed.
+  await writeFile(path, snapshot(3, [record('a', 'one'), record('b', 'x'.repeat(2000))]));
+  await writeFile(`${path}.journal`, `${line(1, [record('a', 'one')])}${line(2, [record('b', 'x'.repeat(2000))])}`);
+  fault.full = { path, code: 'ENOSPC' };
+  const store = await open(path);
+  store.set(key('c'), record('c', 'three'));
+  await store.save();
+  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([4, null]);
+  expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('three');
+});
