@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { nextDelay, retryAt } from '../../src/delivery/backoff.ts';
-import { deliveryId, digestDeliveryId, notificationFor } from '../../src/delivery/notification.ts';
-import type { WatchRecord } from '../../src/state/types.ts';
+import { deliveryId, digestDeliveryId, digestNotificationFor, notificationFor, pendingDelivery } from '../../src/delivery/notification.ts';
+import type { ActionWatchRecord, WatchRecord } from '../../src/state/types.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { heapBytesEach, sourceModule } from '../isolated.ts';
 
@@ -86,5 +86,33 @@ describe('notificationFor', () => {
       reason: 'never found',
       detectedAt: '2026-11-26T10:02:00.000Z',
     });
+  });
+});
+
+describe('pendingDelivery', () => {
+  it('is owed, never attempted and due at once: its first attempt is attempt 1', () => {
+    expect(pendingDelivery('id-1', '2026-11-26T10:05:00.000Z')).toEqual({
+      id: 'id-1', status: 'pending', attempts: 0, createdAt: '2026-11-26T10:05:00.000Z', nextAttemptAt: null, lastError: null, updatedAt: '2026-11-26T10:05:00.000Z',
+    });
+  });
+});
+
+describe('digestNotificationFor', () => {
+  it('gives a success its reason alone and a failure the facts of its own notification, failures first', () => {
+    const base: ActionWatchRecord = {
+      projectId: 'p', serverId: 's', requestId: 'req-ok', name: null, trackingSince: '2026-11-26T10:00:00.000Z', everFound: true,
+      lastError: null, failingSince: null, instanceAction: null, server: { id: 's', name: 'web', status: 'ACTIVE' } as unknown as ActionWatchRecord['server'],
+      verdict: { outcome: 'success', reason: 'done', detectedAt: '2026-11-26T10:02:00.000Z' }, deliveries: {}, batch: 'fleet',
+    };
+    const failed: ActionWatchRecord = { ...base, requestId: 'req-bad', verdict: { outcome: 'failure', reason: 'resize failed', detectedAt: '2026-11-26T10:03:00.000Z' } };
+    const records = new Map<string, WatchRecord>([[watchKey(base), base], [watchKey(failed), failed]]);
+    const member = (r: ActionWatchRecord) => ({ key: watchKey(r), watch: { name: null, projectId: 'p', serverId: 's', requestId: r.requestId }, outcome: r.verdict!.outcome, reason: r.verdict!.reason, detectedAt: r.verdict!.detectedAt });
+    const digest = { round: 1, final: true, detectedAt: '2026-11-26T10:04:00.000Z', members: [member(base), member(failed)], deliveries: {} };
+    const n = digestNotificationFor('fleet', digest, (key) => records.get(key));
+    const watch = (requestId: string) => ({ name: null, projectId: 'p', serverId: 's', requestId });
+    expect(n.watches).toEqual([
+      { watch: watch('req-bad'), outcome: 'failure', reason: 'resize failed', detectedAt: '2026-11-26T10:03:00.000Z', instanceAction: null, server: base.server },
+      { watch: watch('req-ok'), outcome: 'success', reason: 'done', detectedAt: '2026-11-26T10:02:00.000Z' },
+    ]);
   });
 });
