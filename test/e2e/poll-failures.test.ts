@@ -92,6 +92,26 @@ it('saves when a watch\'s failed polls began, the first one\'s time, however man
   expect(onDisk()).toMatchObject({ failingSince: null, lastError: null });
 });
 
+it('keeps a failing watch failing when close() cuts its next poll short: the cut poll saw nothing, and is no answer', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'w' }], { poll: NO_RETRIES }));
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 1 });
+  const began = new Date().toISOString();
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([true]);
+  vi.setSystemTime(Date.now() + 60_000);
+  // Still reading the action when close() comes, with no time to drain.
+  h.simulator.injectFault({ kind: 'slow', delayMs: 2000 }, { route: 'action', times: 1 });
+  const pass = app.engine.pollOnce();
+  await vi.waitUntil(() => h.simulator.requests.filter((r) => r.route === 'action').length === 2, { timeout: 5000, interval: 10 });
+  await app.engine.close(AbortSignal.abort());
+  expect((await pass).map((s) => [s.pollFailed, s.detail])).toEqual([[false, 'stopping']]);
+  expect(app.store.entries()[0]![1].failingSince).toBe(began);
+  expect(told('poll answered again').size).toBe(0);
+});
+
 it('tries a transient error again within the poll, up to poll.retries: two 503s in a row are no failed poll', async () => {
   vi.useFakeTimers({ toFake: ['Date'] });
   h = await Harness.start();
