@@ -5,11 +5,10 @@ import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect } from 'vitest';
 import { request } from 'undici';
 import { Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
-import { COMPILE_CACHE } from './daemon.ts';
+import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../net.ts';
 import { makeCertificates } from '../certificates.ts';
 
@@ -90,8 +89,7 @@ describe('validate', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('missing.yaml');
     // Set but empty: as unset, ./watch.yaml (of a folder that has none).
-    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-    const empty = spawnSync(process.execPath, [main, 'validate'], { cwd: h.dir, env: { PATH: process.env['PATH'], ECS_WATCH_CONFIG: '', NODE_COMPILE_CACHE: COMPILE_CACHE }, encoding: 'utf8' });
+    const empty = spawnSync(process.execPath, [cliBundle(), 'validate'], { cwd: h.dir, env: { PATH: process.env['PATH'], ECS_WATCH_CONFIG: '', NODE_COMPILE_CACHE: COMPILE_CACHE }, encoding: 'utf8' });
     expect(empty.status).toBe(1);
     expect(empty.stderr).toContain('cannot read the watch file ./watch.yaml: no such file');
   });
