@@ -136,6 +136,21 @@ describe('webhook notifier', () => {
     expect((await failure(webhook().send(failedResize(), attempt()))).retryable).toBe(true);
   });
 
+  it('retries a 500, the first of the 5xx, and gives up on a 499', async () => {
+    let status = 500;
+    answer = (_req, res) => {
+      res.statusCode = status;
+      res.end();
+    };
+    const first = await failure(webhook().send(failedResize(), attempt()));
+    expect(first.status).toBe(500);
+    expect(first.retryable).toBe(true);
+    status = 499;
+    const below = await failure(webhook().send(failedResize(), attempt()));
+    expect(below.status).toBe(499);
+    expect(below.retryable).toBe(false);
+  });
+
   it('gives up on a 400 or 410 and quotes the start of the answer', async () => {
     answer = (_req, res) => {
       res.statusCode = 400;
@@ -201,6 +216,38 @@ describe('webhook notifier', () => {
     };
     expect((await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()))).message).toBe(`webhook chat: POST ${base}/ecs answered 400 Bad Request`);
     expect(received).toHaveLength(1);
+  });
+
+  it('sends a refused webhook once when the receiver\'s Date is exactly 5 min from its timestamp, which the Standard Webhooks libraries still accept', async () => {
+    let apartS = 300;
+    // The receiver's Date, in whole seconds, is `apartS` from the timestamp it got: no clock of this host's to race.
+    answer = (req, res) => {
+      res.writeHead(401, { date: new Date((Number(req.headers['webhook-timestamp']) + apartS) * 1000).toUTCString() });
+      res.end();
+    };
+    const atTolerance = await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()));
+    expect(received).toHaveLength(1);
+    expect(atTolerance.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized`);
+    received = [];
+    apartS = -301;
+    await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()));
+    expect(received).toHaveLength(2);
+  });
+
+  it('does not send again at once an answer that says "not now" (5xx, 429, 408), whatever the receiver\'s Date says', async () => {
+    let status = 503;
+    answer = (_req, res) => {
+      res.writeHead(status, { date: new Date(Date.now() + 10 * 60_000).toUTCString() });
+      res.end();
+    };
+    for (const code of [503, 429, 408]) {
+      received = [];
+      status = code;
+      const err = await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()));
+      expect(err.retryable).toBe(true);
+      expect(err.message).not.toContain('clock');
+      expect(received).toHaveLength(1);
+    }
   });
 
   it('gives up on a redirect, which it does not follow, saying where it points without its path', async () => {
@@ -274,6 +321,16 @@ describe('webhook notifier', () => {
         expect(message).not.toContain(secret);
       }
     }
+  });
+
+  it('keeps the signing secret out of its messages when a receiver, which shares it, quotes it', async () => {
+    // A receiver's debug answer naming the key it verified with: it knows the secret, which is never sent.
+    answer = (_req, res) => {
+      res.statusCode = 401;
+      res.end(`signature mismatch: expected one made with ${SECRET}`);
+    };
+    const err = await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: signature mismatch: expected one made with <hidden>`);
   });
 
   it('keeps secrets with < > & out of its messages when the receiver echoes them as Go\'s encoding/json escapes them', async () => {
