@@ -89,6 +89,14 @@ describe('email notifier', () => {
     expect(smtp.mails.map((m) => m.headers.get('message-id'))).toEqual(['<stable-id@ecs-action-watch>', '<stable-id@ecs-action-watch>']);
   });
 
+  it('makes a Message-ID of a delivery id with characters a Message-ID may not hold, the same on every attempt', async () => {
+    const smtp = await smtpServer();
+    const notifier = email(smtp.port);
+    await notifier.send(failedResize(), attempt('nightly run:1@eu/"x"', 1));
+    await notifier.send(failedResize(), attempt('nightly run:1@eu/"x"', 2));
+    expect(smtp.mails.map((m) => m.headers.get('message-id'))).toEqual(['<nightly_run_1_eu/_x_@ecs-action-watch>', '<nightly_run_1_eu/_x_@ecs-action-watch>']);
+  });
+
   it('sends message after message over at most smtp.connections sessions, which close() ends', async () => {
     let opened = 0;
     let closed = 0;
@@ -243,6 +251,18 @@ describe('email notifier', () => {
     expect(err.retryable).toBe(false);
     expect(err.status).toBe(550);
     expect(err.message).toBe(`email ops-mail: 127.0.0.1:${smtp.port} answered 550 Message rejected as spam (DATA)`);
+  });
+
+  it('retries when the server answers 503, a command out of sequence that a new session may get past, though it is a 5xx', async () => {
+    const smtp = await smtpServer({
+      onRcptTo(_address, _session, callback) {
+        callback(smtpError('Bad sequence of commands', 503));
+      },
+    });
+    const err = await failure(email(smtp.port).send(failedResize(), attempt()));
+    expect(err.retryable).toBe(true);
+    expect(err.status).toBe(503);
+    expect(err.message).toBe(`email ops-mail: 127.0.0.1:${smtp.port} answered 503 Bad sequence of commands (RCPT TO)`);
   });
 
   it('counts a message some recipients took as delivered', async () => {
