@@ -25,6 +25,21 @@ describe('redact', () => {
     expect(redact(`bad password ${secret}`, [secret])).toBe('bad password <hidden>');
   });
 
+  it('hides a secret with < and an apostrophe as Go writes it: < escaped, the apostrophe as it is', () => {
+    expect(redact('{"message":"bad password pa\\u003cs\'w0rd"}', ["pa<s'w0rd"])).toBe('{"message":"bad password <hidden>"}');
+  });
+
+  it('hides a secret whose only character JSON may escape is a slash, as PHP writes it (\\/)', () => {
+    expect(redact('{"error":"bad token tok/en/12345"}', ['tok/en/12345'])).toBe('{"error":"bad token <hidden>"}');
+    expect(redact('{"error":"bad token tok\\/en\\/12345"}', ['tok/en/12345'])).toBe('{"error":"bad token <hidden>"}');
+  });
+
+  it('hides a secret cut short at the end of a text in which it also stands whole, among other secrets', () => {
+    const longer = 'Longer-secret-not-in-the-text-1';
+    const token = 'T0ken-quoted-twice-42';
+    expect(redact(`refused ${token}; retried ${token.slice(0, -1)}…`, [longer, token])).toBe('refused <hidden>; retried <hidden>…');
+  });
+
   it('hides a secret with \' + ` or " as .NET\'s System.Text.Json writes them by default (\\u0027, \\u002B, \\u0060, \\u0022), with < > & and what is past ASCII', () => {
     // What JsonSerializer.Serialize(new { message = "bad password " + secret }) writes with the default encoder.
     const secret = `it's+a"pass\`wörd<&>`;
@@ -100,10 +115,17 @@ describe('redact', () => {
     expect(credentialsIn(sent).sort()).toEqual(['Access=AK, Signature=abc', 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'k-1', 'st-1', 'tok-1']);
   });
 
+  it('takes as credentials a cookie, a signature, a client secret and a password header, whatever their case', () => {
+    const sent = { Cookie: 'session=c00kie-1', 'X-Hub-Signature-256': 'sha256=5ig-2', 'X-Client-Secret': 'cs-3', 'X-Admin-Pass': 'pw-4', Accept: 'application/json' };
+    expect(credentialsIn(sent).sort()).toEqual(['cs-3', 'pw-4', 'session=c00kie-1', 'sha256=5ig-2']);
+  });
+
   it('takes an authorization\'s credentials alone too, and Basic\'s decoded and its password, which a receiver may repeat', () => {
     expect(credentialsIn({ authorization: 'Bearer B3arerTok3n' })).toEqual(['Bearer B3arerTok3n', 'B3arerTok3n']);
     const basic = Buffer.from('robot:Pa55w0rd!').toString('base64');
     expect(credentialsIn({ Authorization: `Basic ${basic}` })).toEqual([`Basic ${basic}`, basic, 'robot:Pa55w0rd!', 'Pa55w0rd!']);
     expect(redact('token B3arerTok3n is invalid', credentialsIn({ authorization: 'Bearer B3arerTok3n' }))).toBe('token <hidden> is invalid');
+    // The scheme is case-insensitive (RFC 9110): a `basic` one is decoded too.
+    expect(credentialsIn({ authorization: `basic ${basic}` })).toEqual([`basic ${basic}`, basic, 'robot:Pa55w0rd!', 'Pa55w0rd!']);
   });
 });
