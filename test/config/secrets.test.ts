@@ -89,5 +89,7 @@ describe('a secret under its key name in the wrong place is not quoted back', ()
 
   it('nor a part of it that a message quotes on its own', () => {
     expect(problems(underWarnAfter('secret: 5mSEKRIT-part'))).toEqual([`6:13 poll.warnAfter.secret: not valid here ${NOT_SHOWN}`]);
+    // Four characters of it are enough to be kept back, as redact() hides a secret of four.
+    expect(problems(underWarnAfter('secret: 5mSEKR'))).toEqual([`6:13 poll.warnAfter.secret: not valid here ${NOT_SHOWN}`]);
   });
 });
