@@ -188,4 +188,162 @@ describe('RateLimiter', () => {
     (await live)({ throttled: false });
     limiter.close();
   });
+
+  it('serves waiters first come, first served: a caller arriving as a slot frees queues behind one already waiting', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 1, perMs: 1000 }, silent, Date.now);
+    (await limiter.acquire())({ throttled: false });
+    const waiting = acquireAll(limiter, 1);
+    // The answer has left the window; the waiter's wake-up is a millisecond away.
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(limiter.tryAcquire()).toBeUndefined();
+    const late = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1);
+    expect(waiting.granted[0]).not.toBeNull();
+    expect(late.granted[0]).toBeNull();
+    limiter.close();
+  });
+
+  it('refuses a caller whose signal was aborted before it asked, without taking the slot', async () => {
+    const limiter = new RateLimiter({ count: 1, perMs: 1000 }, silent);
+    const stop = new AbortController();
+    stop.abort(new Error('stopped'));
+    await expect(limiter.acquire([stop.signal])).rejects.toThrow('stopped');
+    expect(limiter.tryAcquire()).toBeDefined();
+  });
+
+  it('counts a request once however often its release is called', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 1, perMs: 1000 }, silent, Date.now);
+    const release = await limiter.acquire();
+    release({ throttled: false });
+    release({ throttled: false });
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(limiter.tryAcquire()).toBeDefined();
+    expect(limiter.tryAcquire()).toBeUndefined();
+  });
+
+  it('keeps the longer pause when a later 429 asks for a shorter one', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    const long = await limiter.acquire();
+    const short = await limiter.acquire();
+    long({ throttled: true, retryAfterMs: 10_000 });
+    short({ throttled: true, retryAfterMs: 1000 });
+    const next = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(9_999);
+    expect(next.granted[0]).toBeNull();
+    await vi.advanceTimersByTimeAsync(2);
+    expect(next.granted[0]).toBe(10_001);
+  });
+
+  it('halves the rate the cloud saw at a 429, not the configured one', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
+    const throttled = await limiter.acquire();
+    (await limiter.acquire())({ throttled: false });
+    throttled({ throttled: true, retryAfterMs: 1000 });
+    const after = acquireAll(limiter, 4);
+    await vi.advanceTimersByTimeAsync(1001);
+    // Two were sent in the window of the 429: one now.
+    expect(after.granted.filter((g) => g !== null)).toHaveLength(1);
+  });
+
+  it('grows back no sooner than a whole window after the pause, however many answers come in before', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
+    const first = acquireAll(limiter, 8);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const release of first.releases.slice(1)) (await release)({ throttled: false });
+    (await first.releases[0]!)({ throttled: true, retryAfterMs: 3000 });
+    const second = acquireAll(limiter, 8);
+    await vi.advanceTimersByTimeAsync(3001);
+    expect(second.granted.filter((g) => g !== null)).toHaveLength(4);
+    for (const release of second.releases.slice(0, 4)) (await release)({ throttled: false });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(second.granted.filter((g) => g !== null)).toHaveLength(4);
+  });
+
+  it('grows back by a quarter a window and never past the configured limit', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
+    const first = acquireAll(limiter, 8);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const release of first.releases.slice(1)) (await release)({ throttled: false });
+    (await first.releases[0]!)({ throttled: true, retryAfterMs: 1000 });
+    // Every request is answered as soon as it is granted; how many go out in each window is what grows.
+    const { granted, releases } = acquireAll(limiter, 60);
+    const answered = new Set<number>();
+    for (let ms = 0; ms < 8000; ms++) {
+      await vi.advanceTimersByTimeAsync(1);
+      for (let i = 0; i < granted.length; i++) {
+        if (granted[i] === null || answered.has(i)) continue;
+        answered.add(i);
+        (await releases[i]!)({ throttled: false });
+        i = -1; // an answer may grant more at once
+      }
+    }
+    const perWindow = new Map<number, number>();
+    for (const at of granted) if (at !== null) perWindow.set(at, (perWindow.get(at) ?? 0) + 1);
+    expect([...perWindow.values()]).toEqual([4, 5, 7, 8, 8, 8, 8]);
+    limiter.close();
+  });
+
+  it('keeps doubling the pause when the only answer between two 429s was sent before the first', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    const throttled = await limiter.acquire();
+    const sentBefore = await limiter.acquire();
+    throttled({ throttled: true });
+    sentBefore({ throttled: false });
+    const second = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(second.granted[0]).toBe(1001);
+    (await second.releases[0]!)({ throttled: true });
+    const third = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(third.granted[0]).toBeNull();
+    await vi.advanceTimersByTimeAsync(501);
+    expect(third.granted[0]).not.toBeNull();
+  });
+
+  it('starts the pause over at 1 s once an answer sent after the pause came through', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    (await limiter.acquire())({ throttled: true });
+    const ok = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1001);
+    (await ok.releases[0]!)({ throttled: false });
+    const again = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(again.granted[0]).toBe(2002);
+    (await again.releases[0]!)({ throttled: true });
+    const last = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(last.granted[0]).toBe(3003);
+  });
+
+  it('without a configured limit, grows back a quarter a window while the cloud answers as many, not straight to unlimited', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    // Nine in flight: the 429 to one of them halves the eight others to four.
+    const first = acquireAll(limiter, 9);
+    await vi.advanceTimersByTimeAsync(0);
+    (await first.releases[0]!)({ throttled: true, retryAfterMs: 1000 });
+    for (const release of first.releases.slice(1)) (await release)({ throttled: false });
+    const { granted, releases } = acquireAll(limiter, 20);
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(granted.filter((g) => g !== null)).toHaveLength(4);
+    for (const release of releases.slice(0, 2)) (await release)({ throttled: false });
+    await vi.advanceTimersByTimeAsync(998);
+    for (const release of releases.slice(2, 4)) (await release)({ throttled: false });
+    // The two answered at 1001 have left the window, the two at 1999 have not: two more now.
+    await vi.advanceTimersByTimeAsync(3);
+    expect(granted.filter((g) => g !== null)).toHaveLength(6);
+    // A window since the pause: the rate grows from 4 to 5, with three answers in the window, one more now.
+    (await releases[4]!)({ throttled: false });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(granted.filter((g) => g !== null)).toHaveLength(7);
+    limiter.close();
+  });
 });
