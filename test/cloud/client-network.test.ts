@@ -35,6 +35,10 @@ beforeAll(async () => {
         return json(500, JSON.stringify({ computeFault: { code: 500, message: 'x'.repeat(200_000) } }));
       case BASE:
         return json(404, '{"itemNotFound": {"code": 404, "message": "Instance s1 could not be found."}}');
+      // Nova's own version root answers 300 Multiple Choices: not the document asked for either.
+      case `${BASE}/os-instance-actions/choices`:
+        res.writeHead(300, { location: `${origin}/v2.1/`, 'content-type': 'application/json' });
+        return res.end('{"choices": [{"id": "v2.1", "status": "CURRENT"}]}');
       case `${BASE}/os-instance-actions/moved`:
         res.writeHead(301, { location: `https://ecs.example.com${BASE}/os-instance-actions/moved?x=1` });
         return res.end();
@@ -82,6 +86,13 @@ describe('a redirect', () => {
   it('is not followed, and the error says where it points', async () => {
     const err = await apiError(client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'moved' }));
     expect(err.message).toBe(`GET ${origin}${BASE}/os-instance-actions/moved → 301 Moved Permanently: redirects to https://ecs.example.com${BASE}/os-instance-actions/moved (not followed; if that is the endpoint meant, put it in the configuration)`);
+  });
+});
+
+describe('a 300 Multiple Choices', () => {
+  it('is a redirect, not a document to read', async () => {
+    const err = await apiError(client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'choices' }));
+    expect(err).toMatchObject({ kind: 'redirect', status: 300, retryable: false });
   });
 });
 
