@@ -69,7 +69,10 @@ describe('exchange and the rate limiter', () => {
 
   it("pauses every request after Huawei's APIGW.0308 answered with another status than 429", async () => {
     const { limiter, at } = stoppedClock();
-    expect((await get('/gateway-403', limiter)).status).toBe(403);
+    const answer = await get('/gateway-403', limiter);
+    expect(answer.status).toBe(403);
+    // Throttling, to be tried again, not a refusal of the credentials.
+    expect(httpError(answer)).toMatchObject({ kind: 'rate_limited', retryable: true, apiCode: 'APIGW.0308' });
     at(999);
     expect(limiter.tryAcquire()).toBeUndefined();
     at(1000);
