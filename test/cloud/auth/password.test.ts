@@ -256,6 +256,20 @@ describe('password auth', () => {
     expect(await failure(strategy.headers(REQUEST, undefined))).toMatchObject({ kind: 'server', status: 503 });
   });
 
+  it('keeps using the token in hand between failed renewals, while the next attempt waits its backoff', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    await simulator(8000);
+    const { strategy } = auth();
+    const first = await token(strategy);
+    sim.injectFault({ kind: 'unavailable' }, { route: 'identity', times: 100 });
+    vi.advanceTimersByTime(6500);
+    expect(await token(strategy)).toBe(first);
+    // The next attempt is 2 s away; the token has 1.5 s left.
+    vi.advanceTimersByTime(500);
+    expect(await token(strategy)).toBe(first);
+    expect(logins()).toHaveLength(2);
+  });
+
   it('renews on time, and gives the token in hand up at its expiry while renewal fails, with this host\'s clock set back an hour meanwhile', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator(8000);
