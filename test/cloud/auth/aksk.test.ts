@@ -224,6 +224,42 @@ describe('an ECS client with AK/SK', () => {
     }
   });
 
+  it('picks up a new security token of temporary credentials (the same access key) after a 401, retrying once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK, securityToken: 'new-security-token' } });
+    await writeFile(join(dir, 'token'), 'old-security-token\n');
+    const client = createEcsClient(
+      cloudConfig({ endpoint: sim.url, microversion: '2.60', auth: { type: 'aksk', accessKey: AK, secretKey: SK, securityTokenFile: join(dir, 'token') } }),
+      { logger: pino({ level: 'silent' }) },
+    );
+    try {
+      const ref = { projectId: PROJECT, serverId: 's-1' };
+      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized' });
+      await writeFile(join(dir, 'token'), 'new-security-token\n');
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
+      expect(sim.requests.map((r) => r.status)).toEqual([401, 401, 200]);
+    } finally {
+      await client.close();
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("signs again in the cloud's time after a 401 whose Date shows its clock 20 min off this host's", async () => {
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK }, now: () => Date.now() + 20 * 60_000 });
+    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth: { type: 'aksk', accessKey: AK, secretKey: SK } }), { logger: pino({ level: 'silent' }) });
+    try {
+      const ref = { projectId: PROJECT, serverId: 's-1' };
+      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
+      expect(sim.requests.map((r) => r.status)).toEqual([401, 200]);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
   it('signs a poll that waited its turn at the rate limit when it goes, not when it began to wait', async () => {
     vi.useFakeTimers({ now: NOW, toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout'] });
     const agent = mockAgent();
