@@ -101,6 +101,16 @@ describe('RateLimiter', () => {
     return { granted, releases };
   }
 
+  /** A limiter of 8 a second that sent its 8, whose first came back a 429 asking for `retryAfterMs`. */
+  async function throttledAtEight(retryAfterMs: number): Promise<RateLimiter> {
+    const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
+    const first = acquireAll(limiter, 8);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const release of first.releases.slice(1)) (await release)({ throttled: false });
+    (await first.releases[0]!)({ throttled: true, retryAfterMs });
+    return limiter;
+  }
+
   it('counts a request until a window after its answer, so that slow answers cannot crowd the far end', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter({ count: 2, perMs: 1000 }, silent, Date.now);
@@ -117,11 +127,7 @@ describe('RateLimiter', () => {
 
   it('waits out Retry-After, halves the rate, and grows back to the limit a quarter per window', async () => {
     vi.useFakeTimers({ now: 0 });
-    const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
-    const first = acquireAll(limiter, 8);
-    await vi.advanceTimersByTimeAsync(0);
-    for (const release of first.releases.slice(1)) (await release)({ throttled: false });
-    (await first.releases[0]!)({ throttled: true, retryAfterMs: 3000 });
+    const limiter = await throttledAtEight(3000);
 
     const second = acquireAll(limiter, 8);
     await vi.advanceTimersByTimeAsync(2999);
@@ -251,11 +257,7 @@ describe('RateLimiter', () => {
 
   it('grows back no sooner than a whole window after the pause, however many answers come in before', async () => {
     vi.useFakeTimers({ now: 0 });
-    const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
-    const first = acquireAll(limiter, 8);
-    await vi.advanceTimersByTimeAsync(0);
-    for (const release of first.releases.slice(1)) (await release)({ throttled: false });
-    (await first.releases[0]!)({ throttled: true, retryAfterMs: 3000 });
+    const limiter = await throttledAtEight(3000);
     const second = acquireAll(limiter, 8);
     await vi.advanceTimersByTimeAsync(3001);
     expect(second.granted.filter((g) => g !== null)).toHaveLength(4);
@@ -266,11 +268,7 @@ describe('RateLimiter', () => {
 
   it('grows back by a quarter a window and never past the configured limit', async () => {
     vi.useFakeTimers({ now: 0 });
-    const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
-    const first = acquireAll(limiter, 8);
-    await vi.advanceTimersByTimeAsync(0);
-    for (const release of first.releases.slice(1)) (await release)({ throttled: false });
-    (await first.releases[0]!)({ throttled: true, retryAfterMs: 1000 });
+    const limiter = await throttledAtEight(1000);
     // Every request is answered as soon as it is granted; how many go out in each window is what grows.
     const { granted, releases } = acquireAll(limiter, 60);
     const answered = new Set<number>();

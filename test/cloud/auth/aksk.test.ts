@@ -13,7 +13,8 @@ import { projectOfPath } from '../../../src/cloud/auth/aksk/aksk.ts';
 import { sdkDate } from '../../../src/cloud/auth/aksk/sign.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import { createEcsClient } from '../../../src/cloud/client.ts';
-import { startSimulator } from '../../../src/simulator/index.ts';
+import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import type { AuthConfig } from '../../../src/config/schema.ts';
 import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
 import { actionAnswer, cloudConfig, fixtureText, headersOf, mockAgent } from '../helpers.ts';
 
@@ -200,21 +201,17 @@ describe('an ECS client with AK/SK', () => {
     }
   });
 
-  it('picks up a rotated key pair from its files after a 401, retrying once', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
-    const sim = await startSimulator({ aksk: { accessKey: 'NEWACCESSKEY', secretKey: 'new-secret' } });
-    await writeFile(join(dir, 'ak'), 'OLDACCESSKEY\n');
-    await writeFile(join(dir, 'sk'), 'old-secret\n');
-    const client = createEcsClient(
-      cloudConfig({ endpoint: sim.url, microversion: '2.60', auth: { type: 'aksk', accessKeyFile: join(dir, 'ak'), secretKeyFile: join(dir, 'sk') } }),
-      { logger: pino({ level: 'silent' }) },
-    );
+  /**
+   * A read refused (401) with the credentials the files hold first, then accepted once `renew` has written
+   * the new ones: the client read them again after the 401 and retried once.
+   */
+  async function acceptedOnceRenewed(sim: Simulator, dir: string, auth: AuthConfig, renew: () => Promise<void>, refused: object): Promise<void> {
+    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }) });
     try {
       const ref = { projectId: PROJECT, serverId: 's-1' };
       sim.addAction({ ...ref, action: 'reboot', steps: [] });
-      await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized', apiCode: 'APIGW.0301' });
-      await writeFile(join(dir, 'ak'), 'NEWACCESSKEY\n');
-      await writeFile(join(dir, 'sk'), 'new-secret\n');
+      await expect(client.getServer(ref)).rejects.toMatchObject(refused);
+      await renew();
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       expect(sim.requests.map((r) => r.status)).toEqual([401, 401, 200]);
     } finally {
@@ -222,28 +219,26 @@ describe('an ECS client with AK/SK', () => {
       await sim.close();
       await rm(dir, { recursive: true, force: true });
     }
+  }
+
+  it('picks up a rotated key pair from its files after a 401, retrying once', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
+    const sim = await startSimulator({ aksk: { accessKey: 'NEWACCESSKEY', secretKey: 'new-secret' } });
+    await writeFile(join(dir, 'ak'), 'OLDACCESSKEY\n');
+    await writeFile(join(dir, 'sk'), 'old-secret\n');
+    const auth = { type: 'aksk' as const, accessKeyFile: join(dir, 'ak'), secretKeyFile: join(dir, 'sk') };
+    await acceptedOnceRenewed(sim, dir, auth, async () => {
+      await writeFile(join(dir, 'ak'), 'NEWACCESSKEY\n');
+      await writeFile(join(dir, 'sk'), 'new-secret\n');
+    }, { kind: 'unauthorized', apiCode: 'APIGW.0301' });
   });
 
   it('picks up a new security token of temporary credentials (the same access key) after a 401, retrying once', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
     const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK, securityToken: 'new-security-token' } });
     await writeFile(join(dir, 'token'), 'old-security-token\n');
-    const client = createEcsClient(
-      cloudConfig({ endpoint: sim.url, microversion: '2.60', auth: { type: 'aksk', accessKey: AK, secretKey: SK, securityTokenFile: join(dir, 'token') } }),
-      { logger: pino({ level: 'silent' }) },
-    );
-    try {
-      const ref = { projectId: PROJECT, serverId: 's-1' };
-      sim.addAction({ ...ref, action: 'reboot', steps: [] });
-      await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized' });
-      await writeFile(join(dir, 'token'), 'new-security-token\n');
-      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
-      expect(sim.requests.map((r) => r.status)).toEqual([401, 401, 200]);
-    } finally {
-      await client.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    const auth = { type: 'aksk' as const, accessKey: AK, secretKey: SK, securityTokenFile: join(dir, 'token') };
+    await acceptedOnceRenewed(sim, dir, auth, () => writeFile(join(dir, 'token'), 'new-security-token\n'), { kind: 'unauthorized' });
   });
 
   it("signs again in the cloud's time after a 401 whose Date shows its clock 20 min off this host's", async () => {
