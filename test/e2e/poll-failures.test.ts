@@ -25,6 +25,19 @@ function told(msg: string): Map<string, Array<Record<string, unknown>>> {
   return byRequest;
 }
 
+/**
+ * The harness, with this process's Date faked, and one reboot that never finishes, watched as `w` (with
+ * `extra` lines) under `poll` (by default no retries within a poll, every second; null: the file's defaults): its app.
+ */
+async function watchingOne({ poll = NO_RETRIES, extra }: { poll?: string | null; extra?: string } = {}) {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'w', ...(extra === undefined ? {} : { extra }) }], poll === null ? {} : { poll }));
+  return { action, app };
+}
+
 it('says `poll failed` at warn once a watch while the same failure goes on, at debug after that, and when a poll is answered again', async () => {
   vi.useFakeTimers({ toFake: ['Date'] });
   h = await Harness.start();
@@ -67,11 +80,7 @@ it('says `poll failed` at warn once a watch while the same failure goes on, at d
 });
 
 it('saves when a watch\'s failed polls began, the first one\'s time, however many fail after it, and forgets it once one is answered', async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  h = await Harness.start();
-  const action = quickAction({ neverFinishes: true });
-  h.simulator.addAction(action);
-  const app = await h.app(h.yaml([{ ...action, name: 'w' }], { poll: NO_RETRIES }));
+  const { app } = await watchingOne();
   const onDisk = () => {
     const state = stateOnDisk(join(h.dir, 'state', 'state.json')) as { watches: Record<string, { failingSince: string | null; lastError: string | null }> };
     return Object.values(state.watches)[0]!;
@@ -93,11 +102,7 @@ it('saves when a watch\'s failed polls began, the first one\'s time, however man
 });
 
 it('keeps a failing watch failing when close() cuts its next poll short: the cut poll saw nothing, and is no answer', async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  h = await Harness.start();
-  const action = quickAction({ neverFinishes: true });
-  h.simulator.addAction(action);
-  const app = await h.app(h.yaml([{ ...action, name: 'w' }], { poll: NO_RETRIES }));
+  const { app } = await watchingOne();
   h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 1 });
   const began = new Date().toISOString();
   expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([true]);
@@ -113,11 +118,7 @@ it('keeps a failing watch failing when close() cuts its next poll short: the cut
 });
 
 it('tries a transient error again within the poll, up to poll.retries: two 503s in a row are no failed poll', async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  h = await Harness.start();
-  const action = quickAction({ neverFinishes: true });
-  h.simulator.addAction(action);
-  const app = await h.app(h.yaml([{ ...action, name: 'w' }]));
+  const { action, app } = await watchingOne({ poll: null });
   h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 2 });
   expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
   expect(told('poll failed').size).toBe(0);
@@ -125,11 +126,7 @@ it('tries a transient error again within the poll, up to poll.retries: two 503s 
 });
 
 it('gives no early warning on a poll that failed, which says nothing of whether the action still runs; the next answered one does', async () => {
-  vi.useFakeTimers({ toFake: ['Date'] });
-  h = await Harness.start();
-  const action = quickAction({ neverFinishes: true });
-  h.simulator.addAction(action);
-  const app = await h.app(h.yaml([{ ...action, name: 'w', extra: '    warnAfter: 10s' }], { poll: NO_RETRIES }));
+  const { app } = await watchingOne({ extra: '    warnAfter: 10s' });
   const warning = () => app.store.entries()[0]![1].warning;
   expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
   vi.setSystemTime(Date.now() + 20_000);

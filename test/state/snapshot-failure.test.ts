@@ -69,6 +69,11 @@ function record(requestId: string, name: string): ActionWatchRecord {
 const key = (requestId: string) => watchKey(record(requestId, ''));
 
 const opened: StateStore[] = [];
+/** The change number of each line of the state's journal, then null for what follows its last line break. */
+async function journalSeqs(path: string): Promise<Array<number | null>> {
+  return (await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq));
+}
+
 afterEach(async () => {
   fault.afterRename = null;
   fault.full = null;
@@ -131,7 +136,7 @@ it('starts on a journal it has no space to compact, says so once, appends after 
     app.store.set(key('c'), record('c', 'three, again'));
     await app.store.save();
     // Its line where the line cut short began: nothing of that one is left between two whole lines.
-    expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([2, 3, null]);
+    expect(await journalSeqs(path)).toEqual([2, 3, null]);
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('a'), key('b'), key('c')]);
     fault.full = null;
   } finally {
@@ -207,7 +212,7 @@ it('out of space at start, writes its next line over the whole of a long line cu
   expect(store.compactionDeferred).not.toBeNull();
   store.set(key('c'), record('c', 'short'));
   await store.save();
-  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([2, 3, null]);
+  expect(await journalSeqs(path)).toEqual([2, 3, null]);
   expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('short');
 });
 
@@ -221,7 +226,7 @@ it('out of space at start, writes its next line where a whole but damaged last l
   expect(store.torn).toEqual([expect.objectContaining({ line: 2, bytes: 15 })]);
   store.set(key('c'), record('c', 'three'));
   await store.save();
-  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([2, 3, null]);
+  expect(await journalSeqs(path)).toEqual([2, 3, null]);
   expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('three');
 });
 
@@ -238,7 +243,7 @@ it('after a line cut short for want of space, writes the next line where it bega
   await store.save();
   // A line, not the whole state written again: the file is good up to its last whole line.
   expect(await readdir(join(path, '..'))).toEqual(['state.json.journal']);
-  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([1, 2, null]);
+  expect(await journalSeqs(path)).toEqual([1, 2, null]);
   expect((await open(path, { readOnly: true })).get(key('b'))?.name).toBe('two');
 });
 
@@ -251,6 +256,6 @@ it('out of space at start, creates the journal afresh over one whose lines the s
   const store = await open(path);
   store.set(key('c'), record('c', 'three'));
   await store.save();
-  expect((await readFile(`${path}.journal`, 'utf8')).split('\n').map((l) => (l === '' ? null : (JSON.parse(l) as { seq: number }).seq))).toEqual([4, null]);
+  expect(await journalSeqs(path)).toEqual([4, null]);
   expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('three');
 });
