@@ -475,7 +475,8 @@ describe('the state journal', () => {
       closeSync(reader);
     }
     expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual([key('req-1'), key('req-2')]);
-    expect((await stat(`${path}.journal`)).isFile()).toBe(true);
+    // The new journal is created in the background after the snapshot, ahead of the next line.
+    await vi.waitFor(async () => expect((await stat(`${path}.journal`)).isFile()).toBe(true));
     store.set(key('req-3'), record('req-3'));
     await store.save();
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
