@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { open, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm, stat } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { createWhole } from './createWhole.ts';
 import { removeStaleLock } from './staleLock.ts';
 
 export interface EditLockTiming {
@@ -23,7 +24,7 @@ export async function withEditLock<T>(path: string, edit: () => Promise<T>, sign
   const lock = `${path}.lock`;
   const token = `${process.pid} ${randomUUID()}\n`;
   const until = Date.now() + timing.waitMs;
-  while (!(await tryCreate(lock, token))) {
+  while (!(await createWhole(lock, token, 0o600))) {
     const seen = await readFile(lock, 'utf8').catch(() => null);
     const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
     if (seen !== null && age > timing.staleMs) {
@@ -40,24 +41,4 @@ export async function withEditLock<T>(path: string, edit: () => Promise<T>, sign
   } finally {
     if ((await readFile(lock, 'utf8').catch(() => null)) === token) await rm(lock, { force: true });
   }
-}
-
-/** Creates the lock holding `token`; false when another holds it. */
-async function tryCreate(lock: string, token: string): Promise<boolean> {
-  let handle;
-  try {
-    handle = await open(lock, 'wx', 0o600);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
-  }
-  try {
-    await handle.writeFile(token);
-  } catch (err) {
-    await handle.close();
-    await rm(lock, { force: true });
-    throw err;
-  }
-  await handle.close();
-  return true;
 }

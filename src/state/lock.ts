@@ -4,9 +4,11 @@
 // refreshes it while it runs, so that a lock left by a crash is recognised and taken over.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, open, readFile, rm, utimes, stat } from 'node:fs/promises';
+import { mkdir, readFile, rm, utimes, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { createWhole } from '../files/createWhole.ts';
 import { removeStaleLock } from '../files/staleLock.ts';
+import { errorCode } from '../net/failure.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.ts';
 import { linkTarget } from '../files/linkTarget.ts';
@@ -261,20 +263,11 @@ export async function acquireStateLock(
   let watched = { text: '', mtimeMs: NaN, since: 0 };
   for (;;) {
     signal?.throwIfAborted();
-    try {
-      const handle = await open(path, 'wx', 0o644);
-      try {
-        await handle.writeFile(`${JSON.stringify(holder)}\n`);
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-      return new StateLock(path, holder, timing, logger);
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' && folderFailure !== null) throw stateFailure(statePath, `cannot create its folder ${dirname(path)}`, folderFailure);
-      if (code !== 'EEXIST') throw stateFailure(statePath, `cannot create its lock file ${path}`, err);
-    }
+    const created = await createWhole(path, `${JSON.stringify(holder)}\n`, 0o644).catch((err: unknown) => {
+      if (errorCode(err) === 'ENOENT' && folderFailure !== null) throw stateFailure(statePath, `cannot create its folder ${dirname(path)}`, folderFailure);
+      throw stateFailure(statePath, `cannot create its lock file ${path}`, err);
+    });
+    if (created) return new StateLock(path, holder, timing, logger);
     const seen = await readLock(path).catch((err: unknown) => {
       // A folder or an unreadable file where the lock should be: said with the state file, whose `run` exits 2 for it.
       throw stateFailure(statePath, `cannot read its lock file ${path}`, err);

@@ -8,7 +8,7 @@
 // moment of the kill still owed it. (Killed between a verdict and its save: kill.test.ts; around a batch
 // digest: batch-kill.test.ts; after auto-tracking found an action: track-restart.test.ts.)
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync, watch as watchFolder } from 'node:fs';
+import { existsSync, readdirSync, watch as watchFolder } from 'node:fs';
 import { mkdtemp, readFile, rename, utimes, writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -489,14 +489,10 @@ describe('run, stopped at its worst moments and started again', () => {
     // made, before (or as) the new ones take it.
     const lock = `${s.statePath}.lock`;
     const released = new Promise<void>((resolve) => {
-      // Its removal, or its creation once it names its holder; not the refresh of its time (a 'change' else).
-      // Between the creation and the write of the holder (two calls, lock.ts) a SIGKILL leaves a lock that
-      // names nobody, which the next start cannot check and takes over only once it is staleMs (30 s) old.
-      let empty = false;
+      // Its removal, or the new lock's creation (whole: lock.ts links it in once it names its holder); not the
+      // refresh of its time, a 'change'.
       const watcher = watchFolder(s.dir, (event, name) => {
-        if (name !== basename(lock) || (event !== 'rename' && !empty)) return;
-        empty = existsSync(lock) && readFileSync(lock, 'utf8') === '';
-        if (empty) return;
+        if (name !== basename(lock) || event !== 'rename') return;
         watcher.close();
         daemon.child.kill('SIGKILL');
         resolve();

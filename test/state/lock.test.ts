@@ -152,6 +152,22 @@ describe('the state lock', () => {
     expect(logs.text).toContain(`took over a stale state lock: its holder, pid ${pid} on host ${hostname()}`);
   });
 
+  it('leaves no lock when its holder could not be written (a full disk), so the next start takes it at once', async () => {
+    const path = await statePath();
+    // A process that may write no byte to any file, as on a full disk (EFBIG; Node ignores SIGXFSZ).
+    const script =
+      `const { acquireStateLock } = await import(${JSON.stringify(new URL('../../src/state/lock.ts', import.meta.url).href)});` +
+      `const logger = { warn() {}, error() {}, info() {}, debug() {} };` +
+      `await acquireStateLock(process.argv[1], { logger }).then(() => console.log('acquired'), (err) => console.log(err.message));`;
+    const out = execFileSync('bash', ['-c', 'ulimit -f 0; exec "$0" --input-type=module -e "$1" "$2"', process.execPath, script, path], { encoding: 'utf8' });
+    expect(out).toContain(`state file ${path}: cannot create its lock file ${path}.lock: file too large (EFBIG)`);
+    // Not an empty lock that names nobody, which the next start would wait for until it went stale.
+    expect(await readdir(join(path, '..'))).toEqual([]);
+    const { logger: log, logs } = logger();
+    await acquire(path, log);
+    expect(logs.text).not.toContain('waiting');
+  });
+
   it('lets only one of several daemons starting at once take over a stale lock', async () => {
     for (let round = 0; round < 10; round++) {
       const path = await statePath();
