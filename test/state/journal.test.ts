@@ -7,6 +7,7 @@ import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, writeFile } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JournalWriter } from '../../src/state/journal.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
@@ -597,5 +598,40 @@ describe('the state journal', () => {
     store.set(key('req-2'), record('req-2'));
     await expect(store.save()).rejects.toThrow(/state\.json: not saved: the state was closed/);
     expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+  });
+});
+
+describe("the journal's writer", () => {
+  /** A writer of the journal of a new state file; `lock.refusals`: how many of its next checks find the state another process's. */
+  async function writer(): Promise<{ journal: JournalWriter; path: string; lock: { refusals: number; checks: number } }> {
+    const path = `${await statePath()}.journal`;
+    const lock = { refusals: 0, checks: 0 };
+    const ours = () => {
+      lock.checks++;
+      if (lock.refusals === 0) return Promise.resolve();
+      lock.refusals--;
+      return Promise.reject(new Error('the state lock was taken over'));
+    };
+    return { journal: new JournalWriter(path, ours), path, lock };
+  }
+
+  it("neither renames nor removes its file once the state is another process's, whose journal it may be by then", async () => {
+    const { journal, path, lock } = await writer();
+    await journal.append(['{"seq":1,"watches":{}}\n']);
+    lock.refusals = Infinity;
+    await expect(journal.rotate(`${path}.old`)).rejects.toThrow(/taken over/);
+    await expect(journal.remove()).rejects.toThrow(/taken over/);
+    expect(await readdir(join(path, '..'))).toEqual(['state.json.journal']);
+    expect(await readFile(path, 'utf8')).toBe('{"seq":1,"watches":{}}\n');
+  });
+
+  it('creates its file for the first line when the try made ahead of it fails, with the line written', async () => {
+    const { journal, path, lock } = await writer();
+    // The try ahead (a check of the lock that failed for a moment) is the one the line waits on.
+    lock.refusals = 1;
+    journal.prepare();
+    expect(await journal.append(['{"seq":1,"watches":{}}\n'])).toBe(23);
+    expect(lock.checks).toBe(2);
+    expect(await readFile(path, 'utf8')).toBe('{"seq":1,"watches":{}}\n');
   });
 });
