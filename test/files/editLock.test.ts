@@ -68,6 +68,16 @@ describe('withEditLock', () => {
     expect(await withEditLock(file, () => Promise.resolve('done'), new AbortController().signal, TIMING)).toBe('done');
   });
 
+  it('leaves in place a lock that another edit took over while this one ran, removing only its own', async () => {
+    const edit = async () => {
+      // As another edit does that judged this one's lock stale: removed, and its own created in its place.
+      await writeFile(`${file}.lock`, '67890 other\n');
+      return 'done';
+    };
+    expect(await withEditLock(file, edit, new AbortController().signal, TIMING)).toBe('done');
+    expect(await readFile(`${file}.lock`, 'utf8')).toBe('67890 other\n');
+  });
+
   it('stops waiting when the command is interrupted', async () => {
     await writeFile(`${file}.lock`, '12345\n');
     const stop = new AbortController();
