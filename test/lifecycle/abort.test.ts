@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { abortListeners, listenForAbort } from '../../src/lifecycle/abort.ts';
+import { abortListeners, listenForAbort, untilAborted } from '../../src/lifecycle/abort.ts';
 import { collectGarbage } from '../gc.ts';
 import { runIsolated, sourceModule } from '../isolated.ts';
 
@@ -67,6 +67,16 @@ it('calls a listener once when its signal is named twice, and stops listening to
   listenForAbort([again.signal, again.signal], (reason) => heard.push(reason));
   again.abort('once');
   expect(heard).toEqual(['once']);
+});
+
+it('settles as the promise it waits for, or with the reason of its signal aborted first, and stops listening either way', async () => {
+  const longLived = new AbortController();
+  await expect(untilAborted(Promise.resolve('answered'), longLived.signal)).resolves.toBe('answered');
+  await expect(untilAborted(Promise.reject(new Error('refused')), longLived.signal)).rejects.toThrow('refused');
+  expect(abortListeners(longLived.signal).size).toBe(0);
+  const pending = untilAborted(new Promise(() => undefined), longLived.signal);
+  longLived.abort(new Error('closing'));
+  await expect(pending).rejects.toThrow('closing');
 });
 
 /**
