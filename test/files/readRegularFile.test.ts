@@ -1,0 +1,38 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { readRegularFile, readRegularFileSync } from '../../src/files/readRegularFile.ts';
+
+let dir: string;
+let file: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'eaw-read-regular-'));
+  file = join(dir, 'watch.yaml');
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+// Both reads make the same checks: each test runs on the two.
+const reads = [
+  ['readRegularFile', readRegularFile],
+  ['readRegularFileSync', async (path: string, maxBytes: number, options?: { strictUtf8?: boolean }) => readRegularFileSync(path, maxBytes, options)],
+] as const;
+
+describe.each(reads)('%s', (_name, read) => {
+  it('reads a file of exactly the bytes allowed, and refuses one a byte longer, its size rounded up', async () => {
+    await writeFile(file, 'x'.repeat(1024));
+    expect(await read(file, 1024)).toBe('x'.repeat(1024));
+    await writeFile(file, 'x'.repeat(1025));
+    await expect(read(file, 1024)).rejects.toThrow('is 1.1 KiB, more than the 1 KiB allowed');
+  });
+
+  it('reads as UTF-8 a file that holds U+FFFD itself, and says where one that is not UTF-8 stops being it', async () => {
+    await writeFile(file, 'name: caf\uFFFD\n');
+    expect(await read(file, 1024, { strictUtf8: true })).toBe('name: caf\uFFFD\n');
+    // U+FFFD after a character of two bytes, where its place in the bytes is not its place in the text.
+    await writeFile(file, Buffer.concat([Buffer.from('é: \uFFFD\nname: caf', 'utf8'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    await expect(read(file, 1024, { strictUtf8: true })).rejects.toThrow('is not UTF-8 text (line 2, column 10 is not): save it as UTF-8');
+  });
+});
