@@ -85,6 +85,30 @@ it.each([
   }
 });
 
+it.each(['close', 'destroy'] as const)('%ss the pool that NO_PROXY\'s address ranges go to directly as well as the proxy\'s: none goes out after it', async (end) => {
+  vi.stubEnv('HTTP_PROXY', `http://127.0.0.1:${await closedPort()}`);
+  vi.stubEnv('http_proxy', undefined);
+  vi.stubEnv('NO_PROXY', '127.0.0.0/8');
+  vi.stubEnv('no_proxy', undefined);
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const server = createServer((_req, res) => res.end('direct'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const limits = { timeoutMs: 2000, keep: 1024, keepError: 1024, drain: 1024 };
+  const dispatcher = createHttpDispatcher({ timeout: 2000 });
+  const get = () => requestText(dispatcher, { method: 'GET', url, headers: {} }, limits, []);
+  try {
+    await expect(get()).resolves.toMatchObject({ status: 200, text: 'direct' });
+    await dispatcher[end]();
+    await expect(get()).rejects.toThrow(/closed|destroyed/i);
+  } finally {
+    server.close();
+    server.closeAllConnections();
+  }
+});
+
 it('closes a pool that close() found still being made: the request before it is answered, none goes out after it', async () => {
   vi.resetModules();
   const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
