@@ -63,8 +63,8 @@ describe('health server', () => {
     await server?.close();
   });
 
-  async function get(path: string) {
-    const res = await request(`http://127.0.0.1:${server!.port}${path}`);
+  async function get(path: string, method: 'GET' | 'POST' = 'GET') {
+    const res = await request(`http://127.0.0.1:${server!.port}${path}`, { method });
     return { status: res.statusCode, text: await res.body.text(), type: res.headers['content-type'] };
   }
 
@@ -104,6 +104,20 @@ describe('health server', () => {
     const notReady = await get('/readyz');
     expect(notReady.status).toBe(503);
     expect(notReady.text).toMatch(/^not ready: StateError: state file .*: cannot create a file in its folder: file already exists \(EEXIST\) at .*sub: a file is where that folder should be: remove it, or correct state\.path\n$/);
+  });
+
+  it('answers 503 with the reason it is not ready, reads a path without its query, and refuses methods other than GET and HEAD', async () => {
+    server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: createMetrics(),
+      logger: silentLogger(),
+      ready: async () => ({ ok: false, reason: 'the watch file is invalid' }),
+      stuck: () => undefined,
+    });
+    expect(await get('/readyz')).toMatchObject({ status: 503, text: 'not ready: the watch file is invalid\n' });
+    expect(await get('/healthz?verbose=1')).toMatchObject({ status: 200, text: 'ok\n' });
+    expect(await get('/healthz', 'POST')).toMatchObject({ status: 405, text: 'method not allowed\n' });
   });
 
   it('says which port is taken and how to fix it', async () => {
