@@ -1,4 +1,4 @@
-import { appendFile, mkdtemp, readFile, utimes, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
@@ -48,6 +48,26 @@ describe('readSettled', () => {
     const read = await readSettled(file, reader.read, { settleMs: 50, maxWaitMs: 60_000 });
     expect(read).toMatchObject({ text: 'watches:\n  - requestId: req-1\n', settled: true });
     expect(reader.calls).toBe(2);
+  });
+
+  it('reads again a file changed while it was read with its mtime as it was: renamed over by one of its size, or grown', async () => {
+    /** Done to the file while it is read, then its mtime set back: only its inode or its size tells. */
+    const keepingMtime = (change: () => Promise<void>) => async () => {
+      const { mtime } = await stat(file);
+      await change();
+      await utimes(file, mtime, mtime);
+    };
+    await writeOld('watches: [a]\n');
+    const swapped = counted(keepingMtime(async () => {
+      // As a ConfigMap's files are swapped: a whole new file renamed into place.
+      await writeFile(`${file}.new`, 'watches: [b]\n');
+      await rename(`${file}.new`, file);
+    }));
+    expect(await readSettled(file, swapped.read, { settleMs: 50, maxWaitMs: 60_000 })).toMatchObject({ text: 'watches: [b]\n', settled: true });
+    expect(swapped.calls).toBe(2);
+    const grown = counted(keepingMtime(() => appendFile(file, '  # more\n')));
+    expect(await readSettled(file, grown.read, { settleMs: 50, maxWaitMs: 60_000 })).toMatchObject({ text: 'watches: [b]\n  # more\n', settled: true });
+    expect(grown.calls).toBe(2);
   });
 
   it('gives up waiting after maxWaitMs, and says the text it read then is unsettled', async () => {
