@@ -1,5 +1,5 @@
 import { expect, it } from 'vitest';
-import { abortListeners, listenForAbort, untilAborted } from '../../src/lifecycle/abort.ts';
+import { abortListeners, listenForAbort, untilAborted, whenAborted } from '../../src/lifecycle/abort.ts';
 import { collectGarbage } from '../gc.ts';
 import { runIsolated, sourceModule } from '../isolated.ts';
 
@@ -77,6 +77,20 @@ it('settles as the promise it waits for, or with the reason of its signal aborte
   const pending = untilAborted(new Promise(() => undefined), longLived.signal);
   longLived.abort(new Error('closing'));
   await expect(pending).rejects.toThrow('closing');
+});
+
+it('resolves whenAborted for a signal aborted already as for one that aborts later', async () => {
+  const [already, later] = [new AbortController(), new AbortController()];
+  already.abort(new Error('closed'));
+  const resolved: string[] = [];
+  void whenAborted(already.signal).then(() => resolved.push('already'));
+  void whenAborted(later.signal).then(() => resolved.push('later'));
+  // Whatever has settled by now has had its callbacks run: they are microtasks.
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(resolved).toEqual(['already']);
+  later.abort();
+  await new Promise((resolve) => setImmediate(resolve));
+  expect(resolved).toEqual(['already', 'later']);
 });
 
 /**
