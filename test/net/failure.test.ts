@@ -15,6 +15,9 @@ describe('settingFailure', () => {
     ['INVALID_PURPOSE', 'certificate'],
     ['PATH_LENGTH_EXCEEDED', 'certificate'],
     ['CERT_REVOKED', 'certificate'],
+    // OpenSSL's own check of the name, and a CA that is not one.
+    ['HOSTNAME_MISMATCH', 'certificate'],
+    ['INVALID_CA', 'certificate'],
     // Every verification result Node has no name for (a CA not allowed to sign certificates, a key too small).
     ['UNSPECIFIED', 'certificate'],
     ['ENOTFOUND', 'unknown_host'],
