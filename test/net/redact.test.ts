@@ -27,6 +27,8 @@ describe('redact', () => {
 
   it('hides a secret with < and an apostrophe as Go writes it: < escaped, the apostrophe as it is', () => {
     expect(redact('{"message":"bad password pa\\u003cs\'w0rd"}', ["pa<s'w0rd"])).toBe('{"message":"bad password <hidden>"}');
+    // & as well, beside an apostrophe that .NET would escape too: only Go's own form matches.
+    expect(redact('{"message":"bad password pa\\u0026s\'w0rd"}', ["pa&s'w0rd"])).toBe('{"message":"bad password <hidden>"}');
   });
 
   it('hides a secret whose only character JSON may escape is a slash, as PHP writes it (\\/)', () => {
