@@ -69,6 +69,52 @@ it('still aborts a request in flight when the long-lived signal aborts', async (
   }
 });
 
+it('keeps `keep` bytes of a 2xx body and `keepError` of any other, and says when it kept less than came', async () => {
+  const answering = createServer((req, res) => {
+    res.statusCode = req.url === '/failed' ? 500 : 200;
+    res.end('0123456789'.repeat(10));
+  }).listen(0, '127.0.0.1');
+  await once(answering, 'listening');
+  try {
+    const base = `http://127.0.0.1:${(answering.address() as AddressInfo).port}`;
+    const get = (path: string, keep: number) => requestText(agent, { method: 'GET', url: `${base}${path}`, headers: {} }, { timeoutMs: 5000, keep, keepError: 15, drain: 1000 }, []);
+    expect(await get('/', 25)).toMatchObject({ status: 200, text: '0123456789012345678901234', truncated: true });
+    expect(await get('/failed', 25)).toMatchObject({ status: 500, text: '012345678901234', truncated: true });
+    expect(await get('/', 100)).toMatchObject({ status: 200, text: '0123456789'.repeat(10), truncated: false });
+  } finally {
+    answering.closeAllConnections();
+    answering.close();
+  }
+});
+
+it('resolves with what came of a body broken off after its status, said to be cut, when told the answer counts', async () => {
+  const breaking = createServer((_req, res) => {
+    res.writeHead(200, { 'content-length': '100' });
+    res.write('accepted', () => res.destroy());
+  }).listen(0, '127.0.0.1');
+  await once(breaking, 'listening');
+  try {
+    const request = { method: 'POST', url: `http://127.0.0.1:${(breaking.address() as AddressInfo).port}/`, headers: {}, body: '{}' };
+    const answer = await requestText(agent, request, { ...LIMITS, answeredOnBodyError: true }, []);
+    expect(answer).toMatchObject({ status: 200, text: 'accepted', truncated: true });
+    await expect(requestText(agent, request, LIMITS, [])).rejects.toMatchObject({ code: 'UND_ERR_SOCKET', message: 'other side closed' });
+  } finally {
+    breaking.closeAllConnections();
+    breaking.close();
+  }
+});
+
+it('sends nothing for a signal aborted while the request waits to go out', async () => {
+  const closing = new AbortController();
+  const before = received;
+  const pending = requestText(agent, { method: 'GET', url, headers: {} }, LIMITS, [closing.signal]);
+  closing.abort(new Error('client closed'));
+  await expect(pending).rejects.toThrow('client closed');
+  // A request that had gone out would have reached the server by the time another one has.
+  await requestText(agent, { method: 'GET', url, headers: {} }, LIMITS, []);
+  expect(received).toBe(before + 1);
+});
+
 it('sends nothing for a signal that is already aborted, and throws its reason', async () => {
   const closed = new AbortController();
   closed.abort(new Error('client closed'));
