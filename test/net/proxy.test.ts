@@ -1,11 +1,13 @@
 // What a proxy's refusal means, read from undici's own error for it: through a real proxy on loopback that
-// answers the CONNECT of an https:// origin's tunnel with a status.
+// answers the CONNECT of an https:// origin's tunnel with a status. And the proxy's credentials, which an
+// answer may quote.
 import { once } from 'node:events';
 import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, expect, it, vi } from 'vitest';
 import { createHttpDispatcher } from '../../src/net/dispatcher.ts';
-import { proxyRefusal } from '../../src/net/proxy.ts';
+import { proxyCredentials, proxyRefusal } from '../../src/net/proxy.ts';
+import { redact } from '../../src/net/redact.ts';
 import { requestText } from '../../src/net/requestText.ts';
 
 afterEach(() => {
@@ -57,4 +59,13 @@ it.each([
   ],
 ])('reads a proxy\'s %i to the tunnel (its URL with %j) as its own refusal, lasting unless a 5xx', async (status, login, message, lasting) => {
   expect(proxyRefusal(await refusedTunnel(status, login), URL_THROUGH_PROXY)).toEqual({ message, lasting });
+});
+
+it('hides the proxy\'s credentials in each form its answer may quote them: its URL, its password as written and decoded, and their Basic', () => {
+  for (const name of ['HTTP_PROXY', 'http_proxy', 'https_proxy']) vi.stubEnv(name, undefined);
+  const proxy = 'http://robot:p%40ss-w0rd@proxy.example.com:3128';
+  vi.stubEnv('HTTPS_PROXY', proxy);
+  const basic = Buffer.from('robot:p@ss-w0rd').toString('base64');
+  const page = `502 via ${proxy}: robot's password p@ss-w0rd (p%40ss-w0rd) was sent as Proxy-Authorization: Basic ${basic}`;
+  expect(redact(page, proxyCredentials())).toBe('502 via <hidden>: robot\'s password <hidden> (<hidden>) was sent as Proxy-Authorization: Basic <hidden>');
 });
