@@ -4,11 +4,12 @@
 import { once } from 'node:events';
 import { createServer, STATUS_CODES } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterEach, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createHttpDispatcher } from '../../src/net/dispatcher.ts';
-import { proxyCredentials, proxyRefusal } from '../../src/net/proxy.ts';
+import { failedAtProxy, proxyCredentials, proxyRefusal } from '../../src/net/proxy.ts';
 import { redact } from '../../src/net/redact.ts';
 import { requestText } from '../../src/net/requestText.ts';
+import { closedPort } from '../net.ts';
 
 afterEach(() => {
   vi.unstubAllEnvs();
@@ -16,26 +17,40 @@ afterEach(() => {
 
 const URL_THROUGH_PROXY = 'https://ecs.example.com/v2.1/';
 
-/**
- * The error of a request to URL_THROUGH_PROXY through HTTPS_PROXY (written with `login`, `user:password@`),
- * a proxy that answers its CONNECT with `status`.
- */
-async function refusedTunnel(status: number, login = ''): Promise<unknown> {
-  const proxy = createServer();
-  proxy.on('connect', (_req, socket: import('node:net').Socket) => socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n\r\n`));
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  for (const name of ['HTTP_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
-  vi.stubEnv('HTTPS_PROXY', `http://${login}127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+/** Only `variable` of the proxy variables set, to `value`: NO_PROXY too unless given. */
+function proxyOnly(variable: string, value: string, noProxy?: string): void {
+  for (const name of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
+  vi.stubEnv(variable, value);
+  if (noProxy !== undefined) vi.stubEnv('NO_PROXY', noProxy);
+}
+
+/** The error a request to `url` fails with, through a dispatcher made with the environment as it is. */
+async function failureOf(url: string): Promise<unknown> {
   const dispatcher = createHttpDispatcher({ timeout: 2000 });
   try {
     const limits = { timeoutMs: 2000, keep: 1024, keepError: 1024, drain: 1024 };
-    return await requestText(dispatcher, { method: 'GET', url: URL_THROUGH_PROXY, headers: {} }, limits, []).then(
-      () => expect.unreachable('the proxy refused the tunnel'),
+    return await requestText(dispatcher, { method: 'GET', url, headers: {} }, limits, []).then(
+      () => expect.unreachable(`a request to ${url} failed`),
       (err: unknown) => err,
     );
   } finally {
     await dispatcher.close();
+  }
+}
+
+/**
+ * The error of a request to URL_THROUGH_PROXY through `variable` (its URL written with `login`,
+ * `user:password@`), a proxy that answers its CONNECT with `status`.
+ */
+async function refusedTunnel(status: number, login = '', variable = 'HTTPS_PROXY'): Promise<unknown> {
+  const proxy = createServer();
+  proxy.on('connect', (_req, socket: import('node:net').Socket) => socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n\r\n`));
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  proxyOnly(variable, `http://${login}127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  try {
+    return await failureOf(URL_THROUGH_PROXY);
+  } finally {
     proxy.closeAllConnections();
     proxy.close();
   }
@@ -61,10 +76,42 @@ it.each([
   expect(proxyRefusal(await refusedTunnel(status, login), URL_THROUGH_PROXY)).toEqual({ message, lasting });
 });
 
+it('names HTTP_PROXY for an https:// request when it is the only proxy variable, as undici then goes through it', async () => {
+  expect(proxyRefusal(await refusedTunnel(403, '', 'HTTP_PROXY'), URL_THROUGH_PROXY)?.message).toMatch(/^the proxy in HTTP_PROXY refused to open a way to ecs\.example\.com:443 /);
+});
+
+describe('failedAtProxy', () => {
+  it('lays a refused connection at the proxy when its address and port are the proxy\'s', async () => {
+    const port = await closedPort();
+    proxyOnly('HTTPS_PROXY', `http://127.0.0.1:${port}`);
+    expect(failedAtProxy(await failureOf(URL_THROUGH_PROXY), URL_THROUGH_PROXY)).toEqual({ variable: 'HTTPS_PROXY', address: `127.0.0.1:${port}` });
+  });
+
+  it.each([
+    ['on its address, another port', '127.0.0.1', 1],
+    ['on its port, another address', '127.0.0.2', 0],
+  ])('does not lay at the proxy a refusal by a server reached directly (NO_PROXY) %s', async (_case, proxyHost, portApart) => {
+    const port = await closedPort();
+    proxyOnly('HTTP_PROXY', `http://${proxyHost}:${port + portApart}`, '127.0.0.1/32');
+    const url = `http://127.0.0.1:${port}/`;
+    const err = await failureOf(url);
+    expect(err).toMatchObject({ code: 'ECONNREFUSED', address: '127.0.0.1', port });
+    expect(failedAtProxy(err, url)).toBeUndefined();
+  });
+
+  it('cannot tell where a connection was refused when the proxy, named by a host name, has the port the server has', async () => {
+    const port = await closedPort();
+    proxyOnly('HTTPS_PROXY', `http://localhost:${port}`);
+    const url = `https://ecs.example.com:${port}/v2.1/`;
+    const err = await failureOf(url);
+    expect(err).toMatchObject({ code: 'ECONNREFUSED', port });
+    expect(failedAtProxy(err, url)).toBeUndefined();
+  });
+});
+
 it('hides the proxy\'s credentials in each form its answer may quote them: its URL, its password as written and decoded, and their Basic', () => {
-  for (const name of ['HTTP_PROXY', 'http_proxy', 'https_proxy']) vi.stubEnv(name, undefined);
   const proxy = 'http://robot:p%40ss-w0rd@proxy.example.com:3128';
-  vi.stubEnv('HTTPS_PROXY', proxy);
+  proxyOnly('HTTPS_PROXY', proxy);
   const basic = Buffer.from('robot:p@ss-w0rd').toString('base64');
   const page = `502 via ${proxy}: robot's password p@ss-w0rd (p%40ss-w0rd) was sent as Proxy-Authorization: Basic ${basic}`;
   expect(redact(page, proxyCredentials())).toBe('502 via <hidden>: robot\'s password <hidden> (<hidden>) was sent as Proxy-Authorization: Basic <hidden>');
