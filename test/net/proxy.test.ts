@@ -80,6 +80,14 @@ it('names HTTP_PROXY for an https:// request when it is the only proxy variable,
   expect(proxyRefusal(await refusedTunnel(403, '', 'HTTP_PROXY'), URL_THROUGH_PROXY)?.message).toMatch(/^the proxy in HTTP_PROXY refused to open a way to ecs\.example\.com:443 /);
 });
 
+it('reads the address ranges of no_proxy before NO_PROXY\'s, as undici reads its names', async () => {
+  const port = await closedPort();
+  proxyOnly('HTTP_PROXY', `http://127.0.0.1:${port + 1}`, '10.0.0.0/8');
+  vi.stubEnv('no_proxy', '127.0.0.1/32');
+  // Refused on the server's port, not the proxy's: the request went directly.
+  expect(await failureOf(`http://127.0.0.1:${port}/`)).toMatchObject({ code: 'ECONNREFUSED', port });
+});
+
 describe('failedAtProxy', () => {
   it('lays a refused connection at the proxy when its address and port are the proxy\'s', async () => {
     const port = await closedPort();
