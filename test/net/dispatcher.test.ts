@@ -176,6 +176,35 @@ it.each([
   }
 });
 
+it('trusts `ca` for an https:// proxy\'s own certificate', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eaw-dispatcher-'));
+  const certificates = makeCertificates(dir);
+  const server = createServer((_req, res) => res.end('through'));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const proxy = createProxy(createHttpsServer({ key: certificates.key, cert: certificates.cert }));
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  for (const name of ['HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
+  vi.stubEnv('HTTP_PROXY', `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  vi.resetModules();
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const dispatcher = createHttpDispatcher({ timeout: 5000, ca: [readFileSync(certificates.caFile, 'utf8')] });
+  try {
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    const answer = requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 5000, keep: 1024, keepError: 1024, drain: 1024 }, []);
+    await expect(answer).resolves.toMatchObject({ status: 200, text: 'through' });
+  } finally {
+    await dispatcher.close();
+    proxy.closeAllConnections();
+    proxy.close();
+    server.closeAllConnections();
+    server.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 it('lays a port without TLS at neither the cloud nor the proxy when the proxy is written https://: which has none cannot be told', async () => {
   // A plain HTTP proxy, written https:// (a common slip): the TLS handshake to it fails as a plain port's.
   const proxy = createProxy(createServer());
