@@ -54,6 +54,13 @@ describe('secret redaction', () => {
     expect(err.password).toBe('p-1');
   });
 
+  it('censors an object met twice in one value that is no cycle, at each place it stands', () => {
+    const auth = { type: 'password', password: 'pw-shared' };
+    const out = redact({ cloud: { auth }, retried: { auth }, list: [auth, auth] });
+    expect(JSON.stringify(out)).not.toContain('pw-shared');
+    expect(out.retried.auth).toEqual({ type: 'password', password: CENSOR });
+  });
+
   it('stops at a depth no log call reaches, so that a cycle ends', () => {
     const cycle: Record<string, unknown> = { name: 'loop' };
     cycle['self'] = cycle;
