@@ -50,6 +50,22 @@ describe('deferredLogger', () => {
     expect(real.made()).toBe(1);
   });
 
+  it('settles written() only once a logger slow to load has written the lines, and rejects it when none can be loaded', async () => {
+    const real = realLogger('info');
+    // Loaded after other I/O has had its turn, as an import from disk is.
+    const slow = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return real.load();
+    };
+    const { logger, written } = deferredLogger('info', slow);
+    logger.warn('late');
+    await written();
+    expect(real.lines).toEqual([{ level: 40, msg: 'late' }]);
+    const failing = deferredLogger('info', () => Promise.reject(new Error('cannot load pino-pretty')));
+    failing.logger.error('lost');
+    await expect(failing.written()).rejects.toThrow('cannot load pino-pretty');
+  });
+
   it('refuses a level pino does not have', () => {
     expect(() => deferredLogger('loud', realLogger('warn').load)).toThrow('loud is not a log level (allowed: trace, debug, info, warn, error, fatal)');
   });

@@ -34,6 +34,14 @@ describe('logger', () => {
     expect(out.lines()[0]).toMatchObject({ level: 'info', msg: 'config', smtp: { user: 'u', password: '[redacted]' } });
   });
 
+  it('writes nothing below the level it was made with', async () => {
+    const out = new Capture();
+    const logger = await createLogger({ destination: out, level: 'warn' });
+    logger.info('polled');
+    logger.warn('poll failed');
+    expect(out.lines()).toEqual([expect.objectContaining({ level: 'warn', msg: 'poll failed' })]);
+  });
+
   it('redacts secrets in a child logger\'s bindings and in an error logged as such', async () => {
     const out = new Capture();
     const logger = await createLogger({ destination: out });
