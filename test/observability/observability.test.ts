@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { request } from 'undici';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { logLevelFromEnv } from '../../src/observability/logLevel.ts';
@@ -128,6 +128,26 @@ describe('health server', () => {
     expect(await get('/healthz', 'POST')).toMatchObject({ status: 405, text: 'method not allowed\n' });
   });
 
+  it('closes while a readiness probe still waits for its answer, ending that connection', async () => {
+    let asked!: () => void;
+    const probed = new Promise<void>((resolve) => (asked = resolve));
+    server = await startHealthServer({
+      port: 0,
+      host: '127.0.0.1',
+      metrics: createMetrics(),
+      logger: silentLogger(),
+      ready: () => {
+        asked();
+        return new Promise(() => undefined);
+      },
+      stuck: () => undefined,
+    });
+    const waiting = get('/readyz');
+    await probed;
+    await server.close();
+    await expect(waiting).rejects.toMatchObject({ code: 'UND_ERR_SOCKET' });
+  });
+
   it('says which port is taken and how to fix it', async () => {
     server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined });
     await expect(
@@ -141,5 +161,25 @@ describe('metrics', () => {
     const { registry } = createMetrics();
     const help = (await registry.getMetricsAsJSON()).find((m) => m.name === 'ecs_action_watch_poll_errors_total')!.help;
     for (const kind of [...API_ERROR_KINDS, 'other']) expect(help, kind).toMatch(new RegExp(`\\b${kind}\\b`));
+  });
+
+  it('counts polls by result, and takes the time of the last successful one from answered polls only', async () => {
+    vi.useFakeTimers({ now: new Date('2026-03-01T12:00:00Z'), toFake: ['Date'] });
+    try {
+      const metrics = createMetrics();
+      const scrape = async () => (await metrics.registry.metrics()).split('\n').filter((line) => /^ecs_action_watch_(polls_total|last_successful_poll)/.test(line));
+      metrics.recordPoll('error', 2);
+      expect(await scrape()).toEqual(['ecs_action_watch_polls_total{result="error"} 1', 'ecs_action_watch_last_successful_poll_timestamp_seconds 0']);
+      metrics.recordPoll('pending', 0.1);
+      vi.setSystemTime(new Date('2026-03-01T12:00:30Z'));
+      metrics.recordPoll('error', 2);
+      expect(await scrape()).toEqual([
+        'ecs_action_watch_polls_total{result="error"} 2',
+        'ecs_action_watch_polls_total{result="pending"} 1',
+        'ecs_action_watch_last_successful_poll_timestamp_seconds 1772366400',
+      ]);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
