@@ -182,4 +182,22 @@ describe('metrics', () => {
       vi.useRealTimers();
     }
   });
+
+  it('shows no clock offset until the cloud\'s clock is measured, and no negative failing time for a start ahead of the clock', async () => {
+    vi.useFakeTimers({ now: new Date('2026-03-01T12:00:00Z'), toFake: ['Date'] });
+    try {
+      const metrics = createMetrics();
+      const scrape = async () => (await metrics.registry.metrics()).split('\n').filter((line) => /^ecs_action_watch_(cloud_clock_ahead|longest_failing)/.test(line));
+      const measured: { aheadMs?: number } = {};
+      metrics.setCloudClockSource(() => measured.aheadMs);
+      // Failing since a moment this host's clock has not reached (it was set back meanwhile).
+      metrics.recordFailingSince(Date.now() + 60_000);
+      expect(await scrape()).toEqual(['ecs_action_watch_longest_failing_watch_seconds 0']);
+      measured.aheadMs = -41_600;
+      metrics.recordFailingSince(Date.now() - 90_000);
+      expect(await scrape()).toEqual(['ecs_action_watch_longest_failing_watch_seconds 90', 'ecs_action_watch_cloud_clock_ahead_seconds -42']);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
 });
