@@ -41,6 +41,15 @@ describe('describeNetworkFailure', () => {
     expect(describeNetworkFailure(code, 'hooks.example.com:443')).toBe(`TLS with hooks.example.com:443 failed (${code})`);
   });
 
+  it.each([
+    ['ECONNRESET', 'connection reset by hooks.example.com:443'],
+    ['EPIPE', 'connection reset by hooks.example.com:443'],
+    ['UND_ERR_SOCKET', 'connection to hooks.example.com:443 closed unexpectedly'],
+    ['EAI_AGAIN', 'DNS lookup for hooks.example.com:443 failed for now'],
+  ])('says what %s means, naming the endpoint', (code, phrase) => {
+    expect(describeNetworkFailure(code, 'hooks.example.com:443')).toBe(phrase);
+  });
+
   it('says a port that answers a handshake without TLS is one, or the wrong port', () => {
     expect(describeNetworkFailure('ERR_SSL_WRONG_VERSION_NUMBER', 'hooks.example.com:8080')).toBe(
       'hooks.example.com:8080 does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS, or the wrong port',

@@ -12,6 +12,9 @@ describe('shortUrl', () => {
     ['https://example.com/AbCdEfGhIjKlMnOp', 'https://example.com/…'],
     ['https://user:pass@example.com/hook?token=abc', 'https://example.com/hook?…'],
     ['https://example.com', 'https://example.com/'],
+    // A word then digits, or a run of lower-case letters too long for a word: a token.
+    ['https://example.com/hooks/abcdefgh12345678', 'https://example.com/hooks/…'],
+    ['https://example.com/ecs/qwertyuiopasdfghjklz', 'https://example.com/ecs/…'],
   ])('%s → %s', (url, shown) => {
     expect(shortUrl(new URL(url))).toBe(shown);
   });
