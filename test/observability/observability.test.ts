@@ -148,6 +148,15 @@ describe('health server', () => {
     await expect(waiting).rejects.toMatchObject({ code: 'UND_ERR_SOCKET' });
   });
 
+  it('answers 500 with the reason when the metrics cannot be collected', async () => {
+    const metrics = createMetrics();
+    metrics.setDeliverySource(() => {
+      throw new Error('the state is not loaded');
+    });
+    server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics, logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined });
+    expect(await get('/metrics')).toMatchObject({ status: 500, text: 'metrics failed: Error: the state is not loaded\n' });
+  });
+
   it('says which port is taken and how to fix it', async () => {
     server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined });
     await expect(
