@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Agent } from 'undici';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { abortListeners } from '../../src/lifecycle/abort.ts';
 import { requestText } from '../../src/net/requestText.ts';
 import { collectGarbage } from '../gc.ts';
@@ -101,6 +101,23 @@ it('resolves with what came of a body broken off after its status, said to be cu
   } finally {
     breaking.closeAllConnections();
     breaking.close();
+  }
+});
+
+it('fails with a TimeoutError that says how long it waited when the answer takes longer than timeoutMs', async () => {
+  const stalled = createServer(() => undefined).listen(0, '127.0.0.1');
+  await once(stalled, 'listening');
+  vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+  try {
+    const stalledUrl = `http://127.0.0.1:${(stalled.address() as AddressInfo).port}/`;
+    const pending = requestText(agent, { method: 'GET', url: stalledUrl, headers: {} }, { ...LIMITS, timeoutMs: 30_000 }, []);
+    const failed = expect(pending).rejects.toMatchObject({ name: 'TimeoutError', message: 'timed out after 30000 ms' });
+    await vi.advanceTimersByTimeAsync(30_000);
+    await failed;
+  } finally {
+    vi.useRealTimers();
+    stalled.closeAllConnections();
+    stalled.close();
   }
 });
 
