@@ -25,7 +25,8 @@ async function mostAtOnce(edits: number): Promise<number> {
     inside--;
   };
   const signal = new AbortController().signal;
-  await Promise.all(Array.from({ length: edits }, () => withEditLock(file, edit, signal, TIMING)));
+  // Waiting as long as a queue of edits may take on a busy machine: what is measured is how many ran at once.
+  await Promise.all(Array.from({ length: edits }, () => withEditLock(file, edit, signal, { ...TIMING, waitMs: 10_000 })));
   return most;
 }
 
