@@ -2,7 +2,7 @@
 // must fail that request with its reason, as it does every later one, and closing must not miss it.
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,39 @@ import { makeCertificates } from '../certificates.ts';
 afterEach(() => {
   vi.unstubAllEnvs();
 });
+
+/**
+ * A server on loopback answering `text`, a dispatcher made as the environment is now (from the module graph
+ * loaded now), and a GET of the server through it.
+ */
+async function answering(text: string, options: { ca?: string[] } = {}) {
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const server = createServer((_req, res) => res.end(text));
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+  const dispatcher = createHttpDispatcher({ timeout: 5000, ...options });
+  const get = () => requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 5000, keep: 1024, keepError: 1024, drain: 1024 }, []);
+  const stop = () => {
+    server.close();
+    server.closeAllConnections();
+  };
+  return { dispatcher, get, stop };
+}
+
+/** A proxy on loopback over `server` (plain HTTP or TLS), the only proxy variable set: `variable`, written `scheme`://. */
+async function onlyProxy(server: Server, variable: string, scheme: 'http' | 'https') {
+  const proxy = createProxy(server);
+  proxy.listen(0, '127.0.0.1');
+  await once(proxy, 'listening');
+  for (const name of ['HTTP_PROXY', 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
+  vi.stubEnv(variable, `${scheme}://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  return () => {
+    proxy.closeAllConnections();
+    proxy.close();
+  };
+}
 
 it('fails the first request with the reason its pool cannot be made (a proxy that is no URL), not a timeout and an unhandled rejection', async () => {
   vi.stubEnv('HTTPS_PROXY', '10.0.0.1:3128');
@@ -68,20 +101,13 @@ it.each([
   vi.stubEnv('http_proxy', undefined);
   vi.stubEnv('NO_PROXY', noProxy);
   vi.stubEnv('no_proxy', undefined);
-  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
-  const { requestText } = await import('../../src/net/requestText.ts');
-  const server = createServer((_req, res) => res.end('direct'));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const dispatcher = createHttpDispatcher({ timeout: 2000 });
+  const { dispatcher, get, stop } = await answering('direct');
   try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const answer = requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 2000, keep: 1024, keepError: 1024, drain: 1024 }, []);
-    if (way === 'direct') await expect(answer).resolves.toMatchObject({ status: 200, text: 'direct' });
-    else await expect(answer).rejects.toMatchObject({ code: 'ECONNREFUSED', port: proxyPort });
+    if (way === 'direct') await expect(get()).resolves.toMatchObject({ status: 200, text: 'direct' });
+    else await expect(get()).rejects.toMatchObject({ code: 'ECONNREFUSED', port: proxyPort });
   } finally {
     await dispatcher.close();
-    server.close();
+    stop();
   }
 });
 
@@ -90,36 +116,19 @@ it.each(['close', 'destroy'] as const)('%ss the pool that NO_PROXY\'s address ra
   vi.stubEnv('http_proxy', undefined);
   vi.stubEnv('NO_PROXY', '127.0.0.0/8');
   vi.stubEnv('no_proxy', undefined);
-  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
-  const { requestText } = await import('../../src/net/requestText.ts');
-  const server = createServer((_req, res) => res.end('direct'));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const limits = { timeoutMs: 2000, keep: 1024, keepError: 1024, drain: 1024 };
-  const dispatcher = createHttpDispatcher({ timeout: 2000 });
-  const get = () => requestText(dispatcher, { method: 'GET', url, headers: {} }, limits, []);
+  const { dispatcher, get, stop } = await answering('direct');
   try {
     await expect(get()).resolves.toMatchObject({ status: 200, text: 'direct' });
     await dispatcher[end]();
     await expect(get()).rejects.toThrow(/closed|destroyed/i);
   } finally {
-    server.close();
-    server.closeAllConnections();
+    stop();
   }
 });
 
 it('closes a pool that close() found still being made: the request before it is answered, none goes out after it', async () => {
   vi.resetModules();
-  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
-  const { requestText } = await import('../../src/net/requestText.ts');
-  const server = createServer((_req, res) => res.end('ok'));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-  const limits = { timeoutMs: 5000, keep: 1024, keepError: 1024, drain: 1024 };
-  const get = () => requestText(dispatcher, { method: 'GET', url, headers: {} }, limits, []);
-  const dispatcher = createHttpDispatcher({ timeout: 5000 });
+  const { dispatcher, get, stop } = await answering('ok');
   try {
     // close() comes while undici is still loading for the first request.
     const first = get();
@@ -127,8 +136,7 @@ it('closes a pool that close() found still being made: the request before it is 
     await expect(first).resolves.toMatchObject({ status: 200, text: 'ok' });
     await expect(get()).rejects.toThrow(/closed|destroyed/i);
   } finally {
-    server.close();
-    server.closeAllConnections();
+    stop();
   }
 });
 
@@ -179,39 +187,22 @@ it.each([
 it('trusts `ca` for an https:// proxy\'s own certificate', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'eaw-dispatcher-'));
   const certificates = makeCertificates(dir);
-  const server = createServer((_req, res) => res.end('through'));
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const proxy = createProxy(createHttpsServer({ key: certificates.key, cert: certificates.cert }));
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  for (const name of ['HTTPS_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
-  vi.stubEnv('HTTP_PROXY', `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  const stopProxy = await onlyProxy(createHttpsServer({ key: certificates.key, cert: certificates.cert }), 'HTTP_PROXY', 'https');
   vi.resetModules();
-  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
-  const { requestText } = await import('../../src/net/requestText.ts');
-  const dispatcher = createHttpDispatcher({ timeout: 5000, ca: [readFileSync(certificates.caFile, 'utf8')] });
+  const { dispatcher, get, stop } = await answering('through', { ca: [readFileSync(certificates.caFile, 'utf8')] });
   try {
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
-    const answer = requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 5000, keep: 1024, keepError: 1024, drain: 1024 }, []);
-    await expect(answer).resolves.toMatchObject({ status: 200, text: 'through' });
+    await expect(get()).resolves.toMatchObject({ status: 200, text: 'through' });
   } finally {
     await dispatcher.close();
-    proxy.closeAllConnections();
-    proxy.close();
-    server.closeAllConnections();
-    server.close();
+    stopProxy();
+    stop();
     rmSync(dir, { recursive: true, force: true });
   }
 });
 
 it('lays a port without TLS at neither the cloud nor the proxy when the proxy is written https://: which has none cannot be told', async () => {
   // A plain HTTP proxy, written https:// (a common slip): the TLS handshake to it fails as a plain port's.
-  const proxy = createProxy(createServer());
-  proxy.listen(0, '127.0.0.1');
-  await once(proxy, 'listening');
-  for (const name of ['HTTP_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
-  vi.stubEnv('HTTPS_PROXY', `https://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+  const stopProxy = await onlyProxy(createServer(), 'HTTPS_PROXY', 'https');
   vi.resetModules();
   const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
   const { exchange } = await import('../../src/cloud/exchange.ts');
@@ -227,7 +218,6 @@ it('lays a port without TLS at neither the cloud nor the proxy when the proxy is
     });
   } finally {
     await dispatcher.close();
-    proxy.closeAllConnections();
-    proxy.close();
+    stopProxy();
   }
 });
