@@ -143,6 +143,11 @@ describe('the command line', () => {
     // Set but empty (`LOG_LEVEL: ""` from a chart's unset value): as unset, the command's default level.
     const unset = await h.cli(['validate', '--config', await h.writeConfig(h.yaml([]))], { env: { LOG_LEVEL: '' } });
     expect(unset).toMatchObject({ code: 0, stderr: '' });
+    // check's default is warn: a check that went well logs nothing.
+    const a = quickAction();
+    h.simulator.addAction(a);
+    await h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))], { env: { LOG_LEVEL: '' } });
+    expect(h.logs.lines().map((l) => l['level'])).toEqual([]);
   });
 });
 
@@ -428,16 +433,29 @@ describe.concurrent('check', () => {
     // Pending whenever its poll comes, however slowly `check` starts beside the other tests.
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);
-    const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }, { ...newIds(), name: 'ghost' }]));
+    const done = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10 }] });
+    h.simulator.addAction(done);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }, { ...newIds(), name: 'ghost' }, { ...done, name: 'reboot web-02' }]));
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(0);
+    // A success has no error to show.
+    expect(r.stdout).toMatch(new RegExp(`^reboot web-02\\s+${done.serverId}\\s+reboot\\s+1/1\\s+success\\s+\\d+s\\s+-$`, 'm'));
     expect(r.stdout).toMatch(/^NAME\s+SERVER\s+ACTION\s+EVENTS\s+STATE\s+AGE\s+LAST ERROR$/m);
     expect(r.stdout).toMatch(new RegExp(`^reboot web-01\\s+${a.serverId}\\s+reboot\\s+0/1\\s+pending\\s+\\d+s\\s+-$`, 'm'));
     // Its server is unknown too: the API's 404 in its words, no hint (the server's action list is 404 as well).
     expect(r.stdout).toMatch(/^ghost\s+\S+\s+-\s+-\s+pending\s+\d+s\s+not visible yet \(404: Instance \S+ could not be found\.\)$/m);
     // No colour codes where no terminal reads them.
     expect(r.stdout).not.toContain('\u001b[');
+    // The header and a row per watch; no table of tracked servers where the daemon tracks none.
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(4);
+    // A server's list of actions is read for the id the API does not know only.
+    expect(h.simulator.requests.filter((q) => q.route === 'actions')).toHaveLength(1);
     expect(h.hooks.received).toHaveLength(0);
+  });
+
+  it('says so when the file has no watches, and exits 0', async ({ h }) => {
+    expect(await h.cli(['check', '--config', await h.writeConfig(h.yaml([]))])).toEqual({ code: 0, stdout: 'no watches in the file\n', stderr: '' });
   });
 
   it('needs none of the notifiers\' variables, and still refuses a watch that names a notifier the file lacks', async ({ h }) => {
@@ -511,6 +529,37 @@ describe.concurrent('check', () => {
     expect(rows[0]).toMatchObject({ requestId: a.requestId, pollFailed: true, state: 'pending', events: null, action: null });
     expect(rows[0]!.lastError).toMatch(/401/);
     for (const secret of SECRETS) expect(r.stdout + h.logs.text).not.toContain(secret);
+  });
+
+  it('polls each watch anew, whatever the daemon\'s state says of it, and exits 1 when one poll of several failed', async ({ h }) => {
+    const done = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10 }] });
+    const running = quickAction({ neverFinishes: true });
+    h.simulator.addAction(done);
+    h.simulator.addAction(running);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const yaml = h.yaml([{ ...done, name: 'reboot web-01' }, { ...running, name: 'reboot web-02' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const daemon = await h.app(yaml);
+    expect((await daemon.engine.pollOnce()).map((s) => s.state)).toEqual(['success', 'pending']);
+    await daemon.close();
+    h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: done.requestId, times: 1 });
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+last poll failed: GET \S+ → 500 /m);
+    expect(r.stdout).toMatch(/^reboot web-02\s.*\spending\s+\S+\s+-$/m);
+  });
+
+  it('lets check poll without a corrupt state file, saying what it leaves out', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }]));
+    await mkdir(join(h.dir, 'state'), { recursive: true });
+    await writeFile(join(h.dir, 'state', 'state.json'), '{"version":1,"watches":');
+    const r = await h.cli(['check', '--config', path]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(
+      /^warning: state file .*state\.json: is not valid JSON: .*; checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown\n$/,
+    );
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\spending\s/m);
   });
 
   it('says how long the daemon has seen a watch\'s polls fail, from its state', async ({ h }) => {
