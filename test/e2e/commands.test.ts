@@ -43,6 +43,18 @@ describe('--help, -h and --version', () => {
     const r = await h.cli(['--help']);
     for (const name of ['run', 'validate', 'check', 'wait', 'notify-test', 'add', 'remove', 'demo', 'simulator']) expect(r.stdout).toMatch(new RegExp(`^  ${name} `, 'm'));
   });
+
+  it('offers no --config to the commands that read no watch file', async ({ h }) => {
+    for (const name of ['demo', 'simulator']) expect((await h.cli([name, '--help'])).stdout).not.toContain('--config');
+    const r = await h.cli(['demo', '--config', 'watch.yaml']);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^ecs-action-watch demo: unknown option '--config'\n/);
+  });
+
+  it('without a command prints the general help on stderr, with the status of a usage error', async ({ h }) => {
+    const help = await h.cli(['--help']);
+    expect(await h.cli([])).toEqual({ code: 2, stdout: '', stderr: help.stdout });
+  });
 });
 
 // Side by side, each with a harness of its own: most of their time is spent waiting on the schedule, on
@@ -96,6 +108,14 @@ describe.concurrent('wait', () => {
     });
   });
 
+  it('prints the cloud\'s words in its verdict without the escape sequences that would rewrite the terminal', async ({ h }) => {
+    const r = await wait(h, quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }], fault: { code: 500, message: '\x1b[2J\x1b[31mdisk\rgone\x07' } }));
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^failure: reboot failed: .*disk gone/);
+    // No control character but the line break that ends it.
+    expect(r.stdout.slice(0, -1)).not.toMatch(/\p{Cc}/u);
+  });
+
   it('exits 3 when the action outlasts --timeout, and keeps out of the daemon\'s state file', async ({ h }) => {
     const r = await wait(h, quickAction({ neverFinishes: true }), '--timeout', '2s');
     expect(r.code).toBe(3);
@@ -111,7 +131,8 @@ describe.concurrent('wait', () => {
     const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '1s'], { signal: stop });
     expect(stop.aborted).toBe(false);
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/^timeout: not finished 1 s after tracking began/);
+    // The verdict of the pass due at --timeout, not one made up when no pass came.
+    expect(r.stdout).toBe('timeout: not finished 1 s after tracking began: reboot: compute_reboot_instance running\n');
   });
 
   it('exits 3 for a --timeout already over at the first answer, without a warning from Node on stderr', async ({ h }) => {
@@ -168,7 +189,8 @@ describe.concurrent('wait', () => {
   it('exits 3 at --timeout when the poll due then fails, naming its error: unlike the daemon, it gives the cloud no more time', async ({ h }) => {
     const script = quickAction({ neverFinishes: true });
     h.simulator.addAction(script);
-    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    // A cloud.timeout of ten minutes: the failed poll ends the wait, not the twenty minutes a poll held up would get.
+    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "* * * * * *"\n  retries: 0' }).replace('  timeout: 500ms', '  timeout: 10m'));
     h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: script.requestId, times: 1000 });
     const stop = AbortSignal.timeout(20_000);
     const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '2s'], { signal: stop });
@@ -228,6 +250,18 @@ describe.concurrent('wait', () => {
     expect(r).toMatchObject({ code: 130, stdout: '' });
   });
 
+  it('waits in the project --project names, and without a project anywhere says so as a usage error', async ({ h }) => {
+    const script = quickAction({ projectId: 'another-project' });
+    h.simulator.addAction(script);
+    const ids = ['--server', script.serverId, '--request', script.requestId, '--timeout', '5s'];
+    const path = await h.writeConfig(h.yaml([]));
+    const r = await h.cli(['wait', '--config', path, ...ids, '--project', 'another-project']);
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: reboot: 1 event succeeded/) as string });
+    const none = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([]).replace(`  projectId: ${PROJECT}\n`, '')), ...ids]);
+    expect(none).toMatchObject({ code: 2, stdout: '' });
+    expect(none.stderr).toMatch(new RegExp(`^ecs-action-watch wait: no project: give --project ID, or set cloud\\.projectId \\(or cloud\\.auth\\.projectId\\) in ${path}\nusage: ecs-action-watch wait `));
+  });
+
   it('exits 2 on a usage or config error, naming the option', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([]));
     const missing = await h.cli(['wait', '--config', path, '--server', 's1']);
@@ -259,10 +293,12 @@ describe('wait, timed out before the API ever showed the action', () => {
   it('keeps the hint of its progress line in its result: the id most likely meant', async ({ h }) => {
     const known = quickAction();
     h.simulator.addAction(known);
-    const path = await h.writeConfig(h.yaml([]));
+    // No pass after the first before --timeout: the hint is shown when it comes, not at a pass that never does.
+    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "0 0 * * * *"' }));
     const r = await h.cli(['wait', '--config', path, '--server', known.serverId, '--request', oneCharacterOff(known.requestId), '--timeout', '2s']);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(new RegExp(`^timeout: not finished 2 s after tracking began: not visible yet \\(404: .*\\); did you mean reboot ${known.requestId} \\(started `));
+    expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: not visible yet \\(404: .*\\); did you mean reboot ${known.requestId} \\(started \\S+\\)\\? · \\ds$`, 'm'));
   });
 });
 
@@ -660,12 +696,35 @@ describe('add and remove', () => {
   });
 });
 
-describe('check on a terminal', () => {
-  class Terminal extends Capture {
-    readonly isTTY = true;
-    readonly columns = 130;
+/** Output a terminal `columns` wide shows. */
+class Terminal extends Capture {
+  readonly isTTY = true;
+  readonly columns: number;
+  constructor(columns = 130) {
+    super();
+    this.columns = columns;
   }
+}
 
+describe('wait on a terminal', () => {
+  it('keeps its progress on one line, rewritten in place and cut to the terminal\'s width, and clears it before the result', async ({ h }) => {
+    const script = quickAction({ neverFinishes: true });
+    h.simulator.addAction(script);
+    const path = await h.writeConfig(h.yaml([]));
+    const stderr = new Terminal(40);
+    const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '1s'], { stderr });
+    expect(r).toMatchObject({ code: 3, stdout: 'timeout: not finished 1 s after tracking began: reboot: compute_reboot_instance running\n' });
+    // Each state of the line is written over the one before; the last leaves it empty.
+    const shown = stderr.text.split('\r\u001b[2K');
+    expect(shown[0]).toBe('');
+    expect(shown.at(-1)).toBe('');
+    expect(shown[1]).toBe('waiting for the first answer · 0s');
+    expect(shown).toContain('reboot: 0/1 events done, compute_reboo…');
+    for (const line of shown) expect(line.length).toBeLessThan(40);
+  });
+});
+
+describe('check on a terminal', () => {
   it('colours the state, cuts a long error to the line, and leaves colours out under NO_COLOR', async ({ h }) => {
     const failed = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10, result: 'Error' }], fault: { code: 500, message: 'a very long reason '.repeat(10) } });
     h.simulator.addAction(failed);

@@ -77,8 +77,9 @@ describe('wait without a terminal', () => {
     vi.advanceTimersByTime(60_000);
     expect(lines().slice(2)).toEqual([expect.stringMatching(new RegExp(`^${building} · 1m0\\ds$`)), expect.stringMatching(new RegExp(`^${building} · 2m0\\ds$`))]);
 
-    // Three polls fail: a line at the first only, then one when the polls answer again.
-    h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: action.requestId, times: 3 });
+    // Three polls fail, the last two with another error: a line at the first only, then one when the polls answer again.
+    h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: action.requestId, times: 1 });
+    h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: action.requestId, times: 2 });
     await until(() => h.simulator.pendingFaults === 0 && lines().length === 6, 'the polls failing, then answering again');
     expect(lines()[4]).toMatch(new RegExp(`^${building}; last poll failed: GET http://127\\.0\\.0\\.1:\\d+/v2\\.1/\\w+/servers/${action.serverId}/os-instance-actions/${action.requestId} → 500 .* · 2m\\d\\ds$`));
     expect(lines()[5]).toMatch(new RegExp(`^${building} · 2m\\d\\ds$`));
