@@ -8,7 +8,7 @@ import type { NotifyEvent, Outcome } from '../../src/model.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { StateStore } from '../../src/state/store.ts';
-import type { WatchRecord } from '../../src/state/types.ts';
+import type { ActionWatchRecord, WatchRecord } from '../../src/state/types.ts';
 
 const T = Date.parse('2026-11-26T17:00:00.000Z');
 
@@ -16,19 +16,34 @@ function notifier(name: string, on: readonly NotifyEvent[]): [string, Notifier] 
   return [name, { name, type: 'webhook', accepts: (e) => on.includes(e), send: () => Promise.reject(new Error('not sent here')), close: async () => undefined }];
 }
 
-function setUp(members: Array<{ outcome: Outcome; notify?: string[] }>) {
+interface Spec {
+  outcome: Outcome | null;
+  notify?: string[];
+  lastError?: string;
+  instanceAction?: ActionWatchRecord['instanceAction'];
+}
+
+/** The digest due for a batch `fleet` of these watches at `now`, recorded in an in-memory state. */
+function recordDigests(members: Spec[], { now = T, windowMs }: { now?: number; windowMs?: number } = {}) {
   const store = StateStore.inMemory();
   const notifiers = new Map([notifier('chat', ['failure', 'timeout', 'not_found', 'success', 'slow']), notifier('pager', ['failure']), notifier('mail', ['success'])]);
   const batch: Member[] = members.map((m, i) => {
     const record: WatchRecord = {
-      projectId: 'p', serverId: `s${i}`, requestId: `r${i}`, name: null, trackingSince: new Date(T).toISOString(), everFound: true, lastError: null, failingSince: null,
-      instanceAction: null, server: null, verdict: { outcome: m.outcome, reason: m.outcome, detectedAt: new Date(T).toISOString() }, deliveries: dictionary(), batch: 'fleet',
+      projectId: 'p', serverId: `s${i}`, requestId: `r${i}`, name: null, trackingSince: new Date(T).toISOString(), everFound: true, lastError: m.lastError ?? null, failingSince: null,
+      instanceAction: m.instanceAction ?? null, server: null, verdict: m.outcome === null ? null : { outcome: m.outcome, reason: m.outcome, detectedAt: new Date(T).toISOString() },
+      deliveries: dictionary(), batch: 'fleet',
     };
     store.set(`p/s${i}/r${i}`, record);
-    return { key: `p/s${i}/r${i}`, record, batchWindowMs: undefined, notify: m.notify };
+    return { key: `p/s${i}/r${i}`, record, batchWindowMs: windowMs, notify: m.notify };
   });
-  new BatchDigests({ store, notifiers, logger: silentLogger(), retentionMs: 0 }).update(new Map([['fleet', batch]]), T);
-  return Object.keys(store.getBatch('fleet')!.digests[0]!.deliveries).sort();
+  const batches = new Map([['fleet', batch]]);
+  const digests = new BatchDigests({ store, notifiers, logger: silentLogger(), retentionMs: 0 });
+  digests.update(batches, now);
+  return { store, digests, batches };
+}
+
+function setUp(members: Spec[]) {
+  return Object.keys(recordDigests(members).store.getBatch('fleet')!.digests[0]!.deliveries).sort();
 }
 
 describe('a digest goes to', () => {
@@ -43,5 +58,39 @@ describe('a digest goes to', () => {
 
   it('nobody when its watches name none, though it is recorded so that it is never due again', () => {
     expect(setUp([{ outcome: 'failure', notify: [] }])).toEqual([]);
+  });
+});
+
+describe('a batch', () => {
+  it('is settled, and done sending, once each delivery of its final digest is settled', () => {
+    const { store, digests, batches } = recordDigests([{ outcome: 'success' }, { outcome: 'failure' }]);
+    expect([digests.settled(batches), digests.sending('fleet')]).toEqual([false, true]);
+    // As the outbox settles them.
+    for (const delivery of Object.values(store.getBatch('fleet')!.digests[0]!.deliveries)) Object.assign(delivery, { status: 'delivered', updatedAt: new Date(T).toISOString() });
+    expect([digests.settled(batches), digests.sending('fleet')]).toEqual([true, false]);
+  });
+
+  it('is forgotten, once settled, only when no watch of the file names it any more', () => {
+    const { store, digests } = recordDigests([{ outcome: 'success', notify: [] }]);
+    digests.prune(new Set(['fleet']), T + 1);
+    expect(store.getBatch('fleet')).toBeDefined();
+    digests.prune(new Set(), T + 1);
+    expect(store.getBatch('fleet')).toBeUndefined();
+  });
+
+  it('reports where each watch still pending stands in its partial digest: its failing poll, or its events', () => {
+    const running: ActionWatchRecord['instanceAction'] = {
+      action: 'reboot', request_id: 'r2', start_time: '2026-11-26T17:00:00.000000', message: null,
+      events: [{ event: 'compute_reboot_instance', start_time: '2026-11-26T17:00:01.000000', finish_time: null, result: null }],
+    };
+    const { store } = recordDigests([{ outcome: 'success' }, { outcome: null, lastError: 'GET /servers → 503' }, { outcome: null, instanceAction: running }], { now: T + 60_000, windowMs: 60_000 });
+    expect(store.getBatch('fleet')!.digests).toMatchObject([{
+      final: false,
+      members: [
+        { outcome: 'success', reason: 'success' },
+        { outcome: null, reason: 'pending; last poll failed: GET /servers → 503' },
+        { outcome: null, reason: 'pending: reboot, 0/1 events done, running compute_reboot_instance' },
+      ],
+    }]);
   });
 });
