@@ -65,6 +65,16 @@ describe('discover', () => {
     expect(found).toEqual(['c1']);
   });
 
+  it('takes for new an action started in the same second as the newest one before tracking: Nova keeps whole seconds', () => {
+    const { found } = run([[action('old', 'create', T0)], [action('r1', 'reboot', T0), action('old', 'create', T0)]]);
+    expect(found).toEqual(['r1']);
+  });
+
+  it('never moves the horizon back: an action older than tracking listed late stays old after a new one', () => {
+    const { found } = run([[action('newest-before', 'reboot', T0 + 5000)], [action('r1', 'resize', T0 + 60_000)], [action('older', 'stop', T0 + 1000, T0 + 70_000)]]);
+    expect(found).toEqual(['r1']);
+  });
+
   it('judges a server found later in a tracked project from the project\'s baseline', () => {
     const fromBaseline: Tracked = { ...FRESH, since: NOW, horizon: nova(T0) };
     const { found } = run([[action('create', 'create', T0 + 1000), action('ancient', 'create', T0 - 86_400_000)]], null, fromBaseline);
@@ -85,6 +95,12 @@ describe('discover', () => {
     const ending = run([[action('old', 'create', T0)], [action('d1', 'delete', T0 + 1000)]]).state;
     expect(ending.ending).toBe(true);
     expect(run([[action('s1', 'start', T0 + 5000)]], null, ending).state.ending).toBe(false);
+  });
+
+  it('keeps a delete noted as the newest while later listings show only older actions', () => {
+    const before = [action('old', 'create', T0)];
+    const { state } = run([before, [action('d1', 'delete', T0 + 60_000), ...before], [action('old', 'create', T0, T0 + 120_000)]]);
+    expect(state.ending).toBe(true);
   });
 
   it('notes a delete as the newest in the same second as the action before it, listed first as Nova lists them', () => {
