@@ -683,6 +683,18 @@ describe('add and remove', () => {
     expect(parseConfig(await readFile(path, 'utf8'), { env: h.env }).watches).toMatchObject([{ name: 'first' }, { ...ids, projectId: 'another-project' }]);
   });
 
+  it('stops at SIGTERM while another edit holds the file, with the status of the signal, writing nothing', async ({ h }) => {
+    const ids = newIds();
+    const original = h.yaml([ids]);
+    const path = await h.writeConfig(original);
+    await writeFile(`${path}.lock`, '4242 another-edit\n');
+    const signal = AbortSignal.abort('SIGTERM');
+    for (const args of [['add', '--server', ids.serverId, '--request', 'req-2'], ['remove', '--request', ids.requestId]]) {
+      expect(await h.cli([...args, '--config', path], { signal })).toEqual({ code: 143, stdout: '', stderr: '' });
+    }
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
   it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async ({ h }) => {
     const a = newIds();
     const path = await h.writeConfig(h.yaml([a, { serverId: 'other-server', requestId: a.requestId }]));
