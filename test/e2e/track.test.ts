@@ -85,13 +85,28 @@ describe('track: servers', () => {
     const typo = crypto.randomUUID();
     const yaml = h.yaml([], { track: `  - servers: [${typo}]` });
     const app = await h.app(yaml);
-    await advance(app, 25_000, 5000);
+    const warned = () => h.logs.lines().filter((l) => l['serverId'] === typo && l['level'] === 40).map((l) => l['msg']);
+    // A 404 at each pass of ten seconds is not yet a server gone: that takes 20 s of them.
+    await advance(app, 10_000, 1000);
+    expect(warned()).toEqual([]);
+    await advance(app, 15_000, 5000);
     await app.close();
-    expect(h.logs.lines().filter((l) => l['serverId'] === typo && l['level'] === 40).map((l) => l['msg'])).toEqual([
+    expect(warned()).toEqual([
       'the server was never found (the API answers 404 for it); tracking it ended: check the id in track[].servers and its projectId',
     ]);
     const path = await h.writeConfig(yaml);
     expect((await h.cli(['check', '--config', path])).stdout).toMatch(new RegExp(`^${typo} +- +not yet +ended \\(never found\\)`, 'm'));
+  });
+
+  it('gives the watches it starts the deadline of their entry', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]\n    deadline: 5s` }));
+    await advance(app, 1000);
+    const stuck = h.simulator.addAction(reboot(serverId, 'web-01', { neverFinishes: true }));
+    await advance(app, 8000);
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot web-01 ${stuck} timeout`]);
   });
 
   it('keeps the name it gave a watch that the file then lists without a name', async () => {
@@ -136,6 +151,23 @@ describe('track: servers', () => {
     const listed = h.simulator.requests.filter((r) => r.route === 'actions').length;
     await advance(app, 5000, 1000);
     expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(listed);
+  });
+});
+
+describe('track: a server deleted below microversion 2.21', () => {
+  it('ends tracking it on the API\'s 404 for its actions, which Nova hides once it is gone, rather than failing on', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'db-01'));
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: '  microversion: "2.20"' });
+    const app = await h.app(yaml);
+    await advance(app, 1000);
+    h.simulator.addAction({ ...reboot(serverId, 'db-01'), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 100 }] });
+    await advance(app, 30_000, 1000);
+    await app.close();
+    expect(h.logs.lines().filter((l) => l['serverId'] === serverId && l['level'] === 40)).toEqual([]);
+    const path = await h.writeConfig(yaml);
+    expect((await h.cli(['check', '--config', path])).stdout).toMatch(new RegExp(`^${serverId} +db-01 +\\S+ +ended \\(server gone\\) +-$`, 'm'));
   });
 });
 
