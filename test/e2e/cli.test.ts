@@ -21,6 +21,8 @@ describe('validate', () => {
     const r = await h.cli(['validate', '--config', path]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     expect(r.stdout).toContain('valid: 1 watch, notifiers: chat, ops-mail');
+    const tracking = await h.writeConfig(h.yaml([], { track: '  - project: all' }));
+    expect((await h.cli(['validate', '--config', tracking])).stdout).toBe(`${tracking}: valid: 0 watches, 1 track entry, notifiers: chat, ops-mail\n`);
   });
 
   it('warns that nobody is told when watches have no notifier, and not when there is nothing to watch', async ({ h }) => {

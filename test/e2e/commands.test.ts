@@ -456,6 +456,9 @@ describe('notify-test', () => {
 describe('add and remove', () => {
   const asRoot = process.getuid?.() === 0;
   const NOBODY = 65534;
+  /** The command line run as nobody: a user other than root, whom file permissions hold. */
+  const asNobody = (args: string[]) =>
+    promisify(execFile)(process.execPath, [fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url)), ...args], { uid: NOBODY, gid: NOBODY, env: { PATH: process.env['PATH'] } });
   const owner = async (path: string) => {
     const { uid, gid, mode } = await stat(path);
     return { uid, gid, mode: mode & 0o777 };
@@ -565,6 +568,9 @@ describe('add and remove', () => {
     const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--notify', 'pager']);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/would be invalid, so it was left as it is:\n--notify: unknown notifier 'pager' \(configured: chat, ops-mail\)\n$/);
+    // A variable of the daemon's that is not set here does not make the file invalid as it is.
+    const unset = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--notify', 'pager'], { env: { WEBHOOK_SECRET: undefined } });
+    expect(unset).toMatchObject({ code: 1, stderr: r.stderr });
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
@@ -657,15 +663,28 @@ describe('add and remove', () => {
     await chmod(path, 0o664);
     await chown(path, 0, NOBODY);
     const ids = newIds();
-    const main = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
-    const args = [main, 'add', '--config', path, '--server', ids.serverId, '--request', ids.requestId];
-    const { stdout, stderr } = await promisify(execFile)(process.execPath, args, { uid: NOBODY, gid: NOBODY, env: { PATH: process.env['PATH'] } });
+    const { stdout, stderr } = await asNobody(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId]);
     expect(stdout).toMatch(/^added watches\[0\]/);
     expect(stderr).toBe(
       `warning: ${path} now belongs to ${NOBODY}:${NOBODY}, not 0:${NOBODY} as before (only root can give a file to another user, or to a group it is not in): ` +
         `a daemon running as 0:${NOBODY} may no longer read it; give it back as root (chown 0:${NOBODY} ${path}), or edit it as its owner\n`,
     );
     expect(await owner(path)).toEqual({ uid: NOBODY, gid: NOBODY, mode: 0o664 });
+  });
+
+  it.runIf(asRoot)('says in words that a user may not edit a file in a folder it cannot write to, and leaves it as it is', async ({ h, onTestFinished }) => {
+    const dir = await mkdtemp(join(dirname(tmpdir()), 'eaw-readonly-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await chmod(dir, 0o755);
+    const path = join(dir, 'watch.yaml');
+    const original = h.yaml([]);
+    await writeFile(path, original);
+    await chmod(path, 0o666);
+    const ids = newIds();
+    await expect(asNobody(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId])).rejects.toMatchObject({
+      code: 1, stdout: '', stderr: `ecs-action-watch add: cannot write ${path}: permission denied\n`,
+    });
+    expect(await readFile(path, 'utf8')).toBe(original);
   });
 
   it('takes out a watch listed twice, as add\'s hint says, though the file is invalid for it', async ({ h }) => {

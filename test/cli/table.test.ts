@@ -1,0 +1,10 @@
+// The age column of check's table and of wait's progress line, at each unit's edge.
+import { describe, expect, it } from 'vitest';
+import { formatAge } from '../../src/cli/table.ts';
+
+describe('formatAge', () => {
+  it('counts seconds below a minute, minutes below an hour, hours below a day, then days', () => {
+    const ages = [59_999, 60_000, 3_599_999, 3_600_000, 86_399_999, 86_400_000, -5].map(formatAge);
+    expect(ages).toEqual(['59s', '1m00s', '59m59s', '1h00m', '23h59m', '1d00h', '0s']);
+  });
+});
