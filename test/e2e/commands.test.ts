@@ -429,6 +429,11 @@ describe('notify-test', () => {
     expect(h.hooks.received).toEqual([]);
   });
 
+  it('exits 1 for a file without notifiers, saying where to add one: nothing was delivered', async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([], { notifiers: '' }));
+    expect(await h.cli(['notify-test', '--config', path])).toEqual({ code: 1, stdout: '', stderr: `${path} has no notifiers: add one under notifiers: (see watch.example.yaml)\n` });
+  });
+
   it('sends to the notifier asked for though another\'s variable is not set here, which the whole file needs', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([]));
     const all = await h.cli(['notify-test', '--config', path], { env: { WEBHOOK_SECRET: undefined } });
