@@ -161,6 +161,12 @@ describe.concurrent('run', () => {
     expect(r.stderr).toMatch(/^1:10 watches: /m);
   });
 
+  it('exits 0, a clean stop, at SIGTERM while it waits for a file just written to be still', async ({ h }) => {
+    const path = join(h.dir, 'fresh.yaml');
+    await writeFile(path, h.yaml([]));
+    expect(await h.cli(['run', '--config', path], { signal: AbortSignal.abort('SIGTERM') })).toEqual({ code: 0, stdout: '', stderr: '' });
+  });
+
   it('--until-done exits 0 when every watch succeeded and every notification is delivered', async ({ h }) => {
     const a = quickAction();
     const b = quickAction();

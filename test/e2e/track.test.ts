@@ -98,6 +98,20 @@ describe('track: servers', () => {
     expect((await h.cli(['check', '--config', path])).stdout).toMatch(new RegExp(`^${typo} +- +not yet +ended \\(never found\\)`, 'm'));
   });
 
+  it('leaves alone a watch the file has already when it finds its action, and notifies it once, by the file\'s name', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    const track = `  - servers: [${serverId}]`;
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const app = await h.app(h.yaml([], { track }));
+    await advance(app, 1000);
+    // Added to the file (`add`) as soon as it started, before a pass of the tracker has seen it.
+    const requestId = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 2000 }] });
+    app.engine.setWatches(targetsOf(parseConfig(h.yaml([{ requestId, serverId, name: 'resize web-01 by hand' }], { track }), { env: h.env })));
+    await advance(app, 5000);
+    expect(notified().map((n) => `${n.watch.name} ${n.outcome}`)).toEqual(['resize web-01 by hand success']);
+  });
+
   it('gives the watches it starts the deadline of their entry', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();
