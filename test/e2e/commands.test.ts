@@ -794,6 +794,15 @@ describe('demo', () => {
     }
     expect(r.stdout).toMatch(/^\d+ webhooks and \d+ mails delivered; \d+ API requests answered\.\nauth: \d+ Keystone tokens fetched .*; aksk: (\d+) of \1 reads accepted, token: (\d+) of \2 reads accepted\.$/m);
   });
+
+  it('stops at Ctrl-C with the status of the signal, on its own rather than abandoned', async ({ h }) => {
+    const stop = new AbortController();
+    const stdout = new Capture();
+    const running = h.cli(['demo'], { signal: stop.signal, stdout, env: { LOG_LEVEL: undefined } });
+    await vi.waitFor(() => expect(stdout.text).toContain('] poll    '), { timeout: 10_000, interval: 20 });
+    stop.abort('SIGINT');
+    expect(await running).toMatchObject({ code: 130, stderr: '' });
+  });
 });
 
 describe('simulator', () => {
