@@ -507,7 +507,7 @@ describe.concurrent('check', () => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);
     const unknown = Array.from({ length: 6 }, () => ({ serverId: a.serverId, requestId: newIds().requestId }));
-    h.simulator.injectFault({ kind: 'slow', delayMs: 150 }, { route: 'actions', times: unknown.length });
+    h.simulator.injectFault({ kind: 'slow', delayMs: 60 }, { route: 'actions', times: unknown.length });
     const path = await h.writeConfig(h.yaml(unknown, { poll: '  schedule: "* * * * * *"\n  concurrency: 2' }));
     let most = 0;
     const watching = setInterval(() => {
