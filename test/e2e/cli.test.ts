@@ -441,9 +441,8 @@ describe.concurrent('check', () => {
     // Pending whenever its poll comes, however slowly `check` starts beside the other tests.
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);
-    const done = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10 }] });
+    const done = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
     h.simulator.addAction(done);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }, { ...newIds(), name: 'ghost' }, { ...done, name: 'reboot web-02' }]));
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(0);
@@ -540,11 +539,10 @@ describe.concurrent('check', () => {
   });
 
   it('polls each watch anew, whatever the daemon\'s state says of it, and exits 1 when one poll of several failed', async ({ h }) => {
-    const done = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10 }] });
+    const done = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
     const running = quickAction({ neverFinishes: true });
     h.simulator.addAction(done);
     h.simulator.addAction(running);
-    await new Promise((resolve) => setTimeout(resolve, 50));
     const yaml = h.yaml([{ ...done, name: 'reboot web-01' }, { ...running, name: 'reboot web-02' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });
     const daemon = await h.app(yaml);
     expect((await daemon.engine.pollOnce()).map((s) => s.state)).toEqual(['success', 'pending']);
