@@ -189,7 +189,8 @@ describe.concurrent('run', () => {
     const missing = join(h.dir, 'corporate-ca.pem');
     const r = await h.cli(['run', '--until-done', '--config', await h.writeConfig(h.yaml([a]))], { env: { NODE_EXTRA_CA_CERTS: missing } });
     expect(r.code).toBe(0);
-    expect(h.logs.lines().filter((l) => l['level'] === 'warn')).toEqual([
+    // Its one warning; a loaded machine may add others of its own (a pass that overran its second).
+    expect(h.logs.lines().filter((l) => l['level'] === 'warn' && l['variable'] !== undefined)).toEqual([
       expect.objectContaining({ variable: 'NODE_EXTRA_CA_CERTS', msg: `cannot read NODE_EXTRA_CA_CERTS ${missing}: no such file: Node leaves it out, and refuses a server whose certificate its CA signs` }),
     ]);
   });
