@@ -174,6 +174,17 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a key with the $${ escape, which no variable is in: an unknown key like any other',
+    text: lines(...CLOUD, '  $${REGION}: eu-de'),
+    expected: ["4:3 cloud[\"$${REGION}\"]: unknown key '$${REGION}' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)"],
+  },
+  {
+    name: 'a negative number from a variable: out of range, as the same number written in the file is',
+    text: lines(...CLOUD, 'poll:', '  retries: ${RETRIES}'),
+    env: { RETRIES: '-1' },
+    expected: ['5:12 poll.retries: must be at least 0 (got -1)'],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
@@ -297,6 +308,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a duration a millisecond past 24 days, which a timer cannot hold, and one that rounds to no time',
+    text: lines(...CLOUD, 'poll:', '  deadline: 24d1ms', 'delivery:', '  minDelay: 0.4ms'),
+    expected: ["5:13 poll.deadline: '24d1ms' is too long: at most 24d", "7:13 delivery.minDelay: '0.4ms' must be longer than 0"],
+  },
+  {
     name: 'maxDelay shorter than minDelay',
     text: lines(...CLOUD, 'delivery:', '  minDelay: 10m', '  maxDelay: 1m'),
     expected: ['6:13 delivery.maxDelay: must not be shorter than minDelay (1 min against 10 min; maxDelay is 5m unless set): raise maxDelay, or lower minDelay'],
@@ -349,6 +365,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'a bad rate limit',
     text: lines(...CLOUD, 'poll:', '  rateLimit: 50'),
     expected: ['5:14 poll.rateLimit: expected a rate: a count per unit, e.g. 50/s, 600/m or 1000/h'],
+  },
+  {
+    name: 'a rate of no requests, which would hold every poll back',
+    text: lines(...CLOUD, 'poll:', '  rateLimit: 0/s'),
+    expected: ["5:14 poll.rateLimit: '0/s' is not a rate: write a count per unit, e.g. 50/s, 600/m or 1000/h"],
+  },
+  {
+    name: 'a batch name of spaces alone, which names no batch',
+    text: lines(...CLOUD, 'watches:', '  - { requestId: r1, serverId: s1, batch: "  " }'),
+    expected: ['5:43 watches[0].batch: must not be empty'],
   },
   {
     name: 'an alias that names no anchor before it (a typo, or the watch holding the anchor removed)',
@@ -404,6 +430,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [
       "4:14 cloud.interface: unknown value 'pub\\nlic' (allowed: public, internal, admin); did you mean 'public'?",
       `5:12 cloud.timeout: '5m\\nx' is not a duration ('\\nx' after 5m is not a number and a unit): write ${FORMS}`,
+    ],
+  },
+  {
+    name: 'a carriage return alone in a value sent in a header (an escape, or a variable\'s value), which would end the header too',
+    text: lines(...CLOUD, 'watches:', '  - { requestId: r1, serverId: s1, batch: "fleet\\r1" }', '  - { requestId: r2, serverId: s2, batch: "${BATCH}" }'),
+    env: { BATCH: 'fleet\r2' },
+    expected: [
+      '5:43 watches[0].batch: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
+      '6:43 watches[1].batch: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
     ],
   },
   {

@@ -178,6 +178,8 @@ describe('a valid watch file', () => {
     ['1d12h', 129_600_000],
     ['1m0.5s', 60_500],
     ['1s500ms', 1500],
+    ['1.5ms', 2],
+    ['" 90m "', 5_400_000],
   ])('reads the duration %s as %i ms', (text, ms) => {
     expect(parseConfig(lines(...CLOUD, `  timeout: ${text}`), { env: {} }).cloud.timeout).toBe(ms);
   });
@@ -186,6 +188,7 @@ describe('a valid watch file', () => {
     ['50/s', { count: 50, perMs: 1000 }],
     ['600/m', { count: 600, perMs: 60_000 }],
     ['1000/h', { count: 1000, perMs: 3_600_000 }],
+    ['" 50/s "', { count: 50, perMs: 1000 }],
   ])('reads the rate limit %s', (text, rate) => {
     expect(parseConfig(lines(...CLOUD, 'poll:', `  rateLimit: ${text}`), { env: {} }).poll.rateLimit).toEqual(rate);
   });
@@ -271,6 +274,16 @@ describe('${VAR} in values', () => {
       env: { SMTP_HOST: '127.0.0.1' },
     });
     expect(config.notifiers['ops-mail']).toMatchObject({ smtp: { host: '127.0.0.1', port: 465, secure: true } });
+  });
+
+  it('reads a number, false, a duration, off and a rate from variables with spaces or a line end around them', () => {
+    const config = parseConfig(
+      mail(['      host: smtp.example.com', '      port: ${SMTP_PORT}', '      secure: ${SMTP_SECURE}']) +
+        lines('poll:', '  deadline: ${DEADLINE}', '  warnAfter: ${WARN_AFTER}', '  rateLimit: ${RATE}'),
+      { env: { SMTP_PORT: ' 2525\n', SMTP_SECURE: 'false', DEADLINE: ' 90m ', WARN_AFTER: ' off\n', RATE: '50/s ' } },
+    );
+    expect(config.notifiers['ops-mail']).toMatchObject({ smtp: { port: 2525, secure: false } });
+    expect(config.poll).toMatchObject({ deadline: 90 * MIN, warnAfter: { byAction: {}, other: null }, rateLimit: { count: 50, perMs: 1000 } });
   });
 
   it('takes port 465 for an SMTP server with implicit TLS and 587 for one without, unless the file gives one', () => {
