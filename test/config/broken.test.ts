@@ -102,6 +102,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['3:1 (root): this key is not in line with the keys above it in the same mapping: indent it as far as they are'],
   },
   {
+    name: 'a key indented a space too few below another syntax error: both told, the key being no echo of the first',
+    text: lines(...CLOUD, '  region: "eu\\qde"', 'poll:', '  retries: 1', ' concurrency: 2'),
+    expected: [
+      "4:14 cloud.region: a \\ in a double-quoted value starts an escape sequence YAML does not know: write \\\\ for a backslash itself, or quote the value with ' instead",
+      '7:1 (root): this key is not in line with the keys above it in the same mapping: indent it as far as they are',
+    ],
+  },
+  {
     name: 'a missing space after a colon, which makes the key run on into the next line',
     text: lines(...CLOUD, 'watches:', '  - serverId:s1', '    requestId: r1'),
     expected: ['5:5 watches[0]["serverId:s1 requestId"]: this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far'],
@@ -253,6 +261,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['1:1 (root): the watch file is empty: it needs at least a cloud section with an endpoint'],
   },
   {
+    name: 'a file with nothing after the --- that starts its document: empty too, not a single value',
+    text: lines('# ecs-action-watch', '---'),
+    expected: ['1:1 (root): the watch file is empty: it needs at least a cloud section with an endpoint'],
+  },
+  {
     name: 'a list at the top',
     text: lines('- cloud: {}'),
     expected: ['1:1 (root): the watch file must be a mapping of sections (cloud, poll, notifiers, ...), not a list'],
@@ -280,6 +293,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '6:16 poll.concurrency: must be at least 1 (got 0)',
       '8:9 http.port: must be at most 65535 (got 65536)',
     ],
+  },
+  {
+    name: 'a value left empty where a string or a number is expected: said to be empty, not a mapping',
+    text: lines(...CLOUD, 'http:', '  port: ~', 'watches:', '  - requestId:', '    serverId: s1'),
+    expected: ['5:9 http.port: is empty: expected a whole number from 0 to 65535', '7:5 watches[0].requestId: is empty: expected a string'],
   },
   {
     name: 'a listen address that is a host name',
@@ -486,6 +504,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'an unknown auth type',
     text: lines(...CLOUD, '  auth:', '    type: oauth'),
     expected: [`5:11 cloud.auth.type: unknown auth type 'oauth' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`],
+  },
+  {
+    name: 'an auth type left empty: required, with the types there are',
+    text: lines(...CLOUD, '  auth:', '    type:'),
+    expected: [`5:5 cloud.auth.type: required: the auth type, one of ${AUTH_TYPE_NAMES.join(', ')}`],
   },
   {
     name: 'a type, or a value of a fixed list, that is a mapping or a list: said as such, not printed as [object Object]',
