@@ -75,6 +75,11 @@ describe('auth settings', () => {
     ['a project by name without its domain', ['cloud:', '  projectId: p1', '  auth: { type: password, identityEndpoint: "https://iam.test/v3", userId: u, password: p, projectName: eu-de }'], [
       '3:9 cloud.auth.projectDomain: required with projectName: projectDomain (or projectDomainId), the domain the project belongs to',
     ]],
+    ['a scoped project id left empty by its variable, beside a project name, and a watch that names no project', [
+      'cloud:', ...OTC_AUTH, '    projectId: "${OS_PROJECT_ID:-}"', 'watches:', '  - { requestId: req-1, serverId: s1 }',
+    ], [
+      '11:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)',
+    ]],
     ['aksk without a secret key', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: aksk, accessKey: AK }'], [
       '4:9 cloud.auth.secretKey: required: secretKey (or secretKeyFile)',
     ]],

@@ -109,6 +109,24 @@ describe('a valid watch file', () => {
     ]);
   });
 
+  it('tracks a server, or a whole project, once in each project it is named for', () => {
+    const config = parseConfig(
+      lines(...CLOUD, 'track:', '  - { servers: [s1] }', '  - { servers: [s1], projectId: p2 }', '  - { project: all }', '  - { project: all, projectId: p2 }'),
+      { env: {} },
+    );
+    expect(config.track).toEqual([
+      { servers: ['s1'], projectId: 'p1' },
+      { servers: ['s1'], projectId: 'p2' },
+      { project: 'all', projectId: 'p1' },
+      { project: 'all', projectId: 'p2' },
+    ]);
+  });
+
+  it('takes a maxDelay as long as minDelay: every retry waits the same', () => {
+    const config = parseConfig(lines(...CLOUD, 'delivery:', '  minDelay: 30s', '  maxDelay: 30s'), { env: {} });
+    expect(config.delivery).toMatchObject({ minDelay: 30_000, maxDelay: 30_000 });
+  });
+
   it('reads early warnings and batches per watch, with poll.batchWindow for the watches that set none', () => {
     const config = parseConfig(
       lines(
@@ -191,6 +209,14 @@ describe('a valid watch file', () => {
     ['" 50/s "', { count: 50, perMs: 1000 }],
   ])('reads the rate limit %s', (text, rate) => {
     expect(parseConfig(lines(...CLOUD, 'poll:', `  rateLimit: ${text}`), { env: {} }).poll.rateLimit).toEqual(rate);
+  });
+
+  it('takes cloud.projectId over the project of a catalog-style endpoint', () => {
+    const config = parseConfig(
+      lines('cloud:', '  endpoint: https://ecs.example.com/v2.1/p9', '  projectId: p1', 'watches:', '  - { requestId: req-1, serverId: s1 }'),
+      { env: {} },
+    );
+    expect(config.watches[0]?.projectId).toBe('p1');
   });
 
   it('takes token auth, a fixed microversion and addresses with a display name', () => {
