@@ -182,6 +182,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a ${VAR} key the only key not known: said once, and no unknown key besides',
+    text: lines(...CLOUD, '  ${REGION_KEY}: eu-de'),
+    expected: ['4:3 cloud["${REGION_KEY}"]: ${REGION_KEY} is in a key, and only values are read for ${VAR}: write the key itself'],
+  },
+  {
     name: 'a key with the $${ escape, which no variable is in: an unknown key like any other',
     text: lines(...CLOUD, '  $${REGION}: eu-de'),
     expected: ["4:3 cloud[\"$${REGION}\"]: unknown key '$${REGION}' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)"],
@@ -1064,11 +1069,19 @@ describe('the CA file that cloud.tls.caFile names', () => {
       const missing = join(dir, 'missing.pem');
       expect(problems(lines(...CLOUD, '  tls:', `    caFile: ${missing}`))).toEqual([`5:13 cloud.tls.caFile: cannot read cloud.tls.caFile ${missing}: no such file`]);
       expect(problems(lines(...CLOUD, '  tls:', `    caFile: ${key}`))).toEqual([`5:13 cloud.tls.caFile: cloud.tls.caFile ${key} holds no PEM certificate (-----BEGIN CERTIFICATE----- ...)`]);
+      // A relative path is read from the working folder, which the daemon's may not be: it is named.
+      expect(problems(lines(...CLOUD, '  tls:', '    caFile: no-such-ca.pem'))).toEqual([
+        `5:13 cloud.tls.caFile: cannot read cloud.tls.caFile no-such-ca.pem: no such file (relative to the working folder, ${process.cwd()})`,
+      ]);
       // As a missing variable: a file of the machine the daemon runs on, which add and remove do not ask for.
       expect(validateConfigText(lines(...CLOUD, '  tls:', `    caFile: ${missing}`), { env: {} })).toMatchObject({ ok: false, issues: [{ cause: 'environment' }] });
       // Listed beside the file's other problems; a variable that is not set is the one problem of its line.
       expect(problems(lines(...CLOUD, '  timeout: 10', '  tls:', `    caFile: ${missing}`))).toHaveLength(2);
       expect(problems(lines(...CLOUD, '  tls:', '    caFile: ${CA}'))).toEqual(['5:13 cloud.tls.caFile: environment variable CA is not set (use ${CA:-default} for a default)']);
+      // A tag on it is its one problem too: not also the file the text after the tag would name.
+      expect(problems(lines(...CLOUD, '  tls:', `    caFile: !vault ${missing}`))).toEqual([
+        `5:13 cloud.tls.caFile: !vault is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`,
+      ]);
       // From a clouds.yaml profile: under its own name, at the line that names the profile.
       const clouds = join(dir, 'clouds.yaml');
       writeFileSync(clouds, `clouds:\n  prod:\n    auth: { auth_url: "https://iam.test/v3", username: u, password: p, project_id: x, domain_id: default }\n    cacert: ${missing}\n`);

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,9 @@ beforeAll(async () => {
   await symlink(join(dir, 'loop-b'), join(dir, 'loop-a'));
   await symlink(join(dir, 'loop-a'), join(dir, 'loop-b'));
   await writeFile(join(dir, 'file.yaml'), '');
+  // A byte past the 16 MiB a watch file may have (sparse: nothing is written).
+  await writeFile(join(dir, 'huge.yaml'), '');
+  await truncate(join(dir, 'huge.yaml'), 16 * 1024 * 1024 + 1);
 });
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
@@ -197,6 +200,7 @@ describe('loadConfigFile', () => {
     ['a loop of symbolic links', 'loop-a', 'its path runs in a loop of symbolic links'],
     ['a path through a file', 'file.yaml/watch.yaml', 'a part of its path is a file, not a folder'],
     ['a name longer than a file system takes', 'x'.repeat(300), 'its path is too long'],
+    ['a file a byte past the 16 MiB allowed', 'huge.yaml', 'is 16.1 MiB, more than the 16 MiB allowed'],
   ])('says why %s cannot be read, and how to name another', async (_what, name, reason) => {
     const path = join(dir, name);
     const err = await loadConfigFile(path, { env: {} }).catch((e: unknown) => e);
