@@ -261,6 +261,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:1 (root): the watch file must be one YAML document: remove the ... line above, which ends it before this'],
   },
   {
+    name: 'list items after the document\'s end marker: the ... is named, not a --- the file does not have',
+    text: lines(...CLOUD, 'watches:', '...', '- { requestId: r1, serverId: s1 }'),
+    expected: ['6:1 (root): the watch file must be one YAML document: remove the ... line above, which ends it before this'],
+  },
+  {
     name: 'an empty file',
     text: '# nothing yet\n',
     expected: ['1:1 (root): the watch file is empty: it needs at least a cloud section with an endpoint'],
@@ -577,6 +582,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     env: { ECS_AUTH_TOKEN: 'real' },
     expected: [
       `6:12 cloud.auth.token: !env is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: write \${ECS_AUTH_TOKEN} for the environment variable`,
+    ],
+  },
+  {
+    name: 'a tag of another tool\'s spelling for a variable (!ENV, !env_var): refused the same way, saying how to write it',
+    text: lines(...CLOUD, '  auth:', '    type: token', '    token: !ENV ECS_AUTH_TOKEN', '  region: !env_var REGION'),
+    expected: [
+      `6:12 cloud.auth.token: !ENV is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: write \${ECS_AUTH_TOKEN} for the environment variable`,
+      `7:11 cloud.region: !env_var is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: write \${REGION} for the environment variable`,
     ],
   },
   {

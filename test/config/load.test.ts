@@ -148,6 +148,8 @@ describe('parseConfig', () => {
       ['cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\rwatches: []\n', `3:16 (root): ${stray('')}`],
       // yaml read this one as part of the comment, and the value as "p\r1": the file was valid to it.
       ['cloud: # the\rcloud\r\n  endpoint: https://ecs.example.com\r\n  projectId: "p\r1"\r\n', `1:13 (root): ${stray(' (the first of 2 in the file)')}`],
+      // As many CRs alone as LFs: still stray CRs in a file of LF line ends, not a file of classic Mac OS ones.
+      ['cloud:\n  endpoint: https://ecs.example.com\r  projectId: p1\rwatches: []\n', `2:36 (root): ${stray(' (the first of 2 in the file)')}`],
     ];
     for (const [text, expected] of cases) {
       const result = validateConfigText(text, { env: {} });
