@@ -169,6 +169,25 @@ describe('clouds.yaml', () => {
     });
   });
 
+  it('reads a v3password profile with numbers for its password and project, from the cloudsYaml the file names over OS_CLIENT_CONFIG_FILE', () => {
+    const numeric = file('numeric.yaml', lines('clouds:', '  lab:', '    auth_type: v3password', '    auth: { auth_url: "https://k.test/v3", user_id: u, password: 12345678, project_id: 42 }'));
+    const config = parseConfig(lines('cloud:', `  cloudsYaml: ${numeric}`, '  cloud: lab'), { env: { OS_CLIENT_CONFIG_FILE: clouds } });
+    expect(config.cloud).toMatchObject({ projectId: '42', auth: { type: 'password', userId: 'u', password: '12345678', projectId: '42' } });
+  });
+
+  it('reads the older and wider forms: tenant_id, URL interface names, regions with a region_name, domain_name beside user_domain_id', () => {
+    const legacy = file('legacy.yaml', lines(
+      'clouds:',
+      '  old:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, tenant_id: t1, user_domain_id: d1, domain_name: Default }',
+      '    regions: [r1, r2]',
+      '    region_name: r2',
+      '    interface: internalURL',
+    ));
+    const config = parseConfig(lines('cloud:', `  cloudsYaml: ${legacy}`, '  cloud: old'), { env: {} });
+    expect(config.cloud).toMatchObject({ region: 'r2', interface: 'internal', projectId: 't1', auth: { type: 'password', user: 'u', domainId: 'd1', projectId: 't1' } });
+  });
+
   it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
     const text = lines('cloud:', '  projectId: p1');
     const config = parseConfig(text, { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
