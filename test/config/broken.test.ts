@@ -400,6 +400,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ["5:14 poll.rateLimit: '0/s' is not a rate: write a count per unit, e.g. 50/s, 600/m or 1000/h"],
   },
   {
+    name: 'a poll.warnAfter of a number without a unit: said as a duration\'s problem',
+    text: lines(...CLOUD, 'poll:', '  warnAfter: 5'),
+    expected: [`5:14 poll.warnAfter: 5 has no unit: write a duration as ${FORMS}`],
+  },
+  {
     name: 'a batch name of spaces alone, which names no batch',
     text: lines(...CLOUD, 'watches:', '  - { requestId: r1, serverId: s1, batch: "  " }'),
     expected: ['5:43 watches[0].batch: must not be empty'],

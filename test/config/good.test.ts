@@ -85,6 +85,7 @@ describe('a valid watch file', () => {
     expect(config.notifiers).toEqual({});
     expect(config.http.port).toBe(9464);
     expect(config.watches).toEqual([]);
+    expect(parseConfig(lines(...CLOUD, 'poll:', '  warnAfter:'), { env: {} }).poll.warnAfter).toEqual({ byAction: {}, other: null });
   });
 
   it('listens where http.host says, IPv4 or IPv6', () => {

@@ -23,6 +23,13 @@ describe('warnings of a valid file', () => {
     expect(result.ok && result.warnings[0]?.message).toMatch(/below 2\.21 a deleted server's actions answer 404/);
   });
 
+  it('at 2.21 it names the events alone', () => {
+    const result = validateConfigText(cloud('"2.21"'), { env: {} });
+    expect(result.ok && result.warnings.map((w) => w.message)).toEqual([
+      '"2.21" is below 2.51: below 2.51 only admins see events, so for everyone else the server state alone decides. Use auto (or "2.51" or higher) unless the endpoint offers nothing newer',
+    ]);
+  });
+
   it('a track entry\'s action name Nova never records is said at its line:col, a known one is not', () => {
     const result = validateConfigText(lines(...cloud('auto').trimEnd().split('\n'), 'track:', '  - { servers: [s1], actions: [resize, live_migration] }'), { env: {} });
     expect(result).toMatchObject({ ok: true, warnings: [{ line: 6, col: 40, path: 'track[0].actions[1]' }] });
