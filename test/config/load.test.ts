@@ -54,16 +54,20 @@ describe('parseConfig', () => {
     );
   });
 
+  /** Six lines, each a list of ten aliases of the one above: before f, 123,440 values; each *e in f 111,111 more. */
+  const bomb = () => ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...['b', 'c', 'd', 'e', 'f'].map((name, i) => `${name}: &${name} [${Array(10).fill(`*${'abcde'[i]}`).join(', ')}]`)];
+  const bombProblem = (line: number) =>
+    `${line}:20 f[3]: *e takes what the file's aliases repeat past 500,000 values, the most allowed (a guard against alias bombs): &e holds 111,111 values, the aliases inside it expanded; write the values out, or alias smaller ones`;
+
   it('refuses an alias bomb at the alias that takes what aliases repeat past the limit, saying what to do', () => {
-    const rows = ['a: &a [x, x, x, x, x, x, x, x, x, x]'];
-    for (const [name, prev] of [['b', 'a'], ['c', 'b'], ['d', 'c'], ['e', 'd'], ['f', 'e']] as const) {
-      rows.push(`${name}: &${name} [${Array(10).fill(`*${prev}`).join(', ')}]`);
-    }
-    const result = validateConfigText(rows.join('\n'), { env: {} });
-    // Before f, the aliases repeat 123,440 values; each *e in f 111,111 more: the fourth passes 500,000.
-    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([
-      "6:20 f[3]: *e takes what the file's aliases repeat past 500,000 values, the most allowed (a guard against alias bombs): &e holds 111,111 values, the aliases inside it expanded; write the values out, or alias smaller ones",
-    ]);
+    const result = validateConfigText(bomb().join('\n'), { env: {} });
+    // The fourth *e in f passes 500,000.
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([bombProblem(6)]);
+  });
+
+  it('refuses a bomb below an alias inside its own anchor, which repeats nothing', () => {
+    const result = validateConfigText(['o: &o [*o]', ...bomb()].join('\n'), { env: {} });
+    expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([bombProblem(7)]);
   });
 
   it('refuses a bomb of any depth once (2 ** 1100 values, past what a number holds)', () => {

@@ -53,6 +53,9 @@ describe('warnings of a valid file', () => {
     // The default project itself another: said once, at it; the watch naming p1 is fine.
     const other = validateConfigText(lines(...password('p3')), { env: {} });
     expect(other.ok && other.warnings.map((w) => w.path)).toEqual(['cloud.projectId', 'watches[1].projectId']);
+    // A default project that the endpoint names: said at the endpoint, the line that names it.
+    const byEndpoint = validateConfigText(lines(...password('p1').filter((l) => !l.startsWith('  projectId')).map((l) => l.replace('ecs.example.com', 'ecs.example.com/v2.1/p3'))), { env: {} });
+    expect(byEndpoint).toMatchObject({ ok: true, warnings: [{ line: 2, col: 13, path: 'cloud.endpoint', message: expect.stringMatching(/^'p3' is not the project the token is scoped to/) }, { path: 'watches[1].projectId' }] });
     // A token given as it is: its scope is not known here.
     expect(validateConfigText(lines(...password('p3').map((l) => l.replace(/auth: .*/, 'auth: { type: token, token: t }'))), { env: {} })).toMatchObject({ ok: true, warnings: [] });
   });
