@@ -1,4 +1,6 @@
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addWatch, removeWatch, WatchFileEditError } from '../../src/config/edit.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -199,5 +201,17 @@ describe('watchedAlready', () => {
     for (let i = 1; i <= 101; i++) rows.push(`  - {requestId: req-${i}, serverId: s${i}, notify: *team}`);
     const text = `${CLOUD}${rows.join('\n')}\n`;
     expect(watchedAlready(text, { requestId: 'req-101', serverId: 's101' }, env)).toMatchObject({ index: 101, line: 108 });
+  });
+
+  it('takes the project of an entry that names none from the clouds.yaml profile, as run does', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-watched-'));
+    try {
+      const clouds = join(dir, 'clouds.yaml');
+      writeFileSync(clouds, 'clouds:\n  lab:\n    auth: { auth_url: "https://k.test/v3", user_id: u, password: p, project_id: p9 }\n');
+      const text = `cloud:\n  cloudsYaml: ${clouds}\n  cloud: lab\nwatches:\n  - { requestId: req-1, serverId: s1 }\n`;
+      expect(watchedAlready(text, { requestId: 'req-1', serverId: 's1', projectId: 'p9' }, {})).toEqual({ index: 0, line: 5, project: 'p9', wanted: 'p9' });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
