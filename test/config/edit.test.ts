@@ -88,6 +88,11 @@ describe('addWatch', () => {
     expect(added.text).toBe(`${CLOUD}# no watches yet\nwatches:\n  - requestId: req-1\n    serverId: s1\n`);
   });
 
+  it('ends the entry\'s lines as the file ends its own: CRLF in a CRLF file', () => {
+    const crlf = `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n`.replaceAll('\n', '\r\n');
+    expect(addWatch(crlf, { requestId: 'req-2', serverId: 's2' }).text).toBe(`${crlf}  - requestId: req-2\r\n    serverId: s2\r\n`);
+  });
+
   it('fills a `watches:` with nothing after it', () => {
     const added = addWatch(`${CLOUD}watches:\nhttp: { port: 0 }\n`, { requestId: 'req-1', serverId: 's1' });
     expect(parseConfig(added.text, { env }).watches).toEqual([{ requestId: 'req-1', serverId: 's1', projectId: 'p1' }]);
