@@ -98,16 +98,30 @@ describe('track: servers', () => {
     expect((await h.cli(['check', '--config', path])).stdout).toMatch(new RegExp(`^${typo} +- +not yet +ended \\(never found\\)`, 'm'));
   });
 
-  it('leaves alone a watch the file has already when it finds its action, and notifies it once, by the file\'s name', async () => {
+  /**
+   * A daemon tracking a new server, past its first pass, and a resize of `stepMs` started on the server then;
+   * `list(entry)`: the watch file listing that resize as well, applied as a reload applies it.
+   */
+  async function trackingAResize(stepMs: number) {
     const { h } = env;
     const serverId = crypto.randomUUID();
     const track = `  - servers: [${serverId}]`;
     h.simulator.addAction(reboot(serverId, 'web-01'));
     const app = await h.app(h.yaml([], { track }));
     await advance(app, 1000);
+    const requestId = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: stepMs }] });
+    const list = (entry: { name?: string; extra?: string }) => {
+      const yaml = h.yaml([{ requestId, serverId, ...entry }], { track });
+      app.engine.setWatches(targetsOf(parseConfig(yaml, { env: h.env })));
+      return yaml;
+    };
+    return { h, app, list };
+  }
+
+  it('leaves alone a watch the file has already when it finds its action, and notifies it once, by the file\'s name', async () => {
+    const { app, list } = await trackingAResize(2000);
     // Added to the file (`add`) as soon as it started, before a pass of the tracker has seen it.
-    const requestId = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 2000 }] });
-    app.engine.setWatches(targetsOf(parseConfig(h.yaml([{ requestId, serverId, name: 'resize web-01 by hand' }], { track }), { env: h.env })));
+    list({ name: 'resize web-01 by hand' });
     await advance(app, 5000);
     expect(notified().map((n) => `${n.watch.name} ${n.outcome}`)).toEqual(['resize web-01 by hand success']);
   });
@@ -124,17 +138,10 @@ describe('track: servers', () => {
   });
 
   it('keeps the name it gave a watch that the file then lists without a name', async () => {
-    const { h } = env;
-    const serverId = crypto.randomUUID();
-    const track = `  - servers: [${serverId}]`;
-    h.simulator.addAction(reboot(serverId, 'web-01'));
-    const app = await h.app(h.yaml([], { track }));
-    await advance(app, 1000);
-    const requestId = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 3000 }] });
+    const { h, app, list } = await trackingAResize(3000);
     await advance(app, 1000);
     // Copied into the file, to give it settings of its own, as `add --server --request` writes it.
-    const listed = h.yaml([{ requestId, serverId, extra: '    deadline: 2h' }], { track });
-    app.engine.setWatches(targetsOf(parseConfig(listed, { env: h.env })));
+    const listed = list({ extra: '    deadline: 2h' });
     await advance(app, 5000);
     expect(notified().map((n) => `${n.watch.name} ${n.outcome}`)).toEqual(['resize web-01 success']);
     // check says so too, by that name.
