@@ -2,12 +2,12 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { constants, hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, expect, it } from 'vitest';
+import { expect } from 'vitest';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { Harness, SECRETS, newIds, quickAction } from './harness.ts';
+import { SECRETS, itWithHarness as it, newIds, quickAction, type Harness } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../net.ts';
 import { makeCertificates } from '../certificates.ts';
@@ -20,7 +20,7 @@ const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
  * heap and the compilers, which a cache of compiled code would change, and their bounds were measured on
  * the sources (`node <nodeArgs> src/cli/main.ts`).
  */
-function spawnCli(args: string[], nodeArgs: string[] = [], entry = nodeArgs.length === 0 ? cliBundle() : MAIN) {
+function spawnCli(h: Harness, args: string[], nodeArgs: string[] = [], entry = nodeArgs.length === 0 ? cliBundle() : MAIN) {
   const cache = nodeArgs.length === 0 ? { NODE_COMPILE_CACHE: COMPILE_CACHE } : {};
   const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { env: { ...process.env, ...h.env, LOG_LEVEL: 'info', ...cache }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
@@ -30,17 +30,9 @@ function spawnCli(args: string[], nodeArgs: string[] = [], entry = nodeArgs.leng
   return { child, out, exited };
 }
 
-let h: Harness;
-beforeEach(async () => {
-  h = await Harness.start();
-});
-afterEach(async () => {
-  await h.close();
-});
-
-it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on SIGTERM', async () => {
+it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on SIGTERM', async ({ h }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const { child, out, exited } = spawnCli(['run', '--config', path], [], MAIN);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path], [], MAIN);
   const until = Date.now() + 10_000;
   while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -55,9 +47,9 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
   for (const secret of SECRETS) expect(stdout).not.toContain(secret);
 });
 
-it('collects the whole heap once the watch file is parsed, at the start and after a reload, so that the parse does not set the heap\'s limit', async () => {
+it('collects the whole heap once the watch file is parsed, at the start and after a reload, so that the parse does not set the heap\'s limit', async ({ h }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const { child, out, exited } = spawnCli(['run', '--config', path], ['--trace-gc']);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path], ['--trace-gc']);
   const seen = async (text: string, from: number) => {
     const until = Date.now() + 15_000;
     while (!out.stdout.includes(text, from) && Date.now() < until && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -78,13 +70,13 @@ it('collects the whole heap once the watch file is parsed, at the start and afte
  * The daemon as its own process, once its one webhook is in flight to a receiver that answers after `answerMs`;
  * its health server on `healthPort`, or none.
  */
-async function withDeliveryInFlight(answerMs: number, healthPort = 0): Promise<ReturnType<typeof spawnCli> & { until: number }> {
+async function withDeliveryInFlight(h: Harness, answerMs: number, healthPort = 0): Promise<ReturnType<typeof spawnCli> & { until: number }> {
   const a = quickAction();
   h.simulator.addAction(a);
   h.hooks.setAnswer({ delayMs: answerMs });
   const http = `  port: ${healthPort}\n  host: 127.0.0.1`;
   const path = await h.writeConfig(`${h.yaml([a], { http, notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
-  const daemon = spawnCli(['run', '--config', path]);
+  const daemon = spawnCli(h, ['run', '--config', path]);
   const until = Date.now() + 10_000;
   while (h.hooks.received.length === 0 && Date.now() < until && daemon.child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -93,8 +85,10 @@ async function withDeliveryInFlight(answerMs: number, healthPort = 0): Promise<R
   return { ...daemon, until };
 }
 
-it('exits at once with 143 at a second SIGTERM while the first waits for a delivery in flight', async () => {
-  const { child, out, exited, until } = await withDeliveryInFlight(60_000);
+// The tests that mostly wait (on a delivery in flight, a drain, a file held still) run side by side, each
+// with its own harness and daemon; those that look at the heap and the compilers run alone.
+it.concurrent('exits at once with 143 at a second SIGTERM while the first waits for a delivery in flight', async ({ h }) => {
+  const { child, out, exited, until } = await withDeliveryInFlight(h, 60_000);
   child.kill('SIGTERM');
   while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until + 5_000 && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -106,8 +100,8 @@ it('exits at once with 143 at a second SIGTERM while the first waits for a deliv
   expect(out.stderr).toContain('second SIGTERM, exiting now');
 });
 
-it('takes a signal that comes twice within a moment (a wrapper passing on one its process group got too) as one: a clean stop', async () => {
-  const { child, out, exited } = await withDeliveryInFlight(1000);
+it.concurrent('takes a signal that comes twice within a moment (a wrapper passing on one its process group got too) as one: a clean stop', async ({ h }) => {
+  const { child, out, exited } = await withDeliveryInFlight(h, 1000);
   child.kill('SIGINT');
   child.kill('SIGINT');
   expect(await exited).toBe(0);
@@ -116,9 +110,9 @@ it('takes a signal that comes twice within a moment (a wrapper passing on one it
   expect(out.stdout).toContain('"msg":"stopped"');
 });
 
-it('serves /metrics, and says stopping on /readyz, while it drains what it owes after SIGTERM', async () => {
+it.concurrent('serves /metrics, and says stopping on /readyz, while it drains what it owes after SIGTERM', async ({ h }) => {
   const port = await closedPort();
-  const { child, out, exited, until } = await withDeliveryInFlight(3000, port);
+  const { child, out, exited, until } = await withDeliveryInFlight(h, 3000, port);
   child.kill('SIGTERM');
   while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -131,11 +125,11 @@ it('serves /metrics, and says stopping on /readyz, while it drains what it owes 
   expect(out.stdout).toContain('"msg":"stopped"');
 });
 
-it('says in its log why it exits 1, and that it stopped, when its final save fails at SIGTERM', async () => {
+it.concurrent('says in its log why it exits 1, and that it stopped, when its final save fails at SIGTERM', async ({ h }) => {
   const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
   h.simulator.addAction(a);
   const path = await h.writeConfig(h.yaml([a]));
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
   const until = Date.now() + 10_000;
   while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -152,7 +146,7 @@ it('says in its log why it exits 1, and that it stopped, when its final save fai
   expect(lines.at(-1)?.msg).toBe('stopped');
 });
 
-it('exits 0 at a SIGTERM that comes while a reload waits for a delivery in flight, and starts nothing more', async () => {
+it.concurrent('exits 0 at a SIGTERM that comes while a reload waits for a delivery in flight, and starts nothing more', async ({ h }) => {
   const a = quickAction();
   h.simulator.addAction(a);
   h.hooks.setAnswer({ delayMs: 60_000 });
@@ -160,7 +154,7 @@ it('exits 0 at a SIGTERM that comes while a reload waits for a delivery in fligh
   const file = (retries: number) =>
     `${h.yaml([a], { poll: `  schedule: "* * * * * *"\n  retries: ${retries}`, http: `  port: ${port}\n  host: 127.0.0.1`, notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 2s\n`;
   const path = await h.writeConfig(file(3));
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
   const until = Date.now() + 15_000;
   while (h.hooks.received.length === 0 && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -182,12 +176,12 @@ it('exits 0 at a SIGTERM that comes while a reload waits for a delivery in fligh
   expect(out.stdout).toContain('"msg":"stopped"');
 });
 
-it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm parser is not recompiled by the optimising compiler', async () => {
+it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm parser is not recompiled by the optimising compiler', async ({ h }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
   // V8's peak of malloc'ed memory, written to stderr at exit. --wasm-sync-tier-up: the recompile, when there
   // is one, is done by the time the first answers are read, however loaded the machine.
   const probe = `data:text/javascript,import { getHeapStatistics } from 'node:v8'; process.on('exit', () => process.stderr.write('peak malloc ' + getHeapStatistics().peak_malloced_memory + '\\n'));`;
-  const { child, out, exited } = spawnCli(['run', '--config', path], ['--wasm-sync-tier-up', '--import', probe]);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path], ['--wasm-sync-tier-up', '--import', probe]);
   const until = Date.now() + 10_000;
   while (h.simulator.requests.length < 3 && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -204,11 +198,11 @@ it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm p
   expect(peak).toBeLessThan(20);
 });
 
-it('keeps the logs of a one-shot command on stderr, so that `check --json | jq` reads only the result', async () => {
+it.concurrent('keeps the logs of a one-shot command on stderr, so that `check --json | jq` reads only the result', async ({ h }) => {
   const ids = newIds();
   h.simulator.setToken('another-token');
   const path = await h.writeConfig(h.yaml([{ ...ids, name: 'x' }]));
-  const { out, exited } = spawnCli(['check', '--json', '--config', path]);
+  const { out, exited } = spawnCli(h, ['check', '--json', '--config', path]);
   const code = await exited;
   const { stdout, stderr } = out;
   expect(code).toBe(1);
@@ -217,18 +211,18 @@ it('keeps the logs of a one-shot command on stderr, so that `check --json | jq` 
   for (const secret of SECRETS) expect(stdout + stderr).not.toContain(secret);
 });
 
-it('ends with the outcome\'s status, without a stack, when the reader of its output has gone (`wait ... | true`)', async () => {
+it.concurrent('ends with the outcome\'s status, without a stack, when the reader of its output has gone (`wait ... | true`)', async ({ h }) => {
   const a = quickAction();
   h.simulator.addAction(a);
   const path = await h.writeConfig(h.yaml([]));
-  const { child, out, exited } = spawnCli(['wait', '--json', '--config', path, '--server', a.serverId, '--request', a.requestId]);
+  const { child, out, exited } = spawnCli(h, ['wait', '--json', '--config', path, '--server', a.serverId, '--request', a.requestId]);
   // The read end of its stdout closes before it writes its result: the write fails with EPIPE.
   child.stdout.destroy();
   expect(await exited).toBe(0);
   expect(out.stderr).not.toMatch(/EPIPE|Unhandled 'error' event/);
 });
 
-it('writes the whole of a result larger than a pipe holds before it exits (`check --json | jq` of hundreds of watches)', async () => {
+it.concurrent('writes the whole of a result larger than a pipe holds before it exits (`check --json | jq` of hundreds of watches)', async ({ h }) => {
   const watches = Array.from({ length: 200 }, () => newIds());
   const path = await h.writeConfig(h.yaml(watches));
   // A shell's pipe (not the socket pair spawn makes), read by a reader slower than the command: the pipe fills
@@ -243,9 +237,9 @@ it('writes the whole of a result larger than a pipe holds before it exits (`chec
   expect((JSON.parse(stdout) as unknown[]).length).toBe(200);
 });
 
-it('refuses a second daemon on the same state file, naming the first one', async () => {
+it.concurrent('refuses a second daemon on the same state file, naming the first one', async ({ h }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
   try {
     const until = Date.now() + 10_000;
     while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
@@ -263,12 +257,12 @@ it('refuses a second daemon on the same state file, naming the first one', async
   expect(await exited).toBe(0);
 });
 
-it('reads the watch file again at a SIGHUP, and what it names (a renewed CA file), rather than ending without a word', async () => {
+it.concurrent('reads the watch file again at a SIGHUP, and what it names (a renewed CA file), rather than ending without a word', async ({ h }) => {
   const [ca, renewed] = [1, 2].map(() => makeCertificates(mkdtempSync(join(h.dir, 'ca-'))).caFile);
   const caFile = join(h.dir, 'ca.pem');
   copyFileSync(ca!, caFile);
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }], { cloud: `  tls: { caFile: ${caFile} }` }));
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
   const until = async (text: string) => {
     const giveUpAt = Date.now() + 10_000;
     while (!out.stdout.includes(text) && Date.now() < giveUpAt && child.exitCode === null && child.signalCode === null) {
@@ -293,13 +287,13 @@ function catchesHangup(pid: number): boolean {
   return caught !== undefined && (BigInt(`0x${caught}`) & (1n << BigInt(constants.signals.SIGHUP - 1))) !== 0n;
 }
 
-it('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async () => {
+it.concurrent('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async ({ h }) => {
   const a = quickAction();
   h.simulator.addAction(a);
   h.hooks.setAnswer({ delayMs: 2000 });
   const text = `${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 10s\n`;
   const path = await h.writeConfig(text);
-  const { child, out, exited } = spawnCli(['run', '--config', path]);
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
   const waitFor = async (done: () => boolean) => {
     const giveUpAt = Date.now() + 10_000;
     while (!done() && Date.now() < giveUpAt && child.exitCode === null && child.signalCode === null) {
