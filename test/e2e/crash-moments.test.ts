@@ -282,7 +282,8 @@ async function untilFinished(simulator: Simulator, w: Watch, timeoutMs = 10_000)
 /**
  * `it` whose test gets a rig of its own, closed after it. The tests run one after the other: side by side,
  * their daemons' starts (each some hundreds of milliseconds of processor) contend for two cores, which made
- * the file no faster and stretched every wait for a moment.
+ * the file no faster and stretched every wait for a moment. Save the two that spend seconds waiting for an
+ * action and a deadline on the real clock, which wait side by side.
  */
 const test = it.extend('rig', async ({ onTestFinished }) => {
   const rig = await Rig.start();
@@ -318,7 +319,7 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(s.recordOnDisk(w)?.deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
-  test('drops the early warning a SIGKILL cut off, when the action finished while the daemon was stopped: the outcome alone comes after the restart', async ({ rig: s }) => {
+  test.concurrent('drops the early warning a SIGKILL cut off, when the action finished while the daemon was stopped: the outcome alone comes after the restart', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = newIds();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, warnAfter: 1s }'));
@@ -342,7 +343,7 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(s.recordOnDisk(w)).toMatchObject({ verdict: { outcome: 'success' }, warning: { deliveries: { chat: { status: 'superseded' } } } });
   });
 
-  test('judges by its own times an action that finished in time while the daemon was stopped, though the first polls after the restart fail past the deadline', async ({ rig: s }) => {
+  test.concurrent('judges by its own times an action that finished in time while the daemon was stopped, though the first polls after the restart fail past the deadline', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = newIds();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, deadline: 3s }'));
