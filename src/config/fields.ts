@@ -268,8 +268,10 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape, elsewhere: Rea
   return z.strictObject(shape, {
     error: (iss) => {
       if (iss.code !== 'unrecognized_keys') return undefined;
-      // A key holding a ${VAR} has its own message; the loader leaves out an issue of such keys alone.
-      const unknown = iss.keys.filter((k) => referenceIn(k) === undefined);
+      // A key holding a ${VAR} has its own message; the loader leaves out an issue of such keys alone. Not a
+      // list or mapping as a key (a stray `?` line), whose text may hold one too and has no message of its own.
+      const plain = iss.keys.filter((k) => referenceIn(k) === undefined);
+      const unknown = plain.length > 0 ? plain : iss.keys;
       const keys = unknown.map((k) => quoted(k)).join(', ');
       const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
       const other = unknown.flatMap((k) => (Object.hasOwn(elsewhere, k) ? [`; ${elsewhere[k]}`] : [])).join('');

@@ -10,7 +10,7 @@ import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
-import { referenceIn, substituteEnv, type EmptiedValue } from './env.ts';
+import { substituteEnv, type EmptiedValue } from './env.ts';
 import { EMPTY_FROM_ENV } from './fields.ts';
 import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
@@ -237,7 +237,9 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
       continue;
     }
     if (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key') {
-      const unknown = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => referenceIn(k) === undefined) : [];
+      // Left out: the keys said already to hold a ${VAR} (only a plain key is; a list or mapping as a key is not).
+      const said = (k: string) => envIssues.some((e) => e.path.length === path.length + 1 && startsWith(e.path, [...path, k]));
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => !said(k)) : [];
       if (issue.code === 'unrecognized_keys' && unknown.length === 0) continue;
       const keyPath = issue.code === 'unrecognized_keys' ? [...path, unknown[0]!] : path;
       issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, message));

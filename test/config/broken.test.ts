@@ -187,6 +187,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['4:3 cloud["${REGION_KEY}"]: ${REGION_KEY} is in a key, and only values are read for ${VAR}: write the key itself'],
   },
   {
+    name: 'a stray `?` line, which makes the indented lines after it a mapping used as a key: an unknown key, though a ${VAR} is in it',
+    text: lines(...CLOUD, '?', '  auth: { type: token, token: "${TOK}" }'),
+    expected: [
+      '5:7 ["{ auth: { type: token, token: \\"${TOK}\\" } }"]: unknown key \'{ auth: { type: token, token: "${TOK}" } }\' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track)',
+    ],
+  },
+  {
     name: 'a key with the $${ escape, which no variable is in: an unknown key like any other',
     text: lines(...CLOUD, '  $${REGION}: eu-de'),
     expected: ["4:3 cloud[\"$${REGION}\"]: unknown key '$${REGION}' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout)"],
