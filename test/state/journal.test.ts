@@ -6,7 +6,7 @@ import { closeSync, constants, existsSync, openSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { JournalWriter } from '../../src/state/journal.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
@@ -612,7 +612,10 @@ describe("the journal's writer", () => {
       lock.refusals--;
       return Promise.reject(new Error('the state lock was taken over'));
     };
-    return { journal: new JournalWriter(path, ours), path, lock };
+    const journal = new JournalWriter(path, ours);
+    // Its file handle is closed by the test, not left to the garbage collector.
+    onTestFinished(() => journal.close());
+    return { journal, path, lock };
   }
 
   it("neither renames nor removes its file once the state is another process's, whose journal it may be by then", async () => {
