@@ -19,7 +19,7 @@ import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { schemaProblemShown, secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
-import { anchorNames, formatPath, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
+import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -242,7 +242,7 @@ export function validateConfigText(text: string, options: Pick<LoadOptions, 'env
       const unknown = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => !said(k)) : [];
       if (issue.code === 'unrecognized_keys' && unknown.length === 0) continue;
       const keyPath = issue.code === 'unrecognized_keys' ? [...path, unknown[0]!] : path;
-      issues.push(issueAt(offsetOf(doc, keyPath, 'key'), keyPath, message));
+      issues.push(issueAt(keyOffsetOf(doc, text, keyPath), keyPath, message));
     } else {
       issues.push(issueAt(offsetOf(doc, path), path, `${message}${emptiedBy(emptied, path, message)}`));
     }

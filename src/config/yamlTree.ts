@@ -57,31 +57,69 @@ function valueOffset(pair: Pair<ParsedNode, Parsed>): number {
 }
 
 /**
- * Offset of what `path` names: its value, or with `at: 'key'` its key. A path that leaves the document
- * (a required key that is missing) points at the last mapping or list it reached, and one that passes
- * through an alias at the alias: that is where the value was used.
+ * Offset of the value `path` names. A path that leaves the document (a required key that is missing)
+ * points at the last mapping or list it reached, and one that passes through an alias at the alias: that
+ * is where the value was used.
  */
-export function offsetOf(doc: Document.Parsed, path: readonly Segment[], at: 'key' | 'value' = 'value'): number {
+export function offsetOf(doc: Document.Parsed, path: readonly Segment[]): number {
+  return reach(doc, path).offset;
+}
+
+/**
+ * Offset of the key `path` ends at, in `text`, the document's own. A list or mapping used as a key is
+ * pointed at by the `?` that starts it, where the reader wrote it: yaml's range of a block mapping there
+ * starts after its first key, a line below the `?` that made it one (a stray `?` line is the usual way).
+ */
+export function keyOffsetOf(doc: Document.Parsed, text: string, path: readonly Segment[]): number {
+  const { offset, last } = reach(doc, path);
+  if (last === undefined) return offset;
+  if (isScalar(last.key) || isAlias(last.key)) return last.key.range[0];
+  return explicitKeyIndicator(text, last.after) ?? last.key.range[0];
+}
+
+/** The `?` first in `text` from `from` on, past blank space, comments and a flow mapping's `{` or `,`. */
+function explicitKeyIndicator(text: string, from: number): number | undefined {
+  const pattern = /(?:[\s,{]|#[^\n]*)*/y;
+  pattern.lastIndex = from;
+  pattern.exec(text);
+  const at = pattern.lastIndex;
+  return text[at] === '?' ? at : undefined;
+}
+
+interface Reached {
+  offset: number;
+  /**
+   * When the path's last step is a key that is there: the key, and where the text before it ends (the end
+   * of the pair before it, or where its mapping starts).
+   */
+  last?: { key: ParsedNode; after: number };
+}
+
+function reach(doc: Document.Parsed, path: readonly Segment[]): Reached {
   let node: Parsed = doc.contents;
   let offset = node?.range[0] ?? 0;
   for (const [i, segment] of path.entries()) {
     if (isMap(node)) {
       // Of a key set twice the data holds the last value, which its problems are about.
-      const pair = node.items.findLast((p) => keyText(doc, p) === String(segment));
-      if (pair === undefined) return offset;
-      if (at === 'key' && i === path.length - 1) return pair.key.range[0];
+      const index = node.items.findLastIndex((p) => keyText(doc, p) === String(segment));
+      const pair = node.items[index];
+      if (pair === undefined) return { offset };
+      if (i === path.length - 1) {
+        const before = node.items[index - 1];
+        return { offset: valueOffset(pair), last: { key: pair.key, after: before === undefined ? node.range[0] : (before.value ?? before.key).range[2] } };
+      }
       offset = valueOffset(pair);
       node = pair.value;
     } else if (isSeq(node) && typeof segment === 'number') {
       const item = node.items[segment];
-      if (item === undefined) return offset;
+      if (item === undefined) return { offset };
       offset = item.range[0];
       node = item;
     } else {
-      return offset;
+      return { offset };
     }
   }
-  return offset;
+  return { offset };
 }
 
 /** Path of the innermost entry whose text contains `offset`: where in the document a syntax error is. */

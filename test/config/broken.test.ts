@@ -190,7 +190,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'a stray `?` line, which makes the indented lines after it a mapping used as a key: an unknown key, though a ${VAR} is in it',
     text: lines(...CLOUD, '?', '  auth: { type: token, token: "${TOK}" }'),
     expected: [
-      '5:7 ["{ auth: { type: token, token: \\"${TOK}\\" } }"]: unknown key \'{ auth: { type: token, token: "${TOK}" } }\' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track)',
+      '4:1 ["{ auth: { type: token, token: \\"${TOK}\\" } }"]: unknown key \'{ auth: { type: token, token: "${TOK}" } }\' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track)',
     ],
   },
   {

@@ -112,12 +112,17 @@ describe('parseConfig', () => {
 
   it.each([
     ['a list at the top', '[a, b]: 1', `6:1 ["[ a, b ]"]: unknown key '[ a, b ]'`],
-    ['a mapping at the top', '? {x: 1}\n: 2', `6:3 ["{ x: 1 }"]: unknown key '{ x: 1 }'`],
+    ['a mapping at the top', '? {x: 1}\n: 2', `6:1 ["{ x: 1 }"]: unknown key '{ x: 1 }'`],
     ['nothing at the top', '~: 1', `6:1 [""]: unknown key ''`],
-    ['a list below the first key of a mapping', '  ? [a, b]\n  : {type: webhook, url: "https://h.example.com/x"}', `6:5 notifiers["[ a, b ]"]: notifier name '[ a, b ]' may only`],
+    ['a list below the first key of a mapping', '  ? [a, b]\n  : {type: webhook, url: "https://h.example.com/x"}', `6:3 notifiers["[ a, b ]"]: notifier name '[ a, b ]' may only`],
+    // yaml's own range of such a mapping starts after its first key, on the line below the `?`.
+    ['a mapping on the lines below a lone `?`, a comment before it', '# what follows\n?  # a comment\n  x: 1\n: 2', `7:1 ["{ x: 1 }"]: unknown key '{ x: 1 }'`],
+    ['a list first in a flow mapping', 'poll: { ? [a, b] : 1 }', `6:9 poll["[ a, b ]"]: unknown key '[ a, b ]'`],
+    ['a list after a key of a flow mapping', 'poll: { concurrency: 4 , ? [a, b] : 1 }', `6:26 poll["[ a, b ]"]: unknown key '[ a, b ]'`],
   ])('reports %s written as a key at its own line', (_case, key, expected) => {
     // The data names such a key as yaml writes it (`[ a, b ]`, '' for nothing): a path that spelt it
-    // otherwise led to where its mapping starts, 1:1 at the top.
+    // otherwise led to where its mapping starts, 1:1 at the top. A list or mapping is pointed at by the
+    // `?` that made it a key.
     const result = validateConfigText([...CLOUD_AND_OPS.slice(0, 5), key, ''].join('\n'), { env: {} });
     expect(!result.ok && result.issues.map((i) => formatIssue(i))).toEqual([expect.stringContaining(expected)]);
   });
