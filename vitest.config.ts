@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config';
 
 // Test files mocking a module (vi.mock) need a module graph of their own; every other file shares its
 // worker's, which saves starting a worker and loading the sources again for each of them.
-const MOCKING = ['test/cloud/auth/credential.test.ts', 'test/cloud/client-auth.test.ts', 'test/state/snapshot-failure.test.ts'];
+export const MOCKING = [
+  'test/cloud/auth/credential.test.ts',
+  'test/cloud/client-auth.test.ts',
+  'test/files/createWhole.noHardLinks.test.ts',
+  'test/state/snapshot-failure.test.ts',
+];
 
 const shared = { testTimeout: 20_000, hookTimeout: 20_000, pool: 'forks' } as const;
 
