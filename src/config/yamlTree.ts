@@ -2,10 +2,11 @@
 // leads to a node of the parsed document, whose offset gives the line:col an issue is reported at.
 
 import {
-  CST, isAlias, isMap, isPair, isScalar, isSeq, Lexer, Pair, parseDocument, visit, YAMLMap,
+  CST, isAlias, isMap, isPair, isScalar, isSeq, Lexer, Pair, visit, YAMLMap,
   type Document, type DocumentOptions, type Node, type ParseOptions, type ParsedNode, type Scalar, type SchemaOptions,
 } from 'yaml';
 import { cut, visible } from '../text/clipped.ts';
+import { parseStreamed } from './parseStreamed.ts';
 
 export type Segment = string | number;
 
@@ -263,7 +264,7 @@ export function eachStringValue(
  */
 export function parseNested(text: string, options: ParseOptions & DocumentOptions & SchemaOptions): { doc: Document.Parsed } | { deep: LinePos } {
   try {
-    return { doc: parseDocument(text, options) };
+    return { doc: parseStreamed(text, options) };
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const offset = deepestLevel(text);
