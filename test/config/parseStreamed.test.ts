@@ -103,7 +103,7 @@ describe('a watch file read a watch at a time', () => {
         const { streamed, whole } = bothOf(lines.join('\n'));
         expect(streamed).toEqual(whole);
       }),
-      { numRuns: Number(process.env['RUNS'] ?? 300) },
+      { numRuns: Number(process.env['RUNS'] ?? 200) },
     );
   });
 });
