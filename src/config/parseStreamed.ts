@@ -8,7 +8,7 @@
 // The parser's stack is public, but that it leaves alone every item of a list but the last two is what
 // its code does, not what it promises: parseStreamed.test.ts compares the two Documents node for node,
 // and would tell at an upgrade of yaml.
-import { Composer, CST, Document, LineCounter, Lexer, Parser, isMap, isScalar, isSeq, parseDocument, type DocumentOptions, type ParseOptions, type ParsedNode, type SchemaOptions } from 'yaml';
+import { Composer, CST, Document, LineCounter, Lexer, Parser, Scalar, isMap, isScalar, isSeq, parseDocument, type DocumentOptions, type ParseOptions, type ParsedNode, type SchemaOptions } from 'yaml';
 
 type Options = ParseOptions & DocumentOptions & SchemaOptions;
 
@@ -17,11 +17,11 @@ type Options = ParseOptions & DocumentOptions & SchemaOptions;
  * (a version or tag handles the items alone would not know of), or with any error or warning, is parsed
  * again whole, so that what is reported is exactly what parseDocument reports.
  */
-export function parseStreamed(text: string, options: Options): Document.Parsed {
+export function parseStreamed(text: string, options: Options, watchesAsData = false): Document.Parsed {
   // Tokens kept on the nodes (to edit the text around them) are the whole tree.
   if (options.keepSourceTokens === true) return parseDocument(text, options);
   const lines = new LineCounter();
-  const streamed = readStreamed(text, options, lines);
+  const streamed = readStreamed(text, options, lines, watchesAsData);
   if (streamed === undefined) return parseDocument(text, options);
   for (const start of lines.lineStarts) options.lineCounter?.addNewLine(start);
   return streamed.doc;
@@ -29,9 +29,15 @@ export function parseStreamed(text: string, options: Options): Document.Parsed {
 
 /**
  * The Document of `text`, and how many watches were composed alone; undefined where one could not be and
- * the Document is not whole. `lines` gets the line starts.
+ * the Document is not whole. `lines` gets the line starts. With `watchesAsData`, each watch composed alone
+ * that asData can make data of is that data, in a scalar at the watch's place.
  */
-export function readStreamed(text: string, options: Options, lines: LineCounter): { doc: Document.Parsed; itemsAlone: number } | undefined {
+export function readStreamed(
+  text: string,
+  options: Options,
+  lines: LineCounter,
+  watchesAsData = false,
+): { doc: Document.Parsed; itemsAlone: number } | undefined {
   const parser = new Parser(lines.addNewLine);
   // One schema for the Document and every watch's: yaml would make one for each, and each list and
   // mapping keeps its own (2.4 MB more at 10,000 watches).
@@ -54,7 +60,7 @@ export function readStreamed(text: string, options: Options, lines: LineCounter)
           alone = false;
           break;
         }
-        composed.push(node);
+        composed.push(watchesAsData ? asData(node) : node);
       }
     }
     yield* parser.end();
@@ -87,4 +93,32 @@ function composeAlone(composer: Composer, list: CST.BlockSequence, item: CST.Blo
   const [doc] = [...composer.compose([document], true)];
   if (doc === undefined || doc.errors.length > 0 || doc.warnings.length > 0 || !isSeq(doc.contents)) return undefined;
   return doc.contents.items[0] as ParsedNode;
+}
+
+/**
+ * A watch that is a mapping of plain settings (a key, and a value or a list of values: no anchor, alias,
+ * tag, `$` or nested mapping) as the scalar of its data, which is what the Document's data would have of it
+ * (yaml's toJS). Its nodes take a kilobyte a watch while a file is checked; the data, a fraction of that.
+ * Anything else is kept as it is: a setting that has more to check (a ${VAR}, a tag) is checked in the nodes.
+ */
+export function asData(node: ParsedNode): ParsedNode {
+  if (!isMap(node) || node.anchor !== undefined || node.tag !== undefined) return node;
+  const data: Record<string, unknown> = {};
+  for (const { key, value } of node.items) {
+    if (!plain(key) || typeof key.value !== 'string' || !SETTING.test(key.value)) return node;
+    if (value === null || plain(value)) data[key.value] = value?.value ?? null;
+    else if (isSeq(value) && value.anchor === undefined && value.tag === undefined && value.items.every(plain)) data[key.value] = value.items.map((item) => item.value);
+    else return node;
+  }
+  const scalar = new Scalar(data) as Scalar.Parsed;
+  scalar.range = node.range;
+  return scalar;
+}
+
+/** A setting's name as the schema knows them: never `<<` (a merge) or `__proto__`. */
+const SETTING = /^[A-Za-z][A-Za-z0-9]*$/;
+
+/** A scalar of the value it reads as: not tagged, anchored, or holding a `$` (a ${VAR}, read later). */
+function plain(node: unknown): node is Scalar.Parsed {
+  return isScalar(node) && node.anchor === undefined && node.tag === undefined && !(typeof node.value === 'string' && node.value.includes('$'));
 }

@@ -262,9 +262,9 @@ export function eachStringValue(
  * document, but its parser recurses once a level of block mapping and throws: keys indented level after
  * level two thousand deep did, at Node's own stack size, in a file validate, add or a reload reads.
  */
-export function parseNested(text: string, options: ParseOptions & DocumentOptions & SchemaOptions): { doc: Document.Parsed } | { deep: LinePos } {
+export function parseNested(text: string, options: ParseOptions & DocumentOptions & SchemaOptions, watchesAsData = false): { doc: Document.Parsed } | { deep: LinePos } {
   try {
-    return { doc: parseStreamed(text, options) };
+    return { doc: parseStreamed(text, options, watchesAsData) };
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const offset = deepestLevel(text);

@@ -3,9 +3,10 @@
 // a watch at a time wherever nothing ties one watch's text to another's.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
-import { LineCounter, parseDocument, visit, type Document } from 'yaml';
+import { Document, isScalar, LineCounter, parseDocument, visit, type ParsedNode, type YAMLMap, type YAMLSeq } from 'yaml';
 import { describe, expect, it } from 'vitest';
-import { parseStreamed, readStreamed } from '../../src/config/parseStreamed.ts';
+import { checkText } from '../../src/config/load.ts';
+import { asData, parseStreamed, readStreamed } from '../../src/config/parseStreamed.ts';
 import { TAG_OPTIONS } from '../../src/config/tags.ts';
 
 /** Everything a node holds but its schema (shared, and the same object in both). */
@@ -104,6 +105,71 @@ describe('a watch file read a watch at a time', () => {
         expect(streamed).toEqual(whole);
       }),
       { numRuns: Number(process.env['RUNS'] ?? 200) },
+    );
+  });
+});
+
+describe('a watch of plain settings read as its data', () => {
+  const env = { ECS_AUTH_TOKEN: 'token', HW_ACCESS_KEY: 'AK', HW_SECRET_KEY: 'SK', HW_SECURITY_TOKEN: 'st', OS_PASSWORD: 'pw', SMTP_PASSWORD: 'pw', SMTP_USER: 'user', WEBHOOK_SECRET: 'whsec_c2VjcmV0c2VjcmV0' };
+  const watchNode = (lines: string[]) => {
+    const doc = parseDocument(text(...lines), TAG_OPTIONS);
+    return { doc, node: doc.contents as ParsedNode };
+  };
+
+  it.each([
+    ['settings, a list and an empty one', ['requestId: r', 'serverId: "s"', 'deadline: 1h30m', 'notify: [a, b]', 'name:', 'retries: 3', 'on: true']],
+    ['a flow mapping', ['{requestId: r, serverId: s, notify: []}']],
+  ])('%s: the data yaml makes of its nodes, at the watch’s place', (_name, lines) => {
+    const { doc, node } = watchNode(lines);
+    const made = asData(node);
+    expect(isScalar(made)).toBe(true);
+    expect(made.range).toEqual(node.range);
+    expect(new Document(made).toJS()).toEqual(doc.toJS());
+  });
+
+  it.each([
+    ['a ${VAR}', ['requestId: ${REQ}', 'serverId: s']],
+    ['a $ in a list', ['requestId: r', 'notify: [a, "$b"]']],
+    ['a tag', ['requestId: !!str r', 'serverId: s']],
+    ['a tagged mapping', ['!!map', 'requestId: r']],
+    ['an anchor', ['requestId: &a r', 'serverId: s']],
+    ['an anchored list', ['requestId: r', 'notify: &n [a]']],
+    ['an alias', ['requestId: r', 'serverId: *s']],
+    ['a merge key', ['<<: {requestId: r}', 'serverId: s']],
+    ['__proto__', ['__proto__: {}', 'requestId: r']],
+    ['a nested mapping', ['requestId: r', 'warnAfter: {a: 1}']],
+    ['a list of lists', ['requestId: r', 'notify: [[a]]']],
+    ['a key that is a number', ['1: r']],
+  ])('%s: kept as nodes, to be checked as such', (_name, lines) => {
+    const { node } = watchNode(lines);
+    expect(asData(node)).toBe(node);
+  });
+
+  it('is a scalar of data in the Document of a large file, but for the two last watches', () => {
+    const read = readStreamed(text(...HEAD, 'watches:', ...watches(50)), TAG_OPTIONS, new LineCounter(), true)!;
+    const list = (read.doc.contents as YAMLMap).get('watches') as YAMLSeq;
+    expect(list.items.map((item) => (isScalar(item) ? 'data' : 'nodes'))).toEqual([...Array<string>(48).fill('data'), 'nodes', 'nodes']);
+    expect(read.doc.toJS()).toEqual(parseDocument(text(...HEAD, 'watches:', ...watches(50))).toJS());
+  });
+
+  it('gives validate the same configuration, and the same verdict, however watch.example.yaml is edited', () => {
+    const example = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8').split('\n');
+    const at = example.indexOf('watches:                        # default: none') + 1;
+    // Watches enough that most are read alone, some of them wrong.
+    const more = Array.from({ length: 6 }, (_, i) => [`  - requestId: req-${i}`, `    serverId: srv-${i}`, '    deadline: 2h', '    notify: [ops-mail]']).flat();
+    const base = [...example.slice(0, at), ...more, ...example.slice(at)];
+    const ODD = ['    deadline: soon', '    notify: [nobody]', '    notify: []', '    serverId: ${VAR}', '    extra: 1', '    requestId: req-1', '  - requestId: x', '  -', '    name: !!str n', '    warnAfter: 99h', '    batch: b'];
+    const edit = fc.record({ at: fc.integer({ min: at, max: at + more.length }), line: fc.constantFrom(...ODD), drop: fc.boolean() });
+    fc.assert(
+      fc.property(fc.array(edit, { minLength: 0, maxLength: 4 }), (edits) => {
+        const lines = [...base];
+        for (const e of edits) lines.splice(e.at, e.drop ? 1 : 0, ...(e.drop ? [] : [e.line]));
+        const source = lines.join('\n');
+        const [quick, full] = [checkText(source, { env: { ...env, VAR: 'srv-v' } }, true), checkText(source, { env: { ...env, VAR: 'srv-v' } }, false)];
+        expect(quick.ok).toBe(full.ok);
+        if (quick.ok && full.ok) expect(quick.config).toEqual(full.config);
+      }),
+      { numRuns: Number(process.env['RUNS'] ?? 100) },
     );
   });
 });

@@ -46,6 +46,8 @@ describe('warnings of a valid file', () => {
       '  - { requestId: req-1, serverId: s1 }',
       '  - { requestId: req-2, serverId: s2, projectId: p2 }',
       '  - { requestId: req-3, serverId: s3, projectId: p1 }',
+      // A fourth, so that the second is read alone (as its data, at first: src/config/parseStreamed.ts).
+      '  - { requestId: req-4, serverId: s4 }',
     ];
     const result = validateConfigText(lines(...password('p1')), { env: {} });
     expect(result).toMatchObject({ ok: true, warnings: [{ line: 7, col: 50, path: 'watches[1].projectId' }] });
