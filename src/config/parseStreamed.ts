@@ -15,7 +15,8 @@ type Options = ParseOptions & DocumentOptions & SchemaOptions;
 /**
  * parseDocument(text, options), without holding the tokens of every watch at once. A text with a directive
  * (a version or tag handles the items alone would not know of), or with any error or warning, is parsed
- * again whole, so that what is reported is exactly what parseDocument reports.
+ * again whole, so that what is reported is exactly what parseDocument reports. With `watchesAsData`, the
+ * watches read alone that are plain settings are their data (asData): the same data, not the same nodes.
  */
 export function parseStreamed(text: string, options: Options, watchesAsData = false): Document.Parsed {
   // Tokens kept on the nodes (to edit the text around them) are the whole tree.
