@@ -1,6 +1,7 @@
 // The watch file read a watch at a time makes the Document that yaml's parseDocument makes of the whole
 // text, node for node (each offset, comment, anchor and tag), with the same line starts; and it does read
-// a watch at a time wherever nothing ties one watch's text to another's.
+// a watch at a time wherever nothing ties one watch's text to another's. A watch of plain settings kept as
+// its data gives validate the same configuration as its nodes.
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { Document, isScalar, LineCounter, parseDocument, visit, type ParsedNode, type YAMLMap, type YAMLSeq } from 'yaml';
@@ -9,7 +10,7 @@ import { checkText } from '../../src/config/load.ts';
 import { asData, parseStreamed, readStreamed } from '../../src/config/parseStreamed.ts';
 import { TAG_OPTIONS } from '../../src/config/tags.ts';
 
-/** Everything a node holds but its schema (shared, and the same object in both). */
+/** Everything a node holds but its schema (an object of its own in each parse: `described` counts them). */
 function shape(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(shape);
   // A merge key's value is a symbol of its own in each Document.
