@@ -19,6 +19,7 @@ import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { schemaProblemShown, secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
+import { holdsWatchData } from './parseStreamed.ts';
 import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
@@ -139,20 +140,30 @@ function watchByWatch(data: { watches?: unknown }, schema: typeof ConfigSchema, 
 /** Checks watch file text without throwing; for `validate`, and for `add`/`remove` before they write. */
 export function validateConfigText(text: string, options: CheckOptions = {}): ConfigCheck {
   const quick = checkText(text, options, true);
-  return quick.ok && quick.warnings.length === 0 ? quick : checkText(text, options, false);
+  const clean = quick.check.ok && quick.check.warnings.length === 0;
+  // A check that read no watch as its data (a small file, or one parsed whole for its syntax errors) placed
+  // every problem at its setting already.
+  return clean || !quick.readAsData ? quick.check : checkText(text, options, false).check;
 }
 
 type CheckOptions = Pick<LoadOptions, 'env' | 'omitSections' | 'onlyNotifier'>;
 
 /**
- * validateConfigText, with `watchesAsData` each watch of plain settings read as its data rather than as
- * nodes (parseStreamed's asData): a tenth of the memory at 10,000 watches, at the start and at every
- * reload, and the same configuration; but a problem or a warning in such a watch is placed at the watch,
- * not at its setting, so a file that has one is checked again without.
+ * validateConfigText's check, with `watchesAsData` each watch of plain settings read as its data rather
+ * than as nodes (parseStreamed's asData): a tenth of the memory at 10,000 watches, at the start and at
+ * every reload, and the same configuration; but a problem or a warning in such a watch is placed at the
+ * watch, not at its setting, so a file that has one is checked again without. `readAsData`: whether a
+ * watch was.
  */
-export function checkText(text: string, options: CheckOptions, watchesAsData: boolean): ConfigCheck {
+export function checkText(text: string, options: CheckOptions, watchesAsData: boolean): { check: ConfigCheck; readAsData: boolean } {
   const lineCounter = new LineCounter();
   const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS }, watchesAsData);
+  // Before the check, which changes the Document (${VAR}s, sections left out).
+  const readAsData = 'doc' in parsed && holdsWatchData(parsed.doc);
+  return { check: checkParsed(text, options, parsed, lineCounter), readAsData };
+}
+
+function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typeof parseNested>, lineCounter: LineCounter): ConfigCheck {
   if ('deep' in parsed) return { ok: false, issues: [{ line: parsed.deep.line, col: parsed.deep.col, path: formatPath([]), message: TOO_DEEP }] };
   const { doc } = parsed;
   const issueAt = (offset: number, path: readonly Segment[], message: string): ConfigIssue => {

@@ -8,7 +8,7 @@
 // The parser's stack is public, but that it leaves alone every item of a list but the last two is what
 // its code does, not what it promises: parseStreamed.test.ts compares the two Documents node for node,
 // and would tell at an upgrade of yaml.
-import { Composer, CST, Document, LineCounter, Lexer, Parser, Scalar, isMap, isScalar, isSeq, parseDocument, type DocumentOptions, type ParseOptions, type ParsedNode, type SchemaOptions } from 'yaml';
+import { Composer, CST, Document, LineCounter, Lexer, Parser, Scalar, isMap, isScalar, isSeq, parseDocument, type DocumentOptions, type ParseOptions, type ParsedNode, type SchemaOptions, type YAMLSeq } from 'yaml';
 
 type Options = ParseOptions & DocumentOptions & SchemaOptions;
 
@@ -73,11 +73,22 @@ export function readStreamed(
   }
   if (!alone || doc === undefined || doc.errors.length > 0 || doc.warnings.length > 0) return undefined;
   if (composed.length > 0) {
-    const watches = isMap(doc.contents) ? doc.contents.items.find((p) => isScalar(p.key) && p.key.value === 'watches')?.value : undefined;
-    if (!isSeq(watches)) return undefined;
+    const watches = watchList(doc);
+    if (watches === undefined) return undefined;
     watches.items = [...composed, ...watches.items];
   }
   return { doc, itemsAlone: composed.length };
+}
+
+/** The list of the top-level `watches:` key; undefined for anything else there. */
+function watchList(doc: Document.Parsed): YAMLSeq.Parsed | undefined {
+  const watches = isMap(doc.contents) ? doc.contents.items.find((p) => isScalar(p.key) && p.key.value === 'watches')?.value : undefined;
+  return isSeq(watches) ? watches : undefined;
+}
+
+/** Whether asData made data of a watch of `doc`: no scalar the file writes holds an object. */
+export function holdsWatchData(doc: Document.Parsed): boolean {
+  return watchList(doc)?.items.some((item) => isScalar(item) && typeof item.value === 'object' && item.value !== null) ?? false;
 }
 
 /** The block list of the top-level `watches:` key, while the parser is inside it. */

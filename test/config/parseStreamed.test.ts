@@ -166,7 +166,7 @@ describe('a watch of plain settings read as its data', () => {
         const lines = [...base];
         for (const e of edits) lines.splice(e.at, e.drop ? 1 : 0, ...(e.drop ? [] : [e.line]));
         const source = lines.join('\n');
-        const [quick, full] = [checkText(source, { env: { ...env, VAR: 'srv-v' } }, true), checkText(source, { env: { ...env, VAR: 'srv-v' } }, false)];
+        const [quick, full] = [checkText(source, { env: { ...env, VAR: 'srv-v' } }, true).check, checkText(source, { env: { ...env, VAR: 'srv-v' } }, false).check];
         expect(quick.ok).toBe(full.ok);
         if (quick.ok && full.ok) expect(quick.config).toEqual(full.config);
       }),
