@@ -88,6 +88,8 @@ describe('a watch file read a watch at a time', () => {
     ['a watch indented wrong', text(...HEAD, 'watches:', ...watches(3), '   - requestId: r', ...watches(2))],
     ['a second document', text(...HEAD, 'watches:', ...watches(4), '---', 'a: 1')],
     ['a quoted watches key', text(...HEAD, '"watches":', ...watches(4))],
+    ['a flow list of watches', text(...HEAD, 'watches: [', ...Array.from({ length: 5 }, (_, i) => `  {requestId: r${i}, serverId: s${i}},`), ']')],
+    ['watches set twice', text(...HEAD, 'watches:', ...watches(4), 'watches:', ...watches(4))],
   ])('%s: read whole, and the same Document', (_name, source) => {
     const { streamed, whole } = bothOf(source);
     expect(streamed).toEqual(whole);
