@@ -16,7 +16,7 @@ import type { WatchTarget } from '../watch/kinds/types.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 import { keptChanging, readSettledWatchFile } from './settledWatchFile.ts';
-import { collectGarbage } from './daemonV8.ts';
+import { parseBetweenCollections } from './daemonV8.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 
@@ -294,12 +294,7 @@ export class Daemon {
       this.#seen = file.signature;
       // As `validate` and a start write them to stderr: an edit that works but loses something is said.
       const onWarning = ({ line, col, path, message }: ConfigIssue) => this.#log.warn({ config: this.#ctx.configPath, line, col, path }, `reloaded watch file: ${message}`);
-      try {
-        next = parseConfig(file.text, { env: this.#ctx.env, onWarning, source: this.#ctx.configPath });
-      } finally {
-        // What the parse made is garbage, whether the file is valid or not.
-        collectGarbage();
-      }
+      next = parseBetweenCollections(() => parseConfig(file.text, { env: this.#ctx.env, onWarning, source: this.#ctx.configPath }));
     } catch (err) {
       // close() ended the wait for the file: no reload is due.
       if (this.#closing) return;

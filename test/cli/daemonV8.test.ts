@@ -133,4 +133,39 @@ describe('the daemon\'s V8 settings', () => {
     expect(full, 'no full collection between the call and its return').not.toBeNull();
     expect(Number(full![1]) - Number(full![2])).toBeGreaterThan(5);
   });
+
+  it('keep V8 from marking the heap while a reload parses the watch file, by collecting before the parse', () => {
+    // Full collections V8 itself ran while a file of 5,000 watches was parsed, in a heap as the daemon's when
+    // its file is edited: what stays (the watches' records), and garbage of its passes that survived the
+    // young generation and waits for V8's next full collection. The tuned settings are the daemon's, and the
+    // young generation is the image's (--max-semi-space-size).
+    const collectionsDuringParse = (between: boolean): number => {
+      const body = `
+        const { parseBetweenCollections, collectGarbage } = await import(${sourceModule('cli/daemonV8.ts')});
+        const { parseConfig } = await import(${sourceModule('config/load.ts')});
+        const lines = ['cloud:', '  endpoint: http://127.0.0.1:1', '  projectId: p', 'notifiers:', '  chat:', '    type: webhook', '    url: http://127.0.0.1:2/', 'watches:'];
+        for (let i = 0; i < 5000; i++) lines.push('  - requestId: req-' + i, '    serverId: srv-' + i);
+        const text = lines.join('\\n') + '\\n';
+        const parse = () => parseConfig(text, { env: {}, source: 'watch.yaml' });
+        parse();
+        const kept = [];
+        for (let i = 0; i < 100000; i++) kept.push({ id: 'req-' + i, at: i, list: [i] });
+        collectGarbage();
+        let passes = [];
+        for (let i = 0; i < 60000; i++) passes.push({ id: 'poll-' + i, at: i, list: [i] });
+        passes = null;
+        process.stdout.write('parse\\n');
+        const config = ${between ? 'parseBetweenCollections(parse)' : 'parse()'};
+        process.stdout.write('parsed ' + config.watches.length + ' ' + kept.length + '\\n');
+      `;
+      const trace = runChild(true, body, ['--trace-gc', '--max-semi-space-size=4']);
+      const during = trace.slice(trace.indexOf('parse\n'), trace.indexOf('parsed 5000 100000\n'));
+      expect(during, 'the parse did not run to its end').toMatch(/^parse\n/);
+      // gc() names its reason "testing": those are the two collections around the parse.
+      return during.split('\n').filter((line) => line.includes('Mark-Compact') && !line.includes('testing')).length;
+    };
+    // The premise: without the collection before it, the parse brings the heap to its limit.
+    expect(collectionsDuringParse(false), 'the parse no longer reaches V8\'s limit: this test shows nothing').toBeGreaterThan(0);
+    expect(collectionsDuringParse(true)).toBe(0);
+  });
 });
