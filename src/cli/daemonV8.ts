@@ -109,15 +109,14 @@ export function collectGarbage(): void {
 /**
  * `parse`, a reload's read of the whole watch file, between two full collections. The one after is
  * collectGarbage's. The one before frees what the daemon's passes left for V8's next full collection, so
- * that the parse does not bring the heap to its limit: once it does, V8 marks the heap while the parse goes
- * on, and through the marking (40-80 ms) the parse's short-lived objects gathered in the old generation
- * instead of dying young (`--trace-gc-nvp` of the bench's daemon at 10,000 watches: 25 MB allocated and no
- * young collection from the marking's start to its end, the heap at 59.9 MB of objects and 70.8 MB
- * committed, against 35-39 before). That was a reload's peak of resident memory, for the 30 ms of the
- * marking's last pause. Measured on the daemon of 10,000 finished watches, each reload's peak alone (an
- * edit of a comment, 2 daemons of 4 reloads each way, interleaved): 110-117 MB with it, 123-144 without;
- * the parse took 0.38-0.57 s either way and the collection before it 25-50 ms. The start has none: its
- * heap holds little else yet.
+ * that the parse does not bring the heap to its limit. Once it did, V8 marked the heap while the parse went
+ * on, and the heap grew by what the parse allocated meanwhile: `--trace-gc-nvp` of the bench's daemon at
+ * 10,000 watches showed no young collection from the marking's start to its end (77 ms) and the collection
+ * beginning with 59.9 MB of objects and 70.8 MB committed, against 35.1 and 49.8 at the last young one.
+ * That was a reload's peak of resident memory. Measured on the daemon of 10,000 finished watches, each
+ * reload's peak alone (an edit of a comment, 5 daemons of 4 reloads each way, interleaved): 110-119 MB with
+ * it, 114-144 without; the parse took 0.38-0.57 s either way and the collection before it 25-50 ms. The
+ * start has none: its heap holds little else yet.
  */
 export function parseBetweenCollections<T>(parse: () => T): T {
   collectGarbage();
