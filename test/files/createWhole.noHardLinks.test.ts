@@ -1,11 +1,11 @@
 // createWhole on a filesystem without hard links (FAT, some FUSE and SMB mounts), which no test machine
 // mounts: link() refuses as such a filesystem does, and a write can fail as on a full disk. Everything
 // else is the real file system, and what is asserted is what is left on it.
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { createWhole } from '../../src/files/createWhole.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
 const faults = vi.hoisted(() => ({ link: undefined as string | undefined, writeTo: undefined as string | undefined }));
 vi.mock('node:fs/promises', async (original) => {
@@ -32,13 +32,12 @@ vi.mock('node:fs/promises', async (original) => {
 
 let dir: string;
 let lock: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-create-whole-'));
+tempFolderEach('eaw-create-whole-', (made) => {
+  dir = made;
   lock = join(dir, 'state.json.lock');
 });
-afterEach(async () => {
+afterEach(() => {
   Object.assign(faults, { link: undefined, writeTo: undefined });
-  await rm(dir, { recursive: true, force: true });
 });
 
 it.each(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS'])('creates the file, then writes it, where link() fails with %s; and is refused when it exists', async (code) => {

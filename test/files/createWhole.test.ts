@@ -1,17 +1,14 @@
-import { mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createWhole } from '../../src/files/createWhole.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
 let dir: string;
 let lock: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-create-whole-'));
+tempFolderEach('eaw-create-whole-', (made) => {
+  dir = made;
   lock = join(dir, 'state.json.lock');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('createWhole', () => {

@@ -1,18 +1,13 @@
-import { mkdtemp, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withEditLock } from '../../src/files/editLock.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
 const TIMING = { waitMs: 300, staleMs: 5_000, retryMs: 10 };
-let dir: string;
 let file: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-edit-lock-'));
-  file = join(dir, 'watch.yaml');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+tempFolderEach('eaw-edit-lock-', (made) => {
+  file = join(made, 'watch.yaml');
 });
 
 /** Runs `edits` edits at once under the lock; how many were ever inside it together. */

@@ -1,16 +1,13 @@
-import { mkdir, mkdtemp, realpath, rm, symlink } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, realpath, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { linkTarget } from '../../src/files/linkTarget.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
 let dir: string;
-beforeEach(async () => {
+tempFolderEach('eaw-link-target-', async (made) => {
   // Its real path: the folder a link is read from is the real one.
-  dir = await realpath(await mkdtemp(join(tmpdir(), 'eaw-link-target-')));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+  dir = await realpath(made);
 });
 
 describe('linkTarget', () => {

@@ -1,17 +1,12 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readRegularFile, readRegularFileSync } from '../../src/files/readRegularFile.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
-let dir: string;
 let file: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-read-regular-'));
-  file = join(dir, 'watch.yaml');
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
+tempFolderEach('eaw-read-regular-', (made) => {
+  file = join(made, 'watch.yaml');
 });
 
 // Both reads make the same checks: each test runs on the two.

@@ -1,14 +1,13 @@
-import { appendFile, mkdtemp, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { appendFile, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readSettled } from '../../src/files/settledRead.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
-// Under the run's temporary folder, which test/tmpdir.setup.ts removes.
 let dir: string;
 let file: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-settled-'));
+tempFolderEach('eaw-settled-', (made) => {
+  dir = made;
   file = join(dir, 'watch.yaml');
 });
 
