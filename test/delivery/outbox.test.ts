@@ -1,9 +1,7 @@
 // The outbox through real parts: a state file in a temporary folder and a webhook receiver on 127.0.0.1.
 // Time is moved with a fake Date; nothing sleeps longer than a receiver's scripted answer.
-import { mkdtemp } from 'node:fs/promises';
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { Outbox } from '../../src/delivery/outbox.ts';
@@ -20,6 +18,7 @@ import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord, DeliveryRecord } from '../../src/state/types.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
 const HOUR = 3_600_000;
 const POLICY = { maxAge: 24 * HOUR, minDelay: 1000, maxDelay: 5 * 60_000 };
@@ -32,11 +31,13 @@ let notifiers: Map<string, Notifier>;
 const outboxes: Outbox[] = [];
 const stores: StateStore[] = [];
 
+tempFolderEach('eaw-outbox-', (made) => {
+  dir = made;
+});
 beforeEach(async () => {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date('2026-11-26T18:00:00.000Z'));
   sink = await startWebhookSink();
-  dir = await mkdtemp(join(tmpdir(), 'eaw-outbox-'));
   const chat = createWebhookNotifier('chat', { type: 'webhook', url: sink.url, headers: dictionary(), timeout: 5000, on: ['success', 'failure', 'timeout', 'not_found'] }, { logger: silentLogger() });
   notifiers = new Map([['chat', chat]]);
 });

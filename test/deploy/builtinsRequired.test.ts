@@ -3,19 +3,16 @@
 // loaded is that process's moduleLoadList).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { builtinsRequired, REQUIRE_BANNER, type RequiredLazily } from '../../scripts/builtinsRequired.ts';
 import { REQUIRED_LAZILY } from '../../scripts/bundleRules.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 
 let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'eaw-builtins-'));
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
+tempFolderEach('eaw-builtins-', (made) => {
+  dir = made;
 });
 
 

@@ -1,25 +1,22 @@
 // scripts/rewriteSources.ts: the bundle's rewrites of dependencies' text, and the builds it stops when a
 // dependency no longer has the text a rewrite names.
 import { build } from 'esbuild';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { REWRITTEN } from '../../scripts/bundleRules.ts';
 import { rewriteSources, type Rewrites } from '../../scripts/rewriteSources.ts';
+import { tempFolderEach } from '../tempFolder.ts';
 import { ROOT } from './dockerfile.ts';
 
 let dir: string;
-beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'eaw-rewrite-'));
+tempFolderEach('eaw-rewrite-', (made) => {
+  dir = made;
   mkdirSync(join(dir, 'node_modules', 'dep', 'lib'), { recursive: true });
   writeFileSync(join(dir, 'node_modules', 'dep', 'lib', 'util.js'), "const { STATUS_CODES } = require('node:http')\nmodule.exports = () => STATUS_CODES[200]\n");
   writeFileSync(join(dir, 'node_modules', 'dep', 'lib', 'other.js'), "module.exports = 'other'\n");
   writeFileSync(join(dir, 'entry.js'), "console.log(require('dep/lib/util.js')(), require('dep/lib/other.js'))\n");
-});
-afterEach(() => {
-  rmSync(dir, { recursive: true, force: true });
 });
 
 /** The bundle's text, or the build's error messages. */

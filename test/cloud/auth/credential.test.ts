@@ -1,9 +1,9 @@
 // How often a credential file is looked at. stat is the real one, counted: the file system is not faked.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, it, vi } from 'vitest';
 import { Credential, RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
+import { tempFolderEach } from '../../tempFolder.ts';
 
 const looks = vi.hoisted(() => ({ stats: 0 }));
 vi.mock('node:fs/promises', async (original) => {
@@ -18,12 +18,11 @@ vi.mock('node:fs/promises', async (original) => {
 });
 
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-credential-'));
+tempFolderEach('eaw-credential-', (made) => {
+  dir = made;
 });
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  await rm(dir, { recursive: true, force: true });
 });
 
 it('is looked at once when the polls in flight all find a look due', async () => {

@@ -1,11 +1,10 @@
 // Keystone / IAM password authentication against the simulator's token service, over real HTTP.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Agent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ApiError } from '../../../src/cloud/ApiError.ts';
 import type { PasswordAuthConfig } from '../../../src/cloud/auth/password/config.ts';
 import { tokenRequestBody, tokensUrl } from '../../../src/cloud/auth/password/keystone.ts';
@@ -13,6 +12,7 @@ import { MIN_FORCED_RENEWAL_MS, REFUSED_BACKOFF_MS, TRANSIENT_BACKOFF_MS } from 
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import type { AuthStrategy } from '../../../src/cloud/auth/types.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import { tempFolderEach } from '../../tempFolder.ts';
 import { captureLogger, fixtureJson } from '../helpers.ts';
 
 const PASSWORD = 'pw-DISTINCT-9f3e1c';
@@ -23,13 +23,12 @@ let sim: Simulator;
 let dir: string;
 const cleanups: Array<() => Promise<unknown>> = [];
 
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-password-'));
+tempFolderEach('eaw-password-', (made) => {
+  dir = made;
 });
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   vi.useRealTimers();
-  await rm(dir, { recursive: true, force: true });
 });
 
 async function simulator(tokenLifetimeMs = 24 * 3_600_000): Promise<Simulator> {

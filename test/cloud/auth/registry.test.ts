@@ -1,22 +1,21 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { MockAgent } from 'undici';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
 import { AUTH_SECRET_KEYS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES, createAuth } from '../../../src/cloud/auth/registry.ts';
+import { tempFolderEach } from '../../tempFolder.ts';
 
 const deps = { logger: pino({ level: 'silent' }), dispatcher: new MockAgent(), timeout: 1000, needsCatalog: false, now: () => Date.now() };
 const request = { method: 'GET', url: 'https://h.test/v2.1/', headers: {} };
 
 let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'eaw-auth-'));
+tempFolderEach('eaw-auth-', (made) => {
+  dir = made;
 });
-afterEach(async () => {
+afterEach(() => {
   vi.useRealTimers();
-  await rm(dir, { recursive: true, force: true });
 });
 
 describe('auth registry', () => {
