@@ -102,6 +102,19 @@ const erroredBuild = (reasonHas: string) => (v: Variant): Expectation =>
 const REBOOT = { action: 'reboot', event: 'compute_reboot_instance', taskState: 'reboot_started' };
 const DELETE = { action: 'delete', event: 'compute_terminate_instance', taskState: 'deleting' };
 const setState = (ids: Ids, states: Record<string, string>): Step => ({ op: 'set-state', uuid: ids.server, ...states });
+/** `action` with one event that ended, then its server deleted by a newer delete action, whose event ends after the server is gone. */
+const deletedAfter = (ids: Ids, name: string, action: string, event: string): Step[] => {
+  const del = `req-${randomUUID()}`;
+  return [
+    create(ids, name),
+    addAction(ids, action, 'now-60s'),
+    ...step(ids, event, 'now-58s', 'now-50s'),
+    addAction(ids, 'delete', 'now-40s', del),
+    addEvent(ids, DELETE.event, 'now-38s', undefined, del),
+    { op: 'delete-instance', uuid: ids.server },
+    finish(ids, DELETE.event, 'now-30s', {}, del),
+  ];
+};
 const migration = (ids: Ids, type: string, status: string, at: string): Step => ({
   op: 'add-migration', uuid: ids.server, migration_type: type, source: 'compute-1', dest: 'compute-2', status, created_at: at,
 });
@@ -460,18 +473,7 @@ const SCENARIOS: Scenario[] = [
   {
     name: 'reboot-server-deleted',
     covers: 'a finished reboot whose server was deleted afterwards (a newer delete action)',
-    seed: (ids) => {
-      const del = `req-${randomUUID()}`;
-      return [
-        create(ids, 'reboot-server-deleted'),
-        addAction(ids, 'reboot', 'now-60s'),
-        ...step(ids, 'compute_reboot_instance', 'now-58s', 'now-50s'),
-        addAction(ids, 'delete', 'now-40s', del),
-        addEvent(ids, 'compute_terminate_instance', 'now-38s', undefined, del),
-        { op: 'delete-instance', uuid: ids.server },
-        finish(ids, 'compute_terminate_instance', 'now-30s', {}, del),
-      ];
-    },
+    seed: (ids) => deletedAfter(ids, 'reboot-server-deleted', 'reboot', 'compute_reboot_instance'),
     // CONTRACT: a server that stays gone after a non-delete's events finished (several polls, 20 s) is a failure.
     // From 2.21 the server's action list names the delete, which started about 10 s after the reboot's last
     // event (the seed's steps resolve `now` one after another).
@@ -483,18 +485,7 @@ const SCENARIOS: Scenario[] = [
     // compute/manager.py detach_volume ends its event Success once the volume is detached and sets no state;
     // compute/api.py delete, allowed in any state, then takes the server.
     covers: 'a detach whose event succeeded, its server deleted afterwards (a newer delete action)',
-    seed: (ids) => {
-      const del = `req-${randomUUID()}`;
-      return [
-        create(ids, 'detach-volume-server-deleted'),
-        addAction(ids, 'detach_volume', 'now-60s'),
-        ...step(ids, 'compute_detach_volume', 'now-58s', 'now-50s'),
-        addAction(ids, 'delete', 'now-40s', del),
-        addEvent(ids, 'compute_terminate_instance', 'now-38s', undefined, del),
-        { op: 'delete-instance', uuid: ids.server },
-        finish(ids, 'compute_terminate_instance', 'now-30s', {}, del),
-      ];
-    },
+    seed: (ids) => deletedAfter(ids, 'detach-volume-server-deleted', 'detach_volume', 'compute_detach_volume'),
     // README: an action that sets no state is judged by its events, whatever became of the server.
     expect: (v) => goneBelow221(v, { outcome: 'success', check: 'success', reasonHas: 'detach_volume: 1 event succeeded' }),
     timeout: '2m30s',
