@@ -68,8 +68,12 @@ export function requestText(
   const handler = new TextHandler(limits, signals);
   try {
     const { origin, path } = split(request.url);
+    // undici's own timeouts off (0): the handler's timer bounds the whole exchange, queue and connection
+    // included, so theirs could only fire with it or after it. Each request would make one of undici's fast
+    // timers, which its list keeps once cleared until its next tick (half a second): what a steady poll most
+    // often aged into the old generation (docs/performance.md, A poll).
     dispatcher.dispatch(
-      { origin, path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body, headersTimeout: limits.timeoutMs, bodyTimeout: limits.timeoutMs },
+      { origin, path, method: request.method as Dispatcher.HttpMethod, headers: request.headers, body: request.body, headersTimeout: 0, bodyTimeout: 0 },
       handler,
     );
   } catch (err) {

@@ -85,6 +85,7 @@ export class WatchEngine {
   #closing: Promise<void> | null = null;
   /** The watch file's watches. */
   #targets: WatchTarget[] = [];
+  #names: TargetNames | undefined;
   /** The watch file's `track:` entries. */
   #track: readonly TrackSpec[] = [];
   /** The watches auto-tracking started that the file does not list; read from the state at each pass. */
@@ -216,7 +217,19 @@ export class WatchEngine {
   }
 
   #refreshDiscovered(): void {
-    this.#discovered = discoveredTargets(this.#o.store, new Set(this.#targets.map((t) => this.#keyOf(t))));
+    this.#discovered = discoveredTargets(this.#o.store, this.#namesOf(this.#targets).keys);
+  }
+
+  /**
+   * The keys and batch labels of `targets`, kept for the last list asked about: each pass asks about the
+   * file's, which only a reload replaces. Made at every pass, the set of 10,000 keys went straight to the old
+   * generation, as garbage for its next full collection (docs/performance.md, A poll).
+   */
+  #namesOf(targets: readonly WatchTarget[]): TargetNames {
+    if (this.#names?.targets !== targets) {
+      this.#names = { targets, keys: new Set(targets.map((t) => this.#keyOf(t))), batches: new Set(targets.flatMap((t) => t.batch ?? [])) };
+    }
+    return this.#names;
   }
 
   /**
@@ -513,17 +526,17 @@ export class WatchEngine {
    * a digest still to be sent reads them), and batches that no watch in the file names any more. True when
    * it forgot a watch.
    */
-  #prune(targets: WatchTarget[]): boolean {
-    const inFile = new Set(targets.map((t) => this.#keyOf(t)));
+  #prune(targets: readonly WatchTarget[]): boolean {
+    const { keys: inFile, batches } = this.#namesOf(targets);
     const now = this.#now();
     let forgot = false;
-    for (const [key, record] of this.#o.store.entries()) {
+    for (const [key, record] of this.#o.store.records()) {
       if (inFile.has(key) || (record.batch && this.#batches.sending(record.batch))) continue;
       if (!isExpired(record, now, this.#o.retentionMs)) continue;
       this.#o.store.delete(key);
       forgot = true;
     }
-    this.#batches.prune(new Set(targets.flatMap((t) => t.batch ?? [])), now);
+    this.#batches.prune(batches, now);
     return forgot;
   }
 
@@ -746,6 +759,13 @@ export class WatchEngine {
     this.#o.metrics.trackedServers.set({ state: 'tracking' }, tracked.length - ended);
     this.#o.metrics.trackedServers.set({ state: 'ended' }, ended);
   }
+}
+
+/** The keys of a list of targets, and their batches' labels (WatchEngine.#namesOf). */
+interface TargetNames {
+  readonly targets: readonly WatchTarget[];
+  readonly keys: ReadonlySet<string>;
+  readonly batches: ReadonlySet<string>;
 }
 
 /** What the engine keeps of a watch (WatchEngine.#slots). */

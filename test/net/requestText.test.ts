@@ -1,7 +1,7 @@
-// What a request leaves on the long-lived signals it listens to (the client's close, the engine's) once it has
-// ended. A listener that still reached the request's handler kept its answer, its body and the poll awaiting it
-// alive long enough for V8 to promote them all (see listenForAbort): this is that promise, through a real
-// request on loopback and a real garbage collection.
+// What a request leaves behind once it has ended: on the long-lived signals it listens to (the client's close,
+// the engine's), and in undici's timers. A listener that still reached the request's handler kept its answer,
+// its body and the poll awaiting it alive long enough for V8 to promote them all (see listenForAbort): this is
+// that promise, through a real request on loopback and a real garbage collection.
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -10,6 +10,7 @@ import { afterAll, beforeAll, expect, it, vi } from 'vitest';
 import { abortListeners } from '../../src/lifecycle/abort.ts';
 import { requestText } from '../../src/net/requestText.ts';
 import { collectGarbage } from '../gc.ts';
+import { runIsolated, sourceModule } from '../isolated.ts';
 
 let server: Server;
 let url: string;
@@ -140,4 +141,56 @@ it('sends nothing for a signal that is already aborted, and throws its reason', 
   // A request that had gone out would have reached the server by the time another one has.
   await requestText(agent, { method: 'GET', url, headers: {} }, LIMITS, []);
   expect(received).toBe(before + 1);
+});
+
+/**
+ * How many of undici's fast timers 500 requests make, 50 at a time, on open connections: through
+ * requestText, and through requestText with undici's headers and body timeouts put back on each dispatch
+ * (the premise: that each such request makes one). undici's list keeps a cleared fast timer until its next
+ * tick, half a second on, long enough for a young-generation collection to age it into the old generation:
+ * what a steady poll most often promoted. Counted at undici's own setFastTimeout, which its HTTP/1 client
+ * calls through the module's object; a process of its own, with its own server.
+ */
+function fastTimersMade(): { own: number; withUndiciTimeouts: number } {
+  const body = `
+    import { once } from 'node:events';
+    import { createServer } from 'node:http';
+    import { Agent } from 'undici';
+    import timers from 'undici/lib/util/timers.js';
+    const { requestText } = await import(${sourceModule('net/requestText.ts')});
+    let made = 0;
+    const setFastTimeout = timers.setFastTimeout;
+    timers.setFastTimeout = (...args) => {
+      made += 1;
+      return setFastTimeout(...args);
+    };
+    const server = createServer((_req, res) => res.end('{"instanceAction": {}}')).listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    const url = 'http://127.0.0.1:' + server.address().port + '/';
+    const agent = new Agent({ connections: 50 });
+    const timed = { dispatch: (options, handler) => agent.dispatch({ ...options, headersTimeout: 30000, bodyTimeout: 30000 }, handler) };
+    const limits = { timeoutMs: 30000, keep: 1 << 16, keepError: 1 << 16, drain: 1 << 16 };
+    const send = async (dispatcher) => {
+      const before = made;
+      await Promise.all(Array.from({ length: 50 }, async () => {
+        for (let i = 0; i < 10; i++) await requestText(dispatcher, { method: 'GET', url, headers: {} }, limits, []);
+      }));
+      return made - before;
+    };
+    // The connections opened first (each connect has a fast timer of its own).
+    await send(agent);
+    const own = await send(agent);
+    const withUndiciTimeouts = await send(timed);
+    await agent.close();
+    server.close();
+    process.stdout.write(JSON.stringify({ own, withUndiciTimeouts }));
+  `;
+  return JSON.parse(runIsolated(body)) as { own: number; withUndiciTimeouts: number };
+}
+
+it('makes no timer of undici\'s for a request, to be aged into the old generation once it has ended', () => {
+  const made = fastTimersMade();
+  // The premise, 500 when measured: one for each request.
+  expect(made.withUndiciTimeouts, 'undici no longer makes a fast timer for each request').toBeGreaterThanOrEqual(500);
+  expect(made.own).toBe(0);
 });
