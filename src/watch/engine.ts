@@ -85,6 +85,7 @@ export class WatchEngine {
   #closing: Promise<void> | null = null;
   /** The watch file's watches. */
   #targets: WatchTarget[] = [];
+  /** The keys and batch labels of the last list of watches #namesOf was asked about. */
   #names: TargetNames | undefined;
   /** The watch file's `track:` entries. */
   #track: readonly TrackSpec[] = [];
