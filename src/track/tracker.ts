@@ -310,7 +310,7 @@ function minorOf(version: string | null): number {
 /** The watches auto-tracking started, as the engine polls them: those the watch file does not list. */
 export function discoveredTargets(store: StateStore, inFile: ReadonlySet<string>) {
   const targets = [];
-  for (const [key, record] of store.entries()) {
+  for (const [key, record] of store.records()) {
     if (!('discovered' in record) || record.discovered === undefined || inFile.has(key)) continue;
     let target = targetOfRecord.get(record);
     if (target === undefined) targetOfRecord.set(record, (target = discoveredTarget(record, record.discovered)));
