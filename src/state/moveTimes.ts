@@ -4,6 +4,7 @@
 // that passed. The times the API stamped (an action's start and events, a job's, auto-tracking's horizon and
 // cursor) are the cloud's, and stay.
 import type { Dictionary } from '../data/dictionary.ts';
+import { sharedObserved } from './observed.ts';
 import type { BatchRecord, DeliveryRecord, TrackingState, WatchRecord } from './types.ts';
 
 /** Moves one ISO time (or none: null) by the step; something that is no time stays as it is. */
@@ -38,14 +39,20 @@ export function moveWatchTimes(record: WatchRecord, byMs: number): void {
     record.warning.detectedAt = move(record.warning.detectedAt);
     moveDeliveries(record.warning.deliveries, move);
   }
-  if (record.observed) {
-    record.observed.firstNotFoundAt = move(record.observed.firstNotFoundAt);
-    if ('serverGoneSince' in record.observed) {
-      record.observed.serverGoneSince = move(record.observed.serverGoneSince);
-      record.observed.stallCheckedAt = move(record.observed.stallCheckedAt);
-      record.observed.erroredSince = move(record.observed.erroredSince);
-    }
+  // Replaced, not changed in place: records share the memory of nothing out of the ordinary (observed.ts).
+  if (record.kind === 'ecs-job') {
+    record.observed = { ...record.observed, firstNotFoundAt: move(record.observed.firstNotFoundAt) };
+    return;
   }
+  const observed = record.observed;
+  if (observed === undefined) return;
+  record.observed = sharedObserved({
+    ...observed,
+    firstNotFoundAt: move(observed.firstNotFoundAt),
+    serverGoneSince: move(observed.serverGoneSince),
+    stallCheckedAt: move(observed.stallCheckedAt),
+    erroredSince: move(observed.erroredSince),
+  });
 }
 
 export function moveBatchTimes(batch: BatchRecord, byMs: number): void {

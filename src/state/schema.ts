@@ -5,6 +5,7 @@ import { OUTCOMES } from '../model.ts';
 import { instanceActionSchema, jobSchema } from '../cloud/schemas.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
 import { StateError } from './StateError.ts';
+import { sharedObserved } from './observed.ts';
 import type {
   ActionWatchRecord, BatchRecord, ClockRecord, DeliveryRecord, DigestMember, DigestRecord, DiscoveredBy, JobWatchRecord, NotFoundMemory, ObservedMemory,
   TrackedProjectRecord, TrackedServerRecord, WarningRecord, WatchRecord,
@@ -99,7 +100,7 @@ const observedSchema: z.ZodType<ObservedMemory> = z.object({
   migrationsRefusedAnswers: z.int().min(0).default(0),
   stallCheckedAt: time.nullable().default(null),
   erroredSince: time.nullable().default(null),
-});
+}).transform(sharedObserved);
 
 const notFoundSchema: z.ZodType<NotFoundMemory> = z.object(notFoundShape);
 

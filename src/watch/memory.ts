@@ -1,3 +1,4 @@
+import { NOTHING_OBSERVED, sharedObserved } from '../state/observed.ts';
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
 import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { eventsFinished } from './eventsFinished.ts';
@@ -9,17 +10,6 @@ export interface WatchMemory extends ObservedMemory {
   everFound: boolean;
 }
 
-const NOTHING_OBSERVED: ObservedMemory = {
-  firstNotFoundAt: null,
-  notFoundAnswers: 0,
-  serverGoneSince: null,
-  serverGoneAnswers: 0,
-  migrationsReadable: null,
-  migrationsRefusedAnswers: 0,
-  stallCheckedAt: null,
-  erroredSince: null,
-};
-
 /** A refusal of GET /os-migrations that may be a blip (not Nova's policy) counts once it is this many in a row. */
 export const MIGRATIONS_REFUSED_MIN_ANSWERS = 2;
 
@@ -28,10 +18,10 @@ export function memoryOf(record: Pick<WatchRecord, 'everFound' | 'observed'>): W
   return { ...NOTHING_OBSERVED, ...record.observed, everFound: record.everFound };
 }
 
-/** Splits a memory back into the record's two fields. */
+/** Splits a memory back into the record's two fields; a memory of nothing out of the ordinary is the shared one. */
 export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFound'> & { observed: ObservedMemory } {
   const { everFound, ...observed } = memory;
-  return { everFound, observed };
+  return { everFound, observed: sharedObserved(observed) };
 }
 
 /**

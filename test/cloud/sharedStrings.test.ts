@@ -17,11 +17,12 @@ it('changes no value of the answer', () => {
 });
 
 /**
- * How many copies of one hostId the heap holds after `createEcsClient` has read 200 actions on the same host
- * from the simulator over loopback, each answer kept as a watch keeps it. A process of its own: a heap
- * snapshot counts every string equal to it, in this process only.
+ * What the heap holds of the answers `createEcsClient` has read: 200 actions on the same host from the
+ * simulator over loopback, each kept as a watch keeps it. `copies`: how many strings equal one hostId;
+ * `spilled`: how many kept actions and events hold fields in a second object (a property array) rather than
+ * in themselves. A process of its own: a heap snapshot counts every string equal to it, in this process only.
  */
-function hostIdCopies(): number {
+function keptAnswers(): { copies: number; spilled: number; objects: number } {
   const body = `
     import { getHeapSnapshot } from 'node:v8';
     const { startSimulator } = await import(${sourceModule('simulator/index.ts')});
@@ -40,28 +41,57 @@ function hostIdCopies(): number {
       kept.push(await client.getInstanceAction({ projectId, serverId, requestId }));
     }
     const hostId = kept[0].events[0].hostId;
+    // Found in the snapshot by this name: the answers and their events, and nothing of the simulator's.
+    globalThis.keptAnswers = [...kept, ...kept.map((action) => action.events[0])];
     await client.close();
     await sim.close();
     const chunks = [];
     for await (const chunk of getHeapSnapshot()) chunks.push(chunk);
-    const { snapshot: { meta }, nodes, strings } = JSON.parse(chunks.join(''));
-    const type = meta.node_fields.indexOf('type');
-    const name = meta.node_fields.indexOf('name');
+    const { snapshot: { meta }, nodes, edges, strings } = JSON.parse(chunks.join(''));
+    const nodeFields = meta.node_fields.length;
+    const edgeFields = meta.edge_fields.length;
+    const [type, name, selfSize, edgeCount] = ['type', 'name', 'self_size', 'edge_count'].map((f) => meta.node_fields.indexOf(f));
+    const [edgeType, edgeName, toNode] = ['type', 'name_or_index', 'to_node'].map((f) => meta.edge_fields.indexOf(f));
+    const firstEdge = new Map();
+    for (let i = 0, e = 0; i < nodes.length; e += nodes[i + edgeCount] * edgeFields, i += nodeFields) firstEdge.set(i, e);
+    const edgesOf = (node) => {
+      const out = [];
+      for (let e = firstEdge.get(node), n = 0; n < nodes[node + edgeCount]; n++, e += edgeFields) {
+        const kind = meta.edge_types[0][edges[e + edgeType]];
+        out.push({ kind, name: kind === 'element' || kind === 'hidden' ? null : strings[edges[e + edgeName]], to: edges[e + toNode] });
+      }
+      return out;
+    };
     let copies = 0;
-    for (let i = 0; i < nodes.length; i += meta.node_fields.length) {
+    let list;
+    for (let i = 0; i < nodes.length; i += nodeFields) {
       if (meta.node_types[0][nodes[i + type]].includes('string') && strings[nodes[i + name]] === hostId) copies++;
+      list ??= edgesOf(i).find((e) => e.kind === 'property' && e.name === 'keptAnswers')?.to;
     }
-    process.stdout.write(JSON.stringify({ copies, kept: kept.length, hostId }));
+    const elements = edgesOf(list).find((e) => e.name === 'elements').to;
+    // A backing store's slots are internal edges named by their index.
+    const objects = edgesOf(elements).filter((e) => /^\\d+$/.test(e.name ?? '')).map((e) => e.to);
+    const spilled = objects.filter((o) => edgesOf(o).some((e) => e.name === 'properties' && nodes[e.to + selfSize] > 16)).length;
+    process.stdout.write(JSON.stringify({ copies, spilled, objects: objects.length, kept: kept.length, hostId }));
   `;
   const out = runIsolated(body, [], 30_000);
-  const { copies, kept, hostId } = JSON.parse(out) as { copies: number; kept: number; hostId: unknown };
+  const { kept, hostId, ...found } = JSON.parse(out) as { copies: number; spilled: number; objects: number; kept: number; hostId: unknown };
   // The premise: each answer had a hostId to share, 56 hex characters as Nova sends.
   expect(kept).toBe(200);
   expect(hostId).toMatch(/^[0-9a-f]{56}$/);
-  return copies;
+  return found;
 }
+
+const kept = keptAnswers();
 
 it('keeps one copy of a string that the answers the client reads repeat, not one per answer', () => {
   // 200 without the sharing.
-  expect(hostIdCopies()).toBeLessThan(5);
+  expect(kept.copies).toBeLessThan(5);
+});
+
+it('keeps each answer with its fields in itself, not in a second object (zod builds its output field by field)', () => {
+  // The premise: the 200 actions and their 200 events were found in the snapshot.
+  expect(kept.objects).toBe(400);
+  // 400 when the client keeps zod's output as it is.
+  expect(kept.spilled).toBe(0);
 });

@@ -181,6 +181,23 @@ describe('the core loop against the simulator', () => {
     expect(after?.verdict?.outcome).toBe('success');
   });
 
+  it('has the records of running watches share one memory of what their polls saw, also as read back after a restart', async () => {
+    const reboots = [stuckReboot(), stuckReboot()];
+    for (const r of reboots) h.simulator.addAction(r);
+    const yaml = h.yaml(reboots.map((r, i) => entry(r, `reboot ${i}`)));
+    const observed = (app: Awaited<ReturnType<Harness['app']>>) => reboots.map((r) => (app.store.get(watchKey(r)) as ActionWatchRecord).observed);
+    const first = await h.app(yaml);
+    await advance(first, 3000);
+    const [one, other] = observed(first);
+    expect(one).toMatchObject({ firstNotFoundAt: null, serverGoneSince: null, migrationsReadable: null, stallCheckedAt: null });
+    expect(other).toBe(one);
+    await first.close();
+    const second = await h.app(yaml);
+    const [readOne, readOther] = observed(second);
+    expect(readOne).toStrictEqual(one);
+    expect(readOther).toBe(readOne);
+  });
+
   it('notifies each outcome exactly once, signed, by webhook and mail, and never before the last step', async () => {
     const ok = resize();
     const bad = failedCreate();

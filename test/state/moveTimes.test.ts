@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { moveBatchTimes, moveTrackingTimes, moveWatchTimes } from '../../src/state/moveTimes.ts';
+import { NOTHING_OBSERVED } from '../../src/state/observed.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import type { ActionWatchRecord, BatchRecord, DeliveryRecord, JobWatchRecord, TrackingState } from '../../src/state/types.ts';
 import type { EcsJob, InstanceAction } from '../../src/model.ts';
@@ -50,6 +51,20 @@ describe('moving the times this host stamped by a step of its clock', () => {
     const before = times(record);
     moveWatchTimes(record, BY);
     expectMoved(before, times(record));
+  });
+
+  it('leaves the memory that records share as it is, and gives a record whose memory has times one of its own', () => {
+    const shared = { ...structuredClone(base), serverId: 's', requestId: 'r', instanceAction: null, server: null };
+    const one: ActionWatchRecord = { ...shared, observed: NOTHING_OBSERVED };
+    const other: ActionWatchRecord = { ...shared, observed: NOTHING_OBSERVED };
+    moveWatchTimes(one, BY);
+    expect(one.observed).toBe(NOTHING_OBSERVED);
+    expect(NOTHING_OBSERVED).toMatchObject({ firstNotFoundAt: null, serverGoneSince: null, stallCheckedAt: null, erroredSince: null });
+    other.observed = { ...NOTHING_OBSERVED, stallCheckedAt: HOST };
+    const before = other.observed;
+    moveWatchTimes(other, BY);
+    expect(other.observed).toStrictEqual({ ...NOTHING_OBSERVED, stallCheckedAt: MOVED });
+    expect(before.stallCheckedAt).toBe(HOST);
   });
 
   it('leaves what is null, and a record without the optional parts', () => {

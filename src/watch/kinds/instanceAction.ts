@@ -39,6 +39,9 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     name: target.name ?? null,
     trackingSince,
     everFound: false,
+    // Written out though only the first poll sets it: a field the literal lacks would be added in a second
+    // object beside the record (32 B a watch more), and written last rather than in the state schema's order.
+    observed: undefined,
     lastError: null,
     failingSince: null,
     instanceAction: null,
