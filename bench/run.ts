@@ -23,6 +23,8 @@ const BIN = join(ROOT, 'bin', 'ecs-action-watch.mjs');
 const CONCURRENCY = 64;
 /** Reloads of the watch file after the wave, each one's peak measured alone. */
 const RELOADS = 3;
+/** Passes of a daemon before it is restarted, and of the restarted one before its peak is read (restartPeak). */
+const RESTART_PASSES = 8;
 const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Number);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
 const oneShotsOnly = process.env['BENCH_ONE_SHOTS'] === 'only';
@@ -179,11 +181,8 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
     const saved = new Date(Date.now() - 5000);
     utimesSync(config, saved, saved);
     const loadBefore = load();
-    const log = openSync(join(dir, 'daemon.log'), 'w');
     const started = Date.now();
-    const env = { ...process.env, ...PRODUCTION_ENV };
-    const daemon = spawn(process.execPath, [BUNDLE, 'run', '--config', config], { stdio: ['ignore', log, log], env });
-    closeSync(log);
+    const daemon = spawnDaemon(config, join(dir, 'daemon.log'));
     try {
       const stats = () => get<Stats>(`${server.url}/bench/stats`);
       await until('the first poll', async () => (await stats()).firstRequestAt > 0, 60_000);
@@ -247,6 +246,42 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
     }
   } finally {
     await Promise.all([stop(server.process), stop(receiver.process)]);
+  }
+}
+
+function spawnDaemon(config: string, logPath: string): ChildProcess {
+  const log = openSync(logPath, 'w');
+  const child = spawn(process.execPath, [BUNDLE, 'run', '--config', config], { stdio: ['ignore', log, log], env: { ...process.env, ...PRODUCTION_ENV } });
+  closeSync(log);
+  return child;
+}
+
+/**
+ * The peak of a daemon started again on the state of `watches` running watches, as an upgrade or a pod moved
+ * to another node starts one: a daemon polls RESTART_PASSES passes from a fresh state, is stopped (SIGTERM,
+ * which saves its state), and the one started on the same file and state is read after as many passes.
+ * A server and a state of their own, so that daemonRun's figures are as they were.
+ */
+async function restartPeak(watches: number): Promise<number> {
+  const server = await startServer(watches);
+  const dir = mkdtempSync(join(work, `restart-${watches}-`));
+  const config = join(dir, 'watch.yaml');
+  writeFileSync(config, watchFile(server, watches, join(dir, 'state.json'), await freePort(), benchAuth(server.url)));
+  const saved = new Date(Date.now() - 5000);
+  utimesSync(config, saved, saved);
+  const passes = async () => (await get<Stats>(`${server.url}/bench/stats`)).bursts.length;
+  let daemon: ChildProcess | undefined;
+  try {
+    for (const log of ['daemon.log', 'daemon-restarted.log']) {
+      if (daemon) await stop(daemon);
+      const from = await passes();
+      daemon = spawnDaemon(config, join(dir, log));
+      await until(`${RESTART_PASSES} passes`, async () => (await passes()) > from + RESTART_PASSES, 180_000);
+    }
+    return peakKb(daemon!.pid!);
+  } finally {
+    if (daemon) await stop(daemon);
+    await stop(server.process);
   }
 }
 
@@ -413,15 +448,16 @@ async function oneShots(): Promise<{ rows: Array<[string, Timing]>; checkAgainst
 execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.ts')], { stdio: 'inherit' });
 const startedAt = new Date();
 const loadAtStart = load();
-const results: Array<{ daemon: DaemonResult; ceiling: Ceilings }> = [];
+const results: Array<{ daemon: DaemonResult; restartPeakKb: number; ceiling: Ceilings }> = [];
 for (let round = 0; round < (oneShotsOnly ? 0 : rounds); round++) {
   for (const watches of sizes) {
     const daemon = await daemonRun(watches);
+    const restartPeakKb = await restartPeak(watches);
     const cap = await ceiling(watches);
-    results.push({ daemon, ceiling: cap });
+    results.push({ daemon, restartPeakKb, ceiling: cap });
     console.log(
       `round ${round + 1}, ${watches} watches${auth === 'none' ? '' : `, auth ${auth}`}: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.autocannon.toFixed(0)}/s (${(daemon.sweepPerS / cap.autocannon).toFixed(2)}) ` +
-        `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)} (${mb(daemon.reloadPeakKb)} at a reload), p99 ${daemon.p99} ms`,
+        `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)} (${mb(restartPeakKb)} at a restart, ${mb(daemon.reloadPeakKb)} at a reload), p99 ${daemon.p99} ms`,
     );
   }
 }
@@ -433,12 +469,12 @@ const cpu = cpus();
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 /** Undici alone's rate, that rate against autocannon's, and its CPU per request. */
 const undiciCell = (u: UndiciAlone, autocannon: number) => `${u.perS.toFixed(0)}/s (${(u.perS / autocannon).toFixed(2)}), ${u.cpuPerRequestUs.toFixed(0)} µs`;
-const daemonColumns = ['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'undici alone in passes', 'sweep / undici in passes', 'peak RSS', 'peak RSS at a reload', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'];
-const daemonRows = results.map(({ daemon: d, ceiling: c }) =>
+const daemonColumns = ['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'undici alone in passes', 'sweep / undici in passes', 'peak RSS', 'peak RSS at a restart', 'peak RSS at a reload', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'];
+const daemonRows = results.map(({ daemon: d, restartPeakKb, ceiling: c }) =>
   row([
     d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.autocannon.toFixed(0)}/s`, (d.sweepPerS / c.autocannon).toFixed(2),
     undiciCell(c.undici, c.autocannon), undiciCell(c.undiciPasses, c.autocannon), (d.sweepPerS / c.undiciPasses.perS).toFixed(2),
-    mb(d.peakRssKb), mb(d.reloadPeakKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
+    mb(d.peakRssKb), mb(restartPeakKb), mb(d.reloadPeakKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
     `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
     `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
   ]),
@@ -470,8 +506,9 @@ its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left o
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
-*Peak RSS* is the daemon's from its start through every watch finishing; *at a reload* is its highest peak while it reads its file again
-after that, over ${RELOADS} reloads (a comment appended each time, as any edit or \`add\` makes one), each measured alone from its resident memory of that moment (Linux's \`clear_refs\`).
+*Peak RSS* is the daemon's from its start through every watch finishing; *at a restart* is that of another daemon, of the same watches on a server of
+their own, started again on the state its first process saved after ${RESTART_PASSES} passes, through as many passes; *at a reload* is the first daemon's highest peak while it reads its file again
+after every watch finished, over ${RELOADS} reloads (a comment appended each time, as any edit or \`add\` makes one), each measured alone from its resident memory of that moment (Linux's \`clear_refs\`).
 
 ${row(daemonColumns)}
 ${row(daemonColumns.map(() => '---'))}
