@@ -99,6 +99,19 @@ function watchFile(server: { url: string; hooks: string }, watches: number, stat
 }
 
 /** A free TCP port on loopback. */
+/**
+ * The watch file of `watches` in `dir`, its state beside it, saved a while before the start as a deployed
+ * file is: `run` waits for a file written within the last second to stand still, which is no part of its
+ * start-up. Its path.
+ */
+function deployedWatchFile(dir: string, server: { url: string; hooks: string }, watches: number, httpPort: number): string {
+  const config = join(dir, 'watch.yaml');
+  writeFileSync(config, watchFile(server, watches, join(dir, 'state.json'), httpPort, benchAuth(server.url)));
+  const saved = new Date(Date.now() - 5000);
+  utimesSync(config, saved, saved);
+  return config;
+}
+
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   const server = createServer().listen(0, '127.0.0.1');
@@ -174,12 +187,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
   const dir = mkdtempSync(join(work, `daemon-${watches}-`));
   try {
     const port = await freePort();
-    const config = join(dir, 'watch.yaml');
-    writeFileSync(config, watchFile({ url: server.url, hooks: receiver.hooks }, watches, join(dir, 'state.json'), port, benchAuth(server.url)));
-    // Saved a while before the start, as a deployed file is: `run` waits for a file written within the last
-    // second to stand still, which is no part of its start-up.
-    const saved = new Date(Date.now() - 5000);
-    utimesSync(config, saved, saved);
+    const config = deployedWatchFile(dir, { url: server.url, hooks: receiver.hooks }, watches, port);
     const loadBefore = load();
     const started = Date.now();
     const daemon = spawnDaemon(config, join(dir, 'daemon.log'));
@@ -265,10 +273,7 @@ function spawnDaemon(config: string, logPath: string): ChildProcess {
 async function restartPeak(watches: number): Promise<number> {
   const server = await startServer(watches);
   const dir = mkdtempSync(join(work, `restart-${watches}-`));
-  const config = join(dir, 'watch.yaml');
-  writeFileSync(config, watchFile(server, watches, join(dir, 'state.json'), await freePort(), benchAuth(server.url)));
-  const saved = new Date(Date.now() - 5000);
-  utimesSync(config, saved, saved);
+  const config = deployedWatchFile(dir, server, watches, await freePort());
   const passes = async () => (await get<Stats>(`${server.url}/bench/stats`)).bursts.length;
   let daemon: ChildProcess | undefined;
   try {
