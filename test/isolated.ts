@@ -40,3 +40,50 @@ export function heapBytesEach(setup: string, make: string, count = 20_000): numb
   `;
   return Number(runIsolated(body, ['--expose-gc']));
 }
+
+/**
+ * What the heap holds of the actions `setup` (statements of an ES module) keeps in `kept`, each with one
+ * event whose hostId the actions share as Nova sends them: `copies`, how many strings equal that hostId;
+ * `spilled`, how many of the actions and events hold fields in a second object (a property array) rather
+ * than in themselves; `objects`, how many actions and events the snapshot showed. A process of its own: a
+ * heap snapshot counts every string equal to it, in this process only.
+ */
+export function keptActions(setup: string): { copies: number; spilled: number; objects: number; kept: number; hostId: string } {
+  const body = `
+    import { getHeapSnapshot } from 'node:v8';
+    const kept = [];
+    ${setup}
+    const hostId = kept[0].events[0].hostId;
+    // Found in the snapshot by this name: the actions and their events, and nothing else.
+    globalThis.keptAnswers = [...kept, ...kept.map((action) => action.events[0])];
+    const chunks = [];
+    for await (const chunk of getHeapSnapshot()) chunks.push(chunk);
+    const { snapshot: { meta }, nodes, edges, strings } = JSON.parse(chunks.join(''));
+    const nodeFields = meta.node_fields.length;
+    const edgeFields = meta.edge_fields.length;
+    const [type, name, selfSize, edgeCount] = ['type', 'name', 'self_size', 'edge_count'].map((f) => meta.node_fields.indexOf(f));
+    const [edgeType, edgeName, toNode] = ['type', 'name_or_index', 'to_node'].map((f) => meta.edge_fields.indexOf(f));
+    const firstEdge = new Map();
+    for (let i = 0, e = 0; i < nodes.length; e += nodes[i + edgeCount] * edgeFields, i += nodeFields) firstEdge.set(i, e);
+    const edgesOf = (node) => {
+      const out = [];
+      for (let e = firstEdge.get(node), n = 0; n < nodes[node + edgeCount]; n++, e += edgeFields) {
+        const kind = meta.edge_types[0][edges[e + edgeType]];
+        out.push({ kind, name: kind === 'element' || kind === 'hidden' ? null : strings[edges[e + edgeName]], to: edges[e + toNode] });
+      }
+      return out;
+    };
+    let copies = 0;
+    let list;
+    for (let i = 0; i < nodes.length; i += nodeFields) {
+      if (meta.node_types[0][nodes[i + type]].includes('string') && strings[nodes[i + name]] === hostId) copies++;
+      list ??= edgesOf(i).find((e) => e.kind === 'property' && e.name === 'keptAnswers')?.to;
+    }
+    const elements = edgesOf(list).find((e) => e.name === 'elements').to;
+    // A backing store's slots are internal edges named by their index.
+    const objects = edgesOf(elements).filter((e) => /^\\d+$/.test(e.name ?? '')).map((e) => e.to);
+    const spilled = objects.filter((o) => edgesOf(o).some((e) => e.name === 'properties' && nodes[e.to + selfSize] > 16)).length;
+    process.stdout.write(JSON.stringify({ copies, spilled, objects: objects.length, kept: kept.length, hostId }));
+  `;
+  return JSON.parse(runIsolated(body, [], 30_000)) as { copies: number; spilled: number; objects: number; kept: number; hostId: string };
+}
