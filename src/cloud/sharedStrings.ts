@@ -32,11 +32,12 @@ export class SharedStrings {
   #shareFields(object: Record<string, unknown>, fields: readonly string[]): void {
     for (const field of fields) {
       const value = object[field];
-      if (typeof value === 'string') object[field] = this.#share(value);
+      if (typeof value === 'string') object[field] = this.share(value);
     }
   }
 
-  #share(value: string): string {
+  /** The copy kept of `value`: itself the first time. */
+  share(value: string): string {
     const kept = this.#pool.get(value);
     if (kept !== undefined) return kept;
     if (this.#pool.size >= POOL_SIZE) this.#pool.clear();

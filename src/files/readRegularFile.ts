@@ -125,6 +125,11 @@ function textOf(bytes: Buffer, strict: boolean): string {
  * directory, a kernel file or too large, or (`strictUtf8`) when it is not UTF-8.
  */
 export async function readRegularFile(path: string, maxBytes: number, options: { strictUtf8?: boolean } = {}): Promise<string> {
+  return textOf(await readRegularBytes(path, maxBytes), options.strictUtf8 === true);
+}
+
+/** readRegularFile's bytes, not decoded: for a reader that decodes them a piece at a time. */
+export async function readRegularBytes(path: string, maxBytes: number): Promise<Buffer> {
   refusePseudo(await pseudoFileSystemOf(path));
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could say what it is.
   const fd = await openFile(path, OPEN_FLAGS);
@@ -145,7 +150,7 @@ export async function readRegularFile(path: string, maxBytes: number, options: {
     }
     // The one read's bytes as they are: a copy would hold a second 9 MB beside them for a state file of
     // 10,000 running watches.
-    return textOf(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total), options.strictUtf8 === true);
+    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
   } finally {
     await closeFile(fd);
   }

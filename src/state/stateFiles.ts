@@ -1,7 +1,7 @@
 // The state on disk: a snapshot at `state.path` (replaced atomically now and then) and the journal of
 // what changed since (`<state.path>.journal`, and `.journal.old` while a compaction writes the snapshot).
 // Here: reading them into every record's latest value, and the text of a snapshot and of a journal line.
-import { NotARegularFileError, readRegularFile } from '../files/readRegularFile.ts';
+import { NotARegularFileError, readRegularBytes } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
 import { STATE_VERSION, newerFormatRefusal, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
@@ -23,9 +23,12 @@ export function emptySections<V>(): Sections<V> {
   return { watches: new Map(), batches: new Map(), servers: new Map(), projects: new Map(), clocks: new Map() };
 }
 
-export interface StoredState {
-  /** Every record's latest value, unchecked. */
-  records: Sections<unknown>;
+/** What a reader makes of each record as it is read (its check), kept in place of its JSON. */
+export type ReadRecord<V> = (section: Section, key: string, value: unknown) => V;
+
+export interface StoredState<V> {
+  /** What `read` made of every record's latest value. */
+  records: Sections<V>;
   /** The number of the last change the files hold (0: none). */
   seq: number;
   snapshotBytes: number;
@@ -41,14 +44,14 @@ export interface StoredState {
 }
 
 /**
- * Reads the snapshot, then the journal lines after it. Refuses (StateError) a file that is not what it
- * should be and a journal that does not continue the snapshot. A reader without the lock (`retry`) reads
- * again when a compaction replaced the files while it read them.
+ * Reads the snapshot, then the journal lines after it, each record through `read`. Refuses (StateError) a
+ * file that is not what it should be and a journal that does not continue the snapshot. A reader without
+ * the lock (`retry`) reads again when a compaction replaced the files while it read them.
  */
-export async function readStoredState(path: string, options: { retry: boolean }): Promise<StoredState> {
+export async function readStoredState<V>(path: string, options: { retry: boolean; read: ReadRecord<V> }): Promise<StoredState<V>> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readOnce(path);
+      return await readOnce(path, options.read);
     } catch (err) {
       if (!(err instanceof GapError)) throw err;
       if (!options.retry || attempt >= READ_ATTEMPTS) throw err.refusal(path);
@@ -86,25 +89,17 @@ class GapError extends Error {
   }
 }
 
-async function readOnce(path: string): Promise<StoredState> {
-  const records = emptySections<unknown>();
-  let seq = 0;
-  let snapshotBytes = 0;
-  const snapshot = await readIfThere(path);
-  if (snapshot !== null) {
-    snapshotBytes = Buffer.byteLength(snapshot);
-    const envelope = parseSnapshot(snapshot, path);
-    seq = envelope.seq ?? 0;
-    // A null here is a bad record (set aside at open), not a removal as in the journal.
-    for (const [section, entries] of sectionsOf(envelope)) for (const [key, value] of Object.entries(entries)) records[section].set(key, value);
-  }
+async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredState<V>> {
+  const records = emptySections<V>();
+  const snapshot = await readSnapshot(path, records, read);
+  let seq = snapshot?.seq ?? 0;
   const torn: TornTail[] = [];
   const { old, current } = journalPaths(path);
   let oldJournal = false;
-  let journal: StoredState['journal'] = null;
+  let journal: StoredState<V>['journal'] = null;
   for (const file of [old, current]) {
-    const text = await readIfThere(file);
-    if (text === null) continue;
+    const text = (await readIfThere(file))?.toString('utf8');
+    if (text === undefined) continue;
     const parsed = parseJournal(text, file);
     if (file === old) oldJournal = true;
     // Both lengths of the text as decoded: a character cut short in a torn line decodes as U+FFFD, whose
@@ -115,11 +110,81 @@ async function readOnce(path: string): Promise<StoredState> {
       // Already in the snapshot: a crash came between a compaction's snapshot and the removal of the journal.
       if (entry.seq <= seq) continue;
       if (entry.seq !== seq + 1) throw new GapError(file, entry.seq, snapshot === null && seq === 0 ? null : seq);
-      apply(records, entry);
+      apply(records, entry, read);
       seq = entry.seq;
     }
   }
-  return { records, seq, snapshotBytes, oldJournal, journal, torn };
+  return { records, seq, snapshotBytes: snapshot?.bytes ?? 0, oldJournal, journal, torn };
+}
+
+/**
+ * Reads the snapshot at `path` into `records`; null when there is none. Its own function, so that the
+ * file's bytes are garbage once its records are read, before the journal is.
+ */
+async function readSnapshot<V>(path: string, records: Sections<V>, read: ReadRecord<V>): Promise<{ seq: number; bytes: number } | null> {
+  const bytes = await readIfThere(path);
+  if (bytes === null) return null;
+  const lines = watchLines(bytes);
+  const envelope = parseSnapshot(lines?.envelope ?? bytes.toString('utf8'), path);
+  // A watch a line, as written: each line is decoded, parsed and read on its own, so that neither the text
+  // of the whole file (9 MB at 10,000 running watches, beside its bytes) nor JSON.parse's tree of every
+  // watch ever exists. V8 makes the objects of a text of 100 KB or more straight in its old generation,
+  // where they stayed until a full collection, beside the records read from them (docs/performance.md,
+  // Memory). Any other layout (an older version's, an edit's) is read whole; read whole after some of its
+  // lines were, each of those is read again, alike.
+  if (lines === null || !readLines(bytes, lines, records, read)) {
+    readEntries(records, 'watches', lines === null ? envelope.watches : parseSnapshot(bytes.toString('utf8'), path).watches, read);
+  }
+  // A null here is a bad record (set aside at open), not a removal as in the journal.
+  for (const [section, entries] of sectionsOf(envelope)) if (section !== 'watches') readEntries(records, section, entries, read);
+  return { seq: envelope.seq ?? 0, bytes: bytes.length };
+}
+
+function readEntries<V>(records: Sections<V>, section: Section, entries: Record<string, unknown>, read: ReadRecord<V>): void {
+  for (const [key, value] of Object.entries(entries)) records[section].set(key, read(section, key, value));
+}
+
+/** The first line of a snapshot as snapshotText writes it: the watches follow, one a line. */
+const FIRST_LINE = /^\{"version":\d+,"seq":\d+,"watches":\{$/;
+const LINE_BREAK = 0x0a;
+const QUOTE = 0x22;
+const CLOSING_BRACE = 0x7d;
+const COMMA = 0x2c;
+
+/**
+ * Where the watches of a snapshot laid out as snapshotText writes it are: from its second line (`first`) to
+ * the line that closes them (`end`), byte offsets, each line `"key":{...}` and a comma but the last; and the
+ * snapshot's JSON without them, `envelope`. Null for any other layout.
+ */
+function watchLines(bytes: Buffer): { first: number; end: number; envelope: string } | null {
+  const first = bytes.indexOf(LINE_BREAK) + 1;
+  if (first === 0 || !FIRST_LINE.test(bytes.toString('utf8', 0, first - 1))) return null;
+  for (let at = first; ; ) {
+    const c = bytes[at];
+    if (c === CLOSING_BRACE) return { first, end: at, envelope: `${bytes.toString('utf8', 0, first - 1)}${bytes.toString('utf8', at)}` };
+    if (c !== QUOTE) return null;
+    at = bytes.indexOf(LINE_BREAK, at) + 1;
+    if (at === 0) return null;
+  }
+}
+
+/** Reads the watches on the lines `watchLines` found into `records`; false when one is not what it should be. */
+function readLines<V>(bytes: Buffer, lines: { first: number; end: number }, records: Sections<V>, read: ReadRecord<V>): boolean {
+  for (let at = lines.first; at < lines.end; ) {
+    const next = bytes.indexOf(LINE_BREAK, at) + 1;
+    const comma = bytes[next - 2] === COMMA;
+    // Every line but the last ends with the comma between two entries, and the last does not.
+    if (comma === (next === lines.end)) return false;
+    let entry: Record<string, unknown>;
+    try {
+      entry = JSON.parse(`{${bytes.toString('utf8', at, comma ? next - 2 : next - 1)}}`) as Record<string, unknown>;
+    } catch {
+      return false;
+    }
+    readEntries(records, 'watches', entry, read);
+    at = next;
+  }
+  return true;
 }
 
 function parseSnapshot(text: string, path: string) {
@@ -145,11 +210,11 @@ function parseSnapshot(text: string, path: string) {
   return envelope.data;
 }
 
-function apply(records: Sections<unknown>, entry: JournalEntry): void {
+function apply<V>(records: Sections<V>, entry: JournalEntry, read: ReadRecord<V>): void {
   for (const [section, changed] of sectionsOf(entry)) {
     for (const [key, value] of Object.entries(changed)) {
       if (value === null) records[section].delete(key);
-      else records[section].set(key, value);
+      else records[section].set(key, read(section, key, value));
     }
   }
 }
@@ -165,10 +230,10 @@ function sectionsOf(file: Pick<JournalEntry, 'watches' | 'batches' | 'tracking' 
   ];
 }
 
-/** The text of the file at `path`, or null when there is none. */
-async function readIfThere(path: string): Promise<string | null> {
+/** The bytes of the file at `path`, or null when there is none. */
+async function readIfThere(path: string): Promise<Buffer | null> {
   try {
-    return await readRegularFile(path, MAX_STATE_BYTES);
+    return await readRegularBytes(path, MAX_STATE_BYTES);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     if (err instanceof NotARegularFileError) throw new StateError(path, `${err.message} (set state.path to a file in a writable folder)`);

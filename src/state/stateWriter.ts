@@ -159,7 +159,7 @@ export class StateWriter {
    * last whole line, and it is compacted later, as after a compaction that failed. Resolves to why it was
    * not compacted then, or null.
    */
-  async compactAtOpen(found: Pick<StoredState, 'oldJournal' | 'journal'>): Promise<StateError | null> {
+  async compactAtOpen(found: Pick<StoredState<unknown>, 'oldJournal' | 'journal'>): Promise<StateError | null> {
     try {
       await this.#snapshot(this.#seq);
       return null;

@@ -5,15 +5,15 @@ import { dictionary } from '../data/dictionary.ts';
 import { linkTarget } from '../files/linkTarget.ts';
 import { temporaryPrefix } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
-import { batchRecordSchema, clockRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
 import type { TornTail } from './journal.ts';
 import type { StateLock } from './lock.ts';
 import { moveBatchTimes, moveTrackingTimes, moveWatchTimes } from './moveTimes.ts';
+import { checkRecord, type Checked, type SectionRecords } from './readBack.ts';
+import { SharedStrings } from '../cloud/sharedStrings.ts';
 import { readStoredState, type Image, type Section, type Sections } from './stateFiles.ts';
 import { StateWriter, digestOf, writeDurably, type Change, type StateFileKind } from './stateWriter.ts';
 import type { BatchRecord, ClockRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
-import type { z } from 'zod';
-import { kindOf, watchKey } from '../watch/kinds/index.ts';
+import { kindOf } from '../watch/kinds/index.ts';
 import type { DeliveryCounts } from '../observability/metrics.ts';
 
 export type { StateFileKind } from './stateWriter.ts';
@@ -214,55 +214,37 @@ export class StateStore {
   static async open(statePath: string, options: { readOnly?: boolean; lock?: StateLock | undefined } = {}): Promise<StateStore> {
     const readOnly = options.readOnly ?? false;
     const path = await linkTarget(statePath);
-    const stored = await readStoredState(path, { retry: readOnly });
-    const records = new Map<string, WatchRecord>();
-    const batches = new Map<string, BatchRecord>();
+    // Not for a reader (`check`), which holds the records for a moment only.
+    const strings = readOnly ? null : new SharedStrings();
+    const stored = await readStoredState(path, { retry: readOnly, read: (section, key, raw) => checkRecord(section, key, raw, strings) });
     const setAside: SetAsideRecord[] = [];
     const rejected: Record<string, unknown> = dictionary();
     const rejectedBatches: Record<string, unknown> = dictionary();
-    for (const [key, raw] of stored.records.watches) {
-      const checked = watchRecordSchema.safeParse(raw);
-      const problems = checked.success ? [] : recordProblems(checked.error);
-      if (checked.success && watchKey(checked.data) !== key) problems.push(`(the key): does not match the record's ids (${watchKey(checked.data)})`);
-      if (checked.success && problems.length === 0) {
-        records.set(key, checked.data);
-      } else {
-        setAside.push({ key, problems });
-        rejected[key] = { problems, record: raw };
-      }
-    }
-    for (const [label, raw] of stored.records.batches) {
-      const checked = batchRecordSchema.safeParse(raw);
-      const problems = checked.success ? [] : recordProblems(checked.error);
-      if (checked.success && checked.data.label !== label) problems.push(`label: does not match its key (${label})`);
-      if (checked.success && problems.length === 0) {
-        batches.set(label, checked.data);
-      } else {
-        // Its digests are recorded again, with the same ids, once its watches are judged.
-        setAside.push({ key: batchKey(label), problems });
-        rejectedBatches[label] = { problems, record: raw };
-      }
-    }
-    // A tracked server or project that fails its schema is set aside too: tracking it begins afresh; and
-    // so is a clock record: the clock is recorded afresh, as for a state without one.
-    const check = <T>(section: 'servers' | 'projects' | 'clocks', schema: z.ZodType<T>, into: Record<string, T>) => {
-      const prefix = section === 'clocks' ? section : `tracking.${section}`;
-      for (const [key, raw] of stored.records[section]) {
-        const checked = schema.safeParse(raw);
-        if (checked.success) {
-          into[key] = checked.data;
-        } else {
-          const problems = recordProblems(checked.error);
-          setAside.push({ key: `${prefix}.${key}`, problems });
-          rejected[`${prefix}.${key}`] = { problems, record: raw };
+    /** Keeps each record of `section` that passed its check; sets each other aside, named there by `named`. */
+    const take = <S extends Section>(section: S, keep: (key: string, record: SectionRecords[S]) => void, named = (key: string) => key) => {
+      for (const [key, checked] of stored.records[section] as Map<string, Checked<SectionRecords[S]>>) {
+        if (checked.ok) {
+          keep(key, checked.record);
+          continue;
         }
+        const { problems, raw: record } = checked;
+        setAside.push({ key: named(key), problems });
+        if (section === 'batches') rejectedBatches[key] = { problems, record };
+        else rejected[named(key)] = { problems, record };
       }
     };
+    const records = new Map<string, WatchRecord>();
+    take('watches', (key, record) => records.set(key, record));
+    const batches = new Map<string, BatchRecord>();
+    // Its digests are recorded again, with the same ids, once its watches are judged.
+    take('batches', (label, record) => batches.set(label, record), batchKey);
+    // A tracked server or project that fails its schema is set aside too: tracking it begins afresh; and
+    // so is a clock record: the clock is recorded afresh, as for a state without one.
     const tracking = noTracking();
-    check('servers', trackedServerSchema, tracking.servers);
-    check('projects', trackedProjectSchema, tracking.projects);
+    take('servers', (key, record) => (tracking.servers[key] = record), (key) => `tracking.servers.${key}`);
+    take('projects', (key, record) => (tracking.projects[key] = record), (key) => `tracking.projects.${key}`);
     const clocks: Record<string, ClockRecord> = dictionary();
-    check('clocks', clockRecordSchema, clocks);
+    take('clocks', (key, record) => (clocks[key] = record), (key) => `clocks.${key}`);
     const clock = clocks[CLOCK_KEY] ?? null;
     let setAsidePath: string | null = null;
     if (!readOnly) {
