@@ -125,11 +125,19 @@ function textOf(bytes: Buffer, strict: boolean): string {
  * directory, a kernel file or too large, or (`strictUtf8`) when it is not UTF-8.
  */
 export async function readRegularFile(path: string, maxBytes: number, options: { strictUtf8?: boolean } = {}): Promise<string> {
-  return textOf(await readRegularBytes(path, maxBytes), options.strictUtf8 === true);
+  const pieces: Buffer[] = [];
+  for await (const piece of regularFilePieces(path, maxBytes)) pieces.push(piece);
+  // The one read's bytes as they are: a copy would hold a second 9 MB beside them for a state file of
+  // 10,000 running watches.
+  return textOf(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces), options.strictUtf8 === true);
 }
 
-/** readRegularFile's bytes, not decoded: for a reader that decodes them a piece at a time. */
-export async function readRegularBytes(path: string, maxBytes: number): Promise<Buffer> {
+/**
+ * The bytes of the regular file at `path` a piece at a time, each at most `pieceBytes` long (without it,
+ * the whole file in one piece as a rule), with readRegularFile's checks and refusals. The file is closed
+ * once the reader stops, at its end or before.
+ */
+export async function* regularFilePieces(path: string, maxBytes: number, pieceBytes?: number): AsyncGenerator<Buffer, void, undefined> {
   refusePseudo(await pseudoFileSystemOf(path));
   // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer before fstat could say what it is.
   const fd = await openFile(path, OPEN_FLAGS);
@@ -137,20 +145,15 @@ export async function readRegularBytes(path: string, maxBytes: number): Promise<
     const stats = await statFile(fd);
     refuseIrregular(stats, maxBytes);
     // Read to the end rather than trusting the size (a file may grow meanwhile), but never past the cap.
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      // The whole file in one read as a rule; the one more byte asked for tells whether it has ended.
-      const chunk = Buffer.alloc(Math.min(total === 0 ? stats.size + 1 : 64 * 1024, maxBytes + 1 - total));
-      const { bytesRead } = await readInto(fd, chunk, 0, chunk.length, null);
-      if (bytesRead === 0) break;
-      chunks.push(chunk.subarray(0, bytesRead));
+    for (let total = 0; ; ) {
+      // The one more byte asked for in a whole file's read tells whether it has ended.
+      const piece = Buffer.alloc(Math.min(pieceBytes ?? (total === 0 ? stats.size + 1 : 64 * 1024), maxBytes + 1 - total));
+      const { bytesRead } = await readInto(fd, piece, 0, piece.length, null);
+      if (bytesRead === 0) return;
       total += bytesRead;
       if (total > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
+      yield piece.subarray(0, bytesRead);
     }
-    // The one read's bytes as they are: a copy would hold a second 9 MB beside them for a state file of
-    // 10,000 running watches.
-    return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
   } finally {
     await closeFile(fd);
   }

@@ -1,7 +1,7 @@
 // The state on disk: a snapshot at `state.path` (replaced atomically now and then) and the journal of
 // what changed since (`<state.path>.journal`, and `.journal.old` while a compaction writes the snapshot).
 // Here: reading them into every record's latest value, and the text of a snapshot and of a journal line.
-import { NotARegularFileError, readRegularBytes } from '../files/readRegularFile.ts';
+import { NotARegularFileError, readRegularFile, regularFilePieces } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
 import { STATE_VERSION, newerFormatRefusal, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
@@ -10,6 +10,8 @@ import { STATE_VERSION, newerFormatRefusal, stateEnvelopeSchema, type JournalEnt
 export const MAX_STATE_BYTES = 256 * 1024 * 1024;
 /** Each piece of a file's text is about this long: written piece by piece, a file is never one string. */
 const PIECE_CHARS = 64 * 1024;
+/** A snapshot is read a piece of this many bytes at a time. */
+const READ_PIECE_BYTES = 64 * 1024;
 /** How often a reader (`check`) reads again when a compaction replaced the files under it. */
 const READ_ATTEMPTS = 5;
 
@@ -98,8 +100,8 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
   let oldJournal = false;
   let journal: StoredState<V>['journal'] = null;
   for (const file of [old, current]) {
-    const text = (await readIfThere(file))?.toString('utf8');
-    if (text === undefined) continue;
+    const text = await readIfThere(file);
+    if (text === null) continue;
     const parsed = parseJournal(text, file);
     if (file === old) oldJournal = true;
     // Both lengths of the text as decoded: a character cut short in a torn line decodes as U+FFFD, whose
@@ -118,73 +120,123 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
 }
 
 /**
- * Reads the snapshot at `path` into `records`; null when there is none. Its own function, so that the
- * file's bytes are garbage once its records are read, before the journal is.
+ * Reads the snapshot at `path` into `records`, a piece at a time; null when there is none. A watch a line,
+ * as snapshotText writes them: each line is decoded, parsed and read once it has ended, so that neither the
+ * file's bytes, nor their text, nor JSON.parse's tree of every watch ever exists (V8 makes the objects of a
+ * text of 100 KB or more straight in its old generation, where they stayed until a full collection, beside
+ * the records read from them: docs/performance.md, Memory). Any other layout (an older version's, an
+ * edit's) is read again whole; each line read before is then read again, alike.
  */
 async function readSnapshot<V>(path: string, records: Sections<V>, read: ReadRecord<V>): Promise<{ seq: number; bytes: number } | null> {
-  const bytes = await readIfThere(path);
-  if (bytes === null) return null;
-  const lines = watchLines(bytes);
-  const envelope = parseSnapshot(lines?.envelope ?? bytes.toString('utf8'), path);
-  // A watch a line, as written: each line is decoded, parsed and read on its own, so that neither the text
-  // of the whole file (9 MB at 10,000 running watches, beside its bytes) nor JSON.parse's tree of every
-  // watch ever exists. V8 makes the objects of a text of 100 KB or more straight in its old generation,
-  // where they stayed until a full collection, beside the records read from them (docs/performance.md,
-  // Memory). Any other layout (an older version's, an edit's) is read whole; read whole after some of its
-  // lines were, each of those is read again, alike.
-  if (lines === null || !readLines(bytes, lines, records, read)) {
-    readEntries(records, 'watches', lines === null ? envelope.watches : parseSnapshot(bytes.toString('utf8'), path).watches, read);
+  const lines = new SnapshotLines(records, read);
+  try {
+    for await (const piece of regularFilePieces(path, MAX_STATE_BYTES, READ_PIECE_BYTES)) lines.push(piece);
+  } catch (err) {
+    const failure = readFailure(path, err);
+    if (failure === null) return null;
+    throw failure;
   }
+  const envelope = lines.envelope();
+  if (envelope !== null) return readEnvelope(parseSnapshot(envelope, path), records, read, lines.bytes);
+  const text = await readIfThere(path);
+  if (text === null) return null;
+  const whole = parseSnapshot(text, path);
+  readEntries(records, 'watches', whole.watches, read);
+  return readEnvelope(whole, records, read, Buffer.byteLength(text));
+}
+
+/** Reads every section but the watches; the snapshot's last change, and its size. */
+function readEnvelope<V>(envelope: ReturnType<typeof parseSnapshot>, records: Sections<V>, read: ReadRecord<V>, bytes: number): { seq: number; bytes: number } {
   // A null here is a bad record (set aside at open), not a removal as in the journal.
   for (const [section, entries] of sectionsOf(envelope)) if (section !== 'watches') readEntries(records, section, entries, read);
-  return { seq: envelope.seq ?? 0, bytes: bytes.length };
+  return { seq: envelope.seq ?? 0, bytes };
 }
 
 function readEntries<V>(records: Sections<V>, section: Section, entries: Record<string, unknown>, read: ReadRecord<V>): void {
   for (const [key, value] of Object.entries(entries)) records[section].set(key, read(section, key, value));
 }
 
-/** The first line of a snapshot as snapshotText writes it: the watches follow, one a line. */
-const FIRST_LINE = /^\{"version":\d+,"seq":\d+,"watches":\{$/;
+/**
+ * The first line of a snapshot as snapshotText writes it: the watches follow, one a line. Of this format
+ * only: a later one is read whole, and refused before any of its records is read.
+ */
+const FIRST_LINE = new RegExp(`^\\{"version":${STATE_VERSION},"seq":\\d+,"watches":\\{$`);
 const LINE_BREAK = 0x0a;
 const QUOTE = 0x22;
 const CLOSING_BRACE = 0x7d;
 const COMMA = 0x2c;
 
+/** Where a SnapshotLines is: at the first line, the watches, the rest; or in a file laid out otherwise. */
+type Reading = 'first' | 'watches' | 'rest' | 'other';
+
 /**
- * Where the watches of a snapshot laid out as snapshotText writes it are: from its second line (`first`) to
- * the line that closes them (`end`), byte offsets, each line `"key":{...}` and a comma but the last; and the
- * snapshot's JSON without them, `envelope`. Null for any other layout.
+ * A snapshot's bytes, given a piece at a time, read as snapshotText lays them out: its first line, then a
+ * watch a line (`"key":{...}`, and a comma but after the last), each read into `records` once its line has
+ * ended, then the line that closes them and the rest, kept as bytes.
  */
-function watchLines(bytes: Buffer): { first: number; end: number; envelope: string } | null {
-  const first = bytes.indexOf(LINE_BREAK) + 1;
-  if (first === 0 || !FIRST_LINE.test(bytes.toString('utf8', 0, first - 1))) return null;
-  for (let at = first; ; ) {
-    const c = bytes[at];
-    if (c === CLOSING_BRACE) return { first, end: at, envelope: `${bytes.toString('utf8', 0, first - 1)}${bytes.toString('utf8', at)}` };
-    if (c !== QUOTE) return null;
-    at = bytes.indexOf(LINE_BREAK, at) + 1;
-    if (at === 0) return null;
+class SnapshotLines<V> {
+  bytes = 0;
+  #state: Reading = 'first';
+  #first = '';
+  /** The bytes of a line not ended yet; once the watches are closed, the rest of the file. */
+  #held: Buffer[] = [];
+  /** What the next line of the watches may be: after a watch with a comma, another; after one without, their end. */
+  #next: 'watch or end' | 'watch' | 'end' = 'watch or end';
+  readonly #records: Sections<V>;
+  readonly #read: ReadRecord<V>;
+
+  constructor(records: Sections<V>, read: ReadRecord<V>) {
+    this.#records = records;
+    this.#read = read;
+  }
+
+  push(piece: Buffer): void {
+    this.bytes += piece.length;
+    if (this.#state === 'rest') this.#held.push(piece);
+    if (this.#state !== 'first' && this.#state !== 'watches') return;
+    let at = 0;
+    for (let end = piece.indexOf(LINE_BREAK); end !== -1; end = piece.indexOf(LINE_BREAK, at)) {
+      const line = this.#held.length === 0 ? piece.subarray(at, end) : Buffer.concat([...this.#held, piece.subarray(at, end)]);
+      this.#held = [];
+      this.#state = this.#line(line);
+      if (this.#state === 'other') return;
+      if (this.#state === 'rest') {
+        this.#held.push(line, piece.subarray(end));
+        return;
+      }
+      at = end + 1;
+    }
+    this.#held.push(piece.subarray(at));
+  }
+
+  /** The snapshot's JSON without its watches; null when it is not laid out as snapshotText writes it. */
+  envelope(): string | null {
+    return this.#state === 'rest' ? `${this.#first}${Buffer.concat(this.#held).toString('utf8')}` : null;
+  }
+
+  /** Reads a whole line; what the reader is in after it. */
+  #line(line: Buffer): Reading {
+    if (this.#state === 'first') {
+      this.#first = line.toString('utf8');
+      return FIRST_LINE.test(this.#first) ? 'watches' : 'other';
+    }
+    if (line[0] === CLOSING_BRACE && this.#next !== 'watch') return 'rest';
+    const comma = line.at(-1) === COMMA;
+    const entry = line[0] === QUOTE && this.#next !== 'end' ? entriesOn(line.toString('utf8', 0, comma ? line.length - 1 : line.length)) : null;
+    if (entry === null) return 'other';
+    readEntries(this.#records, 'watches', entry, this.#read);
+    this.#next = comma ? 'watch' : 'end';
+    return 'watches';
   }
 }
 
-/** Reads the watches on the lines `watchLines` found into `records`; false when one is not what it should be. */
-function readLines<V>(bytes: Buffer, lines: { first: number; end: number }, records: Sections<V>, read: ReadRecord<V>): boolean {
-  for (let at = lines.first; at < lines.end; ) {
-    const next = bytes.indexOf(LINE_BREAK, at) + 1;
-    const comma = bytes[next - 2] === COMMA;
-    // Every line but the last ends with the comma between two entries, and the last does not.
-    if (comma === (next === lines.end)) return false;
-    let entry: Record<string, unknown>;
-    try {
-      entry = JSON.parse(`{${bytes.toString('utf8', at, comma ? next - 2 : next - 1)}}`) as Record<string, unknown>;
-    } catch {
-      return false;
-    }
-    readEntries(records, 'watches', entry, read);
-    at = next;
+/** The entries on one line of watches, or null when it holds no JSON. */
+function entriesOn(line: string): Record<string, unknown> | null {
+  try {
+    return JSON.parse(`{${line}}`) as Record<string, unknown>;
+  } catch {
+    return null;
   }
-  return true;
 }
 
 function parseSnapshot(text: string, path: string) {
@@ -230,15 +282,22 @@ function sectionsOf(file: Pick<JournalEntry, 'watches' | 'batches' | 'tracking' 
   ];
 }
 
-/** The bytes of the file at `path`, or null when there is none. */
-async function readIfThere(path: string): Promise<Buffer | null> {
+/** The text of the file at `path`, or null when there is none. */
+async function readIfThere(path: string): Promise<string | null> {
   try {
-    return await readRegularBytes(path, MAX_STATE_BYTES);
+    return await readRegularFile(path, MAX_STATE_BYTES);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    if (err instanceof NotARegularFileError) throw new StateError(path, `${err.message} (set state.path to a file in a writable folder)`);
-    throw stateFailure(path, 'cannot be read', err);
+    const failure = readFailure(path, err);
+    if (failure === null) return null;
+    throw failure;
   }
+}
+
+/** Why the file at `path` could not be read, as a StateError; null when it is not there. */
+function readFailure(path: string, err: unknown): StateError | null {
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+  if (err instanceof NotARegularFileError) return new StateError(path, `${err.message} (set state.path to a file in a writable folder)`);
+  return stateFailure(path, 'cannot be read', err);
 }
 
 type Entries = Iterable<readonly [string, string | null]>;
