@@ -127,8 +127,8 @@ function textOf(bytes: Buffer, strict: boolean): string {
 export async function readRegularFile(path: string, maxBytes: number, options: { strictUtf8?: boolean } = {}): Promise<string> {
   const pieces: Buffer[] = [];
   for await (const piece of regularFilePieces(path, maxBytes)) pieces.push(piece);
-  // The one read's bytes as they are: a copy would hold a second 9 MB beside them for a state file of
-  // 10,000 running watches.
+  // The one read's bytes as they are: a copy would hold the file twice until a collection (a journal of
+  // several MB after a crash during a wave of verdicts).
   return textOf(pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces), options.strictUtf8 === true);
 }
 
