@@ -130,7 +130,8 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
 async function readSnapshot<V>(path: string, records: Sections<V>, read: ReadRecord<V>): Promise<{ seq: number; bytes: number } | null> {
   const lines = new SnapshotLines(records, read);
   try {
-    for await (const piece of regularFilePieces(path, MAX_STATE_BYTES, READ_PIECE_BYTES)) lines.push(piece);
+    // Stopped at the first line not laid out so: the whole read below reads the file from its start.
+    for await (const piece of regularFilePieces(path, MAX_STATE_BYTES, READ_PIECE_BYTES)) if (!lines.push(piece)) break;
   } catch (err) {
     const failure = readFailure(path, err);
     if (failure === null) return null;
@@ -161,6 +162,8 @@ function readEntries<V>(records: Sections<V>, section: Section, entries: Record<
  * only: a later one is read whole, and refused before any of its records is read.
  */
 const FIRST_LINE = new RegExp(`^\\{"version":${STATE_VERSION},"seq":\\d+,"watches":\\{$`);
+/** Longer than any first line snapshotText writes (seq has at most 16 digits). */
+const FIRST_LINE_MAX_BYTES = 64;
 const LINE_BREAK = 0x0a;
 const QUOTE = 0x22;
 const CLOSING_BRACE = 0x7d;
@@ -190,23 +193,27 @@ class SnapshotLines<V> {
     this.#read = read;
   }
 
-  push(piece: Buffer): void {
+  /** Takes the next piece of the file; false once the file is found laid out otherwise. */
+  push(piece: Buffer): boolean {
     this.bytes += piece.length;
     if (this.#state === 'rest') this.#held.push(piece);
-    if (this.#state !== 'first' && this.#state !== 'watches') return;
+    if (this.#state !== 'first' && this.#state !== 'watches') return this.#state === 'rest';
     let at = 0;
     for (let end = piece.indexOf(LINE_BREAK); end !== -1; end = piece.indexOf(LINE_BREAK, at)) {
       const line = this.#held.length === 0 ? piece.subarray(at, end) : Buffer.concat([...this.#held, piece.subarray(at, end)]);
       this.#held = [];
       this.#state = this.#line(line);
-      if (this.#state === 'other') return;
+      if (this.#state === 'other') return false;
       if (this.#state === 'rest') {
         this.#held.push(line, piece.subarray(end));
-        return;
+        return true;
       }
       at = end + 1;
     }
     this.#held.push(piece.subarray(at));
+    // A first line longer than any of snapshotText's: a file on one line (an older version's) is not
+    // gathered here whole before the read that parses it whole.
+    return this.#state === 'watches' || piece.length - at < FIRST_LINE_MAX_BYTES;
   }
 
   /** The snapshot's JSON without its watches; null when it is not laid out as snapshotText writes it. */
