@@ -2,8 +2,8 @@ import { expect, it } from 'vitest';
 import { keptActions, sourceModule } from '../isolated.ts';
 
 /**
- * The actions of 200 running watches as StateStore.open gives them back from a state file, each action with
- * its own copy of every string as JSON.parse makes them (the same host, project and user in all).
+ * The actions of 200 running watches as StateStore.open gives them back from a state file whose actions all
+ * name the same host, project and user: JSON.parse gives each record its own copy of every string.
  */
 function readBack(readOnly: boolean) {
   return keptActions(`
