@@ -98,7 +98,6 @@ function watchFile(server: { url: string; hooks: string }, watches: number, stat
   return `${lines.join('\n')}\n`;
 }
 
-/** A free TCP port on loopback. */
 /**
  * The watch file of `watches` in `dir`, its state beside it, saved a while before the start as a deployed
  * file is: `run` waits for a file written within the last second to stand still, which is no part of its
@@ -112,6 +111,7 @@ function deployedWatchFile(dir: string, server: { url: string; hooks: string }, 
   return config;
 }
 
+/** A free TCP port on loopback. */
 async function freePort(): Promise<number> {
   const { createServer } = await import('node:net');
   const server = createServer().listen(0, '127.0.0.1');
