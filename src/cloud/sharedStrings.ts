@@ -19,8 +19,8 @@ export class SharedStrings {
   readonly #pool = new Map<string, string>();
 
   /**
-   * Makes the strings of `action`, an answer just parsed and not yet shared with anyone, the copies kept
-   * for earlier answers (and the watch's own ids). Changes no value.
+   * Makes the strings of `action`, an answer just parsed or a record just read back from the state, and not
+   * yet shared with anyone, the copies kept for earlier ones (and the watch's own ids). Changes no value.
    */
   shareAction(action: InstanceAction, ref: ActionRef): void {
     this.#shareFields(action, ACTION_FIELDS);
