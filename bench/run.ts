@@ -23,7 +23,7 @@ const BIN = join(ROOT, 'bin', 'ecs-action-watch.mjs');
 const CONCURRENCY = 64;
 /** Reloads of the watch file after the wave, each one's peak measured alone. */
 const RELOADS = 3;
-/** Passes of a daemon before it is restarted, and of the restarted one before its peak is read (restartPeak). */
+/** Passes of a daemon before it is restarted, and of the restarted one before its peak is read (`restarted`). */
 const RESTART_PASSES = 8;
 const sizes = (process.env['BENCH_WATCHES'] ?? '1000,10000').split(',').map(Number);
 const rounds = Number(process.env['BENCH_ROUNDS'] ?? 2);
@@ -161,7 +161,7 @@ async function until(what: string, check: () => Promise<boolean>, timeoutMs: num
   throw new Error(`gave up after ${timeoutMs} ms waiting for ${what}`);
 }
 
-interface DaemonResult {
+interface DaemonResult extends Wave {
   watches: number;
   sweepPerS: number;
   startupMs: number;
@@ -169,15 +169,27 @@ interface DaemonResult {
   peakRssKb: number;
   /** The highest peak of RELOADS reloads of the watch file (an edit of a comment each), each measured from the resident memory of its moment. */
   reloadPeakKb: number;
-  p50: number;
-  p99: number;
-  delivered: number;
   idleBytesPerPass: number;
   finishBytes: number;
   finishWrites: number;
   finishSnapshots: number;
   stateFileBytes: number;
   loadBefore: string;
+}
+
+/** Verdict-to-webhook latencies of a wave: every action on `server` finishes now, and the next pass decides them all. */
+interface Wave {
+  p50: number;
+  p99: number;
+  delivered: number;
+}
+
+async function wave(server: { url: string }, receiver: { url: string }, watches: number): Promise<Wave> {
+  await get(`${server.url}/bench/finish`, { method: 'POST' });
+  const delivered = () => get<Stats>(`${receiver.url}/bench/stats`);
+  await until('every webhook', async () => (await delivered()).latencies.length >= watches, 180_000);
+  const { latencies } = await delivered();
+  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), delivered: latencies.length };
 }
 
 async function daemonRun(watches: number): Promise<DaemonResult> {
@@ -210,13 +222,9 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
       const sweepPerS = steady.reduce((s, b) => s + b.count, 0) / (steady.reduce((s, b) => s + (b.end - b.start), 0) / 1000);
       const passes = Math.max(1, Math.round((after.polls - before.polls) / watches));
 
-      // Every action finishes now: the next pass decides them all and the webhooks go out.
-      await get(`${server.url}/bench/finish`, { method: 'POST' });
-      const delivered = () => get<Stats>(`${receiver.url}/bench/stats`);
-      await until('every webhook', async () => (await delivered()).latencies.length >= watches, 180_000);
+      const finished = await wave(server, receiver, watches);
       await sleep(1500);
       const end = await counters(port);
-      const { latencies } = await delivered();
       const peakRssKb = peakKb(daemon.pid!);
       // A reload, as every edit of the file (and every `add`) makes one: the whole file is parsed again beside
       // the daemon's heap. After the wave, so that the figures above are as before; its watches have finished,
@@ -239,9 +247,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
         cpuPerPollUs: ((after.cpu - before.cpu) / (after.polls - before.polls)) * 1e6,
         peakRssKb,
         reloadPeakKb,
-        p50: percentile(latencies, 50),
-        p99: percentile(latencies, 99),
-        delivered: latencies.length,
+        ...finished,
         idleBytesPerPass: (after.stateBytes - before.stateBytes) / passes,
         finishBytes: end.stateBytes - after.stateBytes,
         finishWrites: end.stateWrites - after.stateWrites,
@@ -264,16 +270,24 @@ function spawnDaemon(config: string, logPath: string): ChildProcess {
   return child;
 }
 
+/** A daemon started again on the state of running watches: its peak, and the wave that then finishes them. */
+interface Restarted {
+  peakKb: number;
+  wave: Wave;
+}
+
 /**
- * The peak of a daemon started again on the state of `watches` running watches, as an upgrade or a pod moved
- * to another node starts one: a daemon polls RESTART_PASSES passes from a fresh state, is stopped (SIGTERM,
- * which saves its state), and the one started on the same file and state is read after as many passes.
- * A server and a state of their own, so that daemonRun's figures are as they were.
+ * A daemon started again on the state of `watches` running watches, as an upgrade or a pod moved to another
+ * node starts one: a daemon polls RESTART_PASSES passes from a fresh state, is stopped (SIGTERM, which saves
+ * its state), and the one started on the same file and state is read after as many passes; then every
+ * action finishes, RESTART_PASSES passes after its start rather than daemonRun's dozen, the first save after a
+ * start being its first change. A server, receiver and state of their own, so that daemonRun's figures are as
+ * they were.
  */
-async function restartPeak(watches: number): Promise<number> {
-  const server = await startServer(watches);
+async function restarted(watches: number): Promise<Restarted> {
+  const [server, receiver] = await Promise.all([startServer(watches), startServer(0)]);
   const dir = mkdtempSync(join(work, `restart-${watches}-`));
-  const config = deployedWatchFile(dir, server, watches, await freePort());
+  const config = deployedWatchFile(dir, { url: server.url, hooks: receiver.hooks }, watches, await freePort());
   const passes = async () => (await get<Stats>(`${server.url}/bench/stats`)).bursts.length;
   let daemon: ChildProcess | undefined;
   try {
@@ -283,10 +297,11 @@ async function restartPeak(watches: number): Promise<number> {
       daemon = spawnDaemon(config, join(dir, log));
       await until(`${RESTART_PASSES} passes`, async () => (await passes()) > from + RESTART_PASSES, 180_000);
     }
-    return peakKb(daemon!.pid!);
+    const peak = peakKb(daemon!.pid!);
+    return { peakKb: peak, wave: await wave(server, receiver, watches) };
   } finally {
     if (daemon) await stop(daemon);
-    await stop(server.process);
+    await Promise.all([stop(server.process), stop(receiver.process)]);
   }
 }
 
@@ -453,16 +468,16 @@ async function oneShots(): Promise<{ rows: Array<[string, Timing]>; checkAgainst
 execFileSync(process.execPath, [join(ROOT, 'scripts', 'bundle.ts')], { stdio: 'inherit' });
 const startedAt = new Date();
 const loadAtStart = load();
-const results: Array<{ daemon: DaemonResult; restartPeakKb: number; ceiling: Ceilings }> = [];
+const results: Array<{ daemon: DaemonResult; restart: Restarted; ceiling: Ceilings }> = [];
 for (let round = 0; round < (oneShotsOnly ? 0 : rounds); round++) {
   for (const watches of sizes) {
     const daemon = await daemonRun(watches);
-    const restartPeakKb = await restartPeak(watches);
+    const restart = await restarted(watches);
     const cap = await ceiling(watches);
-    results.push({ daemon, restartPeakKb, ceiling: cap });
+    results.push({ daemon, restart, ceiling: cap });
     console.log(
       `round ${round + 1}, ${watches} watches${auth === 'none' ? '' : `, auth ${auth}`}: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.autocannon.toFixed(0)}/s (${(daemon.sweepPerS / cap.autocannon).toFixed(2)}) ` +
-        `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)} (${mb(restartPeakKb)} at a restart, ${mb(daemon.reloadPeakKb)} at a reload), p99 ${daemon.p99} ms`,
+        `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)} (${mb(restart.peakKb)} at a restart, ${mb(daemon.reloadPeakKb)} at a reload), p99 ${daemon.p99} ms (${restart.wave.p99} ms after a restart)`,
     );
   }
 }
@@ -474,13 +489,14 @@ const cpu = cpus();
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 /** Undici alone's rate, that rate against autocannon's, and its CPU per request. */
 const undiciCell = (u: UndiciAlone, autocannon: number) => `${u.perS.toFixed(0)}/s (${(u.perS / autocannon).toFixed(2)}), ${u.cpuPerRequestUs.toFixed(0)} µs`;
-const daemonColumns = ['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'undici alone in passes', 'sweep / undici in passes', 'peak RSS', 'peak RSS at a restart', 'peak RSS at a reload', 'CPU per poll', 'verdict→webhook p50 / p99', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'];
-const daemonRows = results.map(({ daemon: d, restartPeakKb, ceiling: c }) =>
+const daemonColumns = ['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'undici alone in passes', 'sweep / undici in passes', 'peak RSS', 'peak RSS at a restart', 'peak RSS at a reload', 'CPU per poll', 'verdict→webhook p50 / p99', 'the same after a restart', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'];
+const latency = (w: Wave) => `${w.p50} / ${w.p99} ms (${w.delivered})`;
+const daemonRows = results.map(({ daemon: d, restart, ceiling: c }) =>
   row([
     d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.autocannon.toFixed(0)}/s`, (d.sweepPerS / c.autocannon).toFixed(2),
     undiciCell(c.undici, c.autocannon), undiciCell(c.undiciPasses, c.autocannon), (d.sweepPerS / c.undiciPasses.perS).toFixed(2),
-    mb(d.peakRssKb), mb(restartPeakKb), mb(d.reloadPeakKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
-    `${d.p50} / ${d.p99} ms (${d.delivered})`, `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
+    mb(d.peakRssKb), mb(restart.peakKb), mb(d.reloadPeakKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
+    latency(d), latency(restart.wave), `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
     `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
   ]),
 );
@@ -508,7 +524,7 @@ bench/undiciAlone.ts in a process of its own, as long and on the same paths with
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
 and its CPU time per request. *In passes* it polls as the daemon does: every watch once from the start of each second, then idle;
 its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in the measured passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
-the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets). *Start-up* is from spawning the
+the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets); *the same after a restart* is the restarted daemon's below, whose watches all finish once its peak is read. *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
 *Peak RSS* is the daemon's from its start through every watch finishing; *at a restart* is that of another daemon, of the same watches on a server of

@@ -179,6 +179,17 @@ export class StateWriter {
   }
 
   /**
+   * Creates the journal ahead of the first change after a state was read, as after each snapshot. A daemon
+   * started again on its state changes nothing while the actions it polls run on: the journal would be
+   * created by the save of its first verdict, and that verdict's notification and those behind it would
+   * wait for a sync of the folder (at 10,000 watches finishing at once after a restart, a p99 from verdict
+   * to webhook of 75-114 ms against 33-40 ms; docs/performance.md).
+   */
+  prepareJournal(): void {
+    if (!this.#stopped) this.#journal.prepare();
+  }
+
+  /**
    * After a save (written or not): starts a compaction when the journal is big (bigger during a burst of
    * saves) or old enough. The journal is set aside here, between two writes; the snapshot of everything up
    * to now is written in the background.

@@ -259,6 +259,8 @@ export class StateStore {
     const store = new StateStore(path, records, batches, { readOnly, lock, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
     // So that a start reads one file again, with no line cut short to write over and no record set aside.
     if (!readOnly && (stored.oldJournal || stored.journal !== null || setAside.length > 0)) store.#compactionDeferred = await store.#writer.compactAtOpen(stored);
+    // A daemon started again on its state (a first start's first save is a snapshot, which makes one).
+    if (!readOnly && stored.seq > 0) store.#writer.prepareJournal();
     return store;
   }
 

@@ -460,6 +460,31 @@ describe('the state journal', () => {
     expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']);
   });
 
+  it('creates the journal ahead of the first line when it opens a state, so that the first save after a restart creates no file', async () => {
+    const path = await statePath();
+    const first = await open(path);
+    first.set(key('req-1'), record('req-1'));
+    await first.save();
+    await first.close();
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    // Started again on that state: nothing changes until the first verdict, whose save must not wait for a
+    // new file and a sync of the folder.
+    const restarted = await open(path);
+    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
+    restarted.set(key('req-1'), record('req-1', 'finished'));
+    await restarted.save();
+    expect(await readFile(`${path}.journal`, 'utf8')).toMatch(/^\{"seq":2,"watches":\{"p1\/s1\/req-1":/);
+    await restarted.close();
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    // Opened and stopped with nothing saved: the journal made ahead is removed with the stop.
+    const idle = await open(path);
+    await vi.waitFor(async () => expect(existsSync(`${path}.journal`)).toBe(true));
+    await idle.close();
+    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    expect((await StateStore.open(path, { readOnly: true })).get(key('req-1'))?.name).toBe('finished');
+  });
+
   it('after a line that failed on the open journal for any reason but space, writes a snapshot and starts a new journal', async () => {
     const path = await statePath();
     const store = await open(path);
