@@ -414,8 +414,15 @@ describe('a daemon whose state lock was taken over while it was paused, before i
    * it). No refresh runs: A has resumed before its next, and one under way when it was paused ends
    * without noticing.
    */
-  async function takenOver(beforePause: (a: StateStore, lock: StateLock) => Promise<void>) {
+  async function takenOver(beforePause: (a: StateStore, lock: StateLock) => Promise<void>, options: { saved?: boolean } = {}) {
     const path = await statePath();
+    if (options.saved) {
+      // A state an earlier run of A saved: A is a daemon started again on it.
+      const earlier = await StateStore.open(path);
+      earlier.set('p1/s1/req-old', record('req-old'));
+      await earlier.save();
+      await earlier.close();
+    }
     const timing = { refreshMs: 60_000, staleMs: 30_000 };
     const a = logger();
     const lockA = await acquireStateLock(path, { logger: a.logger, timing });
@@ -458,6 +465,19 @@ describe('a daemon whose state lock was taken over while it was paused, before i
     expect(stateFiles(path)).toEqual(before);
     await storeB.close();
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual(['p1/s1/req-a', 'p1/s1/req-b', 'p1/s1/req-c', 'p1/s1/req-x']);
+  });
+
+  it('started again on its state, writes none of its lines into the new holder\'s journal through the one it made at its start', async () => {
+    // A's journal, made when it opened the state, is the file B's open compacts away; B makes its own.
+    const { path, storeA, storeB } = await takenOver((a) => vi.waitFor(() => expect(readdirSync(join(a.path, '..'))).toContain('state.json.journal')), { saved: true });
+    const journalOfB = await readFile(`${path}.journal`, 'utf8');
+    storeA.set('p1/s1/req-a', record('req-a'));
+    await expect(storeA.save()).rejects.toThrow(/was removed while in use/);
+    await expect(storeA.save()).rejects.toThrow(/not saved: the state lock .* was taken over/);
+    expect(await readFile(`${path}.journal`, 'utf8')).toBe(journalOfB);
+    await storeB.close();
+    expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual(['p1/s1/req-old', 'p1/s1/req-x']);
+    expect(stateOnDisk(path).watches['p1/s1/req-x']).toMatchObject({ verdict: { outcome: 'success' } });
   });
 
   it('checks its lock before it creates its journal, which would empty the new holder\'s', async () => {
