@@ -40,6 +40,21 @@ async function statePath(): Promise<string> {
 }
 
 /**
+ * That `store` made its journal ahead of the next line (`whileEmpty` runs while it is empty), that its next
+ * save of `req-1`, changed, is the journal's first line, and that its stop leaves the snapshot alone.
+ */
+async function savesIntoJournalMadeAhead(store: StateStore, path: string, whileEmpty?: () => Promise<void>): Promise<void> {
+  await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+  expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
+  await whileEmpty?.();
+  store.set(key('req-1'), record('req-1', 'changed'));
+  await store.save();
+  expect(await readFile(`${path}.journal`, 'utf8')).toMatch(/^\{"seq":2,"watches":\{"p1\/s1\/req-1":/);
+  await store.close();
+  expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+}
+
+/**
  * Rounds of saves on `store`, each changing all of 40 records of about 2 KB (a line of about 84 KB), with
  * `pauseMs` of the faked clock before it; and the size and file of each write.
  */
@@ -432,16 +447,11 @@ describe('the state journal', () => {
     // Past a MiB: written as a snapshot.
     for (let i = 0; i < 600; i++) store.set(key(`req-${i}`), record(`req-${i}`, 'x'.repeat(2000)));
     await store.save();
-    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
-    expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
-    // A crash now leaves an empty journal: it reads back as the snapshot alone.
-    const crashed = await StateStore.open(path, { readOnly: true });
-    expect(crashed.size).toBe(600);
-    store.set(key('req-1'), record('req-1', 'changed'));
-    await store.save();
-    expect(await readFile(`${path}.journal`, 'utf8')).toMatch(/^\{"seq":2,"watches":\{"p1\/s1\/req-1":/);
-    await store.close();
-    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    await savesIntoJournalMadeAhead(store, path, async () => {
+      // A crash now leaves an empty journal: it reads back as the snapshot alone.
+      const crashed = await StateStore.open(path, { readOnly: true });
+      expect(crashed.size).toBe(600);
+    });
     // Nothing written after the snapshot: the prepared journal is removed at the stop all the same.
     const again = await open(path);
     for (let i = 0; i < 600; i++) again.set(key(`req-${i}`), record(`req-${i}`, 'y'.repeat(2000)));
@@ -469,20 +479,13 @@ describe('the state journal', () => {
     expect(await readdir(join(path, '..'))).toEqual(['state.json']);
     // Started again on that state: nothing changes until the first verdict, whose save must not wait for a
     // new file and a sync of the folder.
-    const restarted = await open(path);
-    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
-    expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
-    restarted.set(key('req-1'), record('req-1', 'finished'));
-    await restarted.save();
-    expect(await readFile(`${path}.journal`, 'utf8')).toMatch(/^\{"seq":2,"watches":\{"p1\/s1\/req-1":/);
-    await restarted.close();
-    expect(await readdir(join(path, '..'))).toEqual(['state.json']);
+    await savesIntoJournalMadeAhead(await open(path), path);
     // Opened and stopped with nothing saved: the journal made ahead is removed with the stop.
     const idle = await open(path);
     await vi.waitFor(async () => expect(existsSync(`${path}.journal`)).toBe(true));
     await idle.close();
     expect(await readdir(join(path, '..'))).toEqual(['state.json']);
-    expect((await StateStore.open(path, { readOnly: true })).get(key('req-1'))?.name).toBe('finished');
+    expect((await StateStore.open(path, { readOnly: true })).get(key('req-1'))?.name).toBe('changed');
   });
 
   it('after a line that failed on the open journal for any reason but space, writes a snapshot and starts a new journal', async () => {
