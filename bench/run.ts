@@ -279,10 +279,10 @@ interface Restarted {
 /**
  * A daemon started again on the state of `watches` running watches, as an upgrade or a pod moved to another
  * node starts one: a daemon polls RESTART_PASSES passes from a fresh state, is stopped (SIGTERM, which saves
- * its state), and the one started on the same file and state is read after as many passes; then every
- * action finishes, RESTART_PASSES passes after its start rather than daemonRun's dozen, the first save after a
- * start being its first change. A server, receiver and state of their own, so that daemonRun's figures are as
- * they were.
+ * its state), and the one started on the same file and state is read after as many passes. Then every
+ * action finishes: a daemon started again saves nothing before its first verdicts, which wait for that first
+ * save (the journal made at the start, src/state/stateWriter.ts prepareJournal). A server, receiver and state
+ * of their own, so that daemonRun's figures are as they were.
  */
 async function restarted(watches: number): Promise<Restarted> {
   const [server, receiver] = await Promise.all([startServer(watches), startServer(0)]);
