@@ -119,7 +119,7 @@ export class StateWriter {
     if (this.#closed) return Promise.reject(new StateError(this.path, 'not saved: the state was closed (the daemon is stopping)'));
     const seq = this.#seq + 1;
     // Not held while a snapshot is written: a change that became one gave up its entries already.
-    return entries === null || this.#snapshotNeeded ? this.#writeAsSnapshot(seq) : this.#writeAsLine(seq, entries);
+    return entries === null || this.#snapshotNeeded ? this.#writeAsSnapshot(seq) : this.#writeAsLine(seq, entries, change.digests);
   }
 
   async #writeAsSnapshot(seq: number): Promise<void> {
@@ -136,10 +136,10 @@ export class StateWriter {
     this.#seq = seq;
   }
 
-  async #writeAsLine(seq: number, change: Sections<string | null>): Promise<void> {
+  async #writeAsLine(seq: number, change: Sections<string | null>, digests: Sections<string>): Promise<void> {
     try {
       const bytes = await this.#journal.append(journalLine(seq, change));
-      applyChange(this.written, change);
+      applyChange(this.written, change, digests);
       const now = performance.now();
       this.#burst = now - this.#lastAppend < QUIET_MS;
       this.#lastAppend = now;
@@ -341,11 +341,11 @@ function digestsOf(image: Image): Sections<string> {
   return digests;
 }
 
-function applyChange(written: Sections<string>, change: Sections<string | null>): void {
+function applyChange(written: Sections<string>, change: Sections<string | null>, digests: Sections<string>): void {
   for (const section of SECTIONS) {
     for (const [key, json] of change[section]) {
       if (json === null) written[section].delete(key);
-      else written[section].set(key, digestOf(json));
+      else written[section].set(key, digests[section].get(key)!);
     }
   }
 }
@@ -357,6 +357,8 @@ function applyChange(written: Sections<string>, change: Sections<string | null>)
  */
 export class Change {
   #entries: Sections<string | null> | null = emptySections();
+  /** The digest of each entry's JSON, which `written` takes once the line is written. */
+  #digests = emptySections<string>();
   /** About how long its journal line is. */
   #chars = 0;
   readonly #limit: number;
@@ -370,11 +372,30 @@ export class Change {
     return this.#entries;
   }
 
-  set(section: Section, key: string, json: string | null): void {
-    if (this.#entries === null) return;
+  get digests(): Sections<string> {
+    return this.#digests;
+  }
+
+  /**
+   * The entry's new JSON, with its digestOf, which the caller made to compare it with `written`: each JSON
+   * is hashed once a save.
+   */
+  set(section: Section, key: string, json: string, digest: string): void {
+    if (this.#add(section, key, json)) this.#digests[section].set(key, digest);
+  }
+
+  remove(section: Section, key: string): void {
+    this.#add(section, key, null);
+  }
+
+  #add(section: Section, key: string, json: string | null): boolean {
+    if (this.#entries === null) return false;
     this.#entries[section].set(key, json);
     this.#chars += key.length + (json?.length ?? 4) + 4;
-    if (this.#chars >= this.#limit) this.#entries = null;
+    if (this.#chars < this.#limit) return true;
+    this.#entries = null;
+    this.#digests = emptySections();
+    return false;
   }
 }
 

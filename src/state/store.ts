@@ -625,11 +625,12 @@ export class StateStore {
       const record = this.#records.get(key);
       if (record === undefined) continue;
       const json = JSON.stringify(record);
-      if (digestOf(json) !== written.watches.get(key)) change.set('watches', key, json);
+      const digest = digestOf(json);
+      if (digest !== written.watches.get(key)) change.set('watches', key, json, digest);
       // A snapshot of everything now: no more JSON to make.
       if (change.entries === null) return change;
     }
-    for (const key of taken.removed) if (!this.#records.has(key) && written.watches.has(key)) change.set('watches', key, null);
+    for (const key of taken.removed) if (!this.#records.has(key) && written.watches.has(key)) change.remove('watches', key);
     if (taken.batches) diff(written, 'batches', this.#image.batches(), change);
     if (taken.tracking) {
       diff(written, 'servers', this.#image.servers(), change);
@@ -660,9 +661,10 @@ function diff(written: Sections<string>, section: Section, now: Iterable<readonl
   for (const [key, value] of now) {
     present.add(key);
     const json = JSON.stringify(value);
-    if (digestOf(json) !== written[section].get(key)) change.set(section, key, json);
+    const digest = digestOf(json);
+    if (digest !== written[section].get(key)) change.set(section, key, json, digest);
   }
-  for (const key of written[section].keys()) if (!present.has(key)) change.set(section, key, null);
+  for (const key of written[section].keys()) if (!present.has(key)) change.remove(section, key);
 }
 
 /** What a crash between writing and renaming leaves behind; only the lock holder may remove them. */
