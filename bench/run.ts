@@ -167,6 +167,8 @@ interface DaemonResult extends Wave {
   startupMs: number;
   cpuPerPollUs: number;
   peakRssKb: number;
+  /** The peak before the wave: the start and the passes, every watch running. */
+  pollingPeakKb: number;
   /** The highest peak of RELOADS reloads of the watch file (an edit of a comment each), each measured from the resident memory of its moment. */
   reloadPeakKb: number;
   idleBytesPerPass: number;
@@ -222,6 +224,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
       const sweepPerS = steady.reduce((s, b) => s + b.count, 0) / (steady.reduce((s, b) => s + (b.end - b.start), 0) / 1000);
       const passes = Math.max(1, Math.round((after.polls - before.polls) / watches));
 
+      const pollingPeakKb = peakKb(daemon.pid!);
       const finished = await wave(server, receiver, watches);
       await sleep(1500);
       const end = await counters(port);
@@ -246,6 +249,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
         startupMs,
         cpuPerPollUs: ((after.cpu - before.cpu) / (after.polls - before.polls)) * 1e6,
         peakRssKb,
+        pollingPeakKb,
         reloadPeakKb,
         ...finished,
         idleBytesPerPass: (after.stateBytes - before.stateBytes) / passes,
@@ -477,7 +481,7 @@ for (let round = 0; round < (oneShotsOnly ? 0 : rounds); round++) {
     results.push({ daemon, restart, ceiling: cap });
     console.log(
       `round ${round + 1}, ${watches} watches${auth === 'none' ? '' : `, auth ${auth}`}: sweep ${daemon.sweepPerS.toFixed(0)}/s vs autocannon ${cap.autocannon.toFixed(0)}/s (${(daemon.sweepPerS / cap.autocannon).toFixed(2)}) ` +
-        `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)} (${mb(restart.peakKb)} at a restart, ${mb(daemon.reloadPeakKb)} at a reload), p99 ${daemon.p99} ms (${restart.wave.p99} ms after a restart)`,
+        `and undici alone in passes ${cap.undiciPasses.perS.toFixed(0)}/s (${(daemon.sweepPerS / cap.undiciPasses.perS).toFixed(2)}), peak ${mb(daemon.peakRssKb)} (${mb(daemon.pollingPeakKb)} before the wave, ${mb(restart.peakKb)} at a restart, ${mb(daemon.reloadPeakKb)} at a reload), p99 ${daemon.p99} ms (${restart.wave.p99} ms after a restart)`,
     );
   }
 }
@@ -489,13 +493,13 @@ const cpu = cpus();
 const row = (cells: Array<string | number>) => `| ${cells.join(' | ')} |`;
 /** Undici alone's rate, that rate against autocannon's, and its CPU per request. */
 const undiciCell = (u: UndiciAlone, autocannon: number) => `${u.perS.toFixed(0)}/s (${(u.perS / autocannon).toFixed(2)}), ${u.cpuPerRequestUs.toFixed(0)} µs`;
-const daemonColumns = ['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'undici alone in passes', 'sweep / undici in passes', 'peak RSS', 'peak RSS at a restart', 'peak RSS at a reload', 'CPU per poll', 'verdict→webhook p50 / p99', 'the same after a restart', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'];
+const daemonColumns = ['watches', 'sweep', 'ceiling', 'sweep / ceiling', 'undici alone', 'undici alone in passes', 'sweep / undici in passes', 'peak RSS (before the wave)', 'peak RSS at a restart', 'peak RSS at a reload', 'CPU per poll', 'verdict→webhook p50 / p99', 'the same after a restart', 'start-up to first poll', 'state per idle pass', 'state written while all finish', 'state on disk', 'load before'];
 const latency = (w: Wave) => `${w.p50} / ${w.p99} ms (${w.delivered})`;
 const daemonRows = results.map(({ daemon: d, restart, ceiling: c }) =>
   row([
     d.watches.toLocaleString('en'), `${d.sweepPerS.toFixed(0)}/s`, `${c.autocannon.toFixed(0)}/s`, (d.sweepPerS / c.autocannon).toFixed(2),
     undiciCell(c.undici, c.autocannon), undiciCell(c.undiciPasses, c.autocannon), (d.sweepPerS / c.undiciPasses.perS).toFixed(2),
-    mb(d.peakRssKb), mb(restart.peakKb), mb(d.reloadPeakKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
+    `${mb(d.peakRssKb)} (${mb(d.pollingPeakKb)})`, mb(restart.peakKb), mb(d.reloadPeakKb), `${d.cpuPerPollUs.toFixed(0)} µs`,
     latency(d), latency(restart.wave), `${d.startupMs} ms`, `${d.idleBytesPerPass.toFixed(0)} B`, `${(d.finishBytes / 1024).toFixed(0)} KiB in ${d.finishWrites} writes (${d.finishSnapshots} snapshots)`,
     `${(d.stateFileBytes / 1024).toFixed(0)} KiB`, d.loadBefore,
   ]),
@@ -527,7 +531,7 @@ its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left o
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets); *the same after a restart* is the restarted daemon's below, whose watches all finish once its peak is read. *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
-*Peak RSS* is the daemon's from its start through every watch finishing; *at a restart* is that of another daemon, of the same watches on a server of
+*Peak RSS* is the daemon's from its start through every watch finishing, and in brackets from its start until the wave; *at a restart* is that of another daemon, of the same watches on a server of
 their own, started again on the state its first process saved after ${RESTART_PASSES} passes, through as many passes; *at a reload* is the first daemon's highest peak while it reads its file again
 after every watch finished, over ${RELOADS} reloads (a comment appended each time, as any edit or \`add\` makes one), each measured alone from its resident memory of that moment (Linux's \`clear_refs\`).
 
