@@ -71,31 +71,27 @@ function interned(counts: DeliveryCounts): Readonly<DeliveryCounts> {
   return counts;
 }
 
-function countsOf(deliveries: readonly DurableDelivery[]): Readonly<DeliveryCounts> | undefined {
-  if (deliveries.length === 0) return undefined;
-  const counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
-  for (const { delivery } of deliveries) counts[countKeys[delivery.status]]++;
-  return interned(counts);
-}
-
 /**
- * What countsOf(watchDeliveries(…)) counts, without the list: a watch is counted again at each change to
- * it, several times as it finishes (at 10,000 finishing at once the list made 3.5 KB of garbage a watch).
+ * The counts of the deliveries in `groups` (keyed by notifier), undefined for none. Counted in place, not
+ * from a list of them: a watch is counted again at each change to it, several times as it finishes (at
+ * 10,000 finishing at once a list made 3.5 KB of garbage a watch).
  */
-function watchCounts(record: WatchRecord): Readonly<DeliveryCounts> | undefined {
+function countsOf(...groups: Array<Record<string, DeliveryRecord> | undefined>): Readonly<DeliveryCounts> | undefined {
   const counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
-  const tallied = tally(counts, record.deliveries) + (record.warning ? tally(counts, record.warning.deliveries) : 0);
+  let tallied = 0;
+  for (const deliveries of groups) {
+    for (const notifier in deliveries) {
+      counts[countKeys[deliveries[notifier]!.status]]++;
+      tallied++;
+    }
+  }
   return tallied === 0 ? undefined : interned(counts);
 }
 
-function tally(counts: DeliveryCounts, deliveries: Record<string, DeliveryRecord>): number {
-  let tallied = 0;
-  for (const notifier in deliveries) {
-    counts[countKeys[deliveries[notifier]!.status]]++;
-    tallied++;
-  }
-  return tallied;
-}
+/** Those of a watch's verdict and of its early warning. */
+const watchCounts = (record: WatchRecord) => countsOf(record.deliveries, record.warning?.deliveries);
+/** Those of a batch's digests. */
+const batchCounts = (batch: BatchRecord) => countsOf(...batch.digests.map((digest) => digest.deliveries));
 
 /** The key of the clock's record in the state's `clocks` (one: this host's). */
 const CLOCK_KEY = 'host';
@@ -197,15 +193,15 @@ export class StateStore {
     this.torn = options.torn;
     // One pass over each record's deliveries: the gauge's counts, and those owed for the outbox.
     const durable: DurableDelivery[] = [];
-    const take = (key: string, deliveries: DurableDelivery[]) => {
-      this.#count(key, countsOf(deliveries));
+    const take = (key: string, counts: Readonly<DeliveryCounts> | undefined, deliveries: DurableDelivery[]) => {
+      this.#count(key, counts);
       for (const d of deliveries) if (d.delivery.status === 'pending') durable.push(d);
     };
     for (const [key, record] of records) {
       if (!this.readOnly) this.#releasePayloadIfSettled(key, record);
-      take(key, watchDeliveries(key, record));
+      take(key, watchCounts(record), watchDeliveries(key, record));
     }
-    for (const batch of batches.values()) take(batchKey(batch.label), batchDeliveries(batch));
+    for (const batch of batches.values()) take(batchKey(batch.label), batchCounts(batch), batchDeliveries(batch));
     this.#image = this.readOnly ? NOTHING : {
       watches: () => this.#records,
       batches: () => this.#batches,
@@ -345,7 +341,7 @@ export class StateStore {
   touchBatch(label: string): void {
     this.#batchesTouched = true;
     const batch = this.#batches.get(label);
-    this.#count(batchKey(label), batch && countsOf(batchDeliveries(batch)));
+    this.#count(batchKey(label), batch && batchCounts(batch));
   }
 
   /** Once a batch's digests are settled, the payloads its watches kept for them are released. */
@@ -462,7 +458,7 @@ export class StateStore {
     return digests.every((d) => Object.values(d.deliveries).every((delivery) => delivery.status !== 'pending'));
   }
 
-  /** Keeps the deliveries gauge's counts: `deliveries` are those of the record (or batch) at `key` now. */
+  /** Keeps the deliveries gauge's counts: `after` are those of the record (or batch) at `key` now. */
   #count(key: string, after: Readonly<DeliveryCounts> | undefined): void {
     const before = this.#counted.get(key);
     if (before === undefined && after === undefined) return;
