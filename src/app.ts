@@ -59,6 +59,7 @@ export interface AppOptions {
   /** See EngineOptions. */
   bootClock?: BootClock;
   bootId?: string | null;
+  firstPassPolled?: () => void;
 }
 
 /** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
@@ -127,6 +128,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       stuckAfterMs: stuckAfterMs(config.cloud.timeout, config.poll.rateLimit),
       bootClock: options.bootClock,
       bootId: options.bootId,
+      firstPassPolled: options.firstPassPolled,
     });
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
     releasers.add(() => outbox.close(draining()));

@@ -16,7 +16,7 @@ import type { WatchTarget } from '../watch/kinds/types.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 import { keptChanging, readSettledWatchFile } from './settledWatchFile.ts';
-import { parseBetweenCollections } from './daemonV8.ts';
+import { collectGarbage, parseBetweenCollections } from './daemonV8.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 
@@ -260,7 +260,7 @@ export class Daemon {
   async #startApp(config: Config, watches: WatchTarget[]): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, watches });
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, watches, firstPassPolled: collectGarbage });
     app.lockLost.addEventListener(
       'abort',
       () => {

@@ -46,6 +46,11 @@ export interface EngineOptions {
   bootClock?: BootClock | undefined;
   /** The boot it counts from; by default this machine's (clockSteps.ts). */
   bootId?: string | null | undefined;
+  /**
+   * Called once, when the first pass has polled every watch and before its save: the daemon has V8 collect
+   * there what that pass left (daemonV8.ts, collectGarbage).
+   */
+  firstPassPolled?: (() => void) | undefined;
 }
 
 /**
@@ -113,6 +118,8 @@ export class WatchEngine {
   #ownsTracking = true;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
+  /** EngineOptions.firstPassPolled, until the first pass has called it. */
+  #firstPassPolled: (() => void) | undefined;
   readonly #failures: PollFailures;
   /**
    * What the engine keeps of each watch, in one place: at 10,000 watches each lookup in a map of them
@@ -127,6 +134,7 @@ export class WatchEngine {
 
   constructor(options: EngineOptions) {
     this.#o = options;
+    this.#firstPassPolled = options.firstPassPolled;
     this.#hostClock = new HostClock({
       cloud: options.client.clock,
       store: options.store,
@@ -441,6 +449,11 @@ export class WatchEngine {
     if (this.#prune(this.#reloadedInPass ? [...inFile, ...this.#targets] : inFile)) this.#refreshDiscovered();
     try {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
+      if (this.#firstPassPolled !== undefined) {
+        const polled = this.#firstPassPolled;
+        this.#firstPassPolled = undefined;
+        polled();
+      }
       await this.#o.store.save();
     } catch {
       // Said by the store's listener (app.ts), once while saves keep failing; tried again at the next pass,

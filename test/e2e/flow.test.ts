@@ -101,6 +101,23 @@ describe('the core loop against the simulator', () => {
     expect(statuses.map((s) => [watchKey(s.target), s.state])).toEqual([[watchKey(ok), 'pending']]);
   });
 
+  it('calls firstPassPolled once, when the first pass has polled every watch, before its save writes them', async () => {
+    // The daemon has V8 collect there what the pass left (daemonV8.ts): not before the last poll, not after the save.
+    const actions = [resize(), resize(), resize()];
+    for (const action of actions) h.simulator.addAction(action);
+    const statePath = join(h.dir, 'state', 'state.json');
+    const calls: Array<{ polled: number; saved: number }> = [];
+    const polled = () => new Set(h.simulator.requests.filter((r) => r.route === 'action').map((r) => r.path)).size;
+    const saved = () => Object.keys(stateOnDisk(statePath).watches).length;
+    const app = await h.app(h.yaml(actions.map((action, i) => entry(action, `resize ${i}`))), {
+      firstPassPolled: () => calls.push({ polled: polled(), saved: saved() }),
+    });
+    await app.engine.start();
+    await app.engine.pollOnce();
+    expect(calls).toEqual([{ polled: 3, saved: 0 }]);
+    expect(saved()).toBe(3);
+  });
+
   it('begins no pass for a caller that waited on a scheduled one once the engine has begun to close', async () => {
     const ok = resize();
     h.simulator.addAction(ok);
