@@ -447,13 +447,11 @@ export class WatchEngine {
     // Finished discovered watches are forgotten after the retention, as those removed from the file are; a
     // watch that a reload put back during the pass is in the file again, and keeps its record.
     if (this.#prune(this.#reloadedInPass ? [...inFile, ...this.#targets] : inFile)) this.#refreshDiscovered();
+    const firstPassPolled = this.#firstPassPolled;
+    this.#firstPassPolled = undefined;
+    firstPassPolled?.();
     try {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
-      if (this.#firstPassPolled !== undefined) {
-        const polled = this.#firstPassPolled;
-        this.#firstPassPolled = undefined;
-        polled();
-      }
       await this.#o.store.save();
     } catch {
       // Said by the store's listener (app.ts), once while saves keep failing; tried again at the next pass,
