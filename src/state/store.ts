@@ -191,7 +191,8 @@ export class StateStore {
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
     this.torn = options.torn;
-    // Of each record's deliveries: the gauge's counts (counted in place, as at every change), and those owed for the outbox.
+    // Of each record's deliveries: the gauge's counts (counted in place, as at every change), and those
+    // owed for the outbox.
     const durable: DurableDelivery[] = [];
     const take = (key: string, counts: Readonly<DeliveryCounts> | undefined, deliveries: DurableDelivery[]) => {
       this.#count(key, counts);
