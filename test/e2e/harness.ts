@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,10 +187,6 @@ export function oneCharacterOff(id: string): string {
 
 export function newIds() {
   return { serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` };
-}
-
-export function randomSecret(): string {
-  return `whsec_${randomBytes(24).toString('base64')}`;
 }
 
 /**
