@@ -40,9 +40,19 @@ function unknownType(what: string, supported: readonly string[], key = 'type') {
   return (iss: z.core.$ZodRawIssue) => {
     if (iss.code !== 'invalid_union') return undefined;
     const type = isMapping(iss.input) ? iss.input[key] : undefined;
-    if (type === undefined || type === null) return `required: the ${what}, one of ${supported.join(', ')}`;
+    if (type === undefined || type === null) return `required: the ${what}, one of ${supported.join(', ')}${misnamed(iss.input, key, supported)}`;
     return unknownValue(what, type, supported);
   };
+}
+
+/**
+ * Where the key was written under another name (`method: password`, `kind: webhook`), what to write instead:
+ * such a file is otherwise told only that the key is missing, its other keys unchecked until it is there.
+ */
+function misnamed(input: unknown, key: string, supported: readonly string[]): string {
+  if (!isMapping(input)) return '';
+  const found = Object.entries(input).find(([name, value]) => name !== key && typeof value === 'string' && supported.includes(value));
+  return found ? `; write ${key}: ${found[1]} rather than ${found[0]}: ${found[1]}` : '';
 }
 
 const AuthSchema = z.discriminatedUnion('type', AUTH_SCHEMAS, { error: unknownType('auth type', AUTH_TYPE_NAMES) });

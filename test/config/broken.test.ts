@@ -533,6 +533,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [`5:5 cloud.auth.type: required: the auth type, one of ${AUTH_TYPE_NAMES.join(', ')}`],
   },
   {
+    name: 'a type written under another key (method:, kind:): the key to write it under',
+    text: lines(...CLOUD, '  auth:', '    method: token', '    token: t', 'notifiers:', '  chat:', '    kind: webhook', '    url: https://hooks.example.com/x'),
+    expected: [
+      `5:5 cloud.auth.type: required: the auth type, one of ${AUTH_TYPE_NAMES.join(', ')}; write type: token rather than method: token`,
+      `9:5 notifiers.chat.type: required: the notifier type, one of ${NOTIFIER_TYPE_NAMES.join(', ')}; write type: webhook rather than kind: webhook`,
+    ],
+  },
+  {
     name: 'a type, or a value of a fixed list, that is a mapping or a list: said as such, not printed as [object Object]',
     text: lines(...CLOUD, '  auth:', '    type: {}', 'notifiers:', '  chat:', '    type: [webhook]', '  hook:', '    type: webhook', '    url: https://hooks.example.com/x', '    on: [{ failure: 1 }]'),
     expected: [
