@@ -66,12 +66,18 @@ function invalidType(expected: string, input: unknown, schema: unknown): string 
   if (expected === 'int' && typeof input === 'number') return `${input} is not a whole number`;
   if (input === '' && expected !== 'string') return `is empty: expected ${noun} (${EMPTY_FROM_ENV})`;
   const hint =
-    expected === 'string' && (typeof input === 'number' || typeof input === 'boolean')
-      ? ' (put it in quotes)'
-      : expected === 'array' && typeof input === 'string'
-        ? ' (write a list as [a, b], or one item per line starting with "- ")'
-        : '';
+    expected === 'string' && (typeof input === 'number' || typeof input === 'boolean') ? ' (put it in quotes)'
+    : expected === 'array' ? listHint(input)
+    : '';
   return `expected ${noun}, got ${kindOf(input)}${hint}`;
+}
+
+/** How to write the list that a scalar or a mapping stands where. */
+function listHint(input: unknown): string {
+  if (typeof input === 'string') return ' (write a list as [a, b], or one item per line starting with "- ")';
+  if (kindOf(input) !== 'a mapping') return '';
+  // `watches: {}`, or `watches:` followed by `requestId: ...` with the item's "- " left out.
+  return Object.keys(input as object).length === 0 ? ' (an empty list is [])' : ' (each item starts with "- ", its first key on the same line)';
 }
 
 export const configErrorMap: z.core.$ZodErrorMap = (iss) => {

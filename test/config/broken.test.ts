@@ -299,8 +299,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '5:12 poll.retries: expected a whole number from 0 to 20, got a string',
       '7:9 http.port: 8.5 is not a whole number',
       '9:9 state.path: expected a string, got a number (put it in quotes)',
-      '10:10 watches: expected a list, got a mapping',
+      '10:10 watches: expected a list, got a mapping (an empty list is [])',
     ],
+  },
+  {
+    name: 'a watch whose "- " was left out: a mapping where the list of watches goes, and how to write an item',
+    text: lines(...CLOUD, 'watches:', '  requestId: req-1', '  serverId: 9a3b3c1e-5d2f-4e7a-8b6c-1d2e3f405162'),
+    expected: ['5:3 watches: expected a list, got a mapping (each item starts with "- ", its first key on the same line)'],
   },
   {
     name: 'numbers out of range',
