@@ -37,9 +37,9 @@ async function setUp(durationMs: number, extra: (ids: Ids) => string[]): Promise
 }
 
 /** The command's exit status and its two outputs. */
-function run(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    execFile(process.execPath, args, { encoding: 'utf8', env: { PATH: process.env['PATH'] }, timeout: 20_000 }, (err, stdout, stderr) =>
+    execFile(process.execPath, args, { encoding: 'utf8', env: { PATH: process.env['PATH'], ...env }, timeout: 20_000 }, (err, stdout, stderr) =>
       resolve({ code: err ? ((err as { code?: number }).code ?? null) : 0, stdout, stderr }));
   });
 }
@@ -66,12 +66,23 @@ describe('one-shot commands', () => {
     const { sim, ids, config, begin } = await setUp(60_000, (ids) => ['poll:', '  retries: 0', 'watches:', `  - { serverId: ${ids.serverId}, requestId: ${ids.requestId} }`]);
     begin();
     sim.injectFault({ kind: 'server-error' }, { route: 'action', times: 10 });
-    const { code, stderr } = await run([MAIN, 'check', '--config', config]);
+    // check logs only errors by default (its row has the poll's error): the warning asked for, to see it flushed.
+    const { code, stderr } = await run([MAIN, 'check', '--config', config], { LOG_LEVEL: 'warn' });
     expect(code).toBe(1);
     const lines = stderr.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toEqual([
       // check polls once: nothing about a next schedule.
       expect.objectContaining({ level: 'warn', requestId: ids.requestId, serverId: ids.serverId, msg: 'poll failed' }),
     ]);
+  });
+
+  it('check says a failed poll once, in its row, without a warning above the table', async () => {
+    const { sim, config, begin } = await setUp(60_000, (ids) => ['poll:', '  retries: 0', 'watches:', `  - { serverId: ${ids.serverId}, requestId: ${ids.requestId} }`]);
+    begin();
+    sim.injectFault({ kind: 'server-error' }, { route: 'action', times: 10 });
+    const { code, stdout, stderr } = await run([MAIN, 'check', '--config', config]);
+    expect(code).toBe(1);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(/poll failed.*500/);
   });
 });

@@ -34,6 +34,9 @@ export const commands: Record<string, Command> = {
     usage: 'check [--config FILE] [--json]',
     exits: '0 every poll answered; 1 any poll failed; 2 the file is invalid',
     options: { json: { type: 'boolean', description: 'print a JSON array, one object per watch, for scripts' } },
+    // Each failed poll's error is in its row (LAST ERROR, or lastError with --json): a warning for each as well
+    // would print every failure twice, above the table, when the cloud is down.
+    defaultLogLevel: 'error',
     load: () => import('./check.ts'),
   },
   wait: {
