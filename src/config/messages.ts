@@ -72,12 +72,12 @@ function invalidType(expected: string, input: unknown, schema: unknown): string 
   return `expected ${noun}, got ${kindOf(input)}${hint}`;
 }
 
-/** How to write the list that a scalar or a mapping stands where. */
+/** How to write a list, for a string or a mapping written where one goes. */
 function listHint(input: unknown): string {
   if (typeof input === 'string') return ' (write a list as [a, b], or one item per line starting with "- ")';
-  if (kindOf(input) !== 'a mapping') return '';
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) return '';
   // `watches: {}`, or `watches:` followed by `requestId: ...` with the item's "- " left out.
-  return Object.keys(input as object).length === 0 ? ' (an empty list is [])' : ' (each item starts with "- ", its first key on the same line)';
+  return Object.keys(input).length === 0 ? ' (an empty list is [])' : ' (each item starts with "- ", its first key on the same line)';
 }
 
 export const configErrorMap: z.core.$ZodErrorMap = (iss) => {
