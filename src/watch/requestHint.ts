@@ -1,5 +1,5 @@
-// What the server's own list of actions says about a request id the API does not know, and what an unknown
-// job id looks like: each kind of id is easily given as the other. Pure.
+// What the server's own list of actions says about a request id the API does not know, what an unknown job
+// id looks like (each kind of id is easily given as the other), and a server's name given as its id. Pure.
 import type { InstanceActionSummary } from '../model.ts';
 import { novaTimeIso } from '../cloud/time.ts';
 import { closest } from '../text/closest.ts';
@@ -7,6 +7,17 @@ import { closest } from '../text/closest.ts';
 /** A Nova request id (`req-` and a UUID), and a job id of Huawei's native ECS API (32 hex digits): each is easily given as the other. */
 const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JOB_ID = /^[0-9a-f]{32}$/i;
+
+/** A server id as Nova takes it (oslo's is_uuid_like: a UUID, its dashes optional); Huawei's are UUIDs too. */
+const SERVER_ID = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
+
+/**
+ * For a server the API does not know: a clause when its id is no UUID ('' else), most often the server's name
+ * copied where its id goes. Nova answers 404 for such an id without looking further. Pure.
+ */
+export function serverIdHint(serverId: string): string {
+  return SERVER_ID.test(serverId) ? '' : `${serverId} is no server id (Nova's and Huawei's are UUIDs): if it is the server's name, \`openstack server show ${serverId} -f value -c id\` gives its id`;
+}
 
 /** For a job id the API does not know: a clause when it is a request id of an instance action ('' else). Pure. */
 export function jobIdHint(jobId: string): string {

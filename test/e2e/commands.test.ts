@@ -300,6 +300,15 @@ describe('wait, timed out before the API ever showed the action', () => {
     expect(r.stdout).toMatch(new RegExp(`^timeout: not finished 2 s after tracking began: not visible yet \\(404: .*\\); did you mean reboot ${known.requestId} \\(started `));
     expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: not visible yet \\(404: .*\\); did you mean reboot ${known.requestId} \\(started \\S+\\)\\? · \\ds$`, 'm'));
   });
+
+  it("says a server id that is no UUID is most likely the server's name", async ({ h }) => {
+    const known = quickAction();
+    h.simulator.addAction(known);
+    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "0 0 * * * *"' }));
+    const r = await h.cli(['wait', '--config', path, '--server', 'web-01', '--request', known.requestId, '--timeout', '2s']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/^timeout: .*\(404: .*\); web-01 is no server id \(Nova's and Huawei's are UUIDs\): if it is the server's name, `openstack server show web-01 -f value -c id` gives its id/);
+  });
 });
 
 // Not beside other tests: it moves Date.now for the whole process.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceActionSummary } from '../../src/model.ts';
-import { jobIdHint, requestHint } from '../../src/watch/requestHint.ts';
+import { jobIdHint, requestHint, serverIdHint } from '../../src/watch/requestHint.ts';
 
 const WATCHED = 'req-3f1c9a2e-7b4d-4e0a-9c1f-2d8e6b5a934f';
 const action = (name: string, id: string, start: string | null = '2026-11-26T10:00:00.000000'): InstanceActionSummary => ({ action: name, request_id: id, start_time: start });
@@ -53,5 +53,17 @@ describe('a job id given as a request id, and the reverse', () => {
   it('says a job id the API does not know looks like a request id, and nothing for a job id that looks like one', () => {
     expect(jobIdHint(WATCHED)).toBe(`${WATCHED} looks like the request id of an instance action: watch it as \`requestId: ${WATCHED}\` with its \`serverId\``);
     expect(jobIdHint(JOB)).toBe('');
+  });
+});
+
+describe('a server name given as its id', () => {
+  it("says an id that is no UUID is most likely the server's name, and how to get its id", () => {
+    expect(serverIdHint('web-01')).toBe("web-01 is no server id (Nova's and Huawei's are UUIDs): if it is the server's name, `openstack server show web-01 -f value -c id` gives its id");
+    expect(serverIdHint('9a3b3c1e-5d2f-4e7a-8b6c-1d2e3f40516')).toMatch(/^9a3b3c1e-5d2f-4e7a-8b6c-1d2e3f40516 is no server id/);
+  });
+
+  it('says nothing of a UUID, with or without its dashes and in either case, as Nova takes it', () => {
+    expect(serverIdHint('9a3b3c1e-5d2f-4e7a-8b6c-1d2e3f405162')).toBe('');
+    expect(serverIdHint('9A3B3C1E5D2F4E7A8B6C1D2E3F405162')).toBe('');
   });
 });

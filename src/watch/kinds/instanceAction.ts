@@ -7,7 +7,7 @@ import type { ActionWatchRecord } from '../../state/types.ts';
 import { rememberLookup } from '../judgement.ts';
 import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '../memory.ts';
 import { actionProgress } from '../progress.ts';
-import { requestHint } from '../requestHint.ts';
+import { requestHint, serverIdHint } from '../requestHint.ts';
 import {
   decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
   type Read, type ServerObservation, type Verdict,
@@ -51,7 +51,7 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
   }),
   poll,
   // The server's list of actions: the id the watched one was likely meant to be.
-  notFoundHint: async (target, client, signal) => requestHint(target.requestId, await client.listInstanceActions(target, signal)),
+  notFoundHint: async (target, client, signal) => serverIdHint(target.serverId) || requestHint(target.requestId, await client.listInstanceActions(target, signal)),
   facts: (record) => ({
     watch: { name: record.name, projectId: record.projectId, serverId: record.serverId, requestId: record.requestId },
     instanceAction: record.instanceAction,
