@@ -50,7 +50,8 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     deliveries: dictionary(),
   }),
   poll,
-  // The server's list of actions: the id the watched one was likely meant to be.
+  // A server's name given as its id (no read needed: Nova answers 404 for any id that is no UUID), else the
+  // server's list of actions: the id the watched one was likely meant to be.
   notFoundHint: async (target, client, signal) => serverIdHint(target.serverId) || requestHint(target.requestId, await client.listInstanceActions(target, signal)),
   facts: (record) => ({
     watch: { name: record.name, projectId: record.projectId, serverId: record.serverId, requestId: record.requestId },

@@ -98,8 +98,8 @@ export interface WatchKindModule<T extends WatchTarget = WatchTarget, R extends 
   dropPayload(record: R): boolean;
   progress(record: R): Progress | null;
   /**
-   * For an id the API does not know: what the API's own lists suggest it was meant to be, as a clause for
-   * people ('' for nothing). Rejects as a read does. Kinds without such a list leave it out.
+   * For an id the API does not know: what its shape, or the API's own lists, suggest it was meant to be, as
+   * a clause for people ('' for nothing). Rejects as a read does. Kinds with nothing to suggest leave it out.
    */
   notFoundHint?(target: T, client: EcsClient, signal?: AbortSignal): Promise<string>;
 }
