@@ -9,7 +9,7 @@ import { syncFolder } from '../files/writeFileAtomic.ts';
 import { writePieces } from '../files/writePieces.ts';
 import { errorCode } from '../net/failure.ts';
 import { StateError } from './StateError.ts';
-import { journalEntrySchema, newerFormatRefusal, type JournalEntry } from './schema.ts';
+import { newerFormatRefusal, stateSchemas, type JournalEntry } from './schema.ts';
 
 /**
  * Each write to the journal is durable when it returns (data and the file's size, as fdatasync makes them):
@@ -68,7 +68,7 @@ function parseLine(line: string, path: string): JournalEntry | string {
   // No line says its format yet: one that does is of a later one, whatever else it holds.
   const newer = newerFormatRefusal(path, value);
   if (newer) throw newer;
-  const entry = journalEntrySchema.safeParse(value);
+  const entry = stateSchemas().journalEntrySchema.safeParse(value);
   return entry.success ? entry.data : 'is not a journal entry (expected {"seq":N,...})';
 }
 

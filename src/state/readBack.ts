@@ -5,7 +5,8 @@
 import type { z } from 'zod';
 import type { SharedStrings } from '../cloud/sharedStrings.ts';
 import { watchKey } from '../watch/kinds/index.ts';
-import { batchRecordSchema, clockRecordSchema, recordProblems, trackedProjectSchema, trackedServerSchema, watchRecordSchema } from './schema.ts';
+import { once } from '../data/once.ts';
+import { recordProblems, stateSchemas } from './schema.ts';
 import type { Section } from './stateFiles.ts';
 import type { BatchRecord, ClockRecord, TrackedProjectRecord, TrackedServerRecord, WatchRecord } from './types.ts';
 
@@ -21,13 +22,16 @@ export interface SectionRecords {
 /** A record as read: what the daemon works with, or the problems that set it aside, with the JSON it was. */
 export type Checked<R> = { ok: true; record: R } | { ok: false; problems: string[]; raw: unknown };
 
-const SCHEMAS: { [S in Section]: z.ZodType<SectionRecords[S]> } = {
-  watches: watchRecordSchema,
-  batches: batchRecordSchema,
-  servers: trackedServerSchema,
-  projects: trackedProjectSchema,
-  clocks: clockRecordSchema,
-};
+const sectionSchemas = once((): { [S in Section]: z.ZodType<SectionRecords[S]> } => {
+  const schemas = stateSchemas();
+  return {
+    watches: schemas.watchRecordSchema,
+    batches: schemas.batchRecordSchema,
+    servers: schemas.trackedServerSchema,
+    projects: schemas.trackedProjectSchema,
+    clocks: schemas.clockRecordSchema,
+  };
+});
 
 /**
  * The check of each record of `section` read under `key`. A watch whose ids are not its key, or a batch
@@ -35,7 +39,7 @@ const SCHEMAS: { [S in Section]: z.ZodType<SectionRecords[S]> } = {
  * records for a moment only), a watch shares its strings through it as the client does.
  */
 export function checkRecord<S extends Section>(section: S, key: string, raw: unknown, strings: SharedStrings | null): Checked<SectionRecords[S]> {
-  const checked = SCHEMAS[section].safeParse(raw);
+  const checked = sectionSchemas()[section].safeParse(raw);
   if (!checked.success) return { ok: false, problems: recordProblems(checked.error), raw };
   const record = checked.data;
   const mismatch = keyMismatch(section, key, record);

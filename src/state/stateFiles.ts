@@ -4,7 +4,7 @@
 import { NotARegularFileError, readRegularFile, regularFilePieces } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
-import { STATE_VERSION, newerFormatRefusal, stateEnvelopeSchema, type JournalEntry } from './schema.ts';
+import { STATE_VERSION, newerFormatRefusal, stateSchemas, type JournalEntry } from './schema.ts';
 
 /** Far beyond any real state (pruning keeps it small); a file this big is something else. */
 export const MAX_STATE_BYTES = 256 * 1024 * 1024;
@@ -261,7 +261,7 @@ function parseSnapshot(text: string, path: string) {
   }
   const newer = newerFormatRefusal(path, parsed);
   if (newer) throw newer;
-  const envelope = stateEnvelopeSchema.safeParse(parsed);
+  const envelope = stateSchemas().stateEnvelopeSchema.safeParse(parsed);
   if (!envelope.success) {
     const problems = envelope.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(the file)'}: ${issue.message}`).join('; ');
     throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}; ${problems}): if it is not the state file, correct state.path; if it is, move it aside to start afresh`);

@@ -7,6 +7,7 @@ import {
 } from '../../model.ts';
 import { OUTCOME_WORDS, formatNovaTime, isBatch, labelOf, renderCounts, renderEmail, renderHeadline, renderWebhookBody } from '../render.ts';
 import { shortened } from '../../text/shortened.ts';
+import { once } from '../../data/once.ts';
 
 /** How many failures `batch.firstFailures` lists: enough to act on, few enough for a chat message's limits. */
 export const FIRST_FAILURES = 10;
@@ -111,12 +112,6 @@ function entryView(e: BatchEntry) {
     ...flags(severityOf(e.outcome, true)),
     ...factsView({ watch: e.watch, instanceAction: e.instanceAction ?? null, server: e.server ?? null, job: e.job }),
   };
-}
-
-/** A value made on its first use and kept. */
-function once<T>(make: () => T): () => T {
-  let value: { made: T } | undefined;
-  return () => (value ??= { made: make() }).made;
 }
 
 // The lists are getters, each made when a template first reads it: a chat template reads the first
