@@ -23,11 +23,12 @@ const REFERENCE = /\$\$\{|\$\{([^}]*)(\}?)/g;
 const NAME_AND_DEFAULT = /^([A-Za-z_][A-Za-z0-9_]*)(?::-(.*))?$/s;
 
 /**
- * Expands one value; `problems` receives each reference that cannot be expanded. A message never quotes
- * the value: a `${` that is no reference may be a password's own text (`Xk9${q7...`), and the rest of it
- * would be printed, and logged at each reload. It says where in the value the `${` is instead.
+ * Expands one value; `problems` receives each reference that cannot be expanded, and `read` the name of
+ * each variable whose value it took. A message never quotes the value: a `${` that is no reference may be a
+ * password's own text (`Xk9${q7...`), and the rest of it would be printed, and logged at each reload. It
+ * says where in the value the `${` is instead.
  */
-export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProblem[]): string {
+export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProblem[], read: string[] = []): string {
   return text.replace(REFERENCE, (match, inner: string | undefined, close: string | undefined, index: number) => {
     if (match === '$${') return '${';
     const reference = close === '}' ? NAME_AND_DEFAULT.exec(inner ?? '') : null;
@@ -47,7 +48,10 @@ export function expand(text: string, env: NodeJS.ProcessEnv, problems: EnvProble
     // Own variables only: `${constructor}` would read the function every object inherits.
     const value = Object.hasOwn(env, name) ? env[name] : undefined;
     // As in the shell, `:-` also replaces a variable that is set but empty.
-    if (value !== undefined && !(fallback !== undefined && value === '')) return value;
+    if (value !== undefined && !(fallback !== undefined && value === '')) {
+      read.push(name);
+      return value;
+    }
     if (fallback !== undefined) return fallback;
     problems.push({ message: `environment variable ${clipped(name)} is not set (use \${${clipped(name, 80, false)}:-default} for a default)`, missing: name });
     return match;
@@ -65,18 +69,28 @@ export interface EmptiedValue {
   text: string;
 }
 
+/** A value that holds what variables gave: the names of those variables. */
+export interface ExpandedValue {
+  path: Segment[];
+  variables: string[];
+}
+
 /**
  * Expands every string value of `doc` in place; a value with a problem keeps its text. The values that
- * came out empty are listed, so that a message about an empty value can name the variable behind it.
+ * came out empty are listed, so that a message about an empty value can name the variable behind it, and
+ * those that variables gave to, so that one about a value a secret's variable gave does not quote it.
  */
-export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { issues: EnvIssue[]; emptied: EmptiedValue[] } {
+export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { issues: EnvIssue[]; emptied: EmptiedValue[]; expanded: ExpandedValue[] } {
   const issues: EnvIssue[] = [];
   const emptied: EmptiedValue[] = [];
+  const expanded: ExpandedValue[] = [];
   eachStringValue(doc, doc.contents, (scalar, text, path) => {
     if (!text.includes('$')) return;
     const problems: EnvProblem[] = [];
-    const value = expand(text, env, problems);
+    const variables: string[] = [];
+    const value = expand(text, env, problems, variables);
     if (problems.length === 0) scalar.value = value;
+    if (problems.length === 0 && variables.length > 0) expanded.push({ path, variables });
     if (problems.length === 0 && value === '' && text !== '') emptied.push({ path, text });
     for (const problem of problems) issues.push({ ...problem, path, offset: scalar.range?.[0] ?? 0 });
   }, (key, text, path) => {
@@ -87,5 +101,5 @@ export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { i
       issues.push({ message: `${clipped(reference)} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0 });
     }
   });
-  return { issues, emptied };
+  return { issues, emptied, expanded };
 }

@@ -17,7 +17,7 @@ import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
-import { schemaProblemShown, secretHider } from './yamlSecrets.ts';
+import { schemaProblemHider, secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { holdsWatchData } from './parseStreamed.ts';
 import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
@@ -227,7 +227,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
   if (others.size > 0 && isMap(kept!.value)) kept!.value.items = kept!.value.items.filter((pair) => !others.has(pair));
   const env = options.env ?? process.env;
-  const { issues: envIssues, emptied } = substituteEnv(doc, env);
+  const { issues: envIssues, emptied, expanded } = substituteEnv(doc, env);
   const converted = documentData(doc);
   if (!converted.ok) {
     return { ok: false, issues: converted.problems.map(({ offset, message }) => (offset === undefined ? issueAt(0, [], message) : yamlIssueAt(offset, pathAt(doc, offset), message))) };
@@ -239,6 +239,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   // jitless: zod would compile a parser (new Function) for each object shape at its first parse, which a
   // watch file, parsed once, never earns back: `validate` of one watch 5 % sooner, of 10,000 as soon.
   const result = parseSchema(data, schema);
+  const shown = schemaProblemHider(data, expanded);
   const issues = [
     ...syntaxIssues,
     ...tagIssues.map((t) => yamlIssueAt(t.offset, t.path, t.message)),
@@ -255,7 +256,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
     if (mergeKeys.some((key) => path.length > key.length && startsWith(path, key))) continue;
     // Without the profile that failed, the endpoint it would have come with is missing too: noise.
     if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;
-    const message = schemaProblemShown(path, data, issue.message);
+    const message = shown(path, issue.message);
     if (profile.source !== undefined && startsWith(path, ['cloud', 'auth'])) {
       issues.push(issueAt(offsetOf(doc, path), path, `${message} (from ${profile.source})`));
       continue;
@@ -277,7 +278,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const caTaken = problem === undefined || envIssues.some((e) => startsWith(CA_FILE_PATH, e.path)) || issues.some((i) => i.path === formatPath(CA_FILE_PATH));
   if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, problem.path), problem.path, problem.message), cause: 'environment' });
   if (result.success && issues.length === 0) {
-    const warnings = sorted(configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, w.message)));
+    const warnings = sorted(configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
     const { cloud } = result.data;
     return { ok: true, config: { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } } }, warnings };
   }

@@ -5,9 +5,11 @@
 
 import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 'yaml';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
-import { isCredentialHeader, redact } from '../net/redact.ts';
+import { credentialsIn, isCredentialHeader, redact } from '../net/redact.ts';
+import { isMapping } from '../data/dictionary.ts';
+import type { ExpandedValue } from './env.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
-import { keyText, MAX_NESTING, type Segment } from './yamlTree.ts';
+import { formatPath, keyText, MAX_NESTING, type Segment } from './yamlTree.ts';
 
 // The keys the logger redacts, wherever they are (a clouds.yaml's `password` too), and credential headers.
 const SECRET_KEYS = new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS].map((key) => key.toLowerCase()));
@@ -60,25 +62,74 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
 const isSecretKey = (key: string, parent: Segment | undefined) => SECRET_KEYS.has(key.toLowerCase()) || (parent === 'headers' && isCredentialHeader(key));
 
 /**
- * `message`, a schema problem at `path` of `data` (the file as the schema read it), with nothing of the
- * value there in it when its key is a secret's name, wherever that key is: a line swap puts
- * `token: ${ECS_AUTH_TOKEN}` under a setting whose message quotes what it refuses, and the schema sees the
- * variable's value, not what the file says.
+ * What says, of a schema problem or a warning at `path` of `data` (the file as the schema read it), that its
+ * value is not shown, when it is a secret: when its key is a secret's name, wherever that key is; when it
+ * holds the value of a secret of the file (`cloud.auth.token`, a credential header's); and when a variable
+ * whose name says it is a secret (`${WEBHOOK_SECRET}`) gave it. A line swap puts `token: ${ECS_AUTH_TOKEN}`
+ * under a setting whose message quotes what it refuses, and a slip `schedule: ${WEBHOOK_SECRET}`: the schema
+ * sees the variable's value, not what the file says. `expanded`: the values that variables gave.
  */
-export function schemaProblemShown(path: readonly Segment[], data: unknown, message: string): string {
-  const keyAt = path.findLastIndex((segment) => typeof segment === 'string');
-  if (keyAt < 0 || !isSecretKey(path[keyAt] as string, path[keyAt - 1])) return message;
-  // Read from the data, not the issue: a check of a whole section gives the section as the issue's input.
-  let value = data;
-  for (const segment of path) value = typeof value === 'object' && value !== null && Object.hasOwn(value, segment) ? (value as Record<Segment, unknown>)[segment] : undefined;
-  if (value === undefined || value === null || typeof value === 'object') return message;
-  const { forms, words } = formsOf(String(value));
+export function schemaProblemHider(data: unknown, expanded: readonly ExpandedValue[]): (path: readonly Segment[], message: string) => string {
+  // Made at the first problem whose value could quote one: a valid file is not walked for them.
+  let secrets: NamedSecret[] | undefined;
+  return (path, message) => {
+    // Read from the data, not the issue: a check of a whole section gives the section as the issue's input.
+    const value = valueAt(data, path);
+    if (value === undefined || value === null || typeof value === 'object') return message;
+    const text = String(value);
+    const keyAt = path.findLastIndex((segment) => typeof segment === 'string');
+    if (keyAt >= 0 && isSecretKey(path[keyAt] as string, path[keyAt - 1])) return valueHidden(message, text, SECRET_VALUE_NOT_SHOWN);
+    const variable = expanded.find((e) => samePath(e.path, path))?.variables.find(isSecretVariable);
+    if (variable !== undefined) return valueHidden(message, text, `(the value comes from \${${variable}}, a secret by its name, and is not shown)`);
+    if (text.length < MIN_SHOWN_RUN) return message;
+    const held = (secrets ??= dataSecrets(data)).find((secret) => secret.value.length >= MIN_SHOWN_RUN && text.includes(secret.value));
+    return held === undefined ? message : valueHidden(message, text, `(the value holds that of ${held.name}, a secret, and is not shown)`);
+  };
+}
+
+/** `message` with `value` hidden and `note` said, or as it was when it does not quote the value. */
+function valueHidden(message: string, value: string, note: string): string {
+  const { forms, words } = formsOf(value);
   const hidden = redact(message, forms);
   if (hidden === message) return message;
   // A part of the value quoted on its own (`'x' after 5`) would still show.
-  return `${sharesRun(hidden, words) ? 'not valid here' : hidden} ${SECRET_VALUE_NOT_SHOWN}`;
+  return `${sharesRun(hidden, words) ? 'not valid here' : hidden} ${note}`;
 }
 
+/** A secret of the file as the schema read it, and the setting that holds it. */
+interface NamedSecret {
+  value: string;
+  name: string;
+}
+
+function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] = []): NamedSecret[] {
+  if (path.length > MAX_NESTING) return found;
+  if (Array.isArray(value)) value.forEach((item, i) => dataSecrets(item, [...path, i], found));
+  if (!isMapping(value)) return found;
+  for (const [key, item] of Object.entries(value)) {
+    const at = [...path, key];
+    const parent = path.at(-1);
+    if (typeof item !== 'string' || !isSecretKey(key, parent)) {
+      dataSecrets(item, at, found);
+      continue;
+    }
+    // A header's credentials alone too (`Bearer T`'s T): a slip may copy just the token.
+    for (const secret of parent === 'headers' ? credentialsIn({ [key]: item }) : [item]) found.push({ value: secret, name: formatPath(at) });
+  }
+  return found;
+}
+
+function valueAt(data: unknown, path: readonly Segment[]): unknown {
+  let value = data;
+  for (const segment of path) value = typeof value === 'object' && value !== null && Object.hasOwn(value, segment) ? (value as Record<Segment, unknown>)[segment] : undefined;
+  return value;
+}
+
+// The words of a variable's name that say it holds a secret: ECS_AUTH_TOKEN, SMTP_PASSWORD, hookSecret, HUAWEICLOUD_SDK_SK.
+const SECRET_WORDS = new Set(['PASSWORD', 'PASSWD', 'PASS', 'PWD', 'SECRET', 'SECRETS', 'TOKEN', 'TOKENS', 'CREDENTIAL', 'CREDENTIALS', 'KEY', 'APIKEY', 'SK', 'PRIVATE']);
+const isSecretVariable = (name: string) => name.split(/[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])/).some((word) => SECRET_WORDS.has(word.toUpperCase()));
+
+const samePath = (a: readonly Segment[], b: readonly Segment[]) => a.length === b.length && a.every((s, i) => b[i] === s);
 const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => path.length >= prefix.length && prefix.every((s, i) => path[i] === s);
 
 /** Whether `message` holds MIN_SHOWN_RUN characters in a row of any of `words`. */

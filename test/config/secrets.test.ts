@@ -93,3 +93,49 @@ describe('a secret under its key name in the wrong place is not quoted back', ()
     expect(problems(underWarnAfter('secret: 5mSEKR'))).toEqual([`6:13 poll.warnAfter.secret: not valid here ${NOT_SHOWN}`]);
   });
 });
+
+// A slip puts a secret, or the variable that gives it, as the value of another setting, whose message (or
+// warning) quotes what it refuses: in validate's output, and in the log of a reload.
+describe("a secret's value under another setting is not quoted back", () => {
+  const ENV = { WEBHOOK_SECRET: 'whsec_CnQJpI/2FFdIJdV+ERk', HOOK_S: 'hook-s3cr3t-value', SMTP_PASSWORD: 'Zq9#SmtpSecretPw!', OS_PASSWORD: 'pw-Summer-2024-x', POLL_SCHEDULE: 'every minute' };
+  const withPoll = (poll: string, ...notifier: string[]) =>
+    lines(...CLOUD, '  auth: { type: none }', 'poll:', `  ${poll}`, 'notifiers:', '  n:', ...notifier.map((l) => `    ${l}`), 'watches: []');
+  const CRON = 'is not a cron expression';
+  const said = (text: string) => {
+    const result = validateConfigText(text, { env: ENV });
+    return (result.ok ? result.warnings : result.issues).map((issue) => formatIssue(issue));
+  };
+
+  it.each([
+    ['a variable whose name says it is a secret', withPoll('schedule: ${WEBHOOK_SECRET}', 'type: webhook', 'url: https://h.example.com/x'), ENV.WEBHOOK_SECRET,
+      `6:13 poll.schedule: '<hidden>' ${CRON} (pattern includes illegal characters): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *" (the value comes from \${WEBHOOK_SECRET}, a secret by its name, and is not shown)`],
+    ['the value of a secret elsewhere in the file, through a variable of any name', withPoll('schedule: ${HOOK_S}', 'type: webhook', 'url: https://h.example.com/x', 'secret: ${HOOK_S}'), ENV.HOOK_S,
+      `6:13 poll.schedule: '<hidden>' ${CRON} (expected 5 or 6 fields but got 1): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *" (the value holds that of notifiers.n.secret, a secret, and is not shown)`],
+    ["a credential header's token, copied", withPoll('schedule: "* * * * *"', 'type: webhook', 'url: https://h.example.com/x', 'headers: { Authorization: "Bearer HdrBearer-987654" }', 'timeout: HdrBearer-987654'), 'HdrBearer-987654',
+      "12:14 notifiers.n.timeout: '<hidden>' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s (the value holds that of notifiers.n.headers.Authorization, a secret, and is not shown)"],
+    ['a password as a mail host', withPoll('schedule: "* * * * *"', 'type: email', 'smtp: { host: "${SMTP_PASSWORD}" }', 'from: a@example.com', 'to: [b@example.com]'), ENV.SMTP_PASSWORD,
+      "10:19 notifiers.n.smtp.host: '<hidden>' is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port (the value comes from ${SMTP_PASSWORD}, a secret by its name, and is not shown)"],
+  ])('%s', (_case, text, secret, expected) => {
+    expect(said(text)).toContain(expected);
+    expect(said(text).join('\n')).not.toContain(secret);
+  });
+
+  it('nor in a warning about a valid file', () => {
+    const text = lines(...CLOUD, '  auth: { type: password, identityEndpoint: "https://iam.test/v3", userId: u, projectId: p1, password: "${OS_PASSWORD}" }', 'watches:', '  - { serverId: s1, requestId: r1, projectId: "${OS_PASSWORD}" }');
+    const warnings = said(text);
+    expect(warnings).toEqual([expect.stringMatching(/^6:47 watches\[0\]\.projectId: '<hidden>' is not the project the token is scoped to .* \(the value comes from \$\{OS_PASSWORD\}, a secret by its name, and is not shown\)$/)]);
+    expect(warnings.join('\n')).not.toContain(ENV.OS_PASSWORD);
+  });
+
+  it.each([['hookSecret'], ['HUAWEICLOUD_SDK_SK'], ['OS_PASSWD'], ['ApiTokens']])('a name that says so in any case and form: %s', (name) => {
+    expect(problems(withPoll(`schedule: \${${name}}`, 'type: webhook', 'url: https://h.example.com/x'), { [name]: 'Qz7xK2p9wLm' })).toEqual([
+      `6:13 poll.schedule: '<hidden>' ${CRON} (expected 5 or 6 fields but got 1): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *" (the value comes from \${${name}}, a secret by its name, and is not shown)`,
+    ]);
+  });
+
+  it('a value from a variable whose name says nothing, and that is no secret of the file, is still quoted', () => {
+    expect(said(withPoll('schedule: ${POLL_SCHEDULE}', 'type: webhook', 'url: https://h.example.com/x'))).toEqual([
+      `6:13 poll.schedule: 'every minute' ${CRON} (expected 5 or 6 fields but got 2): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
+    ]);
+  });
+});

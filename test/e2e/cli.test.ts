@@ -293,6 +293,9 @@ describe.concurrent('run', () => {
       // A token's line swapped under another setting, which says what it refuses: nothing of the token either.
       await writeFile(path, h.yaml([first], { http, poll: '  schedule: "* * * * * *"\n  warnAfter:\n    token: ${ECS_AUTH_TOKEN}' }));
       await waitFor(() => h.logs.text.includes("poll.warnAfter.token: '<hidden>' is not a duration"), 8000);
+      // A token's variable written by a slip as another setting's value: nothing of it either.
+      await writeFile(path, h.yaml([first], { http, poll: '  schedule: "* * * * * *"\n  deadline: ${ECS_AUTH_TOKEN}' }));
+      await waitFor(() => h.logs.text.includes("poll.deadline: '<hidden>' is not a duration"), 8000);
       for (const secret of SECRETS) expect(h.logs.text).not.toContain(secret);
     } finally {
       expect(await stopped()).toBe(0);
