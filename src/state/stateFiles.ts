@@ -102,7 +102,7 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
   for (const file of [old, current]) {
     const text = await readIfThere(file);
     if (text === null) continue;
-    const parsed = parseJournal(text, file);
+    const parsed = parseJournal(text, file, snapshot !== null);
     if (file === old) oldJournal = true;
     // Both lengths of the text as decoded: a character cut short in a torn line decodes as U+FFFD, whose
     // length is not its own, but the whole lines before it are as written.
