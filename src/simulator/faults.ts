@@ -43,7 +43,13 @@ export type FaultSpec =
    * 403 as an HTML page, from a web application firewall in front of the API (a rule or an address
    * block): the request never reached the API, which answers a client that accepts JSON in JSON.
    */
-  | { readonly kind: 'firewall-refused' };
+  | { readonly kind: 'firewall-refused' }
+  /**
+   * 403 with Nova's forbidden body, as nova-api answers when its policy file refuses the route to this
+   * user (`Policy doesn't allow os_compute_api:os-instance-actions:list to be performed.`): each route has
+   * a rule of its own, so a cloud may let a user show an action but not list a server's.
+   */
+  | { readonly kind: 'policy-refused' };
 
 /** Which requests a fault hits; with neither `route` nor `pathIncludes`, every request does. */
 export interface FaultTarget {
@@ -118,6 +124,15 @@ function notFoundMessage(route: Route): string {
     : 'The resource could not be found.';
 }
 
+/** Nova's policy rule for each of its routes (nova/policies/), as its refusal names it. */
+const POLICY_RULES: Partial<Readonly<Record<RouteKind, string>>> = {
+  action: 'os_compute_api:os-instance-actions:show',
+  actions: 'os_compute_api:os-instance-actions:list',
+  server: 'os_compute_api:servers:show',
+  servers: 'os_compute_api:servers:detail',
+  migrations: 'os_compute_api:os-migrations:index',
+};
+
 /** An answer of Huawei Cloud's API gateway (APIG) rather than of the service behind it, with its own code. */
 function gatewayError(status: number, code: string, message: string): FaultEffect {
   return { type: 'answer', status, headers: JSON_TYPE, body: JSON.stringify({ error_msg: message, error_code: code, request_id: randomBytes(16).toString('hex') }) };
@@ -138,6 +153,8 @@ export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
         headers: { 'content-type': 'text/html; charset=utf-8' },
         body: '<!DOCTYPE html>\n<html><head><title>Access Denied</title></head><body><h1>Access Denied</h1><p>Your request was blocked by the web application firewall. Reference #18.4f2e1b17</p></body></html>\n',
       };
+    case 'policy-refused':
+      return { type: 'answer', status: 403, headers: JSON_TYPE, body: JSON.stringify(novaError(403, `Policy doesn't allow ${POLICY_RULES[route.kind] ?? route.kind} to be performed.`)) };
     case 'router-not-found':
       return { type: 'answer', status: 404, headers: JSON_TYPE, body: JSON.stringify(routerNotFound()) };
     case 'server-error':

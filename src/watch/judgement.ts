@@ -100,8 +100,9 @@ export const ANSWER_AWAITED_MS = 15 * 60_000;
 
 /**
  * Applies the deadline to a judgement. It is judged by the watched thing's own times: something that
- * finished before the deadline gets its real verdict however late the daemon sees it; something that
- * finished after it, or has not finished by then, ends as a timeout.
+ * finished before the deadline gets its real verdict however late the daemon sees it, unless what would
+ * confirm it stays unreadable ANSWER_AWAITED_MS past the deadline; something that finished after it, or
+ * has not finished by then, ends as a timeout.
  *
  * `finishedAt`: when what this poll read says it finished (null: unfinished, or no time to tell).
  * `evidenceFinishedAt`: the same for the last document any poll read, used when this poll could not
@@ -137,13 +138,15 @@ export function withDeadline<R, M>(
   const pollFailed = readFailed || judged.pollFailed;
   if (clock.now >= deadlineAt) {
     const finishedAt = judged.confirming ? onThisClock(ends.evidenceFinishedAt) : null;
+    // A poll that could not read the action cannot tell whether it finished in time (the contract judges
+    // by its own times), nor one that could not read what confirms a finish in time: the API, down or
+    // blipping at the deadline or at a start after downtime, is given a while to answer.
+    const awaited = Math.min(clock.deadlineMs, ANSWER_AWAITED_MS);
+    const waited = clock.now - Math.max(clock.failingSince ?? clock.now, deadlineAt);
+    const unconfirmed = ends.unread || judged.pollFailed;
+    const awaiting = unconfirmed && waited < awaited;
     if (finishedAt === null || finishedAt > deadlineAt) {
-      // A poll that could not read the action cannot tell whether it finished in time (the contract judges
-      // by its own times): the API, down or blipping at the deadline or at a start after downtime, is given
-      // a while to answer.
-      const awaited = Math.min(clock.deadlineMs, ANSWER_AWAITED_MS);
-      const waited = clock.now - Math.max(clock.failingSince ?? clock.now, deadlineAt);
-      if ((ends.unread || judged.pollFailed) && finishedAt === null && waited < awaited) {
+      if (awaiting && finishedAt === null) {
         const reason = `${judged.reason} (past the deadline: judged by its own times once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
         return { final: false, reason, next: judged.next, pollFailed, memory };
       }
@@ -152,6 +155,16 @@ export function withDeadline<R, M>(
           ? `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.reason}`
           : `not finished within ${formatDuration(clock.deadlineMs)}: its events finished ${formatDuration(finishedAt - clock.trackingSince)} after tracking began`;
       return { final: true, outcome: 'timeout', reason, pollFailed, memory };
+    }
+    // Finished in time, unconfirmed: a read that keeps failing (a policy that refuses it, a service behind the
+    // API that is down) must not hold the watch, and `run --until-done`, for good.
+    if (unconfirmed && !awaiting) {
+      const reason = `not confirmed within ${formatDuration(clock.deadlineMs)} and ${formatDuration(awaited)} more: its events finished ${formatDuration(finishedAt - clock.trackingSince)} after tracking began, but ${judged.reason}`;
+      return { final: true, outcome: 'timeout', reason, pollFailed, memory };
+    }
+    if (awaiting) {
+      const reason = `${judged.reason} (past the deadline: its events finished in time, judged once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
+      return { final: false, reason, next: judged.next, pollFailed, memory };
     }
   }
   return { final: false, reason: judged.reason, next: judged.next, pollFailed, memory };

@@ -35,6 +35,8 @@ export type ActionListObservation =
   | { kind: 'read'; actions: InstanceActionSummary[] }
   /** The API's own not-found answer: below 2.21 Nova hides a deleted server's actions. */
   | { kind: 'not_found'; message: string }
+  /** Refused by the cloud's policy (a 403): Nova's policy for the list is its own, apart from showing one action's. */
+  | { kind: 'refused'; message: string }
   | { kind: 'error'; message: string };
 
 /** The server's migration records: read only for a move (live-migration, migrate, resize, evacuate). */
@@ -174,7 +176,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     const list = input.actions;
     if (list.kind === 'not_read') return pending(`${name}: events finished, server ${describeServer(info)}; checking for a newer action`, { ...confirming, next: 'actions' });
     if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
-    owners = ownersOf(newerActions(list.actions, action), info);
+    // Refused for good: judged as if no newer action held the server, as the contract reads the server.
+    owners = list.kind === 'refused' ? { ...NO_OWNERS, unknown: list.message } : ownersOf(newerActions(list.actions, action), info);
   }
   if (owners.task === null && info.taskState !== null) {
     const left = failedStepSign(action, info);
@@ -203,6 +206,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
 interface Owners {
   task: InstanceActionSummary | null;
   status: InstanceActionSummary | null;
+  /** Why no newer action could be looked for (the action list refused), when none could. */
+  unknown?: string;
 }
 const NO_OWNERS: Owners = { task: null, status: null };
 
@@ -475,6 +480,7 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
     const { status, task } = owners;
     if (status !== null) notes.push(`the server's ${server.info.status} belongs to a newer action (${describeAction(status)})`);
     if (task !== null) notes.push(`its task_state ${server.info.taskState} belongs to a newer action (${describeAction(task)})`);
+    if (owners.unknown !== undefined) notes.push(`whether the server's ${describeServer(server.info)} is a newer action's is not known: the action list is refused (${owners.unknown})`);
   }
   const stateless = STATELESS_ACTIONS.has(action.action);
   if (stateless && server !== null && (server.info.status === 'ERROR' || server.info.taskState !== null)) {

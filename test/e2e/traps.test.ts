@@ -434,8 +434,8 @@ describe('trap 9: the server is read before the action that judges it', () => {
 });
 
 describe('trap 10: a newer action owns the server\'s state', () => {
-  it('a resize followed by a failing reboot is a success; the ERROR is the reboot\'s', async () => {
-    await harness({ role: 'admin' });
+  /** A resize, then on the same server a reboot that fails and leaves it ERROR, both over when the watch starts. */
+  function resizeThenFailedReboot() {
     const resize = script({
       action: 'resize',
       steps: [{ event: 'compute_prep_resize', durationMs: 1000 }, { event: 'compute_finish_resize', durationMs: 1000 }],
@@ -445,11 +445,37 @@ describe('trap 10: a newer action owns the server\'s state', () => {
     vi.setSystemTime(Date.now() + 10_000);
     h.simulator.addAction({ projectId: PROJECT, serverId: resize.serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }], fault: { message: 'libvirtError: internal error' } });
     vi.setSystemTime(Date.now() + 10_000);
+    return { resize };
+  }
+
+  it('a resize followed by a failing reboot is a success; the ERROR is the reboot\'s', async () => {
+    await harness({ role: 'admin' });
+    const { resize } = resizeThenFailedReboot();
     const app = await h.app(h.yaml([entry(resize)]));
     await advance(app, 3000);
     expect(outcomes(h)).toEqual(['success']);
     expect(reasons(h)[0]).toMatch(/the server's ERROR belongs to a newer action \(reboot req-/);
     expect(reasons(h)[0]).toMatch(/migration \d+ finished/);
+  });
+
+  it('with the action list refused by the cloud\'s policy, the ERROR is taken as the watched action\'s, and the reason says why', async () => {
+    await harness({ role: 'admin' });
+    const { resize } = resizeThenFailedReboot();
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'actions', times: 1000 });
+    const app = await h.app(h.yaml([entry(resize)]));
+    await advance(app, 3000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/whether the server's ERROR is a newer action's is not known: the action list is refused \(.*403.*Policy doesn't allow os_compute_api:os-instance-actions:list/);
+  });
+
+  it('with the action list failing past the deadline, a finished action ends as a timeout that says so, not pending for good', async () => {
+    await harness({ role: 'admin' });
+    const { resize } = resizeThenFailedReboot();
+    h.simulator.injectFault({ kind: 'server-error' }, { route: 'actions', times: 100_000 });
+    const app = await h.app(h.yaml([entry(resize, '    deadline: 30s')], { poll: NO_RETRIES }));
+    await advance(app, 70_000, 5000);
+    expect(outcomes(h)).toEqual(['timeout']);
+    expect(reasons(h)[0]).toMatch(/^not confirmed within 30 s and 30 s more: its events finished .* after tracking began, but resize: events finished; the action list read failed: .*500/);
   });
 
   it('a reboot whose server a later delete is still deleting is a success, not a timeout', async () => {

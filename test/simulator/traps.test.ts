@@ -81,6 +81,19 @@ describe('404s that are not the API\'s own', () => {
     expect((await get(actionUrl(sim.url, requestId))).status).toBe(200);
   });
 
+  it('policy-refused answers 403 with Nova\'s forbidden body naming the route\'s own rule', async () => {
+    const sim = await start();
+    const requestId = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'stop', steps: [] });
+    sim.injectFault({ kind: 'policy-refused' }, { route: 'actions' });
+    const listUrl = actionUrl(sim.url, requestId).replace(`/${requestId}`, '');
+    const answer = await get(listUrl);
+    expect(answer.status).toBe(403);
+    expect(answer.json).toEqual({ forbidden: { code: 403, message: "Policy doesn't allow os_compute_api:os-instance-actions:list to be performed." } });
+    // Showing the one action is another rule, which this policy allows.
+    expect((await get(actionUrl(sim.url, requestId))).status).toBe(200);
+    expect((await get(listUrl)).status).toBe(200);
+  });
+
   it('a server blip is Nova\'s own itemNotFound naming the server', async () => {
     const sim = await start();
     sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });

@@ -69,6 +69,7 @@ const actions: fc.Arbitrary<ActionListObservation> = fc.oneof(
   fc.constant({ kind: 'not_read' } as const),
   fc.constant({ kind: 'error', message: 'x' } as const),
   fc.constant({ kind: 'not_found', message: 'Instance s1 could not be found.' } as const),
+  fc.constant({ kind: 'refused', message: 'GET x → 403 Policy doesn\'t allow os_compute_api:os-instance-actions:list to be performed.' } as const),
   fc.record({
     kind: fc.constant('read' as const),
     actions: fc.array(fc.record({ action: actionName, request_id: fc.constantFrom('req-1', 'req-2', 'req-3'), start_time: fc.option(novaTime) }), { maxLength: 3 }),

@@ -184,7 +184,10 @@ async function observeList(p: Poll): Promise<ActionListObservation> {
     return { kind: 'read', actions: await p.read((signal) => p.client.listInstanceActions(p.target, signal)) };
   } catch (err) {
     if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
-    return { kind: 'error', message: p.failed(err) };
+    if (!(err instanceof ApiError && err.kind === 'forbidden')) return { kind: 'error', message: p.failed(err) };
+    // Asked again at each such poll, as a policy may change; the verdict's reason says what it lacked.
+    p.log.debug({ error: err.message }, 'GET os-instance-actions (the list) is refused; judging without it');
+    return { kind: 'refused', message: err.message };
   }
 }
 
