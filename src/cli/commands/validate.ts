@@ -2,12 +2,13 @@ import type { CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { environmentProblems } from '../../net/environment.ts';
 import { credentialFileProblems } from '../../cloud/auth/credential.ts';
+import { stateFileProblems } from '../../state/preflight.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const config = await loadConfigOrReport(ctx);
   if (!config) return 1;
   // The file is valid whatever they say; what they say stops `run` all the same.
-  for (const problem of [...environmentProblems(ctx.env), ...credentialFileProblems(config.cloud.auth)]) ctx.stderr.write(`warning: ${problem}\n`);
+  for (const problem of [...environmentProblems(ctx.env), ...credentialFileProblems(config.cloud.auth), ...stateFileProblems(config.state.path)]) ctx.stderr.write(`warning: ${problem}\n`);
   const notifiers = Object.keys(config.notifiers);
   // Valid, and polled all the same: but nobody is told (wait and check leave the section out, so it is said here).
   if (notifiers.length === 0 && config.watches.length + config.track.length > 0) {
