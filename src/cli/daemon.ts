@@ -315,7 +315,7 @@ export class Daemon {
       // notified again, and a lock held there would stop the daemon until a restart.
       this.#log.warn(
         { config: this.#ctx.configPath, statePath: previous.state.path, next: next.state.path },
-        'reloaded watch file: state.path takes effect at the next start; until then the daemon keeps its state file',
+        'reloaded watch file: state.path takes effect at the next start; until then the daemon keeps its state file. Stop it and move the state file and its journal to the new path before that start: a new state file holds none of the outcomes already sent, and every finished watch would be notified again',
       );
       next = { ...next, state: { ...next.state, path: previous.state.path } };
     }

@@ -65,6 +65,23 @@ describe('validate', () => {
     expect(await h.cli(['validate', '--config', path], { env: { NODE_EXTRA_CA_CERTS: caFile, HTTPS_PROXY: 'http://proxy.example.com:3128' } })).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('warns of a state.path that run would stop at, and still exits 0', async ({ h }) => {
+    const at = (statePath: string) => h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(/path: .*state\.json/, `path: ${statePath}`));
+    const folder = join(h.dir, 'a-folder');
+    await mkdir(folder);
+    expect(await h.cli(['validate', '--config', await at(folder)])).toMatchObject({
+      code: 0,
+      stderr: `warning: state.path ${folder} is a directory, not a regular file: run stops at its start with it; name a file (its folder is created when missing)\n`,
+    });
+    const file = join(h.dir, 'a-file');
+    await writeFile(file, 'x\n');
+    expect((await h.cli(['validate', '--config', await at(join(file, 'deeper', 'state.json'))])).stderr).toBe(
+      `warning: state.path ${join(file, 'deeper', 'state.json')}: its folder cannot be created, as ${file} is a file, not a folder: run stops at its start with it\n`,
+    );
+    // A folder still to be made, as run makes it.
+    expect(await h.cli(['validate', '--config', await at(join(h.dir, 'new', 'deeper', 'state.json'))])).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('warns of a credential file it cannot read, which run would stop at, and still exits 0', async ({ h }) => {
     const missing = join(h.dir, 'secrets', 'token');
     const empty = join(h.dir, 'empty-token');
@@ -366,6 +383,7 @@ describe.concurrent('run: state.path on reload', () => {
       const moved = join(h.dir, 'moved', 'state.json');
       await writeFile(path, h.yaml([done, newIds()]).replace(/path: .*state\.json/, `path: ${moved}`));
       await waitFor(() => h.logs.text.includes('state.path takes effect at the next start'), 8000);
+      expect(h.logs.text).toContain('move the state file and its journal to the new path before that start');
       // The rest of the edit is applied, in place: a change of the watch list alone, once state.path is set aside.
       await waitFor(() => h.logs.text.includes('watch list reloaded'), 8000);
       await expect(readFile(moved)).rejects.toThrow(/ENOENT/);
