@@ -219,7 +219,7 @@ class HttpEcsClient implements EcsClient {
   }
 
   async listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]> {
-    const url = migrationsUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId);
+    const url = migrationsUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.serverId);
     // The one path a gateway may not pass on while it passes the others (an admin's, outside what it
     // publishes): a page in place of the list is then a refusal of the path, as a firewall's 403 page is, and
     // the move is judged without it when the next poll's read gets one too. As a document that is no JSON it

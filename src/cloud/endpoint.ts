@@ -89,9 +89,12 @@ function queryString(query: Record<string, string>): string {
   return text === '' ? '' : `?${text}`;
 }
 
-/** The migration records of one server (admin by default policy). */
-export function migrationsUrl(endpoint: string, projectId: string, serverId: string): string {
-  return `${parse(endpoint).base}/${encodeURIComponent(projectId)}/os-migrations?instance_uuid=${encodeURIComponent(serverId)}`;
+/**
+ * The migration records of one server (admin by default policy), at the path the contract names: Nova
+ * routes it with the project too, but a gateway in front of it may serve only this one.
+ */
+export function migrationsUrl(endpoint: string, serverId: string): string {
+  return `${parse(endpoint).base}/os-migrations?instance_uuid=${encodeURIComponent(serverId)}`;
 }
 
 /** A job of Huawei Cloud / OTC's native ECS API, beside Nova's /v2.1 on the same service root. */

@@ -322,7 +322,7 @@ describe('requests', () => {
     ['a page, a refusal of the path', '<!DOCTYPE html><html><head><title>Cloud Portal</title></head></html>', { kind: 'gateway' }],
   ])('takes an os-migrations answer at 200 with content-type text/html: %s', async (_, body, expected) => {
     const { pool, client } = setup({ microversion: '2.60' });
-    pool.intercept({ path: '/v2.1/p1/os-migrations?instance_uuid=s1', method: 'GET' }).reply(200, body, { headers: { 'content-type': 'text/html; charset=UTF-8' } });
+    pool.intercept({ path: '/v2.1/os-migrations?instance_uuid=s1', method: 'GET' }).reply(200, body, { headers: { 'content-type': 'text/html; charset=UTF-8' } });
     const read = await client.listMigrations(REF).then((list) => ({ migrations: list.length }), (err: unknown) => ({ kind: (err as ApiError).kind }));
     expect(read).toEqual(expected);
   });
@@ -331,7 +331,7 @@ describe('requests', () => {
     const { pool, client } = setup({ microversion: '2.60' });
     pool.intercept({ path: `${SERVER_PATH}/os-instance-actions`, method: 'GET' })
       .reply(200, fixtureText('nova-api-samples/v2.58/instance-actions-list-resp.json'), { headers: JSON_HEADERS });
-    pool.intercept({ path: '/v2.1/p1/os-migrations?instance_uuid=s1', method: 'GET' }).reply(
+    pool.intercept({ path: '/v2.1/os-migrations?instance_uuid=s1', method: 'GET' }).reply(
       200,
       JSON.stringify({ migrations: [{ id: 1, status: 'failed', migration_type: 'live-migration', created_at: '2026-11-30T11:40:04.000000', updated_at: null, source_compute: 'a', dest_compute: 'b' }] }),
       { headers: JSON_HEADERS },

@@ -16,7 +16,10 @@ describe('microversions', () => {
     [{ max: '2.104', min: '2.1' }, '2.84'],
     [{ max: '2.93', min: '2.1' }, '2.84'],
     [{ max: '2.84', min: '2.1' }, '2.84'],
+    [{ max: '2.83', min: '2.1' }, '2.62'],
+    [{ max: '2.70', min: '2.1' }, '2.62'],
     [{ max: '2.62', min: '2.1' }, '2.62'],
+    [{ max: '2.61', min: '2.1' }, '2.60'],
     [{ max: '2.60', min: '2.1' }, '2.60'],
     [{ max: '2.53' }, '2.53'],
     [{ max: '2.51', min: '2.1' }, '2.51'],
@@ -24,6 +27,7 @@ describe('microversions', () => {
     [{ max: '2.9' }, '2.9'],
     [{ max: '2.104', min: '2.90' }, '2.90'],
     [{ max: '', min: '' }, null],
+    [{ max: '2.70', min: '2.65' }, '2.65'],
   ])('chooses from %j: %s', (offered, chosen) => {
     expect(chooseMicroversion(offered)).toBe(chosen);
   });

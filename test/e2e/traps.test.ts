@@ -312,6 +312,9 @@ describe('trap 7: a rolled-back live migration', () => {
     await advance(app, 5000);
     expect(outcomes(h)).toEqual(['success']);
     expect(reasons(h)[0]).toMatch(/migration \d+ completed \(compute-1 → compute-2\)$/);
+    // At the contract's path, which a gateway passing only what it publishes serves, not the one with the project.
+    const read = h.simulator.requests.filter((r) => r.route === 'migrations').map((r) => r.path);
+    expect(new Set(read)).toEqual(new Set([`/v2.1/os-migrations?instance_uuid=${lm.serverId}`]));
   });
 
   it('an aborted one, its record cancelled, is a failure as one rolled back', async () => {
