@@ -24,6 +24,8 @@ import { extraCaCertsWarning } from '../net/environment.ts';
 const RELOAD_INTERVAL_MS = 2000;
 /** How often `--until-done` looks whether everything is settled. */
 const DONE_CHECK_MS = 200;
+/** How many given-up notifications `run --until-done` names at its end; the rest are counted. */
+const GIVEN_UP_SHOWN = 20;
 
 /** The running process: the app for the current file, the health server, and the file watcher. */
 export class Daemon {
@@ -106,9 +108,15 @@ export class Daemon {
       if (app && app.engine.allSettled()) {
         const outcomes = app.engine.watches().map((t) => app.store.get(watchKey(t))?.verdict?.outcome);
         const givenUp = app.engine.givenUp(this.#startedAt);
-        this.#log.info({ outcomes, givenUp }, 'every watch is done');
-        if (givenUp) return 3;
-        return outcomes.every((o) => o === 'success') ? 0 : 1;
+        if (givenUp.length === 0) {
+          this.#log.info({ outcomes }, 'every watch is done');
+          return outcomes.every((o) => o === 'success') ? 0 : 1;
+        }
+        // The exit status alone says only that something was lost: which, and why, is the operator's next question.
+        const shown = givenUp.slice(0, GIVEN_UP_SHOWN).map((d) => ({ about: d.about === 'digest' ? `batch ${d.batch.label}` : d.key, notifier: d.notifier, error: d.delivery.lastError }));
+        const more = givenUp.length > GIVEN_UP_SHOWN ? ` (the first ${GIVEN_UP_SHOWN} listed)` : '';
+        this.#log.error({ outcomes, givenUp: shown }, `every watch is done, but ${givenUp.length} notification${givenUp.length === 1 ? ' was' : 's were'} given up${more}: their receivers were not told`);
+        return 3;
       }
       await sleep(DONE_CHECK_MS, undefined, { signal: this.#stop.signal }).catch(() => undefined);
     }

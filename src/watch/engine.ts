@@ -371,17 +371,17 @@ export class WatchEngine {
   }
 
   /**
-   * Whether a notification was given up: one about a watch or batch of the file, whenever it was, or one
-   * about any other since `since` (ms since the epoch; the daemon's start), such as a watch removed while
-   * its notification was retried.
+   * The notifications given up: those about a watch or batch of the file, whenever it was, and those about
+   * any other since `since` (ms since the epoch; the daemon's start), such as a watch removed while its
+   * notification was retried.
    */
-  givenUp(since: number): boolean {
+  givenUp(since: number): DurableDelivery[] {
     const inFile = new Set(this.watches().map((t) => this.#keyOf(t)));
     const labels = new Set(this.#batchMembers(this.#targets).keys());
     const counts = (d: DurableDelivery) =>
       d.delivery.status === 'given_up' && ((d.about === 'digest' ? labels.has(d.batch.label) : inFile.has(d.key)) || Date.parse(d.delivery.updatedAt) >= since);
     const store = this.#o.store;
-    return store.entries().some(([key, record]) => watchDeliveries(key, record).some(counts)) || store.batches().some((batch) => batchDeliveries(batch).some(counts));
+    return [...store.entries().flatMap(([key, record]) => watchDeliveries(key, record)), ...store.batches().flatMap(batchDeliveries)].filter(counts);
   }
 
   /**

@@ -11,6 +11,7 @@ import { Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './ha
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../net.ts';
 import { makeCertificates } from '../certificates.ts';
+import { watchKey } from '../../src/state/store.ts';
 
 // From `run` on, the tests run side by side, each with a harness of its own: most of their time is spent
 // waiting on the daemon's looks at the file, its schedule and its retries.
@@ -239,6 +240,14 @@ describe.concurrent('run', () => {
     const path = await h.writeConfig(h.yaml([a]));
     expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(3);
     expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
+    // Its last line says what was lost, at error: the exit status alone says only that something was.
+    expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('every watch is done'))).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: 'every watch is done, but 1 notification was given up: their receivers were not told',
+        givenUp: [{ about: watchKey(a), notifier: 'chat', error: expect.stringMatching(/400/) }],
+      }),
+    ]);
   });
 
   /**
