@@ -178,15 +178,37 @@ export function namesNoHourDayOrMonth(expression: string): boolean {
   return expression.trim().split(/\s+/).slice(-4).every((field) => field === '*');
 }
 
-/** An absolute http(s) URL. Not quoted back: webhook URLs often carry a token. */
-export function httpUrl(example: string) {
-  return z.string().refine(
-    (text) => {
-      const url = URL.parse(text);
-      return url !== null && (url.protocol === 'http:' || url.protocol === 'https:');
-    },
-    { message: `expected an http:// or https:// URL, e.g. ${example}` },
-  ).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
+/**
+ * An absolute http(s) URL, with what is wrong with one that is not, where that can be told. Not quoted
+ * back: webhook URLs often carry a token. `bare`: an API's address, to which a user name, password, query
+ * or fragment in it would not be sent (credentials go in the auth settings): refused rather than dropped.
+ */
+export function httpUrl(example: string, options: { bare?: boolean } = {}) {
+  return z.string().superRefine((text, ctx) => {
+    const problem = urlProblem(text) ?? (options.bare ? extraParts(text) : undefined);
+    if (problem === undefined) return;
+    ctx.addIssue({ code: 'custom', input: text, message: `expected an http:// or https:// URL, e.g. ${example}${problem}` });
+  }).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
+}
+
+// Up to the port: scheme, user name and password, host (an IPv6 one in brackets).
+const URL_PORT = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:]*):(\d+)(?:[/?#]|$)/;
+
+/** Why `text` is no http(s) URL, as the end of a message (`: ...`); '' when the reason cannot be told; undefined for one that is. */
+function urlProblem(text: string): string | undefined {
+  const url = URL.parse(text.trim());
+  if (url !== null) return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : ': its scheme is neither http nor https';
+  if (text.trim() === '') return '';
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text.trim())) return ': it has no scheme (write https:// or http:// before the host)';
+  const port = URL_PORT.exec(text.trim())?.[1];
+  return port !== undefined && Number(port) > 65535 ? `: its port ${port} is above 65535` : '';
+}
+
+function extraParts(text: string): string | undefined {
+  const url = URL.parse(text.trim())!;
+  if (url.username !== '' || url.password !== '') return ': it holds a user name or password, which are not sent to it (credentials go under cloud.auth): leave them out';
+  if (url.search !== '' || url.hash !== '') return ': it holds a query or a fragment (?... or #...), which is not sent: leave it out';
+  return undefined;
 }
 
 /**

@@ -10,6 +10,7 @@ import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
+import { errorCode } from '../net/failure.ts';
 import { substituteEnv, type EmptiedValue } from './env.ts';
 import { EMPTY_FROM_ENV } from './fields.ts';
 import { configErrorMap } from './messages.ts';
@@ -372,8 +373,13 @@ export function readWatchFile(path: string): Promise<string> {
 
 /** What to tell an operator when the watch file at `path` cannot be read (`err` from readWatchFile). */
 export function cannotReadWatchFile(path: string, err: unknown): string {
-  // Another file is the way out of most, but not of an encoding: that file is to be saved again.
-  const hint = err instanceof NotUtf8Error ? '' : ' (name another file with --config or ECS_WATCH_CONFIG)';
+  // Another file is the way out of most, but not of an encoding (that file is to be saved again) nor of a
+  // permission (that file is to be made readable).
+  const code = errorCode(err);
+  const hint =
+    err instanceof NotUtf8Error ? ''
+    : code === 'EACCES' || code === 'EPERM' ? ': let the user this runs as read it (and enter its folders), or name another file with --config or ECS_WATCH_CONFIG'
+    : ' (name another file with --config or ECS_WATCH_CONFIG)';
   return `cannot read the watch file ${path}: ${fileProblem(err)}${hint}`;
 }
 

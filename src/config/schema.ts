@@ -61,7 +61,7 @@ const MICROVERSION = /^(auto|2\.\d+)$/;
 
 const CloudSchema = strict({
   /** Absent: taken from the token's catalog, with an auth method that has one. */
-  endpoint: httpUrl('https://ecs.eu-de.otc.t-systems.com').optional(),
+  endpoint: httpUrl('https://ecs.eu-de.otc.t-systems.com', { bare: true }).optional(),
   projectId: z.string().min(1).optional(),
   /** An OpenStack clouds.yaml and the cloud in it; applied by ./cloudsYaml.ts before this schema. */
   cloudsYaml: z.string().min(1).optional(),

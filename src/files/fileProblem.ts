@@ -4,6 +4,7 @@ import { NotARegularFileError } from './readRegularFile.ts';
 const READ_ERRORS: Record<string, string> = {
   ENOENT: 'no such file',
   EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
   EISDIR: 'it is a directory',
   ELOOP: 'its path runs in a loop of symbolic links',
   ENOTDIR: 'a part of its path is a file, not a folder',

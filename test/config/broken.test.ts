@@ -241,7 +241,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '6:1 http: this key is already set above in the same mapping',
       '7:9 http.port: expected a whole number from 0 to 65535, got a string',
       '8:1 cloud: this key is already set above in the same mapping',
-      '9:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com',
+      '9:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com: it has no scheme (write https:// or http:// before the host)',
     ],
   },
   {
@@ -751,7 +751,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '    headers: { X-Team: infra, "Bad Header": x, X-Count: 3 }',
     ),
     expected: [
-      '7:10 notifiers.chat.url: expected an http:// or https:// URL, e.g. https://hooks.example.com/ecs',
+      '7:10 notifiers.chat.url: expected an http:// or https:// URL, e.g. https://hooks.example.com/ecs: it has no scheme (write https:// or http:// before the host)',
       '8:13 notifiers.chat.secret: expected a Standard Webhooks signing key: whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32)',
       "9:31 notifiers.chat.headers[\"Bad Header\"]: 'Bad Header' is not an HTTP header name",
       '9:57 notifiers.chat.headers.X-Count: expected a string, got a number (put it in quotes)',
@@ -842,7 +842,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a watch naming a notifier whose settings are invalid: only the settings are wrong',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "not a url" }', 'watches:', '  - { requestId: req-1, serverId: s1, notify: [chat] }'),
-    expected: ['5:31 notifiers.chat.url: expected an http:// or https:// URL, e.g. https://hooks.example.com/ecs'],
+    expected: ['5:31 notifiers.chat.url: expected an http:// or https:// URL, e.g. https://hooks.example.com/ecs: it has no scheme (write https:// or http:// before the host)'],
   },
   {
     name: 'a line break in a token, a header value or a mail address (header injection)',
@@ -1063,6 +1063,30 @@ describe('a broken watch file', () => {
     expect(found).toEqual([`${at} (root): ${TOO_DEEP}`]);
   });
 
+  describe('a URL that is not one, or that holds what its setting would not send, says which part', () => {
+    const EXPECTED = (example: string) => `expected an http:// or https:// URL, e.g. ${example}`;
+    const ENDPOINT = EXPECTED('https://ecs.eu-de.otc.t-systems.com');
+    const HOOK = EXPECTED('https://hooks.example.com/ecs');
+    const endpoint = (url: string) => lines('cloud:', `  endpoint: "${url}"`, '  projectId: p1', 'watches: []');
+    const hook = (url: string) => lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', 'notifiers:', `  chat: { type: webhook, url: "${url}" }`, 'watches: []');
+
+    it.each([
+      ['a port above 65535', endpoint('https://ecs.example.com:99999/'), `2:13 cloud.endpoint: ${ENDPOINT}: its port 99999 is above 65535`],
+      ['a port above 65535 in a webhook URL', hook('https://u:p@hooks.example.com:70000/x'), `5:31 notifiers.chat.url: ${HOOK}: its port 70000 is above 65535`],
+      ['a user name and password in the endpoint, which are not sent', endpoint('http://admin:EndpointPass123@127.0.0.1:18800/x'), `2:13 cloud.endpoint: ${ENDPOINT}: it holds a user name or password, which are not sent to it (credentials go under cloud.auth): leave them out`],
+      ['a query in the endpoint, which is not sent', endpoint('https://ecs.example.com/?apikey=EndpointKey456'), `2:13 cloud.endpoint: ${ENDPOINT}: it holds a query or a fragment (?... or #...), which is not sent: leave it out`],
+      ['a host name with a space', endpoint('https://ecs example.com'), `2:13 cloud.endpoint: ${ENDPOINT}`],
+    ])('%s', (_case, text, expected) => {
+      expect(problems(text)).toEqual([expected]);
+      // Neither the password nor the query's key is said back.
+      expect(problems(text).join('\n')).not.toMatch(/EndpointPass123|EndpointKey456/);
+    });
+
+    it('a webhook URL keeps its user name and password (sent as Basic authentication) and its query', () => {
+      expect(problems(hook('https://u:p@hooks.example.com/x?token=abc'))).toEqual([]);
+    });
+  });
+
   it('lists every problem of the file in one run, in file order', () => {
     const text = lines(
       'cloud:',
@@ -1073,7 +1097,7 @@ describe('a broken watch file', () => {
       '  - { requestId: req-1, serverId: s1, notify: [nobody] }',
     );
     expect(problems(text)).toEqual([
-      '2:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com',
+      '2:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com: its scheme is neither http nor https',
       `4:13 poll.deadline: 6 has no unit: write a duration as ${FORMS}`,
       '6:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)',
       "6:48 watches[0].notify[0]: unknown notifier 'nobody' (no notifiers are configured)",

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MAX_REPEATED_VALUES } from '../../src/config/aliases.ts';
-import { ConfigError, formatIssue, loadConfigFile, parseConfig, validateConfigText } from '../../src/config/load.ts';
+import { ConfigError, cannotReadWatchFile, formatIssue, loadConfigFile, parseConfig, validateConfigText } from '../../src/config/load.ts';
 
 let dir: string;
 beforeAll(async () => {
@@ -219,6 +219,14 @@ describe('loadConfigFile', () => {
     expect((err as ConfigError).issues).toEqual([]);
     expect((err as ConfigError).message).toBe(
       `cannot read the watch file ${path}: ${reason} (name another file with --config or ECS_WATCH_CONFIG)`,
+    );
+  });
+
+  // Made as fs makes it: a test run as root reads any file, so the refusal itself cannot be had here.
+  it.each([['EACCES', 'permission denied'], ['EPERM', 'operation not permitted']])('says how to mend a file it may not read (%s)', (code, reason) => {
+    const err = Object.assign(new Error(`${code}: operation not permitted, open '/etc/eaw/watch.yaml'`), { code });
+    expect(cannotReadWatchFile('/etc/eaw/watch.yaml', err)).toBe(
+      `cannot read the watch file /etc/eaw/watch.yaml: ${reason}: let the user this runs as read it (and enter its folders), or name another file with --config or ECS_WATCH_CONFIG`,
     );
   });
 });

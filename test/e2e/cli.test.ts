@@ -72,12 +72,12 @@ describe('validate', () => {
     await mkdir(folder);
     expect(await h.cli(['validate', '--config', await at(folder)])).toMatchObject({
       code: 0,
-      stderr: `warning: state.path ${folder} is a directory, not a regular file: run stops at its start with it; name a file (its folder is created when missing)\n`,
+      stderr: `warning: state.path ${folder} is a directory, not a regular file: run stops at its start with it\n`,
     });
     const file = join(h.dir, 'a-file');
     await writeFile(file, 'x\n');
     expect((await h.cli(['validate', '--config', await at(join(file, 'deeper', 'state.json'))])).stderr).toBe(
-      `warning: state.path ${join(file, 'deeper', 'state.json')}: its folder cannot be created, as ${file} is a file, not a folder: run stops at its start with it\n`,
+      `warning: state.path ${join(file, 'deeper', 'state.json')} cannot have its folder created, as ${file} is a file, not a folder: run stops at its start with it\n`,
     );
     // A folder still to be made, as run makes it.
     expect(await h.cli(['validate', '--config', await at(join(h.dir, 'new', 'deeper', 'state.json'))])).toMatchObject({ code: 0, stderr: '' });

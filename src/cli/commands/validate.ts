@@ -2,13 +2,15 @@ import type { CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { environmentProblems } from '../../net/environment.ts';
 import { credentialFileProblems } from '../../cloud/auth/credential.ts';
-import { stateFileProblems } from '../../state/preflight.ts';
+import { uncreatableFile } from '../../files/creatable.ts';
 
 export async function run(ctx: CommandContext): Promise<number> {
   const config = await loadConfigOrReport(ctx);
   if (!config) return 1;
   // The file is valid whatever they say; what they say stops `run` all the same.
-  for (const problem of [...environmentProblems(ctx.env), ...credentialFileProblems(config.cloud.auth), ...stateFileProblems(config.state.path)]) ctx.stderr.write(`warning: ${problem}\n`);
+  const state = uncreatableFile(config.state.path);
+  const stateProblems = state === undefined ? [] : [`state.path ${config.state.path} ${state}: run stops at its start with it`];
+  for (const problem of [...environmentProblems(ctx.env), ...credentialFileProblems(config.cloud.auth), ...stateProblems]) ctx.stderr.write(`warning: ${problem}\n`);
   const notifiers = Object.keys(config.notifiers);
   // Valid, and polled all the same: but nobody is told (wait and check leave the section out, so it is said here).
   if (notifiers.length === 0 && config.watches.length + config.track.length > 0) {

@@ -7,7 +7,7 @@ const text = () => optionalText(z.string());
 export const PasswordAuthSchema = strict({
   type: z.literal('password'),
   /** Keystone's base URL; `/v3` is added when it does not end with it. */
-  identityEndpoint: httpUrl('https://iam.eu-de.otc.t-systems.com/v3'),
+  identityEndpoint: httpUrl('https://iam.eu-de.otc.t-systems.com/v3', { bare: true }),
   /** The user's name (with its domain) or its id. */
   user: text(),
   userId: text(),
