@@ -86,6 +86,37 @@ export function syntaxProblem(text: string, error: YAMLError, unclosed: () => Re
       : `the ${opener} that starts here is not closed: a closing ${CLOSER[opener]} is missing (a value in ${opener} ${CLOSER[opener]} may go on over more lines, indented further than its key)`;
     return { offset: start, message };
   }
+  const slip = outOfItem(text, error);
+  if (slip !== undefined) return slip;
   // The library quotes the text it stumbled on, which may be half the file.
   return { offset, message: SYNTAX_MESSAGES[error.code]?.(file, text.slice(offset, offset + 3), error.message) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
+}
+
+/**
+ * A line of a list item's mapping indented short of the item's keys (`  - requestId: r1` then `   serverId:`
+ * or `  serverId:`): YAML says only that a sequence item lacks its `-`, or that mapping items must start at
+ * one column, of a mapping (the file's top) that the line was never meant for. Said with the columns.
+ */
+function outOfItem(text: string, error: YAMLError): { offset: number; message: string } | undefined {
+  const lacksDash = error.code === 'MISSING_CHAR' && error.message.startsWith('Sequence item without');
+  if (!lacksDash && !(error.code === 'BAD_INDENT' && error.message.startsWith('All mapping items'))) return undefined;
+  const lineStart = text.lastIndexOf('\n', error.pos[0] - 1) + 1;
+  const indent = /^ */.exec(text.slice(lineStart))![0].length;
+  const item = itemAbove(text.slice(0, lineStart), indent);
+  if (item === undefined || indent < item.dash || indent >= item.keys) return undefined;
+  const where = indent === item.dash ? `in line with the "-" of the list item above it (column ${item.dash + 1})` : `at column ${indent + 1}, between the "-" of the list item above it (column ${item.dash + 1}) and that item's keys`;
+  return { offset: lineStart + indent, message: `this line is ${where}: indent it to column ${item.keys + 1}, as far as the item's keys, to go on with that item, or begin a new item with "- "` };
+}
+
+/** The list item nearest above the lines `above` ends with, whose lines are indented further than `indent`: the columns (0-based) of its "-" and of its first key. */
+function itemAbove(above: string, indent: number): { dash: number; keys: number } | undefined {
+  const lines = above.split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!;
+    if (/^\s*(#.*)?$/.test(line)) continue;
+    const item = /^( *)- +(?=[^\s#])/.exec(line);
+    if (item !== null) return { dash: item[1]!.length, keys: item[0].length };
+    if (/^ */.exec(line)![0].length <= indent) return undefined;
+  }
+  return undefined;
 }

@@ -102,6 +102,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['3:1 (root): this key is not in line with the keys above it in the same mapping: indent it as far as they are'],
   },
   {
+    name: 'a key of a list item indented short of the item\'s keys, past its "-": the columns, not a missing "-"',
+    text: lines(...CLOUD, 'watches:', '  - requestId: r1', '   serverId: s1'),
+    expected: ['6:4 watches[1].serverId: this line is at column 4, between the "-" of the list item above it (column 3) and that item\'s keys: indent it to column 5, as far as the item\'s keys, to go on with that item, or begin a new item with "- "'],
+  },
+  {
+    name: '... in line with its "-": the columns, not a key out of line with the file\'s top-level keys',
+    text: lines(...CLOUD, 'watches:', '  - requestId: r1', '    name: one', '  serverId: s1'),
+    expected: ['7:3 serverId: this line is in line with the "-" of the list item above it (column 3): indent it to column 5, as far as the item\'s keys, to go on with that item, or begin a new item with "- "'],
+  },
+  {
     name: 'a key indented a space too few below another syntax error: both told, the key being no echo of the first',
     text: lines(...CLOUD, '  region: "eu\\qde"', 'poll:', '  retries: 1', ' concurrency: 2'),
     expected: [
