@@ -483,9 +483,15 @@ export class WatchEngine {
   #reportOverrun(passMs: number): void {
     const news = this.#overrun.passEnded(passMs);
     if (news?.kind === 'started') {
+      const failed = news.failedPolls;
+      // Polls that fail take their retries' backoff: a cloud that is down or refusing makes passes long,
+      // and neither the schedule nor the concurrency is then what to change.
+      const why = failed === 0
+        ? 'slow the schedule or raise poll.concurrency'
+        : `${failed} of its polls failed, each after its retries and their backoff (poll.retries), which made it long: look at why they fail (logged), not at the schedule`;
       this.#o.logger.warn(
-        { passMs, skippedPasses: news.skipped, schedule: this.#o.poll.schedule },
-        'a poll pass outlasted poll.schedule: the passes due meanwhile are skipped, not made up; slow the schedule or raise poll.concurrency (said again only after passes fit again)',
+        { passMs, skippedPasses: news.skipped, schedule: this.#o.poll.schedule, failedPolls: failed },
+        `a poll pass outlasted poll.schedule: the passes due meanwhile are skipped, not made up; ${why} (said again only after passes fit again)`,
       );
     } else if (news?.kind === 'ended') {
       this.#o.logger.info({ passMs, schedule: this.#o.poll.schedule }, 'poll passes fit poll.schedule again');
@@ -504,6 +510,7 @@ export class WatchEngine {
       while (next < targets.length) {
         const at = next++;
         const status = await this.#pollWatch(targets[at]!);
+        if (status.pollFailed) this.#overrun.pollFailed();
         if (keep) statuses[at] = status;
       }
     };

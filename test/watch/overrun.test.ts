@@ -8,7 +8,7 @@ describe('PassOverrun', () => {
     expect(overrun.passEnded(400)).toBeUndefined();
     overrun.skipped();
     overrun.skipped();
-    expect(overrun.passEnded(2300)).toEqual({ kind: 'started', passMs: 2300, skipped: 2 });
+    expect(overrun.passEnded(2300)).toEqual({ kind: 'started', passMs: 2300, skipped: 2, failedPolls: 0 });
     for (let i = 0; i < 5; i++) {
       overrun.skipped();
       expect(overrun.passEnded(1500)).toBeUndefined();
@@ -16,7 +16,16 @@ describe('PassOverrun', () => {
     expect(overrun.passEnded(600)).toEqual({ kind: 'ended', passMs: 600 });
     expect(overrun.passEnded(600)).toBeUndefined();
     overrun.skipped();
-    expect(overrun.passEnded(1800)).toEqual({ kind: 'started', passMs: 1800, skipped: 1 });
+    expect(overrun.passEnded(1800)).toEqual({ kind: 'started', passMs: 1800, skipped: 1, failedPolls: 0 });
+  });
+
+  it('counts the polls of the pass that failed, which made it long: of that pass alone', () => {
+    const overrun = new PassOverrun();
+    overrun.pollFailed();
+    expect(overrun.passEnded(400)).toBeUndefined();
+    for (let i = 0; i < 3; i++) overrun.pollFailed();
+    overrun.skipped();
+    expect(overrun.passEnded(9000)).toEqual({ kind: 'started', passMs: 9000, skipped: 1, failedPolls: 3 });
   });
 });
 
