@@ -74,6 +74,8 @@ const unshelveImageGone = doc('unshelve', [ev('conductor_get_image_info', DONE, 
 
 // A finished step, its action done, the server read first and the action read again after it.
 const settledResize = (events: InstanceActionEvent[]) => ({ action: found(doc('resize', events)), fresh: true });
+/** A reboot whose events finished in time, its server's read failing since a minute in. */
+const finishedServerUnread = { action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])), server: { kind: 'error', message: 'GET server → 503' } as const, failingSince: 60_000 };
 const liveMigration = (eventHost = 'host-a') =>
   found(doc('live-migration', [
     ev('conductor_live_migrate_instance', DONE),
@@ -592,18 +594,14 @@ const rows: Row[] = [
   {
     name: 'a read that confirms a finish in time, failing 15 min past the deadline: a timeout that says what it could not confirm',
     nova: 'a service behind the API down for good after the last step ended (the server read through a dead cell database)',
-    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
-    server: { kind: 'error', message: 'GET server → 503' },
-    failingSince: 60_000,
+    ...finishedServerUnread,
     elapsed: 6 * HOUR + 15 * 60_000,
     expect: { final: true, outcome: 'timeout', reason: /^not confirmed within 6 h and 15 min more: its events finished 9\.5 s after tracking began, but reboot: events finished; the server read failed: GET server → 503$/ },
   },
   {
     name: '... before then it waits for the API, saying when it gives up',
     nova: '(same)',
-    action: found(doc('reboot', [ev('compute_reboot_instance', DONE)])),
-    server: { kind: 'error', message: 'GET server → 503' },
-    failingSince: 60_000,
+    ...finishedServerUnread,
     elapsed: 6 * HOUR + 10 * 60_000,
     expect: { final: false, pollFailed: true, reason: /^reboot: events finished; the server read failed: GET server → 503 \(past the deadline: its events finished in time, judged once the API answers, or a timeout in 5 min\)$/ },
   },
