@@ -72,6 +72,8 @@ const isSecretKey = (key: string, parent: Segment | undefined) => SECRET_KEYS.ha
 export function schemaProblemHider(data: unknown, expanded: readonly ExpandedValue[]): (path: readonly Segment[], message: string) => string {
   // Made at the first problem whose value could quote one: a valid file is not walked for them.
   let secrets: NamedSecret[] | undefined;
+  // By path, made at the first problem: a file of ten thousand watches may have as many of each.
+  let variablesAt: Map<string, readonly string[]> | undefined;
   return (path, message) => {
     // Read from the data, not the issue: a check of a whole section gives the section as the issue's input.
     const value = valueAt(data, path);
@@ -79,7 +81,8 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
     const text = String(value);
     const keyAt = path.findLastIndex((segment) => typeof segment === 'string');
     if (keyAt >= 0 && isSecretKey(path[keyAt] as string, path[keyAt - 1])) return valueHidden(message, text, SECRET_VALUE_NOT_SHOWN);
-    const variable = expanded.find((e) => samePath(e.path, path))?.variables.find(isSecretVariable);
+    variablesAt ??= new Map(expanded.map((e) => [pathKey(e.path), e.variables]));
+    const variable = variablesAt.get(pathKey(path))?.find(isSecretVariable);
     if (variable !== undefined) return valueHidden(message, text, `(the value comes from \${${variable}}, a secret by its name, and is not shown)`);
     if (text.length < MIN_SHOWN_RUN) return message;
     const held = (secrets ??= dataSecrets(data)).find((secret) => secret.value.length >= MIN_SHOWN_RUN && text.includes(secret.value));
@@ -129,7 +132,7 @@ function valueAt(data: unknown, path: readonly Segment[]): unknown {
 const SECRET_WORDS = new Set(['PASSWORD', 'PASSWD', 'PASS', 'PWD', 'SECRET', 'SECRETS', 'TOKEN', 'TOKENS', 'CREDENTIAL', 'CREDENTIALS', 'KEY', 'APIKEY', 'SK', 'PRIVATE']);
 const isSecretVariable = (name: string) => name.split(/[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])/).some((word) => SECRET_WORDS.has(word.toUpperCase()));
 
-const samePath = (a: readonly Segment[], b: readonly Segment[]) => a.length === b.length && a.every((s, i) => b[i] === s);
+const pathKey = (path: readonly Segment[]) => JSON.stringify(path);
 const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => path.length >= prefix.length && prefix.every((s, i) => path[i] === s);
 
 /** Whether `message` holds MIN_SHOWN_RUN characters in a row of any of `words`. */
