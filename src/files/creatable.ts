@@ -26,7 +26,8 @@ export function uncreatableFile(path: string): string | undefined {
   try {
     accessSync(folder, constants.W_OK | constants.X_OK);
   } catch (err) {
-    return `cannot be created: ${folder === dirname(file) ? 'its folder' : 'a folder above it'}, ${folder}, cannot be written in by this user (${fileProblem(err)})`;
+    const why = `${folder === dirname(file) ? 'its folder' : 'a folder above it'}, ${folder}, cannot be written in by this user (${fileProblem(err)})`;
+    return found === null ? `cannot be created: ${why}` : `cannot have files of its own beside it: ${why}`;
   }
   return undefined;
 }
