@@ -79,6 +79,10 @@ describe('validate', () => {
     expect((await h.cli(['validate', '--config', await at(join(file, 'deeper', 'state.json'))])).stderr).toBe(
       `warning: state.path ${join(file, 'deeper', 'state.json')} cannot have its folder created, as ${file} is a file, not a folder: run stops at its start with it\n`,
     );
+    // A folder no one may create files in, root included (the kernel's own).
+    expect((await h.cli(['validate', '--config', await at('/proc/sys/eaw/state.json')])).stderr).toBe(
+      'warning: state.path /proc/sys/eaw/state.json cannot be created: a folder above it, /proc/sys, cannot be written in by this user (permission denied): run stops at its start with it\n',
+    );
     // A folder still to be made, as run makes it.
     expect(await h.cli(['validate', '--config', await at(join(h.dir, 'new', 'deeper', 'state.json'))])).toMatchObject({ code: 0, stderr: '' });
   });
