@@ -19,7 +19,7 @@ import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { startSimulator } from '../src/simulator/index.ts';
 import { startWebhookSink } from '../src/sinks/webhookSink.ts';
-import { closedPort } from '../test/net.ts';
+import { closedPort } from './closedPort.ts';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PROJECT = '6f70656e737461636b20342065766572';

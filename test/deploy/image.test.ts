@@ -14,7 +14,7 @@ import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
 import { makeCertificates } from '../certificates.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness, quickAction } from '../e2e/harness.ts';
 import { ROOT, assembleImage, copies, dockerIgnorePatterns, dockerIgnored, envOf, readDockerfile, workdirOf } from './dockerfile.ts';
 import { resource } from './manifests.ts';
@@ -78,6 +78,28 @@ describe('Dockerfile', () => {
     expect(pkg.scripts['build']).toMatch(/^tsc -p tsconfig\.json && /);
     // Only the bundle and the state folder come into the runtime: no sources, no node_modules.
     expect(copies(final).map((c) => c.target).sort()).toEqual([shipped!.target, workdirOf(final)].sort());
+  });
+
+  it('type-checks in the build context alone: nothing tsc compiles there imports a file the context leaves out', () => {
+    // The suite type-checks the whole checkout, where a script importing a test helper compiles; the image's
+    // `npm run build` sees only the context, and stopped at such an import (scripts/ once took one from test/).
+    const patterns = dockerIgnorePatterns();
+    const tsconfig = JSON.parse(readFileSync(join(ROOT, 'tsconfig.json'), 'utf8')) as { include: string[] };
+    const roots = tsconfig.include.filter((dir) => !dockerIgnored(dir, patterns) && existsSync(join(ROOT, dir)) && statSync(join(ROOT, dir)).isDirectory());
+    expect(roots.sort()).toEqual(['scripts', 'src']);
+    const outside: string[] = [];
+    for (const root of roots) {
+      for (const file of readdirSync(join(ROOT, root), { recursive: true, encoding: 'utf8' }).filter((f) => /\.(ts|mjs)$/.test(f))) {
+        const from = join(root, file);
+        // Comments left out: a doc comment may show an import as an example.
+        const text = readFileSync(join(ROOT, from), 'utf8').replace(/\/\*[\s\S]*?\*\//g, '').replace(/^\s*\/\/.*$/gm, '');
+        for (const m of text.matchAll(/(?:^(?:import|export)\b[^;]*?\bfrom\s*|\bimport\()\s*'(\.{1,2}\/[^']+)'/gm)) {
+          const target = relative(ROOT, join(ROOT, dirname(from), m[1]!));
+          if (dockerIgnored(target, patterns) || !existsSync(join(ROOT, target))) outside.push(`${from}: ${m[1]}`);
+        }
+      }
+    }
+    expect(outside).toEqual([]);
   });
 
   it('bundles production dependencies only: src imports no dev dependency statically', () => {

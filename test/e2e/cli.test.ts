@@ -9,7 +9,7 @@ import { describe, expect } from 'vitest';
 import { request } from 'undici';
 import { Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 import { watchKey } from '../../src/state/store.ts';
 

@@ -11,7 +11,7 @@ import { Webhook } from 'standardwebhooks';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, oneCharacterOff, quickAction } from './harness.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 
 describe('--help, -h and --version', () => {
   it('shows each command its options and exit statuses, on stdout, with status 0', async ({ h }) => {

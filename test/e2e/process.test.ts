@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { SECRETS, itWithHarness as it, newIds, quickAction, type Harness } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));

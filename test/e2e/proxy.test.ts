@@ -11,7 +11,7 @@ import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { makeCertificates } from '../certificates.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness, quickAction } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { StateStore } from '../../src/state/store.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness, quickAction } from './harness.ts';
 
 let h: Harness;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createProxy } from 'proxy';
 import { afterEach, expect, it, vi } from 'vitest';
 import { attempt, failedResize, silentLogger } from '../notify/fixtures.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 
 afterEach(() => {

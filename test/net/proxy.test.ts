@@ -9,7 +9,7 @@ import { createHttpDispatcher } from '../../src/net/dispatcher.ts';
 import { failedAtProxy, proxyCredentials, proxyRefusal } from '../../src/net/proxy.ts';
 import { redact } from '../../src/net/redact.ts';
 import { requestText } from '../../src/net/requestText.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 
 afterEach(() => {
   vi.unstubAllEnvs();

@@ -7,7 +7,7 @@ import type { EmailNotifierConfig } from '../../src/notify/email/config.ts';
 import { createEmailNotifier, loginNeedsTls } from '../../src/notify/email/email.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { TRACEBACK, attempt, everyProperty, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { startMailSink, type MailSink, type ReceivedMail } from '../../src/sinks/mailSink.ts';
 
 type Smtp = { port: number; mails: ReceivedMail[] };

@@ -8,7 +8,7 @@ import type { WebhookNotifierConfig } from '../../src/notify/webhook/config.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { attempt, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
-import { closedPort } from '../net.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 
 const SECRET = `whsec_${Buffer.from('webhook-test-key-0123456789abcdef').toString('base64')}`;
 

@@ -1,5 +1,5 @@
 import { startMailSink } from '../../../src/sinks/mailSink.ts';
-import { closedPort } from '../../net.ts';
+import { closedPort } from '../../../scripts/closedPort.ts';
 import type { ConformanceReceiver, ReceiverMode } from './receiver.ts';
 
 function smtpError(message: string, responseCode: number): Error {

@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { closedPort } from '../../net.ts';
+import { closedPort } from '../../../scripts/closedPort.ts';
 import type { ConformanceReceiver, ReceiverMode } from './receiver.ts';
 
 const ANSWERS: Record<Exclude<ReceiverMode, 'silent'>, (req: IncomingMessage, body: string, res: ServerResponse) => void> = {
