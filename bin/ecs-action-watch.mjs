@@ -15,7 +15,8 @@ else await start();
 /**
  * In a checkout, the private Node 24 that `npm run demo` and `npm test` run on (scripts/node24.mjs fetches
  * it into .node/ once, and says so) runs the command, so that the README's npx commands work on the Node 20
- * that Debian and Ubuntu ship. Elsewhere (a package without the script), the Node it needs is named.
+ * that Debian and Ubuntu ship; not under NODE_ENV=production (a service), which exits 2 naming the Node it
+ * needs. Elsewhere (a package without the script), the Node it needs is named.
  */
 async function onPrivateNode() {
   const { main } = await import(new URL('../scripts/node24.mjs', import.meta.url).href).catch((err) => {
@@ -29,7 +30,7 @@ async function onPrivateNode() {
   const { fileURLToPath } = await import('node:url');
   await main([fileURLToPath(import.meta.url), ...process.argv.slice(2)]).catch((err) => {
     process.stderr.write(`ecs-action-watch: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(err?.exitCode ?? 1);
   });
 }
 

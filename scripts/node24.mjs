@@ -51,12 +51,20 @@ function privateNode(pkg) {
   return join(dir, typeof bin === 'string' ? bin : bin.node);
 }
 
-/** Runs `target` with `args` on this Node when it is recent enough, else on the private one. */
-export async function main([target, ...args]) {
+/**
+ * Runs `target` with `args` on this Node when it is recent enough, else on the private one. Not in
+ * production (`NODE_ENV=production`, as the systemd unit and the image set it): a service has no npm
+ * registry to count on nor a checkout it may write in, and a supervisor would start it again and again,
+ * each time asking the registry; it fails with `exitCode` 2, which the unit does not restart on.
+ */
+export async function main([target, ...args], { version = process.version, env = process.env } = {}) {
   if (!target) throw new Error('usage: node scripts/node24.mjs <script> [args...]');
   const script = resolve(ROOT, target);
   const minimum = minimumOf(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines?.node);
-  if (!isOlder(process.version, minimum)) {
+  if (isOlder(version, minimum) && env.NODE_ENV === 'production') {
+    throw Object.assign(new Error(`Node ${version} is older than ${minimum.join('.')}, and with NODE_ENV=production no private Node is installed: install Node.js ${PRIVATE_MAJOR} and start with it`), { exitCode: 2 });
+  }
+  if (!isOlder(version, minimum)) {
     // The script sees the command line it would have seen had it been started directly.
     process.argv = [process.execPath, script, ...args];
     await import(pathToFileURL(script).href);
@@ -90,6 +98,6 @@ export function runOn(node, script, args) {
 if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
   main(process.argv.slice(2)).catch((err) => {
     process.stderr.write(`scripts/node24.mjs: ${err instanceof Error ? err.message : String(err)}\n`);
-    process.exit(1);
+    process.exit(err?.exitCode ?? 1);
   });
 }

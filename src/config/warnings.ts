@@ -8,6 +8,7 @@ import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
 import type { Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
+import { formatDuration } from '../watch/format.ts';
 
 export interface ConfigWarning {
   path: readonly Segment[];
@@ -70,6 +71,9 @@ function projectsOutOfScope(config: Config): ConfigWarning[] {
   return warnings;
 }
 
+/** The longest drain that, with the state's save and release after it, ends within the 30 s the shipped deployments give a stop. */
+const DRAIN_WITHIN_STOP_MS = 25_000;
+
 export function configWarnings(config: Config): ConfigWarning[] {
   const warnings: ConfigWarning[] = [...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config)];
   const minor = minorOf(config.cloud.microversion);
@@ -81,6 +85,12 @@ export function configWarnings(config: Config): ConfigWarning[] {
     warnings.push({
       path: ['cloud', 'microversion'],
       message: `"${config.cloud.microversion}" is below 2.51: ${lost.join('; ')}. Use auto (or "2.51" or higher) unless the endpoint offers nothing newer`,
+    });
+  }
+  if (config.shutdown.drainTimeout > DRAIN_WITHIN_STOP_MS) {
+    warnings.push({
+      path: ['shutdown', 'drainTimeout'],
+      message: `${formatDuration(config.shutdown.drainTimeout)} is more than the ${formatDuration(DRAIN_WITHIN_STOP_MS)} that fits the 30 s a stop is given by the systemd unit (TimeoutStopSec), the Kubernetes Deployment (terminationGracePeriodSeconds) and the README's docker run (--stop-timeout): they would kill the daemon before it has released its state lock, and the next start waits for the lock. Raise those with it`,
     });
   }
   for (const action of unknownActionTypes(config.poll.warnAfter)) {

@@ -10,6 +10,14 @@ describe('warnings of a valid file', () => {
     expect(validateConfigText(cloud(mv), { env: {} })).toMatchObject({ ok: true, warnings: [] });
   });
 
+  it('a drain longer than the stop the shipped deployments give says so; 25 s does not', () => {
+    const drain = (d: string) => validateConfigText(lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', 'shutdown:', `  drainTimeout: ${d}`), { env: {} });
+    expect(drain('25s')).toMatchObject({ ok: true, warnings: [] });
+    const result = drain('1m');
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 5, col: 17, path: 'shutdown.drainTimeout' }] });
+    expect(result.ok && result.warnings[0]?.message).toMatch(/^1 min is more than the 25 s that fits the 30 s a stop is given by the systemd unit \(TimeoutStopSec\), .*Raise those with it$/);
+  });
+
   it('an explicit microversion below 2.51 says what is lost, at its line:col', () => {
     const result = validateConfigText(cloud('"2.40"'), { env: {} });
     expect(result).toMatchObject({ ok: true, warnings: [{ line: 4, col: 17, path: 'cloud.microversion' }] });

