@@ -80,10 +80,11 @@ function parseLine(line: string, path: string): JournalEntry | string {
  */
 function damaged(path: string, line: number, why: string, snapshot: boolean): StateError {
   const aside = snapshot
-    ? 'moving it aside starts from the state file alone, which may notify again what happened since that file was written'
-    : 'moving it aside starts with no state at all (there is no state file beside it), which notifies every finished watch again';
-  const keep = line > 1 ? `Keep its first ${line - 1} line${line > 2 ? 's' : ''}, the changes before it, and remove the rest (head -n ${line - 1}): only what happened after them may be notified again; ` : 'Moving it aside is the way out: ';
-  return new StateError(path, `line ${line} ${why}: the journal was damaged after it was written, not cut short by a crash. ${keep}${aside}`);
+    ? 'move it aside, which starts from the state file alone and may notify again what happened since that file was written'
+    : 'move it aside, which starts with no state at all (there is no state file beside it) and notifies every finished watch again';
+  const keep = line > 1 ? `Keep its first ${line - 1} line${line > 2 ? 's' : ''}, the changes before it, and remove the rest (head -n ${line - 1}): only what happened after them may be notified again; or ` : '';
+  const ways = `${keep}${aside}`;
+  return new StateError(path, `line ${line} ${why}: the journal was damaged after it was written, not cut short by a crash. ${ways[0]!.toUpperCase()}${ways.slice(1)}`);
 }
 
 /**

@@ -200,7 +200,7 @@ describe('the state journal', () => {
     await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"seq":3,"watc\n${line(4, [record('req-2')])}`);
     const refusal = StateStore.open(path);
     await expect(refusal).rejects.toThrow(StateError);
-    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is not JSON, and whole lines follow it: .*Keep its first 1 line, the changes before it, and remove the rest \(head -n 1\): .*; moving it aside starts from the state file alone/);
+    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is not JSON, and whole lines follow it: .*Keep its first 1 line, the changes before it, and remove the rest \(head -n 1\): .*; or move it aside, which starts from the state file alone/);
     // V8's words would quote the line.
     await expect(refusal).rejects.not.toThrow(/watc/);
   });
@@ -210,28 +210,28 @@ describe('the state journal', () => {
     const path = await statePath();
     await writeFile(`${path}.journal`, `${line(1, [record('req-1')])}${line(2, [record('req-2')])}{"seq":3,"watc\n${line(4, [record('req-3')])}`);
     await expect(StateStore.open(path)).rejects.toThrow(
-      /line 3 is not JSON, and whole lines follow it: .*Keep its first 2 lines, .*\(head -n 2\).*; moving it aside starts with no state at all \(there is no state file beside it\), which notifies every finished watch again$/,
+      /line 3 is not JSON, and whole lines follow it: .*Keep its first 2 lines, .*\(head -n 2\).*; or move it aside, which starts with no state at all \(there is no state file beside it\) and notifies every finished watch again$/,
     );
     await writeFile(`${path}.journal`, `{"seq":1,"watc\n${line(2, [record('req-2')])}`);
-    await expect(StateStore.open(path)).rejects.toThrow(/line 1 is not JSON, .*crash\. Moving it aside is the way out: moving it aside starts with no state at all/);
+    await expect(StateStore.open(path)).rejects.toThrow(/line 1 is not JSON, .*crash\. Move it aside, which starts with no state at all \(there is no state file beside it\) and notifies every finished watch again$/);
   });
 
   it('refuses a journal whose damaged line has part of another after it: a crash cuts short only the last line', async () => {
     const path = await statePath();
     await writeFile(path, snapshot(1, []));
     await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"seq":3,"watc\n${line(4, [record('req-2')]).slice(0, 20)}`);
-    await expect(StateStore.open(path)).rejects.toThrow(/state\.json\.journal: line 2 is not JSON, and whole lines follow it: .*moving it aside starts from the state file alone/);
+    await expect(StateStore.open(path)).rejects.toThrow(/state\.json\.journal: line 2 is not JSON, and whole lines follow it: .*move it aside, which starts from the state file alone/);
   });
 
   it('refuses a journal with a line that is JSON but no change, or whose changes skip one, even at its last line', async () => {
     const path = await statePath();
     await writeFile(path, snapshot(1, []));
     await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}{"watches":{}}\n${line(3, [record('req-2')])}`);
-    await expect(StateStore.open(path)).rejects.toThrow(/state\.json\.journal: line 2 is not a journal entry .*whole lines follow it.*moving it aside starts from the state file alone/);
+    await expect(StateStore.open(path)).rejects.toThrow(/state\.json\.journal: line 2 is not a journal entry .*whole lines follow it.*move it aside, which starts from the state file alone/);
     await writeFile(`${path}.journal`, `${line(2, [record('req-1')])}${line(4, [record('req-2')])}`);
     const refusal = StateStore.open(path);
     await expect(refusal).rejects.toThrow(StateError);
-    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is change 4 after change 2, .*: the journal was damaged after it was written.*moving it aside starts from the state file alone/);
+    await expect(refusal).rejects.toThrow(/state\.json\.journal: line 2 is change 4 after change 2, .*: the journal was damaged after it was written.*move it aside, which starts from the state file alone/);
     await expect(refusal).rejects.not.toThrow(/whole lines follow it/);
   });
 
