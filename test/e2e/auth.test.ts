@@ -42,8 +42,11 @@ const entry = (s: { requestId: string; serverId: string }, name: string, extra?:
 });
 
 let h: Harness;
+/** The harness a test started, if it started one: a test may check the registry alone. */
+let started: Harness | undefined;
 afterEach(async () => {
-  await h.close();
+  await started?.close();
+  started = undefined;
   vi.useRealTimers();
 });
 
@@ -54,6 +57,7 @@ async function start(tokenLifetimeMs?: number, cloudAheadMs = 0): Promise<Harnes
     aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY, securityToken: SECURITY_TOKEN },
     now: () => Date.now() + cloudAheadMs,
   });
+  started = h;
   return h;
 }
 
