@@ -61,10 +61,11 @@ export async function main([target, ...args], { version = process.version, env =
   if (!target) throw new Error('usage: node scripts/node24.mjs <script> [args...]');
   const script = resolve(ROOT, target);
   const minimum = minimumOf(JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).engines?.node);
-  if (isOlder(version, minimum) && env.NODE_ENV === 'production') {
+  const older = isOlder(version, minimum);
+  if (older && env.NODE_ENV === 'production') {
     throw Object.assign(new Error(`Node ${version} is older than ${minimum.join('.')}, and with NODE_ENV=production no private Node is installed: install Node.js ${PRIVATE_MAJOR} and start with it`), { exitCode: 2 });
   }
-  if (!isOlder(version, minimum)) {
+  if (!older) {
     // The script sees the command line it would have seen had it been started directly.
     process.argv = [process.execPath, script, ...args];
     await import(pathToFileURL(script).href);

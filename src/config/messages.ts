@@ -6,6 +6,7 @@ import type { z } from 'zod';
 import { meant } from '../text/closest.ts';
 import { quoted } from '../text/clipped.ts';
 import { EMPTY_FROM_ENV, numberText } from './fields.ts';
+import { isMapping } from '../data/dictionary.ts';
 
 const NOUNS: Record<string, string> = {
   string: 'a string',
@@ -75,7 +76,7 @@ function invalidType(expected: string, input: unknown, schema: unknown): string 
 /** How to write a list, for a string or a mapping written where one goes. */
 function listHint(input: unknown): string {
   if (typeof input === 'string') return ' (write a list as [a, b], or one item per line starting with "- ")';
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) return '';
+  if (!isMapping(input)) return '';
   // `watches: {}`, or `watches:` followed by `requestId: ...` with the item's "- " left out.
   return Object.keys(input).length === 0 ? ' (an empty list is [])' : ' (each item starts with "- ", its first key on the same line)';
 }
