@@ -4,7 +4,7 @@
 import { accessSync, constants, realpathSync, statSync, type Stats } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileProblem } from './fileProblem.ts';
-import { kindOf } from './readRegularFile.ts';
+import { foldersUp, kindOf } from './readRegularFile.ts';
 
 /**
  * Why a regular file could not be kept at `path` (read, written, and beside it files of its own, in a
@@ -15,13 +15,10 @@ export function uncreatableFile(path: string): string | undefined {
   if (found !== null && !found.isFile()) return `is ${kindOf(found)}, not a regular file`;
   // Files of its own go beside the file a link points to.
   const file = found === null ? resolve(path) : realpathSync(path);
-  // The folder its own would be created in, or written in when it is there.
+  // The nearest folder there: the one its own would be created in, or written in.
   let folder = dirname(file);
-  let folderStats = statOf(folder);
-  while (folderStats === null && dirname(folder) !== folder) {
-    folder = dirname(folder);
-    folderStats = statOf(folder);
-  }
+  let folderStats: Stats | null = null;
+  for (folder of foldersUp(file)) if ((folderStats = statOf(folder)) !== null) break;
   if (folderStats !== null && !folderStats.isDirectory()) return `cannot have its folder created, as ${folder} is ${folderStats.isFile() ? 'a file' : kindOf(folderStats)}, not a folder`;
   try {
     accessSync(folder, constants.W_OK | constants.X_OK);

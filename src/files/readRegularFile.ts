@@ -63,7 +63,7 @@ function pseudoFileSystemOfSync(path: string): string | undefined {
 }
 
 /** `path`'s folder, then each folder above it up to the root. */
-function* foldersUp(path: string): Generator<string> {
+export function* foldersUp(path: string): Generator<string> {
   for (let dir = dirname(path); ; dir = dirname(dir)) {
     yield dir;
     if (dirname(dir) === dir) return;
