@@ -185,7 +185,12 @@ export function namesNoHourDayOrMonth(expression: string): boolean {
  */
 export function httpUrl(example: string, options: { bare?: boolean } = {}) {
   return z.string().superRefine((text, ctx) => {
-    const problem = urlProblem(text) ?? (options.bare ? extraParts(text) : undefined);
+    const url = URL.parse(text.trim());
+    const problem =
+      url === null ? whyNoUrl(text.trim())
+      : url.protocol !== 'http:' && url.protocol !== 'https:' ? ': its scheme is neither http nor https'
+      : options.bare ? extraParts(url)
+      : undefined;
     if (problem === undefined) return;
     ctx.addIssue({ code: 'custom', input: text, message: `expected an http:// or https:// URL, e.g. ${example}${problem}` });
   }).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
@@ -194,18 +199,16 @@ export function httpUrl(example: string, options: { bare?: boolean } = {}) {
 // Up to the port: scheme, user name and password, host (an IPv6 one in brackets).
 const URL_PORT = /^[A-Za-z][A-Za-z0-9+.-]*:\/\/(?:[^/?#@]*@)?(?:\[[^\]]*\]|[^/?#:]*):(\d+)(?:[/?#]|$)/;
 
-/** Why `text` is no http(s) URL, as the end of a message (`: ...`); '' when the reason cannot be told; undefined for one that is. */
-function urlProblem(text: string): string | undefined {
-  const url = URL.parse(text.trim());
-  if (url !== null) return url.protocol === 'http:' || url.protocol === 'https:' ? undefined : ': its scheme is neither http nor https';
-  if (text.trim() === '') return '';
-  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text.trim())) return ': it has no scheme (write https:// or http:// before the host)';
-  const port = URL_PORT.exec(text.trim())?.[1];
+/** Why `text`, which URL.parse refused, is no URL, as the end of a message (`: ...`); '' when that cannot be told. */
+function whyNoUrl(text: string): string {
+  if (text === '') return '';
+  if (!/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(text)) return ': it has no scheme (write https:// or http:// before the host)';
+  const port = URL_PORT.exec(text)?.[1];
   return port !== undefined && Number(port) > 65535 ? `: its port ${port} is above 65535` : '';
 }
 
-function extraParts(text: string): string | undefined {
-  const url = URL.parse(text.trim())!;
+/** What of an API's address would not be sent to it, as the end of a message; undefined for none. */
+function extraParts(url: URL): string | undefined {
   if (url.username !== '' || url.password !== '') return ': it holds a user name or password, which are not sent to it (credentials go under cloud.auth): leave them out';
   if (url.search !== '' || url.hash !== '') return ': it holds a query or a fragment (?... or #...), which is not sent: leave it out';
   return undefined;
