@@ -64,7 +64,8 @@ it('collects the whole heap once the watch file is parsed at the start, once the
   // V8 names the reason of a collection that gc() asked for "testing"; the daemon asks for none else.
   const asked = (from: number, to: number) => out.stdout.slice(from, to).match(/Mark-Compact[^\n]* testing;/g)?.length ?? 0;
   // After `started`: the first pass's (the reload waits for the file to be still for a second), then the reload's two.
-  expect([asked(0, started), asked(started, reloaded)]).toEqual([1, 3]);
+  const story = out.stdout.slice(0, reloaded + 40).split('\n').filter((l) => l.includes('testing;') || l.includes('"msg"')).map((l) => l.slice(0, 160)).join('\n');
+  expect([asked(0, started), asked(started, reloaded)], story).toEqual([1, 3]);
 });
 
 /**
