@@ -49,7 +49,8 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
 
 it('collects the whole heap once the watch file is parsed at the start, once the first pass has polled, and before and after a reload\'s parse, so that neither sets the heap\'s limit nor runs while V8 marks', async ({ h }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path], ['--trace-gc']);
+  // V8 marking as often as it can, so that some gc() lands while it marks: see `asked`.
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path], ['--trace-gc', '--stress-incremental-marking']);
   const seen = async (text: string, from: number) => {
     const until = Date.now() + 15_000;
     while (!out.stdout.includes(text, from) && Date.now() < until && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -61,8 +62,10 @@ it('collects the whole heap once the watch file is parsed at the start, once the
   child.kill('SIGTERM');
   await exited;
   expect([started, reloaded].every((at) => at > 0)).toBe(true);
-  // V8 names the reason of a collection that gc() asked for "testing"; the daemon asks for none else.
-  const asked = (from: number, to: number) => out.stdout.slice(from, to).match(/Mark-Compact[^\n]* testing;/g)?.length ?? 0;
+  // V8 names the reason of a collection that gc() asked for "testing"; the daemon asks for none else. A gc()
+  // that lands while V8 marks first finishes that marking, under the same reason, then collects: the first
+  // line says how long it had been marking, and is not counted (a full run once saw [1, 4]).
+  const asked = (from: number, to: number) => out.stdout.slice(from, to).match(/Mark-Compact(?![^\n]*since start of marking)[^\n]* testing;/g)?.length ?? 0;
   // After `started`: the first pass's (the reload waits for the file to be still for a second), then the reload's two.
   const story = out.stdout.slice(0, reloaded + 40).split('\n').filter((l) => l.includes('testing;') || l.includes('"msg"')).map((l) => l.slice(0, 160)).join('\n');
   expect([asked(0, started), asked(started, reloaded)], story).toEqual([1, 3]);
