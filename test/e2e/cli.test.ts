@@ -518,11 +518,11 @@ describe.concurrent('check', () => {
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(0);
     // A success has no error to show.
-    expect(r.stdout).toMatch(new RegExp(`^reboot web-02\\s+${done.serverId}\\s+reboot\\s+1/1\\s+success\\s+\\d+s\\s+-$`, 'm'));
-    expect(r.stdout).toMatch(/^NAME\s+SERVER\s+ACTION\s+EVENTS\s+STATE\s+AGE\s+LAST ERROR$/m);
-    expect(r.stdout).toMatch(new RegExp(`^reboot web-01\\s+${a.serverId}\\s+reboot\\s+0/1\\s+pending\\s+\\d+s\\s+-$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^reboot web-02\\s+${done.serverId}\\s+reboot\\s+1/1\\s+success\\s+\\d+s\\s+-\\s+-$`, 'm'));
+    expect(r.stdout).toMatch(/^NAME\s+SERVER\s+ACTION\s+EVENTS\s+STATE\s+AGE\s+NOTIFIED\s+LAST ERROR$/m);
+    expect(r.stdout).toMatch(new RegExp(`^reboot web-01\\s+${a.serverId}\\s+reboot\\s+0/1\\s+pending\\s+\\d+s\\s+-\\s+-$`, 'm'));
     // Its server is unknown too: the API's 404 in its words, no hint (the server's action list is 404 as well).
-    expect(r.stdout).toMatch(/^ghost\s+\S+\s+-\s+-\s+pending\s+\d+s\s+not visible yet \(404: Instance \S+ could not be found\.\)$/m);
+    expect(r.stdout).toMatch(/^ghost\s+\S+\s+-\s+-\s+pending\s+\d+s\s+-\s+not visible yet \(404: Instance \S+ could not be found\.\)$/m);
     // No colour codes where no terminal reads them.
     expect(r.stdout).not.toContain('\u001b[');
     // The header and a row per watch; no table of tracked servers where the daemon tracks none.
@@ -566,7 +566,7 @@ describe.concurrent('check', () => {
     const r = await h.cli(['check', '--config', path]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
     const meant = `reboot ${a.requestId} \\(started \\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\dZ\\)`;
-    expect(r.stdout).toMatch(new RegExp(`^cut short\\s.*\\spending\\s+\\d+s\\s+not visible yet \\(404: Action ${cut.requestId} not found\\); did you mean ${meant}\\?$`, 'm'));
+    expect(r.stdout).toMatch(new RegExp(`^cut short\\s.*\\spending\\s+\\d+s\\s+-\\s+not visible yet \\(404: Action ${cut.requestId} not found\\); did you mean ${meant}\\?$`, 'm'));
     expect(r.stdout).toMatch(new RegExp(`^another call\\s.*\\spending\\s.*; the server's latest actions: ${meant}$`, 'm'));
     const json = JSON.parse((await h.cli(['check', '--json', '--config', path])).stdout) as Array<{ lastError: string; pollFailed: boolean }>;
     expect(json.map((w) => w.pollFailed)).toEqual([false, false]);
@@ -621,8 +621,60 @@ describe.concurrent('check', () => {
     h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: done.requestId, times: 1 });
     const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+last poll failed: GET \S+ → 500 /m);
-    expect(r.stdout).toMatch(/^reboot web-02\s.*\spending\s+\S+\s+-$/m);
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+success: \w+\s+last poll failed: GET \S+ → 500 /m);
+    expect(r.stdout).toMatch(/^reboot web-02\s.*\spending\s+\S+\s+-\s+-$/m);
+  });
+
+  it('shows, from the daemon\'s state, whom it told of each verdict, and lists below the notifications not delivered', async ({ h }) => {
+    const [told, retried, refused] = [0, 1, 2].map(() => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
+    for (const a of [told, retried, refused]) h.simulator.addAction(a!);
+    const pending = quickAction({ neverFinishes: true });
+    h.simulator.addAction(pending);
+    const notifiers = [
+      ['chat', h.hooks.url],
+      // Connection refused: tried again and again.
+      ['pager', `http://127.0.0.1:${await closedPort()}/hook`],
+      // The simulator, which asks for its token: an answer that will not change (401), given up at once.
+      ['gone', `${h.simulator.url}/no-such-receiver`],
+    ].map(([name, url]) => `  ${name}:\n    type: webhook\n    url: ${url}`).join('\n');
+    const yaml = h.yaml(
+      [
+        { ...told!, name: 'reboot web-01', extra: '    notify: [chat]' },
+        { ...retried!, name: 'reboot web-02', extra: '    notify: [chat, pager]' },
+        { ...refused!, name: 'reboot web-03', extra: '    notify: [gone]' },
+        { ...pending, name: 'reboot web-04' },
+      ],
+      { notifiers },
+    );
+    const daemon = await h.app(yaml);
+    await daemon.engine.pollOnce();
+    const statuses = () => daemon.store.entries().flatMap(([, r]) => Object.entries(r.deliveries).map(([n, d]) => `${r.name} ${n} ${d.status} ${d.attempts > 0}`));
+    await daemon.outbox.flush();
+    expect(statuses().sort()).toEqual(['reboot web-01 chat delivered true', 'reboot web-02 chat delivered true', 'reboot web-02 pager pending true', 'reboot web-03 gone given_up true']);
+    await daemon.close();
+
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const [table, undelivered] = r.stdout.split('\n\n');
+    expect(table).toMatch(/^reboot web-01\s.*\ssuccess\s+\d+s\s+sent\s+-$/m);
+    expect(table).toMatch(/^reboot web-02\s.*\ssuccess\s+\d+s\s+sending\s+-$/m);
+    expect(table).toMatch(/^reboot web-03\s.*\ssuccess\s+\d+s\s+given up\s+-$/m);
+    expect(table).toMatch(/^reboot web-04\s.*\spending\s+\d+s\s+-\s+-$/m);
+    expect(undelivered).toMatch(/^NOT DELIVERED\s+NOTIFIER\s+STATE\s+ATTEMPTS\s+LAST ERROR\n/);
+    expect(undelivered).toMatch(/^reboot web-02\s+pager\s+retrying(?: in \S+)?\s+\d+\s+.*refused/m);
+    expect(undelivered).toMatch(/^reboot web-03\s+gone\s+given up\s+1\s+.*answered 401 /m);
+    expect(undelivered!.trimEnd().split('\n')).toHaveLength(3);
+
+    const json = JSON.parse((await h.cli(['check', '--json', '--config', await h.writeConfig(yaml)])).stdout) as Array<{ name: string; notified: unknown }>;
+    const delivery = (status: string) => ({ status, attempts: expect.any(Number) as number, lastError: expect.anything() as unknown, updatedAt: expect.any(String) as string });
+    expect(json.map((w) => [w.name, w.notified])).toEqual([
+      ['reboot web-01', { outcome: 'success', detectedAt: expect.any(String), batch: null, deliveries: { chat: { ...delivery('delivered'), lastError: null, nextAttemptAt: null } } }],
+      ['reboot web-02', expect.objectContaining({ deliveries: { chat: expect.objectContaining({ status: 'delivered' }), pager: { ...delivery('pending'), nextAttemptAt: expect.any(String) } } })],
+      ['reboot web-03', expect.objectContaining({ deliveries: { gone: { ...delivery('given_up'), nextAttemptAt: null } } })],
+      ['reboot web-04', null],
+    ]);
+    // check sends nothing: only the daemon's one delivery to chat of each of web-01 and web-02.
+    expect(h.hooks.received).toHaveLength(2);
   });
 
   it('lets check poll without a corrupt state file, saying what it leaves out', async ({ h }) => {
@@ -659,7 +711,7 @@ describe.concurrent('check', () => {
     const path = await h.writeConfig(yaml);
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+failing for 2h00m: .*401/m);
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+-\s+failing for 2h00m: .*401/m);
     const json = await h.cli(['check', '--json', '--config', path]);
     expect(JSON.parse(json.stdout)).toMatchObject([{ pollFailed: true, failingSince: since, lastError: expect.stringMatching(/401/) }]);
 
@@ -670,7 +722,7 @@ describe.concurrent('check', () => {
     await answered.close();
     h.simulator.setToken('another-token');
     const fresh = await h.cli(['check', '--config', path]);
-    expect(fresh.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+last poll failed: /m);
+    expect(fresh.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+-\s+last poll failed: /m);
     expect(fresh.stdout).not.toContain('failing for');
   });
 });

@@ -779,7 +779,7 @@ describe('check on a terminal', () => {
     expect((await h.cli(['check', '--config', path], { stdout: out })).code).toBe(0);
     const row = out.text.split('\n')[1]!;
     expect(row).toContain('\u001b[31mfailure');
-    expect(row).toMatch(/ reboot failed: compute_reboot_instance Error.*…$/);
+    expect(row).toMatch(/ reboot failed: compute_reboot.*…$/);
     expect(stripVTControlCharacters(row).length).toBeLessThanOrEqual(130);
 
     const plain = new Terminal();

@@ -122,7 +122,7 @@ describe('commands with a job', () => {
       expect.objectContaining({ kind: 'ecs-job', name: 'batch', jobId, action: 'createServer', events: { done: 2, total: 2 }, state: 'failure', instanceAction: null, server: null, job: expect.objectContaining({ status: 'FAIL' }) as unknown }),
     ]);
     const table = await env.h.cli(['check', '--config', path]);
-    expect(table.stdout).toMatch(/^NAME +SERVER +ACTION +EVENTS +STATE +AGE +LAST ERROR\nbatch +- +createServer +2\/2 +failure +\d+s +createServer failed: /);
+    expect(table.stdout).toMatch(/^NAME +SERVER +ACTION +EVENTS +STATE +AGE +NOTIFIED +LAST ERROR\nbatch +- +createServer +2\/2 +failure +\d+s +- +createServer failed: /);
 
     const waited = await env.h.cli(['wait', '--config', path, '--job', jobId]);
     expect(waited).toMatchObject({ code: 1, stdout: expect.stringMatching(/^failure: createServer failed: .*boom/) as string });

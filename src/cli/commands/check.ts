@@ -4,7 +4,7 @@ import { dictionary } from '../../data/dictionary.ts';
 import { signalExitStatus } from '../signals.ts';
 import { StateError } from '../../state/StateError.ts';
 import { watchName, type WatchStatus } from '../../watch/engine.ts';
-import { kindOf } from '../../watch/kinds/index.ts';
+import { kindOf, watchKey } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
 import type { CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
@@ -12,6 +12,7 @@ import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { formatAge, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedServerRecord } from '../../state/types.ts';
+import { notifiedOf, notifiedWord, type Notified } from '../../state/notified.ts';
 
 /**
  * What `check` does not read: it tells no one, serves nothing and starts no tracking, so that the
@@ -42,19 +43,27 @@ export async function run(ctx: CommandContext): Promise<number> {
   const interrupt = () => void app.close({ drainMs: 0 });
   ctx.signal.addEventListener('abort', interrupt, { once: true });
   try {
-    for (const [, record] of app.store.entries()) {
+    // The daemon's verdicts and whom it told, shown beside this check's own, which starts from none.
+    const told = new Map<string, Notified>();
+    for (const [key, record] of app.store.entries()) {
+      const notified = notifiedOf(key, record, (label) => app.store.getBatch(label));
+      if (notified) told.set(key, notified);
       record.verdict = null;
       record.deliveries = dictionary();
     }
+    const notifiedFor = (s: WatchStatus) => told.get(watchKey(s.record)) ?? null;
     const started = Date.now();
     const statuses = await withNotFoundHints(await app.engine.pollOnce(), app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
     const cloudNow = app.client.clock.now();
     if (ctx.options['json']) {
-      ctx.stdout.write(`${JSON.stringify(statuses.map((s) => toJson(s, { now, cloudNow })), null, 2)}\n`);
+      ctx.stdout.write(`${JSON.stringify(statuses.map((s) => ({ ...toJson(s, { now, cloudNow }), notified: notifiedFor(s) })), null, 2)}\n`);
     } else {
-      ctx.stdout.write(`${table(statuses, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), terminalWidth(ctx.stdout))}\n`);
+      const width = terminalWidth(ctx.stdout);
+      ctx.stdout.write(`${table(statuses, notifiedFor, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
+      const undelivered = undeliveredTable(statuses, notifiedFor, now, width);
+      if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const tracked = Object.values(app.store.tracking.servers);
       if (tracked.length > 0) ctx.stdout.write(`\n${trackingTable(tracked, now)}\n`);
     }
@@ -152,26 +161,72 @@ function errorCell(s: WatchStatus, { now, started }: Times & { started: number }
   return since < started ? `failing for ${formatAge(now - since)}: ${error}` : error;
 }
 
-function table(statuses: WatchStatus[], times: Times & { started: number }, colour: boolean, width: number | undefined): string {
+type NotifiedFor = (s: WatchStatus) => Notified | null;
+
+/** The NAME cell: the watch's name, else what identifies it. */
+function nameCell(s: WatchStatus): string {
+  return watchName(s.target, s.record) ?? kindOf(s.record).label(s.record).id;
+}
+
+/** The NOTIFIED cell: the daemon's outcome, where this check finds another, and its notifications in a word. */
+function notifiedCell(s: WatchStatus, notified: Notified | null): string {
+  if (!notified) return '-';
+  const word = notifiedWord(notified);
+  return notified.outcome === s.state ? word : `${notified.outcome}: ${word}`;
+}
+
+function table(statuses: WatchStatus[], notifiedFor: NotifiedFor, times: Times & { started: number }, colour: boolean, width: number | undefined): string {
   if (statuses.length === 0) return 'no watches in the file';
   const rows = statuses.map((s) => {
     const kind = kindOf(s.record);
     const label = kind.label(s.record);
     const progress = kind.progress(s.record);
     return [
-      watchName(s.target, s.record) ?? label.id,
+      nameCell(s),
       label.where ?? '-',
       progress?.subject ?? '-',
       formatEvents(progress),
       s.pollFailed ? 'poll failed' : s.state,
       formatAge(ageMs(s, times)),
+      notifiedCell(s, notifiedFor(s)),
       errorCell(s, times),
     ];
   });
-  const header = ['NAME', 'SERVER', 'ACTION', 'EVENTS', 'STATE', 'AGE', 'LAST ERROR'];
+  const header = ['NAME', 'SERVER', 'ACTION', 'EVENTS', 'STATE', 'AGE', 'NOTIFIED', 'LAST ERROR'];
   if (width) cutLastColumn(header, rows, width);
   const STATE = 4;
-  return renderTable(header, rows, colour ? (row, column, cell) => (column === STATE ? stateStyle(cell as Parameters<typeof stateStyle>[0]) : null) : undefined);
+  const NOTIFIED = 6;
+  const style = (row: number, column: number, cell: string) =>
+    column === STATE ? stateStyle(cell as Parameters<typeof stateStyle>[0]) : column === NOTIFIED && cell.endsWith('given up') ? 'red' : null;
+  return renderTable(header, rows, colour ? style : undefined);
+}
+
+/**
+ * Below the table, each notification the daemon has not delivered after trying: given up, or still tried
+ * (`next` says when). One owed and not yet tried is the daemon's next step, not a problem, and not listed.
+ */
+function undeliveredTable(statuses: WatchStatus[], notifiedFor: NotifiedFor, now: number, width: number | undefined): string | null {
+  const rows = statuses.flatMap((s) =>
+    Object.entries(notifiedFor(s)?.deliveries ?? {})
+      .filter(([, d]) => d.status === 'given_up' || (d.status === 'pending' && d.attempts > 0))
+      .map(([notifier, d]) => [
+        nameCell(s),
+        notifier,
+        d.status === 'given_up' ? 'given up' : retryingCell(d.nextAttemptAt, now),
+        String(d.attempts),
+        d.lastError ?? '-',
+      ]),
+  );
+  if (rows.length === 0) return null;
+  const header = ['NOT DELIVERED', 'NOTIFIER', 'STATE', 'ATTEMPTS', 'LAST ERROR'];
+  if (width) cutLastColumn(header, rows, width);
+  return renderTable(header, rows);
+}
+
+/** A notification still tried: when its next attempt is, unless it is due (or the daemon is not running). */
+function retryingCell(nextAttemptAt: string | null, now: number): string {
+  const inMs = nextAttemptAt === null ? 0 : Date.parse(nextAttemptAt) - now;
+  return inMs > 0 ? `retrying in ${formatAge(inMs)}` : 'retrying';
 }
 
 /** On a terminal a long error is cut to the line, ending in …; `--json` has it whole. */

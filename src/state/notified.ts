@@ -1,0 +1,60 @@
+import type { Outcome } from '../model.ts';
+import type { BatchRecord, DeliveryRecord, DeliveryStatus, WatchRecord } from './types.ts';
+
+/** One notifier's delivery of a verdict, as the daemon's state has it. */
+export interface NotifierDelivery {
+  status: DeliveryStatus;
+  attempts: number;
+  lastError: string | null;
+  /** When the next attempt is due; null once none is. */
+  nextAttemptAt: string | null;
+  updatedAt: string;
+}
+
+/**
+ * What the daemon decided of a watch and whom it has told, from its state: the question an operator asks
+ * when a receiver says nothing came. A watch of a batch is told in its batch's digest, whose deliveries
+ * these are; until the digest is recorded it has none.
+ */
+export interface Notified {
+  outcome: Outcome;
+  detectedAt: string;
+  /** The batch whose digest tells it; null: told on its own. */
+  batch: string | null;
+  /** Keyed by notifier name. */
+  deliveries: Record<string, NotifierDelivery>;
+}
+
+/** The state's verdict of the watch at `key` and its deliveries; null while the daemon has decided none. */
+export function notifiedOf(key: string, record: WatchRecord, batchOf: (label: string) => BatchRecord | undefined): Notified | null {
+  if (record.verdict === null) return null;
+  const batch = record.batch ?? null;
+  const deliveries = batch === null ? record.deliveries : digestTelling(key, batchOf(batch))?.deliveries ?? {};
+  return {
+    outcome: record.verdict.outcome,
+    detectedAt: record.verdict.detectedAt,
+    batch,
+    deliveries: Object.fromEntries(Object.entries(deliveries).map(([notifier, d]) => [notifier, notifierDelivery(d)])),
+  };
+}
+
+/** The last digest of the batch that reports the watch's outcome (a partial one lists it while it is pending). */
+function digestTelling(key: string, batch: BatchRecord | undefined) {
+  return batch?.digests.findLast((digest) => digest.members.some((m) => m.key === key && m.outcome !== null));
+}
+
+function notifierDelivery({ status, attempts, lastError, nextAttemptAt, updatedAt }: DeliveryRecord): NotifierDelivery {
+  return { status, attempts, lastError, nextAttemptAt: status === 'pending' ? nextAttemptAt : null, updatedAt };
+}
+
+/**
+ * The whole of a watch's notifications in a word, worst first: `given up` when any notifier was given up,
+ * `sending` while any is owed, `sent` once all are delivered; `in digest` while its batch's digest is to
+ * come, `no notifier` for a verdict no notifier was to hear of.
+ */
+export function notifiedWord(n: Notified): string {
+  const statuses = Object.values(n.deliveries).map((d) => d.status);
+  if (statuses.length === 0) return n.batch === null ? 'no notifier' : 'in digest';
+  if (statuses.includes('given_up')) return 'given up';
+  return statuses.includes('pending') ? 'sending' : 'sent';
+}
