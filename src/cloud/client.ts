@@ -194,7 +194,7 @@ class HttpEcsClient implements EcsClient {
   async getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null> {
     try {
       const url = serverUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId);
-      return toServerState(await this.#document(url, signal, serverDocumentSchema));
+      return toServerState(await this.#document(url, ref.projectId, signal, serverDocumentSchema));
     } catch (err) {
       if (err instanceof ApiError && err.kind === 'not_found') return null;
       throw err;
@@ -204,14 +204,14 @@ class HttpEcsClient implements EcsClient {
   async listInstanceActions(ref: ServerRef, signal?: AbortSignal, options: { changesSince?: string | undefined } = {}): Promise<InstanceActionSummary[]> {
     const query: Record<string, string> = options.changesSince === undefined ? {} : { 'changes-since': options.changesSince };
     const url = actionListUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, query);
-    return (await this.#document(url, signal, instanceActionListSchema)).instanceActions;
+    return (await this.#document(url, ref.projectId, signal, instanceActionListSchema)).instanceActions;
   }
 
   async listServers(projectId: string, options: { changesSince?: string | undefined; marker?: string | undefined }, signal?: AbortSignal): Promise<{ servers: ServerSummary[]; next: string | null }> {
     const query: Record<string, string> = { limit: String(SERVER_PAGE) };
     if (options.changesSince !== undefined) query['changes-since'] = options.changesSince;
     if (options.marker !== undefined) query['marker'] = options.marker;
-    const page = await this.#document(serverListUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), projectId, query), signal, serverListSchema);
+    const page = await this.#document(serverListUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), projectId, query), projectId, signal, serverListSchema);
     // Nova adds a `next` link when the page is full; its marker is all we take from it (never its host).
     const next = page.servers_links?.find((l) => l.rel === 'next');
     const marker = next === undefined ? null : URL.canParse(next.href) ? new URL(next.href).searchParams.get('marker') : null;
@@ -224,7 +224,7 @@ class HttpEcsClient implements EcsClient {
     // publishes): a page in place of the list is then a refusal of the path, as a firewall's 403 page is, and
     // the move is judged without it when the next poll's read gets one too. As a document that is no JSON it
     // would be a failed poll at every read, and the watch would have no verdict until its deadline.
-    return (await this.#document(url, signal, migrationListSchema, pageInPlace)).migrations;
+    return (await this.#document(url, ref.projectId, signal, migrationListSchema, pageInPlace)).migrations;
   }
 
   getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob> {
@@ -263,7 +263,7 @@ class HttpEcsClient implements EcsClient {
   }
 
   async askTheTime(signal?: AbortSignal): Promise<void> {
-    await this.#get(versionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal))), signal, false);
+    await this.#get(versionUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal))), undefined, signal, false);
   }
 
   lastRequestEndedAt(): number {
@@ -309,7 +309,7 @@ class HttpEcsClient implements EcsClient {
   }
 
   async #discover(): Promise<string | null> {
-    const answer = await this.#get(versionUrl(this.#endpoint ?? (await this.#catalogEndpoint(undefined))), undefined, false);
+    const answer = await this.#get(versionUrl(this.#endpoint ?? (await this.#catalogEndpoint(undefined))), undefined, undefined, false);
     if (!isSuccess(answer.status)) throw httpError(answer);
     const { version } = decode(answer, versionDocumentSchema);
     let chosen: string | null;
@@ -329,8 +329,8 @@ class HttpEcsClient implements EcsClient {
    * A GET of a compute document at the negotiated microversion; an error answer throws, and so does a
    * success that `refusal` reads as one.
    */
-  async #document<T>(url: string, signal: AbortSignal | undefined, schema: z.ZodType<T>, refusal?: (answer: Answer) => ApiError | undefined): Promise<T> {
-    const answer = await this.#get(url, signal, true);
+  async #document<T>(url: string, projectId: string, signal: AbortSignal | undefined, schema: z.ZodType<T>, refusal?: (answer: Answer) => ApiError | undefined): Promise<T> {
+    const answer = await this.#get(url, projectId, signal, true);
     if (!isSuccess(answer.status)) throw httpError(answer);
     const refused = refusal?.(answer);
     if (refused !== undefined) throw refused;
@@ -341,14 +341,14 @@ class HttpEcsClient implements EcsClient {
    * A document polled again and again: `previous` is returned when the answer's text is the one it was
    * read from, or when the answer reads as a document equal to it (a restart, keys in another order).
    */
-  async #reread<R extends object, D, T extends object>(polled: Polled<R, D, T>, ref: R, signal: AbortSignal | undefined, previous: T | null | undefined): Promise<T> {
+  async #reread<R extends { readonly projectId: string }, D, T extends object>(polled: Polled<R, D, T>, ref: R, signal: AbortSignal | undefined, previous: T | null | undefined): Promise<T> {
     let watch = this.#polled.get(ref);
     if (watch === undefined) {
       // Made at every poll, the URL was three encodeURIComponent and a new string to build, and to flatten again.
       watch = { url: polled.url(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref), document: null, digest: null };
       this.#polled.set(ref, watch);
     }
-    const answer = await this.#get(watch.url, signal, polled.withMicroversion);
+    const answer = await this.#get(watch.url, ref.projectId, signal, polled.withMicroversion);
     if (!isSuccess(answer.status)) throw httpError(answer);
     // A digest only for a document this client has read before: the watch's next read decodes once more
     // and keeps one from then on. A first read, and a document from the state (a restart, or `check` beside
@@ -372,10 +372,10 @@ class HttpEcsClient implements EcsClient {
    * One GET: returns any HTTP answer with its body read; throws only below HTTP (or on cancellation). A 401
    * is tried once more when the auth method has new credentials since (a renewed token, a rotated key).
    */
-  async #get(url: string, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
+  async #get(url: string, projectId: string | undefined, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
     this.#closed.signal.throwIfAborted();
     const headers = !withMicroversion ? PLAIN_HEADERS : (this.#computeHeaders ?? (await this.#discoveredHeaders(callerSignal)));
-    const request = { method: 'GET', url, headers };
+    const request = { method: 'GET', url, headers, projectId };
     // What the last attempt carried, for onUnauthorized; a signature is made as its attempt goes (`late`).
     let sent: Record<string, string> = this.#auth.signsWhenSent ? {} : await this.#auth.headers(request, callerSignal);
     const late = this.#auth.signsWhenSent ? async () => (sent = await this.#auth.headers(request, callerSignal)) : undefined;

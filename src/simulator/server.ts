@@ -253,7 +253,8 @@ class NovaSimulator implements Simulator {
     if (route.kind === 'identity' && this.#identity !== undefined) {
       response = this.#identity.handle({ method, query: new URLSearchParams(query), headers, body }, now, this.#url);
     } else if (route.kind !== 'versions') {
-      const projectId = 'projectId' in route ? route.projectId : undefined;
+      // The migrations of a server are read in its project, which the path does not name (X-Project-Id does).
+      const projectId = 'projectId' in route ? route.projectId : route.kind === 'migrations' ? this.#projectOfServer(new URLSearchParams(query).get('instance_uuid')) : undefined;
       const gate = { token: this.#token, identity: this.#identity, aksk: this.#aksk };
       response = checkAccess({ method, target, headers, body, projectId }, gate, now, this.#url);
     }
@@ -268,6 +269,11 @@ class NovaSimulator implements Simulator {
       headers: { ...response.headers, 'x-openstack-request-id': requestId, 'x-compute-request-id': requestId },
       body: response.status === 204 ? '' : JSON.stringify(response.body),
     });
+  }
+
+  /** The project of a server the scripts know; undefined for another. */
+  #projectOfServer(serverId: string | null): string | undefined {
+    return this.#plans.find((p) => p.serverId === serverId)?.projectId;
   }
 
   #send(res: ServerResponse, answer: Omit<ApiResponse, 'body'> & { body: string }): void {

@@ -12,6 +12,11 @@ export interface AuthRequest {
   /** The headers already set, lower-case names; a signer covers them and may add its own. */
   headers: Readonly<Record<string, string>>;
   body?: string | undefined;
+  /**
+   * The project the request acts in: the watch's, also where the path names none (os-migrations); undefined
+   * for what belongs to no project (the version document, the identity service).
+   */
+  projectId?: string | undefined;
 }
 
 /**

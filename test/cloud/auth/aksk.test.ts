@@ -9,7 +9,6 @@ import type { HcClient } from '@huaweicloud/huaweicloud-sdk-core/HcClient.js';
 import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { projectOfPath } from '../../../src/cloud/auth/aksk/aksk.ts';
 import { sdkDate } from '../../../src/cloud/auth/aksk/sign.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import { createEcsClient } from '../../../src/cloud/client.ts';
@@ -32,7 +31,12 @@ const PATHS = [
   `/v1/${PROJECT}/jobs/ff808082843684110184e155fdb36461`,
   '/v2.1/',
   '/v2.1',
+  // The migration records of a server of PROJECT: a path that names no project, read in the server's.
+  '/v2.1/os-migrations',
 ];
+
+/** The project each request acts in, as the client gives it: the watch's, but none for the version document. */
+const projectOf = (path: string) => (path === '/v2.1/' || path === '/v2.1' ? undefined : PROJECT);
 
 // Segments to decode and encode again, which none of PATHS has. The Node SDK signs them as written (a %20 as
 // %2520); the gateway's signing guide, and the simulator after it, decode each segment first.
@@ -99,7 +103,7 @@ function queryParams(query: Query): Record<string, string | string[]> {
 }
 
 async function officialHeaders(origin: string, c: Case): Promise<Record<string, string>> {
-  const project = projectOfPath(new URL(`${origin}${c.path}`));
+  const project = projectOf(c.path);
   let credentials = new BasicCredentials().withAk(AK).withSk(SK);
   if (project !== undefined) credentials = credentials.withProjectId(project);
   if (c.temporary) credentials = credentials.withSecurityToken(SECURITY_TOKEN);
@@ -118,7 +122,7 @@ async function ourHeaders(origin: string, c: Case): Promise<Record<string, strin
     { type: 'aksk', accessKey: AK, secretKey: SK, ...(c.temporary ? { securityToken: SECURITY_TOKEN } : {}) },
     deps,
   );
-  const own = await auth.headers({ method: 'GET', url: urlOf(origin, c).href, headers: c.headers }, undefined);
+  const own = await auth.headers({ method: 'GET', url: urlOf(origin, c).href, headers: c.headers, projectId: projectOf(c.path) }, undefined);
   return { ...c.headers, ...own };
 }
 
@@ -138,7 +142,7 @@ describe('AK/SK signatures', () => {
     }
   });
 
-  it('sign X-Project-Id (from the path) and X-Security-Token (temporary credentials)', async () => {
+  it('sign X-Project-Id (the project the request acts in) and X-Security-Token (temporary credentials)', async () => {
     vi.useFakeTimers({ toFake: ['Date'], now: NOW });
     const c = CASES.find((x) => x.temporary && x.path.includes('os-instance-actions'))!;
     const headers = await ourHeaders('https://ecs.test', c);
@@ -167,14 +171,14 @@ describe('AK/SK signatures', () => {
       const encoded = ENCODED_PATHS.map((path): Case => ({ path, query: [['a b', 'c/d']], headers: HEADER_SETS[1]!, temporary: false, encoding: 'percent' }));
       for (const c of [...CASES.filter((x) => !x.temporary), ...encoded]) {
         const url = urlOf(sim.url, c);
-        const headers = await createAuth({ type: 'aksk', accessKey: AK, secretKey: SK }, deps).headers({ method: 'GET', url: url.href, headers: c.headers }, undefined);
+        const headers = await createAuth({ type: 'aksk', accessKey: AK, secretKey: SK }, deps).headers({ method: 'GET', url: url.href, headers: c.headers, projectId: projectOf(c.path) }, undefined);
         const answer = await request(url, { headers: { ...c.headers, ...headers }, dispatcher });
         await answer.body.dump();
         statuses.add(answer.statusCode);
       }
-      // Unknown servers and paths are Nova's 404s, an unknown job the job API's 400 (Common.0011): past the
-      // gateway, which would have answered 401.
-      expect([...statuses].sort()).toEqual([200, 400, 404]);
+      // Unknown servers and paths are Nova's 404s, an unknown job the job API's 400 (Common.0011), the
+      // migration records a member's 403 (Nova's policy): past the gateway, which would have answered 401.
+      expect([...statuses].sort()).toEqual([200, 400, 403, 404]);
     } finally {
       await dispatcher.close();
       await sim.close();
@@ -183,8 +187,8 @@ describe('AK/SK signatures', () => {
 });
 
 describe('an ECS client with AK/SK', () => {
-  it('has every poll accepted by the gateway (discovery, action, server)', async () => {
-    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK, securityToken: SECURITY_TOKEN } });
+  it('has every poll accepted by the gateway (discovery, action, server, migration records in the server\'s project)', async () => {
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK, securityToken: SECURITY_TOKEN }, role: 'admin' });
     const client = createEcsClient(
       cloudConfig({ endpoint: sim.url, auth: { type: 'aksk', accessKey: AK, secretKey: SK, securityToken: SECURITY_TOKEN } }),
       { logger: pino({ level: 'silent' }) },
@@ -194,7 +198,8 @@ describe('an ECS client with AK/SK', () => {
       const requestId = sim.addAction({ ...ref, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
       expect(await client.getInstanceAction({ ...ref, requestId })).toMatchObject({ action: 'reboot' });
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
-      expect(sim.requests.map((r) => [r.route, r.status])).toEqual([['versions', 200], ['action', 200], ['server', 200]]);
+      expect(await client.listMigrations(ref)).toEqual([]);
+      expect(sim.requests.map((r) => [r.route, r.status])).toEqual([['versions', 200], ['action', 200], ['server', 200], ['migrations', 200]]);
     } finally {
       await client.close();
       await sim.close();

@@ -1,22 +1,8 @@
-import { percentDecode } from '../../../net/percentDecode.ts';
 import { Credential } from '../credential.ts';
 import { CLOCKS_APART_MS } from '../../cloudClock.ts';
 import type { AuthDeps, AuthRequest, AuthStrategy } from '../types.ts';
 import type { AkskAuthConfig } from './config.ts';
 import { signRequest } from './sign.ts';
-
-const API_VERSION = /^v\d+(\.\d+)?$/;
-
-/**
- * The project a Huawei API path names: the segment after its version (`/v2.1/{project_id}/servers/...`,
- * `/v1/{project_id}/jobs/...`). With AK/SK the gateway takes the project from X-Project-Id.
- */
-export function projectOfPath(url: URL): string | undefined {
-  const segments = url.pathname.split('/').filter((s) => s !== '');
-  const version = segments.findIndex((s) => API_VERSION.test(s));
-  const project = version === -1 ? undefined : segments[version + 1];
-  return project === undefined ? undefined : percentDecode(project);
-}
 
 const ACCESS = /\bAccess=([^,\s]+)/;
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
@@ -46,8 +32,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
       const [ak, sk, token] = await Promise.all(credentials.map((c) => c.value()));
       const own: Record<string, string> = {};
       const url = new URL(request.url);
-      const project = projectOfPath(url);
-      if (project !== undefined) own['x-project-id'] = project;
+      if (request.projectId !== undefined) own['x-project-id'] = request.projectId;
       if (token !== undefined) own['x-security-token'] = token;
       const signed = signRequest({ ...request, url, headers: { ...request.headers, ...own } }, { accessKey: ak!, secretKey: sk! }, new Date(deps.now()));
       return { ...own, ...signed };
