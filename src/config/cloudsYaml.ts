@@ -111,6 +111,9 @@ function toCloud(profile: Json, where: string): { cloud: Json; problems: string[
   if (profile.verify === false) {
     problems.push(`${where}: verify: false is not supported, certificates are always verified; give the CA with cacert`);
   }
+  // keystoneauth scopes to the project's id when there is one, and reads no name then: Horizon's own
+  // download writes both, which the watch file's schema would refuse together.
+  const projectId = text(auth.project_id) ?? text(auth.tenant_id);
   const region = Array.isArray(profile.regions) && profile.regions.length === 1 ? text(profile.regions[0]) : text(profile.region_name);
   const cloud: Json = {
     auth: {
@@ -121,16 +124,15 @@ function toCloud(profile: Json, where: string): { cloud: Json; problems: string[
       password: text(auth.password),
       domain: text(auth.user_domain_name) ?? (text(auth.user_domain_id) === undefined ? text(auth.domain_name) : undefined),
       domainId: text(auth.user_domain_id) ?? (text(auth.user_domain_name) === undefined ? text(auth.domain_id) : undefined),
-      projectId: text(auth.project_id) ?? text(auth.tenant_id),
-      projectName: text(auth.project_name) ?? text(auth.tenant_name),
-      projectDomain: text(auth.project_domain_name),
-      projectDomainId: text(auth.project_domain_id),
+      ...(projectId === undefined
+        ? { projectName: text(auth.project_name) ?? text(auth.tenant_name), projectDomain: text(auth.project_domain_name), projectDomainId: text(auth.project_domain_id) }
+        : { projectId }),
     },
     region,
     // keystoneauth also accepts the old catalog names publicURL, internalURL, adminURL.
     interface: text(profile.interface)?.replace(/URL$/, ''),
     tls: text(profile.cacert) === undefined ? undefined : { caFile: text(profile.cacert) },
-    projectId: text(auth.project_id) ?? text(auth.tenant_id),
+    projectId,
   };
   return { cloud, problems };
 }

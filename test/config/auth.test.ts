@@ -175,6 +175,30 @@ describe('clouds.yaml', () => {
     expect(config.cloud).toMatchObject({ projectId: '42', auth: { type: 'password', userId: 'u', password: '12345678', projectId: '42' } });
   });
 
+  it('reads Horizon\'s download, which names the project by id and by name, by its id, as keystoneauth does', () => {
+    // openstack/horizon: openstack_dashboard/dashboards/project/api_access/templates/api_access/clouds.yaml.template
+    const horizon = file('horizon.yaml', lines(
+      'clouds:',
+      '  openstack:',
+      '    auth:',
+      '      auth_url: https://keystone.example.com:5000/v3',
+      '      username: "demo"',
+      '      password: p',
+      '      project_id: 6e4d0a0e05d04b4fa7ebbd1bb0e0a0c1',
+      '      project_name: "demo"',
+      '      user_domain_name: "Default"',
+      '      project_domain_id: default',
+      '    region_name: "RegionOne"',
+      '    interface: "public"',
+      '    identity_api_version: 3',
+    ));
+    const config = parseConfig(lines('cloud:', `  cloudsYaml: ${horizon}`, '  cloud: openstack'), { env: {} });
+    expect(config.cloud.projectId).toBe('6e4d0a0e05d04b4fa7ebbd1bb0e0a0c1');
+    expect(config.cloud.auth).toMatchObject({ type: 'password', user: 'demo', domain: 'Default', projectId: '6e4d0a0e05d04b4fa7ebbd1bb0e0a0c1' });
+    expect(config.cloud.auth).not.toHaveProperty('projectName');
+    expect(config.cloud.auth).not.toHaveProperty('projectDomainId');
+  });
+
   it('reads the older and wider forms: tenant_id, URL interface names, regions with a region_name, domain_name beside user_domain_id', () => {
     const legacy = file('legacy.yaml', lines(
       'clouds:',
