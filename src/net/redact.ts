@@ -8,6 +8,8 @@ const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 // servers (everything past ASCII as \uXXXX: Python's json.dumps, which Keystone answers with, and .NET). A
 // Fernet token or a hex key is plain: one form, no copy.
 const PLAIN_IN_JSON = /^[\x20-\x21\x23-\x25\x28-\x2a\x2c-\x2e\x30-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]*$/;
+// What a URL's percent-encoding leaves as it is (encodeURIComponent), where a query or a form echoes a secret.
+const PLAIN_IN_URL = /^[\w.!~*'()-]*$/;
 const GO_ESCAPES = /[<>&]/g;
 const DOTNET_ESCAPES = /\\"|[<>&'+`]/g;
 
@@ -27,7 +29,7 @@ const keptForms = new Map<string, readonly string[]>();
 
 /** The ways `secret` can stand in a text, itself first. */
 function formsOf(secret: string): readonly string[] {
-  if (PLAIN_IN_JSON.test(secret)) return [secret];
+  if (PLAIN_IN_JSON.test(secret) && PLAIN_IN_URL.test(secret)) return [secret];
   let forms = keptForms.get(secret);
   if (forms === undefined) {
     forms = escapedForms(secret);
@@ -42,8 +44,10 @@ function escapedForms(secret: string): string[] {
   const ascii = json.replace(/[\u0080-\uffff]/g, unicodeEscape);
   const lower = [json, ascii].flatMap((form) => [form, form.replace(GO_ESCAPES, unicodeEscape), form.replace(DOTNET_ESCAPES, (c) => unicodeEscape(c.at(-1)!))]);
   const escaped = [...lower, ...lower.map((form) => form.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u')))];
-  // Escaped once more: a request body quoted as a string inside a JSON message.
-  const forms = [secret, ...escaped, ...escaped.map((f) => JSON.stringify(f).slice(1, -1))];
+  // Escaped once more: a request body quoted as a string inside a JSON message. Percent-encoded: a query or
+  // a form that repeats it (`+` for a space in a form).
+  const uri = encodeURIComponent(secret);
+  const forms = [secret, ...escaped, ...escaped.map((f) => JSON.stringify(f).slice(1, -1)), uri, uri.replaceAll('%20', '+')];
   return [...new Set([...forms, ...forms.map((f) => f.replaceAll('/', '\\/'))])];
 }
 
@@ -124,6 +128,8 @@ export function redact(text: string, secrets: readonly string[]): string {
   return out;
 }
 
+const SIGNATURE = /\bSignature=([^,\s]+)/i;
+
 /** An authorization's scheme and its credentials (`Bearer T`, `Basic dXNlcjpwYXNz`), RFC 9110's form. */
 const SCHEME_AND_CREDENTIALS = /^[A-Za-z][\w!#$%&'*+.^`|~-]* +(\S.*)$/;
 
@@ -140,6 +146,9 @@ export function credentialsIn(headers: Readonly<Record<string, string>>): string
     const credentials = SCHEME_AND_CREDENTIALS.exec(value)?.[1];
     if (credentials === undefined) continue;
     values.push(credentials);
+    // A signature scheme's (SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=<hex>): the hex alone.
+    const signature = SIGNATURE.exec(credentials)?.[1];
+    if (signature !== undefined) values.push(signature);
     if (!/^basic /i.test(value)) continue;
     const decoded = Buffer.from(credentials, 'base64').toString();
     values.push(decoded, decoded.slice(decoded.indexOf(':') + 1));

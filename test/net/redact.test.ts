@@ -114,7 +114,17 @@ describe('redact', () => {
 
   it('takes as credentials the headers whose names say so, not the request\'s other headers', () => {
     const sent = { 'x-auth-token': 'tok-1', authorization: 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'x-security-token': 'st-1', 'x-api-key': 'k-1', host: 'ecs.example.com', 'x-project-id': 'p1', 'x-sdk-date': '20260101T000000Z' };
-    expect(credentialsIn(sent).sort()).toEqual(['Access=AK, Signature=abc', 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'k-1', 'st-1', 'tok-1']);
+    expect(credentialsIn(sent).sort()).toEqual(['Access=AK, Signature=abc', 'SDK-HMAC-SHA256 Access=AK, Signature=abc', 'abc', 'k-1', 'st-1', 'tok-1']);
+  });
+
+  it('hides an AK/SK signature echoed alone, and a security token echoed percent-encoded, as in a query or a form', () => {
+    const signature = 'ad732a481bbe40c2a3f2b1e0d9c8b7a6f5e4d3c2b1a0f9e8d7c6b5a4f3e2b022788';
+    const token = 'gQpjbi1ub3J0aC00jD+EXAMPLE/security+token== with a space';
+    const sent = { authorization: `SDK-HMAC-SHA256 Access=AK, SignedHeaders=host;x-sdk-date, Signature=${signature}`, 'x-security-token': token };
+    const echoed = `sig=${signature} tokenc=${encodeURIComponent(token)} form=${new URLSearchParams({ t: token }).toString()}`;
+    expect(redact(echoed, credentialsIn(sent))).toBe('sig=<hidden> tokenc=<hidden> form=t=<hidden>');
+    // A plain secret with what percent-encoding changes (`=`, `:`) is hidden encoded too.
+    expect(redact('key%3Dvalue%3A1 and key=value:1', ['key=value:1'])).toBe('<hidden> and <hidden>');
   });
 
   it('takes as credentials a cookie, a signature, a client secret and a password header, whatever their case', () => {
