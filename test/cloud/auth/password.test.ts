@@ -105,6 +105,9 @@ describe('the token request', () => {
     ['https://iam.eu-de.otc.t-systems.com:443/v3/', false, 'https://iam.eu-de.otc.t-systems.com/v3/auth/tokens?nocatalog=true'],
     ['http://keystone.test/identity', true, 'http://keystone.test/identity/v3/auth/tokens'],
     ['https://user:pw@iam.test/v3?x=1', true, 'https://iam.test/v3/auth/tokens'],
+    // Another version than Keystone's v3: an old clouds.yaml's v2.0, a v3.0.
+    ['https://keystone.test:5000/v2.0', true, 'https://keystone.test:5000/v3/auth/tokens'],
+    ['https://keystone.test/identity/v3.0/', true, 'https://keystone.test/identity/v3/auth/tokens'],
   ])('goes to %s (catalog %s) as %s', (endpoint, catalog, url) => {
     expect(tokensUrl(endpoint, catalog)).toBe(url);
   });

@@ -5,7 +5,11 @@ import * as z from 'zod';
 import { CatalogSchema } from '../../catalog.ts';
 import type { PasswordAuthConfig } from './config.ts';
 
-/** `{identityEndpoint}/auth/tokens`, `/v3` added when the endpoint lacks it (clouds.yaml often does). */
+/**
+ * `{identityEndpoint}/auth/tokens`, `/v3` added when the endpoint lacks it (clouds.yaml often does), and in
+ * place of another version it ends in (`/v2.0` of an old clouds.yaml, `/v3.0`): Keystone serves the v3 API
+ * at `/v3` alone, and its 404 elsewhere would read as refused credentials.
+ */
 export function tokensUrl(identityEndpoint: string, withCatalog: boolean): string {
   const url = new URL(identityEndpoint);
   // Credentials in a URL would end up in error messages; Keystone never uses them.
@@ -13,8 +17,8 @@ export function tokensUrl(identityEndpoint: string, withCatalog: boolean): strin
   url.password = '';
   url.search = '';
   url.hash = '';
-  const path = url.pathname.replace(/\/+$/, '');
-  url.pathname = `${/\/v3$/.test(path) ? path : `${path}/v3`}/auth/tokens`;
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/v\d+(?:\.\d+)?$/, '');
+  url.pathname = `${path}/v3/auth/tokens`;
   // Huawei's catalogs run to hundreds of kilobytes; both Keystone and IAM leave it out on request.
   if (!withCatalog) url.search = '?nocatalog=true';
   return url.href;
