@@ -181,7 +181,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   }
   if (owners.task === null && info.taskState !== null) {
     const left = failedStepSign(action, info);
-    if (left === null) return pending(`${name}: server task_state ${info.taskState} (between steps)`);
+    if (left === null) return pending(`${name}: server task_state ${info.taskState} ${afterStep(action)}`);
     // Nova sets ERROR and reverts a failing step's task state around the end of its event, as for a dead step.
     const errored = erroredFor(input, memory);
     if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: events finished, server ${left} for ${formatDuration(errored)} (a failure once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, confirming);
@@ -202,6 +202,18 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   return settle(input, memory, action, server.server, owners);
 }
 
+/**
+ * Where a task state stands after every event has finished: between two steps, or after a failed one. The
+ * contract finishes an action only once its task state is cleared, and Nova's conductor leaves some for
+ * good (rebuild_instance resets it only for the errors it lists: a scheduler call timing out leaves the
+ * server REBUILD, task_state rebuilding, with conductor_rebuild_server Error), so such a watch ends as a
+ * timeout: its reason says which step failed rather than that the next one is due.
+ */
+function afterStep(action: InstanceAction): string {
+  const failed = failedEvents(action).map((e) => `${e.event} ${e.result ?? 'no result'}`);
+  return failed.length === 0 ? '(between steps)' : `after a failed step (${failed.join(', ')}): finished once Nova clears it`;
+}
+
 /** The newer actions the server's task state and its status belong to; null where they are the watched action's. */
 interface Owners {
   task: InstanceActionSummary | null;
@@ -220,6 +232,8 @@ const NO_OWNERS: Owners = { task: null, status: null };
 const STATELESS_ACTIONS = new Set([
   'lock', 'unlock', 'trigger_crash_dump', 'extend_volume', 'attach_volume', 'detach_volume', 'swap_volume',
   'attach_interface', 'detach_interface', 'live_migration_force_complete', 'live_migration_cancel',
+  // 2.97's shares: manager.py allow_share and deny_share only call the driver and Manila.
+  'attach_share', 'detach_share',
 ]);
 
 /**
@@ -445,20 +459,32 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
 }
 
 /**
- * An action not found for long enough to be `not_found`, unless its server is still being scheduled with
- * no action recorded: Nova records a create only once the scheduler has placed it (conductor/manager.py
+ * An action not found for long enough to be `not_found`, unless its server has no action recorded: Nova
+ * records a create only once the scheduler has placed it (conductor/manager.py
  * schedule_and_build_instances), and until then shows the server from its build request, BUILD with
- * task_state scheduling. A scheduler backlogged by a wave of creates takes minutes. Any action listed
+ * task_state scheduling. A scheduler backlogged by a wave of creates takes minutes. Between the placing and
+ * the recording, the conductor checks the quota again (`_recheck_quota`, parallel creates near the limit)
+ * and claims the resources (fill_provider_mapping): when either fails it sets the server ERROR with a fault
+ * (`_cleanup_build_artifacts`) and records nothing, for good, and the create has failed. Any action listed
  * means the create is recorded, and the watched id is not it.
  */
 function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: string): Judgement {
   const { server, actions } = input;
   if (server.kind === 'not_read') return pending(`not visible yet (404: ${message}); reading the server, which a create not yet scheduled shows alone`, { next: 'server' });
   if (server.kind === 'error') return pending(`not visible yet (404: ${message}); the server read failed: ${server.message}`, { pollFailed: true });
-  if (server.kind !== 'found' || server.server.info.status !== 'BUILD' || server.server.info.taskState !== 'scheduling') return notFound;
-  if (actions.kind === 'not_read') return pending(`not visible yet (404: ${message}); server BUILD (task_state scheduling): checking for a recorded action`, { next: 'actions' });
+  if (server.kind !== 'found') return notFound;
+  const info = server.server.info;
+  const scheduling = info.status === 'BUILD' && info.taskState === 'scheduling';
+  const refused = info.status === 'ERROR' && info.taskState === null;
+  if (!scheduling && !refused) return notFound;
+  if (actions.kind === 'not_read') return pending(`not visible yet (404: ${message}); server ${describeServer(info)}: checking for a recorded action`, { next: 'actions' });
   if (actions.kind === 'error') return pending(`not visible yet (404: ${message}); the action list read failed: ${actions.message}`, { pollFailed: true });
   if (actions.kind !== 'read' || actions.actions.length > 0) return notFound;
+  if (refused) {
+    const fault = info.fault?.message.trim();
+    const why = 'no action is recorded for the server: Nova set it ERROR before recording its create (the conductor\'s second quota check, or its resource claim, failed)';
+    return { settled: true, outcome: 'failure', reason: `create failed: server ERROR${fault ? `: ${fault}` : ''}; ${why}` };
+  }
   return pending(`not visible yet (404: ${message}): the server is BUILD (task_state scheduling) with no action recorded, and Nova records its create once the scheduler has placed it`);
 }
 

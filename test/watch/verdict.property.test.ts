@@ -169,11 +169,15 @@ describe('verdict properties', () => {
     );
   });
 
-  it('the API\'s own 404 is never a success or a failure', () => {
+  it('the API\'s own 404 is never a success, and a failure only of a server ERROR with no task state and no action recorded (a create refused before it was)', () => {
     fc.assert(
       fc.property(rest, (r) => {
         const v = verdictOf({ kind: 'not_found', message: 'Action req-1 not found' }, r);
-        expect(v.final && (v.outcome === 'success' || v.outcome === 'failure')).toBe(false);
+        expect(v.final && v.outcome === 'success').toBe(false);
+        if (!v.final || v.outcome !== 'failure') return;
+        const info = r.server.kind === 'found' ? r.server.server.info : null;
+        const recorded = r.actions.kind === 'read' ? r.actions.actions.length : null;
+        expect([info?.status, info?.taskState, recorded]).toEqual(['ERROR', null, 0]);
       }),
       RUNS,
     );
