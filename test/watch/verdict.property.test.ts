@@ -129,6 +129,12 @@ function verdictOf(action: ActionObservation, r: Rest, lastAction: InstanceActio
   return decide(input);
 }
 
+/** What makes a never-found action a failure: its server ERROR with no task state, and no action recorded for it. */
+function refusedCreate(r: Rest): [string | undefined, string | null | undefined, number | null] {
+  const info = r.server.kind === 'found' ? r.server.server.info : undefined;
+  return [info?.status, info?.taskState, r.actions.kind === 'read' ? r.actions.actions.length : null];
+}
+
 const unreliable = (v: ReturnType<typeof decide>) => v.final && (v.outcome === 'success' || v.outcome === 'not_found');
 
 describe('verdict properties', () => {
@@ -174,21 +180,19 @@ describe('verdict properties', () => {
       fc.property(rest, (r) => {
         const v = verdictOf({ kind: 'not_found', message: 'Action req-1 not found' }, r);
         expect(v.final && v.outcome === 'success').toBe(false);
-        if (!v.final || v.outcome !== 'failure') return;
-        const info = r.server.kind === 'found' ? r.server.server.info : null;
-        const recorded = r.actions.kind === 'read' ? r.actions.actions.length : null;
-        expect([info?.status, info?.taskState, recorded]).toEqual(['ERROR', null, 0]);
+        if (v.final && v.outcome === 'failure') expect(refusedCreate(r)).toEqual(['ERROR', null, 0]);
       }),
       RUNS,
     );
   });
 
-  it('the API\'s own 404 settles as success only a delete seen before, and as failure only an action seen before, whose server answers 404 too', () => {
+  it('the API\'s own 404 settles as success only a delete seen before, and as failure only an action seen before whose server answers 404 too, or a create refused before it was recorded', () => {
     fc.assert(
       fc.property(rest, rawAction, (r, last) => {
         const v = verdictOf({ kind: 'not_found', message: 'Instance s1 could not be found.' }, r, parsed(last));
         if (v.final && v.outcome === 'success') expect([r.memory.everFound, parsed(last)?.action, r.server.kind]).toEqual([true, 'delete', 'gone']);
-        if (v.final && v.outcome === 'failure') expect([r.memory.everFound, parsed(last) !== null, r.server.kind]).toEqual([true, true, 'gone']);
+        if (v.final && v.outcome === 'failure' && !r.memory.everFound) expect(refusedCreate(r)).toEqual(['ERROR', null, 0]);
+        else if (v.final && v.outcome === 'failure') expect([parsed(last) !== null, r.server.kind]).toEqual([true, 'gone']);
       }),
       RUNS,
     );
