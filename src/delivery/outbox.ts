@@ -167,7 +167,14 @@ export class Outbox {
 
   #enqueue(deliveries: DurableDelivery[]): void {
     const pending = deliveries.filter((d) => d.delivery.status === 'pending');
-    for (const d of pending) this.#queue.set(d.delivery.id, d);
+    for (const d of pending) {
+      this.#queue.set(d.delivery.id, d);
+      // Held from the reload on, though not attempted before a restart (a retry not yet due): the state says so.
+      if (this.#reloadedAway.has(d.notifier) && d.delivery.heldSince === undefined) {
+        d.delivery.heldSince = new Date(this.#now()).toISOString();
+        this.#touch(d);
+      }
+    }
     // While the loop runs, each save's new deliveries start here at once rather than when the loop next goes
     // through its whole queue: thousands of verdicts in one pass reach the receivers save by save.
     if (this.#loop && !this.#stopping.signal.aborted) {
@@ -244,10 +251,13 @@ export class Outbox {
     try {
       if (!notifier) {
         // Taken out by a reload, it is retried like a receiver that is down: a file read half-written must
-        // not cost the notification. Missing since the start, it was taken out on purpose.
-        if (this.#reloadedAway.has(name)) throw new DeliveryError(`notifier ${name} was taken out of the watch file; kept until delivery.maxAge in case it comes back`, { retryable: true });
+        // not cost the notification, nor a restart before the file is whole again. Missing since a start, and
+        // not held from a reload before it, it was taken out on purpose.
+        if (delivery.heldSince !== undefined) throw new DeliveryError(`notifier ${name} was taken out of the watch file; kept until delivery.maxAge in case it comes back`, { retryable: true });
         throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
       }
+      // Its notifier back, it is one as any other.
+      delete delivery.heldSince;
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
@@ -259,17 +269,19 @@ export class Outbox {
     } catch (err) {
       this.#failed(delivery, err, log, name);
     }
-    if (owed.about === 'digest') {
-      this.#store.touchBatch(owed.batch.label);
-      this.#store.releaseBatchIfSettled(owed.batch.label);
-    } else {
-      this.#store.touch(key);
-      this.#store.releaseIfSettled(key);
-    }
+    this.#touch(owed);
+    if (owed.about === 'digest') this.#store.releaseBatchIfSettled(owed.batch.label);
+    else this.#store.releaseIfSettled(key);
     // Not awaited: saves coalesce in the background, so one slow fsync does not hold up every send. A crash
     // before the save lands means a redelivery with the same id, which receivers drop; flush() awaits a save.
     // The store's listener (app.ts) says a failing save, once while saves keep failing.
     this.#store.save().catch((err: unknown) => log.debug({ err, key }, 'could not record the delivery; it will be attempted again'));
+  }
+
+  /** Marks what holds the delivery changed, for the next save. */
+  #touch(owed: DurableDelivery): void {
+    if (owed.about === 'digest') this.#store.touchBatch(owed.batch.label);
+    else this.#store.touch(owed.key);
   }
 
   #failed(delivery: DeliveryRecord, err: unknown, log: AttemptLog, name: string): void {

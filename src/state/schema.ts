@@ -77,6 +77,7 @@ export const stateSchemas = once(() => {
       lastError: z.string().nullable(),
       updatedAt: time,
       owedTo: z.array(z.string().min(1)).min(1).optional(),
+      heldSince: time.optional(),
     }),
   );
 

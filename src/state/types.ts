@@ -18,6 +18,12 @@ export interface DeliveryRecord {
   updatedAt: string;
   /** The recipients still owed after an attempt reached only some of them (see DeliveryError.owedTo); absent: all. */
   owedTo?: string[];
+  /**
+   * When a reload took its notifier out of the watch file: it is kept until `delivery.maxAge` in case the
+   * notifier comes back, after a restart too. Absent: its notifier is configured, or was already missing at
+   * a start (taken out between runs, on purpose), and it is given up.
+   */
+  heldSince?: string;
 }
 
 export interface VerdictRecord {

@@ -71,7 +71,7 @@ async function owedToChatThenWithout(options: { reloadedAway?: Set<string> } = {
   const second = await h.app(withoutChat, options);
   vi.setSystemTime(Date.now() + 1000);
   await second.outbox.flush();
-  return { yaml, second };
+  return { yaml, withoutChat, second };
 }
 
 describe('the core loop against the simulator', () => {
@@ -414,6 +414,32 @@ describe('the core loop against the simulator', () => {
     const { second } = await owedToChatThenWithout();
     expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'given_up', lastError: 'notifier chat is no longer configured' });
     expect(h.logs.lines().some((l) => l['msg'] === 'delivery given up' && l['notifier'] === 'chat')).toBe(true);
+  });
+
+  it('keeps a delivery owed to a notifier a reload took out of the file across a restart before the notifier is back', async () => {
+    const { yaml, withoutChat, second } = await owedToChatThenWithout({ reloadedAway: new Set(['chat']) });
+    expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'pending', heldSince: expect.any(String) });
+    await second.close();
+    // A new process (a crash, a restart) with the file still without chat: nothing of the reload in memory.
+    const restarted = await h.app(withoutChat);
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    await restarted.outbox.flush();
+    expect(restarted.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/taken out of the watch file; kept until delivery\.maxAge/) });
+    await restarted.close();
+
+    const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
+    const sink = await startWebhookSink();
+    try {
+      const back = await h.app(yaml.replace(/url: .*/, `url: ${sink.url}`));
+      vi.setSystemTime(Date.now() + 10 * 60_000);
+      await back.outbox.flush();
+      expect(sink.received).toHaveLength(1);
+      const delivered = back.store.entries()[0]![1].deliveries['chat']!;
+      expect(delivered).toMatchObject({ status: 'delivered' });
+      expect(delivered).not.toHaveProperty('heldSince');
+    } finally {
+      await sink.close();
+    }
   });
 
   it('keeps a delivery owed to a notifier a reload took out of the file, and sends it when the notifier is back', async () => {
