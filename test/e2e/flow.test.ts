@@ -74,6 +74,23 @@ async function owedToChatThenWithout(options: { reloadedAway?: Set<string> } = {
   return { yaml, withoutChat, second };
 }
 
+/** The file whole again, chat at a receiver of the test's: the delivery held for chat is sent, once. */
+async function sentOnceChatIsBack(yaml: string): Promise<void> {
+  const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
+  const sink = await startWebhookSink();
+  try {
+    const back = await h.app(yaml.replace(/url: .*/, `url: ${sink.url}`));
+    vi.setSystemTime(Date.now() + 10 * 60_000);
+    await back.outbox.flush();
+    expect(sink.received).toHaveLength(1);
+    const delivered = back.store.entries()[0]![1].deliveries['chat']!;
+    expect(delivered).toMatchObject({ status: 'delivered' });
+    expect(delivered).not.toHaveProperty('heldSince');
+  } finally {
+    await sink.close();
+  }
+}
+
 describe('the core loop against the simulator', () => {
   it('keeps each step a running action starts, in memory and on disk, though the poll that sees it reads nothing else', async () => {
     const ok = resize();
@@ -426,20 +443,7 @@ describe('the core loop against the simulator', () => {
     await restarted.outbox.flush();
     expect(restarted.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/taken out of the watch file; kept until delivery\.maxAge/) });
     await restarted.close();
-
-    const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
-    const sink = await startWebhookSink();
-    try {
-      const back = await h.app(yaml.replace(/url: .*/, `url: ${sink.url}`));
-      vi.setSystemTime(Date.now() + 10 * 60_000);
-      await back.outbox.flush();
-      expect(sink.received).toHaveLength(1);
-      const delivered = back.store.entries()[0]![1].deliveries['chat']!;
-      expect(delivered).toMatchObject({ status: 'delivered' });
-      expect(delivered).not.toHaveProperty('heldSince');
-    } finally {
-      await sink.close();
-    }
+    await sentOnceChatIsBack(yaml);
   });
 
   it('keeps a delivery owed to a notifier a reload took out of the file, and sends it when the notifier is back', async () => {
@@ -451,17 +455,7 @@ describe('the core loop against the simulator', () => {
     await second.close();
 
     // The file complete again: the outcome is sent after all.
-    const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
-    const sink = await startWebhookSink();
-    try {
-      const third = await h.app(yaml.replace(/url: .*/, `url: ${sink.url}`));
-      vi.setSystemTime(Date.now() + 10 * 60_000);
-      await third.outbox.flush();
-      expect(sink.received).toHaveLength(1);
-      expect(third.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'delivered' });
-    } finally {
-      await sink.close();
-    }
+    await sentOnceChatIsBack(yaml);
   });
 
   it('sends an outcome only once the save that records it has succeeded', async () => {
