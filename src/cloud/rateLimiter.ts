@@ -4,7 +4,11 @@
 // `count` requests in any window of `perMs`: a limit counted by start times alone is exceeded at the
 // far end as soon as one request takes longer on the way than the next. On a 429 (Huawei's gateway says
 // APIGW.0308) every request waits for Retry-After, or for a pause of its own that doubles while 429s go
-// on, and the rate is halved; it grows back by a quarter per window without one.
+// on, and the rate is halved; it grows back by a quarter per window without one. A 429 is news only for a
+// request sent after the last one was taken in: those already in flight then (a whole burst of them) say
+// again what was decided, and neither halve the rate nor double the pause once more. Nor does a 429 to a
+// request sent in the first window after a pause halve the rate: that window has not yet shown the cloud
+// the rate in force (the cloud may still be holding its own penalty), and the pause doubles instead.
 import type { Logger } from '../observability/logger.ts';
 import { listenForAbort } from '../lifecycle/abort.ts';
 
@@ -42,9 +46,14 @@ export class RateLimiter {
   #answered: number[] = [];
   #pausedUntil = 0;
   #throttledInARow = 0;
+  /** When the last 429 that was news came: a 429 to a request sent before it is not. */
+  #decidedAt = -Infinity;
+  /** From when a request sent has met the rate in force for a whole window after a pause: a 429 to it may halve it. */
+  #ratedFrom = -Infinity;
   #lastGrowth = 0;
   #lastEnded = -Infinity;
-  readonly #queue: Array<() => void> = [];
+  /** Waiting callers, each granted with the time it was granted at. */
+  readonly #queue: Array<(at: number) => void> = [];
   #wakeup: NodeJS.Timeout | undefined;
 
   /** `limit` undefined: no ceiling, but 429s still slow it down. */
@@ -67,9 +76,10 @@ export class RateLimiter {
    * wait in `acquire`.
    */
   tryAcquire(): ((feedback: RateFeedback) => void) | undefined {
-    if (this.#queue.length > 0 || !this.#free(this.#now())) return undefined;
+    const now = this.#now();
+    if (this.#queue.length > 0 || !this.#free(now)) return undefined;
     this.#inFlight++;
-    return this.#releaser();
+    return this.#releaser(now);
   }
 
   /**
@@ -80,11 +90,11 @@ export class RateLimiter {
     for (const signal of signals) signal?.throwIfAborted();
     const now = this.tryAcquire();
     if (now !== undefined) return now;
-    await new Promise<void>((resolve, reject) => {
+    const sentAt = await new Promise<number>((resolve, reject) => {
       // Called by #pump, which has counted the request in flight.
-      const grant = () => {
+      const grant = (at: number) => {
         stopListening();
-        resolve();
+        resolve(at);
       };
       const stopListening = listenForAbort(signals, (reason) => {
         const at = this.#queue.indexOf(grant);
@@ -94,15 +104,15 @@ export class RateLimiter {
       this.#queue.push(grant);
       this.#pump();
     });
-    return this.#releaser();
+    return this.#releaser(sentAt);
   }
 
-  #releaser(): (feedback: RateFeedback) => void {
+  #releaser(sentAt: number): (feedback: RateFeedback) => void {
     let released = false;
     return (feedback) => {
       if (released) return;
       released = true;
-      this.#release(feedback);
+      this.#release(feedback, sentAt);
     };
   }
 
@@ -124,25 +134,31 @@ export class RateLimiter {
     if (old > 0) this.#answered.splice(0, old);
   }
 
-  #release({ throttled, retryAfterMs }: RateFeedback): void {
+  #release({ throttled, retryAfterMs }: RateFeedback, sentAt: number): void {
     const now = this.#now();
     this.#lastEnded = now;
     this.#inFlight--;
     if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
-    if (throttled) this.#throttled(now, retryAfterMs);
+    if (throttled) this.#throttled(now, retryAfterMs, sentAt);
     else this.#grow(now);
     // With no one waiting there is nothing to grant, nor a wake-up to move.
     if (this.#queue.length > 0) this.#pump();
   }
 
-  #throttled(now: number, retryAfterMs: number | undefined): void {
-    this.#throttledInARow++;
+  #throttled(now: number, retryAfterMs: number | undefined, sentAt: number): void {
+    const news = sentAt > this.#decidedAt;
+    if (news) this.#throttledInARow++;
     const pause = retryAfterMs ?? Math.min(FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1), MAX_PAUSE_MS);
     this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.min(pause, MAX_PAUSE_MS));
+    this.#lastGrowth = this.#pausedUntil;
+    if (!news) return;
+    const rated = sentAt >= this.#ratedFrom;
+    this.#decidedAt = now;
+    this.#ratedFrom = this.#pausedUntil + this.#perMs;
+    if (!rated) return;
     this.#forget(now);
     const sent = this.#answered.length + this.#inFlight;
     const allowed = Math.max(1, Math.floor(Math.min(this.#allowed, sent) / 2));
-    this.#lastGrowth = this.#pausedUntil;
     if (allowed < this.#allowed) {
       this.#logger.warn(
         { pauseMs: this.#pausedUntil - now, requestsPerWindow: allowed, windowMs: this.#perMs },
@@ -170,7 +186,7 @@ export class RateLimiter {
     const now = this.#now();
     while (this.#queue.length > 0 && this.#free(now)) {
       this.#inFlight++;
-      this.#queue.shift()!();
+      this.#queue.shift()!(now);
     }
     if (this.#queue.length === 0) return;
     // Room comes when the pause ends, when the oldest answer leaves the window, or with an answer (which pumps).

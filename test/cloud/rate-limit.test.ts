@@ -243,6 +243,47 @@ describe('RateLimiter', () => {
     expect(next.granted[0]).toBe(10_001);
   });
 
+  it('halves the rate once for a burst of 429s: those to requests in flight at the first neither halve it again nor double the pause', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 50, perMs: 1000 }, silent, Date.now);
+    const burst = acquireAll(limiter, 50);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const release of burst.releases) (await release)({ throttled: true });
+    const after = acquireAll(limiter, 50);
+    await vi.advanceTimersByTimeAsync(999);
+    expect(after.granted.filter((g) => g !== null)).toHaveLength(0);
+    // One pause of 1 s, and 25 a window: not 1 after halving 50 times, nor a pause of 2^49 s cut to a minute.
+    await vi.advanceTimersByTimeAsync(2);
+    expect(after.granted.filter((g) => g !== null)).toHaveLength(25);
+    limiter.close();
+  });
+
+  it('doubles the pause, and keeps the rate, at a 429 in the first window after a pause; halves the rate at one a whole window on', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = await throttledAtEight(1000);
+    // The first request after the pause: the cloud still holds its own penalty, whatever our rate.
+    const early = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1001);
+    (await early.releases[0]!)({ throttled: true });
+    const next = acquireAll(limiter, 8);
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(next.granted.filter((g) => g !== null)).toHaveLength(0);
+    await vi.advanceTimersByTimeAsync(2);
+    // Still four a window, as halved at the first 429.
+    expect(next.granted.filter((g) => g !== null)).toHaveLength(4);
+    for (const release of next.releases.slice(0, 4)) (await release)({ throttled: false });
+    // A whole window at four, and then a 429: the cloud saw four a window, and two go now.
+    await vi.advanceTimersByTimeAsync(1001);
+    const granted = next.granted.filter((g) => g !== null).length;
+    expect(granted).toBe(8);
+    (await next.releases[4]!)({ throttled: true, retryAfterMs: 1000 });
+    for (const release of next.releases.slice(5)) (await release)({ throttled: false });
+    const last = acquireAll(limiter, 8);
+    await vi.advanceTimersByTimeAsync(2001);
+    expect(last.granted.filter((g) => g !== null)).toHaveLength(2);
+    limiter.close();
+  });
+
   it('halves the rate the cloud saw at a 429, not the configured one', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
