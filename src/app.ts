@@ -13,6 +13,7 @@ import type { WatchTarget } from './watch/kinds/types.ts';
 import type { Metrics } from './observability/metrics.ts';
 import { Releasers } from './lifecycle/releasers.ts';
 import { trustedCertificates } from './net/tls.ts';
+import type { RateLimiter } from './cloud/rateLimiter.ts';
 
 export interface CloseOptions {
   /** How long polls and deliveries in flight may take to finish; default `shutdown.drainTimeout`, 0 to cut them off. */
@@ -60,6 +61,12 @@ export interface AppOptions {
   bootClock?: BootClock;
   bootId?: string | null;
   firstPassPolled?: () => void;
+  /**
+   * The daemon's limiter of requests to the cloud, kept across reloads that rebuild the parts: the new
+   * client then knows what the old one sent in the last window and a 429's pause. Set here to the file's
+   * `poll.rateLimit`; absent, the client makes its own.
+   */
+  limiter?: RateLimiter;
 }
 
 /** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
@@ -109,7 +116,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     releasers.add(() => store.close());
     // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
     const ca = trustedCertificates(config.cloud.tls.ca);
-    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, connections: config.poll.concurrency, ca });
+    options.limiter?.setLimit(config.poll.rateLimit);
+    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, limiter: options.limiter, connections: config.poll.concurrency, ca });
     releasers.add(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger, ca });
     releasers.add(async () => {

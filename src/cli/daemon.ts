@@ -19,6 +19,7 @@ import { keptChanging, readSettledWatchFile } from './settledWatchFile.ts';
 import { collectGarbage, parseBetweenCollections } from './daemonV8.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
+import { RateLimiter } from '../cloud/rateLimiter.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -64,6 +65,11 @@ export class Daemon {
   #stopping: App | null = null;
   /** When this daemon began (ms since the epoch): a notification given up since counts, whatever its watch. */
   readonly #startedAt = Date.now();
+  /**
+   * Every request to the cloud, of every app this process starts: a reload that rebuilds the parts must
+   * not forget what the old ones sent in the last window, nor a 429's pause (poll.rateLimit).
+   */
+  readonly #limiter: RateLimiter;
 
   get started(): boolean {
     return this.#app !== null;
@@ -76,6 +82,7 @@ export class Daemon {
     this.#config = config;
     this.#seen = loaded;
     this.#hold = new TargetHold(targetsOf(config));
+    this.#limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
   }
 
   async start(): Promise<void> {
@@ -142,6 +149,7 @@ export class Daemon {
         this.#log.error({ err }, 'the daemon did not stop cleanly');
         throw err;
       } finally {
+        this.#limiter.close();
         // Last: /metrics and /readyz (saying stopping) answer while the app drains what it owes.
         await this.#health?.close();
         this.#log.info('stopped');
@@ -268,7 +276,7 @@ export class Daemon {
   async #startApp(config: Config, watches: WatchTarget[]): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, watches, firstPassPolled: collectGarbage });
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, watches, firstPassPolled: collectGarbage, limiter: this.#limiter });
     app.lockLost.addEventListener(
       'abort',
       () => {

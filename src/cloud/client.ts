@@ -96,6 +96,11 @@ export interface EcsClientDeps {
   /** `poll.rateLimit`: at most `count` requests (of every kind, discovery included) in any `perMs`. */
   rateLimit?: { count: number; perMs: number } | undefined;
   /**
+   * The limiter to send through, kept by its owner across clients (the daemon's, across reloads), which
+   * has set its limit and closes it; else the client makes one of `rateLimit` and closes it.
+   */
+  limiter?: RateLimiter | undefined;
+  /**
    * `poll.concurrency`, for a dispatcher the client creates: at most as many connections to each of the
    * cloud's hosts, a request beyond waiting for one to be free. Unbounded, undici opened a connection for
    * each request sent between an answer and its connection being free again, as a pass's worker sends its
@@ -146,6 +151,7 @@ class HttpEcsClient implements EcsClient {
   #discovery: Discovery | undefined;
   /** Every request to the cloud waits here: poll.rateLimit, and slowing down after a 429. */
   readonly #limiter: RateLimiter;
+  readonly #ownLimiter: boolean;
   /** One copy of the strings instance actions repeat, for the answers the watches keep. */
   readonly #sharedStrings = new SharedStrings();
   readonly clock: CloudClock;
@@ -170,7 +176,8 @@ class HttpEcsClient implements EcsClient {
     this.#dispatcher = deps.dispatcher ?? this.#ownDispatcher!;
     const proxySecrets = proxyCredentials();
     this.#proxySecrets = proxySecrets.length === 0 ? undefined : proxySecrets;
-    this.#limiter = new RateLimiter(deps.rateLimit, this.#logger);
+    this.#limiter = deps.limiter ?? new RateLimiter(deps.rateLimit, this.#logger);
+    this.#ownLimiter = deps.limiter === undefined;
     // The endpoint, or the identity service whose catalog names it: either is the same cloud's.
     const identity = 'identityEndpoint' in config.auth ? config.auth.identityEndpoint : undefined;
     this.clock = new CloudClock(this.#logger, new URL(config.endpoint ?? identity ?? 'about:blank').origin);
@@ -273,7 +280,7 @@ class HttpEcsClient implements EcsClient {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       this.#closed.abort(new DOMException('the ECS client was closed', 'AbortError'));
-      this.#limiter.close();
+      if (this.#ownLimiter) this.#limiter.close();
       await this.#auth.close?.();
       await this.#ownDispatcher?.close();
     })();

@@ -33,8 +33,8 @@ const FIRST_PAUSE_MS = 1000;
 const MAX_PAUSE_MS = 60_000;
 
 export class RateLimiter {
-  readonly #ceiling: number;
-  readonly #perMs: number;
+  #ceiling: number;
+  #perMs: number;
   readonly #logger: Logger;
   /** Monotonic: a wall clock set back must not stall every request. */
   readonly #now: () => number;
@@ -114,6 +114,18 @@ export class RateLimiter {
       released = true;
       this.#release(feedback, sentAt);
     };
+  }
+
+  /**
+   * A reload's `poll.rateLimit`, in place: what was sent in the last window and a 429's pause stay counted,
+   * as the cloud still counts them; a rate lowered by 429s stays as low, under the new ceiling.
+   */
+  setLimit(limit: RateLimit | undefined): void {
+    const throttled = this.#allowed < this.#ceiling;
+    this.#ceiling = limit?.count ?? Infinity;
+    this.#perMs = limit?.perMs ?? 1000;
+    this.#allowed = throttled ? Math.min(this.#allowed, this.#ceiling) : this.#ceiling;
+    if (this.#queue.length > 0) this.#pump();
   }
 
   /** Cancels the pending wake-up; waiting callers are left to their signals. */

@@ -284,6 +284,27 @@ describe('RateLimiter', () => {
     limiter.close();
   });
 
+  it('takes a reload\'s new limit in place, the requests of the window still counted, a rate lowered by 429s kept under it', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 4, perMs: 1000 }, silent, Date.now);
+    const first = acquireAll(limiter, 6);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.granted.filter((g) => g !== null)).toHaveLength(4);
+    // Raised to 5: one more now, the four sent still in the window.
+    limiter.setLimit({ count: 5, perMs: 1000 });
+    await vi.advanceTimersByTimeAsync(0);
+    expect(first.granted.filter((g) => g !== null)).toHaveLength(5);
+    for (const release of first.releases.slice(0, 5)) (await release)({ throttled: false });
+    // Throttled after eight in a window: halved to four, which a limit raised to 10 keeps.
+    const throttled = await throttledAtEight(1000);
+    throttled.setLimit({ count: 10, perMs: 1000 });
+    const after = acquireAll(throttled, 10);
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(after.granted.filter((g) => g !== null)).toHaveLength(4);
+    limiter.close();
+    throttled.close();
+  });
+
   it('halves the rate the cloud saw at a 429, not the configured one', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);

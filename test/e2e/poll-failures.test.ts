@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, expect, it, vi } from 'vitest';
 import { Harness, quickAction } from './harness.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
+import { RateLimiter } from '../../src/cloud/rateLimiter.ts';
 
 const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
 
@@ -219,4 +220,27 @@ it('warns when an action once seen answers Nova\'s 404, which is never an outcom
   ]);
   await app.engine.pollOnce();
   expect(told('poll answered again').get(action.requestId)).toHaveLength(1);
+});
+
+it('waits out a 429\'s pause that the parts before a reload met: one limiter for every app of the process', async () => {
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  // A fixed microversion: the action's reads are the only requests.
+  const yaml = h.yaml([{ ...action, name: 'w' }], { poll: NO_RETRIES, cloud: '  microversion: "2.60"' });
+  const limiter = new RateLimiter(undefined, h.logger);
+  try {
+    h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 1 }, { route: 'action', times: 1 });
+    const before = await h.app(yaml, { limiter });
+    expect((await before.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([true]);
+    await before.close();
+    // The parts a reload that rebuilds them starts, as the daemon starts them: with its limiter.
+    const after = await h.app(yaml, { limiter });
+    expect((await after.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
+    const [refused, next] = h.simulator.requests.filter((r) => r.route === 'action');
+    expect(refused!.status).toBe(429);
+    expect(next!.at - refused!.at).toBeGreaterThanOrEqual(1000);
+  } finally {
+    limiter.close();
+  }
 });
