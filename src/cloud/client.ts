@@ -83,6 +83,12 @@ export interface EcsClient {
   readonly clock: CloudClock;
   /** When the last request to the cloud ended, answered or failed (performance.now()); -Infinity before the first. */
   lastRequestEndedAt(): number;
+  /**
+   * From now on a request that would have to wait for the rate limit (a 429's pause, a full window) is not
+   * sent: it rejects at once. The engine stopping, whose drain is for requests already sent and for those
+   * that can go now; close() cancels those in flight.
+   */
+  stopWaiting(): void;
   /** Idempotent; cancels requests in flight. */
   close(): Promise<void>;
 }
@@ -147,6 +153,8 @@ class HttpEcsClient implements EcsClient {
   readonly #proxySecrets: readonly string[] | undefined;
   readonly #auth: AuthStrategy;
   readonly #closed = new AbortController();
+  /** stopWaiting(): the rate limit's waits end. */
+  readonly #noWaiting = new AbortController();
   #closing: Promise<void> | undefined;
   #discovery: Discovery | undefined;
   /** Every request to the cloud waits here: poll.rateLimit, and slowing down after a 429. */
@@ -275,6 +283,10 @@ class HttpEcsClient implements EcsClient {
 
   lastRequestEndedAt(): number {
     return this.#limiter.lastEndedAt;
+  }
+
+  stopWaiting(): void {
+    this.#noWaiting.abort(new DOMException('stopping: a request that would wait for the rate limit is not sent', 'AbortError'));
   }
 
   close(): Promise<void> {
@@ -411,7 +423,7 @@ class HttpEcsClient implements EcsClient {
       typeof sent === 'function' ? { method: 'GET', url, headers, sign: sent, secrets: this.#proxySecrets }
       : isEmpty(sent) ? { method: 'GET', url, headers, secrets: this.#proxySecrets }
       : { method: 'GET', url, headers: { ...headers, ...sent }, secrets: this.#proxySecrets === undefined ? credentialsIn(sent) : [...credentialsIn(sent), ...this.#proxySecrets] },
-      { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter },
+      { dispatcher: this.#dispatcher, timeout: this.#timeout, signal: callerSignal, closed: this.#closed.signal, limiter: this.#limiter, noWaiting: this.#noWaiting.signal },
     );
     if (started === undefined) return answer;
     return answer.then(

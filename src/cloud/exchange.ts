@@ -59,6 +59,8 @@ export interface ExchangeOptions {
   context?: string | undefined;
   /** The cloud's request rate, shared by every exchange with it: waited for before sending, told of 429s. */
   limiter?: RateLimiter | undefined;
+  /** Once aborted, a request that would wait for `limiter` rejects instead (the owner stopping). */
+  noWaiting?: AbortSignal | undefined;
 }
 
 /** Sends one request and reads its answer; throws only below HTTP (an ApiError) or on cancellation. */
@@ -66,7 +68,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   const { method, url } = req;
   const signals = [options.closed, options.signal];
   const { limiter } = options;
-  const release = limiter === undefined ? undefined : (limiter.tryAcquire() ?? (await limiter.acquire(signals)));
+  const release = limiter === undefined ? undefined : (limiter.tryAcquire() ?? (await limiter.acquire([...signals, options.noWaiting])));
   let feedback: RateFeedback = NOT_THROTTLED;
   let signing = req.sign !== undefined;
   try {

@@ -391,6 +391,7 @@ export class WatchEngine {
   close(drain: AbortSignal = AbortSignal.abort()): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopping.abort();
+      this.#o.client.stopWaiting();
       clearInterval(this.#clockTimer ?? undefined);
       await this.#task?.destroy();
       const pass = this.#pass?.promise.catch(() => undefined);
@@ -627,7 +628,8 @@ export class WatchEngine {
     this.#lastPollEndedAt = performance.now();
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
-    if (closed.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
+    // Nor does one that failed once stopping began: its retries were not made (#retry).
+    if (closed.aborted || (result.pollFailed && this.#stopping.signal.aborted)) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
 
     const { pollFailed } = result;
     const { failingSince } = record;
@@ -737,22 +739,27 @@ export class WatchEngine {
     });
   }
 
-  /** What #retrying does once the first attempt failed with `failure`, which counts as attempt 1. */
+  /**
+   * What #retrying does once the first attempt failed with `failure`, which counts as attempt 1. Stopping
+   * ends the waits between attempts (a backoff, a Retry-After): the drain is for requests already sent, and
+   * a poll that fails then records nothing (#pollWatch).
+   */
   #retry<T>(about: { readonly log: Logger }, read: (signal: AbortSignal) => Promise<T>, failure: unknown): Promise<T> {
     const signal = this.#closed.signal;
+    const waits = AbortSignal.any([signal, this.#stopping.signal]);
     return pRetry((attempt) => (attempt === 1 ? Promise.reject(failure as Error) : read(signal)), {
       retries: this.#o.poll.retries,
       minTimeout: 500,
       maxTimeout: 10_000,
       randomize: true,
-      signal,
+      signal: waits,
       shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
       onFailedAttempt: async ({ error, attemptNumber, retriesLeft, retryDelay }) => {
         if (!(error instanceof ApiError && error.retryable) || retriesLeft === 0) return;
         about.log.debug({ error: error.message, attempt: attemptNumber, retryInMs: retryDelay }, 'transient API error; retrying');
         const extra = (error.retryAfterMs ?? 0) - retryDelay;
         // p-retry's own delay follows; wait the rest of what the API asked for in Retry-After.
-        if (extra > 0) await sleep(Math.min(extra, 60_000), undefined, { signal });
+        if (extra > 0) await sleep(Math.min(extra, 60_000), undefined, { signal: waits });
       },
     });
   }

@@ -244,3 +244,32 @@ it('waits out a 429\'s pause that the parts before a reload met: one limiter for
     limiter.close();
   }
 });
+
+it('stops at once while a poll waits out a Retry-After, sending no retry, and records nothing of that poll: the drain is for requests sent', async () => {
+  const { app } = await watchingOne({ poll: '  schedule: "* * * * * *"\n  retries: 3' });
+  h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 3600 }, { route: 'action', times: 1 });
+  const pass = app.engine.pollOnce();
+  await vi.waitUntil(() => h.simulator.requests.some((r) => r.route === 'action' && r.status === 429), { timeout: 5000, interval: 10 });
+  // A drain that would last longer than the test: the stop must not wait for the poll's minute of Retry-After.
+  const stopped = app.engine.close(AbortSignal.timeout(600_000)).then(() => 'stopped');
+  expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))])).toBe('stopped');
+  expect((await pass).map((s) => [s.pollFailed, s.detail])).toEqual([[false, 'stopping']]);
+  expect(h.simulator.requests.filter((r) => r.route === 'action')).toHaveLength(1);
+  expect(app.store.entries()[0]![1]).toMatchObject({ lastError: null, failingSince: null });
+});
+
+it('stops at once while polls wait for the rate limit after a 429, sending none of them', async () => {
+  h = await Harness.start();
+  const [first, second] = [0, 1].map(() => quickAction({ neverFinishes: true }));
+  for (const a of [first!, second!]) h.simulator.addAction(a);
+  const yaml = h.yaml([{ ...first!, name: 'first' }, { ...second!, name: 'second' }], { poll: `${NO_RETRIES}\n  concurrency: 1`, cloud: '  microversion: "2.60"' });
+  const app = await h.app(yaml);
+  h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 3600 }, { route: 'action', times: 1 });
+  const pass = app.engine.pollOnce();
+  await vi.waitUntil(() => h.simulator.requests.some((r) => r.route === 'action' && r.status === 429), { timeout: 5000, interval: 10 });
+  // The second poll now waits out the cloud's pause (a minute at most) in the limiter: the stop does not.
+  const stopped = app.engine.close(AbortSignal.timeout(600_000)).then(() => 'stopped');
+  expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))])).toBe('stopped');
+  expect((await pass).map((s) => [s.target.name, s.pollFailed, s.detail])).toEqual([['first', true, expect.stringMatching(/429/)], ['second', false, 'stopping']]);
+  expect(h.simulator.requests.filter((r) => r.route === 'action')).toHaveLength(1);
+});
