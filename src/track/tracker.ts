@@ -41,6 +41,7 @@ export interface TrackContext {
   answered(log: Logger, about: object): void;
   /** Runs `task` within the engine's concurrency limit. */
   limit<V>(task: () => Promise<V>): Promise<V>;
+  /** The engine is stopping: what a read finds or fails from now on is not recorded (the next start lists again). */
   cancelled(): boolean;
 }
 
@@ -143,6 +144,8 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
     }
     minor = minorOf(await ctx.client.microversion());
   } catch (err) {
+    // A read that stopping cut short (its retry not sent) failed for no fault of the cloud's.
+    if (ctx.cancelled()) return;
     project.lastError = ctx.failed(log, project, err);
     ctx.store.touchTracking();
     return;
@@ -229,6 +232,7 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
     ctx.store.touchTracking();
     return discovered;
   } catch (err) {
+    if (ctx.cancelled()) return 0;
     if (err instanceof ApiError && err.kind === 'not_found') return noteMissing(server, log, ctx);
     server.lastError = ctx.failed(log, server, err);
     ctx.store.touchTracking();

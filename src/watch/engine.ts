@@ -532,7 +532,7 @@ export class WatchEngine {
         failed: (readLog, about, err) => this.#failures.failed(about, readLog, err),
         answered: (readLog, about) => this.#failures.answered(about, readLog),
         limit: (task) => this.#limit(task),
-        cancelled: () => this.#closed.signal.aborted,
+        cancelled: () => this.#stopping.signal.aborted,
       });
       this.#o.metrics.discovered.inc(discovered);
     } catch (err) {

@@ -273,3 +273,18 @@ it('stops at once while polls wait for the rate limit after a 429, sending none 
   expect((await pass).map((s) => [s.target.name, s.pollFailed, s.detail])).toEqual([['first', true, expect.stringMatching(/429/)], ['second', false, 'stopping']]);
   expect(h.simulator.requests.filter((r) => r.route === 'action')).toHaveLength(1);
 });
+
+it('records nothing of a tracked server\'s listing that stopping cut short: its retry is not sent, and it shows no error', async () => {
+  h = await Harness.start();
+  const action = quickAction({ neverFinishes: true });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([], { track: `  - servers: [${action.serverId}]`, poll: '  schedule: "* * * * * *"\n  retries: 3' }));
+  h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 3600 }, { route: 'actions', times: 1 });
+  const pass = app.engine.pollOnce();
+  await vi.waitUntil(() => h.simulator.requests.some((r) => r.route === 'actions' && r.status === 429), { timeout: 5000, interval: 10 });
+  const stopped = app.engine.close(AbortSignal.timeout(600_000)).then(() => 'stopped');
+  expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))])).toBe('stopped');
+  await pass;
+  expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(1);
+  expect(Object.values(app.store.tracking.servers).map((s) => s.lastError)).toEqual([null]);
+});
