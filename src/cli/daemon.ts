@@ -83,6 +83,7 @@ export class Daemon {
     this.#seen = loaded;
     this.#hold = new TargetHold(targetsOf(config));
     this.#limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
+    this.#metrics.setThrottleSource(() => this.#limiter.throttleState());
   }
 
   async start(): Promise<void> {

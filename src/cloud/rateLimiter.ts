@@ -32,6 +32,12 @@ const FIRST_PAUSE_MS = 1000;
  */
 const MAX_PAUSE_MS = 60_000;
 
+/** What /metrics says of the limiter: the cloud's 429s so far, and whether it sends less than its limit now. */
+export interface ThrottleState {
+  throttledAnswers: number;
+  slowed: boolean;
+}
+
 export class RateLimiter {
   #ceiling: number;
   #perMs: number;
@@ -52,6 +58,7 @@ export class RateLimiter {
   #ratedFrom = -Infinity;
   #lastGrowth = 0;
   #lastEnded = -Infinity;
+  #throttledAnswers = 0;
   /** Waiting callers, each granted with the time it was granted at. */
   readonly #queue: Array<(at: number) => void> = [];
   #wakeup: NodeJS.Timeout | undefined;
@@ -63,6 +70,11 @@ export class RateLimiter {
     this.#perMs = limit?.perMs ?? 1000;
     this.#allowed = this.#ceiling;
     this.#logger = logger;
+  }
+
+  /** The 429s so far, and whether requests are paused or sent at less than the limit after one. */
+  throttleState(): ThrottleState {
+    return { throttledAnswers: this.#throttledAnswers, slowed: this.#now() < this.#pausedUntil || this.#allowed < this.#ceiling };
   }
 
   /** When the last request ended, answered or failed (on the limiter's clock); -Infinity before the first. */
@@ -158,6 +170,7 @@ export class RateLimiter {
   }
 
   #throttled(now: number, retryAfterMs: number | undefined, sentAt: number): void {
+    this.#throttledAnswers++;
     const news = sentAt > this.#decidedAt;
     if (news) this.#throttledInARow++;
     const pause = retryAfterMs ?? Math.min(FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1), MAX_PAUSE_MS);

@@ -6,6 +6,7 @@ import Histogram from 'prom-client/lib/histogram.js';
 import Registry from 'prom-client/lib/registry.js';
 import { VERSION } from '../version.ts';
 import type { StateFileKind } from '../state/store.ts';
+import type { ThrottleState } from '../cloud/rateLimiter.ts';
 import { registerProcessMetrics } from './processMetrics.ts';
 
 const PREFIX = 'ecs_action_watch_';
@@ -70,6 +71,26 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   let deliverySource: (() => DeliveryCounts) | null = null;
   let cloudClockSource: (() => number | undefined) | null = null;
   let stuckSource: (() => boolean) | null = null;
+  let throttleSource: (() => ThrottleState) | null = null;
+  let throttledCounted = 0;
+  new Counter({
+    name: `${PREFIX}cloud_throttled_total`,
+    help: "Answers of the cloud that throttled a request (429, Huawei's APIGW.0308): each pauses every request and lowers the rate",
+    registers,
+    collect() {
+      const answers = throttleSource?.().throttledAnswers ?? throttledCounted;
+      if (answers > throttledCounted) this.inc(answers - throttledCounted);
+      throttledCounted = answers;
+    },
+  });
+  new Gauge({
+    name: `${PREFIX}cloud_rate_slowed`,
+    help: 'While requests to the cloud are paused, or sent at less than their limit, after the cloud throttled one (429): 1, else 0',
+    registers,
+    collect() {
+      this.set(throttleSource?.().slowed ? 1 : 0);
+    },
+  });
 
   const buildInfo = new Gauge({
     name: `${PREFIX}build_info`,
@@ -259,6 +280,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     setStuckSource(source: () => boolean): void {
       stuckSource = source;
+    },
+    /** The daemon's rate limiter, kept across reloads (cloud_throttled_total, cloud_rate_slowed). */
+    setThrottleSource(source: () => ThrottleState): void {
+      throttleSource = source;
     },
     recordStateWrite(bytes: number, file: StateFileKind): void {
       stateWrites.inc({ file });

@@ -331,3 +331,22 @@ it.concurrent('is not ended by a SIGHUP while it waits for a watch file that kee
   expect(out.stdout).toContain('"msg":"stopped"');
 });
 
+
+it.concurrent('says on /metrics that the cloud throttled it, and that it sends less meanwhile', async ({ h }) => {
+  const a = quickAction({ neverFinishes: true });
+  h.simulator.addAction(a);
+  h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 30 }, { route: 'action', times: 1 });
+  const port = await closedPort();
+  const path = await h.writeConfig(h.yaml([a], { http: `  port: ${port}\n  host: 127.0.0.1` }));
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
+  try {
+    const until = Date.now() + 10_000;
+    while (!h.simulator.requests.some((r) => r.status === 429) && Date.now() < until && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
+    const text = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
+    expect(text, out.stdout + out.stderr).toMatch(/^ecs_action_watch_cloud_throttled_total 1$/m);
+    expect(text).toMatch(/^ecs_action_watch_cloud_rate_slowed 1$/m);
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
