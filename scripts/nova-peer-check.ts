@@ -502,6 +502,17 @@ const SCENARIOS: Scenario[] = [
     timeout: '1m',
   },
   {
+    name: 'create-refused-unrecorded',
+    covers: 'conductor/manager.py schedule_and_build_instances: _recheck_quota fails once the scheduler has placed the create; _cleanup_build_artifacts sets the server ERROR with the fault, and no action is ever recorded',
+    seed: (ids) => [
+      create(ids, 'create-refused-unrecorded', { vm_state: 'error' }),
+      { op: 'add-fault', uuid: ids.server, message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances', host: 'controller-1' },
+    ],
+    // One check's poll is within the not-found window: pending, as for any id not yet visible.
+    expect: all('failure', { check: 'pending', reasonHas: 'no action is recorded for the server' }),
+    timeout: '2m30s',
+  },
+  {
     name: 'request-unknown',
     covers: 'a request id nova does not know: 404 itemNotFound "Action ... not found"; the server\'s list shows the one a character off',
     // The watched id with its last character changed: the action list (GET os-instance-actions) names it.
