@@ -741,8 +741,9 @@ export class WatchEngine {
 
   /**
    * What #retrying does once the first attempt failed with `failure`, which counts as attempt 1. Stopping
-   * ends the waits between attempts (a backoff, a Retry-After): the drain is for requests already sent, and
-   * a poll that fails then records nothing (#pollWatch).
+   * ends the waits between attempts (a backoff, a Retry-After), and p-retry then takes no attempt's answer,
+   * even one in flight that comes within the drain: the poll fails, and a poll that fails once stopping
+   * began records nothing (#pollWatch). The next start polls it again.
    */
   #retry<T>(about: { readonly log: Logger }, read: (signal: AbortSignal) => Promise<T>, failure: unknown): Promise<T> {
     const signal = this.#closed.signal;
