@@ -45,6 +45,19 @@ const pageRefused: MigrationsObservation = { kind: 'refused', message: '403 Forb
 const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null };
 const iso = (ms: number) => new Date(ms).toISOString();
 const nova404 = { kind: 'not_found', message: 'Action req-1 not found' } as const;
+/** An action that sets no state, its one event done, on a server ERROR from an older failure: its event alone judges it. */
+const statelessOnErrored = (action: string, event: string, nova: string) => ({
+  name: `a ${action} of a server ERROR: the same`,
+  nova,
+  action: found(doc(action, [ev(event, DONE)])),
+  server: server('ERROR', null, { code: 500, message: 'older failure' }),
+  fresh: true,
+  expect: { final: true, outcome: 'success', reason: new RegExp(`the server's ERROR is not the ${action}'s, which sets no state$`) },
+} as const);
+/** Never found, Nova's own 404s for two minutes: the not-found window is over at this poll. */
+const notFoundWindowOver = { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 };
+/** conductor/manager.py _cleanup_build_artifacts after _recheck_quota failed: ERROR with the quota's fault. */
+const quotaRefused = server('ERROR', null, { code: 403, message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances' });
 
 interface Row {
   name: string;
@@ -1144,7 +1157,7 @@ const rows: Row[] = [
     name: 'the API\'s own 404 to several polls over two minutes: the server is read first',
     nova: 'conductor/manager.py schedule_and_build_instances records the create only once scheduled',
     action: nova404,
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: false, next: 'server' },
   },
   {
@@ -1152,7 +1165,7 @@ const rows: Row[] = [
     nova: 'instance_actions.py show: "Action %s not found"',
     action: nova404,
     server: server('ACTIVE'),
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: true, outcome: 'not_found', reason: /answered "not found" to 3 polls over 2 min: Action req-1 not found/ },
   },
   {
@@ -1160,7 +1173,7 @@ const rows: Row[] = [
     nova: 'a wrong server id',
     action: nova404,
     server: gone,
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: true, outcome: 'not_found' },
   },
   {
@@ -1168,7 +1181,7 @@ const rows: Row[] = [
     nova: 'servers.py show of a build request: BUILD, task_state scheduling',
     action: nova404,
     server: server('BUILD', 'scheduling'),
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: false, next: 'actions' },
   },
   {
@@ -1197,24 +1210,24 @@ const rows: Row[] = [
     action: nova404,
     server: server('BUILD', 'scheduling'),
     actions: list(['create', 'req-9', START]),
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: true, outcome: 'not_found' },
   },
   {
     name: '... its server ERROR with no task state: is any action recorded?',
     nova: 'conductor/manager.py schedule_and_build_instances: _recheck_quota failing sets ERROR before action_start',
     action: nova404,
-    server: server('ERROR', null, { code: 403, message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances' }),
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    server: quotaRefused,
+    memory: notFoundWindowOver,
     expect: { final: false, next: 'actions' },
   },
   {
     name: '... none: the conductor refused the create before recording it, a failure with its fault',
     nova: '(same): _cleanup_build_artifacts sets vm_state ERROR with the fault; no InstanceAction is ever written',
     action: nova404,
-    server: server('ERROR', null, { code: 403, message: 'Quota exceeded for instances: Requested 1, but already used 10 of 10 instances' }),
+    server: quotaRefused,
     actions: list(),
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: {
       final: true,
       outcome: 'failure',
@@ -1227,7 +1240,7 @@ const rows: Row[] = [
     action: nova404,
     server: server('ERROR', null, { code: 500, message: 'No valid host was found.' }),
     actions: list(['create', 'req-9', START]),
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: true, outcome: 'not_found' },
   },
   {
@@ -1235,7 +1248,7 @@ const rows: Row[] = [
     nova: 'a 503 from the API worker',
     action: nova404,
     server: { kind: 'error', message: 'GET x → 503' },
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: false, pollFailed: true, reason: /the server read failed: GET x → 503$/ },
   },
   {
@@ -1243,7 +1256,7 @@ const rows: Row[] = [
     nova: 'the build request gone, the instance in its cell',
     action: nova404,
     server: server('BUILD', 'spawning'),
-    memory: { everFound: false, firstNotFoundAt: iso(T0 + 1000 - NOT_FOUND_WINDOW_MS), notFoundAnswers: 2 },
+    memory: notFoundWindowOver,
     expect: { final: true, outcome: 'not_found' },
   },
   {
@@ -1316,22 +1329,8 @@ const rows: Row[] = [
     fresh: true,
     expect: { final: true, outcome: 'success', reason: /^lock: 1 event succeeded in 9.5 s, server ERROR; the server's ERROR is not the lock's, which sets no state$/ },
   },
-  {
-    name: 'an extend_volume of a server ERROR: the same',
-    nova: 'compute/api.py external_instance_event records extend_volume whatever the vm_state',
-    action: found(doc('extend_volume', [ev('compute_extend_volume', DONE)])),
-    server: server('ERROR', null, { code: 500, message: 'older failure' }),
-    fresh: true,
-    expect: { final: true, outcome: 'success', reason: /the server's ERROR is not the extend_volume's, which sets no state$/ },
-  },
-  {
-    name: 'a detach_share (2.97) of a server ERROR: the same',
-    nova: 'compute/manager.py deny_share runs under wrap_instance_event and sets neither vm_state nor task_state',
-    action: found(doc('detach_share', [ev('compute_deny_share', DONE)])),
-    server: server('ERROR', null, { code: 500, message: 'older failure' }),
-    fresh: true,
-    expect: { final: true, outcome: 'success', reason: /the server's ERROR is not the detach_share's, which sets no state$/ },
-  },
+  statelessOnErrored('extend_volume', 'compute_extend_volume', 'compute/api.py external_instance_event records extend_volume whatever the vm_state'),
+  statelessOnErrored('detach_share', 'compute_deny_share', 'compute/manager.py deny_share (2.97) runs under wrap_instance_event and sets neither vm_state nor task_state'),
   {
     name: 'a lock during a resize: the resize\'s task state does not keep the lock waiting',
     nova: 'lock may come at any task state, and is over as api_lock ends',
