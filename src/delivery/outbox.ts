@@ -257,7 +257,7 @@ export class Outbox {
         throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
       }
       // Its notifier back, it is one as any other.
-      delete delivery.heldSince;
+      if (delivery.heldSince !== undefined) delete delivery.heldSince;
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier

@@ -481,9 +481,8 @@ function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: str
   if (actions.kind === 'error') return pending(`not visible yet (404: ${message}); the action list read failed: ${actions.message}`, { pollFailed: true });
   if (actions.kind !== 'read' || actions.actions.length > 0) return notFound;
   if (refused) {
-    const fault = info.fault?.message.trim();
     const why = 'no action is recorded for the server: Nova set it ERROR before recording its create (the conductor\'s second quota check, or its resource claim, failed)';
-    return { settled: true, outcome: 'failure', reason: `create failed: server ERROR${fault ? `: ${fault}` : ''}; ${why}` };
+    return { settled: true, outcome: 'failure', reason: describeFailure({ action: 'create' }, [], '', info, [why]) };
   }
   return pending(`not visible yet (404: ${message}): the server is BUILD (task_state scheduling) with no action recorded, and Nova records its create once the scheduler has placed it`);
 }
@@ -685,7 +684,7 @@ function describeSuccess(action: InstanceAction, server: ServerState | null, not
   return [`${action.action}: ${steps}${took ? ` in ${took}` : ''}, ${where}`, ...notes].join('; ');
 }
 
-function describeFailure(action: InstanceAction, failed: InstanceActionEvent[], message: string, server: ServerInfo | null, notes: string[]): string {
+function describeFailure(action: Pick<InstanceAction, 'action'>, failed: InstanceActionEvent[], message: string, server: ServerInfo | null, notes: string[]): string {
   const parts = failed.map((e) => {
     const why = failureDetail(e);
     return `${e.event} ${e.result ?? 'no result'}${why ? ` (${why})` : ''}`;

@@ -203,7 +203,8 @@ function table(statuses: WatchStatus[], notifiedFor: NotifiedFor, times: Times &
 
 /**
  * Below the table, each notification the daemon has not delivered after trying: given up, or still tried
- * (`next` says when). One owed and not yet tried is the daemon's next step, not a problem, and not listed.
+ * (`retrying in` says when it is next). One owed and not yet tried is the daemon's next step, not a
+ * problem, and not listed.
  */
 function undeliveredTable(statuses: WatchStatus[], notifiedFor: NotifiedFor, now: number, width: number | undefined): string | null {
   const rows = statuses.flatMap((s) =>
