@@ -32,6 +32,12 @@ const FIRST_PAUSE_MS = 1000;
  */
 const MAX_PAUSE_MS = 60_000;
 
+/** A pause a 429 began: how long every request waits from now, and the Retry-After the cloud sent, if it sent one. */
+export interface ThrottlePause {
+  forMs: number;
+  retryAfterMs: number | undefined;
+}
+
 /** What /metrics says of the limiter: the cloud's 429s so far, and whether it sends less than its limit now. */
 export interface ThrottleState {
   throttledAnswers: number;
@@ -59,6 +65,7 @@ export class RateLimiter {
   #lastGrowth = 0;
   #lastEnded = -Infinity;
   #throttledAnswers = 0;
+  readonly #pauseListeners: Array<(pause: ThrottlePause) => void> = [];
   /** Waiting callers, each granted with the time it was granted at. */
   readonly #queue: Array<(at: number) => void> = [];
   #wakeup: NodeJS.Timeout | undefined;
@@ -75,6 +82,14 @@ export class RateLimiter {
   /** The 429s so far, and whether requests are paused or sent at less than the limit after one. */
   throttleState(): ThrottleState {
     return { throttledAnswers: this.#throttledAnswers, slowed: this.#now() < this.#pausedUntil || this.#allowed < this.#ceiling };
+  }
+
+  /**
+   * Calls `listener` whenever a 429 begins a pause, not when one to a request sent before it lengthens the
+   * pause: a one-shot command says why it waits, which its log level (error) would not.
+   */
+  onPause(listener: (pause: ThrottlePause) => void): void {
+    this.#pauseListeners.push(listener);
   }
 
   /** When the last request ended, answered or failed (on the limiter's clock); -Infinity before the first. */
@@ -174,8 +189,10 @@ export class RateLimiter {
     const news = sentAt > this.#decidedAt;
     if (news) this.#throttledInARow++;
     const pause = retryAfterMs ?? Math.min(FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1), MAX_PAUSE_MS);
+    const begins = now >= this.#pausedUntil;
     this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.min(pause, MAX_PAUSE_MS));
     this.#lastGrowth = this.#pausedUntil;
+    if (begins) for (const listener of this.#pauseListeners) listener({ forMs: this.#pausedUntil - now, retryAfterMs });
     if (!news) return;
     const rated = sentAt >= this.#ratedFrom;
     this.#decidedAt = now;

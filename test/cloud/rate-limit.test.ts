@@ -151,6 +151,25 @@ describe('RateLimiter', () => {
     expect(next.granted[0]).toBe(60_001);
   });
 
+  it('tells onPause of each pause a 429 begins, with the Retry-After asked, and not of the 429s that only lengthen it', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    const told: unknown[] = [];
+    limiter.onPause((pause) => told.push(pause));
+    const burst = acquireAll(limiter, 3);
+    await vi.advanceTimersByTimeAsync(0);
+    (await burst.releases[0]!)({ throttled: true, retryAfterMs: 300_000 });
+    // Sent before it and answered during its pause: the pause goes on, and is not told again.
+    (await burst.releases[1]!)({ throttled: true, retryAfterMs: 300_000 });
+    await vi.advanceTimersByTimeAsync(5000);
+    (await burst.releases[2]!)({ throttled: true });
+    expect(told).toEqual([{ forMs: 60_000, retryAfterMs: 300_000 }]);
+    const next = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(60_001);
+    (await next.releases[0]!)({ throttled: true });
+    expect(told).toEqual([{ forMs: 60_000, retryAfterMs: 300_000 }, { forMs: 2000, retryAfterMs: undefined }]);
+  });
+
   it('pauses 1 s after a 429 without Retry-After, then 2 s after a second one in a row', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter(undefined, silent, Date.now);

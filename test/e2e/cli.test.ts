@@ -5,9 +5,9 @@ import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { describe, expect } from 'vitest';
+import { describe, expect, vi } from 'vitest';
 import { request } from 'undici';
-import { Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
+import { Capture, Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
@@ -167,7 +167,7 @@ describe('the command line', () => {
     // Set but empty (`LOG_LEVEL: ""` from a chart's unset value): as unset, the command's default level.
     const unset = await h.cli(['validate', '--config', await h.writeConfig(h.yaml([]))], { env: { LOG_LEVEL: '' } });
     expect(unset).toMatchObject({ code: 0, stderr: '' });
-    // check's default is warn: a check that went well logs nothing.
+    // check's default is error: a check that went well logs nothing.
     const a = quickAction();
     h.simulator.addAction(a);
     await h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))], { env: { LOG_LEVEL: '' } });
@@ -530,6 +530,23 @@ describe.concurrent('check', () => {
     // A server's list of actions is read for the id the API does not know only.
     expect(h.simulator.requests.filter((q) => q.route === 'actions')).toHaveLength(1);
     expect(h.hooks.received).toHaveLength(0);
+  });
+
+  it('says on stderr, at its default log level, that the cloud throttles it and when it asks again; Ctrl-C ends it at once', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 3600 }, { pathIncludes: a.requestId });
+    const stderr = new Capture();
+    const interrupt = new AbortController();
+    const checking = h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))], { stderr, signal: interrupt.signal, env: { LOG_LEVEL: '' } });
+    await vi.waitUntil(() => stderr.text !== '', { timeout: 5000, interval: 10 });
+    interrupt.abort('SIGINT');
+    expect(await checking).toEqual({
+      code: 130,
+      stdout: '',
+      stderr: 'ecs-action-watch check: the cloud throttles requests (429, Retry-After 1h00m): asking again in 1m00s; Ctrl-C stops the check\n',
+    });
+    expect(h.simulator.requests.filter((q) => q.route === 'action')).toHaveLength(1);
   });
 
   it('says so when the file has no watches, and exits 0', async ({ h }) => {

@@ -184,6 +184,8 @@ describe.concurrent('wait', () => {
     // --timeout, and at most two requests' time (cloud.timeout is 500 ms here) for the poll due then.
     expect(Date.now() - started).toBeLessThan(2000 + 2 * 500 + 1500);
     expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.timed_out', outcome: 'timeout', reason: expect.stringMatching(/^not finished 2 s after tracking began: /) });
+      // A CI job's log is told of the pause at once, at wait's default log level: the job shows why it waits.
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: waiting for the first answer; the cloud throttles requests \(429, Retry-After 1m00s\): asking again in 1m00s · 0s\n/);
   });
 
   it('exits 3 at --timeout when the poll due then fails, naming its error: unlike the daemon, it gives the cloud no more time', async ({ h }) => {
@@ -766,6 +768,23 @@ describe('wait on a terminal', () => {
     expect(shown[1]).toBe('waiting for the first answer · 0s');
     expect(shown).toContain('reboot: 0/1 events done, compute_reboo…');
     for (const line of shown) expect(line.length).toBeLessThan(40);
+  });
+  it('shows a 429\'s pause on its line, counting down, until the next request', async ({ h }) => {
+    const script = quickAction({ neverFinishes: true });
+    h.simulator.addAction(script);
+    h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 2 }, { pathIncludes: script.requestId });
+    const stderr = new Terminal(200);
+    const interrupt = new AbortController();
+    const waiting = h.cli(['wait', '--config', await h.writeConfig(h.yaml([])), '--server', script.serverId, '--request', script.requestId], { stderr, signal: interrupt.signal });
+    // The line is drawn again each second: the pause's seconds go down, then it goes.
+    await vi.waitUntil(() => /asking again in 1s/.test(stderr.text), { timeout: 5000, interval: 10 });
+    await vi.waitUntil(() => stderr.text.split('\r\u001b[2K').at(-1)!.startsWith('reboot: 0/1 events done'), { timeout: 5000, interval: 10 });
+    interrupt.abort('SIGINT');
+    expect((await waiting).code).toBe(130);
+    const shown = stderr.text.split('\r\u001b[2K');
+    const throttled = shown.filter((line) => line.includes('throttles'));
+    expect(throttled[0]).toBe('waiting for the first answer; the cloud throttles requests (429, Retry-After 2s): asking again in 2s · 0s');
+    expect(throttled.map((line) => /in (\d)s ·/.exec(line)![1])).toEqual(expect.arrayContaining(['2', '1']));
   });
 });
 

@@ -13,6 +13,8 @@ import { formatAge, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedServerRecord } from '../../state/types.ts';
 import { notifiedOf, notifiedWord, type Notified } from '../../state/notified.ts';
+import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
+import { RateLimiter } from '../../cloud/rateLimiter.ts';
 
 /**
  * What `check` does not read: it tells no one, serves nothing and starts no tracking, so that the
@@ -32,12 +34,16 @@ export async function run(ctx: CommandContext): Promise<number> {
   // No notifiers, not even a notifiers section kept because a section check reads aliases its anchor: a
   // verdict owes no delivery (whose id, a sha256, would load node:crypto).
   const checked = { ...config, notifiers: {}, track: [] };
-  const app = await createApp(checked, { logger, metrics: discardedMetrics(), state: 'read-only' }).catch(async (err: unknown) => {
+  const limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
+  limiter.onPause((pause) => {
+    if (pause.forMs >= NOTICEABLE_PAUSE_MS) ctx.stderr.write(`ecs-action-watch check: ${throttleText(pause, pause.forMs)}; Ctrl-C stops the check\n`);
+  });
+  const app = await createApp(checked, { logger, metrics: discardedMetrics(), state: 'read-only', limiter }).catch(async (err: unknown) => {
     // The state only adds context; the polls are what the operator asked for (on a host where the daemon's
     // state is another user's, say), so an unusable one is said and left out rather than ending the check.
     if (!(err instanceof StateError)) throw err;
     ctx.stderr.write(`warning: ${err.message}; checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown\n`);
-    return createApp(checked, { logger, metrics: discardedMetrics(), state: 'memory' });
+    return createApp(checked, { logger, metrics: discardedMetrics(), state: 'memory', limiter });
   });
   // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
   const interrupt = () => void app.close({ drainMs: 0 });
@@ -71,6 +77,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   } finally {
     ctx.signal.removeEventListener('abort', interrupt);
     await app.close({ drainMs: 0 });
+    limiter.close();
   }
 }
 

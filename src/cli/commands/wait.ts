@@ -16,6 +16,8 @@ import { parsedWatchOptions } from '../watchOptions.ts';
 import { formatAge, printable } from '../table.ts';
 import { formatDuration } from '../../watch/format.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
+import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
+import { RateLimiter, type ThrottlePause } from '../../cloud/rateLimiter.ts';
 
 const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
 const CONFIG_ERROR = 2;
@@ -93,12 +95,15 @@ export async function run(ctx: CommandContext): Promise<number> {
   // Only the one action or job: no notifiers, and a state of its own so that the daemon's is left alone.
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
   const started = Date.now();
-  const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory' });
+  const limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
+  const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory', limiter });
   const hinted = kindOf(target).notFoundHint;
   const progress = withNotFoundHint(
     isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr),
     hinted && (() => hinted(target, app.client, ctx.signal)),
   );
+  // Before the first request: the engine starts below.
+  limiter.onPause((pause) => progress.throttled(pause));
   try {
     app.engine.setWatches([target]);
     const heldUpAfter = (last: WatchStatus | undefined) => {
@@ -129,6 +134,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     // Nothing of wait's is worth draining (no notifications, a state in memory): a poll the cloud holds up
     // is cut rather than waited for.
     await app.close({ drainMs: 0 });
+    limiter.close();
   }
 }
 
@@ -205,6 +211,8 @@ function heldUp(target: WatchTarget, record: WatchRecord, why: string, deadlineM
 /** Where the action is, on stderr, for whoever follows the wait. */
 interface Progress {
   show(status: WatchStatus): void;
+  /** A 429 began a pause of every request: the progress says so, as its log level would not. */
+  throttled(pause: ThrottlePause): void;
   clear(): void;
 }
 
@@ -243,6 +251,7 @@ function withNotFoundHint(progress: Progress, hint: (() => Promise<string>) | un
       }
       show(status);
     },
+    throttled: (pause) => progress.throttled(pause),
     clear() {
       ended = true;
       progress.clear();
@@ -268,6 +277,8 @@ class ProgressLine implements Progress {
   readonly #timer: NodeJS.Timeout;
   #text = FIRST_TEXT;
   #shown = false;
+  /** The last pause a 429 began, until when (Date.now()'s clock): shown, counting down, while it lasts. */
+  #pause: { until: number; retryAfterMs: number | undefined } | undefined;
 
   constructor(stream: NodeJS.WritableStream) {
     this.#stream = stream;
@@ -281,6 +292,11 @@ class ProgressLine implements Progress {
     this.#render();
   }
 
+  throttled({ forMs, retryAfterMs }: ThrottlePause): void {
+    this.#pause = { until: Date.now() + forMs, retryAfterMs };
+    this.#render();
+  }
+
   clear(): void {
     clearInterval(this.#timer);
     if (this.#shown) this.#stream.write('\r\x1b[2K');
@@ -288,7 +304,8 @@ class ProgressLine implements Progress {
   }
 
   #render(): void {
-    const line = progressText(this.#text, this.#started);
+    const remainingMs = this.#pause === undefined ? 0 : this.#pause.until - Date.now();
+    const line = progressText(remainingMs > 0 ? `${this.#text}; ${throttleText(this.#pause!, remainingMs)}` : this.#text, this.#started);
     // A line longer than the terminal wraps, and \r would then rewrite only its last part.
     const width = (terminalWidth(this.#stream) || 80) - 1;
     this.#stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
@@ -333,11 +350,18 @@ class ProgressLog implements Progress {
     this.#heartbeat.refresh();
   }
 
+  /** A line of its own for a pause someone would notice; a shorter one only slows the wait. */
+  throttled(pause: ThrottlePause): void {
+    if (pause.forMs < NOTICEABLE_PAUSE_MS) return;
+    this.#write(`; ${throttleText(pause, pause.forMs)}`);
+    this.#heartbeat.refresh();
+  }
+
   clear(): void {
     clearInterval(this.#heartbeat);
   }
 
-  #write(): void {
-    this.#stream.write(`ecs-action-watch wait: ${progressText(this.#text, this.#started)}\n`);
+  #write(news = ''): void {
+    this.#stream.write(`ecs-action-watch wait: ${progressText(`${this.#text}${news}`, this.#started)}\n`);
   }
 }

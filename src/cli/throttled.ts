@@ -1,0 +1,20 @@
+// What a one-shot command says of a 429's pause (RateLimiter.onPause). It logs at error, and the limiter's
+// word on a 429 is a warning: without this, `check` against a cloud that answers Retry-After: 3600 was
+// silent for 14 minutes, its requests waiting out one pause of a minute after another.
+import type { ThrottlePause } from '../cloud/rateLimiter.ts';
+import { formatAge } from './table.ts';
+
+/**
+ * A shorter pause is the limiter slowing down, which a command's time shows well enough; from this long on,
+ * someone waiting on the command takes it for a hang.
+ */
+export const NOTICEABLE_PAUSE_MS = 5000;
+
+/**
+ * `the cloud throttles requests (429, Retry-After 1h00m): asking again in 1m00s`: the Retry-After when the
+ * cloud sent one, since a pause shorter than it (the limiter's longest is a minute) is ours, not its.
+ */
+export function throttleText({ retryAfterMs }: Pick<ThrottlePause, 'retryAfterMs'>, remainingMs: number): string {
+  const asked = retryAfterMs === undefined ? '' : `, Retry-After ${formatAge(retryAfterMs)}`;
+  return `the cloud throttles requests (429${asked}): asking again in ${formatAge(Math.max(remainingMs, 1000))}`;
+}
