@@ -149,6 +149,11 @@ export class RateLimiter {
    */
   setLimit(limit: RateLimit | undefined): void {
     const throttled = this.#allowed < this.#ceiling;
+    // Unlimited, the answers were not kept: the new window is taken as full up to the last one, which the
+    // cloud still counts, unless that came a window ago or more.
+    if (this.#allowed === Infinity && limit !== undefined && this.#now() - this.#lastEnded < limit.perMs) {
+      this.#answered = new Array<number>(limit.count).fill(this.#lastEnded);
+    }
     this.#ceiling = limit?.count ?? Infinity;
     this.#perMs = limit?.perMs ?? 1000;
     this.#allowed = throttled ? Math.min(this.#allowed, this.#ceiling) : this.#ceiling;

@@ -324,6 +324,29 @@ describe('RateLimiter', () => {
     throttled.close();
   });
 
+  it('counts, under a limit set where there was none, what was sent in the window before: a window after the last answer', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    const burst = acquireAll(limiter, 10);
+    await vi.advanceTimersByTimeAsync(100);
+    for (const release of burst.releases) (await release)({ throttled: false });
+    await vi.advanceTimersByTimeAsync(100);
+    limiter.setLimit({ count: 5, perMs: 1000 });
+    const next = acquireAll(limiter, 6);
+    await vi.advanceTimersByTimeAsync(899);
+    expect(next.granted.every((g) => g === null)).toBe(true);
+    await vi.advanceTimersByTimeAsync(2);
+    expect(next.granted).toEqual([1101, 1101, 1101, 1101, 1101, null]);
+    // A window after the last answer, the limit set applies from a window it has not seen.
+    const idle = new RateLimiter(undefined, silent, Date.now);
+    (await idle.acquire())({ throttled: false });
+    await vi.advanceTimersByTimeAsync(1000);
+    idle.setLimit({ count: 5, perMs: 1000 });
+    expect(idle.tryAcquire()).toBeDefined();
+    limiter.close();
+    idle.close();
+  });
+
   it('halves the rate the cloud saw at a 429, not the configured one', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
