@@ -64,6 +64,14 @@ export function describeNetworkFailure(code: string | undefined, endpoint: strin
   if (code === undefined) return undefined;
   const phrase = PHRASES[code];
   if (phrase) return phrase(endpoint);
-  if (TLS_CODE.test(code) || REFUSED_CERTIFICATE.has(code)) return `TLS with ${endpoint} failed (${code})`;
+  if (REFUSED_CERTIFICATE.has(code)) return `TLS with ${endpoint} failed: its certificate is refused (${code}): ${certificateFix(code)}`;
+  if (TLS_CODE.test(code)) return `TLS with ${endpoint} failed (${code})`;
   return undefined;
+}
+
+/** What to do about a certificate refused for `code`, in a receiver's words (a webhook's, an SMTP relay's). */
+function certificateFix(code: string): string {
+  if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') return "the server's to renew, or this host's clock to set right";
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') return 'it is for another name: write the host as the certificate names it';
+  return 'name the CA that signs it in cloud.tls.caFile (a self-signed certificate is its own CA)';
 }

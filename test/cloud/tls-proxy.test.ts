@@ -1,5 +1,5 @@
 // A company network: a private CA signs the cloud's, the identity service's and the webhook receiver's
-// certificates, and the way out is an HTTP proxy named by HTTPS_PROXY / HTTP_PROXY (NO_PROXY exempts).
+// certificates (and its mail relay's), and the way out is an HTTP proxy named by HTTPS_PROXY / HTTP_PROXY (NO_PROXY exempts).
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -17,6 +17,8 @@ import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
+import { startMailSink } from '../../src/sinks/mailSink.ts';
+import { createEmailNotifier } from '../../src/notify/email/email.ts';
 import { makeCertificates } from '../certificates.ts';
 import { Harness, newIds, quickAction, type WatchEntry } from '../e2e/harness.ts';
 import { cloudConfig } from './helpers.ts';
@@ -126,7 +128,29 @@ describe('a private CA (cloud.tls.caFile)', () => {
         { deliveryId: 'd1', attempt: 1, signal: new AbortController().signal },
       );
     };
-    await expect(send(undefined)).rejects.toThrow(/TLS with 127\.0\.0\.1:\d+ failed/);
+    await expect(send(undefined)).rejects.toThrow(/TLS with 127\.0\.0\.1:\d+ failed: its certificate is refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): name the CA that signs it in cloud\.tls\.caFile/);
+    await send(trustedCertificates(readCaFile(caFile)));
+    expect(sink.received).toHaveLength(1);
+  });
+
+  it('is trusted for SMTP relays too, on STARTTLS', async () => {
+    // The sink with STARTTLS on, under the private CA's certificate; no login, which would need TLS anyway.
+    const sink = await startMailSink({ smtp: { disabledCommands: [], ...serverTls } });
+    cleanups.push(() => sink.close());
+    const send = (ca: readonly string[] | undefined) => {
+      const notifier = createEmailNotifier(
+        'ops-mail',
+        { type: 'email', smtp: { host: '127.0.0.1', port: sink.port, secure: false, timeout: 2000, connections: 1 }, from: 'w@example.com', to: ['ops@example.com'], on: ['success'] },
+        { logger: silentLogger(), ca },
+      );
+      cleanups.push(() => notifier.close());
+      return notifier.send(
+        { type: 'ecs.watch.test', outcome: null, watch: { name: 't', projectId: 'p', serverId: 's', requestId: 'r' }, instanceAction: null, server: null, reason: 'test', detectedAt: new Date().toISOString() } as never,
+        { deliveryId: 'd1', attempt: 1, signal: new AbortController().signal },
+      );
+    };
+    await expect(send(undefined)).rejects.toThrow(/^email ops-mail: TLS with 127\.0\.0\.1:\d+ failed: its certificate is refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\): name the CA/);
+    expect(sink.received).toHaveLength(0);
     await send(trustedCertificates(readCaFile(caFile)));
     expect(sink.received).toHaveLength(1);
   });

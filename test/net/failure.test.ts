@@ -37,8 +37,18 @@ describe('settingFailure', () => {
 });
 
 describe('describeNetworkFailure', () => {
-  it.each(['CERT_HAS_EXPIRED', 'UNSPECIFIED', 'ERR_SSL_PACKET_LENGTH_TOO_LONG'])('says a refused certificate or a failed handshake, %s, is TLS', (code) => {
+  it.each(['ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_TLS_HANDSHAKE_TIMEOUT', 'ETLS'])('says a failed handshake, %s, is TLS', (code) => {
     expect(describeNetworkFailure(code, 'hooks.example.com:443')).toBe(`TLS with hooks.example.com:443 failed (${code})`);
+  });
+
+  it.each([
+    ['UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'name the CA that signs it in cloud.tls.caFile (a self-signed certificate is its own CA)'],
+    ['DEPTH_ZERO_SELF_SIGNED_CERT', 'name the CA that signs it in cloud.tls.caFile (a self-signed certificate is its own CA)'],
+    ['UNSPECIFIED', 'name the CA that signs it in cloud.tls.caFile (a self-signed certificate is its own CA)'],
+    ['CERT_HAS_EXPIRED', "the server's to renew, or this host's clock to set right"],
+    ['ERR_TLS_CERT_ALTNAME_INVALID', 'it is for another name: write the host as the certificate names it'],
+  ])('says a refused certificate, %s, is one, and what mends it', (code, fix) => {
+    expect(describeNetworkFailure(code, 'hooks.example.com:443')).toBe(`TLS with hooks.example.com:443 failed: its certificate is refused (${code}): ${fix}`);
   });
 
   it.each([

@@ -94,6 +94,11 @@ describe('webhook notifier', () => {
     expect(received[0]!.headers['webhook-signature']).toBeUndefined();
   });
 
+  it('sends no #fragment of its URL, which a receiver routing by path would not know', async () => {
+    await webhook({ url: `${base}/ecs?channel=ops#ops-channel` }).send(failedResize(), attempt());
+    expect(received.map((r) => r.url)).toEqual(['/ecs?channel=ops']);
+  });
+
   it('does not let configured headers replace the protocol headers', async () => {
     await webhook({ headers: { 'Content-Type': 'text/plain', 'Webhook-Id': 'forged' } }).send(failedResize(), attempt('d2'));
     expect(received[0]!.headers['content-type']).toBe('application/json');

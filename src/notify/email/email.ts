@@ -93,6 +93,8 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       greetingTimeout: smtp.timeout,
       socketTimeout: smtp.timeout,
       dnsTimeout: smtp.timeout,
+      // cloud.tls.caFile: a company's relay is signed by its private CA as much as its cloud and webhooks are.
+      ...(deps.ca === undefined ? {} : { tls: { ca: [...deps.ca] } }),
     })));
   let closed = false;
 

@@ -47,6 +47,9 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   // and the URL it does report is hidden whole.
   target.username = '';
   target.password = '';
+  // A fragment is the browser's, never sent (RFC 9110 4.2.1); undici would send it, and a receiver that
+  // routes by path answer 404 for a URL that looks right in every message.
+  target.hash = '';
   secrets.push(target.href);
 
   // As many connections as the outbox has sends in flight to it: one more each time a send starts as another's
