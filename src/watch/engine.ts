@@ -111,8 +111,10 @@ export class WatchEngine {
   #lastPollEndedAt = -Infinity;
   /** Between passes, when the schedule's next one is due (performance.now()); null without a schedule. */
   #nextPassDueAt: number | null = null;
-  /** The watch list was replaced while a pass was in flight: the verdicts it reached used the entries it began with. */
+  /** The watch list was replaced while a pass was in flight: its polls from then on take the entries in force (#inForce). */
   #reloadedInPass = false;
+  /** Every watch by key, as the last reload left the list: made at the first poll that needs it after one (#inForce). */
+  #inForceByKey: Map<string, WatchTarget> | null = null;
   /** From a pass's start until it has recorded its batches' digests: a `batch:` label edited meanwhile waits for that. */
   #passHoldsLabels = false;
   #ownsTracking = true;
@@ -227,6 +229,18 @@ export class WatchEngine {
 
   #refreshDiscovered(): void {
     this.#discovered = discoveredTargets(this.#o.store, this.#namesOf(this.#targets).keys);
+    this.#inForceByKey = null;
+  }
+
+  /**
+   * The entry in force for a watch a pass began with, once a reload replaced the list during the pass; null
+   * when the reload took it out. A pass of 10,000 watches lasts minutes: a deadline lengthened, a `notify:`
+   * emptied or a watch removed must hold for its polls still to come, not from the next pass.
+   */
+  #inForce(target: WatchTarget): WatchTarget | null {
+    if (!this.#reloadedInPass) return target;
+    this.#inForceByKey ??= new Map(this.watches().map((t) => [this.#keyOf(t), t]));
+    return this.#inForceByKey.get(this.#keyOf(target)) ?? null;
   }
 
   /**
@@ -505,18 +519,20 @@ export class WatchEngine {
    * fill the old one with garbage at every pass. What each poll found, when `keep` (else an empty list).
    */
   async #pollAll(targets: readonly WatchTarget[], keep: boolean): Promise<WatchStatus[]> {
-    const statuses = keep ? new Array<WatchStatus>(targets.length) : [];
+    const statuses = keep ? new Array<WatchStatus | null>(targets.length) : [];
     let next = 0;
+    let removed = false;
     const worker = async () => {
       while (next < targets.length) {
         const at = next++;
         const status = await this.#pollWatch(targets[at]!);
-        if (status.pollFailed) this.#overrun.pollFailed();
+        if (status === null) removed = true;
+        else if (status.pollFailed) this.#overrun.pollFailed();
         if (keep) statuses[at] = status;
       }
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.poll.concurrency, targets.length) }, worker));
-    return statuses;
+    return removed ? statuses.filter((s) => s !== null) : (statuses as WatchStatus[]);
   }
 
   /** Auto-tracking's pass: new actions of the tracked servers become watches, polled in this same pass. */
@@ -610,7 +626,10 @@ export class WatchEngine {
     return record;
   }
 
-  async #pollWatch(target: WatchTarget): Promise<WatchStatus> {
+  /** What the poll of `began` found; null when a reload during the pass took the watch out, before or while it was polled. */
+  async #pollWatch(began: WatchTarget): Promise<WatchStatus | null> {
+    const target = this.#inForce(began);
+    if (target === null) return null;
     const slot = this.#slotOf(target);
     const { key } = slot;
     const record = this.#recordFor(target, slot);
@@ -652,8 +671,12 @@ export class WatchEngine {
       if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
-    this.#conclude(target, slot, record, result.outcome, result.reason, poll.log);
-    return { target, record, pollFailed, errorKind, state: result.outcome, detail: result.reason, notFound: result.notFound };
+    // Whom it tells, and in which batch, as the file says now: a reload may have come while it was polled.
+    const decided = this.#inForce(target);
+    if (decided === null) return null;
+    this.#conclude(decided, slot, record, result.outcome, result.reason, poll.log);
+    if (decided !== target) this.#o.client.forget(target);
+    return { target: decided, record, pollFailed, errorKind, state: result.outcome, detail: result.reason, notFound: result.notFound };
   }
 
   #conclude(target: WatchTarget, slot: WatchSlot, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {

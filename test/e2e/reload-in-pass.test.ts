@@ -104,6 +104,53 @@ describe('a reload during a poll pass', () => {
   });
 });
 
+describe('a reload during a poll pass, for the polls still to come in it', () => {
+  // One poll at a time: the first is in flight as pollOnce() returns, the others wait their turn.
+  const oneAtATime = { poll: '  schedule: "* * * * * *"\n  retries: 3\n  concurrency: 1' };
+  const actionRequests = (s: { requestId: string }) => env.h.simulator.requests.filter((r) => r.route === 'action' && r.path.includes(s.requestId));
+
+  it('neither polls nor tells of a watch the reload took out', async () => {
+    const first = quickAction({ neverFinishes: true });
+    const removed = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
+    for (const s of [first, removed]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(first, 'first'), entry(removed, 'removed')], oneAtATime));
+    const pass = app.engine.pollOnce();
+    reload(app, env.h.yaml([entry(first, 'first')], oneAtATime));
+    await pass;
+    await app.outbox.flush();
+    expect(actionRequests(removed)).toEqual([]);
+    expect(app.store.get(watchKey(removed))?.verdict ?? null).toBeNull();
+    expect(toldOf(removed.requestId)).toEqual([]);
+  });
+
+  it('judges a watch by the deadline the reload gave it', async () => {
+    const first = quickAction({ neverFinishes: true });
+    const longer = quickAction({ neverFinishes: true });
+    for (const s of [first, longer]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(first, 'first'), entry(longer, 'longer', '    deadline: 1s')], oneAtATime));
+    vi.setSystemTime(Date.now() + 5000);
+    const pass = app.engine.pollOnce();
+    reload(app, env.h.yaml([entry(first, 'first'), entry(longer, 'longer', '    deadline: 2h')], oneAtATime));
+    await pass;
+    expect(actionRequests(longer)).toHaveLength(1);
+    expect(app.store.get(watchKey(longer))!.verdict).toBeNull();
+  });
+
+  it('tells whom the file names once the poll in flight at the reload comes back', async () => {
+    const silenced = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
+    env.h.simulator.addAction(silenced);
+    env.h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { pathIncludes: silenced.requestId });
+    const app = await env.h.app(env.h.yaml([entry(silenced, 'silenced')], oneAtATime));
+    const pass = app.engine.pollOnce();
+    reload(app, env.h.yaml([entry(silenced, 'silenced', '    notify: []')], oneAtATime));
+    await pass;
+    await app.outbox.flush();
+    expect(app.store.get(watchKey(silenced))!.verdict?.outcome).toBe('success');
+    expect(app.store.get(watchKey(silenced))!.deliveries).toEqual({});
+    expect(toldOf(silenced.requestId)).toEqual([]);
+  });
+});
+
 describe('a watch a reload took out while its notification is still retried', () => {
   const removedAndStaying = () => {
     const removed = quickAction();
