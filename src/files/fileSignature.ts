@@ -1,18 +1,22 @@
 import { stat } from 'node:fs/promises';
 
-/** What tells a file's versions apart without reading it: a new inode (a rename over it), size or mtime. */
+/**
+ * What tells a file's versions apart without reading it: a new inode (a rename over it), size or mtime; and
+ * ctime, which a chmod or chown alone moves: a file that could not be read is read again once it can.
+ */
 export interface FileSignature {
   readonly dev: number;
   readonly ino: number;
   readonly size: number;
   readonly mtimeMs: number;
+  readonly ctimeMs: number;
 }
 
 /** The file's signature through symlinks (a ConfigMap's `..data` swap changes it), or null when it cannot be read. */
 export async function fileSignature(path: string): Promise<FileSignature | null> {
   try {
-    const { dev, ino, size, mtimeMs } = await stat(path);
-    return { dev, ino, size, mtimeMs };
+    const { dev, ino, size, mtimeMs, ctimeMs } = await stat(path);
+    return { dev, ino, size, mtimeMs, ctimeMs };
   } catch {
     return null;
   }
@@ -20,5 +24,5 @@ export async function fileSignature(path: string): Promise<FileSignature | null>
 
 export function sameSignature(a: FileSignature | null, b: FileSignature | null): boolean {
   if (a === null || b === null) return a === b;
-  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs;
+  return a.dev === b.dev && a.ino === b.ino && a.size === b.size && a.mtimeMs === b.mtimeMs && a.ctimeMs === b.ctimeMs;
 }
