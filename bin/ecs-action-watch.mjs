@@ -35,6 +35,13 @@ async function onPrivateNode() {
 }
 
 async function start() {
+  // A SIGHUP before the command is known (`systemctl reload` right after a start) would end the process,
+  // status 129, which systemd's Restart=on-failure takes for a clean exit: noted here, and handed over as the
+  // command begins (src/cli/signals.ts, EARLY_HANGUPS), which reloads at it or ends.
+  const early = { came: false, handle: undefined, listener: () => (early.handle ? early.handle() : (early.came = true)) };
+  process.on('SIGHUP', early.listener);
+  globalThis[Symbol.for('ecs-action-watch.early-hangups')] = early;
+
   const { existsSync, readdirSync, statSync } = process.getBuiltinModule('node:fs');
   const { enableCompileCache } = process.getBuiltinModule('node:module');
   const { dirname, join } = process.getBuiltinModule('node:path');

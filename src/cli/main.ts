@@ -3,7 +3,7 @@
 import { runCli } from './cli.ts';
 import { commands } from './commands/index.ts';
 import { WASM_BASELINE_ONLY } from './daemonV8.ts';
-import { holdHangups, signalExitStatus } from './signals.ts';
+import { endAtHangups, holdHangups, signalExitStatus } from './signals.ts';
 
 // V8's settings for a command that runs in one burst, every command but those that run until stopped
 // (`longRunning`: the daemon's are set for its steady load in daemonV8.ts and by NODE_OPTIONS'
@@ -70,6 +70,7 @@ process.on('SIGINT', onSignal);
 // A command that runs until stopped outlives SIGHUP, whose default action (status 129) systemd's
 // Restart=on-failure takes for a clean exit; a one-shot command ends at a hangup (its terminal gone).
 if (name !== undefined && Object.hasOwn(commands, name) && commands[name]!.longRunning === true) holdHangups();
+else endAtHangups();
 
 // A reader that has gone (`wait ... | true`, `check | head` past the pipe's buffer) makes a write fail with
 // EPIPE, which Node raises as an unhandled 'error' event: a stack trace and status 1, whatever the action's

@@ -13,6 +13,8 @@ import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
+/** The launcher that systemd and `npx` run. */
+const BIN = fileURLToPath(new URL('../../bin/ecs-action-watch.mjs', import.meta.url));
 
 /**
  * The command line as a separate process, its output collected as it comes: the bundle the image runs,
@@ -291,6 +293,30 @@ function catchesHangup(pid: number): boolean {
   const caught = /^SigCgt:\s*([0-9a-f]+)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
   return caught !== undefined && (BigInt(`0x${caught}`) & (1n << BigInt(constants.signals.SIGHUP - 1))) !== 0n;
 }
+
+it.concurrent('takes a SIGHUP that comes while the launcher (bin/) loads the command as the command would: run reads the file again, a one-shot command ends', async ({ h }) => {
+  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
+  // At the first moment the process catches SIGHUP: the launcher's listener, before the command is loaded.
+  const hungUpEarly = async (args: string[]) => {
+    const started = spawnCli(h, args, [], BIN);
+    while (!catchesHangup(started.child.pid!) && started.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 1));
+    started.child.kill('SIGHUP');
+    return started;
+  };
+  const daemon = await hungUpEarly(['run', '--config', path]);
+  const giveUpAt = Date.now() + 10_000;
+  while (!daemon.out.stdout.includes('"msg":"started"') && Date.now() < giveUpAt && daemon.child.exitCode === null && daemon.child.signalCode === null) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  expect(daemon.child.signalCode, daemon.out.stdout + daemon.out.stderr).toBeNull();
+  daemon.child.kill('SIGTERM');
+  expect(await daemon.exited).toBe(0);
+  expect(daemon.out.stdout).toMatch(/"msg":"SIGHUP: reading the watch file again now/);
+
+  const validate = await hungUpEarly(['validate', '--config', path]);
+  await validate.exited;
+  expect(validate.child.signalCode, validate.out.stdout + validate.out.stderr).toBe('SIGHUP');
+});
 
 it.concurrent('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async ({ h }) => {
   const a = quickAction();
