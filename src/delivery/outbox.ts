@@ -54,6 +54,15 @@ export class Outbox {
   #closing: Promise<void> | null = null;
   /** Early warnings wait while this is set: see start(). */
   #warningsHeld = false;
+  /**
+   * Notifiers whose receiver throttles (a 429, or an answer with Retry-After), and until when (epoch ms): none
+   * of their deliveries is attempted before then, and after it one at a time (`#probes`) until one is not
+   * throttled. Each delivery retried on its own at its Retry-After came back with the others in one burst,
+   * which the receiver throttled again: n²/2k requests for n notifications to one that takes k per window.
+   */
+  readonly #throttled = new Map<string, number>();
+  /** The delivery id of the one attempt a throttled notifier has in flight, once its pause is over. */
+  readonly #probes = new Map<string, string>();
 
   /** `reloadedAway`: see AppOptions. */
   constructor(options: {
@@ -124,16 +133,32 @@ export class Outbox {
 
   /** Starts an attempt, through the send slots, of each delivery of `deliveries` that is due and unclaimed. */
   #startDue(deliveries: Iterable<DurableDelivery>, now: number): Promise<void>[] {
-    const due = [...deliveries].filter((d) => !this.#claimed.has(d.delivery.id) && !this.#held(d) && this.#notBefore(d.delivery, now) <= now);
-    // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
-    for (const { delivery } of due) this.#claimed.add(delivery.id);
+    const due: DurableDelivery[] = [];
+    for (const d of deliveries) {
+      if (this.#claimed.has(d.delivery.id) || this.#held(d) || this.#dueAt(d, now) > now) continue;
+      // A throttled receiver's pause is over: this one tries it, the others wait for its answer.
+      if (this.#throttled.has(d.notifier)) {
+        if (this.#probes.has(d.notifier)) continue;
+        this.#probes.set(d.notifier, d.delivery.id);
+      }
+      // Claimed before queueing, so that an overlapping flush does not send the same delivery twice.
+      this.#claimed.add(d.delivery.id);
+      due.push(d);
+    }
     return due.map((d) => this.#track(this.#slotsOf(d.notifier)(() => this.#attempt(d)).finally(() => this.#released(d))));
   }
 
-  /** An attempt has ended: its delivery may be attempted again, and if it is to be retried before the loop wakes, the loop wakes now. */
-  #released({ delivery }: DurableDelivery): void {
+  /**
+   * An attempt has ended: its delivery may be attempted again, and if it is to be retried before the loop
+   * wakes, the loop wakes now; so it does when the attempt was a throttled receiver's probe, whose answer
+   * lets the others go or sets the next pause.
+   */
+  #released(owed: DurableDelivery): void {
+    const { delivery } = owed;
     this.#claimed.delete(delivery.id);
-    if (this.#queue.has(delivery.id) && this.#notBefore(delivery, this.#now()) < this.#wakesAt) this.#wake.abort();
+    const probe = this.#probes.get(owed.notifier) === delivery.id;
+    if (probe) this.#probes.delete(owed.notifier);
+    if (probe || (this.#queue.has(delivery.id) && this.#dueAt(owed, this.#now()) < this.#wakesAt)) this.#wake.abort();
   }
 
   #slotsOf(notifier: string): LimitFunction {
@@ -210,9 +235,9 @@ export class Outbox {
     const now = this.#now();
     let next: number | null = null;
     for (const owed of this.#queue.values()) {
-      const { delivery } = owed;
-      if (this.#claimed.has(delivery.id) || this.#held(owed)) continue;
-      const at = this.#notBefore(delivery, now);
+      // A throttled receiver's probe in flight: the others to it wait for its answer, which wakes the loop.
+      if (this.#claimed.has(owed.delivery.id) || this.#held(owed) || this.#probes.has(owed.notifier)) continue;
+      const at = this.#dueAt(owed, now);
       next = next === null ? at : Math.min(next, at);
     }
     return next === null ? null : Math.max(0, next - now);
@@ -220,6 +245,11 @@ export class Outbox {
 
   #held(owed: DurableDelivery): boolean {
     return this.#warningsHeld && owed.about === 'slow';
+  }
+
+  /** Epoch ms before which no attempt of `owed` may start: its own retry's time, or its receiver's pause. */
+  #dueAt(owed: DurableDelivery, now: number): number {
+    return Math.max(this.#notBefore(owed.delivery, now), this.#throttled.get(owed.notifier) ?? 0);
   }
 
   /**
@@ -235,6 +265,9 @@ export class Outbox {
   async #attempt(owed: DurableDelivery): Promise<void> {
     if (this.#stopping.signal.aborted) return;
     const { key, notifier: name, delivery } = owed;
+    // Claimed before its receiver throttled another, it waited for a send slot: it waits for the pause now.
+    const probe = this.#probes.get(name) === delivery.id;
+    if (this.#throttled.has(name) && !probe) return;
     // Fields, not a child logger: a child's bindings cost a redaction pass of their own, at every attempt.
     const about = logContext(owed);
     const log = logFor(this.#logger, { ...about, notifier: name, deliveryId: delivery.id });
@@ -266,8 +299,11 @@ export class Outbox {
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
       log.info({ type: notification.type, attempt: delivery.attempts }, 'notification delivered');
+      if (probe) this.#throttlingEnded(name, log);
     } catch (err) {
-      this.#failed(delivery, err, log, name);
+      const next = this.#failed(delivery, err, log, name);
+      if (next !== null && isThrottling(err)) this.#throttledUntil(name, next, log);
+      else if (probe) this.#throttlingEnded(name, log);
     }
     this.#touch(owed);
     if (owed.about === 'digest') this.#store.releaseBatchIfSettled(owed.batch.label);
@@ -284,7 +320,24 @@ export class Outbox {
     else this.#store.touch(owed.key);
   }
 
-  #failed(delivery: DeliveryRecord, err: unknown, log: AttemptLog, name: string): void {
+  /** Every delivery to `name` waits until `until` (epoch ms), and then for one attempt's answer. */
+  #throttledUntil(name: string, until: number, log: AttemptLog): void {
+    const before = this.#throttled.get(name);
+    if (before !== undefined && before >= until) return;
+    this.#throttled.set(name, until);
+    if (before === undefined) {
+      log.warn({ pausedUntil: new Date(until).toISOString() }, 'the receiver throttles notifications: none goes to it before then, and after that one at a time until one is taken');
+    }
+  }
+
+  /** The probe was answered without throttling: every delivery to `name` may go again. */
+  #throttlingEnded(name: string, log: AttemptLog): void {
+    if (!this.#throttled.delete(name)) return;
+    log.info({}, 'the receiver takes notifications again');
+  }
+
+  /** When the delivery is to be attempted again (epoch ms), or null when it is not (given up, or cut off by a stop). */
+  #failed(delivery: DeliveryRecord, err: unknown, log: AttemptLog, name: string): number | null {
     const message = err instanceof Error ? err.message : String(err);
     const now = this.#now();
     // Kept for every later attempt: one that fails as a whole (a server that is down) owes the same ones. Kept
@@ -295,7 +348,7 @@ export class Outbox {
       delivery.attempts--;
       delivery.lastError = message;
       delivery.updatedAt = new Date(now).toISOString();
-      return;
+      return null;
     }
     const retryable = err instanceof DeliveryError ? err.retryable : true;
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
@@ -311,13 +364,14 @@ export class Outbox {
       this.#settle(delivery, 'given_up', message);
       this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
       log.error({ attempt: delivery.attempts, error: message, retryable, why }, 'delivery given up');
-      return;
+      return null;
     }
     delivery.nextAttemptAt = new Date(next).toISOString();
     delivery.lastError = message;
     delivery.updatedAt = new Date(now).toISOString();
     this.#metrics.notifications.inc({ notifier: name, result: 'retry' });
     log.warn({ attempt: delivery.attempts, error: message, retryInMs: Math.round(next - now) }, 'delivery failed; will retry');
+    return next;
   }
 
   #settle(delivery: DeliveryRecord, status: Exclude<DeliveryRecord['status'], 'pending'>, lastError: string | null): void {
@@ -342,6 +396,14 @@ function logFor(logger: Logger, about: Record<string, unknown>): AttemptLog {
 function logContext(owed: DurableDelivery): Record<string, string | number> {
   if (owed.about === 'digest') return { batch: owed.batch.label, round: owed.digest.round };
   return { ...watchLogFields(owed.record), ...(owed.about === 'slow' ? { about: 'slow' } : {}) };
+}
+
+/**
+ * An answer that asks the sender to slow down, rather than one about this notification: a 429, or any that
+ * asks for a pause (a 503 with Retry-After); `Retry-After: 0` asks for none.
+ */
+function isThrottling(err: unknown): boolean {
+  return err instanceof DeliveryError && (err.status === 429 || (err.retryAfterMs ?? 0) > 0);
 }
 
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */

@@ -276,6 +276,53 @@ describe('the outbox', () => {
     expect(delivery(store)).toMatchObject({ status: 'given_up', attempts: 1 });
   });
 
+  it('holds every notification to a receiver that throttles until its Retry-After, then tries one at a time until it takes one', async () => {
+    // A chat's webhook that takes nothing until it is let in, answering each request 429 with Retry-After: 5.
+    let takes = false;
+    const requests: string[] = [];
+    const limited = createServer((req, res) => {
+      req.resume();
+      requests.push(new Date().toISOString());
+      res.writeHead(takes ? 204 : 429, takes ? {} : { 'retry-after': '5' }).end();
+    });
+    await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(limited.address() as AddressInfo).port}/hook`;
+      notifiers.set('limited', createWebhookNotifier('limited', { type: 'webhook', url, headers: dictionary(), timeout: 5000, on: ['success'] }, { logger: silentLogger() }));
+      const store = await openStore();
+      const keys = [0, 1, 2, 3, 4, 5].map((i) => {
+        const key = watchKey({ ...ref, requestId: `req-limited-${i}` });
+        store.set(key, { ...finishedRecord(), requestId: `req-limited-${i}` });
+        store.addDelivery(key, 'limited', newDelivery({ id: deliveryId(key, 'success', 'limited') }));
+        return key;
+      });
+      await store.save();
+      const outbox = outboxFor(store);
+      const started = Date.now();
+      await outbox.flush();
+      // All six were sent at once, as nothing was known of the receiver: each was throttled.
+      expect(requests).toHaveLength(6);
+      vi.setSystemTime(started + 4999);
+      await outbox.flush();
+      expect(requests).toHaveLength(6);
+      // The pause is over: one asks, and is throttled again; the other five wait for its answer.
+      vi.setSystemTime(started + 5000);
+      await outbox.flush();
+      await outbox.flush();
+      expect(requests).toHaveLength(7);
+      takes = true;
+      vi.setSystemTime(started + 10_000);
+      await outbox.flush();
+      expect(requests).toHaveLength(8);
+      // Taken: the others go.
+      await outbox.flush();
+      expect(requests).toHaveLength(13);
+      expect(keys.map((key) => store.get(key)!.deliveries['limited']!.status)).toEqual(Array(6).fill('delivered'));
+    } finally {
+      await new Promise((resolve) => limited.close(resolve));
+    }
+  });
+
   it('resumes the backoff after a restart: no attempt before the recorded time, the count goes on', async () => {
     const first = await storeWithDelivery();
     const firstOutbox = outboxFor(first);
