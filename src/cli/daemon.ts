@@ -20,6 +20,7 @@ import { collectGarbage, parseBetweenCollections } from './daemonV8.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 import { RateLimiter } from '../cloud/rateLimiter.ts';
+import { retunedNotifiers } from '../notify/registry.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -274,10 +275,11 @@ export class Daemon {
     }
   }
 
-  async #startApp(config: Config, watches: WatchTarget[]): Promise<App> {
+  /** `retunedNotifiers`: see AppOptions; none at the start, where each delivery resumes its backoff. */
+  async #startApp(config: Config, watches: WatchTarget[], retunedNotifiers?: ReadonlySet<string>): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, watches, firstPassPolled: collectGarbage, limiter: this.#limiter });
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, watches, firstPassPolled: collectGarbage, limiter: this.#limiter });
     app.lockLost.addEventListener(
       'abort',
       () => {
@@ -359,7 +361,7 @@ export class Daemon {
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
     try {
-      this.#app = await this.#startApp(next, this.#heldWatches(next, true));
+      this.#app = await this.#startApp(next, this.#heldWatches(next, true), retunedNotifiers(previous, next));
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
       // Stopped while the new parts started (waiting for the state lock): that is no fault of the file.

@@ -30,6 +30,8 @@ export class Outbox {
   readonly #metrics: Metrics;
   readonly #policy: DeliveryPolicy;
   readonly #reloadedAway: ReadonlySet<string>;
+  /** `retuned`, for the deliveries the state holds at the start; none later. */
+  #retuned: ReadonlySet<string>;
   /** This host's time, once a step of its clock is allowed for: retries and delivery.maxAge count from times the state keeps. */
   readonly #now: () => number;
   readonly #surelyPassedSince: (now: number) => number;
@@ -72,6 +74,8 @@ export class Outbox {
     metrics: Metrics;
     policy: DeliveryPolicy;
     reloadedAway?: ReadonlySet<string> | undefined;
+    /** Notifiers a reload changed: what is owed to them is due at once, whatever their backoff. */
+    retuned?: ReadonlySet<string> | undefined;
     /** Default Date.now; the engine's now(), which moves the state's times with a setting of the clock first. */
     now?: () => number;
     /** The earliest time from which the time since is sure to have passed (the engine's surelyPassedSince()); default: any. */
@@ -91,7 +95,9 @@ export class Outbox {
     for (const notifier of this.#notifiers.keys()) {
       for (const result of ['delivered', 'retry', 'given_up'] as const) this.#metrics.notifications.inc({ notifier, result }, 0);
     }
+    this.#retuned = options.retuned ?? new Set();
     this.#store.onDurable((deliveries) => this.#enqueue(deliveries));
+    this.#retuned = new Set();
   }
 
   /**
@@ -197,6 +203,10 @@ export class Outbox {
       // Held from the reload on, though not attempted before a restart (a retry not yet due): the state says so.
       if (this.#reloadedAway.has(d.notifier) && d.delivery.heldSince === undefined) {
         d.delivery.heldSince = new Date(this.#now()).toISOString();
+        this.#touch(d);
+      }
+      if (this.#retuned.has(d.notifier) && d.delivery.nextAttemptAt !== null) {
+        d.delivery.nextAttemptAt = null;
         this.#touch(d);
       }
     }

@@ -12,6 +12,7 @@
 //      list of types in error messages and the logger's redaction follow from it.
 //   3. A receiver in test/notify/conformance/<type>.ts, which the shared suite (test/notify/conformance.test.ts)
 //      runs every type against; tests of its own in test/notify/; keys in watch.example.yaml and the README.
+import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import { email } from './email/index.ts';
 import type { Notifier, NotifierDeps, NotifierType } from './types.ts';
@@ -55,4 +56,17 @@ export function createNotifiers(configs: Record<string, NotifierConfig>, deps: N
     }
   }
   return notifiers;
+}
+
+/**
+ * The notifiers of `next` that a reload from `previous` changed, or brought back, or whose trusted CA it
+ * changed: an edit that mends a receiver's URL or credentials is to be tried at once, not at the backoff
+ * its failures built up (five minutes at delivery.maxDelay's default).
+ */
+export function retunedNotifiers(
+  previous: { notifiers: Record<string, NotifierConfig>; cloud: { tls: unknown } },
+  next: { notifiers: Record<string, NotifierConfig>; cloud: { tls: unknown } },
+): Set<string> {
+  const trustChanged = !isDeepStrictEqual(previous.cloud.tls, next.cloud.tls);
+  return new Set(Object.keys(next.notifiers).filter((name) => trustChanged || !isDeepStrictEqual(previous.notifiers[name], next.notifiers[name])));
 }

@@ -427,6 +427,29 @@ describe('the core loop against the simulator', () => {
     }
   });
 
+  it('tries at once what is owed to a notifier a reload changed, where a restart resumes its backoff', async () => {
+    const { yaml, first } = await owedResize(8000);
+    await first.close();
+    const { startWebhookSink } = await import('../../src/sinks/webhookSink.ts');
+    const mended = await startWebhookSink();
+    try {
+      const fixed = yaml.replace(/url: .*/, `url: ${mended.url}`);
+      // Parts made as at a start: the backoff its failures built up holds.
+      const restarted = await h.app(fixed);
+      expect(restarted.store.entries()[0]![1].deliveries['chat']!.nextAttemptAt).not.toBeNull();
+      await restarted.outbox.flush();
+      expect(mended.received).toHaveLength(0);
+      await restarted.close();
+      // Parts made as the daemon makes them at a reload that changed chat's URL.
+      const reloaded = await h.app(fixed, { retunedNotifiers: new Set(['chat']) });
+      await reloaded.outbox.flush();
+      expect(mended.received).toHaveLength(1);
+      expect(reloaded.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'delivered' });
+    } finally {
+      await mended.close();
+    }
+  });
+
   it('gives up, with the reason, a delivery owed to a notifier removed from the file between runs', async () => {
     const { second } = await owedToChatThenWithout();
     expect(second.store.entries()[0]![1].deliveries['chat']).toMatchObject({ status: 'given_up', lastError: 'notifier chat is no longer configured' });

@@ -129,7 +129,7 @@ export class Harness {
    * The app as the daemon makes it, with the metrics it would serve on /metrics: a new process's, or, as a
    * reload that rebuilds the parts keeps them, `metrics` of the app before.
    */
-  async app(yaml: string, options: Pick<AppOptions, 'reloadedAway' | 'bootClock' | 'bootId' | 'firstPassPolled' | 'limiter'> & { metrics?: PrometheusMetrics } = {}): Promise<App & { metrics: PrometheusMetrics }> {
+  async app(yaml: string, options: Pick<AppOptions, 'reloadedAway' | 'retunedNotifiers' | 'bootClock' | 'bootId' | 'firstPassPolled' | 'limiter'> & { metrics?: PrometheusMetrics } = {}): Promise<App & { metrics: PrometheusMetrics }> {
     const { metrics = createMetrics(), ...appOptions } = options;
     // A test moves vitest's fake Date on to let time pass (a deadline, a retention): as far as the engine can
     // tell, the machine slept through it, rather than someone setting the clock (clockSteps.ts). No boot id:

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_SECRET_KEYS, NOTIFIER_TYPE_NAMES, createNotifiers } from '../../src/notify/registry.ts';
+import { NOTIFIER_SECRET_KEYS, NOTIFIER_TYPE_NAMES, createNotifiers, retunedNotifiers } from '../../src/notify/registry.ts';
 import { everyProperty, silentLogger } from './fixtures.ts';
 
 const deps = { logger: silentLogger };
@@ -59,5 +59,16 @@ describe('notifier registry', () => {
     expect(() =>
       createNotifiers({ chat: { type: 'webhook', url: 'http://127.0.0.1:9/', secret: 'whsec_', headers: {}, timeout: 1000, on: [] } }, deps),
     ).toThrow(/^notifier chat: webhook secret holds no key/);
+  });
+
+  it('names the notifiers a reload changed, brought back or trusts another CA for, as to be tried at once', () => {
+    const chat = { type: 'webhook' as const, url: 'http://127.0.0.1:9/ecs', headers: {}, timeout: 1000, on: ['success' as const] };
+    const pager = { ...chat, url: 'http://127.0.0.1:9/pager' };
+    const file = (notifiers: Record<string, typeof chat>, ca?: string) => ({ notifiers, cloud: { tls: ca === undefined ? {} : { caFile: 'ca.pem', ca } } });
+    expect(retunedNotifiers(file({ chat, pager }), file({ chat, pager }))).toEqual(new Set());
+    expect(retunedNotifiers(file({ chat, pager }), file({ chat: { ...chat, url: 'http://127.0.0.1:9/fixed' }, pager }))).toEqual(new Set(['chat']));
+    // Back after a reload took it out; one taken out is nothing to try.
+    expect(retunedNotifiers(file({ pager }), file({ chat }))).toEqual(new Set(['chat']));
+    expect(retunedNotifiers(file({ chat, pager }, 'old'), file({ chat, pager }, 'renewed'))).toEqual(new Set(['chat', 'pager']));
   });
 });
