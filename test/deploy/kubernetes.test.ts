@@ -134,7 +134,7 @@ describe('metrics', () => {
 
   const rules = resource('PrometheusRule').spec.groups!.flatMap((g) => g.rules!);
 
-  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications, an unsaved state, a stuck poll loop, a rejected file and clocks apart', () => {
+  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications, an unsaved state, a stuck poll loop, a cloud that throttles, a rejected file and clocks apart', () => {
     expect(rules.map((r) => r.alert)).toEqual([
       'EcsActionWatchDown',
       'EcsActionWatchPollsFailing',
@@ -144,6 +144,7 @@ describe('metrics', () => {
       'EcsActionWatchNotificationsGivenUp',
       'EcsActionWatchStateNotSaved',
       'EcsActionWatchPollLoopStuck',
+      'EcsActionWatchCloudThrottling',
       'EcsActionWatchConfigReloadFailed',
       'EcsActionWatchCloudClockApart',
     ]);
@@ -151,6 +152,12 @@ describe('metrics', () => {
       expect(rule.labels?.['severity'], rule.alert).toMatch(/^(warning|critical)$/);
       expect(rule.annotations?.['summary'], rule.alert).toBeTruthy();
     }
+  });
+
+  it('is the README\'s table of alerts, row for row', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const table = readme.slice(readme.indexOf('Alerts (PrometheusRule'), readme.indexOf('\n\n', readme.indexOf('| alert | fires when |')));
+    expect([...table.matchAll(/^\| `(EcsActionWatch\w+)` \((warning|critical)\)/gm)].map((m) => [m[1], m[2]])).toEqual(rules.map((r) => [r.alert, r.labels?.['severity']]));
   });
 
   it('writes every expression in valid PromQL, on metrics, labels and label values the daemon exports', async () => {

@@ -829,8 +829,9 @@ describe('simulator', () => {
       const config = parseConfig(text, { env: {} });
       endpoint = config.cloud.endpoint;
       expect(endpoint).toMatch(/^http:\/\/127\.0\.0\.1:[1-9]\d*$/);
-      // A daemon run on it stays on loopback too, its health server included.
-      expect(config.http.host).toBe('127.0.0.1');
+      // A daemon run on it stays on loopback too, its health server included; with any free ports, off: a
+      // fixed port would clash between two such pairs.
+      expect(config.http).toMatchObject({ host: '127.0.0.1', port: 0 });
       expect(config.watches).toHaveLength(8);
       const check = await h.cli(['check', '--json', '--config', path]);
       expect(check.code).toBe(0);

@@ -90,7 +90,7 @@ export const commands: Record<string, Command> = {
   demo: {
     summary: 'the whole flow on the built-in ECS simulator, webhook and mail receivers, in about 10 s',
     usage: 'demo',
-    exits: '0',
+    exits: '0; 1 the local mail receiver cannot load (smtp-server, a dev dependency that a production install, npm ci --omit=dev or the image, leaves out)',
     usesConfig: false,
     options: {},
     load: () => import('./demo.ts'),
@@ -98,7 +98,7 @@ export const commands: Record<string, Command> = {
   simulator: {
     summary: `serve the built-in ECS simulator (port ${DEFAULT_SIMULATOR_PORT}) and receivers; print a watch file for them`,
     usage: 'simulator [--port N] [--role admin|member] [--token T]',
-    exits: '0 after SIGTERM/SIGINT; 1 a port is taken; 2 usage',
+    exits: '0 after SIGTERM/SIGINT; 1 a port is taken, or the local mail receiver cannot load (a production install); 2 usage',
     usesConfig: false,
     longRunning: true,
     options: {

@@ -38,7 +38,8 @@ export async function run(ctx: CommandContext): Promise<number> {
         statePath: './ecs-action-watch-simulator.state.json',
         schedule: '*/2 * * * * *',
         stuckDeadline: '1m',
-        httpPort: 9464,
+        // Any free ports (--port 0) are for running several pairs side by side: a fixed metrics port would clash; off.
+        httpPort: port === 0 ? 0 : 9464,
         token: token === undefined ? undefined : '${ECS_AUTH_TOKEN}',
       }),
     );
