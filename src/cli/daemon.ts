@@ -325,7 +325,11 @@ export class Daemon {
         return;
       }
       const problems = err instanceof ConfigError ? err.issues.length : 1;
-      this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, 'reloaded watch file is invalid; keeping the running configuration');
+      // `validate` in the operator's shell passes where the variable is set: the daemon's own environment is
+      // what counts, and it is read once.
+      const unset = err instanceof ConfigError ? [...new Set(err.issues.flatMap((issue) => issue.variable ?? []))] : [];
+      const why = unset.length === 0 ? '' : `; ${unset.join(', ')} ${unset.length === 1 ? 'is' : 'are'} not set in the daemon's environment, which it reads only at its start: set ${unset.length === 1 ? 'it' : 'them'} where it runs (the unit's Environment=, the pod's env) and restart it`;
+      this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, `reloaded watch file is invalid; keeping the running configuration${why}`);
       return;
     }
     const previous = this.#config;

@@ -7,6 +7,8 @@ export interface ConfigIssue {
   message: string;
   /** `environment`: a `${VAR}` that is not set here, or a CA file that is not here: a problem of this machine rather than of the file. */
   cause?: 'environment';
+  /** The `${VAR}` that is not set, for a daemon to say that its environment is read only at its start. */
+  variable?: string;
 }
 
 /** `<line>:<col> <path>: <message>`, as `validate` prints it; `file:` in front when given. */

@@ -244,7 +244,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const issues = [
     ...syntaxIssues,
     ...tagIssues.map((t) => yamlIssueAt(t.offset, t.path, t.message)),
-    ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment' } : {}) })),
+    ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment', variable: e.missing } : {}) })),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
   ];
   const schemaIssues = (result.error?.issues ?? []).map((issue) => ({ issue, path: issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) }));

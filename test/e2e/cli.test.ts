@@ -305,9 +305,16 @@ describe.concurrent('run', () => {
       await waitFor(() => h.logs.text.includes('reloaded watch file: \\"2.40\\" is below 2.51'), 8000);
       await writeFile(path, 'watches: [oops');
       await waitFor(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
+      // A variable the operator's shell has, and the daemon's environment, read at its start, lacks.
+      await writeFile(path, h.yaml([{ ...first, name: '${APP_NAME}' }], { http }));
+      await waitFor(() => h.logs.text.includes('APP_NAME is not set'), 8000);
+      expect(h.logs.lines().find((l) => String(l['error']).includes('APP_NAME'))!['msg']).toBe(
+        "reloaded watch file is invalid; keeping the running configuration; APP_NAME is not set in the daemon's environment, which it reads only at its start: set it where it runs (the unit's Environment=, the pod's env) and restart it",
+      );
       const after = await (await request(`${base}/metrics`)).body.text();
       expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
       expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="ok"\} 2$/m);
+      expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="invalid"\} 2$/m);
     } finally {
       expect(await stopped()).toBe(0);
     }
