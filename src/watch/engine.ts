@@ -674,6 +674,10 @@ export class WatchEngine {
     // Whom it tells, and in which batch, as the file says now: a reload may have come while it was polled.
     const decided = this.#inForce(target);
     if (decided === null) return null;
+    // A timeout by the deadline the reload changed is not one by the deadline in force: the next poll judges.
+    if (result.outcome === 'timeout' && decided.deadlineMs !== target.deadlineMs) {
+      return { target: decided, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
+    }
     this.#conclude(decided, slot, record, result.outcome, result.reason, poll.log);
     if (decided !== target) this.#o.client.forget(target);
     return { target: decided, record, pollFailed, errorKind, state: result.outcome, detail: result.reason, notFound: result.notFound };

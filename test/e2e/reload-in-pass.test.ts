@@ -136,6 +136,20 @@ describe('a reload during a poll pass, for the polls still to come in it', () =>
     expect(app.store.get(watchKey(longer))!.verdict).toBeNull();
   });
 
+  it('leaves to the next poll a timeout that the poll in flight at the reload reached by the deadline the reload lengthened', async () => {
+    const longer = quickAction({ neverFinishes: true });
+    env.h.simulator.addAction(longer);
+    env.h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { pathIncludes: longer.requestId });
+    const app = await env.h.app(env.h.yaml([entry(longer, 'longer', '    deadline: 1s')], oneAtATime));
+    vi.setSystemTime(Date.now() + 5000);
+    const pass = app.engine.pollOnce();
+    reload(app, env.h.yaml([entry(longer, 'longer', '    deadline: 2h')], oneAtATime));
+    expect((await pass).map((s) => s.state)).toEqual(['pending']);
+    expect(app.store.get(watchKey(longer))!.verdict).toBeNull();
+    await app.engine.pollOnce();
+    expect(app.store.get(watchKey(longer))!.verdict).toBeNull();
+  });
+
   it('tells whom the file names once the poll in flight at the reload comes back', async () => {
     const silenced = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
     env.h.simulator.addAction(silenced);
