@@ -41,7 +41,7 @@ function unknownCommand(name: string, io: Pick<CliIo, 'stderr'>, args: readonly 
   const names = Object.keys(commands);
   // `--config FILE check`: an option before the command, which comes first.
   const given = name.startsWith('-') ? args.find((arg) => Object.hasOwn(commands, arg)) : undefined;
-  const hint = given === undefined ? meant([name], names) : `; the command comes first, its options after it: ecs-action-watch ${given} ${name} ...`;
+  const hint = given === undefined ? meant(name, names) : `; the command comes first, its options after it: ecs-action-watch ${given} ${name} ...`;
   io.stderr.write(`ecs-action-watch: unknown command '${name}' (commands: ${names.join(', ')})${hint}\n\n${usage()}\n`);
   return USAGE_EXIT;
 }

@@ -179,7 +179,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   const found = clouds[name];
   if (!isMapping(found)) {
     const known = Object.keys(clouds);
-    return issue(`clouds.yaml ${file} has no cloud ${quoted(name)}${via} (${known.length === 0 ? 'it has none' : `it has: ${known.join(', ')}`})${meant([name], known)}`);
+    return issue(`clouds.yaml ${file} has no cloud ${quoted(name)}${via} (${known.length === 0 ? 'it has none' : `it has: ${known.join(', ')}`})${meant(name, known)}`);
   }
   let profile = found;
   const secure = join(dirname(file), 'secure.yaml');

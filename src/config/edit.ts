@@ -185,12 +185,12 @@ function notFound(entries: Record<string, unknown>[], match: WatchMatch): string
   const ids = (key: 'jobId' | 'requestId', jobs: boolean) => [
     ...new Set(entries.flatMap((entry) => ((entry['kind'] === 'ecs-job') === jobs && typeof entry[key] === 'string' ? [entry[key]] : []))),
   ];
-  if ('jobId' in match) return `${none}${meant([match.jobId], ids('jobId', true))}`;
+  if ('jobId' in match) return `${none}${meant(match.jobId, ids('jobId', true))}`;
   if (match.serverId !== undefined) {
     const servers = entries.filter((entry) => entry['kind'] !== 'ecs-job' && entry['requestId'] === match.requestId).map((entry) => String(entry['serverId']));
     if (servers.length > 0) return `${none}: that request is watched on server ${servers.join(', ')}`;
   }
-  return `${none}${meant([match.requestId], ids('requestId', false))}`;
+  return `${none}${meant(match.requestId, ids('requestId', false))}`;
 }
 
 function matches(entry: Record<string, unknown>, match: WatchMatch): boolean {

@@ -9,7 +9,6 @@ import { isMapping } from '../data/dictionary.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
 import { meant } from '../text/closest.ts';
 import { clipped, quoted } from '../text/clipped.ts';
-import { referenceIn } from './env.ts';
 
 const UNIT_MS = new Map([
   ['ms', 1],
@@ -285,24 +284,26 @@ export const MERGE_KEY = `'<<' merges a mapping in YAML 1.1, which this file is 
 /**
  * A mapping that rejects keys it does not know, so that a misspelt key is an error instead of ignored. An
  * unknown key is named with the allowed ones, and either what `elsewhere` says of it (a key of another kind
- * of the same entry) or the key it most likely meant.
+ * of the same entry) or the key it most likely meant. zod gives all the unknown keys of a mapping as one
+ * issue; each is a slip of its own, to be told at its own line: the issue's message holds one line per key,
+ * in the order of its `keys`, which keyMessages takes apart.
  */
 export function strict<Shape extends z.ZodRawShape>(shape: Shape, elsewhere: Readonly<Record<string, string>> = {}) {
   const names = Object.keys(shape);
   const allowed = names.join(', ');
+  const unknownKey = (key: string) => {
+    const other = Object.hasOwn(elsewhere, key) ? `; ${elsewhere[key]}` : meant(key, names);
+    return `unknown key ${quoted(key)} (allowed: ${allowed})${other}${key === '<<' ? `; ${MERGE_KEY}` : ''}`;
+  };
   return z.strictObject(shape, {
-    error: (iss) => {
-      if (iss.code !== 'unrecognized_keys') return undefined;
-      // A key holding a ${VAR} has its own message; the loader leaves out an issue of such keys alone. Not a
-      // list or mapping as a key (a stray `?` line), whose text may hold one too and has no message of its own.
-      const plain = iss.keys.filter((k) => referenceIn(k) === undefined);
-      const unknown = plain.length > 0 ? plain : iss.keys;
-      const keys = unknown.map((k) => quoted(k)).join(', ');
-      const merge = unknown.includes('<<') ? `; ${MERGE_KEY}` : '';
-      const other = unknown.flatMap((k) => (Object.hasOwn(elsewhere, k) ? [`; ${elsewhere[k]}`] : [])).join('');
-      return `unknown key${unknown.length > 1 ? 's' : ''} ${keys} (allowed: ${allowed})${other || meant(unknown, names)}${merge}`;
-    },
+    // A key is quoted with its line breaks escaped: a message is one line.
+    error: (iss) => (iss.code === 'unrecognized_keys' ? iss.keys.map(unknownKey).join('\n') : undefined),
   });
+}
+
+/** The message of each key of an issue of unknown keys (`unrecognized_keys`) that strict() raised, in the order of its `keys`. */
+export function keyMessages(message: string): string[] {
+  return message.split('\n');
 }
 
 /** `key:` with nothing after it means the same as leaving the key out. */

@@ -12,7 +12,7 @@ import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { errorCode } from '../net/failure.ts';
 import { substituteEnv, type EmptiedValue } from './env.ts';
-import { EMPTY_FROM_ENV } from './fields.ts';
+import { EMPTY_FROM_ENV, keyMessages } from './fields.ts';
 import { configErrorMap } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
@@ -262,13 +262,17 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
       issues.push(issueAt(offsetOf(doc, path), path, `${message} (from ${profile.source})`));
       continue;
     }
-    if (issue.code === 'unrecognized_keys' || issue.code === 'invalid_key') {
-      // Left out: the keys said already to hold a ${VAR} (only a plain key is; a list or mapping as a key is not).
+    if (issue.code === 'unrecognized_keys') {
+      // Each at its key; left out: the keys said already to hold a ${VAR} (only a plain key is; a list or mapping as a key is not).
       const said = (k: string) => envIssues.some((e) => e.path.length === path.length + 1 && startsWith(e.path, [...path, k]));
-      const unknown = issue.code === 'unrecognized_keys' ? issue.keys.filter((k) => !said(k)) : [];
-      if (issue.code === 'unrecognized_keys' && unknown.length === 0) continue;
-      const keyPath = issue.code === 'unrecognized_keys' ? [...path, unknown[0]!] : path;
-      issues.push(issueAt(keyOffsetOf(doc, text, keyPath), keyPath, message));
+      const messages = keyMessages(message);
+      issue.keys.forEach((k, i) => {
+        if (said(k)) return;
+        const keyPath = [...path, k];
+        issues.push(issueAt(keyOffsetOf(doc, text, keyPath), keyPath, messages[i]!));
+      });
+    } else if (issue.code === 'invalid_key') {
+      issues.push(issueAt(keyOffsetOf(doc, text, path), path, message));
     } else {
       issues.push(issueAt(offsetOf(doc, path), path, `${message}${emptiedBy(emptied, path, message)}`));
     }

@@ -40,7 +40,7 @@ export function unknownValue(what: string, input: unknown, allowed: readonly unk
   const names = allowed.map(String);
   const list = names.join(', ');
   if (!isScalar(input)) return `expected the ${what}, one of ${list}; got ${kindOf(input)}`;
-  const guess = typeof input === 'string' ? meant([input], names) : '';
+  const guess = typeof input === 'string' ? meant(input, names) : '';
   return `unknown ${what} ${shown(input)} (allowed: ${list})${guess}`;
 }
 

@@ -217,7 +217,7 @@ function checkEntry(entry: Record<string, unknown>, at: (...path: (string | numb
     entry.notify.forEach((name: unknown, j) => {
       if (typeof name !== 'string' || names.includes(name)) return;
       const configured = names.length === 0 ? 'no notifiers are configured' : `configured: ${names.join(', ')}`;
-      ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier ${quoted(name)} (${configured})${meant([name], names)}` });
+      ctx.addIssue({ code: 'custom', path: at('notify', j), input: name, message: `unknown notifier ${quoted(name)} (${configured})${meant(name, names)}` });
     });
   }
 }

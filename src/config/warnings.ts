@@ -27,7 +27,7 @@ function unknownActions(config: Config): ConfigWarning[] {
     (entry.actions ?? []).flatMap((name, j) =>
       NOVA_ACTIONS.includes(name)
         ? []
-        : [{ path: ['track', i, 'actions', j], message: `${quoted(name)} is no action name Nova records (it writes live-migration, resize, rebuild, createImage...): it matches only what this cloud records under that name${meant([name], NOVA_ACTIONS)}` }],
+        : [{ path: ['track', i, 'actions', j], message: `${quoted(name)} is no action name Nova records (it writes live-migration, resize, rebuild, createImage...): it matches only what this cloud records under that name${meant(name, NOVA_ACTIONS)}` }],
     ),
   );
 }

@@ -10,7 +10,7 @@ export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error'] as const;
 export function logLevelFromEnv(env: NodeJS.ProcessEnv = process.env): string {
   const level = (env['LOG_LEVEL'] || 'info').toLowerCase();
   if (!(LOG_LEVELS as readonly string[]).includes(level)) {
-    throw new Error(`LOG_LEVEL=${env['LOG_LEVEL']} is not a log level (allowed: ${LOG_LEVELS.join(', ')})${meant([level], LOG_LEVELS)}`);
+    throw new Error(`LOG_LEVEL=${env['LOG_LEVEL']} is not a log level (allowed: ${LOG_LEVELS.join(', ')})${meant(level, LOG_LEVELS)}`);
   }
   return level;
 }

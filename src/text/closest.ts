@@ -1,6 +1,6 @@
 // What a misspelt key or value most likely meant, for a message that can say "did you mean 'serverId'?".
 
-import { quoted, withoutInvisible } from './clipped.ts';
+import { withoutInvisible } from './clipped.ts';
 
 /** Edits between two words, a swap of two neighbouring letters counting as one (`shcedule`). */
 function distance(a: string, b: string): number {
@@ -50,18 +50,11 @@ export function closest(word: string, allowed: readonly string[]): string | unde
   return only(best);
 }
 
-/** `; did you mean 'serverId'?` after a message naming `words`, for those that look like a slip of one allowed. */
-export function meant(words: readonly string[], allowed: readonly string[]): string {
-  const guesses = words.flatMap((word) => {
-    const guess = closest(word, allowed);
-    return guess === undefined ? [] : [{ word, guess }];
-  });
-  if (guesses.length === 0) return '';
-  if (words.length === 1) {
-    const [{ word, guess }] = guesses as [{ word: string; guess: string }];
-    // Shown escaped, it would pass for a slip of the keyboard.
-    if (word !== guess && withoutInvisible(word) === guess) return `; it is '${guess}' with an invisible character in it: type it again`;
-    return `; did you mean '${guess}'?`;
-  }
-  return `; did you mean ${guesses.map(({ word, guess }) => `'${guess}' for ${quoted(word)}`).join(', ')}?`;
+/** `; did you mean 'serverId'?` after a message naming `word`, when it looks like a slip of one allowed. */
+export function meant(word: string, allowed: readonly string[]): string {
+  const guess = closest(word, allowed);
+  if (guess === undefined) return '';
+  // Shown escaped, it would pass for a slip of the keyboard.
+  if (word !== guess && withoutInvisible(word) === guess) return `; it is '${guess}' with an invisible character in it: type it again`;
+  return `; did you mean '${guess}'?`;
 }

@@ -25,6 +25,8 @@ const REMOVE_TAG = 'remove it, and write the value itself (${VAR} takes one from
 /** How deep lists and mappings may be nested, and what is said past that. */
 const NESTING_LIMIT = 64;
 const TOO_DEEP = `lists and mappings are nested more than ${NESTING_LIMIT} levels deep here, far deeper than any setting goes: look for a [ or { that is not closed, or lines indented further and further`;
+/** The keys of a watch, as an unknown key's message lists them. */
+const WATCH_KEYS = 'kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow';
 /** How every duration message ends: the forms a duration takes. */
 const FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s';
 
@@ -184,11 +186,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
-    name: 'a ${VAR} key beside a misspelt one: each said once',
-    text: lines(...CLOUD, '  ${REGION_KEY}: eu-de', '  timout: 5s'),
+    name: 'a ${VAR} key between misspelt ones: each said once, at its own line',
+    text: lines(...CLOUD, '  intreface: public', '  ${REGION_KEY}: eu-de', '  timout: 5s'),
     expected: [
-      '4:3 cloud["${REGION_KEY}"]: ${REGION_KEY} is in a key, and only values are read for ${VAR}: write the key itself',
-      "5:3 cloud.timout: unknown key 'timout' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'timeout'?",
+      "4:3 cloud.intreface: unknown key 'intreface' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'interface'?",
+      '5:3 cloud["${REGION_KEY}"]: ${REGION_KEY} is in a key, and only values are read for ${VAR}: write the key itself',
+      "6:3 cloud.timout: unknown key 'timout' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'timeout'?",
     ],
   },
   {
@@ -461,13 +464,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ["4:1 notifier: unknown key 'notifier' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track); did you mean 'notifiers'?"],
   },
   {
-    name: 'keys written as the command line names them, or one letter off: each with the key it likely means',
+    name: 'keys written as the command line names them, or one letter off: each at its own line, with the key it likely means',
     text: lines(...CLOUD, 'poll:', '  shedule: "*/30 * * * * *"', 'watches:', '  - server: s1', '    request: r1', '    dedline: 1h', '    color: red'),
     expected: [
       "5:3 poll.shedule: unknown key 'shedule' (allowed: schedule, retries, concurrency, rateLimit, deadline, warnAfter, batchWindow); did you mean 'schedule'?",
       '7:5 watches[0].requestId: required (a string)',
       '7:5 watches[0].serverId: required (a string)',
-      "7:5 watches[0].server: unknown keys 'server', 'request', 'dedline', 'color' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow); did you mean 'serverId' for 'server', 'requestId' for 'request', 'deadline' for 'dedline'?",
+      `7:5 watches[0].server: unknown key 'server' (allowed: ${WATCH_KEYS}); did you mean 'serverId'?`,
+      `8:5 watches[0].request: unknown key 'request' (allowed: ${WATCH_KEYS}); did you mean 'requestId'?`,
+      `9:5 watches[0].dedline: unknown key 'dedline' (allowed: ${WATCH_KEYS}); did you mean 'deadline'?`,
+      `10:5 watches[0].color: unknown key 'color' (allowed: ${WATCH_KEYS})`,
     ],
   },
   {

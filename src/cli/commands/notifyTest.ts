@@ -27,7 +27,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   if (!config) return 1;
   const names = Object.keys(config.notifiers);
   if (typeof only === 'string' && !names.includes(only)) {
-    throw new CommandError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})${meant([only], names)}`, 1);
+    throw new CommandError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})${meant(only, names)}`, 1);
   }
   const selected = Object.entries(config.notifiers).filter(([name]) => only === undefined || name === only);
   if (selected.length === 0) {
