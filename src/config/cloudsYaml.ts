@@ -73,7 +73,7 @@ function readYaml(file: string): Json {
   const deep = tooDeep(doc);
   if (deep !== undefined) throw at({ offset: deep, message: TOO_DEEP });
   const error = doc.errors[0];
-  if (error !== undefined) throw at(syntaxProblem(text, error, () => unclosedOpeners(doc, text), 'clouds.yaml'));
+  if (error !== undefined) throw at(syntaxProblem(text, error, doc, () => unclosedOpeners(doc, text), 'clouds.yaml'));
   const tag = tagProblems(doc, text, false)[0];
   if (tag !== undefined) throw at(tag);
   const converted = documentData(doc);

@@ -50,13 +50,13 @@ export interface LoadOptions {
 export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 /** A syntax error of the watch file (yamlSyntax's), or a `${VAR}` that YAML read as the start of a flow mapping. */
-function watchFileSyntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, number>): { offset: number; message: string } {
+function watchFileSyntaxProblem(text: string, error: YAMLError, doc: Document.Parsed, unclosed: () => ReadonlyMap<number, number>): { offset: number; message: string } {
   const [offset] = error.pos;
   // In `{ token: ${TOKEN} }` the `{` of the reference opens a flow mapping as far as YAML is concerned.
   if (text[offset] === '{' && text[offset - 1] === '$') {
     return { offset: offset - 1, message: 'inside { } a ${VAR} value must be quoted: write "${VAR}"' };
   }
-  return syntaxProblem(text, error, unclosed, 'the watch file');
+  return syntaxProblem(text, error, doc, unclosed, 'the watch file');
 }
 
 /**
@@ -190,7 +190,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const syntaxIssues: ConfigIssue[] = [];
   let unclosed: ReadonlyMap<number, number> | undefined;
   for (const error of followingFirst(doc.errors)) {
-    const { offset, message } = watchFileSyntaxProblem(text, error, () => (unclosed ??= unclosedOpeners(doc, text)));
+    const { offset, message } = watchFileSyntaxProblem(text, error, doc, () => (unclosed ??= unclosedOpeners(doc, text)));
     const issue = yamlIssueAt(offset, pathAt(doc, offset), message);
     if (!lines.has(issue.line)) syntaxIssues.push(issue);
     lines.add(issue.line);

@@ -1,9 +1,9 @@
 // yaml's syntax errors worded for the person editing the file (the watch file, or a clouds.yaml it names),
 // at the place to look at.
 
-import type { ErrorCode, YAMLError } from 'yaml';
+import type { Document, ErrorCode, YAMLError } from 'yaml';
 import { clipped } from '../text/clipped.ts';
-import { MAX_NESTING } from './yamlTree.ts';
+import { firstSetting, lineOf, MAX_NESTING } from './yamlTree.ts';
 
 /** Lists and mappings nested past MAX_NESTING, found by tooDeep or by YAML running out of stack. */
 export const TOO_DEEP =
@@ -16,7 +16,6 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string, mess
   TAB_AS_INDENT: () => 'tabs are not allowed as indentation: indent with spaces',
   // Where the second one starts: its `---`, or what follows a `...` that ended the first.
   MULTIPLE_DOCS: (file, at) => `${file} must be one YAML document: ${at.startsWith('---') ? 'remove the extra ---' : 'remove the ... line above, which ends it before this'}`,
-  DUPLICATE_KEY: () => 'this key is already set above in the same mapping',
   BLOCK_AS_IMPLICIT_KEY: () => 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
   // The library quotes the escape, which in a password is part of it; the column points at it.
   BAD_DQ_ESCAPE: () => "a \\ in a double-quoted value starts an escape sequence YAML does not know: write \\\\ for a backslash itself, or quote the value with ' instead",
@@ -70,12 +69,17 @@ export function loneCarriageReturn(text: string, file: string): { offset: number
 const CLOSER: Record<string, string> = { '"': '"', "'": "'", '[': ']', '{': '}' };
 
 /**
- * Where and what `error` of `text` is, in one line; `file` is what the file is called (`the watch file`),
- * and `unclosed` gives where each quoted value or flow collection that is never closed starts, by the
- * offset where it ends (unclosedOpeners, made only when needed).
+ * Where and what `error` of `text` (parsed as `doc`) is, in one line; `file` is what the file is called
+ * (`the watch file`), and `unclosed` gives where each quoted value or flow collection that is never closed
+ * starts, by the offset where it ends (unclosedOpeners, made only when needed).
  */
-export function syntaxProblem(text: string, error: YAMLError, unclosed: () => ReadonlyMap<number, number>, file: string): { offset: number; message: string } {
+export function syntaxProblem(text: string, error: YAMLError, doc: Document.Parsed, unclosed: () => ReadonlyMap<number, number>, file: string): { offset: number; message: string } {
   const [offset] = error.pos;
+  // Said at the second: where the first is may be screens above (a `watches:` appended at the end).
+  if (error.code === 'DUPLICATE_KEY') {
+    const first = firstSetting(doc, offset);
+    return { offset, message: `this key is already set ${first === undefined ? 'above' : `at line ${lineOf(text, first)}`} in the same mapping: merge the two, or remove one` };
+  }
   // YAML reports a quote or a bracket never closed where what it opened ends, often at the end of the file
   // or at the next key, which says nothing of where to look: point at where it starts.
   const start = error.code === 'MISSING_CHAR' || error.code === 'BAD_INDENT' ? unclosed().get(offset) : undefined;

@@ -146,6 +146,25 @@ export function pathAt(doc: Document.Parsed, offset: number): Segment[] {
 }
 
 /**
+ * Where the key that the key at `offset` sets again was set first in the same mapping (yaml reports a key
+ * set twice at the second). yaml finds only scalar keys equal: a list or mapping as a key is equal to no
+ * other.
+ */
+export function firstSetting(doc: Document.Parsed, offset: number): number | undefined {
+  let first: number | undefined;
+  visit(doc, {
+    Map(_key, node) {
+      const keys = (node as YAMLMap.Parsed).items.flatMap((pair) => (isScalar(pair.key) ? [pair.key] : []));
+      const again = keys.find((key) => key.range[0] <= offset && offset <= key.range[1]);
+      if (again === undefined) return undefined;
+      first = keys.find((key) => key.value === again.value)?.range[0];
+      return visit.BREAK;
+    },
+  });
+  return first;
+}
+
+/**
  * Where each quoted value and each flow list or mapping (`[ ]`, `{ }`) that the file never closes starts,
  * by the offset where it ends, which is where YAML reports what is missing. Found in one walk, however
  * many there are.
@@ -268,7 +287,7 @@ export function parseNested(text: string, options: ParseOptions & DocumentOption
   } catch (err) {
     if (!(err instanceof RangeError)) throw err;
     const offset = deepestLevel(text);
-    return { deep: { offset, line: 1 + countNewlines(text, offset), col: offset - text.lastIndexOf('\n', offset - 1) } };
+    return { deep: { offset, line: lineOf(text, offset), col: offset - text.lastIndexOf('\n', offset - 1) } };
   }
 }
 
@@ -278,9 +297,10 @@ export interface LinePos {
   col: number;
 }
 
-function countNewlines(text: string, end: number): number {
-  let n = 0;
-  for (let i = text.indexOf('\n'); i !== -1 && i < end; i = text.indexOf('\n', i + 1)) n++;
+/** The line (from 1) of `text` that `offset` is on. */
+export function lineOf(text: string, offset: number): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1 && i < offset; i = text.indexOf('\n', i + 1)) n++;
   return n;
 }
 

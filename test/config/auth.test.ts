@@ -257,7 +257,7 @@ describe('clouds.yaml', () => {
 
   it.each([
     ['a tab as indentation', lines('clouds:', '  otc:', '    auth:', '      auth_url: https://iam.example.com/v3', '\tusername: x'), 'line 5, column 1: tabs are not allowed as indentation: indent with spaces'],
-    ['a cloud set twice', lines('clouds:', '  otc:', '    region_name: eu-de', '  otc:', '    x: 1'), 'line 4, column 3: this key is already set above in the same mapping'],
+    ['a cloud set twice', lines('clouds:', '  otc:', '    region_name: eu-de', '  otc:', '    x: 1'), 'line 4, column 3: this key is already set at line 2 in the same mapping: merge the two, or remove one'],
     ['a tag of a secrets tool', lines('clouds:', '  otc:', '    auth: { password: !vault otc/password }'), "line 3, column 23: !vault is no tag ecs-action-watch reads (only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq), and the value would be read as if it were not there: remove it, and write the value itself"],
     ['classic Mac OS line ends', lines('clouds:', '  otc:', '    region_name: eu-de').replaceAll('\n', '\r'), "line 1, column 8: clouds.yaml ends its lines with a carriage return alone (CR, as classic Mac OS did), which is not read as a line end: convert them to LF with dos2unix -c mac FILE (or mac2unix FILE), or with the editor's line-ending setting"],
     ['lists nested thousands deep', lines('clouds:', `  otc: ${'['.repeat(3000)}${']'.repeat(3000)}`, '  x: "'), `line 2, column 70: lists and mappings are nested more than 64 levels deep here, far deeper than any setting goes: look for a [ or { that is not closed, or lines indented further and further`],

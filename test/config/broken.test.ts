@@ -225,7 +225,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a duplicate key',
     text: lines(...CLOUD, 'http:', '  port: 1', 'http:', '  port: 2'),
-    expected: ['6:1 http: this key is already set above in the same mapping'],
+    expected: ['6:1 http: this key is already set at line 4 in the same mapping: merge the two, or remove one'],
+  },
+  {
+    name: 'a second watches: appended at the end, and a key set twice in a flow mapping: each told with the line of the first',
+    text: lines(...CLOUD, 'watches:', '  - { requestId: r1, serverId: s1, requestId: r2 }', 'poll:', '  retries: 3', 'watches:', '  - { requestId: r3, serverId: s3 }'),
+    expected: [
+      '5:36 watches[0].requestId: this key is already set at line 5 in the same mapping: merge the two, or remove one',
+      '8:1 watches: this key is already set at line 4 in the same mapping: merge the two, or remove one',
+    ],
   },
   {
     name: 'a job id written without kind: ecs-job, as check\'s hint once read',
@@ -243,7 +251,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '5:16 poll.concurrency: must be at least 1 (got 0)',
       '7:5 watches[0].serverId: required (a string)',
       "8:5 watches[0].serverID: unknown key 'serverID' (allowed: kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow); did you mean 'serverId'?",
-      '9:5 watches[0].requestId: this key is already set above in the same mapping',
+      '9:5 watches[0].requestId: this key is already set at line 7 in the same mapping: merge the two, or remove one',
     ],
   },
   {
@@ -251,9 +259,9 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'a key set twice whose later value is wrong: that value, at its line',
     text: lines(...CLOUD, 'http:', '  port: 1', 'http:', '  port: x', 'cloud:', '  endpoint: ecs.example.com', '  projectId: p1'),
     expected: [
-      '6:1 http: this key is already set above in the same mapping',
+      '6:1 http: this key is already set at line 4 in the same mapping: merge the two, or remove one',
       '7:9 http.port: expected a whole number from 0 to 65535, got a string',
-      '8:1 cloud: this key is already set above in the same mapping',
+      '8:1 cloud: this key is already set at line 1 in the same mapping: merge the two, or remove one',
       '9:13 cloud.endpoint: expected an http:// or https:// URL, e.g. https://ecs.eu-de.otc.t-systems.com: it has no scheme (write https:// or http:// before the host)',
     ],
   },
