@@ -14,7 +14,7 @@ import { readRegularFileSync } from '../files/readRegularFile.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
-import { parseNested, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
+import { parseNested, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 
@@ -58,7 +58,7 @@ class CloudsYamlError extends Error {
  * excerpt of the file and a caret under it.
  */
 function readYaml(file: string): Json {
-  const text = readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES);
+  const text = withoutByteOrderMark(readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES));
   const lineCounter = new LineCounter();
   const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
   if ('deep' in parsed) throw new CloudsYamlError(`line ${parsed.deep.line}, column ${parsed.deep.col}: ${TOO_DEEP}`);

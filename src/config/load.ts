@@ -21,7 +21,7 @@ import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { schemaProblemHider, secretHider } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { holdsWatchData } from './parseStreamed.ts';
-import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
+import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 
@@ -156,7 +156,8 @@ type CheckOptions = Pick<LoadOptions, 'env' | 'omitSections' | 'onlyNotifier'>;
  * watch, not at its setting, so a file that has one is checked again without. `readAsData`: whether a
  * watch was.
  */
-export function checkText(text: string, options: CheckOptions, watchesAsData: boolean): { check: ConfigCheck; readAsData: boolean } {
+export function checkText(fileText: string, options: CheckOptions, watchesAsData: boolean): { check: ConfigCheck; readAsData: boolean } {
+  const text = withoutByteOrderMark(fileText);
   const lineCounter = new LineCounter();
   const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS }, watchesAsData);
   // Before the check, which changes the Document (${VAR}s, sections left out).

@@ -23,6 +23,8 @@ const FILES = [
   `${sections}watches: []\n`,
   `${sections}watches:   # none yet\n`,
   `${sections}watches:\n- requestId: a1\n  serverId: s1\n# the end\n`,
+  // Kept, as every other byte before and after the entry.
+  `\uFEFF${sections}watches:\n  - requestId: a1\n    serverId: s1\n`,
   `${sections}watches:\n    - requestId: a1\n      serverId: s1\n\n\n`,
   `${sections}watches:\n  - requestId: "a1"\n    serverId: 's1'\n    name: "x # y"\n`,
   `${sections}watches:\n  - {requestId: a1, serverId: s1}\n  - requestId: a2\n    serverId: s2`,

@@ -139,6 +139,19 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it('counts the columns of line 1 from after a byte order mark, which editors do not show', () => {
+    const problems = (text: string) => {
+      const result = validateConfigText(text, { env: {} });
+      return !result.ok && result.issues.map((i) => formatIssue(i));
+    };
+    const flow = 'cloud: { endpoint: "https://ecs.example.com", regoin: eu }\n';
+    expect(problems(`\uFEFF${flow}`)).toEqual([
+      "1:47 cloud.regoin: unknown key 'regoin' (allowed: endpoint, projectId, cloudsYaml, cloud, auth, region, interface, tls, microversion, timeout); did you mean 'region'?",
+    ]);
+    // Found before the file is parsed, by columns of their own: a [ too deep, a carriage return alone.
+    for (const text of [`cloud: ${'['.repeat(3000)}\n`, 'cloud: {}\r  x: 1\n']) expect(problems(`\uFEFF${text}`)).toEqual(problems(text));
+  });
+
   it('refuses classic Mac OS line ends (CR alone) at the first one, saying how to convert them', () => {
     const mac = 'the watch file ends its lines with a carriage return alone (CR, as classic Mac OS did), which is not read as a line end: ' +
       "convert them to LF with dos2unix -c mac FILE (or mac2unix FILE), or with the editor's line-ending setting";
