@@ -53,7 +53,8 @@ function readDuration(text: string): { ms: number } | { problem: string } {
     at = DURATION_PART.lastIndex;
   }
   ms = Math.round(ms);
-  if (ms <= 0) return { problem: `${quoted(text)} must be longer than 0` };
+  // Timers count whole milliseconds: one is the shortest time there is (0.4ms would be none at all).
+  if (ms < 1) return { problem: `${quoted(text)} is too short: at least 1ms` };
   if (ms > MAX_DURATION_MS) return { problem: `${quoted(text)} is too long: at most ${MAX_DURATION}` };
   return { ms };
 }

@@ -353,7 +353,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [
       `4:12 cloud.timeout: 10 has no unit: write a duration as ${FORMS}`,
       `6:13 poll.deadline: '6 hours' is not a duration: write ${FORMS}`,
-      "8:13 delivery.minDelay: '0s' must be longer than 0",
+      "8:13 delivery.minDelay: '0s' is too short: at least 1ms",
       "9:13 delivery.maxDelay: '30d' is too long: at most 24d",
     ],
   },
@@ -369,9 +369,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
-    name: 'a duration a millisecond past 24 days, which a timer cannot hold, and one that rounds to no time',
-    text: lines(...CLOUD, 'poll:', '  deadline: 24d1ms', 'delivery:', '  minDelay: 0.4ms'),
-    expected: ["5:13 poll.deadline: '24d1ms' is too long: at most 24d", "7:13 delivery.minDelay: '0.4ms' must be longer than 0"],
+    name: 'a duration a millisecond past 24 days, which a timer cannot hold, and ones under a millisecond, the shortest',
+    text: lines(...CLOUD, 'poll:', '  deadline: 24d1ms', 'delivery:', '  minDelay: 0.4ms', 'watches:', '  - { requestId: r1, serverId: s1, deadline: 0.1ms }'),
+    expected: [
+      "5:13 poll.deadline: '24d1ms' is too long: at most 24d",
+      "7:13 delivery.minDelay: '0.4ms' is too short: at least 1ms",
+      "9:46 watches[0].deadline: '0.1ms' is too short: at least 1ms",
+    ],
   },
   {
     name: 'maxDelay shorter than minDelay',
