@@ -5,7 +5,7 @@ import { isMapping } from '../data/dictionary.ts';
 import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import type { WatchEntry } from './edit.ts';
-import { substituteEnv } from './env.ts';
+import { referenceIn, substituteEnv } from './env.ts';
 import { defaultProject, identityOf } from './schema.ts';
 import { TAG_OPTIONS } from './tags.ts';
 import { offsetOf, parseNested } from './yamlTree.ts';
@@ -16,6 +16,8 @@ export interface Watched {
   line: number;
   project: string | undefined;
   wanted: string | undefined;
+  /** The `${VAR}`, not set here, that a project of the file's stands as: which project it is, only the daemon's environment says. */
+  unset?: string | undefined;
 }
 
 /**
@@ -43,7 +45,11 @@ export function watchedAlready(text: string, watch: WatchEntry, env: NodeJS.Proc
   // Only now: a clouds.yaml is a file to read, and its project matters only to a watch that names none.
   applyCloudsYaml(data, env);
   const fallback = defaultProject((data as { cloud?: unknown }).cloud);
-  return { index, line, project: written ?? fallback, wanted: watch.projectId ?? fallback };
+  const project = written ?? fallback;
+  const wanted = watch.projectId ?? fallback;
+  // A value whose variable is not set keeps its `${...}` text; the project given on the command line is no reference.
+  const unset = referenceIn(project ?? '') ?? (watch.projectId === undefined ? referenceIn(wanted ?? '') : undefined);
+  return { index, line, project, wanted, unset };
 }
 
 /**

@@ -208,6 +208,15 @@ describe('watchedAlready', () => {
     expect(watchedAlready(text, { requestId: 'req-101', serverId: 's101' }, env)).toMatchObject({ index: 101, line: 108 });
   });
 
+  it('says which variable, not set here, a project compared stands as: only the daemon knows that project', () => {
+    const text = `${CLOUD.replace(/projectId: .*/, 'projectId: ${PID}')}watches:\n  - { requestId: req-1, serverId: s1 }\n  - { requestId: req-2, serverId: s2, projectId: p1 }\n`;
+    expect(watchedAlready(text, { requestId: 'req-1', serverId: 's1', projectId: 'p2' }, {})).toMatchObject({ project: '${PID}', wanted: 'p2', unset: '${PID}' });
+    expect(watchedAlready(text, { requestId: 'req-2', serverId: 's2' }, {})).toMatchObject({ project: 'p1', wanted: '${PID}', unset: '${PID}' });
+    // The default is not what these are compared by: the entry's own project, and the one given.
+    expect(watchedAlready(text, { requestId: 'req-2', serverId: 's2', projectId: 'p2' }, {})).toMatchObject({ project: 'p1', wanted: 'p2', unset: undefined });
+    expect(watchedAlready(text, { requestId: 'req-1', serverId: 's1', projectId: 'p2' }, { PID: 'p3' })).toMatchObject({ project: 'p3', wanted: 'p2', unset: undefined });
+  });
+
   it('takes the project of an entry that names none from the clouds.yaml profile, as run does', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eaw-watched-'));
     try {

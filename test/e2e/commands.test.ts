@@ -646,6 +646,25 @@ describe('add and remove', () => {
     expect((await h.cli(['add', '--config', path, '--server', 'second-server', '--request', ids.requestId])).code).toBe(0);
   });
 
+  it('takes the watch in the file as the one added when its project is a variable this shell does not set (a pipeline retrying), and says so', async ({ h }) => {
+    const ids = newIds();
+    const original = h.yaml([ids]).replace(`  projectId: ${PROJECT}\n`, '  projectId: ${PID}\n');
+    const path = await h.writeConfig(original);
+    const line = original.split('\n').findIndex((l) => l.includes(ids.requestId)) + 1;
+    const args = ['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--project', PROJECT];
+    expect(await h.cli(args, { env: { PID: undefined } })).toEqual({
+      code: 0,
+      stderr: '',
+      stdout: `already watched: watches[0] at line ${line} has request ${ids.requestId} on server ${ids.serverId} in ${path}; left as it is ` +
+        `(its project \${PID} not compared with ${PROJECT}: \${PID} is not set in this shell)\n`,
+    });
+    expect(await readFile(path, 'utf8')).toBe(original);
+    // Set here, it is compared as any project is.
+    const other = await h.cli(args, { env: { PID: 'another-project' } });
+    expect(other).toMatchObject({ code: 1, stdout: '' });
+    expect(other.stderr).toContain(`already watches request ${ids.requestId} on server ${ids.serverId}, for project another-project, not ${PROJECT}: `);
+  });
+
   // A daemon running as its own user reads a 0640 file of its own: `sudo ecs-action-watch add` must not leave it root's.
   it.runIf(asRoot)('keeps the owner and group of the file, and of the one a ConfigMap\'s symlinks lead to', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([]));

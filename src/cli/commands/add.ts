@@ -37,7 +37,12 @@ export async function run(ctx: CommandContext): Promise<number> {
     const done = await editWatchFile(ctx, (current) => {
       const there = watchedAlready(current, watch, ctx.env);
       if (there === undefined) return { ...addWatch(current, watch), added: true };
-      if (there.project !== there.wanted) {
+      // A project the file names by a variable this shell does not set is the daemon's to resolve, as the
+      // check of an edit leaves such variables to it: taken as the one wanted, since a server's id and a
+      // request id name one action whatever the project. A pipeline retrying its step, whose shell lacks the
+      // daemon's variables, would otherwise fail at each retry for a conflict it can neither see nor mend.
+      const differ = there.project !== there.wanted;
+      if (differ && there.unset === undefined) {
         const fix = 'jobId' in watch ? `remove --job ${watch.jobId}` : `remove --request ${watch.requestId} --server ${watch.serverId}`;
         throw new WatchFileEditError(
           'conflict',
@@ -46,11 +51,12 @@ export async function run(ctx: CommandContext): Promise<number> {
         );
       }
       // A retried step: the file stays as it is, byte for byte.
-      return { text: current, index: there.index, added: false, line: there.line };
+      const note = differ ? ` (its project ${there.project ?? '(none)'} not compared with ${there.wanted ?? '(none)'}: ${there.unset} is not set in this shell)` : '';
+      return { text: current, index: there.index, added: false, line: there.line, note };
     }, (issue, { index }) => optionOf(issue, index));
     if (!done) return 1;
     if (done.added) ctx.stdout.write(`added watches[${done.index}]: ${what}${watch.name ? ` (${watch.name})` : ''} to ${ctx.configPath}\n`);
-    else ctx.stdout.write(`already watched: watches[${done.index}] at line ${done.line} has ${what} in ${ctx.configPath}; left as it is\n`);
+    else ctx.stdout.write(`already watched: watches[${done.index}] at line ${done.line} has ${what} in ${ctx.configPath}; left as it is${done.note}\n`);
     return 0;
   } catch (err) {
     // Interrupted while another edit held the file: nothing was written.
