@@ -5,7 +5,7 @@
 import { isMap, isScalar, isSeq, parse as parseYaml, stringify, type CST, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
 import { meant } from '../text/closest.ts';
 import { TAG_OPTIONS } from './tags.ts';
-import { parseNested } from './yamlTree.ts';
+import { aliasIntoCut, formatPath, lineOf, parseNested, pathAt } from './yamlTree.ts';
 import { fileData, watchList } from './watched.ts';
 import { isMapping } from '../data/dictionary.ts';
 
@@ -205,7 +205,7 @@ function matches(entry: Record<string, unknown>, match: WatchMatch): boolean {
  * longer has it. `index` and `entry` are the first entry removed; `duplicates` the indexes of the others.
  */
 export function removeWatch(text: string, match: WatchMatch, env: NodeJS.ProcessEnv = {}): { text: string; index: number; entry: Record<string, unknown>; duplicates: number[] } {
-  const { watches } = parse(text);
+  const { doc, watches } = parse(text);
   const value = watches?.value;
   if (watches === undefined || !isSeq(value) || value.items.length === 0) {
     throw new WatchFileEditError('unknown', `no watch with ${describeMatch(match)}: the file has no watches`);
@@ -234,6 +234,13 @@ export function removeWatch(text: string, match: WatchMatch, env: NodeJS.Process
     const previous = cuts.at(-1);
     if (previous?.to === from) previous.to = to;
     else cuts.push({ from, to });
+  }
+  // Said here, at the alias's line in this file: the check of the result would say it at a line of a text
+  // never written, and ask for an anchor that the reader sees set above.
+  const orphan = aliasIntoCut(doc, cuts);
+  if (orphan !== undefined) {
+    const where = `${formatPath(pathAt(doc, orphan.offset))} at line ${lineOf(text, orphan.offset)}`;
+    throw new WatchFileEditError('file', `the entry to remove sets &${orphan.name}, which ${where} uses: write its value out there first`);
   }
   let rest = text;
   // The last first, so that the offsets of those before still hold.

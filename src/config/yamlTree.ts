@@ -217,6 +217,29 @@ function firstTooDeep(root: Node | null): Node | undefined {
   return undefined;
 }
 
+/**
+ * The first alias of `doc` outside the spans `cut` whose anchor (the last one of its name before it, as
+ * YAML reads it) is set inside one: without those spans it would name nothing. Its name and offset.
+ */
+export function aliasIntoCut(doc: Document.Parsed, cut: ReadonlyArray<{ from: number; to: number }>): { name: string; offset: number } | undefined {
+  const inCut = (offset: number | undefined) => offset !== undefined && cut.some(({ from, to }) => from <= offset && offset < to);
+  const anchors = new Map<string, number | undefined>();
+  let found: { name: string; offset: number } | undefined;
+  visit(doc, {
+    Node(_key, node) {
+      const offset = node.range?.[0];
+      if (!isAlias(node)) {
+        if (node.anchor !== undefined) anchors.set(node.anchor, offset);
+        return undefined;
+      }
+      if (inCut(offset) || !inCut(anchors.get(node.source))) return undefined;
+      found = { name: node.source, offset: offset! };
+      return visit.BREAK;
+    },
+  });
+  return found;
+}
+
 /** The anchors set within `nodes`, and the anchors their aliases name (one walk). */
 export function anchorNames(nodes: ReadonlyArray<ParsedNode | null>): { set: string[]; aliased: string[] } {
   const names = { set: [] as string[], aliased: [] as string[] };

@@ -187,6 +187,18 @@ describe('removeWatch', () => {
     expect(thrown(() => removeWatch(fromEnv, { requestId: 'req-77' }))).toMatchObject({ kind: 'unknown' });
   });
 
+  it('refuses to take out an anchor that an entry it leaves aliases, saying where that alias is', () => {
+    const text = `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n    notify: &team [chat]\n  - requestId: req-2\n    serverId: s2\n    notify: *team\n`;
+    expect(thrown(() => removeWatch(text, { requestId: 'req-1' }))).toMatchObject({
+      kind: 'file',
+      message: 'the entry to remove sets &team, which watches[1].notify at line 12 uses: write its value out there first',
+    });
+    // The alias goes with its entry; an anchor set again before an alias is the one it names.
+    expect(removeWatch(text, { requestId: 'req-2' }).index).toBe(1);
+    const setAgain = `${CLOUD}watches:\n  - {requestId: req-1, serverId: s1, notify: &team [chat]}\n  - {requestId: req-2, serverId: s2, notify: &team [chat]}\n  - {requestId: req-3, serverId: s3, notify: *team}\n`;
+    expect(removeWatch(setAgain, { requestId: 'req-1' }).index).toBe(0);
+  });
+
   it('says when the id is unknown or ambiguous', () => {
     expect(thrown(() => removeWatch(two, { requestId: 'resize-7' }))).toMatchObject({ kind: 'unknown', message: 'no watch with requestId resize-7 in the file' });
     // An id a character off, or cut short in copying, gets the one it likely is; a right id on another server, where it is.

@@ -749,6 +749,19 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
+  it('refuses to take out an entry whose anchor another entry aliases, at that entry\'s line in the file, writing nothing', async ({ h }) => {
+    const [a, b] = [newIds(), newIds()];
+    const original = h.yaml([{ ...a, extra: '    notify: &team [chat]' }, { ...b, extra: '    notify: *team' }]);
+    const path = await h.writeConfig(original);
+    const line = original.split('\n').indexOf('    notify: *team') + 1;
+    expect(await h.cli(['remove', '--config', path, '--request', a.requestId])).toEqual({
+      code: 1,
+      stdout: '',
+      stderr: `ecs-action-watch remove: ${path}: the entry to remove sets &team, which watches[1].notify at line ${line} uses: write its value out there first\n`,
+    });
+    expect(await readFile(path, 'utf8')).toBe(original);
+  });
+
   it('exits 1 for an unknown id and 2 for a missing option or an ambiguous id', async ({ h }) => {
     const a = newIds();
     const path = await h.writeConfig(h.yaml([a, { serverId: 'other-server', requestId: a.requestId }]));
