@@ -12,9 +12,10 @@ export const NOTICEABLE_PAUSE_MS = 5000;
 
 /**
  * `the cloud throttles requests (429, Retry-After 1h00m): asking again in 1m00s`: the Retry-After when the
- * cloud sent one, since a pause shorter than it (the limiter's longest is a minute) is ours, not its.
+ * cloud sent one, since a pause shorter than it (the limiter's longest is a minute) is ours, not its. The
+ * seconds left are counted up, as a countdown shows them: 1s until the last millisecond, never 0s.
  */
 export function throttleText({ retryAfterMs }: Pick<ThrottlePause, 'retryAfterMs'>, remainingMs: number): string {
   const asked = retryAfterMs === undefined ? '' : `, Retry-After ${formatAge(retryAfterMs)}`;
-  return `the cloud throttles requests (429${asked}): asking again in ${formatAge(Math.max(remainingMs, 1000))}`;
+  return `the cloud throttles requests (429${asked}): asking again in ${formatAge(Math.max(1, Math.ceil(remainingMs / 1000)) * 1000)}`;
 }

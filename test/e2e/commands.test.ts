@@ -815,8 +815,8 @@ describe('wait on a terminal', () => {
     expect((await waiting).code).toBe(130);
     const shown = stderr.text.split('\r\u001b[2K');
     const throttled = shown.filter((line) => line.includes('throttles'));
-    expect(throttled[0]).toMatch(/^waiting for the first answer; the cloud throttles requests \(429, Retry-After 2s\): asking again in 2s · \d+s$/);
-    expect(throttled.map((line) => /in (\d)s ·/.exec(line)![1])).toEqual(expect.arrayContaining(['2', '1']));
+    expect(throttled[0], stderr.text).toMatch(/^waiting for the first answer; the cloud throttles requests \(429, Retry-After 2s\): asking again in 2s · \d+s$/);
+    expect(throttled.map((line) => /in (\d)s ·/.exec(line)?.[1]), stderr.text).toEqual(expect.arrayContaining(['2', '1']));
   });
 });
 
