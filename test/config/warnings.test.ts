@@ -91,6 +91,18 @@ describe('warnings of a valid file', () => {
     expect(result).toMatchObject({ ok: true, warnings: [{ line: 5, col: 24, path: 'poll.warnAfter.resise' }] });
     expect(result.ok && result.warnings[0]?.message).toMatch(/^'resise' is not an action type Nova records \(create, delete, /);
   });
+
+  it('an SMTP port 465 without smtp.secure, at the port: that port speaks TLS from the start', () => {
+    const mail = (...smtp: string[]) =>
+      validateConfigText(lines(...cloud('auto').trimEnd().split('\n'), 'notifiers:', '  ops-mail:', '    type: email', '    smtp:', '      host: smtp.example.com', ...smtp, '    from: ecs@example.com', '    to: [ops@example.com]'), { env: {} });
+    const result = mail('      port: 465');
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 10, col: 13, path: 'notifiers.ops-mail.smtp.port' }] });
+    expect(result.ok && result.warnings[0]?.message).toBe(
+      'port 465 speaks TLS from the start: set smtp.secure: true, or use port 587 for STARTTLS (with smtp.secure false, every mail would wait for a greeting such a server never sends, and time out; a relay that does speak plain SMTP on 465 may keep it)',
+    );
+    expect(mail('      port: 465', '      secure: false')).toMatchObject({ ok: true, warnings: [{ path: 'notifiers.ops-mail.smtp.port' }] });
+    for (const fine of [['      port: 465', '      secure: true'], ['      secure: true'], ['      port: 587'], []]) expect(mail(...fine)).toMatchObject({ ok: true, warnings: [] });
+  });
 });
 
 describe('a poll.schedule that names hours, in a zone with daylight saving time', () => {

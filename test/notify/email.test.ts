@@ -1,14 +1,18 @@
 import { once } from 'node:events';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer as createTcpServer, type AddressInfo, type Server as TcpServer, type Socket } from 'node:net';
 import type { SMTPServerOptions } from 'smtp-server';
-import { pino, type Logger } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { pino } from 'pino';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmailNotifierConfig } from '../../src/notify/email/config.ts';
 import { createEmailNotifier, loginNeedsTls } from '../../src/notify/email/email.ts';
-import type { Notifier } from '../../src/notify/types.ts';
+import type { Notifier, NotifierDeps } from '../../src/notify/types.ts';
 import { TRACEBACK, attempt, everyProperty, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { startMailSink, type MailSink, type ReceivedMail } from '../../src/sinks/mailSink.ts';
+import { makeCertificates } from '../certificates.ts';
 
 type Smtp = { port: number; mails: ReceivedMail[] };
 
@@ -45,7 +49,7 @@ function smtpError(message: string, responseCode: number): Error {
   return Object.assign(new Error(message), { responseCode });
 }
 
-function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, extra: Partial<EmailNotifierConfig> = {}, logger: Logger = silentLogger): Notifier {
+function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, extra: Partial<EmailNotifierConfig> = {}, deps: Partial<NotifierDeps> = {}): Notifier {
   const notifier = createEmailNotifier(
     'ops-mail',
     {
@@ -56,7 +60,7 @@ function email(port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}, ex
       on: ['success', 'failure', 'timeout', 'not_found'],
       ...extra,
     },
-    { logger },
+    { logger: silentLogger, ...deps },
   );
   notifiers.push(notifier);
   return notifier;
@@ -201,7 +205,7 @@ describe('email notifier', () => {
     });
     const lines: string[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) });
-    const send = (to: string[]) => email(smtp.port, { user: 'mailer', password }, { to }, logger).send(failedResize(), attempt());
+    const send = (to: string[]) => email(smtp.port, { user: 'mailer', password }, { to }, { logger }).send(failedResize(), attempt());
 
     const receipt = await send(['ops@example.com', 'nobody@example.com']);
     expect(receipt).toEqual({ answer: '250 Queued for mailer:<hidden> (<hidden>)', refused: ['nobody@example.com: 550 No such user for mailer:<hidden> (<hidden>)'] });
@@ -327,6 +331,39 @@ describe('email notifier', () => {
     );
   });
 
+  describe('against a server of implicit TLS, which says nothing until the handshake', () => {
+    let tls: { key: string; cert: string; ca: string[] };
+    beforeAll(() => {
+      const made = makeCertificates(mkdtempSync(join(tmpdir(), 'eaw-smtps-')));
+      tls = { key: made.key, cert: made.cert, ca: [readFileSync(made.caFile, 'utf8')] };
+    });
+    async function tlsServer(port?: number): Promise<MailSink> {
+      const sink = await startMailSink({ smtp: { secure: true, key: tls.key, cert: tls.cert }, port });
+      sinks.push(sink);
+      return sink;
+    }
+
+    it('says on port 465 that it speaks TLS from the start, and smtp.secure then sends', async ({ skip }) => {
+      const sink = await tlsServer(465).catch((err: Error) => {
+        const code = (err.cause as NodeJS.ErrnoException | undefined)?.code;
+        // Below 1024 a port takes root (or CAP_NET_BIND_SERVICE); a machine with its own relay there has it taken.
+        if (code === 'EACCES' || code === 'EADDRINUSE') skip(`cannot listen on 127.0.0.1:465 (${code})`);
+        throw err;
+      });
+      const err = await failure(email(465, { timeout: 300 }).send(failedResize(), attempt()));
+      expect(err.retryable).toBe(true);
+      expect(err.message).toBe('email ops-mail: timed out waiting for the greeting of 127.0.0.1:465 after 300 ms; port 465 speaks TLS from the start: set smtp.secure: true, or use port 587 for STARTTLS');
+      await email(465, { secure: true }, {}, { ca: tls.ca }).send(failedResize(), attempt());
+      expect(sink.received).toHaveLength(1);
+    });
+
+    it('on another port, says no more than that it timed out: a server slow to greet is as likely there', async () => {
+      const sink = await tlsServer();
+      const err = await failure(email(sink.port, { timeout: 300 }).send(failedResize(), attempt()));
+      expect(err.message).toBe(`email ops-mail: timed out waiting for the greeting of 127.0.0.1:${sink.port} after 300 ms`);
+    });
+  });
+
   it('retries when the server never greets within the timeout', async () => {
     const sockets: Socket[] = [];
     const silent = createTcpServer((socket) => sockets.push(socket)).listen(0, '127.0.0.1');
@@ -339,7 +376,7 @@ describe('email notifier', () => {
     for (const s of sockets) s.destroy();
     expect(performance.now() - started).toBeLessThan(1500);
     expect(err.retryable).toBe(true);
-    expect(err.message).toMatch(new RegExp(`^email ops-mail: timed out .* 127\\.0\\.0\\.1:${port} after 200 ms$`));
+    expect(err.message).toBe(`email ops-mail: timed out waiting for the greeting of 127.0.0.1:${port} after 200 ms`);
   });
 
   it('stops when the dispatcher aborts the attempt', async () => {

@@ -19,6 +19,11 @@ const smtpHost = () =>
       error: (iss) => `${quoted(String(iss.input))} is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port`,
     });
 
+/** SMTP over implicit TLS (RFC 8314): its server says nothing until the client's TLS handshake. */
+export const IMPLICIT_TLS_PORT = 465;
+/** What mends a plain session to IMPLICIT_TLS_PORT, which waits for a greeting that never comes, as the server waits for a handshake. */
+export const IMPLICIT_TLS_ADVICE = `port ${IMPLICIT_TLS_PORT} speaks TLS from the start: set smtp.secure: true, or use port 587 for STARTTLS`;
+
 const SmtpSchema = strict({
   host: smtpHost(),
   // Left out: 465 with secure (implicit TLS), else 587 (submission, STARTTLS): a secure session on 587
@@ -35,7 +40,7 @@ const SmtpSchema = strict({
   if ((smtp.user === undefined) === (smtp.password === undefined)) return;
   const [set, missing] = smtp.user === undefined ? ['password', 'user'] : ['user', 'password'];
   ctx.addIssue({ code: 'custom', path: [set], input: undefined, message: `${set} is set but ${missing} is not: set both, or neither for no login` });
-}, ACROSS_KEYS).transform((smtp) => ({ ...smtp, port: smtp.port ?? (smtp.secure ? 465 : 587) }));
+}, ACROSS_KEYS).transform((smtp) => ({ ...smtp, port: smtp.port ?? (smtp.secure ? IMPLICIT_TLS_PORT : 587) }));
 
 export const EmailConfigSchema = strict({
   type: z.literal('email'),

@@ -4,7 +4,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { bareAddress } from '../../config/fields.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
-import type { EmailNotifierConfig } from './config.ts';
+import { IMPLICIT_TLS_ADVICE, IMPLICIT_TLS_PORT, type EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode, NOT_TLS } from '../../net/failure.ts';
 import { isBatch, renderEmail, renderSubject } from '../render.ts';
@@ -91,7 +91,10 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       requireTLS: loginNeedsTls(smtp),
       connectionTimeout: smtp.timeout,
       greetingTimeout: smtp.timeout,
-      socketTimeout: smtp.timeout,
+      // A millisecond past the greeting's: nodemailer starts both timers at once, and at a tie (a connection
+      // made within the millisecond, on loopback or a LAN) the socket's fired first, and a server that never
+      // greeted (an implicit TLS port: tlsPort below) was said to have left a command unanswered.
+      socketTimeout: smtp.timeout + 1,
       dnsTimeout: smtp.timeout,
       // cloud.tls.caFile: a company's relay is signed by its private CA as much as its cloud and webhooks are.
       ...(deps.ca === undefined ? {} : { tls: { ca: [...deps.ca] } }),
@@ -190,7 +193,9 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     }
     if (code === 'ETIMEDOUT') {
       const phase = TIMEOUT_PHASES[e.timeoutType ?? ''] ?? 'talking to';
-      return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms`, true);
+      // The mirror of plainPort below: client and server each wait for the other to speak first.
+      const tlsPort = e.timeoutType === 'GREETING_TIMEOUT' && !smtp.secure && smtp.port === IMPLICIT_TLS_PORT ? `; ${IMPLICIT_TLS_ADVICE}` : '';
+      return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms${tlsPort}`, true);
     }
     const network = describeNetworkFailure(e.originalCode ?? code, endpoint);
     // A plain port answers a TLS hello with its greeting: smtp.secure is for port 465 alone.
