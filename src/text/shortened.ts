@@ -2,6 +2,13 @@
 // characters (Slack); a character takes at least one byte, so a bound in bytes holds for both.
 import { prefix } from './clipped.ts';
 
+/**
+ * What `&`, `<` and `>` take once a chat's markup has them written as entities (Slack's `&amp;`, Lark's
+ * `&#60;`: src/notify/template/template.ts): counted so, a short text stays within its bound escaped too.
+ */
+const ESCAPED_BYTES = 5;
+const MARKUP = /[&<>]/g;
+
 const ELLIPSIS = '…';
 const ELLIPSIS_BYTES = 3;
 
@@ -22,7 +29,8 @@ let segmenter: Intl.Segmenter | undefined;
 const graphemes = () => (segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' }));
 
 /**
- * `text` on one line, without control characters, and in at most `maxBytes` bytes of UTF-8: cut with `…`
+ * `text` on one line, without control characters, and in at most `maxBytes` bytes of UTF-8 (`&`, `<` and `>`
+ * counted as ESCAPED_BYTES): cut with `…`
  * between two characters as people see them (not inside an accented letter, a flag or an emoji of several).
  * `end` keeps the beginning, as for a reason; `middle` keeps both ends, as for a name, since a fleet's
  * names tend to differ at their end (web-01, web-02).
@@ -31,15 +39,21 @@ export function shortened(text: string, maxBytes: number, cut: 'end' | 'middle')
   const whole = text.trimStart();
   const read = cut === 'end' ? prefix(whole, READ_PER_BYTE * maxBytes) : whole;
   const line = read.replace(BLANKS, ' ').trim();
-  // A UTF-16 unit is at most 3 bytes: most names and reasons fit without being counted.
-  if (read === whole && (line.length * 3 <= maxBytes || Buffer.byteLength(line) <= maxBytes)) return line;
+  // A UTF-16 unit is at most 3 bytes, or ESCAPED_BYTES: most names and reasons fit without being counted.
+  if (read === whole && (line.length * ESCAPED_BYTES <= maxBytes || lineBytes(line) <= maxBytes)) return line;
   const room = maxBytes - ELLIPSIS_BYTES;
   if (cut === 'end') return `${line.slice(0, headEnd(line, room)).trimEnd()}${ELLIPSIS}`;
   const head = line.slice(0, headEnd(line, Math.ceil(room / 2))).trimEnd();
   return `${head}${ELLIPSIS}${line.slice(tailStart(line, Math.floor(room / 2))).trimStart()}`;
 }
 
-function utf8Bytes(codePoint: number): number {
+function lineBytes(line: string): number {
+  return Buffer.byteLength(line) + (ESCAPED_BYTES - 1) * (line.match(MARKUP)?.length ?? 0);
+}
+
+/** The bytes of UTF-8 of a character, or ESCAPED_BYTES for one a chat's markup escapes. */
+function charBytes(codePoint: number): number {
+  if (codePoint === 0x26 || codePoint === 0x3c || codePoint === 0x3e) return ESCAPED_BYTES;
   return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
 }
 
@@ -48,7 +62,7 @@ function headEnd(line: string, bytes: number): number {
   let end = 0;
   for (let used = 0; end < line.length; ) {
     const c = line.codePointAt(end)!;
-    used += utf8Bytes(c);
+    used += charBytes(c);
     if (used > bytes) break;
     end += c > 0xffff ? 2 : 1;
   }
@@ -63,7 +77,7 @@ function tailStart(line: string, bytes: number): number {
     const c = line.codePointAt(start - 1)!;
     // The low half of a surrogate pair: the character starts one unit earlier.
     const units = c >= 0xdc00 && c <= 0xdfff && start > 1 ? 2 : 1;
-    used += utf8Bytes(line.codePointAt(start - units)!);
+    used += charBytes(line.codePointAt(start - units)!);
     if (used > bytes) break;
     start -= units;
   }

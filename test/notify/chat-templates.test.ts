@@ -33,6 +33,7 @@ const NOTIFICATIONS: Array<[string, OutgoingNotification]> = [
   ['a digest of 12 failures in Chinese', longFailuresDigest((i) => `生产环境-订单服务-数据库-${i}`.repeat(6), inChinese)],
   ['a digest of 12 failures with names of 255 characters, or of emoji', longFailuresDigest((i) => (i % 2 ? longName(i) : '🔥'.repeat(100)), subJobsFailed)],
   ['a digest as large as its short fields allow, of quotes, which JSON doubles', longFailuresDigest(() => '"'.repeat(300), () => '"'.repeat(3000))],
+  ['a digest as large as its short fields allow, of &, < and >, which a chat\'s markup escapes', longFailuresDigest(() => '<&>'.repeat(100), () => '<&>'.repeat(1000))],
   ['a job\'s failure of a hundred sub-jobs', failedResize({ reason: subJobsFailed(1), watch: { ...failedResize().watch, name: longName(1) } })],
 ];
 
@@ -40,8 +41,17 @@ type Json = Record<string, unknown> & { [key: string]: any }; // eslint-disable-
 
 const nonEmpty = (value: unknown) => typeof value === 'string' && value.trim().length > 0;
 
-/** What each system's incoming webhook requires of a message, from its documentation, given the message and its bytes. */
-const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void]> = [
+/** A text as a chat shows it, its markup's entities read (template.ts MARKUP_ESCAPES). */
+const entities = (named: Record<string, string>) => (text: string) => text.replace(/&[^;]+;/g, (entity) => named[entity] ?? entity);
+const asSlackShows = entities({ '&amp;': '&', '&lt;': '<', '&gt;': '>' });
+const asLarkShows = entities({ '&#38;': '&', '&#60;': '<', '&#62;': '>' });
+const asIs = (text: string) => text;
+
+/**
+ * What each system's incoming webhook requires of a message, from its documentation, given the message and
+ * its bytes; and how it shows a text of it.
+ */
+const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void, (text: string) => string]> = [
   ['Slack', 'slack.json.mustache', (body) => {
     // `text` is required with blocks (the notification's fallback); at most 50 blocks; text objects 1 to 3000 characters.
     expect(nonEmpty(body.text)).toBe(true);
@@ -54,7 +64,7 @@ const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void]> = [
         expect(nonEmpty(text.text) && text.text.length <= 3000).toBe(true);
       }
     }
-  }],
+  }, asSlackShows],
   ['Microsoft Teams', 'teams.json.mustache', (body, bytes) => {
     // A Workflows (or connector) webhook takes a message with one Adaptive Card attachment, of 28 KB at most.
     expect(bytes).toBeLessThanOrEqual(28_000);
@@ -70,7 +80,7 @@ const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void]> = [
       else expect.fail(`unexpected element ${element.type}`);
     }
     expect(['Good', 'Warning', 'Attention']).toContain(attachment.content.body[0].color);
-  }],
+  }, asIs],
   ['Feishu / Lark', 'feishu.json.mustache', (body, bytes) => {
     // An interactive card: a header with a plain_text title and a colour template, and elements; 20 KB a request.
     expect(bytes).toBeLessThanOrEqual(20_000);
@@ -86,7 +96,7 @@ const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void]> = [
         expect(nonEmpty(text.content)).toBe(true);
       }
     }
-  }],
+  }, asLarkShows],
   ['DingTalk', 'dingtalk.json.mustache', (body, bytes) => {
     // A markdown message: title (the notification's preview) and text; "ecs-action-watch" works as the
     // robot's keyword. A body over 20,000 bytes is refused (errcode 460101).
@@ -94,16 +104,16 @@ const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void]> = [
     expect(body.msgtype).toBe('markdown');
     expect(nonEmpty(body.markdown.title) && nonEmpty(body.markdown.text)).toBe(true);
     expect(body.markdown.text).toContain('ecs-action-watch');
-  }],
+  }, asIs],
   ['WeCom', 'wecom.json.mustache', (body) => {
     // A markdown message of at most 4096 bytes (errcode 40058 past that).
     expect(body.msgtype).toBe('markdown');
     expect(nonEmpty(body.markdown.content)).toBe(true);
     expect(Buffer.byteLength(body.markdown.content)).toBeLessThanOrEqual(4096);
-  }],
+  }, asIs],
 ];
 
-describe.each(SYSTEMS)('the %s template', (_system, file, requirements) => {
+describe.each(SYSTEMS)('the %s template', (_system, file, requirements, shows) => {
   const source = template(file);
 
   it('passes the check the watch file makes when it is loaded', () => {
@@ -119,7 +129,41 @@ describe.each(SYSTEMS)('the %s template', (_system, file, requirements) => {
     const rendered = renderTemplate(source, SAMPLES[0]![1], 'json');
     const strings: string[] = [];
     JSON.parse(rendered, (_key, value: unknown) => (typeof value === 'string' && strings.push(value), value));
-    expect(strings.some((s) => s.includes(HOSTILE.replace(/[\s\p{Cc}]+/gu, ' ').trim()))).toBe(true);
+    expect(strings.some((s) => shows(s).includes(HOSTILE.replace(/[\s\p{Cc}]+/gu, ' ').trim()))).toBe(true);
+  });
+});
+
+describe('names and reasons that hold a chat\'s markup', () => {
+  const name = '<!channel> & <https://x|y>';
+  const reason = 'resize failed: <at id=all></at> & <!here> in <module>';
+  const action = failedResize({ reason, watch: { ...failedResize().watch, name } });
+  const digest = longFailuresDigest(() => name, () => reason);
+  /** Every string of a rendered JSON body. */
+  const strings = (rendered: string) => {
+    const found: string[] = [];
+    JSON.parse(rendered, (_key, value: unknown) => (typeof value === 'string' && found.push(value), value));
+    return found;
+  };
+
+  it('are escaped in Slack\'s text, the fallback included, so that they call nobody and link nowhere', () => {
+    for (const n of [action, digest]) {
+      const texts = strings(renderTemplate(template('slack.json.mustache'), n, 'json'));
+      // mrkdwn's three characters appear only as the entities Slack documents.
+      for (const text of texts) expect(text).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
+      expect(texts.join('\n')).toContain('&lt;!channel&gt; &amp; &lt;https://x|y&gt;');
+    }
+    expect(strings(renderTemplate(template('slack.json.mustache'), action, 'json'))).toContain('resize failed: &lt;at id=all&gt;&lt;/at&gt; &amp; &lt;!here&gt; in &lt;module&gt;');
+  });
+
+  it('are escaped in Lark\'s lark_md, and left as they are in its plain_text, which shows text as it is', () => {
+    for (const n of [action, digest]) {
+      const card = JSON.parse(renderTemplate(template('feishu.json.mustache'), n, 'json')) as Json;
+      const texts: Json[] = [card.card.header.title, ...card.card.elements.flatMap((e: Json) => (e.tag === 'div' ? [e.text] : e.elements))];
+      for (const text of texts.filter((t) => t.tag === 'lark_md')) expect(text.content).not.toMatch(/[<>]|&(?!#38;|#60;|#62;)/);
+      expect(texts.find((t) => t.tag === 'plain_text' && t.content.includes('<!channel> & <https://x|y>'))).toBeDefined();
+    }
+    const digestCard = JSON.parse(renderTemplate(template('feishu.json.mustache'), digest, 'json')) as Json;
+    expect(digestCard.card.elements[0].text.content).toContain('**&#60;!channel&#62; &#38; &#60;https://x|y&#62;** failed: resize failed: &#60;at id=all&#62;&#60;/at&#62;');
   });
 });
 

@@ -5,6 +5,33 @@ import { RENDER_LIMITS, renderTemplate, templateProblems } from '../../src/notif
 import { SHORT_BYTES, viewOf } from '../../src/notify/template/view.ts';
 import { failedResize, fleetDigest, largeFleetDigest } from './fixtures.ts';
 
+describe('a chat\'s markup section, {{#slack}} or {{#larkMd}}', () => {
+  const n = failedResize({ reason: 'disk <full> & gone' });
+  n.watch.name = '<!channel>';
+
+  it('escapes every value within it as that chat documents, in lists too; what is outside, the template\'s own text and triple braces stay as they are', () => {
+    const out = renderTemplate(
+      '{"slack": "{{#slack}}<{{watch.name}}> {{reason}}:{{#events}}{{#failed}} {{event}}={{result}}{{/failed}}{{/events}}{{/slack}}", '
+        + '"lark": "{{#larkMd}}{{reason}}{{/larkMd}}", "raw": "{{#slack}}{{{watch.name}}}{{/slack}}", "outside": "{{reason}}"}',
+      n, 'json',
+    );
+    expect(JSON.parse(out)).toEqual({
+      slack: '<&lt;!channel&gt;> disk &lt;full&gt; &amp; gone: compute_resize_instance=Error',
+      lark: 'disk &#60;full&#62; &#38; gone',
+      raw: '<!channel>',
+      outside: 'disk <full> & gone',
+    });
+    expect(renderTemplate('{{#slack}}{{watch.name}}{{/slack}}', n, 'text')).toBe('&lt;!channel&gt;');
+  });
+
+  it('is checked as the rest: inside a batch\'s list, its items\' own fields are fine, and what repeats the batch is still refused', () => {
+    expect(templateProblems('{"t": "{{#batch.failures}}{{#slack}}{{label}}: {{reason}}{{/slack}}{{/batch.failures}}"}', 'json')).toEqual([]);
+    expect(templateProblems('{"t": "{{#batch.failures}}{{#slack}}{{text}}{{/slack}}{{/batch.failures}}"}', 'json')).toEqual([
+      expect.stringMatching(/^template line 1, column 37: \{\{text\}\} inside \{\{#batch\.failures\}\} repeats the whole batch for every item/),
+    ]);
+  });
+});
+
 describe('a webhook template', () => {
   it('escapes each value as the inside of a JSON string, whatever it holds', () => {
     const n = failedResize({ reason: HOSTILE });

@@ -16,6 +16,13 @@ describe('shortened', () => {
     expect(shortened('云服务器规格变更失败'.repeat(10), 30, 'end')).toBe('云服务器规格变更失…');
   });
 
+  it('counts &, < and > as the entities a chat\'s markup writes for them, so that a short text fits escaped too', () => {
+    expect(shortened('&'.repeat(12), 64, 'end')).toBe('&'.repeat(12));
+    expect(shortened('&'.repeat(13), 64, 'end')).toBe(`${'&'.repeat(12)}…`);
+    expect(shortened(`<${'x'.repeat(59)}`, 64, 'end')).toBe(`<${'x'.repeat(59)}`);
+    expect(shortened(`<${'x'.repeat(60)}>`, 20, 'middle')).toBe(`<${'x'.repeat(4)}…${'x'.repeat(3)}>`);
+  });
+
   it('never cuts inside a character as people see it: a surrogate pair, an accent, a flag, an emoji of several', () => {
     for (const text of ['😀', 'e\u0301', '🇩🇪', '👨‍👩‍👧']) {
       for (const cut of ['end', 'middle'] as const) {

@@ -1,12 +1,13 @@
 // Notifier templates: logic-less Mustache over the view of ./view.ts. A webhook template writes JSON: each
 // `{{value}}` is escaped as the inside of a JSON string (quotes, backslashes, control characters), so
 // `"text": "{{headline}}"` is valid whatever the headline holds; `{{{value}}}` inserts it as it is (for
-// `{{{body}}}`, the contract's JSON body). A mail template writes plain text: nothing is escaped.
+// `{{{body}}}`, the contract's JSON body). A mail template writes plain text: nothing is escaped. Inside
+// `{{#slack}}` or `{{#larkMd}}`, each `{{value}}` is escaped for that chat's markup first (MARKUP_ESCAPES).
 import Mustache from 'mustache';
 import type { OutgoingNotification } from '../../model.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { SAMPLES } from './samples.ts';
-import { viewOf, type View } from './view.ts';
+import { viewOf, type MarkupSection, type View } from './view.ts';
 
 /** `json` for a webhook body, `text` for a mail's subject and body. */
 export type TemplateMode = 'json' | 'text';
@@ -18,6 +19,23 @@ function jsonEscape(value: unknown): string {
 
 function plain(value: unknown): string {
   return typeof value === 'object' && value !== null ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * The view's sections (view.ts, MARKUP_SECTIONS) within which a value is escaped for a chat's markup, where
+ * `&`, `<` and `>` start a mention, a link or an entity: a name or a reason holding `<!channel>` (Slack) or
+ * `<at id=all></at>` (Lark) would call the whole channel. Each as its system documents: Slack's three
+ * entities (api.slack.com, "Escaping text"); Lark's lark_md decodes HTML's numeric ones (open.feishu.cn,
+ * message card Markdown). None longer than ESCAPED_BYTES (src/text/shortened.ts), which the view's short
+ * fields allow for.
+ */
+const MARKUP_ESCAPES: Record<MarkupSection, Record<string, string>> = {
+  slack: { '&': '&amp;', '<': '&lt;', '>': '&gt;' },
+  larkMd: { '&': '&#38;', '<': '&#60;', '>': '&#62;' },
+};
+
+function isMarkupSection(name: string): name is MarkupSection {
+  return Object.hasOwn(MARKUP_ESCAPES, name);
 }
 
 /**
@@ -68,6 +86,16 @@ class BoundedWriter extends Mustache.Writer {
       // The writer outlives the rendering, and a digest's view can hold hundreds of MB once built.
       this.raising = null;
     }
+  }
+
+  override renderSection(...args: Parameters<Mustache.Writer['renderSection']>): string {
+    const [token, context, partials, originalTemplate, config] = args;
+    const name = token[1]!;
+    if (!isMarkupSection(name)) return super.renderSection(...args);
+    const entities = MARKUP_ESCAPES[name];
+    const escape = config!.escape!;
+    const markup = (value: unknown) => escape(plain(value).replace(/[&<>]/g, (c) => entities[c]!));
+    return this.renderTokens(token[4] as unknown as string[][], context, partials, originalTemplate, { ...config, escape: markup });
   }
 
   override renderTokens(...args: Parameters<Mustache.Writer['renderTokens']>): string {

@@ -169,6 +169,13 @@ function summaryOf(n: OutgoingNotification, headline: string): string {
   return [headline, ...lines].join('\n');
 }
 
+/**
+ * Sections that are always shown, within which template.ts escapes each value for a chat's markup: they
+ * sit in the view for the template's check to know them, wherever a template opens them.
+ */
+const MARKUP_SECTIONS = { slack: true, larkMd: true } as const;
+export type MarkupSection = keyof typeof MARKUP_SECTIONS;
+
 /** The view of a notification; every field is described in the README. */
 export function viewOf(n: OutgoingNotification) {
   const headline = renderHeadline(n);
@@ -189,6 +196,7 @@ export function viewOf(n: OutgoingNotification) {
       return body();
     },
     detectedAt: n.detectedAt,
+    ...MARKUP_SECTIONS,
   };
   if (isBatch(n)) {
     const anyProblem = n.watches.some(isFailure);
