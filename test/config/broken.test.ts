@@ -30,6 +30,9 @@ const WATCH_KEYS = 'kind, requestId, serverId, name, projectId, notify, deadline
 /** How every duration message ends: the forms a duration takes. */
 const FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s';
 
+/** Addresses in any script that are none: a space, an underscore or a symbol in the domain, an empty label, one that starts with a hyphen or an accent, one too long for DNS. */
+const NOT_ADDRESSES = ['ops@bü cher.de', 'ops@bü_cher.de', 'ops@😀.de', 'ops@bücher..de', 'ops@-bücher.de', 'ops@\u0301bücher.de', `ops@${'ü'.repeat(60)}.de`, 'ops@bücher.de.', 'müller bücher.de', 'mül ler@bücher.de'];
+
 const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expected: string[] }> = [
   {
     name: 'broken YAML syntax: an unclosed flow sequence, told where it opens rather than at the next key',
@@ -808,6 +811,22 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       "10:19 notifiers.ops-mail.on[1]: unknown value 'failed' (allowed: success, failure, timeout, not_found, slow)",
       `15:27 notifiers.team-mail.to[1]: 'ops at example.com' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
     ],
+  },
+  {
+    name: 'addresses that are none, in any script',
+    text: lines(
+      ...CLOUD,
+      'notifiers:',
+      '  ops-mail:',
+      '    type: email',
+      '    smtp: { host: smtp.example.com }',
+      '    from: ecs@bücher.de',
+      '    to:',
+      ...NOT_ADDRESSES.map((address) => `      - "${address}"`),
+    ),
+    expected: NOT_ADDRESSES.map(
+      (address, i) => `${10 + i}:9 notifiers.ops-mail.to[${i}]: '${address}' is not an email address: write ops@example.com or "Ops Team <ops@example.com>"`,
+    ),
   },
   {
     name: 'smtp sessions out of range',

@@ -71,6 +71,12 @@ describe('a valid watch file', () => {
     expect(config.notifiers['ops-mail']).toMatchObject({ from: 'root@localhost', to: ['ops@mailhost', 'On Call <oncall@relay>'] });
   });
 
+  it('takes mail addresses at an internationalised domain, and with a local part in any script, which nodemailer sends with SMTPUTF8', () => {
+    const to = ['ops@bücher.de', 'On Call <oncall@BÜCHER.de>', 'müller@bücher.de', '用户@例子.广告', 'δοκιμή@παράδειγμα.δοκιμή', 'ops@xn--bcher-kva.de'];
+    const config = parseConfig(lines(...CLOUD, 'notifiers:', `  ops-mail: { type: email, smtp: { host: localhost }, from: ecs@bücher.de, to: [${to.map((t) => `"${t}"`).join(', ')}] }`), { env: {} });
+    expect(config.notifiers['ops-mail']).toMatchObject({ from: 'ecs@bücher.de', to });
+  });
+
   it('sends mail to the SMTP host named, by name or by IPv4 or IPv6 address', () => {
     for (const host of ['smtp.example.com', 'smtp.example.com.', 'mail-relay', 'mail_relay', '10.0.0.25', '::1', 'fe80::25']) {
       const config = parseConfig(lines(...CLOUD, 'notifiers:', `  m: { type: email, smtp: { host: "${host}" }, from: a@example.com, to: [b@example.com] }`), { env: {} });

@@ -314,6 +314,30 @@ describe('email notifier', () => {
     expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com'], ['OnCall@example.com']]);
   });
 
+  it('sends to an internationalised domain in A-labels, and to a local part that is not ASCII with SMTPUTF8, retrying one put off for it alone', async () => {
+    // What the client said: smtp-server shows an address's domain decoded.
+    const commands: string[] = [];
+    const quiet = () => undefined;
+    const logger = { level: quiet, trace: quiet, info: quiet, warn: quiet, error: quiet, fatal: quiet, debug: (_meta: unknown, ...said: unknown[]) => void (said[0] === 'C:' && commands.push(String(said[1]))) };
+    let greylisting = true;
+    const smtp = await smtpServer({
+      logger,
+      onRcptTo(address, _session, callback) {
+        callback(greylisting && address.address === 'oncall@bücher.de' ? smtpError('4.7.1 Greylisted', 451) : null);
+      },
+    });
+    const notifier = email(smtp.port, {}, { from: 'ecs-watch@bücher.de', to: ['müller@bücher.de', 'On Call <oncall@BÜCHER.de>'] });
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    expect(err.owedTo).toEqual(['oncall@xn--bcher-kva.de']);
+    greylisting = false;
+    await notifier.send(failedResize(), { ...attempt(), owedTo: err.owedTo });
+    expect(smtp.mails.map((m) => m.to)).toEqual([['müller@bücher.de'], ['oncall@bücher.de']]);
+    expect(commands.filter((c) => /^(MAIL|RCPT)/.test(c))).toEqual([
+      'MAIL FROM:<ecs-watch@xn--bcher-kva.de> SMTPUTF8', 'RCPT TO:<müller@bücher.de>', 'RCPT TO:<oncall@xn--bcher-kva.de>',
+      'MAIL FROM:<ecs-watch@xn--bcher-kva.de>', 'RCPT TO:<oncall@xn--bcher-kva.de>',
+    ]);
+  });
+
   it('retries when the server is down, saying so', async () => {
     const port = await closedPort();
     const err = await failure(email(port).send(failedResize(), attempt()));

@@ -1,7 +1,7 @@
 import { BlockList, isIP } from 'node:net';
 import type { NodemailerError, Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
-import { bareAddress } from '../../config/fields.ts';
+import { asciiDomain, bareAddress } from '../../config/fields.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
 import { IMPLICIT_TLS_ADVICE, IMPLICIT_TLS_PORT, type EmailNotifierConfig } from './config.ts';
@@ -217,10 +217,12 @@ function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: Nodemai
 
 /**
  * An address as owedTo is matched by: nodemailer reports a recipient with its domain lowercased (as a URL's
- * host), not as `to:` writes it, and a `to:` edited in case only between attempts names the same mailbox.
+ * host) and an internationalised one in A-labels (xn--bcher-kva.de) unless the local part is not ASCII, not
+ * as `to:` writes it, and a `to:` edited in case only between attempts names the same mailbox.
  */
 function mailbox(address: string): string {
-  return address.toLowerCase();
+  const at = address.lastIndexOf('@');
+  return `${address.slice(0, at)}@${asciiDomain(address.slice(at + 1))}`.toLowerCase();
 }
 
 /** Which watch a message is about, for mail filters: the action's request id or the job's id. */
