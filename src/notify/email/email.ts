@@ -4,7 +4,7 @@ import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { asciiDomain, bareAddress } from '../../config/fields.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
-import { IMPLICIT_TLS_ADVICE, IMPLICIT_TLS_PORT, type EmailNotifierConfig } from './config.ts';
+import type { EmailNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode, NOT_TLS } from '../../net/failure.ts';
 import { isBatch, renderEmail, renderSubject } from '../render.ts';
@@ -193,8 +193,11 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     }
     if (code === 'ETIMEDOUT') {
       const phase = TIMEOUT_PHASES[e.timeoutType ?? ''] ?? 'talking to';
-      // The mirror of plainPort below: client and server each wait for the other to speak first.
-      const tlsPort = e.timeoutType === 'GREETING_TIMEOUT' && !smtp.secure && smtp.port === IMPLICIT_TLS_PORT ? `; ${IMPLICIT_TLS_ADVICE}` : '';
+      // The mirror of plainPort below: client and server each wait for the other to speak first. A server slow
+      // to greet is as likely, so it is said as an if (`validate` warns of 465 without smtp.secure already).
+      const tlsPort = e.timeoutType === 'GREETING_TIMEOUT' && !smtp.secure
+        ? '; a port that speaks TLS from the start (as 465 does) says nothing until the handshake: if this is one, set smtp.secure: true'
+        : '';
       return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms${tlsPort}`, true);
     }
     const network = describeNetworkFailure(e.originalCode ?? code, endpoint);
