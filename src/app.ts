@@ -57,6 +57,8 @@ export interface AppOptions {
   reloadedAway?: ReadonlySet<string>;
   /** Notifiers a reload changed (registry.ts, retunedNotifiers): what is owed to them is tried at once. */
   retunedNotifiers?: ReadonlySet<string>;
+  /** The daemon's receivers' pauses (Outbox's `throttled`), kept across reloads that rebuild the parts. */
+  throttledReceivers?: Map<string, number>;
   /** The watches to poll, when not the file's own (a reload's, with the deadlines the daemon holds back). */
   watches?: WatchTarget[];
   /** See EngineOptions. */
@@ -140,7 +142,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       bootId: options.bootId,
       firstPassPolled: options.firstPassPolled,
     });
-    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
+    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
     releasers.add(() => outbox.close(draining()));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);

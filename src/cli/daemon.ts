@@ -71,6 +71,8 @@ export class Daemon {
    * not forget what the old ones sent in the last window, nor a 429's pause (poll.rateLimit).
    */
   readonly #limiter: RateLimiter;
+  /** The receivers' pauses after their 429s, handed to every app, as the limiter is (see AppOptions). */
+  readonly #throttledReceivers = new Map<string, number>();
 
   get started(): boolean {
     return this.#app !== null;
@@ -279,7 +281,7 @@ export class Daemon {
   async #startApp(config: Config, watches: WatchTarget[], retunedNotifiers?: ReadonlySet<string>): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, watches, firstPassPolled: collectGarbage, limiter: this.#limiter });
+    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, firstPassPolled: collectGarbage, limiter: this.#limiter });
     app.lockLost.addEventListener(
       'abort',
       () => {

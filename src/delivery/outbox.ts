@@ -62,7 +62,7 @@ export class Outbox {
    * throttled. Each delivery retried on its own at its Retry-After came back with the others in one burst,
    * which the receiver throttled again: n²/2k requests for n notifications to one that takes k per window.
    */
-  readonly #throttled = new Map<string, number>();
+  readonly #throttled: Map<string, number>;
   /** The delivery id of the one attempt a throttled notifier has in flight, once its pause is over. */
   readonly #probes = new Map<string, string>();
 
@@ -76,6 +76,11 @@ export class Outbox {
     reloadedAway?: ReadonlySet<string> | undefined;
     /** Notifiers a reload changed: what is owed to them is due at once, whatever their backoff. */
     retuned?: ReadonlySet<string> | undefined;
+    /**
+     * Receivers' pauses (see #throttled), kept by their owner across outboxes (the daemon's, across reloads
+     * that rebuild the parts): a new outbox would otherwise send everything owed to a receiver that throttles.
+     */
+    throttled?: Map<string, number> | undefined;
     /** Default Date.now; the engine's now(), which moves the state's times with a setting of the clock first. */
     now?: () => number;
     /** The earliest time from which the time since is sure to have passed (the engine's surelyPassedSince()); default: any. */
@@ -95,6 +100,7 @@ export class Outbox {
     for (const notifier of this.#notifiers.keys()) {
       for (const result of ['delivered', 'retry', 'given_up'] as const) this.#metrics.notifications.inc({ notifier, result }, 0);
     }
+    this.#throttled = options.throttled ?? new Map();
     this.#retuned = options.retuned ?? new Set();
     this.#store.onDurable((deliveries) => this.#enqueue(deliveries));
     this.#retuned = new Set();
@@ -259,16 +265,20 @@ export class Outbox {
 
   /** Epoch ms before which no attempt of `owed` may start: its own retry's time, or its receiver's pause. */
   #dueAt(owed: DurableDelivery, now: number): number {
-    return Math.max(this.#notBefore(owed.delivery, now), this.#throttled.get(owed.notifier) ?? 0);
+    return Math.max(this.#notBefore(owed.delivery, now), this.#planned(this.#throttled.get(owed.notifier) ?? 0, now));
+  }
+
+  /** Epoch ms before which no attempt may start, by the delivery's own retry. */
+  #notBefore(delivery: DeliveryRecord, now: number): number {
+    return this.#planned(notBefore(delivery), now);
   }
 
   /**
-   * Epoch ms before which no attempt may start. No retry is planned more than delivery.maxDelay ahead (a
+   * `at`, a time planned for a retry or a pause, or `now` when it is more than delivery.maxDelay ahead (a
    * Retry-After is capped there too): one further ahead was planned before this host's clock stepped back,
    * and would otherwise wait as long as the step on top of its delay. It is due.
    */
-  #notBefore(delivery: DeliveryRecord, now: number): number {
-    const at = notBefore(delivery);
+  #planned(at: number, now: number): number {
     return at - now > this.#policy.maxDelay ? now : at;
   }
 
@@ -312,8 +322,13 @@ export class Outbox {
       if (probe) this.#throttlingEnded(name, log);
     } catch (err) {
       const next = this.#failed(delivery, err, log, name);
-      if (next !== null && isThrottling(err)) this.#throttledUntil(name, next, log);
-      else if (probe) this.#throttlingEnded(name, log);
+      // Only an answer of the receiver's ends its pause: not a probe cut off by a stop, given up at
+      // delivery.maxAge, or failing before it was sent (the next delivery to it probes then).
+      if (isThrottling(err)) {
+        if (next !== null) this.#throttledUntil(name, next, log);
+      } else if (probe && err instanceof DeliveryError && err.status !== undefined && !this.#cancel.signal.aborted) {
+        this.#throttlingEnded(name, log);
+      }
     }
     this.#touch(owed);
     if (owed.about === 'digest') this.#store.releaseBatchIfSettled(owed.batch.label);

@@ -671,15 +671,18 @@ export class WatchEngine {
       if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
       return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
-    // Whom it tells, and in which batch, as the file says now: a reload may have come while it was polled.
+    // Whom it tells as the file says now: a reload may have come while it was polled.
     const decided = this.#inForce(target);
     if (decided === null) return null;
     // A timeout by the deadline the reload changed is not one by the deadline in force: the next poll judges.
     if (result.outcome === 'timeout' && decided.deadlineMs !== target.deadlineMs) {
       return { target: decided, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
-    this.#conclude(decided, slot, record, result.outcome, result.reason, poll.log);
-    if (decided !== target) this.#o.client.forget(target);
+    // In the batch the pass began with, whose digest it reports at its end: a label the reload changed is
+    // taken up after it (#relabelled), or the watch would be told on its own and in that digest.
+    const told = this.#passHoldsLabels && decided.batch !== began.batch ? { ...decided, batch: began.batch, batchWindowMs: began.batchWindowMs } : decided;
+    this.#conclude(told, slot, record, result.outcome, result.reason, poll.log);
+    if (told !== target) this.#o.client.forget(target);
     return { target: decided, record, pollFailed, errorKind, state: result.outcome, detail: result.reason, notFound: result.notFound };
   }
 

@@ -276,27 +276,43 @@ describe('the outbox', () => {
     expect(delivery(store)).toMatchObject({ status: 'given_up', attempts: 1 });
   });
 
-  it('holds every notification to a receiver that throttles until its Retry-After, then tries one at a time until it takes one', async () => {
+  describe('to a receiver that throttles', () => {
     // A chat's webhook that takes nothing until it is let in, answering each request 429 with Retry-After: 5.
-    let takes = false;
-    const requests: string[] = [];
-    const limited = createServer((req, res) => {
-      req.resume();
-      requests.push(new Date().toISOString());
-      res.writeHead(takes ? 204 : 429, takes ? {} : { 'retry-after': '5' }).end();
-    });
-    await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
-    try {
+    let takes: boolean;
+    let requests: string[];
+    let limited: Server;
+    beforeEach(async () => {
+      takes = false;
+      requests = [];
+      limited = createServer((req, res) => {
+        req.resume();
+        requests.push(new Date().toISOString());
+        res.writeHead(takes ? 204 : 429, takes ? {} : { 'retry-after': '5' }).end();
+      });
+      await new Promise<void>((resolve) => limited.listen(0, '127.0.0.1', resolve));
       const url = `http://127.0.0.1:${(limited.address() as AddressInfo).port}/hook`;
       notifiers.set('limited', createWebhookNotifier('limited', { type: 'webhook', url, headers: dictionary(), timeout: 5000, on: ['success'] }, { logger: silentLogger() }));
+    });
+    afterEach(async () => {
+      await new Promise((resolve) => limited.close(resolve));
+    });
+
+    /** Six finished watches, each owing `limited` a notification; the first created `firstAgeMs` ago. */
+    async function sixOwed(firstAgeMs = 0): Promise<{ store: StateStore; keys: string[] }> {
       const store = await openStore();
       const keys = [0, 1, 2, 3, 4, 5].map((i) => {
         const key = watchKey({ ...ref, requestId: `req-limited-${i}` });
         store.set(key, { ...finishedRecord(), requestId: `req-limited-${i}` });
-        store.addDelivery(key, 'limited', newDelivery({ id: deliveryId(key, 'success', 'limited') }));
+        const createdAt = new Date(Date.now() - (i === 0 ? firstAgeMs : 0)).toISOString();
+        store.addDelivery(key, 'limited', newDelivery({ id: deliveryId(key, 'success', 'limited'), createdAt }));
         return key;
       });
       await store.save();
+      return { store, keys };
+    }
+
+    it('holds every notification to it until its Retry-After, then tries one at a time until it takes one', async () => {
+      const { store, keys } = await sixOwed();
       const outbox = outboxFor(store);
       const started = Date.now();
       await outbox.flush();
@@ -318,9 +334,56 @@ describe('the outbox', () => {
       await outbox.flush();
       expect(requests).toHaveLength(13);
       expect(keys.map((key) => store.get(key)!.deliveries['limited']!.status)).toEqual(Array(6).fill('delivered'));
-    } finally {
-      await new Promise((resolve) => limited.close(resolve));
-    }
+    });
+
+    it('keeps its pause for the outbox that a reload makes next, given the same pauses', async () => {
+      const { store } = await sixOwed();
+      const throttled = new Map<string, number>();
+      const first = new Outbox({ store, notifiers, logger: silentLogger(), metrics: createMetrics(), policy: POLICY, throttled });
+      outboxes.push(first);
+      const started = Date.now();
+      await first.flush();
+      await first.close();
+      // The parts a reload starts: the state read again, the pauses handed over.
+      const next = new Outbox({ store: await openStore(), notifiers, logger: silentLogger(), metrics: createMetrics(), policy: POLICY, throttled, retuned: new Set(['limited']) });
+      outboxes.push(next);
+      // Retuned (its settings changed): due at once by its own backoff, held by the receiver's pause all the same.
+      vi.setSystemTime(started + 1000);
+      await next.flush();
+      expect(requests).toHaveLength(6);
+      vi.setSystemTime(started + 5000);
+      await next.flush();
+      await next.flush();
+      expect(requests).toHaveLength(7);
+    });
+
+    it('ends its pause only at its own answer: not when the probe is given up at delivery.maxAge', async () => {
+      // The first, the probe at each round, is given up 7 s on.
+      const { store, keys } = await sixOwed(POLICY.maxAge - 7000);
+      const outbox = outboxFor(store);
+      const started = Date.now();
+      await outbox.flush();
+      vi.setSystemTime(started + 5000);
+      await outbox.flush();
+      expect(requests).toHaveLength(7);
+      vi.setSystemTime(started + 7000);
+      await outbox.flush();
+      expect(store.get(keys[0]!)!.deliveries['limited']!.status).toBe('given_up');
+      expect(requests).toHaveLength(8);
+      // Still throttled: the next probe, alone.
+      await outbox.flush();
+      await outbox.flush();
+      expect(requests).toHaveLength(9);
+    });
+
+    it('holds its pause no longer than delivery.maxDelay when this host\'s clock is set back', async () => {
+      const { store } = await sixOwed();
+      const outbox = outboxFor(store);
+      await outbox.flush();
+      vi.setSystemTime(Date.now() - HOUR);
+      await outbox.flush();
+      expect(requests).toHaveLength(7);
+    });
   });
 
   it('resumes the backoff after a restart: no attempt before the recorded time, the count goes on', async () => {

@@ -150,6 +150,24 @@ describe('a reload during a poll pass, for the polls still to come in it', () =>
     expect(app.store.get(watchKey(longer))!.verdict).toBeNull();
   });
 
+  it('reports a watch that the reload took out of its batch while its last poll was in flight once: in the digest', async () => {
+    const done = quickAction();
+    const moving = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 4000 }] });
+    for (const s of [done, moving]) env.h.simulator.addAction(s);
+    const inBatch = (extra = '    batch: fleet') => env.h.yaml([entry(done, 'done', '    batch: fleet'), entry(moving, 'moving', extra)], oneAtATime);
+    const app = await env.h.app(inBatch());
+    await advance(app, 2000);
+    expect(app.store.get(watchKey(moving))!.verdict).toBeNull();
+    vi.setSystemTime(Date.now() + 4000);
+    // Its last poll, which finds it finished, waits at the cloud while the edit takes it out of the batch.
+    env.h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { pathIncludes: moving.requestId });
+    const pass = app.engine.pollOnce();
+    reload(app, inBatch(''));
+    await pass;
+    await advance(app, 3000);
+    expect(toldOf(moving.requestId)).toEqual(['ecs.batch.finished']);
+  });
+
   it('tells whom the file names once the poll in flight at the reload comes back', async () => {
     const silenced = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
     env.h.simulator.addAction(silenced);

@@ -251,7 +251,10 @@ function withNotFoundHint(progress: Progress, hint: (() => Promise<string>) | un
       }
       show(status);
     },
-    throttled: (pause) => progress.throttled(pause),
+    throttled(pause) {
+      // A 429 to the hint's read may come after the wait has ended, its result written.
+      if (!ended) progress.throttled(pause);
+    },
     clear() {
       ended = true;
       progress.clear();
