@@ -312,30 +312,36 @@ function minorOf(version: string | null): number {
 }
 
 /** The watches auto-tracking started, as the engine polls them: those the watch file does not list. */
-export function discoveredTargets(store: StateStore, inFile: ReadonlySet<string>) {
+export function discoveredTargets(store: StateStore, inFile: ReadonlySet<string>, entries: readonly TrackSpec[]) {
   const targets = [];
   for (const [key, record] of store.records()) {
     if (!('discovered' in record) || record.discovered === undefined || inFile.has(key)) continue;
-    let target = targetOfRecord.get(record);
-    if (target === undefined) targetOfRecord.set(record, (target = discoveredTarget(record, record.discovered)));
+    // Told to the notifiers its entry names now, while the entry is there: one renamed since the action was
+    // found would otherwise be a name no notifier has, and the watch would end telling no one.
+    const entry = entryFor(entries, record);
+    const notify = entry === undefined ? record.discovered.notify : (entry.notify ?? null);
+    const made = targetOfRecord.get(record);
+    const target = made !== undefined && made.notify === (notify ?? undefined) ? made : discoveredTarget(record, record.discovered.deadline, notify);
+    if (target !== made) targetOfRecord.set(record, target);
     targets.push(target);
   }
   return targets;
 }
 
 /**
- * Each discovered record's target, made once: the engine keeps what it works out per watch (its key, when
- * its early warning is due) by target, which a target made anew at every pass would lose.
+ * Each discovered record's target, made once (again when its entry's `notify` changes): the engine keeps
+ * what it works out per watch (its key, when its early warning is due) by target, which a target made anew
+ * at every pass would lose.
  */
 const targetOfRecord = new WeakMap<ActionWatchRecord, ReturnType<typeof discoveredTarget>>();
 
-function discoveredTarget(record: ActionWatchRecord, discovered: NonNullable<ActionWatchRecord['discovered']>) {
+function discoveredTarget(record: ActionWatchRecord, deadline: number, notify: string[] | null) {
   return {
     projectId: record.projectId,
     serverId: record.serverId,
     requestId: record.requestId,
     name: record.name ?? undefined,
-    deadlineMs: discovered.deadline,
-    notify: discovered.notify ?? undefined,
+    deadlineMs: deadline,
+    notify: notify ?? undefined,
   };
 }

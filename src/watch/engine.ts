@@ -220,6 +220,7 @@ export class WatchEngine {
   setTracking(entries: readonly TrackSpec[], owned = true): void {
     this.#track = entries;
     this.#ownsTracking = owned;
+    this.#refreshDiscovered();
   }
 
   /** Every watch: the file's, then those auto-tracking started (kept in the state, not the file). */
@@ -228,7 +229,7 @@ export class WatchEngine {
   }
 
   #refreshDiscovered(): void {
-    this.#discovered = discoveredTargets(this.#o.store, this.#namesOf(this.#targets).keys);
+    this.#discovered = discoveredTargets(this.#o.store, this.#namesOf(this.#targets).keys, this.#track);
     this.#inForceByKey = null;
   }
 

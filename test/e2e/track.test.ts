@@ -61,6 +61,25 @@ describe('track: servers', () => {
     expect(listings.at(-1)).toMatch(/\?changes-since=2026-|\?changes-since=\d{4}-/);
   });
 
+  it('tells a watch it started to the notifiers its entry names now: one renamed while the action ran is told under its new name', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const chat = (name: string) => `  ${name}:\n    type: webhook\n    url: ${h.hooks.url}`;
+    const yaml = (name: string) => h.yaml([], { track: `  - servers: [${serverId}]\n    notify: [${name}]`, notifiers: chat(name) });
+    const first = await h.app(yaml('chat'));
+    await advance(first, 1000);
+    const resize = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 3000 }] });
+    await advance(first, 500);
+    expect(first.store.get(watchKey({ projectId: PROJECT, serverId, requestId: resize }))).toMatchObject({ discovered: { notify: ['chat'] } });
+    await first.close();
+    // The notifier renamed (a restart, or a reload that rebuilds the parts), the entry with it.
+    const renamed = await h.app(yaml('slack'));
+    await advance(renamed, 4000);
+    expect(notified().map((n) => `${n.watch.name} ${n.outcome}`)).toEqual(['resize web-01 success']);
+    expect(renamed.store.get(watchKey({ projectId: PROJECT, serverId, requestId: resize }))!.deliveries).toMatchObject({ slack: { status: 'delivered' } });
+  });
+
   it('forgets the servers when the file tracks none any more: tracked again, tracking begins afresh, the gap\'s actions unwatched', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();
