@@ -102,7 +102,9 @@ const jobTime = z
   .default(null);
 
 const subJobSchema = z.looseObject({
-  status: z.string(),
+  // Optional in Huawei's SDKs (SubJob.Status, omitempty): one left out is not known yet, and the job's own
+  // status decides; refused, it failed every poll of the job, which then ended as a timeout.
+  status: z.string().nullish().transform((status) => status ?? 'UNKNOWN'),
   entities: z
     .looseObject({ server_id: absent(z.string()), nic_id: absent(z.string()) })
     .nullable()

@@ -65,12 +65,16 @@ export function subJobEntity(sub: EcsSubJob): string {
   return typeof sub['job_id'] === 'string' ? `sub-job ${sub['job_id']}` : 'a sub-job';
 }
 
-/** How many sub-jobs have finished, and those that have not; null for a job without sub-jobs. */
+/**
+ * How many sub-jobs have finished, of how many, and those listed that have not; null for a job without
+ * sub-jobs. The total is `sub_jobs_total` when the job says more than it lists: the others are still to come.
+ */
 export function subJobProgress(job: EcsJob): { done: number; total: number; unfinished: EcsSubJob[] } | null {
   const subs = subJobsOf(job);
-  if (subs.length === 0) return null;
+  const total = Math.max(subs.length, job.entities.sub_jobs_total ?? 0);
+  if (total === 0) return null;
   const unfinished = subs.filter((s) => !ENDED.has(s.status));
-  return { done: subs.length - unfinished.length, total: subs.length, unfinished };
+  return { done: subs.length - unfinished.length, total, unfinished };
 }
 
 function describeProgress(job: EcsJob): string {
