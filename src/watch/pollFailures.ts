@@ -9,6 +9,9 @@ import type { Logger } from '../observability/logger.ts';
 import type { WatchRecord } from '../state/types.ts';
 import type { PollResult } from './kinds/types.ts';
 
+/** Nova's answer when a rule of its policy refuses a route: `Policy doesn't allow os_compute_api:... to be performed.` */
+const NOVA_POLICY = /Policy doesn't allow \S+ to be performed/;
+
 /** `endpoint`: the token's catalog lists no compute endpoint that cloud.region and cloud.interface select. */
 export type PollErrorKind = ApiErrorKind | 'endpoint' | 'other';
 
@@ -56,7 +59,10 @@ export class PollFailures {
     const repeated = this.#record(about, kind) === kind;
     this.#counter.inc({ kind });
     const hint =
-      err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
+      // Nova's own words for a rule of its policy file, which refuses one route (the listing of a server's
+      // actions, say) to credentials that every other read takes: not what cloud.auth can mend.
+      err instanceof ApiError && kind === 'forbidden' && NOVA_POLICY.test(message) ? ' (the cloud\'s policy refuses this route to these credentials: ask its operator for the role that allows it)'
+      : err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
       : kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
       : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
       : '';

@@ -80,6 +80,17 @@ describe('track: servers', () => {
     expect(renamed.store.get(watchKey({ projectId: PROJECT, serverId, requestId: resize }))!.deliveries).toMatchObject({ slack: { status: 'delivered' } });
   });
 
+  it('says of a listing the cloud\'s policy refuses that the policy does, not to check credentials every other read takes', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'actions', times: 1000 });
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]`, poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    await advance(app, 1000);
+    const said = h.logs.lines().find((l) => String(l['msg']).startsWith('poll failed'))!;
+    expect(said).toMatchObject({ level: 40, msg: "poll failed (the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it)" });
+  });
+
   it('forgets the servers when the file tracks none any more: tracked again, tracking begins afresh, the gap\'s actions unwatched', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();
