@@ -261,8 +261,12 @@ function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceA
     const key = actionKey(target);
     // The watch file may already watch it: that watch is the one, with its own settings.
     if (ctx.store.get(key) !== undefined) continue;
+    // Its deadline counts from its start, as this host's clock had it, not from when a pass found it: one
+    // started while the daemon was stopped for hours is that much older (a timeout then says so).
+    const startedAt = novaTimeMs(action.start_time);
+    const since = startedAt === null ? now : new Date(Math.min(Date.parse(now), startedAt - ctx.client.clock.aheadMs)).toISOString();
     const watch: ActionWatchRecord = {
-      ...instanceActionKind.newRecord(target, now),
+      ...instanceActionKind.newRecord(target, since),
       discovered: { notify: entry.notify ?? null, deadline: target.deadlineMs },
     };
     ctx.store.set(key, watch);

@@ -167,6 +167,20 @@ describe('track: servers', () => {
     expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot web-01 ${stuck} timeout`]);
   });
 
+  it('counts the deadline of a watch it starts from the action\'s start: one begun while the daemon was stopped for hours times out at once', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]\n    deadline: 10m` });
+    const first = await h.app(yaml);
+    await advance(first, 1000);
+    await first.close();
+    const stuck = h.simulator.addAction(reboot(serverId, 'web-01', { neverFinishes: true }));
+    vi.setSystemTime(Date.now() + 3 * 3_600_000);
+    await advance(await h.app(yaml), 1000);
+    expect(notified().map((n) => `${n.watch.requestId} ${n.outcome}`)).toEqual([`${stuck} timeout`]);
+  });
+
   it('keeps the name it gave a watch that the file then lists without a name', async () => {
     const { h, app, list } = await trackingAResize(3000);
     await advance(app, 1000);
