@@ -54,7 +54,7 @@ describe('track: servers', () => {
       'resize web-01 track success', 'reboot web-01 track success',
     ]);
     const table = (await h.cli(['check', '--config', path])).stdout;
-    expect(table).toMatch(new RegExp(String.raw`^TRACKED SERVER +NAME +FOR +STATE +LAST ERROR\n${serverId} +web-01 +\d+s +tracking +-$`, 'm'));
+    expect(table).toMatch(new RegExp(String.raw`^TRACKED +NAME +FOR +STATE +LAST ERROR\n${serverId} +web-01 +\d+s +tracking +-$`, 'm'));
     // From 2.58 each pass after the first asks only for what changed.
     const listings = h.simulator.requests.filter((r) => r.route === 'actions').map((r) => r.path);
     expect(listings[0]).not.toContain('changes-since');
@@ -269,6 +269,17 @@ describe('track: project: all', () => {
     expect(notified().map((n) => n.watch.name).sort()).toEqual(['create app-02', 'reboot app-01']);
     expect(notified().map((n) => n.watch.requestId).sort()).toEqual([create, rebooted].sort());
     expect(h.simulator.requests.filter((r) => r.route === 'servers').at(-1)?.path).toContain('changes-since=');
+  });
+
+  it('shows in check a project whose listing of servers fails, with its error: it has no server to show', async () => {
+    const { h } = env;
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'servers', times: 1000 });
+    const yaml = h.yaml([], { track: '  - project: all', poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const app = await h.app(yaml);
+    await advance(app, 1000);
+    await app.close();
+    const check = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(check.stdout).toMatch(new RegExp(String.raw`^TRACKED +NAME +FOR +STATE +LAST ERROR\nproject ${PROJECT} +\(all servers\) +not yet +starting +GET \S+/servers/detail\S* → 403 .*Policy doesn't allow`, 'm'));
   });
 
   it('watches the create of a server whose changes are stamped before the newest one seen (a Nova host\'s clock behind)', async () => {

@@ -11,7 +11,7 @@ import { loadConfigOrReport } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { formatAge, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
-import type { TrackedServerRecord } from '../../state/types.ts';
+import type { TrackedProjectRecord, TrackedServerRecord } from '../../state/types.ts';
 import { notifiedOf, notifiedWord, type Notified } from '../../state/notified.ts';
 import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
@@ -70,8 +70,8 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(`${table(statuses, notifiedFor, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
       const undelivered = undeliveredTable(statuses, notifiedFor, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
-      const tracked = Object.values(app.store.tracking.servers);
-      if (tracked.length > 0) ctx.stdout.write(`\n${trackingTable(tracked, now)}\n`);
+      const { servers, projects } = app.store.tracking;
+      if (Object.keys(servers).length + Object.keys(projects).length > 0) ctx.stdout.write(`\n${trackingTable(Object.values(servers), Object.values(projects), now)}\n`);
     }
     return statuses.some((s) => s.pollFailed) ? 1 : 0;
   } finally {
@@ -146,16 +146,23 @@ function toJson(s: WatchStatus, times: Times) {
   };
 }
 
-/** The servers auto-tracking follows, as the daemon last saw them (check lists no server itself). */
-function trackingTable(servers: TrackedServerRecord[], now: number): string {
-  const rows = servers.map((s) => [
-    s.serverId,
-    s.name ?? '-',
-    s.since === null ? 'not yet' : formatAge(now - Date.parse(s.since)),
-    s.endedAt !== null ? (s.since === null ? 'ended (never found)' : 'ended (server gone)') : s.since === null ? 'starting' : 'tracking',
-    s.lastError ?? '-',
-  ]);
-  return renderTable(['TRACKED SERVER', 'NAME', 'FOR', 'STATE', 'LAST ERROR'], rows);
+/**
+ * The projects and servers auto-tracking follows, as the daemon last saw them (check lists none itself): a
+ * project whose listing fails has no server to show, and its error would be nowhere else.
+ */
+function trackingTable(servers: TrackedServerRecord[], projects: TrackedProjectRecord[], now: number): string {
+  const since = (at: string | null) => (at === null ? 'not yet' : formatAge(now - Date.parse(at)));
+  const rows = [
+    ...projects.map((p) => [`project ${p.projectId}`, '(all servers)', since(p.since), p.since === null ? 'starting' : 'tracking', p.lastError ?? '-']),
+    ...servers.map((s) => [
+      s.serverId,
+      s.name ?? '-',
+      since(s.since),
+      s.endedAt !== null ? (s.since === null ? 'ended (never found)' : 'ended (server gone)') : s.since === null ? 'starting' : 'tracking',
+      s.lastError ?? '-',
+    ]),
+  ];
+  return renderTable(['TRACKED', 'NAME', 'FOR', 'STATE', 'LAST ERROR'], rows);
 }
 
 /**
