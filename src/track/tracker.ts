@@ -62,7 +62,7 @@ export function trackedKey(projectId: string, serverId: string): string {
 export async function trackPass(entries: readonly TrackSpec[], ctx: TrackContext): Promise<TrackPassResult> {
   reconcile(entries, ctx);
   const projectEntries = entries.filter((e) => e.project === 'all');
-  await Promise.all(projectEntries.map((entry) => ctx.limit(() => listProject(entry.projectId, ctx))));
+  await Promise.all(projectEntries.map((entry) => ctx.limit(() => listProject(entry.projectId, entries, ctx))));
   const counts = await Promise.all(
     Object.values(ctx.store.tracking.servers)
       .filter((server) => server.endedAt === null)
@@ -123,7 +123,7 @@ function newTrackedServer(projectId: string, serverId: string, name: string | nu
  * becomes a watch while older actions do not; one that appears deleted was created and deleted between two
  * listings (or while the daemon was stopped), and is judged alike.
  */
-async function listProject(projectId: string, ctx: TrackContext): Promise<void> {
+async function listProject(projectId: string, entries: readonly TrackSpec[], ctx: TrackContext): Promise<void> {
   const project = ctx.store.tracking.projects[projectId]!;
   const log = ctx.logger.child({ projectId, track: 'project' });
   const baseline = project.since === null;
@@ -167,6 +167,7 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
       : newTrackedServer(projectId, server.id, server.name || null, now, project.baseline);
     if (!baseline) log.info({ serverId: server.id, server: server.name, status: server.status }, 'new server in a tracked project; tracking its actions');
   }
+  if (!baseline) forgetEnded(projectId, new Set(listed.map((s) => s.id)), entries, ctx);
   if (baseline) {
     const edge = novaTimeMs(newest);
     const deletedAtBaseline = listed.filter((s) => DELETED.has(s.status) && novaTimeMs(s.updated) === edge).map((s) => s.id);
@@ -177,6 +178,22 @@ async function listProject(projectId: string, ctx: TrackContext): Promise<void> 
   Object.assign(project, { cursor: newest, lastError: null });
   ctx.answered(log, project);
   ctx.store.touchTracking();
+}
+
+/**
+ * Forgets the servers of a project tracked whole whose tracking ended (deleted) and that the listing of what
+ * changed since the cursor's margin no longer shows: Nova lists a deleted server to `changes-since` by the
+ * time it was deleted, which the cursor has passed, so none will show it again to be taken for a new one.
+ * Kept, every throwaway server of a busy project stayed in the state and in `check` for good. One that a
+ * `servers:` entry names is that entry's, kept while it is.
+ */
+function forgetEnded(projectId: string, listed: ReadonlySet<string>, entries: readonly TrackSpec[], ctx: TrackContext): void {
+  const { servers } = ctx.store.tracking;
+  for (const [key, server] of Object.entries(servers)) {
+    if (server.projectId !== projectId || server.endedAt === null || listed.has(server.serverId)) continue;
+    if (entries.some((e) => e.projectId === projectId && e.servers?.includes(server.serverId))) continue;
+    delete servers[key];
+  }
 }
 
 /** Every page of the project's servers, those changed since `since` (deleted ones included) if given. */

@@ -333,6 +333,33 @@ describe('track: project: all', () => {
     expect(notified()).toHaveLength(2);
   });
 
+  it('forgets a deleted server once no listing of what changed can show it again, and not before', async () => {
+    const { h } = env;
+    const other = crypto.randomUUID();
+    h.simulator.addAction(reboot(other, 'app-01'));
+    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    await advance(app, 1000);
+    const shortLived = crypto.randomUUID();
+    h.simulator.addAction({ ...reboot(shortLived, 'tmp-01'), action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 100 }] });
+    vi.advanceTimersByTime(150);
+    h.simulator.addAction({ ...reboot(shortLived, 'tmp-01'), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 100 }] });
+    await advance(app, 30_000, 1000);
+    const key = `${PROJECT}/${shortLived}`;
+    expect(app.store.tracking.servers[key]!.endedAt).not.toBeNull();
+    // Its delete is still within the cursor's margin: listed again, it is known, and kept.
+    vi.setSystemTime(Date.now() + 5 * 60_000);
+    await advance(app, 2000, 1000);
+    expect(app.store.tracking.servers[key]).toBeDefined();
+    // Another server changes 11 minutes on: the listings reach back no further than 10 minutes before it.
+    vi.setSystemTime(Date.now() + 6 * 60_000);
+    h.simulator.addAction(reboot(other, 'app-01'));
+    await advance(app, 3000, 1000);
+    expect(app.store.tracking.servers[key]).toBeUndefined();
+    expect(app.store.tracking.servers[`${PROJECT}/${other}`]).toBeDefined();
+    // Nothing of it is told again.
+    expect(notified().filter((n) => n.watch.name.endsWith('tmp-01'))).toHaveLength(2);
+  });
+
   it('leaves out servers deleted before tracking began, which the listings after the first show too', async () => {
     const { h } = env;
     h.simulator.addAction(reboot(crypto.randomUUID(), 'app-01'));
