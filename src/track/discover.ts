@@ -2,7 +2,8 @@
 // tracking began, each once" is a table of cases rather than a property of the I/O around it.
 //
 // Tracking begins with the first listing that gets an answer: whatever it shows is older, and the
-// newest start_time in it is the horizon. Later, an action is new when its request id was never handled
+// newest start_time in it is the horizon; but for what started after a first listing that failed, whose
+// time (the cloud's, as this host reckons it) was kept as the horizon. Later, an action is new when its request id was never handled
 // and it did not start before the horizon. Only the API's own times are compared with each other, so the
 // clocks of the daemon and of the cloud never meet, but for a first listing that shows no action: its
 // horizon is the cloud's time then (this host's, less how far the cloud is behind), less a minute for the
@@ -52,10 +53,13 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   for (const action of sorted) {
     if (action.request_id in seen) continue;
     const start = novaTimeMs(action.start_time);
+    const older = horizon !== null && start !== null && start < horizon;
     // Older than tracking: never a watch, and no need to remember it.
-    if (!baseline && horizon !== null && start !== null && start < horizon) continue;
+    if (!baseline && older) continue;
     seen[action.request_id] = action.start_time ?? '';
-    if (baseline) continue;
+    // A first listing shows what is older than tracking, but what started after the time a failed first
+    // listing set (`horizon` before tracking began): the cloud's outage then must not cost those actions.
+    if (baseline && (horizon === null || older || start === null)) continue;
     (filter === null || filter.has(action.action) ? found : skipped).push(action);
   }
   const starts = Object.values(seen).map(novaTimeMs).filter((t): t is number => t !== null);
@@ -66,7 +70,7 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   // before it is the newest all the same.
   const deleted = newestAction !== undefined && sorted.some((a) => a.action === 'delete' && byStart(a, newestAction) === 0);
   const nextHorizon = baseline
-    ? timeText(newest ?? cloudNow - EMPTY_START_MARGIN_MS)
+    ? (state.horizon ?? timeText(newest ?? cloudNow - EMPTY_START_MARGIN_MS))
     : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
   return {
     next: {
@@ -108,6 +112,6 @@ function byStart(a: InstanceActionSummary, b: InstanceActionSummary): number {
 }
 
 /** A computed time in Nova's own form (`2026-11-26T18:00:00.000000`), so that kept times all read alike. */
-function timeText(ms: number | null): string | null {
+export function timeText(ms: number | null): string | null {
   return ms === null ? null : `${new Date(ms).toISOString().slice(0, 23)}000`;
 }

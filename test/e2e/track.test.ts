@@ -91,6 +91,20 @@ describe('track: servers', () => {
     expect(said).toMatchObject({ level: 40, msg: "poll failed (the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it)" });
   });
 
+  it('watches an action started while the first listings of the server failed: tracking began when it was asked for', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    const before = h.simulator.addAction(reboot(serverId, 'web-01'));
+    h.simulator.injectFault({ kind: 'server-error' }, { route: 'actions', times: 5 });
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]`, poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    await advance(app, 1000);
+    const during = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(app, 8000);
+    expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.since).not.toBeNull();
+    expect(notified().map((n) => n.watch.requestId)).toEqual([during]);
+    expect(notified().some((n) => n.watch.requestId === before)).toBe(false);
+  });
+
   it('forgets the servers when the file tracks none any more: tracked again, tracking begins afresh, the gap\'s actions unwatched', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();

@@ -32,6 +32,16 @@ describe('discover', () => {
     expect(state).toMatchObject({ since: NOW, horizon: nova(T0 + 2000), seen: { 'old-2': nova(T0 + 2000) }, cursor: nova(T0 + 2000), ending: false });
   });
 
+  it('takes for new, in a first listing after one that failed, what started from the failed one on, and no older', () => {
+    // The first listing failed at T0 + 60 s, which kept that time; the cloud answered again 10 minutes on.
+    const failedAt: Tracked = { ...FRESH, horizon: nova(T0 + 60_000) };
+    const { state, found } = run([[action('during', 'reboot', T0 + 300_000), action('at', 'stop', T0 + 60_000), action('before', 'create', T0)]], null, failedAt);
+    expect(found).toEqual(['at', 'during']);
+    expect(state).toMatchObject({ since: NOW, horizon: nova(T0 + 60_000) });
+    // And once each: the next listing shows them again.
+    expect(run([[action('during', 'reboot', T0 + 300_000)]], null, state).found).toEqual([]);
+  });
+
   it('finds each new action once, oldest first, however often later listings show it', () => {
     const before = [action('old', 'create', T0)];
     const resize = action('r1', 'resize', T0 + 60_000);
