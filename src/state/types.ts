@@ -164,7 +164,10 @@ export interface TrackedServerRecord {
   name: string | null;
   /** When tracking began: the first listing of its actions that got an answer (ISO); null before it. */
   since: string | null;
-  /** Actions that started before this (the API's start_time) are never watches; null: none is too old. */
+  /**
+   * Actions that started before this (the API's start_time) are never watches; null: none is too old. Set
+   * before tracking began (`since` null) by a first listing that failed, to its time.
+   */
   horizon: string | null;
   /** The actions at or after the horizon already handled (watched, filtered out, or there before tracking): request id → start_time. */
   seen: Dictionary<string>;

@@ -2,9 +2,10 @@
 // tracking began, each once" is a table of cases rather than a property of the I/O around it.
 //
 // Tracking begins with the first listing that gets an answer: whatever it shows is older, and the
-// newest start_time in it is the horizon; but for what started after a first listing that failed, whose
-// time (the cloud's, as this host reckons it) was kept as the horizon. Later, an action is new when its request id was never handled
-// and it did not start before the horizon. Only the API's own times are compared with each other, so the
+// newest start_time in it is the horizon; but when a first listing failed, its time (the cloud's, as this
+// host reckons it) was kept as the horizon, and what the listing that answers shows started from it on is
+// new. Later, an action is new when its request id was never handled and it did not start before the
+// horizon. Only the API's own times are compared with each other, so the
 // clocks of the daemon and of the cloud never meet, but for a first listing that shows no action: its
 // horizon is the cloud's time then (this host's, less how far the cloud is behind), less a minute for the
 // 30 s within which the two clocks count as agreeing. The handled ids are kept from an hour before the

@@ -167,8 +167,9 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
       : newTrackedServer(projectId, server.id, server.name || null, now, project.baseline);
     if (!baseline) log.info({ serverId: server.id, server: server.name, status: server.status }, 'new server in a tracked project; tracking its actions');
   }
-  if (!baseline) forgetEnded(projectId, new Set(listed.map((s) => s.id)), entries, ctx);
-  if (baseline) {
+  if (!baseline) {
+    forgetEnded(projectId, new Set(listed.map((s) => s.id)), entries, ctx);
+  } else {
     const edge = novaTimeMs(newest);
     const deletedAtBaseline = listed.filter((s) => DELETED.has(s.status) && novaTimeMs(s.updated) === edge).map((s) => s.id);
     Object.assign(project, { since: now, baseline: newest, deletedAtBaseline });
