@@ -695,6 +695,11 @@ export class WatchEngine {
     record.batch = target.batch ?? null;
     this.#o.store.touch(key);
     if (!target.batch) this.#owe(target, key, record, outcome, detectedAt);
+    // Only a watch auto-tracking started, whose entry is gone, can name notifiers the file no longer has
+    // (`validate` refuses such a watch in the file): its outcome reaches no one, and that must not pass unsaid.
+    if (!target.batch && target.notify?.length && !target.notify.some((name) => this.#o.notifiers.has(name))) {
+      log.warn({ outcome, notify: target.notify }, 'watch finished, and none of the notifiers it names is configured any more (renamed or taken out, with the track entry that started it): nobody was told');
+    }
     this.#o.metrics.verdicts.inc({ outcome, action: kindOf(record).progress(record)?.subject ?? 'unknown' });
     log.info({ outcome, reason, notifiers: Object.keys(record.deliveries), ...(target.batch ? { batch: target.batch } : {}) }, 'watch finished');
     // No notifier takes this outcome (and no batch reads it): nothing will ever be sent from the payload.

@@ -105,6 +105,22 @@ describe('track: servers', () => {
     expect(notified().some((n) => n.watch.requestId === before)).toBe(false);
   });
 
+  it('says at warn of a watch it started whose notifiers are all gone, with its entry, when it ends: nobody was told', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const first = await h.app(h.yaml([], { track: `  - servers: [${serverId}]\n    notify: [chat]` }));
+    await advance(first, 1000);
+    h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 3000 }] });
+    await advance(first, 500);
+    await first.close();
+    // Neither the entry nor chat is in the file any more: its one notifier is pager.
+    const renamed = await h.app(h.yaml([], { notifiers: `  pager:\n    type: webhook\n    url: ${h.hooks.url}` }));
+    await advance(renamed, 4000);
+    expect(notified()).toEqual([]);
+    expect(h.logs.lines().filter((l) => l['level'] === 40 && String(l['msg']).startsWith('watch finished, and none of the notifiers')).map((l) => l['notify'])).toEqual([['chat']]);
+  });
+
   it('forgets the servers when the file tracks none any more: tracked again, tracking begins afresh, the gap\'s actions unwatched', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();
