@@ -239,6 +239,15 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
     const listed = await ctx.read(log, (signal) =>
       ctx.client.listInstanceActions(ref, signal, { changesSince: useCursor ? changesSince(server.cursor, CURSOR_MARGIN_MS) : undefined }));
     if (ctx.cancelled()) return 0;
+    // A server named in a `servers:` entry is listed by no project to keep its name: read again for the
+    // watches a new action starts, which would otherwise carry the name it had when tracking began. A read
+    // that fails leaves the name it has; it says nothing of the listing.
+    const horizon = novaTimeMs(server.horizon) ?? -Infinity;
+    const fresh = listed.some((a) => !(a.request_id in server.seen) && (novaTimeMs(a.start_time) ?? Infinity) >= horizon);
+    if (server.since !== null && fresh && entry.servers?.includes(server.serverId)) {
+      const now = await ctx.read(log, (signal) => ctx.client.getServer(ref, signal)).catch(() => null);
+      if (now?.name) server.name = now.name;
+    }
     const discovered = record(server, entry, listed, log, ctx);
     // After a delete, the server itself says when it is gone: its last actions have been listed by then.
     if (server.ending) {

@@ -121,6 +121,22 @@ describe('track: servers', () => {
     expect(h.logs.lines().filter((l) => l['level'] === 40 && String(l['msg']).startsWith('watch finished, and none of the notifiers')).map((l) => l['notify'])).toEqual([['chat']]);
   });
 
+  it('names the watches it starts after the server\'s name as it is when the action is found, not when tracking began', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]` }));
+    await advance(app, 1000);
+    const serversRead = () => h.simulator.requests.filter((r) => r.route === 'server').length;
+    const before = serversRead();
+    await advance(app, 3000);
+    // Nothing new: the server is not read again.
+    expect(serversRead()).toBe(before);
+    h.simulator.addAction(reboot(serverId, 'web-01-renamed'));
+    await advance(app, 3000);
+    expect(notified().map((n) => n.watch.name)).toEqual(['reboot web-01-renamed']);
+  });
+
   it('forgets the servers when the file tracks none any more: tracked again, tracking begins afresh, the gap\'s actions unwatched', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();
