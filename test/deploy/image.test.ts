@@ -499,9 +499,16 @@ describe('the image, laid out from the Dockerfile with a production-only install
   });
 
   it('says why `demo` cannot run there (its mail sink is a dev dependency)', () => {
-    const demo = spawnSync(process.execPath, [entry(), 'demo'], { cwd: join(root, workdirOf(final)), encoding: 'utf8', env: {}, timeout: 20_000 });
-    expect(demo.status).toBe(1);
-    expect(demo.stderr).toContain('smtp-server, a dev dependency that a production install');
+    const tmp = mkdtempSync(join(tmpdir(), 'eaw-image-demo-'));
+    try {
+      const demo = spawnSync(process.execPath, [entry(), 'demo'], { cwd: join(root, workdirOf(final)), encoding: 'utf8', env: { TMPDIR: tmp }, timeout: 20_000 });
+      expect(demo.status).toBe(1);
+      expect(demo.stderr).toContain('smtp-server, a dev dependency that a production install');
+      // And it leaves nothing behind.
+      expect(readdirSync(tmp)).toEqual([]);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
   });
 
   it('runs as the pod does: passes its probes, writes only to the state volume, exits 0 on SIGTERM', async () => {

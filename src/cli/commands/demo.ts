@@ -24,7 +24,6 @@ const ACCESS_KEY = 'DEMOACCESSKEY0000001';
 export async function run(ctx: CommandContext): Promise<number> {
   const started = Date.now();
   const say = (line: string) => ctx.stdout.write(`[${((Date.now() - started) / 1000).toFixed(1).padStart(4)} s] ${line}\n`);
-  const dir = await mkdtemp(join(tmpdir(), 'ecs-action-watch-demo-'));
   const secret = () => randomBytes(18).toString('base64url');
   const password = secret();
   const keys = { accessKey: ACCESS_KEY, secretKey: secret() };
@@ -44,6 +43,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   // LOG_LEVEL set by the user shows the daemon's logs too; by default the narrative stays readable.
   const logger = ctx.env['LOG_LEVEL'] ? await ctx.logger() : silentLogger();
   let app: App | null = null;
+  // Made once the sandbox runs: one that cannot start (a production install, without its mail sink) left it behind.
+  const dir = await mkdtemp(join(tmpdir(), 'ecs-action-watch-demo-'));
   try {
     const { simulator, hooks, mail, scenarios, jobs } = sandbox;
     const yaml = sandboxWatchFile(sandbox, {
