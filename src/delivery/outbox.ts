@@ -30,8 +30,6 @@ export class Outbox {
   readonly #metrics: Metrics;
   readonly #policy: DeliveryPolicy;
   readonly #reloadedAway: ReadonlySet<string>;
-  /** `retuned`, for the deliveries the state holds at the start; none later. */
-  #retuned: ReadonlySet<string>;
   /** This host's time, once a step of its clock is allowed for: retries and delivery.maxAge count from times the state keeps. */
   readonly #now: () => number;
   readonly #surelyPassedSince: (now: number) => number;
@@ -101,9 +99,10 @@ export class Outbox {
       for (const result of ['delivered', 'retry', 'given_up'] as const) this.#metrics.notifications.inc({ notifier, result }, 0);
     }
     this.#throttled = options.throttled ?? new Map();
-    this.#retuned = options.retuned ?? new Set();
-    this.#store.onDurable((deliveries) => this.#enqueue(deliveries));
-    this.#retuned = new Set();
+    // `retuned` for the deliveries the state holds at the start, which onDurable hands over at once; none later.
+    let retuned = options.retuned;
+    this.#store.onDurable((deliveries) => this.#enqueue(deliveries, retuned));
+    retuned = undefined;
   }
 
   /**
@@ -202,7 +201,7 @@ export class Outbox {
     return this.#closing;
   }
 
-  #enqueue(deliveries: DurableDelivery[]): void {
+  #enqueue(deliveries: DurableDelivery[], retuned: ReadonlySet<string> | undefined): void {
     const pending = deliveries.filter((d) => d.delivery.status === 'pending');
     for (const d of pending) {
       this.#queue.set(d.delivery.id, d);
@@ -211,7 +210,7 @@ export class Outbox {
         d.delivery.heldSince = new Date(this.#now()).toISOString();
         this.#touch(d);
       }
-      if (this.#retuned.has(d.notifier) && d.delivery.nextAttemptAt !== null) {
+      if (retuned?.has(d.notifier) && d.delivery.nextAttemptAt !== null) {
         d.delivery.nextAttemptAt = null;
         this.#touch(d);
       }
@@ -265,12 +264,7 @@ export class Outbox {
 
   /** Epoch ms before which no attempt of `owed` may start: its own retry's time, or its receiver's pause. */
   #dueAt(owed: DurableDelivery, now: number): number {
-    return Math.max(this.#notBefore(owed.delivery, now), this.#planned(this.#throttled.get(owed.notifier) ?? 0, now));
-  }
-
-  /** Epoch ms before which no attempt may start, by the delivery's own retry. */
-  #notBefore(delivery: DeliveryRecord, now: number): number {
-    return this.#planned(notBefore(delivery), now);
+    return Math.max(this.#planned(notBefore(owed.delivery), now), this.#planned(this.#throttled.get(owed.notifier) ?? 0, now));
   }
 
   /**

@@ -87,6 +87,8 @@ export class WatchEngine {
   readonly #stopping = new AbortController();
   /** Aborted when the drain budget is spent: polls in flight are cancelled and record nothing. */
   readonly #closed = new AbortController();
+  /** Ends a retry's waits (a backoff, a Retry-After): aborted with either of the two above (#retry). */
+  readonly #noMoreWaits = AbortSignal.any([this.#stopping.signal, this.#closed.signal]);
   #closing: Promise<void> | null = null;
   /** The watch file's watches. */
   #targets: WatchTarget[] = [];
@@ -783,7 +785,7 @@ export class WatchEngine {
    */
   #retry<T>(about: { readonly log: Logger }, read: (signal: AbortSignal) => Promise<T>, failure: unknown): Promise<T> {
     const signal = this.#closed.signal;
-    const waits = AbortSignal.any([signal, this.#stopping.signal]);
+    const waits = this.#noMoreWaits;
     return pRetry((attempt) => (attempt === 1 ? Promise.reject(failure as Error) : read(signal)), {
       retries: this.#o.poll.retries,
       minTimeout: 500,
