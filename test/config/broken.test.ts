@@ -19,6 +19,8 @@ const lines = (...l: string[]) => `${l.join('\n')}\n`;
 
 // Everything valid but the line under test; cloud.projectId keeps watches valid.
 const CLOUD = ['cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1'];
+/** A file's cloud and the head of its mail notifier `ops-mail`, for cases of its addresses. */
+const OPS_MAIL = [...CLOUD, 'notifiers:', '  ops-mail:', '    type: email', '    smtp: { host: smtp.example.com }'];
 /** The tags a watch file reads, as a refused tag's message lists them, and what it says to do. */
 const CORE_TAGS = "only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq";
 const REMOVE_TAG = 'remove it, and write the value itself (${VAR} takes one from the environment)';
@@ -791,11 +793,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'bad email addresses, an empty to-list and an unknown outcome',
     text: lines(
-      ...CLOUD,
-      'notifiers:',
-      '  ops-mail:',
-      '    type: email',
-      '    smtp: { host: smtp.example.com }',
+      ...OPS_MAIL,
       '    from: ecs-watch',
       '    to: []',
       '    on: [success, failed]',
@@ -815,11 +813,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'addresses that are none, in any script',
     text: lines(
-      ...CLOUD,
-      'notifiers:',
-      '  ops-mail:',
-      '    type: email',
-      '    smtp: { host: smtp.example.com }',
+      ...OPS_MAIL,
       '    from: ecs@bücher.de',
       '    to:',
       ...NOT_ADDRESSES.map((address) => `      - "${address}"`),
