@@ -195,9 +195,12 @@ export class RateLimiter {
     if (news) this.#throttledInARow++;
     const pause = retryAfterMs ?? Math.min(FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1), MAX_PAUSE_MS);
     const begins = now >= this.#pausedUntil;
-    this.#pausedUntil = Math.max(this.#pausedUntil, now + Math.min(pause, MAX_PAUSE_MS));
+    const forMs = Math.min(pause, MAX_PAUSE_MS);
+    this.#pausedUntil = Math.max(this.#pausedUntil, now + forMs);
     this.#lastGrowth = this.#pausedUntil;
-    if (begins) for (const listener of this.#pauseListeners) listener({ forMs: this.#pausedUntil - now, retryAfterMs });
+    // The pause as decided, not `#pausedUntil - now`: performance.now() has fractions of a millisecond, and
+    // (now + 60000) - now can come back as 60000.00000000001, which `check` counted up to "1m01s".
+    if (begins) for (const listener of this.#pauseListeners) listener({ forMs, retryAfterMs });
     if (!news) return;
     const rated = sentAt >= this.#ratedFrom;
     this.#decidedAt = now;

@@ -170,6 +170,16 @@ describe('RateLimiter', () => {
     expect(told).toEqual([{ forMs: 60_000, retryAfterMs: 300_000 }, { forMs: 2000, retryAfterMs: undefined }]);
   });
 
+  it('tells onPause the pause as decided, on a clock with fractions of a millisecond', async () => {
+    vi.useFakeTimers({ now: 0 });
+    // performance.now()'s kind of time, at which (t + 60000) - t is 60000.000000000015: `check` said 1m01s.
+    const limiter = new RateLimiter(undefined, silent, () => Date.now() + 116_299.229_258_499_44);
+    const told: unknown[] = [];
+    limiter.onPause((pause) => told.push(pause));
+    (await limiter.acquire())({ throttled: true, retryAfterMs: 3_600_000 });
+    expect(told).toEqual([{ forMs: 60_000, retryAfterMs: 3_600_000 }]);
+  });
+
   it('pauses 1 s after a 429 without Retry-After, then 2 s after a second one in a row', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter(undefined, silent, Date.now);
