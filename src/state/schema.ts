@@ -223,6 +223,8 @@ export const stateSchemas = once(() => {
   const trackedProjectSchema: z.ZodType<TrackedProjectRecord> = z.object({
     projectId: z.string().min(1),
     since: time.nullable(),
+    // Absent in records written before it existed: none was kept.
+    horizon: apiTime.nullable().default(null),
     baseline: apiTime.nullable(),
     // Absent in records written before it existed: none.
     deletedAtBaseline: z.array(z.string()).default([]),

@@ -188,6 +188,11 @@ export interface TrackedProjectRecord {
   projectId: string;
   /** When tracking began: the first complete listing of its servers (ISO); null before it. */
   since: string | null;
+  /**
+   * Set before tracking began (`since` null) by a listing of its servers that failed, to the cloud's time
+   * when it was sent (as this host reckons it): the servers the baseline then finds are tracked from it.
+   */
+  horizon: string | null;
   /** The newest `updated` of its servers at that listing (the API's clock): a server found later is judged from it. */
   baseline: string | null;
   /**

@@ -4,12 +4,13 @@
 // Tracking begins with the first listing that gets an answer: whatever it shows is older, and the
 // newest start_time in it is the horizon; but when a first listing failed, its time (the cloud's, as this
 // host reckons it) was kept as the horizon, and what the listing that answers shows started from it on is
-// new. Later, an action is new when its request id was never handled and it did not start before the
-// horizon. Only the API's own times are compared with each other, so the
-// clocks of the daemon and of the cloud never meet, but for a first listing that shows no action: its
-// horizon is the cloud's time then (this host's, less how far the cloud is behind), less a minute for the
-// 30 s within which the two clocks count as agreeing. The handled ids are kept from an hour before the
-// newest start on: enough for a listing that shows an action late, and a bounded set.
+// new, and so it is for a server a project's baseline found, whose horizon that baseline set
+// (baselineHorizon). Later, an action is new when its request id was never handled and it did not start
+// before the horizon. Only the API's own times are compared with each other, so the
+// clocks of the daemon and of the cloud never meet, but for a first listing that shows no action and for a
+// project's baseline: the horizon is the cloud's time then (this host's, less how far the cloud is behind),
+// less a minute for the 30 s within which the two clocks count as agreeing. The handled ids are kept from
+// an hour before the newest start on: enough for a listing that shows an action late, and a bounded set.
 import type { InstanceActionSummary } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { dictionary } from '../data/dictionary.ts';
@@ -25,8 +26,12 @@ export const SEEN_MARGIN_MS = 60 * 60_000;
  * can show up older than one already seen. The handled ids, kept far longer, keep it from counting twice.
  */
 export const CURSOR_MARGIN_MS = 10 * 60_000;
-/** How far before the cloud's time of a first listing that shows no action its horizon lies. */
-export const EMPTY_START_MARGIN_MS = 60_000;
+/**
+ * How far before the cloud's time, as this host reckons it, a horizon drawn by it lies (a first listing that
+ * shows no action, a project's baseline): the clocks count as agreeing within 30 s (CLOCKS_APART_MS), and a
+ * line drawn early can only take an older action for new, where one drawn late loses new ones.
+ */
+export const CLOUD_CLOCK_MARGIN_MS = 60_000;
 
 export type Tracked = Pick<TrackedServerRecord, 'since' | 'horizon' | 'seen' | 'cursor' | 'ending'>;
 
@@ -71,7 +76,7 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   // before it is the newest all the same.
   const deleted = newestAction !== undefined && sorted.some((a) => a.action === 'delete' && byStart(a, newestAction) === 0);
   const nextHorizon = baseline
-    ? (state.horizon ?? timeText(newest ?? cloudNow - EMPTY_START_MARGIN_MS))
+    ? (state.horizon ?? timeText(newest ?? cloudNow - CLOUD_CLOCK_MARGIN_MS))
     : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
   return {
     next: {
@@ -84,6 +89,42 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
     found,
     skipped,
   };
+}
+
+/**
+ * The horizon of a server that a project's baseline (its first listing of servers that answers, tracker.ts)
+ * found: tracking the project began then, but the server's own first listing of actions comes later (in the
+ * same pass after hundreds of others under `poll.rateLimit`, a pass later, or after a restart), and an action
+ * started in between, taken by that listing for older, would be lost. `sentAt` is the cloud's time when the
+ * baseline's listing was sent (epoch ms, as the client reckons it), `updated` the server's newest `updated`
+ * in it, and `failedAt` the time a listing of the servers that failed before it kept.
+ *
+ * Nova stamps no time of its own on a listing, so the line is the cloud's time less CLOUD_CLOCK_MARGIN_MS:
+ * drawn late, it would lose new actions; early, it can only take older ones for new. The API's own times
+ * trim those: an action's start_time is its request's, and Nova's compute API saves the server as it records
+ * the action (the task_state, or the lock), which stamps `updated` after it, so an action that changed the
+ * server and started before the listing started no later than the `updated` it shows. `updated` has whole
+ * seconds, and the action that last touched a server usually shares its second: the line is the second after
+ * (the price: a new action on that server in that same second, after the listing; the other way, the
+ * server's last action would become a watch at the start). The two times of that second are the same API
+ * host's; an `updated` a compute host stamped later is on its own clock, and one running ahead would hide
+ * an action started within that much after the listing: NTP keeps it to milliseconds. What is left, watched,
+ * are the actions of the minute before that change no server record (attach_volume, attach_interface,
+ * trigger_crash_dump). The server's `updated` alone would watch every such action of a server unchanged for
+ * months. The project's newest
+ * `updated` (its `baseline`, which judges a server found later) is no bound: read over pages and a second
+ * listing, it can be later than the page that showed this server, and an action started between is new.
+ *
+ * A listing that failed kept its time: tracking was asked for then (as trackServer keeps a failed first
+ * listing's), and what the servers did during the outage is new; their `updated` may be that, so only the
+ * time counts, less the margin.
+ */
+export function baselineHorizon(at: { sentAt: number; updated: string | null; failedAt: string | null }): string {
+  const failed = novaTimeMs(at.failedAt);
+  if (failed !== null) return timeText(failed - CLOUD_CLOCK_MARGIN_MS);
+  const updated = novaTimeMs(at.updated);
+  const afterUpdate = updated === null ? -Infinity : Math.floor(updated / 1000) * 1000 + 1000;
+  return timeText(Math.max(at.sentAt - CLOUD_CLOCK_MARGIN_MS, afterUpdate));
 }
 
 function keepFrom(seen: Record<string, string>, horizon: number | null): Record<string, string> {
@@ -113,6 +154,8 @@ function byStart(a: InstanceActionSummary, b: InstanceActionSummary): number {
 }
 
 /** A computed time in Nova's own form (`2026-11-26T18:00:00.000000`), so that kept times all read alike. */
+export function timeText(ms: number): string;
+export function timeText(ms: number | null): string | null;
 export function timeText(ms: number | null): string | null {
   return ms === null ? null : `${new Date(ms).toISOString().slice(0, 23)}000`;
 }

@@ -12,7 +12,7 @@ import type { StateStore } from '../state/store.ts';
 import type { ActionWatchRecord, TrackedProjectRecord, TrackedServerRecord } from '../state/types.ts';
 import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
 import { novaTimeMs } from '../cloud/time.ts';
-import { CURSOR_MARGIN_MS, discover, timeText } from './discover.ts';
+import { baselineHorizon, CURSOR_MARGIN_MS, discover, timeText } from './discover.ts';
 
 /** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
 export const GONE_MIN_ANSWERS = 3;
@@ -85,7 +85,7 @@ function reconcile(entries: readonly TrackSpec[], ctx: TrackContext): void {
   let changed = false;
   for (const entry of entries) {
     if (entry.project === 'all') {
-      projects[entry.projectId] ??= { projectId: entry.projectId, since: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
+      projects[entry.projectId] ??= { projectId: entry.projectId, since: null, horizon: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
     }
     for (const serverId of entry.servers ?? []) {
       const key = trackedKey(entry.projectId, serverId);
@@ -116,9 +116,10 @@ function newTrackedServer(projectId: string, serverId: string, name: string | nu
 }
 
 /**
- * Lists a project's servers. The first time (the baseline) all of them, each then tracked from its own
- * first listing; afterwards those changed since CURSOR_MARGIN_MS before the newest `updated` seen, deleted
- * ones included, as Nova shows them to `changes-since`. A server that appears later was created after
+ * Lists a project's servers. The first time (the baseline) all of them, each then tracked from when that
+ * listing was sent (baselineHorizon), however much later its own actions are listed; afterwards those
+ * changed since CURSOR_MARGIN_MS before the newest `updated` seen, deleted ones included, as Nova shows
+ * them to `changes-since`. A server that appears later was created after
  * tracking began (or was missed), and is judged from the baseline's newest `updated`, so that its create
  * becomes a watch while older actions do not; one that appears deleted was created and deleted between two
  * listings (or while the daemon was stopped), and is judged alike.
@@ -127,6 +128,9 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
   const project = ctx.store.tracking.projects[projectId]!;
   const log = ctx.logger.child({ projectId, track: 'project' });
   const baseline = project.since === null;
+  // On the monotonic clock: the cloud's time it stands for is read once the cloud has answered, by which
+  // the client has measured how far its clock is from this host's.
+  const sentMono = performance.now();
   let listed: ServerSummary[];
   let minor: number;
   try {
@@ -146,6 +150,9 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
   } catch (err) {
     // A read that stopping cut short (its retry not sent) failed for no fault of the cloud's.
     if (ctx.cancelled()) return;
+    // Tracking was asked for now: what the project's servers do from now on is the entry's, however long
+    // the cloud fails (as for a server's first listing, trackServer).
+    if (baseline) project.horizon ??= timeText(cloudTimeAt(sentMono, ctx));
     project.lastError = ctx.failed(log, project, err);
     ctx.store.touchTracking();
     return;
@@ -153,6 +160,12 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
   if (ctx.cancelled()) return;
   const now = new Date().toISOString();
   const newest = newestOf(listed.map((s) => s.updated), project.cursor);
+  const sentAt = cloudTimeAt(sentMono, ctx);
+  // Listed twice at the baseline (live, then changed since): a server changed between shows its newest.
+  const updated = new Map<string, string | null>();
+  if (baseline) {
+    for (const server of listed) updated.set(server.id, newestOf([server.updated], updated.get(server.id) ?? null));
+  }
   for (const server of listed) {
     const key = trackedKey(projectId, server.id);
     const known = ctx.store.tracking.servers[key];
@@ -161,9 +174,10 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
       continue;
     }
     if (DELETED.has(server.status) && (baseline || !trackDeleted(server, project, minor))) continue;
-    // At the baseline a server is tracked from its own first listing; later, from the project's baseline.
+    // At the baseline a server is tracked from it, its first listing of actions yet to come; later, from
+    // the project's baseline, as one created since.
     ctx.store.tracking.servers[key] = baseline
-      ? newTrackedServer(projectId, server.id, server.name || null, null, null)
+      ? newTrackedServer(projectId, server.id, server.name || null, null, baselineHorizon({ sentAt, updated: updated.get(server.id) ?? null, failedAt: project.horizon }))
       : newTrackedServer(projectId, server.id, server.name || null, now, project.baseline);
     if (!baseline) log.info({ serverId: server.id, server: server.name, status: server.status }, 'new server in a tracked project; tracking its actions');
   }
@@ -321,6 +335,11 @@ function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext
   }
   ctx.store.touchTracking();
   return 0;
+}
+
+/** The cloud's time (epoch ms, as the client reckons it) at `mono`, a moment of this host's monotonic clock. */
+function cloudTimeAt(mono: number, ctx: TrackContext): number {
+  return ctx.client.clock.now() - (performance.now() - mono);
 }
 
 /**

@@ -317,6 +317,69 @@ describe('track: project: all', () => {
     expect(h.simulator.requests.filter((r) => r.route === 'servers').at(-1)?.path).toContain('changes-since=');
   });
 
+  // The listing of a server's actions comes after the project's baseline: in the same pass behind hundreds of
+  // others under a rate limit, or after a restart. `before` started a second and a half before the baseline,
+  // well within the minute the clocks may be apart: what tells it is older is the server's `updated` it stamped.
+  const startedBeforeTheBaseline = (h: typeof env.h, serverId: string) => {
+    const before = h.simulator.addAction(reboot(serverId, 'app-01'));
+    vi.advanceTimersByTime(1500);
+    return before;
+  };
+  const listingOf = async (h: typeof env.h, serverId: string) => {
+    while (!h.simulator.requests.some((r) => r.route === 'actions' && r.path.includes(serverId))) await new Promise((resolve) => setTimeout(resolve, 5));
+  };
+
+  it('watches an action started after the baseline, before its server\'s first listing answered, not one started before the baseline', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    const before = startedBeforeTheBaseline(h, serverId);
+    h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { route: 'actions', pathIncludes: serverId });
+    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    const pass = app.engine.pollOnce();
+    await listingOf(h, serverId);
+    vi.advanceTimersByTime(200);
+    const between = h.simulator.addAction(reboot(serverId, 'app-01'));
+    await pass;
+    await advance(app, 3000);
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${between} success`]);
+    expect(discoveredKeys(app)).not.toContain(watchKey({ projectId: PROJECT, serverId, requestId: before }));
+  });
+
+  it('watches an action started between the baseline and its server\'s first listing when the daemon stopped in between', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    startedBeforeTheBaseline(h, serverId);
+    h.simulator.injectFault({ kind: 'slow', delayMs: 10_000 }, { route: 'actions', pathIncludes: serverId });
+    const yaml = h.yaml([], { track: '  - project: all' });
+    const first = await h.app(yaml);
+    const pass = first.engine.pollOnce();
+    await listingOf(h, serverId);
+    // Stopped while the server's first listing is on its way: the state keeps the baseline, and no listing.
+    await first.close();
+    await pass;
+    expect(first.store.tracking.servers[`${PROJECT}/${serverId}`]).toMatchObject({ since: null });
+    vi.advanceTimersByTime(5000);
+    const between = h.simulator.addAction(reboot(serverId, 'app-01'));
+    await advance(await h.app(yaml), 3000);
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${between} success`]);
+  });
+
+  it('watches an action of a server started while the listings of the project\'s servers failed, not one started before', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'app-01'));
+    // More than the minute the clocks may be apart before the first listing, which fails three times.
+    vi.advanceTimersByTime(90_000);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'servers', times: 3 });
+    const app = await h.app(h.yaml([], { track: '  - project: all', poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    await advance(app, 1000);
+    expect(app.store.tracking.projects[PROJECT]!.since).toBeNull();
+    // It stamps the server's `updated` that the listing which answers shows.
+    const during = h.simulator.addAction(reboot(serverId, 'app-01'));
+    await advance(app, 4000);
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${during} success`]);
+  });
+
   it('shows in check a project whose listing of servers fails, with its error: it has no server to show', async () => {
     const { h } = env;
     h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'servers', times: 1000 });

@@ -400,7 +400,7 @@ describe('the state journal', () => {
     // The tracking sections come after every watch: a project whose serialisation puts `gone` back as it
     // was and saves, while the compaction still writes.
     let putBack: Promise<void> | undefined;
-    const project = { projectId: 'p1', since: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
+    const project = { projectId: 'p1', since: null, horizon: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
     store.tracking.projects['p1'] = Object.assign({ ...project }, {
       toJSON() {
         if (armed && putBack === undefined) {

@@ -80,7 +80,7 @@ describe('moving the times this host stamped by a step of its clock', () => {
     };
     const tracking: TrackingState = {
       servers: dictionary([['p/s', { projectId: 'p', serverId: 's', name: 'web', since: HOST, horizon: '2018-04-25T01:26:36.000000', seen: dictionary([['req-1', '2018-04-25T01:26:36.000000']]), cursor: '2018-04-25T01:26:36Z', ending: false, missingSince: HOST, missingAnswers: 1, endedAt: HOST, lastError: null }]]),
-      projects: dictionary([['p', { projectId: 'p', since: HOST, baseline: '2018-04-25T01:26:36Z', deletedAtBaseline: ['s0'], cursor: '2018-04-25T01:26:36Z', lastError: null }]]),
+      projects: dictionary([['p', { projectId: 'p', since: HOST, horizon: '2018-04-25T01:25:00.000000', baseline: '2018-04-25T01:26:36Z', deletedAtBaseline: ['s0'], cursor: '2018-04-25T01:26:36Z', lastError: null }]]),
     };
     const before = [...times(batch), ...times(tracking)];
     moveBatchTimes(batch, BY);

@@ -379,7 +379,7 @@ describe('StateStore round trip', () => {
     const store = await openStore(path);
     const batch: BatchRecord = { label: '__proto__', digests: [{ round: 1, final: true, detectedAt: '2026-11-26T10:00:00.000Z', members: [], deliveries: dictionary([['chat', delivered('b')]]) }] };
     store.setBatch(batch);
-    store.tracking.projects['__proto__'] = { projectId: '__proto__', since: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
+    store.tracking.projects['__proto__'] = { projectId: '__proto__', since: null, horizon: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
     store.touchTracking();
     await store.save();
     // Dropped at load, the batch's digests would be sent again after every restart.
@@ -420,13 +420,13 @@ describe('StateStore round trip', () => {
     expect(store.get(watchKey(ref))).toEqual({ ...record(), observed: { ...observed, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null } });
   });
 
-  it('reads a tracked project written before the baseline kept the servers it saw deleted as having seen none', async () => {
+  it('reads a tracked project written before the baseline kept the servers it saw deleted, or a failed listing its time, as having none', async () => {
     const path = join(await tempDir(), 'state.json');
     const project = { projectId: 'p1', since: '2026-11-26T10:00:00.000Z', baseline: '2026-11-26T09:59:58Z', cursor: '2026-11-26T09:59:58Z', lastError: null };
     await writeFile(path, JSON.stringify({ version: 1, watches: {}, tracking: { servers: {}, projects: { p1: project } } }));
     const store = await openStore(path);
     expect(store.setAside).toEqual([]);
-    expect(store.tracking.projects['p1']).toEqual({ ...project, deletedAtBaseline: [] });
+    expect(store.tracking.projects['p1']).toEqual({ ...project, horizon: null, deletedAtBaseline: [] });
   });
 
   it('reads a state file written before batches existed', async () => {
@@ -449,7 +449,7 @@ describe('StateStore tracking', () => {
     const path = join(await tempDir(), 'state.json');
     const store = await openStore(path);
     store.tracking.servers['p1/s1'] = tracked();
-    store.tracking.projects['p1'] = { projectId: 'p1', since: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
+    store.tracking.projects['p1'] = { projectId: 'p1', since: null, horizon: null, baseline: null, deletedAtBaseline: [], cursor: null, lastError: null };
     store.touchTracking();
     await store.save();
     const again = await openStore(path);

@@ -2,7 +2,7 @@
 // listing shows again, late or in another order; and the state kept stays small.
 import { describe, expect, it } from 'vitest';
 import type { InstanceActionSummary } from '../../src/model.ts';
-import { discover, SEEN_MARGIN_MS, type Tracked } from '../../src/track/discover.ts';
+import { baselineHorizon, discover, SEEN_MARGIN_MS, type Tracked } from '../../src/track/discover.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const nova = (ms: number) => new Date(ms).toISOString().replace('Z', '000');
@@ -122,5 +122,38 @@ describe('discover', () => {
   it('keeps the newest updated_at as the cursor for changes-since', () => {
     const { state } = run([[action('old', 'create', T0, T0 + 500)], [action('x', 'reboot', T0 + 1000, T0 + 9000)], []]);
     expect(state.cursor).toBe(nova(T0 + 9000));
+  });
+});
+
+// A server a project's first listing of servers found, whose own first listing of actions comes later: which
+// of the actions that listing shows are new. The baseline's listing was sent at 12:00:00.4 on the cloud's
+// clock (as the client reckons it); Nova's times have whole seconds, `updated` (isotime) a `Z`.
+describe('baselineHorizon', () => {
+  const SENT = Date.parse('2026-11-26T12:00:00.400Z');
+  const MONTHS_AGO = '2026-08-01T00:00:00Z';
+  const at = (time: string) => Date.parse(`2026-11-26T${time}Z`);
+  it.each([
+    { case: 'an action started after the baseline was sent, on a server unchanged for months', updated: MONTHS_AGO, failed: null, start: '12:00:03', isNew: true },
+    { case: 'an action started in the second the baseline was sent, on a server it did not change', updated: MONTHS_AGO, failed: null, start: '12:00:00', isNew: true },
+    { case: 'an action of the minute before that changed no server record (attach_volume): it cannot be told from a new one', updated: MONTHS_AGO, failed: null, start: '11:59:30', isNew: true },
+    { case: 'an action started more than a minute before the baseline', updated: MONTHS_AGO, failed: null, start: '11:58:59', isNew: false },
+    { case: 'an action started before the server\'s updated in the baseline, which it or a later change stamped', updated: '2026-11-26T11:59:50Z', failed: null, start: '11:59:45', isNew: false },
+    { case: 'the action that last changed the server, in the second of its updated', updated: '2026-11-26T11:59:50Z', failed: null, start: '11:59:50', isNew: false },
+    { case: 'an action in the second after the server\'s updated: it changed no record, or after the listing', updated: '2026-11-26T11:59:50Z', failed: null, start: '11:59:51', isNew: true },
+    { case: 'the action that changed the server in the second the baseline was sent (its newest updated)', updated: '2026-11-26T12:00:00Z', failed: null, start: '12:00:00', isNew: false },
+    { case: 'an action in the second after the baseline, on the server changed in its second', updated: '2026-11-26T12:00:00Z', failed: null, start: '12:00:01', isNew: true },
+    { case: 'an action in the minute before, on a server whose updated cannot be read', updated: null, failed: null, start: '11:59:30', isNew: true },
+    { case: 'an action started more than a minute before, on a server whose updated cannot be read', updated: null, failed: null, start: '11:58:59', isNew: false },
+    // The listing failed at 10:00:00.4, two hours before the one that answered; the server's updated is of
+    // the outage.
+    { case: 'after a failed listing, the outage\'s action that stamped the server\'s updated', updated: '2026-11-26T11:30:00Z', failed: '2026-11-26T10:00:00.400000', start: '11:30:00', isNew: true },
+    { case: 'after a failed listing, an action in the minute before it', updated: '2026-11-26T11:30:00Z', failed: '2026-11-26T10:00:00.400000', start: '09:59:30', isNew: true },
+    { case: 'after a failed listing, an action more than a minute before it', updated: '2026-11-26T11:30:00Z', failed: '2026-11-26T10:00:00.400000', start: '09:58:59', isNew: false },
+  ])('$case: new $isNew', ({ updated, failed, start, isNew }) => {
+    const horizon = baselineHorizon({ sentAt: SENT, updated, failedAt: failed });
+    const { found, state } = run([[action('a', 'reboot', at(start)), action('old', 'create', at('09:00:00'))]], null, { ...FRESH, horizon });
+    expect(found).toEqual(isNew ? ['a'] : []);
+    // Where tracking began stays put: the next listing judges by it too.
+    expect(state.horizon).toBe(horizon);
   });
 });
