@@ -6,6 +6,7 @@
 import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 'yaml';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { credentialsIn, isCredentialHeader, redact } from '../net/redact.ts';
+import { hiddenPartsOf } from '../net/shortUrl.ts';
 import { isMapping } from '../data/dictionary.ts';
 import type { ExpandedValue } from './env.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
@@ -64,8 +65,9 @@ const isSecretKey = (key: string, parent: Segment | undefined) => SECRET_KEYS.ha
 /**
  * What says, of a schema problem or a warning at `path` of `data` (the file as the schema read it), that its
  * value is not shown, when it is a secret: when its key is a secret's name, wherever that key is; when it
- * holds the value of a secret of the file (`cloud.auth.token`, a credential header's); and when a variable
- * whose name says it is a secret (`${WEBHOOK_SECRET}`) gave it. A line swap puts `token: ${ECS_AUTH_TOKEN}`
+ * holds the value of a secret of the file (`cloud.auth.token`, a credential header's, the token in a
+ * webhook's URL); when a variable whose name says it is a secret (`${WEBHOOK_SECRET}`) gave it; and when it
+ * is a URL with a user name or password. A line swap puts `token: ${ECS_AUTH_TOKEN}`
  * under a setting whose message quotes what it refuses, and a slip `schedule: ${WEBHOOK_SECRET}`: the schema
  * sees the variable's value, not what the file says. `expanded`: the values that variables gave.
  */
@@ -86,7 +88,10 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
     if (variable !== undefined) return valueHidden(message, text, `(the value comes from \${${variable}}, a secret by its name, and is not shown)`);
     if (text.length < MIN_SHOWN_RUN) return message;
     const held = (secrets ??= dataSecrets(data)).find((secret) => secret.value.length >= MIN_SHOWN_RUN && text.includes(secret.value));
-    return held === undefined ? message : valueHidden(message, text, `(the value holds that of ${held.name}, a secret, and is not shown)`);
+    if (held !== undefined) return valueHidden(message, text, `(the value holds that of ${held.name}, a secret, and is not shown)`);
+    // An SMTP or proxy URL carries its login so (smtps://user:password@host), wherever a slip puts it.
+    const url = text.includes('://') ? URL.parse(text) : null;
+    return url !== null && (url.username !== '' || url.password !== '') ? valueHidden(message, text, '(the value is a URL with a user name or password, and is not shown)') : message;
   };
 }
 
@@ -112,6 +117,12 @@ function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] 
   for (const [key, item] of Object.entries(value)) {
     const at = [...path, key];
     const parent = path.at(-1);
+    // A chat webhook's credential is part of its URL: what shortUrl hides of it (a path token, access_token=).
+    const url = typeof item === 'string' && isNotifierUrl(at) ? URL.parse(item) : null;
+    if (url !== null) {
+      for (const part of hiddenPartsOf(url)) found.push({ value: part, name: formatPath(at) });
+      continue;
+    }
     if (typeof item !== 'string' || !isSecretKey(key, parent)) {
       dataSecrets(item, at, found);
       continue;
@@ -121,6 +132,8 @@ function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] 
   }
   return found;
 }
+
+const isNotifierUrl = (path: readonly Segment[]) => path.length === 3 && path[0] === 'notifiers' && path[2] === 'url';
 
 function valueAt(data: unknown, path: readonly Segment[]): unknown {
   let value = data;

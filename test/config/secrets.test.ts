@@ -120,6 +120,26 @@ describe("a secret's value under another setting is not quoted back", () => {
     expect(said(text).join('\n')).not.toContain(secret);
   });
 
+  // A chat webhook's URL is its credential (Slack's path, DingTalk's access_token=), and an SMTP URL holds its login.
+  it.each([
+    ["a chat webhook's URL, copied", withPoll('schedule: "* * * * *"', 'type: webhook', 'url: https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/XyZ9sEcReTt0kEn4Ab', 'timeout: https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/XyZ9sEcReTt0kEn4Ab'), 'XyZ9sEcReTt0kEn4Ab',
+      "11:14 notifiers.n.timeout: '<hidden>' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s (the value holds that of notifiers.n.url, a secret, and is not shown)"],
+    ["the token of a webhook URL's query alone", withPoll('schedule: "* * * * *"', 'type: webhook', 'url: https://oapi.dingtalk.com/robot/send?access_token=9f3c7aDingTalkTok', 'on: [9f3c7aDingTalkTok]'), '9f3c7aDingTalkTok',
+      '11:10 notifiers.n.on[0]: unknown value \'<hidden>\' (allowed: success, failure, timeout, not_found, slow) (the value holds that of notifiers.n.url, a secret, and is not shown)'],
+    ['a variable of any name that gives the URL, put in the wrong place too', withPoll('schedule: ${CHAT_HOOK}', 'type: webhook', 'url: ${CHAT_HOOK}'), 'QwErTy12HookPath',
+      `6:13 poll.schedule: '<hidden>' ${CRON} (pattern includes illegal characters): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *" (the value holds that of notifiers.n.url, a secret, and is not shown)`],
+    ['a mail server written as a URL with its login', withPoll('schedule: "* * * * *"', 'type: email', 'smtp: { host: "${SMTP_URL}" }', 'from: a@example.com', 'to: [b@example.com]'), 'Mail-Pw-4411',
+      '10:19 notifiers.n.smtp.host: a URL with a login, not a host: write its host alone, smtp.example.com, its port in smtp.port, and its user name and password in smtp.user and smtp.password'],
+    ['a URL with a login, in the wrong place', withPoll('schedule: "${SMTP_URL}"', 'type: webhook', 'url: https://h.example.com/x'), 'Mail-Pw-4411',
+      `6:13 poll.schedule: '<hidden>' ${CRON} (pattern includes illegal characters): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *" (the value is a URL with a user name or password, and is not shown)`],
+  ])('%s', (_case, text, secret, expected) => {
+    const env = { ...ENV, CHAT_HOOK: 'https://hooks.example.com/hooks/QwErTy12HookPath', SMTP_URL: 'smtps://mailer:Mail-Pw-4411@smtp.example.com:465' };
+    const result = validateConfigText(text, { env });
+    const shown = (result.ok ? result.warnings : result.issues).map((issue) => formatIssue(issue));
+    expect(shown).toContain(expected);
+    expect(shown.join('\n')).not.toContain(secret);
+  });
+
   it('nor in a warning about a valid file', () => {
     const text = lines(...CLOUD, '  auth: { type: password, identityEndpoint: "https://iam.test/v3", userId: u, projectId: p1, password: "${OS_PASSWORD}" }', 'watches:', '  - { serverId: s1, requestId: r1, projectId: "${OS_PASSWORD}" }');
     const warnings = said(text);

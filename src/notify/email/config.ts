@@ -16,8 +16,17 @@ const smtpHost = () =>
     .string()
     .min(1, { abort: true })
     .refine((text) => HOST_NAME.test(text) || z.regexes.ipv6.test(text), {
-      error: (iss) => `${quoted(String(iss.input))} is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port`,
+      error: (iss) => notHost(String(iss.input)),
     });
+
+/** What to write instead of `text`; a URL with a login, as many mailers take (smtps://user:password@host:465), not quoted. */
+function notHost(text: string): string {
+  const url = text.includes('://') ? URL.parse(text) : null;
+  if (url === null || (url.username === '' && url.password === '')) {
+    return `${quoted(text)} is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port`;
+  }
+  return `a URL with a login, not a host: write its host alone, ${url.hostname}, its port in smtp.port, and its user name and password in smtp.user and smtp.password`;
+}
 
 /** SMTP over implicit TLS (RFC 8314): its server says nothing until the client's TLS handshake. */
 export const IMPLICIT_TLS_PORT = 465;
