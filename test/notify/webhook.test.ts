@@ -338,6 +338,16 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: signature mismatch: expected one made with <hidden>`);
   });
 
+  it('keeps its signature out of its messages when a receiver quotes the one it could not verify, whole or its MAC alone', async () => {
+    answer = (req, res) => {
+      const signature = String(req.headers['webhook-signature']);
+      res.statusCode = 401;
+      res.end(`signature ${signature} does not verify (MAC ${signature.slice('v1,'.length)})`);
+    };
+    const err = await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: signature <hidden> does not verify (MAC <hidden>)`);
+  });
+
   it('keeps secrets with < > & out of its messages when the receiver echoes them as Go\'s encoding/json escapes them', async () => {
     answer = (req, res) => {
       res.statusCode = 401;

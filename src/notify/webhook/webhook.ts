@@ -66,6 +66,8 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     async send(notification, attempt) {
       const body = config.template ? templatedBody(config.template.body, notification) : renderWebhookBody(notification);
       const id = `msg_${attempt.deliveryId}`;
+      // A receiver that cannot verify a signature may quote it back, whole or its MAC alone.
+      const signatures: string[] = [];
 
       /** One POST stamped `timestamp` (seconds), its signature made for it; a failure below HTTP is retryable. */
       const post = async (timestamp: number) => {
@@ -75,7 +77,11 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
           'webhook-id': id,
           'webhook-timestamp': String(timestamp),
         };
-        if (key) headers['webhook-signature'] = sign(key, id, timestamp, body);
+        if (key) {
+          const signature = sign(key, id, timestamp, body);
+          headers['webhook-signature'] = signature;
+          signatures.push(signature, signature.slice(signature.indexOf(',') + 1));
+        }
         try {
           // The whole request, answer included, is bounded by the timeout.
           return await requestText(
@@ -114,7 +120,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       const statusText = response.statusText || STATUS_CODES[statusCode] || '';
       // Redacted before cutting, so that a cut cannot leave half a secret unrecognised. A body that
       // breaks off only shortens it: the status says what matters.
-      const said = oneLine(redact(response.text, secrets), EXCERPT_CHARS);
+      const said = oneLine(redact(response.text, [...secrets, ...signatures]), EXCERPT_CHARS);
       if (statusCode >= 200 && statusCode < 300) {
         // Delivered once the status is in. The answer's start is kept for people (notify-test): chat
         // robots answer 200 with their own error code in the body.
