@@ -10,12 +10,16 @@ export async function startReceiver(): Promise<ConformanceReceiver> {
   let mode: ReceiverMode = 'accept';
   const ids: string[] = [];
   const secrets = ['smtp-password-of-the-suite'];
+  const sent = new Set<string>();
   const sink = await startMailSink({
     smtp: {
       allowInsecureAuth: true,
       // A server that quotes what it was sent quotes the login first.
       onAuth(auth, _session, callback) {
-        if (mode === 'quote') callback(smtpError(`authentication refused for ${auth.username ?? ''} ${auth.password ?? ''}`, 535));
+        // The login as it came on the wire: PLAIN's user and password in one base64 line, LOGIN's password in its own.
+        const login = [Buffer.from(`\0${auth.username ?? ''}\0${auth.password ?? ''}`).toString('base64'), Buffer.from(auth.password ?? '').toString('base64')];
+        for (const credential of login) sent.add(credential);
+        if (mode === 'quote') callback(smtpError(`authentication refused for ${login.join(' ')} ${auth.username ?? ''} ${auth.password ?? ''}`, 535));
         else callback(null, { user: auth.username });
       },
       onData(stream, _session, callback) {
@@ -39,6 +43,9 @@ export async function startReceiver(): Promise<ConformanceReceiver> {
   return {
     config: entry(sink.port),
     secrets,
+    get sent() {
+      return [...sent];
+    },
     configWhenDown: entry(await closedPort()),
     ids,
     answer: (next) => (mode = next),

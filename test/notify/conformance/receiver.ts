@@ -9,7 +9,7 @@ export type ReceiverMode =
   | 'later'
   /** It refuses them for good (a 400, a 550). */
   | 'refuse'
-  /** It refuses them, quoting in its answer everything it was sent: the credentials too. */
+  /** It refuses them, quoting in its answer everything it was sent: the credentials first. */
   | 'quote'
   /** It takes the connection and never answers. */
   | 'silent';
@@ -23,6 +23,11 @@ export interface ConformanceReceiver {
   readonly config: Record<string, unknown>;
   /** Every secret written into `config`. */
   readonly secrets: readonly string[];
+  /**
+   * Every credential the notifier made of them that reached the receiver, as it came (a Basic or signature
+   * header, an encoded login): 'quote' quotes these first, where no cut of a long answer can drop them.
+   */
+  readonly sent: readonly string[];
   /** The same entry aimed at a port where nothing listens. */
   readonly configWhenDown: Record<string, unknown>;
   /** The delivery id each delivery that reached it carried (webhook-id, Message-ID), taken or not. */

@@ -8,17 +8,26 @@ const ANSWERS: Record<Exclude<ReceiverMode, 'silent'>, (req: IncomingMessage, bo
   accept: (_req, _body, res) => res.writeHead(204).end(),
   later: (_req, _body, res) => res.writeHead(503, { 'retry-after': '0' }).end('try again later'),
   refuse: (_req, _body, res) => res.writeHead(400).end('bad request'),
-  quote: (req, body, res) => res.writeHead(400, { 'content-type': 'text/plain' }).end(`refused: ${req.url} ${JSON.stringify(req.headers)} ${body}`),
+  quote: (req, body, res) =>
+    res.writeHead(400, { 'content-type': 'text/plain' }).end(`refused: ${credentials(req).join(' ')} ${req.url} ${JSON.stringify(req.headers)} ${body}`),
 };
+
+/** What the notifier made of its secrets: the Authorization header, the signature, and that's MAC alone. */
+function credentials(req: IncomingMessage): string[] {
+  const signature = String(req.headers['webhook-signature']);
+  return [String(req.headers.authorization), signature, signature.slice('v1,'.length)];
+}
 
 export async function startReceiver(): Promise<ConformanceReceiver> {
   let mode: ReceiverMode = 'accept';
   const ids: string[] = [];
+  const sent = new Set<string>();
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk: Buffer) => (body += chunk.toString()));
     req.on('end', () => {
       ids.push(String(req.headers['webhook-id']));
+      for (const credential of credentials(req)) sent.add(credential);
       if (mode !== 'silent') ANSWERS[mode](req, body, res);
     });
   });
@@ -35,6 +44,9 @@ export async function startReceiver(): Promise<ConformanceReceiver> {
   return {
     config: entry((server.address() as AddressInfo).port),
     secrets,
+    get sent() {
+      return [...sent];
+    },
     configWhenDown: entry(await closedPort()),
     ids,
     answer: (next) => (mode = next),
