@@ -2,15 +2,17 @@
 const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
 
 // Written the same in JSON: printable ASCII but `"`, `\` and `/` (which some servers write `\/`), and what
-// HTML-safe encoders write as \uXXXX: `<`, `>` and `&` (Go's encoding/json: \u003c), and the quote, the
-// apostrophe, `+` and the backquote too (.NET's System.Text.Json by default, in upper case: \u0022 for \",
-// \u0027, \u002B, \u0060). Anything else is escaped by JSON.stringify (control characters) or by some
+// HTML-safe encoders write as \uXXXX: `<`, `>` and `&` (Go's encoding/json: \u003c), `=` and the apostrophe
+// too (Java's Gson by default: \u003d, base64's and Basic's padding), and the quote, the apostrophe, `+` and
+// the backquote (.NET's System.Text.Json by default, in upper case: \u0022 for \", \u0027, \u002B, \u0060).
+// Anything else is escaped by JSON.stringify (control characters) or by some
 // servers (everything past ASCII as \uXXXX: Python's json.dumps, which Keystone answers with, and .NET). A
 // Fernet token or a hex key is plain: one form, no copy.
-const PLAIN_IN_JSON = /^[\x20-\x21\x23-\x25\x28-\x2a\x2c-\x2e\x30-\x3b\x3d\x3f-\x5b\x5d-\x5f\x61-\x7e]*$/;
+const PLAIN_IN_JSON = /^[\x20-\x21\x23-\x25\x28-\x2a\x2c-\x2e\x30-\x3b\x3f-\x5b\x5d-\x5f\x61-\x7e]*$/;
 // What a URL's percent-encoding leaves as it is (encodeURIComponent), where a query or a form echoes a secret.
 const PLAIN_IN_URL = /^[\w.!~*'()-]*$/;
 const GO_ESCAPES = /[<>&]/g;
+const GSON_ESCAPES = /[<>&=']/g;
 const DOTNET_ESCAPES = /\\"|[<>&'+`]/g;
 
 const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
@@ -42,7 +44,12 @@ function formsOf(secret: string): readonly string[] {
 function escapedForms(secret: string): string[] {
   const json = JSON.stringify(secret).slice(1, -1);
   const ascii = json.replace(/[\u0080-\uffff]/g, unicodeEscape);
-  const lower = [json, ascii].flatMap((form) => [form, form.replace(GO_ESCAPES, unicodeEscape), form.replace(DOTNET_ESCAPES, (c) => unicodeEscape(c.at(-1)!))]);
+  const lower = [json, ascii].flatMap((form) => [
+    form,
+    form.replace(GO_ESCAPES, unicodeEscape),
+    form.replace(GSON_ESCAPES, unicodeEscape),
+    form.replace(DOTNET_ESCAPES, (c) => unicodeEscape(c.at(-1)!)),
+  ]);
   const escaped = [...lower, ...lower.map((form) => form.replace(/\\u[0-9a-f]{4}/g, (u) => u.toUpperCase().replace('\\U', '\\u')))];
   // Escaped once more: a request body quoted as a string inside a JSON message. Percent-encoded: a query or
   // a form that repeats it (`+` for a space in a form).

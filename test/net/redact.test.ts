@@ -31,6 +31,12 @@ describe('redact', () => {
     expect(redact('{"message":"bad password pa\\u0026s\'w0rd"}', ["pa&s'w0rd"])).toBe('{"message":"bad password <hidden>"}');
   });
 
+  it('hides a secret with = or an apostrophe as Gson writes them by default (\\u003d, \\u0027), with < > &', () => {
+    // What new Gson().toJson(Map.of("message", "bad token " + secret)) writes: base64's padding escaped.
+    expect(redact('{"message":"bad token c2VjcmV0LXRva2VuLTE\\u003d"}', ['c2VjcmV0LXRva2VuLTE='])).toBe('{"message":"bad token <hidden>"}');
+    expect(redact('{"message":"bad password it\\u0027s\\u003d\\u003cpw\\u0026\\u003e"}', ["it's=<pw&>"])).toBe('{"message":"bad password <hidden>"}');
+  });
+
   it('hides a secret whose only character JSON may escape is a slash, as PHP writes it (\\/)', () => {
     expect(redact('{"error":"bad token tok/en/12345"}', ['tok/en/12345'])).toBe('{"error":"bad token <hidden>"}');
     expect(redact('{"error":"bad token tok\\/en\\/12345"}', ['tok/en/12345'])).toBe('{"error":"bad token <hidden>"}');

@@ -357,6 +357,17 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: {"error":"invalid credentials: <hidden> / <hidden>"}`);
   });
 
+  it('keeps secrets with = out of its messages when the receiver echoes them as Gson (Java) escapes them by default', async () => {
+    // Gson's HTML-safe writer: < > & = ' as \u003c \u003e \u0026 \u003d \u0027, so Basic's and base64's padding too.
+    answer = (req, res) => {
+      res.statusCode = 401;
+      res.end(JSON.stringify({ error: `invalid credentials: ${req.headers.authorization}` }).replace(/[<>&=']/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`));
+    };
+    const err = await failure(webhook({ url: base.replace('http://', 'http://alice:pa%24%24word@') + '/ecs' }).send(failedResize(), attempt()));
+    expect(received[0]!.headers.authorization).toBe(`Basic ${Buffer.from('alice:pa$$word').toString('base64')}`);
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: {"error":"invalid credentials: Basic <hidden>"}`);
+  });
+
   it('keeps secrets out of its messages when the receiver quotes them cut short, or escaped as .NET\'s System.Text.Json does', async () => {
     answer = (req, res) => {
       res.statusCode = 401;
