@@ -481,6 +481,18 @@ describe('a templated webhook', () => {
     expect(() => new Webhook(SECRET).verify(request!.body, request!.headers as Record<string, string>)).not.toThrow();
   });
 
+  it('keeps a credential its template writes into the body (PagerDuty\'s routing_key) out of its messages when the receiver echoes the body', async () => {
+    answer = (_req, res, body) => {
+      res.statusCode = 400;
+      res.end(`invalid event: ${body}`);
+    };
+    const hook = webhook({ template: { body: '{"routing_key": "R0ut1ngKey-5e3d9a", "payload": {"summary": "{{headline}}", "auth": {"token": "Nested-T0ken-77"}}}' } });
+    const err = await failure(hook.send(failedResize(), attempt()));
+    expect(err.message).toBe(
+      `webhook chat: POST ${base}/ecs answered 400 Bad Request: invalid event: {"routing_key": "<hidden>", "payload": {"summary": "resize failed: web-01", "auth": {"token": "<hidden>"}}}`,
+    );
+  });
+
   it('sends nothing, and gives up, when a value still breaks the JSON of an unchecked template', async () => {
     // The loader refuses this template (its check renders hostile values); built by hand, the sender still holds.
     const hook = webhook({ template: { body: '{"text": {{{reason}}}}' } });

@@ -5,7 +5,7 @@ import { oneLine } from '../../net/oneLine.ts';
 import { hiddenPartsOf, shortUrl } from '../../net/shortUrl.ts';
 import { basicCredentials } from '../../net/basicCredentials.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
-import { credentialsIn, redact } from '../../net/redact.ts';
+import { credentialsIn, isCredentialHeader, redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
@@ -64,10 +64,11 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     accepts: (event) => config.on.includes(event),
 
     async send(notification, attempt) {
-      const body = config.template ? templatedBody(config.template.body, notification) : renderWebhookBody(notification);
+      const { body, credentials } = config.template ? templatedBody(config.template.body, notification) : { body: renderWebhookBody(notification), credentials: [] };
       const id = `msg_${attempt.deliveryId}`;
-      // A receiver that cannot verify a signature may quote it back, whole or its MAC alone.
-      const signatures: string[] = [];
+      // What a receiver may quote back beside the notifier's own secrets: what the template wrote under a
+      // credential's name, and each attempt's signature (one it cannot verify, whole or its MAC alone).
+      const carried = [...credentials];
 
       /** One POST stamped `timestamp` (seconds), its signature made for it; a failure below HTTP is retryable. */
       const post = async (timestamp: number) => {
@@ -80,7 +81,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
         if (key) {
           const signature = sign(key, id, timestamp, body);
           headers['webhook-signature'] = signature;
-          signatures.push(signature, signature.slice(signature.indexOf(',') + 1));
+          carried.push(signature, signature.slice(signature.indexOf(',') + 1));
         }
         try {
           // The whole request, answer included, is bounded by the timeout.
@@ -120,7 +121,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       const statusText = response.statusText || STATUS_CODES[statusCode] || '';
       // Redacted before cutting, so that a cut cannot leave half a secret unrecognised. A body that
       // breaks off only shortens it: the status says what matters.
-      const said = oneLine(redact(response.text, [...secrets, ...signatures]), EXCERPT_CHARS);
+      const said = oneLine(redact(response.text, [...secrets, ...carried]), EXCERPT_CHARS);
       if (statusCode >= 200 && statusCode < 300) {
         // Delivered once the status is in. The answer's start is kept for people (notify-test): chat
         // robots answer 200 with their own error code in the body.
@@ -143,15 +144,20 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     },
   };
 
-  /** The template checked at load renders JSON for every kind of notification; should one value still break it, nothing is sent. */
-  function templatedBody(template: string, notification: OutgoingNotification): string {
+  /**
+   * The body the template renders, and the values in it under a credential's name (PagerDuty's routing_key,
+   * Pushover's token: a receiver that takes its key in the body). The template checked at load renders JSON
+   * for every kind of notification; should one value still break it, nothing is sent.
+   */
+  function templatedBody(template: string, notification: OutgoingNotification): { body: string; credentials: string[] } {
     const body = renderForDelivery(template, viewOf(notification), 'json', prefix, `notifiers.${name}.template`);
+    let json: unknown;
     try {
-      JSON.parse(body);
+      json = JSON.parse(body);
     } catch (err) {
       throw new DeliveryError(`${prefix}: its template rendered invalid JSON for this notification (${jsonProblem(body, err)}); fix notifiers.${name}.template`, { retryable: false });
     }
-    return body;
+    return { body, credentials: credentialsInJson(json) };
   }
 
   /**
@@ -179,6 +185,16 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     const message = err instanceof Error ? err.message : String(err);
     return `failed: ${redact(message, secrets)}${code ? ` (${code})` : ''}`;
   }
+}
+
+/** The strings of `json` under keys whose names say they are credentials, at any depth. */
+function credentialsInJson(json: unknown, found: string[] = []): string[] {
+  if (typeof json !== 'object' || json === null) return found;
+  for (const [key, value] of Object.entries(json)) {
+    if (typeof value === 'string' && isCredentialHeader(key)) found.push(value);
+    else credentialsInJson(value, found);
+  }
+  return found;
 }
 
 function buildStaticHeaders(basic: string | undefined, configured: Record<string, string>): Record<string, string> {
