@@ -76,6 +76,16 @@ describe('a webhook template', () => {
     expect(problems[0]).toMatch(/^template line 2, column 7: \{\{\{reason\}\}\} does not write valid JSON there for an action's success with every field set \(and 54 other kinds of notification\): Unexpected token '.' at line 2, column 7 of the output, near: [^\n]*"x": /);
   });
 
+  // A receiver that takes its key in the body (PagerDuty's routing_key): `validate` and the log of a reload
+  // quote the output near where its JSON breaks, which is the key as often as not.
+  it('hides, near where the JSON breaks, a value under a key whose name says it is a credential', () => {
+    const problems = templateProblems('{"routing_key": "R0ut1ngKey-5e3d9a" "payload": {"summary": "{{headline}}"}}', 'json');
+    expect(problems).toEqual([
+      "template line 1, column 37: does not render valid JSON for an action's success with every field set (and 54 other kinds of notification): "
+        + 'Expected \',\' or \'}\' after property value at line 1, column 37 of the output, near: ing_key": "<hidden>" "payload":',
+    ]);
+  });
+
   // The README advises numbers without quotes; a number a notification may lack (a server without a
   // fault, every success) then leaves `"faultCode": }`, which the receiver would refuse.
   it('refuses a value, or a section, that writes nothing where JSON needs something for some kind of notification, saying which and how to fix it', () => {

@@ -5,6 +5,7 @@
 // `{{#slack}}` or `{{#larkMd}}`, each `{{value}}` is escaped for that chat's markup first (MARKUP_ESCAPES).
 import Mustache from 'mustache';
 import type { OutgoingNotification } from '../../model.ts';
+import { isCredentialHeader } from '../../net/redact.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { SAMPLES } from './samples.ts';
 import { viewOf, type MarkupSection, type View } from './view.ts';
@@ -427,8 +428,28 @@ function invalidJson(source: string, output: string, pieces: readonly Piece[], e
 export function jsonProblem(output: string, err: unknown): string {
   const { index, what } = jsonError(output, err);
   // A value inserted as it is ({{{reason}}}) may bring line breaks and control characters.
-  const excerpt = output.slice(Math.max(0, index - 30), index + 10).replace(/[\s\p{Cc}]+/gu, ' ').trim();
+  const excerpt = withoutCredentials(output, Math.max(0, index - 30), index + 10).replace(/[\s\p{Cc}]+/gu, ' ').trim();
   return `${what} at ${position(output, index)} of the output${excerpt === '' ? '' : `, near: ${excerpt}`}`;
+}
+
+// A key and its string value, which may be cut off where the JSON breaks.
+const KEY_AND_VALUE = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)/g;
+
+/**
+ * `output` from `from` to `to`, with each value under a key whose name says it is a credential shown as
+ * `<hidden>`: a receiver that takes its key in the body (PagerDuty's routing_key) has it written there.
+ */
+function withoutCredentials(output: string, from: number, to: number): string {
+  let shown = '';
+  let at = from;
+  for (const { 0: pair, 1: key, 2: value, index } of output.matchAll(KEY_AND_VALUE)) {
+    const start = index + pair.length - value!.length;
+    const end = start + value!.length;
+    if (value === '' || end <= at || start >= to || !isCredentialHeader(key!)) continue;
+    shown += `${output.slice(at, Math.max(at, start))}<hidden>`;
+    at = Math.min(end, to);
+  }
+  return shown + output.slice(at, to);
 }
 
 /**
