@@ -4,13 +4,14 @@
 // Tracking begins with the first listing that gets an answer: whatever it shows is older, and the
 // newest start_time in it is the horizon; but when a first listing failed, its time (the cloud's, as this
 // host reckons it) was kept as the horizon, and what the listing that answers shows started from it on is
-// new, and so it is for a server a project's baseline found, whose horizon that baseline set
-// (baselineHorizon). Later, an action is new when its request id was never handled and it did not start
-// before the horizon. Only the API's own times are compared with each other, so the
-// clocks of the daemon and of the cloud never meet, but for a first listing that shows no action and for a
-// project's baseline: the horizon is the cloud's time then (this host's, less how far the cloud is behind),
-// less a minute for the 30 s within which the two clocks count as agreeing. The handled ids are kept from
-// an hour before the newest start on: enough for a listing that shows an action late, and a bounded set.
+// new, as it is from the horizon a project's baseline set for the servers it found (baselineHorizon); such a
+// horizon is kept unless the first listing that answers draws an earlier one. Later, an action is new when
+// its request id was never handled and it did not start before the horizon. Only the API's own times are
+// compared with each other, so the clocks of the daemon and of the cloud never meet, but for a first listing
+// that shows no action and for a project's baseline: the horizon is the cloud's time then (this host's, less
+// how far the cloud is behind), less a minute for the 30 s within which the two clocks count as agreeing.
+// The handled ids are kept from an hour before the newest start on: enough for a listing that shows an
+// action late, and a bounded set.
 import type { InstanceActionSummary } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { dictionary } from '../data/dictionary.ts';
@@ -63,8 +64,9 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
     // Older than tracking: never a watch, and no need to remember it.
     if (!baseline && older) continue;
     seen[action.request_id] = action.start_time ?? '';
-    // A first listing shows what is older than tracking, but what started after the time a failed first
-    // listing set (`horizon` before tracking began): the cloud's outage then must not cost those actions.
+    // A first listing shows what is older than tracking, but what started after a horizon set before
+    // tracking began (a failed first listing's time, a project's baseline): the cloud's outage, or the wait
+    // for this listing, must not cost those actions.
     if (baseline && (horizon === null || older || start === null)) continue;
     (filter === null || filter.has(action.action) ? found : skipped).push(action);
   }
@@ -75,8 +77,12 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
   // Nova keeps whole seconds (MySQL) and lists the newest first: a delete in the same second as the action
   // before it is the newest all the same.
   const deleted = newestAction !== undefined && sorted.some((a) => a.action === 'delete' && byStart(a, newestAction) === 0);
+  // A horizon set before tracking began stays, but never later than what this listing alone draws: one from
+  // a project's baseline can end with the second of a server's `updated`, which a listing within it has not
+  // seen out, and an action that starts after the listing and that it did not show is new.
+  const drawn = newest ?? cloudNow - CLOUD_CLOCK_MARGIN_MS;
   const nextHorizon = baseline
-    ? (state.horizon ?? timeText(newest ?? cloudNow - CLOUD_CLOCK_MARGIN_MS))
+    ? (horizon !== null && horizon <= drawn ? state.horizon : timeText(drawn))
     : later(state.horizon, newest === null ? null : newest - SEEN_MARGIN_MS);
   return {
     next: {

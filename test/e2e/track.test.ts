@@ -303,6 +303,9 @@ describe('track: the changes-since cursor', () => {
 describe('track: project: all', () => {
   it('watches new actions of the servers it had, and every action of a server created later, not the older ones', async () => {
     const { h } = env;
+    // At .75 of a second: app-01's reboot ends in the next second, its `updated`, within which the first pass
+    // lists its actions and the next reboot starts, after that listing.
+    vi.setSystemTime(Math.floor(Date.now() / 1000) * 1000 + 1750);
     const existing = crypto.randomUUID();
     h.simulator.addAction(reboot(existing, 'app-01'));
     const app = await h.app(h.yaml([], { track: '  - project: all' }));

@@ -150,10 +150,12 @@ describe('baselineHorizon', () => {
     { case: 'after a failed listing, an action in the minute before it', updated: '2026-11-26T11:30:00Z', failed: '2026-11-26T10:00:00.400000', start: '09:59:30', isNew: true },
     { case: 'after a failed listing, an action more than a minute before it', updated: '2026-11-26T11:30:00Z', failed: '2026-11-26T10:00:00.400000', start: '09:58:59', isNew: false },
   ])('$case: new $isNew', ({ updated, failed, start, isNew }) => {
-    const horizon = baselineHorizon({ sentAt: SENT, updated, failedAt: failed });
-    const { found, state } = run([[action('a', 'reboot', at(start)), action('old', 'create', at('09:00:00'))]], null, { ...FRESH, horizon });
-    expect(found).toEqual(isNew ? ['a'] : []);
-    // Where tracking began stays put: the next listing judges by it too.
-    expect(state.horizon).toBe(horizon);
+    const listed = [action('a', 'reboot', at(start)), action('old', 'create', at('09:00:00'))];
+    const first = run([listed], null, { ...FRESH, horizon: baselineHorizon({ sentAt: SENT, updated, failedAt: failed }) });
+    expect(first.found).toEqual(isNew ? ['a'] : []);
+    // An action the server's first listing did not show, begun in the second of the newest it did or of the
+    // baseline: it started after that listing, and is new, also within the second of the server's `updated`.
+    const after = action('after', 'stop', Math.max(at(start), at('12:00:00')));
+    expect(run([[after, ...listed]], null, first.state).found).toEqual(['after']);
   });
 });
