@@ -17,6 +17,9 @@ const DOTNET_ESCAPES = /\\"|[<>&'+`]/g;
 
 const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
+/** A header and its value as one text, as curl takes them (-H "Authorization: Bearer T"): the name is the match's first group. */
+export const HEADER_AND_VALUE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*\S/;
+
 /** Whether a header of this name carries a credential, so that its value is a secret. */
 export function isCredentialHeader(name: string): boolean {
   return CREDENTIAL_HEADER.test(name);

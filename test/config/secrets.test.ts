@@ -53,6 +53,15 @@ describe('a secret the watch file cannot read is not quoted back', () => {
     expect(said).toEqual(expected);
   });
 
+  it('a credential header copied whole from curl (-H "Authorization: Bearer ...") as one key', () => {
+    const said = problems(withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'headers: { "Authorization: Bearer HdrCurl-0a1b2c" }'));
+    expect(said.join('\n')).not.toContain('HdrCurl-0a1b2c');
+    expect(said).toEqual([
+      "9:16 notifiers.n.headers[\"Authorization: <hidden>\"]: 'Authorization' and its value are written as one key: write the header as a key and its value, Authorization: followed by the value",
+      '9:16 notifiers.n.headers["Authorization: <hidden>"]: is empty: expected a string',
+    ]);
+  });
+
   it('a value that is no secret is still quoted, and so is a tag on what names a secret', () => {
     expect(problems(withAuth('type: token', 'token: t', 'region: *nowhere'))).toEqual([
       '7:13 cloud.auth.region: *nowhere names no anchor set before it: set &nowhere on a value above, or correct the name',

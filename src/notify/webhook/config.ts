@@ -2,6 +2,7 @@
 import * as z from 'zod';
 import { duration, httpHeaderValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
 import { dictionarySchema } from '../../data/dictionary.ts';
+import { HEADER_AND_VALUE } from '../../net/redact.ts';
 import { webhookTemplate } from '../template/config.ts';
 
 // The Standard Webhooks form of a signing key; the notifier signs with its base64 part, of which one
@@ -24,7 +25,7 @@ export const WebhookConfigSchema = strict({
     dictionarySchema(
       z
         .string()
-        .regex(HEADER_NAME, { error: (iss) => `'${String(iss.input)}' is not an HTTP header name` })
+        .regex(HEADER_NAME, { error: (iss) => notHeaderName(String(iss.input)) })
         .refine((name) => !CLIENT_HEADERS.has(name.toLowerCase()), { error: (iss) => `'${String(iss.input)}' cannot be set: the HTTP client refuses it, or writes its own; remove it` }),
       httpHeaderValue(),
     ).prefault({}),
@@ -34,6 +35,13 @@ export const WebhookConfigSchema = strict({
   /** Absent: the contract's JSON body. */
   template: webhookTemplate(),
 });
+
+/** What is wrong with `name` as a header's name; a header written with its value (which may be a credential) is not quoted. */
+function notHeaderName(name: string): string {
+  const header = HEADER_AND_VALUE.exec(name)?.[1];
+  if (header === undefined) return `'${name}' is not an HTTP header name`;
+  return `'${header}' and its value are written as one key: write the header as a key and its value, ${header}: followed by the value`;
+}
 
 export type WebhookNotifierConfig = z.output<typeof WebhookConfigSchema>;
 
