@@ -33,10 +33,11 @@ export async function startReceiver(): Promise<ConformanceReceiver> {
   });
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
-  const secrets = ['whsec_c2lnbmluZy1rZXktb2YtdGhlLXN1aXRl', 'bearer-of-the-suite-0d1e', 'url-password-of-the-suite'];
+  const secrets = ['whsec_c2lnbmluZy1rZXktb2YtdGhlLXN1aXRl', 'bearer-of-the-suite-0d1e', 'url-password-of-the-suite', 'PathToken0fTheSuite', 'query-token-of-the-suite'];
   const entry = (port: number) => ({
     type: 'webhook',
-    url: `http://hooks:${secrets[2]}@127.0.0.1:${port}/hook/path`,
+    // A chat webhook's token is part of its URL: Slack's in the path, DingTalk's in the query.
+    url: `http://hooks:${secrets[2]}@127.0.0.1:${port}/hook/${secrets[3]}?access_token=${secrets[4]}`,
     secret: secrets[0],
     headers: { Authorization: `Bearer ${secrets[1]}` },
     timeout: '60s',
