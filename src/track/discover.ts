@@ -117,9 +117,9 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
  * an action started within that much after the listing: NTP keeps it to milliseconds. What is left, watched,
  * are the actions of the minute before that change no server record (attach_volume, attach_interface,
  * trigger_crash_dump). The server's `updated` alone would watch every such action of a server unchanged for
- * months. The project's newest
- * `updated` (its `baseline`, which judges a server found later) is no bound: read over pages and a second
- * listing, it can be later than the page that showed this server, and an action started between is new.
+ * months. The project's newest `updated` (its `baseline`, which judges a server found later) is no bound:
+ * read over pages and a second listing, it can be later than the page that showed this server, and an
+ * action started between is new.
  *
  * A listing that failed kept its time: tracking was asked for then (as trackServer keeps a failed first
  * listing's), and what the servers did during the outage is new; their `updated` may be that, so only the
