@@ -128,7 +128,8 @@ describe('over a real connection', () => {
   it.each(['hang', 'stall'])('times out when the answer does not come (%s)', async (requestId) => {
     const started = performance.now();
     const error = await apiError(client().getInstanceAction({ projectId: 'p1', serverId: 's1', requestId }));
-    expect(performance.now() - started).toBeLessThan(1500);
+    // undici's own timeouts are 300 s: far beyond, however loaded the machine.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(error).toMatchObject({ kind: 'timeout', retryable: true, status: undefined });
     expect(error.message).toBe(`GET ${origin}${BASE}/os-instance-actions/${requestId} → timed out: no complete answer within 100 ms`);
   });

@@ -389,7 +389,8 @@ describe('email notifier', () => {
     const started = performance.now();
     const err = await failure(email(port, { timeout: 200 }).send(failedResize(), attempt()));
     for (const s of sockets) s.destroy();
-    expect(performance.now() - started).toBeLessThan(1500);
+    // Nodemailer's own greeting timeout is 30 s: far beyond, however loaded the machine.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(err.retryable).toBe(true);
     expect(err.message).toMatch(new RegExp(`^email ops-mail: timed out waiting for the greeting of 127\\.0\\.0\\.1:${port} after 200 ms; a port that speaks TLS`));
   });

@@ -279,7 +279,8 @@ describe('webhook notifier', () => {
     answer = () => undefined;
     const started = performance.now();
     const err = await failure(webhook({ timeout: 200 }).send(failedResize(), attempt()));
-    expect(performance.now() - started).toBeLessThan(1500);
+    // undici's own timeouts are 300 s: far beyond, however loaded the machine.
+    expect(performance.now() - started).toBeLessThan(10_000);
     expect(err.retryable).toBe(true);
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs timed out: no answer from 127.0.0.1:${new URL(base).port} within 200 ms`);
   });

@@ -166,7 +166,8 @@ describe('transport faults', () => {
     const started = performance.now();
     await Promise.all([sim.close(), sim.close()]);
     await expect(inFlight).rejects.toThrow(TypeError);
-    expect(performance.now() - started).toBeLessThan(1000);
+    // The slow answer would take 60 s: far beyond, however loaded the machine.
+    expect(performance.now() - started).toBeLessThan(10_000);
     await sim.close();
     expect(activeTimeouts()).toBeLessThanOrEqual(before);
     await expect(fetch(url)).rejects.toThrow(TypeError);
