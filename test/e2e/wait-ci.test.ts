@@ -235,6 +235,19 @@ describe.concurrent('wait with settings that reach no cloud', () => {
     const stderr = new Capture();
     const waiting = waitFor(h, path, action, stderr);
     await until(() => stderr.text.includes('compute_reboot_instance running'), 'the action found');
+    // Between two polls (a second apart): every request answered, and none since for 100 ms. Cut while a poll
+    // is in flight, the connection fails it as a reset, which wait reports in place of the certificate and
+    // does not report again at the next poll's other error (a loaded machine's run did so).
+    let quietSince = performance.now();
+    let seen = -1;
+    await until(() => {
+      const { requests } = h.simulator;
+      if (requests.length !== seen || requests.some((q) => q.status === null)) {
+        seen = requests.length;
+        quietSince = performance.now();
+      }
+      return performance.now() - quietSince >= 100;
+    }, 'a moment between two polls');
     strayAnswered();
     await until(() => stderr.text.includes('certificate refused'), 'a poll refusing the certificate');
     toStray = false;
