@@ -94,9 +94,8 @@ describe.concurrent('through a proxy', () => {
     const path = await h.writeConfig(h.yaml([], { cloud: cloud() }));
     const wait = ['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'];
 
-    const started = performance.now();
+    // At once: cli() kills a wait still waiting at 15 s (code null), where its --timeout is half an hour.
     const r = await cli(h, wait, { HTTPS_PROXY: `http://${login}${proxy.url}` });
-    expect(performance.now() - started).toBeLessThan(10_000);
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(/^ecs-action-watch wait: cannot reach the cloud: last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → proxy not usable: /);
     expect(r.stderr).toMatch(says);
