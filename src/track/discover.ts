@@ -102,8 +102,9 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
  * found: tracking the project began then, but the server's own first listing of actions comes later (in the
  * same pass after hundreds of others under `poll.rateLimit`, a pass later, or after a restart), and an action
  * started in between, taken by that listing for older, would be lost. `sentAt` is the cloud's time when the
- * baseline's listing was sent (epoch ms, as the client reckons it), `updated` the server's newest `updated`
- * in it, and `failedAt` the time a listing of the servers that failed before it kept.
+ * baseline's listing was sent (epoch ms, as the client reckons it), `updated` the server's `updated` in its
+ * live listing (not a later change: see listProject), and `failedAt` the time a listing of the servers that
+ * failed before it kept.
  *
  * Nova stamps no time of its own on a listing, so the line is the cloud's time less CLOUD_CLOCK_MARGIN_MS:
  * drawn late, it would lose new actions; early, it can only take older ones for new. The API's own times

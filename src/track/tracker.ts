@@ -133,9 +133,14 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
   const sentMono = performance.now();
   let listed: ServerSummary[];
   let minor: number;
+  // At the baseline, each server's `updated` as the live listing showed it first: the second listing (changed
+  // since) shows a change made after the first had read the server, after the baseline was sent, by an action
+  // that is new; a server it alone shows was created (or changed) since, and has none that tells.
+  const updated = new Map<string, string | null>();
   try {
     if (baseline) {
       const live = await listServers(projectId, undefined, log, ctx);
+      for (const server of live) if (!updated.has(server.id)) updated.set(server.id, server.updated);
       // Nova keeps showing a deleted server to `changes-since` until its row is archived: those deleted
       // since the newest change above are older than tracking too, and the baseline's newest `updated` must
       // count them, or a later listing would take them for servers deleted since.
@@ -161,11 +166,6 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
   const now = new Date().toISOString();
   const newest = newestOf(listed.map((s) => s.updated), project.cursor);
   const sentAt = cloudTimeAt(sentMono, ctx);
-  // Listed twice at the baseline (live, then changed since): a server changed between shows its newest.
-  const updated = new Map<string, string | null>();
-  if (baseline) {
-    for (const server of listed) updated.set(server.id, newestOf([server.updated], updated.get(server.id) ?? null));
-  }
   for (const server of listed) {
     const key = trackedKey(projectId, server.id);
     const known = ctx.store.tracking.servers[key];

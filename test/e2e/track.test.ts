@@ -367,6 +367,25 @@ describe('track: project: all', () => {
     expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${between} success`]);
   });
 
+  // The baseline lists the servers twice (live, then changed since): an action that starts between the two
+  // stamps the `updated` the second shows, after the listing was sent, and it is new.
+  it('watches an action started between the baseline\'s two listings of servers, not one started before the baseline', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    const before = startedBeforeTheBaseline(h, serverId);
+    h.simulator.injectFault({ kind: 'slow', delayMs: 3000 }, { route: 'servers', after: 1, times: 1 });
+    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    const pass = app.engine.pollOnce();
+    while (h.simulator.requests.filter((r) => r.route === 'servers').length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    vi.advanceTimersByTime(1500);
+    const between = h.simulator.addAction(reboot(serverId, 'app-01'));
+    vi.advanceTimersByTime(1600);
+    await pass;
+    await advance(app, 3000);
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${between} success`]);
+    expect(discoveredKeys(app)).not.toContain(watchKey({ projectId: PROJECT, serverId, requestId: before }));
+  });
+
   it('watches an action of a server started while the listings of the project\'s servers failed, not one started before', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();
