@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES } from '../../src/model.ts';
 import { HOSTILE, SAMPLES } from '../../src/notify/template/samples.ts';
-import { RENDER_LIMITS, renderTemplate, templateProblems } from '../../src/notify/template/template.ts';
+import { jsonProblem, RENDER_LIMITS, renderTemplate, templateProblems } from '../../src/notify/template/template.ts';
 import { SHORT_BYTES, viewOf } from '../../src/notify/template/view.ts';
 import { failedResize, fleetDigest, largeFleetDigest } from './fixtures.ts';
 
@@ -84,6 +84,23 @@ describe('a webhook template', () => {
       "template line 1, column 37: does not render valid JSON for an action's success with every field set (and 54 other kinds of notification): "
         + 'Expected \',\' or \'}\' after property value at line 1, column 37 of the output, near: ing_key": "<hidden>" "payload":',
     ]);
+  });
+
+  // A value the template escapes (a fault's details: a traceback quoting its strings) is full of \": a look
+  // for a key and its value that started at each of those quotes read on to the end of the string from each.
+  it('finds the credentials near where the JSON breaks in an output of many escaped quotes at once', () => {
+    const output = `{"details": ["${'x\\" '.repeat(40_000)}"], "token": "T0ken-5e3d9a" "payload": 1}`;
+    let err: unknown;
+    try {
+      JSON.parse(output);
+    } catch (e) {
+      err = e;
+    }
+    const started = performance.now();
+    const problem = jsonProblem(output, err);
+    expect(performance.now() - started).toBeLessThan(1000);
+    expect(problem).toMatch(/near: .*"token": "<hidden>" "payload"/);
+    expect(problem).not.toContain('T0ken');
   });
 
   // The README advises numbers without quotes; a number a notification may lack (a server without a

@@ -432,8 +432,9 @@ export function jsonProblem(output: string, err: unknown): string {
   return `${what} at ${position(output, index)} of the output${excerpt === '' ? '' : `, near: ${excerpt}`}`;
 }
 
-// A key and its string value, which may be cut off where the JSON breaks.
-const KEY_AND_VALUE = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)/g;
+// A key and its string value, which may be cut off where the JSON breaks; else any string, taken whole so
+// that no look starts at a quote inside it (a value of many \" took seconds, each one a look to its end).
+const KEY_AND_VALUE = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)"?|"(?:[^"\\]|\\.)*"?/dg;
 
 /**
  * `output` from `from` to `to`, with each value under a key whose name says it is a credential shown as
@@ -442,10 +443,12 @@ const KEY_AND_VALUE = /"((?:[^"\\]|\\.)*)"\s*:\s*"((?:[^"\\]|\\.)*)/g;
 function withoutCredentials(output: string, from: number, to: number): string {
   let shown = '';
   let at = from;
-  for (const { 0: pair, 1: key, 2: value, index } of output.matchAll(KEY_AND_VALUE)) {
-    const start = index + pair.length - value!.length;
-    const end = start + value!.length;
-    if (value === '' || end <= at || start >= to || !isCredentialHeader(key!)) continue;
+  for (const match of output.matchAll(KEY_AND_VALUE)) {
+    if (match.index >= to) break;
+    const [, key, value] = match;
+    if (key === undefined || value === undefined) continue;
+    const [start, end] = match.indices![2]!;
+    if (value === '' || end <= at || start >= to || !isCredentialHeader(key)) continue;
     shown += `${output.slice(at, Math.max(at, start))}<hidden>`;
     at = Math.min(end, to);
   }
