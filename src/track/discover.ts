@@ -130,7 +130,11 @@ export function baselineHorizon(at: { sentAt: number; updated: string | null; fa
   const failed = novaTimeMs(at.failedAt);
   if (failed !== null) return timeText(failed - CLOUD_CLOCK_MARGIN_MS);
   const updated = novaTimeMs(at.updated);
-  const afterUpdate = updated === null ? -Infinity : Math.floor(updated / 1000) * 1000 + 1000;
+  // An `updated` from a second after the one the listing was sent in is a change made since, which a page
+  // read after the first shows (a listing of many pages takes seconds): the action that made it may have
+  // started after the send, and is new. It draws no line.
+  const changedBefore = updated !== null && updated < Math.floor(at.sentAt / 1000) * 1000 + 1000;
+  const afterUpdate = changedBefore ? Math.floor(updated / 1000) * 1000 + 1000 : -Infinity;
   return timeText(Math.max(at.sentAt - CLOUD_CLOCK_MARGIN_MS, afterUpdate));
 }
 

@@ -142,6 +142,8 @@ describe('baselineHorizon', () => {
     { case: 'an action in the second after the server\'s updated: it changed no record, or after the listing', updated: '2026-11-26T11:59:50Z', failed: null, start: '11:59:51', isNew: true },
     { case: 'the action that changed the server in the second the baseline was sent (its newest updated)', updated: '2026-11-26T12:00:00Z', failed: null, start: '12:00:00', isNew: false },
     { case: 'an action in the second after the baseline, on the server changed in its second', updated: '2026-11-26T12:00:00Z', failed: null, start: '12:00:01', isNew: true },
+    // A listing of many pages reads the last ones seconds after the first was sent.
+    { case: 'the action that changed the server after the baseline was sent, before the page that showed it was read', updated: '2026-11-26T12:00:20Z', failed: null, start: '12:00:15', isNew: true },
     { case: 'an action in the minute before, on a server whose updated cannot be read', updated: null, failed: null, start: '11:59:30', isNew: true },
     { case: 'an action started more than a minute before, on a server whose updated cannot be read', updated: null, failed: null, start: '11:58:59', isNew: false },
     // The listing failed at 10:00:00.4, two hours before the one that answered; the server's updated is of
