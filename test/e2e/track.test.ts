@@ -328,6 +328,11 @@ describe('track: project: all', () => {
     vi.advanceTimersByTime(1500);
     return before;
   };
+  /** Told of `between` alone, and `before` no watch. */
+  const toldOfAlone = (app: App, serverId: string, between: string, before: string) => {
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${between} success`]);
+    expect(discoveredKeys(app)).not.toContain(watchKey({ projectId: PROJECT, serverId, requestId: before }));
+  };
   const listingOf = async (h: typeof env.h, serverId: string) => {
     while (!h.simulator.requests.some((r) => r.route === 'actions' && r.path.includes(serverId))) await new Promise((resolve) => setTimeout(resolve, 5));
   };
@@ -344,8 +349,7 @@ describe('track: project: all', () => {
     const between = h.simulator.addAction(reboot(serverId, 'app-01'));
     await pass;
     await advance(app, 3000);
-    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${between} success`]);
-    expect(discoveredKeys(app)).not.toContain(watchKey({ projectId: PROJECT, serverId, requestId: before }));
+    toldOfAlone(app, serverId, between, before);
   });
 
   it('watches an action started between the baseline and its server\'s first listing when the daemon stopped in between', async () => {
@@ -382,8 +386,7 @@ describe('track: project: all', () => {
     vi.advanceTimersByTime(1600);
     await pass;
     await advance(app, 3000);
-    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${between} success`]);
-    expect(discoveredKeys(app)).not.toContain(watchKey({ projectId: PROJECT, serverId, requestId: before }));
+    toldOfAlone(app, serverId, between, before);
   });
 
   it('watches an action of a server started while the listings of the project\'s servers failed, not one started before', async () => {
