@@ -4,6 +4,7 @@
 
 import cron from 'node-cron';
 import * as z from 'zod';
+import { hasLogin } from '../net/basicCredentials.ts';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
 import { isMapping } from '../data/dictionary.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
@@ -209,7 +210,7 @@ function whyNoUrl(text: string): string {
 
 /** What of an API's address would not be sent to it, as the end of a message; undefined for none. */
 function extraParts(url: URL): string | undefined {
-  if (url.username !== '' || url.password !== '') return ': it holds a user name or password, which are not sent to it (credentials go under cloud.auth): leave them out';
+  if (hasLogin(url)) return ': it holds a user name or password, which are not sent to it (credentials go under cloud.auth): leave them out';
   if (url.search !== '' || url.hash !== '') return ': it holds a query or a fragment (?... or #...), which is not sent: leave it out';
   return undefined;
 }

@@ -7,6 +7,7 @@ import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { credentialsIn, isCredentialHeader, redact } from '../net/redact.ts';
 import { hiddenPartsOf } from '../net/shortUrl.ts';
+import { urlWithLogin } from '../net/basicCredentials.ts';
 import { isMapping } from '../data/dictionary.ts';
 import type { ExpandedValue } from './env.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
@@ -90,8 +91,7 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
     const held = (secrets ??= dataSecrets(data)).find((secret) => secret.value.length >= MIN_SHOWN_RUN && text.includes(secret.value));
     if (held !== undefined) return valueHidden(message, text, `(the value holds that of ${held.name}, a secret, and is not shown)`);
     // An SMTP or proxy URL carries its login so (smtps://user:password@host), wherever a slip puts it.
-    const url = text.includes('://') ? URL.parse(text) : null;
-    return url !== null && (url.username !== '' || url.password !== '') ? valueHidden(message, text, '(the value is a URL with a user name or password, and is not shown)') : message;
+    return urlWithLogin(text) !== null ? valueHidden(message, text, '(the value is a URL with a user name or password, and is not shown)') : message;
   };
 }
 

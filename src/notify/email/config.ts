@@ -1,6 +1,7 @@
 // The `type: email` entry of `notifiers:` in the watch file: what each key accepts and its default.
 import * as z from 'zod';
 import { ACROSS_KEYS, boolean, duration, emailAddress, integer, optionalText, outcomes, strict } from '../../config/fields.ts';
+import { urlWithLogin } from '../../net/basicCredentials.ts';
 import { quoted } from '../../text/clipped.ts';
 import { emailTemplate } from '../template/config.ts';
 
@@ -21,8 +22,8 @@ const smtpHost = () =>
 
 /** What to write instead of `text`; a URL with a login, as many mailers take (smtps://user:password@host:465), not quoted. */
 function notHost(text: string): string {
-  const url = text.includes('://') ? URL.parse(text) : null;
-  if (url === null || (url.username === '' && url.password === '')) {
+  const url = urlWithLogin(text);
+  if (url === null) {
     return `${quoted(text)} is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port`;
   }
   return `a URL with a login, not a host: write its host alone, ${url.hostname}, its port in smtp.port, and its user name and password in smtp.user and smtp.password`;
