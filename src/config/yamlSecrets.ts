@@ -5,7 +5,7 @@
 
 import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 'yaml';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
-import { credentialsIn, isCredentialHeader, redact } from '../net/redact.ts';
+import { credentialsIn, isCredentialName, redact } from '../net/redact.ts';
 import { hiddenPartsOf } from '../net/shortUrl.ts';
 import { urlWithLogin } from '../net/basicCredentials.ts';
 import { isMapping } from '../data/dictionary.ts';
@@ -61,7 +61,7 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
 }
 
 /** Whether a value under `key` (in a mapping under `parent`) is a secret, wherever it is in the file. */
-const isSecretKey = (key: string, parent: Segment | undefined) => SECRET_KEYS.has(key.toLowerCase()) || (parent === 'headers' && isCredentialHeader(key));
+const isSecretKey = (key: string, parent: Segment | undefined) => SECRET_KEYS.has(key.toLowerCase()) || (parent === 'headers' && isCredentialName(key));
 
 /**
  * What says, of a schema problem or a warning at `path` of `data` (the file as the schema read it), that its

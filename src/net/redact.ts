@@ -1,5 +1,5 @@
-/** A header whose name says it carries a credential: X-Auth-Token, Authorization, X-Security-Token, X-Api-Key... */
-const CREDENTIAL_HEADER = /auth|token|key|secret|pass|cookie|signature/i;
+/** A name that says it holds a credential: a header's (X-Auth-Token, Authorization, X-Api-Key...) or a JSON key's (routing_key, token). */
+const CREDENTIAL_NAME = /auth|token|key|secret|pass|cookie|signature/i;
 
 // Written the same in JSON: printable ASCII but `"`, `\` and `/` (which some servers write `\/`), and what
 // HTML-safe encoders write as \uXXXX: `<`, `>` and `&` (Go's encoding/json: \u003c), `=` and the apostrophe
@@ -20,9 +20,9 @@ const unicodeEscape = (c: string) => `\\u${c.charCodeAt(0).toString(16).padStart
 /** A header and its value as one text, as curl takes them (-H "Authorization: Bearer T"): the name is the match's first group. */
 export const HEADER_AND_VALUE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)\s*:\s*\S/;
 
-/** Whether a header of this name carries a credential, so that its value is a secret. */
-export function isCredentialHeader(name: string): boolean {
-  return CREDENTIAL_HEADER.test(name);
+/** Whether a header or a JSON key of this name carries a credential, so that its value is a secret. */
+export function isCredentialName(name: string): boolean {
+  return CREDENTIAL_NAME.test(name);
 }
 
 // The forms of the secrets last redacted: a token is redacted from every answer of every poll made with it,
@@ -150,7 +150,7 @@ const SCHEME_AND_CREDENTIALS = /^[A-Za-z][\w!#$%&'*+.^`|~-]* +(\S.*)$/;
 export function credentialsIn(headers: Readonly<Record<string, string>>): string[] {
   const values: string[] = [];
   for (const name in headers) {
-    if (!isCredentialHeader(name)) continue;
+    if (!isCredentialName(name)) continue;
     const value = headers[name]!;
     values.push(value);
     const credentials = SCHEME_AND_CREDENTIALS.exec(value)?.[1];

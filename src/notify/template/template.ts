@@ -5,7 +5,7 @@
 // `{{#slack}}` or `{{#larkMd}}`, each `{{value}}` is escaped for that chat's markup first (MARKUP_ESCAPES).
 import Mustache from 'mustache';
 import type { OutgoingNotification } from '../../model.ts';
-import { isCredentialHeader } from '../../net/redact.ts';
+import { isCredentialName } from '../../net/redact.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { SAMPLES } from './samples.ts';
 import { viewOf, type MarkupSection, type View } from './view.ts';
@@ -448,7 +448,7 @@ function withoutCredentials(output: string, from: number, to: number): string {
     const [, key, value] = match;
     if (key === undefined || value === undefined) continue;
     const [start, end] = match.indices![2]!;
-    if (value === '' || end <= at || start >= to || !isCredentialHeader(key)) continue;
+    if (value === '' || end <= at || start >= to || !isCredentialName(key)) continue;
     shown += `${output.slice(at, Math.max(at, start))}<hidden>`;
     at = Math.min(end, to);
   }

@@ -5,7 +5,7 @@ import { oneLine } from '../../net/oneLine.ts';
 import { hiddenPartsOf, shortUrl } from '../../net/shortUrl.ts';
 import { basicCredentials } from '../../net/basicCredentials.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
-import { credentialsIn, isCredentialHeader, redact } from '../../net/redact.ts';
+import { credentialsIn, isCredentialName, redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
@@ -191,7 +191,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
 function credentialsInJson(json: unknown, found: string[] = []): string[] {
   if (typeof json !== 'object' || json === null) return found;
   for (const [key, value] of Object.entries(json)) {
-    if (typeof value === 'string' && isCredentialHeader(key)) found.push(value);
+    if (typeof value === 'string' && isCredentialName(key)) found.push(value);
     else credentialsInJson(value, found);
   }
   return found;
