@@ -133,10 +133,12 @@ export function baselineHorizon(at: { sentAt: number; updated: string | null; fa
   // An `updated` from a second after the one the listing was sent in is a change made since, which a page
   // read after the first shows (a listing of many pages takes seconds): the action that made it may have
   // started after the send, and is new. It draws no line.
-  const changedBefore = updated !== null && updated < Math.floor(at.sentAt / 1000) * 1000 + 1000;
-  const afterUpdate = changedBefore ? Math.floor(updated / 1000) * 1000 + 1000 : -Infinity;
+  const afterUpdate = updated !== null && updated < secondAfter(at.sentAt) ? secondAfter(updated) : -Infinity;
   return timeText(Math.max(at.sentAt - CLOUD_CLOCK_MARGIN_MS, afterUpdate));
 }
+
+/** The start of the second after the one `ms` is in: Nova's times have whole seconds. */
+const secondAfter = (ms: number) => Math.floor(ms / 1000) * 1000 + 1000;
 
 function keepFrom(seen: Record<string, string>, horizon: number | null): Record<string, string> {
   if (horizon === null) return seen;
