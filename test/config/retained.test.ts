@@ -32,18 +32,46 @@ const chunks = [];
 for await (const chunk of getHeapSnapshot()) chunks.push(chunk);
 const snapshot = JSON.parse(Buffer.concat(chunks).toString());
 const fields = snapshot.snapshot.meta.node_fields;
-const [type, name, size] = ['type', 'name', 'self_size'].map((f) => fields.indexOf(f));
-const stringType = snapshot.snapshot.meta.node_types[0].indexOf('string');
+const [type, name, size, edgeCount] = ['type', 'name', 'self_size', 'edge_count'].map((f) => fields.indexOf(f));
+const nodeTypes = snapshot.snapshot.meta.node_types[0];
+const stringType = nodeTypes.indexOf('string');
+const edgeFields = snapshot.snapshot.meta.edge_fields;
+const [edgeType, edgeName, toNode] = ['type', 'name_or_index', 'to_node'].map((f) => edgeFields.indexOf(f));
+const nameOf = (node) => nodeTypes[snapshot.nodes[node + type]] + ' ' + snapshot.strings[snapshot.nodes[node + name]].slice(0, 60);
+// What holds a kept copy, from it up towards a root: what says why, should a run ever find one (a full run
+// found one copy once, and none alone in many runs).
+const retainedBy = (node) => {
+  const from = new Map();
+  for (let i = 0, e = 0; i < snapshot.nodes.length; i += fields.length) {
+    for (let n = 0; n < snapshot.nodes[i + edgeCount]; n++, e += edgeFields.length) {
+      const to = snapshot.edges[e + toNode];
+      const kind = snapshot.snapshot.meta.edge_types[0][snapshot.edges[e + edgeType]];
+      if (!from.has(to) && kind !== 'weak') from.set(to, { by: i, edge: kind === 'element' || kind === 'hidden' ? '[' + snapshot.edges[e + edgeName] + ']' : snapshot.strings[snapshot.edges[e + edgeName]] });
+    }
+  }
+  const path = [nameOf(node)];
+  for (let at = node, hops = 0; from.has(at) && hops < 12; hops++) {
+    const { by, edge } = from.get(at);
+    path.push(edge + ' of ' + nameOf(by));
+    at = by;
+  }
+  return path;
+};
 // Strings at least as big as the text that hold its first line (a snapshot shows the first 1,024 characters).
 const kept = (first, length) => {
-  let count = 0;
+  const found = [];
   for (let i = 0; i < snapshot.nodes.length; i += fields.length) {
-    if (snapshot.nodes[i + type] === stringType && snapshot.nodes[i + size] >= length && snapshot.strings[snapshot.nodes[i + name]].includes(first)) count++;
+    if (snapshot.nodes[i + type] === stringType && snapshot.nodes[i + size] >= length && snapshot.strings[snapshot.nodes[i + name]].includes(first)) found.push(i);
   }
-  return count;
+  return found;
 };
+const copies = kept(marker, bytes);
+const cloudsCopies = kept(process.env.CLOUDS_MARKER, cloudsBytes);
 const { watches: parsed, cloud } = config;
-process.stdout.write(JSON.stringify({ kept: kept(marker, bytes), cloudsKept: kept(process.env.CLOUDS_MARKER, cloudsBytes), bytes, cloudsBytes, watches: parsed.length, first: parsed[0].requestId, region: cloud.region, project: cloud.projectId }));
+process.stdout.write(JSON.stringify({
+  kept: copies.length, cloudsKept: cloudsCopies.length, retainedBy: [...copies, ...cloudsCopies].map(retainedBy),
+  bytes, cloudsBytes, watches: parsed.length, first: parsed[0].requestId, region: cloud.region, project: cloud.projectId,
+}));
 `;
 
 it("keeps no copy of the watch file's text, nor of its clouds.yaml's, once they are parsed", async () => {
@@ -55,9 +83,9 @@ it("keeps no copy of the watch file's text, nor of its clouds.yaml's, once they 
   const { stdout } = await promisify(execFile)(process.execPath, ['--expose-gc', '--input-type=module', '-e', CHILD], {
     env: { ...process.env, LOAD, CLOUDS: clouds, CLOUDS_MARKER: cloudsMarker },
   });
-  const result = JSON.parse(stdout) as { kept: number; cloudsKept: number; bytes: number; cloudsBytes: number; watches: number; first: string; region: string; project: string };
+  const result = JSON.parse(stdout) as { kept: number; cloudsKept: number; retainedBy: string[][]; bytes: number; cloudsBytes: number; watches: number; first: string; region: string; project: string };
   expect(result).toMatchObject({ watches: 300, first: '0-0c3f2d5e-9a1b-4f6e-8d7c-2b4a6e8f1c3d', region: 'eu-de-region-one', project: '0f1e2d3c4b5a69788796' });
   expect(result.bytes).toBeGreaterThan(30_000);
   expect(result.cloudsBytes).toBeGreaterThan(10_000);
-  expect([result.kept, result.cloudsKept]).toEqual([0, 0]);
+  expect([result.kept, result.cloudsKept], JSON.stringify(result.retainedBy, null, 1)).toEqual([0, 0]);
 });
