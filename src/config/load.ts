@@ -50,13 +50,18 @@ export interface LoadOptions {
 export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
 
 /** A syntax error of the watch file (yamlSyntax's), or a `${VAR}` that YAML read as the start of a flow mapping. */
-function watchFileSyntaxProblem(text: string, error: YAMLError, doc: Document.Parsed, unclosed: () => ReadonlyMap<number, number>): { offset: number; message: string } {
+function watchFileSyntaxProblem(text: string, error: YAMLError, doc: Document.Parsed, unclosed: () => ReadonlyMap<number, number>): { offset: number; path: Segment[]; message: string } {
   const [offset] = error.pos;
-  // In `{ token: ${TOKEN} }` the `{` of the reference opens a flow mapping as far as YAML is concerned.
+  // In `{ token: ${TOKEN} }` or `to: [${TO}]` the `{` of the reference opens a flow mapping as far as YAML is
+  // concerned, and in a list the `$` before it is the key of a mapping of its own, not part of the path.
   if (text[offset] === '{' && text[offset - 1] === '$') {
-    return { offset: offset - 1, message: 'inside { } a ${VAR} value must be quoted: write "${VAR}"' };
+    const path = pathAt(doc, offset - 1);
+    if (path.at(-1) === '$') path.pop();
+    const inside = typeof path.at(-1) === 'number' ? '[ ]' : '{ }';
+    return { offset: offset - 1, path, message: `inside ${inside} a \${VAR} value must be quoted: write "\${VAR}"` };
   }
-  return syntaxProblem(text, error, doc, unclosed, 'the watch file');
+  const problem = syntaxProblem(text, error, doc, unclosed, 'the watch file');
+  return { ...problem, path: pathAt(doc, problem.offset) };
 }
 
 /**
@@ -191,8 +196,8 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const syntaxIssues: ConfigIssue[] = [];
   let unclosed: ReadonlyMap<number, number> | undefined;
   for (const error of followingFirst(doc.errors)) {
-    const { offset, message } = watchFileSyntaxProblem(text, error, doc, () => (unclosed ??= unclosedOpeners(doc, text)));
-    const issue = yamlIssueAt(offset, pathAt(doc, offset), message);
+    const { offset, path, message } = watchFileSyntaxProblem(text, error, doc, () => (unclosed ??= unclosedOpeners(doc, text)));
+    const issue = yamlIssueAt(offset, path, message);
     if (!lines.has(issue.line)) syntaxIssues.push(issue);
     lines.add(issue.line);
   }

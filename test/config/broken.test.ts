@@ -304,6 +304,19 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['4:31 cloud.auth.token: inside { } a ${VAR} value must be quoted: write "${VAR}"'],
   },
   {
+    name: 'an unquoted ${VAR} as an item of a flow list, alone or after others, also inside a flow mapping',
+    text: lines(
+      ...CLOUD, 'notifiers:',
+      '  mail:', '    type: email', '    smtp: { host: smtp.example.com }', '    from: a@example.com', '    to: [a@example.com, ${TO}]',
+      '  page: { type: email, smtp: { host: smtp.example.com }, from: a@example.com, to: [${TO}] }',
+    ),
+    env: { TO: 'b@example.com' },
+    expected: [
+      '9:25 notifiers.mail.to[1]: inside [ ] a ${VAR} value must be quoted: write "${VAR}"',
+      '10:84 notifiers.page.to[0]: inside [ ] a ${VAR} value must be quoted: write "${VAR}"',
+    ],
+  },
+  {
     name: 'two documents',
     text: lines(...CLOUD, '---', 'watches: []'),
     expected: ['4:1 (root): the watch file must be one YAML document: remove the extra ---'],
