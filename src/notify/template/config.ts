@@ -1,5 +1,6 @@
 // The `template:` entry of a notifier in the watch file: a template written in place, or kept in a file
 // that is read (and checked) whenever the watch file is loaded.
+import { isAbsolute } from 'node:path';
 import * as z from 'zod';
 import { ACROSS_KEYS, oneOf, orEmpty, strict } from '../../config/fields.ts';
 import { fileProblem } from '../../files/fileProblem.ts';
@@ -29,7 +30,10 @@ function templateFile(mode: TemplateMode) {
       // order mark an editor may write, which would otherwise open the body with it.
       source = readRegularFileSync(path, MAX_TEMPLATE_BYTES, { strictUtf8: true }).replace(/^\uFEFF/, '');
     } catch (err) {
-      ctx.issues.push({ code: 'custom', input: path, message: `cannot read the template ${path}: ${fileProblem(err)}` });
+      // Said as for cloud.tls.caFile: `validate` run from the checkout finds docs/templates/..., the daemon
+      // in its own working folder (systemd's and the image's /var/lib/ecs-action-watch) does not.
+      const where = isAbsolute(path) ? '' : ` (relative to the working folder, ${process.cwd()})`;
+      ctx.issues.push({ code: 'custom', input: path, message: `cannot read the template ${path}: ${fileProblem(err)}${where}` });
       return z.NEVER;
     }
     const problems = templateProblems(source, mode);
