@@ -75,7 +75,16 @@ export const DURATION_OR_OFF_JSON = { pattern: `^\\s*(off|${DURATION_JSON_PATTER
 /** A duration, or `off` (null) for a feature turned off. */
 export function durationOrOff() {
   return durationText()
-    .transform((text, ctx) => (text.trim() === 'off' ? null : toMilliseconds(text, ctx)))
+    .transform((text, ctx) => {
+      if (text.trim() === 'off') return null;
+      const read = readDuration(text);
+      if ('ms' in read) return read.ms;
+      // `off` is the other value the key takes, and the one a person who wants none is looking for; `auto`,
+      // written where poll.warnAfter's was meant, would otherwise read as a duration misspelt.
+      const auto = text.trim() === 'auto' ? " (auto is for poll.warnAfter as a whole: leave this key out to take the duration poll.warnAfter gives the action's type)" : '';
+      ctx.issues.push({ code: 'custom', input: text, message: `${read.problem}; or off for none${auto}` });
+      return z.NEVER;
+    })
     .meta(DURATION_OR_OFF_JSON);
 }
 

@@ -93,8 +93,11 @@ export function warnAfterSchema() {
       // Parsed on its own, without the file's error map unless given: zod's wording would be shown.
       const parsed = (mapping ? mappingSchema : everySchema).safeParse(value, { error: configErrorMap });
       if (!parsed.success) {
-        // Each problem where it is, inside the mapping too.
-        for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, input: value } as z.core.$ZodRawIssue);
+        // Each problem where it is, inside the mapping too. A text for every type is said to be none of the
+        // forms the whole key takes, not only no duration: auto or a mapping is what it may have meant (a
+        // number is a duration without its unit).
+        const others = typeof value === 'string' ? ', auto for a duration per action type, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })' : '';
+        for (const issue of parsed.error.issues) ctx.issues.push({ ...issue, message: `${issue.message}${others}`, input: value } as z.core.$ZodRawIssue);
         return z.NEVER;
       }
       if (typeof parsed.data === 'number' || parsed.data === null) return { byAction: dictionary(), other: parsed.data };

@@ -955,12 +955,29 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       '  - { requestId: req-2, serverId: s2, batch: "" }',
     ),
     expected: [
-      `5:24 poll.warnAfter.resize: '2 hours' is not a duration: write ${FORMS}`,
+      `5:24 poll.warnAfter.resize: '2 hours' is not a duration: write ${FORMS}; or off for none`,
       "5:33 poll.warnAfter[\"live migration\"]: 'live migration' is not an action type: write one as the API names it, e.g. resize or live-migration",
       `6:16 poll.batchWindow: 'off' is not a duration: write ${FORMS}`,
       `8:50 watches[0].warnAfter: 5 has no unit: write a duration as ${FORMS}`,
       '8:60 watches[0].batch: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
       '9:46 watches[1].batch: must not be empty',
+    ],
+  },
+  {
+    // Written at 3 a.m. from the README's table: `off` is the other value a warnAfter takes, and `auto` is poll.warnAfter's.
+    name: 'a warnAfter that is no duration names off too, the whole poll.warnAfter auto and a mapping, and auto on a watch what it stands for',
+    text: lines(
+      ...CLOUD,
+      'poll:',
+      '  warnAfter: soon',
+      'watches:',
+      '  - { requestId: req-1, serverId: s1, warnAfter: auto }',
+      '  - { requestId: req-2, serverId: s2, warnAfter: none }',
+    ),
+    expected: [
+      `5:14 poll.warnAfter: 'soon' is not a duration: write ${FORMS}; or off for none, auto for a duration per action type, or a mapping of action types to durations (e.g. { resize: 2h, other: 30m })`,
+      `7:50 watches[0].warnAfter: 'auto' is not a duration: write ${FORMS}; or off for none (auto is for poll.warnAfter as a whole: leave this key out to take the duration poll.warnAfter gives the action's type)`,
+      `8:50 watches[1].warnAfter: 'none' is not a duration: write ${FORMS}; or off for none`,
     ],
   },
   {

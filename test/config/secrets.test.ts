@@ -92,7 +92,7 @@ describe('a secret under its key name in the wrong place is not quoted back', ()
     ['a password written out', underWarnAfter('password: Summer2024-SEKRIT'), '6:15 poll.warnAfter.password'],
   ])('%s', (_case, text, at) => {
     expect(problems(text, { ECS_AUTH_TOKEN: 'gAAAAA-SEKRIT-token-Zq9' })).toEqual([
-      `${at}: '<hidden>' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s ${NOT_SHOWN}`,
+      `${at}: '<hidden>' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s; or off for none ${NOT_SHOWN}`,
     ]);
   });
 
