@@ -40,10 +40,23 @@ export function rememberLookup<M extends LookupMemory>(previous: M, seen: Lookup
  */
 export type Judgement<R = never> =
   | { settled: true; outcome: Outcome; reason: string }
-  | { settled: false; reason: string; next: R | null; confirming: boolean; pollFailed: boolean };
+  | {
+      settled: false;
+      reason: string;
+      /** The reason without the read the poll is about to make (`; reading the server`), where it names one. */
+      standing?: string;
+      next: R | null;
+      confirming: boolean;
+      pollFailed: boolean;
+    };
 
-export function pending<R = never>(reason: string, extra: Partial<{ next: R; confirming: boolean; pollFailed: boolean }> = {}): Judgement<R> {
-  return { settled: false, reason, next: extra.next ?? null, confirming: extra.confirming ?? false, pollFailed: extra.pollFailed ?? false };
+/**
+ * `reading`: the read `next` makes, said after the reason while the watch is pending (`check`, `wait`), and
+ * left out of a reason that ends it: a deadline reached before that read is no step of the action.
+ */
+export function pending<R = never>(reason: string, extra: Partial<{ next: R; reading: string; confirming: boolean; pollFailed: boolean }> = {}): Judgement<R> {
+  const shown = extra.reading === undefined ? { reason } : { reason: `${reason}${extra.reading}`, standing: reason };
+  return { settled: false, ...shown, next: extra.next ?? null, confirming: extra.confirming ?? false, pollFailed: extra.pollFailed ?? false };
 }
 
 /** The verdict of one poll, as the engine and the commands read it. */
@@ -152,7 +165,7 @@ export function withDeadline<R, M>(
       }
       const reason =
         finishedAt === null
-          ? `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.reason}`
+          ? `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.standing ?? judged.reason}`
           : `not finished within ${formatDuration(clock.deadlineMs)}: its events finished ${formatDuration(finishedAt - clock.trackingSince)} after tracking began`;
       return { final: true, outcome: 'timeout', reason, pollFailed, memory };
     }

@@ -150,12 +150,12 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   // From here on every visible event has finished: only confirming reads are missing.
   const confirming = { confirming: true };
   const { server } = input;
-  if (server.kind === 'not_read') return pending(`${name}: events finished; reading the server`, { ...confirming, next: 'server' });
+  if (server.kind === 'not_read') return pending(`${name}: events finished`, { ...confirming, next: 'server', reading: '; reading the server' });
   if (server.kind === 'error') return pending(`${name}: events finished; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'gone') {
     // A delete ends with its server gone; an action that sets no state has its whole result in its events,
     // whatever became of the server after them (compute/api.py delete is allowed in any state).
-    if (isDelete || STATELESS_ACTIONS.has(name)) return input.actionAfterServer ? settle(input, memory, action, null, NO_OWNERS) : pending(`${name}: server deleted; reading the action again`, { ...confirming, next: 'action' });
+    if (isDelete || STATELESS_ACTIONS.has(name)) return input.actionAfterServer ? settle(input, memory, action, null, NO_OWNERS) : pending(`${name}: server deleted`, { ...confirming, next: 'action', reading: '; reading the action again' });
     return judgeGoneServer(input, memory, action);
   }
   const info = server.server.info;
@@ -163,7 +163,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   if (info.status === 'UNKNOWN') return pending(`${name}: server status UNKNOWN (its cell is unreachable)`, { ...confirming, pollFailed: true });
   // A lock or a volume call sets no state: whatever the server shows is another action's, older or newer.
   if (STATELESS_ACTIONS.has(name)) {
-    if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
+    if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}`, { ...confirming, next: 'action', reading: '; reading the action again' });
     return settle(input, memory, action, server.server, NO_OWNERS);
   }
   if (isDelete && events?.length === 0 && !DELETED_STATUSES.has(info.status)) {
@@ -174,7 +174,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   // where events are visible, they alone then judge the watched action.
   if ((info.taskState !== null || info.status === 'ERROR') && events !== undefined) {
     const list = input.actions;
-    if (list.kind === 'not_read') return pending(`${name}: events finished, server ${describeServer(info)}; checking for a newer action`, { ...confirming, next: 'actions' });
+    if (list.kind === 'not_read') return pending(`${name}: events finished, server ${describeServer(info)}`, { ...confirming, next: 'actions', reading: '; checking for a newer action' });
     if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
     // Refused for good: judged as if no newer action held the server, as the contract reads the server.
     owners = list.kind === 'refused' ? { ...NO_OWNERS, unknown: list.message } : ownersOf(newerActions(list.actions, action), info);
@@ -198,7 +198,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   }
   // Only a create sets vm_state building: while the server shows BUILD, its create has not ended.
   if (owners.status === null && info.status === 'BUILD') return pending(`${name}: server still ${describeServer(info)}`);
-  if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}; reading the action again`, { ...confirming, next: 'action' });
+  if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}`, { ...confirming, next: 'action', reading: '; reading the action again' });
   return settle(input, memory, action, server.server, owners);
 }
 
@@ -324,7 +324,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
     const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
     const confirmingGone = (name === 'delete' || running === null) && memory.serverGoneSince !== null;
     const due = memory.erroredSince !== null || confirmingGone || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
-    return due ? pending(`${name}: ${step}; looking at the server`, { next: 'server' }) : waiting;
+    return due ? pending(`${name}: ${step}`, { next: 'server', reading: '; looking at the server' }) : waiting;
   }
   if (server.kind === 'gone') {
     if (running === null) return judgeGoneServer(input, memory, action);
@@ -335,7 +335,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const sign = deadStepSign(name, info) ?? `${info.status} with no task state`;
   const list = input.actions;
   const doing = running === null ? 'no event started' : `${running} running`;
-  if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}; checking for a newer action`, { next: 'actions' });
+  if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}`, { next: 'actions', reading: '; checking for a newer action' });
   if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
   const errored = erroredFor(input, memory);
   if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
@@ -393,7 +393,7 @@ function judgeGoneServer(input: VerdictInput, memory: WatchMemory, action: Insta
   const events = action.events?.length === 0 ? 'no event started' : 'events finished';
   if (span === null) return pending(`${name}: ${events} but the server answers 404 (${goneAnswers(memory)})`, { confirming: true, pollFailed: true });
   // The outcome is failure whatever the list shows; it can only tell who deleted the server, worth one read.
-  if (input.actions.kind === 'not_read') return pending(`${name}: the server stays gone; looking for its delete`, { confirming: true, next: 'actions' });
+  if (input.actions.kind === 'not_read') return pending(`${name}: the server stays gone`, { confirming: true, next: 'actions', reading: '; looking for its delete' });
   const after = action.events?.length === 0 ? 'with no event started' : `after ${describeEvents(action)}`;
   const gone = `server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)} ${after})`;
   const deletion = input.actions.kind === 'read' ? newerActions(input.actions.actions, action).findLast((a) => a.action === 'delete') : undefined;
@@ -440,7 +440,7 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
   // Confirming as for an action still shown: the deadline then goes by the events as last seen, so one
   // that finished in time gets its verdict however late (an unfinished one has no finish and times out).
   const confirming = { confirming: true };
-  if (server.kind === 'not_read') return pending(`${name}: the action is no longer found (${message}); reading the server`, { ...confirming, next: 'server' });
+  if (server.kind === 'not_read') return pending(`${name}: the action is no longer found (${message})`, { ...confirming, next: 'server', reading: '; reading the server' });
   if (server.kind === 'error') return pending(`${name}: the action is no longer found; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'found') return judgeNotFound(input.now, memory, { what: 'action', answer: '404', message });
   const events = last.events;
@@ -470,14 +470,14 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
  */
 function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: string): Judgement {
   const { server, actions } = input;
-  if (server.kind === 'not_read') return pending(`not visible yet (404: ${message}); reading the server, which a create not yet scheduled shows alone`, { next: 'server' });
+  if (server.kind === 'not_read') return pending(`not visible yet (404: ${message})`, { next: 'server', reading: '; reading the server, which a create not yet scheduled shows alone' });
   if (server.kind === 'error') return pending(`not visible yet (404: ${message}); the server read failed: ${server.message}`, { pollFailed: true });
   if (server.kind !== 'found') return notFound;
   const info = server.server.info;
   const scheduling = info.status === 'BUILD' && info.taskState === 'scheduling';
   const refused = info.status === 'ERROR' && info.taskState === null;
   if (!scheduling && !refused) return notFound;
-  if (actions.kind === 'not_read') return pending(`not visible yet (404: ${message}); server ${describeServer(info)}: checking for a recorded action`, { next: 'actions' });
+  if (actions.kind === 'not_read') return pending(`not visible yet (404: ${message}); server ${describeServer(info)}`, { next: 'actions', reading: ': checking for a recorded action' });
   if (actions.kind === 'error') return pending(`not visible yet (404: ${message}); the action list read failed: ${actions.message}`, { pollFailed: true });
   if (actions.kind !== 'read' || actions.actions.length > 0) return notFound;
   if (refused) {
@@ -550,7 +550,7 @@ type MoveJudgement =
 function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState): MoveJudgement {
   const name = action.action;
   const seen = input.migrations;
-  if (seen.kind === 'not_read') return { kind: 'pending', judgement: pending(`${name}: events finished; reading its migration record`, { confirming: true, next: 'migrations' }) };
+  if (seen.kind === 'not_read') return { kind: 'pending', judgement: pending(`${name}: events finished`, { confirming: true, next: 'migrations', reading: '; reading its migration record' }) };
   if (seen.kind === 'error') return { kind: 'pending', judgement: pending(`${name}: the migration record read failed: ${seen.message}`, { confirming: true, pollFailed: true }) };
   if (seen.kind === 'refused' && memory.migrationsReadable !== false) {
     const why = `${name}: the migration record read was refused (${seen.message}); asking again before judging without it`;

@@ -1161,6 +1161,16 @@ const rows: Row[] = [
     expect: { final: false, next: 'server' },
   },
   {
+    // A deadline of two minutes and a little more meets that poll: seen from a daemon on a 15 s schedule.
+    name: '... the deadline reached at that poll: a timeout that says where the action stands, not the read the poll was about to make',
+    nova: 'the contract: timeout is "not finished within the watch\'s deadline"',
+    action: nova404,
+    memory: notFoundWindowOver,
+    elapsed: 2 * 60_000 + 2000,
+    deadline: 2 * 60_000 + 2000,
+    expect: { final: true, outcome: 'timeout', reason: /^not finished 2 min 2 s after tracking began: not visible yet \(404: Action req-1 not found\)$/ },
+  },
+  {
     name: 'the API\'s own 404 to several polls over two minutes, its server ACTIVE, is not_found',
     nova: 'instance_actions.py show: "Action %s not found"',
     action: nova404,
