@@ -77,13 +77,10 @@ export function durationOrOff() {
   return durationText()
     .transform((text, ctx) => {
       if (text.trim() === 'off') return null;
-      const read = readDuration(text);
-      if ('ms' in read) return read.ms;
       // `off` is the other value the key takes, and the one a person who wants none is looking for; `auto`,
       // written where poll.warnAfter's was meant, would otherwise read as a duration misspelt.
       const auto = text.trim() === 'auto' ? " (auto is for poll.warnAfter as a whole: leave this key out to take the duration poll.warnAfter gives the action's type)" : '';
-      ctx.issues.push({ code: 'custom', input: text, message: `${read.problem}; or off for none${auto}` });
-      return z.NEVER;
+      return toMilliseconds(text, ctx, `; or off for none${auto}`);
     })
     .meta(DURATION_OR_OFF_JSON);
 }
@@ -103,10 +100,11 @@ function durationText() {
   });
 }
 
-function toMilliseconds(text: string, ctx: z.core.$RefinementCtx<string>): number {
+/** `otherwise`: what else the key takes, said after why the text is no duration. */
+function toMilliseconds(text: string, ctx: z.core.$RefinementCtx<string>, otherwise = ''): number {
   const read = readDuration(text);
   if ('ms' in read) return read.ms;
-  ctx.issues.push({ code: 'custom', input: text, message: read.problem });
+  ctx.issues.push({ code: 'custom', input: text, message: `${read.problem}${otherwise}` });
   return z.NEVER;
 }
 
