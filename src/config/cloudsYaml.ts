@@ -151,7 +151,11 @@ function defined(value: Json): Json {
  * what the watch file sets itself. Problems are reported at `cloud.cloud`, or at `cloud` for OS_CLOUD.
  */
 export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileResult {
-  if (!isMapping(data) || !isMapping(data.cloud)) return { issues: [] };
+  if (!isMapping(data)) return { issues: [] };
+  // With OS_CLOUD set, as for the openstack command, the profile may be all there is of the cloud: a file
+  // that leaves the section out, or writes `cloud:` with nothing after it, takes everything from it.
+  if (data.cloud == null && text(env['OS_CLOUD']) !== undefined) data.cloud = {};
+  if (!isMapping(data.cloud)) return { issues: [] };
   const cloud = data.cloud;
   const named = text(cloud.cloud);
   // `auth:` with nothing after it counts as left out, as every key does.

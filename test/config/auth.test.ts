@@ -227,6 +227,15 @@ describe('clouds.yaml', () => {
     expect(named.cloud.auth).toMatchObject({ type: 'password', user: 'demo' });
   });
 
+  it('OS_CLOUD gives the whole cloud section to a file that leaves it out or writes it empty', () => {
+    const env = { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds };
+    for (const text of [lines('watches: []'), lines('cloud:', 'watches: []')]) {
+      expect(parseConfig(text, { env }).cloud).toMatchObject({ projectId: expect.any(String), auth: { type: 'password', user: 'demo' } });
+    }
+    // Without it, the section is still required.
+    expect(problems(lines('watches: []'), {})).toEqual(['1:1 cloud: required (a mapping)']);
+  });
+
   it.each([
     ['an unknown cloud', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: prod'), {}, [
       `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'prod' (it has: otc, devstack, insecure, tokens)`,
