@@ -438,6 +438,17 @@ describe('a receiver that repeats part of the URL', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/services/… answered 404 Not Found: unknown webhook token <hidden>`);
   });
 
+  it('shows a path of plain words as the URL in the message shows it, and hides a query that holds a token whole', async () => {
+    answer = (req, res) => {
+      res.statusCode = 404;
+      res.end(`no webhook receiver at ${req.url!}: this one receives at /hooks/ecs`);
+    };
+    const wrong = await failure(webhook({ url: `${base}/hooks/nope` }).send(failedResize(), attempt()));
+    expect(wrong.message).toBe(`webhook chat: POST ${base}/hooks/nope answered 404 Not Found: no webhook receiver at /hooks/nope: this one receives at /hooks/ecs`);
+    const withToken = await failure(webhook({ url: `${base}/hooks/nope?key=QueryTok3nValue9` }).send(failedResize(), attempt()));
+    expect(withToken.message).toBe(`webhook chat: POST ${base}/hooks/nope?… answered 404 Not Found: no webhook receiver at /hooks/nope<hidden>: this one receives at /hooks/ecs`);
+  });
+
   it('has query values it repeats decoded hidden: percent-encoded, and + read as a space', async () => {
     answer = (req, res) => {
       const query = new URL(req.url!, base).searchParams;

@@ -38,19 +38,22 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   const staticHeaders = buildStaticHeaders(basic, config.headers);
   // A receiver that echoes the request in its answer must not get our credentials into the log, nor a proxy
   // answering in its place the proxy's (read from the environment as the dispatcher reads it). The URL's
-  // too, whole and each part that shortUrl hides: a chat webhook's token is part of its path, and a
-  // receiver may name just the part it refused.
-  const secrets = [config.secret, basic, target.href, target.pathname, target.search]
-    .concat(credentialsIn(config.headers), hiddenPartsOf(target), proxyCredentials())
+  // too, each part that shortUrl hides, and whole where it holds one: a chat webhook's token is part of its
+  // path, and a receiver may name just the part it refused. A path of plain words, shown with the URL in
+  // every message, is shown in the answer too (`no webhook receiver at /hooks/nope`).
+  const hiddenParts = hiddenPartsOf(target);
+  const holdingHidden = (text: string) => hiddenParts.some((part) => part !== '' && text.includes(part));
+  const secrets = [config.secret, basic, ...[target.href, target.pathname, target.search].filter(holdingHidden)]
+    .concat(credentialsIn(config.headers), hiddenParts, proxyCredentials())
     .filter((s): s is string => s !== undefined);
   // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports,
-  // and the URL it does report is hidden whole.
+  // and the URL it does report is hidden whole where it holds a hidden part.
   target.username = '';
   target.password = '';
   // A fragment is the browser's, never sent (RFC 9110 4.2.1); undici would send it, and a receiver that
   // routes by path answer 404 for a URL that looks right in every message.
   target.hash = '';
-  secrets.push(target.href);
+  if (holdingHidden(target.href)) secrets.push(target.href);
 
   // As many connections as the outbox has sends in flight to it: one more each time a send starts as another's
   // answer ends, before undici has handed that connection back, otherwise.
