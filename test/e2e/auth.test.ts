@@ -319,6 +319,8 @@ describe('no credential in any output', () => {
   // A method added to the registry with a secret goes through the search below, or this fails.
   it('has a mode for every auth method that takes a credential', () => {
     const withCredentials = AUTH_METHODS.filter((m) => m.secretKeys.length > 0).map((m) => m.schema.shape.type.value);
+    const missing = withCredentials.filter((method) => !MODES.some((m) => m.method === method));
+    expect(missing, 'auth methods with secret keys and no entry in MODES (test/e2e/auth.test.ts): add one each').toEqual([]);
     expect(new Set(MODES.map((m) => m.method))).toEqual(new Set(withCredentials));
   });
 
