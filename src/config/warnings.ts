@@ -3,7 +3,7 @@
 
 import { daylightSavingZone } from '../watch/cronZone.ts';
 import { namesNoHourDayOrMonth } from './fields.ts';
-import { IMPLICIT_TLS_ADVICE, IMPLICIT_TLS_PORT } from '../notify/email/config.ts';
+import { notifierWarnings } from '../notify/registry.ts';
 import { defaultProject, type Config } from './schema.ts';
 import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
 import type { Segment } from './yamlTree.ts';
@@ -72,23 +72,11 @@ function projectsOutOfScope(config: Config): ConfigWarning[] {
   return warnings;
 }
 
-/**
- * A plain session to the port of implicit TLS fails every mail with a greeting timeout, after retries for
- * delivery.maxAge. A warning, not an error: some relays do run plain SMTP on 465.
- */
-function plainSessionsToTlsPort(config: Config): ConfigWarning[] {
-  return Object.entries(config.notifiers).flatMap(([name, notifier]) =>
-    notifier.type === 'email' && !notifier.smtp.secure && notifier.smtp.port === IMPLICIT_TLS_PORT
-      ? [{ path: ['notifiers', name, 'smtp', 'port'], message: `${IMPLICIT_TLS_ADVICE} (with smtp.secure false, every mail would wait for a greeting such a server never sends, and time out; a relay that does speak plain SMTP on ${IMPLICIT_TLS_PORT} may keep it)` }]
-      : [],
-  );
-}
-
 /** The longest drain that, with the state's save and release after it, ends within the 30 s the shipped deployments give a stop. */
 const DRAIN_WITHIN_STOP_MS = 25_000;
 
 export function configWarnings(config: Config): ConfigWarning[] {
-  const warnings: ConfigWarning[] = [...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...plainSessionsToTlsPort(config)];
+  const warnings: ConfigWarning[] = [...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...notifierWarnings(config.notifiers)];
   const minor = minorOf(config.cloud.microversion);
   if (minor !== null && minor < 51) {
     const lost = [

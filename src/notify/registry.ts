@@ -7,7 +7,8 @@
 //        retries, backoff and persistence are the outbox's. Take the words from ../render.ts, socket failures
 //        from src/net/failure.ts, and keep secrets out of every message (src/net/redact.ts for what a
 //        receiver answers, src/net/shortUrl.ts for URLs);
-//      - index.ts: `{ schema, secretKeys, create } satisfies NotifierType<typeof schema>`.
+//      - index.ts: `{ schema, secretKeys, create } satisfies NotifierType<typeof schema>`, with `warnings`
+//        for what a valid entry asks for that works badly (email: plain SMTP to port 465).
 //   2. One entry in NOTIFIER_TYPES below. The watch file's schema, its JSON Schema (`npm run schema`), the
 //      list of types in error messages and the logger's redaction follow from it.
 //   3. A receiver in test/notify/conformance/<type>.ts, which the shared suite (test/notify/conformance.test.ts)
@@ -15,7 +16,7 @@
 import { isDeepStrictEqual } from 'node:util';
 import type { z } from 'zod';
 import { email } from './email/index.ts';
-import type { Notifier, NotifierDeps, NotifierType } from './types.ts';
+import type { Notifier, NotifierDeps, NotifierType, NotifierWarning } from './types.ts';
 import { webhook } from './webhook/index.ts';
 
 /** Every notifier type. */
@@ -35,6 +36,14 @@ export const NOTIFIER_TYPE_NAMES: readonly string[] = NOTIFIER_TYPES.map((t) => 
 
 /** Keys holding secrets in any notifier's config. */
 export const NOTIFIER_SECRET_KEYS: readonly string[] = [...new Set(NOTIFIER_TYPES.flatMap((t) => t.secretKeys))];
+
+/** Each notifier's warnings from its own type, at their paths in the watch file. */
+export function notifierWarnings(configs: Record<string, NotifierConfig>): NotifierWarning[] {
+  return Object.entries(configs).flatMap(([name, config]) => {
+    const type = NOTIFIER_TYPES.find((t) => t.schema.shape.type.value === config.type) as unknown as NotifierType | undefined;
+    return (type?.warnings?.(config) ?? []).map((warning) => ({ path: ['notifiers', name, ...warning.path], message: warning.message }));
+  });
+}
 
 function createNotifier(name: string, config: NotifierConfig, deps: NotifierDeps): Notifier {
   const type = NOTIFIER_TYPES.find((t) => t.schema.shape.type.value === config.type);

@@ -68,4 +68,16 @@ export interface NotifierType<S extends NotifierConfigSchema = NotifierConfigSch
   /** Keys of that entry holding secrets: the logger redacts them wherever they appear. */
   readonly secretKeys: readonly string[];
   readonly create: (name: string, config: z.output<S>, deps: NotifierDeps) => Notifier;
+  /**
+   * What a valid entry asks for that works worse than its writer likely expects (`validate` and every load
+   * say it with line:col, never refusing the file), each at a path inside the entry. Here, with the type,
+   * so that src/config/warnings.ts names no type.
+   */
+  readonly warnings?: (config: z.output<S>) => NotifierWarning[];
+}
+
+/** A warning about one notifier's entry; `path` is inside the entry (`['smtp', 'port']`). */
+export interface NotifierWarning {
+  path: readonly (string | number)[];
+  message: string;
 }

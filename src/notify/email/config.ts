@@ -4,6 +4,7 @@ import { ACROSS_KEYS, boolean, duration, emailAddress, integer, optionalText, ou
 import { urlWithLogin } from '../../net/basicCredentials.ts';
 import { quoted } from '../../text/clipped.ts';
 import { emailTemplate } from '../template/config.ts';
+import type { NotifierWarning } from '../types.ts';
 
 /** A name or an IPv4 address: labels between dots, and a last dot for a name not to be searched for. */
 const HOST_NAME = /^[\p{L}\p{N}_-]+(?:\.[\p{L}\p{N}_-]+)*\.?$/u;
@@ -63,6 +64,18 @@ export const EmailConfigSchema = strict({
 });
 
 export type EmailNotifierConfig = z.output<typeof EmailConfigSchema>;
+
+/**
+ * A plain session to the port of implicit TLS fails every mail with a greeting timeout, after retries for
+ * delivery.maxAge. A warning, not an error: some relays do run plain SMTP on 465.
+ */
+export function emailWarnings(config: EmailNotifierConfig): NotifierWarning[] {
+  if (config.smtp.secure || config.smtp.port !== IMPLICIT_TLS_PORT) return [];
+  return [{
+    path: ['smtp', 'port'],
+    message: `${IMPLICIT_TLS_ADVICE} (with smtp.secure false, every mail would wait for a greeting such a server never sends, and time out; a relay that does speak plain SMTP on ${IMPLICIT_TLS_PORT} may keep it)`,
+  }];
+}
 
 /** Keys of this config whose values are secrets, redacted wherever a log line carries them. */
 export const EMAIL_SECRET_KEYS = ['password'] as const;

@@ -1,9 +1,10 @@
 import type { NotifierType } from '../types.ts';
-import { EMAIL_SECRET_KEYS, EmailConfigSchema } from './config.ts';
+import { EMAIL_SECRET_KEYS, EmailConfigSchema, emailWarnings } from './config.ts';
 import { createEmailNotifier } from './email.ts';
 
 export const email = {
   schema: EmailConfigSchema,
   secretKeys: EMAIL_SECRET_KEYS,
   create: createEmailNotifier,
+  warnings: emailWarnings,
 } satisfies NotifierType<typeof EmailConfigSchema>;
