@@ -55,7 +55,9 @@ function scheduleAcrossDaylightSaving(config: Config): ConfigWarning[] {
  */
 function projectsOutOfScope(config: Config): ConfigWarning[] {
   const { auth } = config.cloud;
-  if (auth.type !== 'password' || auth.projectId === undefined) return [];
+  // By the key, as defaultProject reads it, not by the method's name: any method whose credentials are
+  // scoped to one project names it cloud.auth.projectId.
+  if (!('projectId' in auth) || auth.projectId === undefined) return [];
   const scoped = auth.projectId;
   const refused = (path: readonly Segment[], id: string): ConfigWarning => ({
     path,

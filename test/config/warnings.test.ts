@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig, validateConfigText, type ConfigIssue } from '../../src/config/load.ts';
+import type { Config } from '../../src/config/schema.ts';
+import { configWarnings } from '../../src/config/warnings.ts';
 import { cronZone } from '../../src/watch/cronZone.ts';
 
 const lines = (...l: string[]) => `${l.join('\n')}\n`;
@@ -68,6 +70,11 @@ describe('warnings of a valid file', () => {
     expect(byEndpoint).toMatchObject({ ok: true, warnings: [{ line: 2, col: 13, path: 'cloud.endpoint', message: expect.stringMatching(/^'p3' is not the project the token is scoped to/) }, { path: 'watches[1].projectId' }] });
     // A token given as it is: its scope is not known here.
     expect(validateConfigText(lines(...password('p3').map((l) => l.replace(/auth: .*/, 'auth: { type: token, token: t }'))), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    // Any method that names the project it is scoped to in cloud.auth.projectId, not password alone: an
+    // auth method added to the registry is one folder, and this check names no method.
+    const config = parseConfig(lines(...password('p1')), { env: {} });
+    const scopedElsewhere = { ...config, cloud: { ...config.cloud, auth: { type: 'scoped-elsewhere', projectId: 'p1' } } } as unknown as Config;
+    expect(configWarnings(scopedElsewhere).map((w) => w.path)).toEqual([['watches', 1, 'projectId']]);
   });
 
   it('a misspelt action name gets the one it likely meant; warnings come in line order', () => {
