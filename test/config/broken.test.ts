@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { AUTH_TYPE_NAMES } from '../../src/cloud/auth/registry.ts';
+import { AUTH_METHODS, AUTH_TYPE_NAMES } from '../../src/cloud/auth/registry.ts';
 import { formatIssue, validateConfigText } from '../../src/config/load.ts';
-import { NOTIFIER_TYPE_NAMES } from '../../src/notify/registry.ts';
+import { NOTIFIER_TYPES, NOTIFIER_TYPE_NAMES } from '../../src/notify/registry.ts';
 import { makeCertificates } from '../certificates.ts';
 
 /** What `validate` prints for `text`, one line per problem. */
@@ -1280,5 +1280,34 @@ describe('a file with more problems than zod gathers at once', () => {
   it('says so at the top when a single watch has that many (a notify list of 60,000 numbers)', async () => {
     const text = lines(...CLOUD, 'watches:', '  - requestId: r1', '    serverId: s1', `    notify: [${Array.from({ length: 60_000 }, () => '1').join(', ')}]`);
     expect(await problemsInThread(text, HALF_STACK_MB)).toEqual(['1:1 (root): too many problems to check at once: validate a copy of the file with fewer entries, then the rest']);
+  });
+});
+
+// Every type of the registries, a new one with no line here included: its entry is checked key by key, at
+// its line, and what a secret key holds is never quoted, whatever the type's own schema says of it.
+describe('an entry of any registered type', () => {
+  const types = [
+    ...NOTIFIER_TYPES.map((t) => ({ of: 'notifier', schema: t.schema, secretKeys: t.secretKeys })),
+    ...AUTH_METHODS.map((m) => ({ of: 'auth', schema: m.schema, secretKeys: m.secretKeys })),
+  ].map(({ of, schema, secretKeys }) => ({ of, name: schema.shape.type.value, keys: Object.keys(schema.shape), secretKeys }));
+  /** The file with `entry` (flow mapping lines) as notifier `n` or as cloud.auth, and the path it is at. */
+  const fileWith = (of: string, entry: string[]) =>
+    of === 'notifier'
+      ? { text: lines(...CLOUD, 'notifiers:', '  n:', ...entry.map((l) => `    ${l}`)), at: 'notifiers.n', firstLine: 6 }
+      : { text: lines(...CLOUD, '  auth:', ...entry.map((l) => `    ${l}`)), at: 'cloud.auth', firstLine: 5 };
+
+  it.each(types)('$of $name: a key it does not have is named at its line, with the keys it has', ({ of, name, keys }) => {
+    const { text, at, firstLine } = fileWith(of, [`type: ${name}`, 'notAKeyOfAnyType: 1']);
+    expect(problems(text)).toContain(`${firstLine + 1}:5 ${at}.notAKeyOfAnyType: unknown key 'notAKeyOfAnyType' (allowed: ${keys.join(', ')})`);
+  });
+
+  it.each(types.filter((t) => t.secretKeys.length > 0))('$of $name: what its secret keys hold is never quoted, valid or not', ({ of, name, secretKeys }) => {
+    // A secret of each form a schema may refuse: a list, a mapping, a line of text and two lines.
+    for (const form of [(s: string) => `[${s}]`, (s: string) => `{ x: ${s} }`, (s: string) => s, (s: string) => `"${s}\\n${s}"`]) {
+      const entry = [`type: ${name}`, ...secretKeys.map((key, i) => `${key}: ${form(`hunter2-${i}-secret`)}`), 'notAKeyOfAnyType: 1'];
+      const output = problems(fileWith(of, entry).text).join('\n');
+      expect(output).toContain('notAKeyOfAnyType');
+      expect(output).not.toContain('hunter2');
+    }
   });
 });
