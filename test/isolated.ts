@@ -2,6 +2,7 @@
 // their own: V8's flags are process-wide, and the test runner's own objects would blur a heap measurement.
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { CPU_BOUND_TEST_TIMEOUT_MS } from './cpuBound.ts';
 import { COMPILE_CACHE } from './e2e/daemon.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -15,8 +16,9 @@ export function sourceModule(path: string): string {
  * What `body`, an ES module, writes to stdout when a Node process of its own runs it with `flags`, from the
  * repository's root (so that it imports the packages the project installed). With the compile cache the
  * daemons share: the sources it imports cost half the processor time to load (no type stripping again).
+ * Ended at half of a processor-bound test's time (cpuBound.ts): a test of the V8 settings starts two.
  */
-export function runIsolated(body: string, flags: readonly string[] = [], timeoutMs = 15_000): string {
+export function runIsolated(body: string, flags: readonly string[] = [], timeoutMs = CPU_BOUND_TEST_TIMEOUT_MS / 2): string {
   const env = { ...process.env, NODE_COMPILE_CACHE: COMPILE_CACHE };
   return execFileSync(process.execPath, [...flags, '--input-type=module', '-e', body], { encoding: 'utf8', cwd: ROOT, env, timeout: timeoutMs });
 }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { CPU_BOUND_TEST_TIMEOUT_MS } from '../cpuBound.ts';
 import { runIsolated, sourceModule } from '../isolated.ts';
 import { optimisingCompiles } from '../traceOpt.ts';
 
@@ -80,7 +81,7 @@ function fullCollections(tuned: boolean): string[] {
   return [...runChild(tuned, body, ['--trace-gc']).matchAll(/Mark-Compact(?: \(reduce\))?/g)].map((m) => m[0]);
 }
 
-describe('the daemon\'s V8 settings', () => {
+describe('the daemon\'s V8 settings', { timeout: CPU_BOUND_TEST_TIMEOUT_MS }, () => {
   it('keep undici\'s wasm parser out of the optimising compiler, and its 20-odd MB of malloc', () => {
     const plain = peakMallocMb(false);
     // The premise: without the settings V8 recompiles llhttp at the first requests. Should a Node release

@@ -9,7 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { addWatch, removeWatch, WatchFileEditError } from '../../src/config/edit.ts';
 import { validateConfigText } from '../../src/config/load.ts';
-import { PROPERTY_TEST_TIMEOUT_MS } from '../property.ts';
+import { CPU_BOUND_TEST_TIMEOUT_MS } from '../cpuBound.ts';
 
 const example = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8');
 const env = {
@@ -67,5 +67,5 @@ describe('add, then remove, on any watch file', () => {
       }),
       { numRuns: 300 },
     );
-  }, PROPERTY_TEST_TIMEOUT_MS);
+  }, CPU_BOUND_TEST_TIMEOUT_MS);
 });

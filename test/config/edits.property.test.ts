@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateConfigText } from '../../src/config/load.ts';
-import { PROPERTY_TEST_TIMEOUT_MS } from '../property.ts';
+import { CPU_BOUND_TEST_TIMEOUT_MS } from '../cpuBound.ts';
 
 const example = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8').split('\n');
 const env = {
@@ -67,5 +67,5 @@ describe('validate, after any edit of a valid watch file', () => {
       }),
       { numRuns: Number(process.env['RUNS'] ?? 400) },
     );
-  }, PROPERTY_TEST_TIMEOUT_MS);
+  }, CPU_BOUND_TEST_TIMEOUT_MS);
 });

@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { validateConfigText } from '../../src/config/load.ts';
-import { PROPERTY_TEST_TIMEOUT_MS } from '../property.ts';
+import { CPU_BOUND_TEST_TIMEOUT_MS } from '../cpuBound.ts';
 
 const example = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8');
 const FILES = [
@@ -121,5 +121,5 @@ describe('validate, after any slip in a valid watch file', () => {
       }),
       { numRuns: Number(process.env['RUNS'] ?? 200), seed: 20261126 },
     );
-  }, PROPERTY_TEST_TIMEOUT_MS);
+  }, CPU_BOUND_TEST_TIMEOUT_MS);
 });

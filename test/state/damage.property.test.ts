@@ -10,7 +10,7 @@ import { dictionary } from '../../src/data/dictionary.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
-import { PROPERTY_TEST_TIMEOUT_MS } from '../property.ts';
+import { CPU_BOUND_TEST_TIMEOUT_MS } from '../cpuBound.ts';
 
 const AT = '2026-11-26T10:00:00.000Z';
 
@@ -89,5 +89,5 @@ describe('a damaged state file', () => {
       ),
       { numRuns: 150 },
     );
-  }, PROPERTY_TEST_TIMEOUT_MS);
+  }, CPU_BOUND_TEST_TIMEOUT_MS);
 });
