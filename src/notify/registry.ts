@@ -37,19 +37,23 @@ export const NOTIFIER_TYPE_NAMES: readonly string[] = NOTIFIER_TYPES.map((t) => 
 /** Keys holding secrets in any notifier's config. */
 export const NOTIFIER_SECRET_KEYS: readonly string[] = [...new Set(NOTIFIER_TYPES.flatMap((t) => t.secretKeys))];
 
-/** Each notifier's warnings from its own type, at their paths in the watch file. */
-export function notifierWarnings(configs: Record<string, NotifierConfig>): NotifierWarning[] {
-  return Object.entries(configs).flatMap(([name, config]) => {
-    const type = NOTIFIER_TYPES.find((t) => t.schema.shape.type.value === config.type) as unknown as NotifierType | undefined;
-    return (type?.warnings?.(config) ?? []).map((warning) => ({ path: ['notifiers', name, ...warning.path], message: warning.message }));
-  });
-}
-
-function createNotifier(name: string, config: NotifierConfig, deps: NotifierDeps): Notifier {
+/** The registry entry of `config`'s type. */
+function typeOf(config: NotifierConfig): NotifierType {
   const type = NOTIFIER_TYPES.find((t) => t.schema.shape.type.value === config.type);
   if (!type) throw new Error(`unknown notifier type '${config.type}' (allowed: ${NOTIFIER_TYPE_NAMES.join(', ')})`);
   // TypeScript cannot tie config.type to the entry `find` returned; the schema union guarantees it.
-  return (type as unknown as NotifierType).create(name, config, deps);
+  return type as unknown as NotifierType;
+}
+
+/** Each notifier's warnings from its own type, at their paths in the watch file. */
+export function notifierWarnings(configs: Record<string, NotifierConfig>): NotifierWarning[] {
+  return Object.entries(configs).flatMap(([name, config]) =>
+    (typeOf(config).warnings?.(config) ?? []).map((warning) => ({ path: ['notifiers', name, ...warning.path], message: warning.message })),
+  );
+}
+
+function createNotifier(name: string, config: NotifierConfig, deps: NotifierDeps): Notifier {
+  return typeOf(config).create(name, config, deps);
 }
 
 export function createNotifiers(configs: Record<string, NotifierConfig>, deps: NotifierDeps): Map<string, Notifier> {
