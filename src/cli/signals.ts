@@ -17,7 +17,7 @@ let hangupWaiting = false;
  * until the command line is read, no one knows whether a hangup ends the process or reloads it, and loading
  * the command took 60-80 ms in which `systemctl reload` right after a start ended the daemon for good.
  */
-export const EARLY_HANGUPS = Symbol.for('ecs-action-watch.early-hangups');
+const EARLY_HANGUPS = Symbol.for('ecs-action-watch.early-hangups');
 
 /** What the launcher leaves at EARLY_HANGUPS. */
 export interface EarlyHangups {

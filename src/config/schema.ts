@@ -331,8 +331,4 @@ export const ConfigSchema = configSchema();
 export type Config = z.output<typeof ConfigSchema>;
 export type CloudConfig = Config['cloud'];
 export type AuthConfig = CloudConfig['auth'];
-export type PollConfig = Config['poll'];
-export type DeliveryConfig = Config['delivery'];
-export type { NotifierConfig } from '../notify/registry.ts';
-export type WatchSpec = Config['watches'][number];
 export type TrackSpec = Config['track'][number];

@@ -17,7 +17,7 @@ import { configErrorMap } from './messages.ts';
  * converges (Nova aborts it after `live_migration_completion_timeout`, 800 s per GiB); a snapshot
  * (`createImage`, `createBackup`, `shelve`) uploads the disk to the image service.
  */
-export const WARN_AFTER_DEFAULTS = {
+const WARN_AFTER_DEFAULTS = {
   create: '30m',
   rebuild: '30m',
   evacuate: '30m',

@@ -17,7 +17,7 @@ import { formatPath, keyText, MAX_NESTING, type Segment } from './yamlTree.ts';
 const SECRET_KEYS = new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS].map((key) => key.toLowerCase()));
 
 /** Said after a problem whose text about a secret was hidden: what most likely went wrong. */
-export const SECRET_NOT_SHOWN = '(the value is a secret, not shown here: quote a secret that starts with * ! & | > % @ or ` or holds ": ")';
+const SECRET_NOT_SHOWN = '(the value is a secret, not shown here: quote a secret that starts with * ! & | > % @ or ` or holds ": ")';
 
 /** Said after a problem of a value under a secret's key name, whose text was hidden. */
 const SECRET_VALUE_NOT_SHOWN = '(a value under a secret\'s key name is not shown)';

@@ -43,7 +43,7 @@ export function notificationFor(record: WatchRecord, verdict: VerdictRecord): No
 }
 
 /** The early warning: the watch's notification while it runs, with outcome null. */
-export function slowNotificationFor(record: WatchRecord, warning: WarningRecord): Notification {
+function slowNotificationFor(record: WatchRecord, warning: WarningRecord): Notification {
   return announce(record, NOTIFICATION_TYPES.slow, null, warning);
 }
 

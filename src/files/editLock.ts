@@ -12,7 +12,7 @@ export interface EditLockTiming {
   retryMs: number;
 }
 
-export const DEFAULT_EDIT_LOCK_TIMING: EditLockTiming = { waitMs: 15_000, staleMs: 10_000, retryMs: 20 };
+const DEFAULT_EDIT_LOCK_TIMING: EditLockTiming = { waitMs: 15_000, staleMs: 10_000, retryMs: 20 };
 
 /**
  * Runs `edit` (a read, change and write of `path`) while holding `<path>.lock`, created exclusively, so that

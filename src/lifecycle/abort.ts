@@ -16,7 +16,7 @@ export type AbortListener = (reason: unknown) => void;
  * into the old generation (test/lifecycle/abort.test.ts measures it). The array grows only when more
  * listen at once than ever before.
  */
-export class SignalListeners implements Iterable<AbortListener> {
+class SignalListeners implements Iterable<AbortListener> {
   readonly #slots: (AbortListener | undefined)[] = [];
   readonly #free: number[] = [];
 

@@ -16,17 +16,17 @@ export interface Viewer {
 type Json = Record<string, unknown>;
 
 /** Instance action times: `2018-04-25T01:26:36.790544`, microseconds and no zone, UTC. */
-export function novaTime(ms: number): string {
+function novaTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 23)}000`;
 }
 
 /** Server and fault times (oslo isotime): `2018-04-25T01:26:36Z`. */
-export function isoTime(ms: number): string {
+function isoTime(ms: number): string {
   return `${new Date(ms).toISOString().slice(0, 19)}Z`;
 }
 
 /** Nova's obfuscated host id (nova.utils.generate_hostid): sha224 of project id and host; "" without a host. */
-export function hostId(host: string | null, projectId: string): string {
+function hostId(host: string | null, projectId: string): string {
   return host === null ? '' : createHash('sha224').update(projectId + host).digest('hex');
 }
 

@@ -44,7 +44,7 @@ export function batchDeliveries(batch: BatchRecord): DurableDelivery[] {
 }
 
 /** How a batch is named where keys of watches and batches meet (logs, set-aside records, the deliveries gauge). */
-export function batchKey(label: string): string {
+function batchKey(label: string): string {
   return `batch:${label}`;
 }
 

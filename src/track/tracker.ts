@@ -15,8 +15,8 @@ import { novaTimeMs } from '../cloud/time.ts';
 import { baselineHorizon, CURSOR_MARGIN_MS, discover, timeText } from './discover.ts';
 
 /** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
-export const GONE_MIN_ANSWERS = 3;
-export const GONE_WINDOW_MS = 20_000;
+const GONE_MIN_ANSWERS = 3;
+const GONE_WINDOW_MS = 20_000;
 /** `changes-since` on a server's actions exists from this microversion on. */
 const CHANGES_SINCE_MINOR = 58;
 /** From this microversion on Nova reads a server with read_deleted for its actions: a deleted one's are shown. */
@@ -51,7 +51,7 @@ export interface TrackPassResult {
 }
 
 /** `{project}/{server}`: the key of a tracked server. */
-export function trackedKey(projectId: string, serverId: string): string {
+function trackedKey(projectId: string, serverId: string): string {
   return `${projectId}/${serverId}`;
 }
 

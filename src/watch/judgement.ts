@@ -6,7 +6,7 @@ import { formatDuration } from './format.ts';
 /** A create becomes visible only after scheduling: 404s inside this window are not an outcome yet. */
 export const NOT_FOUND_WINDOW_MS = 2 * 60_000;
 /** ...and one answer is not enough either: so many of the API's own not-found answers, at the least. */
-export const NOT_FOUND_MIN_ANSWERS = 3;
+const NOT_FOUND_MIN_ANSWERS = 3;
 
 /** What earlier polls saw of the API's not-found answers for what the watch follows. */
 export interface LookupMemory {
@@ -109,7 +109,7 @@ export interface Clock {
 }
 
 /** Past the deadline, a poll that could not read what decides waits this long at most for the API to answer (less for a shorter deadline). */
-export const ANSWER_AWAITED_MS = 15 * 60_000;
+const ANSWER_AWAITED_MS = 15 * 60_000;
 
 /**
  * Applies the deadline to a judgement. It is judged by the watched thing's own times: something that

@@ -11,7 +11,7 @@ export interface WatchMemory extends ObservedMemory {
 }
 
 /** A refusal of GET /os-migrations that may be a blip (not Nova's policy) counts once it is this many in a row. */
-export const MIGRATIONS_REFUSED_MIN_ANSWERS = 2;
+const MIGRATIONS_REFUSED_MIN_ANSWERS = 2;
 
 /** A record's memory; one written by a version without `observed` has seen nothing of this kind yet. */
 export function memoryOf(record: Pick<WatchRecord, 'everFound' | 'observed'>): WatchMemory {

@@ -11,7 +11,7 @@ import { foldRetries } from './retries.ts';
 
 /** A non-delete whose server stays gone this long after its events finished ends as a failure. */
 export const SERVER_GONE_WINDOW_MS = 20_000;
-export const SERVER_GONE_MIN_ANSWERS = 3;
+const SERVER_GONE_MIN_ANSWERS = 3;
 
 /** What one read of the action saw. */
 export type ActionObservation =
@@ -241,7 +241,7 @@ const STATELESS_ACTIONS = new Set([
  * nothing else tells its end. A step that fails sets the action's message to Error (db action_event_finish),
  * and may take minutes to: libvirt tries a detach 8 times 20 s apart, behind the instance's lock.
  */
-export const STATELESS_UNSEEN_MS = 5 * 60_000;
+const STATELESS_UNSEEN_MS = 5 * 60_000;
 
 /** What is left of `windowMs` since the action started, on this host's clock; 0 once it has passed or the start is unreadable. */
 function leftSinceStart(input: VerdictInput, action: InstanceAction, windowMs: number): number {
@@ -256,7 +256,7 @@ function leftSinceStart(input: VerdictInput, action: InstanceAction, windowMs: n
  * whose manager starts the event as it takes the call; nova-api gives up, answering its caller with an
  * error, after rpc_response_timeout: 60 s by default, a few minutes where operators raise it.
  */
-export const ATTACH_UNCALLED_MS = 10 * 60_000;
+const ATTACH_UNCALLED_MS = 10 * 60_000;
 
 /**
  * An attach_interface without an event. nova-api records it before it checks the port (compute/api.py
@@ -284,11 +284,11 @@ function ownersOf(newer: InstanceActionSummary[], info: ServerInfo): Owners {
 }
 
 /** An event running this long may have died with its compute service: the server is looked at then. */
-export const STALL_CHECK_AFTER_MS = 10 * 60_000;
+const STALL_CHECK_AFTER_MS = 10 * 60_000;
 /** And again this often while the event still runs. */
-export const STALL_CHECK_EVERY_MS = 5 * 60_000;
+const STALL_CHECK_EVERY_MS = 5 * 60_000;
 /** How long the server must show the sign of a dead step (deadStep.ts) beside the running event to be one. */
-export const STALL_ERROR_WINDOW_MS = 20_000;
+const STALL_ERROR_WINDOW_MS = 20_000;
 
 /** How long the server has shown the sign it is remembered by (WatchMemory.erroredSince); 0 while it shows none. */
 function erroredFor(input: VerdictInput, memory: WatchMemory): number {
@@ -583,7 +583,7 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
  * clock (context.timestamp), the record's nova-conductor's (conductor/manager.py _live_migrate,
  * migration.create()), and the two hosts' clocks may be apart.
  */
-export const MIGRATION_CLOCK_SLACK_MS = 60_000;
+const MIGRATION_CLOCK_SLACK_MS = 60_000;
 
 /**
  * The record of the watched move: the first of its type created once the action had started, else (a
@@ -620,7 +620,7 @@ function compareHosts(action: InstanceAction, server: ServerState): 'same' | 'mo
 }
 
 /** Newer actions of the same server, newest first: those the list shows before the watched one. */
-export function newerActions(list: InstanceActionSummary[], action: InstanceAction): InstanceActionSummary[] {
+function newerActions(list: InstanceActionSummary[], action: InstanceAction): InstanceActionSummary[] {
   const index = list.findIndex((a) => a.request_id === action.request_id);
   if (index !== -1) return list.slice(0, index);
   const start = novaTimeMs(action.start_time);

@@ -5,7 +5,7 @@ import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
 import type { CloudConfig } from '../../src/config/schema.ts';
 
 // Unmodified copies of the upstream samples (test/fixtures/README.md), so that a fresh clone tests alone.
-export const FIXTURES = new URL('../fixtures/', import.meta.url);
+const FIXTURES = new URL('../fixtures/', import.meta.url);
 
 export function fixtureText(relative: string): string {
   return readFileSync(new URL(relative, FIXTURES), 'utf8');

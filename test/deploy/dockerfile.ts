@@ -27,7 +27,7 @@ export interface Stage {
   instructions: Instruction[];
 }
 
-export function parseDockerfile(text: string): Stage[] {
+function parseDockerfile(text: string): Stage[] {
   const logical = text
     .replace(/\\\r?\n/g, ' ')
     .split(/\r?\n/)

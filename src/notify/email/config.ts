@@ -31,9 +31,9 @@ function notHost(text: string): string {
 }
 
 /** SMTP over implicit TLS (RFC 8314): its server says nothing until the client's TLS handshake. */
-export const IMPLICIT_TLS_PORT = 465;
+const IMPLICIT_TLS_PORT = 465;
 /** What mends a plain session to IMPLICIT_TLS_PORT, which waits for a greeting that never comes, as the server waits for a handshake. */
-export const IMPLICIT_TLS_ADVICE = `port ${IMPLICIT_TLS_PORT} speaks TLS from the start: set smtp.secure: true, or use port 587 for STARTTLS`;
+const IMPLICIT_TLS_ADVICE = `port ${IMPLICIT_TLS_PORT} speaks TLS from the start: set smtp.secure: true, or use port 587 for STARTTLS`;
 
 const SmtpSchema = strict({
   host: smtpHost(),

@@ -8,7 +8,7 @@
 import { createHmac, hash } from 'node:crypto';
 import { percentDecode } from '../../../net/percentDecode.ts';
 
-export const ALGORITHM = 'SDK-HMAC-SHA256';
+const ALGORITHM = 'SDK-HMAC-SHA256';
 
 export interface SigningKey {
   accessKey: string;
@@ -35,7 +35,7 @@ const ALL_UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
 // decode nor anything to encode.
 const PLAIN_PATH = /^[A-Za-z0-9\-._~/]*$/;
 
-export function percentEncode(text: string): string {
+function percentEncode(text: string): string {
   if (ALL_UNRESERVED.test(text)) return text;
   let out = '';
   for (const char of text) {

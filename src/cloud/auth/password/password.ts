@@ -13,7 +13,7 @@ import { describeUser, tokenLifetime, TokenDocumentSchema, tokenRequestBody, tok
  * A token is renewed once this share of its lifetime is left: 6 h of a 24 h token (so an identity outage
  * of hours goes unnoticed), 1.25 s of a 5 s test token.
  */
-export const RENEW_WHEN_LEFT = 0.25;
+const RENEW_WHEN_LEFT = 0.25;
 /**
  * After refused credentials the next attempt waits this long, doubling up to the maximum: identity
  * services lock an account after a few failed logins (IAM: 5 within 15 minutes), and the daemon must
