@@ -292,7 +292,7 @@ describe.concurrent('wait', () => {
   });
 });
 
-describe('wait, timed out before the API ever showed the action', () => {
+describe.concurrent('wait, timed out before the API ever showed the action', () => {
   it('keeps the hint of its progress line in its result: the id most likely meant', async ({ h }) => {
     const known = quickAction();
     h.simulator.addAction(known);
@@ -786,7 +786,7 @@ class Terminal extends Capture {
   }
 }
 
-describe('wait on a terminal', () => {
+describe.concurrent('wait on a terminal', () => {
   it('keeps its progress on one line, rewritten in place and cut to the terminal\'s width, and clears it before the result', async ({ h }) => {
     const script = quickAction({ neverFinishes: true });
     h.simulator.addAction(script);
