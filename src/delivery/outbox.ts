@@ -203,18 +203,23 @@ export class Outbox {
 
   #enqueue(deliveries: DurableDelivery[], retuned: ReadonlySet<string> | undefined): void {
     const pending = deliveries.filter((d) => d.delivery.status === 'pending');
+    let held = false;
     for (const d of pending) {
       this.#queue.set(d.delivery.id, d);
       // Held from the reload on, though not attempted before a restart (a retry not yet due): the state says so.
       if (this.#reloadedAway.has(d.notifier) && d.delivery.heldSince === undefined) {
         d.delivery.heldSince = new Date(this.#now()).toISOString();
         this.#touch(d);
+        held = true;
       }
       if (retuned?.has(d.notifier) && d.delivery.nextAttemptAt !== null) {
         d.delivery.nextAttemptAt = null;
         this.#touch(d);
       }
     }
+    // Saved now, not at the end of the first pass (minutes, with a cloud slow to answer): a crash before then
+    // would restart without the mark, and give up at once what a half-written file took out.
+    if (held) this.#store.save().catch((err: unknown) => this.#logger.debug({ err }, 'could not record the held deliveries; they are recorded at the next save'));
     // While the loop runs, each save's new deliveries start here at once rather than when the loop next goes
     // through its whole queue: thousands of verdicts in one pass reach the receivers save by save.
     if (this.#loop && !this.#stopping.signal.aborted) {

@@ -588,6 +588,28 @@ describe('the outbox', () => {
     expect(deliveries['never']).toMatchObject({ status: 'given_up', attempts: 1, lastError: 'notifier never is no longer configured' });
   });
 
+  it('writes the hold of a delivery whose notifier a reload took out before its retry is due: a crash then does not give it up', async () => {
+    const path = join(dir, 'state.json');
+    // A retry a minute off, owed to a notifier the reloaded file no longer names.
+    const before = await storeWithDelivery({ id: deliveryId(KEY, 'success', 'gone'), attempts: 1, nextAttemptAt: new Date(Date.now() + 60_000).toISOString() });
+    const owed = before.get(KEY)!.deliveries;
+    owed['gone'] = owed['chat']!;
+    delete owed['chat'];
+    before.touch(KEY);
+    await before.close();
+    // The parts a reload starts: nothing is due, and no pass has saved yet.
+    const reloaded = await openStore(path);
+    const outbox = new Outbox({ store: reloaded, notifiers, logger: silentLogger(), metrics: createMetrics(), policy: POLICY, reloadedAway: new Set(['gone']) });
+    outboxes.push(outbox);
+    expect(reloaded.get(KEY)!.deliveries['gone']!.heldSince).toEqual(expect.any(String));
+    // Killed now: the restart reads the files, with the file still without the notifier.
+    await vi.waitFor(() => expect((stateOnDisk(path).watches[KEY] as ActionWatchRecord).deliveries['gone']).toMatchObject({ heldSince: expect.any(String) }));
+    const restarted = await openStore(path);
+    vi.setSystemTime(Date.now() + 60_000);
+    await outboxFor(restarted).flush();
+    expect(restarted.get(KEY)!.deliveries['gone']).toMatchObject({ status: 'pending', lastError: expect.stringMatching(/taken out of the watch file/) });
+  });
+
   it('starts none of the attempts still waiting for a send slot once stopping, and they stay owed', async () => {
     const held: Array<() => void> = [];
     notifiers.set('chat', {
