@@ -198,6 +198,10 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   }
   // Only a create sets vm_state building: while the server shows BUILD, its create has not ended.
   if (owners.status === null && info.status === 'BUILD') return pending(`${name}: server still ${describeServer(info)}`);
+  // A confirmResize sets no task state (compute/api.py confirm_resize marks only its migration confirming):
+  // while the server shows VERIFY_RESIZE, the step that leaves it active or stopped has not run
+  // (manager.py _confirm_resize), which below 2.51 nothing else shows.
+  if (owners.status === null && name === 'confirmResize' && info.status === 'VERIFY_RESIZE') return pending(`${name}: server still ${describeServer(info)}`);
   if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}`, { ...confirming, next: 'action', reading: '; reading the action again' });
   return settle(input, memory, action, server.server, owners);
 }

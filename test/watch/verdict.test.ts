@@ -242,6 +242,22 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'success', reason: /events not visible/ },
   },
   {
+    name: 'below 2.51 a confirmResize whose server is still VERIFY_RESIZE has not run: it waits',
+    nova: 'compute/api.py confirm_resize sets no task state (only the migration "confirming"); manager.py _confirm_resize sets vm_state active or stopped inside compute_confirm_resize',
+    action: found(doc('confirmResize', undefined)),
+    fresh: true,
+    server: server('VERIFY_RESIZE'),
+    expect: { final: false, next: null, reason: /^confirmResize: server still VERIFY_RESIZE/ },
+  },
+  {
+    name: '... once the server has left VERIFY_RESIZE it is judged as any action',
+    nova: '(same)',
+    action: found(doc('confirmResize', undefined)),
+    fresh: true,
+    server: server('ACTIVE'),
+    expect: { final: true, outcome: 'success' },
+  },
+  {
     name: 'below 2.51 an attach_volume, which sets no server state, is watched 5 min for an error before it is a success',
     nova: 'compute/api.py attach_volume casts to compute; a failure sets the action\'s message Error (db action_event_finish)',
     action: found(doc('attach_volume', undefined)),
