@@ -189,6 +189,21 @@ describe.concurrent('run', () => {
     expect(await h.cli(['run', '--config', path], { signal: AbortSignal.abort('SIGTERM') })).toEqual({ code: 0, stdout: '', stderr: '' });
   });
 
+  it('--until-done exits 1, as stopped before all was done, at SIGTERM while it waits for the file to be still or for the state lock', async ({ h }) => {
+    // `run --until-done && next-step` must not go on when nothing was polled.
+    const fresh = join(h.dir, 'fresh.yaml');
+    await writeFile(fresh, h.yaml([]));
+    expect((await h.cli(['run', '--until-done', '--config', fresh], { signal: AbortSignal.abort('SIGTERM') })).code).toBe(1);
+    // A fresh lock of another host: waited for until it is released or goes stale.
+    await mkdir(join(h.dir, 'state'), { recursive: true });
+    await writeFile(join(h.dir, 'state', 'state.json.lock'), `${JSON.stringify({ pid: 1, hostname: 'another-host', startedAt: new Date().toISOString(), instance: 'x' })}\n`);
+    const stop = new AbortController();
+    const running = h.cli(['run', '--until-done', '--config', await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]))], { signal: stop.signal });
+    await waitFor(() => h.logs.text.includes('the state file is locked by'));
+    stop.abort('SIGTERM');
+    expect((await running).code).toBe(1);
+  });
+
   it('--until-done exits 0 when every watch succeeded and every notification is delivered', async ({ h }) => {
     const a = quickAction();
     const b = quickAction();

@@ -11,6 +11,9 @@ import { onHangup } from '../signals.ts';
 export async function run(ctx: CommandContext): Promise<number> {
   // First: the wasm settings hold only for what is compiled after them, undici's parser at the first connection.
   tuneV8ForDaemon();
+  // Stopped by a signal before anything was polled: a clean stop, but `--until-done` saw nothing done, and
+  // `run --until-done && next-step` must not go on (its documented 1, as for a stop once it runs).
+  const stoppedEarly = ctx.options['until-done'] ? 1 : 0;
   // The signature of the version read: an edit made while the daemon starts (waiting for the state lock,
   // say) differs from it, and is reloaded once the daemon runs.
   let loaded: FileSignature | null = null;
@@ -26,7 +29,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     });
   } catch (err) {
     // Stopped while waiting for the file to stop changing: nothing has started, a clean stop.
-    if (ctx.signal.aborted) return 0;
+    if (ctx.signal.aborted) return stoppedEarly;
     throw err;
   }
   if (!config) return 2;
@@ -41,7 +44,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return ctx.options['until-done'] ? await daemon.untilDone() : await daemon.untilStopped();
   } catch (err) {
     // Stopped while still starting (waiting for the state lock): a clean stop, not a failure.
-    if (ctx.signal.aborted && !daemon.started) return 0;
+    if (ctx.signal.aborted && !daemon.started) return stoppedEarly;
     // In the log as well as on stderr, before the log's `stopping`: a collector that keeps only the JSON
     // lines, or alerts on the log's errors, keeps why the daemon ended.
     logger.fatal({ error: (err as Error).message }, `the daemon cannot ${daemon.started ? 'go on' : 'start'}; stopping`);
