@@ -299,6 +299,28 @@ describe('email notifier', () => {
     expect(smtp.mails).toHaveLength(2);
   });
 
+  it('counts as delivered, with a warning, a message whose recipient put off with a 4xx is then refused for good, as the others have it', async () => {
+    // A greylisted mailbox deleted before the retry: refused at once, the attempt would have been delivered.
+    let refusing = 451;
+    const smtp = await smtpServer({
+      onRcptTo(address, _session, callback) {
+        callback(address.address === 'oncall@example.com' ? smtpError(refusing === 451 ? '4.7.1 Greylisted' : '5.1.1 User unknown', refusing) : null);
+      },
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const notifier = email(smtp.port, {}, {}, { logger });
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    expect(err.owedTo).toEqual(['oncall@example.com']);
+    refusing = 550;
+    const receipt = await notifier.send(failedResize(), { ...attempt(), owedTo: err.owedTo });
+    expect(receipt.refused).toEqual(['oncall@example.com: 550 5.1.1 User unknown']);
+    expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com']]);
+    expect(lines.map((l) => [l['msg'], l['refused']])).toEqual([
+      ['the mail server refused some recipients for good; the message went to the others', ['oncall@example.com: 550 5.1.1 User unknown']],
+    ]);
+  });
+
   it('retries a recipient put off with a 4xx whose address nodemailer wrote otherwise than to: does', async () => {
     // nodemailer lowercases the domain (a URL's host rules), and a server may see the address as it likes.
     let greylisting = true;

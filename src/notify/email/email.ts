@@ -128,7 +128,13 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
           signal: attempt.signal,
         });
       } catch (err) {
-        throw smtpFailure(err, attempt.signal);
+        // The others took it at an earlier attempt: a refusal for good of every recipient still owed leaves
+        // those out, as it would have had it come at that attempt, rather than give up what was delivered.
+        const gone = owed === undefined ? undefined : refusedForGood(err);
+        if (gone === undefined) throw smtpFailure(err, attempt.signal);
+        const refused = refusedRecipients(gone, said);
+        log.warn({ ...attempt.about, deliveryId: attempt.deliveryId, endpoint, refused }, 'the mail server refused some recipients for good; the message went to the others');
+        return { answer: `${endpoint} refused every recipient still owed; the others had it already`, refused };
       }
       const refused = refusedRecipients(info, said);
       const answer = said(info.response || 'accepted');
@@ -207,6 +213,14 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${said(e.message)} (${code})`, false);
     return fail(`sending through ${endpoint} failed: ${said(e.message)}${code ? ` (${code})` : ''}`, true);
   }
+}
+
+/** nodemailer's error for an envelope whose every recipient the server refused for good (5xx); undefined for any other. */
+function refusedForGood(err: unknown): { rejected: unknown[]; rejectedErrors: NodemailerError[] } | undefined {
+  const e = err as NodemailerError | undefined;
+  const rejectedErrors = e?.code === 'EENVELOPE' ? e.rejectedErrors : undefined;
+  if (rejectedErrors === undefined || rejectedErrors.length === 0 || !rejectedErrors.every((r) => r.permanent === true)) return undefined;
+  return { rejected: e!.rejected ?? rejectedErrors.map((r) => String(r.recipient)), rejectedErrors };
 }
 
 /** Each refused recipient with the server's reply to it, as `said` shows it: `nobody@example.com: 550 5.1.1 User unknown`. */
