@@ -245,6 +245,23 @@ describe('password auth', () => {
     expect(await token(strategy)).toBe(sim.issuedTokens[0]);
   });
 
+  it("tries again within the backoff's longest wait however long a 429's Retry-After asks: a day, or more than a number holds", async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    // 400 digits read as Infinity, which put the next login off for good.
+    for (const retryAfter of ['86400', '9'.repeat(400)]) {
+      let asked = 0;
+      const identityEndpoint = await identityService((_req, res) => {
+        asked++;
+        res.writeHead(429, { 'content-type': 'application/json', 'retry-after': retryAfter }).end('{"error": {"code": 429, "title": "Too Many Requests", "message": "slow down"}}');
+      });
+      const { strategy } = auth({ identityEndpoint });
+      expect(await failure(strategy.headers(REQUEST, undefined))).toMatchObject({ kind: 'rate_limited' });
+      vi.advanceTimersByTime(TRANSIENT_BACKOFF_MS.max);
+      await failure(strategy.headers(REQUEST, undefined));
+      expect(asked).toBe(2);
+    }
+  });
+
   it('keeps using the token in hand while renewal fails, until it expires', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator(8000);
