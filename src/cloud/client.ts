@@ -196,6 +196,7 @@ class HttpEcsClient implements EcsClient {
       needsCatalog: config.endpoint === undefined,
       now: () => this.clock.now(),
       limiter: this.#limiter,
+      noWaiting: this.#noWaiting.signal,
     });
     if (config.endpoint === undefined && this.#auth.catalog === undefined) {
       throw new TypeError(`cloud.endpoint is required with auth type ${config.auth.type}`);

@@ -25,6 +25,7 @@ describe('the rate limit at the cloud', () => {
   let simulator: Simulator;
   let client: EcsClient;
   afterEach(async () => {
+    vi.useRealTimers();
     await client.close();
     await simulator.close();
   });
@@ -53,6 +54,32 @@ describe('the rate limit at the cloud', () => {
     expect(simulator.requests.filter((r) => r.route === 'identity')).toHaveLength(2);
     // Without the limit, all of them arrive within a few milliseconds.
     expect(busiestWindow(simulator.requests.map((r) => r.at), 200)).toBe(3);
+  });
+
+  it('after stopWaiting(), refuses at once a poll whose token request would wait for the rate limit, as it does a poll that would', async () => {
+    simulator = await startSimulator({ identity: { user: { name: 'svc', password: PASSWORD }, project: { id: PROJECT, name: 'eu-de' } } });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    const limiter = new RateLimiter({ count: 1, perMs: 60_000 }, silent);
+    client = createEcsClient(
+      cloudConfig({
+        endpoint: simulator.url,
+        microversion: '2.60',
+        auth: { type: 'password', identityEndpoint: simulator.identityUrl, user: 'svc', domain: 'Default', password: PASSWORD, projectId: PROJECT },
+      }),
+      { logger: silent, limiter },
+    );
+    // The window's one request is spent: the next may go a minute on.
+    limiter.tryAcquire()!({ throttled: false });
+    client.stopWaiting();
+    let settled = 'still waiting';
+    void client.getServer({ projectId: PROJECT, serverId: 's1' }).then(
+      () => (settled = 'answered'),
+      (err: unknown) => (settled = (err as Error).message),
+    );
+    await vi.advanceTimersByTimeAsync(1000);
+    expect(settled).toMatch(/^stopping: /);
+    expect(simulator.requests).toHaveLength(0);
+    limiter.close();
   });
 
   it("pauses every request after Huawei's APIGW.0308, which names no Retry-After", async () => {

@@ -57,6 +57,8 @@ export interface AuthDeps {
   needsCatalog: boolean;
   /** The request rate to the cloud, which identity requests count against too. */
   limiter?: RateLimiter | undefined;
+  /** The client's stopWaiting(): from then on an identity request that would wait for `limiter` rejects instead. */
+  noWaiting?: AbortSignal | undefined;
   /**
    * The time to put in a signature, epoch ms: this host's, allowing for a cloud clock 30 s or more apart
    * (cloudClock.ts), as a gateway refuses a signature too far from its own clock.

@@ -183,7 +183,7 @@ class PasswordAuth implements AuthStrategy {
           body: tokenRequestBody(this.#config, password),
           secrets: [password, ...proxyCredentials()],
         },
-        { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal, context, limiter: this.#deps.limiter },
+        { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal, context, limiter: this.#deps.limiter, noWaiting: this.#deps.noWaiting },
       );
       if (!isSuccess(answer.status)) throw httpError(answer, context);
       const token = answer.headers['x-subject-token'];
