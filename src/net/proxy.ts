@@ -50,8 +50,22 @@ export function proxyVariableProblem(env: NodeJS.ProcessEnv = process.env): Prox
     if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:') || url.hostname === '') {
       return new ProxyVariableError(name);
     }
+    // undici decodes the user and password with decodeURIComponent, and a stray % (a password 50%off)
+    // makes it throw "URI malformed" at every request, which names neither the variable nor the fix.
+    if (!decodes(url.username) || !decodes(url.password)) {
+      return new ProxyVariableError(name, 'has a % in its user or password that is no escape: write a % there as %25');
+    }
   }
   return undefined;
+}
+
+function decodes(text: string): boolean {
+  try {
+    decodeURIComponent(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** The variable whose proxy a request to `url` goes through (unless NO_PROXY exempts its host); https:// falls back to the http one, as in undici. */

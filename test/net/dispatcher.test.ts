@@ -91,6 +91,24 @@ it.each([
   }
 });
 
+it('names the variable whose user or password holds a % that is no escape (50%off), which undici cannot decode: not a network error "URI malformed"', async () => {
+  vi.stubEnv('HTTP_PROXY', 'http://user:Pr0xy50%off@proxy.example.com:3128');
+  vi.resetModules();
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { requestText } = await import('../../src/net/requestText.ts');
+  const dispatcher = createHttpDispatcher({ timeout: 1000 });
+  try {
+    const url = `http://127.0.0.1:${await closedPort()}/`;
+    const failed = await requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 1000, keep: 1024, keepError: 1024, drain: 1024 }, []).catch((err: unknown) => err as Error);
+    // ProxyVariableError, which the cloud's exchange makes an ApiError of kind `proxy`.
+    expect(failed).toMatchObject({ name: 'ProxyVariableError', variable: 'HTTP_PROXY' });
+    expect((failed as Error).message).toContain('%25');
+    for (const shown of ['Pr0xy', 'proxy.example.com']) expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(shown);
+  } finally {
+    await dispatcher.close();
+  }
+});
+
 it.each([
   ['10.0.0.0/8, 127.0.0.0/8', 'direct'],
   ['fd00::/8,127.0.0.1/32', 'direct'],
