@@ -347,10 +347,10 @@ export class Daemon {
     this.#config = next;
     // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
     const moved = await this.#moveHealthServer(previous.http, next.http);
-    // Part of the file not in effect (its http settings) is a failed reload, for its alert, as an invalid file is.
-    this.#metrics.recordConfigLoad(moved);
     if (!moved) this.#config = { ...next, http: previous.http };
     if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
+      // Part of the file not in effect (its http settings) is a failed reload, for its alert, as an invalid file is.
+      this.#metrics.recordConfigLoad(moved);
       this.#app.engine.setWatches(this.#heldWatches(next, true));
       this.#app.engine.setTracking(next.track);
       this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
@@ -368,10 +368,13 @@ export class Daemon {
     if (this.#stop.signal.aborted) return;
     try {
       this.#app = await this.#startApp(next, this.#heldWatches(next, true), retunedNotifiers(previous, next));
+      this.#metrics.recordConfigLoad(moved);
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
       // Stopped while the new parts started (waiting for the state lock): that is no fault of the file.
       if (this.#stop.signal.aborted) return;
+      // The previous file runs on, as after an invalid one: the reload failed, for its alert.
+      this.#metrics.recordConfigLoad(false);
       // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
       this.#config = { ...previous, http: this.#config.http };

@@ -371,6 +371,23 @@ describe.concurrent('run', () => {
       expect(await stopped()).toBe(0);
     }
   });
+
+  it('counts a reload whose parts cannot start as failed, for its alert: the previous file runs on', async ({ h }) => {
+    const { base, path, first, http, stopped } = await runningWithHealth(h);
+    try {
+      const before = await (await request(`${base}/metrics`)).body.text();
+      const loadedAt = /^ecs_action_watch_config_last_reload_success_timestamp_seconds (\S+)$/m.exec(before)![1];
+      // Valid, but its client cannot start: the token file is not there.
+      await writeFile(path, h.yaml([first], { http, auth: `  auth: { type: token, tokenFile: ${join(h.dir, 'no-such-token')} }` }));
+      await waitFor(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
+      const after = await (await request(`${base}/metrics`)).body.text();
+      expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
+      expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="invalid"\} 1$/m);
+      expect(after).toContain(`ecs_action_watch_config_last_reload_success_timestamp_seconds ${loadedAt}\n`);
+    } finally {
+      expect(await stopped()).toBe(0);
+    }
+  });
 });
 
 describe.concurrent('run: http settings on reload', () => {
