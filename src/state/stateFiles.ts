@@ -1,6 +1,7 @@
 // The state on disk: a snapshot at `state.path` (replaced atomically now and then) and the journal of
 // what changed since (`<state.path>.journal`, and `.journal.old` while a compaction writes the snapshot).
 // Here: reading them into every record's latest value, and the text of a snapshot and of a journal line.
+import { stat } from 'node:fs/promises';
 import { NotARegularFileError, readRegularFile, regularFilePieces } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
@@ -52,13 +53,23 @@ export interface StoredState<V> {
  */
 export async function readStoredState<V>(path: string, options: { retry: boolean; read: ReadRecord<V> }): Promise<StoredState<V>> {
   for (let attempt = 1; ; attempt++) {
+    // A compaction that ends while the snapshot is read (or sets the journal aside between the reads of the
+    // two journals) leaves no gap to see: the older snapshot with a journal empty of the lines it lacks.
+    const before = options.retry ? await filesAt(path) : '';
     try {
-      return await readOnce(path, options.read);
+      const stored = await readOnce(path, options.read);
+      if (!options.retry || attempt >= READ_ATTEMPTS || (await filesAt(path)) === before) return stored;
     } catch (err) {
       if (!(err instanceof GapError)) throw err;
       if (!options.retry || attempt >= READ_ATTEMPTS) throw err.refusal(path);
     }
   }
+}
+
+/** Which files the snapshot's and the journal's names stand for now: a compaction replaces one or both, an append neither. */
+async function filesAt(path: string): Promise<string> {
+  const ids = await Promise.all([path, journalPaths(path).current].map((file) => stat(file).then((s) => `${s.dev}:${s.ino}`, () => 'none')));
+  return ids.join(' ');
 }
 
 /** A journal that begins after the change its snapshot ends with (or with no snapshot): a compaction meanwhile, or damage. */

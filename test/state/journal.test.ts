@@ -2,7 +2,7 @@
 // line, a compaction cut short at any step) and what must be refused rather than guessed. Real files in a
 // temporary folder; the files a crash leaves are written here by hand, as a crash would leave them.
 import { execFileSync } from 'node:child_process';
-import { closeSync, constants, existsSync, openSync } from 'node:fs';
+import { closeSync, constants, existsSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -10,6 +10,7 @@ import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { JournalWriter } from '../../src/state/journal.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
+import { readStoredState } from '../../src/state/stateFiles.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { stateOnDisk } from './onDisk.ts';
@@ -274,6 +275,31 @@ describe('the state journal', () => {
       expect(store.entries(), moment).toEqual([r1, r2, r3].map((r) => [watchKey(r), r]));
       expect(await readdir(join(path, '..')), moment).toEqual(['state.json']);
     }
+  });
+
+  it('reads again, without the lock (check), when a compaction ended while it read the snapshot, rather than give the older snapshot alone', async () => {
+    const [r1, r2] = [record('req-1'), record('req-2')];
+    const path = await statePath();
+    await writeFile(path, snapshot(1, [r1]));
+    await writeFile(`${path}.journal`, line(2, [r2]));
+    // The daemon's compaction, whole, while the reader reads the snapshot: the journal set aside and a new one
+    // made, the snapshot of change 2 put in place, the old journal removed; no save since.
+    let compacted = false;
+    const compact = () => {
+      compacted = true;
+      renameSync(`${path}.journal`, `${path}.journal.old`);
+      writeFileSync(`${path}.journal`, '');
+      writeFileSync(`${path}.new`, snapshot(2, [r1, r2]));
+      renameSync(`${path}.new`, path);
+      rmSync(`${path}.journal.old`);
+    };
+    const read = (_section: string, _key: string, value: unknown) => {
+      if (!compacted) compact();
+      return value;
+    };
+    const stored = await readStoredState(path, { retry: true, read });
+    expect(stored.seq).toBe(2);
+    expect([...stored.records.watches.keys()]).toEqual([key('req-1'), key('req-2')]);
   });
 
   it('compacts a journal grown past the snapshot into a new snapshot, and keeps saving meanwhile', async () => {
