@@ -55,7 +55,7 @@ export class BatchDigests {
     return reportedKeys(this.#o.store.getBatch(label)).has(key);
   }
 
-  /** Forgets batches that no watch in the file names any more, once settled for `retentionMs`. */
+  /** Forgets batches not in `labelsInFile` (the file's, and those records kept name), once settled for `retentionMs`. */
   prune(labelsInFile: ReadonlySet<string>, now: number): void {
     for (const batch of this.#o.store.batches()) {
       if (!labelsInFile.has(batch.label) && isBatchExpired(batch, now, this.#o.retentionMs)) this.#o.store.deleteBatch(batch.label);

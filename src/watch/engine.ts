@@ -562,20 +562,26 @@ export class WatchEngine {
 
   /**
    * Forgets watches that are finished, notified, no longer in the file and older than the retention (unless
-   * a digest still to be sent reads them), and batches that no watch in the file names any more. True when
-   * it forgot a watch.
+   * a digest still to be sent reads them), and batches that neither a watch in the file nor a record kept
+   * names any more. True when it forgot a watch.
    */
   #prune(targets: readonly WatchTarget[]): boolean {
     const { keys: inFile, batches } = this.#namesOf(targets);
     const now = this.#now();
     let forgot = false;
+    // A batch outlives the records that name it: a watch its digest reported, left in the file without the
+    // label, would otherwise be taken for one that left before the digest, and be notified on its own.
+    let named: Set<string> | undefined;
     for (const [key, record] of this.#o.store.records()) {
-      if (inFile.has(key) || (record.batch && this.#batches.sending(record.batch))) continue;
-      if (!isExpired(record, now, this.#o.retentionMs)) continue;
+      const kept = inFile.has(key) || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs);
+      if (kept) {
+        if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
+        continue;
+      }
       this.#o.store.delete(key);
       forgot = true;
     }
-    this.#batches.prune(batches, now);
+    this.#batches.prune(named ?? batches, now);
     return forgot;
   }
 

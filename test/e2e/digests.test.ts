@@ -126,6 +126,33 @@ describe('batch digests', () => {
     expect(env.h.mail.received).toHaveLength(1);
   });
 
+  // The batch's record, which says the digest reported the watch, is forgotten state.retention after the
+  // label left the file; the watch, still listed, keeps its record and is judged again at every start.
+  it('notifies nothing of a watch whose digest reported it, once the batch it left is forgotten, at a restart', async () => {
+    const [a, b] = [failedReboot(), quickAction()];
+    for (const s of [a, b]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(a, 'a', '    batch: fleet'), entry(b, 'b', '    batch: fleet')]));
+    await advance(app, 2000);
+    expect(bodies().map((x) => x.body.type)).toEqual(['ecs.batch.finished']);
+
+    const unlabelled = env.h.yaml([entry(a, 'a'), entry(b, 'b')]);
+    reload(app, unlabelled);
+    vi.setSystemTime(Date.now() + 8 * 24 * 3600_000);
+    await advance(app, 1000);
+    await app.close();
+
+    const again = await env.h.app(unlabelled);
+    await advance(again, 2000);
+    expect(bodies().map((x) => x.body.type)).toEqual(['ecs.batch.finished']);
+    expect(env.h.mail.received).toHaveLength(1);
+
+    // Its watches out of the file and forgotten, the batch goes too.
+    reload(again, env.h.yaml([]));
+    vi.setSystemTime(Date.now() + 8 * 24 * 3600_000);
+    await advance(again, 1000);
+    expect(again.store.getBatch('fleet')).toBeUndefined();
+  });
+
   it('sends no second notification of a watch notified on its own that joins a batch and leaves it before the digest', async () => {
     const [alone, running] = [quickAction(), stuckReboot()];
     for (const s of [alone, running]) env.h.simulator.addAction(s);
