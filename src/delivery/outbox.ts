@@ -297,6 +297,14 @@ export class Outbox {
       this.#store.touch(key);
       return;
     }
+    if (owed.about === 'digest' && !owed.digest.final && this.#store.getBatch(owed.batch.label)?.digests.some((d) => d.final && d.round === owed.digest.round)) {
+      // Owed while its receiver was down: a batch said to be running, told after its final digest, would only confuse.
+      this.#settle(delivery, 'superseded', null);
+      log.info({}, 'partial digest not sent: its batch finished first');
+      this.#store.touchBatch(owed.batch.label);
+      this.#store.releaseBatchIfSettled(owed.batch.label);
+      return;
+    }
     const notifier = this.#notifiers.get(name);
     const notification = notificationOf(owed, (k) => this.#store.get(k));
     delivery.attempts++;

@@ -86,6 +86,28 @@ describe('batch digests', () => {
     ]);
   });
 
+  it('sends no partial digest after the final one, when the receiver was down as the partial came due', async () => {
+    const done = quickAction();
+    const slow = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 20_000 }] });
+    for (const a of [done, slow]) env.h.simulator.addAction(a);
+    // Retries far apart: the partial's next attempt comes after the final digest is recorded.
+    const yaml = env.h.yaml([entry(done, 'web-01', '    batch: fleet'), entry(slow, 'web-02', '    batch: fleet')], {
+      poll: '  schedule: "* * * * * *"\n  retries: 3\n  batchWindow: 5s',
+    }).replace('minDelay: 20ms', 'minDelay: 40s').replace('maxDelay: 200ms', 'maxDelay: 1h');
+    env.h.hooks.setAnswer({ status: 503 });
+    const app = await env.h.app(yaml);
+    await advance(app, 8000, 1000);
+    expect(ofType('ecs.batch.partial').length).toBeGreaterThan(0);
+    env.h.hooks.setAnswer({ status: 204 });
+
+    await advance(app, 120_000, 1000);
+    const chat = env.h.hooks.received.filter((r) => r.status === 204).map((r) => (r.body as Body).type);
+    expect(chat).toEqual(['ecs.batch.finished']);
+    // The mail server was up: its partial came when due, before the final.
+    expect(env.h.mail.received.map((m) => m.subject.split(':')[0])).toEqual(['[ecs-action-watch] batch fleet still running', '[ecs-action-watch] batch fleet finished']);
+    expect(app.engine.allSettled()).toBe(true);
+  });
+
   it('follows the file: a removed watch leaves the batch, a late one opens round 2, a verdict that left its batch is notified alone', async () => {
     const [a, b, c, late] = [quickAction(), stuckReboot(), quickAction(), quickAction()];
     for (const s of [a, b, c, late]) env.h.simulator.addAction(s);
