@@ -674,15 +674,15 @@ export class WatchEngine {
     if (result.changed) slot.clockEpoch = -1;
     const errorKind = pollFailed ? this.#failures.kindOf(record) : null;
 
-    if (!result.final) {
-      // Only what this poll saw counts: a failed read says nothing of whether it still runs.
-      if (!pollFailed && !result.notFound) this.#warnIfSlow(target, slot, record, poll);
-      if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
-      return { target, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
-    }
-    // Whom it tells as the file says now: a reload may have come while it was polled.
+    // Whom it tells, and whether it warns, as the file says now: a reload may have come while it was polled.
     const decided = this.#inForce(target);
     if (decided === null) return null;
+    if (!result.final) {
+      // Only what this poll saw counts: a failed read says nothing of whether it still runs.
+      if (!pollFailed && !result.notFound) this.#warnIfSlow(decided, decided === target ? slot : this.#slotOf(decided), record, poll);
+      if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
+      return { target: decided, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
+    }
     // A timeout by the deadline the reload changed is not one by the deadline in force: the next poll judges.
     if (result.outcome === 'timeout' && decided.deadlineMs !== target.deadlineMs) {
       return { target: decided, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
