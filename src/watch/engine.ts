@@ -528,7 +528,10 @@ export class WatchEngine {
     const worker = async () => {
       while (next < targets.length) {
         const at = next++;
-        const status = await this.#pollWatch(targets[at]!);
+        const target = targets[at]!;
+        // A fault of ours in one poll fails that poll: a worker it ended would leave the watches after it
+        // unpolled, and the pass would end (and the next begin) while the other workers' polls still ran.
+        const status = await this.#pollWatch(target).catch((err: unknown) => this.#pollThrew(target, err));
         if (status === null) removed = true;
         else if (status.pollFailed) this.#overrun.pollFailed();
         if (keep) statuses[at] = status;
@@ -536,6 +539,15 @@ export class WatchEngine {
     };
     await Promise.all(Array.from({ length: Math.min(this.#o.poll.concurrency, targets.length) }, worker));
     return removed ? statuses.filter((s) => s !== null) : (statuses as WatchStatus[]);
+  }
+
+  /** What a poll that threw found: a failed poll, said at error. */
+  #pollThrew(began: WatchTarget, err: unknown): WatchStatus {
+    const target = this.#inForce(began) ?? began;
+    this.#lastPollEndedAt = performance.now();
+    this.#o.logger.error({ ...watchLogFields(target), err }, 'poll failed with a fault of ours; polled again at the next pass');
+    const detail = `poll failed: ${err instanceof Error ? err.message : String(err)}`;
+    return { target, record: this.#recordFor(target), pollFailed: true, errorKind: null, state: 'pending', detail, notFound: false };
   }
 
   /** Auto-tracking's pass: new actions of the tracked servers become watches, polled in this same pass. */

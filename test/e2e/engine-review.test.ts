@@ -4,6 +4,7 @@ import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { harnessOnFakeClock, quickAction } from './harness.ts';
+import { instanceActionKind } from '../../src/watch/kinds/instanceAction.ts';
 
 const env = harnessOnFakeClock({ role: 'admin' });
 const chatOnly = () => ['  chat:', '    type: webhook', `    url: ${env.h.hooks.url}`].join('\n');
@@ -48,5 +49,51 @@ describe('an early warning reached by the poll in flight when a reload lands', (
     await app.outbox.flush();
     expect(app.store.get(watchKey(s))!.warning ?? null).toBeNull();
     expect(told()).toEqual([]);
+  });
+});
+
+describe('a poll that throws (a fault of ours, in one kind\'s code)', () => {
+  const failing = () => {
+    const bad = quickAction({ neverFinishes: true });
+    const good = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
+    for (const s of [bad, good]) env.h.simulator.addAction(s);
+    const poll = instanceActionKind.poll.bind(instanceActionKind);
+    vi.spyOn(instanceActionKind, 'poll').mockImplementation((p) => (p.target.requestId === bad.requestId ? Promise.reject(new TypeError('a bug')) : poll(p)));
+    return { bad, good };
+  };
+  const entries = (bad: { requestId: string; serverId: string }, good: { requestId: string; serverId: string }) => [
+    { requestId: bad.requestId, serverId: bad.serverId, name: 'bad' },
+    { requestId: good.requestId, serverId: good.serverId, name: 'good' },
+  ];
+
+  it('fails that watch\'s poll alone: the pass polls the others, and ends', async () => {
+    const { bad, good } = failing();
+    try {
+      const app = await env.h.app(env.h.yaml(entries(bad, good), { notifiers: chatOnly(), poll: oneAtATime }));
+      const statuses = await app.engine.pollOnce();
+      expect(statuses.map((s) => [s.target.name, s.state, s.pollFailed])).toEqual([['bad', 'pending', true], ['good', 'success', false]]);
+      await app.outbox.flush();
+      expect(told()).toEqual(['ecs.action.succeeded']);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
+  it('ends the pass only once its other polls have ended: the next pass polls no watch a second time at once', async () => {
+    const { bad, good } = failing();
+    try {
+      // The good watch's poll waits at the cloud while the bad one's throws.
+      env.h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { pathIncludes: good.requestId });
+      const app = await env.h.app(env.h.yaml(entries(bad, good), { notifiers: chatOnly(), poll: '  schedule: "* * * * * *"\n  retries: 3\n  concurrency: 2' }));
+      await app.engine.pollOnce().catch(() => []);
+      await app.engine.pollOnce().catch(() => []);
+      // A poll the first pass left behind has come back by now.
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // The poll that finds the action finished reads the server once; a second poll of it at once, once more.
+      const serverReads = env.h.simulator.requests.filter((r) => r.route === 'server' && r.path.includes(good.serverId));
+      expect(serverReads).toHaveLength(1);
+    } finally {
+      vi.restoreAllMocks();
+    }
   });
 });
