@@ -287,7 +287,10 @@ export class WatchEngine {
     task.on('execution:overlap', () => this.#overrun.skipped());
     // Handled here, node-cron's own warning is not given: it would blame the event loop for each tick a step of the clock passed over.
     task.on('execution:missed', () => {
-      if (task !== this.#task || this.#lookAtClock() || this.#missed++ > 0) return;
+      if (task !== this.#task) return;
+      // The schedule goes on: the pass stuck() waits for is its next one, which may be an hour off.
+      if (this.#pass === null) this.#nextPassDueAt = this.#nextPassDue();
+      if (this.#lookAtClock() || this.#missed++ > 0) return;
       this.#o.logger.warn(
         { component: 'cron', schedule: this.#o.poll.schedule },
         'poll passes were missed, node-cron finding their time already past: the event loop was held up (blocking work, no CPU to be had), ' +
