@@ -217,3 +217,43 @@ describe('a watch a reload took out while its notification is still retried', ()
     expect(app.engine.givenUp(Date.now() + 1)).toEqual([]);
   });
 });
+
+const chatOnly = () => ['  chat:', '    type: webhook', `    url: ${env.h.hooks.url}`].join('\n');
+// One poll at a time: the first is in flight as pollOnce() returns.
+const oneAtATime = '  schedule: "* * * * * *"\n  retries: 3\n  concurrency: 1';
+const told = () => env.h.hooks.received.map((r) => (r.body as { type: string }).type);
+
+describe('an early warning reached by the poll in flight when a reload lands', () => {
+  const running = () => {
+    const s = quickAction({ neverFinishes: true });
+    env.h.simulator.addAction(s);
+    // Its poll waits at the cloud while the reload lands.
+    env.h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { pathIncludes: s.requestId });
+    const yaml = (extra: string) => env.h.yaml([{ requestId: s.requestId, serverId: s.serverId, name: 'web-01', extra }], { notifiers: chatOnly(), poll: oneAtATime });
+    return { s, yaml };
+  };
+
+  it('is not owed for a watch the reload took out', async () => {
+    const { s, yaml } = running();
+    const app = await env.h.app(yaml('    warnAfter: 1s'));
+    vi.setSystemTime(Date.now() + 5000);
+    const pass = app.engine.pollOnce();
+    reload(app, env.h.yaml([], { notifiers: chatOnly(), poll: oneAtATime }));
+    await pass;
+    await app.outbox.flush();
+    expect(app.store.get(watchKey(s))?.warning ?? null).toBeNull();
+    expect(told()).toEqual([]);
+  });
+
+  it('is not owed for a watch the reload gave warnAfter: off', async () => {
+    const { s, yaml } = running();
+    const app = await env.h.app(yaml('    warnAfter: 1s'));
+    vi.setSystemTime(Date.now() + 5000);
+    const pass = app.engine.pollOnce();
+    reload(app, yaml('    warnAfter: off'));
+    await pass;
+    await app.outbox.flush();
+    expect(app.store.get(watchKey(s))!.warning ?? null).toBeNull();
+    expect(told()).toEqual([]);
+  });
+});
