@@ -27,10 +27,9 @@ export async function withEditLock<T>(path: string, edit: () => Promise<T>, sign
   while (!(await createWhole(lock, token, 0o600))) {
     const seen = await readFile(lock, 'utf8').catch(() => null);
     const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (seen !== null && age > timing.staleMs) {
-      await removeStaleLock(lock, seen);
-      continue;
-    }
+    // Not taken over (another edit is taking it, or left its claim dying): waited for as a lock held, not
+    // looked at again at once in a busy loop, and within waitMs.
+    if (seen !== null && age > timing.staleMs && (await removeStaleLock(lock, seen))) continue;
     if (Date.now() >= until) {
       throw new Error(`another add or remove has held ${lock} for ${timing.waitMs / 1000} s; if none is running, remove that file`);
     }

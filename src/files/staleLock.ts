@@ -2,8 +2,18 @@
 // daemons' state lock (state/lock.ts) and the watch file's edit lock (editLock.ts).
 import { open, readFile, rm, stat } from 'node:fs/promises';
 
-/** A claim to take a stale lock over that is older than this was left by a process that died while it held it. */
+/**
+ * A claim to take a stale lock over that is older than this, by its time or by how long we have seen it
+ * unchanged, was left by a process that died while it held it (a claim is held for milliseconds).
+ */
 const CLAIM_STALE_MS = 10_000;
+
+/**
+ * Each claim found held, as first seen (its inode and time) and when by our monotonic clock. Its time is the
+ * clock of whoever wrote it (an NFS server's, or ours before it was set back): one ahead of ours would never
+ * look old by its time alone, and every start would wait on it for good.
+ */
+const claimsSeen = new Map<string, { id: string; since: number }>();
 
 /**
  * Removes the stale lock whose content was `seen`, unless it is no longer that lock (processes started after a
@@ -19,8 +29,7 @@ export async function removeStaleLock(path: string, seen: string): Promise<boole
     await (await open(claim, 'wx', 0o644)).close();
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-    const ageMs = await stat(claim).then((s) => Date.now() - s.mtimeMs, () => 0);
-    if (ageMs > CLAIM_STALE_MS) await rm(claim, { force: true });
+    if (await claimIsStale(claim)) await rm(claim, { force: true });
     return false;
   }
   try {
@@ -34,4 +43,15 @@ export async function removeStaleLock(path: string, seen: string): Promise<boole
   } finally {
     await rm(claim, { force: true });
   }
+}
+
+async function claimIsStale(claim: string): Promise<boolean> {
+  const found = await stat(claim).catch(() => null);
+  if (found === null) return false;
+  const id = `${found.ino}:${found.mtimeMs}`;
+  let seen = claimsSeen.get(claim);
+  if (seen?.id !== id) claimsSeen.set(claim, (seen = { id, since: performance.now() }));
+  const stale = Date.now() - found.mtimeMs > CLAIM_STALE_MS || performance.now() - seen.since > CLAIM_STALE_MS;
+  if (stale) claimsSeen.delete(claim);
+  return stale;
 }

@@ -131,6 +131,9 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
 const GONE_CONFIRM_MS = 1000;
 const GONE_LOOK_MS = 50;
 
+/** How soon a start that found a stale lock's takeover claimed by another looks again. */
+const TAKEOVER_RETRY_MS = 50;
+
 /** A held lock. `lost` is aborted when another process has taken it over; the holder must then stop. */
 export class StateLock {
   readonly path: string;
@@ -285,6 +288,8 @@ export async function acquireStateLock(
     }
     if (verdict.kind === 'take-over') {
       if (await removeStaleLock(path, seen.text)) logger.warn({ lock: path }, `took over a stale state lock: ${verdict.why}`);
+      // Another process is taking it over, or left its claim dying: looked at again shortly, not in a busy loop.
+      else await sleep(TAKEOVER_RETRY_MS, undefined, { signal });
       continue;
     }
     if (!waitingLogged) {

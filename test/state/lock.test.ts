@@ -189,6 +189,33 @@ describe('the state lock', () => {
     }
   });
 
+  it('takes over a stale lock whose takeover claim a daemon left dying, stamped ahead of this host\'s clock (an NFS server\'s), once seen unchanged 10 s', async () => {
+    const path = await statePath();
+    await writeHolder(path, { pid: await deadPid() });
+    const claim = `${path}.lock.takeover`;
+    await writeFile(claim, '');
+    const ahead = new Date(Date.now() + 3_600_000);
+    await utimes(claim, ahead, ahead);
+    // Our monotonic clock, moved on by the test: the claim's own time never looks old.
+    vi.useFakeTimers({ toFake: ['performance'] });
+    try {
+      let taken: StateLock | undefined;
+      const stop = new AbortController();
+      const trying = acquire(path, logger().logger, stop.signal).then((lock) => (taken = lock));
+      for (let waited = 0; taken === undefined && waited < 40; waited++) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+        vi.advanceTimersByTime(1000);
+      }
+      // Not taken in 40 s of our clock: it waits on the claim for good.
+      stop.abort();
+      await trying;
+      expect(taken!.holder.pid).toBe(process.pid);
+      await expect(stat(claim)).rejects.toThrow(/ENOENT/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('takes over at once a lock of this host from before its last start, whose pid is some other live process now (a crash of the host)', async () => {
     const path = await statePath();
     const pid = await livePid();
