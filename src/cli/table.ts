@@ -9,11 +9,11 @@ type Style = Parameters<typeof styleText>[0];
  */
 export function renderTable(header: string[], cellsOf: string[][], style?: (row: number, column: number, cell: string) => Style | null): string {
   const rows = cellsOf.map((row) => row.map(printable));
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => displayWidth(r[i] ?? ''))));
   const line = (cells: string[], row: number) =>
     cells
       .map((c, i) => {
-        const padded = i === cells.length - 1 ? c : c.padEnd(widths[i] ?? 0);
+        const padded = i === cells.length - 1 ? c : c + ' '.repeat(Math.max(0, (widths[i] ?? 0) - displayWidth(c)));
         const format = row >= 0 ? style?.(row, i, c) : style ? 'bold' : null;
         return format ? styleText(format, padded, { validateStream: false }) : padded;
       })
@@ -28,6 +28,40 @@ export function renderTable(header: string[], cellsOf: string[][], style?: (row:
  */
 export function printable(text: string): string {
   return stripVTControlCharacters(text).replace(/\p{Cc}+/gu, ' ');
+}
+
+// East Asian wide and fullwidth characters (CJK, Hangul, kana, fullwidth forms) and emoji shown as such.
+const WIDE = /[\p{Emoji_Presentation}\u1100-\u115F\u2E80-\u303E\u3041-\u33FF\u3400-\u4DBF\u4E00-\u9FFF\uA000-\uA4CF\uA960-\uA97F\uAC00-\uD7A3\uF900-\uFAFF\uFE30-\uFE4F\uFF00-\uFF60\uFFE0-\uFFE6\u{20000}-\u{3FFFD}]/u;
+// What a terminal draws on the cell before it: combining marks, joiners, variation selectors.
+const ZERO_WIDTH = /^[\p{Mn}\p{Me}\p{Cf}]+$/u;
+let graphemes: Intl.Segmenter | undefined;
+
+/** The columns `text` (printable: no control characters) takes on a terminal, a character at a time. */
+function* columnsOf(text: string): Generator<[string, number]> {
+  graphemes ??= new Intl.Segmenter();
+  for (const { segment } of graphemes.segment(text)) yield [segment, WIDE.test(segment) ? 2 : ZERO_WIDTH.test(segment) ? 0 : 1];
+}
+
+/** The columns `text` takes on a terminal: a CJK character two, a combining accent none. */
+export function displayWidth(text: string): number {
+  // Most cells are ASCII: ids, states, ages.
+  if (/^[\x20-\x7e]*$/.test(text)) return text.length;
+  let width = 0;
+  for (const [, columns] of columnsOf(text)) width += columns;
+  return width;
+}
+
+/** `text` cut to `width` columns, ending in … when it was longer. */
+export function cutToWidth(text: string, width: number): string {
+  if (displayWidth(text) <= width) return text;
+  let kept = '';
+  let used = 0;
+  for (const [segment, columns] of columnsOf(text)) {
+    if (used + columns > width - 1) break;
+    kept += segment;
+    used += columns;
+  }
+  return `${kept}…`;
 }
 
 /** The colour of a watch's state, for tables and progress lines on a terminal. */

@@ -802,6 +802,18 @@ describe.concurrent('wait on a terminal', () => {
     expect(shown).toContain('reboot: 0/1 events done, compute_reboo…');
     for (const line of shown) expect(line.length).toBeLessThan(40);
   });
+  // A line wider than the terminal wraps, and \r then rewrites only its last part: a CJK step name takes
+  // two columns a character.
+  it('cuts its line to the terminal\'s width in columns, which a CJK character takes two of', async ({ h }) => {
+    const script = quickAction({ neverFinishes: true, steps: [{ event: '重启实例'.repeat(5), durationMs: 300, taskState: 'rebooting' }] });
+    h.simulator.addAction(script);
+    const stderr = new Terminal(40);
+    await h.cli(['wait', '--config', await h.writeConfig(h.yaml([])), '--server', script.serverId, '--request', script.requestId, '--timeout', '1s'], { stderr });
+    const shown = stderr.text.split('\r\u001b[2K');
+    const columns = (line: string) => [...line].reduce((n, c) => n + (/\p{Script=Han}/u.test(c) ? 2 : 1), 0);
+    expect(shown.some((line) => line.includes('重启实例'))).toBe(true);
+    for (const line of shown) expect(columns(line), line).toBeLessThan(40);
+  });
   it('shows a 429\'s pause on its line, counting down, until the next request', async ({ h }) => {
     const script = quickAction({ neverFinishes: true });
     h.simulator.addAction(script);
@@ -839,6 +851,26 @@ describe('check on a terminal', () => {
     const plain = new Terminal();
     await h.cli(['check', '--config', path], { stdout: plain, env: { NO_COLOR: '1' } });
     expect(plain.text).not.toContain('\u001b[');
+  });
+
+  // A CJK character takes two columns of a terminal, a combining accent none: counted as one each, a Chinese
+  // name shifts its row's columns and a Chinese fault, cut by its length, wraps past the terminal's edge.
+  it('aligns its columns and cuts a long error by the columns a character takes, not its length', async ({ h }) => {
+    const failed = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10, result: 'Error' }], fault: { code: 500, message: '没有找到有效的主机。'.repeat(20) } });
+    const other = quickAction();
+    h.simulator.addAction(failed);
+    h.simulator.addAction(other);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const path = await h.writeConfig(h.yaml([{ ...failed, name: '重启 web-01' }, { ...other, name: 'Cafe\u0301 app-02' }]));
+    const out = new Terminal(200);
+    await h.cli(['check', '--config', path], { stdout: out, env: { NO_COLOR: '1' } });
+    const columns = (line: string) => [...new Intl.Segmenter().segment(line)].reduce((n, { segment }) => n + (/\p{Script=Han}/u.test(segment) ? 2 : 1), 0);
+    const [header, ...rows] = out.text.trimEnd().split('\n');
+    const serverAt = columns(header!.slice(0, header!.indexOf('SERVER')));
+    expect(columns(rows[0]!.slice(0, rows[0]!.indexOf(failed.serverId))), rows[0]).toBe(serverAt);
+    expect(columns(rows[1]!.slice(0, rows[1]!.indexOf(other.serverId))), rows[1]).toBe(serverAt);
+    expect(rows[0]).toMatch(/没有找到有效的主机.*…$/);
+    expect(columns(rows[0]!)).toBeLessThanOrEqual(200);
   });
 });
 

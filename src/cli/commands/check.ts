@@ -9,7 +9,7 @@ import { formatEvents } from '../../watch/progress.ts';
 import type { CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
-import { formatAge, renderTable, stateStyle } from '../table.ts';
+import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedProjectRecord, TrackedServerRecord } from '../../state/types.ts';
 import { notifiedOf, notifiedWord, type Notified } from '../../state/notified.ts';
@@ -247,7 +247,7 @@ function retryingCell(nextAttemptAt: string | null, now: number): string {
 /** On a terminal a long error is cut to the line, ending in …; `--json` has it whole. */
 function cutLastColumn(header: string[], rows: string[][], width: number): void {
   const last = header.length - 1;
-  const before = header.slice(0, last).reduce((sum, h, i) => sum + Math.max(h.length, ...rows.map((r) => r[i]!.length)) + 2, 0);
+  const before = header.slice(0, last).reduce((sum, h, i) => sum + Math.max(h.length, ...rows.map((r) => displayWidth(printable(r[i]!)))) + 2, 0);
   const room = Math.max(20, width - before);
-  for (const row of rows) if (row[last]!.length > room) row[last] = `${row[last]!.slice(0, room - 1)}…`;
+  for (const row of rows) row[last] = cutToWidth(printable(row[last]!), room);
 }

@@ -13,7 +13,7 @@ import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { signalExitStatus } from '../signals.ts';
 import { watchedIdentity } from '../options.ts';
 import { parsedWatchOptions } from '../watchOptions.ts';
-import { formatAge, printable } from '../table.ts';
+import { cutToWidth, formatAge, printable } from '../table.ts';
 import { formatDuration } from '../../watch/format.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
 import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
@@ -311,7 +311,7 @@ class ProgressLine implements Progress {
     const line = progressText(remainingMs > 0 ? `${this.#text}; ${throttleText(this.#pause!, remainingMs)}` : this.#text, this.#started);
     // A line longer than the terminal wraps, and \r would then rewrite only its last part.
     const width = (terminalWidth(this.#stream) || 80) - 1;
-    this.#stream.write(`\r\x1b[2K${line.length > width ? `${line.slice(0, width - 1)}…` : line}`);
+    this.#stream.write(`\r\x1b[2K${cutToWidth(line, width)}`);
     this.#shown = true;
   }
 }
