@@ -286,6 +286,9 @@ describe.concurrent('wait', () => {
     expect(bad.stderr).toContain("--request: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; --timeout: '10' has no unit");
     const garbled = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--timeout', '1h-30m']);
     expect(garbled).toMatchObject({ code: 2, stderr: expect.stringContaining("--timeout: '1h-30m' is not a duration ('-30m' after 1h is not a number and a unit): write ") as string });
+    // As add refuses it: a pasted line break would poll another project until --timeout, or two minutes to not_found.
+    const twoLines = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--project', 'p1\n', '--timeout', '1s']);
+    expect(twoLines).toMatchObject({ code: 2, stderr: expect.stringMatching(/^ecs-action-watch wait: --project: must be one line\n/) as string });
     const invalid = await h.cli(['wait', '--config', await h.writeConfig('cloud: {}\n'), '--server', 's1', '--request', 'req-1']);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toMatch(/^1:8 cloud\.endpoint: required/);

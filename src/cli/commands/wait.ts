@@ -11,7 +11,7 @@ import { UsageError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { signalExitStatus } from '../signals.ts';
-import { watchedIdentity } from '../options.ts';
+import { optionText, watchedIdentity } from '../options.ts';
 import { parsedWatchOptions } from '../watchOptions.ts';
 import { cutToWidth, formatAge, printable } from '../table.ts';
 import { formatDuration } from '../../watch/format.ts';
@@ -85,11 +85,12 @@ const RENAMED = { deadline: '--timeout' };
 
 export async function run(ctx: CommandContext): Promise<number> {
   const identity = watchedIdentity(ctx);
+  const project = optionText(ctx, 'project');
   const config = await loadConfigOrReport(ctx, { omitSections: UNUSED_SECTIONS });
   if (!config) return CONFIG_ERROR;
   const target = targetFrom(ctx, {
     ...identity,
-    projectId: (ctx.options['project'] as string | undefined) ?? defaultProject(config.cloud),
+    projectId: project ?? defaultProject(config.cloud),
     deadline: (ctx.options['timeout'] as string | undefined) ?? config.poll.deadline,
   });
   // Only the one action or job: no notifiers, and a state of its own so that the daemon's is left alone.
