@@ -181,9 +181,17 @@ export function cronExpression() {
   }).meta({ description: 'A node-cron expression: [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"' });
 }
 
-/** True for a cron expression whose hour, day-of-month, month and day-of-week are all `*`: it means the same in every zone. */
+// node-cron's nicknames, read as it reads them (trimmed, in any case): of these only @hourly names no hour.
+const NICKNAMES = new Map([['@hourly', '0 * * * *'], ['@daily', '0 0 * * *'], ['@midnight', '0 0 * * *'], ['@weekly', '0 0 * * 0'], ['@monthly', '0 0 1 * *'], ['@yearly', '0 0 1 1 *'], ['@annually', '0 0 1 1 *']]);
+
+/**
+ * True for a cron expression whose hour, day-of-month, month and day-of-week are all `*` (or `?`, which
+ * node-cron reads as `*` in the day fields): it means the same in every zone.
+ */
 export function namesNoHourDayOrMonth(expression: string): boolean {
-  return expression.trim().split(/\s+/).slice(-4).every((field) => field === '*');
+  const trimmed = expression.trim();
+  const fields = (NICKNAMES.get(trimmed.toLowerCase()) ?? trimmed).split(/\s+/).slice(-4);
+  return fields.every((field, i) => field === '*' || (field === '?' && (i === 1 || i === 3)));
 }
 
 /**

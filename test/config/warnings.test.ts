@@ -153,4 +153,12 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
     process.env['TZ'] = 'Europe/Berlin';
     expect(validateConfigText(withSchedule('*/15 * * * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
   });
+
+  it.each(['@hourly', ' @HOURLY ', '*/15 * * * ?', '0 * * ? * ?'])('is not said of %j, which names no hour, day or month either, and runs it in UTC', (schedule) => {
+    process.env['TZ'] = 'Europe/Berlin';
+    expect(validateConfigText(withSchedule(schedule), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    expect(cronZone(schedule)).toBe('UTC');
+    // The zone UTC replaced is put back by a schedule that names hours.
+    expect(cronZone('0 30 4 * * *')).toBe('Europe/Berlin');
+  });
 });
