@@ -6,7 +6,7 @@
 
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { LineCounter } from 'yaml';
+import { LineCounter, visit } from 'yaml';
 import { documentData } from './aliases.ts';
 import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
@@ -76,6 +76,12 @@ function readYaml(file: string): Json {
   if (error !== undefined) throw at(syntaxProblem(text, error, doc, () => unclosedOpeners(doc, text), 'clouds.yaml'));
   const tag = tagProblems(doc, text, false)[0];
   if (tag !== undefined) throw at(tag);
+  // A number is read as written: a password 0123 (YAML's 123) or a project id of digits (1.2345678901234568e+21).
+  visit(doc, {
+    Scalar(_key, node) {
+      if (typeof node.value === 'number' && node.source !== undefined) node.value = node.source;
+    },
+  });
   const converted = documentData(doc);
   if (!converted.ok) throw at(converted.problems[0]!);
   if (!isMapping(converted.data)) throw new CloudsYamlError('not a mapping');

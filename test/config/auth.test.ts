@@ -175,6 +175,12 @@ describe('clouds.yaml', () => {
     expect(config.cloud).toMatchObject({ projectId: '42', auth: { type: 'password', userId: 'u', password: '12345678', projectId: '42' } });
   });
 
+  it('reads a number as the profile writes it, not as YAML reads it: a password 0123 is sent as 0123, not 123', () => {
+    const numeric = file('written.yaml', lines('clouds:', '  lab:', '    auth: { auth_url: "https://k.test/v3", user_id: u, password: 0123, project_id: 1234567890123456789012 }'));
+    const config = parseConfig(lines('cloud:', `  cloudsYaml: ${numeric}`, '  cloud: lab'), { env: {} });
+    expect(config.cloud).toMatchObject({ projectId: '1234567890123456789012', auth: { password: '0123', projectId: '1234567890123456789012' } });
+  });
+
   it('reads Horizon\'s download, which names the project by id and by name, by its id, as keystoneauth does', () => {
     // openstack/horizon: openstack_dashboard/dashboards/project/api_access/templates/api_access/clouds.yaml.template
     const horizon = file('horizon.yaml', lines(
