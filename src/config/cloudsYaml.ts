@@ -98,8 +98,22 @@ function merge(base: Json, over: Json): Json {
   return out;
 }
 
+/**
+ * The region the openstack command takes when none is asked for (openstacksdk's _get_region): the first of
+ * `regions`, a name or `{ name, values }` whose values it lays over the profile, which wins over
+ * region_name; else the first of region_name (a list there, comma-separated or YAML's, is deprecated).
+ */
+function firstRegion(profile: Json): { name: string | undefined; values: Json } {
+  const listed = Array.isArray(profile.regions) ? (profile.regions as unknown[]) : undefined;
+  const first: unknown = listed === undefined ? (Array.isArray(profile.region_name) ? (profile.region_name as unknown[])[0] : text(profile.region_name)?.split(',')[0]) : listed[0];
+  if (isMapping(first)) return { name: text(first.name), values: isMapping(first.values) ? first.values : {} };
+  return { name: text(first), values: {} };
+}
+
 /** The watch file's `cloud.auth` (and defaults for region, interface, CA, project) from one profile. */
-function toCloud(profile: Json, where: string): { cloud: Json; problems: string[] } {
+function toCloud(written: Json, where: string): { cloud: Json; problems: string[] } {
+  const { name: region, values } = firstRegion(written);
+  const profile = merge(written, values);
   const problems: string[] = [];
   const authType = text(profile.auth_type) ?? 'password';
   if (authType !== 'password' && authType !== 'v3password') {
@@ -120,7 +134,6 @@ function toCloud(profile: Json, where: string): { cloud: Json; problems: string[
   // keystoneauth scopes to the project's id when there is one, and reads no name then: Horizon's own
   // download writes both, which the watch file's schema would refuse together.
   const projectId = text(auth.project_id) ?? text(auth.tenant_id);
-  const region = Array.isArray(profile.regions) && profile.regions.length === 1 ? text(profile.regions[0]) : text(profile.region_name);
   const cloud: Json = {
     auth: {
       type: 'password',

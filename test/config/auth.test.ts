@@ -205,6 +205,30 @@ describe('clouds.yaml', () => {
     expect(config.cloud.auth).not.toHaveProperty('projectDomainId');
   });
 
+  it('takes the first of a profile\'s regions, as the openstack command does (openstacksdk\'s _get_region), over its region_name', () => {
+    const regions = file('regions.yaml', lines(
+      'clouds:',
+      '  names:',
+      '    auth: &auth { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, user_domain_id: default }',
+      '    regions: [eu-de, eu-nl]',
+      '  entries:',
+      '    auth: *auth',
+      '    region_name: eu-nl',
+      '    regions:',
+      '      - name: eu-de',
+      '        values: { interface: internal }',
+      '      - eu-nl',
+      '  listed:',
+      '    auth: *auth',
+      '    region_name: eu-de,eu-nl',
+    ));
+    const read = (cloud: string) => parseConfig(lines('cloud:', `  cloudsYaml: ${regions}`, `  cloud: ${cloud}`), { env: {} }).cloud;
+    expect(read('names')).toMatchObject({ region: 'eu-de', interface: 'public' });
+    expect(read('entries')).toMatchObject({ region: 'eu-de', interface: 'internal' });
+    // A list in region_name, which openstacksdk still reads (and warns of).
+    expect(read('listed')).toMatchObject({ region: 'eu-de' });
+  });
+
   it('reads the older and wider forms: tenant_id, URL interface names, regions with a region_name, domain_name beside user_domain_id', () => {
     const legacy = file('legacy.yaml', lines(
       'clouds:',
@@ -215,7 +239,7 @@ describe('clouds.yaml', () => {
       '    interface: internalURL',
     ));
     const config = parseConfig(lines('cloud:', `  cloudsYaml: ${legacy}`, '  cloud: old'), { env: {} });
-    expect(config.cloud).toMatchObject({ region: 'r2', interface: 'internal', projectId: 't1', auth: { type: 'password', user: 'u', domainId: 'd1', projectId: 't1' } });
+    expect(config.cloud).toMatchObject({ region: 'r1', interface: 'internal', projectId: 't1', auth: { type: 'password', user: 'u', domainId: 'd1', projectId: 't1' } });
   });
 
   it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
