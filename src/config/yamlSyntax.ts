@@ -19,6 +19,9 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string, mess
   BLOCK_AS_IMPLICIT_KEY: () => 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
   // The library quotes the escape, which in a password is part of it; the column points at it.
   BAD_DQ_ESCAPE: () => "a \\ in a double-quoted value starts an escape sequence YAML does not know: write \\\\ for a backslash itself, or quote the value with ' instead",
+  // `schedule: @hourly`: the library names the character, but not the way out. Only the character is said
+  // (the value may be a secret).
+  BAD_SCALAR_START: (_file, at) => `a value cannot start with ${at[0] === '\t' ? 'a tab' : at[0]} unless it is quoted: put the whole value in quotes ("..." or '...')`,
   // Its message is the JavaScript engine's: `Maximum call stack size exceeded`.
   RESOURCE_EXHAUSTION: () => TOO_DEEP,
   MULTILINE_IMPLICIT_KEY: () => 'this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far',

@@ -114,6 +114,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['4:19 cloud.region: more text after a value that has ended: quote the whole value if this is part of it (e.g. region: "eu-de x"), or remove it'],
   },
   {
+    name: 'a value that starts with a character YAML reserves (@, `, %): told to quote it',
+    text: lines(...CLOUD, 'poll:', '  schedule: @hourly', 'notifiers:', '  m: { type: webhook, url: `https://hooks.example.com/x` }', 'state:', '  path: %data/state.json'),
+    expected: [
+      `5:13 poll.schedule: a value cannot start with @ unless it is quoted: put the whole value in quotes ("..." or '...')`,
+      `7:28 notifiers.m.url: a value cannot start with \` unless it is quoted: put the whole value in quotes ("..." or '...')`,
+      `9:9 state.path: a value cannot start with % unless it is quoted: put the whole value in quotes ("..." or '...')`,
+    ],
+  },
+  {
     name: 'a stray ] or } that closes nothing: told once, without the echo of every token after it',
     text: lines(...CLOUD, '  region: {a: 1}}', ']', 'poll: {}'),
     expected: ['4:17 (root): this } closes no {: remove it, or add the { it was meant to close'],
