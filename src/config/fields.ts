@@ -126,7 +126,8 @@ const fromEnvText = (parse: (text: string) => unknown) => (value: unknown) =>
 export function integer(min: number, max: number) {
   return z.preprocess(
     fromEnvText((text) => (/^-?\d+$/.test(text) ? Number(text) : undefined)),
-    z.int().min(min).max(max),
+    // The range first, and alone: z.int()'s own bounds (±2^53-1) would say a second, looser one of 1e20.
+    z.number().min(min, { abort: true }).max(max, { abort: true }).int(),
   );
 }
 

@@ -252,6 +252,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:12 poll.retries: must be at least 0 (got -1)'],
   },
   {
+    name: 'a whole number past what a number holds exactly: its range said once, not also the largest safe integer',
+    text: lines(...CLOUD, 'poll:', '  retries: 99999999999999999999', '  concurrency: -99999999999999999999', 'http:', '  port: ${PORT}'),
+    env: { PORT: '123456789012345678901' },
+    expected: [
+      '5:12 poll.retries: must be at most 20 (got 100000000000000000000)',
+      '6:16 poll.concurrency: must be at least 1 (got -100000000000000000000)',
+      '8:9 http.port: must be at most 65535 (got 123456789012345680000)',
+    ],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
