@@ -13,7 +13,9 @@ export const MIN_MICROVERSION: Microversion = { major: 2, minor: 1 };
 
 export type Negotiation =
   | { readonly ok: true; readonly version: Microversion }
-  | { readonly ok: false; readonly status: 400 | 406; readonly message: string };
+  | { readonly ok: false; readonly status: 400; readonly message: string }
+  /** `version` is the one asked for: nova set it on the request before it checked the range. */
+  | { readonly ok: false; readonly status: 406; readonly message: string; readonly version: Microversion };
 
 /** Nova's format rule: no leading zeros, so "2.05" is malformed rather than 2.5. */
 const VERSION_PATTERN = /^([1-9]\d*)\.([1-9]\d*|0)$/;
@@ -74,6 +76,7 @@ export function negotiateMicroversion(
     return {
       ok: false,
       status: 406,
+      version,
       message:
         `Version ${formatMicroversion(version)} is not supported by the API. ` +
         `Minimum is ${formatMicroversion(MIN_MICROVERSION)} and maximum is ${formatMicroversion(max)}.`,

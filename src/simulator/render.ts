@@ -157,6 +157,23 @@ export function renderVersionDocument(max: Microversion, baseUrl: string): Json 
   };
 }
 
+/** The body of GET /, as versions/versions-get-resp.json: the legacy v2.0 and v2.1 (compute/versions.py VERSIONS). */
+export function renderVersionList(max: Microversion, baseUrl: string): Json {
+  return {
+    versions: [
+      { id: 'v2.0', links: [{ href: `${baseUrl}/v2/`, rel: 'self' }], status: 'DEPRECATED', version: '', min_version: '', updated: '2025-07-04T12:00:00Z' },
+      {
+        id: 'v2.1',
+        links: [{ href: `${baseUrl}/v2.1/`, rel: 'self' }],
+        status: 'CURRENT',
+        version: formatMicroversion(max),
+        min_version: formatMicroversion(MIN_MICROVERSION),
+        updated: '2013-07-23T11:33:21Z',
+      },
+    ],
+  };
+}
+
 // nova.api.openstack.wsgi.Fault: the body's key names the status; anything unlisted is computeFault.
 const FAULT_NAMES: Readonly<Record<number, string>> = {
   400: 'badRequest',

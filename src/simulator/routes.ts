@@ -4,13 +4,14 @@
 import { formatMicroversion, negotiateMicroversion, supports, type Microversion } from './microversion.ts';
 import {
   novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
-  routerNotFound, type Role,
+  renderVersionList, routerNotFound, type Role,
 } from './render.ts';
 import { actionAt, deletedServerAt, migrationAt, serverAt, type ActionPlan, type ActionSnapshot, type MigrationSnapshot } from './script.ts';
 import { jobAt, unknownJob, type JobPlan } from './jobs.ts';
 
 export type Route =
-  | { readonly kind: 'versions' }
+  /** GET /v2.1/, or with `root` GET /: the list of versions. */
+  | { readonly kind: 'versions'; readonly root?: true }
   /** Keystone's /v3/auth/tokens, served by identity.ts. */
   | { readonly kind: 'identity' }
   | { readonly kind: 'action'; readonly projectId: string; readonly serverId: string; readonly requestId: string }
@@ -65,6 +66,7 @@ const JOB_PATH = new RegExp(`^/v1/${SEGMENT}/jobs/${SEGMENT}$`);
 
 export function matchRoute(path: string): Route {
   if (path === '/v2.1' || path === '/v2.1/') return { kind: 'versions' };
+  if (path === '/') return { kind: 'versions', root: true };
   if (path === '/v3/auth/tokens') return { kind: 'identity' };
   const action = ACTION_PATH.exec(path);
   if (action !== null) {
@@ -336,19 +338,21 @@ export function handleApiRequest(request: ApiRequest, state: ApiState): ApiRespo
   if (route.kind === 'job') {
     return request.method === 'GET' ? showJob(state, route) : json(405, { error: { message: 'The method specified is not allowed for this resource.' } });
   }
-  // Nova serves the version document outside the authenticated /v2.1/+ pipeline.
-  if (route.kind === 'versions') {
-    return request.method === 'GET'
-      ? json(200, renderVersionDocument(state.maxMicroversion, state.baseUrl))
-      : json(405, novaError(405, 'The method specified is not allowed for this resource.'));
-  }
+  // Nova serves the version documents outside the authenticated /v2.1/+ pipeline.
+  if (route.kind === 'versions' && request.method !== 'GET') return json(405, novaError(405, 'The method specified is not allowed for this resource.'));
+  // The list at / is not under microversion control (Versions.support_api_request_version = False).
+  if (route.kind === 'versions' && route.root === true) return json(200, renderVersionList(state.maxMicroversion, state.baseUrl));
   // Nova routes a request before it looks at its microversion: a path no controller serves is the router's
   // 404 whatever the version header or method (nova 26 answers it so, test/fixtures/nova-peer/unrouted/).
   if (route.kind === 'other' || route.kind === 'identity') return json(404, routerNotFound());
   const negotiation = negotiateMicroversion(request.headers, state.maxMicroversion);
-  if (!negotiation.ok) return json(negotiation.status, novaError(negotiation.status, negotiation.message));
+  if (!negotiation.ok) {
+    return json(negotiation.status, novaError(negotiation.status, negotiation.message), negotiation.status === 406 ? versionHeaders(negotiation.version) : {});
+  }
   const { version } = negotiation;
   const headers = versionHeaders(version);
+  // VersionsV2 (/v2.1/) is a wsgi.Resource like any other: it negotiates, and echoes, a microversion.
+  if (route.kind === 'versions') return json(200, renderVersionDocument(state.maxMicroversion, state.baseUrl), headers);
 
   // wsgi.Resource._process_stack, before any controller: a token of one project cannot read another's URL.
   const urlProjectId = 'projectId' in route ? route.projectId : undefined;
