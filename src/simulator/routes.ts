@@ -228,9 +228,13 @@ function unexpectedParameters(names: readonly string[]): [number, unknown] {
  * instance_actions.py index and db actions_get serve them.
  */
 function listActions(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'actions' }>, query: URLSearchParams): [number, unknown] {
-  // The query schema (index_query_v258, _v266 adds changes-before) allows no other parameter, and is
-  // checked before the server is looked up.
+  // The query schema (index_query_v258, _v266 adds changes-before) is checked before the server is looked
+  // up: its properties in their order (limit, marker, changes-since, changes-before), then that it allows
+  // no other parameter, as jsonschema raises the first error it meets.
   if (supports(version, 58)) {
+    if (query.has('limit') && pageLimit(query) === null) return badLimit(query);
+    if (queryTime(query, 'changes-since', version, 58) === null) return badTime(query, 'changes-since');
+    if (queryTime(query, 'changes-before', version, 66) === null) return badTime(query, 'changes-before');
     const allowed = supports(version, 66) ? ACTIONS_QUERY_V266 : ACTIONS_QUERY_V258;
     const unexpected = [...new Set(query.keys())].filter((name) => !allowed.has(name));
     if (unexpected.length > 0) return unexpectedParameters(unexpected);

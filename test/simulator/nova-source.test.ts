@@ -1,8 +1,8 @@
 // Answers checked against nova's own code (openstack/nova 00a0304) where no api-sample shows them: the
-// version documents and what a refused microversion carries.
+// version documents, what a refused microversion carries, and the order a request is checked in.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
-import { fixture, get, microversion, serverUrl } from './helpers.ts';
+import { fixture, get, microversion, PROJECT, SERVER, serverUrl } from './helpers.ts';
 
 let simulator: Simulator | undefined;
 afterEach(async () => {
@@ -56,5 +56,28 @@ describe('a microversion out of range (wsgi.Resource.__call__, Fault)', () => {
     const malformed = await get(serverUrl(sim.url), microversion('two'));
     expect(malformed.status).toBe(400);
     expect(malformed.headers.get('openstack-api-version')).toBeNull();
+  });
+});
+
+describe('the action list query is checked before the server is looked up (@validation.query_schema)', () => {
+  const listUrl = (base: string, serverId: string, query: string) => `${serverUrl(base, serverId)}/os-instance-actions${query}`;
+
+  it('400 for a malformed query on a server nova does not know, not its 404', async () => {
+    const sim = await start();
+    const unknown = 'c0ffee00-0000-4000-8000-000000000000';
+    for (const query of ['?changes-since=yesterday', '?limit=many', '?changes-before=soon']) {
+      const answer = await get<Record<string, unknown>>(listUrl(sim.url, unknown, query), microversion('2.66'));
+      expect(answer.status, query).toBe(400);
+      expect(Object.keys(answer.json), query).toEqual(['badRequest']);
+    }
+  });
+
+  it('names a bad property before an unexpected one, in the schema\'s order (limit, marker, changes-since)', async () => {
+    const sim = await start();
+    sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [] });
+    const message = async (query: string) =>
+      (await get<{ badRequest?: { message: string } }>(listUrl(sim.url, SERVER, query), microversion('2.58'))).json.badRequest?.message;
+    expect(await message('?changes-since=yesterday&sort=x')).toBe("Invalid input for query parameters changes-since. Value: yesterday. 'yesterday' is not a 'date-time'");
+    expect(await message('?changes-since=yesterday&limit=many')).toBe("Invalid input for query parameters limit. Value: many. 'many' does not match '^[0-9]*$'");
   });
 });
