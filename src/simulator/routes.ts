@@ -6,7 +6,7 @@ import {
   novaError, renderActionSummary, renderInstanceAction, renderMigration, renderServer, renderVersionDocument,
   renderVersionList, routerNotFound, type Role,
 } from './render.ts';
-import { actionAt, deletedServerAt, migrationAt, serverAt, type ActionPlan, type ActionSnapshot, type MigrationSnapshot } from './script.ts';
+import { actionAt, deletedServerAt, migrationAt, serverAt, type ActionPlan, type ActionSnapshot, type MigrationSnapshot, type ServerSnapshot } from './script.ts';
 import { jobAt, unknownJob, type JobPlan } from './jobs.ts';
 
 export type Route =
@@ -298,9 +298,12 @@ function listServers(state: ApiState, version: Microversion, route: Extract<Rout
   const limit = pageLimit(query);
   if (limit === null) return badLimit(query);
   const marker = query.get('marker');
-  const from = marker === null ? 0 : servers.findIndex((s) => s.id === marker) + 1;
-  if (marker !== null && from === 0) return [400, novaError(400, `marker [${marker}] not found`)];
-  const page = servers.slice(from, from + limit);
+  // instance_get_all_by_filters_sort reads the marker with read_deleted='yes', whatever the filters, and
+  // goes on after its place in the order: one deleted (or unchanged) since the page before still counts.
+  const markerCreated = marker === null ? undefined : created.get(marker);
+  if (marker !== null && markerCreated === undefined) return [400, novaError(400, `marker [${marker}] not found`)];
+  const after = (s: ServerSnapshot) => markerCreated === undefined || s.created < markerCreated || (s.created === markerCreated && s.id < (marker ?? ''));
+  const page = servers.filter(after).slice(0, limit);
   const body: Record<string, unknown> = { servers: page.map((s) => (renderServer(s, { version, role: state.role }, state.baseUrl) as { server: unknown }).server) };
   const links = nextLinks(`${state.baseUrl}/v2.1/${route.projectId}/servers/detail`, query, limit, page.at(-1)?.id, page.length);
   if (links.length > 0) body.servers_links = links;

@@ -2,7 +2,7 @@
 // version documents, what a refused microversion carries, and the order a request is checked in.
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
-import { fixture, get, microversion, PROJECT, SERVER, serverUrl } from './helpers.ts';
+import { fixture, get, manualClock, microversion, PROJECT, SERVER, serverUrl } from './helpers.ts';
 
 let simulator: Simulator | undefined;
 afterEach(async () => {
@@ -79,5 +79,26 @@ describe('the action list query is checked before the server is looked up (@vali
       (await get<{ badRequest?: { message: string } }>(listUrl(sim.url, SERVER, query), microversion('2.58'))).json.badRequest?.message;
     expect(await message('?changes-since=yesterday&sort=x')).toBe("Invalid input for query parameters changes-since. Value: yesterday. 'yesterday' is not a 'date-time'");
     expect(await message('?changes-since=yesterday&limit=many')).toBe("Invalid input for query parameters limit. Value: many. 'many' does not match '^[0-9]*$'");
+  });
+});
+
+describe('servers/detail pages (db instance_get_all_by_filters_sort)', () => {
+  it('finds the marker with read_deleted=yes: a page goes on after a server deleted since the page before', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    const older = '11111111-1111-4111-8111-111111111111';
+    const newer = '22222222-2222-4222-8222-222222222222';
+    sim.addAction({ projectId: PROJECT, serverId: older, action: 'reboot', steps: [] });
+    clock.advance(1000);
+    sim.addAction({ projectId: PROJECT, serverId: newer, action: 'reboot', steps: [] });
+    clock.advance(1000);
+    const detail = `${sim.url}/v2.1/${PROJECT}/servers/detail`;
+    const first = await get<{ servers: Array<{ id: string }> }>(`${detail}?limit=1`);
+    expect(first.json.servers.map((s) => s.id)).toEqual([newer]);
+    sim.addAction({ projectId: PROJECT, serverId: newer, action: 'delete', steps: [] });
+    clock.advance(1000);
+    const next = await get<{ servers: Array<{ id: string }> }>(`${detail}?limit=1&marker=${newer}`);
+    expect(next.status).toBe(200);
+    expect(next.json.servers.map((s) => s.id)).toEqual([older]);
   });
 });
