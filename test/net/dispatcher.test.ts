@@ -76,6 +76,21 @@ it.each([
   // undici reads the lower-case name first, set at all: HTTP_PROXY beside it is not used.
   ['the lower-case name over the upper-case one', { http_proxy: 'htp://proxy:3128', HTTP_PROXY: 'http://proxy.example.com:3128' }, 'http_proxy'],
 ])('names the variable of %s, without its value, which may hold the password', async (_case, env, name) => {
+  const failed = await requestThroughProxyVariables(env);
+  expect(failed.message).toContain(`the proxy in ${name} is not an http:// or https:// URL: write it as http://host:port, or unset ${name}`);
+  for (const shown of ['Pr0xyPass', 'proxy.example.com', 'htp:']) expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(shown);
+});
+
+it('names the variable whose user or password holds a % that is no escape (50%off), which undici cannot decode: not a network error "URI malformed"', async () => {
+  const failed = await requestThroughProxyVariables({ HTTP_PROXY: 'http://user:Pr0xy50%off@proxy.example.com:3128' });
+  // ProxyVariableError, which the cloud's exchange makes an ApiError of kind `proxy`.
+  expect(failed).toMatchObject({ name: 'ProxyVariableError', variable: 'HTTP_PROXY' });
+  expect(failed.message).toContain('%25');
+  for (const shown of ['Pr0xy', 'proxy.example.com']) expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(shown);
+});
+
+/** The error of a request made with the proxy variables `env`, by a dispatcher made after they are set. */
+async function requestThroughProxyVariables(env: Record<string, string>): Promise<Error> {
   for (const [key, value] of Object.entries(env)) vi.stubEnv(key, value);
   vi.resetModules();
   const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
@@ -83,31 +98,14 @@ it.each([
   const dispatcher = createHttpDispatcher({ timeout: 1000 });
   try {
     const url = `http://127.0.0.1:${await closedPort()}/`;
-    const failed = await requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 1000, keep: 1024, keepError: 1024, drain: 1024 }, []).catch((err: unknown) => err as Error);
-    expect((failed as Error).message).toContain(`the proxy in ${name} is not an http:// or https:// URL: write it as http://host:port, or unset ${name}`);
-    for (const shown of ['Pr0xyPass', 'proxy.example.com', 'htp:']) expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(shown);
+    return await requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 1000, keep: 1024, keepError: 1024, drain: 1024 }, []).then(
+      () => new Error('the request did not fail'),
+      (err: unknown) => err as Error,
+    );
   } finally {
     await dispatcher.close();
   }
-});
-
-it('names the variable whose user or password holds a % that is no escape (50%off), which undici cannot decode: not a network error "URI malformed"', async () => {
-  vi.stubEnv('HTTP_PROXY', 'http://user:Pr0xy50%off@proxy.example.com:3128');
-  vi.resetModules();
-  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
-  const { requestText } = await import('../../src/net/requestText.ts');
-  const dispatcher = createHttpDispatcher({ timeout: 1000 });
-  try {
-    const url = `http://127.0.0.1:${await closedPort()}/`;
-    const failed = await requestText(dispatcher, { method: 'GET', url, headers: {} }, { timeoutMs: 1000, keep: 1024, keepError: 1024, drain: 1024 }, []).catch((err: unknown) => err as Error);
-    // ProxyVariableError, which the cloud's exchange makes an ApiError of kind `proxy`.
-    expect(failed).toMatchObject({ name: 'ProxyVariableError', variable: 'HTTP_PROXY' });
-    expect((failed as Error).message).toContain('%25');
-    for (const shown of ['Pr0xy', 'proxy.example.com']) expect(JSON.stringify(failed, Object.getOwnPropertyNames(failed))).not.toContain(shown);
-  } finally {
-    await dispatcher.close();
-  }
-});
+}
 
 it.each([
   ['10.0.0.0/8, 127.0.0.0/8', 'direct'],

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { get as httpGet } from 'node:http';
 import { Agent, fetch } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import {
   actionUrl,
   fixture,
@@ -15,22 +15,15 @@ import {
   START,
   type ActionJson,
   type ServerJson,
+  simulatorPerTest,
 } from './helpers.ts';
 
 const NOVA_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$/;
 
-let simulator: Simulator | undefined;
-
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
+const start = simulatorPerTest();
+afterEach(() => {
   vi.useRealTimers();
 });
-
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  simulator = await startSimulator(options);
-  return simulator;
-}
 
 /** A finished one-step stop, like the upstream samples. */
 function addStop(sim: Simulator): string {

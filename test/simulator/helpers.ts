@@ -1,6 +1,8 @@
 // Shared by the simulator's tests: a hand-driven clock and a small HTTP client over global fetch.
 
 import { readFileSync } from 'node:fs';
+import { afterEach } from 'vitest';
+import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 
 export const PROJECT = '6f70656e737461636b20342065766572';
 export const SERVER = '4bf3473b-d550-4b65-9409-292d44ab14a2';
@@ -83,4 +85,14 @@ export function serverUrl(base: string, serverId = SERVER, projectId = PROJECT):
 /** An upstream sample copied into test/fixtures (see the README there). */
 export function fixture<T = unknown>(relativePath: string): T {
   return JSON.parse(readFileSync(new URL(`../fixtures/nova-api-samples/${relativePath}`, import.meta.url), 'utf8')) as T;
+}
+
+/** `start(options)` for a file's tests: a simulator of the test's own, closed after it. */
+export function simulatorPerTest(): (options?: SimulatorOptions) => Promise<Simulator> {
+  let simulator: Simulator | undefined;
+  afterEach(async () => {
+    await simulator?.close();
+    simulator = undefined;
+  });
+  return async (options = {}) => (simulator = await startSimulator(options));
 }

@@ -2,9 +2,9 @@
 // samples and Huawei's documented signing algorithm (computed here by hand, step by step).
 import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
-import { actionUrl, get, manualClock, PROJECT, SERVER, START } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
+import { actionUrl, get, manualClock, PROJECT, SERVER, START, simulatorPerTest } from './helpers.ts';
 
 // The user and project of Keystone's samples (test/fixtures/keystone-api-samples).
 const SAMPLE_USER_ID = 'ee4dfb6e5540447cb3741905149d9b6e';
@@ -17,16 +17,7 @@ const IDENTITY: NonNullable<SimulatorOptions['identity']> = {
 
 const keystoneSample = (name: string) => readFileSync(new URL(`../fixtures/keystone-api-samples/${name}`, import.meta.url), 'utf8');
 
-let simulator: Simulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
-
-async function start(options: SimulatorOptions): Promise<Simulator> {
-  simulator = await startSimulator(options);
-  return simulator;
-}
+const start = simulatorPerTest();
 
 async function post(url: string, body: string, headers: Record<string, string> = {}) {
   const response = await fetch(url, { method: 'POST', body, headers: { 'content-type': 'application/json', ...headers } });

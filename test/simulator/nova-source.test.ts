@@ -1,19 +1,9 @@
 // Answers checked against nova's own code (openstack/nova 00a0304) where no api-sample shows them: the
 // version documents, what a refused microversion carries, and the order a request is checked in.
-import { afterEach, describe, expect, it } from 'vitest';
-import { startSimulator, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
-import { fixture, get, manualClock, microversion, PROJECT, SERVER, serverUrl } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { fixture, get, manualClock, microversion, PROJECT, SERVER, serverUrl, simulatorPerTest } from './helpers.ts';
 
-let simulator: Simulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
-
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  simulator = await startSimulator(options);
-  return simulator;
-}
+const start = simulatorPerTest();
 
 describe('the version documents (compute/versions.py)', () => {
   it('GET /v2.1/ negotiates a microversion like any wsgi.Resource (VersionsV2): echoed, 406 out of range', async () => {

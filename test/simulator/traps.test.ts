@@ -3,20 +3,11 @@
 // newer actions on the same server. Shapes follow Nova's API reference and the answers a real nova-api
 // 26 gave (shared/nova-peer/README.md).
 import { createHash } from 'node:crypto';
-import { afterEach, describe, expect, it } from 'vitest';
-import { liveMigrationScript, startSimulator, type ActionScript, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
-import { actionUrl, fixture, get, manualClock, microversion, PROJECT, SERVER, serverUrl, type ActionJson, type ServerJson } from './helpers.ts';
+import { describe, expect, it } from 'vitest';
+import { liveMigrationScript, type ActionScript, type Simulator } from '../../src/simulator/index.ts';
+import { actionUrl, fixture, get, manualClock, microversion, PROJECT, SERVER, serverUrl, type ActionJson, type ServerJson, simulatorPerTest } from './helpers.ts';
 
-let simulator: Simulator | undefined;
-afterEach(async () => {
-  await simulator?.close();
-  simulator = undefined;
-});
-
-async function start(options: SimulatorOptions = {}): Promise<Simulator> {
-  simulator = await startSimulator(options);
-  return simulator;
-}
+const start = simulatorPerTest();
 
 const sha224 = (text: string) => createHash('sha224').update(text).digest('hex');
 const migrationsUrl = (base: string, query = `?instance_uuid=${SERVER}`) => `${base}/v2.1/${PROJECT}/os-migrations${query}`;
