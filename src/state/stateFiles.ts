@@ -1,7 +1,8 @@
 // The state on disk: a snapshot at `state.path` (replaced atomically now and then) and the journal of
 // what changed since (`<state.path>.journal`, and `.journal.old` while a compaction writes the snapshot).
 // Here: reading them into every record's latest value, and the text of a snapshot and of a journal line.
-import { stat } from 'node:fs/promises';
+import { stat as statCallback } from 'node:fs';
+import { promisify } from 'node:util';
 import { NotARegularFileError, readRegularFile, regularFilePieces } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
@@ -65,6 +66,10 @@ export async function readStoredState<V>(path: string, options: { retry: boolean
     }
   }
 }
+
+// node:fs's callback rather than node:fs/promises, which `check` (a reader of this) does not load otherwise
+// (src/files/linkTarget.ts says what it costs).
+const stat = promisify(statCallback);
 
 /** Which files the snapshot's and the journal's names stand for now: a compaction replaces one or both, an append neither. */
 async function filesAt(path: string): Promise<string> {
