@@ -400,7 +400,7 @@ class HttpEcsClient implements EcsClient {
     let sent: Record<string, string> = this.#auth.signsWhenSent ? {} : await this.#auth.headers(request, callerSignal);
     const late = this.#auth.signsWhenSent ? async () => (sent = await this.#auth.headers(request, callerSignal)) : undefined;
     const answer = await this.#send(url, headers, late ?? sent, callerSignal);
-    this.clock.observe(answer.headers['date'], Date.now());
+    this.clock.observe(answer.headers['date'], Date.now(), answer.status === 401);
     if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
     this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
     if (late === undefined) sent = await this.#auth.headers(request, callerSignal);

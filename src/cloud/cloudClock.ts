@@ -44,8 +44,11 @@ export class CloudClock {
     this.name = name;
   }
 
-  /** An answer's `Date` header, and this host's time when the answer came. */
-  observe(date: string | string[] | undefined, receivedAt: number): void {
+  /**
+   * An answer's `Date` header, and this host's time when the answer came. `now` takes it as a measure
+   * whenever the last was: a refusal (401) may be a signature the cloud's clock, set since, finds expired.
+   */
+  observe(date: string | string[] | undefined, receivedAt: number, now = false): void {
     if (typeof date !== 'string') return;
     // Timed on the monotonic clock: this host's clock set back an hour must not hold the next measure back an hour.
     const mono = performance.now();
@@ -53,7 +56,7 @@ export class CloudClock {
     this.#lastAt = receivedAt;
     this.#lastMono = mono;
     this.#lastOn = receivedAt - mono;
-    if (mono < this.#nextSampleAt) return;
+    if (!now && mono < this.#nextSampleAt) return;
     const measured = measureOf(date, receivedAt);
     if (measured === undefined) return;
     this.#nextSampleAt = mono + SAMPLE_EVERY_MS;

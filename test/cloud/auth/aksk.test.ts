@@ -260,6 +260,26 @@ describe('an ECS client with AK/SK', () => {
     }
   });
 
+  it("signs again in the cloud's time after a 401 whose Date shows its clock set right within a minute of the last measure", async () => {
+    // The gateway's clock 20 min ahead, then set right: the clock is measured once a minute, but a refusal's
+    // Date is what tells that every signature now is 20 min off.
+    let aheadMs = 20 * 60_000;
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK }, now: () => Date.now() + aheadMs });
+    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth: { type: 'aksk', accessKey: AK, secretKey: SK } }), { logger: pino({ level: 'silent' }) });
+    try {
+      const ref = { projectId: PROJECT, serverId: 's-1' };
+      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
+      aheadMs = 0;
+      // The reboot now lies ahead on the gateway's clock: the server's status is whatever that makes it.
+      expect(await client.getServer(ref)).not.toBeNull();
+      expect(sim.requests.map((r) => r.status)).toEqual([401, 200, 401, 200]);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
   it('signs a poll that waited its turn at the rate limit when it goes, not when it began to wait', async () => {
     vi.useFakeTimers({ now: NOW, toFake: ['Date', 'performance', 'setTimeout', 'clearTimeout'] });
     const agent = mockAgent();
