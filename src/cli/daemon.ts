@@ -362,6 +362,7 @@ export class Daemon {
     // Every part is released even when one fails (the state lock too), so the new parts can start: a final
     // save that failed (a full disk) loses nothing a crash would not, and must not leave the daemon without
     // parts, polling nothing while /healthz says it works.
+    old?.outbox.holdFor(new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(next.notifiers, name))));
     await old?.close().catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
     this.#stopping = null;
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../observability/logger.ts';
 import type { DeliveryCounts, Metrics } from '../observability/metrics.ts';
-import type { DurableDelivery, StateStore } from '../state/store.ts';
+import { batchDeliveries, watchDeliveries, type DurableDelivery, type StateStore } from '../state/store.ts';
 import type { DeliveryRecord } from '../state/types.ts';
 import { SENDS_PER_NOTIFIER, type Notifier } from '../notify/types.ts';
 import { DeliveryError } from '../notify/DeliveryError.ts';
@@ -52,6 +52,8 @@ export class Outbox {
   #wakesAt = Infinity;
   #loop: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
+  /** Notifiers holdFor marked: these parts still have them, and an attempt before they close keeps the mark. */
+  readonly #holding = new Set<string>();
   /** Early warnings wait while this is set: see start(). */
   #warningsHeld = false;
   /**
@@ -201,6 +203,23 @@ export class Outbox {
     return this.#closing;
   }
 
+  /**
+   * Marks held what is owed to `names`, the notifiers a reload takes out, for the final save of these parts
+   * before they let the state lock go: marked by the next parts alone, the mark reached the disk after they
+   * said the file was in effect, and a SIGKILL before then restarted without it and gave the delivery up.
+   */
+  holdFor(names: ReadonlySet<string>): void {
+    if (names.size === 0) return;
+    for (const name of names) this.#holding.add(name);
+    const at = new Date(this.#now()).toISOString();
+    const owed = [...this.#store.records()].flatMap(([key, record]) => watchDeliveries(key, record)).concat(this.#store.batches().flatMap(batchDeliveries));
+    for (const d of owed) {
+      if (d.delivery.status !== 'pending' || !names.has(d.notifier) || d.delivery.heldSince !== undefined) continue;
+      d.delivery.heldSince = at;
+      this.#touch(d);
+    }
+  }
+
   #enqueue(deliveries: DurableDelivery[], retuned: ReadonlySet<string> | undefined): void {
     const pending = deliveries.filter((d) => d.delivery.status === 'pending');
     let held = false;
@@ -317,7 +336,7 @@ export class Outbox {
         throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
       }
       // Its notifier back, it is one as any other.
-      if (delivery.heldSince !== undefined) delete delivery.heldSince;
+      if (delivery.heldSince !== undefined && !this.#holding.has(name)) delete delivery.heldSince;
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
@@ -408,6 +427,8 @@ export class Outbox {
 
   #settle(delivery: DeliveryRecord, status: Exclude<DeliveryRecord['status'], 'pending'>, lastError: string | null): void {
     delivery.status = status;
+    // Marked by holdFor while its attempt was in flight: it was not held.
+    if (status === 'delivered') delete delivery.heldSince;
     delivery.nextAttemptAt = null;
     delivery.lastError = lastError;
     delivery.updatedAt = new Date().toISOString();

@@ -519,6 +519,50 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(added.hooks).toEqual([]);
   });
 
+  test('keeps an outcome owed to a notifier a reload took out across a SIGKILL as the reload swaps the parts, and sends it once, when the notifier is back', async ({ rig: s }) => {
+    // Down: the outcome stays owed to it.
+    const chat = await s.receiver();
+    chat.status = 503;
+    const other = await s.receiver();
+    const w = s.finishedAction('Error');
+    await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], [w]));
+    const first = s.run();
+    await until(() => chat.hooks.length > 0 && other.delivered().length === 1, 'the first attempts');
+
+    // As a file read half-written would be: chat is gone, which rebuilds the parts. Killed as the old parts
+    // let the state lock go, their last save made (or as the new ones take it): the file is in effect, and a
+    // restart before chat is back must not take chat as taken out between runs and give its outcome up.
+    const lock = `${s.statePath}.lock`;
+    const released = new Promise<void>((resolve) => {
+      const watcher = watchFolder(s.dir, (event, name) => {
+        if (name !== basename(lock) || event !== 'rename') return;
+        watcher.close();
+        first.child.kill('SIGKILL');
+        resolve();
+      });
+    });
+    await s.writeConfig(s.watchFile([hook('other', other)], [w]));
+    first.child.kill('SIGHUP');
+    await released;
+    await first.exited;
+    const owed = s.recordOnDisk(w)!;
+    expect(owed.deliveries).toMatchObject({ chat: { status: 'pending', heldSince: expect.any(String) }, other: { status: 'delivered' } });
+
+    // Started again on the file without chat; then chat, up again, is back.
+    const last = s.run();
+    expect(await last.saw('started')).toBe(true);
+    chat.status = 204;
+    await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], [w]));
+    last.child.kill('SIGHUP');
+    await until(() => chat.delivered().length === 1, 'the owed outcome delivered to chat, back');
+    last.child.kill('SIGTERM');
+    expect(await last.exited).toBe(0);
+    expect(first.output() + last.output()).not.toContain('delivery given up');
+    expect(chat.hooks).toEqual(chat.hooks.map((h) => announcing(w, owed, 'chat', h.answered)));
+    expect(chat.delivered()).toHaveLength(1);
+    expect(other.hooks).toHaveLength(1);
+  });
+
   test('sends what a SIGKILL left owed once, after a crash with the journal set aside for a compaction and a SIGKILL while the next start wrote its snapshot', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = s.finishedAction('Error');
