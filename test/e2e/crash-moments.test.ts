@@ -563,6 +563,55 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(other.hooks).toHaveLength(1);
   });
 
+  test('sends a mail the server put off for some recipients to those alone after a SIGKILL while it held the retry to them unanswered', async ({ rig: s, onTestFinished }) => {
+    const w = s.finishedAction();
+    // The first transaction greylists late@ at RCPT and takes the message for ops@; the next one, to late@
+    // alone, is read whole and held unanswered, and the daemon killed then.
+    let greylisting = true;
+    let holding = true;
+    const envelopes: Array<{ to: string[]; messageId: string }> = [];
+    const retryHeld = Promise.withResolvers<void>();
+    const sink = await startMailSink({
+      smtp: {
+        onRcptTo: (address, _session, callback) =>
+          callback(greylisting && address.address === 'late@example.com' ? Object.assign(new Error('4.7.1 Greylisted, try again later'), { responseCode: 451 }) : null),
+        onData(stream, session, callback) {
+          const chunks: Buffer[] = [];
+          stream.on('data', (c: Buffer) => chunks.push(c));
+          stream.on('end', () => {
+            const messageId = /^message-id:\s*(\S+)/im.exec(Buffer.concat(chunks).toString('utf8'))?.[1] ?? '';
+            envelopes.push({ to: session.envelope.rcptTo.map((r) => r.address), messageId });
+            if (greylisting) {
+              greylisting = false;
+              callback();
+            } else if (holding) {
+              holding = false;
+              retryHeld.resolve();
+            } else {
+              callback();
+            }
+          });
+        },
+      },
+    });
+    onTestFinished(() => sink.close());
+    await s.writeConfig(s.watchFile([`  ops: { type: email, smtp: { host: 127.0.0.1, port: ${sink.port}, timeout: 60s }, from: ecs@example.com, to: [ops@example.com, late@example.com] }`], [w]));
+    const first = s.run();
+    await retryHeld.promise;
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const atKill = s.recordOnDisk(w);
+    // The retry went to late@ alone, as the state on disk then had it: what the restart reads.
+    expect(atKill?.deliveries['ops']).toMatchObject({ status: 'pending', owedTo: ['late@example.com'] });
+
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    const messageId = `<${atKill!.deliveries['ops']!.id}@ecs-action-watch>`;
+    // ops@ got it once; late@ twice (at least once: the held one unanswered), the same message.
+    expect(envelopes).toEqual([{ to: ['ops@example.com'], messageId }, { to: ['late@example.com'], messageId }, { to: ['late@example.com'], messageId }]);
+    expect(s.recordOnDisk(w)?.deliveries['ops']).toMatchObject({ status: 'delivered' });
+  });
+
   test('sends what a SIGKILL left owed once, after a crash with the journal set aside for a compaction and a SIGKILL while the next start wrote its snapshot', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = s.finishedAction('Error');
