@@ -534,7 +534,13 @@ export class WatchEngine {
         const target = targets[at]!;
         // A fault of ours in one poll fails that poll: a worker it ended would leave the watches after it
         // unpolled, and the pass would end (and the next begin) while the other workers' polls still ran.
-        const status = await this.#pollWatch(target).catch((err: unknown) => this.#pollThrew(target, err));
+        // A try rather than .catch(): no promise and closure more at every poll.
+        let status: WatchStatus | null;
+        try {
+          status = await this.#pollWatch(target);
+        } catch (err) {
+          status = this.#pollThrew(target, err);
+        }
         if (status === null) removed = true;
         else if (status.pollFailed) this.#overrun.pollFailed();
         if (keep) statuses[at] = status;
