@@ -255,6 +255,22 @@ function announcing(w: Watch, record: WatchRecord, notifier: string, answered: n
   return { id: `msg_${record.deliveries[notifier]!.id}`, requestId: w.requestId, outcome: record.verdict!.outcome, detectedAt: record.verdict!.detectedAt, answered };
 }
 
+/**
+ * SIGKILLs `daemon` at the first change of the state lock in `dir`: its removal, or the new lock's creation
+ * (whole: lock.ts links it in once it names its holder), not the refresh of its time (a 'change'). Resolves
+ * once the signal is sent.
+ */
+function killedAsTheLockChanges(dir: string, lock: string, daemon: Daemon): Promise<void> {
+  return new Promise((resolve) => {
+    const watcher = watchFolder(dir, (event, name) => {
+      if (name !== basename(lock) || event !== 'rename') return;
+      watcher.close();
+      daemon.child.kill('SIGKILL');
+      resolve();
+    });
+  });
+}
+
 /** Resolves once `condition` holds, looked at every 10 ms. */
 async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
@@ -488,17 +504,7 @@ describe('run, stopped at its worst moments and started again', () => {
 
     // A notifier added: the parts are rebuilt. Killed as the old parts let the state lock go, their last save
     // made, before (or as) the new ones take it.
-    const lock = `${s.statePath}.lock`;
-    const released = new Promise<void>((resolve) => {
-      // Its removal, or the new lock's creation (whole: lock.ts links it in once it names its holder); not the
-      // refresh of its time, a 'change'.
-      const watcher = watchFolder(s.dir, (event, name) => {
-        if (name !== basename(lock) || event !== 'rename') return;
-        watcher.close();
-        daemon.child.kill('SIGKILL');
-        resolve();
-      });
-    });
+    const released = killedAsTheLockChanges(s.dir, `${s.statePath}.lock`, daemon);
     await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other), hook('added', added)], []));
     daemon.child.kill('SIGHUP');
     await released;
@@ -532,15 +538,7 @@ describe('run, stopped at its worst moments and started again', () => {
     // As a file read half-written would be: chat is gone, which rebuilds the parts. Killed as the old parts
     // let the state lock go, their last save made (or as the new ones take it): the file is in effect, and a
     // restart before chat is back must not take chat as taken out between runs and give its outcome up.
-    const lock = `${s.statePath}.lock`;
-    const released = new Promise<void>((resolve) => {
-      const watcher = watchFolder(s.dir, (event, name) => {
-        if (name !== basename(lock) || event !== 'rename') return;
-        watcher.close();
-        first.child.kill('SIGKILL');
-        resolve();
-      });
-    });
+    const released = killedAsTheLockChanges(s.dir, `${s.statePath}.lock`, first);
     await s.writeConfig(s.watchFile([hook('other', other)], [w]));
     first.child.kill('SIGHUP');
     await released;
