@@ -32,7 +32,7 @@ export const CURSOR_MARGIN_MS = 10 * 60_000;
  * shows no action, a project's baseline): the clocks count as agreeing within 30 s (CLOCKS_APART_MS), and a
  * line drawn early can only take an older action for new, where one drawn late loses new ones.
  */
-export const CLOUD_CLOCK_MARGIN_MS = 60_000;
+const CLOUD_CLOCK_MARGIN_MS = 60_000;
 
 export type Tracked = Pick<TrackedServerRecord, 'since' | 'horizon' | 'seen' | 'cursor' | 'ending'>;
 
@@ -98,6 +98,14 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
 }
 
 /**
+ * The horizon of tracking asked for at `cloudMs`, the cloud's time as the client reckons it: drawn
+ * CLOUD_CLOCK_MARGIN_MS early, as the clocks may be that far apart unseen.
+ */
+export function horizonAt(cloudMs: number): string {
+  return timeText(cloudMs - CLOUD_CLOCK_MARGIN_MS);
+}
+
+/**
  * The horizon of a server that a project's baseline (its first listing of servers that answers, tracker.ts)
  * found: tracking the project began then, but the server's own first listing of actions comes later (in the
  * same pass after hundreds of others under `poll.rateLimit`, a pass later, or after a restart), and an action
@@ -128,7 +136,7 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
  */
 export function baselineHorizon(at: { sentAt: number; updated: string | null; failedAt: string | null }): string {
   const failed = novaTimeMs(at.failedAt);
-  if (failed !== null) return timeText(failed - CLOUD_CLOCK_MARGIN_MS);
+  if (failed !== null) return horizonAt(failed);
   const updated = novaTimeMs(at.updated);
   // An `updated` from a second after the one the listing was sent in is a change made since, which a page
   // read after the first shows (a listing of many pages takes seconds): the action that made it may have

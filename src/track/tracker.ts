@@ -12,7 +12,7 @@ import type { StateStore } from '../state/store.ts';
 import type { ActionWatchRecord, TrackedProjectRecord, TrackedServerRecord } from '../state/types.ts';
 import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
 import { novaTimeMs } from '../cloud/time.ts';
-import { baselineHorizon, CLOUD_CLOCK_MARGIN_MS, CURSOR_MARGIN_MS, discover, timeText } from './discover.ts';
+import { baselineHorizon, CURSOR_MARGIN_MS, discover, horizonAt, timeText } from './discover.ts';
 
 /** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
 const GONE_MIN_ANSWERS = 3;
@@ -278,7 +278,7 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
     // Tracking was asked for now: what starts from now on is the entry's, however long the cloud fails. The
     // cloud's time as this host reckons it, which may be up to 30 s off unseen: drawn early, as for a first
     // listing that shows nothing (discover.ts), lest a clock behind this host's lose the first actions.
-    if (server.since === null) server.horizon ??= timeText(ctx.client.clock.now() - CLOUD_CLOCK_MARGIN_MS);
+    if (server.since === null) server.horizon ??= horizonAt(ctx.client.clock.now());
     server.lastError = ctx.failed(log, server, err);
     ctx.store.touchTracking();
     return 0;
