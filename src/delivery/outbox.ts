@@ -211,13 +211,16 @@ export class Outbox {
   holdFor(names: ReadonlySet<string>): void {
     if (names.size === 0) return;
     for (const name of names) this.#holding.add(name);
-    const at = new Date(this.#now()).toISOString();
     const owed = [...this.#store.records()].flatMap(([key, record]) => watchDeliveries(key, record)).concat(this.#store.batches().flatMap(batchDeliveries));
-    for (const d of owed) {
-      if (d.delivery.status !== 'pending' || !names.has(d.notifier) || d.delivery.heldSince !== undefined) continue;
-      d.delivery.heldSince = at;
-      this.#touch(d);
-    }
+    for (const d of owed) if (d.delivery.status === 'pending' && names.has(d.notifier)) this.#hold(d);
+  }
+
+  /** Marks `d` held from now, for the state to say so; false when it already was. */
+  #hold(d: DurableDelivery): boolean {
+    if (d.delivery.heldSince !== undefined) return false;
+    d.delivery.heldSince = new Date(this.#now()).toISOString();
+    this.#touch(d);
+    return true;
   }
 
   #enqueue(deliveries: DurableDelivery[], retuned: ReadonlySet<string> | undefined): void {
@@ -226,11 +229,7 @@ export class Outbox {
     for (const d of pending) {
       this.#queue.set(d.delivery.id, d);
       // Held from the reload on, though not attempted before a restart (a retry not yet due): the state says so.
-      if (this.#reloadedAway.has(d.notifier) && d.delivery.heldSince === undefined) {
-        d.delivery.heldSince = new Date(this.#now()).toISOString();
-        this.#touch(d);
-        held = true;
-      }
+      if (this.#reloadedAway.has(d.notifier) && this.#hold(d)) held = true;
       if (retuned?.has(d.notifier) && d.delivery.nextAttemptAt !== null) {
         d.delivery.nextAttemptAt = null;
         this.#touch(d);
