@@ -47,7 +47,10 @@ export async function removeStaleLock(path: string, seen: string): Promise<boole
 
 async function claimIsStale(claim: string): Promise<boolean> {
   const found = await stat(claim).catch(() => null);
-  if (found === null) return false;
+  if (found === null) {
+    claimsSeen.delete(claim);
+    return false;
+  }
   const id = `${found.ino}:${found.mtimeMs}`;
   let seen = claimsSeen.get(claim);
   if (seen?.id !== id) claimsSeen.set(claim, (seen = { id, since: performance.now() }));
