@@ -46,8 +46,8 @@ describe('a poll that throws', () => {
       const app = await env.h.app(env.h.yaml(entries(bad, good), { notifiers: chatOnly(), poll: '  schedule: "* * * * * *"\n  retries: 3\n  concurrency: 2' }));
       await app.engine.pollOnce().catch(() => []);
       await app.engine.pollOnce().catch(() => []);
-      // A poll the first pass left behind has come back by now.
-      await new Promise((resolve) => setTimeout(resolve, 1000));
+      // A poll the first pass left behind has come back by now: its answer takes 300 ms, its server read a few.
+      await new Promise((resolve) => setTimeout(resolve, 500));
       // The poll that finds the action finished reads the server once; a second poll of it at once, once more.
       const serverReads = env.h.simulator.requests.filter((r) => r.route === 'server' && r.path.includes(good.serverId));
       expect(serverReads).toHaveLength(1);
