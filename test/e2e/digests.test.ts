@@ -148,8 +148,9 @@ describe('batch digests', () => {
     expect(env.h.mail.received).toHaveLength(1);
   });
 
-  // The batch's record, which says the digest reported the watch, is forgotten state.retention after the
-  // label left the file; the watch, still listed, keeps its record and is judged again at every start.
+  // The batch's record says the digest reported the watch. Were it forgotten state.retention after the label
+  // left the file, the watch, still listed and judged again at every start, would be taken for one that left
+  // the batch before its digest: the record is kept while a record kept names it.
   it('notifies nothing of a watch whose digest reported it, once the batch it left is forgotten, at a restart', async () => {
     const [a, b] = [failedReboot(), quickAction()];
     for (const s of [a, b]) env.h.simulator.addAction(s);
