@@ -360,6 +360,9 @@ export class Outbox {
     else this.#store.releaseIfSettled(key);
     // Not awaited: saves coalesce in the background, so one slow fsync does not hold up every send. A crash
     // before the save lands means a redelivery with the same id, which receivers drop; flush() awaits a save.
+    // A retry due before it lands (a mail's, to those put off: owedTo) does not wait for it either: a crash
+    // before then sends to every recipient again whether the retry went or not, and each recipient risks a
+    // second copy only until the first save after the attempt that reached it lands, in either order.
     // The store's listener (app.ts) says a failing save, once while saves keep failing.
     this.#store.save().catch((err: unknown) => log.debug({ err, key }, 'could not record the delivery; it will be attempted again'));
   }
