@@ -152,7 +152,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     // state_save_failures_total say it meanwhile).
     store.onSaveFailed((err, first) => {
       metrics.recordStateSaveFailure();
-      if (first) logger.error({ err }, 'state could not be saved: no verdict or delivery is recorded, nor sent, until a save succeeds; saves are tried again at each pass and delivery');
+      if (first) logger.error({ err }, 'state could not be saved: no new verdict or delivery is recorded, nor sent, until a save succeeds (deliveries saved before go on); saves are tried again at each pass and delivery');
       else logger.debug({ err }, 'state could not be saved again');
     });
     store.onSavedAgain(() => logger.info('state saved again: what waited for it is recorded and sent'));

@@ -503,7 +503,7 @@ describe('the core loop against the simulator', () => {
     expect(h.hooks.received).toHaveLength(0);
     expect(h.mail.received).toHaveLength(0);
     // Sixteen passes of failed saves, one error line: a full volume is one condition.
-    expect(h.logs.lines().filter((l) => Number(l['level']) >= 50).map((l) => l['msg'])).toEqual(['state could not be saved: no verdict or delivery is recorded, nor sent, until a save succeeds; saves are tried again at each pass and delivery']);
+    expect(h.logs.lines().filter((l) => Number(l['level']) >= 50).map((l) => l['msg'])).toEqual(['state could not be saved: no new verdict or delivery is recorded, nor sent, until a save succeeds (deliveries saved before go on); saves are tried again at each pass and delivery']);
 
     await rm(stateDir);
     await mkdir(stateDir);

@@ -78,7 +78,7 @@ it('a pass held up by a save that hangs is stuck once nothing has ended for ten 
   expect(app.engine.stuck()).toBeUndefined();
   expect(await stuckGauge()).toMatch(/^ecs_action_watch_poll_loop_stuck 0$/m);
   expect(h.logs.lines().filter((l) => l['msg'] === 'the poll loop moves again: /healthz answers 200')).toHaveLength(1);
-  expect(h.logs.lines().filter((l) => l['msg'] === 'state could not be saved: no verdict or delivery is recorded, nor sent, until a save succeeds; saves are tried again at each pass and delivery')).toHaveLength(1);
+  expect(h.logs.lines().filter((l) => l['msg'] === 'state could not be saved: no new verdict or delivery is recorded, nor sent, until a save succeeds (deliveries saved before go on); saves are tried again at each pass and delivery')).toHaveLength(1);
   // The next save leaves that handle for a snapshot and a new journal: the watch's record is on disk.
   await app.store.save();
   expect(stateOnDisk(join(h.dir, 'state', 'state.json')).watches).toHaveProperty([watchKey(action)]);
