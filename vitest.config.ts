@@ -6,6 +6,7 @@ export const MOCKING = [
   'test/cloud/auth/credential.test.ts',
   'test/cloud/client-auth.test.ts',
   'test/files/createWhole.noHardLinks.test.ts',
+  'test/files/writeFileAtomic.durable.test.ts',
   'test/state/snapshot-failure.test.ts',
 ];
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { writePieces } from './writePieces.ts';
 
 /** How the temporary files of writes to `path` begin: what a crash between write and rename leaves behind. */
@@ -11,7 +11,7 @@ export function temporaryPrefix(path: string): string {
 /**
  * Replaces `path` with `text` (a string, or pieces written in order as they are made) so that a crash at any moment leaves either the old or
  * the new file, never half of one: a temporary file in the same folder, fsync, rename over the target, fsync of the folder.
- * The folder is created when missing. Resolves to the bytes written; throws the underlying error, the temporary file removed.
+ * The folder is created when missing (see makeFolder). Resolves to the bytes written; throws the underlying error, the temporary file removed.
  * The new file is this process's unless `owner` is given: then it gets that owner and group as far as this process may
  * give them (root any; another user only their own user id and a group of theirs), which a stat of `path` tells.
  */
@@ -20,7 +20,7 @@ export async function writeFileAtomic(path: string, text: string | Iterable<stri
   // Random, not the pid: in containers every process is pid 1, and two of them may share a volume.
   const tmp = join(dir, `${temporaryPrefix(path)}${randomUUID()}`);
   try {
-    await mkdir(dir, { recursive: true });
+    await makeFolder(dir);
     const handle = await open(tmp, 'w', options.mode ?? 0o600);
     let bytes: number;
     try {
@@ -62,6 +62,27 @@ async function giveTo(handle: FileHandle, owner: Owner): Promise<void> {
   } catch (err) {
     cannot(err);
     await handle.chown(-1, owner.gid).catch(cannot);
+  }
+}
+
+/**
+ * Creates folder `dir` and those missing above it so that they outlive a power cut: the entry of each new
+ * folder is in the folder above it, which is synced. Only that sync promises the entry (POSIX); without it, a
+ * file renamed into a new folder and synced there may be gone after a crash with the folder itself, on a file
+ * system that does not happen to commit the mkdir with the file's own sync.
+ */
+export async function makeFolder(dir: string): Promise<void> {
+  const first = await mkdir(dir, { recursive: true });
+  if (first === undefined) return;
+  const top = dirname(resolve(first));
+  for (let folder = dirname(resolve(dir)); ; folder = dirname(folder)) {
+    // The folder that was there before may be one this user can write in but not read (a drop box such as
+    // /var/spool/cron/crontabs, 1730), which cannot be opened to be synced: as durable as it ever was.
+    await syncFolder(folder).catch((err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (folder !== top || (code !== 'EACCES' && code !== 'EPERM')) throw err;
+    });
+    if (folder === top || dirname(folder) === folder) return;
   }
 }
 

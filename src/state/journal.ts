@@ -3,9 +3,9 @@
 // whole one (in writes of up to a MiB): a crash can only cut the last line short, and a damaged line with
 // whole lines after it is damage, not a crash.
 import { constants } from 'node:fs';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { open, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { syncFolder } from '../files/writeFileAtomic.ts';
+import { makeFolder, syncFolder } from '../files/writeFileAtomic.ts';
 import { writePieces } from '../files/writePieces.ts';
 import { errorCode } from '../net/failure.ts';
 import { StateError } from './StateError.ts';
@@ -233,7 +233,7 @@ export class JournalWriter {
   }
 
   async #create(): Promise<FileHandle> {
-    await mkdir(dirname(this.path), { recursive: true });
+    await makeFolder(dirname(this.path));
     // Created empty (O_TRUNC): over a journal of the process that took the state over, its lines would be gone.
     await this.#ours();
     const handle = await open(this.path, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | DSYNC, 0o600);

@@ -4,7 +4,7 @@
 // refreshes it while it runs, so that a lock left by a crash is recognised and taken over.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { mkdir, readFile, rm, utimes, stat } from 'node:fs/promises';
+import { readFile, rm, utimes, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { createWhole } from '../files/createWhole.ts';
 import { removeStaleLock } from '../files/staleLock.ts';
@@ -12,6 +12,7 @@ import { errorCode } from '../net/failure.ts';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.ts';
 import { linkTarget } from '../files/linkTarget.ts';
+import { makeFolder } from '../files/writeFileAtomic.ts';
 import { thisBootId } from '../watch/clockSteps.ts';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
@@ -260,7 +261,7 @@ export async function acquireStateLock(
   if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);
   const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), instance: randomUUID(), ...(BOOT_ID === null ? {} : { bootId: BOOT_ID }) };
   // A failure is said when the open below fails for want of the folder: why it could not be made.
-  const folderFailure = await mkdir(dirname(path), { recursive: true }).then(() => null, (err: unknown) => err);
+  const folderFailure = await makeFolder(dirname(path)).then(() => null, (err: unknown) => err);
   let waitingLogged = false;
   // As the lock was when first seen so (NaN is no time: the first look starts it), by our monotonic clock.
   let watched = { text: '', mtimeMs: NaN, since: 0 };

@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, readdir, rm } from 'node:fs/promises';
+import { open, readdir, rm } from 'node:fs/promises';
 import { dirname, basename, join } from 'node:path';
 import { dictionary } from '../data/dictionary.ts';
 import { linkTarget } from '../files/linkTarget.ts';
-import { temporaryPrefix } from '../files/writeFileAtomic.ts';
+import { makeFolder, temporaryPrefix } from '../files/writeFileAtomic.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import type { TornTail } from './journal.ts';
 import type { StateLock } from './lock.ts';
@@ -641,7 +641,7 @@ export class StateStore {
   async checkWritable(): Promise<void> {
     const probe = join(dirname(this.path), `.${basename(this.path)}.probe-${randomUUID()}`);
     try {
-      await mkdir(dirname(this.path), { recursive: true });
+      await makeFolder(dirname(this.path));
       const handle = await open(probe, 'w');
       await handle.close();
       await rm(probe, { force: true });
