@@ -9,6 +9,10 @@ const WRITE_ERRORS: Record<string, string> = {
   EROFS: 'the file system is read-only (a Kubernetes ConfigMap is: edit the ConfigMap instead)',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
+  // What rename(2) answers over a mount point: a file mounted alone can be written in, never replaced.
+  EBUSY:
+    'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
+    'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead',
 };
 
 /**
