@@ -9,6 +9,8 @@ const WRITE_ERRORS: Record<string, string> = {
   EROFS: 'the file system is read-only (a Kubernetes ConfigMap is: edit the ConfigMap instead)',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
+  // Thrown without a path when the lock's text or the new copy cannot be written: the file must be named here.
+  ENOSPC: 'its file system is full: make room on it, then run this again',
   // What rename(2) answers over a mount point: a file mounted alone can be written in, never replaced.
   EBUSY:
     'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +

@@ -757,6 +757,21 @@ describe('add and remove', () => {
     expect((await readdir(h.dir)).filter((name) => name.includes('.tmp-') || name.endsWith('.lock'))).toEqual([]);
   });
 
+  it('says that the file system of the file is full, naming the file, and leaves it as it is', async ({ h, onTestFinished, skip }) => {
+    const folder = join(h.dir, 'small');
+    await mkdir(folder);
+    if (!(await mounted(onTestFinished, folder, '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs'))) return skip('mount(8) is for root with CAP_SYS_ADMIN');
+    const path = join(folder, 'watch.yaml');
+    const original = h.yaml([]);
+    await writeFile(path, original);
+    await expect(writeFile(join(folder, 'filler'), Buffer.alloc(1024 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
+    const ids = newIds();
+    const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId], { env: { LOG_LEVEL: 'warn' } });
+    expect(r).toEqual({ code: 1, stdout: '', stderr: `ecs-action-watch add: cannot write ${path}: its file system is full: make room on it, then run this again\n` });
+    expect(await readFile(path, 'utf8')).toBe(original);
+    expect((await readdir(folder)).sort()).toEqual(['filler', 'watch.yaml']);
+  });
+
   it('takes out a watch listed twice, as add\'s hint says, though the file is invalid for it', async ({ h }) => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'first' }, ids, { ...ids, extra: '    projectId: another-project' }]));
