@@ -2,6 +2,7 @@ import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
 import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText, type ConfigIssue } from '../config/load.ts';
 import { withEditLock } from '../files/editLock.ts';
+import { fileSignature, sameSignature } from '../files/fileSignature.ts';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
 import type { CommandContext } from './context.ts';
 
@@ -16,6 +17,9 @@ const WRITE_ERRORS: Record<string, string> = {
     'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
     'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead',
 };
+
+/** How many times an edit is made again on a file that changed meanwhile before it gives up. */
+const EDIT_ATTEMPTS = 5;
 
 /**
  * Reads the watch file, applies `edit` to its text, checks the result as `validate` would and replaces the
@@ -50,11 +54,14 @@ async function readEditWrite<T>(
   path: string,
   edit: (text: string) => { text: string } & T,
   option: (issue: ConfigIssue, result: T) => string | undefined,
+  attempt = 1,
 ): Promise<({ text: string } & T) | null> {
   let text: string;
   let file: Stats;
   try {
-    [text, file] = await Promise.all([readWatchFile(path), stat(path)]);
+    // Looked at before the read, so that a change during the read is a change since.
+    file = await stat(path);
+    text = await readWatchFile(path);
   } catch (err) {
     throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
   }
@@ -76,6 +83,12 @@ async function readEditWrite<T>(
       : [problems.map(byOption), 'would be invalid, so it was left as it is'];
     ctx.stderr.write(`${ctx.configPath} ${why}:\n${shown.join('\n')}\n`);
     return null;
+  }
+  // An editor's save or a copy takes no edit lock: renamed over, the version it made would be lost for the
+  // edit of the one before it.
+  if (!sameSignature(await fileSignature(path), file)) {
+    if (attempt === EDIT_ATTEMPTS) throw new Error(`${ctx.configPath} kept changing while it was being edited (is something writing to it?); it was left as it is`);
+    return readEditWrite(ctx, path, edit, option, attempt + 1);
   }
   try {
     await writeFileAtomic(path, result.text, { mode: file.mode & 0o7777, owner: file });
