@@ -1,5 +1,6 @@
 import type { Stats } from 'node:fs';
 import { realpath, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText, type ConfigIssue } from '../config/load.ts';
 import { withEditLock } from '../files/editLock.ts';
 import { fileSignature, sameSignature } from '../files/fileSignature.ts';
@@ -44,6 +45,11 @@ export async function editWatchFile<T>(
     // The lock could not be made beside the file: the folder is missing (or its path is no way to one), read-only or not ours.
     const code = (err as NodeJS.ErrnoException).code ?? '';
     if (code === 'ENOENT' || code === 'ENOTDIR' || code === 'ENAMETOOLONG') throw new Error(cannotReadWatchFile(ctx.configPath, err), { cause: err });
+    // The file itself may well be writable by this user: the folder is what is denied, and says why `ls -l` looks fine.
+    if (code === 'EACCES' || code === 'EPERM') {
+      const why = `permission denied in its folder ${dirname(path)}, where an edit writes its new copy before renaming it over the file: edit it as a user who may write in that folder`;
+      throw new Error(`cannot write ${ctx.configPath}: ${why}`, { cause: err });
+    }
     if (code in WRITE_ERRORS) throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code]}`, { cause: err });
     throw err;
   }

@@ -721,7 +721,10 @@ describe('add and remove', () => {
     await chmod(path, 0o666);
     const ids = newIds();
     await expect(asNobody(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId])).rejects.toMatchObject({
-      code: 1, stdout: '', stderr: `ecs-action-watch add: cannot write ${path}: permission denied\n`,
+      code: 1,
+      stdout: '',
+      stderr: `ecs-action-watch add: cannot write ${path}: permission denied in its folder ${dir}, where an edit writes its new copy before renaming it over the file: ` +
+        'edit it as a user who may write in that folder\n',
     });
     expect(await readFile(path, 'utf8')).toBe(original);
   });
