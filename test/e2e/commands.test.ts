@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chmod, chown, lstat, mkdir, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, chown, lstat, mkdir, mkdtemp, readFile, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -727,52 +727,6 @@ describe('add and remove', () => {
         'edit it as a user who may write in that folder\n',
     });
     expect(await readFile(path, 'utf8')).toBe(original);
-  });
-
-  /** Runs mount(8) with `args`, and umount on `target` once the test is over; false where this process may not mount (not root, or a container without CAP_SYS_ADMIN). */
-  const mounted = async (onTestFinished: (fn: () => Promise<void>) => void, target: string, ...args: string[]) => {
-    if (!asRoot) return false;
-    try {
-      await promisify(execFile)('mount', [...args, target]);
-    } catch {
-      return false;
-    }
-    onTestFinished(async () => {
-      await promisify(execFile)('umount', [target]);
-    });
-    return true;
-  };
-
-  it('says that a file mounted on its own (a container\'s -v file:file, a ConfigMap\'s subPath) cannot be replaced, and where to edit it', async ({ h, onTestFinished, skip }) => {
-    const original = h.yaml([]);
-    const source = await h.writeConfig(original);
-    const path = join(h.dir, 'mounted.yaml');
-    await writeFile(path, '');
-    if (!(await mounted(onTestFinished, path, '--bind', source))) return skip('mount(8) is for root with CAP_SYS_ADMIN');
-    const ids = newIds();
-    const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId], { env: { LOG_LEVEL: 'warn' } });
-    expect(r).toMatchObject({ code: 1, stdout: '' });
-    expect(r.stderr).toBe(
-      `ecs-action-watch add: cannot write ${path}: it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ` +
-        'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead\n',
-    );
-    expect(await readFile(source, 'utf8')).toBe(original);
-    expect((await readdir(h.dir)).filter((name) => name.includes('.tmp-') || name.endsWith('.lock'))).toEqual([]);
-  });
-
-  it('says that the file system of the file is full, naming the file, and leaves it as it is', async ({ h, onTestFinished, skip }) => {
-    const folder = join(h.dir, 'small');
-    await mkdir(folder);
-    if (!(await mounted(onTestFinished, folder, '-t', 'tmpfs', '-o', 'size=64k', 'tmpfs'))) return skip('mount(8) is for root with CAP_SYS_ADMIN');
-    const path = join(folder, 'watch.yaml');
-    const original = h.yaml([]);
-    await writeFile(path, original);
-    await expect(writeFile(join(folder, 'filler'), Buffer.alloc(1024 * 1024))).rejects.toMatchObject({ code: 'ENOSPC' });
-    const ids = newIds();
-    const r = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId], { env: { LOG_LEVEL: 'warn' } });
-    expect(r).toEqual({ code: 1, stdout: '', stderr: `ecs-action-watch add: cannot write ${path}: its file system is full: make room on it, then run this again\n` });
-    expect(await readFile(path, 'utf8')).toBe(original);
-    expect((await readdir(folder)).sort()).toEqual(['filler', 'watch.yaml']);
   });
 
   it('takes out a watch listed twice, as add\'s hint says, though the file is invalid for it', async ({ h }) => {

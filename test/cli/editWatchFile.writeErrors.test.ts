@@ -1,0 +1,71 @@
+// What `add` and `remove` say when the watch file cannot be replaced for reasons no test machine can be
+// counted on to set up (mounting needs root and CAP_SYS_ADMIN): the system calls answer as the kernel does
+// over a file bind-mounted alone (rename: EBUSY) and on a full file system (a write: ENOSPC, without a path).
+// Everything else is the real file system, and what is asserted is what the operator reads and what is left.
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { afterEach, expect, it, vi } from 'vitest';
+import type { CommandContext } from '../../src/cli/context.ts';
+import { editWatchFile } from '../../src/cli/editWatchFile.ts';
+import { tempFolderEach } from '../tempFolder.ts';
+
+const faults = vi.hoisted(() => ({ rename: undefined as string | undefined, write: undefined as string | undefined }));
+vi.mock('node:fs/promises', async (original) => {
+  const real = await original<typeof import('node:fs/promises')>();
+  const refused = (code: string, syscall: string, path?: string) => Object.assign(new Error(`${code}: refused, ${syscall}${path === undefined ? '' : ` '${path}'`}`), { code, syscall, ...(path === undefined ? {} : { path }) });
+  return {
+    ...real,
+    rename: async (from: string, to: string) => {
+      if (faults.rename !== undefined) throw refused(faults.rename, 'rename', from);
+      return real.rename(from, to);
+    },
+    open: async (...args: Parameters<typeof real.open>) => {
+      const handle = await real.open(...args);
+      const code = faults.write;
+      if (code === undefined || args[1] === undefined || args[1] === 'r') return handle;
+      const full = () => Promise.reject(refused(code, 'write'));
+      return Object.assign(Object.create(handle) as typeof handle, { write: full, writev: full, writeFile: full, close: () => handle.close(), sync: () => handle.sync() });
+    },
+  };
+});
+
+const ORIGINAL = 'cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\n  auth: { type: token, token: T }\nwatches: []\n';
+
+let dir: string;
+let path: string;
+tempFolderEach('eaw-edit-write-errors-', (made) => {
+  dir = made;
+  path = join(made, 'watch.yaml');
+});
+afterEach(() => {
+  Object.assign(faults, { rename: undefined, write: undefined });
+});
+
+function context(): CommandContext {
+  return {
+    configPath: path,
+    options: {},
+    env: {},
+    logger: () => Promise.reject(new Error('no logger here')),
+    stdout: new PassThrough(),
+    stderr: new PassThrough(),
+    signal: new AbortController().signal,
+  };
+}
+
+it.each([
+  [
+    'a file mounted on its own (a container\'s -v file:file, a ConfigMap\'s subPath), which rename(2) cannot replace',
+    { rename: 'EBUSY' },
+    'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
+      'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead',
+  ],
+  ['a full file system, whose error names no file', { write: 'ENOSPC' }, 'its file system is full: make room on it, then run this again'],
+])('says of %s that the watch file cannot be written, and why, and leaves it as it is', async (_, fault, why) => {
+  await writeFile(path, ORIGINAL);
+  Object.assign(faults, fault);
+  await expect(editWatchFile(context(), (text) => ({ text: `${text}# edited\n` }))).rejects.toThrow(new Error(`cannot write ${path}: ${why}`));
+  expect(await readFile(path, 'utf8')).toBe(ORIGINAL);
+  expect(await readdir(dir)).toEqual(['watch.yaml']);
+});
