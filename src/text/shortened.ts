@@ -1,7 +1,5 @@
 // Text for one line of a chat message. Chat systems limit a message in UTF-8 bytes (WeCom, DingTalk) or in
 // characters (Slack); a character takes at least one byte, so a bound in bytes holds for both.
-import { prefix } from './clipped.ts';
-
 /**
  * What `&`, `<` and `>` take once a chat's markup has them written as entities (Slack's `&amp;`, Lark's
  * `&#60;`: src/notify/template/template.ts): counted so, a short text stays within its bound escaped too.
@@ -37,7 +35,9 @@ const graphemes = () => (segmenter ??= new Intl.Segmenter(undefined, { granulari
  */
 export function shortened(text: string, maxBytes: number, cut: 'end' | 'middle'): string {
   const whole = text.trimStart();
-  const read = cut === 'end' ? prefix(whole, READ_PER_BYTE * maxBytes) : whole;
+  // Read to a grapheme's start: collapsed whitespace can leave all that was read within the bytes, and
+  // where the reading stopped is then the cut.
+  const read = cut === 'end' ? whole.slice(0, graphemeStart(whole, READ_PER_BYTE * maxBytes)) : whole;
   const line = read.replace(BLANKS, ' ').trim();
   // A UTF-16 unit is at most 3 bytes, or ESCAPED_BYTES: most names and reasons fit without being counted.
   if (read === whole && (line.length * ESCAPED_BYTES <= maxBytes || lineBytes(line) <= maxBytes)) return line;
@@ -66,8 +66,13 @@ function headEnd(line: string, bytes: number): number {
     if (used > bytes) break;
     end += c > 0xffff ? 2 : 1;
   }
+  return graphemeStart(line, end);
+}
+
+/** `end`, or the start of the grapheme of `text` that `end` falls inside of. */
+function graphemeStart(text: string, end: number): number {
   // Whether `end` falls inside a grapheme depends on what comes before it and on the character at it.
-  return end === line.length ? end : graphemes().segment(line.slice(0, end + 2)).containing(end)!.index;
+  return end >= text.length ? text.length : graphemes().segment(text.slice(0, end + 2)).containing(end)!.index;
 }
 
 /** The start of the longest end of `line` that takes at most `bytes` bytes and starts between two graphemes. */

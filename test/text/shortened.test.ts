@@ -35,6 +35,17 @@ describe('shortened', () => {
     }
   });
 
+  it('never cuts inside a character as people see it where it reads a long text in part', () => {
+    // Collapsed, a traceback's indentation leaves what was read within the bytes allowed: where the
+    // reading stopped is then the cut, which fell inside whatever grapheme stood there.
+    for (const text of ['e\u0301', '🇩🇪', '👨‍👩‍👧']) {
+      for (let pad = 760; pad <= 800; pad++) {
+        const short = shortened(`failed:${' '.repeat(pad)}${text.repeat(20)}`, 200, 'end');
+        expect(short.replace(/^failed: ?/, '').replace(/…$/, '').replaceAll(text, '')).toBe('');
+      }
+    }
+  });
+
   it('reads no more of a long text than it needs, and still says it was cut', () => {
     expect(shortened(`resize failed: ${'x; '.repeat(100_000)}`, 20, 'end')).toBe('resize failed: x;…');
     expect(shortened(`${'\n'.repeat(1000)}resize failed: ${'x '.repeat(100_000)}`, 20, 'end')).toBe('resize failed: x…');
