@@ -1,7 +1,8 @@
 /** Durations for people: 850 ms, 12.3 s, 4 min 5 s, 2 h 10 min. */
 export function formatDuration(ms: number): string {
-  if (ms < 1000) return `${Math.round(ms)} ms`;
-  if (ms < 60_000) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')} s`;
+  // The bounds are where rounding reaches the next unit, which says it better (`1 min`, not `60 s`).
+  if (ms < 999.5) return `${Math.round(ms)} ms`;
+  if (ms < 59_950) return `${(ms / 1000).toFixed(1).replace(/\.0$/, '')} s`;
   const totalSeconds = Math.round(ms / 1000);
   if (totalSeconds < 3600) {
     const s = totalSeconds % 60;

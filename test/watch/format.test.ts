@@ -11,4 +11,11 @@ describe('formatDuration', () => {
     expect(formatDuration(24 * 3_600_000)).toBe('24 h');
     expect(formatDuration(90 * 60_000)).toBe('1 h 30 min');
   });
+
+  // A span measured as 59.97 s read "60 s" beside others' "1 min", and 999.6 ms "1000 ms".
+  it('says a duration that rounds up to the next unit in that unit', () => {
+    expect(formatDuration(999.6)).toBe('1 s');
+    expect(formatDuration(59_960)).toBe('1 min');
+    expect(formatDuration(59_940)).toBe('59.9 s');
+  });
 });
