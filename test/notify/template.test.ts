@@ -76,6 +76,14 @@ describe('a webhook template', () => {
     expect(problems[0]).toMatch(/^template line 2, column 7: \{\{\{reason\}\}\} does not write valid JSON there for an action's success with every field set \(and 54 other kinds of notification\): Unexpected token '.' at line 2, column 7 of the output, near: [^\n]*"x": /);
   });
 
+  // JSON.parse reads any depth and gives no position for an unexpected token: the position was then
+  // found by a recursion, which ran out of stack, and `validate` stopped with a RangeError.
+  it('says where the JSON breaks however deep it is nested', () => {
+    expect(templateProblems(`${'['.repeat(100_000)}x`, 'json')).toEqual([
+      expect.stringMatching(/^template line 1, column 100001: does not render valid JSON for .*: Unexpected token 'x' at line 1, column 100001 of the output, near: \[+x$/),
+    ]);
+  });
+
   // A receiver that takes its key in the body (PagerDuty's routing_key): `validate` and the log of a reload
   // quote the output near where its JSON breaks, which is the key as often as not.
   it('hides, near where the JSON breaks, a value under a key whose name says it is a credential', () => {

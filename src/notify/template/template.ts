@@ -492,28 +492,44 @@ function jsonStop(text: string): number {
     i++;
     return true;
   };
-  const value = (): boolean => {
+  const key = () => match(JSON_STRING) && match(JSON_SPACE) && char(':');
+  const scalar = () => {
+    if (text[i] === '"') return match(JSON_STRING);
+    // A word is read letter by letter, as JSON.parse reads it: `fa` of `failed` stops at the `i`.
+    const word = ['true', 'false', 'null'].find((w) => w[0] === text[i]);
+    return word === undefined ? match(JSON_NUMBER) : [...word].every(char);
+  };
+  // What closes each container open, innermost last: a loop and not a recursion, since JSON.parse reads
+  // a text nested deeper than the stack would let a recursion follow.
+  const closers: string[] = [];
+  for (;;) {
     match(JSON_SPACE);
     const open = text[i];
     if (open === '{' || open === '[') {
       const close = open === '{' ? '}' : ']';
       i++;
       match(JSON_SPACE);
-      if (char(close)) return true;
-      for (;;) {
-        match(JSON_SPACE);
-        if (open === '{' && !(match(JSON_STRING) && match(JSON_SPACE) && char(':'))) return false;
-        if (!value()) return false;
-        match(JSON_SPACE);
-        if (char(close)) return true;
-        if (!char(',')) return false;
+      if (!char(close)) {
+        closers.push(close);
+        if (close === '}' && !key()) return i;
+        continue;
       }
+    } else if (!scalar()) {
+      return i;
     }
-    if (open === '"') return match(JSON_STRING);
-    // A word is read letter by letter, as JSON.parse reads it: `fa` of `failed` stops at the `i`.
-    const word = ['true', 'false', 'null'].find((w) => w[0] === open);
-    return word === undefined ? match(JSON_NUMBER) : [...word].every(char);
-  };
-  if (value()) match(JSON_SPACE);
-  return i;
+    // A value ended: it ends the containers it closes, until a comma asks for the next value.
+    for (;;) {
+      match(JSON_SPACE);
+      const close = closers.at(-1);
+      if (close === undefined) return i;
+      if (char(close)) {
+        closers.pop();
+        continue;
+      }
+      if (!char(',')) return i;
+      match(JSON_SPACE);
+      if (close === '}' && !key()) return i;
+      break;
+    }
+  }
 }
