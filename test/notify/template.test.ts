@@ -257,6 +257,16 @@ describe('the view', () => {
     expect(digest.batch.failures[0]).not.toHaveProperty('shortReason');
   });
 
+  // The README's rule for the view, which lets a template test a value with a section: a time the API left
+  // out was the word "unknown", where a receiver of a JSON template reads a time or nothing.
+  it("gives '' for a time the API did not give, as for every value absent", () => {
+    const n = failedResize();
+    n.instanceAction!.start_time = null;
+    n.instanceAction!.events![0]!.start_time = null;
+    expect(renderTemplate('{{action.startTime}}|{{#events}}{{startTime}},{{finishTime}};{{/events}}', n, 'text'))
+      .toBe('|,2026-11-26T17:50:09.123Z;2026-11-26T17:50:10.000Z,2026-11-26T17:51:02.000Z;');
+  });
+
   it('is the same for a test notification as for any other, so that notify-test tries the template', () => {
     const test = { ...failedResize(), type: NOTIFICATION_TYPES.test, outcome: null };
     expect(renderTemplate('{{#isTest}}test{{/isTest}}: {{headline}}', test, 'text')).toBe('test: test notification: web-01');

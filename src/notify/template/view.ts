@@ -54,16 +54,19 @@ function watchView(w: NotificationWatch) {
   };
 }
 
+/** A time of the API as the view gives it: '' where there is none, as for every value absent. */
+const timeOf = (value: string | null) => (value === null ? '' : formatNovaTime(value));
+
 function actionView(action: InstanceAction | null) {
   if (action === null) return { action: null, events: [] };
   return {
-    action: { name: action.action, startTime: formatNovaTime(action.start_time), message: action.message ?? '' },
+    action: { name: action.action, startTime: timeOf(action.start_time), message: action.message ?? '' },
     events: positioned(
       (action.events ?? []).map((e) => ({
         event: e.event,
         result: e.result ?? 'in progress',
-        startTime: formatNovaTime(e.start_time),
-        finishTime: e.finish_time === null ? '' : formatNovaTime(e.finish_time),
+        startTime: timeOf(e.start_time),
+        finishTime: timeOf(e.finish_time),
         traceback: e.traceback ?? '',
         failed: e.result !== null && e.result !== 'Success',
       })),
