@@ -117,7 +117,8 @@ export function renderCounts(counts: BatchNotification['counts']): string {
 
 /** A watch as people name it: its name, else what it follows; one line, whatever YAML let the name hold. */
 export function labelOf(watch: NotificationWatch): string {
-  return flat(watch.name || ('jobId' in watch ? watch.jobId : watch.serverId));
+  // Judged on one line: a name of blanks (`"${APP:-} ${ENV:-}"`, neither set) names nothing.
+  return flat(watch.name ?? '') || flat('jobId' in watch ? watch.jobId : watch.serverId);
 }
 
 /** Names and reasons on one line, never cut: a notification says them whole. */

@@ -21,6 +21,13 @@ describe('renderEmail subject', () => {
     expect(renderEmail(n).subject).toBe('[ecs-action-watch] action not found: e723eb40-f56e-40f9-8c8c-caa517fe06ba');
   });
 
+  // `name: "${APP:-} ${ENV:-}"` with neither set is valid, and left a subject naming no watch at all.
+  it('says the server when the name is blank', () => {
+    const n = failedResize();
+    n.watch.name = ' \n ';
+    expect(renderEmail(n).subject).toBe('[ecs-action-watch] resize failed: e723eb40-f56e-40f9-8c8c-caa517fe06ba');
+  });
+
   it('keeps the subject on one line whatever the name holds', () => {
     const n = failedResize();
     n.watch.name = 'web-01\nBcc: someone@example.com';
