@@ -139,6 +139,8 @@ export class WatchEngine {
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#firstPassPolled = options.firstPassPolled;
+    // Before the host clock, which moves the times it keeps (at a start, too).
+    this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal, () => this.#task !== null, () => this.#now());
     this.#hostClock = new HostClock({
       cloud: options.client.clock,
       store: options.store,
@@ -146,12 +148,12 @@ export class WatchEngine {
       metrics: options.metrics,
       bootClock: options.bootClock,
       bootId: options.bootId,
-      onMoved: () => {
+      onMoved: (byMs) => {
         // Due times were worked out on the clock before the step.
         this.#clockEpoch += 1;
+        this.#failures.moveTimes(byMs);
       },
     });
-    this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal, () => this.#task !== null, () => this.#now());
     this.#pollServices = {
       client: options.client,
       logger: options.logger,

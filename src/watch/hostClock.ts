@@ -37,8 +37,8 @@ export interface HostClockOptions {
   store: Pick<StateStore, 'moveTimes' | 'save' | 'clock' | 'setClock'>;
   logger: Logger;
   metrics: Pick<Metrics, 'hostClockSteps'>;
-  /** The times the state keeps were moved: what was worked out from them is to be worked out again. */
-  onMoved: () => void;
+  /** The times the state keeps were moved by `byMs`: what was worked out from them is to be worked out again. */
+  onMoved: (byMs: number) => void;
   bootClock?: BootClock | undefined;
   /** The boot `bootClock` counts from (clockSteps.ts); by default this machine's. */
   bootId?: string | null | undefined;
@@ -192,7 +192,7 @@ export class HostClock {
   #move(byMs: number, after: number | undefined): void {
     if (byMs !== 0) {
       this.#o.store.moveTimes(byMs);
-      this.#o.onMoved();
+      this.#o.onMoved(byMs);
     }
     if (after === undefined) {
       if (byMs === 0) return;

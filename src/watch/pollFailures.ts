@@ -35,6 +35,12 @@ export class PollFailures {
    * before its first poll.
    */
   readonly #failedHere = new WeakMap<WatchRecord, number>();
+  /**
+   * How far settings of this host's clock have moved the times the state keeps since this process began
+   * (hostClock.ts): the times kept here are on its clock as it stood then, and read as it stands now, or a
+   * clock set back 30 min after the deadline would hold a watch whose polls fail 30 min past its 15.
+   */
+  #movedMs = 0;
   /** Whether what failed is polled again on a schedule (the daemon, `wait`), not once (`check`). */
   readonly #scheduled: () => boolean;
   readonly #now: () => number;
@@ -45,6 +51,11 @@ export class PollFailures {
     this.#closed = closed;
     this.#scheduled = scheduled;
     this.#now = now;
+  }
+
+  /** This host's clock was set by `byMs`: the times kept here move with the state's. */
+  moveTimes(byMs: number): void {
+    this.#movedMs += byMs;
   }
 
   /**
@@ -87,7 +98,7 @@ export class PollFailures {
     failingSince: string | null,
   ): void {
     if (result.pollFailed) {
-      if (!this.#failedHere.has(record)) this.#failedHere.set(record, this.#now());
+      if (!this.#failedHere.has(record)) this.#failedHere.set(record, this.#keptNow());
       // A poll that ended the watch (a timeout) is not tried again; one after failed reads is a new run.
       if (!result.final && result.readError === null && this.#failing.get(record)?.kind !== 'other') {
         this.#record(record, 'other');
@@ -107,7 +118,7 @@ export class PollFailures {
     const failure = this.#failing.get(about);
     if (failure === undefined) return;
     this.#failing.delete(about);
-    log.info({ failingSince: new Date(failure.since).toISOString() }, ANSWERED_AGAIN);
+    log.info({ failingSince: new Date(failure.since + this.#movedMs).toISOString() }, ANSWERED_AGAIN);
   }
 
   /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */
@@ -122,19 +133,26 @@ export class PollFailures {
 
   /** When the run of failed polls that the record's last poll here ended began, in this process (epoch ms); null when it answered. */
   failingHereSince(record: WatchRecord): number | null {
-    return this.#failedHere.get(record) ?? null;
+    const since = this.#failedHere.get(record);
+    return since === undefined ? null : since + this.#movedMs;
   }
 
   /** Records a failure of `about` of `kind`, begun now if none was going on; the kind it had before, if any. */
   #record(about: object, kind: PollErrorKind): PollErrorKind | undefined {
     const failure = this.#failing.get(about);
     if (failure === undefined) {
-      this.#failing.set(about, { kind, since: this.#now() });
+      this.#failing.set(about, { kind, since: this.#keptNow() });
       return undefined;
     }
     const before = failure.kind;
     failure.kind = kind;
     return before;
+  }
+
+  /** Now, as the times here are kept. `now` first: it may find a step of the clock, and move them. */
+  #keptNow(): number {
+    const now = this.#now();
+    return now - this.#movedMs;
   }
 
   /** What a failure's warn line promises, which `check`'s one pass does not. */

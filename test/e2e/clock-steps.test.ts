@@ -93,7 +93,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
   let watchFile = '';
 
   /** The simulator, on the cloud's clock, with a reboot of one event lasting `durationMs`, and the daemon's parts watching it with `deadline`. */
-  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null): Promise<App> {
+  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string): Promise<App> {
     cloudAhead = 0;
     slept = 0;
     vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
@@ -101,7 +101,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     const ids = newIds();
     h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
     watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}` }]);
-    return h.app(watchFile, { bootClock, bootId });
+    return h.app(poll === undefined ? watchFile : watchFile.replace(/^poll:\n( {2}.*\n)+/m, `poll:\n${poll}\n`), { bootClock, bootId });
   }
 
   /** `ms` of time passing (both of this host's clocks, and the cloud's), a pass a second. */
@@ -142,6 +142,20 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     await pass(app, 4 * MINUTE);
     expect(outcomes()).toEqual([]);
     await pass(app, 2 * MINUTE);
+    expect(outcomes()).toEqual(['timeout']);
+  });
+
+  it('ends a reboot whose polls fail from before its deadline as a timeout 10 min past it, not 30 min later, when this host\'s clock was set back 30 min meanwhile', async () => {
+    // No retries within a poll: p-retry waits on real timers.
+    const app = await rebootWatched(HOUR, '10m', null, '  schedule: "* * * * * *"\n  retries: 0');
+    await pass(app, 9 * MINUTE);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 100_000 });
+    await pass(app, 3 * MINUTE);
+    setHostClock(-30 * MINUTE);
+    // Past the deadline a poll that cannot read the action waits 10 min (the deadline, below 15 min) for an answer.
+    await pass(app, 7 * MINUTE + 30_000);
+    expect(outcomes()).toEqual([]);
+    await pass(app, MINUTE);
     expect(outcomes()).toEqual(['timeout']);
   });
 
