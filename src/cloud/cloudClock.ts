@@ -11,6 +11,12 @@ const SAMPLE_EVERY_MS = 60_000;
  * between two daemons watching the same action.
  */
 export const CLOCKS_APART_MS = 30_000;
+/**
+ * Clocks allowed for as apart agree again only below this: a measure is good to a second or two, and clocks
+ * about 30 s apart would otherwise be apart and agreeing by turns, a measure a minute, said so each time,
+ * with the verdicts moving 30 s to and fro.
+ */
+const AGREE_AGAIN_MS = CLOCKS_APART_MS - 5000;
 
 /**
  * How far the cloud's clock is ahead of this host's (behind: negative), from the `Date` header of the
@@ -93,7 +99,7 @@ export class CloudClock {
 
   #take(measured: number, say = true): void {
     this.#measuredMs = measured;
-    const apart = Math.abs(measured) >= CLOCKS_APART_MS;
+    const apart = Math.abs(measured) >= (this.#aheadMs === 0 ? CLOCKS_APART_MS : AGREE_AGAIN_MS);
     this.#aheadMs = apart ? measured : 0;
     if (!say || apart === this.#saidApart) return;
     this.#saidApart = apart;
@@ -108,7 +114,7 @@ export class CloudClock {
     }
   }
 
-  /** What to take from a time the cloud stamped to read it on this host's clock: 0 while the clocks are within 30 s. */
+  /** What to take from a time the cloud stamped to read it on this host's clock: 0 while the clocks are within 30 s (25 s once apart). */
   get aheadMs(): number {
     return this.#aheadMs;
   }

@@ -51,6 +51,20 @@ describe('CloudClock', () => {
     ]);
   });
 
+  it('says once that clocks about 30 s apart are apart, and goes on allowing for them, though the Date\'s whole seconds put measures on both sides of 30 s', async () => {
+    const { clock: c, lines } = clock();
+    // A cloud 30.2 s ahead: an answer 790 ms into this host's second has a Date stamped at .99 of the
+    // cloud's, which the header writes as the second before (a measure of 29.71 s); one at .0, 30.5 s.
+    for (let i = 0; i < 10; i++) {
+      const receivedAt = T0 + i * 60_000 + (i % 2 === 0 ? 0 : 790);
+      c.observe(dated(receivedAt + 30_200), receivedAt);
+      expect(c.aheadMs).toBe(i % 2 === 0 ? 30_500 : 29_710);
+      later(60_000);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^the cloud's clock is 30\.5 s ahead of this host's/)]);
+  });
+
   it('says a cloud behind this host is behind', async () => {
     const { clock: c, lines } = clock();
     c.observe(dated(T0 - CLOCKS_APART_MS - 1000), T0);
