@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/load.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import type { InstanceAction } from '../../src/model.ts';
+import { ecsJobKind } from '../../src/watch/kinds/ecsJob.ts';
 import { instanceActionKind } from '../../src/watch/kinds/instanceAction.ts';
 import type { Progress } from '../../src/watch/kinds/types.ts';
 import { slowness, warnAfterFor } from '../../src/watch/slow.ts';
@@ -39,6 +40,17 @@ describe('slowness', () => {
   it('says the same of a job, by its sub-jobs', () => {
     const job: Progress = { subject: 'createServer', done: 1, total: 3, unit: 'sub-jobs', running: ['createServer on s2'], startedAt: START };
     expect(slowness(job, START + 61 * MIN, 60 * MIN)).toBe('createServer still running 1 h 1 min after it started (warnAfter 1 h); 1/3 sub-jobs done, running createServer on s2');
+  });
+
+  it('warns of a job whose answer gives no job_type (Huawei documents it as possibly null) as a job, by poll.warnAfter\'s other', () => {
+    const progress = ecsJobKind.progress({
+      kind: 'ecs-job', projectId: 'p', jobId: 'j1', name: null, trackingSince: '2026-11-26T17:00:00.000Z', everFound: true,
+      observed: { firstNotFoundAt: null, notFoundAnswers: 0 }, lastError: null, failingSince: null, verdict: null, deliveries: dictionary(),
+      job: { status: 'RUNNING', job_id: 'j1', job_type: null, begin_time: '2026-11-26T17:00:00.000Z', end_time: null, error_code: null, fail_reason: null, entities: {} },
+    })!;
+    const warnAfter = warnAfterFor(undefined, progress.subject!, table('  warnAfter: { other: 45m }'));
+    expect(warnAfter).toBe(45 * MIN);
+    expect(slowness(progress, START + 46 * MIN, warnAfter!)).toBe('job still running 46 min after it started (warnAfter 45 min)');
   });
 
   it('never warns on a guess: no start time, or one that is no time', () => {

@@ -50,7 +50,9 @@ export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
     if (job === null) return null;
     const subs = subJobProgress(job);
     return {
-      subject: job.job_type,
+      // A job read is a subject, with a type or not (null, per Huawei's documentation): as its verdict and
+      // its notification name it. Null, it would never get its early warning.
+      subject: job.job_type || 'job',
       done: subs?.done ?? null,
       total: subs?.total ?? null,
       unit: 'sub-jobs',
