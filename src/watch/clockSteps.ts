@@ -63,8 +63,8 @@ export class ClockSteps {
 
   /**
    * The step of this host's clock since the last look, or null when it kept time. Two reads of the clocks:
-   * cheap enough before every judgement. The boot clock (a file read) is read when the clock moved, and
-   * every CLOCK_CHECK_MS, so that short sleeps are not added up into a long one.
+   * cheap enough before every judgement. The boot clock (a file read) is read when the clock moved (a
+   * second or more), and every CLOCK_CHECK_MS, so that short sleeps are not added up into a long one.
    */
   look(): ClockStep | null {
     const mono = performance.now();
@@ -72,7 +72,9 @@ export class ClockSteps {
     const movedMs = offset - this.#offset;
     this.#offset = offset;
     const stepped = Math.abs(movedMs) >= CLOCK_STEP_MS;
-    if (!stepped && mono - this.#sleepReadAt < CLOCK_CHECK_MS) return null;
+    // A move short of a step (a short sleep) is let go here: the boot clock is read with it, or the time
+    // slept would be counted again at a step soon after, which it would then seem set back by.
+    if (!stepped && Math.abs(movedMs) < 1000 && mono - this.#sleepReadAt < CLOCK_CHECK_MS) return null;
     const sleepBase = this.#boot() - mono;
     const slept = sleepBase - this.#sleepBase;
     this.#sleepBase = sleepBase;

@@ -51,6 +51,21 @@ describe('ClockSteps', () => {
     expect(steps.look()).toBeNull();
   });
 
+  it('takes a sleep that comes within 5 s of a shorter one for time that passed, not partly for a clock set back', () => {
+    const { steps, boot } = clocks();
+    vi.advanceTimersByTime(5000);
+    expect(steps.look()).toBeNull();
+    // 20 s asleep, below a step; a second after waking, 40 s more.
+    boot.slept += 20_000;
+    vi.setSystemTime(Date.now() + 20_000);
+    vi.advanceTimersByTime(1000);
+    expect(steps.look()).toBeNull();
+    boot.slept += 40_000;
+    vi.setSystemTime(Date.now() + 40_000);
+    vi.advanceTimersByTime(1000);
+    expect(steps.look()).toEqual({ movedMs: 40_000, sleptMs: 40_000, setMs: 0 });
+  });
+
   it('does not add up short sleeps, each below a step, into a step of the clock', () => {
     const { steps, boot } = clocks();
     for (let i = 0; i < 10; i++) {
