@@ -67,6 +67,18 @@ describe('parseRetryAfter', () => {
     expect(parseRetryAfter({ 'retry-after': value, date })).toBe(ms);
   });
 
+  it('takes a Retry-After of more than a timer can wait as that longest wait, so that no message says "Infinity s"', () => {
+    const longest = 2 ** 31 - 1;
+    // 400 digits are Infinity as a number; a date in the year 9999 is 250 billion seconds away.
+    for (const value of ['9'.repeat(400), '99999999999', 'Fri, 31 Dec 9999 23:59:59 GMT']) {
+      const ms = parseRetryAfter({ 'retry-after': value, date });
+      expect(ms).toBe(longest);
+      const error = new ApiError({ kind: 'rate_limited', method: 'GET', url: 'https://h.test/', status: 429, retryAfterMs: ms! });
+      expect(error.message).toBe('GET https://h.test/ → 429 (retry after 2147484 s)');
+    }
+    expect(parseRetryAfter({ 'retry-after': String(24 * 86_400), date })).toBe(24 * 86_400_000);
+  });
+
   it("counts an HTTP date from this host's clock when the answer has no Date to go by", () => {
     for (const headers of [{}, { date: 'not a date' }]) {
       const ms = parseRetryAfter({ ...headers, 'retry-after': new Date(Date.now() + 60_000).toUTCString() })!;

@@ -67,8 +67,8 @@ function backoff(error: ApiError, attempts: number): number {
   // A redirect is no refusal of the credentials, but it too answers the same until the settings change.
   const { first, max } = REFUSED.has(error.kind) || error.kind === 'redirect' ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
   const delay = Math.min(first * 2 ** (attempts - 1), max);
-  // A Retry-After is honoured up to the longest wait too: a day's (or one of 400 digits, Infinity) would
-  // put every login off for as long, and the token in hand would expire meanwhile.
+  // A Retry-After is honoured up to the longest wait too: a day's would put every login off for as long,
+  // and the token in hand would expire meanwhile.
   return Math.max(delay, Math.min(error.retryAfterMs ?? 0, max));
 }
 
