@@ -1,5 +1,6 @@
 // OpenStack's clouds.yaml: `cloud.cloud: NAME` (or OS_CLOUD, when the file sets no cloud.auth) takes the
-// identity settings of that profile instead of repeating them in the watch file. Found where openstacksdk
+// identity settings of that profile instead of repeating them in the watch file, in the region
+// OS_REGION_NAME names, as the openstack command takes them. Found where openstacksdk
 // looks: cloud.cloudsYaml, else OS_CLIENT_CONFIG_FILE, else ./clouds.yaml,
 // ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml; a secure.yaml beside it adds its secrets.
 // Keys set in the watch file win over the profile's.
@@ -98,23 +99,51 @@ function merge(base: Json, over: Json): Json {
   return out;
 }
 
+/** A profile's regions as openstacksdk lists them (_get_known_regions). */
+interface Region {
+  name: string | undefined;
+  /** Settings of the profile for this region alone. */
+  values: Json;
+}
+
 /**
- * The region the openstack command takes when none is asked for (openstacksdk's _get_region): the first of
- * `regions`, a name or `{ name, values }` whose values it lays over the profile, which wins over
- * region_name; else the first of region_name (a list there, comma-separated or YAML's, is deprecated).
+ * The regions of a profile: `regions`, each a name or `{ name, values }`, which wins over region_name; else
+ * region_name (a list there, comma-separated or YAML's, is deprecated).
  */
-function firstRegion(profile: Json): { name: string | undefined; values: Json } {
-  const listed = Array.isArray(profile.regions) ? (profile.regions as unknown[]) : undefined;
-  const first: unknown = listed === undefined ? (Array.isArray(profile.region_name) ? (profile.region_name as unknown[])[0] : text(profile.region_name)?.split(',')[0]) : listed[0];
-  if (isMapping(first)) return { name: text(first.name), values: isMapping(first.values) ? first.values : {} };
-  return { name: text(first), values: {} };
+function regionsOf(profile: Json): Region[] {
+  const listed: unknown[] = Array.isArray(profile.regions)
+    ? profile.regions
+    : Array.isArray(profile.region_name) ? profile.region_name : (text(profile.region_name)?.split(',') ?? []);
+  return listed.map((entry) => (isMapping(entry) ? { name: text(entry.name), values: isMapping(entry.values) ? entry.values : {} } : { name: text(entry), values: {} }));
+}
+
+/** The region asked for, by the watch file's cloud.region or else by OS_REGION_NAME. */
+interface AskedRegion {
+  name: string;
+  byEnv: boolean;
+}
+
+/**
+ * The region the openstack command takes (openstacksdk's _get_region): the one asked for, with its values
+ * when the profile lists it, else the profile's first. An OS_REGION_NAME the profile does not list is
+ * refused, as that command refuses it: most likely a slip, or a variable left from another cloud. The
+ * file's cloud.region is not: the file's keys win over the profile's.
+ */
+function chosenRegion(profile: Json, asked: AskedRegion | undefined, where: string): { region: Region; problem?: string } {
+  const regions = regionsOf(profile);
+  if (asked === undefined) return { region: regions[0] ?? { name: undefined, values: {} } };
+  const listed = regions.find((r) => r.name === asked.name);
+  if (listed !== undefined) return { region: listed };
+  const names = regions.flatMap((r) => (r.name === undefined ? [] : [r.name]));
+  const problem = asked.byEnv && names.length > 0 ? `${where}: OS_REGION_NAME=${asked.name} is none of its regions (${names.join(', ')})${meant(asked.name, names)}` : undefined;
+  return { region: { name: asked.name, values: {} }, ...(problem === undefined ? {} : { problem }) };
 }
 
 /** The watch file's `cloud.auth` (and defaults for region, interface, CA, project) from one profile. */
-function toCloud(written: Json, where: string): { cloud: Json; problems: string[] } {
-  const { name: region, values } = firstRegion(written);
+function toCloud(written: Json, where: string, asked: AskedRegion | undefined): { cloud: Json; problems: string[] } {
+  const { region: { name: region, values }, problem } = chosenRegion(written, asked, where);
   const profile = merge(written, values);
-  const problems: string[] = [];
+  const problems: string[] = problem === undefined ? [] : [problem];
   const authType = text(profile.auth_type) ?? 'password';
   if (authType !== 'password' && authType !== 'v3password') {
     problems.push(`${where}: auth_type ${quoted(authType)} is not supported (password or v3password; for AK/SK set cloud.auth)`);
@@ -216,7 +245,11 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   }
 
   const source = `clouds.yaml ${file}, cloud ${quoted(name)}`;
-  const { cloud: fromProfile, problems } = toCloud(profile, source);
+  // As the openstack command reads it (--os-region-name's default), for a profile only: a file with
+  // cloud.auth holds every setting of its cloud, which a variable left in a shell would not change.
+  const region = text(cloud.region) ?? text(env['OS_REGION_NAME']);
+  const asked = region === undefined ? undefined : { name: region, byEnv: text(cloud.region) === undefined };
+  const { cloud: fromProfile, problems } = toCloud(profile, source, asked);
   if (problems.length > 0) return { issues: problems.map((message) => ({ path: at, message })), source };
   const given = defined(fromProfile);
   for (const [key, value] of Object.entries(given)) cloud[key] ??= value;

@@ -229,6 +229,40 @@ describe('clouds.yaml', () => {
     expect(read('listed')).toMatchObject({ region: 'eu-de' });
   });
 
+  it('takes the region OS_REGION_NAME names, with its values, over the profile\'s first, as the openstack command does; cloud.region wins over both', () => {
+    const regions = file('os-region.yaml', lines(
+      'clouds:',
+      '  entries:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, user_domain_id: default }',
+      '    regions:',
+      '      - name: eu-de',
+      '        values: { interface: internal }',
+      '      - eu-nl',
+      '  single:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, user_domain_id: default }',
+      '  one:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, user_domain_id: default }',
+      '    region_name: eu-de',
+    ));
+    const env = { OS_CLOUD: 'entries', OS_CLIENT_CONFIG_FILE: regions, OS_REGION_NAME: 'eu-nl' };
+    expect(parseConfig(lines('watches: []'), { env }).cloud).toMatchObject({ region: 'eu-nl', interface: 'public' });
+    expect(parseConfig(lines('cloud:', `  cloudsYaml: ${regions}`, '  cloud: entries'), { env: { OS_REGION_NAME: 'eu-nl' } }).cloud).toMatchObject({ region: 'eu-nl', interface: 'public' });
+    // A region the file names takes that region's values, not the first's.
+    expect(parseConfig(lines('cloud:', '  region: eu-nl'), { env: { ...env, OS_REGION_NAME: 'eu-de' } }).cloud).toMatchObject({ region: 'eu-nl', interface: 'public' });
+    expect(parseConfig(lines('cloud:', '  region: eu-de'), { env }).cloud).toMatchObject({ region: 'eu-de', interface: 'internal' });
+    // A profile without regions takes it as it is.
+    expect(parseConfig(lines('watches: []'), { env: { ...env, OS_CLOUD: 'single' } }).cloud).toMatchObject({ region: 'eu-nl' });
+    // One the profile does not list is refused, as openstacksdk refuses it (_get_region).
+    expect(problems(lines('cloud:', '  projectId: p1'), { ...env, OS_REGION_NAME: 'eu-nk' })).toEqual([
+      `2:3 cloud: clouds.yaml ${regions}, cloud 'entries': OS_REGION_NAME=eu-nk is none of its regions (eu-de, eu-nl); did you mean 'eu-nl'?`,
+    ]);
+    expect(problems(lines('cloud:', '  projectId: p1'), { ...env, OS_CLOUD: 'one' })).toEqual([
+      `2:3 cloud: clouds.yaml ${regions}, cloud 'one': OS_REGION_NAME=eu-nl is none of its regions (eu-de)`,
+    ]);
+    // Without a profile, the file holds every setting of the cloud: the variable is not read.
+    expect(parseConfig(lines('cloud:', ...OTC_AUTH, '  projectId: p1', '  region: eu-de'), { env: { OTC_PASSWORD: 'pw', OS_REGION_NAME: 'eu-nl' } }).cloud.region).toBe('eu-de');
+  });
+
   it('reads the older and wider forms: tenant_id, URL interface names, regions with a region_name, domain_name beside user_domain_id', () => {
     const legacy = file('legacy.yaml', lines(
       'clouds:',
