@@ -131,10 +131,13 @@ export function integer(min: number, max: number) {
   );
 }
 
+// YAML 1.2's core schema reads these written in the file: a variable's `True` is no less meant.
+const BOOLEAN_TEXT = new Map([...['true', 'True', 'TRUE'].map((t) => [t, true] as const), ...['false', 'False', 'FALSE'].map((t) => [t, false] as const)]);
+
 /** `true` or `false`; also their text. */
 export function boolean() {
   return z.preprocess(
-    fromEnvText((text) => (text === 'true' ? true : text === 'false' ? false : undefined)),
+    fromEnvText((text) => BOOLEAN_TEXT.get(text)),
     z.boolean(),
   );
 }

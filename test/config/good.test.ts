@@ -326,6 +326,16 @@ describe('${VAR} in values', () => {
     expect(portOf(['      secure: true', '      port: 2465'])).toMatchObject({ smtp: { port: 2465, secure: true } });
   });
 
+  it('reads true or false from a variable in each form YAML reads written (True, TRUE), and keeps it text where text is expected', () => {
+    const secure = (written: string, env: NodeJS.ProcessEnv = {}) => parseConfig(mail(['      host: smtp.example.com', `      secure: ${written}`]), { env }).notifiers['ops-mail'];
+    for (const [text, value] of [['True', true], ['TRUE', true], ['False', false], ['FALSE', false]] as const) {
+      expect(secure(text)).toMatchObject({ smtp: { secure: value } });
+      expect(secure('${SMTP_SECURE}', { SMTP_SECURE: text })).toMatchObject({ smtp: { secure: value } });
+    }
+    const config = parseConfig(mail(['      host: smtp.example.com', '      user: u', '      password: ${SMTP_PASSWORD}']), { env: { SMTP_PASSWORD: 'True' } });
+    expect(config.notifiers['ops-mail']).toMatchObject({ smtp: { password: 'True' } });
+  });
+
   it('keeps a string that looks like a number a string where a string is expected', () => {
     const config = parseConfig(mail(['      host: smtp.example.com', '      user: ${SMTP_USER}', '      password: ${SMTP_PASSWORD}']), {
       env: { SMTP_USER: '1234', SMTP_PASSWORD: '007' },
