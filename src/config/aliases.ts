@@ -27,9 +27,9 @@ export interface DataProblem {
 
 type Data = { ok: true; data: unknown } | { ok: false; problems: DataProblem[] };
 
-/** The document as plain data (as Document#toJS makes it), or why it cannot be made. */
-export function documentData(doc: Document.Parsed): Data {
-  const problems = resolveAliases(doc);
+/** The document (parsed from `text`) as plain data (as Document#toJS makes it), or why it cannot be made. */
+export function documentData(doc: Document.Parsed, text: string): Data {
+  const problems = resolveAliases(doc, text);
   if (problems.length > 0) return { ok: false, problems };
   try {
     return { ok: true, data: doc.toJS() };
@@ -41,9 +41,10 @@ export function documentData(doc: Document.Parsed): Data {
 
 /**
  * Points each alias of `doc` at its anchor, the last one of its name before it (as YAML has it), and
- * says which aliases name none, and the one that takes what aliases repeat past MAX_REPEATED_VALUES.
+ * says which aliases name none, which anchors are on no value, and the alias that takes what aliases
+ * repeat past MAX_REPEATED_VALUES.
  */
-function resolveAliases(doc: Document.Parsed): DataProblem[] {
+function resolveAliases(doc: Document.Parsed, text: string): DataProblem[] {
   const anchors = new Map<string, Node>();
   // The values of each anchored node, itself and the aliases inside it included.
   const sizes = new Map<Node, number>();
@@ -76,6 +77,7 @@ function resolveAliases(doc: Document.Parsed): DataProblem[] {
     if (node.anchor !== undefined) {
       anchors.set(node.anchor, node);
       open.add(node);
+      if (anchorsNothing(node)) problems.push({ offset: text.lastIndexOf(`&${node.anchor}`, node.range?.[0]), message: anchorOnNothing(node.anchor) });
     }
     let size = 1;
     if (!isScalar(node)) for (const item of node.items) size += valuesIn(item);
@@ -87,6 +89,19 @@ function resolveAliases(doc: Document.Parsed): DataProblem[] {
   };
   valuesIn(doc.contents);
   return problems;
+}
+
+/**
+ * An anchor with no value after it (`password: &Xk9...` unquoted): a value that starts with `&`, whose
+ * setting was then empty, and said to be missing, or silently left out where it is optional (a webhook's
+ * `secret`, and its notifications went out unsigned). An empty value is nothing an alias would repeat.
+ */
+function anchorsNothing(node: Node): boolean {
+  return isScalar(node) && node.value === null && node.source === '' && node.tag === undefined;
+}
+
+function anchorOnNothing(name: string): string {
+  return `&${name} is read as an anchor (a name for the value after it), and no value comes after it: put a value that starts with & in quotes ("..." or '...')`;
 }
 
 function tooManyRepeated(name: string, size: number): string {

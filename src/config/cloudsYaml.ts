@@ -83,7 +83,7 @@ function readYaml(file: string): Json {
       if (typeof node.value === 'number' && node.source !== undefined) node.value = node.source;
     },
   });
-  const converted = documentData(doc);
+  const converted = documentData(doc, text);
   if (!converted.ok) throw at(converted.problems[0]!);
   if (!isMapping(converted.data)) throw new CloudsYamlError('not a mapping');
   return converted.data;

@@ -235,7 +235,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (others.size > 0 && isMap(kept!.value)) kept!.value.items = kept!.value.items.filter((pair) => !others.has(pair));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied, expanded } = substituteEnv(doc, env);
-  const converted = documentData(doc);
+  const converted = documentData(doc, text);
   if (!converted.ok) {
     return { ok: false, issues: converted.problems.map(({ offset, message }) => (offset === undefined ? issueAt(0, [], message) : yamlIssueAt(offset, pathAt(doc, offset), message))) };
   }

@@ -62,7 +62,7 @@ export function fileData(text: string, env: NodeJS.ProcessEnv): { doc: Document.
   if ('deep' in parsed || parsed.doc.errors.length > 0) return undefined;
   const { doc } = parsed;
   substituteEnv(doc, env);
-  const converted = documentData(doc);
+  const converted = documentData(doc, text);
   return converted.ok ? { doc, data: converted.data, lineCounter } : undefined;
 }
 

@@ -504,6 +504,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:43 watches[0].batch: must not be empty'],
   },
   {
+    name: 'a value that starts with &, read as an anchor with no value after it: told to quote it, not that the value is missing',
+    text: lines(...CLOUD, 'watches:', '  - serverId: s1', '    requestId: r1', '    name: &web-01', '  - { serverId: s2, requestId: r2, name: &web-02 }'),
+    expected: [
+      `7:11 watches[0].name: &web-01 is read as an anchor (a name for the value after it), and no value comes after it: put a value that starts with & in quotes ("..." or '...')`,
+      `8:42 watches[1].name: &web-02 is read as an anchor (a name for the value after it), and no value comes after it: put a value that starts with & in quotes ("..." or '...')`,
+    ],
+  },
+  {
     name: 'an alias that names no anchor before it (a typo, or the watch holding the anchor removed)',
     text: lines(...CLOUD, 'watches:', '  - serverId: s1', '    requestId: r1', '    deadline: &long 12h', '  - serverId: s2', '    requestId: r2', '    deadline: *lnog'),
     expected: ['10:15 watches[1].deadline: *lnog names no anchor set before it: set &lnog on a value above, or correct the name'],

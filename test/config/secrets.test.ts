@@ -28,6 +28,12 @@ describe('a secret the watch file cannot read is not quoted back', () => {
     ['a token that starts with !, read as a tag', withAuth('type: token', 'token: !Tag-secret-77'), 'Tag-secret-77', [
       `6:12 cloud.auth.token: <hidden> is no tag ecs-action-watch reads (only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq), and the value would be read as if it were not there: remove it, and write the value itself (\${VAR} takes one from the environment) ${HIDDEN}`,
     ]],
+    ['a password that starts with &, read as an anchor on no value', withAuth('type: password', 'identityEndpoint: https://iam.test/v3', 'userId: u', 'projectId: p', 'password: &Amp-secret-3'), 'Amp-secret-3', [
+      `9:15 cloud.auth.password: <hidden> is read as an anchor (a name for the value after it), and no value comes after it: put a value that starts with & in quotes ("..." or '...') ${HIDDEN}`,
+    ]],
+    ['a webhook secret that starts with &, which left the webhook unsigned', withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'secret: &whsec_AmpSecret4'), 'AmpSecret4', [
+      `9:13 notifiers.n.secret: <hidden> is read as an anchor (a name for the value after it), and no value comes after it: put a value that starts with & in quotes ("..." or '...') ${HIDDEN}`,
+    ]],
     ['a secret key that starts with |, read as a block scalar', withAuth('type: aksk', 'accessKey: AK', 'secretKey: |pipe-secret-5'), 'pipe-secret-5', [
       `7:17 cloud.auth.secretKey: Block scalar header includes extra characters: <hidden> ${HIDDEN}`,
     ]],
