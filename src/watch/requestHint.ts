@@ -4,7 +4,10 @@ import type { InstanceActionSummary } from '../model.ts';
 import { novaTimeIso } from '../cloud/time.ts';
 import { closest } from '../text/closest.ts';
 
-/** A Nova request id (`req-` and a UUID), and a job id of Huawei's native ECS API (32 hex digits): each is easily given as the other. */
+/**
+ * A Nova request id (`req-` and a UUID), and a job id of Huawei's native ECS API (32 hex digits, as its API
+ * gateway's X-Request-Id is): each is easily given as the other.
+ */
 const REQUEST_ID = /^req-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const JOB_ID = /^[0-9a-f]{32}$/i;
 
@@ -35,14 +38,19 @@ const LATEST_NAMED = 3;
  */
 export function requestHint(requestId: string, actions: readonly InstanceActionSummary[]): string {
   if (actions.some((a) => a.request_id === requestId)) return '';
-  if (JOB_ID.test(requestId)) return `${requestId} looks like the job_id of a call to Huawei's native ECS API: watch it as \`kind: ecs-job\` with \`jobId: ${requestId}\` (\`ecs-action-watch add --job ${requestId}\`)`;
-  if (actions.length === 0) return 'the server shows no actions';
+  // Huawei's API gateway answers every call, a Nova one too, with an X-Request-Id of 32 hex digits as well,
+  // which names no action: it is easily copied for the action's, and then the server's actions tell which.
+  const hexId = JOB_ID.test(requestId)
+    ? `${requestId} looks like the job_id of a call to Huawei's native ECS API (watch it as \`kind: ecs-job\` with \`jobId: ${requestId}\`: \`ecs-action-watch add --job ${requestId}\`), ` +
+      "or the X-Request-Id of Huawei's API gateway, which names no action (an action's request id is the call's X-Openstack-Request-Id, req- and a UUID); "
+    : '';
+  if (actions.length === 0) return `${hexId}the server shows no actions`;
   const guess = closest(requestId, actions.map((a) => a.request_id));
   const meant = guess === undefined ? undefined : actions.find((a) => a.request_id === guess);
-  if (meant !== undefined) return `did you mean ${described(meant)}?`;
+  if (meant !== undefined) return `${hexId}did you mean ${described(meant)}?`;
   // Nova lists the newest first.
   const more = actions.length > LATEST_NAMED ? ` (of ${actions.length})` : '';
-  return `the server's latest actions${more}: ${actions.slice(0, LATEST_NAMED).map(described).join(', ')}`;
+  return `${hexId}the server's latest actions${more}: ${actions.slice(0, LATEST_NAMED).map(described).join(', ')}`;
 }
 
 /** `resize req-… (started 2026-11-26T10:00:00Z)`. */

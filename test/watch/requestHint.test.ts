@@ -45,9 +45,17 @@ describe('requestHint: the request id a not_found watch most likely meant', () =
 describe('a job id given as a request id, and the reverse', () => {
   const JOB = 'ff808082843684110184e155fdb36461';
 
-  it('says a request id the server does not list looks like a job id, and how to watch one', () => {
-    expect(requestHint(JOB, [])).toBe(`${JOB} looks like the job_id of a call to Huawei's native ECS API: watch it as \`kind: ecs-job\` with \`jobId: ${JOB}\` (\`ecs-action-watch add --job ${JOB}\`)`);
+  const EITHER =
+    `${JOB} looks like the job_id of a call to Huawei's native ECS API (watch it as \`kind: ecs-job\` with \`jobId: ${JOB}\`: \`ecs-action-watch add --job ${JOB}\`), ` +
+    "or the X-Request-Id of Huawei's API gateway, which names no action (an action's request id is the call's X-Openstack-Request-Id, req- and a UUID)";
+
+  it('says a request id of 32 hex digits the server does not list may be a job id, and how to watch one, or the gateway\'s X-Request-Id', () => {
+    expect(requestHint(JOB, [])).toBe(`${EITHER}; the server shows no actions`);
     expect(requestHint(WATCHED, [])).toBe('the server shows no actions');
+  });
+
+  it("names the server's latest actions after it too: Huawei's API gateway answers every call with an X-Request-Id of 32 hex digits, easily taken for the action's", () => {
+    expect(requestHint(JOB, others)).toBe(`${EITHER}; ${requestHint(WATCHED, others)}`);
   });
 
   it('says a job id the API does not know looks like a request id, and nothing for a job id that looks like one', () => {
