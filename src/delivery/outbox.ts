@@ -54,7 +54,7 @@ export class Outbox {
   #closing: Promise<void> | null = null;
   /** Notifiers holdFor marked: these parts still have them, and an attempt before they close keeps the mark. */
   readonly #holding = new Set<string>();
-  /** Early warnings wait while this is set: see start(). */
+  /** Early warnings and partial digests wait while this is set: see start(). */
   #warningsHeld = false;
   /**
    * Notifiers whose receiver throttles (a 429, or an answer with Retry-After), and until when (epoch ms): none
@@ -111,7 +111,8 @@ export class Outbox {
    * Starts the background loop that sends due deliveries and sleeps until the next one is due. Early
    * warnings wait for `firstPass`, the engine's first poll of every watch: one owed from before a restart
    * may be about an action that finished while the daemon was stopped, and the outcome that pass finds
-   * supersedes it, where sent at once it would come just before that outcome.
+   * supersedes it, where sent at once it would come just before that outcome. So do partial digests, a
+   * batch's warning, for a batch that finished meanwhile and the final digest that pass records.
    */
   start(firstPass?: Promise<unknown>): void {
     if (this.#loop) return;
@@ -282,7 +283,7 @@ export class Outbox {
   }
 
   #held(owed: DurableDelivery): boolean {
-    return this.#warningsHeld && owed.about === 'slow';
+    return this.#warningsHeld && (owed.about === 'slow' || (owed.about === 'digest' && !owed.digest.final));
   }
 
   /** Epoch ms before which no attempt of `owed` may start: its own retry's time, or its receiver's pause. */

@@ -5,8 +5,9 @@
 // file) or by the daemon's log, never by a sleep; then started again on the same state, and what the
 // receivers got is counted. Delivery is at least once: a redelivery must carry the same webhook-id
 // (Message-ID) and announce the verdict the state kept, and comes only when the state on disk at the
-// moment of the kill still owed it. (Killed between a verdict and its save: kill.test.ts; around a batch
-// digest: batch-kill.test.ts; after auto-tracking found an action: track-restart.test.ts.)
+// moment of the kill still owed it. (Killed between a verdict and its save: kill.test.ts; around a batch's
+// final digest: batch-kill.test.ts, its partial digest is here; after auto-tracking found an action:
+// track-restart.test.ts.)
 import { once } from 'node:events';
 import { existsSync, readdirSync, watch as watchFolder } from 'node:fs';
 import { mkdtemp, readFile, rename, utimes, writeFile } from 'node:fs/promises';
@@ -32,6 +33,13 @@ interface WatchRecord {
   trackingSince: string;
   verdict: { outcome: string; detectedAt: string } | null;
   deliveries: { [notifier: string]: Delivery };
+  warning?: { detectedAt: string; deliveries: { [notifier: string]: Delivery } } | null;
+}
+interface DigestRecord {
+  round: number;
+  final: boolean;
+  detectedAt: string;
+  deliveries: { [notifier: string]: Delivery };
 }
 
 /**
@@ -47,17 +55,31 @@ interface Hook {
   answered: number | null;
 }
 
+/** A batch digest the receiver took: its webhook-id and type, what it counted and listed, and the status answered. */
+interface DigestHook {
+  id: string;
+  type: string;
+  counts: Record<string, number>;
+  /** The request ids of the watches it lists, sorted. */
+  requestIds: string[];
+  detectedAt: string;
+  answered: number | null;
+}
+
 /**
  * A webhook receiver on loopback whose every step can be a moment to act at: `onConnection` when the daemon
- * connects, `onRequest` once a request is read (before any answer; return 'hold' to never answer it),
- * `onAnswered` once an answer is flushed to the socket.
+ * connects, `onReceipt` and then `onRequest` once a request is read (before any answer; `onRequest` returns
+ * 'hold' to never answer it), `onAnswered` once an answer is flushed to the socket.
  */
 class Receiver {
   readonly hooks: Hook[] = [];
+  /** The batch digests, apart: they announce no one watch. */
+  readonly digests: DigestHook[] = [];
   status = 204;
   onConnection: ((socket: Socket) => void) | null = null;
-  onRequest: ((hook: Hook) => 'answer' | 'hold') | null = null;
-  onAnswered: ((hook: Hook) => void) | null = null;
+  onReceipt: ((hook: Hook | DigestHook) => void) | null = null;
+  onRequest: ((hook: Hook | DigestHook) => 'answer' | 'hold') | null = null;
+  onAnswered: ((hook: Hook | DigestHook) => void) | null = null;
   readonly #server = createServer((req, res) => this.#handle(req, res));
   readonly #sockets = new Set<Socket>();
 
@@ -85,9 +107,19 @@ class Receiver {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { outcome: string; detectedAt: string; watch: { requestId: string } };
-      const hook: Hook = { id: String(req.headers['webhook-id']), requestId: body.watch.requestId, outcome: body.outcome, detectedAt: body.detectedAt, answered: null };
-      this.hooks.push(hook);
+      const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as Body;
+      const id = String(req.headers['webhook-id']);
+      let hook: Hook | DigestHook;
+      if (body.type.startsWith('ecs.batch.')) {
+        const { type, counts, watches, detectedAt } = body as DigestBody;
+        hook = { id, type, counts, requestIds: watches.map((w) => w.watch.requestId).sort(), detectedAt, answered: null };
+        this.digests.push(hook);
+      } else {
+        const { outcome, detectedAt, watch } = body as WatchBody;
+        hook = { id, requestId: watch.requestId, outcome, detectedAt, answered: null };
+        this.hooks.push(hook);
+      }
+      this.onReceipt?.(hook);
       if (this.onRequest?.(hook) === 'hold') return;
       hook.answered = this.status;
       res.on('finish', () => this.onAnswered?.(hook));
@@ -101,6 +133,10 @@ class Receiver {
     return closed;
   }
 }
+
+type WatchBody = { type: string; outcome: string | null; detectedAt: string; watch: { requestId: string } };
+type DigestBody = { type: string; counts: Record<string, number>; watches: Array<{ watch: { requestId: string } }>; detectedAt: string };
+type Body = WatchBody | DigestBody;
 
 interface MailServer {
   port: number;
@@ -181,8 +217,11 @@ class Rig {
     return ids;
   }
 
-  /** `notifiers` as YAML lines under `notifiers:`; each watch notifies every notifier. */
-  watchFile(notifiers: string[], watches: Watch[], extra: string[] = []): string {
+  /**
+   * `notifiers` as YAML lines under `notifiers:`; each watch notifies every notifier. `entry` is added to each
+   * watch's mapping (`, batch: fleet`).
+   */
+  watchFile(notifiers: string[], watches: Watch[], extra: string[] = [], entry = ''): string {
     return [
       'cloud:',
       `  endpoint: ${this.simulator.url}`,
@@ -197,7 +236,7 @@ class Rig {
       'http: { port: 0 }',
       ...extra,
       'watches:',
-      ...watches.map((w) => `  - { requestId: ${w.requestId}, serverId: ${w.serverId} }`),
+      ...watches.map((w) => `  - { requestId: ${w.requestId}, serverId: ${w.serverId}${entry} }`),
       '',
     ].join('\n');
   }
@@ -228,6 +267,27 @@ class Rig {
 
   recordOnDisk(w: Watch): WatchRecord | undefined {
     return stateOnDisk(this.statePath).watches[w.key] as WatchRecord | undefined;
+  }
+
+  digestsOnDisk(label: string): DigestRecord[] {
+    return (stateOnDisk(this.statePath).batches[label] as { digests: DigestRecord[] } | undefined)?.digests ?? [];
+  }
+
+  /**
+   * The webhook-ids of the requests `receiver` takes from now on whose delivery the state on disk did not
+   * hold as each arrived: nothing may be sent that a restart would not know it owes.
+   */
+  unsavedAtReceipt(receiver: Receiver): string[] {
+    const unsaved: string[] = [];
+    receiver.onReceipt = (hook) => {
+      const id = hook.id.replace(/^msg_/, '');
+      const state = stateOnDisk(this.statePath);
+      const records = Object.values(state.watches) as WatchRecord[];
+      const batches = Object.values(state.batches) as Array<{ digests: DigestRecord[] }>;
+      const owed = [...records.flatMap((r) => [r.deliveries, r.warning?.deliveries ?? {}]), ...batches.flatMap((b) => b.digests.map((d) => d.deliveries))];
+      if (!owed.some((deliveries) => Object.values(deliveries).some((d) => d.id === id))) unsaved.push(hook.id);
+    };
+    return unsaved;
   }
 
   async close(): Promise<void> {
@@ -269,6 +329,18 @@ function killedAsTheLockChanges(dir: string, lock: string, daemon: Daemon): Prom
       resolve();
     });
   });
+}
+
+/**
+ * The batch `fleet` of two watches, notifying `chat`: `done`, finished, and `later`, which Nova does not know
+ * until the test adds it (an early 404 is no outcome): the batch stays unfinished for as long as the test
+ * needs, and its partial digest is due at the first pass.
+ */
+async function batchOfTwo(s: Rig, chat: Receiver): Promise<{ done: Watch; later: Watch }> {
+  const done = s.finishedAction();
+  const later = newIds();
+  await s.writeConfig(s.watchFile([hook('chat', chat)], [done, later], [], ', batch: fleet').replace('retries: 0 }', 'retries: 0, batchWindow: 1ms }'));
+  return { done, later };
 }
 
 /** Resolves once `condition` holds, looked at every 10 ms. */
@@ -379,6 +451,75 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(await last.exited).toBe(0);
     expect(s.simulator.pendingFaults).toBe(0);
     expect(chat.delivered().map((h) => h.outcome)).toEqual(['success']);
+  });
+
+  test('sends a partial digest until it is answered, with one webhook-id and never before the state holds it, across SIGKILLs as it is sent and as it is answered; then the final digest once, with every watch', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const { done, later } = await batchOfTwo(s, chat);
+    const unsaved = s.unsavedAtReceipt(chat);
+
+    // Killed as the receiver reads the partial digest: it was sent, and the daemon never hears back.
+    const first = s.run();
+    chat.onRequest = () => {
+      first.child.kill('SIGKILL');
+      return 'hold';
+    };
+    await first.exited;
+    const [partial] = s.digestsOnDisk('fleet');
+    expect(partial).toMatchObject({ final: false, deliveries: { chat: { status: 'pending' } } });
+
+    // Started again while the batch still runs: the partial goes again, and the daemon is killed as its 204
+    // is flushed, before (or as) it records it.
+    const second = s.run();
+    chat.onRequest = null;
+    chat.onAnswered = () => {
+      chat.onAnswered = null;
+      second.child.kill('SIGKILL');
+    };
+    await second.exited;
+    const [atAnswer] = s.digestsOnDisk('fleet');
+
+    // The batch's last watch ended while the daemon was stopped.
+    s.finishedAction('Success', later);
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    const [, final] = s.digestsOnDisk('fleet');
+    const both = [done.requestId, later.requestId].sort();
+    const sent = { id: `msg_${partial!.deliveries['chat']!.id}`, type: 'ecs.batch.partial', counts: { success: 1, failure: 0, timeout: 0, not_found: 0, pending: 1 }, requestIds: both, detectedAt: partial!.detectedAt };
+    // The partial as it was recorded before the first kill, twice (at least once answered), never after the
+    // final; the final once, with both watches; no watch on its own.
+    expect(chat.digests).toEqual([
+      { ...sent, answered: null },
+      { ...sent, answered: 204 },
+      { id: `msg_${final!.deliveries['chat']!.id}`, type: 'ecs.batch.finished', counts: { success: 2, failure: 0, timeout: 0, not_found: 0, pending: 0 }, requestIds: both, detectedAt: final!.detectedAt, answered: 204 },
+    ]);
+    expect(chat.hooks).toEqual([]);
+    // Recorded before the kill, or still owed at the last start, whose first pass found the batch finished.
+    const partialEnd = atAnswer!.deliveries['chat']!.status === 'delivered' ? 'delivered' : 'superseded';
+    expect(s.digestsOnDisk('fleet').map((d) => [d.final, d.deliveries['chat']!.status])).toEqual([[false, partialEnd], [true, 'delivered']]);
+    expect(unsaved).toEqual([]);
+  });
+
+  test('drops the partial digest a SIGKILL cut off, when the batch finished while the daemon was stopped: the final digest alone comes after the restart', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const { later } = await batchOfTwo(s, chat);
+    const unsaved = s.unsavedAtReceipt(chat);
+    // Killed as the receiver reads the partial digest: the daemon still owes it.
+    const first = s.run();
+    chat.onRequest = () => {
+      first.child.kill('SIGKILL');
+      return 'hold';
+    };
+    await first.exited;
+    expect(s.digestsOnDisk('fleet')).toMatchObject([{ final: false, deliveries: { chat: { status: 'pending' } } }]);
+
+    s.finishedAction('Success', later);
+    chat.onRequest = null;
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(0);
+    expect(chat.digests.map((d) => [d.type, d.answered])).toEqual([['ecs.batch.partial', null], ['ecs.batch.finished', 204]]);
+    expect(s.digestsOnDisk('fleet').map((d) => [d.final, d.deliveries['chat']!.status])).toEqual([[false, 'superseded'], [true, 'delivered']]);
+    expect(unsaved).toEqual([]);
   });
 
   test('sends again, with the same webhook-id and Message-ID, what the receivers took while the daemon was SIGKILLed before they answered', async ({ rig: s }) => {
