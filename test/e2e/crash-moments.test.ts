@@ -453,6 +453,50 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(chat.delivered().map((h) => h.outcome)).toEqual(['success']);
   });
 
+  test('sends an early warning until it is answered, with one webhook-id and the time it was made, across SIGKILLs as it is sent and as it is answered while the action runs on; then the outcome once', async ({ rig: s }) => {
+    const chat = await s.receiver();
+    const w = newIds();
+    // It never ends: running at each restart however slowly a busy machine starts the daemon. A deadline
+    // already past, at the last start, is what ends it.
+    s.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }], neverFinishes: true });
+    const file = (poll: string) => s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', `retries: 0, ${poll} }`);
+    await s.writeConfig(file('warnAfter: 100ms'));
+    const unsaved = s.unsavedAtReceipt(chat);
+
+    // Killed as the receiver reads the warning: it was sent, and the daemon never hears back.
+    const first = s.run();
+    chat.onRequest = () => {
+      first.child.kill('SIGKILL');
+      return 'hold';
+    };
+    await first.exited;
+    const atKill = s.recordOnDisk(w)!;
+    expect(atKill).toMatchObject({ verdict: null, warning: { deliveries: { chat: { status: 'pending' } } } });
+
+    // Started again while the action runs: the warning goes again after the first pass, and the daemon is
+    // killed as its 204 is flushed, before (or as) it records it.
+    const second = s.run();
+    chat.onRequest = null;
+    chat.onAnswered = () => {
+      chat.onAnswered = null;
+      second.child.kill('SIGKILL');
+    };
+    await second.exited;
+    const atAnswer = s.recordOnDisk(w)!;
+
+    await s.writeConfig(file('warnAfter: 100ms, deadline: 1ms'));
+    const last = s.run(['--until-done']);
+    expect(await last.exited).toBe(1);
+    const end = s.recordOnDisk(w)!;
+    expect(end.verdict?.outcome).toBe('timeout');
+    // The warning as it was made before the first kill, sent twice (at least once answered) and never again:
+    // one still owed at the last start is dropped by the outcome its first pass found.
+    const warning = { id: `msg_${atKill.warning!.deliveries['chat']!.id}`, requestId: w.requestId, outcome: null, detectedAt: atKill.warning!.detectedAt };
+    expect(chat.hooks).toEqual([{ ...warning, answered: null }, { ...warning, answered: 204 }, announcing(w, end, 'chat', 204)]);
+    expect(end.warning?.deliveries['chat']?.status).toBe(atAnswer.warning?.deliveries['chat']?.status === 'delivered' ? 'delivered' : 'superseded');
+    expect(unsaved).toEqual([]);
+  });
+
   test('sends a partial digest until it is answered, with one webhook-id and never before the state holds it, across SIGKILLs as it is sent and as it is answered; then the final digest once, with every watch', async ({ rig: s }) => {
     const chat = await s.receiver();
     const { done, later } = await batchOfTwo(s, chat);
