@@ -1,7 +1,13 @@
 // The demo a newcomer runs first (`npm run demo`), whole: it takes its 8-10 s of real time (a stuck watch's
 // deadline is part of its story), so it is a file of its own, run beside the others.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, vi } from 'vitest';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { Capture, itWithHarness as it } from './harness.ts';
+
+const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
 describe('demo', () => {
   // It gives up at 25 s rather than hang.
@@ -26,5 +32,27 @@ describe('demo', () => {
     await vi.waitFor(() => expect(stdout.text).toContain('] poll    '), { timeout: 10_000, interval: 20 });
     stop.abort('SIGINT');
     expect(await running).toMatchObject({ code: 130, stderr: '' });
+  });
+
+  // A process of its own: the proxy variables are the environment's, read as its first request goes out. The
+  // sources rather than the run's bundle, which has no node_modules beside it for the mail sink.
+  it('reaches its own cloud and receivers on 127.0.0.1 directly, though the environment names a proxy', async () => {
+    // A company's proxy cannot reach this host's loopback: one that is down stands for it.
+    const proxy = `http://127.0.0.1:${await closedPort()}`;
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', HTTP_PROXY: proxy, HTTPS_PROXY: proxy, http_proxy: proxy, https_proxy: proxy };
+    for (const name of ['LOG_LEVEL', 'NO_PROXY', 'no_proxy']) delete env[name];
+    const child = spawn(process.execPath, [MAIN, 'demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(child, 'exit');
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+    const polls = () => stdout.split('\n').filter((line) => line.includes('] poll    '));
+    try {
+      // The first round of polls: one line for each of the eight watches.
+      await vi.waitFor(() => expect(polls().length).toBeGreaterThanOrEqual(8), { timeout: 15_000, interval: 50 });
+    } finally {
+      child.kill('SIGINT');
+      await exited;
+    }
+    expect(polls().filter((line) => line.includes('last poll failed'))).toEqual([]);
   });
 });

@@ -6,6 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { App } from '../../app.ts';
 import { parseConfig } from '../../config/load.ts';
 import { silentLogger } from '../../observability/logger.ts';
+import { PROXY_VARIABLES } from '../../net/proxy.ts';
 import type { CloudConfig } from '../../config/schema.ts';
 import type { Sandbox } from '../sandbox.ts';
 import { watchKey } from '../../state/store.ts';
@@ -45,6 +46,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   let app: App | null = null;
   // Made once the sandbox runs: one that cannot start (a production install, without its mail sink) left it behind.
   const dir = await mkdtemp(join(tmpdir(), 'ecs-action-watch-demo-'));
+  const restoreProxies = withoutProxies();
   try {
     const { simulator, hooks, mail, scenarios, jobs } = sandbox;
     const yaml = sandboxWatchFile(sandbox, {
@@ -87,9 +89,24 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 0;
   } finally {
     await app?.close();
+    restoreProxies();
     await sandbox.close();
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Takes the proxy variables out of the environment until the returned function puts them back. The demo's
+ * cloud and receivers are on this host's 127.0.0.1, which a proxy elsewhere (a company's HTTP_PROXY) cannot
+ * reach: through it, each of the demo's polls and webhooks failed. The HTTP clients read the variables from
+ * process.env as their first request goes out.
+ */
+function withoutProxies(): () => void {
+  const saved = Object.values(PROXY_VARIABLES).flat().map((name) => [name, process.env[name]] as const);
+  for (const [name] of saved) delete process.env[name];
+  return () => {
+    for (const [name, value] of saved) if (value !== undefined) process.env[name] = value;
+  };
 }
 
 /** Reads every demo action and job once with AK/SK signing and once with a fixed token: the other auth modes. */
