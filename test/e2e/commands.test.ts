@@ -932,6 +932,19 @@ describe('simulator', () => {
     }
   });
 
+  it('says the same when the port after --port is the one in use, its webhook receiver\'s', async ({ h }) => {
+    const port = await closedPort();
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(port + 1, '127.0.0.1', resolve));
+    try {
+      const r = await h.cli(['simulator', '--port', String(port)]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`webhook sink: cannot listen on 127.0.0.1:${port + 1} (EADDRINUSE): the simulator listens on --port and the two ports after it (${port}-${port + 2}); stop what holds it, or pass --port with another, or --port 0 for any free ports\n`);
+    } finally {
+      taken.close();
+    }
+  });
+
   it('refuses a port it cannot take with the allowed range', async ({ h }) => {
     const r = await h.cli(['simulator', '--port', '65534']);
     expect(r.code).toBe(2);

@@ -20,7 +20,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     onWebhook: (h) => say(`webhook ← ${describeWebhook(h)}`),
     onMail: (m) => say(`mail    ← "${m.subject}" to ${m.to.join(', ')}`),
   }).catch((err: unknown) => {
-    if (errorCode(err) !== 'EADDRINUSE') throw err;
+    // The receivers' errors say which of them could not listen, the system's code in their cause.
+    if ((errorCode(err) ?? errorCode(err instanceof Error ? err.cause : undefined)) !== 'EADDRINUSE') throw err;
     // Another simulator still running is the usual cause; the three ports are one after the other.
     throw new Error(`${(err as Error).message}: the simulator listens on --port and the two ports after it (${port}-${port + 2}); stop what holds it, or pass --port with another, or --port 0 for any free ports`, { cause: err });
   });
