@@ -8,8 +8,9 @@ export interface ReceivedMail {
   raw: string;
   /** Lower-case names, folded lines joined. */
   headers: Map<string, string>;
-  /** Quoted-printable decoded, `\n` line ends. */
+  /** Quoted-printable or base64 decoded, `\n` line ends. */
   body: string;
+  /** Its encoded words decoded. */
   subject: string;
   messageId: string;
 }
@@ -21,7 +22,24 @@ export interface MailSink {
   close(): Promise<void>;
 }
 
-/** Enough of RFC 5322 and quoted-printable to read what nodemailer writes. */
+/** Quoted-printable's bytes: `=XX` is the byte XX. */
+const quotedPrintable = (text: string) => Buffer.from(text.replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))), 'latin1');
+
+const ENCODED_WORD = /=\?[^?]+\?([BQ])\?([^?]*)\?=/gi;
+/** Encoded words one after the other, with only white space between them, which is part of neither (RFC 2047, 6.2). */
+const ENCODED_WORDS = new RegExp(`${ENCODED_WORD.source}(?:\\s+${ENCODED_WORD.source})*`, 'gi');
+
+/**
+ * RFC 2047's encoded words, in which nodemailer writes a header that is not ASCII (`=?UTF-8?Q?...?=`), always
+ * in UTF-8. Those of a run are decoded together: a character's bytes may be split between two.
+ */
+function decodeWords(value: string): string {
+  return value.replace(ENCODED_WORDS, (run) =>
+    Buffer.concat([...run.matchAll(ENCODED_WORD)].map(([, encoding, text = '']) => (encoding!.toUpperCase() === 'B' ? Buffer.from(text, 'base64') : quotedPrintable(text.replaceAll('_', ' '))))).toString('utf8'),
+  );
+}
+
+/** Enough of RFC 5322, 2047 and the transfer encodings to read what nodemailer writes. */
 function parseMessage(raw: string): { headers: Map<string, string>; body: string } {
   const split = raw.indexOf('\r\n\r\n');
   const headers = new Map<string, string>();
@@ -30,12 +48,10 @@ function parseMessage(raw: string): { headers: Map<string, string>; body: string
     headers.set(line.slice(0, colon).toLowerCase(), line.slice(colon + 1).trim());
   }
   let body = raw.slice(split + 4);
-  if (headers.get('content-transfer-encoding') === 'quoted-printable') {
-    body = Buffer.from(
-      body.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_m, hex: string) => String.fromCharCode(parseInt(hex, 16))),
-      'latin1',
-    ).toString('utf8');
-  }
+  const encoding = headers.get('content-transfer-encoding');
+  // nodemailer writes a text that is mostly not ASCII (Chinese, say) in base64, any other in quoted-printable.
+  if (encoding === 'quoted-printable') body = quotedPrintable(body.replace(/=\r\n/g, '')).toString('utf8');
+  if (encoding === 'base64') body = Buffer.from(body, 'base64').toString('utf8');
   return { headers, body: body.replace(/\r\n/g, '\n') };
 }
 
@@ -76,7 +92,7 @@ export async function startMailSink(
           raw,
           headers,
           body,
-          subject: headers.get('subject') ?? '',
+          subject: decodeWords(headers.get('subject') ?? ''),
           messageId: headers.get('message-id') ?? '',
         };
         received.push(mail);
