@@ -961,4 +961,11 @@ describe('simulator', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('--role must be admin or member, got root');
   });
+
+  it('refuses an empty token (`--token "$UNSET"`), as it does an empty port, rather than start with a watch file no watcher can use', async ({ h }) => {
+    // Stopped after a while if it starts: a simulator that serves runs until a signal.
+    const r = await h.cli(['simulator', '--port', '0', '--token='], { signal: AbortSignal.timeout(2000) });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--token is empty');
+  });
 });

@@ -11,6 +11,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   const role = ctx.options['role'] ?? 'member';
   if (role !== 'admin' && role !== 'member') throw new UsageError(`--role must be admin or member, got ${String(role)}`);
   const token = typeof ctx.options['token'] === 'string' ? ctx.options['token'] : undefined;
+  // Given empty (`--token "$UNSET"`), it would be required and yet not said to be, and the watch file's
+  // ${ECS_AUTH_TOKEN} could not be set to it: no watcher could use that simulator.
+  if (token === '') throw new UsageError('--token is empty: give the token to require, or leave --token out');
   const say = (line: string) => ctx.stderr.write(`${line}\n`);
   const { describeWebhook, SANDBOX_PROJECT, sandboxWatchFile, startSandbox } = await import('../sandbox.ts');
   const sandbox = await startSandbox({
