@@ -919,6 +919,20 @@ describe('simulator', () => {
     expect(r.stderr).toContain(`ECS simulator: ${endpoint}/v2.1`);
   });
 
+  it('gives the watchers of two simulators on any free ports, run in one folder, a state file each', async ({ h }) => {
+    const stop = new AbortController();
+    const started = [new Capture(), new Capture()].map((stdout) => ({ stdout, running: h.cli(['simulator', '--port', '0'], { signal: stop.signal, stdout }) }));
+    try {
+      await vi.waitFor(() => expect(started.every(({ stdout }) => stdout.text.includes('watches:'))).toBe(true), { timeout: 5000, interval: 20 });
+      const [a, b] = started.map(({ stdout }) => parseConfig(stdout.text, { env: {} }).state.path);
+      // A second daemon on the same state file stops at its start: `is in use by another ecs-action-watch`.
+      expect(a).not.toBe(b);
+    } finally {
+      stop.abort();
+    }
+    for (const { running } of started) expect((await running).code).toBe(0);
+  });
+
   it('says which ports it takes, and how to choose others, when one is in use', async ({ h }) => {
     const taken = createServer();
     await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));

@@ -39,7 +39,9 @@ export async function run(ctx: CommandContext): Promise<number> {
         ],
         // The simulator made this key up; it is of no use anywhere else.
         webhookSecret: secret,
-        statePath: './ecs-action-watch-simulator.state.json',
+        // Named after its port: the watchers of several simulators (--port 0) run from one folder side by side,
+        // and a second daemon on one state file stops at its start.
+        statePath: `./ecs-action-watch-simulator-${new URL(sandbox.simulator.url).port}.state.json`,
         schedule: '*/2 * * * * *',
         stuckDeadline: '1m',
         // Any free ports (--port 0) are for running several pairs side by side: a fixed metrics port would clash; off.
