@@ -2,6 +2,9 @@
 // deadline is part of its story), so it is a file of its own, run beside the others.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
@@ -54,5 +57,27 @@ describe('demo', () => {
       await exited;
     }
     expect(polls().filter((line) => line.includes('last poll failed'))).toEqual([]);
+  });
+
+  it('leaves no folder behind when a second signal ends it at once, before its own stop has cleaned up', async () => {
+    const temporary = await mkdtemp(join(tmpdir(), 'eaw-demo-tmp-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, TMPDIR: temporary };
+    delete env['LOG_LEVEL'];
+    const child = spawn(process.execPath, [MAIN, 'demo'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = once(child, 'exit');
+    let stdout = '';
+    let stopped = false;
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      stdout += chunk;
+      if (stopped || !stdout.includes('ECS simulator on')) return;
+      stopped = true;
+      // Its folder is made; the daemon is still to start. A second signal other than the first ends the
+      // process at once, as a second Ctrl-C does 200 ms after the first (an impatient newcomer).
+      child.kill('SIGINT');
+      child.kill('SIGTERM');
+    });
+    await exited;
+    expect(stdout).toContain('ECS simulator on');
+    expect((await readdir(temporary)).filter((name) => name.startsWith('ecs-action-watch-demo-'))).toEqual([]);
   });
 });

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -46,6 +47,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   let app: App | null = null;
   // Made once the sandbox runs: one that cannot start (a production install, without its mail sink) left it behind.
   const dir = await mkdtemp(join(tmpdir(), 'ecs-action-watch-demo-'));
+  // Also as the process exits: a second Ctrl-C, or a stop that takes over a second, ends it at once
+  // (main.ts, cli.ts), without the finally below.
+  const removeDir = () => rmSync(dir, { recursive: true, force: true });
+  process.once('exit', removeDir);
   const restoreProxies = withoutProxies();
   try {
     const { simulator, hooks, mail, scenarios, jobs } = sandbox;
@@ -92,6 +97,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     restoreProxies();
     await sandbox.close();
     await rm(dir, { recursive: true, force: true });
+    process.off('exit', removeDir);
   }
 }
 
