@@ -69,6 +69,24 @@ describe('a webhook template', () => {
     expect(problems[0]).toMatch(problem);
   });
 
+  // mustache.js finds a name with `in`, so what every object inherits passed the check and rendered
+  // "[object Object]", "{}" or "false"; a method of a list (`events.map`) was called, and `validate`
+  // stopped with "undefined is not a function".
+  it.each([
+    ['{{constructor}}', 'constructor'], ['{{toString}}', 'toString'], ['{{hasOwnProperty}}', 'hasOwnProperty'],
+    ['{{__proto__}}', '__proto__'], ['{{valueOf}}', 'valueOf'], ['{{#watch}}{{constructor}}{{/watch}}', 'constructor'],
+    ['{{#events}}{{toString}}{{/events}}', 'toString'], ['{{watch.constructor.name}}', 'watch.constructor.name'],
+    ['{{events.map}}', 'events.map'], ['{{^isPrototypeOf}}x{{/isPrototypeOf}}', 'isPrototypeOf'],
+  ])('refuses %j, a name every object inherits, as an unknown field', (source, name) => {
+    const unknown = expect.stringContaining(`: unknown field '${name}' (the fields are listed in the README`);
+    expect(templateProblems(source, 'text')).toEqual([unknown]);
+    expect(templateProblems(`{"a": "${source}"}`, 'json')).toEqual([unknown]);
+  });
+
+  it('takes the own fields of a value as before: a list\'s or a text\'s length, an item of a list', () => {
+    expect(templateProblems('{{events.length}} {{headline.length}} {{events.0.event}} {{#batch.watches}}{{label}}{{/batch.watches}}', 'text')).toEqual([]);
+  });
+
   it('says where an unexpected token is, in one line, where JSON.parse quotes the text around it, line breaks and all', () => {
     const problems = templateProblems('{"text": "{{watch.name}}",\n "x": {{{reason}}} }', 'json');
     expect(problems).toHaveLength(1);

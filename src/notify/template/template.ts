@@ -213,7 +213,7 @@ function nameProblems(source: string, tokens: readonly Token[], contexts: readon
       continue;
     }
     if (type !== 'name' && type !== '&' && type !== '#' && type !== '^') continue;
-    const found = contexts.filter((c) => name === '.' || c.lookup(name) !== undefined);
+    const found = contexts.filter((c) => name === '.' || ownLookup(c, name) !== undefined);
     if (found.length === 0) {
       const topLevel = [...new Set(viewsOfSamples().flatMap((v) => Object.keys(v)))].join(', ');
       problems.push(`template ${position(source, start)}: unknown field '${name}' (the fields are listed in the README under "Notifier templates"; at the top: ${topLevel})`);
@@ -230,6 +230,28 @@ function nameProblems(source: string, tokens: readonly Token[], contexts: readon
     }
   }
   return problems;
+}
+
+/**
+ * Context.lookup, with each step of the name an own property of the value before. mustache.js follows
+ * `in`, so the names every object or list inherits (`constructor`, `toString`, `events.map`) would pass as
+ * fields and write "[object Object]" or "{}", and it calls a function it finds: `events.map` threw.
+ */
+function ownLookup(context: Mustache.Context, name: string): unknown {
+  for (let c: Mustache.Context | undefined = context; c; c = c.parent) {
+    let value: unknown = c.view;
+    let hit = true;
+    for (const key of name.split('.')) {
+      // Object() for a text's own `length`, which mustache.js reads too.
+      if (value === null || value === undefined || !Object.hasOwn(Object(value), key)) {
+        hit = false;
+        break;
+      }
+      value = (value as Record<string, unknown>)[key];
+    }
+    if (hit) return value;
+  }
+  return undefined;
 }
 
 /** The contexts of the items of a batch's lists, with the list's name, for telling an item's fields from the batch's. */
