@@ -172,7 +172,10 @@ export function withDeadline<R, M>(
     // Finished in time, unconfirmed: a read that keeps failing (a policy that refuses it, a service behind the
     // API that is down) must not hold the watch, and `run --until-done`, for good.
     if (unconfirmed && !awaiting) {
-      const reason = `not confirmed within ${formatDuration(clock.deadlineMs)} and ${formatDuration(awaited)} more: its events finished ${formatDuration(finishedAt - clock.trackingSince)} after tracking began, but ${judged.reason}`;
+      // A watch added for an action that had already ended finished before tracking began.
+      const since = finishedAt - clock.trackingSince;
+      const when = `${formatDuration(Math.abs(since))} ${since < 0 ? 'before' : 'after'} tracking began`;
+      const reason = `not confirmed within ${formatDuration(clock.deadlineMs)} and ${formatDuration(awaited)} more: its events finished ${when}, but ${judged.reason}`;
       return { final: true, outcome: 'timeout', reason, pollFailed, memory };
     }
     if (awaiting) {

@@ -628,6 +628,14 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'timeout', reason: /^not confirmed within 6 h and 15 min more: its events finished 9\.5 s after tracking began, but reboot: events finished; the server read failed: GET server → 503$/ },
   },
   {
+    name: '... one that finished before tracking began says so, not a negative time after it',
+    nova: 'a watch added to the file for an action that had ended an hour before, its server read failing since',
+    ...finishedServerUnread,
+    action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T09:00:00.000000')])),
+    elapsed: 6 * HOUR + 15 * 60_000,
+    expect: { final: true, outcome: 'timeout', reason: /^not confirmed within 6 h and 15 min more: its events finished 1 h before tracking began, but reboot: events finished; the server read failed: GET server → 503$/ },
+  },
+  {
     name: '... before then it waits for the API, saying when it gives up',
     nova: '(same)',
     ...finishedServerUnread,
