@@ -285,6 +285,15 @@ describe('the view', () => {
       .toBe('|,2026-11-26T17:50:09.123Z;2026-11-26T17:50:10.000Z,2026-11-26T17:51:02.000Z;');
   });
 
+  // The same rule: an event still running was "in progress", so that {{^result}} never showed and a
+  // template could not tell a running step from one whose result is those words.
+  it("gives '' for the result of an event still running", () => {
+    const n = failedResize();
+    n.instanceAction!.events![1] = { ...n.instanceAction!.events![1]!, finish_time: null, result: null, traceback: null };
+    expect(renderTemplate('{{#events}}{{event}}={{result}}{{^result}}running{{/result}},{{failed}};{{/events}}', n, 'text'))
+      .toBe('compute_prep_resize=Success,false;compute_resize_instance=running,false;');
+  });
+
   it('is the same for a test notification as for any other, so that notify-test tries the template', () => {
     const test = { ...failedResize(), type: NOTIFICATION_TYPES.test, outcome: null };
     expect(renderTemplate('{{#isTest}}test{{/isTest}}: {{headline}}', test, 'text')).toBe('test: test notification: web-01');

@@ -64,7 +64,7 @@ function actionView(action: InstanceAction | null) {
     events: positioned(
       (action.events ?? []).map((e) => ({
         event: e.event,
-        result: e.result ?? 'in progress',
+        result: e.result ?? '',
         startTime: timeOf(e.start_time),
         finishTime: timeOf(e.finish_time),
         traceback: e.traceback ?? '',
