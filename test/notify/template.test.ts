@@ -294,6 +294,18 @@ describe('the view', () => {
       .toBe('compute_prep_resize=Success,false;compute_resize_instance=running,false;');
   });
 
+  // A job's times were the API's text as it came, where the action's, its events' and the mail's (Began,
+  // Ended) are UTC, in one form: Huawei's services write them with or without milliseconds, or an offset.
+  it('gives a job\'s times in UTC, in the form of the action\'s, and \'\' for one left blank', () => {
+    const job = {
+      ...failedResize(), instanceAction: null, server: null, watch: { kind: 'ecs-job' as const, name: 'batch', projectId: 'p', jobId: 'j1' },
+      job: { status: 'RUNNING', job_id: 'j1', job_type: null, begin_time: '2026-11-30T10:00:00Z', end_time: '2026-11-30T18:05:00.000+08:00', error_code: null, fail_reason: null, entities: {} },
+    };
+    expect(renderTemplate('{{job.beginTime}}|{{job.endTime}}', job, 'text')).toBe('2026-11-30T10:00:00.000Z|2026-11-30T10:05:00.000Z');
+    job.job.end_time = ' ';
+    expect(renderTemplate('{{job.endTime}}{{^job.endTime}}not yet{{/job.endTime}}', job, 'text')).toBe('not yet');
+  });
+
   it('is the same for a test notification as for any other, so that notify-test tries the template', () => {
     const test = { ...failedResize(), type: NOTIFICATION_TYPES.test, outcome: null };
     expect(renderTemplate('{{#isTest}}test{{/isTest}}: {{headline}}', test, 'text')).toBe('test: test notification: web-01');

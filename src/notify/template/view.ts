@@ -54,8 +54,11 @@ function watchView(w: NotificationWatch) {
   };
 }
 
-/** A time of the API as the view gives it: '' where there is none, as for every value absent. */
-const timeOf = (value: string | null) => (value === null ? '' : formatNovaTime(value));
+/**
+ * A time of the API as the view gives it, UTC as formatNovaTime writes it: '' where there is none, as for
+ * every value absent (a job's end_time is "" while it runs, in some of Huawei's services).
+ */
+const timeOf = (value: string | null) => (value === null || value.trim() === '' ? '' : formatNovaTime(value));
 
 function actionView(action: InstanceAction | null) {
   if (action === null) return { action: null, events: [] };
@@ -84,8 +87,8 @@ function jobView(job: EcsJob | null | undefined) {
   return {
     type: job.job_type ?? '',
     status: job.status,
-    beginTime: job.begin_time ?? '',
-    endTime: job.end_time ?? '',
+    beginTime: timeOf(job.begin_time),
+    endTime: timeOf(job.end_time),
     errorCode: job.error_code ?? '',
     failReason: job.fail_reason ?? '',
     subJobs: positioned(
