@@ -121,9 +121,16 @@ export function labelOf(watch: NotificationWatch): string {
   return flat(watch.name ?? '') || flat('jobId' in watch ? watch.jobId : watch.serverId);
 }
 
-/** Names and reasons on one line, never cut: a notification says them whole. */
+/**
+ * Bidi embeddings, overrides and isolates. A name can hold them, an auto-tracked watch's from its server,
+ * which any user of the tenant names: one left open makes what follows it on the line show reordered (a
+ * digest line's ids and reason, a batch's counts), and an override makes the name itself read as another.
+ */
+const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
+
+/** Names and reasons on one line, never cut: a notification says them whole, each bidi control as its code point. */
 function flat(text: string): string {
-  return oneLine(text, Infinity);
+  return oneLine(text, Infinity).replace(BIDI_CONTROLS, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase()}]`);
 }
 
 function renderFacts(n: Notification): string[] {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES, type Outcome } from '../../src/model.ts';
-import { renderEmail, renderWebhookBody } from '../../src/notify/render.ts';
+import { labelOf, renderEmail, renderWebhookBody } from '../../src/notify/render.ts';
 import { TRACEBACK, failedResize, fleetDigest } from './fixtures.ts';
 
 describe('renderEmail subject', () => {
@@ -32,6 +32,24 @@ describe('renderEmail subject', () => {
     const n = failedResize();
     n.watch.name = 'web-01\nBcc: someone@example.com';
     expect(renderEmail(n).subject).toBe('[ecs-action-watch] resize failed: web-01 Bcc: someone@example.com');
+  });
+
+  // An auto-tracked watch is named after its server, which any user of the tenant can name: a U+202E in it
+  // showed what follows it reversed, a digest line's ids and reason, a batch's counts, reading as another's.
+  it('shows each bidi control of a name as its code point, so that it cannot reorder what follows it', () => {
+    const controls = [0x202a, 0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068, 0x2069];
+    for (const code of controls) {
+      expect(labelOf({ name: `web-01${String.fromCodePoint(code)}x`, projectId: 'p', serverId: 's', requestId: 'r' }))
+        .toBe(`web-01[U+${code.toString(16).toUpperCase()}]x`);
+    }
+    const n = failedResize();
+    n.watch.name = 'resize \u202E10-bew';
+    expect(renderEmail(n).subject).toBe('[ecs-action-watch] resize failed: resize [U+202E]10-bew');
+    const digest = fleetDigest({ batch: 'fleet\u202E' });
+    digest.watches[3] = { ...digest.watches[3]!, watch: { ...digest.watches[3]!.watch, name: 'reboot web-04\u2067' } };
+    const { subject, text } = renderEmail(digest);
+    expect(subject).toBe('[ecs-action-watch] batch fleet[U+202E] still running: 1 failed, 1 timed out, 1 pending, 1 succeeded');
+    expect(text).toContain('  - reboot web-04[U+2067] (server-4, req-4): resize finished');
   });
 
   it('gives a test notification a test subject and says so in the body', () => {
