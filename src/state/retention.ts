@@ -2,14 +2,15 @@ import type { BatchRecord, DeliveryRecord, WatchRecord } from './types.ts';
 
 /**
  * Whether a record may be forgotten: its watch is finished, every notification (its verdict's and its
- * early warning's) is settled, and the last of those happened `retentionMs` ago. The caller checks that the
- * watch is no longer in the file: a watch still listed keeps its record, or it would be tracked and
- * notified again.
+ * early warning's) is settled, and the last of those happened `retentionMs` ago. A watch of a batch is told
+ * in its batch's digest, which may come long after its verdict (the batch waits for its slowest watch):
+ * `toldAt` is that batch's lastDigestAt, from which it counts too. The caller checks that the watch is no
+ * longer in the file: a watch still listed keeps its record, or it would be tracked and notified again.
  */
-export function isExpired(record: WatchRecord, now: number, retentionMs: number): boolean {
+export function isExpired(record: WatchRecord, now: number, retentionMs: number, toldAt = -Infinity): boolean {
   if (record.verdict === null) return false;
   const deliveries = [...Object.values(record.deliveries), ...Object.values(record.warning?.deliveries ?? {})];
-  return settledSince(Date.parse(record.verdict.detectedAt), deliveries, now, retentionMs);
+  return settledSince(Math.max(Date.parse(record.verdict.detectedAt), toldAt), deliveries, now, retentionMs);
 }
 
 /**
@@ -17,16 +18,25 @@ export function isExpired(record: WatchRecord, now: number, retentionMs: number)
  * that no watch in the file carries its label: as long as one does, its digests must not be sent again.
  */
 export function isBatchExpired(batch: BatchRecord, now: number, retentionMs: number): boolean {
-  const last = batch.digests.at(-1);
-  if (last === undefined) return true;
-  return settledSince(Date.parse(last.detectedAt), batch.digests.flatMap((d) => Object.values(d.deliveries)), now, retentionMs);
+  return now - lastDigestAt(batch) >= retentionMs;
+}
+
+/** When the batch's last digest was recorded or settled (its last delivery's); Infinity while one is owed, -Infinity for none. */
+export function lastDigestAt(batch: BatchRecord | undefined): number {
+  const last = batch?.digests.at(-1);
+  if (batch === undefined || last === undefined) return -Infinity;
+  return settledAt(Date.parse(last.detectedAt), batch.digests.flatMap((d) => Object.values(d.deliveries)));
 }
 
 function settledSince(since: number, deliveries: DeliveryRecord[], now: number, retentionMs: number): boolean {
+  return now - settledAt(since, deliveries) >= retentionMs;
+}
+
+function settledAt(since: number, deliveries: DeliveryRecord[]): number {
   let last = since;
   for (const delivery of deliveries) {
-    if (delivery.status === 'pending') return false;
+    if (delivery.status === 'pending') return Infinity;
     last = Math.max(last, Date.parse(delivery.updatedAt));
   }
-  return now - last >= retentionMs;
+  return last;
 }

@@ -13,7 +13,7 @@ import type { Notifier } from '../notify/types.ts';
 import { deliveryId, pendingDelivery } from '../delivery/notification.ts';
 import { dictionary } from '../data/dictionary.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
-import { isExpired } from '../state/retention.ts';
+import { isExpired, lastDigestAt } from '../state/retention.ts';
 import { keepChanges } from '../state/keepChanges.ts';
 import type { WarnAfterTable } from '../config/warnAfter.ts';
 import { BatchDigests } from '../batch/digests.ts';
@@ -595,8 +595,16 @@ export class WatchEngine {
     // A batch outlives the records that name it: a watch its digest reported, left in the file without the
     // label, would otherwise be taken for one that left before the digest, and be notified on its own.
     let named: Set<string> | undefined;
+    // A watch of a batch is told in its digest, which may come long after its verdict: the retention counts
+    // from that too (else one added back, without its label, is notified again). Worked out once a batch.
+    const toldAt = new Map<string, number>();
+    const digestAt = (label: string): number => {
+      let at = toldAt.get(label);
+      if (at === undefined) toldAt.set(label, (at = lastDigestAt(this.#o.store.getBatch(label))));
+      return at;
+    };
     for (const [key, record] of this.#o.store.records()) {
-      const kept = inFile.has(key) || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs);
+      const kept = inFile.has(key) || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs, record.batch ? digestAt(record.batch) : undefined);
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;

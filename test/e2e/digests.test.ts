@@ -176,6 +176,29 @@ describe('batch digests', () => {
     expect(again.store.getBatch('fleet')).toBeUndefined();
   });
 
+  // A watch of a batch is told in its digest, which may come long after its own verdict (the batch waits for
+  // its slowest watch): its last notification is that digest's, and the retention counts from there.
+  it('keeps the record of a watch its digest reported for state.retention after the digest, not after its own verdict', async () => {
+    const fast = quickAction();
+    const slow = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 2 * 3600_000 }] });
+    for (const s of [fast, slow]) env.h.simulator.addAction(s);
+    const withRetention = (yaml: string) => yaml.replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1h');
+    const app = await env.h.app(withRetention(env.h.yaml([entry(fast, 'fast', '    batch: fleet'), entry(slow, 'slow', '    batch: fleet')])));
+    await advance(app, 2000);
+    expect(bodies()).toHaveLength(0);
+    vi.setSystemTime(Date.now() + 2 * 3600_000);
+    await advance(app, 2000);
+    expect(delivered('ecs.batch.finished')).toHaveLength(1);
+
+    // Both taken out of the file once the digest is in; a pipeline run again adds one back, without the label.
+    reload(app, withRetention(env.h.yaml([])));
+    await advance(app, 1000);
+    reload(app, withRetention(env.h.yaml([entry(fast, 'fast')])));
+    await advance(app, 2000);
+    expect(bodies().map((x) => x.body.type)).toEqual(['ecs.batch.finished']);
+    expect(env.h.mail.received).toHaveLength(1);
+  });
+
   it('sends no second notification of a watch notified on its own that joins a batch and leaves it before the digest', async () => {
     const [alone, running] = [quickAction(), stuckReboot()];
     for (const s of [alone, running]) env.h.simulator.addAction(s);

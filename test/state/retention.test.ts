@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isBatchExpired, isExpired } from '../../src/state/retention.ts';
+import { isBatchExpired, isExpired, lastDigestAt } from '../../src/state/retention.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
 
@@ -27,6 +27,15 @@ describe('isExpired', () => {
 
   it('counts from the verdict when nothing was to be sent', () => {
     expect(isExpired(record(true), T + 7 * DAY, 7 * DAY)).toBe(true);
+  });
+
+  it('counts a watch of a batch from its digest when that came later than its verdict', () => {
+    const digest = { round: 1, final: true, detectedAt: new Date(T + 2 * DAY).toISOString(), members: [], deliveries: dictionary([['chat', delivery('delivered', T + 3 * DAY)]]) };
+    const told = lastDigestAt({ label: 'fleet', digests: [digest] });
+    expect(isExpired(record(true), T + 9 * DAY, 7 * DAY, told)).toBe(false);
+    expect(isExpired(record(true), T + 10 * DAY, 7 * DAY, told)).toBe(true);
+    digest.deliveries['chat'] = delivery('pending', T + 3 * DAY);
+    expect(isExpired(record(true), T + 100 * DAY, 7 * DAY, lastDigestAt({ label: 'fleet', digests: [digest] }))).toBe(false);
   });
 
   it('waits for an early warning still owed too', () => {
