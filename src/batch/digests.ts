@@ -55,10 +55,13 @@ export class BatchDigests {
     return reportedKeys(this.#o.store.getBatch(label)).has(key);
   }
 
-  /** Forgets batches not in `labelsInFile` (the file's, and those records kept name), once settled for `retentionMs`. */
-  prune(labelsInFile: ReadonlySet<string>, now: number): void {
+  /**
+   * Forgets batches not in `labelsInFile` (the file's, and those records kept name), once settled for
+   * `retentionMs`, counted from no earlier than `from` (see isBatchExpired).
+   */
+  prune(labelsInFile: ReadonlySet<string>, now: number, from = -Infinity): void {
     for (const batch of this.#o.store.batches()) {
-      if (!labelsInFile.has(batch.label) && isBatchExpired(batch, now, this.#o.retentionMs)) this.#o.store.deleteBatch(batch.label);
+      if (!labelsInFile.has(batch.label) && isBatchExpired(batch, now, this.#o.retentionMs, from)) this.#o.store.deleteBatch(batch.label);
     }
   }
 

@@ -2,23 +2,25 @@ import type { BatchRecord, DeliveryRecord, WatchRecord } from './types.ts';
 
 /**
  * Whether a record may be forgotten: its watch is finished, every notification (its verdict's and its
- * early warning's) is settled, and the last of those happened `retentionMs` ago. A watch of a batch is told
- * in its batch's digest, which may come long after its verdict (the batch waits for its slowest watch):
- * `toldAt` is that batch's lastDigestAt, from which it counts too. The caller checks that the watch is no
- * longer in the file: a watch still listed keeps its record, or it would be tracked and notified again.
+ * early warning's) is settled, and the last of those happened `retentionMs` ago, counted from no earlier
+ * than `from`. A watch of a batch is told in its batch's digest, which may come long after its verdict (the
+ * batch waits for its slowest watch): `from` is then no earlier than that batch's lastDigestAt. The caller
+ * checks that the watch is no longer in the file: a watch still listed keeps its record, or it would be
+ * tracked and notified again.
  */
-export function isExpired(record: WatchRecord, now: number, retentionMs: number, toldAt = -Infinity): boolean {
+export function isExpired(record: WatchRecord, now: number, retentionMs: number, from = -Infinity): boolean {
   if (record.verdict === null) return false;
   const deliveries = [...Object.values(record.deliveries), ...Object.values(record.warning?.deliveries ?? {})];
-  return settledSince(Math.max(Date.parse(record.verdict.detectedAt), toldAt), deliveries, now, retentionMs);
+  return settledSince(Math.max(Date.parse(record.verdict.detectedAt), from), deliveries, now, retentionMs);
 }
 
 /**
- * The same for a batch's record: every digest's deliveries settled `retentionMs` ago. The caller checks
- * that no watch in the file carries its label: as long as one does, its digests must not be sent again.
+ * The same for a batch's record: every digest's deliveries settled `retentionMs` ago, counted from no
+ * earlier than `from`. The caller checks that no watch in the file carries its label: as long as one does,
+ * its digests must not be sent again.
  */
-export function isBatchExpired(batch: BatchRecord, now: number, retentionMs: number): boolean {
-  return now - lastDigestAt(batch) >= retentionMs;
+export function isBatchExpired(batch: BatchRecord, now: number, retentionMs: number, from = -Infinity): boolean {
+  return now - Math.max(lastDigestAt(batch), from) >= retentionMs;
 }
 
 /** When the batch's last digest was recorded or settled (its last delivery's); Infinity while one is owed, -Infinity for none. */

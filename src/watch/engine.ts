@@ -591,6 +591,11 @@ export class WatchEngine {
   #prune(targets: readonly WatchTarget[]): boolean {
     const { keys: inFile, batches } = this.#namesOf(targets);
     const now = this.#now();
+    // After a start that only the cloud's clock can judge, the times the state keeps may be a setting of
+    // this host's clock behind until it answers, which with nothing left to poll may be never: the ages count
+    // from no earlier than the start, as delivery.maxAge's do (else one set forward while stopped forgets
+    // every record out of the file, and one added back is notified again).
+    const surely = this.#hostClock.surelyPassedSince(now);
     let forgot = false;
     // A batch outlives the records that name it: a watch its digest reported, left in the file without the
     // label, would otherwise be taken for one that left before the digest, and be notified on its own.
@@ -604,7 +609,7 @@ export class WatchEngine {
       return at;
     };
     for (const [key, record] of this.#o.store.records()) {
-      const kept = inFile.has(key) || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs, record.batch ? digestAt(record.batch) : undefined);
+      const kept = inFile.has(key) || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch)) : surely);
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;
@@ -612,7 +617,7 @@ export class WatchEngine {
       this.#o.store.delete(key);
       forgot = true;
     }
-    this.#batches.prune(named ?? batches, now);
+    this.#batches.prune(named ?? batches, now, surely);
     return forgot;
   }
 

@@ -2,7 +2,8 @@
 // and node-cron on vitest's fake timers, whose setSystemTime moves the wall clock and leaves the monotonic
 // one (performance.now(), the timers) as it was, as a step does.
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { App } from '../../src/app.ts';
+import { targetsOf, type App } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import { Harness, PROJECT, newIds } from './harness.ts';
 
 let h: Harness;
@@ -294,6 +295,22 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(again.engine.givenUp(startedAt)).toHaveLength(1);
       // Asked, it did not answer.
       expect(h.simulator.pendingFaults).toBeLessThan(1000);
+    });
+
+    it('forgets no finished watch taken out of the file before state.retention has passed, when the clock was set past it while stopped, after a boot, before the cloud\'s first answer', async () => {
+      const withRetention = (yaml: string) => yaml.replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1d');
+      const app = await rebootWatched(2000, '10m', 'boot-1');
+      await pass(app, 4000);
+      expect(outcomes()).toEqual(['success']);
+      await app.close();
+      // Taken out of the file while stopped; with every watch finished and notified, nothing asks the cloud.
+      setHostClock(2 * 24 * HOUR);
+      const again = await h.app(withRetention(h.yaml([])), { bootClock, bootId: 'boot-2' });
+      await pass(again, 2000);
+      // Added back seconds (not two days) after it was notified: one the state still knows.
+      again.engine.setWatches(targetsOf(parseConfig(withRetention(watchFile), { env: h.env })));
+      await pass(again, 2000);
+      expect(outcomes()).toEqual(['success']);
     });
 
     it('counts the time it was stopped as time passed: a reboot still running 30 min later is a timeout at once', async () => {
