@@ -5,12 +5,20 @@ import type { BatchRecord, DeliveryRecord, WatchRecord } from './types.ts';
  * early warning's) is settled, and the last of those happened `retentionMs` ago, counted from no earlier
  * than `from`. A watch of a batch is told in its batch's digest, which may come long after its verdict (the
  * batch waits for its slowest watch): `from` is then no earlier than that batch's lastDigestAt. The caller
- * checks that the watch is no longer in the file: a watch still listed keeps its record, or it would be
- * tracked and notified again.
+ * checks that the watch is no longer polled (in the file, or started by auto-tracking and unfinished): a
+ * watch still listed keeps its record, or it would be tracked and notified again.
+ *
+ * One no longer polled before its outcome has none to come, and nothing to tell but its early warning: it
+ * counts from when tracking began, or from that warning. Kept for good, every watch a pipeline adds and
+ * takes out again before the daemon saw it end would stay in the state as long as the daemon runs.
  */
 export function isExpired(record: WatchRecord, now: number, retentionMs: number, from = -Infinity): boolean {
-  if (record.verdict === null) return false;
-  const deliveries = [...Object.values(record.deliveries), ...Object.values(record.warning?.deliveries ?? {})];
+  const warnings = Object.values(record.warning?.deliveries ?? {});
+  if (record.verdict === null) {
+    const since = Math.max(Date.parse(record.trackingSince), record.warning ? Date.parse(record.warning.detectedAt) : -Infinity, from);
+    return settledSince(since, warnings, now, retentionMs);
+  }
+  const deliveries = [...Object.values(record.deliveries), ...warnings];
   return settledSince(Math.max(Date.parse(record.verdict.detectedAt), from), deliveries, now, retentionMs);
 }
 

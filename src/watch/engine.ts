@@ -585,8 +585,9 @@ export class WatchEngine {
 
   /**
    * Forgets watches that are finished, notified, no longer in the file and older than the retention (unless
-   * a digest still to be sent reads them), and batches that neither a watch in the file nor a record kept
-   * names any more. True when it forgot a watch.
+   * a digest still to be sent reads them), those taken out of the file before their outcome once as old (see
+   * isExpired), and batches that neither a watch in the file nor a record kept names any more. True when it
+   * forgot a watch.
    */
   #prune(targets: readonly WatchTarget[]): boolean {
     const { keys: inFile, batches } = this.#namesOf(targets);
@@ -609,7 +610,9 @@ export class WatchEngine {
       return at;
     };
     for (const [key, record] of this.#o.store.records()) {
-      const kept = inFile.has(key) || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch)) : surely);
+      // Auto-tracking's watches are polled until their outcome, in the file or not (discoveredTargets).
+      const polled = inFile.has(key) || (record.verdict === null && 'discovered' in record && record.discovered !== undefined);
+      const kept = polled || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch)) : surely);
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;

@@ -543,6 +543,25 @@ describe('the core loop against the simulator', () => {
     expect(h.hooks.received).toHaveLength(2);
   });
 
+  // Taken out of the file before its outcome (a pipeline that adds a watch and removes it once its own step is
+  // done), a watch is polled no more and no outcome is to come: kept for good, each such record was one more
+  // in the state file, in memory and in every snapshot for as long as the daemon ran.
+  it('forgets a watch taken out of the file before its outcome state.retention after tracking began', async () => {
+    const gone = stuckReboot();
+    const kept = stuckReboot();
+    h.simulator.addAction(gone);
+    h.simulator.addAction(kept);
+    const app = await h.app(h.yaml([entry(gone, 'gone', '    deadline: 2d'), entry(kept, 'kept', '    deadline: 2d')]).replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1d'));
+    await advance(app, 2000);
+    app.engine.setWatches(app.engine.watches().filter((w) => watchKey(w) === watchKey(kept)));
+    await advance(app, 1000);
+    expect(app.store.size).toBe(2);
+    vi.setSystemTime(Date.now() + 86_400_000);
+    await advance(app, 1000);
+    expect(app.store.entries().map(([key]) => key)).toEqual([watchKey(kept)]);
+    expect(h.hooks.received).toHaveLength(0);
+  });
+
   it('never writes a chat webhook token into the state file or the logs', async () => {
     const ok = resize();
     h.simulator.addAction(ok);

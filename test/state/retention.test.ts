@@ -20,9 +20,18 @@ describe('isExpired', () => {
     expect(isExpired(r, T + 9 * DAY, 7 * DAY)).toBe(true);
   });
 
-  it('never expires a watch without a verdict or with a notification still owed', () => {
-    expect(isExpired(record(false), T + 100 * DAY, 7 * DAY)).toBe(false);
+  it('never expires a watch with a notification still owed', () => {
     expect(isExpired(record(true, [['chat', delivery('pending', T)]]), T + 100 * DAY, 7 * DAY)).toBe(false);
+  });
+
+  // The caller keeps every watch still polled: only one taken out of the file before its outcome gets here.
+  it('expires a watch without a verdict the retention after tracking began, or after its early warning', () => {
+    expect(isExpired(record(false), T + 6 * DAY - 1, 7 * DAY)).toBe(false);
+    expect(isExpired(record(false), T + 6 * DAY, 7 * DAY)).toBe(true);
+    const warned = (status: DeliveryRecord['status']) => ({ ...record(false), warning: { reason: 'slow', detectedAt: new Date(T).toISOString(), deliveries: dictionary([['chat', delivery(status, T + DAY)]]) } });
+    expect(isExpired(warned('delivered'), T + 8 * DAY - 1, 7 * DAY)).toBe(false);
+    expect(isExpired(warned('delivered'), T + 8 * DAY, 7 * DAY)).toBe(true);
+    expect(isExpired(warned('pending'), T + 100 * DAY, 7 * DAY)).toBe(false);
   });
 
   it('counts from the verdict when nothing was to be sent', () => {
