@@ -350,14 +350,28 @@ export function keyMessages(message: string): string[] {
   return message.split('\n');
 }
 
+/**
+ * What a value may also be written as, besides what the JSON Schema zod makes of its schema says: a
+ * preprocessing step (a key with nothing after it read as left out) is invisible to z.toJSONSchema, and an
+ * editor would flag what `validate` takes. ./jsonSchema.ts offers each form as an alternative.
+ */
+export const ALSO_WRITTEN_AS = z.registry<{ forms: readonly z.core.JSONSchema.BaseSchema[] }>();
+
+function alsoWrittenAs<T extends z.ZodType>(schema: T, ...forms: z.core.JSONSchema.BaseSchema[]): T {
+  ALSO_WRITTEN_AS.add(schema, { forms });
+  return schema;
+}
+
+const NOTHING: z.core.JSONSchema.BaseSchema = { type: 'null' };
+
 /** `key:` with nothing after it means the same as leaving the key out. */
 export function orEmpty<T extends z.ZodType>(schema: T) {
-  return z.preprocess((value) => (value === null ? undefined : value), schema);
+  return alsoWrittenAs(z.preprocess((value) => (value === null ? undefined : value), schema), NOTHING);
 }
 
 /** An optional string for which `""` (typically `${VAR:-}`) also means "not set". */
 export function optionalText<T extends z.ZodType<string>>(schema: T) {
-  return z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional());
+  return alsoWrittenAs(z.preprocess((value) => (value === '' || value === null ? undefined : value), schema.optional()), NOTHING, { type: 'string', maxLength: 0 });
 }
 
 /** A notifier's `on:` filter: the outcomes it is told about, and `slow` for early warnings; all by default. */

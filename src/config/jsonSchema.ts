@@ -2,6 +2,7 @@
 // generated from the zod schema, so that it can never say something the loader does not. Committed as
 // config/watch.schema.json; `npm run schema` regenerates it and a test fails when it is stale.
 import * as z from 'zod';
+import { ALSO_WRITTEN_AS } from './fields.ts';
 import { ConfigSchema } from './schema.ts';
 import { recordTwinOf } from '../data/dictionary.ts';
 
@@ -24,12 +25,28 @@ const isObject = (value: unknown): value is JsonSchema => typeof value === 'obje
 /** A value an editor would reject as written although `${VAR}` in its place is valid. */
 function constrainedScalar(node: JsonSchema): boolean {
   if ('enum' in node || 'const' in node) return true;
-  if (node.type === 'integer' || node.type === 'number' || node.type === 'boolean') return true;
-  return node.type === 'string' && ('pattern' in node || 'format' in node);
+  const types = [node.type].flat();
+  if (types.some((type) => type === 'integer' || type === 'number' || type === 'boolean')) return true;
+  return types.includes('string') && ('pattern' in node || 'format' in node);
 }
 
-/** Lets a `${VAR}` stand wherever the file may hold one: every scalar value, never a key. */
-function acceptPlaceholders(node: JsonSchema): JsonSchema {
+const PLACEHOLDER_REF: JsonSchema = { $ref: `#/$defs/${PLACEHOLDER}` };
+
+/** `node` as one of `alternatives` (or its own alternatives among them), its annotations kept outside them. */
+function orElse(node: JsonSchema, alternatives: readonly unknown[]): JsonSchema {
+  const annotations = Object.fromEntries(Object.entries(node).filter(([key]) => ANNOTATIONS.has(key)));
+  const check = Object.fromEntries(Object.entries(node).filter(([key]) => !ANNOTATIONS.has(key)));
+  // oneOf too: acceptPlaceholders makes every oneOf an anyOf.
+  const union = check.anyOf ?? check.oneOf;
+  const own = Object.keys(check).length === 1 && Array.isArray(union) ? (union as unknown[]) : [check];
+  return { ...annotations, anyOf: [...own, ...alternatives] };
+}
+
+/**
+ * Lets a `${VAR}` stand wherever the file may hold one: every scalar value, never a key. An alternative of
+ * several is not given one of its own: the placeholder is one more alternative beside them.
+ */
+function acceptPlaceholders(node: JsonSchema, alternative = false): JsonSchema {
   const out: JsonSchema = {};
   for (const [key, value] of Object.entries(node)) {
     if (key === 'properties' && isObject(value)) {
@@ -38,15 +55,13 @@ function acceptPlaceholders(node: JsonSchema): JsonSchema {
       out[key] = acceptPlaceholders(value);
     } else if ((key === 'oneOf' || key === 'anyOf') && Array.isArray(value)) {
       // anyOf: with placeholders, more than one alternative may match a value, which oneOf forbids.
-      out['anyOf'] = value.map((child: unknown) => (isObject(child) ? acceptPlaceholders(child) : child));
+      const alternatives = value.map((child: unknown) => (isObject(child) ? acceptPlaceholders(child, true) : child));
+      out['anyOf'] = value.some((child) => isObject(child) && constrainedScalar(child)) ? [...alternatives, PLACEHOLDER_REF] : alternatives;
     } else {
       out[key] = value;
     }
   }
-  if (!constrainedScalar(out)) return out;
-  const annotations = Object.fromEntries(Object.entries(out).filter(([key]) => ANNOTATIONS.has(key)));
-  const check = Object.fromEntries(Object.entries(out).filter(([key]) => !ANNOTATIONS.has(key)));
-  return { ...annotations, anyOf: [check, { $ref: `#/$defs/${PLACEHOLDER}` }] };
+  return !alternative && constrainedScalar(out) ? orElse(out, [PLACEHOLDER_REF]) : out;
 }
 
 /** zod leaves out the default of a field whose value is preprocessed (numbers, booleans): put it back. */
@@ -55,6 +70,30 @@ function keepDefaults(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSO
   if ((def.type === 'default' || def.type === 'prefault') && ctx.jsonSchema.default === undefined) {
     ctx.jsonSchema.default = def.defaultValue as z.core.util.JSONType;
   }
+}
+
+/**
+ * The other forms in which the loader takes a value (./fields.ts, ALSO_WRITTEN_AS). A bare type joins the
+ * node's own (`type: [object, null]`: an editor still completes its keys), unless the node has an enum or
+ * const; a form the node takes already (a string, of a node that checks nothing else) is left out; any
+ * other is an alternative.
+ */
+function alsoWrittenAs(ctx: { zodSchema: z.core.$ZodTypes; jsonSchema: z.core.JSONSchema.BaseSchema }): void {
+  const forms = ALSO_WRITTEN_AS.get(ctx.zodSchema)?.forms;
+  if (forms === undefined) return;
+  const node = ctx.jsonSchema as JsonSchema;
+  const others: unknown[] = [];
+  for (const form of forms) {
+    const types = [node.type].flat();
+    const checks = Object.keys(node).filter((key) => !ANNOTATIONS.has(key));
+    if (node.type !== undefined && checks.length === 1 && types.includes(form.type)) continue;
+    if (Object.keys(form).length === 1 && node.type !== undefined && !('enum' in node) && !('const' in node)) node.type = [...new Set([...types, form.type])];
+    else others.push(form);
+  }
+  if (others.length === 0) return;
+  const wrapped = orElse(node, others);
+  for (const key of Object.keys(node)) delete node[key];
+  Object.assign(node, wrapped);
 }
 
 /** A mapping of user-chosen names (notifiers, headers) is described as the record it validates like. */
@@ -74,6 +113,7 @@ const OPTIONS = {
   override: (ctx) => {
     describeDictionaries(ctx);
     keepDefaults(ctx);
+    alsoWrittenAs(ctx);
   },
 } satisfies Parameters<typeof z.toJSONSchema>[1];
 

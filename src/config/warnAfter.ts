@@ -106,6 +106,8 @@ export function warnAfterSchema() {
     .meta({
       description: `When an early warning (ecs.action.slow) is sent: ${FORMS}. Left out: off. auto: per action type, ${Object.entries(WARN_AFTER_DEFAULTS).map(([k, v]) => `${k} ${v}`).join(', ')}`,
       anyOf: [
+        // Written with nothing after it: left out.
+        { type: 'null' },
         { const: 'auto' },
         { type: 'string', pattern: DURATION_OR_OFF_JSON.pattern },
         { type: 'object', propertyNames: { pattern: ACTION_NAME.source }, additionalProperties: { type: 'string', ...DURATION_OR_OFF_JSON } },

@@ -1,9 +1,11 @@
-import { readFileSync, readdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Ajv2020 } from 'ajv/dist/2020.js';
-import { parse } from 'yaml';
-import { describe, expect, it } from 'vitest';
+import { parse, stringify } from 'yaml';
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeCertificates } from '../certificates.ts';
 import { parseConfig, validateConfigText, formatIssue } from '../../src/config/load.ts';
 import { watchFileJsonSchema, watchFileJsonSchemaText } from '../../src/config/jsonSchema.ts';
 
@@ -52,6 +54,143 @@ describe('config/watch.schema.json', () => {
     const schema = watchFileJsonSchema() as { properties: { poll: { properties: Record<string, { default?: unknown }> } } };
     const poll = schema.properties.poll.properties;
     expect([poll.schedule?.default, poll.retries?.default, poll.concurrency?.default, poll.deadline?.default]).toEqual(['*/15 * * * * *', 4, 8, '6h']);
+  });
+});
+
+type Json = Record<string, unknown>;
+const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/** A node and the alternatives it offers (anyOf), each of which may describe a key. */
+function alternatives(node: Json): Json[] {
+  return [node, ...((node.anyOf as unknown[] | undefined) ?? []).filter(isObject).flatMap(alternatives)];
+}
+
+/** Every key the JSON Schema describes, as `.cloud.auth.token`, `.notifiers.*.smtp.host`, `.watches[].kind`. */
+function schemaKeys(node: Json, path = '', keys = new Set<string>()): Set<string> {
+  for (const each of alternatives(node)) {
+    for (const [key, child] of Object.entries(isObject(each.properties) ? each.properties : {})) {
+      keys.add(`${path}.${key}`);
+      if (isObject(child)) schemaKeys(child, `${path}.${key}`, keys);
+    }
+    if (isObject(each.additionalProperties)) {
+      keys.add(`${path}.*`);
+      schemaKeys(each.additionalProperties, `${path}.*`, keys);
+    }
+    if (isObject(each.items)) schemaKeys(each.items, `${path}[]`, keys);
+  }
+  return keys;
+}
+
+/** Each value of `data` (keys and list items), with where it is and the key of the JSON Schema it is under. */
+function valuesOf(node: Json, data: unknown, at: (string | number)[] = [], key = ''): Array<{ at: (string | number)[]; key: string }> {
+  const found: Array<{ at: (string | number)[]; key: string }> = [];
+  const each = alternatives(node);
+  if (Array.isArray(data)) {
+    const items = each.map((n) => n.items).find(isObject);
+    data.forEach((item, i) => {
+      found.push({ at: [...at, i], key: `${key}[]` });
+      if (items) found.push(...valuesOf(items, item, [...at, i], `${key}[]`));
+    });
+  } else if (isObject(data)) {
+    for (const [name, value] of Object.entries(data)) {
+      // Every alternative that names the key (a notifier's `template` is the email's or the webhook's), else a mapping's values.
+      const named = each.map((n) => (isObject(n.properties) ? n.properties[name] : undefined)).filter(isObject);
+      const children = named.length > 0 ? named : each.map((n) => n.additionalProperties).filter(isObject);
+      const childKey = `${key}.${named.length > 0 ? name : '*'}`;
+      found.push({ at: [...at, name], key: childKey });
+      found.push(...valuesOf({ anyOf: children }, value, [...at, name], childKey));
+    }
+  }
+  return found;
+}
+
+/** `data` with the value at `at` replaced. */
+function replaced(data: Json, at: (string | number)[], value: unknown): Json {
+  const copy = structuredClone(data);
+  let parent: Record<string | number, unknown> = copy;
+  for (const step of at.slice(0, -1)) parent = parent[step] as Record<string | number, unknown>;
+  parent[at.at(-1)!] = value;
+  return copy;
+}
+
+describe('config/watch.schema.json against validate, key by key', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'eaw-every-key-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const secret = (name: string) => {
+    writeFileSync(join(dir, name), 'a-secret\n');
+    return join(dir, name);
+  };
+  const cloudsYaml = join(dir, 'clouds.yaml');
+  writeFileSync(cloudsYaml, 'clouds:\n  lab:\n    auth: { auth_url: "https://keystone.test/v3", username: u, password: p, project_id: x, user_domain_name: Default }\n');
+  const cloud = { endpoint: 'https://ecs.test', projectId: 'p1', region: 'eu-de', interface: 'public', microversion: 'auto', timeout: '10s' };
+  const templates = (name: string) => resolve(root, 'docs/templates', name);
+  // Between them, every key of the file (the test below fails for one left out), each set to a value validate takes.
+  const files: Json[] = [
+    {
+      cloud: { ...cloud, auth: { type: 'token', token: 't' }, tls: { caFile: makeCertificates(dir).caFile } },
+      poll: { schedule: '*/15 * * * * *', retries: 4, concurrency: 8, rateLimit: '50/s', deadline: '6h', warnAfter: '20m', batchWindow: '2h' },
+      notifiers: {
+        mail: {
+          type: 'email',
+          smtp: { host: 'smtp.test', port: 587, secure: false, user: 'u', password: 'p', timeout: '30s', connections: 3 },
+          from: 'Ops <ops@example.com>',
+          to: ['ops@example.com'],
+          on: ['success', 'slow'],
+          template: { subject: '{{headline}}', text: '{{reason}}' },
+        },
+        chat: { type: 'webhook', url: 'https://hooks.test/ecs', secret: 'whsec_AAAA', headers: { 'X-Team': 'infra' }, timeout: '10s', on: ['failure'], template: { body: '{"text": "{{headline}}"}' } },
+      },
+      delivery: { maxAge: '24h', minDelay: '1s', maxDelay: '5m' },
+      state: { path: './state.json', retention: '7d' },
+      shutdown: { drainTimeout: '10s' },
+      http: { port: 9464, host: '::' },
+      watches: [
+        { kind: 'instance-action', requestId: 'req-1', serverId: 'srv-1', name: 'n', projectId: 'p1', notify: ['mail'], deadline: '1h30m', warnAfter: 'off', batch: 'b', batchWindow: '1h' },
+        { kind: 'ecs-job', jobId: 'job-1', name: 'j' },
+      ],
+      track: [
+        { servers: ['srv-1'], projectId: 'p1', actions: ['resize'], notify: ['chat'], deadline: '2h' },
+        { project: 'all', projectId: 'p2' },
+      ],
+    },
+    {
+      cloud: { ...cloud, auth: { type: 'password', identityEndpoint: 'https://iam.test/v3', user: 'u', domain: 'd', password: 'p', projectName: 'eu-de', projectDomain: 'd' } },
+      poll: { warnAfter: { resize: '2h', other: 'off' } },
+      notifiers: {
+        mail: { type: 'email', smtp: { host: 'smtp.test' }, from: 'ops@example.com', to: ['ops@example.com'], template: { textFile: templates('email.txt.mustache') } },
+        chat: { type: 'webhook', url: 'https://hooks.test/ecs', template: { bodyFile: templates('slack.json.mustache') } },
+      },
+    },
+    { cloud: { ...cloud, auth: { type: 'password', identityEndpoint: 'https://iam.test/v3', userId: 'u', domainId: 'd', passwordFile: secret('password'), projectId: 'p1', projectDomainId: 'd' } }, poll: { warnAfter: 'auto' } },
+    { cloud: { ...cloud, auth: { type: 'aksk', accessKey: 'a', secretKey: 's', securityToken: 't' } } },
+    { cloud: { ...cloud, auth: { type: 'aksk', accessKeyFile: secret('ak'), secretKeyFile: secret('sk'), securityTokenFile: secret('st') } } },
+    { cloud: { ...cloud, auth: { type: 'token', tokenFile: secret('token') } } },
+    { cloud: { ...cloud, auth: { type: 'none' } } },
+    // The profile gives the auth and the project.
+    { cloud: { endpoint: cloud.endpoint, cloudsYaml, cloud: 'lab' } },
+  ];
+  const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Json;
+  const validates = (data: Json) => validateConfigText(stringify(data), { env: {} }).ok;
+
+  it('the files below are valid and name every key of the schema', () => {
+    expect(files.filter((data) => !validates(data) || editorErrors(stringify(data)).length > 0)).toEqual([]);
+    const named = new Set(files.flatMap((data) => valuesOf(schema, data).map((v) => v.key)));
+    expect([...schemaKeys(schema)].filter((key) => !named.has(key))).toEqual([]);
+  });
+
+  it('takes every value validate takes: a key written with nothing after it (or "") where that means left out', () => {
+    const flagged: string[] = [];
+    for (const data of files) {
+      for (const { at, key } of valuesOf(schema, data)) {
+        for (const variant of [null, '']) {
+          const changed = replaced(data, at, variant);
+          if (!validates(changed)) continue;
+          const errors = editorErrors(stringify(changed));
+          if (errors.length > 0) flagged.push(`${key} = ${JSON.stringify(variant)}: ${errors[0]}`);
+        }
+      }
+    }
+    expect([...new Set(flagged)]).toEqual([]);
   });
 });
 
