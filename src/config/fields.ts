@@ -124,10 +124,14 @@ const fromEnvText = (parse: (text: string) => unknown) => (value: unknown) =>
 
 /** A whole number in [min, max]; also the decimal text of one. */
 export function integer(min: number, max: number) {
-  return z.preprocess(
-    fromEnvText((text) => (/^-?\d+$/.test(text) ? Number(text) : undefined)),
-    // The range first, and alone: z.int()'s own bounds (±2^53-1) would say a second, looser one of 1e20.
-    z.number().min(min, { abort: true }).max(max, { abort: true }).int(),
+  return alsoWrittenAs(
+    z.preprocess(
+      fromEnvText((text) => (/^-?\d+$/.test(text) ? Number(text) : undefined)),
+      // The range first, and alone: z.int()'s own bounds (±2^53-1) would say a second, looser one of 1e20.
+      z.number().min(min, { abort: true }).max(max, { abort: true }).int(),
+    ),
+    // Its range is the loader's to check then, as for a ${VAR}.
+    { type: 'string', pattern: '^\\s*-?\\d+\\s*$' },
   );
 }
 
@@ -136,9 +140,12 @@ const BOOLEAN_TEXT = new Map([...['true', 'True', 'TRUE'].map((t) => [t, true] a
 
 /** `true` or `false`; also their text. */
 export function boolean() {
-  return z.preprocess(
-    fromEnvText((text) => BOOLEAN_TEXT.get(text)),
-    z.boolean(),
+  return alsoWrittenAs(
+    z.preprocess(
+      fromEnvText((text) => BOOLEAN_TEXT.get(text)),
+      z.boolean(),
+    ),
+    { type: 'string', pattern: `^\\s*(${[...BOOLEAN_TEXT.keys()].join('|')})\\s*$` },
   );
 }
 
@@ -352,8 +359,9 @@ export function keyMessages(message: string): string[] {
 
 /**
  * What a value may also be written as, besides what the JSON Schema zod makes of its schema says: a
- * preprocessing step (a key with nothing after it read as left out) is invisible to z.toJSONSchema, and an
- * editor would flag what `validate` takes. ./jsonSchema.ts offers each form as an alternative.
+ * preprocessing step (a key with nothing after it read as left out, a number's text read as the number)
+ * is invisible to z.toJSONSchema, and an editor would flag what `validate` takes. ./jsonSchema.ts offers
+ * each form as an alternative.
  */
 export const ALSO_WRITTEN_AS = z.registry<{ forms: readonly z.core.JSONSchema.BaseSchema[] }>();
 

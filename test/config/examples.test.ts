@@ -178,11 +178,22 @@ describe('config/watch.schema.json against validate, key by key', () => {
     expect([...schemaKeys(schema)].filter((key) => !named.has(key))).toEqual([]);
   });
 
-  it('takes every value validate takes: a key written with nothing after it (or "") where that means left out', () => {
+  /** Other ways to write `value` that validate may take as well. */
+  const otherSpellings = (value: unknown): unknown[] => [
+    // A key with nothing after it, or "", where that means left out.
+    null,
+    '',
+    // A number or true/false as text, as a ${VAR} gives it and YAML reads it quoted, with spaces around, in capitals.
+    ...(typeof value === 'number' || typeof value === 'boolean' ? [String(value), ` ${value} `, String(value).toUpperCase()] : []),
+  ];
+
+  it('takes every value validate takes: a key with nothing after it, a number or true/false written as text', () => {
     const flagged: string[] = [];
     for (const data of files) {
       for (const { at, key } of valuesOf(schema, data)) {
-        for (const variant of [null, '']) {
+        let value: unknown = data;
+        for (const step of at) value = (value as Record<string | number, unknown>)[step];
+        for (const variant of otherSpellings(value)) {
           const changed = replaced(data, at, variant);
           if (!validates(changed)) continue;
           const errors = editorErrors(stringify(changed));
