@@ -205,6 +205,9 @@ export function namesNoHourDayOrMonth(expression: string): boolean {
   return fields.every((field, i) => field === '*' || (field === '?' && (i === 1 || i === 3)));
 }
 
+// What editors check of one (the JSON Schema): its scheme, as URL.parse reads it, after spaces and in any case.
+const HTTP_URL_JSON_PATTERN = '^\\s*[Hh][Tt][Tt][Pp][Ss]?://';
+
 /**
  * An absolute http(s) URL, with what is wrong with one that is not, where that can be told. Not quoted
  * back: webhook URLs often carry a token. `bare`: an API's address, to which a user name, password, query
@@ -220,7 +223,7 @@ export function httpUrl(example: string, options: { bare?: boolean } = {}) {
       : undefined;
     if (problem === undefined) return;
     ctx.addIssue({ code: 'custom', input: text, message: `expected an http:// or https:// URL, e.g. ${example}${problem}` });
-  }).meta({ pattern: '^https?://', description: `An http:// or https:// URL, e.g. ${example}` });
+  }).meta({ pattern: HTTP_URL_JSON_PATTERN, description: `An http:// or https:// URL, e.g. ${example}` });
 }
 
 // Up to the port: scheme, user name and password, host (an IPv6 one in brackets).

@@ -185,15 +185,22 @@ describe('config/watch.schema.json against validate, key by key', () => {
     '',
     // A number or true/false as text, as a ${VAR} gives it and YAML reads it quoted, with spaces around, in capitals.
     ...(typeof value === 'number' || typeof value === 'boolean' ? [String(value), ` ${value} `, String(value).toUpperCase()] : []),
+    // A text with spaces around (copied along), in capitals.
+    ...(typeof value === 'string' ? [` ${value} `, value.toUpperCase()] : []),
   ];
 
-  it('takes every value validate takes: a key with nothing after it, a number or true/false written as text', () => {
+  it('takes every value validate takes: a key with nothing after it, a number or true/false written as text, a text with spaces around or in capitals', () => {
     const flagged: string[] = [];
+    // The cloud's keys of every file but the one that names them first are the same keys again.
+    const tried = new Set<string>();
     for (const data of files) {
       for (const { at, key } of valuesOf(schema, data)) {
         let value: unknown = data;
         for (const step of at) value = (value as Record<string | number, unknown>)[step];
         for (const variant of otherSpellings(value)) {
+          const attempt = JSON.stringify([at, variant]);
+          if (tried.has(attempt)) continue;
+          tried.add(attempt);
           const changed = replaced(data, at, variant);
           if (!validates(changed)) continue;
           const errors = editorErrors(stringify(changed));
