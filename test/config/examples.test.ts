@@ -6,6 +6,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { parse, stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
 import { makeCertificates } from '../certificates.ts';
+import { alternatives, isObject, schemaKeys, type Json } from './schemaKeys.ts';
 import { parseConfig, validateConfigText, formatIssue } from '../../src/config/load.ts';
 import { watchFileJsonSchema, watchFileJsonSchemaText } from '../../src/config/jsonSchema.ts';
 
@@ -56,30 +57,6 @@ describe('config/watch.schema.json', () => {
     expect([poll.schedule?.default, poll.retries?.default, poll.concurrency?.default, poll.deadline?.default]).toEqual(['*/15 * * * * *', 4, 8, '6h']);
   });
 });
-
-type Json = Record<string, unknown>;
-const isObject = (value: unknown): value is Json => typeof value === 'object' && value !== null && !Array.isArray(value);
-
-/** A node and the alternatives it offers (anyOf), each of which may describe a key. */
-function alternatives(node: Json): Json[] {
-  return [node, ...((node.anyOf as unknown[] | undefined) ?? []).filter(isObject).flatMap(alternatives)];
-}
-
-/** Every key the JSON Schema describes, as `.cloud.auth.token`, `.notifiers.*.smtp.host`, `.watches[].kind`. */
-function schemaKeys(node: Json, path = '', keys = new Set<string>()): Set<string> {
-  for (const each of alternatives(node)) {
-    for (const [key, child] of Object.entries(isObject(each.properties) ? each.properties : {})) {
-      keys.add(`${path}.${key}`);
-      if (isObject(child)) schemaKeys(child, `${path}.${key}`, keys);
-    }
-    if (isObject(each.additionalProperties)) {
-      keys.add(`${path}.*`);
-      schemaKeys(each.additionalProperties, `${path}.*`, keys);
-    }
-    if (isObject(each.items)) schemaKeys(each.items, `${path}[]`, keys);
-  }
-  return keys;
-}
 
 /** Each value of `data` (keys and list items), with where it is and the key of the JSON Schema it is under. */
 function valuesOf(node: Json, data: unknown, at: (string | number)[] = [], key = ''): Array<{ at: (string | number)[]; key: string }> {
@@ -175,7 +152,7 @@ describe('config/watch.schema.json against validate, key by key', () => {
   it('the files below are valid and name every key of the schema', () => {
     expect(files.filter((data) => !validates(data) || editorErrors(stringify(data)).length > 0)).toEqual([]);
     const named = new Set(files.flatMap((data) => valuesOf(schema, data).map((v) => v.key)));
-    expect([...schemaKeys(schema)].filter((key) => !named.has(key))).toEqual([]);
+    expect([...schemaKeys(schema).keys()].filter((key) => !named.has(key))).toEqual([]);
   });
 
   /** Other ways to write `value` that validate may take as well. */

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { schemaKeys, takesNull, type Json } from '../config/schemaKeys.ts';
 import { COMPILE_CACHE, cliBundle } from '../e2e/daemon.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -92,5 +93,28 @@ describe("the README's table of commands", () => {
       expect(own.length, name).toBeGreaterThan(0);
       expect(statuses(own.map((row) => row.split(' | ').at(-1)!).join(' ')), name).toEqual(statuses(command.exits));
     }
+  });
+});
+
+describe("the README's configuration reference", () => {
+  // The JSON Schema takes null wherever validate does (test/config/examples.test.ts).
+  const keys = schemaKeys(JSON.parse(readFileSync(join(ROOT, 'config/watch.schema.json'), 'utf8')) as Json);
+
+  it('names the keys that may be written with nothing after them, and no others', () => {
+    const sentence = /\. (A section\s+written with nothing after it[^]*?)\n\n/.exec(README.slice(README.indexOf('### Configuration reference')))?.[1] ?? '';
+    const named = [...sentence.matchAll(/`([\w.]+):`/g)].map((m) => m[1]!);
+    // What it says is refused: `type:` of cloud.auth, and `retries:` (of poll) as any other key.
+    const refused = [...sentence.matchAll(/but `(\w+):`|`(\w+):` alone is/g)].map((m) => m[1] ?? m[2]!);
+    const allAuth = sentence.includes('every key of `cloud.auth` but');
+    const withSuffix = (name: string) => [...keys].filter(([key]) => key.endsWith(`.${name}`));
+    const covered = (key: string) =>
+      /^\.\w+$/.test(key) || (allAuth && key.startsWith('.cloud.auth.')) || named.some((name) => !refused.includes(name) && key.endsWith(`.${name}`));
+    expect([...keys].filter(([key, nodes]) => takesNull(nodes) && !covered(key)).map(([key]) => key)).toEqual([]);
+    for (const name of named) {
+      const found = withSuffix(name);
+      expect(found.length, name).toBeGreaterThan(0);
+      expect(found.every(([, nodes]) => takesNull(nodes) !== refused.includes(name)), name).toBe(true);
+    }
+    expect(refused.length).toBeGreaterThan(0);
   });
 });
