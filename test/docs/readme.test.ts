@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { schemaKeys, takesNull, type Json } from '../config/schemaKeys.ts';
+import { alternatives, schemaKeys, takesNull, type Json } from '../config/schemaKeys.ts';
 import { COMPILE_CACHE, cliBundle } from '../e2e/daemon.ts';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -99,6 +99,44 @@ describe("the README's table of commands", () => {
 describe("the README's configuration reference", () => {
   // The JSON Schema takes null wherever validate does (test/config/examples.test.ts).
   const keys = schemaKeys(JSON.parse(readFileSync(join(ROOT, 'config/watch.schema.json'), 'utf8')) as Json);
+
+  /** The table's rows by the keys they describe: `cloud.auth.token` / `tokenFile`, email `smtp.host`, `track[].servers` / `project`. */
+  function rows(): Map<string, string[]> {
+    const section = README.slice(README.indexOf('### Configuration reference'));
+    const table = section.slice(section.indexOf('\n| key |'), section.indexOf('\n\n', section.indexOf('\n| key |')));
+    const found = new Map<string, string[]>();
+    for (const row of table.split('\n').slice(3)) {
+      const cells = row.slice(2, -2).split(' | ');
+      const prefix = /^(email|webhook) /.test(cells[0]!) ? '.notifiers.*.' : '.';
+      let last = '';
+      for (const [, written] of cells[0]!.matchAll(/`([^`]+)`/g)) {
+        const name = written!.replace('<name>', '*').replace(/\[\]$/, '');
+        // A path, or a name beside the one before it (`cloud.auth.token` / `tokenFile`).
+        last = /[.[]/.test(name) || last === '' ? `${prefix}${name}` : last.replace(/[^.\]]+$/, name);
+        found.set(last, cells);
+      }
+    }
+    return found;
+  }
+
+  it("has a row for every key of the schema, and none for a key it does not have, with each default, range and value the schema has", () => {
+    const table = rows();
+    const names = [...keys.keys()];
+    // A mapping's values (`headers.*`, `poll.warnAfter.*`) are told of in its own row; a section, in its keys' rows.
+    const wanted = names.filter((key) => !key.endsWith('.*') && !names.some((other) => other.startsWith(`${key}.`) || other.startsWith(`${key}[]`)));
+    expect(wanted.filter((key) => !table.has(key))).toEqual([]);
+    expect([...table.keys()].filter((key) => !keys.has(key))).toEqual([]);
+    const wrong: string[] = [];
+    for (const [key, [, accepts, shownDefault]] of [...table].map(([key, cells]) => [key, cells] as const)) {
+      const nodes = keys.get(key)!.flatMap(alternatives);
+      const value = nodes.map((n) => n.default).find((d) => d !== undefined);
+      if (value !== undefined && typeof value !== 'object' && !shownDefault!.includes(`\`${value}\``) && !shownDefault!.includes(`\`"${value}"\``)) wrong.push(`${key}: default ${value}, README ${shownDefault}`);
+      for (const n of nodes.filter((n) => n.type === 'integer')) if (!accepts!.includes(`${n.minimum} to ${n.maximum}`)) wrong.push(`${key}: ${n.minimum} to ${n.maximum}, README ${accepts}`);
+      const values = nodes.flatMap((n) => (Array.isArray(n.enum) ? n.enum : n.const !== undefined ? [n.const] : []));
+      for (const v of values) if (!accepts!.includes(`\`${String(v)}\``)) wrong.push(`${key}: takes ${String(v)}, README ${accepts}`);
+    }
+    expect(wrong).toEqual([]);
+  });
 
   it('names the keys that may be written with nothing after them, and no others', () => {
     const sentence = /\. (A section\s+written with nothing after it[^]*?)\n\n/.exec(README.slice(README.indexOf('### Configuration reference')))?.[1] ?? '';
