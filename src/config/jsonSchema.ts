@@ -117,6 +117,26 @@ const OPTIONS = {
   },
 } satisfies Parameters<typeof z.toJSONSchema>[1];
 
+/**
+ * With OS_CLOUD set, a clouds.yaml profile may give the whole `cloud` section (./cloudsYaml.ts, applied
+ * before the zod schema, which requires it): a file may leave it out, or write `cloud:` with nothing after
+ * it. An editor does not see the environment, as it does not see a ${VAR}'s value: it takes both.
+ */
+function cloudFromProfile(root: JsonSchema): JsonSchema {
+  const out: JsonSchema = {};
+  for (const [key, value] of Object.entries(root)) {
+    if (key === 'required' && Array.isArray(value)) {
+      const others = value.filter((name) => name !== 'cloud');
+      if (others.length > 0) out[key] = others;
+    } else if (key === 'properties' && isObject(value) && isObject(value.cloud)) {
+      out[key] = { ...value, cloud: { ...value.cloud, type: [value.cloud.type, 'null'].flat() } };
+    } else {
+      out[key] = value;
+    }
+  }
+  return out;
+}
+
 /** The JSON Schema of the watch file as a person writes it (durations as text, `${VAR}` allowed). */
 export function watchFileJsonSchema(): JsonSchema {
   const generated = z.toJSONSchema(ConfigSchema, OPTIONS) as JsonSchema;
@@ -125,7 +145,7 @@ export function watchFileJsonSchema(): JsonSchema {
     $schema,
     title: 'ecs-action-watch watch file',
     description: 'Instance actions to watch and whom to tell. `ecs-action-watch validate` checks everything this schema cannot.',
-    ...acceptPlaceholders(rest),
+    ...acceptPlaceholders(cloudFromProfile(rest)),
     $defs: { [PLACEHOLDER]: PLACEHOLDER_SCHEMA },
   };
 }

@@ -81,12 +81,16 @@ function valuesOf(node: Json, data: unknown, at: (string | number)[] = [], key =
   return found;
 }
 
-/** `data` with the value at `at` replaced. */
+/** A key taken out of the file. */
+const LEFT_OUT = Symbol('left out');
+
+/** `data` with the value at `at` replaced, or the key there left out. */
 function replaced(data: Json, at: (string | number)[], value: unknown): Json {
   const copy = structuredClone(data);
   let parent: Record<string | number, unknown> = copy;
   for (const step of at.slice(0, -1)) parent = parent[step] as Record<string | number, unknown>;
-  parent[at.at(-1)!] = value;
+  if (value === LEFT_OUT) delete parent[at.at(-1)!];
+  else parent[at.at(-1)!] = value;
   return copy;
 }
 
@@ -147,7 +151,9 @@ describe('config/watch.schema.json against validate, key by key', () => {
     { cloud: { endpoint: cloud.endpoint, cloudsYaml, cloud: 'lab' } },
   ];
   const schema = JSON.parse(readFileSync(SCHEMA_FILE, 'utf8')) as Json;
-  const validates = (data: Json) => validateConfigText(stringify(data), { env: {} }).ok;
+  // As an operator's shell may have it: a file without cloud.auth then takes its cloud from that profile.
+  const env = { OS_CLOUD: 'lab', OS_CLIENT_CONFIG_FILE: cloudsYaml };
+  const validates = (data: Json) => validateConfigText(stringify(data), { env }).ok;
 
   it('the files below are valid and name every key of the schema', () => {
     expect(files.filter((data) => !validates(data) || editorErrors(stringify(data)).length > 0)).toEqual([]);
@@ -156,8 +162,9 @@ describe('config/watch.schema.json against validate, key by key', () => {
   });
 
   /** Other ways to write `value` that validate may take as well. */
-  const otherSpellings = (value: unknown): unknown[] => [
-    // A key with nothing after it, or "", where that means left out.
+  const otherSpellings = (value: unknown, at: readonly (string | number)[]): unknown[] => [
+    // The key left out (not an item of a list), written with nothing after it, or "", where that means left out.
+    ...(typeof at.at(-1) === 'string' ? [LEFT_OUT] : []),
     null,
     '',
     // A number or true/false as text, as a ${VAR} gives it and YAML reads it quoted, with spaces around, in capitals.
@@ -166,7 +173,7 @@ describe('config/watch.schema.json against validate, key by key', () => {
     ...(typeof value === 'string' ? [` ${value} `, value.toUpperCase()] : []),
   ];
 
-  it('takes every value validate takes: a key with nothing after it, a number or true/false written as text, a text with spaces around or in capitals', () => {
+  it('takes every value validate takes: a key left out or with nothing after it, a number or true/false written as text, a text with spaces around or in capitals', () => {
     const flagged: string[] = [];
     // The cloud's keys of every file but the one that names them first are the same keys again.
     const tried = new Set<string>();
@@ -174,14 +181,15 @@ describe('config/watch.schema.json against validate, key by key', () => {
       for (const { at, key } of valuesOf(schema, data)) {
         let value: unknown = data;
         for (const step of at) value = (value as Record<string | number, unknown>)[step];
-        for (const variant of otherSpellings(value)) {
-          const attempt = JSON.stringify([at, variant]);
+        for (const variant of otherSpellings(value, at)) {
+          const shown = variant === LEFT_OUT ? 'left out' : `= ${JSON.stringify(variant)}`;
+          const attempt = JSON.stringify([at, shown]);
           if (tried.has(attempt)) continue;
           tried.add(attempt);
           const changed = replaced(data, at, variant);
           if (!validates(changed)) continue;
           const errors = editorErrors(stringify(changed));
-          if (errors.length > 0) flagged.push(`${key} = ${JSON.stringify(variant)}: ${errors[0]}`);
+          if (errors.length > 0) flagged.push(`${key} ${shown}: ${errors[0]}`);
         }
       }
     }
