@@ -206,7 +206,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   if (!isMapping(data.cloud)) return { issues: [] };
   const cloud = data.cloud;
   const named = text(cloud.cloud);
-  // `auth:` with nothing after it counts as left out, as every key does.
+  // `auth:` with nothing after it counts as left out, as the schema reads it (orEmpty).
   const auth = cloud.auth ?? undefined;
   const fromEnv = named === undefined && auth === undefined ? text(env['OS_CLOUD']) : undefined;
   const name = named ?? fromEnv;
