@@ -12,7 +12,7 @@ import { createAuth } from './auth/registry.ts';
 import type { AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
 import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverUrl, versionUrl } from './endpoint.ts';
-import { decode, exchange, httpError, invalidResponse, isSuccess, pageInPlace, type Answer } from './exchange.ts';
+import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
 import { oneLine } from '../net/oneLine.ts';
 import pRetry from 'p-retry';
 import { chooseMicroversion } from './microversion.ts';
@@ -237,10 +237,9 @@ class HttpEcsClient implements EcsClient {
   async listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]> {
     const url = migrationsUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.serverId);
     // The one path a gateway may not pass on while it passes the others (an admin's, outside what it
-    // publishes): a page in place of the list is then a refusal of the path, as a firewall's 403 page is, and
-    // the move is judged without it when the next poll's read gets one too. As a document that is no JSON it
-    // would be a failed poll at every read, and the watch would have no verdict until its deadline.
-    return (await this.#document(url, ref.projectId, signal, migrationListSchema, pageInPlace)).migrations;
+    // publishes): a page in place of the list (decode's `gateway`) is then a refusal of the path, as a
+    // firewall's 403 page is, and the move is judged without it when the next poll's read gets one too.
+    return (await this.#document(url, ref.projectId, signal, migrationListSchema)).migrations;
   }
 
   getJob(ref: JobRef, signal?: AbortSignal, previous?: EcsJob | null): Promise<EcsJob> {
@@ -345,15 +344,10 @@ class HttpEcsClient implements EcsClient {
     return chosen;
   }
 
-  /**
-   * A GET of a compute document at the negotiated microversion; an error answer throws, and so does a
-   * success that `refusal` reads as one.
-   */
-  async #document<T>(url: string, projectId: string, signal: AbortSignal | undefined, schema: z.ZodType<T>, refusal?: (answer: Answer) => ApiError | undefined): Promise<T> {
+  /** A GET of a compute document at the negotiated microversion; an error answer throws. */
+  async #document<T>(url: string, projectId: string, signal: AbortSignal | undefined, schema: z.ZodType<T>): Promise<T> {
     const answer = await this.#get(url, projectId, signal, true);
     if (!isSuccess(answer.status)) throw httpError(answer);
-    const refused = refusal?.(answer);
-    if (refused !== undefined) throw refused;
     return decode(answer, schema);
   }
 

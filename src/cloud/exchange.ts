@@ -168,16 +168,16 @@ export function httpError(answer: Answer, context?: string): ApiError {
 }
 
 /**
- * A `gateway` refusal for an HTML page that came as a success where a document was asked for (a gateway's
- * portal or catch-all page for a path it does not pass on); undefined for any other answer. The body must be
- * markup, not only labelled as HTML: a proxy may label the API's JSON `text/html`, and a refusal read from
- * it would have the document go unread (an empty body is a failed read, as it was).
+ * A `gateway` refusal for an HTML page that came as a success where a document was asked for (a captive
+ * portal's login page, a gateway's catch-all page for a path it does not pass on); undefined for any other
+ * answer. The body must be markup, not only labelled as HTML: a proxy may label the API's JSON `text/html`,
+ * and a refusal read from it would have the document go unread (an empty body is a failed read, as it was).
  */
-export function pageInPlace(answer: Answer): ApiError | undefined {
+function pageInPlace(answer: Answer, context: string | undefined): ApiError | undefined {
   const page = MARKUP.test(answer.text) ? htmlPage(answer) : undefined;
   if (page === undefined) return undefined;
   const { method, url, status, statusText } = answer;
-  return new ApiError({ kind: 'gateway', method, url, status, statusText, apiMessage: pageMessage(page, 'answered in its place') });
+  return new ApiError({ kind: 'gateway', method, url, status, statusText, apiMessage: pageMessage(page, 'answered in its place'), context });
 }
 
 /** A body that begins as markup does, which no JSON document does. */
@@ -209,7 +209,11 @@ export function invalidResponse(answer: Answer, detail: string, context?: string
   });
 }
 
-/** The answer's JSON checked against `schema`; an ApiError of kind invalid_response when it does not fit. */
+/**
+ * The answer's JSON checked against `schema`; an ApiError of kind invalid_response when it does not fit, or
+ * of kind `gateway` when it is an HTML page (pageInPlace): a captive portal answers its login page with 200
+ * to every request, which no retry gets past, as its redirect to that page is not either.
+ */
 export function decode<T>(answer: Answer, schema: z.ZodType<T>, context?: string): T {
   if (answer.truncated) throw invalidResponse(answer, `body larger than ${MAX_BODY_BYTES} bytes`, context);
   let json: unknown;
@@ -217,7 +221,7 @@ export function decode<T>(answer: Answer, schema: z.ZodType<T>, context?: string
     // A byte order mark (some gateways write UTF-8 with one) is no part of the JSON, and JSON.parse refuses it.
     json = JSON.parse(answer.text.charCodeAt(0) === 0xfeff ? answer.text.slice(1) : answer.text);
   } catch {
-    throw invalidResponse(answer, `not JSON: ${unaskedEncoding(answer) ?? excerpt(answer)}`, context);
+    throw pageInPlace(answer, context) ?? invalidResponse(answer, `not JSON: ${unaskedEncoding(answer) ?? excerpt(answer)}`, context);
   }
   const parsed = schema.safeParse(json);
   if (!parsed.success) {

@@ -132,7 +132,7 @@ describe('microversion discovery', () => {
 
   it.each([
     ['a 500', (i: MockInterceptor): MockScope => i.reply(500, '{"computeFault": {"code": 500, "message": "boom"}}'), '500 computeFault: boom', 'server'],
-    ['garbage', (i: MockInterceptor): MockScope => i.reply(200, '<html>hello</html>'), 'invalid response: not JSON', 'invalid_response'],
+    ['garbage', (i: MockInterceptor): MockScope => i.reply(200, '{"version": {"id": "v2.1", "ver'), 'invalid response: not JSON', 'invalid_response'],
     ['another document', (i: MockInterceptor): MockScope => i.reply(200, '{"versions": []}'), 'invalid response: unexpected document', 'invalid_response'],
     ['a version that is no number', (i: MockInterceptor): MockScope => i.reply(200, versionDoc('latest')), 'invalid response', 'invalid_response'],
     ['a network error', (i: MockInterceptor): MockScope => i.replyWithError(new Error('socket hang up')), 'network error: socket hang up', 'network'],
@@ -503,12 +503,22 @@ describe('errors', () => {
 
   it('maps garbage JSON to invalid_response with an excerpt', async () => {
     const { pool, client } = setup({ microversion: '2.60' });
-    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, '<html><title>Login</title></html>');
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, '{"instanceAction": {"action": "cre');
 
     const error = await apiError(client.getInstanceAction(REF));
 
     expect(error).toMatchObject({ kind: 'invalid_response', status: 200, retryable: true });
-    expect(error.message).toBe(`GET ${url} → 200 invalid response: not JSON: "<html><title>Login</title></html>"`);
+    expect(error.message).toBe(`GET ${url} → 200 invalid response: not JSON: "{\\"instanceAction\\": {\\"action\\": \\"cre"`);
+  });
+
+  it('maps an HTML page at 200 (a captive portal\'s login) to a gateway refusal naming its title, which a retry does not get past', async () => {
+    const { pool, client } = setup({ microversion: '2.60' });
+    pool.intercept({ path: ACTION_PATH, method: 'GET' }).reply(200, '<html><title>Login</title></html>');
+
+    const error = await apiError(client.getInstanceAction(REF));
+
+    expect(error).toMatchObject({ kind: 'gateway', status: 200, retryable: false });
+    expect(error.message).toBe(`GET ${url} → 200 OK: an HTML page ("Login"), not the API's answer: something in front of the API (a firewall, gateway or proxy) answered in its place`);
   });
 
   it('maps a document of the wrong shape to invalid_response naming the field', async () => {

@@ -186,9 +186,10 @@ class PasswordAuth implements AuthStrategy {
         { dispatcher: this.#deps.dispatcher, timeout: this.#deps.timeout, closed: this.#closed.signal, context, limiter: this.#deps.limiter, noWaiting: this.#deps.noWaiting },
       );
       if (!isSuccess(answer.status)) throw httpError(answer, context);
+      // The body first: what came in its place (a captive portal's page, garbage) says more than the header it lacks.
+      const doc = decode(answer, TokenDocumentSchema, context);
       const token = answer.headers['x-subject-token'];
       if (typeof token !== 'string' || token === '') throw invalidResponse(answer, 'no X-Subject-Token header', context);
-      const doc = decode(answer, TokenDocumentSchema, context);
       const lifetime = tokenLifetime(doc, started.wall);
       if (lifetime === undefined) {
         throw invalidResponse(answer, `unreadable token times: issued_at ${doc.token.issued_at}, expires_at ${doc.token.expires_at}`, context);
