@@ -35,6 +35,11 @@ export type FaultSpec =
    */
   | { readonly kind: 'gateway-not-found' }
   /**
+   * 403 from Huawei Cloud's API gateway when the IAM user of a valid token or signature may not call the API
+   * (`APIGW.0302`, "The IAM user is not authorized to access the API"): the gateway's shape, not Nova's.
+   */
+  | { readonly kind: 'gateway-forbidden' }
+  /**
    * 404 from Nova's URL router for a path it does not know (e.g. a project id that is not hex), before
    * any resource lookup: webob's error as JSON to a client that accepts JSON, as nova-api 26 answers.
    */
@@ -144,6 +149,8 @@ export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
       return { type: 'answer', status: 404, headers: JSON_TYPE, body: JSON.stringify(novaError(404, notFoundMessage(route))) };
     case 'gateway-not-found':
       return gatewayError(404, 'APIGW.0101', 'The API does not exist or has not been published in the environment');
+    case 'gateway-forbidden':
+      return gatewayError(403, 'APIGW.0302', 'The IAM user is not authorized to access the API');
     case 'gateway-throttled':
       return gatewayError(429, 'APIGW.0308', 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second');
     case 'firewall-refused':

@@ -55,6 +55,14 @@ describe('answers injected as faults', () => {
     expect(answer.json).toEqual({ overLimit: { code: 429, message: 'This request was rate-limited.', retryAfter: '3' } });
   });
 
+  it('the gateway\'s 403 carries its own error_code and error_msg, not Nova\'s body', async () => {
+    const { sim, url } = await withAction();
+    sim.injectFault({ kind: 'gateway-forbidden' });
+    const answer = await get(url);
+    expect(answer.status).toBe(403);
+    expect(answer.json).toEqual({ error_code: 'APIGW.0302', error_msg: 'The IAM user is not authorized to access the API', request_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  });
+
   it('garbage is a 200 that says JSON and is not', async () => {
     const { sim, url } = await withAction();
     sim.injectFault({ kind: 'garbage' });
