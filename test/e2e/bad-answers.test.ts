@@ -3,12 +3,31 @@
 // answered, for the instance action and for the token request. Each says which request and what came, and
 // ends with the status the contract gives it: check 1 (a poll failed); wait 2 at once for what no waiting
 // mends, 3 at --timeout for what may pass.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { describe, expect, it, type TestContext } from 'vitest';
-import { Harness, PROJECT, quickAction } from './harness.ts';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
+import type { FaultSpec } from '../../src/simulator/index.ts';
+import { Capture, Harness, PROJECT, quickAction } from './harness.ts';
 
 const PASSWORD = 'pw-SECRET-3b9a0c';
+
+/** A self-signed certificate for 127.0.0.1 (no CA signs it), made with the machine's openssl. */
+let selfSigned: { key: string; cert: string };
+let certificateDir: string;
+beforeAll(() => {
+  certificateDir = mkdtempSync(join(tmpdir(), 'eaw-bad-answers-'));
+  const [key, cert] = [join(certificateDir, 'key.pem'), join(certificateDir, 'cert.pem')];
+  execFileSync('openssl', [
+    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-keyout', key, '-out', cert, '-days', '2',
+    '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
+  ], { stdio: 'pipe' });
+  selfSigned = { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') };
+});
+afterAll(() => rmSync(certificateDir, { recursive: true, force: true }));
 
 /** A captive portal's login page, which it answers with 200 in place of whatever was asked. */
 const PORTAL_PAGE = '<!DOCTYPE html>\n<html><head><title>Guest Wi-Fi login</title></head><body><form action="/login"><input name="user"></form></body></html>\n';
@@ -31,7 +50,8 @@ async function inFront(context: TestContext, h: Harness, answer: (req: IncomingM
       res.writeHead(back.statusCode ?? 502, back.headers);
       back.pipe(res);
     });
-    onward.on('error', () => res.destroy());
+    // A connection the simulator resets (its `reset` fault) is reset on this side too.
+    onward.on('error', () => req.socket.resetAndDestroy());
     req.pipe(onward);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -55,6 +75,14 @@ async function harness({ onTestFinished }: TestContext, options: Parameters<type
   return h;
 }
 
+const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
+
+/**
+ * The harness's file with cloud.timeout 2 s rather than its 500 ms: room for a machine busy with the tests
+ * beside these, whose good answers must not time out; no answer at all still ends a check in 2 s.
+ */
+const roomyYaml = (h: Harness, ...args: Parameters<Harness['yaml']>) => h.yaml(...args).replace('  timeout: 500ms', '  timeout: 2s');
+
 interface CheckRow {
   requestId: string;
   pollFailed: boolean;
@@ -73,7 +101,7 @@ describe.concurrent('a captive portal\'s login page answered with 200 in place o
       return true;
     });
     const stop = AbortSignal.timeout(10_000);
-    const r = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([], { endpoint })), '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { signal: stop });
+    const r = await h.cli(['wait', '--config', await h.writeConfig(roomyYaml(h, [], { endpoint })), '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { signal: stop });
     expect(stop.aborted).toBe(false);
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(new RegExp(
@@ -91,7 +119,7 @@ describe.concurrent('a captive portal\'s login page answered with 200 in place o
       portalPage(req, res);
       return true;
     });
-    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([caught, passed], { endpoint }))]);
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(roomyYaml(h, [caught, passed], { endpoint }))]);
     expect(r.code).toBe(1);
     const rows = JSON.parse(r.stdout) as CheckRow[];
     expect(rows.map((row) => [row.requestId, row.pollFailed])).toEqual([[caught.requestId, true], [passed.requestId, false]]);
@@ -106,7 +134,7 @@ describe.concurrent('a captive portal\'s login page answered with 200 in place o
       portalPage(req, res);
       return true;
     });
-    const path = await h.writeConfig(h.yaml([action], { auth: passwordAuth(`${portal}/v3`) }));
+    const path = await h.writeConfig(roomyYaml(h, [action], { auth: passwordAuth(`${portal}/v3`) }));
     const login = `cannot get a token for user 'svc-watch' of domain 'Default': POST http://127\\.0\\.0\\.1:\\d+/v3/auth/tokens\\?nocatalog=true → ${PAGE_IN_PLACE}`;
 
     const check = await h.cli(['check', '--json', '--config', path]);
@@ -119,5 +147,243 @@ describe.concurrent('a captive portal\'s login page answered with 200 in place o
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: something in front of the cloud refused the request: last poll failed: ${login} \\(an HTML page, not the API's answer: check with whoever runs the firewall, gateway or proxy in front of cloud\\.endpoint \\(or cloud\\.auth\\.identityEndpoint\\) in /.*watch\\.yaml\\)\n$`));
     expect(r.stderr + check.stdout + h.logs.text).not.toContain(PASSWORD);
+  });
+});
+
+/** How a request is answered badly: by the simulator's fault, or by a server in front of it (what the API itself never answers). */
+type Bad = { fault: FaultSpec } | { front: (req: IncomingMessage, res: ServerResponse) => void };
+
+interface BadAnswer {
+  name: string;
+  bad: Bad;
+  /** What the error says after the request's `→`, as a pattern. */
+  says: string;
+  /** What `wait` says and what it says to check when it gives up at once (status 2); none for what may pass (status 3 at --timeout). */
+  givesUp?: { says: string; fix: string };
+}
+
+const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+/** A body that stops halfway: the length says 1,000 bytes, the connection closes after 30. */
+const cutShort = (req: IncomingMessage, res: ServerResponse) => {
+  req.resume();
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': '1000' });
+  res.write('{"instanceAction": {"action": ');
+  setTimeout(() => res.socket?.destroy(), 20);
+};
+const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+const REFUSED = { says: 'the cloud refused the request', fix: "check cloud.auth and the account's permissions" };
+const ELSEWHERE = {
+  says: 'the cloud sends the request elsewhere',
+  fix: 'a login page is a proxy or gateway asking for a login that wait cannot give; any other address: check cloud.endpoint (or cloud.auth.identityEndpoint)',
+};
+
+/** The bad answers common to the instance action and the token request. */
+const EITHER: BadAnswer[] = [
+  { name: 'a body cut short by the connection closing', bad: { front: cutShort }, says: 'network error: other side closed \\(UND_ERR_SOCKET\\)' },
+  { name: 'a 502 that is a load balancer\'s HTML page', bad: { front: (req, res) => (req.resume(), res.writeHead(502, { 'content-type': 'text/html' }), res.end(NGINX_502)) }, says: '502 Bad Gateway' },
+  { name: 'a reset connection', bad: { fault: { kind: 'reset' } }, says: 'network error: read ECONNRESET' },
+  { name: 'no answer (accepted, never answered)', bad: { fault: { kind: 'slow', delayMs: 60_000 } }, says: 'timed out: no complete answer within 2000 ms' },
+  { name: 'a 403 in Huawei\'s words (APIGW.0302)', bad: { fault: { kind: 'gateway-forbidden' } }, says: '403 APIGW\\.0302: The IAM user is not authorized to access the API', givesUp: REFUSED },
+  {
+    name: 'a 307 to another host',
+    bad: { front: (req, res) => (req.resume(), res.writeHead(307, { location: 'https://ecs.other.example.com/v2.1/moved' }), res.end()) },
+    says: '307 Temporary Redirect: redirects to https://ecs\\.other\\.example\\.com/v2\\.1/moved \\(not followed; if that is the endpoint meant, put it in the configuration\\)',
+    givesUp: ELSEWHERE,
+  },
+];
+
+/** The bad answers of GET .../os-instance-actions/{requestId}. */
+const ACTION: BadAnswer[] = [
+  { name: 'not JSON', bad: { fault: { kind: 'garbage' } }, says: `200 invalid response: not JSON: ${escaped(JSON.stringify('{"instanceAction": {"action": "cre'))}` },
+  { name: 'an empty body', bad: { fault: { kind: 'garbage', body: '' } }, says: '200 invalid response: not JSON: ""' },
+  {
+    name: 'no instanceAction',
+    bad: { fault: { kind: 'garbage', body: '{"server": {"id": "x"}}' } },
+    says: `200 invalid response: unexpected document \\(instanceAction: Invalid input: expected object, received undefined\\): ${escaped(JSON.stringify('{"server": {"id": "x"}}'))}`,
+  },
+  {
+    name: 'events that are no list',
+    bad: { fault: { kind: 'garbage', body: '{"instanceAction": {"action": "reboot", "request_id": "req-1", "events": "none"}}' } },
+    says: '200 invalid response: unexpected document \\(instanceAction\\.events: Invalid input: expected array, received string\\): .*',
+  },
+  {
+    name: 'a number where a string is',
+    bad: { fault: { kind: 'garbage', body: '{"instanceAction": {"action": 5, "request_id": "req-1", "events": []}}' } },
+    says: '200 invalid response: unexpected document \\(instanceAction\\.action: Invalid input: expected string, received number\\): .*',
+  },
+  { name: 'a body of 5 MB', bad: { fault: { kind: 'garbage', body: `{"instanceAction": {"action": "${'x'.repeat(5 * 1024 * 1024)}"}}` } }, says: '200 invalid response: body larger than 4194304 bytes' },
+  ...EITHER,
+  {
+    name: 'a 302 to another host',
+    bad: { front: (req, res) => (req.resume(), res.writeHead(302, { location: 'https://ecs.other.example.com/v2.1/moved' }), res.end()) },
+    says: '302 Found: redirects to https://ecs\\.other\\.example\\.com/v2\\.1/moved \\(not followed; if that is the endpoint meant, put it in the configuration\\)',
+    givesUp: ELSEWHERE,
+  },
+];
+
+/**
+ * The simulator behind a server in front of it, each request whose path includes a key of `bad` answered as
+ * its value says: by the simulator's fault (every time), or by the server in front.
+ */
+async function badCloud(context: TestContext, h: Harness, bad: Map<string, Bad>): Promise<string> {
+  for (const [key, b] of bad) if ('fault' in b) h.simulator.injectFault(b.fault, { pathIncludes: key, times: 1000 });
+  return inFront(context, h, (req, res) => {
+    for (const [key, b] of bad) {
+      if ('front' in b && req.url!.includes(key)) {
+        b.front(req, res);
+        return true;
+      }
+    }
+    return false;
+  });
+}
+
+describe.concurrent('the instance action answered badly', () => {
+  it('check says each in its watch\'s row, naming the request and what came, and exits 1 by cloud.timeout', async (context) => {
+    const h = await harness(context);
+    const watches = ACTION.map((c) => ({ ...quickAction({ neverFinishes: true }), name: c.name }));
+    const healthy = { ...quickAction({ neverFinishes: true }), name: 'healthy' };
+    for (const w of [...watches, healthy]) h.simulator.addAction(w);
+    const endpoint = await badCloud(context, h, new Map(ACTION.map((c, i) => [watches[i]!.requestId, c.bad])));
+    const started = performance.now();
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(roomyYaml(h, [...watches, healthy], { endpoint, poll: NO_RETRIES }))]);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r.code).toBe(1);
+    const rows = JSON.parse(r.stdout) as Array<CheckRow & { name: string; state: string }>;
+    expect(rows.at(-1)).toMatchObject({ name: 'healthy', pollFailed: false, state: 'pending', lastError: null });
+    for (const [i, c] of ACTION.entries()) {
+      const w = watches[i]!;
+      expect(rows[i], c.name).toMatchObject({ name: c.name, pollFailed: true, state: 'pending' });
+      expect(rows[i]!.lastError, c.name).toMatch(new RegExp(`^last poll failed: GET http://127\\.0\\.0\\.1:\\d+/v2\\.1/${PROJECT}/servers/${w.serverId}/os-instance-actions/${w.requestId} → ${c.says}$`));
+    }
+  });
+
+  it.for(ACTION)('wait says $name, and exits 2 at once where no waiting mends it, else 3 at --timeout', async (c, context) => {
+    const h = await harness(context);
+    const action = quickAction({ neverFinishes: true });
+    h.simulator.addAction(action);
+    const endpoint = await badCloud(context, h, new Map([[action.requestId, c.bad]]));
+    const started = performance.now();
+    const r = await h.cli(['wait', '--config', await h.writeConfig(roomyYaml(h, [], { endpoint, poll: NO_RETRIES })), '--server', action.serverId, '--request', action.requestId, '--timeout', c.givesUp ? '30m' : '300ms']);
+    const request = `GET http://127\\.0\\.0\\.1:\\d+/v2\\.1/${PROJECT}/servers/${action.serverId}/os-instance-actions/${action.requestId} → ${c.says}`;
+    if (c.givesUp) {
+      expect(r).toMatchObject({ code: 2, stdout: '' });
+      expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: ${c.givesUp.says}: last poll failed: ${request} \\(${escaped(c.givesUp.fix)} in /.*watch\\.yaml\\)\n$`));
+    } else {
+      expect(r.code).toBe(3);
+      // At --timeout, from the last poll's error: the poll due then failed, or did not come back within twice
+      // cloud.timeout (no answer), or the engine's own deadline came first.
+      expect(r.stdout).toMatch(new RegExp(`^timeout: not finished 300 ms after tracking began: (the poll due then failed: |last poll failed: )${request}(; the poll due then had no answer within 4 s \\(twice cloud\\.timeout\\))?\n$`));
+      // What each pass before the deadline saw, said as it came (none when the first came back after it).
+      expect(r.stderr).toMatch(new RegExp(`^(ecs-action-watch wait: last poll failed: ${request} · \\ds\n)*$`));
+    }
+    expect(performance.now() - started).toBeLessThan(10_000);
+  });
+
+  it('wait exits 2 at once on a 401 to the token that worked until then, saying to check cloud.auth', async (context) => {
+    const h = await harness(context);
+    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 5000, taskState: 'rebooting' }] });
+    h.simulator.addAction(action);
+    const stderr = new Capture();
+    const waiting = h.cli(['wait', '--config', await h.writeConfig(roomyYaml(h, [])), '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { stderr });
+    await vi.waitUntil(() => stderr.text.includes('compute_reboot_instance running'), { timeout: 10_000, interval: 10 });
+    h.simulator.setToken('tok-rotated');
+    const r = await waiting;
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(new RegExp(
+      `\necs-action-watch wait: ${REFUSED.says}: last poll failed: GET http://127\\.0\\.0\\.1:\\d+/v2\\.1/${PROJECT}/servers/${action.serverId}/os-instance-actions/${action.requestId} → 401 Unauthorized: .* \\(check cloud\\.auth in /.*watch\\.yaml\\)\n$`,
+    ));
+  });
+
+  it('wait gets a new token when the one in hand is revoked, and waits on to the outcome', async (context) => {
+    const h = await harness(context);
+    const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 1500, taskState: 'rebooting' }] });
+    h.simulator.addAction(action);
+    const stderr = new Capture();
+    const path = await h.writeConfig(roomyYaml(h, [], { auth: passwordAuth(h.simulator.identityUrl) }));
+    const waiting = h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { stderr });
+    await vi.waitUntil(() => stderr.text.includes('compute_reboot_instance running'), { timeout: 10_000, interval: 10 });
+    h.simulator.revokeTokens();
+    const r = await waiting;
+    expect(r).toMatchObject({ code: 0, stdout: expect.stringMatching(/^success: reboot: 1 event succeeded/) });
+    expect(h.simulator.issuedTokens).toHaveLength(2);
+    expect(stderr.text + h.logs.text).not.toContain(PASSWORD);
+  });
+
+  it('check names the self-signed certificate it refuses in the row, and exits 1', async (context) => {
+    const h = await harness(context, { tls: selfSigned });
+    const action = quickAction({ neverFinishes: true });
+    h.simulator.addAction(action);
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(roomyYaml(h, [action], { poll: NO_RETRIES }))]);
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.stdout) as CheckRow[])[0]!.lastError).toMatch(/^last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → certificate refused: self-signed certificate.* \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/);
+  });
+});
+
+const TOKENS = '/v3/auth/tokens';
+const EXPIRES = '2099-01-01T00:00:00.000000Z';
+
+/** The bad answers of POST {identityEndpoint}/auth/tokens (a password login). */
+const TOKEN: BadAnswer[] = [
+  { name: 'not JSON', bad: { fault: { kind: 'garbage', body: '{"token": {"expires_at": "20' } }, says: `200 invalid response: not JSON: ${escaped(JSON.stringify('{"token": {"expires_at": "20'))}` },
+  { name: 'an empty body', bad: { fault: { kind: 'garbage', body: '' } }, says: '200 invalid response: not JSON: ""' },
+  {
+    name: 'no token (Keystone v2\'s document)',
+    bad: { fault: { kind: 'garbage', body: '{"access": {"token": {"id": "x"}}}' } },
+    says: '200 invalid response: unexpected document \\(token: Invalid input: expected object, received undefined\\): .*',
+  },
+  {
+    name: 'a catalog that is no list',
+    bad: { fault: { kind: 'garbage', body: `{"token": {"expires_at": "${EXPIRES}", "catalog": {}}}` } },
+    says: '200 invalid response: unexpected document \\(token\\.catalog: Invalid input: expected array, received object\\): .*',
+  },
+  {
+    name: 'a number where a string is',
+    bad: { fault: { kind: 'garbage', body: '{"token": {"expires_at": 4102444800}}' } },
+    says: '200 invalid response: unexpected document \\(token\\.expires_at: Invalid input: expected string, received number\\): .*',
+  },
+  { name: 'a document without its X-Subject-Token header', bad: { fault: { kind: 'garbage', body: `{"token": {"expires_at": "${EXPIRES}"}}` } }, says: '200 invalid response: no X-Subject-Token header' },
+  { name: 'a body of 5 MB', bad: { fault: { kind: 'garbage', body: `{"token": {"expires_at": "${'x'.repeat(5 * 1024 * 1024)}"}}` } }, says: '200 invalid response: body larger than 4194304 bytes' },
+  ...EITHER,
+];
+
+describe.concurrent('the token request answered badly', () => {
+  it.for(TOKEN)('check says $name in the row, naming the login; wait exits 2 at once where no waiting mends it, else 3 at --timeout', async (c, context) => {
+    const h = await harness(context);
+    const action = quickAction({ neverFinishes: true });
+    h.simulator.addAction(action);
+    const front = await badCloud(context, h, new Map([[TOKENS, c.bad]]));
+    // A fixed microversion: no version document to ask for (with its own retries) before the poll's read.
+    const path = await h.writeConfig(roomyYaml(h, [action], { auth: passwordAuth(`${front}/v3`), poll: NO_RETRIES, cloud: '  microversion: "2.60"' }));
+    const login = `cannot get a token for user 'svc-watch' of domain 'Default': POST http://127\\.0\\.0\\.1:\\d+/v3/auth/tokens\\?nocatalog=true → ${c.says}`;
+
+    const check = await h.cli(['check', '--json', '--config', path]);
+    expect(check.code).toBe(1);
+    expect((JSON.parse(check.stdout) as CheckRow[])[0]!.lastError).toMatch(new RegExp(`^last poll failed: ${login}$`));
+
+    const started = performance.now();
+    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', c.givesUp ? '30m' : '300ms']);
+    if (c.givesUp) {
+      expect(r).toMatchObject({ code: 2, stdout: '' });
+      expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: ${c.givesUp.says}: last poll failed: ${login} \\(${escaped(c.givesUp.fix)} in /.*watch\\.yaml\\)\n$`));
+    } else {
+      expect(r.code).toBe(3);
+      expect(r.stdout).toMatch(new RegExp(`^timeout: not finished 300 ms after tracking began: (the poll due then failed: |last poll failed: )${login}(; the poll due then had no answer within 4 s \\(twice cloud\\.timeout\\))?\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^(ecs-action-watch wait: last poll failed: ${login} · \\ds\n)*$`));
+    }
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(check.stdout + r.stderr + r.stdout + h.logs.text).not.toContain(PASSWORD);
+  });
+
+  it('wait exits 2 at once for an identity service whose certificate is self-signed, naming cloud.tls.caFile', async (context) => {
+    const h = await harness(context, { tls: selfSigned });
+    const action = quickAction({ neverFinishes: true });
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(roomyYaml(h, [], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
+    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m']);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(
+      /^ecs-action-watch wait: cannot reach the cloud: last poll failed: cannot get a token for user 'svc-watch' of domain 'Default': POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens\?nocatalog=true → certificate refused: self-signed certificate.* \(DEPTH_ZERO_SELF_SIGNED_CERT\) \(.*name the CA that signs it in cloud\.tls\.caFile, or check the host name of cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
+    );
   });
 });
