@@ -2,15 +2,18 @@
 // page of something in front of the API, a refusal in Huawei's words, a connection that is reset or never
 // answered, for the instance action and for the token request. Each says which request and what came, and
 // ends with the status the contract gives it: check 1 (a poll failed); wait 2 at once for what no waiting
-// mends, 3 at --timeout for what may pass.
+// mends, 3 at --timeout for what may pass. And `notify-test` against receivers that say no: each in its
+// row, in the receiver's words, and status 1.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, request, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import type { FaultSpec } from '../../src/simulator/index.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import { Capture, Harness, PROJECT, quickAction } from './harness.ts';
 
 const PASSWORD = 'pw-SECRET-3b9a0c';
@@ -385,5 +388,115 @@ describe.concurrent('the token request answered badly', () => {
     expect(r.stderr).toMatch(
       /^ecs-action-watch wait: cannot reach the cloud: last poll failed: cannot get a token for user 'svc-watch' of domain 'Default': POST https:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens\?nocatalog=true → certificate refused: self-signed certificate.* \(DEPTH_ZERO_SELF_SIGNED_CERT\) \(.*name the CA that signs it in cloud\.tls\.caFile, or check the host name of cloud\.endpoint \(or cloud\.auth\.identityEndpoint\) in \/.*watch\.yaml\)\n$/,
     );
+  });
+});
+
+/** An SMTP refusal as smtp-server takes it from a handler. */
+const smtpError = (responseCode: number, message: string) => Object.assign(new Error(message), { responseCode });
+
+/**
+ * A real SMTP server on loopback (smtp-server) that says no by address: it refuses the sender
+ * stranger@example.com (553), the recipient nobody@ (550) and, for now, grey@ (450, greylisting); after the
+ * message it puts off one to later@ (451), and it drops the connection in the middle of one to cut@.
+ */
+async function refusingMailServer({ onTestFinished }: TestContext): Promise<number> {
+  const server: SMTPServer = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    disableReverseLookup: true,
+    logger: false,
+    closeTimeout: 100,
+    onMailFrom: (address, _session, callback) =>
+      callback(address.address === 'stranger@example.com' ? smtpError(553, '5.7.1 <stranger@example.com>: Sender address rejected: not owned by user ops') : null),
+    onRcptTo: (address, _session, callback) =>
+      callback(
+        address.address.startsWith('nobody@') ? smtpError(550, '5.1.1 <nobody@example.com>: Recipient address rejected: User unknown')
+        : address.address.startsWith('grey@') ? smtpError(450, '4.7.1 <grey@example.com>: Recipient address rejected: Greylisted, try again in 300 seconds')
+        : null,
+      ),
+    onData: (stream, session, callback) => {
+      const to = session.envelope.rcptTo.map((r) => r.address);
+      if (to.includes('cut@example.com')) {
+        stream.once('data', () => {
+          for (const connection of server.connections) if (connection.id === session.id) connection._socket.destroy();
+        });
+        return;
+      }
+      stream.resume();
+      stream.once('end', () => callback(to.includes('later@example.com') ? smtpError(451, '4.3.0 Please try again later') : null));
+    },
+  });
+  server.on('error', () => undefined);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => new Promise<void>((resolve) => server.close(() => resolve())));
+  return (server.server.address() as AddressInfo).port;
+}
+
+/** A webhook receiver on loopback that answers by path: 500 to /broken, 503 to /unavailable, 204 after 300 ms to /slow, 302 to /moved, none to /never. */
+async function refusingReceiver({ onTestFinished }: TestContext): Promise<string> {
+  const server = createServer((req, res) => {
+    req.resume();
+    switch (req.url) {
+      case '/broken': return void res.writeHead(500).end();
+      case '/unavailable': return void res.writeHead(503, { 'retry-after': '120', 'content-type': 'text/plain' }).end('down for maintenance');
+      case '/slow': return void setTimeout(() => res.writeHead(204).end(), 300);
+      case '/moved': return void res.writeHead(302, { location: 'https://hooks.other.example/ecs?token=abc' }).end();
+      default: // never answered
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => {
+    server.closeAllConnections();
+    return new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+describe('notify-test against receivers that say no', () => {
+  it('shows each one\'s answer in its row and exits 1, within the receivers\' timeouts', async (context) => {
+    const h = await harness(context);
+    const [smtp, down, hooks] = await Promise.all([refusingMailServer(context), closedPort(), refusingReceiver(context)]);
+    const webhook = (name: string, path: string) => [`  ${name}:`, '    type: webhook', `    url: ${hooks}${path}`, '    timeout: 1s'];
+    const email = (name: string, from: string, to: string, port = smtp) =>
+      [`  ${name}:`, '    type: email', `    smtp: { host: 127.0.0.1, port: ${port}, timeout: 1s }`, `    from: ${from}`, `    to: [${to}]`];
+    const notifiers = [
+      webhook('hook-500', '/broken'),
+      webhook('hook-503', '/unavailable'),
+      webhook('hook-slow', '/slow'),
+      webhook('hook-never', '/never'),
+      webhook('hook-redirect', '/moved'),
+      email('mail-sender', 'stranger@example.com', 'ops@example.com'),
+      email('mail-nobody', 'ecs-watch@example.com', 'nobody@example.com'),
+      email('mail-grey', 'ecs-watch@example.com', 'grey@example.com'),
+      email('mail-later', 'ecs-watch@example.com', 'later@example.com'),
+      email('mail-cut', 'ecs-watch@example.com', 'cut@example.com'),
+      email('mail-down', 'ecs-watch@example.com', 'ops@example.com', down),
+    ].flat().join('\n');
+    const started = performance.now();
+    const r = await h.cli(['notify-test', '--config', await h.writeConfig(roomyYaml(h, [], { notifiers }))]);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('');
+    const hook = 'POST http://127\\.0\\.0\\.1:\\d+';
+    const server = '127\\.0\\.0\\.1:\\d+';
+    const rows = [
+      ['hook-500', 'webhook', 'failed', `${hook}/broken answered 500 Internal Server Error`],
+      ['hook-503', 'webhook', 'failed', `${hook}/unavailable answered 503 Service Unavailable: down for maintenance`],
+      ['hook-slow', 'webhook', 'delivered', '204 No Content'],
+      ['hook-never', 'webhook', 'failed', `${hook}/never timed out: no answer from ${server} within 1000 ms`],
+      ['hook-redirect', 'webhook', 'failed', `${hook}/moved answered 302 Found \\(a redirect to https://hooks\\.other\\.example/ecs\\?…, not followed: if that is the receiver meant, put its URL in notifiers\\.hook-redirect\\.url\\)`],
+      ['mail-sender', 'email', 'failed', `${server} answered 553 5\\.7\\.1 <stranger@example\\.com>: Sender address rejected: not owned by user ops \\(MAIL FROM\\)`],
+      ['mail-nobody', 'email', 'failed', `${server} answered 550 5\\.1\\.1 <nobody@example\\.com>: Recipient address rejected: User unknown \\(RCPT TO\\)`],
+      ['mail-grey', 'email', 'failed', `${server} answered 450 4\\.7\\.1 <grey@example\\.com>: Recipient address rejected: Greylisted, try again in 300 seconds \\(RCPT TO\\)`],
+      ['mail-later', 'email', 'failed', `${server} answered 451 4\\.3\\.0 Please try again later \\(DATA\\)`],
+      ['mail-cut', 'email', 'failed', `sending through ${server} failed: Connection closed unexpectedly \\(ECONNECTION\\)`],
+      ['mail-down', 'email', 'failed', `connection refused by ${server}`],
+    ];
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^NOTIFIER\s+TYPE\s+RESULT\s+ANSWER$/);
+    expect(lines).toHaveLength(rows.length + 1);
+    for (const [i, [name, type, result, answer]] of rows.entries()) {
+      expect(lines[i + 1], name).toMatch(new RegExp(`^${name}\\s+${type}\\s+${result}\\s+${answer}$`));
+    }
   });
 });
