@@ -283,6 +283,28 @@ describe.concurrent('the instance action answered badly', () => {
     expect(performance.now() - started).toBeLessThan(10_000);
   });
 
+  it('wait ends at --timeout with status 3 when the endpoint takes connections and never answers, and writes nothing after its result', async (context) => {
+    const h = await harness(context);
+    const action = quickAction({ neverFinishes: true });
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    context.onTestFinished(() => {
+      silent.closeAllConnections();
+      return new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const started = performance.now();
+    // cloud.timeout 500 ms: the poll due at --timeout has until a second past it.
+    const r = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([], { endpoint })), '--server', action.serverId, '--request', action.requestId, '--timeout', '1s']);
+    expect(performance.now() - started).toBeLessThan(5000);
+    expect(r).toMatchObject({
+      code: 3,
+      stdout: 'timeout: not finished 1 s after tracking began: no answer from the cloud yet; the poll due then had no answer within 1 s (twice cloud.timeout)\n',
+    });
+    // The pass that closing cut short is no news: it said "stopping" as where the action was, after the result.
+    expect(r.stderr).toMatch(/^(ecs-action-watch wait: last poll failed: GET \S+ → timed out: .* · \ds\n)*$/);
+  });
+
   it('wait exits 2 at once on a 401 to the token that worked until then, saying to check cloud.auth', async (context) => {
     const h = await harness(context);
     const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 5000, taskState: 'rebooting' }] });

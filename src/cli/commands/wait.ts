@@ -166,11 +166,13 @@ function untilSettled(
   return new Promise((resolve) => {
     let deadlinePass: NodeJS.Timeout | undefined;
     let last: WatchStatus | undefined;
+    let settled = false;
     // Armed now, not at the first pass: that pass may be the one held up (tracking begins as it starts);
     // armed again from when tracking began once that pass says.
     const giveUp = () => settle(heldUpAfter(last));
     let overdue = setTimeout(giveUp, Math.min(deadlineMs + 10 + graceMs, MAX_TIMER_MS));
     const settle = (status: WatchStatus | null) => {
+      settled = true;
       clearTimeout(deadlinePass);
       clearTimeout(overdue);
       resolve(status);
@@ -179,7 +181,9 @@ function untilSettled(
     signal.addEventListener('abort', () => settle(null), { once: true });
     const atDeadline = () => void engine.pollOnce().then(onPass);
     const onPass = ([status]: WatchStatus[]) => {
-      if (status === undefined) return;
+      // A pass that ends after the wait has (its poll cut by close(), "stopping") is no news: its line would
+      // come after the result.
+      if (status === undefined || settled) return;
       last = status;
       // The deadline counts from when tracking began, at the first pass (a little past it: the verdict needs it
       // reached); a first pass that came back after it (--timeout 1ms, a slow cloud) asks again at once.
