@@ -78,6 +78,17 @@ async function harness({ onTestFinished }: TestContext, options: Parameters<type
   return h;
 }
 
+/** An HTTP server on loopback that takes every request and never answers it; closed after the test of `context`. */
+async function silentEndpoint({ onTestFinished }: TestContext): Promise<string> {
+  const silent = createServer(() => undefined);
+  await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+  onTestFinished(() => {
+    silent.closeAllConnections();
+    return new Promise<void>((resolve) => silent.close(() => resolve()));
+  });
+  return `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+}
+
 const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
 
 /**
@@ -286,13 +297,7 @@ describe.concurrent('the instance action answered badly', () => {
   it('wait ends at --timeout with status 3 when the endpoint takes connections and never answers, and writes nothing after its result', async (context) => {
     const h = await harness(context);
     const action = quickAction({ neverFinishes: true });
-    const silent = createServer(() => undefined);
-    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    context.onTestFinished(() => {
-      silent.closeAllConnections();
-      return new Promise<void>((resolve) => silent.close(() => resolve()));
-    });
-    const endpoint = `http://127.0.0.1:${(silent.address() as AddressInfo).port}`;
+    const endpoint = await silentEndpoint(context);
     const started = performance.now();
     // cloud.timeout 500 ms: the poll due at --timeout has until a second past it.
     const r = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([], { endpoint })), '--server', action.serverId, '--request', action.requestId, '--timeout', '1s']);
@@ -303,6 +308,18 @@ describe.concurrent('the instance action answered badly', () => {
     });
     // The pass that closing cut short is no news: it said "stopping" as where the action was, after the result.
     expect(r.stderr).toMatch(/^(ecs-action-watch wait: last poll failed: GET \S+ → timed out: .* · \ds\n)*$/);
+  });
+
+  it('check ends by itself with status 1 when the endpoint takes connections and never answers, naming the request that timed out', async (context) => {
+    const h = await harness(context);
+    const action = quickAction({ neverFinishes: true });
+    const endpoint = await silentEndpoint(context);
+    const started = performance.now();
+    // The version document is asked three times (a discovery round), each given cloud.timeout; the poll then fails at once.
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([action], { endpoint, poll: NO_RETRIES }))]);
+    expect(performance.now() - started).toBeLessThan(10_000);
+    expect(r).toMatchObject({ code: 1, stderr: '' });
+    expect((JSON.parse(r.stdout) as CheckRow[])[0]!.lastError).toMatch(/^last poll failed: GET http:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → timed out: no complete answer within 500 ms$/);
   });
 
   it('wait exits 2 at once on a 401 to the token that worked until then, saying to check cloud.auth', async (context) => {
