@@ -50,6 +50,45 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 
+/** A pass as the server saw it, with the index of the burst it begins at. */
+type Pass = Stats['bursts'][number] & { from: number };
+
+/**
+ * The server's passes of `watches` requests each, from its bursts (runs of requests with no pause longer than
+ * 150 ms, bench/server.ts). A longer stall within a pass splits it into two bursts: they are joined again here,
+ * so that the stall counts in the pass's time, as it does from a client's side. Passes that ran into one
+ * another stay one, of as many passes' requests.
+ */
+function passesOf(bursts: Stats['bursts'], watches: number): Pass[] {
+  const passes: Pass[] = [];
+  let pass: Pass | undefined;
+  for (const [from, burst] of bursts.entries()) {
+    pass ??= { from, start: burst.start, end: burst.end, count: 0 };
+    pass.end = burst.end;
+    pass.count += burst.count;
+    if (pass.count % watches === 0) {
+      passes.push(pass);
+      pass = undefined;
+    }
+  }
+  return passes;
+}
+
+/**
+ * Requests a second within the first MEASURED_PASSES passes of `passes` (passesOf): their requests over their
+ * time, the idle between them left out; undefined until that many have ended.
+ */
+function rateWithin(passes: Pass[], watches: number): number | undefined {
+  let requests = 0;
+  let ms = 0;
+  for (const pass of passes) {
+    if (requests >= MEASURED_PASSES * watches) break;
+    requests += pass.count;
+    ms += pass.end - pass.start;
+  }
+  return requests >= MEASURED_PASSES * watches ? requests / (ms / 1000) : undefined;
+}
+
 async function startServer(watches: number): Promise<{ process: ChildProcess; url: string; hooks: string }> {
   const child = spawn(process.execPath, [join(ROOT, 'bench', 'server.ts'), '--watches', String(watches)], { stdio: ['ignore', 'pipe', 'inherit'] });
   const [line] = (await once(createInterface({ input: child.stdout! }), 'line')) as [string];
@@ -218,10 +257,10 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
       // runs, against 88-105 ms for the same pass without them and 42-125 ms for the others). The last
       // burst is the pass still running.
       const burstsBefore = (await stats()).bursts.length;
-      await until('the measured passes', async () => (await stats()).bursts.length > burstsBefore + MEASURED_PASSES, 180_000);
+      const sweep = async () => rateWithin(passesOf((await stats()).bursts, watches).filter((pass) => pass.from >= burstsBefore), watches);
+      await until('the measured passes', async () => (await sweep()) !== undefined, 180_000);
       const after = await counters(port);
-      const steady = (await stats()).bursts.slice(burstsBefore, burstsBefore + MEASURED_PASSES);
-      const sweepPerS = steady.reduce((s, b) => s + b.count, 0) / (steady.reduce((s, b) => s + (b.end - b.start), 0) / 1000);
+      const sweepPerS = (await sweep())!;
       const passes = Math.max(1, Math.round((after.polls - before.polls) / watches));
 
       const pollingPeakKb = peakKb(daemon.pid!);
@@ -522,7 +561,7 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 ## The daemon, ${CONCURRENCY} polls in flight (\`poll.concurrency: ${CONCURRENCY}\`), against autocannon and undici alone
 
 Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
-*Sweep* is polls per second within a pass (the server's view, over ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out as V8's warm-up); *ceiling* is autocannon's
+*Sweep* is polls per second within a pass (the server's view, from a pass's first request to its last, a stall within it included, over ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out as V8's warm-up); *ceiling* is autocannon's
 average over 5 s against the same server, the same paths and headers and ${CONCURRENCY} connections. *undici alone* is
 bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
