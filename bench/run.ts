@@ -50,8 +50,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor((xs.le
 const percentile = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil((p / 100) * xs.length) - 1)] ?? NaN;
 const mb = (kb: number) => `${(kb / 1024).toFixed(0)} MB`;
 
-/** A pass as the server saw it, with the index of the burst it begins at. */
-type Pass = Stats['bursts'][number] & { from: number };
+/** A pass as the server saw it: `from`, the index of the burst it begins at; `before`, the requests before it. */
+type Pass = Stats['bursts'][number] & { from: number; before: number };
 
 /**
  * The server's passes of `watches` requests each, from its bursts (runs of requests with no pause longer than
@@ -62,10 +62,12 @@ type Pass = Stats['bursts'][number] & { from: number };
 function passesOf(bursts: Stats['bursts'], watches: number): Pass[] {
   const passes: Pass[] = [];
   let pass: Pass | undefined;
+  let before = 0;
   for (const [from, burst] of bursts.entries()) {
-    pass ??= { from, start: burst.start, end: burst.end, count: 0 };
+    pass ??= { from, before, start: burst.start, end: burst.end, count: 0 };
     pass.end = burst.end;
     pass.count += burst.count;
+    before += burst.count;
     if (pass.count % watches === 0) {
       passes.push(pass);
       pass = undefined;
@@ -390,7 +392,17 @@ async function ceiling(watches: number): Promise<Ceilings> {
       if (!Number.isFinite(result.perS) || !Number.isFinite(result.cpuPerRequestUs)) throw new Error(`undici alone ${more.join(' ')} measured nothing: ${out}`);
       return result;
     };
-    return { autocannon: result.requests.average, undici: undiciAlone(), undiciPasses: undiciAlone('--passes') };
+    const undici = undiciAlone();
+    // In passes, its rate is the server's view of its passes, as the daemon's sweep is: from a pass's first
+    // request to its last at the server. Its own view (first request sent to last answer read) also holds the
+    // way to the server and back at each end of a pass, which the sweep leaves out. Passes that ran into one
+    // another across the end of the warm-up are taken whole.
+    await get(`${server.url}/bench/reset`);
+    const undiciPasses = undiciAlone('--passes');
+    const passes = passesOf((await get<Stats>(`${server.url}/bench/stats`)).bursts, watches).filter((pass) => pass.before + pass.count > WARM_UP_PASSES * watches);
+    const perS = rateWithin(passes, watches);
+    if (perS === undefined) throw new Error(`undici alone in passes: the server saw ${passes.length} whole passes after the warm-up, not ${MEASURED_PASSES}`);
+    return { autocannon: result.requests.average, undici, undiciPasses: { ...undiciPasses, perS } };
   } finally {
     await stop(server.process);
   }
@@ -566,7 +578,7 @@ average over 5 s against the same server, the same paths and headers and ${CONCU
 bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
 and its CPU time per request. *In passes* it polls as the daemon does: every watch once from the start of each second, then idle;
-its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in the measured passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
+its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out, seen by the server as the sweep is, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in the measured passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets); *the same after a restart* is the restarted daemon's below, whose watches all finish once its peak is read. *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
 *state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.

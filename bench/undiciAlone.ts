@@ -4,9 +4,10 @@
 // daemon does, and prints one JSON line: requests per second, and this process's CPU time per request. With
 // `--passes` it polls as the daemon does instead of without a pause: every watch once, from the start of each
 // second, then idle until the next, for WARM_UP_PASSES and MEASURED_PASSES passes (`--seconds` is for the
-// steady run); its rate is within the measured passes, as the daemon's sweep is (here from the client's side:
-// first request sent to last answer read). A rough split, not an exact one: the daemon parses only an answer
-// whose sha256 changed; but what the daemon spends per poll beyond this is its own work, not the client's.
+// steady run); its rate is within the measured passes, here from the client's side (first request sent to last
+// answer read): bench/run.ts takes the server's view of the same passes instead, as it takes the daemon's. A
+// rough split, not an exact one: the daemon parses only an answer whose sha256 changed; but what the daemon
+// spends per poll beyond this is its own work, not the client's.
 // Any answer but 200, or a failed request, ends the run with an error.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
