@@ -369,10 +369,10 @@ async function ceiling(watches: number): Promise<Ceilings> {
   const server = await startServer(watches);
   try {
     let i = 0;
-    const result = await autocannon({
+    const cannon = (duration: number) => autocannon({
       url: server.url,
       connections: CONCURRENCY,
-      duration: 5,
+      duration,
       requests: [
         {
           method: 'GET',
@@ -383,6 +383,12 @@ async function ceiling(watches: number): Promise<Ceilings> {
         },
       ],
     });
+    // The server warmed first, as the daemon's is by its warm-up passes: a fresh one answered autocannon's
+    // first second at 0.20-0.71 of the rate of the next four (at 1,000 watches, 4 runs), which took the
+    // average 6-14 % below theirs (0.87-0.94 of it); after a run of 5 s, 0.93-1.06 of it (7 runs). 2 s of
+    // warm-up were not enough on a loaded machine (0.89-1.06, 7 runs).
+    await cannon(5);
+    const result = await cannon(5);
     const args = ['--url', server.url, '--watches', String(watches), '--seconds', '5', '--concurrency', String(CONCURRENCY)];
     // With the image's NODE_OPTIONS and malloc settings (and the daemon's V8 settings, which undici alone sets
     // itself), so that the CPU figures compare.
@@ -574,7 +580,7 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 
 Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
 *Sweep* is polls per second within a pass (the server's view, from a pass's first request to its last, a stall within it included, over ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out as V8's warm-up); *ceiling* is autocannon's
-average over 5 s against the same server, the same paths and headers and ${CONCURRENCY} connections. *undici alone* is
+average over 5 s, after 5 s that warm the server up as the warm-up passes warm it for the daemon, against the same server, the same paths and headers and ${CONCURRENCY} connections. *undici alone* is
 bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
 and its CPU time per request. *In passes* it polls as the daemon does: every watch once from the start of each second, then idle;
