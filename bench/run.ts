@@ -581,7 +581,7 @@ Written by \`npm run bench\` (bench/run.ts); numbers from one run on one machine
 Each watch is a reboot whose one event runs until the bench ends them all; the daemon polls every second.
 *Sweep* is polls per second within a pass (the server's view, from a pass's first request to its last, a stall within it included, over ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out as V8's warm-up); *ceiling* is autocannon's
 average over 5 s, after 5 s that warm the server up as the warm-up passes warm it for the daemon, against the same server, the same paths and headers and ${CONCURRENCY} connections. *undici alone* is
-bench/undiciAlone.ts in a process of its own, as long and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
+bench/undiciAlone.ts in a process of its own, as long, after a warm-up as long, and on the same paths with the daemon's headers: undici's dispatcher, ${CONCURRENCY}
 requests in flight, each body joined and parsed as JSON and nothing else; its rate, its rate against autocannon's in brackets,
 and its CPU time per request. *In passes* it polls as the daemon does: every watch once from the start of each second, then idle;
 its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out, seen by the server as the sweep is, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in the measured passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
