@@ -512,8 +512,8 @@ async function oneShots(): Promise<{ rows: Array<[string, Timing]>; checkAgainst
       ['check, one watch', inTurn?.a ?? timed(check.command, check.args, 7, env)],
       ['--help', timed(process.execPath, [BIN, '--help'], 7, env)],
       ['validate, one watch', timed(process.execPath, [BIN, 'validate', '--config', one], 7, env)],
-      ['validate, 10,000 watches', timed(process.execPath, [BIN, 'validate', '--config', many], 3, env)],
-      ['check, one watch, sources (no bundle)', timed(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'check', '--config', one], 3)],
+      ['validate, 10,000 watches (median of 3)', timed(process.execPath, [BIN, 'validate', '--config', many], 3, env)],
+      ['check, one watch, sources (no bundle; median of 3)', timed(process.execPath, [join(ROOT, 'src', 'cli', 'main.ts'), 'check', '--config', one], 3)],
     ];
     // Its events finished, the action takes three reads (the action, the server, the action again): enough
     // answers for V8 to recompile undici's wasm parser, unless a one-shot command keeps it in the baseline
@@ -596,7 +596,7 @@ ${row(daemonColumns)}
 ${row(daemonColumns.map(() => '---'))}
 ${daemonRows.join('\n')}
 
-## One-shot commands (median of 7 runs, after a warm-up; \`node bin/ecs-action-watch.mjs\`, which runs the bundle through the compile cache)
+## One-shot commands (median of 7 runs where no other number is given, after a warm-up; \`node bin/ecs-action-watch.mjs\`, which runs the bundle through the compile cache)
 
 ${row(['command', 'wall', 'CPU (user + system)', 'peak RSS', '× curl'])}
 ${row(['---', '---', '---', '---', '---'])}
