@@ -163,7 +163,16 @@ async function freePort(): Promise<number> {
 }
 
 /** Sums of the daemon's counters that the bench reads from /metrics. */
-async function counters(port: number): Promise<{ polls: number; cpu: number; stateBytes: number; stateWrites: number; snapshots: number; reloadedAt: number }> {
+interface Counters {
+  polls: number;
+  cpu: number;
+  stateBytes: number;
+  stateWrites: number;
+  snapshots: number;
+  reloadedAt: number;
+}
+
+async function counters(port: number): Promise<Counters> {
   const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   const sum = (name: string) =>
     text.split('\n').filter((l) => l.startsWith(`ecs_action_watch_${name}`)).reduce((s, l) => s + Number(l.split(' ').at(-1)), 0);
@@ -175,6 +184,24 @@ async function counters(port: number): Promise<{ polls: number; cpu: number; sta
     snapshots: sum('state_writes_total{file="snapshot"}'),
     reloadedAt: sum('config_last_reload_success_timestamp_seconds'),
   };
+}
+
+/**
+ * The daemon's counters once its state has had no write for 5 s. A wave's writes end with the compaction its
+ * journal's growth calls for, which waits for the first pass a second after the last save
+ * (src/state/stateWriter.ts, QUIET_MS): at 1,000 and 10,000 watches it landed 1.5-3 s after the last
+ * webhook, and a read 1.5 s after it left out its snapshot: 597 KiB at 1,000 watches, a quarter of what the
+ * wave wrote, and 6,012 KiB at 10,000 when it came that late.
+ */
+async function settled(port: number): Promise<Counters> {
+  const end = Date.now() + 60_000;
+  for (let last = await counters(port), quietSince = Date.now(); Date.now() < end; ) {
+    await sleep(500);
+    const now = await counters(port);
+    if (now.stateWrites !== last.stateWrites) [last, quietSince] = [now, Date.now()];
+    else if (Date.now() - quietSince >= 5000) return now;
+  }
+  throw new Error('gave up after 60 s waiting for the state to stand still after the wave');
 }
 
 /** The state's snapshot and journals together. */
@@ -267,8 +294,7 @@ async function daemonRun(watches: number): Promise<DaemonResult> {
 
       const pollingPeakKb = peakKb(daemon.pid!);
       const finished = await wave(server, receiver, watches);
-      await sleep(1500);
-      const end = await counters(port);
+      const end = await settled(port);
       const peakRssKb = peakKb(daemon.pid!);
       // A reload, as every edit of the file (and every `add`) makes one: the whole file is parsed again beside
       // the daemon's heap. After the wave, so that the figures above are as before; its watches have finished,
@@ -587,7 +613,7 @@ and its CPU time per request. *In passes* it polls as the daemon does: every wat
 its rate is within ${MEASURED_PASSES} passes, the first ${WARM_UP_PASSES} left out, seen by the server as the sweep is, so *sweep / undici in passes* compares like with like. *CPU per poll* is the daemon's CPU time over its polls in the measured passes. *Verdict to webhook* is from the payload's \`detectedAt\` to
 the receiver (a process of its own, not the cloud's), for every watch finishing at once (${'`'}count${'`'} in brackets); *the same after a restart* is the restarted daemon's below, whose watches all finish once its peak is read. *Start-up* is from spawning the
 process to the first request at the server. *State per idle pass* is what a pass that changed nothing wrote;
-*state written while all finish* counts journal lines and snapshots (compactions, in brackets); *state on disk* is the snapshot and journal together.
+*state written while all finish* counts journal lines and snapshots (compactions, in brackets) until the state has stood still for 5 s; *state on disk* is the snapshot and journal together.
 *Peak RSS* is the daemon's from its start through every watch finishing, and in brackets from its start until the wave; *at a restart* is that of another daemon, of the same watches on a server of
 their own, started again on the state its first process saved after ${RESTART_PASSES} passes, through as many passes; *at a reload* is the first daemon's highest peak while it reads its file again
 after every watch finished, over ${RELOADS} reloads (a comment appended each time, as any edit or \`add\` makes one), each measured alone from its resident memory of that moment (Linux's \`clear_refs\`).
