@@ -332,6 +332,28 @@ function killedAsTheLockChanges(dir: string, lock: string, daemon: Daemon): Prom
 }
 
 /**
+ * SIGKILLs `daemon` as `receiver` reads a request, which it holds unanswered (and any after it, until the
+ * daemon is gone): sent, and never heard back. Resolves once the daemon exited.
+ */
+async function killedAsSent(daemon: Daemon, receiver: Receiver): Promise<void> {
+  receiver.onRequest = () => {
+    daemon.child.kill('SIGKILL');
+    return 'hold';
+  };
+  await daemon.exited;
+  receiver.onRequest = null;
+}
+
+/** SIGKILLs `daemon` as `receiver`'s next 204 is flushed: before, or as, the daemon records it. Resolves once the daemon exited. */
+async function killedAsAnswered(daemon: Daemon, receiver: Receiver): Promise<void> {
+  receiver.onAnswered = () => {
+    receiver.onAnswered = null;
+    daemon.child.kill('SIGKILL');
+  };
+  await daemon.exited;
+}
+
+/**
  * The batch `fleet` of two watches, notifying `chat`: `done`, finished, and `later`, which Nova does not know
  * until the test adds it (an early 404 is no outcome): the batch stays unfinished for as long as the test
  * needs, and its partial digest is due at the first pass.
@@ -464,24 +486,13 @@ describe('run, stopped at its worst moments and started again', () => {
     const unsaved = s.unsavedAtReceipt(chat);
 
     // Killed as the receiver reads the warning: it was sent, and the daemon never hears back.
-    const first = s.run();
-    chat.onRequest = () => {
-      first.child.kill('SIGKILL');
-      return 'hold';
-    };
-    await first.exited;
+    await killedAsSent(s.run(), chat);
     const atKill = s.recordOnDisk(w)!;
     expect(atKill).toMatchObject({ verdict: null, warning: { deliveries: { chat: { status: 'pending' } } } });
 
     // Started again while the action runs: the warning goes again after the first pass, and the daemon is
     // killed as its 204 is flushed, before (or as) it records it.
-    const second = s.run();
-    chat.onRequest = null;
-    chat.onAnswered = () => {
-      chat.onAnswered = null;
-      second.child.kill('SIGKILL');
-    };
-    await second.exited;
+    await killedAsAnswered(s.run(), chat);
     const atAnswer = s.recordOnDisk(w)!;
 
     await s.writeConfig(file('warnAfter: 100ms, deadline: 1ms'));
@@ -503,24 +514,13 @@ describe('run, stopped at its worst moments and started again', () => {
     const unsaved = s.unsavedAtReceipt(chat);
 
     // Killed as the receiver reads the partial digest: it was sent, and the daemon never hears back.
-    const first = s.run();
-    chat.onRequest = () => {
-      first.child.kill('SIGKILL');
-      return 'hold';
-    };
-    await first.exited;
+    await killedAsSent(s.run(), chat);
     const [partial] = s.digestsOnDisk('fleet');
     expect(partial).toMatchObject({ final: false, deliveries: { chat: { status: 'pending' } } });
 
     // Started again while the batch still runs: the partial goes again, and the daemon is killed as its 204
     // is flushed, before (or as) it records it.
-    const second = s.run();
-    chat.onRequest = null;
-    chat.onAnswered = () => {
-      chat.onAnswered = null;
-      second.child.kill('SIGKILL');
-    };
-    await second.exited;
+    await killedAsAnswered(s.run(), chat);
     const [atAnswer] = s.digestsOnDisk('fleet');
 
     // The batch's last watch ended while the daemon was stopped.
@@ -549,16 +549,10 @@ describe('run, stopped at its worst moments and started again', () => {
     const { later } = await batchOfTwo(s, chat);
     const unsaved = s.unsavedAtReceipt(chat);
     // Killed as the receiver reads the partial digest: the daemon still owes it.
-    const first = s.run();
-    chat.onRequest = () => {
-      first.child.kill('SIGKILL');
-      return 'hold';
-    };
-    await first.exited;
+    await killedAsSent(s.run(), chat);
     expect(s.digestsOnDisk('fleet')).toMatchObject([{ final: false, deliveries: { chat: { status: 'pending' } } }]);
 
     s.finishedAction('Success', later);
-    chat.onRequest = null;
     const last = s.run(['--until-done']);
     expect(await last.exited).toBe(0);
     expect(chat.digests.map((d) => [d.type, d.answered])).toEqual([['ecs.batch.partial', null], ['ecs.batch.finished', 204]]);
@@ -595,13 +589,8 @@ describe('run, stopped at its worst moments and started again', () => {
     const chat = await s.receiver();
     const w = s.finishedAction();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]));
-    const first = s.run();
     // The 204 is on its way: the daemon has, at most, marked it delivered in memory; the save of that is not awaited.
-    chat.onAnswered = () => {
-      chat.onAnswered = null;
-      first.child.kill('SIGKILL');
-    };
-    await first.exited;
+    await killedAsAnswered(s.run(), chat);
     const atKill = s.recordOnDisk(w)!;
 
     const last = s.run(['--until-done']);
