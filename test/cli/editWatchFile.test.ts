@@ -1,11 +1,10 @@
 import { renameSync, writeFileSync } from 'node:fs';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import type { CommandContext } from '../../src/cli/context.ts';
 import { editWatchFile } from '../../src/cli/editWatchFile.ts';
 import { tempFolderEach } from '../tempFolder.ts';
+import { commandContext } from './commandContext.ts';
 
 const CLOUD = 'cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\n  auth: { type: token, token: T }\n';
 
@@ -16,17 +15,6 @@ tempFolderEach('eaw-edit-watch-file-', (made) => {
   path = join(made, 'watch.yaml');
 });
 
-function context(): CommandContext & { stderr: PassThrough } {
-  return {
-    configPath: path,
-    options: {},
-    env: {},
-    logger: () => Promise.reject(new Error('no logger here')),
-    stdout: new PassThrough(),
-    stderr: new PassThrough(),
-    signal: new AbortController().signal,
-  };
-}
 
 describe('editWatchFile', () => {
   // An editor or a copy does not take the edit lock: a save that lands between the read and the rename must
@@ -41,7 +29,7 @@ describe('editWatchFile', () => {
     await writeFile(path, `${CLOUD}watches: []\n`);
     const saved = `${CLOUD}# the operator's save\nwatches: []\n`;
     const seen: string[] = [];
-    const done = await editWatchFile(context(), (text) => {
+    const done = await editWatchFile(commandContext(path), (text) => {
       seen.push(text);
       if (seen.length === 1) save(saved);
       return { text: `${text}# edited\n` };
@@ -60,7 +48,7 @@ describe('editWatchFile', () => {
       writeFileSync(path, `${CLOUD}# save ${'I'.repeat(++saves)}\nwatches: []\n`);
       return { text: `${text}# edited\n` };
     };
-    await expect(editWatchFile(context(), edit)).rejects.toThrow(`${path} kept changing while it was being edited (is something writing to it?); it was left as it is`);
+    await expect(editWatchFile(commandContext(path), edit)).rejects.toThrow(`${path} kept changing while it was being edited (is something writing to it?); it was left as it is`);
     expect(saves).toBe(5);
     expect(await readFile(path, 'utf8')).toBe(`${CLOUD}# save IIIII\nwatches: []\n`);
     expect((await readdir(dir)).sort()).toEqual(['watch.yaml']);

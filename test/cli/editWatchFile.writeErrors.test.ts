@@ -4,11 +4,10 @@
 // Everything else is the real file system, and what is asserted is what the operator reads and what is left.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { afterEach, expect, it, vi } from 'vitest';
-import type { CommandContext } from '../../src/cli/context.ts';
 import { editWatchFile } from '../../src/cli/editWatchFile.ts';
 import { tempFolderEach } from '../tempFolder.ts';
+import { commandContext } from './commandContext.ts';
 
 const faults = vi.hoisted(() => ({ rename: undefined as string | undefined, write: undefined as string | undefined }));
 vi.mock('node:fs/promises', async (original) => {
@@ -42,18 +41,6 @@ afterEach(() => {
   Object.assign(faults, { rename: undefined, write: undefined });
 });
 
-function context(): CommandContext {
-  return {
-    configPath: path,
-    options: {},
-    env: {},
-    logger: () => Promise.reject(new Error('no logger here')),
-    stdout: new PassThrough(),
-    stderr: new PassThrough(),
-    signal: new AbortController().signal,
-  };
-}
-
 it.each([
   [
     'a file mounted on its own (a container\'s -v file:file, a ConfigMap\'s subPath), which rename(2) cannot replace',
@@ -65,7 +52,7 @@ it.each([
 ])('says of %s that the watch file cannot be written, and why, and leaves it as it is', async (_, fault, why) => {
   await writeFile(path, ORIGINAL);
   Object.assign(faults, fault);
-  await expect(editWatchFile(context(), (text) => ({ text: `${text}# edited\n` }))).rejects.toThrow(new Error(`cannot write ${path}: ${why}`));
+  await expect(editWatchFile(commandContext(path), (text) => ({ text: `${text}# edited\n` }))).rejects.toThrow(new Error(`cannot write ${path}: ${why}`));
   expect(await readFile(path, 'utf8')).toBe(ORIGINAL);
   expect(await readdir(dir)).toEqual(['watch.yaml']);
 });
