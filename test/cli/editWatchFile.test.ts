@@ -15,7 +15,6 @@ tempFolderEach('eaw-edit-watch-file-', (made) => {
   path = join(made, 'watch.yaml');
 });
 
-
 describe('editWatchFile', () => {
   // An editor or a copy does not take the edit lock: a save that lands between the read and the rename must
   // not be replaced by the edit of the version before it.
