@@ -6,6 +6,7 @@ import cron from 'node-cron';
 import * as z from 'zod';
 import { hasLogin } from '../net/basicCredentials.ts';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../net/httpFieldText.ts';
+import { keyShown } from '../net/redact.ts';
 import { isMapping } from '../data/dictionary.ts';
 import { NOTIFY_EVENTS } from '../model.ts';
 import { meant } from '../text/closest.ts';
@@ -347,7 +348,7 @@ export function strict<Shape extends z.ZodRawShape>(shape: Shape, elsewhere: Rea
   const allowed = names.join(', ');
   const unknownKey = (key: string) => {
     const other = Object.hasOwn(elsewhere, key) ? `; ${elsewhere[key]}` : meant(key, names);
-    return `unknown key ${quoted(key)} (allowed: ${allowed})${other}${key === '<<' ? `; ${MERGE_KEY}` : ''}`;
+    return `unknown key ${quoted(keyShown(key))} (allowed: ${allowed})${other}${key === '<<' ? `; ${MERGE_KEY}` : ''}`;
   };
   return z.strictObject(shape, {
     // A key is quoted with its line breaks escaped: a message is one line.

@@ -6,7 +6,7 @@ import {
   type Document, type DocumentOptions, type Node, type ParseOptions, type ParsedNode, type Scalar, type SchemaOptions,
 } from 'yaml';
 import { cut, visible } from '../text/clipped.ts';
-import { HEADER_AND_VALUE, isCredentialName } from '../net/redact.ts';
+import { keyShown } from '../net/redact.ts';
 import { parseStreamed } from './parseStreamed.ts';
 
 export type Segment = string | number;
@@ -270,9 +270,10 @@ export function formatPath(path: readonly Segment[]): string {
   return path
     .map((segment, i) => {
       if (typeof segment === 'number') return `[${segment}]`;
-      // A header copied with its value as one key (curl's -H "Authorization: Bearer T"): the name alone, if a credential's.
-      const header = path[i - 1] === 'headers' ? HEADER_AND_VALUE.exec(segment)?.[1] : undefined;
-      if (header !== undefined && isCredentialName(header)) return `[${JSON.stringify(`${header}: <hidden>`)}]`;
+      // A secret written on its key's line without the ": " between them (`password:hunter2`), or a header
+      // copied with its value as one key (curl's -H "Authorization: Bearer T"): the name alone.
+      const shown = keyShown(segment);
+      if (shown !== segment) return `[${visible(JSON.stringify(shown))}]`;
       if (!PLAIN_KEY.test(segment) || segment.length > KEY_SHOWN) return `[${visible(JSON.stringify(cut(segment, KEY_SHOWN, false)))}]`;
       return i === 0 ? segment : `.${segment}`;
     })

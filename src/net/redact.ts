@@ -25,6 +25,22 @@ export function isCredentialName(name: string): boolean {
   return CREDENTIAL_NAME.test(name);
 }
 
+const HIDDEN = '<hidden>';
+
+// A name and a value run into one key: the space after the colon left out (`password:hunter2`), the colon
+// (`token gAAAA...`), an `=` or `;` for it, or curl's form of a header (`Authorization: Bearer T`).
+const NAME_AND_VALUE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(\s*[:=;]\s*|\s+)\S/;
+
+/**
+ * A key of the watch file as a path or a message may show it: one that is a credential's name (or `url`,
+ * a chat webhook's token being part of its URL) with its value written after it on the same line, as the
+ * name and what separates them, its value `<hidden>`; any other key as it is.
+ */
+export function keyShown(key: string): string {
+  const [, name, separator] = NAME_AND_VALUE.exec(key) ?? [];
+  return name !== undefined && (isCredentialName(name) || name.toLowerCase() === 'url') ? `${name}${separator}${HIDDEN}` : key;
+}
+
 // The forms of the secrets last redacted: a token is redacted from every answer of every poll made with it,
 // and one of several KB that is not plain (Huawei IAM's, a temporary security token, base64 with + and /)
 // took 0.3-0.6 ms a poll to escape in all its ways, ten times the rest of the poll. Plain ones (an AK/SK
@@ -60,8 +76,6 @@ function escapedForms(secret: string): string[] {
   const forms = [secret, ...escaped, ...escaped.map((f) => JSON.stringify(f).slice(1, -1)), uri, uri.replaceAll('%20', '+')];
   return [...new Set([...forms, ...forms.map((f) => f.replaceAll('/', '\\/'))])];
 }
-
-const HIDDEN = '<hidden>';
 
 // A secret cut short is hidden too, as a quote that stops at N characters reads (`Authorization: Bearer
 // eyJhbGci…`, a reply or a body cut to a size): a run of CUT_SHORT_MIN characters or more that starts one of

@@ -174,3 +174,44 @@ describe("a secret's value under another setting is not quoted back", () => {
     ]);
   });
 });
+
+// The commonest slip of all, the space after the colon left out (or the colon itself), makes the secret's
+// line one key with no value: the path that names the problem's place quoted that key, secret and all, in
+// validate's output and in the log of a reload.
+describe('a secret written on its key\'s line without the ": " between them is not quoted in the path', () => {
+  it.each([
+    ['a password, the space left out', withAuth('type: password', 'identityEndpoint: https://iam.test/v3', 'userId: u', 'projectId: p', 'password:Pw-NoSpace-Secret1'), 'Pw-NoSpace-Secret1',
+      '9:5 cloud.auth["password:<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+    ['a token, the colon left out', withAuth('type: token', 'token gAAAAA-NoColon-Tok2'), 'gAAAAA-NoColon-Tok2',
+      '6:5 cloud.auth["token <hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+    ['a secret key written with =', withAuth('type: aksk', 'accessKey: AK', 'secretKey=Sk-Equals-Secret3'), 'Sk-Equals-Secret3',
+      '7:5 cloud.auth["secretKey=<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+    ['a token on the first line of its mapping, which runs on into the next', withAuth('token:Tok-RunsOn-Secret4', 'type: token'), 'Tok-RunsOn-Secret4',
+      '5:5 cloud.auth["token:<hidden>"]: this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far'],
+    ['an SMTP password', withNotifier('type: email', 'smtp:', '  host: smtp.example.com', '  user: u', '  password:Smtp-NoSpace-Secret5', 'from: a@example.com', 'to: [b@example.com]'), 'Smtp-NoSpace-Secret5',
+      '11:7 notifiers.n.smtp["password:<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+    ["a webhook's signing secret", withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'secret:whsec_NoSpaceSecret6'), 'NoSpaceSecret6',
+      '9:5 notifiers.n["secret:<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+    ["a chat webhook's URL, whose path is its token", withNotifier('type: webhook', 'url:https://hooks.example.com/hooks/NoSpaceHookTok7'), 'NoSpaceHookTok7',
+      '8:5 notifiers.n["url:<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+  ])('%s', (_case, text, secret, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain(secret);
+    expect(said).toEqual([expected]);
+  });
+
+  it('in a { } mapping, where it is read as a key the mapping does not know, in its message too', () => {
+    const said = problems(lines(...CLOUD, '  auth: { type: token, token:Tok-InFlow-Secret8 }', 'watches: []'));
+    expect(said.join('\n')).not.toContain('Tok-InFlow-Secret8');
+    expect(said).toEqual([
+      '4:9 cloud.auth.token: required: token (or tokenFile)',
+      "4:24 cloud.auth[\"token:<hidden>\"]: unknown key 'token:<hidden>' (allowed: type, token, tokenFile)",
+    ]);
+  });
+
+  it('a key that names no secret is still quoted whole', () => {
+    expect(problems(withAuth('type: token', 'token: t', 'region:eu-de'))).toEqual([
+      '7:5 cloud.auth["region:eu-de"]: a key with no value: a colon, or the space after it, is missing here (write key: value)',
+    ]);
+  });
+});
