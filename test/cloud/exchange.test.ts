@@ -30,6 +30,10 @@ beforeAll(async () => {
       // A success is no throttling, whatever its body quotes.
       case '/quoting-0308':
         return json(200, '{"error_code": "APIGW.0308", "error_msg": "The throttling threshold has been reached"}');
+      // A server that words its refusal in the reason phrase, quoting the token it refused.
+      case '/reason-echo':
+        res.writeHead(401, `token ${String(req.headers['x-auth-token'])} is not valid`);
+        return res.end();
       // A gateway that quotes the request it refused, its signature and all.
       case '/echo-authorization':
         return json(400, JSON.stringify({ error_code: 'APIGW.0201', error_msg: `bad request: Authorization ${String(req.headers['authorization'])}` }));
@@ -101,6 +105,15 @@ describe('exchange', () => {
     expect(answer.text).toContain('bad request: Authorization <hidden>');
     const error = httpError(answer);
     expect(JSON.stringify({ ...error, message: error.message })).not.toContain('0f1e2d3c4b5a6978');
+  });
+
+  it("hides the request's credentials in the answer's reason phrase as in its body", async () => {
+    const token = 'gAAAAA-ReasonPhrase-Tok-42';
+    const answer = await exchange({ method: 'GET', url: `${origin}/reason-echo`, headers: { 'x-auth-token': token }, secrets: [token] }, { dispatcher, timeout: 5000, closed });
+    expect(answer.statusText).toBe('token <hidden> is not valid');
+    const error = httpError(answer);
+    expect(error.message).toBe(`GET ${origin}/reason-echo → 401 token <hidden> is not valid`);
+    expect(JSON.stringify({ ...error, message: error.message })).not.toContain(token);
   });
 
   it('throws a mistake in the request itself (a header value with a line break) as it is: no network error to retry', async () => {

@@ -394,6 +394,27 @@ describe('webhook notifier', () => {
     for (const message of [err.message, down.message]) expect(message).not.toContain(token);
   });
 
+  it("hides the URL's token and the credential headers in the answer's reason phrase as in its body", async () => {
+    const token = 'XyZ9sEcReTt0kEn4Ab';
+    answer = (req, res) => {
+      res.writeHead(req.headers.authorization === undefined ? 404 : 401, req.headers.authorization === undefined ? `no hook at ${req.url}` : `refused ${req.headers.authorization}`);
+      res.end();
+    };
+    const hook = webhook({ url: `${base}/services/T0AB12CD3/B0EF45GH6/${token}` });
+    const err = await failure(hook.send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/services/… answered 404 no hook at <hidden>`);
+    const key = 'HdrReasonKey-5150';
+    const refused = await failure(webhook({ headers: { Authorization: `Bearer ${key}` } }).send(failedResize(), attempt()));
+    expect(refused.message).toBe(`webhook chat: POST ${base}/ecs answered 401 refused <hidden>`);
+    for (const message of [err.message, refused.message]) expect(message).not.toMatch(new RegExp(`${token}|${key}`));
+    // A 2xx's, which notify-test shows.
+    answer = (req, res) => {
+      res.writeHead(200, `OK for ${req.url}`);
+      res.end();
+    };
+    expect((await hook.send(failedResize(), attempt())).answer).toBe('200 OK for <hidden>');
+  });
+
   it('sends userinfo from the URL as basic authentication', async () => {
     await webhook({ url: base.replace('http://', 'http://alice:pa%24%24word@') + '/ecs' }).send(failedResize(), attempt());
     expect(received[0]!.headers.authorization).toBe(`Basic ${Buffer.from('alice:pa$$word').toString('base64')}`);

@@ -121,7 +121,8 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       }
 
       const { status: statusCode, headers: answer } = response;
-      const statusText = response.statusText || STATUS_CODES[statusCode] || '';
+      // The reason phrase is the receiver's words as much as the body is.
+      const statusText = redact(response.statusText, [...secrets, ...carried]) || STATUS_CODES[statusCode] || '';
       // Redacted before cutting, so that a cut cannot leave half a secret unrecognised. A body that
       // breaks off only shortens it: the status says what matters.
       const said = oneLine(redact(response.text, [...secrets, ...carried]), EXCERPT_CHARS);
