@@ -165,20 +165,27 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     const key = keyText(doc, pair);
     const at = [...path, key];
     const value = pair.value;
-    const secret = isSecretKey(key, path.at(-1));
     // A mapping below the key is settings (a notifier named `secret`); one on its line is a value YAML misread.
     const misread = value !== null && (isScalar(value) || isAlias(value) || !text.slice(pair.key.range[1], value.range[0]).includes('\n'));
     // `!env NAME`, `!vault path`: a tag that a secrets tool reads, on what names the secret, not the secret.
     const named = isScalar(value) && value.tag !== undefined && value.range[0] < value.range[1];
+    const start = pair.key.range[1];
+    const end = value?.range[2] ?? start;
+    // A chat webhook's URL holds its token, wherever a slip of its indentation puts its line.
+    const secret = isSecretKey(key, path.at(-1)) || (key === 'url' && misread && holdsToken(text.slice(start, end)));
     if (secret && misread && !named) {
-      const start = pair.key.range[1];
-      const end = value.range[2];
       found.push({ start, end, path: at, ...formsOf(text.slice(start, end)) });
     } else {
       secretValues(doc, value, text, at, found);
     }
   }
   return found;
+}
+
+/** Whether the first word of a value as written is a URL with a part that shortUrl hides (a token in its path or query, a login). */
+function holdsToken(source: string): boolean {
+  const url = URL.parse(source.replace(/^\s*:/, '').trim().split(/\s/)[0]!.replace(/^['"]/, '').replace(/[:,}\]'"]+$/, ''));
+  return url !== null && hiddenPartsOf(url).some((part) => part !== '');
 }
 
 function formsOf(source: string): { forms: string[]; words: string[] } {

@@ -215,3 +215,27 @@ describe('a secret written on its key\'s line without the ": " between them is n
     ]);
   });
 });
+
+// A chat webhook's URL holds its token (Mattermost's /hooks/<key>, DingTalk's access_token=): a line of it
+// that YAML misreads is hidden as a secret's is, where the slip lands it.
+describe("a webhook URL that YAML misreads is not quoted back", () => {
+  const KEY = 'xf3k9q7bdpgt5ci8ajz1wdroyh';
+  const notifier = (...l: string[]) => lines(...CLOUD, '  auth: { type: none }', 'notifiers:', '  chat:', ...l, 'watches: []');
+
+  it.each([
+    ['its line indented short of the notifier\'s keys, the next one further', notifier('    type: webhook', `  url: https://mm.example.com/hooks/${KEY}`, '    on: [failure]'),
+      `8:8 notifiers.url: nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation ${HIDDEN}`],
+    ['a colon after it', notifier('    type: webhook', `    url: https://mm.example.com/hooks/${KEY}:`),
+      `8:10 notifiers.chat.url: nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation ${HIDDEN}`],
+  ])('%s', (_case, text, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain(KEY);
+    expect(said).toEqual([expected]);
+  });
+
+  it('one without a token is still quoted', () => {
+    expect(problems(notifier('    type: webhook', '    url: https://hooks.example.com/:'))).toEqual([
+      '8:10 notifiers.chat.url["https://hooks.example.com/"]: nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
+    ]);
+  });
+});
