@@ -3,7 +3,7 @@
 // names no anchor`), or the path names it as a key (`cloud.auth.password.Summer2024`). Such a problem is
 // printed by `validate` and logged at every reload of the watch file: what it quotes of a secret is hidden.
 
-import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type Pair, type ParsedNode } from 'yaml';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { credentialsIn, isCredentialName, redact } from '../net/redact.ts';
 import { hiddenPartsOf } from '../net/shortUrl.ts';
@@ -34,7 +34,15 @@ interface SecretValue {
   forms: string[];
   /** Its words alone: a run of the whole would match the spaces and words of ordinary text. */
   words: string[];
+  /**
+   * For a value written on the line below its key, in line with it, which YAML reads as a key of its own:
+   * the path of the key it belongs to, where its problem is said (NEXT_LINE).
+   */
+  keyPath?: Segment[];
 }
+
+/** Said of a secret on the line below its key, in line with it. */
+const NEXT_LINE = 'the value is on the line below its key, in line with it, and YAML reads it as a key of its own: write it on the line of its key, or indent it further than the key (the value is a secret, not shown here)';
 
 export interface ShownProblem {
   message: string;
@@ -53,6 +61,7 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
     secrets ??= secretValues(doc, doc.contents, text);
     const secret = secrets.find((s) => (s.start <= offset && offset < s.end) || startsWith(path, s.path));
     if (secret === undefined) return { message, path };
+    if (secret.keyPath !== undefined) return { message: NEXT_LINE, path: secret.keyPath };
     const hidden = redact(message, secret.forms);
     const shown = sharesRun(hidden, secret.words) ? 'YAML cannot read the value as it is written' : hidden;
     const cut = path.length > secret.path.length && startsWith(path, secret.path) ? secret.path : path;
@@ -161,7 +170,7 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
   if (path.length > MAX_NESTING) return found;
   if (isSeq(node)) node.items.forEach((item, i) => secretValues(doc, item, text, [...path, i], found));
   if (!isMap(node)) return found;
-  for (const pair of node.items) {
+  for (const [i, pair] of node.items.entries()) {
     const key = keyText(doc, pair);
     const at = [...path, key];
     const value = pair.value;
@@ -173,13 +182,31 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     const end = value?.range[2] ?? start;
     // A chat webhook's URL holds its token, wherever a slip of its indentation puts its line.
     const secret = isSecretKey(key, path.at(-1)) || (key === 'url' && misread && holdsToken(text.slice(start, end)));
-    if (secret && misread && !named) {
+    const empty = value === null || (isScalar(value) && value.range[0] === value.range[1]);
+    const below = secret && empty ? valueBelow(text, pair, node.items[i + 1]) : undefined;
+    if (below !== undefined) {
+      found.push({ ...below, path: [...path, keyText(doc, node.items[i + 1]!)], keyPath: at, ...formsOf(text.slice(below.start, below.end)) });
+    } else if (secret && misread && !named) {
       found.push({ start, end, path: at, ...formsOf(text.slice(start, end)) });
     } else {
       secretValues(doc, value, text, at, found);
     }
   }
   return found;
+}
+
+/**
+ * Where the value of `pair`, a key with nothing after it, is when it was written on the next line in line
+ * with the key (`token:` and below it `gAAAA...`): YAML reads that line as the key of `next`, which holds no
+ * `key: value` on its line. Undefined when the next line is a setting of its own.
+ */
+function valueBelow(text: string, pair: Pair<ParsedNode, ParsedNode | null>, next: Pair<ParsedNode, ParsedNode | null> | undefined): { start: number; end: number } | undefined {
+  if (next === undefined || !isScalar(next.key)) return undefined;
+  const start = next.key.range[0];
+  if (!/^[ \t]*:[ \t]*(#.*)?\n[ \t]*$/.test(text.slice(pair.key.range[1], start))) return undefined;
+  const lineEnd = text.indexOf('\n', start);
+  const end = lineEnd === -1 ? text.length : lineEnd;
+  return /:(\s|$)/.test(text.slice(start, end)) ? undefined : { start, end };
 }
 
 /** Whether the first word of a value as written is a URL with a part that shortUrl hides (a token in its path or query, a login). */

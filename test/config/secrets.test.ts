@@ -239,3 +239,33 @@ describe("a webhook URL that YAML misreads is not quoted back", () => {
     ]);
   });
 });
+
+// A long token is pasted on the line below its key, in line with it: YAML reads it as a key of its own, and
+// the path of the problem quoted it whole (cloud.auth.gAAAA...).
+describe("a secret on the line below its key, in line with it, is not quoted back", () => {
+  const NEXT_LINE = 'the value is on the line below its key, in line with it, and YAML reads it as a key of its own: write it on the line of its key, or indent it further than the key (the value is a secret, not shown here)';
+
+  it.each([
+    ['a token', withAuth('type: token', 'token:', 'gAAAAA-NextLine-Tok-8f2e'), 'gAAAAA-NextLine-Tok-8f2e', `7:5 cloud.auth.token: ${NEXT_LINE}`],
+    ['a token above another key, which it runs on into', withAuth('token:', 'gAAAAA-NextLine-Tok-8f2e', 'type: token'), 'gAAAAA-NextLine-Tok-8f2e', `6:5 cloud.auth.token: ${NEXT_LINE}`],
+    ['an SMTP password', withNotifier('type: email', 'smtp:', '  host: smtp.example.com', '  user: u', '  password:', '  Smtp-NextLine-Pw-77', 'from: a@example.com', 'to: [b@example.com]'), 'Smtp-NextLine-Pw-77', `12:7 notifiers.n.smtp.password: ${NEXT_LINE}`],
+    ['a credential header', withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'headers:', '  Authorization:', '  Bearer HdrNextLine-4d4d'), 'HdrNextLine-4d4d', `11:7 notifiers.n.headers.Authorization: ${NEXT_LINE}`],
+  ])('%s', (_case, text, secret, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain(secret);
+    expect(said).toEqual([expected]);
+  });
+
+  it('in clouds.yaml too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-secrets-'));
+    const clouds = join(dir, 'clouds.yaml');
+    writeFileSync(clouds, lines('clouds:', '  otc:', '    auth:', '      auth_url: https://iam.test/v3', '      username: u', '      password:', '      clouds-NextLine-Pw-3', '      project_id: p'));
+    const said = problems(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: otc', '  endpoint: https://ecs.example.com'));
+    expect(said.join('\n')).not.toContain('clouds-NextLine-Pw-3');
+    expect(said).toEqual([`3:10 cloud.cloud: cannot read clouds.yaml ${clouds}: line 7, column 7: ${NEXT_LINE}`]);
+  });
+
+  it('a secret left empty above a key and its value is said to be empty', () => {
+    expect(problems(withAuth('token:', 'type: token'))).toEqual(['5:5 cloud.auth.token: required: token (or tokenFile)']);
+  });
+});
