@@ -1,14 +1,20 @@
 import { once } from 'node:events';
+import { mkdtempSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Notifier } from '../../src/notify/types.ts';
 import type { WebhookNotifierConfig } from '../../src/notify/webhook/config.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
-import { attempt, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
+import { attempt, everyProperty, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
+import { makeCertificates } from '../certificates.ts';
 
 const SECRET = `whsec_${Buffer.from('webhook-test-key-0123456789abcdef').toString('base64')}`;
 
@@ -428,6 +434,42 @@ describe('webhook notifier', () => {
     expect(notifier.accepts('success')).toBe(false);
     await notifier.close();
     await notifier.close();
+  });
+});
+
+// Undici's errors name the request's origin and more; what a delivery that never reached its receiver says is
+// ours, from the host and port alone: none of the URL's path, query or login, nor a header's credential.
+describe('a receiver that cannot be reached', () => {
+  const TOKEN = 'PathTok3nSecret7';
+  const QUERY = 'QueryTok3nSecret8';
+  const LOGIN = 'LoginPa55Secret9';
+  const HEADER = 'HdrTok3nSecret10';
+  // A receiver whose certificate a private CA signed, which the notifier is not told of.
+  const tls = createTlsServer((_req, res) => res.end());
+  beforeAll(async () => {
+    tls.setSecureContext(makeCertificates(mkdtempSync(join(tmpdir(), 'eaw-webhook-tls-'))));
+    tls.listen(0, '127.0.0.1');
+    await once(tls, 'listening');
+  });
+  afterAll(() => tls.close());
+
+  it.each([
+    ['a host DNS does not know', () => 'nohost.invalid', /^failed: (host of nohost\.invalid:443 not found in DNS|DNS lookup for nohost\.invalid:443 failed for now)$/],
+    ['a port that does not speak TLS', () => new URL(base).host, /^failed: 127\.0\.0\.1:\d+ does not answer TLS \(ERR_SSL_WRONG_VERSION_NUMBER\): a port without TLS, or the wrong port$/],
+    ['a certificate of a CA not trusted', () => `127.0.0.1:${(tls.address() as AddressInfo).port}`, /^failed: TLS with 127\.0\.0\.1:\d+ failed: its certificate is refused \(UNABLE_TO_VERIFY_LEAF_SIGNATURE\)/],
+  ])('%s: the error, its properties and the log lines hold no credential', async (_case, host, said) => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'trace' }, { write: (line: string) => void lines.push(line) });
+    const notifier = createWebhookNotifier(
+      'chat',
+      { type: 'webhook', url: `https://hook:${LOGIN}@${host()}/hooks/${TOKEN}?access_token=${QUERY}`, headers: { Authorization: `Bearer ${HEADER}` }, timeout: 2000, on: ['failure'], secret: SECRET },
+      { logger },
+    );
+    notifiers.push(notifier);
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    expect(err.message.replace(/^webhook chat: POST https:\/\/[^/]+\/hooks\/…\?… /, '')).toMatch(said);
+    const everything = `${everyProperty(err)}${String(err.stack)}${lines.join('')}`;
+    for (const secret of [TOKEN, QUERY, LOGIN, HEADER, SECRET.slice('whsec_'.length)]) expect(everything).not.toContain(secret);
   });
 });
 
