@@ -13,8 +13,12 @@ import type { ExpandedValue } from './env.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 import { formatPath, keyText, MAX_NESTING, type Segment } from './yamlTree.ts';
 
+// The secrets of keystoneauth's other methods, which a clouds.yaml (or its secure.yaml) holds for other
+// clouds than the one read: the whole file is parsed all the same.
+const CLOUDS_YAML_SECRET_KEYS = ['application_credential_secret', 'client_secret', 'access_token', 'passcode'];
+
 // The keys the logger redacts, wherever they are (a clouds.yaml's `password` too), and credential headers.
-const SECRET_KEYS = new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS].map((key) => key.toLowerCase()));
+const SECRET_KEYS = new Set([...AUTH_SECRET_KEYS, ...NOTIFIER_SECRET_KEYS, ...CLOUDS_YAML_SECRET_KEYS].map((key) => key.toLowerCase()));
 
 /** Said after a problem whose text about a secret was hidden: what most likely went wrong. */
 const SECRET_NOT_SHOWN = '(the value is a secret, not shown here: quote a secret that starts with * ! & | > % @ or ` or holds ": ")';

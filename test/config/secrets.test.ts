@@ -85,6 +85,25 @@ describe('a secret the watch file cannot read is not quoted back', () => {
     expect(said.join('\n')).not.toContain('clouds-secret-9');
     expect(said).toEqual([`3:10 cloud.cloud: cannot read clouds.yaml ${clouds}: line 6, column 17: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`]);
   });
+
+  // A clouds.yaml lists every cloud of its owner, and automation's are most often application credentials
+  // (Keystone's v3applicationcredential, which the daemon does not take): whichever profile is read, the whole
+  // file and its secure.yaml are parsed.
+  it.each([
+    ['clouds.yaml', 'clouds.yaml', 'line 11, column 38'],
+    ['secure.yaml', 'secure.yaml', 'line 9, column 38'],
+  ])("nor an application credential's secret, in another profile of %s", (_case, holder, at) => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-secrets-'));
+    const clouds = join(dir, 'clouds.yaml');
+    const otc = ['clouds:', '  otc:', '    auth:', '      auth_url: https://iam.test/v3', '      username: u', '      password: pw'];
+    const ci = ['  ci:', '    auth_type: v3applicationcredential', '    auth:', '      application_credential_id: 21dced0fd20347869b9ac8ad', '      application_credential_secret: *AppCred-Secret-0x5e'];
+    writeFileSync(clouds, lines(...otc, ...(holder === 'clouds.yaml' ? ci : ci.slice(0, 3))));
+    writeFileSync(join(dir, 'secure.yaml'), lines('clouds:', '  otc:', '    auth:', '      password: pw', ...(holder === 'secure.yaml' ? ci : [])));
+    const said = problems(lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: otc', '  endpoint: https://ecs.example.com'));
+    expect(said.join('\n')).not.toContain('AppCred-Secret-0x5e');
+    const file = holder === 'clouds.yaml' ? `clouds.yaml ${clouds}` : join(dir, 'secure.yaml');
+    expect(said).toEqual([`3:10 cloud.cloud: cannot read ${file}: ${at}: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`]);
+  });
 });
 
 // A line swap puts a secret's key under another setting, whose message would quote the value it refuses:
