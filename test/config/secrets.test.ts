@@ -68,6 +68,15 @@ describe('a secret the watch file cannot read is not quoted back', () => {
     ]);
   });
 
+  it('a credential header written with its value as one key without the colon, in its message too', () => {
+    const said = problems(withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'headers: { Authorization Bearer HdrNoColon-5e5e }'));
+    expect(said.join('\n')).not.toContain('HdrNoColon-5e5e');
+    expect(said).toEqual([
+      "9:16 notifiers.n.headers[\"Authorization <hidden>\"]: 'Authorization <hidden>' is not an HTTP header name",
+      '9:16 notifiers.n.headers["Authorization <hidden>"]: is empty: expected a string',
+    ]);
+  });
+
   it('a value that is no secret is still quoted, and so is a tag on what names a secret', () => {
     expect(problems(withAuth('type: token', 'token: t', 'region: *nowhere'))).toEqual([
       '7:13 cloud.auth.region: *nowhere names no anchor set before it: set &nowhere on a value above, or correct the name',

@@ -2,7 +2,7 @@
 import * as z from 'zod';
 import { duration, httpHeaderValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
 import { dictionarySchema } from '../../data/dictionary.ts';
-import { HEADER_AND_VALUE } from '../../net/redact.ts';
+import { HEADER_AND_VALUE, keyShown } from '../../net/redact.ts';
 import { webhookTemplate } from '../template/config.ts';
 
 // The Standard Webhooks form of a signing key; the notifier signs with its base64 part, of which one
@@ -39,7 +39,8 @@ export const WebhookConfigSchema = strict({
 /** What is wrong with `name` as a header's name; a header written with its value (which may be a credential) is not quoted. */
 function notHeaderName(name: string): string {
   const header = HEADER_AND_VALUE.exec(name)?.[1];
-  if (header === undefined) return `'${name}' is not an HTTP header name`;
+  // A credential's name and its value with no colon between them (`Authorization Bearer T`) are shown without the value.
+  if (header === undefined) return `'${keyShown(name)}' is not an HTTP header name`;
   return `'${header}' and its value are written as one key: write the header as a key and its value, ${header}: followed by the value`;
 }
 
