@@ -78,15 +78,13 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
     const res = await requestText(options.dispatcher, sent, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
     const secrets = signed === undefined ? req.secrets : [...(req.secrets ?? []), ...credentialsIn(signed)];
-    // The reason phrase is the server's words as much as the body is, and an error message shows it; the
-    // standard one (nearly every answer's) holds none, and is not searched at every poll.
+    // The reason phrase is the server's words as much as the body is, and an error message shows it.
     const hidden = (text: string) => (secrets === undefined ? text : redact(text, secrets));
-    const standard = STATUS_CODES[res.status];
     return {
       method,
       url,
       status: res.status,
-      statusText: (res.statusText === standard ? standard : hidden(res.statusText)) || (standard ?? ''),
+      statusText: hidden(res.statusText) || (STATUS_CODES[res.status] ?? ''),
       headers: res.headers,
       text: hidden(res.text),
       truncated: res.truncated,
