@@ -130,8 +130,6 @@ export class WatchEngine {
    * misses the CPU's caches, and a poll made three (its key, its record, its warning's due time).
    */
   readonly #slots = new WeakMap<WatchTarget, WatchSlot>();
-  /** Moves on at each step of this host's clock: a warning's due time worked out before it is worked out again. */
-  #clockEpoch = 0;
   readonly #batches: BatchDigests;
   /** What every poll uses of the engine, made once rather than as closures at each poll. */
   readonly #pollServices: PollServices;
@@ -148,11 +146,7 @@ export class WatchEngine {
       metrics: options.metrics,
       bootClock: options.bootClock,
       bootId: options.bootId,
-      onMoved: (byMs) => {
-        // Due times were worked out on the clock before the step.
-        this.#clockEpoch += 1;
-        this.#failures.moveTimes(byMs);
-      },
+      onMoved: (byMs) => this.#failures.moveTimes(byMs),
     });
     this.#pollServices = {
       client: options.client,
@@ -643,7 +637,7 @@ export class WatchEngine {
     let slot = this.#slots.get(target);
     if (slot === undefined) {
       // Its key made once: made anew at every poll it is a new string, which the state's map must hash again.
-      slot = { key: watchKey(target), record: undefined, recordsVersion: -1, warningDueAt: 0, clockEpoch: -1 };
+      slot = { key: watchKey(target), record: undefined, recordsVersion: -1, warningDueAt: undefined };
       this.#slots.set(target, slot);
     }
     return slot;
@@ -710,7 +704,7 @@ export class WatchEngine {
     this.#o.metrics.recordPoll(pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending', (this.#lastPollEndedAt - started) / 1000);
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
-    if (result.changed) slot.clockEpoch = -1;
+    if (result.changed) slot.warningDueAt = undefined;
     const errorKind = pollFailed ? this.#failures.kindOf(record) : null;
 
     // Whom it tells, and whether it warns, as the file says now: a reload may have come while it was polled.
@@ -753,7 +747,7 @@ export class WatchEngine {
     this.#o.store.releaseIfSettled(key);
     // Polled no more: a watch that stays in the file keeps only its record.
     this.#o.client.forget(target);
-    slot.clockEpoch = -1;
+    slot.warningDueAt = undefined;
   }
 
   /**
@@ -762,17 +756,15 @@ export class WatchEngine {
    */
   #warnIfSlow(target: WatchTarget, slot: WatchSlot, record: WatchRecord, poll: { readonly log: Logger }): void {
     if (record.warning || target.batch) return;
-    if (slot.clockEpoch !== this.#clockEpoch) {
-      slot.warningDueAt = this.#warningDue(target, record);
-      slot.clockEpoch = this.#clockEpoch;
-    }
-    if (Date.now() < slot.warningDueAt) return;
+    slot.warningDueAt ??= this.#warningDue(target, record);
+    // Timed from a start the cloud stamped: now as the cloud's clock has it.
+    const cloudNow = this.#o.client.clock.now();
+    if (cloudNow < slot.warningDueAt) return;
     const { key } = slot;
     const progress = kindOf(record).progress(record);
     if (progress?.subject == null) return;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
-    // Timed from a start the cloud stamped: now as the cloud's clock has it.
-    const reason = warnAfter === null ? null : slowness(progress, this.#o.client.clock.now(), warnAfter);
+    const reason = warnAfter === null ? null : slowness(progress, cloudNow, warnAfter);
     if (reason === null) return;
     const detectedAt = new Date().toISOString();
     record.warning = { reason, detectedAt, deliveries: dictionary() };
@@ -781,12 +773,17 @@ export class WatchEngine {
     poll.log.info({ reason, notifiers: Object.keys(record.warning.deliveries) }, 'still running past warnAfter: early warning');
   }
 
-  /** When the early warning is due by what the record holds (epoch ms), Infinity for never. */
+  /**
+   * When the early warning is due by what the record holds (epoch ms on the cloud's clock, as the start it
+   * counts from), Infinity for never. Not on this host's: how far the clocks are apart is measured again
+   * every minute, and moves without a step of this host's clock (it drifts, or is set by less than a step),
+   * which a due time kept on this host's clock would not follow: a warning held back by as much.
+   */
   #warningDue(target: WatchTarget, record: WatchRecord): number {
     const progress = kindOf(record).progress(record);
     if (progress?.subject == null || progress.startedAt === null) return Infinity;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
-    return warnAfter === null ? Infinity : progress.startedAt - this.#o.client.clock.aheadMs + warnAfter;
+    return warnAfter === null ? Infinity : progress.startedAt + warnAfter;
   }
 
   /** Owes `event` to each notifier of the watch that takes it and does not have it yet; whether any was added. */
@@ -886,13 +883,11 @@ interface WatchSlot {
   record: WatchRecord | undefined;
   recordsVersion: number;
   /**
-   * When its early warning is due (epoch ms; Infinity for never), worked out from its record at `clockEpoch`
-   * and kept while its polls change nothing: working it out reads the action's times and events, and nearly
-   * every poll of a long action finds them as they were.
+   * When its early warning is due (epoch ms on the cloud's clock; Infinity for never; undefined: to be worked
+   * out), worked out from its record and kept while its polls change nothing: working it out reads the
+   * action's times and events, and nearly every poll of a long action finds them as they were.
    */
-  warningDueAt: number;
-  /** The engine's clock epoch when `warningDueAt` was worked out; -1: to be worked out again. */
-  clockEpoch: number;
+  warningDueAt: number | undefined;
 }
 
 /** What a poll uses of its engine. */

@@ -329,6 +329,24 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     await pass(app, 2000);
     expect(outcomes()).toEqual(['timeout']);
   });
+
+  it("sends the early warning at its warnAfter on the cloud's clock when this host's clock, set back by less than a step, falls 30 s behind the cloud's", async () => {
+    slept = 0;
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
+    // 15 s apart: not allowed for, until the setting below takes them 35 s apart with no step of this host's clock.
+    cloudAhead = 15_000;
+    h = await Harness.start({ now: () => Date.now() + cloudAhead });
+    const ids = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: HOUR }] });
+    const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    warnAfter: 2m' }]), { bootClock });
+    await pass(app, MINUTE);
+    setHostClock(-20_000);
+    await pass(app, 55_000);
+    expect(h.hooks.received).toEqual([]);
+    await pass(app, 8000);
+    expect(h.hooks.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.slow']);
+    expect(warnings()).toEqual([expect.stringMatching(/^the cloud's clock is 3\d s ahead of this host's/)]);
+  });
 });
 
 describe('a daylight-saving change, TZ=Europe/Berlin', () => {
