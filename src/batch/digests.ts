@@ -45,11 +45,6 @@ export class BatchDigests {
     });
   }
 
-  /** Whether a digest of the batch is still to be sent: its watches' records are what it reads then. */
-  sending(label: string): boolean {
-    return this.#deliveries(label).some((d) => d.status === 'pending');
-  }
-
   /** Whether a final digest of the batch has reported the watch at `key`. */
   reported(label: string, key: string): boolean {
     return reportedKeys(this.#o.store.getBatch(label)).has(key);

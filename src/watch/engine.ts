@@ -596,7 +596,8 @@ export class WatchEngine {
     // label, would otherwise be taken for one that left before the digest, and be notified on its own.
     let named: Set<string> | undefined;
     // A watch of a batch is told in its digest, which may come long after its verdict: the retention counts
-    // from that too (else one added back, without its label, is notified again). Worked out once a batch.
+    // from that too (else one added back, without its label, is notified again), and never ends while a
+    // digest is owed, which reads the records of its watches (lastDigestAt: Infinity). Worked out once a batch.
     const toldAt = new Map<string, number>();
     const digestAt = (label: string): number => {
       let at = toldAt.get(label);
@@ -606,7 +607,7 @@ export class WatchEngine {
     for (const [key, record] of this.#o.store.records()) {
       // Auto-tracking's watches are polled until their outcome, in the file or not (discoveredTargets).
       const polled = inFile.has(key) || (record.verdict === null && 'discovered' in record && record.discovered !== undefined);
-      const kept = polled || (record.batch && this.#batches.sending(record.batch)) || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch)) : surely);
+      const kept = polled || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch)) : surely);
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;

@@ -7,6 +7,7 @@ import { dictionary } from '../../src/data/dictionary.ts';
 import type { NotifyEvent, Outcome } from '../../src/model.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import type { Notifier } from '../../src/notify/types.ts';
+import { lastDigestAt } from '../../src/state/retention.ts';
 import { StateStore } from '../../src/state/store.ts';
 import type { ActionWatchRecord, WatchRecord } from '../../src/state/types.ts';
 
@@ -64,10 +65,10 @@ describe('a digest goes to', () => {
 describe('a batch', () => {
   it('is settled, and done sending, once each delivery of its final digest is settled', () => {
     const { store, digests, batches } = recordDigests([{ outcome: 'success' }, { outcome: 'failure' }]);
-    expect([digests.settled(batches), digests.sending('fleet')]).toEqual([false, true]);
+    expect([digests.settled(batches), lastDigestAt(store.getBatch('fleet')) === Infinity]).toEqual([false, true]);
     // As the outbox settles them.
     for (const delivery of Object.values(store.getBatch('fleet')!.digests[0]!.deliveries)) Object.assign(delivery, { status: 'delivered', updatedAt: new Date(T).toISOString() });
-    expect([digests.settled(batches), digests.sending('fleet')]).toEqual([true, false]);
+    expect([digests.settled(batches), lastDigestAt(store.getBatch('fleet')) === Infinity]).toEqual([true, false]);
   });
 
   it('is forgotten, once settled, only when no watch of the file names it any more', () => {
