@@ -91,10 +91,12 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       requireTLS: loginNeedsTls(smtp),
       connectionTimeout: smtp.timeout,
       greetingTimeout: smtp.timeout,
-      // A millisecond past the greeting's: nodemailer starts both timers at once, and at a tie (a connection
-      // made within the millisecond, on loopback or a LAN) the socket's fired first, and a server that never
-      // greeted (an implicit TLS port: tlsPort below) was said to have left a command unanswered.
-      socketTimeout: smtp.timeout + 1,
+      // A second past the greeting's: nodemailer starts both timers at once, and when both are due in the same
+      // turn of the event loop (a tie on loopback or a LAN; a busy host late by a millisecond or more) both
+      // fire, and the socket's error is the one reported: a server that never greeted (an implicit TLS port:
+      // tlsPort below) was said to have left a command unanswered. A millisecond apart, it still happened
+      // on a loaded CI machine.
+      socketTimeout: smtp.timeout + 1000,
       dnsTimeout: smtp.timeout,
       // cloud.tls.caFile: a company's relay is signed by its private CA as much as its cloud and webhooks are.
       ...(deps.ca === undefined ? {} : { tls: { ca: [...deps.ca] } }),
