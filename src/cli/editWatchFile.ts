@@ -3,21 +3,35 @@ import { realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText, type ConfigIssue } from '../config/load.ts';
 import { withEditLock } from '../files/editLock.ts';
+import { makeRoom } from '../files/fileProblem.ts';
 import { fileSignature, sameSignature } from '../files/fileSignature.ts';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
+import { errorCode } from '../net/failure.ts';
 import type { CommandContext } from './context.ts';
 
 const WRITE_ERRORS: Record<string, string> = {
   EROFS: 'the file system is read-only (a Kubernetes ConfigMap is: edit the ConfigMap instead)',
   EACCES: 'permission denied',
   EPERM: 'permission denied',
-  // Thrown without a path when the lock's text or the new copy cannot be written: the file must be named here.
-  ENOSPC: 'its file system is full: make room on it, then run this again',
   // What rename(2) answers over a mount point: a file mounted alone can be written in, never replaced.
   EBUSY:
     'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
     'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead',
 };
+
+/** How a write that found no room is said: its error names no file (a write's), or one the operator never named (the lock's, the new copy's). */
+const NO_ROOM: Record<string, string> = {
+  ENOSPC: 'its file system is full',
+  EDQUOT: 'the disk quota on its file system is used up',
+};
+
+/** Why the watch file at `path` could not be written, when `err` is a failure this knows; undefined otherwise. */
+function writeProblem(err: unknown, path: string): string | undefined {
+  const code = errorCode(err) ?? '';
+  const room = makeRoom(code, dirname(path), 'the user running this');
+  if (room !== undefined) return `${NO_ROOM[code]} (${code}): ${room}, then run this again`;
+  return WRITE_ERRORS[code];
+}
 
 /** How many times an edit is made again on a file that changed meanwhile before it gives up. */
 const EDIT_ATTEMPTS = 5;
@@ -50,7 +64,8 @@ export async function editWatchFile<T>(
       const why = `permission denied in its folder ${dirname(path)}, where an edit writes its new copy before renaming it over the file: edit it as a user who may write in that folder`;
       throw new Error(`cannot write ${ctx.configPath}: ${why}`, { cause: err });
     }
-    if (code in WRITE_ERRORS) throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code]}`, { cause: err });
+    const problem = writeProblem(err, path);
+    if (problem !== undefined) throw new Error(`cannot write ${ctx.configPath}: ${problem}`, { cause: err });
     throw err;
   }
 }
@@ -99,8 +114,7 @@ async function readEditWrite<T>(
   try {
     await writeFileAtomic(path, result.text, { mode: file.mode & 0o7777, owner: file });
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code ?? '';
-    throw new Error(`cannot write ${ctx.configPath}: ${WRITE_ERRORS[code] ?? (err as Error).message}`, { cause: err });
+    throw new Error(`cannot write ${ctx.configPath}: ${writeProblem(err, path) ?? (err as Error).message}`, { cause: err });
   }
   const written = await stat(path);
   if (written.uid !== file.uid || written.gid !== file.gid) {

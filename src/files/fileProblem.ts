@@ -17,3 +17,13 @@ export function fileProblem(err: unknown): string {
   const code = errorCode(err);
   return (code === undefined ? undefined : READ_ERRORS[code]) ?? (err instanceof Error ? err.message : String(err));
 }
+
+/**
+ * What to do when a write in `folder` found no room, by `user`: the file system full (ENOSPC), or that
+ * user's disk quota used up (EDQUOT), which `df` does not show; undefined for any other `code`.
+ */
+export function makeRoom(code: string | undefined, folder: string, user: string): string | undefined {
+  if (code === 'ENOSPC') return `free space on the disk that holds ${folder}`;
+  if (code === 'EDQUOT') return `free space in ${folder}, or raise the disk quota of ${user}`;
+  return undefined;
+}

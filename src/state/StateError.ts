@@ -1,5 +1,6 @@
 import { dirname } from 'node:path';
 import { getSystemErrorMessage } from 'node:util';
+import { makeRoom } from '../files/fileProblem.ts';
 import { errorCode } from '../net/failure.ts';
 
 /** The state file cannot be read or written; the message names the file, says what failed and what to do. */
@@ -39,8 +40,6 @@ const FIXES: Record<string, (folder: string) => string> = {
   EACCES: noPermission,
   EPERM: noPermission,
   EROFS: (folder) => `${folder} is on a read-only file system: set state.path to a file on a writable one (in Kubernetes, a mounted volume)`,
-  ENOSPC: (folder) => `free space on the disk that holds ${folder}`,
-  EDQUOT: (folder) => `free space in ${folder}, or raise the disk quota of the user ecs-action-watch runs as`,
   ENOENT: () => 'a folder on that path is not there (removed, or a link to nothing): create it, or set state.path to a file in a folder that exists',
   ENOTDIR: () => 'a part of that path is a file, not a folder: correct state.path',
   EEXIST: () => 'a file is where that folder should be: remove it, or correct state.path',
@@ -79,6 +78,7 @@ export function stateFailure(path: string, doing: string, err: unknown): StateEr
   const call = systemCallOf(err);
   if (call === undefined) return new StateError(path, `${doing}: ${err instanceof Error ? err.message : String(err)}`);
   const at = call.path === undefined || call.path === path || doing.includes(call.path) ? '' : ` at ${call.path}`;
-  const fix = FIXES[call.code]?.(dirname(call.path ?? path)) ?? 'set state.path to a file in a folder ecs-action-watch can write';
+  const folder = dirname(call.path ?? path);
+  const fix = makeRoom(call.code, folder, 'the user ecs-action-watch runs as') ?? FIXES[call.code]?.(folder) ?? 'set state.path to a file in a folder ecs-action-watch can write';
   return new StateError(path, `${doing}: ${call.words} (${call.code})${at}: ${fix}`, { code: call.code });
 }

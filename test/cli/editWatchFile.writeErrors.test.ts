@@ -1,6 +1,6 @@
 // What `add` and `remove` say when the watch file cannot be replaced for reasons no test machine can be
 // counted on to set up (mounting needs root and CAP_SYS_ADMIN): the system calls answer as the kernel does
-// over a file bind-mounted alone (rename: EBUSY) and on a full file system (a write: ENOSPC, without a path).
+// over a file bind-mounted alone (rename: EBUSY) and on a full file system or a used-up quota (a write: ENOSPC, EDQUOT, without a path).
 // Everything else is the real file system, and what is asserted is what the operator reads and what is left.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -45,14 +45,20 @@ it.each([
   [
     'a file mounted on its own (a container\'s -v file:file, a ConfigMap\'s subPath), which rename(2) cannot replace',
     { rename: 'EBUSY' },
-    'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
+    () =>
+      'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
       'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead',
   ],
-  ['a full file system, whose error names no file', { write: 'ENOSPC' }, 'its file system is full: make room on it, then run this again'],
+  ['a full file system, whose error names no file', { write: 'ENOSPC' }, (folder: string) => `its file system is full (ENOSPC): free space on the disk that holds ${folder}, then run this again`],
+  [
+    'a disk quota used up, which df does not show',
+    { write: 'EDQUOT' },
+    (folder: string) => `the disk quota on its file system is used up (EDQUOT): free space in ${folder}, or raise the disk quota of the user running this, then run this again`,
+  ],
 ])('says of %s that the watch file cannot be written, and why, and leaves it as it is', async (_, fault, why) => {
   await writeFile(path, ORIGINAL);
   Object.assign(faults, fault);
-  await expect(editWatchFile(commandContext(path), (text) => ({ text: `${text}# edited\n` }))).rejects.toThrow(new Error(`cannot write ${path}: ${why}`));
+  await expect(editWatchFile(commandContext(path), (text) => ({ text: `${text}# edited\n` }))).rejects.toThrow(new Error(`cannot write ${path}: ${why(dir)}`));
   expect(await readFile(path, 'utf8')).toBe(ORIGINAL);
   expect(await readdir(dir)).toEqual(['watch.yaml']);
 });
