@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { link, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorCode } from '../net/failure.ts';
-import { temporaryPrefix } from './writeFileAtomic.ts';
+import { syncFolder, temporaryPrefix } from './writeFileAtomic.ts';
 
 /** How filesystems without hard links (FAT, some FUSE and SMB mounts) refuse link(). */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
@@ -27,15 +27,23 @@ export async function createWhole(path: string, text: string, mode: number): Pro
   const staged = join(dirname(path), `${temporaryPrefix(path)}${randomUUID()}`);
   try {
     await fill(await open(staged, 'wx', mode), text);
+    let created = true;
     try {
       await link(staged, path);
     } catch (err) {
       const code = errorCode(err);
       // Over NFS a link whose reply was lost is sent again and refused: the staged file's two names tell.
-      if (code === 'EEXIST') return (await stat(staged)).nlink > 1;
-      if (code !== undefined && NO_HARD_LINKS.has(code)) return await createInPlace(path, text, mode);
-      throw err;
+      if (code === 'EEXIST') created = (await stat(staged)).nlink > 1;
+      else if (code !== undefined && NO_HARD_LINKS.has(code)) created = await createInPlace(path, text, mode);
+      else throw err;
     }
+    if (!created) return false;
+    // Only the folder's sync promises its new entry: without it, a power cut may leave the folder without the
+    // file its creator was told it has. One that cannot be made durable is not left to name its creator.
+    await syncFolder(dirname(path)).catch(async (err: unknown) => {
+      await rm(path, { force: true });
+      throw err;
+    });
     await removeLeftBehind(path);
     return true;
   } catch (err) {

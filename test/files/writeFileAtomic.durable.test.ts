@@ -2,13 +2,16 @@
 // rename, fsync of each folder whose entries changed), which nothing on the file system shows afterwards
 // short of cutting the power. So node:fs/promises is wrapped here to record those calls; each one still
 // runs for real, and what is left on disk is the real outcome.
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { beforeEach, expect, it, vi } from 'vitest';
+import { createWhole } from '../../src/files/createWhole.ts';
 import { makeFolder, writeFileAtomic } from '../../src/files/writeFileAtomic.ts';
 import { tempFolderEach } from '../tempFolder.ts';
 
 const calls = vi.hoisted(() => [] as string[]);
+/** A folder whose sync fails (EIO), as a failing disk's does. */
+const failing = vi.hoisted(() => ({ folder: undefined as string | undefined }));
 vi.mock('node:fs/promises', async (original) => {
   const real = await original<typeof import('node:fs/promises')>();
   return {
@@ -22,11 +25,16 @@ vi.mock('node:fs/promises', async (original) => {
       await real.rename(from, to);
       calls.push(`rename ${to}`);
     },
+    link: async (existing: string, created: string) => {
+      await real.link(existing, created);
+      calls.push(`link ${created}`);
+    },
     open: async (...args: Parameters<typeof real.open>) => {
       const handle = await real.open(...args);
       const path = String(args[0]);
       return Object.assign(Object.create(handle) as typeof handle, {
         sync: async () => {
+          if (path === failing.folder) throw Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO', syscall: 'fsync' });
           await handle.sync();
           calls.push(`sync ${path.includes('.tmp-') ? '(temporary file)' : path}`);
         },
@@ -42,6 +50,7 @@ tempFolderEach('eaw-write-durable-', (made) => {
 });
 beforeEach(() => {
   calls.length = 0;
+  failing.folder = undefined;
 });
 
 it('syncs the file, then renames it, then syncs its folder', async () => {
@@ -69,4 +78,19 @@ it('makes the folders of the state durable when they are made before anything is
   calls.length = 0;
   await makeFolder(state);
   expect(calls).toEqual([`mkdir ${state}`]);
+});
+
+it('creates a lock file whole and durably: its text synced, then linked to its name, then its folder synced, before it says the lock is taken', async () => {
+  const lock = join(dir, 'state.json.lock');
+  expect(await createWhole(lock, 'holder\n', 0o600)).toBe(true);
+  // Until the folder is synced, a power cut may leave the folder without the lock its holder was told it has.
+  expect(calls).toEqual(['sync (temporary file)', `link ${lock}`, `sync ${dir}`]);
+  expect(await readFile(lock, 'utf8')).toBe('holder\n');
+});
+
+it('removes again a lock file whose folder cannot be synced, and says why: it is not left to name a creator told it failed', async () => {
+  const lock = join(dir, 'state.json.lock');
+  failing.folder = dir;
+  await expect(createWhole(lock, 'holder\n', 0o600)).rejects.toThrow(/EIO/);
+  expect(await readdir(dir)).toEqual([]);
 });
