@@ -5,7 +5,7 @@ import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText, ty
 import { withEditLock } from '../files/editLock.ts';
 import { makeRoom } from '../files/fileProblem.ts';
 import { fileSignature, sameSignature } from '../files/fileSignature.ts';
-import { writeFileAtomic } from '../files/writeFileAtomic.ts';
+import { removeLeftBehind, writeFileAtomic } from '../files/writeFileAtomic.ts';
 import { errorCode } from '../net/failure.ts';
 import type { CommandContext } from './context.ts';
 
@@ -54,7 +54,12 @@ export async function editWatchFile<T>(
 ): Promise<({ text: string } & T) | null> {
   const path = await realpath(ctx.configPath).catch(() => ctx.configPath);
   try {
-    return await withEditLock(path, () => readEditWrite(ctx, path, edit, option), ctx.signal);
+    const lockedEdit = async () => {
+      // New copies that edits killed before their rename left: every edit takes this lock, so none is writing them.
+      await removeLeftBehind(path);
+      return readEditWrite(ctx, path, edit, option);
+    };
+    return await withEditLock(path, lockedEdit, ctx.signal);
   } catch (err) {
     // The lock could not be made beside the file: the folder is missing (or its path is no way to one), read-only or not ours.
     const code = (err as NodeJS.ErrnoException).code ?? '';

@@ -4,19 +4,13 @@
 // the lock is stale. Here the text is written to a file of its own first and linked to the lock's name,
 // which link() does only if that name is free.
 import { randomUUID } from 'node:crypto';
-import { link, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
+import { link, open, rm, stat, type FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errorCode } from '../net/failure.ts';
-import { syncFolder, temporaryPrefix } from './writeFileAtomic.ts';
+import { removeLeftBehind, syncFolder, temporaryPrefix } from './writeFileAtomic.ts';
 
 /** How filesystems without hard links (FAT, some FUSE and SMB mounts) refuse link(). */
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
-
-/**
- * A staged file this old was left by a process killed between its link and its removal: a process that is
- * taking a lock has its own for milliseconds.
- */
-const LEFT_BEHIND_MS = 60_000;
 
 /**
  * Creates `path` holding `text`, durably, unless it exists: false then. Nobody ever sees it empty or
@@ -81,20 +75,4 @@ async function createInPlace(path: string, text: string, mode: number): Promise<
     throw err;
   }
   return true;
-}
-
-async function removeLeftBehind(path: string): Promise<void> {
-  const folder = dirname(path);
-  const prefix = temporaryPrefix(path);
-  const names = await readdir(folder).catch(() => [] as string[]);
-  await Promise.all(
-    names
-      .filter((name) => name.startsWith(prefix))
-      .map(async (name) => {
-        const file = join(folder, name);
-        const { mtimeMs } = await stat(file);
-        if (Date.now() - mtimeMs > LEFT_BEHIND_MS) await rm(file, { force: true });
-      })
-      .map((removal) => removal.catch(() => undefined)),
-  );
 }

@@ -1,11 +1,34 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, open, rename, rm, type FileHandle } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { writePieces } from './writePieces.ts';
 
 /** How the temporary files of writes to `path` begin: what a crash between write and rename leaves behind. */
 export function temporaryPrefix(path: string): string {
   return `.${basename(path)}.tmp-`;
+}
+
+/**
+ * A temporary file this old was left by a process killed before its rename or link, or its removal: one
+ * that is writing a file or taking a lock has its own for milliseconds.
+ */
+const LEFT_BEHIND_MS = 60_000;
+
+/** Removes the temporary files of writes to `path` (see temporaryPrefix) that are LEFT_BEHIND_MS old, as far as it can. */
+export async function removeLeftBehind(path: string): Promise<void> {
+  const folder = dirname(path);
+  const prefix = temporaryPrefix(path);
+  const names = await readdir(folder).catch(() => [] as string[]);
+  await Promise.all(
+    names
+      .filter((name) => name.startsWith(prefix))
+      .map(async (name) => {
+        const file = join(folder, name);
+        const { mtimeMs } = await stat(file);
+        if (Date.now() - mtimeMs > LEFT_BEHIND_MS) await rm(file, { force: true });
+      })
+      .map((removal) => removal.catch(() => undefined)),
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { renameSync, writeFileSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { editWatchFile } from '../../src/cli/editWatchFile.ts';
@@ -51,5 +51,16 @@ describe('editWatchFile', () => {
     expect(saves).toBe(5);
     expect(await readFile(path, 'utf8')).toBe(`${CLOUD}# save IIIII\nwatches: []\n`);
     expect((await readdir(dir)).sort()).toEqual(['watch.yaml']);
+  });
+
+  it('removes the new copies that edits killed before their rename left beside the file, once they are a minute old', async () => {
+    await writeFile(path, `${CLOUD}watches: []\n`);
+    // As a kill (Ctrl-C twice, SIGKILL, OOM) between the copy's write and its rename leaves them.
+    const [old, fresh] = ['.watch.yaml.tmp-0a4c', '.watch.yaml.tmp-77e1'];
+    for (const name of [old, fresh]) await writeFile(join(dir, name), `${CLOUD}watches: [`);
+    const then = new Date(Date.now() - 61_000);
+    await utimes(join(dir, old), then, then);
+    await editWatchFile(commandContext(path), (text) => ({ text: `${text}# edited\n` }));
+    expect((await readdir(dir)).sort()).toEqual([fresh, 'watch.yaml']);
   });
 });
