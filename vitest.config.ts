@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 // Test files mocking a module (vi.mock) need a module graph of their own; every other file shares its
 // worker's, which saves starting a worker and loading the sources again for each of them.
 export const MOCKING = [
+  'test/cli/editWatchFile.stall.test.ts',
   'test/cli/editWatchFile.writeErrors.test.ts',
   'test/cloud/auth/credential.test.ts',
   'test/cloud/client-auth.test.ts',

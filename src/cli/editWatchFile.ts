@@ -33,6 +33,9 @@ function writeProblem(err: unknown, path: string): string | undefined {
   return WRITE_ERRORS[code];
 }
 
+/** The watch file changed since the edit read it: the edit is made again on the version there now. */
+class ChangedMeanwhile extends Error {}
+
 /** How many times an edit is made again on a file that changed meanwhile before it gives up. */
 const EDIT_ATTEMPTS = 5;
 
@@ -110,16 +113,18 @@ async function readEditWrite<T>(
     ctx.stderr.write(`${ctx.configPath} ${why}:\n${shown.join('\n')}\n`);
     return null;
   }
-  // An editor's save or a copy takes no edit lock: renamed over, the version it made would be lost for the
-  // edit of the one before it.
-  if (!sameSignature(await fileSignature(path), file)) {
-    if (attempt === EDIT_ATTEMPTS) throw new Error(`${ctx.configPath} kept changing while it was being edited (is something writing to it?); it was left as it is`);
-    return readEditWrite(ctx, path, edit, option, attempt + 1);
-  }
+  // An editor's save or a copy takes no edit lock, and an edit stalled longer than the lock's 10 s (Ctrl-Z, a
+  // frozen VM, a sync of its new copy that hangs) has its lock taken over: renamed over, the version either
+  // made would be lost for the edit of the one before it. Looked at last, once the new copy is synced.
+  const unchanged = async () => {
+    if (!sameSignature(await fileSignature(path), file)) throw new ChangedMeanwhile();
+  };
   try {
-    await writeFileAtomic(path, result.text, { mode: file.mode & 0o7777, owner: file });
+    await writeFileAtomic(path, result.text, { mode: file.mode & 0o7777, owner: file, beforeRename: unchanged });
   } catch (err) {
-    throw new Error(`cannot write ${ctx.configPath}: ${writeProblem(err, path) ?? (err as Error).message}`, { cause: err });
+    if (!(err instanceof ChangedMeanwhile)) throw new Error(`cannot write ${ctx.configPath}: ${writeProblem(err, path) ?? (err as Error).message}`, { cause: err });
+    if (attempt === EDIT_ATTEMPTS) throw new Error(`${ctx.configPath} kept changing while it was being edited (is something writing to it?); it was left as it is`, { cause: err });
+    return readEditWrite(ctx, path, edit, option, attempt + 1);
   }
   const written = await stat(path);
   if (written.uid !== file.uid || written.gid !== file.gid) {

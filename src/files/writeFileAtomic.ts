@@ -37,8 +37,13 @@ export async function removeLeftBehind(path: string): Promise<void> {
  * The folder is created when missing (see makeFolder). Resolves to the bytes written; throws the underlying error, the temporary file removed.
  * The new file is this process's unless `owner` is given: then it gets that owner and group as far as this process may
  * give them (root any; another user only their own user id and a group of theirs), which a stat of `path` tells.
+ * `beforeRename` runs once the new file is synced, just before the rename: what it throws is thrown, `path` left as it was.
  */
-export async function writeFileAtomic(path: string, text: string | Iterable<string>, options: { mode?: number; owner?: Owner } = {}): Promise<number> {
+export async function writeFileAtomic(
+  path: string,
+  text: string | Iterable<string>,
+  options: { mode?: number; owner?: Owner; beforeRename?: () => Promise<void> } = {},
+): Promise<number> {
   const dir = dirname(path);
   // Random, not the pid: in containers every process is pid 1, and two of them may share a volume.
   const tmp = join(dir, `${temporaryPrefix(path)}${randomUUID()}`);
@@ -56,6 +61,7 @@ export async function writeFileAtomic(path: string, text: string | Iterable<stri
     } finally {
       await handle.close();
     }
+    await options.beforeRename?.();
     await rename(tmp, path);
     await syncFolder(dir);
     return bytes;
