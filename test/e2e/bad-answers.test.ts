@@ -272,6 +272,31 @@ describe.concurrent('the instance action answered badly', () => {
     }
   });
 
+  it('check says under its table, a line per cause naming its watches, what to do: what wait says where it gives up, else to wait first', async (context) => {
+    const h = await harness(context);
+    const watches = ACTION.map((c) => ({ ...quickAction({ neverFinishes: true }), name: c.name }));
+    for (const w of watches) h.simulator.addAction(w);
+    const endpoint = await badCloud(context, h, new Map(ACTION.map((c, i) => [watches[i]!.requestId, c.bad])));
+    const path = await h.writeConfig(roomyYaml(h, watches, { endpoint, poll: NO_RETRIES }));
+    const r = await h.cli(['check', '--config', path]);
+    expect(r.code).toBe(1);
+    const [, fixes, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    const inFile = ` in ${path}`;
+    const blip = 'a blip passes by itself: check again in a minute; if it lasts,';
+    const gaveUp = (c: BadAnswer) => ` ${c.givesUp!.fix.replace('that wait cannot', 'that check cannot')}${inFile}`;
+    const [forbidden, redirect] = [ACTION.find((c) => c.name.startsWith('a 403'))!, ACTION.find((c) => c.name.startsWith('a 307'))!];
+    // In the order of the first watch of each cause; the six answers that are not the API's document alike.
+    expect(fixes!.split('\n')).toEqual([
+      `the cloud's answer is not the API's for not JSON, an empty body, no instanceAction and 3 more: ${blip} check that cloud.endpoint (or cloud.auth.identityEndpoint) is the API's, not something in front of it${inFile}`,
+      `cannot reach the cloud for a body cut short by the connection closing, a reset connection: ${blip} check that the host and port of cloud.endpoint (or cloud.auth.identityEndpoint) can be reached from this host${inFile}`,
+      `the cloud failed to answer for a 502 that is a load balancer's HTML page: its error (5xx), or that of a gateway in front of it (502, 504): ${blip} ask whoever runs the cloud`,
+      `the cloud did not answer in time for no answer (accepted, never answered): ${blip} check that cloud.endpoint (or cloud.auth.identityEndpoint) answers from this host, or raise cloud.timeout for a cloud that answers slowly${inFile}`,
+      `${forbidden.givesUp!.says} for ${forbidden.name}:${gaveUp(forbidden)}`,
+      `${redirect.givesUp!.says} for a 307 to another host, a 302 to another host:${gaveUp(redirect)}`,
+    ]);
+  });
+
   it.for(ACTION)('wait says $name, and exits 2 at once where no waiting mends it, else 3 at --timeout', async (c, context) => {
     const h = await harness(context);
     const action = quickAction({ neverFinishes: true });
@@ -359,6 +384,36 @@ describe.concurrent('the instance action answered badly', () => {
     const r = await h.cli(['check', '--json', '--config', await h.writeConfig(roomyYaml(h, [action], { poll: NO_RETRIES }))]);
     expect(r.code).toBe(1);
     expect((JSON.parse(r.stdout) as CheckRow[])[0]!.lastError).toMatch(/^last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → certificate refused: self-signed certificate.* \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/);
+  });
+});
+
+describe.concurrent('check, where the cloud cannot be reached or the login is refused', () => {
+  it('says under its table to name the CA of a certificate it refuses', async (context) => {
+    const h = await harness(context, { tls: selfSigned });
+    const action = { ...quickAction({ neverFinishes: true }), name: 'reboot web-01' };
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(roomyYaml(h, [action], { poll: NO_RETRIES }));
+    const r = await h.cli(['check', '--config', path]);
+    expect(r.code).toBe(1);
+    expect(r.stdout.trimEnd().split('\n\n')[1]).toBe(
+      `cannot reach the cloud for reboot web-01: an expired certificate is for its server to renew; any other: name the CA that signs it in cloud.tls.caFile, or check the host name of cloud.endpoint (or cloud.auth.identityEndpoint) in ${path}`,
+    );
+  });
+
+  it('says under its table to check the host name DNS does not know, and cloud.auth for a password the identity service refuses', async (context) => {
+    const h = await harness(context);
+    const action = { ...quickAction({ neverFinishes: true }), name: 'reboot web-01' };
+    h.simulator.addAction(action);
+    const unknownHost = await h.writeConfig(roomyYaml(h, [action], { endpoint: 'https://nonexistent.invalid', poll: NO_RETRIES }));
+    const dns = await h.cli(['check', '--config', unknownHost]);
+    expect(dns.code).toBe(1);
+    expect(dns.stdout.trimEnd().split('\n\n')[1]).toBe(`cannot reach the cloud for reboot web-01: check the host name of cloud.endpoint (or cloud.auth.identityEndpoint) in ${unknownHost}`);
+
+    const login = await h.writeConfig(roomyYaml(h, [action], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
+    const refused = await h.cli(['check', '--config', login], { env: { OS_PASSWORD: 'not-the-password' } });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s.*cannot get a token for user 'svc-watch'.* → 401 /m);
+    expect(refused.stdout.trimEnd().split('\n\n')[1]).toBe(`the cloud refused the request for reboot web-01: check cloud.auth in ${login}`);
   });
 });
 

@@ -880,6 +880,64 @@ describe('check on a terminal', () => {
   });
 });
 
+describe.concurrent('check says under its table what to do about the polls that failed, as wait does', () => {
+  const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
+
+  it('once for every watch a refused token fails, however many, and on a terminal whole; --json as before', async ({ h }) => {
+    const actions = Array.from({ length: 5 }, (_, i) => ({ ...quickAction({ neverFinishes: true }), name: `reboot web-0${i + 1}` }));
+    for (const a of actions) h.simulator.addAction(a);
+    h.simulator.setToken('another-token');
+    const path = await h.writeConfig(h.yaml(actions, { poll: NO_RETRIES }));
+    const out = new Terminal(80);
+    const r = await h.cli(['check', '--config', path], { stdout: out, env: { NO_COLOR: '1' } });
+    expect(r.code).toBe(1);
+    const [table, fixes, ...rest] = out.text.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    expect(table!.split('\n')).toHaveLength(actions.length + 1);
+    for (const a of actions) expect(table).toMatch(new RegExp(`^${a.name}\\s.*\\spoll failed\\s+\\S+\\s+-\\s+last poll failed: .*…$`, 'm'));
+    // Cut to the line, the error no longer says what failed; what to do is said whole.
+    expect(fixes).toBe(`the cloud refused the request for all 5 watches: check cloud.auth in ${path}`);
+
+    const json = await h.cli(['check', '--json', '--config', path]);
+    expect(json.code).toBe(1);
+    expect((JSON.parse(json.stdout) as unknown[]).length).toBe(actions.length);
+  });
+
+  it('a line per cause, naming its watches (three, and how many more), none for a watch answered', async ({ h }) => {
+    const named = (name: string) => ({ ...quickAction({ neverFinishes: true }), name });
+    const answered = named('answered');
+    const wrongPath = ['gw-1', 'gw-2', 'gw-3', 'gw-4'].map(named);
+    const [firewalled, broken, slow] = [named('fw-1'), named('broken-1'), named('slow-1')];
+    const watches = [answered, ...wrongPath, firewalled, broken, slow];
+    for (const a of watches) h.simulator.addAction(a);
+    for (const a of wrongPath) h.simulator.injectFault({ kind: 'gateway-not-found' }, { pathIncludes: a.requestId, times: 1000 });
+    h.simulator.injectFault({ kind: 'firewall-refused' }, { pathIncludes: firewalled.requestId, times: 1000 });
+    h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: broken.requestId, times: 1000 });
+    h.simulator.injectFault({ kind: 'slow', delayMs: 60_000 }, { pathIncludes: slow.requestId, times: 1000 });
+    // cloud.timeout 2 s: room for a machine busy with other tests, whose good answers must not time out.
+    const path = await h.writeConfig(h.yaml(watches, { poll: NO_RETRIES }).replace('  timeout: 500ms', '  timeout: 2s'));
+    const r = await h.cli(['check', '--config', path]);
+    expect(r).toMatchObject({ code: 1, stderr: '' });
+    const [table, fixes, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    expect(table).toMatch(/^answered\s.*\spending\s+\S+\s+-\s+-$/m);
+    expect(fixes!.split('\n')).toEqual([
+      `the cloud refused the request for gw-1, gw-2, gw-3 and 1 more: check cloud.endpoint and cloud.projectId, or set a fixed cloud.microversion if the 404 is for the version document /v2.1/ in ${path}`,
+      `something in front of the cloud refused the request for fw-1: an HTML page, not the API's answer: check with whoever runs the firewall, gateway or proxy in front of cloud.endpoint (or cloud.auth.identityEndpoint) in ${path}`,
+      'the cloud failed to answer for broken-1: its error (5xx), or that of a gateway in front of it (502, 504): a blip passes by itself: check again in a minute; if it lasts, ask whoever runs the cloud',
+      `the cloud did not answer in time for slow-1: a blip passes by itself: check again in a minute; if it lasts, check that cloud.endpoint (or cloud.auth.identityEndpoint) answers from this host, or raise cloud.timeout for a cloud that answers slowly in ${path}`,
+    ]);
+  });
+
+  it('says nothing more when every poll answered', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const r = await h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trimEnd().split('\n')).toHaveLength(2);
+  });
+});
+
 describe('simulator', () => {
   it('serves the scripted actions and prints a valid watch file for them', async ({ h }) => {
     const stop = new AbortController();

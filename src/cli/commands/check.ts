@@ -15,6 +15,8 @@ import type { TrackedProjectRecord, TrackedServerRecord } from '../../state/type
 import { notifiedOf, notifiedWord, type Notified } from '../../state/notified.ts';
 import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
+import { fixIn, pollFix, type PollFix } from '../pollFixes.ts';
+import type { PollErrorKind } from '../../watch/pollFailures.ts';
 
 /**
  * What `check` does not read: it tells no one, serves nothing and starts no tracking, so that the
@@ -68,6 +70,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     } else {
       const width = terminalWidth(ctx.stdout);
       ctx.stdout.write(`${table(statuses, notifiedFor, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
+      const fixes = fixLines(statuses, ctx.configPath);
+      if (fixes) ctx.stdout.write(`\n${fixes}\n`);
       const undelivered = undeliveredTable(statuses, notifiedFor, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
@@ -213,6 +217,32 @@ function table(statuses: WatchStatus[], notifiedFor: NotifiedFor, times: Times &
   const style = (row: number, column: number, cell: string) =>
     column === STATE ? stateStyle(cell as Parameters<typeof stateStyle>[0]) : column === NOTIFIED && cell.endsWith('given up') ? 'red' : null;
   return renderTable(header, rows, colour ? style : undefined);
+}
+
+/** How many of a cause's watches its line names before `and N more`. */
+const NAMED = 3;
+
+/**
+ * Below the table, what to do about the polls that failed, from what `wait` says when it gives up: a line per
+ * cause, naming its watches, since an outage fails tens of watches alike and the cause is one. A cause that
+ * has nothing to add to the error in LAST ERROR (a server UNKNOWN, a fault of ours) has none.
+ */
+function fixLines(statuses: WatchStatus[], configPath: string): string | null {
+  const causes = new Map<PollErrorKind, { fix: PollFix; names: string[] }>();
+  for (const s of statuses) {
+    const kind = s.pollFailed ? s.errorKind : null;
+    const fix = pollFix(kind, 'check');
+    if (kind === null || fix === undefined) continue;
+    const cause = causes.get(kind) ?? { fix, names: [] };
+    cause.names.push(nameCell(s));
+    causes.set(kind, cause);
+  }
+  if (causes.size === 0) return null;
+  const which = (names: string[]) =>
+    names.length > 1 && names.length === statuses.length ? `all ${names.length} watches`
+    : names.length > NAMED ? `${names.slice(0, NAMED).join(', ')} and ${names.length - NAMED} more`
+    : names.join(', ');
+  return [...causes.values()].map(({ fix, names }) => printable(`${fix.says} for ${which(names)}: ${fixIn(fix, configPath)}`)).join('\n');
 }
 
 /**

@@ -3,7 +3,6 @@ import { notificationFor } from '../../delivery/notification.ts';
 import type { Outcome } from '../../model.ts';
 import { renderWebhookBody } from '../../notify/render.ts';
 import type { WatchEngine, WatchStatus } from '../../watch/engine.ts';
-import type { PollErrorKind } from '../../watch/pollFailures.ts';
 import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchTarget } from '../../watch/kinds/types.ts';
 import type { WatchRecord } from '../../state/types.ts';
@@ -17,59 +16,11 @@ import { cutToWidth, formatAge, printable } from '../table.ts';
 import { formatDuration } from '../../watch/format.ts';
 import { isTerminal, terminalWidth } from '../terminal.ts';
 import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
+import { fixIn, pollFix } from '../pollFixes.ts';
 import { RateLimiter, type ThrottlePause } from '../../cloud/rateLimiter.ts';
 
 const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
 const CONFIG_ERROR = 2;
-const REFUSED = 'the cloud refused the request';
-const UNREACHED = 'cannot reach the cloud';
-/**
- * Errors no amount of waiting mends, what `wait` says of each and what to check: the credentials or the
- * policy (401, 403), an endpoint or path that is not the API's (a gateway's or a router's 404), a request
- * the API refuses as malformed (400), a certificate the client refuses, a host name DNS does not know, a
- * proxy variable that is no URL, a token's catalog without the compute endpoint the settings select. A
- * pipeline is told at once, not at --timeout. `untilFound`: these say the settings are wrong only until the
- * API has answered for the action; once it has, the endpoint and the ids are right, and such an error is a
- * blip (a gateway's stray 404, a server behind the name with a bad certificate), as it is for the daemon.
- * `inEnvironment`: what to mend is not in the watch file.
- */
-const HOPELESS: Partial<Record<PollErrorKind, { says: string; fix: string; untilFound?: true; inEnvironment?: true }>> = {
-  unauthorized: { says: REFUSED, fix: 'check cloud.auth' },
-  forbidden: { says: REFUSED, fix: 'check cloud.auth and the account\'s permissions' },
-  foreign_not_found: {
-    says: REFUSED,
-    fix: 'check cloud.endpoint and cloud.projectId, or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
-    untilFound: true,
-  },
-  bad_request: { says: REFUSED, fix: 'check the ids given and cloud.microversion', untilFound: true },
-  gateway: {
-    says: 'something in front of the cloud refused the request',
-    fix: "an HTML page, not the API's answer: check with whoever runs the firewall, gateway or proxy in front of cloud.endpoint (or cloud.auth.identityEndpoint)",
-    untilFound: true,
-  },
-  redirect: {
-    says: 'the cloud sends the request elsewhere',
-    fix: 'a login page is a proxy or gateway asking for a login that wait cannot give; any other address: check cloud.endpoint (or cloud.auth.identityEndpoint)',
-    untilFound: true,
-  },
-  certificate: {
-    says: UNREACHED,
-    fix: 'an expired certificate is for its server to renew; any other: name the CA that signs it in cloud.tls.caFile, or check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',
-    untilFound: true,
-  },
-  not_tls: {
-    says: UNREACHED,
-    fix: 'an https:// URL for a port that speaks plain HTTP: check the scheme and port of cloud.endpoint (or cloud.auth.identityEndpoint)',
-    untilFound: true,
-  },
-  unknown_host: {
-    says: UNREACHED,
-    fix: 'check the host name of cloud.endpoint (or cloud.auth.identityEndpoint)',
-    untilFound: true,
-  },
-  proxy: { says: UNREACHED, fix: "a variable of wait's environment, not of the watch file", inEnvironment: true },
-  endpoint: { says: UNREACHED, fix: 'check cloud.region, cloud.interface and cloud.endpoint' },
-};
 /**
  * What `wait` does not read: it notifies nobody, keeps no state, serves nothing and follows only its own
  * action, so that the secrets and paths of these need not be set in a pipeline's job.
@@ -121,8 +72,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
     if (verdict === null) {
-      const { says, fix, inEnvironment } = HOPELESS[status.errorKind ?? 'other'] ?? { says: REFUSED, fix: 'check the cloud section' };
-      ctx.stderr.write(`ecs-action-watch wait: ${says}: ${printable(status.detail)} (${inEnvironment ? fix : `${fix} in ${ctx.configPath}`})\n`);
+      const fix = pollFix(status.errorKind, 'wait') ?? { says: 'the cloud refused the request', fix: 'check the cloud section' };
+      ctx.stderr.write(`ecs-action-watch wait: ${fix.says}: ${printable(status.detail)} (${fixIn(fix, ctx.configPath)})\n`);
       return CONFIG_ERROR;
     }
     // A wait that ended before the API had ever shown the action (a --timeout under not_found's two minutes)
@@ -201,9 +152,14 @@ function untilSettled(
   });
 }
 
+/**
+ * An error no amount of waiting mends (pollFixes.ts): a pipeline is told at once, not at --timeout. One that
+ * says the settings are wrong only until the API has answered for the action is, once it has, a blip (a
+ * gateway's stray 404, a server behind the name with a bad certificate), as it is for the daemon.
+ */
 function hopeless({ errorKind, record }: WatchStatus): boolean {
-  const kind = errorKind === null ? undefined : HOPELESS[errorKind];
-  return kind !== undefined && !(record.everFound && kind.untilFound);
+  const fix = pollFix(errorKind, 'wait');
+  return fix !== undefined && !fix.passes && !(record.everFound && fix.untilFound);
 }
 
 /** A timeout from what the passes before saw, when the pass due at the deadline failed or did not come back in time. */
