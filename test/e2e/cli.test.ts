@@ -733,6 +733,34 @@ describe.concurrent('check', () => {
     expect(h.hooks.received).toHaveLength(2);
   });
 
+  it('lists below the table the notifications the daemon still owes or gave up of a watch taken out of the file since', async ({ h }) => {
+    const [left, stays] = [0, 1].map(() => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
+    for (const a of [left, stays]) h.simulator.addAction(a!);
+    const notifiers = [
+      ['chat', h.hooks.url],
+      // Connection refused: tried again and again.
+      ['pager', `http://127.0.0.1:${await closedPort()}/hook`],
+      // The simulator, which asks for its token: an answer that will not change (401), given up at once.
+      ['gone', `${h.simulator.url}/no-such-receiver`],
+    ].map(([name, url]) => `  ${name}:\n    type: webhook\n    url: ${url}`).join('\n');
+    const watched = { ...stays!, name: 'reboot web-02', extra: '    notify: [chat]' };
+    const daemon = await h.app(h.yaml([{ ...left!, name: 'reboot web-01', extra: '    notify: [pager, gone]' }, watched], { notifiers }));
+    await daemon.engine.pollOnce();
+    await daemon.outbox.flush();
+    await daemon.close();
+
+    // Taken out once it failed to page anyone (`remove`): the daemon still retries pager, and gave gone up.
+    const r = await h.cli(['check', '--config', await h.writeConfig(h.yaml([watched], { notifiers }))]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const [table, undelivered, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    expect(table!.split('\n')).toHaveLength(2);
+    expect(undelivered).toMatch(/^NOT DELIVERED\s+NOTIFIER\s+STATE\s+ATTEMPTS\s+LAST ERROR\n/);
+    expect(undelivered).toMatch(/^reboot web-01 \(not in the file\)\s+pager\s+retrying(?: in \S+)?\s+\d+\s+.*refused/m);
+    expect(undelivered).toMatch(/^reboot web-01 \(not in the file\)\s+gone\s+given up\s+1\s+.*answered 401 /m);
+    expect(undelivered!.split('\n')).toHaveLength(3);
+  });
+
   it('lets check poll without a corrupt state file, saying what it leaves out', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);

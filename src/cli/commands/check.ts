@@ -53,9 +53,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     // The daemon's verdicts and whom it told, shown beside this check's own, which starts from none.
     const told = new Map<string, Notified>();
+    // A watch taken out of the file (`remove`) keeps what the daemon owes of it, and still tries: by its name here.
+    const names = new Map<string, string>();
     for (const [key, record] of app.store.entries()) {
       const notified = notifiedOf(key, record, (label) => app.store.getBatch(label));
-      if (notified) told.set(key, notified);
+      if (notified) {
+        told.set(key, notified);
+        names.set(key, record.name ?? kindOf(record).label(record).id);
+      }
       record.verdict = null;
       record.deliveries = dictionary();
     }
@@ -72,7 +77,9 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(`${table(statuses, notifiedFor, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
       const fixes = fixLines(statuses, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
-      const undelivered = undeliveredTable(statuses, notifiedFor, now, width);
+      const polled = new Set(statuses.map((s) => watchKey(s.record)));
+      const unpolled = [...told].filter(([key]) => !polled.has(key)).map(([key, notified]) => ({ name: `${names.get(key)!} (not in the file)`, notified }));
+      const undelivered = undeliveredTable([...statuses.map((s) => ({ name: nameCell(s), notified: notifiedFor(s) })), ...unpolled], now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
       if (Object.keys(servers).length + Object.keys(projects).length > 0) ctx.stdout.write(`\n${trackingTable(Object.values(servers), Object.values(projects), now)}\n`);
@@ -247,15 +254,15 @@ function fixLines(statuses: WatchStatus[], configPath: string): string | null {
 
 /**
  * Below the table, each notification the daemon has not delivered after trying: given up, or still tried
- * (`retrying in` says when it is next). One owed and not yet tried is the daemon's next step, not a
- * problem, and not listed.
+ * (`retrying in` says when it is next), of the watches polled and of those the state keeps that the file no
+ * longer lists. One owed and not yet tried is the daemon's next step, not a problem, and not listed.
  */
-function undeliveredTable(statuses: WatchStatus[], notifiedFor: NotifiedFor, now: number, width: number | undefined): string | null {
-  const rows = statuses.flatMap((s) =>
-    Object.entries(notifiedFor(s)?.deliveries ?? {})
+function undeliveredTable(watches: Array<{ name: string; notified: Notified | null }>, now: number, width: number | undefined): string | null {
+  const rows = watches.flatMap(({ name, notified }) =>
+    Object.entries(notified?.deliveries ?? {})
       .filter(([, d]) => d.status === 'given_up' || (d.status === 'pending' && d.attempts > 0))
       .map(([notifier, d]) => [
-        nameCell(s),
+        name,
         notifier,
         d.status === 'given_up' ? 'given up' : retryingCell(d.nextAttemptAt, now),
         String(d.attempts),
