@@ -38,6 +38,11 @@ export function notifiedOf(key: string, record: WatchRecord, batchOf: (label: st
   };
 }
 
+/** The deliveries of the watch's early warning (`ecs.action.slow`), as the daemon's state has them; none before it warned. */
+export function warningDeliveries(record: WatchRecord): Record<string, NotifierDelivery> {
+  return Object.fromEntries(Object.entries(record.warning?.deliveries ?? {}).map(([notifier, d]) => [notifier, notifierDelivery(d)]));
+}
+
 /** The last digest of the batch that reports the watch's outcome (a partial one lists it while it is pending). */
 function digestTelling(key: string, batch: BatchRecord | undefined) {
   return batch?.digests.findLast((digest) => digest.members.some((m) => m.key === key && m.outcome !== null));

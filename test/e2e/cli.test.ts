@@ -761,6 +761,26 @@ describe.concurrent('check', () => {
     expect(undelivered!.split('\n')).toHaveLength(3);
   });
 
+  it('lists below the table an early warning the daemon could not deliver, as it lists an outcome\'s', async ({ h }) => {
+    const running = quickAction({ neverFinishes: true });
+    h.simulator.addAction(running);
+    // The simulator, which asks for its token: an answer that will not change (401), given up at once.
+    const notifiers = `  gone:\n    type: webhook\n    url: ${h.simulator.url}/no-such-receiver`;
+    const yaml = h.yaml([{ ...running, name: 'reboot web-01', extra: '    warnAfter: 100ms' }], { notifiers });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const daemon = await h.app(yaml);
+    await daemon.engine.pollOnce();
+    await daemon.outbox.flush();
+    await daemon.close();
+
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const [table, undelivered, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    expect(table).toMatch(/^reboot web-01\s.*\spending\s+\d+s\s+-\s+-$/m);
+    expect(undelivered).toMatch(/^NOT DELIVERED\s+NOTIFIER\s+STATE\s+ATTEMPTS\s+LAST ERROR\nreboot web-01: early warning\s+gone\s+given up\s+1\s+.*answered 401 [^\n]*$/);
+  });
+
   it('lets check poll without a corrupt state file, saying what it leaves out', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);

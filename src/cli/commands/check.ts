@@ -12,7 +12,7 @@ import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedProjectRecord, TrackedServerRecord } from '../../state/types.ts';
-import { notifiedOf, notifiedWord, type Notified } from '../../state/notified.ts';
+import { notifiedOf, notifiedWord, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
 import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
 import { fixIn, pollFix, type PollFix } from '../pollFixes.ts';
@@ -53,14 +53,13 @@ export async function run(ctx: CommandContext): Promise<number> {
   try {
     // The daemon's verdicts and whom it told, shown beside this check's own, which starts from none.
     const told = new Map<string, Notified>();
-    // A watch taken out of the file (`remove`) keeps what the daemon owes of it, and still tries: by its name here.
-    const names = new Map<string, string>();
+    // What the daemon tried to tell of each watch, its outcome and its early warning, by name: a watch taken
+    // out of the file since (`remove`) keeps what the daemon owes of it, and is still tried.
+    const sent: Sent[] = [];
     for (const [key, record] of app.store.entries()) {
       const notified = notifiedOf(key, record, (label) => app.store.getBatch(label));
-      if (notified) {
-        told.set(key, notified);
-        names.set(key, record.name ?? kindOf(record).label(record).id);
-      }
+      if (notified) told.set(key, notified);
+      sent.push({ key, name: record.name ?? kindOf(record).label(record).id, outcome: notified?.deliveries ?? {}, warning: warningDeliveries(record) });
       record.verdict = null;
       record.deliveries = dictionary();
     }
@@ -77,9 +76,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(`${table(statuses, notifiedFor, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
       const fixes = fixLines(statuses, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
-      const polled = new Set(statuses.map((s) => watchKey(s.record)));
-      const unpolled = [...told].filter(([key]) => !polled.has(key)).map(([key, notified]) => ({ name: `${names.get(key)!} (not in the file)`, notified }));
-      const undelivered = undeliveredTable([...statuses.map((s) => ({ name: nameCell(s), notified: notifiedFor(s) })), ...unpolled], now, width);
+      const undelivered = undeliveredTable(statuses, sent, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
       if (Object.keys(servers).length + Object.keys(projects).length > 0) ctx.stdout.write(`\n${trackingTable(Object.values(servers), Object.values(projects), now)}\n`);
@@ -252,17 +249,37 @@ function fixLines(statuses: WatchStatus[], configPath: string): string | null {
   return [...causes.values()].map(({ fix, names }) => printable(`${fix.says} for ${which(names)}: ${fixIn(fix, configPath)}`)).join('\n');
 }
 
+/** A watch's notifications in the daemon's state, as check found them: of its outcome and of its early warning. */
+interface Sent {
+  key: string;
+  /** Its name in the state, else what identifies it. */
+  name: string;
+  outcome: Record<string, NotifierDelivery>;
+  warning: Record<string, NotifierDelivery>;
+}
+
 /**
- * Below the table, each notification the daemon has not delivered after trying: given up, or still tried
- * (`retrying in` says when it is next), of the watches polled and of those the state keeps that the file no
- * longer lists. One owed and not yet tried is the daemon's next step, not a problem, and not listed.
+ * Below the table, each notification the daemon has not delivered after trying, of an outcome or of an early
+ * warning (`<name>: early warning`): given up, or still tried (`retrying in` says when it is next), of the
+ * watches polled and of those the state keeps that the file no longer lists. One owed and not yet tried is
+ * the daemon's next step, not a problem, and not listed.
  */
-function undeliveredTable(watches: Array<{ name: string; notified: Notified | null }>, now: number, width: number | undefined): string | null {
-  const rows = watches.flatMap(({ name, notified }) =>
-    Object.entries(notified?.deliveries ?? {})
-      .filter(([, d]) => d.status === 'given_up' || (d.status === 'pending' && d.attempts > 0))
-      .map(([notifier, d]) => [
-        name,
+function undeliveredTable(statuses: WatchStatus[], sent: Sent[], now: number, width: number | undefined): string | null {
+  const byKey = new Map(sent.map((w) => [w.key, w]));
+  const polled = new Set(statuses.map((s) => watchKey(s.record)));
+  // In the table's order, then those of watches no longer in the file.
+  const watches = [
+    ...statuses.flatMap((s) => {
+      const w = byKey.get(watchKey(s.record));
+      return w === undefined ? [] : [{ ...w, name: nameCell(s) }];
+    }),
+    ...sent.filter((w) => !polled.has(w.key)).map((w) => ({ ...w, name: `${w.name} (not in the file)` })),
+  ];
+  const rows = watches.flatMap(({ name, outcome, warning }) =>
+    [...Object.entries(outcome).map(([notifier, d]) => [name, notifier, d] as const), ...Object.entries(warning).map(([notifier, d]) => [`${name}: early warning`, notifier, d] as const)]
+      .filter(([, , d]) => d.status === 'given_up' || (d.status === 'pending' && d.attempts > 0))
+      .map(([what, notifier, d]) => [
+        what,
         notifier,
         d.status === 'given_up' ? 'given up' : retryingCell(d.nextAttemptAt, now),
         String(d.attempts),
