@@ -146,6 +146,9 @@ function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] 
   return found;
 }
 
+/** Whether the keys of the mapping at `path` are names of one's choosing: notifiers', clouds.yaml's profiles'. */
+const isNamePlace = (path: readonly Segment[]) => path.length === 1 && (path[0] === 'notifiers' || path[0] === 'clouds');
+
 const isNotifierUrl = (path: readonly Segment[]) => path.length === 3 && path[0] === 'notifiers' && path[2] === 'url';
 
 function valueAt(data: unknown, path: readonly Segment[]): unknown {
@@ -178,8 +181,11 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     const key = keyText(doc, pair);
     const at = [...path, key];
     const value = pair.value;
-    // A mapping below the key is settings (a notifier named `secret`); one on its line is a value YAML misread.
-    const misread = value !== null && (isScalar(value) || isAlias(value) || !text.slice(pair.key.range[1], value.range[0]).includes('\n'));
+    // A mapping below the key is settings where the key is a name of one's choosing (a notifier named
+    // `secret`, a clouds.yaml profile named `token`); anywhere else a list or a mapping below it is the secret
+    // written as one (`password:` and `- hunter2` below it), and one on its line is a value YAML misread.
+    const block = value !== null && !isScalar(value) && !isAlias(value) && text.slice(pair.key.range[1], value.range[0]).includes('\n');
+    const misread = value !== null && !(block && isNamePlace(path));
     // `!env NAME`, `!vault path`: a tag that a secrets tool reads, on what names the secret, not the secret.
     const named = isScalar(value) && value.tag !== undefined && value.range[0] < value.range[1];
     const start = pair.key.range[1];

@@ -297,3 +297,41 @@ describe("a secret on the line below its key, in line with it, is not quoted bac
     expect(problems(withAuth('token:', 'type: token'))).toEqual(['5:5 cloud.auth.token: required: token (or tokenFile)']);
   });
 });
+
+// A secret written as a list or a mapping, its item or key on the lines below (`password:` and `- *hunter2`),
+// was read as settings under its key: YAML's problem of an item quoted it, in its message and its path.
+describe('a secret written as a list or a mapping below its key is not quoted back', () => {
+  const PW = ['type: password', 'identityEndpoint: https://iam.test/v3', 'userId: u', 'projectId: p'];
+  const HOOK = ['type: webhook', 'url: https://hooks.example.com/x'];
+
+  it.each([
+    ['a password as a list item that starts with *', withAuth(...PW, 'password:', '  - *Pw-ListItem-Sec1'), 'Pw-ListItem-Sec1',
+      `10:9 cloud.auth.password: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`],
+    ['a password as a list item that starts with |', withAuth(...PW, 'password:', '  - |Pw-ListPipe-Sec2'), 'Pw-ListPipe-Sec2',
+      `10:10 cloud.auth.password: Block scalar header includes extra characters: <hidden> ${HIDDEN}`],
+    ['a password as a mapping\'s value that holds ": "', withAuth(...PW, 'password:', '  a: Pw-MapColon-Sec3: x'), 'Pw-MapColon-Sec3',
+      `10:10 cloud.auth.password: nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation ${HIDDEN}`],
+    ['a password as a mapping\'s key, set twice', withAuth(...PW, 'password:', '  Pw-MapKeyTwice-Sec4: x', '  Pw-MapKeyTwice-Sec4: y'), 'Pw-MapKeyTwice-Sec4', [
+      '10:7 cloud.auth.password: expected a string, got a mapping',
+      `11:7 cloud.auth.password: this key is already set at line 10 in the same mapping: merge the two, or remove one ${HIDDEN}`,
+    ]],
+    ["a webhook's signing secret as a list item that starts with &", withNotifier(...HOOK, 'secret:', '  - &whsec_ListAmp5'), 'ListAmp5',
+      `10:9 notifiers.n.secret: <hidden> is read as an anchor (a name for the value after it), and no value comes after it: put a value that starts with & in quotes ("..." or '...') ${HIDDEN}`],
+    ['a credential header given as a list', withNotifier(...HOOK, 'headers:', '  Authorization:', '    - *Hdr-ListItem-Sec6'), 'Hdr-ListItem-Sec6',
+      `11:11 notifiers.n.headers.Authorization: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`],
+    ['an SMTP password as a list item with a tag', withNotifier('type: email', 'smtp:', '  host: smtp.example.com', '  user: u', '  password:', '    - !Smtp-ListTag-Sec7', 'from: a@example.com', 'to: [b@example.com]'), 'Smtp-ListTag-Sec7', [
+      '12:9 notifiers.n.smtp.password: expected a string, got a list',
+      `12:11 notifiers.n.smtp.password: <hidden> is no tag ecs-action-watch reads (only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map and !!seq), and the value would be read as if it were not there: remove it, and write the value itself (\${VAR} takes one from the environment) ${HIDDEN}`,
+    ]],
+  ])('%s', (_case, text, secret, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain(secret);
+    expect(said).toEqual(typeof expected === 'string' ? [expected] : expected);
+  });
+
+  it('a notifier named as a secret is still settings, whose problems are said', () => {
+    expect(problems(lines(...CLOUD, '  auth: { type: none }', 'notifiers:', '  secret:', '    type: webhook', '    url: *nowhere', 'watches: []'))).toEqual([
+      '8:10 notifiers.secret.url: *nowhere names no anchor set before it: set &nowhere on a value above, or correct the name',
+    ]);
+  });
+});

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, vi } from 'vitest';
 import { request } from 'undici';
-import { Capture, Harness, SECRETS, itWithHarness as it, newIds, quickAction } from './harness.ts';
+import { Capture, Harness, SECRETS, TOKEN, itWithHarness as it, newIds, quickAction } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
@@ -348,6 +348,10 @@ describe.concurrent('run', () => {
       // A token's variable written by a slip as another setting's value: nothing of it either.
       await writeFile(path, h.yaml([first], { http, poll: '  schedule: "* * * * * *"\n  deadline: ${ECS_AUTH_TOKEN}' }));
       await waitFor(() => h.logs.text.includes("poll.deadline: '<hidden>' is not a duration"), 8000);
+      // A token written as a list item below its key, which YAML reads as an alias: nothing of it either.
+      await writeFile(path, h.yaml([first], { http, auth: `  auth:\n    type: token\n    token:\n      - *${TOKEN}` }));
+      await waitFor(() => h.logs.text.includes('names no anchor'), 8000);
+      expect(h.logs.text).toContain('cloud.auth.token: <hidden> names no anchor');
       for (const secret of SECRETS) expect(h.logs.text).not.toContain(secret);
     } finally {
       expect(await stopped()).toBe(0);
