@@ -73,8 +73,11 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
   };
 }
 
-/** Whether a value under `key` (in a mapping under `parent`) is a secret, wherever it is in the file. */
-const isSecretKey = (key: string, parent: Segment | undefined) => SECRET_KEYS.has(key.toLowerCase()) || (parent === 'headers' && isCredentialName(key));
+/** Whether a value under `key` (in the mapping at `within`) is a secret, wherever it is in the file. */
+const isSecretKey = (key: string, within: readonly Segment[]) => SECRET_KEYS.has(key.toLowerCase()) || (isHeaders(within) && isCredentialName(key));
+
+/** Whether the mapping at `path` is headers: `headers:`'s, or an item of it written as a list (`- Authorization: ...`, as a compose file's environment). */
+const isHeaders = (path: readonly Segment[]) => path.at(typeof path.at(-1) === 'number' ? -2 : -1) === 'headers';
 
 /**
  * What says, of a schema problem or a warning at `path` of `data` (the file as the schema read it), that its
@@ -96,7 +99,7 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
     if (value === undefined || value === null || typeof value === 'object') return message;
     const text = String(value);
     const keyAt = path.findLastIndex((segment) => typeof segment === 'string');
-    if (keyAt >= 0 && isSecretKey(path[keyAt] as string, path[keyAt - 1])) return valueHidden(message, text, SECRET_VALUE_NOT_SHOWN);
+    if (keyAt >= 0 && isSecretKey(path[keyAt] as string, path.slice(0, keyAt))) return valueHidden(message, text, SECRET_VALUE_NOT_SHOWN);
     variablesAt ??= new Map(expanded.map((e) => [pathKey(e.path), e.variables]));
     const variable = variablesAt.get(pathKey(path))?.find(isSecretVariable);
     if (variable !== undefined) return valueHidden(message, text, `(the value comes from \${${variable}}, a secret by its name, and is not shown)`);
@@ -129,19 +132,18 @@ function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] 
   if (!isMapping(value)) return found;
   for (const [key, item] of Object.entries(value)) {
     const at = [...path, key];
-    const parent = path.at(-1);
     // A chat webhook's credential is part of its URL: what shortUrl hides of it (a path token, access_token=).
     const url = typeof item === 'string' && isNotifierUrl(at) ? URL.parse(item) : null;
     if (url !== null) {
       for (const part of hiddenPartsOf(url)) found.push({ value: part, name: formatPath(at) });
       continue;
     }
-    if (typeof item !== 'string' || !isSecretKey(key, parent)) {
+    if (typeof item !== 'string' || !isSecretKey(key, path)) {
       dataSecrets(item, at, found);
       continue;
     }
     // A header's credentials alone too (`Bearer T`'s T): a slip may copy just the token.
-    for (const secret of parent === 'headers' ? credentialsIn({ [key]: item }) : [item]) found.push({ value: secret, name: formatPath(at) });
+    for (const secret of isHeaders(path) ? credentialsIn({ [key]: item }) : [item]) found.push({ value: secret, name: formatPath(at) });
   }
   return found;
 }
@@ -191,7 +193,7 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     const start = pair.key.range[1];
     const end = value?.range[2] ?? start;
     // A chat webhook's URL holds its token, wherever a slip of its indentation puts its line.
-    const secret = isSecretKey(key, path.at(-1)) || (key === 'url' && misread && holdsToken(text.slice(start, end)));
+    const secret = isSecretKey(key, path) || (key === 'url' && misread && holdsToken(text.slice(start, end)));
     const empty = value === null || (isScalar(value) && value.range[0] === value.range[1]);
     const below = secret && empty ? valueBelow(text, pair, node.items[i + 1]) : undefined;
     if (below !== undefined) {

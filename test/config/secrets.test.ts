@@ -329,6 +329,18 @@ describe('a secret written as a list or a mapping below its key is not quoted ba
     expect(said).toEqual(typeof expected === 'string' ? [expected] : expected);
   });
 
+  // As a compose file writes its environment: each header an item of a list, which the schema refuses.
+  it.each([
+    ['a list of headers, a credential one read as an alias', withNotifier(...HOOK, 'headers:', '  - X-Api-Key: *Hdr-ListForm-Sec8'), 'Hdr-ListForm-Sec8',
+      `10:20 notifiers.n.headers[0].X-Api-Key: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`],
+    ['a list of headers in [ ], a credential one holding ": "', withNotifier(...HOOK, 'headers: [Authorization: Bearer Hdr-FlowList-Sec9: x]'), 'Hdr-FlowList-Sec9',
+      `9:30 notifiers.n.headers[0].Authorization: Block collections are not allowed within flow collections ${HIDDEN}`],
+  ])('%s', (_case, text, secret, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain(secret);
+    expect(said).toEqual([expected]);
+  });
+
   it('a notifier named as a secret is still settings, whose problems are said', () => {
     expect(problems(lines(...CLOUD, '  auth: { type: none }', 'notifiers:', '  secret:', '    type: webhook', '    url: *nowhere', 'watches: []'))).toEqual([
       '8:10 notifiers.secret.url: *nowhere names no anchor set before it: set &nowhere on a value above, or correct the name',
