@@ -138,13 +138,24 @@ function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] 
       for (const part of hiddenPartsOf(url)) found.push({ value: part, name: formatPath(at) });
       continue;
     }
-    if (typeof item !== 'string' || !isSecretKey(key, path)) {
+    if (!isSecretKey(key, path) || (typeof item !== 'string' && isNamePlace(path))) {
       dataSecrets(item, at, found);
       continue;
     }
-    // A header's credentials alone too (`Bearer T`'s T): a slip may copy just the token.
-    for (const secret of isHeaders(path) ? credentialsIn({ [key]: item }) : [item]) found.push({ value: secret, name: formatPath(at) });
+    // A header's credentials alone too (`Bearer T`'s T): a slip may copy just the token. A secret written
+    // as a list or a mapping (`password: [hunter2]`), which the schema refuses: each text in it.
+    const values = typeof item !== 'string' ? textsIn(item) : isHeaders(path) ? credentialsIn({ [key]: item }) : [item];
+    for (const secret of values) found.push({ value: secret, name: formatPath(at) });
   }
+  return found;
+}
+
+/** The texts in `value`, its keys' too, as far down as MAX_NESTING. */
+function textsIn(value: unknown, depth = 0, found: string[] = []): string[] {
+  if (typeof value === 'string') found.push(value);
+  if (typeof value !== 'object' || value === null || depth > MAX_NESTING) return found;
+  if (!Array.isArray(value)) found.push(...Object.keys(value));
+  for (const item of Object.values(value)) textsIn(item, depth + 1, found);
   return found;
 }
 

@@ -158,6 +158,11 @@ describe("a secret's value under another setting is not quoted back", () => {
       "12:14 notifiers.n.timeout: '<hidden>' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s (the value holds that of notifiers.n.headers.Authorization, a secret, and is not shown)"],
     ['a password as a mail host', withPoll('schedule: "* * * * *"', 'type: email', 'smtp: { host: "${SMTP_PASSWORD}" }', 'from: a@example.com', 'to: [b@example.com]'), ENV.SMTP_PASSWORD,
       "10:19 notifiers.n.smtp.host: '<hidden>' is not a host: write a host name or address only, e.g. smtp.example.com or 10.0.0.25; the port goes in smtp.port (the value comes from ${SMTP_PASSWORD}, a secret by its name, and is not shown)"],
+    // Written as a list or a mapping, a secret is refused as such, and what repeats it is not quoted either.
+    ['a signing secret written as a list, repeated by an alias', withPoll('schedule: "* * * * *"', 'type: webhook', 'url: https://h.example.com/x', 'secret: &s [SecList-Alias-5b5b]', 'on: *s'), 'SecList-Alias-5b5b',
+      "12:9 notifiers.n.on[0]: unknown value '<hidden>' (allowed: success, failure, timeout, not_found, slow) (the value holds that of notifiers.n.secret, a secret, and is not shown)"],
+    ['a password written as a mapping, copied', withPoll('schedule: "* * * * *"', 'type: email', 'smtp: { host: smtp.example.com, user: u, password: { pw: SmtpMap-Copy-6c6c } }', 'from: a@example.com', 'to: [SmtpMap-Copy-6c6c]'), 'SmtpMap-Copy-6c6c',
+      "12:10 notifiers.n.to[0]: '<hidden>' is not an email address: write ops@example.com or \"Ops Team <ops@example.com>\" (the value holds that of notifiers.n.smtp.password, a secret, and is not shown)"],
   ])('%s', (_case, text, secret, expected) => {
     expect(said(text)).toContain(expected);
     expect(said(text).join('\n')).not.toContain(secret);
