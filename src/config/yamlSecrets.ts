@@ -73,8 +73,14 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
   };
 }
 
+// A secret's key as other tools spell it, or a name that ends in one: nodemailer's `pass`, Huawei's SDK's `sk`
+// and `secret_key`, OS_PASSWORD in lower case, `api_token`, `signingSecret`. The file refuses such a key, and
+// its value is a secret all the same. Read without case, `-` or `_`.
+const SECRET_NAME = /(?:pass(?:word|wd|code)?|pwd|secret|token|(?:secret|secretaccess|api|private)key)$|^(?:pw|sk|key)$/;
+
 /** Whether a value under `key` (in the mapping at `within`) is a secret, wherever it is in the file. */
-const isSecretKey = (key: string, within: readonly Segment[]) => SECRET_KEYS.has(key.toLowerCase()) || (isHeaders(within) && isCredentialName(key));
+const isSecretKey = (key: string, within: readonly Segment[]) =>
+  SECRET_KEYS.has(key.toLowerCase()) || (isHeaders(within) && isCredentialName(key)) || (!isNamePlace(within) && SECRET_NAME.test(key.toLowerCase().replace(/[-_]/g, '')));
 
 /** Whether the mapping at `path` is headers: `headers:`'s, or an item of it written as a list (`- Authorization: ...`, as a compose file's environment). */
 const isHeaders = (path: readonly Segment[]) => path.at(typeof path.at(-1) === 'number' ? -2 : -1) === 'headers';

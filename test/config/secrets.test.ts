@@ -59,6 +59,25 @@ describe('a secret the watch file cannot read is not quoted back', () => {
     expect(said).toEqual(expected);
   });
 
+  // A key spelled as another tool spells it (nodemailer's pass, Huawei's SDK's sk and secret_key, OS_PASSWORD
+  // in lower case) is refused as a key this file does not know, and its value is a secret all the same.
+  it.each([
+    ["nodemailer's pass for an SMTP password", withNotifier('type: email', 'smtp:', '  host: smtp.example.com', '  user: u', '  pass: *Smtp-Pass-Alias1', 'from: a@example.com', 'to: [b@example.com]'), 'Smtp-Pass-Alias1',
+      `11:13 notifiers.n.smtp.pass: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`],
+    ['secret_key for a secret key', withAuth('type: aksk', 'accessKey: AK', 'secret_key: *Sk-Underscore-Alias2'), 'Sk-Underscore-Alias2',
+      `7:17 cloud.auth.secret_key: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`],
+    ['sk for a secret key', withAuth('type: aksk', 'accessKey: AK', 'sk: &Sk-Short-Zq93'), 'Sk-Short-Zq93',
+      `7:9 cloud.auth.sk: <hidden> is read as an anchor (a name for the value after it), and no value comes after it: put a value that starts with & in quotes ("..." or '...') ${HIDDEN}`],
+    ['os_password for a password', withAuth('type: password', 'identityEndpoint: https://iam.test/v3', 'userId: u', 'projectId: p', 'os_password: *Os-Password-Alias4'), 'Os-Password-Alias4',
+      `9:18 cloud.auth.os_password: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`],
+    ["a webhook's signing_secret", withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'signing_secret: *whsec_SigningAlias5'), 'SigningAlias5',
+      `9:21 notifiers.n.signing_secret: <hidden> names no anchor set before it: set &<hidden> on a value above, or correct the name ${HIDDEN}`],
+  ])('under a key spelled as elsewhere: %s', (_case, text, secret, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain(secret);
+    expect(said).toEqual([expected]);
+  });
+
   it('a credential header copied whole from curl (-H "Authorization: Bearer ...") as one key', () => {
     const said = problems(withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'headers: { "Authorization: Bearer HdrCurl-0a1b2c" }'));
     expect(said.join('\n')).not.toContain('HdrCurl-0a1b2c');
