@@ -18,7 +18,7 @@ import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
-import { schemaProblemHider, secretHider } from './yamlSecrets.ts';
+import { schemaProblemHider, secretHider, withoutRepeatedSecrets } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { holdsWatchData } from './parseStreamed.ts';
 import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
@@ -167,7 +167,11 @@ export function checkText(fileText: string, options: CheckOptions, watchesAsData
   const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS }, watchesAsData);
   // Before the check, which changes the Document (${VAR}s, sections left out).
   const readAsData = 'doc' in parsed && holdsWatchData(parsed.doc);
-  return { check: checkParsed(text, options, parsed, lineCounter), readAsData };
+  const check = checkParsed(text, options, parsed, lineCounter);
+  if ('deep' in parsed) return { check, readAsData };
+  const hide = (issues: ConfigIssue[]) => withoutRepeatedSecrets(issues, parsed.doc, text, options.env ?? process.env);
+  const hidden = check.ok ? { ...check, warnings: hide(check.warnings) } : { ok: false as const, issues: hide(check.issues) };
+  return { check: hidden, readAsData };
 }
 
 function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typeof parseNested>, lineCounter: LineCounter): ConfigCheck {

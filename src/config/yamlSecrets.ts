@@ -9,7 +9,8 @@ import { credentialsIn, isCredentialName, redact } from '../net/redact.ts';
 import { hiddenPartsOf } from '../net/shortUrl.ts';
 import { urlWithLogin } from '../net/basicCredentials.ts';
 import { isMapping } from '../data/dictionary.ts';
-import type { ExpandedValue } from './env.ts';
+import type { ConfigIssue } from './ConfigError.ts';
+import { expand, type ExpandedValue } from './env.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 import { formatPath, keyText, MAX_NESTING, type Segment } from './yamlTree.ts';
 
@@ -38,6 +39,8 @@ interface SecretValue {
   forms: string[];
   /** Its words alone: a run of the whole would match the spaces and words of ordinary text. */
   words: string[];
+  /** What it is read as, a `${VAR}`'s value put in: a line of its own. */
+  value?: string;
   /**
    * For a value written on the line below its key, in line with it, which YAML reads as a key of its own:
    * the path of the key it belongs to, where its problem is said (NEXT_LINE).
@@ -77,6 +80,31 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
 // and `secret_key`, OS_PASSWORD in lower case, `api_token`, `signingSecret`. The file refuses such a key, and
 // its value is a secret all the same. Read without case, `-` or `_`.
 const SECRET_NAME = /(?:pass(?:word|wd|code)?|pwd|secret|token|(?:secret|secretaccess|api|private)key)$|^(?:pw|sk|key)$/;
+
+// A secret looked for in every problem: 8 characters and more (as good as unique), not all letters. A
+// shorter one, or a word (`password: changeme`), could be a word of any problem (`required: password`).
+const REPEATABLE = /^(?![A-Za-z]*$).{8,}$/s;
+
+/**
+ * `issues` with each secret of the file (from `doc`, the file as checked, its `${VAR}`s from `env`) that a
+ * problem's path or message repeats hidden, and said whose it is: one pasted a second time on a line of its
+ * own, which YAML reads as a key (`poll.gAAAA...: a key with no value`). A problem of the value itself is
+ * secretHider's and schemaProblemHider's.
+ */
+export function withoutRepeatedSecrets(issues: ConfigIssue[], doc: Document.Parsed, text: string, env: NodeJS.ProcessEnv): ConfigIssue[] {
+  if (issues.length === 0) return issues;
+  // A file with a syntax error was not read for its variables.
+  const secrets = secretValues(doc, doc.contents, text)
+    .map((s) => ({ path: s.path, value: s.value?.includes('${') ? expand(s.value, env, []) : s.value }))
+    .filter((s): s is { path: Segment[]; value: string } => s.value !== undefined && REPEATABLE.test(s.value));
+  return issues.map((issue) => {
+    const repeated = secrets.filter((s) => redact(issue.path + issue.message, [s.value]) !== issue.path + issue.message);
+    if (repeated.length === 0) return issue;
+    const values = repeated.map((s) => s.value);
+    const note = `(it repeats the value of ${formatPath(repeated[0]!.path)}, a secret, which is not shown)`;
+    return { ...issue, path: redact(issue.path, values), message: `${redact(issue.message, values)} ${note}` };
+  });
+}
 
 /** Whether a value under `key` (in the mapping at `within`) is a secret, wherever it is in the file. */
 const isSecretKey = (key: string, within: readonly Segment[]) =>
@@ -216,7 +244,7 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     if (below !== undefined) {
       found.push({ ...below, path: [...path, keyText(doc, node.items[i + 1]!)], keyPath: at, ...formsOf(text.slice(below.start, below.end)) });
     } else if (secret && misread && !named) {
-      found.push({ start, end, path: at, ...formsOf(text.slice(start, end)) });
+      found.push({ start, end, path: at, ...formsOf(text.slice(start, end)), ...(isScalar(value) && typeof value.value === 'string' ? { value: value.value } : {}) });
     } else {
       secretValues(doc, value, text, at, found);
     }

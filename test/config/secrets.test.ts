@@ -371,3 +371,38 @@ describe('a secret written as a list or a mapping below its key is not quoted ba
     ]);
   });
 });
+
+// A token pasted twice, the second time on a line of its own: YAML reads that line as a key, and the path
+// of its problem (and an unknown key's message) quoted it, in validate's output and in the log of a reload.
+describe('a secret of the file repeated as a key elsewhere is not quoted back', () => {
+  const REPEATS = '(it repeats the value of cloud.auth.token, a secret, which is not shown)';
+  const withPoll = (...poll: string[]) => lines(...CLOUD, '  auth: { type: token, token: gAAAAA-Pasted-Twice-7c1e }', 'poll:', ...poll.map((l) => `  ${l}`), 'watches: []');
+
+  it.each([
+    ['on a line of its own', withPoll('schedule: "* * * * *"', 'gAAAAA-Pasted-Twice-7c1e'),
+      `7:3 poll.<hidden>: a key with no value: a colon, or the space after it, is missing here (write key: value) ${REPEATS}`],
+    ['above a setting, which it runs on into', withPoll('gAAAAA-Pasted-Twice-7c1e', 'schedule: "* * * * *"'),
+      `6:3 poll["<hidden> schedule"]: this key runs on past its line: a colon, or the space after it, is missing here (write key: value), or the next line is indented too far ${REPEATS}`],
+    ['with a colon after it', withPoll('gAAAAA-Pasted-Twice-7c1e:'),
+      `6:3 poll.<hidden>: unknown key '<hidden>' (allowed: schedule, retries, concurrency, rateLimit, deadline, warnAfter, batchWindow) ${REPEATS}`],
+  ])('%s', (_case, text, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain('Pasted-Twice');
+    expect(said).toEqual([expected]);
+  });
+
+  it.each([
+    ['with a colon after it', 'gAAAAA-FromEnv-Pasted-2b2b:', `7:3 poll.<hidden>: unknown key '<hidden>' (allowed: schedule, retries, concurrency, rateLimit, deadline, warnAfter, batchWindow) ${REPEATS}`],
+    // A syntax error stops the check before the variables are put in.
+    ['on a line of its own', 'gAAAAA-FromEnv-Pasted-2b2b', `7:3 poll.<hidden>: a key with no value: a colon, or the space after it, is missing here (write key: value) ${REPEATS}`],
+  ])('nor one a variable gave, %s', (_case, line, expected) => {
+    const text = lines(...CLOUD, '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }', 'poll:', '  schedule: "* * * * *"', `  ${line}`, 'watches: []');
+    expect(problems(text, { ECS_AUTH_TOKEN: 'gAAAAA-FromEnv-Pasted-2b2b' })).toEqual([expected]);
+  });
+
+  it.each([['short', 'sched'], ['a word', 'schedules']])('a key that holds a secret of the file that is %s is still quoted', (_case, token) => {
+    expect(problems(lines(...CLOUD, `  auth: { type: token, token: ${token} }`, 'poll:', '  schedules: "* * * * *"', 'watches: []'))).toEqual([
+      "6:3 poll.schedules: unknown key 'schedules' (allowed: schedule, retries, concurrency, rateLimit, deadline, warnAfter, batchWindow); did you mean 'schedule'?",
+    ]);
+  });
+});
