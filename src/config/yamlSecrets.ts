@@ -5,7 +5,7 @@
 
 import { isAlias, isMap, isScalar, isSeq, type Document, type Pair, type ParsedNode } from 'yaml';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
-import { credentialsIn, isCredentialName, redact } from '../net/redact.ts';
+import { credentialsIn, isCredentialName, isSecretName, redact } from '../net/redact.ts';
 import { hiddenPartsOf } from '../net/shortUrl.ts';
 import { urlWithLogin } from '../net/basicCredentials.ts';
 import { isMapping } from '../data/dictionary.ts';
@@ -76,11 +76,6 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
   };
 }
 
-// A secret's key as other tools spell it, or a name that ends in one: nodemailer's `pass`, Huawei's SDK's `sk`
-// and `secret_key`, OS_PASSWORD in lower case, `api_token`, `signingSecret`. The file refuses such a key, and
-// its value is a secret all the same. Read without case, `-` or `_`.
-const SECRET_NAME = /(?:pass(?:word|wd|code)?|pwd|secret|token|(?:secret|secretaccess|api|private)key)$|^(?:pw|sk|key)$/;
-
 // A secret looked for in every problem: 8 characters and more (as good as unique), not all letters. A
 // shorter one, or a word (`password: changeme`), could be a word of any problem (`required: password`).
 const REPEATABLE = /^(?![A-Za-z]*$).{8,}$/s;
@@ -108,7 +103,7 @@ export function withoutRepeatedSecrets(issues: ConfigIssue[], doc: Document.Pars
 
 /** Whether a value under `key` (in the mapping at `within`) is a secret, wherever it is in the file. */
 const isSecretKey = (key: string, within: readonly Segment[]) =>
-  SECRET_KEYS.has(key.toLowerCase()) || (isHeaders(within) && isCredentialName(key)) || (!isNamePlace(within) && SECRET_NAME.test(key.toLowerCase().replace(/[-_]/g, '')));
+  SECRET_KEYS.has(key.toLowerCase()) || (isHeaders(within) && isCredentialName(key)) || (!isNamePlace(within) && isSecretName(key));
 
 /** Whether the mapping at `path` is headers: `headers:`'s, or an item of it written as a list (`- Authorization: ...`, as a compose file's environment). */
 const isHeaders = (path: readonly Segment[]) => path.at(typeof path.at(-1) === 'number' ? -2 : -1) === 'headers';

@@ -25,6 +25,16 @@ export function isCredentialName(name: string): boolean {
   return CREDENTIAL_NAME.test(name);
 }
 
+// A secret's key as the watch file names it or as other tools spell it, or a name that ends in one:
+// nodemailer's `pass`, Huawei's SDK's `sk` and `secret_key`, OS_PASSWORD in lower case, `api_token`,
+// `signingSecret`. Read without case, `-` or `_`.
+const SECRET_NAME = /(?:pass(?:word|wd|code)?|pwd|secret|token|(?:secret|secretaccess|api|private)key)$|^(?:pw|sk|key)$/;
+
+/** Whether a key of the watch file by this name holds a secret, however a slip or a habit spelled it. */
+export function isSecretName(name: string): boolean {
+  return SECRET_NAME.test(name.toLowerCase().replace(/[-_]/g, ''));
+}
+
 const HIDDEN = '<hidden>';
 
 // A name and a value run into one key: the space after the colon left out (`password:hunter2`), the colon
@@ -38,7 +48,7 @@ const NAME_AND_VALUE = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+)(\s*[:=;]\s*|\s+)\S/;
  */
 export function keyShown(key: string): string {
   const [, name, separator] = NAME_AND_VALUE.exec(key) ?? [];
-  return name !== undefined && (isCredentialName(name) || name.toLowerCase() === 'url') ? `${name}${separator}${HIDDEN}` : key;
+  return name !== undefined && (isCredentialName(name) || isSecretName(name) || name.toLowerCase() === 'url') ? `${name}${separator}${HIDDEN}` : key;
 }
 
 // The forms of the secrets last redacted: a token is redacted from every answer of every poll made with it,

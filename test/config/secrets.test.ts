@@ -246,6 +246,11 @@ describe('a secret written on its key\'s line without the ": " between them is n
       '9:5 notifiers.n["secret:<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
     ["a chat webhook's URL, whose path is its token", withNotifier('type: webhook', 'url:https://hooks.example.com/hooks/NoSpaceHookTok7'), 'NoSpaceHookTok7',
       '8:5 notifiers.n["url:<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+    // Names too short to hold a credential's word, as Huawei's SDK and a shell's habits spell them.
+    ['a secret key as sk', withAuth('type: aksk', 'accessKey: AK', 'sk:Sk-NoSpace-Secret8'), 'Sk-NoSpace-Secret8',
+      '7:5 cloud.auth["sk:<hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
+    ['a password as pwd, the colon left out', withAuth('type: password', 'identityEndpoint: https://iam.test/v3', 'userId: u', 'projectId: p', 'pwd Pwd-NoColon-Secret9'), 'Pwd-NoColon-Secret9',
+      '9:5 cloud.auth["pwd <hidden>"]: a key with no value: a colon, or the space after it, is missing here (write key: value)'],
   ])('%s', (_case, text, secret, expected) => {
     const said = problems(text);
     expect(said.join('\n')).not.toContain(secret);
