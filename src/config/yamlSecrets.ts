@@ -3,7 +3,7 @@
 // names no anchor`), or the path names it as a key (`cloud.auth.password.Summer2024`). Such a problem is
 // printed by `validate` and logged at every reload of the watch file: what it quotes of a secret is hidden.
 
-import { isAlias, isMap, isScalar, isSeq, type Document, type Pair, type ParsedNode } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type Pair, type ParsedNode, type Scalar } from 'yaml';
 import { AUTH_SECRET_KEYS } from '../cloud/auth/registry.ts';
 import { credentialsIn, isCredentialName, isSecretName, redact } from '../net/redact.ts';
 import { hiddenPartsOf } from '../net/shortUrl.ts';
@@ -42,14 +42,17 @@ interface SecretValue {
   /** What it is read as, a `${VAR}`'s value put in: a line of its own. */
   value?: string;
   /**
-   * For a value written on the line below its key, in line with it, which YAML reads as a key of its own:
-   * the path of the key it belongs to, where its problem is said (NEXT_LINE).
+   * For a value (or a line of a block value) written on the line below its key, in line with it, which
+   * YAML reads as a key of its own: the path of the key it belongs to, and what is said there instead.
    */
-  keyPath?: Segment[];
+  below?: { keyPath: Segment[]; message: string };
 }
 
 /** Said of a secret on the line below its key, in line with it. */
 const NEXT_LINE = 'the value is on the line below its key, in line with it, and YAML reads it as a key of its own: write it on the line of its key, or indent it further than the key (the value is a secret, not shown here)';
+
+/** Said of a line of a secret's block value (`password: |`) in line with its key, which ended the value above it. */
+const BLOCK_LINE_IN_LINE = 'a line of the | or > value is in line with its key, and YAML reads it as a key of its own: indent every line of the value further than its key (the value is a secret, not shown here)';
 
 export interface ShownProblem {
   message: string;
@@ -68,7 +71,7 @@ export function secretHider(doc: Document.Parsed, text: string): (offset: number
     secrets ??= secretValues(doc, doc.contents, text);
     const secret = secrets.find((s) => (s.start <= offset && offset < s.end) || startsWith(path, s.path));
     if (secret === undefined) return { message, path };
-    if (secret.keyPath !== undefined) return { message: NEXT_LINE, path: secret.keyPath };
+    if (secret.below !== undefined) return { message: secret.below.message, path: secret.below.keyPath };
     const hidden = redact(message, secret.forms);
     const shown = sharesRun(hidden, secret.words) ? 'YAML cannot read the value as it is written' : hidden;
     const cut = path.length > secret.path.length && startsWith(path, secret.path) ? secret.path : path;
@@ -235,10 +238,14 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     // A chat webhook's URL holds its token, wherever a slip of its indentation puts its line.
     const secret = isSecretKey(key, path) || (key === 'url' && misread && holdsToken(text.slice(start, end)));
     const empty = value === null || (isScalar(value) && value.range[0] === value.range[1]);
-    const below = secret && empty ? valueBelow(text, pair, node.items[i + 1]) : undefined;
+    const below = secret && (empty || isBlockScalar(value)) ? valueBelow(text, pair, node.items[i + 1]) : undefined;
     if (below !== undefined) {
-      found.push({ ...below, path: [...path, keyText(doc, node.items[i + 1]!)], keyPath: at, ...formsOf(text.slice(below.start, below.end)) });
-    } else if (secret && misread && !named) {
+      const message = isBlockScalar(value) ? BLOCK_LINE_IN_LINE : NEXT_LINE;
+      found.push({ ...below, path: [...path, keyText(doc, node.items[i + 1]!)], below: { keyPath: at, message }, ...formsOf(text.slice(below.start, below.end)) });
+    }
+    // A block value's lines above the one in line with its key are the secret too.
+    if (below !== undefined && !isBlockScalar(value)) continue;
+    if (secret && misread && !named) {
       found.push({ start, end, path: at, ...formsOf(text.slice(start, end)), ...(isScalar(value) && typeof value.value === 'string' ? { value: value.value } : {}) });
     } else {
       secretValues(doc, value, text, at, found);
@@ -247,15 +254,22 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
   return found;
 }
 
+const isBlockScalar = (node: ParsedNode | null): node is Scalar.Parsed => isScalar(node) && (node.type === 'BLOCK_LITERAL' || node.type === 'BLOCK_FOLDED');
+
 /**
  * Where the value of `pair`, a key with nothing after it, is when it was written on the next line in line
  * with the key (`token:` and below it `gAAAA...`): YAML reads that line as the key of `next`, which holds no
- * `key: value` on its line. Undefined when the next line is a setting of its own.
+ * `key: value` on its line. So is a line of a block value (`token: |`), which ends the value above it, past
+ * blank lines and comments. Undefined when the next line is a setting of its own.
  */
 function valueBelow(text: string, pair: Pair<ParsedNode, ParsedNode | null>, next: Pair<ParsedNode, ParsedNode | null> | undefined): { start: number; end: number } | undefined {
   if (next === undefined || !isScalar(next.key)) return undefined;
   const start = next.key.range[0];
-  if (!/^[ \t]*:[ \t]*(#.*)?\n[ \t]*$/.test(text.slice(pair.key.range[1], start))) return undefined;
+  const value = pair.value;
+  const adjoins = isBlockScalar(value)
+    ? /^(?:[ \t]*(?:#.*)?\n)*[ \t]*$/.test(text.slice(value.range[1], start))
+    : /^[ \t]*:[ \t]*(#.*)?\n[ \t]*$/.test(text.slice(pair.key.range[1], start));
+  if (!adjoins) return undefined;
   const lineEnd = text.indexOf('\n', start);
   const end = lineEnd === -1 ? text.length : lineEnd;
   return /:(\s|$)/.test(text.slice(start, end)) ? undefined : { start, end };

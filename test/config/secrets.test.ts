@@ -313,6 +313,22 @@ describe("a secret on the line below its key, in line with it, is not quoted bac
     expect(said).toEqual([expected]);
   });
 
+  // A block value (| or >) ends at its first line indented no further than its key: that line, the secret
+  // or its second line, is read as a key.
+  const IN_LINE = 'a line of the | or > value is in line with its key, and YAML reads it as a key of its own: indent every line of the value further than its key (the value is a secret, not shown here)';
+  const PW = ['type: password', 'identityEndpoint: https://iam.test/v3', 'userId: u', 'projectId: p'];
+
+  it.each([
+    ['a token after |', withAuth('type: token', 'token: |', 'gAAAAA-Block-InLine-Tok-1'), 'gAAAAA-Block-InLine-Tok-1', [`7:5 cloud.auth.token: ${IN_LINE}`]],
+    ['the second line of a password after |', withAuth(...PW, 'password: |', '  first-line', 'Block-SecondLine-Pw-2'), 'Block-SecondLine-Pw-2', [`11:5 cloud.auth.password: ${IN_LINE}`]],
+    ['a password after >-, a blank line and a comment between', withAuth(...PW, 'password: >-', '  first-line', '', '# the rest', 'Block-Folded Pw-3'), 'Block-Folded Pw-3', [`13:5 cloud.auth.password: ${IN_LINE}`]],
+    ['a token after |, above another key, which it runs on into', withAuth('token: |', 'gAAAAA-Block-RunsOn-Tok-4', 'type: token'), 'gAAAAA-Block-RunsOn-Tok-4', [`6:5 cloud.auth.token: ${IN_LINE}`]],
+  ])('in a block value: %s', (_case, text, secret, expected) => {
+    const said = problems(text);
+    expect(said.join('\n')).not.toContain(secret);
+    expect(said).toEqual(expected);
+  });
+
   it('in clouds.yaml too', () => {
     const dir = mkdtempSync(join(tmpdir(), 'eaw-secrets-'));
     const clouds = join(dir, 'clouds.yaml');
