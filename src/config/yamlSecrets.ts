@@ -12,7 +12,7 @@ import { isMapping } from '../data/dictionary.ts';
 import type { ConfigIssue } from './ConfigError.ts';
 import { expand, type ExpandedValue } from './env.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
-import { formatPath, keyText, MAX_NESTING, type Segment } from './yamlTree.ts';
+import { formatPath, keyText, MAX_NESTING, pathAt, type Segment } from './yamlTree.ts';
 
 // The secrets of keystoneauth's other methods, which a clouds.yaml (or its secure.yaml) holds for other
 // clouds than the one read: the whole file is parsed all the same.
@@ -247,6 +247,12 @@ function secretValues(doc: Document.Parsed, node: ParsedNode | null, text: strin
     if (below !== undefined && !isBlockScalar(value)) continue;
     if (secret && misread && !named) {
       found.push({ start, end, path: at, ...formsOf(text.slice(start, end)), ...(isScalar(value) && typeof value.value === 'string' ? { value: value.value } : {}) });
+      // The value an alias gives it, wherever its anchor set it (`schedule: &tok ...`, `token: *tok`).
+      const anchored = isAlias(value) ? value.resolve(doc) : undefined;
+      if (anchored?.range) {
+        const [from, , to] = anchored.range;
+        found.push({ start: from, end: to, path: pathAt(doc, from), ...formsOf(text.slice(from, to)) });
+      }
     } else {
       secretValues(doc, value, text, at, found);
     }

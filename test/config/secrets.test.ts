@@ -78,6 +78,12 @@ describe('a secret the watch file cannot read is not quoted back', () => {
     expect(said).toEqual([expected]);
   });
 
+  it('a secret set with an anchor on another setting and given to a secret by an alias', () => {
+    const said = problems(lines('poll:', '  schedule: &tok |Anchored-Tok-Sec10', ...CLOUD, '  auth: { type: token, token: *tok }', 'watches: []'));
+    expect(said.join('\n')).not.toContain('Anchored-Tok-Sec10');
+    expect(said).toEqual([`2:19 poll.schedule: Block scalar header includes extra characters: <hidden> ${HIDDEN}`]);
+  });
+
   it('a credential header copied whole from curl (-H "Authorization: Bearer ...") as one key', () => {
     const said = problems(withNotifier('type: webhook', 'url: https://hooks.example.com/x', 'headers: { "Authorization: Bearer HdrCurl-0a1b2c" }'));
     expect(said.join('\n')).not.toContain('HdrCurl-0a1b2c');
