@@ -1,7 +1,11 @@
 import type { Config } from '../config/schema.ts';
 import { loadConfigFile, type LoadOptions } from '../config/load.ts';
 import { ConfigError, formatIssue, type ConfigIssue } from '../config/ConfigError.ts';
-import type { CommandContext } from './context.ts';
+import { CredentialError } from '../cloud/auth/CredentialError.ts';
+import { CommandError, type CommandContext } from './context.ts';
+
+/** The exit status of a file whose settings cannot be used, for the one-shot commands that poll. */
+export const CONFIG_ERROR = 2;
 
 /**
  * Loads the watch file (less `omitSections`, and the notifiers but `onlyNotifier`: see LoadOptions) or writes
@@ -22,4 +26,15 @@ export async function configOrReport(ctx: CommandContext, load: (onWarning: (iss
     ctx.stderr.write(`${err.message}\n`);
     return null;
   }
+}
+
+/**
+ * What `check` and `wait` make of an error that stopped them making their client. A credential file that
+ * cloud.auth names and that cannot be used here (missing, another user's, empty) is read as the client is
+ * made, before any request: a setting that cannot be used, as an unreadable cloud.tls.caFile is (which the
+ * file's load refuses), not a poll that failed nor an action that did. No poll error is counted for it.
+ */
+export function settingError(err: unknown): never {
+  if (err instanceof CredentialError) throw new CommandError(err.message, CONFIG_ERROR, { cause: err });
+  throw err;
 }

@@ -869,6 +869,25 @@ describe.concurrent('errors that stop a command', () => {
     expect(r.stderr).toMatch(/^ecs-action-watch run: state file .*state\.json: is a directory, not a regular file \(set state\.path to a file in a writable folder\)\n$/);
   });
 
+  // As an unreadable cloud.tls.caFile is: a setting that cannot be used here, found before any request. 1
+  // would tell a pipeline that the action failed (wait) or that a poll did (check).
+  it('exits 2 from wait and check for a credential file they cannot read, asking the cloud nothing', async ({ h }) => {
+    const action = quickAction();
+    h.simulator.addAction(action);
+    const empty = join(h.dir, 'empty-token');
+    await writeFile(empty, '\n');
+    const cases = [[join(h.dir, 'no-such-token'), 'cannot read cloud.auth.tokenFile %s: no such file'], [h.dir, 'cannot read cloud.auth.tokenFile %s: is a directory, not a regular file'], [empty, 'cloud.auth.tokenFile %s is empty']] as const;
+    for (const [tokenFile, message] of cases) {
+      const path = await h.writeConfig(h.yaml([action], { auth: `  auth: { type: token, tokenFile: ${tokenFile} }` }));
+      const said = message.replace('%s', tokenFile);
+      const waited = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId], { env: { LOG_LEVEL: 'error' } });
+      expect(waited).toEqual({ code: 2, stdout: '', stderr: `ecs-action-watch wait: ${said}\n` });
+      const checked = await h.cli(['check', '--config', path], { env: { LOG_LEVEL: 'error' } });
+      expect(checked).toEqual({ code: 2, stdout: '', stderr: `ecs-action-watch check: ${said}\n` });
+    }
+    expect(h.simulator.requests).toEqual([]);
+  });
+
   // 1: the port may be free again by the next restart (the previous daemon still stopping).
   it('says which health port is taken, and exits 1', async ({ h }) => {
     const port = await closedPort();

@@ -7,7 +7,7 @@ import { watchName, type WatchStatus } from '../../watch/engine.ts';
 import { kindOf, watchKey } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
 import type { CommandContext } from '../context.ts';
-import { loadConfigOrReport } from '../loadConfig.ts';
+import { loadConfigOrReport, settingError } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
@@ -46,7 +46,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (!(err instanceof StateError)) throw err;
     ctx.stderr.write(`warning: ${err.message}; checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown\n`);
     return createApp(checked, { logger, metrics: discardedMetrics(), state: 'memory', limiter });
-  });
+  }).catch(settingError);
   // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
   const interrupt = () => void app.close({ drainMs: 0 });
   ctx.signal.addEventListener('abort', interrupt, { once: true });

@@ -32,7 +32,7 @@ export const commands: Record<string, Command> = {
   check: {
     summary: 'poll each watch once and print its state (a table, or JSON); sends nothing, writes no state',
     usage: 'check [--config FILE] [--json]',
-    exits: '0 every poll answered; 1 any poll failed; 2 the file is invalid',
+    exits: '0 every poll answered; 1 any poll failed; 2 the file is invalid, or a credential file it names cannot be read (nothing is polled)',
     options: { json: { type: 'boolean', description: 'print a JSON array, one object per watch, for scripts' } },
     // Each failed poll's error is in its row (LAST ERROR, or lastError with --json): a warning for each as well
     // would print every failure twice, above the table, when the cloud is down.
@@ -42,7 +42,7 @@ export const commands: Record<string, Command> = {
   wait: {
     summary: 'wait for one action (or job of the native ECS API) to finish, with the cloud settings of the file (for pipelines)',
     usage: 'wait (--server ID --request ID | --job ID) [--project ID] [--timeout D] [--json] [--config FILE]',
-    exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also when the cloud refuses the credentials, or answers that the endpoint or ids are wrong, or its certificate is refused, its port does not speak TLS or its host name does not exist); 130 (SIGINT) or 143 (SIGTERM) interrupted',
+    exits: '0 success; 1 failure; 3 timeout; 4 not found; 2 usage or config error (also for a credential file it cannot read, or when the cloud refuses the credentials, or answers that the endpoint or ids are wrong, or its certificate is refused, its port does not speak TLS or its host name does not exist); 130 (SIGINT) or 143 (SIGTERM) interrupted',
     // Its progress line shows a failing poll's error already: a warning at every failed poll would repeat it
     // (and break a terminal's line apart).
     defaultLogLevel: 'error',

@@ -7,7 +7,7 @@ import { kindOf } from '../../watch/kinds/index.ts';
 import type { WatchTarget } from '../../watch/kinds/types.ts';
 import type { WatchRecord } from '../../state/types.ts';
 import { UsageError, type CommandContext } from '../context.ts';
-import { loadConfigOrReport } from '../loadConfig.ts';
+import { CONFIG_ERROR, loadConfigOrReport, settingError } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { signalExitStatus } from '../signals.ts';
 import { optionText, watchedIdentity } from '../options.ts';
@@ -20,7 +20,6 @@ import { fixIn, pollFix } from '../pollFixes.ts';
 import { RateLimiter, type ThrottlePause } from '../../cloud/rateLimiter.ts';
 
 const EXIT: Record<Outcome, number> = { success: 0, failure: 1, timeout: 3, not_found: 4 };
-const CONFIG_ERROR = 2;
 /**
  * What `wait` does not read: it notifies nobody, keeps no state, serves nothing and follows only its own
  * action, so that the secrets and paths of these need not be set in a pipeline's job.
@@ -48,7 +47,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const [{ createApp }, logger] = await Promise.all([import('../../app.ts'), ctx.logger()]);
   const started = Date.now();
   const limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
-  const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory', limiter });
+  const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory', limiter }).catch(settingError);
   const hinted = kindOf(target).notFoundHint;
   const progress = withNotFoundHint(
     isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr),
