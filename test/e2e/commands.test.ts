@@ -471,6 +471,14 @@ describe('notify-test', () => {
     expect(slip.stderr).toContain("no notifier 'opsmail' in");
     expect(slip.stderr).toContain("(configured: chat, ops-mail); did you mean 'ops-mail'?");
   });
+
+  it('refuses an empty --notifier (a pipeline\'s unset variable) as a usage error, sending nothing, as an empty --server or --config is', async ({ h }) => {
+    const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', '']);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(/^ecs-action-watch notify-test: --notifier is empty: name a notifier, or leave --notifier out to test every one\nusage: /);
+    expect(h.hooks.received).toEqual([]);
+    expect(h.mail.received).toEqual([]);
+  });
 });
 
 describe('add and remove', () => {

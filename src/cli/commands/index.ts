@@ -58,7 +58,7 @@ export const commands: Record<string, Command> = {
   'notify-test': {
     summary: `send a test notification (${NOTIFICATION_TYPES.test}) to each notifier; print what each receiver answered`,
     usage: 'notify-test [--config FILE] [--notifier NAME]',
-    exits: "0 every notifier delivered; 1 any did not (the receiver's own answer is printed), the file is invalid or NAME is unknown; 2 usage",
+    exits: "0 every notifier delivered; 1 any did not (the receiver's own answer is printed), the file is invalid or NAME is unknown; 2 usage (an empty NAME too)",
     options: { notifier: { type: 'string', value: 'NAME', description: 'only this notifier (default: every one in the file, whatever its on: filter)' } },
     load: () => import('./notifyTest.ts'),
   },

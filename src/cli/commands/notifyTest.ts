@@ -4,7 +4,7 @@ import { NOTIFICATION_TYPES, type Notification } from '../../model.ts';
 import { trustedCertificates } from '../../net/tls.ts';
 import { createNotifiers } from '../../notify/registry.ts';
 import type { Notifier } from '../../notify/types.ts';
-import { CommandError, type CommandContext } from '../context.ts';
+import { CommandError, UsageError, type CommandContext } from '../context.ts';
 import { loadConfigOrReport } from '../loadConfig.ts';
 import { signalExitStatus } from '../signals.ts';
 import { renderTable, stateStyle } from '../table.ts';
@@ -21,6 +21,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   // The contract gives notify-test two statuses: 0 all delivered, 1 otherwise, a file or a name that
   // delivers nothing included.
   const only = ctx.options['notifier'];
+  // Given empty (`--notifier "$NOTIFIER"` with the variable unset): neither a notifier of that name nor every
+  // one, which was not asked for; a wrong command line, as an empty --server or --config is.
+  if (only === '') throw new UsageError('--notifier is empty: name a notifier, or leave --notifier out to test every one');
   // The whole file is checked, as the daemon reads it; but one notifier asked for, the others' secrets need
   // not be set here.
   const config = await loadConfigOrReport(ctx, { onlyNotifier: typeof only === 'string' ? only : undefined });
