@@ -888,6 +888,18 @@ describe.concurrent('errors that stop a command', () => {
     expect(h.simulator.requests).toEqual([]);
   });
 
+  // As an unreadable cloud.tls.caFile is (the file's load refuses it): a root-owned 0600 token that the
+  // unit's DynamicUser cannot read is still so at the next restart, every 5 s.
+  it('exits 2 for a credential file it cannot read at start, with --until-done too', async ({ h }) => {
+    const missing = join(h.dir, 'no-such-token');
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { auth: `  auth: { type: token, tokenFile: ${missing} }` }));
+    for (const args of [['run'], ['run', '--until-done']]) {
+      const r = await h.cli([...args, '--config', path], { env: { LOG_LEVEL: 'info' } });
+      expect(r).toEqual({ code: 2, stdout: '', stderr: `ecs-action-watch run: cannot read cloud.auth.tokenFile ${missing}: no such file\n` });
+    }
+    expect(h.logs.lines().filter((line) => line['level'] === 'fatal')).toEqual([1, 2].map(() => expect.objectContaining({ msg: 'the daemon cannot start; stopping' })));
+  });
+
   // 1: the port may be free again by the next restart (the previous daemon still stopping).
   it('says which health port is taken, and exits 1', async ({ h }) => {
     const port = await closedPort();

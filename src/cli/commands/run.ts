@@ -1,4 +1,5 @@
 import { StateError } from '../../state/StateError.ts';
+import { CredentialError } from '../../cloud/auth/CredentialError.ts';
 import { CommandError, type CommandContext } from '../context.ts';
 import { configOrReport } from '../loadConfig.ts';
 import { collectGarbage, tuneV8ForDaemon } from '../daemonV8.ts';
@@ -49,8 +50,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     // lines, or alerts on the log's errors, keeps why the daemon ended.
     logger.fatal({ error: (err as Error).message }, `the daemon cannot ${daemon.started ? 'go on' : 'start'}; stopping`);
     // As for an invalid file: a supervisor that restarts on failure (systemd's RestartPreventExitStatus=2)
-    // should not restart every few seconds into a state file that someone has to fix first.
-    if (!daemon.started && err instanceof StateError && !err.transient) throw new CommandError(err.message, 2, { cause: err });
+    // should not restart every few seconds into a state file, or a credential file that cloud.auth names and
+    // this user cannot read (an unreadable cloud.tls.caFile is an invalid file), that someone has to fix first.
+    const toFix = err instanceof StateError ? !err.transient : err instanceof CredentialError;
+    if (!daemon.started && toFix) throw new CommandError((err as Error).message, 2, { cause: err });
     throw err;
   } finally {
     await daemon.close();
