@@ -252,6 +252,15 @@ describe.concurrent('run', () => {
     expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(1);
   });
 
+  it('--until-done exits 3, not 1, when an action failed and its notification was given up: nobody may know of the failure', async ({ h }) => {
+    const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] });
+    h.simulator.addAction(a);
+    h.hooks.failNext(400);
+    const path = await h.writeConfig(h.yaml([a]));
+    expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(3);
+    expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('every watch is done'))).toEqual([expect.objectContaining({ level: 'error', outcomes: ['failure'] })]);
+  });
+
   it('--until-done exits 3 when a notification was given up', async ({ h }) => {
     const a = quickAction();
     h.simulator.addAction(a);

@@ -13,7 +13,7 @@ export const commands: Record<string, Command> = {
   run: {
     summary: 'the daemon: poll on the schedule, notify, reload the file on change or at SIGHUP',
     usage: 'run [--config FILE] [--until-done]',
-    exits: '0 after SIGTERM/SIGINT and a clean stop; 2 the file is invalid at start, a credential file it names cannot be read, or the state file must be fixed first; 1 any other failure; with --until-done: 0 every watch succeeded, 1 any other outcome or stopped by a signal first, 3 a notification was given up',
+    exits: '0 after SIGTERM/SIGINT and a clean stop; 2 the file is invalid at start, a credential file it names cannot be read, or the state file must be fixed first; 1 any other failure; with --until-done: 0 every watch succeeded, 1 any other outcome or stopped by a signal first, 3 a notification was given up, whatever the outcomes',
     logsTo: 'stdout',
     options: {
       'until-done': { type: 'boolean', description: 'exit once every watch has an outcome and every notification is delivered or given up' },
