@@ -10,7 +10,9 @@
 //   StringToSign = "SDK-HMAC-SHA256" \n X-Sdk-Date \n HexEncode(SHA256(CanonicalRequest))
 //   Signature = HexEncode(HMAC-SHA256(SK, StringToSign))
 //   Authorization: SDK-HMAC-SHA256 Access=AK, SignedHeaders=..., Signature=...
-// The gateway refuses a request whose X-Sdk-Date is more than 15 minutes off its own clock.
+// The gateway refuses a request whose X-Sdk-Date is more than 15 minutes off its own clock, and locks an
+// access key for 5 minutes once more than five requests it signed in a row were refused (the guide's FAQ,
+// "AK access failed to reach the limit,forbidden").
 
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -35,6 +37,8 @@ export interface SignedRequest {
 const AUTHORIZATION = /^SDK-HMAC-SHA256\s+Access=([^,\s]+),\s*SignedHeaders=([^,\s]+),\s*Signature=([0-9a-f]+)$/;
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 const MAX_SKEW_MS = 15 * 60_000;
+const REFUSALS_BEFORE_LOCK = 5;
+const LOCK_MS = 5 * 60_000;
 
 /** RFC 3986: everything but unreserved characters percent-encoded, from UTF-8. */
 function uriEncode(text: string): string {
@@ -97,4 +101,36 @@ export function verifySignedRequest(request: SignedRequest, key: AkskOptions, no
   const given = Buffer.from(signature, 'hex');
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) return 'verify aksk signature fail';
   return undefined;
+}
+
+/**
+ * The gateway's check of one key pair's signatures, with its lock: once more than five requests in a row
+ * signed with the access key were refused, every one it signs is refused for five minutes, a correct one too.
+ */
+export class AkskGate {
+  readonly #key: AkskOptions;
+  #refusedInARow = 0;
+  #lockedUntil = -Infinity;
+
+  constructor(key: AkskOptions) {
+    this.#key = key;
+  }
+
+  /** As verifySignedRequest, counting the refusals of requests that name the access key. */
+  check(request: SignedRequest, now: number): string | undefined {
+    const ours = AUTHORIZATION.exec(request.headers['authorization'] ?? '')?.[1] === this.#key.accessKey;
+    if (ours && now < this.#lockedUntil) return 'AK access failed to reach the limit,forbidden';
+    const problem = verifySignedRequest(request, this.#key, now);
+    if (!ours) return problem;
+    if (problem === undefined) {
+      this.#refusedInARow = 0;
+      return undefined;
+    }
+    this.#refusedInARow += 1;
+    if (this.#refusedInARow > REFUSALS_BEFORE_LOCK) {
+      this.#refusedInARow = 0;
+      this.#lockedUntil = now + LOCK_MS;
+    }
+    return problem;
+  }
 }

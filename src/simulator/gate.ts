@@ -1,7 +1,7 @@
 // Who may call the compute API: the checks keystonemiddleware (tokens) and Huawei's API gateway (AK/SK
 // signatures) make before a request reaches Nova. With nothing configured, everyone may.
 
-import { verifySignedRequest, type AkskOptions, type SignedRequest } from './aksk.ts';
+import type { AkskGate, SignedRequest } from './aksk.ts';
 import type { IdentityService } from './identity.ts';
 import { keystoneUnauthorized } from './render.ts';
 import type { ApiResponse } from './routes.ts';
@@ -10,7 +10,7 @@ export interface GateOptions {
   /** A fixed token that is always accepted (a token obtained elsewhere). */
   token: string | undefined;
   identity: IdentityService | undefined;
-  aksk: AkskOptions | undefined;
+  aksk: AkskGate | undefined;
 }
 
 const JSON_TYPE = { 'content-type': 'application/json' };
@@ -29,7 +29,7 @@ export function checkAccess(request: SignedRequest, options: GateOptions, now: n
   const { token, identity, aksk } = options;
   if (token === undefined && identity === undefined && aksk === undefined) return undefined;
   if (request.headers['authorization']?.startsWith('SDK-HMAC-SHA256') && aksk !== undefined) {
-    const problem = verifySignedRequest(request, aksk, now);
+    const problem = aksk.check(request, now);
     return problem === undefined ? undefined : gatewayRefusal(problem);
   }
   const presented = request.headers['x-auth-token'];

@@ -5,7 +5,7 @@ import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Serv
 import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { ConnectionNumbers } from '../sinks/connectionNumbers.ts';
-import type { AkskOptions } from './aksk.ts';
+import { AkskGate, type AkskOptions } from './aksk.ts';
 import { faultEffect, FaultQueue, type FaultSpec, type FaultTarget } from './faults.ts';
 import { checkAccess } from './gate.ts';
 import { IdentityService, type IdentityOptions } from './identity.ts';
@@ -107,7 +107,7 @@ class NovaSimulator implements Simulator {
   readonly #delays = new Set<NodeJS.Timeout>();
   #token: string | undefined;
   readonly #identity: IdentityService | undefined;
-  readonly #aksk: AkskOptions | undefined;
+  readonly #aksk: AkskGate | undefined;
   #url = '';
   #closing: Promise<void> | undefined;
 
@@ -116,7 +116,7 @@ class NovaSimulator implements Simulator {
     this.#role = options.role ?? 'member';
     this.#token = options.token;
     this.#identity = options.identity === undefined ? undefined : new IdentityService(options.identity);
-    this.#aksk = options.aksk;
+    this.#aksk = options.aksk === undefined ? undefined : new AkskGate(options.aksk);
     this.#maxMicroversion = maxMicroversion;
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#receive(req, res);
     this.#scheme = options.tls === undefined ? 'http' : 'https';

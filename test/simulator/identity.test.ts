@@ -155,6 +155,24 @@ describe('AK/SK gateway', () => {
     expect(answer.json).toMatchObject({ error_code: 'APIGW.0301', error_msg: expect.stringContaining(message) });
   });
 
+  it('locks the key for 5 min once more than five requests in a row were refused, a right signature refused meanwhile', async () => {
+    const clock = manualClock();
+    const sim = await start({ aksk: { accessKey: AK, secretKey: SK }, now: clock.now });
+    const requestId = addStop(sim);
+    for (let i = 0; i < 5; i++) expect((await signedGet(sim, requestId, undefined, 'another-secret')).status).toBe(401);
+    // Five refusals, then one that passes: the count starts again.
+    expect((await signedGet(sim, requestId)).status).toBe(200);
+    for (let i = 0; i < 6; i++) expect((await signedGet(sim, requestId, undefined, 'another-secret')).status).toBe(401);
+    const locked = await signedGet(sim, requestId);
+    expect(locked.status).toBe(401);
+    expect(locked.json).toMatchObject({ error_code: 'APIGW.0301', error_msg: 'Incorrect IAM authentication information: AK access failed to reach the limit,forbidden' });
+    clock.advance(5 * 60_000);
+    const date = (h: Record<string, string>) => {
+      h['x-sdk-date'] = sdkDate(clock.now());
+    };
+    expect((await signedGet(sim, requestId, date)).status).toBe(200);
+  });
+
   it('requires the security token of temporary credentials, signed', async () => {
     const sim = await start({ aksk: { accessKey: AK, secretKey: SK, securityToken: 'st-EXAMPLE' }, now: () => START });
     const requestId = addStop(sim);
