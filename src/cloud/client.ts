@@ -277,7 +277,7 @@ class HttpEcsClient implements EcsClient {
       if (!this.#closed.signal.aborted) {
         this.#logger.warn(
           { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs },
-          `compute microversion discovery failed; no request goes out without a version header until it succeeds${discoveryAdvice(err)}`,
+          `compute microversion discovery failed; no request goes out without a version header until it succeeds${discoveryAdvice(err, this.#endpoint === undefined ? undefined : versionUrl(this.#endpoint))}`,
         );
       }
       throw err;
@@ -539,10 +539,12 @@ function pathOf(url: string): string {
 /**
  * What to mend when the version document could not be had: the credentials where they were refused, a
  * fixed microversion where the endpoint answered without one (a gateway's 404); nothing for an endpoint
- * that could not be reached, which the error says.
+ * that could not be reached, which the error says, nor for another request's answer (`versionDocument`
+ * is the URL asked, undefined before the endpoint was known): the token request's, which its error names.
  */
-function discoveryAdvice(err: unknown): string {
+function discoveryAdvice(err: unknown, versionDocument: string | undefined): string {
   if (!(err instanceof ApiError) || err.status === undefined) return '';
   if (err.kind === 'unauthorized' || err.kind === 'forbidden') return ' (check cloud.auth: the credentials were refused)';
+  if (err.url !== versionDocument) return '';
   return ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)';
 }

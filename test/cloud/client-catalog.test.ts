@@ -1,10 +1,10 @@
 // A client with password auth and no cloud.endpoint: the compute endpoint comes from the token's catalog.
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { CatalogError } from '../../src/cloud/catalog.ts';
 import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
 import type { CloudConfig } from '../../src/config/schema.ts';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
-import { captureLogger, cloudConfig } from './helpers.ts';
+import { captureLogger, cloudConfig, settled } from './helpers.ts';
 
 const PROJECT = '5e2f0c7a9b8d4e6f8a1b2c3d4e5f6a7b';
 const PASSWORD = 'catalog-test-password';
@@ -14,9 +14,11 @@ let client: EcsClient;
 afterEach(async () => {
   await client.close();
   await sim.close();
+  vi.useRealTimers();
 });
 
-async function setup(cloud: Partial<CloudConfig> = {}) {
+/** `cloud` may name the simulator's URL as the endpoint (`withEndpoint`). */
+async function setup(cloud: Partial<CloudConfig> = {}, withEndpoint = false) {
   sim = await startSimulator({
     identity: { user: { name: 'svc', password: PASSWORD }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' },
   });
@@ -24,6 +26,7 @@ async function setup(cloud: Partial<CloudConfig> = {}) {
   client = createEcsClient(
     cloudConfig({
       auth: { type: 'password', identityEndpoint: sim.identityUrl, user: 'svc', domain: 'Default', password: PASSWORD, projectName: 'eu-de' },
+      ...(withEndpoint ? { endpoint: sim.url } : {}),
       ...cloud,
     }),
     { logger },
@@ -60,5 +63,24 @@ describe('the compute endpoint from the catalog', () => {
     await Promise.all([client.getInstanceAction(ref), client.getServer(ref), client.getInstanceAction(ref)]);
     expect(sim.requests.filter((r) => r.route === 'identity')).toHaveLength(2);
     expect(sim.requests.filter((r) => r.status === 401)).toHaveLength(3);
+  });
+});
+
+describe('microversion discovery that waits on a token request (cloud.endpoint set)', () => {
+  it.each([
+    ['503', { kind: 'unavailable' } as const, /→ 503/],
+    ['429', { kind: 'rate-limited', retryAfterSeconds: 1 } as const, /→ 429/],
+    ["a gateway's 404", { kind: 'gateway-not-found' } as const, /→ 404 APIGW\.0101/],
+  ])('failed by the identity service (%s) says so, not to set a fixed microversion: no version document was asked for', async (_, fault, status) => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const { lines, ref } = await setup({}, true);
+    sim.injectFault(fault, { route: 'identity', times: 10 });
+    await settled(client.getInstanceAction(ref).catch(() => undefined));
+    const warnings = lines.filter((l) => String(l.msg).startsWith('compute microversion discovery failed'));
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toBe('compute microversion discovery failed; no request goes out without a version header until it succeeds');
+    expect(String(warnings[0]?.['error'])).toMatch(/^cannot get a token for user 'svc' of domain 'Default': POST http:\/\/127\.0\.0\.1:\d+\/v3\/auth\/tokens\?nocatalog=true → /);
+    expect(String(warnings[0]?.['error'])).toMatch(status);
+    expect(sim.requests.filter((r) => r.route !== 'identity')).toEqual([]);
   });
 });

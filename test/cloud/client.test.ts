@@ -4,7 +4,7 @@ import type { MockInterceptor, MockScope } from 'undici/types/mock-interceptor.j
 import { ApiError } from '../../src/cloud/ApiError.ts';
 import { createEcsClient, DISCOVERY_BACKOFF_MS } from '../../src/cloud/client.ts';
 import type { CloudConfig } from '../../src/config/schema.ts';
-import { actionAnswer, captureLogger, cloudConfig, fixtureText, headersOf, mockAgent } from './helpers.ts';
+import { actionAnswer, captureLogger, cloudConfig, fixtureText, headersOf, mockAgent, settled } from './helpers.ts';
 
 const ORIGIN = 'https://ecs.example.test';
 const TOKEN = 'gAAAAABsecret-token-value-0123456789';
@@ -55,16 +55,6 @@ function versionDoc(max: string, min = '2.1'): string {
  * shared with other files, a timer that reschedules itself (left by an earlier file) keeps that one going
  * to its 10,000-timer limit.
  */
-async function settled<T>(promise: Promise<T>): Promise<T> {
-  let done = false;
-  const watched = promise.finally(() => { done = true; });
-  while (!done) {
-    await vi.advanceTimersByTimeAsync(100);
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  return watched;
-}
-
 async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   const error = await promise.then(() => undefined, (err: unknown) => err);
   expect(error).toBeInstanceOf(ApiError);

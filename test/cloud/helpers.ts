@@ -1,6 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { pino, type Logger } from 'pino';
 import { MockAgent } from 'undici';
+import { vi } from 'vitest';
 import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
 import type { CloudConfig } from '../../src/config/schema.ts';
 
@@ -72,4 +73,15 @@ export function actionAnswer(sample: string, ref: { serverId: string; requestId:
   doc.instanceAction['request_id'] = ref.requestId;
   if ('instance_uuid' in doc.instanceAction) doc.instanceAction['instance_uuid'] = ref.serverId;
   return JSON.stringify(doc, null, 4);
+}
+
+/** `promise` settled, moving fake timers on 100 ms at a time, and letting I/O through between, until it is. */
+export async function settled<T>(promise: Promise<T>): Promise<T> {
+  let done = false;
+  const watched = promise.finally(() => { done = true; });
+  while (!done) {
+    await vi.advanceTimersByTimeAsync(100);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return watched;
 }
