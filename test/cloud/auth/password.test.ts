@@ -108,6 +108,9 @@ describe('the token request', () => {
     // Another version than Keystone's v3: an old clouds.yaml's v2.0, a v3.0.
     ['https://keystone.test:5000/v2.0', true, 'https://keystone.test:5000/v3/auth/tokens'],
     ['https://keystone.test/identity/v3.0/', true, 'https://keystone.test/identity/v3/auth/tokens'],
+    // The token request's own URL, as Huawei's API reference writes it (POST https://iam.{region}.../v3/auth/tokens).
+    ['https://iam.ap-southeast-1.myhuaweicloud.com/v3/auth/tokens', true, 'https://iam.ap-southeast-1.myhuaweicloud.com/v3/auth/tokens'],
+    ['https://keystone.test/identity/v3/auth/tokens/', false, 'https://keystone.test/identity/v3/auth/tokens?nocatalog=true'],
   ])('goes to %s (catalog %s) as %s', (endpoint, catalog, url) => {
     expect(tokensUrl(endpoint, catalog)).toBe(url);
   });
@@ -121,6 +124,13 @@ describe('password auth', () => {
     expect(new Set(tokens)).toEqual(new Set([sim.issuedTokens[0]]));
     expect(logins()).toHaveLength(1);
     expect(logins()[0]?.path).toBe('/v3/auth/tokens?nocatalog=true');
+  });
+
+  it('logs in with an identity endpoint written as the token request\'s own URL (.../v3/auth/tokens)', async () => {
+    await simulator();
+    const { strategy } = auth({ identityEndpoint: `${sim.identityUrl}/auth/tokens` });
+    expect(await token(strategy)).toBe(sim.issuedTokens[0]);
+    expect(logins().map((r) => `${r.path} ${r.status}`)).toEqual(['/v3/auth/tokens?nocatalog=true 201']);
   });
 
   it('gives the catalog when the client needs it', async () => {

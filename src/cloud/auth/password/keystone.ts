@@ -8,7 +8,8 @@ import type { PasswordAuthConfig } from './config.ts';
 /**
  * `{identityEndpoint}/auth/tokens`, `/v3` added when the endpoint lacks it (clouds.yaml often does), and in
  * place of another version it ends in (`/v2.0` of an old clouds.yaml, `/v3.0`): Keystone serves the v3 API
- * at `/v3` alone, and its 404 elsewhere would read as refused credentials.
+ * at `/v3` alone, and its 404 elsewhere would read as refused credentials. An endpoint that is the token
+ * request's URL already (`.../v3/auth/tokens`, as Huawei's API reference writes it) is taken as it is.
  */
 export function tokensUrl(identityEndpoint: string, withCatalog: boolean): string {
   const url = new URL(identityEndpoint);
@@ -17,7 +18,7 @@ export function tokensUrl(identityEndpoint: string, withCatalog: boolean): strin
   url.password = '';
   url.search = '';
   url.hash = '';
-  const path = url.pathname.replace(/\/+$/, '').replace(/\/v\d+(?:\.\d+)?$/, '');
+  const path = url.pathname.replace(/\/+$/, '').replace(/\/auth\/tokens$/, '').replace(/\/v\d+(?:\.\d+)?$/, '');
   url.pathname = `${path}/v3/auth/tokens`;
   // Huawei's catalogs run to hundreds of kilobytes; both Keystone and IAM leave it out on request.
   if (!withCatalog) url.search = '?nocatalog=true';
