@@ -35,7 +35,7 @@ const FIXES: Partial<Record<PollErrorKind, Omit<PollFix, 'fix'> & { fix: string 
   forbidden: { says: REFUSED, fix: 'check cloud.auth and the account\'s permissions' },
   foreign_not_found: {
     says: REFUSED,
-    fix: 'check cloud.endpoint and cloud.projectId, or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
+    fix: 'check cloud.endpoint and cloud.projectId (or cloud.auth.identityEndpoint, if the 404 is for the token request), or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
     untilFound: true,
   },
   bad_request: { says: REFUSED, fix: 'check the ids given and cloud.microversion', untilFound: true },

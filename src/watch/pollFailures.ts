@@ -75,7 +75,7 @@ export class PollFailures {
       err instanceof ApiError && kind === 'forbidden' && NOVA_POLICY.test(message) ? ' (the cloud\'s policy refuses this route to these credentials: ask its operator for the role that allows it)'
       : err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
       : kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
-      : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id)'
+      : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id, or cloud.auth.identityEndpoint if it is for the token request)'
       : '';
     if (repeated) log.debug({ error: message }, `poll failed again${hint}`);
     else log.warn({ error: message }, `poll failed${hint}${this.#again()}`);

@@ -209,6 +209,23 @@ describe('auth failures are visible', () => {
     expect(r.code).toBe(0);
   });
 
+  it('a 404 to the token request (a wrong identityEndpoint behind a gateway) has wait and the daemon point at identityEndpoint too', async () => {
+    await start();
+    h.env['OS_PASSWORD'] = PASSWORD;
+    const action = reboot();
+    h.simulator.addAction(action);
+    h.simulator.injectFault({ kind: 'gateway-not-found' }, { route: 'identity', times: 100 });
+    const yaml = h.yaml([entry(action, 'reboot')], { endpoint: null, auth: passwordAuth() });
+    const path = await h.writeConfig(yaml);
+    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/cannot get a token for user 'svc-watch' .* 404 APIGW\.0101: .*\(check cloud\.endpoint and cloud\.projectId \(or cloud\.auth\.identityEndpoint, if the 404 is for the token request\)/);
+    const app = await h.app(yaml);
+    await app.engine.pollOnce();
+    const failed = h.logs.lines().find((l) => String(l['msg']).startsWith('poll failed'));
+    expect(failed?.['msg']).toMatch(/^poll failed \(a 404 that is not the API's own "not found": check cloud\.endpoint and the project id, or cloud\.auth\.identityEndpoint if it is for the token request\)/);
+  });
+
   it('check shows a refused password on every watch, after one login attempt', async () => {
     await start();
     h.env['OS_PASSWORD'] = WRONG_PASSWORD;

@@ -212,7 +212,7 @@ describe('PollFailures', () => {
       'poll failed (check cloud.auth); trying again on the next schedule',
       'poll failed; trying again on the next schedule',
       expect.stringMatching(/^poll failed \(not the API's answer: check with whoever runs the firewall, gateway or proxy/),
-      expect.stringMatching(/^poll failed \(a 404 that is not the API's own "not found": check cloud\.endpoint and the project id\)/),
+      expect.stringMatching(/^poll failed \(a 404 that is not the API's own "not found": check cloud\.endpoint and the project id, or cloud\.auth\.identityEndpoint if it is for the token request\)/),
       'poll failed; trying again on the next schedule',
     ]);
     expect(lines[1]?.error).toContain('tokenFile');
