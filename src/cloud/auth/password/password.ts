@@ -155,16 +155,18 @@ class PasswordAuth implements AuthStrategy {
         throw failure.error;
       }
     }
-    this.#login ??= this.#logIn().finally(() => {
-      this.#login = undefined;
-    });
-    try {
-      // A shared login must not die with one caller: only this caller's wait ends.
-      return await untilAborted(this.#login, signal);
-    } catch (err) {
-      if (err instanceof ApiError && session !== undefined && !passed(session.started, session.expiresAfterMs)) return session;
-      throw err;
+    if (this.#login === undefined) {
+      this.#login = this.#logIn().finally(() => {
+        this.#login = undefined;
+      });
+      // Its failure is logged and kept by #logIn; a renewal may have no caller waiting for it.
+      this.#login.catch(() => undefined);
     }
+    // A renewal: the token in hand serves meanwhile, so that an identity service that is slow to answer, or
+    // does not until the timeout, holds no request up (a pass that long would be blamed on the schedule).
+    if (session !== undefined && !passed(session.started, session.expiresAfterMs)) return session;
+    // A shared login must not die with one caller: only this caller's wait ends.
+    return untilAborted(this.#login, signal);
   }
 
   async #logIn(): Promise<Session> {
