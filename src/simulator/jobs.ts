@@ -141,7 +141,7 @@ type Json = Record<string, unknown>;
 /** Job times: `2016-04-25T20:04:34.604Z`; "" while a time is not known yet. */
 const jobTime = (ms: number): string => (Number.isFinite(ms) ? new Date(ms).toISOString() : '');
 
-function renderSubJob(sub: PlannedSubJob, now: number): Json {
+function renderSubJob(sub: PlannedSubJob, now: number, stamp: (ms: number) => number): Json {
   const status = now < sub.startAt ? 'INIT' : now < sub.endAt ? 'RUNNING' : sub.result;
   const failed = status === 'FAIL';
   return {
@@ -149,30 +149,33 @@ function renderSubJob(sub: PlannedSubJob, now: number): Json {
     entities: failed ? { ...sub.entity, errorcode_message: sub.failReason } : { ...sub.entity },
     job_id: sub.jobId,
     job_type: sub.jobType,
-    begin_time: jobTime(sub.startAt),
-    end_time: now < sub.endAt ? '' : jobTime(sub.endAt),
+    begin_time: jobTime(stamp(sub.startAt)),
+    end_time: now < sub.endAt ? '' : jobTime(stamp(sub.endAt)),
     error_code: failed ? sub.errorCode : null,
     fail_reason: failed ? sub.failReason : null,
   };
 }
 
-/** The body of GET /v1/{project_id}/jobs/{job_id} at `now`, or undefined when the API does not know the job. */
-export function jobAt(plan: JobPlan, now: number): Json | undefined {
+/**
+ * The body of GET /v1/{project_id}/jobs/{job_id} at `now`, or undefined when the API does not know the job;
+ * its times as the cloud's clock stamped them (`stamp`, server.ts setClock).
+ */
+export function jobAt(plan: JobPlan, now: number, stamp: (ms: number) => number): Json | undefined {
   if (now < plan.visibleAt || now >= plan.goneAt) return undefined;
   const ended = now >= plan.endAt;
   const status = now < plan.paidAt ? 'PENDING_PAYMENT' : now < plan.runningAt ? 'INIT' : ended ? plan.result : 'RUNNING';
   const entities: Json = plan.serverId === undefined ? {} : { server_id: plan.serverId };
   if (plan.subJobs.length > 0) {
     entities.sub_jobs_total = plan.subJobs.length;
-    entities.sub_jobs = plan.subJobs.map((sub) => renderSubJob(sub, now));
+    entities.sub_jobs = plan.subJobs.map((sub) => renderSubJob(sub, now, stamp));
   }
   return {
     status,
     entities,
     job_id: plan.jobId,
     job_type: plan.jobType,
-    begin_time: jobTime(plan.visibleAt),
-    end_time: ended ? jobTime(plan.endAt) : '',
+    begin_time: jobTime(stamp(plan.visibleAt)),
+    end_time: ended ? jobTime(stamp(plan.endAt)) : '',
     error_code: ended ? plan.errorCode : null,
     fail_reason: ended ? plan.failReason : null,
   };

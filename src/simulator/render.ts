@@ -11,6 +11,8 @@ export type Role = 'admin' | 'member';
 export interface Viewer {
   readonly version: Microversion;
   readonly role: Role;
+  /** The time the cloud's clock showed at a moment of the scripts: what it stamped then (server.ts, setClock). */
+  readonly stamp: (ms: number) => number;
 }
 
 type Json = Record<string, unknown>;
@@ -34,8 +36,8 @@ function renderEvent(event: EventSnapshot, projectId: string, viewer: Viewer): J
   const admin = viewer.role === 'admin';
   const json: Json = {
     event: event.event,
-    start_time: novaTime(event.startTime),
-    finish_time: event.finishTime === null ? null : novaTime(event.finishTime),
+    start_time: novaTime(viewer.stamp(event.startTime)),
+    finish_time: event.finishTime === null ? null : novaTime(viewer.stamp(event.finishTime)),
     result: event.result,
   };
   if (admin) json.traceback = event.traceback;
@@ -46,23 +48,23 @@ function renderEvent(event: EventSnapshot, projectId: string, viewer: Viewer): J
 }
 
 /** One item of GET /servers/{id}/os-instance-actions (ACTION_KEYS, and updated_at from 2.58). */
-export function renderActionSummary(action: ActionSnapshot, version: Microversion): Json {
+export function renderActionSummary(action: ActionSnapshot, { version, stamp }: Omit<Viewer, 'role'>): Json {
   const json: Json = {
     action: action.action,
     instance_uuid: action.instanceUuid,
     request_id: action.requestId,
     user_id: action.userId,
     project_id: action.projectId,
-    start_time: novaTime(action.startTime),
+    start_time: novaTime(stamp(action.startTime)),
     message: action.message,
   };
-  if (supports(version, 58)) json.updated_at = novaTime(action.updatedAt);
+  if (supports(version, 58)) json.updated_at = novaTime(stamp(action.updatedAt));
   return json;
 }
 
 /** The body of GET /servers/{id}/os-instance-actions/{request_id}: the list's item and, where visible, its events. */
 export function renderInstanceAction(action: ActionSnapshot, viewer: Viewer): Json {
-  const json = renderActionSummary(action, viewer.version);
+  const json = renderActionSummary(action, viewer);
   // Below 2.51 the default policy shows events to admins only, and then the key is absent, not empty.
   if (viewer.role === 'admin' || supports(viewer.version, 51)) {
     // Nova reads events ordered by created_at descending: the newest comes first.
@@ -75,7 +77,7 @@ export function renderInstanceAction(action: ActionSnapshot, viewer: Viewer): Js
 const LIVE_MIGRATION_IN_PROGRESS = new Set(['queued', 'preparing', 'running', 'post-migrating']);
 
 /** One record of GET /os-migrations as MigrationsController._output shapes it per microversion (admin). */
-export function renderMigration(m: MigrationSnapshot, version: Microversion, baseUrl: string): Json {
+export function renderMigration(m: MigrationSnapshot, { version, stamp }: Omit<Viewer, 'role'>, baseUrl: string): Json {
   const json: Json = {
     id: m.id,
     source_compute: m.sourceHost,
@@ -87,8 +89,8 @@ export function renderMigration(m: MigrationSnapshot, version: Microversion, bas
     new_instance_type_id: 1,
     instance_uuid: m.instanceUuid,
     status: m.status,
-    created_at: novaTime(m.createdAt),
-    updated_at: m.updatedAt === null ? null : novaTime(m.updatedAt),
+    created_at: novaTime(stamp(m.createdAt)),
+    updated_at: m.updatedAt === null ? null : novaTime(stamp(m.updatedAt)),
   };
   if (supports(version, 23)) {
     json.migration_type = m.type;
@@ -118,8 +120,8 @@ export function renderServer(server: ServerSnapshot, viewer: Viewer, baseUrl: st
     tenant_id: server.projectId,
     user_id: server.userId,
     hostId: hostId(server.host, server.projectId),
-    created: isoTime(server.created),
-    updated: isoTime(server.updated),
+    created: isoTime(viewer.stamp(server.created)),
+    updated: isoTime(viewer.stamp(server.updated)),
     links: [
       { rel: 'self', href },
       { rel: 'bookmark', href: href.replace('/v2.1/', '/') },
@@ -130,7 +132,7 @@ export function renderServer(server: ServerSnapshot, viewer: Viewer, baseUrl: st
   };
   // Nova shows the fault only in ERROR (and DELETED); its details only to admins unless the code is not 500.
   if (server.fault !== null && (server.status === 'ERROR' || server.status === 'DELETED')) {
-    const fault: Json = { code: server.fault.code, created: isoTime(server.fault.created), message: server.fault.message };
+    const fault: Json = { code: server.fault.code, created: isoTime(viewer.stamp(server.fault.created)), message: server.fault.message };
     if (server.fault.details !== null && (viewer.role === 'admin' || server.fault.code !== 500)) {
       fault.details = server.fault.details;
     }

@@ -48,7 +48,10 @@ export interface ApiState {
   /** In the order they were added: the latest plan for a server decides its state. */
   readonly plans: readonly ActionPlan[];
   readonly jobs: readonly JobPlan[];
+  /** The time of the scripts, which a setting of the cloud's clock does not move. */
   readonly now: number;
+  /** The time the cloud's clock showed at a time of the scripts: what it stamped then. */
+  readonly stamp: (ms: number) => number;
   readonly maxMicroversion: Microversion;
   readonly role: Role;
   /** Scheme, host and port, for the links Nova puts in documents. */
@@ -139,7 +142,7 @@ function showAction(
   );
   const action = plan === undefined ? undefined : actionAt(plan, state.now);
   if (action === undefined) return [404, novaError(404, `Action ${route.requestId} not found`)];
-  return [200, renderInstanceAction(action, { version, role: state.role })];
+  return [200, renderInstanceAction(action, { version, role: state.role, stamp: state.stamp })];
 }
 
 /**
@@ -254,8 +257,9 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
     .filter((plan) => plan.projectId === route.projectId && plan.serverId === route.serverId)
     .flatMap((plan) => actionAt(plan, state.now) ?? [])
     .toReversed();
-  const changedInWindow = (action: ActionSnapshot) => (since === undefined || action.updatedAt >= since) && (before === undefined || action.updatedAt <= before);
-  if (!supports(version, 58)) return [200, { instanceActions: all.filter(changedInWindow).map((action) => renderActionSummary(action, version)) }];
+  const { stamp } = state;
+  const changedInWindow = (action: ActionSnapshot) => (since === undefined || stamp(action.updatedAt) >= since) && (before === undefined || stamp(action.updatedAt) <= before);
+  if (!supports(version, 58)) return [200, { instanceActions: all.filter(changedInWindow).map((action) => renderActionSummary(action, { version, stamp })) }];
 
   const limit = pageLimit(query);
   if (limit === null) return badLimit(query);
@@ -265,7 +269,7 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
   const after = marker === null ? -1 : all.findIndex((action) => action.requestId === marker);
   if (after === -1 && marker !== null) return [400, novaError(400, `Marker ${marker} could not be found.`)];
   const page = all.slice(after + 1).filter(changedInWindow).slice(0, limit);
-  const body: Record<string, unknown> = { instanceActions: page.map((action) => renderActionSummary(action, version)) };
+  const body: Record<string, unknown> = { instanceActions: page.map((action) => renderActionSummary(action, { version, stamp })) };
   const links = nextLinks(`${state.baseUrl}/v2.1/${route.projectId}/servers/${route.serverId}/os-instance-actions`, query, limit, page.at(-1)?.requestId, page.length);
   if (links.length > 0) body.links = links;
   return [200, body];
@@ -289,10 +293,10 @@ function listServers(state: ApiState, version: Microversion, route: Extract<Rout
   }
   const servers = [...latest.values()].flatMap((plan) => {
     const server = serverAt(plan, state.now, created.get(plan.serverId));
-    if (server !== undefined) return since === undefined || server.updated >= since ? [server] : [];
+    if (server !== undefined) return since === undefined || state.stamp(server.updated) >= since ? [server] : [];
     // Gone: shown only to a changes-since query, as the deleted record it is.
     const deleted = deletedServerAt(plan, created.get(plan.serverId));
-    return since !== undefined && deleted.updated >= since ? [deleted] : [];
+    return since !== undefined && state.stamp(deleted.updated) >= since ? [deleted] : [];
   });
   servers.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
   const limit = pageLimit(query);
@@ -304,7 +308,7 @@ function listServers(state: ApiState, version: Microversion, route: Extract<Rout
   if (marker !== null && markerCreated === undefined) return [400, novaError(400, `marker [${marker}] not found`)];
   const after = (s: ServerSnapshot) => markerCreated === undefined || s.created < markerCreated || (s.created === markerCreated && s.id < (marker ?? ''));
   const page = servers.filter(after).slice(0, limit);
-  const body: Record<string, unknown> = { servers: page.map((s) => (renderServer(s, { version, role: state.role }, state.baseUrl) as { server: unknown }).server) };
+  const body: Record<string, unknown> = { servers: page.map((s) => (renderServer(s, { version, role: state.role, stamp: state.stamp }, state.baseUrl) as { server: unknown }).server) };
   const links = nextLinks(`${state.baseUrl}/v2.1/${route.projectId}/servers/detail`, query, limit, page.at(-1)?.id, page.length);
   if (links.length > 0) body.servers_links = links;
   return [200, body];
@@ -323,20 +327,20 @@ function listMigrations(state: ApiState, version: Microversion, query: URLSearch
     .map((plan) => migrationAt(plan, state.now))
     .filter((m): m is MigrationSnapshot => m !== undefined && (instance === null || m.instanceUuid === instance));
   const ordered = supports(version, 59) ? records.toSorted((a, b) => b.createdAt - a.createdAt || b.id - a.id) : records;
-  return [200, { migrations: ordered.map((m) => renderMigration(m, version, state.baseUrl)) }];
+  return [200, { migrations: ordered.map((m) => renderMigration(m, { version, stamp: state.stamp }, state.baseUrl)) }];
 }
 
 function showServer(state: ApiState, version: Microversion, route: Extract<Route, { kind: 'server' }>): [number, unknown] {
   const plan = latestPlan(state, route.projectId, route.serverId);
   const server = plan === undefined ? undefined : serverAt(plan, state.now, createdAt(state, plan));
   if (server === undefined) return instanceNotFound(route.serverId);
-  return [200, renderServer(server, { version, role: state.role }, state.baseUrl)];
+  return [200, renderServer(server, { version, role: state.role, stamp: state.stamp }, state.baseUrl)];
 }
 
 /** GET /v1/{project_id}/jobs/{job_id}: a job of another project is as unknown as one never created. */
 function showJob(state: ApiState, route: Extract<Route, { kind: 'job' }>): ApiResponse {
   const plan = state.jobs.find((j) => j.projectId === route.projectId && j.jobId === route.jobId);
-  const job = plan === undefined ? undefined : jobAt(plan, state.now);
+  const job = plan === undefined ? undefined : jobAt(plan, state.now, state.stamp);
   return job === undefined ? json(400, unknownJob()) : json(200, job);
 }
 

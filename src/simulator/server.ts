@@ -29,7 +29,7 @@ export interface SimulatorOptions {
   aksk?: AkskOptions;
   /** Whose view the API answers with. Default `member`, a project user as on a public cloud. */
   role?: Role;
-  /** The clock scripts run on. Default `Date.now`, so vitest's fake Date drives it. */
+  /** The clock scripts run on, and the cloud's until setClock(). Default `Date.now`, so vitest's fake Date drives it. */
   now?: () => number;
   /** Default 0: any free port. The simulator listens on 127.0.0.1 only. */
   port?: number;
@@ -64,6 +64,13 @@ export interface Simulator {
   addAction(script: ActionScript): string;
   /** Schedules a job of the native ECS API from now on and returns its job id (generated when the script has none). */
   addJob(script: JobScript): string;
+  /**
+   * Sets the cloud's clock by `byMs` (negative: back) from now on, as NTP put right on a controller, or a
+   * failover to one whose clock differs, does: the `Date` of its answers, the times it stamps from then on,
+   * its tokens' and its signature check's clock move by as much; what it stamped before stays as stamped,
+   * and its scripts go on in the time that passes, which no setting moves.
+   */
+  setClock(byMs: number): void;
   /** Makes the next `target.times` (default 1) requests matching `target` fail as `fault` says. */
   injectFault(fault: FaultSpec, target?: FaultTarget): void;
   /** Changes the token required from now on (undefined: none), e.g. to expire a client's token. */
@@ -93,6 +100,8 @@ class NovaSimulator implements Simulator {
   readonly #server: Server;
   readonly #scheme: 'http' | 'https';
   readonly #now: () => number;
+  /** The settings of its clock (setClock), oldest first: when on the scripts' clock, and by how much in all since the start. */
+  readonly #settings: { readonly at: number; readonly setMs: number }[] = [];
   readonly #role: Role;
   readonly #maxMicroversion: Microversion;
   readonly #plans: ActionPlan[] = [];
@@ -161,6 +170,16 @@ class NovaSimulator implements Simulator {
     this.#jobs.push(plan);
     return plan.jobId;
   }
+
+  setClock(byMs: number): void {
+    this.#settings.push({ at: this.#now(), setMs: (this.#settings.at(-1)?.setMs ?? 0) + byMs });
+  }
+
+  /** The time its clock showed at `at` on the scripts' clock: set by all the settings made by then. */
+  readonly #stamp = (at: number): number => {
+    const setting = this.#settings.findLast((s) => s.at <= at);
+    return at + (setting?.setMs ?? 0);
+  };
 
   injectFault(fault: FaultSpec, target?: FaultTarget): void {
     this.#faults.add(fault, target);
@@ -249,19 +268,21 @@ class NovaSimulator implements Simulator {
     const [path = '/', query = ''] = target.split(/\?(.*)/s);
     const route = matchRoute(path);
     const now = this.#now();
+    // Tokens expire, and a signature's date is checked, by the cloud's clock.
+    const clock = this.#stamp(now);
     let response: ApiResponse | undefined;
     if (route.kind === 'identity' && this.#identity !== undefined) {
-      response = this.#identity.handle({ method, query: new URLSearchParams(query), headers, body }, now, this.#url);
+      response = this.#identity.handle({ method, query: new URLSearchParams(query), headers, body }, clock, this.#url);
     } else if (route.kind !== 'versions') {
       // The migrations of a server are read in its project, which the path does not name (X-Project-Id does).
       const projectId = 'projectId' in route ? route.projectId : route.kind === 'migrations' ? this.#projectOfServer(new URLSearchParams(query).get('instance_uuid')) : undefined;
       const gate = { token: this.#token, identity: this.#identity, aksk: this.#aksk };
-      response = checkAccess({ method, target, headers, body, projectId }, gate, now, this.#url);
+      response = checkAccess({ method, target, headers, body, projectId }, gate, clock, this.#url);
     }
     const contextProjectId = this.#identity?.projectOf(headers['x-auth-token']);
     response ??= handleApiRequest(
       { method, path, query: new URLSearchParams(query), headers, contextProjectId },
-      { plans: this.#plans, jobs: this.#jobs, now, maxMicroversion: this.#maxMicroversion, role: this.#role, baseUrl: this.#url },
+      { plans: this.#plans, jobs: this.#jobs, now, stamp: this.#stamp, maxMicroversion: this.#maxMicroversion, role: this.#role, baseUrl: this.#url },
     );
     const requestId = `req-${randomUUID()}`;
     this.#send(res, {
@@ -279,7 +300,7 @@ class NovaSimulator implements Simulator {
   #send(res: ServerResponse, answer: Omit<ApiResponse, 'body'> & { body: string }): void {
     // The Date of the simulator's clock, which stamps its actions: a cloud whose clock is not the client's
     // (`now` set apart from Date.now) shows it in both, as a real one does (RFC 9110 6.6.1).
-    const date = new Date(this.#now()).toUTCString();
+    const date = new Date(this.#stamp(this.#now())).toUTCString();
     res.writeHead(answer.status, { ...answer.headers, date, 'content-length': String(Buffer.byteLength(answer.body)) });
     res.end(answer.body);
   }

@@ -275,6 +275,32 @@ describe('an action over time', () => {
   });
 });
 
+describe("the cloud's clock set (setClock)", () => {
+  it('keeps what it stamped before, stamps what comes after and dates its answers on the clock as set, and runs its scripts on in the time that passes', async () => {
+    const clock = manualClock();
+    const sim = await start({ now: clock.now });
+    const requestId = sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 10 * 60_000 }] });
+    clock.advance(60_000);
+    sim.setClock(-30 * 60_000);
+    clock.advance(5 * 60_000);
+    let answer = await get<ActionJson>(actionUrl(sim.url, requestId), microversion('2.60'));
+    expect(answer.json.instanceAction).toMatchObject({ start_time: '2026-11-26T18:00:00.000000', events: [{ finish_time: null }] });
+    // 18:06 less the 30 min: the Date header drops the milliseconds.
+    expect(answer.headers.get('date')).toBe('Thu, 26 Nov 2026 17:36:00 GMT');
+    clock.advance(4 * 60_000);
+    sim.setClock(45 * 60_000);
+    clock.advance(60_000);
+    answer = await get<ActionJson>(actionUrl(sim.url, requestId), microversion('2.60'));
+    // Finished 10 min after it started, at 18:10 of the scripts, when the clock was 15 min ahead.
+    expect(answer.json.instanceAction).toMatchObject({
+      start_time: '2026-11-26T18:00:00.000000',
+      updated_at: '2026-11-26T18:25:00.000000',
+      events: [{ start_time: '2026-11-26T18:00:00.000000', finish_time: '2026-11-26T18:25:00.000000', result: 'Success' }],
+    });
+    expect(answer.headers.get('date')).toBe('Thu, 26 Nov 2026 18:26:00 GMT');
+  });
+});
+
 describe('not found', () => {
   it('is 404 until the action becomes visible, while the server already exists', async () => {
     const clock = manualClock();
