@@ -130,6 +130,13 @@ export class WatchEngine {
    * misses the CPU's caches, and a poll made three (its key, its record, its warning's due time).
    */
   readonly #slots = new WeakMap<WatchTarget, WatchSlot>();
+  /** How far the cloud's own clock was set in all since this start, this host's keeping time (HostClock). */
+  #cloudSetMs = 0;
+  /**
+   * Of each record whose start (an action's start_time, a job's begin_time) this process has seen: that
+   * start, and #cloudSetMs when it was first seen. Kept by record, not by slot, which a reload makes anew.
+   */
+  readonly #startsSeen = new WeakMap<WatchRecord, { startedAt: number; cloudSetMs: number }>();
   readonly #batches: BatchDigests;
   /** What every poll uses of the engine, made once rather than as closures at each poll. */
   readonly #pollServices: PollServices;
@@ -147,6 +154,7 @@ export class WatchEngine {
       bootClock: options.bootClock,
       bootId: options.bootId,
       onMoved: (byMs) => this.#failures.moveTimes(byMs),
+      onCloudSet: (byMs) => void (this.#cloudSetMs += byMs),
     });
     this.#pollServices = {
       client: options.client,
@@ -638,7 +646,7 @@ export class WatchEngine {
     let slot = this.#slots.get(target);
     if (slot === undefined) {
       // Its key made once: made anew at every poll it is a new string, which the state's map must hash again.
-      slot = { key: watchKey(target), record: undefined, recordsVersion: -1, warningDueAt: undefined };
+      slot = { key: watchKey(target), record: undefined, recordsVersion: -1, warningDue: undefined };
       this.#slots.set(target, slot);
     }
     return slot;
@@ -705,7 +713,7 @@ export class WatchEngine {
     this.#o.metrics.recordPoll(pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending', (this.#lastPollEndedAt - started) / 1000);
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
-    if (result.changed) slot.warningDueAt = undefined;
+    if (result.changed) slot.warningDue = undefined;
     const errorKind = pollFailed ? this.#failures.kindOf(record) : null;
 
     // Whom it tells, and whether it warns, as the file says now: a reload may have come while it was polled.
@@ -748,7 +756,7 @@ export class WatchEngine {
     this.#o.store.releaseIfSettled(key);
     // Polled no more: a watch that stays in the file keeps only its record.
     this.#o.client.forget(target);
-    slot.warningDueAt = undefined;
+    slot.warningDue = undefined;
   }
 
   /**
@@ -757,10 +765,12 @@ export class WatchEngine {
    */
   #warnIfSlow(target: WatchTarget, slot: WatchSlot, record: WatchRecord, poll: { readonly log: Logger }): void {
     if (record.warning || target.batch) return;
-    slot.warningDueAt ??= this.#warningDue(target, record);
-    // Timed from a start the cloud stamped: now as the cloud's clock has it.
-    const cloudNow = this.#o.client.clock.now();
-    if (cloudNow < slot.warningDueAt) return;
+    const due = (slot.warningDue ??= this.#warningDue(target, record));
+    // Timed from a start the cloud stamped: now as the cloud's clock has it, as that clock stood when the
+    // start was seen. A setting of it since moved its Date, not the start: 10 min behind and put right, it
+    // made a reboot that had run 10 min look 20 min old.
+    const cloudNow = this.#o.client.clock.now() - (this.#cloudSetMs - due.cloudSetMs);
+    if (cloudNow < due.at) return;
     const { key } = slot;
     const progress = kindOf(record).progress(record);
     if (progress?.subject == null) return;
@@ -776,15 +786,19 @@ export class WatchEngine {
 
   /**
    * When the early warning is due by what the record holds (epoch ms on the cloud's clock, as the start it
-   * counts from), Infinity for never. Not on this host's: how far the clocks are apart is measured again
-   * every minute, and moves without a step of this host's clock (it drifts, or is set by less than a step),
-   * which a due time kept on this host's clock would not follow: a warning held back by as much.
+   * counts from, at #cloudSetMs `cloudSetMs`), Infinity for never. Not on this host's: how far the clocks
+   * are apart is measured again every minute, and moves without a step of this host's clock (it drifts, or
+   * is set by less than a step), which a due time kept on this host's clock would not follow: a warning held
+   * back by as much.
    */
-  #warningDue(target: WatchTarget, record: WatchRecord): number {
+  #warningDue(target: WatchTarget, record: WatchRecord): WarningDue {
     const progress = kindOf(record).progress(record);
-    if (progress?.subject == null || progress.startedAt === null) return Infinity;
+    if (progress?.subject == null || progress.startedAt === null) return NEVER;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
-    return warnAfter === null ? Infinity : progress.startedAt + warnAfter;
+    if (warnAfter === null) return NEVER;
+    let seen = this.#startsSeen.get(record);
+    if (seen?.startedAt !== progress.startedAt) this.#startsSeen.set(record, (seen = { startedAt: progress.startedAt, cloudSetMs: this.#cloudSetMs }));
+    return { at: progress.startedAt + warnAfter, cloudSetMs: seen.cloudSetMs };
   }
 
   /** Owes `event` to each notifier of the watch that takes it and does not have it yet; whether any was added. */
@@ -884,12 +898,20 @@ interface WatchSlot {
   record: WatchRecord | undefined;
   recordsVersion: number;
   /**
-   * When its early warning is due (epoch ms on the cloud's clock; Infinity for never; undefined: to be worked
-   * out), worked out from its record and kept while its polls change nothing: working it out reads the
-   * action's times and events, and nearly every poll of a long action finds them as they were.
+   * When its early warning is due (undefined: to be worked out), worked out from its record and kept while
+   * its polls change nothing: working it out reads the action's times and events, and nearly every poll of
+   * a long action finds them as they were.
    */
-  warningDueAt: number | undefined;
+  warningDue: WarningDue | undefined;
 }
+
+/** When an early warning is due: `at` (epoch ms; Infinity for never) on the cloud's clock as it stood at #cloudSetMs `cloudSetMs`. */
+interface WarningDue {
+  readonly at: number;
+  readonly cloudSetMs: number;
+}
+
+const NEVER: WarningDue = { at: Infinity, cloudSetMs: 0 };
 
 /** What a poll uses of its engine. */
 interface PollServices {

@@ -39,6 +39,8 @@ export interface HostClockOptions {
   metrics: Pick<Metrics, 'hostClockSteps'>;
   /** The times the state keeps were moved by `byMs`: what was worked out from them is to be worked out again. */
   onMoved: (byMs: number) => void;
+  /** The cloud's own clock was set by `byMs`, this host's keeping time: a time it stamped before is on its clock as it stood then. */
+  onCloudSet: (byMs: number) => void;
   bootClock?: BootClock | undefined;
   /** The boot `bootClock` counts from (clockSteps.ts); by default this machine's. */
   bootId?: string | null | undefined;
@@ -145,6 +147,8 @@ export class HostClock {
         return null;
       }
       const measured = this.#o.cloud.measuredMs;
+      // Less than a step is this host's clock drifting or set by as little, or the measure's own error: followed.
+      if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudSet(measured - this.#before);
       this.#before = measured;
       if (this.#drifted(measured)) this.#record();
       return null;
@@ -183,6 +187,16 @@ export class HostClock {
     } else {
       this.#o.logger.warn(fields, revisionMessage(setMs, judgedMs, sinceStart ? 'the start' : "this host's clock stepped"));
     }
+  }
+
+  /**
+   * The cloud's measure moved by a step or more, this host's clock keeping time: its own clock was set (NTP
+   * put right on its side, an answer from another controller whose clock differs). Nothing the state keeps
+   * moves; an early warning counts from a start it stamped before on its clock as it stood then.
+   */
+  #cloudSet(byMs: number): void {
+    this.#o.onCloudSet(byMs);
+    this.#o.logger.warn({ cloudSetMs: Math.round(byMs) }, `the cloud's clock was set ${direction(byMs)} (the Date of its answers), this host's keeping time: ${CLOUD_SET}`);
   }
 
   /**
@@ -250,6 +264,7 @@ export class HostClock {
 const SCHEDULE = 'the poll schedule starts again from the new time';
 const COUNTS = 'deadlines, early warnings, batch windows and delivery.maxAge';
 const MOVED = `: the times the state keeps moved with it, so that ${COUNTS} count only the time that passed`;
+const CLOUD_SET = "the times the state keeps stay as they are, and the early warning of an action that started before counts from its start on the cloud's clock as it stood then";
 const direction = (ms: number) => `${ms < 0 ? 'back' : 'forward'} ${formatDuration(Math.abs(ms))}`;
 const setting = (ms: number) => `this host's clock was set ${direction(ms)}`;
 const clockOff = (ms: number) => `${formatDuration(Math.abs(ms))} ${ms < 0 ? 'ahead of' : 'behind'} this one's`;

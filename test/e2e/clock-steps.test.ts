@@ -93,15 +93,18 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
   /** The watch file of the last rebootWatched(). */
   let watchFile = '';
 
-  /** The simulator, on the cloud's clock, with a reboot of one event lasting `durationMs`, and the daemon's parts watching it with `deadline`. */
-  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string): Promise<App> {
-    cloudAhead = 0;
+  /**
+   * The simulator, on the cloud's clock (`o.cloudAhead` ahead of this host's), with a reboot of one event
+   * lasting `durationMs`, and the daemon's parts watching it with `deadline` (and `o.warnAfter`).
+   */
+  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string, o: { warnAfter?: string; cloudAhead?: number } = {}): Promise<App> {
+    cloudAhead = o.cloudAhead ?? 0;
     slept = 0;
     vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
     h = await Harness.start({ now: () => Date.now() + cloudAhead });
     const ids = newIds();
     h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
-    watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}` }]);
+    watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}${o.warnAfter === undefined ? '' : `\n    warnAfter: ${o.warnAfter}`}` }]);
     return h.app(poll === undefined ? watchFile : watchFile.replace(/^poll:\n( {2}.*\n)+/m, `poll:\n${poll}\n`), { bootClock, bootId });
   }
 
@@ -346,6 +349,78 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     await pass(app, 8000);
     expect(h.hooks.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.slow']);
     expect(warnings()).toEqual([expect.stringMatching(/^the cloud's clock is 3\d s ahead of this host's/)]);
+  });
+
+  describe("the cloud's own clock set, this host's keeping time", () => {
+    const slow = () => h.hooks.received.map((r) => r.body as { type: string; reason: string; watch: { name: string } }).filter((b) => b.type === 'ecs.action.slow');
+    const apart = (ms: number) => (ms === 0 ? [] : [expect.stringMatching(new RegExp(`^the cloud's clock is 10 min ${ms > 0 ? 'ahead of' : 'behind'} this host's`))]);
+
+    // The client measures the cloud's clock once a minute from its first answer (1 s, 61 s ... 1141 s): a
+    // setting at 18 min 50 s is seen at 19 min 1 s, with the warning a minute off yet.
+    it.each([
+      { clock: '10 min behind, set right 5 min after the reboot started', aheadMs: -10 * MINUTE, setAt: 5 * MINUTE, setMs: 10 * MINUTE },
+      { clock: '10 min ahead, set right 5 min after the reboot started', aheadMs: 10 * MINUTE, setAt: 5 * MINUTE, setMs: -10 * MINUTE },
+      { clock: 'agreeing, set 10 min forward 70 s before the warning is due', aheadMs: 0, setAt: 18 * MINUTE + 50_000, setMs: 10 * MINUTE },
+      { clock: 'agreeing, set 10 min back 70 s before the warning is due', aheadMs: 0, setAt: 18 * MINUTE + 50_000, setMs: -10 * MINUTE },
+    ])("sends the early warning once, 20 min after the reboot started, not 10 min off, and ends it at its deadline: the cloud's clock $clock", async ({ aheadMs, setAt, setMs }) => {
+      const app = await rebootWatched(2 * HOUR, '21m', null, undefined, { warnAfter: '20m', cloudAhead: aheadMs });
+      await pass(app, setAt);
+      h.simulator.setClock(setMs);
+      await pass(app, 19 * MINUTE + 50_000 - setAt);
+      expect(slow()).toEqual([]);
+      await pass(app, 15_000);
+      expect(slow().map((b) => b.reason)).toEqual([expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\); 0\/1 events done/)]);
+      await pass(app, 50_000);
+      expect(outcomes()).toEqual([null]);
+      await pass(app, 10_000);
+      expect(outcomes()).toEqual([null, 'timeout']);
+      expect(warnings()).toEqual([
+        ...apart(aheadMs),
+        ...apart(aheadMs + setMs),
+        `the cloud's clock was set ${setMs > 0 ? 'forward' : 'back'} 10 min (the Date of its answers), this host's keeping time: the times the state keeps stay as they are, and the early warning of an action that started before counts from its start on the cloud's clock as it stood then`,
+      ]);
+    });
+
+    it('sends each of many early warnings once at its own warnAfter, those of reboots that started before the setting and of one that started after it', async () => {
+      slept = 0;
+      vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
+      h = await Harness.start();
+      const reboot = (name: string, warnAfter: string) => {
+        const ids = newIds();
+        h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: HOUR }] });
+        return { ...ids, name, extra: `    warnAfter: ${warnAfter}` };
+      };
+      const before = [reboot('web-01', '20m'), reboot('web-02', '12m'), reboot('web-03', '8m')];
+      const app = await h.app(h.yaml(before), { bootClock });
+      await pass(app, 5 * MINUTE);
+      // A failover to a controller whose clock is 10 min ahead.
+      h.simulator.setClock(10 * MINUTE);
+      await pass(app, 2 * MINUTE);
+      app.engine.setWatches(targetsOf(parseConfig(h.yaml([...before, reboot('web-04', '10m')]), { env: h.env })));
+      const warned = () => slow().map((b) => b.watch.name);
+      await pass(app, MINUTE - 10_000);
+      expect(warned()).toEqual([]);
+      await pass(app, 15_000);
+      expect(warned()).toEqual(['web-03']);
+      await pass(app, 4 * MINUTE - 15_000);
+      expect(warned()).toEqual(['web-03']);
+      await pass(app, 15_000);
+      expect(warned()).toEqual(['web-03', 'web-02']);
+      await pass(app, 5 * MINUTE - 15_000);
+      expect(warned()).toEqual(['web-03', 'web-02']);
+      await pass(app, 15_000);
+      expect(warned()).toEqual(['web-03', 'web-02', 'web-04']);
+      await pass(app, 3 * MINUTE - 15_000);
+      expect(warned()).toEqual(['web-03', 'web-02', 'web-04']);
+      await pass(app, 15_000);
+      expect(warned()).toEqual(['web-03', 'web-02', 'web-04', 'web-01']);
+      expect(slow().map((b) => b.reason)).toEqual([
+        expect.stringMatching(/^reboot still running 8 min( \d s)? after it started \(warnAfter 8 min\)/),
+        expect.stringMatching(/^reboot still running 12 min( \d s)? after it started \(warnAfter 12 min\)/),
+        expect.stringMatching(/^reboot still running 10 min( \d s)? after it started \(warnAfter 10 min\)/),
+        expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\)/),
+      ]);
+    });
   });
 });
 
