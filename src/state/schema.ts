@@ -237,6 +237,7 @@ export const stateSchemas = once(() => {
     boot: z.object({ id: z.string().min(1), ms: z.number().min(0) }).nullable(),
     cloud: z.object({ name: z.string(), aheadMs: z.number() }).nullable(),
     unjudgedStart: z.number().min(0).optional(),
+    unjudgedSetMs: z.number().optional(),
   } satisfies { [K in keyof Required<ClockRecord>]: z.ZodType });
 
   return { stateEnvelopeSchema, journalEntrySchema, watchRecordSchema, batchRecordSchema, trackedServerSchema, trackedProjectSchema, clockRecordSchema };

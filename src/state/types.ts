@@ -229,4 +229,9 @@ export interface ClockRecord {
    * makes the parts again) goes on from it rather than taking this boot's record as judged.
    */
   unjudgedStart?: number;
+  /**
+   * A setting of this host's clock (ms) that its boot clock found and the cloud's clock had not judged yet
+   * (its measure then is moved by it): the first answer after a start judges it, as it would have while running.
+   */
+  unjudgedSetMs?: number;
 }

@@ -130,7 +130,7 @@ export class WatchEngine {
    * misses the CPU's caches, and a poll made three (its key, its record, its warning's due time).
    */
   readonly #slots = new WeakMap<WatchTarget, WatchSlot>();
-  /** How far the cloud's own clock was set in all since this start, this host's keeping time (HostClock). */
+  /** How far the cloud's own clock was set in all since this start (while stopped, too), this host's keeping time (HostClock). */
   #cloudSetMs = 0;
   /**
    * Of each record whose start (an action's start_time, a job's begin_time) this process has seen: that
@@ -144,6 +144,11 @@ export class WatchEngine {
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#firstPassPolled = options.firstPassPolled;
+    // A start the state holds was seen before this start: before any setting of the cloud's clock found since.
+    for (const [, record] of options.store.records()) {
+      const startedAt = record.verdict || record.warning ? null : kindOf(record).progress(record)?.startedAt;
+      if (startedAt != null) this.#startsSeen.set(record, { startedAt, cloudSetMs: 0 });
+    }
     // Before the host clock, which moves the times it keeps (at a start, too).
     this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal, () => this.#task !== null, () => this.#now());
     this.#hostClock = new HostClock({

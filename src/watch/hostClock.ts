@@ -59,6 +59,8 @@ export class HostClock {
   #startedOnBoot: number;
   /** The cloud clock's measure as the state last recorded it. */
   #recordedAheadMs: number | undefined;
+  /** The state was recorded while a setting its boot clock found waited for the cloud's word, which the next answer gives. */
+  #setUnjudgedAtStart = false;
   /** The cloud clock's measure before the steps not yet judged by it (undefined: none known). */
   #before: number | undefined;
   /** What the boot clock judged a setting of the clock since `#before`, and moved the times by. */
@@ -96,6 +98,7 @@ export class HostClock {
       this.#open = true;
       this.#sinceStart = true;
       this.#stepLookedAfter = -Infinity;
+      this.#setUnjudgedAtStart = saved.unjudgedSetMs !== undefined;
     }
     const boot = saved?.boot;
     const sameBoot = saved != null && boot != null && boot.id === this.#bootId;
@@ -148,7 +151,7 @@ export class HostClock {
       }
       const measured = this.#o.cloud.measuredMs;
       // Less than a step is this host's clock drifting or set by as little, or the measure's own error: followed.
-      if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudSet(measured - this.#before);
+      if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudSet(measured - this.#before, false);
       this.#before = measured;
       if (this.#drifted(measured)) this.#record();
       return null;
@@ -176,6 +179,14 @@ export class HostClock {
     if (after === undefined) return;
     const judgedMs = this.#appliedMs;
     const sinceStart = this.#sinceStart;
+    // Within this boot the boot clock saw all the time stopped: where it found no step, the measure moved
+    // by one is the cloud's clock set, as while running (look()), not this host's.
+    if (sinceStart && !this.#startUnjudged && !this.#setUnjudgedAtStart && judgedMs === 0 && Math.abs(after - this.#before!) >= CLOCK_STEP_MS) {
+      const cloudSetMs = after - this.#before!;
+      this.#move(0, after);
+      this.#cloudSet(cloudSetMs, true);
+      return;
+    }
     const setMs = settingByCloud(judgedMs, this.#before!, after);
     // The time the daemon was stopped is no step: only a setting counts then.
     this.#count({ movedMs: this.#openMovedMs, sleptMs: sinceStart ? 0 : this.#openMovedMs - setMs, setMs });
@@ -194,9 +205,12 @@ export class HostClock {
    * put right on its side, an answer from another controller whose clock differs). Nothing the state keeps
    * moves; an early warning counts from a start it stamped before on its clock as it stood then.
    */
-  #cloudSet(byMs: number): void {
+  #cloudSet(byMs: number, whileStopped: boolean): void {
     this.#o.onCloudSet(byMs);
-    this.#o.logger.warn({ cloudSetMs: Math.round(byMs) }, `the cloud's clock was set ${direction(byMs)} (the Date of its answers), this host's keeping time: ${CLOUD_SET}`);
+    const how = whileStopped
+      ? " while the daemon was stopped (the Date of its first answer since the start, against its last before the stop), this host's keeping time by its boot clock"
+      : " (the Date of its answers), this host's keeping time";
+    this.#o.logger.warn({ cloudSetMs: Math.round(byMs) }, `the cloud's clock was set ${direction(byMs)}${how}: ${CLOUD_SET}`);
   }
 
   /**
@@ -208,6 +222,9 @@ export class HostClock {
       this.#o.store.moveTimes(byMs);
       this.#o.onMoved(byMs);
     }
+    // Judged now: the record says so, or a restart in this boot would wait for the cloud's word again (on
+    // this start, or on a setting found before the stop, which it would take for one of this host's clock).
+    const judgedNow = after !== undefined && (this.#startUnjudged || (this.#open && this.#appliedMs !== 0));
     if (after === undefined) {
       if (byMs === 0) return;
       this.#o.cloud.hostSet(byMs);
@@ -219,8 +236,6 @@ export class HostClock {
       this.#open = false;
       this.#sinceStart = false;
     }
-    // Judged now: the record says so, or a restart in this boot would wait for the cloud's word again.
-    const judgedNow = after !== undefined && this.#startUnjudged;
     if (after !== undefined) this.#startUnjudged = false;
     if (byMs !== 0 || this.#drifted(after) || judgedNow) this.#record();
     // Saved now rather than at the end of the pass, with the clock's record: a restart reads what it finds,
@@ -251,6 +266,7 @@ export class HostClock {
       boot: this.#bootId === null ? null : { id: this.#bootId, ms: Math.round(this.#boot()) },
       cloud: aheadMs === undefined ? null : { name: this.#o.cloud.name, aheadMs: Math.round(aheadMs) },
       ...(this.#startUnjudged && this.#bootId !== null ? { unjudgedStart: Math.round(this.#startedOnBoot) } : {}),
+      ...(this.#open && this.#appliedMs !== 0 ? { unjudgedSetMs: Math.round(this.#appliedMs) } : {}),
     });
   }
 

@@ -316,6 +316,26 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(outcomes()).toEqual(['success']);
     });
 
+    it.each([
+      { way: 'forward', setMs: 10 * MINUTE },
+      { way: 'back', setMs: -10 * MINUTE },
+    ])("warns at its warnAfter and ends at its deadline, neither 10 min off, when the cloud's clock was set $way 10 min while stopped, this host's keeping time by its boot clock", async ({ way, setMs }) => {
+      const app = await rebootWatched(HOUR, '20m', 'boot-1', undefined, { warnAfter: '15m' });
+      const slow = () => h.hooks.received.map((r) => r.body as { type: string; reason: string }).filter((b) => b.type === 'ecs.action.slow').map((b) => b.reason);
+      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => h.simulator.setClock(setMs), bootId: 'boot-1', thenMs: 8 * MINUTE + 50_000 });
+      expect(outcomes()).toEqual([]);
+      await pass(again, 15_000);
+      expect(slow()).toEqual([expect.stringMatching(/^reboot still running 15 min( \d s)? after it started \(warnAfter 15 min\)/)]);
+      await pass(again, 5 * MINUTE - 15_000);
+      expect(outcomes()).toEqual([null]);
+      await pass(again, 15_000);
+      expect(outcomes()).toEqual([null, 'timeout']);
+      expect(warnings()).toEqual([
+        expect.stringMatching(new RegExp(`^the cloud's clock is 10 min( \\d+ s)? ${setMs > 0 ? 'ahead of' : 'behind'} this host's`)),
+        `the cloud's clock was set ${way} 10 min while the daemon was stopped (the Date of its first answer since the start, against its last before the stop), this host's keeping time by its boot clock: the times the state keeps stay as they are, and the early warning of an action that started before counts from its start on the cloud's clock as it stood then`,
+      ]);
+    });
+
     it('counts the time it was stopped as time passed: a reboot still running 30 min later is a timeout at once', async () => {
       const app = await rebootWatched(HOUR, '10m', 'boot-1');
       await restarted(app, { runMs: 5 * MINUTE, stoppedMs: 30 * MINUTE, set: () => undefined, bootId: 'boot-2', thenMs: 1000 });

@@ -247,6 +247,28 @@ describe('HostClock across a restart of the daemon', () => {
     );
   });
 
+  it("tells the cloud's clock set while it was stopped within the same boot, this host's keeping time: nothing moves, and the log says so", async () => {
+    const first = hostClock({ bootId: 'b1' });
+    first.answer();
+    first.clock.look();
+    // A step of this host's clock that the cloud then bears out: the record no longer waits for its word.
+    first.set(30 * MINUTE);
+    first.clock.look();
+    expect(first.records.at(-1)).toMatchObject({ unjudgedSetMs: 30 * MINUTE });
+    vi.advanceTimersByTime(1000);
+    first.answer();
+    first.clock.look();
+    expect(first.records.at(-1)).not.toHaveProperty('unjudgedSetMs');
+    vi.advanceTimersByTime(MINUTE);
+    first.world.cloudAhead += 10 * MINUTE;
+    const again = hostClock({ saved: first.records.at(-1)!, bootId: 'b1', world: first.world });
+    again.answer();
+    again.clock.look();
+    expect(again.moves).toEqual([]);
+    expect(await again.counted()).toEqual({ set: 0, passed: 0 });
+    expect((await again.lines()).at(-1)).toMatch(/^the cloud's clock was set forward 10 min while the daemon was stopped \(the Date of its first answer since the start, against its last before the stop\), this host's keeping time by its boot clock: /);
+  });
+
   it('judges by the cloud\'s clock alone after a boot (or on another host), and leaves a second or two alone', async () => {
     const { saved, world, set } = ranAndStopped('b1');
     set(1500);
