@@ -150,6 +150,7 @@ export const stateSchemas = once(() => {
     ...outcomeShape,
     // Absent for a watch of the watch file.
     discovered: discoveredSchema.optional(),
+    cloudClockSetMs: z.number().optional(),
   } satisfies { [K in keyof Required<ActionWatchRecord>]: z.ZodType };
 
   const jobShape = {
@@ -161,6 +162,7 @@ export const stateSchemas = once(() => {
     ...pollErrorShape,
     job: jobSchema.nullable(),
     ...outcomeShape,
+    cloudClockSetMs: z.number().optional(),
   } satisfies { [K in keyof Required<JobWatchRecord>]: z.ZodType };
 
   const DELIVERIES_NEED_A_VERDICT = {

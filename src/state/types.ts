@@ -86,6 +86,12 @@ interface RecordBase {
    * the digest, and notify it on its own.
    */
   batch?: string | null;
+  /**
+   * How far the cloud's own clock was set (hostClock.ts), this host's keeping time, since the start of what
+   * the watch follows (an action's start_time, a job's begin_time) was seen: it counts from that start on
+   * the cloud's clock as it stood then. Absent: not set since.
+   */
+  cloudClockSetMs?: number;
 }
 
 /** An `ecs.action.slow` notice: why, when, and its deliveries (keyed like a watch's). */

@@ -130,13 +130,6 @@ export class WatchEngine {
    * misses the CPU's caches, and a poll made three (its key, its record, its warning's due time).
    */
   readonly #slots = new WeakMap<WatchTarget, WatchSlot>();
-  /** How far the cloud's own clock was set in all since this start (while stopped, too), this host's keeping time (HostClock). */
-  #cloudSetMs = 0;
-  /**
-   * Of each record whose start (an action's start_time, a job's begin_time) this process has seen: that
-   * start, and #cloudSetMs when it was first seen. Kept by record, not by slot, which a reload makes anew.
-   */
-  readonly #startsSeen = new WeakMap<WatchRecord, { startedAt: number; cloudSetMs: number }>();
   readonly #batches: BatchDigests;
   /** What every poll uses of the engine, made once rather than as closures at each poll. */
   readonly #pollServices: PollServices;
@@ -144,11 +137,6 @@ export class WatchEngine {
   constructor(options: EngineOptions) {
     this.#o = options;
     this.#firstPassPolled = options.firstPassPolled;
-    // A start the state holds was seen before this start: before any setting of the cloud's clock found since.
-    for (const [, record] of options.store.records()) {
-      const startedAt = record.verdict || record.warning ? null : kindOf(record).progress(record)?.startedAt;
-      if (startedAt != null) this.#startsSeen.set(record, { startedAt, cloudSetMs: 0 });
-    }
     // Before the host clock, which moves the times it keeps (at a start, too).
     this.#failures = new PollFailures(options.metrics.pollErrors, this.#closed.signal, () => this.#task !== null, () => this.#now());
     this.#hostClock = new HostClock({
@@ -159,7 +147,7 @@ export class WatchEngine {
       bootClock: options.bootClock,
       bootId: options.bootId,
       onMoved: (byMs) => this.#failures.moveTimes(byMs),
-      onCloudSet: (byMs) => void (this.#cloudSetMs += byMs),
+      onCloudSet: (byMs) => this.#cloudSet(byMs),
     });
     this.#pollServices = {
       client: options.client,
@@ -651,7 +639,7 @@ export class WatchEngine {
     let slot = this.#slots.get(target);
     if (slot === undefined) {
       // Its key made once: made anew at every poll it is a new string, which the state's map must hash again.
-      slot = { key: watchKey(target), record: undefined, recordsVersion: -1, warningDue: undefined };
+      slot = { key: watchKey(target), record: undefined, recordsVersion: -1, warningDueAt: undefined };
       this.#slots.set(target, slot);
     }
     return slot;
@@ -718,7 +706,7 @@ export class WatchEngine {
     this.#o.metrics.recordPoll(pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending', (this.#lastPollEndedAt - started) / 1000);
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
-    if (result.changed) slot.warningDue = undefined;
+    if (result.changed) slot.warningDueAt = undefined;
     const errorKind = pollFailed ? this.#failures.kindOf(record) : null;
 
     // Whom it tells, and whether it warns, as the file says now: a reload may have come while it was polled.
@@ -761,7 +749,7 @@ export class WatchEngine {
     this.#o.store.releaseIfSettled(key);
     // Polled no more: a watch that stays in the file keeps only its record.
     this.#o.client.forget(target);
-    slot.warningDue = undefined;
+    slot.warningDueAt = undefined;
   }
 
   /**
@@ -770,12 +758,12 @@ export class WatchEngine {
    */
   #warnIfSlow(target: WatchTarget, slot: WatchSlot, record: WatchRecord, poll: { readonly log: Logger }): void {
     if (record.warning || target.batch) return;
-    const due = (slot.warningDue ??= this.#warningDue(target, record));
+    slot.warningDueAt ??= this.#warningDue(target, record);
     // Timed from a start the cloud stamped: now as the cloud's clock has it, as that clock stood when the
     // start was seen. A setting of it since moved its Date, not the start: 10 min behind and put right, it
     // made a reboot that had run 10 min look 20 min old.
-    const cloudNow = this.#o.client.clock.now() - (this.#cloudSetMs - due.cloudSetMs);
-    if (cloudNow < due.at) return;
+    const cloudNow = this.#o.client.clock.now() - (record.cloudClockSetMs ?? 0);
+    if (cloudNow < slot.warningDueAt) return;
     const { key } = slot;
     const progress = kindOf(record).progress(record);
     if (progress?.subject == null) return;
@@ -790,20 +778,29 @@ export class WatchEngine {
   }
 
   /**
-   * When the early warning is due by what the record holds (epoch ms on the cloud's clock, as the start it
-   * counts from, at #cloudSetMs `cloudSetMs`), Infinity for never. Not on this host's: how far the clocks
-   * are apart is measured again every minute, and moves without a step of this host's clock (it drifts, or
-   * is set by less than a step), which a due time kept on this host's clock would not follow: a warning held
-   * back by as much.
+   * When the early warning is due by what the record holds (epoch ms on the cloud's clock as it stood when
+   * the start it counts from was seen), Infinity for never. Not on this host's: how far the clocks are apart
+   * is measured again every minute, and moves without a step of this host's clock (it drifts, or is set by
+   * less than a step), which a due time kept on this host's clock would not follow: a warning held back by
+   * as much.
    */
-  #warningDue(target: WatchTarget, record: WatchRecord): WarningDue {
+  #warningDue(target: WatchTarget, record: WatchRecord): number {
     const progress = kindOf(record).progress(record);
-    if (progress?.subject == null || progress.startedAt === null) return NEVER;
+    if (progress?.subject == null || progress.startedAt === null) return Infinity;
     const warnAfter = warnAfterFor(target.warnAfter, progress.subject, this.#o.poll.warnAfter);
-    if (warnAfter === null) return NEVER;
-    let seen = this.#startsSeen.get(record);
-    if (seen?.startedAt !== progress.startedAt) this.#startsSeen.set(record, (seen = { startedAt: progress.startedAt, cloudSetMs: this.#cloudSetMs }));
-    return { at: progress.startedAt + warnAfter, cloudSetMs: seen.cloudSetMs };
+    return warnAfter === null ? Infinity : progress.startedAt + warnAfter;
+  }
+
+  /**
+   * The cloud's own clock was set by `byMs` (HostClock): each watch still to be warned of whose start was
+   * seen counts from that start on the clock as it stood, in its record, which a restart reads.
+   */
+  #cloudSet(byMs: number): void {
+    for (const [key, record] of this.#o.store.records()) {
+      if (record.verdict || record.warning || kindOf(record).progress(record)?.startedAt == null) continue;
+      record.cloudClockSetMs = (record.cloudClockSetMs ?? 0) + byMs;
+      this.#o.store.touch(key);
+    }
   }
 
   /** Owes `event` to each notifier of the watch that takes it and does not have it yet; whether any was added. */
@@ -903,20 +900,13 @@ interface WatchSlot {
   record: WatchRecord | undefined;
   recordsVersion: number;
   /**
-   * When its early warning is due (undefined: to be worked out), worked out from its record and kept while
-   * its polls change nothing: working it out reads the action's times and events, and nearly every poll of
-   * a long action finds them as they were.
+   * When its early warning is due (epoch ms on the cloud's clock as it stood when the start was seen;
+   * Infinity for never; undefined: to be worked out), worked out from its record and kept while its polls
+   * change nothing: working it out reads the action's times and events, and nearly every poll of a long
+   * action finds them as they were.
    */
-  warningDue: WarningDue | undefined;
+  warningDueAt: number | undefined;
 }
-
-/** When an early warning is due: `at` (epoch ms; Infinity for never) on the cloud's clock as it stood at #cloudSetMs `cloudSetMs`. */
-interface WarningDue {
-  readonly at: number;
-  readonly cloudSetMs: number;
-}
-
-const NEVER: WarningDue = { at: Infinity, cloudSetMs: 0 };
 
 /** What a poll uses of its engine. */
 interface PollServices {

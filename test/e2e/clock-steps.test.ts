@@ -401,6 +401,21 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       ]);
     });
 
+    it('still sends it 20 min after the reboot started when the daemon is started again after the setting, which it saw before its stop', async () => {
+      const app = await rebootWatched(2 * HOUR, '1h', 'boot-1', undefined, { warnAfter: '20m', cloudAhead: -10 * MINUTE });
+      await pass(app, 5 * MINUTE);
+      h.simulator.setClock(10 * MINUTE);
+      await pass(app, 2 * MINUTE);
+      expect(warnings().at(-1)).toMatch(/^the cloud's clock was set forward 10 min \(the Date of its answers\)/);
+      await app.close();
+      vi.advanceTimersByTime(MINUTE);
+      const again = await h.app(watchFile, { bootClock, bootId: 'boot-1' });
+      await pass(again, 11 * MINUTE + 50_000);
+      expect(slow()).toEqual([]);
+      await pass(again, 15_000);
+      expect(slow().map((b) => b.reason)).toEqual([expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\)/)]);
+    });
+
     it('sends each of many early warnings once at its own warnAfter, those of reboots that started before the setting and of one that started after it', async () => {
       slept = 0;
       vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
