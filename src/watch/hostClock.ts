@@ -210,7 +210,9 @@ export class HostClock {
     const how = whileStopped
       ? " while the daemon was stopped (the Date of its first answer since the start, against its last before the stop), this host's keeping time by its boot clock"
       : " (the Date of its answers), this host's keeping time";
-    this.#o.logger.warn({ cloudSetMs: Math.round(byMs) }, `the cloud's clock was set ${direction(byMs)}${how}: ${CLOUD_SET}`);
+    // Its clocks, boot clock included, stop while it is held still: only the cloud's went on, as if set forward.
+    const held = byMs > 0 ? `, or this machine was held still ${formatDuration(byMs)} (as a paused VM is) and its clock not put right` : '';
+    this.#o.logger.warn({ cloudSetMs: Math.round(byMs) }, `the cloud's clock was set ${direction(byMs)}${how}${held}: ${CLOUD_SET}`);
   }
 
   /**
