@@ -792,12 +792,13 @@ export class WatchEngine {
   }
 
   /**
-   * The cloud's own clock was set by `byMs` (HostClock): each watch still to be warned of whose start was
-   * seen counts from that start on the clock as it stood, in its record, which a restart reads.
+   * The cloud's own clock was set by `byMs` (HostClock): each watch without an outcome whose start was seen
+   * reads what was stamped before on the clock as it stood (its early warning, a finish seen late), in its
+   * record, which a restart reads.
    */
   #cloudSet(byMs: number): void {
     for (const [key, record] of this.#o.store.records()) {
-      if (record.verdict || record.warning || kindOf(record).progress(record)?.startedAt == null) continue;
+      if (record.verdict || kindOf(record).progress(record)?.startedAt == null) continue;
       record.cloudClockSetMs = (record.cloudClockSetMs ?? 0) + byMs;
       this.#o.store.touch(key);
     }

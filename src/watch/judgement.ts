@@ -102,6 +102,11 @@ export interface Clock {
    */
   cloudAheadMs?: number;
   /**
+   * How far the cloud's own clock was set since the start of what the watch follows was seen (the record's
+   * cloudClockSetMs): a time stamped before the setting is on its clock as it stood then.
+   */
+  cloudSetMs?: number;
+  /**
    * Since when this watch's polls have failed in this process, before this poll (epoch ms); null or absent
    * when the last one here answered, or none has run here yet.
    */
@@ -131,9 +136,16 @@ export function withDeadline<R, M>(
 ): Verdict<R, M> {
   const deadlineAt = clock.trackingSince + clock.deadlineMs;
   const ahead = clock.cloudAheadMs ?? 0;
+  const setMs = clock.cloudSetMs ?? 0;
   // A finish later than the poll that saw it is a cloud whose times run ahead of its own Date (a conductor
-  // whose clock is fast, local time written as UTC): it happened by now, and no later.
-  const onThisClock = (cloudTime: number | null) => (cloudTime === null ? null : Math.min(cloudTime - ahead, clock.now));
+  // whose clock is fast, local time written as UTC): it happened by now, and no later. Or it was stamped
+  // before the cloud's clock was set back, and seen only after (the API down across a failover to a
+  // controller whose clock is behind): on that clock as it stood then.
+  const onThisClock = (cloudTime: number | null) => {
+    if (cloudTime === null) return null;
+    const read = cloudTime - ahead;
+    return Math.min(read > clock.now && setMs < 0 ? read + setMs : read, clock.now);
+  };
   if (judged.settled) {
     const finishedAt = onThisClock(ends.finishedAt);
     if (judged.outcome !== 'not_found' && finishedAt !== null && finishedAt > deadlineAt) {

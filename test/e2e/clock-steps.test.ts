@@ -418,6 +418,18 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(slow().map((b) => b.reason)).toEqual([expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\)/)]);
     });
 
+    it('judges a reboot that finished in time a success, its early warning sent, when the API, down across its deadline, comes back on a controller whose clock is 10 min behind', async () => {
+      // No retries within a poll: p-retry waits on real timers.
+      const app = await rebootWatched(9 * MINUTE + 30_000, '10m', null, '  schedule: "* * * * * *"\n  retries: 0', { warnAfter: '5m' });
+      await pass(app, 9 * MINUTE);
+      expect(outcomes()).toEqual([null]);
+      h.simulator.injectFault({ kind: 'reset' }, { times: 120 });
+      await pass(app, 40_000);
+      h.simulator.setClock(-10 * MINUTE);
+      await pass(app, 81_000 + 5000);
+      expect(outcomes()).toEqual([null, 'success']);
+    });
+
     it('sends each of many early warnings once at its own warnAfter, those of reboots that started before the setting and of one that started after it', async () => {
       slept = 0;
       vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });

@@ -70,6 +70,7 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
     trackingSince: Date.parse(record.trackingSince),
     deadlineMs: target.deadlineMs,
     cloudAheadMs: p.client.clock.aheadMs,
+    cloudSetMs: record.cloudClockSetMs,
     failingSince: p.failingSince(),
     memory: { everFound: record.everFound, ...record.observed },
     seen,

@@ -106,7 +106,7 @@ async function poll(p: Poll): Promise<PollResult> {
     // one into a new object, at every poll.
     const verdict = decide({
       now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs,
-      failingSince: p.failingSince(),
+      cloudSetMs: record.cloudClockSetMs, failingSince: p.failingSince(),
       memory: lostNow ? rememberLookup(memory, 'found', now) : memory, lastAction: lostNow ? foundNow : record.instanceAction,
       action: seen.action, server: seen.server, actionAfterServer: seen.actionAfterServer, actions: seen.actions, migrations: seen.migrations,
     });
