@@ -430,7 +430,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(outcomes()).toEqual([null, 'success']);
     });
 
-    it('sends each of many early warnings once at its own warnAfter, those of reboots that started before the setting and of one that started after it', async () => {
+    it('sends each of many early warnings once at its own warnAfter, those of reboots and a job that started before the setting and of a reboot that started after it', async () => {
       slept = 0;
       vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
       h = await Harness.start();
@@ -439,33 +439,34 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
         h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: HOUR }] });
         return { ...ids, name, extra: `    warnAfter: ${warnAfter}` };
       };
-      const before = [reboot('web-01', '20m'), reboot('web-02', '12m'), reboot('web-03', '8m')];
+      const jobId = h.simulator.addJob({ projectId: PROJECT, jobType: 'resizeServer', serverId: 'srv-big', durationMs: HOUR });
+      const before = [reboot('web-01', '20m'), reboot('web-02', '12m'), reboot('web-03', '8m'), { jobId, name: 'resize-big', extra: '    warnAfter: 14m' }];
       const app = await h.app(h.yaml(before), { bootClock });
       await pass(app, 5 * MINUTE);
       // A failover to a controller whose clock is 10 min ahead.
       h.simulator.setClock(10 * MINUTE);
       await pass(app, 2 * MINUTE);
       app.engine.setWatches(targetsOf(parseConfig(h.yaml([...before, reboot('web-04', '10m')]), { env: h.env })));
-      const warned = () => slow().map((b) => b.watch.name);
-      await pass(app, MINUTE - 10_000);
-      expect(warned()).toEqual([]);
-      await pass(app, 15_000);
-      expect(warned()).toEqual(['web-03']);
-      await pass(app, 4 * MINUTE - 15_000);
-      expect(warned()).toEqual(['web-03']);
-      await pass(app, 15_000);
-      expect(warned()).toEqual(['web-03', 'web-02']);
-      await pass(app, 5 * MINUTE - 15_000);
-      expect(warned()).toEqual(['web-03', 'web-02']);
-      await pass(app, 15_000);
-      expect(warned()).toEqual(['web-03', 'web-02', 'web-04']);
-      await pass(app, 3 * MINUTE - 15_000);
-      expect(warned()).toEqual(['web-03', 'web-02', 'web-04']);
-      await pass(app, 15_000);
-      expect(warned()).toEqual(['web-03', 'web-02', 'web-04', 'web-01']);
+      // Each one's due time (web-04's 10 min from 7 min), in order: not 10 s before, and once 5 s after.
+      const due = [
+        { name: 'web-03', at: 8 * MINUTE },
+        { name: 'web-02', at: 12 * MINUTE },
+        { name: 'resize-big', at: 14 * MINUTE },
+        { name: 'web-04', at: 17 * MINUTE },
+        { name: 'web-01', at: 20 * MINUTE },
+      ];
+      let passed = 7 * MINUTE;
+      for (const [i, { at }] of due.entries()) {
+        await pass(app, at - 10_000 - passed);
+        expect(slow().map((b) => b.watch.name)).toEqual(due.slice(0, i).map((d) => d.name));
+        await pass(app, 15_000);
+        passed = at + 5000;
+        expect(slow().map((b) => b.watch.name)).toEqual(due.slice(0, i + 1).map((d) => d.name));
+      }
       expect(slow().map((b) => b.reason)).toEqual([
         expect.stringMatching(/^reboot still running 8 min( \d s)? after it started \(warnAfter 8 min\)/),
         expect.stringMatching(/^reboot still running 12 min( \d s)? after it started \(warnAfter 12 min\)/),
+        expect.stringMatching(/^resizeServer still running 14 min( \d s)? after it started \(warnAfter 14 min\)/),
         expect.stringMatching(/^reboot still running 10 min( \d s)? after it started \(warnAfter 10 min\)/),
         expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\)/),
       ]);
