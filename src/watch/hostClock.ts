@@ -194,7 +194,7 @@ export class HostClock {
     if (setMs === judgedMs) return;
     const fields = { setMs: Math.round(setMs), judgedMs: Math.round(judgedMs) };
     if (sinceStart && judgedMs === 0) {
-      this.#o.logger.warn(fields, `${setting(setMs)} while the daemon was stopped, or the state was kept on another host's clock ${clockOff(setMs)}: the cloud's clock says so (the Date of its first answer since the start, against its last before the stop)${MOVED}`);
+      this.#o.logger.warn(fields, `${setting(setMs)} while the daemon was stopped, or the state was kept on another host's clock ${clockOff(setMs)}: the cloud's clock says so (the Date of its first answer since the start, against its last before the stop; or it was itself set ${direction(-setMs)} meanwhile, which this host cannot tell apart)${MOVED}`);
     } else {
       this.#o.logger.warn(fields, revisionMessage(setMs, judgedMs, sinceStart ? 'the start' : "this host's clock stepped"));
     }

@@ -234,7 +234,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(outcomes()).toEqual(['success']);
       expect(warnings()).toEqual([
         expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? behind this host's/),
-        "this host's clock was set forward 30 min while the daemon was stopped, or the state was kept on another host's clock 30 min behind this one's: the cloud's clock says so (the Date of its first answer since the start, against its last before the stop): the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed",
+        "this host's clock was set forward 30 min while the daemon was stopped, or the state was kept on another host's clock 30 min behind this one's: the cloud's clock says so (the Date of its first answer since the start, against its last before the stop; or it was itself set back 30 min meanwhile, which this host cannot tell apart): the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed",
       ]);
     });
 
