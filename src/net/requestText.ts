@@ -122,6 +122,9 @@ class TextHandler implements Dispatcher.DispatchHandler {
   }
 
   onResponseStart(_controller: Dispatcher.DispatchController, status: number, headers: Record<string, string | string[] | undefined>, statusText?: string): void {
+    // undici hands over interim answers too (102 Processing, 103 Early Hints): the request is not answered
+    // by one, and taken as the status, a body that broke off after it was a sender's answer it gives up on.
+    if (status < 200) return;
     this.#status = status;
     this.#statusText = statusText ?? '';
     this.#headers = headers;

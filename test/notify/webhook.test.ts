@@ -636,6 +636,21 @@ describe('an answer whose body breaks off or stalls', () => {
     expect(await webhook({ timeout: 200 }).send(failedResize(), attempt())).toEqual({ answer: '200 OK: {"ok":', refused: [] });
   });
 
+  it('retries when only an interim answer came (102 Processing, 103 Early Hints) before the timeout or a dropped connection: the receiver has not answered yet', async () => {
+    answer = (_req, res) => res.writeProcessing();
+    const stalled = await failure(webhook({ timeout: 200 }).send(failedResize(), attempt()));
+    expect(stalled).toMatchObject({ retryable: true, status: undefined });
+    expect(stalled.message).toBe(`webhook chat: POST ${base}/ecs timed out: no answer from 127.0.0.1:${new URL(base).port} within 200 ms`);
+
+    answer = (_req, res) => {
+      res.writeEarlyHints({ link: '</status>; rel=preload' });
+      setImmediate(() => res.destroy());
+    };
+    const dropped = await failure(webhook().send(failedResize(), attempt()));
+    expect(dropped).toMatchObject({ retryable: true, status: undefined });
+    expect(dropped.message).toMatch(/failed: connection .* (closed unexpectedly|reset)/);
+  });
+
   it('keeps the status and Retry-After of a 5xx whose body stalls past the timeout', async () => {
     answer = stallAfter(503, { 'retry-after': '7' });
     const err = await failure(webhook({ timeout: 200 }).send(failedResize(), attempt()));
