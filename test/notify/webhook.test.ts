@@ -345,6 +345,16 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: signature mismatch: expected one made with <hidden>`);
   });
 
+  it('keeps the signing secret out of its messages when a receiver quotes it without its whsec_ prefix, as the reference libraries take it too', async () => {
+    const key = SECRET.slice('whsec_'.length);
+    answer = (_req, res) => {
+      res.statusCode = 401;
+      res.end(`signature mismatch: expected one made with ${key}`);
+    };
+    const err = await failure(webhook({ secret: SECRET }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: signature mismatch: expected one made with <hidden>`);
+  });
+
   it('keeps its signature out of its messages when a receiver quotes the one it could not verify, whole or its MAC alone', async () => {
     answer = (req, res) => {
       const signature = String(req.headers['webhook-signature']);

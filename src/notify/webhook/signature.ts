@@ -4,9 +4,14 @@ import { createHmac } from 'node:crypto';
 
 const SECRET_PREFIX = 'whsec_';
 
+/** The base64 of a `whsec_<base64>` secret: the key as a receiver may hold it, the reference libraries taking it either way. */
+export function keyOf(secret: string): string {
+  return secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret;
+}
+
 /** The HMAC key a `whsec_<base64>` secret stands for; like the reference libraries, the prefix is optional. */
 export function decodeSecret(secret: string): Buffer {
-  const key = Buffer.from(secret.startsWith(SECRET_PREFIX) ? secret.slice(SECRET_PREFIX.length) : secret, 'base64');
+  const key = Buffer.from(keyOf(secret), 'base64');
   if (key.length === 0) throw new Error('webhook secret holds no key: expected whsec_ followed by base64');
   return key;
 }

@@ -15,7 +15,7 @@ import { jsonProblem, renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
 import { SENDS_PER_NOTIFIER, type Notifier, type NotifierDeps } from '../types.ts';
 import type { OutgoingNotification } from '../../model.ts';
-import { decodeSecret, sign } from './signature.ts';
+import { decodeSecret, keyOf, sign } from './signature.ts';
 import { clockApart } from '../../watch/format.ts';
 
 const USER_AGENT = 'ecs-action-watch';
@@ -43,7 +43,8 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   // every message, is shown in the answer too (`no webhook receiver at /hooks/nope`).
   const hiddenParts = hiddenPartsOf(target);
   const holdingHidden = (text: string) => hiddenParts.some((part) => part !== '' && text.includes(part));
-  const secrets = [config.secret, basic, ...[target.href, target.pathname, target.search].filter(holdingHidden)]
+  // The signing key with its whsec_ prefix and without: a receiver that shares it may quote it either way.
+  const secrets = [config.secret, config.secret === undefined ? undefined : keyOf(config.secret), basic, ...[target.href, target.pathname, target.search].filter(holdingHidden)]
     .concat(credentialsIn(config.headers), hiddenParts, proxyCredentials())
     .filter((s): s is string => s !== undefined);
   // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports,
