@@ -281,6 +281,21 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST http://127.0.0.1:${port}/ecs failed: connection refused by 127.0.0.1:${port}`);
   });
 
+  it('says that the receiver answered 100 Continue unasked, which the HTTP client cannot read, not that the connection closed, and retries', async () => {
+    // No Expect: 100-continue is sent; some servers send one to every POST all the same.
+    answer = (_req, res) => {
+      res.writeContinue();
+      res.writeHead(204).end();
+    };
+    const err = await failure(webhook().send(failedResize(), attempt()));
+    expect(err.retryable).toBe(true);
+    expect(err.message).toBe(
+      `webhook chat: POST ${base}/ecs failed: 127.0.0.1:${new URL(base).port} answered 100 Continue, which is sent to a request that asks for it (Expect: 100-continue) and this one did not: ` +
+        'this HTTP client (undici) cannot read past one, and drops the connection; have the receiver, or a proxy in front of it, answer without it',
+    );
+    expect(received[0]!.headers.expect).toBeUndefined();
+  });
+
   it('gives up waiting for a slow receiver after the configured timeout and retries', async () => {
     answer = () => undefined;
     const started = performance.now();

@@ -182,6 +182,12 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
       return `timed out: no answer from ${endpoint} within ${config.timeout} ms`;
     }
     if (cancel.aborted) return 'aborted before an answer came';
+    // undici drops the connection at an interim 100 Continue it did not ask for (`bad response`, of which that
+    // is the one cause while a request waits): the receiver's doing, which "closed unexpectedly" put on the network.
+    if (code === 'UND_ERR_SOCKET' && err instanceof Error && err.message === 'bad response') {
+      return `failed: ${endpoint} answered 100 Continue, which is sent to a request that asks for it (Expect: 100-continue) and this one did not: ` +
+        'this HTTP client (undici) cannot read past one, and drops the connection; have the receiver, or a proxy in front of it, answer without it';
+    }
     const refusal = proxyRefusal(err, target.href);
     if (refusal !== undefined) return `failed: ${refusal.message}`;
     const proxy = failedAtProxy(err, target.href);
