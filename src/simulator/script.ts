@@ -31,6 +31,12 @@ export interface StepScript {
   taskState?: string;
   /** The host that runs the step (admin `host`, everyone's `hostId` from 2.62). Default: the script's. */
   host?: string;
+  /**
+   * The service running the step stopped during it: its event is never finished, while the script goes on
+   * after `durationMs` as Nova's other services go on without it (a live migration's source rolls it back
+   * when its call to the destination's pre_live_migration fails).
+   */
+  leftOpen?: boolean;
 }
 
 /** The server's fault once the action has left it in ERROR. */
@@ -189,6 +195,7 @@ interface PlannedStep {
   startAt: number;
   /** Infinity for the last step of a script that never finishes. */
   endAt: number;
+  leftOpen: boolean;
 }
 
 /** A script fixed to absolute times: what the simulator keeps and evaluates on every request. */
@@ -335,6 +342,7 @@ export function planAction(script: ActionScript, addedAt: number, sequence = 1):
       host: step.host ?? host,
       startAt,
       endAt,
+      leftOpen: step.leftOpen === true,
     });
     startAt = endAt + gap;
   });
@@ -430,7 +438,7 @@ export function actionAt(plan: ActionPlan, now: number): ActionSnapshot | undefi
   if (now < plan.visibleAt) return undefined;
   const started = plan.steps.filter((step) => step.startAt <= now);
   const events = started.map((step): EventSnapshot => {
-    const finished = step.endAt <= now;
+    const finished = step.endAt <= now && !step.leftOpen;
     return {
       event: step.event,
       startTime: step.startAt,

@@ -9,7 +9,11 @@ import type { InstanceAction, ServerInfo } from '../model.ts';
  * migration it finds resize_migrating, then clears that task state, leaving the server ACTIVE (SHUTOFF if
  * it was stopped), where each step of a running one keeps resize_prep, resize_migrating, resize_migrated
  * or resize_finish until its event ends; and clears a pause's, an unpause's or a reboot's task state with
- * the guest running (CLEARED_IF_RUNNING).
+ * the guest running (CLEARED_IF_RUNNING). A live migration keeps task_state migrating until it ends: its
+ * destination clears it inside its post_live_migration_at_destination event (a failure there ends in ERROR),
+ * and otherwise only a rollback does (the source's _rollback_live_migration, the conductor's _set_vm_state),
+ * leaving the server ACTIVE or PAUSED on its source; so one of its events left open beside that is a step
+ * whose service stopped (the destination's, in pre_live_migration or its check), the migration rolled back.
  */
 export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | 'taskState'>): string | null {
   if (info.taskState !== null) return null;
@@ -20,6 +24,9 @@ export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | '
   if (action === 'createBackup') return `${info.status} with no task state (a running backup keeps one until it rotates old backups)`;
   const rolledBack = RESIZES.has(action) && (info.status === 'ACTIVE' || info.status === 'SHUTOFF');
   if (rolledBack) return `${info.status} with no task state (a running ${action} keeps one; nova-compute rolls one back at its start)`;
+  if (action === 'live-migration' && (info.status === 'ACTIVE' || info.status === 'PAUSED')) {
+    return `${info.status} with no task state (a running live migration keeps one; Nova clears it as it rolls one back)`;
+  }
   const cleared = CLEARED_IF_RUNNING.has(action) && info.status === 'ACTIVE';
   return cleared ? `ACTIVE with no task state (a running ${action} keeps one; nova-compute clears it at its start, the guest running, without redoing the step)` : null;
 }

@@ -329,6 +329,33 @@ describe('trap 7: a rolled-back live migration', () => {
     expect(reasons(h)[0]).toMatch(/^live-migration failed: migration \d+ cancelled \(compute-1 → compute-2\): rolled back$/);
   });
 
+  it('one whose destination nova-compute stopped in pre_live_migration is a failure once rolled back, not a timeout at the deadline', async () => {
+    await harness({ role: 'member' });
+    // nova compute/manager.py _do_pre_live_migration_from_source: the call to the destination's
+    // pre_live_migration fails (its service gone, the call monitor's timeout), and _cleanup_pre_live_migration
+    // rolls the migration back on the source: task_state None, the server ACTIVE there, the record error. Only
+    // the destination's service finishes its event: compute_pre_live_migration stays open for good.
+    const lm = script({
+      ...liveMigrationScript({ projectId: PROJECT, ...newIds() }, 'error'),
+      steps: [
+        { event: 'conductor_live_migrate_instance', durationMs: 500, host: 'controller-1' },
+        { event: 'compute_check_can_live_migrate_destination', durationMs: 500, host: 'compute-2' },
+        { event: 'compute_check_can_live_migrate_source', durationMs: 300, host: 'compute-1' },
+        { event: 'compute_live_migration', durationMs: 200, host: 'compute-1' },
+        { event: 'compute_pre_live_migration', durationMs: 90_000, host: 'compute-2', leftOpen: true },
+      ],
+      taskStateClearsAfterMs: 0,
+    });
+    h.simulator.addAction(lm);
+    // At 2.60 a member sees neither the record nor a hostId: the server's task state is what tells.
+    const app = await h.app(h.yaml([entry(lm)], { cloud: '  microversion: "2.60"' }));
+    await advance(app, 12 * 60_000, 5000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(
+      /^live-migration failed: compute_pre_live_migration never finished \(running 10 min \d+ s\) and the server has been ACTIVE with no task state \(a running live migration keeps one; Nova clears it as it rolls one back\) for 2\d s: its compute service likely stopped during the step$/,
+    );
+  });
+
   it('is judged by its own record, not that of a later live migration of the server, when first seen after both', async () => {
     await harness({ role: 'admin' });
     const serverId = crypto.randomUUID();

@@ -63,6 +63,15 @@ describe('actionAt', () => {
     expect(actionAt(p, later)?.events[0]).toMatchObject({ finishTime: null, result: null });
     expect(serverAt(p, later)).toMatchObject({ status: 'REBOOT', taskState: 'reboot_started' });
   });
+
+  it('never finishes a step left open, while the script goes on after it', () => {
+    const p = plan({
+      action: 'live-migration',
+      steps: [{ event: 'compute_pre_live_migration', durationMs: 100, leftOpen: true }, { event: 'b', durationMs: 100 }],
+    });
+    expect(actionAt(p, START + 300)?.events).toMatchObject([{ event: 'compute_pre_live_migration', finishTime: null, result: null }, { event: 'b', finishTime: START + 200 }]);
+    expect(serverAt(p, START + 300)).toMatchObject({ status: 'ACTIVE', taskState: null });
+  });
 });
 
 describe('serverAt', () => {
