@@ -14,9 +14,13 @@ import type { InstanceAction, ServerInfo } from '../model.ts';
  * and otherwise only a rollback does (the source's _rollback_live_migration, the conductor's _set_vm_state),
  * leaving the server ACTIVE or PAUSED on its source; so one of its events left open beside that is a step
  * whose service stopped (the destination's, in pre_live_migration or its check), the migration rolled back.
+ * Not one of its post steps: the source's _post_live_migration runs on after the destination cleared the
+ * task state of a migration that succeeded (it updates the host's resources under a lock the periodic
+ * update holds, saves the migration, frees its allocations), and the destination's event ends just after.
  */
-export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | 'taskState'>): string | null {
+export function deadStepSign(watched: InstanceAction, info: Pick<ServerInfo, 'status' | 'taskState'>): string | null {
   if (info.taskState !== null) return null;
+  const { action } = watched;
   if (info.status === 'ERROR') return 'ERROR with no task state';
   if (action === 'createImage') return `${info.status} with no task state (a running snapshot keeps one)`;
   // backup_instance also runs _rotate_backups inside its event after the snapshot has cleared its task
@@ -24,7 +28,8 @@ export function deadStepSign(action: string, info: Pick<ServerInfo, 'status' | '
   if (action === 'createBackup') return `${info.status} with no task state (a running backup keeps one until it rotates old backups)`;
   const rolledBack = RESIZES.has(action) && (info.status === 'ACTIVE' || info.status === 'SHUTOFF');
   if (rolledBack) return `${info.status} with no task state (a running ${action} keeps one; nova-compute rolls one back at its start)`;
-  if (action === 'live-migration' && (info.status === 'ACTIVE' || info.status === 'PAUSED')) {
+  const posting = (watched.events ?? []).some((e) => e.finish_time === null && e.event.includes('post_live_migration'));
+  if (action === 'live-migration' && (info.status === 'ACTIVE' || info.status === 'PAUSED') && !posting) {
     return `${info.status} with no task state (a running live migration keeps one; Nova clears it as it rolls one back)`;
   }
   const cleared = CLEARED_IF_RUNNING.has(action) && info.status === 'ACTIVE';

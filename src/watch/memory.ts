@@ -59,7 +59,7 @@ function rememberStall(previous: WatchMemory, seen: Observations, now: number): 
     return { stallCheckedAt: previous.stallCheckedAt, erroredSince };
   }
   if (seen.server.kind !== 'found') return previous;
-  const errored = seen.action.kind === 'found' && deadStepSign(seen.action.action.action, seen.server.server.info) !== null;
+  const errored = seen.action.kind === 'found' && deadStepSign(seen.action.action, seen.server.server.info) !== null;
   return { stallCheckedAt: new Date(now).toISOString(), erroredSince: errored ? (previous.erroredSince ?? new Date(now).toISOString()) : null };
 }
 

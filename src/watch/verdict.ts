@@ -336,7 +336,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   }
   if (server.kind !== 'found' || memory.erroredSince === null) return waiting;
   const info = server.server.info;
-  const sign = deadStepSign(name, info) ?? `${info.status} with no task state`;
+  const sign = deadStepSign(action, info) ?? `${info.status} with no task state`;
   const list = input.actions;
   const doing = running === null ? 'no event started' : `${running} running`;
   if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}`, { next: 'actions', reading: '; checking for a newer action' });

@@ -966,6 +966,16 @@ const rows: Row[] = [
     },
   },
   {
+    name: 'a live migration\'s post step running long beside a server ACTIVE with no task state: it succeeded, the source cleans up',
+    nova: '_post_live_migration (its own event) calls post_live_migration_at_destination, which clears task_state, then updates the host\'s resources, saves the migration and frees its allocations',
+    action: found(doc('live-migration', [ev('compute_pre_live_migration', DONE), ev('compute_live_migration', DONE), ev('compute__post_live_migration', null), ev('compute_post_live_migration_at_destination', DONE)])),
+    server: server('ACTIVE'),
+    actions: list(['live-migration', 'req-1', START]),
+    memory: { stallCheckedAt: iso(T0 + 15 * 60_000 - 30_000), erroredSince: iso(T0 + 15 * 60_000 - 30_000) },
+    elapsed: 15 * 60_000,
+    expect: { final: false, next: null, reason: /^live-migration: compute__post_live_migration running$/ },
+  },
+  {
     name: '... a resize with its task state set runs on',
     nova: 'resize_instance keeps resize_migrating while it copies the disk',
     action: found(doc('resize', [ev('compute_prep_resize', DONE), ev('compute_resize_instance', null)])),
