@@ -49,6 +49,8 @@ export interface AppOptions {
   /** Aborts waiting for the state lock. */
   signal?: AbortSignal;
   lockTiming?: LockTiming;
+  /** Called at each look at the state lock while another holds it (acquireStateLock's `looked`). */
+  lockLooked?: () => void;
   /**
    * Notifiers a reload took out of the file while this process ran: what is owed to them is kept until
    * `delivery.maxAge` in case they come back (a file read half-written). One missing at start was taken
@@ -99,7 +101,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   };
   const draining = () => drain ?? AbortSignal.abort();
   try {
-    const lock = stateMode === 'file' ? await acquireStateLock(config.state.path, { logger, signal: options.signal, timing: options.lockTiming }) : undefined;
+    const lock = stateMode === 'file' ? await acquireStateLock(config.state.path, { logger, signal: options.signal, timing: options.lockTiming, looked: options.lockLooked }) : undefined;
     if (lock) releasers.add(() => lock.release());
     // Given the lock, whose loss fences it.
     const store = stateMode === 'memory' ? StateStore.inMemory() : await StateStore.open(config.state.path, { readOnly: stateMode === 'read-only', lock });

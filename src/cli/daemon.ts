@@ -21,6 +21,7 @@ import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 import { RateLimiter } from '../cloud/rateLimiter.ts';
 import { retunedNotifiers } from '../notify/registry.ts';
+import { STUCK_FLOOR_MS } from '../watch/stuck.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -64,6 +65,15 @@ export class Daemon {
   #failure: Error | null = null;
   /** The parts a reload is stopping, until they have stopped. */
   #stopping: App | null = null;
+  /**
+   * While parts start (at the start, or a reload's): when their start began, and when it last moved (a look
+   * at the state lock another holds), on the monotonic clock the poll loop's signs are timed on. A volume
+   * that hangs holds their first look at the state, where no pass runs yet to be found stuck: a daemon
+   * restarted for a pass stuck on it hangs there in turn.
+   */
+  #starting: { began: number; movedAt: number } | null = null;
+  /** The start was said to be stuck: its end is said too. */
+  #startStuckSaid = false;
   /** When this daemon began (ms since the epoch): a notification given up since counts, whatever its watch. */
   readonly #startedAt = Date.now();
   /**
@@ -87,6 +97,7 @@ export class Daemon {
     this.#hold = new TargetHold(targetsOf(config));
     this.#limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
     this.#metrics.setThrottleSource(() => this.#limiter.throttleState());
+    this.#metrics.setStuckSource(() => this.#stuck() !== undefined);
   }
 
   async start(): Promise<void> {
@@ -248,10 +259,26 @@ export class Daemon {
         await this.#app.store.checkWritable();
         return { ok: true };
       },
-      // While a reload waits for the old parts to stop, a pass they cannot end (a save on a volume that
-      // hangs) is still the loop that is stuck.
-      stuck: () => (this.#app ?? this.#stopping)?.engine.stuck(),
+      stuck: () => this.#stuck(),
     });
+  }
+
+  /** Why the daemon does not work (/healthz's 503, poll_loop_stuck 1), or undefined while it does. */
+  #stuck(): string | undefined {
+    // While a reload waits for the old parts to stop, a pass they cannot end (a save on a volume that
+    // hangs) is still the loop that is stuck.
+    const parts = this.#app ?? this.#stopping;
+    if (parts) return parts.engine.stuck();
+    if (this.#starting === null) return undefined;
+    const now = performance.now();
+    const quiet = now - this.#starting.movedAt;
+    if (quiet <= STUCK_FLOOR_MS) return undefined;
+    const reason =
+      `the daemon's parts have been starting for ${formatDuration(now - this.#starting.began)}, and its state file's folder has not answered ` +
+      `for ${formatDuration(quiet)} (more than ${formatDuration(STUCK_FLOOR_MS)}): a volume that hangs (an NFS server gone)`;
+    if (!this.#startStuckSaid) this.#log.error({ stuckAfterMs: STUCK_FLOOR_MS }, `the poll loop is stuck: ${reason}; /healthz answers 503 until it moves again`);
+    this.#startStuckSaid = true;
+    return reason;
   }
 
   /**
@@ -281,7 +308,20 @@ export class Daemon {
   async #startApp(config: Config, watches: WatchTarget[], retunedNotifiers?: ReadonlySet<string>): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
-    const app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, firstPassPolled: collectGarbage, limiter: this.#limiter });
+    const began = performance.now();
+    const starting = { began, movedAt: began };
+    this.#starting = starting;
+    let app: App;
+    try {
+      const lockLooked = () => void (starting.movedAt = performance.now());
+      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
+    } finally {
+      this.#starting = null;
+      if (this.#startStuckSaid) this.#log.info('the poll loop moves again: /healthz answers 200');
+      this.#startStuckSaid = false;
+    }
+    // The daemon's answer, as /healthz's, rather than the one createApp gave (its engine's alone).
+    this.#metrics.setStuckSource(() => this.#stuck() !== undefined);
     app.lockLost.addEventListener(
       'abort',
       () => {

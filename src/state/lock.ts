@@ -251,7 +251,13 @@ export class StateLock {
  */
 export async function acquireStateLock(
   configuredPath: string,
-  options: { logger: Logger; signal?: AbortSignal | undefined; timing?: LockTiming | undefined },
+  options: {
+    logger: Logger;
+    signal?: AbortSignal | undefined;
+    timing?: LockTiming | undefined;
+    /** Called at each look at a lock held by another that has ended: the wait moves, its volume answers. */
+    looked?: (() => void) | undefined;
+  },
 ): Promise<StateLock> {
   const { logger, signal } = options;
   const timing = options.timing ?? DEFAULT_LOCK_TIMING;
@@ -276,6 +282,7 @@ export async function acquireStateLock(
       // A folder or an unreadable file where the lock should be: said with the state file, whose `run` exits 2 for it.
       throw stateFailure(statePath, `cannot read its lock file ${path}`, err);
     });
+    options.looked?.();
     if (seen === null) continue; // released meanwhile
     if (watched.text !== seen.text || watched.mtimeMs !== seen.mtimeMs) watched = { text: seen.text, mtimeMs: seen.mtimeMs, since: performance.now() };
     const verdict = judge(seen.holder, Date.now() - seen.mtimeMs, performance.now() - watched.since, timing);

@@ -1,0 +1,106 @@
+// A daemon restarted for a poll loop stuck on a volume that hangs (the liveness probe's restart) starts its
+// parts on that same volume: the first look at the state lock, or the first read of the state, hangs as the
+// save did. No pass runs yet to be found stuck: /healthz must say so all the same, or the restarted pod is
+// never restarted again, polls nothing, and the alert on poll_loop_stuck clears 15 minutes later.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { closedPort } from '../../scripts/closedPort.ts';
+import { Harness, quickAction } from './harness.ts';
+
+let h: Harness;
+
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  vi.restoreAllMocks();
+  await h.close();
+});
+
+it('answers 503 on /healthz, says the loop is stuck, and sets poll_loop_stuck, once the start of its parts has not moved for ten minutes (a state volume that hangs)', async () => {
+  const action = quickAction();
+  h.simulator.addAction(action);
+  const port = await closedPort();
+  const base = `http://127.0.0.1:${port}`;
+  await mkdir(join(h.dir, 'state'));
+  // A volume that hangs, as the kernel has it: a named pipe in the lock's place, open for writing with nothing
+  // written, whose read blocks as on a hung mount until the pipe is written or closed.
+  const lock = join(h.dir, 'state', 'state.json.lock');
+  execFileSync('mkfifo', [lock]);
+  const pipe = openSync(lock, constants.O_RDWR | constants.O_NONBLOCK);
+  const readersOfThePipe = () => readdirSync('/proc/self/fd').filter((fd) => linkOf(`/proc/self/fd/${fd}`) === lock).length - 1;
+  const path = await h.writeConfig(h.yaml([{ ...action, name: 'reboot' }], { http: `  port: ${port}\n  host: 127.0.0.1` }));
+  const stop = new AbortController();
+  const running = h.cli(['run', '--config', path], { signal: stop.signal });
+  try {
+    await vi.waitFor(() => expect(readersOfThePipe()).toBe(1), { timeout: 15_000 });
+    const health = async () => {
+      const answer = await request(`${base}/healthz`);
+      return { status: answer.statusCode, body: await answer.body.text() };
+    };
+    const stuckGauge = async () => /^ecs_action_watch_poll_loop_stuck (\d)$/m.exec(await (await request(`${base}/metrics`)).body.text())?.[1];
+    expect(await health()).toEqual({ status: 200, body: 'ok\n' });
+
+    // Nine minutes on (the monotonic clock the loop's signs are timed on): not yet.
+    const real = performance.now.bind(performance);
+    const later = vi.spyOn(performance, 'now').mockImplementation(() => real() + 9 * 60_000);
+    expect(await health()).toEqual({ status: 200, body: 'ok\n' });
+    expect(await stuckGauge()).toBe('0');
+    // Eleven minutes on, the start has not moved.
+    later.mockImplementation(() => real() + 11 * 60_000);
+    expect(await health()).toMatchObject({ status: 503, body: expect.stringMatching(/^stuck: the daemon's parts have been starting for 11 min( \d+ s)?, and its state file's folder has not answered for 11 min/) });
+    expect(await stuckGauge()).toBe('1');
+    expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the poll loop is stuck: the daemon\'s parts have been starting'))).toMatchObject([{ level: 'error' }]);
+  } finally {
+    stop.abort('SIGTERM');
+    // The volume answers again (an empty lock file): the start sees the stop, and ends.
+    closeSync(pipe);
+    expect((await running).code).toBe(0);
+  }
+}, 60_000);
+
+it('answers 200 on /healthz however long the start waits for a state lock another daemon holds and refreshes: each look at it is a move', async () => {
+  const port = await closedPort();
+  const base = `http://127.0.0.1:${port}`;
+  await mkdir(join(h.dir, 'state'));
+  // A daemon on another host (a node cut off, its pod still running on a shared volume): its lock cannot be
+  // judged from here, and is waited for while it is refreshed.
+  const lock = join(h.dir, 'state', 'state.json.lock');
+  writeFileSync(lock, `${JSON.stringify({ pid: 1, hostname: 'another-node', startedAt: new Date().toISOString(), instance: 'other' })}\n`);
+  let refreshes = 0;
+  const refresh = () => utimesSync(lock, new Date(), new Date(Date.now() + ++refreshes));
+  const path = await h.writeConfig(h.yaml([], { http: `  port: ${port}\n  host: 127.0.0.1` }));
+  const stop = new AbortController();
+  const running = h.cli(['run', '--config', path], { signal: stop.signal });
+  try {
+    await vi.waitFor(() => expect(h.logs.text).toContain('the state file is locked by'), { timeout: 15_000 });
+    const real = performance.now.bind(performance);
+    vi.spyOn(performance, 'now').mockImplementation(() => real() + 11 * 60_000);
+    // Its next look (every 2.5 s at most) finds it refreshed: the wait moves.
+    await vi.waitFor(
+      async () => {
+        refresh();
+        const answer = await request(`${base}/healthz`);
+        expect({ status: answer.statusCode, body: await answer.body.text() }).toEqual({ status: 200, body: 'ok\n' });
+      },
+      { timeout: 15_000, interval: 200 },
+    );
+    expect(h.logs.text).not.toContain('"msg":"started"');
+  } finally {
+    stop.abort('SIGTERM');
+    expect((await running).code).toBe(0);
+  }
+}, 60_000);
+
+/** Where a descriptor of ours points, or '' for one closed meanwhile. */
+function linkOf(link: string): string {
+  try {
+    return readlinkSync(link);
+  } catch {
+    return '';
+  }
+}
