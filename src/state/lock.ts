@@ -149,6 +149,8 @@ export class StateLock {
    * other file operation of the process queue behind them.
    */
   #refreshing: Promise<void> | null = null;
+  /** A refresh has failed since the last one that succeeded: said once, and its end too. */
+  #refreshFailing = false;
 
   constructor(path: string, holder: LockHolder, timing: LockTiming, logger: Logger) {
     this.path = path;
@@ -199,9 +201,17 @@ export class StateLock {
         const now = new Date();
         return utimes(this.path, now, now);
       });
+      if (this.#refreshFailing && !this.#lost.signal.aborted) this.#logger.info({ lock: this.path }, 'state lock refreshed again');
+      this.#refreshFailing = false;
     } catch (err) {
       // A refresh that keeps failing lets the lock go stale; whoever takes it over is seen at the next one.
-      this.#logger.warn({ lock: this.path, error: (err as Error).message }, 'could not refresh the state lock');
+      // A volume gone read-only fails one every refresh: said once, its repeats at debug.
+      const level = this.#refreshFailing ? 'debug' : 'warn';
+      this.#refreshFailing = true;
+      this.#logger[level](
+        { lock: this.path, error: (err as Error).message },
+        'could not refresh the state lock: one left unrefreshed goes stale, and another daemon may take it over (this one then stops); said again at debug while refreshes fail, and at info once one succeeds',
+      );
     }
   }
 

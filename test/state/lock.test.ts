@@ -388,6 +388,26 @@ describe('the state lock', () => {
     expect(lock.lost.aborted).toBe(false);
   });
 
+  it('says once at warn that its refresh fails, while refreshes keep failing (a volume remounted read-only fails one every 10 s), and at info when one succeeds again', async () => {
+    const path = await statePath();
+    const lockPath = `${path}.lock`;
+    const { logs, logger: log } = logger();
+    const lock = await acquire(path, log);
+    const holderText = await readFile(lockPath, 'utf8');
+    // A folder in its place: each refresh's read of it fails (EISDIR), as each would on a volume gone bad.
+    await rm(lockPath);
+    await mkdir(lockPath);
+    const failed = () => logs.lines().filter((l) => String(l['msg']).startsWith('could not refresh the state lock'));
+    await vi.waitFor(() => expect(failed().length).toBeGreaterThanOrEqual(4), { timeout: 5000, interval: 10 });
+    expect(failed().filter((l) => l['level'] === 40)).toEqual([expect.objectContaining({ lock: lockPath, error: expect.stringContaining('EISDIR') })]);
+    expect(new Set(failed().slice(1).map((l) => l['level']))).toEqual(new Set([20]));
+
+    await rm(lockPath, { recursive: true });
+    await writeFile(lockPath, holderText);
+    await vi.waitFor(() => expect(logs.lines().filter((l) => l['msg'] === 'state lock refreshed again')).toEqual([expect.objectContaining({ level: 30, lock: lockPath })]), { timeout: 5000, interval: 10 });
+    expect(lock.lost.aborted).toBe(false);
+  });
+
   it('by default is refreshed and goes stale as the README says: a live holder misses more than a refresh before another takes it', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8').replace(/\s+/g, ' ');
     const { refreshMs, staleMs } = DEFAULT_LOCK_TIMING;
