@@ -66,14 +66,15 @@ export class Daemon {
   /** The parts a reload is stopping, until they have stopped. */
   #stopping: App | null = null;
   /**
-   * While parts start (at the start, or a reload's): when their start began, and when it last moved (a look
-   * at the state lock another holds), on the monotonic clock the poll loop's signs are timed on. A volume
-   * that hangs holds their first look at the state, where no pass runs yet to be found stuck: a daemon
-   * restarted for a pass stuck on it hangs there in turn.
+   * While parts start (at the start, or a reload's) or stop for a reload: which, when it began, when it last
+   * moved (a look at the state lock another holds), on the monotonic clock the poll loop's signs are timed
+   * on, and how long it may go without moving. A volume that hangs holds their first look at the state, or
+   * their final save, where no pass runs to be found stuck: a daemon restarted for a pass stuck on it hangs
+   * there in turn.
    */
-  #starting: { began: number; movedAt: number } | null = null;
-  /** The start was said to be stuck: its end is said too. */
-  #startStuckSaid = false;
+  #changing: { doing: 'starting' | 'stopping'; began: number; movedAt: number; limitMs: number } | null = null;
+  /** The change was said to be stuck: its end is said too. */
+  #changeStuckSaid = false;
   /** When this daemon began (ms since the epoch): a notification given up since counts, whatever its watch. */
   readonly #startedAt = Date.now();
   /**
@@ -267,18 +268,33 @@ export class Daemon {
   #stuck(): string | undefined {
     // While a reload waits for the old parts to stop, a pass they cannot end (a save on a volume that
     // hangs) is still the loop that is stuck.
-    const parts = this.#app ?? this.#stopping;
-    if (parts) return parts.engine.stuck();
-    if (this.#starting === null) return undefined;
+    const reason = (this.#app ?? this.#stopping)?.engine.stuck();
+    const changing = this.#changing;
+    if (reason !== undefined || changing === null) return reason;
     const now = performance.now();
-    const quiet = now - this.#starting.movedAt;
-    if (quiet <= STUCK_FLOOR_MS) return undefined;
-    const reason =
-      `the daemon's parts have been starting for ${formatDuration(now - this.#starting.began)}, and its state file's folder has not answered ` +
-      `for ${formatDuration(quiet)} (more than ${formatDuration(STUCK_FLOOR_MS)}): a volume that hangs (an NFS server gone)`;
-    if (!this.#startStuckSaid) this.#log.error({ stuckAfterMs: STUCK_FLOOR_MS }, `the poll loop is stuck: ${reason}; /healthz answers 503 until it moves again`);
-    this.#startStuckSaid = true;
-    return reason;
+    const quiet = now - changing.movedAt;
+    if (quiet <= changing.limitMs) return undefined;
+    const limit = formatDuration(changing.limitMs);
+    const stuck =
+      changing.doing === 'starting'
+        ? `the daemon's parts have been starting for ${formatDuration(now - changing.began)}, and its state file's folder has not answered for ${formatDuration(quiet)} (more than ${limit}): a volume that hangs (an NFS server gone)`
+        : `the daemon's running parts have been stopping for a reload for ${formatDuration(quiet)} (more than ${limit}, shutdown.drainTimeout included): a save of the state that hangs (its volume)`;
+    if (!this.#changeStuckSaid) this.#log.error({ stuckAfterMs: changing.limitMs }, `the poll loop is stuck: ${stuck}; /healthz answers 503 until it moves again`);
+    this.#changeStuckSaid = true;
+    return stuck;
+  }
+
+  /** Parts begin to start or stop; each move of theirs is to be recorded in what this returns. */
+  #changeBegins(doing: 'starting' | 'stopping', limitMs: number): { movedAt: number } {
+    const began = performance.now();
+    this.#changing = { doing, began, movedAt: began, limitMs };
+    return this.#changing;
+  }
+
+  #changeEnded(): void {
+    this.#changing = null;
+    if (this.#changeStuckSaid) this.#log.info('the poll loop moves again: /healthz answers 200');
+    this.#changeStuckSaid = false;
   }
 
   /**
@@ -308,17 +324,13 @@ export class Daemon {
   async #startApp(config: Config, watches: WatchTarget[], retunedNotifiers?: ReadonlySet<string>): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
-    const began = performance.now();
-    const starting = { began, movedAt: began };
-    this.#starting = starting;
+    const starting = this.#changeBegins('starting', STUCK_FLOOR_MS);
     let app: App;
     try {
       const lockLooked = () => void (starting.movedAt = performance.now());
       app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
     } finally {
-      this.#starting = null;
-      if (this.#startStuckSaid) this.#log.info('the poll loop moves again: /healthz answers 200');
-      this.#startStuckSaid = false;
+      this.#changeEnded();
     }
     // The daemon's answer, as /healthz's, rather than the one createApp gave (its engine's alone).
     this.#metrics.setStuckSource(() => this.#stuck() !== undefined);
@@ -403,7 +415,10 @@ export class Daemon {
     // save that failed (a full disk) loses nothing a crash would not, and must not leave the daemon without
     // parts, polling nothing while /healthz says it works.
     old?.outbox.holdFor(new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(next.notifiers, name))));
+    // Their drain, then their final save: longer than that, with no pass of theirs to be found stuck, they hang.
+    if (old) this.#changeBegins('stopping', STUCK_FLOOR_MS + old.config.shutdown.drainTimeout);
     await old?.close().catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
+    this.#changeEnded();
     this.#stopping = null;
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;

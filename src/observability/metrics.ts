@@ -140,7 +140,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   });
   new Gauge({
     name: `${PREFIX}poll_loop_stuck`,
-    help: "1 while a poll pass has gone 10 minutes or more with no poll and no request to the cloud ending (a save of the state on a volume that hangs), or parts starting have had no answer from the state file's folder for 10 minutes, else 0; /healthz answers 503 meanwhile",
+    help: "1 while a poll pass has gone 10 minutes or more with no poll and no request to the cloud ending (a save of the state on a volume that hangs), or parts starting have had no answer from the state file's folder for 10 minutes, or a reload's parts have not stopped 10 minutes past shutdown.drainTimeout, else 0; /healthz answers 503 meanwhile",
     registers,
     collect() {
       this.set(stuckSource?.() ? 1 : 0);

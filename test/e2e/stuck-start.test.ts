@@ -1,14 +1,16 @@
 // A daemon restarted for a poll loop stuck on a volume that hangs (the liveness probe's restart) starts its
 // parts on that same volume: the first look at the state lock, or the first read of the state, hangs as the
-// save did. No pass runs yet to be found stuck: /healthz must say so all the same, or the restarted pod is
-// never restarted again, polls nothing, and the alert on poll_loop_stuck clears 15 minutes later.
+// save did. So does a reload's final save of the running parts, on a volume that hung between passes. No
+// pass runs to be found stuck: /healthz must say so all the same, or the pod is never restarted, polls
+// nothing, and the alert on poll_loop_stuck clears (or never fires).
 import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
+import { StateStore } from '../../src/state/store.ts';
 import { Harness, quickAction } from './harness.ts';
 
 let h: Harness;
@@ -91,6 +93,42 @@ it('answers 200 on /healthz however long the start waits for a state lock anothe
     );
     expect(h.logs.text).not.toContain('"msg":"started"');
   } finally {
+    stop.abort('SIGTERM');
+    expect((await running).code).toBe(0);
+  }
+}, 60_000);
+
+it('answers 503 on /healthz once a reload has waited ten minutes for its running parts to stop, their final save hanging where no pass runs (a volume that hangs between passes)', async () => {
+  const port = await closedPort();
+  const base = `http://127.0.0.1:${port}`;
+  const http = `  port: ${port}\n  host: 127.0.0.1`;
+  // A pass a year: the first, at the start, is over long before the volume hangs.
+  const file = (retries: number) => h.yaml([], { poll: `  schedule: "0 0 1 1 *"\n  retries: ${retries}`, http });
+  const path = await h.writeConfig(file(3));
+  const stop = new AbortController();
+  const running = h.cli(['run', '--config', path], { signal: stop.signal });
+  const held: Array<() => void> = [];
+  try {
+    await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000 });
+    // The volume hangs from now on: no save ends, the parts' final one neither.
+    vi.spyOn(StateStore.prototype, 'save').mockImplementation(() => new Promise<void>((resolve) => held.push(resolve)));
+    // A change beyond the watch list: the running parts stop, to be rebuilt.
+    await writeFile(path, file(2));
+    await vi.waitFor(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(503), { timeout: 15_000 });
+    await vi.waitFor(() => expect(held).not.toHaveLength(0), { timeout: 15_000 });
+    const health = async () => {
+      const answer = await request(`${base}/healthz`);
+      return { status: answer.statusCode, body: await answer.body.text() };
+    };
+    expect(await health()).toEqual({ status: 200, body: 'ok\n' });
+
+    const real = performance.now.bind(performance);
+    vi.spyOn(performance, 'now').mockImplementation(() => real() + 11 * 60_000);
+    expect(await health()).toMatchObject({ status: 503, body: expect.stringMatching(/^stuck: the daemon's running parts have been stopping for a reload for 11 min/) });
+    expect(await (await request(`${base}/metrics`)).body.text()).toMatch(/^ecs_action_watch_poll_loop_stuck 1$/m);
+  } finally {
+    for (const end of held.splice(0)) end();
+    vi.restoreAllMocks();
     stop.abort('SIGTERM');
     expect((await running).code).toBe(0);
   }
