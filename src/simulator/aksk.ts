@@ -72,7 +72,7 @@ function parseSdkDate(text: string | undefined): number | undefined {
 }
 
 /** Undefined when the request is signed by the key; otherwise what is wrong, in the gateway's words. */
-export function verifySignedRequest(request: SignedRequest, key: AkskOptions, now: number): string | undefined {
+function verifySignedRequest(request: SignedRequest, key: AkskOptions, now: number): string | undefined {
   const auth = AUTHORIZATION.exec(request.headers['authorization'] ?? '');
   if (auth === null) return 'the Authorization header is not SDK-HMAC-SHA256 Access=..., SignedHeaders=..., Signature=...';
   const [, access = '', signedList = '', signature = ''] = auth;
