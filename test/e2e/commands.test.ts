@@ -217,7 +217,7 @@ describe.concurrent('wait', () => {
     const r = await wait(h, action);
     expect(r.code).toBe(2);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId, or set a fixed cloud\.microversion if the 404 is for the version document \/v2\.1\/ in /);
+    expect(r.stderr).toMatch(/^ecs-action-watch wait: the cloud refused the request: .*404.*APIGW\.0101.*\(check cloud\.endpoint and cloud\.projectId \(or cloud\.auth\.identityEndpoint, if the 404 is for the token request\), or set a fixed cloud\.microversion if the 404 is for the version document \/v2\.1\/ in /);
   });
 
   it('exits 2 at once for an HTML page refusing the request, naming what stands in front of the API rather than cloud.auth', async ({ h }) => {
@@ -930,7 +930,7 @@ describe.concurrent('check says under its table what to do about the polls that 
     expect(rest).toEqual([]);
     expect(table).toMatch(/^answered\s.*\spending\s+\S+\s+-\s+-$/m);
     expect(fixes!.split('\n')).toEqual([
-      `the cloud refused the request for gw-1, gw-2, gw-3 and 1 more: check cloud.endpoint and cloud.projectId, or set a fixed cloud.microversion if the 404 is for the version document /v2.1/ in ${path}`,
+      `the cloud refused the request for gw-1, gw-2, gw-3 and 1 more: check cloud.endpoint and cloud.projectId (or cloud.auth.identityEndpoint, if the 404 is for the token request), or set a fixed cloud.microversion if the 404 is for the version document /v2.1/ in ${path}`,
       `something in front of the cloud refused the request for fw-1: an HTML page, not the API's answer: check with whoever runs the firewall, gateway or proxy in front of cloud.endpoint (or cloud.auth.identityEndpoint) in ${path}`,
       'the cloud failed to answer for broken-1: its error (5xx), or that of a gateway in front of it (502, 504): a blip passes by itself: check again in a minute; if it lasts, ask whoever runs the cloud',
       `the cloud did not answer in time for slow-1: a blip passes by itself: check again in a minute; if it lasts, check that cloud.endpoint (or cloud.auth.identityEndpoint) answers from this host, or raise cloud.timeout for a cloud that answers slowly in ${path}`,
