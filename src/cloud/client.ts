@@ -9,7 +9,7 @@ import { createHttpDispatcher } from '../net/dispatcher.ts';
 import { ApiError } from './ApiError.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { createAuth } from './auth/registry.ts';
-import type { AuthStrategy } from './auth/types.ts';
+import type { AdmittedRequest, AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
 import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverUrl, versionUrl } from './endpoint.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
@@ -404,19 +404,31 @@ class HttpEcsClient implements EcsClient {
       // Ended either way: a first request that failed is no reason for the others not to go.
       else await untilAborted(this.#firstSigned, callerSignal);
     }
+    let admitted: AdmittedRequest | undefined;
     try {
       const request = { method: 'GET', url, headers, projectId };
+      // Not awaited for a method without it: a poll's path has no tick to spare.
+      if (this.#auth.admit !== undefined) admitted = await this.#auth.admit(request, callerSignal);
       // What the last attempt carried, for onUnauthorized; a signature is made as its attempt goes (`late`).
       let sent: Record<string, string> = this.#auth.signsWhenSent ? {} : await this.#auth.headers(request, callerSignal);
-      const late = this.#auth.signsWhenSent ? async () => (sent = await this.#auth.headers(request, callerSignal)) : undefined;
+      const late = this.#auth.signsWhenSent
+        ? async () => {
+          admitted?.sending();
+          return (sent = await this.#auth.headers(request, callerSignal));
+        }
+        : undefined;
       const answer = await this.#send(url, headers, late ?? sent, callerSignal);
+      admitted?.answered(answer);
       this.clock.observe(answer.headers['date'], Date.now(), answer.status === 401);
       if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
       this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
       if (late === undefined) sent = await this.#auth.headers(request, callerSignal);
       // Awaited: the first request has ended only once its retry has.
-      return await this.#send(url, headers, late ?? sent, callerSignal);
+      const again = await this.#send(url, headers, late ?? sent, callerSignal);
+      admitted?.answered(again);
+      return again;
     } finally {
+      admitted?.ended();
       if (firstEnded !== undefined) {
         this.#firstSignedEnded = true;
         firstEnded();

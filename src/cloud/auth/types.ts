@@ -3,6 +3,7 @@ import type { RateLimiter } from '../rateLimiter.ts';
 import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { Catalog } from '../catalog.ts';
+import type { Answer } from '../exchange.ts';
 
 /** The request about to be sent, as far as an auth method may need it (AK/SK signs all of it). */
 export interface AuthRequest {
@@ -41,10 +42,30 @@ export interface AuthStrategy {
    * when the credential is new since then (renewed, or a rotated file), so that one retry may succeed.
    */
   onUnauthorized?(sent: Readonly<Record<string, string>>): Promise<boolean>;
+  /**
+   * Asked before each request to the cloud, ahead of its turn at the rate limiter: rejects, with the error
+   * the request fails with unsent, while the method holds requests back (a key the API refused, whose
+   * every refusal costs something: a gateway that locks it); may wait, until `signal` aborts, for another
+   * request to be answered. What it resolves to hears of the request.
+   */
+  admit?(request: AuthRequest, signal: AbortSignal | undefined): Promise<AdmittedRequest>;
   /** The service catalog that came with the credential (a Keystone token's), for the compute endpoint. */
   catalog?(signal: AbortSignal | undefined): Promise<Catalog>;
   /** Releases what it holds and cancels its own requests in flight. */
   close?(): Promise<void>;
+}
+
+/** A request admit() let go. */
+export interface AdmittedRequest {
+  /**
+   * With a method that signsWhenSent, called as each attempt goes, after its turn at the rate limiter:
+   * throws, with the error it fails with unsent, when the method began holding requests back meanwhile.
+   */
+  sending(): void;
+  /** An answer to it, or to its retry after a 401. */
+  answered(answer: Answer): void;
+  /** It has ended, answered or not (it failed below HTTP, or was cancelled). */
+  ended(): void;
 }
 
 /** What an auth method may use to reach an identity service: the client's connection pool and limits. */

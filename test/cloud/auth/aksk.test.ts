@@ -10,6 +10,7 @@ import { pino } from 'pino';
 import { Agent, request } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sdkDate } from '../../../src/cloud/auth/aksk/sign.ts';
+import { RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import { createEcsClient } from '../../../src/cloud/client.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
@@ -207,18 +208,22 @@ describe('an ECS client with AK/SK', () => {
   });
 
   /**
-   * A read refused (401) with the credentials the files hold first, then accepted once `renew` has written
-   * the new ones: the client read them again after the 401 and retried once.
+   * A read refused (401) with the credentials the files hold first; then, once `renew` has written the new
+   * ones, reads held back, not sent, until the files are looked at again (once a second), and then accepted:
+   * no other request was refused, which the gateway would count towards locking the key.
    */
   async function acceptedOnceRenewed(sim: Simulator, dir: string, auth: AuthConfig, renew: () => Promise<void>, refused: object): Promise<void> {
+    vi.useFakeTimers({ toFake: ['performance'] });
     const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }) });
     try {
       const ref = { projectId: PROJECT, serverId: 's-1' };
       sim.addAction({ ...ref, action: 'reboot', steps: [] });
       await expect(client.getServer(ref)).rejects.toMatchObject(refused);
       await renew();
+      await expect(client.getServer(ref)).rejects.toMatchObject({ ...refused, message: expect.stringMatching(/^not sent: held back since the gateway refused the access key/) });
+      vi.advanceTimersByTime(RECHECK_MS);
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
-      expect(sim.requests.map((r) => r.status)).toEqual([401, 401, 200]);
+      expect(sim.requests.map((r) => r.status)).toEqual([401, 200]);
     } finally {
       await client.close();
       await sim.close();
@@ -226,7 +231,7 @@ describe('an ECS client with AK/SK', () => {
     }
   }
 
-  it('picks up a rotated key pair from its files after a 401, retrying once', async () => {
+  it('picks up a rotated key pair from its files, holding reads back until then', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
     const sim = await startSimulator({ aksk: { accessKey: 'NEWACCESSKEY', secretKey: 'new-secret' } });
     await writeFile(join(dir, 'ak'), 'OLDACCESSKEY\n');
@@ -238,12 +243,70 @@ describe('an ECS client with AK/SK', () => {
     }, { kind: 'unauthorized', apiCode: 'APIGW.0301' });
   });
 
-  it('picks up a new security token of temporary credentials (the same access key) after a 401, retrying once', async () => {
+  it('picks up a new security token of temporary credentials (the same access key) from its file, holding reads back until then', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
     const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK, securityToken: 'new-security-token' } });
     await writeFile(join(dir, 'token'), 'old-security-token\n');
     const auth = { type: 'aksk' as const, accessKey: AK, secretKey: SK, securityTokenFile: join(dir, 'token') };
     await acceptedOnceRenewed(sim, dir, auth, () => writeFile(join(dir, 'token'), 'new-security-token\n'), { kind: 'unauthorized' });
+  });
+
+  it('reads a key pair rotated in its files since the last look again after a 401, retrying once', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
+    const sim = await startSimulator({ aksk: { accessKey: 'NEWACCESSKEY', secretKey: 'new-secret' } });
+    await writeFile(join(dir, 'ak'), 'OLDACCESSKEY\n');
+    await writeFile(join(dir, 'sk'), 'old-secret\n');
+    const auth = { type: 'aksk' as const, accessKeyFile: join(dir, 'ak'), secretKeyFile: join(dir, 'sk') };
+    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }) });
+    try {
+      const ref = { projectId: PROJECT, serverId: 's-1' };
+      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      // Within the second after the client read them: the read is signed with the old pair.
+      await writeFile(join(dir, 'ak'), 'NEWACCESSKEY\n');
+      await writeFile(join(dir, 'sk'), 'new-secret\n');
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
+      expect(sim.requests.map((r) => r.status)).toEqual([401, 200]);
+    } finally {
+      await client.close();
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('holds back the reads waiting their turn at the rate limit once one sent before them was refused', async () => {
+    vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
+    await writeFile(join(dir, 'sk'), SK);
+    const auth = { type: 'aksk' as const, accessKey: AK, secretKeyFile: join(dir, 'sk') };
+    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }), rateLimit: { count: 1, perMs: 1000 } });
+    try {
+      const ref = { projectId: PROJECT, serverId: 's-1' };
+      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
+      // Rotated to a secret key that is not the access key's: the first read of the next 8 is refused.
+      await writeFile(join(dir, 'sk'), 'not-the-secret-key');
+      vi.advanceTimersByTime(RECHECK_MS);
+      const outcomes: string[] = [];
+      const reads = Array.from({ length: 8 }, () => client.getServer(ref).then(() => 'read', (err: unknown) => (err as Error).message).then((o) => void outcomes.push(o)));
+      await vi.waitUntil(() => outcomes.length === 1);
+      // The other 7 waited their turn, one a second: each would have been refused.
+      while (outcomes.length < reads.length) {
+        const before = outcomes.length;
+        await vi.advanceTimersByTimeAsync(1000);
+        await vi.waitUntil(() => outcomes.length > before);
+      }
+      await Promise.all(reads);
+      expect(outcomes.filter((o) => !o.startsWith('not sent: held back since the gateway refused the access key'))).toEqual([
+        expect.stringMatching(/ → 401 APIGW\.0301: Incorrect IAM authentication information: verify aksk signature fail$/),
+      ]);
+      expect(sim.requests.map((r) => r.status)).toEqual([200, 401]);
+    } finally {
+      await client.close();
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("signs again in the cloud's time after a 401 whose Date shows its clock 20 min off this host's", async () => {

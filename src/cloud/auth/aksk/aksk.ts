@@ -1,11 +1,53 @@
 import { Credential } from '../credential.ts';
 import { CLOCKS_APART_MS } from '../../cloudClock.ts';
-import type { AuthDeps, AuthRequest, AuthStrategy } from '../types.ts';
+import type { ApiError } from '../../ApiError.ts';
+import { httpError, isSuccess, type Answer } from '../../exchange.ts';
+import { untilAborted } from '../../../lifecycle/abort.ts';
+import { formatDuration } from '../../../watch/format.ts';
+import type { AdmittedRequest, AuthDeps, AuthRequest, AuthStrategy } from '../types.ts';
 import type { AkskAuthConfig } from './config.ts';
 import { signRequest } from './sign.ts';
 
 const ACCESS = /\bAccess=([^,\s]+)/;
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+/**
+ * After the gateway refused a signature, no request signed with the key goes out for this long, doubling at
+ * each refused probe up to the maximum: the gateway locks an access key for 5 min once more than five
+ * requests in a row signed with it were refused, for every tool that uses it (the customer's Terraform and
+ * scripts too), and polls that kept being refused would keep it locked for as long as the daemon runs. A
+ * key file that changes is tried at once.
+ */
+export const REFUSED_BACKOFF_MS = { first: 5 * 60_000, max: 60 * 60_000 };
+
+/** Put before the refusal in the error of a request held back. */
+const HELD = 'not sent: held back since the gateway refused the access key (so that it does not lock it)';
+
+/** Answers to a request the gateway may not have checked: a throttle (429, APIGW.0308), a timeout. */
+const UNCHECKED = new Set([408, 429]);
+
+/**
+ * Whether an answer shows the signature accepted: a success, or the API's own refusal past the gateway (a
+ * 403 of its policy, a 404). Not its refusal (401, APIGW.0301, a locked key's too), a request it may not
+ * have checked, a 5xx from it or past it, nor a redirect (something in front of it).
+ */
+function pastTheGateway(status: number): boolean {
+  return isSuccess(status) || (status >= 400 && status < 500 && status !== 401 && !UNCHECKED.has(status));
+}
+
+/** The signature's refusal, and requests held back since. */
+interface Hold {
+  /** What the requests held back fail with: the refusal, saying they were not sent. */
+  readonly held: ApiError;
+  /** Refusals of probes in a row, with the same credentials, this one included. */
+  readonly attempts: number;
+  /** performance.now(): this host's clock set back must not hold requests back for as long. */
+  readonly retryAt: number;
+  /** The credentials' version (Credential.version, summed) refused: newer ones go at once. */
+  version: number;
+  /** Ends with the request out to try again (the probe): the others wait for it, to go or be held back. */
+  probe: Promise<void> | undefined;
+}
 
 /** The time an X-Sdk-Date (`20261202T055000Z`) names, epoch ms; NaN for another form. */
 function sdkDateMs(text: string | undefined): number {
@@ -18,13 +60,72 @@ function sdkDateMs(text: string | undefined): number {
  * and, for temporary credentials, X-Security-Token. Keys from files are read again when the files change.
  * The signature's time is the cloud's clock as the client measures it: the gateway refuses one more than
  * 15 min from its own, so a host whose clock is off would have every request refused as bad credentials.
+ * Once the gateway has refused a signature, requests are held back (admit) for REFUSED_BACKOFF_MS and then
+ * one goes alone, so that the daemon never has the gateway lock the key.
  */
-export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now'>): AuthStrategy {
+export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now' | 'logger'>): AuthStrategy {
   const accessKey = new Credential('accessKey', config.accessKey, config.accessKeyFile, { sentInHeader: true });
   const secretKey = new Credential('secretKey', config.secretKey, config.secretKeyFile);
   const temporary = config.securityToken !== undefined || config.securityTokenFile !== undefined;
   const securityToken = temporary ? new Credential('securityToken', config.securityToken, config.securityTokenFile, { sentInHeader: true }) : undefined;
   const credentials = [accessKey, secretKey, ...(securityToken === undefined ? [] : [securityToken])];
+  const fromFiles = [config.accessKeyFile, config.secretKeyFile, config.securityTokenFile].some((file) => file !== undefined);
+  const until = fromFiles ? 'or until a key file changes' : "or until the watch file's cloud section changes";
+  const log = deps.logger;
+  let hold: Hold | undefined;
+  const version = () => credentials.reduce((sum, c) => sum + c.version, 0);
+
+  /** A refused answer to a request let go with the credentials of `sentVersion`, as the probe of `probed` if any. */
+  function refused(answer: Answer, sentVersion: number, probed: Hold | undefined): void {
+    const current = hold;
+    // Sent before the hold began, or a retry: the hold stands, though a retry with newer credentials had them refused too.
+    if (current !== undefined && probed !== current) {
+      if (sentVersion > current.version) current.version = sentVersion;
+      return;
+    }
+    const attempts = current !== undefined && sentVersion === current.version ? current.attempts + 1 : 1;
+    const delay = Math.min(REFUSED_BACKOFF_MS.first * 2 ** (attempts - 1), REFUSED_BACKOFF_MS.max);
+    const held = httpError(answer, HELD);
+    hold = { held, attempts, retryAt: performance.now() + delay, version: sentVersion, probe: undefined };
+    log.error(
+      { error: httpError(answer).message, attempt: attempts, retryInMs: delay },
+      `the gateway refused the access key: no request signed with it goes out for ${formatDuration(delay)} (then one alone), ${until}, as the gateway would lock it for every tool that uses it (for 5 min, after more than five refusals in a row)`,
+    );
+  }
+
+  function passed(): void {
+    if (hold === undefined) return;
+    hold = undefined;
+    log.info('the gateway accepts the access key again: requests go out as before');
+  }
+
+  /** What hears of one request let go; `probed`, the hold it tries again, and `probeEnded`, what ends its probe. */
+  function admitted(probed: Hold | undefined, probeEnded?: () => void): AdmittedRequest {
+    let sentVersion = version();
+    let answers = 0;
+    return {
+      sending() {
+        // Let go before the hold began, it waited its turn at the rate limiter since: held back too.
+        if (answers === 0 && hold !== undefined && hold !== probed) throw hold.held;
+      },
+      answered(answer) {
+        // A retry carries the credentials onUnauthorized has just read again.
+        if (++answers > 1) sentVersion = version();
+        if (answer.status === 401) {
+          refused(answer, sentVersion, probed);
+          // Its retry is no probe: the hold it made stands.
+          probed = undefined;
+        } else if (pastTheGateway(answer.status)) {
+          passed();
+        }
+      },
+      ended() {
+        if (probeEnded === undefined) return;
+        if (probed !== undefined) probed.probe = undefined;
+        probeEnded();
+      },
+    };
+  }
 
   return {
     signsWhenSent: true,
@@ -36,6 +137,23 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
       if (token !== undefined) own['x-security-token'] = token;
       const signed = signRequest({ ...request, url, headers: { ...request.headers, ...own } }, { accessKey: ak!, secretKey: sk! }, new Date(deps.now()));
       return { ...own, ...signed };
+    },
+    async admit(_request, signal) {
+      if (hold === undefined) return admitted(undefined);
+      // A rotated key file is tried at once.
+      await Promise.all(credentials.map((c) => c.value()));
+      const current = hold;
+      if (current === undefined) return admitted(undefined);
+      if (current.probe !== undefined) {
+        await untilAborted(current.probe, signal);
+        // Refused again, or not answered (the network): the next pass sends another.
+        if (hold !== undefined) throw hold.held;
+        return admitted(undefined);
+      }
+      if (performance.now() < current.retryAt && version() <= current.version) throw current.held;
+      const { promise, resolve } = Promise.withResolvers<void>();
+      current.probe = promise;
+      return admitted(current, resolve);
     },
     async onUnauthorized(sent) {
       await Promise.all(credentials.map((c) => c.refresh()));
