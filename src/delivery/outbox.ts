@@ -5,7 +5,7 @@ import type { DeliveryCounts, Metrics } from '../observability/metrics.ts';
 import { batchDeliveries, watchDeliveries, type DurableDelivery, type StateStore } from '../state/store.ts';
 import type { DeliveryRecord } from '../state/types.ts';
 import { SENDS_PER_NOTIFIER, type Notifier } from '../notify/types.ts';
-import { DeliveryError } from '../notify/DeliveryError.ts';
+import { DELIVERY_REASONS, DeliveryError } from '../notify/DeliveryError.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
 import { notificationOf } from './notification.ts';
@@ -97,8 +97,12 @@ export class Outbox {
     // Each notifier's series from 0, before its first attempt: a labelled series that appears only at its
     // first increase is a step increase() cannot see, and after a restart (the same instance, counters
     // back to nothing) a first give-up at 1 looks like the value the series had before: no alert.
+    // A failure's series by each reason too: a first timeout after a run of refusals is an increase as well.
     for (const notifier of this.#notifiers.keys()) {
-      for (const result of ['delivered', 'retry', 'given_up'] as const) this.#metrics.notifications.inc({ notifier, result }, 0);
+      this.#metrics.notifications.inc({ notifier, result: 'delivered' }, 0);
+      for (const result of ['retry', 'given_up'] as const) {
+        for (const reason of DELIVERY_REASONS) this.#metrics.notifications.inc({ notifier, result, reason }, 0);
+      }
     }
     this.#throttled = options.throttled ?? new Map();
     // `retuned` for the deliveries the state holds at the start, which onDurable hands over at once; none later.
@@ -332,12 +336,12 @@ export class Outbox {
         // Taken out by a reload, it is retried like a receiver that is down: a file read half-written must
         // not cost the notification, nor a restart before the file is whole again. Missing since a start, and
         // not held from a reload before it, it was taken out on purpose.
-        if (delivery.heldSince !== undefined) throw new DeliveryError(`notifier ${name} was taken out of the watch file; kept until delivery.maxAge in case it comes back`, { retryable: true });
-        throw new DeliveryError(`notifier ${name} is no longer configured`, { retryable: false });
+        if (delivery.heldSince !== undefined) throw new DeliveryError(`notifier ${name} was taken out of the watch file; kept until delivery.maxAge in case it comes back`, { reason: 'other', retryable: true });
+        throw new DeliveryError(`notifier ${name} is no longer configured`, { reason: 'other', retryable: false });
       }
       // Its notifier back, it is one as any other.
       if (delivery.heldSince !== undefined && !this.#holding.has(name)) delete delivery.heldSince;
-      if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { retryable: false });
+      if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { reason: 'other', retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier
         .send(notification, { deliveryId: delivery.id, attempt: delivery.attempts, signal: this.#cancel.signal, owedTo: delivery.owedTo, about })
@@ -405,6 +409,7 @@ export class Outbox {
       return null;
     }
     const retryable = err instanceof DeliveryError ? err.retryable : true;
+    const reason = err instanceof DeliveryError ? err.reason : 'other';
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
     // After a start that only the cloud's clock can judge, until its first answer, the time before the start
     // may be a setting of this host's clock while the daemon was stopped: a delivery is not given up for it,
@@ -416,15 +421,15 @@ export class Outbox {
       const since = ageFrom > createdAt ? "the daemon started (how long before is not known: the cloud has not answered since to tell a setting of this host's clock while stopped)" : 'the outcome';
       const why = retryable ? `still failing ${formatDuration(now - ageFrom)} after ${since} (delivery.maxAge)` : 'another attempt would fail the same way';
       this.#settle(delivery, 'given_up', message);
-      this.#metrics.notifications.inc({ notifier: name, result: 'given_up' });
-      log.error({ attempt: delivery.attempts, error: message, retryable, why }, 'delivery given up');
+      this.#metrics.notifications.inc({ notifier: name, result: 'given_up', reason });
+      log.error({ attempt: delivery.attempts, error: message, retryable, reason, why }, 'delivery given up');
       return null;
     }
     delivery.nextAttemptAt = new Date(next).toISOString();
     delivery.lastError = message;
     delivery.updatedAt = new Date(now).toISOString();
-    this.#metrics.notifications.inc({ notifier: name, result: 'retry' });
-    log.warn({ attempt: delivery.attempts, error: message, retryInMs: Math.round(next - now) }, 'delivery failed; will retry');
+    this.#metrics.notifications.inc({ notifier: name, result: 'retry', reason });
+    log.warn({ attempt: delivery.attempts, error: message, reason, retryInMs: Math.round(next - now) }, 'delivery failed; will retry');
     return next;
   }
 
@@ -455,11 +460,11 @@ function logContext(owed: DurableDelivery): Record<string, string | number> {
 }
 
 /**
- * An answer that asks the sender to slow down, rather than one about this notification: a 429, or any that
- * asks for a pause (a 503 with Retry-After); `Retry-After: 0` asks for none.
+ * An answer that asks the sender to slow down, rather than one about this notification, as the notifier
+ * read it: a 429, or any that asks for a pause (a 503 with Retry-After); `Retry-After: 0` asks for none.
  */
 function isThrottling(err: unknown): boolean {
-  return err instanceof DeliveryError && (err.status === 429 || (err.retryAfterMs ?? 0) > 0);
+  return err instanceof DeliveryError && err.reason === 'throttled';
 }
 
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */

@@ -75,3 +75,8 @@ function certificateFix(code: string): string {
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID' || code === 'HOSTNAME_MISMATCH') return 'it is for another name: write the host as the certificate names it';
   return 'name the CA that signs it in cloud.tls.caFile (a self-signed certificate is its own CA)';
 }
+
+/** A delivery's reason for a socket-level failure (describeNetworkFailure's): the connection timed out, or failed otherwise. */
+export function networkReason(code: string | undefined): 'timeout' | 'connection' {
+  return code === 'ETIMEDOUT' ? 'timeout' : 'connection';
+}

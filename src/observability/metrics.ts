@@ -8,6 +8,7 @@ import { VERSION } from '../version.ts';
 import type { StateFileKind } from '../state/store.ts';
 import type { ThrottleState } from '../cloud/rateLimiter.ts';
 import { registerProcessMetrics } from './processMetrics.ts';
+import { DELIVERY_REASONS } from '../notify/DeliveryError.ts';
 
 const PREFIX = 'ecs_action_watch_';
 
@@ -30,7 +31,8 @@ export interface Metrics {
   watches: Pick<Gauge<'state'>, 'set'>;
   trackedServers: Pick<Gauge<'state'>, 'set'>;
   discovered: Pick<Counter, 'inc'>;
-  notifications: Pick<Counter<'notifier' | 'result'>, 'inc'>;
+  /** Attempts by notifier and result, those that failed (retry, given_up) by reason too (DELIVERY_REASONS). */
+  notifications: Pick<Counter<'notifier' | 'result' | 'reason'>, 'inc'>;
   /** Steps of this host's clock of 30 s or more, by what the daemon judged them (hostClock.ts). */
   hostClockSteps: Pick<Counter<'kind'>, 'inc'>;
   deliveryDuration: Pick<Histogram<'notifier'>, 'startTimer'>;
@@ -246,8 +248,8 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     notifications: new Counter({
       name: `${PREFIX}notifications_total`,
-      help: 'Notification attempts by notifier and result (delivered, retry, given_up)',
-      labelNames: ['notifier', 'result'] as const,
+      help: `Notification attempts by notifier and result (delivered, retry, given_up), the failed ones by reason (${DELIVERY_REASONS.join(', ')}; delivered has none)`,
+      labelNames: ['notifier', 'result', 'reason'] as const,
       registers,
     }),
     hostClockSteps,

@@ -192,7 +192,7 @@ describe('the outbox', () => {
       send: (_notification, attempt) =>
         new Promise((_resolve, reject) => {
           sending = true;
-          attempt.signal.addEventListener('abort', () => reject(new DeliveryError('took the message but refused b@example.com: 451 try later', { retryable: true, owedTo: ['b@example.com'] })));
+          attempt.signal.addEventListener('abort', () => reject(new DeliveryError('took the message but refused b@example.com: 451 try later', { reason: 'server', owedTo: ['b@example.com'] })));
         }),
       close: async () => undefined,
     });
@@ -619,8 +619,8 @@ describe('the outbox', () => {
       accepts: () => true,
       send: (_notification, attempt) =>
         new Promise((resolve, reject) => {
-          if (attempt.signal.aborted) reject(new DeliveryError('cut off', { retryable: true }));
-          attempt.signal.addEventListener('abort', () => reject(new DeliveryError('cut off', { retryable: true })));
+          if (attempt.signal.aborted) reject(new DeliveryError('cut off', { reason: 'other', retryable: true }));
+          attempt.signal.addEventListener('abort', () => reject(new DeliveryError('cut off', { reason: 'other', retryable: true })));
           held.push(() => resolve({ answer: '250 queued', refused: [] }));
         }),
       close: async () => undefined,

@@ -161,44 +161,66 @@ describe('metrics', () => {
   });
 
   it('writes every expression in valid PromQL, on metrics, labels and label values the daemon exports', async () => {
-    const { registry } = createMetrics({ defaultMetrics: true });
-    // Labels Prometheus adds when it scrapes (target labels), not the daemon.
-    const scrapeLabels = new Set(['job', 'namespace', 'pod', 'instance', 'service', 'endpoint']);
-    for (const rule of rules) {
-      const expr = String(rule.expr);
-      const tree = parser.parse(expr);
-      const errors: string[] = [];
-      const selectors: { metric: string; matchers: { label: string; value: string }[] }[] = [];
-      tree.iterate({
-        enter(node) {
-          if (node.type.isError) errors.push(`at ${node.from}: ${expr.slice(node.from, node.from + 30)}`);
-          if (node.name !== 'VectorSelector') return;
-          const metric = node.node.getChild('Identifier');
-          const matchers = node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? [];
-          selectors.push({
-            metric: metric ? expr.slice(metric.from, metric.to) : '',
-            matchers: matchers.map((m) => ({
-              label: expr.slice(m.getChild('LabelName')!.from, m.getChild('LabelName')!.to),
-              value: JSON.parse(expr.slice(m.getChild('StringLiteral')!.from, m.getChild('StringLiteral')!.to)) as string,
-            })),
-          });
-        },
-      });
-      expect(errors, `${rule.alert}: ${expr}`).toEqual([]);
-      for (const { metric, matchers } of selectors.filter((s) => s.metric !== 'up')) {
-        const found = registry.getSingleMetric(metric);
-        expect(found, `${rule.alert}: ${metric} is not exported by createMetrics()`).toBeDefined();
-        for (const { label, value } of matchers.filter((m) => !scrapeLabels.has(m.label))) {
-          // prom-client throws for a label the metric was not declared with.
-          expect(() => found!.labels({ [label]: value }), `${rule.alert}: ${metric}{${label}}`).not.toThrow();
-          // Each metric's help lists its label values, e.g. "by result (pending, finished, not_found, error)".
-          const help = (await registry.getMetricsAsJSON()).find((m) => m.name === metric)!.help;
-          expect(help, `${rule.alert}: ${metric}{${label}="${value}"}: its help lists no such value`).toMatch(new RegExp(`\\b${value}\\b`));
-        }
-      }
+    for (const rule of rules) await expectExported(String(rule.alert), String(rule.expr));
+  });
+
+  // A failing notifier's alert says why, from the reason label: a receiver down, throttling or refusing the signature.
+  it('names in the notification alerts\' descriptions the reasons they failed for, by queries in valid PromQL on what the daemon exports', async () => {
+    for (const alert of ['EcsActionWatchNotificationsFailing', 'EcsActionWatchNotificationsGivenUp']) {
+      const description = String(rules.find((r) => r.alert === alert)!.annotations!['description']);
+      const queries = [...description.matchAll(/printf `([^`]+)`((?: \$labels\.\w+)*) \| query \}\}/g)];
+      expect(queries, alert).toHaveLength(1);
+      const [, query, args] = queries[0]!;
+      expect(query, alert).toMatch(/^sum by \(reason\) \(increase\(ecs_action_watch_notifications_total\{/);
+      // prom-client throws for a label the metric was not declared with.
+      expect(() => createMetrics().registry.getSingleMetric('ecs_action_watch_notifications_total')!.labels({ reason: 'timeout' }), alert).not.toThrow();
+      // Each %s is the alert's label of the matcher it fills, as the rule's expression sums by them.
+      expect([...query!.matchAll(/(\w+)="%s"/g)].map((m) => m[1]), alert).toEqual(args!.trim().split(' ').map((a) => a.slice('$labels.'.length)));
+      await expectExported(alert, query!.replaceAll('%s', TEMPLATED));
     }
   });
 });
+
+/** What a query in an alert's template holds where the alert's labels fill it. */
+const TEMPLATED = '{{templated}}';
+
+/** `expr` parses as PromQL, on metrics, labels and label values the daemon exports. */
+async function expectExported(alert: string, expr: string): Promise<void> {
+  const { registry } = createMetrics({ defaultMetrics: true });
+  // Labels Prometheus adds when it scrapes (target labels), not the daemon.
+  const scrapeLabels = new Set(['job', 'namespace', 'pod', 'instance', 'service', 'endpoint']);
+  const tree = parser.parse(expr);
+  const errors: string[] = [];
+  const selectors: { metric: string; matchers: { label: string; value: string }[] }[] = [];
+  tree.iterate({
+    enter(node) {
+      if (node.type.isError) errors.push(`at ${node.from}: ${expr.slice(node.from, node.from + 30)}`);
+      if (node.name !== 'VectorSelector') return;
+      const metric = node.node.getChild('Identifier');
+      const matchers = node.node.getChild('LabelMatchers')?.getChildren('UnquotedLabelMatcher') ?? [];
+      selectors.push({
+        metric: metric ? expr.slice(metric.from, metric.to) : '',
+        matchers: matchers.map((m) => ({
+          label: expr.slice(m.getChild('LabelName')!.from, m.getChild('LabelName')!.to),
+          value: JSON.parse(expr.slice(m.getChild('StringLiteral')!.from, m.getChild('StringLiteral')!.to)) as string,
+        })),
+      });
+    },
+  });
+  expect(errors, `${alert}: ${expr}`).toEqual([]);
+  for (const { metric, matchers } of selectors.filter((s) => s.metric !== 'up')) {
+    const found = registry.getSingleMetric(metric);
+    expect(found, `${alert}: ${metric} is not exported by createMetrics()`).toBeDefined();
+    for (const { label, value } of matchers.filter((m) => !scrapeLabels.has(m.label))) {
+      // prom-client throws for a label the metric was not declared with.
+      expect(() => found!.labels({ [label]: value }), `${alert}: ${metric}{${label}}`).not.toThrow();
+      if (value === TEMPLATED) continue;
+      // Each metric's help lists its label values, e.g. "by result (pending, finished, not_found, error)".
+      const help = (await registry.getMetricsAsJSON()).find((m) => m.name === metric)!.help;
+      expect(help, `${alert}: ${metric}{${label}="${value}"}: its help lists no such value`).toMatch(new RegExp(`\\b${value}\\b`));
+    }
+  }
+}
 
 /** The ConfigMap's watch file, validated with only the Secret's and the Deployment's variables set. */
 function watchFile() {

@@ -1,8 +1,10 @@
-import { expect, it, vi } from 'vitest';
+import { expect, it, onTestFinished, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { DELIVERY_REASONS } from '../../src/notify/DeliveryError.ts';
 import type { PrometheusMetrics } from '../../src/observability/metrics.ts';
-import { PROJECT, harnessOnFakeClock, newIds } from './harness.ts';
+import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
+import { PROJECT, harnessOnFakeClock, newIds, quickAction } from './harness.ts';
 
 const env = harnessOnFakeClock();
 
@@ -50,7 +52,7 @@ it('counts watches by state, polls by result and error kind, verdicts by action,
   expect(m('watches{state="success"}')).toBe(1);
   expect(m('watches{state="pending"}')).toBe(1);
   expect(m('watches{state="failure"}')).toBe(0);
-  expect(m('notifications_total{notifier="chat",result="given_up"}')).toBe(1);
+  expect(m('notifications_total{notifier="chat",result="given_up",reason="refused"}')).toBe(1);
   expect(m('notifications_total{notifier="ops-mail",result="delivered"}')).toBe(1);
   expect(m('deliveries{state="given_up"}')).toBe(1);
   expect(m('deliveries{state="delivered"}')).toBe(1);
@@ -69,8 +71,42 @@ it('exports each notifier\'s notification series at 0 before its first attempt, 
   const text = await app.metrics.registry.metrics();
   const m = (series: string) => sample(text, `ecs_action_watch_${series}`);
   for (const notifier of ['chat', 'ops-mail']) {
-    for (const result of ['delivered', 'retry', 'given_up']) expect(m(`notifications_total{notifier="${notifier}",result="${result}"}`), `${notifier} ${result}`).toBe(0);
+    expect(m(`notifications_total{notifier="${notifier}",result="delivered"}`), `${notifier} delivered`).toBe(0);
+    for (const result of ['retry', 'given_up']) {
+      for (const reason of DELIVERY_REASONS) expect(m(`notifications_total{notifier="${notifier}",result="${result}",reason="${reason}"}`), `${notifier} ${result} ${reason}`).toBe(0);
+    }
   }
+});
+
+it('labels each failed attempt with why it failed: a receiver that times out, throttles, refuses the login or fails', async () => {
+  const receivers = { slow: { delayMs: 5_000 }, busy: { status: 429 }, locked: { status: 401 }, broken: { status: 500 } };
+  const sinks = await Promise.all(Object.values(receivers).map(() => startWebhookSink()));
+  onTestFinished(() => Promise.all(sinks.map((s) => s.close())).then(() => undefined));
+  const notifiers = Object.entries(receivers).map(([name, answer], i) => {
+    sinks[i]!.setAnswer(answer);
+    return `  ${name}:\n    type: webhook\n    url: ${sinks[i]!.url}\n    timeout: 200ms`;
+  });
+  const reboot = quickAction();
+  env.h.simulator.addAction(reboot);
+  const app = await env.h.app(env.h.yaml([{ ...reboot, name: 'reboot' }], { notifiers: notifiers.join('\n') }));
+  await pass(app);
+  await pass(app);
+
+  const text = await app.metrics.registry.metrics();
+  // The series that counted an attempt (as many as the passes made: those retried soon after are tried again).
+  const counted = text.split('\n').filter((l) => l.startsWith('ecs_action_watch_notifications_total{') && !l.endsWith(' 0'));
+  expect(counted.map((l) => l.slice('ecs_action_watch_notifications_total'.length, l.lastIndexOf(' '))).sort()).toEqual([
+    '{notifier="broken",result="retry",reason="server"}',
+    '{notifier="busy",result="retry",reason="throttled"}',
+    '{notifier="locked",result="given_up",reason="refused"}',
+    '{notifier="slow",result="retry",reason="timeout"}',
+  ]);
+  // Every reason's series is there from the start, at 0, and delivered has no reason: summed by notifier and
+  // result, as the alert rules do, the counts are what they were without the label.
+  const m = (series: string) => sample(text, `ecs_action_watch_${series}`);
+  expect(m('notifications_total{notifier="locked",result="retry",reason="refused"}')).toBe(0);
+  expect(m('notifications_total{notifier="locked",result="given_up",reason="timeout"}')).toBe(0);
+  expect(m('notifications_total{notifier="locked",result="delivered"}')).toBe(0);
 });
 
 it('says how long the watch failing longest has gone unanswered, however few watches fail, until it is answered or leaves the file', async () => {

@@ -3,7 +3,7 @@
 // no secret in any property of any error. It takes the types from the registry: a type added there without
 // a receiver in ./conformance/<type>.ts fails here.
 import { afterEach, describe, expect, it } from 'vitest';
-import { DeliveryError } from '../../src/notify/DeliveryError.ts';
+import { DELIVERY_REASONS, DeliveryError, RETRIED } from '../../src/notify/DeliveryError.ts';
 import { NOTIFIER_TYPES } from '../../src/notify/registry.ts';
 import type { Notifier, NotifierType } from '../../src/notify/types.ts';
 import { pino, type Logger } from 'pino';
@@ -77,6 +77,29 @@ describe.for(NOTIFIER_TYPES.map((type) => [type.schema.shape.type.value, type as
     const receiver = await receiverFor(name);
     receiver.answer('refuse');
     expect((await failureOf(notifierFor(type, receiver.config).send(failedResize(), attempt()))).retryable).toBe(false);
+  });
+
+  // The reason is the `reason` label of notifications_total: what an operator reads to tell a receiver down
+  // from one that refuses, and it must go with the retry the outbox makes of the failure.
+  it('names why each failure failed, from the closed set, as its retry goes: put off, refused, down, cut off', async () => {
+    const receiver = await receiverFor(name);
+    const failures: DeliveryError[] = [];
+    for (const [mode, reason] of [['later', 'server'], ['refuse', 'refused']] as const) {
+      receiver.answer(mode);
+      failures.push(await failureOf(notifierFor(type, receiver.config).send(failedResize(), attempt())));
+      expect(failures.at(-1)!.reason, mode).toBe(reason);
+    }
+    failures.push(await failureOf(notifierFor(type, receiver.configWhenDown).send(failedResize(), attempt())));
+    expect(failures.at(-1)!.reason, 'down').toBe('connection');
+    receiver.answer('silent');
+    const controller = new AbortController();
+    const cutOff = notifierFor(type, receiver.config).send(failedResize(), attempt(undefined, 1, controller.signal));
+    setTimeout(() => controller.abort(), 50);
+    failures.push(await failureOf(cutOff));
+    for (const failure of failures) {
+      expect(DELIVERY_REASONS).toContain(failure.reason);
+      if (failure.reason !== 'other') expect(failure.retryable, failure.message).toBe(RETRIED[failure.reason]);
+    }
   });
 
   it('names the delivery\'s watch on every line it logs about the attempt, as the outbox does', async () => {

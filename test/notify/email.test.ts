@@ -429,6 +429,30 @@ describe('email notifier', () => {
     expect(err.message).toBe('email ops-mail: aborted before the server took the message');
   });
 
+  // notifications_total's reason label: what tells an operator a relay down from one that refuses the login.
+  it('names why it failed, as its retry goes: refused, busy, timed out, down', async () => {
+    const why = async (port: number, smtp: Partial<EmailNotifierConfig['smtp']> = {}) => {
+      const err = await failure(email(port, smtp).send(failedResize(), attempt()));
+      return [err.reason, err.retryable];
+    };
+    const answering = async (code: number) => (await smtpServer({ onRcptTo: (_a, _s, callback) => callback(smtpError('not this one', code)) })).port;
+    expect(await why(await answering(550))).toEqual(['refused', false]);
+    expect(await why(await answering(421))).toEqual(['server', true]);
+    expect(await why(await answering(451))).toEqual(['server', true]);
+    // A bad sequence, which a new session may get past: nodemailer's class, and the reason with it.
+    expect(await why(await answering(503))).toEqual(['server', true]);
+    expect(await why((await loginServer(() => false)).port, { user: 'ops', password: 'wrong' })).toEqual(['refused', false]);
+    // Put off for one recipient alone, taken for the other.
+    const greylisting = await smtpServer({ onRcptTo: (address, _s, callback) => callback(address.address === 'oncall@example.com' ? smtpError('4.7.1 Greylisted', 451) : null) });
+    expect(await why(greylisting.port)).toEqual(['server', true]);
+    expect(await why(await closedPort())).toEqual(['connection', true]);
+    expect(await why((await smtpServer()).port, { secure: true })).toEqual(['connection', true]);
+    const silent = createTcpServer().listen(0, '127.0.0.1');
+    rawServers.push(silent);
+    await once(silent, 'listening');
+    expect(await why((silent.address() as AddressInfo).port, { timeout: 200 })).toEqual(['timeout', true]);
+  });
+
   it('accepts only the configured outcomes and closes idempotently', async () => {
     const notifier = email(1);
     expect(notifier.name).toBe('ops-mail');

@@ -316,6 +316,29 @@ describe('webhook notifier', () => {
     expect(err.message).toContain('aborted');
   });
 
+  // notifications_total's reason label: what tells an operator a receiver down from one that refuses the signature.
+  it('names why it failed, as its retry goes: refused, throttled, busy, timed out, down, its template broken', async () => {
+    const why = async (hook: Notifier) => {
+      const err = await failure(hook.send(failedResize({ reason: 'not\nJSON' }), attempt()));
+      return [err.reason, err.retryable];
+    };
+    const answered = (status: number, headers: Record<string, string> = {}) => {
+      answer = (_req, res) => res.writeHead(status, headers).end();
+      return why(webhook());
+    };
+    for (const status of [400, 401, 403, 404, 413, 499]) expect(await answered(status), String(status)).toEqual(['refused', false]);
+    expect(await answered(308, { location: `${base}/elsewhere` })).toEqual(['refused', false]);
+    expect(await answered(429)).toEqual(['throttled', true]);
+    expect(await answered(503, { 'retry-after': '7' })).toEqual(['throttled', true]);
+    expect(await answered(503, { 'retry-after': '0' })).toEqual(['server', true]);
+    expect(await answered(500)).toEqual(['server', true]);
+    expect(await answered(408)).toEqual(['timeout', true]);
+    answer = () => undefined;
+    expect(await why(webhook({ timeout: 200 }))).toEqual(['timeout', true]);
+    expect(await why(webhook({ url: `http://127.0.0.1:${await closedPort()}/ecs` }))).toEqual(['connection', true]);
+    expect(await why(webhook({ template: { body: '{"text": {{{reason}}}}' } }))).toEqual(['template', false]);
+  });
+
   it('keeps secrets out of its messages, even when the receiver echoes the request', async () => {
     // What the receiver quotes back: the path with its query, every header, the body.
     answer = (req, res, body) => {

@@ -5,8 +5,8 @@ import { asciiDomain, bareAddress } from '../../config/fields.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
 import type { EmailNotifierConfig } from './config.ts';
-import { DeliveryError } from '../DeliveryError.ts';
-import { describeNetworkFailure, errorCode, NOT_TLS } from '../../net/failure.ts';
+import { DeliveryError, type FailureReason } from '../DeliveryError.ts';
+import { describeNetworkFailure, errorCode, networkReason, NOT_TLS } from '../../net/failure.ts';
 import { isBatch, renderEmail, renderSubject } from '../render.ts';
 import { renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
@@ -144,7 +144,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       const putOff = (info.rejectedErrors ?? []).filter((e) => e.permanent === false).map((e) => String(e.recipient));
       if (putOff.length > 0) {
         throw new DeliveryError(`${prefix}: ${endpoint} took the message (${answer}) but refused ${refused.join('; ')}`, {
-          retryable: true,
+          reason: 'server',
           status: info.rejectedErrors?.find((e) => e.permanent === false)?.responseCode,
           owedTo: putOff,
         });
@@ -183,13 +183,14 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     };
   }
 
+  /** What came of a message the server did not take, and why it failed, which decides its retry. */
   function smtpFailure(err: unknown, cancel: AbortSignal): DeliveryError {
     const e: NodemailerError = err instanceof Error ? err : new Error(String(err));
     const code = errorCode(e);
-    const fail = (what: string, retryable: boolean): DeliveryError =>
-      new DeliveryError(`${prefix}: ${what}`, { retryable, status: e.responseCode });
+    const fail = (what: string, reason: FailureReason): DeliveryError =>
+      new DeliveryError(`${prefix}: ${what}`, { ...reason, status: e.responseCode });
 
-    if (code === 'EABORT' || cancel.aborted) return fail('aborted before the server took the message', true);
+    if (code === 'EABORT' || cancel.aborted) return fail('aborted before the server took the message', { reason: 'other', retryable: true });
     if (typeof e.responseCode === 'number') {
       // nodemailer knows RFC 5321's classes, including that 503 (bad sequence) is worth another session.
       const permanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode < 600);
@@ -197,7 +198,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       // nodemailer names the step (RCPT TO, AUTH PLAIN, DATA), never the arguments; API and CONN are its own.
       const step = e.command && e.command !== 'API' && e.command !== 'CONN' ? ` (${e.command})` : '';
       const hint = e.command === 'STARTTLS' && loginNeedsTls(smtp) ? ': the login goes only over TLS; enable STARTTLS on the server, or set smtp.secure: true (port 465)' : '';
-      return fail(`${endpoint} answered ${reply}${step}${hint}`, !permanent);
+      return fail(`${endpoint} answered ${reply}${step}${hint}`, { reason: permanent ? 'refused' : 'server' });
     }
     if (code === 'ETIMEDOUT') {
       const phase = TIMEOUT_PHASES[e.timeoutType ?? ''] ?? 'talking to';
@@ -206,14 +207,14 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       const tlsPort = e.timeoutType === 'GREETING_TIMEOUT' && !smtp.secure
         ? '; a port that speaks TLS from the start (as 465 does) says nothing until the handshake: if this is one, set smtp.secure: true'
         : '';
-      return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms${tlsPort}`, true);
+      return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms${tlsPort}`, { reason: 'timeout' });
     }
     const network = describeNetworkFailure(e.originalCode ?? code, endpoint);
     // A plain port answers a TLS hello with its greeting: smtp.secure is for port 465 alone.
     const plainPort = smtp.secure && (e.originalCode ?? code) === NOT_TLS ? '; for a server on port 587 or 25, set smtp.secure: false (STARTTLS is used where it offers it)' : '';
-    if (network) return fail(`${network}${plainPort}`, true);
-    if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${said(e.message)} (${code})`, false);
-    return fail(`sending through ${endpoint} failed: ${said(e.message)}${code ? ` (${code})` : ''}`, true);
+    if (network) return fail(`${network}${plainPort}`, { reason: networkReason(e.originalCode ?? code) });
+    if (code !== undefined && CONFIGURATION_CODES.has(code)) return fail(`${said(e.message)} (${code})`, { reason: 'refused' });
+    return fail(`sending through ${endpoint} failed: ${said(e.message)}${code ? ` (${code})` : ''}`, { reason: 'other', retryable: true });
   }
 }
 

@@ -140,7 +140,7 @@ export function renderForDelivery(source: string, view: View, mode: TemplateMode
     return renderView(source, view, mode);
   } catch (err) {
     if (!(err instanceof TemplateTooLargeError)) throw err;
-    throw new DeliveryError(`${prefix}: ${err.message}; fix ${setting} (${REPEATS_THE_BATCH})`, { retryable: false });
+    throw new DeliveryError(`${prefix}: ${err.message}; fix ${setting} (${REPEATS_THE_BATCH})`, { reason: 'template' });
   }
 }
 

@@ -7,8 +7,8 @@ import { basicCredentials } from '../../net/basicCredentials.ts';
 import { parseRetryAfter } from '../../net/retryAfter.ts';
 import { credentialsIn, isCredentialName, redact } from '../../net/redact.ts';
 import type { WebhookNotifierConfig } from './config.ts';
-import { DeliveryError } from '../DeliveryError.ts';
-import { describeNetworkFailure, errorCode } from '../../net/failure.ts';
+import { DeliveryError, type DecidingReason, type FailureReason } from '../DeliveryError.ts';
+import { describeNetworkFailure, errorCode, networkReason } from '../../net/failure.ts';
 import { failedAtProxy, proxyCredentials, proxyRefusal } from '../../net/proxy.ts';
 import { renderWebhookBody } from '../render.ts';
 import { jsonProblem, renderForDelivery } from '../template/template.ts';
@@ -96,9 +96,8 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
             [attempt.signal],
           );
         } catch (err) {
-          throw new DeliveryError(`${prefix}: POST ${shownUrl} ${describeRequestFailure(err, attempt.signal)}`, {
-            retryable: true,
-          });
+          const { what, ...reason } = describeRequestFailure(err, attempt.signal);
+          throw new DeliveryError(`${prefix}: POST ${shownUrl} ${what}`, reason);
         }
       };
 
@@ -134,12 +133,12 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
         return { answer: `${statusCode}${statusText ? ` ${statusText}` : ''}${said ? `: ${said}` : ''}`, refused: [] };
       }
 
-      const retryable = isRetryableStatus(statusCode);
+      const retryAfterMs = isRetryableStatus(statusCode) ? parseRetryAfter(answer) : undefined;
       // The receiver's clock against this host's, not against the stamp sent again by it.
       const hint = statusCode < 400 ? redirectHint(answer['location']) : clockHint(refusingClockAheadS(statusCode, answer['date'], now));
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
-        { retryable, status: statusCode, retryAfterMs: retryable ? parseRetryAfter(answer) : undefined },
+        { reason: answerReason(statusCode, retryAfterMs), status: statusCode, retryAfterMs },
       );
     },
 
@@ -160,7 +159,7 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     try {
       json = JSON.parse(body);
     } catch (err) {
-      throw new DeliveryError(`${prefix}: its template rendered invalid JSON for this notification (${jsonProblem(body, err)}); fix notifiers.${name}.template`, { retryable: false });
+      throw new DeliveryError(`${prefix}: its template rendered invalid JSON for this notification (${jsonProblem(body, err)}); fix notifiers.${name}.template`, { reason: 'template' });
     }
     return { body, credentials: credentialsInJson(json) };
   }
@@ -176,25 +175,27 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
     return ` (a redirect to ${shortUrl(to)}, not followed: if that is the receiver meant, put its URL in notifiers.${name}.url)`;
   }
 
-  function describeRequestFailure(err: unknown, cancel: AbortSignal): string {
+  /** What came of a request that got no answer, and why it failed: each is retried, as a receiver briefly away looks so. */
+  function describeRequestFailure(err: unknown, cancel: AbortSignal): { what: string } & FailureReason {
     const code = errorCode(err);
     if (err instanceof RequestTimeoutError || code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_CONNECT_TIMEOUT') {
-      return `timed out: no answer from ${endpoint} within ${config.timeout} ms`;
+      return { what: `timed out: no answer from ${endpoint} within ${config.timeout} ms`, reason: 'timeout' };
     }
-    if (cancel.aborted) return 'aborted before an answer came';
+    if (cancel.aborted) return { what: 'aborted before an answer came', reason: 'other', retryable: true };
     // undici drops the connection at an interim 100 Continue it did not ask for (`bad response`, of which that
     // is the one cause while a request waits): the receiver's doing, which "closed unexpectedly" put on the network.
     if (code === 'UND_ERR_SOCKET' && err instanceof Error && err.message === 'bad response') {
-      return `failed: ${endpoint} answered 100 Continue, which is sent to a request that asks for it (Expect: 100-continue) and this one did not: ` +
+      const what = `failed: ${endpoint} answered 100 Continue, which is sent to a request that asks for it (Expect: 100-continue) and this one did not: ` +
         'this HTTP client (undici) cannot read past one, and drops the connection; have the receiver, or a proxy in front of it, answer without it';
+      return { what, reason: 'connection' };
     }
     const refusal = proxyRefusal(err, target.href);
-    if (refusal !== undefined) return `failed: ${refusal.message}`;
+    if (refusal !== undefined) return { what: `failed: ${refusal.message}`, reason: 'connection' };
     const proxy = failedAtProxy(err, target.href);
     const network = describeNetworkFailure(code, proxy === undefined ? endpoint : `the proxy in ${proxy.variable} (${proxy.address})`);
-    if (network) return `failed: ${network}`;
+    if (network) return { what: `failed: ${network}`, reason: networkReason(code) };
     const message = err instanceof Error ? err.message : String(err);
-    return `failed: ${redact(message, secrets)}${code ? ` (${code})` : ''}`;
+    return { what: `failed: ${redact(message, secrets)}${code ? ` (${code})` : ''}`, reason: 'other', retryable: true };
   }
 }
 
@@ -219,6 +220,16 @@ function buildStaticHeaders(basic: string | undefined, configured: Record<string
 /** 408, 429 and 5xx say "not now"; any other answer would be given again to the same request. */
 function isRetryableStatus(status: number): boolean {
   return status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * Why a delivery the receiver answered with `status` (not 2xx) failed, which decides its retry (RETRIED): an
+ * answer that asks for a pause is the receiver throttling, whatever its status.
+ */
+function answerReason(status: number, retryAfterMs: number | undefined): DecidingReason {
+  if (!isRetryableStatus(status)) return 'refused';
+  if (status === 429 || (retryAfterMs ?? 0) > 0) return 'throttled';
+  return status === 408 ? 'timeout' : 'server';
 }
 
 /**

@@ -5,9 +5,9 @@
 export type ReceiverMode =
   /** It takes them. */
   | 'accept'
-  /** It puts them off with an answer that another attempt may get past (a 503, a 451). */
+  /** It puts them off with an answer that another attempt may get past, asking for no pause (a 503, a 451): reason `server`. */
   | 'later'
-  /** It refuses them for good (a 400, a 550). */
+  /** It refuses them for good (a 400, a 550): reason `refused`. */
   | 'refuse'
   /** It refuses them, quoting in its answer everything it was sent: the credentials first. */
   | 'quote'
