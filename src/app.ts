@@ -15,6 +15,9 @@ import { Releasers } from './lifecycle/releasers.ts';
 import { trustedCertificates } from './net/tls.ts';
 import type { RateLimiter } from './cloud/rateLimiter.ts';
 
+/** How often a compaction of the state that goes on failing is said again at error. */
+const COMPACTION_FAILURE_REPEATED_MS = 60 * 60_000;
+
 export interface CloseOptions {
   /** How long polls and deliveries in flight may take to finish; default `shutdown.drainTimeout`, 0 to cut them off. */
   drainMs?: number;
@@ -116,6 +119,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       logger.warn({ state: config.state.path, journal: torn.path, line: torn.line, bytes: torn.bytes }, 'state journal ended in a line cut short by a crash: left out, everything before it kept');
     }
     if (store.compactionDeferred) {
+      metrics.recordStateCompactionFailure();
       logger.warn({ err: store.compactionDeferred }, 'state could not be compacted at start for want of space (a journal found there, or records set aside): saves go on into the journal, which is compacted later');
     }
     // The final save and compaction, once engine and outbox have stopped changing the state.
@@ -158,7 +162,24 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       else logger.debug({ err }, 'state could not be saved again');
     });
     store.onSavedAgain(() => logger.info('state saved again: what waited for it is recorded and sent'));
-    store.onCompactionFailed((err) => logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again in a minute'));
+    // A compaction that fails for want of space is tried again each minute while saves go on: said at error
+    // once, and once an hour while it lasts (the journal grows towards what a start can read), not each minute.
+    let compactionFailureSaidAt: number | null = null;
+    store.onCompactionFailed((err) => {
+      metrics.recordStateCompactionFailure();
+      const now = performance.now();
+      if (compactionFailureSaidAt !== null && now - compactionFailureSaidAt < COMPACTION_FAILURE_REPEATED_MS) {
+        logger.debug({ err }, 'state journal could not be compacted again');
+        return;
+      }
+      compactionFailureSaidAt = now;
+      logger.error({ err }, 'state journal could not be compacted; saves go on into the journal, compaction is tried again each minute (said again each hour while it fails)');
+    });
+    store.onCompacted(() => {
+      if (compactionFailureSaidAt === null) return;
+      compactionFailureSaidAt = null;
+      logger.info('state journal compacted again');
+    });
     releasers.add(() => engine.close(draining()));
     engine.setWatches(options.watches ?? targetsOf(config));
     engine.setTracking(config.track, stateMode === 'file');

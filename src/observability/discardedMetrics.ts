@@ -25,6 +25,7 @@ export function discardedMetrics(): Metrics {
     setStuckSource: nothing,
     recordStateWrite: nothing,
     recordStateSaveFailure: nothing,
+    recordStateCompactionFailure: nothing,
     recordConfigLoad: nothing,
     recordFailingSince: nothing,
   };

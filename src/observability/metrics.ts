@@ -46,6 +46,8 @@ export interface Metrics {
   recordStateWrite(bytes: number, file: StateFileKind): void;
   /** A save of the state that failed: what it held is not sent until a later one succeeds. */
   recordStateSaveFailure(): void;
+  /** A compaction of the state's journal into its snapshot that failed: saves go on into the journal, which grows. */
+  recordStateCompactionFailure(): void;
   /** A load of the watch file: the counter, and the gauges alerting rules read. */
   recordConfigLoad(ok: boolean): void;
   /**
@@ -128,6 +130,11 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   const stateSaveFailures = new Counter({
     name: `${PREFIX}state_save_failures_total`,
     help: 'Saves of the state that failed (a full or read-only volume): the verdicts and deliveries they held wait, unsent, until a save succeeds',
+    registers,
+  });
+  const stateCompactionFailures = new Counter({
+    name: `${PREFIX}state_compaction_failures_total`,
+    help: "Compactions of the state's journal into its snapshot that failed (a full volume), at start or later: saves go on into the journal, which grows until one succeeds (tried again each minute)",
     registers,
   });
   let failingSince: number | null = null;
@@ -293,6 +300,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     recordStateSaveFailure(): void {
       stateSaveFailures.inc();
+    },
+    recordStateCompactionFailure(): void {
+      stateCompactionFailures.inc();
     },
     recordConfigLoad(ok: boolean): void {
       configLoads.inc({ result: ok ? 'ok' : 'invalid' });

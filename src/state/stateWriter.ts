@@ -72,6 +72,7 @@ export class StateWriter {
   #closed = false;
   #onWrite: ((bytes: number, file: StateFileKind) => void) | undefined;
   #onCompactionFailed: ((err: StateError) => void) | undefined;
+  #onCompacted: (() => void) | undefined;
   /**
    * Resolves while the state is this process's, rejects (a StateError) once another has taken it over:
    * asked before each write of a snapshot and each change of a journal's name, whose files may be that
@@ -98,6 +99,11 @@ export class StateWriter {
   /** Told when a compaction in the background failed: changes go on into the journal, and it is tried again later. */
   onCompactionFailed(listener: (err: StateError) => void): void {
     this.#onCompactionFailed = listener;
+  }
+
+  /** Told when the journals were compacted into the snapshot and removed: nothing an earlier failure left is needed any more. */
+  onCompacted(listener: () => void): void {
+    this.#onCompacted = listener;
   }
 
   /** A change to gather for `write`: it is a journal line until it is as big as a compaction. */
@@ -225,6 +231,7 @@ export class StateWriter {
         await this.#ours();
         await rm(this.#oldJournal, { force: true });
         this.#oldJournalNeeded = false;
+        this.#onCompacted?.();
       } catch (err) {
         this.#compactionFailed(err);
       } finally {
@@ -291,6 +298,7 @@ export class StateWriter {
       await this.#journal.remove();
       await rm(this.#oldJournal, { force: true });
       this.#oldJournalNeeded = false;
+      this.#onCompacted?.();
     } catch (err) {
       // Harmless until removed: every line a journal left holds is at or before `seq`, skipped at load.
       this.#compactionFailed(err);

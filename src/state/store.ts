@@ -412,6 +412,11 @@ export class StateStore {
     this.#writer.onCompactionFailed(listener);
   }
 
+  /** Told when the journals were compacted into the snapshot: one that failed before has succeeded. */
+  onCompacted(listener: () => void): void {
+    this.#writer.onCompacted(listener);
+  }
+
   /**
    * Told when a save failed (`first`: the one after a save that succeeded): nothing it recorded is sent
    * until a later save writes it.

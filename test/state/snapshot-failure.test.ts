@@ -10,6 +10,7 @@ import { afterEach, expect, it, vi } from 'vitest';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
+import { createMetrics } from '../../src/observability/metrics.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Capture } from '../e2e/harness.ts';
@@ -144,6 +145,50 @@ it('starts on a journal it has no space to compact, says so once, appends after 
   }
   expect(await readdir(dir)).toEqual(['state.json']);
   expect(stateOnDisk(path).watches[key('c')]).toMatchObject({ name: 'three, again' });
+});
+
+it('counts compactions that fail for want of space while saves succeed, says so once at error, then once an hour, and when one succeeds again', async () => {
+  vi.useFakeTimers({ toFake: ['performance'] });
+  const dir = await mkdtemp(join(tmpdir(), 'eaw-snapshot-'));
+  const path = join(dir, 'state.json');
+  // A crash before the snapshot: the old journal is needed, so every save a minute after the last failure compacts again.
+  await writeFile(path, snapshot(1, [record('a', 'one')]));
+  await writeFile(`${path}.journal.old`, line(2, [record('b', 'two')]));
+  await writeFile(`${path}.journal`, line(3, [record('c', 'three')]));
+  fault.full = { path, code: 'ENOSPC' };
+  const logs = new Capture();
+  const config = parseConfig(`cloud:\n  endpoint: http://127.0.0.1:9\n  projectId: p\nstate:\n  path: ${path}\nwatches: []\n`, { env: {} });
+  const metrics = createMetrics();
+  const app = await createApp(config, { logger: pino({ level: 'debug' }, logs), metrics });
+  const failures = async () => (await metrics.registry.getSingleMetric('ecs_action_watch_state_compaction_failures_total')?.get())?.values[0]?.value;
+  const said = (msg: RegExp) => logs.lines().filter((l) => msg.test(String(l['msg']))).map((l) => l['level']);
+  // A save a minute (or `ms`) after the last, as passes make them, and its compaction in the background.
+  const save = async (n: number, ms = 61_000) => {
+    vi.advanceTimersByTime(ms);
+    app.store.set(key(`n${n}`), record(`n${n}`, 'more'));
+    await app.store.save();
+  };
+  try {
+    expect(await failures()).toBe(1);
+    for (let n = 0; n < 5; n++) {
+      await save(n);
+      await vi.waitFor(async () => expect(await failures()).toBe(n + 2));
+    }
+    expect(said(/^state journal could not be compacted;/)).toEqual([50]);
+    expect(said(/^state journal could not be compacted again/)).toEqual(Array(4).fill(20));
+    // An hour on, the error is said again, then again an hour later.
+    await save(5, 3_600_000);
+    await vi.waitFor(async () => expect(await failures()).toBe(7));
+    expect(said(/^state journal could not be compacted;/)).toEqual([50, 50]);
+    fault.full = null;
+    await save(6);
+    await vi.waitFor(() => expect(said(/^state journal compacted again/)).toEqual([30]));
+    expect(await readdir(dir)).not.toContain('state.json.journal.old');
+    expect(await failures()).toBe(7);
+  } finally {
+    fault.full = null;
+    await app.close({ drainMs: 0 });
+  }
 });
 
 it('starts, out of space, after any step of a compaction a crash cut short, and is refused for any other failure', async () => {
