@@ -226,7 +226,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     pollErrors: new Counter({
       name: `${PREFIX}poll_errors_total`,
-      help: 'Polls that failed after their retries, by error kind (unauthorized, forbidden, network, timeout, server, rate_limited, bad_request, invalid_response, not_found, foreign_not_found, certificate, not_tls, unknown_host, proxy, redirect, gateway, endpoint, other)',
+      help: 'Polls that failed after their retries, by error kind (unauthorized, forbidden, network, timeout, server, rate_limited, bad_request, invalid_response, not_found, foreign_not_found, certificate, not_tls, unknown_host, proxy, redirect, gateway, endpoint, internal: a fault of ours, other)',
       labelNames: ['kind'] as const,
       registers,
     }),

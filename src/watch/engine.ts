@@ -533,10 +533,11 @@ export class WatchEngine {
         // unpolled, and the pass would end (and the next begin) while the other workers' polls still ran.
         // A try rather than .catch(): no promise and closure more at every poll.
         let status: WatchStatus | null;
+        const started = performance.now();
         try {
           status = await this.#pollWatch(target);
         } catch (err) {
-          status = this.#pollThrew(target, err);
+          status = this.#pollThrew(target, err, started);
         }
         if (status === null) removed = true;
         else if (status.pollFailed) this.#overrun.pollFailed();
@@ -547,13 +548,18 @@ export class WatchEngine {
     return removed ? statuses.filter((s) => s !== null) : (statuses as WatchStatus[]);
   }
 
-  /** What a poll that threw found: a failed poll, said at error. */
-  #pollThrew(began: WatchTarget, err: unknown): WatchStatus {
+  /**
+   * What a poll that threw found: a failed poll, said at error, and counted as one (of kind internal), or a
+   * daemon whose polls all throw would show none failing to EcsActionWatchPollsFailing.
+   */
+  #pollThrew(began: WatchTarget, err: unknown, started: number): WatchStatus {
     const target = this.#inForce(began) ?? began;
     this.#lastPollEndedAt = performance.now();
     this.#o.logger.error({ ...watchLogFields(target), err }, 'poll failed with a fault of ours; polled again at the next pass');
+    this.#o.metrics.pollErrors.inc({ kind: 'internal' });
+    this.#o.metrics.recordPoll('error', (this.#lastPollEndedAt - started) / 1000);
     const detail = `poll failed: ${err instanceof Error ? err.message : String(err)}`;
-    return { target, record: this.#recordFor(target), pollFailed: true, errorKind: null, state: 'pending', detail, notFound: false };
+    return { target, record: this.#recordFor(target), pollFailed: true, errorKind: 'internal', state: 'pending', detail, notFound: false };
   }
 
   /** Auto-tracking's pass: new actions of the tracked servers become watches, polled in this same pass. */

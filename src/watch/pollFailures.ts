@@ -2,7 +2,7 @@
 // watch, or a server or project auto-tracking lists) is a warn line when its run of failures begins or
 // changes kind, a debug line while it repeats, and its end an info line: an outage of the cloud at
 // thousands of watches said `poll failed` once a watch a pass before.
-import { ApiError, type ApiErrorKind } from '../cloud/ApiError.ts';
+import { API_ERROR_KINDS, ApiError } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import { CatalogError } from '../cloud/catalog.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -12,8 +12,12 @@ import type { PollResult } from './kinds/types.ts';
 /** Nova's answer when a rule of its policy refuses a route: `Policy doesn't allow os_compute_api:... to be performed.` */
 const NOVA_POLICY = /Policy doesn't allow \S+ to be performed/;
 
-/** `endpoint`: the token's catalog lists no compute endpoint that cloud.region and cloud.interface select. */
-export type PollErrorKind = ApiErrorKind | 'endpoint' | 'other';
+/**
+ * Why a poll failed, as poll_errors_total counts it. `endpoint`: the token's catalog lists no compute endpoint
+ * that cloud.region and cloud.interface select; `internal`: the poll threw, a fault of ours.
+ */
+export const POLL_ERROR_KINDS = [...API_ERROR_KINDS, 'endpoint', 'internal', 'other'] as const;
+export type PollErrorKind = (typeof POLL_ERROR_KINDS)[number];
 
 const ANSWERED_AGAIN = 'poll answered again';
 const AGAIN = '; trying again on the next schedule';

@@ -38,6 +38,22 @@ describe('a poll that throws', () => {
     }
   });
 
+  it('counts the poll that threw as failed, of kind internal: a daemon whose polls all throw shows its polls failing', async () => {
+    const { bad, good } = failing();
+    try {
+      const app = await env.h.app(env.h.yaml(entries(bad, good), { notifiers: chatOnly(), poll: oneAtATime }));
+      await app.engine.pollOnce();
+      const text = await app.metrics.registry.metrics();
+      const m = (series: string) => text.split('\n').find((l) => l.startsWith(`ecs_action_watch_${series} `))?.split(' ')[1];
+      // What EcsActionWatchPollsFailing reads: the share of polls whose result is error.
+      expect(m('polls_total{result="error"}')).toBe('1');
+      expect(m('poll_errors_total{kind="internal"}')).toBe('1');
+      expect(m('poll_duration_seconds_count')).toBe('2');
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('ends the pass only once its other polls have ended: the next pass polls no watch a second time at once', async () => {
     const { bad, good } = failing();
     try {

@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { request } from 'undici';
 import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { logLevelFromEnv } from '../../src/observability/logLevel.ts';
-import { API_ERROR_KINDS } from '../../src/cloud/ApiError.ts';
+import { POLL_ERROR_KINDS } from '../../src/watch/pollFailures.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { startHealthServer, type HealthServer } from '../../src/observability/http.ts';
 import { StateStore } from '../../src/state/store.ts';
@@ -169,7 +169,7 @@ describe('metrics', () => {
   it('lists every kind of poll error in the help of poll_errors_total, so a new kind cannot go unlisted', async () => {
     const { registry } = createMetrics();
     const help = (await registry.getMetricsAsJSON()).find((m) => m.name === 'ecs_action_watch_poll_errors_total')!.help;
-    for (const kind of [...API_ERROR_KINDS, 'endpoint', 'other']) expect(help, kind).toMatch(new RegExp(`\\b${kind}\\b`));
+    for (const kind of POLL_ERROR_KINDS) expect(help, kind).toMatch(new RegExp(`\\b${kind}\\b`));
   });
 
   it('counts polls by result, and takes the time of the last successful one from answered polls only', async () => {
