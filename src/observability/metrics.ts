@@ -9,6 +9,7 @@ import type { StateFileKind } from '../state/store.ts';
 import type { ThrottleState } from '../cloud/rateLimiter.ts';
 import { registerProcessMetrics } from './processMetrics.ts';
 import { DELIVERY_REASONS } from '../notify/DeliveryError.ts';
+import { POLL_ERROR_KINDS } from '../watch/pollFailures.ts';
 
 const PREFIX = 'ecs_action_watch_';
 
@@ -210,6 +211,14 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       if (lastAnsweredAt !== 0) this.set(lastAnsweredAt / 1000);
     },
   });
+  const pollErrors = new Counter({
+    name: `${PREFIX}poll_errors_total`,
+    help: 'Polls that failed after their retries, by error kind (unauthorized, forbidden, network, timeout, server, rate_limited, bad_request, invalid_response, not_found, foreign_not_found, certificate, not_tls, unknown_host, proxy, redirect, gateway, endpoint, internal: a fault of ours, other)',
+    labelNames: ['kind'] as const,
+    registers,
+  });
+  // From 0, so that the first error of each kind is an increase the alert rules can see.
+  for (const kind of POLL_ERROR_KINDS) pollErrors.inc({ kind }, 0);
   const pollDuration = new Histogram({
     name: `${PREFIX}poll_duration_seconds`,
     help: 'Duration of one poll of a watch, retries included',
@@ -224,12 +233,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
       if (result !== 'error') lastAnsweredAt = Date.now();
       pollDuration.observe(seconds);
     },
-    pollErrors: new Counter({
-      name: `${PREFIX}poll_errors_total`,
-      help: 'Polls that failed after their retries, by error kind (unauthorized, forbidden, network, timeout, server, rate_limited, bad_request, invalid_response, not_found, foreign_not_found, certificate, not_tls, unknown_host, proxy, redirect, gateway, endpoint, internal: a fault of ours, other)',
-      labelNames: ['kind'] as const,
-      registers,
-    }),
+    pollErrors,
     verdicts: new Counter({
       name: `${PREFIX}verdicts_total`,
       help: 'Watches that reached an outcome, by outcome and Nova action (create, resize, ...; unknown when never read)',

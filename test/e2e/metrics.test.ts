@@ -4,6 +4,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { DELIVERY_REASONS } from '../../src/notify/DeliveryError.ts';
 import type { PrometheusMetrics } from '../../src/observability/metrics.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
+import { POLL_ERROR_KINDS } from '../../src/watch/pollFailures.ts';
 import { PROJECT, harnessOnFakeClock, newIds, quickAction } from './harness.ts';
 
 const env = harnessOnFakeClock();
@@ -62,6 +63,13 @@ it('counts watches by state, polls by result and error kind, verdicts by action,
   expect(m('last_successful_poll_timestamp_seconds')).toBeGreaterThanOrEqual(answeredFrom);
   expect(m('last_successful_poll_timestamp_seconds')).toBeLessThanOrEqual(Date.now() / 1000);
   expect(text).toMatch(/^ecs_action_watch_build_info\{version="\d+\.\d+\.\d+",node_version="[\d.]+"\} 1$/m);
+});
+
+it('exports every kind of poll error at 0 before the first, so that the first of each kind is an increase', async () => {
+  // README's `increase(ecs_action_watch_poll_errors_total[15m]) > 0` saw no first error of a kind: its series began at 1.
+  const app = await env.h.app(env.h.yaml([{ ...newIds(), name: 'pending' }]));
+  const text = await app.metrics.registry.metrics();
+  for (const kind of POLL_ERROR_KINDS) expect(sample(text, `ecs_action_watch_poll_errors_total{kind="${kind}"}`), kind).toBe(0);
 });
 
 it('exports each notifier\'s notification series at 0 before its first attempt, so that a first give-up is an increase', async () => {
