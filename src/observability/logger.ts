@@ -31,7 +31,8 @@ const redactSecrets = secretRedactor([
 ]);
 
 /**
- * JSON lines for machines; with `pretty` (a person at a terminal) one readable, coloured line per event.
+ * JSON lines for machines; with `pretty` (a person at a terminal) one readable, coloured line per event, an
+ * error object (`err`) on the lines after it, its stack too.
  * Redaction happens before either.
  */
 export async function createLogger(

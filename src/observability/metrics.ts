@@ -242,7 +242,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     }),
     watches: new Gauge({
       name: `${PREFIX}watches`,
-      help: 'Watches in the file, by state (pending, success, failure, timeout, not_found)',
+      help: 'Watches of the file and those auto-tracking (track:) started, by state (pending, success, failure, timeout, not_found)',
       labelNames: ['state'] as const,
       registers,
     }),
@@ -266,7 +266,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     hostClockSteps,
     deliveryDuration: new Histogram({
       name: `${PREFIX}delivery_duration_seconds`,
-      help: 'Duration of one delivery attempt, by notifier, whatever its result',
+      help: 'Duration of one delivery attempt sent, by notifier, whatever its result: one cut off by a stop too, which notifications_total does not count',
       labelNames: ['notifier'] as const,
       buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers,
