@@ -549,17 +549,20 @@ export class WatchEngine {
   }
 
   /**
-   * What a poll that threw found: a failed poll, said at error, and counted as one (of kind internal), or a
-   * daemon whose polls all throw would show none failing to EcsActionWatchPollsFailing.
+   * What a poll that threw found: a failed poll, said at error, and counted and kept as one (of kind
+   * internal), or a daemon whose polls all throw would show none failing to EcsActionWatchPollsFailing, and
+   * a watch whose polls throw none unanswered to EcsActionWatchWatchUnanswered nor to `check`.
    */
   #pollThrew(began: WatchTarget, err: unknown, started: number): WatchStatus {
     const target = this.#inForce(began) ?? began;
     this.#lastPollEndedAt = performance.now();
     this.#o.logger.error({ ...watchLogFields(target), err }, 'poll failed with a fault of ours; polled again at the next pass');
-    this.#o.metrics.pollErrors.inc({ kind: 'internal' });
     this.#o.metrics.recordPoll('error', (this.#lastPollEndedAt - started) / 1000);
     const detail = `poll failed: ${err instanceof Error ? err.message : String(err)}`;
-    return { target, record: this.#recordFor(target), pollFailed: true, errorKind: 'internal', state: 'pending', detail, notFound: false };
+    const record = this.#recordFor(target);
+    if (keepChanges(record, { lastError: detail, failingSince: record.failingSince ?? new Date().toISOString() })) this.#o.store.touch(this.#keyOf(target));
+    this.#failures.threw(record);
+    return { target, record, pollFailed: true, errorKind: 'internal', state: 'pending', detail, notFound: false };
   }
 
   /** Auto-tracking's pass: new actions of the tracked servers become watches, polled in this same pass. */

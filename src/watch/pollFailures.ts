@@ -115,6 +115,16 @@ export class PollFailures {
   }
 
   /**
+   * A poll of the record threw, a fault of ours the engine says at error at each poll: counted, and failing
+   * as any failed poll is until one is answered.
+   */
+  threw(record: WatchRecord): void {
+    this.#counter.inc({ kind: 'internal' });
+    if (!this.#failedHere.has(record)) this.#failedHere.set(record, this.#keptNow());
+    this.#record(record, 'internal');
+  }
+
+  /**
    * Every read of a poll about `about` was answered: the end of a failure the log told of is told too, as its
    * repeats were not, with when it began.
    */

@@ -54,6 +54,24 @@ describe('a poll that throws', () => {
     }
   });
 
+  it('keeps the watch whose polls throw failing, with its error, as EcsActionWatchWatchUnanswered reads it, until a poll is answered', async () => {
+    const { bad, good } = failing();
+    try {
+      const app = await env.h.app(env.h.yaml(entries(bad, good), { notifiers: chatOnly(), poll: oneAtATime }));
+      const longestFailing = async () => Number((await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_longest_failing_watch_seconds')).split('\n').at(-1)!.split(' ')[1]);
+      const [status] = await app.engine.pollOnce();
+      expect(status!.record).toMatchObject({ lastError: 'poll failed: a bug', failingSince: expect.any(String) });
+      vi.setSystemTime(Date.now() + 60_000);
+      await app.engine.pollOnce();
+      expect(await longestFailing()).toBeGreaterThanOrEqual(60);
+      vi.restoreAllMocks();
+      await app.engine.pollOnce();
+      expect(await longestFailing()).toBe(0);
+    } finally {
+      vi.restoreAllMocks();
+    }
+  });
+
   it('ends the pass only once its other polls have ended: the next pass polls no watch a second time at once', async () => {
     const { bad, good } = failing();
     try {
