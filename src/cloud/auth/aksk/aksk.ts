@@ -7,18 +7,11 @@ import { formatDuration } from '../../../watch/format.ts';
 import type { AdmittedRequest, AuthDeps, AuthRequest, AuthStrategy } from '../types.ts';
 import type { AkskAuthConfig } from './config.ts';
 import { signRequest } from './sign.ts';
+import { doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
 
 const ACCESS = /\bAccess=([^,\s]+)/;
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 
-/**
- * After the gateway refused a signature, no request signed with the key goes out for this long, doubling at
- * each refused probe up to the maximum: the gateway locks an access key for 5 min once more than five
- * requests in a row signed with it were refused, for every tool that uses it (the customer's Terraform and
- * scripts too), and polls that kept being refused would keep it locked for as long as the daemon runs. A
- * key file that changes is tried at once.
- */
-export const REFUSED_BACKOFF_MS = { first: 5 * 60_000, max: 60 * 60_000 };
 
 /** Put before the refusal in the error of a request held back. */
 const HELD = 'not sent: held back since the gateway refused the access key (so that it does not lock it)';
@@ -84,7 +77,8 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
       return;
     }
     const attempts = current !== undefined && sentVersion === current.version ? current.attempts + 1 : 1;
-    const delay = Math.min(REFUSED_BACKOFF_MS.first * 2 ** (attempts - 1), REFUSED_BACKOFF_MS.max);
+    // Polls that kept being refused would keep the key locked for as long as the daemon runs.
+    const delay = doublingDelay(REFUSED_BACKOFF_MS, attempts);
     const held = httpError(answer, HELD);
     hold = { held, attempts, retryAt: performance.now() + delay, version: sentVersion, probe: undefined };
     log.error(

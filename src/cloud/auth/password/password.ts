@@ -8,18 +8,13 @@ import { Credential } from '../credential.ts';
 import type { AuthDeps, AuthStrategy } from '../types.ts';
 import type { PasswordAuthConfig } from './config.ts';
 import { describeUser, tokenLifetime, TokenDocumentSchema, tokenRequestBody, tokensUrl } from './keystone.ts';
+import { doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
 
 /**
  * A token is renewed once this share of its lifetime is left: 6 h of a 24 h token (so an identity outage
  * of hours goes unnoticed), 1.25 s of a 5 s test token.
  */
 const RENEW_WHEN_LEFT = 0.25;
-/**
- * After refused credentials the next attempt waits this long, doubling up to the maximum: identity
- * services lock an account after a few failed logins (IAM: 5 within 15 minutes), and the daemon must
- * never be what locks it. A changed password (file) is tried at once.
- */
-export const REFUSED_BACKOFF_MS = { first: 5 * 60_000, max: 60 * 60_000 };
 /** After an identity service that was down, busy (429) or answered garbage. */
 export const TRANSIENT_BACKOFF_MS = { first: 2000, max: 5 * 60_000 };
 /** A 401 to a fresh token (no role in the project) must not turn every poll into a login. */
@@ -65,11 +60,11 @@ const NEEDS_SOMEONE: Partial<Record<ApiErrorKind, string>> = {
 
 function backoff(error: ApiError, attempts: number): number {
   // A redirect is no refusal of the credentials, but it too answers the same until the settings change.
-  const { first, max } = REFUSED.has(error.kind) || error.kind === 'redirect' ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
-  const delay = Math.min(first * 2 ** (attempts - 1), max);
+  const wait = REFUSED.has(error.kind) || error.kind === 'redirect' ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
+  const delay = doublingDelay(wait, attempts);
   // A Retry-After is honoured up to the longest wait too: a day's would put every login off for as long,
   // and the token in hand would expire meanwhile.
-  return Math.max(delay, Math.min(error.retryAfterMs ?? 0, max));
+  return Math.max(delay, Math.min(error.retryAfterMs ?? 0, wait.max));
 }
 
 /**
