@@ -12,7 +12,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sdkDate } from '../../../src/cloud/auth/aksk/sign.ts';
 import { RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
-import { createEcsClient } from '../../../src/cloud/client.ts';
+import { createEcsClient, type EcsClient } from '../../../src/cloud/client.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 import type { AuthConfig } from '../../../src/config/schema.ts';
 import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
@@ -212,23 +212,30 @@ describe('an ECS client with AK/SK', () => {
    * ones, reads held back, not sent, until the files are looked at again (once a second), and then accepted:
    * no other request was refused, which the gateway would count towards locking the key.
    */
-  async function acceptedOnceRenewed(sim: Simulator, dir: string, auth: AuthConfig, renew: () => Promise<void>, refused: object): Promise<void> {
-    vi.useFakeTimers({ toFake: ['performance'] });
-    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }) });
+  /** `body` with a client of `auth` on `sim` and a reboot of s-1 to read; the client, `sim` and `dir` removed after. */
+  async function withClient(sim: Simulator, dir: string, auth: AuthConfig, body: (client: EcsClient, ref: { projectId: string; serverId: string }) => Promise<void>, options: { rateLimit?: { count: number; perMs: number } } = {}): Promise<void> {
+    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }), ...options });
     try {
       const ref = { projectId: PROJECT, serverId: 's-1' };
       sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      await body(client, ref);
+    } finally {
+      await client.close();
+      await sim.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  async function acceptedOnceRenewed(sim: Simulator, dir: string, auth: AuthConfig, renew: () => Promise<void>, refused: object): Promise<void> {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    await withClient(sim, dir, auth, async (client, ref) => {
       await expect(client.getServer(ref)).rejects.toMatchObject(refused);
       await renew();
       await expect(client.getServer(ref)).rejects.toMatchObject({ ...refused, message: expect.stringMatching(/^not sent: held back since the gateway refused the access key/) });
       vi.advanceTimersByTime(RECHECK_MS);
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       expect(sim.requests.map((r) => r.status)).toEqual([401, 200]);
-    } finally {
-      await client.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
 
   it('picks up a rotated key pair from its files, holding reads back until then', async () => {
@@ -258,20 +265,13 @@ describe('an ECS client with AK/SK', () => {
     await writeFile(join(dir, 'ak'), 'OLDACCESSKEY\n');
     await writeFile(join(dir, 'sk'), 'old-secret\n');
     const auth = { type: 'aksk' as const, accessKeyFile: join(dir, 'ak'), secretKeyFile: join(dir, 'sk') };
-    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }) });
-    try {
-      const ref = { projectId: PROJECT, serverId: 's-1' };
-      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+    await withClient(sim, dir, auth, async (client, ref) => {
       // Within the second after the client read them: the read is signed with the old pair.
       await writeFile(join(dir, 'ak'), 'NEWACCESSKEY\n');
       await writeFile(join(dir, 'sk'), 'new-secret\n');
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       expect(sim.requests.map((r) => r.status)).toEqual([401, 200]);
-    } finally {
-      await client.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('holds back the reads waiting their turn at the rate limit once one sent before them was refused', async () => {
@@ -280,10 +280,7 @@ describe('an ECS client with AK/SK', () => {
     const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
     await writeFile(join(dir, 'sk'), SK);
     const auth = { type: 'aksk' as const, accessKey: AK, secretKeyFile: join(dir, 'sk') };
-    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }), rateLimit: { count: 1, perMs: 1000 } });
-    try {
-      const ref = { projectId: PROJECT, serverId: 's-1' };
-      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+    await withClient(sim, dir, auth, async (client, ref) => {
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       // Rotated to a secret key that is not the access key's: the first read of the next 8 is refused.
       await writeFile(join(dir, 'sk'), 'not-the-secret-key');
@@ -302,11 +299,7 @@ describe('an ECS client with AK/SK', () => {
         expect.stringMatching(/ → 401 APIGW\.0301: Incorrect IAM authentication information: verify aksk signature fail$/),
       ]);
       expect(sim.requests.map((r) => r.status)).toEqual([200, 401]);
-    } finally {
-      await client.close();
-      await sim.close();
-      await rm(dir, { recursive: true, force: true });
-    }
+    }, { rateLimit: { count: 1, perMs: 1000 } });
   });
 
   it("signs again in the cloud's time after a 401 whose Date shows its clock 20 min off this host's", async () => {
