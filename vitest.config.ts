@@ -9,6 +9,7 @@ export const MOCKING = [
   'test/cloud/client-auth.test.ts',
   'test/files/createWhole.noHardLinks.test.ts',
   'test/files/writeFileAtomic.durable.test.ts',
+  'test/state/folder-errors.test.ts',
   'test/state/snapshot-failure.test.ts',
 ];
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, open, readdir, rename, rm, stat, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { errorCode } from '../net/failure.ts';
 import { writePieces } from './writePieces.ts';
 
 /** How the temporary files of writes to `path` begin: what a crash between write and rename leaves behind. */
@@ -101,7 +102,18 @@ async function giveTo(handle: FileHandle, owner: Owner): Promise<void> {
  * system that does not happen to commit the mkdir with the file's own sync.
  */
 export async function makeFolder(dir: string): Promise<void> {
-  const first = await mkdir(dir, { recursive: true });
+  const first = await mkdir(dir, { recursive: true }).catch(async (err: unknown) => {
+    // Node's recursive mkdir answers ENOENT, at the folder it could not make, for most failures but EACCES and
+    // ENOSPC: a read-only file system (ProtectSystem=strict, a read-only root in a container), a used-up
+    // quota, an I/O error; it then said that a folder is not there, to be created. Made alone, that folder
+    // gets the kernel's own answer; made after all, the rest is made again.
+    const at = (err as NodeJS.ErrnoException).path;
+    if (errorCode(err) !== 'ENOENT' || at === undefined) throw err;
+    const alone = await mkdir(at).then(() => null, (why: unknown) => why);
+    if (alone !== null) throw ['ENOENT', 'EEXIST'].includes(errorCode(alone) ?? '') ? err : alone;
+    await syncFolder(dirname(resolve(at)));
+    return mkdir(dir, { recursive: true });
+  });
   if (first === undefined) return;
   const top = dirname(resolve(first));
   for (let folder = dirname(resolve(dir)); ; folder = dirname(folder)) {
