@@ -39,7 +39,10 @@ const tooManyFiles = () => 'raise the limit of open files (LimitNOFILE in the sy
 const FIXES: Record<string, (folder: string) => string> = {
   EACCES: noPermission,
   EPERM: noPermission,
-  EROFS: (folder) => `${folder} is on a read-only file system: set state.path to a file on a writable one (in Kubernetes, a mounted volume)`,
+  // Under the systemd unit the folder is writable to root, who reads this and finds nothing read-only.
+  EROFS: (folder) =>
+    `${folder} is on a read-only file system: set state.path to a file on a writable one (in a container, on its mounted volume; under the systemd unit, ` +
+    'whose ProtectSystem=strict leaves only its StateDirectory writable, in /var/lib/ecs-action-watch, or add the folder to its ReadWritePaths=)',
   ENOENT: () => 'a folder on that path is not there (removed, or a link to nothing): create it, or set state.path to a file in a folder that exists',
   ENOTDIR: () => 'a part of that path is a file, not a folder: correct state.path',
   EEXIST: () => 'a file is where that folder should be: remove it, or correct state.path',

@@ -4,6 +4,7 @@
 // takes root and CAP_SYS_ADMIN), so mkdir answers as the kernel and Node do there (seen under a read-only
 // bind mount): a folder made alone gets the kernel's code, and Node's recursive mkdir turns it into ENOENT
 // at the first folder it could not make. Everything else is the real file system.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { expect, it, vi } from 'vitest';
@@ -31,13 +32,21 @@ vi.mock('node:fs/promises', async (original) => {
   };
 });
 
+/** The unit's StateDirectory, as systemd makes it (under /var/lib for a system service). */
+const unitStateFolder = () => `/var/lib/${/^StateDirectory=(.+)$/m.exec(readFileSync(new URL('../../deploy/systemd/ecs-action-watch.service', import.meta.url), 'utf8'))![1]}`;
+
 let dir: string;
 tempFolderEach('eaw-state-folder-', (made) => {
   dir = made;
 });
 
 it.each([
-  ['a read-only file system', 'EROFS' as const, (folder: string) => `${folder} is on a read-only file system: set state.path to a file on a writable one`],
+  [
+    'a read-only file system',
+    'EROFS' as const,
+    // Where the systemd unit lets the daemon write, which root, who reads the message, finds writable all over.
+    (folder: string) => `${folder} is on a read-only file system: set state.path to a file on a writable one (in a container, on its mounted volume; under the systemd unit, whose ProtectSystem=strict leaves only its StateDirectory writable, in ${unitStateFolder()}, or add the folder to its ReadWritePaths=)`,
+  ],
   ['a used-up disk quota', 'EDQUOT' as const, (folder: string) => `free space in ${folder}, or raise the disk quota of the user ecs-action-watch runs as`],
 ])('says of a state folder it cannot make on %s why, not that a folder is missing', async (_, code, fix) => {
   Object.assign(refused, { below: dir, code });
