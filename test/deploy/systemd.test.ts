@@ -105,6 +105,16 @@ describe('the systemd unit', () => {
     expect(service.has('MemoryDenyWriteExecute')).toBe(false);
   });
 
+  it("has the README run check where the daemon's relative state.path lands, the unit's working directory", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Run under systemd'), readme.indexOf('\n## ', readme.indexOf('## Run under systemd') + 1));
+    const checks = section.split('\n').filter((line) => / \S+\/ecs-action-watch\.mjs check\b/.test(line));
+    expect(checks.length).toBeGreaterThan(0);
+    // Elsewhere check finds no state file and says nothing of it: NOTIFIED is '-' for every watch.
+    const folder = one('WorkingDirectory').replace('%S', '/var/lib');
+    for (const line of checks) expect(line).toMatch(new RegExp(`\\bcd ${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} && `));
+  });
+
   it('waits for the network and a synchronised clock, and starts at boot', () => {
     expect(unit.get('Unit')!.get('After')).toEqual(['network-online.target time-sync.target']);
     expect(unit.get('Install')!.get('WantedBy')).toEqual(['multi-user.target']);
