@@ -52,6 +52,22 @@ describe('Dockerfile', () => {
     expect(instructions('CMD').map((i) => [i.exec, i.args])).toEqual([[true, ['run']]]);
   });
 
+  it("has the README run the daemon as a service: started again after a failure and a reboot, given its stop budget, with the config folder and a state volume where the image reads them", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Run with Docker'), readme.indexOf('\n## ', readme.indexOf('## Run with Docker') + 1));
+    const daemon = /^docker run -d .*$/m.exec(section.replace(/\\\n\s*/g, ''))?.[0];
+    expect(daemon).toBeDefined();
+    const words = daemon!.split(/\s+/);
+    const option = (name: string) => words.filter((_, i) => words[i - 1] === name);
+    // Without a restart policy, a daemon that exits 1 (a port in use, a full disk: its supervisor is to try
+    // again) or a host that reboots leaves it stopped, nothing watched, and no alert outside Kubernetes.
+    expect(option('--restart')).toEqual(['unless-stopped']);
+    expect(Number(option('--stop-timeout')[0])).toBeGreaterThan(10);
+    expect(words).toContain('--read-only');
+    const env = envOf(final);
+    expect(option('-v').map((v) => v.split(':')[1])).toEqual([dirname(env['ECS_WATCH_CONFIG']!), workdirOf(final)]);
+  });
+
   it('copies only sources that exist in the build context and that .dockerignore lets through', () => {
     const patterns = dockerIgnorePatterns();
     const names = new Set(stages.flatMap((s) => (s.name ? [s.name] : [])));
