@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { validateConfigText } from '../../src/config/load.ts';
 import { ROOT, envOf, readDockerfile } from './dockerfile.ts';
 
 /** The daemon's own stop budget after SIGTERM (in-flight deliveries); systemd must wait longer. */
@@ -113,6 +114,22 @@ describe('the systemd unit', () => {
     // Elsewhere check finds no state file and says nothing of it: NOTIFIED is '-' for every watch.
     const folder = one('WorkingDirectory').replace('%S', '/var/lib');
     for (const line of checks) expect(line).toMatch(new RegExp(`\\bcd ${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} && `));
+  });
+
+  it("has the README hand a credential file over with LoadCredential, named so that the daemon reads systemd's copy and root's validate and check the file itself", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const [, name, source] = /`LoadCredential=(\w+):(\S+)`/.exec(readme)!;
+    const tokenFile = /`(tokenFile: \$\{CREDENTIALS_DIRECTORY[^`]*)`/.exec(readme)![1]!;
+    const text = `cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\n  auth:\n    type: token\n    ${tokenFile}\nwatches: []\n`;
+    const read = (env: NodeJS.ProcessEnv) => {
+      const result = validateConfigText(text, { env });
+      if (!result.ok) throw new Error(result.issues.map((issue) => issue.message).join('; '));
+      return (result.config.cloud.auth as { tokenFile?: string }).tokenFile;
+    };
+    const credentials = '/run/credentials/ecs-action-watch.service';
+    expect(read({ CREDENTIALS_DIRECTORY: credentials })).toBe(`${credentials}/${name}`);
+    // The README's validate and check: a root shell with the env file's variables, and no CREDENTIALS_DIRECTORY.
+    expect(read({})).toBe(source);
   });
 
   it('waits for the network and a synchronised clock, and starts at boot', () => {
