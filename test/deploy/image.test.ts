@@ -68,6 +68,16 @@ describe('Dockerfile', () => {
     expect(option('-v').map((v) => v.split(':')[1])).toEqual([dirname(env['ECS_WATCH_CONFIG']!), workdirOf(final)]);
   });
 
+  it("has the README run check in the daemon's container, which has its environment and its state volume", () => {
+    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## Run with Docker'), readme.indexOf('\n## ', readme.indexOf('## Run with Docker') + 1));
+    const name = /^docker run -d --name (\S+)/m.exec(section)?.[1];
+    const checks = [...section.matchAll(/docker (?:run|exec) [^`\n]*\bcheck\b/g)].map(([command]) => command);
+    expect(checks.length).toBeGreaterThan(0);
+    // A container of its own without the state volume checks without the daemon's state, and does not say so.
+    for (const command of checks) expect(command).toBe(`docker exec ${name} ${instructions('ENTRYPOINT')[0]!.args.join(' ')} check`);
+  });
+
   it('copies only sources that exist in the build context and that .dockerignore lets through', () => {
     const patterns = dockerIgnorePatterns();
     const names = new Set(stages.flatMap((s) => (s.name ? [s.name] : [])));
