@@ -5,7 +5,7 @@ import type { DeliveryCounts, Metrics } from '../observability/metrics.ts';
 import { batchDeliveries, watchDeliveries, type DurableDelivery, type StateStore } from '../state/store.ts';
 import type { DeliveryRecord } from '../state/types.ts';
 import { SENDS_PER_NOTIFIER, type Notifier } from '../notify/types.ts';
-import { DELIVERY_REASONS, DeliveryError } from '../notify/DeliveryError.ts';
+import { DELIVERY_REASONS, DeliveryError, type DeliveryReason } from '../notify/DeliveryError.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
 import { notificationOf } from './notification.ts';
@@ -65,6 +65,8 @@ export class Outbox {
   readonly #throttled: Map<string, number>;
   /** The delivery id of the one attempt a throttled notifier has in flight, once its pause is over. */
   readonly #probes = new Map<string, string>();
+  /** Notifiers not in the file whose owed deliveries were said to wait for them: said once by these parts. */
+  readonly #waitingSaid = new Set<string>();
 
   /** `reloadedAway`: see AppOptions. */
   constructor(options: {
@@ -129,6 +131,7 @@ export class Outbox {
       firstPass.then(release, release);
     }
     this.#loop = this.#run();
+    this.#sayWaiting(this.#queue.values());
   }
 
   /** Deliveries waiting to be sent (on disk, not settled). */
@@ -235,6 +238,11 @@ export class Outbox {
       this.#queue.set(d.delivery.id, d);
       // Held from the reload on, though not attempted before a restart (a retry not yet due): the state says so.
       if (this.#reloadedAway.has(d.notifier) && this.#hold(d)) held = true;
+      // What `check` lists it with: the receiver's last answer is not why it is not sent.
+      if (this.#waitsForNotifier(d) && d.delivery.lastError !== heldError(d.notifier)) {
+        d.delivery.lastError = heldError(d.notifier);
+        this.#touch(d);
+      }
       if (retuned?.has(d.notifier) && d.delivery.nextAttemptAt !== null) {
         d.delivery.nextAttemptAt = null;
         this.#touch(d);
@@ -243,6 +251,7 @@ export class Outbox {
     // Saved now, not at the end of the first pass (minutes, with a cloud slow to answer): a crash before then
     // would restart without the mark, and give up at once what a half-written file took out.
     if (held) this.#store.save().catch((err: unknown) => this.#logger.debug({ err }, 'could not record the held deliveries; they are recorded at the next save'));
+    if (this.#loop) this.#sayWaiting(pending);
     // While the loop runs, each save's new deliveries start here at once rather than when the loop next goes
     // through its whole queue: thousands of verdicts in one pass reach the receivers save by save.
     if (this.#loop && !this.#stopping.signal.aborted) {
@@ -251,6 +260,37 @@ export class Outbox {
       }
     }
     this.#wake.abort();
+  }
+
+  /**
+   * Owed to a notifier a reload took out of the file, and not put back since: nothing can be tried, and a
+   * retry counted at each backoff had EcsActionWatchNotificationsFailing fire for a notifier the file no
+   * longer has, its description suggesting a notify-test of it. It waits, untried, until delivery.maxAge.
+   */
+  #waitsForNotifier(owed: DurableDelivery): boolean {
+    return owed.delivery.heldSince !== undefined && !this.#notifiers.has(owed.notifier);
+  }
+
+  /**
+   * Of `deliveries`, those waiting for a notifier not yet said: said once per notifier, by parts that run (not
+   * `check`'s), where a line at every backoff would say it 288 times a day.
+   */
+  #sayWaiting(deliveries: Iterable<DurableDelivery>): void {
+    const now = this.#now();
+    const waiting = new Map<string, { owed: number; givenUpFrom: number }>();
+    for (const d of deliveries) {
+      if (!this.#waitsForNotifier(d) || this.#waitingSaid.has(d.notifier)) continue;
+      const at = this.#ageFrom(d.delivery, now) + this.#policy.maxAge;
+      const seen = waiting.get(d.notifier);
+      waiting.set(d.notifier, { owed: (seen?.owed ?? 0) + 1, givenUpFrom: Math.min(seen?.givenUpFrom ?? Infinity, at) });
+    }
+    for (const [notifier, { owed, givenUpFrom }] of waiting) {
+      this.#waitingSaid.add(notifier);
+      this.#logger.warn(
+        { notifier, owed, givenUpFrom: new Date(givenUpFrom).toISOString() },
+        `notifications owed to notifier ${notifier} wait for it: the watch file no longer has it. They are not tried meanwhile, and kept until delivery.maxAge (${formatDuration(this.#policy.maxAge)}) after their outcome in case it comes back (a file read half-written, a notifier renamed back), sent at once if it does; else given up then`,
+      );
+    }
   }
 
   #track(attempt: Promise<void>): Promise<void> {
@@ -268,7 +308,8 @@ export class Outbox {
       this.#wake = new AbortController();
       // Not awaited: flush() claims what is due before its first await, which is all the next line needs.
       this.flush().catch((err: unknown) => this.#logger.error({ err }, 'delivery pass failed; retrying'));
-      const wait = this.#msUntilNextDue() ?? IDLE_MS;
+      // At most IDLE_MS: one waiting for its notifier is due only at delivery.maxAge, which may be more than a timer holds.
+      const wait = Math.min(this.#msUntilNextDue() ?? IDLE_MS, IDLE_MS);
       this.#wakesAt = this.#now() + wait;
       await sleep(wait, undefined, { signal: AbortSignal.any([stopping, this.#wake.signal]) }).catch(() => undefined);
     }
@@ -290,8 +331,12 @@ export class Outbox {
     return this.#warningsHeld && (owed.about === 'slow' || (owed.about === 'digest' && !owed.digest.final));
   }
 
-  /** Epoch ms before which no attempt of `owed` may start: its own retry's time, or its receiver's pause. */
+  /**
+   * Epoch ms before which no attempt of `owed` may start: its own retry's time, or its receiver's pause; for
+   * one waiting for its notifier, the time it is given up.
+   */
   #dueAt(owed: DurableDelivery, now: number): number {
+    if (this.#waitsForNotifier(owed)) return this.#ageFrom(owed.delivery, now) + this.#policy.maxAge;
     return Math.max(this.#planned(notBefore(owed.delivery), now), this.#planned(this.#throttled.get(owed.notifier) ?? 0, now));
   }
 
@@ -329,16 +374,18 @@ export class Outbox {
       return;
     }
     const notifier = this.#notifiers.get(name);
+    if (this.#waitsForNotifier(owed)) {
+      // Due only at delivery.maxAge (#dueAt): a file read half-written must not cost the notification, nor a
+      // restart before the file is whole again, but a notifier gone this long was taken out on purpose.
+      this.#giveUp(delivery, heldError(name), log, name, 'other', { attempt: delivery.attempts, why: `its notifier was taken out of the watch file and not put back within delivery.maxAge (${formatDuration(this.#policy.maxAge)}) after the outcome` });
+      this.#recorded(owed, log);
+      return;
+    }
     const notification = notificationOf(owed, (k) => this.#store.get(k));
     delivery.attempts++;
     try {
-      if (!notifier) {
-        // Taken out by a reload, it is retried like a receiver that is down: a file read half-written must
-        // not cost the notification, nor a restart before the file is whole again. Missing since a start, and
-        // not held from a reload before it, it was taken out on purpose.
-        if (delivery.heldSince !== undefined) throw new DeliveryError(`notifier ${name} was taken out of the watch file; kept until delivery.maxAge in case it comes back`, { reason: 'other', retryable: true });
-        throw new DeliveryError(`notifier ${name} is no longer configured`, { reason: 'other', retryable: false });
-      }
+      // Missing since a start, and not held from a reload before it, it was taken out on purpose.
+      if (!notifier) throw new DeliveryError(`notifier ${name} is no longer configured`, { reason: 'other', retryable: false });
       // Its notifier back, it is one as any other.
       if (delivery.heldSince !== undefined && !this.#holding.has(name)) delete delivery.heldSince;
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { reason: 'other', retryable: false });
@@ -360,6 +407,12 @@ export class Outbox {
         this.#throttlingEnded(name, log);
       }
     }
+    this.#recorded(owed, log);
+  }
+
+  /** An attempt's end is to be saved, and what it settled let go. */
+  #recorded(owed: DurableDelivery, log: AttemptLog): void {
+    const { key } = owed;
     this.#touch(owed);
     if (owed.about === 'digest') this.#store.releaseBatchIfSettled(owed.batch.label);
     else this.#store.releaseIfSettled(key);
@@ -411,18 +464,13 @@ export class Outbox {
     const retryable = err instanceof DeliveryError ? err.retryable : true;
     const reason = err instanceof DeliveryError ? err.reason : 'other';
     const retryAfterMs = err instanceof DeliveryError ? err.retryAfterMs : undefined;
-    // After a start that only the cloud's clock can judge, until its first answer, the time before the start
-    // may be a setting of this host's clock while the daemon was stopped: a delivery is not given up for it,
-    // but for the time since the start, which surely passed.
     const createdAt = Date.parse(delivery.createdAt);
-    const ageFrom = Math.max(createdAt, this.#surelyPassedSince(now));
+    const ageFrom = this.#ageFrom(delivery, now);
     const next = retryable ? retryAt(this.#policy, ageFrom, now, delivery.attempts, retryAfterMs) : null;
     if (next === null) {
       const since = ageFrom > createdAt ? "the daemon started (how long before is not known: the cloud has not answered since to tell a setting of this host's clock while stopped)" : 'the outcome';
       const why = retryable ? `still failing ${formatDuration(now - ageFrom)} after ${since} (delivery.maxAge)` : 'another attempt would fail the same way';
-      this.#settle(delivery, 'given_up', message);
-      this.#metrics.notifications.inc({ notifier: name, result: 'given_up', reason });
-      log.error({ attempt: delivery.attempts, error: message, retryable, reason, why }, 'delivery given up');
+      this.#giveUp(delivery, message, log, name, reason, { attempt: delivery.attempts, retryable, why });
       return null;
     }
     delivery.nextAttemptAt = new Date(next).toISOString();
@@ -431,6 +479,21 @@ export class Outbox {
     this.#metrics.notifications.inc({ notifier: name, result: 'retry', reason });
     log.warn({ attempt: delivery.attempts, error: message, reason, retryInMs: Math.round(next - now) }, 'delivery failed; will retry');
     return next;
+  }
+
+  /**
+   * From when `delivery`'s age counts toward delivery.maxAge: its outcome, or, after a start that only the
+   * cloud's clock can judge, until its first answer, the start (the time before it may be a setting of this
+   * host's clock while the daemon was stopped, and a delivery is not given up for it).
+   */
+  #ageFrom(delivery: DeliveryRecord, now: number): number {
+    return Math.max(Date.parse(delivery.createdAt), this.#surelyPassedSince(now));
+  }
+
+  #giveUp(delivery: DeliveryRecord, message: string, log: AttemptLog, name: string, reason: DeliveryReason, fields: Record<string, unknown>): void {
+    this.#settle(delivery, 'given_up', message);
+    this.#metrics.notifications.inc({ notifier: name, result: 'given_up', reason });
+    log.error({ ...fields, error: message, reason }, 'delivery given up');
   }
 
   #settle(delivery: DeliveryRecord, status: Exclude<DeliveryRecord['status'], 'pending'>, lastError: string | null): void {
@@ -465,6 +528,11 @@ function logContext(owed: DurableDelivery): Record<string, string | number> {
  */
 function isThrottling(err: unknown): boolean {
   return err instanceof DeliveryError && err.reason === 'throttled';
+}
+
+/** Why a delivery owed to `notifier`, which a reload took out of the file, is not sent. */
+function heldError(notifier: string): string {
+  return `notifier ${notifier} was taken out of the watch file; kept until delivery.maxAge in case it comes back`;
 }
 
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */

@@ -9,6 +9,8 @@ export interface NotifierDelivery {
   /** When the next attempt is due; null once none is. */
   nextAttemptAt: string | null;
   updatedAt: string;
+  /** Pending, owed to a notifier a reload took out of the file: since when it waits for it (DeliveryRecord's). */
+  heldSince?: string;
 }
 
 /**
@@ -48,8 +50,8 @@ function digestTelling(key: string, batch: BatchRecord | undefined) {
   return batch?.digests.findLast((digest) => digest.members.some((m) => m.key === key && m.outcome !== null));
 }
 
-function notifierDelivery({ status, attempts, lastError, nextAttemptAt, updatedAt }: DeliveryRecord): NotifierDelivery {
-  return { status, attempts, lastError, nextAttemptAt: status === 'pending' ? nextAttemptAt : null, updatedAt };
+function notifierDelivery({ status, attempts, lastError, nextAttemptAt, updatedAt, heldSince }: DeliveryRecord): NotifierDelivery {
+  return { status, attempts, lastError, nextAttemptAt: status === 'pending' ? nextAttemptAt : null, updatedAt, ...(status === 'pending' && heldSince !== undefined ? { heldSince } : {}) };
 }
 
 /**

@@ -572,7 +572,7 @@ describe('the outbox', () => {
     expect(delivery(store)).toMatchObject({ status: 'given_up', attempts: 2 });
   });
 
-  it('keeps retrying, until delivery.maxAge, a delivery whose notifier a reload took out, and gives up at once one missing since the start', async () => {
+  it('keeps, untried, until delivery.maxAge a delivery whose notifier a reload took out, and gives up at once one missing since the start', async () => {
     const store = await storeWithDelivery();
     const gone = deliveryId(KEY, 'success', 'gone');
     store.addDelivery(KEY, 'gone', newDelivery({ id: gone }));
@@ -583,9 +583,11 @@ describe('the outbox', () => {
     await outbox.flush();
     const { deliveries } = store.get(KEY)!;
     expect(deliveries['chat']).toMatchObject({ status: 'delivered' });
-    expect(deliveries['gone']).toMatchObject({ status: 'pending', attempts: 1, lastError: expect.stringMatching(/taken out of the watch file/) });
-    expect(deliveries['gone']!.nextAttemptAt).not.toBeNull();
+    expect(deliveries['gone']).toMatchObject({ status: 'pending', attempts: 0, lastError: expect.stringMatching(/taken out of the watch file/) });
     expect(deliveries['never']).toMatchObject({ status: 'given_up', attempts: 1, lastError: 'notifier never is no longer configured' });
+    vi.setSystemTime(Date.now() + POLICY.maxAge);
+    await outbox.flush();
+    expect(deliveries['gone']).toMatchObject({ status: 'given_up', attempts: 0, lastError: expect.stringMatching(/taken out of the watch file/) });
   });
 
   it('writes the hold of a delivery whose notifier a reload took out before its retry is due: a crash then does not give it up', async () => {

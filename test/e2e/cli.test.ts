@@ -470,12 +470,52 @@ describe.concurrent('run: notifiers on reload', () => {
       await waitFor(() => h.logs.text.includes('delivery failed; will retry'), 8000);
       // As a file read half-written would be: chat is gone.
       await writeFile(path, h.yaml([done], { notifiers: '  other:\n    type: webhook\n    url: http://127.0.0.1:9/other' }));
-      await waitFor(() => h.logs.text.includes('notifier chat was taken out of the watch file; kept until delivery.maxAge'), 8000);
+      await waitFor(() => h.logs.text.includes('notifications owed to notifier chat wait for it'), 8000);
       h.hooks.setAnswer({ status: 204 });
       await writeFile(path, h.yaml([done], { notifiers: chat(h.hooks.url) }));
       await waitFor(() => h.hooks.received.some((hook) => hook.status === 204), 8000);
     }, { LOG_LEVEL: 'info' });
     expect(h.logs.text).not.toContain('delivery given up');
+  });
+
+  it('neither tries nor counts as failing what is owed to a notifier a reload took out: says once that it waits for it, and gives it up at delivery.maxAge', async ({ h }) => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    const port = await closedPort();
+    const chat = ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`].join('\n');
+    const file = (notifiers: string) => h.yaml([done], { notifiers, http: `  port: ${port}\n  host: 127.0.0.1` }).replace('delivery:\n', 'delivery:\n  maxAge: 10s\n');
+    const counted = async (result: string) => {
+      const metrics = await (await request(`http://127.0.0.1:${port}/metrics`)).body.text();
+      return Number(new RegExp(`^ecs_action_watch_notifications_total\\{notifier="chat",result="${result}"\\} (\\d+)$`, 'm').exec(metrics)?.[1]);
+    };
+    h.hooks.setAnswer({ status: 503 });
+    const path = await h.writeConfig(file(chat));
+    let retriedBefore = 0;
+    await whileRunning(h, path, async () => {
+      await waitFor(() => h.logs.text.includes('delivery failed; will retry'), 8000);
+      // Renamed: the file has chat no more.
+      await writeFile(path, file(chat.replace('chat:', 'team-chat:')));
+      await waitFor(() => h.logs.text.includes('"msg":"watch file reloaded"'), 8000);
+      retriedBefore = await counted('retry');
+      // `check` shows it waiting, with why, not as retried.
+      const check = await h.cli(['check', '--config', path]);
+      expect(check.stdout).toMatch(/^\S+ +chat +waiting \(notifier not in the file\) +\d+ +notifier chat was taken out of the watch file; kept until delivery\.maxAge in case it comes back$/m);
+      await waitFor(() => h.logs.text.includes('"msg":"delivery given up"'), 15_000);
+      // What EcsActionWatchNotificationsFailing reads: no retry of a notifier the file no longer has.
+      expect(await counted('retry')).toBe(retriedBefore);
+      expect(await counted('given_up')).toBe(1);
+    }, { LOG_LEVEL: 'info' });
+    const lines = h.logs.lines().filter((l) => l['notifier'] === 'chat');
+    const firstWaiting = lines.findIndex((l) => l['msg'] !== 'delivery failed; will retry');
+    expect(firstWaiting).toBeGreaterThan(0);
+    const after = lines.slice(firstWaiting);
+    expect(after.map((l) => l['msg'])).toEqual([
+      'notifications owed to notifier chat wait for it: the watch file no longer has it. They are not tried meanwhile, and kept until delivery.maxAge (10 s) after their outcome in case it comes back (a file read half-written, a notifier renamed back), sent at once if it does; else given up then',
+      'delivery given up',
+    ]);
+    expect(after[0]).toMatchObject({ level: 'warn', owed: 1 });
+    expect(after[1]).toMatchObject({ level: 'error', why: 'its notifier was taken out of the watch file and not put back within delivery.maxAge (10 s) after the outcome', error: 'notifier chat was taken out of the watch file; kept until delivery.maxAge in case it comes back' });
+    expect(h.hooks.received.every((hook) => hook.status === 503)).toBe(true);
   });
 });
 

@@ -262,7 +262,9 @@ interface Sent {
  * Below the table, each notification the daemon has not delivered after trying, of an outcome or of an early
  * warning (`<name>: early warning`): given up, or still tried (`retrying in` says when it is next), of the
  * watches polled and of those the state keeps that the file no longer lists. One owed and not yet tried is
- * the daemon's next step, not a problem, and not listed.
+ * the daemon's next step, not a problem, and not listed, unless it waits for a notifier a reload took out of
+ * the file (`heldSince`, which its next attempt clears once the notifier is back): it is not tried meanwhile,
+ * and is given up at delivery.maxAge.
  */
 function undeliveredTable(statuses: WatchStatus[], sent: Sent[], now: number, width: number | undefined): string | null {
   const byKey = new Map(sent.map((w) => [w.key, w]));
@@ -277,11 +279,12 @@ function undeliveredTable(statuses: WatchStatus[], sent: Sent[], now: number, wi
   ];
   const rows = watches.flatMap(({ name, outcome, warning }) =>
     [...Object.entries(outcome).map(([notifier, d]) => [name, notifier, d] as const), ...Object.entries(warning).map(([notifier, d]) => [`${name}: early warning`, notifier, d] as const)]
-      .filter(([, , d]) => d.status === 'given_up' || (d.status === 'pending' && d.attempts > 0))
-      .map(([what, notifier, d]) => [
+      .map(([what, notifier, d]) => [what, notifier, d, d.heldSince !== undefined] as const)
+      .filter(([, , d, waiting]) => d.status === 'given_up' || (d.status === 'pending' && (d.attempts > 0 || waiting)))
+      .map(([what, notifier, d, waiting]) => [
         what,
         notifier,
-        d.status === 'given_up' ? 'given up' : retryingCell(d.nextAttemptAt, now),
+        d.status === 'given_up' ? 'given up' : waiting ? 'waiting (notifier not in the file)' : retryingCell(d.nextAttemptAt, now),
         String(d.attempts),
         d.lastError ?? '-',
       ]),
