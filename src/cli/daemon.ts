@@ -20,7 +20,7 @@ import { collectGarbage, parseBetweenCollections } from './daemonV8.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 import { RateLimiter } from '../cloud/rateLimiter.ts';
-import { retunedNotifiers } from '../notify/registry.ts';
+import { movedNotifiers, retunedNotifiers } from '../notify/registry.ts';
 import { STUCK_FLOOR_MS } from '../watch/stuck.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
@@ -422,6 +422,7 @@ export class Daemon {
     this.#stopping = null;
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
+    for (const name of movedNotifiers(previous.notifiers, next.notifiers)) this.#throttledReceivers.delete(name);
     try {
       this.#app = await this.#startApp(next, this.#heldWatches(next, true), retunedNotifiers(previous, next));
       this.#metrics.recordConfigLoad(moved);

@@ -7,8 +7,9 @@
 //        retries, backoff and persistence are the outbox's. Take the words from ../render.ts, socket failures
 //        from src/net/failure.ts, and keep secrets out of every message (src/net/redact.ts for what a
 //        receiver answers, src/net/shortUrl.ts for URLs);
-//      - index.ts: `{ schema, secretKeys, create } satisfies NotifierType<typeof schema>`, with `warnings`
-//        for what a valid entry asks for that works badly (email: plain SMTP to port 465).
+//      - index.ts: `{ schema, secretKeys, create, receiver } satisfies NotifierType<typeof schema>` (receiver:
+//        where an entry sends), with `warnings` for what a valid entry asks for that works badly (email: plain
+//        SMTP to port 465).
 //   2. One entry in NOTIFIER_TYPES below. The watch file's schema, its JSON Schema (`npm run schema`), the
 //      list of types in error messages and the logger's redaction follow from it.
 //   3. A receiver in test/notify/conformance/<type>.ts, which the shared suite (test/notify/conformance.test.ts)
@@ -69,6 +70,19 @@ export function createNotifiers(configs: Record<string, NotifierConfig>, deps: N
     }
   }
   return notifiers;
+}
+
+/**
+ * The notifiers of `next` that send elsewhere than in `previous` (another receiver, another type) or that
+ * `previous` lacks: a pause the receiver before asked for (a 429, a 503 with Retry-After) is not theirs, and
+ * what is owed to them is due at once, as retunedNotifiers promises.
+ */
+export function movedNotifiers(previous: Record<string, NotifierConfig>, next: Record<string, NotifierConfig>): Set<string> {
+  const moved = ([name, config]: [string, NotifierConfig]) => {
+    const before = previous[name];
+    return before === undefined || before.type !== config.type || typeOf(before).receiver(before) !== typeOf(config).receiver(config);
+  };
+  return new Set(Object.entries(next).filter(moved).map(([name]) => name));
 }
 
 /**

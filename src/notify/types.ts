@@ -69,6 +69,11 @@ export interface NotifierType<S extends NotifierConfigSchema = NotifierConfigSch
   readonly secretKeys: readonly string[];
   readonly create: (name: string, config: z.output<S>, deps: NotifierDeps) => Notifier;
   /**
+   * Where it sends (a webhook's URL, a mail server's host and port): a pause its receiver asked for (a 429)
+   * is that receiver's, and ends when a reload points the notifier at another.
+   */
+  readonly receiver: (config: z.output<S>) => string;
+  /**
    * What a valid entry asks for that works worse than its writer likely expects (`validate` and every load
    * say it with line:col, never refusing the file), each at a path inside the entry. Here, with the type,
    * so that src/config/warnings.ts names no type.

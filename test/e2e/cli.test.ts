@@ -478,6 +478,32 @@ describe.concurrent('run: notifiers on reload', () => {
     expect(h.logs.text).not.toContain('delivery given up');
   });
 
+  it('tries at once what is owed to a notifier a reload pointed at another receiver, though the one before asked for a pause', async ({ h }) => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    // Down for maintenance, asking for two minutes' pause.
+    const maintenance = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => res.writeHead(503, { 'retry-after': '120' }).end('down for maintenance'));
+    });
+    maintenance.listen(0, '127.0.0.1');
+    await once(maintenance, 'listening');
+    try {
+      const chat = (url: string) => ['  chat:', '    type: webhook', `    url: ${url}`].join('\n');
+      // A maxDelay that lets the pause stand (the harness's 200 ms caps it).
+      const file = (url: string) => h.yaml([done], { notifiers: chat(url) }).replace('maxDelay: 200ms', 'maxDelay: 5m');
+      const path = await h.writeConfig(file(`http://127.0.0.1:${(maintenance.address() as AddressInfo).port}/hooks/ecs`));
+      await whileRunning(h, path, async () => {
+        await waitFor(() => h.logs.text.includes('the receiver throttles notifications'), 8000);
+        // The backup receiver: nothing asked it to wait.
+        await writeFile(path, file(h.hooks.url));
+        await waitFor(() => h.hooks.received.length === 1, 8000);
+      }, { LOG_LEVEL: 'info' });
+    } finally {
+      maintenance.close();
+    }
+  });
+
   it('neither tries nor counts as failing what is owed to a notifier a reload took out: says once that it waits for it, and gives it up at delivery.maxAge', async ({ h }) => {
     const done = quickAction();
     h.simulator.addAction(done);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_SECRET_KEYS, NOTIFIER_TYPE_NAMES, createNotifiers, retunedNotifiers } from '../../src/notify/registry.ts';
+import { NOTIFIER_SECRET_KEYS, NOTIFIER_TYPE_NAMES, createNotifiers, movedNotifiers, retunedNotifiers } from '../../src/notify/registry.ts';
 import { everyProperty, silentLogger } from './fixtures.ts';
 
 const deps = { logger: silentLogger };
@@ -70,5 +70,14 @@ describe('notifier registry', () => {
     // Back after a reload took it out; one taken out is nothing to try.
     expect(retunedNotifiers(file({ pager }), file({ chat }))).toEqual(new Set(['chat']));
     expect(retunedNotifiers(file({ chat, pager }, 'old'), file({ chat, pager }, 'renewed'))).toEqual(new Set(['chat', 'pager']));
+  });
+
+  it('names the notifiers a reload points at another receiver, whose pause (a 429) is not theirs: not one whose other settings changed', () => {
+    const chat = { type: 'webhook' as const, url: 'http://127.0.0.1:9/ecs', headers: {}, timeout: 1000, on: ['success' as const] };
+    const mail = { type: 'email' as const, smtp: { host: 'smtp.example.com', port: 587, secure: false, timeout: 1000, connections: 3 }, from: 'ecs-watch@example.com', to: ['ops@example.com'], on: ['failure' as const] };
+    expect(movedNotifiers({ chat, mail }, { chat: { ...chat, on: ['failure'], timeout: 5000 }, mail: { ...mail, to: ['oncall@example.com'] } })).toEqual(new Set());
+    expect(movedNotifiers({ chat, mail }, { chat: { ...chat, url: 'http://127.0.0.1:9/backup' }, mail: { ...mail, smtp: { ...mail.smtp, port: 2525 } } })).toEqual(new Set(['chat', 'mail']));
+    // Another type under the same name; one the file before did not have.
+    expect(movedNotifiers({ chat, mail }, { chat: mail, other: chat })).toEqual(new Set(['chat', 'other']));
   });
 });

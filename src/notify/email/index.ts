@@ -6,5 +6,6 @@ export const email = {
   schema: EmailConfigSchema,
   secretKeys: EMAIL_SECRET_KEYS,
   create: createEmailNotifier,
+  receiver: (config) => `${config.smtp.host}:${config.smtp.port}`,
   warnings: emailWarnings,
 } satisfies NotifierType<typeof EmailConfigSchema>;

@@ -6,4 +6,5 @@ export const webhook = {
   schema: WebhookConfigSchema,
   secretKeys: WEBHOOK_SECRET_KEYS,
   create: createWebhookNotifier,
+  receiver: (config) => config.url,
 } satisfies NotifierType<typeof WebhookConfigSchema>;
