@@ -1,5 +1,5 @@
 import type { Logger } from './observability/logger.ts';
-import type { Config } from './config/schema.ts';
+import type { Config, TrackSpec } from './config/schema.ts';
 import { createEcsClient, type EcsClient } from './cloud/client.ts';
 import { createNotifiers } from './notify/registry.ts';
 import type { Notifier } from './notify/types.ts';
@@ -66,6 +66,8 @@ export interface AppOptions {
   throttledReceivers?: Map<string, number>;
   /** The watches to poll, when not the file's own (a reload's, with the deadlines the daemon holds back). */
   watches?: WatchTarget[];
+  /** The `track:` entries to follow, when not the file's own (a reload's, which the daemon holds back). */
+  track?: readonly TrackSpec[];
   /** See EngineOptions. */
   bootClock?: BootClock;
   bootId?: string | null;
@@ -182,7 +184,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     });
     releasers.add(() => engine.close(draining()));
     engine.setWatches(options.watches ?? targetsOf(config));
-    engine.setTracking(config.track, stateMode === 'file');
+    engine.setTracking(options.track ?? config.track, stateMode === 'file');
     return { config, client, notifiers, store, outbox, engine, metrics, lockLost, close };
   } catch (err) {
     await close({ drainMs: 0 }).catch((closeErr: unknown) => logger.error({ err: closeErr }, 'error while releasing after a failed start'));

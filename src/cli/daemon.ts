@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../observability/logger.ts';
 import { createApp, targetsOf, type App } from '../app.ts';
-import type { Config } from '../config/schema.ts';
+import type { Config, TrackSpec } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
 import { ConfigError, type ConfigIssue } from '../config/ConfigError.ts';
 import { watchKey } from '../state/store.ts';
@@ -51,11 +51,17 @@ export class Daemon {
   /** The watches of the last file that held still, whose settings a reload may not change until its file holds. */
   readonly #hold: TargetHold;
   /**
+   * The `track:` entries of the last file that held still. A cut entry tracks every action (`actions:` cut
+   * off) of its servers for every notifier (`notify:`), and the watches it starts stay; a cut list forgets
+   * the servers it drops, whose actions meanwhile are then older than their tracking begun afresh.
+   */
+  #confirmedTrack: readonly TrackSpec[];
+  /**
    * How many watches the last reload held back, its watches, and the version of the file it read (its
    * signature), until a look finds that version still there; null once one did, or when nothing is to be
    * confirmed (a fallback to what ran before).
    */
-  #unconfirmed: { version: FileSignature | null; held: number; reloaded: WatchTarget[] } | null = null;
+  #unconfirmed: { version: FileSignature | null; held: number; reloaded: WatchTarget[]; track: readonly TrackSpec[] | null } | null = null;
   #closing: Promise<void> | null = null;
   /** Aborted when closing begins: a reload waiting for the file to stop changing waits no more. */
   readonly #closed = new AbortController();
@@ -96,6 +102,7 @@ export class Daemon {
     this.#config = config;
     this.#seen = loaded;
     this.#hold = new TargetHold(targetsOf(config));
+    this.#confirmedTrack = config.track;
     this.#limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
     this.#metrics.setThrottleSource(() => this.#limiter.throttleState());
     this.#metrics.setStuckSource(() => this.#stuck() !== undefined);
@@ -112,7 +119,7 @@ export class Daemon {
     // Before the app, which may wait for the state lock: liveness holds meanwhile, readiness says why not.
     this.#health = await this.#listen(this.#config.http);
     // The objects the hold keeps: a second copy of the watch list would cost each watch twice.
-    this.#app = await this.#startApp(this.#config, [...this.#hold.confirmed]);
+    this.#app = await this.#startApp(this.#config, { watches: [...this.#hold.confirmed], track: this.#confirmedTrack });
     // Compared with the file as it was loaded, not as it is now: an edit made while starting is not missed.
     this.#watchFile();
     this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
@@ -218,32 +225,43 @@ export class Daemon {
   }
 
   /** The file was found as the last reload read it: the settings that reload changed are in force. */
-  #confirm({ held, reloaded }: { held: number; reloaded: WatchTarget[] }): void {
+  #confirm({ held, reloaded, track }: { held: number; reloaded: WatchTarget[]; track: readonly TrackSpec[] | null }): void {
     this.#unconfirmed = null;
     this.#hold.confirm(reloaded);
-    if (held === 0 || !this.#app) return;
-    this.#app.engine.setWatches(reloaded);
-    this.#log.info({ watches: held }, 'the reloaded watch file held still: the watch settings it changed are in force');
+    if (track !== null) this.#confirmedTrack = track;
+    if ((held === 0 && track === null) || !this.#app) return;
+    if (held > 0) this.#app.engine.setWatches(reloaded);
+    if (track !== null) this.#app.engine.setTracking(track);
+    this.#log.info({ watches: held, track: track !== null }, 'the reloaded watch file held still: the watch settings it changed are in force');
   }
 
   /**
-   * `config`'s watches as the engine is to poll them: with the settings the hold keeps. `confirmable`: the
-   * file last seen gave them, and a look that finds it unchanged puts what they change in force; not so for
-   * a fallback to the configuration that ran before, which may itself come from a read never confirmed.
+   * `config`'s watches and `track:` entries as the engine is to poll them: with the settings the hold keeps.
+   * `confirmable`: the file last seen gave them, and a look that finds it unchanged puts what they change in
+   * force; not so for a fallback to the configuration that ran before, which may itself come from a read
+   * never confirmed.
    */
-  #heldWatches(config: Config, confirmable: boolean): WatchTarget[] {
+  #held(config: Config, confirmable: boolean): { watches: WatchTarget[]; track: readonly TrackSpec[] } {
     const reloaded = targetsOf(config);
     const { targets, held } = this.#hold.apply(reloaded, new Set(Object.keys(config.notifiers)));
-    this.#unconfirmed = confirmable ? { version: this.#seen, held: held.length, reloaded } : null;
+    // An entry added counts at once, as a new watch does: only one changed or taken out is held, with the rest;
+    // not when a kept entry names a notifier the reloaded file lacks (renamed), as kept its watches would tell nobody.
+    const trackHeld =
+      !this.#confirmedTrack.every((kept) => config.track.some((entry) => isDeepStrictEqual(entry, kept))) &&
+      this.#confirmedTrack.every((kept) => kept.notify?.every((name) => Object.hasOwn(config.notifiers, name)) ?? true);
+    this.#unconfirmed = confirmable ? { version: this.#seen, held: held.length, reloaded, track: trackHeld ? config.track : null } : null;
+    // A fallback's look finds the file that failed, which confirms nothing: saying "in 2 s" would be a promise not kept.
+    const until = confirmable
+      ? `the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`
+      : 'a later version of the file is found unchanged: the configuration gone back to may itself come from a read half-written';
     if (held.length > 0) {
       const shown = held.slice(0, 10).map((watch) => ({ ...watchLogFields(watch.kept), ...describeHeld(watch) }));
-      // A fallback's look finds the file that failed, which confirms nothing: saying "in 2 s" would be a promise not kept.
-      const until = confirmable
-        ? `the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds the file unchanged, in case it was read half-written`
-        : 'a later version of the file is found unchanged: the configuration gone back to may itself come from a read half-written';
       this.#log.warn({ config: this.#ctx.configPath, watches: held.length, shown }, `reloaded watch file changes watch settings: each such watch keeps its previous ones until ${until}`);
     }
-    return targets;
+    if (trackHeld) {
+      this.#log.warn({ config: this.#ctx.configPath, kept: this.#confirmedTrack.length, reloaded: config.track.length }, `reloaded watch file changes or takes out track entries: auto-tracking keeps the previous ones until ${until}`);
+    }
+    return { watches: targets, track: trackHeld ? this.#confirmedTrack : config.track };
   }
 
   /** The health and metrics server on `http`, or none for port 0. */
@@ -321,14 +339,14 @@ export class Daemon {
   }
 
   /** `retunedNotifiers`: see AppOptions; none at the start, where each delivery resumes its backoff. */
-  async #startApp(config: Config, watches: WatchTarget[], retunedNotifiers?: ReadonlySet<string>): Promise<App> {
+  async #startApp(config: Config, { watches, track }: { watches: WatchTarget[]; track: readonly TrackSpec[] }, retunedNotifiers?: ReadonlySet<string>): Promise<App> {
     for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
     const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
     const starting = this.#changeBegins('starting', STUCK_FLOOR_MS);
     let app: App;
     try {
       const lockLooked = () => void (starting.movedAt = performance.now());
-      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
+      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
     } finally {
       this.#changeEnded();
     }
@@ -403,8 +421,9 @@ export class Daemon {
     if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
       // Part of the file not in effect (its http settings) is a failed reload, for its alert, as an invalid file is.
       this.#metrics.recordConfigLoad(moved);
-      this.#app.engine.setWatches(this.#heldWatches(next, true));
-      this.#app.engine.setTracking(next.track);
+      const { watches, track } = this.#held(next, true);
+      this.#app.engine.setWatches(watches);
+      this.#app.engine.setTracking(track);
       this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
       return;
     }
@@ -424,7 +443,7 @@ export class Daemon {
     if (this.#stop.signal.aborted) return;
     for (const name of movedNotifiers(previous.notifiers, next.notifiers)) this.#throttledReceivers.delete(name);
     try {
-      this.#app = await this.#startApp(next, this.#heldWatches(next, true), retunedNotifiers(previous, next));
+      this.#app = await this.#startApp(next, this.#held(next, true), retunedNotifiers(previous, next));
       this.#metrics.recordConfigLoad(moved);
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
@@ -438,7 +457,7 @@ export class Daemon {
       try {
         // Not confirmable: the file now on disk is the one that failed, and a look finding it unchanged must
         // not put in force what `previous` changed (it may come from a read half-written, never confirmed).
-        this.#app = await this.#startApp(previous, this.#heldWatches(previous, false));
+        this.#app = await this.#startApp(previous, this.#held(previous, false));
       } catch (again) {
         if (this.#stop.signal.aborted) return;
         // Neither file's parts start (the state folder is gone or full): a daemon that polls nothing must

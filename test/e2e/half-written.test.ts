@@ -223,6 +223,32 @@ describe.concurrent('a watch file written in place', () => {
     await stop(daemon);
   });
 
+  it('starts no watch of an action that a cut track entry let through, its actions: and notify: cut off, before the file holds still', async ({ h }) => {
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(quickAction({ serverId, serverName: 'web-01' }));
+    const text = h.yaml([], { track: `  - servers: [${serverId}]\n    actions: [resize]\n    notify: [chat]` });
+    const path = await h.writeConfig(text);
+    const daemon = startDaemon(path, h.env);
+    expect(await daemon.saw('tracking began; actions from now on become watches')).toBe(true);
+    // Read cut after the entry's servers: every action of the server, told to every notifier.
+    await writeFile(path, text.slice(0, text.indexOf('\n', text.indexOf(`  - servers: [${serverId}]`)) + 1));
+    expect(await daemon.saw('watch list reloaded')).toBe(true);
+    // A reboot, which the whole entry leaves out, starts while the cut is read; the file is whole again at the
+    // next look (2 s later), and the passes meanwhile (one a second) list the reboot.
+    const reboot = quickAction({ serverId, serverName: 'web-01' });
+    h.simulator.addAction(reboot);
+    await h.writeConfig(text);
+    const listings = () => h.simulator.requests.filter((r) => r.route === 'actions' && r.path.includes(serverId)).length;
+    await waitFor(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
+    const whole = listings();
+    await waitFor(() => listings() >= whole + 2, 8000);
+    await stop(daemon);
+    expect(daemon.output()).not.toContain(reboot.requestId);
+    expect(h.hooks.received).toEqual([]);
+    expect(h.mail.received).toEqual([]);
+    expect(daemon.output()).toContain('reloaded watch file changes or takes out track entries: auto-tracking keeps the previous ones until the next look');
+  });
+
   it('confirms nothing a cut file changed when the next file cannot start and the daemon goes back to the cut', async ({ h }) => {
     const watches = longWatches(h, 3);
     const last = watches[2] as WatchEntry & { serverId: string };
