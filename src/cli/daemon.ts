@@ -62,6 +62,15 @@ export class Daemon {
    * confirmed (a fallback to what ran before).
    */
   #unconfirmed: { version: FileSignature | null; held: number; reloaded: WatchTarget[]; track: readonly TrackSpec[] | null } | null = null;
+  /** The version of the file a look last found unchanged since the look before: not read half-written. */
+  #still: FileSignature | null = null;
+  /**
+   * A reload that rebuilds the parts, read from a version of the file no look has yet found unchanged, and
+   * that version: applied once one does. A notifier cut short (its headers, its secret, its recipients)
+   * would have what is owed to it refused for good, and every such delivery is tried at once by parts that
+   * change it.
+   */
+  #deferred: { version: FileSignature | null; next: Config } | null = null;
   #closing: Promise<void> | null = null;
   /** Aborted when closing begins: a reload waiting for the file to stop changing waits no more. */
   readonly #closed = new AbortController();
@@ -219,7 +228,16 @@ export class Daemon {
     if (this.#closing) return;
     const asked = this.#reloadAsked;
     this.#reloadAsked = false;
-    if (asked || !sameSignature(now, this.#seen)) await this.#reload(now);
+    const changed = !sameSignature(now, this.#seen);
+    // Also for a SIGHUP's reload, which then applies what it reads at once.
+    if (!changed) this.#still = now;
+    if (asked || changed) {
+      await this.#reload(now);
+      return;
+    }
+    const deferred = this.#deferred;
+    this.#deferred = null;
+    if (deferred && sameSignature(now, deferred.version)) await this.#apply(deferred.next, 'still');
     // Not when a later version was refused (invalid): the one the running configuration came from is gone.
     else if (this.#unconfirmed && sameSignature(now, this.#unconfirmed.version)) this.#confirm(this.#unconfirmed);
   }
@@ -237,12 +255,17 @@ export class Daemon {
 
   /**
    * `config`'s watches and `track:` entries as the engine is to poll them: with the settings the hold keeps.
-   * `confirmable`: the file last seen gave them, and a look that finds it unchanged puts what they change in
-   * force; not so for a fallback to the configuration that ran before, which may itself come from a read
-   * never confirmed.
+   * `read`: the file last seen gave them, and a look that finds it unchanged puts what they change in force;
+   * `still`: a look found it so already, and they are in force; `fallback`: the configuration that ran
+   * before, which may itself come from a read never confirmed.
    */
-  #held(config: Config, confirmable: boolean): { watches: WatchTarget[]; track: readonly TrackSpec[] } {
+  #held(config: Config, file: 'read' | 'still' | 'fallback'): { watches: WatchTarget[]; track: readonly TrackSpec[] } {
     const reloaded = targetsOf(config);
+    if (file === 'still') {
+      this.#confirm({ held: 0, reloaded, track: config.track });
+      return { watches: reloaded, track: config.track };
+    }
+    const confirmable = file === 'read';
     const { targets, held } = this.#hold.apply(reloaded, new Set(Object.keys(config.notifiers)));
     // An entry added counts at once, as a new watch does: only one changed or taken out is held, with the rest;
     // not when a kept entry names a notifier the reloaded file lacks (renamed), as kept its watches would tell nobody.
@@ -372,6 +395,7 @@ export class Daemon {
   async #reload(seen: FileSignature | null): Promise<void> {
     // Tried once per change: a file that cannot be read is said once, not at every look.
     this.#seen = seen;
+    this.#deferred = null;
     let next: Config;
     try {
       const file = await readSettledWatchFile(this.#ctx.configPath, this.#closed.signal);
@@ -414,14 +438,32 @@ export class Daemon {
       );
       next = { ...next, state: { ...next.state, path: previous.state.path } };
     }
+    // SIGHUP on a file that has held still (a renewed cloud.tls.caFile) is applied at once.
+    if (!this.#inPlace(next) && !sameSignature(this.#seen, this.#still)) {
+      this.#deferred = { version: this.#seen, next };
+      this.#log.info({ config: this.#ctx.configPath }, `reloaded watch file changes more than its watches and track entries: applied once the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds it unchanged, in case it was read half-written`);
+      return;
+    }
+    await this.#apply(next, 'read');
+  }
+
+  /** Whether `next` changes no more than the running configuration's watches, track entries and http: applied in place. */
+  #inPlace(next: Config): boolean {
+    return this.#app !== null && isDeepStrictEqual({ ...this.#config, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] });
+  }
+
+  /** Puts `next` in force; `file`: see #held. */
+  async #apply(next: Config, file: 'read' | 'still'): Promise<void> {
+    const previous = this.#config;
+    const inPlace = this.#inPlace(next);
     this.#config = next;
     // The health server is the daemon's, not the app's: started once, it is moved here when http changes.
     const moved = await this.#moveHealthServer(previous.http, next.http);
     if (!moved) this.#config = { ...next, http: previous.http };
-    if (isDeepStrictEqual({ ...previous, watches: [], track: [], http: next.http }, { ...next, watches: [], track: [] }) && this.#app) {
+    if (inPlace && this.#app) {
       // Part of the file not in effect (its http settings) is a failed reload, for its alert, as an invalid file is.
       this.#metrics.recordConfigLoad(moved);
-      const { watches, track } = this.#held(next, true);
+      const { watches, track } = this.#held(next, file);
       this.#app.engine.setWatches(watches);
       this.#app.engine.setTracking(track);
       this.#log.info({ watches: next.watches.length, track: next.track.length }, 'watch list reloaded');
@@ -443,7 +485,7 @@ export class Daemon {
     if (this.#stop.signal.aborted) return;
     for (const name of movedNotifiers(previous.notifiers, next.notifiers)) this.#throttledReceivers.delete(name);
     try {
-      this.#app = await this.#startApp(next, this.#held(next, true), retunedNotifiers(previous, next));
+      this.#app = await this.#startApp(next, this.#held(next, file), retunedNotifiers(previous, next));
       this.#metrics.recordConfigLoad(moved);
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
@@ -457,7 +499,7 @@ export class Daemon {
       try {
         // Not confirmable: the file now on disk is the one that failed, and a look finding it unchanged must
         // not put in force what `previous` changed (it may come from a read half-written, never confirmed).
-        this.#app = await this.#startApp(previous, this.#held(previous, false));
+        this.#app = await this.#startApp(previous, this.#held(previous, 'fallback'));
       } catch (again) {
         if (this.#stop.signal.aborted) return;
         // Neither file's parts start (the state folder is gone or full): a daemon that polls nothing must

@@ -327,6 +327,8 @@ describe.concurrent('run', () => {
     try {
       await writeFile(path, h.yaml([first], { http, cloud: '  microversion: "2.40"' }));
       await waitFor(() => h.logs.text.includes('reloaded watch file: \\"2.40\\" is below 2.51'), 8000);
+      // Beyond the watch list: in force once the next look finds the file unchanged.
+      await waitFor(() => h.logs.text.includes('"msg":"watch file reloaded"'), 8000);
       await writeFile(path, 'watches: [oops');
       await waitFor(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
       // A variable the operator's shell has, and the daemon's environment, read at its start, lacks.

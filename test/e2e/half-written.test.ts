@@ -4,7 +4,10 @@
 // own, against the simulator, while the test writes its file in pieces: no verdict and no notification may
 // come of a cut. The tests run side by side, each with its simulator, receivers and daemon: they spend
 // their time waiting on the writer's pauses and the daemon's looks at the file, not on the processor.
+import { once } from 'node:events';
 import { open, rename, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect } from 'vitest';
@@ -247,6 +250,40 @@ describe.concurrent('a watch file written in place', () => {
     expect(h.hooks.received).toEqual([]);
     expect(h.mail.received).toEqual([]);
     expect(daemon.output()).toContain('reloaded watch file changes or takes out track entries: auto-tracking keeps the previous ones until the next look');
+  });
+
+  it('gives up nothing owed to a notifier that a cut file cut short (its headers cut off), before the file holds still', async ({ h, onTestFinished }) => {
+    // A receiver that takes only what carries its token, and refuses the rest for good (401).
+    const taken: string[] = [];
+    const receiver = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        const ok = req.headers['x-token'] === 'ok';
+        if (ok) taken.push(String(req.headers['webhook-id']));
+        res.writeHead(ok ? 204 : 401).end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    onTestFinished(() => void receiver.close());
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/ecs`;
+    const ids = newIds();
+    const late = { ...ids, name: 'late', extra: '    notify: [chat]' };
+    const text = h.yaml([late], { notifiers: ['  chat:', '    type: webhook', `    url: ${url}`, '    headers: { X-Token: ok }'].join('\n') });
+    const path = await h.writeConfig(text);
+    const daemon = startDaemon(path, h.env);
+    expect(await daemon.saw('started')).toBe(true);
+    // Read cut after chat's url: its header, and everything after it, cut off.
+    await writeFile(path, text.slice(0, text.indexOf('\n', text.indexOf(`    url: ${url}`)) + 1));
+    await waitFor(() => /"msg":"(watch file reloaded|reloaded watch file)/.test(daemon.output()), 8000);
+    // Finished now, so judged at the next pass (within a second), before the look that finds the file whole again.
+    h.simulator.addAction(quickAction({ ...ids, steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
+    await h.writeConfig(text);
+    await waitFor(() => taken.length > 0 || daemon.output().includes('"msg":"delivery given up"'), 10_000);
+    await stop(daemon);
+    expect(daemon.output()).not.toContain('"msg":"delivery given up"');
+    expect(taken).toHaveLength(1);
+    expect(daemon.output()).toContain('reloaded watch file changes more than its watches and track entries: applied once the next look at the file (in 2 s) finds it unchanged');
   });
 
   it('confirms nothing a cut file changed when the next file cannot start and the daemon goes back to the cut', async ({ h }) => {
