@@ -170,15 +170,6 @@ class HttpEcsClient implements EcsClient {
   readonly #polled = new WeakMap<object, PolledWatch>();
   /** The headers of a compute request at the microversion, once it is known: one object for every request. */
   #computeHeaders: Readonly<Record<string, string>> | undefined;
-  /**
-   * With an auth method that signs with the time (AK/SK), the first request, which the others wait for until
-   * it has ended (#get): with this host's clock 15 min or more off the cloud's, every poll in flight would be
-   * signed at a time the gateway refuses before an answer's Date told the client the cloud's clock, and the
-   * gateway locks an access key for 5 min once more than five requests in a row were refused.
-   */
-  #firstSigned: Promise<void> | undefined;
-  /** Whether #firstSigned has ended, answered or not: from then on requests go as they come. */
-  #firstSignedEnded = false;
 
   constructor(config: CloudConfig, deps: EcsClientDeps) {
     // A malformed endpoint fails here, at start, rather than on every poll.
@@ -398,12 +389,6 @@ class HttpEcsClient implements EcsClient {
   async #get(url: string, projectId: string | undefined, callerSignal: AbortSignal | undefined, withMicroversion: boolean): Promise<Answer> {
     this.#closed.signal.throwIfAborted();
     const headers = !withMicroversion ? PLAIN_HEADERS : (this.#computeHeaders ?? (await this.#discoveredHeaders(callerSignal)));
-    let firstEnded: (() => void) | undefined;
-    if (this.#auth.signsWhenSent && !this.#firstSignedEnded) {
-      if (this.#firstSigned === undefined) ({ promise: this.#firstSigned, resolve: firstEnded } = Promise.withResolvers<void>());
-      // Ended either way: a first request that failed is no reason for the others not to go.
-      else await untilAborted(this.#firstSigned, callerSignal);
-    }
     let admitted: AdmittedRequest | undefined;
     try {
       const request = { method: 'GET', url, headers, projectId };
@@ -423,16 +408,12 @@ class HttpEcsClient implements EcsClient {
       if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
       this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');
       if (late === undefined) sent = await this.#auth.headers(request, callerSignal);
-      // Awaited: the first request has ended only once its retry has.
+      // Awaited: the request has ended (admitted.ended) only once its retry has.
       const again = await this.#send(url, headers, late ?? sent, callerSignal);
       admitted?.answered(again);
       return again;
     } finally {
       admitted?.ended();
-      if (firstEnded !== undefined) {
-        this.#firstSignedEnded = true;
-        firstEnded();
-      }
     }
   }
 

@@ -54,7 +54,10 @@ function sdkDateMs(text: string | undefined): number {
  * The signature's time is the cloud's clock as the client measures it: the gateway refuses one more than
  * 15 min from its own, so a host whose clock is off would have every request refused as bad credentials.
  * Once the gateway has refused a signature, requests are held back (admit) for REFUSED_BACKOFF_MS and then
- * one goes alone, so that the daemon never has the gateway lock the key.
+ * one goes alone, so that the daemon never has the gateway lock the key. So does the very first request,
+ * the others waiting until it has ended: with this host's clock 15 min or more off the cloud's, every
+ * request in flight would be signed at a time the gateway refuses before an answer's Date told the client
+ * the cloud's clock, enough refusals in a row to have it lock the key.
  */
 export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now' | 'logger'>): AuthStrategy {
   const accessKey = new Credential('accessKey', config.accessKey, config.accessKeyFile, { sentInHeader: true });
@@ -66,6 +69,9 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   const until = fromFiles ? 'or until a key file changes' : "or until the watch file's cloud section changes";
   const log = deps.logger;
   let hold: Hold | undefined;
+  /** The first request, until it has ended, answered or not: from then on requests go as they come. */
+  let first: Promise<void> | undefined;
+  let firstEnded = false;
   const version = () => credentials.reduce((sum, c) => sum + c.version, 0);
 
   /** A refused answer to a request let go with the credentials of `sentVersion`, as the probe of `probed` if any. */
@@ -121,6 +127,25 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
     };
   }
 
+  /** A request let go, or held back (rejects) while the gateway's refusal holds: one probe at a time once it is due. */
+  async function letGo(signal: AbortSignal | undefined): Promise<AdmittedRequest> {
+    if (hold === undefined) return admitted(undefined);
+    // A rotated key file is tried at once.
+    await Promise.all(credentials.map((c) => c.value()));
+    const current = hold;
+    if (current === undefined) return admitted(undefined);
+    if (current.probe !== undefined) {
+      await untilAborted(current.probe, signal);
+      // Refused again, or not answered (the network): the next pass sends another.
+      if (hold !== undefined) throw hold.held;
+      return admitted(undefined);
+    }
+    if (performance.now() < current.retryAt && version() <= current.version) throw current.held;
+    const { promise, resolve } = Promise.withResolvers<void>();
+    current.probe = promise;
+    return admitted(current, resolve);
+  }
+
   return {
     signsWhenSent: true,
     async headers(request: AuthRequest) {
@@ -133,21 +158,31 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
       return { ...own, ...signed };
     },
     async admit(_request, signal) {
-      if (hold === undefined) return admitted(undefined);
-      // A rotated key file is tried at once.
-      await Promise.all(credentials.map((c) => c.value()));
-      const current = hold;
-      if (current === undefined) return admitted(undefined);
-      if (current.probe !== undefined) {
-        await untilAborted(current.probe, signal);
-        // Refused again, or not answered (the network): the next pass sends another.
-        if (hold !== undefined) throw hold.held;
-        return admitted(undefined);
+      if (firstEnded) return letGo(signal);
+      // Ended either way: a first request that failed is no reason for the others not to go.
+      if (first !== undefined) {
+        await untilAborted(first, signal);
+        return letGo(signal);
       }
-      if (performance.now() < current.retryAt && version() <= current.version) throw current.held;
       const { promise, resolve } = Promise.withResolvers<void>();
-      current.probe = promise;
-      return admitted(current, resolve);
+      first = promise;
+      const end = () => {
+        firstEnded = true;
+        resolve();
+      };
+      try {
+        const going = await letGo(signal);
+        return {
+          ...going,
+          ended() {
+            going.ended();
+            end();
+          },
+        };
+      } catch (err) {
+        end();
+        throw err;
+      }
     },
     async onUnauthorized(sent) {
       await Promise.all(credentials.map((c) => c.refresh()));
