@@ -45,6 +45,8 @@ export interface StoredState<V> {
   journal: { bytes: number; seq: number } | null;
   /** Journal lines cut short by a crash, left out. */
   torn: TornTail[];
+  /** Whether there was any file of the state at all: a snapshot or a journal. */
+  found: boolean;
 }
 
 /**
@@ -132,7 +134,7 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
       seq = entry.seq;
     }
   }
-  return { records, seq, snapshotBytes: snapshot?.bytes ?? 0, oldJournal, journal, torn };
+  return { records, seq, snapshotBytes: snapshot?.bytes ?? 0, oldJournal, journal, torn, found: snapshot !== null || oldJournal || journal !== null };
 }
 
 /**

@@ -122,6 +122,8 @@ export class StateStore {
   readonly setAsidePath: string | null;
   /** Journal lines cut short by a crash, left out at load (everything before them was kept). */
   readonly torn: readonly TornTail[];
+  /** Whether the state had any file when opened (false in memory): none is a first start, or the wrong path. */
+  readonly found: boolean;
   #compactionDeferred: StateError | null = null;
   readonly #records: Map<string, WatchRecord>;
   /** Every record now, by section: what a snapshot holds and what a save compares with the files. */
@@ -163,7 +165,7 @@ export class StateStore {
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
-    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, lock: null, setAside: [], setAsidePath: null, tracking: noTracking(), clock: null, seq: 0, snapshotBytes: 0, torn: [] });
+    return new StateStore('(memory)', new Map(), new Map(), { readOnly: true, lock: null, setAside: [], setAsidePath: null, tracking: noTracking(), clock: null, seq: 0, snapshotBytes: 0, torn: [], found: false });
   }
 
   private constructor(
@@ -180,6 +182,7 @@ export class StateStore {
       seq: number;
       snapshotBytes: number;
       torn: TornTail[];
+      found: boolean;
     },
   ) {
     this.path = path;
@@ -191,6 +194,7 @@ export class StateStore {
     this.setAside = options.setAside;
     this.setAsidePath = options.setAsidePath;
     this.torn = options.torn;
+    this.found = options.found;
     // Of each record's deliveries: the gauge's counts (counted in place, as at every change), and those
     // owed for the outbox.
     const durable: DurableDelivery[] = [];
@@ -276,7 +280,7 @@ export class StateStore {
       }
     }
     const lock = options.lock ?? null;
-    const store = new StateStore(path, records, batches, { readOnly, lock, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn });
+    const store = new StateStore(path, records, batches, { readOnly, lock, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn, found: stored.found });
     // So that a start reads one file again, with no line cut short to write over and no record set aside.
     if (!readOnly && (stored.oldJournal || stored.journal !== null || setAside.length > 0)) store.#compactionDeferred = await store.#writer.compactAtOpen(stored);
     // A daemon started again on its state (a first start's first save is a snapshot, which makes one).

@@ -281,7 +281,7 @@ describe.concurrent('the instance action answered badly', () => {
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(1);
     const [, fixes, ...rest] = r.stdout.trimEnd().split('\n\n');
-    expect(rest).toEqual([]);
+    expect(rest).toEqual([h.noStateNote]);
     const inFile = ` in ${path}`;
     const blip = 'a blip passes by itself: check again in a minute; if it lasts,';
     const gaveUp = (c: BadAnswer) => ` ${c.givesUp!.fix.replace('that wait cannot', 'that check cannot')}${inFile}`;

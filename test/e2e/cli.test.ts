@@ -4,7 +4,7 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { describe, expect, vi } from 'vitest';
 import { request } from 'undici';
 import { Capture, Harness, SECRETS, TOKEN, itWithHarness as it, newIds, quickAction } from './harness.ts';
@@ -648,8 +648,11 @@ describe.concurrent('check', () => {
     expect(r.stdout).toMatch(/^ghost\s+\S+\s+-\s+-\s+pending\s+\d+s\s+-\s+not visible yet \(404: Instance \S+ could not be found\.\)$/m);
     // No colour codes where no terminal reads them.
     expect(r.stdout).not.toContain('\u001b[');
-    // The header and a row per watch; no table of tracked servers where the daemon tracks none.
-    expect(r.stdout.trimEnd().split('\n')).toHaveLength(4);
+    // The header and a row per watch; no table of tracked servers where the daemon tracks none; and that
+    // NOTIFIED is - for want of the daemon's state, which it has not saved yet.
+    const [table, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(table!.split('\n')).toHaveLength(4);
+    expect(rest).toEqual([h.noStateNote]);
     // A server's list of actions is read for the id the API does not know only.
     expect(h.simulator.requests.filter((q) => q.route === 'actions')).toHaveLength(1);
     expect(h.hooks.received).toHaveLength(0);
@@ -795,7 +798,9 @@ describe.concurrent('check', () => {
 
     const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
     expect(r).toMatchObject({ code: 0, stderr: '' });
-    const [table, undelivered] = r.stdout.split('\n\n');
+    // Nothing more: the state was found.
+    const [table, undelivered, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
     expect(table).toMatch(/^reboot web-01\s.*\ssuccess\s+\d+s\s+sent\s+-$/m);
     expect(table).toMatch(/^reboot web-02\s.*\ssuccess\s+\d+s\s+sending\s+-$/m);
     expect(table).toMatch(/^reboot web-03\s.*\ssuccess\s+\d+s\s+given up\s+-$/m);
@@ -815,6 +820,23 @@ describe.concurrent('check', () => {
     ]);
     // check sends nothing: only the daemon's one delivery to chat of each of web-01 and web-02.
     expect(h.hooks.received).toHaveLength(2);
+  });
+
+  it('says under its table that it found no daemon state, where a relative state.path was looked for, and how to find the daemon\'s', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    // The default is relative too: read from the folder check runs in, not the daemon's working folder.
+    const relative = `eaw-no-state-${basename(h.dir)}/state.json`;
+    const r = await h.cli(['check', '--config', await h.writeConfig(h.yaml([a]).replace(h.statePath, relative))]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const [table, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(table).toMatch(new RegExp(`^${a.requestId}\\s.*\\spending\\s+\\d+s\\s+-\\s+-$`, 'm'));
+    expect(rest).toEqual([
+      `No daemon state at ${join(process.cwd(), relative)}, so NOTIFIED is - and ages count from this check: state.path ${relative} is relative to the folder a command runs in: run check in the daemon's working folder, or give state.path as an absolute path`,
+    ]);
+    // Said for the table that reads it only: --json has `notified: null`.
+    const json = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([a]).replace(h.statePath, relative))]);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ notified: null })]);
   });
 
   it('lists below the table the notifications the daemon still owes or gave up of a watch taken out of the file since', async ({ h }) => {

@@ -47,6 +47,16 @@ export class Harness {
   readonly env: NodeJS.ProcessEnv = { ECS_AUTH_TOKEN: TOKEN, SMTP_PASSWORD, WEBHOOK_SECRET };
   #apps: App[] = [];
 
+  /** The state file of the watch files `yaml` writes. */
+  get statePath(): string {
+    return join(this.dir, 'state', 'state.json');
+  }
+
+  /** What `check` says under its table before a daemon saved a state at `statePath`. */
+  get noStateNote(): string {
+    return `No daemon state at ${this.statePath}, so NOTIFIED is - and ages count from this check: the daemon has saved none there yet, or runs with another state.path`;
+  }
+
   static async start(options: SimulatorOptions = {}): Promise<Harness> {
     const h = new Harness();
     h.simulator = await startSimulator({ token: TOKEN, ...options });
@@ -92,7 +102,7 @@ export class Harness {
           '    to: [ops@example.com, oncall@example.com]',
         ].join('\n'),
       'state:',
-      `  path: ${join(this.dir, 'state', 'state.json')}`,
+      `  path: ${this.statePath}`,
       'http:',
       options.http ?? '  port: 0',
       'watches:',

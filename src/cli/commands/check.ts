@@ -1,3 +1,4 @@
+import { isAbsolute, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import type { EcsClient } from '../../cloud/client.ts';
 import { dictionary } from '../../data/dictionary.ts';
@@ -40,10 +41,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   limiter.onPause((pause) => {
     if (pause.forMs >= NOTICEABLE_PAUSE_MS) ctx.stderr.write(`ecs-action-watch check: ${throttleText(pause, pause.forMs)}; Ctrl-C stops the check\n`);
   });
+  let stateRead = true;
   const app = await createApp(checked, { logger, metrics: discardedMetrics(), state: 'read-only', limiter }).catch(async (err: unknown) => {
     // The state only adds context; the polls are what the operator asked for (on a host where the daemon's
     // state is another user's, say), so an unusable one is said and left out rather than ending the check.
     if (!(err instanceof StateError)) throw err;
+    stateRead = false;
     ctx.stderr.write(`warning: ${err.message}; checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown\n`);
     return createApp(checked, { logger, metrics: discardedMetrics(), state: 'memory', limiter });
   }).catch(settingError);
@@ -76,6 +79,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(`${table(statuses, notifiedFor, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
       const fixes = fixLines(statuses, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
+      if (stateRead && !app.store.found && statuses.length > 0) ctx.stdout.write(`\n${noStateLine(config.state.path)}\n`);
       const undelivered = undeliveredTable(statuses, sent, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
@@ -247,6 +251,17 @@ function fixLines(statuses: WatchStatus[], configPath: string): string | null {
     : names.length > NAMED ? `${names.slice(0, NAMED).join(', ')} and ${names.length - NAMED} more`
     : names.join(', ');
   return [...causes.values()].map(({ fix, names }) => printable(`${fix.says} for ${which(names)}: ${fixIn(fix, configPath)}`)).join('\n');
+}
+
+/**
+ * Without the daemon's state every NOTIFIED is `-`, which reads as "told no one": said, with the likely
+ * cause, a relative `state.path` (the default) read from another folder than the daemon's working one.
+ */
+function noStateLine(statePath: string): string {
+  const where = isAbsolute(statePath)
+    ? 'the daemon has saved none there yet, or runs with another state.path'
+    : `state.path ${statePath} is relative to the folder a command runs in: run check in the daemon's working folder, or give state.path as an absolute path`;
+  return printable(`No daemon state at ${resolve(statePath)}, so NOTIFIED is - and ages count from this check: ${where}`);
 }
 
 /** A watch's notifications in the daemon's state, as check found them: of its outcome and of its early warning. */
