@@ -24,6 +24,8 @@ const PHRASES: Record<string, (endpoint: string) => string> = {
   ENOTFOUND: (e) => `host of ${e} not found in DNS`,
   EAI_AGAIN: (e) => `DNS lookup for ${e} failed for now`,
   UND_ERR_SOCKET: (e) => `connection to ${e} closed unexpectedly`,
+  // nodemailer's, for a server that closed the connection without an answer to what was waiting for one.
+  ECONNECTION: (e) => `connection to ${e} closed unexpectedly`,
   [NOT_TLS]: (e) => `${e} does not answer TLS (${NOT_TLS}): a port without TLS, or the wrong port`,
 };
 

@@ -4,7 +4,7 @@
  * decides whether another attempt may succeed (RETRIED): a notifier names the reason where it reads the
  * failure, and its retry follows, so that the label and the retry can never disagree.
  * - timeout: no answer within the notifier's timeout (or the receiver's own: an HTTP 408)
- * - connection: the receiver could not be reached or talked to: connection refused or reset, DNS, TLS, a proxy
+ * - connection: the receiver could not be reached or talked to: connection refused, reset or closed before an answer, DNS, TLS, a proxy
  * - throttled: the receiver asks to slow down (HTTP 429, or an answer with a Retry-After); the outbox pauses the notifier
  * - server: the receiver answered that it cannot take it now (HTTP 5xx, an SMTP 4xx)
  * - refused: the receiver refused it for good (HTTP 4xx: a login or signature refused, a wrong URL, the
