@@ -417,45 +417,58 @@ describe('email notifier', () => {
     expect(err.message).toMatch(new RegExp(`^email ops-mail: timed out waiting for the greeting of 127\\.0\\.0\\.1:${port} after 200 ms; a port that speaks TLS`));
   });
 
+  /**
+   * A relay of a few lines that takes every command and then, after the message: `close` closes the
+   * connection before its 250, `stall` answers nothing more; `closeAtOnce` closes it before its greeting.
+   */
+  async function scriptedRelay(then: 'closeAtOnce' | 'close' | 'stall'): Promise<{ port: number; messages: string[] }> {
+    const messages: string[] = [];
+    const server = createTcpServer((socket) => {
+      if (then === 'closeAtOnce') return void socket.end();
+      socket.write('220 relay ESMTP\r\n');
+      let data: string[] | undefined;
+      let buffered = '';
+      socket.on('data', (chunk) => {
+        buffered += chunk.toString();
+        for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
+          const line = buffered.slice(0, end);
+          buffered = buffered.slice(end + 2);
+          if (data && line === '.') {
+            messages.push(data.join('\n'));
+            if (then === 'close') socket.end();
+          } else if (data) data.push(line);
+          else if (line === 'DATA') {
+            data = [];
+            socket.write('354 go ahead\r\n');
+          } else socket.write('250 OK\r\n');
+        }
+      });
+    }).listen(0, '127.0.0.1');
+    rawServers.push(server);
+    await once(server, 'listening');
+    return { port: (server.address() as AddressInfo).port, messages };
+  }
+
   it('says a server that closed the connection without an answer closed it, a connection failure retried as one', async () => {
     // A relay behind a load balancer with no server up (which takes the connection and closes it), or one that
     // drops this client before its greeting; and one that closes once it has the message, before its 250.
-    const closing = async (afterMessage: boolean) => {
-      const messages: string[] = [];
-      const server = createTcpServer((socket) => {
-        if (!afterMessage) return void socket.end();
-        socket.write('220 relay ESMTP\r\n');
-        let data: string[] | undefined;
-        let buffered = '';
-        socket.on('data', (chunk) => {
-          buffered += chunk.toString();
-          for (let end = buffered.indexOf('\r\n'); end >= 0; end = buffered.indexOf('\r\n')) {
-            const line = buffered.slice(0, end);
-            buffered = buffered.slice(end + 2);
-            if (data && line === '.') {
-              messages.push(data.join('\n'));
-              socket.end();
-            } else if (data) data.push(line);
-            else if (line === 'DATA') {
-              data = [];
-              socket.write('354 go ahead\r\n');
-            } else socket.write('250 OK\r\n');
-          }
-        });
-      }).listen(0, '127.0.0.1');
-      rawServers.push(server);
-      await once(server, 'listening');
-      const { port } = server.address() as AddressInfo;
-      return { port, messages };
-    };
     for (const afterMessage of [false, true]) {
-      const { port, messages } = await closing(afterMessage);
+      const { port, messages } = await scriptedRelay(afterMessage ? 'close' : 'closeAtOnce');
       const err = await failure(email(port).send(failedResize(), attempt('closed-on')));
       expect(err).toMatchObject({ reason: 'connection', retryable: true, status: undefined });
       expect(err.message).toBe(`email ops-mail: connection to 127.0.0.1:${port} closed unexpectedly`);
       // Sent once in the attempt; the outbox's retry carries the same Message-ID for the server to drop.
       expect(messages.map((m) => /^Message-ID: (.*)$/m.exec(m)?.[1])).toEqual(afterMessage ? ['<closed-on@ecs-action-watch>'] : []);
     }
+  });
+
+  it('says how long it waited for an answer that never came, a timeout retried as one', async () => {
+    const { port, messages } = await scriptedRelay('stall');
+    const err = await failure(email(port, { timeout: 200 }).send(failedResize(), attempt('stalled-on')));
+    expect(err).toMatchObject({ reason: 'timeout', retryable: true });
+    // The wait of a command's answer is a second past smtp.timeout (the greeting's): said as it was.
+    expect(err.message).toBe(`email ops-mail: timed out waiting for an answer from 127.0.0.1:${port} after 1200 ms`);
+    expect(messages).toHaveLength(1);
   });
 
   it('stops when the dispatcher aborts the attempt', async () => {

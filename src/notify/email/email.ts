@@ -18,6 +18,9 @@ const SESSION_IDLE_MS = 5_000;
 // Failures that come from our side of the configuration: the next attempt would send the same thing.
 const CONFIGURATION_CODES = new Set(['EAUTH', 'ENOAUTH', 'ECONFIG', 'EENVELOPE', 'EMAXRECIPIENTS', 'EREQUIRETLS']);
 
+/** How long a command's answer is waited for: a second past the greeting's (see the transport's options). */
+const socketTimeout = (smtp: { timeout: number }) => smtp.timeout + 1000;
+
 const TIMEOUT_PHASES: Record<string, string> = {
   CONNECT_TIMEOUT: 'connecting to',
   GREETING_TIMEOUT: 'waiting for the greeting of',
@@ -96,7 +99,7 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       // fire, and the socket's error is the one reported: a server that never greeted (an implicit TLS port:
       // tlsPort below) was said to have left a command unanswered. A millisecond apart, it still happened
       // on a loaded CI machine.
-      socketTimeout: smtp.timeout + 1000,
+      socketTimeout: socketTimeout(smtp),
       dnsTimeout: smtp.timeout,
       // cloud.tls.caFile: a company's relay is signed by its private CA as much as its cloud and webhooks are.
       ...(deps.ca === undefined ? {} : { tls: { ca: [...deps.ca] } }),
@@ -207,7 +210,8 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       const tlsPort = e.timeoutType === 'GREETING_TIMEOUT' && !smtp.secure
         ? '; a port that speaks TLS from the start (as 465 does) says nothing until the handshake: if this is one, set smtp.secure: true'
         : '';
-      return fail(`timed out ${phase} ${endpoint} after ${smtp.timeout} ms${tlsPort}`, { reason: 'timeout' });
+      const waited = e.timeoutType === 'SOCKET_TIMEOUT' ? socketTimeout(smtp) : smtp.timeout;
+      return fail(`timed out ${phase} ${endpoint} after ${waited} ms${tlsPort}`, { reason: 'timeout' });
     }
     const network = describeNetworkFailure(e.originalCode ?? code, endpoint);
     // A plain port answers a TLS hello with its greeting: smtp.secure is for port 465 alone.
