@@ -13,7 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '../observability/logger.ts';
 import { linkTarget } from '../files/linkTarget.ts';
 import { makeFolder } from '../files/writeFileAtomic.ts';
-import { thisBootId } from '../watch/clockSteps.ts';
+import { bootClock, thisBootId } from '../watch/clockSteps.ts';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 
@@ -99,11 +99,15 @@ const MISSED_REFRESH = 1.5;
  * unchanged for `unchangedMs` (our monotonic clock, since we first saw it as it is).
  */
 function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, timing: LockTiming): Verdict {
-  const onThisHost = holder !== null && holder.hostname === hostname();
-  // Our own pid (pid 1 in a container) is left to the rules below: a host of the same name elsewhere may hold it.
-  if (onThisHost && holder.pid !== process.pid && holder.bootId !== undefined && BOOT_ID !== null && holder.bootId !== BOOT_ID) {
+  const sameName = holder !== null && holder.hostname === hostname();
+  // A host name is no machine's own: cloned VMs keep theirs, and share an NFS volume. Another boot's lock is
+  // this host's from before it last started only if it was last refreshed before that; refreshed since, it
+  // is another machine's, whose pid this one cannot check (not running here, or some other process).
+  const otherBoot = holder?.bootId !== undefined && BOOT_ID !== null && holder.bootId !== BOOT_ID;
+  if (sameName && otherBoot && ageMs > bootClock()) {
     return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, ran before this host last started` };
   }
+  const onThisHost = sameName && !otherBoot;
   if (onThisHost && holder.pid !== process.pid && !isAlive(holder.pid)) {
     return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, is gone` };
   }
@@ -113,13 +117,13 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
   // at once for one of our own pid on this host, an earlier process of a container restarted after a
   // crash, whose lock this host's clock stamped (a restart would otherwise wait a refresh and a half).
   const missedRefresh = unchangedMs >= timing.refreshMs * MISSED_REFRESH;
-  const earlierOfOurs = holder !== null && holder.hostname === hostname() && holder.pid === process.pid;
+  const earlierOfOurs = onThisHost && holder.pid === process.pid;
   if (ageMs >= timing.staleMs && (missedRefresh || earlierOfOurs)) return { kind: 'take-over', why: `it was last refreshed ${Math.round(ageMs / 1000)} s ago` };
   // Alive on this host, and refreshed of late: a daemon. The same pid as ours is not us: it is an earlier
   // process in a restarted container, or a daemon in another pid namespace; only the refresh can tell, so
   // that case waits. So does a lock older than a live daemon leaves its own, whose pid this boot may have
   // given to another process since its daemon was killed: refused, no restart would ever start.
-  if (holder !== null && holder.hostname === hostname() && holder.pid !== process.pid && ageMs < timing.staleMs) return { kind: 'in-use' };
+  if (onThisHost && holder.pid !== process.pid && ageMs < timing.staleMs) return { kind: 'in-use' };
   const byAge = Math.max(timing.staleMs - ageMs, timing.refreshMs * MISSED_REFRESH - unchangedMs);
   return { kind: 'wait', staleInMs: Math.min(timing.staleMs - unchangedMs, byAge) };
 }

@@ -2,7 +2,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, constants, openSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync, writeSync } from 'node:fs';
 import { link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
-import { hostname, tmpdir } from 'node:os';
+import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -219,7 +219,8 @@ describe('the state lock', () => {
   it('takes over at once a lock of this host from before its last start, whose pid is some other live process now (a crash of the host)', async () => {
     const path = await statePath();
     const pid = await livePid();
-    await writeHolder(path, { pid, bootId: 'a-boot-before-this-one' }, 3_600_000);
+    // Refreshed last an hour before this host started.
+    await writeHolder(path, { pid, bootId: 'a-boot-before-this-one' }, uptime() * 1000 + 3_600_000);
     const { logger: log, logs } = logger();
     const lock = await acquire(path, log);
     expect(lock.holder).toMatchObject({ pid: process.pid, bootId: readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() });
@@ -237,6 +238,23 @@ describe('the state lock', () => {
     stop.abort();
     await again.catch(() => undefined);
     expect(outcome).toBe('still waiting');
+  });
+
+  it('waits for a live lock of another machine of the same host name (cloned VMs on one NFS volume), whose pid cannot be checked from here, rather than take it over or refuse it', async () => {
+    for (const pid of [await deadPid(), await livePid()]) {
+      const path = await statePath();
+      await writeHolder(path, { pid, bootId: 'another-machine' });
+      // Its refreshes, stamped by its clock as ours stands: the lock is as fresh as a live daemon keeps it.
+      const refreshing = setInterval(() => void utimes(`${path}.lock`, new Date(), new Date()).catch(() => undefined), TIMING.refreshMs);
+      const stop = new AbortController();
+      const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
+      const taken = again.then(async (lock) => (await lock.release(), 'acquired'), (err: Error) => `failed: ${err.message}`);
+      const outcome = await Promise.race([taken, new Promise((r) => setTimeout(r, TIMING.staleMs * 2, 'still waiting'))]);
+      stop.abort();
+      clearInterval(refreshing);
+      await taken;
+      expect(outcome, `pid ${pid}`).toBe('still waiting');
+    }
   });
 
   it('takes over a lock from another host that has not been refreshed for the stale time', async () => {
