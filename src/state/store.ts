@@ -160,6 +160,12 @@ export class StateStore {
    * unsent, even when the folder still takes an empty file (a full disk), which is all checkWritable probes.
    */
   #saveFailure: StateError | null = null;
+  /**
+   * checkWritable's probe under way, which the next waits for: on a volume that hangs (an NFS server gone)
+   * each /readyz would otherwise hold one of libuv's four threads until it answers, and DNS lookups and
+   * every other file operation of the process queue behind them.
+   */
+  #probing: Promise<void> | null = null;
   #onSaveFailed: ((err: StateError, first: boolean) => void) | undefined;
   #onSavedAgain: (() => void) | undefined;
 
@@ -648,6 +654,14 @@ export class StateStore {
 
   /** For /readyz: the folder exists (created when missing) and accepts a file, and the last save did not fail. */
   async checkWritable(): Promise<void> {
+    this.#probing ??= this.#probe().finally(() => {
+      this.#probing = null;
+    });
+    await this.#probing;
+    if (this.#saveFailure) throw this.#saveFailure;
+  }
+
+  async #probe(): Promise<void> {
     const probe = join(dirname(this.path), `.${basename(this.path)}.probe-${randomUUID()}`);
     try {
       await makeFolder(dirname(this.path));
@@ -657,7 +671,6 @@ export class StateStore {
     } catch (err) {
       throw stateFailure(this.path, 'cannot create a file in its folder', err);
     }
-    if (this.#saveFailure) throw this.#saveFailure;
   }
 }
 

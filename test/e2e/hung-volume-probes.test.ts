@@ -1,0 +1,77 @@
+// Readiness probes of a daemon whose state volume hangs (an NFS server gone). Each look at the state folder
+// then waits in the kernel and holds one of libuv's four threads until the volume answers; when every one
+// is held, everything else that needs them waits too: DNS lookups of the cloud's and receivers' hosts, reads
+// of the watch file and of credential files. A volume that hangs takes a FUSE file system or root to make,
+// so the probe's file is opened on a named pipe nobody reads, whose open blocks in the kernel as on a hung
+// mount; everything else is the real file system.
+import { execFileSync } from 'node:child_process';
+import { closeSync, constants, openSync, readFileSync, readdirSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { request } from 'undici';
+import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { closedPort } from '../../scripts/closedPort.ts';
+import { Harness } from './harness.ts';
+
+/** While set, a file opened in `folder` is opened on the named pipe `pipe`. */
+const volume = vi.hoisted(() => ({ hung: null as { folder: string; pipe: string } | null }));
+vi.mock('node:fs/promises', async (original) => {
+  const real = await original<typeof import('node:fs/promises')>();
+  return {
+    ...real,
+    open: (path: string, ...rest: Parameters<typeof real.open> extends [unknown, ...infer R] ? R : never) => {
+      const hung = volume.hung;
+      return hung !== null && String(path).startsWith(`${hung.folder}/`) ? real.open(hung.pipe, 'w') : real.open(path, ...rest);
+    },
+  };
+});
+
+/** libuv's threads of this process that wait in the kernel for a reader of a named pipe. */
+function threadsHeld(): number {
+  return readdirSync('/proc/self/task').filter((task) => {
+    try {
+      return readFileSync(`/proc/self/task/${task}/comm`, 'utf8').trim() === 'libuv-worker' && readFileSync(`/proc/self/task/${task}/wchan`, 'utf8') === 'wait_for_partner';
+    } catch {
+      return false;
+    }
+  }).length;
+}
+
+let h: Harness;
+beforeEach(async () => {
+  h = await Harness.start();
+});
+afterEach(async () => {
+  volume.hung = null;
+  await h.close();
+});
+
+it('holds at most one of libuv\'s threads for /readyz however often it is asked while the state volume hangs, so that the rest of the process goes on', async () => {
+  const port = await closedPort();
+  const base = `http://127.0.0.1:${port}`;
+  const path = await h.writeConfig(h.yaml([], { http: `  port: ${port}\n  host: 127.0.0.1` }));
+  const stop = new AbortController();
+  const running = h.cli(['run', '--config', path], { signal: stop.signal });
+  const pipe = join(h.dir, 'hung-volume');
+  execFileSync('mkfifo', [pipe]);
+  let reader: number | undefined;
+  try {
+    await vi.waitFor(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(200), { timeout: 15_000 });
+    volume.hung = { folder: join(h.dir, 'state'), pipe };
+    // The kubelet's readiness probe every 10 s, each given up after its timeoutSeconds (3 s): five of them.
+    const probes = Array.from({ length: 5 }, () => request(`${base}/readyz`, { headersTimeout: 3000 }).then((answer) => answer.statusCode, (err: Error) => err.name));
+    await vi.waitFor(() => expect(threadsHeld()).toBeGreaterThan(0), { timeout: 5000 });
+    expect(await Promise.all(probes)).toEqual(Array(5).fill('HeadersTimeoutError'));
+    expect(threadsHeld()).toBe(1);
+    // A read of another volume (the watch file's ConfigMap) is not held up behind the hung one.
+    expect(await readFile(path, 'utf8')).toContain('watches:');
+  } finally {
+    // The volume answers again: every open waiting on the pipe gets its reader.
+    reader = openSync(pipe, constants.O_RDONLY | constants.O_NONBLOCK);
+    await vi.waitFor(() => expect(threadsHeld()).toBe(0), { timeout: 5000 });
+    volume.hung = null;
+    closeSync(reader);
+    stop.abort('SIGTERM');
+    expect((await running).code).toBe(0);
+  }
+}, 60_000);
