@@ -88,6 +88,8 @@ export class Daemon {
    * there in turn.
    */
   #changing: { doing: 'starting' | 'stopping'; began: number; movedAt: number; limitMs: number } | null = null;
+  /** When parts starting first looked at a state lock another holds (the monotonic clock), until they have started. */
+  #lockWaitSince: number | null = null;
   /** The change was said to be stuck: its end is said too. */
   #changeStuckSaid = false;
   /** When this daemon began (ms since the epoch): a notification given up since counts, whatever its watch. */
@@ -115,6 +117,7 @@ export class Daemon {
     this.#limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
     this.#metrics.setThrottleSource(() => this.#limiter.throttleState());
     this.#metrics.setStuckSource(() => this.#stuck() !== undefined);
+    this.#metrics.setLockWaitSource(() => (this.#lockWaitSince === null ? 0 : (performance.now() - this.#lockWaitSince) / 1000));
   }
 
   async start(): Promise<void> {
@@ -368,9 +371,13 @@ export class Daemon {
     const starting = this.#changeBegins('starting', STUCK_FLOOR_MS);
     let app: App;
     try {
-      const lockLooked = () => void (starting.movedAt = performance.now());
+      const lockLooked = () => {
+        starting.movedAt = performance.now();
+        this.#lockWaitSince ??= starting.movedAt;
+      };
       app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
     } finally {
+      this.#lockWaitSince = null;
       this.#changeEnded();
     }
     // The daemon's answer, as /healthz's, rather than the one createApp gave (its engine's alone).

@@ -77,6 +77,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   let cloudClockSource: (() => number | undefined) | null = null;
   let stuckSource: (() => boolean) | null = null;
   let throttleSource: (() => ThrottleState) | null = null;
+  let lockWaitSource: (() => number) | null = null;
   let throttledCounted = 0;
   new Counter({
     name: `${PREFIX}cloud_throttled_total`,
@@ -154,6 +155,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     registers,
     collect() {
       this.set(stuckSource?.() ? 1 : 0);
+    },
+  });
+  // Else a daemon that waits for good behind another's lock looks idle and well: it watches nothing.
+  new Gauge({
+    name: `${PREFIX}state_lock_wait_seconds`,
+    help: 'How long the daemon has waited for the state lock another daemon holds and refreshes (0 while it holds it): it polls nothing meanwhile',
+    registers,
+    collect() {
+      this.set(lockWaitSource?.() ?? 0);
     },
   });
   new Gauge({
@@ -293,6 +303,10 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     setStuckSource(source: () => boolean): void {
       stuckSource = source;
+    },
+    /** The daemon's wait for the state lock, in seconds (state_lock_wait_seconds). */
+    setLockWaitSource(source: () => number): void {
+      lockWaitSource = source;
     },
     /** The daemon's rate limiter, kept across reloads (cloud_throttled_total, cloud_rate_slowed). */
     setThrottleSource(source: () => ThrottleState): void {
