@@ -70,3 +70,35 @@ it('says on /metrics how long it has waited for a state lock a live daemon on an
     expect((await running).code).toBe(0);
   }
 }, 60_000);
+
+it('delivers, once it has taken over from a daemon that stopped, what that daemon still owed, and nothing it had delivered', async () => {
+  const action = quickAction();
+  h.simulator.addAction(action);
+  // The chat receiver is down while the first daemon runs: it stops owing it the outcome; the mail went.
+  h.hooks.setAnswer({ status: 503 });
+  const path = await h.writeConfig(h.yaml([{ ...action, name: 'reboot' }]));
+  const stopFirst = new AbortController();
+  const first = h.cli(['run', '--config', path], { signal: stopFirst.signal });
+  await vi.waitFor(() => expect(h.mail.received).toHaveLength(1), { timeout: 15_000 });
+  await vi.waitFor(() => expect(h.hooks.received.length).toBeGreaterThan(1), { timeout: 15_000 });
+  // The second: a replica too many, waiting for the first one's lock (the same pid in this process, as pid 1
+  // in two containers: only the lock's refresh tells it is alive).
+  const stopSecond = new AbortController();
+  const second = h.cli(['run', '--config', path, '--until-done'], { signal: stopSecond.signal });
+  try {
+    await vi.waitFor(() => expect(h.logs.text).toContain('the state file is locked by'), { timeout: 15_000 });
+    stopFirst.abort('SIGTERM');
+    expect((await first).code).toBe(0);
+    const refusedBefore = h.hooks.received.length;
+    h.hooks.setAnswer({ status: 204 });
+    // It takes over, delivers what was owed, and has nothing else to do.
+    expect((await second).code).toBe(0);
+    expect(h.hooks.received.slice(refusedBefore).map((hook) => hook.status)).toEqual([204]);
+    expect(new Set(h.hooks.received.map((hook) => hook.headers['webhook-id'])).size).toBe(1);
+    expect(h.mail.received).toHaveLength(1);
+  } finally {
+    stopFirst.abort('SIGTERM');
+    stopSecond.abort('SIGTERM');
+    await Promise.allSettled([first, second]);
+  }
+}, 60_000);
