@@ -265,6 +265,16 @@ describe('the state lock', () => {
     expect(logs.text).toMatch(/took over a stale state lock: it was last refreshed \d+ s ago/);
   });
 
+  it('takes over, once it has seen it unchanged for the stale time, a lock left by a host that died with its clock minutes ahead of ours', async () => {
+    const path = await statePath();
+    // Stamped by that host's clock, 5 minutes ahead: it never looks old by ours.
+    await writeHolder(path, { pid: 1, hostname: 'dead-node' }, -300_000);
+    const { logger: log, logs } = logger();
+    const lock = await acquire(path, log, AbortSignal.timeout(TIMING.staleMs * 10));
+    expect(lock.holder.pid).toBe(process.pid);
+    expect(logs.text).toMatch(/took over a stale state lock: it went \d+ s without a refresh/);
+  });
+
   it('waits for a fresh lock it cannot check (another host, or pid 1 in an earlier container) until it goes stale', async () => {
     const path = await statePath();
     await writeHolder(path, { pid: process.pid, instance: 'an-earlier-container' });
