@@ -19,6 +19,9 @@ function requested(headers: Readonly<Record<string, string | string[] | undefine
   const raw = first(headers['retry-after'])?.trim();
   if (raw === undefined || raw === '') return undefined;
   if (/^\d+(\.\d+)?$/.test(raw)) return Math.round(Number(raw) * 1000);
+  // Every form of an HTTP date begins with the day's name. Date.parse reads a number too, "-5" as 1 May
+  // 2001: a negative Retry-After, no request for a pause, was taken for a date long past, a pause of none.
+  if (!/^[a-z]/i.test(raw)) return undefined;
   const at = Date.parse(raw);
   if (Number.isNaN(at)) return undefined;
   const sent = Date.parse(first(headers['date']) ?? '');

@@ -61,6 +61,7 @@ describe('parseRetryAfter', () => {
     ['Thu, 01 Jan 2026 00:00:30 GMT', 30_000],
     ['Wed, 31 Dec 2025 23:00:00 GMT', 0],
     ['soon', undefined],
+    ['-5', undefined],
     ['', undefined],
     [undefined, undefined],
   ])('%j → %s, an HTTP date counted from the answer\'s Date', (value, ms) => {

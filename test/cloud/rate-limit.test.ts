@@ -96,6 +96,20 @@ describe('the rate limit at the cloud', () => {
     for (const at of after) expect(at - throttled!).toBeGreaterThanOrEqual(1000);
   });
 
+  it('pauses after a 429 whose Retry-After is a negative number as after one without: it is no date of 2001, nor a pause of none', async () => {
+    simulator = await startSimulator();
+    const requestId = simulator.addAction({ projectId: PROJECT, serverId: 's1', action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 60_000 }] });
+    client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent });
+    const ref = { projectId: PROJECT, serverId: 's1', requestId };
+    simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: -5 });
+    const refused = await client.getInstanceAction(ref).catch((err: unknown) => err);
+    await client.getInstanceAction(ref);
+    const [throttled, after] = simulator.requests.map((r) => r.at);
+    expect(after! - throttled!).toBeGreaterThanOrEqual(1000);
+    expect((refused as ApiError).kind).toBe('rate_limited');
+    expect((refused as ApiError).message).not.toMatch(/retry after/);
+  });
+
   it('tells when the last request ended, answered or refused: the sign that a pass still moves (watch/stuck.ts)', async () => {
     simulator = await startSimulator();
     client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent });
