@@ -3,12 +3,13 @@
 // after its answer came back, so that however long it travelled, the cloud cannot have seen more than
 // `count` requests in any window of `perMs`: a limit counted by start times alone is exceeded at the
 // far end as soon as one request takes longer on the way than the next. On a 429 (Huawei's gateway says
-// APIGW.0308) every request waits for Retry-After, or for a pause of its own that doubles while 429s go
-// on, and the rate is halved; it grows back by a quarter per window without one. A 429 is news only for a
-// request sent after the last one was taken in: those already in flight then (a whole burst of them) say
-// again what was decided, and neither halve the rate nor double the pause once more. Nor does a 429 to a
-// request sent in the first window after a pause halve the rate: that window has not yet shown the cloud
-// the rate in force (the cloud may still be holding its own penalty), and the pause doubles instead.
+// APIGW.0308) every request waits for a pause of its own, 1 s doubling while 429s go on, or for the
+// Retry-After the cloud asked for when it is longer, and the rate is halved; it grows back by a quarter
+// per window without one. A 429 is news only for a request sent after the last one was taken in: those
+// already in flight then (a whole burst of them) say again what was decided, and neither halve the rate
+// nor double the pause once more. Nor does a 429 to a request sent in the first window after a pause
+// halve the rate: that window has not yet shown the cloud the rate in force (the cloud may still be
+// holding its own penalty), and the pause doubles instead.
 import type { Logger } from '../observability/logger.ts';
 import { listenForAbort } from '../lifecycle/abort.ts';
 
@@ -23,7 +24,7 @@ export interface RateFeedback {
   retryAfterMs?: number | undefined;
 }
 
-/** Without Retry-After, the first pause after a 429; doubled for each 429 in a row. */
+/** The first pause after a 429 (its Retry-After when longer); doubled for each 429 in a row. */
 const FIRST_PAUSE_MS = 1000;
 /**
  * The longest pause, a Retry-After's too: the cloud is asked again then, and the rate, halved at each 429,
@@ -193,9 +194,12 @@ export class RateLimiter {
     this.#throttledAnswers++;
     const news = sentAt > this.#decidedAt;
     if (news) this.#throttledInARow++;
-    const pause = retryAfterMs ?? Math.min(FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1), MAX_PAUSE_MS);
+    // Retry-After is the least the cloud asks for. While 429s go on the pause doubles all the same: each comes
+    // in the first window after a pause, which keeps the rate, and a cloud refusing every request with
+    // Retry-After: 1 would be sent half the limit each second for as long as it refused.
+    const own = FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1);
     const begins = now >= this.#pausedUntil;
-    const forMs = Math.min(pause, MAX_PAUSE_MS);
+    const forMs = Math.min(Math.max(retryAfterMs ?? 0, own), MAX_PAUSE_MS);
     this.#pausedUntil = Math.max(this.#pausedUntil, now + forMs);
     this.#lastGrowth = this.#pausedUntil;
     // The pause as decided, not `#pausedUntil - now`: performance.now() has fractions of a millisecond, and

@@ -354,6 +354,26 @@ describe('RateLimiter', () => {
     limiter.close();
   });
 
+  it('doubles the pause while 429s go on that each ask for a short Retry-After, as it does for those without: a cloud refusing every request "for a second" was sent half the limit each second for as long as it refused', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = await throttledAtEight(1000);
+    // Twenty seconds of a cloud that answers every request at once with a 429 and Retry-After: 1.
+    const { granted, releases } = acquireAll(limiter, 100);
+    const answered = new Set<number>();
+    for (let ms = 0; ms < 20_000; ms++) {
+      await vi.advanceTimersByTimeAsync(1);
+      for (let i = 0; i < granted.length; i++) {
+        if (granted[i] === null || answered.has(i)) continue;
+        answered.add(i);
+        (await releases[i]!)({ throttled: true, retryAfterMs: 1000 });
+      }
+    }
+    // Four (the rate halved at the first 429, and kept in each first window after a pause) after pauses of 1, 2, 4 and 8 s.
+    expect([...new Set(granted.filter((g) => g !== null))]).toEqual([1001, 3002, 7003, 15004]);
+    expect(granted.filter((g) => g !== null)).toHaveLength(16);
+    limiter.close();
+  });
+
   it('takes a reload\'s new limit in place, the requests of the window still counted, a rate lowered by 429s kept under it', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter({ count: 4, perMs: 1000 }, silent, Date.now);
