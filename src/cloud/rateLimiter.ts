@@ -33,6 +33,12 @@ const FIRST_PAUSE_MS = 1000;
  */
 const MAX_PAUSE_MS = 60_000;
 
+/**
+ * Answers are also counted a second at a time for this many seconds, the longest window a limit has (N/h):
+ * a reload that lengthens the window (50/s made 500/m) counts those the shorter one had forgotten.
+ */
+const HISTORY_S = 3600;
+
 /** A pause a 429 began: how long every request waits from now, and the Retry-After the cloud sent, if it sent one. */
 export interface ThrottlePause {
   forMs: number;
@@ -57,6 +63,10 @@ export class RateLimiter {
   #inFlight = 0;
   /** When each answer of the last window came back, oldest first. */
   #answered: number[] = [];
+  /** How many answers came back in each second of the last HISTORY_S, by the second's number modulo HISTORY_S. */
+  readonly #history = new Uint32Array(HISTORY_S);
+  /** The newest second #history counts; the slots of those after it are stale. */
+  #historySecond = -Infinity;
   #pausedUntil = 0;
   #throttledInARow = 0;
   /** When the last 429 that was news came: a 429 to a request sent before it is not. */
@@ -154,6 +164,8 @@ export class RateLimiter {
     // cloud still counts, unless that came a window ago or more.
     if (this.#allowed === Infinity && limit !== undefined && this.#now() - this.#lastEnded < limit.perMs) {
       this.#answered = new Array<number>(limit.count).fill(this.#lastEnded);
+    } else if (this.#allowed !== Infinity && limit !== undefined && limit.perMs > this.#perMs) {
+      this.#answered = this.#answeredWithin(limit.perMs);
     }
     this.#ceiling = limit?.count ?? Infinity;
     this.#perMs = limit?.perMs ?? 1000;
@@ -183,11 +195,36 @@ export class RateLimiter {
     const now = this.#now();
     this.#lastEnded = now;
     this.#inFlight--;
-    if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
+    if (this.#allowed !== Infinity || this.#ceiling !== Infinity) {
+      this.#answered.push(now);
+      this.#count(now);
+    }
     if (throttled) this.#throttled(now, retryAfterMs, sentAt);
     else this.#grow(now);
     // With no one waiting there is nothing to grant, nor a wake-up to move.
     if (this.#queue.length > 0) this.#pump();
+  }
+
+  #count(now: number): void {
+    const second = Math.floor(now / 1000);
+    for (let s = Math.max(0, this.#historySecond + 1, second - HISTORY_S + 1); s <= second; s++) this.#history[s % HISTORY_S] = 0;
+    this.#historySecond = Math.max(this.#historySecond, second);
+    this.#history[second % HISTORY_S]!++;
+  }
+
+  /**
+   * The answers of the last `perMs` as #history counted them, each taken as come at the end of its second
+   * (or now): later than it came, so that none leaves the window before it has.
+   */
+  #answeredWithin(perMs: number): number[] {
+    const now = this.#now();
+    const answered: number[] = [];
+    const last = Math.min(Math.floor(now / 1000), this.#historySecond);
+    for (let s = Math.max(0, Math.floor((now - perMs) / 1000), last - HISTORY_S + 1); s <= last; s++) {
+      const at = Math.min((s + 1) * 1000, now);
+      for (let n = this.#history[s % HISTORY_S]!; n > 0; n--) answered.push(at);
+    }
+    return answered;
   }
 
   #throttled(now: number, retryAfterMs: number | undefined, sentAt: number): void {

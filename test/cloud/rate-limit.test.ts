@@ -395,6 +395,27 @@ describe('RateLimiter', () => {
     throttled.close();
   });
 
+  it('counts, under a reload\'s longer window (10/s made 15/m), what was sent before the last window of the old one', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 10, perMs: 1000 }, silent, Date.now);
+    // Two full seconds at 10/s: twenty in the minute, more than the 15 the new limit lets it.
+    const first = acquireAll(limiter, 20);
+    await vi.advanceTimersByTimeAsync(0);
+    for (const release of first.releases.slice(0, 10)) (await release)({ throttled: false });
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(first.granted.filter((g) => g !== null)).toHaveLength(20);
+    for (const release of first.releases.slice(10)) (await release)({ throttled: false });
+    await vi.advanceTimersByTimeAsync(500);
+    limiter.setLimit({ count: 15, perMs: 60_000 });
+    const next = acquireAll(limiter, 5);
+    // None until the first second's ten have left the minute.
+    await vi.advanceTimersByTimeAsync(58_000);
+    expect(next.granted.every((g) => g === null)).toBe(true);
+    await vi.advanceTimersByTimeAsync(3000);
+    expect(next.granted.every((g) => g !== null)).toBe(true);
+    limiter.close();
+  });
+
   it('counts, under a limit set where there was none, what was sent in the window before: a window after the last answer', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter(undefined, silent, Date.now);
