@@ -34,8 +34,9 @@ const FIRST_PAUSE_MS = 1000;
 const MAX_PAUSE_MS = 60_000;
 
 /**
- * Answers are also counted a second at a time for this many seconds, the longest window a limit has (N/h):
- * a reload that lengthens the window (50/s made 500/m) counts those the shorter one had forgotten.
+ * Answers are also counted a second at a time for this many seconds, the longest window a limit has (N/h),
+ * with or without a limit: a reload that sets one where there was none, or lengthens the window (50/s made
+ * 500/m), counts those sent in its window that the limiter did not keep.
  */
 const HISTORY_S = 3600;
 
@@ -160,13 +161,8 @@ export class RateLimiter {
    */
   setLimit(limit: RateLimit | undefined): void {
     const throttled = this.#allowed < this.#ceiling;
-    // Unlimited, the answers were not kept: the new window is taken as full up to the last one, which the
-    // cloud still counts, unless that came a window ago or more.
-    if (this.#allowed === Infinity && limit !== undefined && this.#now() - this.#lastEnded < limit.perMs) {
-      this.#answered = new Array<number>(limit.count).fill(this.#lastEnded);
-    } else if (this.#allowed !== Infinity && limit !== undefined && limit.perMs > this.#perMs) {
-      this.#answered = this.#answeredWithin(limit.perMs);
-    }
+    // Unlimited, the answers were not kept, and a shorter window forgot the older ones: #history has them.
+    if (limit !== undefined && (this.#allowed === Infinity || limit.perMs > this.#perMs)) this.#answered = this.#answeredWithin(limit);
     this.#ceiling = limit?.count ?? Infinity;
     this.#perMs = limit?.perMs ?? 1000;
     this.#allowed = throttled ? Math.min(this.#allowed, this.#ceiling) : this.#ceiling;
@@ -195,10 +191,8 @@ export class RateLimiter {
     const now = this.#now();
     this.#lastEnded = now;
     this.#inFlight--;
-    if (this.#allowed !== Infinity || this.#ceiling !== Infinity) {
-      this.#answered.push(now);
-      this.#count(now);
-    }
+    if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
+    this.#count(now);
     if (throttled) this.#throttled(now, retryAfterMs, sentAt);
     else this.#grow(now);
     // With no one waiting there is nothing to grant, nor a wake-up to move.
@@ -214,17 +208,20 @@ export class RateLimiter {
 
   /**
    * The answers of the last `perMs` as #history counted them, each taken as come at the end of its second
-   * (or now): later than it came, so that none leaves the window before it has.
+   * (or with the last answer): no earlier than it came, so that none leaves the window before it has. The
+   * newest `count` at most: older ones leave the window first, and never decide when there is room (an
+   * hour unlimited at thousands a second would be millions).
    */
-  #answeredWithin(perMs: number): number[] {
+  #answeredWithin({ count, perMs }: RateLimit): number[] {
     const now = this.#now();
     const answered: number[] = [];
     const last = Math.min(Math.floor(now / 1000), this.#historySecond);
-    for (let s = Math.max(0, Math.floor((now - perMs) / 1000), last - HISTORY_S + 1); s <= last; s++) {
-      const at = Math.min((s + 1) * 1000, now);
-      for (let n = this.#history[s % HISTORY_S]!; n > 0; n--) answered.push(at);
+    const first = Math.max(0, Math.floor((now - perMs) / 1000), last - HISTORY_S + 1);
+    for (let s = last; s >= first && answered.length < count; s--) {
+      const at = Math.min((s + 1) * 1000, this.#lastEnded);
+      for (let n = Math.min(this.#history[s % HISTORY_S]!, count - answered.length); n > 0; n--) answered.push(at);
     }
-    return answered;
+    return answered.reverse();
   }
 
   #throttled(now: number, retryAfterMs: number | undefined, sentAt: number): void {

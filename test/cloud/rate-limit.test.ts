@@ -439,6 +439,22 @@ describe('RateLimiter', () => {
     idle.close();
   });
 
+  it('counts, under a limit set where there was none, what was sent in its window, and no more: 40 polls in ten minutes leave 960 of 1000/h', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    // A small daemon: one poll every 15 s.
+    for (let poll = 0; poll < 40; poll++) {
+      (await limiter.acquire())({ throttled: false });
+      await vi.advanceTimersByTimeAsync(15_000);
+    }
+    limiter.setLimit({ count: 1000, perMs: 3_600_000 });
+    const next = acquireAll(limiter, 960);
+    await vi.advanceTimersByTimeAsync(0);
+    expect(next.granted.every((g) => g !== null)).toBe(true);
+    expect(limiter.tryAcquire()).toBeUndefined();
+    limiter.close();
+  });
+
   it('halves the rate the cloud saw at a 429, not the configured one', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter({ count: 8, perMs: 1000 }, silent, Date.now);
