@@ -46,7 +46,7 @@ export interface ThrottlePause {
   retryAfterMs: number | undefined;
 }
 
-/** What /metrics says of the limiter: the cloud's 429s so far, and whether it sends less than its limit now. */
+/** What /metrics says of the limiter: the cloud's 429s so far, and whether a 429 holds requests back now. */
 export interface ThrottleState {
   throttledAnswers: number;
   slowed: boolean;
@@ -76,6 +76,8 @@ export class RateLimiter {
   #ratedFrom = -Infinity;
   #lastGrowth = 0;
   #lastEnded = -Infinity;
+  /** When the last request that had to wait was let go, the rate being below the ceiling. */
+  #heldAt = -Infinity;
   #throttledAnswers = 0;
   readonly #pauseListeners: Array<(pause: ThrottlePause) => void> = [];
   /** Waiting callers, each granted with the time it was granted at. */
@@ -91,9 +93,15 @@ export class RateLimiter {
     this.#logger = logger;
   }
 
-  /** The 429s so far, and whether requests are paused or sent at less than the limit after one. */
+  /**
+   * The 429s so far, and whether requests are paused after one, or held back (in the last window) by the
+   * rate it lowered. A lowered rate that lets every request go at once slows nothing: it grows back only in
+   * windows with answers, so with passes minutes apart it stayed below the limit for most of an hour.
+   */
   throttleState(): ThrottleState {
-    return { throttledAnswers: this.#throttledAnswers, slowed: this.#now() < this.#pausedUntil || this.#allowed < this.#ceiling };
+    const now = this.#now();
+    const held = this.#allowed < this.#ceiling && (this.#queue.length > 0 || now - this.#heldAt < this.#perMs);
+    return { throttledAnswers: this.#throttledAnswers, slowed: now < this.#pausedUntil || held };
   }
 
   /**
@@ -130,8 +138,10 @@ export class RateLimiter {
     const now = this.tryAcquire();
     if (now !== undefined) return now;
     const sentAt = await new Promise<number>((resolve, reject) => {
+      const asked = this.#now();
       // Called by #pump, which has counted the request in flight.
       const grant = (at: number) => {
+        if (at > asked && this.#allowed < this.#ceiling) this.#heldAt = at;
         stopListening();
         resolve(at);
       };

@@ -91,7 +91,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   });
   new Gauge({
     name: `${PREFIX}cloud_rate_slowed`,
-    help: 'While requests to the cloud are paused, or sent at less than their limit, after the cloud throttled one (429): 1, else 0',
+    help: 'While requests to the cloud are paused after the cloud throttled one (429), or held back by the rate it lowered (within its last window): 1, else 0',
     registers,
     collect() {
       this.set(throttleSource?.().slowed ? 1 : 0);

@@ -236,6 +236,41 @@ describe('RateLimiter', () => {
     expect(third.granted[0]).not.toBeNull();
   });
 
+  it('says it is slowed while a pause lasts or the rate a 429 lowered holds requests back, not while that rate lets every request go at once', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter({ count: 50, perMs: 1000 }, silent, Date.now);
+    // Ten watches polled every 5 min; the first pass meets a 429 asking for 30 s. Sampled as /metrics is, every 15 s.
+    const passes: Array<{ waitedMs: number; slowed: boolean[] }> = [];
+    for (let pass = 0; pass < 10; pass++) {
+      const start = Date.now();
+      let waitedMs = 0;
+      const polls = Promise.all(Array.from({ length: 10 }, async (_, i) => {
+        const release = await limiter.acquire();
+        waitedMs = Math.max(waitedMs, Date.now() - start);
+        release(pass === 0 && i === 0 ? { throttled: true, retryAfterMs: 30_000 } : { throttled: false });
+      }));
+      const slowed = [];
+      for (let t = 0; t < 300_000; t += 15_000) {
+        await vi.advanceTimersByTimeAsync(t === 0 ? 0 : 15_000);
+        slowed.push(limiter.throttleState().slowed);
+      }
+      await vi.advanceTimersByTimeAsync(15_000);
+      await polls;
+      passes.push({ waitedMs, slowed });
+    }
+    expect(passes[0]!.slowed[1]).toBe(true);
+    // The pass after the pause goes at half the rate: five wait a window.
+    expect(passes[1]!.waitedMs).toBeGreaterThan(1000);
+    expect(passes[1]!.slowed[0]).toBe(true);
+    // From then on every request goes at once: the rate, grown back to 12 a second or more, holds none
+    // back, though still below 50 (EcsActionWatchCloudThrottling fired 30 min on, 25 min after the 429s ended).
+    for (const { waitedMs, slowed } of passes.slice(2)) {
+      expect(waitedMs).toBe(0);
+      expect(slowed.every((s) => !s)).toBe(true);
+    }
+    limiter.close();
+  });
+
   it('lets a caller stop waiting', async () => {
     const limiter = new RateLimiter({ count: 1, perMs: 60_000 }, silent);
     await limiter.acquire();
