@@ -1,7 +1,9 @@
-// What a one-shot command says of a 429's pause (RateLimiter.onPause). It logs at error, and the limiter's
-// word on a 429 is a warning: without this, `check` against a cloud that answers Retry-After: 3600 was
-// silent for 14 minutes, its requests waiting out one pause of a minute after another.
-import type { ThrottlePause } from '../cloud/rateLimiter.ts';
+// What a one-shot command says of a 429's pause (RateLimiter.onPause), and of a wait for poll.rateLimit
+// (RateLimiter.onHold). It logs at error, and the limiter's word on a 429 is a warning: without this,
+// `check` against a cloud that answers Retry-After: 3600 was silent for 14 minutes, its requests waiting
+// out one pause of a minute after another.
+import type { RateLimit, ThrottlePause } from '../cloud/rateLimiter.ts';
+import { rateText } from '../config/fields.ts';
 import { formatAge } from './table.ts';
 
 /**
@@ -18,4 +20,9 @@ export const NOTICEABLE_PAUSE_MS = 5000;
 export function throttleText({ retryAfterMs }: Pick<ThrottlePause, 'retryAfterMs'>, remainingMs: number): string {
   const asked = retryAfterMs === undefined ? '' : `, Retry-After ${formatAge(retryAfterMs)}`;
   return `the cloud throttles requests (429${asked}): asking again in ${formatAge(Math.max(1, Math.ceil(remainingMs / 1000)) * 1000)}`;
+}
+
+/** `requests wait their turn under poll.rateLimit (600/m): the next goes in 58s`, counted up as throttleText counts. */
+export function holdText(limit: RateLimit, remainingMs: number): string {
+  return `requests wait their turn under poll.rateLimit (${rateText(limit)}): the next goes in ${formatAge(Math.max(1, Math.ceil(remainingMs / 1000)) * 1000)}`;
 }

@@ -46,6 +46,11 @@ export interface ThrottlePause {
   retryAfterMs: number | undefined;
 }
 
+/** A wait for the configured limit itself, its window full: how long until the next request may go. */
+export interface LimitHold {
+  forMs: number;
+}
+
 /** What /metrics says of the limiter: the cloud's 429s so far, and whether a 429 holds requests back now. */
 export interface ThrottleState {
   throttledAnswers: number;
@@ -80,6 +85,9 @@ export class RateLimiter {
   #heldAt = -Infinity;
   #throttledAnswers = 0;
   readonly #pauseListeners: Array<(pause: ThrottlePause) => void> = [];
+  readonly #holdListeners: Array<(hold: LimitHold) => void> = [];
+  /** The requests waiting now began to wait for the configured limit, and were told of: told again once none waits. */
+  #holdTold = false;
   /** Waiting callers, each granted with the time it was granted at. */
   readonly #queue: Array<(at: number) => void> = [];
   #wakeup: NodeJS.Timeout | undefined;
@@ -110,6 +118,15 @@ export class RateLimiter {
    */
   onPause(listener: (pause: ThrottlePause) => void): void {
     this.#pauseListeners.push(listener);
+  }
+
+  /**
+   * Calls `listener` when requests begin to wait for the configured limit (its window full, not a 429's
+   * pause nor a rate a 429 lowered, which onPause tells of), once until none waits: a one-shot command
+   * under `poll.rateLimit: 600/m` sat silent for the rest of each minute.
+   */
+  onHold(listener: (hold: LimitHold) => void): void {
+    this.#holdListeners.push(listener);
   }
 
   /** When the last request ended, answered or failed (on the limiter's clock); -Infinity before the first. */
@@ -286,10 +303,17 @@ export class RateLimiter {
       this.#inFlight++;
       this.#queue.shift()!(now);
     }
-    if (this.#queue.length === 0) return;
+    if (this.#queue.length === 0) {
+      this.#holdTold = false;
+      return;
+    }
     // Room comes when the pause ends, when the oldest answer leaves the window, or with an answer (which pumps).
     const at = now < this.#pausedUntil ? this.#pausedUntil : this.#answered.length > 0 ? this.#answered[0]! + this.#perMs : undefined;
     if (at === undefined) return;
+    if (!this.#holdTold && now >= this.#pausedUntil && this.#allowed === this.#ceiling) {
+      this.#holdTold = true;
+      for (const listener of this.#holdListeners) listener({ forMs: at - now });
+    }
     this.#wakeup = setTimeout(() => this.#pump(), Math.max(1, at - now + 1));
   }
 }

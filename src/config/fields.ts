@@ -170,6 +170,11 @@ export function rateLimit() {
     .meta({ pattern: '^\\s*\\d+/(s|m|h)\\s*$', description: `A rate: ${forms}` });
 }
 
+/** A rate as rateLimit() reads it, written back: `{ count: 600, perMs: 60_000 }` is `600/m`. */
+export function rateText({ count, perMs }: { count: number; perMs: number }): string {
+  return `${count}/${['s', 'm', 'h'].find((unit) => UNIT_MS.get(unit) === perMs)}`;
+}
+
 /** A node-cron expression; a leading seconds field is allowed. */
 export function cronExpression() {
   return z.string().superRefine((expression, ctx) => {

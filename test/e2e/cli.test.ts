@@ -675,6 +675,23 @@ describe.concurrent('check', () => {
     expect(h.simulator.requests.filter((q) => q.route === 'action')).toHaveLength(1);
   });
 
+  it('says on stderr when poll.rateLimit holds its next request back 5 s or more, as it says a 429\'s pause: silent, it looked hung', async ({ h }) => {
+    const watched = [quickAction({ neverFinishes: true }), quickAction({ neverFinishes: true })];
+    for (const a of watched) h.simulator.addAction(a);
+    const stderr = new Capture();
+    const interrupt = new AbortController();
+    const yaml = h.yaml(watched, { poll: '  schedule: "* * * * * *"\n  retries: 0\n  rateLimit: 1/m', cloud: '  microversion: "2.60"' });
+    const checking = h.cli(['check', '--config', await h.writeConfig(yaml)], { stderr, signal: interrupt.signal, env: { LOG_LEVEL: '' } });
+    await vi.waitUntil(() => stderr.text !== '' || h.simulator.requests.length > 1, { timeout: 5000, interval: 10 }).catch(() => undefined);
+    interrupt.abort('SIGINT');
+    expect(await checking).toEqual({
+      code: 130,
+      stdout: '',
+      stderr: 'ecs-action-watch check: requests wait their turn under poll.rateLimit (1/m): the next goes in 1m00s; Ctrl-C stops the check\n',
+    });
+    expect(h.simulator.requests).toHaveLength(1);
+  });
+
   it('says so when the file has no watches, and exits 0', async ({ h }) => {
     expect(await h.cli(['check', '--config', await h.writeConfig(h.yaml([]))])).toEqual({ code: 0, stdout: 'no watches in the file\n', stderr: '' });
   });

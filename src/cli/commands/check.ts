@@ -14,7 +14,7 @@ import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedProjectRecord, TrackedServerRecord } from '../../state/types.ts';
 import { notifiedOf, notifiedWord, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
-import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
+import { NOTICEABLE_PAUSE_MS, holdText, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
 import { fixIn, pollFix, type PollFix } from '../pollFixes.ts';
 import type { PollErrorKind } from '../../watch/pollFailures.ts';
@@ -40,6 +40,10 @@ export async function run(ctx: CommandContext): Promise<number> {
   const limiter = new RateLimiter(config.poll.rateLimit, logger.child({ component: 'cloud' }));
   limiter.onPause((pause) => {
     if (pause.forMs >= NOTICEABLE_PAUSE_MS) ctx.stderr.write(`ecs-action-watch check: ${throttleText(pause, pause.forMs)}; Ctrl-C stops the check\n`);
+  });
+  const { rateLimit } = config.poll;
+  limiter.onHold((hold) => {
+    if (rateLimit !== undefined && hold.forMs >= NOTICEABLE_PAUSE_MS) ctx.stderr.write(`ecs-action-watch check: ${holdText(rateLimit, hold.forMs)}; Ctrl-C stops the check\n`);
   });
   let stateRead = true;
   const app = await createApp(checked, { logger, metrics: discardedMetrics(), state: 'read-only', limiter }).catch(async (err: unknown) => {
