@@ -530,14 +530,17 @@ function pathOf(url: string): string {
 }
 
 /**
- * What to mend when the version document could not be had: the credentials where they were refused, a
- * fixed microversion where the endpoint answered without one (a gateway's 404); nothing for an endpoint
- * that could not be reached, which the error says, nor for another request's answer (`versionDocument`
- * is the URL asked, undefined before the endpoint was known): the token request's, which its error names.
+ * What to mend when the version document could not be had: the credentials where they were refused, the
+ * request rate where the endpoint throttled it (a fixed microversion would spare one request, and the polls
+ * would meet the same), a fixed microversion where the endpoint answered without one (a gateway's 404);
+ * nothing for an endpoint that could not be reached, which the error says, nor for another request's answer
+ * (`versionDocument` is the URL asked, undefined before the endpoint was known): the token request's, which
+ * its error names.
  */
 function discoveryAdvice(err: unknown, versionDocument: string | undefined): string {
   if (!(err instanceof ApiError) || err.status === undefined) return '';
   if (err.kind === 'unauthorized' || err.kind === 'forbidden') return ' (check cloud.auth: the credentials were refused)';
   if (err.url !== versionDocument) return '';
+  if (err.kind === 'rate_limited') return ' (the cloud throttles requests: set poll.rateLimit below its quota, or lower poll.concurrency)';
   return ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)';
 }

@@ -165,6 +165,19 @@ describe('microversion discovery', () => {
     ]);
   });
 
+  it('advises poll.rateLimit, not a fixed microversion, when discovery is throttled (429): the version document is there', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const { pool, client, lines } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' })
+      .reply(429, '{"overLimit": {"code": 429, "message": "This request was rate-limited.", "retryAfter": "1"}}', { headers: { ...JSON_HEADERS, 'retry-after': '1' } })
+      .times(3);
+
+    await expect(settled(client.microversion())).rejects.toMatchObject({ kind: 'rate_limited' });
+    expect(lines.filter((l) => String(l.msg).startsWith('compute microversion discovery failed')).map((l) => l['msg'])).toEqual([
+      'compute microversion discovery failed; no request goes out without a version header until it succeeds (the cloud throttles requests: set poll.rateLimit below its quota, or lower poll.concurrency)',
+    ]);
+  });
+
   it('retries a failed discovery within its round before the first request goes out', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { pool, client } = setup();
