@@ -79,6 +79,8 @@ export function actionAnswer(sample: string, ref: { serverId: string; requestId:
 export async function settled<T>(promise: Promise<T>): Promise<T> {
   let done = false;
   const watched = promise.finally(() => { done = true; });
+  // A rejection is the caller's (`rejects`), once returned: not unhandled while the timers move on.
+  watched.catch(() => undefined);
   while (!done) {
     await vi.advanceTimersByTimeAsync(100);
     await new Promise((resolve) => setImmediate(resolve));
