@@ -6,10 +6,9 @@ import { join, posix } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { validateConfigText } from '../../src/config/load.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { ROOT, readDockerfile } from './dockerfile.ts';
-import { KINDS, KUBE_DIR, documents, resource } from './manifests.ts';
+import { KINDS, KUBE_DIR, documents, resource, validWatchFile } from './manifests.ts';
 
 /** The daemon's own stop budget after SIGTERM (in-flight deliveries); Kubernetes must wait longer. */
 const DAEMON_STOP_BUDGET_S = 10;
@@ -39,10 +38,13 @@ describe('the kustomize base', () => {
     for (const kind of KINDS) expect(() => resource(kind)).not.toThrow();
   });
 
-  it('labels every object and selects the pod by its labels', () => {
-    for (const kind of KINDS) expect(resource(kind).metadata?.labels, kind).toMatchObject(podLabels);
+  it('labels every object and selects the pod by its labels, its instance among them', () => {
+    // The Namespace, ServiceMonitor and PrometheusRule serve every daemon of the namespace (test/deploy/kubernetes-second.test.ts).
+    for (const kind of KINDS) expect(resource(kind).metadata?.labels, kind).toMatchObject({ 'app.kubernetes.io/name': podLabels['app.kubernetes.io/name'] });
+    for (const kind of ['ConfigMap', 'Secret', 'PersistentVolumeClaim', 'Deployment', 'Service'] as const) expect(resource(kind).metadata?.labels, kind).toMatchObject(podLabels);
+    expect(Object.keys(podLabels).sort()).toEqual(['app.kubernetes.io/instance', 'app.kubernetes.io/name']);
     expect(deployment.spec!.selector.matchLabels).toEqual(podLabels);
-    expect(podLabels).toMatchObject(resource('Service').spec!.selector!);
+    expect(resource('Service').spec!.selector).toEqual(podLabels);
     expect(podLabels).toMatchObject(resource('ServiceMonitor').spec.selector.matchLabels!);
   });
 });
@@ -243,11 +245,5 @@ async function expectExported(alert: string, expr: string): Promise<void> {
 
 /** The ConfigMap's watch file, validated with only the Secret's and the Deployment's variables set. */
 function watchFile() {
-  const env = {
-    ...resource('Secret').stringData,
-    ...Object.fromEntries(container.env!.map((e) => [e.name, e.value ?? ''])),
-  };
-  const result = validateConfigText(resource('ConfigMap').data!['watch.yaml']!, { env });
-  if (!result.ok) throw new Error(`the ConfigMap's watch.yaml is invalid: ${JSON.stringify(result.issues)}`);
-  return result.config;
+  return validWatchFile(resource('ConfigMap').data!['watch.yaml']!, 'the ConfigMap');
 }
