@@ -49,10 +49,31 @@ describe('a second daemon (deploy/kubernetes-second) beside the base\'s, in its 
     expect(posix.dirname(secondWatchFile().state.path)).toBe(state.mountPath);
   });
 
+  it('is scraped once, by the base\'s ServiceMonitor under a job of its own, and alerted on once, by the base\'s rules', () => {
+    expect(deleted()).toEqual(expect.arrayContaining([`ServiceMonitor/${resource('ServiceMonitor').metadata!.name}`, `PrometheusRule/${resource('PrometheusRule').metadata!.name}`]));
+    // The ServiceMonitor selects the Services (not pods) of every instance; Prometheus names the job after the Service.
+    const monitor = resource('ServiceMonitor').spec.selector.matchLabels!;
+    expect(selects(monitor, service.metadata!.labels!)).toBe(true);
+    expect(selects(monitor, inSecond(service.metadata!.labels!))).toBe(true);
+    const jobs = [service.metadata!.name!, `${service.metadata!.name!}${second.nameSuffix}`];
+    const rules = resource('PrometheusRule').spec.groups!.flatMap((g) => g.rules!);
+    const patterns = rules.flatMap((r) => [...String(r.expr).matchAll(/job=~"([^"]+)"/g)].map((m) => m[1]!));
+    expect(patterns).not.toEqual([]);
+    // Prometheus anchors a regular expression matcher at both ends.
+    for (const pattern of patterns) for (const job of jobs) expect(job, pattern).toMatch(new RegExp(`^(?:${pattern})$`));
+  });
+
   it('has a watch file of its own, which validates with the Secret\'s variables, on the port of the probes', () => {
     expect(secondWatchFile().http.port).toBe(container.ports![0]!.containerPort);
   });
 });
+
+/** `Kind/name` of each base object the overlay deletes (a `$patch: delete` patch). */
+function deleted(): string[] {
+  return overlayPatches()
+    .filter((p) => p['$patch'] === 'delete')
+    .map((p) => `${String(p.kind)}/${(p['metadata'] as { name: string }).name}`);
+}
 
 /** The overlay's watch file, in its patch of the base's ConfigMap. */
 function secondWatchFile() {
