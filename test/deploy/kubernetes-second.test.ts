@@ -2,7 +2,7 @@
 // it: two daemons side by side in one namespace, each of which must select, keep and be scraped as its own.
 import { posix } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { overlay, overlayPatches, resource, validWatchFile } from './manifests.ts';
+import { KINDS, overlay, overlayPatches, resource, validWatchFile } from './manifests.ts';
 
 const second = overlay();
 const deployment = resource('Deployment');
@@ -61,6 +61,11 @@ describe('a second daemon (deploy/kubernetes-second) beside the base\'s, in its 
     expect(patterns).not.toEqual([]);
     // Prometheus anchors a regular expression matcher at both ends.
     for (const pattern of patterns) for (const job of jobs) expect(job, pattern).toMatch(new RegExp(`^(?:${pattern})$`));
+  });
+
+  it('holds its own daemon\'s objects only, the Namespace left to the base: deleting them deletes nothing of the first daemon', () => {
+    const own = KINDS.filter((kind) => !deleted().includes(`${kind}/${resource(kind).metadata!.name}`));
+    expect(own.sort()).toEqual(['ConfigMap', 'Deployment', 'PersistentVolumeClaim', 'Secret', 'Service']);
   });
 
   it('has a watch file of its own, which validates with the Secret\'s variables, on the port of the probes', () => {
