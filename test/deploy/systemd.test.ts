@@ -1,44 +1,36 @@
-// deploy/systemd/ecs-action-watch.service: the directives that make it a hardened, well-behaved service.
-// (`systemd-analyze verify` and `systemd-analyze security` pass on it; they need systemd, so CI reads
-// the file instead.)
+// deploy/systemd's units, the single one and the template for more daemons on a host: the directives that
+// make them hardened, well-behaved services. (`systemd-analyze verify --man=no` and `systemd-analyze security
+// --offline=yes` pass on both, the template as ecs-action-watch@second.service; CI has no systemd, so it reads
+// the files instead.)
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateConfigText } from '../../src/config/load.ts';
 import { ROOT, envOf, readDockerfile } from './dockerfile.ts';
+import { SINGLE, TEMPLATE, environmentOf, expand, readUnit, readmeInstance, systemdReadme } from './systemdUnits.ts';
 
 /** The daemon's own stop budget after SIGTERM (in-flight deliveries); systemd must wait longer. */
 const DAEMON_STOP_BUDGET_S = 10;
 const INSTALL_DIR = '/opt/ecs-action-watch';
 
-/** section -> key -> every value, in order (systemd allows a key more than once). */
-function parseUnit(text: string): Map<string, Map<string, string[]>> {
-  const sections = new Map<string, Map<string, string[]>>();
-  let current: Map<string, string[]> | undefined;
-  for (const line of text.replace(/\\\n/g, ' ').split('\n').map((l) => l.trim())) {
-    if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
-    const section = /^\[(.+)\]$/.exec(line);
-    if (section) {
-      current = new Map();
-      sections.set(section[1]!, current);
-      continue;
-    }
-    const [key, ...value] = line.split('=');
-    if (!current || key === undefined || !value.length) throw new Error(`not a unit file line: ${line}`);
-    current.set(key, [...(current.get(key) ?? []), value.join('=')]);
-  }
-  return sections;
-}
+/** Each unit with the name it gives its folders, its user and its journal identifier. */
+const UNITS = [
+  { file: SINGLE, name: 'ecs-action-watch' },
+  { file: TEMPLATE, name: 'ecs-action-watch-%i' },
+] as const;
 
-const unit = parseUnit(readFileSync(join(ROOT, 'deploy', 'systemd', 'ecs-action-watch.service'), 'utf8'));
-const service = unit.get('Service')!;
-const one = (key: string) => {
-  const values = service.get(key) ?? [];
-  expect(values, key).toHaveLength(1);
-  return values[0]!;
-};
+/** The directives of the template that name its instance's own: every other one is the single unit's as it is. */
+const INSTANCE_KEYS = ['Description', 'Environment', 'EnvironmentFile', 'StateDirectory', 'WorkingDirectory', 'SyslogIdentifier'];
 
-describe('the systemd unit', () => {
+describe.each(UNITS)('the systemd unit $file', ({ file, name }) => {
+  const unit = readUnit(file);
+  const service = unit.get('Service')!;
+  const one = (key: string) => {
+    const values = service.get(key) ?? [];
+    expect(values, key).toHaveLength(1);
+    return values[0]!;
+  };
+
   it('starts node directly on the entry point, which exists in the repository', () => {
     const [node, entry, ...args] = one('ExecStart').split(/\s+/);
     expect(node).toMatch(/^\/\S+\/node$/);
@@ -65,13 +57,14 @@ describe('the systemd unit', () => {
     expect(Number(/^(\d+)s$/.exec(one('TimeoutStopSec'))?.[1])).toBeGreaterThan(DAEMON_STOP_BUDGET_S);
   });
 
-  it('runs as its own unprivileged user with its state in the StateDirectory, also the working directory', () => {
+  it('runs as its own unprivileged user with its state in the StateDirectory, also the working directory, and its watch file, env file and journal identifier named as it', () => {
     expect(one('DynamicUser')).toBe('yes');
     expect(service.has('User')).toBe(false);
-    expect(one('StateDirectory')).toBe('ecs-action-watch');
-    expect(one('WorkingDirectory')).toBe('%S/ecs-action-watch');
-    expect(service.get('Environment')).toContain('ECS_WATCH_CONFIG=/etc/ecs-action-watch/watch.yaml');
-    expect(one('EnvironmentFile')).toBe('/etc/ecs-action-watch/env');
+    expect(one('StateDirectory')).toBe(name);
+    expect(one('WorkingDirectory')).toBe(`%S/${name}`);
+    expect(environmentOf(unit, 'ECS_WATCH_CONFIG')).toBe(`/etc/${name}/watch.yaml`);
+    expect(one('EnvironmentFile')).toBe(`/etc/${name}/env`);
+    expect(one('SyslogIdentifier')).toBe(name);
   });
 
   it("runs Node with the image's memory settings (young generation, malloc arenas), as README and BENCHMARKS.md say", () => {
@@ -106,34 +99,65 @@ describe('the systemd unit', () => {
     expect(service.has('MemoryDenyWriteExecute')).toBe(false);
   });
 
-  it("has the README run check where the daemon's relative state.path lands, the unit's working directory", () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## Run under systemd'), readme.indexOf('\n## ', readme.indexOf('## Run under systemd') + 1));
-    const checks = section.split('\n').filter((line) => / \S+\/ecs-action-watch\.mjs check\b/.test(line));
-    expect(checks.length).toBeGreaterThan(0);
-    // Elsewhere check finds no state file and says nothing of it: NOTIFIED is '-' for every watch.
-    const folder = one('WorkingDirectory').replace('%S', '/var/lib');
-    for (const line of checks) expect(line).toMatch(new RegExp(`\\bcd ${folder.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} && `));
-  });
-
-  it("has the README hand a credential file over with LoadCredential, named so that the daemon reads systemd's copy and root's validate and check the file itself", () => {
-    const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const [, name, source] = /`LoadCredential=(\w+):(\S+)`/.exec(readme)!;
-    const tokenFile = /`(tokenFile: \$\{CREDENTIALS_DIRECTORY[^`]*)`/.exec(readme)![1]!;
-    const text = `cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\n  auth:\n    type: token\n    ${tokenFile}\nwatches: []\n`;
-    const read = (env: NodeJS.ProcessEnv) => {
-      const result = validateConfigText(text, { env });
-      if (!result.ok) throw new Error(result.issues.map((issue) => issue.message).join('; '));
-      return (result.config.cloud.auth as { tokenFile?: string }).tokenFile;
-    };
-    const credentials = '/run/credentials/ecs-action-watch.service';
-    expect(read({ CREDENTIALS_DIRECTORY: credentials })).toBe(`${credentials}/${name}`);
-    // The README's validate and check: a root shell with the env file's variables, and no CREDENTIALS_DIRECTORY.
-    expect(read({})).toBe(source);
-  });
-
   it('waits for the network and a synchronised clock, and starts at boot', () => {
     expect(unit.get('Unit')!.get('After')).toEqual(['network-online.target time-sync.target']);
     expect(unit.get('Install')!.get('WantedBy')).toEqual(['multi-user.target']);
+  });
+});
+
+describe('the template unit, for more daemons on one host', () => {
+  it("is the single unit directive for directive, with ecs-action-watch-%i for ecs-action-watch in the names of the instance's own (so that neither can drift)", () => {
+    const single = readUnit(SINGLE);
+    const template = readUnit(TEMPLATE);
+    const asInstance = (key: string, values: string[]) => (INSTANCE_KEYS.includes(key) ? values.map((v) => v.replaceAll('ecs-action-watch', 'ecs-action-watch-%i')) : values);
+    const expected = [...single].map(([section, keys]) => [section, [...keys].map(([key, values]) => [key, asInstance(key, values)])]);
+    expect([...template].map(([section, keys]) => [section, [...keys]])).toEqual(expected);
+  });
+
+  it("has its own state folder, beside the single unit's rather than in it (systemd hands a StateDirectory, and what is under it, to its unit's user at each start)", () => {
+    const folder = (file: string, instance: string) => expand(readUnit(file).get('Service')!.get('StateDirectory')![0]!, instance);
+    const instance = readmeInstance();
+    expect(folder(TEMPLATE, instance)).not.toBe(folder(SINGLE, ''));
+    expect(folder(TEMPLATE, instance).startsWith(`${folder(SINGLE, '')}/`)).toBe(false);
+  });
+});
+
+describe('README, "Run under systemd"', () => {
+  it("runs check where each daemon's relative state.path lands, its unit's working directory, with its watch file", () => {
+    const checks = systemdReadme()
+      .split('\n')
+      .filter((line) => / \S+\/ecs-action-watch\.mjs check\b/.test(line));
+    // Elsewhere check finds no state file and says nothing of it: NOTIFIED is '-' for every watch.
+    for (const [file, instance] of [[SINGLE, ''], [TEMPLATE, readmeInstance()]] as const) {
+      const unit = readUnit(file);
+      const config = expand(environmentOf(unit, 'ECS_WATCH_CONFIG'), instance);
+      const folder = expand(unit.get('Service')!.get('WorkingDirectory')![0]!, instance);
+      const mine = checks.filter((line) => line.includes(` --config ${config}'`));
+      expect(mine, file).not.toEqual([]);
+      for (const line of mine) expect(line).toContain(` cd ${folder} && `);
+    }
+  });
+
+  it("hands each daemon a credential file with LoadCredential, named so that the daemon reads systemd's copy and root's validate and check the file itself, in the daemon's folder of /etc", () => {
+    const section = systemdReadme();
+    const loads = [...section.matchAll(/`LoadCredential=(\w+):(\S+)`/g)];
+    const tokenFiles = [...section.matchAll(/`(tokenFile: \$\{CREDENTIALS_DIRECTORY[^`]*)`/g)].map((m) => m[1]!);
+    const daemons = [[SINGLE, SINGLE, ''], [TEMPLATE, TEMPLATE.replace('@', `@${readmeInstance()}`), readmeInstance()]] as const;
+    expect(loads).toHaveLength(daemons.length);
+    expect(tokenFiles).toHaveLength(daemons.length);
+    daemons.forEach(([file, unitName, instance], i) => {
+      const [, name, source] = loads[i]!;
+      const text = `cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\n  auth:\n    type: token\n    ${tokenFiles[i]!}\nwatches: []\n`;
+      const read = (env: NodeJS.ProcessEnv) => {
+        const result = validateConfigText(text, { env });
+        if (!result.ok) throw new Error(result.issues.map((issue) => issue.message).join('; '));
+        return (result.config.cloud.auth as { tokenFile?: string }).tokenFile;
+      };
+      const credentials = `/run/credentials/${unitName}`;
+      expect(read({ CREDENTIALS_DIRECTORY: credentials })).toBe(`${credentials}/${name}`);
+      // The README's validate and check: a root shell with the env file's variables, and no CREDENTIALS_DIRECTORY.
+      expect(read({})).toBe(source);
+      expect(dirname(source!)).toBe(dirname(expand(environmentOf(readUnit(file), 'ECS_WATCH_CONFIG'), instance)));
+    });
   });
 });

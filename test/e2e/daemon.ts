@@ -35,9 +35,13 @@ export interface Daemon {
   errors(): string;
 }
 
-/** `stderr`: `inherit` (default) shows what it says there with the test's output; `collect` keeps it for errors(). */
-export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { stderr?: 'inherit' | 'collect' } = {}): Daemon {
+/**
+ * `stderr`: `inherit` (default) shows what it says there with the test's output; `collect` keeps it for errors().
+ * `cwd`: the folder it runs in, where a relative state.path lands (a systemd unit's WorkingDirectory).
+ */
+export function startDaemon(config: string, env: NodeJS.ProcessEnv, args: string[] = [], options: { stderr?: 'inherit' | 'collect'; cwd?: string } = {}): Daemon {
   const child = spawn(process.execPath, [cliBundle(), 'run', '--config', config, ...args], {
+    cwd: options.cwd,
     env: { ...process.env, ...env, LOG_LEVEL: 'info', NODE_COMPILE_CACHE: COMPILE_CACHE },
     stdio: ['ignore', 'pipe', options.stderr === 'collect' ? 'pipe' : 'inherit'],
   });
