@@ -33,6 +33,11 @@ const TRANSIENT_CODES = new Set(['ENOSPC', 'EDQUOT', 'EIO', 'EAGAIN', 'EBUSY', '
 
 const noPermission = (folder: string) => `the user ecs-action-watch runs as needs to read and write ${folder} and the files in it: grant it, or set state.path to a file in a folder it can write`;
 const failedDisk = (folder: string) => `the disk or network file system that holds ${folder} failed: check it (the kernel log, the mount)`;
+/**
+ * The folder systemd made writable for the unit the daemon runs under, which it names in STATE_DIRECTORY: a
+ * template's instance has its own (/var/lib/ecs-action-watch-second), and the single unit's is read-only to it.
+ */
+const unitStateFolder = () => process.env['STATE_DIRECTORY'] ?? '/var/lib/ecs-action-watch';
 const tooManyFiles = () => 'raise the limit of open files (LimitNOFILE in the systemd unit, ulimit -n)';
 
 /** What to do about a failed system call, by its code, given the folder of the file it was about. */
@@ -42,7 +47,7 @@ const FIXES: Record<string, (folder: string) => string> = {
   // Under the systemd unit the folder is writable to root, who reads this and finds nothing read-only.
   EROFS: (folder) =>
     `${folder} is on a read-only file system: set state.path to a file on a writable one (in a container, on its mounted volume; under the systemd unit, ` +
-    'whose ProtectSystem=strict leaves only its StateDirectory writable, in /var/lib/ecs-action-watch, or add the folder to its ReadWritePaths=)',
+    `whose ProtectSystem=strict leaves only its StateDirectory writable, in ${unitStateFolder()}, or add the folder to its ReadWritePaths=)`,
   ENOENT: () => 'a folder on that path is not there (removed, or a link to nothing): create it, or set state.path to a file in a folder that exists',
   ENOTDIR: () => 'a part of that path is a file, not a folder: correct state.path',
   EEXIST: () => 'a file is where that folder should be: remove it, or correct state.path',

@@ -7,10 +7,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { expect, it, vi } from 'vitest';
+import { expect, it, onTestFinished, vi } from 'vitest';
 import { acquireStateLock } from '../../src/state/lock.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import { tempFolderEach } from '../tempFolder.ts';
+import { TEMPLATE, expand, readUnit, readmeInstance } from '../deploy/systemdUnits.ts';
 
 const refused = vi.hoisted(() => ({ below: null as string | null, code: 'EROFS' as 'EROFS' | 'EDQUOT' }));
 vi.mock('node:fs/promises', async (original) => {
@@ -57,4 +58,16 @@ it.each([
   expect(message).toContain(` (${code}): ${fix(dir)}`);
   // A full quota may be freed without touching the file or the settings: `run` exits 1, and systemd tries again.
   expect((err as StateError).transient).toBe(code === 'EDQUOT');
+});
+
+it("names, under a unit, the StateDirectory systemd made for it (STATE_DIRECTORY): a template's instance's own, not the single unit's, which is read-only to it and the first daemon's", async () => {
+  const instance = readmeInstance();
+  const own = `/var/lib/${expand(readUnit(TEMPLATE).get('Service')!.get('StateDirectory')![0]!, instance)}`;
+  vi.stubEnv('STATE_DIRECTORY', own);
+  onTestFinished(() => {
+    vi.unstubAllEnvs();
+  });
+  Object.assign(refused, { below: dir, code: 'EROFS' });
+  const err = await acquireStateLock(join(dir, 'ecs', 'state.json'), { logger: pino({ level: 'silent' }) }).catch((e: unknown) => e);
+  expect((err as Error).message).toContain(`whose ProtectSystem=strict leaves only its StateDirectory writable, in ${own}, or add the folder to its ReadWritePaths=)`);
 });
