@@ -50,6 +50,8 @@ it("runs the single unit's daemon and the template's instance side by side, each
     const doc = parseDocument(h.yaml([action]));
     doc.setIn(['state', 'path'], example.state.path);
     doc.setIn(['http', 'port'], port);
+    // The ports the README gives, on loopback only (the example listens on every address).
+    doc.setIn(['http', 'host'], '127.0.0.1');
     return doc.toString();
   };
   const first = await layOut(h, SINGLE, '', watchFile(example.http.port));
