@@ -71,6 +71,14 @@ export class Daemon {
    * change it.
    */
   #deferred: { version: FileSignature | null; next: Config } | null = null;
+  /**
+   * What the last reload read, and from which version of the file. A later version of the same size read
+   * alike (a file rendered again and again, its time stamp in a comment new at each write) is whole: two
+   * writes cut alike are not to be expected, and a file rewritten between every two looks is never found
+   * unchanged, which would hold its change back for as long as it is rewritten. Not one that grew: a writer
+   * that pauses in a block of comments is read cut alike at every look.
+   */
+  #lastRead: { version: FileSignature | null; config: Config } | null = null;
   #closing: Promise<void> | null = null;
   /** Aborted when closing begins: a reload waiting for the file to stop changing waits no more. */
   readonly #closed = new AbortController();
@@ -445,8 +453,13 @@ export class Daemon {
       );
       next = { ...next, state: { ...next.state, path: previous.state.path } };
     }
+    const lastRead = this.#lastRead;
+    this.#lastRead = { version: this.#seen, config: next };
+    const alike =
+      lastRead?.version != null && this.#seen !== null && !sameSignature(lastRead.version, this.#seen) && lastRead.version.size === this.#seen.size && isDeepStrictEqual(lastRead.config, next);
+    if (alike && this.#unconfirmed && sameSignature(this.#unconfirmed.version, lastRead.version)) this.#confirm(this.#unconfirmed);
     // SIGHUP on a file that has held still (a renewed cloud.tls.caFile) is applied at once.
-    if (!this.#inPlace(next) && !sameSignature(this.#seen, this.#still)) {
+    if (!this.#inPlace(next) && !alike && !sameSignature(this.#seen, this.#still)) {
       this.#deferred = { version: this.#seen, next };
       this.#log.info({ config: this.#ctx.configPath }, `reloaded watch file changes more than its watches and track entries: applied once the next look at the file (in ${formatDuration(RELOAD_INTERVAL_MS)}) finds it unchanged, in case it was read half-written`);
       return;

@@ -286,6 +286,76 @@ describe.concurrent('a watch file written in place', () => {
     expect(daemon.output()).toContain('reloaded watch file changes more than its watches and track entries: applied once the next look at the file (in 2 s) finds it unchanged');
   });
 
+  it('applies a change of a file rewritten whole more often than it is looked at, its time stamp new at each write, once two reads agree', async ({ h }) => {
+    const late = { ...newIds(), name: 'late', extra: OWN };
+    const text = h.yaml([late]);
+    const path = await h.writeConfig(text);
+    const daemon = startDaemon(path, h.env);
+    expect(await daemon.saw('started')).toBe(true);
+    // A config-management loop rendering the file every 1.5 s, the time in its first line: no look finds it
+    // unchanged. Its change, a header for the webhook, is more than the watches.
+    const header = '    secret: ${WEBHOOK_SECRET}';
+    expect(text).toContain(header);
+    const changed = text.replace(header, `${header}\n    headers: { X-Rendered: yes }`);
+    let rendering = true;
+    const loop = (async () => {
+      while (rendering) {
+        await writeFile(path, `# rendered at ${new Date().toISOString()}\n${changed}`);
+        await sleep(1500);
+      }
+    })();
+    try {
+      await waitFor(() => daemon.output().includes('"msg":"watch file reloaded"'), 15_000);
+      h.simulator.addAction(quickAction({ ...late, steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
+      await waitFor(() => h.hooks.received.length > 0, 8000);
+    } finally {
+      rendering = false;
+      await loop;
+    }
+    expect(h.hooks.received.map((hook) => hook.headers['x-rendered'])).toEqual(['yes']);
+    await stop(daemon);
+  });
+
+  it('shortens a deadline for real in a file rewritten whole more often than it is looked at, once two reads agree', async ({ h }) => {
+    const watches = longWatches(h, 2);
+    const last = watches[1] as WatchEntry & { serverId: string; requestId: string };
+    const { path, daemon } = await startOn(h, watches);
+    const shortened = watchFile(h, watches).replace(`${last.serverId}\n    name: long-1\n    notify: [chat]\n    deadline: 1h`, `${last.serverId}\n    name: long-1\n    notify: [chat]\n    deadline: 2s`);
+    expect(shortened).not.toBe(watchFile(h, watches));
+    let rendering = true;
+    const loop = (async () => {
+      while (rendering) {
+        await writeFile(path, `# rendered at ${new Date().toISOString()}\n${shortened}`);
+        await sleep(1500);
+      }
+    })();
+    try {
+      await waitFor(() => h.hooks.received.length > 0, 15_000);
+    } finally {
+      rendering = false;
+      await loop;
+    }
+    expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: last.requestId, outcome: 'timeout' }], notified: [{ requestId: last.requestId, outcome: 'timeout' }] });
+    expect(daemon.output()).toContain('the watch settings it changed are in force');
+    await stop(daemon);
+  });
+
+  it('keeps a deadline that a file written slowly through comment lines cut for seconds, read alike at each look but growing', async ({ h }) => {
+    const watches = longWatches(h, 2);
+    const last = watches[1] as WatchEntry & { serverId: string };
+    const { path, daemon } = await startOn(h, watches);
+    // The last watch cut after its ids, and a block of comments written a line at a time, each after a
+    // pause past the daemon's second of stillness: every read between them is the same cut.
+    const text = watchFile(h, watches);
+    const at = text.indexOf('\n', text.indexOf(`    serverId: ${last.serverId}\n`)) + 1;
+    const comments = Array.from({ length: 8 }, (_, i) => `    # maintenance note ${i + 1}\n`).join('');
+    await writeInPieces(path, text.slice(0, at) + comments + text.slice(at), (line) => (line.startsWith('    # maintenance note') ? 1200 : 0));
+    await waitFor(() => polls(h, watches[0]!) >= 3, 8000);
+    expect(verdicts(h, daemon)).toEqual({ logged: [], notified: [] });
+    expect(daemon.output()).not.toContain('are in force');
+    await stop(daemon);
+  });
+
   it('confirms nothing a cut file changed when the next file cannot start and the daemon goes back to the cut', async ({ h }) => {
     const watches = longWatches(h, 3);
     const last = watches[2] as WatchEntry & { serverId: string };
