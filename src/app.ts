@@ -14,6 +14,7 @@ import type { Metrics } from './observability/metrics.ts';
 import { Releasers } from './lifecycle/releasers.ts';
 import { trustedCertificates } from './net/tls.ts';
 import type { RateLimiter } from './cloud/rateLimiter.ts';
+import type { RefusedCredentials } from './cloud/auth/refusedBackoff.ts';
 
 /** How often a compaction of the state that goes on failing is said again at error. */
 const COMPACTION_FAILURE_REPEATED_MS = 60 * 60_000;
@@ -78,6 +79,8 @@ export interface AppOptions {
    * `poll.rateLimit`; absent, the client makes its own.
    */
   limiter?: RateLimiter;
+  /** See RefusedCredentials: the daemon's, kept across reloads that rebuild the parts and leave `cloud` as it was. */
+  refusedCredentials?: RefusedCredentials;
 }
 
 /** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
@@ -129,7 +132,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
     const ca = trustedCertificates(config.cloud.tls.ca);
     options.limiter?.setLimit(config.poll.rateLimit);
-    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, limiter: options.limiter, connections: config.poll.concurrency, ca });
+    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, limiter: options.limiter, connections: config.poll.concurrency, ca, refusedCredentials: options.refusedCredentials });
     releasers.add(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger, ca });
     releasers.add(async () => {

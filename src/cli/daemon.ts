@@ -22,6 +22,7 @@ import { extraCaCertsWarning } from '../net/environment.ts';
 import { RateLimiter } from '../cloud/rateLimiter.ts';
 import { movedNotifiers, retunedNotifiers } from '../notify/registry.ts';
 import { STUCK_FLOOR_MS } from '../watch/stuck.ts';
+import type { RefusedCredentials } from '../cloud/auth/refusedBackoff.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -109,6 +110,11 @@ export class Daemon {
   readonly #limiter: RateLimiter;
   /** The receivers' pauses after their 429s, handed to every app, as the limiter is (see AppOptions). */
   readonly #throttledReceivers = new Map<string, number>();
+  /**
+   * The cloud's refusals of credentials, handed to every app, as the limiter is: parts rebuilt by a reload (a
+   * notifier edited) would otherwise try refused credentials at once, one more refusal in a row at each.
+   */
+  readonly #refusedCredentials: RefusedCredentials = new Map();
 
   get started(): boolean {
     return this.#app !== null;
@@ -383,7 +389,7 @@ export class Daemon {
         starting.movedAt = performance.now();
         this.#lockWaitSince ??= starting.movedAt;
       };
-      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
+      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, refusedCredentials: this.#refusedCredentials, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
     } finally {
       this.#lockWaitSince = null;
       this.#changeEnded();
@@ -504,6 +510,8 @@ export class Daemon {
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
     for (const name of movedNotifiers(previous.notifiers, next.notifiers)) this.#throttledReceivers.delete(name);
+    // Another endpoint, or other settings of the cloud, may take what was refused: tried at once, as the log said.
+    if (!isDeepStrictEqual(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
     try {
       this.#app = await this.#startApp(next, this.#held(next, file), retunedNotifiers(previous, next));
       this.#metrics.recordConfigLoad(moved);

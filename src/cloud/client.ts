@@ -9,6 +9,7 @@ import { createHttpDispatcher } from '../net/dispatcher.ts';
 import { ApiError } from './ApiError.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { createAuth } from './auth/registry.ts';
+import type { RefusedCredentials } from './auth/refusedBackoff.ts';
 import type { AdmittedRequest, AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
 import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverUrl, versionUrl } from './endpoint.ts';
@@ -113,6 +114,8 @@ export interface EcsClientDeps {
    * next poll: 128 connections for 64 workers, and 2-5 µs more CPU a poll at 10,000 watches.
    */
   connections?: number | undefined;
+  /** See RefusedCredentials: kept by the daemon across reloads that rebuild the parts. */
+  refusedCredentials?: RefusedCredentials | undefined;
 }
 
 /** Servers per page of GET /servers/detail: Nova's default max_limit, a page the API answers in one go. */
@@ -197,6 +200,7 @@ class HttpEcsClient implements EcsClient {
       now: () => this.clock.now(),
       limiter: this.#limiter,
       noWaiting: this.#noWaiting.signal,
+      refused: deps.refusedCredentials,
     });
     if (config.endpoint === undefined && this.#auth.catalog === undefined) {
       throw new TypeError(`cloud.endpoint is required with auth type ${config.auth.type}`);

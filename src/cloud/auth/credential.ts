@@ -90,6 +90,11 @@ export class Credential {
     return this.#version;
   }
 
+  /** The value as last read, without looking at the file again. */
+  get current(): string {
+    return this.#value;
+  }
+
   /** The current value; a file is looked at again when RECHECK_MS have passed since the last look. */
   async value(): Promise<string> {
     if (this.#file !== undefined && performance.now() - this.#checkedAt >= RECHECK_MS) {

@@ -9,7 +9,8 @@
 //          in-flight fetch between concurrent callers, and spaces out failed fetches;
 //        - `onUnauthorized(sent)` says whether the credential changed since `sent`, so the client retries once;
 //        - `admit()` (optional) holds requests back, unsent, while a refused credential must not be sent
-//          again soon (a gateway that locks an access key after a few refusals: see aksk/aksk.ts);
+//          again soon (a gateway that locks an access key after a few refusals: see aksk/aksk.ts), and keeps
+//          the refusal in `deps.refused` for the method a reload makes anew;
 //        - `catalog()` (optional) gives the service catalog, so that cloud.endpoint may be left out;
 //        - `close()` releases what it holds; HTTP goes through `deps.dispatcher`, which the client owns;
 //        - errors are ApiErrors (an identity 401 is kind `unauthorized`) or CredentialErrors, never

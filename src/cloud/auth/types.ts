@@ -4,6 +4,7 @@ import type { Dispatcher } from 'undici';
 import type { z } from 'zod';
 import type { Catalog } from '../catalog.ts';
 import type { Answer } from '../exchange.ts';
+import type { RefusedCredentials } from './refusedBackoff.ts';
 
 /** The request about to be sent, as far as an auth method may need it (AK/SK signs all of it). */
 export interface AuthRequest {
@@ -85,6 +86,8 @@ export interface AuthDeps {
    * (cloudClock.ts), as a gateway refuses a signature too far from its own clock.
    */
   now(): number;
+  /** See RefusedCredentials; absent, a refusal is held off for as long as this method lives. */
+  refused?: RefusedCredentials | undefined;
 }
 
 /** The schema of one auth method's `cloud.auth` mapping; its `type` literal selects it. */

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Credential } from '../credential.ts';
 import { CLOCKS_APART_MS } from '../../cloudClock.ts';
 import type { ApiError } from '../../ApiError.ts';
@@ -59,7 +60,7 @@ function sdkDateMs(text: string | undefined): number {
  * request in flight would be signed at a time the gateway refuses before an answer's Date told the client
  * the cloud's clock, enough refusals in a row to have it lock the key.
  */
-export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now' | 'logger'>): AuthStrategy {
+export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now' | 'logger' | 'refused'>): AuthStrategy {
   const accessKey = new Credential('accessKey', config.accessKey, config.accessKeyFile, { sentInHeader: true });
   const secretKey = new Credential('secretKey', config.secretKey, config.secretKeyFile);
   const temporary = config.securityToken !== undefined || config.securityTokenFile !== undefined;
@@ -73,6 +74,8 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   let first: Promise<void> | undefined;
   let firstEnded = false;
   const version = () => credentials.reduce((sum, c) => sum + c.version, 0);
+  /** The credentials as last read, for deps.refused: a digest, not the secret key. */
+  const digest = () => createHash('sha256').update(JSON.stringify(credentials.map((c) => c.current))).digest('hex');
 
   /** A refused answer to a request let go with the credentials of `sentVersion`, as the probe of `probed` if any. */
   function refused(answer: Answer, sentVersion: number, probed: Hold | undefined): void {
@@ -87,6 +90,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
     const delay = doublingDelay(REFUSED_BACKOFF_MS, attempts);
     const held = httpError(answer, HELD);
     hold = { held, attempts, retryAt: performance.now() + delay, version: sentVersion, probe: undefined };
+    if (sentVersion === version()) deps.refused?.set(digest(), { error: held, attempts, retryAt: hold.retryAt });
     log.error(
       { error: httpError(answer).message, attempt: attempts, retryInMs: delay },
       `the gateway refused the access key: no request signed with it goes out for ${formatDuration(delay)} (then one alone), ${until}, as the gateway would lock it for every tool that uses it (for 5 min, after more than five refusals in a row)`,
@@ -96,6 +100,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   function passed(): void {
     if (hold === undefined) return;
     hold = undefined;
+    deps.refused?.delete(digest());
     log.info('the gateway accepts the access key again: requests go out as before');
   }
 
@@ -125,6 +130,18 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
         probeEnded();
       },
     };
+  }
+
+  /**
+   * The hold the method before this one was under with the same credentials (a reload that rebuilt the
+   * parts): its first request would otherwise be one more refusal in a row, and a few reloads would have
+   * the gateway lock the key.
+   */
+  async function holdAsBefore(): Promise<void> {
+    if (deps.refused === undefined) return;
+    await Promise.all(credentials.map((c) => c.value()));
+    const kept = deps.refused.get(digest());
+    if (kept !== undefined) hold ??= { held: kept.error, attempts: kept.attempts, retryAt: kept.retryAt, version: version(), probe: undefined };
   }
 
   /** A request let go, or held back (rejects) while the gateway's refusal holds: one probe at a time once it is due. */
@@ -171,6 +188,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
         resolve();
       };
       try {
+        await holdAsBefore();
         const going = await letGo(signal);
         return {
           ...going,

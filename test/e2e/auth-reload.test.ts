@@ -1,0 +1,74 @@
+// A refused credential across the daemon's reloads: `run` as a process of its own against the simulator's
+// gateway, its watch file edited while the gateway refuses its key.
+import { Agent, request } from 'undici';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createAuth } from '../../src/cloud/auth/registry.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
+import { Harness, PROJECT, newIds } from './harness.ts';
+import { killDaemons, startDaemon } from './daemon.ts';
+
+const ACCESS_KEY = 'AKEXAMPLEPUBLICID0002';
+const SECRET_KEY = 'sk-SECRET-4d2a9c1e7b30';
+const WRONG_SECRET_KEY = 'sk-SECRET-wrong-31c8';
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+afterAll(killDaemons);
+
+async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > until) throw new Error('condition not met in time');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('AK/SK refused, and the watch file edited', () => {
+  it('sends no refused request at a reload that rebuilds the parts while the hold lasts: six edits of a notifier do not have the gateway lock the key, and a changed cloud section is tried at once', async () => {
+    h = await Harness.start({ aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY } });
+    const harness = h;
+    const ids = newIds();
+    harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
+    Object.assign(harness.env, { HW_AK: ACCESS_KEY, HW_SK: WRONG_SECRET_KEY });
+    const auth = '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}" }';
+    const text = (n: number) => harness.yaml([{ ...ids, name: 'reboot' }], { auth, cloud: '  microversion: "2.60"' }).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
+    const path = await harness.writeConfig(text(0));
+    const daemon = startDaemon(path, harness.env);
+    expect(await daemon.saw('started')).toBe(true);
+    const refused = () => harness.simulator.requests.filter((r) => r.status === 401).length;
+    await waitFor(() => refused() === 1, 8000);
+    // An operator at work on a notifier while the key is refused: each edit rebuilds the client and notifiers.
+    const rebuilt = () => (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
+    for (let n = 1; n <= 6; n++) {
+      await harness.writeConfig(text(n));
+      await waitFor(() => rebuilt() >= n, 10_000);
+    }
+    // A pass of the last parts (one a second).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(refused()).toBe(1);
+    // The cloud section changed, the key not (another endpoint may take it): tried at once.
+    expect(text(7)).toContain('  timeout: 500ms');
+    await harness.writeConfig(text(7).replace('  timeout: 500ms', '  timeout: 600ms'));
+    await waitFor(() => refused() === 2, 10_000);
+    // The right secret key written in the cloud section: tried at once, as the log said it would be.
+    await harness.writeConfig(text(8).replace('secretKey: "${HW_SK}"', `secretKey: "${SECRET_KEY}"`));
+    await waitFor(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
+    expect(daemon.output()).toContain('"msg":"the gateway refused the access key: no request signed with it goes out for 5 min (then one alone), or until the watch file\'s cloud section changes');
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(refused()).toBe(2);
+    // The customer's other tools, signing with the right secret key of the same access key: not locked out.
+    const dispatcher = new Agent();
+    try {
+      const terraform = createAuth({ type: 'aksk', accessKey: ACCESS_KEY, secretKey: SECRET_KEY }, { logger: silentLogger(), dispatcher, timeout: 2000, needsCatalog: false, now: () => Date.now() });
+      const url = `${harness.simulator.url}/v2.1/${PROJECT}/servers/${ids.serverId}`;
+      const answer = await request(url, { headers: await terraform.headers({ method: 'GET', url, headers: {}, projectId: PROJECT }, undefined), dispatcher });
+      expect(`${answer.statusCode} ${await answer.body.text()}`).toMatch(/^200 /);
+    } finally {
+      await dispatcher.close();
+    }
+  }, 60_000);
+});
