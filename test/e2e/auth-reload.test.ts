@@ -10,6 +10,9 @@ import { killDaemons, startDaemon } from './daemon.ts';
 const ACCESS_KEY = 'AKEXAMPLEPUBLICID0002';
 const SECRET_KEY = 'sk-SECRET-4d2a9c1e7b30';
 const WRONG_SECRET_KEY = 'sk-SECRET-wrong-31c8';
+const PASSWORD = 'pw-SECRET-2f6b8e01';
+const WRONG_PASSWORD = 'pw-SECRET-wrong-8d13';
+const DOMAIN = 'OTC00000000001000000456';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -26,7 +29,7 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
-describe('AK/SK refused, and the watch file edited', () => {
+describe('refused credentials, and the watch file edited', () => {
   it('sends no refused request at a reload that rebuilds the parts while the hold lasts: six edits of a notifier do not have the gateway lock the key, and a changed cloud section is tried at once', async () => {
     h = await Harness.start({ aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY } });
     const harness = h;
@@ -70,5 +73,34 @@ describe('AK/SK refused, and the watch file edited', () => {
     } finally {
       await dispatcher.close();
     }
+  }, 60_000);
+
+  it('makes no login with a refused password at a reload that rebuilds the parts while its backoff lasts: five edits of a notifier do not have the identity service lock the user', async () => {
+    h = await Harness.start({ identity: { user: { name: 'svc-watch', password: PASSWORD }, domain: { id: 'd0c0ffee', name: DOMAIN }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' } });
+    const harness = h;
+    const ids = newIds();
+    harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
+    harness.env['OS_PASSWORD'] = WRONG_PASSWORD;
+    const auth = ['  auth:', '    type: password', `    identityEndpoint: ${harness.simulator.identityUrl}`, '    user: svc-watch', `    domain: ${DOMAIN}`, '    password: "${OS_PASSWORD}"', '    projectName: eu-de', '  region: eu-de'].join('\n');
+    const text = (n: number) => harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null }).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
+    const path = await harness.writeConfig(text(0));
+    const daemon = startDaemon(path, harness.env);
+    const logins = () => harness.simulator.requests.filter((r) => r.route === 'identity').length;
+    await waitFor(() => logins() === 1, 8000);
+    // IAM locks a user after 5 failed logins within 15 minutes: an operator editing a notifier meanwhile.
+    const rebuilt = () => (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
+    for (let n = 1; n <= 5; n++) {
+      await harness.writeConfig(text(n));
+      await waitFor(() => rebuilt() >= n, 10_000);
+    }
+    // A pass of the last parts (one a second).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(logins()).toBe(1);
+    // The right password written in the cloud section: tried at once.
+    await harness.writeConfig(text(6).replace('password: "${OS_PASSWORD}"', `password: "${PASSWORD}"`));
+    await waitFor(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(logins()).toBe(2);
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from '../../../observability/logger.ts';
 import { untilAborted } from '../../../lifecycle/abort.ts';
 import { ApiError, type ApiErrorKind } from '../../ApiError.ts';
@@ -104,6 +105,8 @@ class PasswordAuth implements AuthStrategy {
   #failure: Failure | undefined;
   /** performance.now(), as Failure.retryAt. */
   #forcedAt = -Infinity;
+  /** deps.refused was looked at for a refusal of the password before this method was made. */
+  #refusedBeforeLooked = false;
 
   constructor(config: PasswordAuthConfig, deps: AuthDeps) {
     this.#config = config;
@@ -141,6 +144,7 @@ class PasswordAuth implements AuthStrategy {
   async #current(signal: AbortSignal | undefined): Promise<Session> {
     const session = this.#session;
     if (session !== undefined && !passed(session.started, session.renewAfterMs)) return session;
+    if (!this.#refusedBeforeLooked) await this.#refusedBefore();
     const failure = this.#failure;
     if (failure !== undefined && performance.now() < failure.retryAt) {
       await this.#password.value();
@@ -162,6 +166,24 @@ class PasswordAuth implements AuthStrategy {
     if (session !== undefined && !passed(session.started, session.expiresAfterMs)) return session;
     // A shared login must not die with one caller: only this caller's wait ends.
     return untilAborted(this.#login, signal);
+  }
+
+  /**
+   * The refusal the method before this one met with the same password (a reload that rebuilt the parts),
+   * whose backoff goes on: its first login would otherwise be one more failed in a row, and a few reloads
+   * would have the identity service lock the user (IAM: 5 within 15 minutes).
+   */
+  async #refusedBefore(): Promise<void> {
+    this.#refusedBeforeLooked = true;
+    if (this.#deps.refused === undefined) return;
+    await this.#password.value();
+    const kept = this.#deps.refused.get(this.#passwordDigest());
+    if (kept !== undefined) this.#failure ??= { ...kept, passwordVersion: this.#password.version };
+  }
+
+  /** The password as last read, for deps.refused: a digest, not the password. */
+  #passwordDigest(): string {
+    return createHash('sha256').update(this.#password.current).digest('hex');
   }
 
   async #logIn(): Promise<Session> {
@@ -200,6 +222,7 @@ class PasswordAuth implements AuthStrategy {
       };
       this.#session = session;
       this.#failure = undefined;
+      this.#deps.refused?.delete(this.#passwordDigest());
       this.#log.info(
         { project: doc.token.project?.id, expiresAt: doc.token.expires_at, renewInS: Math.round(session.renewAfterMs / 1000) },
         'got an identity token',
@@ -214,6 +237,7 @@ class PasswordAuth implements AuthStrategy {
       const delay = backoff(err, attempts);
       this.#failure = { error: err, retryAt: performance.now() + delay, attempts, passwordVersion };
       const refused = REFUSED.has(err.kind);
+      if (refused && passwordVersion === this.#password.version) this.#deps.refused?.set(this.#passwordDigest(), { error: err, attempts, retryAt: this.#failure.retryAt });
       const lasting = refused ? 'the identity service refused the credentials' : NEEDS_SOMEONE[err.kind];
       this.#log[lasting === undefined ? 'warn' : 'error'](
         { error: err.message, attempt: attempts, retryInMs: delay },
