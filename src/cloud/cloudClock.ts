@@ -44,6 +44,8 @@ export class CloudClock {
   #lastAt = 0;
   #lastMono = 0;
   #lastOn = 0;
+  /** Measures the answers go between by turns, and how near a measure is to be one of them (byTurns). */
+  #turns: { readonly measures: readonly number[]; readonly slackMs: number } | undefined;
 
   constructor(log: Logger, name: string) {
     this.#log = log;
@@ -97,10 +99,25 @@ export class CloudClock {
     if (this.#measuredMs !== undefined) this.#take(this.#measuredMs - setMs, false);
   }
 
+  /**
+   * The answers come from two clocks by turns, measured `measures` (HostClock found them, and said so): a
+   * move between them is not said, apart or agreeing again at every other measure.
+   */
+  byTurns(measures: readonly number[], slackMs: number): void {
+    this.#turns = { measures, slackMs };
+  }
+
   #take(measured: number, say = true): void {
+    const previous = this.#measuredMs;
     this.#measuredMs = measured;
     const apart = Math.abs(measured) >= (this.#aheadMs === 0 ? CLOCKS_APART_MS : AGREE_AGAIN_MS);
     this.#aheadMs = apart ? measured : 0;
+    const turns = this.#turns;
+    const turn = (measure: number) => turns !== undefined && turns.measures.some((m) => Math.abs(measure - m) < turns.slackMs);
+    if (previous !== undefined && turn(previous) && turn(measured)) {
+      this.#saidApart = apart;
+      return;
+    }
     if (!say || apart === this.#saidApart) return;
     this.#saidApart = apart;
     if (apart) {

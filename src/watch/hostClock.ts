@@ -17,6 +17,8 @@ import { formatDuration } from './format.ts';
 
 /** How far apart the cloud clock's measures may be and mean the same: the `Date`'s whole seconds, and an answer's time on the way. */
 const MEASURE_SLACK_MS = 5000;
+/** How many clocks the cloud's answers may be found to come from by turns: an HA control plane's controllers. */
+const MAX_CLOUD_CLOCKS = 8;
 
 /**
  * How much of a step (or of the steps since `before`) was this host's clock set, by the cloud's word: the
@@ -73,6 +75,10 @@ export class HostClock {
   #lookedAt = performance.now();
   /** When the look before the last step was: an answer that came before it is no answer since the step. */
   #stepLookedAfter = 0;
+  /** The measures the cloud's clock moved from by a step, this host's keeping time, latest first (#cloudMoved). */
+  readonly #cloudClocks: number[] = [];
+  /** The cloud's answers were found to come from several clocks by turns, and said so (#cloudMoved). */
+  #cloudByTurns = false;
 
   constructor(options: HostClockOptions) {
     this.#o = options;
@@ -151,7 +157,7 @@ export class HostClock {
       }
       const measured = this.#o.cloud.measuredMs;
       // Less than a step is this host's clock drifting or set by as little, or the measure's own error: followed.
-      if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudSet(measured - this.#before, false);
+      if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudMoved(this.#before, measured);
       this.#before = measured;
       if (this.#drifted(measured)) this.#record();
       return null;
@@ -198,6 +204,41 @@ export class HostClock {
     } else {
       this.#o.logger.warn(fields, revisionMessage(setMs, judgedMs, sinceStart ? 'the start' : "this host's clock stepped"));
     }
+  }
+
+  /**
+   * The cloud's measure moved from `from` to `to` by a step or more, this host's clock keeping time: its
+   * clock set (#cloudSet), or, back to a measure it moved from before, several clocks that answer by turns
+   * (the controllers behind a load balancer, their clocks apart), whose answers would say it set to and fro
+   * at every answer from another. Those are said once, and the moves between them after not at all; each
+   * counts as a setting all the same, as the start of an action was seen on the clock of one or another.
+   */
+  #cloudMoved(from: number, to: number): void {
+    const clocks = this.#cloudClocks;
+    const known = (measure: number) => clocks.findIndex((clock) => Math.abs(clock - measure) < MEASURE_SLACK_MS);
+    const back = known(to) !== -1;
+    const between = this.#cloudByTurns && back && known(from) !== -1;
+    // Latest first, each at its last measure (a controller's clock drifts too), a few at most.
+    for (const measure of back ? [to, from] : [from]) {
+      const at = known(measure);
+      if (at !== -1) clocks.splice(at, 1);
+      clocks.unshift(measure);
+    }
+    clocks.splice(MAX_CLOUD_CLOCKS);
+    if (!back) {
+      this.#cloudSet(to - from, false);
+      return;
+    }
+    this.#o.onCloudSet(to - from);
+    this.#o.cloud.byTurns(clocks, MEASURE_SLACK_MS);
+    if (between || this.#cloudByTurns) return;
+    this.#cloudByTurns = true;
+    const apartMs = Math.max(...clocks) - Math.min(...clocks);
+    this.#o.logger.warn(
+      { cloudClocks: clocks.length, cloudClocksApartMs: Math.round(apartMs) },
+      `the cloud's answers come from ${clocks.length} clocks up to ${formatDuration(apartMs)} apart by turns (the Date of its answers: controllers behind a load balancer whose clocks differ, most likely), not from one set to and fro: ` +
+        "said once, not at each answer from another; the times the state keeps stay as they are, and the early warning of an action counts from its start on the clock that answered when it was seen. Have the cloud's operator set its controllers' clocks right (NTP)",
+    );
   }
 
   /**

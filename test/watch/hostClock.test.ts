@@ -127,6 +127,42 @@ describe('HostClock', () => {
     expect(await lines()).toEqual([expect.stringMatching(/^this host's clock was set back 30 min:/), expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? ahead of this host's/)]);
   });
 
+  it("says once that the cloud's answers come from two clocks 31 s apart (controllers behind a load balancer), not at every answer that changes controller that the cloud's clock was set", async () => {
+    const { clock, answer, world, lines } = hostClock();
+    const controllers = [0, 31_000];
+    // An hour of answers, a measure a minute, from either controller as the load balancer picks it.
+    for (let minute = 0; minute < 60; minute++) {
+      world.cloudAhead = controllers[[0, 1, 1, 0, 1, 0, 0, 1][minute % 8]!]!;
+      vi.advanceTimersByTime(MINUTE);
+      answer();
+      clock.look();
+    }
+    // The first move cannot be told from a setting, nor the clocks apart at the first answer from the other.
+    expect(await lines()).toEqual([
+      expect.stringMatching(/^the cloud's clock is 31(\.5)? s ahead of this host's/),
+      "the cloud's clock was set forward 31 s (the Date of its answers), this host's keeping time, or this machine was held still 31 s (as a paused VM is) and its clock not put right: the times the state keeps stay as they are, and the early warning of an action that started before counts from its start on the cloud's clock as it stood then",
+      expect.stringMatching(/^the cloud's answers come from 2 clocks up to 31 s apart by turns /),
+    ]);
+  });
+
+  it("says once that the cloud's answers come from three clocks by turns (an OpenStack HA control plane), not a setting at each answer from another", async () => {
+    const { clock, answer, world, lines } = hostClock();
+    const controllers = [0, 35_000, 70_000];
+    for (let minute = 0; minute < 60; minute++) {
+      world.cloudAhead = controllers[[0, 1, 2, 0, 2, 1, 1, 0, 2][minute % 9]!]!;
+      vi.advanceTimersByTime(MINUTE);
+      answer();
+      clock.look();
+    }
+    // A move to a clock not seen before reads as a setting, until the measure comes back to one it left.
+    expect(await lines()).toEqual([
+      expect.stringMatching(/^the cloud's clock is 35(\.5)? s ahead of this host's/),
+      expect.stringMatching(/^the cloud's clock was set forward 35 s /),
+      expect.stringMatching(/^the cloud's clock was set forward 35 s /),
+      expect.stringMatching(/^the cloud's answers come from 3 clocks up to 1 min 10 s apart by turns /),
+    ]);
+  });
+
   it('saves the moved times at once, not at the end of the pass: a restart would not know of the step', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.000Z') });
     const path = join(await mkdtemp(join(tmpdir(), 'eaw-hostclock-')), 'state.json');
