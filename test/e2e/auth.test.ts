@@ -185,6 +185,17 @@ describe('AK/SK and a gateway clock 20 min ahead, with no version document to re
     expect(h.simulator.requests.map((r) => r.status)).toEqual([401, 200]);
   });
 
+  it("holds nothing back and says no key refused when the refusal's Date shows the signature's time off: the polls waiting their turn go signed with the cloud's", async () => {
+    const actions = Array.from({ length: 3 }, () => reboot());
+    const app = await akskWithGatewayAhead('  microversion: "2.60"', actions);
+    const statuses = await app.engine.pollOnce();
+    expect(statuses.filter((s) => s.pollFailed)).toEqual([]);
+    expect(h.simulator.requests.map((r) => r.status)).toEqual([401, 200, 200, 200]);
+    const said = h.logs.lines().filter((l) => Number(l['level']) >= 40).map((l) => String(l['msg']));
+    // The clocks apart, which is what to mend; not the key, nor a hold of 5 min that never came.
+    expect(said).toEqual([expect.stringMatching(/^the cloud's clock is 20 min( \d+ s)? ahead of this host's/)]);
+  });
+
   it('sends one poll alone until an answer has told the clock: the gateway locks a key that more than five polls in flight in a row were refused for', async () => {
     const actions = Array.from({ length: 8 }, () => reboot());
     const app = await akskWithGatewayAhead('  microversion: "2.60"', actions);

@@ -17,6 +17,9 @@ const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
 /** Put before the refusal in the error of a request held back. */
 const HELD = 'not sent: held back since the gateway refused the access key (so that it does not lock it)';
 
+/** How far from its own clock the gateway takes a signature's time: it refuses one further off, whatever the key. */
+const SIGNATURE_WINDOW_MS = 15 * 60_000;
+
 /** Answers to a request the gateway may not have checked: a throttle (429, APIGW.0308), a timeout. */
 const UNCHECKED = new Set([408, 429]);
 
@@ -104,6 +107,18 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
     log.info('the gateway accepts the access key again: requests go out as before');
   }
 
+  /**
+   * A refusal whose own Date is further from the time the request was signed at (deps.now(), the client
+   * taking that Date only after answered()) than the gateway allows: the time was refused, not the key, and
+   * the client signs it again at once with the time the Date tells it (onUnauthorized). Held for a refused
+   * key, the requests waiting their turn would fail unsent, and the log say at error that none goes out for
+   * 5 min, at every start of a daemon whose host's clock is off.
+   */
+  function signedOffClock(answer: Answer): boolean {
+    const date = answer.headers['date'];
+    return typeof date === 'string' && Math.abs(Date.parse(date) - deps.now()) > SIGNATURE_WINDOW_MS;
+  }
+
   /** What hears of one request let go; `probed`, the hold it tries again, and `probeEnded`, what ends its probe. */
   function admitted(probed: Hold | undefined, probeEnded?: () => void): AdmittedRequest {
     let sentVersion = version();
@@ -117,6 +132,8 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
         // A retry carries the credentials onUnauthorized has just read again.
         if (++answers > 1) sentVersion = version();
         if (answer.status === 401) {
+          // Its retry, signed with the cloud's time, is what tells whether the key is refused.
+          if (signedOffClock(answer)) return;
           refused(answer, sentVersion, probed);
           // Its retry is no probe: the hold it made stands.
           probed = undefined;
