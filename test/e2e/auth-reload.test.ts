@@ -43,10 +43,12 @@ describe('refused credentials, and the watch file edited', () => {
     expect(await daemon.saw('started')).toBe(true);
     const refused = () => harness.simulator.requests.filter((r) => r.status === 401).length;
     await waitFor(() => refused() === 1, 8000);
-    // An operator at work on a notifier while the key is refused: each edit rebuilds the client and notifiers.
+    // An operator at work on a notifier while the key is refused: each edit rebuilds the client and notifiers,
+    // read at once at a SIGHUP (`systemctl reload`) rather than once the file has held still.
     const rebuilt = () => (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
     for (let n = 1; n <= 6; n++) {
       await harness.writeConfig(text(n));
+      daemon.child.kill('SIGHUP');
       await waitFor(() => rebuilt() >= n, 10_000);
     }
     // A pass of the last parts (one a second).
@@ -55,9 +57,11 @@ describe('refused credentials, and the watch file edited', () => {
     // The cloud section changed, the key not (another endpoint may take it): tried at once.
     expect(text(7)).toContain('  timeout: 500ms');
     await harness.writeConfig(text(7).replace('  timeout: 500ms', '  timeout: 600ms'));
+    daemon.child.kill('SIGHUP');
     await waitFor(() => refused() === 2, 10_000);
     // The right secret key written in the cloud section: tried at once, as the log said it would be.
     await harness.writeConfig(text(8).replace('secretKey: "${HW_SK}"', `secretKey: "${SECRET_KEY}"`));
+    daemon.child.kill('SIGHUP');
     await waitFor(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
     expect(daemon.output()).toContain('"msg":"the gateway refused the access key: no request signed with it goes out for 5 min (then one alone), or until the watch file\'s cloud section changes');
     daemon.child.kill('SIGTERM');
@@ -91,6 +95,7 @@ describe('refused credentials, and the watch file edited', () => {
     const rebuilt = () => (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
     for (let n = 1; n <= 5; n++) {
       await harness.writeConfig(text(n));
+      daemon.child.kill('SIGHUP');
       await waitFor(() => rebuilt() >= n, 10_000);
     }
     // A pass of the last parts (one a second).
@@ -98,6 +103,7 @@ describe('refused credentials, and the watch file edited', () => {
     expect(logins()).toBe(1);
     // The right password written in the cloud section: tried at once.
     await harness.writeConfig(text(6).replace('password: "${OS_PASSWORD}"', `password: "${PASSWORD}"`));
+    daemon.child.kill('SIGHUP');
     await waitFor(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
