@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { readFile, rm, utimes, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { createWhole } from '../files/createWhole.ts';
 import { removeStaleLock } from '../files/staleLock.ts';
 import { errorCode } from '../net/failure.ts';
@@ -275,7 +275,9 @@ export async function acquireStateLock(
 ): Promise<StateLock> {
   const { logger, signal } = options;
   const timing = options.timing ?? DEFAULT_LOCK_TIMING;
-  const statePath = await linkTarget(configuredPath);
+  // A state.path relative to the working folder (the systemd unit's StateDirectory) says nothing to whoever
+  // reads the journal: the messages and logs below name the file from the root.
+  const statePath = resolve(await linkTarget(configuredPath));
   const path = `${statePath}.lock`;
   const pseudo = await pseudoFileSystemOf(statePath);
   if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);
@@ -304,7 +306,8 @@ export async function acquireStateLock(
       throw new StateLockError(
         statePath,
         `is in use by another ecs-action-watch: ${describeHolder(seen.holder)} (lock ${path}). ` +
-          'Run one daemon per state file: stop that one, or give this one another state.path',
+          'Run one daemon per state file: stop that one, or run this one with a state folder of its own (under systemd, as an instance of the ' +
+          'template unit ecs-action-watch@.service, not a copy of the unit; in Kubernetes, as deploy/kubernetes-second)',
         seen.holder,
       );
     }

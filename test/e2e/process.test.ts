@@ -4,7 +4,7 @@ import { constants, hostname, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
 import { SECRETS, itWithHarness as it, newIds, quickAction, type Harness } from './harness.ts';
@@ -31,9 +31,9 @@ function installedBin(): string {
  * with Node's code cache as the shipped bin/ runs it, unless V8 flags are given: those tests look at the
  * heap and the compilers, which a cache of compiled code would change.
  */
-function spawnCli(h: Harness, args: string[], nodeArgs: string[] = [], entry = cliBundle()) {
+function spawnCli(h: Harness, args: string[], nodeArgs: string[] = [], entry = cliBundle(), cwd?: string) {
   const cache = nodeArgs.length === 0 ? { NODE_COMPILE_CACHE: COMPILE_CACHE } : {};
-  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { env: { ...process.env, ...h.env, LOG_LEVEL: 'info', ...cache }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, entry, ...args], { cwd, env: { ...process.env, ...h.env, LOG_LEVEL: 'info', ...cache }, stdio: ['ignore', 'pipe', 'pipe'] });
   const out = { stdout: '', stderr: '' };
   child.stdout.on('data', (c: Buffer) => (out.stdout += c.toString()));
   child.stderr.on('data', (c: Buffer) => (out.stderr += c.toString()));
@@ -252,20 +252,26 @@ it.concurrent('writes the whole of a result larger than a pipe holds before it e
   expect((JSON.parse(stdout) as unknown[]).length).toBe(200);
 });
 
-it.concurrent('refuses a second daemon on the same state file, naming the first one', async ({ h }) => {
-  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
+// As under the systemd unit: state.path as the example gives it, relative to the working folder (its
+// StateDirectory), which the journal that logs the refusal does not show.
+it.concurrent('refuses a second daemon on the same state file, naming the first one, the file by its absolute path, and how to run a second daemon', async ({ h }) => {
+  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]).replace(`path: ${h.statePath}`, 'path: ./ecs-action-watch.state.json'));
+  const { child, out, exited } = spawnCli(h, ['run', '--config', path], [], cliBundle(), h.dir);
   try {
     const until = Date.now() + 10_000;
     while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const second = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
-    expect(second.code).toBe(1);
-    expect(second.stderr).toMatch(
-      new RegExp(`state file .*state\\.json: is in use by another ecs-action-watch: pid ${child.pid} on host ${hostname()}, running since \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z`),
+    const second = spawnCli(h, ['run', '--config', path], [], cliBundle(), h.dir);
+    expect(await second.exited).toBe(1);
+    // The working folder as the daemon's getcwd() gives it, its links resolved.
+    const state = join(realpathSync(h.dir), 'ecs-action-watch.state.json');
+    expect(second.out.stderr).toContain(`state file ${state}: is in use by another ecs-action-watch: pid ${child.pid} on host ${hostname()}, running since `);
+    expect(second.out.stderr).toMatch(/running since \d{4}-\d\d-\d\dT[\d:.]+Z \(lock /);
+    expect(second.out.stderr).toContain(
+      `(lock ${state}.lock). Run one daemon per state file: stop that one, or run this one with a state folder of its own (under systemd, as an ` +
+        'instance of the template unit ecs-action-watch@.service, not a copy of the unit; in Kubernetes, as deploy/kubernetes-second)',
     );
-    expect(second.stderr).toContain('Run one daemon per state file: stop that one, or give this one another state.path');
   } finally {
     child.kill('SIGTERM');
   }

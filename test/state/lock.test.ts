@@ -90,7 +90,8 @@ describe('the state lock', () => {
     expect(err).toBeInstanceOf(StateLockError);
     expect((err as Error).message).toBe(
       `state file ${path}: is in use by another ecs-action-watch: pid ${pid} on host ${hostname()}, running since 2026-11-26T10:00:00.000Z ` +
-        `(lock ${path}.lock). Run one daemon per state file: stop that one, or give this one another state.path`,
+        `(lock ${path}.lock). Run one daemon per state file: stop that one, or run this one with a state folder of its own (under systemd, as an ` +
+        'instance of the template unit ecs-action-watch@.service, not a copy of the unit; in Kubernetes, as deploy/kubernetes-second)',
     );
     // `run` exits 1 for it, so that a supervisor restarts until the other daemon has stopped.
     expect((err as StateLockError).transient).toBe(true);
