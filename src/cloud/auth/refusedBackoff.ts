@@ -3,6 +3,7 @@
 // (IAM: 5 within 15 minutes), and Huawei's API gateway an access key after more than five refused
 // signatures in a row, for every tool that uses it.
 
+import { createHash } from 'node:crypto';
 import type { ApiError } from '../ApiError.ts';
 
 /** After refused credentials the next attempt waits this long, doubling up to the maximum. */
@@ -30,3 +31,8 @@ export interface CredentialRefusal {
  * file rotated) are tried at once.
  */
 export type RefusedCredentials = Map<string, CredentialRefusal>;
+
+/** The key of `values` (credentials as last read) in RefusedCredentials: a digest, never the secrets themselves. */
+export function credentialsDigest(values: readonly string[]): string {
+  return createHash('sha256').update(JSON.stringify(values)).digest('hex');
+}

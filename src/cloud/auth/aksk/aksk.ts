@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Credential } from '../credential.ts';
 import { CLOCKS_APART_MS } from '../../cloudClock.ts';
 import type { ApiError } from '../../ApiError.ts';
@@ -8,7 +7,7 @@ import { formatDuration } from '../../../watch/format.ts';
 import type { AdmittedRequest, AuthDeps, AuthRequest, AuthStrategy } from '../types.ts';
 import type { AkskAuthConfig } from './config.ts';
 import { signRequest } from './sign.ts';
-import { doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
+import { credentialsDigest, doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
 
 const ACCESS = /\bAccess=([^,\s]+)/;
 const SDK_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
@@ -77,8 +76,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   let first: Promise<void> | undefined;
   let firstEnded = false;
   const version = () => credentials.reduce((sum, c) => sum + c.version, 0);
-  /** The credentials as last read, for deps.refused: a digest, not the secret key. */
-  const digest = () => createHash('sha256').update(JSON.stringify(credentials.map((c) => c.current))).digest('hex');
+  const digest = () => credentialsDigest(credentials.map((c) => c.current));
 
   /** A refused answer to a request let go with the credentials of `sentVersion`, as the probe of `probed` if any. */
   function refused(answer: Answer, sentVersion: number, probed: Hold | undefined): void {

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Logger } from '../../../observability/logger.ts';
 import { untilAborted } from '../../../lifecycle/abort.ts';
 import { ApiError, type ApiErrorKind } from '../../ApiError.ts';
@@ -9,7 +8,7 @@ import { Credential } from '../credential.ts';
 import type { AuthDeps, AuthStrategy } from '../types.ts';
 import type { PasswordAuthConfig } from './config.ts';
 import { describeUser, tokenLifetime, TokenDocumentSchema, tokenRequestBody, tokensUrl } from './keystone.ts';
-import { doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
+import { credentialsDigest, doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
 
 /**
  * A token is renewed once this share of its lifetime is left: 6 h of a 24 h token (so an identity outage
@@ -181,9 +180,8 @@ class PasswordAuth implements AuthStrategy {
     if (kept !== undefined) this.#failure ??= { ...kept, passwordVersion: this.#password.version };
   }
 
-  /** The password as last read, for deps.refused: a digest, not the password. */
   #passwordDigest(): string {
-    return createHash('sha256').update(this.#password.current).digest('hex');
+    return credentialsDigest([this.#password.current]);
   }
 
   async #logIn(): Promise<Session> {
