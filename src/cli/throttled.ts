@@ -12,17 +12,19 @@ import { formatAge } from './table.ts';
  */
 export const NOTICEABLE_PAUSE_MS = 5000;
 
+/** The seconds left counted up, as a countdown shows them: 1s until the last millisecond, never 0s. */
+const countedUp = (remainingMs: number): string => formatAge(Math.max(1, Math.ceil(remainingMs / 1000)) * 1000);
+
 /**
  * `the cloud throttles requests (429, Retry-After 1h00m): asking again in 1m00s`: the Retry-After when the
- * cloud sent one, since a pause shorter than it (the limiter's longest is a minute) is ours, not its. The
- * seconds left are counted up, as a countdown shows them: 1s until the last millisecond, never 0s.
+ * cloud sent one, since a pause shorter than it (the limiter's longest is a minute) is ours, not its.
  */
 export function throttleText({ retryAfterMs }: Pick<ThrottlePause, 'retryAfterMs'>, remainingMs: number): string {
   const asked = retryAfterMs === undefined ? '' : `, Retry-After ${formatAge(retryAfterMs)}`;
-  return `the cloud throttles requests (429${asked}): asking again in ${formatAge(Math.max(1, Math.ceil(remainingMs / 1000)) * 1000)}`;
+  return `the cloud throttles requests (429${asked}): asking again in ${countedUp(remainingMs)}`;
 }
 
-/** `requests wait their turn under poll.rateLimit (600/m): the next goes in 58s`, counted up as throttleText counts. */
+/** `requests wait their turn under poll.rateLimit (600/m): the next goes in 58s`. */
 export function holdText(limit: RateLimit, remainingMs: number): string {
-  return `requests wait their turn under poll.rateLimit (${rateText(limit)}): the next goes in ${formatAge(Math.max(1, Math.ceil(remainingMs / 1000)) * 1000)}`;
+  return `requests wait their turn under poll.rateLimit (${rateText(limit)}): the next goes in ${countedUp(remainingMs)}`;
 }
