@@ -77,6 +77,8 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   let firstEnded = false;
   const version = () => credentials.reduce((sum, c) => sum + c.version, 0);
   const digest = () => credentialsDigest(credentials.map((c) => c.current));
+  /** Each credential's value, read again where its file changed: access key, secret key, security token. */
+  const values = () => Promise.all(credentials.map((c) => c.value()));
 
   /** A refused answer to a request let go with the credentials of `sentVersion`, as the probe of `probed` if any. */
   function refused(answer: Answer, sentVersion: number, probed: Hold | undefined): void {
@@ -154,7 +156,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
    */
   async function holdAsBefore(): Promise<void> {
     if (deps.refused === undefined) return;
-    await Promise.all(credentials.map((c) => c.value()));
+    await values();
     const kept = deps.refused.get(digest());
     if (kept !== undefined) hold ??= { held: kept.error, attempts: kept.attempts, retryAt: kept.retryAt, version: version(), probe: undefined };
   }
@@ -163,7 +165,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   async function letGo(signal: AbortSignal | undefined): Promise<AdmittedRequest> {
     if (hold === undefined) return admitted(undefined);
     // A rotated key file is tried at once.
-    await Promise.all(credentials.map((c) => c.value()));
+    await values();
     const current = hold;
     if (current === undefined) return admitted(undefined);
     if (current.probe !== undefined) {
@@ -181,7 +183,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   return {
     signsWhenSent: true,
     async headers(request: AuthRequest) {
-      const [ak, sk, token] = await Promise.all(credentials.map((c) => c.value()));
+      const [ak, sk, token] = await values();
       const own: Record<string, string> = {};
       const url = new URL(request.url);
       if (request.projectId !== undefined) own['x-project-id'] = request.projectId;
@@ -220,7 +222,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
     async onUnauthorized(sent) {
       await Promise.all(credentials.map((c) => c.refresh()));
       // A rotated pair has a new access key; temporary credentials come with a new token too.
-      const [ak, , token] = await Promise.all(credentials.map((c) => c.value()));
+      const [ak, , token] = await values();
       // The refusal's Date may be what told the client the cloud's clock: a signature of another time now.
       const retimed = Math.abs(sdkDateMs(sent['x-sdk-date']) - deps.now()) >= CLOCKS_APART_MS;
       return ACCESS.exec(sent['authorization'] ?? '')?.[1] !== ak || sent['x-security-token'] !== token || retimed;
