@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino, type Logger } from 'pino';
+import { request } from 'undici';
 import { startSimulator, type ActionScript, type Simulator, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
@@ -167,6 +168,12 @@ export class Harness {
     for (const app of this.#apps) await app.close();
     await Promise.all([this.simulator.close(), this.hooks.close(), this.mail.close()]);
   }
+}
+
+/** A GET of `url` (the daemon's /healthz, /readyz or /metrics on loopback): its status and its body. */
+export async function getText(url: string): Promise<{ status: number; body: string }> {
+  const answer = await request(url);
+  return { status: answer.statusCode, body: await answer.body.text() };
 }
 
 /**

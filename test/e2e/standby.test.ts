@@ -5,11 +5,10 @@
 import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { parse } from 'yaml';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
-import { Harness, quickAction } from './harness.ts';
+import { Harness, getText, quickAction } from './harness.ts';
 
 let h: Harness;
 beforeEach(async () => {
@@ -40,10 +39,7 @@ it('says on /metrics how long it has waited for a state lock a live daemon on an
   const path = await h.writeConfig(h.yaml([{ ...action, name: 'reboot' }], { http: `  port: ${port}\n  host: 127.0.0.1` }));
   const stop = new AbortController();
   const running = h.cli(['run', '--config', path], { signal: stop.signal });
-  const get = async (what: string) => {
-    const answer = await request(`${base}${what}`);
-    return { status: answer.statusCode, body: await answer.body.text() };
-  };
+  const get = (what: string) => getText(`${base}${what}`);
   const waited = async () => Number(/^ecs_action_watch_state_lock_wait_seconds (\S+)$/m.exec((await get('/metrics')).body)?.[1]);
   try {
     await vi.waitFor(() => expect(h.logs.text).toContain('the state file is locked by pid 1 on host another-node'), { timeout: 15_000 });

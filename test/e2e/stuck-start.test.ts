@@ -7,11 +7,10 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { request } from 'undici';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { Harness, quickAction } from './harness.ts';
+import { Harness, getText, quickAction } from './harness.ts';
 
 let h: Harness;
 
@@ -40,11 +39,8 @@ it('answers 503 on /healthz, says the loop is stuck, and sets poll_loop_stuck, o
   const running = h.cli(['run', '--config', path], { signal: stop.signal });
   try {
     await vi.waitFor(() => expect(readersOfThePipe()).toBe(1), { timeout: 15_000 });
-    const health = async () => {
-      const answer = await request(`${base}/healthz`);
-      return { status: answer.statusCode, body: await answer.body.text() };
-    };
-    const stuckGauge = async () => /^ecs_action_watch_poll_loop_stuck (\d)$/m.exec(await (await request(`${base}/metrics`)).body.text())?.[1];
+    const health = () => getText(`${base}/healthz`);
+    const stuckGauge = async () => /^ecs_action_watch_poll_loop_stuck (\d)$/m.exec((await getText(`${base}/metrics`)).body)?.[1];
     expect(await health()).toEqual({ status: 200, body: 'ok\n' });
 
     // Nine minutes on (the monotonic clock the loop's signs are timed on): not yet.
@@ -86,8 +82,7 @@ it('answers 200 on /healthz however long the start waits for a state lock anothe
     await vi.waitFor(
       async () => {
         refresh();
-        const answer = await request(`${base}/healthz`);
-        expect({ status: answer.statusCode, body: await answer.body.text() }).toEqual({ status: 200, body: 'ok\n' });
+        expect(await getText(`${base}/healthz`)).toEqual({ status: 200, body: 'ok\n' });
       },
       { timeout: 15_000, interval: 200 },
     );
@@ -114,18 +109,15 @@ it('answers 503 on /healthz once a reload has waited ten minutes for its running
     vi.spyOn(StateStore.prototype, 'save').mockImplementation(() => new Promise<void>((resolve) => held.push(resolve)));
     // A change beyond the watch list: the running parts stop, to be rebuilt.
     await writeFile(path, file(2));
-    await vi.waitFor(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(503), { timeout: 15_000 });
+    await vi.waitFor(async () => expect((await getText(`${base}/readyz`)).status).toBe(503), { timeout: 15_000 });
     await vi.waitFor(() => expect(held).not.toHaveLength(0), { timeout: 15_000 });
-    const health = async () => {
-      const answer = await request(`${base}/healthz`);
-      return { status: answer.statusCode, body: await answer.body.text() };
-    };
+    const health = () => getText(`${base}/healthz`);
     expect(await health()).toEqual({ status: 200, body: 'ok\n' });
 
     const real = performance.now.bind(performance);
     vi.spyOn(performance, 'now').mockImplementation(() => real() + 11 * 60_000);
     expect(await health()).toMatchObject({ status: 503, body: expect.stringMatching(/^stuck: the daemon's running parts have been stopping for a reload for 11 min/) });
-    expect(await (await request(`${base}/metrics`)).body.text()).toMatch(/^ecs_action_watch_poll_loop_stuck 1$/m);
+    expect((await getText(`${base}/metrics`)).body).toMatch(/^ecs_action_watch_poll_loop_stuck 1$/m);
   } finally {
     for (const end of held.splice(0)) end();
     vi.restoreAllMocks();
