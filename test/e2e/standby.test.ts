@@ -6,17 +6,12 @@ import { readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
-import { Harness, getText, quickAction } from './harness.ts';
+import { getText, itWithHarness as it, quickAction } from './harness.ts';
 
-let h: Harness;
-beforeEach(async () => {
-  h = await Harness.start();
-});
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await h.close();
 });
 
 /** The threshold of the PrometheusRule's alert on a wait for the state lock, in seconds. */
@@ -26,7 +21,7 @@ function lockWaitAlertAfter(): number {
   return Number(/^max by \(namespace, job\) \(ecs_action_watch_state_lock_wait_seconds\) > (\d+)$/.exec(rule.expr.trim())![1]);
 }
 
-it('says on /metrics how long it has waited for a state lock a live daemon on another host keeps, for its alert, and takes over within seconds of its release', async () => {
+it('says on /metrics how long it has waited for a state lock a live daemon on another host keeps, for its alert, and takes over within seconds of its release', async ({ h }) => {
   const action = quickAction();
   h.simulator.addAction(action);
   const port = await closedPort();
@@ -67,7 +62,7 @@ it('says on /metrics how long it has waited for a state lock a live daemon on an
   }
 }, 60_000);
 
-it('delivers, once it has taken over from a daemon that stopped, what that daemon still owed, and nothing it had delivered', async () => {
+it('delivers, once it has taken over from a daemon that stopped, what that daemon still owed, and nothing it had delivered', async ({ h }) => {
   const action = quickAction();
   h.simulator.addAction(action);
   // The chat receiver is down while the first daemon runs: it stops owing it the outcome; the mail went.

@@ -7,22 +7,16 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, openSync, readdirSync, readlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import { afterEach, expect, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { StateStore } from '../../src/state/store.ts';
-import { Harness, getText, quickAction } from './harness.ts';
+import { getText, itWithHarness as it, quickAction } from './harness.ts';
 
-let h: Harness;
-
-beforeEach(async () => {
-  h = await Harness.start();
-});
-afterEach(async () => {
+afterEach(() => {
   vi.restoreAllMocks();
-  await h.close();
 });
 
-it('answers 503 on /healthz, says the loop is stuck, and sets poll_loop_stuck, once the start of its parts has not moved for ten minutes (a state volume that hangs)', async () => {
+it('answers 503 on /healthz, says the loop is stuck, and sets poll_loop_stuck, once the start of its parts has not moved for ten minutes (a state volume that hangs)', async ({ h }) => {
   const action = quickAction();
   h.simulator.addAction(action);
   const port = await closedPort();
@@ -61,7 +55,7 @@ it('answers 503 on /healthz, says the loop is stuck, and sets poll_loop_stuck, o
   }
 }, 60_000);
 
-it('answers 200 on /healthz however long the start waits for a state lock another daemon holds and refreshes: each look at it is a move', async () => {
+it('answers 200 on /healthz however long the start waits for a state lock another daemon holds and refreshes: each look at it is a move', async ({ h }) => {
   const port = await closedPort();
   const base = `http://127.0.0.1:${port}`;
   await mkdir(join(h.dir, 'state'));
@@ -93,7 +87,7 @@ it('answers 200 on /healthz however long the start waits for a state lock anothe
   }
 }, 60_000);
 
-it('answers 503 on /healthz once a reload has waited ten minutes for its running parts to stop, their final save hanging where no pass runs (a volume that hangs between passes)', async () => {
+it('answers 503 on /healthz once a reload has waited ten minutes for its running parts to stop, their final save hanging where no pass runs (a volume that hangs between passes)', async ({ h }) => {
   const port = await closedPort();
   const base = `http://127.0.0.1:${port}`;
   const http = `  port: ${port}\n  host: 127.0.0.1`;
