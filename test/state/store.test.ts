@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError, stateFailure } from '../../src/state/StateError.ts';
+import type { StateLock } from '../../src/state/lock.ts';
 import type { ActionWatchRecord, BatchRecord, ClockRecord, DeliveryRecord, JobWatchRecord, TrackedServerRecord } from '../../src/state/types.ts';
 import { jobSchema } from '../../src/cloud/schemas.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
@@ -538,9 +539,16 @@ describe('StateStore writes', () => {
     first.set(gone, finished('req-2'));
     first.setBatch({ label: 'fleet', digests: [{ round: 1, final: false, detectedAt: '2026-11-26T10:00:00.000Z', members: [member], deliveries: dictionary() }] });
     await first.close();
-    // Compacted at open: the next line needs a new journal, which cannot be made while a folder is in its place.
-    const store = await openStore(path);
+    // Compacted: the next line needs a new journal, which cannot be made while a folder is in its place. The
+    // store creates its journal ahead of that line, in the background, once its lock is seen held: the lock
+    // is said held only once the folder is there, or the file could be made first on a busy machine.
+    await rm(join(dir, 'state.json.journal'), { force: true });
+    let inTheWay = (): void => undefined;
+    const folderMade = new Promise<void>((resolve) => (inTheWay = resolve));
+    const lock = { path: join(dir, 'state.json.lock'), lost: new AbortController().signal, held: () => folderMade.then(() => true) };
+    const store = await openStore(path, { lock: lock as unknown as StateLock });
     await mkdir(join(dir, 'state.json.journal', 'in-the-way'), { recursive: true });
+    inTheWay();
     expect(store.get(gone)).toBeDefined();
     store.delete(gone);
     store.deleteBatch('fleet');
