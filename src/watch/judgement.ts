@@ -125,12 +125,13 @@ const ANSWER_AWAITED_MS = 15 * 60_000;
  * `finishedAt`: when what this poll read says it finished (null: unfinished, or no time to tell).
  * `evidenceFinishedAt`: the same for the last document any poll read, used when this poll could not
  * confirm a finish that an earlier poll saw. `unread`: the read of what the watch follows failed, so that
- * this poll cannot tell whether it has finished.
+ * this poll cannot tell whether it has finished. `ended`: what that finish was, in the words of a reason
+ * that names it ("its events finished" unless given).
  */
 export function withDeadline<R, M>(
   judged: Judgement<R>,
   clock: Clock,
-  ends: { finishedAt: number | null; evidenceFinishedAt: number | null; unread: boolean },
+  ends: { finishedAt: number | null; evidenceFinishedAt: number | null; unread: boolean; ended?: string },
   readFailed: boolean,
   memory: M,
 ): Verdict<R, M> {
@@ -170,6 +171,7 @@ export function withDeadline<R, M>(
     const waited = clock.now - Math.max(clock.failingSince ?? clock.now, deadlineAt);
     const unconfirmed = ends.unread || judged.pollFailed;
     const awaiting = unconfirmed && waited < awaited;
+    const ended = ends.ended ?? 'its events finished';
     if (finishedAt === null || finishedAt > deadlineAt) {
       if (awaiting && finishedAt === null) {
         const reason = `${judged.reason} (past the deadline: judged by its own times once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
@@ -187,11 +189,11 @@ export function withDeadline<R, M>(
       // A watch added for an action that had already ended finished before tracking began.
       const since = finishedAt - clock.trackingSince;
       const when = `${formatDuration(Math.abs(since))} ${since < 0 ? 'before' : 'after'} tracking began`;
-      const reason = `not confirmed within ${formatDuration(clock.deadlineMs)} and ${formatDuration(awaited)} more: its events finished ${when}, but ${judged.reason}`;
+      const reason = `not confirmed within ${formatDuration(clock.deadlineMs)} and ${formatDuration(awaited)} more: ${ended} ${when}, but ${judged.reason}`;
       return { final: true, outcome: 'timeout', reason, pollFailed, memory };
     }
     if (awaiting) {
-      const reason = `${judged.reason} (past the deadline: its events finished in time, judged once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
+      const reason = `${judged.reason} (past the deadline: ${ended} in time, judged once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
       return { final: false, reason, next: judged.next, pollFailed, memory };
     }
   }

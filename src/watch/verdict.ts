@@ -97,13 +97,16 @@ export function decide(answered: VerdictInput): Verdict {
   const readFailed = input.action.kind === 'error' || input.server.kind === 'error' || input.actions.kind === 'error' || input.migrations.kind === 'error';
   const action = input.action.kind === 'found' ? input.action.action : null;
   const evidence = action ?? input.lastAction;
-  return withDeadline(
-    judged,
-    input,
-    { finishedAt: action === null ? null : finishedBy(action), evidenceFinishedAt: evidence === null ? null : finishedBy(evidence), unread: input.action.kind === 'error' },
-    readFailed,
-    memory,
-  );
+  // An event whose compute service stopped never finishes: its end is the sign the server shows (deadStep.ts),
+  // first seen (on this host's clock) when erroredSince says; on the cloud's clock, as the events' times are.
+  const deadSince = evidence !== null && !eventsFinished(evidence) && memory.erroredSince !== null ? Date.parse(memory.erroredSince) + (input.cloudAheadMs ?? 0) : null;
+  const ends = {
+    finishedAt: action === null ? null : finishedBy(action),
+    evidenceFinishedAt: deadSince ?? (evidence === null ? null : finishedBy(evidence)),
+    unread: input.action.kind === 'error',
+    ...(deadSince === null ? {} : { ended: 'the server showed the sign of a dead step' }),
+  };
+  return withDeadline(judged, input, ends, readFailed, memory);
 }
 
 /** The actions as their steps ended, each step retried under the request counted once (retries.ts). */
@@ -124,7 +127,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     return notFound.settled ? judgeUnscheduled(input, notFound, seen.message) : notFound;
   }
   if (seen.kind === 'error') {
-    const confirming = input.lastAction !== null && eventsFinished(input.lastAction);
+    // What the last poll read had ended: its events, or a step that died as the server showed (judgeRunning).
+    const confirming = input.lastAction !== null && (eventsFinished(input.lastAction) || memory.erroredSince !== null);
     return pending(`last poll failed: ${seen.message}`, { confirming, pollFailed: true });
   }
   const action = seen.action;
@@ -324,25 +328,32 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   if (runFor < STALL_CHECK_AFTER_MS) return waiting;
   const step = running === null ? `no event started in ${formatDuration(runFor)}` : `${running} running for ${formatDuration(runFor)}`;
   const { server } = input;
+  // Once the server has shown the sign, every poll looks again until it has lasted; a deadline that comes
+  // meanwhile waits for those looks, as for any read confirming an end seen in time (withDeadline).
+  const confirming = memory.erroredSince !== null;
   if (server.kind === 'not_read') {
     const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
     const confirmingGone = (name === 'delete' || running === null) && memory.serverGoneSince !== null;
-    const due = memory.erroredSince !== null || confirmingGone || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
-    return due ? pending(`${name}: ${step}`, { next: 'server', reading: '; looking at the server' }) : waiting;
+    const due = confirming || confirmingGone || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
+    return due ? pending(`${name}: ${step}`, { next: 'server', reading: '; looking at the server', confirming }) : waiting;
   }
   if (server.kind === 'gone') {
     if (running === null) return judgeGoneServer(input, memory, action);
     if (name === 'delete') return judgeDeleteLeftOpen(input, memory, action, running, runFor);
   }
-  if (server.kind !== 'found' || memory.erroredSince === null) return waiting;
+  const doing = running === null ? 'no event started' : `${running} running`;
+  const errored = erroredFor(input, memory);
+  if (confirming && server.kind === 'error') {
+    return pending(`${name}: ${doing}; the server showed the sign of a dead step ${formatDuration(errored)} ago, and looking at it again failed: ${server.message}`, { confirming, pollFailed: true });
+  }
+  if (server.kind !== 'found' || !confirming) return waiting;
   const info = server.server.info;
   const sign = deadStepSign(action, info) ?? `${info.status} with no task state`;
   const list = input.actions;
-  const doing = running === null ? 'no event started' : `${running} running`;
-  if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}`, { next: 'actions', reading: '; checking for a newer action' });
+  if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}`, { next: 'actions', reading: '; checking for a newer action', confirming });
+  if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: ${doing}, server ${sign}; the action list read failed: ${list.message}`, { confirming, pollFailed: true });
   if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
-  const errored = erroredFor(input, memory);
-  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`);
+  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, { confirming });
   const dead =
     running === null
       ? `no event ever started (in ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: Nova ended the ${name} before any step of it`

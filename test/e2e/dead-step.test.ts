@@ -1,0 +1,139 @@
+// A step that died with its compute service (watch/deadStep.ts), judged through the simulator and the whole
+// daemon while reads fail: the sign must last 20 s between two looks at the server, and a deadline may come
+// between them.
+import { describe, expect, it, vi } from 'vitest';
+import type { App } from '../../src/app.ts';
+import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
+import { PROJECT, advance, harnessOnFakeClock, newIds, type WatchEntry } from './harness.ts';
+
+type Script = ActionScript & { requestId: string };
+
+const env = harnessOnFakeClock();
+const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
+const outcomes = () => env.h.hooks.received.map((r) => (r.body as { outcome: string }).outcome);
+const reasons = () => env.h.hooks.received.map((r) => (r.body as { reason: string }).reason);
+const recordOf = (app: App) => app.store.entries()[0]![1];
+const serverReads = () => env.h.simulator.requests.filter((r) => r.route === 'server').length;
+const warnings = () => env.h.logs.lines().filter((l) => l['level'] === 40);
+const entry = (s: Script, extra?: string): WatchEntry => ({ requestId: s.requestId, serverId: s.serverId, name: s.action, ...(extra ? { extra } : {}) });
+const DEAD = /^create failed: server ERROR; compute__do_build_and_run_instance never finished \(running 10 min \d+ s\) and the server has been ERROR with no task state for \d+ s: its compute service likely stopped during the step$/;
+
+/**
+ * A build whose nova-compute stopped a minute in: at its next start it set the server ERROR with no task
+ * state (manager.py _init_instance), and the event stays open for good. The server is first looked at once
+ * the event has run 10 min.
+ */
+function deadBuild(): Script {
+  return {
+    projectId: PROJECT,
+    ...newIds(),
+    action: 'create',
+    steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 60_000, taskState: 'spawning', leftOpen: true }],
+    finalStatus: 'ERROR',
+  };
+}
+
+/** The watch of a dead build, polled every 5 s until its first look at the server has seen the sign. */
+async function signSeen(deadline = '6h'): Promise<{ app: App; build: Script }> {
+  const { h } = env;
+  const build = deadBuild();
+  h.simulator.addAction(build);
+  const app = await h.app(h.yaml([entry(build, `    deadline: ${deadline}`)], { poll: NO_RETRIES }));
+  await advance(app, 10 * 60_000, 5000);
+  expect(recordOf(app).observed).toMatchObject({ erroredSince: expect.any(String) });
+  return { app, build };
+}
+
+/** One poll 5 s on; what it left the watch at. */
+async function pollIn5s(app: App): Promise<string> {
+  vi.advanceTimersByTime(5000);
+  const [status] = await app.engine.pollOnce();
+  await app.outbox.flush();
+  return status!.detail;
+}
+
+describe('a dead step whose looks at the server fail', () => {
+  it.each<[string, FaultSpec]>([
+    ['503', { kind: 'unavailable' }],
+    ['500', { kind: 'server-error' }],
+    ['429', { kind: 'rate-limited', retryAfterSeconds: 1 }],
+    ['a body that is not JSON', { kind: 'garbage' }],
+    ['a connection reset', { kind: 'reset' }],
+  ])('(%s) looks again at the next poll, and the sign seen before and after counts as lasting', async (_, fault) => {
+    const { app } = await signSeen();
+    const before = serverReads();
+    env.h.simulator.injectFault(fault, { route: 'server' });
+    expect(await pollIn5s(app)).toMatch(/^create: compute__do_build_and_run_instance running; the server showed the sign of a dead step 5 s ago, and looking at it again failed: GET \S+\/servers\/\S+ → /);
+    expect(recordOf(app).lastError).toMatch(/^GET \S+\/servers\//);
+    expect(warnings().at(-1)).toMatchObject({ msg: expect.stringMatching(/^poll failed/), error: expect.stringMatching(/\/servers\/\S+ → /) });
+    expect(await pollIn5s(app)).toMatch(/^create: compute__do_build_and_run_instance running, server ERROR with no task state for 10 s \(a dead step once so for 20 s\)$/);
+    // The next poll looked again, not the one 5 min on.
+    expect(serverReads() - before).toBe(2);
+    await advance(app, 10_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(DEAD);
+  });
+
+  it('a deadline that comes while the sign is confirmed: the failure once it has lasted, not a timeout', async () => {
+    // Seen at 10 min, the deadline 10 s later.
+    const { app } = await signSeen('610s');
+    await advance(app, 30_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(DEAD);
+  });
+
+  it('... its looks failing across the deadline: the failure once one answers', async () => {
+    const { app } = await signSeen('610s');
+    const before = serverReads();
+    env.h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 6 });
+    await advance(app, 20_000, 5000);
+    expect(outcomes()).toEqual([]);
+    // Every poll looked.
+    expect(serverReads() - before).toBe(4);
+    expect(await pollIn5s(app)).toMatch(
+      /^create: compute__do_build_and_run_instance running; the server showed the sign of a dead step 2\d s ago, and looking at it again failed: GET \S+ → 503 serviceUnavailable: .* \(past the deadline: the server showed the sign of a dead step in time, judged once the API answers, or a timeout in 9 min 55 s\)$/,
+    );
+    await advance(app, 10_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(DEAD);
+  });
+
+  it('... its looks failing for good: a timeout that says the server showed the sign in time, and that looking again failed', async () => {
+    const { app } = await signSeen('610s');
+    env.h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 1000 });
+    await advance(app, 10 * 60_000, 10_000);
+    expect(outcomes()).toEqual([]);
+    await advance(app, 30_000, 10_000);
+    expect(outcomes()).toEqual(['timeout']);
+    expect(reasons()[0]).toMatch(
+      /^not confirmed within 10 min 10 s and 10 min 10 s more: the server showed the sign of a dead step 10 min( \d+ s)? after tracking began, but create: compute__do_build_and_run_instance running; the server showed the sign of a dead step 10 min \d+ s ago, and looking at it again failed: GET \S+ → 503 /,
+    );
+  });
+
+  it('its action\'s read failing across the deadline (the server readable): judged once the action answers', async () => {
+    const { app } = await signSeen('610s');
+    const before = serverReads();
+    env.h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 4 });
+    await advance(app, 20_000, 5000);
+    // The server is looked at only beside the action read in the same poll.
+    expect(serverReads()).toBe(before);
+    expect(recordOf(app).lastError).toMatch(/os-instance-actions\/\S+ → 503/);
+    await advance(app, 30_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(DEAD);
+  });
+
+  it('a server that a newer action set a task state on and left ERROR again between two looks is not the sign lasting', async () => {
+    const { app, build } = await signSeen();
+    env.h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 8 });
+    await advance(app, 5000, 5000);
+    // nova-api's rebuild of the ERROR server (compute/api.py allows it), which fails: ERROR again, no task state.
+    env.h.simulator.addAction({
+      projectId: PROJECT, serverId: build.serverId, action: 'rebuild', taskState: 'rebuilding',
+      steps: [{ event: 'compute_rebuild_instance', durationMs: 10_000, result: 'Error' }], finalStatus: 'ERROR',
+    });
+    await advance(app, 2 * 60_000, 5000);
+    expect(outcomes()).toEqual([]);
+    expect(await pollIn5s(app)).toBe('create: compute__do_build_and_run_instance running');
+  });
+});
