@@ -343,9 +343,10 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   }
   const doing = running === null ? 'no event started' : `${running} running`;
   const errored = erroredFor(input, memory);
-  if (confirming && server.kind === 'error') {
-    return pending(`${name}: ${doing}; the server showed the sign of a dead step ${formatDuration(errored)} ago, and looking at it again failed: ${server.message}`, { confirming, pollFailed: true });
-  }
+  const shown = `${name}: ${doing}; the server showed the sign of a dead step ${formatDuration(errored)} ago`;
+  if (confirming && server.kind === 'error') return pending(`${shown}, and looking at it again failed: ${server.message}`, { confirming, pollFailed: true });
+  // Not a delete: its server gone is a failed poll (gateways and cells blip), as the contract has it.
+  if (confirming && server.kind === 'gone') return pending(`${shown}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
   if (server.kind !== 'found' || !confirming) return waiting;
   const info = server.server.info;
   const sign = deadStepSign(action, info) ?? `${info.status} with no task state`;

@@ -137,3 +137,25 @@ describe('a dead step whose looks at the server fail', () => {
     expect(await pollIn5s(app)).toBe('create: compute__do_build_and_run_instance running');
   });
 });
+
+describe('a dead step whose server answers 404 while the sign is confirmed', () => {
+  it('a blip: the sign seen again after it counts from the first look', async () => {
+    const { app } = await signSeen();
+    env.h.simulator.injectFault({ kind: 'not-found' }, { route: 'server', times: 2 });
+    await advance(app, 30_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(DEAD);
+  });
+
+  it('for good: each poll a failed one that says the server answers 404, warned of once, and past the deadline a timeout that says so', async () => {
+    const { app } = await signSeen('610s');
+    env.h.simulator.injectFault({ kind: 'not-found' }, { route: 'server', times: 1000 });
+    expect(await pollIn5s(app)).toMatch(/^create: compute__do_build_and_run_instance running; the server showed the sign of a dead step 5 s ago, and now answers 404 \(1 time\)$/);
+    expect(recordOf(app).lastError).toMatch(/answers 404/);
+    await advance(app, 20_000, 5000);
+    expect(warnings().map((l) => l['msg'])).toEqual(['the server answers 404 although the action is not a delete']);
+    await advance(app, 10 * 60_000, 10_000);
+    expect(outcomes()).toEqual(['timeout']);
+    expect(reasons()[0]).toMatch(/^not confirmed within 10 min 10 s and 10 min 10 s more: the server showed the sign of a dead step 10 min( \d+ s)? after tracking began, but create: compute__do_build_and_run_instance running; the server showed the sign of a dead step 10 min \d+ s ago, and now answers 404 \(\d+ times\)$/);
+  });
+});
