@@ -4,7 +4,7 @@
 import { describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.ts';
 import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
-import { PROJECT, advance, harnessOnFakeClock, newIds, type WatchEntry } from './harness.ts';
+import { Harness, PROJECT, advance, harnessOnFakeClock, newIds, type WatchEntry } from './harness.ts';
 
 type Script = ActionScript & { requestId: string };
 
@@ -157,5 +157,25 @@ describe('a dead step whose server answers 404 while the sign is confirmed', () 
     await advance(app, 10 * 60_000, 10_000);
     expect(outcomes()).toEqual(['timeout']);
     expect(reasons()[0]).toMatch(/^not confirmed within 10 min 10 s and 10 min 10 s more: the server showed the sign of a dead step 10 min( \d+ s)? after tracking began, but create: compute__do_build_and_run_instance running; the server showed the sign of a dead step 10 min \d+ s ago, and now answers 404 \(\d+ times\)$/);
+  });
+});
+
+describe('wait, a dead step', () => {
+  it('whose sign is still being confirmed at --timeout: a timeout that says so, not that the poll had no answer', async ({ onTestFinished }) => {
+    // wait's timers are real: the simulator's clock puts the build's start 15 min back, and is then this host's.
+    vi.useRealTimers();
+    let shift = -15 * 60_000;
+    const h = await Harness.start({ now: () => Date.now() + shift });
+    onTestFinished(() => h.close());
+    const build = deadBuild();
+    h.simulator.addAction(build);
+    shift = 0;
+    // The poll due at --timeout gets 4 s, which it needs far less than on a loaded machine.
+    const path = await h.writeConfig(h.yaml([], { poll: NO_RETRIES }).replace('  timeout: 500ms', '  timeout: 2s'));
+    const r = await h.cli(['wait', '--config', path, '--server', build.serverId, '--request', build.requestId, '--timeout', '1s']);
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(
+      /^timeout: not finished 1 s after tracking began: create: compute__do_build_and_run_instance running, server ERROR with no task state for [\d.]+ s \(a dead step once so for 20 s\); so still 4 s \(twice cloud\.timeout\) past --timeout, when wait gives up\n$/,
+    );
   });
 });

@@ -57,13 +57,17 @@ export async function run(ctx: CommandContext): Promise<number> {
   limiter.onPause((pause) => progress.throttled(pause));
   try {
     app.engine.setWatches([target]);
-    const heldUpAfter = (last: WatchStatus | undefined) => {
+    const heldUpAfter = (last: WatchStatus | undefined, answeredPastDeadline: boolean) => {
       // Before any pass came back the record is the one the first pass began with, if it got that far.
       const record = last?.record ?? app.store.entries()[0]?.[1] ?? kindOf(target).newRecord(target, new Date(started).toISOString());
-      // The daemon gives a cloud that fails at the deadline a while to answer; wait, which has --timeout, does not.
+      const grace = formatDuration(2 * config.cloud.timeout);
+      // The daemon gives a cloud that fails at the deadline a while to answer, and a verdict seen in time the
+      // reads that confirm it; wait, which has --timeout, does not.
       const why = last?.pollFailed && record.lastError !== null
         ? `the poll due then failed: ${record.lastError}`
-        : `${last?.detail ?? 'no answer from the cloud yet'}; the poll due then had no answer within ${formatDuration(2 * config.cloud.timeout)} (twice cloud.timeout)`;
+        : answeredPastDeadline
+          ? `${last?.detail}; so still ${grace} (twice cloud.timeout) past --timeout, when wait gives up`
+          : `${last?.detail ?? 'no answer from the cloud yet'}; the poll due then had no answer within ${grace} (twice cloud.timeout)`;
       return heldUp(target, record, why, target.deadlineMs);
     };
     const status = await untilSettled(app.engine, target.deadlineMs, 2 * config.cloud.timeout, ctx.signal, progress, heldUpAfter);
@@ -111,15 +115,17 @@ function untilSettled(
   graceMs: number,
   signal: AbortSignal,
   progress: Progress,
-  heldUpAfter: (last: WatchStatus | undefined) => WatchStatus,
+  heldUpAfter: (last: WatchStatus | undefined, answeredPastDeadline: boolean) => WatchStatus,
 ): Promise<WatchStatus | null> {
   return new Promise((resolve) => {
     let deadlinePass: NodeJS.Timeout | undefined;
     let last: WatchStatus | undefined;
+    // Whether `last` came back at or past the deadline: then the poll due there did answer.
+    let answeredPastDeadline = false;
     let settled = false;
     // Armed now, not at the first pass: that pass may be the one held up (tracking begins as it starts);
     // armed again from when tracking began once that pass says.
-    const giveUp = () => settle(heldUpAfter(last));
+    const giveUp = () => settle(heldUpAfter(last, answeredPastDeadline));
     let overdue = setTimeout(giveUp, Math.min(deadlineMs + 10 + graceMs, MAX_TIMER_MS));
     const settle = (status: WatchStatus | null) => {
       settled = true;
@@ -135,16 +141,18 @@ function untilSettled(
       // come after the result.
       if (status === undefined || settled) return;
       last = status;
+      const deadlineAt = Date.parse(status.record.trackingSince) + deadlineMs;
+      answeredPastDeadline = Date.now() >= deadlineAt;
       // The deadline counts from when tracking began, at the first pass (a little past it: the verdict needs it
       // reached); a first pass that came back after it (--timeout 1ms, a slow cloud) asks again at once.
       if (deadlinePass === undefined) {
-        const untilDeadline = Math.max(0, Date.parse(status.record.trackingSince) + deadlineMs - Date.now() + 10);
+        const untilDeadline = Math.max(0, deadlineAt - Date.now() + 10);
         deadlinePass = setTimeout(atDeadline, untilDeadline);
         clearTimeout(overdue);
         overdue = setTimeout(giveUp, Math.min(untilDeadline + graceMs, MAX_TIMER_MS));
       }
       if (status.state !== 'pending' || hopeless(status)) settle(status);
-      else if (status.pollFailed && Date.now() >= Date.parse(status.record.trackingSince) + deadlineMs) giveUp();
+      else if (status.pollFailed && answeredPastDeadline) giveUp();
       else progress.show(status);
     };
     void engine.start(onPass);
