@@ -97,14 +97,13 @@ export function decide(answered: VerdictInput): Verdict {
   const readFailed = input.action.kind === 'error' || input.server.kind === 'error' || input.actions.kind === 'error' || input.migrations.kind === 'error';
   const action = input.action.kind === 'found' ? input.action.action : null;
   const evidence = action ?? input.lastAction;
-  // An event whose compute service stopped never finishes: its end is the sign the server shows (deadStep.ts),
-  // first seen (on this host's clock) when erroredSince says; on the cloud's clock, as the events' times are.
-  const deadSince = evidence !== null && !eventsFinished(evidence) && memory.erroredSince !== null ? Date.parse(memory.erroredSince) + (input.cloudAheadMs ?? 0) : null;
+  // Where its events never finish, the end is what the server showed, on the cloud's clock as events' times are.
+  const open = evidence === null ? null : openEndSeen(evidence, memory);
   const ends = {
     finishedAt: action === null ? null : finishedBy(action),
-    evidenceFinishedAt: deadSince ?? (evidence === null ? null : finishedBy(evidence)),
+    evidenceFinishedAt: open === null ? (evidence === null ? null : finishedBy(evidence)) : Date.parse(open.at) + (input.cloudAheadMs ?? 0),
     unread: input.action.kind === 'error',
-    ...(deadSince === null ? {} : { ended: 'the server showed the sign of a dead step' }),
+    ...(open === null ? {} : { ended: open.ended }),
   };
   return withDeadline(judged, input, ends, readFailed, memory);
 }
@@ -127,8 +126,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     return notFound.settled ? judgeUnscheduled(input, notFound, seen.message) : notFound;
   }
   if (seen.kind === 'error') {
-    // What the last poll read had ended: its events, or a step that died as the server showed (judgeRunning).
-    const confirming = input.lastAction !== null && (eventsFinished(input.lastAction) || memory.erroredSince !== null);
+    // What the last poll read had ended: its events, or an open step as the server showed (judgeRunning).
+    const confirming = input.lastAction !== null && (eventsFinished(input.lastAction) || openEndSeen(input.lastAction, memory) !== null);
     return pending(`last poll failed: ${seen.message}`, { confirming, pollFailed: true });
   }
   const action = seen.action;
@@ -298,6 +297,18 @@ const STALL_CHECK_EVERY_MS = 5 * 60_000;
 /** How long the server must show the sign of a dead step (deadStep.ts) beside the running event to be one. */
 const STALL_ERROR_WINDOW_MS = 20_000;
 
+/**
+ * When the server first showed (on this host's clock) that the open step of an action whose events have not
+ * all finished is over, and that end in words; null where it has not. The sign of a dead step, or, for a
+ * delete or a create with no event, its 404 (judgeRunning): the end of an action whose events never finish.
+ */
+function openEndSeen(action: InstanceAction, memory: WatchMemory): { at: string; ended: string } | null {
+  if (eventsFinished(action)) return null;
+  if (memory.erroredSince !== null) return { at: memory.erroredSince, ended: 'the server showed the sign of a dead step' };
+  const goneEnds = action.action === 'delete' || (action.action === 'create' && action.events?.length === 0);
+  return goneEnds && memory.serverGoneSince !== null ? { at: memory.serverGoneSince, ended: 'the server answered 404' } : null;
+}
+
 /** How long the server has shown the sign it is remembered by (WatchMemory.erroredSince); 0 while it shows none. */
 function erroredFor(input: VerdictInput, memory: WatchMemory): number {
   return memory.erroredSince === null ? 0 : input.now - Date.parse(memory.erroredSince);
@@ -328,13 +339,13 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   if (runFor < STALL_CHECK_AFTER_MS) return waiting;
   const step = running === null ? `no event started in ${formatDuration(runFor)}` : `${running} running for ${formatDuration(runFor)}`;
   const { server } = input;
-  // Once the server has shown the sign, every poll looks again until it has lasted; a deadline that comes
-  // meanwhile waits for those looks, as for any read confirming an end seen in time (withDeadline).
-  const confirming = memory.erroredSince !== null;
+  // Once the server has shown the end (a dead step's sign, a delete's 404), every poll looks again until it
+  // has lasted; a deadline that comes meanwhile waits for those looks, as for any read confirming an end
+  // seen in time (withDeadline).
+  const confirming = openEndSeen(action, memory) !== null;
   if (server.kind === 'not_read') {
     const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
-    const confirmingGone = (name === 'delete' || running === null) && memory.serverGoneSince !== null;
-    const due = confirming || confirmingGone || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
+    const due = confirming || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
     return due ? pending(`${name}: ${step}`, { next: 'server', reading: '; looking at the server', confirming }) : waiting;
   }
   if (server.kind === 'gone') {
@@ -343,18 +354,19 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   }
   const doing = running === null ? 'no event started' : `${running} running`;
   const errored = erroredFor(input, memory);
-  const shown = `${name}: ${doing}; the server showed the sign of a dead step ${formatDuration(errored)} ago`;
+  const signSeen = memory.erroredSince !== null;
+  const shown = `${name}: ${doing}; ${signSeen ? `the server showed the sign of a dead step ${formatDuration(errored)} ago` : `the server answered 404 (${goneAnswers(memory)})`}`;
   if (confirming && server.kind === 'error') return pending(`${shown}, and looking at it again failed: ${server.message}`, { confirming, pollFailed: true });
   // Not a delete: its server gone is a failed poll (gateways and cells blip), as the contract has it.
-  if (confirming && server.kind === 'gone') return pending(`${shown}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
-  if (server.kind !== 'found' || !confirming) return waiting;
+  if (signSeen && server.kind === 'gone') return pending(`${shown}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
+  if (server.kind !== 'found' || !signSeen) return waiting;
   const info = server.server.info;
   const sign = deadStepSign(action, info) ?? `${info.status} with no task state`;
   const list = input.actions;
-  if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}`, { next: 'actions', reading: '; checking for a newer action', confirming });
-  if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: ${doing}, server ${sign}; the action list read failed: ${list.message}`, { confirming, pollFailed: true });
+  if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}`, { next: 'actions', reading: '; checking for a newer action', confirming: true });
+  if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: ${doing}, server ${sign}; the action list read failed: ${list.message}`, { confirming: true, pollFailed: true });
   if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
-  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, { confirming });
+  if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, { confirming: true });
   const dead =
     running === null
       ? `no event ever started (in ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: Nova ended the ${name} before any step of it`
@@ -371,7 +383,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
  */
 function judgeDeleteLeftOpen(input: VerdictInput, memory: WatchMemory, action: InstanceAction, running: string, runFor: number): Judgement {
   const span = serverGoneFor(input, memory);
-  if (span === null) return pending(`delete: ${running} running for ${formatDuration(runFor)}, and the server answers 404 (${goneAnswers(memory)})`);
+  if (span === null) return pending(`delete: ${running} running for ${formatDuration(runFor)}, and the server answers 404 (${goneAnswers(memory)})`, { confirming: true });
   const notes = [`server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)})`, `${running} never finished (running ${formatDuration(runFor)}): its compute service likely restarted during the delete, which finishes it without ending the event`];
   const failed = failedEvents(action).filter((e) => e.result !== null);
   const message = messageOf(action);

@@ -179,3 +179,18 @@ describe('wait, a dead step', () => {
     );
   });
 });
+
+describe('a delete whose event was left open', () => {
+  it('its server seen gone before the deadline: success once it stays gone, not a timeout', async () => {
+    const { h } = env;
+    // nova-compute stopped during the delete, which its next start finished without ending the event (_init_instance).
+    const del: Script = { projectId: PROJECT, ...newIds(), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 60_000, leftOpen: true }] };
+    h.simulator.addAction(del);
+    const app = await h.app(h.yaml([entry(del, '    deadline: 610s')], { poll: NO_RETRIES }));
+    await advance(app, 10 * 60_000, 5000);
+    expect(recordOf(app).observed).toMatchObject({ serverGoneAnswers: 1 });
+    await advance(app, 30_000, 5000);
+    expect(outcomes()).toEqual(['success']);
+    expect(reasons()[0]).toMatch(/^delete: server deleted \(not found for \d+ polls over 2\d s\); compute_terminate_instance never finished \(running 10 min \d+ s\): its compute service likely restarted during the delete, which finishes it without ending the event$/);
+  });
+});
