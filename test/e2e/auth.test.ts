@@ -208,6 +208,39 @@ describe('AK/SK and a gateway clock 20 min ahead, with no version document to re
 });
 
 /**
+ * A daemon signing with AK/SK the polls of `count` long reboots, after passes the gateway accepted, whose
+ * VM was then paused 20 min: its clocks stopped with it, the gateway's went on. Nothing on this host can
+ * tell; the next pass signs every poll 20 min behind the gateway's clock, and each is in flight before the
+ * first refusal comes back (a cloud's answers take their time).
+ */
+async function akskAfterPause(count: number): Promise<{ app: App; before: number }> {
+  await start();
+  Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
+  const actions = Array.from({ length: count }, () => reboot(3_600_000));
+  for (const action of actions) h.simulator.addAction(action);
+  const auth = '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }';
+  const app = await h.app(h.yaml(actions.map((action, i) => entry(action, `reboot ${i}`)), { auth, cloud: '  microversion: "2.60"' }));
+  await passes(app, 3);
+  expect(refusedByGateway()).toEqual([]);
+  const before = h.simulator.requests.length;
+  h.simulator.setClock(20 * 60_000);
+  h.simulator.injectFault({ kind: 'slow', delayMs: 100 }, { route: 'action', times: count });
+  return { app, before };
+}
+
+describe('AK/SK after a pause of the VM longer than the 15 min the gateway allows a signature', () => {
+  it('takes every poll in flight refused for its time for what it is, not a refused key: none held back, none said refused', async () => {
+    const { app, before } = await akskAfterPause(3);
+    const statuses = await app.engine.pollOnce();
+    expect(statuses.filter((s) => s.pollFailed)).toEqual([]);
+    // Each signed before the first refusal told the gateway's time, and signed again with it.
+    expect(h.simulator.requests.slice(before).filter((r) => r.route === 'action').map((r) => r.status)).toEqual([401, 401, 401, 200, 200, 200]);
+    // Not 'the gateway refused the access key: no request signed with it goes out for 5 min', nor that it accepts it again.
+    expect(h.logs.lines().map((l) => String(l['msg'])).filter((msg) => msg.startsWith('the gateway'))).toEqual([]);
+  });
+});
+
+/**
  * A daemon signing with AK/SK from files, the secret key a wrong one (`secretKey` picks it), polling
  * `count` long reboots; the gateway knows the key pair of ACCESS_KEY, SECRET_KEY and SECURITY_TOKEN.
  */

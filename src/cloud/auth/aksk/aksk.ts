@@ -108,23 +108,27 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   }
 
   /**
-   * A refusal whose own Date is further from the time the request was signed at (deps.now(), the client
-   * taking that Date only after answered()) than the gateway allows: the time was refused, not the key, and
-   * the client signs it again at once with the time the Date tells it (onUnauthorized). Held for a refused
-   * key, the requests waiting their turn would fail unsent, and the log say at error that none goes out for
-   * 5 min, at every start of a daemon whose host's clock is off.
+   * A refusal whose own Date is further from the time the request was signed at (`signedAt`) than the
+   * gateway allows: the time was refused, not the key, and the client signs it again at once with the time
+   * the Date tells it (onUnauthorized). Held for a refused key, the requests waiting their turn would fail
+   * unsent, and the log say at error that none goes out for 5 min, at every start of a daemon whose host's
+   * clock is off. The time it was signed at, not the time now: the first refusal's Date has moved that to
+   * the cloud's, and the others in flight with it (a VM paused past the 15 min) were taken for refused keys.
    */
-  function signedOffClock(answer: Answer): boolean {
+  function signedOffClock(answer: Answer, signedAt: number): boolean {
     const date = answer.headers['date'];
-    return typeof date === 'string' && Math.abs(Date.parse(date) - deps.now()) > SIGNATURE_WINDOW_MS;
+    return typeof date === 'string' && Math.abs(Date.parse(date) - signedAt) > SIGNATURE_WINDOW_MS;
   }
 
   /** What hears of one request let go; `probed`, the hold it tries again, and `probeEnded`, what ends its probe. */
   function admitted(probed: Hold | undefined, probeEnded?: () => void): AdmittedRequest {
     let sentVersion = version();
     let answers = 0;
+    /** The time its last attempt is signed with (headers() takes it just after sending()). */
+    let signedAt = deps.now();
     return {
       sending() {
+        signedAt = deps.now();
         // Let go before the hold began, it waited its turn at the rate limiter since: held back too.
         if (answers === 0 && hold !== undefined && hold !== probed) throw hold.held;
       },
@@ -133,7 +137,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
         if (++answers > 1) sentVersion = version();
         if (answer.status === 401) {
           // Its retry, signed with the cloud's time, is what tells whether the key is refused.
-          if (signedOffClock(answer)) return;
+          if (signedOffClock(answer, signedAt)) return;
           refused(answer, sentVersion, probed);
           // Its retry is no probe: the hold it made stands.
           probed = undefined;
