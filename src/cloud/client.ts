@@ -402,7 +402,7 @@ class HttpEcsClient implements EcsClient {
       let sent: Record<string, string> = this.#auth.signsWhenSent ? {} : await this.#auth.headers(request, callerSignal);
       const late = this.#auth.signsWhenSent
         ? async () => {
-          admitted?.sending();
+          await admitted?.sending();
           return (sent = await this.#auth.headers(request, callerSignal));
         }
         : undefined;

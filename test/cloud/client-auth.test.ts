@@ -19,7 +19,7 @@ beforeEach(() => {
     headers: vi.fn(() => Promise.resolve({ authorization: 'SDK-HMAC-SHA256 Signature=abc' })),
     onUnauthorized: vi.fn(() => Promise.resolve(false)),
     // Lets every request go, as a method that holds none back.
-    admit: vi.fn(() => Promise.resolve({ sending: () => undefined, answered: () => undefined, ended: () => undefined })),
+    admit: vi.fn(() => Promise.resolve({ sending: () => Promise.resolve(), answered: () => undefined, ended: () => undefined })),
     catalog: vi.fn(() => Promise.resolve([])),
     close: vi.fn(() => Promise.resolve()),
     signsWhenSent: false,

@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { AUTH_METHODS, createAuth } from '../../src/cloud/auth/registry.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
-import type { ActionScript } from '../../src/simulator/index.ts';
+import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
 import type { WatchStatus } from '../../src/watch/engine.ts';
 import { Harness, PROJECT, SECRETS, TOKEN, newIds, type WatchEntry } from './harness.ts';
 
@@ -211,9 +211,9 @@ describe('AK/SK and a gateway clock 20 min ahead, with no version document to re
  * A daemon signing with AK/SK the polls of `count` long reboots, after passes the gateway accepted, whose
  * VM was then paused 20 min: its clocks stopped with it, the gateway's went on. Nothing on this host can
  * tell; the next pass signs every poll 20 min behind the gateway's clock, and each is in flight before the
- * first refusal comes back (a cloud's answers take their time).
+ * first refusal comes back (a cloud's answers take their time: `fault`, on the first `count` polls).
  */
-async function akskAfterPause(count: number): Promise<{ app: App; before: number }> {
+async function akskAfterPause(count: number, fault: FaultSpec = { kind: 'slow', delayMs: 100 }): Promise<{ app: App; before: number }> {
   await start();
   Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
   const actions = Array.from({ length: count }, () => reboot(3_600_000));
@@ -224,7 +224,7 @@ async function akskAfterPause(count: number): Promise<{ app: App; before: number
   expect(refusedByGateway()).toEqual([]);
   const before = h.simulator.requests.length;
   h.simulator.setClock(20 * 60_000);
-  h.simulator.injectFault({ kind: 'slow', delayMs: 100 }, { route: 'action', times: count });
+  h.simulator.injectFault(fault, { route: 'action', times: count });
   return { app, before };
 }
 
@@ -237,6 +237,24 @@ describe('AK/SK after a pause of the VM longer than the 15 min the gateway allow
     expect(h.simulator.requests.slice(before).filter((r) => r.route === 'action').map((r) => r.status)).toEqual([401, 401, 401, 200, 200, 200]);
     // Not 'the gateway refused the access key: no request signed with it goes out for 5 min', nor that it accepts it again.
     expect(h.logs.lines().map((l) => String(l['msg'])).filter((msg) => msg.startsWith('the gateway'))).toEqual([]);
+  });
+
+  it('signs no more than five polls before an answer has shown their time right: the gateway locks a key that more than five in a row were refused for', async () => {
+    const { app, before } = await akskAfterPause(8);
+    const statuses = await app.engine.pollOnce();
+    // Locked, the key was refused to every poll's retry, and to the customer's other tools for 5 min.
+    expect(statuses.filter((s) => s.pollFailed)).toEqual([]);
+    expect(refusedByGateway()).toHaveLength(5);
+    expect(h.simulator.requests.slice(before).filter((r) => r.route === 'action' && r.status === 200)).toHaveLength(8);
+  });
+
+  it('lets the others go when the five in flight end unanswered (connections reset): none waits for an answer that will not come', async () => {
+    const { app, before } = await akskAfterPause(8, { kind: 'reset' });
+    await app.engine.pollOnce();
+    const polled = h.simulator.requests.slice(before).filter((r) => r.route === 'action');
+    // Each poll tries again after its reset (poll.retries), signed at the time refused until a refusal tells it.
+    expect(polled.filter((r) => r.status === 401).length).toBeLessThanOrEqual(5);
+    expect(polled.filter((r) => r.status === 200)).toHaveLength(8);
   });
 });
 

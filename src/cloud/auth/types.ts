@@ -60,9 +60,10 @@ export interface AuthStrategy {
 export interface AdmittedRequest {
   /**
    * With a method that signsWhenSent, called as each attempt goes, after its turn at the rate limiter:
-   * throws, with the error it fails with unsent, when the method began holding requests back meanwhile.
+   * rejects, with the error it fails with unsent, when the method began holding requests back meanwhile;
+   * may wait, until the caller's signal aborts, for other requests to be answered first.
    */
-  sending(): void;
+  sending(): Promise<void>;
   /** An answer to it, or to its retry after a 401. */
   answered(answer: Answer): void;
   /** It has ended, answered or not (it failed below HTTP, or was cancelled). */

@@ -19,6 +19,9 @@ const HELD = 'not sent: held back since the gateway refused the access key (so t
 /** How far from its own clock the gateway takes a signature's time: it refuses one further off, whatever the key. */
 const SIGNATURE_WINDOW_MS = 15 * 60_000;
 
+/** The gateway locks a key once more than this many signatures in a row were refused. */
+const REFUSALS_BEFORE_LOCK = 5;
+
 /** Answers to a request the gateway may not have checked: a throttle (429, APIGW.0308), a timeout. */
 const UNCHECKED = new Set([408, 429]);
 
@@ -75,6 +78,25 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   /** The first request, until it has ended, answered or not: from then on requests go as they come. */
   let first: Promise<void> | undefined;
   let firstEnded = false;
+  /**
+   * Signatures of requests in flight made since the last answer whose Date showed their time right: this
+   * host's clock may have come apart from the gateway's since (a VM paused past the 15 min, its clocks with
+   * it, which nothing on it can tell), and each be refused before the first refusal's Date tells the cloud's
+   * time. No more than REFUSALS_BEFORE_LOCK are made: eight polls in flight had the gateway lock the key. A
+   * request refused for its time stays in flight until its retry, signed with the time the Date told, is
+   * answered.
+   */
+  let doubtful = 0;
+  /** Counts the answers that showed the time right: a signature counted before the last is doubtful no more. */
+  let confirmations = 0;
+  /** Settles when `doubtful` goes down, for the signatures waiting to be made. */
+  let fewerDoubtful = Promise.withResolvers<void>();
+  const setDoubtful = (count: number) => {
+    if (count === doubtful) return;
+    doubtful = count;
+    fewerDoubtful.resolve();
+    fewerDoubtful = Promise.withResolvers<void>();
+  };
   const version = () => credentials.reduce((sum, c) => sum + c.version, 0);
   const digest = () => credentialsDigest(credentials.map((c) => c.current));
   /** Each credential's value, read again where its file changed: access key, secret key, security token. */
@@ -121,23 +143,37 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   }
 
   /** What hears of one request let go; `probed`, the hold it tries again, and `probeEnded`, what ends its probe. */
-  function admitted(probed: Hold | undefined, probeEnded?: () => void): AdmittedRequest {
+  function admitted(signal: AbortSignal | undefined, probed: Hold | undefined, probeEnded?: () => void): AdmittedRequest {
     let sentVersion = version();
     let answers = 0;
     /** The time its last attempt is signed with (headers() takes it just after sending()). */
     let signedAt = deps.now();
+    /** Its signatures among `doubtful`, counted since the answer numbered `countedAt` in `confirmations`. */
+    let counted = 0;
+    let countedAt = 0;
     return {
-      sending() {
-        signedAt = deps.now();
+      async sending() {
+        // A retry is signed with the time the refusal's Date has just told, and its answer may show it right.
+        while (answers === 0 && doubtful >= REFUSALS_BEFORE_LOCK) await untilAborted(fewerDoubtful.promise, signal);
         // Let go before the hold began, it waited its turn at the rate limiter since: held back too.
         if (answers === 0 && hold !== undefined && hold !== probed) throw hold.held;
+        signedAt = deps.now();
+        if (countedAt !== confirmations) counted = 0;
+        countedAt = confirmations;
+        counted++;
+        doubtful++;
       },
       answered(answer) {
         // A retry carries the credentials onUnauthorized has just read again.
         if (++answers > 1) sentVersion = version();
+        const offClock = signedOffClock(answer, signedAt);
+        if (!offClock) {
+          confirmations++;
+          setDoubtful(0);
+        }
         if (answer.status === 401) {
           // Its retry, signed with the cloud's time, is what tells whether the key is refused.
-          if (signedOffClock(answer, signedAt)) return;
+          if (offClock) return;
           refused(answer, sentVersion, probed);
           // Its retry is no probe: the hold it made stands.
           probed = undefined;
@@ -146,6 +182,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
         }
       },
       ended() {
+        if (countedAt === confirmations && counted > 0) setDoubtful(doubtful - counted);
         if (probeEnded === undefined) return;
         if (probed !== undefined) probed.probe = undefined;
         probeEnded();
@@ -167,21 +204,21 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
 
   /** A request let go, or held back (rejects) while the gateway's refusal holds: one probe at a time once it is due. */
   async function letGo(signal: AbortSignal | undefined): Promise<AdmittedRequest> {
-    if (hold === undefined) return admitted(undefined);
+    if (hold === undefined) return admitted(signal, undefined);
     // A rotated key file is tried at once.
     await values();
     const current = hold;
-    if (current === undefined) return admitted(undefined);
+    if (current === undefined) return admitted(signal, undefined);
     if (current.probe !== undefined) {
       await untilAborted(current.probe, signal);
       // Refused again, or not answered (the network): the next pass sends another.
       if (hold !== undefined) throw hold.held;
-      return admitted(undefined);
+      return admitted(signal, undefined);
     }
     if (performance.now() < current.retryAt && version() <= current.version) throw current.held;
     const { promise, resolve } = Promise.withResolvers<void>();
     current.probe = promise;
-    return admitted(current, resolve);
+    return admitted(signal, current, resolve);
   }
 
   return {
