@@ -32,6 +32,12 @@ const FIRST_PAUSE_MS = 1000;
  * call the poll loop stuck (stuck.ts, 10 min) and have the daemon restarted.
  */
 const MAX_PAUSE_MS = 60_000;
+/**
+ * A 429 to a request sent before the pause began that lengthens it this much is told as a pause begun:
+ * the first may have asked for a second, and one a moment later for a minute. Less is a burst's answers
+ * coming in one after another, each a few milliseconds later than the last.
+ */
+const LENGTHENED_MS = 1000;
 
 /**
  * Answers are also counted a second at a time for this many seconds, the longest window a limit has (N/h),
@@ -113,8 +119,9 @@ export class RateLimiter {
   }
 
   /**
-   * Calls `listener` whenever a 429 begins a pause, not when one to a request sent before it lengthens the
-   * pause: a one-shot command says why it waits, which its log level (error) would not.
+   * Calls `listener` whenever a 429 begins a pause, or lengthens it by LENGTHENED_MS or more, not when one to
+   * a request sent before it lengthens it by less: a one-shot command says why it waits, which its log level
+   * (error) would not.
    */
   onPause(listener: (pause: ThrottlePause) => void): void {
     this.#pauseListeners.push(listener);
@@ -261,11 +268,12 @@ export class RateLimiter {
     const own = FIRST_PAUSE_MS * 2 ** (this.#throttledInARow - 1);
     const begins = now >= this.#pausedUntil;
     const forMs = Math.min(Math.max(retryAfterMs ?? 0, own), MAX_PAUSE_MS);
+    const lengthens = !begins && now + forMs - this.#pausedUntil >= LENGTHENED_MS;
     this.#pausedUntil = Math.max(this.#pausedUntil, now + forMs);
     this.#lastGrowth = this.#pausedUntil;
     // The pause as decided, not `#pausedUntil - now`: performance.now() has fractions of a millisecond, and
     // (now + 60000) - now can come back as 60000.00000000001, which `check` counted up to "1m01s".
-    if (begins) for (const listener of this.#pauseListeners) listener({ forMs, retryAfterMs });
+    if (begins || lengthens) for (const listener of this.#pauseListeners) listener({ forMs, retryAfterMs });
     if (!news) return;
     const rated = sentAt >= this.#ratedFrom;
     this.#decidedAt = now;
