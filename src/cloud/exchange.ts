@@ -90,6 +90,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       truncated: res.truncated,
     };
   } catch (err) {
+    if (signing || NEVER_SENT.has(errorCode(err) ?? '')) feedback = UNSENT;
     // The auth method's own failure (a key file it cannot read) is its to describe, not the network's.
     if (signing) throw err;
     if (options.signal?.aborted) throw options.signal.reason;
@@ -101,6 +102,10 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
 }
 
 const NOT_THROTTLED: RateFeedback = { throttled: false };
+const UNSENT: RateFeedback = { throttled: false, unsent: true };
+
+/** Failures before a connection to the cloud was made (DNS, a refused connect): the request never left. */
+const NEVER_SENT = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED']);
 
 /** A 429, or Huawei's gateway saying its throttling threshold was reached (APIGW.0308) with whatever status. */
 function isThrottled(status: number, text: string): boolean {

@@ -22,6 +22,12 @@ export interface RateLimit {
 export interface RateFeedback {
   throttled: boolean;
   retryAfterMs?: number | undefined;
+  /**
+   * It never reached the cloud (DNS failed, the connection was refused, the auth method held it back): it
+   * counts in no window. A cloud that refused connections for minutes, each poll tried five times, left an
+   * hour's window (`1000/h`) full of requests it never got, and no poll went for the rest of the hour.
+   */
+  unsent?: boolean | undefined;
 }
 
 /** The first pause after a 429 (its Retry-After when longer); doubled for each 429 in a row. */
@@ -221,10 +227,14 @@ export class RateLimiter {
     if (old > 0) this.#answered.splice(0, old);
   }
 
-  #release({ throttled, retryAfterMs }: RateFeedback, sentAt: number): void {
+  #release({ throttled, retryAfterMs, unsent }: RateFeedback, sentAt: number): void {
     const now = this.#now();
     this.#lastEnded = now;
     this.#inFlight--;
+    if (unsent) {
+      if (this.#queue.length > 0) this.#pump();
+      return;
+    }
     if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
     this.#count(now);
     if (throttled) this.#throttled(now, retryAfterMs, sentAt);

@@ -82,6 +82,27 @@ describe('the rate limit at the cloud', () => {
     limiter.close();
   });
 
+  it('counts no request in its window that never reached the cloud (connection refused): the window is not full of them once the cloud is back', async () => {
+    simulator = await startSimulator();
+    const { port } = new URL(simulator.url);
+    await simulator.close();
+    // An hour's window, which a cloud that refused connections for a few minutes (at 4 retries a poll) filled
+    // with requests it never got: no poll went for the rest of the hour.
+    const limiter = new RateLimiter({ count: 2, perMs: 3_600_000 }, silent);
+    client = createEcsClient(cloudConfig({ endpoint: `http://127.0.0.1:${port}`, microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
+    const ref = { projectId: PROJECT, serverId: 's1', requestId: 'req-1' };
+    for (let i = 0; i < 2; i++) {
+      const failed = await client.getInstanceAction(ref).catch((err: unknown) => err);
+      expect((failed as ApiError).message).toContain('ECONNREFUSED');
+    }
+    simulator = await startSimulator({ port: Number(port) });
+    simulator.addAction({ ...ref, action: 'reboot', steps: [] });
+    client.stopWaiting();
+    // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
+    expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
+    limiter.close();
+  });
+
   it("pauses every request after Huawei's APIGW.0308, which names no Retry-After", async () => {
     simulator = await startSimulator();
     const requestId = simulator.addAction({ projectId: PROJECT, serverId: 's1', action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 60_000 }] });

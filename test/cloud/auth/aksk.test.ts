@@ -288,7 +288,7 @@ describe('an ECS client with AK/SK', () => {
       const outcomes: string[] = [];
       const reads = Array.from({ length: 8 }, () => client.getServer(ref).then(() => 'read', (err: unknown) => (err as Error).message).then((o) => void outcomes.push(o)));
       await vi.waitUntil(() => outcomes.length === 1);
-      // The other 7 waited their turn, one a second: each would have been refused.
+      // The other 7 waited their turn at the rate limit: each would have been refused.
       while (outcomes.length < reads.length) {
         const before = outcomes.length;
         await vi.advanceTimersByTimeAsync(1000);
