@@ -52,6 +52,7 @@ export function moveWatchTimes(record: WatchRecord, byMs: number): void {
     serverGoneSince: move(observed.serverGoneSince),
     stallCheckedAt: move(observed.stallCheckedAt),
     erroredSince: move(observed.erroredSince),
+    finishSeenAt: move(observed.finishSeenAt),
   });
 }
 

@@ -13,6 +13,7 @@ export const NOTHING_OBSERVED: Readonly<ObservedMemory> = Object.freeze({
   migrationsRefusedAnswers: 0,
   stallCheckedAt: null,
   erroredSince: null,
+  finishSeenAt: null,
 });
 
 const FIELDS = Object.keys(NOTHING_OBSERVED) as (keyof ObservedMemory)[];

@@ -103,6 +103,7 @@ export const stateSchemas = once(() => {
     migrationsRefusedAnswers: z.int().min(0).default(0),
     stallCheckedAt: time.nullable().default(null),
     erroredSince: time.nullable().default(null),
+    finishSeenAt: time.nullable().default(null),
   }).transform(sharedObserved);
 
   const notFoundSchema: z.ZodType<NotFoundMemory> = z.object(notFoundShape);

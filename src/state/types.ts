@@ -58,6 +58,12 @@ export interface ObservedMemory extends NotFoundMemory {
   stallCheckedAt: string | null;
   /** The first such look that found the sign of a dead step (ERROR with no task state, or a snapshot's or a resize's cleared; watch/deadStep.ts) (ISO); null once it was not. */
   erroredSince: string | null;
+  /**
+   * The first poll that found every event of the action finished, as last they finished (ISO); null while
+   * one runs. A finish the cloud stamped later happened by then: its clock runs ahead of this host's, by
+   * less than is allowed for (cloudClock.ts).
+   */
+  finishSeenAt: string | null;
 }
 
 /** What every kind of watch must remember across restarts. */

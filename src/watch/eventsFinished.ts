@@ -1,5 +1,6 @@
 // When Nova is done recording an action's steps. Pure.
 import type { InstanceAction } from '../model.ts';
+import { novaTimeMs } from '../cloud/time.ts';
 
 /**
  * Actions over once Nova has recorded them, which it does without events: os-resetState sets the server's
@@ -19,4 +20,19 @@ export function eventsFinished(action: InstanceAction): boolean {
   if (events === undefined) return true;
   if (events.length === 0) return action.action === 'delete' || DONE_WITHOUT_EVENTS.has(action.action);
   return events.every((e) => e.finish_time !== null);
+}
+
+/**
+ * When the action finished as far as its own times show: its last event's finish, or (events hidden
+ * or none) its last update or its start. null when unfinished or unreadable.
+ */
+export function finishedBy(action: InstanceAction): number | null {
+  if (!eventsFinished(action)) return null;
+  const events = action.events ?? [];
+  if (events.length > 0) {
+    const times = events.map((e) => novaTimeMs(e.finish_time));
+    return times.some((t) => t === null) ? null : Math.max(...(times as number[]));
+  }
+  const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
+  return novaTimeMs(updated) ?? novaTimeMs(action.start_time);
 }

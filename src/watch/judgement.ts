@@ -124,14 +124,15 @@ const ANSWER_AWAITED_MS = 15 * 60_000;
  *
  * `finishedAt`: when what this poll read says it finished (null: unfinished, or no time to tell).
  * `evidenceFinishedAt`: the same for the last document any poll read, used when this poll could not
- * confirm a finish that an earlier poll saw. `unread`: the read of what the watch follows failed, so that
- * this poll cannot tell whether it has finished. `ended`: what that finish was, in the words of a reason
- * that names it ("its events finished" unless given).
+ * confirm a finish that an earlier poll saw. `seenAt`: when a poll first saw that finish (this host's
+ * clock), where known. `unread`: the read of what the watch follows failed, so that this poll cannot tell
+ * whether it has finished. `ended`: what that finish was, in the words of a reason that names it ("its
+ * events finished" unless given).
  */
 export function withDeadline<R, M>(
   judged: Judgement<R>,
   clock: Clock,
-  ends: { finishedAt: number | null; evidenceFinishedAt: number | null; unread: boolean; ended?: string },
+  ends: { finishedAt: number | null; evidenceFinishedAt: number | null; seenAt?: number | null; unread: boolean; ended?: string },
   readFailed: boolean,
   memory: M,
 ): Verdict<R, M> {
@@ -139,13 +140,15 @@ export function withDeadline<R, M>(
   const ahead = clock.cloudAheadMs ?? 0;
   const setMs = clock.cloudSetMs ?? 0;
   // A finish later than the poll that saw it is a cloud whose times run ahead of its own Date (a conductor
-  // whose clock is fast, local time written as UTC): it happened by now, and no later. Or it was stamped
-  // before the cloud's clock was set back, and seen only after (the API down across a failover to a
-  // controller whose clock is behind): on that clock as it stood then.
+  // whose clock is fast, local time written as UTC), or ahead by less than is allowed for: it happened by
+  // then, and no later, however late it is confirmed. Or it was stamped before the cloud's clock was set
+  // back, and seen only after (the API down across a failover to a controller whose clock is behind): on
+  // that clock as it stood then.
+  const seenBy = Math.min(clock.now, ends.seenAt ?? Infinity);
   const onThisClock = (cloudTime: number | null) => {
     if (cloudTime === null) return null;
     const read = cloudTime - ahead;
-    return Math.min(read > clock.now && setMs < 0 ? read + setMs : read, clock.now);
+    return Math.min(read > seenBy && setMs < 0 ? read + setMs : read, seenBy);
   };
   if (judged.settled) {
     const finishedAt = onThisClock(ends.finishedAt);

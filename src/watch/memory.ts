@@ -1,8 +1,9 @@
 import { NOTHING_OBSERVED, sharedObserved } from '../state/observed.ts';
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
 import { deadStepSign, failedStepSign } from './deadStep.ts';
-import { eventsFinished } from './eventsFinished.ts';
+import { eventsFinished, finishedBy } from './eventsFinished.ts';
 import { rememberLookup } from './judgement.ts';
+import type { InstanceAction } from '../model.ts';
 import type { MigrationsObservation, Observations } from './verdict.ts';
 
 /** What the verdict needs from earlier polls: the record's `everFound` and its `observed` memory. */
@@ -27,19 +28,32 @@ export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFoun
 /**
  * The memory after one poll's answers. Pure, and computed from the memory as it was before the poll,
  * so that a poll reading the action twice still counts one answer. A poll that changes nothing (nearly
- * every one) gets the memory given back, not a copy.
+ * every one) gets the memory given back, not a copy. `lastAction`: the action as the poll before found it.
  */
-export function remember(previous: WatchMemory, seen: Observations, now: number): WatchMemory {
+export function remember(previous: WatchMemory, seen: Observations & { lastAction: InstanceAction | null }, now: number): WatchMemory {
   const looked = rememberLookup(previous, seen.action.kind, now);
   const server = seen.server.kind;
   const serverGoneSince = server === 'gone' ? (previous.serverGoneSince ?? new Date(now).toISOString()) : server === 'found' ? null : previous.serverGoneSince;
   const serverGoneAnswers = server === 'gone' ? previous.serverGoneAnswers + 1 : server === 'found' ? 0 : previous.serverGoneAnswers;
   const { migrationsReadable, migrationsRefusedAnswers } = rememberMigrations(previous, seen.migrations);
   const { stallCheckedAt, erroredSince } = rememberStall(previous, seen, now);
+  const finishSeenAt = rememberFinish(previous, seen, now);
   const same = serverGoneSince === previous.serverGoneSince && serverGoneAnswers === previous.serverGoneAnswers &&
     migrationsReadable === previous.migrationsReadable && migrationsRefusedAnswers === previous.migrationsRefusedAnswers &&
-    stallCheckedAt === previous.stallCheckedAt && erroredSince === previous.erroredSince;
-  return same ? looked : { ...looked, serverGoneSince, serverGoneAnswers, migrationsReadable, migrationsRefusedAnswers, stallCheckedAt, erroredSince };
+    stallCheckedAt === previous.stallCheckedAt && erroredSince === previous.erroredSince && finishSeenAt === previous.finishSeenAt;
+  return same ? looked : { ...looked, serverGoneSince, serverGoneAnswers, migrationsReadable, migrationsRefusedAnswers, stallCheckedAt, erroredSince, finishSeenAt };
+}
+
+/**
+ * Since when the action's events have been seen finished as they finish now: a later step, or a finish
+ * that moved (a retried step, an `updated_at` with hidden events), is seen from now.
+ */
+function rememberFinish(previous: WatchMemory, seen: Observations & { lastAction: InstanceAction | null }, now: number): string | null {
+  if (seen.action.kind !== 'found') return previous.finishSeenAt;
+  const finished = finishedBy(seen.action.action);
+  if (finished === null) return null;
+  const same = previous.finishSeenAt !== null && seen.lastAction !== null && finishedBy(seen.lastAction) === finished;
+  return same ? previous.finishSeenAt : new Date(now).toISOString();
 }
 
 /**

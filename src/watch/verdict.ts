@@ -3,7 +3,7 @@ import type {
 } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { deadStepSign, failedStepSign } from './deadStep.ts';
-import { DONE_WITHOUT_EVENTS, eventsFinished } from './eventsFinished.ts';
+import { DONE_WITHOUT_EVENTS, eventsFinished, finishedBy } from './eventsFinished.ts';
 import { formatDuration, lastLine } from './format.ts';
 import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { remember, type WatchMemory } from './memory.ts';
@@ -103,7 +103,7 @@ export function decide(answered: VerdictInput): Verdict {
     finishedAt: action === null ? null : finishedBy(action),
     evidenceFinishedAt: open === null ? (evidence === null ? null : finishedBy(evidence)) : Date.parse(open.at) + (input.cloudAheadMs ?? 0),
     unread: input.action.kind === 'error',
-    ...(open === null ? {} : { ended: open.ended }),
+    ...(open === null ? { seenAt: memory.finishSeenAt === null ? null : Date.parse(memory.finishSeenAt) } : { ended: open.ended }),
   };
   return withDeadline(judged, input, ends, readFailed, memory);
 }
@@ -660,21 +660,6 @@ function runningEvents(events: InstanceActionEvent[]): string | null {
   let names: string | null = null;
   for (const e of events) if (e.finish_time === null) names = names === null ? e.event : `${names}, ${e.event}`;
   return names;
-}
-
-/**
- * When the action finished as far as its own times show: its last event's finish, or (events hidden
- * or none) its last update or its start. null when unfinished or unreadable.
- */
-function finishedBy(action: InstanceAction): number | null {
-  if (!eventsFinished(action)) return null;
-  const events = action.events ?? [];
-  if (events.length > 0) {
-    const times = events.map((e) => novaTimeMs(e.finish_time));
-    return times.some((t) => t === null) ? null : Math.max(...(times as number[]));
-  }
-  const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
-  return novaTimeMs(updated) ?? novaTimeMs(action.start_time);
 }
 
 /** The action's `message`, which Nova sets to Error when a step fails and never clears; '' for none. */

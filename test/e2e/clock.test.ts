@@ -45,6 +45,18 @@ describe("a cloud whose clock is not this host's", () => {
     expect(bodies().map((b) => b.outcome)).toEqual(['timeout']);
   });
 
+  it('judges a finish seen before the deadline by when it was seen, however late its server read answers, when the cloud is 10 s ahead (not allowed for)', async () => {
+    // Stamped 10 s ahead: the finish 1.5 s before the deadline reads as 8.5 s past it, and only the poll that
+    // saw it tells it happened by then.
+    const ids = await rebootOnCloudAhead(10_000, 8000);
+    const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 9s' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    await advance(app, 7500);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 4 });
+    await advance(app, 4000);
+    expect(bodies().map((b) => [b.outcome, b.reason])).toEqual([['success', 'reboot: 1 event succeeded in 8 s, server ACTIVE']]);
+    expect(h.logs.lines().filter((l) => l['msg'] === 'watch finished')).toEqual([expect.objectContaining({ outcome: 'success', reason: bodies()[0]!.reason })]);
+  });
+
   it('check gives the age of an action by the cloud\'s clock, and says the clocks are apart', async () => {
     const ids = await rebootOnCloudAhead(600_000, 60_000);
     vi.setSystemTime(Date.now() + 5000);

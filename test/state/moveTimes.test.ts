@@ -38,7 +38,7 @@ describe('moving the times this host stamped by a step of its clock', () => {
   it('moves every time of a watch of an action, and none the API stamped', () => {
     const record: ActionWatchRecord = {
       ...structuredClone(base), serverId: 's', requestId: action.request_id, instanceAction: action, server: { status: 'ERROR', taskState: null, fault: { code: 500, message: 'boom', created: '2018-04-25T01:26:36Z' } },
-      observed: { firstNotFoundAt: HOST, notFoundAnswers: 2, serverGoneSince: HOST, serverGoneAnswers: 1, migrationsReadable: true, migrationsRefusedAnswers: 0, stallCheckedAt: HOST, erroredSince: HOST },
+      observed: { firstNotFoundAt: HOST, notFoundAnswers: 2, serverGoneSince: HOST, serverGoneAnswers: 1, migrationsReadable: true, migrationsRefusedAnswers: 0, stallCheckedAt: HOST, erroredSince: HOST, finishSeenAt: HOST },
     };
     const before = times(record);
     expect(before.some(([path]) => path.startsWith('.instanceAction.'))).toBe(true);

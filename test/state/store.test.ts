@@ -321,7 +321,7 @@ describe('StateStore round trip', () => {
     const full: ActionWatchRecord = {
       ...finished('req-1'),
       deliveries: dictionary([['chat', { ...delivered('d-req-1'), status: 'pending' }]]),
-      observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false, migrationsRefusedAnswers: 1, stallCheckedAt: '2026-11-26T10:20:00.000Z', erroredSince: '2026-11-26T10:20:00.000Z' },
+      observed: { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 3, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: false, migrationsRefusedAnswers: 1, stallCheckedAt: '2026-11-26T10:20:00.000Z', erroredSince: '2026-11-26T10:20:00.000Z', finishSeenAt: null },
       warning: { reason: 'resize still running', detectedAt: '2026-11-26T10:02:00.000Z', deliveries: dictionary([['chat', { ...delivered('w'), status: 'superseded' as const }]]) },
       batch: 'fleet',
       lastError: 'HTTP 503 from the compute API',
@@ -418,7 +418,7 @@ describe('StateStore round trip', () => {
     await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(ref)]: { ...record(), observed } } }));
     const store = await openStore(path);
     expect(store.setAside).toEqual([]);
-    expect(store.get(watchKey(ref))).toEqual({ ...record(), observed: { ...observed, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null } });
+    expect(store.get(watchKey(ref))).toEqual({ ...record(), observed: { ...observed, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null, finishSeenAt: null } });
   });
 
   it('reads a tracked project written before the baseline kept the servers it saw deleted, or a failed listing its time, as having none', async () => {
@@ -609,7 +609,7 @@ describe('StateStore memory and counts', () => {
 
   it('drops the payload and the polls\' memory of a watch whose deliveries are settled, at open and when the last one settles', async () => {
     const path = join(await tempDir(), 'state.json');
-    const observed = { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 1, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: true, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null };
+    const observed = { firstNotFoundAt: '2026-11-26T10:01:00.000Z', notFoundAnswers: 1, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: true, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null, finishSeenAt: null };
     const settled = { ...finished('req-1'), instanceAction: action, server, everFound: true, observed };
     const owed: ActionWatchRecord = { ...finished('req-2'), instanceAction: { ...action, request_id: 'req-2' }, server, observed, deliveries: dictionary([['chat', { ...delivered('d-2'), status: 'pending' }]]) };
     await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(settled)]: settled, [watchKey(owed)]: owed } }));

@@ -9,7 +9,7 @@ import type { InstanceAction, InstanceActionEvent } from '../../src/model.ts';
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const HOUR = 3_600_000;
 const PROJECT = 'p-owner';
-const FRESH: WatchMemory = { everFound: false, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null };
+const FRESH: WatchMemory = { everFound: false, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null, finishSeenAt: null };
 
 /** `mm:ss` or `mm:ss.f` after 10:00 as Nova writes it (microseconds). */
 const at = (s: string) => { const [m, sec] = s.split(':'); const [whole, frac = ''] = sec!.split('.'); return `2026-11-26T10:${m}:${whole}.${frac.padEnd(6, '0')}`; };

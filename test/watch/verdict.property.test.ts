@@ -104,6 +104,7 @@ const memory: fc.Arbitrary<WatchMemory> = fc.record({
   migrationsRefusedAnswers: fc.nat(3),
   stallCheckedAt: fc.option(novaTime.map((t) => `${t.slice(0, 23)}Z`)),
   erroredSince: fc.option(novaTime.map((t) => `${t.slice(0, 23)}Z`)),
+  finishSeenAt: fc.option(novaTime.map((t) => `${t.slice(0, 23)}Z`)),
 });
 
 const rest = fc.record({

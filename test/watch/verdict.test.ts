@@ -42,7 +42,7 @@ const migrations = (...records: Array<Partial<MigrationRecord>>): MigrationsObse
 });
 const refused: MigrationsObservation = { kind: 'refused', message: '403 forbidden', byPolicy: true };
 const pageRefused: MigrationsObservation = { kind: 'refused', message: '403 Forbidden: an HTML page ("Access Denied")', byPolicy: false };
-const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null };
+const NOTHING: WatchMemory = { everFound: true, firstNotFoundAt: null, notFoundAnswers: 0, serverGoneSince: null, serverGoneAnswers: 0, migrationsReadable: null, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null, finishSeenAt: null };
 const iso = (ms: number) => new Date(ms).toISOString();
 const nova404 = { kind: 'not_found', message: 'Action req-1 not found' } as const;
 /** An action that sets no state, its one event done, on a server ERROR from an older failure: its event alone judges it. */
