@@ -183,7 +183,7 @@ export function withDeadline<R, M>(
       const reason =
         finishedAt === null
           ? `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.standing ?? judged.reason}`
-          : `not finished within ${formatDuration(clock.deadlineMs)}: its events finished ${formatDuration(finishedAt - clock.trackingSince)} after tracking began`;
+          : `not finished within ${formatDuration(clock.deadlineMs)}: ${ended} ${formatDuration(finishedAt - clock.trackingSince)} after tracking began`;
       return { final: true, outcome: 'timeout', reason, pollFailed, memory };
     }
     // Finished in time, unconfirmed: a read that keeps failing (a policy that refuses it, a service behind the

@@ -2,7 +2,8 @@
 // daemon while reads fail: the sign must last 20 s between two looks at the server, and a deadline may come
 // between them.
 import { describe, expect, it, vi } from 'vitest';
-import type { App } from '../../src/app.ts';
+import { targetsOf, type App } from '../../src/app.ts';
+import { parseConfig } from '../../src/config/load.ts';
 import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
 import { Harness, PROJECT, advance, harnessOnFakeClock, newIds, type WatchEntry } from './harness.ts';
 
@@ -192,5 +193,22 @@ describe('a delete whose event was left open', () => {
     await advance(app, 30_000, 5000);
     expect(outcomes()).toEqual(['success']);
     expect(reasons()[0]).toMatch(/^delete: server deleted \(not found for \d+ polls over 2\d s\); compute_terminate_instance never finished \(running 10 min \d+ s\): its compute service likely restarted during the delete, which finishes it without ending the event$/);
+  });
+});
+
+describe('a deadline edited while the sign seen in time is confirmed past it', () => {
+  /** The watch file reloaded with the dead build's deadline set to `deadline`, 15 s past the old one. */
+  async function editedPastDeadline(deadline: string): Promise<App> {
+    const { app, build } = await signSeen('610s');
+    await advance(app, 15_000, 5000);
+    app.engine.setWatches(targetsOf(parseConfig(env.h.yaml([entry(build, `    deadline: ${deadline}`)], { poll: NO_RETRIES }), { env: env.h.env })));
+    await advance(app, 30_000, 5000);
+    return app;
+  }
+
+  it('shortened to before the sign was seen: a timeout that says when the server showed it, not that its events finished', async () => {
+    await editedPastDeadline('5m');
+    expect(outcomes()).toEqual(['timeout']);
+    expect(reasons()).toEqual([expect.stringMatching(/^not finished within 5 min: the server showed the sign of a dead step 10 min( \d+ s)? after tracking began$/)]);
   });
 });
