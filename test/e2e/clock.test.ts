@@ -57,6 +57,20 @@ describe("a cloud whose clock is not this host's", () => {
     expect(h.logs.lines().filter((l) => l['msg'] === 'watch finished')).toEqual([expect.objectContaining({ outcome: 'success', reason: bodies()[0]!.reason })]);
   });
 
+  it('... and so after a restart past the deadline, the daemon stopped while the server read failed', async () => {
+    const ids = await rebootOnCloudAhead(10_000, 8000);
+    const yaml = h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 9s' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const app = await h.app(yaml);
+    await advance(app, 7500);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 2 });
+    await advance(app, 1000);
+    expect(app.store.entries()[0]![1]).toMatchObject({ lastError: expect.stringMatching(/\/servers\/\S+ → 503/) as string });
+    await app.close();
+    vi.advanceTimersByTime(5000);
+    await advance(await h.app(yaml), 2000);
+    expect(bodies().map((b) => [b.outcome, b.reason])).toEqual([['success', 'reboot: 1 event succeeded in 8 s, server ACTIVE']]);
+  });
+
   it('check gives the age of an action by the cloud\'s clock, and says the clocks are apart', async () => {
     const ids = await rebootOnCloudAhead(600_000, 60_000);
     vi.setSystemTime(Date.now() + 5000);

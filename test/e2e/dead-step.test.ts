@@ -211,4 +211,25 @@ describe('a deadline edited while the sign seen in time is confirmed past it', (
     expect(outcomes()).toEqual(['timeout']);
     expect(reasons()).toEqual([expect.stringMatching(/^not finished within 5 min: the server showed the sign of a dead step 10 min( \d+ s)? after tracking began$/)]);
   });
+
+  it('lengthened: the failure once the sign has lasted, not a timeout', async () => {
+    await editedPastDeadline('1h');
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(DEAD);
+  });
+});
+
+describe('a daemon stopped while the sign seen in time is confirmed past the deadline', () => {
+  it('started again, reaches the failure, told once', async () => {
+    const { h } = env;
+    const { app, build } = await signSeen('610s');
+    await advance(app, 15_000, 5000);
+    expect(outcomes()).toEqual([]);
+    await app.close();
+    const again = await h.app(h.yaml([entry(build, '    deadline: 610s')], { poll: NO_RETRIES }));
+    await advance(again, 30_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(DEAD);
+    expect(h.mail.received.map((m) => m.subject)).toEqual([expect.stringMatching(/^\[ecs-action-watch\] create failed: /)]);
+  });
 });
