@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 // The entry point: bundled into dist/ecs-action-watch.mjs for the image, run through bin/ by systemd and `npx ecs-action-watch`.
+import { resolveChunksDirectly } from './chunkImports.ts';
 import { runCli } from './cli.ts';
 import { commands } from './commands/index.ts';
 import { WASM_BASELINE_ONLY } from './daemonV8.ts';
 import { endAtHangups, holdHangups, signalExitStatus } from './signals.ts';
+
+resolveChunksDirectly(import.meta.url);
 
 // V8's settings for a command that runs in one burst, every command but those that run until stopped
 // (`longRunning`: the daemon's are set for its steady load in daemonV8.ts and by NODE_OPTIONS'
