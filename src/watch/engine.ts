@@ -722,8 +722,9 @@ export class WatchEngine {
     const decided = this.#inForce(target);
     if (decided === null) return null;
     if (!result.final) {
-      // Only what this poll saw counts: a failed read says nothing of whether it still runs.
-      if (!pollFailed && !result.notFound) this.#warnIfSlow(decided, decided === target ? slot : this.#slotOf(decided), record, poll);
+      // Only what this poll saw counts: a failed read says nothing of whether it still runs, and an end it saw
+      // (a dead step's sign, a delete's server gone) that is being confirmed says it no longer does.
+      if (!pollFailed && !result.notFound && !result.confirming) this.#warnIfSlow(decided, decided === target ? slot : this.#slotOf(decided), record, poll);
       if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
       return { target: decided, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
     }

@@ -61,7 +61,13 @@ export function pending<R = never>(reason: string, extra: Partial<{ next: R; rea
 
 /** The verdict of one poll, as the engine and the commands read it. */
 export type Verdict<R = never, M = LookupMemory> = (
-  | { final: false; reason: string; next: R | null }
+  | {
+      final: false;
+      reason: string;
+      next: R | null;
+      /** An end was seen and only reads confirming it are missing (Judgement's `confirming`): it no longer runs. */
+      confirming: boolean;
+    }
   | { final: true; outcome: Outcome; reason: string }
 ) & {
   /** A read failed (or answered what cannot be judged yet): the poll did not see what it needs. */
@@ -178,7 +184,7 @@ export function withDeadline<R, M>(
     if (finishedAt === null || finishedAt > deadlineAt) {
       if (awaiting && finishedAt === null) {
         const reason = `${judged.reason} (past the deadline: judged by its own times once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
-        return { final: false, reason, next: judged.next, pollFailed, memory };
+        return { final: false, reason, next: judged.next, confirming: judged.confirming, pollFailed, memory };
       }
       const reason =
         finishedAt === null
@@ -197,8 +203,8 @@ export function withDeadline<R, M>(
     }
     if (awaiting) {
       const reason = `${judged.reason} (past the deadline: ${ended} in time, judged once the API answers, or a timeout in ${formatDuration(awaited - waited)})`;
-      return { final: false, reason, next: judged.next, pollFailed, memory };
+      return { final: false, reason, next: judged.next, confirming: judged.confirming, pollFailed, memory };
     }
   }
-  return { final: false, reason: judged.reason, next: judged.next, pollFailed, memory };
+  return { final: false, reason: judged.reason, next: judged.next, confirming: judged.confirming, pollFailed, memory };
 }

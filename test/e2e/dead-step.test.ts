@@ -35,11 +35,11 @@ function deadBuild(): Script {
 }
 
 /** The watch of a dead build, polled every 5 s until its first look at the server has seen the sign. */
-async function signSeen(deadline = '6h'): Promise<{ app: App; build: Script }> {
+async function signSeen(deadline = '6h', warnAfter?: string): Promise<{ app: App; build: Script }> {
   const { h } = env;
   const build = deadBuild();
   h.simulator.addAction(build);
-  const app = await h.app(h.yaml([entry(build, `    deadline: ${deadline}`)], { poll: NO_RETRIES }));
+  const app = await h.app(h.yaml([entry(build, `    deadline: ${deadline}${warnAfter ? `\n    warnAfter: ${warnAfter}` : ''}`)], { poll: NO_RETRIES }));
   await advance(app, 10 * 60_000, 5000);
   expect(recordOf(app).observed).toMatchObject({ erroredSince: expect.any(String) });
   return { app, build };
@@ -193,6 +193,29 @@ describe('a delete whose event was left open', () => {
     await advance(app, 30_000, 5000);
     expect(outcomes()).toEqual(['success']);
     expect(reasons()[0]).toMatch(/^delete: server deleted \(not found for \d+ polls over 2\d s\); compute_terminate_instance never finished \(running 10 min \d+ s\): its compute service likely restarted during the delete, which finishes it without ending the event$/);
+  });
+});
+
+describe('an early warning falling due while the end seen in time is confirmed past the deadline', () => {
+  const types = () => env.h.hooks.received.map((r) => (r.body as { type: string }).type);
+
+  it('a dead step: its failure alone, no "still running" first', async () => {
+    // The sign seen at 10 min, the deadline at 10 min 10 s, the warning due at 10 min 12 s.
+    const { app } = await signSeen('610s', '612s');
+    await advance(app, 30_000, 5000);
+    expect(types()).toEqual(['ecs.action.failed']);
+    expect(reasons()[0]).toMatch(DEAD);
+    expect(env.h.mail.received.map((m) => m.subject)).toEqual([expect.stringMatching(/^\[ecs-action-watch\] create failed: /)]);
+  });
+
+  it('a delete whose event was left open, its server seen gone: its success alone', async () => {
+    const { h } = env;
+    const del: Script = { projectId: PROJECT, ...newIds(), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 60_000, leftOpen: true }] };
+    h.simulator.addAction(del);
+    const app = await h.app(h.yaml([entry(del, '    deadline: 610s\n    warnAfter: 612s')], { poll: NO_RETRIES }));
+    await advance(app, 10 * 60_000 + 30_000, 5000);
+    expect(types()).toEqual(['ecs.action.succeeded']);
+    expect(h.mail.received).toHaveLength(1);
   });
 });
 

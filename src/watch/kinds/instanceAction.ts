@@ -127,7 +127,7 @@ function keep(record: ActionWatchRecord, seen: Observations, verdict: Verdict, m
   const notFound = seen.action.kind === 'not_found' && found === null;
   if (verdict.final) return { final: true, outcome: verdict.outcome, reason: verdict.reason, pollFailed, readError, notFound, changed };
   const warning = pollFailed && seen.server.kind === 'gone' ? 'the server answers 404 although the action is not a delete' : undefined;
-  return { final: false, reason: verdict.reason, pollFailed, readError, notFound, changed, warning };
+  return { final: false, reason: verdict.reason, confirming: verdict.confirming, pollFailed, readError, notFound, changed, warning };
 }
 
 /**

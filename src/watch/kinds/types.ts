@@ -38,7 +38,15 @@ export interface PollContext<T extends WatchTarget = WatchTarget, R extends Watc
 }
 
 /** What one poll concluded; the kind has already kept what it read in the record. */
-export type PollResult = ({ final: false; reason: string } | { final: true; outcome: Outcome; reason: string }) & {
+export type PollResult = (
+  | {
+      final: false;
+      reason: string;
+      /** What it follows was seen to end, and only reads that confirm the outcome are missing: no early warning. */
+      confirming?: boolean;
+    }
+  | { final: true; outcome: Outcome; reason: string }
+) & {
   /** A read failed, or answered something that cannot be judged yet. */
   pollFailed: boolean;
   /** The message of this poll's failed read, if one failed. */
