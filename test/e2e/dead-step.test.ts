@@ -5,7 +5,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
-import { Harness, PROJECT, advance, harnessOnFakeClock, newIds, type WatchEntry } from './harness.ts';
+import { Harness, PROJECT, advance, harnessOnFakeClock, newIds, quickAction, type WatchEntry } from './harness.ts';
 
 type Script = ActionScript & { requestId: string };
 
@@ -216,6 +216,28 @@ describe('an early warning falling due while the end seen in time is confirmed p
     await advance(app, 10 * 60_000 + 30_000, 5000);
     expect(types()).toEqual(['ecs.action.succeeded']);
     expect(h.mail.received).toHaveLength(1);
+  });
+});
+
+describe('a batch whose dead step is confirmed past its deadline', () => {
+  it('its partial digest meanwhile says pending, and its one final digest waits for the failure, counted in round 1', async () => {
+    const { h } = env;
+    const build = deadBuild();
+    const reboot = quickAction();
+    h.simulator.addAction(build);
+    h.simulator.addAction(reboot);
+    // The sign seen at 10 min, the deadline at 10 min 10 s, the partial digest due at 10 min 12 s.
+    const batch = '    batch: fleet\n    batchWindow: 612s';
+    const app = await h.app(h.yaml([entry(build, `    deadline: 610s\n${batch}`), entry(reboot, batch)], { poll: NO_RETRIES }));
+    await advance(app, 10 * 60_000 + 30_000, 5000);
+    type Digest = { type: string; round: number; counts: Record<string, number>; watches: Array<{ outcome: string | null; reason: string }> };
+    const digests = h.hooks.received.map((r) => r.body as Digest);
+    expect(digests.map((d) => [d.type, d.round])).toEqual([['ecs.batch.partial', 1], ['ecs.batch.finished', 1]]);
+    expect(digests[0]!.counts).toMatchObject({ pending: 1, success: 1, timeout: 0 });
+    expect(digests[0]!.watches.find((w) => w.outcome === null)!.reason).toBe('pending: create, 0/1 events done, running compute__do_build_and_run_instance');
+    expect(digests[1]!.counts).toEqual({ success: 1, failure: 1, timeout: 0, not_found: 0, pending: 0 });
+    expect(digests[1]!.watches[0]!.reason).toMatch(DEAD);
+    expect(app.engine.allSettled()).toBe(true);
   });
 });
 

@@ -167,3 +167,62 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
   // 3: the deliveries owed to the receiver removed from the file were given up.
   expect(code).toBe(3);
 }, 60_000);
+
+it('tells a finish seen in time once, with one webhook-id, when SIGKILLed while its confirming reads fail past the deadline and again as its verdict is sent', async () => {
+  simulator = await startSimulator({ token: TOKEN });
+  const dir = await mkdtemp(join(tmpdir(), 'eaw-kill-'));
+  const statePath = join(dir, 'state.json');
+  const ids = { serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` };
+  const key = `${PROJECT}/${ids.serverId}/${ids.requestId}`;
+  type Kept = { trackingSince: string; lastError: string | null; observed?: { finishSeenAt?: string | null }; verdict: { outcome: string } | null };
+  const recordOnDisk = () => (stateOnDisk(statePath) as { watches: { [key: string]: Kept | undefined } }).watches[key];
+  let sending: ReturnType<typeof startDaemon> | undefined;
+  const onDiskAtSend: Array<string | undefined> = [];
+  sink = await startWebhookSink({
+    onReceive: () => {
+      onDiskAtSend.push(recordOnDisk()?.verdict?.outcome);
+      // Killed with its first attempt in flight, the verdict saved.
+      sending?.child.kill('SIGKILL');
+    },
+  });
+  const config = join(dir, 'watch.yaml');
+  await writeFile(config, [
+    'cloud:', `  endpoint: ${simulator.url}`, `  projectId: ${PROJECT}`, '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }', '  microversion: "2.60"',
+    'poll:', '  schedule: "* * * * * *"', '  retries: 0',
+    'delivery:', '  minDelay: 50ms', '  maxDelay: 50ms',
+    'notifiers:', '  chat:', '    type: webhook', `    url: ${sink.url}`,
+    'state:', `  path: ${statePath}`, 'http:', '  port: 0',
+    'watches:', `  - { requestId: ${ids.requestId}, serverId: ${ids.serverId}, deadline: 2s }`, '',
+  ].join('\n'));
+  // Its event finishes at once; the server read that confirms it fails until after the first daemon is killed.
+  simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }] });
+  simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 40 });
+
+  const first = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
+  // Until the state holds a poll past the deadline that failed, after the one that saw the finish.
+  for (;;) {
+    const record = recordOnDisk();
+    if (record?.observed?.finishSeenAt && record.lastError !== null && Date.now() > Date.parse(record.trackingSince) + 3000) break;
+    expect(first.child.exitCode).toBeNull();
+    await sleep(100);
+  }
+  first.child.kill('SIGKILL');
+  await once(first.child, 'exit');
+  expect(sink.received).toHaveLength(0);
+  // The cloud answers again: the faults left are spent.
+  while (simulator.pendingFaults > 0) await fetch(`${simulator.url}/v2.1/${PROJECT}/servers/${ids.serverId}`, { headers: { 'x-auth-token': TOKEN } });
+
+  sending = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
+  await once(sending.child, 'exit');
+  expect(sink.received).toHaveLength(1);
+  sending = undefined;
+  const last = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN }, ['--until-done']);
+  expect(await last.exited).toBe(0);
+
+  const hooks = sink.received.map((h) => ({ id: h.headers['webhook-id'], body: h.body as { outcome: string; reason: string; detectedAt: string } }));
+  expect(onDiskAtSend).toEqual(['success', 'success']);
+  expect(hooks.map((h) => h.body.outcome)).toEqual(['success', 'success']);
+  expect(hooks[0]!.body.reason).toMatch(/^reboot: 1 event succeeded/);
+  expect(new Set(hooks.map((h) => h.id)).size).toBe(1);
+  expect(new Set(hooks.map((h) => h.body.detectedAt)).size).toBe(1);
+}, 30_000);
