@@ -12,9 +12,11 @@ const SAMPLE_EVERY_MS = 60_000;
  */
 export const CLOCKS_APART_MS = 30_000;
 /**
- * Clocks allowed for as apart agree again only below this: a measure is good to a second or two, and clocks
- * about 30 s apart would otherwise be apart and agreeing by turns, a measure a minute, said so each time,
- * with the verdicts moving 30 s to and fro.
+ * Clocks allowed for as apart agree again only below this, and only when two measures in a row (two
+ * minutes) are: a measure is good to a second or two, and clocks about 30 s apart would otherwise be apart
+ * and agreeing by turns, a measure a minute, said so each time, with the verdicts moving 30 s to and fro;
+ * so would answers that come by turns from two controllers 20 s and 40 s ahead, whose 20 s between is less
+ * than the step of a clock (30 s) by which hostClock.ts finds clocks that answer by turns.
  */
 const AGREE_AGAIN_MS = CLOCKS_APART_MS - 5000;
 
@@ -32,6 +34,10 @@ export class CloudClock {
   readonly #log: Logger;
   #nextSampleAt = -Infinity;
   #measuredMs: number | undefined;
+  /** The measure before the last, on this host's clock as it now is (hostSet): see AGREE_AGAIN_MS. */
+  #priorMs: number | undefined;
+  /** The clocks are allowed for as apart: not `#aheadMs !== 0`, which a measure of 0 while apart gives. */
+  #apart = false;
   #aheadMs = 0;
   /** Whether the log last said the clocks are apart: it says so, and that they agree again, once each. */
   #saidApart = false;
@@ -44,6 +50,8 @@ export class CloudClock {
   #lastAt = 0;
   #lastMono = 0;
   #lastOn = 0;
+  /** When the answer the last sample took came (the monotonic clock): retake() of the same one replaces it. */
+  #sampledMono: number | undefined;
   /** Measures the answers go between by turns, and how near a measure is to be one of them (byTurns). */
   #turns: { readonly measures: readonly number[]; readonly slackMs: number } | undefined;
 
@@ -68,6 +76,7 @@ export class CloudClock {
     const measured = measureOf(date, receivedAt);
     if (measured === undefined) return;
     this.#nextSampleAt = mono + SAMPLE_EVERY_MS;
+    this.#sampledMono = mono;
     this.#take(measured);
   }
 
@@ -83,20 +92,27 @@ export class CloudClock {
     return measureOf(this.#lastDate, this.#lastAt);
   }
 
-  /** Takes a measure sinceStep() gave, after a step of this host's clock, as the one in force. */
+  /**
+   * Takes a measure sinceStep() gave, after a step of this host's clock (hostSet() first), as the one in
+   * force. The last answer may have been sampled already, before the step was seen: then it replaces that
+   * measure, and is compared with the one before, which was taken before the step and moved with it.
+   */
   retake(measured: number): void {
     this.#nextSampleAt = performance.now() + SAMPLE_EVERY_MS;
-    this.#take(measured);
+    const sampled = this.#sampledMono === this.#lastMono;
+    this.#sampledMono = this.#lastMono;
+    this.#take(measured, true, sampled ? this.#priorMs : this.#measuredMs);
   }
 
   /**
-   * This host's clock was set by `setMs` (ClockSteps), the cloud's not, and no answer has come since: the
-   * measure moves by as much now, rather than at the next sample, so that no verdict in between reads the
-   * cloud's times a step off, and is taken again from the next answer. Not said: the next answer tells.
+   * This host's clock was set by `setMs` (ClockSteps), the cloud's not: the measures move by as much now,
+   * rather than at the next sample, so that no verdict in between reads the cloud's times a step off, and
+   * the next answer is measured at once. The one before the last moves too: a host put right into agreement
+   * with the cloud agrees at once, not a measure later. Not said: the next answer tells.
    */
   hostSet(setMs: number): void {
     this.#nextSampleAt = -Infinity;
-    if (this.#measuredMs !== undefined) this.#take(this.#measuredMs - setMs, false);
+    if (this.#measuredMs !== undefined) this.#take(this.#measuredMs - setMs, false, this.#priorMs === undefined ? undefined : this.#priorMs - setMs);
   }
 
   /**
@@ -107,10 +123,16 @@ export class CloudClock {
     this.#turns = { measures, slackMs };
   }
 
-  #take(measured: number, say = true): void {
-    const previous = this.#measuredMs;
+  #take(measured: number, say = true, previous = this.#measuredMs): void {
+    this.#priorMs = previous;
     this.#measuredMs = measured;
-    const apart = Math.abs(measured) >= (this.#aheadMs === 0 ? CLOCKS_APART_MS : AGREE_AGAIN_MS);
+    const agrees = (ms: number) => Math.abs(ms) < AGREE_AGAIN_MS;
+    // With no measure before it (the first one, moved by hostSet() or taken again by retake()), it says so alone.
+    const apart = this.#apart ? !(agrees(measured) && agrees(previous ?? measured)) : Math.abs(measured) >= CLOCKS_APART_MS;
+    this.#apart = apart;
+    // Apart, a measure below 25 s is allowed for as it is too, not held at the last one above: it is the best
+    // word on the clock that answered, and answers by turns from two clocks then move the verdicts by as much
+    // as those differ, no more.
     this.#aheadMs = apart ? measured : 0;
     const turns = this.#turns;
     const turn = (measure: number) => turns !== undefined && turns.measures.some((m) => Math.abs(measure - m) < turns.slackMs);
@@ -119,6 +141,9 @@ export class CloudClock {
       return;
     }
     if (!say || apart === this.#saidApart) return;
+    // Apart by the measure before alone, which hostSet() moved as the boot clock judged a step, and the cloud's
+    // first answer since may judge it no setting (a VM held still): nothing to tell until a measure says so.
+    if (apart && agrees(measured)) return;
     this.#saidApart = apart;
     if (apart) {
       this.#log.warn(
@@ -131,7 +156,7 @@ export class CloudClock {
     }
   }
 
-  /** What to take from a time the cloud stamped to read it on this host's clock: 0 while the clocks are within 30 s (25 s once apart). */
+  /** What to take from a time the cloud stamped to read it on this host's clock: 0 while the clocks are within 30 s (once apart, 25 s two measures in a row). */
   get aheadMs(): number {
     return this.#aheadMs;
   }

@@ -257,8 +257,8 @@ export class HostClock {
   }
 
   /**
-   * Moves the state's times by `byMs`, and the cloud clock's measure: to `after`, the measure of an answer
-   * since the step, or else by as much as this host's clock was set.
+   * Moves the state's times by `byMs`, and the cloud clock's measures with them, as this host's clock was
+   * set; then takes `after`, the measure of an answer since the step, if one came, as the one in force.
    */
   #move(byMs: number, after: number | undefined): void {
     if (byMs !== 0) {
@@ -268,10 +268,11 @@ export class HostClock {
     // Judged now: the record says so, or a restart in this boot would wait for the cloud's word again (on
     // this start, or on a setting found before the stop, which it would take for one of this host's clock).
     const judgedNow = after !== undefined && (this.#startUnjudged || (this.#open && this.#appliedMs !== 0));
-    if (after === undefined) {
-      if (byMs === 0) return;
-      this.#o.cloud.hostSet(byMs);
-    } else {
+    if (after === undefined && byMs === 0) return;
+    // Moved first: the answer since is compared with the measures before the step (clocks agree again only
+    // when two measures in a row do), on this host's clock as it now is.
+    if (byMs !== 0) this.#o.cloud.hostSet(byMs);
+    if (after !== undefined) {
       this.#o.cloud.retake(after);
       this.#before = after;
       this.#appliedMs = 0;

@@ -34,7 +34,7 @@ describe('CloudClock', () => {
     expect(lines).toEqual([]);
   });
 
-  it('allows for a cloud 10 min ahead and says so once, then that the clocks agree again', async () => {
+  it('allows for a cloud 10 min ahead and says so once, then that the clocks agree again once two measures in a row do', async () => {
     const { clock: c, lines } = clock();
     c.observe(dated(T0 + 600_000), T0);
     expect(c.aheadMs).toBe(600_500);
@@ -43,6 +43,9 @@ describe('CloudClock', () => {
     expect(c.aheadMs).toBe(601_500);
     later(60_000);
     c.observe(dated(T0 + 120_000 + 2000), T0 + 120_000);
+    expect(c.aheadMs).toBe(2500);
+    later(60_000);
+    c.observe(dated(T0 + 180_000 + 2000), T0 + 180_000);
     expect(c.aheadMs).toBe(0);
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.map((l) => [l.level, l.msg, l.cloudClockAheadS])).toEqual([
@@ -63,6 +66,40 @@ describe('CloudClock', () => {
     }
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(/^the cloud's clock is 30\.5 s ahead of this host's/)]);
+  });
+
+  it('says once that the clocks are apart, and allows for them until two measures in a row agree, when the answers come by turns from controllers 20 s and 40 s ahead', async () => {
+    const { clock: c, lines } = clock();
+    // An hour of answers, a measure a minute, from either controller by turns: their 20 s between is no
+    // step of a clock (hostClock.ts finds no clocks by turns), but they are on both sides of 25 s and 30 s.
+    const allowed: number[] = [];
+    for (let minute = 0; minute < 60; minute++) {
+      const receivedAt = T0 + minute * 60_000;
+      c.observe(dated(receivedAt + (minute % 2 === 0 ? 40_000 : 20_000)), receivedAt);
+      allowed.push(c.aheadMs);
+      later(60_000);
+    }
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => [l.level, l.msg])).toEqual([[40, expect.stringMatching(/^the cloud's clock is 40\.5 s ahead of this host's/)]]);
+    // Each measure as it is, once apart: the answers' own spread, not 40 s.
+    expect(new Set(allowed)).toEqual(new Set([40_500, 20_500]));
+  });
+
+  it('says the clocks agree again a measure after the first within 25 s, when a cloud 40 s ahead drifts to agree', async () => {
+    const { clock: c, lines } = clock();
+    const allowed: number[] = [];
+    for (const [minute, ahead] of [40_000, 32_000, 24_000, 16_000, 8000, 0].entries()) {
+      const receivedAt = T0 + minute * 60_000;
+      c.observe(dated(receivedAt + ahead), receivedAt);
+      allowed.push(c.aheadMs);
+      later(60_000);
+    }
+    expect(allowed).toEqual([40_500, 32_500, 24_500, 0, 0, 0]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(lines.map((l) => [l.level, l.msg, l.cloudClockAheadS])).toEqual([
+      [40, expect.stringMatching(/^the cloud's clock is 40\.5 s ahead of this host's/), 41],
+      [30, "the cloud's clock and this host's agree again", 17],
+    ]);
   });
 
   it('says a cloud behind this host is behind', async () => {

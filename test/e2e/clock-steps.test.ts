@@ -403,6 +403,17 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       ]);
     });
 
+    it("says once that the cloud's clock is apart, not apart and agreeing again by turns every minute, when its answers come by turns from two controllers 20 s and 40 s ahead", async () => {
+      const app = await rebootWatched(2 * HOUR, '3h', null, undefined, { cloudAhead: 20_000 });
+      // Measured at the first answer and a minute after each (1 s, 61 s ...): each from the other controller.
+      for (let minute = 0; minute < 20; minute++) {
+        cloudAhead = minute % 2 === 0 ? 20_000 : 40_000;
+        await pass(app, MINUTE);
+      }
+      const told = h.logs.lines().filter((l) => String(l['msg']).startsWith("the cloud's"));
+      expect(told.map((l) => [l['level'], l['msg']])).toEqual([[40, expect.stringMatching(/^the cloud's clock is 4\d s ahead of this host's/)]]);
+    });
+
     it('still sends it 20 min after the reboot started when the daemon is started again after the setting, which it saw before its stop', async () => {
       const app = await rebootWatched(2 * HOUR, '1h', 'boot-1', undefined, { warnAfter: '20m', cloudAhead: -10 * MINUTE });
       await pass(app, 5 * MINUTE);

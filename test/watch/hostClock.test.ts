@@ -22,10 +22,10 @@ const MINUTE = 60_000;
  * A HostClock on fake clocks: this host's (Date), the monotonic one, the boot clock (the monotonic one
  * and `slept`) and the cloud's (this host's and `cloudAhead`), whose answers `answer()` brings.
  */
-function hostClock(start: { saved?: ClockRecord | null; bootId?: string | null; world?: { slept: number; cloudAhead: number } } = {}) {
+function hostClock(start: { saved?: ClockRecord | null; bootId?: string | null; world?: { slept: number; cloudAhead: number }; level?: pino.Level } = {}) {
   if (start.saved === undefined) vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.000Z') });
   const lines: string[] = [];
-  const log = pino({ level: 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()).msg as string)) }));
+  const log = pino({ level: start.level ?? 'warn' }, new Writable({ write: (chunk: Buffer, _e, done) => done(void lines.push(JSON.parse(chunk.toString()).msg as string)) }));
   const cloud = new CloudClock(log, 'https://cloud.example');
   const moves: number[] = [];
   /** The clock records the state was given, the last one kept. */
@@ -161,6 +161,34 @@ describe('HostClock', () => {
       expect.stringMatching(/^the cloud's clock was set forward 35 s /),
       expect.stringMatching(/^the cloud's answers come from 3 clocks up to 1 min 10 s apart by turns /),
     ]);
+  });
+
+  it.each([
+    { answer: 'none before the look', before: 0 },
+    { answer: 'one before the look, within the minute of the last measure', before: 1000 },
+    { answer: 'one before the look, taken as a measure', before: MINUTE },
+  ])("agrees with the cloud at once when this host's clock, 40 s behind it, is set right (an NTP step): $answer", async ({ before }) => {
+    const { clock, cloud, answer, world, set, lines } = hostClock({ level: 'info' });
+    world.cloudAhead = 40_000;
+    answer();
+    clock.look();
+    vi.advanceTimersByTime(MINUTE);
+    answer();
+    clock.look();
+    vi.advanceTimersByTime(10_000);
+    set(40_000);
+    vi.advanceTimersByTime(before);
+    if (before !== 0) answer();
+    expect(clock.look()).toMatchObject({ setMs: 40_000 });
+    expect(cloud.aheadMs).toBe(0);
+    vi.advanceTimersByTime(1000);
+    answer();
+    clock.look();
+    expect(cloud.aheadMs).toBe(0);
+    const agree = "the cloud's clock and this host's agree again";
+    const step = expect.stringMatching(/^this host's clock was set forward 40 s:/);
+    // An answer since, the step is judged by it, and the clocks agree, before the step is said.
+    expect(await lines()).toEqual([expect.stringMatching(/^the cloud's clock is 40\.5 s ahead of this host's/), ...(before === 0 ? [step, agree] : [agree, step])]);
   });
 
   it('saves the moved times at once, not at the end of the pass: a restart would not know of the step', async () => {
