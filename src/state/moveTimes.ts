@@ -33,6 +33,7 @@ export function moveWatchTimes(record: WatchRecord, byMs: number): void {
   const move = mover(byMs);
   record.trackingSince = move(record.trackingSince);
   record.failingSince = move(record.failingSince);
+  if (record.daemonFailingSince !== undefined) record.daemonFailingSince = move(record.daemonFailingSince);
   if (record.verdict) record.verdict.detectedAt = move(record.verdict.detectedAt);
   moveDeliveries(record.deliveries, move);
   if (record.warning) {

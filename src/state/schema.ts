@@ -135,6 +135,9 @@ export const stateSchemas = once(() => {
     // Absent in records written before it existed: read as not failing, so that a watch failing across the
     // upgrade counts from its first failed poll after it.
     failingSince: time.nullable().default(null),
+    // Absent while polls answer, and in records written before it existed: `check` then counts from its own
+    // poll, as it did. Not written out while absent, as nearly every watch has none.
+    daemonFailingSince: time.optional(),
   };
 
   const actionShape = {

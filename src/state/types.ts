@@ -81,6 +81,12 @@ interface RecordBase {
    * start the longest-failing-watch gauge (and its alert) again from zero.
    */
   failingSince: string | null;
+  /**
+   * When the polls of the daemon that saved the state began failing in its own process (ISO), which its
+   * deadline's patience counts from (PollFailures.failingHereSince): `check` counts from it too, and so
+   * tells the timeout the daemon will send. Absent once one answered, or before its first poll failed.
+   */
+  daemonFailingSince?: string;
   verdict: VerdictRecord | null;
   /** Keyed by notifier name; a null-prototype Dictionary, since a notifier may be called `constructor`. */
   deliveries: Dictionary<DeliveryRecord>;

@@ -156,7 +156,7 @@ export class WatchEngine {
       now: () => this.#now(),
       read: (poll, call) => this.#retrying(poll, call),
       failed: (poll, err) => this.#failures.failed(poll.record, poll.log, err),
-      failingSince: (record) => this.#failures.failingHereSince(record),
+      failingSince: (record) => this.#failingSince(record),
     };
     this.#limit = pLimit(options.poll.concurrency);
     this.#batches = new BatchDigests({ store: options.store, notifiers: options.notifiers, logger: options.logger, retentionMs: options.retentionMs });
@@ -560,9 +560,28 @@ export class WatchEngine {
     this.#o.metrics.recordPoll('error', (this.#lastPollEndedAt - started) / 1000);
     const detail = `poll failed: ${err instanceof Error ? err.message : String(err)}`;
     const record = this.#recordFor(target);
-    if (keepChanges(record, { lastError: detail, failingSince: record.failingSince ?? new Date().toISOString() })) this.#o.store.touch(this.#keyOf(target));
     this.#failures.threw(record);
+    const kept = { lastError: detail, failingSince: record.failingSince ?? new Date().toISOString(), daemonFailingSince: this.#keptFailingSince(record) };
+    if (keepChanges(record, kept)) this.#o.store.touch(this.#keyOf(target));
     return { target, record, pollFailed: true, errorKind: 'internal', state: 'pending', detail, notFound: false };
+  }
+
+  /**
+   * Since when the record's polls have failed, as the deadline's patience past it counts: in this process,
+   * or in `check`, which reads the daemon's state and polls once, in the daemon's, whose timeout it tells.
+   */
+  #failingSince(record: WatchRecord): number | null {
+    const here = this.#failures.failingHereSince(record);
+    if (here !== null || !this.#o.store.readOnly || record.daemonFailingSince === undefined) return here;
+    return Date.parse(record.daemonFailingSince);
+  }
+
+  /** The record's daemonFailingSince after a poll here: this process's run of failed polls, the same text while it goes on. */
+  #keptFailingSince(record: WatchRecord): string | undefined {
+    const here = this.#failures.failingHereSince(record);
+    if (here === null) return undefined;
+    const kept = record.daemonFailingSince;
+    return kept !== undefined && Date.parse(kept) === here ? kept : new Date(here).toISOString();
   }
 
   /** Auto-tracking's pass: new actions of the tracked servers become watches, polled in this same pass. */
@@ -705,13 +724,15 @@ export class WatchEngine {
 
     const { pollFailed } = result;
     const { failingSince } = record;
+    this.#failures.ended(record, poll, result, failingSince);
     // failingSince is set by the first failed poll and cleared by the first answered one, which change
     // lastError too: it rides on that save, and a poll that fails (or is answered) again changes neither.
+    // daemonFailingSince changes besides only at the first failed poll after a restart.
     const errorChanged = keepChanges(record, {
       lastError: result.readError ?? (pollFailed ? result.reason : null),
       failingSince: pollFailed ? (record.failingSince ?? new Date().toISOString()) : null,
+      daemonFailingSince: this.#keptFailingSince(record),
     });
-    this.#failures.ended(record, poll, result, failingSince);
     this.#o.metrics.recordPoll(pollFailed ? 'error' : result.final ? 'finished' : result.notFound ? 'not_found' : 'pending', (this.#lastPollEndedAt - started) / 1000);
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);

@@ -278,3 +278,51 @@ describe('a daemon stopped while the sign seen in time is confirmed past the dea
     expect(h.mail.received.map((m) => m.subject)).toEqual([expect.stringMatching(/^\[ecs-action-watch\] create failed: /)]);
   });
 });
+
+describe('check beside a daemon whose looks at the server fail past the deadline, the sign seen in time', () => {
+  /** What `check` says of the watch now, from the state the daemon saved: its LAST ERROR. */
+  async function checkSays(build: Script): Promise<string> {
+    const { h } = env;
+    const path = await h.writeConfig(h.yaml([entry(build, '    deadline: 610s')], { poll: NO_RETRIES }));
+    const r = await h.cli(['check', '--json', '--config', path]);
+    expect(r.code).toBe(1);
+    return (JSON.parse(r.stdout) as Array<{ lastError: string }>)[0]!.lastError;
+  }
+  const countdown = (said: string) => /or a timeout in ([^)]+)\)$/.exec(said)?.[1];
+
+  it('tells the timeout the daemon will send, counted from when the daemon\'s looks began failing, not from the check', async () => {
+    const { app, build } = await signSeen('610s');
+    env.h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 1000 });
+    // The looks fail from 10 min 5 s, 5 s before the deadline; 4 min 55 s past it, the daemon's next poll.
+    await advance(app, 5 * 60_000, 5000);
+    const daemon = await pollIn5s(app);
+    await app.store.save();
+    expect(countdown(daemon)).toBe('5 min 15 s');
+    expect(countdown(await checkSays(build))).toBe('5 min 15 s');
+  });
+
+  it('... that while over before the daemon polls again: the timeout it will send', async () => {
+    const { app, build } = await signSeen('610s');
+    env.h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 1000 });
+    await advance(app, 5 * 60_000, 5000);
+    await app.close();
+    vi.advanceTimersByTime(6 * 60_000);
+    expect(await checkSays(build)).toMatch(/^not confirmed within 10 min 10 s and 10 min 10 s more: the server showed the sign of a dead step 10 min( \d+ s)? after tracking began, but /);
+  });
+
+  it('... a daemon started again meanwhile: from when the looks of the new one began failing', async () => {
+    const { h } = env;
+    const { app, build } = await signSeen('610s');
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 1000 });
+    await advance(app, 3 * 60_000, 5000);
+    await app.close();
+    // Down 1 min; its first poll 4 min past the deadline fails, and the next.
+    vi.advanceTimersByTime(60_000);
+    const again = await h.app(h.yaml([entry(build, '    deadline: 610s')], { poll: NO_RETRIES }));
+    await advance(again, 5000, 5000);
+    const daemon = await pollIn5s(again);
+    await again.store.save();
+    expect(countdown(daemon)).toBe('10 min 5 s');
+    expect(countdown(await checkSays(build))).toBe('10 min 5 s');
+  });
+});
