@@ -7,6 +7,7 @@ export const MOCKING = [
   'test/cli/editWatchFile.writeErrors.test.ts',
   'test/cloud/auth/credential.test.ts',
   'test/cloud/client-auth.test.ts',
+  'test/e2e/cli.test.ts',
   'test/e2e/hung-volume-probes.test.ts',
   'test/files/createWhole.noHardLinks.test.ts',
   'test/files/writeFileAtomic.durable.test.ts',
