@@ -57,6 +57,25 @@ describe("a cloud whose clock is not this host's", () => {
     expect(h.logs.lines().filter((l) => l['msg'] === 'watch finished')).toEqual([expect.objectContaining({ outcome: 'success', reason: bodies()[0]!.reason })]);
   });
 
+  it('... and check, once the daemon has told it and let go of what its polls saw, shows the success it told, not a timeout', async () => {
+    const ids = await rebootOnCloudAhead(10_000, 8000);
+    const yaml = h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 9s' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const app = await h.app(yaml);
+    await advance(app, 7500);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 4 });
+    await advance(app, 4000);
+    await vi.waitFor(() => expect(app.store.entries()[0]![1].deliveries).toMatchObject({ chat: { status: 'delivered' } }));
+    await app.store.save();
+    expect(bodies().map((b) => b.outcome)).toEqual(['success']);
+    // Told, the daemon keeps no action and no memory of when its poll saw the finish: check has the cloud's stamps alone.
+    expect(app.store.entries()[0]![1]).toMatchObject({ instanceAction: null, observed: undefined });
+    const config = await h.writeConfig(yaml);
+    const json = await h.cli(['check', '--json', '--config', config]);
+    expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ state: 'success', notified: expect.objectContaining({ outcome: 'success' }) as unknown })]);
+    const table = await h.cli(['check', '--config', config]);
+    expect(table.stdout).toMatch(/^web-01 .* success +\S+ +sent +-$/m);
+  });
+
   it('... and so after a restart past the deadline, the daemon stopped while the server read failed', async () => {
     const ids = await rebootOnCloudAhead(10_000, 8000);
     const yaml = h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 9s' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });

@@ -12,7 +12,7 @@ import { loadConfigOrReport, settingError } from '../loadConfig.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
-import type { TrackedProjectRecord, TrackedServerRecord } from '../../state/types.ts';
+import type { TrackedProjectRecord, TrackedServerRecord, VerdictRecord } from '../../state/types.ts';
 import { notifiedOf, notifiedWord, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
 import { NOTICEABLE_PAUSE_MS, holdText, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
@@ -58,21 +58,26 @@ export async function run(ctx: CommandContext): Promise<number> {
   const interrupt = () => void app.close({ drainMs: 0 });
   ctx.signal.addEventListener('abort', interrupt, { once: true });
   try {
-    // The daemon's verdicts and whom it told, shown beside this check's own, which starts from none.
+    // Whom the daemon told of its verdicts; this check's polls start from none.
     const told = new Map<string, Notified>();
+    // The daemon's verdicts themselves: what it told is settled, and judged again here without the memory of
+    // its polls (let go once told: when a poll first saw the finish, say) a watch could read otherwise.
+    const decided = new Map<string, VerdictRecord>();
     // What the daemon tried to tell of each watch, its outcome and its early warning, by name: a watch taken
     // out of the file since (`remove`) keeps what the daemon owes of it, and is still tried.
     const sent: Sent[] = [];
     for (const [key, record] of app.store.entries()) {
       const notified = notifiedOf(key, record, (label) => app.store.getBatch(label));
       if (notified) told.set(key, notified);
+      if (record.verdict) decided.set(key, record.verdict);
       sent.push({ key, name: record.name ?? kindOf(record).label(record).id, outcome: notified?.deliveries ?? {}, warning: warningDeliveries(record) });
       record.verdict = null;
       record.deliveries = dictionary();
     }
     const notifiedFor = (s: WatchStatus) => told.get(watchKey(s.record)) ?? null;
     const started = Date.now();
-    const statuses = await withNotFoundHints(await app.engine.pollOnce(), app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
+    const polled = await withNotFoundHints(await app.engine.pollOnce(), app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
+    const statuses = polled.map((s) => asDecided(s, decided.get(watchKey(s.record))));
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
     const cloudNow = app.client.clock.now();
@@ -129,6 +134,15 @@ async function withNotFoundHints(
     const hint = hinted && (await limit(() => hinted(s.target, client, signal)).catch(() => ''));
     return hint ? { ...s, detail: `${s.detail}; ${hint}` } : s;
   }));
+}
+
+/**
+ * A watch the daemon decided has its verdict: the outcome the operator was told, and why (not this poll's
+ * 404, which the verdict has weighed). A poll of it that failed keeps its error, and NOTIFIED then names the
+ * daemon's outcome.
+ */
+function asDecided(s: WatchStatus, verdict: VerdictRecord | undefined): WatchStatus {
+  return verdict === undefined || s.pollFailed ? s : { ...s, state: verdict.outcome, detail: verdict.reason, notFound: false };
 }
 
 /** What went wrong: this poll's error, the API's not knowing the id (yet), or why it failed, timed out or was not found. */
@@ -198,11 +212,11 @@ function nameCell(s: WatchStatus): string {
   return watchName(s.target, s.record) ?? kindOf(s.record).label(s.record).id;
 }
 
-/** The NOTIFIED cell: the daemon's outcome, where this check finds another, and its notifications in a word. */
+/** The NOTIFIED cell: the daemon's outcome, where STATE does not show it (a poll that failed), and its notifications in a word. */
 function notifiedCell(s: WatchStatus, notified: Notified | null): string {
   if (!notified) return '-';
   const word = notifiedWord(notified);
-  return notified.outcome === s.state ? word : `${notified.outcome}: ${word}`;
+  return notified.outcome === s.state && !s.pollFailed ? word : `${notified.outcome}: ${word}`;
 }
 
 function table(statuses: WatchStatus[], notifiedFor: NotifiedFor, times: Times & { started: number }, colour: boolean, width: number | undefined): string {
