@@ -23,6 +23,9 @@ import { makeCertificates } from '../certificates.ts';
 import { Harness, newIds, quickAction, type WatchEntry } from '../e2e/harness.ts';
 import { cloudConfig } from './helpers.ts';
 
+// `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
+vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('../e2e/inProcessV8.ts')).inTestProcess(await original()));
+
 const PROJECT = '7d2f0c7a9b8d4e6f8a1b2c3d4e5f6a7b';
 const PASSWORD = 'tls-test-password';
 

@@ -13,14 +13,8 @@ import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 import { watchKey } from '../../src/state/store.ts';
 
-// `run` here is in the test's own process, whose heap (the runner's and every module it loaded) is many
-// times a daemon's: each full collection the daemon asks for (at its start, after its first pass, around a
-// reload's parse: 89 in this file) cost the file 5 of its 16 s of processor, and showed nothing, since no
-// test here looks at the heap. They are left out; test/e2e/process.test.ts counts them in a daemon of its own.
-vi.mock('../../src/cli/daemonV8.ts', async (original) => {
-  const real = await original<typeof import('../../src/cli/daemonV8.ts')>();
-  return { ...real, collectGarbage: () => undefined, parseBetweenCollections: <T>(parse: () => T): T => parse() };
-});
+// `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
+vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
 
 // From `run` on, the tests run side by side, each with a harness of its own: most of their time is spent
 // waiting on the daemon's looks at the file, its schedule and its retries.

@@ -10,6 +10,9 @@ import { afterEach, expect, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { getText, itWithHarness as it, quickAction } from './harness.ts';
 
+// `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
+vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
+
 afterEach(() => {
   vi.restoreAllMocks();
 });

@@ -9,6 +9,9 @@ import { StateStore } from '../../src/state/store.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness, quickAction } from './harness.ts';
 
+// `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
+vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
+
 let h: Harness;
 let running: Promise<unknown> | undefined;
 const stop = new AbortController();
