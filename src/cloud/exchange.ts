@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus, type ApiErrorKind } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { htmlPage } from './errors/htmlPage.ts';
-import { describeNetworkFailure, errorCode, settingFailure } from '../net/failure.ts';
+import { describeNetworkFailure, errorCode, neverConnected, settingFailure } from '../net/failure.ts';
 import { failedAtProxy, proxyRefusal, tlsProxyVariableFor } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
@@ -90,7 +90,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       truncated: res.truncated,
     };
   } catch (err) {
-    if (signing || NEVER_SENT.has(errorCode(err) ?? '')) feedback = UNSENT;
+    if (signing || neverConnected(errorCode(err))) feedback = UNSENT;
     // The auth method's own failure (a key file it cannot read) is its to describe, not the network's.
     if (signing) throw err;
     if (options.signal?.aborted) throw options.signal.reason;
@@ -103,9 +103,6 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
 
 const NOT_THROTTLED: RateFeedback = { throttled: false };
 const UNSENT: RateFeedback = { throttled: false, unsent: true };
-
-/** Failures before a connection to the cloud was made (DNS, a refused connect): the request never left. */
-const NEVER_SENT = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED']);
 
 /** A 429, or Huawei's gateway saying its throttling threshold was reached (APIGW.0308) with whatever status. */
 function isThrottled(status: number, text: string): boolean {

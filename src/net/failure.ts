@@ -61,6 +61,14 @@ export function settingFailure(code: string | undefined): 'certificate' | 'not_t
   return code !== undefined && REFUSED_CERTIFICATE.has(code) ? 'certificate' : undefined;
 }
 
+/** Failures before a connection was made (DNS, a refused connect): whatever was to go over it never left. */
+const BEFORE_CONNECTING = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED']);
+
+/** Whether the failure `code` came before any connection was made, so that nothing was sent. */
+export function neverConnected(code: string | undefined): boolean {
+  return code !== undefined && BEFORE_CONNECTING.has(code);
+}
+
 /** An operator's phrase for a socket-level failure, or undefined when `code` is not one. */
 export function describeNetworkFailure(code: string | undefined, endpoint: string): string | undefined {
   if (code === undefined) return undefined;
