@@ -231,14 +231,12 @@ export class RateLimiter {
     const now = this.#now();
     this.#lastEnded = now;
     this.#inFlight--;
-    if (unsent) {
-      if (this.#queue.length > 0) this.#pump();
-      return;
+    if (!unsent) {
+      if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
+      this.#count(now);
+      if (throttled) this.#throttled(now, retryAfterMs, sentAt);
+      else this.#grow(now);
     }
-    if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
-    this.#count(now);
-    if (throttled) this.#throttled(now, retryAfterMs, sentAt);
-    else this.#grow(now);
     // With no one waiting there is nothing to grant, nor a wake-up to move.
     if (this.#queue.length > 0) this.#pump();
   }
