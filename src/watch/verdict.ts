@@ -355,10 +355,11 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const doing = running === null ? 'no event started' : `${running} running`;
   const errored = erroredFor(input, memory);
   const signSeen = memory.erroredSince !== null;
-  const shown = `${name}: ${doing}; ${signSeen ? `the server showed the sign of a dead step ${formatDuration(errored)} ago` : `the server answered 404 (${goneAnswers(memory)})`}`;
-  if (confirming && server.kind === 'error') return pending(`${shown}, and looking at it again failed: ${server.message}`, { confirming, pollFailed: true });
+  // Written only for the looks that fail: most polls of a long step reach here with nothing to say.
+  const shown = () => `${name}: ${doing}; ${signSeen ? `the server showed the sign of a dead step ${formatDuration(errored)} ago` : `the server answered 404 (${goneAnswers(memory)})`}`;
+  if (confirming && server.kind === 'error') return pending(`${shown()}, and looking at it again failed: ${server.message}`, { confirming, pollFailed: true });
   // Not a delete: its server gone is a failed poll (gateways and cells blip), as the contract has it.
-  if (signSeen && server.kind === 'gone') return pending(`${shown}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
+  if (signSeen && server.kind === 'gone') return pending(`${shown()}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
   if (server.kind !== 'found' || !signSeen) return waiting;
   const info = server.server.info;
   const sign = deadStepSign(action, info) ?? `${info.status} with no task state`;
