@@ -187,9 +187,11 @@ export function withDeadline<R, M>(
         return { final: false, reason, next: judged.next, confirming: judged.confirming, pollFailed, memory };
       }
       const reason =
-        finishedAt === null
-          ? `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.standing ?? judged.reason}`
-          : `not finished within ${formatDuration(clock.deadlineMs)}: ${ended} ${formatDuration(finishedAt - clock.trackingSince)} after tracking began`;
+        finishedAt !== null
+          ? `not finished within ${formatDuration(clock.deadlineMs)}: ${ended} ${formatDuration(finishedAt - clock.trackingSince)} after tracking began`
+          : ends.unread
+            ? unreadTimeout(clock, deadlineAt, judged.standing ?? judged.reason)
+            : `not finished ${formatDuration(clock.deadlineMs)} after tracking began: ${judged.standing ?? judged.reason}`;
       return { final: true, outcome: 'timeout', reason, pollFailed, memory };
     }
     // Finished in time, unconfirmed: a read that keeps failing (a policy that refuses it, a service behind the
@@ -207,4 +209,15 @@ export function withDeadline<R, M>(
     }
   }
   return { final: false, reason: judged.reason, next: judged.next, confirming: judged.confirming, pollFailed, memory };
+}
+
+/**
+ * The reason of a timeout whose action could not be read until the while past the deadline ran out: it may
+ * well have finished in time (an API down for an hour), so the reason says that this is not known, and for
+ * how long the polls failed, rather than that it did not finish.
+ */
+function unreadTimeout(clock: Clock, deadlineAt: number, failed: string): string {
+  // This process's run of failures: after a restart the outage may be longer, never shorter.
+  const failing = clock.now - (clock.failingSince ?? clock.now);
+  return `not known to have finished within ${formatDuration(clock.deadlineMs)}: the API answered none of its polls for the last ${formatDuration(failing)}, to ${formatDuration(clock.now - deadlineAt)} past the deadline; ${failed}`;
 }

@@ -290,3 +290,23 @@ it('records nothing of a tracked server\'s listing that stopping cut short: its 
   expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(1);
   expect(Object.values(app.store.tracking.servers).map((s) => s.lastError)).toEqual([null]);
 });
+
+it('ends a watch the cloud did not answer for until 15 min past its deadline as a timeout that says whether it finished is not known, not that it did not finish: a reboot done in 10 min of a 30 min deadline, the API down for an hour from its first minute', async () => {
+  vi.useFakeTimers({ toFake: ['Date'] });
+  h = await Harness.start();
+  const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10 * 60_000, taskState: 'rebooting' }] });
+  h.simulator.addAction(action);
+  const app = await h.app(h.yaml([{ ...action, name: 'w', extra: '    deadline: 30m' }], { poll: NO_RETRIES }));
+  const tracked = Date.now();
+  expect((await app.engine.pollOnce()).map((s) => s.pollFailed)).toEqual([false]);
+  // Down from the first minute: every poll meets a 503, each pass a minute apart.
+  h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 100 });
+  let verdict = app.store.entries()[0]![1].verdict;
+  while (verdict === null && Date.now() - tracked < 60 * 60_000) {
+    vi.setSystemTime(Date.now() + 60_000);
+    await app.engine.pollOnce();
+    verdict = app.store.entries()[0]![1].verdict;
+  }
+  expect(verdict?.outcome).toBe('timeout');
+  expect(verdict?.reason).toMatch(/^not known to have finished within 30 min: the API answered none of its polls for the last 44 min, to 15 min past the deadline; last poll failed: GET \S+ → 503 serviceUnavailable/);
+});

@@ -565,12 +565,12 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'timeout', reason: /between steps/ },
   },
   {
-    name: 'a poll error past the deadline, with nothing known, is a timeout naming the error once the API has failed 15 min past it',
+    name: 'a poll error past the deadline, with nothing known, is a timeout naming the error once the API has failed 15 min past it, and that whether it finished in time is not known',
     nova: 'the API was unreachable the whole time',
     action: { kind: 'error', message: 'GET x → 503' },
     failingSince: 60_000,
     elapsed: 6 * HOUR + 15 * 60_000,
-    expect: { final: true, outcome: 'timeout', reason: /^not finished 6 h after tracking began: last poll failed: GET x → 503/ },
+    expect: { final: true, outcome: 'timeout', reason: /^not known to have finished within 6 h: the API answered none of its polls for the last 6 h 14 min, to 15 min past the deadline; last poll failed: GET x → 503$/ },
   },
   {
     name: '... before then it waits for the API to answer: the action may have finished in time',
