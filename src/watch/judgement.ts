@@ -219,5 +219,5 @@ export function withDeadline<R, M>(
 function unreadTimeout(clock: Clock, deadlineAt: number, failed: string): string {
   // This process's run of failures: after a restart the outage may be longer, never shorter.
   const failing = clock.now - (clock.failingSince ?? clock.now);
-  return `not known to have finished within ${formatDuration(clock.deadlineMs)}: the API answered none of its polls for the last ${formatDuration(failing)}, to ${formatDuration(clock.now - deadlineAt)} past the deadline; ${failed}`;
+  return `not known to have finished within ${formatDuration(clock.deadlineMs)}: no poll could read it for the last ${formatDuration(failing)}, to ${formatDuration(clock.now - deadlineAt)} past the deadline; ${failed}`;
 }

@@ -525,7 +525,7 @@ describe('no credential in any output', () => {
     const failing = await h.app(await yaml(false, [entry(stuck, 'stuck', '    deadline: 3s')]));
     await passes(failing, 12, 500);
     const timedOut = h.hooks.received.find((r) => (r.body as { outcome: string }).outcome === 'timeout')?.body as { reason: string } | undefined;
-    expect(timedOut?.reason).toMatch(/^not known to have finished within 3 s: the API answered none of its polls for the last .+, to .+ past the deadline; last poll failed: /);
+    expect(timedOut?.reason).toMatch(/^not known to have finished within 3 s: no poll could read it for the last .+, to .+ past the deadline; last poll failed: /);
     expect(timedOut?.reason).toMatch(mode.refused);
     await failing.close();
 

@@ -308,5 +308,5 @@ it('ends a watch the cloud did not answer for until 15 min past its deadline as 
     verdict = app.store.entries()[0]![1].verdict;
   }
   expect(verdict?.outcome).toBe('timeout');
-  expect(verdict?.reason).toMatch(/^not known to have finished within 30 min: the API answered none of its polls for the last 44 min, to 15 min past the deadline; last poll failed: GET \S+ → 503 serviceUnavailable/);
+  expect(verdict?.reason).toMatch(/^not known to have finished within 30 min: no poll could read it for the last 44 min, to 15 min past the deadline; last poll failed: GET \S+ → 503 serviceUnavailable/);
 });

@@ -570,7 +570,7 @@ const rows: Row[] = [
     action: { kind: 'error', message: 'GET x → 503' },
     failingSince: 60_000,
     elapsed: 6 * HOUR + 15 * 60_000,
-    expect: { final: true, outcome: 'timeout', reason: /^not known to have finished within 6 h: the API answered none of its polls for the last 6 h 14 min, to 15 min past the deadline; last poll failed: GET x → 503$/ },
+    expect: { final: true, outcome: 'timeout', reason: /^not known to have finished within 6 h: no poll could read it for the last 6 h 14 min, to 15 min past the deadline; last poll failed: GET x → 503$/ },
   },
   {
     name: '... before then it waits for the API to answer: the action may have finished in time',
