@@ -73,6 +73,11 @@ export interface VerdictInput extends Observations, Clock {
   memory: WatchMemory;
   /** The action document an earlier poll found, if any: evidence when this poll could not read it. */
   lastAction: InstanceAction | null;
+  /**
+   * When `action` was read (this host's clock; `now` when not given): a finish it shows happened by then,
+   * not by the end of the reads after it (a slow or retried server read), which may come past the deadline.
+   */
+  actionReadAt?: number;
 }
 
 /** The next read a poll should make: the server, the action again, the server's action list, its migrations. */

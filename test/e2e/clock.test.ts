@@ -57,6 +57,21 @@ describe("a cloud whose clock is not this host's", () => {
     expect(h.logs.lines().filter((l) => l['msg'] === 'watch finished')).toEqual([expect.objectContaining({ outcome: 'success', reason: bodies()[0]!.reason })]);
   });
 
+  it('... by when its read of the action answered, not when the reads after it in the same poll did (its server read answered 2 s later, past the deadline)', async () => {
+    const ids = await rebootOnCloudAhead(10_000, 8000);
+    const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 9s' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' }));
+    await advance(app, 7500);
+    h.simulator.injectFault({ kind: 'slow', delayMs: 100 }, { route: 'server' });
+    // 8 s: the poll that sees the finish, 1 s before the deadline; its server read is answered at 10 s.
+    vi.advanceTimersByTime(500);
+    const poll = app.engine.pollOnce();
+    await vi.waitFor(() => expect(h.simulator.requests.filter((r) => r.route === 'server')).toHaveLength(1));
+    vi.advanceTimersByTime(2000);
+    await poll;
+    await app.outbox.flush();
+    expect(bodies().map((b) => [b.outcome, b.reason])).toEqual([['success', 'reboot: 1 event succeeded in 8 s, server ACTIVE']]);
+  });
+
   it('... and check, once the daemon has told it and let go of what its polls saw, shows the success it told, not a timeout', async () => {
     const ids = await rebootOnCloudAhead(10_000, 8000);
     const yaml = h.yaml([{ ...ids, name: 'web-01', extra: '    deadline: 9s' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });

@@ -3,6 +3,7 @@ import { ApiError } from '../../cloud/ApiError.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import type { InstanceAction, WatchRef } from '../../model.ts';
+import { finishedBy } from '../eventsFinished.ts';
 import type { ActionWatchRecord } from '../../state/types.ts';
 import { rememberLookup } from '../judgement.ts';
 import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '../memory.ts';
@@ -96,23 +97,37 @@ async function poll(p: Poll): Promise<PollResult> {
   // server deleted below microversion 2.21, or a blip): it was seen all the same, as if by an earlier poll.
   const foundNow = first.kind === 'found' ? first.action : null;
   let seen: Observations = { ...NOTHING_READ, action: first };
+  // How long after tracking began the action judged was read (a step of this host's clock moves trackingSince
+  // with the record's other times): a finish it shows was seen then, however long the reads after it took.
+  let actionReadAfter: number | undefined;
   for (let reads = 1; ; reads += 1) {
     if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
     // now() first: a step of this host's clock moves the record's times, which are read after it.
     const now = p.now();
+    const trackingSince = Date.parse(record.trackingSince);
+    actionReadAfter ??= now - trackingSince;
     const memory = memoryOf(record);
     const lostNow = foundNow !== null && seen.action.kind !== 'found';
     // The observations written out rather than spread in: a spread after other fields copies them one by
     // one into a new object, at every poll.
     const verdict = decide({
-      now, trackingSince: Date.parse(record.trackingSince), deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs,
+      now, trackingSince, deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs,
       cloudSetMs: record.cloudClockSetMs, failingSince: p.failingSince(),
       memory: lostNow ? rememberLookup(memory, 'found', now) : memory, lastAction: lostNow ? foundNow : record.instanceAction,
-      action: seen.action, server: seen.server, actionAfterServer: seen.actionAfterServer, actions: seen.actions, migrations: seen.migrations,
+      action: seen.action, actionReadAt: trackingSince + actionReadAfter, server: seen.server, actionAfterServer: seen.actionAfterServer, actions: seen.actions, migrations: seen.migrations,
     });
     if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict, memory, foundNow);
-    seen = await read(p, verdict.next, seen, memory);
+    const { next } = verdict;
+    seen = await read(p, next, seen, memory);
+    // Read again after the server, the finish the first read showed was seen by then; another, only now.
+    if (next === 'action' && !sameFinish(foundNow, seen.action)) actionReadAfter = undefined;
   }
+}
+
+/** Whether `read` shows the action finished as `found` does. */
+function sameFinish(found: InstanceAction | null, read: ActionObservation): boolean {
+  const finished = found === null ? null : finishedBy(found);
+  return finished !== null && read.kind === 'found' && finishedBy(read.action) === finished;
 }
 
 /**
