@@ -29,15 +29,20 @@ export function toRecordFields(memory: WatchMemory): Pick<WatchRecord, 'everFoun
  * The memory after one poll's answers. Pure, and computed from the memory as it was before the poll,
  * so that a poll reading the action twice still counts one answer. A poll that changes nothing (nearly
  * every one) gets the memory given back, not a copy. `lastAction`: the action as the poll before found it;
- * `actionReadAt`: when this poll read the action it judges (`now` when not given).
+ * `actionReadAt` and `serverReadAt`: when this poll read the action and the server it judges (`now` when not given).
  */
-export function remember(previous: WatchMemory, seen: Observations & { lastAction: InstanceAction | null; actionReadAt?: number }, now: number): WatchMemory {
+export function remember(
+  previous: WatchMemory,
+  seen: Observations & { lastAction: InstanceAction | null; actionReadAt?: number; serverReadAt?: number | undefined },
+  now: number,
+): WatchMemory {
   const looked = rememberLookup(previous, seen.action.kind, now);
   const server = seen.server.kind;
-  const serverGoneSince = server === 'gone' ? (previous.serverGoneSince ?? new Date(now).toISOString()) : server === 'found' ? null : previous.serverGoneSince;
+  const serverAt = seen.serverReadAt ?? now;
+  const serverGoneSince = server === 'gone' ? (previous.serverGoneSince ?? new Date(serverAt).toISOString()) : server === 'found' ? null : previous.serverGoneSince;
   const serverGoneAnswers = server === 'gone' ? previous.serverGoneAnswers + 1 : server === 'found' ? 0 : previous.serverGoneAnswers;
   const { migrationsReadable, migrationsRefusedAnswers } = rememberMigrations(previous, seen.migrations);
-  const { stallCheckedAt, erroredSince } = rememberStall(previous, seen, now);
+  const { stallCheckedAt, erroredSince } = rememberStall(previous, seen, serverAt);
   const finishSeenAt = rememberFinish(previous, seen, seen.actionReadAt ?? now);
   const same = serverGoneSince === previous.serverGoneSince && serverGoneAnswers === previous.serverGoneAnswers &&
     migrationsReadable === previous.migrationsReadable && migrationsRefusedAnswers === previous.migrationsRefusedAnswers &&

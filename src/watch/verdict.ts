@@ -78,6 +78,8 @@ export interface VerdictInput extends Observations, Clock {
    * not by the end of the reads after it (a slow or retried server read), which may come past the deadline.
    */
   actionReadAt?: number;
+  /** When `server` was read, likewise: what it shows was seen then, not once the action list read after it answered. */
+  serverReadAt?: number | undefined;
 }
 
 /** The next read a poll should make: the server, the action again, the server's action list, its migrations. */

@@ -83,6 +83,24 @@ describe('a dead step whose looks at the server fail', () => {
     expect(reasons()[0]).toMatch(DEAD);
   });
 
+  it('... seen 1 s before it by a look whose read of the action list answered 2 s later: the sign was shown in time, and the failure once it has lasted', async () => {
+    const { h } = env;
+    const build = deadBuild();
+    h.simulator.addAction(build);
+    const app = await h.app(h.yaml([entry(build, '    deadline: 601s')], { poll: NO_RETRIES }));
+    await advance(app, 10 * 60_000 - 5000, 5000);
+    h.simulator.injectFault({ kind: 'slow', delayMs: 100 }, { route: 'actions' });
+    // 10 min: the first look at the server, which shows the sign; the list read after it answers at 10 min 2 s.
+    vi.advanceTimersByTime(5000);
+    const poll = app.engine.pollOnce();
+    await vi.waitFor(() => expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(1));
+    vi.advanceTimersByTime(2000);
+    await poll;
+    await advance(app, 30_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(/^create failed: server ERROR; compute__do_build_and_run_instance never finished \(running 10 min \d+ s\) and the server has been ERROR with no task state for [\d.]+ s: its compute service likely stopped during the step$/);
+  });
+
   it('... its looks failing across the deadline: the failure once one answers', async () => {
     const { app } = await signSeen('610s');
     const before = serverReads();

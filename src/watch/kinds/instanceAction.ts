@@ -97,14 +97,19 @@ async function poll(p: Poll): Promise<PollResult> {
   // server deleted below microversion 2.21, or a blip): it was seen all the same, as if by an earlier poll.
   const foundNow = first.kind === 'found' ? first.action : null;
   let seen: Observations = { ...NOTHING_READ, action: first };
-  // How long after tracking began the action judged was read (a step of this host's clock moves trackingSince
-  // with the record's other times): a finish it shows was seen then, however long the reads after it took.
+  // How long after tracking began the action and the server judged were read (a step of this host's clock
+  // moves trackingSince with the record's other times): what they show was seen then, however long the reads
+  // after them took (a slow or retried read of the server, of the action list).
   let actionReadAfter: number | undefined;
+  let serverReadAfter: number | undefined;
+  let last: Read = 'action';
   for (let reads = 1; ; reads += 1) {
     if (p.cancelled()) return { final: false, reason: 'stopping', pollFailed: false, readError: null, notFound: false, changed: false };
     // now() first: a step of this host's clock moves the record's times, which are read after it.
     const now = p.now();
     const trackingSince = Date.parse(record.trackingSince);
+    if (last === 'server') serverReadAfter = now - trackingSince;
+    // Unset only before the first read's verdict, or after a read of the action again that shows another finish.
     actionReadAfter ??= now - trackingSince;
     const memory = memoryOf(record);
     const lostNow = foundNow !== null && seen.action.kind !== 'found';
@@ -114,13 +119,15 @@ async function poll(p: Poll): Promise<PollResult> {
       now, trackingSince, deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs,
       cloudSetMs: record.cloudClockSetMs, failingSince: p.failingSince(),
       memory: lostNow ? rememberLookup(memory, 'found', now) : memory, lastAction: lostNow ? foundNow : record.instanceAction,
-      action: seen.action, actionReadAt: trackingSince + actionReadAfter, server: seen.server, actionAfterServer: seen.actionAfterServer, actions: seen.actions, migrations: seen.migrations,
+      action: seen.action, actionReadAt: trackingSince + actionReadAfter, server: seen.server,
+      serverReadAt: serverReadAfter === undefined ? undefined : trackingSince + serverReadAfter,
+      actionAfterServer: seen.actionAfterServer, actions: seen.actions, migrations: seen.migrations,
     });
     if (verdict.final || verdict.next === null || reads >= MAX_READS_PER_POLL) return keep(record, seen, verdict, memory, foundNow);
-    const { next } = verdict;
-    seen = await read(p, next, seen, memory);
+    last = verdict.next;
+    seen = await read(p, last, seen, memory);
     // Read again after the server, the finish the first read showed was seen by then; another, only now.
-    if (next === 'action' && !sameFinish(foundNow, seen.action)) actionReadAfter = undefined;
+    if (last === 'action' && !sameFinish(foundNow, seen.action)) actionReadAfter = undefined;
   }
 }
 
