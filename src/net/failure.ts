@@ -61,8 +61,11 @@ export function settingFailure(code: string | undefined): 'certificate' | 'not_t
   return code !== undefined && REFUSED_CERTIFICATE.has(code) ? 'certificate' : undefined;
 }
 
-/** Failures before a connection was made (DNS, a refused connect): whatever was to go over it never left. */
-const BEFORE_CONNECTING = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED']);
+/**
+ * Failures before a connection was made (DNS, a refused connect, no route to the host or its network, as a
+ * route or a VPN tunnel lost gives): whatever was to go over it never left.
+ */
+const BEFORE_CONNECTING = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
 
 /** Whether the failure `code` came before any connection was made, so that nothing was sent. */
 export function neverConnected(code: string | undefined): boolean {

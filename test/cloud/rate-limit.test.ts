@@ -103,6 +103,25 @@ describe('the rate limit at the cloud', () => {
     limiter.close();
   });
 
+  it('... nor one whose connection found no route to the cloud (ENETUNREACH, as a route or a VPN tunnel lost gives)', async () => {
+    simulator = await startSimulator();
+    const limiter = new RateLimiter({ count: 2, perMs: 3_600_000 }, silent);
+    // TCP to a multicast address: Linux refuses the connect at once, the network unreachable.
+    client = createEcsClient(cloudConfig({ endpoint: 'http://224.0.0.1:9', microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
+    const ref = { projectId: PROJECT, serverId: 's1', requestId: 'req-1' };
+    for (let i = 0; i < 2; i++) {
+      const failed = await client.getInstanceAction(ref).catch((err: unknown) => err);
+      expect((failed as ApiError).message).toContain('ENETUNREACH');
+    }
+    await client.close();
+    simulator.addAction({ ...ref, action: 'reboot', steps: [] });
+    client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
+    client.stopWaiting();
+    // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
+    expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
+    limiter.close();
+  });
+
   it("pauses every request after Huawei's APIGW.0308, which names no Retry-After", async () => {
     simulator = await startSimulator();
     const requestId = simulator.addAction({ projectId: PROJECT, serverId: 's1', action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 60_000 }] });
