@@ -4,7 +4,7 @@ import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { eventsFinished, finishedBy } from './eventsFinished.ts';
 import { rememberLookup } from './judgement.ts';
 import type { InstanceAction } from '../model.ts';
-import type { MigrationsObservation, Observations } from './verdict.ts';
+import type { MigrationsObservation, Observations, ServerObservation } from './verdict.ts';
 
 /** What the verdict needs from earlier polls: the record's `everFound` and its `observed` memory. */
 export interface WatchMemory extends ObservedMemory {
@@ -37,7 +37,7 @@ export function remember(
   now: number,
 ): WatchMemory {
   const looked = rememberLookup(previous, seen.action.kind, now);
-  const server = seen.server.kind;
+  const server = serverSeen(seen.server);
   const serverAt = seen.serverReadAt ?? now;
   const serverGoneSince = server === 'gone' ? (previous.serverGoneSince ?? new Date(serverAt).toISOString()) : server === 'found' ? null : previous.serverGoneSince;
   const serverGoneAnswers = server === 'gone' ? previous.serverGoneAnswers + 1 : server === 'found' ? 0 : previous.serverGoneAnswers;
@@ -78,9 +78,17 @@ function rememberStall(previous: WatchMemory, seen: Observations, now: number): 
     const erroredSince = left ? (previous.erroredSince ?? new Date(now).toISOString()) : action?.events === undefined ? previous.erroredSince : null;
     return { stallCheckedAt: previous.stallCheckedAt, erroredSince };
   }
-  if (seen.server.kind !== 'found') return previous;
+  if (serverSeen(seen.server) !== 'found' || seen.server.kind !== 'found') return previous;
   const errored = seen.action.kind === 'found' && deadStepSign(seen.action.action, seen.server.server.info) !== null;
   return { stallCheckedAt: new Date(now).toISOString(), erroredSince: errored ? (previous.erroredSince ?? new Date(now).toISOString()) : null };
+}
+
+/**
+ * What a read of the server saw of it: a server in a down cell (2.69's stub, status UNKNOWN) shows nothing of
+ * its state, as a failed read does, and what earlier looks saw of it (its sign, its 404) stands.
+ */
+function serverSeen(server: ServerObservation): ServerObservation['kind'] {
+  return server.kind === 'found' && server.server.info.status === 'UNKNOWN' ? 'error' : server.kind;
 }
 
 /**

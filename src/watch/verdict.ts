@@ -364,7 +364,9 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const signSeen = memory.erroredSince !== null;
   // Written only for the looks that fail: most polls of a long step reach here with nothing to say.
   const shown = () => `${name}: ${doing}; ${signSeen ? `the server showed the sign of a dead step ${formatDuration(errored)} ago` : `the server answered 404 (${goneAnswers(memory)})`}`;
-  if (confirming && server.kind === 'error') return pending(`${shown()}, and looking at it again failed: ${server.message}`, { confirming, pollFailed: true });
+  // A server in a down cell (2.69's stub, UNKNOWN) shows nothing of its state: a look that failed too.
+  const unseen = server.kind === 'error' ? `failed: ${server.message}` : server.kind === 'found' && server.server.info.status === 'UNKNOWN' ? 'found its cell unreachable (status UNKNOWN)' : null;
+  if (confirming && unseen !== null) return pending(`${shown()}, and looking at it again ${unseen}`, { confirming, pollFailed: true });
   // Not a delete: its server gone is a failed poll (gateways and cells blip), as the contract has it.
   if (signSeen && server.kind === 'gone') return pending(`${shown()}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
   if (server.kind !== 'found' || !signSeen) return waiting;

@@ -868,6 +868,20 @@ const rows: Row[] = [
     },
   },
   {
+    name: '... that look answered by a down cell (2.69 UNKNOWN), which shows nothing of the server: it waits for one that does, not a timeout',
+    nova: '(same), the server\'s cell unreachable from nova-api (views/servers.py _show_from_down_cell)',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    server: server('UNKNOWN'),
+    memory: { stallCheckedAt: iso(T0 + 15 * 60_000 - 10_000), erroredSince: iso(T0 + 15 * 60_000 - 10_000) },
+    deadline: 15 * 60_000,
+    elapsed: 15 * 60_000,
+    expect: {
+      final: false,
+      pollFailed: true,
+      reason: /^create: compute__do_build_and_run_instance running; the server showed the sign of a dead step 10 s ago, and looking at it again found its cell unreachable \(status UNKNOWN\) \(past the deadline: the server showed the sign of a dead step in time, judged once the API answers, or a timeout in 15 min\)$/,
+    },
+  },
+  {
     name: '... the action\'s read failing 15 min past the deadline: a timeout that names the sign seen in time',
     nova: '(same), the API down for good',
     action: { kind: 'error', message: 'GET x → 503' },
@@ -959,6 +973,20 @@ const rows: Row[] = [
       final: false,
       pollFailed: true,
       reason: /^delete: compute_terminate_instance running; the server answered 404 \(1 time\), and looking at it again failed: GET server → 503 \(past the deadline: the server answered 404 in time, judged once the API answers, or a timeout in 15 min\)$/,
+    },
+  },
+  {
+    name: '... or that look answered by a down cell (2.69 UNKNOWN): it waits for one that shows the server, not a timeout',
+    nova: '(same), the server\'s cell unreachable from nova-api (views/servers.py _show_from_down_cell)',
+    action: found(doc('delete', [ev('compute_terminate_instance', null)])),
+    server: server('UNKNOWN'),
+    memory: { stallCheckedAt: iso(T0 + 15 * 60_000 - 10_000), serverGoneSince: iso(T0 + 15 * 60_000 - 10_000), serverGoneAnswers: 1 },
+    deadline: 15 * 60_000,
+    elapsed: 15 * 60_000,
+    expect: {
+      final: false,
+      pollFailed: true,
+      reason: /^delete: compute_terminate_instance running; the server answered 404 \(1 time\), and looking at it again found its cell unreachable \(status UNKNOWN\) \(past the deadline: the server answered 404 in time, judged once the API answers, or a timeout in 15 min\)$/,
     },
   },
   {
