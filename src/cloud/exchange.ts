@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { ApiError, THROTTLED_CODE, kindForStatus, type ApiErrorKind } from './ApiError.ts';
 import { apiMessageFromText, type ApiMessage } from './errors/apiMessage.ts';
 import { htmlPage } from './errors/htmlPage.ts';
-import { describeNetworkFailure, errorCode, neverConnected, settingFailure } from '../net/failure.ts';
+import { describeNetworkFailure, errorCode, nothingSent, settingFailure } from '../net/failure.ts';
 import { failedAtProxy, proxyRefusal, tlsProxyVariableFor } from '../net/proxy.ts';
 import { oneLine } from '../net/oneLine.ts';
 import { parseRetryAfter } from '../net/retryAfter.ts';
@@ -90,7 +90,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       truncated: res.truncated,
     };
   } catch (err) {
-    if (signing || neverConnected(errorCode(err))) feedback = UNSENT;
+    if (signing || nothingSent(errorCode(err))) feedback = UNSENT;
     // The auth method's own failure (a key file it cannot read) is its to describe, not the network's.
     if (signing) throw err;
     if (options.signal?.aborted) throw options.signal.reason;

@@ -67,9 +67,12 @@ export function settingFailure(code: string | undefined): 'certificate' | 'not_t
  */
 const BEFORE_CONNECTING = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
 
-/** Whether the failure `code` came before any connection was made, so that nothing was sent. */
-export function neverConnected(code: string | undefined): boolean {
-  return code !== undefined && BEFORE_CONNECTING.has(code);
+/**
+ * Whether the failure `code` came before anything was sent: before any connection was made, or in the TLS
+ * handshake, which refused the server's certificate or found no TLS on its port before a request could go.
+ */
+export function nothingSent(code: string | undefined): boolean {
+  return code !== undefined && (BEFORE_CONNECTING.has(code) || code === NOT_TLS || REFUSED_CERTIFICATE.has(code));
 }
 
 /** An operator's phrase for a socket-level failure, or undefined when `code` is not one. */

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { pino } from 'pino';
 import { cloudConfig } from './helpers.ts';
@@ -5,6 +8,9 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { createEcsClient, type EcsClient } from '../../src/cloud/client.ts';
 import { ApiError } from '../../src/cloud/ApiError.ts';
 import { RateLimiter } from '../../src/cloud/rateLimiter.ts';
+import { readCaFile } from '../../src/net/caFile.ts';
+import { trustedCertificates } from '../../src/net/tls.ts';
+import { makeCertificates } from '../certificates.ts';
 
 const PROJECT = '0b4e1c8d6f2a4e0e9d3c2b1a0f9e8d7c';
 const PASSWORD = 'rate-limit-SECRET';
@@ -119,6 +125,29 @@ describe('the rate limit at the cloud', () => {
     client.stopWaiting();
     // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
     expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
+    limiter.close();
+  });
+
+  it('... nor one whose TLS handshake refused the cloud\'s certificate, before any request went over it', async ({ onTestFinished }) => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-rate-tls-'));
+    onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
+    const made = makeCertificates(dir);
+    simulator = await startSimulator({ tls: { key: made.key, cert: made.cert } });
+    const ref = { projectId: PROJECT, serverId: 's1', requestId: 'req-1' };
+    simulator.addAction({ ...ref, action: 'reboot', steps: [] });
+    const limiter = new RateLimiter({ count: 2, perMs: 3_600_000 }, silent);
+    // The private CA not yet in cloud.tls.caFile (or the cloud's certificate expired for a while).
+    client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
+    for (let i = 0; i < 2; i++) {
+      const failed = await client.getInstanceAction(ref).catch((err: unknown) => err);
+      expect((failed as ApiError).kind).toBe('certificate');
+    }
+    await client.close();
+    client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent, limiter, ca: trustedCertificates(readCaFile(made.caFile)) });
+    client.stopWaiting();
+    // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
+    expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
+    expect(simulator.requests).toHaveLength(1);
     limiter.close();
   });
 
