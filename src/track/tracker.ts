@@ -43,6 +43,12 @@ export interface TrackContext {
   limit<V>(task: () => Promise<V>): Promise<V>;
   /** The engine is stopping: what a read finds or fails from now on is not recorded (the next start lists again). */
   cancelled(): boolean;
+  /**
+   * This host's time as the engine judges by it (its now()), for the times the state keeps: read after an
+   * answer, it has that answer's Date judge a step of the clock first, so that a time stamped now is not
+   * moved afterwards with those kept before the step (back by as long as a VM was held still).
+   */
+  now(): number;
 }
 
 export interface TrackPassResult {
@@ -163,7 +169,7 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
     return;
   }
   if (ctx.cancelled()) return;
-  const now = new Date().toISOString();
+  const now = new Date(ctx.now()).toISOString();
   const newest = newestOf(listed.map((s) => s.updated), project.cursor);
   const sentAt = cloudTimeAt(sentMono, ctx);
   for (const server of listed) {
@@ -287,7 +293,7 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
 
 /** Keeps what a listing showed and starts a watch for each new action the entry asks for. */
 function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceActionSummary[], log: Logger, ctx: TrackContext): number {
-  const now = new Date().toISOString();
+  const now = new Date(ctx.now()).toISOString();
   const began = server.since === null;
   const { next, found, skipped } = discover(server, listed, entry.actions === undefined ? null : new Set(entry.actions), now, ctx.client.clock.now());
   Object.assign(server, next);
@@ -326,7 +332,7 @@ function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceA
 function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext): number {
   // Nova's own 404 is an answer: a failure told before it has ended.
   ctx.answered(log, server);
-  const now = Date.now();
+  const now = ctx.now();
   server.missingSince ??= new Date(now).toISOString();
   server.missingAnswers += 1;
   if (server.missingAnswers >= GONE_MIN_ANSWERS && now - Date.parse(server.missingSince) >= GONE_WINDOW_MS) {

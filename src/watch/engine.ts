@@ -598,6 +598,7 @@ export class WatchEngine {
         answered: (readLog, about) => this.#failures.answered(about, readLog),
         limit: (task) => this.#limit(task),
         cancelled: () => this.#stopping.signal.aborted,
+        now: () => this.#now(),
       });
       this.#o.metrics.discovered.inc(discovered);
     } catch (err) {

@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
+import { watchKey } from '../../src/state/store.ts';
 import { Harness, PROJECT, newIds } from './harness.ts';
 
 let h: Harness;
@@ -186,6 +187,27 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect.stringMatching(/^this host's clock was set forward 30 min: /),
       "the cloud's clock, by the Date of its first answer since this host's clock stepped, says the time was passing (the machine held still, as a paused VM is), not a setting of the clock, where this machine's boot clock said set forward 30 min: the times the state keeps are moved by 30 min back to match",
     ]);
+  });
+
+  it('gives a resize that auto-tracking finds after the machine was held still 20 min, started meanwhile, its whole 30 min deadline: a success 20 min after it started, not a timeout at 10 min', async () => {
+    slept = 0;
+    cloudAhead = 0;
+    vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
+    h = await Harness.start({ now: () => Date.now() + cloudAhead });
+    const { serverId } = newIds();
+    h.simulator.addAction({ projectId: PROJECT, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]\n    deadline: 30m` }), { bootClock });
+    await pass(app, MINUTE);
+    // Its clocks stopped, boot clock included, and its time put right after: the resize started 15 min into it.
+    vi.setSystemTime(Date.now() + 15 * MINUTE);
+    const resize = h.simulator.addAction({ projectId: PROJECT, serverId, action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 20 * MINUTE }] });
+    const startedAt = Date.now();
+    vi.setSystemTime(Date.now() + 5 * MINUTE);
+    await pass(app, 2000);
+    const key = watchKey({ projectId: PROJECT, serverId, requestId: resize });
+    expect(Date.parse(app.store.get(key)!.trackingSince)).toBeGreaterThanOrEqual(startedAt - 1000);
+    await pass(app, 16 * MINUTE);
+    expect(outcomes()).toEqual(['success']);
   });
 
   it('does not give up a notification as older than delivery.maxAge (24 h) when this host\'s clock is set a day forward between two attempts', async () => {

@@ -37,6 +37,7 @@ function harness(options: { cloudBehindMs: number }) {
     answered: () => {},
     limit: (task: () => Promise<unknown>) => task(),
     cancelled: () => false,
+    now: () => Date.now(),
   } as unknown as TrackContext;
   return {
     ctx, records,
