@@ -127,6 +127,12 @@ const SERVER_PAGE = 1000;
  */
 const DISCOVERY_ATTEMPTS = 3;
 export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 5 * 60_000 } as const;
+/**
+ * An answer whose way took this much longer by this host's clock than by the monotonic one came across a
+ * sleep of the machine (or a setting of its clock), and is asked for again. Within it, what it shows is as
+ * good as a measure of the cloud's clock (good to a few seconds) and a poll's verdict (a deadline is minutes).
+ */
+const CAME_ACROSS_MS = 5000;
 
 interface Discovery {
   promise: Promise<string | null>;
@@ -406,8 +412,15 @@ class HttpEcsClient implements EcsClient {
           return (sent = await this.#auth.headers(request, callerSignal));
         }
         : undefined;
-      const answer = await this.#send(url, headers, late ?? sent, callerSignal);
+      let answer = await this.#send(url, headers, late ?? sent, callerSignal);
       admitted?.answered(answer);
+      // It came across a sleep of this machine (or a setting of its clock): it shows the cloud as it was
+      // before, and its Date would measure the cloud's clock behind by as long as the sleep, and have the
+      // step of this host's clock judged a setting by it. Asked again at once.
+      if (Math.abs(answer.clockMovedMs) >= CAME_ACROSS_MS) {
+        answer = await this.#send(url, headers, late ?? sent, callerSignal);
+        admitted?.answered(answer);
+      }
       this.clock.observe(answer.headers['date'], Date.now(), answer.status === 401);
       if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
       this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');

@@ -45,6 +45,11 @@ export interface Answer {
   headers: Record<string, string | string[] | undefined>;
   text: string;
   truncated: boolean;
+  /**
+   * How far this host's clock moved beyond the time measured passing (the monotonic clock) while the request
+   * was out: the machine slept meanwhile (the monotonic clock stops), or its clock was set.
+   */
+  clockMovedMs: number;
 }
 
 export interface ExchangeOptions {
@@ -75,6 +80,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
     const signed = req.sign === undefined ? undefined : await req.sign();
     signing = false;
     const sent = signed === undefined ? req : { ...req, headers: { ...req.headers, ...signed } };
+    const sentOn = Date.now() - performance.now();
     const res = await requestText(options.dispatcher, sent, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
     const secrets = signed === undefined ? req.secrets : [...(req.secrets ?? []), ...credentialsIn(signed)];
@@ -88,6 +94,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       headers: res.headers,
       text: hidden(res.text),
       truncated: res.truncated,
+      clockMovedMs: Date.now() - performance.now() - sentOn,
     };
   } catch (err) {
     if (signing || nothingSent(errorCode(err))) feedback = UNSENT;

@@ -94,7 +94,7 @@ describe('the job document', () => {
 
   it('refuses an answer without a status as an invalid response that names the job and the field', () => {
     const url = jobUrl('https://ecs.eu-de.otc.t-systems.com', PROJECT, 'j1');
-    const answer = { method: 'GET', url, status: 200, statusText: 'OK', headers: {}, text: '{"job_id":"j1","entities":{}}', truncated: false };
+    const answer = { method: 'GET', url, status: 200, statusText: 'OK', headers: {}, text: '{"job_id":"j1","entities":{}}', truncated: false, clockMovedMs: 0 };
     let thrown: unknown;
     try {
       decode(answer, jobSchema);

@@ -1,6 +1,9 @@
 // This host's clock stepped while the daemon runs (an NTP step, a VM resumed after hours): the real engine
 // and node-cron on vitest's fake timers, whose setSystemTime moves the wall clock and leaves the monotonic
 // one (performance.now(), the timers) as it was, as a step does.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { request, type Dispatcher } from 'undici';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -12,6 +15,54 @@ afterEach(async () => {
   await h.close();
   vi.useRealTimers();
 });
+
+/** Between the daemon and the cloud: passes every request on, and holds an answer back when asked to. */
+interface HoldingProxy {
+  url: string;
+  /**
+   * Holds the answer to the next request whose path has `path` in it: `came` once the cloud has given it,
+   * passed on at `go()`, as an answer that came while the machine slept is read on waking.
+   */
+  holdNext(path: string): { came: Promise<void>; go: () => void };
+  close(): Promise<void>;
+}
+
+async function holdingProxy(target: string): Promise<HoldingProxy> {
+  let hold: { path: string; came: () => void; gone: Promise<void> } | undefined;
+  const server = createServer((req, res) => {
+    void (async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of req) chunks.push(chunk as Buffer);
+      const { host: _host, connection: _connection, ...headers } = req.headers;
+      const method = req.method as Dispatcher.HttpMethod;
+      const answer = await request(`${target}${req.url}`, { method, headers, body: chunks.length > 0 ? Buffer.concat(chunks) : undefined });
+      const body = await answer.body.text();
+      const held = hold !== undefined && req.url!.includes(hold.path) ? hold : undefined;
+      if (held !== undefined) {
+        hold = undefined;
+        held.came();
+        await held.gone;
+      }
+      const { connection: _c, 'keep-alive': _k, 'transfer-encoding': _t, ...passed } = answer.headers;
+      res.writeHead(answer.statusCode, passed);
+      res.end(body);
+    })();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    holdNext(path) {
+      const came = Promise.withResolvers<void>();
+      const gone = Promise.withResolvers<void>();
+      hold = { path, came: came.resolve, gone: gone.promise };
+      return { came: came.promise, go: gone.resolve };
+    },
+    close() {
+      server.closeAllConnections();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
@@ -93,19 +144,27 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   /** The watch file of the last rebootWatched(). */
   let watchFile = '';
+  /** Between the daemon and the simulator, for a rebootWatched() `through` it; closed after each test. */
+  let proxy: HoldingProxy | undefined;
+  afterEach(async () => {
+    await proxy?.close();
+    proxy = undefined;
+  });
 
   /**
    * The simulator, on the cloud's clock (`o.cloudAhead` ahead of this host's), with a reboot of one event
    * lasting `durationMs`, and the daemon's parts watching it with `deadline` (and `o.warnAfter`).
    */
-  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string, o: { warnAfter?: string; cloudAhead?: number } = {}): Promise<App> {
+  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string, o: { warnAfter?: string; cloudAhead?: number; through?: boolean } = {}): Promise<App> {
     cloudAhead = o.cloudAhead ?? 0;
     slept = 0;
     vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
     h = await Harness.start({ now: () => Date.now() + cloudAhead });
     const ids = newIds();
     h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
-    watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}${o.warnAfter === undefined ? '' : `\n    warnAfter: ${o.warnAfter}`}` }]);
+    if (o.through) proxy = await holdingProxy(h.simulator.url);
+    const endpoint = proxy?.url;
+    watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}${o.warnAfter === undefined ? '' : `\n    warnAfter: ${o.warnAfter}`}` }], { endpoint });
     return h.app(poll === undefined ? watchFile : watchFile.replace(/^poll:\n( {2}.*\n)+/m, `poll:\n${poll}\n`), { bootClock, bootId });
   }
 
@@ -208,6 +267,26 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     expect(Date.parse(app.store.get(key)!.trackingSince)).toBeGreaterThanOrEqual(startedAt - 1000);
     await pass(app, 16 * MINUTE);
     expect(outcomes()).toEqual(['success']);
+  });
+
+  it.each([
+    { action: 'a reboot that finished 2 min into the sleep: a success', durationMs: 7 * MINUTE, outcome: 'success' },
+    { action: 'a reboot still running: a timeout at once', durationMs: HOUR, outcome: 'timeout' },
+  ])('judges by what the cloud shows after the machine slept 20 min past the deadline, not by an answer that came across the sleep, nor by its Date: $action', async ({ durationMs, outcome }) => {
+    const app = await rebootWatched(durationMs, '10m', null, undefined, { through: true });
+    await pass(app, 5 * MINUTE);
+    // The answer to the poll in flight as the machine went to sleep, as the cloud gave it then, is read on waking.
+    const held = proxy!.holdNext('/os-instance-actions/');
+    const polled = app.engine.pollOnce();
+    await held.came;
+    vi.advanceTimersByTime(50);
+    slept += 20 * MINUTE;
+    vi.setSystemTime(Date.now() + 20 * MINUTE);
+    held.go();
+    await polled;
+    await pass(app, 2000);
+    expect(outcomes()).toEqual([outcome]);
+    expect(warnings()).toEqual([expect.stringMatching(/^this host's clock jumped forward 20 min with the time that passed/)]);
   });
 
   it('does not give up a notification as older than delivery.maxAge (24 h) when this host\'s clock is set a day forward between two attempts', async () => {
