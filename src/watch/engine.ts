@@ -22,7 +22,7 @@ import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
 import { PassOverrun } from './overrun.ts';
-import { CLOCK_CHECK_MS, type BootClock } from './clockSteps.ts';
+import { CLOCK_CHECK_MS, CLOCK_STEP_MS, type BootClock } from './clockSteps.ts';
 import { HostClock } from './hostClock.ts';
 import { cronZone } from './cronZone.ts';
 import { stuckLoop } from './stuck.ts';
@@ -122,6 +122,8 @@ export class WatchEngine {
   #ownsTracking = true;
   /** Whether the log was told the loop is stuck, and must be told when it moves again. */
   #stuckSaid = false;
+  /** When this process last went on after it was held (performance.now()): the loop's signs count from no earlier. */
+  #wokeAt = -Infinity;
   /** EngineOptions.firstPassPolled, until the first pass has called it. */
   #firstPassPolled: (() => void) | undefined;
   readonly #failures: PollFailures;
@@ -265,7 +267,13 @@ export class WatchEngine {
     const pass = onPass === undefined ? () => this.#startPass(false).then(() => undefined) : () => this.pollOnce().then(onPass);
     this.#scheduledPass = pass;
     this.#task = this.#schedule(pass);
+    let lookedAt = performance.now();
     this.#clockTimer = setInterval(() => {
+      const now = performance.now();
+      // A look this late: the process was held (SIGSTOP, a frozen cgroup) while its clocks went on, and every
+      // timer due meanwhile fires now, node-cron's maybe after this one: the pass it missed is no lost timer.
+      if (now - lookedAt >= CLOCK_CHECK_MS + CLOCK_STEP_MS) this.#wokeAt = now;
+      lookedAt = now;
       this.#lookAtClock();
       this.stuck();
     }, CLOCK_CHECK_MS);
@@ -426,8 +434,8 @@ export class WatchEngine {
   stuck(): string | undefined {
     const signs = {
       passStartedAt: this.#passStartedAt,
-      lastSignAt: Math.max(this.#lastPollEndedAt, this.#o.client.lastRequestEndedAt()),
-      nextPassDueAt: this.#stopping.signal.aborted ? null : this.#nextPassDueAt,
+      lastSignAt: Math.max(this.#lastPollEndedAt, this.#o.client.lastRequestEndedAt(), this.#wokeAt),
+      nextPassDueAt: this.#stopping.signal.aborted || this.#nextPassDueAt === null ? null : Math.max(this.#nextPassDueAt, this.#wokeAt),
     };
     const reason = stuckLoop(signs, performance.now(), this.#o.stuckAfterMs);
     if ((reason !== undefined) === this.#stuckSaid) return reason;

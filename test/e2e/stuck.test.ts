@@ -113,3 +113,21 @@ it("is stuck once the schedule's timer is lost and no pass has begun for ten min
   await pass;
   expect(h.logs.lines().filter((l) => l['msg'] === 'the poll loop moves again: /healthz answers 200')).toHaveLength(1);
 });
+
+it('is not stuck, nor says so, when this process was held 85 min past a due pass (SIGSTOP, a frozen cgroup: its clocks went on, its timers fire late at once); stuck ten minutes after it goes on without one', async () => {
+  vi.setSystemTime(new Date('2026-01-05T10:00:30Z'));
+  // The engine's look at the clocks, every 5 s on the real timers here, reads the boot clock after a while of them.
+  let looks = 0;
+  const bootClock = () => (looks++, Date.now());
+  const app = await h.app(h.yaml([], { poll: '  schedule: "0 * * * *"' }), { bootClock });
+  await app.engine.start();
+  // Held from 10:00:30 to 11:25:30: the pass due at 11:00 is 25 min late when its timers fire.
+  vi.advanceTimersByTime(85 * 60_000);
+  const before = looks;
+  await vi.waitFor(() => expect(looks).toBeGreaterThan(before), { timeout: 7000, interval: 100 });
+  expect(app.engine.stuck()).toBeUndefined();
+  expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the poll loop is stuck'))).toEqual([]);
+  // node-cron's timer, due at 11:00, is on the test's real clock here: for the engine, lost.
+  vi.advanceTimersByTime(STUCK_FLOOR_MS + 1000);
+  expect(app.engine.stuck()).toMatch(/^no poll pass has begun for 10 min 1 s after one was due by poll\.schedule/);
+});
