@@ -2,21 +2,22 @@
 // was set, the machine did not sleep), in place: every span the daemon measures from one of them (a
 // deadline, the not-found window, a batch window, delivery.maxAge, the retention) then counts only the time
 // that passed. The times the API stamped (an action's start and events, a job's, auto-tracking's horizon and
-// cursor) are the cloud's, and stay.
+// cursor) are the cloud's, and stay. `since` (epoch ms): only the times from then on move, those before it
+// were on the clock as it is now (a machine held still: hostClock.ts).
 import type { Dictionary } from '../data/dictionary.ts';
 import { sharedObserved } from './observed.ts';
 import type { BatchRecord, DeliveryRecord, TrackingState, WatchRecord } from './types.ts';
 
-/** Moves one ISO time (or none: null) by the step; something that is no time stays as it is. */
+/** Moves one ISO time (or none: null) by the step, from `since` on; something that is no time stays as it is. */
 interface Move {
   (iso: string): string;
   (iso: string | null): string | null;
 }
 
-function mover(byMs: number): Move {
+function mover(byMs: number, since: number): Move {
   return ((iso: string | null) => {
     const at = iso === null ? NaN : Date.parse(iso);
-    return Number.isNaN(at) ? iso : new Date(at + byMs).toISOString();
+    return Number.isNaN(at) || at < since ? iso : new Date(at + byMs).toISOString();
   }) as Move;
 }
 
@@ -29,8 +30,8 @@ function moveDeliveries(deliveries: Dictionary<DeliveryRecord>, move: Move): voi
   }
 }
 
-export function moveWatchTimes(record: WatchRecord, byMs: number): void {
-  const move = mover(byMs);
+export function moveWatchTimes(record: WatchRecord, byMs: number, since = -Infinity): void {
+  const move = mover(byMs, since);
   record.trackingSince = move(record.trackingSince);
   record.failingSince = move(record.failingSince);
   if (record.daemonFailingSince !== undefined) record.daemonFailingSince = move(record.daemonFailingSince);
@@ -57,8 +58,8 @@ export function moveWatchTimes(record: WatchRecord, byMs: number): void {
   });
 }
 
-export function moveBatchTimes(batch: BatchRecord, byMs: number): void {
-  const move = mover(byMs);
+export function moveBatchTimes(batch: BatchRecord, byMs: number, since = -Infinity): void {
+  const move = mover(byMs, since);
   for (const digest of batch.digests) {
     digest.detectedAt = move(digest.detectedAt);
     for (const member of digest.members) member.detectedAt = move(member.detectedAt);
@@ -66,8 +67,8 @@ export function moveBatchTimes(batch: BatchRecord, byMs: number): void {
   }
 }
 
-export function moveTrackingTimes(tracking: TrackingState, byMs: number): void {
-  const move = mover(byMs);
+export function moveTrackingTimes(tracking: TrackingState, byMs: number, since = -Infinity): void {
+  const move = mover(byMs, since);
   for (const server of Object.values(tracking.servers)) {
     server.since = move(server.since);
     server.missingSince = move(server.missingSince);

@@ -376,17 +376,18 @@ export class StateStore {
   }
 
   /**
-   * Moves every time this host's clock stamped by `byMs`, after that clock was set (not slept through):
-   * see moveTimes.ts. Each record is written again at the next save.
+   * Moves every time this host's clock stamped by `byMs` (those from `since` on; every one of a watch not
+   * `known`), after that clock was set (not slept through): see moveTimes.ts. Each record is written again
+   * at the next save.
    */
-  moveTimes(byMs: number): void {
-    for (const record of this.#records.values()) moveWatchTimes(record, byMs);
+  moveTimes(byMs: number, since = -Infinity, known?: ReadonlySet<string>): void {
+    for (const [key, record] of this.#records) moveWatchTimes(record, byMs, known === undefined || known.has(key) ? since : -Infinity);
     this.touch();
     for (const batch of this.#batches.values()) {
-      moveBatchTimes(batch, byMs);
+      moveBatchTimes(batch, byMs, since);
       this.touchBatch(batch.label);
     }
-    moveTrackingTimes(this.tracking, byMs);
+    moveTrackingTimes(this.tracking, byMs, since);
     this.touchTracking();
   }
 

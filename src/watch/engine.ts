@@ -124,6 +124,8 @@ export class WatchEngine {
   #stuckSaid = false;
   /** When this process last went on after it was held (performance.now()): the loop's signs count from no earlier. */
   #wokeAt = -Infinity;
+  /** The keys of the records the last setting of the cloud's clock moved (#cloudSet): what #heldStill takes back. */
+  #cloudSetKeys: string[] = [];
   /** EngineOptions.firstPassPolled, until the first pass has called it. */
   #firstPassPolled: (() => void) | undefined;
   readonly #failures: PollFailures;
@@ -150,6 +152,7 @@ export class WatchEngine {
       bootId: options.bootId,
       onMoved: (byMs) => this.#failures.moveTimes(byMs),
       onCloudSet: (byMs) => this.#cloudSet(byMs),
+      onHeldStill: (byMs) => this.#heldStill(byMs),
     });
     this.#pollServices = {
       client: options.client,
@@ -837,11 +840,29 @@ export class WatchEngine {
    * record, which a restart reads.
    */
   #cloudSet(byMs: number): void {
+    this.#cloudSetKeys = [];
     for (const [key, record] of this.#o.store.records()) {
       if (record.verdict || kindOf(record).progress(record)?.startedAt == null) continue;
       record.cloudClockSetMs = (record.cloudClockSetMs ?? 0) + byMs;
       this.#o.store.touch(key);
+      this.#cloudSetKeys.push(key);
     }
+  }
+
+  /**
+   * The last setting of the cloud's clock, `byMs` forward, was this machine held still (HostClock): the
+   * watches it moved count their early warning from their start as the cloud stamped it again.
+   */
+  #heldStill(byMs: number): void {
+    for (const key of this.#cloudSetKeys) {
+      const record = this.#o.store.get(key);
+      if (record?.cloudClockSetMs === undefined || record.verdict) continue;
+      const left = record.cloudClockSetMs - byMs;
+      if (left === 0) delete record.cloudClockSetMs;
+      else record.cloudClockSetMs = left;
+      this.#o.store.touch(key);
+    }
+    this.#cloudSetKeys = [];
   }
 
   /** Owes `event` to each notifier of the watch that takes it and does not have it yet; whether any was added. */

@@ -36,16 +36,24 @@ function settingByCloud(bootSetMs: number, before: number, after: number): numbe
 
 export interface HostClockOptions {
   cloud: CloudClock;
-  store: Pick<StateStore, 'moveTimes' | 'save' | 'clock' | 'setClock'>;
+  store: Pick<StateStore, 'moveTimes' | 'save' | 'clock' | 'setClock' | 'records'>;
   logger: Logger;
   metrics: Pick<Metrics, 'hostClockSteps'>;
   /** The times the state keeps were moved by `byMs`: what was worked out from them is to be worked out again. */
   onMoved: (byMs: number) => void;
   /** The cloud's own clock was set by `byMs`, this host's keeping time: a time it stamped before is on its clock as it stood then. */
   onCloudSet: (byMs: number) => void;
+  /** What the last onCloudSet told of, `byMs` forward, was this machine held still, its clock now put right: taken back. */
+  onHeldStill: (byMs: number) => void;
   bootClock?: BootClock | undefined;
   /** The boot `bootClock` counts from (clockSteps.ts); by default this machine's. */
   bootId?: string | null | undefined;
+}
+
+interface HeldStill {
+  byMs: number;
+  since: number;
+  known: ReadonlySet<string>;
 }
 
 export class HostClock {
@@ -65,6 +73,8 @@ export class HostClock {
   #setUnjudgedAtStart = false;
   /** The cloud clock's measure before the steps not yet judged by it (undefined: none known). */
   #before: number | undefined;
+  /** When a look first saw the measure `#before` holds, while it keeps time (this host's clock). */
+  #beforeSeenAt = -Infinity;
   /** What the boot clock judged a setting of the clock since `#before`, and moved the times by. */
   #appliedMs = 0;
   /** A step waits for the cloud's judgement: no answer has come since. */
@@ -79,6 +89,13 @@ export class HostClock {
   readonly #cloudClocks: number[] = [];
   /** The cloud's answers were found to come from several clocks by turns, and said so (#cloudMoved). */
   #cloudByTurns = false;
+  /**
+   * The cloud's measure moved forward `byMs` with no step of this host's clock: its clock set, or this
+   * machine held still and its clock not put right yet, which a setting of this host's clock as far forward
+   * says (#putRight). `since`: when the measure before was first seen, before any hold; `known`: the watches
+   * the state kept when the move was seen.
+   */
+  #heldStill: HeldStill | undefined;
 
   constructor(options: HostClockOptions) {
     this.#o = options;
@@ -158,13 +175,17 @@ export class HostClock {
       const measured = this.#o.cloud.measuredMs;
       // Less than a step is this host's clock drifting or set by as little, or the measure's own error: followed.
       if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudMoved(this.#before, measured);
+      if (measured !== this.#before) this.#beforeSeenAt = Date.now();
       this.#before = measured;
       if (this.#drifted(measured)) this.#record();
       return null;
     }
     this.#stepLookedAfter = previousLook;
+    const held = this.#heldStill;
+    this.#heldStill = undefined;
     const after = this.#before === undefined ? undefined : this.#o.cloud.sinceStep(previousLook);
     const setMs = after === undefined ? found.setMs : settingByCloud(this.#appliedMs + found.setMs, this.#before!, after) - this.#appliedMs;
+    if (held !== undefined && !this.#open && Math.abs(setMs - held.byMs) < MEASURE_SLACK_MS) return this.#putRight(found, setMs, held, after);
     const step = { movedMs: found.movedMs, sleptMs: found.movedMs - setMs, setMs };
     // Waits for the cloud's word, which has a measure to compare with; the clock's record says so.
     const waits = after === undefined && this.#before !== undefined;
@@ -214,6 +235,7 @@ export class HostClock {
    * counts as a setting all the same, as the start of an action was seen on the clock of one or another.
    */
   #cloudMoved(from: number, to: number): void {
+    this.#heldStill = undefined;
     const clocks = this.#cloudClocks;
     const known = (measure: number) => clocks.findIndex((clock) => Math.abs(clock - measure) < MEASURE_SLACK_MS);
     const back = known(to) !== -1;
@@ -227,6 +249,7 @@ export class HostClock {
     clocks.splice(MAX_CLOUD_CLOCKS);
     if (!back) {
       this.#cloudSet(to - from, false);
+      if (to > from) this.#heldStill = { byMs: to - from, since: this.#beforeSeenAt, known: new Set(Array.from(this.#o.store.records(), ([key]) => key)) };
       return;
     }
     this.#o.onCloudSet(to - from);
@@ -239,6 +262,35 @@ export class HostClock {
       `the cloud's answers come from ${clocks.length} clocks up to ${formatDuration(apartMs)} apart by turns (the Date of its answers: controllers behind a load balancer whose clocks differ, most likely), not from one set to and fro: ` +
         "said once, not at each answer from another; the times the state keeps stay as they are, and the early warning of an action counts from its start on the clock that answered when it was seen. Have the cloud's operator set its controllers' clocks right (NTP)",
     );
+  }
+
+  /**
+   * This host's clock set forward as far as the cloud's measure moved before with no step of it: this machine
+   * was held still (a paused VM: its clocks stopped, and only the cloud's went on), and its time is put
+   * right now. The time counts as passed, and the times the state keeps from before the hold were on the
+   * clock as it now is: only those stamped since, on the clock behind, move with the setting (all of a watch
+   * made since the move was seen: auto-tracking's count from an action's start, which may be before the
+   * hold); and the cloud's clock was not set after all (#cloudSet's word is taken back). Counted on the
+   * cloud's clock as set, a deadline past during the hold held a running action's timeout back by as long as
+   * the hold, and its early warning too.
+   */
+  #putRight(found: ClockStep, setMs: number, held: HeldStill, after: number | undefined): ClockStep {
+    this.#o.store.moveTimes(setMs, held.since, held.known);
+    this.#o.onMoved(setMs);
+    this.#o.onHeldStill(held.byMs);
+    this.#o.cloud.hostSet(setMs);
+    if (after !== undefined) this.#o.cloud.retake(after);
+    this.#before = this.#o.cloud.measuredMs;
+    this.#beforeSeenAt = Date.now();
+    this.#record();
+    this.#o.store.save().catch(() => undefined);
+    const step = { movedMs: found.movedMs, sleptMs: found.movedMs, setMs: 0 };
+    this.#count(step);
+    this.#o.logger.warn(
+      { movedMs: Math.round(found.movedMs), setMs: Math.round(setMs) },
+      `this host's clock was set ${direction(setMs)}, as far as the cloud's clock had seemed to move: this machine was held still ${formatDuration(held.byMs)} (as a paused VM is) and its time is now put right, not the cloud's clock set: ${SCHEDULE}; ${COUNTS} count the hold as time passed, and the times the state keeps from before it stay as they are (those since moved with the setting)`,
+    );
+    return step;
   }
 
   /**
@@ -275,6 +327,7 @@ export class HostClock {
     if (after !== undefined) {
       this.#o.cloud.retake(after);
       this.#before = after;
+      this.#beforeSeenAt = Date.now();
       this.#appliedMs = 0;
       this.#openMovedMs = 0;
       this.#open = false;

@@ -248,6 +248,44 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     ]);
   });
 
+  it("counts the hold of a machine held still 20 min, its time put right 2 min after it goes on, as time passed: deadlines and early warnings as the cloud's clock has them, not 20 min late", async () => {
+    const app = await rebootWatched(HOUR, '40m', null, undefined, { warnAfter: '15m' });
+    // A server auto-tracking follows too, its actions' deadline 30 min.
+    const { serverId } = newIds();
+    h.simulator.addAction({ projectId: PROJECT, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
+    app.engine.setTracking(parseConfig(`${watchFile}\ntrack:\n  - servers: [${serverId}]\n    deadline: 30m\n`, { env: h.env }).track);
+    await pass(app, 5 * MINUTE);
+    // Its clocks stopped, boot clock included, and only the cloud's went on. 10 min into it a resize of the
+    // tracked server began, which the API shows only 90 s after the machine goes on.
+    cloudAhead += 10 * MINUTE;
+    h.simulator.addAction({ projectId: PROJECT, serverId, action: 'resize', visibleAfterMs: 11 * MINUTE + 30_000, steps: [{ event: 'compute_resize_instance', durationMs: 10 * MINUTE }] });
+    cloudAhead += 10 * MINUTE;
+    await pass(app, 30_000);
+    // A reboot started and watched meanwhile, on the clock 20 min behind, its deadline 10 min.
+    const later = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...later, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 8 * MINUTE }] });
+    const both = watchFile.replace('watches:\n', `watches:\n  - requestId: ${later.requestId}\n    serverId: ${later.serverId}\n    name: web-02\n    deadline: 10m\n`);
+    app.engine.setWatches(targetsOf(parseConfig(both, { env: h.env })));
+    await pass(app, 90_000);
+    expect(h.hooks.received).toEqual([]);
+    // Put right 2 min after it went on (chrony's next look, a hypervisor's agent): 27 min after the first reboot began.
+    setHostClock(20 * MINUTE);
+    await pass(app, 2000);
+    const told = () => h.hooks.received.map((r) => r.body as { type: string; watch: { name: string } }).map((b) => `${b.watch.name} ${b.type}`);
+    expect(told()).toEqual(['web-01 ecs.action.slow']);
+    await pass(app, 10 * MINUTE);
+    expect(told()).toEqual(['web-01 ecs.action.slow', 'web-02 ecs.action.succeeded', `resize sim-${serverId.slice(0, 8)} ecs.action.succeeded`]);
+    await pass(app, 2 * MINUTE);
+    expect(told()).toHaveLength(3);
+    await pass(app, MINUTE);
+    expect(told().at(-1)).toBe('web-01 ecs.action.timed_out');
+    expect(warnings()).toEqual([
+      expect.stringMatching(/^the cloud's clock is 20 min ahead of this host's/),
+      expect.stringMatching(/^the cloud's clock was set forward 20 min \(the Date of its answers\), this host's keeping time, or this machine was held still 20 min/),
+      "this host's clock was set forward 20 min, as far as the cloud's clock had seemed to move: this machine was held still 20 min (as a paused VM is) and its time is now put right, not the cloud's clock set: the poll schedule starts again from the new time; deadlines, early warnings, batch windows and delivery.maxAge count the hold as time passed, and the times the state keeps from before it stay as they are (those since moved with the setting)",
+    ]);
+  });
+
   it('gives a resize that auto-tracking finds after the machine was held still 20 min, started meanwhile, its whole 30 min deadline: a success 20 min after it started, not a timeout at 10 min', async () => {
     slept = 0;
     cloudAhead = 0;

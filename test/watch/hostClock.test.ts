@@ -34,11 +34,12 @@ function hostClock(start: { saved?: ClockRecord | null; bootId?: string | null; 
   const metrics = createMetrics();
   const store = {
     moveTimes: (ms: number) => void moves.push(ms),
+    records: () => new Map<string, never>().entries(),
     save: () => Promise.resolve(),
     clock: start.saved ?? null,
     setClock: (record: ClockRecord) => void records.push(record),
   };
-  const clock = new HostClock({ cloud, store, logger: log, metrics, onMoved: () => undefined, onCloudSet: () => undefined, bootClock: () => performance.now() + world.slept, bootId: start.bootId ?? null });
+  const clock = new HostClock({ cloud, store, logger: log, metrics, onMoved: () => undefined, onCloudSet: () => undefined, onHeldStill: () => undefined, bootClock: () => performance.now() + world.slept, bootId: start.bootId ?? null });
   /** host_clock_steps_total by kind. */
   const counted = async () => {
     const text = await metrics.registry.getSingleMetricAsString('ecs_action_watch_host_clock_steps_total');
@@ -199,7 +200,7 @@ describe('HostClock', () => {
     store.set('p/s/r', instanceActionKind.newRecord(target, new Date().toISOString()));
     await store.save();
     const log = pino({ level: 'silent' });
-    const clock = new HostClock({ cloud: new CloudClock(log, 'https://cloud.example'), store, logger: log, metrics: createMetrics(), onMoved: () => undefined, onCloudSet: () => undefined, bootClock: () => performance.now() });
+    const clock = new HostClock({ cloud: new CloudClock(log, 'https://cloud.example'), store, logger: log, metrics: createMetrics(), onMoved: () => undefined, onCloudSet: () => undefined, onHeldStill: () => undefined, bootClock: () => performance.now() });
     vi.setSystemTime(Date.now() + 30 * MINUTE);
     clock.look();
     await vi.waitFor(async () => expect(await readFile(`${path}.journal`, 'utf8')).toContain('"trackingSince":"2026-12-02T10:30:00.000Z"'));
