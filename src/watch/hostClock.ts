@@ -50,10 +50,21 @@ export interface HostClockOptions {
   bootId?: string | null | undefined;
 }
 
+/**
+ * How long after the cloud's measure moved forward a setting of this host's clock as far forward is taken
+ * for a hold put right (a paused VM's agent sets its time on resuming; chrony steps it at its next update,
+ * at most about 17 min apart by default). Later, the two are unrelated settings, each taken as such: a
+ * match of their sizes by chance (two clocks fed by one wrong source, put right at different times) would
+ * otherwise count the setting as time passed, and fire deadlines early by as much.
+ */
+const PUT_RIGHT_WITHIN_MS = 30 * 60_000;
+
 interface HeldStill {
   byMs: number;
   since: number;
   known: ReadonlySet<string>;
+  /** When the move was seen (performance.now(), which runs once the machine goes on). */
+  seenAt: number;
 }
 
 export class HostClock {
@@ -166,6 +177,8 @@ export class HostClock {
   look(): ClockStep | null {
     const previousLook = this.#lookedAt;
     this.#lookedAt = performance.now();
+    // Past its while, no setting puts a hold right any more, and the watches it knew need not be kept.
+    if (this.#heldStill !== undefined && this.#lookedAt - this.#heldStill.seenAt > PUT_RIGHT_WITHIN_MS) this.#heldStill = undefined;
     const found = this.#steps.look();
     if (found === null) {
       if (this.#open) {
@@ -249,7 +262,7 @@ export class HostClock {
     clocks.splice(MAX_CLOUD_CLOCKS);
     if (!back) {
       this.#cloudSet(to - from, false);
-      if (to > from) this.#heldStill = { byMs: to - from, since: this.#beforeSeenAt, known: new Set(Array.from(this.#o.store.records(), ([key]) => key)) };
+      if (to > from) this.#heldStill = { byMs: to - from, since: this.#beforeSeenAt, known: new Set(Array.from(this.#o.store.records(), ([key]) => key)), seenAt: performance.now() };
       return;
     }
     this.#o.onCloudSet(to - from);

@@ -286,6 +286,20 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     ]);
   });
 
+  it("takes this host's clock set forward as far as the cloud's had seemed to move, but 35 min after, for a setting of its own, not a hold put right", async () => {
+    const app = await rebootWatched(2 * HOUR, '3h');
+    await pass(app, 5 * MINUTE);
+    cloudAhead += 20 * MINUTE;
+    await pass(app, 35 * MINUTE);
+    setHostClock(20 * MINUTE);
+    await pass(app, 2000);
+    expect(warnings()).toEqual([
+      expect.stringMatching(/^the cloud's clock is 20 min ahead of this host's/),
+      expect.stringMatching(/^the cloud's clock was set forward 20 min \(the Date of its answers\)/),
+      expect.stringMatching(/^this host's clock was set forward 20 min: the times the state keeps moved with it/),
+    ]);
+  });
+
   it('gives a resize that auto-tracking finds after the machine was held still 20 min, started meanwhile, its whole 30 min deadline: a success 20 min after it started, not a timeout at 10 min', async () => {
     slept = 0;
     cloudAhead = 0;
