@@ -186,8 +186,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     const list = input.actions;
     if (list.kind === 'not_read') return pending(`${name}: events finished, server ${describeServer(info)}`, { ...confirming, next: 'actions', reading: '; checking for a newer action' });
     if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: events finished; the action list read failed: ${list.message}`, { ...confirming, pollFailed: true });
-    // Refused for good: judged as if no newer action held the server, as the contract reads the server.
-    owners = list.kind === 'refused' ? { ...NO_OWNERS, unknown: list.message } : ownersOf(newerActions(list.actions, action), info);
+    owners = ownersRead(list, action, info);
   }
   if (owners.task === null && info.taskState !== null) {
     const left = failedStepSign(action, info);
@@ -236,6 +235,18 @@ interface Owners {
   unknown?: string;
 }
 const NO_OWNERS: Owners = { task: null, status: null };
+
+/**
+ * The owners the action list shows; refused for good (a policy), judged as if no newer action held the
+ * server, as the contract reads the server, and the reason says that it could not be told (ownersUnknown).
+ */
+function ownersRead(list: Extract<ActionListObservation, { kind: 'read' | 'refused' }>, action: InstanceAction, info: ServerInfo): Owners {
+  return list.kind === 'refused' ? { ...NO_OWNERS, unknown: list.message } : ownersOf(newerActions(list.actions, action), info);
+}
+
+function ownersUnknown(info: ServerInfo, refusal: string): string {
+  return `whether the server's ${describeServer(info)} is a newer action's is not known: the action list is refused (${refusal})`;
+}
 
 /**
  * Actions Nova records that never set a task state or vm_state, so cannot own either: lock and unlock
@@ -375,13 +386,15 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   const list = input.actions;
   if (list.kind === 'not_read') return pending(`${name}: ${doing}, server ${sign}`, { next: 'actions', reading: '; checking for a newer action', confirming: true });
   if (list.kind === 'error' || list.kind === 'not_found') return pending(`${name}: ${doing}, server ${sign}; the action list read failed: ${list.message}`, { confirming: true, pollFailed: true });
-  if (list.kind !== 'read' || ownersOf(newerActions(list.actions, action), info).status !== null) return waiting;
+  const owners = ownersRead(list, action, info);
+  if (owners.status !== null) return waiting;
   if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: ${doing}, server ${sign} for ${formatDuration(errored)} (a dead step once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, { confirming: true });
   const dead =
     running === null
       ? `no event ever started (in ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: Nova ended the ${name} before any step of it`
       : `${running} never finished (running ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: its compute service likely stopped during the step`;
-  return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), messageOf(action), info, [dead]) };
+  const notes = owners.unknown === undefined ? [dead] : [dead, ownersUnknown(info, owners.unknown)];
+  return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), messageOf(action), info, notes) };
 }
 
 /**
@@ -543,7 +556,7 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
     const { status, task } = owners;
     if (status !== null) notes.push(`the server's ${server.info.status} belongs to a newer action (${describeAction(status)})`);
     if (task !== null) notes.push(`its task_state ${server.info.taskState} belongs to a newer action (${describeAction(task)})`);
-    if (owners.unknown !== undefined) notes.push(`whether the server's ${describeServer(server.info)} is a newer action's is not known: the action list is refused (${owners.unknown})`);
+    if (owners.unknown !== undefined) notes.push(ownersUnknown(server.info, owners.unknown));
   }
   const stateless = STATELESS_ACTIONS.has(action.action);
   if (stateless && server !== null && (server.info.status === 'ERROR' || server.info.taskState !== null)) {

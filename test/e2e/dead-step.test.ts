@@ -157,6 +157,19 @@ describe('a dead step whose looks at the server fail', () => {
   });
 });
 
+describe('a dead step whose server\'s action list the cloud\'s policy refuses', () => {
+  it('its sign taken as the watched action\'s once it has lasted, as the server\'s state is where the events finished: a failure that says the list was refused, not a timeout that says "running"', async () => {
+    const { h } = env;
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'actions', times: 100_000 });
+    const { app } = await signSeen();
+    await advance(app, 30_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(
+      /^create failed: server ERROR; compute__do_build_and_run_instance never finished \(running 10 min \d+ s\) and the server has been ERROR with no task state for \d+ s: its compute service likely stopped during the step; whether the server's ERROR is a newer action's is not known: the action list is refused \(GET \S+\/os-instance-actions → 403 .*Policy doesn't allow os_compute_api:os-instance-actions:list to be performed\.\)$/,
+    );
+  });
+});
+
 describe('a dead step whose server answers 404 while the sign is confirmed', () => {
   it('a blip: the sign seen again after it counts from the first look', async () => {
     const { app } = await signSeen();
