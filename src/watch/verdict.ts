@@ -245,7 +245,11 @@ function ownersRead(list: Extract<ActionListObservation, { kind: 'read' | 'refus
 }
 
 function ownersUnknown(info: ServerInfo, refusal: string): string {
-  return `whether the server's ${describeServer(info)} is a newer action's is not known: the action list is refused (${refusal})`;
+  return `whether the server's ${describeServer(info)} is a newer action's is not known: ${listRefused(refusal)}`;
+}
+
+function listRefused(refusal: string): string {
+  return `the action list is refused (${refusal})`;
 }
 
 /**
@@ -530,6 +534,15 @@ function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: str
   if (!scheduling && !refused) return notFound;
   if (actions.kind === 'not_read') return pending(`not visible yet (404: ${message}); server ${describeServer(info)}`, { next: 'actions', reading: ': checking for a recorded action' });
   if (actions.kind === 'error') return pending(`not visible yet (404: ${message}); the action list read failed: ${actions.message}`, { pollFailed: true });
+  if (actions.kind === 'refused') {
+    // Refused for good (a policy): what the server shows is all there is. While it is being scheduled its
+    // create is not recorded yet, as with a list that shows none; once not, the id is not found, as the
+    // contract has it, and the reason says what the server showed, which a list would have made a failure.
+    const unknown = `whether an action is recorded for it is not known: ${listRefused(actions.message)}`;
+    if (scheduling) return pending(`not visible yet (404: ${message}): the server is BUILD (task_state scheduling), and Nova records its create once the scheduler has placed it; ${unknown}`);
+    const fault = info.fault?.message.trim();
+    return { ...notFound, reason: `${notFound.reason}; its server is ERROR${fault ? ` (${fault})` : ''} with no task state, as Nova leaves one whose create the conductor refused before recording it (its second quota check, or its resource claim, failed), but ${unknown}` };
+  }
   if (actions.kind !== 'read' || actions.actions.length > 0) return notFound;
   if (refused) {
     const why = 'no action is recorded for the server: Nova set it ERROR before recording its create (the conductor\'s second quota check, or its resource claim, failed)';

@@ -420,6 +420,21 @@ describe('a create the scheduler holds up past the not-found grace', () => {
     expect(outcomes(h)).toEqual(['success']);
   });
 
+  it('... with the server\'s action list refused by the cloud\'s policy: waits all the same while the server shows it is being scheduled, not not_found at two minutes', async () => {
+    await harness();
+    const create = script({ action: 'create', visibleAfterMs: 5 * 60_000, steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 2000, taskState: 'spawning' }] });
+    h.simulator.addAction(create);
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'actions', times: 100_000 });
+    const app = await h.app(h.yaml([entry(create)], { poll: NO_RETRIES }));
+    await advance(app, 4 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual([]);
+    expect((await app.engine.pollOnce())[0]?.detail).toMatch(
+      /^not visible yet \(404: .*\): the server is BUILD \(task_state scheduling\), and Nova records its create once the scheduler has placed it; whether an action is recorded for it is not known: the action list is refused \(GET \S+ → 403 .*os_compute_api:os-instance-actions:list.*\)$/,
+    );
+    await advance(app, 2 * 60_000, 10_000);
+    expect(outcomes(h)).toEqual(['success']);
+  });
+
   it('waits too for a request id that is not the create\'s, and is not_found once the server lists an action that is not it', async () => {
     await harness();
     const create = script({ action: 'create', visibleAfterMs: 5 * 60_000, steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 2000 }] });

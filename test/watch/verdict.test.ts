@@ -1404,6 +1404,19 @@ const rows: Row[] = [
     },
   },
   {
+    name: '... the action list refused by policy: not_found, as the contract has it, with what the server showed and what could not be told',
+    nova: 'a policy file that allows os-instance-actions:show and not os-instance-actions:list (nova/policies/instance_actions.py)',
+    action: nova404,
+    server: quotaRefused,
+    actions: { kind: 'refused', message: 'GET x → 403 Policy doesn\'t allow os_compute_api:os-instance-actions:list to be performed.' },
+    memory: notFoundWindowOver,
+    expect: {
+      final: true,
+      outcome: 'not_found',
+      reason: /^the API answered "not found" to 3 polls over 2 min: Action req-1 not found; its server is ERROR \(Quota exceeded for instances: Requested 1, but already used 10 of 10 instances\) with no task state, as Nova leaves one whose create the conductor refused before recording it \(.*\), but whether an action is recorded for it is not known: the action list is refused \(GET x → 403 Policy/,
+    },
+  },
+  {
     name: '... an action recorded: the server\'s ERROR is that action\'s, and the watched id is not it',
     nova: 'a build that failed on a compute host, with its create recorded',
     action: nova404,
