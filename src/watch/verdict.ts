@@ -195,7 +195,8 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     const errored = erroredFor(input, memory);
     if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: events finished, server ${left} for ${formatDuration(errored)} (a failure once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, confirming);
     const stuck = `the server has been ${left} for ${formatDuration(errored)} and no step runs: Nova left the task state when it set ERROR`;
-    return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action), messageOf(action), info, [stuck]) };
+    const notes = owners.unknown === undefined ? [stuck] : [stuck, ownersUnknown(info, owners.unknown)];
+    return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action), messageOf(action), info, notes) };
   }
   // A delete that started before the last event finished cut the action short, and Nova then ends the
   // step Success (manager.py _do_build_and_run_instance, _snapshot_instance catch the delete): only

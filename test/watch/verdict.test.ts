@@ -160,6 +160,20 @@ const rows: Row[] = [
     },
   },
   {
+    name: '... the action list refused by policy: a failure all the same, whose reason says the task state could be a newer action\'s',
+    nova: 'a policy file that allows os-instance-actions:show and not os-instance-actions:list (nova/policies/instance_actions.py)',
+    action: found(unshelveImageGone),
+    server: server('ERROR', 'unshelving', imageGoneFault),
+    actions: { kind: 'refused', message: 'GET x → 403 Policy doesn\'t allow os_compute_api:os-instance-actions:list to be performed.' },
+    memory: { erroredSince: iso(T0 + 10_000) },
+    elapsed: 40_000,
+    expect: {
+      final: true,
+      outcome: 'failure',
+      reason: /^unshelve failed: .*; the server has been ERROR \(task_state unshelving\) after a failed step for 30 s and no step runs: Nova left the task state when it set ERROR; whether the server's ERROR \(task_state unshelving\) is a newer action's is not known: the action list is refused \(GET x → 403 Policy/,
+    },
+  },
+  {
     name: '... whose task state is a newer action\'s: not the watched action\'s sign',
     nova: 'a delete started on the ERROR server (compute/api.py delete is allowed in any state)',
     action: found(unshelveImageGone),
