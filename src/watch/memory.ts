@@ -78,6 +78,8 @@ function rememberStall(previous: WatchMemory, seen: Observations, now: number): 
     const erroredSince = left ? (previous.erroredSince ?? new Date(now).toISOString()) : action?.events === undefined ? previous.erroredSince : null;
     return { stallCheckedAt: previous.stallCheckedAt, erroredSince };
   }
+  // A look refused (a policy) is one made: made again at every poll, it would be for the rest of the step.
+  if (seen.server.kind === 'error' && seen.server.refused === true) return { stallCheckedAt: new Date(now).toISOString(), erroredSince: previous.erroredSince };
   if (serverSeen(seen.server) !== 'found' || seen.server.kind !== 'found') return previous;
   const errored = seen.action.kind === 'found' && deadStepSign(seen.action.action, seen.server.server.info) !== null;
   return { stallCheckedAt: new Date(now).toISOString(), erroredSince: errored ? (previous.erroredSince ?? new Date(now).toISOString()) : null };

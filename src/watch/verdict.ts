@@ -27,7 +27,8 @@ export type ServerObservation =
   | { kind: 'found'; server: ServerState }
   /** The API's own not-found answer. */
   | { kind: 'gone' }
-  | { kind: 'error'; message: string };
+  /** `refused`: a look (Read) that the cloud refuses (a 403: its policy), which counts as one made (memory.ts). */
+  | { kind: 'error'; message: string; refused?: boolean };
 
 /** The server's action list: read only when the server's state may belong to a newer action. */
 export type ActionListObservation =
@@ -82,8 +83,11 @@ export interface VerdictInput extends Observations, Clock {
   serverReadAt?: number | undefined;
 }
 
-/** The next read a poll should make: the server, the action again, the server's action list, its migrations. */
-export type Read = 'server' | 'action' | 'actions' | 'migrations';
+/**
+ * The next read a poll should make: the server, the action again, the server's action list, its migrations;
+ * `look`, the server too, looked at beside a long step in case it died (judgeRunning), which no verdict waits on.
+ */
+export type Read = 'server' | 'look' | 'action' | 'actions' | 'migrations';
 
 export type Verdict = AnyVerdict<Read, WatchMemory>;
 
@@ -369,7 +373,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   if (server.kind === 'not_read') {
     const lastLook = memory.stallCheckedAt === null ? null : Date.parse(memory.stallCheckedAt);
     const due = confirming || lastLook === null || input.now - lastLook >= STALL_CHECK_EVERY_MS;
-    return due ? pending(`${name}: ${step}`, { next: 'server', reading: '; looking at the server', confirming }) : waiting;
+    return due ? pending(`${name}: ${step}`, { next: confirming ? 'server' : 'look', reading: '; looking at the server', confirming }) : waiting;
   }
   if (server.kind === 'gone') {
     if (running === null) return judgeGoneServer(input, memory, action);
@@ -385,6 +389,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   if (confirming && unseen !== null) return pending(`${shown()}, and looking at it again ${unseen}`, { confirming, pollFailed: true });
   // Not a delete: its server gone is a failed poll (gateways and cells blip), as the contract has it.
   if (signSeen && server.kind === 'gone') return pending(`${shown()}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
+  if (server.kind === 'error' && server.refused === true) return pending(`${name}: ${doing}; looking at the server was refused: ${server.message}`);
   if (server.kind !== 'found' || !signSeen) return waiting;
   const info = server.server.info;
   const sign = deadStepSign(action, info) ?? `${info.status} with no task state`;

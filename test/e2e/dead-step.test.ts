@@ -170,6 +170,27 @@ describe('a dead step whose server\'s action list the cloud\'s policy refuses', 
   });
 });
 
+describe('a long step whose server the cloud\'s policy refuses to show', () => {
+  it('looks at it every 5 min, as when it answers, not at every poll, and says so once, at info', async () => {
+    const { h } = env;
+    const build = deadBuild();
+    h.simulator.addAction(build);
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'server', times: 100_000 });
+    const app = await h.app(h.yaml([entry(build)], { poll: NO_RETRIES }));
+    await advance(app, 10 * 60_000 - 5000, 5000);
+    expect(await pollIn5s(app)).toMatch(/^create: compute__do_build_and_run_instance running; looking at the server was refused: GET \S+\/servers\/\S+ → 403 /);
+    expect(serverReads()).toBe(1);
+    expect(await pollIn5s(app)).toBe('create: compute__do_build_and_run_instance running');
+    // The looks at 10 min, 15 min and 20 min: one request a poll, not two, for the rest of the step.
+    await advance(app, 10 * 60_000, 5000);
+    expect(serverReads()).toBe(3);
+    expect(warnings()).toEqual([]);
+    const said = h.logs.lines().filter((l) => String(l['msg']).includes('refuses to show the server') && Number(l['level']) >= 30);
+    expect(said).toEqual([expect.objectContaining({ level: 30, error: expect.stringMatching(/\/servers\/\S+ → 403 .*Policy doesn't allow os_compute_api:servers:show to be performed\.$/) })]);
+    expect(outcomes()).toEqual([]);
+  });
+});
+
 describe('a dead step whose server answers 404 while the sign is confirmed', () => {
   it('a blip: the sign seen again after it counts from the first look', async () => {
     const { app } = await signSeen();

@@ -37,7 +37,7 @@ function poll(world: World, memory: WatchMemory, lastAction: InstanceAction | nu
   for (let i = 0; i < 6; i++) {
     const verdict = decide({ ...seen, now, trackingSince: T0, deadlineMs, memory, lastAction });
     if (verdict.final || verdict.next === null) return verdict;
-    if (verdict.next === 'server') seen = { ...seen, server: world.server };
+    if (verdict.next === 'server' || verdict.next === 'look') seen = { ...seen, server: world.server };
     else if (verdict.next === 'action') seen = { ...seen, action: { kind: 'found', action: world.action }, actionAfterServer: true };
     else if (verdict.next === 'actions') seen = { ...seen, actions: world.actions ?? { kind: 'read', actions: [{ action: world.action.action, request_id: 'req-1', start_time: world.action.start_time }] } };
     else seen = { ...seen, migrations: world.migrations ?? { kind: 'refused', message: '403', byPolicy: true } };

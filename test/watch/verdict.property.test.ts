@@ -208,6 +208,7 @@ describe('verdict properties', () => {
         if (v.final || v.next === null) return;
         const done = {
           server: r.server.kind !== 'not_read',
+          look: r.server.kind !== 'not_read',
           action: r.actionAfterServer,
           actions: r.actions.kind !== 'not_read',
           migrations: r.migrations.kind !== 'not_read',

@@ -769,7 +769,7 @@ const rows: Row[] = [
     nova: 'nova-compute stopped during _do_build_and_run_instance: its event is never finished',
     action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
     elapsed: 15 * 60_000,
-    expect: { final: false, next: 'server', reason: /compute__do_build_and_run_instance running for 14 min 59 s; looking at the server/ },
+    expect: { final: false, next: 'look', reason: /compute__do_build_and_run_instance running for 14 min 59 s; looking at the server/ },
   },
   {
     name: 'an event 9 min old by this host\'s clock is 11 min old by the cloud\'s, 2 min ahead, whose time it started by: look',
@@ -777,7 +777,7 @@ const rows: Row[] = [
     action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
     elapsed: 9 * 60_000,
     cloudAhead: 2 * 60_000,
-    expect: { final: false, next: 'server', reason: /running for 10 min 59 s; looking at the server/ },
+    expect: { final: false, next: 'look', reason: /running for 10 min 59 s; looking at the server/ },
   },
   {
     name: 'an event 11 min old by this host\'s clock is 9 min old by the cloud\'s, 2 min behind: no look yet',
@@ -1667,7 +1667,7 @@ const rows: Row[] = [
       { event: 'compute_check_can_live_migrate_destination', start_time: '2026-11-26T10:10:30.000000', finish_time: null, result: null },
     ])),
     elapsed: 11 * 60_000,
-    expect: { final: false, next: 'server', reason: /running for 10 min 59 s; looking at the server/ },
+    expect: { final: false, next: 'look', reason: /running for 10 min 59 s; looking at the server/ },
   },
   {
     name: 'an action whose first event ended before the deadline and its last after: a timeout, judged by the last',

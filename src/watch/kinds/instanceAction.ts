@@ -108,7 +108,7 @@ async function poll(p: Poll): Promise<PollResult> {
     // now() first: a step of this host's clock moves the record's times, which are read after it.
     const now = p.now();
     const trackingSince = Date.parse(record.trackingSince);
-    if (last === 'server') serverReadAfter = now - trackingSince;
+    if (last === 'server' || last === 'look') serverReadAfter = now - trackingSince;
     // Unset only before the first read's verdict, or after a read of the action again that shows another finish.
     actionReadAfter ??= now - trackingSince;
     const memory = memoryOf(record);
@@ -174,6 +174,8 @@ async function read(p: Poll, next: Read, seen: Observations, memory: WatchMemory
   switch (next) {
     case 'server':
       return { ...seen, server: await observeServer(p) };
+    case 'look':
+      return { ...seen, server: await observeServer(p, { first: memory.stallCheckedAt === null }) };
     case 'action':
       return { ...seen, action: await observeAction(p), actionAfterServer: true };
     case 'actions':
@@ -192,12 +194,18 @@ async function observeAction(p: Poll): Promise<ActionObservation> {
   }
 }
 
-async function observeServer(p: Poll): Promise<ServerObservation> {
+/**
+ * `look`: the server looked at beside a long step (Read's `look`), which no verdict waits on: one the cloud
+ * refuses (its policy, for good) fails no poll, and is said once a watch, at its first look.
+ */
+async function observeServer(p: Poll, look?: { first: boolean }): Promise<ServerObservation> {
   try {
     const server = await p.read((signal) => p.client.getServer(p.target, signal));
     return server ? { kind: 'found', server } : { kind: 'gone' };
   } catch (err) {
-    return { kind: 'error', message: p.failed(err) };
+    if (look === undefined || !(err instanceof ApiError && err.kind === 'forbidden')) return { kind: 'error', message: p.failed(err) };
+    p.log[look.first ? 'info' : 'debug']({ error: err.message }, 'the cloud refuses to show the server: a step that died with its compute service is not seen; judging the step by its events alone');
+    return { kind: 'error', message: err.message, refused: true };
   }
 }
 
