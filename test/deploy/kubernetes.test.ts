@@ -136,12 +136,13 @@ describe('metrics', () => {
 
   const rules = resource('PrometheusRule').spec.groups!.flatMap((g) => g.rules!);
 
-  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, failing or given-up notifications, an unsaved state, an uncompacted journal, a stuck poll loop, a wait for another daemon\'s state lock, a cloud that throttles, a rejected file and clocks apart', () => {
+  it('alerts on a dead daemon, failing polls, a watch left unanswered, no successful poll, auto-tracking\'s listings failing with nothing pending, failing or given-up notifications, an unsaved state, an uncompacted journal, a stuck poll loop, a wait for another daemon\'s state lock, a cloud that throttles, a rejected file and clocks apart', () => {
     expect(rules.map((r) => r.alert)).toEqual([
       'EcsActionWatchDown',
       'EcsActionWatchPollsFailing',
       'EcsActionWatchWatchUnanswered',
       'EcsActionWatchNoSuccessfulPoll',
+      'EcsActionWatchTrackingFailing',
       'EcsActionWatchNotificationsFailing',
       'EcsActionWatchNotificationsGivenUp',
       'EcsActionWatchStateNotSaved',

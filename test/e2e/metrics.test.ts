@@ -196,3 +196,19 @@ async function stateWrites(app: { metrics: PrometheusMetrics }): Promise<number>
   const metric = await app.metrics.registry.getSingleMetric('ecs_action_watch_state_writes_total')!.get();
   return metric.values.reduce((sum, v) => sum + v.value, 0);
 }
+
+it('counts auto-tracking\'s failed listings, with no watch pending, in poll_errors_total alone: the series EcsActionWatchTrackingFailing reads, which no poll counts', async () => {
+  // Tracked from before the action began: it is no watch, and nothing is pending.
+  const action = quickAction({ neverFinishes: true });
+  env.h.simulator.addAction(action);
+  const app = await env.h.app(env.h.yaml([], { poll: '  schedule: "* * * * * *"\n  retries: 0', track: `  - servers: [${action.serverId}]` }));
+  await pass(app);
+  env.h.simulator.injectFault({ kind: 'unavailable' }, { route: 'actions', times: 3 });
+  for (let i = 0; i < 3; i++) await pass(app, 15_000);
+  const text = await app.metrics.registry.metrics();
+  const m = (series: string) => sample(text, `ecs_action_watch_${series}`);
+  expect(m('poll_errors_total{kind="server"}')).toBe(3);
+  expect(m('watches{state="pending"}')).toBe(0);
+  expect(m('longest_failing_watch_seconds')).toBe(0);
+  expect(text).not.toMatch(/^ecs_action_watch_polls_total\{/m);
+});
