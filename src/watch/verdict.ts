@@ -105,7 +105,9 @@ export function decide(answered: VerdictInput): Verdict {
   const input = withRetriesFolded(answered);
   const memory = remember(input.memory, input, input.now);
   const judged = judge(input, memory);
-  const readFailed = input.action.kind === 'error' || input.server.kind === 'error' || input.actions.kind === 'error' || input.migrations.kind === 'error';
+  // A look the cloud's policy refuses is one made, the step judged by its events alone: no failed poll.
+  const serverFailed = input.server.kind === 'error' && input.server.refused !== true;
+  const readFailed = input.action.kind === 'error' || serverFailed || input.actions.kind === 'error' || input.migrations.kind === 'error';
   const action = input.action.kind === 'found' ? input.action.action : null;
   const evidence = action ?? input.lastAction;
   // Where its events never finish, the end is what the server showed, on the cloud's clock as events' times are.

@@ -189,6 +189,24 @@ describe('a long step whose server the cloud\'s policy refuses to show', () => {
     expect(said).toEqual([expect.objectContaining({ level: 30, error: expect.stringMatching(/\/servers\/\S+ → 403 .*Policy doesn't allow os_compute_api:servers:show to be performed\.$/) })]);
     expect(outcomes()).toEqual([]);
   });
+
+  it('counts no failed poll at each look, nor has a partial digest due at one say the last poll failed: a poll.schedule 2 min apart had a third of its polls counted failed, for the whole step', async () => {
+    const { h } = env;
+    const build = deadBuild();
+    h.simulator.addAction(build);
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'server', times: 100_000 });
+    const app = await h.app(h.yaml([entry(build, '    batch: fleet\n    batchWindow: 10m')], { poll: NO_RETRIES }));
+    await advance(app, 10 * 60_000 - 5000, 5000);
+    expect(await pollIn5s(app)).toMatch(/looking at the server was refused/);
+    const metrics = await app.metrics.registry.metrics();
+    expect(metrics).not.toMatch(/^ecs_action_watch_polls_total\{result="error"\}/m);
+    expect(metrics).toMatch(/^ecs_action_watch_longest_failing_watch_seconds 0$/m);
+    expect(recordOf(app).failingSince).toBeNull();
+    const partial = h.hooks.received.map((r) => r.body as { type: string; watches: Array<{ reason: string }> });
+    expect(partial.map((d) => [d.type, d.watches.map((w) => w.reason)])).toEqual([
+      ['ecs.batch.partial', ['pending: create, 0/1 events done, running compute__do_build_and_run_instance']],
+    ]);
+  });
 });
 
 describe('a dead step whose server answers 404 while the sign is confirmed', () => {

@@ -236,7 +236,9 @@ async function observeMigrations(p: Poll, memory: WatchMemory): Promise<Migratio
 
 /** The message of this poll's failed read, if one failed. */
 function lastReadError(seen: Observations): string | null {
-  return errorOf(seen.migrations) ?? errorOf(seen.actions) ?? errorOf(seen.server) ?? errorOf(seen.action);
+  // A look refused is no failed read (verdict.ts): no failure goes on, nor does a digest say the last poll failed.
+  const server = seen.server.kind === 'error' && seen.server.refused === true ? null : errorOf(seen.server);
+  return errorOf(seen.migrations) ?? errorOf(seen.actions) ?? server ?? errorOf(seen.action);
 }
 
 function errorOf(observation: ActionObservation | ServerObservation | ActionListObservation | MigrationsObservation): string | null {
