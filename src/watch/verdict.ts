@@ -112,10 +112,16 @@ export function decide(answered: VerdictInput): Verdict {
   const evidence = action ?? input.lastAction;
   // Where its events never finish, the end is what the server showed, on the cloud's clock as events' times are.
   const open = evidence === null ? null : openEndSeen(evidence, memory);
+  // An action seen before that now answers Nova's 404 (judgeHiddenAction).
+  const hidden = input.action.kind === 'not_found' && memory.everFound && input.lastAction !== null;
+  const evidenceFinishedAt = open === null ? (evidence === null ? null : finishedBy(evidence)) : Date.parse(open.at) + (input.cloudAheadMs ?? 0);
   const ends = {
-    finishedAt: action === null ? null : finishedBy(action),
-    evidenceFinishedAt: open === null ? (evidence === null ? null : finishedBy(evidence)) : Date.parse(open.at) + (input.cloudAheadMs ?? 0),
-    unread: input.action.kind === 'error',
+    // A hidden action ended as last seen, or, where its events never finished, when its server was first seen gone.
+    finishedAt: action !== null ? finishedBy(action) : hidden ? evidenceFinishedAt : null,
+    evidenceFinishedAt,
+    // Nor is a hidden action read while its server is there: a blip across the deadline must not end it as a
+    // timeout before it answers again.
+    unread: input.action.kind === 'error' || (hidden && input.server.kind !== 'gone'),
     ...(open === null ? { seenAt: memory.finishSeenAt === null ? null : Date.parse(memory.finishSeenAt) } : { ended: open.ended }),
   };
   return withDeadline(judged, input, ends, readFailed, memory);
@@ -512,7 +518,9 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
   const byEvents = isDelete || (STATELESS_ACTIONS.has(name) && events !== undefined && eventsFinished(last));
   if (!byEvents) {
     const span = serverGoneFor(input, memory);
-    if (span === null) return pending(`${name}: the action and the server answer 404 (${goneAnswers(memory)}); ${note}`, { ...confirming, pollFailed: true });
+    // Past the deadline, one last seen running has no finish in time to wait for (withDeadline): a timeout.
+    const late = input.now >= input.trackingSince + input.deadlineMs && !eventsFinished(last);
+    if (span === null) return pending(`${name}: the action and the server answer 404 (${goneAnswers(memory)}); ${note}`, { ...confirming, pollFailed: !late });
     return { settled: true, outcome: 'failure', reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)}); ${note}` };
   }
   const failed = (events ?? []).filter((e) => e.result !== null && e.result !== 'Success');

@@ -222,6 +222,45 @@ it('warns when an action once seen answers Nova\'s 404, which is never an outcom
   expect(told('poll answered again').get(action.requestId)).toHaveLength(1);
 });
 
+it('waits past the deadline for an action once seen that answers Nova\'s 404 across it, as for any failed poll, and gives it the verdict of its own times: a build failed in 3 min of a 10 min deadline, its action 404 from 10 s to 17 min', async () => {
+  vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+  h = await Harness.start();
+  const build = quickAction({
+    action: 'create',
+    steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 3 * 60_000 }],
+    fault: { message: 'No valid host was found.' },
+  });
+  h.simulator.addAction(build);
+  const app = await h.app(h.yaml([{ ...build, name: 'w', extra: '    deadline: 10m' }], { poll: NO_RETRIES }));
+  expect((await app.engine.pollOnce()).map((s) => [s.state, s.pollFailed])).toEqual([['pending', false]]);
+  // A pass every 10 s, each reading the action once.
+  const passes = (17 * 60_000) / 10_000;
+  h.simulator.injectFault({ kind: 'not-found' }, { route: 'action', times: passes });
+  for (let pass = 0; pass < passes; pass++) {
+    vi.advanceTimersByTime(10_000);
+    expect((await app.engine.pollOnce()).map((s) => [s.state, s.pollFailed])).toEqual([['pending', true]]);
+  }
+  expect(h.simulator.pendingFaults).toBe(0);
+  await app.engine.pollOnce();
+  expect(app.store.entries()[0]![1].verdict).toMatchObject({ outcome: 'failure', reason: expect.stringMatching(/^create failed: server ERROR: No valid host was found\./) });
+});
+
+it('... and a delete whose action answers 404 across its deadline, its server seen there past it and gone after: a timeout, not a success', async () => {
+  vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+  h = await Harness.start();
+  const deletion = quickAction({ action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 7 * 60_000 }] });
+  h.simulator.addAction(deletion);
+  const app = await h.app(h.yaml([{ ...deletion, name: 'w', extra: '    deadline: 6m' }], { poll: NO_RETRIES }));
+  expect((await app.engine.pollOnce()).map((s) => s.state)).toEqual(['pending']);
+  h.simulator.injectFault({ kind: 'not-found' }, { route: 'action', times: 1000 });
+  const tracked = Date.now();
+  while (app.store.entries()[0]![1].verdict === null && Date.now() - tracked < 30 * 60_000) {
+    vi.advanceTimersByTime(10_000);
+    await app.engine.pollOnce();
+  }
+  expect(app.store.entries()[0]![1].verdict?.outcome).toBe('timeout');
+});
+
 it('waits out a 429\'s pause that the parts before a reload met: one limiter for every app of the process', async () => {
   h = await Harness.start();
   const action = quickAction({ neverFinishes: true });
