@@ -518,8 +518,10 @@ function judgeHiddenAction(input: VerdictInput, memory: WatchMemory, last: Insta
   const byEvents = isDelete || (STATELESS_ACTIONS.has(name) && events !== undefined && eventsFinished(last));
   if (!byEvents) {
     const span = serverGoneFor(input, memory);
-    // Past the deadline, one last seen running has no finish in time to wait for (withDeadline): a timeout.
-    const late = input.now >= input.trackingSince + input.deadlineMs && !eventsFinished(last);
+    // Past the deadline, one last seen running has no finish in time to wait for (withDeadline), unless its
+    // server was first seen gone in time: that end is then confirmed, as a dead step's sign is.
+    const deadlineAt = input.trackingSince + input.deadlineMs;
+    const late = input.now >= deadlineAt && !eventsFinished(last) && Date.parse(memory.serverGoneSince ?? '') >= deadlineAt;
     if (span === null) return pending(`${name}: the action and the server answer 404 (${goneAnswers(memory)}); ${note}`, { ...confirming, pollFailed: !late });
     return { settled: true, outcome: 'failure', reason: `${name} failed: server deleted (not found for ${memory.serverGoneAnswers} polls over ${formatDuration(span)}); ${note}` };
   }

@@ -261,6 +261,22 @@ it('... and a delete whose action answers 404 across its deadline, its server se
   expect(app.store.entries()[0]![1].verdict?.outcome).toBe('timeout');
 });
 
+it('... and a stop whose action answers 404 from its start, its server first seen gone 10 s before the deadline: the failure once it has stayed gone, not a timeout', async () => {
+  vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+  h = await Harness.start();
+  const stop = quickAction({ action: 'stop', steps: [{ event: 'compute_stop_instance', durationMs: 7 * 60_000 }], deletesServer: true });
+  h.simulator.addAction(stop);
+  const app = await h.app(h.yaml([{ ...stop, name: 'w', extra: '    deadline: 7m10s' }], { poll: NO_RETRIES }));
+  expect((await app.engine.pollOnce()).map((s) => s.state)).toEqual(['pending']);
+  h.simulator.injectFault({ kind: 'not-found' }, { route: 'action', times: 1000 });
+  const tracked = Date.now();
+  while (app.store.entries()[0]![1].verdict === null && Date.now() - tracked < 30 * 60_000) {
+    vi.advanceTimersByTime(5000);
+    await app.engine.pollOnce();
+  }
+  expect(app.store.entries()[0]![1].verdict).toMatchObject({ outcome: 'failure', reason: expect.stringMatching(/^stop failed: server deleted \(not found for \d+ polls over 2\d s\)/) });
+});
+
 it('waits out a 429\'s pause that the parts before a reload met: one limiter for every app of the process', async () => {
   h = await Harness.start();
   const action = quickAction({ neverFinishes: true });
