@@ -116,6 +116,11 @@ export class FaultQueue {
     return armed.spec;
   }
 
+  /** Drops every fault not yet used up: the outage is over. */
+  clear(): void {
+    this.#armed.length = 0;
+  }
+
   /** How many uses are left over all faults; lets a test check that its faults were all hit. */
   get pending(): number {
     return this.#armed.reduce((sum, armed) => sum + armed.remaining, 0);

@@ -73,6 +73,8 @@ export interface Simulator {
   setClock(byMs: number): void;
   /** Makes the next `target.times` (default 1) requests matching `target` fail as `fault` says. */
   injectFault(fault: FaultSpec, target?: FaultTarget): void;
+  /** Drops the faults not yet used up: an outage that ends at a time, not after a number of requests. */
+  clearFaults(): void;
   /** Changes the token required from now on (undefined: none), e.g. to expire a client's token. */
   setToken(token: string | undefined): void;
   /** The Keystone base URL (`{url}/v3`), when `identity` is configured. */
@@ -183,6 +185,10 @@ class NovaSimulator implements Simulator {
 
   injectFault(fault: FaultSpec, target?: FaultTarget): void {
     this.#faults.add(fault, target);
+  }
+
+  clearFaults(): void {
+    this.#faults.clear();
   }
 
   setToken(token: string | undefined): void {
