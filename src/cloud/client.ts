@@ -9,7 +9,7 @@ import { createHttpDispatcher } from '../net/dispatcher.ts';
 import { ApiError } from './ApiError.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { createAuth } from './auth/registry.ts';
-import type { RefusedCredentials } from './auth/refusedBackoff.ts';
+import { doublingDelay, type RefusedCredentials } from './auth/refusedBackoff.ts';
 import type { AdmittedRequest, AuthStrategy } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
 import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverUrl, versionUrl } from './endpoint.ts';
@@ -123,10 +123,14 @@ const SERVER_PAGE = 1000;
 /**
  * One discovery round tries this many times, with short jittered pauses; after a failed round, requests
  * fail fast with its error until the next round is due: 5 s after the first failed round, doubling up
- * to 5 min.
+ * to a minute. No longer: no poll goes out meanwhile, and a watch whose action could not be read is given
+ * only its deadline's length (at most 15 min) past it for the API to answer; a 5-minute wait begun just
+ * before the cloud came back used that up (a reboot done in 1 min of a 10 min deadline, a daemon started
+ * during an outage of 19 min: a timeout at 20 min, the lookup not yet asked again). A round is one request
+ * (three at most) a minute.
  */
 const DISCOVERY_ATTEMPTS = 3;
-export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 5 * 60_000 } as const;
+export const DISCOVERY_BACKOFF_MS = { first: 5_000, max: 60_000 } as const;
 /**
  * An answer whose way took this much longer by this host's clock than by the monotonic one came across a
  * sleep of the machine (or a setting of its clock), and is asked for again. Within it, what it shows is as
@@ -273,7 +277,7 @@ class HttpEcsClient implements EcsClient {
     const discovery: Discovery = { promise: Promise.resolve(null), failures: current?.failures ?? 0, retryAt: undefined };
     discovery.promise = this.#discoverWithRetries().catch((err: unknown) => {
       discovery.failures += 1;
-      const waitMs = Math.min(DISCOVERY_BACKOFF_MS.first * 2 ** (discovery.failures - 1), DISCOVERY_BACKOFF_MS.max);
+      const waitMs = doublingDelay(DISCOVERY_BACKOFF_MS, discovery.failures);
       discovery.retryAt = performance.now() + waitMs;
       if (!this.#closed.signal.aborted) {
         this.#logger.warn(

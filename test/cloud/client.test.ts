@@ -203,6 +203,18 @@ describe('microversion discovery', () => {
     expect(lines.filter((l) => l.level === 40).map((l) => l['retryInMs'])).toEqual([DISCOVERY_BACKOFF_MS.first, 2 * DISCOVERY_BACKOFF_MS.first]);
   });
 
+  it('asks again at least every minute, however many rounds failed: a watch past its deadline has only so long for the API to answer once it is back', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const { pool, client, lines } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(404, '{"itemNotFound": {"code": 404, "message": "nope"}}').times(8);
+    const waits = () => lines.filter((l) => l.level === 40).map((l) => l['retryInMs']);
+    for (let round = 0; round < 8; round++) {
+      await expect(client.microversion()).rejects.toMatchObject({ kind: 'not_found' });
+      vi.advanceTimersByTime(waits().at(-1) as number);
+    }
+    expect(waits()).toEqual([5_000, 10_000, 20_000, 40_000, 60_000, 60_000, 60_000, 60_000]);
+  });
+
   it.each([
     ['set back', -60 * 60_000],
     ['set forward', 60 * 60_000],

@@ -15,8 +15,12 @@ import { credentialsDigest, doublingDelay, REFUSED_BACKOFF_MS } from '../refused
  * of hours goes unnoticed), 1.25 s of a 5 s test token.
  */
 const RENEW_WHEN_LEFT = 0.25;
-/** After an identity service that was down, busy (429) or answered garbage. */
-export const TRANSIENT_BACKOFF_MS = { first: 2000, max: 5 * 60_000 };
+/**
+ * After an identity service that was down, busy (429) or answered garbage. Up to a minute, as the compute
+ * microversion's lookup (client.ts DISCOVERY_BACKOFF_MS): no poll goes out without a token, and a watch
+ * past its deadline is given only so long for the API to answer once it is back.
+ */
+export const TRANSIENT_BACKOFF_MS = { first: 2000, max: 60_000 };
 /** A 401 to a fresh token (no role in the project) must not turn every poll into a login. */
 export const MIN_FORCED_RENEWAL_MS = 60_000;
 
