@@ -180,8 +180,8 @@ function expected(w: WatchPlan, sc: Scenario, polls: readonly number[]): Outcome
   // Polls failing past the deadline may end the watch as a timeout once they have failed 15 min past it (as
   // long as the deadline, if shorter), counted in this run of the daemon.
   // A daemon started during an outage of every path looks its microversion up again after 5 s, 10 s, ... up
-  // to 5 min, sending no poll meanwhile: its polls may go on failing that long after the API is back.
-  const lookupHeldMs = o !== null && o.route === undefined && (o.fromMs === 0 || (sc.restart !== null && [0, sc.stepMs].some((late) => inOutage(sc.restart!.atMs + late + sc.restart!.downMs)))) ? 5 * MIN : 0;
+  // to a minute, sending no poll meanwhile: its polls may go on failing that long after the API is back.
+  const lookupHeldMs = o !== null && o.route === undefined && (o.fromMs === 0 || (sc.restart !== null && [0, sc.stepMs].some((late) => inOutage(sc.restart!.atMs + late + sc.restart!.downMs)))) ? MIN : 0;
   if (o !== null && o.fromMs + o.forMs + lookupHeldMs > w.deadlineMs + Math.min(15 * MIN, w.deadlineMs) - 30 * S) accepted.add('timeout');
   // Nova's own 404 for the action at the polls before it was first seen: the request is not known to exist.
   const notFound = (at: number) => w.kind === 'never-recorded' || at < w.visibleAfterMs || (o?.fault.kind === 'not-found' && inOutage(at));
