@@ -105,9 +105,7 @@ export function decide(answered: VerdictInput): Verdict {
   const input = withRetriesFolded(answered);
   const memory = remember(input.memory, input, input.now);
   const judged = judge(input, memory);
-  // A look the cloud's policy refuses is one made, the step judged by its events alone: no failed poll.
-  const serverFailed = input.server.kind === 'error' && input.server.refused !== true;
-  const readFailed = input.action.kind === 'error' || serverFailed || input.actions.kind === 'error' || input.migrations.kind === 'error';
+  const readFailed = failedRead(input.action) || failedRead(input.server) || failedRead(input.actions) || failedRead(input.migrations);
   const action = input.action.kind === 'found' ? input.action.action : null;
   const evidence = action ?? input.lastAction;
   // Where its events never finish, the end is what the server showed, on the cloud's clock as events' times are.
@@ -125,6 +123,13 @@ export function decide(answered: VerdictInput): Verdict {
     ...(open === null ? { seenAt: memory.finishSeenAt === null ? null : Date.parse(memory.finishSeenAt) } : { ended: open.ended }),
   };
   return withDeadline(judged, input, ends, readFailed, memory);
+}
+
+/** Whether a read failed: a look the cloud refuses for good is an answer, one made (memory.ts), which fails no poll. */
+export function failedRead(
+  observation: ActionObservation | ServerObservation | ActionListObservation | MigrationsObservation,
+): observation is Extract<typeof observation, { kind: 'error' }> {
+  return observation.kind === 'error' && !('refused' in observation && observation.refused === true);
 }
 
 /** The actions as their steps ended, each step retried under the request counted once (retries.ts). */

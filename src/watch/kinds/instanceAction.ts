@@ -10,7 +10,7 @@ import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '
 import { actionProgress } from '../progress.ts';
 import { requestHint, serverIdHint } from '../requestHint.ts';
 import {
-  decide, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
+  decide, failedRead, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
   type Read, type ServerObservation, type Verdict,
 } from '../verdict.ts';
 import { keepChanges } from '../../state/keepChanges.ts';
@@ -236,11 +236,9 @@ async function observeMigrations(p: Poll, memory: WatchMemory): Promise<Migratio
 
 /** The message of this poll's failed read, if one failed. */
 function lastReadError(seen: Observations): string | null {
-  // A look refused is no failed read (verdict.ts): no failure goes on, nor does a digest say the last poll failed.
-  const server = seen.server.kind === 'error' && seen.server.refused === true ? null : errorOf(seen.server);
-  return errorOf(seen.migrations) ?? errorOf(seen.actions) ?? server ?? errorOf(seen.action);
+  return errorOf(seen.migrations) ?? errorOf(seen.actions) ?? errorOf(seen.server) ?? errorOf(seen.action);
 }
 
 function errorOf(observation: ActionObservation | ServerObservation | ActionListObservation | MigrationsObservation): string | null {
-  return observation.kind === 'error' ? observation.message : null;
+  return failedRead(observation) ? observation.message : null;
 }
