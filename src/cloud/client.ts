@@ -417,14 +417,20 @@ class HttpEcsClient implements EcsClient {
         }
         : undefined;
       let answer = await this.#send(url, headers, late ?? sent, callerSignal);
-      admitted?.answered(answer);
       // It came across a sleep of this machine (or a setting of its clock): it shows the cloud as it was
       // before, and its Date would measure the cloud's clock behind by as long as the sleep, and have the
-      // step of this host's clock judged a setting by it. Asked again at once.
+      // step of this host's clock judged a setting by it. Asked again at once, as a request of its own that
+      // no answer from before has shown signed right: after a setting, AK/SK signs it as far off the cloud's
+      // clock as the setting went, as every request until an answer shows that, and more than five such
+      // refused in a row have the gateway lock the key.
       if (Math.abs(answer.clockMovedMs) >= CAME_ACROSS_MS) {
+        const across = admitted;
+        admitted = undefined;
+        across?.ended();
+        if (this.#auth.admit !== undefined) admitted = await this.#auth.admit(request, callerSignal);
         answer = await this.#send(url, headers, late ?? sent, callerSignal);
-        admitted?.answered(answer);
       }
+      admitted?.answered(answer);
       this.clock.observe(answer.headers['date'], Date.now(), answer.status === 401);
       if (answer.status !== 401 || !(await this.#auth.onUnauthorized?.(sent))) return answer;
       this.#logger.debug({ path: pathOf(url) }, 'credentials renewed after a 401; trying once more');

@@ -258,6 +258,32 @@ describe('AK/SK after a pause of the VM longer than the 15 min the gateway allow
   });
 });
 
+describe('AK/SK and a setting of this host\'s clock while polls are out', () => {
+  it('signs the polls it sends again, their answers having come across the setting, no more than five before an answer has shown their time right: the gateway never locks the key', async () => {
+    await start();
+    Object.assign(h.env, { HW_AK: ACCESS_KEY, HW_SK: SECRET_KEY, HW_ST: SECURITY_TOKEN });
+    const actions = Array.from({ length: 8 }, () => reboot(3_600_000));
+    for (const action of actions) h.simulator.addAction(action);
+    const auth = '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}", securityToken: "${HW_ST}" }';
+    const app = await h.app(h.yaml(actions.map((action, i) => entry(action, `reboot ${i}`)), { auth, cloud: '  microversion: "2.60"' }));
+    await passes(app, 3);
+    const from = h.simulator.requests.length;
+    h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { route: 'action', times: 5 });
+    const polled = app.engine.pollOnce();
+    // Five go at once (no more before an answer has shown their time right); the other three wait for one.
+    await vi.waitFor(() => expect(h.simulator.requests.slice(from).filter((r) => r.status === null)).toHaveLength(5), { timeout: 3000, interval: 10 });
+    // This host's clock set forward 20 min (a wrong NTP source) while they are out, the gateway's not: each
+    // answer came across the setting, and its poll is sent again, signed 20 min ahead of the gateway as the
+    // three are; more than five such refused in a row, the key is locked, for every tool that uses it.
+    vi.setSystemTime(Date.now() + 20 * 60_000);
+    h.simulator.setClock(-20 * 60_000);
+    const statuses = await polled;
+    expect(statuses.filter((s) => s.pollFailed)).toEqual([]);
+    expect(h.simulator.requests.slice(from).filter((r) => r.status === 401).length).toBeLessThanOrEqual(5);
+    expect(h.simulator.requests.slice(from).filter((r) => r.status === 200)).toHaveLength(actions.length + 5);
+  });
+});
+
 /**
  * A daemon signing with AK/SK from files, the secret key a wrong one (`secretKey` picks it), polling
  * `count` long reboots; the gateway knows the key pair of ACCESS_KEY, SECRET_KEY and SECURITY_TOKEN.
