@@ -124,6 +124,8 @@ export class WatchEngine {
   #stuckSaid = false;
   /** When this process last went on after it was held (performance.now()): the loop's signs count from no earlier. */
   #wokeAt = -Infinity;
+  /** When this process was last seen going (performance.now()): stuck(), which the look at the clocks calls every CLOCK_CHECK_MS, as /healthz and a scrape do. */
+  #ranAt = -Infinity;
   /** The keys of the records the last setting of the cloud's clock moved (#cloudSet): what #heldStill takes back. */
   #cloudSetKeys: string[] = [];
   /** EngineOptions.firstPassPolled, until the first pass has called it. */
@@ -270,13 +272,8 @@ export class WatchEngine {
     const pass = onPass === undefined ? () => this.#startPass(false).then(() => undefined) : () => this.pollOnce().then(onPass);
     this.#scheduledPass = pass;
     this.#task = this.#schedule(pass);
-    let lookedAt = performance.now();
+    this.#ranAt = performance.now();
     this.#clockTimer = setInterval(() => {
-      const now = performance.now();
-      // A look this late: the process was held (SIGSTOP, a frozen cgroup) while its clocks went on, and every
-      // timer due meanwhile fires now, node-cron's maybe after this one: the pass it missed is no lost timer.
-      if (now - lookedAt >= CLOCK_CHECK_MS + CLOCK_STEP_MS) this.#wokeAt = now;
-      lookedAt = now;
       this.#lookAtClock();
       this.stuck();
     }, CLOCK_CHECK_MS);
@@ -435,6 +432,7 @@ export class WatchEngine {
    * that polls nothing is restarted. The log is told once when it begins and once when it ends.
    */
   stuck(): string | undefined {
+    this.#ran();
     const signs = {
       passStartedAt: this.#passStartedAt,
       lastSignAt: Math.max(this.#lastPollEndedAt, this.#o.client.lastRequestEndedAt(), this.#wokeAt),
@@ -446,6 +444,18 @@ export class WatchEngine {
     if (reason === undefined) this.#o.logger.info('the poll loop moves again: /healthz answers 200');
     else this.#o.logger.error({ stuckAfterMs: this.#o.stuckAfterMs }, `the poll loop is stuck: ${reason}; /healthz answers 503 until it moves again`);
     return reason;
+  }
+
+  /**
+   * This process goes: seen last so long ago that the look at the clocks, due every CLOCK_CHECK_MS, did not
+   * come, it was held (SIGSTOP, a frozen cgroup) while its clocks went on, and every timer due meanwhile fires
+   * now, node-cron's maybe after the look, a probe that came meanwhile (/healthz, a scrape) maybe before
+   * either: the pass it missed is no lost timer.
+   */
+  #ran(): void {
+    const now = performance.now();
+    if (this.#clockTimer !== null && !this.#stopping.signal.aborted && now - this.#ranAt >= CLOCK_CHECK_MS + CLOCK_STEP_MS) this.#wokeAt = now;
+    this.#ranAt = now;
   }
 
   /** One pass; what each poll found, when it `keepsStatuses` (else an empty list). */

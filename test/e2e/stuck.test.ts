@@ -3,6 +3,7 @@ import { closeSync, constants, openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
+import type { App } from '../../src/app.ts';
 import { STUCK_FLOOR_MS } from '../../src/watch/stuck.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
@@ -100,9 +101,9 @@ it("is stuck once the schedule's timer is lost and no pass has begun for ten min
   vi.clearAllTimers();
   // The last pass that came, ended: the next is due within 15 s.
   await app.engine.pollOnce();
-  vi.advanceTimersByTime(9.5 * 60_000);
+  goesOn(app, 9.5 * 60_000);
   expect(app.engine.stuck()).toBeUndefined();
-  vi.advanceTimersByTime(60_000);
+  goesOn(app, 60_000);
   expect(app.engine.stuck()).toMatch(/^no poll pass has begun for 10 min \d+ s after one was due by poll\.schedule \(more than 10 min\): the schedule's timer was lost/);
   expect(await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_loop_stuck')).toMatch(/^ecs_action_watch_poll_loop_stuck 1$/m);
   expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the poll loop is stuck: no poll pass has begun'))).toMatchObject([{ level: 50 }]);
@@ -128,6 +129,27 @@ it('is not stuck, nor says so, when this process was held 85 min past a due pass
   expect(app.engine.stuck()).toBeUndefined();
   expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the poll loop is stuck'))).toEqual([]);
   // node-cron's timer, due at 11:00, is on the test's real clock here: for the engine, lost.
-  vi.advanceTimersByTime(STUCK_FLOOR_MS + 1000);
+  goesOn(app, STUCK_FLOOR_MS + 1000);
+  expect(app.engine.stuck()).toMatch(/^no poll pass has begun for 10 min 1 s after one was due by poll\.schedule/);
+});
+
+/** `ms` of this process going on, its probes (/healthz) asking every 5 s, as its own look at the clocks does. */
+function goesOn(app: App, ms: number): void {
+  for (let left = ms; left > 0; left -= 5000) {
+    vi.advanceTimersByTime(Math.min(left, 5000));
+    app.engine.stuck();
+  }
+}
+
+it('is not stuck, nor says so, when /healthz (or a scrape of the metrics) asks first after this process was held 85 min past a due pass, before the engine\'s own look at the clocks has come', async () => {
+  vi.setSystemTime(new Date('2026-01-05T10:00:30Z'));
+  const app = await h.app(h.yaml([], { poll: '  schedule: "0 * * * *"' }));
+  await app.engine.start();
+  // Held from 10:00:30 to 11:25:30; the probe that came meanwhile, queued on its socket, is answered first.
+  vi.advanceTimersByTime(85 * 60_000);
+  expect(app.engine.stuck()).toBeUndefined();
+  expect(await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_loop_stuck')).toMatch(/^ecs_action_watch_poll_loop_stuck 0$/m);
+  expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the poll loop is stuck'))).toEqual([]);
+  goesOn(app, STUCK_FLOOR_MS + 1000);
   expect(app.engine.stuck()).toMatch(/^no poll pass has begun for 10 min 1 s after one was due by poll\.schedule/);
 });
