@@ -63,12 +63,15 @@ export async function run(ctx: CommandContext): Promise<number> {
       const grace = formatDuration(2 * config.cloud.timeout);
       // The daemon gives a cloud that fails at the deadline a while to answer, and a verdict seen in time the
       // reads that confirm it; wait, which has --timeout, does not.
-      const why = last?.pollFailed && record.lastError !== null
+      const failed = last?.pollFailed === true && record.lastError !== null;
+      const why = failed
         ? `the poll due then failed: ${record.lastError}`
         : answeredPastDeadline
           ? `${last?.detail}; so still ${grace} (twice cloud.timeout) past --timeout, when wait gives up`
           : `${last?.detail ?? 'no answer from the cloud yet'}; the poll due then had no answer within ${grace} (twice cloud.timeout)`;
-      return heldUp(target, record, why, target.deadlineMs);
+      // Only a poll due then that answered tells that the action had not finished by then: one that failed or
+      // did not come back leaves that unknown, as the daemon's timeout then says (judgement.ts unreadTimeout).
+      return heldUp(target, record, why, target.deadlineMs, !failed && answeredPastDeadline);
     };
     const status = await untilSettled(app.engine, target.deadlineMs, 2 * config.cloud.timeout, ctx.signal, progress, heldUpAfter);
     progress.clear();
@@ -169,9 +172,12 @@ function hopeless({ errorKind, record }: WatchStatus): boolean {
   return fix !== undefined && !fix.passes && !(record.everFound && fix.untilFound);
 }
 
-/** A timeout from what the passes before saw, when the pass due at the deadline failed or did not come back in time. */
-function heldUp(target: WatchTarget, record: WatchRecord, why: string, deadlineMs: number): WatchStatus {
-  const reason = `not finished ${formatDuration(deadlineMs)} after tracking began: ${why}`;
+/**
+ * A timeout from what the passes before saw, when the pass due at the deadline failed or did not come back in
+ * time (`answered`: it came back, and confirms an end seen in time still).
+ */
+function heldUp(target: WatchTarget, record: WatchRecord, why: string, deadlineMs: number, answered: boolean): WatchStatus {
+  const reason = answered ? `not finished ${formatDuration(deadlineMs)} after tracking began: ${why}` : `not known to have finished within ${formatDuration(deadlineMs)}: ${why}`;
   const verdict = { outcome: 'timeout' as const, reason, detectedAt: new Date().toISOString() };
   return { target, record: { ...record, verdict }, pollFailed: false, errorKind: null, state: 'timeout', detail: reason, notFound: false };
 }
