@@ -152,7 +152,7 @@ export class WatchEngine {
       metrics: options.metrics,
       bootClock: options.bootClock,
       bootId: options.bootId,
-      onMoved: (byMs) => this.#failures.moveTimes(byMs),
+      onMoved: (byMs, since) => this.#failures.moveTimes(byMs, since),
       onCloudSet: (byMs) => this.#cloudSet(byMs),
       onHeldStill: (byMs) => this.#heldStill(byMs),
     });

@@ -39,8 +39,8 @@ export interface HostClockOptions {
   store: Pick<StateStore, 'moveTimes' | 'save' | 'clock' | 'setClock' | 'records'>;
   logger: Logger;
   metrics: Pick<Metrics, 'hostClockSteps'>;
-  /** The times the state keeps were moved by `byMs`: what was worked out from them is to be worked out again. */
-  onMoved: (byMs: number) => void;
+  /** The times the state keeps were moved by `byMs` (those from `since` on): what was worked out from them is to be worked out again. */
+  onMoved: (byMs: number, since?: number) => void;
   /** The cloud's own clock was set by `byMs`, this host's keeping time: a time it stamped before is on its clock as it stood then. */
   onCloudSet: (byMs: number) => void;
   /** What the last onCloudSet told of, `byMs` forward, was this machine held still, its clock now put right: taken back. */
@@ -289,7 +289,7 @@ export class HostClock {
    */
   #putRight(found: ClockStep, setMs: number, held: HeldStill, after: number | undefined): ClockStep {
     this.#o.store.moveTimes(setMs, held.since, held.known);
-    this.#o.onMoved(setMs);
+    this.#o.onMoved(setMs, held.since);
     this.#o.onHeldStill(held.byMs);
     this.#o.cloud.hostSet(setMs);
     if (after !== undefined) this.#o.cloud.retake(after);

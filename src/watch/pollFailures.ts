@@ -22,6 +22,12 @@ export type PollErrorKind = (typeof POLL_ERROR_KINDS)[number];
 const ANSWERED_AGAIN = 'poll answered again';
 const AGAIN = '; trying again on the next schedule';
 
+/** A time kept here (epoch ms): on this host's clock as it stood after the first `moves` of PollFailures' #moves. */
+interface Kept {
+  readonly at: number;
+  readonly moves: number;
+}
+
 export class PollFailures {
   readonly #counter: { inc(labels: { kind: PollErrorKind }): void };
   /** Aborted when the engine closes: a read it cut short is no failure. */
@@ -31,20 +37,21 @@ export class PollFailures {
    * last error, and when it began (epoch ms). The end of a failure of what auto-tracking lists (a server, a
    * project) is told with that time; a watch's with the failingSince its record keeps across restarts.
    */
-  readonly #failing = new WeakMap<object, { kind: PollErrorKind; readonly since: number }>();
+  readonly #failing = new WeakMap<object, { kind: PollErrorKind; readonly since: Kept }>();
   /**
    * The records whose last poll in this process failed, with when the first of that run here failed (epoch
    * ms). A record's failingSince survives a restart, but a daemon that was down polled nothing meanwhile:
    * the watch counts as failing again only once this process's own poll has failed, not for the downtime
    * before its first poll.
    */
-  readonly #failedHere = new WeakMap<WatchRecord, number>();
+  readonly #failedHere = new WeakMap<WatchRecord, Kept>();
   /**
-   * How far settings of this host's clock have moved the times the state keeps since this process began
-   * (hostClock.ts): the times kept here are on its clock as it stood then, and read as it stands now, or a
-   * clock set back 30 min after the deadline would hold a watch whose polls fail 30 min past its 15.
+   * The settings of this host's clock that moved the times the state keeps since this process began
+   * (hostClock.ts), oldest first, each from its `since` on (a hold put right moves only those stamped on
+   * the clock behind): the times kept here are on its clock as it stood then, and read as it stands now, or
+   * a clock set back 30 min after the deadline would hold a watch whose polls fail 30 min past its 15.
    */
-  #movedMs = 0;
+  readonly #moves: { readonly byMs: number; readonly since: number }[] = [];
   /** Whether what failed is polled again on a schedule (the daemon, `wait`), not once (`check`). */
   readonly #scheduled: () => boolean;
   readonly #now: () => number;
@@ -57,9 +64,9 @@ export class PollFailures {
     this.#now = now;
   }
 
-  /** This host's clock was set by `byMs`: the times kept here move with the state's. */
-  moveTimes(byMs: number): void {
-    this.#movedMs += byMs;
+  /** This host's clock was set by `byMs`: the times kept here (from `since` on) move with the state's. */
+  moveTimes(byMs: number, since = -Infinity): void {
+    this.#moves.push({ byMs, since });
   }
 
   /**
@@ -132,7 +139,7 @@ export class PollFailures {
     const failure = this.#failing.get(about);
     if (failure === undefined) return;
     this.#failing.delete(about);
-    log.info({ failingSince: new Date(failure.since + this.#movedMs).toISOString() }, ANSWERED_AGAIN);
+    log.info({ failingSince: new Date(this.#read(failure.since)).toISOString() }, ANSWERED_AGAIN);
   }
 
   /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */
@@ -148,7 +155,7 @@ export class PollFailures {
   /** When the run of failed polls that the record's last poll here ended began, in this process (epoch ms); null when it answered. */
   failingHereSince(record: WatchRecord): number | null {
     const since = this.#failedHere.get(record);
-    return since === undefined ? null : since + this.#movedMs;
+    return since === undefined ? null : this.#read(since);
   }
 
   /** Records a failure of `about` of `kind`, begun now if none was going on; the kind it had before, if any. */
@@ -164,9 +171,19 @@ export class PollFailures {
   }
 
   /** Now, as the times here are kept. `now` first: it may find a step of the clock, and move them. */
-  #keptNow(): number {
-    const now = this.#now();
-    return now - this.#movedMs;
+  #keptNow(): Kept {
+    const at = this.#now();
+    return { at, moves: this.#moves.length };
+  }
+
+  /** A time kept here, on this host's clock as it stands now. */
+  #read(kept: Kept): number {
+    let at = kept.at;
+    for (let i = kept.moves; i < this.#moves.length; i++) {
+      const move = this.#moves[i]!;
+      if (at >= move.since) at += move.byMs;
+    }
+    return at;
   }
 
   /** What a failure's warn line promises, which `check`'s one pass does not. */

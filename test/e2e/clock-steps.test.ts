@@ -286,6 +286,33 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     ]);
   });
 
+  it('counts the hold as time in which the polls of a watch that failed since before it went on failing: its timeout at the first pass after its time is put right, not 20 min late, saying how long they failed', async () => {
+    const app = await rebootWatched(HOUR, '3h', null, '  schedule: "* * * * * *"\n  retries: 0');
+    // A second watch, every poll of which fails from the first (its server's cell down: 503), its deadline 10 min.
+    const failing = newIds();
+    h.simulator.addAction({ projectId: PROJECT, ...failing, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: HOUR }] });
+    h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: failing.requestId, times: 1_000_000 });
+    const both = watchFile.replace('watches:\n', `watches:\n  - requestId: ${failing.requestId}\n    serverId: ${failing.serverId}\n    name: web-02\n    deadline: 10m\n`);
+    app.engine.setWatches(targetsOf(parseConfig(both, { env: h.env })));
+    await pass(app, 3 * MINUTE);
+    // A real cloud's Date measures its clock a little otherwise at each sample (whole seconds, the answer's way).
+    cloudAhead += 2000;
+    await pass(app, 2 * MINUTE);
+    // Held still 20 min: its clocks stopped, the cloud's went on; put right 2 min after it went on.
+    cloudAhead += 20 * MINUTE;
+    await pass(app, 2 * MINUTE);
+    expect(h.hooks.received).toEqual([]);
+    setHostClock(20 * MINUTE);
+    await pass(app, 2000);
+    const told = h.hooks.received.map((r) => r.body as { watch: { name: string }; reason: string });
+    expect(told).toEqual([
+      expect.objectContaining({
+        watch: expect.objectContaining({ name: 'web-02' }),
+        reason: expect.stringMatching(/^not known to have finished within 10 min: no poll could read it for the last 27 min( \d+ s)?, to 17 min( \d+ s)? past the deadline; last poll failed: /),
+      }),
+    ]);
+  });
+
   it("takes this host's clock set forward as far as the cloud's had seemed to move, but 35 min after, for a setting of its own, not a hold put right", async () => {
     const app = await rebootWatched(2 * HOUR, '3h');
     await pass(app, 5 * MINUTE);
