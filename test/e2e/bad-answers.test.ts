@@ -312,7 +312,7 @@ describe.concurrent('the instance action answered badly', () => {
       expect(r.code).toBe(3);
       // At --timeout, from the last poll's error: the poll due then failed, or did not come back within twice
       // cloud.timeout (no answer), or the engine's own deadline came first.
-      expect(r.stdout).toMatch(new RegExp(`^timeout: not known to have finished within 300 ms: (the poll due then failed: |last poll failed: )${request}(; the poll due then had no answer within 4 s \\(twice cloud\\.timeout\\))?\n$`));
+      expect(r.stdout).toMatch(new RegExp(`^timeout: not known to have finished within 300 ms: (the poll due then failed: |no poll could read it for the last [^;]+ past the deadline; last poll failed: )${request}(; the poll due then had no answer within 4 s \\(twice cloud\\.timeout\\))?\n$`));
       // What each pass before the deadline saw, said as it came (none when the first came back after it).
       expect(r.stderr).toMatch(new RegExp(`^(ecs-action-watch wait: last poll failed: ${request} · \\ds\n)*$`));
     }
@@ -465,7 +465,7 @@ describe.concurrent('the token request answered badly', () => {
       expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: ${c.givesUp.says}: last poll failed: ${login} \\(${escaped(c.givesUp.fix)} in /.*watch\\.yaml\\)\n$`));
     } else {
       expect(r.code).toBe(3);
-      expect(r.stdout).toMatch(new RegExp(`^timeout: not known to have finished within 300 ms: (the poll due then failed: |last poll failed: )${login}(; the poll due then had no answer within 4 s \\(twice cloud\\.timeout\\))?\n$`));
+      expect(r.stdout).toMatch(new RegExp(`^timeout: not known to have finished within 300 ms: (the poll due then failed: |no poll could read it for the last [^;]+ past the deadline; last poll failed: )${login}(; the poll due then had no answer within 4 s \\(twice cloud\\.timeout\\))?\n$`));
       expect(r.stderr).toMatch(new RegExp(`^(ecs-action-watch wait: last poll failed: ${login} · \\ds\n)*$`));
     }
     expect(performance.now() - started).toBeLessThan(10_000);
