@@ -27,7 +27,11 @@ export type ServerObservation =
   | { kind: 'found'; server: ServerState }
   /** The API's own not-found answer. */
   | { kind: 'gone' }
-  /** `refused`: a look (Read) that the cloud refuses (a 403: its policy), which counts as one made (memory.ts). */
+  /**
+   * `refused`: the cloud's policy refuses to show the server (a 403 that is no HTML page), for good: a look
+   * (Read) counts as one made (memory.ts); a read once the action's events have finished leaves them to judge
+   * alone (judgedByEvents).
+   */
   | { kind: 'error'; message: string; refused?: boolean };
 
 /** The server's action list: read only when the server's state may belong to a newer action. */
@@ -125,6 +129,32 @@ export function decide(answered: VerdictInput): Verdict {
   return withDeadline(judged, input, ends, readFailed, memory);
 }
 
+/**
+ * Whether an action whose server Nova's policy refuses to show is judged by its events alone: each one
+ * visible and finished. Hidden (below 2.51), or none (a delete, a resetState), only the server tells the end.
+ */
+export function judgedByEvents(action: InstanceAction): boolean {
+  return action.events !== undefined && action.events.length > 0 && eventsFinished(action);
+}
+
+/** How long the events must stay finished as they are before an action whose server is refused is judged by them. */
+const UNSHOWN_SETTLE_MS = 60_000;
+
+/**
+ * Events all finished, and the server Nova's policy refuses to show (os_compute_api:servers:show not granted,
+ * the action's show granted): no read can confirm the end, so the events and the action's message judge it,
+ * once they have stayed finished as they are for UNSHOWN_SETTLE_MS, as a resize's next step, cast by the one
+ * before, would have started by then; the reason says what was not checked and what to grant.
+ */
+function judgeUnshown(input: VerdictInput, memory: WatchMemory, action: InstanceAction, refusal: string): Judgement {
+  const seenFor = memory.finishSeenAt === null ? 0 : input.now - Date.parse(memory.finishSeenAt);
+  if (seenFor < UNSHOWN_SETTLE_MS) {
+    const left = formatDuration(UNSHOWN_SETTLE_MS - seenFor);
+    return pending(`${action.action}: events finished; showing the server is refused (${refusal}): judged by its events once they have stayed so for ${formatDuration(UNSHOWN_SETTLE_MS)}, ${left} more`, { confirming: true });
+  }
+  return settle(input, memory, action, null, NO_OWNERS, refusal);
+}
+
 /** Whether a read failed: a look the cloud refuses for good is an answer, one made (memory.ts), which fails no poll. */
 export function failedRead(
   observation: ActionObservation | ServerObservation | ActionListObservation | MigrationsObservation,
@@ -178,6 +208,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
   const confirming = { confirming: true };
   const { server } = input;
   if (server.kind === 'not_read') return pending(`${name}: events finished`, { ...confirming, next: 'server', reading: '; reading the server' });
+  if (server.kind === 'error' && server.refused === true && judgedByEvents(action)) return judgeUnshown(input, memory, action, server.message);
   if (server.kind === 'error') return pending(`${name}: events finished; the server read failed: ${server.message}`, { ...confirming, pollFailed: true });
   if (server.kind === 'gone') {
     // A delete ends with its server gone; an action that sets no state has its whole result in its events,
@@ -583,10 +614,11 @@ const DELETED_STATUSES = new Set(['DELETED', 'SOFT_DELETED']);
  * in flight: its events, its message and (unless a newer action owns it) the server's state decide,
  * and for a move the record of the move.
  */
-function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null, owners: Owners): Judgement {
+function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null, owners: Owners, refused: string | null = null): Judgement {
   const failed = failedEvents(action);
   const message = messageOf(action);
   const info = owners.status === null ? (server?.info ?? null) : null;
+  const unshown = refused === null ? null : `server not checked: showing it is refused (${refused}), so an ERROR it was left in is not seen: grant these credentials the right to show a server (Nova's os_compute_api:servers:show)`;
   const notes: string[] = [];
   if (server !== null) {
     const { status, task } = owners;
@@ -600,16 +632,17 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
   }
   const errorIsFailure = info?.status === 'ERROR' && !DONE_WITHOUT_EVENTS.has(action.action) && !stateless;
   if (failed.length > 0 || message !== '' || errorIsFailure) {
-    return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, stateless ? null : info, notes) };
+    return { settled: true, outcome: 'failure', reason: describeFailure(action, failed, message, stateless ? null : info, unshown === null ? notes : [unshown, ...notes]) };
   }
   if (stateless && action.events === undefined && novaTimeMs(action.start_time) !== null) notes.push(`no error recorded in the ${formatDuration(STATELESS_UNSEEN_MS)} after it started`);
-  if (server !== null && MOVE_TYPES.has(action.action)) {
+  if ((server !== null || refused !== null) && MOVE_TYPES.has(action.action)) {
     const move = judgeMove(input, memory, action, server);
     if (move.kind === 'pending') return move.judgement;
     if (move.kind === 'failed') return { settled: true, outcome: 'failure', reason: `${action.action} failed: ${move.reason}` };
     notes.push(move.note);
   }
-  return { settled: true, outcome: 'success', reason: describeSuccess(action, server, notes) };
+  const where = server === null ? (unshown ?? 'server deleted') : `server ${server.info.status}`;
+  return { settled: true, outcome: 'success', reason: describeSuccess(action, where, notes) };
 }
 
 /** Nova's action name → the migration_type of the record it writes. */
@@ -634,7 +667,7 @@ type MoveJudgement =
  * ACTIVE on its source host. What shows the truth is the migration record (admin), or from 2.62 the
  * event's hostId against the server's. `memory` is after this poll: whether a refusal counts yet.
  */
-function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState): MoveJudgement {
+function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null): MoveJudgement {
   const name = action.action;
   const seen = input.migrations;
   if (seen.kind === 'not_read') return { kind: 'pending', judgement: pending(`${name}: events finished`, { confirming: true, next: 'migrations', reading: '; reading its migration record' }) };
@@ -659,7 +692,7 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
     const compared = compareHosts(action, server);
     if (compared === 'same') return { kind: 'failed', reason: 'rolled back: the server is still on the host compute_live_migration ran on (same hostId)' };
     if (compared === 'moved') return { kind: 'done', note: 'moved to another host (hostId changed)' };
-    const why = compared === 'other-project' ? 'the event\'s hostId is hashed with another project' : 'no event hostId below microversion 2.62';
+    const why = server === null ? 'the server is not shown' : compared === 'other-project' ? 'the event\'s hostId is hashed with another project' : 'no event hostId below microversion 2.62';
     return { kind: 'done', note: `${without} or a comparable event hostId (${why})` };
   }
   return { kind: 'done', note: without };
@@ -697,10 +730,10 @@ function hosts(record: MigrationRecord): string {
  * Both hostIds are sha224(project + host): the event's with the action's project, the server's with its
  * owner's; they compare only when the two are the same project.
  */
-function compareHosts(action: InstanceAction, server: ServerState): 'same' | 'moved' | 'other-project' | 'unknown' {
+function compareHosts(action: InstanceAction, server: ServerState | null): 'same' | 'moved' | 'other-project' | 'unknown' {
   const event = action.events?.find((e) => e.event === 'compute_live_migration');
   const eventHost = typeof event?.['hostId'] === 'string' && event['hostId'] !== '' ? event['hostId'] : null;
-  if (eventHost === null || server.hostId === null) return 'unknown';
+  if (eventHost === null || server === null || server.hostId === null) return 'unknown';
   const actionProject = typeof action['project_id'] === 'string' && action['project_id'] !== '' ? action['project_id'] : server.projectId;
   if (actionProject !== server.projectId) return 'other-project';
   return eventHost === server.hostId ? 'same' : 'moved';
@@ -745,14 +778,13 @@ function describeEvents(action: InstanceAction | null): string {
   return `${events.length} event${events.length === 1 ? '' : 's'} finished`;
 }
 
-function describeSuccess(action: InstanceAction, server: ServerState | null, notes: string[]): string {
+function describeSuccess(action: InstanceAction, where: string, notes: string[]): string {
   const events = action.events;
   const took = actionDuration(action);
   const steps =
     events === undefined ? 'finished (events not visible at this microversion)'
     : events.length === 0 ? (action.action === 'delete' ? 'recorded without events (a local delete)' : 'done without events, as Nova records it')
     : `${events.length} event${events.length === 1 ? '' : 's'} succeeded`;
-  const where = server === null ? 'server deleted' : `server ${server.info.status}`;
   return [`${action.action}: ${steps}${took ? ` in ${took}` : ''}, ${where}`, ...notes].join('; ');
 }
 

@@ -396,3 +396,46 @@ describe('check beside a daemon whose looks at the server fail past the deadline
     expect(countdown(await checkSays(build))).toBe('10 min 5 s');
   });
 });
+
+describe('an action whose server the cloud\'s policy refuses to show once its events have finished', () => {
+  it('is judged by its events once their finish has lasted a minute, its reason saying the server was not checked and which permission that needs, not a timeout 15 min past its deadline that names the 403', async () => {
+    const { h } = env;
+    const reboot = quickAction();
+    h.simulator.addAction(reboot);
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'server', times: 100_000 });
+    const app = await h.app(h.yaml([entry(reboot, '    deadline: 10m')], { poll: NO_RETRIES }));
+    await advance(app, 30_000, 5000);
+    expect(outcomes()).toEqual([]);
+    expect(recordOf(app)).toMatchObject({ lastError: null, failingSince: null });
+    await advance(app, 60_000, 5000);
+    expect(outcomes()).toEqual(['success']);
+    expect(reasons()[0]).toMatch(
+      /^reboot: 1 event succeeded in \d+ ms, server not checked: showing it is refused \(GET \S+\/servers\/\S+ → 403 .*Policy doesn't allow os_compute_api:servers:show to be performed\.\), so an ERROR it was left in is not seen: grant these credentials the right to show a server \(Nova's os_compute_api:servers:show\)$/,
+    );
+    expect(warnings()).toEqual([]);
+    const said = h.logs.lines().filter((l) => String(l['msg']).includes('refuses to show the server') && Number(l['level']) >= 30);
+    expect(said.map((l) => [l['level'], l['msg']])).toEqual([[30, expect.stringMatching(/judging the action by its events alone once they have stayed finished for 1 min$/)]]);
+  });
+
+  it('a failed step: a failure as its events say, with the same note', async () => {
+    const { h } = env;
+    const reboot = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 300, taskState: 'rebooting', result: 'Error' }] });
+    h.simulator.addAction(reboot);
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'server', times: 100_000 });
+    const app = await h.app(h.yaml([entry(reboot)], { poll: NO_RETRIES }));
+    await advance(app, 90_000, 5000);
+    expect(outcomes()).toEqual(['failure']);
+    expect(reasons()[0]).toMatch(/^reboot failed: compute_reboot_instance Error.*; server not checked: showing it is refused \(GET .* → 403 .*\), so an ERROR it was left in is not seen: grant these credentials the right to show a server \(Nova's os_compute_api:servers:show\)$/);
+  });
+
+  it('a firewall\'s HTML 403 in front of Nova stays a failed poll: not judged without the server', async () => {
+    const { h } = env;
+    const reboot = quickAction();
+    h.simulator.addAction(reboot);
+    h.simulator.injectFault({ kind: 'firewall-refused' }, { route: 'server', times: 100_000 });
+    const app = await h.app(h.yaml([entry(reboot)], { poll: NO_RETRIES }));
+    await advance(app, 3 * 60_000, 5000);
+    expect(outcomes()).toEqual([]);
+    expect(recordOf(app).lastError).toMatch(/403/);
+  });
+});

@@ -10,7 +10,7 @@ import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '
 import { actionProgress } from '../progress.ts';
 import { requestHint, serverIdHint } from '../requestHint.ts';
 import {
-  decide, failedRead, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
+  decide, failedRead, judgedByEvents, NOTHING_READ, type ActionListObservation, type ActionObservation, type MigrationsObservation, type Observations,
   type Read, type ServerObservation, type Verdict,
 } from '../verdict.ts';
 import { keepChanges } from '../../state/keepChanges.ts';
@@ -172,10 +172,12 @@ function recordFields(seen: Observations, verdict: Verdict, action: InstanceActi
 
 async function read(p: Poll, next: Read, seen: Observations, memory: WatchMemory): Promise<Observations> {
   switch (next) {
-    case 'server':
-      return { ...seen, server: await observeServer(p) };
+    case 'server': {
+      const byEvents = seen.action.kind === 'found' && judgedByEvents(seen.action.action);
+      return { ...seen, server: await observeServer(p, byEvents ? { read: 'server', first: memory.finishSeenAt === null } : undefined) };
+    }
     case 'look':
-      return { ...seen, server: await observeServer(p, { first: memory.stallCheckedAt === null }) };
+      return { ...seen, server: await observeServer(p, { read: 'look', first: memory.stallCheckedAt === null }) };
     case 'action':
       return { ...seen, action: await observeAction(p), actionAfterServer: true };
     case 'actions':
@@ -194,17 +196,24 @@ async function observeAction(p: Poll): Promise<ActionObservation> {
   }
 }
 
+/** What the cloud's policy refusing to show the server costs, as the log says it, by the read it refused. */
+const UNSHOWN = {
+  look: 'the cloud refuses to show the server: a step that died with its compute service is not seen; judging the step by its events alone',
+  server: 'the cloud refuses to show the server: an ERROR the action left it in is not seen; judging the action by its events alone once they have stayed finished for 1 min',
+} as const;
+
 /**
- * `look`: the server looked at beside a long step (Read's `look`), which no verdict waits on: one the cloud
- * refuses (its policy, for good) fails no poll, and is said once a watch, at its first look.
+ * `refusable`: a read whose refusal by the cloud's policy (for good) fails no poll, said once a watch, at
+ * info: a look beside a long step (Read's `look`), which no verdict waits on, or a read once every event
+ * shown has finished, which then judge alone (verdict.ts judgedByEvents).
  */
-async function observeServer(p: Poll, look?: { first: boolean }): Promise<ServerObservation> {
+async function observeServer(p: Poll, refusable?: { read: keyof typeof UNSHOWN; first: boolean }): Promise<ServerObservation> {
   try {
     const server = await p.read((signal) => p.client.getServer(p.target, signal));
     return server ? { kind: 'found', server } : { kind: 'gone' };
   } catch (err) {
-    if (look === undefined || !(err instanceof ApiError && err.kind === 'forbidden')) return { kind: 'error', message: p.failed(err) };
-    p.log[look.first ? 'info' : 'debug']({ error: err.message }, 'the cloud refuses to show the server: a step that died with its compute service is not seen; judging the step by its events alone');
+    if (refusable === undefined || !(err instanceof ApiError && err.kind === 'forbidden')) return { kind: 'error', message: p.failed(err) };
+    p.log[refusable.first ? 'info' : 'debug']({ error: err.message }, UNSHOWN[refusable.read]);
     return { kind: 'error', message: err.message, refused: true };
   }
 }
