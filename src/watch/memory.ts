@@ -3,7 +3,7 @@ import type { ObservedMemory, WatchRecord } from '../state/types.ts';
 import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { eventsFinished, finishedBy } from './eventsFinished.ts';
 import { rememberLookup } from './judgement.ts';
-import type { InstanceAction } from '../model.ts';
+import type { InstanceAction, ServerInfo } from '../model.ts';
 import type { MigrationsObservation, Observations, ServerObservation } from './verdict.ts';
 
 /** What the verdict needs from earlier polls: the record's `everFound` and its `observed` memory. */
@@ -90,7 +90,12 @@ function rememberStall(previous: WatchMemory, seen: Observations, now: number): 
  * its state, as a failed read does, and what earlier looks saw of it (its sign, its 404) stands.
  */
 function serverSeen(server: ServerObservation): ServerObservation['kind'] {
-  return server.kind === 'found' && server.server.info.status === 'UNKNOWN' ? 'error' : server.kind;
+  return server.kind === 'found' && inDownCell(server.server.info) ? 'error' : server.kind;
+}
+
+/** From 2.69 a server in a cell nova-api cannot reach is a stub with status UNKNOWN and no task state. */
+export function inDownCell(info: ServerInfo): boolean {
+  return info.status === 'UNKNOWN';
 }
 
 /**

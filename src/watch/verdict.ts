@@ -6,7 +6,7 @@ import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { DONE_WITHOUT_EVENTS, eventsFinished, finishedBy } from './eventsFinished.ts';
 import { formatDuration, lastLine } from './format.ts';
 import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
-import { remember, type WatchMemory } from './memory.ts';
+import { inDownCell, remember, type WatchMemory } from './memory.ts';
 import { foldRetries } from './retries.ts';
 
 /** A non-delete whose server stays gone this long after its events finished ends as a failure. */
@@ -217,8 +217,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     return judgeGoneServer(input, memory, action);
   }
   const info = server.server.info;
-  // From 2.69 a server in a down cell is a stub with status UNKNOWN and no task state.
-  if (info.status === 'UNKNOWN') return pending(`${name}: server status UNKNOWN (its cell is unreachable)`, { ...confirming, pollFailed: true });
+  if (inDownCell(info)) return pending(`${name}: server status UNKNOWN (its cell is unreachable)`, { ...confirming, pollFailed: true });
   // A lock or a volume call sets no state: whatever the server shows is another action's, older or newer.
   if (STATELESS_ACTIONS.has(name)) {
     if (!input.actionAfterServer) return pending(`${name}: server ${describeServer(info)}`, { ...confirming, next: 'action', reading: '; reading the action again' });
@@ -429,7 +428,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   // Written only for the looks that fail: most polls of a long step reach here with nothing to say.
   const shown = () => `${name}: ${doing}; ${signSeen ? `the server showed the sign of a dead step ${formatDuration(errored)} ago` : `the server answered 404 (${goneAnswers(memory)})`}`;
   // A server in a down cell (2.69's stub, UNKNOWN) shows nothing of its state: a look that failed too.
-  const unseen = server.kind === 'error' ? `failed: ${server.message}` : server.kind === 'found' && server.server.info.status === 'UNKNOWN' ? 'found its cell unreachable (status UNKNOWN)' : null;
+  const unseen = server.kind === 'error' ? `failed: ${server.message}` : server.kind === 'found' && inDownCell(server.server.info) ? 'found its cell unreachable (status UNKNOWN)' : null;
   if (confirming && unseen !== null) return pending(`${shown()}, and looking at it again ${unseen}`, { confirming, pollFailed: true });
   // Not a delete: its server gone is a failed poll (gateways and cells blip), as the contract has it.
   if (signSeen && server.kind === 'gone') return pending(`${shown()}, and now answers 404 (${goneAnswers(memory)})`, { confirming, pollFailed: true });
