@@ -36,3 +36,9 @@ export function finishedBy(action: InstanceAction): number | null {
   const updated = typeof action['updated_at'] === 'string' ? action['updated_at'] : null;
   return novaTimeMs(updated) ?? novaTimeMs(action.start_time);
 }
+
+/** Whether both show the action finished, and at the same time (not a later step, nor a finish that moved). */
+export function sameFinish(before: InstanceAction | null, now: InstanceAction | null): boolean {
+  const finished = before === null ? null : finishedBy(before);
+  return finished !== null && now !== null && finishedBy(now) === finished;
+}

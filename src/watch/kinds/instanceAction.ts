@@ -3,7 +3,7 @@ import { ApiError } from '../../cloud/ApiError.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { dictionary } from '../../data/dictionary.ts';
 import type { InstanceAction, WatchRef } from '../../model.ts';
-import { finishedBy } from '../eventsFinished.ts';
+import { sameFinish } from '../eventsFinished.ts';
 import type { ActionWatchRecord } from '../../state/types.ts';
 import { rememberLookup } from '../judgement.ts';
 import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '../memory.ts';
@@ -127,14 +127,8 @@ async function poll(p: Poll): Promise<PollResult> {
     last = verdict.next;
     seen = await read(p, last, seen, memory);
     // Read again after the server, the finish the first read showed was seen by then; another, only now.
-    if (last === 'action' && !sameFinish(foundNow, seen.action)) actionReadAfter = undefined;
+    if (last === 'action' && !sameFinish(foundNow, seen.action.kind === 'found' ? seen.action.action : null)) actionReadAfter = undefined;
   }
-}
-
-/** Whether `read` shows the action finished as `found` does. */
-function sameFinish(found: InstanceAction | null, read: ActionObservation): boolean {
-  const finished = found === null ? null : finishedBy(found);
-  return finished !== null && read.kind === 'found' && finishedBy(read.action) === finished;
 }
 
 /**
