@@ -1,7 +1,9 @@
 // A refused credential across the daemon's reloads: `run` as a process of its own against the simulator's
-// gateway, its watch file edited while the gateway refuses its key.
+// gateway, its watch file edited while the gateway refuses its key. The tests run side by side, each with
+// its simulator and daemon: they spend their time waiting on the daemon's looks at the file (a rebuild is
+// applied once a look two seconds later finds the file unchanged), not on the processor.
 import { Agent, request } from 'undici';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, it, type TestContext } from 'vitest';
 import { createAuth } from '../../src/cloud/auth/registry.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { Harness, PROJECT, newIds } from './harness.ts';
@@ -14,12 +16,13 @@ const PASSWORD = 'pw-SECRET-2f6b8e01';
 const WRONG_PASSWORD = 'pw-SECRET-wrong-8d13';
 const DOMAIN = 'OTC00000000001000000456';
 
-let h: Harness | undefined;
-afterEach(async () => {
-  await h?.close();
-  h = undefined;
-});
 afterAll(killDaemons);
+
+async function start(options: Parameters<typeof Harness.start>[0], { onTestFinished }: TestContext): Promise<Harness> {
+  const h = await Harness.start(options);
+  onTestFinished(() => h.close());
+  return h;
+}
 
 async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
   const until = Date.now() + timeoutMs;
@@ -29,10 +32,10 @@ async function waitFor(condition: () => boolean, timeoutMs: number): Promise<voi
   }
 }
 
-describe('refused credentials, and the watch file edited', () => {
-  it('sends no refused request at a reload that rebuilds the parts while the hold lasts: six edits of a notifier do not have the gateway lock the key, and a changed cloud section is tried at once', async () => {
-    h = await Harness.start({ aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY } });
-    const harness = h;
+describe.concurrent('refused credentials, and the watch file edited', () => {
+  it('sends no refused request at a reload that rebuilds the parts while the hold lasts: six edits of a notifier do not have the gateway lock the key, and a changed cloud section is tried at once', async (context) => {
+    const { expect } = context;
+    const harness = await start({ aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY } }, context);
     const ids = newIds();
     harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
     Object.assign(harness.env, { HW_AK: ACCESS_KEY, HW_SK: WRONG_SECRET_KEY });
@@ -79,9 +82,9 @@ describe('refused credentials, and the watch file edited', () => {
     }
   }, 60_000);
 
-  it('makes no login with a refused password at a reload that rebuilds the parts while its backoff lasts: five edits of a notifier do not have the identity service lock the user', async () => {
-    h = await Harness.start({ identity: { user: { name: 'svc-watch', password: PASSWORD }, domain: { id: 'd0c0ffee', name: DOMAIN }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' } });
-    const harness = h;
+  it('makes no login with a refused password at a reload that rebuilds the parts while its backoff lasts: five edits of a notifier do not have the identity service lock the user', async (context) => {
+    const { expect } = context;
+    const harness = await start({ identity: { user: { name: 'svc-watch', password: PASSWORD }, domain: { id: 'd0c0ffee', name: DOMAIN }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' } }, context);
     const ids = newIds();
     harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
     harness.env['OS_PASSWORD'] = WRONG_PASSWORD;
