@@ -168,6 +168,8 @@ class HttpEcsClient implements EcsClient {
   readonly #closed = new AbortController();
   /** stopWaiting(): the rate limit's waits end. */
   readonly #noWaiting = new AbortController();
+  /** Ends discovery's waits between its attempts: at a stop (stopWaiting), as at close(). */
+  readonly #waitsEnd = AbortSignal.any([this.#closed.signal, this.#noWaiting.signal]);
   #closing: Promise<void> | undefined;
   #discovery: Discovery | undefined;
   /** Every request to the cloud waits here: poll.rateLimit, and slowing down after a 429. */
@@ -279,7 +281,7 @@ class HttpEcsClient implements EcsClient {
       discovery.failures += 1;
       const waitMs = doublingDelay(DISCOVERY_BACKOFF_MS, discovery.failures);
       discovery.retryAt = performance.now() + waitMs;
-      if (!this.#closed.signal.aborted) {
+      if (!this.#waitsEnd.aborted) {
         this.#logger.warn(
           { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs },
           `compute microversion discovery failed; no request goes out without a version header until it succeeds${discoveryAdvice(err, this.#endpoint === undefined ? undefined : versionUrl(this.#endpoint))}`,
@@ -313,14 +315,22 @@ class HttpEcsClient implements EcsClient {
     return this.#closing;
   }
 
+  /**
+   * The first attempt is made on its own, so that a stop lets it finish within the drain, as a poll's read
+   * does; the attempts after a failure are not waited for once stopping began (p-retry takes no answer after
+   * its signal is aborted), which would hold a stop for up to two backoffs and send requests meanwhile.
+   */
   #discoverWithRetries(): Promise<string | null> {
-    return pRetry(() => this.#discover(), {
-      retries: DISCOVERY_ATTEMPTS - 1,
-      minTimeout: 300,
-      maxTimeout: 3000,
-      randomize: true,
-      signal: this.#closed.signal,
-      shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
+    return this.#discover().catch((failure: unknown) => {
+      if (!(failure instanceof ApiError && failure.retryable)) throw failure;
+      return pRetry((attempt) => (attempt === 1 ? Promise.reject(failure) : this.#discover()), {
+        retries: DISCOVERY_ATTEMPTS - 1,
+        minTimeout: 300,
+        maxTimeout: 3000,
+        randomize: true,
+        signal: this.#waitsEnd,
+        shouldRetry: ({ error }) => error instanceof ApiError && error.retryable,
+      });
     });
   }
 

@@ -152,6 +152,21 @@ describe('trap 4: no poll without a version header while `auto` is unresolved', 
     await advance(app, 3 * 60_000, 10_000);
     expect(outcomes(h)).toEqual(['success']);
   });
+
+  it('a stop ends the wait between two discovery attempts: nothing more is asked while the pass drains', async () => {
+    h = await Harness.start();
+    const reboot = script({ action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 500 }] });
+    h.simulator.addAction(reboot);
+    h.simulator.injectFault({ kind: 'unavailable' }, { route: 'versions', times: 3 });
+    // The drain that shutdown.drainTimeout allows (10 s): as long as a systemd stop or a pod's grace gives it.
+    const app = await h.app(h.yaml([entry(reboot)], { poll: NO_RETRIES }));
+    const pass = app.engine.pollOnce();
+    await vi.waitFor(() => expect(h.simulator.requests).toHaveLength(1));
+    await app.close();
+    await pass;
+    expect(h.simulator.requests.map((r) => r.route)).toEqual(['versions']);
+    expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('compute microversion discovery failed'))).toEqual([]);
+  });
 });
 
 describe('trap 5: only the API\'s own 404 is "not found"', () => {
