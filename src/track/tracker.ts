@@ -155,7 +155,7 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
       // A server's `updated` is stamped by whichever host saved it last (API, conductor, compute), by its
       // clock, and its row may be readable only after: one can show up older than the newest seen. Known
       // servers (ended ones too, kept while the entry is) are passed over, so the margin counts none twice.
-      listed = await listServers(projectId, changesSince(project.cursor, CURSOR_MARGIN_MS) ?? EVER, log, ctx);
+      listed = await listServers(projectId, sinceCursor(project.cursor, ctx) ?? EVER, log, ctx);
     }
     minor = minorOf(await ctx.client.microversion());
   } catch (err) {
@@ -257,7 +257,7 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
     const version = await ctx.client.microversion();
     const useCursor = server.cursor !== null && minorOf(version) >= CHANGES_SINCE_MINOR;
     const listed = await ctx.read(log, (signal) =>
-      ctx.client.listInstanceActions(ref, signal, { changesSince: useCursor ? changesSince(server.cursor, CURSOR_MARGIN_MS) : undefined }));
+      ctx.client.listInstanceActions(ref, signal, { changesSince: useCursor ? sinceCursor(server.cursor, ctx) : undefined }));
     if (ctx.cancelled()) return 0;
     // A server named in a `servers:` entry is listed by no project to keep its name: read again for the
     // watches a new action starts, which would otherwise carry the name it had when tracking began. A read
@@ -357,6 +357,17 @@ function cloudTimeAt(mono: number, ctx: TrackContext): number {
 function changesSince(apiTime: string | null, marginMs = 0): string | undefined {
   const ms = novaTimeMs(apiTime);
   return ms === null ? undefined : new Date(ms - marginMs).toISOString();
+}
+
+/**
+ * `changes-since` for a kept cursor: CURSOR_MARGIN_MS before it, and never after the cloud's time now (as the
+ * client reckons it). A cursor stamped before the cloud's clock was set back further than the margin (a
+ * failover to a controller whose clock is behind, NTP putting one right) lies ahead of every time stamped
+ * since, and asked from, it hid the actions started after the setting until the clock caught up with it.
+ */
+function sinceCursor(cursor: string | null, ctx: TrackContext): string | undefined {
+  const ms = novaTimeMs(cursor);
+  return ms === null ? undefined : changesSince(timeText(Math.min(ms, ctx.client.clock.now())), CURSOR_MARGIN_MS);
 }
 
 function newestOf(times: readonly (string | null)[], kept: string | null): string | null {

@@ -300,6 +300,25 @@ describe('track: the changes-since cursor', () => {
     const told = h.hooks.received.map((r) => r.body as { outcome: string; watch: { requestId: string } });
     expect(told.filter((n) => n.watch.requestId === deleted).map((n) => n.outcome)).toEqual(['success']);
   });
+  it.for(['2.57', '2.60'])("watches an action started after the cloud's clock was set back further than the cursor's margin, as a failover to a controller 20 min behind does (at %s)", async (microversion) => {
+    // The client measures the cloud's clock on the monotonic one, once a minute.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    // The server's last action before tracking began is hours old: what tracking began at is not in question.
+    vi.setSystemTime(Date.now() + 2 * 60 * 60_000);
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` }));
+    await advance(app, 2000);
+    // Moves the cursor (2.58+: the newest updated_at seen) to a time the cloud's clock is about to be set back from.
+    const resize = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 1000 }] });
+    await advance(app, 5000);
+    h.simulator.setClock(-20 * 60_000);
+    await advance(app, 2000);
+    const after = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(app, 90_000, 1000);
+    expect(notified().map((n) => `${n.watch.requestId} ${n.outcome}`)).toEqual([`${resize} success`, `${after} success`]);
+  });
 });
 
 describe('track: project: all', () => {
@@ -320,6 +339,25 @@ describe('track: project: all', () => {
     expect(notified().map((n) => n.watch.name).sort()).toEqual(['create app-02', 'reboot app-01']);
     expect(notified().map((n) => n.watch.requestId).sort()).toEqual([create, rebooted].sort());
     expect(h.simulator.requests.filter((r) => r.route === 'servers').at(-1)?.path).toContain('changes-since=');
+  });
+
+  it("watches the create of a server made after the cloud's clock was set back further than the cursor's margin", async () => {
+    // The client measures the cloud's clock on the monotonic one, once a minute.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const { h } = env;
+    const existing = crypto.randomUUID();
+    h.simulator.addAction(reboot(existing, 'app-01'));
+    vi.setSystemTime(Date.now() + 2 * 60 * 60_000);
+    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    await advance(app, 2000);
+    // Moves the project's cursor (the newest `updated` seen) to a time the cloud's clock is about to be set back from.
+    const rebooted = h.simulator.addAction(reboot(existing, 'app-01'));
+    await advance(app, 5000);
+    h.simulator.setClock(-20 * 60_000);
+    await advance(app, 2000);
+    const create = h.simulator.addAction({ ...reboot(crypto.randomUUID(), 'app-02'), action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 500 }] });
+    await advance(app, 90_000, 1000);
+    expect(notified().map((n) => `${n.watch.name} ${n.watch.requestId} ${n.outcome}`)).toEqual([`reboot app-01 ${rebooted} success`, `create app-02 ${create} success`]);
   });
 
   // The listing of a server's actions comes after the project's baseline: in the same pass behind hundreds of
