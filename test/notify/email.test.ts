@@ -321,6 +321,38 @@ describe('email notifier', () => {
     ]);
   });
 
+  it('takes a 552 to RCPT TO as the 452 RFC 5321 says it is: the recipients past a relay\'s limit per message are owed another attempt, not left out', async () => {
+    // A relay that takes two recipients a message and answers the third as RFC 821 had it (RFC 5321, 4.5.3.1.10).
+    const smtp = await smtpServer({
+      onRcptTo(_address, session, callback) {
+        callback(session.envelope.rcptTo.length >= 2 ? smtpError('Too many recipients', 552) : null);
+      },
+    });
+    const notifier = email(smtp.port, {}, { to: ['ops@example.com', 'oncall@example.com', 'lead@example.com'] });
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    expect(err).toMatchObject({ retryable: true, reason: 'server', status: 552, owedTo: ['lead@example.com'] });
+    const receipt = await notifier.send(failedResize(), { ...attempt(), owedTo: err.owedTo });
+    expect(receipt.refused).toEqual([]);
+    expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com', 'oncall@example.com'], ['lead@example.com']]);
+  });
+
+  it('retries a message whose every recipient got a 552 to RCPT TO, as for a 452', async () => {
+    // A mailbox over its quota, as many servers say it: the message goes once it has room.
+    let full = true;
+    const smtp = await smtpServer({
+      onRcptTo(_address, _session, callback) {
+        callback(full ? smtpError('5.2.2 Mailbox full', 552) : null);
+      },
+    });
+    const notifier = email(smtp.port);
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    expect(err).toMatchObject({ retryable: true, reason: 'server', status: 552 });
+    expect(err.message).toBe(`email ops-mail: 127.0.0.1:${smtp.port} answered 552 5.2.2 Mailbox full (RCPT TO)`);
+    full = false;
+    await notifier.send(failedResize(), attempt());
+    expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com', 'oncall@example.com']]);
+  });
+
   it('retries a recipient put off with a 4xx whose address nodemailer wrote otherwise than to: does', async () => {
     // nodemailer lowercases the domain (a URL's host rules), and a server may see the address as it likes.
     let greylisting = true;

@@ -144,11 +144,12 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       const refused = refusedRecipients(info, said);
       const answer = said(info.response || 'accepted');
       // Put off for now (4xx, such as greylisting): owed another attempt, to them alone, since the others have it.
-      const putOff = (info.rejectedErrors ?? []).filter((e) => e.permanent === false).map((e) => String(e.recipient));
+      const putOffErrors = (info.rejectedErrors ?? []).filter((e) => !forGood(e));
+      const putOff = putOffErrors.map((e) => String(e.recipient));
       if (putOff.length > 0) {
         throw new DeliveryError(`${prefix}: ${endpoint} took the message (${answer}) but refused ${refused.join('; ')}`, {
           reason: 'server',
-          status: info.rejectedErrors?.find((e) => e.permanent === false)?.responseCode,
+          status: putOffErrors[0]!.responseCode,
           owedTo: putOff,
         });
       }
@@ -195,13 +196,14 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
 
     if (code === 'EABORT' || cancel.aborted) return fail('aborted before the server took the message', { reason: 'other', retryable: true });
     if (typeof e.responseCode === 'number') {
-      // nodemailer knows RFC 5321's classes, including that 503 (bad sequence) is worth another session.
-      const permanent = e.permanent ?? (e.responseCode >= 500 && e.responseCode < 600);
-      const reply = said(e.response ?? String(e.responseCode));
+      // Every recipient refused: for good only when each refusal is, whichever reply nodemailer put in the error.
+      const envelope = code === 'EENVELOPE' ? e.rejectedErrors?.find((r) => !forGood(r)) ?? e : e;
+      const permanent = forGood(envelope);
+      const reply = said(envelope.response ?? String(envelope.responseCode));
       // nodemailer names the step (RCPT TO, AUTH PLAIN, DATA), never the arguments; API and CONN are its own.
       const step = e.command && e.command !== 'API' && e.command !== 'CONN' ? ` (${e.command})` : '';
       const hint = e.command === 'STARTTLS' && loginNeedsTls(smtp) ? ': the login goes only over TLS; enable STARTTLS on the server, or set smtp.secure: true (port 465)' : '';
-      return fail(`${endpoint} answered ${reply}${step}${hint}`, { reason: permanent ? 'refused' : 'server' });
+      return new DeliveryError(`${prefix}: ${endpoint} answered ${reply}${step}${hint}`, { reason: permanent ? 'refused' : 'server', status: envelope.responseCode });
     }
     if (code === 'ETIMEDOUT') {
       const phase = TIMEOUT_PHASES[e.timeoutType ?? ''] ?? 'talking to';
@@ -226,8 +228,19 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
 function refusedForGood(err: unknown): { rejected: unknown[]; rejectedErrors: NodemailerError[] } | undefined {
   const e = err as NodemailerError | undefined;
   const rejectedErrors = e?.code === 'EENVELOPE' ? e.rejectedErrors : undefined;
-  if (rejectedErrors === undefined || rejectedErrors.length === 0 || !rejectedErrors.every((r) => r.permanent === true)) return undefined;
+  if (rejectedErrors === undefined || rejectedErrors.length === 0 || !rejectedErrors.every(forGood)) return undefined;
   return { rejected: e!.rejected ?? rejectedErrors.map((r) => String(r.recipient)), rejectedErrors };
+}
+
+/**
+ * Whether the server's refusal `e` is for good. nodemailer knows RFC 5321's classes, including that 503 (bad
+ * sequence) is worth another session; not that a 552 to RCPT TO is to be taken as a 452 (RFC 5321, 4.5.3.1.10):
+ * RFC 821 gave it for "too many recipients", which relays still answer past their limit per message (and
+ * some for a mailbox over its quota), and the recipients past it take the message in another session.
+ */
+function forGood(e: NodemailerError): boolean {
+  if (e.responseCode === 552 && e.command === 'RCPT TO') return false;
+  return e.permanent ?? (typeof e.responseCode === 'number' && e.responseCode >= 500 && e.responseCode < 600);
 }
 
 /** Each refused recipient with the server's reply to it, as `said` shows it: `nobody@example.com: 550 5.1.1 User unknown`. */
