@@ -321,6 +321,27 @@ describe('email notifier', () => {
     ]);
   });
 
+  it('warns of a recipient refused for good at the attempt that put another off, as the attempt that reaches that one says nothing of it', async () => {
+    let greylisting = true;
+    const smtp = await smtpServer({
+      onRcptTo(address, _session, callback) {
+        if (address.address === 'gone@example.com') return callback(smtpError('5.1.1 User unknown', 550));
+        callback(greylisting && address.address === 'oncall@example.com' ? smtpError('4.7.1 Greylisted', 451) : null);
+      },
+    });
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+    const notifier = email(smtp.port, {}, { to: ['ops@example.com', 'oncall@example.com', 'gone@example.com'] }, { logger });
+    const err = await failure(notifier.send(failedResize(), attempt()));
+    expect(err.owedTo).toEqual(['oncall@example.com']);
+    greylisting = false;
+    await notifier.send(failedResize(), { ...attempt(), owedTo: err.owedTo });
+    expect(smtp.mails.map((m) => m.to)).toEqual([['ops@example.com'], ['oncall@example.com']]);
+    expect(lines.map((l) => [l['msg'], l['refused']])).toEqual([
+      ['the mail server refused some recipients for good; the message went to the others', ['gone@example.com: 550 5.1.1 User unknown']],
+    ]);
+  });
+
   it('takes a 552 to RCPT TO as the 452 RFC 5321 says it is: the recipients past a relay\'s limit per message are owed another attempt, not left out', async () => {
     // A relay that takes two recipients a message and answers the third as RFC 821 had it (RFC 5321, 4.5.3.1.10).
     const smtp = await smtpServer({

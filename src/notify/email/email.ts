@@ -10,7 +10,7 @@ import { describeNetworkFailure, errorCode, networkReason, NOT_TLS } from '../..
 import { isBatch, renderEmail, renderSubject } from '../render.ts';
 import { renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
-import type { Notifier, NotifierDeps } from '../types.ts';
+import type { DeliveryAttempt, Notifier, NotifierDeps } from '../types.ts';
 import type { NotificationWatch, OutgoingNotification } from '../../model.ts';
 
 /** How long a session of the pool may stay idle before it is closed. */
@@ -138,24 +138,23 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
         const gone = owed === undefined ? undefined : refusedForGood(err);
         if (gone === undefined) throw smtpFailure(err, attempt.signal);
         const refused = refusedRecipients(gone, said);
-        log.warn({ ...attempt.about, deliveryId: attempt.deliveryId, endpoint, refused }, 'the mail server refused some recipients for good; the message went to the others');
+        sayLeftOut(refused, attempt);
         return { answer: `${endpoint} refused every recipient still owed; the others had it already`, refused };
       }
       const refused = refusedRecipients(info, said);
       const answer = said(info.response || 'accepted');
       // Put off for now (4xx, such as greylisting): owed another attempt, to them alone, since the others have it.
       const putOffErrors = (info.rejectedErrors ?? []).filter((e) => !forGood(e));
-      const putOff = putOffErrors.map((e) => String(e.recipient));
-      if (putOff.length > 0) {
+      const putOff = new Set(putOffErrors.map((e) => String(e.recipient)));
+      // Refused for good (5xx): another attempt would be refused the same way, and duplicate it for the others.
+      // Said now, also when others were put off: the attempt that reaches those knows nothing of these.
+      sayLeftOut(refusedRecipients({ rejected: info.rejected.filter((r) => !putOff.has(addressOf(r))), rejectedErrors: info.rejectedErrors }, said), attempt);
+      if (putOff.size > 0) {
         throw new DeliveryError(`${prefix}: ${endpoint} took the message (${answer}) but refused ${refused.join('; ')}`, {
           reason: 'server',
           status: putOffErrors[0]!.responseCode,
-          owedTo: putOff,
+          owedTo: [...putOff],
         });
-      }
-      // Refused for good (5xx): another attempt would be refused the same way, and duplicate it for the others.
-      if (refused.length > 0) {
-        log.warn({ ...attempt.about, deliveryId: attempt.deliveryId, endpoint, refused }, 'the mail server refused some recipients for good; the message went to the others');
       }
       log.debug({ ...attempt.about, deliveryId: attempt.deliveryId, attempt: attempt.attempt, accepted: info.accepted }, 'email delivered');
       return { answer, refused };
@@ -167,6 +166,12 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
       (await transport)?.close();
     },
   };
+
+  /** Recipients the server refused for good while the others have the message: left out, which the log says. */
+  function sayLeftOut(refused: string[], attempt: DeliveryAttempt): void {
+    if (refused.length === 0) return;
+    log.warn({ ...attempt.about, deliveryId: attempt.deliveryId, endpoint, refused }, 'the mail server refused some recipients for good; the message went to the others');
+  }
 
   /**
    * The default message, with the template's subject and text where it has them. One view serves both
@@ -247,9 +252,14 @@ function forGood(e: NodemailerError): boolean {
 function refusedRecipients(info: { rejected: unknown[]; rejectedErrors?: NodemailerError[] | undefined }, said: (text: string) => string): string[] {
   const replies = new Map((info.rejectedErrors ?? []).map((e) => [String(e.recipient), said(e.response ?? e.message)]));
   return info.rejected.map((r) => {
-    const address = typeof r === 'string' ? r : String((r as { address?: unknown }).address);
+    const address = addressOf(r);
     return `${address}: ${replies.get(address) ?? 'refused'}`;
   });
+}
+
+/** A recipient as nodemailer lists it in `rejected`: the address, or an object holding it. */
+function addressOf(recipient: unknown): string {
+  return typeof recipient === 'string' ? recipient : String((recipient as { address?: unknown }).address);
 }
 
 /**
