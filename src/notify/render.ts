@@ -210,20 +210,46 @@ function formatJobTime(value: string | null): string {
   return value === null || value.trim() === '' ? 'not yet' : formatNovaTime(value);
 }
 
-/** The digest for people: the counts, then each group of watches, failures first and in full. */
+/**
+ * The characters of a digest's text that its failures in full may take; past them each further failure is
+ * listed as a success is (name, ids, reason). A mail server refuses for good a message past its size limit
+ * (10 MB is Postfix's default): 2,000 failures, each with a traceback of Nova's, went past it, and the
+ * digest was lost just when a fleet run failed.
+ */
+const DIGEST_IN_FULL_CHARS = 2 * 1024 * 1024;
+
+/** The digest for people: the counts, then each group of watches, failures first and in full (as DIGEST_IN_FULL_CHARS allows). */
 function renderBatchFacts(n: BatchNotification): string[] {
   const total = n.watches.length;
-  const lines = ['', `${total} watch${total === 1 ? '' : 'es'}: ${renderCounts(n.counts)}.`];
-  if (n.type !== 'ecs.batch.finished') lines.push('Not finished yet: the final digest follows once every watch has an outcome.');
-  lines.push(field('Detected', n.detectedAt));
+  const head = ['', `${total} watch${total === 1 ? '' : 'es'}: ${renderCounts(n.counts)}.`];
+  if (n.type !== 'ecs.batch.finished') head.push('Not finished yet: the final digest follows once every watch has an outcome.');
+  head.push(field('Detected', n.detectedAt));
+  const lines: string[] = [];
+  let room = DIGEST_IN_FULL_CHARS;
+  let inBrief = 0;
   for (const [key, word] of COUNT_ORDER) {
     const group = n.watches.filter((e) => (e.outcome ?? 'pending') === key);
     if (group.length === 0) continue;
     lines.push('', `${word[0]!.toUpperCase()}${word.slice(1)} (${group.length}):`);
     const brief = key === 'success' || key === 'pending';
-    group.forEach((e, i) => lines.push(...(brief ? renderBrief(e) : [...(i > 0 ? [''] : []), ...renderInFull(e)])));
+    group.forEach((e, i) => {
+      const full = brief ? null : renderInFull(e);
+      const size = full?.reduce((sum, line) => sum + line.length + 1, 0) ?? 0;
+      if (full === null || size > room) {
+        // In the order read: once one failure is in brief, so are those after it.
+        if (full !== null) {
+          inBrief++;
+          room = 0;
+        }
+        lines.push(...renderBrief(e));
+        return;
+      }
+      room -= size;
+      lines.push(...(i > 0 ? [''] : []), ...full);
+    });
   }
-  return lines;
+  if (inBrief > 0) head.push('', `${inBrief} of the failures are listed in brief, without their events and tracebacks, to keep this mail within mail servers' size limits; each one's reason names its failed events and the last line of their tracebacks.`);
+  return [...head, ...lines];
 }
 
 function renderBrief(e: BatchEntry): string[] {

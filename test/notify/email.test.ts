@@ -9,7 +9,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { EmailNotifierConfig } from '../../src/notify/email/config.ts';
 import { createEmailNotifier, loginNeedsTls } from '../../src/notify/email/email.ts';
 import type { Notifier, NotifierDeps } from '../../src/notify/types.ts';
-import { TRACEBACK, attempt, everyProperty, failedResize, failure, largeFleetDigest, silentLogger } from './fixtures.ts';
+import { TRACEBACK, attempt, everyProperty, failedResize, failure, fleetDigest, largeFleetDigest, silentLogger } from './fixtures.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { startMailSink, type MailSink, type ReceivedMail } from '../../src/sinks/mailSink.ts';
 import { makeCertificates } from '../certificates.ts';
@@ -256,6 +256,40 @@ describe('email notifier', () => {
     expect(err.status).toBe(550);
     expect(err.message).toBe(`email ops-mail: 127.0.0.1:${smtp.port} answered 550 Message rejected as spam (DATA)`);
   });
+
+  it('keeps the digest of a fleet whose every watch failed, each with a long traceback, within a mail server\'s size limit', async () => {
+    // Postfix's default message_size_limit: past it a message is refused for good (552), and the digest was lost.
+    const limit = 10_240_000;
+    const received: Buffer[] = [];
+    const smtp = await smtpServer({
+      size: limit,
+      onData(stream, _session, callback) {
+        const chunks: Buffer[] = [];
+        stream.on('data', (c: Buffer) => chunks.push(c));
+        stream.on('end', () => {
+          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) return callback(smtpError('5.3.4 Message size exceeds fixed limit', 552));
+          received.push(Buffer.concat(chunks));
+          callback();
+        });
+      },
+    });
+    // A traceback of Nova's, 60 frames deep: 7 KB.
+    const traceback = ['Traceback (most recent call last):', ...Array.from({ length: 60 }, (_, i) => `  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line ${2000 + i}, in _build_and_run_instance`), 'nova.exception.RescheduledException: Build of instance was re-scheduled: no valid host'].join('\n');
+    const failed = failedResize();
+    const action = { ...failed.instanceAction!, events: failed.instanceAction!.events!.map((e) => (e.result === 'Error' ? { ...e, traceback } : e)) };
+    const watches = Array.from({ length: 2000 }, (_, i) => ({
+      watch: { name: `web-${i}`, projectId: failed.watch.projectId, serverId: 'server-1', requestId: `req-${i}` }, outcome: 'failure' as const, reason: failed.reason, detectedAt: failed.detectedAt, instanceAction: action, server: failed.server,
+    }));
+    const digest = fleetDigest({ type: 'ecs.batch.finished', counts: { success: 0, failure: 2000, timeout: 0, not_found: 0, pending: 0 }, watches });
+    await email(smtp.port, { timeout: 20_000 }).send(digest, attempt());
+    expect(received).toHaveLength(1);
+    // Quoted-printable's soft line breaks joined.
+    const mail = received[0]!.toString().replaceAll('=\r\n', '');
+    // Every failure is listed: the first in full, the last in brief, with its reason, as the mail says.
+    expect(mail).toContain(`  - web-0\r\n    Reason:       ${failed.reason}`);
+    expect(mail).toContain(`  - web-1999 (server-1, req-1999): ${failed.reason}`);
+    expect(mail).toMatch(/\b\d+ of the failures are listed in brief, without their events and tracebacks/);
+  }, 30_000);
 
   it('retries when the server answers 503, a command out of sequence that a new session may get past, though it is a 5xx', async () => {
     const smtp = await smtpServer({
