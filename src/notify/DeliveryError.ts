@@ -6,7 +6,7 @@
  * - timeout: no answer within the notifier's timeout (or the receiver's own: an HTTP 408)
  * - connection: the receiver could not be reached or talked to: connection refused, reset or closed before an answer, DNS, TLS, a proxy
  * - throttled: the receiver asks to slow down (HTTP 429, or an answer with a Retry-After); the outbox pauses the notifier
- * - server: the receiver answered that it cannot take it now (HTTP 5xx, an SMTP 4xx)
+ * - server: the receiver answered that it cannot take it now (HTTP 5xx, an SMTP 4xx or a 552 to a recipient)
  * - refused: the receiver refused it for good (HTTP 4xx: a login or signature refused, a wrong URL, the
  *   payload; a redirect; an SMTP 5xx; a login or TLS the server will not do): fix the notifier's settings or the receiver's
  * - template: the notifier's template failed for this notification: fix the template
