@@ -233,14 +233,11 @@ function renderBatchFacts(n: BatchNotification): string[] {
     lines.push('', `${word[0]!.toUpperCase()}${word.slice(1)} (${group.length}):`);
     const brief = key === 'success' || key === 'pending';
     group.forEach((e, i) => {
-      const full = brief ? null : renderInFull(e);
+      // In the order read: once one failure is in brief, so are those after it, which are not rendered in full.
+      const full = brief || inBrief > 0 ? null : renderInFull(e);
       const size = full?.reduce((sum, line) => sum + line.length + 1, 0) ?? 0;
       if (full === null || size > room) {
-        // In the order read: once one failure is in brief, so are those after it.
-        if (full !== null) {
-          inBrief++;
-          room = 0;
-        }
+        if (!brief) inBrief++;
         lines.push(...renderBrief(e));
         return;
       }
