@@ -8,6 +8,7 @@ import { AUTH_METHODS, AUTH_TYPE_NAMES } from '../../src/cloud/auth/registry.ts'
 import { formatIssue, validateConfigText } from '../../src/config/load.ts';
 import { NOTIFIER_TYPES, NOTIFIER_TYPE_NAMES } from '../../src/notify/registry.ts';
 import { makeCertificates } from '../certificates.ts';
+import { COMPILE_CACHE } from '../e2e/daemon.ts';
 
 /** What `validate` prints for `text`, one line per problem. */
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
@@ -22,13 +23,15 @@ const lines = (...l: string[]) => `${l.join('\n')}\n`;
  * case, how far a test's file must go to reach it depends on the stack left, which a thread sets.
  */
 async function problemsInThread(text: string, stackSizeMb: number): Promise<string[]> {
+  // With the compile cache the daemons share, a thread loads the sources in half the processor time.
   const code = `(async () => {
     const { parentPort, workerData } = require('node:worker_threads');
+    require('node:module').enableCompileCache(workerData.compileCache);
     const { validateConfigText, formatIssue } = await import(workerData.module);
     const check = validateConfigText(workerData.text, { env: {} });
     parentPort.postMessage(check.ok ? [] : check.issues.map((issue) => formatIssue(issue)));
   })();`;
-  const worker = new Worker(code, { eval: true, workerData: { module: new URL('../../src/config/load.ts', import.meta.url).href, text }, resourceLimits: { stackSizeMb } });
+  const worker = new Worker(code, { eval: true, workerData: { module: new URL('../../src/config/load.ts', import.meta.url).href, text, compileCache: COMPILE_CACHE }, resourceLimits: { stackSizeMb } });
   try {
     const [found] = (await once(worker, 'message')) as [string[]];
     return found;
