@@ -11,8 +11,11 @@ export type FaultSpec =
   | { readonly kind: 'server-error' }
   /** 503 with Nova's serviceUnavailable body. */
   | { readonly kind: 'unavailable' }
-  /** 429 with a `Retry-After` header and Nova's overLimit body carrying `retryAfter`. */
-  | { readonly kind: 'rate-limited'; readonly retryAfterSeconds: number }
+  /**
+   * 429 with a `Retry-After` header and Nova's overLimit body carrying `retryAfter`. `asDate`: the header as
+   * an HTTP date that many seconds past the answer's `Date` (RFC 9110 §10.2.3), as some gateways send it.
+   */
+  | { readonly kind: 'rate-limited'; readonly retryAfterSeconds: number; readonly asDate?: boolean }
   /**
    * 429 from Huawei Cloud's API gateway when a throttling threshold is reached (`APIGW.0308`), without
    * `Retry-After`: the gateway leaves the pause to the client.
@@ -148,7 +151,8 @@ function gatewayError(status: number, code: string, message: string): FaultEffec
   return { type: 'answer', status, headers: JSON_TYPE, body: JSON.stringify({ error_msg: message, error_code: code, request_id: randomBytes(16).toString('hex') }) };
 }
 
-export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
+/** `cloudNow`: the time on the cloud's clock, which stamps the answer's `Date` (a Retry-After date counts from it). */
+export function faultEffect(spec: FaultSpec, route: Route, cloudNow: number): FaultEffect {
   switch (spec.kind) {
     case 'not-found':
       return { type: 'answer', status: 404, headers: JSON_TYPE, body: JSON.stringify(novaError(404, notFoundMessage(route))) };
@@ -182,7 +186,7 @@ export function faultEffect(spec: FaultSpec, route: Route): FaultEffect {
       return {
         type: 'answer',
         status: 429,
-        headers: { ...JSON_TYPE, 'retry-after': String(spec.retryAfterSeconds) },
+        headers: { ...JSON_TYPE, 'retry-after': spec.asDate === true ? new Date(cloudNow + spec.retryAfterSeconds * 1000).toUTCString() : String(spec.retryAfterSeconds) },
         body: JSON.stringify(novaError(429, 'This request was rate-limited.', spec.retryAfterSeconds)),
       };
     case 'garbage':

@@ -248,7 +248,7 @@ class NovaSimulator implements Simulator {
     });
 
     const fault = this.#faults.take(route, path);
-    const effect = fault === undefined ? undefined : faultEffect(fault, matched);
+    const effect = fault === undefined ? undefined : faultEffect(fault, matched, this.#stamp(this.#now()));
     if (effect === undefined) {
       this.#answer(res, record.method, target, record.headers, body);
     } else if (effect.type === 'answer') {

@@ -55,6 +55,17 @@ describe('answers injected as faults', () => {
     expect(answer.json).toEqual({ overLimit: { code: 429, message: 'This request was rate-limited.', retryAfter: '3' } });
   });
 
+  it('429 carries Retry-After as an HTTP date that many seconds past its own Date when asked to', async () => {
+    const { sim, url } = await withAction();
+    sim.injectFault({ kind: 'rate-limited', retryAfterSeconds: 90, asDate: true });
+    const answer = await get(url);
+    expect(answer.status).toBe(429);
+    const retryAt = answer.headers.get('retry-after')!;
+    expect(retryAt).toMatch(/^[A-Z][a-z]{2}, \d{2} [A-Z][a-z]{2} \d{4} \d{2}:\d{2}:\d{2} GMT$/);
+    // Stamped a moment before the answer's Date, which may have crossed into the next second.
+    expect(Date.parse(retryAt) - Date.parse(answer.headers.get('date')!)).toBeOneOf([89_000, 90_000]);
+  });
+
   it('the gateway\'s 403 carries its own error_code and error_msg, not Nova\'s body', async () => {
     const { sim, url } = await withAction();
     sim.injectFault({ kind: 'gateway-forbidden' });
