@@ -13,7 +13,7 @@
 // The waits within a poll (a retry's backoff, a Retry-After, the rate limiter's pause after a 429, a
 // microversion lookup's) run on the fake timers: the loop moves the clock to the next timer whenever nothing
 // but a timer is left to wait for, never while undici has a request under way (its timeouts and ours are on
-// the same fake timers) nor while a file operation is: real loopback HTTP and real files, no real sleeps.
+// the same fake timers) nor while other I/O is (a file, a socket write): real loopback HTTP and real files, no real sleeps.
 import { subscribe, unsubscribe } from 'node:diagnostics_channel';
 import fc from 'fast-check';
 import { expect, it, vi } from 'vitest';
@@ -255,9 +255,15 @@ function requestsUnderWay(): { readonly size: number; stop(): void } {
   };
 }
 
-/** A file operation under way (fs requests, a file handle closing): what waits on it waits on no timer. */
-function filesBusy(): boolean {
-  return process.getActiveResourcesInfo().some((r) => r.startsWith('FSReq') || r === 'CloseReq');
+/**
+ * libuv's requests, as process.getActiveResourcesInfo() names them: a file operation, a file handle closing, a
+ * socket's write, shutdown or connect, a name lookup. Not its handles (a socket, a server), which stay open.
+ */
+const IO_REQUESTS: ReadonlySet<string> = new Set(['FSReqCallback', 'FSReqPromise', 'CloseReq', 'WriteWrap', 'ShutdownWrap', 'TCPConnectWrap', 'GetAddrInfoReqWrap']);
+
+/** I/O under way outside undici's requests: what waits on it waits on no timer. */
+function ioUnderWay(): boolean {
+  return process.getActiveResourcesInfo().some((r) => IO_REQUESTS.has(r));
 }
 
 /** Whether `work` has settled, known without awaiting it. */
@@ -272,12 +278,12 @@ function settledFlag(work: Promise<unknown>): () => boolean {
 
 /**
  * Turns the real event loop until `done()`, or until nothing but timers is left to wait for: no request under
- * way and no file operation for a few turns.
+ * way and no other I/O for a few turns.
  */
 async function untilOnlyTimers(done: () => boolean, requests: { readonly size: number }): Promise<void> {
   for (let quiet = 0; !done() && quiet < 3; ) {
     await realTurn();
-    quiet = requests.size > 0 || filesBusy() ? 0 : quiet + 1;
+    quiet = requests.size > 0 || ioUnderWay() ? 0 : quiet + 1;
   }
 }
 
