@@ -424,8 +424,8 @@ async function runScenario(sc: Scenario): Promise<void> {
   }
 }
 
-// A few runs of fixed scenarios keep the file fast (8 runs: 2.6 s of test, 6.3 s wall and 6.6 s of
-// processor time with vitest's start, on a loaded machine); a search for new failures runs many more from
+// A few runs of fixed scenarios keep the file fast (8 runs: 3-3.6 s of test, 5.2-5.7 s wall and 5.7-5.9 s
+// of processor time with vitest's start; 15 s of test before the timers were fake); a search for new failures runs many more from
 // seeds of its own (about 0.25 s a run): SCENARIO_RUNS=500 SCENARIO_SEED=<n> npx vitest run
 // test/e2e/scenarios.property.test.ts. A failure prints its seed and the scenario (its `seed` makes the
 // backoffs' jitter the same again), to be made a test of its own.
