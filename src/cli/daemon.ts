@@ -5,7 +5,7 @@ import { createApp, targetsOf, type App } from '../app.ts';
 import type { Config, TrackSpec } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
 import { ConfigError, type ConfigIssue } from '../config/ConfigError.ts';
-import { watchKey } from '../state/store.ts';
+import { watchKey, type DurableDelivery } from '../state/store.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { startHealthServer, type HealthServer } from '../observability/http.ts';
@@ -169,7 +169,9 @@ export class Daemon {
           return outcomes.every((o) => o === 'success') ? 0 : 1;
         }
         // The exit status alone says only that something was lost: which, and why, is the operator's next question.
-        const shown = givenUp.slice(0, GIVEN_UP_SHOWN).map((d) => ({ about: d.about === 'digest' ? `batch ${d.batch.label}` : d.key, notifier: d.notifier, error: d.delivery.lastError }));
+        // An early warning by the watch's key alone would read as its outcome lost, which `check` tells apart.
+        const about = (d: DurableDelivery) => (d.about === 'digest' ? `batch ${d.batch.label}` : d.about === 'slow' ? `early warning of ${d.key}` : d.key);
+        const shown = givenUp.slice(0, GIVEN_UP_SHOWN).map((d) => ({ about: about(d), notifier: d.notifier, error: d.delivery.lastError }));
         const more = givenUp.length > GIVEN_UP_SHOWN ? ` (the first ${GIVEN_UP_SHOWN} listed)` : '';
         this.#log.error({ outcomes, givenUp: shown }, `every watch is done, but ${givenUp.length} notification${givenUp.length === 1 ? ' was' : 's were'} given up${more}: their receivers were not told`);
         return 3;

@@ -281,6 +281,18 @@ describe.concurrent('run', () => {
     ]);
   });
 
+  it('--until-done names a given-up early warning as one, not as the watch whose outcome was lost', async ({ h }) => {
+    const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 1500, taskState: 'rebooting' }] });
+    h.simulator.addAction(a);
+    h.hooks.failNext(400);
+    const path = await h.writeConfig(h.yaml([{ ...a, extra: '    warnAfter: 100ms' }]));
+    expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(3);
+    expect(h.hooks.received.map((r) => [(r.body as { type: string }).type, r.status])).toEqual([['ecs.action.slow', 400], ['ecs.action.succeeded', 204]]);
+    expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('every watch is done'))).toEqual([
+      expect.objectContaining({ givenUp: [{ about: `early warning of ${watchKey(a)}`, notifier: 'chat', error: expect.stringMatching(/400/) }] }),
+    ]);
+  });
+
   /**
    * `run` of one quick watch with its health server on a port of its own, once the watch's webhook has come;
    * `stopped()` stops it and resolves to its exit status. Each reload the tests below make waits for the file
