@@ -242,8 +242,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     const errored = erroredFor(input, memory);
     if (errored < STALL_ERROR_WINDOW_MS) return pending(`${name}: events finished, server ${left} for ${formatDuration(errored)} (a failure once so for ${formatDuration(STALL_ERROR_WINDOW_MS)})`, confirming);
     const stuck = `the server has been ${left} for ${formatDuration(errored)} and no step runs: Nova left the task state when it set ERROR`;
-    const notes = owners.unknown === undefined ? [stuck] : [stuck, ownersUnknown(info, owners.unknown)];
-    return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action), messageOf(action), info, notes) };
+    return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action), messageOf(action), info, withOwnersUnknown(stuck, owners, info)) };
   }
   // A delete that started before the last event finished cut the action short, and Nova then ends the
   // step Success (manager.py _do_build_and_run_instance, _snapshot_instance catch the delete): only
@@ -294,6 +293,11 @@ function ownersRead(list: Extract<ActionListObservation, { kind: 'read' | 'refus
 
 function ownersUnknown(info: ServerInfo, refusal: string): string {
   return `whether the server's ${describeServer(info)} is a newer action's is not known: ${listRefused(refusal)}`;
+}
+
+/** A dead step's note, and that the server's state may be a newer action's when the list was refused. */
+function withOwnersUnknown(note: string, owners: Owners, info: ServerInfo): string[] {
+  return owners.unknown === undefined ? [note] : [note, ownersUnknown(info, owners.unknown)];
 }
 
 function listRefused(refusal: string): string {
@@ -446,8 +450,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
     running === null
       ? `no event ever started (in ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: Nova ended the ${name} before any step of it`
       : `${running} never finished (running ${formatDuration(runFor)}) and the server has been ${sign} for ${formatDuration(errored)}: its compute service likely stopped during the step`;
-  const notes = owners.unknown === undefined ? [dead] : [dead, ownersUnknown(info, owners.unknown)];
-  return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), messageOf(action), info, notes) };
+  return { settled: true, outcome: 'failure', reason: describeFailure(action, failedEvents(action).filter((e) => e.result !== null), messageOf(action), info, withOwnersUnknown(dead, owners, info)) };
 }
 
 /**
