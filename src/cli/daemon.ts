@@ -31,6 +31,12 @@ const DONE_CHECK_MS = 200;
 /** How many given-up notifications `run --until-done` names at its end; the rest are counted. */
 const GIVEN_UP_SHOWN = 20;
 
+/** What a given-up notification was about: an early warning by the watch's key alone would read as its outcome lost. */
+function givenUpAbout(d: DurableDelivery): string {
+  if (d.about === 'digest') return `batch ${d.batch.label}`;
+  return d.about === 'slow' ? `early warning of ${d.key}` : d.key;
+}
+
 /** The running process: the app for the current file, the health server, and the file watcher. */
 export class Daemon {
   readonly #ctx: CommandContext;
@@ -169,9 +175,7 @@ export class Daemon {
           return outcomes.every((o) => o === 'success') ? 0 : 1;
         }
         // The exit status alone says only that something was lost: which, and why, is the operator's next question.
-        // An early warning by the watch's key alone would read as its outcome lost, which `check` tells apart.
-        const about = (d: DurableDelivery) => (d.about === 'digest' ? `batch ${d.batch.label}` : d.about === 'slow' ? `early warning of ${d.key}` : d.key);
-        const shown = givenUp.slice(0, GIVEN_UP_SHOWN).map((d) => ({ about: about(d), notifier: d.notifier, error: d.delivery.lastError }));
+        const shown = givenUp.slice(0, GIVEN_UP_SHOWN).map((d) => ({ about: givenUpAbout(d), notifier: d.notifier, error: d.delivery.lastError }));
         const more = givenUp.length > GIVEN_UP_SHOWN ? ` (the first ${GIVEN_UP_SHOWN} listed)` : '';
         this.#log.error({ outcomes, givenUp: shown }, `every watch is done, but ${givenUp.length} notification${givenUp.length === 1 ? ' was' : 's were'} given up${more}: their receivers were not told`);
         return 3;
