@@ -67,6 +67,8 @@ export class Outbox {
   readonly #probes = new Map<string, string>();
   /** Notifiers not in the file whose owed deliveries were said to wait for them: said once by these parts. */
   readonly #waitingSaid = new Set<string>();
+  /** Notifiers whose series of notifications_total are there at 0. */
+  readonly #countedFromZero = new Set<string>();
 
   /** `reloadedAway`: see AppOptions. */
   constructor(options: {
@@ -100,12 +102,7 @@ export class Outbox {
     // first increase is a step increase() cannot see, and after a restart (the same instance, counters
     // back to nothing) a first give-up at 1 looks like the value the series had before: no alert.
     // A failure's series by each reason too: a first timeout after a run of refusals is an increase as well.
-    for (const notifier of this.#notifiers.keys()) {
-      this.#metrics.notifications.inc({ notifier, result: 'delivered' }, 0);
-      for (const result of ['retry', 'given_up'] as const) {
-        for (const reason of DELIVERY_REASONS) this.#metrics.notifications.inc({ notifier, result, reason }, 0);
-      }
-    }
+    for (const notifier of this.#notifiers.keys()) this.#countFromZero(notifier);
     this.#throttled = options.throttled ?? new Map();
     // `retuned` for the deliveries the state holds at the start, which onDurable hands over at once; none later.
     let retuned = options.retuned;
@@ -236,6 +233,9 @@ export class Outbox {
     let held = false;
     for (const d of pending) {
       this.#queue.set(d.delivery.id, d);
+      // Owed to a notifier the file no longer has (held by a reload before a restart): given up at
+      // delivery.maxAge, in a process long past the hour the alert's other arm reads.
+      if (!this.#notifiers.has(d.notifier)) this.#countFromZero(d.notifier);
       // Held from the reload on, though not attempted before a restart (a retry not yet due): the state says so.
       if (this.#reloadedAway.has(d.notifier) && this.#hold(d)) held = true;
       // What `check` lists it with: the receiver's last answer is not why it is not sent.
@@ -260,6 +260,16 @@ export class Outbox {
       }
     }
     this.#wake.abort();
+  }
+
+  /** `notifier`'s series of notifications_total at 0, once: see the constructor. */
+  #countFromZero(notifier: string): void {
+    if (this.#countedFromZero.has(notifier)) return;
+    this.#countedFromZero.add(notifier);
+    this.#metrics.notifications.inc({ notifier, result: 'delivered' }, 0);
+    for (const result of ['retry', 'given_up'] as const) {
+      for (const reason of DELIVERY_REASONS) this.#metrics.notifications.inc({ notifier, result, reason }, 0);
+    }
   }
 
   /**

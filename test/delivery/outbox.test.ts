@@ -590,6 +590,26 @@ describe('the outbox', () => {
     expect(deliveries['gone']).toMatchObject({ status: 'given_up', attempts: 0, lastError: expect.stringMatching(/taken out of the watch file/) });
   });
 
+  it('exports at 0 from its start the series of a notifier the file no longer has but the state still owes to, so that its give-up is an increase', async () => {
+    // Held by a reload before a restart: given up at delivery.maxAge, long after the new process's first hour.
+    const before = await storeWithDelivery({ id: deliveryId(KEY, 'success', 'gone'), heldSince: new Date().toISOString() });
+    const owed = before.get(KEY)!.deliveries;
+    owed['gone'] = owed['chat']!;
+    delete owed['chat'];
+    before.touch(KEY);
+    await before.close();
+    const store = await openStore(join(dir, 'state.json'));
+    const metrics = createMetrics();
+    const outbox = new Outbox({ store, notifiers, logger: silentLogger(), metrics, policy: POLICY });
+    outboxes.push(outbox);
+    const givenUp = async () => /^ecs_action_watch_notifications_total\{notifier="gone",result="given_up",reason="other"\} (\d+)$/m.exec(await metrics.registry.metrics())?.[1];
+    expect(await givenUp()).toBe('0');
+    vi.setSystemTime(Date.now() + POLICY.maxAge);
+    await outbox.flush();
+    expect(store.get(KEY)!.deliveries['gone']).toMatchObject({ status: 'given_up' });
+    expect(await givenUp()).toBe('1');
+  });
+
   it('writes the hold of a delivery whose notifier a reload took out before its retry is due: a crash then does not give it up', async () => {
     const path = join(dir, 'state.json');
     // A retry a minute off, owed to a notifier the reloaded file no longer names.
