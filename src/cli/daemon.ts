@@ -22,6 +22,7 @@ import { extraCaCertsWarning } from '../net/environment.ts';
 import { RateLimiter } from '../cloud/rateLimiter.ts';
 import { movedNotifiers, retunedNotifiers } from '../notify/registry.ts';
 import { STUCK_FLOOR_MS } from '../watch/stuck.ts';
+import { CLOCK_CHECK_MS } from '../watch/clockSteps.ts';
 import type { RefusedCredentials } from '../cloud/auth/refusedBackoff.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
@@ -107,6 +108,11 @@ export class Daemon {
   #lockWaitSince: number | null = null;
   /** The change was said to be stuck: its end is said too. */
   #changeStuckSaid = false;
+  /**
+   * Asks #stuck() every CLOCK_CHECK_MS while parts start or stop, as the engine's look at the clocks does for
+   * a pass: with no probe or scrape to ask (http.port 0, a host nobody scrapes), the log is all there is.
+   */
+  #changeTimer: NodeJS.Timeout | null = null;
   /** When this daemon began (ms since the epoch): a notification given up since counts, whatever its watch. */
   readonly #startedAt = Date.now();
   /**
@@ -352,11 +358,14 @@ export class Daemon {
   #changeBegins(doing: 'starting' | 'stopping', limitMs: number): { movedAt: number } {
     const began = performance.now();
     this.#changing = { doing, began, movedAt: began, limitMs };
+    this.#changeTimer ??= setInterval(() => this.#stuck(), CLOCK_CHECK_MS).unref();
     return this.#changing;
   }
 
   #changeEnded(): void {
     this.#changing = null;
+    clearInterval(this.#changeTimer ?? undefined);
+    this.#changeTimer = null;
     if (this.#changeStuckSaid) this.#log.info('the poll loop moves again: /healthz answers 200');
     this.#changeStuckSaid = false;
   }

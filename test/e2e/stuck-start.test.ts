@@ -58,6 +58,30 @@ it('answers 503 on /healthz, says the loop is stuck, and sets poll_loop_stuck, o
   }
 }, 60_000);
 
+it('says at error that the start of its parts is stuck with no probe or scrape to ask (http.port 0, a systemd host unscraped): the log is all there is', async ({ h }) => {
+  const action = quickAction();
+  h.simulator.addAction(action);
+  await mkdir(join(h.dir, 'state'));
+  const lock = join(h.dir, 'state', 'state.json.lock');
+  execFileSync('mkfifo', [lock]);
+  const pipe = openSync(lock, constants.O_RDWR | constants.O_NONBLOCK);
+  const readersOfThePipe = () => readdirSync('/proc/self/fd').filter((fd) => linkOf(`/proc/self/fd/${fd}`) === lock).length - 1;
+  const path = await h.writeConfig(h.yaml([{ ...action, name: 'reboot' }], { http: '  port: 0' }));
+  const stop = new AbortController();
+  const running = h.cli(['run', '--config', path], { signal: stop.signal });
+  try {
+    await vi.waitFor(() => expect(readersOfThePipe()).toBe(1), { timeout: 15_000 });
+    const real = performance.now.bind(performance);
+    vi.spyOn(performance, 'now').mockImplementation(() => real() + 11 * 60_000);
+    const stuck = () => h.logs.lines().filter((l) => String(l['msg']).startsWith("the poll loop is stuck: the daemon's parts have been starting"));
+    await vi.waitFor(() => expect(stuck()).toMatchObject([{ level: 'error' }]), { timeout: 15_000, interval: 200 });
+  } finally {
+    stop.abort('SIGTERM');
+    closeSync(pipe);
+    expect((await running).code).toBe(0);
+  }
+}, 60_000);
+
 it('answers 200 on /healthz however long the start waits for a state lock another daemon holds and refreshes: each look at it is a move', async ({ h }) => {
   const port = await closedPort();
   const base = `http://127.0.0.1:${port}`;
