@@ -12,4 +12,11 @@ export default tseslint.config(
       'no-console': 'off',
     },
   },
+  {
+    files: ['test/**/*.ts'],
+    ignores: ['test/eventually.ts'],
+    rules: {
+      'no-restricted-properties': ['error', { object: 'vi', property: 'waitFor', message: "vi.waitFor gives up after 1 s, too soon on a loaded machine: use eventually() from test/eventually.ts" }],
+    },
+  },
 );

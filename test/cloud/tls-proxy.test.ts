@@ -22,6 +22,7 @@ import { createEmailNotifier } from '../../src/notify/email/email.ts';
 import { makeCertificates } from '../certificates.ts';
 import { Harness, newIds, quickAction, type WatchEntry } from '../e2e/harness.ts';
 import { cloudConfig } from './helpers.ts';
+import { eventually } from '../eventually.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
 vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('../e2e/inProcessV8.ts')).inTestProcess(await original()));
@@ -269,10 +270,10 @@ describe('the CA file, read once per load of the watch file', () => {
     const stop = new AbortController();
     const running = h.cli(['run', '--config', path], { signal: stop.signal, env: { LOG_LEVEL: 'info' } });
     try {
-      await vi.waitFor(() => expect(h.logs.text).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE.*poll failed/), { timeout: 8000, interval: 50 });
+      await eventually(() => expect(h.logs.text).toMatch(/UNABLE_TO_VERIFY_LEAF_SIGNATURE.*poll failed/), { timeout: 8000, interval: 50 });
       copyFileSync(caFile, ca);
       writeFileSync(path, yaml([action, newIds()]));
-      await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1), { timeout: 10_000, interval: 50 });
+      await eventually(() => expect(h.hooks.received).toHaveLength(1), { timeout: 10_000, interval: 50 });
     } finally {
       stop.abort();
     }

@@ -19,6 +19,7 @@ import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord, DeliveryRecord } from '../../src/state/types.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
 import { tempFolderEach } from '../tempFolder.ts';
+import { eventually } from '../eventually.ts';
 
 const HOUR = 3_600_000;
 const POLICY = { maxAge: 24 * HOUR, minDelay: 1000, maxDelay: 5 * 60_000 };
@@ -155,7 +156,7 @@ describe('the outbox', () => {
     const outbox = outboxFor(store, POLICY, logger);
     sink.setAnswer({ delayMs: 200 });
     const flushing = outbox.flush();
-    await vi.waitFor(() => expect(sink.received).toHaveLength(1), { interval: 5 });
+    await eventually(() => expect(sink.received).toHaveLength(1), { interval: 5 });
     await outbox.close(AbortSignal.timeout(5000));
     await flushing;
     expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 1 });
@@ -168,7 +169,7 @@ describe('the outbox', () => {
     const outbox = outboxFor(store, POLICY, logger);
     sink.setAnswer({ delayMs: 5000 });
     const flushing = outbox.flush();
-    await vi.waitFor(() => expect(sink.received).toHaveLength(1), { interval: 5 });
+    await eventually(() => expect(sink.received).toHaveLength(1), { interval: 5 });
     await outbox.close(AbortSignal.timeout(50));
     await flushing;
     expect(delivery(store)).toMatchObject({ status: 'pending', attempts: 0, lastError: expect.stringMatching(/aborted/) });
@@ -198,7 +199,7 @@ describe('the outbox', () => {
     });
     const outbox = outboxFor(store);
     const flushing = outbox.flush();
-    await vi.waitFor(() => expect(sending).toBe(true), { interval: 5 });
+    await eventually(() => expect(sending).toBe(true), { interval: 5 });
     await outbox.close(AbortSignal.timeout(20));
     await flushing;
     expect(delivery(store)).toMatchObject({ owedTo: ['b@example.com'] });
@@ -260,12 +261,12 @@ describe('the outbox', () => {
     const outbox = outboxFor(store);
     outbox.start();
     sink.setAnswer({ status: 503 });
-    await vi.waitFor(() => expect(delivery(store).nextAttemptAt).not.toBeNull());
+    await eventually(() => expect(delivery(store).nextAttemptAt).not.toBeNull());
     const planned = Date.parse(delivery(store).nextAttemptAt!) - Date.now();
     sink.setAnswer({ status: 204 });
     vi.setSystemTime(Date.now() - HOUR);
     // The loop's sleep is on the monotonic clock: it wakes when the retry was planned, an hour early by the wall clock.
-    await vi.waitFor(() => expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 2 }), { timeout: planned + 2000 });
+    await eventually(() => expect(delivery(store)).toMatchObject({ status: 'delivered', attempts: 2 }), { timeout: planned + 2000 });
   });
 
   it('gives up at once what the receiver refuses (4xx other than 408 and 429)', async () => {
@@ -430,14 +431,14 @@ describe('the outbox', () => {
       }
       await store.save();
       // Every webhook went out while the stuck receiver held its sends: those started with them, but only up to the bound.
-      await vi.waitFor(() => expect(sink.received).toHaveLength(wave), { interval: 5 });
-      await vi.waitFor(() => expect(held.length).toBeGreaterThanOrEqual(SENDS_PER_NOTIFIER), { interval: 5 });
+      await eventually(() => expect(sink.received).toHaveLength(wave), { interval: 5 });
+      await eventually(() => expect(held.length).toBeGreaterThanOrEqual(SENDS_PER_NOTIFIER), { interval: 5 });
       expect(held).toHaveLength(SENDS_PER_NOTIFIER);
       // Each answer frees a slot for the next.
       for (const res of held) res.end();
-      await vi.waitFor(() => expect(held).toHaveLength(wave), { interval: 5 });
+      await eventually(() => expect(held).toHaveLength(wave), { interval: 5 });
       for (const res of held.slice(SENDS_PER_NOTIFIER)) res.end();
-      await vi.waitFor(() => expect(store.deliveryCounts()).toMatchObject({ pending: 0, delivered: 2 * wave }), { interval: 5 });
+      await eventually(() => expect(store.deliveryCounts()).toMatchObject({ pending: 0, delivered: 2 * wave }), { interval: 5 });
     } finally {
       stuck.closeAllConnections();
       stuck.close();
@@ -463,14 +464,14 @@ describe('the outbox', () => {
       store.addDelivery(key, 'chat', newDelivery({ id: deliveryId(key, 'success', 'chat') }));
     }
     await store.save();
-    await vi.waitFor(() => expect(held).toHaveLength(2), { interval: 5 });
+    await eventually(() => expect(held).toHaveLength(2), { interval: 5 });
     // Each answer frees a place for the next, never more than two waiting on the server.
     held[0]!();
-    await vi.waitFor(() => expect(held).toHaveLength(3), { interval: 5 });
+    await eventually(() => expect(held).toHaveLength(3), { interval: 5 });
     for (const release of held.slice(1)) release();
-    await vi.waitFor(() => expect(held).toHaveLength(5), { interval: 5 });
+    await eventually(() => expect(held).toHaveLength(5), { interval: 5 });
     for (const release of held.slice(3)) release();
-    await vi.waitFor(() => expect(store.deliveryCounts()).toMatchObject({ pending: 0, delivered: 5 }), { interval: 5 });
+    await eventually(() => expect(store.deliveryCounts()).toMatchObject({ pending: 0, delivered: 5 }), { interval: 5 });
   });
 
   it('retries a delivery whose first attempt, started as it was saved, failed, at its backoff and not after the idle sleep', async () => {
@@ -483,7 +484,7 @@ describe('the outbox', () => {
     store.set(KEY, finishedRecord());
     store.addDelivery(KEY, 'chat', newDelivery());
     await store.save();
-    await vi.waitFor(() => expect(delivery(store)).toMatchObject({ attempts: 1, lastError: expect.stringContaining('503') as string }), { interval: 5 });
+    await eventually(() => expect(delivery(store)).toMatchObject({ attempts: 1, lastError: expect.stringContaining('503') as string }), { interval: 5 });
     const retryAt = Date.parse(delivery(store).nextAttemptAt!);
     // Not before it is due (Date stands still until moved).
     await new Promise((resolve) => setTimeout(resolve, 2 * policy.minDelay));
@@ -491,7 +492,7 @@ describe('the outbox', () => {
     sink.setAnswer({ status: 204 });
     vi.setSystemTime(retryAt);
     // The loop slept until the retry was due (at most minDelay of real time here), not for its idle minute.
-    await vi.waitFor(() => expect(delivery(store).status).toBe('delivered'), { timeout: 5000, interval: 10 });
+    await eventually(() => expect(delivery(store).status).toBe('delivered'), { timeout: 5000, interval: 10 });
     expect(sink.received).toHaveLength(2);
   });
 
@@ -506,10 +507,10 @@ describe('the outbox', () => {
       const outbox = outboxFor(store, { ...POLICY, minDelay: 100 });
       outbox.start();
       // The attempt is counted as it starts: its retry is planned only once the 503 has come back.
-      await vi.waitFor(() => expect([delivery(store).attempts, delivery(store).nextAttemptAt !== null, held.length]).toEqual([1, true, 1]), { interval: 5 });
+      await eventually(() => expect([delivery(store).attempts, delivery(store).nextAttemptAt !== null, held.length]).toEqual([1, true, 1]), { interval: 5 });
       sink.setAnswer({ status: 204 });
       vi.setSystemTime(Date.parse(delivery(store).nextAttemptAt!));
-      await vi.waitFor(() => expect(delivery(store).status).toBe('delivered'), { timeout: 5000, interval: 10 });
+      await eventually(() => expect(delivery(store).status).toBe('delivered'), { timeout: 5000, interval: 10 });
       expect(store.get(KEY)!.deliveries['stuck']!.status).toBe('pending');
       for (const res of held) res.end();
     } finally {
@@ -526,9 +527,9 @@ describe('the outbox', () => {
     store.set(KEY, finishedRecord());
     store.addDelivery(KEY, 'chat', newDelivery());
     await store.save();
-    await vi.waitFor(() => expect(sink.received).toHaveLength(1));
+    await eventually(() => expect(sink.received).toHaveLength(1));
     // What a daemon killed now would read at its restart.
-    await vi.waitFor(() => expect((stateOnDisk(path).watches[KEY] as ActionWatchRecord).deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 }));
+    await eventually(() => expect((stateOnDisk(path).watches[KEY] as ActionWatchRecord).deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 }));
   });
 
   it('holds early warnings until the first pass has ended, then drops one whose outcome that pass found and sends the others', async () => {
@@ -547,13 +548,13 @@ describe('the outbox', () => {
     const firstPass = Promise.withResolvers<void>();
     outboxFor(store).start(firstPass.promise);
     // The outcome owed from before goes at once; the warnings wait for the pass.
-    await vi.waitFor(() => expect(delivery(store).status).toBe('delivered'));
+    await eventually(() => expect(delivery(store).status).toBe('delivered'));
     expect(sink.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.succeeded']);
     expect(store.get(running)!.warning!.deliveries['chat']!.status).toBe('pending');
 
     store.get(finishing)!.verdict = { outcome: 'success', reason: 'reboot finished', detectedAt: new Date().toISOString() };
     firstPass.resolve();
-    await vi.waitFor(() => expect(store.get(running)!.warning!.deliveries['chat']!.status).toBe('delivered'));
+    await eventually(() => expect(store.get(running)!.warning!.deliveries['chat']!.status).toBe('delivered'));
     expect(store.get(finishing)!.warning!.deliveries['chat']!.status).toBe('superseded');
     expect(sink.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.succeeded', 'ecs.action.slow']);
   });
@@ -625,7 +626,7 @@ describe('the outbox', () => {
     outboxes.push(outbox);
     expect(reloaded.get(KEY)!.deliveries['gone']!.heldSince).toEqual(expect.any(String));
     // Killed now: the restart reads the files, with the file still without the notifier.
-    await vi.waitFor(() => expect((stateOnDisk(path).watches[KEY] as ActionWatchRecord).deliveries['gone']).toMatchObject({ heldSince: expect.any(String) }));
+    await eventually(() => expect((stateOnDisk(path).watches[KEY] as ActionWatchRecord).deliveries['gone']).toMatchObject({ heldSince: expect.any(String) }));
     const restarted = await openStore(path);
     vi.setSystemTime(Date.now() + 60_000);
     await outboxFor(restarted).flush();
@@ -657,7 +658,7 @@ describe('the outbox', () => {
     await store.save();
     const outbox = outboxFor(store);
     const flushing = outbox.flush();
-    await vi.waitFor(() => expect(held).toHaveLength(1), { interval: 5 });
+    await eventually(() => expect(held).toHaveLength(1), { interval: 5 });
     const closing = outbox.close(AbortSignal.timeout(2000));
     held[0]!();
     await closing;

@@ -4,12 +4,13 @@
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { request } from 'undici';
-import { afterEach, expect, vi } from 'vitest';
+import { afterEach, expect } from 'vitest';
 import { parse, parseDocument } from 'yaml';
 import { itWithHarness as it, quickAction, type Harness } from '../e2e/harness.ts';
 import { killDaemons, startDaemon } from '../e2e/daemon.ts';
 import { ROOT } from './dockerfile.ts';
 import { SINGLE, TEMPLATE, environmentOf, expand, readUnit, readmeInstance, systemdReadme } from './systemdUnits.ts';
+import { eventually } from '../eventually.ts';
 
 afterEach(() => {
   killDaemons();
@@ -70,5 +71,5 @@ it("runs the single unit's daemon and the template's instance side by side, each
     expect((await stat(join(folder, `${example.state.path}.lock`))).isFile(), config).toBe(true);
   }
   // Each notifies its own watch.
-  await vi.waitFor(() => expect(h.hooks.received.map((r) => r.raw).filter((raw) => requestIds.some((id) => raw.includes(id)))).toHaveLength(2), { timeout: 10_000, interval: 20 });
+  await eventually(() => expect(h.hooks.received.map((r) => r.raw).filter((raw) => requestIds.some((id) => raw.includes(id)))).toHaveLength(2), { timeout: 10_000, interval: 20 });
 });

@@ -10,6 +10,7 @@ import { silentLogger } from '../../src/observability/logger.ts';
 import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
 import type { WatchStatus } from '../../src/watch/engine.ts';
 import { Harness, PROJECT, SECRETS, TOKEN, newIds, type WatchEntry } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 const PASSWORD = 'pw-SECRET-7c2e91d0';
 const WRONG_PASSWORD = 'pw-SECRET-wrong-55aa';
@@ -271,7 +272,7 @@ describe('AK/SK and a setting of this host\'s clock while polls are out', () => 
     h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { route: 'action', times: 5 });
     const polled = app.engine.pollOnce();
     // Five go at once (no more before an answer has shown their time right); the other three wait for one.
-    await vi.waitFor(() => expect(h.simulator.requests.slice(from).filter((r) => r.status === null)).toHaveLength(5), { timeout: 3000, interval: 10 });
+    await eventually(() => expect(h.simulator.requests.slice(from).filter((r) => r.status === null)).toHaveLength(5), { timeout: 3000, interval: 10 });
     // This host's clock set forward 20 min (a wrong NTP source) while they are out, the gateway's not: each
     // answer came across the setting, and its poll is sent again, signed 20 min ahead of the gateway as the
     // three are; more than five such refused in a row, the key is locked, for every tool that uses it.

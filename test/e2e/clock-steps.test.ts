@@ -9,6 +9,7 @@ import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { Harness, PROJECT, newIds } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -130,10 +131,10 @@ describe("this host's clock stepped while the daemon runs", () => {
     const app = await h.app(h.yaml([], { poll: '  schedule: "* * * * * *"' }));
     let passes = 0;
     app.engine.start(() => void passes++);
-    await vi.waitFor(() => expect(passes).toBeGreaterThan(1), { timeout: 3000 });
+    await eventually(() => expect(passes).toBeGreaterThan(1), { timeout: 3000 });
     const heldUntil = performance.now() + 2500;
     while (performance.now() < heldUntil); // blocking work, as a stuck synchronous call would be
-    await vi.waitFor(() => expect(warnings()).toEqual([expect.stringMatching(/^poll passes were missed, node-cron finding their time already past: the event loop was held up/)]), { timeout: 3000 });
+    await eventually(() => expect(warnings()).toEqual([expect.stringMatching(/^poll passes were missed, node-cron finding their time already past: the event loop was held up/)]), { timeout: 3000 });
     expect(warnings().some((m) => m.startsWith("this host's clock"))).toBe(false);
   });
 });

@@ -2,6 +2,7 @@
 // a clock 10 min ahead of (or behind) the daemon's, as a host without NTP would see a real cloud.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Harness, PROJECT, advance, newIds } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 let h: Harness;
 afterEach(async () => {
@@ -65,7 +66,7 @@ describe("a cloud whose clock is not this host's", () => {
     // 8 s: the poll that sees the finish, 1 s before the deadline; its server read is answered at 10 s.
     vi.advanceTimersByTime(500);
     const poll = app.engine.pollOnce();
-    await vi.waitFor(() => expect(h.simulator.requests.filter((r) => r.route === 'server')).toHaveLength(1));
+    await eventually(() => expect(h.simulator.requests.filter((r) => r.route === 'server')).toHaveLength(1));
     vi.advanceTimersByTime(2000);
     await poll;
     await app.outbox.flush();
@@ -79,7 +80,7 @@ describe("a cloud whose clock is not this host's", () => {
     await advance(app, 7500);
     h.simulator.injectFault({ kind: 'unavailable' }, { route: 'server', times: 4 });
     await advance(app, 4000);
-    await vi.waitFor(() => expect(app.store.entries()[0]![1].deliveries).toMatchObject({ chat: { status: 'delivered' } }));
+    await eventually(() => expect(app.store.entries()[0]![1].deliveries).toMatchObject({ chat: { status: 'delivered' } }));
     await app.store.save();
     expect(bodies().map((b) => b.outcome)).toEqual(['success']);
     // Told, the daemon keeps no action and no memory of when its poll saw the finish: check has the cloud's stamps alone.

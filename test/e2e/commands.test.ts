@@ -12,6 +12,7 @@ import { parseConfig } from '../../src/config/load.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
 import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, oneCharacterOff, quickAction } from './harness.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
+import { eventually } from '../eventually.ts';
 
 describe('--help, -h and --version', () => {
   it('shows each command its options and exit statuses, on stdout, with status 0', async ({ h }) => {
@@ -82,7 +83,7 @@ describe.concurrent('wait', () => {
       const stderr = new Capture();
       const running = own.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId], { stderr });
       const found = /^ecs-action-watch wait: reboot: 0\/1 events done, compute_reboot_instance running · \d+s$/m;
-      await vi.waitFor(() => expect(stderr.text).toMatch(found), { timeout: 10_000, interval: 20 });
+      await eventually(() => expect(stderr.text).toMatch(found), { timeout: 10_000, interval: 20 });
       frozen = false;
       const r = await running;
       expect(r.code).toBe(0);
@@ -991,7 +992,7 @@ describe('simulator', () => {
     const stop = new AbortController();
     const started = [new Capture(), new Capture()].map((stdout) => ({ stdout, running: h.cli(['simulator', '--port', '0'], { signal: stop.signal, stdout }) }));
     try {
-      await vi.waitFor(() => expect(started.every(({ stdout }) => stdout.text.includes('watches:'))).toBe(true), { timeout: 5000, interval: 20 });
+      await eventually(() => expect(started.every(({ stdout }) => stdout.text.includes('watches:'))).toBe(true), { timeout: 5000, interval: 20 });
       const [a, b] = started.map(({ stdout }) => parseConfig(stdout.text, { env: {} }).state.path);
       // A second daemon on the same state file stops at its start: `is in use by another ecs-action-watch`.
       expect(a).not.toBe(b);

@@ -6,6 +6,7 @@ import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
 import { Harness, PROJECT, advance, harnessOnFakeClock, newIds, quickAction, type WatchEntry } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 type Script = ActionScript & { requestId: string };
 
@@ -93,7 +94,7 @@ describe('a dead step whose looks at the server fail', () => {
     // 10 min: the first look at the server, which shows the sign; the list read after it answers at 10 min 2 s.
     vi.advanceTimersByTime(5000);
     const poll = app.engine.pollOnce();
-    await vi.waitFor(() => expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(1));
+    await eventually(() => expect(h.simulator.requests.filter((r) => r.route === 'actions')).toHaveLength(1));
     vi.advanceTimersByTime(2000);
     await poll;
     await advance(app, 30_000, 5000);

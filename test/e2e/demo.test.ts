@@ -6,10 +6,11 @@ import { mkdtemp, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describe, expect, vi } from 'vitest';
+import { describe, expect } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { COMPILE_CACHE } from './daemon.ts';
 import { Capture, itWithHarness as it } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 const MAIN = fileURLToPath(new URL('../../src/cli/main.ts', import.meta.url));
 
@@ -33,7 +34,7 @@ describe('demo', () => {
     const stop = new AbortController();
     const stdout = new Capture();
     const running = h.cli(['demo'], { signal: stop.signal, stdout, env: { LOG_LEVEL: undefined } });
-    await vi.waitFor(() => expect(stdout.text).toContain('] poll    '), { timeout: 10_000, interval: 20 });
+    await eventually(() => expect(stdout.text).toContain('] poll    '), { timeout: 10_000, interval: 20 });
     stop.abort('SIGINT');
     expect(await running).toMatchObject({ code: 130, stderr: '' });
   });
@@ -53,7 +54,7 @@ describe('demo', () => {
     const polls = () => stdout.split('\n').filter((line) => line.includes('] poll    '));
     try {
       // The first round of polls: one line for each of the eight watches.
-      await vi.waitFor(() => expect(polls().length).toBeGreaterThanOrEqual(8), { timeout: 15_000, interval: 50 });
+      await eventually(() => expect(polls().length).toBeGreaterThanOrEqual(8), { timeout: 15_000, interval: 50 });
     } finally {
       child.kill('SIGINT');
       await exited;

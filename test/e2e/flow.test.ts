@@ -9,6 +9,7 @@ import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Harness, PROJECT, SECRETS, SMTP_PASSWORD, WEBHOOK_SECRET, advance, newIds, oneCharacterOff, quickAction, type WatchEntry } from './harness.ts';
 import { SENDS_PER_NOTIFIER } from '../../src/notify/types.ts';
 import { stateFiles, stateOnDisk } from '../state/onDisk.ts';
+import { eventually } from '../eventually.ts';
 
 const resize = (): ActionScript & { requestId: string } => ({
   projectId: PROJECT,
@@ -178,7 +179,7 @@ describe('the core loop against the simulator', () => {
     const chatOnly = ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`].join('\n');
     const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 64', notifiers: chatOnly }));
     await advance(app, 1000);
-    await vi.waitFor(() => expect(h.hooks.received).toHaveLength(reboots.length), { interval: 5, timeout: 10_000 });
+    await eventually(() => expect(h.hooks.received).toHaveLength(reboots.length), { interval: 5, timeout: 10_000 });
     expect(new Set(h.hooks.received.map((r) => r.connection)).size).toBeLessThanOrEqual(SENDS_PER_NOTIFIER);
   });
 
@@ -192,7 +193,7 @@ describe('the core loop against the simulator', () => {
       const notifiers = ['  ops-mail:', '    type: email', `    smtp: { host: 127.0.0.1, port: ${sink.port} }`, '    from: ecs-watch@example.com', '    to: [ops@example.com]'].join('\n');
       const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 64', notifiers }));
       await advance(app, 1000);
-      await vi.waitFor(() => expect(sink.received).toHaveLength(reboots.length), { interval: 5, timeout: 10_000 });
+      await eventually(() => expect(sink.received).toHaveLength(reboots.length), { interval: 5, timeout: 10_000 });
       await app.outbox.flush();
       expect(app.store.entries().map(([, record]) => record.deliveries['ops-mail']?.attempts)).toEqual(reboots.map(() => 1));
     } finally {
@@ -509,7 +510,7 @@ describe('the core loop against the simulator', () => {
     await mkdir(stateDir);
     await writeFile(join(stateDir, 'state.json.lock'), lock);
     await advance(app, 500);
-    await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1));
+    await eventually(() => expect(h.hooks.received).toHaveLength(1));
     expect(h.logs.lines().filter((l) => l['msg'] === 'state saved again: what waited for it is recorded and sent')).toHaveLength(1);
     const onDisk = stateOnDisk(join(stateDir, 'state.json')) as { watches: Record<string, { verdict: { outcome: string } }> };
     expect(Object.values(onDisk.watches)[0]!.verdict.outcome).toBe('success');

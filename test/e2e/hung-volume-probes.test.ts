@@ -12,6 +12,7 @@ import { request } from 'undici';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 /** While set, a file opened in `folder` is opened on the named pipe `pipe`. */
 const volume = vi.hoisted(() => ({ hung: null as { folder: string; pipe: string } | null }));
@@ -56,11 +57,11 @@ it('holds at most one of libuv\'s threads for /readyz however often it is asked 
   execFileSync('mkfifo', [pipe]);
   let reader: number | undefined;
   try {
-    await vi.waitFor(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(200), { timeout: 15_000 });
+    await eventually(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(200), { timeout: 15_000 });
     volume.hung = { folder: join(h.dir, 'state'), pipe };
     // The kubelet's readiness probe every 10 s, each given up after its timeoutSeconds (3 s): five of them.
     const probes = Array.from({ length: 5 }, () => request(`${base}/readyz`, { headersTimeout: 3000 }).then((answer) => answer.statusCode, (err: Error) => err.name));
-    await vi.waitFor(() => expect(threadsHeld()).toBeGreaterThan(0), { timeout: 5000 });
+    await eventually(() => expect(threadsHeld()).toBeGreaterThan(0), { timeout: 5000 });
     expect(await Promise.all(probes)).toEqual(Array(5).fill('HeadersTimeoutError'));
     expect(threadsHeld()).toBe(1);
     // A read of another volume (the watch file's ConfigMap) is not held up behind the hung one.
@@ -68,7 +69,7 @@ it('holds at most one of libuv\'s threads for /readyz however often it is asked 
   } finally {
     // The volume answers again: every open waiting on the pipe gets its reader.
     reader = openSync(pipe, constants.O_RDONLY | constants.O_NONBLOCK);
-    await vi.waitFor(() => expect(threadsHeld()).toBe(0), { timeout: 5000 });
+    await eventually(() => expect(threadsHeld()).toBe(0), { timeout: 5000 });
     volume.hung = null;
     closeSync(reader);
     stop.abort('SIGTERM');

@@ -138,7 +138,8 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
     // Until now Nova has not known this action (404); it is there, finished, when the daemon starts.
     simulator.addAction(appearing.script);
     const { child, sawVerdict } = daemon(config);
-    if (await Promise.race([sawVerdict, sleep(5000).then(() => false)])) {
+    // A verdict comes within a second or two; the limit is for a machine busy with other test files.
+    if (await Promise.race([sawVerdict, sleep(15_000).then(() => false)])) {
       killsAfterVerdict++;
       // Anywhere from at once to just past the save, which waits for the slow watch's answer (300 ms).
       await sleep(Math.random() * 350);
@@ -166,7 +167,7 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
   expect(idsPerWatch.every((n) => n === 1)).toBe(true);
   // 3: the deliveries owed to the receiver removed from the file were given up.
   expect(code).toBe(3);
-}, 60_000);
+}, 120_000);
 
 it('tells a finish seen in time once, with one webhook-id, when SIGKILLed while its confirming reads fail past the deadline and again as its verdict is sent', async () => {
   simulator = await startSimulator({ token: TOKEN });

@@ -9,6 +9,7 @@ import { parse } from 'yaml';
 import { afterEach, expect, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { getText, itWithHarness as it, quickAction } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
 vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
@@ -40,22 +41,22 @@ it('says on /metrics how long it has waited for a state lock a live daemon on an
   const get = (what: string) => getText(`${base}${what}`);
   const waited = async () => Number(/^ecs_action_watch_state_lock_wait_seconds (\S+)$/m.exec((await get('/metrics')).body)?.[1]);
   try {
-    await vi.waitFor(() => expect(h.logs.text).toContain('the state file is locked by pid 1 on host another-node'), { timeout: 15_000 });
+    await eventually(() => expect(h.logs.text).toContain('the state file is locked by pid 1 on host another-node'), { timeout: 15_000 });
     // Past the alert's threshold, by the monotonic clock the wait is timed on; the holder refreshes on.
     const real = performance.now.bind(performance);
     vi.spyOn(performance, 'now').mockImplementation(() => real() + (lockWaitAlertAfter() + 60) * 1000);
     expect(await waited()).toBeGreaterThan(lockWaitAlertAfter());
     // Its next look at the lock (within 2.5 s) finds it refreshed: the wait moves, and liveness holds.
-    await vi.waitFor(async () => expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' }), { timeout: 5000, interval: 200 });
+    await eventually(async () => expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' }), { timeout: 5000, interval: 200 });
     expect(await get('/readyz')).toEqual({ status: 503, body: 'not ready: starting (waiting for the state lock) or reloading\n' });
     vi.restoreAllMocks();
 
     // The other daemon stops: its lock is released.
     clearInterval(refreshing);
     await rm(lock);
-    await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 5000, interval: 50 });
+    await eventually(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 5000, interval: 50 });
     expect(await waited()).toBe(0);
-    await vi.waitFor(() => expect(h.hooks.received).toHaveLength(1), { timeout: 15_000 });
+    await eventually(() => expect(h.hooks.received).toHaveLength(1), { timeout: 15_000 });
     // Said once at its start, not at each look.
     expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the state file is locked by'))).toHaveLength(1);
   } finally {
@@ -73,14 +74,14 @@ it('delivers, once it has taken over from a daemon that stopped, what that daemo
   const path = await h.writeConfig(h.yaml([{ ...action, name: 'reboot' }]));
   const stopFirst = new AbortController();
   const first = h.cli(['run', '--config', path], { signal: stopFirst.signal });
-  await vi.waitFor(() => expect(h.mail.received).toHaveLength(1), { timeout: 15_000 });
-  await vi.waitFor(() => expect(h.hooks.received.length).toBeGreaterThan(1), { timeout: 15_000 });
+  await eventually(() => expect(h.mail.received).toHaveLength(1), { timeout: 15_000 });
+  await eventually(() => expect(h.hooks.received.length).toBeGreaterThan(1), { timeout: 15_000 });
   // The second: a replica too many, waiting for the first one's lock (the same pid in this process, as pid 1
   // in two containers: only the lock's refresh tells it is alive).
   const stopSecond = new AbortController();
   const second = h.cli(['run', '--config', path, '--until-done'], { signal: stopSecond.signal });
   try {
-    await vi.waitFor(() => expect(h.logs.text).toContain('the state file is locked by'), { timeout: 15_000 });
+    await eventually(() => expect(h.logs.text).toContain('the state file is locked by'), { timeout: 15_000 });
     stopFirst.abort('SIGTERM');
     expect((await first).code).toBe(0);
     const refusedBefore = h.hooks.received.length;

@@ -8,6 +8,7 @@ import { afterEach, beforeEach, expect, it, vi } from 'vitest';
 import { StateStore } from '../../src/state/store.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness, quickAction } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
 vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
@@ -46,14 +47,14 @@ it('answers 503 on /healthz while a reload waits for parts whose pass waits on a
   const path = join(h.dir, 'watch.yaml');
   await write(path, file([], 3));
   running = h.cli(['run', '--config', path], { signal: stop.signal });
-  await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000 });
+  await eventually(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000 });
   // The volume hangs from now on: no save ends.
   vi.spyOn(StateStore.prototype, 'save').mockImplementation(() => new Promise<void>((resolve) => held.push(resolve)));
   await write(path, file([action], 3));
-  await vi.waitFor(() => expect(h.logs.text).toContain('new execution blocked by overlap prevention'), { timeout: 15_000 });
+  await eventually(() => expect(h.logs.text).toContain('new execution blocked by overlap prevention'), { timeout: 15_000 });
   // A change beyond the watch list: the parts are rebuilt, and the old ones wait for their pass.
   await write(path, file([action], 2));
-  await vi.waitFor(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(503), { timeout: 15_000 });
+  await eventually(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(503), { timeout: 15_000 });
 
   // Eleven minutes on (the monotonic clock the loop's signs are timed on), nothing has moved.
   const real = performance.now.bind(performance);

@@ -11,6 +11,7 @@ import { afterEach, expect, vi } from 'vitest';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { getText, itWithHarness as it, quickAction } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
 vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
@@ -35,7 +36,7 @@ it('answers 503 on /healthz, says the loop is stuck, and sets poll_loop_stuck, o
   const stop = new AbortController();
   const running = h.cli(['run', '--config', path], { signal: stop.signal });
   try {
-    await vi.waitFor(() => expect(readersOfThePipe()).toBe(1), { timeout: 15_000 });
+    await eventually(() => expect(readersOfThePipe()).toBe(1), { timeout: 15_000 });
     const health = () => getText(`${base}/healthz`);
     const stuckGauge = async () => /^ecs_action_watch_poll_loop_stuck (\d)$/m.exec((await getText(`${base}/metrics`)).body)?.[1];
     expect(await health()).toEqual({ status: 200, body: 'ok\n' });
@@ -70,11 +71,11 @@ it('says at error that the start of its parts is stuck with no probe or scrape t
   const stop = new AbortController();
   const running = h.cli(['run', '--config', path], { signal: stop.signal });
   try {
-    await vi.waitFor(() => expect(readersOfThePipe()).toBe(1), { timeout: 15_000 });
+    await eventually(() => expect(readersOfThePipe()).toBe(1), { timeout: 15_000 });
     const real = performance.now.bind(performance);
     vi.spyOn(performance, 'now').mockImplementation(() => real() + 11 * 60_000);
     const stuck = () => h.logs.lines().filter((l) => String(l['msg']).startsWith("the poll loop is stuck: the daemon's parts have been starting"));
-    await vi.waitFor(() => expect(stuck()).toMatchObject([{ level: 'error' }]), { timeout: 15_000, interval: 200 });
+    await eventually(() => expect(stuck()).toMatchObject([{ level: 'error' }]), { timeout: 15_000, interval: 200 });
   } finally {
     stop.abort('SIGTERM');
     closeSync(pipe);
@@ -96,11 +97,11 @@ it('answers 200 on /healthz however long the start waits for a state lock anothe
   const stop = new AbortController();
   const running = h.cli(['run', '--config', path], { signal: stop.signal });
   try {
-    await vi.waitFor(() => expect(h.logs.text).toContain('the state file is locked by'), { timeout: 15_000 });
+    await eventually(() => expect(h.logs.text).toContain('the state file is locked by'), { timeout: 15_000 });
     const real = performance.now.bind(performance);
     vi.spyOn(performance, 'now').mockImplementation(() => real() + 11 * 60_000);
     // Its next look (every 2.5 s at most) finds it refreshed: the wait moves.
-    await vi.waitFor(
+    await eventually(
       async () => {
         refresh();
         expect(await getText(`${base}/healthz`)).toEqual({ status: 200, body: 'ok\n' });
@@ -125,13 +126,13 @@ it('answers 503 on /healthz once a reload has waited ten minutes for its running
   const running = h.cli(['run', '--config', path], { signal: stop.signal });
   const held: Array<() => void> = [];
   try {
-    await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000 });
+    await eventually(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000 });
     // The volume hangs from now on: no save ends, the parts' final one neither.
     vi.spyOn(StateStore.prototype, 'save').mockImplementation(() => new Promise<void>((resolve) => held.push(resolve)));
     // A change beyond the watch list: the running parts stop, to be rebuilt.
     await writeFile(path, file(2));
-    await vi.waitFor(async () => expect((await getText(`${base}/readyz`)).status).toBe(503), { timeout: 15_000 });
-    await vi.waitFor(() => expect(held).not.toHaveLength(0), { timeout: 15_000 });
+    await eventually(async () => expect((await getText(`${base}/readyz`)).status).toBe(503), { timeout: 15_000 });
+    await eventually(() => expect(held).not.toHaveLength(0), { timeout: 15_000 });
     const health = () => getText(`${base}/healthz`);
     expect(await health()).toEqual({ status: 200, body: 'ok\n' });
 

@@ -8,6 +8,7 @@ import { STUCK_FLOOR_MS } from '../../src/watch/stuck.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
 import { Harness, quickAction } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 let h: Harness;
 /** The reading end of the named pipe below, once a test has let the hung save go on. */
@@ -57,7 +58,7 @@ it('a pass held up by a save that hangs is stuck once nothing has ended for ten 
   const pass = app.engine.pollOnce().finally(() => {
     ended = true;
   });
-  await vi.waitFor(() => expect(h.logs.text).toContain('still pending'), { timeout: 5000 });
+  await eventually(() => expect(h.logs.text).toContain('still pending'), { timeout: 5000 });
 
   const stuckGauge = () => app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_loop_stuck');
   vi.advanceTimersByTime(STUCK_FLOOR_MS - 1000);
@@ -125,7 +126,7 @@ it('is not stuck, nor says so, when this process was held 85 min past a due pass
   // Held from 10:00:30 to 11:25:30: the pass due at 11:00 is 25 min late when its timers fire.
   vi.advanceTimersByTime(85 * 60_000);
   const before = looks;
-  await vi.waitFor(() => expect(looks).toBeGreaterThan(before), { timeout: 7000, interval: 100 });
+  await eventually(() => expect(looks).toBeGreaterThan(before), { timeout: 7000, interval: 100 });
   expect(app.engine.stuck()).toBeUndefined();
   expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('the poll loop is stuck'))).toEqual([]);
   // node-cron's timer, due at 11:00, is on the test's real clock here: for the engine, lost.

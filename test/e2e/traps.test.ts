@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { App } from '../../src/app.ts';
 import { liveMigrationScript, type ActionScript, type SimulatorOptions } from '../../src/simulator/index.ts';
 import { Harness, PROJECT, advance, newIds, type WatchEntry } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 type Script = ActionScript & { requestId: string };
 const script = (s: Omit<ActionScript, 'projectId' | 'serverId' | 'requestId'> & Partial<ActionScript>): Script => ({ projectId: PROJECT, ...newIds(), ...s });
@@ -161,7 +162,7 @@ describe('trap 4: no poll without a version header while `auto` is unresolved', 
     // The drain that shutdown.drainTimeout allows (10 s): as long as a systemd stop or a pod's grace gives it.
     const app = await h.app(h.yaml([entry(reboot)], { poll: NO_RETRIES }));
     const pass = app.engine.pollOnce();
-    await vi.waitFor(() => expect(h.simulator.requests).toHaveLength(1));
+    await eventually(() => expect(h.simulator.requests).toHaveLength(1));
     await app.close();
     await pass;
     expect(h.simulator.requests.map((r) => r.route)).toEqual(['versions']);

@@ -15,6 +15,7 @@ import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { stateOnDisk } from './onDisk.ts';
 import type { StateFileKind } from '../../src/state/stateWriter.ts';
+import { eventually } from '../eventually.ts';
 
 function record(requestId: string, name: string | null = null): ActionWatchRecord {
   return {
@@ -45,7 +46,7 @@ async function statePath(): Promise<string> {
  * save of `req-1`, changed, is the journal's first line, and that its stop leaves the snapshot alone.
  */
 async function savesIntoJournalMadeAhead(store: StateStore, path: string, whileEmpty?: () => Promise<void>): Promise<void> {
-  await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+  await eventually(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
   expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
   await whileEmpty?.();
   store.set(key('req-1'), record('req-1', 'changed'));
@@ -93,7 +94,7 @@ async function compacting() {
       }
     });
     for (let n = 0; !existsSync(`${path}.journal.old`); n++) await round(n, 1500);
-    await vi.waitFor(() => expect(existsSync(`${path}.journal.old`)).toBe(false));
+    await eventually(() => expect(existsSync(`${path}.journal.old`)).toBe(false));
     expect(done).toBe(true);
   };
   return { path, store, compactWith };
@@ -466,7 +467,7 @@ describe('the state journal', () => {
     // A second without saves: the next save, with nothing to write, compacts, and a new journal is ready.
     vi.advanceTimersByTime(1000);
     await store.save();
-    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    await eventually(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
     expect(writes.filter(([, file]) => file === 'snapshot')).toHaveLength(1);
     expect((await stat(`${path}.journal`)).size).toBe(0);
     // A burst that does not pause: compacted once the journal holds four times the MiB.
@@ -503,7 +504,7 @@ describe('the state journal', () => {
     // Twice the size of the snapshot: written as one again.
     for (let i = 0; i < 600; i++) fenced.set(key(`req-${i}`), record(`req-${i}`, 'z'.repeat(4000)));
     await fenced.save();
-    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    await eventually(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
     expect((await stat(`${path}.journal`)).size).toBe(0);
     fenced.fence('the state lock was taken over');
     await expect(fenced.close()).rejects.toThrow(/not saved: the state lock was taken over/);
@@ -522,7 +523,7 @@ describe('the state journal', () => {
     await savesIntoJournalMadeAhead(await open(path), path);
     // Opened and stopped with nothing saved: the journal made ahead is removed with the stop.
     const idle = await open(path);
-    await vi.waitFor(async () => expect(existsSync(`${path}.journal`)).toBe(true));
+    await eventually(async () => expect(existsSync(`${path}.journal`)).toBe(true));
     await idle.close();
     expect(await readdir(join(path, '..'))).toEqual(['state.json']);
     expect((await StateStore.open(path, { readOnly: true })).get(key('req-1'))?.name).toBe('changed');
@@ -545,7 +546,7 @@ describe('the state journal', () => {
     }
     expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual([key('req-1'), key('req-2')]);
     // The new journal is created in the background after the snapshot, ahead of the next line.
-    await vi.waitFor(async () => expect((await stat(`${path}.journal`)).isFile()).toBe(true));
+    await eventually(async () => expect((await stat(`${path}.journal`)).isFile()).toBe(true));
     store.set(key('req-3'), record('req-3'));
     await store.save();
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
@@ -586,7 +587,7 @@ describe('the state journal', () => {
     vi.advanceTimersByTime(60_000);
     store.set(key('req-3'), record('req-3'));
     await store.save();
-    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    await eventually(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
     expect(Object.keys(JSON.parse(await readFile(path, 'utf8')).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
   });
 
@@ -624,7 +625,7 @@ describe('the state journal', () => {
     // What stands where the snapshot goes makes its rename fail.
     await mkdir(path);
     for (let n = 0; n <= 13; n++) await round(n);
-    await vi.waitFor(() => expect(failures).toEqual([expect.stringMatching(/state\.json: cannot be written: .*EISDIR|state\.json: cannot be written: .*directory/)]));
+    await eventually(() => expect(failures).toEqual([expect.stringMatching(/state\.json: cannot be written: .*EISDIR|state\.json: cannot be written: .*directory/)]));
     await round(14);
     expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal', 'state.json.journal.old']);
     await rmdir(path);
@@ -634,7 +635,7 @@ describe('the state journal', () => {
     vi.setSystemTime(Date.now() - 3_600_000);
     vi.advanceTimersByTime(61_000);
     await round(16);
-    await vi.waitFor(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
+    await eventually(async () => expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json', 'state.json.journal']));
     expect(failures).toHaveLength(1);
     const reopened = await StateStore.open(path);
     opened.push(reopened);

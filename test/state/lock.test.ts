@@ -16,6 +16,7 @@ import { StateStore } from '../../src/state/store.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { thisBootId } from '../../src/watch/clockSteps.ts';
 import { stateFiles, stateOnDisk } from './onDisk.ts';
+import { eventually } from '../eventually.ts';
 
 const TIMING = { refreshMs: 50, staleMs: 400 };
 const held: StateLock[] = [];
@@ -401,7 +402,7 @@ describe('the state lock', () => {
     const pipe = openSync(lockPath, constants.O_RDWR | constants.O_NONBLOCK);
     const readersOfThePipe = () => readdirSync('/proc/self/fd').filter((fd) => readlinkSafe(`/proc/self/fd/${fd}`) === lockPath).length - 1;
     try {
-      await vi.waitFor(() => expect(readersOfThePipe()).toBe(1), { timeout: 2000, interval: 10 });
+      await eventually(() => expect(readersOfThePipe()).toBe(1), { timeout: 2000, interval: 10 });
       // Four periods more: each would have started a read of its own.
       await new Promise((resolve) => setTimeout(resolve, TIMING.refreshMs * 4));
       expect(readersOfThePipe()).toBe(1);
@@ -413,7 +414,7 @@ describe('the state lock', () => {
       renameSync(`${lockPath}.back`, lockPath);
       closeSync(pipe);
     }
-    await vi.waitFor(async () => expect((await stat(lockPath)).mtimeMs).toBeGreaterThan(Date.now() - TIMING.refreshMs * 3), { timeout: 2000, interval: 10 });
+    await eventually(async () => expect((await stat(lockPath)).mtimeMs).toBeGreaterThan(Date.now() - TIMING.refreshMs * 3), { timeout: 2000, interval: 10 });
     expect(lock.lost.aborted).toBe(false);
   });
 
@@ -427,13 +428,13 @@ describe('the state lock', () => {
     await rm(lockPath);
     await mkdir(lockPath);
     const failed = () => logs.lines().filter((l) => String(l['msg']).startsWith('could not refresh the state lock'));
-    await vi.waitFor(() => expect(failed().length).toBeGreaterThanOrEqual(4), { timeout: 5000, interval: 10 });
+    await eventually(() => expect(failed().length).toBeGreaterThanOrEqual(4), { timeout: 5000, interval: 10 });
     expect(failed().filter((l) => l['level'] === 40)).toEqual([expect.objectContaining({ lock: lockPath, error: expect.stringContaining('EISDIR') })]);
     expect(new Set(failed().slice(1).map((l) => l['level']))).toEqual(new Set([20]));
 
     await rm(lockPath, { recursive: true });
     await writeFile(lockPath, holderText);
-    await vi.waitFor(() => expect(logs.lines().filter((l) => l['msg'] === 'state lock refreshed again')).toEqual([expect.objectContaining({ level: 30, lock: lockPath })]), { timeout: 5000, interval: 10 });
+    await eventually(() => expect(logs.lines().filter((l) => l['msg'] === 'state lock refreshed again')).toEqual([expect.objectContaining({ level: 30, lock: lockPath })]), { timeout: 5000, interval: 10 });
     expect(lock.lost.aborted).toBe(false);
   });
 
@@ -545,7 +546,7 @@ describe('a daemon whose state lock was taken over while it was paused, before i
 
   it('started again on its state, writes none of its lines into the new holder\'s journal through the one it made at its start', async () => {
     // A's journal, made when it opened the state, is the file B's open compacts away; B makes its own.
-    const { path, storeA, storeB } = await takenOver((a) => vi.waitFor(() => expect(readdirSync(join(a.path, '..'))).toContain('state.json.journal')), { saved: true });
+    const { path, storeA, storeB } = await takenOver((a) => eventually(() => expect(readdirSync(join(a.path, '..'))).toContain('state.json.journal')), { saved: true });
     const journalOfB = await readFile(`${path}.journal`, 'utf8');
     storeA.set('p1/s1/req-a', record('req-a'));
     await expect(storeA.save()).rejects.toThrow(/was removed while in use/);

@@ -15,6 +15,7 @@ import { StateStore, watchKey } from '../../src/state/store.ts';
 import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { Capture } from '../e2e/harness.ts';
 import { stateOnDisk } from './onDisk.ts';
+import { eventually } from '../eventually.ts';
 
 const fault = vi.hoisted(() => ({
   afterRename: null as string | null,
@@ -172,17 +173,17 @@ it('counts compactions that fail for want of space while saves succeed, says so 
     expect(await failures()).toBe(1);
     for (let n = 0; n < 5; n++) {
       await save(n);
-      await vi.waitFor(async () => expect(await failures()).toBe(n + 2));
+      await eventually(async () => expect(await failures()).toBe(n + 2));
     }
     expect(said(/^state journal could not be compacted;/)).toEqual([50]);
     expect(said(/^state journal could not be compacted again/)).toEqual(Array(4).fill(20));
     // An hour on, the error is said again, then again an hour later.
     await save(5, 3_600_000);
-    await vi.waitFor(async () => expect(await failures()).toBe(7));
+    await eventually(async () => expect(await failures()).toBe(7));
     expect(said(/^state journal could not be compacted;/)).toEqual([50, 50]);
     fault.full = null;
     await save(6);
-    await vi.waitFor(() => expect(said(/^state journal compacted again/)).toEqual([30]));
+    await eventually(() => expect(said(/^state journal compacted again/)).toEqual([30]));
     expect(await readdir(dir)).not.toContain('state.json.journal.old');
     expect(await failures()).toBe(7);
   } finally {

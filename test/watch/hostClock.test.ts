@@ -11,6 +11,7 @@ import { HostClock } from '../../src/watch/hostClock.ts';
 import { StateStore } from '../../src/state/store.ts';
 import type { ClockRecord } from '../../src/state/types.ts';
 import { instanceActionKind } from '../../src/watch/kinds/instanceAction.ts';
+import { eventually } from '../eventually.ts';
 
 afterEach(() => {
   vi.useRealTimers();
@@ -203,7 +204,7 @@ describe('HostClock', () => {
     const clock = new HostClock({ cloud: new CloudClock(log, 'https://cloud.example'), store, logger: log, metrics: createMetrics(), onMoved: () => undefined, onCloudSet: () => undefined, onHeldStill: () => undefined, bootClock: () => performance.now() });
     vi.setSystemTime(Date.now() + 30 * MINUTE);
     clock.look();
-    await vi.waitFor(async () => expect(await readFile(`${path}.journal`, 'utf8')).toContain('"trackingSince":"2026-12-02T10:30:00.000Z"'));
+    await eventually(async () => expect(await readFile(`${path}.journal`, 'utf8')).toContain('"trackingSince":"2026-12-02T10:30:00.000Z"'));
     await store.close();
   });
 

@@ -1,0 +1,11 @@
+import { vi } from 'vitest';
+
+/**
+ * vi.waitFor with room for a loaded machine. Its own limit of 1 s is the time a check takes on a quiet one,
+ * with none to spare: with four test files at a time and other work on two cores, a wave of 100 webhooks
+ * took longer than that to arrive. The limit costs nothing while the condition comes true: a failing test
+ * waits longer, a passing one no longer. With fake timers each look still moves them on by `interval`.
+ */
+export function eventually<T>(check: () => T | Promise<T>, options: { interval?: number; timeout?: number } = {}): Promise<T> {
+  return vi.waitFor(check, { timeout: 10_000, ...options });
+}
