@@ -8,6 +8,7 @@ import { createAuth } from '../../src/cloud/auth/registry.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import { Harness, PROJECT, newIds } from './harness.ts';
 import { killDaemons, startDaemon } from './daemon.ts';
+import { waitUntil } from '../eventually.ts';
 
 const ACCESS_KEY = 'AKEXAMPLEPUBLICID0002';
 const SECRET_KEY = 'sk-SECRET-4d2a9c1e7b30';
@@ -24,14 +25,6 @@ async function start(options: Parameters<typeof Harness.start>[0], { onTestFinis
   return h;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe.concurrent('refused credentials, and the watch file edited', () => {
   it('sends no refused request at a reload that rebuilds the parts while the hold lasts: six edits of a notifier do not have the gateway lock the key, and a changed cloud section is tried at once', async (context) => {
     const { expect } = context;
@@ -45,14 +38,14 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     const daemon = startDaemon(path, harness.env);
     expect(await daemon.saw('started')).toBe(true);
     const refused = () => harness.simulator.requests.filter((r) => r.status === 401).length;
-    await waitFor(() => refused() === 1, 8000);
+    await waitUntil(() => refused() === 1, 8000);
     // An operator at work on a notifier while the key is refused: each edit rebuilds the client and notifiers,
     // read at once at a SIGHUP (`systemctl reload`) rather than once the file has held still.
     const rebuilt = () => (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
     for (let n = 1; n <= 6; n++) {
       await harness.writeConfig(text(n));
       daemon.child.kill('SIGHUP');
-      await waitFor(() => rebuilt() >= n, 10_000);
+      await waitUntil(() => rebuilt() >= n, 10_000);
     }
     // A pass of the last parts (one a second).
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -61,11 +54,11 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     expect(text(7)).toContain('  timeout: 500ms');
     await harness.writeConfig(text(7).replace('  timeout: 500ms', '  timeout: 600ms'));
     daemon.child.kill('SIGHUP');
-    await waitFor(() => refused() === 2, 10_000);
+    await waitUntil(() => refused() === 2, 10_000);
     // The right secret key written in the cloud section: tried at once, as the log said it would be.
     await harness.writeConfig(text(8).replace('secretKey: "${HW_SK}"', `secretKey: "${SECRET_KEY}"`));
     daemon.child.kill('SIGHUP');
-    await waitFor(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
+    await waitUntil(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
     expect(daemon.output()).toContain('"msg":"the gateway refused the access key: no request signed with it goes out for 5 min (then one alone), or until the watch file\'s cloud section changes');
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
@@ -93,13 +86,13 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     const path = await harness.writeConfig(text(0));
     const daemon = startDaemon(path, harness.env);
     const logins = () => harness.simulator.requests.filter((r) => r.route === 'identity').length;
-    await waitFor(() => logins() === 1, 8000);
+    await waitUntil(() => logins() === 1, 8000);
     // IAM locks a user after 5 failed logins within 15 minutes: an operator editing a notifier meanwhile.
     const rebuilt = () => (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
     for (let n = 1; n <= 5; n++) {
       await harness.writeConfig(text(n));
       daemon.child.kill('SIGHUP');
-      await waitFor(() => rebuilt() >= n, 10_000);
+      await waitUntil(() => rebuilt() >= n, 10_000);
     }
     // A pass of the last parts (one a second).
     await new Promise((resolve) => setTimeout(resolve, 1500));
@@ -107,7 +100,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     // The right password written in the cloud section: tried at once.
     await harness.writeConfig(text(6).replace('password: "${OS_PASSWORD}"', `password: "${PASSWORD}"`));
     daemon.child.kill('SIGHUP');
-    await waitFor(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
+    await waitUntil(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     expect(logins()).toBe(2);

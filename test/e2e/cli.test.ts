@@ -12,6 +12,7 @@ import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 import { watchKey } from '../../src/state/store.ts';
+import { waitUntil } from '../eventually.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
 vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
@@ -202,7 +203,7 @@ describe.concurrent('run', () => {
     await writeFile(join(h.dir, 'state', 'state.json.lock'), `${JSON.stringify({ pid: 1, hostname: 'another-host', startedAt: new Date().toISOString(), instance: 'x' })}\n`);
     const stop = new AbortController();
     const running = h.cli(['run', '--until-done', '--config', await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]))], { signal: stop.signal });
-    await waitFor(() => h.logs.text.includes('the state file is locked by'));
+    await waitUntil(() => h.logs.text.includes('the state file is locked by'));
     stop.abort('SIGTERM');
     expect((await running).code).toBe(1);
   });
@@ -306,7 +307,7 @@ describe.concurrent('run', () => {
     const path = await h.writeConfig(h.yaml([first], { http }));
     const stop = new AbortController();
     const running = h.cli(['run', '--config', path], { signal: stop.signal });
-    await waitFor(() => h.hooks.received.length === 1);
+    await waitUntil(() => h.hooks.received.length === 1);
     const stopped = async () => {
       stop.abort();
       return (await running).code;
@@ -330,7 +331,7 @@ describe.concurrent('run', () => {
       const second = quickAction();
       h.simulator.addAction(second);
       await writeFile(path, h.yaml([first, second], { http }));
-      await waitFor(() => h.hooks.received.length === 2, 8000);
+      await waitUntil(() => h.hooks.received.length === 2, 8000);
     } finally {
       expect(await stopped()).toBe(0);
     }
@@ -341,14 +342,14 @@ describe.concurrent('run', () => {
     const { base, path, first, http, stopped } = await runningWithHealth(h);
     try {
       await writeFile(path, h.yaml([first], { http, cloud: '  microversion: "2.40"' }));
-      await waitFor(() => h.logs.text.includes('reloaded watch file: \\"2.40\\" is below 2.51'), 8000);
+      await waitUntil(() => h.logs.text.includes('reloaded watch file: \\"2.40\\" is below 2.51'), 8000);
       // Beyond the watch list: in force once the next look finds the file unchanged.
-      await waitFor(() => h.logs.text.includes('"msg":"watch file reloaded"'), 8000);
+      await waitUntil(() => h.logs.text.includes('"msg":"watch file reloaded"'), 8000);
       await writeFile(path, 'watches: [oops');
-      await waitFor(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
+      await waitUntil(() => h.logs.text.includes('reloaded watch file is invalid'), 8000);
       // A variable the operator's shell has, and the daemon's environment, read at its start, lacks.
       await writeFile(path, h.yaml([{ ...first, name: '${APP_NAME}' }], { http }));
-      await waitFor(() => h.logs.text.includes('APP_NAME is not set'), 8000);
+      await waitUntil(() => h.logs.text.includes('APP_NAME is not set'), 8000);
       expect(h.logs.lines().find((l) => String(l['error']).includes('APP_NAME'))!['msg']).toBe(
         "reloaded watch file is invalid; keeping the running configuration; APP_NAME is not set in the daemon's environment, which it reads only at its start: set it where it runs (the unit's Environment=, the pod's env) and restart it",
       );
@@ -366,17 +367,17 @@ describe.concurrent('run', () => {
     try {
       // A token with a literal ${ in it: the log says where the ${ is, and nothing of the token.
       await writeFile(path, h.yaml([first], { http, auth: '  auth: { type: token, token: "Xk9${q7TopSecretPart" }' }));
-      await waitFor(() => h.logs.text.includes('the ${ at character 4 of the value is not closed by a }'), 8000);
+      await waitUntil(() => h.logs.text.includes('the ${ at character 4 of the value is not closed by a }'), 8000);
       expect(h.logs.text).not.toContain('TopSecret');
       // A token's line swapped under another setting, which says what it refuses: nothing of the token either.
       await writeFile(path, h.yaml([first], { http, poll: '  schedule: "* * * * * *"\n  warnAfter:\n    token: ${ECS_AUTH_TOKEN}' }));
-      await waitFor(() => h.logs.text.includes("poll.warnAfter.token: '<hidden>' is not a duration"), 8000);
+      await waitUntil(() => h.logs.text.includes("poll.warnAfter.token: '<hidden>' is not a duration"), 8000);
       // A token's variable written by a slip as another setting's value: nothing of it either.
       await writeFile(path, h.yaml([first], { http, poll: '  schedule: "* * * * * *"\n  deadline: ${ECS_AUTH_TOKEN}' }));
-      await waitFor(() => h.logs.text.includes("poll.deadline: '<hidden>' is not a duration"), 8000);
+      await waitUntil(() => h.logs.text.includes("poll.deadline: '<hidden>' is not a duration"), 8000);
       // A token written as a list item below its key, which YAML reads as an alias: nothing of it either.
       await writeFile(path, h.yaml([first], { http, auth: `  auth:\n    type: token\n    token:\n      - *${TOKEN}` }));
-      await waitFor(() => h.logs.text.includes('names no anchor'), 8000);
+      await waitUntil(() => h.logs.text.includes('names no anchor'), 8000);
       expect(h.logs.text).toContain('cloud.auth.token: <hidden> names no anchor');
       for (const secret of SECRETS) expect(h.logs.text).not.toContain(secret);
     } finally {
@@ -389,7 +390,7 @@ describe.concurrent('run', () => {
     try {
       // An editor's rename, a ConfigMap swapped: no other file to name.
       await rm(path);
-      await waitFor(() => h.logs.text.includes('the watch file cannot be read; keeping the running configuration until it can'), 8000);
+      await waitUntil(() => h.logs.text.includes('the watch file cannot be read; keeping the running configuration until it can'), 8000);
       const gone = h.logs.lines().find((l) => String(l['msg']).startsWith('the watch file cannot be read'));
       expect(gone).toMatchObject({ error: 'no such file' });
       expect(gone).not.toHaveProperty('problems');
@@ -409,7 +410,7 @@ describe.concurrent('run', () => {
       const loadedAt = /^ecs_action_watch_config_last_reload_success_timestamp_seconds (\S+)$/m.exec(before)![1];
       // Valid, but its client cannot start: the token file is not there.
       await writeFile(path, h.yaml([first], { http, auth: `  auth: { type: token, tokenFile: ${join(h.dir, 'no-such-token')} }` }));
-      await waitFor(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
+      await waitUntil(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
       const after = await (await request(`${base}/metrics`)).body.text();
       expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
       expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="invalid"\} 1$/m);
@@ -435,16 +436,16 @@ describe.concurrent('run: http settings on reload', () => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([ids], { http: http(first) }));
     await whileRunning(h, path, async () => {
-      await waitForAsync(async () => (await answers(first, 'readyz')) === 200);
+      await waitUntil(async () => (await answers(first, 'readyz')) === 200);
       await writeFile(path, h.yaml([ids], { http: http(second) }));
-      await waitForAsync(async () => (await answers(second)) === 200, 8000);
+      await waitUntil(async () => (await answers(second)) === 200, 8000);
       expect(await answers(first)).toBeNull();
       // A port in use: said, and the server stays where it was.
       const blocker = createServer().listen(first, '127.0.0.1');
       await once(blocker, 'listening');
       try {
         await writeFile(path, h.yaml([ids], { http: http(first) }));
-        await waitFor(() => h.logs.text.includes('the reloaded http settings cannot be used'), 8000);
+        await waitUntil(() => h.logs.text.includes('the reloaded http settings cannot be used'), 8000);
         expect(await answers(second)).toBe(200);
         // Part of the file is not in effect: the reload counts as failed, for its alert.
         expect(await text(second, 'metrics')).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
@@ -461,13 +462,13 @@ describe.concurrent('run: state.path on reload', () => {
     h.simulator.addAction(done);
     const path = await h.writeConfig(h.yaml([done]));
     await whileRunning(h, path, async () => {
-      await waitFor(() => h.hooks.received.length === 1, 8000);
+      await waitUntil(() => h.hooks.received.length === 1, 8000);
       const moved = join(h.dir, 'moved', 'state.json');
       await writeFile(path, h.yaml([done, newIds()]).replace(/path: .*state\.json/, `path: ${moved}`));
-      await waitFor(() => h.logs.text.includes('state.path takes effect at the next start'), 8000);
+      await waitUntil(() => h.logs.text.includes('state.path takes effect at the next start'), 8000);
       expect(h.logs.text).toContain('move the state file and its journal to the new path before that start');
       // The rest of the edit is applied, in place: a change of the watch list alone, once state.path is set aside.
-      await waitFor(() => h.logs.text.includes('watch list reloaded'), 8000);
+      await waitUntil(() => h.logs.text.includes('watch list reloaded'), 8000);
       await expect(readFile(moved)).rejects.toThrow(/ENOENT/);
     }, { LOG_LEVEL: 'info' });
     expect(h.hooks.received).toHaveLength(1);
@@ -484,13 +485,13 @@ describe.concurrent('run: notifiers on reload', () => {
     h.hooks.setAnswer({ status: 503 });
     const path = await h.writeConfig(h.yaml([done], { notifiers: chat(h.hooks.url) }));
     await whileRunning(h, path, async () => {
-      await waitFor(() => h.logs.text.includes('delivery failed; will retry'), 8000);
+      await waitUntil(() => h.logs.text.includes('delivery failed; will retry'), 8000);
       // As a file read half-written would be: chat is gone.
       await writeFile(path, h.yaml([done], { notifiers: '  other:\n    type: webhook\n    url: http://127.0.0.1:9/other' }));
-      await waitFor(() => h.logs.text.includes('notifications owed to notifier chat wait for it'), 8000);
+      await waitUntil(() => h.logs.text.includes('notifications owed to notifier chat wait for it'), 8000);
       h.hooks.setAnswer({ status: 204 });
       await writeFile(path, h.yaml([done], { notifiers: chat(h.hooks.url) }));
-      await waitFor(() => h.hooks.received.some((hook) => hook.status === 204), 8000);
+      await waitUntil(() => h.hooks.received.some((hook) => hook.status === 204), 8000);
     }, { LOG_LEVEL: 'info' });
     expect(h.logs.text).not.toContain('delivery given up');
   });
@@ -511,10 +512,10 @@ describe.concurrent('run: notifiers on reload', () => {
       const file = (url: string) => h.yaml([done], { notifiers: chat(url) }).replace('maxDelay: 200ms', 'maxDelay: 5m');
       const path = await h.writeConfig(file(`http://127.0.0.1:${(maintenance.address() as AddressInfo).port}/hooks/ecs`));
       await whileRunning(h, path, async () => {
-        await waitFor(() => h.logs.text.includes('the receiver throttles notifications'), 8000);
+        await waitUntil(() => h.logs.text.includes('the receiver throttles notifications'), 8000);
         // The backup receiver: nothing asked it to wait.
         await writeFile(path, file(h.hooks.url));
-        await waitFor(() => h.hooks.received.length === 1, 8000);
+        await waitUntil(() => h.hooks.received.length === 1, 8000);
       }, { LOG_LEVEL: 'info' });
     } finally {
       maintenance.close();
@@ -538,15 +539,15 @@ describe.concurrent('run: notifiers on reload', () => {
     const path = await h.writeConfig(file(chat));
     let retriedBefore = 0;
     await whileRunning(h, path, async () => {
-      await waitFor(() => h.logs.text.includes('delivery failed; will retry'), 8000);
+      await waitUntil(() => h.logs.text.includes('delivery failed; will retry'), 8000);
       // Renamed: the file has chat no more.
       await writeFile(path, file(chat.replace('chat:', 'team-chat:')));
-      await waitFor(() => h.logs.text.includes('"msg":"watch file reloaded"'), 8000);
+      await waitUntil(() => h.logs.text.includes('"msg":"watch file reloaded"'), 8000);
       retriedBefore = await counted('retry');
       // `check` shows it waiting, with why, not as retried.
       const check = await h.cli(['check', '--config', path]);
       expect(check.stdout).toMatch(/^\S+ +chat +waiting \(notifier not in the file\) +\d+ +notifier chat was taken out of the watch file; kept until delivery\.maxAge in case it comes back$/m);
-      await waitFor(() => h.logs.text.includes('"msg":"delivery given up"'), 15_000);
+      await waitUntil(() => h.logs.text.includes('"msg":"delivery given up"'), 15_000);
       // What EcsActionWatchNotificationsFailing reads: no retry of a notifier the file no longer has.
       expect(await counted('retry')).toBe(retriedBefore);
       expect(await counted('given_up')).toBe(1);
@@ -577,14 +578,6 @@ async function whileRunning(h: Harness, path: string, during: () => Promise<void
   expect((await running).code).toBe(0);
 }
 
-async function waitForAsync(condition: () => Promise<boolean>, timeoutMs = 6000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe.concurrent('run: a reload whose parts cannot start', () => {
   it('stops with status 1 and the reason instead of running on with nothing polled while /healthz answers', async ({ h }) => {
     const port = await closedPort();
@@ -594,7 +587,7 @@ describe.concurrent('run: a reload whose parts cannot start', () => {
     const stop = new AbortController();
     const running = h.cli(['run', '--config', path], { signal: stop.signal });
     try {
-      await waitFor(() => h.logs.text.includes('"msg":"started"'));
+      await waitUntil(() => h.logs.text.includes('"msg":"started"'));
       // A change beyond the watch list rebuilds the parts; meanwhile the state folder became a file, so
       // neither the new file's parts nor the previous ones can lock or open the state any more.
       await writeFile(path, h.yaml([ids], { http, poll: '  schedule: "*/2 * * * * *"\n  retries: 3' }));
@@ -634,13 +627,13 @@ describe.concurrent('run: an edit while starting', () => {
     const first = { ...newIds(), name: 'pending' };
     const path = await h.writeConfig(h.yaml([first]));
     await whileRunning(h, path, async () => {
-      await waitFor(() => h.logs.text.includes('the state file is locked by'));
+      await waitUntil(() => h.logs.text.includes('the state file is locked by'));
       // As `add` would: the daemon read the file before this, and has not started yet.
       const added = quickAction();
       h.simulator.addAction(added);
       await writeFile(path, h.yaml([first, added]));
       await rm(lock);
-      await waitFor(() => h.hooks.received.length === 1, 12_000);
+      await waitUntil(() => h.hooks.received.length === 1, 12_000);
     });
   });
 });
@@ -969,14 +962,6 @@ describe.concurrent('check', () => {
   });
 });
 
-async function waitFor(condition: () => boolean, timeoutMs = 6000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
 describe.concurrent('errors that stop a command', () => {
   // 2, as for an invalid watch file: systemd's unit (RestartPreventExitStatus=2) then stops restarting
   // into a file that someone has to fix first.
@@ -1082,7 +1067,7 @@ describe.concurrent('hostile files and signals', () => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(h.simulator.url, silent.url).replace('timeout: 500ms', 'timeout: 60s'));
     const stop = new AbortController();
     const running = h.cli(['check', '--config', path], { signal: stop.signal });
-    await waitFor(() => silent.requests() > 0);
+    await waitUntil(() => silent.requests() > 0);
     stop.abort('SIGINT');
     // Without the signal this would wait for the 60 s timeout, beyond the test's own.
     const r = await running;
@@ -1095,7 +1080,7 @@ describe.concurrent('hostile files and signals', () => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { notifiers: `  chat:\n    type: webhook\n    url: ${silent.url}/hook\n    timeout: 60s` }));
     const stop = new AbortController();
     const running = h.cli(['notify-test', '--config', path], { signal: stop.signal });
-    await waitFor(() => silent.requests() > 0);
+    await waitUntil(() => silent.requests() > 0);
     stop.abort('SIGTERM');
     expect((await running).code).toBe(143);
   });
@@ -1107,7 +1092,7 @@ describe.concurrent('hostile files and signals', () => {
     const path = await h.writeConfig(h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}` }));
     const stop = new AbortController();
     const running = h.cli(['run', '--config', path], { signal: stop.signal });
-    await waitFor(() => h.hooks.received.length === 1, 8000);
+    await waitUntil(() => h.hooks.received.length === 1, 8000);
     stop.abort('SIGTERM');
     const r = await running;
     expect(r.code).toBe(0);

@@ -13,6 +13,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect } from 'vitest';
 import { Harness, itWithHarness as it, newIds, quickAction, type WatchEntry } from './harness.ts';
 import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
+import { waitUntil } from '../eventually.ts';
 
 /** A writer's pause: under the second of stillness the daemon waits for, with room for a busy machine. */
 const PAUSE_MS = 600;
@@ -101,14 +102,6 @@ function polls(h: Harness, watch: WatchEntry): number {
   return h.simulator.requests.filter((r) => 'requestId' in watch && r.path.includes(watch.requestId)).length;
 }
 
-async function waitFor(condition: () => boolean, timeoutMs: number): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > until) throw new Error('condition not met in time');
-    await sleep(50);
-  }
-}
-
 async function stop(daemon: Daemon): Promise<void> {
   daemon.child.kill('SIGTERM');
   expect(await daemon.exited).toBe(0);
@@ -126,7 +119,7 @@ describe.concurrent('a watch file written in place', () => {
     expect(JSON.parse(started)).toMatchObject({ watches: 4 });
     // Three passes, the last more than a second after the first: a watch cut off from its own deadline would have timed out.
     // Up to 12 s: the suite runs this file's tests at once, each with a daemon, beside the other files.
-    await waitFor(() => polls(h, watches.at(-1)!) >= 3, 12_000);
+    await waitUntil(() => polls(h, watches.at(-1)!) >= 3, 12_000);
     expect(verdicts(h, daemon).logged).toEqual([]);
     await stop(daemon);
   });
@@ -140,7 +133,7 @@ describe.concurrent('a watch file written in place', () => {
     // As a script rewriting the file with one more watch, stopping short of a second now and then.
     await writeInPieces(path, watchFile(h, [...watches, { ...added, name: 'added', extra: OWN }]), afterServerId(PAUSE_MS));
     // The whole file is applied: the added watch is polled and its success notified, to the webhook alone.
-    await waitFor(() => h.hooks.received.length > 0, 8000);
+    await waitUntil(() => h.hooks.received.length > 0, 8000);
     expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: added.requestId, outcome: 'success' }], notified: [{ requestId: added.requestId, outcome: 'success' }] });
     expect(h.mail.received).toHaveLength(0);
     // None of it was read cut: neither a file refused as invalid nor one that shortened a deadline.
@@ -156,7 +149,7 @@ describe.concurrent('a watch file written in place', () => {
     // A writer that stalls past the daemon's wait, with the last watch cut after its ids: the cut file is read.
     await writeInPieces(path, watchFile(h, watches), afterServerId(STALL_MS, last.serverId));
     // The whole file, read once it is still, gives the watch its own deadline back.
-    await waitFor(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
+    await waitUntil(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
     expect(verdicts(h, daemon)).toEqual({ logged: [], notified: [] });
     expect(daemon.output()).toContain('reloaded watch file changes watch settings');
     await stop(daemon);
@@ -170,7 +163,7 @@ describe.concurrent('a watch file written in place', () => {
     const reloaded = Date.now();
     await writeFile(`${path}.tmp`, watchFile(h, watches).replace(`${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 1h`, `${last.serverId}\n    name: long-2\n    notify: [chat]\n    deadline: 2s`));
     await rename(`${path}.tmp`, path);
-    await waitFor(() => h.hooks.received.length > 0, 10_000);
+    await waitUntil(() => h.hooks.received.length > 0, 10_000);
     const tookMs = Date.now() - reloaded;
     expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: last.requestId, outcome: 'timeout' }], notified: [{ requestId: last.requestId, outcome: 'timeout' }] });
     expect(daemon.output()).toContain('the watch settings it changed are in force');
@@ -190,9 +183,9 @@ describe.concurrent('a watch file written in place', () => {
     await readCut(daemon, path, watchFile(h, [...watches, late]), late.serverId);
     // Finished now, so judged at the next pass (within a second), before the look that confirms the cut (2 s).
     h.simulator.addAction(quickAction({ ...ids, steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
-    await waitFor(() => notifiersOwed(daemon, late) !== undefined, 8000);
+    await waitUntil(() => notifiersOwed(daemon, late) !== undefined, 8000);
     expect(notifiersOwed(daemon, late)).toEqual(['chat']);
-    await waitFor(() => h.hooks.received.length > 0, 8000);
+    await waitUntil(() => h.hooks.received.length > 0, 8000);
     expect(verdicts(h, daemon)).toEqual({ logged: [{ requestId: late.requestId, outcome: 'success' }], notified: [{ requestId: late.requestId, outcome: 'success' }] });
     expect(h.mail.received).toHaveLength(0);
     // Said at warn, with what is held of the watch: as the file had it, and as the cut reads.
@@ -214,12 +207,12 @@ describe.concurrent('a watch file written in place', () => {
     expect(JSON.parse(warned)).toMatchObject({ watches: 2, shown: [{ requestId: cut!.requestId }, { requestId: missing!.requestId, held: ['the watch'], kept: 'listed', reloaded: 'left out' }] });
     // Still polled in the pass after the cut, before the look that confirms it (2 s later).
     const atCut = polls(h, missing!);
-    await waitFor(() => polls(h, missing!) > atCut, 1900);
+    await waitUntil(() => polls(h, missing!) > atCut, 1900);
     // The cut file, unchanged at that look, is the file now: the watch it lacks is polled no more.
     expect(await daemon.saw('the reloaded watch file held still: the watch settings it changed are in force')).toBe(true);
     const atConfirm = polls(h, missing!);
     const others = polls(h, watches[0]!);
-    await waitFor(() => polls(h, watches[0]!) >= others + 2, 5000);
+    await waitUntil(() => polls(h, watches[0]!) >= others + 2, 5000);
     expect(polls(h, missing!)).toBeLessThanOrEqual(atConfirm + 1);
     // Nothing of the watch left out (the cut one, its deadline now poll.deadline's, times out: the file says so).
     expect(verdicts(h, daemon).logged.map((v) => v.requestId)).not.toContain(missing!.requestId);
@@ -242,9 +235,9 @@ describe.concurrent('a watch file written in place', () => {
     h.simulator.addAction(reboot);
     await h.writeConfig(text);
     const listings = () => h.simulator.requests.filter((r) => r.route === 'actions' && r.path.includes(serverId)).length;
-    await waitFor(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
+    await waitUntil(() => (daemon.output().match(/"msg":"watch list reloaded"/g) ?? []).length >= 2, 8000);
     const whole = listings();
-    await waitFor(() => listings() >= whole + 2, 8000);
+    await waitUntil(() => listings() >= whole + 2, 8000);
     await stop(daemon);
     expect(daemon.output()).not.toContain(reboot.requestId);
     expect(h.hooks.received).toEqual([]);
@@ -275,11 +268,11 @@ describe.concurrent('a watch file written in place', () => {
     expect(await daemon.saw('started')).toBe(true);
     // Read cut after chat's url: its header, and everything after it, cut off.
     await writeFile(path, text.slice(0, text.indexOf('\n', text.indexOf(`    url: ${url}`)) + 1));
-    await waitFor(() => /"msg":"(watch file reloaded|reloaded watch file)/.test(daemon.output()), 8000);
+    await waitUntil(() => /"msg":"(watch file reloaded|reloaded watch file)/.test(daemon.output()), 8000);
     // Finished now, so judged at the next pass (within a second), before the look that finds the file whole again.
     h.simulator.addAction(quickAction({ ...ids, steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
     await h.writeConfig(text);
-    await waitFor(() => taken.length > 0 || daemon.output().includes('"msg":"delivery given up"'), 10_000);
+    await waitUntil(() => taken.length > 0 || daemon.output().includes('"msg":"delivery given up"'), 10_000);
     await stop(daemon);
     expect(daemon.output()).not.toContain('"msg":"delivery given up"');
     expect(taken).toHaveLength(1);
@@ -305,9 +298,9 @@ describe.concurrent('a watch file written in place', () => {
       }
     })();
     try {
-      await waitFor(() => daemon.output().includes('"msg":"watch file reloaded"'), 15_000);
+      await waitUntil(() => daemon.output().includes('"msg":"watch file reloaded"'), 15_000);
       h.simulator.addAction(quickAction({ ...late, steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
-      await waitFor(() => h.hooks.received.length > 0, 8000);
+      await waitUntil(() => h.hooks.received.length > 0, 8000);
     } finally {
       rendering = false;
       await loop;
@@ -330,7 +323,7 @@ describe.concurrent('a watch file written in place', () => {
       }
     })();
     try {
-      await waitFor(() => h.hooks.received.length > 0, 15_000);
+      await waitUntil(() => h.hooks.received.length > 0, 15_000);
     } finally {
       rendering = false;
       await loop;
@@ -350,7 +343,7 @@ describe.concurrent('a watch file written in place', () => {
     const at = text.indexOf('\n', text.indexOf(`    serverId: ${last.serverId}\n`)) + 1;
     const comments = Array.from({ length: 8 }, (_, i) => `    # maintenance note ${i + 1}\n`).join('');
     await writeInPieces(path, text.slice(0, at) + comments + text.slice(at), (line) => (line.startsWith('    # maintenance note') ? 1200 : 0));
-    await waitFor(() => polls(h, watches[0]!) >= 3, 8000);
+    await waitUntil(() => polls(h, watches[0]!) >= 3, 8000);
     expect(verdicts(h, daemon)).toEqual({ logged: [], notified: [] });
     expect(daemon.output()).not.toContain('are in force');
     await stop(daemon);
@@ -370,12 +363,12 @@ describe.concurrent('a watch file written in place', () => {
     await rename(`${path}.tmp`, path);
     expect(await daemon.saw('the reloaded watch file cannot be started; keeping the running configuration')).toBe(true);
     // Said again for the parts started anew, without the promise of a look that would confirm it.
-    await waitFor(() => (daemon.output().match(/changes watch settings/g) ?? []).length >= 2, 5000);
+    await waitUntil(() => (daemon.output().match(/changes watch settings/g) ?? []).length >= 2, 5000);
     const held = daemon.output().split('\n').filter((line) => line.includes('changes watch settings'));
     expect(held.at(-1)).toContain('until a later version of the file is found unchanged');
     // Looks that find that file unchanged, and passes after them: the cut's deadline never comes in force.
     const since = polls(h, watches[0]!);
-    await waitFor(() => polls(h, watches[0]!) >= since + 5, 10_000);
+    await waitUntil(() => polls(h, watches[0]!) >= since + 5, 10_000);
     expect(verdicts(h, daemon)).toEqual({ logged: [], notified: [] });
     expect(daemon.output()).not.toContain('are in force');
     await stop(daemon);
