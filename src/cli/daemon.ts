@@ -38,6 +38,12 @@ function givenUpAbout(d: DurableDelivery): string {
   return d.about === 'slow' ? `early warning of ${d.key}` : d.key;
 }
 
+/** `map` as `saved` holds it. */
+function putBack<K, V>(map: Map<K, V>, saved: ReadonlyMap<K, V>): void {
+  map.clear();
+  for (const [key, value] of saved) map.set(key, value);
+}
+
 /** The running process: the app for the current file, the health server, and the file watcher. */
 export class Daemon {
   readonly #ctx: CommandContext;
@@ -526,6 +532,8 @@ export class Daemon {
     if (this.#stop.signal.aborted) return;
     for (const name of movedNotifiers(previous.notifiers, next.notifiers)) this.#throttledReceivers.delete(name);
     // Another endpoint, or other settings of the cloud, may take what was refused: tried at once, as the log said.
+    // Put back should those parts not start: the running credentials go on, as refused as they were.
+    const refused = new Map(this.#refusedCredentials);
     if (!isDeepStrictEqual(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
     try {
       this.#app = await this.#startApp(next, this.#held(next, file), retunedNotifiers(previous, next));
@@ -539,6 +547,7 @@ export class Daemon {
       // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
       this.#config = { ...previous, http: this.#config.http };
+      putBack(this.#refusedCredentials, refused);
       try {
         // Not confirmable: the file now on disk is the one that failed, and a look finding it unchanged must
         // not put in force what `previous` changed (it may come from a read half-written, never confirmed).

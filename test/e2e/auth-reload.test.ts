@@ -2,6 +2,7 @@
 // gateway, its watch file edited while the gateway refuses its key. The tests run side by side, each with
 // its simulator and daemon: they spend their time waiting on the daemon's looks at the file (a rebuild is
 // applied once a look two seconds later finds the file unchanged), not on the processor.
+import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, describe, it, type TestContext } from 'vitest';
 import { createAuth } from '../../src/cloud/auth/registry.ts';
@@ -104,5 +105,30 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     expect(logins()).toBe(2);
+  }, 60_000);
+
+  it('makes no login with a refused password when a reload of the cloud section cannot start its parts and the running ones go on', async (context) => {
+    const { expect } = context;
+    const harness = await start({ identity: { user: { name: 'svc-watch', password: PASSWORD }, domain: { id: 'd0c0ffee', name: DOMAIN }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' } }, context);
+    const ids = newIds();
+    harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
+    harness.env['OS_PASSWORD'] = WRONG_PASSWORD;
+    const auth = ['  auth:', '    type: password', `    identityEndpoint: ${harness.simulator.identityUrl}`, '    user: svc-watch', `    domain: ${DOMAIN}`, '    password: "${OS_PASSWORD}"', '    projectName: eu-de', '  region: eu-de'].join('\n');
+    const text = harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null });
+    const path = await harness.writeConfig(text);
+    const daemon = startDaemon(path, harness.env);
+    const logins = () => harness.simulator.requests.filter((r) => r.route === 'identity').length;
+    await waitFor(() => logins() === 1, 8000);
+    // The operator mends the password by a file not written yet: the reloaded parts cannot start, and the
+    // running ones go on with the password refused, under the backoff they were under.
+    await harness.writeConfig(text.replace('password: "${OS_PASSWORD}"', `passwordFile: ${join(harness.dir, 'password-not-written-yet')}`));
+    daemon.child.kill('SIGHUP');
+    expect(await daemon.saw('the reloaded watch file cannot be started; keeping the running configuration')).toBe(true);
+    // A pass of the parts gone back to (one a second).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(logins()).toBe(1);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(logins()).toBe(1);
   }, 60_000);
 });
