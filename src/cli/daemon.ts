@@ -530,10 +530,12 @@ export class Daemon {
     this.#stopping = null;
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
+    // What the reloaded parts are not held to, put back should they not start: the running notifiers go on to
+    // the receivers that asked for a pause, and the running credentials, as refused as they were.
+    const throttled = new Map(this.#throttledReceivers);
+    const refused = new Map(this.#refusedCredentials);
     for (const name of movedNotifiers(previous.notifiers, next.notifiers)) this.#throttledReceivers.delete(name);
     // Another endpoint, or other settings of the cloud, may take what was refused: tried at once, as the log said.
-    // Put back should those parts not start: the running credentials go on, as refused as they were.
-    const refused = new Map(this.#refusedCredentials);
     if (!isDeepStrictEqual(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
     try {
       this.#app = await this.#startApp(next, this.#held(next, file), retunedNotifiers(previous, next));
@@ -547,6 +549,7 @@ export class Daemon {
       // E.g. a new state.path that cannot be read: go on with what ran before rather than with nothing.
       this.#log.error({ error: (err as Error).message }, 'the reloaded watch file cannot be started; keeping the running configuration');
       this.#config = { ...previous, http: this.#config.http };
+      putBack(this.#throttledReceivers, throttled);
       putBack(this.#refusedCredentials, refused);
       try {
         // Not confirmable: the file now on disk is the one that failed, and a look finding it unchanged must

@@ -579,6 +579,44 @@ async function whileRunning(h: Harness, path: string, during: () => Promise<void
 }
 
 describe.concurrent('run: a reload whose parts cannot start', () => {
+  it('keeps the pause a throttling receiver asked for when it goes back to the running parts: an outcome that comes meanwhile waits for it', async ({ h }) => {
+    let asked = 0;
+    const throttling = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        asked++;
+        res.writeHead(429, { 'retry-after': '60' }).end();
+      });
+    });
+    throttling.listen(0, '127.0.0.1');
+    await once(throttling, 'listening');
+    try {
+      const first = quickAction();
+      // Ends well after the reload has gone back to the running parts (about 4 s: a look, the file's second, the next look).
+      const later = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 12_000, taskState: 'rebooting' }] });
+      for (const s of [first, later]) h.simulator.addAction(s);
+      const text = (url: string, auth?: string) =>
+        h.yaml([{ ...first, name: 'first' }, { ...later, name: 'later' }], { notifiers: ['  chat:', '    type: webhook', `    url: ${url}`].join('\n'), auth }).replace('  maxDelay: 200ms', '  maxDelay: 10m');
+      const path = await h.writeConfig(text(`http://127.0.0.1:${(throttling.address() as AddressInfo).port}/hook`));
+      await whileRunning(h, path, async () => {
+        await waitFor(() => asked === 1 && h.logs.text.includes('"msg":"the receiver throttles notifications'));
+        // Moved to a backup receiver, and a token file named that is not there yet: the reloaded parts cannot
+        // start, and the running ones go on, sending to the receiver that throttles.
+        await writeFile(path, text(h.hooks.url, `  auth: { type: token, tokenFile: ${join(h.dir, 'no-such-token')} }`));
+        await waitFor(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
+        const finished = () => h.logs.lines().findIndex((l) => l['msg'] === 'watch finished' && l['requestId'] === later.requestId);
+        await waitFor(() => finished() >= 0, 20_000);
+        expect(finished()).toBeGreaterThan(h.logs.lines().findIndex((l) => l['msg'] === 'the reloaded watch file cannot be started; keeping the running configuration'));
+        // Its attempt, were it not held for the pause.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(asked).toBe(1);
+        expect(h.hooks.received).toHaveLength(0);
+      });
+    } finally {
+      throttling.close();
+    }
+  });
+
   it('stops with status 1 and the reason instead of running on with nothing polled while /healthz answers', async ({ h }) => {
     const port = await closedPort();
     const ids = { ...newIds(), name: 'pending' };
