@@ -20,7 +20,8 @@ import { collectGarbage, parseBetweenCollections } from './daemonV8.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 import { RateLimiter } from '../cloud/rateLimiter.ts';
-import { movedNotifiers, retunedNotifiers } from '../notify/registry.ts';
+import { movedNotifiers, retunedNotifiers, type NotifierConfig } from '../notify/registry.ts';
+import { dictionary } from '../data/dictionary.ts';
 import { STUCK_FLOOR_MS } from '../watch/stuck.ts';
 import { CLOCK_CHECK_MS } from '../watch/clockSteps.ts';
 import type { RefusedCredentials } from '../cloud/auth/refusedBackoff.ts';
@@ -53,8 +54,11 @@ export class Daemon {
   #app: App | null = null;
   #health: HealthServer | null = null;
   #reloading: Promise<void> = Promise.resolve();
-  /** Every notifier a file started by this process has named. */
-  readonly #notifiersSeen = new Set<string>();
+  /**
+   * Every notifier a file started by this process has named, as the last of them that started had it: one a
+   * reload brings back sends to the receiver it sent to then, whose pause (a 429) still holds.
+   */
+  readonly #notifiersSeen = new Map<string, NotifierConfig>();
   /** The watch file as last seen: at first, as it was when it was loaded for the start. */
   #seen: FileSignature | null;
   #watchTimer: NodeJS.Timeout | null = null;
@@ -401,8 +405,7 @@ export class Daemon {
 
   /** `retunedNotifiers`: see AppOptions; none at the start, where each delivery resumes its backoff. */
   async #startApp(config: Config, { watches, track }: { watches: WatchTarget[]; track: readonly TrackSpec[] }, retunedNotifiers?: ReadonlySet<string>): Promise<App> {
-    for (const name of Object.keys(config.notifiers)) this.#notifiersSeen.add(name);
-    const reloadedAway = new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(config.notifiers, name)));
+    const reloadedAway = new Set([...this.#notifiersSeen.keys()].filter((name) => !Object.hasOwn(config.notifiers, name)));
     const starting = this.#changeBegins('starting', STUCK_FLOOR_MS);
     let app: App;
     try {
@@ -415,6 +418,7 @@ export class Daemon {
       this.#lockWaitSince = null;
       this.#changeEnded();
     }
+    for (const [name, notifier] of Object.entries(config.notifiers)) this.#notifiersSeen.set(name, notifier);
     // The daemon's answer, as /healthz's, rather than the one createApp gave (its engine's alone).
     this.#metrics.setStuckSource(() => this.#stuck() !== undefined);
     app.lockLost.addEventListener(
@@ -522,7 +526,7 @@ export class Daemon {
     // Every part is released even when one fails (the state lock too), so the new parts can start: a final
     // save that failed (a full disk) loses nothing a crash would not, and must not leave the daemon without
     // parts, polling nothing while /healthz says it works.
-    old?.outbox.holdFor(new Set([...this.#notifiersSeen].filter((name) => !Object.hasOwn(next.notifiers, name))));
+    old?.outbox.holdFor(new Set([...this.#notifiersSeen.keys()].filter((name) => !Object.hasOwn(next.notifiers, name))));
     // Their drain, then their final save: longer than that, with no pass of theirs to be found stuck, they hang.
     if (old) this.#changeBegins('stopping', STUCK_FLOOR_MS + old.config.shutdown.drainTimeout);
     await old?.close().catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
@@ -534,7 +538,7 @@ export class Daemon {
     // the receivers that asked for a pause, and the running credentials, as refused as they were.
     const throttled = new Map(this.#throttledReceivers);
     const refused = new Map(this.#refusedCredentials);
-    for (const name of movedNotifiers(previous.notifiers, next.notifiers)) this.#throttledReceivers.delete(name);
+    for (const name of movedNotifiers(dictionary(this.#notifiersSeen), next.notifiers)) this.#throttledReceivers.delete(name);
     // Another endpoint, or other settings of the cloud, may take what was refused: tried at once, as the log said.
     if (!isDeepStrictEqual(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
     try {

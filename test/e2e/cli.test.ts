@@ -522,6 +522,40 @@ describe.concurrent('run: notifiers on reload', () => {
     }
   });
 
+  it('keeps the pause a receiver asked for when a reload brings back the notifier that sends to it: what is owed waits for it', async ({ h }) => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    let asked = 0;
+    const throttling = createHttpServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        asked++;
+        res.writeHead(429, { 'retry-after': '120' }).end();
+      });
+    });
+    throttling.listen(0, '127.0.0.1');
+    await once(throttling, 'listening');
+    try {
+      const chat = ['  chat:', '    type: webhook', `    url: http://127.0.0.1:${(throttling.address() as AddressInfo).port}/hooks/ecs`].join('\n');
+      // A maxDelay that lets the pause stand (the harness's 200 ms caps it).
+      const file = (notifiers: string) => h.yaml([done], { notifiers }).replace('maxDelay: 200ms', 'maxDelay: 5m');
+      const path = await h.writeConfig(file(chat));
+      await whileRunning(h, path, async () => {
+        await waitFor(() => h.logs.text.includes('the receiver throttles notifications'), 8000);
+        // Taken out, and put back as it was: to the same receiver, which asked for two minutes.
+        await writeFile(path, file('  other:\n    type: webhook\n    url: http://127.0.0.1:9/other'));
+        await waitFor(() => h.logs.text.includes('notifications owed to notifier chat wait for it'), 8000);
+        await writeFile(path, file(chat));
+        await waitFor(() => (h.logs.text.match(/"msg":"watch file reloaded"/g) ?? []).length === 2, 8000);
+        // What is owed to it is due at once, and held for the pause.
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        expect(asked).toBe(1);
+      }, { LOG_LEVEL: 'info' });
+    } finally {
+      throttling.close();
+    }
+  });
+
   it('neither tries nor counts as failing what is owed to a notifier a reload took out: says once that it waits for it, and gives it up at delivery.maxAge', async ({ h }) => {
     const done = quickAction();
     h.simulator.addAction(done);
