@@ -118,7 +118,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     const path = await harness.writeConfig(text);
     const daemon = startDaemon(path, harness.env);
     const logins = () => harness.simulator.requests.filter((r) => r.route === 'identity').length;
-    await waitFor(() => logins() === 1, 8000);
+    await waitUntil(() => logins() === 1, 8000);
     // The operator mends the password by a file not written yet: the reloaded parts cannot start, and the
     // running ones go on with the password refused, under the backoff they were under.
     await harness.writeConfig(text.replace('password: "${OS_PASSWORD}"', `passwordFile: ${join(harness.dir, 'password-not-written-yet')}`));

@@ -541,12 +541,12 @@ describe.concurrent('run: notifiers on reload', () => {
       const file = (notifiers: string) => h.yaml([done], { notifiers }).replace('maxDelay: 200ms', 'maxDelay: 5m');
       const path = await h.writeConfig(file(chat));
       await whileRunning(h, path, async () => {
-        await waitFor(() => h.logs.text.includes('the receiver throttles notifications'), 8000);
+        await waitUntil(() => h.logs.text.includes('the receiver throttles notifications'), 8000);
         // Taken out, and put back as it was: to the same receiver, which asked for two minutes.
         await writeFile(path, file('  other:\n    type: webhook\n    url: http://127.0.0.1:9/other'));
-        await waitFor(() => h.logs.text.includes('notifications owed to notifier chat wait for it'), 8000);
+        await waitUntil(() => h.logs.text.includes('notifications owed to notifier chat wait for it'), 8000);
         await writeFile(path, file(chat));
-        await waitFor(() => (h.logs.text.match(/"msg":"watch file reloaded"/g) ?? []).length === 2, 8000);
+        await waitUntil(() => (h.logs.text.match(/"msg":"watch file reloaded"/g) ?? []).length === 2, 8000);
         // What is owed to it is due at once, and held for the pause.
         await new Promise((resolve) => setTimeout(resolve, 1500));
         expect(asked).toBe(1);
@@ -633,13 +633,13 @@ describe.concurrent('run: a reload whose parts cannot start', () => {
         h.yaml([{ ...first, name: 'first' }, { ...later, name: 'later' }], { notifiers: ['  chat:', '    type: webhook', `    url: ${url}`].join('\n'), auth }).replace('  maxDelay: 200ms', '  maxDelay: 10m');
       const path = await h.writeConfig(text(`http://127.0.0.1:${(throttling.address() as AddressInfo).port}/hook`));
       await whileRunning(h, path, async () => {
-        await waitFor(() => asked === 1 && h.logs.text.includes('"msg":"the receiver throttles notifications'));
+        await waitUntil(() => asked === 1 && h.logs.text.includes('"msg":"the receiver throttles notifications'));
         // Moved to a backup receiver, and a token file named that is not there yet: the reloaded parts cannot
         // start, and the running ones go on, sending to the receiver that throttles.
         await writeFile(path, text(h.hooks.url, `  auth: { type: token, tokenFile: ${join(h.dir, 'no-such-token')} }`));
-        await waitFor(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
+        await waitUntil(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
         const finished = () => h.logs.lines().findIndex((l) => l['msg'] === 'watch finished' && l['requestId'] === later.requestId);
-        await waitFor(() => finished() >= 0, 20_000);
+        await waitUntil(() => finished() >= 0, 20_000);
         expect(finished()).toBeGreaterThan(h.logs.lines().findIndex((l) => l['msg'] === 'the reloaded watch file cannot be started; keeping the running configuration'));
         // Its attempt, were it not held for the pause.
         await new Promise((resolve) => setTimeout(resolve, 1500));
