@@ -14,6 +14,7 @@ import { readStoredState, type Image, type Section, type Sections } from './stat
 import { StateWriter, digestOf, writeDurably, type Change, type StateFileKind } from './stateWriter.ts';
 import type { BatchRecord, ClockRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
 import { kindOf } from '../watch/kinds/index.ts';
+import { formatDuration } from '../watch/format.ts';
 import type { DeliveryCounts } from '../observability/metrics.ts';
 
 export type { StateFileKind } from './stateWriter.ts';
@@ -95,6 +96,11 @@ const batchCounts = (batch: BatchRecord) => countsOf(...batch.digests.map((diges
 
 /** The key of the clock's record in the state's `clocks` (one: this host's). */
 const CLOCK_KEY = 'host';
+/**
+ * How long /readyz waits for a look at the state folder: under the readiness probe's timeoutSeconds (3 s in
+ * deploy/kubernetes), so that the probe reads why.
+ */
+const PROBE_WAIT_MS = 2000;
 /** The image of a read-only state: its writer measures nothing against the files. */
 const NOTHING: Image = { watches: () => [], batches: () => [], servers: () => [], projects: () => [], clocks: () => [] };
 
@@ -161,11 +167,11 @@ export class StateStore {
    */
   #saveFailure: StateError | null = null;
   /**
-   * checkWritable's probe under way, which the next waits for: on a volume that hangs (an NFS server gone)
-   * each /readyz would otherwise hold one of libuv's four threads until it answers, and DNS lookups and
-   * every other file operation of the process queue behind them.
+   * checkWritable's probe under way and when it began (the monotonic clock), which the next waits for: on a
+   * volume that hangs (an NFS server gone) each /readyz would otherwise hold one of libuv's four threads
+   * until it answers, and DNS lookups and every other file operation of the process queue behind them.
    */
-  #probing: Promise<void> | null = null;
+  #probing: { since: number; done: Promise<void> } | null = null;
   #onSaveFailed: ((err: StateError, first: boolean) => void) | undefined;
   #onSavedAgain: (() => void) | undefined;
 
@@ -653,12 +659,22 @@ export class StateStore {
     return change;
   }
 
-  /** For /readyz: the folder exists (created when missing) and accepts a file, and the last save did not fail. */
+  /**
+   * For /readyz: the folder exists (created when missing) and accepts a file within PROBE_WAIT_MS, and the
+   * last save did not fail. A probe that comes once the look under way has waited that long is answered at
+   * once: each one waiting on a look that never ends (a volume that hangs) would keep its request for good.
+   */
   async checkWritable(): Promise<void> {
-    this.#probing ??= this.#probe().finally(() => {
-      this.#probing = null;
+    const probing = (this.#probing ??= {
+      since: performance.now(),
+      done: this.#probe().finally(() => {
+        this.#probing = null;
+      }),
     });
-    await this.#probing;
+    const left = PROBE_WAIT_MS - (performance.now() - probing.since);
+    if (left <= 0 || !(await settledWithin(probing.done, left))) {
+      throw new StateError(this.path, `its folder has not answered a look for ${formatDuration(performance.now() - probing.since)}: a volume that hangs (an NFS server gone)?`);
+    }
     if (this.#saveFailure) throw this.#saveFailure;
   }
 
@@ -673,6 +689,23 @@ export class StateStore {
       throw stateFailure(this.path, 'cannot create a file in its folder', err);
     }
   }
+}
+
+/** Whether `done` settles within `ms` (it rejects as `done` does). */
+function settledWithin(done: Promise<void>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve, reject) => {
+    const timer = setTimeout(() => resolve(false), ms).unref();
+    done.then(
+      () => {
+        clearTimeout(timer);
+        resolve(true);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err as Error);
+      },
+    );
+  });
 }
 
 /** Sets in `change` each entry of `now` whose JSON differs from what is `written` in `section`, and null for each written entry gone from `now`. */

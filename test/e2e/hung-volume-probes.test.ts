@@ -62,7 +62,8 @@ it('holds at most one of libuv\'s threads for /readyz however often it is asked 
     // The kubelet's readiness probe every 10 s, each given up after its timeoutSeconds (3 s): five of them.
     const probes = Array.from({ length: 5 }, () => request(`${base}/readyz`, { headersTimeout: 3000 }).then((answer) => answer.statusCode, (err: Error) => err.name));
     await eventually(() => expect(threadsHeld()).toBeGreaterThan(0), { timeout: 5000 });
-    expect(await Promise.all(probes)).toEqual(Array(5).fill('HeadersTimeoutError'));
+    // Each answered within the probe's timeoutSeconds: see the test below.
+    expect(await Promise.all(probes)).toEqual(Array(5).fill(503));
     expect(threadsHeld()).toBe(1);
     // A read of another volume (the watch file's ConfigMap) is not held up behind the hung one.
     expect(await readFile(path, 'utf8')).toContain('watches:');
@@ -75,4 +76,38 @@ it('holds at most one of libuv\'s threads for /readyz however often it is asked 
     stop.abort('SIGTERM');
     expect((await running).code).toBe(0);
   }
+}, 60_000);
+
+it('answers /readyz 503 within 2 s while the state volume hangs, saying so, and every probe after at once, rather than keeping each request for good', async () => {
+  const port = await closedPort();
+  const base = `http://127.0.0.1:${port}`;
+  const path = await h.writeConfig(h.yaml([], { http: `  port: ${port}\n  host: 127.0.0.1` }));
+  const stop = new AbortController();
+  const running = h.cli(['run', '--config', path], { signal: stop.signal });
+  const pipe = join(h.dir, 'hung-volume');
+  execFileSync('mkfifo', [pipe]);
+  // The kubelet's probe gives up after its timeoutSeconds (3 s): an answer after that is no answer.
+  const probe = async () => {
+    const answer = await request(`${base}/readyz`, { headersTimeout: 3000 });
+    return { status: answer.statusCode, body: await answer.body.text() };
+  };
+  try {
+    await eventually(async () => expect((await probe()).status).toBe(200), { timeout: 15_000 });
+    volume.hung = { folder: join(h.dir, 'state'), pipe };
+    const hung = { status: 503, body: expect.stringMatching(/^not ready: StateError: state file .*state\.json: its folder has not answered a look for 2(\.\d)? s: a volume that hangs \(an NFS server gone\)\?\n$/) };
+    expect(await probe()).toEqual(hung);
+    // The look still under way has waited its 2 s: the probes after it wait for nothing.
+    const asked = performance.now();
+    expect(await Promise.all([probe(), probe(), probe()])).toEqual(Array(3).fill({ ...hung, body: expect.stringContaining('its folder has not answered a look for') }));
+    expect(performance.now() - asked).toBeLessThan(1500);
+  } finally {
+    const reader = openSync(pipe, constants.O_RDONLY | constants.O_NONBLOCK);
+    await eventually(() => expect(threadsHeld()).toBe(0), { timeout: 5000 });
+    volume.hung = null;
+    closeSync(reader);
+  }
+  // The volume answers again: so does readiness.
+  await eventually(async () => expect((await probe()).status).toBe(200), { timeout: 5000 });
+  stop.abort('SIGTERM');
+  expect((await running).code).toBe(0);
 }, 60_000);
