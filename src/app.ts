@@ -4,6 +4,7 @@ import { createEcsClient, type EcsClient } from './cloud/client.ts';
 import { createNotifiers } from './notify/registry.ts';
 import type { Notifier } from './notify/types.ts';
 import { StateStore } from './state/store.ts';
+import type { StateError } from './state/StateError.ts';
 import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
 import { WatchEngine } from './watch/engine.ts';
@@ -81,6 +82,8 @@ export interface AppOptions {
   limiter?: RateLimiter;
   /** See RefusedCredentials: the daemon's, kept across reloads that rebuild the parts and leave `cloud` as it was. */
   refusedCredentials?: RefusedCredentials;
+  /** Why the last save of the parts a reload stopped failed, if it did: see StateStore.open. */
+  unsaved?: StateError | null;
 }
 
 /** The watches of a file as the engine needs them, each with its deadline and batch window resolved. */
@@ -112,7 +115,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const lock = stateMode === 'file' ? await acquireStateLock(config.state.path, { logger, signal: options.signal, timing: options.lockTiming, looked: options.lockLooked }) : undefined;
     if (lock) releasers.add(() => lock.release());
     // Given the lock, whose loss fences it.
-    const store = stateMode === 'memory' ? StateStore.inMemory() : await StateStore.open(config.state.path, { readOnly: stateMode === 'read-only', lock });
+    const store = stateMode === 'memory' ? StateStore.inMemory() : await StateStore.open(config.state.path, { readOnly: stateMode === 'read-only', lock, unsaved: options.unsaved });
     const lockLost = lock?.lost ?? new AbortController().signal;
     for (const { key, problems } of store.setAside) {
       logger.error(

@@ -6,6 +6,7 @@ import type { Config, TrackSpec } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
 import { ConfigError, type ConfigIssue } from '../config/ConfigError.ts';
 import { watchKey, type DurableDelivery } from '../state/store.ts';
+import type { StateError } from '../state/StateError.ts';
 import { createMetrics } from '../observability/metrics.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
 import { startHealthServer, type HealthServer } from '../observability/http.ts';
@@ -403,8 +404,11 @@ export class Daemon {
     }
   }
 
-  /** `retunedNotifiers`: see AppOptions; none at the start, where each delivery resumes its backoff. */
-  async #startApp(config: Config, { watches, track }: { watches: WatchTarget[]; track: readonly TrackSpec[] }, retunedNotifiers?: ReadonlySet<string>): Promise<App> {
+  /**
+   * `retunedNotifiers`: see AppOptions; none at the start, where each delivery resumes its backoff. `unsaved`:
+   * why the last save of the parts a reload stopped failed (AppOptions), for readiness and state_unsaved.
+   */
+  async #startApp(config: Config, { watches, track }: { watches: WatchTarget[]; track: readonly TrackSpec[] }, retunedNotifiers?: ReadonlySet<string>, unsaved?: StateError | null): Promise<App> {
     const reloadedAway = new Set([...this.#notifiersSeen.keys()].filter((name) => !Object.hasOwn(config.notifiers, name)));
     const starting = this.#changeBegins('starting', STUCK_FLOOR_MS);
     let app: App;
@@ -413,7 +417,7 @@ export class Daemon {
         starting.movedAt = performance.now();
         this.#lockWaitSince ??= starting.movedAt;
       };
-      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, refusedCredentials: this.#refusedCredentials, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked });
+      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, refusedCredentials: this.#refusedCredentials, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked, unsaved });
     } finally {
       this.#lockWaitSince = null;
       this.#changeEnded();
@@ -532,6 +536,8 @@ export class Daemon {
     await old?.close().catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
     this.#changeEnded();
     this.#stopping = null;
+    // A full volume is still full for the new parts, which would say ready until their own first save fails.
+    const unsaved = old?.store.saveFailure ?? null;
     // SIGTERM while the old parts drained: the daemon is stopping, and the file's parts are not to start.
     if (this.#stop.signal.aborted) return;
     // What the reloaded parts are not held to, put back should they not start: the running notifiers go on to
@@ -542,7 +548,7 @@ export class Daemon {
     // Another endpoint, or other settings of the cloud, may take what was refused: tried at once, as the log said.
     if (!isDeepStrictEqual(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
     try {
-      this.#app = await this.#startApp(next, this.#held(next, file), retunedNotifiers(previous, next));
+      this.#app = await this.#startApp(next, this.#held(next, file), retunedNotifiers(previous, next), unsaved);
       this.#metrics.recordConfigLoad(moved);
       this.#log.info({ watches: next.watches.length }, 'watch file reloaded');
     } catch (err) {
@@ -558,7 +564,7 @@ export class Daemon {
       try {
         // Not confirmable: the file now on disk is the one that failed, and a look finding it unchanged must
         // not put in force what `previous` changed (it may come from a read half-written, never confirmed).
-        this.#app = await this.#startApp(previous, this.#held(previous, 'fallback'));
+        this.#app = await this.#startApp(previous, this.#held(previous, 'fallback'), undefined, unsaved);
       } catch (again) {
         if (this.#stop.signal.aborted) return;
         // Neither file's parts start (the state folder is gone or full): a daemon that polls nothing must

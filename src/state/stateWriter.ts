@@ -56,7 +56,7 @@ export class StateWriter {
   readonly #oldJournal: string;
   /** The old journal exists and holds changes that no snapshot holds yet. */
   #oldJournalNeeded = false;
-  /** The journal was lost: the next change is written as a snapshot of everything. */
+  /** The journal was lost, or a save failed before (snapshotNext): the next change is written as a snapshot of everything. */
   #snapshotNeeded = false;
   /** The compaction writing a snapshot in the background, if any; it never rejects (it reports). */
   #compaction: Promise<void> | null = null;
@@ -104,6 +104,11 @@ export class StateWriter {
   /** Told when the journals were compacted into the snapshot and removed: nothing an earlier failure left is needed any more. */
   onCompacted(listener: () => void): void {
     this.#onCompacted = listener;
+  }
+
+  /** The next write is a snapshot of everything, whatever its change holds (nothing, even). */
+  snapshotNext(): void {
+    this.#snapshotNeeded = true;
   }
 
   /** A change to gather for `write`: it is a journal line until it is as big as a compaction. */

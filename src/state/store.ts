@@ -247,7 +247,7 @@ export class StateStore {
    * that is a symbolic link stands for the file it points to, as for the lock (see linkTarget): the store's
    * `path` is that file.
    */
-  static async open(statePath: string, options: { readOnly?: boolean; lock?: StateLock | undefined } = {}): Promise<StateStore> {
+  static async open(statePath: string, options: { readOnly?: boolean; lock?: StateLock | undefined; unsaved?: StateError | null } = {}): Promise<StateStore> {
     const readOnly = options.readOnly ?? false;
     const path = await linkTarget(statePath);
     // Not for a reader (`check`), which holds the records for a moment only.
@@ -293,6 +293,12 @@ export class StateStore {
     }
     const lock = options.lock ?? null;
     const store = new StateStore(path, records, batches, { readOnly, lock, setAside, setAsidePath, tracking, clock, seq: stored.seq, snapshotBytes: stored.snapshotBytes, torn: stored.torn, found: stored.found });
+    // Parts rebuilt by a reload whose last save failed (a full volume): not ready, and the state unsaved,
+    // until this store writes. A save with nothing changed writes nothing, and would prove nothing.
+    if (!readOnly && options.unsaved) {
+      store.#saveFailure = options.unsaved;
+      store.#writer.snapshotNext();
+    }
     // So that a start reads one file again, with no line cut short to write over and no record set aside.
     if (!readOnly && (stored.oldJournal || stored.journal !== null || setAside.length > 0)) store.#compactionDeferred = await store.#writer.compactAtOpen(stored);
     // A daemon started again on its state (a first start's first save is a snapshot, which makes one).
@@ -307,6 +313,14 @@ export class StateStore {
    */
   get compactionDeferred(): StateError | null {
     return this.#compactionDeferred;
+  }
+
+  /**
+   * Why the last save failed, until one succeeds (null then): what it held waits, unsent. A reload that
+   * rebuilds the parts hands it to their new store (`open`'s `unsaved`).
+   */
+  get saveFailure(): StateError | null {
+    return this.#saveFailure;
   }
 
   get(key: string): WatchRecord | undefined {

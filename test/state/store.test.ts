@@ -180,6 +180,22 @@ describe('StateStore', () => {
     await store.checkWritable();
     expect(failures).toHaveLength(1);
   });
+
+  it('is unsaved for /readyz from the failed save of the parts before it (a reload on a full volume) until a save of its own writes, the whole state even with nothing changed', async () => {
+    const path = join(await tempDir(), 'state.json');
+    const failed = new StateError(path, 'cannot be written: no space left on device (ENOSPC)');
+    const store = await openStore(path, { unsaved: failed });
+    const writes: string[] = [];
+    store.onWrite((_bytes, file) => writes.push(file));
+    let savedAgain = 0;
+    store.onSavedAgain(() => savedAgain++);
+    expect(store.saveFailure).toBe(failed);
+    await expect(store.checkWritable()).rejects.toBe(failed);
+    await store.save();
+    expect(writes).toEqual(['snapshot']);
+    expect([store.saveFailure, savedAgain]).toEqual([null, 1]);
+    await store.checkWritable();
+  });
 });
 
 const delivered = (id: string): DeliveryRecord => ({
