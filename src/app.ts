@@ -161,9 +161,10 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);
     metrics.setStuckSource(() => engine.stuck() !== undefined);
+    metrics.setStateUnsavedSource(() => store.saveFailure !== null);
     store.onWrite((bytes, file) => metrics.recordStateWrite(bytes, file));
-    // A full volume is one condition, not one a pass: said once, and again when it ends (/readyz and
-    // state_save_failures_total say it meanwhile).
+    // A full volume is one condition, not one a pass: said once, and again when it ends (/readyz,
+    // state_unsaved and state_save_failures_total say it meanwhile).
     store.onSaveFailed((err, first) => {
       metrics.recordStateSaveFailure();
       if (first) logger.error({ err }, 'state could not be saved: no new verdict or delivery is recorded, nor sent, until a save succeeds (deliveries saved before go on); saves are tried again at each pass and delivery');

@@ -23,6 +23,7 @@ export function discardedMetrics(): Metrics {
     setDeliverySource: nothing,
     setCloudClockSource: nothing,
     setStuckSource: nothing,
+    setStateUnsavedSource: nothing,
     recordStateWrite: nothing,
     recordStateSaveFailure: nothing,
     recordStateCompactionFailure: nothing,

@@ -43,6 +43,8 @@ export interface Metrics {
   setCloudClockSource(source: () => number | undefined): void;
   /** The running app's engine: whether its poll loop is stuck (watch/stuck.ts). */
   setStuckSource(source: () => boolean): void;
+  /** The running app's store: whether its last save failed, until one succeeds (state_unsaved). */
+  setStateUnsavedSource(source: () => boolean): void;
   /** One durable write of the state, of `bytes`, to its journal or its snapshot. */
   recordStateWrite(bytes: number, file: StateFileKind): void;
   /** A save of the state that failed: what it held is not sent until a later one succeeds. */
@@ -76,6 +78,7 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
   let deliverySource: (() => DeliveryCounts) | null = null;
   let cloudClockSource: (() => number | undefined) | null = null;
   let stuckSource: (() => boolean) | null = null;
+  let stateUnsavedSource: (() => boolean) | null = null;
   let throttleSource: (() => ThrottleState) | null = null;
   let lockWaitSource: (() => number) | null = null;
   let throttledCounted = 0;
@@ -133,6 +136,15 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     name: `${PREFIX}state_save_failures_total`,
     help: 'Saves of the state that failed (a full or read-only volume): the verdicts and deliveries they held wait, unsent, until a save succeeds',
     registers,
+  });
+  // Else a volume that stays full shows no failure between two passes, however far apart poll.schedule puts them.
+  new Gauge({
+    name: `${PREFIX}state_unsaved`,
+    help: '1 from a save of the state that failed until one succeeds (also across a reload that rebuilds the parts), else 0: the verdicts and deliveries it held wait, unsent, and /readyz answers 503',
+    registers,
+    collect() {
+      this.set(stateUnsavedSource?.() ? 1 : 0);
+    },
   });
   const stateCompactionFailures = new Counter({
     name: `${PREFIX}state_compaction_failures_total`,
@@ -303,6 +315,9 @@ export function createMetrics(options: { defaultMetrics?: boolean } = {}) {
     },
     setStuckSource(source: () => boolean): void {
       stuckSource = source;
+    },
+    setStateUnsavedSource(source: () => boolean): void {
+      stateUnsavedSource = source;
     },
     /** The daemon's wait for the state lock, in seconds (state_lock_wait_seconds). */
     setLockWaitSource(source: () => number): void {

@@ -1,6 +1,6 @@
 // A reload that rebuilds the daemon's parts on a state volume that is full: the new parts read the state
 // (reads need no space) and have nothing unsaved of their own until their first save, which fails as the
-// old parts' did. Readiness must not say all is well meanwhile.
+// old parts' did. Readiness and the metric the critical alert reads must not say all is well meanwhile.
 import { utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it, vi } from 'vitest';
@@ -36,7 +36,7 @@ async function write(path: string, yaml: string): Promise<void> {
   await utimes(path, saved, saved);
 }
 
-it('answers 503 on /readyz after a reload that rebuilds the parts on a full volume, before the new parts\' first save has failed', async () => {
+it('answers 503 on /readyz and state_unsaved 1 after a reload that rebuilds the parts on a full volume, before the new parts\' first save has failed', async () => {
   const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
   h.simulator.addAction(action);
   const port = await closedPort();
@@ -54,18 +54,22 @@ it('answers 503 on /readyz after a reload that rebuilds the parts on a full volu
     return new Promise<void>((resolve, reject) => held.push(() => realWrite.call(this, change).then(resolve, reject)));
   });
   running = h.cli(['run', '--config', path], { signal: stop.signal });
+  const unsaved = async () => /^ecs_action_watch_state_unsaved (\d)$/m.exec((await getText(`${base}/metrics`)).body)?.[1];
   await vi.waitFor(() => expect(h.logs.text).toContain('state could not be saved'), { timeout: 15_000 });
   expect((await getText(`${base}/readyz`)).status).toBe(503);
+  expect(await unsaved()).toBe('1');
 
   // A change beyond the watch list: the parts are rebuilt.
   await write(path, file(2));
   await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"watch file reloaded"'), { timeout: 15_000 });
   await vi.waitFor(() => expect(held.length).toBeGreaterThan(0));
   expect(await getText(`${base}/readyz`)).toEqual({ status: 503, body: expect.stringMatching(/^not ready: StateError: state file .*: cannot be written: no space left on device/) });
+  expect(await unsaved()).toBe('1');
 
   // Room again: the new parts' save is written, and all is well.
   vi.restoreAllMocks();
   for (const end of held.splice(0)) end();
   await vi.waitFor(async () => expect((await getText(`${base}/readyz`)).status).toBe(200), { timeout: 5000 });
+  expect(await unsaved()).toBe('0');
   expect(h.logs.text).toContain('state saved again');
 }, 60_000);
