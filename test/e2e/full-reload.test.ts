@@ -8,6 +8,7 @@ import { StateWriter } from '../../src/state/stateWriter.ts';
 import { stateFailure } from '../../src/state/StateError.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness, getText, quickAction } from './harness.ts';
+import { eventually } from '../eventually.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
 vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
@@ -55,21 +56,21 @@ it('answers 503 on /readyz and state_unsaved 1 after a reload that rebuilds the 
   });
   running = h.cli(['run', '--config', path], { signal: stop.signal });
   const unsaved = async () => /^ecs_action_watch_state_unsaved (\d)$/m.exec((await getText(`${base}/metrics`)).body)?.[1];
-  await vi.waitFor(() => expect(h.logs.text).toContain('state could not be saved'), { timeout: 15_000 });
+  await eventually(() => expect(h.logs.text).toContain('state could not be saved'), { timeout: 15_000 });
   expect((await getText(`${base}/readyz`)).status).toBe(503);
   expect(await unsaved()).toBe('1');
 
   // A change beyond the watch list: the parts are rebuilt.
   await write(path, file(2));
-  await vi.waitFor(() => expect(h.logs.text).toContain('"msg":"watch file reloaded"'), { timeout: 15_000 });
-  await vi.waitFor(() => expect(held.length).toBeGreaterThan(0));
+  await eventually(() => expect(h.logs.text).toContain('"msg":"watch file reloaded"'), { timeout: 15_000 });
+  await eventually(() => expect(held.length).toBeGreaterThan(0));
   expect(await getText(`${base}/readyz`)).toEqual({ status: 503, body: expect.stringMatching(/^not ready: StateError: state file .*: cannot be written: no space left on device/) });
   expect(await unsaved()).toBe('1');
 
   // Room again: the new parts' save is written, and all is well.
   vi.restoreAllMocks();
   for (const end of held.splice(0)) end();
-  await vi.waitFor(async () => expect((await getText(`${base}/readyz`)).status).toBe(200), { timeout: 5000 });
+  await eventually(async () => expect((await getText(`${base}/readyz`)).status).toBe(200), { timeout: 5000 });
   expect(await unsaved()).toBe('0');
   expect(h.logs.text).toContain('state saved again');
 }, 60_000);
