@@ -37,18 +37,21 @@ export function pendingDelivery(id: string, at: string): DeliveryRecord {
   return { id, status: 'pending', attempts: 0, createdAt: at, nextAttemptAt: null, lastError: null, updatedAt: at };
 }
 
-/** The contract's notification for a watch with a verdict; rebuilt from state for every attempt. */
+/**
+ * The contract's notification for a watch with a verdict; rebuilt from state for every attempt, from a record
+ * that changes no more (a watch with a verdict is polled no more, nor renamed).
+ */
 export function notificationFor(record: WatchRecord, verdict: VerdictRecord): Notification {
-  return announce(record, NOTIFICATION_TYPES[verdict.outcome], verdict.outcome, verdict);
+  return announce(kindOf(record).facts(record), NOTIFICATION_TYPES[verdict.outcome], verdict.outcome, verdict);
 }
 
-/** The early warning: the watch's notification while it runs, with outcome null. */
+/** The early warning: the watch's notification as it was when the warning was made, with outcome null. */
 function slowNotificationFor(record: WatchRecord, warning: WarningRecord): Notification {
-  return announce(record, NOTIFICATION_TYPES.slow, null, warning);
+  return announce(warning.facts ?? kindOf(record).facts(record), NOTIFICATION_TYPES.slow, null, warning);
 }
 
-function announce(record: WatchRecord, type: NotificationType, outcome: Outcome | null, what: { reason: string; detectedAt: string }): Notification {
-  return { type, outcome, ...kindOf(record).facts(record), reason: what.reason, detectedAt: what.detectedAt };
+function announce(facts: NonNullable<WarningRecord['facts']>, type: NotificationType, outcome: Outcome | null, what: { reason: string; detectedAt: string }): Notification {
+  return { type, outcome, ...facts, reason: what.reason, detectedAt: what.detectedAt };
 }
 
 /** A watch as its notifications name it. */

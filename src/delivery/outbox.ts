@@ -373,6 +373,7 @@ export class Outbox {
       this.#settle(delivery, 'superseded', null);
       log.info({ outcome: owed.record.verdict.outcome }, 'early warning not sent: the action finished first');
       this.#store.touch(key);
+      this.#store.releaseIfSettled(key);
       return;
     }
     if (owed.about === 'digest' && !owed.digest.final && this.#store.getBatch(owed.batch.label)?.digests.some((d) => d.final && d.round === owed.digest.round)) {

@@ -110,7 +110,14 @@ export const stateSchemas = once(() => {
 
   const deliveriesSchema = dictionarySchema(z.string().min(1), deliverySchema);
 
-  const warningSchema: z.ZodType<WarningRecord> = z.object({ reason: z.string(), detectedAt: time, deliveries: deliveriesSchema });
+  // A watch as its notifications name it, per kind.
+  const watchIdentitySchema: z.ZodType<NotificationWatch> = z.union([
+    z.object({ name: z.string().nullable(), projectId: z.string(), serverId: z.string(), requestId: z.string() }),
+    z.object({ kind: z.literal('ecs-job'), name: z.string().nullable(), projectId: z.string(), jobId: z.string() }),
+  ]);
+
+  const warningFactsSchema = z.object({ watch: watchIdentitySchema, instanceAction: instanceActionSchema.nullable(), server: serverSchema.nullable(), job: jobSchema.nullable().optional() });
+  const warningSchema: z.ZodType<WarningRecord> = z.object({ reason: z.string(), detectedAt: time, facts: warningFactsSchema.optional(), deliveries: deliveriesSchema });
   const discoveredSchema: z.ZodType<DiscoveredBy> = z.object({ notify: z.array(z.string()).nullable(), deadline: z.int().min(1) });
 
   // Every field of a record has its check here (tsc says so when one is added to a record type): a field
@@ -180,12 +187,6 @@ export const stateSchemas = once(() => {
   const watchRecordSchema: z.ZodType<WatchRecord> = z.discriminatedUnion('kind', [
     z.object(actionShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
     z.object(jobShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
-  ]);
-
-  // A watch as its notifications name it, per kind.
-  const watchIdentitySchema: z.ZodType<NotificationWatch> = z.union([
-    z.object({ name: z.string().nullable(), projectId: z.string(), serverId: z.string(), requestId: z.string() }),
-    z.object({ kind: z.literal('ecs-job'), name: z.string().nullable(), projectId: z.string(), jobId: z.string() }),
   ]);
 
   const memberShape = {

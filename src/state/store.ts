@@ -44,6 +44,15 @@ export function batchDeliveries(batch: BatchRecord): DurableDelivery[] {
   );
 }
 
+/** Lets go of what the early warning of `record` showed once no delivery of it is pending; true when it did. */
+function releaseWarningIfSettled(record: WatchRecord): boolean {
+  const warning = record.warning;
+  if (warning?.facts === undefined) return false;
+  for (const name in warning.deliveries) if (warning.deliveries[name]!.status === 'pending') return false;
+  delete warning.facts;
+  return true;
+}
+
 /** How a batch is named where keys of watches and batches meet (logs, set-aside records, the deliveries gauge). */
 function batchKey(label: string): string {
   return `batch:${label}`;
@@ -470,13 +479,16 @@ export class StateStore {
    * A watch with a verdict whose deliveries are all delivered or given up needs its notification's
    * payload (the last action and server documents, tracebacks included) no more: it is dropped from
    * memory and from the file. The verdict and the delivery records stay: they are what tells a
-   * restarted daemon never to notify again. A read-only state (`check`, `wait`) keeps it: those commands
+   * restarted daemon never to notify again. So are the facts an early warning showed once none of its
+   * deliveries is pending, verdict or not. A read-only state (`check`, `wait`) keeps it: those commands
    * print it.
    */
   releaseIfSettled(key: string): void {
     if (this.readOnly) return;
     const record = this.#records.get(key);
-    if (record && this.#releasePayloadIfSettled(key, record)) this.touch(key);
+    if (!record) return;
+    const warningReleased = releaseWarningIfSettled(record);
+    if (this.#releasePayloadIfSettled(key, record) || warningReleased) this.touch(key);
   }
 
   #releasePayloadIfSettled(key: string, record: WatchRecord): boolean {

@@ -1,5 +1,5 @@
 import type { Dictionary } from '../data/dictionary.ts';
-import type { EcsJob, InstanceAction, NotificationWatch, Outcome, ServerInfo } from '../model.ts';
+import type { EcsJob, InstanceAction, Notification, NotificationWatch, Outcome, ServerInfo } from '../model.ts';
 
 /** `superseded`: an early warning not sent because the action's outcome came first. */
 export type DeliveryStatus = 'pending' | 'delivered' | 'given_up' | 'superseded';
@@ -106,10 +106,17 @@ interface RecordBase {
   cloudClockSetMs?: number;
 }
 
-/** An `ecs.action.slow` notice: why, when, and its deliveries (keyed like a watch's). */
+/** An `ecs.action.slow` notice: why, when, what it showed, and its deliveries (keyed like a watch's). */
 export interface WarningRecord {
   reason: string;
   detectedAt: string;
+  /**
+   * The watch as the notice announces it (its name, the action and server, or the job), as they were when
+   * it was made: the watch is polled on, and every attempt under the notice's one id must say what the
+   * first said, and what its reason describes. Let go once no delivery of it is pending; absent in records
+   * written before it was kept, whose attempts read the watch's record.
+   */
+  facts?: Pick<Notification, 'watch' | 'instanceAction' | 'server' | 'job'>;
   deliveries: Dictionary<DeliveryRecord>;
 }
 

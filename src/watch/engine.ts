@@ -824,9 +824,10 @@ export class WatchEngine {
     const reason = warnAfter === null ? null : slowness(progress, cloudNow, warnAfter);
     if (reason === null) return;
     const detectedAt = new Date().toISOString();
-    record.warning = { reason, detectedAt, deliveries: dictionary() };
+    record.warning = { reason, detectedAt, facts: kindOf(record).facts(record), deliveries: dictionary() };
     this.#o.store.touch(key);
-    this.#owe(target, key, record, 'slow', detectedAt);
+    // No notifier takes it: nothing will ever be sent from what it showed.
+    if (!this.#owe(target, key, record, 'slow', detectedAt)) this.#o.store.releaseIfSettled(key);
     poll.log.info({ reason, notifiers: Object.keys(record.warning.deliveries) }, 'still running past warnAfter: early warning');
   }
 

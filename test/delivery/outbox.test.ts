@@ -536,7 +536,8 @@ describe('the outbox', () => {
     const store = await openStore();
     const warned = (requestId: string) => {
       const key = watchKey({ ...ref, requestId });
-      store.set(key, { ...finishedRecord(), requestId, verdict: null, warning: { reason: 'reboot still running 10 min after it started', detectedAt: new Date().toISOString(), deliveries: dictionary() } });
+      const facts = { watch: { name: 'web-01', projectId: ref.projectId, serverId: ref.serverId, requestId }, instanceAction: null, server: null };
+      store.set(key, { ...finishedRecord(), requestId, verdict: null, warning: { reason: 'reboot still running 10 min after it started', detectedAt: new Date().toISOString(), facts, deliveries: dictionary() } });
       store.addDelivery(key, 'chat', newDelivery({ id: deliveryId(key, 'slow', 'chat') }), 'slow');
       return key;
     };
@@ -557,6 +558,8 @@ describe('the outbox', () => {
     await eventually(() => expect(store.get(running)!.warning!.deliveries['chat']!.status).toBe('delivered'));
     expect(store.get(finishing)!.warning!.deliveries['chat']!.status).toBe('superseded');
     expect(sink.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.succeeded', 'ecs.action.slow']);
+    // What each warning showed is let go once none of its deliveries is pending, sent or dropped.
+    expect([store.get(running)!.warning, store.get(finishing)!.warning].map((w) => 'facts' in w!)).toEqual([false, false]);
   });
 
   it('counts delivery.maxAge from the start when the time before it may be a setting of the clock, and gives up from there', async () => {
