@@ -23,6 +23,8 @@ const COMPACTION_FAILURE_REPEATED_MS = 60 * 60_000;
 export interface CloseOptions {
   /** How long polls and deliveries in flight may take to finish; default `shutdown.drainTimeout`, 0 to cut them off. */
   drainMs?: number;
+  /** `reload`: parts start again at once, and take up what was cut off; default `stop`. Set by the first call. */
+  for?: 'stop' | 'reload';
 }
 
 export interface App {
@@ -104,10 +106,12 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
   const releasers = new Releasers();
   const cutDrain = new AbortController();
   let drain: AbortSignal | null = null;
+  let closingFor: CloseOptions['for'];
   const close = (closeOptions: CloseOptions = {}) => {
     const drainMs = closeOptions.drainMs ?? config.shutdown.drainTimeout;
     if (drainMs <= 0) cutDrain.abort();
     drain ??= AbortSignal.any([cutDrain.signal, AbortSignal.timeout(Math.max(drainMs, 0))]);
+    closingFor ??= closeOptions.for;
     return releasers.release();
   };
   const draining = () => drain ?? AbortSignal.abort();
@@ -157,7 +161,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       firstPassPolled: options.firstPassPolled,
     });
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
-    releasers.add(() => outbox.close(draining()));
+    releasers.add(() => outbox.close(draining(), { for: closingFor }));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);
     metrics.setStuckSource(() => engine.stuck() !== undefined);

@@ -533,7 +533,7 @@ export class Daemon {
     old?.outbox.holdFor(new Set([...this.#notifiersSeen.keys()].filter((name) => !Object.hasOwn(next.notifiers, name))));
     // Their drain, then their final save: longer than that, with no pass of theirs to be found stuck, they hang.
     if (old) this.#changeBegins('stopping', STUCK_FLOOR_MS + old.config.shutdown.drainTimeout);
-    await old?.close().catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
+    await old?.close({ for: 'reload' }).catch((err: unknown) => this.#log.error({ err }, 'the running parts did not stop cleanly on reload; starting the reloaded ones all the same'));
     this.#changeEnded();
     this.#stopping = null;
     // A full volume is still full for the new parts, which would say ready until their own first save fails.

@@ -15,6 +15,12 @@ import { formatDuration } from '../watch/format.ts';
 /** The loop's sleep when nothing is queued: it is woken by new deliveries anyway. */
 const IDLE_MS = 60_000;
 
+/** What becomes of the notifications a close cut off, by why the outbox closes. */
+const CUT_OFF = {
+  stop: 'stopping with notifications in flight (shutdown.drainTimeout ran out): cut off, they stay owed and are sent after the next start',
+  reload: 'reloading with notifications in flight (shutdown.drainTimeout ran out): cut off, they stay owed and are sent again by the parts the reload starts, as they start',
+} as const;
+
 /**
  * Sends the deliveries the state store has on disk, and nothing else: it is fed by `store.onDurable`,
  * with the pending deliveries read at start and then each one once the save that wrote it has
@@ -187,20 +193,16 @@ export class Outbox {
 
   /**
    * Stops starting attempts, lets those in flight finish until `drain` is aborted, then cancels them:
-   * a cancelled attempt does not count and stays pending for the next start. Idempotent.
+   * a cancelled attempt does not count and stays pending for the parts that start next: a restart's, or,
+   * `for` a reload, those the reload starts at once. Idempotent.
    */
-  close(drain: AbortSignal = AbortSignal.abort()): Promise<void> {
+  close(drain: AbortSignal = AbortSignal.abort(), { for: why = 'stop' }: { for?: 'stop' | 'reload' } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopping.abort();
       const inFlight = Promise.allSettled([...this.#attempts]);
       await Promise.race([inFlight, whenAborted(drain)]);
       // Said, as an operator who stops the daemon while a receiver hangs would otherwise read only `stopped`.
-      if (this.#attempts.size > 0) {
-        this.#logger.warn(
-          { inFlight: this.#attempts.size, owed: this.#queue.size },
-          'stopping with notifications in flight (shutdown.drainTimeout ran out): cut off, they stay owed and are sent after the next start',
-        );
-      }
+      if (this.#attempts.size > 0) this.#logger.warn({ inFlight: this.#attempts.size, owed: this.#queue.size }, CUT_OFF[why]);
       this.#cancel.abort();
       await inFlight;
       await this.#loop;

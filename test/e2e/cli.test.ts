@@ -476,6 +476,47 @@ describe.concurrent('run: state.path on reload', () => {
 });
 
 describe.concurrent('run: notifiers on reload', () => {
+  it('has a notification that a reload\'s drain cut off sent again at once by the parts the reload starts, and says so, not that it waits for a restart', async ({ h }) => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    const bodies: string[] = [];
+    // Holds the first notification past the drain; takes the one sent again.
+    const receiver = createHttpServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString());
+        if (bodies.length > 1) res.writeHead(204).end();
+      });
+    });
+    receiver.listen(0, '127.0.0.1');
+    await once(receiver, 'listening');
+    try {
+      const chat = ['  chat:', '    type: webhook', `    url: http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks/ecs`].join('\n');
+      const file = (retries: number) => `${h.yaml([done], { notifiers: chat, poll: `  schedule: "* * * * * *"\n  retries: ${retries}` })}\nshutdown:\n  drainTimeout: 200ms\n`;
+      const path = await h.writeConfig(file(3));
+      await whileRunning(h, path, async () => {
+        await waitUntil(() => bodies.length === 1, 8000);
+        // A change beyond the watch list: the running parts drain and stop, and new ones start.
+        await writeFile(path, file(2));
+        await waitUntil(() => h.logs.text.includes('"msg":"watch file reloaded"'), 8000);
+        await waitUntil(() => bodies.length === 2, 5000);
+      }, { LOG_LEVEL: 'info' });
+      expect(bodies[1]).toBe(bodies[0]);
+      expect(h.logs.lines().filter((l) => String(l['msg']).includes('with notifications in flight'))).toEqual([
+        expect.objectContaining({
+          level: 'warn',
+          inFlight: 1,
+          owed: 1,
+          msg: 'reloading with notifications in flight (shutdown.drainTimeout ran out): cut off, they stay owed and are sent again by the parts the reload starts, as they start',
+        }),
+      ]);
+    } finally {
+      receiver.closeAllConnections();
+      receiver.close();
+    }
+  });
+
   it('keeps what is owed to a notifier a reload took out, and sends it once the notifier is back', async ({ h }) => {
     const done = quickAction();
     h.simulator.addAction(done);
