@@ -58,7 +58,7 @@ export class Outbox {
   #wakesAt = Infinity;
   #loop: Promise<void> | null = null;
   #closing: Promise<void> | null = null;
-  /** Notifiers holdFor marked: these parts still have them, and an attempt before they close keeps the mark. */
+  /** Notifiers holdFor marked: these parts still have them, and what they hand over before they close keeps the mark. */
   readonly #holding = new Set<string>();
   /** Early warnings and partial digests wait while this is set: see start(). */
   #warningsHeld = false;
@@ -238,6 +238,14 @@ export class Outbox {
       // Owed to a notifier the file no longer has (held by a reload before a restart): given up at
       // delivery.maxAge, in a process long past the hour the alert's other arm reads.
       if (!this.#notifiers.has(d.notifier)) this.#countFromZero(d.notifier);
+      // Its notifier back, it is one as any other from now, for `check` too, not from its next attempt (as
+      // far off as delivery.maxDelay): a reload put the notifier back, or went back to the running file when
+      // the parts of one that took it out could not start (they had marked it, and said why it waited).
+      if (d.delivery.heldSince !== undefined && this.#notifiers.has(d.notifier) && !this.#holding.has(d.notifier)) {
+        delete d.delivery.heldSince;
+        if (d.delivery.lastError === heldError(d.notifier)) d.delivery.lastError = null;
+        this.#touch(d);
+      }
       // Held from the reload on, though not attempted before a restart (a retry not yet due): the state says so.
       if (this.#reloadedAway.has(d.notifier) && this.#hold(d)) held = true;
       // What `check` lists it with: the receiver's last answer is not why it is not sent.
@@ -399,8 +407,6 @@ export class Outbox {
     try {
       // Missing since a start, and not held from a reload before it, it was taken out on purpose.
       if (!notifier) throw new DeliveryError(`notifier ${name} is no longer configured`, { reason: 'other', retryable: false });
-      // Its notifier back, it is one as any other.
-      if (delivery.heldSince !== undefined && !this.#holding.has(name)) delete delivery.heldSince;
       if (!notification) throw new DeliveryError('what it notifies is no longer in the state', { reason: 'other', retryable: false });
       const stopTimer = this.#metrics.deliveryDuration.startTimer({ notifier: name });
       await notifier

@@ -654,6 +654,31 @@ async function whileRunning(h: Harness, path: string, during: () => Promise<void
 }
 
 describe.concurrent('run: a reload whose parts cannot start', () => {
+  it('does not keep held what is owed to a notifier the file that could not start took out: the running parts it went back to try it, and check says so', async ({ h }) => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    h.hooks.setAnswer({ status: 503 });
+    const chat = ['  chat:', '    type: webhook', `    url: ${h.hooks.url}`].join('\n');
+    // A backoff that puts the next attempt minutes ahead: what the state says meanwhile is what `check` shows.
+    const file = (notifiers: string, auth?: string) => h.yaml([done], { notifiers, auth }).replace('minDelay: 20ms', 'minDelay: 5m').replace('maxDelay: 200ms', 'maxDelay: 10m');
+    const path = await h.writeConfig(file(chat));
+    const running = join(h.dir, 'running.yaml');
+    await writeFile(running, file(chat));
+    const chatRow = async () => (await h.cli(['check', '--config', running])).stdout.split('\n').find((line) => /^\S+ +chat +/.test(line));
+    await whileRunning(h, path, async () => {
+      await waitUntil(() => h.logs.text.includes('delivery failed; will retry'), 8000);
+      // chat taken out, and a token file named that is not there yet: the reloaded parts cannot start, and
+      // the running configuration's start again, chat with them.
+      await writeFile(path, file('  other:\n    type: webhook\n    url: http://127.0.0.1:9/other', `  auth: { type: token, tokenFile: ${join(h.dir, 'no-such-token')} }`));
+      await waitUntil(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
+      await waitUntil(async () => /retrying in \d+m/.test((await chatRow()) ?? ''), 8000);
+      // Nor is its last error why it would wait.
+      expect(await chatRow()).not.toContain('taken out of the watch file');
+    }, { LOG_LEVEL: 'info' });
+    expect(h.logs.text).not.toContain('notifications owed to notifier chat wait for it');
+    expect(h.hooks.received).toHaveLength(1);
+  });
+
   it('keeps the pause a throttling receiver asked for when it goes back to the running parts: an outcome that comes meanwhile waits for it', async ({ h }) => {
     let asked = 0;
     const throttling = createHttpServer((req, res) => {

@@ -296,7 +296,7 @@ interface Sent {
  * warning (`<name>: early warning`): given up, or still tried (`retrying in` says when it is next), of the
  * watches polled and of those the state keeps that the file no longer lists. One owed and not yet tried is
  * the daemon's next step, not a problem, and not listed, unless it waits for a notifier a reload took out of
- * the file (`heldSince`, which its next attempt clears once the notifier is back): it is not tried meanwhile,
+ * the file (`heldSince`, which parts that have the notifier again clear as they start): it is not tried meanwhile,
  * and is given up at delivery.maxAge.
  */
 function undeliveredTable(statuses: WatchStatus[], sent: Sent[], now: number, width: number | undefined): string | null {
