@@ -67,6 +67,8 @@ async function holdingProxy(target: string): Promise<HoldingProxy> {
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;
+/** A pass every 5 s (pass()), where what a test checks is to the minute. */
+const COARSE = 5000;
 
 /**
  * The time the machine slept, for the engine's boot clock (Linux's CLOCK_BOOTTIME: the monotonic clock
@@ -169,10 +171,14 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     return h.app(poll === undefined ? watchFile : watchFile.replace(/^poll:\n( {2}.*\n)+/m, `poll:\n${poll}\n`), { bootClock, bootId });
   }
 
-  /** `ms` of time passing (both of this host's clocks, and the cloud's), a pass a second. */
-  async function pass(app: App, ms: number): Promise<void> {
-    for (let t = 0; t < ms; t += 1000) {
-      vi.advanceTimersByTime(1000);
+  /**
+   * `ms` of time passing (both of this host's clocks, and the cloud's), a pass every `step`: a second where
+   * a test times something to the second, 5 s over the minutes where what it checks is to the minute (the
+   * default schedule polls every 15 s; a pass a second there is 5 times the polls for nothing).
+   */
+  async function pass(app: App, ms: number, step = 1000): Promise<void> {
+    for (let t = 0; t < ms; t += step) {
+      vi.advanceTimersByTime(step);
       await app.engine.pollOnce();
       await app.store.save();
       await app.outbox.flush();
@@ -191,9 +197,9 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it('judges a reboot done in 7 min a success within its 10 min deadline, though this host\'s clock was set forward 30 min meanwhile', async () => {
     const app = await rebootWatched(7 * MINUTE, '10m');
-    await pass(app, 5 * MINUTE);
+    await pass(app, 5 * MINUTE, COARSE);
     setHostClock(30 * MINUTE);
-    await pass(app, 3 * MINUTE);
+    await pass(app, 3 * MINUTE, COARSE);
     expect(outcomes()).toEqual(['success']);
     // The cloud's first answer since bears the boot clock out, and shows this host's clock 30 min off.
     expect(warnings()).toEqual([
@@ -204,25 +210,25 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it('ends a reboot still running as a timeout at its deadline, not 30 min later, when this host\'s clock was set back 30 min', async () => {
     const app = await rebootWatched(HOUR, '10m');
-    await pass(app, 5 * MINUTE);
+    await pass(app, 5 * MINUTE, COARSE);
     setHostClock(-30 * MINUTE);
-    await pass(app, 4 * MINUTE);
+    await pass(app, 4 * MINUTE, COARSE);
     expect(outcomes()).toEqual([]);
-    await pass(app, 2 * MINUTE);
+    await pass(app, 2 * MINUTE, COARSE);
     expect(outcomes()).toEqual(['timeout']);
   });
 
   it('ends a reboot whose polls fail from before its deadline as a timeout 10 min past it, not 30 min later, when this host\'s clock was set back 30 min meanwhile', async () => {
     // No retries within a poll: p-retry waits on real timers.
     const app = await rebootWatched(HOUR, '10m', null, '  schedule: "* * * * * *"\n  retries: 0');
-    await pass(app, 9 * MINUTE);
+    await pass(app, 9 * MINUTE, COARSE);
     h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 100_000 });
-    await pass(app, 3 * MINUTE);
+    await pass(app, 3 * MINUTE, COARSE);
     setHostClock(-30 * MINUTE);
     // Past the deadline a poll that cannot read the action waits 10 min (the deadline, below 15 min) for an answer.
-    await pass(app, 7 * MINUTE + 30_000);
+    await pass(app, 7 * MINUTE + 30_000, COARSE);
     expect(outcomes()).toEqual([]);
-    await pass(app, MINUTE);
+    await pass(app, MINUTE, COARSE);
     expect(outcomes()).toEqual(['timeout']);
   });
 
@@ -255,7 +261,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     const { serverId } = newIds();
     h.simulator.addAction({ projectId: PROJECT, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
     app.engine.setTracking(parseConfig(`${watchFile}\ntrack:\n  - servers: [${serverId}]\n    deadline: 30m\n`, { env: h.env }).track);
-    await pass(app, 5 * MINUTE);
+    await pass(app, 5 * MINUTE, COARSE);
     // Its clocks stopped, boot clock included, and only the cloud's went on. 10 min into it a resize of the
     // tracked server began, which the API shows only 90 s after the machine goes on.
     cloudAhead += 10 * MINUTE;
@@ -274,11 +280,11 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     await pass(app, 2000);
     const told = () => h.hooks.received.map((r) => r.body as { type: string; watch: { name: string } }).map((b) => `${b.watch.name} ${b.type}`);
     expect(told()).toEqual(['web-01 ecs.action.slow']);
-    await pass(app, 10 * MINUTE);
+    await pass(app, 10 * MINUTE, COARSE);
     expect(told()).toEqual(['web-01 ecs.action.slow', 'web-02 ecs.action.succeeded', `resize sim-${serverId.slice(0, 8)} ecs.action.succeeded`]);
-    await pass(app, 2 * MINUTE);
+    await pass(app, 2 * MINUTE, COARSE);
     expect(told()).toHaveLength(3);
-    await pass(app, MINUTE);
+    await pass(app, MINUTE, COARSE);
     expect(told().at(-1)).toBe('web-01 ecs.action.timed_out');
     expect(warnings()).toEqual([
       expect.stringMatching(/^the cloud's clock is 20 min ahead of this host's/),
@@ -316,9 +322,9 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it("takes this host's clock set forward as far as the cloud's had seemed to move, but 35 min after, for a setting of its own, not a hold put right", async () => {
     const app = await rebootWatched(2 * HOUR, '3h');
-    await pass(app, 5 * MINUTE);
+    await pass(app, 5 * MINUTE, COARSE);
     cloudAhead += 20 * MINUTE;
-    await pass(app, 35 * MINUTE);
+    await pass(app, 35 * MINUTE, COARSE);
     setHostClock(20 * MINUTE);
     await pass(app, 2000);
     expect(warnings()).toEqual([
@@ -345,7 +351,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     await pass(app, 2000);
     const key = watchKey({ projectId: PROJECT, serverId, requestId: resize });
     expect(Date.parse(app.store.get(key)!.trackingSince)).toBeGreaterThanOrEqual(startedAt - 1000);
-    await pass(app, 16 * MINUTE);
+    await pass(app, 16 * MINUTE, COARSE);
     expect(outcomes()).toEqual(['success']);
   });
 
@@ -389,13 +395,13 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
      * The daemon stopped after `runMs`, started again `stoppedMs` later (time passing, the machine up) in
      * the boot `bootId`, with `set()` between, and run for `thenMs`: the app started again.
      */
-    async function restarted(app: App, o: { runMs: number; stoppedMs: number; set: () => void; bootId: string; thenMs: number }): Promise<App> {
-      await pass(app, o.runMs);
+    async function restarted(app: App, o: { runMs: number; stoppedMs: number; set: () => void; bootId: string; thenMs: number; step?: number }): Promise<App> {
+      await pass(app, o.runMs, o.step);
       await app.close();
       vi.advanceTimersByTime(o.stoppedMs);
       o.set();
       const again = await h.app(watchFile, { bootClock, bootId: o.bootId });
-      await pass(again, o.thenMs);
+      await pass(again, o.thenMs, o.step);
       return again;
     }
 
@@ -505,13 +511,13 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     ])("warns at its warnAfter and ends at its deadline, neither 10 min off, when the cloud's clock was set $way 10 min while stopped, this host's keeping time by its boot clock", async ({ way, setMs }) => {
       const app = await rebootWatched(HOUR, '20m', 'boot-1', undefined, { warnAfter: '15m' });
       const slow = () => h.hooks.received.map((r) => r.body as { type: string; reason: string }).filter((b) => b.type === 'ecs.action.slow').map((b) => b.reason);
-      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => h.simulator.setClock(setMs), bootId: 'boot-1', thenMs: 8 * MINUTE + 50_000 });
+      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => h.simulator.setClock(setMs), bootId: 'boot-1', thenMs: 8 * MINUTE + 50_000, step: COARSE });
       expect(outcomes()).toEqual([]);
-      await pass(again, 15_000);
+      await pass(again, 15_000, COARSE);
       expect(slow()).toEqual([expect.stringMatching(/^reboot still running 15 min( \d s)? after it started \(warnAfter 15 min\)/)]);
-      await pass(again, 5 * MINUTE - 15_000);
+      await pass(again, 5 * MINUTE - 15_000, COARSE);
       expect(outcomes()).toEqual([null]);
-      await pass(again, 15_000);
+      await pass(again, 15_000, COARSE);
       expect(outcomes()).toEqual([null, 'timeout']);
       expect(warnings()).toEqual([
         expect.stringMatching(new RegExp(`^the cloud's clock is 10 min( \\d+ s)? ${setMs > 0 ? 'ahead of' : 'behind'} this host's`)),
@@ -567,15 +573,15 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       { clock: 'agreeing, set 10 min back 70 s before the warning is due', aheadMs: 0, setAt: 18 * MINUTE + 50_000, setMs: -10 * MINUTE },
     ])("sends the early warning once, 20 min after the reboot started, not 10 min off, and ends it at its deadline: the cloud's clock $clock", async ({ aheadMs, setAt, setMs }) => {
       const app = await rebootWatched(2 * HOUR, '21m', null, undefined, { warnAfter: '20m', cloudAhead: aheadMs });
-      await pass(app, setAt);
+      await pass(app, setAt, COARSE);
       h.simulator.setClock(setMs);
-      await pass(app, 19 * MINUTE + 50_000 - setAt);
+      await pass(app, 19 * MINUTE + 50_000 - setAt, COARSE);
       expect(slow()).toEqual([]);
-      await pass(app, 15_000);
+      await pass(app, 15_000, COARSE);
       expect(slow().map((b) => b.reason)).toEqual([expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\); 0\/1 events done/)]);
-      await pass(app, 50_000);
+      await pass(app, 50_000, COARSE);
       expect(outcomes()).toEqual([null]);
-      await pass(app, 10_000);
+      await pass(app, 10_000, COARSE);
       expect(outcomes()).toEqual([null, 'timeout']);
       expect(warnings()).toEqual([
         ...apart(aheadMs),
@@ -589,7 +595,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       // Measured at the first answer and a minute after each (1 s, 61 s ...): each from the other controller.
       for (let minute = 0; minute < 20; minute++) {
         cloudAhead = minute % 2 === 0 ? 20_000 : 40_000;
-        await pass(app, MINUTE);
+        await pass(app, MINUTE, COARSE);
       }
       const told = h.logs.lines().filter((l) => String(l['msg']).startsWith("the cloud's"));
       expect(told.map((l) => [l['level'], l['msg']])).toEqual([[40, expect.stringMatching(/^the cloud's clock is 4\d s ahead of this host's/)]]);
@@ -597,23 +603,23 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
     it('still sends it 20 min after the reboot started when the daemon is started again after the setting, which it saw before its stop', async () => {
       const app = await rebootWatched(2 * HOUR, '1h', 'boot-1', undefined, { warnAfter: '20m', cloudAhead: -10 * MINUTE });
-      await pass(app, 5 * MINUTE);
+      await pass(app, 5 * MINUTE, COARSE);
       h.simulator.setClock(10 * MINUTE);
-      await pass(app, 2 * MINUTE);
+      await pass(app, 2 * MINUTE, COARSE);
       expect(warnings().at(-1)).toMatch(/^the cloud's clock was set forward 10 min \(the Date of its answers\)/);
       await app.close();
       vi.advanceTimersByTime(MINUTE);
       const again = await h.app(watchFile, { bootClock, bootId: 'boot-1' });
-      await pass(again, 11 * MINUTE + 50_000);
+      await pass(again, 11 * MINUTE + 50_000, COARSE);
       expect(slow()).toEqual([]);
-      await pass(again, 15_000);
+      await pass(again, 15_000, COARSE);
       expect(slow().map((b) => b.reason)).toEqual([expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\)/)]);
     });
 
     it('judges a reboot that finished in time a success, its early warning sent, when the API, down across its deadline, comes back on a controller whose clock is 10 min behind', async () => {
       // No retries within a poll: p-retry waits on real timers.
       const app = await rebootWatched(9 * MINUTE + 30_000, '10m', null, '  schedule: "* * * * * *"\n  retries: 0', { warnAfter: '5m' });
-      await pass(app, 9 * MINUTE);
+      await pass(app, 9 * MINUTE, COARSE);
       expect(outcomes()).toEqual([null]);
       h.simulator.injectFault({ kind: 'reset' }, { times: 120 });
       await pass(app, 40_000);
@@ -634,10 +640,10 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       const jobId = h.simulator.addJob({ projectId: PROJECT, jobType: 'resizeServer', serverId: 'srv-big', durationMs: HOUR });
       const before = [reboot('web-01', '20m'), reboot('web-02', '12m'), reboot('web-03', '8m'), { jobId, name: 'resize-big', extra: '    warnAfter: 14m' }];
       const app = await h.app(h.yaml(before), { bootClock });
-      await pass(app, 5 * MINUTE);
+      await pass(app, 5 * MINUTE, COARSE);
       // A failover to a controller whose clock is 10 min ahead.
       h.simulator.setClock(10 * MINUTE);
-      await pass(app, 2 * MINUTE);
+      await pass(app, 2 * MINUTE, COARSE);
       app.engine.setWatches(targetsOf(parseConfig(h.yaml([...before, reboot('web-04', '10m')]), { env: h.env })));
       // Each one's due time (web-04's 10 min from 7 min), in order: not 10 s before, and once 5 s after.
       const due = [
@@ -649,9 +655,9 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       ];
       let passed = 7 * MINUTE;
       for (const [i, { at }] of due.entries()) {
-        await pass(app, at - 10_000 - passed);
+        await pass(app, at - 10_000 - passed, COARSE);
         expect(slow().map((b) => b.watch.name)).toEqual(due.slice(0, i).map((d) => d.name));
-        await pass(app, 15_000);
+        await pass(app, 15_000, COARSE);
         passed = at + 5000;
         expect(slow().map((b) => b.watch.name)).toEqual(due.slice(0, i + 1).map((d) => d.name));
       }
