@@ -35,13 +35,17 @@ function deadBuild(): Script {
   };
 }
 
-/** The watch of a dead build, polled every 5 s until its first look at the server has seen the sign. */
+/**
+ * The watch of a dead build, polled every 20 s until its first look at the server, at 10 min, has seen the
+ * sign: the 10 min before it are a step running, which a poll every 5 s saw 120 times where 30 show it (20 s
+ * apart, below the 30 s that is a step of the clock to the engine).
+ */
 async function signSeen(deadline = '6h', warnAfter?: string): Promise<{ app: App; build: Script }> {
   const { h } = env;
   const build = deadBuild();
   h.simulator.addAction(build);
   const app = await h.app(h.yaml([entry(build, `    deadline: ${deadline}${warnAfter ? `\n    warnAfter: ${warnAfter}` : ''}`)], { poll: NO_RETRIES }));
-  await advance(app, 10 * 60_000, 5000);
+  await advance(app, 10 * 60_000, 20_000);
   expect(recordOf(app).observed).toMatchObject({ erroredSince: expect.any(String) });
   return { app, build };
 }
