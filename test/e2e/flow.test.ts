@@ -167,7 +167,7 @@ describe('the core loop against the simulator', () => {
     const reboots = Array.from({ length: 40 }, stuckReboot);
     for (const r of reboots) h.simulator.addAction(r);
     const app = await h.app(h.yaml(reboots.map((r, i) => entry(r, `r${i}`)), { poll: '  schedule: "* * * * * *"\n  concurrency: 4' }));
-    for (let pass = 0; pass < 3; pass++) await advance(app, 1000);
+    for (let pass = 0; pass < 3; pass++) await advance(app, 1000, 1000);
     const polls = h.simulator.requests.filter((r) => r.route === 'action');
     expect(polls.length).toBeGreaterThanOrEqual(120);
     expect(new Set(polls.map((r) => r.connection)).size).toBeLessThanOrEqual(4);
