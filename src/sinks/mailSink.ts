@@ -61,7 +61,13 @@ function parseMessage(raw: string): { headers: Map<string, string>; body: string
  * would be self-signed, and we verify certificates); `smtp` overrides its options, e.g. to refuse a recipient.
  */
 export async function startMailSink(
-  options: { onReceive?: (mail: ReceivedMail) => void; smtp?: Partial<SMTPServerOptions>; port?: number } = {},
+  options: {
+    onReceive?: (mail: ReceivedMail) => void;
+    /** The answer to a message's DATA: an SMTP refusal (a 451, a 554) leaves it untaken, and out of `received`. */
+    refuse?: (mail: ReceivedMail) => { responseCode: number; message: string } | null;
+    smtp?: Partial<SMTPServerOptions>;
+    port?: number;
+  } = {},
 ): Promise<MailSink> {
   const { SMTPServer } = await import('smtp-server').catch((err: unknown) => {
     if ((err as NodeJS.ErrnoException).code !== 'ERR_MODULE_NOT_FOUND') throw err;
@@ -95,6 +101,11 @@ export async function startMailSink(
           subject: decodeWords(headers.get('subject') ?? ''),
           messageId: headers.get('message-id') ?? '',
         };
+        const refusal = options.refuse?.(mail) ?? null;
+        if (refusal !== null) {
+          callback(Object.assign(new Error(refusal.message), { responseCode: refusal.responseCode }));
+          return;
+        }
         received.push(mail);
         options.onReceive?.(mail);
         callback();
