@@ -9,7 +9,6 @@ export const MOCKING = [
   'test/cloud/client-auth.test.ts',
   'test/cloud/tls-proxy.test.ts',
   'test/e2e/cli.test.ts',
-  'test/e2e/full-reload.test.ts',
   'test/e2e/hung-volume-probes.test.ts',
   'test/e2e/standby.test.ts',
   'test/e2e/stuck-reload.test.ts',
