@@ -62,6 +62,19 @@ async function editNotifier(daemon: Daemon, harness: Harness, text: (n: number) 
   }
 }
 
+/**
+ * A harness whose identity service knows svc-watch, a reboot that runs for an hour, and the watch file's
+ * cloud.auth logging in with $OS_PASSWORD, set to a password the service refuses.
+ */
+async function withRefusedPassword(context: Parameters<typeof start>[1]) {
+  const harness = await start({ identity: { user: { name: 'svc-watch', password: PASSWORD }, domain: { id: 'd0c0ffee', name: DOMAIN }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' } }, context);
+  const ids = newIds();
+  harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
+  harness.env['OS_PASSWORD'] = WRONG_PASSWORD;
+  const auth = ['  auth:', '    type: password', `    identityEndpoint: ${harness.simulator.identityUrl}`, '    user: svc-watch', `    domain: ${DOMAIN}`, '    password: "${OS_PASSWORD}"', '    projectName: eu-de', '  region: eu-de'].join('\n');
+  return { harness, ids, auth };
+}
+
 describe.concurrent('refused credentials, and the watch file edited', () => {
   it('sends no refused request at a reload that rebuilds the parts while the hold lasts, the first with the refusal on its way: six edits of a notifier do not have the gateway lock the key, and a changed cloud section is tried at once', async (context) => {
     const { expect } = context;
@@ -110,11 +123,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
 
   it('makes no login with a refused password at a reload that rebuilds the parts while its backoff lasts, the first with the refusal on its way: five edits of a notifier do not have the identity service lock the user', async (context) => {
     const { expect } = context;
-    const harness = await start({ identity: { user: { name: 'svc-watch', password: PASSWORD }, domain: { id: 'd0c0ffee', name: DOMAIN }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' } }, context);
-    const ids = newIds();
-    harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
-    harness.env['OS_PASSWORD'] = WRONG_PASSWORD;
-    const auth = ['  auth:', '    type: password', `    identityEndpoint: ${harness.simulator.identityUrl}`, '    user: svc-watch', `    domain: ${DOMAIN}`, '    password: "${OS_PASSWORD}"', '    projectName: eu-de', '  region: eu-de'].join('\n');
+    const { harness, ids, auth } = await withRefusedPassword(context);
     const text = (n: number) => patient(harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null })).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
     harness.simulator.injectFault({ kind: 'slow', delayMs: REFUSAL_ON_ITS_WAY_MS }, { route: 'identity' });
     const path = await harness.writeConfig(text(0));
@@ -138,11 +147,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
 
   it('makes no login with a refused password when a reload of the cloud section cannot start its parts and the running ones go on', async (context) => {
     const { expect } = context;
-    const harness = await start({ identity: { user: { name: 'svc-watch', password: PASSWORD }, domain: { id: 'd0c0ffee', name: DOMAIN }, project: { id: PROJECT, name: 'eu-de' }, region: 'eu-de' } }, context);
-    const ids = newIds();
-    harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
-    harness.env['OS_PASSWORD'] = WRONG_PASSWORD;
-    const auth = ['  auth:', '    type: password', `    identityEndpoint: ${harness.simulator.identityUrl}`, '    user: svc-watch', `    domain: ${DOMAIN}`, '    password: "${OS_PASSWORD}"', '    projectName: eu-de', '  region: eu-de'].join('\n');
+    const { harness, ids, auth } = await withRefusedPassword(context);
     const text = patient(harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null }));
     const path = await harness.writeConfig(text);
     const daemon = startDaemon(path, harness.env);

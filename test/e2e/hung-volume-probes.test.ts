@@ -47,14 +47,22 @@ afterEach(async () => {
   await h.close();
 });
 
-it('holds at most one of libuv\'s threads for /readyz however often it is asked while the state volume hangs, so that the rest of the process goes on', async () => {
+/**
+ * `run` of no watch, its health server on a port of its own (`base`), and `pipe`, a FIFO with no reader
+ * yet: what a look at the state folder opens once `volume.hung` points at it waits as on a volume that hangs.
+ */
+async function runWithProbes() {
   const port = await closedPort();
-  const base = `http://127.0.0.1:${port}`;
   const path = await h.writeConfig(h.yaml([], { http: `  port: ${port}\n  host: 127.0.0.1` }));
   const stop = new AbortController();
   const running = h.cli(['run', '--config', path], { signal: stop.signal });
   const pipe = join(h.dir, 'hung-volume');
   execFileSync('mkfifo', [pipe]);
+  return { base: `http://127.0.0.1:${port}`, path, stop, running, pipe };
+}
+
+it('holds at most one of libuv\'s threads for /readyz however often it is asked while the state volume hangs, so that the rest of the process goes on', async () => {
+  const { base, path, stop, running, pipe } = await runWithProbes();
   let reader: number | undefined;
   try {
     await eventually(async () => expect((await request(`${base}/readyz`)).statusCode).toBe(200), { timeout: 15_000 });
@@ -79,13 +87,7 @@ it('holds at most one of libuv\'s threads for /readyz however often it is asked 
 }, 60_000);
 
 it('answers /readyz 503 within 2 s while the state volume hangs, saying so, and every probe after at once, rather than keeping each request for good', async () => {
-  const port = await closedPort();
-  const base = `http://127.0.0.1:${port}`;
-  const path = await h.writeConfig(h.yaml([], { http: `  port: ${port}\n  host: 127.0.0.1` }));
-  const stop = new AbortController();
-  const running = h.cli(['run', '--config', path], { signal: stop.signal });
-  const pipe = join(h.dir, 'hung-volume');
-  execFileSync('mkfifo', [pipe]);
+  const { base, stop, running, pipe } = await runWithProbes();
   // The kubelet's probe gives up after its timeoutSeconds (3 s): an answer after that is no answer.
   const probe = async () => {
     const answer = await request(`${base}/readyz`, { headersTimeout: 3000 });
