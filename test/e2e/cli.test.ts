@@ -566,18 +566,9 @@ describe.concurrent('run: notifiers on reload', () => {
   it('keeps the pause a receiver asked for when a reload brings back the notifier that sends to it: what is owed waits for it', async ({ h }) => {
     const done = quickAction();
     h.simulator.addAction(done);
-    let asked = 0;
-    const throttling = createHttpServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        asked++;
-        res.writeHead(429, { 'retry-after': '120' }).end();
-      });
-    });
-    throttling.listen(0, '127.0.0.1');
-    await once(throttling, 'listening');
+    const throttling = await startThrottlingReceiver(120);
     try {
-      const chat = ['  chat:', '    type: webhook', `    url: http://127.0.0.1:${(throttling.address() as AddressInfo).port}/hooks/ecs`].join('\n');
+      const chat = ['  chat:', '    type: webhook', `    url: ${throttling.url}/hooks/ecs`].join('\n');
       // A maxDelay that lets the pause stand (the harness's 200 ms caps it).
       const file = (notifiers: string) => h.yaml([done], { notifiers }).replace('maxDelay: 200ms', 'maxDelay: 5m');
       const path = await h.writeConfig(file(chat));
@@ -590,10 +581,10 @@ describe.concurrent('run: notifiers on reload', () => {
         await waitUntil(() => (h.logs.text.match(/"msg":"watch file reloaded"/g) ?? []).length === 2, 8000);
         // What is owed to it is due at once, and held for the pause.
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        expect(asked).toBe(1);
+        expect(throttling.asked()).toBe(1);
       }, { LOG_LEVEL: 'info' });
     } finally {
-      throttling.close();
+      throttling.server.close();
     }
   });
 
@@ -653,6 +644,21 @@ async function whileRunning(h: Harness, path: string, during: () => Promise<void
   expect((await running).code).toBe(0);
 }
 
+/** A webhook receiver that answers every request 429 with `Retry-After: retryAfterSeconds`, counting them. */
+async function startThrottlingReceiver(retryAfterSeconds: number) {
+  let asked = 0;
+  const server = createHttpServer((req, res) => {
+    req.resume();
+    req.on('end', () => {
+      asked++;
+      res.writeHead(429, { 'retry-after': String(retryAfterSeconds) }).end();
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, asked: () => asked };
+}
+
 describe.concurrent('run: a reload whose parts cannot start', () => {
   it('does not keep held what is owed to a notifier the file that could not start took out: the running parts it went back to try it, and check says so', async ({ h }) => {
     const done = quickAction();
@@ -680,16 +686,7 @@ describe.concurrent('run: a reload whose parts cannot start', () => {
   });
 
   it('keeps the pause a throttling receiver asked for when it goes back to the running parts: an outcome that comes meanwhile waits for it', async ({ h }) => {
-    let asked = 0;
-    const throttling = createHttpServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        asked++;
-        res.writeHead(429, { 'retry-after': '60' }).end();
-      });
-    });
-    throttling.listen(0, '127.0.0.1');
-    await once(throttling, 'listening');
+    const throttling = await startThrottlingReceiver(60);
     try {
       const first = quickAction();
       // Ends well after the reload has gone back to the running parts (about 4 s: a look, the file's second, the next look).
@@ -697,9 +694,9 @@ describe.concurrent('run: a reload whose parts cannot start', () => {
       for (const s of [first, later]) h.simulator.addAction(s);
       const text = (url: string, auth?: string) =>
         h.yaml([{ ...first, name: 'first' }, { ...later, name: 'later' }], { notifiers: ['  chat:', '    type: webhook', `    url: ${url}`].join('\n'), auth }).replace('  maxDelay: 200ms', '  maxDelay: 10m');
-      const path = await h.writeConfig(text(`http://127.0.0.1:${(throttling.address() as AddressInfo).port}/hook`));
+      const path = await h.writeConfig(text(`${throttling.url}/hook`));
       await whileRunning(h, path, async () => {
-        await waitUntil(() => asked === 1 && h.logs.text.includes('"msg":"the receiver throttles notifications'));
+        await waitUntil(() => throttling.asked() === 1 && h.logs.text.includes('"msg":"the receiver throttles notifications'));
         // Moved to a backup receiver, and a token file named that is not there yet: the reloaded parts cannot
         // start, and the running ones go on, sending to the receiver that throttles.
         await writeFile(path, text(h.hooks.url, `  auth: { type: token, tokenFile: ${join(h.dir, 'no-such-token')} }`));
@@ -709,11 +706,11 @@ describe.concurrent('run: a reload whose parts cannot start', () => {
         expect(finished()).toBeGreaterThan(h.logs.lines().findIndex((l) => l['msg'] === 'the reloaded watch file cannot be started; keeping the running configuration'));
         // Its attempt, were it not held for the pause.
         await new Promise((resolve) => setTimeout(resolve, 1500));
-        expect(asked).toBe(1);
+        expect(throttling.asked()).toBe(1);
         expect(h.hooks.received).toHaveLength(0);
       });
     } finally {
-      throttling.close();
+      throttling.server.close();
     }
   });
 
