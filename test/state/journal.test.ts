@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { closeSync, constants, existsSync, openSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, readdir, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { JournalWriter } from '../../src/state/journal.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
@@ -147,6 +147,16 @@ function line(seq: number, records: ActionWatchRecord[]): string {
   return `${JSON.stringify({ seq, watches: Object.fromEntries(records.map((r) => [watchKey(r), r])) })}\n`;
 }
 
+/**
+ * The files beside a state just opened, but for the next journal, which the store opens in the background as
+ * it starts (a readdir may find it already): that one must be empty, holding nothing of what came before.
+ */
+async function filesAfterOpen(path: string): Promise<string[]> {
+  const files = await readdir(join(path, '..'));
+  if (files.includes(`${basename(path)}.journal`)) expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
+  return files.filter((f) => f !== `${basename(path)}.journal`);
+}
+
 describe('the state journal', () => {
   it('loads a state file written before the journal, and appends each later save to a journal beside it', async () => {
     const path = await statePath();
@@ -179,11 +189,8 @@ describe('the state journal', () => {
     const store = await open(path);
     expect(store.torn).toEqual([{ path: `${path}.journal`, line: 2, bytes: 40 }]);
     expect(store.entries().map(([k]) => k)).toEqual([key('req-1'), key('req-2')]);
-    // Compacted at once: a new line appended after the torn one would bury it mid-file. The store opens the
-    // next journal in the background as it starts (empty, as a readdir may find it already).
-    const files = await readdir(join(path, '..'));
-    expect(files.filter((f) => f !== 'state.json.journal')).toEqual(['state.json']);
-    if (files.includes('state.json.journal')) expect(await readFile(`${path}.journal`, 'utf8')).toBe('');
+    // Compacted at once: a new line appended after the torn one would bury it mid-file.
+    expect(await filesAfterOpen(path)).toEqual(['state.json']);
     expect(stateOnDisk(path)).toMatchObject({ seq: 4, watches: { [key('req-1')]: record('req-1'), [key('req-2')]: record('req-2') } });
   });
 
@@ -277,7 +284,7 @@ describe('the state journal', () => {
       await writeFile(`${path}.journal`, files.current);
       const store = await open(path);
       expect(store.entries(), moment).toEqual([r1, r2, r3].map((r) => [watchKey(r), r]));
-      expect(await readdir(join(path, '..')), moment).toEqual(['state.json']);
+      expect(await filesAfterOpen(path), moment).toEqual(['state.json']);
     }
   });
 
