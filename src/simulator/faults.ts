@@ -28,6 +28,12 @@ export type FaultSpec =
   /** Resets the connection without an answer. */
   | { readonly kind: 'reset' }
   /**
+   * The usual answer (a gate's refusal too: a 401 to a wrong key or password) cut off: its status line,
+   * headers and the first half of its body are sent, then the connection is closed, as a proxy or a
+   * gateway worker that dies mid-answer leaves it.
+   */
+  | { readonly kind: 'cut-body' }
+  /**
    * 404 with Nova's own itemNotFound for what the request addresses (`Instance <id> could not be found.`),
    * as a cell database blip or a server deleted and seen through a stale cache would answer.
    */
@@ -74,7 +80,8 @@ export interface FaultTarget {
 export type FaultEffect =
   | { readonly type: 'answer'; readonly status: number; readonly headers: Readonly<Record<string, string>>; readonly body: string }
   | { readonly type: 'delay'; readonly ms: number }
-  | { readonly type: 'reset' };
+  | { readonly type: 'reset' }
+  | { readonly type: 'cut' };
 
 interface Armed {
   readonly spec: FaultSpec;
@@ -195,5 +202,7 @@ export function faultEffect(spec: FaultSpec, route: Route, cloudNow: number): Fa
       return { type: 'delay', ms: spec.delayMs };
     case 'reset':
       return { type: 'reset' };
+    case 'cut-body':
+      return { type: 'cut' };
   }
 }

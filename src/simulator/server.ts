@@ -249,8 +249,8 @@ class NovaSimulator implements Simulator {
 
     const fault = this.#faults.take(route, path);
     const effect = fault === undefined ? undefined : faultEffect(fault, matched, this.#stamp(this.#now()));
-    if (effect === undefined) {
-      this.#answer(res, record.method, target, record.headers, body);
+    if (effect === undefined || effect.type === 'cut') {
+      this.#answer(res, record.method, target, record.headers, body, effect !== undefined);
     } else if (effect.type === 'answer') {
       this.#send(res, effect);
     } else if (effect.type === 'reset') {
@@ -270,7 +270,7 @@ class NovaSimulator implements Simulator {
   }
 
   /** Answers from the scripts, evaluated at the moment of answering (after any delay). */
-  #answer(res: ServerResponse, method: string, target: string, headers: Readonly<Record<string, string>>, body: string): void {
+  #answer(res: ServerResponse, method: string, target: string, headers: Readonly<Record<string, string>>, body: string, cut = false): void {
     const [path = '/', query = ''] = target.split(/\?(.*)/s);
     const route = matchRoute(path);
     const now = this.#now();
@@ -295,7 +295,7 @@ class NovaSimulator implements Simulator {
       status: response.status,
       headers: { ...response.headers, 'x-openstack-request-id': requestId, 'x-compute-request-id': requestId },
       body: response.status === 204 ? '' : JSON.stringify(response.body),
-    });
+    }, cut);
   }
 
   /** The project of a server the scripts know; undefined for another. */
@@ -303,12 +303,19 @@ class NovaSimulator implements Simulator {
     return this.#plans.find((p) => p.serverId === serverId)?.projectId;
   }
 
-  #send(res: ServerResponse, answer: Omit<ApiResponse, 'body'> & { body: string }): void {
+  /** `cut`: the first half of the body only, the connection closed once it is sent (the fault `cut-body`). */
+  #send(res: ServerResponse, answer: Omit<ApiResponse, 'body'> & { body: string }, cut = false): void {
     // The Date of the simulator's clock, which stamps its actions: a cloud whose clock is not the client's
     // (`now` set apart from Date.now) shows it in both, as a real one does (RFC 9110 6.6.1).
     const date = new Date(this.#stamp(this.#now())).toUTCString();
-    res.writeHead(answer.status, { ...answer.headers, date, 'content-length': String(Buffer.byteLength(answer.body)) });
-    res.end(answer.body);
+    const length = Buffer.byteLength(answer.body);
+    res.writeHead(answer.status, { ...answer.headers, date, 'content-length': String(length) });
+    if (!cut) {
+      res.end(answer.body);
+      return;
+    }
+    // Closed, not reset, once the half is written: a reset could overtake it, and the client see no status.
+    res.write(Buffer.from(answer.body).subarray(0, Math.floor(length / 2)), () => res.socket?.destroy());
   }
 }
 

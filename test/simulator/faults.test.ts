@@ -145,6 +145,18 @@ describe('transport faults', () => {
     expect((await get(url)).status).toBe(200);
   });
 
+  it('cut-body sends the usual answer\'s status, headers and half its body, the authentication\'s refusal too, then closes the connection', async () => {
+    const { sim, url } = await withAction('secret');
+    sim.injectFault({ kind: 'cut-body' }, { route: 'action' });
+    const response = await fetch(url);
+    expect(response.status).toBe(401);
+    const length = Number(response.headers.get('content-length'));
+    expect(length).toBeGreaterThan(0);
+    await expect(response.text()).rejects.toThrow(TypeError);
+    expect(sim.requests.at(-1)).toMatchObject({ route: 'action', status: null });
+    expect((await get(url)).text).toHaveLength(length);
+  });
+
   it('slow answers normally after the delay, from the state at answer time', async () => {
     const clock = manualClock();
     simulator = await startSimulator({ now: clock.now });
