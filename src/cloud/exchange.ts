@@ -81,7 +81,12 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
     signing = false;
     const sent = signed === undefined ? req : { ...req, headers: { ...req.headers, ...signed } };
     const sentOn = Date.now() - performance.now();
-    const res = await requestText(options.dispatcher, sent, { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES }, signals);
+    const res = await requestText(
+      options.dispatcher,
+      sent,
+      { timeoutMs: options.timeout, keep: MAX_BODY_BYTES, keepError: MAX_ERROR_BODY_BYTES, drain: MAX_BODY_BYTES, answeredOnBodyError: isRefusal },
+      signals,
+    );
     if (isThrottled(res.status, res.text)) feedback = { throttled: true, retryAfterMs: parseRetryAfter(res.headers) };
     const secrets = signed === undefined ? req.secrets : [...(req.secrets ?? []), ...credentialsIn(signed)];
     // The reason phrase is the server's words as much as the body is, and an error message shows it.
@@ -115,6 +120,16 @@ const UNSENT: RateFeedback = { throttled: false, unsent: true };
 function isThrottled(status: number, text: string): boolean {
   if (status === 429) return true;
   return !isSuccess(status) && text.includes(THROTTLED_CODE) && apiMessageFromText(text)?.code === THROTTLED_CODE;
+}
+
+/**
+ * A 401 or 403 is the refusal it is once its status has come, whatever becomes of its body, which only
+ * words it: taken for a failure of the network, it was retried (poll.retries, a login 2 s later), and each
+ * retry was one more refusal in a row of the same credentials, which the identity service (IAM: 5 failed
+ * logins in 15 min) or the API gateway (more than five refused signatures) locks.
+ */
+function isRefusal(status: number): boolean {
+  return status === 401 || status === 403;
 }
 
 export function isSuccess(status: number): boolean {

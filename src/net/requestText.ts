@@ -32,9 +32,10 @@ export interface TextLimits {
   /**
    * An answer whose body breaks off after its status came (the connection lost, the timeout or an abort)
    * resolves with what was read (`truncated`) instead of failing: for a sender, whose request the
-   * receiver has had once it answered, and which would send it twice if that counted as a failure.
+   * receiver has had once it answered, and which would send it twice if that counted as a failure. A
+   * function says it of the statuses it holds true for.
    */
-  answeredOnBodyError?: boolean;
+  answeredOnBodyError?: boolean | ((status: number) => boolean);
 }
 
 /** The error a request fails with when `timeoutMs` ran out. */
@@ -157,7 +158,8 @@ class TextHandler implements Dispatcher.DispatchHandler {
   }
 
   #brokenOff(err: unknown): void {
-    if (this.#status !== 0 && this.#limits.answeredOnBodyError === true) this.#succeed(true);
+    const answered = this.#limits.answeredOnBodyError;
+    if (this.#status !== 0 && (answered === true || (typeof answered === 'function' && answered(this.#status)))) this.#succeed(true);
     else this.#fail(err);
   }
 

@@ -347,6 +347,22 @@ describe('AK/SK with a secret key the gateway refuses', () => {
     expect(h.logs.lines().filter((l) => l['msg'] === 'the gateway accepts the access key again: requests go out as before')).toHaveLength(1);
   });
 
+  it('takes a 401 whose body broke off for the refusal it is: no poll retries it (poll.retries), and the passes after hold back as after a whole one', async () => {
+    const { app, actions } = await akskWithWrongSecretKey(3);
+    h.simulator.injectFault({ kind: 'cut-body' }, { times: 100 });
+    for (let pass = 0; pass < 3; pass++) {
+      vi.advanceTimersByTime(5000);
+      const statuses = await app.engine.pollOnce();
+      expect(statuses.map((st) => [st.state, st.pollFailed])).toEqual(actions.map(() => ['pending', true]));
+    }
+    // Each refusal counts towards the gateway's lock: retried, the first pass alone sent twelve.
+    expect(h.simulator.requests).toHaveLength(1);
+    const holding = h.logs.lines().filter((l) => String(l['msg']).startsWith('the gateway refused the access key'));
+    expect(holding.map((l) => l['level'])).toEqual([50]);
+    expect(holding[0]?.['error']).toMatch(/ → 401 Unauthorized: /);
+    for (const secret of ALL_SECRETS) expect(h.logs.text).not.toContain(secret);
+  });
+
   it('check and wait each make one refused request, however many watches', async () => {
     const { actions, yaml } = await akskWithWrongSecretKey(8);
     const path = await h.writeConfig(yaml);

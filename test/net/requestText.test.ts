@@ -105,6 +105,25 @@ it('resolves with what came of a body broken off after its status, said to be cu
   }
 });
 
+it('resolves with what came of a body stalled past timeoutMs for the statuses told that the answer counts, and fails for the others', async () => {
+  const stalling = createServer((req, res) => {
+    res.writeHead(req.url === '/refused' ? 401 : 200, { 'content-length': '100' });
+    res.write('{"error": ');
+  }).listen(0, '127.0.0.1');
+  await once(stalling, 'listening');
+  try {
+    const base = `http://127.0.0.1:${(stalling.address() as AddressInfo).port}`;
+    const limits = { ...LIMITS, timeoutMs: 1500, answeredOnBodyError: (status: number) => status === 401 };
+    const refused = requestText(agent, { method: 'GET', url: `${base}/refused`, headers: {} }, limits, []);
+    const other = requestText(agent, { method: 'GET', url: `${base}/other`, headers: {} }, limits, []);
+    expect(await refused).toMatchObject({ status: 401, text: '{"error": ', truncated: true });
+    await expect(other).rejects.toMatchObject({ name: 'TimeoutError' });
+  } finally {
+    stalling.closeAllConnections();
+    stalling.close();
+  }
+});
+
 it('fails with a TimeoutError that says how long it waited when the answer takes longer than timeoutMs', async () => {
   const stalled = createServer(() => undefined).listen(0, '127.0.0.1');
   await once(stalled, 'listening');

@@ -16,7 +16,8 @@ import { createEcsClient, type EcsClient } from '../../../src/cloud/client.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 import type { AuthConfig } from '../../../src/config/schema.ts';
 import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
-import { actionAnswer, cloudConfig, fixtureText, headersOf, mockAgent } from '../helpers.ts';
+import type { Logger } from '../../../src/observability/logger.ts';
+import { actionAnswer, captureLogger, cloudConfig, fixtureText, headersOf, mockAgent } from '../helpers.ts';
 
 const AK = 'QTWAOYTTINDUT2QVKYUC';
 const SK = 'MFyfvK41ba2giqM7Uio6PznpdUKGpownRZlmVmHc';
@@ -213,7 +214,7 @@ describe('an ECS client with AK/SK', () => {
    * no other request was refused, which the gateway would count towards locking the key.
    */
   /** `body` with a client of `auth` on `sim` and a reboot of s-1 to read; the client, `sim` and `dir` removed after. */
-  async function withClient(sim: Simulator, dir: string, auth: AuthConfig, body: (client: EcsClient, ref: { projectId: string; serverId: string }) => Promise<void>, options: { rateLimit?: { count: number; perMs: number } } = {}): Promise<void> {
+  async function withClient(sim: Simulator, dir: string, auth: AuthConfig, body: (client: EcsClient, ref: { projectId: string; serverId: string }) => Promise<void>, options: { rateLimit?: { count: number; perMs: number }; logger?: Logger } = {}): Promise<void> {
     const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', auth }), { logger: pino({ level: 'silent' }), ...options });
     try {
       const ref = { projectId: PROJECT, serverId: 's-1' };
@@ -272,6 +273,23 @@ describe('an ECS client with AK/SK', () => {
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       expect(sim.requests.map((r) => r.status)).toEqual([401, 200]);
     });
+  });
+
+  it('holds reads back after a 401 whose body broke off, as after a whole one: its status was read, and a retry would be one more refusal in a row', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
+    sim.injectFault({ kind: 'cut-body' }, { route: 'server', times: 10 });
+    const { logger, raw } = captureLogger();
+    const wrong = 'wrong-SECRET-key-4d1e';
+    await withClient(sim, dir, { type: 'aksk', accessKey: AK, secretKey: wrong }, async (client, ref) => {
+      await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized', status: 401, retryable: false });
+      await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized', message: expect.stringMatching(/^not sent: held back since the gateway refused the access key/) });
+      expect(sim.requests.map((r) => r.route)).toEqual(['server']);
+      const refused = raw.filter((l) => l.includes('the gateway refused the access key'));
+      expect(refused).toHaveLength(1);
+      expect(refused[0]).toMatch(/"level":50,.*→ 401 /);
+      expect(raw.join('\n')).not.toContain(wrong);
+    }, { logger });
   });
 
   it('holds back the reads waiting their turn at the rate limit once one sent before them was refused', async () => {

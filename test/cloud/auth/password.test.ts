@@ -235,6 +235,24 @@ describe('password auth', () => {
     expect(logins()).toHaveLength(3);
   });
 
+  it('a wrong password whose 401 broke off mid-body is refused all the same: its status was read, and another login within the 5 min would be one more failed in a row', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    await simulator();
+    sim.injectFault({ kind: 'cut-body' }, { route: 'identity', times: 10 });
+    const { strategy, lines, raw } = auth({ password: 'not-the-PASSWORD-6b2a' });
+
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect(error).toMatchObject({ kind: 'unauthorized', retryable: false, status: 401 });
+    expect(lines.filter((l) => l.level >= 40)).toEqual([
+      expect.objectContaining({ level: 50, msg: 'the identity service refused the credentials; next attempt in 5 min or when the password changes', attempt: 1 }),
+    ]);
+    // The backoff of a failure that passes (2 s, 4 s, ...) would have it log in again and again.
+    vi.advanceTimersByTime(TRANSIENT_BACKOFF_MS.max);
+    expect(await failure(strategy.headers(REQUEST, undefined))).toBe(error);
+    expect(logins()).toHaveLength(1);
+    expect(raw.join('\n')).not.toContain('not-the-PASSWORD-6b2a');
+  });
+
   it('says an identity endpoint that redirects (http:// for https://) sends the login elsewhere, not that the credentials were refused', async () => {
     const identityEndpoint = await identityService((_req, res) => {
       res.writeHead(301, { location: 'https://iam.example.com/v3/auth/tokens?nocatalog=true' });
