@@ -292,6 +292,26 @@ describe('an ECS client with AK/SK', () => {
     }, { logger });
   });
 
+  it('takes a refusal that would come only after cloud.timeout for a request that timed out, not for a refused key: nothing held back, nothing said refused', async () => {
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
+    sim.injectFault({ kind: 'slow', delayMs: 5000 }, { route: 'server' });
+    const { logger, raw } = captureLogger();
+    const client = createEcsClient(cloudConfig({ endpoint: sim.url, microversion: '2.60', timeout: 500, auth: { type: 'aksk', accessKey: AK, secretKey: 'not-the-secret-key' } }), { logger });
+    try {
+      const ref = { projectId: PROJECT, serverId: 's-1' };
+      sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      const error = await client.getServer(ref).then(() => undefined, (err: unknown) => err as Error);
+      expect(error).toMatchObject({ kind: 'timeout', retryable: true, message: expect.stringMatching(/ → timed out: no complete answer within 500 ms$/) });
+      expect(raw.filter((l) => l.includes('refused'))).toEqual([]);
+      // The daemon cannot know it was refused: the next read goes, and its refusal holds the others back.
+      await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized', status: 401 });
+      expect(sim.requests.map((r) => r.route)).toEqual(['server', 'server']);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
   it('holds back the reads waiting their turn at the rate limit once one sent before them was refused', async () => {
     vi.useFakeTimers({ toFake: ['performance', 'setTimeout', 'clearTimeout'] });
     const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
