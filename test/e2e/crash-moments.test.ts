@@ -23,6 +23,14 @@ import { stateOnDisk } from '../state/onDisk.ts';
 
 const PROJECT = 'crash-moments-project';
 const TOKEN = 'tok-crash-moments';
+/**
+ * Room at a load of 12 on two cores, with up to five of these tests at a time (vitest's maxConcurrency): a
+ * daemon's start, a few hundred milliseconds of processor on a quiet machine, takes seconds there, and a
+ * test starts up to seven. A wait for an event gives up only after WAIT_MS; one that comes true costs
+ * nothing of it. A test's limit covers its waits and starts at that load.
+ */
+const WAIT_MS = 30_000;
+const TEST_TIMEOUT = 90_000;
 
 interface Delivery {
   id: string;
@@ -366,7 +374,7 @@ async function batchOfTwo(s: Rig, chat: Receiver): Promise<{ done: Watch; later:
 }
 
 /** Resolves once `condition` holds, looked at every 10 ms. */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
   const giveUpAt = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > giveUpAt) throw new Error(`${what}: not within ${timeoutMs} ms`);
@@ -375,7 +383,7 @@ async function until(condition: () => boolean, what: string, timeoutMs = 10_000)
 }
 
 /** Resolves once the cloud shows every event of `w`'s action finished, read as the daemon reads it. */
-async function untilFinished(simulator: Simulator, w: Watch, timeoutMs = 10_000): Promise<void> {
+async function untilFinished(simulator: Simulator, w: Watch, timeoutMs = WAIT_MS): Promise<void> {
   const url = `${simulator.url}/v2.1/${PROJECT}/servers/${w.serverId}/os-instance-actions/${w.requestId}`;
   const headers = { 'x-auth-token': TOKEN, 'openstack-api-version': 'compute 2.60' };
   const finished = async () => {
@@ -389,12 +397,7 @@ async function untilFinished(simulator: Simulator, w: Watch, timeoutMs = 10_000)
   }
 }
 
-/**
- * `it` whose test gets a rig of its own, closed after it. The tests run one after the other: side by side,
- * their daemons' starts (each some hundreds of milliseconds of processor) contend for two cores, which made
- * the file no faster and stretched every wait for a moment. Save the two that spend seconds waiting for an
- * action and a deadline on the real clock, which wait side by side.
- */
+/** `it` whose test gets a rig of its own (nothing shared with another test), closed after it. */
 const test = it.extend('rig', async ({ onTestFinished }) => {
   const rig = await Rig.start();
   onTestFinished(() => rig.close());
@@ -404,7 +407,7 @@ const test = it.extend('rig', async ({ onTestFinished }) => {
 // Each test kills its daemons; one that failed before it could leaves them to this.
 afterAll(killDaemons);
 
-describe('run, stopped at its worst moments and started again', () => {
+describe.concurrent('run, stopped at its worst moments and started again', { timeout: TEST_TIMEOUT }, () => {
   test('sends what was saved before the first send began, after a SIGKILL at the daemon\'s first connection to the receiver', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = s.finishedAction();
@@ -429,7 +432,7 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(s.recordOnDisk(w)?.deliveries['chat']).toMatchObject({ status: 'delivered', attempts: 1 });
   });
 
-  test.concurrent('drops the early warning a SIGKILL cut off, when the action finished while the daemon was stopped: the outcome alone comes after the restart', async ({ rig: s }) => {
+  test('drops the early warning a SIGKILL cut off, when the action finished while the daemon was stopped: the outcome alone comes after the restart', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = newIds();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, warnAfter: 1s }'));
@@ -453,7 +456,7 @@ describe('run, stopped at its worst moments and started again', () => {
     expect(s.recordOnDisk(w)).toMatchObject({ verdict: { outcome: 'success' }, warning: { deliveries: { chat: { status: 'superseded' } } } });
   });
 
-  test.concurrent('judges by its own times an action that finished in time while the daemon was stopped, though the first polls after the restart fail past the deadline', async ({ rig: s }) => {
+  test('judges by its own times an action that finished in time while the daemon was stopped, though the first polls after the restart fail past the deadline', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = newIds();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, deadline: 3s }'));
