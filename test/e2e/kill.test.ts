@@ -8,13 +8,14 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterEach, expect, it } from 'vitest';
-import { startSimulator, type ActionScript, type Simulator } from '../../src/simulator/index.ts';
-import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
+import { afterAll, expect, it } from 'vitest';
+import { startSimulator, type ActionScript } from '../../src/simulator/index.ts';
+import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { killDaemons, startDaemon } from './daemon.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
+import { waitUntil } from '../eventually.ts';
 
 const PROJECT = 'kill-test-project';
 const TOKEN = 'tok-kill-test';
@@ -30,12 +31,24 @@ interface Expected {
   extra: string;
 }
 
-let simulator: Simulator | undefined;
-let sink: WebhookSink | undefined;
-let silent: Awaited<ReturnType<typeof startSilentReceiver>> | undefined;
-afterEach(async () => {
-  killDaemons();
-  await Promise.all([simulator?.close(), sink?.close(), silent?.close()]);
+/**
+ * Room at a load of 12 on two cores, where a daemon's start, a few hundred milliseconds of processor on a
+ * quiet machine, takes seconds: how long a run may take to come to its verdict, and the second test's limit.
+ */
+const WAIT_MS = 30_000;
+
+// Each test kills its daemons; one that failed before it could leaves them to this.
+afterAll(killDaemons);
+
+/**
+ * `it` whose test gets a simulator of its own, closed after it. The two tests share nothing else either (each
+ * its receivers and state folder), and spend most of their time waiting for verdicts and a deadline on the
+ * real clock: side by side, the file takes about as long as the longer of them.
+ */
+const test = it.extend('simulator', async ({ onTestFinished }) => {
+  const simulator = await startSimulator({ token: TOKEN });
+  onTestFinished(() => simulator.close());
+  return simulator;
 });
 
 /** Takes every request and never answers it. */
@@ -73,12 +86,11 @@ function daemon(config: string, args: string[] = []) {
   return { child: started.child, sawVerdict: started.saw('watch finished') };
 }
 
-it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed between verdict and save', async () => {
-  simulator = await startSimulator({ token: TOKEN });
+test.concurrent('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed between verdict and save', { timeout: 120_000 }, async ({ simulator, onTestFinished }) => {
   const dir = await mkdtemp(join(tmpdir(), 'eaw-kill-'));
   const statePath = join(dir, 'state.json');
   const onDiskAtSend: boolean[] = [];
-  sink = await startWebhookSink({
+  const sink = await startWebhookSink({
     // What a receiver can check: is the outcome it is told about already in the daemon's state file?
     onReceive: (hook) => {
       const body = hook.body as { outcome: string; watch: { projectId: string; serverId: string; requestId: string } };
@@ -87,12 +99,13 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
       onDiskAtSend.push(state.watches[key]?.verdict?.outcome === body.outcome);
     },
   });
+  onTestFinished(() => sink.close());
   const slow = { serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` };
   const scenarios = Array.from({ length: APPEARING + TIMEOUTS.length }, (_, i) => scenario(i));
   const yaml = (withDeadReceiver: boolean) =>
     [
       'cloud:',
-      `  endpoint: ${simulator!.url}`,
+      `  endpoint: ${simulator.url}`,
       `  projectId: ${PROJECT}`,
       '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
       '  microversion: "2.60"',
@@ -106,9 +119,9 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
       'notifiers:',
       '  chat:',
       '    type: webhook',
-      `    url: ${sink!.url}`,
+      `    url: ${sink.url}`,
       // A receiver that never answers keeps the outbox busy, as in real life.
-      ...(withDeadReceiver ? ['  silent:', '    type: webhook', `    url: ${silent!.url}`, '    timeout: 300ms'] : []),
+      ...(withDeadReceiver ? ['  silent:', '    type: webhook', `    url: ${silent.url}`, '    timeout: 300ms'] : []),
       'state:',
       `  path: ${statePath}`,
       'shutdown:',
@@ -124,7 +137,8 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
       ),
       '',
     ].join('\n');
-  silent = await startSilentReceiver();
+  const silent = await startSilentReceiver();
+  onTestFinished(() => silent.close());
   const config = join(dir, 'watch.yaml');
   await writeFile(config, yaml(true));
   simulator.addAction({ projectId: PROJECT, ...slow, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }], neverFinishes: true });
@@ -138,8 +152,8 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
     // Until now Nova has not known this action (404); it is there, finished, when the daemon starts.
     simulator.addAction(appearing.script);
     const { child, sawVerdict } = daemon(config);
-    // A verdict comes within a second or two; the limit is for a machine busy with other test files.
-    if (await Promise.race([sawVerdict, sleep(15_000).then(() => false)])) {
+    // A verdict comes within a second or two on a quiet machine.
+    if (await Promise.race([sawVerdict, sleep(WAIT_MS).then(() => false)])) {
       killsAfterVerdict++;
       // Anywhere from at once to just past the save, which waits for the slow watch's answer (300 ms).
       await sleep(Math.random() * 350);
@@ -167,10 +181,9 @@ it('loses and contradicts nothing, and sends nothing not on disk, when SIGKILLed
   expect(idsPerWatch.every((n) => n === 1)).toBe(true);
   // 3: the deliveries owed to the receiver removed from the file were given up.
   expect(code).toBe(3);
-}, 120_000);
+});
 
-it('tells a finish seen in time once, with one webhook-id, when SIGKILLed while its confirming reads fail past the deadline and again as its verdict is sent', async () => {
-  simulator = await startSimulator({ token: TOKEN });
+test.concurrent('tells a finish seen in time once, with one webhook-id, when SIGKILLed while its confirming reads fail past the deadline and again as its verdict is sent', { timeout: 3 * WAIT_MS }, async ({ simulator, onTestFinished }) => {
   const dir = await mkdtemp(join(tmpdir(), 'eaw-kill-'));
   const statePath = join(dir, 'state.json');
   const ids = { serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` };
@@ -179,13 +192,14 @@ it('tells a finish seen in time once, with one webhook-id, when SIGKILLed while 
   const recordOnDisk = () => (stateOnDisk(statePath) as { watches: { [key: string]: Kept | undefined } }).watches[key];
   let sending: ReturnType<typeof startDaemon> | undefined;
   const onDiskAtSend: Array<string | undefined> = [];
-  sink = await startWebhookSink({
+  const sink = await startWebhookSink({
     onReceive: () => {
       onDiskAtSend.push(recordOnDisk()?.verdict?.outcome);
       // Killed with its first attempt in flight, the verdict saved.
       sending?.child.kill('SIGKILL');
     },
   });
+  onTestFinished(() => sink.close());
   const config = join(dir, 'watch.yaml');
   await writeFile(config, [
     'cloud:', `  endpoint: ${simulator.url}`, `  projectId: ${PROJECT}`, '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }', '  microversion: "2.60"',
@@ -201,12 +215,12 @@ it('tells a finish seen in time once, with one webhook-id, when SIGKILLed while 
 
   const first = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
   // Until the state holds a poll past the deadline that failed, after the one that saw the finish.
-  for (;;) {
-    const record = recordOnDisk();
-    if (record?.observed?.finishSeenAt && record.lastError !== null && Date.now() > Date.parse(record.trackingSince) + 3000) break;
+  await waitUntil(() => {
     expect(first.child.exitCode).toBeNull();
-    await sleep(100);
-  }
+    const record = recordOnDisk();
+    if (!record?.observed?.finishSeenAt) return false;
+    return record.lastError !== null && Date.now() > Date.parse(record.trackingSince) + 3000;
+  }, WAIT_MS);
   first.child.kill('SIGKILL');
   await once(first.child, 'exit');
   expect(sink.received).toHaveLength(0);
@@ -226,4 +240,4 @@ it('tells a finish seen in time once, with one webhook-id, when SIGKILLed while 
   expect(hooks[0]!.body.reason).toMatch(/^reboot: 1 event succeeded/);
   expect(new Set(hooks.map((h) => h.id)).size).toBe(1);
   expect(new Set(hooks.map((h) => h.body.detectedAt)).size).toBe(1);
-}, 30_000);
+});
