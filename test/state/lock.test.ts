@@ -1,12 +1,12 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { closeSync, constants, openSync, readFileSync, readdirSync, readlinkSync, renameSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, readdirSync, readlinkSync, renameSync, statSync, writeFileSync, writeSync } from 'node:fs';
 import { link, mkdir, mkdtemp, readFile, readdir, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir, uptime } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { acquireStateLock, DEFAULT_LOCK_TIMING, StateLockError, type LockHolder, type StateLock } from '../../src/state/lock.ts';
+import { acquireStateLock, DEFAULT_LOCK_TIMING, StateLock, StateLockError, type LockHolder, type LockTiming } from '../../src/state/lock.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import { createApp } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
@@ -16,16 +16,30 @@ import { StateStore } from '../../src/state/store.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { thisBootId } from '../../src/watch/clockSteps.ts';
 import { stateFiles, stateOnDisk } from './onDisk.ts';
-import { eventually } from '../eventually.ts';
+import { eventually, waitUntil } from '../eventually.ts';
 
 const TIMING = { refreshMs: 50, staleMs: 400 };
+/** For a test that moves our clock on a refresh at a time, looks twice at each: stale at the second missed. */
+const TWO_REFRESHES = { refreshMs: 100, staleMs: 200 };
 const held: StateLock[] = [];
 const children: Array<ReturnType<typeof spawn>> = [];
 
 afterEach(async () => {
   for (const lock of held.splice(0)) await lock.release();
   for (const child of children.splice(0)) child.kill('SIGKILL');
+  // After the releases: a holder taken with a faked setInterval clears it through the faked clearInterval.
+  vi.useRealTimers();
 });
+
+/**
+ * Our monotonic clock, stood still: a lock looks unchanged for as long as the test moves the clock on
+ * (vi.advanceTimersByTime), not for as long as a loaded machine takes to run the looks (a pause of 400 ms,
+ * the stale time below, is common at a load of 10 on two cores). With `setInterval`, a holder taken after
+ * this refreshes its lock only when the test moves the clock a refresh on.
+ */
+function stopOurClock(...more: Array<'setInterval' | 'clearInterval'>): void {
+  vi.useFakeTimers({ toFake: ['performance', ...more] });
+}
 
 async function statePath(): Promise<string> {
   return join(await mkdtemp(join(tmpdir(), 'eaw-lock-')), 'state.json');
@@ -47,6 +61,44 @@ async function writeHolder(path: string, holder: Partial<LockHolder>, ageMs = 0)
   await writeFile(`${path}.lock`, JSON.stringify(full));
   const then = new Date(Date.now() - ageMs);
   await utimes(`${path}.lock`, then, then);
+}
+
+/**
+ * A start of the lock that the test follows look by look (acquireStateLock's `looked`): `look()` resolves at
+ * its next look at a lock another holds, or once it has taken the lock or given up, whichever comes first.
+ * `onLook` runs within the look, before the start judges what it read.
+ */
+function startLooking(path: string, options: { timing?: LockTiming; logger?: ReturnType<typeof logger>['logger']; onLook?: () => void } = {}) {
+  const stop = new AbortController();
+  let state: 'waiting' | StateLock | Error = 'waiting';
+  let nextLook = () => {};
+  const settled = acquireStateLock(path, {
+    logger: options.logger ?? logger().logger,
+    timing: options.timing ?? TIMING,
+    signal: stop.signal,
+    looked: () => {
+      options.onLook?.();
+      nextLook();
+    },
+  }).then(
+    (lock) => {
+      held.push(lock);
+      state = lock;
+    },
+    (err: unknown) => {
+      state = err as Error;
+    },
+  );
+  return {
+    state: () => state,
+    look: () => Promise.race([new Promise<void>((resolve) => (nextLook = resolve)), settled]),
+    /** Stops a start still waiting; resolves with what it came to. */
+    stop: async () => {
+      stop.abort();
+      await settled;
+      return state;
+    },
+  };
 }
 
 /** A live process that is not us, as another daemon on this host would be. */
@@ -172,24 +224,71 @@ describe('the state lock', () => {
   });
 
   it('lets only one of several daemons starting at once take over a stale lock', async () => {
-    for (let round = 0; round < 10; round++) {
+    // Each finds the holder gone; the one that removes the lock first takes it, and a lock it then finds
+    // fresh (ours, by pid: checkable only by its refresh) is waited for, not removed in turn.
+    // A look every 50 ms, and a lock of ours never stale while they look.
+    const timing = { refreshMs: 200, staleMs: 30_000 };
+    for (let round = 0; round < 5; round++) {
       const path = await statePath();
       await writeHolder(path, { pid: await deadPid() });
-      // Each finds the holder gone; the one that removes the lock first takes it, and a lock it then finds
-      // fresh (ours, by pid: checkable only by its refresh) is waited for, not removed in turn.
-      const stop = new AbortController();
-      const timing = { refreshMs: 60_000, staleMs: 30_000 };
-      const tries = Array.from({ length: 8 }, () => acquireStateLock(path, { logger: logger().logger, timing, signal: stop.signal }));
-      const taken: StateLock[] = [];
-      for (const t of tries) void t.then((lock) => taken.push(lock), () => undefined);
-      await new Promise((resolve) => setTimeout(resolve, 300));
-      stop.abort();
-      await Promise.allSettled(tries);
-      held.push(...taken);
+      const starts = Array.from({ length: 8 }, () => startLooking(path, { timing }));
+      await waitUntil(() => starts.some((start) => start.state() !== 'waiting'));
+      // Two looks more of each: the second read the lock as it is now, and none judges the crashed one's again.
+      await Promise.all(starts.map(async (start) => (await start.look(), await start.look())));
+      const taken = (await Promise.all(starts.map((start) => start.stop()))).filter((outcome) => outcome instanceof StateLock);
       expect(taken).toHaveLength(1);
       expect(JSON.parse(await readFile(`${path}.lock`, 'utf8'))).toMatchObject({ instance: taken[0]!.holder.instance });
       for (const lock of held.splice(0)) await lock.release();
     }
+  });
+
+  it('leaves alone the lock another daemon took between its look at a stale lock and its takeover, while a third one starts', async () => {
+    // Daemons A, B and C start after a crash. A takes the crashed daemon's lock over first; B, which judged
+    // that lock stale before, takes it over after, and C starts meanwhile. A's lock is a named pipe here,
+    // whose text comes when the test writes it: B waits in its read of it, between judging the crashed
+    // daemon's lock and removing it, for as long as the test takes to start C. B moving the lock aside to
+    // read it and putting it back after, as before the claim, let C take the lock in between, and B's
+    // put-back then failed: A's lock was gone and A and C both went on (0611232).
+    const path = await statePath();
+    const lockPath = `${path}.lock`;
+    await writeHolder(path, { pid: await deadPid() });
+    const ofA = JSON.stringify({ pid: await livePid(), hostname: hostname(), startedAt: '2026-11-26T10:05:00.000Z', instance: 'A' });
+    const pipePath = `${path}.lock-of-A`;
+    execFileSync('mkfifo', [pipePath]);
+    // Open for writing, so that a read of it waits for its text rather than for a writer.
+    const pipe = openSync(pipePath, constants.O_RDWR | constants.O_NONBLOCK);
+    const { dev, ino } = statSync(pipePath);
+    const readersOfThePipe = () =>
+      readdirSync('/proc/self/fd').filter((fd) => {
+        const found = Number(fd) === pipe ? undefined : statSync(`/proc/self/fd/${fd}`, { throwIfNoEntry: false });
+        return found?.dev === dev && found.ino === ino;
+      }).length;
+    let aTookIt = false;
+    const b = startLooking(path, {
+      onLook: () => {
+        if (aTookIt) return;
+        aTookIt = true;
+        renameSync(pipePath, lockPath);
+      },
+    });
+    let c: ReturnType<typeof startLooking> | undefined;
+    try {
+      await waitUntil(() => readersOfThePipe() === 1);
+      c = startLooking(path);
+      // C has a lock, or reads A's too.
+      await waitUntil(() => c!.state() !== 'waiting' || readersOfThePipe() === 2);
+    } finally {
+      // A's lock as a file again, and its text for whoever reads the pipe.
+      writeFileSync(`${pipePath}.file`, ofA);
+      renameSync(`${pipePath}.file`, lockPath);
+      writeSync(pipe, ofA);
+      closeSync(pipe);
+    }
+    // A live daemon on this host holds it: each is refused.
+    await waitUntil(() => b.state() !== 'waiting' && c.state() !== 'waiting');
+    expect(c.state(), 'C').toBeInstanceOf(StateLockError);
+    expect(b.state(), 'B').toBeInstanceOf(StateLockError);
+    expect(await readFile(lockPath, 'utf8')).toBe(ofA);
   });
 
   it('takes over a stale lock whose takeover claim a daemon left dying, stamped ahead of this host\'s clock (an NFS server\'s), once seen unchanged 10 s', async () => {
@@ -199,24 +298,16 @@ describe('the state lock', () => {
     await writeFile(claim, '');
     const ahead = new Date(Date.now() + 3_600_000);
     await utimes(claim, ahead, ahead);
-    // Our monotonic clock, moved on by the test: the claim's own time never looks old.
-    vi.useFakeTimers({ toFake: ['performance'] });
-    try {
-      let taken: StateLock | undefined;
-      const stop = new AbortController();
-      const trying = acquire(path, logger().logger, stop.signal).then((lock) => (taken = lock));
-      for (let waited = 0; taken === undefined && waited < 40; waited++) {
-        await new Promise((resolve) => setTimeout(resolve, 25));
-        vi.advanceTimersByTime(1000);
-      }
-      // Not taken in 40 s of our clock: it waits on the claim for good.
-      stop.abort();
-      await trying;
-      expect(taken!.holder.pid).toBe(process.pid);
-      await expect(stat(claim)).rejects.toThrow(/ENOENT/);
-    } finally {
-      vi.useRealTimers();
+    // Our monotonic clock, moved on by the test 2 s at each look: the claim's own time never looks old.
+    stopOurClock();
+    const start = startLooking(path);
+    for (let looks = 0; start.state() === 'waiting' && looks < 20; looks++) {
+      await start.look();
+      vi.advanceTimersByTime(2000);
     }
+    // Not taken in 40 s of our clock: it waits on the claim for good.
+    expect(await start.stop()).toBeInstanceOf(StateLock);
+    await expect(stat(claim)).rejects.toThrow(/ENOENT/);
   });
 
   it('takes over at once a lock of this host from before its last start, whose pid is some other live process now (a crash of the host)', async () => {
@@ -235,28 +326,25 @@ describe('the state lock', () => {
     // Our own pid of another boot, fresh: a container of the same host name on another machine (pid 1 in
     // each) sharing the volume may hold it; only its refresh can tell, so it is waited for.
     await writeHolder(path, { pid: process.pid, bootId: 'another-machine' });
-    const stop = new AbortController();
-    const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
-    const outcome = await Promise.race([again.then(() => 'acquired', () => 'failed'), new Promise((r) => setTimeout(r, TIMING.staleMs / 2, 'still waiting'))]);
-    stop.abort();
-    await again.catch(() => undefined);
-    expect(outcome).toBe('still waiting');
+    // It never looks unrefreshed: only how its holder is judged could end the wait. Two looks: the first judged.
+    stopOurClock();
+    const again = startLooking(path);
+    await again.look();
+    await again.look();
+    expect(await again.stop()).toMatchObject({ name: 'AbortError' });
   });
 
   it('waits for a live lock of another machine of the same host name (cloned VMs on one NFS volume), whose pid cannot be checked from here, rather than take it over or refuse it', async () => {
+    // The lock never looks unrefreshed, as a live daemon keeps it: only how its holder is judged could end the wait.
+    stopOurClock();
     for (const pid of [await deadPid(), await livePid()]) {
       const path = await statePath();
       await writeHolder(path, { pid, bootId: 'another-machine' });
-      // Its refreshes, stamped by its clock as ours stands: the lock is as fresh as a live daemon keeps it.
-      const refreshing = setInterval(() => void utimes(`${path}.lock`, new Date(), new Date()).catch(() => undefined), TIMING.refreshMs);
-      const stop = new AbortController();
-      const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
-      const taken = again.then(async (lock) => (await lock.release(), 'acquired'), (err: Error) => `failed: ${err.message}`);
-      const outcome = await Promise.race([taken, new Promise((r) => setTimeout(r, TIMING.staleMs * 2, 'still waiting'))]);
-      stop.abort();
-      clearInterval(refreshing);
-      await taken;
-      expect(outcome, `pid ${pid}`).toBe('still waiting');
+      const again = startLooking(path);
+      // Two looks: the first one judged.
+      await again.look();
+      await again.look();
+      expect(await again.stop(), `pid ${pid}`).toMatchObject({ name: 'AbortError' });
     }
   });
 
@@ -273,8 +361,14 @@ describe('the state lock', () => {
     // Stamped by that host's clock, 5 minutes ahead: it never looks old by ours.
     await writeHolder(path, { pid: 1, hostname: 'dead-node' }, -300_000);
     const { logger: log, logs } = logger();
-    const lock = await acquire(path, log, AbortSignal.timeout(TIMING.staleMs * 10));
-    expect(lock.holder.pid).toBe(process.pid);
+    stopOurClock();
+    const start = startLooking(path, { logger: log });
+    // A quarter of the stale time at each look: by its time it never looks old.
+    for (let looks = 0; start.state() === 'waiting' && looks < 20; looks++) {
+      await start.look();
+      vi.advanceTimersByTime(TIMING.staleMs / 4);
+    }
+    expect(await start.stop()).toBeInstanceOf(StateLock);
     expect(logs.text).toMatch(/took over a stale state lock: it went \d+ s without a refresh/);
   });
 
@@ -282,8 +376,14 @@ describe('the state lock', () => {
     const path = await statePath();
     await writeHolder(path, { pid: process.pid, instance: 'an-earlier-container' });
     const { logger: log, logs } = logger();
-    const lock = await acquire(path, log);
-    expect(lock.holder.instance).not.toBe('an-earlier-container');
+    stopOurClock();
+    const start = startLooking(path, { logger: log });
+    for (let looks = 0; start.state() === 'waiting' && looks < 20; looks++) {
+      await start.look();
+      vi.advanceTimersByTime(TIMING.staleMs / 4);
+    }
+    const lock = await start.stop();
+    expect((lock as StateLock).holder.instance).not.toBe('an-earlier-container');
     expect(logs.text).toContain(`the state file is locked by pid ${process.pid} on host ${hostname()}`);
     expect(logs.text).toContain('took over a stale state lock');
   });
@@ -320,36 +420,53 @@ describe('the state lock', () => {
 
   it('keeps a live holder: its refresh keeps a second daemon elsewhere waiting', async () => {
     const path = await statePath();
-    await acquire(path);
-    const stop = new AbortController();
-    // Seen from another host: nothing to check but the refresh, which goes on.
-    const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
-    const outcome = await Promise.race([again.then(() => 'acquired', () => 'failed'), new Promise((r) => setTimeout(r, TIMING.staleMs * 2, 'still waiting'))]);
-    stop.abort();
-    await again.catch(() => undefined);
-    expect(outcome).toBe('still waiting');
+    const lockPath = `${path}.lock`;
+    stopOurClock('setInterval', 'clearInterval');
+    const lock = await acquireStateLock(path, { logger: logger().logger, timing: TWO_REFRESHES });
+    held.push(lock);
+    // Seen from another host: nothing to check but the refresh, which goes on (the holder knows its lock by
+    // its instance). Not by its age either, which a loaded machine makes more than the stale time between two
+    // refreshes our clock moves on.
+    await writeFile(lockPath, JSON.stringify({ ...lock.holder, hostname: 'other-node' }));
+    const again = startLooking(path, { timing: TWO_REFRESHES });
+    for (let waited = 0; waited <= TWO_REFRESHES.staleMs; waited += TWO_REFRESHES.refreshMs) {
+      const before = (await stat(lockPath)).mtimeMs;
+      vi.advanceTimersByTime(TWO_REFRESHES.refreshMs);
+      // The refresh due now, done: the second look after it read it. A refresh period of our clock then
+      // passes before the next one.
+      for (let looks = 0; (await stat(lockPath)).mtimeMs === before; looks++) {
+        if (looks === 40) throw new Error(`no refresh of the lock within 40 looks after our clock moved on to ${waited + TWO_REFRESHES.refreshMs} ms`);
+        await again.look();
+      }
+      await again.look();
+      await again.look();
+    }
+    expect(await again.stop()).toMatchObject({ name: 'AbortError' });
   });
 
   it('keeps waiting for a live holder on a host whose clock is an hour behind ours (or after ours stepped forward)', async () => {
     const path = await statePath();
     await writeHolder(path, { pid: 1, hostname: 'other-node' }, 3_600_000);
-    // Its refreshes, stamped by its clock: an hour old by ours, every one.
-    const refreshing = setInterval(() => {
-      const then = new Date(Date.now() - 3_600_000);
-      void utimes(`${path}.lock`, then, then);
-    }, TIMING.refreshMs);
-    const stop = new AbortController();
-    const again = acquireStateLock(path, { logger: logger().logger, timing: TIMING, signal: stop.signal });
-    const taken = again.then(async (lock) => (await lock.release(), 'acquired'), () => 'failed');
-    const outcome = await Promise.race([taken, new Promise((r) => setTimeout(r, TIMING.staleMs * 2, 'still waiting'))]);
-    stop.abort();
-    await taken;
-    // Once it stops refreshing, it is taken over all the same.
-    clearInterval(refreshing);
     const { logger: log, logs } = logger();
-    await acquire(path, log);
-    expect(outcome).toBe('still waiting');
-    expect(logs.text).toMatch(/took over a stale state lock: it was last refreshed 3600 s ago/);
+    stopOurClock();
+    const again = startLooking(path, { logger: log, timing: TWO_REFRESHES });
+    // Its refreshes, stamped by its clock: an hour old by ours, every one; each read by a look (the second
+    // after it), and a refresh period of our clock apart.
+    for (let waited = 0; waited <= TWO_REFRESHES.staleMs; waited += TWO_REFRESHES.refreshMs) {
+      const then = new Date(Date.now() - 3_600_000);
+      await utimes(`${path}.lock`, then, then);
+      await again.look();
+      await again.look();
+      vi.advanceTimersByTime(TWO_REFRESHES.refreshMs);
+    }
+    expect(again.state()).toBe('waiting');
+    // Once it stops refreshing, it is taken over all the same, once it has missed one (before the stale time).
+    for (let looks = 0; again.state() === 'waiting' && looks < 20; looks++) {
+      await again.look();
+      vi.advanceTimersByTime(TWO_REFRESHES.refreshMs / 2);
+    }
+    expect(await again.stop()).toBeInstanceOf(StateLock);
+    expect(logs.text).toMatch(/took over a stale state lock: it was last refreshed 36\d\d s ago/);
   });
 
   it('reports the lock as lost when another process took it over', async () => {
@@ -373,6 +490,8 @@ describe('the state lock', () => {
     const path = await statePath();
     const lock = await acquire(path);
     const aside = `${path}.lock.stale-judged`;
+    // However long the machine takes, the file is gone for no time by our clock: looking again is all it takes.
+    stopOurClock();
     await rename(`${path}.lock`, aside);
     const looking = lock.held();
     // Without a second look it has given up by now, and stops: both daemons would end.
@@ -387,7 +506,11 @@ describe('the state lock', () => {
     const path = await statePath();
     const lock = await acquire(path);
     await rm(`${path}.lock`);
-    expect(await lock.held()).toBe(false);
+    stopOurClock();
+    const looking = lock.held();
+    // The second it looks for the file, passed by our clock.
+    vi.advanceTimersByTime(1000);
+    expect(await looking).toBe(false);
     expect(String(lock.lost.reason)).toContain(`the state lock ${path}.lock was removed by someone else`);
   });
 
@@ -403,7 +526,7 @@ describe('the state lock', () => {
     const pipe = openSync(lockPath, constants.O_RDWR | constants.O_NONBLOCK);
     const readersOfThePipe = () => readdirSync('/proc/self/fd').filter((fd) => readlinkSafe(`/proc/self/fd/${fd}`) === lockPath).length - 1;
     try {
-      await eventually(() => expect(readersOfThePipe()).toBe(1), { timeout: 2000, interval: 10 });
+      await eventually(() => expect(readersOfThePipe()).toBe(1), { interval: 10 });
       // Four periods more: each would have started a read of its own.
       await new Promise((resolve) => setTimeout(resolve, TIMING.refreshMs * 4));
       expect(readersOfThePipe()).toBe(1);
@@ -415,7 +538,8 @@ describe('the state lock', () => {
       renameSync(`${lockPath}.back`, lockPath);
       closeSync(pipe);
     }
-    await eventually(async () => expect((await stat(lockPath)).mtimeMs).toBeGreaterThan(Date.now() - TIMING.refreshMs * 3), { timeout: 2000, interval: 10 });
+    const restored = (await stat(lockPath)).mtimeMs;
+    await eventually(async () => expect((await stat(lockPath)).mtimeMs).toBeGreaterThan(restored), { interval: 10 });
     expect(lock.lost.aborted).toBe(false);
   });
 
@@ -429,13 +553,13 @@ describe('the state lock', () => {
     await rm(lockPath);
     await mkdir(lockPath);
     const failed = () => logs.lines().filter((l) => String(l['msg']).startsWith('could not refresh the state lock'));
-    await eventually(() => expect(failed().length).toBeGreaterThanOrEqual(4), { timeout: 5000, interval: 10 });
+    await eventually(() => expect(failed().length).toBeGreaterThanOrEqual(4), { interval: 10 });
     expect(failed().filter((l) => l['level'] === 40)).toEqual([expect.objectContaining({ lock: lockPath, error: expect.stringContaining('EISDIR') })]);
     expect(new Set(failed().slice(1).map((l) => l['level']))).toEqual(new Set([20]));
 
     await rm(lockPath, { recursive: true });
     await writeFile(lockPath, holderText);
-    await eventually(() => expect(logs.lines().filter((l) => l['msg'] === 'state lock refreshed again')).toEqual([expect.objectContaining({ level: 30, lock: lockPath })]), { timeout: 5000, interval: 10 });
+    await eventually(() => expect(logs.lines().filter((l) => l['msg'] === 'state lock refreshed again')).toEqual([expect.objectContaining({ level: 30, lock: lockPath })]), { interval: 10 });
     expect(lock.lost.aborted).toBe(false);
   });
 
