@@ -20,6 +20,7 @@ import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startMailSink } from '../../src/sinks/mailSink.ts';
 import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
+import { waitUntil } from '../eventually.ts';
 
 const PROJECT = 'crash-moments-project';
 const TOKEN = 'tok-crash-moments';
@@ -262,7 +263,7 @@ class Rig {
    */
   async runWithReboot(w: Watch, durationMs: number): Promise<Daemon> {
     const daemon = this.run();
-    await until(() => this.simulator.requests.length > 0, 'the daemon\'s first request');
+    await waitUntil(() => this.simulator.requests.length > 0, WAIT_MS);
     this.simulator.addAction({ projectId: PROJECT, ...w, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
     return daemon;
   }
@@ -373,15 +374,6 @@ async function batchOfTwo(s: Rig, chat: Receiver): Promise<{ done: Watch; later:
   return { done, later };
 }
 
-/** Resolves once `condition` holds, looked at every 10 ms. */
-async function until(condition: () => boolean, what: string, timeoutMs = WAIT_MS): Promise<void> {
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > giveUpAt) throw new Error(`${what}: not within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Resolves once the cloud shows every event of `w`'s action finished, read as the daemon reads it. */
 async function untilFinished(simulator: Simulator, w: Watch, timeoutMs = WAIT_MS): Promise<void> {
   const url = `${simulator.url}/v2.1/${PROJECT}/servers/${w.serverId}/os-instance-actions/${w.requestId}`;
@@ -390,11 +382,7 @@ async function untilFinished(simulator: Simulator, w: Watch, timeoutMs = WAIT_MS
     const { instanceAction } = (await (await fetch(url, { headers })).json()) as { instanceAction: { events: Array<{ finish_time: string | null }> } };
     return instanceAction.events.length > 0 && instanceAction.events.every((e) => e.finish_time !== null);
   };
-  const giveUpAt = Date.now() + timeoutMs;
-  while (!(await finished())) {
-    if (Date.now() > giveUpAt) throw new Error(`${w.requestId} not finished within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitUntil(finished, timeoutMs);
 }
 
 /** `it` whose test gets a rig of its own (nothing shared with another test), closed after it. */
@@ -462,7 +450,7 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, deadline: 3s }'));
     // Killed once tracking began, before the action has finished.
     const first = await s.runWithReboot(w, 1500);
-    await until(() => s.recordOnDisk(w) !== undefined, 'tracking on disk');
+    await waitUntil(() => s.recordOnDisk(w) !== undefined, WAIT_MS);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(s.recordOnDisk(w)?.verdict).toBeNull();
@@ -570,7 +558,7 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
     await s.writeConfig(s.watchFile([hook('chat', chat), mailTo('ops', mail)], [w]));
     chat.onRequest = () => 'hold';
     const first = s.run();
-    await until(() => chat.hooks.length === 1 && mail.mails.length === 1, 'both receivers holding their message');
+    await waitUntil(() => chat.hooks.length === 1 && mail.mails.length === 1, WAIT_MS);
     first.child.kill('SIGKILL');
     await first.exited;
     const atKill = s.recordOnDisk(w)!;
@@ -611,7 +599,7 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
     await s.writeConfig(s.watchFile([hook('chat', chat, ', timeout: 60s'), mailTo('ops', mail)], [w], ['shutdown: { drainTimeout: 500ms }']));
     chat.onRequest = () => 'hold';
     const first = s.run();
-    await until(() => chat.hooks.length === 1 && mail.mails.length === 1, 'both receivers holding their message');
+    await waitUntil(() => chat.hooks.length === 1 && mail.mails.length === 1, WAIT_MS);
     const stopAt = performance.now();
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);
@@ -649,13 +637,13 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
 
     const first = await pair();
     // Recorded as delivered before the kill (a kill before that is another moment, above).
-    await until(() => s.recordOnDisk(early)?.deliveries['chat']?.status === 'delivered', 'the first outcome delivered and recorded');
+    await waitUntil(() => s.recordOnDisk(early)?.deliveries['chat']?.status === 'delivered', WAIT_MS);
     // Its lock left behind, naming a pid that is gone: both of the next pair may take it over.
     first.child.kill('SIGKILL');
     await first.exited;
     s.finishedAction('Error', later);
     const second = await pair();
-    await until(() => chat.delivered().length === 2, 'the second outcome delivered');
+    await waitUntil(() => chat.delivered().length === 2, WAIT_MS);
     second.child.kill('SIGTERM');
     expect(await second.exited).toBe(0);
     expect(chat.hooks.map((h) => `${h.requestId} ${h.outcome}`)).toEqual([`${early.requestId} success`, `${later.requestId} failure`]);
@@ -670,14 +658,14 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
     const w = s.finishedAction('Error');
     await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], [w]));
     const daemon = s.run();
-    await until(() => chat.hooks.length > 0 && other.delivered().length === 1, 'the first attempts');
+    await waitUntil(() => chat.hooks.length > 0 && other.delivered().length === 1, WAIT_MS);
 
     // The watch taken out of the file (a change of the list alone, applied in place): what it is owed is not.
     await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], []));
     daemon.child.kill('SIGHUP');
     expect(await daemon.saw('watch list reloaded')).toBe(true);
     const beforeReload = chat.hooks.length;
-    await until(() => chat.hooks.length > beforeReload, 'an attempt after the reload');
+    await waitUntil(() => chat.hooks.length > beforeReload, WAIT_MS);
 
     // A notifier added: the parts are rebuilt. Killed as the old parts let the state lock go, their last save
     // made, before (or as) the new ones take it.
@@ -691,7 +679,7 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
 
     chat.status = 204;
     const last = s.run();
-    await until(() => chat.delivered().length === 1, 'the owed outcome delivered');
+    await waitUntil(() => chat.delivered().length === 1, WAIT_MS);
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
     // Every attempt, before the reloads and after the restart, announced the one verdict the state kept.
@@ -710,7 +698,7 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
     const w = s.finishedAction('Error');
     await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], [w]));
     const first = s.run();
-    await until(() => chat.hooks.length > 0 && other.delivered().length === 1, 'the first attempts');
+    await waitUntil(() => chat.hooks.length > 0 && other.delivered().length === 1, WAIT_MS);
 
     // As a file read half-written would be: chat is gone, which rebuilds the parts. Killed as the old parts
     // let the state lock go, their last save made (or as the new ones take it): the file is in effect, and a
@@ -729,7 +717,7 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
     chat.status = 204;
     await s.writeConfig(s.watchFile([hook('chat', chat), hook('other', other)], [w]));
     last.child.kill('SIGHUP');
-    await until(() => chat.delivered().length === 1, 'the owed outcome delivered to chat, back');
+    await waitUntil(() => chat.delivered().length === 1, WAIT_MS);
     last.child.kill('SIGTERM');
     expect(await last.exited).toBe(0);
     expect(first.output() + last.output()).not.toContain('delivery given up');
