@@ -424,9 +424,9 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
     const chat = await s.receiver();
     const w = newIds();
     await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, warnAfter: 1s }'));
-    // A start slowed by a busy machine must not let the action finish before its warning is due (1 s after
-    // it began; it runs 2.5 s).
-    const first = await s.runWithReboot(w, 2500);
+    // A start or a pass slowed by a busy machine must not let the action finish before its warning is sent
+    // (due 1 s after it began; it runs 5 s: a load of 30 delayed a pass by more than a second).
+    const first = await s.runWithReboot(w, 5000);
     // The warning is on disk before it is sent: killed as the receiver reads it, the daemon still owes it.
     chat.onRequest = () => {
       chat.onRequest = null;
@@ -447,15 +447,19 @@ describe.concurrent('run, stopped at its worst moments and started again', { tim
   test('judges by its own times an action that finished in time while the daemon was stopped, though the first polls after the restart fail past the deadline', async ({ rig: s }) => {
     const chat = await s.receiver();
     const w = newIds();
-    await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', 'retries: 0, deadline: 3s }'));
+    // Tracking begins as the daemon starts, the action once the test has seen the daemon's first request,
+    // which a load of 30 put off by more than a second: the deadline leaves the action 4.5 s of room to end
+    // in time, and the action (2.5 s) room to see tracking on disk and kill the daemon before it ends.
+    const DEADLINE_MS = 7000;
+    await s.writeConfig(s.watchFile([hook('chat', chat)], [w]).replace('retries: 0 }', `retries: 0, deadline: ${DEADLINE_MS}ms }`));
     // Killed once tracking began, before the action has finished.
-    const first = await s.runWithReboot(w, 1500);
+    const first = await s.runWithReboot(w, 2500);
     await waitUntil(() => s.recordOnDisk(w) !== undefined, WAIT_MS);
     first.child.kill('SIGKILL');
     await first.exited;
     expect(s.recordOnDisk(w)?.verdict).toBeNull();
     await untilFinished(s.simulator, w);
-    const deadlineAt = Date.parse(s.recordOnDisk(w)!.trackingSince) + 3000;
+    const deadlineAt = Date.parse(s.recordOnDisk(w)!.trackingSince) + DEADLINE_MS;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, deadlineAt - Date.now() + 200)));
 
     // Started past the deadline, as the API blips: its first two answers to the action are 503s.
