@@ -85,6 +85,19 @@ describe('email notifier', () => {
     expect(mail!.body).toContain(TRACEBACK.split('\n').at(-1));
   });
 
+  it('shows a watch whose name is written as an encoded word by that name, not by what it decodes to', async () => {
+    // Any user of the tenant names a server, and an auto-tracked watch takes its name: mail clients decode an
+    // encoded word in a subject, and this one reads `prod-db`, another server.
+    const smtp = await smtpServer();
+    const named = (name: string) => failedResize({ watch: { ...failedResize().watch, name } });
+    const notifier = email(smtp.port);
+    const names = ['=?UTF-8?B?cHJvZC1kYg==?=', `wëb =?utf-8?q?prod-db?= ${'ü'.repeat(40)}`];
+    for (const name of names) await notifier.send(named(name), attempt());
+    expect(smtp.mails.map((m) => m.subject)).toEqual(names.map((name) => `[ecs-action-watch] resize failed: ${name}`));
+    // Encoded words of whole characters, one to a line of at most 78 characters (RFC 5322, 2.1.1).
+    for (const m of smtp.mails) expect(m.raw.split('\r\n\r\n')[0]!.split('\r\n').every((line) => line.length <= 78)).toBe(true);
+  });
+
   it('uses the same Message-ID on every attempt', async () => {
     const smtp = await smtpServer();
     const notifier = email(smtp.port);

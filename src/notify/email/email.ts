@@ -126,10 +126,9 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
           // The message the others have, whose To: lists them all; the envelope takes it to those owed only.
           to: [...config.to],
           envelope: { from: bareAddress(config.from), to: to.map(bareAddress) },
-          subject,
           text,
           messageId: messageIdFor(attempt.deliveryId),
-          headers: isBatch(notification) ? { 'X-ECS-Watch-Batch': notification.batch } : watchHeader(notification.watch),
+          headers: { ...(isBatch(notification) ? { 'X-ECS-Watch-Batch': notification.batch } : watchHeader(notification.watch)), Subject: subjectHeader(subject) },
           signal: attempt.signal,
         });
       } catch (err) {
@@ -275,6 +274,37 @@ function mailbox(address: string): string {
 /** Which watch a message is about, for mail filters: the action's request id or the job's id. */
 function watchHeader(watch: NotificationWatch): Record<string, string> {
   return 'jobId' in watch ? { 'X-ECS-Watch-Job-Id': watch.jobId } : { 'X-ECS-Watch-Request-Id': watch.requestId };
+}
+
+/**
+ * The bytes of text an encoded word holds: 56 characters of base64, 68 with `=?UTF-8?B?` and `?=` (RFC 2047 allows 75),
+ * 77 after `Subject: `, within the 78 of a line that RFC 5322 (2.1.1) asks for.
+ */
+const ENCODED_WORD_BYTES = 42;
+
+/**
+ * The Subject header, as mail clients will show it. nodemailer passes a valid RFC 2047 encoded word on as
+ * written (for callers that encode their own), and clients decode it: a watch named `=?UTF-8?B?cHJvZC1kYg==?=`
+ * (an auto-tracked server's name, which any user of the tenant sets) was shown as `prod-db`, another server.
+ * A subject holding `=?` is sent encoded whole, in words of whole characters, one to a folded line.
+ */
+function subjectHeader(subject: string): string | { prepared: boolean; value: string } {
+  if (!subject.includes('=?')) return subject;
+  const words: string[] = [];
+  let word = '';
+  let bytes = 0;
+  for (const char of subject) {
+    const size = Buffer.byteLength(char);
+    if (bytes + size > ENCODED_WORD_BYTES) {
+      words.push(word);
+      word = '';
+      bytes = 0;
+    }
+    word += char;
+    bytes += size;
+  }
+  words.push(word);
+  return { prepared: true, value: words.map((w) => `=?UTF-8?B?${Buffer.from(w).toString('base64')}?=`).join('\r\n ') };
 }
 
 /**
