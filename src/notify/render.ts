@@ -218,6 +218,14 @@ function formatJobTime(value: string | null): string {
  */
 const DIGEST_IN_FULL_CHARS = 2 * 1024 * 1024;
 
+/**
+ * The characters of a digest's whole text; past them the further watches are counted, not listed. In brief
+ * a watch takes a line as long as its reason: 20,000 failures of a fleet run, each with a reason of 360
+ * characters (its event's error, its traceback's last line, the server's fault), made 10.4 MB, and the
+ * digest was refused for good all the same.
+ */
+const DIGEST_CHARS = 6 * 1024 * 1024;
+
 /** The digest for people: the counts, then each group of watches, failures first and in full (as DIGEST_IN_FULL_CHARS allows). */
 function renderBatchFacts(n: BatchNotification): string[] {
   const total = n.watches.length;
@@ -226,26 +234,44 @@ function renderBatchFacts(n: BatchNotification): string[] {
   head.push(field('Detected', n.detectedAt));
   const lines: string[] = [];
   let room = DIGEST_IN_FULL_CHARS;
+  let left = DIGEST_CHARS;
   let inBrief = 0;
+  let unlisted = 0;
+  const linesSize = (group: string[]) => group.reduce((sum, line) => sum + line.length + 1, 0);
   for (const [key, word] of COUNT_ORDER) {
     const group = n.watches.filter((e) => (e.outcome ?? 'pending') === key);
     if (group.length === 0) continue;
     lines.push('', `${word[0]!.toUpperCase()}${word.slice(1)} (${group.length}):`);
     const brief = key === 'success' || key === 'pending';
+    const unlistedBefore = unlisted;
     group.forEach((e, i) => {
-      // In the order read: once one failure is in brief, so are those after it, which are not rendered in full.
+      // In the order read: once one watch is not listed, neither are those after it; once one failure is in
+      // brief, so are those after it, which are not rendered in full.
+      if (unlisted > 0) {
+        unlisted++;
+        return;
+      }
       const full = brief || inBrief > 0 ? null : renderInFull(e);
-      const size = full?.reduce((sum, line) => sum + line.length + 1, 0) ?? 0;
+      const size = full === null ? 0 : linesSize(full);
       if (full === null || size > room) {
+        const line = renderBrief(e);
+        if (linesSize(line) > left) {
+          unlisted++;
+          return;
+        }
+        left -= linesSize(line);
         if (!brief) inBrief++;
-        lines.push(...renderBrief(e));
+        lines.push(...line);
         return;
       }
       room -= size;
+      left -= size;
       lines.push(...(i > 0 ? [''] : []), ...full);
     });
+    if (unlisted > unlistedBefore) lines.push(`  - and ${unlisted - unlistedBefore} more, not listed`);
   }
   if (inBrief > 0) head.push('', `${inBrief} of the failures are listed in brief, without their events and tracebacks, to keep this mail within mail servers' size limits; each one's reason names its failed events and the last line of their tracebacks.`);
+  if (unlisted > 0) head.push('', `${unlisted} of the watches are not listed, to keep this mail within mail servers' size limits; the counts include them, and a webhook's digest lists every one.`);
   return [...head, ...lines];
 }
 

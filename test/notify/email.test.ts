@@ -45,6 +45,27 @@ function loginServer(accept: (user: string, password: string) => boolean): Promi
   });
 }
 
+/**
+ * A real SMTP server that refuses for good (552) a message past `limit` bytes, as a relay does past its
+ * size limit; `received` holds each message it took, as it came.
+ */
+async function sizeLimitedServer(limit: number): Promise<{ port: number; received: Buffer[] }> {
+  const received: Buffer[] = [];
+  const { port } = await smtpServer({
+    size: limit,
+    onData(stream, _session, callback) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => {
+        if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) return callback(smtpError('5.3.4 Message size exceeds fixed limit', 552));
+        received.push(Buffer.concat(chunks));
+        callback();
+      });
+    },
+  });
+  return { port, received };
+}
+
 function smtpError(message: string, responseCode: number): Error {
   return Object.assign(new Error(message), { responseCode });
 }
@@ -274,20 +295,7 @@ describe('email notifier', () => {
     // A mail server's limit: past it a message is refused for good (552), and the digest was lost. Postfix's
     // default is 10,240,000 bytes, which 2,000 such failures pass; 4 MB and 700 of them make the same case
     // for a third of the processor time.
-    const limit = 4_000_000;
-    const received: Buffer[] = [];
-    const smtp = await smtpServer({
-      size: limit,
-      onData(stream, _session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) return callback(smtpError('5.3.4 Message size exceeds fixed limit', 552));
-          received.push(Buffer.concat(chunks));
-          callback();
-        });
-      },
-    });
+    const { port, received } = await sizeLimitedServer(4_000_000);
     // A traceback of Nova's, 60 frames deep: 7 KB.
     const traceback = ['Traceback (most recent call last):', ...Array.from({ length: 60 }, (_, i) => `  File "/usr/lib/python3/dist-packages/nova/compute/manager.py", line ${2000 + i}, in _build_and_run_instance`), 'nova.exception.RescheduledException: Build of instance was re-scheduled: no valid host'].join('\n');
     const failed = failedResize();
@@ -296,7 +304,7 @@ describe('email notifier', () => {
       watch: { name: `web-${i}`, projectId: failed.watch.projectId, serverId: 'server-1', requestId: `req-${i}` }, outcome: 'failure' as const, reason: failed.reason, detectedAt: failed.detectedAt, instanceAction: action, server: failed.server,
     }));
     const digest = fleetDigest({ type: 'ecs.batch.finished', counts: { success: 0, failure: 700, timeout: 0, not_found: 0, pending: 0 }, watches });
-    await email(smtp.port, { timeout: 20_000 }).send(digest, attempt());
+    await email(port, { timeout: 20_000 }).send(digest, attempt());
     expect(received).toHaveLength(1);
     // Quoted-printable's soft line breaks joined.
     const mail = received[0]!.toString().replaceAll('=\r\n', '');
@@ -305,6 +313,31 @@ describe('email notifier', () => {
     expect(mail).toContain(`  - web-699 (server-1, req-699): ${failed.reason}`);
     expect(mail).toMatch(/\b\d+ of the failures are listed in brief, without their events and tracebacks/);
   }, 30_000);
+
+  it('keeps the digest of a fleet of 20,000 failures, each one line in brief, within a mail server\'s size limit', async () => {
+    // Postfix's default limit. In brief, each failure takes a line as long as its reason: 20,000 of these
+    // 362 characters made 10.4 MB, and the digest was refused for good (552).
+    const { port, received } = await sizeLimitedServer(10_240_000);
+    const failed = failedResize();
+    const reason = 'resize failed: compute_resize_instance Error (Resize error: not enough disk on host-17, 120 GiB asked, 37 GiB free in /var/lib/nova/instances; '
+      + 'traceback ends: raise exception.ResizeError(reason=reason)); server ERROR: Build of instance e723eb40-f56e-40f9-8c8c-caa517fe06ba aborted: '
+      + 'Insufficient compute resources: Free disk 37 GiB is less than requested 120 GiB.';
+    const watches = Array.from({ length: 20_000 }, (_, i) => ({
+      watch: { name: `web-${i}`, projectId: failed.watch.projectId, serverId: 'e723eb40-f56e-40f9-8c8c-caa517fe06ba', requestId: `req-${i}` }, outcome: 'failure' as const, reason, detectedAt: failed.detectedAt, instanceAction: failed.instanceAction, server: failed.server,
+    }));
+    const digest = fleetDigest({ type: 'ecs.batch.finished', counts: { success: 0, failure: 20_000, timeout: 0, not_found: 0, pending: 0 }, watches });
+    await email(port, { timeout: 20_000 }).send(digest, attempt());
+    expect(received).toHaveLength(1);
+    const mail = received[0]!.toString().replaceAll('=\r\n', '');
+    // The counts say every one; the first are listed, the rest counted, as the mail says.
+    expect(mail).toContain('20000 watches: 20000 failed.');
+    expect(mail).toContain('  - web-0\r\n    Reason:       resize failed: compute_resize_instance Error (Resize error: not enough disk');
+    const unlisted = /^(\d+) of the watches are not listed, to keep this mail within mail servers' size limits; the counts include them/m.exec(mail)?.[1];
+    expect(Number(unlisted)).toBeGreaterThan(0);
+    expect(mail).toContain(`\r\n  - and ${unlisted} more, not listed\r\n`);
+    expect(mail).toContain(`  - web-${19_999 - Number(unlisted)} (`);
+    expect(mail).not.toContain(`  - web-${20_000 - Number(unlisted)} (`);
+  }, 60_000);
 
   it('retries when the server answers 503, a command out of sequence that a new session may get past, though it is a 5xx', async () => {
     const smtp = await smtpServer({
