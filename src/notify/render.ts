@@ -211,33 +211,45 @@ function formatJobTime(value: string | null): string {
 }
 
 /**
- * The characters of a digest's text that its failures in full may take; past them each further failure is
- * listed as a success is (name, ids, reason). A mail server refuses for good a message past its size limit
- * (10 MB is Postfix's default): 2,000 failures, each with a traceback of Nova's, went past it, and the
- * digest was lost just when a fleet run failed.
+ * The bytes (as sent: sentSize) of a digest's text that its failures in full may take; past them each further
+ * failure is listed as a success is (name, ids, reason). A mail server refuses for good a message past its
+ * size limit (10 MB is Postfix's default): 2,000 failures, each with a traceback of Nova's, went past it, and
+ * the digest was lost just when a fleet run failed.
  */
-const DIGEST_IN_FULL_CHARS = 2 * 1024 * 1024;
+const DIGEST_IN_FULL_BYTES = 2 * 1024 * 1024;
 
 /**
- * The characters of a digest's whole text; past them the further watches are counted, not listed. In brief
- * a watch takes a line as long as its reason: 20,000 failures of a fleet run, each with a reason of 360
- * characters (its event's error, its traceback's last line, the server's fault), made 10.4 MB, and the
- * digest was refused for good all the same.
+ * The bytes (as sent: sentSize) of a digest's whole text; past them the further watches are counted, not
+ * listed. In brief a watch takes a line as long as its reason: 20,000 failures of a fleet run, each with a
+ * reason of 360 characters (its event's error, its traceback's last line, the server's fault), made 10.4 MB,
+ * and the digest was refused for good all the same.
  */
-const DIGEST_CHARS = 6 * 1024 * 1024;
+const DIGEST_BYTES = 6 * 1024 * 1024;
 
-/** The digest for people: the counts, then each group of watches, failures first and in full (as DIGEST_IN_FULL_CHARS allows). */
+/**
+ * What lines take in a mail as quoted-printable sends them (nodemailer's choice for a text mostly of Latin
+ * letters): each byte of a character past ASCII as three (`=E5`), 9 for a Chinese character. Base64, its
+ * choice for a text mostly of other characters, takes 4 bytes for 3, far less for such a text. Counted in
+ * characters, 65,000 servers with Chinese names made a digest of 13 MB.
+ */
+function sentSize(lines: string[]): number {
+  return lines.reduce((sum, line) => {
+    const ascii = line.replace(/[^\0-\x7F]/g, '').length;
+    return sum + 3 * Buffer.byteLength(line) - 2 * ascii + 1;
+  }, 0);
+}
+
+/** The digest for people: the counts, then each group of watches, failures first and in full (as DIGEST_IN_FULL_BYTES allows). */
 function renderBatchFacts(n: BatchNotification): string[] {
   const total = n.watches.length;
   const head = ['', `${total} watch${total === 1 ? '' : 'es'}: ${renderCounts(n.counts)}.`];
   if (n.type !== 'ecs.batch.finished') head.push('Not finished yet: the final digest follows once every watch has an outcome.');
   head.push(field('Detected', n.detectedAt));
   const lines: string[] = [];
-  let room = DIGEST_IN_FULL_CHARS;
-  let left = DIGEST_CHARS;
+  let room = DIGEST_IN_FULL_BYTES;
+  let left = DIGEST_BYTES;
   let inBrief = 0;
   let unlisted = 0;
-  const linesSize = (group: string[]) => group.reduce((sum, line) => sum + line.length + 1, 0);
   for (const [key, word] of COUNT_ORDER) {
     const group = n.watches.filter((e) => (e.outcome ?? 'pending') === key);
     if (group.length === 0) continue;
@@ -252,14 +264,14 @@ function renderBatchFacts(n: BatchNotification): string[] {
         return;
       }
       const full = brief || inBrief > 0 ? null : renderInFull(e);
-      const size = full === null ? 0 : linesSize(full);
+      const size = full === null ? 0 : sentSize(full);
       if (full === null || size > room) {
         const line = renderBrief(e);
-        if (linesSize(line) > left) {
+        if (sentSize(line) > left) {
           unlisted++;
           return;
         }
-        left -= linesSize(line);
+        left -= sentSize(line);
         if (!brief) inBrief++;
         lines.push(...line);
         return;

@@ -339,6 +339,21 @@ describe('email notifier', () => {
     expect(mail).not.toContain(`  - web-${20_000 - Number(unlisted)} (`);
   }, 60_000);
 
+  it('keeps the digest of a fleet whose servers have Chinese names within a mail server\'s size limit, as sent, not as written', async () => {
+    // Quoted-printable writes each byte of a Chinese character as three (=E5): 13 of them take 117 bytes.
+    // 65,000 watches one line each, within 6 MiB of characters, made 13 MB as sent, and were refused for good.
+    const { port, received } = await sizeLimitedServer(10_240_000);
+    const failed = failedResize();
+    const watches = Array.from({ length: 65_000 }, (_, i) => ({
+      watch: { name: `华东生产环境数据库服务器-${i}`, projectId: failed.watch.projectId, serverId: 'e723eb40-f56e-40f9-8c8c-caa517fe06ba', requestId: `req-${i}` },
+      outcome: 'success' as const, reason: 'resize finished in 3 min', detectedAt: failed.detectedAt,
+    }));
+    const digest = fleetDigest({ type: 'ecs.batch.finished', counts: { success: 65_000, failure: 0, timeout: 0, not_found: 0, pending: 0 }, watches });
+    await email(port, { timeout: 20_000 }).send(digest, attempt());
+    expect(received).toHaveLength(1);
+    expect(received[0]!.toString().replaceAll('=\r\n', '')).toMatch(/^\d+ of the watches are not listed, to keep this mail within mail servers' size limits/m);
+  }, 60_000);
+
   it('retries when the server answers 503, a command out of sequence that a new session may get past, though it is a 5xx', async () => {
     const smtp = await smtpServer({
       onRcptTo(_address, _session, callback) {
