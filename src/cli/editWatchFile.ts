@@ -1,5 +1,6 @@
 import type { Stats } from 'node:fs';
-import { realpath, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, realpath, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { cannotReadWatchFile, formatIssue, readWatchFile, validateConfigText, type ConfigIssue } from '../config/load.ts';
 import { withEditLock } from '../files/editLock.ts';
@@ -97,6 +98,16 @@ async function readEditWrite<T>(
   const result = edit(text);
   // Nothing changed (`add` of a watch the file has): nothing to vouch for, nor to write.
   if (result.text === text) return result;
+  // rename(2) asks only the folder: without this, a user whom the file's own permissions keep out (another's
+  // 0644 file, one made read-only on purpose) would replace it whole, where `echo >>` or an editor is refused.
+  // Root may write any file, as it may with those. A read-only mount is left to the write, which tells a file
+  // mounted alone (EBUSY) from a read-only file system.
+  await access(path, constants.W_OK).catch((err: unknown) => {
+    const code = errorCode(err);
+    if (code !== 'EACCES' && code !== 'EPERM') return;
+    const why = 'permission denied: the user running this may not write the file, only replace it in its folder: edit it as a user who may write it (its owner, or root), or make it writable first';
+    throw new Error(`cannot write ${ctx.configPath}: ${why}`, { cause: err });
+  });
   const check = validateConfigText(result.text, { env: ctx.env });
   const problems = check.ok ? [] : check.issues.filter((issue) => issue.cause !== 'environment');
   if (problems.length > 0) {

@@ -1,6 +1,6 @@
 // What `add` and `remove` say when the watch file cannot be replaced for reasons no test machine can be
 // counted on to set up (mounting needs root and CAP_SYS_ADMIN): the system calls answer as the kernel does
-// over a file bind-mounted alone (rename: EBUSY) and on a full file system or a used-up quota (a write: ENOSPC, EDQUOT, without a path).
+// over a file bind-mounted alone (rename: EBUSY; access(W_OK): EROFS when mounted read-only) and on a full file system or a used-up quota (a write: ENOSPC, EDQUOT, without a path).
 // Everything else is the real file system, and what is asserted is what the operator reads and what is left.
 import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -9,12 +9,16 @@ import { editWatchFile } from '../../src/cli/editWatchFile.ts';
 import { tempFolderEach } from '../tempFolder.ts';
 import { commandContext } from './commandContext.ts';
 
-const faults = vi.hoisted(() => ({ rename: undefined as string | undefined, write: undefined as string | undefined }));
+const faults = vi.hoisted(() => ({ rename: undefined as string | undefined, write: undefined as string | undefined, access: undefined as string | undefined }));
 vi.mock('node:fs/promises', async (original) => {
   const real = await original<typeof import('node:fs/promises')>();
   const refused = (code: string, syscall: string, path?: string) => Object.assign(new Error(`${code}: refused, ${syscall}${path === undefined ? '' : ` '${path}'`}`), { code, syscall, ...(path === undefined ? {} : { path }) });
   return {
     ...real,
+    access: async (...args: Parameters<typeof real.access>) => {
+      if (faults.access !== undefined) throw refused(faults.access, 'access', String(args[0]));
+      return real.access(...args);
+    },
     rename: async (from: string, to: string) => {
       if (faults.rename !== undefined) throw refused(faults.rename, 'rename', from);
       return real.rename(from, to);
@@ -38,13 +42,20 @@ tempFolderEach('eaw-edit-write-errors-', (made) => {
   path = join(made, 'watch.yaml');
 });
 afterEach(() => {
-  Object.assign(faults, { rename: undefined, write: undefined });
+  Object.assign(faults, { rename: undefined, write: undefined, access: undefined });
 });
 
 it.each([
   [
     'a file mounted on its own (a container\'s -v file:file, a ConfigMap\'s subPath), which rename(2) cannot replace',
     { rename: 'EBUSY' },
+    () =>
+      'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
+      'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead',
+  ],
+  [
+    'a file mounted on its own read-only (-v file:file:ro), named as its mount point rather than as a read-only file system',
+    { access: 'EROFS', rename: 'EBUSY' },
     () =>
       'it is a mount point of its own (a file bind-mounted alone, as docker run -v file:file or a Kubernetes subPath does), ' +
       'which can only be replaced where it is mounted from: edit that file (or ConfigMap), or mount its folder instead',

@@ -738,6 +738,35 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
+  // rename(2) asks only the folder: a user whom the file's own permissions keep out could replace it whole.
+  it.runIf(asRoot)('refuses to edit a file this user may not write, though its folder would let it replace the file, and leaves it as it is', async ({ h, onTestFinished }) => {
+    const dir = await mkdtemp(join(dirname(tmpdir()), 'eaw-unwritable-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    await chmod(dir, 0o777);
+    const ids = newIds();
+    const original = h.yaml([ids]);
+    // Root's file, readable by all; and nobody's own, made read-only on purpose.
+    for (const [name, uid, mode] of [['root.yaml', 0, 0o644], ['frozen.yaml', NOBODY, 0o444]] as const) {
+      const path = join(dir, name);
+      await writeFile(path, original);
+      await chown(path, uid, uid);
+      await chmod(path, mode);
+      const added = newIds();
+      for (const args of [['add', '--server', added.serverId, '--request', added.requestId], ['remove', '--request', ids.requestId]]) {
+        await expect(asNobody([...args, '--config', path])).rejects.toMatchObject({
+          code: 1,
+          stdout: '',
+          stderr: `ecs-action-watch ${args[0]}: cannot write ${path}: permission denied: the user running this may not write the file, only replace it in its folder: ` +
+            'edit it as a user who may write it (its owner, or root), or make it writable first\n',
+        });
+        expect(await readFile(path, 'utf8')).toBe(original);
+        expect(await owner(path)).toEqual({ uid, gid: uid, mode });
+      }
+      // Nothing to write: the watch is in the file already, as a retried step finds it.
+      expect((await asNobody(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId])).stdout).toMatch(/^already watched: /);
+    }
+  });
+
   it('takes out a watch listed twice, as add\'s hint says, though the file is invalid for it', async ({ h }) => {
     const ids = newIds();
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'first' }, ids, { ...ids, extra: '    projectId: another-project' }]));
