@@ -27,6 +27,8 @@ describe('--help, -h and --version', () => {
     }
     expect((await h.cli(['validate', '-h'])).stdout).toContain('-c, --config FILE');
     expect((await h.cli(['validate', '-h'])).stdout).toContain('(logs go to stderr; LOG_LEVEL=trace|debug|info|warn|error sets how much, default warn)');
+    // `warning: no notifiers: ...` has no line: the help says so, as the README does.
+    expect((await h.cli(['validate', '-h'])).stdout).toContain('of the environment or the file as a whole as warning: <message>');
     expect((await h.cli(['run', '-h'])).stdout).toContain('(logs go to stdout; LOG_LEVEL=trace|debug|info|warn|error sets how much, default info)');
     // As the README's table says: a state file to fix by hand is 2, as an invalid file is.
     expect((await h.cli(['run', '-h'])).stdout).toContain('2 the file is invalid at start, a credential file it names cannot be read, or the state file must be fixed first; 1 any other failure');

@@ -25,7 +25,7 @@ export const commands: Record<string, Command> = {
   validate: {
     summary: 'check the watch file; reaches no network',
     usage: 'validate [--config FILE]',
-    exits: '0 valid (warnings, if any, on stderr as <line>:<col> <yaml.path>: warning: <message>); 1 invalid, each problem on stderr as <line>:<col> <yaml.path>: <message>',
+    exits: '0 valid (warnings, if any, on stderr: of a setting as <line>:<col> <yaml.path>: warning: <message>, of the environment or the file as a whole as warning: <message>); 1 invalid, each problem on stderr as <line>:<col> <yaml.path>: <message>',
     options: {},
     load: () => import('./validate.ts'),
   },
