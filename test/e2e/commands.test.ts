@@ -567,6 +567,24 @@ describe('add and remove', () => {
     expect(await readFile(path, 'utf8')).toBe(original);
   });
 
+  // A name a pipeline took from a pull request's title is anyone's words: as check shows them, not as a terminal obeys them.
+  it('says what it added and removed without the escape sequences of a watch\'s name that would rewrite the terminal', async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([]));
+    const ids = newIds();
+    const name = 'fix \x1b[2J\x1b]0;pwned\x07 title';
+    const added = await h.cli(['add', '--config', path, '--server', ids.serverId, '--request', ids.requestId, '--name', name]);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    // Kept in the file as given: only what is shown is made printable.
+    expect(parseConfig(await readFile(path, 'utf8'), { env: h.env }).watches).toMatchObject([{ name }]);
+    const removed = await h.cli(['remove', '--config', path, '--request', ids.requestId]);
+    expect(removed).toMatchObject({ code: 0, stderr: '' });
+    for (const { stdout } of [added, removed]) {
+      expect(stdout).toMatch(/ \(fix +title\) /);
+      // No control character but the line break that ends it.
+      expect(stdout.slice(0, -1)).not.toMatch(/\p{Cc}/u);
+    }
+  });
+
   it('refuses a bad --deadline or id as a usage error naming the option, before touching the file, as wait does', async ({ h }) => {
     const original = h.yaml([]);
     const path = await h.writeConfig(original);

@@ -5,6 +5,7 @@ import { UsageError, type CommandContext } from '../context.ts';
 import { editWatchFile } from '../editWatchFile.ts';
 import { optionText, watchedIdentity } from '../options.ts';
 import { signalExitStatus } from '../signals.ts';
+import { printable } from '../table.ts';
 import { OPTION_OF, parsedWatchOptions } from '../watchOptions.ts';
 
 /**
@@ -55,7 +56,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       return { text: current, index: there.index, added: false, line: there.line, note };
     }, (issue, { index }) => optionOf(issue, index));
     if (!done) return 1;
-    if (done.added) ctx.stdout.write(`added watches[${done.index}]: ${what}${watch.name ? ` (${watch.name})` : ''} to ${ctx.configPath}\n`);
+    if (done.added) ctx.stdout.write(`added watches[${done.index}]: ${what}${watch.name ? ` (${printable(watch.name)})` : ''} to ${ctx.configPath}\n`);
     else ctx.stdout.write(`already watched: watches[${done.index}] at line ${done.line} has ${what} in ${ctx.configPath}; left as it is${done.note}\n`);
     return 0;
   } catch (err) {
