@@ -1061,6 +1061,25 @@ describe.concurrent('check', () => {
     expect(r.stdout).toMatch(/^reboot web-01\s.*\spending\s/m);
   });
 
+  // The daemon's unit sets STATE_DIRECTORY; the operator's shell does not: the state is what check cannot use here, not the file.
+  it('polls without the daemon\'s state when state.path names a variable this shell does not set, saying so', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }]).replace(/^ {2}path: .*$/m, '  path: ${STATE_DIRECTORY}/state.json'));
+    for (const json of [false, true]) {
+      const r = await h.cli(['check', '--config', path, ...(json ? ['--json'] : [])]);
+      expect(r.code).toBe(0);
+      expect(r.stderr).toBe(
+        "warning: state.path: environment variable STATE_DIRECTORY is not set here (the daemon's environment has it); checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown\n",
+      );
+      if (json) expect(JSON.parse(r.stdout)).toMatchObject([{ name: 'reboot web-01', state: 'pending', notified: null }]);
+      else expect(r.stdout).toMatch(/^reboot web-01\s.*\spending\s/m);
+    }
+    // A variable of any other section the check reads is still the file's problem.
+    const unset = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }]).replace('  timeout: 500ms', '  timeout: ${CLOUD_TIMEOUT}'));
+    expect(await h.cli(['check', '--config', unset])).toMatchObject({ code: 2, stdout: '' });
+  });
+
   it('says how long the daemon has seen a watch\'s polls fail, from its state', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);

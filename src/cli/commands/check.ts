@@ -8,7 +8,10 @@ import { watchName, type WatchStatus } from '../../watch/engine.ts';
 import { kindOf, watchKey } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
 import type { CommandContext } from '../context.ts';
-import { loadConfigOrReport, settingError } from '../loadConfig.ts';
+import { configOrReport, settingError } from '../loadConfig.ts';
+import { ConfigError } from '../../config/ConfigError.ts';
+import { loadConfigFile } from '../../config/load.ts';
+import type { Config } from '../../config/schema.ts';
 import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
@@ -27,9 +30,33 @@ import type { PollErrorKind } from '../../watch/pollFailures.ts';
  */
 const UNUSED_SECTIONS = ['notifiers', 'delivery', 'shutdown', 'http', 'track'];
 
+const WITHOUT_STATE = "checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown";
+
+/**
+ * The watch file as check reads it, and the variable of `state:` that is not set here when that is all that
+ * stops it: the daemon's environment has it (a unit's STATE_DIRECTORY), the operator's shell need not, and
+ * the state only adds context to the polls, as one that cannot be read does.
+ */
+async function loadChecked(ctx: CommandContext): Promise<{ config: Config; stateVariable: string | undefined } | null> {
+  let stateVariable: string | undefined;
+  const config = await configOrReport(ctx, async (onWarning) => {
+    const load = (omitSections: readonly string[]) => loadConfigFile(ctx.configPath, { omitSections, env: ctx.env, onWarning });
+    try {
+      return await load(UNUSED_SECTIONS);
+    } catch (err) {
+      const unset = err instanceof ConfigError ? err.issues.filter((issue) => issue.cause === 'environment' && /^state(\.|$)/.test(issue.path)) : [];
+      if (unset.length === 0 || unset.length !== (err as ConfigError).issues.length) throw err;
+      stateVariable = unset[0]!.variable;
+      return load([...UNUSED_SECTIONS, 'state']);
+    }
+  });
+  return config && { config, stateVariable };
+}
+
 export async function run(ctx: CommandContext): Promise<number> {
-  const config = await loadConfigOrReport(ctx, { omitSections: UNUSED_SECTIONS });
-  if (!config) return 2;
+  const loaded = await loadChecked(ctx);
+  if (!loaded) return 2;
+  const { config, stateVariable } = loaded;
   // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
   // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
   // Loaded only once the file is valid: an invalid one is reported without the HTTP and state parts.
@@ -45,13 +72,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   limiter.onHold((hold) => {
     if (rateLimit !== undefined && hold.forMs >= NOTICEABLE_PAUSE_MS) ctx.stderr.write(`ecs-action-watch check: ${holdText(rateLimit, hold.forMs)}; Ctrl-C stops the check\n`);
   });
-  let stateRead = true;
-  const app = await createApp(checked, { logger, metrics: discardedMetrics(), state: 'read-only', limiter }).catch(async (err: unknown) => {
+  let stateRead = stateVariable === undefined;
+  if (!stateRead) ctx.stderr.write(`warning: state.path: environment variable ${stateVariable} is not set here (the daemon's environment has it); ${WITHOUT_STATE}\n`);
+  const app = await createApp(checked, { logger, metrics: discardedMetrics(), state: stateRead ? 'read-only' : 'memory', limiter }).catch(async (err: unknown) => {
     // The state only adds context; the polls are what the operator asked for (on a host where the daemon's
     // state is another user's, say), so an unusable one is said and left out rather than ending the check.
     if (!(err instanceof StateError)) throw err;
     stateRead = false;
-    ctx.stderr.write(`warning: ${err.message}; checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown\n`);
+    ctx.stderr.write(`warning: ${err.message}; ${WITHOUT_STATE}\n`);
     return createApp(checked, { logger, metrics: discardedMetrics(), state: 'memory', limiter });
   }).catch(settingError);
   // Ctrl-C cuts the polls in flight at once: nothing of check's is worth waiting for.
