@@ -11,7 +11,7 @@ import { afterAll, describe, it, type ExpectStatic, type TestContext } from 'vit
 import { createAuth } from '../../src/cloud/auth/registry.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import type { RecordedRequest } from '../../src/simulator/index.ts';
-import { Harness, PROJECT, newIds } from './harness.ts';
+import { Harness, PROJECT, newIds, patient } from './harness.ts';
 import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
 import { waitUntil } from '../eventually.ts';
 
@@ -23,12 +23,6 @@ const WRONG_PASSWORD = 'pw-SECRET-wrong-8d13';
 const DOMAIN = 'OTC00000000001000000456';
 
 afterAll(killDaemons);
-
-/** The harness's watch file with cloud.timeout at its default: see above. */
-function patient(yaml: string): string {
-  if (!yaml.includes('  timeout: 500ms')) throw new Error('the harness no longer writes cloud.timeout 500ms: patient() must follow it');
-  return yaml.replace('  timeout: 500ms', '  timeout: 10s');
-}
 
 async function start(options: Parameters<typeof Harness.start>[0], { onTestFinished }: TestContext): Promise<Harness> {
   const h = await Harness.start(options);
