@@ -1,17 +1,18 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { once } from 'node:events';
 import { constants, hostname, tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { expect, type TestContext } from 'vitest';
+import { afterAll, expect, type TestContext } from 'vitest';
 import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
-import { SECRETS, itWithHarness as it, newIds, quickAction, type Harness } from './harness.ts';
+import { SECRETS, itWithHarness, newIds, quickAction, type Harness } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
+import { waitUntil } from '../eventually.ts';
 import { makeCertificates } from '../certificates.ts';
 
 /**
@@ -52,9 +53,58 @@ function spawnCli(h: Harness, args: string[], nodeArgs: string[] = [], entry = c
   return { child, out, exited };
 }
 
-it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on SIGTERM', async ({ h }) => {
+/** Every process a test of this file started (`group`: it leads a process group, a shell's pipeline), for afterAll to find none left. */
+const started = new Set<{ pid: number; group: boolean }>();
+
+/** Whether the process, or one of its group, still runs. */
+function running({ pid, group }: { pid: number; group: boolean }): boolean {
+  try {
+    process.kill(group ? -pid : pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Ends `child` (its group too when it leads one) as the test ends, passed or failed: a test that timed out
+ * while it waited for a process (`wait`, a drain) left it running, polling, beside the tests after it.
+ */
+function endsWithTest({ onTestFinished }: Pick<TestContext, 'onTestFinished'>, child: ChildProcess, group = false): void {
+  if (child.pid === undefined) return;
+  const entry = { pid: child.pid, group };
+  started.add(entry);
+  const exited = once(child, 'exit');
+  onTestFinished(async () => {
+    if (child.exitCode === null && child.signalCode === null) {
+      process.kill(group ? -entry.pid : entry.pid, 'SIGKILL');
+      await exited;
+    }
+    if (!group || !running(entry)) return;
+    process.kill(-entry.pid, 'SIGKILL');
+    // Gone only once reaped, by init rather than by this process: until then the group still answers.
+    await waitUntil(() => !running(entry));
+  });
+}
+
+afterAll(() => {
+  expect([...started].filter(running).map(({ pid }) => pid), 'processes the tests of this file started, still running').toEqual([]);
+});
+
+type Cli = (...args: Parameters<typeof spawnCli> extends [Harness, ...infer Rest] ? Rest : never) => ReturnType<typeof spawnCli>;
+
+/** `it` whose test gets `cli`: spawnCli with the test's harness, its process ended with the test. */
+const it = itWithHarness.extend('cli', async ({ h, onTestFinished }): Promise<Cli> => {
+  return (...args) => {
+    const run = spawnCli(h, ...args);
+    endsWithTest({ onTestFinished }, run.child);
+    return run;
+  };
+});
+
+it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on SIGTERM', async ({ h, cli }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path], [], MAIN);
+  const { child, out, exited } = cli(['run', '--config', path], [], MAIN);
   const until = Date.now() + PATIENCE_MS;
   while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -69,10 +119,10 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
   for (const secret of SECRETS) expect(stdout).not.toContain(secret);
 }, TEST_TIMEOUT_MS);
 
-it('collects the whole heap once the watch file is parsed at the start, once the first pass has polled, and before and after a reload\'s parse, so that neither sets the heap\'s limit nor runs while V8 marks', async ({ h }) => {
+it('collects the whole heap once the watch file is parsed at the start, once the first pass has polled, and before and after a reload\'s parse, so that neither sets the heap\'s limit nor runs while V8 marks', async ({ h, cli }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
   // V8 marking as often as it can, so that some gc() lands while it marks: see `asked`.
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path], ['--trace-gc', '--stress-incremental-marking']);
+  const { child, out, exited } = cli(['run', '--config', path], ['--trace-gc', '--stress-incremental-marking']);
   const seen = async (text: string, from: number) => {
     const until = Date.now() + PATIENCE_MS;
     while (!out.stdout.includes(text, from) && Date.now() < until && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
@@ -114,14 +164,14 @@ async function heldReceiver({ onTestFinished }: Pick<TestContext, 'onTestFinishe
  * The daemon as its own process, once its one webhook is in flight to a receiver that answers after `answer`
  * ms, or to `answer`, which answers when the test releases it; its health server on `healthPort`, or none.
  */
-async function withDeliveryInFlight(h: Harness, answer: number | Awaited<ReturnType<typeof heldReceiver>>, healthPort = 0): Promise<ReturnType<typeof spawnCli>> {
+async function withDeliveryInFlight({ h, cli }: { h: Harness; cli: Cli }, answer: number | Awaited<ReturnType<typeof heldReceiver>>, healthPort = 0): Promise<ReturnType<typeof spawnCli>> {
   const a = quickAction();
   h.simulator.addAction(a);
   if (typeof answer === 'number') h.hooks.setAnswer({ delayMs: answer });
   const [url, taken] = typeof answer === 'number' ? [h.hooks.url, () => h.hooks.received.length] : [answer.url, answer.taken];
   const http = `  port: ${healthPort}\n  host: 127.0.0.1`;
   const path = await h.writeConfig(`${h.yaml([a], { http, notifiers: `  chat:\n    type: webhook\n    url: ${url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`);
-  const daemon = spawnCli(h, ['run', '--config', path]);
+  const daemon = cli(['run', '--config', path]);
   const until = Date.now() + PATIENCE_MS;
   while (taken() === 0 && Date.now() < until && daemon.child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -132,8 +182,8 @@ async function withDeliveryInFlight(h: Harness, answer: number | Awaited<ReturnT
 
 // The tests that mostly wait (on a delivery in flight, a drain, a file held still) run side by side, each
 // with its own harness and daemon; those that look at the heap and the compilers run alone.
-it.concurrent('exits at once with 143 at a second SIGTERM while the first waits for a delivery in flight', async ({ h }) => {
-  const { child, out, exited } = await withDeliveryInFlight(h, 60_000);
+it.concurrent('exits at once with 143 at a second SIGTERM while the first waits for a delivery in flight', async ({ h, cli }) => {
+  const { child, out, exited } = await withDeliveryInFlight({ h, cli }, 60_000);
   child.kill('SIGTERM');
   const until = Date.now() + PATIENCE_MS;
   while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until && child.exitCode === null) {
@@ -146,8 +196,8 @@ it.concurrent('exits at once with 143 at a second SIGTERM while the first waits 
   expect(out.stderr).toContain('second SIGTERM, exiting now');
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('takes a signal that comes twice within a moment (a wrapper passing on one its process group got too) as one: a clean stop', async ({ h }) => {
-  const { child, out, exited } = await withDeliveryInFlight(h, 1000);
+it.concurrent('takes a signal that comes twice within a moment (a wrapper passing on one its process group got too) as one: a clean stop', async ({ h, cli }) => {
+  const { child, out, exited } = await withDeliveryInFlight({ h, cli }, 1000);
   child.kill('SIGINT');
   child.kill('SIGINT');
   expect(await exited).toBe(0);
@@ -156,12 +206,12 @@ it.concurrent('takes a signal that comes twice within a moment (a wrapper passin
   expect(out.stdout).toContain('"msg":"stopped"');
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('serves /metrics, and says stopping on /readyz, while it drains what it owes after SIGTERM', async ({ h, onTestFinished }) => {
+it.concurrent('serves /metrics, and says stopping on /readyz, while it drains what it owes after SIGTERM', async ({ h, cli, onTestFinished }) => {
   const port = await closedPort();
   // Answered once /metrics and /readyz have been read: a receiver that answered after 3 s let a loaded
   // machine's drain end first, and the daemon was gone (ECONNREFUSED).
   const receiver = await heldReceiver({ onTestFinished });
-  const { child, out, exited } = await withDeliveryInFlight(h, receiver, port);
+  const { child, out, exited } = await withDeliveryInFlight({ h, cli }, receiver, port);
   child.kill('SIGTERM');
   const until = Date.now() + PATIENCE_MS;
   while (!out.stdout.includes('"msg":"stopping"') && Date.now() < until && child.exitCode === null) {
@@ -176,11 +226,11 @@ it.concurrent('serves /metrics, and says stopping on /readyz, while it drains wh
   expect(out.stdout).toContain('"msg":"stopped"');
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('says in its log why it exits 1, and that it stopped, when its final save fails at SIGTERM', async ({ h }) => {
+it.concurrent('says in its log why it exits 1, and that it stopped, when its final save fails at SIGTERM', async ({ h, cli }) => {
   const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
   h.simulator.addAction(a);
   const path = await h.writeConfig(h.yaml([a]));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
+  const { child, out, exited } = cli(['run', '--config', path]);
   const until = Date.now() + PATIENCE_MS;
   while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -198,7 +248,7 @@ it.concurrent('says in its log why it exits 1, and that it stopped, when its fin
   expect(lines.at(-1)?.msg).toBe('stopped');
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('exits 0 at a SIGTERM that comes while a reload waits for a delivery in flight, and starts nothing more', async ({ h }) => {
+it.concurrent('exits 0 at a SIGTERM that comes while a reload waits for a delivery in flight, and starts nothing more', async ({ h, cli }) => {
   const a = quickAction();
   h.simulator.addAction(a);
   h.hooks.setAnswer({ delayMs: 60_000 });
@@ -206,7 +256,7 @@ it.concurrent('exits 0 at a SIGTERM that comes while a reload waits for a delive
   const file = (retries: number) =>
     `${h.yaml([a], { poll: `  schedule: "* * * * * *"\n  retries: ${retries}`, http: `  port: ${port}\n  host: 127.0.0.1`, notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 2s\n`;
   const path = await h.writeConfig(file(3));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
+  const { child, out, exited } = cli(['run', '--config', path]);
   const until = Date.now() + PATIENCE_MS;
   while (h.hooks.received.length === 0 && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -228,12 +278,12 @@ it.concurrent('exits 0 at a SIGTERM that comes while a reload waits for a delive
   expect(out.stdout).toContain('"msg":"stopped"');
 }, TEST_TIMEOUT_MS);
 
-it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm parser is not recompiled by the optimising compiler', async ({ h }) => {
+it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm parser is not recompiled by the optimising compiler', async ({ h, cli }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
   // V8's peak of malloc'ed memory, written to stderr at exit. --wasm-sync-tier-up: the recompile, when there
   // is one, is done by the time the first answers are read, however loaded the machine.
   const probe = `data:text/javascript,import { getHeapStatistics } from 'node:v8'; process.on('exit', () => process.stderr.write('peak malloc ' + getHeapStatistics().peak_malloced_memory + '\\n'));`;
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path], ['--wasm-sync-tier-up', '--import', probe]);
+  const { child, out, exited } = cli(['run', '--config', path], ['--wasm-sync-tier-up', '--import', probe]);
   const until = Date.now() + PATIENCE_MS;
   while (h.simulator.requests.length < 3 && Date.now() < until && child.exitCode === null) {
     await new Promise((resolve) => setTimeout(resolve, 50));
@@ -249,11 +299,11 @@ it('sets the daemon\'s V8 settings before its first connection: undici\'s wasm p
   expect(peak).toBeLessThan(12);
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('keeps the logs of a one-shot command on stderr, so that `check --json | jq` reads only the result', async ({ h }) => {
+it.concurrent('keeps the logs of a one-shot command on stderr, so that `check --json | jq` reads only the result', async ({ h, cli }) => {
   const ids = newIds();
   h.simulator.setToken('another-token');
   const path = await h.writeConfig(h.yaml([{ ...ids, name: 'x' }]));
-  const { out, exited } = spawnCli(h, ['check', '--json', '--config', path]);
+  const { out, exited } = cli(['check', '--json', '--config', path]);
   const code = await exited;
   const { stdout, stderr } = out;
   expect(code).toBe(1);
@@ -262,24 +312,26 @@ it.concurrent('keeps the logs of a one-shot command on stderr, so that `check --
   for (const secret of SECRETS) expect(stdout + stderr).not.toContain(secret);
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('ends with the outcome\'s status, without a stack, when the reader of its output has gone (`wait ... | true`)', async ({ h }) => {
+it.concurrent('ends with the outcome\'s status, without a stack, when the reader of its output has gone (`wait ... | true`)', async ({ h, cli }) => {
   const a = quickAction();
   h.simulator.addAction(a);
   const path = await h.writeConfig(h.yaml([]));
-  const { child, out, exited } = spawnCli(h, ['wait', '--json', '--config', path, '--server', a.serverId, '--request', a.requestId]);
+  const { child, out, exited } = cli(['wait', '--json', '--config', path, '--server', a.serverId, '--request', a.requestId]);
   // The read end of its stdout closes before it writes its result: the write fails with EPIPE.
   child.stdout.destroy();
   expect(await exited).toBe(0);
   expect(out.stderr).not.toMatch(/EPIPE|Unhandled 'error' event/);
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('writes the whole of a result larger than a pipe holds before it exits (`check --json | jq` of hundreds of watches)', async ({ h }) => {
+it.concurrent('writes the whole of a result larger than a pipe holds before it exits (`check --json | jq` of hundreds of watches)', async ({ h, onTestFinished }) => {
   const watches = Array.from({ length: 200 }, () => newIds());
   const path = await h.writeConfig(h.yaml(watches));
   // A shell's pipe (not the socket pair spawn makes), read by a reader slower than the command: the pipe fills
   // up (64 KiB) and the rest waits in the process, which must not exit before it is written.
   const script = `set -o pipefail; "$0" "$1" check --json --config "$2" 2>/dev/null | { sleep 1; cat; }`;
-  const child = spawn('bash', ['-c', script, process.execPath, cliBundle(), path], { env: { ...process.env, ...h.env, NODE_COMPILE_CACHE: COMPILE_CACHE }, stdio: ['ignore', 'pipe', 'pipe'] });
+  // A group of its own, ended whole with the test: killing bash alone would leave the command running.
+  const child = spawn('bash', ['-c', script, process.execPath, cliBundle(), path], { detached: true, env: { ...process.env, ...h.env, NODE_COMPILE_CACHE: COMPILE_CACHE }, stdio: ['ignore', 'pipe', 'pipe'] });
+  endsWithTest({ onTestFinished }, child, true);
   let stdout = '';
   child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
   const [code] = (await once(child, 'close')) as [number | null];
@@ -290,15 +342,15 @@ it.concurrent('writes the whole of a result larger than a pipe holds before it e
 
 // As under the systemd unit: state.path as the example gives it, relative to the working folder (its
 // StateDirectory), which the journal that logs the refusal does not show.
-it.concurrent('refuses a second daemon on the same state file, naming the first one, the file by its absolute path, and how to run a second daemon', async ({ h }) => {
+it.concurrent('refuses a second daemon on the same state file, naming the first one, the file by its absolute path, and how to run a second daemon', async ({ h, cli }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]).replace(`path: ${h.statePath}`, 'path: ./ecs-action-watch.state.json'));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path], [], cliBundle(), h.dir);
+  const { child, out, exited } = cli(['run', '--config', path], [], cliBundle(), h.dir);
   try {
     const until = Date.now() + PATIENCE_MS;
     while (!out.stdout.includes('"msg":"started"') && Date.now() < until && child.exitCode === null) {
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    const second = spawnCli(h, ['run', '--config', path], [], cliBundle(), h.dir);
+    const second = cli(['run', '--config', path], [], cliBundle(), h.dir);
     expect(await second.exited).toBe(1);
     // The working folder as the daemon's getcwd() gives it, its links resolved.
     const state = join(realpathSync(h.dir), 'ecs-action-watch.state.json');
@@ -314,12 +366,12 @@ it.concurrent('refuses a second daemon on the same state file, naming the first 
   expect(await exited).toBe(0);
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('reads the watch file again at a SIGHUP, and what it names (a renewed CA file), rather than ending without a word', async ({ h }) => {
+it.concurrent('reads the watch file again at a SIGHUP, and what it names (a renewed CA file), rather than ending without a word', async ({ h, cli }) => {
   const [ca, renewed] = [1, 2].map(() => makeCertificates(mkdtempSync(join(h.dir, 'ca-'))).caFile);
   const caFile = join(h.dir, 'ca.pem');
   copyFileSync(ca!, caFile);
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }], { cloud: `  tls: { caFile: ${caFile} }` }));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
+  const { child, out, exited } = cli(['run', '--config', path]);
   const until = async (text: string) => {
     const giveUpAt = Date.now() + PATIENCE_MS;
     while (!out.stdout.includes(text) && Date.now() < giveUpAt && child.exitCode === null && child.signalCode === null) {
@@ -344,12 +396,12 @@ function catchesHangup(pid: number): boolean {
   return caught !== undefined && (BigInt(`0x${caught}`) & (1n << BigInt(constants.signals.SIGHUP - 1))) !== 0n;
 }
 
-it.concurrent('takes a SIGHUP that comes while the launcher (bin/) loads the command as the command would: run reads the file again, a one-shot command ends', async ({ h }) => {
+it.concurrent('takes a SIGHUP that comes while the launcher (bin/) loads the command as the command would: run reads the file again, a one-shot command ends', async ({ h, cli }) => {
   const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
   // At the first moment the process catches SIGHUP: the launcher's listener, before the command is loaded.
   const bin = installedBin();
   const hungUpEarly = async (args: string[]) => {
-    const started = spawnCli(h, args, [], bin);
+    const started = cli(args, [], bin);
     while (!catchesHangup(started.child.pid!) && started.child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 1));
     started.child.kill('SIGHUP');
     return started;
@@ -369,13 +421,13 @@ it.concurrent('takes a SIGHUP that comes while the launcher (bin/) loads the com
   expect(validate.child.signalCode, validate.out.stdout + validate.out.stderr).toBe('SIGHUP');
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async ({ h }) => {
+it.concurrent('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async ({ h, cli }) => {
   const a = quickAction();
   h.simulator.addAction(a);
   h.hooks.setAnswer({ delayMs: 2000 });
   const text = `${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 10s\n`;
   const path = await h.writeConfig(text);
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
+  const { child, out, exited } = cli(['run', '--config', path]);
   const waitFor = async (done: () => boolean) => {
     const giveUpAt = Date.now() + PATIENCE_MS;
     while (!done() && Date.now() < giveUpAt && child.exitCode === null && child.signalCode === null) {
@@ -409,13 +461,13 @@ it.concurrent('is not ended by a SIGHUP while it waits for a watch file that kee
 }, TEST_TIMEOUT_MS);
 
 
-it.concurrent('says on /metrics that the cloud throttled it, and that it sends less meanwhile', async ({ h }) => {
+it.concurrent('says on /metrics that the cloud throttled it, and that it sends less meanwhile', async ({ h, cli }) => {
   const a = quickAction({ neverFinishes: true });
   h.simulator.addAction(a);
   h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 30 }, { route: 'action', times: 1 });
   const port = await closedPort();
   const path = await h.writeConfig(h.yaml([a], { http: `  port: ${port}\n  host: 127.0.0.1` }));
-  const { child, out, exited } = spawnCli(h, ['run', '--config', path]);
+  const { child, out, exited } = cli(['run', '--config', path]);
   try {
     const until = Date.now() + PATIENCE_MS;
     while (!h.simulator.requests.some((r) => r.status === 429) && Date.now() < until && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 50));
