@@ -9,7 +9,7 @@ import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
-import { SECRETS, itWithHarness, newIds, patient, quickAction, type Harness } from './harness.ts';
+import { SECRETS, getText, itWithHarness, newIds, patient, quickAction, type Harness } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { waitUntil } from '../eventually.ts';
@@ -426,11 +426,14 @@ it.concurrent('takes a SIGHUP that comes while the launcher (bin/) loads the com
   expect(validate.child.signalCode, validate.out.stdout + validate.out.stderr).toBe('SIGHUP');
 }, TEST_TIMEOUT_MS);
 
-it.concurrent('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async ({ h, cli }) => {
+it.concurrent('is not ended by a SIGHUP while it waits for a watch file that keeps changing to hold still, nor by one while it drains after SIGTERM', async ({ h, cli, onTestFinished }) => {
   const a = quickAction();
   h.simulator.addAction(a);
-  h.hooks.setAnswer({ delayMs: 2000 });
-  const text = `${h.yaml([a], { notifiers: `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 10s\n`;
+  // Answered once the second SIGHUP has come and the daemon was seen draining after it: one answered after
+  // 2 s let a loaded machine's drain end before that SIGHUP came, and the test then proved nothing.
+  const receiver = await heldReceiver({ onTestFinished });
+  const port = await closedPort();
+  const text = `${h.yaml([a], { http: `  port: ${port}\n  host: 127.0.0.1`, notifiers: `  chat:\n    type: webhook\n    url: ${receiver.url}\n    timeout: 60s` })}\nshutdown:\n  drainTimeout: 60s\n`;
   const path = await h.writeConfig(text);
   const { child, out, exited } = cli(['run', '--config', path]);
   const waitFor = async (done: () => boolean) => {
@@ -453,16 +456,25 @@ it.concurrent('is not ended by a SIGHUP while it waits for a watch file that kee
   await new Promise((resolve) => setTimeout(resolve, 200));
   writing = false;
   await rewriting;
-  await waitFor(() => h.hooks.received.length > 0);
-  expect(h.hooks.received, out.stdout + out.stderr).toHaveLength(1);
+  await waitFor(() => receiver.taken() > 0);
+  expect(receiver.taken(), out.stdout + out.stderr).toBe(1);
 
   // The delivery in flight holds the stop; a SIGHUP meanwhile changes nothing.
   child.kill('SIGTERM');
   await waitFor(() => out.stdout.includes('"msg":"stopping"'));
+  expect(out.stdout, out.stderr).toContain('"msg":"stopping"');
+  expect([child.exitCode, child.signalCode]).toEqual([null, null]);
   child.kill('SIGHUP');
+  // Answered by the process the SIGHUP reached, still draining: it came during the drain, and did not end it.
+  const ready = await getText(`http://127.0.0.1:${port}/readyz`).catch((err: unknown) => ({ status: 0, body: String(err) }));
+  expect(ready, out.stdout + out.stderr).toEqual({ status: 503, body: 'not ready: stopping\n' });
+  receiver.release();
   expect(await exited, out.stdout + out.stderr).toBe(0);
   expect(child.signalCode).toBeNull();
-  expect(out.stdout).toContain('"msg":"stopped"');
+  const stopping = out.stdout.indexOf('"msg":"stopping"');
+  // Neither a reload begun nor one promised: the file is not read again by a daemon that stops.
+  expect(out.stdout.slice(stopping)).not.toContain('SIGHUP');
+  expect(out.stdout.slice(stopping)).toContain('"msg":"stopped"');
 }, TEST_TIMEOUT_MS);
 
 
