@@ -278,7 +278,7 @@ describe('AK/SK and a setting of this host\'s clock while polls are out', () => 
     h.simulator.injectFault({ kind: 'slow', delayMs: 300 }, { route: 'action', times: 5 });
     const polled = app.engine.pollOnce();
     // Five go at once (no more before an answer has shown their time right); the other three wait for one.
-    await eventually(() => expect(h.simulator.requests.slice(from).filter((r) => r.status === null)).toHaveLength(5), { timeout: 3000, interval: 10 });
+    await eventually(() => expect(h.simulator.requests.slice(from).filter((r) => r.status === null)).toHaveLength(5), { interval: 10 });
     // This host's clock set forward 20 min (a wrong NTP source) while they are out, the gateway's not: each
     // answer came across the setting, and its poll is sent again, signed 20 min ahead of the gateway as the
     // three are; more than five such refused in a row, the key is locked, for every tool that uses it.
