@@ -69,7 +69,7 @@ it('holds at most one of libuv\'s threads for /readyz however often it is asked 
     volume.hung = { folder: join(h.dir, 'state'), pipe };
     // The kubelet's readiness probe every 10 s, each given up after its timeoutSeconds (3 s): five of them.
     const probes = Array.from({ length: 5 }, () => request(`${base}/readyz`, { headersTimeout: 3000 }).then((answer) => answer.statusCode, (err: Error) => err.name));
-    await eventually(() => expect(threadsHeld()).toBeGreaterThan(0), { timeout: 5000 });
+    await eventually(() => expect(threadsHeld()).toBeGreaterThan(0), { timeout: 15_000 });
     // Each answered within the probe's timeoutSeconds: see the test below.
     expect(await Promise.all(probes)).toEqual(Array(5).fill(503));
     expect(threadsHeld()).toBe(1);
@@ -78,7 +78,7 @@ it('holds at most one of libuv\'s threads for /readyz however often it is asked 
   } finally {
     // The volume answers again: every open waiting on the pipe gets its reader.
     reader = openSync(pipe, constants.O_RDONLY | constants.O_NONBLOCK);
-    await eventually(() => expect(threadsHeld()).toBe(0), { timeout: 5000 });
+    await eventually(() => expect(threadsHeld()).toBe(0), { timeout: 15_000 });
     volume.hung = null;
     closeSync(reader);
     stop.abort('SIGTERM');
@@ -104,12 +104,12 @@ it('answers /readyz 503 within 2 s while the state volume hangs, saying so, and 
     expect(performance.now() - asked).toBeLessThan(1500);
   } finally {
     const reader = openSync(pipe, constants.O_RDONLY | constants.O_NONBLOCK);
-    await eventually(() => expect(threadsHeld()).toBe(0), { timeout: 5000 });
+    await eventually(() => expect(threadsHeld()).toBe(0), { timeout: 15_000 });
     volume.hung = null;
     closeSync(reader);
   }
   // The volume answers again: so does readiness.
-  await eventually(async () => expect((await probe()).status).toBe(200), { timeout: 5000 });
+  await eventually(async () => expect((await probe()).status).toBe(200), { timeout: 15_000 });
   stop.abort('SIGTERM');
   expect((await running).code).toBe(0);
 }, 60_000);

@@ -47,14 +47,14 @@ it('says on /metrics how long it has waited for a state lock a live daemon on an
     vi.spyOn(performance, 'now').mockImplementation(() => real() + (lockWaitAlertAfter() + 60) * 1000);
     expect(await waited()).toBeGreaterThan(lockWaitAlertAfter());
     // Its next look at the lock (within 2.5 s) finds it refreshed: the wait moves, and liveness holds.
-    await eventually(async () => expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' }), { timeout: 5000, interval: 200 });
+    await eventually(async () => expect(await get('/healthz')).toEqual({ status: 200, body: 'ok\n' }), { timeout: 15_000, interval: 200 });
     expect(await get('/readyz')).toEqual({ status: 503, body: 'not ready: starting (waiting for the state lock) or reloading\n' });
     vi.restoreAllMocks();
 
     // The other daemon stops: its lock is released.
     clearInterval(refreshing);
     await rm(lock);
-    await eventually(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 5000, interval: 50 });
+    await eventually(() => expect(h.logs.text).toContain('"msg":"started"'), { timeout: 15_000, interval: 50 });
     expect(await waited()).toBe(0);
     await eventually(() => expect(h.hooks.received).toHaveLength(1), { timeout: 15_000 });
     // Said once at its start, not at each look.

@@ -103,7 +103,7 @@ it('answers 503 on /readyz and state_unsaved 1 after a reload that rebuilds the 
   // Room again: the new parts' save is written, and all is well.
   vi.restoreAllMocks();
   for (const end of held.splice(0)) end();
-  await eventually(async () => expect((await getText(`${base}/readyz`)).status).toBe(200), { timeout: 5000 });
+  await eventually(async () => expect((await getText(`${base}/readyz`)).status).toBe(200), { timeout: 15_000 });
   expect(await unsaved()).toBe('0');
   expect(h.logs.text).toContain('state saved again');
 }, 60_000);
