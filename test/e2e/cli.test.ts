@@ -808,7 +808,7 @@ describe.concurrent('check', () => {
     const stderr = new Capture();
     const interrupt = new AbortController();
     const checking = h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))], { stderr, signal: interrupt.signal, env: { LOG_LEVEL: '' } });
-    await vi.waitUntil(() => stderr.text !== '', { timeout: 5000, interval: 10 });
+    await waitUntil(() => stderr.text !== '');
     interrupt.abort('SIGINT');
     expect(await checking).toEqual({
       code: 130,
@@ -825,7 +825,7 @@ describe.concurrent('check', () => {
     const interrupt = new AbortController();
     const yaml = h.yaml(watched, { poll: '  schedule: "* * * * * *"\n  retries: 0\n  rateLimit: 1/m', cloud: '  microversion: "2.60"' });
     const checking = h.cli(['check', '--config', await h.writeConfig(yaml)], { stderr, signal: interrupt.signal, env: { LOG_LEVEL: '' } });
-    await vi.waitUntil(() => stderr.text !== '' || h.simulator.requests.length > 1, { timeout: 5000, interval: 10 }).catch(() => undefined);
+    await waitUntil(() => stderr.text !== '' || h.simulator.requests.length > 1).catch(() => undefined);
     interrupt.abort('SIGINT');
     expect(await checking).toEqual({
       code: 130,

@@ -111,7 +111,7 @@ it('keeps a failing watch failing when close() cuts its next poll short: the cut
   // Still reading the action when close() comes, with no time to drain.
   h.simulator.injectFault({ kind: 'slow', delayMs: 2000 }, { route: 'action', times: 1 });
   const pass = app.engine.pollOnce();
-  await vi.waitUntil(() => h.simulator.requests.filter((r) => r.route === 'action').length === 2, { timeout: 5000, interval: 10 });
+  await vi.waitUntil(() => h.simulator.requests.filter((r) => r.route === 'action').length === 2, { timeout: 10_000, interval: 10 });
   await app.engine.close(AbortSignal.abort());
   expect((await pass).map((s) => [s.pollFailed, s.detail])).toEqual([[false, 'stopping']]);
   expect(app.store.entries()[0]![1].failingSince).toBe(began);
@@ -304,7 +304,7 @@ it('stops at once while a poll waits out a Retry-After, sending no retry, and re
   const { app } = await watchingOne({ poll: '  schedule: "* * * * * *"\n  retries: 3' });
   h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 3600 }, { route: 'action', times: 1 });
   const pass = app.engine.pollOnce();
-  await vi.waitUntil(() => h.simulator.requests.some((r) => r.route === 'action' && r.status === 429), { timeout: 5000, interval: 10 });
+  await vi.waitUntil(() => h.simulator.requests.some((r) => r.route === 'action' && r.status === 429), { timeout: 10_000, interval: 10 });
   // A drain that would last longer than the test: the stop must not wait for the poll's minute of Retry-After.
   const stopped = app.engine.close(AbortSignal.timeout(600_000)).then(() => 'stopped');
   expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))])).toBe('stopped');
@@ -323,7 +323,7 @@ it('stops at once while polls wait for the rate limit after a 429, sending none 
   const pass = app.engine.pollOnce();
   // The 429 read by the client, not only answered by the cloud: a stop before it reads it cuts the first
   // poll off as well (a loaded machine's run).
-  await vi.waitUntil(() => h.logs.text.includes('the cloud throttles our requests (429)'), { timeout: 5000, interval: 10 });
+  await vi.waitUntil(() => h.logs.text.includes('the cloud throttles our requests (429)'), { timeout: 10_000, interval: 10 });
   // The second poll now waits out the cloud's pause (a minute at most) in the limiter: the stop does not.
   const stopped = app.engine.close(AbortSignal.timeout(600_000)).then(() => 'stopped');
   expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))])).toBe('stopped');
@@ -338,7 +338,7 @@ it('records nothing of a tracked server\'s listing that stopping cut short: its 
   const app = await h.app(h.yaml([], { track: `  - servers: [${action.serverId}]`, poll: '  schedule: "* * * * * *"\n  retries: 3' }));
   h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 3600 }, { route: 'actions', times: 1 });
   const pass = app.engine.pollOnce();
-  await vi.waitUntil(() => h.simulator.requests.some((r) => r.route === 'actions' && r.status === 429), { timeout: 5000, interval: 10 });
+  await vi.waitUntil(() => h.simulator.requests.some((r) => r.route === 'actions' && r.status === 429), { timeout: 10_000, interval: 10 });
   const stopped = app.engine.close(AbortSignal.timeout(600_000)).then(() => 'stopped');
   expect(await Promise.race([stopped, new Promise((resolve) => setTimeout(resolve, 5000, 'still waiting'))])).toBe('stopped');
   await pass;
