@@ -10,7 +10,7 @@ import { afterEach, describe, expect, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
-import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, oneCharacterOff, quickAction } from './harness.ts';
+import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, oneCharacterOff, patient, quickAction } from './harness.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { eventually } from '../eventually.ts';
 
@@ -945,7 +945,8 @@ describe.concurrent('check says under its table what to do about the polls that 
     const actions = Array.from({ length: 5 }, (_, i) => ({ ...quickAction({ neverFinishes: true }), name: `reboot web-0${i + 1}` }));
     for (const a of actions) h.simulator.addAction(a);
     h.simulator.setToken('another-token');
-    const path = await h.writeConfig(h.yaml(actions, { poll: NO_RETRIES }));
+    // patient(): a refusal answered late by a loaded machine is no timeout in this test's fixes.
+    const path = await h.writeConfig(patient(h.yaml(actions, { poll: NO_RETRIES })));
     const out = new Terminal(80);
     const r = await h.cli(['check', '--config', path], { stdout: out, env: { NO_COLOR: '1' } });
     expect(r.code).toBe(1);
@@ -990,7 +991,7 @@ describe.concurrent('check says under its table what to do about the polls that 
   it('says nothing more when every poll answered', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);
-    const r = await h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))]);
+    const r = await h.cli(['check', '--config', await h.writeConfig(patient(h.yaml([a])))]);
     expect(r.code).toBe(0);
     const [table, ...rest] = r.stdout.trimEnd().split('\n\n');
     expect(table!.split('\n')).toHaveLength(2);
