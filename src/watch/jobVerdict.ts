@@ -94,13 +94,41 @@ function describeSuccess(job: EcsJob, type: string): string {
   const took = jobDuration(job);
   const of = subs.length === 0 ? '' : ` (${subs.length} sub-job${subs.length === 1 ? '' : 's'})`;
   // A sub-job not ended (the job's status came first) is said too: the server it makes may not be there yet.
-  const against = subs.filter((s) => s.status !== 'SUCCESS').map((s) => (s.status === 'FAIL' ? describeFailedSubJob(s) : `${s.job_type ?? 'sub-job'} on ${subJobEntity(s)} ${s.status}`));
+  const against = [
+    ...describeFailedSubJobs(subs.filter((s) => s.status === 'FAIL')),
+    ...subs.filter((s) => !ENDED.has(s.status)).map((s) => `${s.job_type ?? 'sub-job'} on ${subJobEntity(s)} ${s.status}`),
+  ];
   return `${type}: succeeded${took ? ` in ${took}` : ''}${of}${against.length ? `, by its status; yet ${against.join('; ')}` : ''}`;
 }
 
-function describeFailedSubJob(sub: EcsSubJob): string {
-  const detail = subJobFailure(sub);
-  return `${sub.job_type ?? 'sub-job'} on ${subJobEntity(sub)} FAIL${detail ? `: ${detail}` : ''}`;
+/** Causes named in a reason, and servers named for one cause: a chat message shows 2,000 bytes of it, a digest 200. */
+const CAUSES_NAMED = 5;
+const ENTITIES_NAMED = 3;
+
+/**
+ * Failed sub-jobs, those of one type that fail alike said once, with how many and a few of what they acted
+ * on: a batch create over a quota fails every server for the same reason, and said per server the count and
+ * the other causes were lost where the reason is shortened.
+ */
+function describeFailedSubJobs(failed: EcsSubJob[]): string[] {
+  const causes = new Map<string, { type: string; detail: string; subs: EcsSubJob[] }>();
+  for (const sub of failed) {
+    const type = sub.job_type ?? 'sub-job';
+    const detail = subJobFailure(sub);
+    const key = JSON.stringify([type, detail]);
+    const cause = causes.get(key);
+    if (cause) cause.subs.push(sub);
+    else causes.set(key, { type, detail, subs: [sub] });
+  }
+  const groups = [...causes.values()];
+  const said = groups.slice(0, CAUSES_NAMED).map(({ type, detail, subs }) => {
+    const why = detail ? `: ${detail}` : '';
+    if (subs.length === 1) return `${type} on ${subJobEntity(subs[0]!)} FAIL${why}`;
+    const more = subs.length > ENTITIES_NAMED ? ` and ${subs.length - ENTITIES_NAMED} more` : '';
+    return `${subs.length} ${type} sub-jobs FAIL${why} (${subs.slice(0, ENTITIES_NAMED).map(subJobEntity).join(', ')}${more})`;
+  });
+  const unsaid = groups.slice(CAUSES_NAMED).reduce((n, g) => n + g.subs.length, 0);
+  return unsaid === 0 ? said : [...said, `and ${unsaid} more sub-job${unsaid === 1 ? '' : 's'} FAIL for other causes`];
 }
 
 /** The job's own code and reason, then each failed sub-job's with what it acted on. */
@@ -110,7 +138,7 @@ function describeFailure(job: EcsJob, type: string): string {
   if (own) parts.push(own);
   const subs = subJobsOf(job);
   const failed = subs.filter((s) => s.status === 'FAIL');
-  parts.push(...failed.map(describeFailedSubJob));
+  parts.push(...describeFailedSubJobs(failed));
   const rest = subs.filter((s) => s.status !== 'FAIL');
   if (failed.length > 0 && rest.length > 0) parts.push(`${rest.length} of ${subs.length} sub-jobs ${rest.every((s) => s.status === 'SUCCESS') ? 'succeeded' : 'did not fail'}`);
   return `${type} failed${parts.length ? `: ${parts.join('; ')}` : ' (the API gives no reason)'}`;
