@@ -11,6 +11,11 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { duration } from './script.ts';
 
 export type JobResult = 'SUCCESS' | 'FAIL';
+/**
+ * What a job ends as: its result, or a status the contract does not list, as a cloud that adds one
+ * (CANCELLED) or misspells one (Fail) would show.
+ */
+export type JobEnd = JobResult | (string & {});
 
 /** One sub-job: one server of a batch. Times are milliseconds after the job began running. */
 export interface SubJobScript {
@@ -49,7 +54,7 @@ export interface JobScript {
   durationMs?: number;
   subJobs?: readonly SubJobScript[];
   /** Default FAIL when a sub-job fails, else SUCCESS. */
-  result?: JobResult;
+  result?: JobEnd;
   /** The job's own code and reason when it fails. */
   errorCode?: string;
   failReason?: string;
@@ -83,7 +88,7 @@ export interface JobPlan {
   readonly endAt: number;
   readonly goneAt: number;
   readonly subJobs: readonly PlannedSubJob[];
-  readonly result: JobResult;
+  readonly result: JobEnd;
   readonly errorCode: string | null;
   readonly failReason: string | null;
 }

@@ -22,6 +22,18 @@ export type JobVerdict = Verdict<never, LookupMemory>;
 
 /** Statuses that end a job; every other (RUNNING, INIT, PENDING_PAYMENT, one the API adds) waits. */
 const ENDED = new Set(['SUCCESS', 'FAIL']);
+/** Those the contract lists: any other waits too, as the contract does not say it ended, but is said in the log. */
+const LISTED = new Set([...ENDED, 'RUNNING', 'INIT', 'PENDING_PAYMENT']);
+
+/**
+ * What the log warns of a job whose status the contract does not list (a new CANCELLED, a misspelt Fail),
+ * or undefined: without it an operator would learn only at the deadline, hours on, from a timeout, that the
+ * daemon does not understand the cloud's answer.
+ */
+export function unlistedStatusWarning(job: EcsJob): string | undefined {
+  if (LISTED.has(job.status)) return undefined;
+  return `job status ${JSON.stringify(job.status)} is not one the contract knows (${[...LISTED].join(', ')}): the watch waits as for a running job and ends as a timeout at its deadline unless the status changes; report it, with the job's answer (check --json), so that the status gets its outcome`;
+}
 
 export function decideJob(input: JobVerdictInput): JobVerdict {
   const { seen, now } = input;

@@ -46,6 +46,11 @@ export class PollFailures {
    */
   readonly #failedHere = new WeakMap<WatchRecord, Kept>();
   /**
+   * The warning last said of each record whose poll was answered with something the daemon does not know
+   * (a job status the contract does not list): said once, not at every poll, and again only when it changes.
+   */
+  readonly #warned = new WeakMap<WatchRecord, string>();
+  /**
    * The settings of this host's clock that moved the times the state keeps since this process began
    * (hostClock.ts), oldest first, each from its `since` on (a hold put right moves only those stamped on
    * the clock behind): the times kept here are on its clock as it stood then, and read as it stands now, or
@@ -98,9 +103,10 @@ export class PollFailures {
    * failing though a read of it did (`readError`: a refusal that does not count yet): its failure goes on.
    * One may fail with every read answered (a server whose cell does not answer, UNKNOWN; one that answers
    * 404 under an action that is no delete): said at warn when such a run begins, as a failed read is, in the
-   * poll's own words where it has them, and at debug while it goes on. Called at every poll:
-   * nothing is made unless there is something to say, not even the poll's logger, which is a pino child made
-   * at its first use.
+   * poll's own words where it has them, and at debug while it goes on. One answered with what the daemon
+   * does not know but can wait on (a job status the contract does not list) fails nothing, and its
+   * `warning` is said once in this process. Called at every poll: nothing is made unless there is
+   * something to say, not even the poll's logger, which is a pino child made at its first use.
    */
   ended(
     record: WatchRecord,
@@ -119,6 +125,10 @@ export class PollFailures {
     }
     this.#failedHere.delete(record);
     if (result.readError === null && this.#failing.delete(record)) poll.log.info({ failingSince }, ANSWERED_AGAIN);
+    if (result.warning !== undefined && this.#warned.get(record) !== result.warning) {
+      this.#warned.set(record, result.warning);
+      poll.log.warn({ reason: result.reason }, result.warning);
+    }
   }
 
   /**

@@ -87,6 +87,27 @@ describe('a job of the native ECS API', () => {
   });
 });
 
+describe('a job whose status the contract does not list', () => {
+  it('waits to its deadline as a running job does, and the log warns of the status once, not at every poll', async () => {
+    const jobId = env.h.simulator.addJob({ projectId: PROJECT, jobType: 'createServer', durationMs: 1000, result: 'CANCELLED' });
+    const app = await env.h.app(env.h.yaml([{ jobId, name: 'cancelled', extra: '    deadline: 30s' }], { poll: '  schedule: "*/5 * * * * *"\n  retries: 0' }));
+    await advance(app, 20_000, 1000);
+    const warned = () => env.h.logs.lines().filter((l) => l['level'] === 40 && l['jobId'] === jobId);
+    expect(warned()).toEqual([
+      expect.objectContaining({
+        watch: 'cancelled',
+        reason: 'createServer: CANCELLED',
+        msg: expect.stringMatching(/^job status "CANCELLED" is not one the contract knows \(SUCCESS, FAIL, RUNNING, INIT, PENDING_PAYMENT\): the watch waits as for a running job and ends as a timeout at its deadline .*; report it/) as string,
+      }),
+    ]);
+    expect(bodies()).toEqual([]);
+
+    await advance(app, 15_000, 1000);
+    expect(bodies().map((b) => `${b.outcome}: ${b.reason}`)).toEqual(['timeout: not finished 30 s after tracking began: createServer: CANCELLED']);
+    expect(warned()).toHaveLength(1);
+  });
+});
+
 describe('a request id given as a job id', () => {
   it('ends as not_found saying it looks like an instance action\'s request id', async () => {
     const app = await env.h.app(env.h.yaml([{ jobId: 'req-5a429946-c9cc-45cc-b5bd-68864209e5cc', name: 'mixed up' }], { poll: '  schedule: "*/10 * * * * *"\n  retries: 0' }));

@@ -5,7 +5,7 @@ import { dictionary } from '../../data/dictionary.ts';
 import type { JobWatchRef } from '../../model.ts';
 import type { JobWatchRecord } from '../../state/types.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
-import { decideJob, subJobEntity, subJobProgress, type JobObservation } from '../jobVerdict.ts';
+import { decideJob, subJobEntity, subJobProgress, unlistedStatusWarning, type JobObservation } from '../jobVerdict.ts';
 import { keepChanges } from '../../state/keepChanges.ts';
 import { jobIdHint } from '../requestHint.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
@@ -79,7 +79,8 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
   const { everFound, ...observed } = verdict.memory;
   const changed = keepChanges(record, { everFound, observed, ...(seen.kind === 'found' ? { job: seen.job } : {}) });
   const extra = { pollFailed: verdict.pollFailed, readError: seen.kind === 'error' ? seen.message : null, notFound: seen.kind === 'not_found', changed };
-  return verdict.final ? { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra } : { final: false, reason: verdict.reason, ...extra };
+  if (verdict.final) return { final: true, outcome: verdict.outcome, reason: verdict.reason, ...extra };
+  return { final: false, reason: verdict.reason, ...extra, warning: seen.kind === 'found' ? unlistedStatusWarning(seen.job) : undefined };
 }
 
 async function observe(p: PollContext<JobTarget, JobWatchRecord>): Promise<JobObservation> {

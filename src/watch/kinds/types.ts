@@ -55,7 +55,11 @@ export type PollResult = (
   notFound: boolean;
   /** What the record keeps changed (a poll that saw nothing new leaves the state file alone). */
   changed: boolean;
-  /** What the log's warning says of a failed poll with every read answered, when such a run begins (pollFailures.ts). */
+  /**
+   * What the log's warning says of a failed poll with every read answered, when such a run begins; or of an
+   * answered poll that saw what the daemon does not know and waits on (a job status the contract does not
+   * list), once (pollFailures.ts).
+   */
   warning?: string | undefined;
 };
 
