@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Webhook } from 'standardwebhooks';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Notifier } from '../../src/notify/types.ts';
 import type { WebhookNotifierConfig } from '../../src/notify/webhook/config.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
@@ -639,6 +639,42 @@ describe('a templated webhook', () => {
     expect(received).toHaveLength(0);
     await hook.send(largeFleetDigest(20), attempt());
     expect(received).toHaveLength(1);
+  });
+});
+
+// nginx's client_max_body_size is 1 MiB by default; a fleet run's digest is many times that.
+describe('a receiver that refuses a body past its size limit (413)', () => {
+  const LIMIT = 1024 * 1024;
+  beforeEach(() => {
+    answer = (_req, res, body) => {
+      if (Buffer.byteLength(body) <= LIMIT) return void res.end('ok');
+      res.writeHead(413, { 'content-type': 'text/html' }).end('<html><head><title>413 Request Entity Too Large</title></head><body><center>nginx</center></body></html>');
+    };
+  });
+  const hook = () => webhook({ url: `${base}/hooks/T0123/secret-token-xyz` });
+
+  it('gives the digest up at once, saying its size and to raise the limit or split the batch', async () => {
+    const err = await failure(hook().send(largeFleetDigest(4000), attempt()));
+    const sent = Number(received[0]!.headers['content-length']);
+    expect(sent).toBeGreaterThan(LIMIT);
+    expect([err.reason, err.retryable, err.status]).toEqual(['refused', false, 413]);
+    expect(err.message).toBe(
+      `webhook chat: POST ${base}/hooks/… answered 413 Payload Too Large (a body of ${(sent / LIMIT).toFixed(1)} MiB, more than the receiver takes: ` +
+        "raise its limit on a request's size (nginx: client_max_body_size), or split batch fleet-resize into batches of fewer watches, each its own batch: label): " +
+        '<html><head><title>413 Request Entity Too Large</title></head><body><center>nginx</center></body></html>',
+    );
+    expect(err.message).not.toContain('secret-token-xyz');
+    expect(received).toHaveLength(1);
+  });
+
+  it("says a single watch's size and to raise the limit, there being no batch to split", async () => {
+    answer = (_req, res) => res.writeHead(413).end();
+    const err = await failure(hook().send(failedResize(), attempt()));
+    const sent = Number(received[0]!.headers['content-length']);
+    expect(err.message).toBe(
+      `webhook chat: POST ${base}/hooks/… answered 413 Payload Too Large (a body of ${(sent / 1024).toFixed(1)} KiB, more than the receiver takes: ` +
+        "raise its limit on a request's size (nginx: client_max_body_size))",
+    );
   });
 });
 

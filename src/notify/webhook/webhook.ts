@@ -10,7 +10,7 @@ import type { WebhookNotifierConfig } from './config.ts';
 import { DeliveryError, type DecidingReason, type FailureReason } from '../DeliveryError.ts';
 import { describeNetworkFailure, errorCode, networkReason } from '../../net/failure.ts';
 import { failedAtProxy, proxyCredentials, proxyRefusal } from '../../net/proxy.ts';
-import { renderWebhookBody } from '../render.ts';
+import { isBatch, renderWebhookBody } from '../render.ts';
 import { jsonProblem, renderForDelivery } from '../template/template.ts';
 import { viewOf } from '../template/view.ts';
 import { SENDS_PER_NOTIFIER, type Notifier, type NotifierDeps } from '../types.ts';
@@ -135,7 +135,9 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
 
       const retryAfterMs = isRetryableStatus(statusCode) ? parseRetryAfter(answer) : undefined;
       // The receiver's clock against this host's, not against the stamp sent again by it.
-      const hint = statusCode < 400 ? redirectHint(answer['location']) : clockHint(refusingClockAheadS(statusCode, answer['date'], now));
+      const hint = statusCode < 400 ? redirectHint(answer['location'])
+        : statusCode === 413 ? sizeHint(Buffer.byteLength(body), notification)
+        : clockHint(refusingClockAheadS(statusCode, answer['date'], now));
       throw new DeliveryError(
         `${prefix}: POST ${shownUrl} answered ${statusCode}${statusText ? ` ${statusText}` : ''}${hint}${said ? `: ${said}` : ''}`,
         { reason: answerReason(statusCode, retryAfterMs), status: statusCode, retryAfterMs },
@@ -242,6 +244,17 @@ function refusingClockAheadS(status: number, date: string | string[] | undefined
   if (status < 400 || isRetryableStatus(status)) return undefined;
   const aheadS = Math.round((typeof date === 'string' ? Date.parse(date) : NaN) / 1000) - timestampSeconds;
   return Math.abs(aheadS) > TIMESTAMP_TOLERANCE_S ? aheadS : undefined;
+}
+
+/**
+ * Said of a 413: the same body is refused again however often it is sent, and the answer rarely says what
+ * the limit is (nginx's is 1 MiB), so the size sent is what the operator compares it with. A digest lists
+ * every watch of its batch (the contract's `watches`): smaller batches make smaller digests.
+ */
+function sizeHint(bytes: number, notification: OutgoingNotification): string {
+  const size = bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+  const split = isBatch(notification) ? `, or split batch ${notification.batch} into batches of fewer watches, each its own batch: label` : '';
+  return ` (a body of ${size}, more than the receiver takes: raise its limit on a request's size (nginx: client_max_body_size)${split})`;
 }
 
 /** Said of a refusal that came again with the receiver's own time, its clock still that far from this host's. */
