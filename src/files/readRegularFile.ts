@@ -9,6 +9,7 @@ import { isUtf8 } from 'node:buffer';
 import { dirname } from 'node:path';
 import { promisify } from 'node:util';
 import { errorCode } from '../net/failure.ts';
+import { byteSize } from '../text/byteSize.ts';
 
 const openFile = promisify(open);
 const statFile = promisify(fstat);
@@ -81,19 +82,13 @@ export function kindOf(stats: { isDirectory(): boolean; isFIFO(): boolean; isSoc
   return 'not a regular file';
 }
 
-/** Rounded up to a tenth, so that a file just over the limit never reads as the limit itself. */
-function size(bytes: number): string {
-  const [amount, unit] = bytes >= 1024 * 1024 ? [bytes / 1024 / 1024, 'MiB'] : [bytes / 1024, 'KiB'];
-  return `${Math.ceil(amount * 10) / 10} ${unit}`;
-}
-
 function refusePseudo(pseudo: string | undefined): void {
   if (pseudo !== undefined) throw new NotARegularFileError(`is on ${pseudo}, whose files the kernel generates: name a file on a disk`);
 }
 
 function refuseIrregular(stats: Stats, maxBytes: number): void {
   if (!stats.isFile()) throw new NotARegularFileError(`is ${kindOf(stats)}, not a regular file`);
-  if (stats.size > maxBytes) throw new NotARegularFileError(`is ${size(stats.size)}, more than the ${size(maxBytes)} allowed`);
+  if (stats.size > maxBytes) throw new NotARegularFileError(`is ${byteSize(stats.size)}, more than the ${byteSize(maxBytes)} allowed`);
 }
 
 /**
@@ -152,7 +147,7 @@ export async function* regularFilePieces(path: string, maxBytes: number, pieceBy
       const { bytesRead } = await readInto(fd, piece, 0, piece.length, null);
       if (bytesRead === 0) return;
       total += bytesRead;
-      if (total > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
+      if (total > maxBytes) throw new NotARegularFileError(`grew past ${byteSize(maxBytes)} while being read`);
       yield piece.subarray(0, bytesRead);
     }
   } finally {
@@ -171,7 +166,7 @@ export function readRegularFileSync(path: string, maxBytes: number, options: { s
   try {
     refuseIrregular(fstatSync(fd), maxBytes);
     const text = readFileSync(fd);
-    if (text.length > maxBytes) throw new NotARegularFileError(`grew past ${size(maxBytes)} while being read`);
+    if (text.length > maxBytes) throw new NotARegularFileError(`grew past ${byteSize(maxBytes)} while being read`);
     return textOf(text, options.strictUtf8 === true);
   } finally {
     closeSync(fd);

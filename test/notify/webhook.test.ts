@@ -659,7 +659,7 @@ describe('a receiver that refuses a body past its size limit (413)', () => {
     expect(sent).toBeGreaterThan(LIMIT);
     expect([err.reason, err.retryable, err.status]).toEqual(['refused', false, 413]);
     expect(err.message).toBe(
-      `webhook chat: POST ${base}/hooks/… answered 413 Payload Too Large (a body of ${(sent / LIMIT).toFixed(1)} MiB, more than the receiver takes: ` +
+      `webhook chat: POST ${base}/hooks/… answered 413 Payload Too Large (a body of ${Math.ceil((sent / LIMIT) * 10) / 10} MiB, more than the receiver takes: ` +
         "raise its limit on a request's size (nginx: client_max_body_size), or split batch fleet-resize into batches of fewer watches, each its own batch: label): " +
         '<html><head><title>413 Request Entity Too Large</title></head><body><center>nginx</center></body></html>',
     );
@@ -672,7 +672,7 @@ describe('a receiver that refuses a body past its size limit (413)', () => {
     const err = await failure(hook().send(failedResize(), attempt()));
     const sent = Number(received[0]!.headers['content-length']);
     expect(err.message).toBe(
-      `webhook chat: POST ${base}/hooks/… answered 413 Payload Too Large (a body of ${(sent / 1024).toFixed(1)} KiB, more than the receiver takes: ` +
+      `webhook chat: POST ${base}/hooks/… answered 413 Payload Too Large (a body of ${Math.ceil((sent / 1024) * 10) / 10} KiB, more than the receiver takes: ` +
         "raise its limit on a request's size (nginx: client_max_body_size))",
     );
   });

@@ -17,6 +17,7 @@ import { SENDS_PER_NOTIFIER, type Notifier, type NotifierDeps } from '../types.t
 import type { OutgoingNotification } from '../../model.ts';
 import { decodeSecret, keyOf, sign } from './signature.ts';
 import { clockApart } from '../../watch/format.ts';
+import { byteSize } from '../../text/byteSize.ts';
 
 const USER_AGENT = 'ecs-action-watch';
 /** Enough of an error answer to say what the receiver disliked, without quoting a whole HTML page. */
@@ -252,9 +253,8 @@ function refusingClockAheadS(status: number, date: string | string[] | undefined
  * every watch of its batch (the contract's `watches`): smaller batches make smaller digests.
  */
 function sizeHint(bytes: number, notification: OutgoingNotification): string {
-  const size = bytes < 1024 * 1024 ? `${(bytes / 1024).toFixed(1)} KiB` : `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
   const split = isBatch(notification) ? `, or split batch ${notification.batch} into batches of fewer watches, each its own batch: label` : '';
-  return ` (a body of ${size}, more than the receiver takes: raise its limit on a request's size (nginx: client_max_body_size)${split})`;
+  return ` (a body of ${byteSize(bytes)}, more than the receiver takes: raise its limit on a request's size (nginx: client_max_body_size)${split})`;
 }
 
 /** Said of a refusal that came again with the receiver's own time, its clock still that far from this host's. */
