@@ -110,7 +110,8 @@ export function horizonAt(cloudMs: number): string {
  * found: tracking the project began then, but the server's own first listing of actions comes later (in the
  * same pass after hundreds of others under `poll.rateLimit`, a pass later, or after a restart), and an action
  * started in between, taken by that listing for older, would be lost. `sentAt` is the cloud's time when the
- * baseline's listing was sent (epoch ms, as the client reckons it), `updated` the server's `updated` in its
+ * baseline's listing was sent (epoch ms, by the client's last measure of its clock once a second or more
+ * apart, also within the 30 s it otherwise takes for agreeing: tracker.ts earliestCloudTimeAt), `updated` the server's `updated` in its
  * live listing (not a later change: see listProject), and `failedAt` the time a listing of the servers that
  * failed before it kept.
  *

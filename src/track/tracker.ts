@@ -21,6 +21,8 @@ const GONE_WINDOW_MS = 20_000;
 const CHANGES_SINCE_MINOR = 58;
 /** From this microversion on Nova reads a server with read_deleted for its actions: a deleted one's are shown. */
 const DELETED_ACTIONS_MINOR = 21;
+/** How far a measure of the cloud's clock may be ahead of it: a `Date` has whole seconds, taken as the middle of one. */
+const DATE_HALF_SECOND_MS = 500;
 /** `changes-since` before any server: every server Nova still keeps a row of, deleted ones included. */
 const EVER = new Date(0).toISOString();
 /** Statuses of a deleted server, which only a `changes-since` listing shows. */
@@ -171,7 +173,7 @@ async function listProject(projectId: string, entries: readonly TrackSpec[], ctx
   if (ctx.cancelled()) return;
   const now = new Date(ctx.now()).toISOString();
   const newest = newestOf(listed.map((s) => s.updated), project.cursor);
-  const sentAt = cloudTimeAt(sentMono, ctx);
+  const sentAt = earliestCloudTimeAt(sentMono, ctx);
   for (const server of listed) {
     const key = trackedKey(projectId, server.id);
     const known = ctx.store.tracking.servers[key];
@@ -348,6 +350,22 @@ function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext
 /** The cloud's time (epoch ms, as the client reckons it) at `mono`, a moment of this host's monotonic clock. */
 function cloudTimeAt(mono: number, ctx: TrackContext): number {
   return ctx.client.clock.now() - (performance.now() - mono);
+}
+
+/**
+ * The cloud's time at `mono`, also when the client's last measure of its clock is under the 30 s it allows for
+ * (CLOCKS_APART_MS): baselineHorizon tells a server's `updated` stamped after the listing was sent (a page read
+ * seconds after the first) from one before it, and with this host's clock a few seconds ahead taken as
+ * agreeing, it took a change made since for one before, and drew the line after the new action that made it.
+ * A measure is a `Date` of whole seconds taken as the middle of its second (cloudClock.ts): within a second of
+ * agreeing it tells nothing, and the clocks are taken to agree; beyond, the earliest it allows, as a time drawn
+ * early can only take an older change for a new one.
+ */
+function earliestCloudTimeAt(mono: number, ctx: TrackContext): number {
+  const { clock } = ctx.client;
+  const measured = clock.measuredMs;
+  const ahead = measured === undefined || Math.abs(measured) < 2 * DATE_HALF_SECOND_MS ? clock.aheadMs : measured - DATE_HALF_SECOND_MS;
+  return Date.now() + ahead - (performance.now() - mono);
 }
 
 /**

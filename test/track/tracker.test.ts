@@ -67,4 +67,28 @@ describe('trackPass', () => {
     await trackPass(entries, h.ctx);
     expect([...h.records.keys()].map((k) => k.split('/').at(-1))).toEqual(['req-new']);
   });
+
+  it('watches an action that changed a server of a project\'s second page after its baseline was sent, on a cloud whose clock is behind by less than the client allows for', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    vi.setSystemTime(T0);
+    const h = harness({ cloudBehindMs: 20_000 });
+    // The client measured the cloud 20 s behind, too little to allow for (CLOCKS_APART_MS).
+    Object.assign(h.ctx.client.clock, { measuredMs: -20_000 });
+    const old = { action: 'create', request_id: 'req-old', start_time: nova(T0 - 86_400_000), updated_at: nova(T0 - 86_400_000) };
+    let reboot: InstanceActionSummary | null = null;
+    const updatedAt = (ms: number) => `${new Date(ms).toISOString().slice(0, 19)}Z`;
+    Object.assign(h.ctx.client, {
+      listServers: (_project: string, options: { changesSince?: string; marker?: string }) => {
+        if (options.changesSince !== undefined) return Promise.resolve({ servers: [], next: null });
+        if (options.marker === undefined) return Promise.resolve({ servers: [{ id: 'a', name: 'app-01', status: 'ACTIVE', updated: updatedAt(T0 - 86_400_000) }], next: 'a' });
+        // The second page is read 3 s after the first was sent; in between, web-01 was rebooted, which stamped its `updated`.
+        vi.advanceTimersByTime(3000);
+        reboot = { action: 'reboot', request_id: 'req-new', start_time: nova(h.cloudNow() - 500), updated_at: nova(h.cloudNow() - 500) };
+        return Promise.resolve({ servers: [{ id: SERVER, name: 'web-01', status: 'ACTIVE', updated: updatedAt(h.cloudNow()) }], next: null });
+      },
+      listInstanceActions: (ref: { serverId: string }) => Promise.resolve(ref.serverId === SERVER ? [reboot!, old] : [old]),
+    });
+    await trackPass([{ projectId: PROJECT, project: 'all' } as TrackSpec], h.ctx);
+    expect([...h.records.keys()].map((k) => k.split('/').at(-1))).toEqual(['req-new']);
+  });
 });
