@@ -2,16 +2,16 @@
 // gateway, its watch file edited while the gateway refuses its key. The tests run side by side, each with
 // its simulator and daemon: they spend their time waiting on the daemon's looks at the file (a rebuild is
 // applied once a look two seconds later finds the file unchanged), not on the processor.
-// Their cloud.timeout is the default 10 s, not the harness's 500 ms: on a loaded machine the simulator, in
-// this process, took longer than that to answer the first request; the daemon gave up on it, heard no
-// refusal, and sent another, refused too: a second refusal of the machine's making, not of a reload's.
+// Their cloud.timeout is the harness's 10 s: on a loaded machine the simulator, in this process, took longer
+// than 500 ms to answer the first request; the daemon gave up on it, heard no refusal, and sent another,
+// refused too: a second refusal of the machine's making, not of a reload's.
 import { join } from 'node:path';
 import { Agent, request } from 'undici';
 import { afterAll, describe, it, type ExpectStatic, type TestContext } from 'vitest';
 import { createAuth } from '../../src/cloud/auth/registry.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import type { RecordedRequest } from '../../src/simulator/index.ts';
-import { Harness, PROJECT, newIds, patient } from './harness.ts';
+import { Harness, PROJECT, newIds } from './harness.ts';
 import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
 import { waitUntil } from '../eventually.ts';
 
@@ -77,7 +77,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     harness.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 3_600_000, taskState: 'rebooting' }] });
     Object.assign(harness.env, { HW_AK: ACCESS_KEY, HW_SK: WRONG_SECRET_KEY });
     const auth = '  auth: { type: aksk, accessKey: "${HW_AK}", secretKey: "${HW_SK}" }';
-    const text = (n: number) => patient(harness.yaml([{ ...ids, name: 'reboot' }], { auth, cloud: '  microversion: "2.60"' })).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
+    const text = (n: number) => harness.yaml([{ ...ids, name: 'reboot' }], { auth, cloud: '  microversion: "2.60"' }).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
     harness.simulator.injectFault({ kind: 'slow', delayMs: REFUSAL_ON_ITS_WAY_MS }, { route: 'action' });
     const path = await harness.writeConfig(text(0));
     const daemon = startDaemon(path, harness.env);
@@ -118,7 +118,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
   it('makes no login with a refused password at a reload that rebuilds the parts while its backoff lasts, the first with the refusal on its way: five edits of a notifier do not have the identity service lock the user', async (context) => {
     const { expect } = context;
     const { harness, ids, auth } = await withRefusedPassword(context);
-    const text = (n: number) => patient(harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null })).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
+    const text = (n: number) => harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null }).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
     harness.simulator.injectFault({ kind: 'slow', delayMs: REFUSAL_ON_ITS_WAY_MS }, { route: 'identity' });
     const path = await harness.writeConfig(text(0));
     const daemon = startDaemon(path, harness.env);
@@ -142,7 +142,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
   it('makes no login with a refused password when a reload of the cloud section cannot start its parts and the running ones go on', async (context) => {
     const { expect } = context;
     const { harness, ids, auth } = await withRefusedPassword(context);
-    const text = patient(harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null }));
+    const text = harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null });
     const path = await harness.writeConfig(text);
     const daemon = startDaemon(path, harness.env);
     expect(await daemon.saw('started')).toBe(true);

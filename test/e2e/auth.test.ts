@@ -9,7 +9,7 @@ import { AUTH_METHODS, createAuth } from '../../src/cloud/auth/registry.ts';
 import { silentLogger } from '../../src/observability/logger.ts';
 import type { ActionScript, FaultSpec } from '../../src/simulator/index.ts';
 import type { WatchStatus } from '../../src/watch/engine.ts';
-import { Harness, PROJECT, SECRETS, TOKEN, newIds, patient, type WatchEntry } from './harness.ts';
+import { Harness, PROJECT, SECRETS, TOKEN, newIds, type WatchEntry } from './harness.ts';
 import { eventually } from '../eventually.ts';
 
 const PASSWORD = 'pw-SECRET-7c2e91d0';
@@ -113,13 +113,12 @@ describe('password auth for a run that outlives its tokens', () => {
     h.env['OS_PASSWORD'] = PASSWORD;
     const actions = Array.from({ length: 12 }, () => reboot(5000));
     for (const a of actions) h.simulator.addAction(a);
-    // The passes wait for their answers by the real clock: a loaded machine's took longer than 500 ms.
     const app = await h.app(
-      patient(h.yaml(actions.map((a, i) => entry(a, `reboot ${i}`)), {
+      h.yaml(actions.map((a, i) => entry(a, `reboot ${i}`)), {
         endpoint: null,
         auth: passwordAuth(),
         poll: '  schedule: "* * * * * *"\n  retries: 3\n  concurrency: 8',
-      })),
+      }),
     );
 
     const loginsPerPass: number[] = [];

@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi, type TestContext } from 'vitest';
 import type { FaultSpec } from '../../src/simulator/index.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
-import { Capture, Harness, PROJECT, patient, quickAction } from './harness.ts';
+import { Capture, Harness, PROJECT, quickAction } from './harness.ts';
 
 const PASSWORD = 'pw-SECRET-3b9a0c';
 
@@ -91,11 +91,8 @@ async function silentEndpoint({ onTestFinished }: TestContext): Promise<string> 
 
 const NO_RETRIES = '  schedule: "* * * * * *"\n  retries: 0';
 
-/**
- * The harness's file with cloud.timeout 10 s, for answers that must come, bad or good (2 s timed out a body
- * of 5 MB on a loaded machine). A request never answered is the one case that keeps 500 ms (NO_ANSWER).
- */
-const roomyYaml = (h: Harness, ...args: Parameters<Harness['yaml']>) => patient(h.yaml(...args));
+/** cloud.timeout for a request never answered; answers that must come, bad or good, keep the harness's 10 s (2 s timed out a body of 5 MB on a loaded machine). */
+const NO_ANSWER_TIMEOUT = '500ms';
 
 interface CheckRow {
   requestId: string;
@@ -115,7 +112,7 @@ describe.concurrent('a captive portal\'s login page answered with 200 in place o
       return true;
     });
     const stop = AbortSignal.timeout(10_000);
-    const r = await h.cli(['wait', '--config', await h.writeConfig(roomyYaml(h, [], { endpoint })), '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { signal: stop });
+    const r = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([], { endpoint })), '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { signal: stop });
     expect(stop.aborted).toBe(false);
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(new RegExp(
@@ -133,7 +130,7 @@ describe.concurrent('a captive portal\'s login page answered with 200 in place o
       portalPage(req, res);
       return true;
     });
-    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(roomyYaml(h, [caught, passed], { endpoint }))]);
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([caught, passed], { endpoint }))]);
     expect(r.code).toBe(1);
     const rows = JSON.parse(r.stdout) as CheckRow[];
     expect(rows.map((row) => [row.requestId, row.pollFailed])).toEqual([[caught.requestId, true], [passed.requestId, false]]);
@@ -148,7 +145,7 @@ describe.concurrent('a captive portal\'s login page answered with 200 in place o
       portalPage(req, res);
       return true;
     });
-    const path = await h.writeConfig(roomyYaml(h, [action], { auth: passwordAuth(`${portal}/v3`) }));
+    const path = await h.writeConfig(h.yaml([action], { auth: passwordAuth(`${portal}/v3`) }));
     const login = `cannot get a token for user 'svc-watch' of domain 'Default': POST http://127\\.0\\.0\\.1:\\d+/v3/auth/tokens\\?nocatalog=true → ${PAGE_IN_PLACE}`;
 
     const check = await h.cli(['check', '--json', '--config', path]);
@@ -192,14 +189,14 @@ const ELSEWHERE = {
 };
 
 /**
- * The one bad answer whose test waits for cloud.timeout to pass: its file keeps the harness's 500 ms
+ * The one bad answer whose test waits for cloud.timeout to pass: its file has cloud.timeout 500 ms
  * (`fileFor`), and sends no other request that would have to be answered within it.
  */
 const NO_ANSWER: BadAnswer = { name: 'no answer (accepted, never answered)', bad: { fault: { kind: 'slow', delayMs: 60_000 } }, says: 'timed out: no complete answer within 500 ms' };
 
-/** The watch file for a test of `c`: NO_ANSWER's with the harness's cloud.timeout and a fixed microversion (no version document to ask for first), any other roomy. */
+/** The watch file for a test of `c`: NO_ANSWER's with its short cloud.timeout and a fixed microversion (no version document to ask for first), any other the harness's. */
 const fileFor = (c: BadAnswer, h: Harness, watches: Parameters<Harness['yaml']>[0], options: NonNullable<Parameters<Harness['yaml']>[1]>) =>
-  c === NO_ANSWER ? h.yaml(watches, { ...options, cloud: '  microversion: "2.60"' }) : roomyYaml(h, watches, options);
+  c === NO_ANSWER ? h.yaml(watches, { ...options, cloud: '  microversion: "2.60"', cloudTimeout: NO_ANSWER_TIMEOUT }) : h.yaml(watches, options);
 
 /** The bad answers common to the instance action and the token request. */
 const EITHER: BadAnswer[] = [
@@ -273,7 +270,7 @@ describe.concurrent('the instance action answered badly', () => {
     for (const w of [...watches, healthy]) h.simulator.addAction(w);
     const endpoint = await badCloud(context, h, new Map(ANSWERED.map((c, i) => [watches[i]!.requestId, c.bad])));
     const started = performance.now();
-    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(roomyYaml(h, [...watches, healthy], { endpoint, poll: NO_RETRIES }))]);
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([...watches, healthy], { endpoint, poll: NO_RETRIES }))]);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(r.code).toBe(1);
     const rows = JSON.parse(r.stdout) as Array<CheckRow & { name: string; state: string }>;
@@ -290,7 +287,7 @@ describe.concurrent('the instance action answered badly', () => {
     const watches = ANSWERED.map((c) => ({ ...quickAction({ neverFinishes: true }), name: c.name }));
     for (const w of watches) h.simulator.addAction(w);
     const endpoint = await badCloud(context, h, new Map(ANSWERED.map((c, i) => [watches[i]!.requestId, c.bad])));
-    const path = await h.writeConfig(roomyYaml(h, watches, { endpoint, poll: NO_RETRIES }));
+    const path = await h.writeConfig(h.yaml(watches, { endpoint, poll: NO_RETRIES }));
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(1);
     const [, fixes, ...rest] = r.stdout.trimEnd().split('\n\n');
@@ -355,7 +352,7 @@ describe.concurrent('the instance action answered badly', () => {
     const endpoint = await silentEndpoint(context);
     const started = performance.now();
     // cloud.timeout 500 ms: the poll due at --timeout has until a second past it.
-    const r = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([], { endpoint })), '--server', action.serverId, '--request', action.requestId, '--timeout', '1s']);
+    const r = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([], { endpoint, cloudTimeout: NO_ANSWER_TIMEOUT })), '--server', action.serverId, '--request', action.requestId, '--timeout', '1s']);
     expect(performance.now() - started).toBeLessThan(5000);
     expect(r).toMatchObject({
       code: 3,
@@ -371,7 +368,7 @@ describe.concurrent('the instance action answered badly', () => {
     const endpoint = await silentEndpoint(context);
     const started = performance.now();
     // The version document is asked three times (a discovery round), each given cloud.timeout; the poll then fails at once.
-    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([action], { endpoint, poll: NO_RETRIES }))]);
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([action], { endpoint, poll: NO_RETRIES, cloudTimeout: NO_ANSWER_TIMEOUT }))]);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(r).toMatchObject({ code: 1, stderr: '' });
     expect((JSON.parse(r.stdout) as CheckRow[])[0]!.lastError).toMatch(/^last poll failed: GET http:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → timed out: no complete answer within 500 ms$/);
@@ -382,7 +379,7 @@ describe.concurrent('the instance action answered badly', () => {
     const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 5000, taskState: 'rebooting' }] });
     h.simulator.addAction(action);
     const stderr = new Capture();
-    const waiting = h.cli(['wait', '--config', await h.writeConfig(roomyYaml(h, [])), '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { stderr });
+    const waiting = h.cli(['wait', '--config', await h.writeConfig(h.yaml([])), '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { stderr });
     await vi.waitUntil(() => stderr.text.includes('compute_reboot_instance running'), { timeout: 10_000, interval: 10 });
     h.simulator.setToken('tok-rotated');
     const r = await waiting;
@@ -397,7 +394,7 @@ describe.concurrent('the instance action answered badly', () => {
     const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 1500, taskState: 'rebooting' }] });
     h.simulator.addAction(action);
     const stderr = new Capture();
-    const path = await h.writeConfig(roomyYaml(h, [], { auth: passwordAuth(h.simulator.identityUrl) }));
+    const path = await h.writeConfig(h.yaml([], { auth: passwordAuth(h.simulator.identityUrl) }));
     const waiting = h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m'], { stderr });
     await vi.waitUntil(() => stderr.text.includes('compute_reboot_instance running'), { timeout: 10_000, interval: 10 });
     h.simulator.revokeTokens();
@@ -411,7 +408,7 @@ describe.concurrent('the instance action answered badly', () => {
     const h = await harness(context, { tls: selfSigned });
     const action = quickAction({ neverFinishes: true });
     h.simulator.addAction(action);
-    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(roomyYaml(h, [action], { poll: NO_RETRIES }))]);
+    const r = await h.cli(['check', '--json', '--config', await h.writeConfig(h.yaml([action], { poll: NO_RETRIES }))]);
     expect(r.code).toBe(1);
     expect((JSON.parse(r.stdout) as CheckRow[])[0]!.lastError).toMatch(/^last poll failed: GET https:\/\/127\.0\.0\.1:\d+\/v2\.1\/ → certificate refused: self-signed certificate.* \(DEPTH_ZERO_SELF_SIGNED_CERT\)$/);
   });
@@ -422,7 +419,7 @@ describe.concurrent('check, where the cloud cannot be reached or the login is re
     const h = await harness(context, { tls: selfSigned });
     const action = { ...quickAction({ neverFinishes: true }), name: 'reboot web-01' };
     h.simulator.addAction(action);
-    const path = await h.writeConfig(roomyYaml(h, [action], { poll: NO_RETRIES }));
+    const path = await h.writeConfig(h.yaml([action], { poll: NO_RETRIES }));
     const r = await h.cli(['check', '--config', path]);
     expect(r.code).toBe(1);
     expect(r.stdout.trimEnd().split('\n\n')[1]).toBe(
@@ -434,12 +431,12 @@ describe.concurrent('check, where the cloud cannot be reached or the login is re
     const h = await harness(context);
     const action = { ...quickAction({ neverFinishes: true }), name: 'reboot web-01' };
     h.simulator.addAction(action);
-    const unknownHost = await h.writeConfig(roomyYaml(h, [action], { endpoint: 'https://nonexistent.invalid', poll: NO_RETRIES }));
+    const unknownHost = await h.writeConfig(h.yaml([action], { endpoint: 'https://nonexistent.invalid', poll: NO_RETRIES }));
     const dns = await h.cli(['check', '--config', unknownHost]);
     expect(dns.code).toBe(1);
     expect(dns.stdout.trimEnd().split('\n\n')[1]).toBe(`cannot reach the cloud for reboot web-01: check the host name of cloud.endpoint (or cloud.auth.identityEndpoint) in ${unknownHost}`);
 
-    const login = await h.writeConfig(roomyYaml(h, [action], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
+    const login = await h.writeConfig(h.yaml([action], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
     const refused = await h.cli(['check', '--config', login], { env: { OS_PASSWORD: 'not-the-password' } });
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s.*cannot get a token for user 'svc-watch'.* → 401 /m);
@@ -506,7 +503,7 @@ describe.concurrent('the token request answered badly', () => {
     const h = await harness(context, { tls: selfSigned });
     const action = quickAction({ neverFinishes: true });
     h.simulator.addAction(action);
-    const path = await h.writeConfig(roomyYaml(h, [], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
+    const path = await h.writeConfig(h.yaml([], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
     const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '30m']);
     expect(r).toMatchObject({ code: 2, stdout: '' });
     expect(r.stderr).toMatch(
@@ -598,7 +595,7 @@ describe('notify-test against receivers that say no', () => {
       email('mail-down', 'ecs-watch@example.com', 'ops@example.com', down),
     ].flat().join('\n');
     const started = performance.now();
-    const r = await h.cli(['notify-test', '--config', await h.writeConfig(roomyYaml(h, [], { notifiers }))]);
+    const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([], { notifiers }))]);
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('');

@@ -1076,7 +1076,7 @@ describe.concurrent('check', () => {
       else expect(r.stdout).toMatch(/^reboot web-01\s.*\spending\s/m);
     }
     // A variable of any other section the check reads is still the file's problem.
-    const unset = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }]).replace('  timeout: 500ms', '  timeout: ${CLOUD_TIMEOUT}'));
+    const unset = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }], { cloudTimeout: '${CLOUD_TIMEOUT}' }));
     expect(await h.cli(['check', '--config', unset])).toMatchObject({ code: 2, stdout: '' });
   });
 
@@ -1218,7 +1218,7 @@ describe.concurrent('hostile files and signals', () => {
 
   it('stops check at Ctrl-C even while the endpoint never answers', async ({ h }) => {
     await using silent = await silentServer();
-    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]).replace(h.simulator.url, silent.url).replace('timeout: 500ms', 'timeout: 60s'));
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { endpoint: silent.url, cloudTimeout: '60s' }));
     const stop = new AbortController();
     const running = h.cli(['check', '--config', path], { signal: stop.signal });
     await waitUntil(() => silent.requests() > 0);

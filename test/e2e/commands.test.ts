@@ -10,7 +10,7 @@ import { afterEach, describe, expect, vi } from 'vitest';
 import { Webhook } from 'standardwebhooks';
 import { parseConfig } from '../../src/config/load.ts';
 import { startMailSink, type MailSink } from '../../src/sinks/mailSink.ts';
-import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, oneCharacterOff, patient, quickAction } from './harness.ts';
+import { Capture, Harness, PROJECT, SECRETS, WEBHOOK_SECRET, itWithHarness as it, newIds, oneCharacterOff, quickAction } from './harness.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { eventually } from '../eventually.ts';
 
@@ -176,7 +176,8 @@ describe.concurrent('wait', () => {
   it('exits 3 on time when the poll due at --timeout is held up by the cloud (a 429 with a long Retry-After)', async ({ h }) => {
     const script = quickAction({ neverFinishes: true });
     h.simulator.addAction(script);
-    const path = await h.writeConfig(h.yaml([]));
+    // cloud.timeout 500 ms: the bound below counts two requests' time past --timeout.
+    const path = await h.writeConfig(h.yaml([], { cloudTimeout: '500ms' }));
     // The first read of the action is throttled for a minute: the pass that reads it waits that long.
     h.simulator.injectFault({ kind: 'rate-limited', retryAfterSeconds: 60 }, { pathIncludes: script.requestId });
     const started = Date.now();
@@ -184,7 +185,7 @@ describe.concurrent('wait', () => {
     const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '2s', '--json'], { signal: stop });
     expect(stop.aborted).toBe(false);
     expect(r.code).toBe(3);
-    // --timeout, and two requests' time (cloud.timeout is 500 ms here) for the poll due then, with room for a
+    // --timeout, and two requests' time (cloud.timeout 500 ms) for the poll due then, with room for a
     // loaded machine: far short of the minute that Retry-After asks for.
     expect(Date.now() - started).toBeLessThan(2000 + 2 * 500 + 10_000);
     expect(JSON.parse(r.stdout)).toMatchObject({ type: 'ecs.action.timed_out', outcome: 'timeout', reason: expect.stringMatching(/^not known to have finished within 2 s: /) });
@@ -196,7 +197,7 @@ describe.concurrent('wait', () => {
     const script = quickAction({ neverFinishes: true });
     h.simulator.addAction(script);
     // A cloud.timeout of ten minutes: the failed poll ends the wait, not the twenty minutes a poll held up would get.
-    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "* * * * * *"\n  retries: 0' }).replace('  timeout: 500ms', '  timeout: 10m'));
+    const path = await h.writeConfig(h.yaml([], { poll: '  schedule: "* * * * * *"\n  retries: 0', cloudTimeout: '10m' }));
     h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: script.requestId, times: 1000 });
     const stop = AbortSignal.timeout(20_000);
     const r = await h.cli(['wait', '--config', path, '--server', script.serverId, '--request', script.requestId, '--timeout', '2s'], { signal: stop });
@@ -248,7 +249,7 @@ describe.concurrent('wait', () => {
   it('waits through a --timeout whose bound (twice a long cloud.timeout past it) is past what a timer holds', async ({ h }) => {
     const action = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 60_000, taskState: 'rebooting' }] });
     h.simulator.addAction(action);
-    const path = await h.writeConfig(h.yaml([]).replace('  timeout: 500ms', '  timeout: 11h'));
+    const path = await h.writeConfig(h.yaml([], { cloudTimeout: '11h' }));
     const stop = new AbortController();
     setTimeout(() => stop.abort('SIGINT'), 1500);
     const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', '24d'], { signal: stop.signal });
@@ -945,8 +946,7 @@ describe.concurrent('check says under its table what to do about the polls that 
     const actions = Array.from({ length: 5 }, (_, i) => ({ ...quickAction({ neverFinishes: true }), name: `reboot web-0${i + 1}` }));
     for (const a of actions) h.simulator.addAction(a);
     h.simulator.setToken('another-token');
-    // patient(): a refusal answered late by a loaded machine is no timeout in this test's fixes.
-    const path = await h.writeConfig(patient(h.yaml(actions, { poll: NO_RETRIES })));
+    const path = await h.writeConfig(h.yaml(actions, { poll: NO_RETRIES }));
     const out = new Terminal(80);
     const r = await h.cli(['check', '--config', path], { stdout: out, env: { NO_COLOR: '1' } });
     expect(r.code).toBe(1);
@@ -974,7 +974,7 @@ describe.concurrent('check says under its table what to do about the polls that 
     h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: broken.requestId, times: 1000 });
     h.simulator.injectFault({ kind: 'slow', delayMs: 60_000 }, { pathIncludes: slow.requestId, times: 1000 });
     // cloud.timeout 2 s: room for a machine busy with other tests, whose good answers must not time out.
-    const path = await h.writeConfig(h.yaml(watches, { poll: NO_RETRIES }).replace('  timeout: 500ms', '  timeout: 2s'));
+    const path = await h.writeConfig(h.yaml(watches, { poll: NO_RETRIES, cloudTimeout: '2s' }));
     const r = await h.cli(['check', '--config', path]);
     expect(r).toMatchObject({ code: 1, stderr: '' });
     const [table, fixes, ...rest] = r.stdout.trimEnd().split('\n\n');
@@ -991,7 +991,7 @@ describe.concurrent('check says under its table what to do about the polls that 
   it('says nothing more when every poll answered', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);
-    const r = await h.cli(['check', '--config', await h.writeConfig(patient(h.yaml([a])))]);
+    const r = await h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))]);
     expect(r.code).toBe(0);
     const [table, ...rest] = r.stdout.trimEnd().split('\n\n');
     expect(table!.split('\n')).toHaveLength(2);

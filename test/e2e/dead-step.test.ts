@@ -247,9 +247,9 @@ describe('wait, a dead step', () => {
     h.simulator.addAction(build);
     shift = 0;
     // The poll due at --timeout gets 4 s, and wait waits them out, the sign still unconfirmed. No longer: with
-    // cloud.timeout 10 s (the harness's patient()), wait's 20 s let the sign last its 20 s, and it ended in a
+    // cloud.timeout 10 s (the harness's default), wait's 20 s let the sign last its 20 s, and it ended in a
     // failure (exit 1), not the timeout this test is about.
-    const path = await h.writeConfig(h.yaml([], { poll: NO_RETRIES }).replace('  timeout: 500ms', '  timeout: 2s'));
+    const path = await h.writeConfig(h.yaml([], { poll: NO_RETRIES, cloudTimeout: '2s' }));
     const r = await h.cli(['wait', '--config', path, '--server', build.serverId, '--request', build.requestId, '--timeout', '1s']);
     expect(r.code).toBe(3);
     expect(r.stdout).toMatch(

@@ -9,7 +9,7 @@ import { appendFile, mkdir, rm, writeFile } from 'node:fs/promises';
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { request } from 'undici';
-import { SECRETS, getText, itWithHarness, newIds, patient, quickAction, type Harness } from './harness.ts';
+import { SECRETS, getText, itWithHarness, newIds, quickAction, type Harness } from './harness.ts';
 import { COMPILE_CACHE, cliBundle } from './daemon.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { waitUntil } from '../eventually.ts';
@@ -121,7 +121,7 @@ it('runs as `node src/cli/main.ts run`, logs JSON lines on stdout and exits 0 on
 
 it('collects the whole heap once the watch file is parsed at the start, once the first pass has polled, and before and after a reload\'s parse, so that neither sets the heap\'s limit nor runs while V8 marks', async ({ h, cli }) => {
   // The cloud's answers given the time they take here: the first pass is to poll, not to time out.
-  const path = await h.writeConfig(patient(h.yaml([{ ...newIds(), name: 'pending' }])));
+  const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'pending' }]));
   // V8 marking as often as it can, so that some gc() lands while it marks: see `asked`.
   const { child, out, exited } = cli(['run', '--config', path], ['--trace-gc', '--stress-incremental-marking']);
   // V8 names the reason of a collection that gc() asked for "testing"; the daemon asks for none else. A gc()

@@ -397,7 +397,8 @@ describe('track: project: all', () => {
     const serverId = crypto.randomUUID();
     startedBeforeTheBaseline(h, serverId);
     h.simulator.injectFault({ kind: 'slow', delayMs: 10_000 }, { route: 'actions', pathIncludes: serverId });
-    const yaml = h.yaml([], { track: '  - project: all' });
+    // cloud.timeout 500 ms: the listing held up is to time out before the stop (with 10 s the test took 10 s more).
+    const yaml = h.yaml([], { track: '  - project: all', cloudTimeout: '500ms' });
     const first = await h.app(yaml);
     const pass = first.engine.pollOnce();
     await listingOf(h, serverId);
@@ -418,7 +419,8 @@ describe('track: project: all', () => {
     const serverId = crypto.randomUUID();
     const before = startedBeforeTheBaseline(h, serverId);
     h.simulator.injectFault({ kind: 'slow', delayMs: 3000 }, { route: 'servers', after: 1, times: 1 });
-    const app = await h.app(h.yaml([], { track: '  - project: all' }));
+    // cloud.timeout 500 ms: the listing held up is to time out, not be waited for (with 10 s the test took 2 s more).
+    const app = await h.app(h.yaml([], { track: '  - project: all', cloudTimeout: '500ms' }));
     const pass = app.engine.pollOnce();
     while (h.simulator.requests.filter((r) => r.route === 'servers').length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     vi.advanceTimersByTime(1500);
