@@ -362,10 +362,9 @@ function cloudTimeAt(mono: number, ctx: TrackContext): number {
  * early can only take an older change for a new one.
  */
 function earliestCloudTimeAt(mono: number, ctx: TrackContext): number {
-  const { clock } = ctx.client;
-  const measured = clock.measuredMs;
-  const ahead = measured === undefined || Math.abs(measured) < 2 * DATE_HALF_SECOND_MS ? clock.aheadMs : measured - DATE_HALF_SECOND_MS;
-  return Date.now() + ahead - (performance.now() - mono);
+  const { measuredMs, aheadMs } = ctx.client.clock;
+  const apart = measuredMs !== undefined && Math.abs(measuredMs) >= 2 * DATE_HALF_SECOND_MS;
+  return cloudTimeAt(mono, ctx) + (apart ? measuredMs - DATE_HALF_SECOND_MS - aheadMs : 0);
 }
 
 /**
