@@ -44,8 +44,9 @@ async function loadChecked(ctx: CommandContext): Promise<{ config: Config; state
     try {
       return await load(UNUSED_SECTIONS);
     } catch (err) {
-      const unset = err instanceof ConfigError ? err.issues.filter((issue) => issue.cause === 'environment' && /^state(\.|$)/.test(issue.path)) : [];
-      if (unset.length === 0 || unset.length !== (err as ConfigError).issues.length) throw err;
+      if (!(err instanceof ConfigError)) throw err;
+      const unset = err.issues.filter((issue) => issue.cause === 'environment' && /^state(\.|$)/.test(issue.path));
+      if (unset.length === 0 || unset.length !== err.issues.length) throw err;
       stateVariable = unset[0]!.variable;
       return load([...UNUSED_SECTIONS, 'state']);
     }
