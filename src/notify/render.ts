@@ -267,11 +267,12 @@ function renderBatchFacts(n: BatchNotification): string[] {
       const size = full === null ? 0 : sentSize(full);
       if (full === null || size > room) {
         const line = renderBrief(e);
-        if (sentSize(line) > left) {
+        const lineSize = sentSize(line);
+        if (lineSize > left) {
           unlisted++;
           return;
         }
-        left -= sentSize(line);
+        left -= lineSize;
         if (!brief) inBrief++;
         lines.push(...line);
         return;
