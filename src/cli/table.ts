@@ -22,12 +22,18 @@ export function renderTable(header: string[], cellsOf: string[][], style?: (row:
   return [line(header, -1), ...rows.map(line)].join('\n');
 }
 
+// Bidirectional embeddings, overrides and isolates, and the marks: invisible, they turn the text after them
+// around on a terminal that draws right-to-left text (a server named `\u202Edeliaf` shows as "failed", and the
+// rest of its table row backwards).
+const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
+
 /**
- * Text for a terminal: a cloud's or a receiver's words (a fault message, an error answer) without the escape
- * sequences and control characters that could rewrite the screen or break a table's line.
+ * Text for a terminal: a cloud's or a receiver's words (a fault message, an error answer, a server's name)
+ * without the escape sequences and control characters that could rewrite the screen, break a table's line
+ * or turn the text around.
  */
 export function printable(text: string): string {
-  return stripVTControlCharacters(text).replace(/\p{Cc}+/gu, ' ');
+  return stripVTControlCharacters(text).replace(/\p{Cc}+/gu, ' ').replace(BIDI_CONTROLS, '');
 }
 
 // East Asian wide and fullwidth characters (CJK, Hangul, kana, fullwidth forms) and emoji shown as such.
