@@ -102,7 +102,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       clockMovedMs: Date.now() - performance.now() - sentOn,
     };
   } catch (err) {
-    if (signing || nothingSent(errorCode(err))) feedback = UNSENT;
+    if (signing || nothingSent(errorCode(err)) || (err instanceof RequestTimeoutError && !err.sent)) feedback = UNSENT;
     // The auth method's own failure (a key file it cannot read) is its to describe, not the network's.
     if (signing) throw err;
     if (options.signal?.aborted) throw options.signal.reason;

@@ -23,7 +23,7 @@ export interface RateFeedback {
   throttled: boolean;
   retryAfterMs?: number | undefined;
   /**
-   * It never reached the cloud (DNS failed, the connection was refused, the auth method held it back): it
+   * It never reached the cloud (DNS failed, the connection was refused or timed out, the auth method held it back): it
    * counts in no window. A cloud that refused connections for minutes, each poll tried five times, left an
    * hour's window (`1000/h`) full of requests it never got, and no poll went for the rest of the hour.
    */

@@ -41,6 +41,16 @@ export interface TextLimits {
 /** The error a request fails with when `timeoutMs` ran out. */
 export class RequestTimeoutError extends Error {
   override readonly name = 'TimeoutError';
+  /**
+   * A connection had taken the request (undici writes it as it hands it over): false when it ran out while
+   * connecting (a handshake the server never answered) or waiting for a free connection, nothing sent.
+   */
+  readonly sent: boolean;
+
+  constructor(message: string, sent: boolean) {
+    super(message);
+    this.sent = sent;
+  }
 }
 
 // Origin and path as undici's dispatch wants them; a URL with credentials or anything unusual goes through URL.
@@ -114,7 +124,7 @@ class TextHandler implements Dispatcher.DispatchHandler {
   }
 
   timeout(): void {
-    this.#abort(new RequestTimeoutError(`timed out after ${this.#limits.timeoutMs} ms`));
+    this.#abort(new RequestTimeoutError(`timed out after ${this.#limits.timeoutMs} ms`, this.#controller !== undefined));
   }
 
   onRequestStart(controller: Dispatcher.DispatchController): void {

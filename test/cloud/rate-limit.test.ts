@@ -1,4 +1,6 @@
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -148,6 +150,31 @@ describe('the rate limit at the cloud', () => {
     // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
     expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
     expect(simulator.requests).toHaveLength(1);
+    limiter.close();
+  });
+
+  it('... nor one that timed out before a connection took it (a cloud whose TLS never answers, as a black-holed network gives)', async ({ onTestFinished }) => {
+    // Takes the connection and says nothing: the TLS handshake waits until cloud.timeout, no request went over it.
+    const silentPeer = createServer(() => undefined);
+    silentPeer.listen(0, '127.0.0.1');
+    await once(silentPeer, 'listening');
+    onTestFinished(() => {
+      silentPeer.close();
+    });
+    simulator = await startSimulator();
+    const ref = { projectId: PROJECT, serverId: 's1', requestId: 'req-1' };
+    simulator.addAction({ ...ref, action: 'reboot', steps: [] });
+    const limiter = new RateLimiter({ count: 2, perMs: 3_600_000 }, silent);
+    client = createEcsClient(cloudConfig({ endpoint: `https://127.0.0.1:${(silentPeer.address() as AddressInfo).port}`, microversion: '2.60', timeout: 300 }), { logger: silent, limiter });
+    for (let i = 0; i < 2; i++) {
+      const failed = await client.getInstanceAction(ref).catch((err: unknown) => err);
+      expect((failed as ApiError).kind).toBe('timeout');
+    }
+    await client.close();
+    client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
+    client.stopWaiting();
+    // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
+    expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
     limiter.close();
   });
 
