@@ -235,7 +235,7 @@ export class RateLimiter {
       if (this.#allowed !== Infinity || this.#ceiling !== Infinity) this.#answered.push(now);
       this.#count(now);
       if (throttled) this.#throttled(now, retryAfterMs, sentAt);
-      else this.#grow(now);
+      else this.#grow(now, sentAt);
     }
     // With no one waiting there is nothing to grant, nor a wake-up to move.
     if (this.#queue.length > 0) this.#pump();
@@ -299,9 +299,11 @@ export class RateLimiter {
     }
   }
 
-  #grow(now: number): void {
+  #grow(now: number, sentAt: number): void {
     if (now < this.#pausedUntil) return;
-    this.#throttledInARow = 0;
+    // An answer to a request sent before the last 429 that was news says nothing of the 429s having
+    // stopped, however late it comes: a slow one reset the doubling while the cloud went on refusing.
+    if (sentAt > this.#decidedAt) this.#throttledInARow = 0;
     if (this.#allowed >= this.#ceiling || now - this.#lastGrowth < this.#perMs) return;
     this.#lastGrowth = now;
     const next = this.#allowed + Math.max(1, Math.ceil(this.#allowed / 4));

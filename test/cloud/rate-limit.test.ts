@@ -666,6 +666,28 @@ describe('RateLimiter', () => {
     expect(third.granted[0]).not.toBeNull();
   });
 
+  it('keeps doubling the pause when the only answer between two 429s, sent before the first, came after its pause: a slow one says nothing of the 429s having stopped', async () => {
+    vi.useFakeTimers({ now: 0 });
+    const limiter = new RateLimiter(undefined, silent, Date.now);
+    const throttled = await limiter.acquire();
+    // Enough others in flight that the rate halved leaves room for one beside the slow one.
+    const quick = await Promise.all(Array.from({ length: 4 }, () => limiter.acquire()));
+    const slow = await limiter.acquire();
+    throttled({ throttled: true });
+    for (const release of quick) release({ throttled: false });
+    const second = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1001);
+    expect(second.granted[0]).toBe(1001);
+    await vi.advanceTimersByTimeAsync(199);
+    slow({ throttled: false });
+    (await second.releases[0]!)({ throttled: true });
+    const third = acquireAll(limiter, 1);
+    await vi.advanceTimersByTimeAsync(1500);
+    expect(third.granted[0]).toBeNull();
+    await vi.advanceTimersByTimeAsync(501);
+    expect(third.granted[0]).not.toBeNull();
+  });
+
   it('starts the pause over at 1 s once an answer sent after the pause came through', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter(undefined, silent, Date.now);
