@@ -23,8 +23,10 @@ function proxyVariableName([lower, upper]: readonly [string, string], env: NodeJ
  * The credentials the proxy variables hold, in the forms an answer may quote them: a proxy that answers in
  * the server's place (its 502 page) may repeat the request it got, Proxy-Authorization included, which
  * undici makes from the URL's user and password (Basic). Each variable's whole value, its password as
- * written and decoded, and its Basic; none without a user or password. undici reads the variables when a
- * dispatcher is made: a poll's caller reads these then, a rare one (a token's request) as it sends.
+ * written and decoded, and its Basic; none without a user or password. Without a password, the user name
+ * is the credential (an API key, as some proxy services take it), hidden as a password is. undici reads
+ * the variables when a dispatcher is made: a poll's caller reads these then, a rare one (a token's request)
+ * as it sends.
  */
 export function proxyCredentials(): string[] {
   const found: string[] = [];
@@ -32,7 +34,9 @@ export function proxyCredentials(): string[] {
     const value = process.env[name];
     const url = value ? URL.parse(value) : null;
     const basic = url === null ? undefined : basicCredentials(url);
-    if (basic !== undefined) found.push(value!, url!.password, percentDecode(url!.password), basic);
+    if (basic === undefined) continue;
+    const secret = url!.password || url!.username;
+    found.push(value!, secret, percentDecode(secret), basic);
   }
   return found;
 }

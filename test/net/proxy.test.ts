@@ -117,6 +117,13 @@ describe('failedAtProxy', () => {
   });
 });
 
+it('hides the user name of a proxy URL without a password, which is its credential then (an API key as the user, as some proxy services take it)', () => {
+  const proxy = 'http://k3y0f-the-account:@proxy.example.com:8011';
+  proxyOnly('HTTPS_PROXY', proxy);
+  const page = '407 via proxy.example.com: the key k3y0f-the-account is not allowed to reach ecs.example.com';
+  expect(redact(page, proxyCredentials())).toBe('407 via proxy.example.com: the key <hidden> is not allowed to reach ecs.example.com');
+});
+
 it('hides the proxy\'s credentials in each form its answer may quote them: its URL, its password as written and decoded, and their Basic', () => {
   const proxy = 'http://robot:p%40ss-w0rd@proxy.example.com:3128';
   proxyOnly('HTTPS_PROXY', proxy);
