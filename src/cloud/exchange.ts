@@ -102,7 +102,7 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
       clockMovedMs: Date.now() - performance.now() - sentOn,
     };
   } catch (err) {
-    if (signing || nothingSent(errorCode(err)) || (err instanceof RequestTimeoutError && !err.sent)) feedback = UNSENT;
+    if (signing || neverReachedTheCloud(err, url)) feedback = UNSENT;
     // The auth method's own failure (a key file it cannot read) is its to describe, not the network's.
     if (signing) throw err;
     if (options.signal?.aborted) throw options.signal.reason;
@@ -111,6 +111,15 @@ export async function exchange(req: Exchange, options: ExchangeOptions): Promise
   } finally {
     release?.(feedback);
   }
+}
+
+/**
+ * A failure before the request could reach the cloud: no connection made, none that took it within the
+ * timeout, or a proxy that would not pass it on (its refusal of the tunnel, a 502 when its own way to the
+ * cloud failed).
+ */
+function neverReachedTheCloud(err: unknown, url: string): boolean {
+  return nothingSent(errorCode(err)) || (err instanceof RequestTimeoutError && !err.sent) || proxyRefusal(err, url) !== undefined;
 }
 
 const NOT_THROTTLED: RateFeedback = { throttled: false };

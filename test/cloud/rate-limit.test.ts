@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
@@ -171,6 +172,35 @@ describe('the rate limit at the cloud', () => {
       expect((failed as ApiError).kind).toBe('timeout');
     }
     await client.close();
+    client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
+    client.stopWaiting();
+    // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
+    expect(await client.getInstanceAction(ref)).toMatchObject({ action: 'reboot' });
+    limiter.close();
+  });
+
+  it('... nor one whose tunnel the proxy would not open (502: its own way to the cloud failed), which it never passed on', async ({ onTestFinished }) => {
+    const proxy = createHttpServer();
+    proxy.on('connect', (_req, socket: Socket) => socket.end('HTTP/1.1 502 Bad Gateway\r\n\r\n'));
+    proxy.listen(0, '127.0.0.1');
+    await once(proxy, 'listening');
+    onTestFinished(() => {
+      vi.unstubAllEnvs();
+      proxy.close();
+    });
+    for (const name of ['HTTP_PROXY', 'http_proxy', 'https_proxy', 'NO_PROXY', 'no_proxy']) vi.stubEnv(name, undefined);
+    vi.stubEnv('HTTPS_PROXY', `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`);
+    simulator = await startSimulator();
+    const ref = { projectId: PROJECT, serverId: 's1', requestId: 'req-1' };
+    simulator.addAction({ ...ref, action: 'reboot', steps: [] });
+    const limiter = new RateLimiter({ count: 2, perMs: 3_600_000 }, silent);
+    client = createEcsClient(cloudConfig({ endpoint: 'https://ecs.example.com', microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
+    for (let i = 0; i < 2; i++) {
+      const failed = await client.getInstanceAction(ref).catch((err: unknown) => err);
+      expect((failed as ApiError).message).toContain('could not reach ecs.example.com:443 (502 Bad Gateway)');
+    }
+    await client.close();
+    vi.stubEnv('HTTPS_PROXY', undefined);
     client = createEcsClient(cloudConfig({ endpoint: simulator.url, microversion: '2.60', timeout: 5000 }), { logger: silent, limiter });
     client.stopWaiting();
     // A poll that would wait for the window rejects now ('stopping: ...'): this one goes at once.
