@@ -88,7 +88,7 @@ function proxyVariableFor(url: URL): string | undefined {
 export function noProxyRanges(): BlockList | undefined {
   const ranges = new BlockList();
   let any = false;
-  for (const entry of (process.env['no_proxy'] ?? process.env['NO_PROXY'] ?? '').split(/[,\s]/)) {
+  for (const entry of noProxyEntries()) {
     const [, address = '', bits] = /^\[?([\d.a-fA-F:]+)\]?\/(\d{1,3})$/.exec(entry) ?? [];
     const family = isIP(address);
     if (family === 0 || Number(bits) > (family === 4 ? 32 : 128)) continue;
@@ -96,6 +96,32 @@ export function noProxyRanges(): BlockList | undefined {
     any = true;
   }
   return any ? ranges : undefined;
+}
+
+/** NO_PROXY's entries, as undici reads the variables: the lower-case one first, when it is set at all. */
+function noProxyEntries(): string[] {
+  return (process.env['no_proxy'] ?? process.env['NO_PROXY'] ?? '').split(/[,\s]/);
+}
+
+/**
+ * Whether NO_PROXY has a request to `url` go to it directly: its names, addresses and `*` as undici's
+ * EnvHttpProxyAgent matches them (a name covers itself and the names under it, `*.name` only those, an entry
+ * with a port only that port), and its address ranges, which the dispatcher adds (./dispatcher.ts).
+ */
+function exempted(url: URL): boolean {
+  const host = url.hostname.replace(/^\[(.*)\]$/, '$1').replace(/(.)\.$/, '$1');
+  const port = Number(url.port) || (url.protocol === 'https:' ? 443 : 80);
+  for (const entry of noProxyEntries()) {
+    if (entry === '') continue;
+    const unbracketed = entry.replace(/^\[(.+)\]$/, '$1');
+    // `[::1]:443` or `host:443`; a bare IPv6 address has more than one colon, and no port.
+    const withPort = /^\[(.+)\]:(\d+)$/.exec(entry) ?? (unbracketed.split(':').length === 2 ? /^(.+):(\d+)$/.exec(unbracketed) : null);
+    if (withPort !== null && Number(withPort[2]) !== 0 && Number(withPort[2]) !== port) continue;
+    const name = (withPort?.[1] ?? unbracketed).replace(/^\*?\./, '').replace(/^(.+)\.$/, '$1').toLowerCase();
+    if (name === '*' || (!entry.startsWith('*') && host === name) || host.endsWith(`.${name}`)) return true;
+  }
+  const ranges = noProxyRanges();
+  return ranges !== undefined && inRanges(ranges, url);
 }
 
 /** Whether `origin`'s host is an address in `ranges`. */
@@ -146,18 +172,22 @@ export function proxyRefusal(err: unknown, url: string): ProxyRefusal | undefine
 }
 
 /**
- * The variable of an https:// proxy that a request to `url` goes through (NO_PROXY aside): TLS is then with
- * the proxy first, and a port without TLS may be the proxy's as well as the server's.
+ * The variable of an https:// proxy that a request to `url` goes through: TLS is then with the proxy first,
+ * and a port without TLS may be the proxy's as well as the server's.
  */
 export function tlsProxyVariableFor(url: string): string | undefined {
   const via = proxyOf(url);
   return via?.proxy.protocol === 'https:' ? via.variable : undefined;
 }
 
-/** The request's URL and the proxy it goes through (NO_PROXY aside), with the variable that names it. */
+/**
+ * The request's URL and the proxy it goes through, with the variable that names it; undefined for one that
+ * NO_PROXY sends directly: a port without TLS there was laid at the proxy too, and the operator told to
+ * write an https:// proxy that works http://.
+ */
 function proxyOf(url: string): { target: URL; variable: string; proxy: URL } | undefined {
   const target = URL.parse(url);
-  const variable = target === null ? undefined : proxyVariableFor(target);
+  const variable = target === null || exempted(target) ? undefined : proxyVariableFor(target);
   const proxy = variable === undefined ? null : URL.parse(process.env[variable]!);
   return proxy === null ? undefined : { target: target!, variable: variable!, proxy };
 }

@@ -237,3 +237,46 @@ it('lays a port without TLS at neither the cloud nor the proxy when the proxy is
     stopProxy();
   }
 });
+
+it.each([
+  ['its name', '127.0.0.1'],
+  ['its name and port', 'PORT'],
+  ['every host (*)', '*'],
+  ['an address range', '127.0.0.0/8'],
+])('lays a port without TLS at the cloud when NO_PROXY exempts it from the https:// proxy (by %s): no request went to the proxy', async (_way, noProxy) => {
+  const { failed, url, host } = await notTlsBeside(noProxy);
+  // (ApiError of another module graph: matched by its fields.)
+  expect(failed).toMatchObject({ kind: 'not_tls', message: `GET ${url} → no TLS: ${host} does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS, or the wrong port` });
+});
+
+it.each([
+  ['another port', '127.0.0.1:1'],
+  ['the names under it alone', '*.127.0.0.1'],
+])('still lays a port without TLS at the https:// proxy too when NO_PROXY names the host with %s', async (_way, noProxy) => {
+  const { failed } = await notTlsBeside(noProxy);
+  expect(failed).toMatchObject({ kind: 'network', message: expect.stringContaining('no TLS from the proxy in HTTPS_PROXY or from 127.0.0.1') });
+});
+
+/** What a request to a plain HTTP port written https:// fails with, an https:// proxy (that speaks plain HTTP) set beside NO_PROXY (`PORT`: the host and port). */
+async function notTlsBeside(noProxy: string) {
+  const stopProxy = await onlyProxy(createServer(), 'HTTPS_PROXY', 'https');
+  const plain = createServer((_req, res) => res.end('plain'));
+  plain.listen(0, '127.0.0.1');
+  await once(plain, 'listening');
+  const host = `127.0.0.1:${(plain.address() as AddressInfo).port}`;
+  vi.stubEnv('NO_PROXY', noProxy === 'PORT' ? host : noProxy);
+  vi.resetModules();
+  const { createHttpDispatcher } = await import('../../src/net/dispatcher.ts');
+  const { exchange } = await import('../../src/cloud/exchange.ts');
+  const dispatcher = createHttpDispatcher({ timeout: 5000 });
+  try {
+    const url = `https://${host}/v2.1/`;
+    const failed = await exchange({ method: 'GET', url, headers: {} }, { dispatcher, timeout: 5000, closed: new AbortController().signal }).catch((err: unknown) => err);
+    return { failed, url, host };
+  } finally {
+    await dispatcher.close();
+    stopProxy();
+    plain.close();
+    plain.closeAllConnections();
+  }
+}
