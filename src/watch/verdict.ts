@@ -691,6 +691,8 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
   const records = seen.kind === 'read' ? 'no migration record of it' : 'os-migrations (admin)';
   const without = seen.kind === 'read' ? `result not verifiable: ${records}` : `result not verifiable without ${records}`;
   if (name === 'live-migration') {
+    // Seen by anyone from 2.51, where neither the record (admin) nor a comparable hostId (2.62) may be.
+    if (action.events?.some((e) => e.event === ROLLBACK_EVENT) === true) return { kind: 'failed', reason: `rolled back: the destination ran ${ROLLBACK_EVENT}` };
     const compared = compareHosts(action, server);
     if (compared === 'same') return { kind: 'failed', reason: 'rolled back: the server is still on the host compute_live_migration ran on (same hostId)' };
     if (compared === 'moved') return { kind: 'done', note: 'moved to another host (hostId changed)' };
@@ -699,6 +701,13 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
   }
   return { kind: 'done', note: without };
 }
+
+/**
+ * The event a live migration's destination records as it cleans up after the migration failed or was cancelled:
+ * only the source's _rollback_live_migration calls it (compute/manager.py), where the destination holds what
+ * to clean up (not a shared instance path); a rolled-back migration otherwise leaves every event Success.
+ */
+const ROLLBACK_EVENT = 'compute_rollback_live_migration_at_destination';
 
 /**
  * How far before the action's start its move's record may be created: the action's start is nova-api's

@@ -1291,6 +1291,32 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\) or a comparable event hostId \(no event hostId below microversion 2\.62\)/ },
   },
   {
+    name: 'a rolled-back live migration at 2.60 without os-migrations: its destination\'s rollback event shows it, a failure',
+    nova: 'manager.py _rollback_live_migration casts rollback_live_migration_at_destination (wrap_instance_event) where the destination holds what to clean up; no other path calls it',
+    action: found(doc('live-migration', [
+      ev('conductor_live_migrate_instance', DONE),
+      ev('compute_live_migration', DONE),
+      ev('compute_pre_live_migration', DONE),
+      ev('compute_rollback_live_migration_at_destination', DONE),
+    ])),
+    server: server('ACTIVE'),
+    fresh: true,
+    migrations: refused,
+    expect: { final: true, outcome: 'failure', reason: /^live-migration failed: rolled back: the destination ran compute_rollback_live_migration_at_destination$/ },
+  },
+  {
+    name: '... also where the event\'s hostId is hashed with an admin\'s project, not the owner\'s',
+    nova: '(same); instance_actions.py hashes the event hostId with the action\'s project',
+    action: found(doc('live-migration', [
+      ev('compute_live_migration', DONE, 'Success', { hostId: 'host-x' }),
+      ev('compute_rollback_live_migration_at_destination', DONE, 'Success', { hostId: 'host-y' }),
+    ], { project_id: 'p-admin' })),
+    server: server('ACTIVE', null, null, 'host-a'),
+    fresh: true,
+    migrations: refused,
+    expect: { final: true, outcome: 'failure', reason: /rolled back: the destination ran compute_rollback_live_migration_at_destination$/ },
+  },
+  {
     name: 'an evacuation whose record an admin cannot find: success that says so',
     nova: 'nova-manage db archive_deleted_rows purges migration records',
     action: found(doc('evacuate', [ev('compute_rebuild_instance', DONE)])),
