@@ -14,7 +14,10 @@ export type EventResult = 'Success' | 'Error';
  * and completes it when the step ends, so the next step's event does not exist until it starts.
  */
 export interface StepScript {
-  /** Nova's event name, e.g. `compute_prep_resize` or `compute__do_build_and_run_instance`. */
+  /**
+   * Nova's event name, e.g. `compute_prep_resize` or `compute__do_build_and_run_instance`. An earlier step's
+   * name makes this step a retry of it (a rescheduled build, a destination check tried on the next host).
+   */
   event: string;
   durationMs: number;
   /** Default `Success`. With `Error` the action's `message` becomes "Error" when the step ends. */
@@ -437,15 +440,22 @@ function hostAt(plan: ActionPlan, started: readonly PlannedStep[], settled: bool
 export function actionAt(plan: ActionPlan, now: number): ActionSnapshot | undefined {
   if (now < plan.visibleAt) return undefined;
   const started = plan.steps.filter((step) => step.startAt <= now);
+  const ended = started.filter((step) => step.endAt <= now && !step.leftOpen);
+  // Nova finishes an event by its name (db action_event_finish updates the `.first()` row of it): a step
+  // retried under the same request id writes each end into the first row, its own row staying open. An end
+  // without an error leaves the traceback and details an earlier one wrote there.
   const events = started.map((step): EventSnapshot => {
-    const finished = step.endAt <= now && !step.leftOpen;
+    const first = started.find((s) => s.event === step.event) === step;
+    const ends = first ? ended.filter((s) => s.event === step.event) : [];
+    const last = ends.at(-1);
+    const failed = ends.findLast((s) => s.result === 'Error');
     return {
       event: step.event,
       startTime: step.startAt,
-      finishTime: finished ? step.endAt : null,
-      result: finished ? step.result : null,
-      traceback: finished ? step.traceback : null,
-      details: finished ? step.details : null,
+      finishTime: last?.endAt ?? null,
+      result: last?.result ?? null,
+      traceback: failed?.traceback ?? null,
+      details: failed?.details ?? null,
       host: step.host,
     };
   });
@@ -459,7 +469,8 @@ export function actionAt(plan: ActionPlan, now: number): ActionSnapshot | undefi
     userId: plan.userId,
     startTime: plan.addedAt,
     updatedAt: Math.max(plan.addedAt, ...changes),
-    message: events.some((event) => event.result === 'Error') ? 'Error' : null,
+    // Set by every failed end and never cleared, also where a retry's end wrote over the failed row.
+    message: ended.some((step) => step.result === 'Error') ? 'Error' : null,
     events,
   };
 }

@@ -72,6 +72,33 @@ describe('actionAt', () => {
     expect(actionAt(p, START + 300)?.events).toMatchObject([{ event: 'compute_pre_live_migration', finishTime: null, result: null }, { event: 'b', finishTime: START + 200 }]);
     expect(serverAt(p, START + 300)).toMatchObject({ status: 'ACTIVE', taskState: null });
   });
+
+  it('writes the end of a step retried under the same name into the first row of that name, as Nova does, leaving the retry\'s own row open', () => {
+    // nova/db/main/api.py: action_event_start adds a row per attempt; action_event_finish updates the first
+    // row of the name (`.first()`) with finish_time and result (traceback and details only on an error), and
+    // sets the action's message Error for good. conductor/tasks/live_migrate.py _find_destination: the check
+    // failed on compute-3 and passed on compute-2.
+    const p = plan({
+      action: 'live-migration',
+      steps: [
+        { event: 'compute_check_can_live_migrate_destination', durationMs: 100, result: 'Error', host: 'compute-3', details: 'MigrationPreCheckError' },
+        { event: 'compute_check_can_live_migrate_destination', durationMs: 100, host: 'compute-2' },
+        { event: 'compute_live_migration', durationMs: 100 },
+      ],
+    });
+    const retrying = actionAt(p, START + 150);
+    expect(retrying?.events).toMatchObject([
+      { host: 'compute-3', finishTime: START + 100, result: 'Error', details: 'MigrationPreCheckError' },
+      { host: 'compute-2', startTime: START + 100, finishTime: null, result: null },
+    ]);
+    const done = actionAt(p, START + 300);
+    expect(done?.message).toBe('Error');
+    expect(done?.events).toMatchObject([
+      { host: 'compute-3', startTime: START, finishTime: START + 200, result: 'Success', details: 'MigrationPreCheckError' },
+      { host: 'compute-2', startTime: START + 100, finishTime: null, result: null, traceback: null },
+      { event: 'compute_live_migration', finishTime: START + 300, result: 'Success' },
+    ]);
+  });
 });
 
 describe('serverAt', () => {
