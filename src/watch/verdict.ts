@@ -193,10 +193,11 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
     if (running !== null) return judgeRunning(input, memory, action, running);
     // A delete is recorded without events when it is local (compute host down, server shelved-offloaded),
     // a resetState always; anything else without events has not started a step yet. A create may never
-    // (judgeRunning); a restore of a server without a host never does, and leaves it ACTIVE; nor does an
+    // (judgeRunning); a restore of a server without a host never does (judgeEventlessRestore); nor does an
     // attach_interface that nova-api refused (judgeUncalledAttach).
     if (!eventsFinished(action)) {
       if (name === 'create') return judgeRunning(input, memory, action, null);
+      if (name === 'restore') return judgeEventlessRestore(input, memory, action);
       return name === 'attach_interface' ? judgeUncalledAttach(input, action) : pending(`${name}: no event started yet`);
     }
   } else if (STATELESS_ACTIONS.has(name) && messageOf(action) === '') {
@@ -329,6 +330,25 @@ function leftSinceStart(input: VerdictInput, action: InstanceAction, windowMs: n
   const start = novaTimeMs(action.start_time);
   if (start === null) return 0;
   return Math.max(0, start - (input.cloudAheadMs ?? 0) + windowMs - input.now);
+}
+
+/**
+ * A restore without an event. nova-api restores a server that has no host itself, within the request that
+ * records the action: vm_state active, no task state, no call to nova-compute and no event, ever (compute/api.py
+ * restore). One with a host it gives the task state restoring before it casts to nova-compute, whose
+ * restore_instance starts the event and clears that state within it. So a server no longer SOFT_DELETED and
+ * with no task state, the action read after it still without an event, is the restore done.
+ */
+function judgeEventlessRestore(input: VerdictInput, memory: WatchMemory, action: InstanceAction): Judgement {
+  const { server } = input;
+  const waiting = 'restore: no event started yet';
+  if (server.kind === 'not_read') return pending(waiting, { next: 'server', reading: '; reading the server, which a restore of a server without a host leaves restored at once' });
+  if (server.kind === 'error' && server.refused !== true) return pending(`${waiting}; the server read failed: ${server.message}`, { pollFailed: true });
+  if (server.kind !== 'found') return pending(waiting);
+  const info = server.server.info;
+  if (info.taskState !== null || info.status === 'SOFT_DELETED' || inDownCell(info)) return pending(`${waiting}; server ${describeServer(info)}`);
+  if (!input.actionAfterServer) return pending(`restore: server ${describeServer(info)}`, { next: 'action', reading: '; reading the action again' });
+  return settle(input, memory, action, server.server, NO_OWNERS);
 }
 
 /**
