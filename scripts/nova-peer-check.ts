@@ -555,14 +555,15 @@ function rollback(ids: Ids): Step[] {
 }
 
 /**
- * A rolled-back live migration shows in the migration record (admin) or, from 2.62, in the event's hostId
- * against the server's; with neither (owner below 2.62) the README's verdict is success, "not verifiable".
+ * A rolled-back live migration shows in the migration record (admin) or, from 2.51, in the destination's
+ * rollback event, which anyone sees; with neither (owner below 2.51) the README's verdict is success, "not
+ * verifiable".
  */
 function rolledBack(check: 'failure' | 'pending'): (v: Variant) => Expectation {
   return (v) =>
     v.role === 'admin' ? { outcome: 'failure', check, reasonHas: 'migration' }
-    : v.minor >= 62 ? { outcome: 'failure', check, reasonHas: 'same hostId' }
-    : { outcome: 'success', check: check === 'pending' ? check : 'success', reasonHas: 'not verifiable', note: 'README: no os-migrations (admin) and no event hostId below 2.62' };
+    : v.minor >= 51 ? { outcome: 'failure', check, reasonHas: 'compute_rollback_live_migration_at_destination' }
+    : { outcome: 'success', check: check === 'pending' ? check : 'success', reasonHas: 'not verifiable', note: 'README: no os-migrations (admin) and no events below 2.51' };
 }
 
 /** The steps up to a live migration's hand-over to the hypervisor, the server still on compute-1. */
