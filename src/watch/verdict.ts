@@ -603,6 +603,9 @@ function judgeUnscheduled(input: VerdictInput, notFound: Judgement, message: str
   const { server, actions } = input;
   if (server.kind === 'not_read') return pending(`not visible yet (404: ${message})`, { next: 'server', reading: '; reading the server, which a create not yet scheduled shows alone' });
   if (server.kind === 'error') return pending(`not visible yet (404: ${message}); the server read failed: ${server.message}`, { pollFailed: true });
+  // Nova deletes a server not yet on a host within the request, and lets a second delete of one being
+  // deleted go through: neither records an action (compute/api.py _delete), so the id is never found.
+  if (server.kind === 'gone') return { ...notFound, reason: `${notFound.reason}; its server is not found either: deleted (a delete of a server not yet on a host, or during another delete, records no action, and has done its work) or the server id is wrong` };
   if (server.kind !== 'found') return notFound;
   const info = server.server.info;
   const scheduling = info.status === 'BUILD' && info.taskState === 'scheduling';

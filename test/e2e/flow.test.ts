@@ -609,8 +609,9 @@ describe('the core loop against the simulator', () => {
     await advance(app, 20_000, 10_000);
     expect(app.engine.allDone()).toBe(true);
     expect(h.hooks.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.not_found']);
-    // The server is unknown too: its action list answers 404, and the verdict is left as it was.
-    expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/^the API answered "not found" to \d+ polls over [^;]+: Instance \S+ could not be found\.$/);
+    // The server is unknown too: its action list answers 404 (no hint of a listed action), and the server
+    // read says it is gone.
+    expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/^the API answered "not found" to \d+ polls over [^;]+: Instance \S+ could not be found\.; its server is not found either: deleted \(.*\) or the server id is wrong$/);
   });
 
   it('with a not_found, names the request id of the same server it most likely meant', async () => {

@@ -1408,12 +1408,12 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'not_found', reason: /answered "not found" to 3 polls over 2 min: Action req-1 not found/ },
   },
   {
-    name: '... its server gone too: not_found',
-    nova: 'a wrong server id',
+    name: '... its server gone too: not_found, saying that the server is gone and that a delete may record no action',
+    nova: 'a wrong server id; compute/api.py _delete: a server not yet on a host, or being deleted, is deleted with no action recorded',
     action: nova404,
     server: gone,
     memory: notFoundWindowOver,
-    expect: { final: true, outcome: 'not_found' },
+    expect: { final: true, outcome: 'not_found', reason: /Action req-1 not found; its server is not found either: deleted \(a delete of a server not yet on a host, or during another delete, records no action, and has done its work\) or the server id is wrong$/ },
   },
   {
     name: '... its server BUILD, task_state scheduling: is any action recorded?',
