@@ -5,6 +5,7 @@ import { stat as statCallback } from 'node:fs';
 import { promisify } from 'node:util';
 import { NotARegularFileError, readRegularFile, regularFilePieces } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
+import { jsonBreak } from '../text/jsonBreak.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
 import { STATE_VERSION, newerFormatRefusal, stateSchemas, type JournalEntry } from './schema.ts';
 
@@ -272,9 +273,13 @@ function parseSnapshot(text: string, path: string) {
     // Starting afresh would re-notify every finished watch: refuse and let the operator decide. Not in V8's
     // words, which quote the text (state.path may name some other file by mistake, a token file even), nor
     // with its error as the cause, which a logged error would append.
+    // Where it breaks, so that a hand edit can be mended rather than the whole state moved aside.
+    const broken = jsonBreak(text);
+    const why = broken?.endsShort ? 'where it ends short: a copy cut off?' : 'a hand edit?';
+    const mend = text.trim() === '' || broken === null ? '' : `mend it where its JSON breaks, at line ${broken.line}, column ${broken.column} (${why}), or `;
     throw new StateError(
       path,
-      `is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}: if it is not the state file, correct state.path; if it is, move it aside to start afresh, which re-notifies finished watches`,
+      `is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}: if it is not the state file, correct state.path; if it is, ${mend}move it aside to start afresh, which re-notifies finished watches`,
     );
   }
   const newer = newerFormatRefusal(path, parsed);

@@ -69,6 +69,30 @@ describe('StateStore', () => {
     expect(await openStore(path).catch((e: unknown) => (e as StateError).transient)).toBe(false);
   });
 
+  it('says where a hand edit broke the JSON of the state file, so that it can be mended there rather than moved aside, quoting none of it', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const store = await openStore(path);
+    store.set(watchKey(ref), record());
+    store.set(watchKey({ ...ref, requestId: 'req-2' }), { ...record(), requestId: 'req-2' });
+    await store.close();
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    expect(lines[1]).toMatch(/^"p1\/s1\/req-1":\{.*\},$/);
+    // A comma left after the last watch, a word mistyped, a value in single quotes; a copy cut off after a watch.
+    const edits: Array<[string[], string]> = [
+      [lines.map((line, i) => (i === 2 ? `${line},` : line)), 'line 4, column 1 (a hand edit?)'],
+      [lines.map((line, i) => (i === 1 ? line.replace('"everFound":false', '"everFound":flase') : line)), `line 2, column ${lines[1]!.indexOf('"everFound":') + 13} (a hand edit?)`],
+      [lines.map((line, i) => (i === 2 ? line.replace('"name":null', "'name':null") : line)), `line 3, column ${lines[2]!.indexOf('"name"') + 1} (a hand edit?)`],
+      [[...lines.slice(0, 2), ''], 'line 3, column 1 (where it ends short: a copy cut off?)'],
+    ];
+    for (const [edited, at] of edits) {
+      await writeFile(path, edited.join('\n'));
+      const err = await openStore(path).then(() => undefined, (e: unknown) => e as StateError);
+      expect(err?.message).toContain(`is not valid JSON: if it is not the state file, correct state.path; if it is, mend it where its JSON breaks, at ${at}, or move it aside to start afresh`);
+      expect(err?.message).not.toMatch(/flase|'name'|req-/);
+    }
+  });
+
   it('tells a failure that may pass (a full disk) from a file or setting that must be fixed first', () => {
     const failure = (code: string) => new StateError('/s', 'cannot be read', { code });
     expect([failure('ENOSPC').transient, failure('EIO').transient]).toEqual([true, true]);
