@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
+import { isAbsolute, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../observability/logger.ts';
 import { createApp, targetsOf, type App } from '../app.ts';
@@ -38,6 +39,17 @@ const GIVEN_UP_SHOWN = 20;
 function givenUpAbout(d: DurableDelivery): string {
   if (d.about === 'digest') return `batch ${d.batch.label}`;
   return d.about === 'slow' ? `early warning of ${d.key}` : d.key;
+}
+
+/** What a daemon that finds no state at `statePath` says as it starts with watches in its file. */
+function noStateAtStart(statePath: string): string {
+  const elsewhere = isAbsolute(statePath)
+    ? 'state.path changed since, or its volume is not mounted'
+    : `state.path changed since, its volume is not mounted, or, as ${statePath} is relative to the folder the daemon runs in (${process.cwd()}), it ran in another folder`;
+  return (
+    `no state at ${resolve(statePath)}: starting without one, so every watch of the file is tracked from now and notified when it ends, also one that ended before. ` +
+    `Right for a first start; if a daemon ran before on this file, its state is not there (${elsewhere}): stop this one, and put that state file and its journal at ${resolve(statePath)}`
+  );
 }
 
 /** `map` as `saved` holds it. */
@@ -169,6 +181,10 @@ export class Daemon {
     this.#health = await this.#listen(this.#config.http);
     // The objects the hold keeps: a second copy of the watch list would cost each watch twice.
     this.#app = await this.#startApp(this.#config, { watches: [...this.#hold.confirmed], track: this.#confirmedTrack });
+    // A first start, or a state left elsewhere: every watch of the file that ended before is notified again,
+    // and the log is where an operator looks for why.
+    const statePath = this.#config.state.path;
+    if (!this.#app.store.found && this.#config.watches.length > 0) this.#log.warn({ state: resolve(statePath) }, noStateAtStart(statePath));
     // Compared with the file as it was loaded, not as it is now: an edit made while starting is not missed.
     this.#watchFile();
     this.#log.info({ config: this.#ctx.configPath, watches: this.#config.watches.length, track: this.#config.track.length, notifiers: Object.keys(this.#config.notifiers) }, 'started');
