@@ -4,6 +4,7 @@
 // refreshes it while it runs, so that a lock left by a crash is recognised and taken over.
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
+import { readlinkSync } from 'node:fs';
 import { readFile, rm, utimes, stat } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { createWhole } from '../files/createWhole.ts';
@@ -28,6 +29,12 @@ export interface LockHolder {
    * which would keep the lock for good. Absent in a lock of an older version, or off Linux.
    */
   bootId?: string;
+  /**
+   * Its pid namespace (Linux's /proc/self/ns/pid): a container that shares this host's name (Docker's host
+   * network, a Kubernetes hostNetwork pod) numbers its processes apart, and its pid says nothing here.
+   * Absent in a lock of an older version, or off Linux.
+   */
+  pidNamespace?: string;
 }
 
 export interface LockTiming {
@@ -57,15 +64,17 @@ export class StateLockError extends StateError {
 
 export function describeHolder(holder: LockHolder | null): string {
   if (holder === null) return 'an unknown process (the lock file is unreadable)';
-  return `pid ${holder.pid} on host ${holder.hostname}, running since ${holder.startedAt}`;
+  // Its pid, looked up here, is no process of its own: a daemon on the host beside one in a container.
+  const apart = inOtherPidNamespace(holder) ? ` (in another pid namespace than this process's: a container's, or the host's)` : '';
+  return `pid ${holder.pid}${apart} on host ${holder.hostname}, running since ${holder.startedAt}`;
 }
 
 function parseHolder(text: string): LockHolder | null {
   try {
     const value = JSON.parse(text) as Partial<LockHolder>;
     if (typeof value.pid === 'number' && typeof value.hostname === 'string' && typeof value.startedAt === 'string' && typeof value.instance === 'string') {
-      const { bootId, ...holder } = value as LockHolder;
-      return typeof bootId === 'string' ? { ...holder, bootId } : holder;
+      const { bootId, pidNamespace, ...holder } = value as LockHolder;
+      return { ...holder, ...(typeof bootId === 'string' ? { bootId } : {}), ...(typeof pidNamespace === 'string' ? { pidNamespace } : {}) };
     }
   } catch {
     // A lock file cut short by a crash while it was being written names nobody.
@@ -85,6 +94,20 @@ function isAlive(pid: number): boolean {
 
 /** This host's boot, read once: it does not change while the process runs. */
 const BOOT_ID = thisBootId();
+
+/** This process's pid namespace, read once; null where there is none to read (off Linux). */
+const PID_NAMESPACE = (() => {
+  try {
+    return readlinkSync('/proc/self/ns/pid');
+  } catch {
+    return null;
+  }
+})();
+
+/** Whether `holder` says its pid is of another pid namespace than this process's (unknown: not). */
+function inOtherPidNamespace(holder: LockHolder): boolean {
+  return holder.pidNamespace !== undefined && PID_NAMESPACE !== null && holder.pidNamespace !== PID_NAMESPACE;
+}
 
 type Verdict = { kind: 'take-over'; why: string } | { kind: 'in-use' } | { kind: 'wait'; staleInMs: number };
 
@@ -108,7 +131,11 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
     return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, ran before this host last started` };
   }
   const onThisHost = sameName && !otherBoot;
-  if (onThisHost && holder.pid !== process.pid && !isAlive(holder.pid)) {
+  // Its pid is one of ours to look up only in our pid namespace: in another (a daemon on this host beside one
+  // in a container on the host's network) a pid not running here may be that daemon, alive, and one running
+  // here some other process. Such a lock is waited for, as another machine's is.
+  const pidHere = onThisHost && !inOtherPidNamespace(holder);
+  if (pidHere && holder.pid !== process.pid && !isAlive(holder.pid)) {
     return { kind: 'take-over', why: `its holder, ${describeHolder(holder)}, is gone` };
   }
   if (unchangedMs >= timing.staleMs) return { kind: 'take-over', why: `it went ${Math.round(unchangedMs / 1000)} s without a refresh` };
@@ -123,7 +150,7 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
   // process in a restarted container, or a daemon in another pid namespace; only the refresh can tell, so
   // that case waits. So does a lock older than a live daemon leaves its own, whose pid this boot may have
   // given to another process since its daemon was killed: refused, no restart would ever start.
-  if (onThisHost && holder.pid !== process.pid && ageMs < timing.staleMs) return { kind: 'in-use' };
+  if (pidHere && holder.pid !== process.pid && ageMs < timing.staleMs) return { kind: 'in-use' };
   const byAge = Math.max(timing.staleMs - ageMs, timing.refreshMs * MISSED_REFRESH - unchangedMs);
   return { kind: 'wait', staleInMs: Math.min(timing.staleMs - unchangedMs, byAge) };
 }
@@ -281,7 +308,14 @@ export async function acquireStateLock(
   const path = `${statePath}.lock`;
   const pseudo = await pseudoFileSystemOf(statePath);
   if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);
-  const holder: LockHolder = { pid: process.pid, hostname: hostname(), startedAt: new Date().toISOString(), instance: randomUUID(), ...(BOOT_ID === null ? {} : { bootId: BOOT_ID }) };
+  const holder: LockHolder = {
+    pid: process.pid,
+    hostname: hostname(),
+    startedAt: new Date().toISOString(),
+    instance: randomUUID(),
+    ...(BOOT_ID === null ? {} : { bootId: BOOT_ID }),
+    ...(PID_NAMESPACE === null ? {} : { pidNamespace: PID_NAMESPACE }),
+  };
   // A failure is said when the open below fails for want of the folder: why it could not be made.
   const folderFailure = await makeFolder(dirname(path)).then(() => null, (err: unknown) => err);
   let waitingLogged = false;

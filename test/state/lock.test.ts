@@ -130,7 +130,7 @@ describe('the state lock', () => {
     const path = await statePath();
     const lock = await acquire(path);
     const holder = JSON.parse(await readFile(`${path}.lock`, 'utf8')) as LockHolder;
-    expect(holder).toEqual({ pid: process.pid, hostname: hostname(), startedAt: expect.any(String), instance: expect.any(String), bootId: expect.stringMatching(/^[0-9a-f-]{36}$/) });
+    expect(holder).toEqual({ pid: process.pid, hostname: hostname(), startedAt: expect.any(String), instance: expect.any(String), bootId: expect.stringMatching(/^[0-9a-f-]{36}$/), pidNamespace: expect.stringMatching(/^pid:\[\d+\]$/) });
     await lock.release();
     await lock.release();
     expect(await readdir(join(path, '..'))).toEqual([]);
@@ -345,6 +345,23 @@ describe('the state lock', () => {
       await again.look();
       await again.look();
       expect(await again.stop(), `pid ${pid}`).toMatchObject({ name: 'AbortError' });
+    }
+  });
+
+  it('waits for a live lock of a daemon in another pid namespace of this host (a container on the host\'s network, which has its name), whose pid cannot be checked from here, rather than take it over or refuse it', async () => {
+    // The lock never looks unrefreshed, as a live daemon keeps it: only how its holder is judged could end the wait.
+    stopOurClock();
+    // Its pid runs nowhere here, or is some other process here: which it is says nothing of that daemon.
+    for (const pid of [await deadPid(), await livePid()]) {
+      const path = await statePath();
+      await writeHolder(path, { pid, bootId: thisBootId()!, pidNamespace: `pid:[${statSync('/proc/self/ns/pid').ino + 1}]` });
+      const { logger: log, logs } = logger();
+      const again = startLooking(path, { logger: log });
+      // Two looks: the first one judged.
+      await again.look();
+      await again.look();
+      expect(await again.stop(), `pid ${pid}`).toMatchObject({ name: 'AbortError' });
+      expect(logs.text).toContain(`the state file is locked by pid ${pid} (in another pid namespace than this process's: a container's, or the host's) on host ${hostname()}`);
     }
   });
 
