@@ -2,6 +2,7 @@
 // user would write it), and what the rest of the program receives (durations in milliseconds, every
 // watch with its project resolved).
 
+import { basename, join } from 'node:path';
 import * as z from 'zod';
 import { AUTH_SCHEMAS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES } from '../cloud/auth/registry.ts';
 import { INTERFACES } from '../cloud/catalog.ts';
@@ -282,6 +283,19 @@ function checkReferences(config: unknown, ctx: z.RefinementCtx, omitted: Omitted
   if (Array.isArray(config.track)) checkTrack(config.track, refs, ctx);
 }
 
+/** The state file's name in the default state.path. */
+const DEFAULT_STATE_FILE = 'ecs-action-watch.state.json';
+
+/**
+ * How `path` shows it names a folder (`/`, `.` or `..` at its end), or undefined. A state.path that names one
+ * not made yet would be made by `run`, which kept the state in `<folder>/.journal` and refused its next start.
+ */
+function folderEnding(path: string): string | undefined {
+  if (path.endsWith('/')) return '/';
+  const last = basename(path);
+  return last === '.' || last === '..' ? last : undefined;
+}
+
 const SectionsSchema = strict({
   cloud: CloudSchema,
   poll: orEmpty(PollSchema.prefault({})),
@@ -296,7 +310,16 @@ const SectionsSchema = strict({
   delivery: orEmpty(DeliverySchema.prefault({})),
   state: orEmpty(
     strict({
-      path: z.string().min(1).default('./ecs-action-watch.state.json'),
+      path: z
+        .string()
+        .min(1)
+        .refine((path) => folderEnding(path) === undefined, {
+          error: (iss) => {
+            const path = String(iss.input);
+            return `${quoted(path)} names a folder (the path ends with ${folderEnding(path)}), not the state file: name the file in it, e.g. ${join(path, DEFAULT_STATE_FILE)}`;
+          },
+        })
+        .default(`./${DEFAULT_STATE_FILE}`),
       retention: duration().prefault('7d'),
     }).prefault({}),
   ),

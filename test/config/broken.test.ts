@@ -126,6 +126,18 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    // A folder not made yet: `run` would make it, keep the state in `<folder>/.journal` until its first
+    // compaction failed, and refuse its next start on the folder, the outcomes it told held in that journal.
+    name: 'a state.path that names a folder, not the state file in it',
+    text: lines(...CLOUD, 'state:', '  path: /var/lib/eaw/'),
+    expected: [`5:9 state.path: '/var/lib/eaw/' names a folder (the path ends with /), not the state file: name the file in it, e.g. /var/lib/eaw/ecs-action-watch.state.json`],
+  },
+  {
+    name: 'a state.path that ends in . or .., a folder too',
+    text: lines(...CLOUD, 'state:', '  path: ./state/..'),
+    expected: [`5:9 state.path: './state/..' names a folder (the path ends with ..), not the state file: name the file in it, e.g. ecs-action-watch.state.json`],
+  },
+  {
     name: 'a stray ] or } that closes nothing: told once, without the echo of every token after it',
     text: lines(...CLOUD, '  region: {a: 1}}', ']', 'poll: {}'),
     expected: ['4:17 (root): this } closes no {: remove it, or add the { it was meant to close'],
