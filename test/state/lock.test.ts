@@ -50,8 +50,8 @@ function logger() {
   return { logs, logger: pino({ level: 'debug' }, logs) };
 }
 
-async function acquire(path: string, log = logger().logger, signal?: AbortSignal): Promise<StateLock> {
-  const lock = await acquireStateLock(path, { logger: log, timing: TIMING, signal });
+async function acquire(path: string, log = logger().logger, signal?: AbortSignal, timing = TIMING): Promise<StateLock> {
+  const lock = await acquireStateLock(path, { logger: log, timing, signal });
   held.push(lock);
   return lock;
 }
@@ -156,7 +156,9 @@ describe('the state lock', () => {
     // Whatever got the killed daemon's pid; this host, this boot: only the lock's age tells.
     await writeHolder(path, { pid: await livePid(), bootId: thisBootId() ?? undefined }, 3_600_000);
     const { logs, logger: log } = logger();
-    const lock = await acquire(path, log, AbortSignal.timeout(5000));
+    // A stale time the looks cannot outlast on a loaded machine (a pause of 400 ms between two is common at a
+    // load of 15): past it the lock would be taken as unchanged for that long, not by its age.
+    const lock = await acquire(path, log, AbortSignal.timeout(5000), { refreshMs: 50, staleMs: 60_000 });
     expect(lock.holder.pid).toBe(process.pid);
     // Not at once: it waited for a refresh, which a daemon paused past the stale time would make on waking.
     expect(logs.lines().map((l) => l['msg'])).toEqual([
