@@ -449,7 +449,9 @@ export class Daemon {
       },
       { once: true },
     );
-    app.outbox.start(app.engine.start());
+    // A stop that came once they held the state lock (which a stop ends) while they read the state: the close
+    // that follows is to find nothing begun, no pass and no delivery for its drain to cut off.
+    if (!this.#stop.signal.aborted) app.outbox.start(app.engine.start());
     return app;
   }
 
