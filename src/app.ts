@@ -23,7 +23,7 @@ const COMPACTION_FAILURE_REPEATED_MS = 60 * 60_000;
 export interface CloseOptions {
   /** How long polls and deliveries in flight may take to finish; default `shutdown.drainTimeout`, 0 to cut them off. */
   drainMs?: number;
-  /** `reload`: parts start again at once, and take up what was cut off; default `stop`. Set by the first call. */
+  /** `reload`: parts start again at once, and take up what was cut off; default `stop`, which outranks a `reload` of an earlier call. */
   for?: 'stop' | 'reload';
 }
 
@@ -111,7 +111,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     const drainMs = closeOptions.drainMs ?? config.shutdown.drainTimeout;
     if (drainMs <= 0) cutDrain.abort();
     drain ??= AbortSignal.any([cutDrain.signal, AbortSignal.timeout(Math.max(drainMs, 0))]);
-    closingFor ??= closeOptions.for;
+    // A stop that comes while a reload closes the parts: no parts of the reload's take up what they cut off.
+    closingFor = closeOptions.for === 'reload' ? (closingFor ?? 'reload') : 'stop';
     return releasers.release();
   };
   const draining = () => drain ?? AbortSignal.abort();
@@ -161,7 +162,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       firstPassPolled: options.firstPassPolled,
     });
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
-    releasers.add(() => outbox.close(draining(), { for: closingFor }));
+    releasers.add(() => outbox.close(draining(), { for: () => closingFor ?? 'stop' }));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);
     metrics.setStuckSource(() => engine.stuck() !== undefined);

@@ -229,6 +229,8 @@ export class Daemon {
       this.#log.info({ signal: this.#ctx.signal.aborted ? String(this.#ctx.signal.reason) : null }, 'stopping');
       if (this.#watchTimer) clearTimeout(this.#watchTimer);
       this.#closed.abort();
+      // Parts a reload is stopping stop for good: the reload starts no others now, and handles their errors itself.
+      void this.#stopping?.close();
       await this.#reloading;
       try {
         await this.#app?.close();

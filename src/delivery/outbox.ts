@@ -194,15 +194,16 @@ export class Outbox {
   /**
    * Stops starting attempts, lets those in flight finish until `drain` is aborted, then cancels them:
    * a cancelled attempt does not count and stays pending for the parts that start next: a restart's, or,
-   * `for` a reload, those the reload starts at once. Idempotent.
+   * `for` a reload, those the reload starts at once; asked once the drain has ended, as a stop may come
+   * meanwhile. Idempotent.
    */
-  close(drain: AbortSignal = AbortSignal.abort(), { for: why = 'stop' }: { for?: 'stop' | 'reload' } = {}): Promise<void> {
+  close(drain: AbortSignal = AbortSignal.abort(), { for: why = () => 'stop' }: { for?: () => 'stop' | 'reload' } = {}): Promise<void> {
     this.#closing ??= (async () => {
       this.#stopping.abort();
       const inFlight = Promise.allSettled([...this.#attempts]);
       await Promise.race([inFlight, whenAborted(drain)]);
       // Said, as an operator who stops the daemon while a receiver hangs would otherwise read only `stopped`.
-      if (this.#attempts.size > 0) this.#logger.warn({ inFlight: this.#attempts.size, owed: this.#queue.size }, CUT_OFF[why]);
+      if (this.#attempts.size > 0) this.#logger.warn({ inFlight: this.#attempts.size, owed: this.#queue.size }, CUT_OFF[why()]);
       this.#cancel.abort();
       await inFlight;
       await this.#loop;
