@@ -18,7 +18,7 @@ import { basename, join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startSimulator, type Simulator } from '../../src/simulator/index.ts';
 import { startMailSink } from '../../src/sinks/mailSink.ts';
-import { killDaemons, startDaemon, type Daemon } from './daemon.ts';
+import { killDaemons, simulatorCloud, startDaemon, type Daemon } from './daemon.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
 import { waitUntil } from '../eventually.ts';
 
@@ -232,11 +232,7 @@ class Rig {
    */
   watchFile(notifiers: string[], watches: Watch[], extra: string[] = [], entry = ''): string {
     return [
-      'cloud:',
-      `  endpoint: ${this.simulator.url}`,
-      `  projectId: ${PROJECT}`,
-      '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
-      '  microversion: "2.60"',
+      ...simulatorCloud(this.simulator.url, PROJECT),
       'poll: { schedule: "* * * * * *", retries: 0 }',
       'delivery: { minDelay: 100ms, maxDelay: 100ms }',
       'notifiers:',

@@ -19,6 +19,14 @@ export function cliBundle(): string {
  */
 export const COMPILE_CACHE = join(tmpdir(), 'ecs-action-watch-test-compile-cache');
 
+/**
+ * The `cloud:` section of a daemon's watch file against the simulator at `url`, its token from
+ * `ECS_AUTH_TOKEN` and at Huawei's microversion.
+ */
+export function simulatorCloud(url: string, projectId: string): string[] {
+  return ['cloud:', `  endpoint: ${url}`, `  projectId: ${projectId}`, '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }', '  microversion: "2.60"'];
+}
+
 const children = new Set<ChildProcess>();
 
 export interface Daemon {

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
-import { killDaemons, startDaemon } from './daemon.ts';
+import { killDaemons, simulatorCloud, startDaemon } from './daemon.ts';
 
 const PROJECT = 'state-path-project';
 const TOKEN = 'tok-state-path';
@@ -27,11 +27,7 @@ it('says at start that it found no state where state.path points, and where a re
   await writeFile(
     config,
     [
-      'cloud:',
-      `  endpoint: ${simulator.url}`,
-      `  projectId: ${PROJECT}`,
-      '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }',
-      '  microversion: "2.60"',
+      ...simulatorCloud(simulator.url, PROJECT),
       'poll:',
       '  schedule: "* * * * * *"',
       'notifiers:',
