@@ -105,4 +105,4 @@ it('sends one digest per notifier for a batch of 50, exactly once, across SIGKIL
   expect(mail.received[0]!.subject).toBe(`[ecs-action-watch] batch fleet finished: ${FAILED.size} failed, ${WATCHES - FAILED.size} succeeded`);
   // Two failures: not every watch succeeded.
   expect(code).toBe(1);
-}, 60_000);
+});
