@@ -13,6 +13,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { createProxy } from 'proxy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseDocument } from 'yaml';
+import { SHIPPED_STOP_GRACE_MS } from '../../src/config/warnings.ts';
 import { makeCertificates } from '../certificates.ts';
 import { closedPort } from '../../scripts/closedPort.ts';
 import { Harness, quickAction } from '../e2e/harness.ts';
@@ -62,7 +63,7 @@ describe('Dockerfile', () => {
     // Without a restart policy, a daemon that exits 1 (a port in use, a full disk: its supervisor is to try
     // again) or a host that reboots leaves it stopped, nothing watched, and no alert outside Kubernetes.
     expect(option('--restart')).toEqual(['unless-stopped']);
-    expect(Number(option('--stop-timeout')[0])).toBeGreaterThan(10);
+    expect(Number(option('--stop-timeout')[0]) * 1000).toBe(SHIPPED_STOP_GRACE_MS);
     expect(words).toContain('--read-only');
     const env = envOf(final);
     expect(option('-v').map((v) => v.split(':')[1])).toEqual([dirname(env['ECS_WATCH_CONFIG']!), workdirOf(final)]);

@@ -6,12 +6,11 @@ import { join, posix } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { SHIPPED_STOP_GRACE_MS } from '../../src/config/warnings.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
 import { ROOT, readDockerfile } from './dockerfile.ts';
 import { KINDS, KUBE_DIR, documents, resource, validWatchFile } from './manifests.ts';
 
-/** The daemon's own stop budget after SIGTERM (in-flight deliveries); Kubernetes must wait longer. */
-const DAEMON_STOP_BUDGET_S = 10;
 
 const kustomization = parse(readFileSync(join(KUBE_DIR, 'kustomization.yaml'), 'utf8')) as {
   resources: string[];
@@ -95,8 +94,8 @@ describe('the Deployment', () => {
     expect(resource('Namespace').metadata!.labels!['pod-security.kubernetes.io/enforce']).toBe('restricted');
   });
 
-  it('gives the daemon longer than its own stop budget before SIGKILL', () => {
-    expect(pod.terminationGracePeriodSeconds).toBeGreaterThan(DAEMON_STOP_BUDGET_S);
+  it('gives the daemon the stop that validate holds shutdown.drainTimeout to before SIGKILL', () => {
+    expect(pod.terminationGracePeriodSeconds! * 1000).toBe(SHIPPED_STOP_GRACE_MS);
   });
 
   it('mounts the ConfigMap as a folder (no subPath, so edits arrive) and points ECS_WATCH_CONFIG into it', () => {

@@ -6,11 +6,10 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { validateConfigText } from '../../src/config/load.ts';
+import { SHIPPED_STOP_GRACE_MS } from '../../src/config/warnings.ts';
 import { ROOT, envOf, readDockerfile } from './dockerfile.ts';
 import { SINGLE, TEMPLATE, environmentOf, expand, readUnit, readmeInstance, systemdReadme } from './systemdUnits.ts';
 
-/** The daemon's own stop budget after SIGTERM (in-flight deliveries); systemd must wait longer. */
-const DAEMON_STOP_BUDGET_S = 10;
 const INSTALL_DIR = '/opt/ecs-action-watch';
 
 /** Each unit with the name it gives its folders, its user and its journal identifier. */
@@ -51,10 +50,10 @@ describe.each(UNITS)('the systemd unit $file', ({ file, name }) => {
     expect(one('ExecReload')).toBe('/bin/kill -HUP $MAINPID');
   });
 
-  it('restarts on failure but not on an invalid watch file (exit 2), and waits out the stop budget', () => {
+  it('restarts on failure but not on an invalid watch file (exit 2), and gives a stop what validate holds shutdown.drainTimeout to', () => {
     expect(one('Restart')).toBe('on-failure');
     expect(one('RestartPreventExitStatus')).toBe('2');
-    expect(Number(/^(\d+)s$/.exec(one('TimeoutStopSec'))?.[1])).toBeGreaterThan(DAEMON_STOP_BUDGET_S);
+    expect(Number(/^(\d+)s$/.exec(one('TimeoutStopSec'))?.[1]) * 1000).toBe(SHIPPED_STOP_GRACE_MS);
   });
 
   it('runs as its own unprivileged user with its state in the StateDirectory, also the working directory, and its watch file, env file and journal identifier named as it', () => {
