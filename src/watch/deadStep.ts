@@ -5,7 +5,8 @@ import type { InstanceAction, ServerInfo } from '../model.ts';
  * The sign, in words, that the watched action's running step died with its compute service; null where
  * the server shows none. nova-compute at its start (manager.py _init_instance) sets a server it was building
  * or rebuilding ERROR with no task state; clears a snapshot's or a backup's image_* task state, which a
- * snapshot that runs keeps until just before its event ends (_snapshot_instance); and rolls back a resize or cold
+ * snapshot that runs keeps until just before its event ends (_snapshot_instance; from Nova 33 the event ends
+ * as the snapshot is handed to a task of its own, and the sign is never needed); and rolls back a resize or cold
  * migration it finds resize_migrating, then clears that task state, leaving the server ACTIVE (SHUTOFF if
  * it was stopped), where each step of a running one keeps resize_prep, resize_migrating, resize_migrated
  * or resize_finish until its event ends; and clears a pause's, an unpause's or a reboot's task state with
