@@ -157,8 +157,11 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined): 
   ] as const) {
     if (keys.every((k) => text(auth[k]) === undefined)) problems.push(`${where} has no ${what}`);
   }
-  if (profile.verify === false) {
-    problems.push(`${where}: verify: false is not supported, certificates are always verified; give the CA with cacert`);
+  // `insecure: true` is openstacksdk's older way to say `verify: false`: taken silently, the operator would
+  // believe the profile's certificates unchecked while every request checked them.
+  const unverified = profile.verify === false ? 'verify: false' : profile.insecure === true ? 'insecure: true' : undefined;
+  if (unverified !== undefined) {
+    problems.push(`${where}: ${unverified} is not supported, certificates are always verified; give the CA with cacert`);
   }
   // keystoneauth scopes to the project's id when there is one, and reads no name then: Horizon's own
   // download writes both, which the watch file's schema would refuse together.

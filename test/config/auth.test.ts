@@ -129,6 +129,9 @@ describe('clouds.yaml', () => {
       '  insecure:',
       '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, domain_id: default }',
       '    verify: false',
+      '  legacy:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, domain_id: default }',
+      '    insecure: true',
       '  tokens:',
       '    auth_type: token',
       '    auth: { auth_url: "https://k.test/v3", token: abc, project_id: x }',
@@ -302,10 +305,10 @@ describe('clouds.yaml', () => {
 
   it.each([
     ['an unknown cloud', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: prod'), {}, [
-      `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'prod' (it has: otc, devstack, insecure, tokens)`,
+      `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'prod' (it has: otc, devstack, insecure, legacy, tokens)`,
     ]],
     ['a cloud one slip off a listed one', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: devstak'), {}, [
-      `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'devstak' (it has: otc, devstack, insecure, tokens); did you mean 'devstack'?`,
+      `3:10 cloud.cloud: clouds.yaml ${clouds} has no cloud 'devstak' (it has: otc, devstack, insecure, legacy, tokens); did you mean 'devstack'?`,
     ]],
     ['a missing file', lines('cloud:', `  cloudsYaml: ${join(dir, 'nope.yaml')}`, '  cloud: otc'), {}, [
       `3:10 cloud.cloud: cannot read clouds.yaml ${join(dir, 'nope.yaml')}: no such file`,
@@ -315,6 +318,9 @@ describe('clouds.yaml', () => {
     ]],
     ['verify: false', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: insecure'), {}, [
       `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'insecure': verify: false is not supported, certificates are always verified; give the CA with cacert`,
+    ]],
+    ['insecure: true, the older way to write it', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: legacy'), {}, [
+      `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'legacy': insecure: true is not supported, certificates are always verified; give the CA with cacert`,
     ]],
     ['an auth_type other than password', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: tokens'), {}, [
       `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens': auth_type 'token' is not supported (password or v3password; for AK/SK set cloud.auth)`,
