@@ -19,9 +19,9 @@ import { isAlias, isMap, isPair, isScalar, isSeq, type Alias, type Document, typ
  */
 export const MAX_REPEATED_VALUES = 500_000;
 
-/** What stops the document from becoming data: at the offset of an alias, or where yaml says no place. */
+/** What stops the document from becoming data: at the offset of an alias or an anchor. */
 export interface DataProblem {
-  offset?: number;
+  offset: number;
   message: string;
 }
 
@@ -30,13 +30,7 @@ type Data = { ok: true; data: unknown } | { ok: false; problems: DataProblem[] }
 /** The document (parsed from `text`) as plain data (as Document#toJS makes it), or why it cannot be made. */
 export function documentData(doc: Document.Parsed, text: string): Data {
   const problems = resolveAliases(doc, text);
-  if (problems.length > 0) return { ok: false, problems };
-  try {
-    return { ok: true, data: doc.toJS() };
-  } catch (err) {
-    // A YAML 1.1 merge key (a file that starts with %YAML 1.1) whose value is not a mapping.
-    return { ok: false, problems: [{ message: err instanceof Error ? err.message : String(err) }] };
-  }
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, data: doc.toJS() };
 }
 
 /**

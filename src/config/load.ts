@@ -241,7 +241,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const { issues: envIssues, emptied, expanded } = substituteEnv(doc, env);
   const converted = documentData(doc, text);
   if (!converted.ok) {
-    return { ok: false, issues: converted.problems.map(({ offset, message }) => (offset === undefined ? issueAt(0, [], message) : yamlIssueAt(offset, pathAt(doc, offset), message))) };
+    return { ok: false, issues: converted.problems.map(({ offset, message }) => yamlIssueAt(offset, pathAt(doc, offset), message)) };
   }
   const data = converted.data;
   const profile = applyCloudsYaml(data, env);

@@ -1,28 +1,29 @@
 // Tags a file gives its values (`token: !env ECS_AUTH_TOKEN`, `!!binary ...`) that yaml does not apply.
 // yaml reads such a value as if the tag were not there and says so only in a warning: `!env X` would
-// send the text "X" as the token. The files are read with YAML 1.2's core types alone (parse options
-// below), also one that starts with %YAML 1.1: its binary data, dates, sets and ordered maps are
-// refused the same way, as no key takes one (a !!omap of notifiers was read as none, a date said to be
-// "a mapping"), and `2001-12-14` unquoted is text.
+// send the text "X" as the token. The files are read with YAML 1.2's core schema alone (parse options
+// below), also one that starts with %YAML 1.1, for which yaml would otherwise take YAML 1.1's: a
+// notifier's `on:` would be the key `true`, `1:30` the number 90, `<<` a merge, and binary data, dates,
+// sets and ordered maps would be read (a !!omap of notifiers as none, a date said to be "a mapping").
+// Their tags are refused the same way, as no key takes one, and `2001-12-14` unquoted is text.
 //
 // yaml's other warnings are left alone: each leaves the value as written. A flow collection's closing
 // bracket indented as far as its key (BAD_INDENT), an unknown directive or YAML version (read as 1.2),
 // and an anchor or alias name ending in `:` (an alias that then names no anchor is reported as such).
 
-import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode, type Tags } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 'yaml';
 import { clipped } from '../text/clipped.ts';
 import { keyText, type Segment } from './yamlTree.ts';
 
 const CORE = 'tag:yaml.org,2002:';
-const YAML_1_1_TYPES = new Set(['binary', 'omap', 'pairs', 'set', 'timestamp']);
 
 /** How every file of the project's is parsed: the types its values may have, and no output of its own. */
 export const TAG_OPTIONS = {
+  // Given here, it wins over the schema a %YAML 1.1 directive would choose.
+  schema: 'core' as const,
   resolveKnownTags: false,
   // yaml prints its warnings through process.emitWarning (a key that is a list, in words of its own API);
   // every problem of a file is reported at its line instead, the daemon's in its log.
   logLevel: 'error' as const,
-  customTags: (tags: Tags): Tags => tags.filter((tag) => !YAML_1_1_TYPES.has(typeof tag === 'string' ? tag : tag.tag.slice(CORE.length))),
 };
 
 export interface TagProblem {

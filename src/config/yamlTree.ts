@@ -41,13 +41,7 @@ export function keyText(doc: Document, pair: Pair<ParsedNode, Parsed>): string {
   // Written by yaml itself, with the document's options, as its toJS does.
   const alone = new YAMLMap();
   alone.items.push(new Pair(key));
-  try {
-    return Object.keys(alone.toJS(doc) as object)[0]!;
-  } catch {
-    // A merge key inside, in a file that starts with %YAML 1.1, whose value is no mapping: the data cannot
-    // be made (documentData says why), and the path leads to the mapping, as for a misspelt key.
-    return String(key);
-  }
+  return Object.keys(alone.toJS(doc) as object)[0]!;
 }
 
 // `key:` with nothing after it holds an empty scalar that starts where the line ends; its key is the

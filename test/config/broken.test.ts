@@ -746,6 +746,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [`7:12 notifiers: !!omap is no tag ecs-action-watch reads (${CORE_TAGS}), and the value would be read as if it were not there: ${REMOVE_TAG}`],
   },
   {
+    name: 'a file that starts with %YAML 1.1: read as YAML 1.2 all the same, its merge key a key like any other and 1:30 text, not the number 90',
+    text: lines('%YAML 1.1', '---', ...CLOUD, 'http:', '  port: 1:30', 'watches:', '  - &first', '    serverId: s1', '    requestId: r1', '  - <<: *first', '    serverId: s1', '    requestId: r2'),
+    expected: [
+      '7:9 http.port: expected a whole number from 0 to 65535, got a string',
+      `12:5 watches[1]["<<"]: unknown key '<<' (allowed: ${WATCH_KEYS}); '<<' merges a mapping in YAML 1.1, which this file is not read as: write the keys out (an alias still repeats a whole value, as in notify: *team)`,
+    ],
+  },
+  {
     name: 'notify naming an unknown notifier',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],

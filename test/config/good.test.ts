@@ -94,6 +94,15 @@ describe('a valid watch file', () => {
     expect(parseConfig(lines(...CLOUD, 'poll:', '  warnAfter:'), { env: {} }).poll.warnAfter).toEqual({ byAction: {}, other: null });
   });
 
+  it('reads a file that starts with %YAML 1.1 as YAML 1.2: a notifier\'s on: is that key, yes and 010 are what they say', () => {
+    const config = parseConfig(
+      lines('%YAML 1.1', '---', ...CLOUD, 'poll:', '  retries: 010', 'notifiers:', '  chat:', '    type: webhook', '    url: https://hooks.example.com/ecs', '    on: [failure]', '    headers: { X-Enabled: yes }'),
+      { env: {} },
+    );
+    expect(config.poll.retries).toBe(10);
+    expect(config.notifiers['chat']).toMatchObject({ on: ['failure'], headers: { 'X-Enabled': 'yes' } });
+  });
+
   it('listens where http.host says, IPv4 or IPv6', () => {
     for (const host of ['127.0.0.1', '::1', '::', '10.0.0.5']) {
       expect(parseConfig(lines(...CLOUD, 'http:', `  host: "${host}"`), { env: {} }).http).toEqual({ port: 9464, host });
