@@ -16,6 +16,8 @@ export interface EnvIssue extends EnvProblem {
   path: Segment[];
   /** Offset of the scalar in the source. */
   offset: number;
+  /** Set for a `${...}` in the key `path` ends at, rather than in its value. */
+  inKey?: true;
 }
 
 // `$${` is an escaped literal `${`; an unclosed `${` is caught too, so that a typo is not silently kept.
@@ -98,7 +100,7 @@ export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { i
     // refused for its name, and every watch's `notify:` for naming a notifier that is not there.
     const reference = referenceIn(text);
     if (reference) {
-      issues.push({ message: `${clipped(reference)} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0 });
+      issues.push({ message: `${clipped(reference)} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0, inKey: true });
     }
   });
   return { issues, emptied, expanded };

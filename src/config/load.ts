@@ -273,8 +273,9 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
       continue;
     }
     if (issue.code === 'unrecognized_keys') {
-      // Each at its key; left out: the keys said already to hold a ${VAR} (only a plain key is; a list or mapping as a key is not).
-      const said = (k: string) => envIssues.some((e) => e.path.length === path.length + 1 && startsWith(e.path, [...path, k]));
+      // Each at its key; left out: the keys said already to hold a ${VAR} (only a plain key is; a list or
+      // mapping as a key is not). A variable missing in the value of a misspelt key leaves the key to be said.
+      const said = (k: string) => envIssues.some((e) => e.inKey === true && e.path.length === path.length + 1 && startsWith(e.path, [...path, k]));
       const messages = keyMessages(message);
       issue.keys.forEach((k, i) => {
         if (said(k)) return;

@@ -754,6 +754,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a misspelt key whose value names a variable that is not set: both said, the key too',
+    text: lines(...CLOUD, 'poll:', '  retires: ${RETRIES}'),
+    expected: [
+      "5:3 poll.retires: unknown key 'retires' (allowed: schedule, retries, concurrency, rateLimit, deadline, warnAfter, batchWindow); did you mean 'retries'?",
+      '5:12 poll.retires: environment variable RETRIES is not set (use ${RETRIES:-default} for a default)',
+    ],
+  },
+  {
     name: 'notify naming an unknown notifier',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
