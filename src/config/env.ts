@@ -2,7 +2,7 @@
 // in the source text: a value is then always exactly one string, whatever it contains (`: `, newlines,
 // `- x`), and each expansion keeps the line:col of the scalar it came from.
 
-import type { Document } from 'yaml';
+import type { Document, Scalar } from 'yaml';
 import { eachStringValue, type Segment } from './yamlTree.ts';
 import { clipped } from '../text/clipped.ts';
 
@@ -81,17 +81,20 @@ export interface ExpandedValue {
  * Expands every string value of `doc` in place; a value with a problem keeps its text. The values that
  * came out empty are listed, so that a message about an empty value can name the variable behind it, and
  * those that variables gave to, so that one about a value a secret's variable gave does not quote it.
+ * `unexpanded`: the values that kept their text, each said once here, wherever an alias repeats it.
  */
-export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { issues: EnvIssue[]; emptied: EmptiedValue[]; expanded: ExpandedValue[] } {
+export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { issues: EnvIssue[]; emptied: EmptiedValue[]; expanded: ExpandedValue[]; unexpanded: ReadonlySet<unknown> } {
   const issues: EnvIssue[] = [];
   const emptied: EmptiedValue[] = [];
   const expanded: ExpandedValue[] = [];
+  const unexpanded = new Set<Scalar>();
   eachStringValue(doc, doc.contents, (scalar, text, path) => {
     if (!text.includes('$')) return;
     const problems: EnvProblem[] = [];
     const variables: string[] = [];
     const value = expand(text, env, problems, variables);
     if (problems.length === 0) scalar.value = value;
+    else unexpanded.add(scalar);
     if (problems.length === 0 && variables.length > 0) expanded.push({ path, variables });
     if (problems.length === 0 && value === '' && text !== '') emptied.push({ path, text });
     for (const problem of problems) issues.push({ ...problem, path, offset: scalar.range?.[0] ?? 0 });
@@ -103,5 +106,5 @@ export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { i
       issues.push({ message: `${clipped(reference)} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0, inKey: true });
     }
   });
-  return { issues, emptied, expanded };
+  return { issues, emptied, expanded, unexpanded };
 }

@@ -5,7 +5,7 @@
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
 import { isAbsolute } from 'node:path';
-import { isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type YAMLError, type YAMLMap } from 'yaml';
+import { isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type YAMLError, type YAMLMap } from 'yaml';
 import { documentData } from './aliases.ts';
 import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
@@ -101,6 +101,16 @@ function ownStrings(value: unknown, seen = new WeakSet<object>()): unknown {
 }
 
 const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => prefix.every((s, i) => path[i] === s);
+
+/** The node `path` names in `doc`, each alias on the way taken for the value it names. */
+function nodeAt(doc: Document.Parsed, path: readonly Segment[]): unknown {
+  let node: unknown = doc.contents;
+  for (const segment of path) {
+    if (isAlias(node)) node = node.resolve(doc);
+    node = isMap(node) || isSeq(node) ? node.get(segment, true) : undefined;
+  }
+  return isAlias(node) ? node.resolve(doc) : node;
+}
 
 /** Problems listed when the file has too many to check at once, before a last one that says so. */
 const MAX_PROBLEMS_WATCH_BY_WATCH = 1000;
@@ -238,7 +248,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
   if (others.size > 0 && isMap(kept!.value)) kept!.value.items = kept!.value.items.filter((pair) => !others.has(pair));
   const env = options.env ?? process.env;
-  const { issues: envIssues, emptied, expanded } = substituteEnv(doc, env);
+  const { issues: envIssues, emptied, expanded, unexpanded } = substituteEnv(doc, env);
   const converted = documentData(doc, text);
   if (!converted.ok) {
     return { ok: false, issues: converted.problems.map(({ offset, message }) => yamlIssueAt(offset, pathAt(doc, offset), message)) };
@@ -261,9 +271,10 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   // What a notifier named `<<` lacks is noise: its value is a mapping meant to be merged, not settings.
   const mergeKeys = schemaIssues.filter(({ issue, path }) => issue.code === 'invalid_key' && path.at(-1) === '<<').map(({ path }) => path);
   for (const { issue, path } of schemaIssues) {
-    // A value whose variable is missing still has its `${...}` text, which the schema may reject too; and a
-    // tagged one, the text it is read as.
+    // A value whose variable is missing still has its `${...}` text, which the schema may reject too, also
+    // where an alias repeats it; and a tagged one, the text it is read as.
     if (envIssues.some((e) => startsWith(path, e.path)) || tagIssues.some((t) => startsWith(path, t.path))) continue;
+    if (unexpanded.size > 0 && unexpanded.has(nodeAt(doc, path))) continue;
     if (mergeKeys.some((key) => path.length > key.length && startsWith(path, key))) continue;
     // Without the profile that failed, the endpoint it would have come with is missing too: noise.
     if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;

@@ -762,6 +762,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'an alias of a value whose variable is not set: said once, at the value, not again as what its text is not',
+    text: lines(...CLOUD, 'poll:', '  deadline: &long ${DEADLINE}', 'watches:', '  - requestId: r1', '    serverId: s1', '    deadline: *long'),
+    expected: ['5:19 poll.deadline: environment variable DEADLINE is not set (use ${DEADLINE:-default} for a default)'],
+  },
+  {
     name: 'notify naming an unknown notifier',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
