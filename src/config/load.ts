@@ -13,7 +13,7 @@ import { fileProblem } from '../files/fileProblem.ts';
 import { errorCode } from '../net/failure.ts';
 import { substituteEnv, type EmptiedValue } from './env.ts';
 import { EMPTY_FROM_ENV, keyMessages } from './fields.ts';
-import { configErrorMap } from './messages.ts';
+import { configErrorMap, missingSpaceHint } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
@@ -224,7 +224,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
     const got = isSeq(root) ? 'a list' : 'a single value';
     const message = empty
       ? 'the watch file is empty: it needs at least a cloud section with an endpoint'
-      : `the watch file must be a mapping of sections (cloud, poll, notifiers, ...), not ${got}`;
+      : `the watch file must be a mapping of sections (cloud, poll, notifiers, ...), not ${got}${isScalar(root) ? missingSpaceHint(root.value) : ''}`;
     return { ok: false, issues: [{ line: 1, col: 1, path: formatPath([]), message }] };
   }
 

@@ -69,8 +69,21 @@ function invalidType(expected: string, input: unknown, schema: unknown): string 
   const hint =
     expected === 'string' && (typeof input === 'number' || typeof input === 'boolean') ? ' (put it in quotes)'
     : expected === 'array' ? listHint(input)
+    : NOUNS[expected] === 'a mapping' ? missingSpaceHint(input)
     : '';
   return `expected ${noun}, got ${kindOf(input)}${hint}`;
+}
+
+// `retries:3`: a key, its colon, and no space after it; not a URL (`https://...`).
+const KEY_WITHOUT_SPACE = /^([A-Za-z_][A-Za-z0-9_.-]*):(?![\s/])/;
+
+/**
+ * For a string where a mapping goes that starts as a key whose colon lacks the space after it (YAML reads
+ * `retries:3` as one string), what to write; '' otherwise. Only the key is said: the value may be a secret.
+ */
+export function missingSpaceHint(input: unknown): string {
+  const key = typeof input === 'string' ? KEY_WITHOUT_SPACE.exec(input)?.[1] : undefined;
+  return key === undefined ? '' : `: the space after the colon of ${key} is missing (write ${key}: value)`;
 }
 
 /** How to write a list, for a string or a mapping written where one goes. */

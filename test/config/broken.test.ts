@@ -767,6 +767,19 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:19 poll.deadline: environment variable DEADLINE is not set (use ${DEADLINE:-default} for a default)'],
   },
   {
+    name: 'a key without the space after its colon, where a mapping goes: YAML reads key and value as one string',
+    text: lines(...CLOUD, 'poll:', '  retries:3', 'notifiers:', '  ops-mail:', '    type: email', '    from: ops@example.com', '    to: [ops@example.com]', '    smtp:', '      password:Xk9-secret'),
+    expected: [
+      '5:3 poll: expected a mapping, got a string: the space after the colon of retries is missing (write retries: value)',
+      '12:7 notifiers.ops-mail.smtp: expected a mapping, got a string: the space after the colon of password is missing (write password: value)',
+    ],
+  },
+  {
+    name: 'a file of one key without the space after its colon',
+    text: lines('cloud:endpoint'),
+    expected: ['1:1 (root): the watch file must be a mapping of sections (cloud, poll, notifiers, ...), not a single value: the space after the colon of cloud is missing (write cloud: value)'],
+  },
+  {
     name: 'notify naming an unknown notifier',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
