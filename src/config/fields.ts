@@ -75,28 +75,32 @@ export const DURATION_OR_OFF_JSON = { pattern: `^\\s*(off|${DURATION_JSON_PATTER
 
 /** A duration, or `off` (null) for a feature turned off. */
 export function durationOrOff() {
-  return durationText()
+  // `off` is the other value the key takes, and the one a person who wants none is looking for (who may
+  // have written `false`).
+  return durationText(OR_OFF)
     .transform((text, ctx) => {
       if (text.trim() === 'off') return null;
-      // `off` is the other value the key takes, and the one a person who wants none is looking for; `auto`,
-      // written where poll.warnAfter's was meant, would otherwise read as a duration misspelt.
+      // `auto`, written where poll.warnAfter's was meant, would otherwise read as a duration misspelt.
       const auto = text.trim() === 'auto' ? " (auto is for poll.warnAfter as a whole: leave this key out to take the duration poll.warnAfter gives the action's type)" : '';
-      return toMilliseconds(text, ctx, `; or off for none${auto}`);
+      return toMilliseconds(text, ctx, `${OR_OFF}${auto}`);
     })
     .meta(DURATION_OR_OFF_JSON);
 }
 
-function durationText() {
+const OR_OFF = '; or off for none';
+
+/** `otherwise`: what else the key takes, said after why the value is no duration. */
+function durationText(otherwise = '') {
   return z.string({
     error: (iss) => {
       const input = iss.input;
-      if (typeof input === 'number' && !Number.isFinite(input)) return `expected a duration, got ${numberText(input)}: write ${DURATION_FORMS}`;
-      if (typeof input === 'number') return `${input} has no unit: write a duration as ${DURATION_FORMS}`;
+      if (typeof input === 'number' && !Number.isFinite(input)) return `expected a duration, got ${numberText(input)}: write ${DURATION_FORMS}${otherwise}`;
+      if (typeof input === 'number') return `${input} has no unit: write a duration as ${DURATION_FORMS}${otherwise}`;
       // Left out: the common wording. Anything else is no text to put in quotes, but a duration to write.
       if (input === undefined) return undefined;
-      if (input === null) return `is empty: write a duration as ${DURATION_FORMS}, or leave the key out`;
+      if (input === null) return `is empty: write a duration as ${DURATION_FORMS}, or leave the key out${otherwise}`;
       const got = Array.isArray(input) ? 'a list' : typeof input === 'object' ? 'a mapping' : String(input);
-      return `expected a duration, got ${got}: write ${DURATION_FORMS}`;
+      return `expected a duration, got ${got}: write ${DURATION_FORMS}${otherwise}`;
     },
   });
 }

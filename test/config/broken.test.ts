@@ -511,7 +511,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a poll.warnAfter of a number without a unit: said as a duration\'s problem',
     text: lines(...CLOUD, 'poll:', '  warnAfter: 5'),
-    expected: [`5:14 poll.warnAfter: 5 has no unit: write a duration as ${FORMS}`],
+    expected: [`5:14 poll.warnAfter: 5 has no unit: write a duration as ${FORMS}; or off for none`],
   },
   {
     name: 'a batch name of spaces alone, which names no batch',
@@ -780,6 +780,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['1:1 (root): the watch file must be a mapping of sections (cloud, poll, notifiers, ...), not a single value: the space after the colon of cloud is missing (write cloud: value)'],
   },
   {
+    name: 'early warnings turned off with false, where off is meant: said to take off too, as for a text',
+    text: lines(...CLOUD, 'poll:', '  warnAfter: { resize: false }', 'watches:', '  - requestId: r1', '    serverId: s1', '    warnAfter: false'),
+    expected: [
+      `5:24 poll.warnAfter.resize: expected a duration, got false: write ${FORMS}; or off for none`,
+      `9:16 watches[0].warnAfter: expected a duration, got false: write ${FORMS}; or off for none`,
+    ],
+  },
+  {
     name: 'notify naming an unknown notifier',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
@@ -1034,7 +1042,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       `5:24 poll.warnAfter.resize: '2 hours' is not a duration: write ${FORMS}; or off for none`,
       "5:33 poll.warnAfter[\"live migration\"]: 'live migration' is not an action type: write one as the API names it, e.g. resize or live-migration",
       `6:16 poll.batchWindow: 'off' is not a duration: write ${FORMS}`,
-      `8:50 watches[0].warnAfter: 5 has no unit: write a duration as ${FORMS}`,
+      `8:50 watches[0].warnAfter: 5 has no unit: write a duration as ${FORMS}; or off for none`,
       '8:60 watches[0].batch: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
       '9:46 watches[1].batch: must not be empty',
     ],
@@ -1060,10 +1068,10 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'durations of the wrong type, in poll.warnAfter too (where zod\'s own wording was shown)',
     text: lines(...CLOUD, 'poll:', '  warnAfter: { create: [1], other: { a: b }, resize: ~, reboot: true }', '  deadline: ~'),
     expected: [
-      `5:24 poll.warnAfter.create: expected a duration, got a list: write ${FORMS}`,
-      `5:36 poll.warnAfter.other: expected a duration, got a mapping: write ${FORMS}`,
-      `5:54 poll.warnAfter.resize: is empty: write a duration as ${FORMS}, or leave the key out`,
-      `5:65 poll.warnAfter.reboot: expected a duration, got true: write ${FORMS}`,
+      `5:24 poll.warnAfter.create: expected a duration, got a list: write ${FORMS}; or off for none`,
+      `5:36 poll.warnAfter.other: expected a duration, got a mapping: write ${FORMS}; or off for none`,
+      `5:54 poll.warnAfter.resize: is empty: write a duration as ${FORMS}, or leave the key out; or off for none`,
+      `5:65 poll.warnAfter.reboot: expected a duration, got true: write ${FORMS}; or off for none`,
       `6:13 poll.deadline: is empty: write a duration as ${FORMS}, or leave the key out`,
     ],
   },
