@@ -70,6 +70,7 @@ function invalidType(expected: string, input: unknown, schema: unknown): string 
     expected === 'string' && (typeof input === 'number' || typeof input === 'boolean') ? ' (put it in quotes)'
     : expected === 'array' ? listHint(input)
     : NOUNS[expected] === 'a mapping' ? missingSpaceHint(input)
+    : expected === 'boolean' ? booleanHint(input)
     : '';
   return `expected ${noun}, got ${kindOf(input)}${hint}`;
 }
@@ -84,6 +85,16 @@ const KEY_WITHOUT_SPACE = /^([A-Za-z_][A-Za-z0-9_.-]*):(?![\s/])/;
 export function missingSpaceHint(input: unknown): string {
   const key = typeof input === 'string' ? KEY_WITHOUT_SPACE.exec(input)?.[1] : undefined;
   return key === undefined ? '' : `: the space after the colon of ${key} is missing (write ${key}: value)`;
+}
+
+// What YAML 1.1 (and the tools written for it) read as true and false, and YAML 1.2 as text.
+const YAML_1_1_BOOLEANS = new Map([...['y', 'Y', 'yes', 'Yes', 'YES', 'on', 'On', 'ON'].map((w) => [w, true] as const), ...['n', 'N', 'no', 'No', 'NO', 'off', 'Off', 'OFF'].map((w) => [w, false] as const)]);
+
+/** For YAML 1.1's `yes`, `off`... where true or false goes, the word to write instead; '' otherwise. */
+function booleanHint(input: unknown): string {
+  const word = typeof input === 'string' ? input.trim() : '';
+  const meant = YAML_1_1_BOOLEANS.get(word);
+  return meant === undefined ? '' : `: ${quoted(word)} is text in YAML 1.2, which this file is read as: write ${meant}`;
 }
 
 /** How to write a list, for a string or a mapping written where one goes. */

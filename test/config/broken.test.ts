@@ -788,6 +788,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'YAML 1.1\'s yes and off where true or false goes: said to be text here, with the word to write',
+    text: lines(...OPS_MAIL.slice(0, -1), '    smtp: { host: smtp.example.com, secure: yes }', '    from: ops@example.com', '    to: [ops@example.com]', '  other-mail:', '    type: email', '    smtp: { host: smtp.example.com, secure: Off }', '    from: ops@example.com', '    to: [ops@example.com]'),
+    expected: [
+      "7:45 notifiers.ops-mail.smtp.secure: expected true or false, got a string: 'yes' is text in YAML 1.2, which this file is read as: write true",
+      "12:45 notifiers.other-mail.smtp.secure: expected true or false, got a string: 'Off' is text in YAML 1.2, which this file is read as: write false",
+    ],
+  },
+  {
     name: 'notify naming an unknown notifier',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
