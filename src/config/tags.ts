@@ -12,7 +12,7 @@
 
 import { isAlias, isMap, isScalar, isSeq, type Document, type ParsedNode } from 'yaml';
 import { clipped } from '../text/clipped.ts';
-import { keyText, type Segment } from './yamlTree.ts';
+import { keyText, sameKey, type Segment } from './yamlTree.ts';
 
 const CORE = 'tag:yaml.org,2002:';
 
@@ -24,6 +24,7 @@ export const TAG_OPTIONS = {
   // yaml prints its warnings through process.emitWarning (a key that is a list, in words of its own API);
   // every problem of a file is reported at its line instead, the daemon's in its log.
   logLevel: 'error' as const,
+  uniqueKeys: sameKey,
 };
 
 export interface TagProblem {

@@ -25,6 +25,17 @@ function holdsAlias(node: Node): boolean {
   return found;
 }
 
+const scalarKeyText = (key: Scalar) => (key.value === null ? '' : String(key.value));
+
+/**
+ * Whether two keys of a mapping are the same key, as yaml's `uniqueKeys` asks: scalars that the data names
+ * alike (`1` and `'1'`, `~` and `''`), of which it keeps the last without a word; yaml finds only scalars
+ * of equal values. A list or mapping as a key is the same as no other.
+ */
+export function sameKey(a: unknown, b: unknown): boolean {
+  return a === b || (isScalar(a) && isScalar(b) && scalarKeyText(a) === scalarKeyText(b));
+}
+
 /**
  * A key of `doc` as text, as the data names it (Document#toJS), and so the paths of the schema's issues:
  * an empty key is '', a list or mapping what yaml writes of it (`[ a, b ]`, not the JSON that String()
@@ -33,7 +44,7 @@ function holdsAlias(node: Node): boolean {
  */
 export function keyText(doc: Document, pair: Pair<ParsedNode, Parsed>): string {
   const key = pair.key;
-  if (isScalar(key)) return key.value === null ? '' : String(key.value);
+  if (isScalar(key)) return scalarKeyText(key);
   // As String() writes it, for a key no setting has: yaml would scan the document for the anchor of each
   // alias, and indent each level further than the one before (seconds for a key a few thousand deep,
   // which tooDeep refuses before any data is made).
@@ -142,8 +153,7 @@ export function pathAt(doc: Document.Parsed, offset: number): Segment[] {
 
 /**
  * Where the key that the key at `offset` sets again was set first in the same mapping (yaml reports a key
- * set twice at the second). yaml finds only scalar keys equal: a list or mapping as a key is equal to no
- * other.
+ * set twice at the second), by sameKey.
  */
 export function firstSetting(doc: Document.Parsed, offset: number): number | undefined {
   let first: number | undefined;
@@ -152,7 +162,7 @@ export function firstSetting(doc: Document.Parsed, offset: number): number | und
       const keys = (node as YAMLMap.Parsed).items.flatMap((pair) => (isScalar(pair.key) ? [pair.key] : []));
       const again = keys.find((key) => key.range[0] <= offset && offset <= key.range[1]);
       if (again === undefined) return undefined;
-      first = keys.find((key) => key.value === again.value)?.range[0];
+      first = keys.find((key) => sameKey(key, again))?.range[0];
       return visit.BREAK;
     },
   });

@@ -796,6 +796,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a key set twice, once as a number and once as text: the same key to the data, where the last would win',
+    text: lines(...CLOUD, 'notifiers:', '  1: { type: webhook, url: https://hooks.example.com/a }', "  '1': { type: webhook, url: https://hooks.example.com/b }"),
+    expected: ['6:3 notifiers["1"]: this key is already set at line 5 in the same mapping: merge the two, or remove one'],
+  },
+  {
     name: 'notify naming an unknown notifier',
     text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com" }', 'watches:', '  - requestId: req-1', '    serverId: s1', '    notify: [chat, ops-mail]'),
     expected: ["9:20 watches[0].notify[1]: unknown notifier 'ops-mail' (configured: chat)"],
