@@ -109,7 +109,9 @@ function textOf(bytes: Buffer, strict: boolean): string {
     if (bytes[byte] === 0xef && bytes[byte + 1] === 0xbf && bytes[byte + 2] === 0xbd) continue;
     const before = text.slice(0, at);
     const line = before.split('\n').length;
-    const column = at - before.lastIndexOf('\n');
+    // An editor shows no byte order mark, nor counts a column for it.
+    const mark = line === 1 && text.charCodeAt(0) === 0xfeff ? 1 : 0;
+    const column = at - before.lastIndexOf('\n') - mark;
     throw new NotUtf8Error(`is not UTF-8 text (line ${line}, column ${column} is not): save it as UTF-8`);
   }
   return text;

@@ -31,6 +31,11 @@ describe.each(reads)('%s', (_name, read) => {
     await writeFile(file, Buffer.concat([Buffer.from('é: \uFFFD\nname: caf', 'utf8'), Buffer.from([0xe9]), Buffer.from('\n')]));
     await expect(read(file, 1024, { strictUtf8: true })).rejects.toThrow('is not UTF-8 text (line 2, column 10 is not): save it as UTF-8');
   });
+
+  it('counts no column for the byte order mark an editor may write and never shows', async () => {
+    await writeFile(file, Buffer.concat([Buffer.from('\uFEFFname: caf', 'utf8'), Buffer.from([0xe9]), Buffer.from('\n')]));
+    await expect(read(file, 1024, { strictUtf8: true })).rejects.toThrow('is not UTF-8 text (line 1, column 10 is not): save it as UTF-8');
+  });
 });
 
 /**
