@@ -12,8 +12,10 @@ export const TOO_DEEP =
 
 // The library's wording, where it speaks of its own API or leaves the fix unsaid; undefined keeps it, for
 // a code that stands for more than one error (told apart by the library's message).
+const TAB_AS_INDENT = 'tabs are not allowed as indentation: indent with spaces';
+
 const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string, message: string) => string | undefined>> = {
-  TAB_AS_INDENT: () => 'tabs are not allowed as indentation: indent with spaces',
+  TAB_AS_INDENT: () => TAB_AS_INDENT,
   // Where the second one starts: its `---`, or what follows a `...` that ended the first.
   MULTIPLE_DOCS: (file, at) => `${file} must be one YAML document: ${at.startsWith('---') ? 'remove the extra ---' : 'remove the ... line above, which ends it before this'}`,
   BLOCK_AS_IMPLICIT_KEY: () => 'nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation',
@@ -93,10 +95,27 @@ export function syntaxProblem(text: string, error: YAMLError, doc: Document.Pars
       : `the ${opener} that starts here is not closed: a closing ${CLOSER[opener]} is missing (a value in ${opener} ${CLOSER[opener]} may go on over more lines, indented further than its key)`;
     return { offset: start, message };
   }
+  const tab = tabInIndentation(text, offset);
+  if (tab !== undefined) return { offset: tab, message: TAB_AS_INDENT };
   const slip = outOfItem(text, error);
   if (slip !== undefined) return slip;
   // The library quotes the text it stumbled on, which may be half the file.
   return { offset, message: SYNTAX_MESSAGES[error.code]?.(file, text.slice(offset, offset + 3), error.message) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
+}
+
+const INDENTATION = /[ \t]*/y;
+
+/**
+ * The tab in the indentation of the line where yaml reports a problem at or before its first character
+ * (` \tconcurrency: 4`): yaml says a tab after spaces only that the key is out of line, or in line with a
+ * list item's "-", where an editor may show it in line with the keys above.
+ */
+function tabInIndentation(text: string, offset: number): number | undefined {
+  const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+  INDENTATION.lastIndex = lineStart;
+  const indentation = INDENTATION.exec(text)![0];
+  const tab = indentation.indexOf('\t');
+  return tab !== -1 && offset <= lineStart + indentation.length ? lineStart + tab : undefined;
 }
 
 /**

@@ -277,6 +277,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: 'a tab after spaces in the indentation, which an editor may show in line with the keys above: said to be a tab, at it',
+    text: lines(...CLOUD, 'poll:', '  retries: 3', ' \tconcurrency: 4'),
+    expected: ['6:2 (root): tabs are not allowed as indentation: indent with spaces'],
+  },
+  {
+    name: 'a tab after spaces in the indentation of a list item\'s key: said to be a tab, not to be in line with the "-"',
+    text: lines(...CLOUD, 'watches:', '  - requestId: r1', '  \t serverId: s1'),
+    expected: ['6:3 (root): tabs are not allowed as indentation: indent with spaces'],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
