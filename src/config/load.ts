@@ -68,15 +68,16 @@ function watchFileSyntaxProblem(text: string, error: YAMLError, doc: Document.Pa
  * The syntax errors worth telling: past the first one that throws the parser off its track, a token it
  * meets outside any place it expects one (`Unexpected scalar token in YAML stream`) is that error's echo,
  * one a token to the end of the file; so is a key out of line after one out of line, in line with it (a
- * key indented a space too few is said at it, and at every key below it). A key set twice leaves the
- * parser on track.
+ * key indented a space too few is said at it, and at every key below it), or after a tab that moved the
+ * first key of a mapping (`-\trequestId: r1`: every key below it is out of line with it). A key set twice
+ * leaves the parser on track.
  */
 function followingFirst(errors: readonly YAMLError[]): readonly YAMLError[] {
   const offTrack = errors.find((error) => error.code !== 'DUPLICATE_KEY');
   if (offTrack === undefined) return errors;
   const echo = (error: YAMLError) =>
     error.pos[0] > offTrack.pos[0] &&
-    ((error.code === 'UNEXPECTED_TOKEN' && / in YAML stream\b/.test(error.message)) || (error.code === 'BAD_INDENT' && offTrack.code === 'BAD_INDENT'));
+    ((error.code === 'UNEXPECTED_TOKEN' && / in YAML stream\b/.test(error.message)) || (error.code === 'BAD_INDENT' && (offTrack.code === 'BAD_INDENT' || offTrack.code === 'TAB_AS_INDENT')));
   return errors.filter((error) => !echo(error));
 }
 

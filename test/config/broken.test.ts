@@ -287,6 +287,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['6:3 (root): tabs are not allowed as indentation: indent with spaces'],
   },
   {
+    name: 'a tab after a list item\'s "-": said once, not again at each key below it that is in line with the first',
+    text: lines(...CLOUD, 'watches:', '  -\trequestId: r1', '    serverId: s1', '    name: web-01'),
+    expected: ['5:4 watches: tabs are not allowed as indentation: indent with spaces'],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
