@@ -97,6 +97,8 @@ export function syntaxProblem(text: string, error: YAMLError, doc: Document.Pars
   }
   const tab = tabInIndentation(text, offset);
   if (tab !== undefined) return { offset: tab, message: TAB_AS_INDENT };
+  const further = indentedFurther(text, error, doc);
+  if (further !== undefined) return { offset: further, message: 'this line is indented further than the keys of its mapping, and YAML reads it as going on with the value above it: indent it as far as they are' };
   const slip = outOfItem(text, error);
   if (slip !== undefined) return slip;
   // The library quotes the text it stumbled on, which may be half the file.
@@ -116,6 +118,40 @@ function tabInIndentation(text: string, offset: number): number | undefined {
   const indentation = INDENTATION.exec(text)![0];
   const tab = indentation.indexOf('\t');
   return tab !== -1 && offset <= lineStart + indentation.length ? lineStart + tab : undefined;
+}
+
+/**
+ * Where the key starts on a line indented further than the keys of its mapping (`  retries: 3` then
+ * `   concurrency: 4`), for either of the two errors yaml gives it at the value above (`3`): read as going on
+ * with that value, `3 concurrency` is a key, and one with a mapping nested after it on a line of its own.
+ * Not when the line is in line with the one above the value's key: that key is then the one out of line.
+ */
+function indentedFurther(text: string, error: YAMLError, doc: Document.Parsed): number | undefined {
+  if (error.code !== 'BLOCK_AS_IMPLICIT_KEY' && error.code !== 'MULTILINE_IMPLICIT_KEY') return undefined;
+  const [start] = error.pos;
+  const runOn = doc.errors.find((e) => e.code === 'MULTILINE_IMPLICIT_KEY' && e.pos[0] === start);
+  if (runOn === undefined || !doc.errors.some((e) => e.code === 'BLOCK_AS_IMPLICIT_KEY' && e.pos[0] === start)) return undefined;
+  const lineStart = text.lastIndexOf('\n', runOn.pos[1] - 1) + 1;
+  if (lineStart <= start) return undefined;
+  const above = lineAbove(text, text.lastIndexOf('\n', start - 1) + 1);
+  const column = keyColumn(text.slice(lineStart, runOn.pos[1]));
+  return above !== undefined && keyColumn(above) === column ? undefined : lineStart + column;
+}
+
+/** The nearest line above the one starting at `lineStart` that is neither blank nor a comment. */
+function lineAbove(text: string, lineStart: number): string | undefined {
+  for (let end = lineStart - 1; end > 0; ) {
+    const from = text.lastIndexOf('\n', end - 1) + 1;
+    const line = text.slice(from, end);
+    if (!/^\s*(#.*)?$/.test(line)) return line;
+    end = from - 1;
+  }
+  return undefined;
+}
+
+/** The column (from 0) where the first key of `line` starts: after its indentation and a list item's "- ". */
+function keyColumn(line: string): number {
+  return /^[ \t]*(?:- +)*/.exec(line)![0].length;
 }
 
 /**

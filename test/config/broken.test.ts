@@ -292,6 +292,19 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:4 watches: tabs are not allowed as indentation: indent with spaces'],
   },
   {
+    name: 'a key indented a space further than the keys of its mapping: said at it, not at the value above it that YAML reads it as going on with',
+    text: lines(...CLOUD, 'poll:', '  retries: 3', '   concurrency: 4', 'watches:', '  - requestId: r1', '     serverId: s1'),
+    expected: [
+      '6:4 poll.retries["3 concurrency"]: this line is indented further than the keys of its mapping, and YAML reads it as going on with the value above it: indent it as far as they are',
+      '9:6 watches[0].requestId["r1 serverId"]: this line is indented further than the keys of its mapping, and YAML reads it as going on with the value above it: indent it as far as they are',
+    ],
+  },
+  {
+    name: 'a list item whose "-" is further left than the items above it',
+    text: lines(...CLOUD, 'watches:', '  - requestId: r1', '    serverId: s1', '- requestId: r2', '  serverId: s2'),
+    expected: ['7:1 ["[ { requestId: r2, serverId: s2 } ]"]: nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation'],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],
