@@ -13,6 +13,9 @@ export const TOO_DEEP =
 // The library's wording, where it speaks of its own API or leaves the fix unsaid; undefined keeps it, for
 // a code that stands for more than one error (told apart by the library's message).
 const TAB_AS_INDENT = 'tabs are not allowed as indentation: indent with spaces';
+// yaml: a block sequence used as an implicit key (a "-" further left than the items above it, which YAML
+// reads as a list that is the key of a mapping), or sequence items that start at different columns.
+const LIST_ITEM_OUT_OF_LINE = 'this list item\'s "-" is not in line with the "-" of the items above it: indent it as far as they are';
 
 const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string, message: string) => string | undefined>> = {
   TAB_AS_INDENT: () => TAB_AS_INDENT,
@@ -37,7 +40,9 @@ const SYNTAX_MESSAGES: Partial<Record<ErrorCode, (file: string, at: string, mess
         : undefined,
   // Said at the first key out of line, and again at each one below it, in line with it: once is enough (load.ts).
   BAD_INDENT: (_file, _at, message) =>
-    message.startsWith('All mapping items') ? 'this key is not in line with the keys above it in the same mapping: indent it as far as they are' : undefined,
+    message.startsWith('All mapping items') ? 'this key is not in line with the keys above it in the same mapping: indent it as far as they are'
+    : message.startsWith('All sequence items') ? LIST_ITEM_OUT_OF_LINE
+    : undefined,
 };
 
 const QUOTED = /"((?:[^"\\]|\\[\s\S])*)"/g;
@@ -101,6 +106,12 @@ export function syntaxProblem(text: string, error: YAMLError, doc: Document.Pars
   if (further !== undefined) return { offset: further, message: 'this line is indented further than the keys of its mapping, and YAML reads it as going on with the value above it: indent it as far as they are' };
   const slip = outOfItem(text, error);
   if (slip !== undefined) return slip;
+  // Said at the "-": yaml says where the line starts.
+  if (error.code === 'BLOCK_AS_IMPLICIT_KEY' && error.message.startsWith('A block sequence')) {
+    INDENTATION.lastIndex = text.lastIndexOf('\n', offset - 1) + 1;
+    INDENTATION.exec(text);
+    return { offset: INDENTATION.lastIndex, message: LIST_ITEM_OUT_OF_LINE };
+  }
   // The library quotes the text it stumbled on, which may be half the file.
   return { offset, message: SYNTAX_MESSAGES[error.code]?.(file, text.slice(offset, offset + 3), error.message) ?? error.message.replace(QUOTED, (_, inner: string) => `"${clipped(inner)}"`) };
 }

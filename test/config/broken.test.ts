@@ -49,6 +49,7 @@ const CORE_TAGS = "only YAML 1.2's !!str, !!int, !!float, !!bool, !!null, !!map 
 const REMOVE_TAG = 'remove it, and write the value itself (${VAR} takes one from the environment)';
 /** How deep lists and mappings may be nested, and what is said past that. */
 const NESTING_LIMIT = 64;
+const LIST_ITEM_OUT_OF_LINE = 'this list item\'s "-" is not in line with the "-" of the items above it: indent it as far as they are';
 const TOO_DEEP = `lists and mappings are nested more than ${NESTING_LIMIT} levels deep here, far deeper than any setting goes: look for a [ or { that is not closed, or lines indented further and further`;
 /** The keys of a watch, as an unknown key's message lists them. */
 const WATCH_KEYS = 'kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow';
@@ -302,7 +303,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
   {
     name: 'a list item whose "-" is further left than the items above it',
     text: lines(...CLOUD, 'watches:', '  - requestId: r1', '    serverId: s1', '- requestId: r2', '  serverId: s2'),
-    expected: ['7:1 ["[ { requestId: r2, serverId: s2 } ]"]: nested mappings are not allowed in compact mappings: quote a value that contains ": ", or check the indentation'],
+    expected: [`7:1 ["[ { requestId: r2, serverId: s2 } ]"]: ${LIST_ITEM_OUT_OF_LINE}`],
+  },
+  {
+    name: 'a list item whose "-" is a space left or right of the items above it: said at the "-", not as a value to quote',
+    text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: https://hooks.example.com/x }', 'watches:', '  - requestId: r1', '    serverId: s1', '    notify:', '      - chat', '     - chat', '   - requestId: r2', '     serverId: s2'),
+    expected: [`11:6 watches[0]["[ chat ]"]: ${LIST_ITEM_OUT_OF_LINE}`, `12:4 watches[1]: ${LIST_ITEM_OUT_OF_LINE}`],
   },
   {
     name: 'tab indentation',
