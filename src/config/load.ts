@@ -58,10 +58,22 @@ function watchFileSyntaxProblem(text: string, error: YAMLError, doc: Document.Pa
     const path = pathAt(doc, offset - 1);
     if (path.at(-1) === '$') path.pop();
     const inside = typeof path.at(-1) === 'number' ? '[ ]' : '{ }';
+    // `Bearer ${TOKEN}`: quoting the reference alone leaves a `{` in the value, and the same problem.
+    const start = valueStart(text, offset - 1);
+    if (start < offset - 1) return { offset: start, path, message: `inside ${inside} a \${VAR} value must be quoted, the whole value and not the \${VAR} alone: write "...\${VAR}"` };
     return { offset: offset - 1, path, message: `inside ${inside} a \${VAR} value must be quoted: write "\${VAR}"` };
   }
   const problem = syntaxProblem(text, error, doc, unclosed, 'the watch file');
   return { ...problem, path: pathAt(doc, problem.offset) };
+}
+
+/** Where the plain value of a flow collection that holds `dollar` (a `${` that YAML stopped at) starts, on its line. */
+function valueStart(text: string, dollar: number): number {
+  const lineStart = text.lastIndexOf('\n', dollar - 1) + 1;
+  const before = text.slice(lineStart, dollar);
+  // After the last `{`, `[`, `,` or `: ` before it, and the spaces after that.
+  const opener = [...before.matchAll(/(?:[{[,]|:\s)\s*/g)].at(-1);
+  return opener === undefined ? dollar : lineStart + opener.index + opener[0].length;
 }
 
 /**

@@ -372,6 +372,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['4:31 cloud.auth.token: inside { } a ${VAR} value must be quoted: write "${VAR}"'],
   },
   {
+    name: 'an unquoted ${VAR} after other text inside a flow mapping: the whole value is to be quoted, not the reference alone',
+    text: lines(...CLOUD, 'notifiers:', '  chat: { type: webhook, url: https://hooks.example.com/x, headers: { Authorization: Bearer ${CHAT_TOKEN} } }'),
+    env: { CHAT_TOKEN: 't' },
+    expected: ['5:86 notifiers.chat.headers.Authorization: inside { } a ${VAR} value must be quoted, the whole value and not the ${VAR} alone: write "...${VAR}"'],
+  },
+  {
     name: 'an unquoted ${VAR} as an item of a flow list, alone or after others, also inside a flow mapping',
     text: lines(
       ...CLOUD, 'notifiers:',
