@@ -23,14 +23,16 @@ export function prefix(text: string, max: number): string {
 
 /**
  * Characters a terminal acts on (a line break, which would split a problem over two lines; ESC, which
- * starts a terminal command) or shows as nothing (a BOM, a zero-width space, a direction mark), which make
- * a key look like the one it is not.
+ * starts a terminal command) or shows as nothing (a BOM, a zero-width space, a direction mark) or as a
+ * space it is not (a no-break space, which a file copied from a web page has in its indentation), which
+ * make a key look like the one it is not.
  */
-const UNSEEN = /[\p{Cc}\p{Cf}\u2028\u2029]/gu;
+const UNSEEN = /[\p{Cc}\p{Cf}\u2028\u2029\p{Zs}]/gu;
 
 /** `text` with its unseen characters escaped as JSON escapes them in a path (`\n`, `\u001b`), and as JSON does not, `\ufeff`. */
 export function visible(text: string): string {
   return text.replace(UNSEEN, (c) => {
+    if (c === ' ') return c;
     const json = JSON.stringify(c).slice(1, -1);
     if (json !== c) return json;
     const code = c.codePointAt(0)!.toString(16);

@@ -311,6 +311,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [`11:6 watches[0]["[ chat ]"]: ${LIST_ITEM_OUT_OF_LINE}`, `12:4 watches[1]: ${LIST_ITEM_OUT_OF_LINE}`],
   },
   {
+    name: 'a no-break space in the indentation (a file copied from a web page): shown escaped, not as the space it looks like',
+    text: lines(...CLOUD, 'poll:', '\u00a0 retries: 3'),
+    expected: ["5:1 [\"\\u00a0 retries\"]: unknown key '\\u00a0 retries' (allowed: cloud, poll, notifiers, delivery, state, shutdown, http, watches, track)"],
+  },
+  {
     name: 'tab indentation',
     text: lines('cloud:', '\tendpoint: https://ecs.example.com'),
     expected: ['2:1 (root): tabs are not allowed as indentation: indent with spaces'],

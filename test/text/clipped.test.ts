@@ -24,6 +24,7 @@ describe('quoted', () => {
     expect(quoted('a\nb\tc\r')).toBe("'a\\nb\\tc\\r'");
     expect(quoted('\u001b[2J\u0000')).toBe("'\\u001b[2J\\u0000'");
     expect(quoted('timeout\uFEFF\u200B\u2028')).toBe("'timeout\\ufeff\\u200b\\u2028'");
+    expect(quoted('\u00a0 retries\u3000x y')).toBe("'\\u00a0 retries\\u3000x y'");
     expect(clipped('\n'.repeat(10), 4)).toBe('\\n\\n\\n\\n… (10 characters)');
   });
 
