@@ -294,8 +294,22 @@ export function httpHeaderValue() {
 export function serverId() {
   // `.` and `..` alone are a URL's dot-segments, which step out of the path rather than name a server.
   return z.string().min(1).regex(/^(?!\.+$)[A-Za-z0-9._~-]*$/, {
-    message: 'expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+    error: (iss) => `expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10${strayCharacter(iss.input, /[A-Za-z0-9._~-]/)}`,
   });
+}
+
+/**
+ * Which character of an id `character` (what one of its characters may be) does not take, and where, as
+ * the end of a message: a space copied along, a `_`, a line end, which the id's text does not show.
+ * '' when it takes every one. Ids are no secrets: quoted.
+ */
+export function strayCharacter(input: unknown, character: RegExp): string {
+  if (typeof input !== 'string') return '';
+  const characters = [...input];
+  const at = characters.findIndex((c) => !character.test(c));
+  if (at === -1) return '';
+  const stray = characters[at]!;
+  return `; ${quoted(input)} has ${stray === ' ' ? 'a space' : quoted(stray)} at character ${at + 1}`;
 }
 
 const NAMED_ADDRESS = /^[^<>]*<([^<>]+)>$/;

@@ -10,7 +10,7 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
-import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, serverId, strict } from './fields.ts';
+import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, serverId, strayCharacter, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
 import { formatDuration } from '../watch/format.ts';
@@ -158,7 +158,7 @@ const ActionWatchSchema = strict(
   {
     kind: z.literal('instance-action').optional(),
     requestId: z.string().regex(/^[A-Za-z0-9-]+$/, {
-      message: 'expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+      error: (iss) => `expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc${strayCharacter(iss.input, /[A-Za-z0-9-]/)}`,
     }),
     serverId: serverId(),
     ...watchSettings,
@@ -170,7 +170,7 @@ const ActionWatchSchema = strict(
 const JobWatchSchema = strict({
   kind: z.literal('ecs-job'),
   jobId: z.string().regex(/^[A-Za-z0-9-]+$/, {
-    message: 'expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with)',
+    error: (iss) => `expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with)${strayCharacter(iss.input, /[A-Za-z0-9-]/)}`,
   }),
   ...watchSettings,
 });

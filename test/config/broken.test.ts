@@ -881,7 +881,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     text: lines(...CLOUD, 'watches:', '  - requestId: req 1/2', '    name: ""', '  - serverId: s2', '  - just-an-id'),
     expected: [
       '5:5 watches[0].serverId: required (a string)',
-      '5:16 watches[0].requestId: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc',
+      "5:16 watches[0].requestId: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; 'req 1/2' has a space at character 4",
       '6:11 watches[0].name: must not be empty',
       '7:5 watches[1].requestId: required (a string)',
       '8:5 watches[2]: expected a mapping, got a string',
@@ -891,10 +891,10 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     name: 'server ids a URL would escape: a space copied along, a path, a query',
     text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: "s1 " }', '  - { requestId: req-2, serverId: "a/b?c" }', '  - { requestId: req-3, serverId: .. }', 'track:', '  - servers: [ok-1, "s#2", v1.2]'),
     expected: [
-      '5:35 watches[0].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
-      '6:35 watches[1].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+      "5:35 watches[0].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10; 's1 ' has a space at character 3",
+      "6:35 watches[1].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10; 'a/b?c' has '/' at character 2",
       '7:35 watches[2].serverId: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
-      '9:21 track[0].servers[1]: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10',
+      "9:21 track[0].servers[1]: expected a server id: letters, digits, -, ., _ and ~, e.g. 2b2e4c5a-4a6d-4b9c-9d2f-3f1e5c7a9b10; 's#2' has '#' at character 2",
     ],
   },
   {
@@ -911,7 +911,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ),
     expected: [
       '5:5 watches[0].jobId: required (a string)',
-      '6:29 watches[1].jobId: expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with)',
+      "6:29 watches[1].jobId: expected a job id: letters, digits and -, e.g. ff808082843684110184e155fdb36461 (the job_id an ECS call answered with); 'ff80 8082' has a space at character 5",
       '7:33 watches[2].requestId: unknown key \'requestId\' (allowed: kind, jobId, name, projectId, notify, deadline, warnAfter, batch, batchWindow)',
       "8:13 watches[3].kind: unknown watch kind 'ecs-jobs' (allowed: instance-action, ecs-job); did you mean 'ecs-job'?",
       '10:29 watches[5].jobId: duplicate of watches[4]: same jobId',

@@ -287,7 +287,7 @@ describe.concurrent('wait', () => {
     expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('--job names a job, --server and --request an action: give one or the other') as string });
     const bad = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req 1', '--timeout', '10']);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toContain("--request: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; --timeout: '10' has no unit");
+    expect(bad.stderr).toContain("--request: expected a request id: letters, digits and -, e.g. req-5a429946-c9cc-45cc-b5bd-68864209e5cc; 'req 1' has a space at character 4; --timeout: '10' has no unit");
     const garbled = await h.cli(['wait', '--config', path, '--server', 's1', '--request', 'req-1', '--timeout', '1h-30m']);
     expect(garbled).toMatchObject({ code: 2, stderr: expect.stringContaining("--timeout: '1h-30m' is not a duration ('-30m' after 1h is not a number and a unit): write ") as string });
     // As add refuses it: a pasted line break would poll another project until --timeout, or two minutes to not_found.
