@@ -12,6 +12,7 @@ import {
 import type { WatchMemory } from '../../src/watch/memory.ts';
 import { NOT_FOUND_WINDOW_MS } from '../../src/watch/judgement.ts';
 import type { InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo } from '../../src/model.ts';
+import { fixtureJson, instanceActionSamples } from '../cloud/helpers.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const HOUR = 3_600_000;
@@ -2001,5 +2002,24 @@ describe('a delete watched below microversion 2.21 (captured from nova 26)', () 
     const verdict = poll({ action: 'action-404.json', server: 'server-404.json' }, NOTHING, failed, T0 + 1000);
     expect(verdict).toMatchObject({ final: true, outcome: 'failure' });
     expect(verdict.reason).toMatch(/^delete failed: compute_terminate_instance Error; its action is no longer shown/);
+  });
+});
+
+// Nova's own samples (test/fixtures/nova-api-samples/, the same as ../shared/fixtures): each is a `stop` whose
+// one event finished Success, admin and non-admin, from 2.1 to 2.84; with the server stopped and no task
+// state, the contract's "success". Without its events, as a non-admin reads it below 2.51, the server alone decides.
+describe('the upstream instance-action samples', () => {
+  const stopped = server('SHUTOFF');
+  const judged = (action: InstanceAction) =>
+    decide({ ...NOTHING_READ, now: T0, trackingSince: T0, deadlineMs: HOUR, memory: NOTHING, lastAction: null, action: found(action), server: stopped, actionAfterServer: true });
+  const sample = (file: string) => instanceActionDocumentSchema.parse(fixtureJson(file)).instanceAction;
+
+  it.each(instanceActionSamples())('%s is a success', (file) => {
+    expect(judged(sample(file))).toMatchObject({ final: true, outcome: 'success', reason: expect.stringMatching(/^stop: 1 event succeeded in \d+ ms, server SHUTOFF$/) });
+  });
+
+  it.each(instanceActionSamples())('%s without its events (below 2.51, not an admin) is a success by the server', (file) => {
+    const { events: _hidden, ...action } = sample(file);
+    expect(judged(action)).toMatchObject({ final: true, outcome: 'success', reason: 'stop: finished (events not visible at this microversion), server SHUTOFF' });
   });
 });
