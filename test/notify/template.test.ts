@@ -158,6 +158,13 @@ describe('a webhook template', () => {
     expect(problems).toHaveLength(1);
     expect(problems[0]).toMatch(new RegExp(`^template ${where.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} writes nothing for ${what}`));
   });
+  // Every job sample had one sub-job: a list written without separators passed the check, and every job
+  // that created two servers or more sent `["server a""server b"]`, given up when its outcome came.
+  it("refuses a list that breaks JSON only from its second item on: a job's sub-jobs", () => {
+    const problems = templateProblems('{"subJobs": [{{#job.subJobs}}"{{entity}}"{{/job.subJobs}}]}', 'json');
+    expect(problems).toEqual([expect.stringMatching(/^template line 1, column 30: does not render valid JSON for a job's success with every field set \(and 4 other kinds of notification\): Expected ',' or '\]' after array element at line 1, column 28 of the output, near: .*"server srv-1""server/)]);
+    expect(templateProblems('{"subJobs": [{{#job.subJobs}}"{{entity}}"{{^last}},{{/last}}{{/job.subJobs}}]}', 'json')).toEqual([]);
+  });
 });
 
 describe('a template over a batch', () => {

@@ -58,7 +58,14 @@ const SHAPES: Shape[] = [
       watch: jobWatch(HOSTILE), instanceAction: null, server: null,
       job: job({
         job_type: 'createServer', begin_time: '2026-11-26T17:50:00.000Z', end_time: '2026-11-26T17:55:00.000Z', error_code: 'Ecs.0039', fail_reason: HOSTILE,
-        entities: { sub_jobs: [{ status: 'FAIL', entities: { server_id: 'srv-1' }, job_type: 'createSingleServer', error_code: 'Ecs.0039', fail_reason: HOSTILE }] },
+        // Two, as an action has two events: a list that breaks JSON between its items (no `{{^last}},{{/last}}`)
+        // shows it with a second item only, as every job creating more than one server has.
+        entities: {
+          sub_jobs: [
+            { status: 'FAIL', entities: { server_id: 'srv-1' }, job_type: 'createSingleServer', error_code: 'Ecs.0039', fail_reason: HOSTILE },
+            { status: 'SUCCESS', entities: { server_id: 'srv-2' }, job_type: 'createSingleServer', error_code: null, fail_reason: null },
+          ],
+        },
       }),
     },
   },
