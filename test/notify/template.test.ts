@@ -165,6 +165,13 @@ describe('a webhook template', () => {
     expect(problems).toEqual([expect.stringMatching(/^template line 1, column 30: does not render valid JSON for a job's success with every field set \(and 4 other kinds of notification\): Expected ',' or '\]' after array element at line 1, column 28 of the output, near: .*"server srv-1""server/)]);
     expect(templateProblems('{"subJobs": [{{#job.subJobs}}"{{entity}}"{{^last}},{{/last}}{{/job.subJobs}}]}', 'json')).toEqual([]);
   });
+  // No sample digest had a watch not found: a section shown only then, as counts are listed one by one,
+  // passed the check however it wrote JSON, and the first digest with one was given up.
+  it('refuses a section over a digest\'s count that only a watch not found shows', () => {
+    const source = '{"failed": {{#batch}}{{counts.failure}}{{#counts.notFound}} "notFound": {{counts.notFound}}{{/counts.notFound}}{{/batch}}{{^batch}}0{{/batch}}}';
+    expect(templateProblems(source, 'json')).toEqual([expect.stringMatching(/^template line 1, column 61: does not render valid JSON for a batch digest with every field set \(and 7 other kinds of notification\): Expected .,. or .}. after property value at line 1, column 14 of the output, near: {"failed": 2 "notFound"$/)]);
+    expect(templateProblems(source.replace(' "notFound"', ', "notFound"'), 'json')).toEqual([]);
+  });
 });
 
 describe('a template over a batch', () => {

@@ -122,11 +122,14 @@ function entry(outcome: Outcome | null, facts: Pick<Facts, 'watch'> | Facts): Ba
   return { ...facts, outcome, reason: HOSTILE, detectedAt: outcome === null ? null : DETECTED };
 }
 
-/** A digest's watches in the order it lists them: failures, then pending (a partial digest), then successes. */
+/**
+ * A digest's watches in the order it lists them: failures, then pending (a partial digest), then successes;
+ * an outcome of each kind, so that every count is shown.
+ */
 function entries(shape: Shape, partial: boolean): BatchEntry[] {
   const { watch } = shape.action;
   return [
-    entry('failure', shape.action), entry('failure', shape.job), entry('timeout', shape.action),
+    entry('failure', shape.action), entry('failure', shape.job), entry('timeout', shape.action), entry('not_found', shape.job),
     ...(partial ? [entry(null, { watch })] : []),
     entry('success', { watch }),
   ];
