@@ -129,7 +129,7 @@ export function labelOf(watch: NotificationWatch): string {
 const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
 
 /** Names and reasons on one line, never cut: a notification says them whole, each bidi control as its code point. */
-function flat(text: string): string {
+export function flat(text: string): string {
   return oneLine(text, Infinity).replace(BIDI_CONTROLS, (c) => `[U+${c.codePointAt(0)!.toString(16).toUpperCase()}]`);
 }
 

@@ -269,6 +269,17 @@ describe('the view', () => {
     expect(v.summary.split('\n').slice(-2)).toEqual(['- w9: boom', '- and 2 more']);
   });
 
+  // A reason may hold line breaks (a libvirt error as the server's fault, a job's fail_reason): the next
+  // line read as another watch's failure, and a bidi override reordered what followed it.
+  it('sums a batch up one failure a line, whatever its reason holds', () => {
+    const failed = fleetDigest().watches[0]!;
+    const digest = fleetDigest({ watches: [{ ...failed, reason: 'server ERROR: internal error: process exited\n- web-02: \u202Eok' }] });
+    expect(viewOf(digest).summary.split('\n')).toEqual([
+      'batch fleet-resize still running: 1 failed, 1 timed out, 1 pending, 1 succeeded',
+      '- web-01: server ERROR: internal error: process exited - web-02: [U+202E]ok',
+    ]);
+  });
+
   it('gives a chat message fields cut to fit it, and the whole ones as they were', () => {
     const name = `order-service-${'eu-de-01-az2-'.repeat(10)}blue-07`;
     const reason = `resize failed: ${'compute_resize_instance Error (Resize error: not enough disk); '.repeat(50)}`;

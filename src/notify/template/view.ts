@@ -5,7 +5,7 @@ import {
   BATCH_NOTIFICATION_TYPES, NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type EcsJob, type InstanceAction,
   type Notification, type NotificationWatch, type Outcome, type OutgoingNotification, type ServerInfo,
 } from '../../model.ts';
-import { OUTCOME_WORDS, formatNovaTime, isBatch, labelOf, renderCounts, renderEmail, renderHeadline, renderWebhookBody } from '../render.ts';
+import { OUTCOME_WORDS, flat, formatNovaTime, isBatch, labelOf, renderCounts, renderEmail, renderHeadline, renderWebhookBody } from '../render.ts';
 import { shortened } from '../../text/shortened.ts';
 import { once } from '../../data/once.ts';
 
@@ -170,7 +170,7 @@ function isFailure(e: BatchEntry): boolean {
 function summaryOf(n: OutgoingNotification, headline: string): string {
   if (!isBatch(n)) return n.reason ? `${headline}\n${n.reason}` : headline;
   const failures = n.watches.filter(isFailure);
-  const lines = failures.slice(0, FIRST_FAILURES).map((e) => `- ${labelOf(e.watch)}: ${e.reason}`);
+  const lines = failures.slice(0, FIRST_FAILURES).map((e) => `- ${labelOf(e.watch)}: ${flat(e.reason)}`);
   if (failures.length > FIRST_FAILURES) lines.push(`- and ${failures.length - FIRST_FAILURES} more`);
   return [headline, ...lines].join('\n');
 }
