@@ -109,6 +109,11 @@ export function renderHeadline(n: OutgoingNotification, name: (label: string) =>
   return `${what} ${OUTCOME_WORDS[n.outcome]}: ${label}`;
 }
 
+/** `1 watch`, `48 watches`: how many a digest reports. */
+export function watchesText(total: number): string {
+  return `${total} watch${total === 1 ? '' : 'es'}`;
+}
+
 /** `2 failed, 48 succeeded`: the counts that are not zero, failures first. */
 export function renderCounts(counts: BatchNotification['counts']): string {
   const parts = COUNT_ORDER.filter(([key]) => counts[key] > 0).map(([key, word]) => `${counts[key]} ${word}`);
@@ -241,8 +246,7 @@ function sentSize(lines: string[]): number {
 
 /** The digest for people: the counts, then each group of watches, failures first and in full (as DIGEST_IN_FULL_BYTES allows). */
 function renderBatchFacts(n: BatchNotification): string[] {
-  const total = n.watches.length;
-  const head = ['', `${total} watch${total === 1 ? '' : 'es'}: ${renderCounts(n.counts)}.`];
+  const head = ['', `${watchesText(n.watches.length)}: ${renderCounts(n.counts)}.`];
   if (n.type !== 'ecs.batch.finished') head.push('Not finished yet: the final digest follows once every watch has an outcome.');
   head.push(field('Detected', n.detectedAt));
   const lines: string[] = [];

@@ -133,6 +133,20 @@ describe.each(SYSTEMS)('the %s template', (_system, file, requirements, shows) =
   });
 });
 
+// A batch of one watch (or a round of one watch joining late) read "1 watches: 1 failed" in each of them.
+describe('a digest of one watch', () => {
+  const one = fleetDigest({ type: 'ecs.batch.finished', counts: { success: 0, failure: 1, timeout: 0, not_found: 0, pending: 0 }, watches: fleetDigest().watches.slice(0, 1) });
+
+  it.each(['slack.json.mustache', 'feishu.json.mustache', 'dingtalk.json.mustache', 'wecom.json.mustache', 'email.txt.mustache'])('reads "1 watch" in %s', (file) => {
+    const mode = file.endsWith('.json.mustache') ? 'json' : 'text';
+    // WeCom colours the counts.
+    const rendered = renderTemplate(template(file), one, mode).replace(/<font color=\\"\w+\\">/g, '');
+    expect(rendered).toContain('1 watch: 1 failed');
+    expect(rendered).not.toContain('1 watches');
+    expect(renderTemplate(template(file), fleetDigest(), mode).replace(/<font color=\\"\w+\\">/g, '')).toContain('4 watches: 1 failed, 1 timed out, 1 pending, 1 succeeded');
+  });
+});
+
 describe('names and reasons that hold a chat\'s markup', () => {
   const name = '<!channel> & <https://x|y>';
   const reason = 'resize failed: <at id=all></at> & <!here> in <module>';

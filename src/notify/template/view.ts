@@ -5,7 +5,7 @@ import {
   BATCH_NOTIFICATION_TYPES, NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type EcsJob, type InstanceAction,
   type Notification, type NotificationWatch, type Outcome, type OutgoingNotification, type ServerInfo,
 } from '../../model.ts';
-import { OUTCOME_WORDS, flat, formatNovaTime, isBatch, labelOf, renderCounts, renderEmail, renderHeadline, renderWebhookBody } from '../render.ts';
+import { OUTCOME_WORDS, flat, formatNovaTime, isBatch, labelOf, renderCounts, renderEmail, renderHeadline, renderWebhookBody, watchesText } from '../render.ts';
 import { shortened } from '../../text/shortened.ts';
 import { once } from '../../data/once.ts';
 
@@ -140,6 +140,7 @@ function batchView(n: BatchNotification) {
     round: n.round,
     final: n.type === BATCH_NOTIFICATION_TYPES.finished,
     total: n.watches.length,
+    totalText: watchesText(n.watches.length),
     counts: { success, failure, timeout, notFound, pending },
     countsText: renderCounts(n.counts),
     get watches() {
