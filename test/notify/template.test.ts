@@ -63,6 +63,8 @@ describe('a webhook template', () => {
     ['{\n  "text": "{{wach.name}}"\n}', /^template line 2, column 12: unknown field 'wach\.name' \(the fields are listed in the README/],
     ['{"text": "{{#batch.watches}}{{lable}}{{/batch.watches}}"}', /^template line 1, column 29: unknown field 'lable'/],
     ['{"text": "{{> header}}"}', /^template line 1, column 11: \{\{> header\}\} includes a partial/],
+    // It said "template: Invalid tags: <%%>", with no place and no fix.
+    ['{"a": 1,\n "b": "{{=<%%>=}}"}', /^template line 2, column 8: \{\{=<%%>=\}\} sets the tags to '<%%>', not to two tags with a space between them: write them so, as \{\{=<% %>=\}\}$/],
   ])('refuses %j, saying where and why', (source, problem) => {
     const problems = templateProblems(source, 'json');
     expect(problems).toHaveLength(1);

@@ -152,23 +152,32 @@ function position(text: string, index: number): string {
   return `line ${before.length}, column ${before.at(-1)!.length + 1}`;
 }
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 // mustache.js says what is wrong and where it noticed (often the end of the template); the place to fix
-// is the tag that opened what is not closed, and the fix is said here.
+// is the tag that opened what is not closed, and the fix is said here. `name` and `at` are what its
+// message gives: a section's name or the tags, and an offset in the template.
 const SYNTAX: Array<{ pattern: RegExp; explain: (name: string) => string; opening: (source: string, name: string, at: number) => number }> = [
   {
-    pattern: /^Unclosed tag at (\d+)$/,
+    pattern: /^Unclosed tag at (?<at>\d+)$/,
     explain: () => 'a tag opened with {{ is not closed with }}',
     opening: (source, _name, at) => source.lastIndexOf('{{', at),
   },
   {
-    pattern: /^Unopened section "(.*)" at (\d+)$/,
+    pattern: /^Unopened section "(?<name>.*)" at (?<at>\d+)$/,
     explain: (name) => `{{/${name}}} closes a section that is not open (open it with {{#${name}}} or {{^${name}}}, or check the order)`,
     opening: (_source, _name, at) => at,
   },
   {
-    pattern: /^Unclosed section "(.*)" at (\d+)$/,
+    pattern: /^Unclosed section "(?<name>.*)" at (?<at>\d+)$/,
     explain: (name) => `the section {{#${name}}} is not closed: add {{/${name}}}`,
-    opening: (source, name, at) => lastMatch(source.slice(0, at), new RegExp(`\\{\\{\\s*[#^]\\s*${name.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}\\s*\\}\\}`, 'g')) ?? at,
+    opening: (source, name, at) => lastMatch(source.slice(0, at), new RegExp(`\\{\\{\\s*[#^]\\s*${escapeRegExp(name)}\\s*\\}\\}`, 'g')) ?? at,
+  },
+  {
+    // A tag that sets the tags ({{=<% %>=}}) to one word; mustache.js says which, not where.
+    pattern: /^Invalid tags: (?<name>.*)$/s,
+    explain: (tags) => `{{=${tags}=}} sets the tags to '${tags}', not to two tags with a space between them: write them so, as {{=<% %>=}}`,
+    opening: (source, tags) => new RegExp(`\\{\\{\\s*=\\s*${escapeRegExp(tags)}\\s*=`).exec(source)?.index ?? 0,
   },
 ];
 
@@ -183,8 +192,8 @@ function syntaxProblem(source: string, err: unknown): string {
   for (const { pattern, explain, opening } of SYNTAX) {
     const match = pattern.exec(message);
     if (!match) continue;
-    const name = match.length > 2 ? match[1]! : '';
-    const at = opening(source, name, Number(match.at(-1)));
+    const name = match.groups?.['name'] ?? '';
+    const at = opening(source, name, Number(match.groups?.['at']));
     return `template ${position(source, Math.max(0, at))}: ${explain(name)}`;
   }
   return `template: ${message}`;
