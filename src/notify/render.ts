@@ -147,8 +147,11 @@ function renderFacts(n: Notification): string[] {
   return [...lines, ...renderWatchFacts(n, n.detectedAt, test ? null : NEVER_READ)];
 }
 
+const FIELD_WIDTH = 14;
+
+/** `Label:       value`, a value of several lines (a libvirt error as a fault) aligned under its first. */
 function field(label: string, value: string): string {
-  return `${`${label}:`.padEnd(14)}${value}`;
+  return `${`${label}:`.padEnd(FIELD_WIDTH)}${value.replace(/\r?\n/g, `\n${' '.repeat(FIELD_WIDTH)}`)}`;
 }
 
 /** Said of an action or a job the API never answered with. */
@@ -302,7 +305,7 @@ function renderInFull(e: BatchEntry): string[] {
   // An entry without its facts (factsOf) may well have had them: not "never read".
   const unread = 'instanceAction' in e ? NEVER_READ : null;
   const facts = [...(e.reason ? [field('Reason', e.reason)] : []), ...renderWatchFacts(factsOf(e), e.detectedAt, unread)];
-  return [`  - ${labelOf(e.watch)}`, ...facts.map((l) => (l ? `    ${l}` : l))];
+  return [`  - ${labelOf(e.watch)}`, ...facts.flatMap((l) => l.split('\n')).map((l) => (l ? `    ${l}` : l))];
 }
 
 function renderEvents(events: InstanceActionEvent[] | undefined): string[] {

@@ -179,6 +179,21 @@ describe('a batch digest', () => {
     expect(text).toContain('Not finished yet');
   });
 
+  // A reason or a fault holding a line break (a libvirt error) went on at the left margin, between the
+  // entries, where its rest read as a line of the digest's own.
+  it('keeps each failure in full under its entry, a value of several lines aligned under its first', () => {
+    const digest = fleetDigest();
+    const failed = digest.watches[0]!;
+    digest.watches[0] = { ...failed, reason: 'resize failed: server ERROR: internal error: qemu unexpectedly closed the monitor\n- web-09: resize finished' };
+    const lines = renderEmail(digest).text.split('\n');
+    const entry = lines.slice(lines.indexOf('  - web-01') + 1, lines.indexOf('Timed out (1):') - 1);
+    expect(entry.every((line) => line === '' || line.startsWith('    '))).toBe(true);
+    expect(entry.slice(0, 2)).toEqual([
+      '    Reason:       resize failed: server ERROR: internal error: qemu unexpectedly closed the monitor',
+      '                  - web-09: resize finished',
+    ]);
+  });
+
   it('has the contract body: counts, every watch, and the facts of each one that did not succeed', () => {
     const body = JSON.parse(renderWebhookBody(fleetDigest())) as { watches: Array<Record<string, unknown>> } & Record<string, unknown>;
     expect(Object.keys(body)).toEqual(['type', 'batch', 'round', 'counts', 'watches', 'detectedAt']);
