@@ -1406,6 +1406,35 @@ describe('the CA file that cloud.tls.caFile names', () => {
   });
 });
 
+// A mail template's file left empty (created and not yet written, or cut short by what copied it) sent
+// every mail with no text at all: `text: ""` in the file is refused, the same held in a file was not.
+describe('a template that holds nothing', () => {
+  it('is refused at its line, in a file or written in place, white space only too', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'eaw-template-'));
+    try {
+      writeFileSync(join(dir, 'empty.mustache'), '');
+      writeFileSync(join(dir, 'blank.mustache'), '\uFEFF \n\n');
+      const mail = (template: string) => `  { type: email, smtp: { host: h }, from: a@example.com, to: [b@example.com], template: ${template} }`;
+      const advice = 'holds nothing to send: write the template, or leave it out for the default';
+      expect(problems(lines(
+        ...CLOUD,
+        'notifiers:',
+        `  empty: ${mail(`{ textFile: ${join(dir, 'empty.mustache')} }`)}`,
+        `  blank: ${mail(`{ textFile: ${join(dir, 'blank.mustache')} }`)}`,
+        `  inline: ${mail('{ text: "  " }')}`,
+        `  hook: { type: webhook, url: "https://hooks.example.com/x", template: { bodyFile: ${join(dir, 'empty.mustache')} } }`,
+      ))).toEqual([
+        expect.stringMatching(new RegExp(`^5:\\d+ notifiers\\.empty\\.template\\.textFile: .*empty\\.mustache: template ${advice}$`)),
+        expect.stringMatching(new RegExp(`^6:\\d+ notifiers\\.blank\\.template\\.textFile: .*blank\\.mustache: template ${advice}$`)),
+        expect.stringMatching(new RegExp(`^7:\\d+ notifiers\\.inline\\.template\\.text: template ${advice}$`)),
+        expect.stringMatching(new RegExp(`^8:\\d+ notifiers\\.hook\\.template\\.bodyFile: .*empty\\.mustache: template ${advice}$`)),
+      ]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('a file with more problems than zod gathers at once', () => {
   // zod runs out of stack past about 100,000 problems on the main thread's stack, past 20,000-40,000 on half
   // of it: the files below are made three times as large as needed on that half, and checked in 1 s, not 9.

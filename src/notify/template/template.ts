@@ -337,6 +337,8 @@ function sectionContext(context: Mustache.Context, name: string): Mustache.Conte
  * hostile values and empty ones included.
  */
 export function templateProblems(source: string, mode: TemplateMode): string[] {
+  // A mail's text would be sent empty: a file made and not yet written, or cut short by what copied it.
+  if (source.trim() === '') return ['template holds nothing to send: write the template, or leave it out for the default'];
   let tokens: Token[];
   try {
     tokens = Mustache.parse(source);
