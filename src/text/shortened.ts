@@ -75,13 +75,16 @@ function graphemeStart(text: string, end: number): number {
   return end >= text.length ? text.length : graphemes().segment(text.slice(0, end + 2)).containing(end)!.index;
 }
 
+const isHighSurrogate = (unit: number) => unit >= 0xd800 && unit <= 0xdbff;
+
 /** The start of the longest end of `line` that takes at most `bytes` bytes and starts between two graphemes. */
 function tailStart(line: string, bytes: number): number {
   let start = line.length;
   for (let used = 0; start > 0; ) {
     const c = line.codePointAt(start - 1)!;
-    // The low half of a surrogate pair: the character starts one unit earlier.
-    const units = c >= 0xdc00 && c <= 0xdfff && start > 1 ? 2 : 1;
+    // The low half of a surrogate pair: the character starts one unit earlier. One alone is a character
+    // of its own, sent as U+FFFD.
+    const units = c >= 0xdc00 && c <= 0xdfff && start > 1 && isHighSurrogate(line.charCodeAt(start - 2)) ? 2 : 1;
     used += charBytes(line.codePointAt(start - units)!);
     if (used > bytes) break;
     start -= units;

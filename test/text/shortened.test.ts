@@ -46,6 +46,17 @@ describe('shortened', () => {
     }
   });
 
+  // A lone low surrogate (Python's surrogateescape keeps a byte that is not UTF-8 so, and JSON carries it as
+  // \udc80) was taken with the character before it for one of 4 bytes, where it is sent as U+FFFD, 3 bytes
+  // more than that character: a name's end, so measured, went past its bytes.
+  it('counts a lone surrogate as the 3 bytes of the U+FFFD it is sent as', () => {
+    for (const text of ['a\udc80', '\udc80', 'a\ud800', '😀\udc80']) {
+      for (const cut of ['end', 'middle'] as const) {
+        for (let max = 8; max <= 40; max++) expect(bytes(shortened(text.repeat(30), max, cut))).toBeLessThanOrEqual(max);
+      }
+    }
+  });
+
   it('reads no more of a long text than it needs, and still says it was cut', () => {
     expect(shortened(`resize failed: ${'x; '.repeat(100_000)}`, 20, 'end')).toBe('resize failed: x;…');
     expect(shortened(`${'\n'.repeat(1000)}resize failed: ${'x '.repeat(100_000)}`, 20, 'end')).toBe('resize failed: x…');
