@@ -684,6 +684,17 @@ describe('a templated mail', () => {
     expect(smtp.mails[0]!.body).toContain('Traceback of compute_resize_instance:');
   });
 
+  // A text template written for digests ({{#isBatch}}...{{/isBatch}}) sent each watch's own mail with no
+  // text at all, where a subject so written gave way to the default one.
+  it('keeps the default text for a text that renders nothing for this notification, as for the subject', async () => {
+    const smtp = await smtpServer();
+    const mailer = email(smtp.port, {}, { template: { subject: undefined, text: '{{#isBatch}}{{batch.countsText}}{{/isBatch}}\n' } });
+    await mailer.send(failedResize(), attempt());
+    await mailer.send(fleetDigest(), attempt('4f1c0d9e8a7b6c5d4e3f2a1b0c9d8e7f'));
+    expect(smtp.mails[0]!.body).toContain('Traceback of compute_resize_instance:');
+    expect(smtp.mails[1]!.body).toBe('1 failed, 1 timed out, 1 pending, 1 succeeded\n');
+  });
+
   it('sends nothing, and gives up at once, when its template renders a batch too large to send', async () => {
     const smtp = await smtpServer();
     const mailer = email(smtp.port, {}, { template: { subject: undefined, text: '{{#batch.watches}}{{#text}}{{.}}{{/text}}{{/batch.watches}}' } });

@@ -184,10 +184,12 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
     const render = (source: string) => renderForDelivery(source, view, 'text', prefix, `notifiers.${name}.template`);
     // A subject is one line, whatever the template or its values hold.
     const subject = template.subject === undefined ? '' : render(template.subject).replace(/\s+/g, ' ').trim();
+    const text = template.text === undefined ? '' : render(template.text);
+    // What renders nothing for this notification (a template for digests alone, {{#isBatch}}...) is the default.
     return {
       subject: subject || renderSubject(notification),
       // The view's text is the default text, and kept if the subject's template wrote it.
-      text: template.text === undefined ? view.text : render(template.text),
+      text: text.trim() === '' ? view.text : text,
     };
   }
 
