@@ -1,5 +1,6 @@
 import { stripVTControlCharacters, styleText } from 'node:util';
 import type { Outcome } from '../model.ts';
+import { BIDI_CONTROLS } from '../text/bidi.ts';
 
 type Style = Parameters<typeof styleText>[0];
 
@@ -21,11 +22,6 @@ export function renderTable(header: string[], cellsOf: string[][], style?: (row:
       .trimEnd();
   return [line(header, -1), ...rows.map(line)].join('\n');
 }
-
-// Bidirectional embeddings, overrides and isolates, and the marks: invisible, they turn the text after them
-// around on a terminal that draws right-to-left text (a server named `\u202Edeliaf` shows as "failed", and the
-// rest of its table row backwards).
-const BIDI_CONTROLS = /[\u061C\u200E\u200F\u202A-\u202E\u2066-\u2069]/gu;
 
 /**
  * Text for a terminal: a cloud's or a receiver's words (a fault message, an error answer, a server's name)

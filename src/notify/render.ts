@@ -3,6 +3,7 @@
 import { oneLine } from '../net/oneLine.ts';
 import { novaTimeIso } from '../cloud/time.ts';
 import { subJobEntity, subJobFailure } from '../watch/jobVerdict.ts';
+import { BIDI_CONTROLS } from '../text/bidi.ts';
 import {
   NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type EcsJob, type InstanceActionEvent, type Notification,
   type NotificationWatch, type Outcome, type OutgoingNotification,
@@ -125,13 +126,6 @@ export function labelOf(watch: NotificationWatch): string {
   // Judged on one line: a name of blanks (`"${APP:-} ${ENV:-}"`, neither set) names nothing.
   return flat(watch.name ?? '') || flat('jobId' in watch ? watch.jobId : watch.serverId);
 }
-
-/**
- * Bidi embeddings, overrides and isolates. A name can hold them, an auto-tracked watch's from its server,
- * which any user of the tenant names: one left open makes what follows it on the line show reordered (a
- * digest line's ids and reason, a batch's counts), and an override makes the name itself read as another.
- */
-const BIDI_CONTROLS = /[\u202A-\u202E\u2066-\u2069]/g;
 
 /** Names and reasons on one line, never cut: a notification says them whole, each bidi control as its code point. */
 export function flat(text: string): string {
