@@ -318,13 +318,16 @@ describe.concurrent('a watch file written in place', { timeout: 45_000 }, () => 
 
   it('starts with the whole file when the file is still being written as `run` starts', async ({ h }) => {
     const path = join(h.dir, 'watch.yaml');
-    const watches = longWatches(h, 4);
-    const writing = writeInPieces(path, watchFile(h, watches), afterServerId(PAUSE_MS));
+    // Eight pauses of half the others': the file is still cut 2.4 s on, past the daemon's first read, and each
+    // pause leaves 700 ms of the second a file must hold still to be read, not 400, for a writer that a
+    // loaded machine holds up (at a load of 9, 600 ms pauses let a start read a file cut after two watches).
+    const watches = longWatches(h, 8);
+    const writing = writeInPieces(path, watchFile(h, watches), afterServerId(PAUSE_MS / 2));
     const daemon = startDaemon(path, h.env);
     await writing;
     expect(await daemon.saw('started')).toBe(true);
     const started = daemon.output().split('\n').find((line) => line.includes('"msg":"started"'))!;
-    expect(JSON.parse(started)).toMatchObject({ watches: 4 });
+    expect(JSON.parse(started)).toMatchObject({ watches: 8 });
     // Three passes, the last more than a second after the first: a watch cut off from its own deadline would have timed out.
     // Up to 15 s: the suite runs this file's tests at once, each with a daemon, beside the other files.
     await waitUntil(() => polls(h, watches.at(-1)!) >= 3, 15_000);
