@@ -1,11 +1,12 @@
 // Text for one line of a chat message. Chat systems limit a message in UTF-8 bytes (WeCom, DingTalk) or in
 // characters (Slack); a character takes at least one byte, so a bound in bytes holds for both.
 /**
- * What `&`, `<` and `>` take once a chat's markup has them written as entities (Slack's `&amp;`, Lark's
- * `&#60;`: src/notify/template/template.ts): counted so, a short text stays within its bound escaped too.
+ * What `&`, `<`, `>`, `[` and `]` take once a chat's markup has them escaped (Slack's `&amp;`, Lark's
+ * `&#91;`, DingTalk's `<` and a zero-width space: src/notify/template/template.ts): counted so, a short text
+ * stays within its bound escaped too.
  */
 const ESCAPED_BYTES = 5;
-const MARKUP = /[&<>]/g;
+const MARKUP = /[&<>[\]]/g;
 
 const ELLIPSIS = '…';
 const ELLIPSIS_BYTES = 3;
@@ -27,8 +28,8 @@ let segmenter: Intl.Segmenter | undefined;
 const graphemes = () => (segmenter ??= new Intl.Segmenter(undefined, { granularity: 'grapheme' }));
 
 /**
- * `text` on one line, without control characters, and in at most `maxBytes` bytes of UTF-8 (`&`, `<` and `>`
- * counted as ESCAPED_BYTES): cut with `…`
+ * `text` on one line, without control characters, and in at most `maxBytes` bytes of UTF-8 (`&`, `<`, `>`,
+ * `[` and `]` counted as ESCAPED_BYTES): cut with `…`
  * between two characters as people see them (not inside an accented letter, a flag or an emoji of several).
  * `end` keeps the beginning, as for a reason; `middle` keeps both ends, as for a name, since a fleet's
  * names tend to differ at their end (web-01, web-02).
@@ -53,7 +54,7 @@ function lineBytes(line: string): number {
 
 /** The bytes of UTF-8 of a character, or ESCAPED_BYTES for one a chat's markup escapes. */
 function charBytes(codePoint: number): number {
-  if (codePoint === 0x26 || codePoint === 0x3c || codePoint === 0x3e) return ESCAPED_BYTES;
+  if (codePoint === 0x26 || codePoint === 0x3c || codePoint === 0x3e || codePoint === 0x5b || codePoint === 0x5d) return ESCAPED_BYTES;
   return codePoint < 0x80 ? 1 : codePoint < 0x800 ? 2 : codePoint < 0x10000 ? 3 : 4;
 }
 

@@ -33,7 +33,7 @@ const NOTIFICATIONS: Array<[string, OutgoingNotification]> = [
   ['a digest of 12 failures in Chinese', longFailuresDigest((i) => `生产环境-订单服务-数据库-${i}`.repeat(6), inChinese)],
   ['a digest of 12 failures with names of 255 characters, or of emoji', longFailuresDigest((i) => (i % 2 ? longName(i) : '🔥'.repeat(100)), subJobsFailed)],
   ['a digest as large as its short fields allow, of quotes, which JSON doubles', longFailuresDigest(() => '"'.repeat(300), () => '"'.repeat(3000))],
-  ['a digest as large as its short fields allow, of &, < and >, which a chat\'s markup escapes', longFailuresDigest(() => '<&>'.repeat(100), () => '<&>'.repeat(1000))],
+  ['a digest as large as its short fields allow, of &, <, >, [ and ], which a chat\'s markup escapes', longFailuresDigest(() => '<&>[]'.repeat(60), () => '<&>[]'.repeat(600))],
   ['a job\'s failure of a hundred sub-jobs', failedResize({ reason: subJobsFailed(1), watch: { ...failedResize().watch, name: longName(1) } })],
 ];
 
@@ -44,7 +44,7 @@ const nonEmpty = (value: unknown) => typeof value === 'string' && value.trim().l
 /** A text as a chat shows it, its markup's entities read (template.ts MARKUP_ESCAPES). */
 const entities = (named: Record<string, string>) => (text: string) => text.replace(/&[^;]+;/g, (entity) => named[entity] ?? entity);
 const asSlackShows = entities({ '&amp;': '&', '&lt;': '<', '&gt;': '>' });
-const asLarkShows = entities({ '&#38;': '&', '&#60;': '<', '&#62;': '>' });
+const asLarkShows = entities({ '&#38;': '&', '&#60;': '<', '&#62;': '>', '&#91;': '[', '&#93;': ']' });
 const asIs = (text: string) => text;
 
 /**
@@ -148,8 +148,9 @@ describe('a digest of one watch', () => {
 });
 
 describe('names and reasons that hold a chat\'s markup', () => {
-  const name = '<!channel> & <https://x|y>';
-  const reason = 'resize failed: <at id=all></at> & <!here> in <module>';
+  // A link under any text: what a tenant's user can name a server for the ops chat to click.
+  const name = '<!channel> & [x](https://e.vil)';
+  const reason = 'resize failed: <at id=all></at> & <!here> in <module>, see <https://x|y> or [the console](https://e.vil/login)';
   const action = failedResize({ reason, watch: { ...failedResize().watch, name } });
   const digest = longFailuresDigest(() => name, () => reason);
   /** Every string of a rendered JSON body. */
@@ -164,20 +165,23 @@ describe('names and reasons that hold a chat\'s markup', () => {
       const texts = strings(renderTemplate(template('slack.json.mustache'), n, 'json'));
       // mrkdwn's three characters appear only as the entities Slack documents.
       for (const text of texts) expect(text).not.toMatch(/[<>]|&(?!amp;|lt;|gt;)/);
-      expect(texts.join('\n')).toContain('&lt;!channel&gt; &amp; &lt;https://x|y&gt;');
+      expect(texts.join('\n')).toContain('&lt;!channel&gt; &amp; [x](https://e.vil)');
     }
-    expect(strings(renderTemplate(template('slack.json.mustache'), action, 'json'))).toContain('resize failed: &lt;at id=all&gt;&lt;/at&gt; &amp; &lt;!here&gt; in &lt;module&gt;');
+    expect(strings(renderTemplate(template('slack.json.mustache'), action, 'json')))
+      .toContain('resize failed: &lt;at id=all&gt;&lt;/at&gt; &amp; &lt;!here&gt; in &lt;module&gt;, see &lt;https://x|y&gt; or [the console](https://e.vil/login)');
   });
 
-  it('are escaped in Lark\'s lark_md, and left as they are in its plain_text, which shows text as it is', () => {
+  it('are escaped in Lark\'s lark_md, links included, and left as they are in its plain_text, which shows text as it is', () => {
     for (const n of [action, digest]) {
       const card = JSON.parse(renderTemplate(template('feishu.json.mustache'), n, 'json')) as Json;
       const texts: Json[] = [card.card.header.title, ...card.card.elements.flatMap((e: Json) => (e.tag === 'div' ? [e.text] : e.elements))];
-      for (const text of texts.filter((t) => t.tag === 'lark_md')) expect(text.content).not.toMatch(/[<>]|&(?!#38;|#60;|#62;)/);
-      expect(texts.find((t) => t.tag === 'plain_text' && t.content.includes('<!channel> & <https://x|y>'))).toBeDefined();
+      for (const text of texts.filter((t) => t.tag === 'lark_md')) expect(text.content).not.toMatch(/[<>[\]]|&(?!#38;|#60;|#62;|#91;|#93;)/);
+      expect(texts.find((t) => t.tag === 'plain_text' && t.content.includes(name))).toBeDefined();
     }
     const digestCard = JSON.parse(renderTemplate(template('feishu.json.mustache'), digest, 'json')) as Json;
-    expect(digestCard.card.elements[0].text.content).toContain('**&#60;!channel&#62; &#38; &#60;https://x|y&#62;** failed: resize failed: &#60;at id=all&#62;&#60;/at&#62;');
+    expect(digestCard.card.elements[0].text.content).toContain(
+      '**&#60;!channel&#62; &#38; &#91;x&#93;(https://e.vil)** failed: resize failed: &#60;at id=all&#62;&#60;/at&#62;',
+    );
   });
 });
 

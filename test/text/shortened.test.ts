@@ -16,7 +16,8 @@ describe('shortened', () => {
     expect(shortened('云服务器规格变更失败'.repeat(10), 30, 'end')).toBe('云服务器规格变更失…');
   });
 
-  it('counts &, < and > as the entities a chat\'s markup writes for them, so that a short text fits escaped too', () => {
+  it('counts &, <, >, [ and ] as the escapes a chat\'s markup writes for them, so that a short text fits escaped too', () => {
+    expect(shortened('[]'.repeat(7), 64, 'end')).toBe(`${'[]'.repeat(6)}…`);
     expect(shortened('&'.repeat(12), 64, 'end')).toBe('&'.repeat(12));
     expect(shortened('&'.repeat(13), 64, 'end')).toBe(`${'&'.repeat(12)}…`);
     expect(shortened(`<${'x'.repeat(59)}`, 64, 'end')).toBe(`<${'x'.repeat(59)}`);

@@ -27,13 +27,19 @@ function plain(value: unknown): string {
  * `&`, `<` and `>` start a mention, a link or an entity: a name or a reason holding `<!channel>` (Slack) or
  * `<at id=all></at>` (Lark) would call the whole channel. Each as its system documents: Slack's three
  * entities (api.slack.com, "Escaping text"); Lark's lark_md decodes HTML's numeric ones (open.feishu.cn,
- * message card Markdown). None longer than ESCAPED_BYTES (src/text/shortened.ts), which the view's short
- * fields allow for.
+ * message card Markdown), which, as in CommonMark, show a character without making markup of it: `[` and
+ * `]` too, whose `[text](https://…)` would show a link to anywhere under any text. None longer than
+ * ESCAPED_BYTES (src/text/shortened.ts), which the view's short fields allow for.
  */
 const MARKUP_ESCAPES: Record<MarkupSection, Record<string, string>> = {
   slack: { '&': '&amp;', '<': '&lt;', '>': '&gt;' },
-  larkMd: { '&': '&#38;', '<': '&#60;', '>': '&#62;' },
+  larkMd: { '&': '&#38;', '<': '&#60;', '>': '&#62;', '[': '&#91;', ']': '&#93;' },
 };
+
+/** Each section's characters to escape, as one pattern. */
+const MARKUP_PATTERNS = Object.fromEntries(
+  Object.entries(MARKUP_ESCAPES).map(([name, entities]) => [name, new RegExp(`[${Object.keys(entities).map((c) => `\\${c}`).join('')}]`, 'g')]),
+) as Record<MarkupSection, RegExp>;
 
 function isMarkupSection(name: string): name is MarkupSection {
   return Object.hasOwn(MARKUP_ESCAPES, name);
@@ -94,8 +100,9 @@ class BoundedWriter extends Mustache.Writer {
     const name = token[1]!;
     if (!isMarkupSection(name)) return super.renderSection(...args);
     const entities = MARKUP_ESCAPES[name];
+    const pattern = MARKUP_PATTERNS[name];
     const escape = config!.escape!;
-    const markup = (value: unknown) => escape(plain(value).replace(/[&<>]/g, (c) => entities[c]!));
+    const markup = (value: unknown) => escape(plain(value).replace(pattern, (c) => entities[c]!));
     return this.renderTokens(token[4] as unknown as string[][], context, partials, originalTemplate, { ...config, escape: markup });
   }
 
