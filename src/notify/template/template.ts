@@ -2,7 +2,8 @@
 // `{{value}}` is escaped as the inside of a JSON string (quotes, backslashes, control characters), so
 // `"text": "{{headline}}"` is valid whatever the headline holds; `{{{value}}}` inserts it as it is (for
 // `{{{body}}}`, the contract's JSON body). A mail template writes plain text: nothing is escaped. Inside
-// `{{#slack}}` or `{{#larkMd}}`, each `{{value}}` is escaped for that chat's markup first (MARKUP_ESCAPES).
+// `{{#slack}}`, `{{#larkMd}}` or `{{#dingtalkMd}}`, each `{{value}}` is escaped for that chat's markup first
+// (MARKUP_ESCAPES).
 import Mustache from 'mustache';
 import type { OutgoingNotification } from '../../model.ts';
 import { isCredentialName } from '../../net/redact.ts';
@@ -23,6 +24,14 @@ function plain(value: unknown): string {
 }
 
 /**
+ * A markdown that documents no escape (DingTalk's: open.dingtalk.com, robot message types) is kept from
+ * reading a value as markup by a zero-width space after the character that would open it, which shows
+ * nothing: `<` opens its HTML (`<font>`, `<a href>`), `](` joins a link's or an image's text to its URL.
+ */
+const ZERO_WIDTH_SPACE = '\u200B';
+const MARKDOWN_BREAKS = { '<': `<${ZERO_WIDTH_SPACE}`, ']': `]${ZERO_WIDTH_SPACE}` };
+
+/**
  * The view's sections (view.ts, MARKUP_SECTIONS) within which a value is escaped for a chat's markup, where
  * `&`, `<` and `>` start a mention, a link or an entity: a name or a reason holding `<!channel>` (Slack) or
  * `<at id=all></at>` (Lark) would call the whole channel. Each as its system documents: Slack's three
@@ -34,6 +43,7 @@ function plain(value: unknown): string {
 const MARKUP_ESCAPES: Record<MarkupSection, Record<string, string>> = {
   slack: { '&': '&amp;', '<': '&lt;', '>': '&gt;' },
   larkMd: { '&': '&#38;', '<': '&#60;', '>': '&#62;', '[': '&#91;', ']': '&#93;' },
+  dingtalkMd: MARKDOWN_BREAKS,
 };
 
 /** Each section's characters to escape, as one pattern. */
