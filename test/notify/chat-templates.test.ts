@@ -112,7 +112,7 @@ const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void, (text
     expect(body.msgtype).toBe('markdown');
     expect(nonEmpty(body.markdown.content)).toBe(true);
     expect(Buffer.byteLength(body.markdown.content)).toBeLessThanOrEqual(4096);
-  }, asIs],
+  }, asMarkdownShows],
 ];
 
 describe.each(SYSTEMS)('the %s template', (_system, file, requirements, shows) => {
@@ -186,13 +186,19 @@ describe('names and reasons that hold a chat\'s markup', () => {
     );
   });
 
-  it('are broken in DingTalk\'s markdown, so that they link nowhere, and show as they are', () => {
-    for (const n of [action, digest]) {
-      const { text } = (JSON.parse(renderTemplate(template('dingtalk.json.mustache'), n, 'json')) as Json).markdown;
-      // A link or an image needs `](`, an HTML tag `<` and its name.
+  it.each([
+    ['DingTalk', 'dingtalk.json.mustache', (body: Json): string => body.markdown.text],
+    ['WeCom', 'wecom.json.mustache', (body: Json): string => body.markdown.content],
+  ])('are broken in %s\'s markdown, so that they link nowhere and call nobody, and show as they are', (_system, file, markdown) => {
+    // WeCom reads <@userid> as a mention.
+    const calling = failedResize({ reason, watch: { ...failedResize().watch, name: `<@ops-lead> ${name}` } });
+    for (const n of [calling, digest]) {
+      const text = markdown(JSON.parse(renderTemplate(template(file), n, 'json')) as Json).replace(/<\/?font( color="\w+")?>/g, '');
+      // A link or an image needs `](`, an HTML tag or a mention `<` and what follows.
       expect(text).not.toMatch(/\]\(|<(?!\u200B)/);
       expect(asMarkdownShows(text)).toContain(n === digest ? `**${name}** failed: ${reason}` : reason);
     }
+    expect(asMarkdownShows(markdown(JSON.parse(renderTemplate(template(file), calling, 'json')) as Json))).toContain('<@ops-lead>');
   });
 });
 
