@@ -1179,7 +1179,7 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       "    template: { body: '{\"text\": \"{{headline}}\"{{#server}}, \"faultCode\": {{server.faultCode}}{{/server}}}' }",
     ),
     expected: [
-      "9:13 notifiers.chat.template.body: template line 2, column 12: unknown field 'wach.name' (the fields are listed in the README under \"Notifier templates\"; at the top: type, headline, shortHeadline, summary, text, body, detectedAt, slack, larkMd, dingtalkMd, wecomMd, isAction, isSlow, isBatch, isPartial, isTest, severity, ok, warning, problem, outcome, outcomeWord, reason, shortReason, watch, action, events, server, job, batch)",
+      "9:13 notifiers.chat.template.body: template line 2, column 12: unknown field 'wach.name' (the fields are listed in the README under \"Notifier templates\"; at the top: type, headline, shortHeadline, summary, text, body, detectedAt, slack, larkMd, dingtalkMd, wecomMd, teamsMd, isAction, isSlow, isBatch, isPartial, isTest, severity, ok, warning, problem, outcome, outcomeWord, reason, shortReason, watch, action, events, server, job, batch)",
       `13:84 notifiers.team.template.bodyFile: cannot read the template ./nope.mustache: no such file (relative to the working folder, ${process.cwd()})`,
       '14:96 notifiers.both.template.bodyFile: set body or bodyFile, not both',
       '15:95 notifiers.mail.template: set subject, text or textFile (or leave template out for the default message)',

@@ -45,7 +45,6 @@ const nonEmpty = (value: unknown) => typeof value === 'string' && value.trim().l
 const entities = (named: Record<string, string>) => (text: string) => text.replace(/&[^;]+;/g, (entity) => named[entity] ?? entity);
 const asSlackShows = entities({ '&amp;': '&', '&lt;': '<', '&gt;': '>' });
 const asLarkShows = entities({ '&#38;': '&', '&#60;': '<', '&#62;': '>', '&#91;': '[', '&#93;': ']' });
-const asIs = (text: string) => text;
 /** A markdown that documents no escape has a zero-width space after `<` and `]` (template.ts MARKDOWN_BREAKS). */
 const asMarkdownShows = (text: string) => text.replaceAll('\u200B', '');
 
@@ -82,7 +81,7 @@ const SYSTEMS: Array<[string, string, (body: Json, bytes: number) => void, (text
       else expect.fail(`unexpected element ${element.type}`);
     }
     expect(['Good', 'Warning', 'Attention']).toContain(attachment.content.body[0].color);
-  }, asIs],
+  }, asMarkdownShows],
   ['Feishu / Lark', 'feishu.json.mustache', (body, bytes) => {
     // An interactive card: a header with a plain_text title and a colour template, and elements; 20 KB a request.
     expect(bytes).toBeLessThanOrEqual(20_000);
@@ -199,6 +198,16 @@ describe('names and reasons that hold a chat\'s markup', () => {
       expect(asMarkdownShows(text)).toContain(n === digest ? `**${name}** failed: ${reason}` : reason);
     }
     expect(asMarkdownShows(markdown(JSON.parse(renderTemplate(template(file), calling, 'json')) as Json))).toContain('<@ops-lead>');
+  });
+
+  it('are broken in Teams\' Adaptive Card markdown, so that they link nowhere, and show as they are', () => {
+    for (const n of [action, digest]) {
+      const card = (JSON.parse(renderTemplate(template('teams.json.mustache'), n, 'json')) as Json).attachments[0].content;
+      // Markdown is read in a TextBlock's text and a fact's value.
+      const texts: string[] = card.body.flatMap((e: Json) => (e.type === 'TextBlock' ? [e.text] : e.facts.map((f: Json) => f.value)));
+      for (const text of texts) expect(text).not.toMatch(/\]\(/);
+      expect(texts.map(asMarkdownShows)).toContain(n === digest ? `**${name}** failed: ${reason}` : reason);
+    }
   });
 });
 

@@ -2,8 +2,8 @@
 // `{{value}}` is escaped as the inside of a JSON string (quotes, backslashes, control characters), so
 // `"text": "{{headline}}"` is valid whatever the headline holds; `{{{value}}}` inserts it as it is (for
 // `{{{body}}}`, the contract's JSON body). A mail template writes plain text: nothing is escaped. Inside
-// `{{#slack}}`, `{{#larkMd}}`, `{{#dingtalkMd}}` or `{{#wecomMd}}`, each `{{value}}` is escaped for that
-// chat's markup first (MARKUP_ESCAPES).
+// `{{#slack}}`, `{{#larkMd}}`, `{{#dingtalkMd}}`, `{{#wecomMd}}` or `{{#teamsMd}}`, each `{{value}}` is
+// escaped for that chat's markup first (MARKUP_ESCAPES).
 import Mustache from 'mustache';
 import type { OutgoingNotification } from '../../model.ts';
 import { isCredentialName } from '../../net/redact.ts';
@@ -25,9 +25,10 @@ function plain(value: unknown): string {
 
 /**
  * A markdown that documents no escape (DingTalk's: open.dingtalk.com, robot message types; WeCom's:
- * developer.work.weixin.qq.com, group robot) is kept from reading a value as markup by a zero-width space
- * after the character that would open it, which shows nothing: `<` opens HTML (`<font>`, `<a href>`) and
- * WeCom's mention `<@userid>`, `](` joins a link's or an image's text to its URL.
+ * developer.work.weixin.qq.com, group robot; an Adaptive Card's in Teams: learn.microsoft.com, "Format
+ * cards in Teams", its TextBlock and Fact.Value) is kept from reading a value as markup by a zero-width
+ * space after the character that would open it, which shows nothing: `<` opens HTML (`<font>`,
+ * `<a href>`) and WeCom's mention `<@userid>`, `](` joins a link's or an image's text to its URL.
  */
 const ZERO_WIDTH_SPACE = '\u200B';
 const MARKDOWN_BREAKS = { '<': `<${ZERO_WIDTH_SPACE}`, ']': `]${ZERO_WIDTH_SPACE}` };
@@ -46,6 +47,7 @@ const MARKUP_ESCAPES: Record<MarkupSection, Record<string, string>> = {
   larkMd: { '&': '&#38;', '<': '&#60;', '>': '&#62;', '[': '&#91;', ']': '&#93;' },
   dingtalkMd: MARKDOWN_BREAKS,
   wecomMd: MARKDOWN_BREAKS,
+  teamsMd: MARKDOWN_BREAKS,
 };
 
 /** Each section's characters to escape, as one pattern. */

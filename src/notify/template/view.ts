@@ -180,7 +180,7 @@ function summaryOf(n: OutgoingNotification, headline: string): string {
  * Sections that are always shown, within which template.ts escapes each value for a chat's markup: they
  * sit in the view for the template's check to know them, wherever a template opens them.
  */
-const MARKUP_SECTIONS = { slack: true, larkMd: true, dingtalkMd: true, wecomMd: true } as const;
+const MARKUP_SECTIONS = { slack: true, larkMd: true, dingtalkMd: true, wecomMd: true, teamsMd: true } as const;
 export type MarkupSection = keyof typeof MARKUP_SECTIONS;
 
 /** The view of a notification; every field is described in the README. */
