@@ -52,7 +52,7 @@ export interface FaultScript {
 
 /**
  * The migration record a move writes (GET /os-migrations), and where it leaves the server. Nova creates
- * the record in the conductor (status accepted), runs the move, and on success puts the server on the
+ * the record (accepted, or pre-migrating for a cold move), runs the move, and on success puts the server on the
  * destination host before it marks the record completed; a failed live migration is rolled back: the
  * server stays on its source host, task_state is cleared, and only the record says `failed` (no Error
  * event, no fault).
@@ -230,8 +230,9 @@ interface PlannedMigration {
   readonly sourceHost: string;
   readonly destHost: string;
   readonly createdAt: number;
-  /** accepted until then, running after. */
+  /** `created` until then, `running` after: its type's MIGRATION_PROGRESS. */
   readonly runningAt: number;
+  readonly progress: { readonly created: string; readonly running: string };
   readonly finalStatus: string;
   readonly finalAt: number;
   readonly rolledBack: boolean;
@@ -243,6 +244,20 @@ const MIGRATION_TYPES: Readonly<Record<string, { type: string; done: string }>> 
   migrate: { type: 'migration', done: 'finished' },
   resize: { type: 'resize', done: 'finished' },
   evacuate: { type: 'evacuation', done: 'done' },
+};
+
+/**
+ * The statuses a record of each migration_type shows before and while its move runs. A cold move's record
+ * is created pre-migrating by the conductor (conductor/tasks/migrate.py) and is migrating while the source
+ * copies the disk (compute/manager.py resize_instance); an evacuation's is created accepted by the API
+ * (compute/api.py evacuate) and claimed pre-migrating on the destination (resource_tracker.py
+ * rebuild_claim); a live migration's is accepted, then running. None of the others is ever `running`.
+ */
+const MIGRATION_PROGRESS: Readonly<Record<string, { created: string; running: string }>> = {
+  'live-migration': { created: 'accepted', running: 'running' },
+  migration: { created: 'pre-migrating', running: 'migrating' },
+  resize: { created: 'pre-migrating', running: 'migrating' },
+  evacuation: { created: 'accepted', running: 'pre-migrating' },
 };
 const ROLLED_BACK = new Set(['failed', 'error', 'cancelled']);
 
@@ -403,6 +418,7 @@ function planMigration(
     destHost: migration.destHost,
     createdAt: firstStepAt,
     runningAt: steps[0]?.endAt ?? firstStepAt,
+    progress: MIGRATION_PROGRESS[type] ?? { created: 'accepted', running: 'running' },
     finalStatus,
     finalAt: settledAt + duration('migration.statusLagMs', migration.statusLagMs, 0),
     rolledBack: ROLLED_BACK.has(finalStatus),
@@ -413,7 +429,7 @@ function planMigration(
 export function migrationAt(plan: ActionPlan, now: number): MigrationSnapshot | undefined {
   const m = plan.migration;
   if (m === undefined || now < m.createdAt) return undefined;
-  const [status, updatedAt] = now >= m.finalAt ? [m.finalStatus, m.finalAt] : now >= m.runningAt ? ['running', m.runningAt] : ['accepted', null];
+  const [status, updatedAt] = now >= m.finalAt ? [m.finalStatus, m.finalAt] : now >= m.runningAt ? [m.progress.running, m.runningAt] : [m.progress.created, null];
   return {
     id: m.id,
     uuid: m.uuid,

@@ -56,7 +56,7 @@ async function observe(sim: Simulator, clock: ReturnType<typeof manualClock>, sc
       if (succeeded && MOVES.has(record.action.action)) {
         const migrations = await get<{ migrations: Array<{ status: string }> }>(`${sim.url}/v2.1/${PROJECT}/os-migrations?instance_uuid=${serverId}`, microversion('2.60'));
         const status = migrations.json.migrations[0]?.status;
-        if (status === undefined || ['accepted', 'queued', 'preparing', 'running', 'post-migrating'].includes(status)) continue;
+        if (status === undefined || ['accepted', 'pre-migrating', 'migrating', 'queued', 'preparing', 'running', 'post-migrating'].includes(status)) continue;
         succeeded = !['failed', 'error', 'cancelled'].includes(status);
       }
       record.outcome = succeeded ? 'success' : 'failure';

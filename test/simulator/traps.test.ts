@@ -294,6 +294,32 @@ describe('os-migrations and hostIds of a live migration', () => {
     expect(records[0]).not.toHaveProperty('user_id');
   });
 
+  it.each([
+    // conductor/tasks/migrate.py creates pre-migrating, compute/manager.py resize_instance sets migrating.
+    ['resize', 'resize', 'pre-migrating', 'migrating', 'finished'],
+    ['migrate', 'migration', 'pre-migrating', 'migrating', 'finished'],
+    // compute/api.py evacuate creates accepted, resource_tracker.py rebuild_claim sets pre-migrating.
+    ['evacuate', 'evacuation', 'accepted', 'pre-migrating', 'done'],
+  ])('%s: the record passes through Nova\'s statuses of a %s move, never a live migration\'s running', async (action, type, created, running, done) => {
+    const clock = manualClock();
+    const sim = await start({ role: 'admin', now: clock.now });
+    sim.addAction({
+      projectId: PROJECT,
+      serverId: SERVER,
+      action,
+      host: 'compute-1',
+      migration: { destHost: 'compute-2' },
+      steps: [{ event: 'compute_prep', durationMs: 1000 }, { event: 'compute_move', durationMs: 1000 }],
+    });
+    const status = async () => (await get<{ migrations: MigrationJson[] }>(migrationsUrl(sim.url), microversion('2.59'))).json.migrations[0];
+    expect(await status()).toMatchObject({ status: created, migration_type: type, updated_at: null });
+    clock.advance(1500);
+    expect(await status()).toMatchObject({ status: running, updated_at: expect.any(String) });
+    expect(await status()).not.toHaveProperty('links');
+    clock.advance(1000);
+    expect((await status())?.status).toBe(done);
+  });
+
   it('shapes records per microversion and orders them newest first from 2.59', async () => {
     const clock = manualClock();
     const sim = await start({ role: 'admin', now: clock.now });
