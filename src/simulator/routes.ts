@@ -265,9 +265,10 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
   if (limit === null) return badLimit(query);
   const marker = query.get('marker');
   // actions_get looks the marker up among all the server's actions, whatever the filters, and
-  // paginate_query returns what sorts after it.
+  // paginate_query returns what sorts after it. One it does not find is named by what the lookup gave
+  // in its place (MarkerNotFound(marker=None)), not by the id asked for.
   const after = marker === null ? -1 : all.findIndex((action) => action.requestId === marker);
-  if (after === -1 && marker !== null) return [400, novaError(400, `Marker ${marker} could not be found.`)];
+  if (after === -1 && marker !== null) return [400, novaError(400, 'Marker None could not be found.')];
   const page = all.slice(after + 1).filter(changedInWindow).slice(0, limit);
   const body: Record<string, unknown> = { instanceActions: page.map((action) => renderActionSummary(action, { version, stamp })) };
   const links = nextLinks(`${state.baseUrl}/v2.1/${route.projectId}/servers/${route.serverId}/os-instance-actions`, query, limit, page.at(-1)?.requestId, page.length);
