@@ -281,6 +281,22 @@ const ACTION_DEFAULTS: Readonly<Record<string, ActionDefaults>> = {
   'live-migration': { status: 'MIGRATING', vmState: 'active', taskState: 'migrating', finalStatus: 'ACTIVE', finalVmState: 'active' },
   stop: { status: 'ACTIVE', vmState: 'active', taskState: 'powering-off', finalStatus: 'SHUTOFF', finalVmState: 'stopped' },
   start: { status: 'SHUTOFF', vmState: 'stopped', taskState: 'powering-on', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  // Each of these sets a task state in compute/api.py as it records the action (snapshot, backup, pause,
+  // unpause, suspend, resume, rescue, unrescue, shelve, unshelve, evacuate), which the step keeps until
+  // its event ends: none runs with a server that shows no task state.
+  createImage: { status: 'ACTIVE', vmState: 'active', taskState: 'image_snapshot_pending', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  createBackup: { status: 'ACTIVE', vmState: 'active', taskState: 'image_backup', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  pause: { status: 'ACTIVE', vmState: 'active', taskState: 'pausing', finalStatus: 'PAUSED', finalVmState: 'paused' },
+  unpause: { status: 'PAUSED', vmState: 'paused', taskState: 'unpausing', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  suspend: { status: 'ACTIVE', vmState: 'active', taskState: 'suspending', finalStatus: 'SUSPENDED', finalVmState: 'suspended' },
+  resume: { status: 'SUSPENDED', vmState: 'suspended', taskState: 'resuming', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  rescue: { status: 'ACTIVE', vmState: 'active', taskState: 'rescuing', finalStatus: 'RESCUE', finalVmState: 'rescued' },
+  unrescue: { status: 'RESCUE', vmState: 'rescued', taskState: 'unrescuing', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  // shelved_offload_time 0 (the default): the server is offloaded as the shelve ends.
+  shelve: { status: 'ACTIVE', vmState: 'active', taskState: 'shelving', finalStatus: 'SHELVED_OFFLOADED', finalVmState: 'shelved_offloaded' },
+  unshelve: { status: 'SHELVED_OFFLOADED', vmState: 'shelved_offloaded', taskState: 'unshelving', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  // common.py _STATE_MAP: an active server rebuilding is REBUILD, an evacuated one too.
+  evacuate: { status: 'REBUILD', vmState: 'active', taskState: 'rebuilding', finalStatus: 'ACTIVE', finalVmState: 'active' },
 };
 
 /** For actions without an entry above: a server that stays ACTIVE and has no task_state. */

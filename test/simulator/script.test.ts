@@ -108,6 +108,18 @@ describe('serverAt', () => {
       ['resize', 'RESIZE', 'active', 'resize_prep', 'VERIFY_RESIZE', 'resized'],
       ['stop', 'ACTIVE', 'active', 'powering-off', 'SHUTOFF', 'stopped'],
       ['start', 'SHUTOFF', 'stopped', 'powering-on', 'ACTIVE', 'active'],
+      // compute/api.py sets a task state for each as it records the action; _STATE_MAP names the status.
+      ['createImage', 'ACTIVE', 'active', 'image_snapshot_pending', 'ACTIVE', 'active'],
+      ['createBackup', 'ACTIVE', 'active', 'image_backup', 'ACTIVE', 'active'],
+      ['pause', 'ACTIVE', 'active', 'pausing', 'PAUSED', 'paused'],
+      ['unpause', 'PAUSED', 'paused', 'unpausing', 'ACTIVE', 'active'],
+      ['suspend', 'ACTIVE', 'active', 'suspending', 'SUSPENDED', 'suspended'],
+      ['resume', 'SUSPENDED', 'suspended', 'resuming', 'ACTIVE', 'active'],
+      ['rescue', 'ACTIVE', 'active', 'rescuing', 'RESCUE', 'rescued'],
+      ['unrescue', 'RESCUE', 'rescued', 'unrescuing', 'ACTIVE', 'active'],
+      ['shelve', 'ACTIVE', 'active', 'shelving', 'SHELVED_OFFLOADED', 'shelved_offloaded'],
+      ['unshelve', 'SHELVED_OFFLOADED', 'shelved_offloaded', 'unshelving', 'ACTIVE', 'active'],
+      ['evacuate', 'REBUILD', 'active', 'rebuilding', 'ACTIVE', 'active'],
       ['lock', 'ACTIVE', 'active', null, 'ACTIVE', 'active'],
     ] as const;
     for (const [action, status, vmState, taskState, finalStatus, finalVmState] of cases) {
