@@ -130,10 +130,11 @@ export function renderServer(server: ServerSnapshot, viewer: Viewer, baseUrl: st
     'OS-EXT-STS:task_state': server.taskState,
     'OS-EXT-STS:vm_state': server.vmState,
   };
-  // Nova shows the fault only in ERROR (and DELETED); its details only to admins unless the code is not 500.
+  // Nova shows the fault only in ERROR (and DELETED); its details only when they hold something (an empty
+  // string is left out as null is), and then only to admins unless the code is not 500.
   if (server.fault !== null && (server.status === 'ERROR' || server.status === 'DELETED')) {
     const fault: Json = { code: server.fault.code, created: isoTime(viewer.stamp(server.fault.created)), message: server.fault.message };
-    if (server.fault.details !== null && (viewer.role === 'admin' || server.fault.code !== 500)) {
+    if (server.fault.details !== null && server.fault.details !== '' && (viewer.role === 'admin' || server.fault.code !== 500)) {
       fault.details = server.fault.details;
     }
     json.fault = fault;

@@ -98,6 +98,24 @@ describe('404s that are not the API\'s own', () => {
   });
 });
 
+describe('a server\'s fault (views/servers.py _get_fault)', () => {
+  it('leaves out details that are empty, as Nova shows details only when they hold something', async () => {
+    const clock = manualClock();
+    const sim = await start({ role: 'admin', now: clock.now });
+    sim.addAction({
+      projectId: PROJECT,
+      serverId: SERVER,
+      action: 'create',
+      steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 100, result: 'Error' }],
+      fault: { code: 500, message: 'No valid host was found. ', details: '' },
+    });
+    clock.advance(1000);
+    const server = (await get<ServerJson>(serverUrl(sim.url), microversion('2.84'))).json.server;
+    expect(server).toMatchObject({ status: 'ERROR', fault: { code: 500, message: 'No valid host was found. ' } });
+    expect(server.fault).not.toHaveProperty('details');
+  });
+});
+
 describe('a local delete', () => {
   it('records the delete with no events once the server is already gone', async () => {
     const clock = manualClock();
