@@ -180,8 +180,10 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined): 
         : { projectId }),
     },
     region,
-    // keystoneauth also accepts the old catalog names publicURL, internalURL, adminURL.
-    interface: text(profile.interface)?.replace(/URL$/, ''),
+    // openstacksdk reads endpoint_type as interface (_fix_backwards_interface), and a service's own
+    // compute_interface over the cloud's (CloudRegion.get_interface); keystoneauth also accepts the old
+    // catalog names publicURL, internalURL, adminURL.
+    interface: (text(profile.compute_interface) ?? text(profile.compute_endpoint_type) ?? text(profile.interface) ?? text(profile.endpoint_type))?.replace(/URL$/, ''),
     tls: text(profile.cacert) === undefined ? undefined : { caFile: text(profile.cacert) },
     projectId,
   };

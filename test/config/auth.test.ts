@@ -279,6 +279,25 @@ describe('clouds.yaml', () => {
     expect(config.cloud).toMatchObject({ region: 'r1', interface: 'internal', projectId: 't1', auth: { type: 'password', user: 'u', domainId: 'd1', projectId: 't1' } });
   });
 
+  it('reads endpoint_type as interface, and compute_interface over both, as openstacksdk does (_fix_backwards_interface, get_interface)', () => {
+    const older = file('endpoint-type.yaml', lines(
+      'clouds:',
+      '  old:',
+      '    auth: &auth { auth_url: "https://k.test/v3", username: u, password: p, project_id: x, user_domain_id: default }',
+      '    endpoint_type: internalURL',
+      '  compute:',
+      '    auth: *auth',
+      '    interface: public',
+      '    compute_endpoint_type: admin',
+      '  perService:',
+      '    auth: *auth',
+      '    endpoint_type: public',
+      '    compute_interface: internal',
+    ));
+    const read = (cloud: string) => parseConfig(lines('cloud:', `  cloudsYaml: ${older}`, `  cloud: ${cloud}`), { env: {} }).cloud.interface;
+    expect([read('old'), read('compute'), read('perService')]).toEqual(['internal', 'admin', 'internal']);
+  });
+
   it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
     const text = lines('cloud:', '  projectId: p1');
     const config = parseConfig(text, { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
