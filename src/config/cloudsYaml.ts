@@ -1,8 +1,8 @@
 // OpenStack's clouds.yaml: `cloud.cloud: NAME` (or OS_CLOUD, when the file sets no cloud.auth) takes the
 // identity settings of that profile instead of repeating them in the watch file, in the region
 // OS_REGION_NAME names, as the openstack command takes them. Found where openstacksdk
-// looks: cloud.cloudsYaml, else OS_CLIENT_CONFIG_FILE, else ./clouds.yaml,
-// ~/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml; a secure.yaml beside it adds its secrets.
+// looks: cloud.cloudsYaml, else OS_CLIENT_CONFIG_FILE, else clouds.yaml (or .yml, .json) in ./,
+// $XDG_CONFIG_HOME/openstack, ~/.config/openstack, /etc/openstack; a secure.yaml beside it adds its secrets.
 // Keys set in the watch file win over the profile's.
 
 import { existsSync } from 'node:fs';
@@ -40,12 +40,26 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; explicit: boolean } {
+// openstacksdk's CONFIG_FILES: in each folder, these names in this order (a JSON file is YAML too).
+const CLOUDS_FILE_NAMES = ['clouds.yaml', 'clouds.yml', 'clouds.json'];
+
+function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; explicit: boolean; where: string } {
   const named = text(cloud.cloudsYaml) ?? text(env['OS_CLIENT_CONFIG_FILE']);
-  if (named !== undefined) return { files: [named], explicit: true };
+  if (named !== undefined) return { files: [named], explicit: true, where: named };
   const home = text(env['HOME']);
-  const files = ['clouds.yaml', ...(home === undefined ? [] : [join(home, '.config/openstack/clouds.yaml')]), '/etc/openstack/clouds.yaml'];
-  return { files, explicit: false };
+  const xdg = text(env['XDG_CONFIG_HOME']);
+  // openstacksdk's CONFIG_SEARCH_PATH: the working folder, platformdirs' user folder (XDG_CONFIG_HOME's),
+  // ~/.config/openstack, /etc/openstack.
+  const dirs = [
+    ...new Set([
+      '.',
+      ...(xdg === undefined ? [] : [join(xdg, 'openstack')]),
+      ...(home === undefined ? [] : [join(home, '.config/openstack')]),
+      '/etc/openstack',
+    ]),
+  ];
+  const files = dirs.flatMap((dir) => CLOUDS_FILE_NAMES.map((name) => join(dir, name)));
+  return { files, explicit: false, where: `${CLOUDS_FILE_NAMES.join(', ')} in ${dirs.join(', ')}` };
 }
 
 /** What is wrong with a clouds.yaml (or secure.yaml) as YAML, in one line, at its own line and column. */
@@ -222,10 +236,10 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
     return { issues: [{ path: ['cloud', 'auth'], message: 'set cloud.auth or cloud.cloud (a clouds.yaml profile), not both' }] };
   }
 
-  const { files, explicit } = candidates(cloud, env);
+  const { files, explicit, where } = candidates(cloud, env);
   const file = explicit ? files[0] : files.find((f) => existsSync(f));
   const via = named === undefined ? ` (OS_CLOUD=${name})` : '';
-  if (file === undefined) return issue(`no clouds.yaml found for cloud ${quoted(name)}${via} (looked at ${files.join(', ')}): set cloud.cloudsYaml`);
+  if (file === undefined) return issue(`no clouds.yaml found for cloud ${quoted(name)}${via} (looked for ${where}): set cloud.cloudsYaml`);
   let clouds: Json;
   try {
     const doc = readYaml(file);

@@ -1,5 +1,5 @@
 // cloud.auth for each method, the endpoint rule, and OpenStack clouds.yaml profiles.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -313,6 +313,19 @@ describe('clouds.yaml', () => {
     expect(named.cloud.auth).toMatchObject({ type: 'password', user: 'demo' });
   });
 
+  it('finds clouds.yml and clouds.json, and looks under XDG_CONFIG_HOME, where openstacksdk looks (CONFIG_FILES)', () => {
+    const profile = lines('clouds:', '  lab:', '    auth: { auth_url: "https://k.test/v3", user_id: u, password: p, project_id: x }');
+    const yml = join(dir, 'yml-home');
+    mkdirSync(join(yml, '.config/openstack'), { recursive: true });
+    writeFileSync(join(yml, '.config/openstack/clouds.yml'), profile);
+    const xdg = join(dir, 'xdg');
+    mkdirSync(join(xdg, 'openstack'), { recursive: true });
+    writeFileSync(join(xdg, 'openstack/clouds.json'), JSON.stringify({ clouds: { lab: { auth: { auth_url: 'https://k.test/v3', user_id: 'j', password: 'p', project_id: 'x' } } } }));
+    const userOf = (env: NodeJS.ProcessEnv) => parseConfig(lines('watches: []'), { env: { OS_CLOUD: 'lab', ...env } }).cloud.auth;
+    expect(userOf({ HOME: yml })).toMatchObject({ userId: 'u' });
+    expect(userOf({ HOME: yml, XDG_CONFIG_HOME: xdg })).toMatchObject({ userId: 'j' });
+  });
+
   it('OS_CLOUD gives the whole cloud section to a file that leaves it out or writes it empty', () => {
     const env = { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds };
     for (const text of [lines('watches: []'), lines('cloud:', 'watches: []')]) {
@@ -333,7 +346,7 @@ describe('clouds.yaml', () => {
       `3:10 cloud.cloud: cannot read clouds.yaml ${join(dir, 'nope.yaml')}: no such file`,
     ]],
     ['no clouds.yaml anywhere, named by OS_CLOUD', lines('cloud:', '  projectId: p1'), { OS_CLOUD: 'otc', HOME: join(dir, 'home') }, [
-      `2:3 cloud: no clouds.yaml found for cloud 'otc' (OS_CLOUD=otc) (looked at clouds.yaml, ${join(dir, 'home')}/.config/openstack/clouds.yaml, /etc/openstack/clouds.yaml): set cloud.cloudsYaml`,
+      `2:3 cloud: no clouds.yaml found for cloud 'otc' (OS_CLOUD=otc) (looked for clouds.yaml, clouds.yml, clouds.json in ., ${join(dir, 'home')}/.config/openstack, /etc/openstack): set cloud.cloudsYaml`,
     ]],
     ['verify: false', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: insecure'), {}, [
       `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'insecure': verify: false is not supported, certificates are always verified; give the CA with cacert`,
