@@ -153,6 +153,19 @@ function chosenRegion(profile: Json, asked: AskedRegion | undefined, where: stri
   return { region: { name: asked.name, values: {} }, ...(problem === undefined ? {} : { problem }) };
 }
 
+/**
+ * The domain of the user, or of a project named by name, as the openstack command sends it: its own key,
+ * else domain_id / domain_name, which openstacksdk gives to both (_handle_domain_id), else the profile's
+ * default_domain by id, `default` when unset (osc-lib's _auth_default_domain) - not the user's domain, as
+ * the watch file's cloud.auth has it. Keystone takes the id when it has both.
+ */
+function domainOf(auth: Json, of: 'user' | 'project', defaultDomain: string, nameKey: string, idKey: string): Json {
+  const id = text(auth[`${of}_domain_id`]) ?? text(auth.domain_id);
+  const name = text(auth[`${of}_domain_name`]) ?? text(auth.domain_name);
+  if (id === undefined && name !== undefined) return { [nameKey]: name };
+  return { [idKey]: id ?? defaultDomain };
+}
+
 /** The watch file's `cloud.auth` (and defaults for region, interface, CA, project) from one profile. */
 function toCloud(written: Json, where: string, asked: AskedRegion | undefined): { cloud: Json; problems: string[] } {
   const { region: { name: region, values }, problem } = chosenRegion(written, asked, where);
@@ -180,6 +193,7 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined): 
   // keystoneauth scopes to the project's id when there is one, and reads no name then: Horizon's own
   // download writes both, which the watch file's schema would refuse together.
   const projectId = text(auth.project_id) ?? text(auth.tenant_id);
+  const defaultDomain = text(profile.default_domain) ?? 'default';
   const cloud: Json = {
     auth: {
       type: 'password',
@@ -187,10 +201,9 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined): 
       user: text(auth.username),
       userId: text(auth.user_id),
       password: text(auth.password),
-      domain: text(auth.user_domain_name) ?? (text(auth.user_domain_id) === undefined ? text(auth.domain_name) : undefined),
-      domainId: text(auth.user_domain_id) ?? (text(auth.user_domain_name) === undefined ? text(auth.domain_id) : undefined),
+      ...(text(auth.username) === undefined ? {} : domainOf(auth, 'user', defaultDomain, 'domain', 'domainId')),
       ...(projectId === undefined
-        ? { projectName: text(auth.project_name) ?? text(auth.tenant_name), projectDomain: text(auth.project_domain_name), projectDomainId: text(auth.project_domain_id) }
+        ? { projectName: text(auth.project_name) ?? text(auth.tenant_name), ...domainOf(auth, 'project', defaultDomain, 'projectDomain', 'projectDomainId') }
         : { projectId }),
     },
     region,

@@ -298,6 +298,26 @@ describe('clouds.yaml', () => {
     expect([read('old'), read('compute'), read('perService')]).toEqual(['internal', 'admin', 'internal']);
   });
 
+  it('gives a user and a project by name without their domain the default domain, as the openstack command does (osc-lib _auth_default_domain), not the user\'s', () => {
+    const domains = file('domains.yaml', lines(
+      'clouds:',
+      '  bare:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_name: ops }',
+      '  userDomain:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_name: ops, user_domain_name: Acme }',
+      '  shared:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_name: ops, domain_name: Acme }',
+      '  ownDefault:',
+      '    default_domain: d7',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: p, project_name: ops }',
+    ));
+    const auth = (cloud: string) => parseConfig(lines('cloud:', `  cloudsYaml: ${domains}`, `  cloud: ${cloud}`, '  projectId: p1'), { env: {} }).cloud.auth;
+    expect(auth('bare')).toMatchObject({ domainId: 'default', projectName: 'ops', projectDomainId: 'default' });
+    expect(auth('userDomain')).toMatchObject({ domain: 'Acme', projectDomainId: 'default' });
+    expect(auth('shared')).toMatchObject({ domain: 'Acme', projectDomain: 'Acme' });
+    expect(auth('ownDefault')).toMatchObject({ domainId: 'd7', projectDomainId: 'd7' });
+  });
+
   it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
     const text = lines('cloud:', '  projectId: p1');
     const config = parseConfig(text, { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
@@ -379,9 +399,9 @@ describe('clouds.yaml', () => {
   });
 
   it('a problem in what the profile gives names the profile', () => {
-    const partial = file('partial.yaml', lines('clouds:', '  p:', '    auth: { auth_url: "https://k.test/v3", user_id: u, password: p, project_name: x }'));
+    const partial = file('partial.yaml', lines('clouds:', '  p:', '    auth: { auth_url: "ftp://k.test/v3", user_id: u, password: p, project_name: x }'));
     expect(problems(lines('cloud:', `  cloudsYaml: ${partial}`, '  cloud: p', '  projectId: p1'))).toEqual([
-      `2:3 cloud.auth.projectDomain: required with projectName: projectDomain (or projectDomainId), the domain the project belongs to (from clouds.yaml ${partial}, cloud 'p')`,
+      `2:3 cloud.auth.identityEndpoint: expected an http:// or https:// URL, e.g. https://iam.eu-de.otc.t-systems.com/v3: its scheme is neither http nor https (from clouds.yaml ${partial}, cloud 'p')`,
     ]);
   });
 });
