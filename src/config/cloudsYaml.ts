@@ -207,6 +207,8 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined): 
         : { projectId }),
     },
     region,
+    // openstacksdk's compute endpoint in place of the catalog's (CloudRegion.get_endpoint).
+    endpoint: text(profile.compute_endpoint_override),
     // openstacksdk reads endpoint_type as interface (_fix_backwards_interface), and a service's own
     // compute_interface over the cloud's (CloudRegion.get_interface); keystoneauth also accepts the old
     // catalog names publicURL, internalURL, adminURL.

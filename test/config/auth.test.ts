@@ -318,6 +318,17 @@ describe('clouds.yaml', () => {
     expect(auth('ownDefault')).toMatchObject({ domainId: 'd7', projectDomainId: 'd7' });
   });
 
+  it('takes compute_endpoint_override as the endpoint, as the openstack command does (openstacksdk CloudRegion.get_endpoint)', () => {
+    const override = file('override.yaml', lines(
+      'clouds:',
+      '  lab:',
+      '    auth: { auth_url: "https://k.test/v3", user_id: u, password: p, project_id: x }',
+      '    compute_endpoint_override: "https://nova.lab.test:8774/v2.1/%(project_id)s"',
+    ));
+    const config = parseConfig(lines('cloud:', `  cloudsYaml: ${override}`, '  cloud: lab'), { env: {} });
+    expect(config.cloud).toMatchObject({ endpoint: 'https://nova.lab.test:8774/v2.1/%(project_id)s', projectId: 'x' });
+  });
+
   it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
     const text = lines('cloud:', '  projectId: p1');
     const config = parseConfig(text, { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
