@@ -131,6 +131,31 @@ function regionsOf(profile: Json): Region[] {
   return listed.map((entry) => (isMapping(entry) ? { name: text(entry.name), values: isMapping(entry.values) ? entry.values : {} } : { name: text(entry), values: {} }));
 }
 
+// The openstack command's options whose defaults are these variables, and which it lays over the profile's
+// keys (openstacksdk's get_one_cloud with its argparse options): with OS_CLOUD set, OS_PASSWORD still wins.
+const AUTH_VARIABLES: Record<string, string> = {
+  OS_AUTH_URL: 'auth_url',
+  OS_USERNAME: 'username',
+  OS_USER_ID: 'user_id',
+  OS_PASSWORD: 'password',
+  OS_PROJECT_ID: 'project_id',
+  OS_PROJECT_NAME: 'project_name',
+  OS_USER_DOMAIN_NAME: 'user_domain_name',
+  OS_USER_DOMAIN_ID: 'user_domain_id',
+  OS_PROJECT_DOMAIN_NAME: 'project_domain_name',
+  OS_PROJECT_DOMAIN_ID: 'project_domain_id',
+  OS_DOMAIN_NAME: 'domain_name',
+  OS_DOMAIN_ID: 'domain_id',
+};
+const CLOUD_VARIABLES: Record<string, string> = { OS_INTERFACE: 'interface', OS_CACERT: 'cacert', OS_DEFAULT_DOMAIN: 'default_domain' };
+
+/** What the OS_* variables set, as profile keys, to lay over the profile. */
+function fromVariables(env: NodeJS.ProcessEnv): Json {
+  const pick = (names: Record<string, string>) =>
+    Object.fromEntries(Object.entries(names).flatMap(([variable, key]) => (text(env[variable]) === undefined ? [] : [[key, text(env[variable])]])));
+  return { ...pick(CLOUD_VARIABLES), auth: pick(AUTH_VARIABLES) };
+}
+
 /** The region asked for, by the watch file's cloud.region or else by OS_REGION_NAME. */
 interface AskedRegion {
   name: string;
@@ -166,10 +191,10 @@ function domainOf(auth: Json, of: 'user' | 'project', defaultDomain: string, nam
   return { [idKey]: id ?? defaultDomain };
 }
 
-/** The watch file's `cloud.auth` (and defaults for region, interface, CA, project) from one profile. */
-function toCloud(written: Json, where: string, asked: AskedRegion | undefined): { cloud: Json; problems: string[] } {
+/** The watch file's `cloud.auth` (and defaults for region, interface, CA, project) from one profile, the OS_* variables over it. */
+function toCloud(written: Json, where: string, asked: AskedRegion | undefined, variables: Json): { cloud: Json; problems: string[] } {
   const { region: { name: region, values }, problem } = chosenRegion(written, asked, where);
-  const profile = merge(written, values);
+  const profile = merge(merge(written, values), variables);
   const problems: string[] = problem === undefined ? [] : [problem];
   const authType = text(profile.auth_type) ?? 'password';
   if (authType !== 'password' && authType !== 'v3password') {
@@ -179,7 +204,7 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined): 
   for (const [keys, what] of [
     [['auth_url'], 'auth.auth_url'],
     [['username', 'user_id'], 'auth.username (or auth.user_id)'],
-    [['password'], 'auth.password (in clouds.yaml or secure.yaml)'],
+    [['password'], 'auth.password (in clouds.yaml or secure.yaml, or OS_PASSWORD)'],
     [['project_id', 'project_name', 'tenant_id', 'tenant_name'], 'auth.project_id (or auth.project_name)'],
   ] as const) {
     if (keys.every((k) => text(auth[k]) === undefined)) problems.push(`${where} has no ${what}`);
@@ -283,7 +308,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   // cloud.auth holds every setting of its cloud, which a variable left in a shell would not change.
   const region = text(cloud.region) ?? text(env['OS_REGION_NAME']);
   const asked = region === undefined ? undefined : { name: region, byEnv: text(cloud.region) === undefined };
-  const { cloud: fromProfile, problems } = toCloud(profile, source, asked);
+  const { cloud: fromProfile, problems } = toCloud(profile, source, asked, fromVariables(env));
   if (problems.length > 0) return { issues: problems.map((message) => ({ path: at, message })), source };
   const given = defined(fromProfile);
   for (const [key, value] of Object.entries(given)) cloud[key] ??= value;

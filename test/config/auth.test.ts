@@ -329,6 +329,23 @@ describe('clouds.yaml', () => {
     expect(config.cloud).toMatchObject({ endpoint: 'https://nova.lab.test:8774/v2.1/%(project_id)s', projectId: 'x' });
   });
 
+  it('lays the OS_* variables over the profile, as the openstack command does: a password kept out of clouds.yaml in OS_PASSWORD', () => {
+    const bare = file('no-password.yaml', lines(
+      'clouds:',
+      '  lab:',
+      '    auth: { auth_url: "https://k.test/v3", username: u, password: from-file, project_name: ops, user_domain_name: Acme, project_domain_name: Acme }',
+      '    regions:',
+      '      - name: r1',
+      '        values: { interface: admin }',
+    ));
+    const env = { OS_CLOUD: 'lab', OS_CLIENT_CONFIG_FILE: bare, OS_PASSWORD: 'from-env', OS_PROJECT_ID: 'p7', OS_USER_DOMAIN_ID: 'd2', OS_INTERFACE: 'internal' };
+    expect(parseConfig(lines('watches: []'), { env }).cloud).toMatchObject({
+      interface: 'internal',
+      projectId: 'p7',
+      auth: { password: 'from-env', projectId: 'p7', domainId: 'd2' },
+    });
+  });
+
   it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
     const text = lines('cloud:', '  projectId: p1');
     const config = parseConfig(text, { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
@@ -388,7 +405,7 @@ describe('clouds.yaml', () => {
     ['an auth_type other than password', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: tokens'), {}, [
       `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens': auth_type 'token' is not supported (password or v3password; for AK/SK set cloud.auth)`,
       `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens' has no auth.username (or auth.user_id)`,
-      `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens' has no auth.password (in clouds.yaml or secure.yaml)`,
+      `3:10 cloud.cloud: clouds.yaml ${clouds}, cloud 'tokens' has no auth.password (in clouds.yaml or secure.yaml, or OS_PASSWORD)`,
     ]],
     ['both a profile and cloud.auth', lines('cloud:', `  cloudsYaml: ${clouds}`, '  cloud: otc', '  auth: { type: none }'), {}, [
       '4:9 cloud.auth: set cloud.auth or cloud.cloud (a clouds.yaml profile), not both',
