@@ -2,7 +2,8 @@
 // identity settings of that profile instead of repeating them in the watch file, in the region
 // OS_REGION_NAME names, as the openstack command takes them. Found where openstacksdk
 // looks: cloud.cloudsYaml, else OS_CLIENT_CONFIG_FILE, else clouds.yaml (or .yml, .json) in ./,
-// $XDG_CONFIG_HOME/openstack, ~/.config/openstack, /etc/openstack; a secure.yaml beside it adds its secrets.
+// $XDG_CONFIG_HOME/openstack, ~/.config/openstack, /etc/openstack; a secure.yaml adds its secrets, found
+// there too (or beside a clouds.yaml named), or named by OS_CLIENT_SECURE_FILE.
 // Keys set in the watch file win over the profile's.
 
 import { existsSync } from 'node:fs';
@@ -40,17 +41,18 @@ function text(value: unknown): string | undefined {
   return typeof value === 'string' && value !== '' ? value : undefined;
 }
 
-// openstacksdk's CONFIG_FILES: in each folder, these names in this order (a JSON file is YAML too).
-const CLOUDS_FILE_NAMES = ['clouds.yaml', 'clouds.yml', 'clouds.json'];
+// openstacksdk's CONFIG_FILES and SECURE_FILES: in each folder, these endings in this order (a JSON file is
+// YAML too).
+const ENDINGS = ['.yaml', '.yml', '.json'];
 
-function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; explicit: boolean; where: string } {
-  const named = text(cloud.cloudsYaml) ?? text(env['OS_CLIENT_CONFIG_FILE']);
-  if (named !== undefined) return { files: [named], explicit: true, where: named };
+/**
+ * openstacksdk's CONFIG_SEARCH_PATH: the working folder, platformdirs' user folder (XDG_CONFIG_HOME's),
+ * ~/.config/openstack, /etc/openstack.
+ */
+function searchPath(env: NodeJS.ProcessEnv): string[] {
   const home = text(env['HOME']);
   const xdg = text(env['XDG_CONFIG_HOME']);
-  // openstacksdk's CONFIG_SEARCH_PATH: the working folder, platformdirs' user folder (XDG_CONFIG_HOME's),
-  // ~/.config/openstack, /etc/openstack.
-  const dirs = [
+  return [
     ...new Set([
       '.',
       ...(xdg === undefined ? [] : [join(xdg, 'openstack')]),
@@ -58,8 +60,26 @@ function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; exp
       '/etc/openstack',
     ]),
   ];
-  const files = dirs.flatMap((dir) => CLOUDS_FILE_NAMES.map((name) => join(dir, name)));
-  return { files, explicit: false, where: `${CLOUDS_FILE_NAMES.join(', ')} in ${dirs.join(', ')}` };
+}
+
+const inEach = (dirs: string[], stem: string) => dirs.flatMap((dir) => ENDINGS.map((ending) => join(dir, stem + ending)));
+
+function candidates(cloud: Json, env: NodeJS.ProcessEnv): { files: string[]; explicit: boolean; where: string } {
+  const given = text(cloud.cloudsYaml) ?? text(env['OS_CLIENT_CONFIG_FILE']);
+  if (given !== undefined) return { files: [given], explicit: true, where: given };
+  const dirs = searchPath(env);
+  return { files: inEach(dirs, 'clouds'), explicit: false, where: `${ENDINGS.map((e) => `clouds${e}`).join(', ')} in ${dirs.join(', ')}` };
+}
+
+/**
+ * The secure.yaml read with `file`: the first found of OS_CLIENT_SECURE_FILE and where openstacksdk looks
+ * (SECURE_FILES), the one beside a clouds.yaml named coming before the latter, which would miss it.
+ */
+function secureFile(file: string, explicit: boolean, env: NodeJS.ProcessEnv): string | undefined {
+  const given = text(env['OS_CLIENT_SECURE_FILE']);
+  const dirs = searchPath(env);
+  const files = [...(given === undefined ? [] : [given]), ...inEach(explicit ? [dirname(file), ...dirs] : dirs, 'secure')];
+  return files.find((f) => existsSync(f));
 }
 
 /** What is wrong with a clouds.yaml (or secure.yaml) as YAML, in one line, at its own line and column. */
@@ -293,8 +313,8 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
     return issue(`clouds.yaml ${file} has no cloud ${quoted(name)}${via} (${known.length === 0 ? 'it has none' : `it has: ${known.join(', ')}`})${meant(name, known)}`);
   }
   let profile = found;
-  const secure = join(dirname(file), 'secure.yaml');
-  if (existsSync(secure)) {
+  const secure = secureFile(file, explicit, env);
+  if (secure !== undefined) {
     try {
       const secrets = readYaml(secure).clouds;
       if (isMapping(secrets) && isMapping(secrets[name])) profile = merge(profile, secrets[name]);

@@ -374,6 +374,20 @@ describe('clouds.yaml', () => {
     expect(userOf({ HOME: yml, XDG_CONFIG_HOME: xdg })).toMatchObject({ userId: 'j' });
   });
 
+  it('finds secure.yaml where openstacksdk looks, not only beside clouds.yaml, or where OS_CLIENT_SECURE_FILE names it', () => {
+    const system = join(dir, 'system');
+    mkdirSync(system, { recursive: true });
+    const systemClouds = join(system, 'clouds.yaml');
+    writeFileSync(systemClouds, lines('clouds:', '  lab:', '    auth: { auth_url: "https://k.test/v3", user_id: u, project_id: x }'));
+    const home = join(dir, 'secret-home');
+    mkdirSync(join(home, '.config/openstack'), { recursive: true });
+    writeFileSync(join(home, '.config/openstack/secure.yml'), lines('clouds:', '  lab:', '    auth: { password: from-home }'));
+    const elsewhere = file('my-secrets.yaml', lines('clouds:', '  lab:', '    auth: { password: from-variable }'));
+    const passwordOf = (env: NodeJS.ProcessEnv) => parseConfig(lines('watches: []'), { env: { OS_CLOUD: 'lab', OS_CLIENT_CONFIG_FILE: systemClouds, ...env } }).cloud.auth;
+    expect(passwordOf({ HOME: home })).toMatchObject({ password: 'from-home' });
+    expect(passwordOf({ HOME: home, OS_CLIENT_SECURE_FILE: elsewhere })).toMatchObject({ password: 'from-variable' });
+  });
+
   it('OS_CLOUD gives the whole cloud section to a file that leaves it out or writes it empty', () => {
     const env = { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds };
     for (const text of [lines('watches: []'), lines('cloud:', 'watches: []')]) {
