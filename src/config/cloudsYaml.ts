@@ -29,6 +29,8 @@ export interface ProfileResult {
   issues: ProfileIssue[];
   /** `clouds.yaml <path>, cloud '<name>'` when a profile was applied: issues in what it gave name it. */
   source?: string | undefined;
+  /** The keys of `cloud` the profile set (the watch file did not): issues under them name it too. */
+  filled?: string[];
 }
 
 type Json = Record<string, unknown>;
@@ -330,7 +332,10 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   const asked = region === undefined ? undefined : { name: region, byEnv: text(cloud.region) === undefined };
   const { cloud: fromProfile, problems } = toCloud(profile, source, asked, fromVariables(env));
   if (problems.length > 0) return { issues: problems.map((message) => ({ path: at, message })), source };
-  const given = defined(fromProfile);
-  for (const [key, value] of Object.entries(given)) cloud[key] ??= value;
-  return { issues: [], source };
+  const filled = Object.entries(defined(fromProfile)).flatMap(([key, value]) => {
+    if (cloud[key] != null) return [];
+    cloud[key] = value;
+    return [key];
+  });
+  return { issues: [], source, filled };
 }

@@ -292,7 +292,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
     // Without the profile that failed, the endpoint it would have come with is missing too: noise.
     if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;
     const message = shown(path, issue.message);
-    if (profile.source !== undefined && startsWith(path, ['cloud', 'auth'])) {
+    if (profile.source !== undefined && path[0] === 'cloud' && profile.filled?.includes(String(path[1])) === true) {
       issues.push(issueAt(offsetOf(doc, path), path, `${message} (from ${profile.source})`));
       continue;
     }

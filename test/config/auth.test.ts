@@ -445,6 +445,15 @@ describe('clouds.yaml', () => {
     expect(problems(lines('cloud:', `  cloudsYaml: ${partial}`, '  cloud: p', '  projectId: p1'))).toEqual([
       `2:3 cloud.auth.identityEndpoint: expected an http:// or https:// URL, e.g. https://iam.eu-de.otc.t-systems.com/v3: its scheme is neither http nor https (from clouds.yaml ${partial}, cloud 'p')`,
     ]);
+    // Not only under cloud.auth: the watch file has no cloud.interface for the operator to look for.
+    const slips = file('slips.yaml', lines('clouds:', '  s:', '    auth: { auth_url: "https://k.test/v3", user_id: u, password: p, project_id: x }', '    interface: private'));
+    expect(problems(lines('cloud:', `  cloudsYaml: ${slips}`, '  cloud: s'))).toEqual([
+      `2:3 cloud.interface: unknown value 'private' (allowed: public, internal, admin) (from clouds.yaml ${slips}, cloud 's')`,
+    ]);
+    // One the watch file sets itself is its own.
+    expect(problems(lines('cloud:', `  cloudsYaml: ${slips}`, '  cloud: s', '  interface: privat'))).toEqual([
+      "4:14 cloud.interface: unknown value 'privat' (allowed: public, internal, admin)",
+    ]);
   });
 });
 
