@@ -63,9 +63,11 @@ export function settingFailure(code: string | undefined): 'certificate' | 'not_t
 
 /**
  * Failures before a connection was made (DNS, a refused connect, no route to the host or its network, as a
- * route or a VPN tunnel lost gives): whatever was to go over it never left.
+ * route or a VPN tunnel lost gives, a connect or TLS handshake that undici gave up at its connect timeout):
+ * whatever was to go over it never left. undici's connect timeout is the request's own (cloud.timeout), and
+ * on a loaded machine fires before the request's timer as often as after it.
  */
-const BEFORE_CONNECTING = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN']);
+const BEFORE_CONNECTING = new Set(['ENOTFOUND', 'EAI_AGAIN', 'ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EHOSTDOWN', 'UND_ERR_CONNECT_TIMEOUT']);
 
 /**
  * Whether the failure `code` came before anything was sent: before any connection was made, or in the TLS

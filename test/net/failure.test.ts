@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { describeNetworkFailure, settingFailure } from '../../src/net/failure.ts';
+import { describeNetworkFailure, nothingSent, settingFailure } from '../../src/net/failure.ts';
 
 describe('settingFailure', () => {
   it.each([
@@ -64,5 +64,18 @@ describe('describeNetworkFailure', () => {
     expect(describeNetworkFailure('ERR_SSL_WRONG_VERSION_NUMBER', 'hooks.example.com:8080')).toBe(
       'hooks.example.com:8080 does not answer TLS (ERR_SSL_WRONG_VERSION_NUMBER): a port without TLS, or the wrong port',
     );
+  });
+});
+
+describe('nothingSent', () => {
+  // Counted in no rate-limit window (src/cloud/exchange.ts): a black-holed cloud's connects, whichever of
+  // undici's connect timeout and the request's own timer fires first, filled an hour's window (`2/h`), and
+  // the next poll waited for it, the rest of the hour.
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT', 'ERR_SSL_WRONG_VERSION_NUMBER', 'CERT_HAS_EXPIRED'])('says nothing went before %s', (code) => {
+    expect(nothingSent(code)).toBe(true);
+  });
+
+  it.each(['ECONNRESET', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_SOCKET', 'ETIMEDOUT', undefined])('cannot say so of %s, which may come after the request went', (code) => {
+    expect(nothingSent(code)).toBe(false);
   });
 });
