@@ -174,7 +174,10 @@ const CLOUD_VARIABLES: Record<string, string> = { OS_INTERFACE: 'interface', OS_
 /** What the OS_* variables set, as profile keys, to lay over the profile. */
 function fromVariables(env: NodeJS.ProcessEnv): Json {
   const pick = (names: Record<string, string>) =>
-    Object.fromEntries(Object.entries(names).flatMap(([variable, key]) => (text(env[variable]) === undefined ? [] : [[key, text(env[variable])]])));
+    Object.fromEntries(Object.entries(names).flatMap(([variable, key]) => {
+      const value = text(env[variable]);
+      return value === undefined ? [] : [[key, value]];
+    }));
   return { ...pick(CLOUD_VARIABLES), auth: pick(AUTH_VARIABLES) };
 }
 
