@@ -434,7 +434,8 @@ function planMigration(
     destHost: migration.destHost,
     createdAt: firstStepAt,
     runningAt: steps[0]?.endAt ?? firstStepAt,
-    progress: MIGRATION_PROGRESS[type] ?? { created: 'accepted', running: 'running' },
+    // A type a script names beyond Nova's four goes as a live migration's record does.
+    progress: MIGRATION_PROGRESS[type] ?? MIGRATION_PROGRESS['live-migration']!,
     finalStatus,
     finalAt: settledAt + duration('migration.statusLagMs', migration.statusLagMs, 0),
     rolledBack: ROLLED_BACK.has(finalStatus),
