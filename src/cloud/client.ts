@@ -310,7 +310,11 @@ class HttpEcsClient implements EcsClient {
       this.#closed.abort(new DOMException('the ECS client was closed', 'AbortError'));
       if (this.#ownLimiter) this.#limiter.close();
       await this.#auth.close?.();
-      await this.#ownDispatcher?.close();
+      // Destroyed, not closed: every call was cancelled above, and a request cancelled before a connection
+      // took it stays in undici's queue until its connect ends (requestText.ts can abort it only once undici
+      // hands it over), which a peer that never answers the TLS handshake holds up for as long as undici's
+      // connect timeout runs: close() waited on it.
+      await this.#ownDispatcher?.destroy();
     })();
     return this.#closing;
   }
