@@ -21,7 +21,7 @@ export const MOCKING = [
 
 // A test's limit is room for a loaded machine, not a bound on what it proves (a passing test ends when it
 // is done): 20 s was outlived by tests that start daemons, at a load of 10.
-const shared = { testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' } as const;
+const shared = { setupFiles: 'test/undiciTimers.setup.ts', testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' } as const;
 
 export default defineConfig({
   test: {
