@@ -90,5 +90,5 @@ export function keptActions(setup: string): { copies: number; spilled: number; o
     const spilled = objects.filter((o) => edgesOf(o).some((e) => e.name === 'properties' && nodes[e.to + selfSize] > 16)).length;
     process.stdout.write(JSON.stringify({ copies, spilled, objects: objects.length, kept: kept.length, hostId }));
   `;
-  return JSON.parse(runIsolated(body, [], 30_000)) as { copies: number; spilled: number; objects: number; kept: number; hostId: string };
+  return JSON.parse(runIsolated(body)) as { copies: number; spilled: number; objects: number; kept: number; hostId: string };
 }
