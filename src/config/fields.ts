@@ -183,7 +183,18 @@ export function rateText({ count, perMs }: { count: number; perMs: number }): st
 export function cronExpression() {
   return z.string().superRefine((expression, ctx) => {
     const { valid, errors } = cron.validateDetailed(expression);
-    if (valid) return;
+    if (valid) {
+      if (!everFires(expression)) {
+        ctx.addIssue({
+          code: 'custom',
+          input: expression,
+          message:
+            `${quoted(expression)} never fires: no time in the next 100 years matches every field (node-cron takes a day only when ` +
+            'both day-of-month and day-of-week match it, where other crons take either); write one that does, e.g. "*/15 * * * * *"',
+        });
+      }
+      return;
+    }
     const reason = errors
       .map((e) => {
         if (e.field === 'expression') return e.message;
@@ -200,6 +211,24 @@ export function cronExpression() {
         `[second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
     });
   }).meta({ description: 'A node-cron expression: [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"' });
+}
+
+/**
+ * Whether node-cron finds a next time for a valid expression: it looks 100 years ahead, and one that matches
+ * none (`0 0 1 * 1#5`, the 1st of a month that is its fifth Monday) passes its validation yet throws when
+ * scheduled, at `run`'s start or at a reload. Asked in UTC: a day exists in every zone, and a schedule in
+ * UTC makes no Intl object in the bundle (scripts/bundleRules.ts).
+ */
+function everFires(expression: string): boolean {
+  const task = cron.createTask(expression, () => undefined, { timezone: 'UTC' });
+  try {
+    task.getNextRuns(1);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    void task.destroy();
+  }
 }
 
 // node-cron's nicknames, read as it reads them (trimmed, in any case): of these only @hourly names no hour.

@@ -536,6 +536,15 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
       `5:13 poll.schedule: '0 0 9 31 2,4 *' is not a cron expression (day-of-month '31' never comes in the months given): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
     ],
   },
+  // Valid to node-cron's own check, yet no time matches it: the daemon stopped at its start, or at a reload
+  // stopped polling while it said it kept the running configuration.
+  {
+    name: 'a cron expression that no time matches',
+    text: lines(...CLOUD, 'poll:', '  schedule: "0 0 1 * 1#5"'),
+    expected: [
+      `5:13 poll.schedule: '0 0 1 * 1#5' never fires: no time in the next 100 years matches every field (node-cron takes a day only when both day-of-month and day-of-week match it, where other crons take either); write one that does, e.g. "*/15 * * * * *"`,
+    ],
+  },
   {
     name: 'a cron expression with too many fields',
     text: lines(...CLOUD, 'poll:', '  schedule: "* * * * * * *"'),
