@@ -453,7 +453,15 @@ export class Daemon {
     );
     // A stop that came once they held the state lock (which a stop ends) while they read the state: the close
     // that follows is to find nothing begun, no pass and no delivery for its drain to cut off.
-    if (!this.#stop.signal.aborted) app.outbox.start(app.engine.start());
+    if (this.#stop.signal.aborted) return app;
+    try {
+      app.outbox.start(app.engine.start());
+    } catch (err) {
+      // Released as createApp releases parts that fail to start: kept, they would hold the state lock, and
+      // the running configuration the caller goes back to would wait for it, polling nothing, for good.
+      await app.close({ drainMs: 0 }).catch((closeErr: unknown) => this.#log.error({ err: closeErr }, 'error while releasing after a failed start'));
+      throw err;
+    }
     return app;
   }
 

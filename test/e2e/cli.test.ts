@@ -13,6 +13,7 @@ import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { waitUntil } from '../eventually.ts';
+import { cronZone } from '../../src/watch/cronZone.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
 vi.mock('../../src/cli/daemonV8.ts', async (original) => (await import('./inProcessV8.ts')).inTestProcess(await original()));
@@ -1264,6 +1265,36 @@ describe.concurrent('hostile files and signals', () => {
     expect(r.code).toBe(0);
     expect(h.hooks.received).toHaveLength(3);
     expect(new Set(h.hooks.received.map((hook) => hook.headers['webhook-id'])).size).toBe(3);
+  });
+});
+
+// Not side by side with others: it sets the process's zone, which node-cron reads a schedule in.
+describe('run: a reload to a schedule node-cron finds no time for in its zone', () => {
+  it('goes back to the running schedule and polls on, not stalled behind the state lock that the parts that failed to start still held', async ({ h }) => {
+    const zone = process.env['TZ'];
+    process.env['TZ'] = 'Europe/Berlin';
+    try {
+      const first = quickAction();
+      h.simulator.addAction(first);
+      const path = await h.writeConfig(h.yaml([first]));
+      await whileRunning(h, path, async () => {
+        await waitUntil(() => h.hooks.received.length === 1);
+        // 02:30 on the last Sunday of March: the hour Berlin skips for summer time, so never in its zone;
+        // valid (it comes in UTC), and node-cron throws at its start.
+        await writeFile(path, h.yaml([first], { poll: '  schedule: "0 30 2 25-31 3 0"\n  retries: 3' }));
+        await waitUntil(() => h.logs.text.includes('the reloaded watch file cannot be started; keeping the running configuration'), 8000);
+        const second = quickAction();
+        h.simulator.addAction(second);
+        await writeFile(path, h.yaml([first, second]));
+        await waitUntil(() => h.hooks.received.length === 2, 15_000);
+      });
+      expect(h.logs.text).not.toContain('the state file is locked by pid');
+    } finally {
+      // The zone put back as the daemon's schedule found it (cronZone.ts keeps the one it replaced with UTC).
+      cronZone('0 0 0 * * *');
+      if (zone === undefined) delete process.env['TZ'];
+      else process.env['TZ'] = zone;
+    }
   });
 });
 
