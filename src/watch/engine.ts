@@ -25,6 +25,7 @@ import { PassOverrun } from './overrun.ts';
 import { CLOCK_CHECK_MS, CLOCK_STEP_MS, type BootClock } from './clockSteps.ts';
 import { HostClock } from './hostClock.ts';
 import { cronZone } from './cronZone.ts';
+import { quoted } from '../text/clipped.ts';
 import { stuckLoop } from './stuck.ts';
 import { PollFailures, type PollErrorKind } from './pollFailures.ts';
 import type { TrackSpec } from '../config/schema.ts';
@@ -283,12 +284,21 @@ export class WatchEngine {
   }
 
   #schedule(pass: () => unknown): ScheduledTask {
-    const task = cron.schedule(this.#o.poll.schedule, pass, {
-      name: 'ecs-action-watch poll',
-      noOverlap: true,
-      logger: cronLogger(this.#o.logger),
-      timezone: cronZone(this.#o.poll.schedule),
-    });
+    const { schedule } = this.#o.poll;
+    const timezone = cronZone(schedule);
+    let task: ScheduledTask;
+    try {
+      task = cron.schedule(schedule, pass, { name: 'ecs-action-watch poll', noOverlap: true, logger: cronLogger(this.#o.logger), timezone });
+    } catch (err) {
+      // The file's check asks node-cron in UTC: a schedule that names only times its zone skips (02:30 on the
+      // last Sunday of March in Europe/Berlin) is valid there and fails here, which node-cron says without
+      // naming the setting or the zone.
+      throw new Error(
+        `poll.schedule ${quoted(schedule)} has no time in ${timezone}, the zone it is read in, within 100 years (node-cron: ${(err as Error).message}): ` +
+          'write one that names a time the zone has, or run the daemon with TZ=UTC and write the hours in UTC',
+        { cause: err },
+      );
+    }
     task.on('execution:overlap', () => this.#overrun.skipped());
     // Handled here, node-cron's own warning is not given: it would blame the event loop for each tick a step of the clock passed over.
     task.on('execution:missed', () => {

@@ -1270,7 +1270,7 @@ describe.concurrent('hostile files and signals', () => {
 
 // Not side by side with others: it sets the process's zone, which node-cron reads a schedule in.
 describe('run: a reload to a schedule node-cron finds no time for in its zone', () => {
-  it('goes back to the running schedule and polls on, not stalled behind the state lock that the parts that failed to start still held', async ({ h }) => {
+  it('goes back to the running schedule and polls on, not stalled behind the state lock that the parts that failed to start still held, and names the setting and the zone', async ({ h }) => {
     const zone = process.env['TZ'];
     process.env['TZ'] = 'Europe/Berlin';
     try {
@@ -1289,6 +1289,10 @@ describe('run: a reload to a schedule node-cron finds no time for in its zone', 
         await waitUntil(() => h.hooks.received.length === 2, 15_000);
       });
       expect(h.logs.text).not.toContain('the state file is locked by pid');
+      expect(h.logs.text).toContain(
+        "poll.schedule '0 30 2 25-31 3 0' has no time in Europe/Berlin, the zone it is read in, within 100 years (node-cron: Could not find next matching date within reasonable time range): " +
+          'write one that names a time the zone has, or run the daemon with TZ=UTC and write the hours in UTC',
+      );
     } finally {
       // The zone put back as the daemon's schedule found it (cronZone.ts keeps the one it replaced with UTC).
       cronZone('0 0 0 * * *');
