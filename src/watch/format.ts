@@ -8,7 +8,8 @@ export function formatDuration(ms: number): string {
     const s = totalSeconds % 60;
     return `${Math.floor(totalSeconds / 60)} min${s ? ` ${s} s` : ''}`;
   }
-  const totalMinutes = Math.round(totalSeconds / 60);
+  // From the milliseconds, not from the seconds already rounded: 1 h 0 min 29.5 s is 1 h, not 1 h 1 min.
+  const totalMinutes = Math.round(ms / 60_000);
   const m = totalMinutes % 60;
   return `${Math.floor(totalMinutes / 60)} h${m ? ` ${m} min` : ''}`;
 }

@@ -18,4 +18,11 @@ describe('formatDuration', () => {
     expect(formatDuration(59_960)).toBe('1 min');
     expect(formatDuration(59_940)).toBe('59.9 s');
   });
+
+  // Rounded twice, to seconds and then to minutes, half a minute less half a second read as a minute more.
+  it('rounds a duration in hours once, to the nearest minute', () => {
+    expect(formatDuration(3_600_000 + 29_500)).toBe('1 h');
+    expect(formatDuration(3_600_000 + 30_000)).toBe('1 h 1 min');
+    expect(formatDuration(2 * 3_600_000 + 89_500)).toBe('2 h 1 min');
+  });
 });
