@@ -297,6 +297,18 @@ describe('password auth', () => {
     expect(await token(strategy)).toBe(sim.issuedTokens[0]);
   });
 
+  it('says a refusal\'s wait as the other waits are said: to the second under an hour, when its Retry-After asks for more than the backoff', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const identityEndpoint = await identityService((_req, res) => {
+      res.writeHead(401, { 'content-type': 'application/json', 'retry-after': '330' }).end('{"error": {"code": 401, "title": "Unauthorized", "message": "locked for a while"}}');
+    });
+    const { strategy, lines } = auth({ identityEndpoint });
+    await failure(strategy.headers(REQUEST, undefined));
+    expect(lines.filter((l) => l.level === 50)).toEqual([
+      expect.objectContaining({ msg: 'the identity service refused the credentials; next attempt in 5 min 30 s or when the password changes', retryInMs: 330_000 }),
+    ]);
+  });
+
   it("tries again within the backoff's longest wait however long a 429's Retry-After asks: a day, or more than a number holds", async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     // 400 digits read as Infinity, which put the next login off for good.

@@ -9,6 +9,7 @@ import type { AuthDeps, AuthStrategy } from '../types.ts';
 import type { PasswordAuthConfig } from './config.ts';
 import { describeUser, tokenLifetime, TokenDocumentSchema, tokenRequestBody, tokensUrl } from './keystone.ts';
 import { credentialsDigest, doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
+import { formatDuration } from '../../../watch/format.ts';
 
 /**
  * A token is renewed once this share of its lifetime is left: 6 h of a 24 h token (so an identity outage
@@ -80,10 +81,6 @@ function backoff(error: ApiError, attempts: number): number {
  */
 function passed(since: Start, ms: number): boolean {
   return performance.now() - since.mono >= ms || Date.now() - since.wall >= ms;
-}
-
-function inWords(ms: number): string {
-  return ms >= 60_000 ? `${Math.round(ms / 60_000)} min` : `${Math.round(ms / 1000)} s`;
 }
 
 /**
@@ -243,7 +240,7 @@ class PasswordAuth implements AuthStrategy {
       const lasting = refused ? 'the identity service refused the credentials' : NEEDS_SOMEONE[err.kind];
       this.#log[lasting === undefined ? 'warn' : 'error'](
         { error: err.message, attempt: attempts, retryInMs: delay },
-        `${lasting ?? 'the identity service failed'}; next attempt in ${inWords(delay)}${refused ? ' or when the password changes' : ''}`,
+        `${lasting ?? 'the identity service failed'}; next attempt in ${formatDuration(delay)}${refused ? ' or when the password changes' : ''}`,
       );
       throw err;
     }
