@@ -2,7 +2,7 @@ import type { Logger } from '../observability/logger.ts';
 import { dictionary } from '../data/dictionary.ts';
 import { digestDeliveryId, pendingDelivery, watchOf } from '../delivery/notification.ts';
 import type { Notifier } from '../notify/types.ts';
-import { isBatchExpired } from '../state/retention.ts';
+import { digestsKept, isBatchExpired } from '../state/retention.ts';
 import type { StateStore } from '../state/store.ts';
 import type { DigestMember, DigestRecord, WatchRecord } from '../state/types.ts';
 import { kindOf } from '../watch/kinds/index.ts';
@@ -52,11 +52,21 @@ export class BatchDigests {
 
   /**
    * Forgets batches not in `labelsInFile` (the file's, and those records kept name), once settled for
-   * `retentionMs`, counted from no earlier than `from` (see isBatchExpired).
+   * `retentionMs`, counted from no earlier than `from` (see isBatchExpired); of the others, the digests of
+   * earlier rounds whose watches are all forgotten (digestsKept).
    */
   prune(labelsInFile: ReadonlySet<string>, now: number, from = -Infinity): void {
-    for (const batch of this.#o.store.batches()) {
-      if (!labelsInFile.has(batch.label) && isBatchExpired(batch, now, this.#o.retentionMs, from)) this.#o.store.deleteBatch(batch.label);
+    const { store, retentionMs } = this.#o;
+    for (const batch of store.batches()) {
+      if (!labelsInFile.has(batch.label)) {
+        if (isBatchExpired(batch, now, retentionMs, from)) store.deleteBatch(batch.label);
+        continue;
+      }
+      const kept = digestsKept(batch, (key) => store.get(key) !== undefined, now, retentionMs, from);
+      if (kept.length === batch.digests.length) continue;
+      // In place: the deliveries the outbox holds name this record.
+      batch.digests = kept;
+      store.touchBatch(batch.label);
     }
   }
 

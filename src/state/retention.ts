@@ -1,4 +1,4 @@
-import type { BatchRecord, DeliveryRecord, WatchRecord } from './types.ts';
+import type { BatchRecord, DeliveryRecord, DigestRecord, WatchRecord } from './types.ts';
 
 /**
  * Whether a record may be forgotten: its watch is finished, every notification (its verdict's and its
@@ -36,6 +36,36 @@ export function lastDigestAt(batch: BatchRecord | undefined): number {
   const last = batch?.digests.at(-1);
   if (batch === undefined || last === undefined) return -Infinity;
   return settledAt(Date.parse(last.detectedAt), batch.digests.flatMap((d) => Object.values(d.deliveries)));
+}
+
+/**
+ * For each watch the batch's digests report, when the last of those was recorded or settled; Infinity while
+ * one is owed. A label used again run after run has a digest within every retention: counted from its newest,
+ * no watch it ever reported would be forgotten.
+ */
+export function reportedAt(batch: BatchRecord | undefined): Map<string, number> {
+  const at = new Map<string, number>();
+  for (const digest of batch?.digests ?? []) {
+    const told = digestSettledAt(digest);
+    for (const { key } of digest.members) at.set(key, Math.max(at.get(key) ?? -Infinity, told));
+  }
+  return at;
+}
+
+/**
+ * The batch's digests that are still needed: those of its last round that a final digest reported and after,
+ * for the next round's number; every other one that a record kept reports (it tells that the watch was
+ * reported), or that was settled less than `retentionMs` ago (counted from no earlier than `from`); and
+ * those of a round with a digest still owed (a partial one is not sent once its round's final is recorded).
+ */
+export function digestsKept(batch: BatchRecord, recorded: (key: string) => boolean, now: number, retentionMs: number, from = -Infinity): DigestRecord[] {
+  const lastRound = Math.max(0, ...batch.digests.filter((d) => d.final).map((d) => d.round));
+  const owed = new Set(batch.digests.filter((d) => digestSettledAt(d) === Infinity).map((d) => d.round));
+  return batch.digests.filter((d) => d.round >= lastRound || owed.has(d.round) || now - Math.max(digestSettledAt(d), from) < retentionMs || d.members.some((m) => recorded(m.key)));
+}
+
+function digestSettledAt(digest: DigestRecord): number {
+  return settledAt(Date.parse(digest.detectedAt), Object.values(digest.deliveries));
 }
 
 function settledSince(since: number, deliveries: DeliveryRecord[], now: number, retentionMs: number): boolean {

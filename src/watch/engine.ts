@@ -13,7 +13,7 @@ import type { Notifier } from '../notify/types.ts';
 import { deliveryId, pendingDelivery } from '../delivery/notification.ts';
 import { dictionary } from '../data/dictionary.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
-import { isExpired, lastDigestAt } from '../state/retention.ts';
+import { isExpired, reportedAt } from '../state/retention.ts';
 import { keepChanges } from '../state/keepChanges.ts';
 import type { WarnAfterTable } from '../config/warnAfter.ts';
 import { BatchDigests } from '../batch/digests.ts';
@@ -657,18 +657,19 @@ export class WatchEngine {
     // label, would otherwise be taken for one that left before the digest, and be notified on its own.
     let named: Set<string> | undefined;
     // A watch of a batch is told in its digest, which may come long after its verdict: the retention counts
-    // from that too (else one added back, without its label, is notified again), and never ends while a
-    // digest is owed, which reads the records of its watches (lastDigestAt: Infinity). Worked out once a batch.
-    const toldAt = new Map<string, number>();
-    const digestAt = (label: string): number => {
+    // from the last digest that reported it (else one added back, without its label, is notified again), and
+    // never ends while such a digest is owed, which reads its record (reportedAt: Infinity). Not from the
+    // batch's newest: a label used again run after run would keep every watch it ever had. Worked out once a batch.
+    const toldAt = new Map<string, Map<string, number>>();
+    const digestAt = (label: string, key: string): number => {
       let at = toldAt.get(label);
-      if (at === undefined) toldAt.set(label, (at = lastDigestAt(this.#o.store.getBatch(label))));
-      return at;
+      if (at === undefined) toldAt.set(label, (at = reportedAt(this.#o.store.getBatch(label))));
+      return at.get(key) ?? -Infinity;
     };
     for (const [key, record] of this.#o.store.records()) {
       // Auto-tracking's watches are polled until their outcome, in the file or not (discoveredTargets).
       const polled = inFile.has(key) || (record.verdict === null && 'discovered' in record && record.discovered !== undefined);
-      const kept = polled || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch)) : surely);
+      const kept = polled || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch, key)) : surely);
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;

@@ -199,6 +199,34 @@ describe('batch digests', () => {
     expect(env.h.mail.received).toHaveLength(1);
   });
 
+  // A label used again run after run (a nightly job that lists tonight's watches under `batch: nightly` and
+  // takes out last night's) is in the file for good, and has a digest within every state.retention. Counted
+  // from the batch's newest digest, the records of every watch it ever reported, and those digests, stayed
+  // in the state for as long as the daemon ran, one run more at each.
+  it("forgets a label's earlier runs state.retention after the digest that reported them, while later runs go on under it", async () => {
+    const withRetention = (yaml: string) => yaml.replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1d');
+    const runs = Array.from({ length: 8 }, () => quickAction());
+    for (const s of runs) env.h.simulator.addAction(s);
+    const nightly = (s: ActionScript & { requestId: string }) => entry(s, 'nightly', '    batch: nightly');
+    const app = await env.h.app(withRetention(env.h.yaml([nightly(runs[0]!)])));
+    await advance(app, 2000);
+    for (const run of runs.slice(1)) {
+      vi.setSystemTime(Date.now() + 10 * 3600_000);
+      reload(app, withRetention(env.h.yaml([nightly(run)])));
+      await advance(app, 2000);
+    }
+    expect(delivered('ecs.batch.finished').map((b) => b.watches!.map((w) => w.watch.requestId))).toEqual(runs.map((s) => [s.requestId]));
+    // Reported more than a day ago: the first five runs are forgotten, with their digests.
+    const keys = app.store.entries().map(([key]) => key);
+    expect(keys.sort()).toEqual(runs.slice(5).map((s) => watchKey(s)).sort());
+    expect(app.store.getBatch('nightly')!.digests.map((d) => d.round)).toEqual([6, 7, 8]);
+
+    // The first run's watch listed again under the label: tracked afresh, and reported in a round of its own.
+    reload(app, withRetention(env.h.yaml([nightly(runs[0]!)])));
+    await advance(app, 2000);
+    expect(delivered('ecs.batch.finished').at(-1)).toMatchObject({ round: 9, watches: [{ watch: { requestId: runs[0]!.requestId } }] });
+  });
+
   it('sends no second notification of a watch notified on its own that joins a batch and leaves it before the digest', async () => {
     const [alone, running] = [quickAction(), stuckReboot()];
     for (const s of [alone, running]) env.h.simulator.addAction(s);

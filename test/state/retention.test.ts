@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isBatchExpired, isExpired, lastDigestAt } from '../../src/state/retention.ts';
+import { digestsKept, isBatchExpired, isExpired, lastDigestAt, reportedAt } from '../../src/state/retention.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import type { DeliveryRecord, WatchRecord } from '../../src/state/types.ts';
 
@@ -64,5 +64,30 @@ describe('isBatchExpired', () => {
 
   it('never while a digest is owed', () => {
     expect(isBatchExpired({ label: 'fleet', digests: [digest([['chat', delivery('pending', T)]])] }, T + 100 * DAY, 7 * DAY)).toBe(false);
+  });
+});
+
+// A label used run after run: each watch counts from the digests that reported it, not the batch's newest.
+describe('reportedAt and digestsKept', () => {
+  const member = (key: string) => ({ key, watch: { name: key, projectId: 'p', serverId: 's', requestId: key }, outcome: 'success' as const, reason: '', detectedAt: null });
+  const digest = (round: number, keys: string[], status: DeliveryRecord['status'], at: number, final = true) => ({
+    round, final, detectedAt: new Date(at).toISOString(), members: keys.map(member), deliveries: dictionary([['chat', delivery(status, at + 1000)]]),
+  });
+
+  it('tells when the last digest that reported each watch was settled, Infinity while one is owed', () => {
+    const batch = { label: 'nightly', digests: [digest(1, ['a'], 'delivered', T), digest(2, ['b'], 'delivered', T + DAY), digest(3, ['a', 'c'], 'pending', T + 2 * DAY)] };
+    expect(Object.fromEntries(reportedAt(batch))).toEqual({ a: Infinity, b: T + DAY + 1000, c: Infinity });
+  });
+
+  it("keeps the last final round and after, those a record kept reports, a round with a digest owed, and those settled within the retention", () => {
+    const batch = {
+      label: 'nightly',
+      digests: [
+        digest(1, ['a'], 'delivered', T), digest(2, ['b'], 'delivered', T), digest(3, ['c'], 'pending', T, false), digest(3, ['c'], 'delivered', T),
+        digest(4, ['d'], 'delivered', T + 6 * DAY), digest(5, ['e'], 'delivered', T), digest(6, ['f'], 'delivered', T, false),
+      ],
+    };
+    const kept = digestsKept(batch, (key) => key === 'b', T + 8 * DAY, 7 * DAY);
+    expect(kept.map((d) => `${d.round}${d.final ? '' : ' partial'}`)).toEqual(['2', '3 partial', '3', '4', '5', '6 partial']);
   });
 });
