@@ -18,9 +18,10 @@ export type FaultSpec =
   | { readonly kind: 'rate-limited'; readonly retryAfterSeconds: number; readonly asDate?: boolean }
   /**
    * 429 from Huawei Cloud's API gateway when a throttling threshold is reached (`APIGW.0308`), without
-   * `Retry-After`: the gateway leaves the pause to the client.
+   * `Retry-After`: the gateway leaves the pause to the client. `status`: the one it comes with instead of 429
+   * (the code is what tells a throttle, whatever the status).
    */
-  | { readonly kind: 'gateway-throttled' }
+  | { readonly kind: 'gateway-throttled'; readonly status?: number }
   /** 200, `content-type: application/json`, and a body that is not JSON (default: a cut-off document). */
   | { readonly kind: 'garbage'; readonly body?: string }
   /** Waits `delayMs` and then answers normally; the simulator's close() ends the wait. */
@@ -168,7 +169,7 @@ export function faultEffect(spec: FaultSpec, route: Route, cloudNow: number): Fa
     case 'gateway-forbidden':
       return gatewayError(403, 'APIGW.0302', 'The IAM user is not authorized to access the API');
     case 'gateway-throttled':
-      return gatewayError(429, 'APIGW.0308', 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second');
+      return gatewayError(spec.status ?? 429, 'APIGW.0308', 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second');
     case 'firewall-refused':
       return {
         type: 'answer',

@@ -14,6 +14,7 @@ import { RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import { createEcsClient, type EcsClient } from '../../../src/cloud/client.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import type { FaultSpec } from '../../../src/simulator/faults.ts';
 import type { AuthConfig } from '../../../src/config/schema.ts';
 import type { MockInterceptor } from 'undici/types/mock-interceptor.js';
 import type { Logger } from '../../../src/observability/logger.ts';
@@ -290,6 +291,37 @@ describe('an ECS client with AK/SK', () => {
       expect(refused[0]).toMatch(/"level":50,.*→ 401 /);
       expect(raw.join('\n')).not.toContain(wrong);
     }, { logger });
+  });
+
+  /**
+   * A refused key, then its probe 5 min later answered with `fault`, which the gateway answers without
+   * judging the signature; then 8 reads at once. The key is still refused: one probe at a time goes.
+   */
+  async function probeUnjudged(fault: FaultSpec): Promise<void> {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
+    const { logger, lines, raw } = captureLogger();
+    await withClient(sim, dir, { type: 'aksk', accessKey: AK, secretKey: 'not-the-secret-key' }, async (client, ref) => {
+      await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized', status: 401 });
+      vi.advanceTimersByTime(5 * 60_000);
+      sim.injectFault(fault, { route: 'server' });
+      await expect(client.getServer(ref)).rejects.toMatchObject({ status: 403 });
+      // The next pass, once the pause and the lowered rate the throttle left are over (performance.now() is the limiter's clock).
+      vi.advanceTimersByTime(10 * 60_000);
+      // Bounded: reads let go past the throttle would wait at the rate limiter, whose clock is held still here.
+      const bound = AbortSignal.timeout(10_000);
+      await Promise.allSettled(Array.from({ length: 8 }, () => client.getServer(ref, bound)));
+      // Each read let go would have been refused, more than five in a row: the gateway locks the key.
+      expect(sim.requests.map((r) => r.status)).toEqual([401, 403, 401]);
+      expect(raw.filter((l) => l.includes('accepts the access key again'))).toEqual([]);
+      // The second refusal in a row, held back for twice as long.
+      expect(lines.filter((l) => String(l['msg']).startsWith('the gateway refused the access key')).map((l) => l['attempt'])).toEqual([1, 2]);
+    }, { logger });
+  }
+
+  it("keeps holding back after a probe the gateway throttled (APIGW.0308 with a 403): it judged no signature, and says no key accepted", async () => {
+    await probeUnjudged({ kind: 'gateway-throttled', status: 403 });
   });
 
   it('takes a refusal that would come only after cloud.timeout for a request that timed out, not for a refused key: nothing held back, nothing said refused', async () => {

@@ -1,6 +1,6 @@
 import { Credential } from '../credential.ts';
 import { CLOCKS_APART_MS } from '../../cloudClock.ts';
-import type { ApiError } from '../../ApiError.ts';
+import type { ApiError, ApiErrorKind } from '../../ApiError.ts';
 import { httpError, isSuccess, type Answer } from '../../exchange.ts';
 import { untilAborted } from '../../../lifecycle/abort.ts';
 import { formatDuration } from '../../../watch/format.ts';
@@ -22,16 +22,21 @@ const SIGNATURE_WINDOW_MS = 15 * 60_000;
 /** The gateway locks a key once more than this many signatures in a row were refused. */
 const REFUSALS_BEFORE_LOCK = 5;
 
-/** Answers to a request the gateway may not have checked: a throttle (429, APIGW.0308), a timeout. */
-const UNCHECKED = new Set([408, 429]);
+/**
+ * Answers to a request the gateway may not have checked: a throttle (429, or APIGW.0308 with whatever
+ * status), a timeout. Told by the answer's kind, not its status: the gateway's throttle comes as a 403 too.
+ */
+const UNCHECKED = new Set<ApiErrorKind>(['rate_limited', 'timeout']);
 
 /**
  * Whether an answer shows the signature accepted: a success, or the API's own refusal past the gateway (a
  * 403 of its policy, a 404). Not its refusal (401, APIGW.0301, a locked key's too), a request it may not
  * have checked, a 5xx from it or past it, nor a redirect (something in front of it).
  */
-function pastTheGateway(status: number): boolean {
-  return isSuccess(status) || (status >= 400 && status < 500 && status !== 401 && !UNCHECKED.has(status));
+function pastTheGateway(answer: Answer): boolean {
+  const { status } = answer;
+  if (isSuccess(status)) return true;
+  return status >= 400 && status < 500 && status !== 401 && !UNCHECKED.has(httpError(answer).kind);
 }
 
 /** The signature's refusal, and requests held back since. */
@@ -177,7 +182,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
           refused(answer, sentVersion, probed);
           // Its retry is no probe: the hold it made stands.
           probed = undefined;
-        } else if (pastTheGateway(answer.status)) {
+        } else if (pastTheGateway(answer)) {
           passed();
         }
       },
