@@ -324,6 +324,10 @@ describe('an ECS client with AK/SK', () => {
     await probeUnjudged({ kind: 'gateway-throttled', status: 403 });
   });
 
+  it('keeps holding back after a probe a firewall in front of the gateway refused with its HTML page: the gateway judged no signature, and says no key accepted', async () => {
+    await probeUnjudged({ kind: 'firewall-refused' });
+  });
+
   it('takes a refusal that would come only after cloud.timeout for a request that timed out, not for a refused key: nothing held back, nothing said refused', async () => {
     const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
     sim.injectFault({ kind: 'slow', delayMs: 5000 }, { route: 'server' });

@@ -24,9 +24,10 @@ const REFUSALS_BEFORE_LOCK = 5;
 
 /**
  * Answers to a request the gateway may not have checked: a throttle (429, or APIGW.0308 with whatever
- * status), a timeout. Told by the answer's kind, not its status: the gateway's throttle comes as a 403 too.
+ * status), a timeout, an HTML page refusing it (a firewall or proxy in front of the gateway, which the
+ * request never reached). Told by the answer's kind, not its status: each may come as a 403.
  */
-const UNCHECKED = new Set<ApiErrorKind>(['rate_limited', 'timeout']);
+const UNCHECKED = new Set<ApiErrorKind>(['rate_limited', 'timeout', 'gateway']);
 
 /**
  * Whether an answer shows the signature accepted: a success, or the API's own refusal past the gateway (a
