@@ -582,6 +582,9 @@ function discoveryAdvice(err: unknown, versionDocument: string | undefined): str
   if (!(err instanceof ApiError) || err.status === undefined) return '';
   if (err.kind === 'unauthorized' || err.kind === 'forbidden') return ' (check cloud.auth: the credentials were refused)';
   if (err.url !== versionDocument) return '';
+  // An endpoint written http:// whose gateway sends it to https://: a fixed microversion would have every
+  // poll sent there and redirected in turn.
+  if (err.kind === 'redirect') return ' (the endpoint sends the request elsewhere: check cloud.endpoint)';
   if (err.kind === 'rate_limited') return ' (the cloud throttles requests: set poll.rateLimit below its quota, or lower poll.concurrency)';
   return ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)';
 }

@@ -42,6 +42,10 @@ beforeAll(async () => {
       case `${BASE}/os-instance-actions/moved`:
         res.writeHead(301, { location: `https://ecs.example.com${BASE}/os-instance-actions/moved?x=1` });
         return res.end();
+      // An endpoint written http:// whose gateway sends every request to https://, the version document first.
+      case '/moved/v2.1/':
+        res.writeHead(301, { location: 'https://ecs.example.com/v2.1/' });
+        return res.end();
       // A gateway that quotes the request it refused, credentials and all.
       case `${BASE}/os-instance-actions/echo-error`:
         return json(400, JSON.stringify({ badRequest: { code: 400, message: `bad request: X-Auth-Token ${String(req.headers['x-auth-token'])}` } }));
@@ -88,6 +92,20 @@ describe('a redirect', () => {
   it('is not followed, and the error says where it points', async () => {
     const err = await apiError(client(origin, 2000).getInstanceAction({ projectId: 'p1', serverId: 's1', requestId: 'moved' }));
     expect(err.message).toBe(`GET ${origin}${BASE}/os-instance-actions/moved → 301 Moved Permanently: redirects to https://ecs.example.com${BASE}/os-instance-actions/moved (not followed; if that is the endpoint meant, put it in the configuration)`);
+  });
+});
+
+describe('a redirect of the version document', () => {
+  it('has the log point at cloud.endpoint, as the error does, not at a fixed microversion', async () => {
+    const { logger, lines } = captureLogger();
+    const c = createEcsClient(cloudConfig({ endpoint: `${origin}/moved`, microversion: 'auto' }), { logger });
+    clients.push(c);
+    await expect(c.microversion()).rejects.toMatchObject({ kind: 'redirect', status: 301 });
+    const failed = lines.filter((l) => String(l['msg']).startsWith('compute microversion discovery failed'));
+    expect(failed.map((l) => [l['msg'], l['error']])).toEqual([[
+      'compute microversion discovery failed; no request goes out without a version header until it succeeds (the endpoint sends the request elsewhere: check cloud.endpoint)',
+      `GET ${origin}/moved/v2.1/ → 301 Moved Permanently: redirects to https://ecs.example.com/v2.1/ (not followed; if that is the endpoint meant, put it in the configuration)`,
+    ]]);
   });
 });
 
