@@ -327,6 +327,20 @@ export function serverId() {
   });
 }
 
+/** What a project id's character may be: anything but a space of any kind (a no-break space too) or a control character. */
+const PROJECT_ID_CHARACTER = /[^\s\p{Cc}]/u;
+
+/**
+ * A project's id, as a URL's path and AK/SK's signed X-Project-Id carry it: Nova's and Huawei's are 32 hex
+ * digits. A space copied along from a web console (a no-break space there) is said here, at its line:
+ * sent, the cloud's refusal of every poll would blame the project or, with AK/SK, the access key.
+ */
+export function projectId() {
+  return z.string().min(1).refine((id) => [...id].every((c) => PROJECT_ID_CHARACTER.test(c)), {
+    error: (iss) => `expected a project id without spaces or control characters, e.g. 89655fe61c4c4a08b9f3e7f9095441b8${strayCharacter(iss.input, PROJECT_ID_CHARACTER)}`,
+  });
+}
+
 /**
  * Which character of an id `character` (what one of its characters may be) does not take, and where, as
  * the end of a message: a space copied along, a `_`, a line end, which the id's text does not show.

@@ -10,7 +10,7 @@ import { endpointProjectId } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
-import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, rateLimit, serverId, strayCharacter, strict } from './fields.ts';
+import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, projectId, rateLimit, serverId, strayCharacter, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
 import { formatDuration } from '../watch/format.ts';
@@ -63,7 +63,7 @@ const MICROVERSION = /^(auto|2\.\d+)$/;
 const CloudSchema = strict({
   /** Absent: taken from the token's catalog, with an auth method that has one. */
   endpoint: httpUrl('https://ecs.eu-de.otc.t-systems.com', { bare: true }).optional(),
-  projectId: z.string().min(1).optional(),
+  projectId: projectId().optional(),
   /** An OpenStack clouds.yaml and the cloud in it; applied by ./cloudsYaml.ts before this schema. */
   cloudsYaml: z.string().min(1).optional(),
   cloud: z.string().min(1).optional(),
@@ -140,7 +140,7 @@ const DeliverySchema = strict({
 /** What every kind of watch accepts besides what names the thing it follows. */
 const watchSettings = {
   name: z.string().min(1).optional(),
-  projectId: z.string().min(1).optional(),
+  projectId: projectId().optional(),
   /** Absent: every notifier. */
   notify: z.array(z.string()).optional(),
   /** Absent: poll.deadline. */
@@ -185,7 +185,7 @@ const TrackSchema = strict({
   project: z
     .literal('all', { error: (iss) => `${shown(iss.input)} is not a project to track: write project: all for every server of the project (projectId names which), or list servers:` })
     .optional(),
-  projectId: z.string().min(1).optional(),
+  projectId: projectId().optional(),
   /** Absent: every action. Nova's names: resize, live-migration, rebuild, reboot, create, delete... */
   actions: z.array(z.string().min(1)).min(1).optional(),
   /** Absent: every notifier. */
