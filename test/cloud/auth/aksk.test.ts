@@ -276,6 +276,24 @@ describe('an ECS client with AK/SK', () => {
     });
   });
 
+  it('says no key refused when the retry with the key pair rotated in its files since the last look is accepted', async () => {
+    vi.useFakeTimers({ toFake: ['performance'] });
+    const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
+    const sim = await startSimulator({ aksk: { accessKey: 'NEWACCESSKEY', secretKey: 'new-secret' } });
+    await writeFile(join(dir, 'ak'), 'OLDACCESSKEY\n');
+    await writeFile(join(dir, 'sk'), 'old-secret\n');
+    const { logger, raw } = captureLogger();
+    await withClient(sim, dir, { type: 'aksk', accessKeyFile: join(dir, 'ak'), secretKeyFile: join(dir, 'sk') }, async (client, ref) => {
+      await writeFile(join(dir, 'ak'), 'NEWACCESSKEY\n');
+      await writeFile(join(dir, 'sk'), 'new-secret\n');
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
+      expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
+      expect(sim.requests.map((r) => r.status)).toEqual([401, 200, 200]);
+      // Nothing was held back: an error that none goes out for 5 min would page someone for nothing.
+      expect(raw.filter((l) => /the gateway (refused|accepts) the access key/.test(l))).toEqual([]);
+    }, { logger });
+  });
+
   it('holds reads back after a 401 whose body broke off, as after a whole one: its status was read, and a retry would be one more refusal in a row', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
     const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });

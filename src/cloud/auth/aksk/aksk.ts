@@ -52,6 +52,11 @@ interface Hold {
   version: number;
   /** Ends with the request out to try again (the probe): the others wait for it, to go or be held back. */
   probe: Promise<void> | undefined;
+  /**
+   * The refusal's words, until it is said (at the end of the request refused): its retry with credentials
+   * rotated in their files since may be accepted, and nothing was then held back for long.
+   */
+  unsaid: string | undefined;
 }
 
 /** The time an X-Sdk-Date (`20261202T055000Z`) names, epoch ms; NaN for another form. */
@@ -108,31 +113,40 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   /** Each credential's value, read again where its file changed: access key, secret key, security token. */
   const values = () => Promise.all(credentials.map((c) => c.value()));
 
-  /** A refused answer to a request let go with the credentials of `sentVersion`, as the probe of `probed` if any. */
-  function refused(answer: Answer, sentVersion: number, probed: Hold | undefined): void {
+  /** A refused answer to a request let go with the credentials of `sentVersion`, as the probe of `probed` if any; the hold it made. */
+  function refused(answer: Answer, sentVersion: number, probed: Hold | undefined): Hold | undefined {
     const current = hold;
     // Sent before the hold began, or a retry: the hold stands, though a retry with newer credentials had them refused too.
     if (current !== undefined && probed !== current) {
       if (sentVersion > current.version) current.version = sentVersion;
-      return;
+      return undefined;
     }
     const attempts = current !== undefined && sentVersion === current.version ? current.attempts + 1 : 1;
     // Polls that kept being refused would keep the key locked for as long as the daemon runs.
     const delay = doublingDelay(REFUSED_BACKOFF_MS, attempts);
-    const held = httpError(answer, HELD);
-    hold = { held, attempts, retryAt: performance.now() + delay, version: sentVersion, probe: undefined };
-    if (sentVersion === version()) deps.refused?.set(digest(), { error: held, attempts, retryAt: hold.retryAt });
+    hold = { held: httpError(answer, HELD), attempts, retryAt: performance.now() + delay, version: sentVersion, probe: undefined, unsaid: httpError(answer).message };
+    return hold;
+  }
+
+  /** Says the refusal that made `made`, unless its retry was accepted meanwhile (passed). */
+  function say(made: Hold): void {
+    const error = made.unsaid;
+    if (hold !== made || error === undefined) return;
+    made.unsaid = undefined;
+    const delay = doublingDelay(REFUSED_BACKOFF_MS, made.attempts);
+    if (made.version === version()) deps.refused?.set(digest(), { error: made.held, attempts: made.attempts, retryAt: made.retryAt });
     log.error(
-      { error: httpError(answer).message, attempt: attempts, retryInMs: delay },
+      { error, attempt: made.attempts, retryInMs: delay },
       `the gateway refused the access key: no request signed with it goes out for ${formatDuration(delay)} (then one alone), ${until}, as the gateway would lock it for every tool that uses it (for 5 min, after more than five refusals in a row)`,
     );
   }
 
   function passed(): void {
     if (hold === undefined) return;
+    const said = hold.unsaid === undefined;
     hold = undefined;
     deps.refused?.delete(digest());
-    log.info('the gateway accepts the access key again: requests go out as before');
+    if (said) log.info('the gateway accepts the access key again: requests go out as before');
   }
 
   /**
@@ -157,6 +171,8 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
     /** Its signatures among `doubtful`, counted since the answer numbered `countedAt` in `confirmations`. */
     let counted = 0;
     let countedAt = 0;
+    /** The hold its refusal made, said once it has ended. */
+    let made: Hold | undefined;
     return {
       async sending() {
         // A retry is signed with the time the refusal's Date has just told, and its answer may show it right.
@@ -180,7 +196,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
         if (answer.status === 401) {
           // Its retry, signed with the cloud's time, is what tells whether the key is refused.
           if (offClock) return;
-          refused(answer, sentVersion, probed);
+          made = refused(answer, sentVersion, probed) ?? made;
           // Its retry is no probe: the hold it made stands.
           probed = undefined;
         } else if (pastTheGateway(answer)) {
@@ -189,6 +205,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
       },
       ended() {
         if (countedAt === confirmations && counted > 0) setDoubtful(doubtful - counted);
+        if (made !== undefined) say(made);
         if (probeEnded === undefined) return;
         if (probed !== undefined) probed.probe = undefined;
         probeEnded();
@@ -205,7 +222,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
     if (deps.refused === undefined) return;
     await values();
     const kept = deps.refused.get(digest());
-    if (kept !== undefined) hold ??= { held: kept.error, attempts: kept.attempts, retryAt: kept.retryAt, version: version(), probe: undefined };
+    if (kept !== undefined) hold ??= { held: kept.error, attempts: kept.attempts, retryAt: kept.retryAt, version: version(), probe: undefined, unsaid: undefined };
   }
 
   /** A request let go, or held back (rejects) while the gateway's refusal holds: one probe at a time once it is due. */
