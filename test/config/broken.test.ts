@@ -907,12 +907,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
-    name: 'project ids with a space copied along (a no-break space from a web console too) or a line end',
-    text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: s1, projectId: "p2\u00a0" }', '  - { requestId: req-2, serverId: s2, projectId: "p 3" }', 'track:', '  - { servers: [s1], projectId: "p4\\n" }'),
+    name: 'project ids with a space copied along (a no-break space from a web console too), a line end, a dash an editor made typographic',
+    text: lines(...CLOUD, 'watches:', '  - { requestId: req-1, serverId: s1, projectId: "p2\u00a0" }', '  - { requestId: req-2, serverId: s2, projectId: "p 3" }', 'track:', '  - { servers: [s1], projectId: "p4\\n" }', '  - { servers: [s2], projectId: 89655fe61c4c4a08–b9f3e7f9095441b8 }'),
     expected: [
-      "5:50 watches[0].projectId: expected a project id without spaces or control characters, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; 'p2\\u00a0' has '\\u00a0' at character 3",
-      "6:50 watches[1].projectId: expected a project id without spaces or control characters, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; 'p 3' has a space at character 2",
-      "8:33 track[0].projectId: expected a project id without spaces or control characters, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; 'p4\\n' has '\\n' at character 3",
+      "5:50 watches[0].projectId: expected a project id: visible ASCII characters, no spaces, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; 'p2\\u00a0' has '\\u00a0' at character 3",
+      "6:50 watches[1].projectId: expected a project id: visible ASCII characters, no spaces, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; 'p 3' has a space at character 2",
+      "8:33 track[0].projectId: expected a project id: visible ASCII characters, no spaces, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; 'p4\\n' has '\\n' at character 3",
+      "9:33 track[1].projectId: expected a project id: visible ASCII characters, no spaces, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; '89655fe61c4c4a08–b9f3e7f9095441b8' has '–' at character 17",
     ],
   },
   {

@@ -128,8 +128,8 @@ describe('parseConfig', () => {
   });
 
   it('keeps every string value as the file wrote it, escapes and lone surrogates included', () => {
-    const config = parseConfig('cloud:\n  endpoint: https://ecs.example.com\n  projectId: "p\\uD800-\\u00e9-\\U0001F600-project"\n', { env: {} });
-    expect(config.cloud.projectId).toBe('p\uD800-\u00e9-\u{1F600}-project');
+    const config = parseConfig('cloud:\n  endpoint: https://ecs.example.com\n  projectId: p1\n  region: "r\\uD800-\\u00e9-\\U0001F600-region"\n', { env: {} });
+    expect(config.cloud.region).toBe('r\uD800-\u00e9-\u{1F600}-region');
   });
 
   it('copes with a byte order mark and CRLF line ends', () => {
