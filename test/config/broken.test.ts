@@ -917,6 +917,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: "the password login's project id with a no-break space copied along: said at its line, not told later as a refused password",
+    text: lines(
+      'cloud:', '  endpoint: https://ecs.example.com', '  auth:', '    type: password', '    identityEndpoint: https://iam.example.com/v3',
+      '    user: svc', '    domain: acme', '    password: pw', '    projectId: "89655fe61c4c4a08b9f3e7f9095441b8\u00a0"', 'watches: []',
+    ),
+    expected: [
+      "9:16 cloud.auth.projectId: expected a project id: visible ASCII characters, no spaces, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; '89655fe61c4c4a08b9f3e7f9095441b8\\u00a0' has '\\u00a0' at character 33",
+    ],
+  },
+  {
     name: 'job watches: a missing or bad jobId, action keys on a job, an unknown kind, a duplicate',
     text: lines(
       ...CLOUD,

@@ -1,6 +1,6 @@
 // `auth: { type: password }`: a Keystone v3 (OpenStack) or Huawei Cloud / Open Telekom Cloud IAM user.
 import * as z from 'zod';
-import { ACROSS_KEYS, httpUrl, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { ACROSS_KEYS, httpUrl, oneOf, optionalText, projectId, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());
 
@@ -16,8 +16,12 @@ export const PasswordAuthSchema = strict({
   /** The user's domain, by name (Huawei Cloud / OTC: the account name) or by id. */
   domain: text(),
   domainId: text(),
-  /** The project the token is scoped to, by id or by name (Huawei Cloud / OTC: the region, e.g. eu-de). */
-  projectId: text(),
+  /**
+   * The project the token is scoped to, by id or by name (Huawei Cloud / OTC: the region, e.g. eu-de). An
+   * id checked as the watches' are: with a space copied along, the identity service's refusal would be
+   * told as the password's.
+   */
+  projectId: optionalText(projectId()),
   projectName: text(),
   /** The domain of a project named by name; default: the user's domain. */
   projectDomain: text(),
