@@ -9,6 +9,7 @@ import { DELIVERY_REASONS, DeliveryError, type DeliveryReason } from '../notify/
 import { whenAborted } from '../lifecycle/abort.ts';
 import { retryAt, type DeliveryPolicy } from './backoff.ts';
 import { notificationOf } from './notification.ts';
+import { NotifierFailures, type FailureRun } from './notifierFailures.ts';
 import { watchLogFields } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 
@@ -41,6 +42,9 @@ export class Outbox {
   readonly #surelyPassedSince: (now: number) => number;
   /** Pending deliveries by delivery id. */
   readonly #queue = new Map<string, DurableDelivery>();
+  /** How many of the queue's are owed to each notifier. */
+  readonly #owedBy = new Map<string, number>();
+  readonly #failures: NotifierFailures;
   /** Ids an attempt has claimed: queued for a send slot or sending. */
   readonly #claimed = new Set<string>();
   readonly #attempts = new Set<Promise<void>>();
@@ -91,6 +95,8 @@ export class Outbox {
      * that rebuild the parts): a new outbox would otherwise send everything owed to a receiver that throttles.
      */
     throttled?: Map<string, number> | undefined;
+    /** Notifiers' runs of failed attempts (see NotifierFailures), kept by their owner across outboxes as `throttled` is. */
+    failing?: Map<string, FailureRun> | undefined;
     /** Default Date.now; the engine's now(), which moves the state's times with a setting of the clock first. */
     now?: () => number;
     /** The earliest time from which the time since is sure to have passed (the engine's surelyPassedSince()); default: any. */
@@ -110,6 +116,7 @@ export class Outbox {
     // A failure's series by each reason too: a first timeout after a run of refusals is an increase as well.
     for (const notifier of this.#notifiers.keys()) this.#countFromZero(notifier);
     this.#throttled = options.throttled ?? new Map();
+    this.#failures = new NotifierFailures(options.failing ?? new Map(), this.#logger, this.#policy.maxAge);
     // `retuned` for the deliveries the state holds at the start, which onDurable hands over at once; none later.
     let retuned = options.retuned;
     this.#store.onDurable((deliveries) => this.#enqueue(deliveries, retuned));
@@ -235,6 +242,7 @@ export class Outbox {
     const pending = deliveries.filter((d) => d.delivery.status === 'pending');
     let held = false;
     for (const d of pending) {
+      if (!this.#queue.has(d.delivery.id)) this.#owedBy.set(d.notifier, this.#owed(d.notifier) + 1);
       this.#queue.set(d.delivery.id, d);
       // Owed to a notifier the file no longer has (held by a reload before a restart): given up at
       // delivery.maxAge, in a process long past the hour the alert's other arm reads.
@@ -416,6 +424,7 @@ export class Outbox {
       this.#settle(delivery, 'delivered', null);
       this.#metrics.notifications.inc({ notifier: name, result: 'delivered' });
       log.info({ type: notification.type, attempt: delivery.attempts }, 'notification delivered');
+      this.#failures.delivered(name, this.#now(), this.#owed(name));
       if (probe) this.#throttlingEnded(name, log);
     } catch (err) {
       const next = this.#failed(delivery, err, log, name);
@@ -497,7 +506,7 @@ export class Outbox {
     delivery.lastError = message;
     delivery.updatedAt = new Date(now).toISOString();
     this.#metrics.notifications.inc({ notifier: name, result: 'retry', reason });
-    log.warn({ attempt: delivery.attempts, error: message, reason, retryInMs: Math.round(next - now) }, 'delivery failed; will retry');
+    this.#failures.failed(name, { reason, error: message, now, owed: this.#owed(name) }, log, { attempt: delivery.attempts, error: message, reason, retryInMs: Math.round(next - now) });
     return next;
   }
 
@@ -523,7 +532,20 @@ export class Outbox {
     delivery.nextAttemptAt = null;
     delivery.lastError = lastError;
     delivery.updatedAt = new Date().toISOString();
-    this.#queue.delete(delivery.id);
+    const notifier = this.#queue.get(delivery.id)?.notifier;
+    if (notifier === undefined || !this.#queue.delete(delivery.id)) return;
+    const owed = this.#owed(notifier) - 1;
+    if (owed > 0) {
+      this.#owedBy.set(notifier, owed);
+      return;
+    }
+    this.#owedBy.delete(notifier);
+    if (status !== 'delivered') this.#failures.nothingOwed(notifier);
+  }
+
+  /** How many deliveries are owed to `notifier`. */
+  #owed(notifier: string): number {
+    return this.#owedBy.get(notifier) ?? 0;
   }
 }
 

@@ -12,7 +12,7 @@ import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { silentLogger, type Logger } from '../../src/observability/logger.ts';
+import { createLogger, silentLogger, type Logger } from '../../src/observability/logger.ts';
 import { captureLogger } from '../cloud/helpers.ts';
 import { startWebhookSink, type WebhookSink } from '../../src/sinks/webhookSink.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
@@ -384,6 +384,133 @@ describe('the outbox', () => {
       vi.setSystemTime(Date.now() - HOUR);
       await outbox.flush();
       expect(requests).toHaveLength(7);
+    });
+  });
+
+  describe('to a receiver that is down', () => {
+    // A webhook receiver on 127.0.0.1 that answers 503 (`down`), drops each request unanswered (`dropping`:
+    // connections closed), or takes it; its URL carries a credential in its query, as a chat's does.
+    let answer: 'down' | 'dropping' | 'up';
+    let refusedWith503: number;
+    let receiver: Server;
+    const TOKEN = 'tok-5ecret-9f2a';
+    beforeEach(async () => {
+      answer = 'down';
+      refusedWith503 = 0;
+      receiver = createServer((req, res) => {
+        req.resume();
+        if (answer === 'dropping') {
+          req.socket.destroy();
+          return;
+        }
+        if (answer === 'down') refusedWith503++;
+        res.writeHead(answer === 'down' ? 503 : 204).end();
+      });
+      await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook?access_token=${TOKEN}`;
+      notifiers.set('ops', createWebhookNotifier('ops', { type: 'webhook', url, headers: dictionary(), timeout: 5000, on: ['success'] }, { logger: silentLogger() }));
+    });
+    afterEach(async () => {
+      receiver.closeAllConnections();
+      await new Promise((resolve) => receiver.close(resolve));
+    });
+
+    /** `count` finished watches each owing `ops` a notification; the first `old` of them recorded `ageMs` ago. */
+    async function owed(count: number, old = 0, ageMs = 0): Promise<{ store: StateStore; keys: string[] }> {
+      const store = await openStore();
+      const keys = Array.from({ length: count }, (_, i) => {
+        const key = watchKey({ ...ref, requestId: `req-down-${i}` });
+        store.set(key, { ...finishedRecord(), requestId: `req-down-${i}` });
+        store.addDelivery(key, 'ops', newDelivery({ id: deliveryId(key, 'success', 'ops'), createdAt: new Date(Date.now() - (i < old ? ageMs : 0)).toISOString() }));
+        return key;
+      });
+      await store.save();
+      return { store, keys };
+    }
+
+    /** The outbox's log as the daemon writes it (redacted), JSON lines parsed, debug included. */
+    async function loggedLines(): Promise<{ logger: Logger; lines: Array<Record<string, unknown>>; raw: string[] }> {
+      const raw: string[] = [];
+      const logger = await createLogger({ level: 'debug', destination: { write: (line: string) => void raw.push(line) } });
+      return { logger, raw, get lines() { return raw.map((line) => JSON.parse(line) as Record<string, unknown>); } };
+    }
+
+    /** Flushes the outbox each minute of `ms` from now on. */
+    async function minuteByMinute(outbox: Outbox, ms: number): Promise<void> {
+      const from = Date.now();
+      for (let t = 0; t <= ms; t += 60_000) {
+        vi.setSystemTime(from + t);
+        await outbox.flush();
+      }
+    }
+
+    it('says a run of failures once, sums it up each hour, says each give-up and the recovery: not a line per delivery per attempt', async () => {
+      // 30 owed, the first 10 recorded 21 h ago: given up at delivery.maxAge, 3 h into the 6 h the receiver is down.
+      const { store, keys } = await owed(30, 10, 21 * HOUR);
+      const log = await loggedLines();
+      const metrics = createMetrics();
+      const outbox = new Outbox({ store, notifiers, logger: log.logger, metrics, policy: POLICY });
+      outboxes.push(outbox);
+      const start = Date.now();
+      await minuteByMinute(outbox, 6 * HOUR);
+      // Hundreds of attempts each hour, every one refused.
+      expect(refusedWith503).toBeGreaterThan(1000);
+      answer = 'up';
+      await minuteByMinute(outbox, POLICY.maxDelay);
+      expect(keys.map((key) => store.get(key)!.deliveries['ops']!.status)).toEqual([...Array<string>(10).fill('given_up'), ...Array<string>(20).fill('delivered')]);
+
+      const lines = log.lines.filter((l) => l['notifier'] === 'ops');
+      const warns = lines.filter((l) => l['level'] === 'warn');
+      // The run's first failure, with what failed and why; then one line an hour, whatever the number owed.
+      expect(warns.filter((l) => l['msg'] === 'delivery failed; will retry')).toHaveLength(1);
+      expect(warns[0]).toMatchObject({ msg: 'delivery failed; will retry', requestId: 'req-down-0', serverId: 's1', projectId: 'p1', reason: 'server', owed: 30, error: expect.stringMatching(/answered 503/) });
+      const summaries = warns.slice(1);
+      expect(summaries.length).toBeGreaterThanOrEqual(5);
+      expect(summaries.length).toBeLessThanOrEqual(6);
+      for (const summary of summaries) {
+        expect(summary).toMatchObject({ msg: expect.stringMatching(/^notifier ops still fails, for \d+ h( \d+ min)?: (30|20) notifications owed to it, each retried until delivery\.maxAge \(24 h\) after its outcome$/), reason: 'server', failingSince: new Date(start).toISOString(), error: expect.stringMatching(/answered 503/) });
+        expect(summary).not.toHaveProperty('requestId');
+      }
+      // What is owed to it: 30, then 20 once the 10 are given up (3 h in: the hour's summary may come before or after).
+      const owedSaid = summaries.map((l) => l['owed']);
+      expect(owedSaid).toEqual([...owedSaid].sort((x, y) => Number(y) - Number(x)));
+      expect([owedSaid[0], owedSaid.at(-1)]).toEqual([30, 20]);
+      // Each failed attempt is still there for whoever asks for debug, with its delivery.
+      const again = lines.filter((l) => l['msg'] === 'delivery failed again');
+      expect(again.length).toBeGreaterThan(1000);
+      expect(again.every((l) => typeof l['requestId'] === 'string' && l['level'] === 'debug')).toBe(true);
+      // Each notification lost, on its own.
+      const givenUp = lines.filter((l) => l['msg'] === 'delivery given up');
+      expect(givenUp.map((l) => l['requestId']).sort()).toEqual(keys.slice(0, 10).map((key) => key.split('/')[2]).sort());
+      expect(givenUp.every((l) => l['level'] === 'error' && /delivery\.maxAge/.test(String(l['why'])))).toBe(true);
+      // The end of the run, once.
+      const recovered = lines.filter((l) => /delivers again/.test(String(l['msg'])));
+      expect(recovered).toEqual([expect.objectContaining({ level: 'info', msg: expect.stringMatching(/^notifier ops delivers again after 6 h( \d+ min)? of failures; the 19 others owed to it follow at their retries, within delivery\.maxDelay$/), owed: 19, failingSince: new Date(start).toISOString() })]);
+      expect(lines.filter((l) => l['msg'] === 'notification delivered')).toHaveLength(20);
+      // The metrics count every attempt, as before.
+      const counted = (result: string) => Number(new RegExp(`^ecs_action_watch_notifications_total\\{notifier="ops",result="${result}",reason="server"\\} (\\d+)$`, 'm').exec(metricsText)?.[1]);
+      const metricsText = await metrics.registry.metrics();
+      expect(counted('retry') + counted('given_up')).toBe(refusedWith503);
+      expect(counted('given_up')).toBe(10);
+      expect(log.raw.join('')).not.toContain(TOKEN);
+    });
+
+    it('says a change of why it fails at warn, with since when it fails', async () => {
+      const { store } = await owed(3);
+      const log = await loggedLines();
+      const outbox = outboxFor(store, POLICY, log.logger);
+      const start = Date.now();
+      await minuteByMinute(outbox, 30 * 60_000);
+      answer = 'dropping';
+      await minuteByMinute(outbox, 30 * 60_000);
+      answer = 'up';
+      await minuteByMinute(outbox, POLICY.maxDelay);
+      const lines = log.lines.filter((l) => l['notifier'] === 'ops' && l['level'] !== 'debug');
+      expect(lines.filter((l) => l['level'] === 'warn')).toEqual([
+        expect.objectContaining({ msg: 'delivery failed; will retry', reason: 'server', owed: 3, requestId: expect.any(String) }),
+        expect.objectContaining({ msg: 'delivery failed; will retry', reason: 'connection', reasonBefore: 'server', failingSince: new Date(start).toISOString(), requestId: expect.any(String) }),
+      ]);
+      expect(lines.filter((l) => /delivers again/.test(String(l['msg'])))).toEqual([expect.objectContaining({ level: 'info', msg: expect.stringMatching(/^notifier ops delivers again after 1 h( \d+ min)? of failures/) })]);
     });
   });
 

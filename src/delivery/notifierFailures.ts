@@ -1,0 +1,103 @@
+// What the log says of delivery attempts that fail and will be retried, told per notifier (its receiver) as
+// poll failures are per watch: a receiver down for delivery.maxAge with 1,000 notifications owed to it said
+// `delivery failed; will retry` once a delivery an attempt, some 288,000 warn lines at a 5 min maxDelay.
+// Give-ups are not told here: each is a notification lost, said at error on its own.
+import type { Logger } from '../observability/logger.ts';
+import type { DeliveryReason } from '../notify/DeliveryError.ts';
+import { formatDuration } from '../watch/format.ts';
+
+/** How often a run of failures still going on is summed up at warn: as often as a journal that cannot be compacted. */
+export const FAILING_SAID_EVERY_MS = 3_600_000;
+
+/** A notifier's run of failed attempts, from the first until one of its deliveries is delivered. */
+export interface FailureRun {
+  /** When the run's first failed attempt ended (epoch ms). */
+  readonly since: number;
+  /** Why its last attempt failed: the `reason` label of notifications_total. */
+  reason: DeliveryReason;
+  /** Its last attempt's error. */
+  error: string;
+  /** When it was last said at warn (epoch ms). */
+  saidAt: number;
+  /** Failed attempts since then. */
+  unsaid: number;
+  /** Failed attempts in the whole run. */
+  failed: number;
+}
+
+/** The lines of one attempt, carrying the delivery's watch (or batch) and ids. */
+interface DeliveryLog {
+  debug(fields: Record<string, unknown>, message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
+const WILL_RETRY = 'delivery failed; will retry';
+
+export class NotifierFailures {
+  /** By notifier; kept by the owner of the outbox (the daemon's, across reloads), as receivers' pauses are. */
+  readonly #runs: Map<string, FailureRun>;
+  readonly #logger: Logger;
+  readonly #maxAge: number;
+
+  constructor(runs: Map<string, FailureRun>, logger: Logger, maxAge: number) {
+    this.#runs = runs;
+    this.#logger = logger;
+    this.#maxAge = maxAge;
+  }
+
+  /**
+   * An attempt of a delivery to `notifier` failed and will be retried. Said at warn, with the delivery's
+   * fields, when the notifier's run of failures begins or its reason changes (a 503, then connections
+   * refused); else at debug, and summed up at warn once each FAILING_SAID_EVERY_MS while the run goes on,
+   * with `owed`, what is owed to the notifier.
+   */
+  failed(notifier: string, failure: { reason: DeliveryReason; error: string; now: number; owed: number }, log: DeliveryLog, fields: Record<string, unknown>): void {
+    const { reason, error, now, owed } = failure;
+    const run = this.#runs.get(notifier);
+    if (run === undefined) {
+      this.#runs.set(notifier, { since: now, reason, error, saidAt: now, unsaid: 0, failed: 1 });
+      log.warn({ ...fields, owed }, WILL_RETRY);
+      return;
+    }
+    const reasonBefore = run.reason;
+    run.reason = reason;
+    run.error = error;
+    run.failed++;
+    const failingSince = new Date(run.since).toISOString();
+    if (reason !== reasonBefore) {
+      run.saidAt = now;
+      run.unsaid = 0;
+      log.warn({ ...fields, owed, failingSince, reasonBefore }, WILL_RETRY);
+      return;
+    }
+    log.debug({ ...fields, owed, failingSince }, 'delivery failed again');
+    run.unsaid++;
+    if (now - run.saidAt < FAILING_SAID_EVERY_MS) return;
+    this.#logger.warn(
+      { notifier, owed, failingSince, failed: run.unsaid, reason, error },
+      `notifier ${notifier} still fails, for ${formatDuration(now - run.since)}: ${owed} ${owed === 1 ? 'notification' : 'notifications'} owed to it, each retried until delivery.maxAge (${formatDuration(this.#maxAge)}) after its outcome`,
+    );
+    run.saidAt = now;
+    run.unsaid = 0;
+  }
+
+  /** A delivery to `notifier` was delivered: the end of its run of failures, if one went on, said at info. */
+  delivered(notifier: string, now: number, owed: number): void {
+    const run = this.#runs.get(notifier);
+    if (run === undefined) return;
+    this.#runs.delete(notifier);
+    const rest = owed === 0 ? '' : `; the ${owed} ${owed === 1 ? 'other' : 'others'} owed to it follow at their retries, within delivery.maxDelay`;
+    this.#logger.info(
+      { notifier, owed, failingSince: new Date(run.since).toISOString(), failed: run.failed },
+      `notifier ${notifier} delivers again after ${formatDuration(now - run.since)} of failures${rest}`,
+    );
+  }
+
+  /**
+   * Nothing is owed to `notifier` any more but it never delivered (each given up, at error): its run ends
+   * unsaid, and the next failure, maybe days on, begins a run of its own rather than one failing since then.
+   */
+  nothingOwed(notifier: string): void {
+    this.#runs.delete(notifier);
+  }
+}
