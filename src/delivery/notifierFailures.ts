@@ -31,7 +31,10 @@ interface DeliveryLog {
   warn(fields: Record<string, unknown>, message: string): void;
 }
 
+// Constant messages, the notifier and the numbers in fields, as every line of a notifier's is: a search finds each.
 const WILL_RETRY = 'delivery failed; will retry';
+const STILL_FAILING = 'notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after its outcome';
+const DELIVERS_AGAIN = 'notifier delivers again: what is owed to it follows at its retries, within delivery.maxDelay';
 
 export class NotifierFailures {
   /** By notifier; kept by the owner of the outbox (the daemon's, across reloads), as receivers' pauses are. */
@@ -74,8 +77,8 @@ export class NotifierFailures {
     run.unsaid++;
     if (now - run.saidAt < FAILING_SAID_EVERY_MS) return;
     this.#logger.warn(
-      { notifier, owed, failingSince, failed: run.unsaid, reason, error },
-      `notifier ${notifier} still fails, for ${formatDuration(now - run.since)}: ${owed} ${owed === 1 ? 'notification' : 'notifications'} owed to it, each retried until delivery.maxAge (${formatDuration(this.#maxAge)}) after its outcome`,
+      { notifier, owed, failingSince, failingFor: formatDuration(now - run.since), failed: run.unsaid, reason, error, maxAge: formatDuration(this.#maxAge) },
+      STILL_FAILING,
     );
     run.saidAt = now;
     run.unsaid = 0;
@@ -86,11 +89,7 @@ export class NotifierFailures {
     const run = this.#runs.get(notifier);
     if (run === undefined) return;
     this.#runs.delete(notifier);
-    const rest = owed === 0 ? '' : `; the ${owed} ${owed === 1 ? 'other' : 'others'} owed to it follow at their retries, within delivery.maxDelay`;
-    this.#logger.info(
-      { notifier, owed, failingSince: new Date(run.since).toISOString(), failed: run.failed },
-      `notifier ${notifier} delivers again after ${formatDuration(now - run.since)} of failures${rest}`,
-    );
+    this.#logger.info({ notifier, owed, failingSince: new Date(run.since).toISOString(), failedFor: formatDuration(now - run.since), failed: run.failed }, DELIVERS_AGAIN);
   }
 
   /**
