@@ -7,6 +7,7 @@ import { StateStore } from './state/store.ts';
 import type { StateError } from './state/StateError.ts';
 import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
+import type { FailureRun } from './delivery/notifierFailures.ts';
 import { WatchEngine } from './watch/engine.ts';
 import { stuckAfterMs } from './watch/stuck.ts';
 import type { BootClock } from './watch/clockSteps.ts';
@@ -68,6 +69,8 @@ export interface AppOptions {
   retunedNotifiers?: ReadonlySet<string>;
   /** The daemon's receivers' pauses (Outbox's `throttled`), kept across reloads that rebuild the parts. */
   throttledReceivers?: Map<string, number>;
+  /** The daemon's notifiers' runs of failed deliveries (Outbox's `failing`), kept across reloads that rebuild the parts. */
+  failingReceivers?: Map<string, FailureRun>;
   /** The watches to poll, when not the file's own (a reload's, with the deadlines the daemon holds back). */
   watches?: WatchTarget[];
   /** The `track:` entries to follow, when not the file's own (a reload's, which the daemon holds back). */
@@ -161,7 +164,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       bootId: options.bootId,
       firstPassPolled: options.firstPassPolled,
     });
-    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
+    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, failing: options.failingReceivers, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
     releasers.add(() => outbox.close(draining(), { for: () => closingFor ?? 'stop' }));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);

@@ -23,6 +23,7 @@ import { fileProblem } from '../files/fileProblem.ts';
 import { extraCaCertsWarning } from '../net/environment.ts';
 import { RateLimiter } from '../cloud/rateLimiter.ts';
 import { movedNotifiers, retunedNotifiers, type NotifierConfig } from '../notify/registry.ts';
+import { receiverChanged, type FailureRun } from '../delivery/notifierFailures.ts';
 import { dictionary } from '../data/dictionary.ts';
 import { STUCK_FLOOR_MS } from '../watch/stuck.ts';
 import { CLOCK_CHECK_MS } from '../watch/clockSteps.ts';
@@ -145,6 +146,11 @@ export class Daemon {
   readonly #limiter: RateLimiter;
   /** The receivers' pauses after their 429s, handed to every app, as the limiter is (see AppOptions). */
   readonly #throttledReceivers = new Map<string, number>();
+  /**
+   * Notifiers' runs of failed deliveries, handed to every app, as the pauses are: parts rebuilt by a reload (a
+   * watch added) would otherwise say a receiver's outage anew, and never that it ended.
+   */
+  readonly #failingReceivers = new Map<string, FailureRun>();
   /**
    * The cloud's refusals of credentials, handed to every app, as the limiter is: parts rebuilt by a reload (a
    * notifier edited) would otherwise try refused credentials at once, one more refusal in a row at each.
@@ -435,7 +441,7 @@ export class Daemon {
         starting.movedAt = performance.now();
         this.#lockWaitSince ??= starting.movedAt;
       };
-      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, refusedCredentials: this.#refusedCredentials, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked, unsaved });
+      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, failingReceivers: this.#failingReceivers, refusedCredentials: this.#refusedCredentials, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked, unsaved });
     } finally {
       this.#lockWaitSince = null;
       this.#changeEnded();
@@ -572,7 +578,11 @@ export class Daemon {
     // the receivers that asked for a pause, and the running credentials, as refused as they were.
     const throttled = new Map(this.#throttledReceivers);
     const refused = new Map(this.#refusedCredentials);
-    for (const name of movedNotifiers(dictionary(this.#notifiersSeen), next.notifiers)) this.#throttledReceivers.delete(name);
+    const failing = new Map([...this.#failingReceivers].map(([name, run]) => [name, { ...run }]));
+    for (const name of movedNotifiers(dictionary(this.#notifiersSeen), next.notifiers)) {
+      this.#throttledReceivers.delete(name);
+      receiverChanged(this.#failingReceivers, name);
+    }
     // Another endpoint, or other settings of the cloud, may take what was refused: tried at once, as the log said.
     if (!isDeepStrictEqual(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
     try {
@@ -589,6 +599,7 @@ export class Daemon {
       this.#config = { ...previous, http: this.#config.http };
       putBack(this.#throttledReceivers, throttled);
       putBack(this.#refusedCredentials, refused);
+      putBack(this.#failingReceivers, failing);
       try {
         // Not confirmable: the file now on disk is the one that failed, and a look finding it unchanged must
         // not put in force what `previous` changed (it may come from a read half-written, never confirmed).

@@ -23,6 +23,18 @@ export interface FailureRun {
   unsaid: number;
   /** Failed attempts in the whole run. */
   failed: number;
+  /** Set when a reload pointed the notifier at another receiver: its next failure is said at warn, as that receiver's first. */
+  receiverChanged?: true;
+}
+
+/**
+ * A reload pointed `notifier` at another receiver (movedNotifiers): its run goes on, so that a mended URL's
+ * first delivery is said to end it, but the new receiver's first failure is said at warn, not at debug as
+ * a repeat: an edit that did not mend it is seen.
+ */
+export function receiverChanged(runs: Map<string, FailureRun>, notifier: string): void {
+  const run = runs.get(notifier);
+  if (run !== undefined) run.receiverChanged = true;
 }
 
 /** The lines of one attempt, carrying the delivery's watch (or batch) and ids. */
@@ -67,7 +79,8 @@ export class NotifierFailures {
     run.error = error;
     run.failed++;
     const failingSince = new Date(run.since).toISOString();
-    if (reason !== reasonBefore) {
+    if (reason !== reasonBefore || run.receiverChanged) {
+      delete run.receiverChanged;
       run.saidAt = now;
       run.unsaid = 0;
       log.warn({ ...fields, owed, failingSince, reasonBefore }, WILL_RETRY);

@@ -13,6 +13,7 @@ import { closedPort } from '../../scripts/closedPort.ts';
 import { makeCertificates } from '../certificates.ts';
 import { watchKey } from '../../src/state/store.ts';
 import { waitUntil } from '../eventually.ts';
+import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { cronZone } from '../../src/watch/cronZone.ts';
 
 // `run` here is in the test's own process: without the daemon's V8 settings and full collections (inProcessV8.ts).
@@ -536,6 +537,41 @@ describe.concurrent('run: notifiers on reload', () => {
       await waitUntil(() => h.hooks.received.some((hook) => hook.status === 204), 8000);
     }, { LOG_LEVEL: 'info' });
     expect(h.logs.text).not.toContain('delivery given up');
+  });
+
+  it('says a receiver\'s outage once across a reload that keeps the receiver, again at one that points the notifier at another, and its end once', async ({ h }) => {
+    const done = quickAction();
+    h.simulator.addAction(done);
+    h.hooks.setAnswer({ status: 503 });
+    const backup = await startWebhookSink();
+    backup.setAnswer({ status: 503 });
+    try {
+      const file = (url: string, extra = '') => h.yaml([done], { notifiers: ['  chat:', '    type: webhook', `    url: ${url}`, extra].filter(Boolean).join('\n') });
+      const path = await h.writeConfig(file(h.hooks.url));
+      const reloads = () => (h.logs.text.match(/"msg":"watch file reloaded"/g) ?? []).length;
+      await whileRunning(h, path, async () => {
+        await waitUntil(() => h.logs.text.includes('delivery failed; will retry'), 8000);
+        // A header added: the parts are rebuilt, and chat sends to the same receiver.
+        await writeFile(path, file(h.hooks.url, '    headers: { X-Team: infra }'));
+        await waitUntil(() => reloads() === 1, 8000);
+        const before = h.hooks.received.length;
+        await waitUntil(() => h.hooks.received.length >= before + 3, 8000);
+        // Pointed at another receiver, which is down too.
+        await writeFile(path, file(backup.url, '    headers: { X-Team: infra }'));
+        await waitUntil(() => reloads() === 2 && backup.received.length >= 3, 8000);
+        backup.setAnswer({ status: 204 });
+        await waitUntil(() => h.logs.text.includes('"msg":"notifier delivers again'), 8000);
+      }, { LOG_LEVEL: 'info' });
+      const lines = h.logs.lines().filter((l) => l['notifier'] === 'chat');
+      const warned = lines.filter((l) => l['msg'] === 'delivery failed; will retry');
+      expect(warned).toHaveLength(2);
+      expect(warned[1]).toMatchObject({ level: 'warn', reason: 'server', failingSince: expect.any(String), error: expect.stringContaining(`127.0.0.1:${new URL(backup.url).port}`) });
+      expect(Date.parse(String(warned[1]!['failingSince']))).toBeLessThanOrEqual(Date.parse(String(warned[0]!['time'])));
+      const ended = lines.filter((l) => String(l['msg']).startsWith('notifier delivers again'));
+      expect(ended).toEqual([expect.objectContaining({ level: 'info', failingSince: warned[1]!['failingSince'] })]);
+    } finally {
+      await backup.close();
+    }
   });
 
   it('tries at once what is owed to a notifier a reload pointed at another receiver, though the one before asked for a pause', async ({ h }) => {
