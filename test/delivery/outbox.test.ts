@@ -495,6 +495,27 @@ describe('the outbox', () => {
       expect(log.raw.join('')).not.toContain(TOKEN);
     });
 
+    it('ends a run unsaid once all owed to the notifier is given up: a failure days later is said at warn, not counted as failing since then', async () => {
+      // Given up at delivery.maxAge 2 min on.
+      const { store } = await owed(1, 1, POLICY.maxAge - 2 * 60_000);
+      const log = await loggedLines();
+      const outbox = outboxFor(store, POLICY, log.logger);
+      await minuteByMinute(outbox, 3 * 60_000);
+      vi.setSystemTime(Date.now() + 3 * 24 * HOUR);
+      const key = watchKey({ ...ref, requestId: 'req-down-later' });
+      store.set(key, { ...finishedRecord(), requestId: 'req-down-later' });
+      store.addDelivery(key, 'ops', newDelivery({ id: deliveryId(key, 'success', 'ops') }));
+      await store.save();
+      await outbox.flush();
+      const lines = log.lines.filter((l) => l['notifier'] === 'ops' && l['level'] !== 'debug');
+      expect(lines.map((l) => [l['level'], l['msg'], l['requestId']])).toEqual([
+        ['warn', 'delivery failed; will retry', 'req-down-0'],
+        ['error', 'delivery given up', 'req-down-0'],
+        ['warn', 'delivery failed; will retry', 'req-down-later'],
+      ]);
+      expect(lines[2]).not.toHaveProperty('failingSince');
+    });
+
     it('says a change of why it fails at warn, with since when it fails', async () => {
       const { store } = await owed(3);
       const log = await loggedLines();
