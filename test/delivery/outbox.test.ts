@@ -9,6 +9,8 @@ import { SENDS_PER_NOTIFIER } from '../../src/notify/types.ts';
 import { deliveryId, digestDeliveryId } from '../../src/delivery/notification.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { createWebhookNotifier } from '../../src/notify/webhook/webhook.ts';
+import { createEmailNotifier } from '../../src/notify/email/email.ts';
+import { closedPort } from '../../scripts/closedPort.ts';
 import type { Notifier } from '../../src/notify/types.ts';
 import { DeliveryError } from '../../src/notify/DeliveryError.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
@@ -493,6 +495,26 @@ describe('the outbox', () => {
       expect(counted('retry') + counted('given_up')).toBe(refusedWith503);
       expect(counted('given_up')).toBe(10);
       expect(log.raw.join('')).not.toContain(TOKEN);
+    });
+
+    it('says an SMTP relay that is down as a webhook receiver: once, then each hour, however many mails are owed', async () => {
+      await notifiers.get('ops')!.close();
+      const port = await closedPort();
+      notifiers.set('ops', createEmailNotifier('ops', { type: 'email', smtp: { host: '127.0.0.1', port, secure: false, timeout: 2000, connections: 3 }, from: 'ecs-watch@example.com', to: ['ops@example.com'], on: ['success'] }, { logger: silentLogger() }));
+      const { store } = await owed(20);
+      const log = await loggedLines();
+      const metrics = createMetrics();
+      const outbox = new Outbox({ store, notifiers, logger: log.logger, metrics, policy: POLICY });
+      outboxes.push(outbox);
+      await minuteByMinute(outbox, 3 * HOUR);
+      const retried = Number(/^ecs_action_watch_notifications_total\{notifier="ops",result="retry",reason="connection"\} (\d+)$/m.exec(await metrics.registry.metrics())?.[1]);
+      expect(retried).toBeGreaterThan(500);
+      const warns = log.lines.filter((l) => l['notifier'] === 'ops' && l['level'] === 'warn');
+      // The first failure and one line each hour of the 3.
+      expect(warns.length).toBeLessThanOrEqual(4);
+      expect(warns.length).toBeGreaterThanOrEqual(3);
+      expect(warns[0]).toMatchObject({ msg: 'delivery failed; will retry', reason: 'connection', owed: 20, requestId: expect.any(String), error: expect.stringContaining(`127.0.0.1:${port}`) });
+      expect(warns.slice(1).map((l) => [l['msg'], l['owed']])).toEqual(Array(warns.length - 1).fill(['notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after its outcome', 20]));
     });
 
     it('ends a run unsaid once all owed to the notifier is given up: a failure days later is said at warn, not counted as failing since then', async () => {
