@@ -7,7 +7,7 @@ import type { DeliveryReason } from '../notify/DeliveryError.ts';
 import { formatDuration } from '../watch/format.ts';
 
 /** How often a run of failures still going on is summed up at warn: as often as a journal that cannot be compacted. */
-export const FAILING_SAID_EVERY_MS = 3_600_000;
+const FAILING_SAID_EVERY_MS = 3_600_000;
 
 /** A notifier's run of failed attempts, from the first until one of its deliveries is delivered. */
 export interface FailureRun {
@@ -15,8 +15,6 @@ export interface FailureRun {
   readonly since: number;
   /** Why its last attempt failed: the `reason` label of notifications_total. */
   reason: DeliveryReason;
-  /** Its last attempt's error. */
-  error: string;
   /** When it was last said at warn (epoch ms). */
   saidAt: number;
   /** Failed attempts since then. */
@@ -70,13 +68,12 @@ export class NotifierFailures {
     const { reason, error, now, owed } = failure;
     const run = this.#runs.get(notifier);
     if (run === undefined) {
-      this.#runs.set(notifier, { since: now, reason, error, saidAt: now, unsaid: 0, failed: 1 });
+      this.#runs.set(notifier, { since: now, reason, saidAt: now, unsaid: 0, failed: 1 });
       log.warn({ ...fields, owed }, WILL_RETRY);
       return;
     }
     const reasonBefore = run.reason;
     run.reason = reason;
-    run.error = error;
     run.failed++;
     const failingSince = new Date(run.since).toISOString();
     if (reason !== reasonBefore || run.receiverChanged) {
