@@ -145,7 +145,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     options.limiter?.setLimit(config.poll.rateLimit);
     const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, limiter: options.limiter, connections: config.poll.concurrency, ca, refusedCredentials: options.refusedCredentials });
     releasers.add(() => client.close());
-    const notifiers = createNotifiers(config.notifiers, { logger, ca });
+    const notifiers = createNotifiers(config.notifiers, { logger, ca, secrets: config.variableSecrets });
     releasers.add(async () => {
       await Promise.all([...notifiers.values()].map((n) => n.close()));
     });

@@ -11,14 +11,14 @@ import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { errorCode } from '../net/failure.ts';
-import { substituteEnv, type EmptiedValue } from './env.ts';
+import { substituteEnv, type EmptiedValue, type ExpandedValue } from './env.ts';
 import { EMPTY_FROM_ENV, keyMessages } from './fields.ts';
 import { configErrorMap, missingSpaceHint } from './messages.ts';
 import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
-import { schemaProblemHider, secretHider, withoutRepeatedSecrets } from './yamlSecrets.ts';
+import { isSecretVariable, schemaProblemHider, secretHider, withoutRepeatedSecrets } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { holdsWatchData } from './parseStreamed.ts';
 import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
@@ -320,12 +320,19 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (result.success && issues.length === 0) {
     const warnings = sorted(configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
     const { cloud } = result.data;
-    return { ok: true, config: { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } } }, warnings };
+    const secrets = variableSecrets(expanded, env);
+    return { ok: true, config: { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } }, ...(secrets.length > 0 ? { variableSecrets: secrets } : {}) }, warnings };
   }
   return { ok: false, issues: sorted(issues) };
 }
 
 const CA_FILE_PATH = ['cloud', 'tls', 'caFile'];
+
+/** The value of each variable named as a secret that the file read, once each (Config.variableSecrets). */
+function variableSecrets(expanded: readonly ExpandedValue[], env: NodeJS.ProcessEnv): string[] {
+  const names = new Set(expanded.flatMap((e) => e.variables).filter(isSecretVariable));
+  return [...names].map((name) => env[name]).filter((value): value is string => value !== undefined && value !== '');
+}
 
 type CaFile = { pem: string; problem?: undefined } | { pem?: undefined; problem: { path: string[]; message: string } };
 

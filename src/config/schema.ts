@@ -351,7 +351,14 @@ export function configSchema(omitted?: OmittedNotifiers) {
 
 export const ConfigSchema = configSchema();
 
-export type Config = z.output<typeof ConfigSchema>;
+export type Config = z.output<typeof ConfigSchema> & {
+  /**
+   * The values that variables named as secrets gave (`${HONEYCOMB_API_KEY}`), wherever the file put them:
+   * a receiver's answer that quotes one has it hidden, also where the key holding it does not say it is a
+   * credential (a header such as Honeycomb's X-Honeycomb-Team). Set by the loader.
+   */
+  variableSecrets?: readonly string[];
+};
 export type CloudConfig = Config['cloud'];
 export type AuthConfig = CloudConfig['auth'];
 export type TrackSpec = Config['track'][number];

@@ -204,7 +204,8 @@ function valueAt(data: unknown, path: readonly Segment[]): unknown {
 
 // The words of a variable's name that say it holds a secret: ECS_AUTH_TOKEN, SMTP_PASSWORD, hookSecret, HUAWEICLOUD_SDK_SK.
 const SECRET_WORDS = new Set(['PASSWORD', 'PASSWD', 'PASS', 'PWD', 'SECRET', 'SECRETS', 'TOKEN', 'TOKENS', 'CREDENTIAL', 'CREDENTIALS', 'KEY', 'APIKEY', 'SK', 'PRIVATE']);
-const isSecretVariable = (name: string) => name.split(/[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])/).some((word) => SECRET_WORDS.has(word.toUpperCase()));
+/** Whether a variable by this name holds a secret, by a word of its name (ECS_AUTH_TOKEN, HONEYCOMB_API_KEY). */
+export const isSecretVariable = (name: string) => name.split(/[^A-Za-z0-9]+|(?<=[a-z0-9])(?=[A-Z])/).some((word) => SECRET_WORDS.has(word.toUpperCase()));
 
 const pathKey = (path: readonly Segment[]) => JSON.stringify(path);
 const startsWith = (path: readonly Segment[], prefix: readonly Segment[]) => path.length >= prefix.length && prefix.every((s, i) => path[i] === s);

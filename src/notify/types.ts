@@ -56,6 +56,8 @@ export interface NotifierDeps {
   logger: Logger;
   /** Certificates to trust for HTTPS (cloud.tls.caFile and the defaults); undefined: Node's defaults. */
   ca?: readonly string[] | undefined;
+  /** Config.variableSecrets: hidden in what a receiver answers, as the notifier's own secrets are. */
+  secrets?: readonly string[] | undefined;
 }
 
 /** The schema of one notifier type's entry under `notifiers:`; its `type` literal selects it. */

@@ -404,6 +404,26 @@ describe('notify-test', () => {
     }
   });
 
+  it("hides a header's value that a variable named as a secret gave when the receiver quotes it, whatever the header's name (Honeycomb's X-Honeycomb-Team)", async ({ h }) => {
+    const key = 'hcaik_01j9x7k2m4p6q8r0t2v4w6y8z0';
+    const quoting = createServer((req, res) => {
+      req.resume();
+      res.writeHead(401, { 'content-type': 'text/plain' });
+      res.end(`unknown API key ${String(req.headers['x-honeycomb-team'])} for team infra`);
+    });
+    await new Promise<void>((resolve) => quoting.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(quoting.address() as AddressInfo).port}/1/events/ecs`;
+      const notifiers = ['  chat:', '    type: webhook', `    url: ${url}`, '    headers: { X-Honeycomb-Team: "${HONEYCOMB_API_KEY}", X-Team: infra }'].join('\n');
+      const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([], { notifiers }))], { env: { HONEYCOMB_API_KEY: key } });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toMatch(/^chat\s+webhook\s+failed\s+POST http:\/\/127\.0\.0\.1:\d+\/… answered 401 Unauthorized: unknown API key <hidden> for team infra$/m);
+      expect(r.stdout + r.stderr + h.logs.text).not.toContain(key.slice(0, 8));
+    } finally {
+      quoting.close();
+    }
+  });
+
   describe('against a mail server that says no', () => {
     let strict: MailSink;
     afterEach(async () => {

@@ -38,7 +38,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     return 1;
   }
   // The receivers the daemon reaches through the private CA are tested through it too.
-  const notifiers = createNotifiers(Object.fromEntries(selected), { logger: await ctx.logger(), ca: trustedCertificates(config.cloud.tls.ca) });
+  const notifiers = createNotifiers(Object.fromEntries(selected), { logger: await ctx.logger(), ca: trustedCertificates(config.cloud.tls.ca), secrets: config.variableSecrets });
   try {
     const notification = testNotification(config.cloud.projectId ?? '');
     const results = await Promise.all([...notifiers.values()].map((n) => attempt(n, notification, ctx.signal)));

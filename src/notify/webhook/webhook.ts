@@ -45,8 +45,9 @@ export function createWebhookNotifier(name: string, config: WebhookNotifierConfi
   const hiddenParts = hiddenPartsOf(target);
   const holdingHidden = (text: string) => hiddenParts.some((part) => part !== '' && text.includes(part));
   // The signing key with its whsec_ prefix and without: a receiver that shares it may quote it either way.
+  // And what variables named as secrets gave: a header's name does not always say it holds a key (Honeycomb's X-Honeycomb-Team).
   const secrets = [config.secret, config.secret === undefined ? undefined : keyOf(config.secret), basic, ...[target.href, target.pathname, target.search].filter(holdingHidden)]
-    .concat(credentialsIn(config.headers), hiddenParts, proxyCredentials())
+    .concat(credentialsIn(config.headers), hiddenParts, proxyCredentials(), deps.secrets ?? [])
     .filter((s): s is string => s !== undefined);
   // undici ignores userinfo anyway; stripping it keeps the credentials out of anything undici reports,
   // and the URL it does report is hidden whole where it holds a hidden part.
