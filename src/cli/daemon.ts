@@ -493,7 +493,7 @@ export class Daemon {
       this.#seen = file.signature;
       // As `validate` and a start write them to stderr: an edit that works but loses something is said.
       const onWarning = ({ line, col, path, message }: ConfigIssue) => this.#log.warn({ config: this.#ctx.configPath, line, col, path }, `reloaded watch file: ${message}`);
-      next = parseBetweenCollections(() => parseConfig(file.text, { env: this.#ctx.env, onWarning, source: this.#ctx.configPath }));
+      next = parseBetweenCollections(() => parseConfig(file.text, { env: this.#ctx.env, onWarning, source: this.#ctx.configPath, mode: file.signature?.mode }));
     } catch (err) {
       // close() ended the wait for the file: no reload is due.
       if (this.#closing) return;

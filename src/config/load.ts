@@ -4,6 +4,7 @@
 
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
+import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type YAMLError, type YAMLMap } from 'yaml';
 import { documentData } from './aliases.ts';
@@ -18,7 +19,7 @@ import type { z } from 'zod';
 import { ConfigSchema, WatchSchema, configSchema, type Config } from './schema.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
-import { isSecretVariable, schemaProblemHider, secretHider, withoutRepeatedSecrets } from './yamlSecrets.ts';
+import { isSecretVariable, schemaProblemHider, secretHider, withoutRepeatedSecrets, writtenSecrets } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { holdsWatchData } from './parseStreamed.ts';
 import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
@@ -45,6 +46,11 @@ export interface LoadOptions {
    * sections above are, so that their `${VAR}`s need not be set; their names are kept.
    */
   onlyNotifier?: string | undefined;
+  /**
+   * The watch file's mode (stat's), when it was read from a file: a secret written into a file that every
+   * user of the machine may read is warned of.
+   */
+  mode?: number | undefined;
 }
 
 export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
@@ -175,7 +181,7 @@ export function validateConfigText(text: string, options: CheckOptions = {}): Co
   return clean || !quick.readAsData ? quick.check : checkText(text, options, false).check;
 }
 
-type CheckOptions = Pick<LoadOptions, 'env' | 'omitSections' | 'onlyNotifier'>;
+type CheckOptions = Pick<LoadOptions, 'env' | 'omitSections' | 'onlyNotifier' | 'mode'>;
 
 /**
  * validateConfigText's check, with `watchesAsData` each watch of plain settings read as its data rather
@@ -318,7 +324,9 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const caTaken = problem === undefined || envIssues.some((e) => startsWith(CA_FILE_PATH, e.path)) || issues.some((i) => i.path === formatPath(CA_FILE_PATH));
   if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, problem.path), problem.path, problem.message), cause: 'environment' });
   if (result.success && issues.length === 0) {
-    const warnings = sorted(configWarnings(result.data).map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
+    const fromProfile = (path: readonly Segment[]) => profile.source !== undefined && path[0] === 'cloud' && profile.filled?.includes(String(path[1])) === true;
+    const readable = options.mode !== undefined && (options.mode & 0o004) !== 0 ? writtenSecrets(data, expanded, fromProfile).map((path) => ({ path, message: readableSecret(options.mode!) })) : [];
+    const warnings = sorted([...configWarnings(result.data), ...readable].map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
     const { cloud } = result.data;
     const secrets = variableSecrets(expanded, env);
     return { ok: true, config: { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } }, ...(secrets.length > 0 ? { variableSecrets: secrets } : {}) }, warnings };
@@ -327,6 +335,15 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
 }
 
 const CA_FILE_PATH = ['cloud', 'tls', 'caFile'];
+
+/**
+ * Said at a secret written into a watch file that every user may read: as ssh says of a private key, but
+ * a warning, since a file of a container's or a checkout's (0644) may be read by nobody else where it runs.
+ */
+function readableSecret(mode: number): string {
+  const octal = (mode & 0o777).toString(8).padStart(4, '0');
+  return `a secret written into the watch file, which every user of this machine may read (mode ${octal}): give it as \${VAR} (kept in a file of mode 0600: a systemd EnvironmentFile, a Kubernetes Secret), or let only the daemon's user read the watch file (chmod o-r)`;
+}
 
 /** The value of each variable named as a secret that the file read, once each (Config.variableSecrets). */
 function variableSecrets(expanded: readonly ExpandedValue[], env: NodeJS.ProcessEnv): string[] {
@@ -440,5 +457,7 @@ export async function readWatchFileOrThrow(path: string): Promise<string> {
 
 /** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
-  return parseConfig(await readWatchFileOrThrow(path), { ...options, source: options.source ?? path });
+  const text = await readWatchFileOrThrow(path);
+  const mode = await stat(path).then((s) => s.mode, () => undefined);
+  return parseConfig(text, { ...options, source: options.source ?? path, mode });
 }

@@ -156,6 +156,7 @@ function valueHidden(message: string, value: string, note: string): string {
 interface NamedSecret {
   value: string;
   name: string;
+  path: Segment[];
 }
 
 function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] = []): NamedSecret[] {
@@ -167,7 +168,7 @@ function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] 
     // A chat webhook's credential is part of its URL: what shortUrl hides of it (a path token, access_token=).
     const url = typeof item === 'string' && isNotifierUrl(at) ? URL.parse(item) : null;
     if (url !== null) {
-      for (const part of hiddenPartsOf(url)) found.push({ value: part, name: formatPath(at) });
+      for (const part of hiddenPartsOf(url)) found.push({ value: part, name: formatPath(at), path: at });
       continue;
     }
     if (!isSecretKey(key, path) || (typeof item !== 'string' && isNamePlace(path))) {
@@ -177,7 +178,7 @@ function dataSecrets(value: unknown, path: Segment[] = [], found: NamedSecret[] 
     // A header's credentials alone too (`Bearer T`'s T): a slip may copy just the token. A secret written
     // as a list or a mapping (`password: [hunter2]`), which the schema refuses: each text in it.
     const values = typeof item !== 'string' ? textsIn(item) : isHeaders(path) ? credentialsIn({ [key]: item }) : [item];
-    for (const secret of values) found.push({ value: secret, name: formatPath(at) });
+    for (const secret of values) found.push({ value: secret, name: formatPath(at), path: at });
   }
   return found;
 }
@@ -189,6 +190,21 @@ function textsIn(value: unknown, depth = 0, found: string[] = []): string[] {
   if (!Array.isArray(value)) found.push(...Object.keys(value));
   for (const item of Object.values(value)) textsIn(item, depth + 1, found);
   return found;
+}
+
+/**
+ * The settings of `data` (the file as the schema read it) that hold a secret written into the file itself,
+ * not given by a variable (`expanded`: the values that variables gave) nor taken from elsewhere (`foreign`:
+ * a clouds.yaml profile's): what a copy of the file gives away.
+ */
+export function writtenSecrets(data: unknown, expanded: readonly ExpandedValue[], foreign: (path: readonly Segment[]) => boolean): Segment[][] {
+  const given = new Set(expanded.map((e) => pathKey(e.path)));
+  const written = new Map<string, Segment[]>();
+  for (const { value, path } of dataSecrets(data)) {
+    const key = pathKey(path);
+    if (value !== '' && !given.has(key) && !foreign(path)) written.set(key, path);
+  }
+  return [...written.values()];
 }
 
 /** Whether the keys of the mapping at `path` are names of one's choosing: notifiers', clouds.yaml's profiles'. */

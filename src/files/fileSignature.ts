@@ -10,13 +10,15 @@ export interface FileSignature {
   readonly size: number;
   readonly mtimeMs: number;
   readonly ctimeMs: number;
+  /** Its type and permission bits: not part of what tells versions apart (a chmod moves ctime). */
+  readonly mode: number;
 }
 
 /** The file's signature through symlinks (a ConfigMap's `..data` swap changes it), or null when it cannot be read. */
 export async function fileSignature(path: string): Promise<FileSignature | null> {
   try {
-    const { dev, ino, size, mtimeMs, ctimeMs } = await stat(path);
-    return { dev, ino, size, mtimeMs, ctimeMs };
+    const { dev, ino, size, mtimeMs, ctimeMs, mode } = await stat(path);
+    return { dev, ino, size, mtimeMs, ctimeMs, mode };
   } catch {
     return null;
   }

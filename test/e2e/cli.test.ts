@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -39,6 +39,23 @@ describe('validate', () => {
     expect(alone.stderr).toBe('warning: no notifiers: every outcome is only logged and kept in the state (and the metrics); add one under notifiers: to be told\n');
     const empty = await h.cli(['validate', '--config', await h.writeConfig([...cloud, ''].join('\n'))]);
     expect(empty).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('warns of a secret written into a watch file every user may read, as ssh of a private key, not of one a variable gives or of a file only its group reads', async ({ h }) => {
+    const inline = 'gAAAAABwrittenIntoTheFile0123456789';
+    const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { auth: `  auth: { type: token, token: "${inline}" }` }));
+    await chmod(path, 0o644);
+    const readable = await h.cli(['validate', '--config', path]);
+    expect(readable).toMatchObject({ code: 0, stdout: expect.stringContaining('valid: 1 watch') as string });
+    expect(readable.stderr).toBe(
+      '4:31 cloud.auth.token: warning: a secret written into the watch file, which every user of this machine may read (mode 0644): give it as ${VAR} ' +
+        "(kept in a file of mode 0600: a systemd EnvironmentFile, a Kubernetes Secret), or let only the daemon's user read the watch file (chmod o-r)\n",
+    );
+    await chmod(path, 0o640);
+    expect(await h.cli(['validate', '--config', path])).toMatchObject({ code: 0, stderr: '' });
+    const given = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }]));
+    await chmod(given, 0o644);
+    expect(await h.cli(['validate', '--config', given])).toMatchObject({ code: 0, stderr: '' });
   });
 
   it('prints a warning for a microversion below 2.51 on stderr, and still exits 0', async ({ h }) => {

@@ -26,7 +26,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       // is still being copied is read as far as it goes, and reloaded once it has been still.
       if (!file.settled) ctx.stderr.write(`warning: the watch file ${ctx.configPath} ${keptChanging()}; read as it was then\n`);
       loaded = file.signature;
-      return parseConfig(file.text, { env: ctx.env, onWarning, source: ctx.configPath });
+      return parseConfig(file.text, { env: ctx.env, onWarning, source: ctx.configPath, mode: file.signature?.mode });
     });
   } catch (err) {
     // Stopped while waiting for the file to stop changing: nothing has started, a clean stop.
