@@ -10,6 +10,7 @@ import type { Segment } from './yamlTree.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 import { formatDuration } from '../watch/format.ts';
+import { hostInClear, sentInClear } from '../net/loopback.ts';
 
 export interface ConfigWarning {
   path: readonly Segment[];
@@ -75,6 +76,25 @@ function projectsOutOfScope(config: Config): ConfigWarning[] {
 }
 
 /**
+ * The credentials that the cloud settings send over http:// to another machine: the email notifier refuses
+ * to log in so (smtp.requireTLS), and a token or password read on the way works for whoever read it.
+ */
+function credentialsInClear(cloud: Config['cloud']): ConfigWarning[] {
+  const { auth } = cloud;
+  const warnings: ConfigWarning[] = [];
+  const sent =
+    auth.type === 'token' ? 'the token (X-Auth-Token)'
+    : auth.type === 'password' ? 'the token the password gets (X-Auth-Token)'
+    : auth.type === 'aksk' && (auth.securityToken !== undefined || auth.securityTokenFile !== undefined) ? 'the security token (X-Security-Token)'
+    : undefined;
+  const compute = cloud.endpoint === undefined ? undefined : hostInClear(cloud.endpoint);
+  if (sent !== undefined && compute !== undefined) warnings.push({ path: ['cloud', 'endpoint'], message: sentInClear(sent, compute) });
+  const identity = auth.type === 'password' ? hostInClear(auth.identityEndpoint) : undefined;
+  if (identity !== undefined) warnings.push({ path: ['cloud', 'auth', 'identityEndpoint'], message: sentInClear('the password', identity) });
+  return warnings;
+}
+
+/**
  * How long the shipped deployments give a stop before they kill the daemon: the systemd units'
  * TimeoutStopSec, the Kubernetes Deployment's terminationGracePeriodSeconds, the README's `docker run
  * --stop-timeout` (test/deploy holds them to it).
@@ -85,7 +105,9 @@ export const SHIPPED_STOP_GRACE_MS = 30_000;
 const DRAIN_WITHIN_STOP_MS = SHIPPED_STOP_GRACE_MS - 5_000;
 
 export function configWarnings(config: Config): ConfigWarning[] {
-  const warnings: ConfigWarning[] = [...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...notifierWarnings(config.notifiers)];
+  const warnings: ConfigWarning[] = [
+    ...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...credentialsInClear(config.cloud), ...notifierWarnings(config.notifiers),
+  ];
   const minor = minorOf(config.cloud.microversion);
   if (minor !== null && minor < 51) {
     const lost = [

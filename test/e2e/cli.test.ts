@@ -58,6 +58,24 @@ describe('validate', () => {
     expect(await h.cli(['validate', '--config', given])).toMatchObject({ code: 0, stderr: '' });
   });
 
+  it('warns of a token, a password or a credential header that an http:// URL sends to another machine in the clear, not of one to a loopback address', async ({ h }) => {
+    const identity = (host: string) => ['  auth:', '    type: password', `    identityEndpoint: http://${host}/v3`, '    user: svc', '    password: "${ECS_AUTH_TOKEN}"', '    domain: Default', '    projectName: eu-de'].join('\n');
+    const notifiers = (host: string) => ['  chat:', '    type: webhook', `    url: http://${host}/hooks/ecs`, '    headers: { X-Team: infra, X-Api-Key: "${WEBHOOK_SECRET}" }'].join('\n');
+    const clear = await h.writeConfig(h.yaml([], { endpoint: 'http://ecs.example.com:8774', auth: identity('iam.example.com'), notifiers: notifiers('hooks.example.com') }));
+    const r = await h.cli(['validate', '--config', clear]);
+    expect(r.code).toBe(0);
+    const said = (what: string, host: string) =>
+      `http:// sends ${what} in the clear to ${host}, for anyone on the network between to read and use: write https:// (a loopback address, such as a local proxy that adds TLS, is not warned of)`;
+    expect(r.stderr.split('\n')).toEqual([
+      `2:13 cloud.endpoint: warning: ${said('the token the password gets (X-Auth-Token)', 'ecs.example.com:8774')}`,
+      `6:23 cloud.auth.identityEndpoint: warning: ${said('the password', 'iam.example.com')}`,
+      expect.stringMatching(/^\d+:10 notifiers\.chat\.url: warning: http:\/\/ sends the X-Api-Key header in the clear to hooks\.example\.com, /),
+      '',
+    ]);
+    const local = await h.writeConfig(h.yaml([], { endpoint: 'http://127.0.0.1:8774', auth: identity('[::1]:5000'), notifiers: notifiers('127.0.0.2:8080') }));
+    expect(await h.cli(['validate', '--config', local])).toMatchObject({ code: 0, stderr: '' });
+  });
+
   it('prints a warning for a microversion below 2.51 on stderr, and still exits 0', async ({ h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { cloud: '  microversion: "2.40"' }));
     const r = await h.cli(['validate', '--config', path]);

@@ -1,7 +1,7 @@
-import { BlockList, isIP } from 'node:net';
 import type { NodemailerError, Transporter } from 'nodemailer';
 import type SMTPPool from 'nodemailer/lib/smtp-pool/index.js';
 import { asciiDomain, bareAddress } from '../../config/fields.ts';
+import { isLoopbackAddress } from '../../net/loopback.ts';
 import { oneLine } from '../../net/oneLine.ts';
 import { redact } from '../../net/redact.ts';
 import type { EmailNotifierConfig } from './config.ts';
@@ -36,23 +36,6 @@ const TIMEOUT_PHASES: Record<string, string> = {
  */
 export function loginNeedsTls(smtp: Pick<EmailNotifierConfig['smtp'], 'user' | 'secure' | 'host'>): boolean {
   return smtp.user !== undefined && !smtp.secure && !isLoopbackAddress(smtp.host);
-}
-
-// Loopback addresses written as such: a name, even localhost, is looked up (in DNS too, by nodemailer), and
-// whoever answers that lookup would get the login. Made at the first use: `validate` loads this module for
-// the registry, and a BlockList at load would load node:net (8-10 ms) for a command that opens no socket.
-let loopback: BlockList | undefined;
-
-function isLoopbackAddress(host: string): boolean {
-  const family = isIP(host);
-  if (family === 0) return false;
-  if (loopback === undefined) {
-    loopback = new BlockList();
-    loopback.addSubnet('127.0.0.0', 8, 'ipv4');
-    loopback.addAddress('::1', 'ipv6');
-    loopback.addSubnet('::ffff:127.0.0.0', 104, 'ipv6');
-  }
-  return loopback.check(host, family === 4 ? 'ipv4' : 'ipv6');
 }
 
 export function createEmailNotifier(name: string, config: EmailNotifierConfig, deps: NotifierDeps): Notifier {

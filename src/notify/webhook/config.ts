@@ -2,7 +2,10 @@
 import * as z from 'zod';
 import { duration, httpHeaderValue, httpUrl, optionalText, orEmpty, outcomes, strict } from '../../config/fields.ts';
 import { dictionarySchema } from '../../data/dictionary.ts';
-import { HEADER_AND_VALUE, keyShown } from '../../net/redact.ts';
+import { HEADER_AND_VALUE, isCredentialName, keyShown } from '../../net/redact.ts';
+import { hasLogin } from '../../net/basicCredentials.ts';
+import { hostInClear, sentInClear } from '../../net/loopback.ts';
+import type { NotifierWarning } from '../types.ts';
 import { webhookTemplate } from '../template/config.ts';
 
 // The Standard Webhooks form of a signing key; the notifier signs with its base64 part, of which one
@@ -48,3 +51,12 @@ export type WebhookNotifierConfig = z.output<typeof WebhookConfigSchema>;
 
 /** Keys of this config whose values are secrets, redacted wherever a log line carries them. */
 export const WEBHOOK_SECRET_KEYS = ['secret'] as const;
+
+/** The credentials a webhook whose URL is http:// sends to another machine in the clear (its signature, made with the secret, tells nothing of it). */
+export function webhookWarnings(config: WebhookNotifierConfig): NotifierWarning[] {
+  const host = hostInClear(config.url);
+  if (host === undefined) return [];
+  const login = hasLogin(new URL(config.url)) ? ['the user and password of its URL (Basic authentication)'] : [];
+  const sent = [...login, ...Object.keys(config.headers).filter(isCredentialName).map((name) => `the ${name} header`)];
+  return sent.length === 0 ? [] : [{ path: ['url'], message: sentInClear(sent.join(' and '), host) }];
+}

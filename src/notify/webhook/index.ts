@@ -1,5 +1,5 @@
 import type { NotifierType } from '../types.ts';
-import { WEBHOOK_SECRET_KEYS, WebhookConfigSchema } from './config.ts';
+import { WEBHOOK_SECRET_KEYS, WebhookConfigSchema, webhookWarnings } from './config.ts';
 import { createWebhookNotifier } from './webhook.ts';
 
 export const webhook = {
@@ -7,4 +7,5 @@ export const webhook = {
   secretKeys: WEBHOOK_SECRET_KEYS,
   create: createWebhookNotifier,
   receiver: (config) => config.url,
+  warnings: webhookWarnings,
 } satisfies NotifierType<typeof WebhookConfigSchema>;
