@@ -3,7 +3,9 @@
 // place, by swapping a symlink) needs no restart.
 
 import { stat } from 'node:fs/promises';
+import { isAbsolute } from 'node:path';
 import { fileProblem } from '../../files/fileProblem.ts';
+import { errorCode } from '../../net/failure.ts';
 import { readRegularFile, readRegularFileSync } from '../../files/readRegularFile.ts';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../../net/httpFieldText.ts';
 import { CredentialError } from './CredentialError.ts';
@@ -25,6 +27,22 @@ function parse(text: string, key: string, file: string, sentInHeader: boolean): 
   // As the watch file's own values are checked: undici would refuse every request that carries it.
   if (sentInHeader && !isHttpFieldText(value)) throw new CredentialError(`cloud.auth.${key} ${file} holds ${NOT_HTTP_FIELD_TEXT_PROBLEM}`);
   return value;
+}
+
+// What the kernel answers for a name that is no file: for a secret written under `<key>File` too.
+const NO_FILE = new Set(['ENOENT', 'ENAMETOOLONG', 'ENOTDIR']);
+
+/**
+ * `cloud.auth.<key>File <file>: <why it could not be read>`, the file not shown where it is a relative name
+ * that is no file: the secret itself written under `<key>File` in place of `<key>` (`tokenFile:
+ * ${ECS_AUTH_TOKEN}`, a password pasted on the wrong line) reads so, and validate's warning, check's and
+ * wait's error and run's log would print it. A path from the root is shown: no token starts with `/`.
+ */
+function fileNamed(key: string, file: string, err: unknown): string {
+  const code = errorCode(err);
+  if (isAbsolute(file) || code === undefined || !NO_FILE.has(code)) return `cloud.auth.${key} ${file}: ${fileProblem(err)}`;
+  const secretKey = key.slice(0, -'File'.length);
+  return `cloud.auth.${key}: ${fileProblem(err)} (its value, a name from the working folder, is not shown: it may be the secret itself, which goes under cloud.auth.${secretKey}; a file is best named from the root)`;
 }
 
 function fingerprint(s: { mtimeMs: number; ctimeMs: number; ino: number; size: number }): string {
@@ -80,7 +98,7 @@ export class Credential {
       this.#value = parse(readRegularFileSync(file, MAX_CREDENTIAL_BYTES), this.#key, file, this.#sentInHeader);
     } catch (err) {
       if (err instanceof CredentialError) throw err;
-      throw new CredentialError(`cannot read cloud.auth.${this.#key} ${file}: ${fileProblem(err)}`, { cause: err });
+      throw new CredentialError(`cannot read ${fileNamed(this.#key, file, err)}`, { cause: err });
     }
     this.#checkedAt = performance.now();
   }
