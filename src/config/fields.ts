@@ -215,11 +215,15 @@ export function cronExpression() {
 
 /**
  * Whether node-cron finds a next time for a valid expression: it looks 100 years ahead, and one that matches
- * none (`0 0 1 * 1#5`, the 1st of a month that is its fifth Monday) passes its validation yet throws when
- * scheduled, at `run`'s start or at a reload. Asked in UTC: a day exists in every zone, and a schedule in
- * UTC makes no Intl object in the bundle (scripts/bundleRules.ts).
+ * none (`0 0 1 * 1#5`, the 1st of a month that is its fifth Monday; `0 0 30 2 *`) passes its validation yet
+ * throws when scheduled, at `run`'s start or at a reload. Asked in UTC: a day exists in every zone, and a
+ * schedule in UTC makes no Intl object in the bundle (scripts/bundleRules.ts). Asked only of one whose
+ * day-of-month is set with its month or day-of-week, the only fields that can rule each other out: a task
+ * node-cron makes loads node:crypto for its id, which a one-shot command with the default schedule need not.
  */
 function everFires(expression: string): boolean {
+  const [dayOfMonth, month, dayOfWeek] = fieldsOf(expression).slice(-3);
+  if (isAny(dayOfMonth) || (isAny(month) && isAny(dayOfWeek))) return true;
   const task = cron.createTask(expression, () => undefined, { timezone: 'UTC' });
   try {
     task.getNextRuns(1);
@@ -239,10 +243,18 @@ const NICKNAMES = new Map([['@hourly', '0 * * * *'], ['@daily', '0 0 * * *'], ['
  * node-cron reads as `*` in the day fields): it means the same in every zone.
  */
 export function namesNoHourDayOrMonth(expression: string): boolean {
-  const trimmed = expression.trim();
-  const fields = (NICKNAMES.get(trimmed.toLowerCase()) ?? trimmed).split(/\s+/).slice(-4);
-  return fields.every((field, i) => field === '*' || (field === '?' && (i === 1 || i === 3)));
+  const [hour, dayOfMonth, month, dayOfWeek] = fieldsOf(expression).slice(-4);
+  return hour === '*' && isAny(dayOfMonth) && month === '*' && isAny(dayOfWeek);
 }
+
+/** The fields of an expression, as node-cron reads them (a nickname as what it stands for). */
+function fieldsOf(expression: string): string[] {
+  const trimmed = expression.trim();
+  return (NICKNAMES.get(trimmed.toLowerCase()) ?? trimmed).split(/\s+/);
+}
+
+/** `*`, or `?`, which node-cron reads as `*` in the day fields. */
+const isAny = (field: string | undefined) => field === '*' || field === '?';
 
 // What editors check of one (the JSON Schema): its scheme, as URL.parse reads it, after spaces and in any case.
 const HTTP_URL_JSON_PATTERN = '^\\s*[Hh][Tt][Tt][Pp][Ss]?://';

@@ -4,7 +4,7 @@
 
 import { NotUtf8Error, readRegularFile } from '../files/readRegularFile.ts';
 import { readCaFile } from '../net/caFile.ts';
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import { isAbsolute } from 'node:path';
 import { isAlias, isMap, isScalar, isSeq, LineCounter, type Document, type ParsedNode, type YAMLError, type YAMLMap } from 'yaml';
 import { documentData } from './aliases.ts';
@@ -458,6 +458,7 @@ export async function readWatchFileOrThrow(path: string): Promise<string> {
 /** Reads and parses the watch file at `path`; throws ConfigError when it cannot be read or is invalid. */
 export async function loadConfigFile(path: string, options: LoadOptions = {}): Promise<Config> {
   const text = await readWatchFileOrThrow(path);
-  const mode = await stat(path).then((s) => s.mode, () => undefined);
+  // Synchronously, as the file was read: node:fs/promises would load readline, file watching and more for one stat.
+  const mode = statSync(path, { throwIfNoEntry: false })?.mode;
   return parseConfig(text, { ...options, source: options.source ?? path, mode });
 }

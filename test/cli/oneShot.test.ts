@@ -33,7 +33,8 @@ async function setUp(durationMs: number, extra: (ids: Ids) => string[]): Promise
   const started = sim;
   const begin = () => void started.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
   const config = join(await mkdtemp(join(tmpdir(), 'eaw-oneshot-')), 'watch.yaml');
-  await writeFile(config, ['cloud:', `  endpoint: ${sim.url}`, `  projectId: ${PROJECT}`, '  auth: { type: token, token: T }', '  microversion: "2.60"', ...extra(ids)].join('\n'));
+  // Only its owner may read it, as a file with a token written in should be: else a warning says so.
+  await writeFile(config, ['cloud:', `  endpoint: ${sim.url}`, `  projectId: ${PROJECT}`, '  auth: { type: token, token: T }', '  microversion: "2.60"', ...extra(ids)].join('\n'), { mode: 0o600 });
   return { sim, ids, config, begin };
 }
 
