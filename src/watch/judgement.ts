@@ -119,6 +119,19 @@ export interface Clock {
   failingSince?: number | null;
 }
 
+/**
+ * A start the cloud stamped (epoch ms on its clock), on this host's clock: less how far the cloud is ahead,
+ * and on the cloud's clock as it stood before a setting of it since (`cloudSetMs`), as the early warning
+ * counts it; set forward an hour, the measure is an hour ahead and a step that started 5 min before would
+ * otherwise read as 1 h 5 min old. A start that would then lie ahead of `now` was stamped after a setting
+ * forward, on the clock as it is: it is read as it is.
+ */
+export function startOnThisClock(clock: Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSetMs'>, cloudTime: number): number {
+  const read = cloudTime - (clock.cloudAheadMs ?? 0);
+  const before = read + (clock.cloudSetMs ?? 0);
+  return before > clock.now ? read : before;
+}
+
 /** Past the deadline, a poll that could not read what decides waits this long at most for the API to answer (less for a shorter deadline). */
 const ANSWER_AWAITED_MS = 15 * 60_000;
 

@@ -5,7 +5,7 @@ import { novaTimeMs } from '../cloud/time.ts';
 import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { DONE_WITHOUT_EVENTS, eventsFinished, finishedBy } from './eventsFinished.ts';
 import { formatDuration, lastLine } from './format.ts';
-import { judgeNotFound, pending as pendingJudgement, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
+import { judgeNotFound, pending as pendingJudgement, startOnThisClock, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { inDownCell, remember, type WatchMemory } from './memory.ts';
 import { foldRetries } from './retries.ts';
 
@@ -329,7 +329,7 @@ const STATELESS_UNSEEN_MS = 5 * 60_000;
 function leftSinceStart(input: VerdictInput, action: InstanceAction, windowMs: number): number {
   const start = novaTimeMs(action.start_time);
   if (start === null) return 0;
-  return Math.max(0, start - (input.cloudAheadMs ?? 0) + windowMs - input.now);
+  return Math.max(0, startOnThisClock(input, start) + windowMs - input.now);
 }
 
 /**
@@ -428,8 +428,7 @@ function judgeRunning(input: VerdictInput, memory: WatchMemory, action: Instance
   if (STATELESS_ACTIONS.has(name)) return waiting;
   const since = running === null ? novaTimeMs(action.start_time) : oldestRunningStart(action);
   if (since === null) return waiting;
-  // The start is the cloud's time; on this host's clock it was that less how far the cloud is ahead.
-  const runFor = input.now - (since - (input.cloudAheadMs ?? 0));
+  const runFor = input.now - startOnThisClock(input, since);
   if (runFor < STALL_CHECK_AFTER_MS) return waiting;
   const step = running === null ? `no event started in ${formatDuration(runFor)}` : `${running} running for ${formatDuration(runFor)}`;
   const { server } = input;

@@ -75,6 +75,8 @@ interface Row {
   deadline?: number;
   /** How far the cloud's clock is ahead of this host's. */
   cloudAhead?: number;
+  /** How far the cloud's own clock was set since the action's start was seen (the record's cloudClockSetMs). */
+  cloudSet?: number;
   /** Since when polls have failed, before this one (ms after tracking began). */
   failingSince?: number;
   expect:
@@ -1708,6 +1710,42 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'failure', reason: /^attach_interface failed: no event started in 10 min/ },
   },
   {
+    name: 'an event running 5 min, the cloud\'s clock set an hour forward since it started: 5 min, no look yet',
+    nova: 'a controller\'s clock put right (NTP) or a failover to one whose clock is ahead, while nova-compute runs the step',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    elapsed: 5 * 60_000,
+    cloudAhead: HOUR,
+    cloudSet: HOUR,
+    expect: { final: false, next: null, reason: /^create: compute__do_build_and_run_instance running$/ },
+  },
+  {
+    name: 'an event running 15 min, the cloud\'s clock set an hour back since it started: look, running for 14 min 59 s',
+    nova: '(same), the clock set back',
+    action: found(doc('create', [ev('compute__do_build_and_run_instance', null)])),
+    elapsed: 15 * 60_000,
+    cloudAhead: -HOUR,
+    cloudSet: -HOUR,
+    expect: { final: false, next: 'look', reason: /compute__do_build_and_run_instance running for 14 min 59 s; looking at the server/ },
+  },
+  {
+    name: 'an event started 4 min ago, after the cloud\'s clock was set an hour forward: stamped on the clock as set, 4 min',
+    nova: 'a resize\'s next step, started by nova-compute after the setting',
+    action: found(doc('resize', [ev('compute_prep_resize', '2026-11-26T10:05:00.000000'), { event: 'compute_resize_instance', start_time: '2026-11-26T11:11:00.000000', finish_time: null, result: null }])),
+    elapsed: 15 * 60_000,
+    cloudAhead: HOUR,
+    cloudSet: HOUR,
+    expect: { final: false, next: null, reason: /^resize: compute_resize_instance running$/ },
+  },
+  {
+    name: 'an attach_interface with no event for 5 min, the cloud\'s clock set an hour forward since it started: it waits',
+    nova: 'compute/api.py attach_interface, nova-compute slow to take the call; a controller\'s clock put right meanwhile',
+    action: found(doc('attach_interface', [])),
+    elapsed: 5 * 60_000,
+    cloudAhead: HOUR,
+    cloudSet: HOUR,
+    expect: { final: false, next: null, reason: /^attach_interface: no event started yet \(a failure if none has in 10 min, 5 min more\)$/ },
+  },
+  {
     name: 'a delete whose event was left open, its server gone for good, with the action message Error: a failure',
     nova: 'an earlier row of the step failed (message Error, never cleared) and its retry was left open by a compute restart',
     action: found(doc('delete', [ev('compute_terminate_instance', null)], { message: 'Error' })),
@@ -1814,6 +1852,7 @@ describe('decide', () => {
       trackingSince: T0,
       deadlineMs: row.deadline ?? 6 * HOUR,
       cloudAheadMs: row.cloudAhead ?? 0,
+      cloudSetMs: row.cloudSet ?? 0,
       failingSince: row.failingSince === undefined ? null : T0 + row.failingSince,
       memory: { ...NOTHING, ...row.memory },
       lastAction: row.lastAction ?? null,
