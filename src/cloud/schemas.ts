@@ -6,11 +6,18 @@ import type { EcsJob, InstanceAction, InstanceActionSummary, MigrationRecord, Se
 
 const nullableString = z.string().nullable();
 
+/**
+ * A time the cloud stamps: one left out, null or blank reads as null. Nova writes a time or null, never "";
+ * Huawei's services write "" for a time they have none of (the IMS edition's job end_time). Kept as a
+ * time, a blank finish_time made a running step finished at a time unknown, which no deadline applies to.
+ */
+const cloudTime = nullableString.transform((text) => (text === null || text.trim() === '' ? null : text)).default(null);
+
 // A time or result a cloud leaves out reads as null; for finish_time that is "not finished", the safe side.
 const instanceActionEventSchema = z.looseObject({
   event: z.string(),
-  start_time: nullableString.default(null),
-  finish_time: nullableString.default(null),
+  start_time: cloudTime,
+  finish_time: cloudTime,
   result: nullableString.default(null),
   // Absent for non-admins from 2.51 on.
   traceback: nullableString.optional(),
@@ -21,7 +28,7 @@ export const instanceActionSchema = z.looseObject({
   request_id: z.string(),
   instance_uuid: z.string().optional(),
   message: nullableString.default(null),
-  start_time: nullableString.default(null),
+  start_time: cloudTime,
   // Absent for non-admins below 2.51.
   events: z.array(instanceActionEventSchema).optional(),
 });
@@ -44,7 +51,7 @@ export const instanceActionListSchema: z.ZodType<{ instanceActions: InstanceActi
     z.looseObject({
       action: z.string(),
       request_id: z.string(),
-      start_time: nullableString.default(null),
+      start_time: cloudTime,
     }),
   ),
 });
@@ -69,7 +76,7 @@ export const migrationListSchema: z.ZodType<{ migrations: MigrationRecord[] }> =
       id: z.union([z.number(), z.string()]),
       status: z.string(),
       migration_type: z.string().optional(),
-      created_at: nullableString.default(null),
+      created_at: cloudTime,
       source_compute: nullableString.optional(),
       dest_compute: nullableString.optional(),
     }),

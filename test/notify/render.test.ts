@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NOTIFICATION_TYPES, type Outcome } from '../../src/model.ts';
+import { instanceActionDocumentSchema } from '../../src/cloud/schemas.ts';
 import { labelOf, renderEmail, renderWebhookBody } from '../../src/notify/render.ts';
 import { TRACEBACK, failedResize, fleetDigest } from './fixtures.ts';
 
@@ -108,6 +109,13 @@ describe('renderEmail body', () => {
 
     delete action.events;
     expect(renderEmail(hidden).text).toContain('Events: none reported by the API');
+  });
+
+  it('says a step the cloud sent with a blank finish_time is not finished, read through the client\'s schema', () => {
+    const blank = failedResize();
+    const events = [{ event: 'compute_resize_instance', start_time: '', finish_time: '', result: null }];
+    blank.instanceAction = instanceActionDocumentSchema.parse({ instanceAction: { ...blank.instanceAction, events } }).instanceAction;
+    expect(renderEmail(blank).text).toContain('  - compute_resize_instance: in progress, started unknown, not finished\n');
   });
 
   it('shows a timestamp it cannot read as the API gave it', () => {

@@ -7,7 +7,7 @@ import { apiMessageFromText } from '../../src/cloud/errors/apiMessage.ts';
 import { instanceActionDocumentSchema, serverDocumentSchema, toServerState } from '../../src/cloud/schemas.ts';
 import {
   decide, NOTHING_READ, SERVER_GONE_WINDOW_MS, type ActionListObservation, type ActionObservation,
-  type MigrationsObservation, type Read, type ServerObservation, type Verdict,
+  type MigrationsObservation, type Observations, type Read, type ServerObservation, type Verdict,
 } from '../../src/watch/verdict.ts';
 import type { WatchMemory } from '../../src/watch/memory.ts';
 import { NOT_FOUND_WINDOW_MS } from '../../src/watch/judgement.ts';
@@ -1947,6 +1947,24 @@ describe('memory', () => {
     const twice = afterMigrations(pageRefused, failed);
     expect(twice).toMatchObject({ migrationsReadable: false, migrationsRefusedAnswers: 2 });
     expect(afterMigrations(migrations(), twice)).toMatchObject({ migrationsReadable: true, migrationsRefusedAnswers: 0 });
+  });
+});
+
+// A time a cloud leaves blank: Nova writes a time or null, Huawei's services "" for one they have none of.
+describe('an event whose finish_time the cloud sends as "" (read through the client\'s schema)', () => {
+  const blank = (action: string, event: string) =>
+    found(instanceActionDocumentSchema.parse({ instanceAction: { ...doc(action, []), events: [{ event, start_time: '2026-11-26T10:00:01.000000', finish_time: '', result: null }] } }).instanceAction);
+  const verdictAt = (action: ActionObservation, elapsed: number, seen: Partial<Observations> = {}) =>
+    decide({ ...NOTHING_READ, ...seen, now: T0 + elapsed, trackingSince: T0, deadlineMs: HOUR, memory: NOTHING, lastAction: null, action });
+
+  it('is still running: an attach_volume whose step runs is not told failed with "no result"', () => {
+    const verdict = verdictAt(blank('attach_volume', 'compute_attach_volume'), 60_000, { server: server('ACTIVE'), actionAfterServer: true });
+    expect(verdict).toMatchObject({ final: false, next: null, reason: 'attach_volume: compute_attach_volume running' });
+  });
+
+  it('past the deadline, a step that never finished is a timeout, not the server\'s word', () => {
+    const verdict = verdictAt(blank('reboot', 'compute_reboot_instance'), 2 * HOUR, { server: server('ACTIVE'), actionAfterServer: true, actions: onlyWatched });
+    expect(verdict).toMatchObject({ final: true, outcome: 'timeout' });
   });
 });
 
