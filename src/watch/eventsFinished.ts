@@ -37,8 +37,19 @@ export function finishedBy(action: InstanceAction): number | null {
   return novaTimeMs(updated) ?? novaTimeMs(action.start_time);
 }
 
-/** Whether both show the action finished, and at the same time (not a later step, nor a finish that moved). */
+/**
+ * Whether both show the action finished, and at the same time (not a later step, nor a finish that moved);
+ * where a finish time cannot be read, as the same texts.
+ */
 export function sameFinish(before: InstanceAction | null, now: InstanceAction | null): boolean {
-  const finished = before === null ? null : finishedBy(before);
-  return finished !== null && now !== null && finishedBy(now) === finished;
+  if (before === null || now === null || !eventsFinished(before) || !eventsFinished(now)) return false;
+  const finished = finishedBy(before);
+  return finished === null ? finishTexts(before) === finishTexts(now) : finishedBy(now) === finished;
+}
+
+/** The times its finish is read from, as the API wrote them. */
+function finishTexts(action: InstanceAction): string {
+  const events = action.events ?? [];
+  if (events.length > 0) return JSON.stringify(events.map((e) => e.finish_time));
+  return JSON.stringify([action['updated_at'] ?? null, action.start_time]);
 }

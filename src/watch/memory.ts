@@ -1,7 +1,7 @@
 import { NOTHING_OBSERVED, sharedObserved } from '../state/observed.ts';
 import type { ObservedMemory, WatchRecord } from '../state/types.ts';
 import { deadStepSign, failedStepSign } from './deadStep.ts';
-import { eventsFinished, finishedBy, sameFinish } from './eventsFinished.ts';
+import { eventsFinished, sameFinish } from './eventsFinished.ts';
 import { rememberLookup } from './judgement.ts';
 import type { InstanceAction, ServerInfo } from '../model.ts';
 import type { MigrationsObservation, Observations, ServerObservation } from './verdict.ts';
@@ -56,7 +56,7 @@ export function remember(
  */
 function rememberFinish(previous: WatchMemory, seen: Observations & { lastAction: InstanceAction | null }, now: number): string | null {
   if (seen.action.kind !== 'found') return previous.finishSeenAt;
-  if (finishedBy(seen.action.action) === null) return null;
+  if (!eventsFinished(seen.action.action)) return null;
   return previous.finishSeenAt !== null && sameFinish(seen.lastAction, seen.action.action) ? previous.finishSeenAt : new Date(now).toISOString();
 }
 

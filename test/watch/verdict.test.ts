@@ -1968,6 +1968,30 @@ describe('an event whose finish_time the cloud sends as "" (read through the cli
   });
 });
 
+// A finish_time present but unreadable (a gateway that rewrites times, a format this client does not read):
+// finished, at a time unknown but no later than a poll first saw it, and seen so since.
+describe('events finished at a time that cannot be read', () => {
+  const odd = 'Thu, 26 Nov 2026 11:30:00 GMT';
+  const running = doc('reboot', [ev('compute_reboot_instance', null)]);
+  const ended = doc('reboot', [ev('compute_reboot_instance', odd)]);
+  const poll = (elapsed: number, memory: WatchMemory, lastAction: InstanceAction | null, seen: Partial<Observations>) =>
+    decide({ ...NOTHING_READ, action: found(ended), ...seen, now: T0 + elapsed, trackingSince: T0, deadlineMs: HOUR, memory, lastAction });
+
+  it('seen finished before the deadline and confirmed after it: its real verdict', () => {
+    const seen = poll(HOUR - 60_000, NOTHING, running, {});
+    expect(seen).toMatchObject({ final: false, next: 'server' });
+    const confirmed = poll(HOUR + 60_000, seen.memory, ended, { server: server('ACTIVE'), actionAfterServer: true });
+    expect(confirmed).toMatchObject({ final: true, outcome: 'success' });
+  });
+
+  it('its server refused to show: judged by its events once they have stayed finished a minute', () => {
+    const refused: ServerObservation = { kind: 'error', message: '403 forbidden', refused: true };
+    const first = poll(60_000, NOTHING, running, { server: refused });
+    expect(first).toMatchObject({ final: false });
+    expect(poll(3 * 60_000, first.memory, ended, { server: refused })).toMatchObject({ final: true, outcome: 'success' });
+  });
+});
+
 // Answers a real nova-api 26 gave (test/fixtures/nova-peer/, captured with ../shared/nova-peer, see
 // docs/nova-peer.md), read through the client's own schemas and error classification, one poll after another.
 describe('a delete watched below microversion 2.21 (captured from nova 26)', () => {
