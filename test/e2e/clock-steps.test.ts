@@ -590,6 +590,18 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       ]);
     });
 
+    it.each([
+      { way: 'forward', setMs: HOUR },
+      { way: 'back', setMs: -HOUR },
+    ])("check gives the age of a reboot by its start on the cloud's clock as it stood then, not an hour off, when that clock was set $way an hour while it ran", async ({ setMs }) => {
+      const app = await rebootWatched(2 * HOUR, '3h');
+      await pass(app, 5 * MINUTE, COARSE);
+      h.simulator.setClock(setMs);
+      await pass(app, 2 * MINUTE, COARSE);
+      const r = await h.cli(['check', '--json', '--config', await h.writeConfig(watchFile)]);
+      expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'pending', ageSeconds: expect.toSatisfy((s: number) => Math.abs(s - 7 * 60) <= 5) as number })]);
+    });
+
     it("says once that the cloud's clock is apart, not apart and agreeing again by turns every minute, when its answers come by turns from two controllers 20 s and 40 s ahead", async () => {
       const app = await rebootWatched(2 * HOUR, '3h', null, undefined, { cloudAhead: 20_000 });
       // Measured at the first answer and a minute after each (1 s, 61 s ...): each from the other controller.

@@ -7,6 +7,7 @@ import { StateError } from '../../state/StateError.ts';
 import { watchName, type WatchStatus } from '../../watch/engine.ts';
 import { kindOf, watchKey } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
+import { startOnThisClock } from '../../watch/judgement.ts';
 import type { CommandContext } from '../context.ts';
 import { configOrReport, settingError } from '../loadConfig.ts';
 import { ConfigError } from '../../config/ConfigError.ts';
@@ -133,11 +134,13 @@ export async function run(ctx: CommandContext): Promise<number> {
 
 /**
  * Since the action (or job) started, as the API says, on the cloud's clock (`cloudNow`: this host's time
- * allowing for a cloud clock 30 s or more apart, cloudClock.ts); before it was ever read, since tracking began.
+ * allowing for a cloud clock 30 s or more apart, cloudClock.ts) as it stood then, as the daemon's early
+ * warning and stall check count it; before it was ever read, since tracking began.
  */
 function ageMs(s: WatchStatus, { now, cloudNow }: Times): number {
   const startedAt = kindOf(s.record).progress(s.record)?.startedAt;
-  return startedAt == null ? now - Date.parse(s.record.trackingSince) : cloudNow - startedAt;
+  if (startedAt == null) return now - Date.parse(s.record.trackingSince);
+  return now - startOnThisClock({ now, cloudAheadMs: cloudNow - now, cloudSetMs: s.record.cloudClockSetMs }, startedAt);
 }
 
 interface Times {
