@@ -158,13 +158,13 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
    * The simulator, on the cloud's clock (`o.cloudAhead` ahead of this host's), with a reboot of one event
    * lasting `durationMs`, and the daemon's parts watching it with `deadline` (and `o.warnAfter`).
    */
-  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string, o: { warnAfter?: string; cloudAhead?: number; through?: boolean } = {}): Promise<App> {
+  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string, o: { warnAfter?: string; cloudAhead?: number; through?: boolean; leftOpen?: boolean } = {}): Promise<App> {
     cloudAhead = o.cloudAhead ?? 0;
     slept = 0;
     vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
     h = await Harness.start({ now: () => Date.now() + cloudAhead });
     const ids = newIds();
-    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs }] });
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs, ...(o.leftOpen ? { leftOpen: true } : {}) }] });
     if (o.through) proxy = await holdingProxy(h.simulator.url);
     const endpoint = proxy?.url;
     watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}${o.warnAfter === undefined ? '' : `\n    warnAfter: ${o.warnAfter}`}` }], { endpoint });
@@ -600,6 +600,17 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       await pass(app, 2 * MINUTE, COARSE);
       const r = await h.cli(['check', '--json', '--config', await h.writeConfig(watchFile)]);
       expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'pending', ageSeconds: expect.toSatisfy((s: number) => Math.abs(s - 7 * 60) <= 5) as number })]);
+    });
+
+    it("tells a reboot whose nova-compute stopped a minute in failed once its step has run 10 min, and says so, not at once 'running 1 h 3 min', when the cloud's clock was set an hour forward 3 min in", async () => {
+      const app = await rebootWatched(MINUTE, '3h', null, undefined, { leftOpen: true });
+      await pass(app, 3 * MINUTE, COARSE);
+      h.simulator.setClock(HOUR);
+      await pass(app, 6 * MINUTE, COARSE);
+      expect(outcomes()).toEqual([]);
+      await pass(app, 2 * MINUTE, COARSE);
+      expect(outcomes()).toEqual(['failure']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 10 min( \d+ s)?\) and the server has been ACTIVE with no task state/);
     });
 
     it("says once that the cloud's clock is apart, not apart and agreeing again by turns every minute, when its answers come by turns from two controllers 20 s and 40 s ahead", async () => {
