@@ -666,7 +666,7 @@ function settle(input: VerdictInput, memory: WatchMemory, action: InstanceAction
     notes.push(move.note);
   }
   const where = server === null ? (unshown ?? 'server deleted') : `server ${server.info.status}`;
-  return { settled: true, outcome: 'success', reason: describeSuccess(action, where, notes) };
+  return { settled: true, outcome: 'success', reason: describeSuccess(action, actionDuration(action, input, memory), where, notes) };
 }
 
 /** Nova's action name → the migration_type of the record it writes. */
@@ -811,9 +811,8 @@ function describeEvents(action: InstanceAction | null): string {
   return `${events.length} event${events.length === 1 ? '' : 's'} finished`;
 }
 
-function describeSuccess(action: InstanceAction, where: string, notes: string[]): string {
+function describeSuccess(action: InstanceAction, took: string | null, where: string, notes: string[]): string {
   const events = action.events;
-  const took = actionDuration(action);
   const steps =
     events === undefined ? 'finished (events not visible at this microversion)'
     : events.length === 0 ? (action.action === 'delete' ? 'recorded without events (a local delete)' : 'done without events, as Nova records it')
@@ -842,11 +841,15 @@ function failureDetail(e: InstanceActionEvent): string {
   return [details, traceback].filter(Boolean).join('; ');
 }
 
-function actionDuration(action: InstanceAction): string | null {
+function actionDuration(action: InstanceAction, input: VerdictInput, memory: WatchMemory): string | null {
   const finishes = (action.events ?? []).map((e) => novaTimeMs(e.finish_time)).filter((t): t is number => t !== null);
   const start = novaTimeMs(action.start_time);
   if (start === null || finishes.length === 0) return null;
   const took = Math.max(...finishes) - start;
   // A step that ended before its action began: the API's host and the compute host's clocks disagree.
-  return took < 0 ? null : formatDuration(took);
+  if (took < 0) return null;
+  // The cloud's clock set since the start was seen: an end stamped after the setting is as far from the start
+  // as the setting moved it. It took no longer than until a poll saw it finished.
+  if ((input.cloudSetMs ?? 0) === 0 || memory.finishSeenAt === null) return formatDuration(took);
+  return formatDuration(Math.max(0, Math.min(took, Date.parse(memory.finishSeenAt) - startOnThisClock(input, start))));
 }

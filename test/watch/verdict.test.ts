@@ -1737,6 +1737,17 @@ const rows: Row[] = [
     expect: { final: false, next: null, reason: /^resize: compute_resize_instance running$/ },
   },
   {
+    name: 'a reboot that took 5 min, the cloud\'s clock set an hour forward while it ran: its success says 5 min, not 1 h 5 min',
+    nova: 'a controller\'s clock put right (NTP) while nova-compute ran the step, whose end it stamped on the clock as set',
+    action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T11:05:00.000000')])),
+    server: server('ACTIVE'),
+    fresh: true,
+    elapsed: 5 * 60_000 + 10_000,
+    cloudAhead: HOUR,
+    cloudSet: HOUR,
+    expect: { final: true, outcome: 'success', reason: /^reboot: 1 event succeeded in 5 min 10 s, server ACTIVE$/ },
+  },
+  {
     name: 'an attach_interface with no event for 5 min, the cloud\'s clock set an hour forward since it started: it waits',
     nova: 'compute/api.py attach_interface, nova-compute slow to take the call; a controller\'s clock put right meanwhile',
     action: found(doc('attach_interface', [])),
