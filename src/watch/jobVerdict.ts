@@ -4,7 +4,7 @@
 import type { EcsJob, EcsSubJob } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { formatDuration } from './format.ts';
-import { judgeNotFound, pending, rememberLookup, withDeadline, type Clock, type Judgement, type LookupMemory, type Verdict } from './judgement.ts';
+import { cloudDuration, judgeNotFound, pending, rememberLookup, withDeadline, type Clock, type Judgement, type LookupMemory, type Verdict } from './judgement.ts';
 
 /** What one read of the job saw. */
 export type JobObservation =
@@ -38,15 +38,15 @@ export function unlistedStatusWarning(job: EcsJob): string | undefined {
 export function decideJob(input: JobVerdictInput): JobVerdict {
   const { seen, now } = input;
   const memory = rememberLookup(input.memory, seen.kind, now);
-  const judged = judge(seen, memory, now);
+  const judged = judge(seen, memory, input);
   const finishedAt = seen.kind === 'found' && ENDED.has(seen.job.status) ? novaTimeMs(seen.job.end_time) : null;
   // A job says in one read that it is over: nothing is ever left to confirm, so there is no evidence to weigh.
   return withDeadline(judged, input, { finishedAt, evidenceFinishedAt: null, unread: seen.kind === 'error' }, seen.kind === 'error', memory);
 }
 
-function judge(seen: JobObservation, memory: LookupMemory, now: number): Judgement {
+function judge(seen: JobObservation, memory: LookupMemory, clock: Clock): Judgement {
   if (seen.kind === 'not_found') {
-    const judged = judgeNotFound<never>(now, memory, { what: 'job', answer: seen.answer, message: seen.message });
+    const judged = judgeNotFound<never>(clock.now, memory, { what: 'job', answer: seen.answer, message: seen.message });
     // The cloud deletes a job a day after it ends: one seen before and gone now may have ended unseen (a
     // long downtime). Said as what may be, not as what was: it may also be gone for another reason.
     return memory.everFound && !judged.settled ? pending(`${judged.reason}: the cloud deletes a job a day after it ends, so it may have ended unseen`) : judged;
@@ -56,7 +56,7 @@ function judge(seen: JobObservation, memory: LookupMemory, now: number): Judgeme
   const type = job.job_type ?? 'job';
   switch (job.status) {
     case 'SUCCESS':
-      return { settled: true, outcome: 'success', reason: describeSuccess(job, type) };
+      return { settled: true, outcome: 'success', reason: describeSuccess(job, type, clock) };
     case 'FAIL':
       return { settled: true, outcome: 'failure', reason: describeFailure(job, type) };
     case 'PENDING_PAYMENT':
@@ -101,9 +101,9 @@ function describeProgress(job: EcsJob): string {
  * all the same (the API's documents show such a job FAIL) names it: a server of a batch that was not made,
  * or not yet, is said.
  */
-function describeSuccess(job: EcsJob, type: string): string {
+function describeSuccess(job: EcsJob, type: string, clock: Clock): string {
   const subs = subJobsOf(job);
-  const took = jobDuration(job);
+  const took = jobDuration(job, clock);
   const of = subs.length === 0 ? '' : ` (${subs.length} sub-job${subs.length === 1 ? '' : 's'})`;
   // A sub-job not ended (the job's status came first) is said too: the server it makes may not be there yet.
   const against = [
@@ -173,8 +173,10 @@ function stringOf(value: unknown): string | null {
   return typeof value === 'string' && value.trim() !== '' ? value : null;
 }
 
-function jobDuration(job: EcsJob): string | null {
+/** A job says in one read that it ended: it was seen ended now. */
+function jobDuration(job: EcsJob, clock: Clock): string | null {
   const begin = novaTimeMs(job.begin_time);
   const end = novaTimeMs(job.end_time);
-  return begin === null || end === null || end < begin ? null : formatDuration(end - begin);
+  const took = begin === null || end === null ? null : cloudDuration(clock, begin, end, clock.now);
+  return took === null ? null : formatDuration(took);
 }

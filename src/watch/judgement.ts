@@ -132,6 +132,19 @@ export function startOnThisClock(clock: Pick<Clock, 'now' | 'cloudAheadMs' | 'cl
   return before > clock.now ? read : before;
 }
 
+/**
+ * How long from `start` to `end` (both stamped by the cloud), seen ended at `seenAt` (this host's clock); null
+ * for an end before the start (clocks that disagree). With the cloud's clock set since the start was seen, an
+ * end stamped after the setting is as far from the start as the setting moved it: it took no longer than
+ * until it was seen ended.
+ */
+export function cloudDuration(clock: Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSetMs'>, start: number, end: number, seenAt: number): number | null {
+  const took = end - start;
+  if (took < 0) return null;
+  if ((clock.cloudSetMs ?? 0) === 0) return took;
+  return Math.max(0, Math.min(took, seenAt - startOnThisClock(clock, start)));
+}
+
 /** Past the deadline, a poll that could not read what decides waits this long at most for the API to answer (less for a shorter deadline). */
 const ANSWER_AWAITED_MS = 15 * 60_000;
 

@@ -5,7 +5,7 @@ import { novaTimeMs } from '../cloud/time.ts';
 import { deadStepSign, failedStepSign } from './deadStep.ts';
 import { DONE_WITHOUT_EVENTS, eventsFinished, finishedBy } from './eventsFinished.ts';
 import { formatDuration, lastLine } from './format.ts';
-import { judgeNotFound, pending as pendingJudgement, startOnThisClock, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
+import { cloudDuration, judgeNotFound, pending as pendingJudgement, startOnThisClock, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { inDownCell, remember, type WatchMemory } from './memory.ts';
 import { foldRetries } from './retries.ts';
 
@@ -845,11 +845,7 @@ function actionDuration(action: InstanceAction, input: VerdictInput, memory: Wat
   const finishes = (action.events ?? []).map((e) => novaTimeMs(e.finish_time)).filter((t): t is number => t !== null);
   const start = novaTimeMs(action.start_time);
   if (start === null || finishes.length === 0) return null;
-  const took = Math.max(...finishes) - start;
-  // A step that ended before its action began: the API's host and the compute host's clocks disagree.
-  if (took < 0) return null;
-  // The cloud's clock set since the start was seen: an end stamped after the setting is as far from the start
-  // as the setting moved it. It took no longer than until a poll saw it finished.
-  if ((input.cloudSetMs ?? 0) === 0 || memory.finishSeenAt === null) return formatDuration(took);
-  return formatDuration(Math.max(0, Math.min(took, Date.parse(memory.finishSeenAt) - startOnThisClock(input, start))));
+  // A step that ended before its action began (null): the API's host and the compute host's clocks disagree.
+  const took = cloudDuration(input, start, Math.max(...finishes), memory.finishSeenAt === null ? input.now : Date.parse(memory.finishSeenAt));
+  return took === null ? null : formatDuration(took);
 }

@@ -121,6 +121,12 @@ describe('job verdict', () => {
     expect(verdict.pollFailed).toBe(expected.pollFailed ?? false);
   });
 
+  it('says how long a job took on the cloud\'s clock as it stood at its start, the clock set an hour forward while it ran: 5 min 10 s, not 1 h 5 min', () => {
+    const ended = found(job('SUCCESS', { end_time: iso(T0 + HOUR + 5 * 60_000) }));
+    const verdict = decideJob({ now: T0 + 5 * 60_000 + 10_000, trackingSince: T0, deadlineMs: 2 * HOUR, cloudAheadMs: HOUR, cloudSetMs: HOUR, memory: SEEN, seen: ended });
+    expect(verdict).toMatchObject({ final: true, outcome: 'success', reason: 'createServer: succeeded in 5 min 10 s' });
+  });
+
   it('remembers the first Common.0011 and forgets it once the job is found', () => {
     const first = decideJob({ now: T0, trackingSince: T0, deadlineMs: HOUR, memory: FRESH, seen: NOT_FOUND }).memory;
     expect(first).toEqual({ everFound: false, firstNotFoundAt: iso(T0), notFoundAnswers: 1 });
