@@ -2,7 +2,7 @@
 // server and every transport tells the same story. Pure: no I/O, no clock.
 import { oneLine } from '../net/oneLine.ts';
 import { novaTimeIso } from '../cloud/time.ts';
-import { subJobEntity, subJobFailure } from '../watch/jobVerdict.ts';
+import { jobEnded, subJobEntity, subJobFailure } from '../watch/jobVerdict.ts';
 import { BIDI_CONTROLS } from '../text/bidi.ts';
 import {
   NOTIFICATION_TYPES, type BatchEntry, type BatchNotification, type EcsJob, type InstanceActionEvent, type Notification,
@@ -193,8 +193,8 @@ function renderJob(job: EcsJob | null, detectedAt: string | null, unread: string
   if (job === null) return [...(unread === null ? [] : [field('Job type', unread)]), ...detected];
   const lines = [
     field('Job type', `${job.job_type ?? 'unknown'}, ${job.status}`),
-    field('Began', formatJobTime(job.begin_time)),
-    field('Ended', formatJobTime(job.end_time)),
+    field('Began', formatJobTime(job, job.begin_time)),
+    field('Ended', formatJobTime(job, job.end_time)),
     ...(job.error_code || job.fail_reason ? [field('Failure', [job.error_code, job.fail_reason].filter(Boolean).join(' '))] : []),
     ...detected,
   ];
@@ -208,8 +208,10 @@ function renderJob(job: EcsJob | null, detectedAt: string | null, unread: string
   return lines;
 }
 
-function formatJobTime(value: string | null): string {
-  return value === null || value.trim() === '' ? 'not yet' : formatNovaTime(value);
+/** A time the job leaves blank is to come while it runs, and unknown once it has ended (SUCCESS, FAIL). */
+function formatJobTime(job: EcsJob, value: string | null): string {
+  if (value !== null && value.trim() !== '') return formatNovaTime(value);
+  return jobEnded(job) ? 'unknown' : 'not yet';
 }
 
 /**

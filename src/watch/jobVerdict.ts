@@ -22,6 +22,11 @@ export type JobVerdict = Verdict<never, LookupMemory>;
 
 /** Statuses that end a job; every other (RUNNING, INIT, PENDING_PAYMENT, one the API adds) waits. */
 const ENDED = new Set(['SUCCESS', 'FAIL']);
+
+/** Whether the job (or a sub-job) says it has ended. */
+export function jobEnded(job: Pick<EcsJob, 'status'>): boolean {
+  return ENDED.has(job.status);
+}
 /** Those the contract lists: any other waits too, as the contract does not say it ended, but is said in the log. */
 const LISTED = new Set([...ENDED, 'RUNNING', 'INIT', 'PENDING_PAYMENT']);
 

@@ -255,4 +255,19 @@ describe('a job notification', () => {
     expect(text).toMatch(/Detected: +2026-11-26T18:00:00\.000Z/);
     expect(text).toContain('Sub-jobs (1):');
   });
+
+  it('says a time an ended job leaves blank is unknown, not that it has not ended yet (the IMS edition writes end_time "")', () => {
+    const job = (status: string) => renderEmail({
+      type: NOTIFICATION_TYPES.success,
+      outcome: 'success',
+      watch: { kind: 'ecs-job', name: 'create db', projectId: 'p1', jobId: 'j1' },
+      instanceAction: null,
+      server: null,
+      job: { status, job_id: 'j1', job_type: 'createServer', begin_time: '', end_time: '', error_code: null, fail_reason: null, entities: {} },
+      reason: 'createServer: succeeded',
+      detectedAt: '2026-11-26T18:00:00.000Z',
+    }).text;
+    expect(job('SUCCESS')).toMatch(/Began: +unknown\nEnded: +unknown\n/);
+    expect(job('INIT')).toMatch(/Began: +not yet\nEnded: +not yet\n/);
+  });
 });
