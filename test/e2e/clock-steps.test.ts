@@ -172,13 +172,17 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
   }
 
   /**
-   * `ms` of time passing (both of this host's clocks, and the cloud's), a pass every `step`: a second where
-   * a test times something to the second, 5 s over the minutes where what it checks is to the minute (the
-   * default schedule polls every 15 s; a pass a second there is 5 times the polls for nothing).
+   * `ms` of time passing (both of this host's clocks, and the cloud's), a pass every `step` (the last one
+   * at `ms`): a second where a test times something to the second, 5 s across a moment it times to the
+   * minute, and a minute where time has only to pass with the watch polled (the run-up to a step of a
+   * clock, the minutes between two checks), as a verdict, an early warning or a step found depends on the
+   * time of the pass, not on the passes before it; the client measures the cloud's clock at the first
+   * answer a minute after its last measure, so that a pass a minute measures it at each. Each pass costs
+   * requests to the simulator and, past undici's keep-alive of 4 s, a connection.
    */
   async function pass(app: App, ms: number, step = 1000): Promise<void> {
     for (let t = 0; t < ms; t += step) {
-      vi.advanceTimersByTime(step);
+      vi.advanceTimersByTime(Math.min(step, ms - t));
       await app.engine.pollOnce();
       await app.store.save();
       await app.outbox.flush();
@@ -197,9 +201,10 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it('judges a reboot done in 7 min a success within its 10 min deadline, though this host\'s clock was set forward 30 min meanwhile', async () => {
     const app = await rebootWatched(7 * MINUTE, '10m');
-    await pass(app, 5 * MINUTE, COARSE);
+    await pass(app, 5 * MINUTE, MINUTE);
     setHostClock(30 * MINUTE);
-    await pass(app, 3 * MINUTE, COARSE);
+    // The first pass since, 30 s on, finds it still running: a timeout, were the 30 min taken for time passed.
+    await pass(app, 3 * MINUTE, 30_000);
     expect(outcomes()).toEqual(['success']);
     // The cloud's first answer since bears the boot clock out, and shows this host's clock 30 min off.
     expect(warnings()).toEqual([
@@ -210,11 +215,11 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it('ends a reboot still running as a timeout at its deadline, not 30 min later, when this host\'s clock was set back 30 min', async () => {
     const app = await rebootWatched(HOUR, '10m');
-    await pass(app, 5 * MINUTE, COARSE);
+    await pass(app, 5 * MINUTE, MINUTE);
     setHostClock(-30 * MINUTE);
-    await pass(app, 4 * MINUTE, COARSE);
+    await pass(app, 4 * MINUTE, MINUTE);
     expect(outcomes()).toEqual([]);
-    await pass(app, 2 * MINUTE, COARSE);
+    await pass(app, 2 * MINUTE, MINUTE);
     expect(outcomes()).toEqual(['timeout']);
   });
 
@@ -244,7 +249,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it('ends a reboot still running as a timeout after the machine was held still 30 min past its deadline, as a paused VM is, by the cloud\'s clock', async () => {
     const app = await rebootWatched(HOUR, '10m');
-    await pass(app, 5 * MINUTE);
+    await pass(app, 5 * MINUTE, MINUTE);
     // Its clocks stopped, boot clock included, and its time was put right after: only the cloud's clock went on.
     vi.setSystemTime(Date.now() + 30 * MINUTE);
     await pass(app, 2000);
@@ -322,9 +327,10 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it("takes this host's clock set forward as far as the cloud's had seemed to move, but 35 min after, for a setting of its own, not a hold put right", async () => {
     const app = await rebootWatched(2 * HOUR, '3h');
-    await pass(app, 5 * MINUTE, COARSE);
+    await pass(app, 5 * MINUTE, MINUTE);
     cloudAhead += 20 * MINUTE;
-    await pass(app, 35 * MINUTE, COARSE);
+    // Seen at the first pass, 6 min in; the setting 34 min later.
+    await pass(app, 35 * MINUTE, MINUTE);
     setHostClock(20 * MINUTE);
     await pass(app, 2000);
     expect(warnings()).toEqual([
@@ -342,7 +348,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     const { serverId } = newIds();
     h.simulator.addAction({ projectId: PROJECT, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
     const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]\n    deadline: 30m` }), { bootClock });
-    await pass(app, MINUTE);
+    await pass(app, MINUTE, COARSE);
     // Its clocks stopped, boot clock included, and its time put right after: the resize started 15 min into it.
     vi.setSystemTime(Date.now() + 15 * MINUTE);
     const resize = h.simulator.addAction({ projectId: PROJECT, serverId, action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 20 * MINUTE }] });
@@ -351,7 +357,8 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     await pass(app, 2000);
     const key = watchKey({ projectId: PROJECT, serverId, requestId: resize });
     expect(Date.parse(app.store.get(key)!.trackingSince)).toBeGreaterThanOrEqual(startedAt - 1000);
-    await pass(app, 16 * MINUTE, COARSE);
+    // A pass a minute: a timeout 10 min after it started would come before its finish at 15 min.
+    await pass(app, 16 * MINUTE, MINUTE);
     expect(outcomes()).toEqual(['success']);
   });
 
@@ -360,7 +367,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     { action: 'a reboot still running: a timeout at once', durationMs: HOUR, outcome: 'timeout' },
   ])('judges by what the cloud shows after the machine slept 20 min past the deadline, not by an answer that came across the sleep, nor by its Date: $action', async ({ durationMs, outcome }) => {
     const app = await rebootWatched(durationMs, '10m', null, undefined, { through: true });
-    await pass(app, 5 * MINUTE);
+    await pass(app, 5 * MINUTE, MINUTE);
     // The answer to the poll in flight as the machine went to sleep, as the cloud gave it then, is read on waking.
     const held = proxy!.holdNext('/os-instance-actions/');
     const polled = app.engine.pollOnce();
@@ -392,11 +399,12 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   describe('the daemon stopped meanwhile', () => {
     /**
-     * The daemon stopped after `runMs`, started again `stoppedMs` later (time passing, the machine up) in
-     * the boot `bootId`, with `set()` between, and run for `thenMs`: the app started again.
+     * The daemon stopped after `runMs` (a pass a minute: what its state records of the watch and the clocks),
+     * started again `stoppedMs` later (time passing, the machine up) in the boot `bootId`, with `set()`
+     * between, and run for `thenMs`, a pass every `step`: the app started again.
      */
     async function restarted(app: App, o: { runMs: number; stoppedMs: number; set: () => void; bootId: string; thenMs: number; step?: number }): Promise<App> {
-      await pass(app, o.runMs, o.step);
+      await pass(app, o.runMs, MINUTE);
       await app.close();
       vi.advanceTimersByTime(o.stoppedMs);
       o.set();
@@ -407,7 +415,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
     it('judges a reboot done in 7 min a success within its 10 min deadline, though this host\'s clock was set forward 30 min while stopped: the boot clock says so at once', async () => {
       const app = await rebootWatched(7 * MINUTE, '10m', 'boot-1');
-      await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(30 * MINUTE), bootId: 'boot-1', thenMs: 2 * MINUTE });
+      await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(30 * MINUTE), bootId: 'boot-1', thenMs: 2 * MINUTE, step: 30_000 });
       expect(outcomes()).toEqual(['success']);
       expect(warnings()).toEqual([
         "while the daemon was stopped, this host's clock was set forward 30 min (its boot clock says so): the times the state keeps moved with it, so that deadlines, early warnings, batch windows and delivery.maxAge count only the time that passed",
@@ -417,7 +425,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
     it('judges it so after a boot too, or on another host, by the cloud\'s clock against its measure before the stop', async () => {
       const app = await rebootWatched(7 * MINUTE, '10m', 'boot-1');
-      await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(30 * MINUTE), bootId: 'boot-2', thenMs: 2 * MINUTE });
+      await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(30 * MINUTE), bootId: 'boot-2', thenMs: 2 * MINUTE, step: 30_000 });
       expect(outcomes()).toEqual(['success']);
       expect(warnings()).toEqual([
         expect.stringMatching(/^the cloud's clock is 30 min( \d+ s)? behind this host's/),
@@ -427,9 +435,9 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
     it('ends a reboot still running as a timeout at its deadline, not 30 min later, when this host\'s clock was set back 30 min while stopped', async () => {
       const app = await rebootWatched(HOUR, '10m', 'boot-1');
-      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(-30 * MINUTE), bootId: 'boot-2', thenMs: 3 * MINUTE });
+      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => setHostClock(-30 * MINUTE), bootId: 'boot-2', thenMs: 3 * MINUTE, step: MINUTE });
       expect(outcomes()).toEqual([]);
-      await pass(again, 2 * MINUTE);
+      await pass(again, 2 * MINUTE, MINUTE);
       expect(outcomes()).toEqual(['timeout']);
     });
 
@@ -535,7 +543,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
   it('ends a reboot still running after the machine slept 30 min past its 10 min deadline as a timeout', async () => {
     const app = await rebootWatched(HOUR, '10m');
-    await pass(app, 5 * MINUTE);
+    await pass(app, 5 * MINUTE, MINUTE);
     slept += 30 * MINUTE;
     vi.setSystemTime(Date.now() + 30 * MINUTE);
     await pass(app, 2000);
