@@ -226,24 +226,27 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
   it('ends a reboot whose polls fail from before its deadline as a timeout 10 min past it, not 30 min later, when this host\'s clock was set back 30 min meanwhile', async () => {
     // No retries within a poll: p-retry waits on real timers.
     const app = await rebootWatched(HOUR, '10m', null, '  schedule: "* * * * * *"\n  retries: 0');
-    await pass(app, 9 * MINUTE, COARSE);
+    await pass(app, 9 * MINUTE, MINUTE);
     h.simulator.injectFault({ kind: 'unavailable' }, { route: 'action', times: 100_000 });
-    await pass(app, 3 * MINUTE, COARSE);
+    // The first poll to fail 30 s before the deadline, and every one after.
+    await pass(app, 3 * MINUTE, 30_000);
     setHostClock(-30 * MINUTE);
     // Past the deadline a poll that cannot read the action waits 10 min (the deadline, below 15 min) for an answer.
-    await pass(app, 7 * MINUTE + 30_000, COARSE);
+    await pass(app, 7 * MINUTE + 30_000, 30_000);
     expect(outcomes()).toEqual([]);
-    await pass(app, MINUTE, COARSE);
+    await pass(app, MINUTE, 30_000);
     expect(outcomes()).toEqual(['timeout']);
   });
 
   it('reads a finish 18 s after this host\'s clock was set back on the cloud\'s clock as it now stands, before the next measure of it', async () => {
     const app = await rebootWatched(5 * MINUTE + 20_000, '10m');
-    // The client measures the cloud's clock once a minute from its first answer (1 s, 61 s ... 301 s): the
-    // step at 302 s and the finish come before the next measure.
-    await pass(app, 5 * MINUTE + 2000);
+    // The client measures the cloud's clock once a minute from its first answer (1 s, 61 s ... 301 s, a pass
+    // at each): the step at 302 s and the finish come before the next measure.
+    await pass(app, 1000);
+    await pass(app, 5 * MINUTE, MINUTE);
+    await pass(app, 1000);
     setHostClock(-30 * MINUTE);
-    await pass(app, 30_000);
+    await pass(app, 30_000, COARSE);
     expect(outcomes()).toEqual(['success']);
   });
 
@@ -266,30 +269,34 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     const { serverId } = newIds();
     h.simulator.addAction({ projectId: PROJECT, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
     app.engine.setTracking(parseConfig(`${watchFile}\ntrack:\n  - servers: [${serverId}]\n    deadline: 30m\n`, { env: h.env }).track);
+    // A pass every 5 s: the cloud's clock is measured at 5 s, 65 s ... 305 s, the first pass after the hold,
+    // which sees its clock move before the reboot below is watched.
     await pass(app, 5 * MINUTE, COARSE);
     // Its clocks stopped, boot clock included, and only the cloud's went on. 10 min into it a resize of the
     // tracked server began, which the API shows only 90 s after the machine goes on.
     cloudAhead += 10 * MINUTE;
     h.simulator.addAction({ projectId: PROJECT, serverId, action: 'resize', visibleAfterMs: 11 * MINUTE + 30_000, steps: [{ event: 'compute_resize_instance', durationMs: 10 * MINUTE }] });
     cloudAhead += 10 * MINUTE;
-    await pass(app, 30_000);
+    await pass(app, 30_000, COARSE);
     // A reboot started and watched meanwhile, on the clock 20 min behind, its deadline 10 min.
     const later = newIds();
     h.simulator.addAction({ projectId: PROJECT, ...later, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 8 * MINUTE }] });
     const both = watchFile.replace('watches:\n', `watches:\n  - requestId: ${later.requestId}\n    serverId: ${later.serverId}\n    name: web-02\n    deadline: 10m\n`);
     app.engine.setWatches(targetsOf(parseConfig(both, { env: h.env })));
-    await pass(app, 90_000);
+    // The resize is found at 90 s, before the setting.
+    await pass(app, 90_000, 10_000);
     expect(h.hooks.received).toEqual([]);
     // Put right 2 min after it went on (chrony's next look, a hypervisor's agent): 27 min after the first reboot began.
     setHostClock(20 * MINUTE);
     await pass(app, 2000);
     const told = () => h.hooks.received.map((r) => r.body as { type: string; watch: { name: string } }).map((b) => `${b.watch.name} ${b.type}`);
     expect(told()).toEqual(['web-01 ecs.action.slow']);
-    await pass(app, 10 * MINUTE, COARSE);
+    // A pass a minute: web-01's timeout is timed to the minute (not at 12 min, by 13), and the others finish.
+    await pass(app, 10 * MINUTE, MINUTE);
     expect(told()).toEqual(['web-01 ecs.action.slow', 'web-02 ecs.action.succeeded', `resize sim-${serverId.slice(0, 8)} ecs.action.succeeded`]);
-    await pass(app, 2 * MINUTE, COARSE);
+    await pass(app, 2 * MINUTE, MINUTE);
     expect(told()).toHaveLength(3);
-    await pass(app, MINUTE, COARSE);
+    await pass(app, MINUTE, 30_000);
     expect(told().at(-1)).toBe('web-01 ecs.action.timed_out');
     expect(warnings()).toEqual([
       expect.stringMatching(/^the cloud's clock is 20 min ahead of this host's/),
@@ -306,13 +313,16 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     h.simulator.injectFault({ kind: 'unavailable' }, { pathIncludes: failing.requestId, times: 1_000_000 });
     const both = watchFile.replace('watches:\n', `watches:\n  - requestId: ${failing.requestId}\n    serverId: ${failing.serverId}\n    name: web-02\n    deadline: 10m\n`);
     app.engine.setWatches(targetsOf(parseConfig(both, { env: h.env })));
-    await pass(app, 3 * MINUTE);
+    // The first poll at 1 s, which the 27 min count from; then a pass every 30 s, failing as each does, the
+    // cloud's clock measured at every other (1 s, 61 s ... 121 s; 210 s, 270 s; 330 s, 390 s).
+    await pass(app, 1000);
+    await pass(app, 3 * MINUTE - 1000, 30_000);
     // A real cloud's Date measures its clock a little otherwise at each sample (whole seconds, the answer's way).
     cloudAhead += 2000;
-    await pass(app, 2 * MINUTE);
+    await pass(app, 2 * MINUTE, 30_000);
     // Held still 20 min: its clocks stopped, the cloud's went on; put right 2 min after it went on.
     cloudAhead += 20 * MINUTE;
-    await pass(app, 2 * MINUTE);
+    await pass(app, 2 * MINUTE, 30_000);
     expect(h.hooks.received).toEqual([]);
     setHostClock(20 * MINUTE);
     await pass(app, 2000);
