@@ -529,11 +529,11 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     ])("warns at its warnAfter and ends at its deadline, neither 10 min off, when the cloud's clock was set $way 10 min while stopped, this host's keeping time by its boot clock", async ({ way, setMs }) => {
       const app = await rebootWatched(HOUR, '20m', 'boot-1', undefined, { warnAfter: '15m' });
       const slow = () => h.hooks.received.map((r) => r.body as { type: string; reason: string }).filter((b) => b.type === 'ecs.action.slow').map((b) => b.reason);
-      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => h.simulator.setClock(setMs), bootId: 'boot-1', thenMs: 8 * MINUTE + 50_000, step: COARSE });
+      const again = await restarted(app, { runMs: 5 * MINUTE, stoppedMs: MINUTE, set: () => h.simulator.setClock(setMs), bootId: 'boot-1', thenMs: 8 * MINUTE + 50_000, step: MINUTE });
       expect(outcomes()).toEqual([]);
       await pass(again, 15_000, COARSE);
       expect(slow()).toEqual([expect.stringMatching(/^reboot still running 15 min( \d s)? after it started \(warnAfter 15 min\)/)]);
-      await pass(again, 5 * MINUTE - 15_000, COARSE);
+      await pass(again, 5 * MINUTE - 15_000, MINUTE);
       expect(outcomes()).toEqual([null]);
       await pass(again, 15_000, COARSE);
       expect(outcomes()).toEqual([null, 'timeout']);
@@ -582,8 +582,8 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     const slow = () => h.hooks.received.map((r) => r.body as { type: string; reason: string; watch: { name: string } }).filter((b) => b.type === 'ecs.action.slow');
     const apart = (ms: number) => (ms === 0 ? [] : [expect.stringMatching(new RegExp(`^the cloud's clock is 10 min ${ms > 0 ? 'ahead of' : 'behind'} this host's`))]);
 
-    // The client measures the cloud's clock once a minute from its first answer (1 s, 61 s ... 1141 s): a
-    // setting at 18 min 50 s is seen at 19 min 1 s, with the warning a minute off yet.
+    // The client measures the cloud's clock once a minute from its first answer (a pass a minute: 60 s, 120 s
+    // ... 1140 s): a setting at 18 min 50 s is seen at the pass at 19 min 50 s, with the warning 10 s off yet.
     it.each([
       { clock: '10 min behind, set right 5 min after the reboot started', aheadMs: -10 * MINUTE, setAt: 5 * MINUTE, setMs: 10 * MINUTE },
       { clock: '10 min ahead, set right 5 min after the reboot started', aheadMs: 10 * MINUTE, setAt: 5 * MINUTE, setMs: -10 * MINUTE },
@@ -591,9 +591,9 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       { clock: 'agreeing, set 10 min back 70 s before the warning is due', aheadMs: 0, setAt: 18 * MINUTE + 50_000, setMs: -10 * MINUTE },
     ])("sends the early warning once, 20 min after the reboot started, not 10 min off, and ends it at its deadline: the cloud's clock $clock", async ({ aheadMs, setAt, setMs }) => {
       const app = await rebootWatched(2 * HOUR, '21m', null, undefined, { warnAfter: '20m', cloudAhead: aheadMs });
-      await pass(app, setAt, COARSE);
+      await pass(app, setAt, MINUTE);
       h.simulator.setClock(setMs);
-      await pass(app, 19 * MINUTE + 50_000 - setAt, COARSE);
+      await pass(app, 19 * MINUTE + 50_000 - setAt, MINUTE);
       expect(slow()).toEqual([]);
       await pass(app, 15_000, COARSE);
       expect(slow().map((b) => b.reason)).toEqual([expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\); 0\/1 events done/)]);
@@ -633,10 +633,10 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
     it("says once that the cloud's clock is apart, not apart and agreeing again by turns every minute, when its answers come by turns from two controllers 20 s and 40 s ahead", async () => {
       const app = await rebootWatched(2 * HOUR, '3h', null, undefined, { cloudAhead: 20_000 });
-      // Measured at the first answer and a minute after each (1 s, 61 s ...): each from the other controller.
+      // Measured at the first answer and a minute after each (60 s, 120 s ..., a pass a minute): each from the other controller.
       for (let minute = 0; minute < 20; minute++) {
         cloudAhead = minute % 2 === 0 ? 20_000 : 40_000;
-        await pass(app, MINUTE, COARSE);
+        await pass(app, MINUTE, MINUTE);
       }
       const told = h.logs.lines().filter((l) => String(l['msg']).startsWith("the cloud's"));
       expect(told.map((l) => [l['level'], l['msg']])).toEqual([[40, expect.stringMatching(/^the cloud's clock is 4\d s ahead of this host's/)]]);
@@ -644,14 +644,14 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
 
     it('still sends it 20 min after the reboot started when the daemon is started again after the setting, which it saw before its stop', async () => {
       const app = await rebootWatched(2 * HOUR, '1h', 'boot-1', undefined, { warnAfter: '20m', cloudAhead: -10 * MINUTE });
-      await pass(app, 5 * MINUTE, COARSE);
+      await pass(app, 5 * MINUTE, MINUTE);
       h.simulator.setClock(10 * MINUTE);
-      await pass(app, 2 * MINUTE, COARSE);
+      await pass(app, 2 * MINUTE, MINUTE);
       expect(warnings().at(-1)).toMatch(/^the cloud's clock was set forward 10 min \(the Date of its answers\)/);
       await app.close();
       vi.advanceTimersByTime(MINUTE);
       const again = await h.app(watchFile, { bootClock, bootId: 'boot-1' });
-      await pass(again, 11 * MINUTE + 50_000, COARSE);
+      await pass(again, 11 * MINUTE + 50_000, MINUTE);
       expect(slow()).toEqual([]);
       await pass(again, 15_000, COARSE);
       expect(slow().map((b) => b.reason)).toEqual([expect.stringMatching(/^reboot still running 20 min( \d s)? after it started \(warnAfter 20 min\)/)]);
@@ -660,7 +660,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     it('judges a reboot that finished in time a success, its early warning sent, when the API, down across its deadline, comes back on a controller whose clock is 10 min behind', async () => {
       // No retries within a poll: p-retry waits on real timers.
       const app = await rebootWatched(9 * MINUTE + 30_000, '10m', null, '  schedule: "* * * * * *"\n  retries: 0', { warnAfter: '5m' });
-      await pass(app, 9 * MINUTE, COARSE);
+      await pass(app, 9 * MINUTE, MINUTE);
       expect(outcomes()).toEqual([null]);
       h.simulator.injectFault({ kind: 'reset' }, { times: 120 });
       await pass(app, 40_000);
@@ -681,12 +681,13 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       const jobId = h.simulator.addJob({ projectId: PROJECT, jobType: 'resizeServer', serverId: 'srv-big', durationMs: HOUR });
       const before = [reboot('web-01', '20m'), reboot('web-02', '12m'), reboot('web-03', '8m'), { jobId, name: 'resize-big', extra: '    warnAfter: 14m' }];
       const app = await h.app(h.yaml(before), { bootClock });
-      await pass(app, 5 * MINUTE, COARSE);
-      // A failover to a controller whose clock is 10 min ahead.
+      await pass(app, 5 * MINUTE, MINUTE);
+      // A failover to a controller whose clock is 10 min ahead, seen at 6 min.
       h.simulator.setClock(10 * MINUTE);
-      await pass(app, 2 * MINUTE, COARSE);
+      await pass(app, 2 * MINUTE, MINUTE);
       app.engine.setWatches(targetsOf(parseConfig(h.yaml([...before, reboot('web-04', '10m')]), { env: h.env })));
-      // Each one's due time (web-04's 10 min from 7 min), in order: not 10 s before, and once 5 s after.
+      // Each one's due time (web-04's 10 min from 7 min), in order: not 10 s before, and once 5 s after; a
+      // pass a minute between, each of which would send one again.
       const due = [
         { name: 'web-03', at: 8 * MINUTE },
         { name: 'web-02', at: 12 * MINUTE },
@@ -696,7 +697,7 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       ];
       let passed = 7 * MINUTE;
       for (const [i, { at }] of due.entries()) {
-        await pass(app, at - 10_000 - passed, COARSE);
+        await pass(app, at - 10_000 - passed, MINUTE);
         expect(slow().map((b) => b.watch.name)).toEqual(due.slice(0, i).map((d) => d.name));
         await pass(app, 15_000, COARSE);
         passed = at + 5000;
