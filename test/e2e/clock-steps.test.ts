@@ -269,9 +269,10 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     const { serverId } = newIds();
     h.simulator.addAction({ projectId: PROJECT, serverId, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1000 }] });
     app.engine.setTracking(parseConfig(`${watchFile}\ntrack:\n  - servers: [${serverId}]\n    deadline: 30m\n`, { env: h.env }).track);
-    // A pass every 5 s: the cloud's clock is measured at 5 s, 65 s ... 305 s, the first pass after the hold,
-    // which sees its clock move before the reboot below is watched.
-    await pass(app, 5 * MINUTE, COARSE);
+    // The cloud's clock measured at 5 s, 65 s ... 245 s, a pass at each, and at 305 s, the first pass after
+    // the hold, which sees its clock move before the reboot below is watched.
+    await pass(app, 5000);
+    await pass(app, 5 * MINUTE - 5000, MINUTE);
     // Its clocks stopped, boot clock included, and only the cloud's went on. 10 min into it a resize of the
     // tracked server began, which the API shows only 90 s after the machine goes on.
     cloudAhead += 10 * MINUTE;
@@ -497,7 +498,8 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       h.simulator.injectFault({ kind: 'reset' }, { times: 1000 });
       const startedAt = Date.now();
       const again = await h.app(watchFile.replace('delivery:\n', 'delivery:\n  maxAge: 1m\n'), { bootClock, bootId: 'boot-2' });
-      await pass(again, 50_000);
+      // Still pending at 50 s (a pass every 5 s, each of which would have given it up early), given up by 61 s.
+      await pass(again, 50_000, COARSE);
       expect(chat(again).status).toBe('pending');
       await pass(again, 11_000);
       expect(chat(again).status).toBe('given_up');
@@ -569,9 +571,12 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     const ids = newIds();
     h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: HOUR }] });
     const app = await h.app(h.yaml([{ ...ids, name: 'web-01', extra: '    warnAfter: 2m' }]), { bootClock });
-    await pass(app, MINUTE);
+    // The cloud's clock measured at 1 s, and next at 65 s, after the setting; each pass would send the warning
+    // early; the 8 s across its due time a pass a second.
+    await pass(app, 1000);
+    await pass(app, MINUTE - 1000, COARSE);
     setHostClock(-20_000);
-    await pass(app, 55_000);
+    await pass(app, 55_000, COARSE);
     expect(h.hooks.received).toEqual([]);
     await pass(app, 8000);
     expect(h.hooks.received.map((r) => (r.body as { type: string }).type)).toEqual(['ecs.action.slow']);
