@@ -573,7 +573,8 @@ function pathOf(url: string): string {
 /**
  * What to mend when the version document could not be had: the credentials where they were refused, the
  * request rate where the endpoint throttled it (a fixed microversion would spare one request, and the polls
- * would meet the same), a fixed microversion where the endpoint answered without one (a gateway's 404);
+ * would meet the same), not the microversion where something in front of the API answered with a page of
+ * its own, a fixed microversion where the endpoint answered without one (a gateway's 404);
  * nothing for an endpoint that could not be reached, which the error says, nor for another request's answer
  * (`versionDocument` is the URL asked, undefined before the endpoint was known): the token request's, which
  * its error names.
@@ -585,6 +586,8 @@ function discoveryAdvice(err: unknown, versionDocument: string | undefined): str
   // An endpoint written http:// whose gateway sends it to https://: a fixed microversion would have every
   // poll sent there and redirected in turn.
   if (err.kind === 'redirect') return ' (the endpoint sends the request elsewhere: check cloud.endpoint)';
+  // A page of a firewall, gateway or proxy (a refusal, a captive portal's login): every poll would get it too.
+  if (err.kind === 'gateway') return ' (a firewall, gateway or proxy in front of the API answered in its place: a fixed microversion would meet it too)';
   if (err.kind === 'rate_limited') return ' (the cloud throttles requests: set poll.rateLimit below its quota, or lower poll.concurrency)';
   return ' (set cloud.microversion to a fixed "2.N" where the endpoint has no version document)';
 }

@@ -46,6 +46,10 @@ beforeAll(async () => {
       case '/moved/v2.1/':
         res.writeHead(301, { location: 'https://ecs.example.com/v2.1/' });
         return res.end();
+      // A firewall in front of the API that refuses the version document with its own page.
+      case '/firewalled/v2.1/':
+        res.writeHead(403, { 'content-type': 'text/html' });
+        return res.end('<!DOCTYPE html><html><head><title>Access Denied</title></head><body>Blocked by the web application firewall.</body></html>');
       // A gateway that quotes the request it refused, credentials and all.
       case `${BASE}/os-instance-actions/echo-error`:
         return json(400, JSON.stringify({ badRequest: { code: 400, message: `bad request: X-Auth-Token ${String(req.headers['x-auth-token'])}` } }));
@@ -106,6 +110,19 @@ describe('a redirect of the version document', () => {
       'compute microversion discovery failed; no request goes out without a version header until it succeeds (the endpoint sends the request elsewhere: check cloud.endpoint)',
       `GET ${origin}/moved/v2.1/ → 301 Moved Permanently: redirects to https://ecs.example.com/v2.1/ (not followed; if that is the endpoint meant, put it in the configuration)`,
     ]]);
+  });
+});
+
+describe("a firewall's page in place of the version document", () => {
+  it('has the log say that something in front of the API answered, not to fix the microversion, which would meet the page too', async () => {
+    const { logger, lines } = captureLogger();
+    const c = createEcsClient(cloudConfig({ endpoint: `${origin}/firewalled`, microversion: 'auto' }), { logger });
+    clients.push(c);
+    await expect(c.microversion()).rejects.toMatchObject({ kind: 'gateway', status: 403 });
+    const failed = lines.filter((l) => String(l['msg']).startsWith('compute microversion discovery failed'));
+    expect(failed.map((l) => l['msg'])).toEqual([
+      'compute microversion discovery failed; no request goes out without a version header until it succeeds (a firewall, gateway or proxy in front of the API answered in its place: a fixed microversion would meet it too)',
+    ]);
   });
 });
 
