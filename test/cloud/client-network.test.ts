@@ -99,30 +99,28 @@ describe('a redirect', () => {
   });
 });
 
-describe('a redirect of the version document', () => {
-  it('has the log point at cloud.endpoint, as the error does, not at a fixed microversion', async () => {
+describe('the discovery log of a version document something in front of the API answered', () => {
+  /** The one warning of a failed discovery at `path`, with its error: what it says to mend. */
+  async function discoveryFailed(path: string, failure: { kind: string; status: number }): Promise<[unknown, unknown][]> {
     const { logger, lines } = captureLogger();
-    const c = createEcsClient(cloudConfig({ endpoint: `${origin}/moved`, microversion: 'auto' }), { logger });
+    const c = createEcsClient(cloudConfig({ endpoint: `${origin}${path}`, microversion: 'auto' }), { logger });
     clients.push(c);
-    await expect(c.microversion()).rejects.toMatchObject({ kind: 'redirect', status: 301 });
-    const failed = lines.filter((l) => String(l['msg']).startsWith('compute microversion discovery failed'));
-    expect(failed.map((l) => [l['msg'], l['error']])).toEqual([[
+    await expect(c.microversion()).rejects.toMatchObject(failure);
+    return lines.filter((l) => String(l['msg']).startsWith('compute microversion discovery failed')).map((l) => [l['msg'], l['error']]);
+  }
+
+  it('points at cloud.endpoint for a redirect, as the error does, not at a fixed microversion', async () => {
+    expect(await discoveryFailed('/moved', { kind: 'redirect', status: 301 })).toEqual([[
       'compute microversion discovery failed; no request goes out without a version header until it succeeds (the endpoint sends the request elsewhere: check cloud.endpoint)',
       `GET ${origin}/moved/v2.1/ → 301 Moved Permanently: redirects to https://ecs.example.com/v2.1/ (not followed; if that is the endpoint meant, put it in the configuration)`,
     ]]);
   });
-});
 
-describe("a firewall's page in place of the version document", () => {
-  it('has the log say that something in front of the API answered, not to fix the microversion, which would meet the page too', async () => {
-    const { logger, lines } = captureLogger();
-    const c = createEcsClient(cloudConfig({ endpoint: `${origin}/firewalled`, microversion: 'auto' }), { logger });
-    clients.push(c);
-    await expect(c.microversion()).rejects.toMatchObject({ kind: 'gateway', status: 403 });
-    const failed = lines.filter((l) => String(l['msg']).startsWith('compute microversion discovery failed'));
-    expect(failed.map((l) => l['msg'])).toEqual([
+  it("says for a firewall's page that something in front of the API answered, not to fix the microversion, which would meet the page too", async () => {
+    expect(await discoveryFailed('/firewalled', { kind: 'gateway', status: 403 })).toEqual([[
       'compute microversion discovery failed; no request goes out without a version header until it succeeds (a firewall, gateway or proxy in front of the API answered in its place: a fixed microversion would meet it too)',
-    ]);
+      `GET ${origin}/firewalled/v2.1/ → 403 Forbidden: an HTML page ("Access Denied"), not the API's answer: something in front of the API (a firewall, gateway or proxy) refused the request`,
+    ]]);
   });
 });
 
