@@ -216,6 +216,18 @@ describe('email notifier', () => {
     }
   });
 
+  it("hides the value of a variable named as a secret when the server quotes it: Mailjet's API key as the login's user", async () => {
+    const apiKey = 'mj-apikey-4f9a1c2e7b3d8e6f';
+    const smtp = await smtpServer({
+      authOptional: false,
+      allowInsecureAuth: true,
+      onAuth: (auth, _session, callback) => callback(smtpError(`5.7.8 Unknown API key ${auth.username ?? ''}`, 535)),
+    });
+    const err = await failure(email(smtp.port, { user: apiKey, password: 'mj-secret-key-77c1' }, {}, { secrets: [apiKey] }).send(failedResize(), attempt()));
+    expect(err.message).toContain('answered 535 5.7.8 Unknown API key <hidden>');
+    expect(everyProperty(err)).not.toContain(apiKey.slice(0, 8));
+  });
+
   it('hides the password wherever the server echoes it: in the answer, the refusals, the errors and the log lines', async () => {
     const password = 'echoed-Pa55word-9f3c';
     let login = '';

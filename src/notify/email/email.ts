@@ -44,11 +44,15 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   const prefix = `email ${name}`;
   const log = deps.logger.child({ notifier: name, notifierType: 'email' });
   // A server that quotes the AUTH line it refused quotes the credentials base64-encoded, as sent (LOGIN
-  // sends the password alone, PLAIN user and password together).
-  const secrets = smtp.user === undefined || smtp.password === undefined ? [] : [
-    smtp.password,
-    Buffer.from(smtp.password).toString('base64'),
-    Buffer.from(`\0${smtp.user}\0${smtp.password}`).toString('base64'),
+  // sends the password alone, PLAIN user and password together). And what variables named as secrets gave:
+  // a user that is an API key (Mailjet's, Postmark's token), which a server may name in its refusal.
+  const secrets = [
+    ...(smtp.user === undefined || smtp.password === undefined ? [] : [
+      smtp.password,
+      Buffer.from(smtp.password).toString('base64'),
+      Buffer.from(`\0${smtp.user}\0${smtp.password}`).toString('base64'),
+    ]),
+    ...(deps.secrets ?? []),
   ];
   // Whatever the server or nodemailer said, on success too: a server may echo the login in any reply (a 250
   // that names the account, a refused recipient's 550). Redacted before cutting, so that a cut cannot leave
