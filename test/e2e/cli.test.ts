@@ -1245,16 +1245,20 @@ describe.concurrent('errors that stop a command', () => {
     expect(h.logs.lines().filter((line) => line['level'] === 'fatal')).toEqual([1, 2].map(() => expect.objectContaining({ msg: 'the daemon cannot start; stopping' })));
   });
 
-  it('does not print the token written under tokenFile in place of token (tokenFile: ${ECS_AUTH_TOKEN}) in validate, check, or run and its log', async ({ h }) => {
+  // Standard base64 (a temporary security token's, a password's) may start with a `/` and hold more: read as a path from the root.
+  it.for<[string, string]>([
+    [TOKEN, 'a name from the working folder, is not shown: it may be the secret itself, which goes under cloud.auth.token; a file is best named from the root'],
+    ['/qK7vT2xZ/9mLw4Rb+Hc1Nd8Fy=', 'a path whose first folder is not on this machine, is not shown: it may be the secret itself, which goes under cloud.auth.token'],
+  ])('does not print the token written under tokenFile in place of token (tokenFile: ${ECS_AUTH_TOKEN}) in validate, check, or run and its log: %s', async ([token, why], { h }) => {
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { auth: '  auth: { type: token, tokenFile: "${ECS_AUTH_TOKEN}" }' }));
-    const said =
-      'cannot read cloud.auth.tokenFile: no such file (its value, a name from the working folder, is not shown: it may be the secret itself, which goes under cloud.auth.token; a file is best named from the root)';
-    const validate = await h.cli(['validate', '--config', path]);
+    const said = `cannot read cloud.auth.tokenFile: no such file (its value, ${why})`;
+    const env = { ECS_AUTH_TOKEN: token, LOG_LEVEL: 'info' };
+    const validate = await h.cli(['validate', '--config', path], { env });
     expect(validate).toMatchObject({ code: 0, stderr: `warning: ${said}: run stops at start with it, unless the file is there where it runs\n` });
-    expect(await h.cli(['check', '--config', path], { env: { LOG_LEVEL: 'info' } })).toMatchObject({ code: 2, stderr: `ecs-action-watch check: ${said}\n` });
-    expect(await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } })).toEqual({ code: 2, stdout: '', stderr: `ecs-action-watch run: ${said}\n` });
+    expect(await h.cli(['check', '--config', path], { env })).toMatchObject({ code: 2, stderr: `ecs-action-watch check: ${said}\n` });
+    expect(await h.cli(['run', '--config', path], { env })).toEqual({ code: 2, stdout: '', stderr: `ecs-action-watch run: ${said}\n` });
     expect(h.logs.lines().filter((line) => line['level'] === 'fatal')).toEqual([expect.objectContaining({ msg: 'the daemon cannot start; stopping', error: said })]);
-    expect(h.logs.text).not.toContain(TOKEN.slice(0, 8));
+    expect(h.logs.text).not.toContain(token.slice(0, 8));
   });
 
   // 1: the port may be free again by the next restart (the previous daemon still stopping).

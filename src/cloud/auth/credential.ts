@@ -2,6 +2,7 @@
 // A file is read again when it changes, so that a rotated credential (a Kubernetes Secret is updated in
 // place, by swapping a symlink) needs no restart.
 
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { isAbsolute } from 'node:path';
 import { fileProblem } from '../../files/fileProblem.ts';
@@ -33,16 +34,26 @@ function parse(text: string, key: string, file: string, sentInHeader: boolean): 
 const NO_FILE = new Set(['ENOENT', 'ENAMETOOLONG', 'ENOTDIR']);
 
 /**
- * `cloud.auth.<key>File <file>: <why it could not be read>`, the file not shown where it is a relative name
- * that is no file: the secret itself written under `<key>File` in place of `<key>` (`tokenFile:
- * ${ECS_AUTH_TOKEN}`, a password pasted on the wrong line) reads so, and validate's warning, check's and
- * wait's error and run's log would print it. A path from the root is shown: no token starts with `/`.
+ * `cloud.auth.<key>File <file>: <why it could not be read>`, the file not shown where it is a name that is
+ * no file and may be the secret itself written under `<key>File` in place of `<key>` (`tokenFile:
+ * ${ECS_AUTH_TOKEN}`, a password pasted on the wrong line), which validate's warning, check's and wait's
+ * error and run's log would print: a relative name, or a path from the root whose first folder is not there.
+ * Standard base64 (a security token's, a password's) may start with `/` and hold more; a file's path starts
+ * with a folder of the machine (/run, /etc, /var), there where the file is missing too.
  */
 function fileNamed(key: string, file: string, err: unknown): string {
   const code = errorCode(err);
-  if (isAbsolute(file) || code === undefined || !NO_FILE.has(code)) return `cloud.auth.${key} ${file}: ${fileProblem(err)}`;
+  if (code === undefined || !NO_FILE.has(code) || (isAbsolute(file) && firstFolderThere(file))) return `cloud.auth.${key} ${file}: ${fileProblem(err)}`;
   const secretKey = key.slice(0, -'File'.length);
-  return `cloud.auth.${key}: ${fileProblem(err)} (its value, a name from the working folder, is not shown: it may be the secret itself, which goes under cloud.auth.${secretKey}; a file is best named from the root)`;
+  const why = isAbsolute(file) ? 'a path whose first folder is not on this machine' : 'a name from the working folder';
+  const advice = isAbsolute(file) ? '' : '; a file is best named from the root';
+  return `cloud.auth.${key}: ${fileProblem(err)} (its value, ${why}, is not shown: it may be the secret itself, which goes under cloud.auth.${secretKey}${advice})`;
+}
+
+/** Whether the folder that `path` (from the root) names first is there: /run of /run/secrets/token. */
+function firstFolderThere(path: string): boolean {
+  const first = /^\/+([^/]+)\//.exec(path)?.[1];
+  return first !== undefined && statSync(`/${first}`, { throwIfNoEntry: false })?.isDirectory() === true;
 }
 
 function fingerprint(s: { mtimeMs: number; ctimeMs: number; ino: number; size: number }): string {
