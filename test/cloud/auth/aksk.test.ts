@@ -301,7 +301,7 @@ describe('an ECS client with AK/SK', () => {
    * A refused key, then its probe 5 min later answered with `fault`, which the gateway answers without
    * judging the signature; then 8 reads at once. The key is still refused: one probe at a time goes.
    */
-  async function probeUnjudged(fault: FaultSpec): Promise<void> {
+  async function probeUnjudged(fault: FaultSpec, status = 403): Promise<void> {
     vi.useFakeTimers({ toFake: ['performance'] });
     const dir = await mkdtemp(join(tmpdir(), 'eaw-aksk-'));
     const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
@@ -310,14 +310,14 @@ describe('an ECS client with AK/SK', () => {
       await expect(client.getServer(ref)).rejects.toMatchObject({ kind: 'unauthorized', status: 401 });
       vi.advanceTimersByTime(5 * 60_000);
       sim.injectFault(fault, { route: 'server' });
-      await expect(client.getServer(ref)).rejects.toMatchObject({ status: 403 });
+      await expect(client.getServer(ref)).rejects.toMatchObject({ status });
       // The next pass, once the pause and the lowered rate the throttle left are over (performance.now() is the limiter's clock).
       vi.advanceTimersByTime(10 * 60_000);
       // Bounded: reads let go past the throttle would wait at the rate limiter, whose clock is held still here.
       const bound = AbortSignal.timeout(10_000);
       await Promise.allSettled(Array.from({ length: 8 }, () => client.getServer(ref, bound)));
       // Each read let go would have been refused, more than five in a row: the gateway locks the key.
-      expect(sim.requests.map((r) => r.status)).toEqual([401, 403, 401]);
+      expect(sim.requests.map((r) => r.status)).toEqual([401, status, 401]);
       expect(raw.filter((l) => l.includes('accepts the access key again'))).toEqual([]);
       // The second refusal in a row, held back for twice as long.
       expect(lines.filter((l) => String(l['msg']).startsWith('the gateway refused the access key')).map((l) => l['attempt'])).toEqual([1, 2]);
@@ -326,6 +326,10 @@ describe('an ECS client with AK/SK', () => {
 
   it("keeps holding back after a probe the gateway throttled (APIGW.0308 with a 403): it judged no signature, and says no key accepted", async () => {
     await probeUnjudged({ kind: 'gateway-throttled', status: 403 });
+  });
+
+  it('keeps holding back after a probe the gateway answered that it publishes no such API (APIGW.0101): it looks the route up before it judges a signature, and says no key accepted', async () => {
+    await probeUnjudged({ kind: 'gateway-not-found' }, 404);
   });
 
   it('keeps holding back after a probe a firewall in front of the gateway refused with its HTML page: the gateway judged no signature, and says no key accepted', async () => {

@@ -30,6 +30,12 @@ const REFUSALS_BEFORE_LOCK = 5;
 const UNCHECKED = new Set<ApiErrorKind>(['rate_limited', 'timeout', 'gateway']);
 
 /**
+ * The gateway's "no such API published" (APIGW.0101): it finds the API first, as the API is what says how
+ * a request is authenticated, so this answer judged no signature.
+ */
+const UNROUTED = 'APIGW.0101';
+
+/**
  * Whether an answer shows the signature accepted: a success, or the API's own refusal past the gateway (a
  * 403 of its policy, a 404). Not its refusal (401, APIGW.0301, a locked key's too), a request it may not
  * have checked, a 5xx from it or past it, nor a redirect (something in front of it).
@@ -37,7 +43,9 @@ const UNCHECKED = new Set<ApiErrorKind>(['rate_limited', 'timeout', 'gateway']);
 function pastTheGateway(answer: Answer): boolean {
   const { status } = answer;
   if (isSuccess(status)) return true;
-  return status >= 400 && status < 500 && status !== 401 && !UNCHECKED.has(httpError(answer).kind);
+  if (status < 400 || status >= 500 || status === 401) return false;
+  const error = httpError(answer);
+  return !UNCHECKED.has(error.kind) && error.apiCode !== UNROUTED;
 }
 
 /** The signature's refusal, and requests held back since. */
