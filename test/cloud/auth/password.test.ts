@@ -424,6 +424,22 @@ describe('password auth', () => {
     expect([error.kind, error.status]).toEqual(['foreign_not_found', 404]);
   });
 
+  it('says a 404 to the token request is cloud.auth.identityEndpoint to check, not a failure of the identity service that passes', async () => {
+    await simulator();
+    // The gateway in front of IAM publishes no API at the path asked for (a region or path got wrong).
+    sim.injectFault({ kind: 'gateway-not-found' }, { route: 'identity' });
+    const { strategy, lines } = auth();
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect([error.kind, error.status]).toEqual(['foreign_not_found', 404]);
+    expect(lines.filter((l) => l.level >= 40)).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: expect.stringMatching(/^no identity service answers at this address \(a 404 to the token request\): check cloud\.auth\.identityEndpoint, .*; next attempt in 2 s$/),
+        retryInMs: TRANSIENT_BACKOFF_MS.first,
+      }),
+    ]);
+  });
+
   it('hides the password when the identity service quotes it back in its refusal, JSON-escaped too', async () => {
     // Keystone's schema errors quote the value they refuse, written by Python's json.dumps: every character
     // past ASCII as \uXXXX.

@@ -61,6 +61,8 @@ const MENDED_IN_AUTH = new Set<ApiErrorKind>(['bad_request', 'not_found']);
 const NEEDS_SOMEONE: Partial<Record<ApiErrorKind, string>> = {
   redirect: 'the identity service sends the login elsewhere (not followed): check cloud.auth.identityEndpoint',
   gateway: 'something in front of the identity service refused the login (an HTML page, not its answer): check with whoever runs the firewall, gateway or proxy there',
+  // Tried again as a failure that passes: a gateway in front of the identity service may answer so while it is redeployed.
+  foreign_not_found: 'no identity service answers at this address (a 404 to the token request): check cloud.auth.identityEndpoint, the URL that Keystone or IAM serves /v3 under',
 };
 
 function backoff(error: ApiError, attempts: number): number {
