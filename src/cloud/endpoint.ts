@@ -1,7 +1,8 @@
 // The configured endpoint comes in three shapes: a service root, `.../v2.1` (as Nova registers it) or
 // `.../v2.1/{projectId}` (as Huawei Cloud and OTC catalogs list it). Keystone's legacy `compute_legacy`
-// entry `.../v2/{projectId}` is served by the same code, so it is read as v2.1 too. Every URL is built
-// from the part up to the version segment, with the watch's own project appended.
+// entry `.../v2/{projectId}` is served by the same code, so it is read as v2.1 too, and so is the native
+// ECS API's `.../v1/{projectId}` (the catalog's service `ecs`, beside `compute`), on the same service root.
+// Every URL is built from the part up to the version segment, with the watch's own project appended.
 
 interface ParsedEndpoint {
   /** Origin and path up to and including `/v2.1`, no trailing slash. */
@@ -12,7 +13,7 @@ interface ParsedEndpoint {
   projectId: string | undefined;
 }
 
-const VERSION_SEGMENT = /^v2(\.1)?$/;
+const VERSION_SEGMENT = /^v(1|2(\.1)?)$/;
 // Catalog templates such as `$(tenant_id)s`, `%(project_id)s` or `{project_id}` are placeholders, not ids.
 const TEMPLATE = /[$%{}()]/;
 

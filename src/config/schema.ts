@@ -17,7 +17,7 @@ import { formatDuration } from '../watch/format.ts';
 import { quoted } from '../text/clipped.ts';
 import { shown, unknownValue } from './messages.ts';
 
-/** A catalog-style endpoint (`.../v2.1/{projectId}`) names the project too. */
+/** A catalog-style endpoint (`.../v2.1/{projectId}`, `.../v1/{projectId}`) names the project too. */
 function projectInEndpoint(endpoint: unknown): string | undefined {
   if (typeof endpoint !== 'string') return undefined;
   try {

@@ -13,6 +13,7 @@ import { sdkDate } from '../../../src/cloud/auth/aksk/sign.ts';
 import { RECHECK_MS } from '../../../src/cloud/auth/credential.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import { createEcsClient, type EcsClient } from '../../../src/cloud/client.ts';
+import { endpointProjectId } from '../../../src/cloud/endpoint.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 import type { FaultSpec } from '../../../src/simulator/faults.ts';
 import type { AuthConfig } from '../../../src/config/schema.ts';
@@ -203,6 +204,26 @@ describe('an ECS client with AK/SK', () => {
       expect(await client.getServer(ref)).toMatchObject({ info: { status: 'ACTIVE' } });
       expect(await client.listMigrations(ref)).toEqual([]);
       expect(sim.requests.map((r) => [r.route, r.status])).toEqual([['versions', 200], ['action', 200], ['server', 200], ['migrations', 200]]);
+    } finally {
+      await client.close();
+      await sim.close();
+    }
+  });
+
+  it("takes an endpoint in the native ECS API's form (.../v1/{projectId}, as the catalog lists service ecs) for its service root and project: no segment doubled", async () => {
+    const sim = await startSimulator({ aksk: { accessKey: AK, secretKey: SK } });
+    const client = createEcsClient(cloudConfig({ endpoint: `${sim.url}/v1/${PROJECT}`, auth: { type: 'aksk', accessKey: AK, secretKey: SK } }), { logger: pino({ level: 'silent' }) });
+    try {
+      const ref = { projectId: endpointProjectId(`${sim.url}/v1/${PROJECT}`) ?? 'none', serverId: 's-1' };
+      const requestId = sim.addAction({ ...ref, action: 'reboot', steps: [] });
+      const jobId = sim.addJob({ projectId: PROJECT, jobType: 'createServer', subJobs: [{ durationMs: 0 }] });
+      expect(await client.getInstanceAction({ ...ref, requestId })).toMatchObject({ action: 'reboot' });
+      expect(await client.getJob({ projectId: ref.projectId, jobId })).toMatchObject({ status: 'SUCCESS' });
+      expect(sim.requests.map((r) => [r.route, r.path.split('?')[0], r.status])).toEqual([
+        ['versions', '/v2.1/', 200],
+        ['action', `/v2.1/${PROJECT}/servers/s-1/os-instance-actions/${requestId}`, 200],
+        ['job', `/v1/${PROJECT}/jobs/${jobId}`, 200],
+      ]);
     } finally {
       await client.close();
       await sim.close();
