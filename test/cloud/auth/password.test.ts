@@ -440,6 +440,20 @@ describe('password auth', () => {
     ]);
   });
 
+  it("counts the life of a token that comes without issued_at from the answer's Date, by the identity service's clock 2 h behind this host's", async () => {
+    const cloudNow = Date.now() - 2 * 3_600_000;
+    const identityEndpoint = await identityService((_req, res) => {
+      res.writeHead(201, { 'content-type': 'application/json', 'x-subject-token': 'token-without-issued-at', date: new Date(cloudNow).toUTCString() });
+      res.end(JSON.stringify({ token: { expires_at: new Date(cloudNow + 3_600_000).toISOString(), methods: ['password'] } }));
+    });
+    const { strategy, lines } = auth({ identityEndpoint });
+    expect(await token(strategy)).toBe('token-without-issued-at');
+    // Renewed once three quarters of its hour have passed: 45 min, give or take the Date's whole seconds.
+    const renewInS = lines.find((l) => l.msg === 'got an identity token')?.['renewInS'];
+    expect(renewInS).toBeGreaterThanOrEqual(2699);
+    expect(renewInS).toBeLessThanOrEqual(2701);
+  });
+
   it('hides the password when the identity service quotes it back in its refusal, JSON-escaped too', async () => {
     // Keystone's schema errors quote the value they refuse, written by Python's json.dumps: every character
     // past ASCII as \uXXXX.

@@ -60,11 +60,14 @@ export type TokenDocument = z.output<typeof TokenDocumentSchema>;
 
 /**
  * The token's lifetime in milliseconds, from the identity service's own two times, so that a skewed
- * local clock does not shorten or stretch it; undefined when the times cannot be read.
+ * local clock does not shorten or stretch it; undefined when the times cannot be read. Without issued_at,
+ * the answer's Date stands in for it (its clock, to the second), and this host's time (`sentAt`) only
+ * without one: a cloud clock behind this host's by more than the lifetime would have every token refused.
  */
-export function tokenLifetime(doc: TokenDocument, receivedAt: number): number | undefined {
+export function tokenLifetime(doc: TokenDocument, dateHeader: unknown, sentAt: number): number | undefined {
   const expires = Date.parse(doc.token.expires_at);
-  const issued = doc.token.issued_at === undefined ? receivedAt : Date.parse(doc.token.issued_at);
+  const answered = typeof dateHeader === 'string' ? Date.parse(dateHeader) : NaN;
+  const issued = doc.token.issued_at === undefined ? (Number.isFinite(answered) ? answered : sentAt) : Date.parse(doc.token.issued_at);
   const lifetime = expires - issued;
   return Number.isFinite(lifetime) && lifetime > 0 ? lifetime : undefined;
 }

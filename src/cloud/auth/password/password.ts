@@ -210,7 +210,7 @@ class PasswordAuth implements AuthStrategy {
       const doc = decode(answer, TokenDocumentSchema, context);
       const token = answer.headers['x-subject-token'];
       if (typeof token !== 'string' || token === '') throw invalidResponse(answer, 'no X-Subject-Token header', context);
-      const lifetime = tokenLifetime(doc, started.wall);
+      const lifetime = tokenLifetime(doc, answer.headers['date'], started.wall);
       if (lifetime === undefined) {
         throw invalidResponse(answer, `unreadable token times: issued_at ${doc.token.issued_at}, expires_at ${doc.token.expires_at}`, context);
       }
