@@ -7,7 +7,7 @@ import { StateStore } from './state/store.ts';
 import type { StateError } from './state/StateError.ts';
 import { acquireStateLock, type LockTiming } from './state/lock.ts';
 import { Outbox } from './delivery/outbox.ts';
-import type { FailureRun } from './delivery/notifierFailures.ts';
+import { moveRunTimes, type FailureRun } from './delivery/notifierFailures.ts';
 import { WatchEngine } from './watch/engine.ts';
 import { stuckAfterMs } from './watch/stuck.ts';
 import type { BootClock } from './watch/clockSteps.ts';
@@ -149,6 +149,8 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     releasers.add(async () => {
       await Promise.all([...notifiers.values()].map((n) => n.close()));
     });
+    // The outbox's runs of failures, which the engine's clock moves as it moves the state's times.
+    const failing = options.failingReceivers ?? new Map<string, FailureRun>();
     // Made before the outbox, whose clock it is, and released before it (no timer runs before start()):
     // the outbox sends what the engine's last polls found.
     const engine = new WatchEngine({
@@ -163,8 +165,9 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       bootClock: options.bootClock,
       bootId: options.bootId,
       firstPassPolled: options.firstPassPolled,
+      onTimesMoved: (byMs, since) => moveRunTimes(failing, byMs, since),
     });
-    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, failing: options.failingReceivers, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
+    const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, failing, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
     releasers.add(() => outbox.close(draining(), { for: () => closingFor ?? 'stop' }));
     metrics.setDeliverySource(() => outbox.counts());
     metrics.setCloudClockSource(() => client.clock.measuredMs);

@@ -12,7 +12,7 @@ const FAILING_SAID_EVERY_MS = 3_600_000;
 /** A notifier's run of failed attempts, from the first until one of its deliveries is delivered. */
 export interface FailureRun {
   /** When the run's first failed attempt ended (epoch ms). */
-  readonly since: number;
+  since: number;
   /** Why its last attempt failed: the `reason` label of notifications_total. */
   reason: DeliveryReason;
   /** When it was last said at warn (epoch ms). */
@@ -33,6 +33,19 @@ export interface FailureRun {
 export function receiverChanged(runs: Map<string, FailureRun>, notifier: string): void {
   const run = runs.get(notifier);
   if (run !== undefined) run.receiverChanged = true;
+}
+
+/**
+ * This host's clock was set by `byMs` (HostClock's onMoved): the runs' times (those from `since` on) move
+ * with the state's, so that the hourly line comes an hour apart and says how long a run has failed by the
+ * time that passed. Left on the clock as it stood, a setting back an hour held the line back an hour and
+ * had it say an hour too little; forward, said it at once, an hour too long.
+ */
+export function moveRunTimes(runs: Map<string, FailureRun>, byMs: number, since = -Infinity): void {
+  for (const run of runs.values()) {
+    if (run.since >= since) run.since += byMs;
+    if (run.saidAt >= since) run.saidAt += byMs;
+  }
 }
 
 /** The lines of one attempt, carrying the delivery's watch (or batch) and ids. */

@@ -52,6 +52,8 @@ export interface EngineOptions {
    * there what that pass left (daemonV8.ts, collectGarbage).
    */
   firstPassPolled?: (() => void) | undefined;
+  /** This host's clock was set by `byMs`: what keeps times outside the state (the notifiers' runs of failures) moves them with it, from `since` on. */
+  onTimesMoved?: ((byMs: number, since?: number) => void) | undefined;
 }
 
 /**
@@ -153,7 +155,10 @@ export class WatchEngine {
       metrics: options.metrics,
       bootClock: options.bootClock,
       bootId: options.bootId,
-      onMoved: (byMs, since) => this.#failures.moveTimes(byMs, since),
+      onMoved: (byMs, since) => {
+        this.#failures.moveTimes(byMs, since);
+        options.onTimesMoved?.(byMs, since);
+      },
       onCloudSet: (byMs) => this.#cloudSet(byMs),
       onHeldStill: (byMs) => this.#heldStill(byMs),
     });

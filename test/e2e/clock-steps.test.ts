@@ -393,6 +393,21 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
     expect(warnings()).toEqual([expect.stringMatching(/^this host's clock jumped forward 20 min with the time that passed/)]);
   });
 
+  it.each([
+    { way: 'back', setMs: -HOUR },
+    { way: 'forward', setMs: HOUR },
+  ])("sums up a webhook receiver still failing an hour into its failures, as failing 1 h, when this host's clock is set $way an hour half an hour in", async ({ setMs }) => {
+    const app = await rebootWatched(2000, '10m');
+    h.hooks.setAnswer({ status: 503 });
+    await pass(app, 4000);
+    await pass(app, 30 * MINUTE, MINUTE);
+    setHostClock(setMs);
+    // An attempt at least every 5 min (delivery.maxDelay): the hour's line by 65 min, the next not before 2 h.
+    await pass(app, 40 * MINUTE, MINUTE);
+    const summed = h.logs.lines().filter((l) => String(l['msg']).startsWith('notifier still failing')).map((l) => l['failingFor']);
+    expect(summed).toEqual([expect.stringMatching(/^1 h( [1-5] min)?$/)]);
+  });
+
   it('does not give up a notification as older than delivery.maxAge (24 h) when this host\'s clock is set a day forward between two attempts', async () => {
     const app = await rebootWatched(2000, '10m');
     h.hooks.setAnswer({ status: 503 });
