@@ -1,6 +1,7 @@
 // A valid file can still ask for something that works worse than the user likely expects: these are
 // said (with line:col) but never refuse the file.
 
+import cron from 'node-cron';
 import { daylightSavingZone } from '../watch/cronZone.ts';
 import { namesNoHourDayOrMonth } from './fields.ts';
 import { notifierWarnings } from '../notify/registry.ts';
@@ -36,16 +37,23 @@ function unknownActions(config: Config): ConfigWarning[] {
 
 /**
  * A schedule that names hours or days is read in the process's zone (one that names none runs in UTC,
- * src/watch/cronZone.ts), and node-cron runs no pass for up to two hours at the autumn change of a zone
- * with daylight saving time.
+ * src/watch/cronZone.ts), and node-cron misses passes due in the hour a zone with daylight saving time
+ * repeats or skips: none for up to two hours at the autumn change (measured, Europe/Berlin: from 01:59:45
+ * CEST to 03:00 CET), and one due in the hour skipped in spring is not run that day. A schedule that never
+ * runs in that hour (`0 12 * * *`) misses nothing, and is not told to move its hours to UTC.
  */
 function scheduleAcrossDaylightSaving(config: Config): ConfigWarning[] {
   const { schedule } = config.poll;
-  const zone = namesNoHourDayOrMonth(schedule) ? null : daylightSavingZone();
-  if (zone === null) return [];
+  const daylightSaving = namesNoHourDayOrMonth(schedule) ? null : daylightSavingZone();
+  if (daylightSaving === null) return [];
+  const { zone, changedHours } = daylightSaving;
+  const hours = cron.parse(schedule).hour.filter((hour) => changedHours.includes(hour));
+  if (hours.length === 0) return [];
   return [{
     path: ['poll', 'schedule'],
-    message: `${quoted(schedule)} names hours or days, read in this process's zone (${zone}), which has daylight saving time: node-cron runs no pass for up to two hours at its autumn change. Run the daemon with TZ=UTC and write the hours in UTC`,
+    message:
+      `${quoted(schedule)} runs in ${hours.length === 1 ? 'hour' : 'hours'} ${hours.join(', ')}, read in this process's zone (${zone}), whose clocks repeat or skip ${hours.length === 1 ? 'it' : 'them'} for daylight saving time: ` +
+      'node-cron runs no pass for up to two hours at the autumn change, nor one due in the hour skipped in spring. Run the daemon with TZ=UTC and write the hours in UTC',
   }];
 }
 

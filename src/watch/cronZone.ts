@@ -12,7 +12,14 @@ import { namesNoHourDayOrMonth } from '../config/fields.ts';
  * {@link daylightSavingZone} said of the zone it named (for a TZ unset, the system's), which the process no
  * longer tells while TZ is UTC.
  */
-let replaced: { tz: string | undefined; daylightSaving: string | null } | null = null;
+let replaced: { tz: string | undefined; daylightSaving: DaylightSaving | null } | null = null;
+
+/** A zone with daylight saving time, and the local hours its clocks repeat or skip at their changes. */
+export interface DaylightSaving {
+  zone: string;
+  /** In the year from now, ascending: 2 for Europe/Berlin (02:00 to 03:00 CEST skipped, 02:00 to 03:00 CET repeated). */
+  changedHours: number[];
+}
 
 /**
  * Sets the process's zone for `schedule` and returns the one to give node-cron, always by name: what it
@@ -38,12 +45,45 @@ export function cronZone(schedule: string): string {
  * The zone a schedule that names hours would be read in (the process's, or the one UTC replaced for a
  * schedule that names none), when it has daylight saving time. Null for a zone without it.
  */
-export function daylightSavingZone(): string | null {
+export function daylightSavingZone(): DaylightSaving | null {
   return replaced !== null && process.env['TZ'] === 'UTC' ? replaced.daylightSaving : ownZoneDaylightSaving();
 }
 
 /** The process's own zone, when its offsets in January and July differ: by Date's offsets, which make no Intl object. */
-function ownZoneDaylightSaving(): string | null {
+function ownZoneDaylightSaving(): DaylightSaving | null {
   const year = new Date().getFullYear();
-  return new Date(year, 0, 1).getTimezoneOffset() === new Date(year, 6, 1).getTimezoneOffset() ? null : process.env['TZ'] || "the system's zone";
+  if (new Date(year, 0, 1).getTimezoneOffset() === new Date(year, 6, 1).getTimezoneOffset()) return null;
+  return { zone: process.env['TZ'] || "the system's zone", changedHours: changedHours() };
+}
+
+const MINUTE_MS = 60_000;
+const HOUR_MS = 3_600_000;
+// Clocks change on the hour or the half hour, and stay changed for months.
+const CHANGE_LOOKED_FOR_EVERY_MS = 30 * MINUTE_MS;
+
+/**
+ * The local hours the process's zone repeats or skips at its clock changes in the year from now. A change
+ * at an instant skips (forward) or repeats (back) the local times between that instant on the clock before
+ * and on the clock after: the hours of those are the ones in which node-cron misses passes.
+ */
+function changedHours(): number[] {
+  const hours = new Set<number>();
+  // On the minute, as the changes are: a change found seconds late would reach into the hour after it.
+  const now = Date.now();
+  const from = now - (now % MINUTE_MS);
+  let offset = new Date(from).getTimezoneOffset();
+  for (let at = from + CHANGE_LOOKED_FOR_EVERY_MS; at <= from + 366 * 24 * HOUR_MS; at += CHANGE_LOOKED_FOR_EVERY_MS) {
+    const after = new Date(at).getTimezoneOffset();
+    if (after === offset) continue;
+    let change = at - CHANGE_LOOKED_FOR_EVERY_MS;
+    while (new Date(change).getTimezoneOffset() !== after) change += MINUTE_MS;
+    // Local time as epoch ms in UTC: getTimezoneOffset is how far UTC is ahead of the local clock.
+    const localBefore = change - offset * MINUTE_MS;
+    const localAfter = change - after * MINUTE_MS;
+    const first = Math.min(localBefore, localAfter);
+    const last = Math.max(localBefore, localAfter) - 1;
+    for (let hour = first - (first % HOUR_MS); hour <= last; hour += HOUR_MS) hours.add(new Date(hour).getUTCHours());
+    offset = after;
+  }
+  return [...hours].sort((a, b) => a - b);
 }

@@ -120,13 +120,29 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
   });
   const withSchedule = (schedule: string) => lines(...cloud('auto').trimEnd().split('\n'), 'poll:', `  schedule: "${schedule}"`);
 
-  it('is said at its line:col, with the way out (TZ=UTC)', () => {
+  it('is said at its line:col, with the hour its clocks change in and the way out (TZ=UTC)', () => {
     process.env['TZ'] = 'Europe/Berlin';
-    const result = validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} });
+    const result = validateConfigText(withSchedule('0 */5 * * * 1-5'), { env: {} });
     expect(result).toMatchObject({ ok: true, warnings: [{ line: 6, col: 13, path: 'poll.schedule' }] });
     expect(result.ok && result.warnings[0]?.message).toBe(
-      "'0 */5 8-18 * * 1-5' names hours or days, read in this process's zone (Europe/Berlin), which has daylight saving time: node-cron runs no pass for up to two hours at its autumn change. Run the daemon with TZ=UTC and write the hours in UTC",
+      "'0 */5 * * * 1-5' runs in hour 2, read in this process's zone (Europe/Berlin), whose clocks repeat or skip it for daylight saving time: node-cron runs no pass for up to two hours at the autumn change, nor one due in the hour skipped in spring. Run the daemon with TZ=UTC and write the hours in UTC",
     );
+  });
+
+  // node-cron misses only passes due in the hour the change repeats or skips: 02:00 to 03:00 in Europe/Berlin.
+  it('is said of a schedule that runs in the hour its clocks change in, and not of one that never does', () => {
+    process.env['TZ'] = 'Europe/Berlin';
+    const warned = (schedule: string) => {
+      const result = validateConfigText(withSchedule(schedule), { env: {} });
+      return result.ok && result.warnings.map((w) => w.message);
+    };
+    expect(warned('30 2 * * *')).toEqual([expect.stringMatching(/^'30 2 \* \* \*' runs in hour 2, read in this process's zone \(Europe\/Berlin\)/)]);
+    expect(warned('0 0 1-3 * * *')).toEqual([expect.stringMatching(/^'0 0 1-3 \* \* \*' runs in hour 2,/)]);
+    for (const schedule of ['0 12 * * *', '0 */5 8-18 * * 1-5', '@daily', '0 0 3 * * *']) expect(warned(schedule)).toEqual([]);
+    process.env['TZ'] = 'America/New_York';
+    // 02:00 EST skips to 03:00 EDT; 02:00 EDT goes back to 01:00 EST.
+    expect(warned('0 1 * * *')).toEqual([expect.stringMatching(/^'0 1 \* \* \*' runs in hour 1, read in this process's zone \(America\/New_York\)/)]);
+    expect(warned('0 0-3 * * *')).toEqual([expect.stringMatching(/^'0 0-3 \* \* \*' runs in hours 1, 2, read in this process's zone \(America\/New_York\), whose clocks repeat or skip them/)]);
   });
 
   it('is said of a reloaded file in the zone the daemon was given, after it ran a schedule that names no hour in UTC', () => {
@@ -134,11 +150,11 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
     cronZone('*/15 * * * * *');
     try {
       expect(process.env['TZ']).toBe('UTC');
-      const result = validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} });
-      expect(result.ok && result.warnings.map((w) => w.message)).toEqual([expect.stringContaining("read in this process's zone (Europe/Berlin), which has daylight saving time")]);
+      const result = validateConfigText(withSchedule('0 */5 * * * 1-5'), { env: {} });
+      expect(result.ok && result.warnings.map((w) => w.message)).toEqual([expect.stringContaining("runs in hour 2, read in this process's zone (Europe/Berlin), whose clocks repeat or skip it")]);
       process.env['TZ'] = 'Asia/Shanghai';
       cronZone('*/15 * * * * *');
-      expect(validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+      expect(validateConfigText(withSchedule('0 */5 * * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
     } finally {
       // The schedule that names hours puts the zone back, and forgets the one UTC replaced.
       expect(cronZone('0 30 4 * * *')).toBe('Asia/Shanghai');
@@ -147,7 +163,7 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
 
   it('is not said in a zone without it, nor of a schedule that names no hour, day or month', () => {
     process.env['TZ'] = 'UTC';
-    expect(validateConfigText(withSchedule('0 */5 8-18 * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    expect(validateConfigText(withSchedule('0 */5 * * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
     process.env['TZ'] = 'Asia/Shanghai';
     expect(validateConfigText(withSchedule('0 30 4 * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
     process.env['TZ'] = 'Europe/Berlin';
