@@ -19,6 +19,16 @@ describe('formatDuration', () => {
     expect(formatDuration(59_940)).toBe('59.9 s');
   });
 
+  // A deadline or delivery.maxAge written 7d or 24d (the longest) was said back as 168 h or 576 h.
+  it('says a duration of two days or more in days and hours, rounded once, to the nearest hour', () => {
+    expect(formatDuration(47 * 3_600_000 + 59 * 60_000)).toBe('47 h 59 min');
+    expect(formatDuration(48 * 3_600_000 - 20_000)).toBe('2 d');
+    expect(formatDuration(7 * 86_400_000)).toBe('7 d');
+    expect(formatDuration(24 * 86_400_000)).toBe('24 d');
+    expect(formatDuration(3 * 86_400_000 + 4 * 3_600_000 + 29 * 60_000)).toBe('3 d 4 h');
+    expect(formatDuration(3 * 86_400_000 + 23 * 3_600_000 + 30 * 60_000)).toBe('4 d');
+  });
+
   // Rounded twice, to seconds and then to minutes, half a minute less half a second read as a minute more.
   it('rounds a duration in hours once, to the nearest minute', () => {
     expect(formatDuration(3_600_000 + 29_500)).toBe('1 h');
