@@ -58,8 +58,8 @@ function ownZoneDaylightSaving(): DaylightSaving | null {
 
 const MINUTE_MS = 60_000;
 const HOUR_MS = 3_600_000;
-// Clocks change on the hour or the half hour, and stay changed for months.
-const CHANGE_LOOKED_FOR_EVERY_MS = 30 * MINUTE_MS;
+// A zone's clocks stay changed for months: looked at once a day, then minute by minute in the day that changed.
+const CHANGE_LOOKED_FOR_EVERY_MS = 24 * HOUR_MS;
 
 /**
  * The local hours the process's zone repeats or skips at its clock changes in the year from now. A change

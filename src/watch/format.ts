@@ -23,7 +23,6 @@ export function formatDuration(ms: number): string {
   return `${Math.floor(totalHours / 24)} d${h ? ` ${h} h` : ''}`;
 }
 
-
 /** `10 min ahead of`, `7 min behind`: how one clock stands to another that it is `aheadMs` ahead of (negative: behind). */
 export function clockApart(aheadMs: number): string {
   return `${formatDuration(Math.abs(aheadMs))} ${aheadMs > 0 ? 'ahead of' : 'behind'}`;
