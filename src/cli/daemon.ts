@@ -3,7 +3,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import type { Logger } from '../observability/logger.ts';
 import { createApp, targetsOf, type App } from '../app.ts';
-import type { Config, TrackSpec } from '../config/schema.ts';
+import type { CloudConfig, Config, TrackSpec } from '../config/schema.ts';
 import { parseConfig } from '../config/load.ts';
 import { ConfigError, type ConfigIssue } from '../config/ConfigError.ts';
 import { watchKey, type DurableDelivery } from '../state/store.ts';
@@ -583,8 +583,8 @@ export class Daemon {
       this.#throttledReceivers.delete(name);
       receiverChanged(this.#failingReceivers, name);
     }
-    // Another endpoint, or other settings of the cloud, may take what was refused: tried at once, as the log said.
-    if (!isDeepStrictEqual(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
+    // Another endpoint, project, region or login may take what was refused: tried at once, as the log said.
+    if (!credentialsJudgedAlike(previous.cloud, next.cloud)) this.#refusedCredentials.clear();
     try {
       this.#app = await this.#startApp(next, this.#held(next, file), retunedNotifiers(previous, next), unsaved);
       this.#metrics.recordConfigLoad(moved);
@@ -613,4 +613,14 @@ export class Daemon {
       }
     }
   }
+}
+
+/**
+ * Whether the cloud settings of `a` and `b` have the same credentials judged the same way: all but those that
+ * judge none (a request's timeout, the microversion, the CA trusted). A refused password or key tried again
+ * at an edit of those would be one more refusal in a row toward the lock (IAM: 5 logins within 15 minutes).
+ */
+function credentialsJudgedAlike(a: CloudConfig, b: CloudConfig): boolean {
+  const judging = ({ timeout: _timeout, microversion: _microversion, tls: _tls, ...rest }: CloudConfig) => rest;
+  return isDeepStrictEqual(judging(a), judging(b));
 }

@@ -38,13 +38,18 @@ async function start(options: Parameters<typeof Harness.start>[0], { onTestFinis
  */
 const REFUSAL_ON_ITS_WAY_MS = 6000;
 
+/** The reloads that started parts of the edited file. */
+function reloads(daemon: Daemon): number {
+  return (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
+}
+
 /**
  * An operator at work on a notifier while the credentials are refused: `edits` edits, each rebuilding the
  * client and notifiers, read at once at a SIGHUP (`systemctl reload`) rather than once the file has held
  * still; the first while `refusal` (the simulator's record of it) is on its way.
  */
 async function editNotifier(daemon: Daemon, harness: Harness, text: (n: number) => string, edits: number, refusal: () => RecordedRequest | undefined, expect: ExpectStatic): Promise<void> {
-  const rebuilt = () => (daemon.output().match(/"msg":"watch file reloaded"/g) ?? []).length;
+  const rebuilt = () => reloads(daemon);
   for (let n = 1; n <= edits; n++) {
     await harness.writeConfig(text(n));
     daemon.child.kill('SIGHUP');
@@ -70,7 +75,7 @@ async function withRefusedPassword(context: Parameters<typeof start>[1]) {
 }
 
 describe.concurrent('refused credentials, and the watch file edited', () => {
-  it('sends no refused request at a reload that rebuilds the parts while the hold lasts, the first with the refusal on its way: six edits of a notifier do not have the gateway lock the key, and a changed cloud section is tried at once', async (context) => {
+  it('sends no refused request at a reload that rebuilds the parts while the hold lasts, the first with the refusal on its way: six edits of a notifier do not have the gateway lock the key, and a changed endpoint is tried at once, a changed timeout not', async (context) => {
     const { expect } = context;
     const harness = await start({ aksk: { accessKey: ACCESS_KEY, secretKey: SECRET_KEY } }, context);
     const ids = newIds();
@@ -90,16 +95,23 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     // Its one request, refused: none more signed with the key, answered or cut short (the gateway counts both).
     expect(signed().map((r) => r.status)).toEqual([401]);
-    // The cloud section changed, the key not (another endpoint may take it): tried at once.
+    // A request's timeout edited, the key not: a timeout judges no key, and the hold goes on through a pass
+    // of the parts rebuilt (each edit of it would have been one more refusal toward the lock).
     expect(text(7)).toContain('  timeout: 10s');
     await harness.writeConfig(text(7).replace('  timeout: 10s', '  timeout: 11s'));
     daemon.child.kill('SIGHUP');
+    await waitUntil(() => reloads(daemon) === 7, 10_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(refused()).toBe(1);
+    // The endpoint edited (written with its version segment), the key not: another endpoint may take it, tried at once.
+    await harness.writeConfig(text(8).replace(`  endpoint: ${harness.simulator.url}`, `  endpoint: ${harness.simulator.url}/v2.1`));
+    daemon.child.kill('SIGHUP');
     await waitUntil(() => refused() === 2, 10_000);
     // The right secret key written in the cloud section: tried at once, as the log said it would be.
-    await harness.writeConfig(text(8).replace('secretKey: "${HW_SK}"', `secretKey: "${SECRET_KEY}"`));
+    await harness.writeConfig(text(9).replace('secretKey: "${HW_SK}"', `secretKey: "${SECRET_KEY}"`));
     daemon.child.kill('SIGHUP');
     await waitUntil(() => harness.simulator.requests.some((r) => r.route === 'action' && r.status === 200), 10_000);
-    expect(daemon.output()).toContain('"msg":"the gateway refused the access key: no request signed with it goes out for 5 min (then one alone), or until the watch file\'s cloud section changes');
+    expect(daemon.output()).toContain('"msg":"the gateway refused the access key: no request signed with it goes out for 5 min (then one alone), or until the watch file\'s cloud endpoint, project, region or auth changes');
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
     expect(refused()).toBe(2);

@@ -91,7 +91,7 @@ export function createAkskAuth(config: AkskAuthConfig, deps: Pick<AuthDeps, 'now
   const securityToken = temporary ? new Credential('securityToken', config.securityToken, config.securityTokenFile, { sentInHeader: true }) : undefined;
   const credentials = [accessKey, secretKey, ...(securityToken === undefined ? [] : [securityToken])];
   const fromFiles = [config.accessKeyFile, config.secretKeyFile, config.securityTokenFile].some((file) => file !== undefined);
-  const until = fromFiles ? 'or until a key file changes' : "or until the watch file's cloud section changes";
+  const until = fromFiles ? 'or until a key file changes' : "or until the watch file's cloud endpoint, project, region or auth changes";
   const log = deps.logger;
   let hold: Hold | undefined;
   /** The first request, until it has ended, answered or not: from then on requests go as they come. */
