@@ -50,6 +50,13 @@ export type FaultSpec =
    */
   | { readonly kind: 'gateway-forbidden' }
   /**
+   * 403 from Huawei Cloud's API gateway when the API's access control (its IP address allow or block list)
+   * refuses the caller's address (`APIGW.0402`): whatever the credentials, the gateway's shape, not Nova's.
+   */
+  | { readonly kind: 'gateway-ip-refused' }
+  /** 400 from Huawei Cloud's API gateway for a request it cannot take (`APIGW.0201`, "API request error"). */
+  | { readonly kind: 'gateway-bad-request' }
+  /**
    * 404 from Nova's URL router for a path it does not know (e.g. a project id that is not hex), before
    * any resource lookup: webob's error as JSON to a client that accepts JSON, as nova-api 26 answers.
    */
@@ -168,6 +175,10 @@ export function faultEffect(spec: FaultSpec, route: Route, cloudNow: number): Fa
       return gatewayError(404, 'APIGW.0101', 'The API does not exist or has not been published in the environment');
     case 'gateway-forbidden':
       return gatewayError(403, 'APIGW.0302', 'The IAM user is not authorized to access the API');
+    case 'gateway-ip-refused':
+      return gatewayError(403, 'APIGW.0402', 'The IP address is not authorized to access the API');
+    case 'gateway-bad-request':
+      return gatewayError(400, 'APIGW.0201', 'API request error');
     case 'gateway-throttled':
       return gatewayError(spec.status ?? 429, 'APIGW.0308', 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second');
     case 'firewall-refused':

@@ -353,6 +353,14 @@ describe('an ECS client with AK/SK', () => {
     await probeUnjudged({ kind: 'gateway-not-found' }, 404);
   });
 
+  it('keeps holding back after a probe the gateway refused for the caller\'s address (APIGW.0402, its IP access control): a refusal of its own that judges no signature, and says no key accepted', async () => {
+    await probeUnjudged({ kind: 'gateway-ip-refused' });
+  });
+
+  it('keeps holding back after a probe the gateway answered as a request it cannot take (APIGW.0201): and says no key accepted', async () => {
+    await probeUnjudged({ kind: 'gateway-bad-request' }, 400);
+  });
+
   it('keeps holding back after a probe a firewall in front of the gateway refused with its HTML page: the gateway judged no signature, and says no key accepted', async () => {
     await probeUnjudged({ kind: 'firewall-refused' });
   });

@@ -30,10 +30,14 @@ const REFUSALS_BEFORE_LOCK = 5;
 const UNCHECKED = new Set<ApiErrorKind>(['rate_limited', 'timeout', 'gateway']);
 
 /**
- * The gateway's "no such API published" (APIGW.0101): it finds the API first, as the API is what says how
- * a request is authenticated, so this answer judged no signature.
+ * The gateway's own answers (APIGW.*) judge no signature but this one, "the IAM user is not authorized to
+ * access the API", which names a user the signature was taken for. Others come before or apart from it:
+ * no such API published (0101, found first as the API says how a request is authenticated), a request it
+ * cannot take (0201), the API's IP access control (0401, 0402), and codes not known here: taken as no word
+ * on the key, whose hold then lasts until an answer shows it, rather than risk a lock.
  */
-const UNROUTED = 'APIGW.0101';
+const GATEWAY_CODE = /^APIGW\./;
+const USER_JUDGED = 'APIGW.0302';
 
 /**
  * Whether an answer shows the signature accepted: a success, or the API's own refusal past the gateway (a
@@ -45,7 +49,8 @@ function pastTheGateway(answer: Answer): boolean {
   if (isSuccess(status)) return true;
   if (status < 400 || status >= 500 || status === 401) return false;
   const error = httpError(answer);
-  return !UNCHECKED.has(error.kind) && error.apiCode !== UNROUTED;
+  if (UNCHECKED.has(error.kind)) return false;
+  return error.apiCode === undefined || !GATEWAY_CODE.test(error.apiCode) || error.apiCode === USER_JUDGED;
 }
 
 /** The signature's refusal, and requests held back since. */
