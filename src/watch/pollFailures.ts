@@ -2,7 +2,7 @@
 // watch, or a server or project auto-tracking lists) is a warn line when its run of failures begins or
 // changes kind, a debug line while it repeats, and its end an info line: an outage of the cloud at
 // thousands of watches said `poll failed` once a watch a pass before.
-import { API_ERROR_KINDS, ApiError } from '../cloud/ApiError.ts';
+import { ADDRESS_REFUSED_FIX, API_ERROR_KINDS, ApiError, isAddressRefused } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import { CatalogError } from '../cloud/catalog.ts';
 import type { Logger } from '../observability/logger.ts';
@@ -89,6 +89,7 @@ export class PollFailures {
       // Nova's own words for a rule of its policy file, which refuses one route (the listing of a server's
       // actions, say) to credentials that every other read takes: not what cloud.auth can mend.
       err instanceof ApiError && kind === 'forbidden' && NOVA_POLICY.test(message) ? ' (the cloud\'s policy refuses this route to these credentials: ask its operator for the role that allows it)'
+      : err instanceof ApiError && isAddressRefused(err) ? ` (${ADDRESS_REFUSED_FIX})`
       : err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
       : kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
       : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id, or cloud.auth.identityEndpoint if it is for the token request)'

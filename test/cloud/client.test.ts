@@ -165,6 +165,16 @@ describe('microversion discovery', () => {
     ]);
   });
 
+  it("advises the gateway's IP allow or block list, not cloud.auth, when its access control refuses discovery this host's address (APIGW.0402)", async () => {
+    const { pool, client, lines } = setup();
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(403, '{"error_msg": "The IP address is not authorized to access the API", "error_code": "APIGW.0402"}', { headers: JSON_HEADERS });
+
+    await expect(client.microversion()).rejects.toMatchObject({ kind: 'forbidden', apiCode: 'APIGW.0402' });
+    expect(lines.filter((l) => l.level === 40).map((l) => l['msg'])).toEqual([
+      "compute microversion discovery failed; no request goes out without a version header until it succeeds (the API gateway's access control refuses this host's address: its IP allow or block list is what to mend, not cloud.auth)",
+    ]);
+  });
+
   it('advises poll.rateLimit, not a fixed microversion, when discovery is throttled (429): the version document is there', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { pool, client, lines } = setup();

@@ -219,6 +219,16 @@ describe('PollFailures', () => {
     expect(counted).toEqual(['unauthorized', 'unauthorized', 'gateway', 'foreign_not_found', 'other']);
   });
 
+  it('says of the gateway refusing this host\'s address (APIGW.0402, its IP access control) to mend its allow or block list, not cloud.auth', () => {
+    const { lines, counted, log, failures } = setUp();
+    const refused = new ApiError({ kind: 'forbidden', method: 'GET', url: 'https://ecs.test/v2.1/p/servers/s', status: 403, apiCode: 'APIGW.0402', apiMessage: 'The IP address is not authorized to access the API' });
+    failures.failed(newRecord(), log, refused);
+    expect(lines.map((l) => l.msg)).toEqual([
+      "poll failed (the API gateway's access control refuses this host's address: its IP allow or block list is what to mend, not cloud.auth); trying again on the next schedule",
+    ]);
+    expect(counted).toEqual(['forbidden']);
+  });
+
   it('says and counts nothing of a read the engine\'s close cut short, and still gives its message', () => {
     const closing = new AbortController();
     const { lines, counted, log, failures } = setUp(closing.signal);
