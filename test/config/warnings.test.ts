@@ -12,6 +12,35 @@ describe('warnings of a valid file', () => {
     expect(validateConfigText(cloud(mv), { env: {} })).toMatchObject({ ok: true, warnings: [] });
   });
 
+  it("an identity endpoint that is the compute API's address is said at its line:col, with where the login goes and the fix; Keystone's own paths are not", () => {
+    const login = (identityEndpoint: string) => validateConfigText(lines(
+      'cloud:',
+      '  endpoint: https://ecs.eu-de.otc.t-systems.com',
+      '  projectId: p1',
+      '  auth:',
+      '    type: password',
+      `    identityEndpoint: ${identityEndpoint}`,
+      '    userId: u1',
+      '    password: pw',
+      '    projectId: p1',
+    ), { env: {} });
+    const saidAt = (identityEndpoint: string) => {
+      const result = login(identityEndpoint);
+      return result.ok ? result.warnings.map((w) => w.path) : result;
+    };
+    for (const good of ['https://iam.eu-de.otc.t-systems.com/v3', 'https://iam.eu-de.otc.t-systems.com', 'https://keystone.example.com:5000/v2.0', 'https://cloud.example.com/identity/v3/auth/tokens']) {
+      expect(saidAt(good)).toEqual([]);
+    }
+    const result = login('https://ecs.eu-de.otc.t-systems.com/v2.1');
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 6, col: 23, path: 'cloud.auth.identityEndpoint' }] });
+    expect(result.ok && result.warnings[0]?.message).toBe(
+      "'https://ecs.eu-de.otc.t-systems.com/v2.1' is a compute API's address (/v2.1 in its path), not the identity service's: the login goes to https://ecs.eu-de.otc.t-systems.com/v3/auth/tokens, and an answer there (a 401, a 404) would be told as a refused password or no identity service. Write the URL Keystone or IAM serves /v3 under, e.g. https://iam.eu-de.otc.t-systems.com/v3",
+    );
+    for (const compute of ['https://ecs.eu-de.otc.t-systems.com/v2.1/0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'https://ecs.eu-de.otc.t-systems.com/v1/0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'https://nova.example.com/v2/p1']) {
+      expect(saidAt(compute)).toEqual(['cloud.auth.identityEndpoint']);
+    }
+  });
+
   it('a drain longer than the stop the shipped deployments give says so; 25 s does not', () => {
     const drain = (d: string) => validateConfigText(lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', 'shutdown:', `  drainTimeout: ${d}`), { env: {} });
     expect(drain('25s')).toMatchObject({ ok: true, warnings: [] });
