@@ -13,6 +13,7 @@ import { meant } from '../text/closest.ts';
 import { formatDuration } from '../watch/format.ts';
 import { hostInClear, sentInClear } from '../net/loopback.ts';
 import { tokensUrl } from '../cloud/auth/password/keystone.ts';
+import { endpointProjectId } from '../cloud/endpoint.ts';
 
 export interface ConfigWarning {
   path: readonly Segment[];
@@ -104,6 +105,19 @@ function credentialsInClear(cloud: Config['cloud']): ConfigWarning[] {
 }
 
 /**
+ * Requests are built from the endpoint's service root and the watch's project: a project the endpoint names
+ * (`.../v2.1/{projectId}`, as a catalog lists it) goes unused once cloud.projectId names another.
+ */
+function endpointProjectOverridden(cloud: Config['cloud']): ConfigWarning[] {
+  const named = cloud.endpoint === undefined ? undefined : endpointProjectId(cloud.endpoint);
+  if (named === undefined || cloud.projectId === undefined || named === cloud.projectId) return [];
+  return [{
+    path: ['cloud', 'endpoint'],
+    message: `names the project ${quoted(named)}, but cloud.projectId is ${quoted(cloud.projectId)}: requests go to ${quoted(cloud.projectId)} and the endpoint's project is not used. Make them the same, or leave the project out of the endpoint`,
+  }];
+}
+
+/**
  * A compute API's version segment in a path: `v2.1` (Nova), `v1` (Huawei's native ECS API), or `v2` with a
  * project after it (Keystone's legacy compute entry). Keystone serves `/v3`, and its old `/v2.0`.
  */
@@ -139,7 +153,7 @@ const DRAIN_WITHIN_STOP_MS = SHIPPED_STOP_GRACE_MS - 5_000;
 
 export function configWarnings(config: Config): ConfigWarning[] {
   const warnings: ConfigWarning[] = [
-    ...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...credentialsInClear(config.cloud), ...identityAtCompute(config.cloud.auth), ...notifierWarnings(config.notifiers),
+    ...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...credentialsInClear(config.cloud), ...identityAtCompute(config.cloud.auth), ...endpointProjectOverridden(config.cloud), ...notifierWarnings(config.notifiers),
   ];
   const minor = minorOf(config.cloud.microversion);
   if (minor !== null && minor < 51) {

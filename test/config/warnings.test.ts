@@ -41,6 +41,18 @@ describe('warnings of a valid file', () => {
     }
   });
 
+  it("an endpoint naming a project other than cloud.projectId is said at the endpoint's line:col; the same project, or none, is not", () => {
+    const named = (endpoint: string) => validateConfigText(lines('cloud:', `  endpoint: ${endpoint}`, '  projectId: 0a1b2c3d4e5f60718293a4b5c6d7e8f9'), { env: {} });
+    for (const fine of ['https://ecs.eu-de.otc.t-systems.com', 'https://ecs.eu-de.otc.t-systems.com/v2.1/0a1b2c3d4e5f60718293a4b5c6d7e8f9', 'https://ecs.eu-de.otc.t-systems.com/v2.1/%(project_id)s']) {
+      expect(named(fine)).toMatchObject({ ok: true, warnings: [] });
+    }
+    const result = named('https://ecs.eu-de.otc.t-systems.com/v2.1/ffffffffffffffffffffffffffffffff');
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 2, col: 13, path: 'cloud.endpoint' }] });
+    expect(result.ok && result.warnings[0]?.message).toBe(
+      "names the project 'ffffffffffffffffffffffffffffffff', but cloud.projectId is '0a1b2c3d4e5f60718293a4b5c6d7e8f9': requests go to '0a1b2c3d4e5f60718293a4b5c6d7e8f9' and the endpoint's project is not used. Make them the same, or leave the project out of the endpoint",
+    );
+  });
+
   it('a drain longer than the stop the shipped deployments give says so; 25 s does not', () => {
     const drain = (d: string) => validateConfigText(lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: p1', 'shutdown:', `  drainTimeout: ${d}`), { env: {} });
     expect(drain('25s')).toMatchObject({ ok: true, warnings: [] });
