@@ -47,6 +47,23 @@ function parseEndpoint(endpoint: string): ParsedEndpoint {
   return { base: `${root}/v2.1`, root, projectId: projectSegment === undefined ? undefined : realProjectId(projectSegment) };
 }
 
+/** Segments of a request's path (Nova's, the native ECS API's), never of a service root or a proxy's prefix. */
+const REQUEST_SEGMENTS = new Set(['servers', 'os-migrations', 'os-instance-actions', 'jobs', 'cloudservers']);
+
+/**
+ * The endpoint as it should be written when it goes on past its version and project into a request's path
+ * (`.../v2.1/{projectId}/servers/detail`, copied from a request): up to the project. Read as it is, such a
+ * path is a prefix, and every request would double it (`.../servers/detail/v2.1/...`). Undefined for any other.
+ */
+export function endpointWithoutRequestPath(endpoint: string): string | undefined {
+  const url = URL.parse(endpoint.trim());
+  if (url === null) return undefined;
+  const segments = url.pathname.split('/').filter((s) => s !== '');
+  const at = segments.findLastIndex((s) => VERSION_SEGMENT.test(s));
+  const request = segments.findIndex((s, i) => i > at && i <= at + 2 && REQUEST_SEGMENTS.has(s));
+  return request === -1 ? undefined : [url.origin, ...segments.slice(0, request)].join('/');
+}
+
 function realProjectId(segment: string): string | undefined {
   let id: string;
   try {

@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import * as z from 'zod';
 import { AUTH_SCHEMAS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES } from '../cloud/auth/registry.ts';
 import { INTERFACES } from '../cloud/catalog.ts';
-import { endpointProjectId } from '../cloud/endpoint.ts';
+import { endpointProjectId, endpointWithoutRequestPath } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
@@ -86,6 +86,15 @@ const CloudSchema = strict({
     .default('auto'),
   timeout: duration().prefault('10s'),
 }).superRefine((cloud, ctx) => {
+  const fixed = typeof cloud.endpoint === 'string' ? endpointWithoutRequestPath(cloud.endpoint) : undefined;
+  if (fixed !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['endpoint'],
+      input: cloud.endpoint,
+      message: `goes on into a request's path, which every request would add its own to: write the endpoint up to the version and project, ${fixed}`,
+    });
+  }
   // An auth type that is misspelt, or no mapping, is reported by auth; whether it takes the endpoint from a
   // catalog is not known.
   const type = isMapping(cloud.auth) ? cloud.auth.type : undefined;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { actionUrl, endpointProjectId, serverUrl, versionUrl } from '../../src/cloud/endpoint.ts';
+import { actionUrl, endpointProjectId, endpointWithoutRequestPath, serverUrl, versionUrl } from '../../src/cloud/endpoint.ts';
 
 const HW = 'https://ecs.eu-west-101.myhuaweicloud.eu';
 
@@ -28,6 +28,22 @@ describe('endpoint joining', () => {
     expect(actionUrl(endpoint, 'p1', 's1', 'req-1')).toBe(action);
     expect(serverUrl(endpoint, 'p1', 's1')).toBe(action.replace('/os-instance-actions/req-1', ''));
     expect(endpointProjectId(endpoint)).toBe(project);
+  });
+
+  it.each([
+    // endpoint, the endpoint to write for one that goes on into a request's path
+    [`${HW}/v2.1/p1/servers`, `${HW}/v2.1/p1`],
+    [`${HW}/v2.1/p1/servers/detail`, `${HW}/v2.1/p1`],
+    [`${HW}/v2.1/servers/s1/os-instance-actions`, `${HW}/v2.1`],
+    [`${HW}/v1/p1/cloudservers`, `${HW}/v1/p1`],
+    [`${HW}/v1/p1/jobs/j1`, `${HW}/v1/p1`],
+    ['http://10.0.0.5/compute/v2.1/p1/os-migrations', 'http://10.0.0.5/compute/v2.1/p1'],
+    // a path prefix after a version segment, and the endpoint's own forms, are no request's path
+    ['https://h.test/v2/a/b', undefined],
+    [`${HW}/v2.1/p1`, undefined],
+    [HW, undefined],
+  ])('%s is written %s', (endpoint, fixed) => {
+    expect(endpointWithoutRequestPath(endpoint)).toBe(fixed);
   });
 
   it('encodes path segments', () => {

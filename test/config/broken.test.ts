@@ -353,6 +353,16 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    name: "an endpoint that goes on into a request's path (copied from a request): refused at its line, with the endpoint to write",
+    text: lines('cloud:', '  endpoint: https://ecs.eu-de.otc.t-systems.com/v2.1/0a1b2c3d4e5f60718293a4b5c6d7e8f9/servers/detail', 'watches: []'),
+    expected: ["2:13 cloud.endpoint: goes on into a request's path, which every request would add its own to: write the endpoint up to the version and project, https://ecs.eu-de.otc.t-systems.com/v2.1/0a1b2c3d4e5f60718293a4b5c6d7e8f9"],
+  },
+  {
+    name: "an endpoint that goes on into a request's path without a project",
+    text: lines('cloud:', '  endpoint: https://ecs.eu-de.otc.t-systems.com/v2.1/servers', '  projectId: p1', 'watches: []'),
+    expected: ["2:13 cloud.endpoint: goes on into a request's path, which every request would add its own to: write the endpoint up to the version and project, https://ecs.eu-de.otc.t-systems.com/v2.1"],
+  },
+  {
     // YAML keeps the last value of a key set twice: what is wrong with it is there, not at the first.
     name: 'a key set twice whose later value is wrong: that value, at its line',
     text: lines(...CLOUD, 'http:', '  port: 1', 'http:', '  port: x', 'cloud:', '  endpoint: ecs.example.com', '  projectId: p1'),
