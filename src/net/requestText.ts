@@ -2,6 +2,7 @@
 // collected as they come, with no stream, no AbortController and no event listener per request. A daemon
 // polling thousands of watches a second pays for each of those on every poll; undici's request() builds
 // all three (and an async resource) around the same dispatch.
+import { StringDecoder } from 'node:string_decoder';
 import type { Dispatcher } from 'undici';
 import { listenForAbort } from '../lifecycle/abort.ts';
 
@@ -176,8 +177,13 @@ class TextHandler implements Dispatcher.DispatchHandler {
   #succeed(brokenOff = false): void {
     if (this.#finish()) return;
     const chunks = this.#chunks;
-    const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks).toString('utf8');
-    this.#resolve({ status: this.#status, statusText: this.#statusText, headers: this.#headers, text, truncated: brokenOff || this.#size > this.#keep });
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+    const truncated = brokenOff || this.#size > this.#keep;
+    // A body cut short may end inside a character: decoded whole, those bytes became U+FFFD, after which a
+    // secret the answer quoted there no longer ended the text and was shown in part (redact hides a secret
+    // cut short only where the text ends). The decoder keeps back an incomplete last character.
+    const text = truncated ? new StringDecoder('utf8').write(body) : body.toString('utf8');
+    this.#resolve({ status: this.#status, statusText: this.#statusText, headers: this.#headers, text, truncated });
   }
 
   #fail(err: unknown): void {

@@ -437,6 +437,20 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: {"error":"invalid credentials: <hidden>… / <hidden>"}`);
   });
 
+  it('hides a non-ASCII password the receiver quotes where the 1 KiB it keeps of its answer cuts into a character', async () => {
+    const password = 'geheim-Passwort-für-alice-2026';
+    const said = `wrong password ${password}`;
+    // An indented page, which the message shows on one line, puts the quote at the 1024th byte: the cut
+    // falls between the two bytes of ü, after "geheim-Passwort-f".
+    const indent = ' '.repeat(1024 - Buffer.byteLength(said.slice(0, said.indexOf('ü'))) - 1);
+    answer = (_req, res) => {
+      res.statusCode = 401;
+      res.end(`${indent}${said}`);
+    };
+    const err = await failure(webhook({ url: base.replace('http://', `http://alice:${encodeURIComponent(password)}@`) + '/ecs' }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: wrong password <hidden>`);
+  });
+
   it('never shows the token in a chat webhook path (Slack, Discord, Teams), in a message or an echoed answer', async () => {
     answer = (req, res) => {
       res.statusCode = 500;
