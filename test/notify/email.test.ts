@@ -228,6 +228,20 @@ describe('email notifier', () => {
     expect(everyProperty(err)).not.toContain(apiKey.slice(0, 8));
   });
 
+  it('hides a user that is a secret when the server quotes the AUTH LOGIN line that sent it, base64-encoded', async () => {
+    const apiKey = 'mj-apikey-4f9a1c2e7b3d8e6f';
+    const smtp = await smtpServer({
+      authOptional: false,
+      allowInsecureAuth: true,
+      authMethods: ['LOGIN'],
+      // LOGIN sends the user on a line of its own, as base64.
+      onAuth: (auth, _session, callback) => callback(smtpError(`5.7.8 Unknown login ${Buffer.from(auth.username ?? '').toString('base64')}`, 535)),
+    });
+    const err = await failure(email(smtp.port, { user: apiKey, password: 'mj-secret-key-77c1' }, {}, { secrets: [apiKey] }).send(failedResize(), attempt()));
+    expect(err.message).toContain('answered 535 5.7.8 Unknown login <hidden>');
+    expect(everyProperty(err)).not.toContain(Buffer.from(apiKey).toString('base64').slice(0, 8));
+  });
+
   it('hides the password wherever the server echoes it: in the answer, the refusals, the errors and the log lines', async () => {
     const password = 'echoed-Pa55word-9f3c';
     let login = '';

@@ -44,15 +44,20 @@ export function createEmailNotifier(name: string, config: EmailNotifierConfig, d
   const prefix = `email ${name}`;
   const log = deps.logger.child({ notifier: name, notifierType: 'email' });
   // A server that quotes the AUTH line it refused quotes the credentials base64-encoded, as sent (LOGIN
-  // sends the password alone, PLAIN user and password together). And what variables named as secrets gave:
-  // a user that is an API key (Mailjet's, Postmark's token), which a server may name in its refusal.
+  // sends the user and the password each alone, PLAIN user and password together). And what variables named
+  // as secrets gave: a user that is an API key (Mailjet's, Postmark's token), which a server may name in
+  // its refusal, as LOGIN sent it too.
+  const variableSecrets = deps.secrets ?? [];
+  const { user } = smtp;
+  const secretUser = user !== undefined && variableSecrets.some((secret) => secret !== '' && user.includes(secret));
   const secrets = [
-    ...(smtp.user === undefined || smtp.password === undefined ? [] : [
+    ...(user === undefined || smtp.password === undefined ? [] : [
       smtp.password,
       Buffer.from(smtp.password).toString('base64'),
-      Buffer.from(`\0${smtp.user}\0${smtp.password}`).toString('base64'),
+      Buffer.from(`\0${user}\0${smtp.password}`).toString('base64'),
     ]),
-    ...(deps.secrets ?? []),
+    ...(secretUser ? [Buffer.from(user).toString('base64')] : []),
+    ...variableSecrets,
   ];
   // Whatever the server or nodemailer said, on success too: a server may echo the login in any reply (a 250
   // that names the account, a refused recipient's 550). Redacted before cutting, so that a cut cannot leave
