@@ -169,7 +169,8 @@ const SCHEME_AND_CREDENTIALS = /^[A-Za-z][\w!#$%&'*+.^`|~-]* +(\S.*)$/;
 
 /**
  * The values of `headers` that are credentials by their names; of one with a scheme, its credentials alone
- * too, and Basic's decoded with its password: a receiver may repeat just the token it refused.
+ * too, and Basic's decoded with its password, and of a Cookie each cookie's value: a receiver may repeat
+ * just the token it refused.
  */
 export function credentialsIn(headers: Readonly<Record<string, string>>): string[] {
   const values: string[] = [];
@@ -177,6 +178,8 @@ export function credentialsIn(headers: Readonly<Record<string, string>>): string
     if (!isCredentialName(name)) continue;
     const value = headers[name]!;
     values.push(value);
+    // Each cookie's value alone (`lang=en; session=X`): a receiver names the session it refused, not the header.
+    if (/^cookie$/i.test(name)) values.push(...value.split(';').map((pair) => pair.slice(pair.indexOf('=') + 1).trim()));
     const credentials = SCHEME_AND_CREDENTIALS.exec(value)?.[1];
     if (credentials === undefined) continue;
     values.push(credentials);

@@ -135,7 +135,7 @@ describe('redact', () => {
 
   it('takes as credentials a cookie, a signature, a client secret and a password header, whatever their case', () => {
     const sent = { Cookie: 'session=c00kie-1', 'X-Hub-Signature-256': 'sha256=5ig-2', 'X-Client-Secret': 'cs-3', 'X-Admin-Pass': 'pw-4', Accept: 'application/json' };
-    expect(credentialsIn(sent).sort()).toEqual(['cs-3', 'pw-4', 'session=c00kie-1', 'sha256=5ig-2']);
+    expect(credentialsIn(sent).sort()).toEqual(['c00kie-1', 'cs-3', 'pw-4', 'session=c00kie-1', 'sha256=5ig-2']);
   });
 
   it('takes an authorization\'s credentials alone too, and Basic\'s decoded and its password, which a receiver may repeat', () => {

@@ -611,6 +611,18 @@ describe('a receiver that repeats the token of a configured Authorization header
   });
 });
 
+describe('a receiver that repeats the value of one cookie of a configured Cookie header', () => {
+  it('has it hidden', async () => {
+    const session = 's3ss10n-T0ken-77ab';
+    answer = (req, res) => {
+      res.statusCode = 401;
+      res.end(`session ${/session=([^;]*)/.exec(req.headers.cookie ?? '')?.[1] ?? ''} expired`);
+    };
+    const err = await failure(webhook({ url: `${base}/hook`, headers: { Cookie: `lang=en; session=${session}` } }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/hook answered 401 Unauthorized: session <hidden> expired`);
+  });
+});
+
 describe('a templated webhook', () => {
   it('posts what its template renders, escaped for JSON, and signs that', async () => {
     const hook = webhook({ secret: SECRET, template: { body: '{"text": "{{headline}}", "reason": "{{reason}}", "n": {{events.length}}}' } });
