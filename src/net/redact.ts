@@ -90,18 +90,20 @@ function escapedForms(secret: string): string[] {
 // A secret cut short is hidden too, as a quote that stops at N characters reads (`Authorization: Bearer
 // eyJhbGci…`, a reply or a body cut to a size): a run of CUT_SHORT_MIN characters or more that starts one of
 // a secret's forms but is not all of it, where the text ends (whitespace aside) or right before an ellipsis
-// (`...`, `…`). Bounds: a shorter start is shown, so a secret of 8 characters or fewer is hidden only whole;
-// so is a cut not marked so (a quote closed after it, `[truncated]`), and a secret's middle or end. 8
-// characters of a token are as good as unique; an ordinary word is hidden only where it ends a text or meets
-// an ellipsis and a secret starts with it ("password" of password123, the scheme of an Authorization value),
-// nowhere else. Half the secret would not do: a receiver quotes 16 or 32 characters of a long token, less
+// (`...`, `…`), a broken character between taken with it (U+FFFD: a quote cut by bytes, as Go slices a
+// string, or by UTF-16 units, as JavaScript does, inside a character not ASCII). Bounds: a shorter start
+// is shown, so a secret of 8 characters or fewer is hidden only whole; so is a cut not marked so (a quote
+// closed after it, `[truncated]`), and a secret's middle or end. 8 characters of a token are as good as
+// unique; an ordinary word is hidden only where it ends a text or meets an ellipsis and a secret starts
+// with it ("password" of password123, the scheme of an Authorization value), nowhere else. Half the secret would not do: a receiver quotes 16 or 32 characters of a long token, less
 // than half of it, and half of a short secret is a word. The cost, on every answer (redact runs on each
 // poll's): a look for an ellipsis, then one indexOf a form from its length before the first cut (the end, in
 // most answers), and a comparison at each hit.
 const CUT_SHORT_MIN = 8;
-// The ellipsis escaped: esbuild writes a string's non-ASCII characters as escapes, a regex's as they are,
-// and one such character makes V8 hold the bundle's whole chunk two bytes a character (test/deploy/image.test.ts).
-const CUT_SHORT_AT = /\.\.\.|\u2026|\s*$/y;
+// The ellipsis and U+FFFD escaped: esbuild writes a string's non-ASCII characters as escapes, a regex's as
+// they are, and one such character makes V8 hold the bundle's whole chunk two bytes a character
+// (test/deploy/image.test.ts).
+const CUT_SHORT_AT = /\uFFFD*(?=\.\.\.|\u2026|\s*$)/y;
 
 /**
  * `text` with each run that is `form` cut short (above) replaced by HIDDEN, looking from `firstCut`, the
@@ -115,10 +117,11 @@ function hideCutShort(text: string, form: string, firstCut: number): string {
     let end = at + CUT_SHORT_MIN;
     while (end < text.length && end - at < form.length && text[end] === form[end - at]) end++;
     CUT_SHORT_AT.lastIndex = end;
-    if (end - at < form.length && CUT_SHORT_AT.test(text)) {
+    const broken = end - at < form.length ? CUT_SHORT_AT.exec(text) : null;
+    if (broken !== null) {
       out += text.slice(from, at) + HIDDEN;
-      from = end;
-      at = text.indexOf(start, end);
+      from = end + broken[0].length;
+      at = text.indexOf(start, from);
     } else {
       at = text.indexOf(start, at + 1);
     }

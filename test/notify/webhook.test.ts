@@ -451,6 +451,17 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: wrong password <hidden>`);
   });
 
+  it('hides a non-ASCII password the receiver quotes cut between the bytes of a character, as slicing bytes (Go) or UTF-16 (JavaScript) cuts it', async () => {
+    const password = 'geheim-Passwort-für-alice-2026';
+    const cut = Buffer.from(password).subarray(0, Buffer.byteLength('geheim-Passwort-f') + 1);
+    answer = (_req, res) => {
+      res.statusCode = 401;
+      res.end(Buffer.concat([Buffer.from('wrong password '), cut, Buffer.from('... (cut)')]));
+    };
+    const err = await failure(webhook({ url: base.replace('http://', `http://alice:${encodeURIComponent(password)}@`) + '/ecs' }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: wrong password <hidden>... (cut)`);
+  });
+
   it('never shows the token in a chat webhook path (Slack, Discord, Teams), in a message or an echoed answer', async () => {
     answer = (req, res) => {
       res.statusCode = 500;
