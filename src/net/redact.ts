@@ -1,3 +1,5 @@
+import { percentDecode } from './percentDecode.ts';
+
 /** A name that says it holds a credential: a header's (X-Auth-Token, Authorization, X-Api-Key...) or a JSON key's (routing_key, token). */
 const CREDENTIAL_NAME = /auth|token|key|secret|pass|cookie|signature/i;
 
@@ -167,6 +169,13 @@ export function redact(text: string, secrets: readonly string[]): string {
 
 const SIGNATURE = /\bSignature=([^,\s]+)/i;
 
+/** A cookie's value as sent, and as a cookie parser reads it (the cookie package, Express's): out of its quotes, percent-decoded. */
+function cookieValues(value: string): string[] {
+  const unquoted = /^"(.*)"$/.exec(value)?.[1] ?? value;
+  const read = percentDecode(unquoted);
+  return read === value ? [value] : [value, read];
+}
+
 /** An authorization's scheme and its credentials (`Bearer T`, `Basic dXNlcjpwYXNz`), RFC 9110's form. */
 const SCHEME_AND_CREDENTIALS = /^[A-Za-z][\w!#$%&'*+.^`|~-]* +(\S.*)$/;
 
@@ -182,7 +191,7 @@ export function credentialsIn(headers: Readonly<Record<string, string>>): string
     const value = headers[name]!;
     values.push(value);
     // Each cookie's value alone (`lang=en; session=X`): a receiver names the session it refused, not the header.
-    if (/^cookie$/i.test(name)) values.push(...value.split(';').map((pair) => pair.slice(pair.indexOf('=') + 1).trim()));
+    if (/^cookie$/i.test(name)) values.push(...value.split(';').flatMap((pair) => cookieValues(pair.slice(pair.indexOf('=') + 1).trim())));
     const credentials = SCHEME_AND_CREDENTIALS.exec(value)?.[1];
     if (credentials === undefined) continue;
     values.push(credentials);

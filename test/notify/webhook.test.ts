@@ -632,6 +632,16 @@ describe('a receiver that repeats the value of one cookie of a configured Cookie
     const err = await failure(webhook({ url: `${base}/hook`, headers: { Cookie: `lang=en; session=${session}` } }).send(failedResize(), attempt()));
     expect(err.message).toBe(`webhook chat: POST ${base}/hook answered 401 Unauthorized: session <hidden> expired`);
   });
+
+  it('has it hidden as a cookie parser reads it: out of its quotes and percent-decoded (the cookie package, Express)', async () => {
+    answer = (req, res) => {
+      const value = /session=([^;]*)/.exec(req.headers.cookie ?? '')?.[1] ?? '';
+      res.statusCode = 401;
+      res.end(`session ${decodeURIComponent(value.replace(/^"(.*)"$/, '$1'))} expired`);
+    };
+    const err = await failure(webhook({ url: `${base}/hook`, headers: { Cookie: 'session="s3ss%2Fion-T0ken%3D%3D"' } }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`webhook chat: POST ${base}/hook answered 401 Unauthorized: session <hidden> expired`);
+  });
 });
 
 describe('a templated webhook', () => {
