@@ -60,6 +60,19 @@ export function keyShown(key: string): string {
 const FORMS_KEPT = 16;
 const keptForms = new Map<string, readonly string[]>();
 
+// An HTML page's (a receiver's error page: Flask's, Spring's): `&`, `<` and `>` as every framework writes
+// them, and the quotes as each does: Python's html.escape, MarkupSafe's and Go's html/template, Spring's
+// HtmlUtils and Ruby's ERB, PHP's htmlspecialchars.
+const HTML_SPECIAL = /[&<>"']/;
+const HTML_BASE: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
+const HTML_QUOTES = [['&quot;', '&#x27;'], ['&#34;', '&#39;'], ['&quot;', '&#39;'], ['&quot;', '&#039;']] as const;
+
+function htmlForms(secret: string): string[] {
+  if (!HTML_SPECIAL.test(secret)) return [];
+  return HTML_QUOTES.map(([quote, apostrophe]) =>
+    secret.replace(/[&<>"']/g, (c) => HTML_BASE[c] ?? (c === '"' ? quote : apostrophe)));
+}
+
 /** The ways `secret` can stand in a text, itself first. */
 function formsOf(secret: string): readonly string[] {
   if (PLAIN_IN_JSON.test(secret) && PLAIN_IN_URL.test(secret)) return [secret];
@@ -85,7 +98,7 @@ function escapedForms(secret: string): string[] {
   // Escaped once more: a request body quoted as a string inside a JSON message. Percent-encoded: a query or
   // a form that repeats it (`+` for a space in a form).
   const uri = encodeURIComponent(secret);
-  const forms = [secret, ...escaped, ...escaped.map((f) => JSON.stringify(f).slice(1, -1)), uri, uri.replaceAll('%20', '+')];
+  const forms = [secret, ...escaped, ...escaped.map((f) => JSON.stringify(f).slice(1, -1)), uri, uri.replaceAll('%20', '+'), ...htmlForms(secret)];
   return [...new Set([...forms, ...forms.map((f) => f.replaceAll('/', '\\/'))])];
 }
 

@@ -462,6 +462,28 @@ describe('webhook notifier', () => {
     expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: wrong password <hidden>... (cut)`);
   });
 
+  it('hides a password the receiver quotes in an HTML page, escaped as its framework escapes HTML', async () => {
+    const password = `pa&ss<w>"rd'2026`;
+    const amp = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+    const escapers = [
+      // Python's html.escape; MarkupSafe (Flask, Werkzeug's error pages) and Go's html/template; Spring's
+      // HtmlUtils and Ruby's ERB; PHP's htmlspecialchars.
+      (text: string) => amp(text).replaceAll('"', '&quot;').replaceAll("'", '&#x27;'),
+      (text: string) => amp(text).replaceAll('"', '&#34;').replaceAll("'", '&#39;'),
+      (text: string) => amp(text).replaceAll('"', '&quot;').replaceAll("'", '&#39;'),
+      (text: string) => amp(text).replaceAll('"', '&quot;').replaceAll("'", '&#039;'),
+    ];
+    const hook = webhook({ url: base.replace('http://', `http://alice:${encodeURIComponent(password)}@`) + '/ecs' });
+    for (const escape of escapers) {
+      answer = (_req, res) => {
+        res.statusCode = 401;
+        res.end(`<p>wrong password ${escape(password)}</p>`);
+      };
+      const err = await failure(hook.send(failedResize(), attempt()));
+      expect(err.message).toBe(`webhook chat: POST ${base}/ecs answered 401 Unauthorized: <p>wrong password <hidden></p>`);
+    }
+  });
+
   it('never shows the token in a chat webhook path (Slack, Discord, Teams), in a message or an echoed answer', async () => {
     answer = (req, res) => {
       res.statusCode = 500;
