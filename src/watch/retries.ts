@@ -2,7 +2,7 @@
 // action (`.first()`), while action_event_start adds a row each time. So a step retried under the same
 // request id (a build rescheduled to another host, a live migration's destination check tried on the
 // next host) leaves the retry's own row unfinished for good, and writes the retry's finish and result into
-// the earlier row. Pure.
+// the earlier row. And a cross-cell move leaves two rows open for good (stepsAsEnded). Pure.
 import { novaTimeMs } from '../cloud/time.ts';
 import type { InstanceAction, InstanceActionEvent } from '../model.ts';
 
@@ -35,4 +35,24 @@ function isFinishedRetry(row: InstanceActionEvent, events: InstanceActionEvent[]
     const finished = novaTimeMs(first.finish_time);
     return finished !== null && finished >= started;
   });
+}
+
+/**
+ * The rows a cross-cell resize or cold migration leaves open for good in the cell the API reads once it is
+ * done: conductor/tasks/cross_cell_migrate.py TargetDBSetupTask copies the action and its events into the
+ * target cell while the conductor's own two steps run (migrate_server, and cold_migrate around the task),
+ * and the conductor finishes them in the source cell only, after the instance mapping points at the target.
+ * Only a cross-cell move has a compute_finish_snapshot_based_resize_at_dest step: once it has ended, those
+ * two rows are no step still running.
+ */
+const CROSS_CELL_LAST_STEP = 'compute_finish_snapshot_based_resize_at_dest';
+const CONDUCTOR_STEPS_COPIED = new Set(['conductor_migrate_server', 'cold_migrate']);
+
+/** The action as its steps ended: retries counted once, and a cross-cell move's copied conductor steps left out once it is done. */
+export function stepsAsEnded(action: InstanceAction): InstanceAction {
+  const folded = foldRetries(action);
+  const events = folded.events;
+  if (events === undefined || !events.some((e) => e.event === CROSS_CELL_LAST_STEP && e.finish_time !== null)) return folded;
+  const kept = events.filter((e) => e.finish_time !== null || !CONDUCTOR_STEPS_COPIED.has(e.event));
+  return kept.length === events.length ? folded : { ...folded, events: kept };
 }

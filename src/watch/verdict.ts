@@ -7,7 +7,7 @@ import { DONE_WITHOUT_EVENTS, eventsFinished, finishedBy } from './eventsFinishe
 import { formatDuration, lastLine } from './format.ts';
 import { cloudDuration, judgeNotFound, pending as pendingJudgement, startOnThisClock, withDeadline, type Clock, type Judgement as AnyJudgement, type Verdict as AnyVerdict } from './judgement.ts';
 import { inDownCell, remember, type WatchMemory } from './memory.ts';
-import { foldRetries } from './retries.ts';
+import { stepsAsEnded } from './retries.ts';
 
 /** A non-delete whose server stays gone this long after its events finished ends as a failure. */
 export const SERVER_GONE_WINDOW_MS = 20_000;
@@ -106,7 +106,7 @@ const pending = pendingJudgement<Read>;
  * says which (`next`); the caller reads it and asks again.
  */
 export function decide(answered: VerdictInput): Verdict {
-  const input = withRetriesFolded(answered);
+  const input = withStepsAsEnded(answered);
   const memory = remember(input.memory, input, input.now);
   const judged = judge(input, memory);
   const readFailed = failedRead(input.action) || failedRead(input.server) || failedRead(input.actions) || failedRead(input.migrations);
@@ -162,11 +162,11 @@ export function failedRead(
   return observation.kind === 'error' && !('refused' in observation && observation.refused === true);
 }
 
-/** The actions as their steps ended, each step retried under the request counted once (retries.ts). */
-function withRetriesFolded(input: VerdictInput): VerdictInput {
+/** The actions as their steps ended: each step retried under the request counted once, none left open for good (retries.ts). */
+function withStepsAsEnded(input: VerdictInput): VerdictInput {
   const seen = input.action.kind === 'found' ? input.action.action : null;
-  const action = seen === null ? null : foldRetries(seen);
-  const lastAction = input.lastAction === null ? null : foldRetries(input.lastAction);
+  const action = seen === null ? null : stepsAsEnded(seen);
+  const lastAction = input.lastAction === null ? null : stepsAsEnded(input.lastAction);
   if (action === seen && lastAction === input.lastAction) return input;
   return { ...input, action: action === null ? input.action : { kind: 'found', action }, lastAction };
 }

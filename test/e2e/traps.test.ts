@@ -652,3 +652,27 @@ describe('an action found, then not found when read again within the same poll',
     expect(recordOf(app).verdict).toBeNull();
   });
 });
+
+describe('a resize across cells', () => {
+  it('is a success once its server is resized, though the conductor\'s two events copied into the target cell stay open', async () => {
+    await harness({ role: 'admin' });
+    // conductor/tasks/cross_cell_migrate.py TargetDBSetupTask copies the action's events into the target cell while
+    // conductor_migrate_server and cold_migrate run; the conductor finishes them in the source cell only, and the
+    // API reads the target cell once the instance mapping points there (FinishResizeAtDestTask).
+    const resize = script({
+      action: 'resize',
+      steps: [
+        { event: 'conductor_migrate_server', durationMs: 500, leftOpen: true },
+        { event: 'cold_migrate', durationMs: 500, leftOpen: true },
+        { event: 'compute_prep_snapshot_based_resize_at_dest', durationMs: 1000 },
+        { event: 'compute_finish_snapshot_based_resize_at_dest', durationMs: 1000, taskState: 'resize_finish' },
+      ],
+      migration: { destHost: 'compute-2' },
+    });
+    h.simulator.addAction(resize);
+    const app = await h.app(h.yaml([entry(resize, '    deadline: 30m')]));
+    await advance(app, 15_000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/^resize: 2 events succeeded in \d+ s, server VERIFY_RESIZE; migration \d+ finished \(compute-1 → compute-2\)$/);
+  });
+});

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import type { InstanceAction, InstanceActionEvent } from '../../src/model.ts';
 import { actionProgress } from '../../src/watch/progress.ts';
-import { foldRetries } from '../../src/watch/retries.ts';
+import { foldRetries, stepsAsEnded } from '../../src/watch/retries.ts';
 
 const row = (event: string, start: string, finish: string | null, result: string | null = finish ? 'Success' : null): InstanceActionEvent => ({
   event, start_time: `2026-11-26T10:00:${start}.000000`, finish_time: finish === null ? null : `2026-11-26T10:00:${finish}.000000`, result,
@@ -39,5 +39,23 @@ describe('foldRetries', () => {
 
   it('shows a finished retry as one finished step in check\'s and wait\'s progress', () => {
     expect(actionProgress(action([row(BUILD, '06', null), row(BUILD, '01', '20')]))).toEqual({ done: 1, total: 1, running: [] });
+  });
+});
+
+describe('stepsAsEnded: a resize across cells (conductor/tasks/cross_cell_migrate.py)', () => {
+  const copied = [row('conductor_migrate_server', '01', null), row('cold_migrate', '01', null), row('compute_prep_snapshot_based_resize_at_dest', '02', '04')];
+  const finish = 'compute_finish_snapshot_based_resize_at_dest';
+
+  it('leaves out the conductor\'s two rows copied into the target cell open once its last step has ended', () => {
+    const done = action([...copied, row(finish, '06', '09')]);
+    expect(stepsAsEnded(done).events).toEqual([copied[2], row(finish, '06', '09')]);
+    expect(actionProgress(done)).toEqual({ done: 2, total: 2, running: [] });
+  });
+
+  it('keeps them running while that step runs, and in any move that has no such step', () => {
+    const finishing = action([...copied, row(finish, '06', null)]);
+    expect(stepsAsEnded(finishing)).toBe(finishing);
+    const sameCell = action([row('conductor_migrate_server', '01', null), row('cold_migrate', '01', null), row('compute_prep_resize', '02', '04')]);
+    expect(stepsAsEnded(sameCell)).toBe(sameCell);
   });
 });
