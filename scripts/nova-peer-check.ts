@@ -434,10 +434,10 @@ const SCENARIOS: Scenario[] = [
     seed: (ids) => [
       create(ids, 'unshelve-image-gone', { vm_state: 'shelved_offloaded', task_state: 'unshelving' }),
       addAction(ids, 'unshelve', 'now-60s'),
-      addEvent(ids, 'conductor_get_image_info', 'now-58s', 'controller-1'),
+      addEvent(ids, 'get_image_info', 'now-58s', 'controller-1'),
       setState(ids, { vm_state: 'error' }),
       { op: 'add-fault', uuid: ids.server, message: 'Unshelve attempted but the image img-1 cannot be found.', host: 'controller-1' },
-      finish(ids, 'conductor_get_image_info', 'now-57s', { result: 'Error', details: 'Unshelve attempted but the image img-1 cannot be found.' }),
+      finish(ids, 'get_image_info', 'now-57s', { result: 'Error', details: 'Unshelve attempted but the image img-1 cannot be found.' }),
     ],
     // A failure after 20 s of it, which one `check` does not see; events hidden, nothing tells the task state is stuck.
     expect: (v) => eventsHidden(v)

@@ -267,7 +267,7 @@ function judge(input: VerdictInput, memory: WatchMemory): Judgement {
  * Where a task state stands after every event has finished: between two steps, or after a failed one. The
  * contract finishes an action only once its task state is cleared, and Nova's conductor leaves some for
  * good (rebuild_instance resets it only for the errors it lists: a scheduler call timing out leaves the
- * server REBUILD, task_state rebuilding, with conductor_rebuild_server Error), so such a watch ends as a
+ * server REBUILD, task_state rebuilding, with rebuild_server Error), so such a watch ends as a
  * timeout: its reason says which step failed rather than that the next one is due.
  */
 function afterStep(action: InstanceAction): string {

@@ -86,7 +86,7 @@ interface Row {
 
 const imageGone = 'Unshelve attempted but the image img-1 cannot be found.';
 const imageGoneFault = { code: 500, message: imageGone };
-const unshelveImageGone = doc('unshelve', [ev('conductor_get_image_info', DONE, 'Error', { details: imageGone })], { message: 'Error' });
+const unshelveImageGone = doc('unshelve', [ev('get_image_info', DONE, 'Error', { details: imageGone })], { message: 'Error' });
 
 // A finished step, its action done, the server read first and the action read again after it.
 const settledResize = (events: InstanceActionEvent[]) => ({ action: found(doc('resize', events)), fresh: true });
@@ -159,7 +159,7 @@ const rows: Row[] = [
     expect: {
       final: true,
       outcome: 'failure',
-      reason: /^unshelve failed: conductor_get_image_info Error \(Unshelve attempted but the image img-1 cannot be found\.\); server ERROR: Unshelve attempted but the image img-1 cannot be found\.; the server has been ERROR \(task_state unshelving\) after a failed step for 30 s and no step runs: Nova left the task state when it set ERROR$/,
+      reason: /^unshelve failed: get_image_info Error \(Unshelve attempted but the image img-1 cannot be found\.\); server ERROR: Unshelve attempted but the image img-1 cannot be found\.; the server has been ERROR \(task_state unshelving\) after a failed step for 30 s and no step runs: Nova left the task state when it set ERROR$/,
     },
   },
   {
@@ -1827,13 +1827,13 @@ const rows: Row[] = [
   {
     name: 'a rebuild the conductor failed with an error it does not list: REBUILD (task_state rebuilding) for good, a timeout that names the failed step',
     nova: 'conductor/manager.py rebuild_instance resets the task state for NoValidHost and a few others only; a MessagingTimeout leaves it',
-    action: found(doc('rebuild', [ev('conductor_rebuild_server', DONE, 'Error')], { message: 'Error' })),
+    action: found(doc('rebuild', [ev('rebuild_server', DONE, 'Error')], { message: 'Error' })),
     server: server('REBUILD', 'rebuilding'),
     actions: onlyWatched,
     fresh: true,
     deadline: HOUR,
     elapsed: 2 * HOUR,
-    expect: { final: true, outcome: 'timeout', reason: /rebuild: server task_state rebuilding after a failed step \(conductor_rebuild_server Error\): finished once Nova clears it/ },
+    expect: { final: true, outcome: 'timeout', reason: /rebuild: server task_state rebuilding after a failed step \(rebuild_server Error\): finished once Nova clears it/ },
   },
   {
     name: 'an action whose last event ended at the deadline exactly finished within it: its real verdict',
@@ -1918,7 +1918,7 @@ describe('memory', () => {
     expect(input(failed, server('ERROR', 'unshelving', imageGoneFault), first, T0 + 70_000)).toMatchObject({ erroredSince: iso(T0 + 60_000) });
     expect(input(failed, server('SHELVED_OFFLOADED'), first, T0 + 70_000)).toMatchObject({ erroredSince: null });
     // Every event Success: ERROR with a task state is not this sign.
-    expect(input(found(doc('unshelve', [ev('conductor_get_image_info', DONE)])), server('ERROR', 'unshelving'), {}, T0)).toMatchObject({ erroredSince: null });
+    expect(input(found(doc('unshelve', [ev('get_image_info', DONE)])), server('ERROR', 'unshelving'), {}, T0)).toMatchObject({ erroredSince: null });
   });
 
   it('leaves the memory it was given as it was: each read of one poll is judged against the memory from before the poll', () => {
