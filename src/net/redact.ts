@@ -110,10 +110,11 @@ function escapedForms(secret: string): string[] {
 // is shown, so a secret of 8 characters or fewer is hidden only whole; so is a cut not marked so (a quote
 // closed after it, `[truncated]`), and a secret's middle or end. 8 characters of a token are as good as
 // unique; an ordinary word is hidden only where it ends a text or meets an ellipsis and a secret starts
-// with it ("password" of password123, the scheme of an Authorization value), nowhere else. Half the secret would not do: a receiver quotes 16 or 32 characters of a long token, less
-// than half of it, and half of a short secret is a word. The cost, on every answer (redact runs on each
-// poll's): a look for an ellipsis, then one indexOf a form from its length before the first cut (the end, in
-// most answers), and a comparison at each hit.
+// with it ("password" of password123, the scheme of an Authorization value), nowhere else. Half the secret
+// would not do: a receiver quotes 16 or 32 characters of a long token, less than half of it, and half of a
+// short secret is a word. The cost, on every answer (redact runs on each poll's): a look for an ellipsis,
+// then one indexOf a form from its length before the first cut (the end, in most answers), and a comparison
+// at each hit.
 const CUT_SHORT_MIN = 8;
 // The ellipsis and U+FFFD escaped: esbuild writes a string's non-ASCII characters as escapes, a regex's as
 // they are, and one such character makes V8 hold the bundle's whole chunk two bytes a character
