@@ -5,6 +5,7 @@ import cron from 'node-cron';
 import { daylightSavingZone } from '../watch/cronZone.ts';
 import { namesNoHourDayOrMonth } from './fields.ts';
 import { notifierWarnings } from '../notify/registry.ts';
+import { authWarnings } from '../cloud/auth/registry.ts';
 import { defaultProject, type Config } from './schema.ts';
 import { NOVA_ACTIONS, unknownActionTypes } from './warnAfter.ts';
 import type { Segment } from './yamlTree.ts';
@@ -12,7 +13,6 @@ import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 import { formatDuration } from '../watch/format.ts';
 import { hostInClear, sentInClear } from '../net/loopback.ts';
-import { tokensUrl } from '../cloud/auth/password/keystone.ts';
 import { endpointProjectId } from '../cloud/endpoint.ts';
 
 export interface ConfigWarning {
@@ -118,30 +118,6 @@ function endpointProjectOverridden(cloud: Config['cloud']): ConfigWarning[] {
 }
 
 /**
- * A compute API's version segment in a path: `v2.1` (Nova), `v1` (Huawei's native ECS API), or `v2` with a
- * project after it (Keystone's legacy compute entry). Keystone serves `/v3`, and its old `/v2.0`.
- */
-function computeVersionIn(path: string): string | undefined {
-  const segments = path.split('/').filter((s) => s !== '');
-  return segments.find((s, i) => s === 'v2.1' || s === 'v1' || (s === 'v2' && i < segments.length - 1));
-}
-
-/**
- * An identity endpoint that is the compute API's address (its URL copied from cloud.endpoint or a catalog):
- * the token request goes to the compute host, whose 401 reads as a refused password.
- */
-function identityAtCompute(auth: Config['cloud']['auth']): ConfigWarning[] {
-  if (auth.type !== 'password') return [];
-  const url = URL.parse(auth.identityEndpoint.trim());
-  const version = url === null ? undefined : computeVersionIn(url.pathname);
-  if (version === undefined) return [];
-  return [{
-    path: ['cloud', 'auth', 'identityEndpoint'],
-    message: `${quoted(auth.identityEndpoint)} is a compute API's address (/${version} in its path), not the identity service's: the login goes to ${tokensUrl(auth.identityEndpoint, true)}, and an answer there (a 401, a 404) would be told as a refused password or no identity service. Write the URL Keystone or IAM serves /v3 under, e.g. https://iam.eu-de.otc.t-systems.com/v3`,
-  }];
-}
-
-/**
  * How long the shipped deployments give a stop before they kill the daemon: the systemd units'
  * TimeoutStopSec, the Kubernetes Deployment's terminationGracePeriodSeconds, the README's `docker run
  * --stop-timeout` (test/deploy holds them to it).
@@ -153,7 +129,7 @@ const DRAIN_WITHIN_STOP_MS = SHIPPED_STOP_GRACE_MS - 5_000;
 
 export function configWarnings(config: Config): ConfigWarning[] {
   const warnings: ConfigWarning[] = [
-    ...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...credentialsInClear(config.cloud), ...identityAtCompute(config.cloud.auth), ...endpointProjectOverridden(config.cloud), ...notifierWarnings(config.notifiers),
+    ...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...credentialsInClear(config.cloud), ...authWarnings(config.cloud.auth), ...endpointProjectOverridden(config.cloud), ...notifierWarnings(config.notifiers),
   ];
   const minor = minorOf(config.cloud.microversion);
   if (minor !== null && minor < 51) {

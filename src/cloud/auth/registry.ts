@@ -15,7 +15,8 @@
 //        - `close()` releases what it holds; HTTP goes through `deps.dispatcher`, which the client owns;
 //        - errors are ApiErrors (an identity 401 is kind `unauthorized`) or CredentialErrors, never
 //          carrying a secret;
-//      - index.ts: `{ schema, secretKeys, hasCatalog, create } satisfies AuthMethod<typeof schema>`.
+//      - index.ts: `{ schema, secretKeys, hasCatalog, create, warnings? } satisfies AuthMethod<typeof schema>`
+//        (warnings: what a valid mapping asks that works worse than expected, said at its line).
 //   2. One entry in AUTH_METHODS below. The watch file's `auth` union, the list of types in its error
 //      messages and the logger's redaction follow from it; `npm run schema` regenerates the JSON Schema.
 //      The client hides the values of the credential headers the method adds (by name: auth, token, key,
@@ -28,7 +29,7 @@ import { aksk } from './aksk/index.ts';
 import { none } from './none/index.ts';
 import { password } from './password/index.ts';
 import { token } from './token/index.ts';
-import type { AuthDeps, AuthMethod, AuthStrategy } from './types.ts';
+import type { AuthDeps, AuthMethod, AuthStrategy, AuthWarning } from './types.ts';
 
 export const AUTH_METHODS = [none, token, password, aksk] as const;
 
@@ -49,6 +50,12 @@ export const CATALOG_AUTH_TYPES: readonly string[] = AUTH_METHODS.filter((m) => 
 export const AUTH_SECRET_KEYS: readonly string[] = [...new Set(AUTH_METHODS.flatMap((m) => m.secretKeys))];
 
 export type AuthConfig = z.output<Schemas[number]>;
+
+/** The method's own warnings about `config`, at their paths in the watch file. */
+export function authWarnings(config: AuthConfig): AuthWarning[] {
+  const method = AUTH_METHODS.find((m) => m.schema.shape.type.value === config.type) as AuthMethod | undefined;
+  return (method?.warnings?.(config) ?? []).map((warning) => ({ path: ['cloud', 'auth', ...warning.path], message: warning.message }));
+}
 
 export function createAuth(config: AuthConfig, deps: AuthDeps): AuthStrategy {
   const method = AUTH_METHODS.find((m) => m.schema.shape.type.value === config.type);

@@ -103,4 +103,12 @@ export interface AuthMethod<S extends AuthConfigSchema = AuthConfigSchema> {
   /** Whether it can give the compute endpoint from a catalog, so that `cloud.endpoint` may be left out. */
   readonly hasCatalog: boolean;
   readonly create: (config: z.output<S>, deps: AuthDeps) => AuthStrategy;
+  /** What a valid mapping asks that works worse than its writer likely expects (validate, run and a reload say it). */
+  readonly warnings?: (config: z.output<S>) => AuthWarning[];
+}
+
+/** A warning about `cloud.auth`; `path` is inside it (`['identityEndpoint']`). */
+export interface AuthWarning {
+  path: readonly (string | number)[];
+  message: string;
 }
