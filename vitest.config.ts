@@ -21,17 +21,7 @@ export const MOCKING = [
 
 // A test's limit is room for a loaded machine, not a bound on what it proves (a passing test ends when it
 // is done): 20 s was outlived by tests that start daemons, at a load of 10.
-// The test processes' young generation at up to 32 MB a half rather than V8's 16: a worker runs thousands
-// of tests, each making objects that outlive a few of V8's young collections at the smaller size (servers,
-// harnesses, parsed watch files), which then copied them and promoted them to the old generation, to be
-// marked there again. Measured over the whole suite on this machine class (2 cores, Node 24), interleaved:
-// with it, 247-267 s of CPU and 146-154 s (three runs, two of them with --no-opt too), against 281-300 s and
-// 159-174 s with V8's default (two); --no-opt alone (no TurboFan, whose compiles were a tenth of a profile's
-// samples) 274 s and 161 s. The processes the tests
-// start (the daemons, the one-shot commands) are not given it: they run with the settings they ship with.
-const WORKER_V8_FLAGS = ['--max-semi-space-size=32'];
-
-const shared = { setupFiles: 'test/undiciTimers.setup.ts', testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks', execArgv: WORKER_V8_FLAGS } as const;
+const shared = { setupFiles: 'test/undiciTimers.setup.ts', testTimeout: 60_000, hookTimeout: 60_000, pool: 'forks' } as const;
 
 export default defineConfig({
   test: {
