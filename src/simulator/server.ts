@@ -60,6 +60,8 @@ export interface Simulator {
   readonly requests: readonly RecordedRequest[];
   /** Fault uses not yet consumed by a request. */
   readonly pendingFaults: number;
+  /** Answers a slow fault holds back: none is left once its client gave up. */
+  readonly heldAnswers: number;
   /** Schedules an action from now on and returns its request id (generated when the script has none). */
   addAction(script: ActionScript): string;
   /** Schedules a job of the native ECS API from now on and returns its job id (generated when the script has none). */
@@ -140,6 +142,10 @@ class NovaSimulator implements Simulator {
 
   get requests(): readonly RecordedRequest[] {
     return [...this.#requests];
+  }
+
+  get heldAnswers(): number {
+    return this.#delays.size;
   }
 
   get pendingFaults(): number {
