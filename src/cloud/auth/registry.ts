@@ -51,19 +51,19 @@ export const AUTH_SECRET_KEYS: readonly string[] = [...new Set(AUTH_METHODS.flat
 
 export type AuthConfig = z.output<Schemas[number]>;
 
-/** The registry entry of `config`'s type. */
-function methodOf(config: AuthConfig): AuthMethod {
-  const method = AUTH_METHODS.find((m) => m.schema.shape.type.value === config.type);
-  if (method === undefined) throw new Error(`unknown auth type '${config.type}' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`);
-  // TypeScript cannot tie config.type to the entry `find` returned; the schema union guarantees it.
-  return method as AuthMethod;
+/** The registry entry of `config`'s type, if it is one. */
+function methodOf(config: AuthConfig): AuthMethod | undefined {
+  // TypeScript cannot tie config.type to the entry `find` returns; the schema union guarantees it.
+  return AUTH_METHODS.find((m) => m.schema.shape.type.value === config.type) as AuthMethod | undefined;
 }
 
 /** The method's own warnings about `config`, at their paths in the watch file. */
 export function authWarnings(config: AuthConfig): AuthWarning[] {
-  return (methodOf(config).warnings?.(config) ?? []).map((warning) => ({ path: ['cloud', 'auth', ...warning.path], message: warning.message }));
+  return (methodOf(config)?.warnings?.(config) ?? []).map((warning) => ({ path: ['cloud', 'auth', ...warning.path], message: warning.message }));
 }
 
 export function createAuth(config: AuthConfig, deps: AuthDeps): AuthStrategy {
-  return methodOf(config).create(config, deps);
+  const method = methodOf(config);
+  if (method === undefined) throw new Error(`unknown auth type '${config.type}' (allowed: ${AUTH_TYPE_NAMES.join(', ')})`);
+  return method.create(config, deps);
 }
