@@ -61,16 +61,21 @@ const FORMS_KEPT = 16;
 const keptForms = new Map<string, readonly string[]>();
 
 // An HTML page's (a receiver's error page: Flask's, Spring's): `&`, `<` and `>` as every framework writes
-// them, and the quotes as each does: Python's html.escape, MarkupSafe's and Go's html/template, Spring's
-// HtmlUtils and Ruby's ERB, PHP's htmlspecialchars.
-const HTML_SPECIAL = /[&<>"']/;
+// them, and the quotes as each does: Python's html.escape, MarkupSafe's, Go's html/template (which writes
+// `+` as `&#43;` too, a base64 token's), Spring's HtmlUtils and Ruby's ERB, PHP's htmlspecialchars.
+const HTML_SPECIAL = /[&<>"'+]/g;
 const HTML_BASE: Readonly<Record<string, string>> = { '&': '&amp;', '<': '&lt;', '>': '&gt;' };
-const HTML_QUOTES = [['&quot;', '&#x27;'], ['&#34;', '&#39;'], ['&quot;', '&#39;'], ['&quot;', '&#039;']] as const;
+const HTML_ESCAPES: readonly Readonly<Record<string, string>>[] = [
+  { '"': '&quot;', "'": '&#x27;' },
+  { '"': '&#34;', "'": '&#39;' },
+  { '"': '&#34;', "'": '&#39;', '+': '&#43;' },
+  { '"': '&quot;', "'": '&#39;' },
+  { '"': '&quot;', "'": '&#039;' },
+];
 
 function htmlForms(secret: string): string[] {
-  if (!HTML_SPECIAL.test(secret)) return [];
-  return HTML_QUOTES.map(([quote, apostrophe]) =>
-    secret.replace(/[&<>"']/g, (c) => HTML_BASE[c] ?? (c === '"' ? quote : apostrophe)));
+  if (!/[&<>"'+]/.test(secret)) return [];
+  return HTML_ESCAPES.map((own) => secret.replace(HTML_SPECIAL, (c) => own[c] ?? HTML_BASE[c] ?? c));
 }
 
 /** The ways `secret` can stand in a text, itself first. */

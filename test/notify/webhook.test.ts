@@ -463,13 +463,14 @@ describe('webhook notifier', () => {
   });
 
   it('hides a password the receiver quotes in an HTML page, escaped as its framework escapes HTML', async () => {
-    const password = `pa&ss<w>"rd'2026`;
+    const password = `pa&ss<w>"rd'+2026`;
     const amp = (text: string) => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
     const escapers = [
-      // Python's html.escape; MarkupSafe (Flask, Werkzeug's error pages) and Go's html/template; Spring's
+      // Python's html.escape; MarkupSafe (Flask, Werkzeug's error pages); Go's html/template; Spring's
       // HtmlUtils and Ruby's ERB; PHP's htmlspecialchars.
       (text: string) => amp(text).replaceAll('"', '&quot;').replaceAll("'", '&#x27;'),
       (text: string) => amp(text).replaceAll('"', '&#34;').replaceAll("'", '&#39;'),
+      (text: string) => amp(text).replaceAll('"', '&#34;').replaceAll("'", '&#39;').replaceAll('+', '&#43;'),
       (text: string) => amp(text).replaceAll('"', '&quot;').replaceAll("'", '&#39;'),
       (text: string) => amp(text).replaceAll('"', '&quot;').replaceAll("'", '&#039;'),
     ];
