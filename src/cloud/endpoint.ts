@@ -35,16 +35,21 @@ function parseEndpoint(endpoint: string): ParsedEndpoint {
   if (url.protocol !== 'https:' && url.protocol !== 'http:') {
     throw new TypeError(`cloud endpoint must be http(s): ${JSON.stringify(endpoint)}`);
   }
-  const segments = url.pathname.split('/').filter((s) => s !== '');
-  const at = segments.findLastIndex((s) => VERSION_SEGMENT.test(s));
+  const { segments, at } = versioned(url);
   // Only a version segment that is last or followed by exactly one (the project) counts; anything deeper
   // is a path prefix we must not cut.
-  const versioned = at !== -1 && at >= segments.length - 2;
-  const prefix = versioned ? segments.slice(0, at) : segments;
-  const projectSegment = versioned ? segments[at + 1] : undefined;
+  const endsVersioned = at !== -1 && at >= segments.length - 2;
+  const prefix = endsVersioned ? segments.slice(0, at) : segments;
+  const projectSegment = endsVersioned ? segments[at + 1] : undefined;
   // `origin` leaves out user:password, which OpenStack never uses and which must not reach logs.
   const root = [url.origin, ...prefix].join('/');
   return { base: `${root}/v2.1`, root, projectId: projectSegment === undefined ? undefined : realProjectId(projectSegment) };
+}
+
+/** The segments of `url`'s path, and where its last version segment is (-1: none). */
+function versioned(url: URL): { segments: string[]; at: number } {
+  const segments = url.pathname.split('/').filter((s) => s !== '');
+  return { segments, at: segments.findLastIndex((s) => VERSION_SEGMENT.test(s)) };
 }
 
 /** Segments of a request's path (Nova's, the native ECS API's), never of a service root or a proxy's prefix. */
@@ -58,8 +63,7 @@ const REQUEST_SEGMENTS = new Set(['servers', 'os-migrations', 'os-instance-actio
 export function endpointWithoutRequestPath(endpoint: string): string | undefined {
   const url = URL.parse(endpoint.trim());
   if (url === null) return undefined;
-  const segments = url.pathname.split('/').filter((s) => s !== '');
-  const at = segments.findLastIndex((s) => VERSION_SEGMENT.test(s));
+  const { segments, at } = versioned(url);
   const request = segments.findIndex((s, i) => i > at && i <= at + 2 && REQUEST_SEGMENTS.has(s));
   return request === -1 ? undefined : [url.origin, ...segments.slice(0, request)].join('/');
 }

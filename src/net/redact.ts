@@ -74,7 +74,7 @@ const HTML_ESCAPES: readonly Readonly<Record<string, string>>[] = [
 ];
 
 function htmlForms(secret: string): string[] {
-  if (!/[&<>"'+]/.test(secret)) return [];
+  if (secret.search(HTML_SPECIAL) === -1) return [];
   return HTML_ESCAPES.map((own) => secret.replace(HTML_SPECIAL, (c) => own[c] ?? HTML_BASE[c] ?? c));
 }
 
