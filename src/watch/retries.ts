@@ -2,7 +2,7 @@
 // action (`.first()`), while action_event_start adds a row each time. So a step retried under the same
 // request id (a build rescheduled to another host, a live migration's destination check tried on the
 // next host) leaves the retry's own row unfinished for good, and writes the retry's finish and result into
-// the earlier row. And a cross-cell move leaves two rows open for good (stepsAsEnded). Pure.
+// the earlier row. And a cross-cell move, or a failed revert of one, leaves conductor rows open for good (stepsAsEnded). Pure.
 import { novaTimeMs } from '../cloud/time.ts';
 import type { InstanceAction, InstanceActionEvent } from '../model.ts';
 
@@ -44,15 +44,33 @@ function isFinishedRetry(row: InstanceActionEvent, events: InstanceActionEvent[]
  * and the conductor finishes them in the source cell only, after the instance mapping points at the target.
  * Only a cross-cell move has a compute_finish_snapshot_based_resize_at_dest step: once it has ended, those
  * two rows are no step still running.
+ *
+ * Its revert (RevertResizeTask) copies the action and its conductor_revert_snapshot_based_resize row, open,
+ * back into the source cell before the instance mapping flips back to it, and finishes that row there only
+ * after its last step succeeded. A step of it that fails (the destination's cleanup, which the conductor
+ * records in the source cell, or the source's finish) ends the task in its rollback, which sets the server
+ * ERROR and finishes only the target cell's copy (wrap_instance_event around revert_snapshot_based_resize):
+ * once such a step has failed, the row is no step still running.
  */
-const CROSS_CELL_LAST_STEP = 'compute_finish_snapshot_based_resize_at_dest';
-const CONDUCTOR_STEPS_COPIED = new Set(['conductor_migrate_server', 'cold_migrate']);
+const COPIED_CONDUCTOR_ROWS: ReadonlyArray<{ rows: ReadonlySet<string>; leftOpenOnceEnded: (e: InstanceActionEvent) => boolean }> = [
+  {
+    rows: new Set(['conductor_migrate_server', 'cold_migrate']),
+    leftOpenOnceEnded: (e) => e.event === 'compute_finish_snapshot_based_resize_at_dest' && e.finish_time !== null,
+  },
+  {
+    rows: new Set(['conductor_revert_snapshot_based_resize']),
+    leftOpenOnceEnded: (e) => REVERT_STEPS.has(e.event) && e.finish_time !== null && e.result !== null && e.result !== 'Success',
+  },
+];
+const REVERT_STEPS = new Set(['compute_revert_snapshot_based_resize_at_dest', 'compute_finish_revert_snapshot_based_resize_at_source']);
 
-/** The action as its steps ended: retries counted once, and a cross-cell move's copied conductor steps left out once it is done. */
+/** The action as its steps ended: retries counted once, and a cross-cell move's or revert's copied conductor rows left out once it is over. */
 export function stepsAsEnded(action: InstanceAction): InstanceAction {
   const folded = foldRetries(action);
   const events = folded.events;
-  if (events === undefined || !events.some((e) => e.event === CROSS_CELL_LAST_STEP && e.finish_time !== null)) return folded;
-  const kept = events.filter((e) => e.finish_time !== null || !CONDUCTOR_STEPS_COPIED.has(e.event));
+  if (events === undefined) return folded;
+  const leftOpen = COPIED_CONDUCTOR_ROWS.filter((copied) => events.some(copied.leftOpenOnceEnded)).flatMap((copied) => [...copied.rows]);
+  if (leftOpen.length === 0) return folded;
+  const kept = events.filter((e) => e.finish_time !== null || !leftOpen.includes(e.event));
   return kept.length === events.length ? folded : { ...folded, events: kept };
 }

@@ -59,3 +59,23 @@ describe('stepsAsEnded: a resize across cells (conductor/tasks/cross_cell_migrat
     expect(stepsAsEnded(sameCell)).toBe(sameCell);
   });
 });
+
+describe('stepsAsEnded: a resize revert across cells (cross_cell_migrate.py RevertResizeTask)', () => {
+  // Copied into the source cell open before the instance mapping flips back; only the revert's last step finishes it there.
+  const conductor = row('conductor_revert_snapshot_based_resize', '01', null);
+  const atDest = 'compute_revert_snapshot_based_resize_at_dest';
+  const atSource = 'compute_finish_revert_snapshot_based_resize_at_source';
+
+  it('leaves out the conductor\'s row once a step of the revert has failed: its rollback finishes only the target cell\'s copy', () => {
+    const failedAtDest = action([conductor, row(atDest, '02', '05', 'Error')], 'Error');
+    expect(stepsAsEnded(failedAtDest).events).toEqual([row(atDest, '02', '05', 'Error')]);
+    const failedAtSource = action([conductor, row(atDest, '02', '05'), row(atSource, '06', '09', 'Error')], 'Error');
+    expect(stepsAsEnded(failedAtSource).events).toEqual([row(atDest, '02', '05'), row(atSource, '06', '09', 'Error')]);
+    expect(actionProgress(failedAtSource)).toEqual({ done: 2, total: 2, running: [] });
+  });
+
+  it('keeps it running while the revert\'s steps succeed: the conductor finishes it after the last', () => {
+    const finishing = action([conductor, row(atDest, '02', '05'), row(atSource, '06', '09')]);
+    expect(stepsAsEnded(finishing)).toBe(finishing);
+  });
+});

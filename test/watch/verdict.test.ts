@@ -1825,6 +1825,32 @@ const rows: Row[] = [
     expect: { final: false, next: null, reason: /^resize: server task_state resize_prep after a failed step \(compute_prep_resize Error\): finished once Nova clears it$/ },
   },
   {
+    name: 'a resize revert across cells that failed after the instance mapping flipped back: the failed step, not a stopped compute service',
+    nova: 'conductor/tasks/cross_cell_migrate.py RevertResizeTask: the conductor\'s row copied into the source cell open; rollback sets ERROR with a fault and finishes only the target cell\'s copy',
+    action: found(doc('revertResize', [
+      ev('conductor_revert_snapshot_based_resize', null),
+      ev('compute_revert_snapshot_based_resize_at_dest', DONE, 'Error', { details: 'Timed out waiting for a reply' }),
+    ], { message: 'Error' })),
+    server: server('ERROR', null, { code: 500, message: 'Timed out waiting for a reply' }),
+    actions: list(['revertResize', 'req-1', START]),
+    fresh: true,
+    elapsed: 15 * 60_000,
+    memory: { erroredSince: iso(T0 + 15 * 60_000 - 30_000), stallCheckedAt: iso(T0 + 15 * 60_000 - 30_000) },
+    expect: { final: true, outcome: 'failure', reason: /^revertResize failed: compute_revert_snapshot_based_resize_at_dest Error \(Timed out waiting for a reply\); server ERROR: Timed out waiting for a reply$/ },
+  },
+  {
+    name: '... told once the server shows it, not after the 10 min a running step waits before the server is looked at',
+    nova: '(same), read a second after the rollback',
+    action: found(doc('revertResize', [
+      ev('conductor_revert_snapshot_based_resize', null),
+      ev('compute_revert_snapshot_based_resize_at_dest', DONE, 'Error', { details: 'Timed out waiting for a reply' }),
+    ], { message: 'Error' })),
+    server: server('ERROR', null, { code: 500, message: 'Timed out waiting for a reply' }),
+    actions: list(['revertResize', 'req-1', START]),
+    fresh: true,
+    expect: { final: true, outcome: 'failure', reason: /^revertResize failed: compute_revert_snapshot_based_resize_at_dest Error/ },
+  },
+  {
     name: 'a rebuild the conductor failed with an error it does not list: REBUILD (task_state rebuilding) for good, a timeout that names the failed step',
     nova: 'conductor/manager.py rebuild_instance resets the task state for NoValidHost and a few others only; a MessagingTimeout leaves it',
     action: found(doc('rebuild', [ev('rebuild_server', DONE, 'Error')], { message: 'Error' })),
