@@ -52,24 +52,25 @@ function isFinishedRetry(row: InstanceActionEvent, events: InstanceActionEvent[]
  * ERROR and finishes only the target cell's copy (wrap_instance_event around revert_snapshot_based_resize):
  * once such a step has failed, the row is no step still running.
  */
-const COPIED_CONDUCTOR_ROWS: ReadonlyArray<{ rows: ReadonlySet<string>; leftOpenOnceEnded: (e: InstanceActionEvent) => boolean }> = [
+const REVERT_STEPS = new Set(['compute_revert_snapshot_based_resize_at_dest', 'compute_finish_revert_snapshot_based_resize_at_source']);
+/** Each copy's rows, and the event whose showing says they are no step still running. */
+const COPIED_CONDUCTOR_ROWS: ReadonlyArray<{ rows: ReadonlySet<string>; overOnce: (e: InstanceActionEvent) => boolean }> = [
   {
     rows: new Set(['conductor_migrate_server', 'cold_migrate']),
-    leftOpenOnceEnded: (e) => e.event === 'compute_finish_snapshot_based_resize_at_dest' && e.finish_time !== null,
+    overOnce: (e) => e.event === 'compute_finish_snapshot_based_resize_at_dest' && e.finish_time !== null,
   },
   {
     rows: new Set(['conductor_revert_snapshot_based_resize']),
-    leftOpenOnceEnded: (e) => REVERT_STEPS.has(e.event) && e.finish_time !== null && e.result !== null && e.result !== 'Success',
+    overOnce: (e) => REVERT_STEPS.has(e.event) && e.finish_time !== null && e.result !== null && e.result !== 'Success',
   },
 ];
-const REVERT_STEPS = new Set(['compute_revert_snapshot_based_resize_at_dest', 'compute_finish_revert_snapshot_based_resize_at_source']);
 
 /** The action as its steps ended: retries counted once, and a cross-cell move's or revert's copied conductor rows left out once it is over. */
 export function stepsAsEnded(action: InstanceAction): InstanceAction {
   const folded = foldRetries(action);
   const events = folded.events;
   if (events === undefined) return folded;
-  const leftOpen = COPIED_CONDUCTOR_ROWS.filter((copied) => events.some(copied.leftOpenOnceEnded)).flatMap((copied) => [...copied.rows]);
+  const leftOpen = COPIED_CONDUCTOR_ROWS.filter((copied) => events.some(copied.overOnce)).flatMap((copied) => [...copied.rows]);
   if (leftOpen.length === 0) return folded;
   const kept = events.filter((e) => e.finish_time !== null || !leftOpen.includes(e.event));
   return kept.length === events.length ? folded : { ...folded, events: kept };
