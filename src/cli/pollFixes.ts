@@ -1,7 +1,8 @@
-// What a one-shot command tells an operator to do about a poll that failed, by the kind of its error: `wait`
+// What a one-shot command tells an operator to do about a poll that failed, by the cause of its error: `wait`
 // when it gives up at once on what no waiting mends, `check` under its table for each cause its rows
 // failed of. One table, so that both say the same of one failure.
-import type { PollErrorKind } from '../watch/pollFailures.ts';
+import { REFUSAL_FIX } from '../cloud/refusal.ts';
+import type { PollFailureCause } from '../watch/pollFailures.ts';
 
 const REFUSED = 'the cloud refused the request';
 const UNREACHED = 'cannot reach the cloud';
@@ -24,15 +25,18 @@ export interface PollFix {
 type Command = 'wait' | 'check';
 
 /**
- * Errors no amount of waiting mends: the credentials or the policy (401, 403), an endpoint or path that is
+ * Errors no amount of waiting mends: the credentials (401, 403), the cloud's policy or a gateway's address
+ * list (a 403 that names them, which no setting of the file mends), an endpoint or path that is
  * not the API's (a gateway's or a router's 404), a request the API refuses as malformed (400), a certificate
  * the client refuses, a host name DNS does not know, a proxy variable that is no URL, a token's catalog
  * without the compute endpoint the settings select; and those that may pass (`passes`), which a pipeline's
  * `wait` waits through but whose cause, when they last, `check` still names.
  */
-const FIXES: Partial<Record<PollErrorKind, Omit<PollFix, 'fix'> & { fix: string | ((command: Command) => string) }>> = {
+const FIXES: Partial<Record<PollFailureCause, Omit<PollFix, 'fix'> & { fix: string | ((command: Command) => string) }>> = {
   unauthorized: { says: REFUSED, fix: 'check cloud.auth' },
   forbidden: { says: REFUSED, fix: 'check cloud.auth and the account\'s permissions' },
+  address_refused: { says: REFUSED, fix: REFUSAL_FIX.address_refused, inEnvironment: true },
+  policy_refused: { says: REFUSED, fix: REFUSAL_FIX.policy_refused, inEnvironment: true },
   foreign_not_found: {
     says: REFUSED,
     fix: 'check cloud.endpoint and cloud.projectId (or cloud.auth.identityEndpoint, if the 404 is for the token request), or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
@@ -90,9 +94,9 @@ const FIXES: Partial<Record<PollErrorKind, Omit<PollFix, 'fix'> & { fix: string 
   },
 };
 
-/** What `command` says of a poll that failed of `kind`; none for one it has nothing to add to the error about. */
-export function pollFix(kind: PollErrorKind | null, command: Command): PollFix | undefined {
-  const entry = kind === null ? undefined : FIXES[kind];
+/** What `command` says of a poll that failed of `cause`; none for one it has nothing to add to the error about. */
+export function pollFix(cause: PollFailureCause | null, command: Command): PollFix | undefined {
+  const entry = cause === null ? undefined : FIXES[cause];
   if (entry === undefined) return undefined;
   return { ...entry, fix: typeof entry.fix === 'string' ? entry.fix : entry.fix(command) };
 }

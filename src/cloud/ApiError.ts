@@ -47,17 +47,6 @@ export function isResourceNotFoundCode(apiCode: string | undefined): boolean {
   return apiCode !== undefined && RESOURCE_NOT_FOUND_CODES.has(apiCode);
 }
 
-/**
- * Huawei's API gateway refusing the caller's address by the API's access control (APIGW.0402, "The IP
- * address is not authorized to access the API"): no credentials mend it. What a log says to mend.
- */
-const ADDRESS_REFUSED_CODE = 'APIGW.0402';
-export const ADDRESS_REFUSED_FIX = "the API gateway's access control refuses this host's address: its IP allow or block list is what to mend, not cloud.auth";
-
-export function isAddressRefused(err: ApiError): boolean {
-  return err.apiCode === ADDRESS_REFUSED_CODE;
-}
-
 /** Huawei's API gateway: "The throttling threshold has been reached". */
 export const THROTTLED_CODE = 'APIGW.0308';
 

@@ -6,7 +6,8 @@ import type { z } from 'zod';
 import type { CloudConfig } from '../config/schema.ts';
 import type { EcsJob, InstanceAction, InstanceActionSummary, JobRef, MigrationRecord, ServerState, ServerSummary } from '../model.ts';
 import { createHttpDispatcher } from '../net/dispatcher.ts';
-import { ADDRESS_REFUSED_FIX, ApiError, isAddressRefused } from './ApiError.ts';
+import { ApiError } from './ApiError.ts';
+import { REFUSAL_FIX, refusalOf } from './refusal.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { createAuth } from './auth/registry.ts';
 import { doublingDelay, type RefusedCredentials } from './auth/refusedBackoff.ts';
@@ -581,7 +582,8 @@ function pathOf(url: string): string {
  */
 function discoveryAdvice(err: unknown, versionDocument: string | undefined): string {
   if (!(err instanceof ApiError) || err.status === undefined) return '';
-  if (isAddressRefused(err)) return ` (${ADDRESS_REFUSED_FIX})`;
+  const refusal = refusalOf(err);
+  if (refusal !== undefined) return ` (${REFUSAL_FIX[refusal]})`;
   if (err.kind === 'unauthorized' || err.kind === 'forbidden') return ' (check cloud.auth: the credentials were refused)';
   if (err.url !== versionDocument) return '';
   // An endpoint written http:// whose gateway sends it to https://: a fixed microversion would have every

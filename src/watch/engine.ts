@@ -27,7 +27,7 @@ import { HostClock } from './hostClock.ts';
 import { cronZone } from './cronZone.ts';
 import { quoted } from '../text/clipped.ts';
 import { stuckLoop } from './stuck.ts';
-import { PollFailures, type PollErrorKind } from './pollFailures.ts';
+import { PollFailures, type PollFailureCause } from './pollFailures.ts';
 import type { TrackSpec } from '../config/schema.ts';
 import { discoveredTargets, trackPass } from '../track/tracker.ts';
 
@@ -71,8 +71,8 @@ export interface WatchStatus {
   record: WatchRecord;
   /** This pass's poll failed after its retries. */
   pollFailed: boolean;
-  /** What kind of error failed it: `unauthorized` and `forbidden` need the operator, the rest pass. */
-  errorKind: PollErrorKind | null;
+  /** What to mend for the error that failed it: its kind, or a refusal cloud.auth does not mend (`check` and `wait` advise by it). */
+  errorCause: PollFailureCause | null;
   state: 'pending' | Outcome;
   detail: string;
   /** This pass's poll had the API's own "not found" for what the watch follows. */
@@ -599,7 +599,7 @@ export class WatchEngine {
     this.#failures.threw(record);
     const kept = { lastError: detail, failingSince: record.failingSince ?? new Date().toISOString(), daemonFailingSince: this.#keptFailingSince(record) };
     if (keepChanges(record, kept)) this.#o.store.touch(this.#keyOf(target));
-    return { target, record, pollFailed: true, errorKind: 'internal', state: 'pending', detail, notFound: false };
+    return { target, record, pollFailed: true, errorCause: 'internal', state: 'pending', detail, notFound: false };
   }
 
   /**
@@ -744,9 +744,9 @@ export class WatchEngine {
     const { key } = slot;
     const record = this.#recordFor(target, slot);
     if (record.verdict) {
-      return { target, record, pollFailed: false, errorKind: null, state: record.verdict.outcome, detail: record.verdict.reason, notFound: false };
+      return { target, record, pollFailed: false, errorCause: null, state: record.verdict.outcome, detail: record.verdict.reason, notFound: false };
     }
-    if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
+    if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorCause: null, state: 'pending', detail: 'stopping', notFound: false };
     const kind = kindOf(target);
     const poll = new WatchPoll(target, record, this.#pollServices);
     const started = performance.now();
@@ -758,7 +758,7 @@ export class WatchEngine {
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
     // Nor does one that failed once stopping began: its retries were not made (#retry).
-    if (closed.aborted || (result.pollFailed && this.#stopping.signal.aborted)) return { target, record, pollFailed: false, errorKind: null, state: 'pending', detail: 'stopping', notFound: false };
+    if (closed.aborted || (result.pollFailed && this.#stopping.signal.aborted)) return { target, record, pollFailed: false, errorCause: null, state: 'pending', detail: 'stopping', notFound: false };
 
     const { pollFailed } = result;
     const { failingSince } = record;
@@ -775,7 +775,7 @@ export class WatchEngine {
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
     if (result.changed) slot.warningDueAt = undefined;
-    const errorKind = pollFailed ? this.#failures.kindOf(record) : null;
+    const errorCause = pollFailed ? this.#failures.causeOf(record) : null;
 
     // Whom it tells, and whether it warns, as the file says now: a reload may have come while it was polled.
     const decided = this.#inForce(target);
@@ -785,18 +785,18 @@ export class WatchEngine {
       // (a dead step's sign, a delete's server gone) that is being confirmed says it no longer does.
       if (!pollFailed && !result.notFound && !result.confirming) this.#warnIfSlow(decided, decided === target ? slot : this.#slotOf(decided), record, poll);
       if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
-      return { target: decided, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
+      return { target: decided, record, pollFailed, errorCause, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
     // A timeout by the deadline the reload changed is not one by the deadline in force: the next poll judges.
     if (result.outcome === 'timeout' && decided.deadlineMs !== target.deadlineMs) {
-      return { target: decided, record, pollFailed, errorKind, state: 'pending', detail: result.reason, notFound: result.notFound };
+      return { target: decided, record, pollFailed, errorCause, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
     // In the batch the pass began with, whose digest it reports at its end: a label the reload changed is
     // taken up after it (#relabelled), or the watch would be told on its own and in that digest.
     const told = this.#passHoldsLabels && decided.batch !== began.batch ? { ...decided, batch: began.batch, batchWindowMs: began.batchWindowMs } : decided;
     this.#conclude(told, slot, record, result.outcome, result.reason, poll.log);
     if (told !== target) this.#o.client.forget(target);
-    return { target: decided, record, pollFailed, errorKind, state: result.outcome, detail: result.reason, notFound: result.notFound };
+    return { target: decided, record, pollFailed, errorCause, state: result.outcome, detail: result.reason, notFound: result.notFound };
   }
 
   #conclude(target: WatchTarget, slot: WatchSlot, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {

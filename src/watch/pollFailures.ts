@@ -2,15 +2,13 @@
 // watch, or a server or project auto-tracking lists) is a warn line when its run of failures begins or
 // changes kind, a debug line while it repeats, and its end an info line: an outage of the cloud at
 // thousands of watches said `poll failed` once a watch a pass before.
-import { ADDRESS_REFUSED_FIX, API_ERROR_KINDS, ApiError, isAddressRefused } from '../cloud/ApiError.ts';
+import { API_ERROR_KINDS, ApiError } from '../cloud/ApiError.ts';
 import { CredentialError } from '../cloud/auth/CredentialError.ts';
 import { CatalogError } from '../cloud/catalog.ts';
+import { REFUSAL_FIX, refusalOf, type Refusal } from '../cloud/refusal.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { WatchRecord } from '../state/types.ts';
 import type { PollResult } from './kinds/types.ts';
-
-/** Nova's answer when a rule of its policy refuses a route: `Policy doesn't allow os_compute_api:... to be performed.` */
-const NOVA_POLICY = /Policy doesn't allow \S+ to be performed/;
 
 /**
  * Why a poll failed, as poll_errors_total counts it. `endpoint`: the token's catalog lists no compute endpoint
@@ -18,6 +16,11 @@ const NOVA_POLICY = /Policy doesn't allow \S+ to be performed/;
  */
 export const POLL_ERROR_KINDS = [...API_ERROR_KINDS, 'endpoint', 'internal', 'other'] as const;
 export type PollErrorKind = (typeof POLL_ERROR_KINDS)[number];
+/**
+ * Why a poll failed, as what to mend goes: its kind, or within a 401 or 403 a refusal that cloud.auth does
+ * not mend (refusal.ts). Not counted: poll_errors_total counts the kind.
+ */
+export type PollFailureCause = PollErrorKind | Refusal;
 
 const ANSWERED_AGAIN = 'poll answered again';
 const AGAIN = '; trying again on the next schedule';
@@ -33,11 +36,11 @@ export class PollFailures {
   /** Aborted when the engine closes: a read it cut short is no failure. */
   readonly #closed: AbortSignal;
   /**
-   * The failure in this process of what each poll is about, until a poll of it is answered: the kind of its
-   * last error, and when it began (epoch ms). The end of a failure of what auto-tracking lists (a server, a
+   * The failure in this process of what each poll is about, until a poll of it is answered: the cause of its
+   * last error (PollFailureCause), and when it began (epoch ms). The end of a failure of what auto-tracking lists (a server, a
    * project) is told with that time; a watch's with the failingSince its record keeps across restarts.
    */
-  readonly #failing = new WeakMap<object, { kind: PollErrorKind; readonly since: Kept }>();
+  readonly #failing = new WeakMap<object, { cause: PollFailureCause; readonly since: Kept }>();
   /**
    * The records whose last poll in this process failed, with when the first of that run here failed (epoch
    * ms). A record's failingSince survives a restart, but a daemon that was down polled nothing meanwhile:
@@ -83,13 +86,12 @@ export class PollFailures {
     if (this.#closed.aborted) return message;
     // An unreadable credential file is as much an auth problem as a credential the API refused.
     const kind = err instanceof ApiError ? err.kind : err instanceof CredentialError ? 'unauthorized' : err instanceof CatalogError ? 'endpoint' : 'other';
-    const repeated = this.#record(about, kind) === kind;
+    const refusal = err instanceof ApiError ? refusalOf(err) : undefined;
+    const cause = refusal ?? kind;
+    const repeated = this.#record(about, cause) === cause;
     this.#counter.inc({ kind });
     const hint =
-      // Nova's own words for a rule of its policy file, which refuses one route (the listing of a server's
-      // actions, say) to credentials that every other read takes: not what cloud.auth can mend.
-      err instanceof ApiError && kind === 'forbidden' && NOVA_POLICY.test(message) ? ' (the cloud\'s policy refuses this route to these credentials: ask its operator for the role that allows it)'
-      : err instanceof ApiError && isAddressRefused(err) ? ` (${ADDRESS_REFUSED_FIX})`
+      refusal !== undefined ? ` (${REFUSAL_FIX[refusal]})`
       : err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
       : kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
       : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id, or cloud.auth.identityEndpoint if it is for the token request)'
@@ -118,7 +120,7 @@ export class PollFailures {
     if (result.pollFailed) {
       if (!this.#failedHere.has(record)) this.#failedHere.set(record, this.#keptNow());
       // A poll that ended the watch (a timeout) is not tried again; one after failed reads is a new run.
-      if (!result.final && result.readError === null && this.#failing.get(record)?.kind !== 'other') {
+      if (!result.final && result.readError === null && this.#failing.get(record)?.cause !== 'other') {
         this.#record(record, 'other');
         poll.log.warn({ reason: result.reason }, result.warning ?? `poll failed${this.#again()}`);
       }
@@ -153,9 +155,9 @@ export class PollFailures {
     log.info({ failingSince: new Date(this.#read(failure.since)).toISOString() }, ANSWERED_AGAIN);
   }
 
-  /** What kind of error failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */
-  kindOf(record: WatchRecord): PollErrorKind {
-    return this.#failing.get(record)?.kind ?? 'other';
+  /** What to mend for the error that failed the record's last poll: 'other' for one that failed without a read's error (a server UNKNOWN). */
+  causeOf(record: WatchRecord): PollFailureCause {
+    return this.#failing.get(record)?.cause ?? 'other';
   }
 
   /** Whether the record's last poll in this process failed. */
@@ -169,15 +171,15 @@ export class PollFailures {
     return since === undefined ? null : this.#read(since);
   }
 
-  /** Records a failure of `about` of `kind`, begun now if none was going on; the kind it had before, if any. */
-  #record(about: object, kind: PollErrorKind): PollErrorKind | undefined {
+  /** Records a failure of `about` of `cause`, begun now if none was going on; the cause it had before, if any. */
+  #record(about: object, cause: PollFailureCause): PollFailureCause | undefined {
     const failure = this.#failing.get(about);
     if (failure === undefined) {
-      this.#failing.set(about, { kind, since: this.#keptNow() });
+      this.#failing.set(about, { cause, since: this.#keptNow() });
       return undefined;
     }
-    const before = failure.kind;
-    failure.kind = kind;
+    const before = failure.cause;
+    failure.cause = cause;
     return before;
   }
 

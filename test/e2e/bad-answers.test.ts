@@ -169,8 +169,11 @@ interface BadAnswer {
   bad: Bad;
   /** What the error says after the request's `→`, as a pattern. */
   says: string;
-  /** What `wait` says and what it says to check when it gives up at once (status 2); none for what may pass (status 3 at --timeout). */
-  givesUp?: { says: string; fix: string };
+  /**
+   * What `wait` says and what it says to check when it gives up at once (status 2); none for what may pass
+   * (status 3 at --timeout). `inEnvironment`: the fix is not in the watch file, which it then does not name.
+   */
+  givesUp?: { says: string; fix: string; inEnvironment?: true };
 }
 
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -183,6 +186,18 @@ const cutShort = (req: IncomingMessage, res: ServerResponse) => {
 };
 const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
 const REFUSED = { says: 'the cloud refused the request', fix: "check cloud.auth and the account's permissions" };
+const ADDRESS_REFUSED = {
+  says: 'the cloud refused the request',
+  fix: "the API gateway's access control refuses this host's address: its IP allow or block list is what to mend, not cloud.auth",
+  inEnvironment: true as const,
+};
+const POLICY_REFUSED = {
+  says: 'the cloud refused the request',
+  fix: "the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it",
+  inEnvironment: true as const,
+};
+/** Where `wait` says the fix of what it gave up on is to be made, as a pattern. */
+const fixedIn = (givesUp: NonNullable<BadAnswer['givesUp']>) => (givesUp.inEnvironment ? '' : ' in /.*watch\\.yaml');
 const ELSEWHERE = {
   says: 'the cloud sends the request elsewhere',
   fix: 'a login page is a proxy or gateway asking for a login that wait cannot give; any other address: check cloud.endpoint (or cloud.auth.identityEndpoint)',
@@ -205,6 +220,12 @@ const EITHER: BadAnswer[] = [
   { name: 'a reset connection', bad: { fault: { kind: 'reset' } }, says: 'network error: read ECONNRESET' },
   NO_ANSWER,
   { name: 'a 403 in Huawei\'s words (APIGW.0302)', bad: { fault: { kind: 'gateway-forbidden' } }, says: '403 APIGW\\.0302: The IAM user is not authorized to access the API', givesUp: REFUSED },
+  {
+    name: 'a 403 of the API gateway\'s IP access control (APIGW.0402)',
+    bad: { fault: { kind: 'gateway-ip-refused' } },
+    says: '403 APIGW\\.0402: The IP address is not authorized to access the API',
+    givesUp: ADDRESS_REFUSED,
+  },
   {
     name: 'a 307 to another host',
     bad: { front: (req, res) => (req.resume(), res.writeHead(307, { location: 'https://ecs.other.example.com/v2.1/moved' }), res.end()) },
@@ -239,6 +260,12 @@ const ACTION: BadAnswer[] = [
     bad: { front: (req, res) => (req.resume(), res.writeHead(302, { location: 'https://ecs.other.example.com/v2.1/moved' }), res.end()) },
     says: '302 Found: redirects to https://ecs\\.other\\.example\\.com/v2\\.1/moved \\(not followed; if that is the endpoint meant, put it in the configuration\\)',
     givesUp: ELSEWHERE,
+  },
+  {
+    name: 'a 403 of Nova\'s policy',
+    bad: { fault: { kind: 'policy-refused' } },
+    says: '403 forbidden: Policy doesn\'t allow os_compute_api:os-instance-actions:show to be performed\\.',
+    givesUp: POLICY_REFUSED,
   },
 ];
 
@@ -294,15 +321,18 @@ describe.concurrent('the instance action answered badly', () => {
     expect(rest).toEqual([h.noStateNote]);
     const inFile = ` in ${path}`;
     const blip = 'a blip passes by itself: check again in a minute; if it lasts,';
-    const gaveUp = (c: BadAnswer) => ` ${c.givesUp!.fix.replace('that wait cannot', 'that check cannot')}${inFile}`;
-    const [forbidden, redirect] = [ACTION.find((c) => c.name.startsWith('a 403'))!, ACTION.find((c) => c.name.startsWith('a 307'))!];
+    const gaveUp = (c: BadAnswer) => ` ${c.givesUp!.fix.replace('that wait cannot', 'that check cannot')}${c.givesUp!.inEnvironment ? '' : inFile}`;
+    const givingUp = (givesUp: BadAnswer['givesUp']) => ACTION.find((c) => c.givesUp === givesUp)!;
+    const [forbidden, addressRefused, redirect, policyRefused] = [givingUp(REFUSED), givingUp(ADDRESS_REFUSED), givingUp(ELSEWHERE), givingUp(POLICY_REFUSED)];
     // In the order of the first watch of each cause; the six answers that are not the API's document alike.
     expect(fixes!.split('\n')).toEqual([
       `the cloud's answer is not the API's for not JSON, an empty body, no instanceAction and 3 more: ${blip} check that cloud.endpoint (or cloud.auth.identityEndpoint) is the API's, not something in front of it${inFile}`,
       `cannot reach the cloud for a body cut short by the connection closing, a reset connection: ${blip} check that the host and port of cloud.endpoint (or cloud.auth.identityEndpoint) can be reached from this host${inFile}`,
       `the cloud failed to answer for a 502 that is a load balancer's HTML page: its error (5xx), or that of a gateway in front of it (502, 504): ${blip} ask whoever runs the cloud`,
       `${forbidden.givesUp!.says} for ${forbidden.name}:${gaveUp(forbidden)}`,
+      `${addressRefused.givesUp!.says} for ${addressRefused.name}:${gaveUp(addressRefused)}`,
       `${redirect.givesUp!.says} for a 307 to another host, a 302 to another host:${gaveUp(redirect)}`,
+      `${policyRefused.givesUp!.says} for ${policyRefused.name}:${gaveUp(policyRefused)}`,
     ]);
   });
 
@@ -334,7 +364,7 @@ describe.concurrent('the instance action answered badly', () => {
     const request = `GET http://127\\.0\\.0\\.1:\\d+/v2\\.1/${PROJECT}/servers/${action.serverId}/os-instance-actions/${action.requestId} → ${c.says}`;
     if (c.givesUp) {
       expect(r).toMatchObject({ code: 2, stdout: '' });
-      expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: ${c.givesUp.says}: last poll failed: ${request} \\(${escaped(c.givesUp.fix)} in /.*watch\\.yaml\\)\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: ${c.givesUp.says}: last poll failed: ${request} \\(${escaped(c.givesUp.fix)}${fixedIn(c.givesUp)}\\)\n$`));
     } else {
       expect(r.code).toBe(3);
       // At --timeout, from the last poll's error: the poll due then failed, or did not come back within twice
@@ -489,7 +519,7 @@ describe.concurrent('the token request answered badly', () => {
     const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', c.givesUp ? '30m' : '300ms']);
     if (c.givesUp) {
       expect(r).toMatchObject({ code: 2, stdout: '' });
-      expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: ${c.givesUp.says}: last poll failed: ${login} \\(${escaped(c.givesUp.fix)} in /.*watch\\.yaml\\)\n$`));
+      expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: ${c.givesUp.says}: last poll failed: ${login} \\(${escaped(c.givesUp.fix)}${fixedIn(c.givesUp)}\\)\n$`));
     } else {
       expect(r.code).toBe(3);
       expect(r.stdout).toMatch(new RegExp(`^timeout: not known to have finished within 300 ms: (the poll due then failed: |no poll could read it for the last [^;]+ past the deadline; last poll failed: )${login}(; the poll due then had no answer within \\d+ s \\(twice cloud\\.timeout\\))?\n$`));

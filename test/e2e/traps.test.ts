@@ -204,7 +204,7 @@ describe('a refusal that is an HTML page', () => {
     h.simulator.injectFault({ kind: 'firewall-refused' }, { route: 'action', times: 1000 });
     const app = await h.app(h.yaml([{ ...ids, name: 'behind a firewall' }]));
     const [status] = await app.engine.pollOnce();
-    expect(status).toMatchObject({ pollFailed: true, state: 'pending', errorKind: 'gateway' });
+    expect(status).toMatchObject({ pollFailed: true, state: 'pending', errorCause: 'gateway' });
     const warning = h.logs.lines().find((l) => l['level'] === 40 && String(l['error']).includes('403'));
     expect(warning?.['error']).toContain('403 Forbidden: an HTML page ("Access Denied"), not the API\'s answer: something in front of the API (a firewall, gateway or proxy) refused the request');
     expect(String(warning?.['msg'])).toContain('check with whoever runs the firewall, gateway or proxy in front of it');

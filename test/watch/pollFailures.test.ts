@@ -38,7 +38,7 @@ describe('PollFailures', () => {
     ]);
     expect(lines.every((l) => l.error?.startsWith('GET https://ecs.test/'))).toBe(true);
     expect(counted).toEqual(['server', 'server', 'network', 'network']);
-    expect(failures.kindOf(record)).toBe('network');
+    expect(failures.causeOf(record)).toBe('network');
   });
 
   it('keeps apart the failures of what each poll is about: watches, and the servers and projects auto-tracking lists', () => {
@@ -159,7 +159,7 @@ describe('PollFailures', () => {
     const { log, failures } = setUp();
     const record = newRecord();
     failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: true, readError: null }, null);
-    expect(failures.kindOf(record)).toBe('other');
+    expect(failures.causeOf(record)).toBe('other');
     expect(failures.failingHere(newRecord())).toBe(false);
   });
 
@@ -193,7 +193,7 @@ describe('PollFailures', () => {
     failures.failed(record, log, apiError('server', 503));
     failures.ended(record, { log }, { ...unknown, readError: 'GET ... → 503' }, null);
     failures.ended(record, { log }, unknown, null);
-    expect(failures.kindOf(record)).toBe('other');
+    expect(failures.causeOf(record)).toBe('other');
     failures.ended(ended, { log }, { ...unknown, final: true, reason: 'not finished 1 h after tracking began' }, null);
     expect(lines.map((l) => [l.level, l.msg])).toEqual([
       [40, 'poll failed; trying again on the next schedule'],

@@ -21,7 +21,7 @@ import { notifiedOf, notifiedWord, warningDeliveries, type Notified, type Notifi
 import { NOTICEABLE_PAUSE_MS, holdText, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
 import { fixIn, pollFix, type PollFix } from '../pollFixes.ts';
-import type { PollErrorKind } from '../../watch/pollFailures.ts';
+import type { PollFailureCause } from '../../watch/pollFailures.ts';
 
 /**
  * What `check` does not read: it tells no one, serves nothing and starts no tracking, so that the
@@ -286,14 +286,14 @@ const NAMED = 3;
  * has nothing to add to the error in LAST ERROR (a server UNKNOWN, a fault of ours) has none.
  */
 function fixLines(statuses: WatchStatus[], configPath: string): string | null {
-  const causes = new Map<PollErrorKind, { fix: PollFix; names: string[] }>();
+  const causes = new Map<PollFailureCause, { fix: PollFix; names: string[] }>();
   for (const s of statuses) {
-    const kind = s.pollFailed ? s.errorKind : null;
-    const fix = pollFix(kind, 'check');
-    if (kind === null || fix === undefined) continue;
-    const cause = causes.get(kind) ?? { fix, names: [] };
+    const failedOf = s.pollFailed ? s.errorCause : null;
+    const fix = pollFix(failedOf, 'check');
+    if (failedOf === null || fix === undefined) continue;
+    const cause = causes.get(failedOf) ?? { fix, names: [] };
     cause.names.push(nameCell(s));
-    causes.set(kind, cause);
+    causes.set(failedOf, cause);
   }
   if (causes.size === 0) return null;
   const which = (names: string[]) =>

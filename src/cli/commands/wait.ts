@@ -78,7 +78,7 @@ export async function run(ctx: CommandContext): Promise<number> {
     if (status === null) return signalExitStatus(ctx.signal);
     const verdict = status.record.verdict;
     if (verdict === null) {
-      const fix = pollFix(status.errorKind, 'wait') ?? { says: 'the cloud refused the request', fix: 'check the cloud section' };
+      const fix = pollFix(status.errorCause, 'wait') ?? { says: 'the cloud refused the request', fix: 'check the cloud section' };
       ctx.stderr.write(`ecs-action-watch wait: ${fix.says}: ${printable(status.detail)} (${fixIn(fix, ctx.configPath)})\n`);
       return CONFIG_ERROR;
     }
@@ -167,8 +167,8 @@ function untilSettled(
  * says the settings are wrong only until the API has answered for the action is, once it has, a blip (a
  * gateway's stray 404, a server behind the name with a bad certificate), as it is for the daemon.
  */
-function hopeless({ errorKind, record }: WatchStatus): boolean {
-  const fix = pollFix(errorKind, 'wait');
+function hopeless({ errorCause, record }: WatchStatus): boolean {
+  const fix = pollFix(errorCause, 'wait');
   return fix !== undefined && !fix.passes && !(record.everFound && fix.untilFound);
 }
 
@@ -179,7 +179,7 @@ function hopeless({ errorKind, record }: WatchStatus): boolean {
 function heldUp(target: WatchTarget, record: WatchRecord, why: string, deadlineMs: number, answered: boolean): WatchStatus {
   const reason = answered ? `not finished ${formatDuration(deadlineMs)} after tracking began: ${why}` : `not known to have finished within ${formatDuration(deadlineMs)}: ${why}`;
   const verdict = { outcome: 'timeout' as const, reason, detectedAt: new Date().toISOString() };
-  return { target, record: { ...record, verdict }, pollFailed: false, errorKind: null, state: 'timeout', detail: reason, notFound: false };
+  return { target, record: { ...record, verdict }, pollFailed: false, errorCause: null, state: 'timeout', detail: reason, notFound: false };
 }
 
 /** Where the action is, on stderr, for whoever follows the wait. */

@@ -7,6 +7,7 @@ import { formatDuration } from '../../../watch/format.ts';
 import type { AdmittedRequest, AuthDeps, AuthRequest, AuthStrategy } from '../types.ts';
 import type { AkskAuthConfig } from './config.ts';
 import { signRequest } from './sign.ts';
+import { isGatewayCode } from '../../refusal.ts';
 import { credentialsDigest, doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
 
 const ACCESS = /\bAccess=([^,\s]+)/;
@@ -36,7 +37,6 @@ const UNCHECKED = new Set<ApiErrorKind>(['rate_limited', 'timeout', 'gateway']);
  * cannot take (0201), the API's IP access control (0401, 0402), and codes not known here: taken as no word
  * on the key, whose hold then lasts until an answer shows it, rather than risk a lock.
  */
-const GATEWAY_CODE = /^APIGW\./;
 const USER_JUDGED = 'APIGW.0302';
 
 /**
@@ -50,7 +50,7 @@ function pastTheGateway(answer: Answer): boolean {
   if (status < 400 || status >= 500 || status === 401) return false;
   const error = httpError(answer);
   if (UNCHECKED.has(error.kind)) return false;
-  return error.apiCode === undefined || !GATEWAY_CODE.test(error.apiCode) || error.apiCode === USER_JUDGED;
+  return !isGatewayCode(error.apiCode) || error.apiCode === USER_JUDGED;
 }
 
 /** The signature's refusal, and requests held back since. */
