@@ -9,7 +9,7 @@ import { ApiError } from '../../../src/cloud/ApiError.ts';
 import type { PasswordAuthConfig } from '../../../src/cloud/auth/password/config.ts';
 import { tokenRequestBody, tokensUrl } from '../../../src/cloud/auth/password/keystone.ts';
 import { MIN_FORCED_RENEWAL_MS, TRANSIENT_BACKOFF_MS } from '../../../src/cloud/auth/password/password.ts';
-import { REFUSED_BACKOFF_MS } from '../../../src/cloud/auth/refusedBackoff.ts';
+import { REFUSED_BACKOFF_MS, type RefusedCredentials } from '../../../src/cloud/auth/refusedBackoff.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import type { AuthStrategy } from '../../../src/cloud/auth/types.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
@@ -282,6 +282,38 @@ describe('password auth', () => {
         retryInMs: TRANSIENT_BACKOFF_MS.first,
       }),
     ]);
+  });
+
+  it.each([
+    [
+      'its IP access control (APIGW.0402)',
+      { kind: 'gateway-ip-refused' },
+      "the API gateway in front of the identity service refused the login, not the identity service (APIGW.0402): the API gateway's access control refuses this host's address: its IP allow or block list is what to mend, not cloud.auth; next attempt in 2 s",
+    ],
+    [
+      'a request it cannot take (APIGW.0201)',
+      { kind: 'gateway-bad-request' },
+      'the API gateway in front of the identity service answered the login itself (APIGW.0201), not the identity service: not a refusal of the password; check cloud.auth.identityEndpoint, or with whoever runs the gateway; next attempt in 2 s',
+    ],
+  ] as const)("takes a login the API gateway in front refuses by %s for no refusal of the password: says what to mend, keeps no refusal, and tries again as for a failure that passes", async (_, fault, said) => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    await simulator();
+    sim.injectFault(fault, { route: 'identity', times: 1 });
+    const dispatcher = new Agent();
+    const { logger, lines } = captureLogger();
+    const refused: RefusedCredentials = new Map();
+    const strategy = createAuth(
+      { type: 'password', user: 'svc-watch', domain: 'Default', password: PASSWORD, projectId: PROJECT, identityEndpoint: sim.identityUrl },
+      { logger, dispatcher, timeout: 2000, needsCatalog: false, now: () => Date.now(), refused },
+    );
+    cleanups.push(() => dispatcher.close(), () => strategy.close?.() ?? Promise.resolve());
+
+    await failure(strategy.headers(REQUEST, undefined));
+    expect(lines.filter((l) => l.level >= 40)).toEqual([expect.objectContaining({ level: 50, msg: said, retryInMs: TRANSIENT_BACKOFF_MS.first })]);
+    // A reload's method with the same password would otherwise hold its first login off for 5 min.
+    expect(refused.size).toBe(0);
+    vi.advanceTimersByTime(TRANSIENT_BACKOFF_MS.first);
+    expect(await token(strategy)).toBe(sim.issuedTokens[0]);
   });
 
   it('backs off as long as a 429 from the identity service asks', async () => {

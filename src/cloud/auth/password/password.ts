@@ -10,6 +10,7 @@ import type { PasswordAuthConfig } from './config.ts';
 import { describeUser, tokenLifetime, TokenDocumentSchema, tokenRequestBody, tokensUrl } from './keystone.ts';
 import { credentialsDigest, doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
 import { formatDuration } from '../../../watch/format.ts';
+import { isGatewayCode, REFUSAL_FIX, refusalOf } from '../../refusal.ts';
 
 /**
  * A token is renewed once this share of its lifetime is left: 6 h of a 24 h token (so an identity outage
@@ -65,9 +66,23 @@ const NEEDS_SOMEONE: Partial<Record<ApiErrorKind, string>> = {
   foreign_not_found: 'no identity service answers at this address (a 404 to the token request): check cloud.auth.identityEndpoint, the URL that Keystone or IAM serves /v3 under',
 };
 
-function backoff(error: ApiError, attempts: number): number {
+/**
+ * What is said of a login that Huawei's API gateway in front of the identity service refused with a code of
+ * its own (APIGW.*, a 4xx that would otherwise read as a refused password): it judged no password (the
+ * token request carries none it checks), so it is no refusal of the credentials, and is tried again as a
+ * failure that passes, as a firewall's page is.
+ */
+function gatewayAnswered(error: ApiError): string {
+  const refusal = refusalOf(error);
+  return refusal === undefined
+    ? `the API gateway in front of the identity service answered the login itself (${error.apiCode}), not the identity service: not a refusal of the password; check cloud.auth.identityEndpoint, or with whoever runs the gateway`
+    : `the API gateway in front of the identity service refused the login, not the identity service (${error.apiCode}): ${REFUSAL_FIX[refusal]}`;
+}
+
+/** `refused`: the identity service refused the credentials (Keystone's or IAM's own answer). */
+function backoff(error: ApiError, attempts: number, refused: boolean): number {
   // A redirect is no refusal of the credentials, but it too answers the same until the settings change.
-  const wait = REFUSED.has(error.kind) || error.kind === 'redirect' ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
+  const wait = refused || error.kind === 'redirect' ? REFUSED_BACKOFF_MS : TRANSIENT_BACKOFF_MS;
   const delay = doublingDelay(wait, attempts);
   // A Retry-After is honoured up to the longest wait too: a day's would put every login off for as long,
   // and the token in hand would expire meanwhile.
@@ -235,11 +250,15 @@ class PasswordAuth implements AuthStrategy {
       // (its own 404), is mended in cloud.auth, not in the ids or the microversion of the compute request that
       // waits on it. A 404 from something in front of it keeps its kind: a blip, or a path to check.
       const err = MENDED_IN_AUTH.has(caught.kind) ? caught.as('unauthorized') : caught;
-      const delay = backoff(err, attempts);
+      // A refusal by the gateway in front (its address list, a request it cannot take) is not the password's:
+      // held back as one, the login would wait up to an hour after the gateway was mended, and be said to wait
+      // for a new password.
+      const byGateway = REFUSED.has(err.kind) && isGatewayCode(err.apiCode);
+      const refused = REFUSED.has(err.kind) && !byGateway;
+      const delay = backoff(err, attempts, refused);
       this.#failure = { error: err, retryAt: performance.now() + delay, attempts, passwordVersion };
-      const refused = REFUSED.has(err.kind);
       if (refused && passwordVersion === this.#password.version) this.#deps.refused?.set(this.#passwordDigest(), { error: err, attempts, retryAt: this.#failure.retryAt });
-      const lasting = refused ? 'the identity service refused the credentials' : NEEDS_SOMEONE[err.kind];
+      const lasting = refused ? 'the identity service refused the credentials' : byGateway ? gatewayAnswered(err) : NEEDS_SOMEONE[err.kind];
       this.#log[lasting === undefined ? 'warn' : 'error'](
         { error: err.message, attempt: attempts, retryInMs: delay },
         `${lasting ?? 'the identity service failed'}; next attempt in ${formatDuration(delay)}${refused ? ' or when the password changes' : ''}`,
