@@ -110,9 +110,39 @@ class GapError extends Error {
   }
 }
 
+/**
+ * A snapshot that is not a state file: its message waits for the journals beside it, which moved aside
+ * without it would refuse the start that follows (they begin past change 1 with no snapshot).
+ */
+class BadSnapshotError extends Error {
+  /** What is wrong with the file, then what to do short of starting afresh (`mend it ..., or `), or ''. */
+  readonly problem: string;
+  readonly mend: string;
+
+  constructor(problem: string, mend: string) {
+    super(problem);
+    this.problem = problem;
+    this.mend = mend;
+  }
+
+  refusal(path: string, journals: readonly string[]): StateError {
+    const aside = journals.length === 0 ? 'move it aside' : `move it and its journal (${journals.join(', ')}) aside together (a journal left alone continues a state file that is gone, and is refused)`;
+    return new StateError(path, `${this.problem}: if it is not the state file, correct state.path; if it is, ${this.mend}${aside} to start afresh, which re-notifies finished watches`);
+  }
+}
+
+/** The journals beside the snapshot at `path`, of those there are. */
+async function journalsBeside(path: string): Promise<string[]> {
+  const { old, current } = journalPaths(path);
+  const there = await Promise.all([current, old].map((file) => stat(file).then(() => file, () => null)));
+  return there.filter((file) => file !== null);
+}
+
 async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredState<V>> {
   const records = emptySections<V>();
-  const snapshot = await readSnapshot(path, records, read);
+  const snapshot = await readSnapshot(path, records, read).catch(async (err: unknown) => {
+    throw err instanceof BadSnapshotError ? err.refusal(path, await journalsBeside(path)) : err;
+  });
   let seq = snapshot?.seq ?? 0;
   const torn: TornTail[] = [];
   const { old, current } = journalPaths(path);
@@ -277,17 +307,14 @@ function parseSnapshot(text: string, path: string) {
     const broken = jsonBreak(text);
     const why = broken?.endsShort ? 'where it ends short: a copy cut off?' : 'a hand edit?';
     const mend = text.trim() === '' || broken === null ? '' : `mend it where its JSON breaks, at line ${broken.line}, column ${broken.column} (${why}), or `;
-    throw new StateError(
-      path,
-      `is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}: if it is not the state file, correct state.path; if it is, ${mend}move it aside to start afresh, which re-notifies finished watches`,
-    );
+    throw new BadSnapshotError(`is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}`, mend);
   }
   const newer = newerFormatRefusal(path, parsed);
   if (newer) throw newer;
   const envelope = stateSchemas().stateEnvelopeSchema.safeParse(parsed);
   if (!envelope.success) {
     const problems = envelope.error.issues.map((issue) => `${issue.path.map(String).join('.') || '(the file)'}: ${issue.message}`).join('; ');
-    throw new StateError(path, `is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}; ${problems}): if it is not the state file, correct state.path; if it is, move it aside to start afresh`);
+    throw new BadSnapshotError(`is not an ecs-action-watch state file (expected {"version":${STATE_VERSION},"watches":{...}}; ${problems})`, '');
   }
   return envelope.data;
 }

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readFile, rm, symlink, writeFile, readdir, stat } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readFile, rename, rm, symlink, writeFile, readdir, stat } from 'node:fs/promises';
 import { constants, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -67,6 +67,28 @@ describe('StateStore', () => {
     await expect(openStore(path)).rejects.toThrow(StateError);
     await expect(openStore(path)).rejects.toThrow(/is not valid JSON.*move it aside/);
     expect(await openStore(path).catch((e: unknown) => (e as StateError).transient)).toBe(false);
+  });
+
+  // A crash on a file system that lost the snapshot's data (an fsync that lied) leaves it empty beside its
+  // journal; told to move the snapshot alone aside, the operator met a start refused for the journal next.
+  it.each([
+    ['emptied by a crash', ''],
+    ['that is not a state file', '{"version":1}'],
+  ])('names the journal beside a snapshot %s, so that moving aside what the message names starts afresh', async (_, text) => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const store = await openStore(path);
+    store.set(watchKey(ref), record());
+    await store.save();
+    await store.close();
+    const again = await openStore(path);
+    again.set(watchKey({ ...ref, requestId: 'req-2' }), { ...record(), requestId: 'req-2' });
+    await again.save();
+    await writeFile(path, text);
+    const err = await openStore(path).then(() => undefined, (e: unknown) => e as StateError);
+    expect(err?.message).toMatch(new RegExp(`move it and its journal \\(${path}\\.journal\\) aside together .*to start afresh, which re-notifies finished watches$`));
+    for (const file of [path, `${path}.journal`]) await rename(file, `${file}.aside`);
+    expect((await openStore(path)).entries()).toEqual([]);
   });
 
   it('says where a hand edit broke the JSON of the state file, so that it can be mended there rather than moved aside, quoting none of it', async () => {
