@@ -1,6 +1,7 @@
 import { hash } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { rm, stat } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
+import { errorCode } from '../net/failure.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { JournalLostError, JournalWriter, OUT_OF_SPACE, journalPaths } from './journal.ts';
 import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Image, type Section, type Sections, type SnapshotListener, type StoredState } from './stateFiles.ts';
@@ -149,7 +150,11 @@ export class StateWriter {
 
   async #writeAsLine(seq: number, change: Sections<string | null>, digests: Sections<string>): Promise<void> {
     try {
-      const bytes = await this.#journal.append(journalLine(seq, change));
+      // Looked for alongside the write, as the journal looks for its own file: one wait, not two.
+      const [bytes, snapshotThere] = await Promise.all([this.#journal.append(journalLine(seq, change)), this.#snapshotThere()]);
+      // Removed under the daemon (a cleanup job by age takes it, untouched for days, and leaves the journal and
+      // the lock, written to all the time): the journal alone, which begins past change 1, is refused at a start.
+      if (!snapshotThere) throw new JournalLostError(`${this.path} was removed while in use: the next save writes the whole state again`);
       applyChange(this.written, change, digests);
       const now = performance.now();
       this.#burst = now - this.#lastAppend < QUIET_MS;
@@ -272,6 +277,15 @@ export class StateWriter {
       failure ??= stateFailure(this.#journal.path, 'cannot be closed', err);
     }
     if (failure !== null) throw failure;
+  }
+
+  /** Whether the snapshot is where it was written, when there is one (a start with none writes lines alone). */
+  async #snapshotThere(): Promise<boolean> {
+    if (this.#snapshotBytes === 0) return true;
+    return stat(this.path).then(
+      () => true,
+      (err: unknown) => errorCode(err) !== 'ENOENT',
+    );
   }
 
   /** The journal's size at which it is compacted. */

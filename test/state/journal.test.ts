@@ -559,6 +559,26 @@ describe('the state journal', () => {
     expect(Object.keys(stateOnDisk(path).watches).sort()).toEqual([key('req-1'), key('req-2'), key('req-3')]);
   });
 
+  // A cleanup job removing files by age (systemd-tmpfiles, a `find -mtime +7 -delete`) takes the snapshot,
+  // untouched for days, and leaves the lock and the journal, written to at every save: the lines written
+  // after it began past change 1 with no snapshot, and a crash before the next compaction left files that a
+  // start refuses ("Put the state file back"), the records only the snapshot held lost.
+  it('writes the whole state as a snapshot after the snapshot was removed under it, so that a crash then leaves files a start reads', async () => {
+    const path = await statePath();
+    const first = await StateStore.open(path);
+    first.set(key('req-1'), record('req-1'));
+    await first.save();
+    await first.close();
+    const store = await open(path);
+    await rm(path);
+    store.set(key('req-2'), record('req-2'));
+    await expect(store.save()).rejects.toThrow(/state\.json was removed while in use/);
+    await store.save();
+    // A crash now: the files as a start reads them.
+    const stored = await readStoredState(path, { retry: false, read: (_section, _key, value) => value });
+    expect([...stored.records.watches.keys()].sort()).toEqual([key('req-1'), key('req-2')]);
+  });
+
   it('writes the whole state as a snapshot after the journal was removed under it, so that none of its lines is lost', async () => {
     const path = await statePath();
     const store = await open(path);
