@@ -17,6 +17,7 @@ import { makeFolder } from '../files/writeFileAtomic.ts';
 import { bootClock, thisBootId } from '../watch/clockSteps.ts';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
+import { journalPaths } from './journal.ts';
 
 export interface LockHolder {
   pid: number;
@@ -161,6 +162,8 @@ function judge(holder: LockHolder | null, ageMs: number, unchangedMs: number, ti
  * the taker waits for a processor between the two.
  */
 const GONE_CONFIRM_MS = 1000;
+const LOCK_SUFFIX = '.lock';
+const TWO_DAEMONS = 'since two daemons must not share a state file';
 const GONE_LOOK_MS = 50;
 
 /** How soon a start that found a stale lock's takeover claimed by another looks again. */
@@ -266,7 +269,7 @@ export class StateLock {
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
         if (performance.now() >= giveUpAt) {
-          this.#lose(`the state lock ${this.path} was removed by someone else`);
+          this.#lose(...(await this.#goneWhy()));
           return;
         }
       }
@@ -274,11 +277,33 @@ export class StateLock {
     }
   }
 
-  #lose(message: string): void {
+  /**
+   * What to say of a lock that stayed gone, and why the daemon stops for it: taken by another daemon, or gone
+   * with the state itself, where the next start must not be the operator's first look (it would start afresh).
+   */
+  async #goneWhy(): Promise<[message: string, stopping: string]> {
+    const state = this.path.slice(0, -LOCK_SUFFIX.length);
+    const there = await Promise.all(
+      [state, journalPaths(state).current].map((file) =>
+        stat(file).then(
+          () => true,
+          (err: unknown) => errorCode(err) !== 'ENOENT',
+        ),
+      ),
+    );
+    if (there.includes(true)) return [`the state lock ${this.path} was removed by someone else`, TWO_DAEMONS];
+    return [
+      `the state lock ${this.path} is gone, and the state files beside it with it (their folder removed or cleaned up, or their volume unmounted): ` +
+        `put them back (mount the volume) before the daemon starts again, which without them starts afresh and notifies every finished watch again`,
+      'since what it would save no longer goes where its state was',
+    ];
+  }
+
+  #lose(message: string, stopping = TWO_DAEMONS): void {
     // A refresh and a write of the state may both find it taken over.
     if (this.#lost.signal.aborted) return;
     clearInterval(this.#timer);
-    this.#logger.error({ lock: this.path }, `${message}; stopping, since two daemons must not share a state file`);
+    this.#logger.error({ lock: this.path }, `${message}; stopping, ${stopping}`);
     this.#lost.abort(new Error(message));
   }
 }
@@ -305,7 +330,7 @@ export async function acquireStateLock(
   // A state.path relative to the working folder (the systemd unit's StateDirectory) says nothing to whoever
   // reads the journal: the messages and logs below name the file from the root.
   const statePath = resolve(await linkTarget(configuredPath));
-  const path = `${statePath}.lock`;
+  const path = `${statePath}${LOCK_SUFFIX}`;
   const pseudo = await pseudoFileSystemOf(statePath);
   if (pseudo !== undefined) throw new StateError(statePath, `is on ${pseudo}, whose files the kernel generates: set state.path to a file on a disk`);
   const holder: LockHolder = {

@@ -1,10 +1,11 @@
-// A cleanup job that removes files by age (systemd-tmpfiles, a `find -mtime +7 -delete` on the volume) takes
-// the state file, untouched since the last compaction, and leaves the lock and the journal, written to all
-// the time. A daemon killed then must leave files that its next start reads, with every outcome it sent.
+// The state taken from under a running daemon: by a cleanup job that removes files by age (systemd-tmpfiles,
+// a `find -mtime +7 -delete` on the volume), which takes the state file, untouched since the last
+// compaction, and leaves the lock and the journal, written to all the time; or whole, with its folder (a
+// cleanup of the folder, its volume unmounted).
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, expect, it, type TestContext } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
@@ -19,19 +20,24 @@ interface Watch {
   deliveries: Record<string, { status: string }>;
 }
 
+interface Ids {
+  serverId: string;
+  requestId: string;
+}
+
 afterAll(killDaemons);
 
-it('starts again after a kill with every outcome it sent, when its state file was removed under it while it ran', { timeout: 120_000 }, async ({ onTestFinished }) => {
+/** A watch file with two watches, whose actions the simulator gets from `addAction`, its state at `statePath(dir)`. */
+async function setUp(onTestFinished: TestContext['onTestFinished'], statePath: (dir: string) => string) {
   const simulator = await startSimulator({ token: TOKEN });
   onTestFinished(() => simulator.close());
   const sink = await startWebhookSink();
   onTestFinished(() => sink.close());
-  const [before, after] = [0, 1].map(() => ({ serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` })) as [{ serverId: string; requestId: string }, { serverId: string; requestId: string }];
-  const action = (ids: typeof before) => ({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }] });
-  simulator.addAction(action(before));
+  const ids = [0, 1].map(() => ({ serverId: crypto.randomUUID(), requestId: `req-${crypto.randomUUID()}` })) as [Ids, Ids];
+  const addAction = (watch: Ids) => simulator.addAction({ projectId: PROJECT, ...watch, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }] });
   const dir = await mkdtemp(join(tmpdir(), 'eaw-state-removed-'));
   const config = join(dir, 'watch.yaml');
-  const state = join(dir, 'state.json');
+  const state = statePath(dir);
   await writeFile(
     config,
     [
@@ -47,10 +53,17 @@ it('starts again after a kill with every outcome it sent, when its state file wa
       'http:',
       '  port: 0',
       'watches:',
-      ...[before, after].map((ids) => `  - { requestId: ${ids.requestId}, serverId: ${ids.serverId} }`),
+      ...ids.map((watch) => `  - { requestId: ${watch.requestId}, serverId: ${watch.serverId} }`),
       '',
     ].join('\n'),
   );
+  return { sink, ids, addAction, dir, config, state };
+}
+
+it('starts again after a kill with every outcome it sent, when its state file was removed under it while it ran', { timeout: 120_000 }, async ({ onTestFinished }) => {
+  const { sink, ids, addAction, dir, config, state } = await setUp(onTestFinished, (folder) => join(folder, 'state.json'));
+  const [before, after] = ids;
+  addAction(before);
   // The first outcome sent and compacted into the snapshot by a clean stop: the state file alone.
   const first = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
   expect(await first.saw('notification delivered')).toBe(true);
@@ -62,9 +75,9 @@ it('starts again after a kill with every outcome it sent, when its state file wa
   expect(await second.saw('started')).toBe(true);
   await rm(state);
   // The second action comes to the cloud only now: its outcome is saved after the state file is gone.
-  simulator.addAction(action(after));
+  addAction(after);
   // Killed once the delivery is recorded (killed before, it would be sent again: at least once).
-  const delivered = (ids: typeof before) => (Object.values(stateOnDisk(state).watches) as Watch[]).some((watch) => watch.requestId === ids.requestId && watch.deliveries['chat']?.status === 'delivered');
+  const delivered = (watch: Ids) => (Object.values(stateOnDisk(state).watches) as Watch[]).some((w) => w.requestId === watch.requestId && w.deliveries['chat']?.status === 'delivered');
   // Until the daemon has written the state file again, the journal alone continues nothing: not yet.
   await waitUntil(() => {
     try {
@@ -82,4 +95,20 @@ it('starts again after a kill with every outcome it sent, when its state file wa
   expect(await third.exited).toBe(0);
   expect([before, after].map(delivered)).toEqual([true, true]);
   expect(sink.received).toHaveLength(2);
+});
+
+// Started again on nothing, it would start afresh and notify every finished watch again: the operator is
+// to put the state back first, not to look for a second daemon.
+it('stops saying that its state is gone with its folder, and to put it back before it starts again, not that another daemon took it', { timeout: 120_000 }, async ({ onTestFinished }) => {
+  const { dir, config } = await setUp(onTestFinished, (folder) => join(folder, 'state', 'state.json'));
+  const daemon = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN }, [], { stderr: 'collect' });
+  expect(await daemon.saw('started')).toBe(true);
+  await rm(join(dir, 'state'), { recursive: true });
+  expect(await daemon.exited).toBe(1);
+  const lock = join(dir, 'state', 'state.json.lock');
+  const gone =
+    `the state lock ${lock} is gone, and the state files beside it with it (their folder removed or cleaned up, or their volume unmounted): ` +
+    'put them back (mount the volume) before the daemon starts again, which without them starts afresh and notifies every finished watch again';
+  expect(daemon.output()).toContain(`"msg":"${gone}; stopping, since what it would save no longer goes where its state was"`);
+  expect(daemon.errors()).toContain(gone);
 });

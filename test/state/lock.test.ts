@@ -521,16 +521,22 @@ describe('the state lock', () => {
     expect(lock.lost.aborted).toBe(false);
   });
 
-  it('reports the lock as lost when its file stays removed', async () => {
+  it.each([
+    ['its file stays removed', ['state.json', 'state.json.journal'], 'was removed by someone else'],
+    // A cleanup job or an unmounted volume took the state with it: restarted on nothing, the daemon starts afresh.
+    ['the state files beside it are gone with it', [], 'is gone, and the state files beside it with it (their folder removed or cleaned up, or their volume unmounted): put them back'],
+  ])('reports the lock as lost when %s', async (_, kept, said) => {
     const path = await statePath();
     const lock = await acquire(path);
-    await rm(`${path}.lock`);
+    await writeFile(path, '{}');
+    await writeFile(`${path}.journal`, '');
+    for (const file of ['state.json', 'state.json.journal', 'state.json.lock']) if (!kept.includes(file)) await rm(join(path, '..', file));
     stopOurClock();
     const looking = lock.held();
     // The second it looks for the file, passed by our clock.
     vi.advanceTimersByTime(1000);
     expect(await looking).toBe(false);
-    expect(String(lock.lost.reason)).toContain(`the state lock ${path}.lock was removed by someone else`);
+    expect(String(lock.lost.reason)).toContain(`the state lock ${path}.lock ${said}`);
   });
 
   it('waits for a refresh that hangs (a volume that does not answer) rather than start one a period', async () => {
