@@ -27,6 +27,29 @@ export function simulatorCloud(url: string, projectId: string): string[] {
   return ['cloud:', `  endpoint: ${url}`, `  projectId: ${projectId}`, '  auth: { type: token, token: "${ECS_AUTH_TOKEN}" }', '  microversion: "2.60"'];
 }
 
+/**
+ * A watch file for a daemon against the simulator at `url` that polls every second and tells one webhook,
+ * `chat`, its state at `statePath` and its metrics on any free port.
+ */
+export function webhookWatchFile(url: string, projectId: string, webhookUrl: string, statePath: string, watches: ReadonlyArray<{ requestId: string; serverId: string }>): string {
+  return [
+    ...simulatorCloud(url, projectId),
+    'poll:',
+    '  schedule: "* * * * * *"',
+    'notifiers:',
+    '  chat:',
+    '    type: webhook',
+    `    url: ${webhookUrl}`,
+    'state:',
+    `  path: ${statePath}`,
+    'http:',
+    '  port: 0',
+    'watches:',
+    ...watches.map((watch) => `  - { requestId: ${watch.requestId}, serverId: ${watch.serverId} }`),
+    '',
+  ].join('\n');
+}
+
 const children = new Set<ChildProcess>();
 
 export interface Daemon {

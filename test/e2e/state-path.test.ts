@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { startSimulator } from '../../src/simulator/index.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
-import { killDaemons, simulatorCloud, startDaemon } from './daemon.ts';
+import { killDaemons, startDaemon, webhookWatchFile } from './daemon.ts';
 
 const PROJECT = 'state-path-project';
 const TOKEN = 'tok-state-path';
@@ -24,25 +24,7 @@ it('says at start that it found no state where state.path points, and where a re
   simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs: 1 }] });
   const dir = await mkdtemp(join(tmpdir(), 'eaw-state-path-'));
   const config = join(dir, 'watch.yaml');
-  await writeFile(
-    config,
-    [
-      ...simulatorCloud(simulator.url, PROJECT),
-      'poll:',
-      '  schedule: "* * * * * *"',
-      'notifiers:',
-      '  chat:',
-      '    type: webhook',
-      `    url: ${sink.url}`,
-      'state:',
-      '  path: ./state.json',
-      'http:',
-      '  port: 0',
-      'watches:',
-      `  - { requestId: ${ids.requestId}, serverId: ${ids.serverId} }`,
-      '',
-    ].join('\n'),
-  );
+  await writeFile(config, webhookWatchFile(simulator.url, PROJECT, sink.url, './state.json', [ids]));
   const [first, other] = [join(dir, 'first'), join(dir, 'other')];
   await Promise.all([mkdir(first), mkdir(other)]);
   const run = async (cwd: string) => {

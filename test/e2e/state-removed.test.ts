@@ -10,7 +10,7 @@ import { startSimulator } from '../../src/simulator/index.ts';
 import { startWebhookSink } from '../../src/sinks/webhookSink.ts';
 import { stateOnDisk } from '../state/onDisk.ts';
 import { waitUntil } from '../eventually.ts';
-import { killDaemons, simulatorCloud, startDaemon } from './daemon.ts';
+import { killDaemons, startDaemon, webhookWatchFile } from './daemon.ts';
 
 const PROJECT = 'state-removed-project';
 const TOKEN = 'tok-state-removed';
@@ -38,25 +38,7 @@ async function setUp(onTestFinished: TestContext['onTestFinished'], statePath: (
   const dir = await mkdtemp(join(tmpdir(), 'eaw-state-removed-'));
   const config = join(dir, 'watch.yaml');
   const state = statePath(dir);
-  await writeFile(
-    config,
-    [
-      ...simulatorCloud(simulator.url, PROJECT),
-      'poll:',
-      '  schedule: "* * * * * *"',
-      'notifiers:',
-      '  chat:',
-      '    type: webhook',
-      `    url: ${sink.url}`,
-      'state:',
-      `  path: ${state}`,
-      'http:',
-      '  port: 0',
-      'watches:',
-      ...ids.map((watch) => `  - { requestId: ${watch.requestId}, serverId: ${watch.serverId} }`),
-      '',
-    ].join('\n'),
-  );
+  await writeFile(config, webhookWatchFile(simulator.url, PROJECT, sink.url, state, ids));
   return { sink, ids, addAction, dir, config, state };
 }
 
