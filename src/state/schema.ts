@@ -162,6 +162,8 @@ export const stateSchemas = once(() => {
     // Absent for a watch of the watch file.
     discovered: discoveredSchema.optional(),
     cloudClockSetMs: z.number().optional(),
+    cloudClockSetAt: time.optional(),
+    cloudClockSeenBefore: z.array(time).optional(),
   } satisfies { [K in keyof Required<ActionWatchRecord>]: z.ZodType };
 
   const jobShape = {
@@ -174,6 +176,8 @@ export const stateSchemas = once(() => {
     job: jobSchema.nullable(),
     ...outcomeShape,
     cloudClockSetMs: z.number().optional(),
+    cloudClockSetAt: time.optional(),
+    cloudClockSeenBefore: z.array(time).optional(),
   } satisfies { [K in keyof Required<JobWatchRecord>]: z.ZodType };
 
   const DELIVERIES_NEED_A_VERDICT = {

@@ -104,6 +104,17 @@ interface RecordBase {
    * the cloud's clock as it stood then. Absent: not set since.
    */
   cloudClockSetMs?: number;
+  /**
+   * From when (ISO, on the cloud's clock as the last setting left it) what the cloud stamps is on its clock
+   * as set, not as it stood at that start: a step that started after the setting. Absent in records
+   * written before it was kept, whose steps are told apart by their start alone (judgement.ts).
+   */
+  cloudClockSetAt?: string;
+  /**
+   * The times (ISO) from `cloudClockSetAt` on that the watch had seen before the cloud's clock was set back:
+   * stamped before the setting all the same (the clock set back, the two stretches overlap). Absent: none.
+   */
+  cloudClockSeenBefore?: string[];
 }
 
 /** An `ecs.action.slow` notice: why, when, what it showed, and its deliveries (keyed like a watch's). */

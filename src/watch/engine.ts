@@ -868,9 +868,17 @@ export class WatchEngine {
    */
   #cloudSet(byMs: number): void {
     this.#cloudSetKeys = [];
+    // What the cloud stamps from now on is on its clock as set. Seen by this answer, the setting was made
+    // since the measure before: set forward, all it stamped before lies before the time as it stood now.
+    const at = this.#o.client.clock.now() - Math.max(byMs, 0);
     for (const [key, record] of this.#o.store.records()) {
       if (record.verdict || kindOf(record).progress(record)?.startedAt == null) continue;
       record.cloudClockSetMs = (record.cloudClockSetMs ?? 0) + byMs;
+      record.cloudClockSetAt = new Date(at).toISOString();
+      // Set back, its clock goes over the same times again: those seen already were stamped before.
+      const seen = byMs < 0 ? [...new Set(kindOf(record).cloudTimes(record).filter((t) => t >= at))] : [];
+      if (seen.length > 0) record.cloudClockSeenBefore = seen.map((t) => new Date(t).toISOString());
+      else delete record.cloudClockSeenBefore;
       this.#o.store.touch(key);
       this.#cloudSetKeys.push(key);
     }
@@ -887,6 +895,9 @@ export class WatchEngine {
       const left = record.cloudClockSetMs - byMs;
       if (left === 0) delete record.cloudClockSetMs;
       else record.cloudClockSetMs = left;
+      // No setting after all: nothing was stamped on a clock as set from then.
+      delete record.cloudClockSetAt;
+      delete record.cloudClockSeenBefore;
       this.#o.store.touch(key);
     }
     this.#cloudSetKeys = [];

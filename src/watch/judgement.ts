@@ -1,6 +1,7 @@
 // What every kind of watch decides the same way, whatever it reads: the deadline, and when the API's own
 // "not found" becomes an outcome. Pure.
 import type { Outcome } from '../model.ts';
+import type { WatchRecord } from '../state/types.ts';
 import { formatDuration } from './format.ts';
 
 /** A create becomes visible only after scheduling: 404s inside this window are not an outcome yet. */
@@ -113,35 +114,58 @@ export interface Clock {
    */
   cloudSetMs?: number;
   /**
+   * From when (epoch ms on the cloud's clock as set) a time it stamped was stamped after the last setting
+   * (the record's cloudClockSetAt); absent in records kept before it was, and while not set.
+   */
+  cloudSetAt?: number;
+  /** Times from `cloudSetAt` on seen before a setting back (the record's cloudClockSeenBefore): stamped before it. */
+  cloudSeenBefore?: readonly number[];
+  /**
    * Since when this watch's polls have failed in this process, before this poll (epoch ms); null or absent
    * when the last one here answered, or none has run here yet.
    */
   failingSince?: number | null;
 }
 
+/** What a record keeps of the settings of the cloud's clock since its start was seen, as a Clock reads it. */
+export function cloudSetting(record: Pick<WatchRecord, 'cloudClockSetMs' | 'cloudClockSetAt' | 'cloudClockSeenBefore'>): Pick<Clock, 'cloudSetMs' | 'cloudSetAt' | 'cloudSeenBefore'> {
+  return {
+    cloudSetMs: record.cloudClockSetMs,
+    cloudSetAt: record.cloudClockSetAt === undefined ? undefined : Date.parse(record.cloudClockSetAt),
+    cloudSeenBefore: record.cloudClockSeenBefore?.map((t) => Date.parse(t)),
+  };
+}
+
+type CloudTimes = Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSetMs' | 'cloudSetAt' | 'cloudSeenBefore'>;
+
 /**
  * A start the cloud stamped (epoch ms on its clock), on this host's clock: less how far the cloud is ahead,
- * and on the cloud's clock as it stood before a setting of it since (`cloudSetMs`), as the early warning
- * counts it; set forward an hour, the measure is an hour ahead and a step that started 5 min before would
- * otherwise read as 1 h 5 min old. A start that would then lie ahead of `now` was stamped after a setting
- * forward, on the clock as it is: it is read as it is.
+ * and, stamped before a setting of it since (`cloudSetMs`), on the cloud's clock as it stood then, as the
+ * early warning counts it: set forward an hour, the measure is an hour ahead, and a step that started 5 min
+ * before would otherwise read as 1 h 5 min old. A step that started after the setting is on the clock as
+ * set: set back an hour, one that just started would otherwise read as an hour old; set forward, one
+ * stuck for an hour as just started. `cloudSetAt` tells the two apart; where the record has none (kept
+ * before it was), a start that would lie ahead of `now` read as before was stamped after a setting forward.
  */
-export function startOnThisClock(clock: Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSetMs'>, cloudTime: number): number {
+export function startOnThisClock(clock: CloudTimes, cloudTime: number): number {
   const read = cloudTime - (clock.cloudAheadMs ?? 0);
   const before = read + (clock.cloudSetMs ?? 0);
-  return before > clock.now ? read : before;
+  if (clock.cloudSetAt === undefined) return before > clock.now ? read : before;
+  const after = cloudTime >= clock.cloudSetAt && !(clock.cloudSeenBefore ?? []).includes(cloudTime);
+  return after ? read : before;
 }
 
 /**
  * How long from `start` to `end` (both stamped by the cloud), seen ended at `seenAt` (this host's clock); null
- * for an end before the start (clocks that disagree). With the cloud's clock set since the start was seen, an
- * end stamped after the setting is as far from the start as the setting moved it: it took no longer than
+ * for an end before the start (clocks that disagree). With the cloud's clock set since the start was seen,
+ * each is read on the clock it was stamped on, where the record tells (`cloudSetAt`); it took no longer than
  * until it was seen ended.
  */
-export function cloudDuration(clock: Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSetMs'>, start: number, end: number, seenAt: number): number | null {
-  const took = end - start;
+export function cloudDuration(clock: CloudTimes, start: number, end: number, seenAt: number): number | null {
+  const setMs = clock.cloudSetMs ?? 0;
+  const took = setMs !== 0 && clock.cloudSetAt !== undefined ? startOnThisClock(clock, end) - startOnThisClock(clock, start) : end - start;
   if (took < 0) return null;
-  if ((clock.cloudSetMs ?? 0) === 0) return took;
+  if (setMs === 0) return took;
   return Math.max(0, Math.min(took, seenAt - startOnThisClock(clock, start)));
 }
 

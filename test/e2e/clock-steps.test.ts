@@ -158,13 +158,14 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
    * The simulator, on the cloud's clock (`o.cloudAhead` ahead of this host's), with a reboot of one event
    * lasting `durationMs`, and the daemon's parts watching it with `deadline` (and `o.warnAfter`).
    */
-  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string, o: { warnAfter?: string; cloudAhead?: number; through?: boolean; leftOpen?: boolean } = {}): Promise<App> {
+  async function rebootWatched(durationMs: number, deadline: string, bootId: string | null = null, poll?: string, o: { warnAfter?: string; cloudAhead?: number; through?: boolean; leftOpen?: boolean; firstStepAfterMs?: number } = {}): Promise<App> {
     cloudAhead = o.cloudAhead ?? 0;
     slept = 0;
     vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
     h = await Harness.start({ now: () => Date.now() + cloudAhead });
     const ids = newIds();
-    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', steps: [{ event: 'compute_reboot_instance', durationMs, ...(o.leftOpen ? { leftOpen: true } : {}) }] });
+    const firstStep = o.firstStepAfterMs === undefined ? {} : { firstStepAfterMs: o.firstStepAfterMs };
+    h.simulator.addAction({ projectId: PROJECT, ...ids, action: 'reboot', ...firstStep, steps: [{ event: 'compute_reboot_instance', durationMs, ...(o.leftOpen ? { leftOpen: true } : {}) }] });
     if (o.through) proxy = await holdingProxy(h.simulator.url);
     const endpoint = proxy?.url;
     watchFile = h.yaml([{ ...ids, name: 'web-01', extra: `    deadline: ${deadline}${o.warnAfter === undefined ? '' : `\n    warnAfter: ${o.warnAfter}`}` }], { endpoint });
@@ -640,11 +641,30 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(JSON.parse(r.stdout)).toEqual([expect.objectContaining({ state: 'pending', ageSeconds: expect.toSatisfy((s: number) => Math.abs(s - 7 * 60) <= 5) as number })]);
     });
 
-    it("tells a reboot whose nova-compute stopped a minute in failed once its step has run 10 min, and says so, not at once 'running 1 h 3 min', when the cloud's clock was set an hour forward 3 min in", async () => {
+    it.each([
+      { way: 'forward', setMs: HOUR, told: "at once 'running 1 h 3 min'" },
+      { way: 'back', setMs: -HOUR, told: 'an hour late' },
+    ])("tells a reboot whose nova-compute stopped a minute in failed once its step has run 10 min, and says so, not $told, when the cloud's clock was set an hour $way 3 min in", async ({ setMs }) => {
       const app = await rebootWatched(MINUTE, '3h', null, undefined, { leftOpen: true });
       await pass(app, 3 * MINUTE, COARSE);
-      h.simulator.setClock(HOUR);
+      h.simulator.setClock(setMs);
       await pass(app, 6 * MINUTE, COARSE);
+      expect(outcomes()).toEqual([]);
+      await pass(app, 2 * MINUTE, COARSE);
+      expect(outcomes()).toEqual(['failure']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 10 min( \d+ s)?\) and the server has been ACTIVE with no task state/);
+    });
+
+    // Set at 3 min, seen at the measure at 4 min; the step starts at 5 min, on the clock as set, and its
+    // nova-compute stops a minute in.
+    it.each([
+      { way: 'an hour back', setMs: -HOUR, told: 'at once, "running 1 h 1 min"' },
+      { way: '10 min forward', setMs: 10 * MINUTE, told: '10 min late' },
+    ])("tells a reboot whose step started after the cloud's clock was set $way, and whose nova-compute stopped a minute in, failed once the step has run 10 min, not $told", async ({ setMs }) => {
+      const app = await rebootWatched(MINUTE, '3h', null, undefined, { leftOpen: true, firstStepAfterMs: 5 * MINUTE });
+      await pass(app, 3 * MINUTE, COARSE);
+      h.simulator.setClock(setMs);
+      await pass(app, 11 * MINUTE, COARSE);
       expect(outcomes()).toEqual([]);
       await pass(app, 2 * MINUTE, COARSE);
       expect(outcomes()).toEqual(['failure']);

@@ -77,6 +77,10 @@ interface Row {
   cloudAhead?: number;
   /** How far the cloud's own clock was set since the action's start was seen (the record's cloudClockSetMs). */
   cloudSet?: number;
+  /** From when the cloud stamps on its clock as set (ISO on that clock; the record's cloudClockSetAt). */
+  cloudSetAt?: string;
+  /** Times from `cloudSetAt` on seen before a setting back (the record's cloudClockSeenBefore). */
+  seenBefore?: string[];
   /** Since when polls have failed, before this one (ms after tracking began). */
   failingSince?: number;
   expect:
@@ -1781,6 +1785,51 @@ const rows: Row[] = [
     expect: { final: false, next: null, reason: /^resize: compute_resize_instance running$/ },
   },
   {
+    name: 'an event started 1 min ago, after the cloud\'s clock was set an hour back: 1 min, no look, not "running for 1 h 1 min"',
+    nova: 'a resize\'s next step, started by nova-compute after a controller\'s clock was put right (NTP) an hour back; seen at 10 min',
+    action: found(doc('resize', [ev('compute_prep_resize', '2026-11-26T10:05:00.000000'), { event: 'compute_resize_instance', start_time: '2026-11-26T09:14:00.000000', finish_time: null, result: null }])),
+    elapsed: 15 * 60_000,
+    cloudAhead: -HOUR,
+    cloudSet: -HOUR,
+    cloudSetAt: '2026-11-26T09:10:00Z',
+    seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z', '2026-11-26T10:05:00Z'],
+    expect: { final: false, next: null, reason: /^resize: compute_resize_instance running$/ },
+  },
+  {
+    name: '... one that started 20 min before the setting back, seen running then: 25 min, look',
+    nova: '(same), the step started before the setting, seen at 30 min',
+    action: found(doc('resize', [ev('compute_prep_resize', '2026-11-26T10:05:00.000000'), { event: 'compute_resize_instance', start_time: '2026-11-26T10:10:00.000000', finish_time: null, result: null }])),
+    elapsed: 35 * 60_000,
+    cloudAhead: -HOUR,
+    cloudSet: -HOUR,
+    cloudSetAt: '2026-11-26T09:30:00Z',
+    seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z', '2026-11-26T10:05:00Z', '2026-11-26T10:10:00Z'],
+    expect: { final: false, next: 'look', reason: /compute_resize_instance running for 25 min; looking at the server/ },
+  },
+  {
+    name: 'an event started 64 min ago, after the cloud\'s clock was set an hour forward: look, running for 1 h 4 min, not 4 min',
+    nova: 'a resize\'s next step, started by nova-compute after the setting, seen at 6 min, and stuck',
+    action: found(doc('resize', [ev('compute_prep_resize', '2026-11-26T10:05:00.000000'), { event: 'compute_resize_instance', start_time: '2026-11-26T11:11:00.000000', finish_time: null, result: null }])),
+    elapsed: 75 * 60_000,
+    cloudAhead: HOUR,
+    cloudSet: HOUR,
+    cloudSetAt: '2026-11-26T10:06:00Z',
+    expect: { final: false, next: 'look', reason: /compute_resize_instance running for 1 h 4 min; looking at the server/ },
+  },
+  {
+    name: 'a reboot that took 1 h 5 min, the cloud\'s clock set an hour back while it ran: its success says 1 h 5 min, not 5 min',
+    nova: 'a controller\'s clock put right (NTP) an hour back while nova-compute ran the step, whose end it stamped on the clock as set; seen at 10 min',
+    action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T10:05:00.000000')])),
+    server: server('ACTIVE'),
+    fresh: true,
+    elapsed: 65 * 60_000 + 10_000,
+    cloudAhead: -HOUR,
+    cloudSet: -HOUR,
+    cloudSetAt: '2026-11-26T09:10:00Z',
+    seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z'],
+    expect: { final: true, outcome: 'success', reason: /^reboot: 1 event succeeded in 1 h 5 min( \d+ s)?, server ACTIVE$/ },
+  },
+  {
     name: 'a reboot that took 5 min, the cloud\'s clock set an hour forward while it ran: its success says 5 min, not 1 h 5 min',
     nova: 'a controller\'s clock put right (NTP) while nova-compute ran the step, whose end it stamped on the clock as set',
     action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T11:05:00.000000')])),
@@ -1934,6 +1983,8 @@ describe('decide', () => {
       deadlineMs: row.deadline ?? 6 * HOUR,
       cloudAheadMs: row.cloudAhead ?? 0,
       cloudSetMs: row.cloudSet ?? 0,
+      cloudSetAt: row.cloudSetAt === undefined ? undefined : Date.parse(row.cloudSetAt),
+      cloudSeenBefore: row.seenBefore?.map((t) => Date.parse(t)),
       failingSince: row.failingSince === undefined ? null : T0 + row.failingSince,
       memory: { ...NOTHING, ...row.memory },
       lastAction: row.lastAction ?? null,

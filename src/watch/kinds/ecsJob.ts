@@ -6,6 +6,7 @@ import type { JobWatchRef } from '../../model.ts';
 import type { JobWatchRecord } from '../../state/types.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { decideJob, subJobEntity, subJobProgress, unlistedStatusWarning, type JobObservation } from '../jobVerdict.ts';
+import { cloudSetting } from '../judgement.ts';
 import { keepChanges } from '../../state/keepChanges.ts';
 import { jobIdHint } from '../requestHint.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './types.ts';
@@ -60,6 +61,7 @@ export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
       startedAt: novaTimeMs(job.begin_time),
     };
   },
+  cloudTimes: (record) => [record.job?.begin_time, record.job?.end_time].map((t) => (t == null ? null : novaTimeMs(t))).filter((t) => t !== null),
 };
 
 async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResult> {
@@ -70,7 +72,7 @@ async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResu
     trackingSince: Date.parse(record.trackingSince),
     deadlineMs: target.deadlineMs,
     cloudAheadMs: p.client.clock.aheadMs,
-    cloudSetMs: record.cloudClockSetMs,
+    ...cloudSetting(record),
     failingSince: p.failingSince(),
     memory: { everFound: record.everFound, ...record.observed },
     seen,

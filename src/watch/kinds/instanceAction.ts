@@ -5,7 +5,7 @@ import { dictionary } from '../../data/dictionary.ts';
 import type { InstanceAction, WatchRef } from '../../model.ts';
 import { sameFinish } from '../eventsFinished.ts';
 import type { ActionWatchRecord } from '../../state/types.ts';
-import { rememberLookup } from '../judgement.ts';
+import { cloudSetting, rememberLookup } from '../judgement.ts';
 import { memoryOf, rememberMigrations, toRecordFields, type WatchMemory } from '../memory.ts';
 import { actionProgress } from '../progress.ts';
 import { requestHint, serverIdHint } from '../requestHint.ts';
@@ -73,6 +73,11 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     if (action === null || progress === null) return null;
     return { subject: action.action, ...progress, unit: 'events', startedAt: novaTimeMs(action.start_time) };
   },
+  cloudTimes: (record) => {
+    const action = record.instanceAction;
+    const stamped = [action?.start_time, ...(action?.events ?? []).flatMap((e) => [e.start_time, e.finish_time])];
+    return stamped.map((t) => (t == null ? null : novaTimeMs(t))).filter((t) => t !== null);
+  },
 };
 
 /**
@@ -117,7 +122,7 @@ async function poll(p: Poll): Promise<PollResult> {
     // one into a new object, at every poll.
     const verdict = decide({
       now, trackingSince, deadlineMs: target.deadlineMs, cloudAheadMs: p.client.clock.aheadMs,
-      cloudSetMs: record.cloudClockSetMs, failingSince: p.failingSince(),
+      ...cloudSetting(record), failingSince: p.failingSince(),
       memory: lostNow ? rememberLookup(memory, 'found', now) : memory, lastAction: lostNow ? foundNow : record.instanceAction,
       action: seen.action, actionReadAt: trackingSince + actionReadAfter, server: seen.server,
       serverReadAt: serverReadAfter === undefined ? undefined : trackingSince + serverReadAfter,

@@ -110,6 +110,12 @@ export interface WatchKindModule<T extends WatchTarget = WatchTarget, R extends 
   dropPayload(record: R): boolean;
   progress(record: R): Progress | null;
   /**
+   * The times the cloud stamped (epoch ms on its clock) in what the record keeps of the watched thing: set
+   * back, the cloud's clock stamps the same stretch of times again, and those seen before the setting were
+   * stamped before it (engine.ts #cloudSet).
+   */
+  cloudTimes(record: R): number[];
+  /**
    * For an id the API does not know: what its shape, or the API's own lists, suggest it was meant to be, as
    * a clause for people ('' for nothing). Rejects as a read does. Kinds with nothing to suggest leave it out.
    */
