@@ -150,9 +150,15 @@ type CloudTimes = Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSetMs' | 'cloudSetA
 export function startOnThisClock(clock: CloudTimes, cloudTime: number): number {
   const read = cloudTime - (clock.cloudAheadMs ?? 0);
   const before = read + (clock.cloudSetMs ?? 0);
-  if (clock.cloudSetAt === undefined) return before > clock.now ? read : before;
-  const after = cloudTime >= clock.cloudSetAt && !(clock.cloudSeenBefore ?? []).includes(cloudTime);
+  const after = stampedAfterSetting(clock, cloudTime);
+  if (after === undefined) return before > clock.now ? read : before;
   return after ? read : before;
+}
+
+/** Whether the cloud stamped `cloudTime` after the last setting of its clock; undefined where the record does not tell. */
+function stampedAfterSetting(clock: CloudTimes, cloudTime: number): boolean | undefined {
+  if (clock.cloudSetAt === undefined) return undefined;
+  return cloudTime >= clock.cloudSetAt && !(clock.cloudSeenBefore ?? []).includes(cloudTime);
 }
 
 /**
@@ -183,12 +189,13 @@ const ANSWER_AWAITED_MS = 15 * 60_000;
  * confirm a finish that an earlier poll saw. `seenAt`: when a poll first saw that finish (this host's
  * clock), where known. `unread`: the read of what the watch follows failed, so that this poll cannot tell
  * whether it has finished. `ended`: what that finish was, in the words of a reason that names it ("its
- * events finished" unless given).
+ * events finished" unless given). `onThisClock`: the finishes are this host's times (when the server
+ * showed an end), not the cloud's.
  */
 export function withDeadline<R, M>(
   judged: Judgement<R>,
   clock: Clock,
-  ends: { finishedAt: number | null; evidenceFinishedAt: number | null; seenAt?: number | null; unread: boolean; ended?: string },
+  ends: { finishedAt: number | null; evidenceFinishedAt: number | null; seenAt?: number | null; unread: boolean; ended?: string; onThisClock?: boolean },
   readFailed: boolean,
   memory: M,
 ): Verdict<R, M> {
@@ -199,12 +206,14 @@ export function withDeadline<R, M>(
   // whose clock is fast, local time written as UTC), or ahead by less than is allowed for: it happened by
   // then, and no later, however late it is confirmed. Or it was stamped before the cloud's clock was set
   // back, and seen only after (the API down across a failover to a controller whose clock is behind): on
-  // that clock as it stood then.
+  // that clock as it stood then, as is one stamped before a setting forward, where the record tells.
   const seenBy = Math.min(clock.now, ends.seenAt ?? Infinity);
-  const onThisClock = (cloudTime: number | null) => {
-    if (cloudTime === null) return null;
-    const read = cloudTime - ahead;
-    return Math.min(read > seenBy && setMs < 0 ? read + setMs : read, seenBy);
+  const onThisClock = (time: number | null) => {
+    if (time === null) return null;
+    if (ends.onThisClock === true) return Math.min(time, seenBy);
+    const read = time - ahead;
+    const before = stampedAfterSetting(clock, time) === false || (read > seenBy && setMs < 0);
+    return Math.min(before ? read + setMs : read, seenBy);
   };
   if (judged.settled) {
     const finishedAt = onThisClock(ends.finishedAt);

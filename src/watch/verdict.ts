@@ -112,11 +112,11 @@ export function decide(answered: VerdictInput): Verdict {
   const readFailed = failedRead(input.action) || failedRead(input.server) || failedRead(input.actions) || failedRead(input.migrations);
   const action = input.action.kind === 'found' ? input.action.action : null;
   const evidence = action ?? input.lastAction;
-  // Where its events never finish, the end is what the server showed, on the cloud's clock as events' times are.
+  // Where its events never finish, the end is when the server showed it, on this host's clock.
   const open = evidence === null ? null : openEndSeen(evidence, memory);
   // An action seen before that now answers Nova's 404 (judgeHiddenAction).
   const hidden = input.action.kind === 'not_found' && memory.everFound && input.lastAction !== null;
-  const evidenceFinishedAt = open === null ? (evidence === null ? null : finishedBy(evidence)) : Date.parse(open.at) + (input.cloudAheadMs ?? 0);
+  const evidenceFinishedAt = open === null ? (evidence === null ? null : finishedBy(evidence)) : Date.parse(open.at);
   const ends = {
     // A hidden action ended as last seen, or, where its events never finished, when its server was first seen gone.
     finishedAt: action !== null ? finishedBy(action) : hidden ? evidenceFinishedAt : null,
@@ -124,7 +124,7 @@ export function decide(answered: VerdictInput): Verdict {
     // Nor is a hidden action read while its server is there: a blip across the deadline must not end it as a
     // timeout before it answers again.
     unread: input.action.kind === 'error' || (hidden && input.server.kind !== 'gone'),
-    ...(open === null ? { seenAt: memory.finishSeenAt === null ? null : Date.parse(memory.finishSeenAt) } : { ended: open.ended }),
+    ...(open === null ? { seenAt: memory.finishSeenAt === null ? null : Date.parse(memory.finishSeenAt) } : { ended: open.ended, onThisClock: true }),
   };
   return withDeadline(judged, input, ends, readFailed, memory);
 }

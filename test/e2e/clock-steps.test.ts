@@ -709,6 +709,18 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect(outcomes()).toEqual([null, 'success']);
     });
 
+    it('judges a reboot that finished 30 s past its deadline a timeout, not a success, when the API, down across its end, comes back on a controller whose clock is 10 min ahead', async () => {
+      // No retries within a poll: p-retry waits on real timers.
+      const app = await rebootWatched(10 * MINUTE + 30_000, '10m', null, '  schedule: "* * * * * *"\n  retries: 0');
+      await pass(app, 9 * MINUTE, MINUTE);
+      h.simulator.injectFault({ kind: 'reset' }, { times: 120 });
+      await pass(app, 100_000);
+      h.simulator.setClock(10 * MINUTE);
+      await pass(app, 21_000 + 5000);
+      expect(outcomes()).toEqual(['timeout']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toBe('not finished within 10 min: its events finished 10 min 30 s after tracking began');
+    });
+
     it('sends each of many early warnings once at its own warnAfter, those of reboots and a job that started before the setting and of a reboot that started after it', async () => {
       slept = 0;
       vi.useFakeTimers({ toFake: ['Date', 'performance'], now: new Date('2026-12-02T10:00:00.500Z') });
