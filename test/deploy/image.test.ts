@@ -75,7 +75,7 @@ describe('Dockerfile', () => {
     const name = /^docker run -d --name (\S+)/m.exec(section)?.[1];
     const checks = [...section.matchAll(/docker (?:run|exec) [^`\n]*\bcheck\b/g)].map(([command]) => command);
     expect(checks.length).toBeGreaterThan(0);
-    // A container of its own without the state volume checks without the daemon's state, and does not say so.
+    // A container of its own without the state volume checks without the daemon's state: every NOTIFIED '-'.
     for (const command of checks) expect(command).toBe(`docker exec ${name} ${instructions('ENTRYPOINT')[0]!.args.join(' ')} check`);
   });
 
