@@ -114,7 +114,7 @@ const PollSchema = strict({
   concurrency: integer(1, 256).default(8),
   rateLimit: rateLimit().optional(),
   deadline: duration().prefault('6h'),
-  /** Absent: per action type, see ./warnAfter.ts. */
+  /** Absent: off; `auto` or a mapping gives a duration per action type, see ./warnAfter.ts. */
   warnAfter: warnAfterSchema(),
   /** Absent: no partial digests. */
   batchWindow: duration().optional(),
