@@ -77,6 +77,8 @@ describe('Dockerfile', () => {
     expect(checks.length).toBeGreaterThan(0);
     // A container of its own without the state volume checks without the daemon's state: every NOTIFIED '-'.
     for (const command of checks) expect(command).toBe(`docker exec ${name} ${instructions('ENTRYPOINT')[0]!.args.join(' ')} check`);
+    // What check prints under its table there, in the image's working folder: not a silence to expect.
+    expect(section).toContain(`\`No daemon state at ${workdirOf(final)}/ecs-action-watch.state.json, ...\``);
   });
 
   it('copies only sources that exist in the build context and that .dockerignore lets through', () => {
