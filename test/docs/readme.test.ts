@@ -156,3 +156,22 @@ describe("the README's configuration reference", () => {
     expect(refused.length).toBeGreaterThan(0);
   });
 });
+
+describe('where clouds.yaml is looked for', () => {
+  it("is what the loader searches, in the README's row for cloud.cloudsYaml and in watch.example.yaml's comment", async () => {
+    const { applyCloudsYaml } = await import('../../src/config/cloudsYaml.ts');
+    // Folders that cannot exist, so that nothing is found and the loader says where it looked.
+    const { issues } = applyCloudsYaml({ cloud: { cloud: 'nowhere' } }, { HOME: '/nonexistent-home', XDG_CONFIG_HOME: '/nonexistent-xdg' });
+    const looked = /\(looked for (.+) in (.+)\)/.exec(issues[0]?.message ?? '');
+    expect(looked, issues[0]?.message).not.toBeNull();
+    const endings = looked![1]!.split(', ').map((file) => file.replace('clouds', ''));
+    const folders = looked![2]!.split(', ').map((dir) => dir.replace('/nonexistent-xdg', '$XDG_CONFIG_HOME').replace('/nonexistent-home', '~'));
+    const row = README.split('\n').find((line) => line.startsWith('| `cloud.cloudsYaml`'))!;
+    const example = readFileSync(join(ROOT, 'watch.example.yaml'), 'utf8');
+    const comment = /# cloud defaults to [^]*?Keys set here win\./.exec(example)?.[0] ?? '';
+    for (const [place, text] of [['README, row cloud.cloudsYaml', row], ['watch.example.yaml, cloudsYaml comment', comment]] as const) {
+      expect(folders.filter((dir) => !(dir === '.' ? /`\.`|\bin \.,|\.\/clouds\./.test(text) : text.includes(dir))), place).toEqual([]);
+      expect(endings.filter((ending) => !text.includes(ending)), place).toEqual([]);
+    }
+  });
+});
