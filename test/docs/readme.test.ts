@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml';
 import { alternatives, schemaKeys, takesNull, type Json } from '../config/schemaKeys.ts';
 import { COMPILE_CACHE, cliBundle } from '../e2e/daemon.ts';
 
@@ -173,5 +174,37 @@ describe('where clouds.yaml is looked for', () => {
       expect(folders.filter((dir) => !(dir === '.' ? /`\.`|\bin \.,|\.\/clouds\./.test(text) : text.includes(dir))), place).toEqual([]);
       expect(endings.filter((ending) => !text.includes(ending)), place).toEqual([]);
     }
+  });
+});
+
+describe("watch.example.yaml's comments", () => {
+  it('state the default of every key the schema gives one, as the schema states it', () => {
+    const text = readFileSync(join(ROOT, 'watch.example.yaml'), 'utf8');
+    const lines = text.split('\n');
+    const keys = schemaKeys(JSON.parse(readFileSync(join(ROOT, 'config/watch.schema.json'), 'utf8')) as Json);
+    const indent = (line: string) => line.search(/\S/);
+    const wrong: string[] = [];
+    const walk = (node: unknown, path: string) => {
+      if (isSeq(node)) for (const item of node.items) walk(item, `${path}[]`);
+      if (!isMap(node)) return;
+      for (const pair of node.items) {
+        if (!isPair(pair) || !isScalar(pair.key)) continue;
+        const name = String(pair.key.value);
+        const key = keys.has(`${path}.${name}`) ? `${path}.${name}` : `${path}.*`;
+        walk(pair.value, key);
+        const value = (keys.get(key) ?? []).flatMap(alternatives).map((n) => n.default).find((d) => d !== undefined);
+        if (value === undefined || typeof value === 'object') continue;
+        // Its own line's comment, else the comment lines right above it at its indentation, the nearest first.
+        const line = text.slice(0, (pair.key as Node).range![0]).split('\n').length - 1;
+        const above: string[] = [];
+        for (let i = line - 1; i >= 0 && /^\s*#/.test(lines[i]!) && indent(lines[i]!) === indent(lines[line]!); i--) above.push(lines[i]!);
+        const said = [/ # (.*)$/.exec(lines[line]!)?.[1] ?? '', ...above]
+          .map((comment) => [...comment.matchAll(/\bdefault: ("[^"]*"|[^\s,;()]+)/gi)].at(-1)?.[1]?.replace(/\.$/, ''))
+          .find((found) => found !== undefined);
+        if (said?.replace(/^"(.*)"$/, '$1') !== String(value)) wrong.push(`line ${line + 1}, ${key}: says default ${said ?? '(nothing)'}, the schema ${String(value)}`);
+      }
+    };
+    walk(parseDocument(text).contents, '');
+    expect(wrong).toEqual([]);
   });
 });
