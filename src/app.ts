@@ -182,6 +182,13 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       else logger.debug({ err }, 'state could not be saved again');
     });
     store.onSavedAgain(() => logger.info('state saved again: what waited for it is recorded and sent'));
+    store.onRewritten((removed) =>
+      logger.warn(
+        { state: store.path, removed },
+        `${removed.join(' and ')} removed while the daemon ran, by someone else (a cleanup job that removes files untouched for days, such as systemd-tmpfiles or a find -mtime -delete?): ` +
+          'the whole state was written again, nothing lost; keep such jobs out of the state folder',
+      ),
+    );
     // A compaction that fails for want of space is tried again each minute while saves go on: said at error
     // once, and once an hour while it lasts (the journal grows towards what a start can read), not each minute.
     let compactionFailureSaidAt: number | null = null;

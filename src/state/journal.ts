@@ -167,6 +167,20 @@ export class JournalWriter {
     return bytes;
   }
 
+  /**
+   * Whether its file was removed (no name left), looked at on the open file: renamed by a compaction to the
+   * old journal, it is still linked. On NFS a file removed by another host leaves a stale handle. False while
+   * it has no file, and when the look fails otherwise (the file closed meanwhile by a compaction or a snapshot).
+   */
+  async removed(): Promise<boolean> {
+    const handle = await this.#opening?.catch(() => null);
+    if (!handle) return false;
+    return handle.stat().then(
+      (stats) => stats.nlink === 0,
+      (err: unknown) => errorCode(err) === 'ESTALE',
+    );
+  }
+
   /** Writes `pieces` where the last whole line ended, durably: with O_DSYNC each write is, else an fdatasync follows. */
   async #write(handle: FileHandle, pieces: Iterable<string>): Promise<number> {
     const bytes = await writePieces(handle, pieces, this.#length);

@@ -185,6 +185,8 @@ export class StateLock {
   #refreshing: Promise<void> | null = null;
   /** A refresh has failed since the last one that succeeded: said once, and its end too. */
   #refreshFailing = false;
+  /** See alongRefresh. */
+  #along: (() => Promise<void>) | null = null;
 
   constructor(path: string, holder: LockHolder, timing: LockTiming, logger: Logger) {
     this.path = path;
@@ -222,6 +224,15 @@ export class StateLock {
     return !this.#lost.signal.aborted;
   }
 
+  /**
+   * Runs `look` (which must not reject) at the end of each refresh that found the lock still this holder's,
+   * as part of it: on a volume that hangs, no refresh and no look starts while one waits, as for the
+   * refresh alone.
+   */
+  alongRefresh(look: () => Promise<void>): void {
+    this.#along = look;
+  }
+
   #tick(): void {
     this.#refreshing ??= this.#refresh().finally(() => {
       this.#refreshing = null;
@@ -247,6 +258,7 @@ export class StateLock {
         'could not refresh the state lock: one left unrefreshed goes stale, and another daemon may take it over (this one then stops); said again at debug while refreshes fail, and at info once one succeeds',
       );
     }
+    if (!this.#refreshFailing && !this.#lost.signal.aborted) await this.#along?.();
   }
 
   /**

@@ -279,6 +279,16 @@ export class StateWriter {
     if (failure !== null) throw failure;
   }
 
+  /**
+   * The files of the state removed under the daemon: the snapshot, once there is one, and the journal that
+   * takes the lines. A compaction removes neither: the snapshot is replaced by a rename over it, and the
+   * journal renamed to the old one is still linked.
+   */
+  async removedFiles(): Promise<string[]> {
+    const [snapshotThere, journalRemoved] = await Promise.all([this.#snapshotThere(), this.#journal.removed()]);
+    return [...(snapshotThere ? [] : [this.path]), ...(journalRemoved ? [this.#journal.path] : [])];
+  }
+
   /** Whether the snapshot is where it was written, when there is one (a start with none writes lines alone). */
   async #snapshotThere(): Promise<boolean> {
     if (this.#snapshotBytes === 0) return true;

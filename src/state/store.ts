@@ -183,6 +183,9 @@ export class StateStore {
   #probing: { since: number; done: Promise<void> } | null = null;
   #onSaveFailed: ((err: StateError, first: boolean) => void) | undefined;
   #onSavedAgain: (() => void) | undefined;
+  #onRewritten: ((removed: string[]) => void) | undefined;
+  /** A save under way writes again the files found removed: the next look waits for its end. */
+  #rewriting = false;
 
   /** A state that lives only as long as the process: `wait` tracks one action without touching the daemon's. */
   static inMemory(): StateStore {
@@ -242,6 +245,8 @@ export class StateStore {
       const lost = () => this.fence(String((lock.lost.reason as Error).message));
       if (lock.lost.aborted) lost();
       else lock.lost.addEventListener('abort', lost, { once: true });
+      // Beside the lock's I/O every few seconds, and within its guard against a volume that hangs.
+      if (!this.readOnly) lock.alongRefresh(() => this.#rewriteIfRemoved());
     }
   }
 
@@ -468,6 +473,35 @@ export class StateStore {
   /** Told when a save succeeded after one that failed. */
   onSavedAgain(listener: () => void): void {
     this.#onSavedAgain = listener;
+  }
+
+  /** Told when files of the state (`removed`) were found removed under the daemon and the whole state written again. */
+  onRewritten(listener: (removed: string[]) => void): void {
+    this.#onRewritten = listener;
+  }
+
+  /**
+   * At each refresh of the lock: files of the state removed under the daemon are written again at once, the
+   * whole state as a snapshot. A daemon idle for hours (its watches running, no pass changing anything)
+   * saves nothing, and a cleanup job by age takes what it leaves untouched: killed before its next save, it
+   * was refused at its start (a journal with no snapshot) or started afresh, notifying every finished watch
+   * again. Never rejects: a save that fails is told by onSaveFailed, and the next look tries again.
+   */
+  async #rewriteIfRemoved(): Promise<void> {
+    const looking = () => this.#fenced === null && this.#closing === null && !this.#rewriting;
+    if (!looking()) return;
+    const removed = await this.#writer.removedFiles();
+    if (removed.length === 0 || !looking()) return;
+    this.#rewriting = true;
+    this.#writer.snapshotNext();
+    this.save()
+      .then(
+        () => this.#onRewritten?.(removed),
+        () => undefined,
+      )
+      .finally(() => {
+        this.#rewriting = false;
+      });
   }
 
   /** Deliveries in the state by status, kept as records change: no scan at a scrape. */

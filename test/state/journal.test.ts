@@ -8,6 +8,8 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { afterEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { JournalWriter } from '../../src/state/journal.ts';
+import { acquireStateLock } from '../../src/state/lock.ts';
+import { silentLogger } from '../../src/observability/logger.ts';
 import { StateStore, watchKey } from '../../src/state/store.ts';
 import { StateError } from '../../src/state/StateError.ts';
 import { readStoredState } from '../../src/state/stateFiles.ts';
@@ -15,7 +17,7 @@ import type { ActionWatchRecord } from '../../src/state/types.ts';
 import { dictionary } from '../../src/data/dictionary.ts';
 import { stateOnDisk } from './onDisk.ts';
 import type { StateFileKind } from '../../src/state/stateWriter.ts';
-import { eventually } from '../eventually.ts';
+import { eventually, waitUntil } from '../eventually.ts';
 
 function record(requestId: string, name: string | null = null): ActionWatchRecord {
   return {
@@ -577,6 +579,75 @@ describe('the state journal', () => {
     // A crash now: the files as a start reads them.
     const stored = await readStoredState(path, { retry: false, read: (_section, _key, value) => value });
     expect([...stored.records.watches.keys()].sort()).toEqual([key('req-1'), key('req-2')]);
+  });
+
+  /** A store on `path` holding its lock, refreshed every `refreshMs`; `rewritten` has each call of onRewritten. */
+  async function openLocked(path: string, refreshMs = 50) {
+    const lock = await acquireStateLock(path, { logger: silentLogger(), timing: { refreshMs, staleMs: 30_000 } });
+    onTestFinished(() => lock.release());
+    const store = await StateStore.open(path, { lock });
+    opened.push(store);
+    const rewritten: string[][] = [];
+    store.onRewritten((removed) => rewritten.push(removed));
+    /** Resolves after `count` more refreshes of the lock (its file's time moves at each). */
+    const refreshed = async (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const before = (await stat(lock.path)).mtimeMs;
+        await waitUntil(async () => (await stat(lock.path)).mtimeMs !== before);
+      }
+    };
+    return { store, rewritten, refreshed };
+  }
+
+  // A daemon idle for days (its watches running, no pass changing anything) saves nothing, and a cleanup job
+  // by age takes the files it leaves untouched: no save came to notice it, and a crash then left a journal
+  // that a start refuses, or no state at all (every finished watch notified again).
+  it.for([
+    ['the snapshot is', ['state.json']],
+    ['the snapshot and the journal are', ['state.json', 'state.json.journal']],
+    ['the journal is', ['state.json.journal']],
+  ] as const)('writes the whole state again, with no save to prompt it, when %s removed under a store that saves nothing', async ([, names]) => {
+    const path = await statePath();
+    const first = await StateStore.open(path);
+    first.set(key('req-1'), record('req-1'));
+    await first.save();
+    await first.close();
+    const { store, rewritten } = await openLocked(path);
+    store.set(key('req-2'), record('req-2'));
+    await store.save();
+    await Promise.all(names.map((name) => rm(join(path, '..', name))));
+    await eventually(() => expect(rewritten).toEqual([names.map((name) => join(path, '..', name))]));
+    // A crash now: the files as a start reads them.
+    const stored = await readStoredState(path, { retry: false, read: (_section, _key, value) => value });
+    expect([...stored.records.watches.keys()].sort()).toEqual([key('req-1'), key('req-2')]);
+  });
+
+  it('takes a state with no snapshot yet (its first changes in the journal alone) as it is, written again only once its journal is removed', async () => {
+    const path = await statePath();
+    const { store, rewritten, refreshed } = await openLocked(path);
+    store.set(key('req-1'), record('req-1'));
+    await store.save();
+    await refreshed(3);
+    expect(rewritten).toEqual([]);
+    expect((await readdir(join(path, '..'))).sort()).toEqual(['state.json.journal', 'state.json.lock']);
+    await rm(`${path}.journal`);
+    await eventually(() => expect(rewritten).toEqual([[`${path}.journal`]]));
+    expect(Object.keys(stateOnDisk(path).watches)).toEqual([key('req-1')]);
+  });
+
+  // A compaction renames the journal to the old one and replaces the snapshot by a rename: neither is a removal.
+  it('takes no compaction for a removal, while saves compact the journal again and again under refreshes of the lock', async () => {
+    const path = await statePath();
+    const { store, rewritten } = await openLocked(path, 2);
+    let compactions = 0;
+    store.onCompacted(() => compactions++);
+    // 20 records of 100 kB: a 2 MB snapshot, compacted every 20 saves.
+    const text = 'x'.repeat(100_000);
+    for (let i = 0; compactions < 6; i++) {
+      store.set(key(`req-${i % 20}`), record(`req-${i % 20}`, `${text}${i}`));
+      await store.save();
+    }
+    expect(rewritten).toEqual([]);
   });
 
   it('writes the whole state as a snapshot after the journal was removed under it, so that none of its lines is lost', async () => {

@@ -607,7 +607,7 @@ describe('StateStore writes', () => {
     await rm(join(dir, 'state.json.journal'), { force: true });
     let inTheWay = (): void => undefined;
     const folderMade = new Promise<void>((resolve) => (inTheWay = resolve));
-    const lock = { path: join(dir, 'state.json.lock'), lost: new AbortController().signal, held: () => folderMade.then(() => true) };
+    const lock = { path: join(dir, 'state.json.lock'), lost: new AbortController().signal, held: () => folderMade.then(() => true), alongRefresh: () => undefined };
     const store = await openStore(path, { lock: lock as unknown as StateLock });
     await mkdir(join(dir, 'state.json.journal', 'in-the-way'), { recursive: true });
     inTheWay();
