@@ -132,8 +132,10 @@ it.for([
   await Promise.all(removed.map((name) => rm(join(dir, name))));
   // Written again by the daemon, with no save to prompt it: the state file holds every record once more.
   await waitUntil(async () => (await readdir(dir)).includes('state.json') && deliveredIn(state, done) && JSON.stringify(stateOnDisk(state).watches).includes(running.requestId), 30_000);
-  const said = second.output().split('\n').filter((line) => line.includes('"level":"warn"') && line.includes('removed while the daemon ran'));
-  expect(said, second.output()).toHaveLength(1);
+  // Said once that save has ended, which is after its file is in place: awaited, not taken as there.
+  const said = () => second.output().split('\n').filter((line) => line.includes('"level":"warn"') && line.includes('removed while the daemon ran'));
+  await waitUntil(() => said().length > 0, 30_000);
+  expect(said(), second.output()).toHaveLength(1);
   second.child.kill('SIGKILL');
   await second.exited;
 
