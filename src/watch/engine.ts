@@ -871,10 +871,12 @@ export class WatchEngine {
     // What the cloud stamps from now on is on its clock as set. Seen by this answer, the setting was made
     // since the measure before: set forward, all it stamped before lies before the time as it stood now.
     const at = this.#o.client.clock.now() - Math.max(byMs, 0);
+    // One string shared by every record it moves: made in the loop, 10,000 watches kept 10,000 copies (~40 B each) as long as their records.
+    const setAt = new Date(at).toISOString();
     for (const [key, record] of this.#o.store.records()) {
       if (record.verdict || kindOf(record).progress(record)?.startedAt == null) continue;
       record.cloudClockSetMs = (record.cloudClockSetMs ?? 0) + byMs;
-      record.cloudClockSetAt = new Date(at).toISOString();
+      record.cloudClockSetAt = setAt;
       // Set back, its clock goes over the same times again: those seen already were stamped before.
       const seen = byMs < 0 ? [...new Set(kindOf(record).cloudTimes(record).filter((t) => t >= at))] : [];
       if (seen.length > 0) record.cloudClockSeenBefore = seen.map((t) => new Date(t).toISOString());
