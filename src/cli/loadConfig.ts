@@ -8,11 +8,12 @@ import { CommandError, type CommandContext } from './context.ts';
 export const CONFIG_ERROR = 2;
 
 /**
- * Loads the watch file (less `omitSections`, and the notifiers but `onlyNotifier`: see LoadOptions) or writes
+ * Loads the watch file (less `omitSections`, the notifiers but `onlyNotifier`, and `unsetAllowedOutside`'s
+ * unset variables: see LoadOptions) or writes
  * each problem to stderr as `<line>:<col> <path>: <message>`; warnings of a valid file go to stderr too
  * (`<line>:<col> <path>: warning: <message>`) and stop nothing.
  */
-export function loadConfigOrReport(ctx: CommandContext, options: Pick<LoadOptions, 'omitSections' | 'onlyNotifier'> = {}): Promise<Config | null> {
+export function loadConfigOrReport(ctx: CommandContext, options: Pick<LoadOptions, 'omitSections' | 'onlyNotifier' | 'unsetAllowedOutside'> = {}): Promise<Config | null> {
   return configOrReport(ctx, (onWarning) => loadConfigFile(ctx.configPath, { ...options, env: ctx.env, onWarning }));
 }
 

@@ -12,7 +12,7 @@ import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { errorCode } from '../net/failure.ts';
-import { substituteEnv, type EmptiedValue, type ExpandedValue } from './env.ts';
+import { substituteEnv, type EmptiedValue, type EnvIssue, type ExpandedValue } from './env.ts';
 import { EMPTY_FROM_ENV, keyMessages } from './fields.ts';
 import { configErrorMap, missingSpaceHint } from './messages.ts';
 import type { z } from 'zod';
@@ -47,13 +47,27 @@ export interface LoadOptions {
    */
   onlyNotifier?: string | undefined;
   /**
+   * For a command that uses only these parts of the file (notify-test: the notifiers, and cloud.tls for
+   * the CA their receivers may need): a `${VAR}` elsewhere that is not set where it runs (the cloud's
+   * token, the state folder) is no problem; its value keeps its text, and `onUnset` is told each such
+   * variable once the file is read. Everything else is checked as ever, that value too: one whose type
+   * its text is not (a port, a URL) is still refused for the variable. One these parts alias is theirs.
+   */
+  unsetAllowedOutside?: { paths: readonly (readonly Segment[])[]; onUnset: (unset: readonly UnsetVariable[]) => void } | undefined;
+  /**
    * The watch file's mode (stat's), when it was read from a file: a secret written into a file that every
    * user of the machine may read is warned of.
    */
   mode?: number | undefined;
 }
 
-export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[] } | { ok: false; issues: ConfigIssue[] };
+/** A variable that unsetAllowedOutside let be unset, and the settings that kept its `${...}` text. */
+export interface UnsetVariable {
+  variable: string;
+  paths: string[];
+}
+
+export type ConfigCheck = { ok: true; config: Config; warnings: ConfigIssue[]; unset?: UnsetVariable[] } | { ok: false; issues: ConfigIssue[] };
 
 /** A syntax error of the watch file (yamlSyntax's), or a `${VAR}` that YAML read as the start of a flow mapping. */
 function watchFileSyntaxProblem(text: string, error: YAMLError, doc: Document.Parsed, unclosed: () => ReadonlyMap<number, number>): { offset: number; path: Segment[]; message: string } {
@@ -181,7 +195,7 @@ export function validateConfigText(text: string, options: CheckOptions = {}): Co
   return clean || !quick.readAsData ? quick.check : checkText(text, options, false).check;
 }
 
-type CheckOptions = Pick<LoadOptions, 'env' | 'omitSections' | 'onlyNotifier' | 'mode'>;
+type CheckOptions = Pick<LoadOptions, 'env' | 'omitSections' | 'onlyNotifier' | 'unsetAllowedOutside' | 'mode'>;
 
 /**
  * validateConfigText's check, with `watchesAsData` each watch of plain settings read as its data rather
@@ -268,6 +282,9 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (others.size > 0 && isMap(kept!.value)) kept!.value.items = kept!.value.items.filter((pair) => !others.has(pair));
   const env = options.env ?? process.env;
   const { issues: envIssues, emptied, expanded, unexpanded } = substituteEnv(doc, env);
+  const used = options.unsetAllowedOutside && scalarsUnder(doc, options.unsetAllowedOutside.paths);
+  const unsetAllowed = (e: EnvIssue) => used !== undefined && e.missing !== undefined && !used.has(e.offset);
+  const envIssueAt = (e: EnvIssue): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment', variable: e.missing } : {}) });
   const converted = documentData(doc, text);
   if (!converted.ok) {
     return { ok: false, issues: converted.problems.map(({ offset, message }) => yamlIssueAt(offset, pathAt(doc, offset), message)) };
@@ -283,17 +300,22 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const issues = [
     ...syntaxIssues,
     ...tagIssues.map((t) => yamlIssueAt(t.offset, t.path, t.message)),
-    ...envIssues.map((e): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment', variable: e.missing } : {}) })),
+    ...envIssues.filter((e) => !unsetAllowed(e)).map(envIssueAt),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
   ];
   const schemaIssues = (result.error?.issues ?? []).map((issue) => ({ issue, path: issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) }));
   // What a notifier named `<<` lacks is noise: its value is a mapping meant to be merged, not settings.
   const mergeKeys = schemaIssues.filter(({ issue, path }) => issue.code === 'invalid_key' && path.at(-1) === '<<').map(({ path }) => path);
+  // Variables unsetAllowedOutside let be unset, but whose value's text the schema refuses.
+  const refused = new Set<EnvIssue>();
   for (const { issue, path } of schemaIssues) {
     // A value whose variable is missing still has its `${...}` text, which the schema may reject too, also
     // where an alias repeats it; and a tagged one, the text it is read as.
-    if (envIssues.some((e) => startsWith(path, e.path)) || tagIssues.some((t) => startsWith(path, t.path))) continue;
-    if (unexpanded.size > 0 && unexpanded.has(nodeAt(doc, path))) continue;
+    const node = unexpanded.size > 0 ? nodeAt(doc, path) : undefined;
+    const repeated = isScalar(node) && unexpanded.has(node);
+    const fromVariable = envIssues.filter((e) => startsWith(path, e.path) || (repeated && e.offset === node.range?.[0]));
+    for (const e of fromVariable) refused.add(e);
+    if (fromVariable.length > 0 || repeated || tagIssues.some((t) => startsWith(path, t.path))) continue;
     if (mergeKeys.some((key) => path.length > key.length && startsWith(path, key))) continue;
     // Without the profile that failed, the endpoint it would have come with is missing too: noise.
     if (profile.issues.length > 0 && startsWith(path, ['cloud', 'endpoint']) && issue.input === undefined) continue;
@@ -318,6 +340,8 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
       issues.push(issueAt(offsetOf(doc, path), path, `${message}${emptiedBy(emptied, path, message)}`));
     }
   }
+  const unset = envIssues.filter((e) => unsetAllowed(e) && !refused.has(e));
+  issues.push(...envIssues.filter((e) => unsetAllowed(e) && refused.has(e)).map(envIssueAt));
   // A file of this machine's: like a variable, it may exist only where the daemon runs (add and remove skip it).
   const ca = readCa(doc, data, profile.source);
   const problem = ca?.problem;
@@ -325,16 +349,49 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, problem.path), problem.path, problem.message), cause: 'environment' });
   if (result.success && issues.length === 0) {
     const fromProfile = (path: readonly Segment[]) => profile.source !== undefined && path[0] === 'cloud' && profile.filled?.includes(String(path[1])) === true;
-    const readable = options.mode !== undefined && (options.mode & 0o004) !== 0 ? writtenSecrets(data, expanded, fromProfile).map((path) => ({ path, message: readableSecret(options.mode!) })) : [];
+    // A value left as `${TOKEN}` is no secret written into the file.
+    const notWritten = (path: readonly Segment[]) => fromProfile(path) || unset.some((e) => e.path.length === path.length && startsWith(path, e.path));
+    const readable = options.mode !== undefined && (options.mode & 0o004) !== 0 ? writtenSecrets(data, expanded, notWritten).map((path) => ({ path, message: readableSecret(options.mode!) })) : [];
     const warnings = sorted([...configWarnings(result.data), ...readable].map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
     const { cloud } = result.data;
     const secrets = variableSecrets(expanded, env);
-    return { ok: true, config: { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } }, ...(secrets.length > 0 ? { variableSecrets: secrets } : {}) }, warnings };
+    const config = { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } }, ...(secrets.length > 0 ? { variableSecrets: secrets } : {}) };
+    return { ok: true, config, warnings, ...(unset.length > 0 ? { unset: unsetVariables(unset) } : {}) };
   }
   return { ok: false, issues: sorted(issues) };
 }
 
 const CA_FILE_PATH = ['cloud', 'tls', 'caFile'];
+
+/**
+ * The offsets of the scalars at or under `paths` in `doc`, also those an alias there names (wherever the
+ * anchor is): the values read from those parts.
+ */
+function scalarsUnder(doc: Document.Parsed, paths: readonly (readonly Segment[])[]): Set<number> {
+  const offsets = new Set<number>();
+  const seen = new Set<unknown>();
+  const visit = (node: unknown): void => {
+    const value = isAlias(node) ? node.resolve(doc) : node;
+    if (seen.has(value)) return;
+    seen.add(value);
+    if (isMap(value)) for (const pair of value.items) visit(pair.value);
+    else if (isSeq(value)) for (const item of value.items) visit(item);
+    else if (isScalar(value) && value.range) offsets.add(value.range[0]);
+  };
+  for (const path of paths) visit(nodeAt(doc, path));
+  return offsets;
+}
+
+/** Each variable of `issues` once, with the settings that name it. */
+function unsetVariables(issues: readonly EnvIssue[]): UnsetVariable[] {
+  const byName = new Map<string, UnsetVariable>();
+  for (const e of issues) {
+    const variable = byName.get(e.missing!) ?? { variable: e.missing!, paths: [] };
+    byName.set(variable.variable, variable);
+    variable.paths.push(formatPath(e.path));
+  }
+  return [...byName.values()];
+}
 
 /**
  * Said at a secret written into a watch file that every user may read: as ssh says of a private key, but
@@ -423,6 +480,7 @@ export function parseConfig(text: string, options: LoadOptions = {}): Config {
   const result = validateConfigText(text, options);
   if (!result.ok) throw new ConfigError(result.issues, { file: options.source });
   for (const warning of result.warnings) options.onWarning?.(warning);
+  if (result.unset) options.unsetAllowedOutside?.onUnset(result.unset);
   return result.config;
 }
 

@@ -278,6 +278,56 @@ describe('onlyNotifier', () => {
   });
 });
 
+describe('unsetAllowedOutside', () => {
+  const text = [
+    'cloud:',
+    '  endpoint: https://ecs.example.com',
+    '  projectId: p1',
+    '  auth: { type: token, token: "${UNSET_TOKEN}" }',
+    'notifiers:',
+    '  chat: { type: webhook, url: "https://hooks.example.com/x", secret: "${HOOK_SECRET}" }',
+    'state:',
+    '  path: ${UNSET_DIR}/state.json',
+    'watches:',
+    '  - { requestId: req-1, serverId: s1, name: "${UNSET_DIR}" }',
+    '',
+  ].join('\n');
+  const notifiersOnly = { paths: [['notifiers'], ['cloud', 'tls']], onUnset: () => undefined };
+  const env = { HOOK_SECRET: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw' };
+
+  it('lets a variable outside the parts named be unset, each said once with its settings, its value kept as written; not one of theirs', () => {
+    const check = validateConfigText(text, { env, unsetAllowedOutside: notifiersOnly, mode: 0o644 });
+    // No warning of a secret written into a file every user may read: ${UNSET_TOKEN} is none.
+    expect(check).toEqual({
+      ok: true,
+      config: expect.objectContaining({ cloud: expect.objectContaining({ auth: { type: 'token', token: '${UNSET_TOKEN}' } }) }) as unknown,
+      warnings: [],
+      unset: [
+        { variable: 'UNSET_TOKEN', paths: ['cloud.auth.token'] },
+        { variable: 'UNSET_DIR', paths: ['state.path', 'watches[0].name'] },
+      ],
+    });
+    expect(validateConfigText(text, { env: {}, unsetAllowedOutside: notifiersOnly })).toMatchObject({
+      ok: false,
+      issues: [{ path: 'notifiers.chat.secret', message: 'environment variable HOOK_SECRET is not set (use ${HOOK_SECRET:-default} for a default)', variable: 'HOOK_SECRET' }],
+    });
+    // Without the option, as validate reads it: every one.
+    expect(validateConfigText(text, { env })).toMatchObject({ ok: false, issues: [{ path: 'cloud.auth.token' }, { path: 'state.path' }, { path: 'watches[0].name' }] });
+  });
+
+  it('refuses an unset variable that a notifier reads through an alias, and one whose text is no value of its type, as before', () => {
+    const aliased = text.replace('"${UNSET_TOKEN}" }', '&token "${UNSET_TOKEN}" }').replace('secret: "${HOOK_SECRET}" }', 'secret: "${HOOK_SECRET}", headers: { X-Token: *token } }');
+    expect(validateConfigText(aliased, { env, unsetAllowedOutside: notifiersOnly })).toMatchObject({ ok: false, issues: [{ path: 'cloud.auth.token', variable: 'UNSET_TOKEN' }] });
+    const port = `${text}http:\n  port: \${UNSET_PORT}\n`;
+    expect(validateConfigText(port, { env, unsetAllowedOutside: notifiersOnly })).toMatchObject({
+      ok: false,
+      issues: [{ path: 'http.port', message: 'environment variable UNSET_PORT is not set (use ${UNSET_PORT:-default} for a default)' }],
+    });
+    // Anything else stays strict: a misspelt key beside an unset variable.
+    expect(validateConfigText(text.replace('  path:', '  paht:'), { env, unsetAllowedOutside: notifiersOnly })).toMatchObject({ ok: false, issues: [{ path: 'state.paht' }] });
+  });
+});
+
 describe('omitSections', () => {
   const text = [
     'cloud:',

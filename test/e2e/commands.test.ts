@@ -484,6 +484,32 @@ describe('notify-test', () => {
     expect(h.hooks.received).toEqual([]);
   });
 
+  it("delivers though the cloud's token and the state folder are not set here, which no notifier uses, and says it left them unresolved", async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([]).replace(`  path: ${h.statePath}`, '  path: ${STATE_DIR}/state.json'));
+    const r = await h.cli(['notify-test', '--config', path], { env: { ECS_AUTH_TOKEN: undefined, STATE_DIR: undefined } });
+    expect(r).toMatchObject({ code: 0, stderr: 'not set, left unresolved as no notifier uses them: ECS_AUTH_TOKEN (cloud.auth.token), STATE_DIR (state.path)\n' });
+    expect(r.stdout).toMatch(/^chat\s+webhook\s+delivered\s+204 No Content\nops-mail\s+email\s+delivered\s+250 /m);
+    const hook = h.hooks.received[0]!;
+    expect(new Webhook(WEBHOOK_SECRET).verify(hook.raw, hook.headers as Record<string, string>)).toMatchObject({ type: 'ecs.watch.test', watch: { projectId: PROJECT } });
+    expect(h.mail.received).toHaveLength(1);
+  });
+
+  it('sends no project rather than the ${...} text of a cloud.projectId whose variable is not set here', async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([], { notifiers: `  chat: { type: webhook, url: "${h.hooks.url}" }` }).replace(`  projectId: ${PROJECT}`, '  projectId: ${ECS_PROJECT_ID}'));
+    const r = await h.cli(['notify-test', '--config', path], { env: { ECS_PROJECT_ID: undefined } });
+    expect(r).toMatchObject({ code: 0, stderr: 'not set, left unresolved as no notifier uses them: ECS_PROJECT_ID (cloud.projectId)\n' });
+    expect(h.hooks.received[0]!.body).toMatchObject({ type: 'ecs.watch.test', watch: { projectId: '' } });
+  });
+
+  it("still refuses an unset variable a notifier needs, naming it as before, and not the cloud's it does not need", async ({ h }) => {
+    const path = await h.writeConfig(h.yaml([]));
+    const r = await h.cli(['notify-test', '--config', path], { env: { ECS_AUTH_TOKEN: undefined, WEBHOOK_SECRET: undefined } });
+    expect(r).toMatchObject({ code: 1, stdout: '' });
+    expect(r.stderr).toMatch(/^\d+:\d+ notifiers\.chat\.secret: environment variable WEBHOOK_SECRET is not set \(use \$\{WEBHOOK_SECRET:-default\} for a default\)\n$/);
+    expect(h.hooks.received).toEqual([]);
+    expect(h.mail.received).toEqual([]);
+  });
+
   it('refuses an unknown notifier name with the configured ones, status 1 as the contract has it', async ({ h }) => {
     const r = await h.cli(['notify-test', '--config', await h.writeConfig(h.yaml([])), '--notifier', 'pager']);
     expect(r.code).toBe(1);

@@ -10,6 +10,8 @@ import { signalExitStatus } from '../signals.ts';
 import { renderTable, stateStyle } from '../table.ts';
 import { wantsColour } from '../terminal.ts';
 import { meant } from '../../text/closest.ts';
+import { clipped } from '../../text/clipped.ts';
+import type { UnsetVariable } from '../../config/load.ts';
 
 interface Result {
   notifier: Notifier;
@@ -25,9 +27,14 @@ export async function run(ctx: CommandContext): Promise<number> {
   // one, which was not asked for; a wrong command line, as an empty --server or --config is.
   if (only === '') throw new UsageError('--notifier is empty: name a notifier, or leave --notifier out to test every one');
   // The whole file is checked, as the daemon reads it; but one notifier asked for, the others' secrets need
-  // not be set here.
-  const config = await loadConfigOrReport(ctx, { onlyNotifier: typeof only === 'string' ? only : undefined });
+  // not be set here, nor the variables of what no test uses (the cloud's credentials, the state folder):
+  // a receiver is often tried from a machine or a job that has only its own.
+  const onlyNotifier = typeof only === 'string' ? only : undefined;
+  let unset: readonly UnsetVariable[] = [];
+  const used = [onlyNotifier === undefined ? ['notifiers'] : ['notifiers', onlyNotifier], ['cloud', 'tls']];
+  const config = await loadConfigOrReport(ctx, { onlyNotifier, unsetAllowedOutside: { paths: used, onUnset: (variables) => (unset = variables) } });
   if (!config) return 1;
+  if (unset.length > 0) ctx.stderr.write(`${unsetLine(unset)}\n`);
   const names = Object.keys(config.notifiers);
   if (typeof only === 'string' && !names.includes(only)) {
     throw new CommandError(`no notifier '${only}' in ${ctx.configPath} (${names.length ? `configured: ${names.join(', ')}` : 'none configured'})${meant(only, names)}`, 1);
@@ -40,7 +47,9 @@ export async function run(ctx: CommandContext): Promise<number> {
   // The receivers the daemon reaches through the private CA are tested through it too.
   const notifiers = createNotifiers(Object.fromEntries(selected), { logger: await ctx.logger(), ca: trustedCertificates(config.cloud.tls.ca), secrets: config.variableSecrets });
   try {
-    const notification = testNotification(config.cloud.projectId ?? '');
+    // Not the `${...}` text of a variable left unset.
+    const projectId = unset.some((u) => u.paths.includes('cloud.projectId')) ? '' : (config.cloud.projectId ?? '');
+    const notification = testNotification(projectId);
     const results = await Promise.all([...notifiers.values()].map((n) => attempt(n, notification, ctx.signal)));
     const colour = wantsColour(ctx.stdout, ctx.env);
     const rows = results.map((r) => [r.notifier.name, r.notifier.type, r.delivered ? 'delivered' : 'failed', r.answer]);
@@ -51,6 +60,12 @@ export async function run(ctx: CommandContext): Promise<number> {
   } finally {
     await Promise.all([...notifiers.values()].map((n) => n.close()));
   }
+}
+
+/** What the operator is told of the variables left unset: each once, at its first setting. */
+function unsetLine(unset: readonly UnsetVariable[]): string {
+  const each = unset.map(({ variable, paths }) => `${clipped(variable)} (${paths[0]}${paths.length > 1 ? ` and ${paths.length - 1} more` : ''})`);
+  return `not set, left unresolved as no notifier uses them: ${each.join(', ')}`;
 }
 
 function testNotification(projectId: string): Notification {
