@@ -297,10 +297,13 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   // watch file, parsed once, never earns back: `validate` of one watch 5 % sooner, of 10,000 as soon.
   const result = parseSchema(data, schema);
   const shown = schemaProblemHider(data, expanded);
+  // As ever, also a variable unsetAllowedOutside lets be unset, when clouds.yaml's lookup failed: `cloud:
+  // ${OS_CLOUD}` looked for a cloud of that text.
+  const reported = new Set(envIssues.filter((e) => !unsetAllowed(e) || profile.issues.some((p) => startsWith(e.path, p.path))));
   const issues = [
     ...syntaxIssues,
     ...tagIssues.map((t) => yamlIssueAt(t.offset, t.path, t.message)),
-    ...envIssues.filter((e) => !unsetAllowed(e)).map(envIssueAt),
+    ...[...reported].map(envIssueAt),
     ...profile.issues.map((p) => issueAt(offsetOf(doc, p.path), p.path, p.message)),
   ];
   const schemaIssues = (result.error?.issues ?? []).map((issue) => ({ issue, path: issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) }));
@@ -340,8 +343,8 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
       issues.push(issueAt(offsetOf(doc, path), path, `${message}${emptiedBy(emptied, path, message)}`));
     }
   }
-  const unset = envIssues.filter((e) => unsetAllowed(e) && !refused.has(e));
-  issues.push(...envIssues.filter((e) => unsetAllowed(e) && refused.has(e)).map(envIssueAt));
+  issues.push(...[...refused].filter((e) => !reported.has(e)).map(envIssueAt));
+  const unset = envIssues.filter((e) => !reported.has(e) && !refused.has(e));
   // A file of this machine's: like a variable, it may exist only where the daemon runs (add and remove skip it).
   const ca = readCa(doc, data, profile.source);
   const problem = ca?.problem;

@@ -323,6 +323,12 @@ describe('unsetAllowedOutside', () => {
       ok: false,
       issues: [{ path: 'http.port', message: 'environment variable UNSET_PORT is not set (use ${UNSET_PORT:-default} for a default)' }],
     });
+    // Nor is clouds.yaml looked up for a cloud named `${OS_CLOUD}` and the variable kept quiet.
+    const profile = text.replace('  auth: { type: token, token: "${UNSET_TOKEN}" }', '  cloud: ${UNSET_CLOUD}\n  cloudsYaml: /nonexistent/clouds.yaml');
+    expect(validateConfigText(profile, { env, unsetAllowedOutside: notifiersOnly })).toMatchObject({
+      ok: false,
+      issues: [{ path: 'cloud.cloud', variable: 'UNSET_CLOUD' }, { path: 'cloud.cloud' }],
+    });
     // Anything else stays strict: a misspelt key beside an unset variable.
     expect(validateConfigText(text.replace('  path:', '  paht:'), { env, unsetAllowedOutside: notifiersOnly })).toMatchObject({ ok: false, issues: [{ path: 'state.paht' }] });
   });
