@@ -355,7 +355,9 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
     // A value left as `${TOKEN}` is no secret written into the file.
     const notWritten = (path: readonly Segment[]) => fromProfile(path) || unset.some((e) => e.path.length === path.length && startsWith(path, e.path));
     const readable = options.mode !== undefined && (options.mode & 0o004) !== 0 ? writtenSecrets(data, expanded, notWritten).map((path) => ({ path, message: readableSecret(options.mode!) })) : [];
-    const warnings = sorted([...configWarnings(result.data), ...readable].map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
+    // One that judges a value left as its `${...}` text judges nothing the daemon would read.
+    const judgesUnset = (w: { path: readonly Segment[]; message: string }) => unset.some((e) => startsWith(w.path, e.path) || w.message.includes(`\${${e.missing}}`));
+    const warnings = sorted([...configWarnings(result.data).filter((w) => !judgesUnset(w)), ...readable].map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
     const { cloud } = result.data;
     const secrets = variableSecrets(expanded, env);
     const config = { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } }, ...(secrets.length > 0 ? { variableSecrets: secrets } : {}) };

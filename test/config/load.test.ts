@@ -307,6 +307,10 @@ describe('unsetAllowedOutside', () => {
         { variable: 'UNSET_DIR', paths: ['state.path', 'watches[0].name'] },
       ],
     });
+    // Nor a warning that judges a value left as its text: the endpoint's project against "${UNSET_PROJECT}".
+    const project = text.replace('  endpoint: https://ecs.example.com\n  projectId: p1', '  endpoint: https://ecs.example.com/v2.1/p1\n  projectId: ${UNSET_PROJECT}');
+    expect(validateConfigText(project, { env, unsetAllowedOutside: notifiersOnly })).toMatchObject({ ok: true, warnings: [] });
+    expect(validateConfigText(project, { env: { ...env, UNSET_TOKEN: 't', UNSET_DIR: 'd', UNSET_PROJECT: 'p2' } })).toMatchObject({ ok: true, warnings: [{ path: 'cloud.endpoint' }] });
     expect(validateConfigText(text, { env: {}, unsetAllowedOutside: notifiersOnly })).toMatchObject({
       ok: false,
       issues: [{ path: 'notifiers.chat.secret', message: 'environment variable HOOK_SECRET is not set (use ${HOOK_SECRET:-default} for a default)', variable: 'HOOK_SECRET' }],
