@@ -18,6 +18,7 @@ import { bootClock, thisBootId } from '../watch/clockSteps.ts';
 import { pseudoFileSystemOf } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { journalPaths } from './journal.ts';
+import { notRemoved } from '../files/notRemoved.ts';
 
 export interface LockHolder {
   pid: number;
@@ -295,14 +296,7 @@ export class StateLock {
    */
   async #goneWhy(): Promise<[message: string, stopping: string]> {
     const state = this.path.slice(0, -LOCK_SUFFIX.length);
-    const there = await Promise.all(
-      [state, journalPaths(state).current].map((file) =>
-        stat(file).then(
-          () => true,
-          (err: unknown) => errorCode(err) !== 'ENOENT',
-        ),
-      ),
-    );
+    const there = await Promise.all([state, journalPaths(state).current].map(notRemoved));
     if (there.includes(true)) return [`the state lock ${this.path} was removed by someone else`, TWO_DAEMONS];
     return [
       `the state lock ${this.path} is gone, and the state files beside it with it (their folder removed or cleaned up, or their volume unmounted): ` +

@@ -1,7 +1,7 @@
 import { hash } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { writeFileAtomic } from '../files/writeFileAtomic.ts';
-import { errorCode } from '../net/failure.ts';
+import { notRemoved } from '../files/notRemoved.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { JournalLostError, JournalWriter, OUT_OF_SPACE, journalPaths } from './journal.ts';
 import { MAX_STATE_BYTES, SECTIONS, emptySections, journalLine, snapshotText, type Image, type Section, type Sections, type SnapshotListener, type StoredState } from './stateFiles.ts';
@@ -292,10 +292,7 @@ export class StateWriter {
   /** Whether the snapshot is where it was written, when there is one (a start with none writes lines alone). */
   async #snapshotThere(): Promise<boolean> {
     if (this.#snapshotBytes === 0) return true;
-    return stat(this.path).then(
-      () => true,
-      (err: unknown) => errorCode(err) !== 'ENOENT',
-    );
+    return notRemoved(this.path);
   }
 
   /** The journal's size at which it is compacted. */
