@@ -7,6 +7,7 @@ import { NotARegularFileError, readRegularFile, regularFilePieces } from '../fil
 import { StateError, stateFailure } from './StateError.ts';
 import { jsonBreak } from '../text/jsonBreak.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
+import { notRemoved } from '../files/notRemoved.ts';
 import { STATE_VERSION, newerFormatRefusal, stateSchemas, type JournalEntry } from './schema.ts';
 
 /** Far beyond any real state (pruning keeps it small); a file this big is something else. */
@@ -134,8 +135,8 @@ class BadSnapshotError extends Error {
 /** The journals beside the snapshot at `path`, of those there are. */
 async function journalsBeside(path: string): Promise<string[]> {
   const { old, current } = journalPaths(path);
-  const there = await Promise.all([current, old].map((file) => stat(file).then(() => file, () => null)));
-  return there.filter((file) => file !== null);
+  const there = await Promise.all([current, old].map(notRemoved));
+  return [current, old].filter((_, i) => there[i]);
 }
 
 async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredState<V>> {

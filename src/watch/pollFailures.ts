@@ -37,8 +37,9 @@ export class PollFailures {
   readonly #closed: AbortSignal;
   /**
    * The failure in this process of what each poll is about, until a poll of it is answered: the cause of its
-   * last error (PollFailureCause), and when it began (epoch ms). The end of a failure of what auto-tracking lists (a server, a
-   * project) is told with that time; a watch's with the failingSince its record keeps across restarts.
+   * last error (PollFailureCause), and when it began (epoch ms). The end of a failure of what auto-tracking
+   * lists (a server, a project) is told with that time; a watch's with the failingSince its record keeps
+   * across restarts.
    */
   readonly #failing = new WeakMap<object, { cause: PollFailureCause; readonly since: Kept }>();
   /**

@@ -47,15 +47,20 @@ async function setUp(onTestFinished: TestContext['onTestFinished'], statePath: (
   return { simulator, sink, ids, addAction, dir, config, state };
 }
 
+/** A daemon on `config` run until it has delivered a notification, then stopped cleanly: its state compacted into the state file. */
+async function deliverAndStop(config: string): Promise<void> {
+  const daemon = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
+  expect(await daemon.saw('notification delivered')).toBe(true);
+  daemon.child.kill('SIGTERM');
+  expect(await daemon.exited).toBe(0);
+}
+
 it('starts again after a kill with every outcome it sent, when its state file was removed under it while it ran', { timeout: 120_000 }, async ({ onTestFinished }) => {
   const { sink, ids, addAction, dir, config, state } = await setUp(onTestFinished, (folder) => join(folder, 'state.json'));
   const [before, after] = ids;
   addAction(before);
   // The first outcome sent and compacted into the snapshot by a clean stop: the state file alone.
-  const first = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
-  expect(await first.saw('notification delivered')).toBe(true);
-  first.child.kill('SIGTERM');
-  expect(await first.exited).toBe(0);
+  await deliverAndStop(config);
   expect(await readdir(dir)).toEqual(['state.json', 'watch.yaml']);
 
   const second = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
@@ -111,10 +116,7 @@ it.for([
   const { simulator, sink, ids, addAction, dir, config, state } = await setUp(onTestFinished, (folder) => join(folder, 'state.json'));
   const [done, running] = ids;
   addAction(done);
-  const first = startDaemon(config, { ECS_AUTH_TOKEN: TOKEN });
-  expect(await first.saw('notification delivered')).toBe(true);
-  first.child.kill('SIGTERM');
-  expect(await first.exited).toBe(0);
+  await deliverAndStop(config);
   // Running for as long as the test: every pass from now on polls it and finds nothing new.
   addAction(running, 3_600_000);
   const polls = () => simulator.requests.filter((request) => request.path.includes(running.requestId)).length;
