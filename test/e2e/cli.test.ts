@@ -1,6 +1,6 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { chmod, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rename, rm, symlink, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createServer as createHttpServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -336,12 +336,13 @@ describe.concurrent('run', () => {
    * `stopped()` stops it and resolves to its exit status. Each reload the tests below make waits for the file
    * to hold still for a second: four tests, side by side, rather than one of a dozen seconds.
    */
-  async function runningWithHealth(h: Harness) {
+  /** `run` of a file with one action, delivered; `path` given: the file is read there (its content written by the test). */
+  async function runningWithHealth(h: Harness, given?: { path: string; write: (content: string) => Promise<void> }) {
     const port = await closedPort();
     const first = quickAction();
     h.simulator.addAction(first);
     const http = `  port: ${port}\n  host: 127.0.0.1`;
-    const path = await h.writeConfig(h.yaml([first], { http }));
+    const path = given === undefined ? await h.writeConfig(h.yaml([first], { http })) : (await given.write(h.yaml([first], { http })), given.path);
     const stop = new AbortController();
     const running = h.cli(['run', '--config', path], { signal: stop.signal });
     await waitUntil(() => h.hooks.received.length === 1);
@@ -420,6 +421,46 @@ describe.concurrent('run', () => {
     } finally {
       expect(await stopped()).toBe(0);
     }
+  });
+
+  it("reads a ConfigMap's new version once when Kubernetes swaps its ..data link, and keeps the running configuration while the link is dangling", async ({ h }) => {
+    // As the kubelet mounts a ConfigMap: watch.yaml -> ..data/watch.yaml, ..data -> a folder per version,
+    // swapped by a rename of a new link over ..data and the old folder removed (its AtomicWriter).
+    let versions = 0;
+    const publish = async (content: string) => {
+      const version = `..2026_12_06_10_00_00.${++versions}`;
+      await mkdir(join(h.dir, version));
+      await writeFile(join(h.dir, version, 'watch.yaml'), content);
+      await symlink(version, join(h.dir, '..data_tmp'));
+      await rename(join(h.dir, '..data_tmp'), join(h.dir, '..data'));
+      await rm(join(h.dir, `..2026_12_06_10_00_00.${versions - 1}`), { recursive: true, force: true });
+    };
+    const mounted = join(h.dir, 'mounted.yaml');
+    const { first, http, stopped } = await runningWithHealth(h, {
+      path: mounted,
+      write: async (content) => {
+        await publish(content);
+        await symlink(join('..data', 'watch.yaml'), mounted);
+      },
+    });
+    const reloads = () => h.logs.lines().filter((l) => l['msg'] === 'watch list reloaded').length;
+    const [second, third] = [quickAction(), quickAction()];
+    try {
+      h.simulator.addAction(second);
+      await publish(h.yaml([first, second], { http }));
+      await waitUntil(() => h.hooks.received.length === 2, 8000);
+      expect(reloads()).toBe(1);
+      // The link left dangling (its folder gone before the next swap): what runs goes on.
+      await rm(join(h.dir, `..2026_12_06_10_00_00.${versions}`), { recursive: true });
+      await waitUntil(() => h.logs.text.includes('the watch file cannot be read; keeping the running configuration until it can'), 8000);
+      h.simulator.addAction(third);
+      await publish(h.yaml([first, second, third], { http }));
+      await waitUntil(() => h.hooks.received.length === 3, 8000);
+      expect(reloads()).toBe(2);
+    } finally {
+      expect(await stopped()).toBe(0);
+    }
+    expect(h.hooks.received.map((r) => (r.body as { watch: { requestId: string } }).watch.requestId).sort()).toEqual([first.requestId, second.requestId, third.requestId].sort());
   });
 
   it('keeps the running configuration when the file is gone, saying so with no problems to count', async ({ h }) => {
