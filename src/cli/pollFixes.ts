@@ -26,7 +26,8 @@ type Command = 'wait' | 'check';
 
 /**
  * Errors no amount of waiting mends: the credentials (401, 403), the cloud's policy or a gateway's address
- * list (a 403 that names them, which no setting of the file mends), an endpoint or path that is
+ * list (a 403 that names them, which no setting of the file mends), a login the gateway in front of the
+ * identity service answers itself, an endpoint or path that is
  * not the API's (a gateway's or a router's 404), a request the API refuses as malformed (400), a certificate
  * the client refuses, a host name DNS does not know, a proxy variable that is no URL, a token's catalog
  * without the compute endpoint the settings select; and those that may pass (`passes`), which a pipeline's
@@ -37,6 +38,8 @@ const FIXES: Partial<Record<PollFailureCause, Omit<PollFix, 'fix'> & { fix: stri
   forbidden: { says: REFUSED, fix: 'check cloud.auth and the account\'s permissions' },
   address_refused: { says: REFUSED, fix: REFUSAL_FIX.address_refused, inEnvironment: true },
   policy_refused: { says: REFUSED, fix: REFUSAL_FIX.policy_refused, inEnvironment: true },
+  // untilFound as a firewall's page (`gateway`): once the API has answered for the watch, a blip of the gateway's, which the login tries again as one.
+  login_gateway: { says: 'the API gateway refused the login', fix: REFUSAL_FIX.login_gateway, untilFound: true },
   foreign_not_found: {
     says: REFUSED,
     fix: 'check cloud.endpoint and cloud.projectId (or cloud.auth.identityEndpoint, if the 404 is for the token request), or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',

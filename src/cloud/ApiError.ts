@@ -79,6 +79,8 @@ export interface ApiErrorInit {
   detail?: string;
   /** What we were doing, put before the rest: `cannot get a token for user 'svc'`. */
   context?: string | undefined;
+  /** It answers the token request of a password login, not a request to the compute API (refusal.ts tells them apart). */
+  login?: true;
   cause?: unknown;
 }
 
@@ -120,6 +122,8 @@ export class ApiError extends Error {
   readonly retryAfterMs: number | undefined;
   readonly apiCode: string | undefined;
   readonly apiMessage: string | undefined;
+  /** See ApiErrorInit.login. */
+  readonly login: boolean;
 
   readonly #init: ApiErrorInit;
 
@@ -134,6 +138,7 @@ export class ApiError extends Error {
     this.retryAfterMs = init.retryAfterMs;
     this.apiCode = init.apiCode;
     this.apiMessage = init.apiMessage;
+    this.login = init.login === true;
   }
 
   /** The same failure, for a caller that gains nothing by trying again now (the client answers it from memory). */
@@ -144,5 +149,10 @@ export class ApiError extends Error {
   /** The same failure, counted as another kind: what it means where it happened, rather than by its status alone. */
   as(kind: ApiErrorKind): ApiError {
     return new ApiError({ ...this.#init, kind });
+  }
+
+  /** The same failure, of the token request of a password login. */
+  ofLogin(): ApiError {
+    return new ApiError({ ...this.#init, login: true }, this.retryable);
   }
 }

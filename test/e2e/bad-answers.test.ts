@@ -173,7 +173,7 @@ interface BadAnswer {
    * What `wait` says and what it says to check when it gives up at once (status 2); none for what may pass
    * (status 3 at --timeout). `inEnvironment`: the fix is not in the watch file, which it then does not name.
    */
-  givesUp?: { says: string; fix: string; inEnvironment?: true };
+  givesUp?: { says: string; fix: string; inEnvironment?: true; logged?: string };
 }
 
 const escaped = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -185,7 +185,7 @@ const cutShort = (req: IncomingMessage, res: ServerResponse) => {
   setTimeout(() => res.socket?.destroy(), 20);
 };
 const NGINX_502 = '<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
-const REFUSED = { says: 'the cloud refused the request', fix: "check cloud.auth and the account's permissions" };
+const REFUSED = { says: 'the cloud refused the request', fix: "check cloud.auth and the account's permissions", logged: 'check cloud.auth' };
 const ADDRESS_REFUSED = {
   says: 'the cloud refused the request',
   fix: "the API gateway's access control refuses this host's address: its IP allow or block list is what to mend, not cloud.auth",
@@ -195,6 +195,11 @@ const POLICY_REFUSED = {
   says: 'the cloud refused the request',
   fix: "the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it",
   inEnvironment: true as const,
+};
+/** What the gateway in front of the identity service says of the login itself, which judges no password. */
+const LOGIN_GATEWAY = {
+  says: 'the API gateway refused the login',
+  fix: 'the API gateway in front of the identity service answered the login itself, not the identity service (no refusal of the password): ask whoever runs the gateway, or check cloud.auth.identityEndpoint',
 };
 /** Where `wait` says the fix of what it gave up on is to be made, as a pattern. */
 const fixedIn = (givesUp: NonNullable<BadAnswer['givesUp']>) => (givesUp.inEnvironment ? '' : ' in /.*watch\\.yaml');
@@ -219,7 +224,6 @@ const EITHER: BadAnswer[] = [
   { name: 'a 502 that is a load balancer\'s HTML page', bad: { front: (req, res) => (req.resume(), res.writeHead(502, { 'content-type': 'text/html' }), res.end(NGINX_502)) }, says: '502 Bad Gateway' },
   { name: 'a reset connection', bad: { fault: { kind: 'reset' } }, says: 'network error: read ECONNRESET' },
   NO_ANSWER,
-  { name: 'a 403 in Huawei\'s words (APIGW.0302)', bad: { fault: { kind: 'gateway-forbidden' } }, says: '403 APIGW\\.0302: The IAM user is not authorized to access the API', givesUp: REFUSED },
   {
     name: 'a 403 of the API gateway\'s IP access control (APIGW.0402)',
     bad: { fault: { kind: 'gateway-ip-refused' } },
@@ -267,6 +271,7 @@ const ACTION: BadAnswer[] = [
     says: '403 forbidden: Policy doesn\'t allow os_compute_api:os-instance-actions:show to be performed\\.',
     givesUp: POLICY_REFUSED,
   },
+  { name: 'a 403 in Huawei\'s words (APIGW.0302)', bad: { fault: { kind: 'gateway-forbidden' } }, says: '403 APIGW\\.0302: The IAM user is not authorized to access the API', givesUp: REFUSED },
 ];
 
 /** The bad answers of the instance action that come: a check of them all ends when the last comes, not at cloud.timeout. */
@@ -322,18 +327,23 @@ describe.concurrent('the instance action answered badly', () => {
     const inFile = ` in ${path}`;
     const blip = 'a blip passes by itself: check again in a minute; if it lasts,';
     const gaveUp = (c: BadAnswer) => ` ${c.givesUp!.fix.replace('that wait cannot', 'that check cannot')}${c.givesUp!.inEnvironment ? '' : inFile}`;
-    const givingUp = (givesUp: BadAnswer['givesUp']) => ACTION.find((c) => c.givesUp === givesUp)!;
-    const [forbidden, addressRefused, redirect, policyRefused] = [givingUp(REFUSED), givingUp(ADDRESS_REFUSED), givingUp(ELSEWHERE), givingUp(POLICY_REFUSED)];
+    const givingUp = (givesUp: BadAnswer['givesUp']) => ACTION.filter((c) => c.givesUp === givesUp);
+    /** The line of the watches that gave up with `givesUp`, naming them. */
+    const line = (givesUp: BadAnswer['givesUp']) => {
+      const those = givingUp(givesUp);
+      return `${givesUp!.says} for ${those.map((c) => c.name).join(', ')}:${gaveUp(those[0]!)}`;
+    };
     // In the order of the first watch of each cause; the six answers that are not the API's document alike.
     expect(fixes!.split('\n')).toEqual([
       `the cloud's answer is not the API's for not JSON, an empty body, no instanceAction and 3 more: ${blip} check that cloud.endpoint (or cloud.auth.identityEndpoint) is the API's, not something in front of it${inFile}`,
       `cannot reach the cloud for a body cut short by the connection closing, a reset connection: ${blip} check that the host and port of cloud.endpoint (or cloud.auth.identityEndpoint) can be reached from this host${inFile}`,
       `the cloud failed to answer for a 502 that is a load balancer's HTML page: its error (5xx), or that of a gateway in front of it (502, 504): ${blip} ask whoever runs the cloud`,
-      `${forbidden.givesUp!.says} for ${forbidden.name}:${gaveUp(forbidden)}`,
-      `${addressRefused.givesUp!.says} for ${addressRefused.name}:${gaveUp(addressRefused)}`,
-      `${redirect.givesUp!.says} for a 307 to another host, a 302 to another host:${gaveUp(redirect)}`,
-      `${policyRefused.givesUp!.says} for ${policyRefused.name}:${gaveUp(policyRefused)}`,
+      line(ADDRESS_REFUSED),
+      line(ELSEWHERE),
+      line(POLICY_REFUSED),
+      line(REFUSED),
     ]);
+    expect(line(ELSEWHERE)).toContain('for a 307 to another host, a 302 to another host:');
   });
 
   it('check says of an action never answered that it timed out, in its row and under its table, and exits 1 by cloud.timeout', async (context) => {
@@ -499,6 +509,9 @@ const TOKEN: BadAnswer[] = [
   { name: 'a document without its X-Subject-Token header', bad: { fault: { kind: 'garbage', body: `{"token": {"expires_at": "${EXPIRES}"}}` } }, says: '200 invalid response: no X-Subject-Token header' },
   { name: 'a body of 5 MB', bad: { fault: { kind: 'garbage', body: `{"token": {"expires_at": "${'x'.repeat(5 * 1024 * 1024)}"}}` } }, says: '200 invalid response: body larger than 4194304 bytes' },
   ...EITHER,
+  // The gateway in front of IAM judges no password: not the credentials' advice (cloud.auth), whatever the status.
+  { name: 'a 403 in Huawei\'s words (APIGW.0302)', bad: { fault: { kind: 'gateway-forbidden' } }, says: '403 APIGW\\.0302: The IAM user is not authorized to access the API', givesUp: LOGIN_GATEWAY },
+  { name: 'a 400 of the API gateway (APIGW.0201)', bad: { fault: { kind: 'gateway-bad-request' } }, says: '400 APIGW\\.0201: API request error', givesUp: LOGIN_GATEWAY },
 ];
 
 describe.concurrent('the token request answered badly', () => {
@@ -514,6 +527,8 @@ describe.concurrent('the token request answered badly', () => {
     const check = await h.cli(['check', '--json', '--config', path]);
     expect(check.code).toBe(1);
     expect((JSON.parse(check.stdout) as CheckRow[])[0]!.lastError).toMatch(new RegExp(`^last poll failed: ${login}$`));
+    // The poll's log line says what to mend as check and wait do.
+    if (c.givesUp && c.givesUp !== ELSEWHERE) expect(h.logs.text).toContain(`"msg":"poll failed (${c.givesUp.logged ?? c.givesUp.fix})"`);
 
     const started = performance.now();
     const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--timeout', c.givesUp ? '30m' : '300ms']);

@@ -293,7 +293,7 @@ describe('password auth', () => {
     [
       'a request it cannot take (APIGW.0201)',
       { kind: 'gateway-bad-request' },
-      'the API gateway in front of the identity service answered the login itself (APIGW.0201), not the identity service: not a refusal of the password; check cloud.auth.identityEndpoint, or with whoever runs the gateway; next attempt in 2 s',
+      'the API gateway in front of the identity service answered the login itself, not the identity service (no refusal of the password): ask whoever runs the gateway, or check cloud.auth.identityEndpoint; next attempt in 2 s',
     ],
   ] as const)("takes a login the API gateway in front refuses by %s for no refusal of the password: says what to mend, keeps no refusal, and tries again as for a failure that passes", async (_, fault, said) => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });

@@ -70,12 +70,13 @@ const NEEDS_SOMEONE: Partial<Record<ApiErrorKind, string>> = {
  * What is said of a login that Huawei's API gateway in front of the identity service refused with a code of
  * its own (APIGW.*, a 4xx that would otherwise read as a refused password): it judged no password (the
  * token request carries none it checks), so it is no refusal of the credentials, and is tried again as a
- * failure that passes, as a firewall's page is.
+ * failure that passes, as a firewall's page is. In refusal.ts's words, as `check` and `wait` say it.
  */
 function gatewayAnswered(error: ApiError): string {
-  const refusal = refusalOf(error);
-  return refusal === undefined
-    ? `the API gateway in front of the identity service answered the login itself (${error.apiCode}), not the identity service: not a refusal of the password; check cloud.auth.identityEndpoint, or with whoever runs the gateway`
+  const refusal = refusalOf(error) ?? 'login_gateway';
+  // The code is in the error beside it.
+  return refusal === 'login_gateway'
+    ? REFUSAL_FIX.login_gateway
     : `the API gateway in front of the identity service refused the login, not the identity service (${error.apiCode}): ${REFUSAL_FIX[refusal]}`;
 }
 
@@ -249,7 +250,7 @@ class PasswordAuth implements AuthStrategy {
       // A login refused as malformed (400), or a user, project or domain the identity service does not know
       // (its own 404), is mended in cloud.auth, not in the ids or the microversion of the compute request that
       // waits on it. A 404 from something in front of it keeps its kind: a blip, or a path to check.
-      const err = MENDED_IN_AUTH.has(caught.kind) ? caught.as('unauthorized') : caught;
+      const err = (MENDED_IN_AUTH.has(caught.kind) ? caught.as('unauthorized') : caught).ofLogin();
       // A refusal by the gateway in front (its address list, a request it cannot take) is not the password's:
       // held back as one, the login would wait up to an hour after the gateway was mended, and be said to wait
       // for a new password.
