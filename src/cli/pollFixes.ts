@@ -26,8 +26,8 @@ type Command = 'wait' | 'check';
 
 /**
  * Errors no amount of waiting mends: the credentials (401, 403), the cloud's policy or a gateway's address
- * list (a 403 that names them, which no setting of the file mends), a login the gateway in front of the
- * identity service answers itself, an endpoint or path that is
+ * list (a 403 that names them, which no setting of the file mends), a project or a region a gateway refuses,
+ * a login the gateway in front of the identity service answers itself, an endpoint or path that is
  * not the API's (a gateway's or a router's 404), a request the API refuses as malformed (400), a certificate
  * the client refuses, a host name DNS does not know, a proxy variable that is no URL, a token's catalog
  * without the compute endpoint the settings select; and those that may pass (`passes`), which a pipeline's
@@ -37,7 +37,10 @@ const FIXES: Partial<Record<PollFailureCause, Omit<PollFix, 'fix'> & { fix: stri
   unauthorized: { says: REFUSED, fix: 'check cloud.auth' },
   forbidden: { says: REFUSED, fix: 'check cloud.auth and the account\'s permissions' },
   address_refused: { says: REFUSED, fix: REFUSAL_FIX.address_refused, inEnvironment: true },
+  gateway_fault: { says: REFUSED, fix: REFUSAL_FIX.gateway_fault, inEnvironment: true },
   policy_refused: { says: REFUSED, fix: REFUSAL_FIX.policy_refused, inEnvironment: true },
+  project_unavailable: { says: REFUSED, fix: REFUSAL_FIX.project_unavailable },
+  token_region: { says: REFUSED, fix: REFUSAL_FIX.token_region },
   // untilFound as a firewall's page (`gateway`): once the API has answered for the watch, a blip of the gateway's, which the login tries again as one.
   login_gateway: { says: 'the API gateway refused the login', fix: REFUSAL_FIX.login_gateway, untilFound: true },
   foreign_not_found: {

@@ -56,6 +56,8 @@ export type FaultSpec =
   | { readonly kind: 'gateway-ip-refused' }
   /** 400 from Huawei Cloud's API gateway for a request it cannot take (`APIGW.0201`, "API request error"). */
   | { readonly kind: 'gateway-bad-request' }
+  /** Any other answer of Huawei Cloud's API gateway in its own words: a code of its table, its status and message. */
+  | { readonly kind: 'gateway-code'; readonly status: number; readonly code: string; readonly message: string }
   /**
    * 404 from Nova's URL router for a path it does not know (e.g. a project id that is not hex), before
    * any resource lookup: webob's error as JSON to a client that accepts JSON, as nova-api 26 answers.
@@ -179,6 +181,8 @@ export function faultEffect(spec: FaultSpec, route: Route, cloudNow: number): Fa
       return gatewayError(403, 'APIGW.0402', 'The IP address is not authorized to access the API');
     case 'gateway-bad-request':
       return gatewayError(400, 'APIGW.0201', 'API request error');
+    case 'gateway-code':
+      return gatewayError(spec.status, spec.code, spec.message);
     case 'gateway-throttled':
       return gatewayError(spec.status ?? 429, 'APIGW.0308', 'The throttling threshold has been reached: policy user over ratelimit,limit:50,time:1 second');
     case 'firewall-refused':

@@ -196,11 +196,31 @@ const POLICY_REFUSED = {
   fix: "the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it",
   inEnvironment: true as const,
 };
+const GATEWAY_FAULT = {
+  says: 'the cloud refused the request',
+  fix: "the API gateway refuses the request for a fault of its own (its table's fix: the cloud's technical support): ask whoever runs the cloud, not cloud.auth",
+  inEnvironment: true as const,
+};
+const PROJECT_UNAVAILABLE = {
+  says: 'the cloud refused the request',
+  fix: 'the project is unavailable (frozen, deleted, or not of this region): check the project id of the watch, or cloud.projectId and cloud.endpoint',
+};
+const TOKEN_REGION = {
+  says: 'the cloud refused the request',
+  fix: "the API gateway wants another token: one of another region's project than cloud.endpoint's (a static token: one past its time): check that cloud.endpoint and the project of cloud.auth are of one region, or renew cloud.auth.token",
+};
 /** What the gateway in front of the identity service says of the login itself, which judges no password. */
 const LOGIN_GATEWAY = {
   says: 'the API gateway refused the login',
   fix: 'the API gateway in front of the identity service answered the login itself, not the identity service (no refusal of the password): ask whoever runs the gateway, or check cloud.auth.identityEndpoint',
 };
+/** An answer of Huawei's API gateway in its own words (its table of error codes), with what `wait` says of it. */
+const gatewayCode = (status: number, code: string, message: string, givesUp: NonNullable<BadAnswer['givesUp']>): BadAnswer => ({
+  name: `a ${status} ${code} (${message})`,
+  bad: { fault: { kind: 'gateway-code', status, code, message } },
+  says: `${status} ${escaped(code)}: ${escaped(message)}`,
+  givesUp,
+});
 /** Where `wait` says the fix of what it gave up on is to be made, as a pattern. */
 const fixedIn = (givesUp: NonNullable<BadAnswer['givesUp']>) => (givesUp.inEnvironment ? '' : ' in /.*watch\\.yaml');
 const ELSEWHERE = {
@@ -272,6 +292,12 @@ const ACTION: BadAnswer[] = [
     givesUp: POLICY_REFUSED,
   },
   { name: 'a 403 in Huawei\'s words (APIGW.0302)', bad: { fault: { kind: 'gateway-forbidden' } }, says: '403 APIGW\\.0302: The IAM user is not authorized to access the API', givesUp: REFUSED },
+  // Huawei's table of its API gateway's codes puts the fix of these elsewhere than in the credentials.
+  gatewayCode(403, 'APIGW.0401', 'Unknown client IP address', GATEWAY_FAULT),
+  gatewayCode(403, 'APIGW.0404', 'Access to the backend IP address has been denied', GATEWAY_FAULT),
+  gatewayCode(403, 'APIGW.0306', 'API access denied', POLICY_REFUSED),
+  gatewayCode(403, 'APIGW.0310', 'The project is unavailable', PROJECT_UNAVAILABLE),
+  gatewayCode(401, 'APIGW.0307', 'The token must be updated', TOKEN_REGION),
 ];
 
 /** The bad answers of the instance action that come: a check of them all ends when the last comes, not at cloud.timeout. */
@@ -342,8 +368,12 @@ describe.concurrent('the instance action answered badly', () => {
       line(ELSEWHERE),
       line(POLICY_REFUSED),
       line(REFUSED),
+      line(GATEWAY_FAULT),
+      line(PROJECT_UNAVAILABLE),
+      line(TOKEN_REGION),
     ]);
     expect(line(ELSEWHERE)).toContain('for a 307 to another host, a 302 to another host:');
+    expect(line(POLICY_REFUSED)).toContain("for a 403 of Nova's policy, a 403 APIGW.0306 (API access denied):");
   });
 
   it('check says of an action never answered that it timed out, in its row and under its table, and exits 1 by cloud.timeout', async (context) => {
@@ -512,6 +542,7 @@ const TOKEN: BadAnswer[] = [
   // The gateway in front of IAM judges no password: not the credentials' advice (cloud.auth), whatever the status.
   { name: 'a 403 in Huawei\'s words (APIGW.0302)', bad: { fault: { kind: 'gateway-forbidden' } }, says: '403 APIGW\\.0302: The IAM user is not authorized to access the API', givesUp: LOGIN_GATEWAY },
   { name: 'a 400 of the API gateway (APIGW.0201)', bad: { fault: { kind: 'gateway-bad-request' } }, says: '400 APIGW\\.0201: API request error', givesUp: LOGIN_GATEWAY },
+  gatewayCode(403, 'APIGW.0401', 'Unknown client IP address', GATEWAY_FAULT),
 ];
 
 describe.concurrent('the token request answered badly', () => {
