@@ -575,6 +575,17 @@ describe.concurrent('the token request answered badly', () => {
     expect(check.stdout + r.stderr + r.stdout + h.logs.text).not.toContain(PASSWORD);
   });
 
+  it('the microversion\'s discovery says of a login the gateway answers itself what check and wait say, not that the credentials were refused', async (context) => {
+    const h = await harness(context);
+    const action = quickAction({ neverFinishes: true });
+    h.simulator.addAction(action);
+    const front = await badCloud(context, h, new Map([[TOKENS, { fault: { kind: 'gateway-bad-request' } }]]));
+    const check = await h.cli(['check', '--config', await h.writeConfig(h.yaml([action], { auth: passwordAuth(`${front}/v3`), poll: NO_RETRIES }))]);
+    expect(check.code).toBe(1);
+    const discovery = h.logs.lines().filter((l) => String(l['msg']).startsWith('compute microversion discovery failed'));
+    expect(discovery.map((l) => l['msg'])).toEqual([`compute microversion discovery failed; no request goes out without a version header until it succeeds (${LOGIN_GATEWAY.fix})`]);
+  });
+
   it('wait exits 2 at once for an identity service whose certificate is self-signed, naming cloud.tls.caFile', async (context) => {
     const h = await harness(context, { tls: selfSigned });
     const action = quickAction({ neverFinishes: true });
