@@ -41,6 +41,7 @@ const FIXES: Partial<Record<PollFailureCause, Omit<PollFix, 'fix'> & { fix: stri
   policy_refused: { says: REFUSED, fix: REFUSAL_FIX.policy_refused, inEnvironment: true },
   project_unavailable: { says: REFUSED, fix: REFUSAL_FIX.project_unavailable },
   token_region: { says: REFUSED, fix: REFUSAL_FIX.token_region },
+  project_mismatch: { says: REFUSED, fix: REFUSAL_FIX.project_mismatch },
   // untilFound as a firewall's page (`gateway`): once the API has answered for the watch, a blip of the gateway's, which the login tries again as one.
   login_gateway: { says: 'the API gateway refused the login', fix: REFUSAL_FIX.login_gateway, untilFound: true },
   foreign_not_found: {

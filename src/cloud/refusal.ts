@@ -16,8 +16,17 @@ export function isGatewayCode(apiCode: string | undefined): boolean {
 /** Nova's answer when a rule of its policy refuses a route: `Policy doesn't allow os_compute_api:... to be performed.` */
 const NOVA_POLICY = /Policy doesn't allow \S+ to be performed/;
 
-/** A refusal that the credentials in cloud.auth do not mend, though it comes as a 401 or 403. */
-export type Refusal = 'address_refused' | 'gateway_fault' | 'policy_refused' | 'project_unavailable' | 'token_region' | 'login_gateway';
+/**
+ * Nova's 400 for a URL whose project is not the one the token is scoped to (wsgi.py _process_stack), before
+ * any id of it is looked up: `Malformed request URL: URL's project_id '...' doesn't match Context's project_id '...'`.
+ */
+const NOVA_PROJECT_MISMATCH = /URL's project_id '[^']*' doesn't match Context's project_id/;
+
+/**
+ * A refusal whose fix is not what its status says: a 401 or 403 that the credentials in cloud.auth do not
+ * mend, or a 400 that is the token's scope, not the ids or the microversion of the request.
+ */
+export type Refusal = 'address_refused' | 'gateway_fault' | 'policy_refused' | 'project_unavailable' | 'token_region' | 'login_gateway' | 'project_mismatch';
 
 /**
  * The codes of Huawei's API gateway (its table "Error Codes", of the API Request Signing Guide) whose fix
@@ -53,6 +62,7 @@ export const REFUSAL_FIX: Record<Refusal, string> = {
   policy_refused: "the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it",
   project_unavailable: 'the project is unavailable (frozen, deleted, or not of this region): check the project id of the watch, or cloud.projectId and cloud.endpoint',
   token_region: "the API gateway wants another token: one of another region's project than cloud.endpoint's (a static token: one past its time): check that cloud.endpoint and the project of cloud.auth are of one region, or renew cloud.auth.token",
+  project_mismatch: "the token is scoped to another project than the one the request names: scope cloud.auth to that project (its projectId or projectName), or watch the token's project (the watch's projectId, cloud.projectId)",
   // The token request carries no credentials the gateway checks: whoever runs it, or the URL it is sent to, mends it.
   login_gateway: 'the API gateway in front of the identity service answered the login itself, not the identity service (no refusal of the password): ask whoever runs the gateway, or check cloud.auth.identityEndpoint',
 };
@@ -67,5 +77,6 @@ export function refusalOf(err: ApiError): Refusal | undefined {
   if (err.login && isGatewayCode(code) && LOGIN_REFUSED.has(err.kind)) return byTable === 'address_refused' || byTable === 'gateway_fault' ? byTable : 'login_gateway';
   if (byTable !== undefined) return byTable;
   if (err.kind === 'forbidden' && NOVA_POLICY.test(err.message)) return 'policy_refused';
+  if (err.kind === 'bad_request' && NOVA_PROJECT_MISMATCH.test(err.message)) return 'project_mismatch';
   return undefined;
 }

@@ -512,6 +512,19 @@ describe.concurrent('check, where the cloud cannot be reached or the login is re
     expect(refused.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s.*cannot get a token for user 'svc-watch'.* → 401 /m);
     expect(refused.stdout.trimEnd().split('\n\n')[1]).toBe(`the cloud refused the request for reboot web-01: check cloud.auth in ${login}`);
   });
+  it('says under its table and in the poll log that the token is scoped to another project than the watch\'s, not to check the ids and cloud.microversion', async (context) => {
+    const h = await harness(context);
+    const other = '0123456789abcdef0123456789abcdef';
+    const action = { ...quickAction({ neverFinishes: true }), projectId: other, name: 'reboot web-01', extra: `    projectId: ${other}` };
+    // The password login scopes the token by the project's name: nothing in the file says the watch's is another.
+    const path = await h.writeConfig(h.yaml([action], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
+    const r = await h.cli(['check', '--config', path]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(new RegExp(`^reboot web-01\\s.*→ 400 badRequest: Malformed request URL: URL's project_id '${other}' doesn't match Context's project_id '${PROJECT}'`, 'm'));
+    const fix = "the token is scoped to another project than the one the request names: scope cloud.auth to that project (its projectId or projectName), or watch the token's project (the watch's projectId, cloud.projectId)";
+    expect(r.stdout.trimEnd().split('\n\n')[1]).toBe(`the cloud refused the request for reboot web-01: ${fix} in ${path}`);
+    expect(h.logs.text).toContain(`"msg":"poll failed (${fix})"`);
+  });
 });
 
 const TOKENS = '/v3/auth/tokens';
