@@ -71,7 +71,7 @@ export interface WatchStatus {
   record: WatchRecord;
   /** This pass's poll failed after its retries. */
   pollFailed: boolean;
-  /** What to mend for the error that failed it: its kind, or a refusal cloud.auth does not mend (`check` and `wait` advise by it). */
+  /** What to mend for the error that failed it: its kind, or a refusal whose fix is not what its kind says (`check` and `wait` advise by it). */
   errorCause: PollFailureCause | null;
   state: 'pending' | Outcome;
   detail: string;

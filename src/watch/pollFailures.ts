@@ -17,8 +17,9 @@ import type { PollResult } from './kinds/types.ts';
 export const POLL_ERROR_KINDS = [...API_ERROR_KINDS, 'endpoint', 'internal', 'other'] as const;
 export type PollErrorKind = (typeof POLL_ERROR_KINDS)[number];
 /**
- * Why a poll failed, as what to mend goes: its kind, or within a 401 or 403 a refusal that cloud.auth does
- * not mend (refusal.ts). Not counted: poll_errors_total counts the kind.
+ * Why a poll failed, as what to mend goes: its kind, or a refusal whose fix is not what its kind says (a 401
+ * or 403 that cloud.auth does not mend, a 400 that it does: refusal.ts). Not counted: poll_errors_total
+ * counts the kind.
  */
 export type PollFailureCause = PollErrorKind | Refusal;
 
