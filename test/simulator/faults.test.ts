@@ -74,6 +74,14 @@ describe('answers injected as faults', () => {
     expect(answer.json).toEqual({ error_code: 'APIGW.0302', error_msg: 'The IAM user is not authorized to access the API', request_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
   });
 
+  it('answers any code of the gateway\'s table with the status and message given, in the gateway\'s shape', async () => {
+    const { sim, url } = await withAction();
+    sim.injectFault({ kind: 'gateway-code', status: 401, code: 'APIGW.0307', message: 'The token must be updated' });
+    const answer = await get(url);
+    expect(answer.status).toBe(401);
+    expect(answer.json).toEqual({ error_code: 'APIGW.0307', error_msg: 'The token must be updated', request_id: expect.stringMatching(/^[0-9a-f]{32}$/) });
+  });
+
   it('garbage is a 200 that says JSON and is not', async () => {
     const { sim, url } = await withAction();
     sim.injectFault({ kind: 'garbage' });
