@@ -2,7 +2,7 @@
 // it (the poll's log, discovery's, `check` and `wait`, the password login): an error's kind is what
 // poll_errors_total counts, and a 401 or 403 of one kind may be the credentials', the cloud's policy's, a
 // gateway's address list's, the project's, the endpoint's or, for a login, whoever runs the gateway in front
-// of the identity service's to mend.
+// of the identity service's to mend, and a 400 the token's scope rather than the request's ids.
 import type { ApiError, ApiErrorKind } from './ApiError.ts';
 
 /** Huawei's API gateway's own answers (`APIGW.0402`), as opposed to those of the service behind it. */
