@@ -103,6 +103,15 @@ const watchCounts = (record: WatchRecord) => countsOf(record.deliveries, record.
 /** Those of a batch's digests. */
 const batchCounts = (batch: BatchRecord) => countsOf(...batch.digests.map((digest) => digest.deliveries));
 
+/** Each digest's watches by key, made once a digest: a batch's release asks of each of its thousands of watches. */
+const digestKeys = new WeakMap<DigestRecord, ReadonlySet<string>>();
+
+function memberKeys(digest: DigestRecord): ReadonlySet<string> {
+  let keys = digestKeys.get(digest);
+  if (keys === undefined) digestKeys.set(digest, (keys = new Set(digest.members.map((m) => m.key))));
+  return keys;
+}
+
 /** The key of the clock's record in the state's `clocks` (one: this host's). */
 const CLOCK_KEY = 'host';
 /**
@@ -528,17 +537,25 @@ export class StateStore {
   #releasePayloadIfSettled(key: string, record: WatchRecord): boolean {
     if (record.verdict === null) return false;
     for (const name in record.deliveries) if (record.deliveries[name]!.status === 'pending') return false;
-    // A watch of a batch that did not succeed keeps it for the batch's digest, which gives it in full (a
-    // success there is its reason alone).
-    if (record.batch && record.verdict.outcome !== 'success' && !this.#digestSent(record.batch, key)) return false;
+    // A watch that did not succeed keeps it for the digests that give it in full (a success there is its
+    // reason alone): its batch's final digest, until recorded, and every digest that lists it until sent,
+    // also one of a batch it has left since (moved to another, or its label taken out after a partial
+    // digest), which its record no longer names: that digest said it was let go before it joined.
+    if (record.verdict.outcome !== 'success' && ((record.batch && !this.#reported(record.batch, key)) || this.#owedInDigest(key))) return false;
     return kindOf(record).dropPayload(record);
   }
 
-  /** Whether a final digest of the batch has reported the watch at `key`, and none of its digests is still owed. */
-  #digestSent(label: string, key: string): boolean {
-    const digests = this.#batches.get(label)?.digests ?? [];
-    if (!digests.some((d) => d.final && d.members.some((m) => m.key === key))) return false;
-    return digests.every((d) => Object.values(d.deliveries).every((delivery) => delivery.status !== 'pending'));
+  /** Whether a final digest of the batch has reported the watch at `key`. */
+  #reported(label: string, key: string): boolean {
+    return this.#batches.get(label)?.digests.some((d) => d.final && memberKeys(d).has(key)) ?? false;
+  }
+
+  /** Whether a digest that lists the watch at `key` is still owed to a notifier, of whichever batch. */
+  #owedInDigest(key: string): boolean {
+    for (const batch of this.#batches.values()) {
+      if (batch.digests.some((d) => Object.values(d.deliveries).some((delivery) => delivery.status === 'pending') && memberKeys(d).has(key))) return true;
+    }
+    return false;
   }
 
   /** Keeps the deliveries gauge's counts: `after` are those of the record (or batch) at `key` now. */
