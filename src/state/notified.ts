@@ -55,13 +55,24 @@ function notifierDelivery({ status, attempts, lastError, nextAttemptAt, updatedA
 }
 
 /**
- * The whole of a watch's notifications in a word, worst first: `given up` when any notifier was given up,
- * `sending` while any is owed, `sent` once all are delivered; `in digest` while its batch's digest is to
- * come, `no notifier` for a verdict no notifier was to hear of.
+ * Whether the watch's outcome waits for its batch's final digest: no final digest of the batch its record
+ * names reports it yet.
  */
-export function notifiedWord(n: Notified): string {
+export function digestAwaited(key: string, record: WatchRecord, batchOf: (label: string) => BatchRecord | undefined): boolean {
+  if (record.verdict === null || !record.batch) return false;
+  return !(batchOf(record.batch)?.digests.some((digest) => digest.final && digest.members.some((m) => m.key === key)) ?? false);
+}
+
+/**
+ * The whole of a watch's notifications in a word, worst first: `given up` when any notifier was given up,
+ * `sending` while any is owed, `sent` once all are delivered; `in digest` while its batch's final digest is
+ * to come (`awaited`: digestAwaited), `no notifier` for a verdict no notifier was to hear of, alone or in
+ * that digest once recorded (every notifier's `on:` left out what it counts): said to wait for it, it
+ * would wait for good.
+ */
+export function notifiedWord(n: Notified, awaited: boolean): string {
   const statuses = Object.values(n.deliveries).map((d) => d.status);
-  if (statuses.length === 0) return n.batch === null ? 'no notifier' : 'in digest';
+  if (statuses.length === 0) return awaited ? 'in digest' : 'no notifier';
   if (statuses.includes('given_up')) return 'given up';
   return statuses.includes('pending') ? 'sending' : 'sent';
 }

@@ -1041,6 +1041,32 @@ describe.concurrent('check', () => {
     expect(r.stdout).toMatch(/^reboot web-02\s.*\spending\s+\S+\s+-\s+-$/m);
   });
 
+  // `in digest` says the digest is still to come: one whose batch finished, its digest recorded with nobody to
+  // tell (every notifier's `on:` left its outcomes out), was shown as waiting for it for good.
+  it('says no notifier of a watch whose batch digest was recorded with none to go to, and in digest while it is to come', async ({ h }) => {
+    const [told, waits] = [0, 1].map(() => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
+    const running = quickAction({ neverFinishes: true });
+    for (const a of [told!, waits!, running]) h.simulator.addAction(a);
+    const notifiers = `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n    on: [failure, timeout, not_found]`;
+    const yaml = h.yaml(
+      [
+        { ...told!, name: 'reboot web-01', extra: '    batch: done' },
+        { ...waits!, name: 'reboot web-02', extra: '    batch: running' },
+        { ...running, name: 'reboot web-03', extra: '    batch: running' },
+      ],
+      { notifiers },
+    );
+    const daemon = await h.app(yaml);
+    await daemon.engine.pollOnce();
+    expect(daemon.store.getBatch('done')!.digests.map((d) => [d.final, Object.keys(d.deliveries)])).toEqual([[true, []]]);
+    await daemon.close();
+
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\ssuccess\s+\d+s\s+no notifier\s+-$/m);
+    expect(r.stdout).toMatch(/^reboot web-02\s.*\ssuccess\s+\d+s\s+in digest\s+-$/m);
+    expect(h.hooks.received).toHaveLength(0);
+  });
+
   it('shows, from the daemon\'s state, whom it told of each verdict, and lists below the notifications not delivered', async ({ h }) => {
     const [told, retried, refused] = [0, 1, 2].map(() => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
     for (const a of [told, retried, refused]) h.simulator.addAction(a!);

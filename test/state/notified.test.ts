@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { dictionary } from '../../src/data/dictionary.ts';
-import { notifiedOf, notifiedWord } from '../../src/state/notified.ts';
+import { digestAwaited, notifiedOf, notifiedWord } from '../../src/state/notified.ts';
 import type { BatchRecord, DeliveryRecord, DeliveryStatus, WatchRecord } from '../../src/state/types.ts';
 
 const AT = '2026-12-05T10:00:00.000Z';
@@ -34,7 +34,7 @@ describe('notifiedOf', () => {
         pager: { status: 'given_up', attempts: 9, lastError: 'answered 503', nextAttemptAt: null, updatedAt: AT },
       },
     });
-    expect(notifiedWord(n!)).toBe('given up');
+    expect(notifiedWord(n!, false)).toBe('given up');
   });
 
   it('reads a batched watch\'s deliveries from the last digest that reports its outcome, none before that digest', () => {
@@ -47,12 +47,21 @@ describe('notifiedOf', () => {
     const partialOnly = { ...batch, digests: [batch.digests[0]!] };
     const waiting = notifiedOf('k', batched, () => partialOnly);
     expect(waiting).toMatchObject({ batch: 'fleet', deliveries: {} });
-    expect(notifiedWord(waiting!)).toBe('in digest');
+    expect(digestAwaited('k', batched, () => partialOnly)).toBe(true);
+    expect(notifiedWord(waiting!, true)).toBe('in digest');
+  });
+
+  it('says no notifier of a watch whose final digest was recorded with no notifier to go to', () => {
+    const digest = { round: 1, final: true, detectedAt: AT, members: [{ key: 'k', watch: {} as never, outcome: 'failure' as const, reason: '', detectedAt: AT }], deliveries: dictionary<DeliveryRecord>() };
+    const batched = record([], 'fleet');
+    const batchOf = () => ({ label: 'fleet', digests: [digest] });
+    expect(digestAwaited('k', batched, batchOf)).toBe(false);
+    expect(notifiedWord(notifiedOf('k', batched, batchOf)!, false)).toBe('no notifier');
   });
 });
 
 describe('notifiedWord', () => {
-  const word = (...statuses: DeliveryStatus[]) => notifiedWord(notifiedOf('k', record(statuses.map((s, i) => [`n${i}`, delivery(s)])), noBatch)!);
+  const word = (...statuses: DeliveryStatus[]) => notifiedWord(notifiedOf('k', record(statuses.map((s, i) => [`n${i}`, delivery(s)])), noBatch)!, false);
 
   it('says the worst of the deliveries', () => {
     expect(word('delivered', 'delivered')).toBe('sent');

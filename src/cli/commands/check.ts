@@ -17,7 +17,7 @@ import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedProjectRecord, TrackedServerRecord, VerdictRecord } from '../../state/types.ts';
-import { notifiedOf, notifiedWord, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
+import { digestAwaited, notifiedOf, notifiedWord, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
 import { NOTICEABLE_PAUSE_MS, holdText, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
 import { fixIn, pollFix, type PollFix } from '../pollFixes.ts';
@@ -88,8 +88,8 @@ export async function run(ctx: CommandContext): Promise<number> {
   const interrupt = () => void app.close({ drainMs: 0 });
   ctx.signal.addEventListener('abort', interrupt, { once: true });
   try {
-    // Whom the daemon told of its verdicts; this check's polls start from none.
-    const told = new Map<string, Notified>();
+    // Whom the daemon told of its verdicts, and that in a word; this check's polls start from none.
+    const told = new Map<string, Told>();
     // The daemon's verdicts themselves: what it told is settled, and judged again here without the memory of
     // its polls (let go once told: when a poll first saw the finish, say) a watch could read otherwise.
     const decided = new Map<string, VerdictRecord>();
@@ -97,14 +97,15 @@ export async function run(ctx: CommandContext): Promise<number> {
     // out of the file since (`remove`) keeps what the daemon owes of it, and is still tried.
     const sent: Sent[] = [];
     for (const [key, record] of app.store.entries()) {
-      const notified = notifiedOf(key, record, (label) => app.store.getBatch(label));
-      if (notified) told.set(key, notified);
+      const batchOf = (label: string) => app.store.getBatch(label);
+      const notified = notifiedOf(key, record, batchOf);
+      if (notified) told.set(key, { notified, word: notifiedWord(notified, digestAwaited(key, record, batchOf)) });
       if (record.verdict) decided.set(key, record.verdict);
       sent.push({ key, name: record.name ?? kindOf(record).label(record).id, outcome: notified?.deliveries ?? {}, warning: warningDeliveries(record) });
       record.verdict = null;
       record.deliveries = dictionary();
     }
-    const notifiedFor = (s: WatchStatus) => told.get(watchKey(s.record)) ?? null;
+    const toldOf = (s: WatchStatus) => told.get(watchKey(s.record)) ?? null;
     const started = Date.now();
     const polled = await withNotFoundHints(await app.engine.pollOnce(), app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
     const statuses = polled.map((s) => asDecided(s, decided.get(watchKey(s.record))));
@@ -112,10 +113,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     const now = Date.now();
     const cloudNow = app.client.clock.now();
     if (ctx.options['json']) {
-      ctx.stdout.write(`${JSON.stringify(statuses.map((s) => ({ ...toJson(s, { now, cloudNow }), notified: notifiedFor(s) })), null, 2)}\n`);
+      ctx.stdout.write(`${JSON.stringify(statuses.map((s) => ({ ...toJson(s, { now, cloudNow }), notified: toldOf(s)?.notified ?? null })), null, 2)}\n`);
     } else {
       const width = terminalWidth(ctx.stdout);
-      ctx.stdout.write(`${table(statuses, notifiedFor, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
+      ctx.stdout.write(`${table(statuses, toldOf, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
       const fixes = fixLines(statuses, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
       if (stateRead && !app.store.found && statuses.length > 0) ctx.stdout.write(`\n${noStateLine(config.state.path)}\n`);
@@ -237,7 +238,13 @@ function errorCell(s: WatchStatus, { now, started }: Times & { started: number }
   return since < started ? `failing for ${formatAge(now - since)}: ${error}` : error;
 }
 
-type NotifiedFor = (s: WatchStatus) => Notified | null;
+/** What the daemon's state says it told of a watch's verdict, and that in a word (notifiedWord). */
+interface Told {
+  notified: Notified;
+  word: string;
+}
+
+type ToldOf = (s: WatchStatus) => Told | null;
 
 /** The NAME cell: the watch's name, else what identifies it. */
 function nameCell(s: WatchStatus): string {
@@ -245,13 +252,13 @@ function nameCell(s: WatchStatus): string {
 }
 
 /** The NOTIFIED cell: the daemon's outcome, where STATE does not show it (a poll that failed), and its notifications in a word. */
-function notifiedCell(s: WatchStatus, notified: Notified | null): string {
-  if (!notified) return '-';
-  const word = notifiedWord(notified);
+function notifiedCell(s: WatchStatus, told: Told | null): string {
+  if (!told) return '-';
+  const { notified, word } = told;
   return notified.outcome === s.state && !s.pollFailed ? word : `${notified.outcome}: ${word}`;
 }
 
-function table(statuses: WatchStatus[], notifiedFor: NotifiedFor, times: Times & { started: number }, colour: boolean, width: number | undefined): string {
+function table(statuses: WatchStatus[], toldOf: ToldOf, times: Times & { started: number }, colour: boolean, width: number | undefined): string {
   if (statuses.length === 0) return 'no watches in the file';
   const rows = statuses.map((s) => {
     const kind = kindOf(s.record);
@@ -264,7 +271,7 @@ function table(statuses: WatchStatus[], notifiedFor: NotifiedFor, times: Times &
       formatEvents(progress),
       s.pollFailed ? 'poll failed' : s.state,
       formatAge(ageMs(s, times)),
-      notifiedCell(s, notifiedFor(s)),
+      notifiedCell(s, toldOf(s)),
       errorCell(s, times),
     ];
   });
