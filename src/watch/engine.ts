@@ -663,8 +663,9 @@ export class WatchEngine {
     let named: Set<string> | undefined;
     // A watch of a batch is told in its digest, which may come long after its verdict: the retention counts
     // from the last digest that reported it (else one added back, without its label, is notified again), and
-    // never ends while such a digest is owed, which reads its record (reportedAt: Infinity). Not from the
-    // batch's newest: a label used again run after run would keep every watch it ever had. Worked out once a batch.
+    // never ends while such a digest is owed, which reads its record (reportedAt: Infinity), nor while one of a
+    // batch it has left since is (owedInDigest: its record names the batch it is in now). Not from the batch's
+    // newest: a label used again run after run would keep every watch it ever had. Worked out once a batch.
     const toldAt = new Map<string, Map<string, number>>();
     const digestAt = (label: string, key: string): number => {
       let at = toldAt.get(label);
@@ -674,7 +675,7 @@ export class WatchEngine {
     for (const [key, record] of this.#o.store.records()) {
       // Auto-tracking's watches are polled until their outcome, in the file or not (discoveredTargets).
       const polled = inFile.has(key) || (record.verdict === null && 'discovered' in record && record.discovered !== undefined);
-      const kept = polled || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch, key)) : surely);
+      const kept = polled || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch, key)) : surely) || this.#o.store.owedInDigest(key);
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;

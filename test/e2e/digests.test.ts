@@ -332,6 +332,30 @@ describe('batch digests', () => {
     expect(failure.reason).not.toContain('let go');
   });
 
+  // Its record was kept state.retention after the last digest of the batch it names: that of the batch it left,
+  // which also reported it and still waited for its receiver, read a record forgotten by then.
+  it('keeps the record of a failure moved to another batch and out of the file while the digest of the first is owed', async () => {
+    const [failed, done, running] = [failedReboot(), quickAction(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3000 }] })];
+    for (const s of [failed, done, running]) env.h.simulator.addAction(s);
+    const to = (batch: string, notifier: string) => `    batch: ${batch}\n    notify: [${notifier}]`;
+    const withRetention = (yaml: string) => yaml.replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1h');
+    env.h.hooks.setAnswer({ status: 503 });
+    const app = await env.h.app(withRetention(env.h.yaml([entry(failed, 'failed', to('first', 'chat')), entry(done, 'done', to('first', 'chat'))])));
+    await advance(app, 2000);
+    reload(app, withRetention(env.h.yaml([entry(failed, 'failed', to('second', 'ops-mail')), entry(done, 'done', to('first', 'chat')), entry(running, 'running', to('second', 'ops-mail'))])));
+    await advance(app, 4000);
+    expect(env.h.mail.received.map((m) => m.subject)).toEqual(['[ecs-action-watch] batch second finished: 1 failed, 1 succeeded']);
+
+    // The second batch's watches taken out of the file; the first's digest still waits, past state.retention.
+    reload(app, withRetention(env.h.yaml([entry(done, 'done', to('first', 'chat'))])));
+    vi.setSystemTime(Date.now() + 2 * 3600_000);
+    await advance(app, 1000);
+    env.h.hooks.setAnswer({ status: 204 });
+    await advance(app, 1000);
+    const [first] = delivered('ecs.batch.finished');
+    expect(first!.watches!.find((w) => w.watch.requestId === failed.requestId)).toMatchObject({ outcome: 'failure', instanceAction: { events: [{ result: 'Error' }] }, server: { status: 'ACTIVE' } });
+  });
+
   it('keeps a recorded digest across a restart and never sends it twice', async () => {
     const actions = [quickAction(), quickAction()];
     for (const s of actions) env.h.simulator.addAction(s);
