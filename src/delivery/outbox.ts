@@ -3,7 +3,7 @@ import pLimit, { type LimitFunction } from 'p-limit';
 import type { Logger } from '../observability/logger.ts';
 import type { DeliveryCounts, Metrics } from '../observability/metrics.ts';
 import { batchDeliveries, watchDeliveries, type DurableDelivery, type StateStore } from '../state/store.ts';
-import type { DeliveryRecord } from '../state/types.ts';
+import type { BatchRecord, DeliveryRecord, DigestRecord } from '../state/types.ts';
 import { SENDS_PER_NOTIFIER, type Notifier } from '../notify/types.ts';
 import { DELIVERY_REASONS, DeliveryError, type DeliveryReason } from '../notify/DeliveryError.ts';
 import { whenAborted } from '../lifecycle/abort.ts';
@@ -395,7 +395,7 @@ export class Outbox {
       this.#store.releaseIfSettled(key);
       return;
     }
-    if (owed.about === 'digest' && !owed.digest.final && this.#store.getBatch(owed.batch.label)?.digests.some((d) => d.final && d.round === owed.digest.round)) {
+    if (owed.about === 'digest' && !owed.digest.final && this.#outrun(owed.batch, owed.digest)) {
       // Owed while its receiver was down: a batch said to be running, told after its final digest, would only confuse.
       this.#settle(delivery, 'superseded', null);
       log.info({}, 'partial digest not sent: its batch finished first');
@@ -437,6 +437,20 @@ export class Outbox {
       }
     }
     this.#recorded(owed, log);
+  }
+
+  /**
+   * Whether a partial digest's batch has finished since it was recorded: its round's final digest is, or, its
+   * label renamed since (its watches moved to another batch or out of any), which gives that round none, every
+   * watch it said was running has its outcome, told elsewhere. One still in this batch waits for the final.
+   */
+  #outrun(batch: BatchRecord, digest: DigestRecord): boolean {
+    if (this.#store.getBatch(batch.label)?.digests.some((d) => d.final && d.round === digest.round)) return true;
+    return digest.members.every((m) => {
+      if (m.outcome !== null) return true;
+      const record = this.#store.get(m.key);
+      return record !== undefined && record.verdict !== null && record.batch !== batch.label;
+    });
   }
 
   /** An attempt's end is to be saved, and what it settled let go. */

@@ -108,6 +108,29 @@ describe('batch digests', () => {
     expect(app.engine.allSettled()).toBe(true);
   });
 
+  // The final digest of the partial's round never comes under a label renamed: the partial, owed while the
+  // receiver was down, said the batch was still running once it had finished under its new name.
+  it('sends no partial digest owed under a label renamed since, once the watches it said were running have ended', async () => {
+    const done = quickAction();
+    const slow = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 12_000 }] });
+    for (const a of [done, slow]) env.h.simulator.addAction(a);
+    const yaml = (label: string) =>
+      env.h.yaml([entry(done, 'web-01', `    batch: ${label}`), entry(slow, 'web-02', `    batch: ${label}`)], { poll: '  schedule: "* * * * * *"\n  retries: 3\n  batchWindow: 5s' });
+    env.h.hooks.setAnswer({ status: 503 });
+    const app = await env.h.app(yaml('fleet'));
+    await advance(app, 7000, 1000);
+    expect(ofType('ecs.batch.partial').length).toBeGreaterThan(0);
+
+    reload(app, yaml('fleet-b'));
+    await advance(app, 10_000, 1000);
+    env.h.hooks.setAnswer({ status: 204 });
+    await advance(app, 3000, 1000);
+    expect(delivered('ecs.batch.finished').map((b) => b.batch)).toEqual(['fleet-b']);
+    expect(delivered('ecs.batch.partial')).toEqual([]);
+    expect(app.store.getBatch('fleet')!.digests[0]!.deliveries['chat']!.status).toBe('superseded');
+    expect(app.engine.allSettled()).toBe(true);
+  });
+
   it('follows the file: a removed watch leaves the batch, a late one opens round 2, a verdict that left its batch is notified alone', async () => {
     const [a, b, c, late] = [quickAction(), stuckReboot(), quickAction(), quickAction()];
     for (const s of [a, b, c, late]) env.h.simulator.addAction(s);
