@@ -96,8 +96,8 @@ export async function run(ctx: CommandContext): Promise<number> {
     // What the daemon tried to tell of each watch, its outcome and its early warning, by name: a watch taken
     // out of the file since (`remove`) keeps what the daemon owes of it, and is still tried.
     const sent: Sent[] = [];
+    const batchOf = (label: string) => app.store.getBatch(label);
     for (const [key, record] of app.store.entries()) {
-      const batchOf = (label: string) => app.store.getBatch(label);
       const notified = notifiedOf(key, record, batchOf);
       if (notified) told.set(key, { notified, word: notifiedWord(notified, digestAwaited(key, record, batchOf)) });
       if (record.verdict) decided.set(key, record.verdict);
