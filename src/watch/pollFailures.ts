@@ -94,7 +94,9 @@ export class PollFailures {
     this.#counter.inc({ kind });
     const hint =
       refusal !== undefined ? ` (${REFUSAL_FIX[refusal]})`
-      : err instanceof ApiError && (kind === 'unauthorized' || kind === 'forbidden') ? ' (check cloud.auth)'
+      : err instanceof ApiError && kind === 'unauthorized' ? ' (check cloud.auth)'
+      // The credentials may be good and their role lack the route, as `check` and `wait` say it.
+      : err instanceof ApiError && kind === 'forbidden' ? " (check cloud.auth and the account's permissions)"
       : kind === 'gateway' ? ' (not the API\'s answer: check with whoever runs the firewall, gateway or proxy in front of it; cloud.auth is not what it judged)'
       : kind === 'foreign_not_found' ? ' (a 404 that is not the API\'s own "not found": check cloud.endpoint and the project id, or cloud.auth.identityEndpoint if it is for the token request)'
       : '';

@@ -102,7 +102,7 @@ describe('PollFailures', () => {
     failures.failed(newRecord(), log, apiError('forbidden', 403));
     failures.failed(newRecord(), log, apiError('server', 503));
     expect(said(lines)).toEqual([
-      [40, 'poll failed (check cloud.auth)'],
+      [40, "poll failed (check cloud.auth and the account's permissions)"],
       [40, 'poll failed'],
     ]);
   });
@@ -114,8 +114,8 @@ describe('PollFailures', () => {
     failures.ended(record, { log }, { final: false, reason: 'r', pollFailed: false, readError: 'GET ... → 403' }, null);
     failures.failed(record, log, apiError('forbidden', 403));
     expect(said(lines)).toEqual([
-      [40, 'poll failed (check cloud.auth); trying again on the next schedule'],
-      [20, 'poll failed again (check cloud.auth)'],
+      [40, "poll failed (check cloud.auth and the account's permissions); trying again on the next schedule"],
+      [20, "poll failed again (check cloud.auth and the account's permissions)"],
     ]);
   });
 
