@@ -208,7 +208,7 @@ describe('a refusal that is an HTML page', () => {
     const warning = h.logs.lines().find((l) => l['level'] === 40 && String(l['error']).includes('403'));
     expect(warning?.['error']).toContain('403 Forbidden: an HTML page ("Access Denied"), not the API\'s answer: something in front of the API (a firewall, gateway or proxy) refused the request');
     expect(String(warning?.['msg'])).toContain('check with whoever runs the firewall, gateway or proxy in front of it');
-    expect(String(warning?.['msg'])).not.toContain('(check cloud.auth)');
+    expect(String(warning?.['msg'])).not.toContain('(check cloud.auth');
     expect(await app.metrics.registry.getSingleMetricAsString('ecs_action_watch_poll_errors_total')).toContain('ecs_action_watch_poll_errors_total{kind="gateway"} 1');
   });
 });
