@@ -8,7 +8,7 @@ import { once } from '../data/once.ts';
 import { StateError } from './StateError.ts';
 import { sharedObserved } from './observed.ts';
 import type {
-  ActionWatchRecord, BatchRecord, ClockRecord, DeliveryRecord, DigestMember, DigestRecord, DiscoveredBy, JobWatchRecord, NotFoundMemory, ObservedMemory,
+  ActionWatchRecord, BatchRecord, ClockRecord, CloudClockSetting, DeliveryRecord, DigestMember, DigestRecord, DiscoveredBy, JobWatchRecord, NotFoundMemory, ObservedMemory,
   TrackedProjectRecord, TrackedServerRecord, WarningRecord, WatchRecord,
 } from './types.ts';
 import type { NotificationWatch } from '../model.ts';
@@ -147,6 +147,10 @@ export const stateSchemas = once(() => {
     daemonFailingSince: time.optional(),
   };
 
+  const cloudClockSettingsSchema = z.array(
+    z.object({ ms: z.number(), at: time.optional(), seenBefore: z.array(time).optional() } satisfies { [K in keyof Required<CloudClockSetting>]: z.ZodType }),
+  );
+
   const actionShape = {
     kind: z.literal('instance-action').optional(),
     projectId: z.string().min(1),
@@ -161,9 +165,7 @@ export const stateSchemas = once(() => {
     ...outcomeShape,
     // Absent for a watch of the watch file.
     discovered: discoveredSchema.optional(),
-    cloudClockSetMs: z.number().optional(),
-    cloudClockSetAt: time.optional(),
-    cloudClockSeenBefore: z.array(time).optional(),
+    cloudClockSettings: cloudClockSettingsSchema.optional(),
   } satisfies { [K in keyof Required<ActionWatchRecord>]: z.ZodType };
 
   const jobShape = {
@@ -175,9 +177,7 @@ export const stateSchemas = once(() => {
     ...pollErrorShape,
     job: jobSchema.nullable(),
     ...outcomeShape,
-    cloudClockSetMs: z.number().optional(),
-    cloudClockSetAt: time.optional(),
-    cloudClockSeenBefore: z.array(time).optional(),
+    cloudClockSettings: cloudClockSettingsSchema.optional(),
   } satisfies { [K in keyof Required<JobWatchRecord>]: z.ZodType };
 
   const DELIVERIES_NEED_A_VERDICT = {
@@ -188,10 +188,13 @@ export const stateSchemas = once(() => {
 
   // Typed as the domain type so that tsc proves a checked record is exactly what the daemon works with. A
   // record's `kind` picks its schema, so that a problem is reported against the fields of its own kind.
-  const watchRecordSchema: z.ZodType<WatchRecord> = z.discriminatedUnion('kind', [
-    z.object(actionShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
-    z.object(jobShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
-  ]);
+  const watchRecordSchema: z.ZodType<WatchRecord> = z.preprocess(
+    oneCloudClockSetting,
+    z.discriminatedUnion('kind', [
+      z.object(actionShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
+      z.object(jobShape).refine(hasVerdictOrNoDeliveries, DELIVERIES_NEED_A_VERDICT),
+    ]),
+  );
 
   const memberShape = {
     key: z.string().min(1),
@@ -253,6 +256,18 @@ export const stateSchemas = once(() => {
 
   return { stateEnvelopeSchema, journalEntrySchema, watchRecordSchema, batchRecordSchema, trackedServerSchema, trackedProjectSchema, clockRecordSchema };
 });
+
+/**
+ * A record written before each setting of the cloud's clock was kept on its own, with their sum, the last
+ * one's boundary and the times seen before it (cloudClockSetMs, cloudClockSetAt, cloudClockSeenBefore): one
+ * setting of that sum, as those versions read it.
+ */
+function oneCloudClockSetting(value: unknown): unknown {
+  if (!isMapping(value) || !('cloudClockSetMs' in value || 'cloudClockSetAt' in value || 'cloudClockSeenBefore' in value)) return value;
+  const { cloudClockSetMs: ms, cloudClockSetAt: at, cloudClockSeenBefore: seenBefore, ...rest } = value;
+  if (ms === undefined) return rest;
+  return { ...rest, cloudClockSettings: [{ ms, ...(at === undefined ? {} : { at }), ...(seenBefore === undefined ? {} : { seenBefore }) }] };
+}
 
 export type JournalEntry = z.infer<ReturnType<typeof stateSchemas>['journalEntrySchema']>;
 

@@ -99,22 +99,29 @@ interface RecordBase {
    */
   batch?: string | null;
   /**
-   * How far the cloud's own clock was set (hostClock.ts), this host's keeping time, since the start of what
-   * the watch follows (an action's start_time, a job's begin_time) was seen: it counts from that start on
-   * the cloud's clock as it stood then. Absent: not set since.
+   * Each setting of the cloud's own clock (hostClock.ts), this host's keeping time, since the start of what
+   * the watch follows (an action's start_time, a job's begin_time) was seen, the oldest first: a time the
+   * cloud stamped is on its clock as the settings before it left it. Absent: not set since. One list may be
+   * the same object in many records (engine.ts #cloudSet): never changed in place.
    */
-  cloudClockSetMs?: number;
+  cloudClockSettings?: readonly CloudClockSetting[];
+}
+
+/** One setting of the cloud's own clock, as a watch's record keeps it. */
+export interface CloudClockSetting {
+  /** How far it was set (back: negative). */
+  ms: number;
   /**
-   * From when (ISO, on the cloud's clock as the last setting left it) what the cloud stamps is on its clock
-   * as set, not as it stood at that start: a step that started after the setting. Absent in records
-   * written before it was kept, whose steps are told apart by their start alone (judgement.ts).
+   * From when (ISO, on the cloud's clock as set) what it stamps is on its clock as set: a step that started
+   * after the setting. Absent in records written before it was kept, whose steps are told apart by their
+   * start alone (judgement.ts).
    */
-  cloudClockSetAt?: string;
+  at?: string;
   /**
-   * The times (ISO) from `cloudClockSetAt` on that the watch had seen before the cloud's clock was set back:
-   * stamped before the setting all the same (the clock set back, the two stretches overlap). Absent: none.
+   * The times (ISO) from `at` on that the watch had seen before the clock was set back: stamped before the
+   * setting all the same (the clock set back, the two stretches overlap). Absent: none.
    */
-  cloudClockSeenBefore?: string[];
+  seenBefore?: string[];
 }
 
 /** An `ecs.action.slow` notice: why, when, what it showed, and its deliveries (keyed like a watch's). */

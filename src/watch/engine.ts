@@ -8,7 +8,7 @@ import type { EcsClient } from '../cloud/client.ts';
 import { ApiError } from '../cloud/ApiError.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import { batchDeliveries, watchDeliveries, type DurableDelivery, type StateStore } from '../state/store.ts';
-import type { WatchRecord } from '../state/types.ts';
+import type { CloudClockSetting, WatchRecord } from '../state/types.ts';
 import type { Notifier } from '../notify/types.ts';
 import { deliveryId, pendingDelivery } from '../delivery/notification.ts';
 import { dictionary } from '../data/dictionary.ts';
@@ -21,6 +21,7 @@ import type { Member } from '../batch/plan.ts';
 import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
+import { cloudSetInAll } from './judgement.ts';
 import { PassOverrun } from './overrun.ts';
 import { CLOCK_CHECK_MS, CLOCK_STEP_MS, type BootClock } from './clockSteps.ts';
 import { HostClock } from './hostClock.ts';
@@ -832,7 +833,7 @@ export class WatchEngine {
     // Timed from a start the cloud stamped: now as the cloud's clock has it, as that clock stood when the
     // start was seen. A setting of it since moved its Date, not the start: 10 min behind and put right, it
     // made a reboot that had run 10 min look 20 min old.
-    const cloudNow = this.#o.client.clock.now() - (record.cloudClockSetMs ?? 0);
+    const cloudNow = this.#o.client.clock.now() - cloudSetInAll(record);
     if (cloudNow < slot.warningDueAt) return;
     const { key } = slot;
     const progress = kindOf(record).progress(record);
@@ -865,23 +866,31 @@ export class WatchEngine {
   /**
    * The cloud's own clock was set by `byMs` (HostClock): each watch without an outcome whose start was seen
    * reads what was stamped before on the clock as it stood (its early warning, a finish seen late), in its
-   * record, which a restart reads.
+   * record, which a restart reads. Each setting is kept on its own: a step that started after one, read
+   * across the next as if before both, was read a setting off ("running 1 h 3 min" a few minutes in, after
+   * a setting back and one forward).
    */
   #cloudSet(byMs: number): void {
     this.#cloudSetKeys = [];
     // What the cloud stamps from now on is on its clock as set. Seen by this answer, the setting was made
     // since the measure before: set forward, all it stamped before lies before the time as it stood now.
     const at = this.#o.client.clock.now() - Math.max(byMs, 0);
-    // One string shared by every record it moves: made in the loop, 10,000 watches kept 10,000 copies (~40 B each) as long as their records.
-    const setAt = new Date(at).toISOString();
+    // One setting, and one list for every record that had the same before, shared by the records it moves:
+    // made in the loop, 10,000 watches kept 10,000 copies (~40 B each of the time alone) as long as their records.
+    const setting: CloudClockSetting = { ms: byMs, at: new Date(at).toISOString() };
+    const lists = new Map<readonly CloudClockSetting[] | undefined, readonly CloudClockSetting[]>();
     for (const [key, record] of this.#o.store.records()) {
       if (record.verdict || kindOf(record).progress(record)?.startedAt == null) continue;
-      record.cloudClockSetMs = (record.cloudClockSetMs ?? 0) + byMs;
-      record.cloudClockSetAt = setAt;
+      const before = record.cloudClockSettings;
       // Set back, its clock goes over the same times again: those seen already were stamped before.
       const seen = byMs < 0 ? [...new Set(kindOf(record).cloudTimes(record).filter((t) => t >= at))] : [];
-      if (seen.length > 0) record.cloudClockSeenBefore = seen.map((t) => new Date(t).toISOString());
-      else delete record.cloudClockSeenBefore;
+      if (seen.length > 0) {
+        record.cloudClockSettings = withSetting(before, { ...setting, seenBefore: seen.map((t) => new Date(t).toISOString()) });
+      } else {
+        const after = lists.get(before) ?? withSetting(before, setting);
+        lists.set(before, after);
+        record.cloudClockSettings = after;
+      }
       this.#o.store.touch(key);
       this.#cloudSetKeys.push(key);
     }
@@ -889,18 +898,19 @@ export class WatchEngine {
 
   /**
    * The last setting of the cloud's clock, `byMs` forward, was this machine held still (HostClock): the
-   * watches it moved count their early warning from their start as the cloud stamped it again.
+   * watches it moved count their early warning from their start as the cloud stamped it again, and read
+   * their times by the settings before it, which stand.
    */
   #heldStill(byMs: number): void {
+    const lists = new Map<readonly CloudClockSetting[], readonly CloudClockSetting[] | undefined>();
     for (const key of this.#cloudSetKeys) {
       const record = this.#o.store.get(key);
-      if (record?.cloudClockSetMs === undefined || record.verdict) continue;
-      const left = record.cloudClockSetMs - byMs;
-      if (left === 0) delete record.cloudClockSetMs;
-      else record.cloudClockSetMs = left;
-      // No setting after all: nothing was stamped on a clock as set from then.
-      delete record.cloudClockSetAt;
-      delete record.cloudClockSeenBefore;
+      const settings = record?.cloudClockSettings;
+      if (record === undefined || settings === undefined || settings.at(-1)?.ms !== byMs || record.verdict) continue;
+      const left = lists.has(settings) ? lists.get(settings) : settings.length > 1 ? settings.slice(0, -1) : undefined;
+      lists.set(settings, left);
+      if (left === undefined) delete record.cloudClockSettings;
+      else record.cloudClockSettings = left;
       this.#o.store.touch(key);
     }
     this.#cloudSetKeys = [];
@@ -993,6 +1003,20 @@ interface TargetNames {
   readonly targets: readonly WatchTarget[];
   readonly keys: ReadonlySet<string>;
   readonly batches: ReadonlySet<string>;
+}
+
+/**
+ * How many settings of the cloud's clock a record keeps apart: answers that come by turns from controllers
+ * whose clocks differ set it at every turn (hostClock.ts #cloudMoved), for as long as the action runs.
+ */
+const KEPT_CLOUD_SETTINGS = 8;
+
+/** `settings` and `setting` after them; past KEPT_CLOUD_SETTINGS, the two oldest as one: a time stamped between them is read as stamped before both. */
+function withSetting(settings: readonly CloudClockSetting[] | undefined, setting: CloudClockSetting): readonly CloudClockSetting[] {
+  const all = [...(settings ?? []), setting];
+  if (all.length <= KEPT_CLOUD_SETTINGS) return all;
+  const [oldest, next, ...rest] = all;
+  return [{ ...next!, ms: oldest!.ms + next!.ms }, ...rest];
 }
 
 /** What the engine keeps of a watch (WatchEngine.#slots). */

@@ -2,6 +2,7 @@
 // "not found" becomes an outcome. Pure.
 import type { Outcome } from '../model.ts';
 import type { WatchRecord } from '../state/types.ts';
+import { CLOCKS_APART_MS } from '../cloud/cloudClock.ts';
 import { formatDuration } from './format.ts';
 
 /** A create becomes visible only after scheduling: 404s inside this window are not an outcome yet. */
@@ -109,17 +110,10 @@ export interface Clock {
    */
   cloudAheadMs?: number;
   /**
-   * How far the cloud's own clock was set since the start of what the watch follows was seen (the record's
-   * cloudClockSetMs): a time stamped before the setting is on its clock as it stood then.
+   * Each setting of the cloud's own clock since the start of what the watch follows was seen, the oldest
+   * first (the record's cloudClockSettings): a time stamped before one is on its clock as it stood then.
    */
-  cloudSetMs?: number;
-  /**
-   * From when (epoch ms on the cloud's clock as set) a time it stamped was stamped after the last setting
-   * (the record's cloudClockSetAt); absent in records kept before it was, and while not set.
-   */
-  cloudSetAt?: number;
-  /** Times from `cloudSetAt` on seen before a setting back (the record's cloudClockSeenBefore): stamped before it. */
-  cloudSeenBefore?: readonly number[];
+  cloudSettings?: readonly CloudSetting[];
   /**
    * Since when this watch's polls have failed in this process, before this poll (epoch ms); null or absent
    * when the last one here answered, or none has run here yet.
@@ -127,51 +121,93 @@ export interface Clock {
   failingSince?: number | null;
 }
 
+/** One setting of the cloud's own clock (the record's CloudClockSetting), its times as epoch ms. */
+export interface CloudSetting {
+  ms: number;
+  /** From when (on the cloud's clock as set) a time it stamped was stamped after it; absent in records kept before it was. */
+  at?: number;
+  /** Times from `at` on seen before a setting back: stamped before it all the same. */
+  seenBefore?: readonly number[];
+}
+
 /** What a record keeps of the settings of the cloud's clock since its start was seen, as a Clock reads it. */
-export function cloudSetting(record: Pick<WatchRecord, 'cloudClockSetMs' | 'cloudClockSetAt' | 'cloudClockSeenBefore'>): Pick<Clock, 'cloudSetMs' | 'cloudSetAt' | 'cloudSeenBefore'> {
+export function cloudSetting(record: Pick<WatchRecord, 'cloudClockSettings'>): Pick<Clock, 'cloudSettings'> {
   return {
-    cloudSetMs: record.cloudClockSetMs,
-    cloudSetAt: record.cloudClockSetAt === undefined ? undefined : Date.parse(record.cloudClockSetAt),
-    cloudSeenBefore: record.cloudClockSeenBefore?.map((t) => Date.parse(t)),
+    cloudSettings: record.cloudClockSettings?.map((s) => ({
+      ms: s.ms,
+      at: s.at === undefined ? undefined : Date.parse(s.at),
+      seenBefore: s.seenBefore?.map((t) => Date.parse(t)),
+    })),
   };
 }
 
-type CloudTimes = Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSetMs' | 'cloudSetAt' | 'cloudSeenBefore'>;
+/** How far the cloud's clock was set in all, since the record's start was seen: as it stood then, now was as far off its Date. */
+export function cloudSetInAll(record: Pick<WatchRecord, 'cloudClockSettings'>): number {
+  return record.cloudClockSettings?.reduce((sum, s) => sum + s.ms, 0) ?? 0;
+}
+
+type CloudTimes = Pick<Clock, 'now' | 'cloudAheadMs' | 'cloudSettings'>;
 
 /**
  * A start the cloud stamped (epoch ms on its clock), on this host's clock: less how far the cloud is ahead,
- * and, stamped before a setting of it since (`cloudSetMs`), on the cloud's clock as it stood then, as the
- * early warning counts it: set forward an hour, the measure is an hour ahead, and a step that started 5 min
- * before would otherwise read as 1 h 5 min old. A step that started after the setting is on the clock as
- * set: set back an hour, one that just started would otherwise read as an hour old; set forward, one
- * stuck for an hour as just started. `cloudSetAt` tells the two apart; where the record has none (kept
- * before it was), a start that would lie ahead of `now` read as before was stamped after a setting forward.
+ * and, stamped before a setting of it since, on the cloud's clock as it stood then, as the early warning
+ * counts it: set forward an hour, the measure is an hour ahead, and a step that started 5 min before would
+ * otherwise read as 1 h 5 min old. A step that started after a setting is on the clock as set: set back an
+ * hour, one that just started would otherwise read as an hour old; set forward, one stuck for an hour as
+ * just started (cloudTimeOnThisClock).
  */
 export function startOnThisClock(clock: CloudTimes, cloudTime: number): number {
-  const read = cloudTime - (clock.cloudAheadMs ?? 0);
-  const before = read + (clock.cloudSetMs ?? 0);
-  const after = stampedAfterSetting(clock, cloudTime);
-  if (after === undefined) return before > clock.now ? read : before;
-  return after ? read : before;
+  return cloudTimeOnThisClock(clock, cloudTime, clock.now);
 }
 
-/** Whether the cloud stamped `cloudTime` after the last setting of its clock; undefined where the record does not tell. */
-function stampedAfterSetting(clock: CloudTimes, cloudTime: number): boolean | undefined {
-  if (clock.cloudSetAt === undefined) return undefined;
-  return cloudTime >= clock.cloudSetAt && !(clock.cloudSeenBefore ?? []).includes(cloudTime);
+/**
+ * `cloudTime` on this host's clock, on the cloud's clock as the settings before it left it: the settings up
+ * to the newest one it was stamped after (stampedAfter) are in the measure, those after it are not. It
+ * happened by `by` (this host's clock).
+ */
+function cloudTimeOnThisClock(clock: CloudTimes, cloudTime: number, by: number): number {
+  const read = cloudTime - (clock.cloudAheadMs ?? 0);
+  const settings = clock.cloudSettings ?? [];
+  let setSince = 0;
+  for (let i = settings.length - 1; i >= 0; i--) {
+    const setting = settings[i]!;
+    if (stampedAfter(setting, cloudTime, read + setSince, by)) return read + setSince;
+    setSince += setting.ms;
+  }
+  return read + setSince;
 }
+
+/**
+ * Whether the cloud stamped `cloudTime` (`onThisClock` if so) after `setting`: at or after its `at`, and not
+ * among the times seen before it. Where the setting does not tell (a record kept before `at` was), before
+ * it, unless that would put it past `by`. Set back, the clock goes over times it stamped before: one past
+ * `by` read as stamped after, by more than a clock can be ahead unmeasured, was stamped before, and seen
+ * only after (the API down across a failover to a controller whose clock is behind).
+ */
+function stampedAfter(setting: CloudSetting, cloudTime: number, onThisClock: number, by: number): boolean {
+  if (setting.at === undefined) return onThisClock + setting.ms > by;
+  if (cloudTime < setting.at || (setting.seenBefore?.includes(cloudTime) ?? false)) return false;
+  return !(setting.ms < 0 && onThisClock > by + UNMEASURED_AHEAD_MS);
+}
+
+/**
+ * How far past the time it was seen a time the cloud stamped can be, its clock ahead by less than is
+ * allowed for (cloudClock.ts), with a second or two of the measure's own error.
+ */
+const UNMEASURED_AHEAD_MS = CLOCKS_APART_MS + 5000;
 
 /**
  * How long from `start` to `end` (both stamped by the cloud), seen ended at `seenAt` (this host's clock); null
  * for an end before the start (clocks that disagree). With the cloud's clock set since the start was seen,
- * each is read on the clock it was stamped on, where the record tells (`cloudSetAt`); it took no longer than
- * until it was seen ended.
+ * each is read on the clock it was stamped on, where the record tells (`at`); it took no longer than until
+ * it was seen ended.
  */
 export function cloudDuration(clock: CloudTimes, start: number, end: number, seenAt: number): number | null {
-  const setMs = clock.cloudSetMs ?? 0;
-  const took = setMs !== 0 && clock.cloudSetAt !== undefined ? startOnThisClock(clock, end) - startOnThisClock(clock, start) : end - start;
+  const settings = clock.cloudSettings ?? [];
+  const told = settings.length > 0 && settings.every((s) => s.at !== undefined);
+  const took = told ? startOnThisClock(clock, end) - startOnThisClock(clock, start) : end - start;
   if (took < 0) return null;
-  if (setMs === 0) return took;
+  if (settings.length === 0) return took;
   return Math.max(0, Math.min(took, seenAt - startOnThisClock(clock, start)));
 }
 
@@ -200,20 +236,14 @@ export function withDeadline<R, M>(
   memory: M,
 ): Verdict<R, M> {
   const deadlineAt = clock.trackingSince + clock.deadlineMs;
-  const ahead = clock.cloudAheadMs ?? 0;
-  const setMs = clock.cloudSetMs ?? 0;
   // A finish later than the poll that saw it is a cloud whose times run ahead of its own Date (a conductor
   // whose clock is fast, local time written as UTC), or ahead by less than is allowed for: it happened by
-  // then, and no later, however late it is confirmed. Or it was stamped before the cloud's clock was set
-  // back, and seen only after (the API down across a failover to a controller whose clock is behind): on
-  // that clock as it stood then, as is one stamped before a setting forward, where the record tells.
+  // then, and no later, however late it is confirmed. Each on the cloud's clock as it stood when it was
+  // stamped (cloudTimeOnThisClock).
   const seenBy = Math.min(clock.now, ends.seenAt ?? Infinity);
   const onThisClock = (time: number | null) => {
     if (time === null) return null;
-    if (ends.onThisClock === true) return Math.min(time, seenBy);
-    const read = time - ahead;
-    const before = stampedAfterSetting(clock, time) === false || (read > seenBy && setMs < 0);
-    return Math.min(before ? read + setMs : read, seenBy);
+    return Math.min(ends.onThisClock === true ? time : cloudTimeOnThisClock(clock, time, seenBy), seenBy);
   };
   if (judged.settled) {
     const finishedAt = onThisClock(ends.finishedAt);

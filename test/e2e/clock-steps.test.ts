@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
+import type { WatchRecord } from '../../src/state/types.ts';
 import { Harness, PROJECT, newIds } from './harness.ts';
 import { eventually } from '../eventually.ts';
 
@@ -673,6 +674,23 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       await failsOnceRun10Min(setMs, 11 * MINUTE, 5 * MINUTE);
     });
 
+    // Set an hour back at 3 min; the step starts at 5 min, on the clock as set, which is set again at 8 min.
+    it.each([
+      { way: 'forward', secondMs: 10 * MINUTE },
+      { way: 'back', secondMs: -10 * MINUTE },
+    ])("tells a reboot whose step started between two settings of the cloud's clock, an hour back and then 10 min $way, and whose nova-compute stopped a minute in, failed once the step has run 10 min, not at once as 'running 1 h 3 min'", async ({ secondMs }) => {
+      const app = await rebootWatched(MINUTE, '3h', null, undefined, { leftOpen: true, firstStepAfterMs: 5 * MINUTE });
+      await pass(app, 3 * MINUTE, COARSE);
+      h.simulator.setClock(-HOUR);
+      await pass(app, 5 * MINUTE, COARSE);
+      h.simulator.setClock(secondMs);
+      await pass(app, 6 * MINUTE, COARSE);
+      expect(outcomes()).toEqual([]);
+      await pass(app, 2 * MINUTE, COARSE);
+      expect(outcomes()).toEqual(['failure']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 10 min( \d+ s)?\)/);
+    });
+
     it("says once that the cloud's clock is apart, not apart and agreeing again by turns every minute, when its answers come by turns from two controllers 20 s and 40 s ahead", async () => {
       const app = await rebootWatched(2 * HOUR, '3h', null, undefined, { cloudAhead: 20_000 });
       // Measured at the first answer and a minute after each (60 s, 120 s ..., a pass a minute): each from the other controller.
@@ -682,6 +700,32 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       }
       const told = h.logs.lines().filter((l) => String(l['msg']).startsWith("the cloud's"));
       expect(told.map((l) => [l['level'], l['msg']])).toEqual([[40, expect.stringMatching(/^the cloud's clock is 4\d s ahead of this host's/)]]);
+    });
+
+    it("tells a reboot whose step started after the cloud's clock was set an hour back, and whose nova-compute stopped a minute in, failed as running some 20 min once this machine, held still 20 min, has its time put right, not as 'running 1 h 20 min': the hold taken back, not the setting before it", async () => {
+      const app = await rebootWatched(MINUTE, '3h', null, undefined, { leftOpen: true, firstStepAfterMs: 5 * MINUTE });
+      await pass(app, 3 * MINUTE, COARSE);
+      h.simulator.setClock(-HOUR);
+      await pass(app, 3 * MINUTE, COARSE);
+      // Its clocks stopped, boot clock included, and only the cloud's went on: seen at the measure at 6 min 5 s.
+      cloudAhead += 20 * MINUTE;
+      await pass(app, 2 * MINUTE, COARSE);
+      expect(outcomes()).toEqual([]);
+      setHostClock(20 * MINUTE);
+      await pass(app, 30_000, COARSE);
+      expect(outcomes()).toEqual(['failure']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 2\d min( \d+ s)?\)/);
+    });
+
+    it("keeps no more than 8 settings of the cloud's clock in a watch's record, their sum the whole, when its answers come by turns from two controllers 10 min apart for 20 min", async () => {
+      const app = await rebootWatched(2 * HOUR, '3h');
+      for (let minute = 0; minute < 20; minute++) {
+        cloudAhead = minute % 2 === 0 ? 0 : 10 * MINUTE;
+        await pass(app, MINUTE, MINUTE);
+      }
+      const [[, record]] = [...app.store.records()] as [[string, WatchRecord]];
+      expect(record.cloudClockSettings).toHaveLength(8);
+      expect(record.cloudClockSettings!.reduce((sum, s) => sum + s.ms, 0)).toBe(10 * MINUTE);
     });
 
     it('still sends it 20 min after the reboot started when the daemon is started again after the setting, which it saw before its stop', async () => {

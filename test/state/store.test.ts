@@ -483,6 +483,24 @@ describe('StateStore round trip', () => {
     expect(store.get(watchKey(ref))).toEqual({ ...record(), observed: { ...observed, migrationsRefusedAnswers: 0, stallCheckedAt: null, erroredSince: null, finishSeenAt: null } });
   });
 
+  it.each([
+    {
+      kept: 'their sum, the last one\'s boundary and the times seen before it',
+      old: { cloudClockSetMs: -3_000_000, cloudClockSetAt: '2026-11-26T09:05:00.000Z', cloudClockSeenBefore: ['2026-11-26T10:00:00.000Z'] },
+      settings: [{ ms: -3_000_000, at: '2026-11-26T09:05:00.000Z', seenBefore: ['2026-11-26T10:00:00.000Z'] }],
+    },
+    { kept: 'their sum alone', old: { cloudClockSetMs: 600_000 }, settings: [{ ms: 600_000 }] },
+  ])('reads a record written when the settings of the cloud\'s clock were kept as $kept as one setting of that sum, and keeps it across a save', async ({ old, settings }) => {
+    const path = join(await tempDir(), 'state.json');
+    await writeFile(path, JSON.stringify({ version: 1, watches: { [watchKey(ref)]: { ...record(), ...old } } }));
+    const store = await openStore(path);
+    expect(store.setAside).toEqual([]);
+    expect(store.get(watchKey(ref))).toEqual({ ...record(), cloudClockSettings: settings });
+    store.touch(watchKey(ref));
+    await store.save();
+    expect((await openStore(path)).get(watchKey(ref))).toEqual({ ...record(), cloudClockSettings: settings });
+  });
+
   it('reads a tracked project written before the baseline kept the servers it saw deleted, or a failed listing its time, as having none', async () => {
     const path = join(await tempDir(), 'state.json');
     const project = { projectId: 'p1', since: '2026-11-26T10:00:00.000Z', baseline: '2026-11-26T09:59:58Z', cursor: '2026-11-26T09:59:58Z', lastError: null };

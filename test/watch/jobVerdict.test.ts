@@ -123,7 +123,7 @@ describe('job verdict', () => {
 
   it('says how long a job took on the cloud\'s clock as it stood at its start, the clock set an hour forward while it ran: 5 min 10 s, not 1 h 5 min', () => {
     const ended = found(job('SUCCESS', { end_time: iso(T0 + HOUR + 5 * 60_000) }));
-    const verdict = decideJob({ now: T0 + 5 * 60_000 + 10_000, trackingSince: T0, deadlineMs: 2 * HOUR, cloudAheadMs: HOUR, cloudSetMs: HOUR, memory: SEEN, seen: ended });
+    const verdict = decideJob({ now: T0 + 5 * 60_000 + 10_000, trackingSince: T0, deadlineMs: 2 * HOUR, cloudAheadMs: HOUR, cloudSettings: [{ ms: HOUR }], memory: SEEN, seen: ended });
     expect(verdict).toMatchObject({ final: true, outcome: 'success', reason: 'createServer: succeeded in 5 min 10 s' });
   });
 

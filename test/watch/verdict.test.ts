@@ -10,7 +10,8 @@ import {
   type MigrationsObservation, type Observations, type Read, type ServerObservation, type Verdict,
 } from '../../src/watch/verdict.ts';
 import type { WatchMemory } from '../../src/watch/memory.ts';
-import { NOT_FOUND_WINDOW_MS } from '../../src/watch/judgement.ts';
+import { NOT_FOUND_WINDOW_MS, cloudSetting } from '../../src/watch/judgement.ts';
+import type { CloudClockSetting } from '../../src/state/types.ts';
 import type { InstanceAction, InstanceActionEvent, InstanceActionSummary, MigrationRecord, ServerInfo } from '../../src/model.ts';
 import { fixtureJson, instanceActionSamples } from '../cloud/helpers.ts';
 
@@ -75,12 +76,14 @@ interface Row {
   deadline?: number;
   /** How far the cloud's clock is ahead of this host's. */
   cloudAhead?: number;
-  /** How far the cloud's own clock was set since the action's start was seen (the record's cloudClockSetMs). */
+  /** How far the cloud's own clock was set since the action's start was seen (one setting of the record's cloudClockSettings). */
   cloudSet?: number;
-  /** From when the cloud stamps on its clock as set (ISO on that clock; the record's cloudClockSetAt). */
+  /** From when the cloud stamps on its clock as set (ISO on that clock; the setting's at). */
   cloudSetAt?: string;
-  /** Times from `cloudSetAt` on seen before a setting back (the record's cloudClockSeenBefore). */
+  /** Times from `cloudSetAt` on seen before a setting back (the setting's seenBefore). */
   seenBefore?: string[];
+  /** Several settings, the oldest first (the record's cloudClockSettings), for `cloudSet`, `cloudSetAt` and `seenBefore`. */
+  settings?: CloudClockSetting[];
   /** Since when polls have failed, before this one (ms after tracking began). */
   failingSince?: number;
   expect:
@@ -1854,6 +1857,57 @@ const rows: Row[] = [
     cloudSet: HOUR,
     expect: { final: true, outcome: 'success', reason: /^reboot: 1 event succeeded in 5 min 10 s, server ACTIVE$/ },
   },
+  // Each setting kept on its own (engine.ts #cloudSet), from when the cloud stamps on its clock as set.
+  {
+    name: 'an event started 7 min ago, between two settings of the cloud\'s clock, an hour back and then 10 min forward: 7 min, no look, not "running for 1 h 7 min"',
+    nova: 'a resize\'s next step, started by nova-compute at 5 min, after a controller\'s clock was put right an hour back at 3 min; a failover at 8 min to one 10 min ahead of it',
+    action: found(doc('resize', [ev('compute_prep_resize', '2026-11-26T10:02:00.000000'), { event: 'compute_resize_instance', start_time: '2026-11-26T09:05:00.000000', finish_time: null, result: null }])),
+    elapsed: 12 * 60_000,
+    cloudAhead: -50 * 60_000,
+    settings: [
+      { ms: -HOUR, at: '2026-11-26T09:02:05Z', seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z', '2026-11-26T10:02:00Z'] },
+      { ms: 10 * 60_000, at: '2026-11-26T09:08:05Z' },
+    ],
+    expect: { final: false, next: null, reason: /^resize: compute_resize_instance running$/ },
+  },
+  {
+    name: '... an hour back and then 10 min back: 7 min, no look, not "running for 1 h 7 min"',
+    nova: '(same), the failover to one 10 min behind',
+    action: found(doc('resize', [ev('compute_prep_resize', '2026-11-26T10:02:00.000000'), { event: 'compute_resize_instance', start_time: '2026-11-26T09:05:00.000000', finish_time: null, result: null }])),
+    elapsed: 12 * 60_000,
+    cloudAhead: -70 * 60_000,
+    settings: [
+      { ms: -HOUR, at: '2026-11-26T09:02:05Z', seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z', '2026-11-26T10:02:00Z'] },
+      { ms: -10 * 60_000, at: '2026-11-26T08:57:05Z', seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z', '2026-11-26T10:02:00Z', '2026-11-26T09:05:00Z'] },
+    ],
+    expect: { final: false, next: null, reason: /^resize: compute_resize_instance running$/ },
+  },
+  {
+    name: '... one that started before both, 11 min ago: look, running for 11 min',
+    nova: '(same), the step started at 1 min, on the clock as it stood before either',
+    action: found(doc('resize', [ev('compute_prep_resize', '2026-11-26T10:00:30.000000'), { event: 'compute_resize_instance', start_time: '2026-11-26T10:01:00.000000', finish_time: null, result: null }])),
+    elapsed: 12 * 60_000,
+    cloudAhead: -70 * 60_000,
+    settings: [
+      { ms: -HOUR, at: '2026-11-26T09:02:05Z', seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z', '2026-11-26T10:00:30Z', '2026-11-26T10:01:00Z'] },
+      { ms: -10 * 60_000, at: '2026-11-26T08:57:05Z', seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z', '2026-11-26T10:00:30Z', '2026-11-26T10:01:00Z'] },
+    ],
+    expect: { final: false, next: 'look', reason: /compute_resize_instance running for 11 min; looking at the server/ },
+  },
+  {
+    name: 'a reboot that ended 2 min past its deadline, on a compute node\'s clock 20 s ahead, after the cloud\'s clock was set an hour back: timeout, not a success an hour early',
+    nova: 'a controller\'s clock put right (NTP) an hour back at 4 min; nova-compute, its clock 20 s ahead of the controllers\' (not measured: the API\'s Date is theirs), stamped the end at 12 min, seen 5 s later',
+    action: found(doc('reboot', [ev('compute_reboot_instance', '2026-11-26T09:12:20.000000')])),
+    server: server('ACTIVE'),
+    fresh: true,
+    deadline: 10 * 60_000,
+    elapsed: 12 * 60_000 + 5000,
+    cloudAhead: -HOUR,
+    cloudSet: -HOUR,
+    cloudSetAt: '2026-11-26T09:03:05Z',
+    seenBefore: ['2026-11-26T10:00:00Z', '2026-11-26T10:00:01Z'],
+    expect: { final: true, outcome: 'timeout', reason: /^not finished within 10 min: it ended 12 min 5 s after tracking began, as success/ },
+  },
   {
     name: 'an attach_interface with no event for 5 min, the cloud\'s clock set an hour forward since it started: it waits',
     nova: 'compute/api.py attach_interface, nova-compute slow to take the call; a controller\'s clock put right meanwhile',
@@ -1996,9 +2050,7 @@ describe('decide', () => {
       trackingSince: T0,
       deadlineMs: row.deadline ?? 6 * HOUR,
       cloudAheadMs: row.cloudAhead ?? 0,
-      cloudSetMs: row.cloudSet ?? 0,
-      cloudSetAt: row.cloudSetAt === undefined ? undefined : Date.parse(row.cloudSetAt),
-      cloudSeenBefore: row.seenBefore?.map((t) => Date.parse(t)),
+      ...cloudSetting({ cloudClockSettings: row.settings ?? (row.cloudSet === undefined ? undefined : [{ ms: row.cloudSet, at: row.cloudSetAt, seenBefore: row.seenBefore }]) }),
       failingSince: row.failingSince === undefined ? null : T0 + row.failingSince,
       memory: { ...NOTHING, ...row.memory },
       lastAction: row.lastAction ?? null,

@@ -7,7 +7,7 @@ import { StateError } from '../../state/StateError.ts';
 import { watchName, type WatchStatus } from '../../watch/engine.ts';
 import { kindOf, watchKey } from '../../watch/kinds/index.ts';
 import { formatEvents } from '../../watch/progress.ts';
-import { startOnThisClock } from '../../watch/judgement.ts';
+import { cloudSetting, startOnThisClock } from '../../watch/judgement.ts';
 import type { CommandContext } from '../context.ts';
 import { configOrReport, settingError } from '../loadConfig.ts';
 import { ConfigError } from '../../config/ConfigError.ts';
@@ -141,7 +141,7 @@ export async function run(ctx: CommandContext): Promise<number> {
 function ageMs(s: WatchStatus, { now, cloudNow }: Times): number {
   const startedAt = kindOf(s.record).progress(s.record)?.startedAt;
   if (startedAt == null) return now - Date.parse(s.record.trackingSince);
-  return now - startOnThisClock({ now, cloudAheadMs: cloudNow - now, cloudSetMs: s.record.cloudClockSetMs }, startedAt);
+  return now - startOnThisClock({ now, cloudAheadMs: cloudNow - now, ...cloudSetting(s.record) }, startedAt);
 }
 
 interface Times {
