@@ -166,6 +166,11 @@ export class CloudClock {
     return Date.now() + this.#aheadMs;
   }
 
+  /** When the answer the last measure is of came (the monotonic clock); undefined before the first. */
+  get sampledMono(): number | undefined {
+    return this.#sampledMono;
+  }
+
   /** The last measure, whether or not it is allowed for; undefined before the first answer with a `Date`. */
   get measuredMs(): number | undefined {
     return this.#measuredMs;

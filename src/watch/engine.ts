@@ -21,7 +21,7 @@ import type { Member } from '../batch/plan.ts';
 import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
-import { cloudSetInAll } from './judgement.ts';
+import { cloudSetInAll, cloudSetting, onCloudClockAsSet } from './judgement.ts';
 import { PassOverrun } from './overrun.ts';
 import { CLOCK_CHECK_MS, CLOCK_STEP_MS, type BootClock } from './clockSteps.ts';
 import { HostClock } from './hostClock.ts';
@@ -160,7 +160,7 @@ export class WatchEngine {
         this.#failures.moveTimes(byMs, since);
         options.onTimesMoved?.(byMs, since);
       },
-      onCloudSet: (byMs) => this.#cloudSet(byMs),
+      onCloudSet: (byMs, since) => this.#cloudSet(byMs, since),
       onHeldStill: (byMs) => this.#heldStill(byMs),
     });
     this.#pollServices = {
@@ -864,26 +864,29 @@ export class WatchEngine {
   }
 
   /**
-   * The cloud's own clock was set by `byMs` (HostClock): each watch without an outcome whose start was seen
-   * reads what was stamped before on the clock as it stood (its early warning, a finish seen late), in its
-   * record, which a restart reads. Each setting is kept on its own: a step that started after one, read
-   * across the next as if before both, was read a setting off ("running 1 h 3 min" a few minutes in, after
-   * a setting back and one forward).
+   * The cloud's own clock was set by `byMs` (HostClock), since `since` (this host's clock: the measure
+   * before): each watch without an outcome whose start was seen reads what was stamped before on the clock
+   * as it stood (its early warning, a finish seen late), in its record, which a restart reads. Each setting
+   * is kept on its own: a step that started after one, read across the next as if before both, was read a
+   * setting off ("running 1 h 3 min" a few minutes in, after a setting back and one forward).
    */
-  #cloudSet(byMs: number): void {
+  #cloudSet(byMs: number, since: number): void {
     this.#cloudSetKeys = [];
-    // What the cloud stamps from now on is on its clock as set. Seen by this answer, the setting was made
-    // since the measure before: set forward, all it stamped before lies before the time as it stood now.
-    const at = this.#o.client.clock.now() - Math.max(byMs, 0);
+    const now = this.#o.client.clock.now();
+    // What the cloud stamps from the setting on is on its clock as set. Set forward, all it stamped before
+    // lies before its time as it stood now. Set back, it stamps again times below now as set: what it
+    // stamped since the measure before (the setting may be as old) lies from that measure's time as set on,
+    // and a step started in between, seen a minute later, would otherwise read as stamped before, an hour old.
+    const at = byMs > 0 ? now - byMs : Math.min(now, since + now - Date.now());
     // One setting, and one list for every record that had the same before, shared by the records it moves:
     // made in the loop, 10,000 watches kept 10,000 copies (~40 B each of the time alone) as long as their records.
     const setting: CloudClockSetting = { ms: byMs, at: new Date(at).toISOString() };
     const lists = new Map<readonly CloudClockSetting[] | undefined, readonly CloudClockSetting[]>();
     for (const [key, record] of this.#o.store.records()) {
-      if (record.verdict || kindOf(record).progress(record)?.startedAt == null) continue;
+      const startedAt = kindOf(record).progress(record)?.startedAt;
+      if (record.verdict || startedAt == null) continue;
       const before = record.cloudClockSettings;
-      // Set back, its clock goes over the same times again: those seen already were stamped before.
-      const seen = byMs < 0 ? [...new Set(kindOf(record).cloudTimes(record).filter((t) => t >= at))] : [];
+      const seen = byMs < 0 ? stampedAgain(record, at, startedAt) : [];
       if (seen.length > 0) {
         record.cloudClockSettings = withSetting(before, { ...setting, seenBefore: seen.map((t) => new Date(t).toISOString()) });
       } else {
@@ -1017,6 +1020,19 @@ function withSetting(settings: readonly CloudClockSetting[] | undefined, setting
   if (all.length <= KEPT_CLOUD_SETTINGS) return all;
   const [oldest, next, ...rest] = all;
   return [{ ...next!, ms: oldest!.ms + next!.ms }, ...rest];
+}
+
+/**
+ * The times a watch saw from `at` on, which the cloud's clock, set back since, stamps again: stamped before
+ * the setting, but for those more than a step before the start of what the watch follows (both on its clock
+ * as the settings before this one left it), which nothing of it can be: stamped since, on the clock as set
+ * (a step started between the setting and the measure that found it, seen by then).
+ */
+function stampedAgain(record: WatchRecord, at: number, startedAt: number): number[] {
+  const { cloudSettings } = cloudSetting(record);
+  const start = onCloudClockAsSet(cloudSettings, startedAt);
+  const times = kindOf(record).cloudTimes(record);
+  return [...new Set(times.filter((t) => t >= at && onCloudClockAsSet(cloudSettings, t) >= start - CLOCK_STEP_MS))];
 }
 
 /** What the engine keeps of a watch (WatchEngine.#slots). */

@@ -41,8 +41,11 @@ export interface HostClockOptions {
   metrics: Pick<Metrics, 'hostClockSteps'>;
   /** The times the state keeps were moved by `byMs` (those from `since` on): what was worked out from them is to be worked out again. */
   onMoved: (byMs: number, since?: number) => void;
-  /** The cloud's own clock was set by `byMs`, this host's keeping time: a time it stamped before is on its clock as it stood then. */
-  onCloudSet: (byMs: number) => void;
+  /**
+   * The cloud's own clock was set by `byMs`, this host's keeping time, after `since` (this host's clock: the
+   * measure before): a time it stamped before is on its clock as it stood then.
+   */
+  onCloudSet: (byMs: number, since: number) => void;
   /** What the last onCloudSet told of, `byMs` forward, was this machine held still, its clock now put right: taken back. */
   onHeldStill: (byMs: number) => void;
   bootClock?: BootClock | undefined;
@@ -86,6 +89,8 @@ export class HostClock {
   #before: number | undefined;
   /** When a look first saw the measure `#before` holds, while it keeps time (this host's clock). */
   #beforeSeenAt = -Infinity;
+  /** When the answer `#before` measures came (this host's clock): a setting of the cloud's clock that the next measure finds came after. */
+  #beforeTakenAt = -Infinity;
   /** What the boot clock judged a setting of the clock since `#before`, and moved the times by. */
   #appliedMs = 0;
   /** A step waits for the cloud's judgement: no answer has come since. */
@@ -128,6 +133,8 @@ export class HostClock {
   #resume(saved: ClockRecord | null): void {
     if (saved?.cloud && saved.cloud.name === this.#o.cloud.name) {
       this.#before = saved.cloud.aheadMs;
+      // Still the measure when it was recorded: a setting since came later.
+      this.#beforeTakenAt = Date.parse(saved.at);
       this.#recordedAheadMs = saved.cloud.aheadMs;
       this.#open = true;
       this.#sinceStart = true;
@@ -190,6 +197,7 @@ export class HostClock {
       if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudMoved(this.#before, measured);
       if (measured !== this.#before) this.#beforeSeenAt = Date.now();
       this.#before = measured;
+      this.#beforeTakenAt = this.#takenAt();
       if (this.#drifted(measured)) this.#record();
       return null;
     }
@@ -223,8 +231,9 @@ export class HostClock {
     // by one is the cloud's clock set, as while running (look()), not this host's.
     if (sinceStart && !this.#startUnjudged && !this.#setUnjudgedAtStart && judgedMs === 0 && Math.abs(after - this.#before!) >= CLOCK_STEP_MS) {
       const cloudSetMs = after - this.#before!;
+      const since = this.#beforeTakenAt;
       this.#move(0, after);
-      this.#cloudSet(cloudSetMs, true);
+      this.#cloudSet(cloudSetMs, since, true);
       return;
     }
     const setMs = settingByCloud(judgedMs, this.#before!, after);
@@ -261,11 +270,11 @@ export class HostClock {
     }
     clocks.splice(MAX_CLOUD_CLOCKS);
     if (!back) {
-      this.#cloudSet(to - from, false);
+      this.#cloudSet(to - from, this.#beforeTakenAt, false);
       if (to > from) this.#heldStill = { byMs: to - from, since: this.#beforeSeenAt, known: new Set(Array.from(this.#o.store.records(), ([key]) => key)), seenAt: performance.now() };
       return;
     }
-    this.#o.onCloudSet(to - from);
+    this.#o.onCloudSet(to - from, this.#beforeTakenAt);
     this.#o.cloud.byTurns(clocks, MEASURE_SLACK_MS);
     if (between || this.#cloudByTurns) return;
     this.#cloudByTurns = true;
@@ -295,6 +304,7 @@ export class HostClock {
     if (after !== undefined) this.#o.cloud.retake(after);
     this.#before = this.#o.cloud.measuredMs;
     this.#beforeSeenAt = Date.now();
+    this.#beforeTakenAt = this.#takenAt();
     this.#record();
     this.#o.store.save().catch(() => undefined);
     const step = { movedMs: found.movedMs, sleptMs: found.movedMs, setMs: 0 };
@@ -309,10 +319,11 @@ export class HostClock {
   /**
    * The cloud's measure moved by a step or more, this host's clock keeping time: its own clock was set (NTP
    * put right on its side, an answer from another controller whose clock differs). Nothing the state keeps
-   * moves; an early warning counts from a start it stamped before on its clock as it stood then.
+   * moves; an early warning counts from a start it stamped before on its clock as it stood then. `since`:
+   * when the answer of the measure before came, which the setting came after.
    */
-  #cloudSet(byMs: number, whileStopped: boolean): void {
-    this.#o.onCloudSet(byMs);
+  #cloudSet(byMs: number, since: number, whileStopped: boolean): void {
+    this.#o.onCloudSet(byMs, since);
     const how = whileStopped
       ? " while the daemon was stopped (the Date of its first answer since the start, against its last before the stop), this host's keeping time by its boot clock"
       : " (the Date of its answers), this host's keeping time";
@@ -341,6 +352,7 @@ export class HostClock {
       this.#o.cloud.retake(after);
       this.#before = after;
       this.#beforeSeenAt = Date.now();
+      this.#beforeTakenAt = this.#takenAt();
       this.#appliedMs = 0;
       this.#openMovedMs = 0;
       this.#open = false;
@@ -351,6 +363,12 @@ export class HostClock {
     // Saved now rather than at the end of the pass, with the clock's record: a restart reads what it finds,
     // not knowing of the step. One that fails is reported by the pass's own save.
     if (byMs !== 0) this.#o.store.save().catch(() => undefined);
+  }
+
+  /** When the answer of the cloud clock's last measure came, on this host's clock as it now is. */
+  #takenAt(): number {
+    const sampled = this.#o.cloud.sampledMono;
+    return sampled === undefined ? Date.now() : Date.now() - (performance.now() - sampled);
   }
 
   /**

@@ -160,6 +160,11 @@ export function startOnThisClock(clock: CloudTimes, cloudTime: number): number {
   return cloudTimeOnThisClock(clock, cloudTime, clock.now);
 }
 
+/** `cloudTime` on the cloud's clock as the last of `settings` left it: what it stamped after, as it is. */
+export function onCloudClockAsSet(settings: readonly CloudSetting[] | undefined, cloudTime: number): number {
+  return cloudTimeOnThisClock({ now: Infinity, cloudSettings: settings }, cloudTime, Infinity);
+}
+
 /**
  * `cloudTime` on this host's clock, on the cloud's clock as the settings before it left it: the settings up
  * to the newest one it was stamped after (stampedAfter) are in the measure, those after it are not. It

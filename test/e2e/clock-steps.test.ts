@@ -691,6 +691,19 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 10 min( \d+ s)?\)/);
     });
 
+    // The measure is taken a minute apart (at 5 s, 65 s ...): the setting at 3 min 30 s is found at 4 min 5 s,
+    // and the step, started at 3 min 40 s, was seen before that.
+    it("tells a reboot whose step started 10 s after the cloud's clock was set an hour back, before the measure that found the setting, failed once the step has run 10 min, not at once as 'running 1 h 5 min'", async () => {
+      const app = await rebootWatched(MINUTE, '3h', null, undefined, { leftOpen: true, firstStepAfterMs: 3 * MINUTE + 40_000 });
+      await pass(app, 3 * MINUTE + 30_000, COARSE);
+      h.simulator.setClock(-HOUR);
+      await pass(app, 8 * MINUTE, COARSE);
+      expect(outcomes()).toEqual([]);
+      await pass(app, 5 * MINUTE, COARSE);
+      expect(outcomes()).toEqual(['failure']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 1[01] min( \d+ s)?\)/);
+    });
+
     it("says once that the cloud's clock is apart, not apart and agreeing again by turns every minute, when its answers come by turns from two controllers 20 s and 40 s ahead", async () => {
       const app = await rebootWatched(2 * HOUR, '3h', null, undefined, { cloudAhead: 20_000 });
       // Measured at the first answer and a minute after each (60 s, 120 s ..., a pass a minute): each from the other controller.

@@ -1857,7 +1857,8 @@ const rows: Row[] = [
     cloudSet: HOUR,
     expect: { final: true, outcome: 'success', reason: /^reboot: 1 event succeeded in 5 min 10 s, server ACTIVE$/ },
   },
-  // Each setting kept on its own (engine.ts #cloudSet), from when the cloud stamps on its clock as set.
+  // Each setting's boundary as engine.ts #cloudSet writes it: set back, the cloud's time at the measure
+  // before (a minute apart), as set; forward, its time when the measure found it, as it stood.
   {
     name: 'an event started 7 min ago, between two settings of the cloud\'s clock, an hour back and then 10 min forward: 7 min, no look, not "running for 1 h 7 min"',
     nova: 'a resize\'s next step, started by nova-compute at 5 min, after a controller\'s clock was put right an hour back at 3 min; a failover at 8 min to one 10 min ahead of it',
