@@ -562,6 +562,23 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       ]);
     });
 
+    it("tells a reboot whose step started after the cloud's clock was set an hour back while the daemon was stopped, and whose nova-compute stopped a minute in, failed once the step has run 10 min, not at once as 'running 1 h 1 min'", async () => {
+      const app = await rebootWatched(MINUTE, '3h', 'boot-1', undefined, { leftOpen: true, firstStepAfterMs: 6 * MINUTE });
+      await pass(app, 5 * MINUTE, MINUTE);
+      await app.close();
+      // Stopped at 5 min for 2 min: the clock set back at 5 min 30 s, the step started at 6 min, on the clock as
+      // set, and seen at the start, before the measure that finds the setting.
+      vi.advanceTimersByTime(30_000);
+      h.simulator.setClock(-HOUR);
+      vi.advanceTimersByTime(90_000);
+      const again = await h.app(watchFile, { bootClock, bootId: 'boot-1' });
+      await pass(again, 8 * MINUTE, COARSE);
+      expect(outcomes()).toEqual([]);
+      await pass(again, 3 * MINUTE, COARSE);
+      expect(outcomes()).toEqual(['failure']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 1[01] min( \d+ s)?\)/);
+    });
+
     it('counts the time it was stopped as time passed: a reboot still running 30 min later is a timeout at once', async () => {
       const app = await rebootWatched(HOUR, '10m', 'boot-1');
       await restarted(app, { runMs: 5 * MINUTE, stoppedMs: 30 * MINUTE, set: () => undefined, bootId: 'boot-2', thenMs: 1000 });
