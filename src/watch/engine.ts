@@ -132,6 +132,13 @@ export class WatchEngine {
   #ranAt = -Infinity;
   /** The keys of the records the last setting of the cloud's clock moved (#cloudSet): what #heldStill takes back. */
   #cloudSetKeys: string[] = [];
+  /**
+   * The times the cloud stamped in each record whose document a poll changed since the cloud clock's last
+   * measure, as they were at that measure (`since`: when its answer came, CloudClock.sampledMono): a setting
+   * of that clock the next measure finds came after it, and what was seen since may be stamped after it.
+   * Only for a minute's changes: one measure's, dropped at the next.
+   */
+  #stampedAtMeasure: { since: number | undefined; times: Map<string, number[]> } = { since: undefined, times: new Map() };
   /** EngineOptions.firstPassPolled, until the first pass has called it. */
   #firstPassPolled: (() => void) | undefined;
   readonly #failures: PollFailures;
@@ -160,7 +167,7 @@ export class WatchEngine {
         this.#failures.moveTimes(byMs, since);
         options.onTimesMoved?.(byMs, since);
       },
-      onCloudSet: (byMs, since) => this.#cloudSet(byMs, since),
+      onCloudSet: (byMs, since, sinceMono) => this.#cloudSet(byMs, since, sinceMono),
       onHeldStill: (byMs) => this.#heldStill(byMs),
     });
     this.#pollServices = {
@@ -752,6 +759,7 @@ export class WatchEngine {
     const kind = kindOf(target);
     const poll = new WatchPoll(target, record, this.#pollServices);
     const started = performance.now();
+    const stamped = kind.stamped(record);
     const polled = await kind.poll(poll);
     const hinted = polled.final && polled.outcome === 'not_found' ? await withNotFoundHint(kind, poll, polled) : polled;
     // Copied only when it spans lines: a steady poll copies nothing it does not keep (docs/performance.md).
@@ -777,6 +785,7 @@ export class WatchEngine {
     // A poll that saw nothing new costs the state nothing: no serialisation at the save, no write.
     if (result.changed || errorChanged) this.#o.store.touch(key);
     if (result.changed) slot.warningDueAt = undefined;
+    if (result.changed && kind.stamped(record) !== stamped) this.#keepStamped(key, kind, stamped);
     const errorCause = pollFailed ? this.#failures.causeOf(record) : null;
 
     // Whom it tells, and whether it warns, as the file says now: a reload may have come while it was polled.
@@ -865,12 +874,13 @@ export class WatchEngine {
 
   /**
    * The cloud's own clock was set by `byMs` (HostClock), since `since` (this host's clock: the measure
-   * before): each watch without an outcome whose start was seen reads what was stamped before on the clock
-   * as it stood (its early warning, a finish seen late), in its record, which a restart reads. Each setting
-   * is kept on its own: a step that started after one, read across the next as if before both, was read a
-   * setting off ("running 1 h 3 min" a few minutes in, after a setting back and one forward).
+   * before; `sinceMono` on the monotonic clock): each watch without an outcome whose start was seen reads
+   * what was stamped before on the clock as it stood (its early warning, a finish seen late), in its record,
+   * which a restart reads. Each setting is kept on its own: a step that started after one, read across the
+   * next as if before both, was read a setting off ("running 1 h 3 min" a few minutes in, after a setting
+   * back and one forward).
    */
-  #cloudSet(byMs: number, since: number): void {
+  #cloudSet(byMs: number, since: number, sinceMono: number | undefined): void {
     this.#cloudSetKeys = [];
     const now = this.#o.client.clock.now();
     // What the cloud stamps from the setting on is on its clock as set. Set forward, all it stamped before
@@ -882,11 +892,12 @@ export class WatchEngine {
     // made in the loop, 10,000 watches kept 10,000 copies (~40 B each of the time alone) as long as their records.
     const setting: CloudClockSetting = { ms: byMs, at: new Date(at).toISOString() };
     const lists = new Map<readonly CloudClockSetting[] | undefined, readonly CloudClockSetting[]>();
+    const atMeasure = sinceMono !== undefined && this.#stampedAtMeasure.since === sinceMono ? this.#stampedAtMeasure.times : undefined;
     for (const [key, record] of this.#o.store.records()) {
       const startedAt = kindOf(record).progress(record)?.startedAt;
       if (record.verdict || startedAt == null) continue;
       const before = record.cloudClockSettings;
-      const seen = byMs < 0 ? stampedAgain(record, at, startedAt) : [];
+      const seen = byMs < 0 ? stampedAgain(record, at, startedAt, atMeasure?.get(key)) : [];
       if (seen.length > 0) {
         record.cloudClockSettings = withSetting(before, { ...setting, seenBefore: seen.map((t) => new Date(t).toISOString()) });
       } else {
@@ -897,6 +908,17 @@ export class WatchEngine {
       this.#o.store.touch(key);
       this.#cloudSetKeys.push(key);
     }
+  }
+
+  /**
+   * A poll replaced the document of `key`'s record, which held `before`: the times it held are kept as they
+   * were at the cloud clock's last measure, the first change since (#stampedAtMeasure).
+   */
+  #keepStamped(key: string, kind: WatchKindModule, before: unknown): void {
+    const since = this.#o.client.clock.sampledMono;
+    if (this.#stampedAtMeasure.since !== since) this.#stampedAtMeasure = { since, times: new Map() };
+    const { times } = this.#stampedAtMeasure;
+    if (!times.has(key)) times.set(key, kind.cloudTimes(before));
   }
 
   /**
@@ -1023,15 +1045,18 @@ function withSetting(settings: readonly CloudClockSetting[] | undefined, setting
 }
 
 /**
- * The times a watch saw from `at` on, which the cloud's clock, set back since, stamps again: stamped before
- * the setting, but for those more than a step before the start of what the watch follows (both on its clock
- * as the settings before this one left it), which nothing of it can be: stamped since, on the clock as set
- * (a step started between the setting and the measure that found it, seen by then).
+ * The times a watch had seen from `at` on when the measure before a setting back was taken (`atMeasure`,
+ * where its document changed since; else all it holds), which the cloud's clock, set back since, stamps
+ * again: stamped before the setting, but for those more than a step before the start of what the watch
+ * follows (both on its clock as the settings before this one left it), which nothing of it can be. Those
+ * seen since (a step started between the setting and the measure that found it) were stamped after it, on
+ * the clock as set; across a stop, whose measure's times are not kept, the start alone tells them.
  */
-function stampedAgain(record: WatchRecord, at: number, startedAt: number): number[] {
+function stampedAgain(record: WatchRecord, at: number, startedAt: number, atMeasure: readonly number[] | undefined): number[] {
   const { cloudSettings } = cloudSetting(record);
   const start = onCloudClockAsSet(cloudSettings, startedAt);
-  const times = kindOf(record).cloudTimes(record);
+  const kind = kindOf(record);
+  const times = atMeasure ?? kind.cloudTimes(kind.stamped(record));
   return [...new Set(times.filter((t) => t >= at && onCloudClockAsSet(cloudSettings, t) >= start - CLOCK_STEP_MS))];
 }
 

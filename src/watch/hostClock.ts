@@ -42,10 +42,11 @@ export interface HostClockOptions {
   /** The times the state keeps were moved by `byMs` (those from `since` on): what was worked out from them is to be worked out again. */
   onMoved: (byMs: number, since?: number) => void;
   /**
-   * The cloud's own clock was set by `byMs`, this host's keeping time, after `since` (this host's clock: the
-   * measure before): a time it stamped before is on its clock as it stood then.
+   * The cloud's own clock was set by `byMs`, this host's keeping time, after `since` (this host's clock: when
+   * the answer of the measure before came; `sinceMono`, the same on the monotonic clock, undefined when it
+   * came before this start): a time it stamped before is on its clock as it stood then.
    */
-  onCloudSet: (byMs: number, since: number) => void;
+  onCloudSet: (byMs: number, since: number, sinceMono: number | undefined) => void;
   /** What the last onCloudSet told of, `byMs` forward, was this machine held still, its clock now put right: taken back. */
   onHeldStill: (byMs: number) => void;
   bootClock?: BootClock | undefined;
@@ -91,6 +92,8 @@ export class HostClock {
   #beforeSeenAt = -Infinity;
   /** When the answer `#before` measures came (this host's clock): a setting of the cloud's clock that the next measure finds came after. */
   #beforeTakenAt = -Infinity;
+  /** The same on the monotonic clock (CloudClock.sampledMono); undefined for a measure the state kept across a stop. */
+  #beforeSampled: number | undefined;
   /** What the boot clock judged a setting of the clock since `#before`, and moved the times by. */
   #appliedMs = 0;
   /** A step waits for the cloud's judgement: no answer has come since. */
@@ -197,7 +200,7 @@ export class HostClock {
       if (measured !== undefined && this.#before !== undefined && Math.abs(measured - this.#before) >= CLOCK_STEP_MS) this.#cloudMoved(this.#before, measured);
       if (measured !== this.#before) this.#beforeSeenAt = Date.now();
       this.#before = measured;
-      this.#beforeTakenAt = this.#takenAt();
+      this.#taken();
       if (this.#drifted(measured)) this.#record();
       return null;
     }
@@ -233,7 +236,7 @@ export class HostClock {
       const cloudSetMs = after - this.#before!;
       const since = this.#beforeTakenAt;
       this.#move(0, after);
-      this.#cloudSet(cloudSetMs, since, true);
+      this.#cloudSet(cloudSetMs, since, undefined, true);
       return;
     }
     const setMs = settingByCloud(judgedMs, this.#before!, after);
@@ -270,11 +273,11 @@ export class HostClock {
     }
     clocks.splice(MAX_CLOUD_CLOCKS);
     if (!back) {
-      this.#cloudSet(to - from, this.#beforeTakenAt, false);
+      this.#cloudSet(to - from, this.#beforeTakenAt, this.#beforeSampled, false);
       if (to > from) this.#heldStill = { byMs: to - from, since: this.#beforeSeenAt, known: new Set(Array.from(this.#o.store.records(), ([key]) => key)), seenAt: performance.now() };
       return;
     }
-    this.#o.onCloudSet(to - from, this.#beforeTakenAt);
+    this.#o.onCloudSet(to - from, this.#beforeTakenAt, this.#beforeSampled);
     this.#o.cloud.byTurns(clocks, MEASURE_SLACK_MS);
     if (between || this.#cloudByTurns) return;
     this.#cloudByTurns = true;
@@ -304,7 +307,7 @@ export class HostClock {
     if (after !== undefined) this.#o.cloud.retake(after);
     this.#before = this.#o.cloud.measuredMs;
     this.#beforeSeenAt = Date.now();
-    this.#beforeTakenAt = this.#takenAt();
+    this.#taken();
     this.#record();
     this.#o.store.save().catch(() => undefined);
     const step = { movedMs: found.movedMs, sleptMs: found.movedMs, setMs: 0 };
@@ -319,11 +322,11 @@ export class HostClock {
   /**
    * The cloud's measure moved by a step or more, this host's clock keeping time: its own clock was set (NTP
    * put right on its side, an answer from another controller whose clock differs). Nothing the state keeps
-   * moves; an early warning counts from a start it stamped before on its clock as it stood then. `since`:
-   * when the answer of the measure before came, which the setting came after.
+   * moves; an early warning counts from a start it stamped before on its clock as it stood then. `since`
+   * (and `sinceMono`): when the answer of the measure before came, which the setting came after.
    */
-  #cloudSet(byMs: number, since: number, whileStopped: boolean): void {
-    this.#o.onCloudSet(byMs, since);
+  #cloudSet(byMs: number, since: number, sinceMono: number | undefined, whileStopped: boolean): void {
+    this.#o.onCloudSet(byMs, since, sinceMono);
     const how = whileStopped
       ? " while the daemon was stopped (the Date of its first answer since the start, against its last before the stop), this host's keeping time by its boot clock"
       : " (the Date of its answers), this host's keeping time";
@@ -352,7 +355,7 @@ export class HostClock {
       this.#o.cloud.retake(after);
       this.#before = after;
       this.#beforeSeenAt = Date.now();
-      this.#beforeTakenAt = this.#takenAt();
+      this.#taken();
       this.#appliedMs = 0;
       this.#openMovedMs = 0;
       this.#open = false;
@@ -365,10 +368,11 @@ export class HostClock {
     if (byMs !== 0) this.#o.store.save().catch(() => undefined);
   }
 
-  /** When the answer of the cloud clock's last measure came, on this host's clock as it now is. */
-  #takenAt(): number {
+  /** Notes when the answer of the cloud clock's last measure, now `#before`, came. */
+  #taken(): void {
     const sampled = this.#o.cloud.sampledMono;
-    return sampled === undefined ? Date.now() : Date.now() - (performance.now() - sampled);
+    this.#beforeSampled = sampled;
+    this.#beforeTakenAt = sampled === undefined ? Date.now() : Date.now() - (performance.now() - sampled);
   }
 
   /**

@@ -721,6 +721,19 @@ describe("a deadline across a step of this host's clock, the cloud's clock not m
       expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 1[01] min( \d+ s)?\)/);
     });
 
+    // The measure is taken at 20 min 5 s and 21 min 5 s: the setting at 20 min 30 s is found at the second,
+    // and the step, started at 20 min 40 s, on the clock as set 10 min before the action's start, was seen before.
+    it("tells a reboot whose step started 10 s after the cloud's clock was set 10 min back, 20 min after the reboot, and before the measure that found the setting, failed once the step has run 10 min, not 5 min in as 'running 15 min 20 s'", async () => {
+      const app = await rebootWatched(MINUTE, '3h', null, undefined, { leftOpen: true, firstStepAfterMs: 20 * MINUTE + 40_000 });
+      await pass(app, 20 * MINUTE + 30_000, COARSE);
+      h.simulator.setClock(-10 * MINUTE);
+      await pass(app, 9 * MINUTE, COARSE);
+      expect(outcomes()).toEqual([]);
+      await pass(app, 3 * MINUTE, COARSE);
+      expect(outcomes()).toEqual(['failure']);
+      expect((h.hooks.received[0]!.body as { reason: string }).reason).toMatch(/compute_reboot_instance never finished \(running 1[01] min( \d+ s)?\)/);
+    });
+
     it("says once that the cloud's clock is apart, not apart and agreeing again by turns every minute, when its answers come by turns from two controllers 20 s and 40 s ahead", async () => {
       const app = await rebootWatched(2 * HOUR, '3h', null, undefined, { cloudAhead: 20_000 });
       // Measured at the first answer and a minute after each (60 s, 120 s ..., a pass a minute): each from the other controller.

@@ -2,7 +2,7 @@
 // read at GET {service root}/v1/{project}/jobs/{job}. One read per poll: the job says itself when it is over.
 import { ApiError } from '../../cloud/ApiError.ts';
 import { dictionary } from '../../data/dictionary.ts';
-import type { JobWatchRef } from '../../model.ts';
+import type { EcsJob, JobWatchRef } from '../../model.ts';
 import type { JobWatchRecord } from '../../state/types.ts';
 import { novaTimeMs } from '../../cloud/time.ts';
 import { decideJob, subJobEntity, subJobProgress, unlistedStatusWarning, type JobObservation } from '../jobVerdict.ts';
@@ -13,7 +13,7 @@ import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './ty
 
 type JobTarget = Extract<WatchTarget, { kind: 'ecs-job' }>;
 
-export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
+export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord, EcsJob | null> = {
   // `jobs` is no server id (Nova's are UUIDs), so a job's key never meets an action's.
   // Joined, as actionKey (./instanceAction.ts) says why.
   key: (ref) => [ref.projectId, 'jobs', (ref as JobWatchRef).jobId].join('/'),
@@ -61,7 +61,8 @@ export const ecsJobKind: WatchKindModule<JobTarget, JobWatchRecord> = {
       startedAt: novaTimeMs(job.begin_time),
     };
   },
-  cloudTimes: (record) => [record.job?.begin_time, record.job?.end_time].map((t) => (t == null ? null : novaTimeMs(t))).filter((t) => t !== null),
+  stamped: (record) => record.job,
+  cloudTimes: (job) => [job?.begin_time, job?.end_time].map((t) => (t == null ? null : novaTimeMs(t))).filter((t) => t !== null),
 };
 
 async function poll(p: PollContext<JobTarget, JobWatchRecord>): Promise<PollResult> {

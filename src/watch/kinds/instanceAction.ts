@@ -29,7 +29,7 @@ const MAX_READS_PER_POLL = 5;
  */
 const MIGRATIONS_REFUSED = new Set<ApiError['kind']>(['forbidden', 'not_found', 'foreign_not_found', 'bad_request', 'gateway']);
 
-export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord> = {
+export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord, InstanceAction | null> = {
   key: (ref) => actionKey(ref as WatchRef),
   logFields: (ref) => ({ requestId: ref.requestId, serverId: ref.serverId, projectId: ref.projectId }),
   label: (ref) => ({ id: ref.requestId, where: ref.serverId }),
@@ -73,8 +73,8 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
     if (action === null || progress === null) return null;
     return { subject: action.action, ...progress, unit: 'events', startedAt: novaTimeMs(action.start_time) };
   },
-  cloudTimes: (record) => {
-    const action = record.instanceAction;
+  stamped: (record) => record.instanceAction,
+  cloudTimes: (action) => {
     const stamped = [action?.start_time, ...(action?.events ?? []).flatMap((e) => [e.start_time, e.finish_time])];
     return stamped.map((t) => (t == null ? null : novaTimeMs(t))).filter((t) => t !== null);
   },

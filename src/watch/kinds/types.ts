@@ -91,7 +91,7 @@ export interface NotificationFacts {
  * Everything that differs between kinds of watch, in one module per kind (`kinds/<kind>.ts`), listed in
  * `kinds/index.ts`. The engine, the outbox and the commands reach a kind only through this.
  */
-export interface WatchKindModule<T extends WatchTarget = WatchTarget, R extends WatchRecord = WatchRecord> {
+export interface WatchKindModule<T extends WatchTarget = WatchTarget, R extends WatchRecord = WatchRecord, D = unknown> {
   /** The state file's key: the same thing watched twice (say, by two files) is one record. */
   key(ref: T | R | WatchIdentity): string;
   /** The ids every log line about the watch carries. */
@@ -110,11 +110,17 @@ export interface WatchKindModule<T extends WatchTarget = WatchTarget, R extends 
   dropPayload(record: R): boolean;
   progress(record: R): Progress | null;
   /**
-   * The times the cloud stamped (epoch ms on its clock) in what the record keeps of the watched thing: set
-   * back, the cloud's clock stamps the same stretch of times again, and those seen before the setting were
-   * stamped before it (engine.ts #cloudSet).
+   * The document the record keeps of the watched thing (an action, a job), which holds the times the cloud
+   * stamped: a poll that finds it changed replaces it, never changes it in place, so that the engine can keep
+   * the times it held before (engine.ts #keepStamped).
    */
-  cloudTimes(record: R): number[];
+  stamped(record: R): D;
+  /**
+   * The times the cloud stamped (epoch ms on its clock) in a document `stamped` gave: set back, the cloud's
+   * clock stamps the same stretch of times again, and those seen before the setting were stamped before it
+   * (engine.ts #cloudSet).
+   */
+  cloudTimes(stamped: D): number[];
   /**
    * For an id the API does not know: what its shape, or the API's own lists, suggest it was meant to be, as
    * a clause for people ('' for nothing). Rejects as a read does. Kinds with nothing to suggest leave it out.
