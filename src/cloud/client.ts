@@ -52,8 +52,12 @@ export interface EcsClient {
   getInstanceAction(ref: ActionRef, signal?: AbortSignal, previous?: InstanceAction | null): Promise<InstanceAction>;
   /** null when the API itself answers that the server does not exist; any other 404 is an ApiError. */
   getServer(ref: ServerRef, signal?: AbortSignal): Promise<ServerState | null>;
-  /** The server's actions, newest first; with `changesSince` (2.58+) only those updated since then. */
-  listInstanceActions(ref: ServerRef, signal?: AbortSignal, options?: { changesSince?: string | undefined }): Promise<InstanceActionSummary[]>;
+  /**
+   * One page of the server's actions, newest first; with `changesSince` (2.58+) only those updated since
+   * then. From 2.58 Nova answers CONF.api.max_limit of them a page (1000 unless its operators set fewer):
+   * `next` is the marker of the following page, null on the last (and always below 2.58, which has no pages).
+   */
+  listInstanceActions(ref: ServerRef, signal?: AbortSignal, options?: { changesSince?: string | undefined; marker?: string | undefined }): Promise<{ actions: InstanceActionSummary[]; next: string | null }>;
   /**
    * One page of the project's servers (GET /servers/detail), with `changesSince` only those changed since
    * then (deleted ones included, as DELETED); `next` is the marker of the following page, null on the last.
@@ -234,10 +238,13 @@ class HttpEcsClient implements EcsClient {
     }
   }
 
-  async listInstanceActions(ref: ServerRef, signal?: AbortSignal, options: { changesSince?: string | undefined } = {}): Promise<InstanceActionSummary[]> {
-    const query: Record<string, string> = options.changesSince === undefined ? {} : { 'changes-since': options.changesSince };
+  async listInstanceActions(ref: ServerRef, signal?: AbortSignal, options: { changesSince?: string | undefined; marker?: string | undefined } = {}): Promise<{ actions: InstanceActionSummary[]; next: string | null }> {
+    const query: Record<string, string> = {};
+    if (options.changesSince !== undefined) query['changes-since'] = options.changesSince;
+    if (options.marker !== undefined) query['marker'] = options.marker;
     const url = actionListUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), ref.projectId, ref.serverId, query);
-    return (await this.#document(url, ref.projectId, signal, instanceActionListSchema)).instanceActions;
+    const page = await this.#document(url, ref.projectId, signal, instanceActionListSchema);
+    return { actions: page.instanceActions, next: nextMarker(page.links, page.instanceActions.at(-1)?.request_id) };
   }
 
   async listServers(projectId: string, options: { changesSince?: string | undefined; marker?: string | undefined }, signal?: AbortSignal): Promise<{ servers: ServerSummary[]; next: string | null }> {
@@ -245,10 +252,7 @@ class HttpEcsClient implements EcsClient {
     if (options.changesSince !== undefined) query['changes-since'] = options.changesSince;
     if (options.marker !== undefined) query['marker'] = options.marker;
     const page = await this.#document(serverListUrl(this.#endpoint ?? (await this.#catalogEndpoint(signal)), projectId, query), projectId, signal, serverListSchema);
-    // Nova adds a `next` link when the page is full; its marker is all we take from it (never its host).
-    const next = page.servers_links?.find((l) => l.rel === 'next');
-    const marker = next === undefined ? null : URL.canParse(next.href) ? new URL(next.href).searchParams.get('marker') : null;
-    return { servers: page.servers, next: marker ?? (next === undefined ? null : (page.servers.at(-1)?.id ?? null)) };
+    return { servers: page.servers, next: nextMarker(page.servers_links, page.servers.at(-1)?.id) };
   }
 
   async listMigrations(ref: ServerRef, signal?: AbortSignal): Promise<MigrationRecord[]> {
@@ -550,6 +554,16 @@ const JOB: Polled<JobRef, EcsJob, EcsJob> = {
 function idMismatch(what: string, answered: string, asked: string): string | undefined {
   if (answered.toLowerCase() === asked.toLowerCase()) return undefined;
   return `the answer is about ${what} ${JSON.stringify(oneLine(answered, 80))}, not ${asked}: something between the daemon and the cloud (a cache, a gateway) answers for another URL`;
+}
+
+/**
+ * The marker of the page after this one: Nova adds a `next` link when a page is full, and its marker is all
+ * that is taken from it (never its host); the page's last id when the link has none. Null on the last page.
+ */
+function nextMarker(links: ReadonlyArray<{ rel: string; href: string }> | undefined, lastId: string | undefined): string | null {
+  const next = links?.find((l) => l.rel === 'next');
+  if (next === undefined) return null;
+  return (URL.canParse(next.href) ? new URL(next.href).searchParams.get('marker') : null) ?? lastId ?? null;
 }
 
 /**

@@ -45,8 +45,9 @@ const faultSchema = z.looseObject({
   created: z.string().optional(),
 });
 
-// GET /servers/{id}/os-instance-actions: the actions of a server, newest first, without events.
-export const instanceActionListSchema: z.ZodType<{ instanceActions: InstanceActionSummary[] }> = z.object({
+// GET /servers/{id}/os-instance-actions: the actions of a server, newest first, without events, and from
+// 2.58 a `next` link (with its marker) while there are more.
+export const instanceActionListSchema: z.ZodType<{ instanceActions: InstanceActionSummary[]; links?: Array<{ rel: string; href: string }> | undefined }> = z.object({
   instanceActions: z.array(
     z.looseObject({
       action: z.string(),
@@ -54,6 +55,7 @@ export const instanceActionListSchema: z.ZodType<{ instanceActions: InstanceActi
       start_time: cloudTime,
     }),
   ),
+  links: z.array(z.looseObject({ rel: z.string(), href: z.string() })).optional(),
 });
 
 // GET /servers/detail: the project's servers, and a `next` link (with its marker) while there are more.

@@ -53,6 +53,8 @@ export interface ApiState {
   /** The time the cloud's clock showed at a time of the scripts: what it stamped then. */
   readonly stamp: (ms: number) => number;
   readonly maxMicroversion: Microversion;
+  /** CONF.api.max_limit: the most items one page of a list holds, and its size when no `limit` is asked. */
+  readonly maxLimit: number;
   readonly role: Role;
   /** Scheme, host and port, for the links Nova puts in documents. */
   readonly baseUrl: string;
@@ -187,14 +189,11 @@ function badTime(query: URLSearchParams, name: string): [number, unknown] {
   return [400, novaError(400, `Invalid input for query parameters ${name}. Value: ${text}. '${text}' is not a 'date-time'`)];
 }
 
-/** CONF.api.max_limit: the most items one page of a list holds, and its size when no `limit` is asked. */
-const MAX_LIMIT = 1000;
-
-/** `limit` as common.get_limit_and_marker reads it: at most MAX_LIMIT, which is also the default; null when not a whole number. */
-function pageLimit(query: URLSearchParams): number | null {
+/** `limit` as common.get_limit_and_marker reads it: at most `maxLimit`, which is also the default; null when not a whole number. */
+function pageLimit(query: URLSearchParams, maxLimit: number): number | null {
   const text = query.get('limit');
-  if (text === null) return MAX_LIMIT;
-  return /^\d+$/.test(text) ? Math.min(Number(text), MAX_LIMIT) : null;
+  if (text === null) return maxLimit;
+  return /^\d+$/.test(text) ? Math.min(Number(text), maxLimit) : null;
 }
 
 const badLimit = (query: URLSearchParams): [number, unknown] => {
@@ -235,7 +234,7 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
   // up: its properties in their order (limit, marker, changes-since, changes-before), then that it allows
   // no other parameter, as jsonschema raises the first error it meets.
   if (supports(version, 58)) {
-    if (query.has('limit') && pageLimit(query) === null) return badLimit(query);
+    if (query.has('limit') && pageLimit(query, state.maxLimit) === null) return badLimit(query);
     if (queryTime(query, 'changes-since', version, 58) === null) return badTime(query, 'changes-since');
     if (queryTime(query, 'changes-before', version, 66) === null) return badTime(query, 'changes-before');
     const allowed = supports(version, 66) ? ACTIONS_QUERY_V266 : ACTIONS_QUERY_V258;
@@ -261,7 +260,7 @@ function listActions(state: ApiState, version: Microversion, route: Extract<Rout
   const changedInWindow = (action: ActionSnapshot) => (since === undefined || stamp(action.updatedAt) >= since) && (before === undefined || stamp(action.updatedAt) <= before);
   if (!supports(version, 58)) return [200, { instanceActions: all.filter(changedInWindow).map((action) => renderActionSummary(action, { version, stamp })) }];
 
-  const limit = pageLimit(query);
+  const limit = pageLimit(query, state.maxLimit);
   if (limit === null) return badLimit(query);
   const marker = query.get('marker');
   // actions_get looks the marker up among all the server's actions, whatever the filters, and
@@ -300,7 +299,7 @@ function listServers(state: ApiState, version: Microversion, route: Extract<Rout
     return since !== undefined && state.stamp(deleted.updated) >= since ? [deleted] : [];
   });
   servers.sort((a, b) => b.created - a.created || (a.id < b.id ? 1 : -1));
-  const limit = pageLimit(query);
+  const limit = pageLimit(query, state.maxLimit);
   if (limit === null) return badLimit(query);
   const marker = query.get('marker');
   // instance_get_all_by_filters_sort reads the marker with read_deleted='yes', whatever the filters, and

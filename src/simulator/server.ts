@@ -29,6 +29,11 @@ export interface SimulatorOptions {
   aksk?: AkskOptions;
   /** Whose view the API answers with. Default `member`, a project user as on a public cloud. */
   role?: Role;
+  /**
+   * CONF.api.max_limit: the most items one page of a list holds, and its size when no `limit` is asked.
+   * Default 1000, Nova's; operators set it lower.
+   */
+  maxLimit?: number;
   /** The clock scripts run on, and the cloud's until setClock(). Default `Date.now`, so vitest's fake Date drives it. */
   now?: () => number;
   /** Default 0: any free port. The simulator listens on 127.0.0.1 only. */
@@ -108,6 +113,7 @@ class NovaSimulator implements Simulator {
   readonly #settings: { readonly at: number; readonly setMs: number }[] = [];
   readonly #role: Role;
   readonly #maxMicroversion: Microversion;
+  readonly #maxLimit: number;
   readonly #plans: ActionPlan[] = [];
   readonly #jobs: JobPlan[] = [];
   readonly #faults = new FaultQueue();
@@ -131,6 +137,7 @@ class NovaSimulator implements Simulator {
     this.#identity = options.identity === undefined ? undefined : new IdentityService(options.identity);
     this.#aksk = options.aksk === undefined ? undefined : new AkskGate(options.aksk);
     this.#maxMicroversion = maxMicroversion;
+    this.#maxLimit = options.maxLimit ?? 1000;
     const handler = (req: IncomingMessage, res: ServerResponse) => this.#receive(req, res);
     this.#scheme = options.tls === undefined ? 'http' : 'https';
     this.#server = options.tls === undefined ? createServer(handler) : createTlsServer(options.tls, handler);
@@ -294,7 +301,7 @@ class NovaSimulator implements Simulator {
     const contextProjectId = this.#identity?.projectOf(headers['x-auth-token']);
     response ??= handleApiRequest(
       { method, path, query: new URLSearchParams(query), headers, contextProjectId },
-      { plans: this.#plans, jobs: this.#jobs, now, stamp: this.#stamp, maxMicroversion: this.#maxMicroversion, role: this.#role, baseUrl: this.#url },
+      { plans: this.#plans, jobs: this.#jobs, now, stamp: this.#stamp, maxMicroversion: this.#maxMicroversion, maxLimit: this.#maxLimit, role: this.#role, baseUrl: this.#url },
     );
     const requestId = `req-${randomUUID()}`;
     this.#send(res, {

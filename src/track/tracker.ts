@@ -258,8 +258,7 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
     }
     const version = await ctx.client.microversion();
     const useCursor = server.cursor !== null && minorOf(version) >= CHANGES_SINCE_MINOR;
-    const listed = await ctx.read(log, (signal) =>
-      ctx.client.listInstanceActions(ref, signal, { changesSince: useCursor ? sinceCursor(server.cursor, ctx) : undefined }));
+    const listed = await listActions(server, useCursor ? sinceCursor(server.cursor, ctx) : undefined, log, ctx);
     if (ctx.cancelled()) return 0;
     // A server named in a `servers:` entry is listed by no project to keep its name: read again for the
     // watches a new action starts, which would otherwise carry the name it had when tracking began. A read
@@ -291,6 +290,34 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
     ctx.store.touchTracking();
     return 0;
   }
+}
+
+/**
+ * The server's actions, newest first, `changesSince` then if given. From 2.58 Nova answers them a page at a
+ * time (CONF.api.max_limit, 1000 unless its operators set fewer): more new actions between two passes than
+ * a page holds, after a stop of hours or on a cloud with a small limit, lost all but the newest page's, and
+ * the cursor then passed over the rest. The pages after the first are read while the last one read still
+ * reaches back to the horizon: what is older was never new. Nova orders them by their rows' created_at, and
+ * a start_time is its request's, so an action that started after the horizon but whose row was written
+ * later than a younger one's sorts past an older one: the pages are read on CURSOR_MARGIN_MS past it. A first
+ * listing draws the horizon at the newest start it shows (with none yet, or one later than that), and reads
+ * on while a page ends at that start: an action of the same second left unread is not older than the
+ * horizon, and the listings after would take it for new.
+ */
+async function listActions(server: TrackedServerRecord, changesSince: string | undefined, log: Logger, ctx: TrackContext): Promise<InstanceActionSummary[]> {
+  const ref = { projectId: server.projectId, serverId: server.serverId };
+  const horizon = novaTimeMs(server.horizon);
+  const listed: InstanceActionSummary[] = [];
+  let marker: string | undefined;
+  do {
+    const page = await ctx.read(log, (signal) => ctx.client.listInstanceActions(ref, signal, { changesSince, marker }));
+    listed.push(...page.actions);
+    const newest = Math.max(...listed.map((a) => novaTimeMs(a.start_time) ?? -Infinity));
+    const reach = Math.min(horizon === null ? Infinity : horizon - CURSOR_MARGIN_MS, newest);
+    const oldest = novaTimeMs(page.actions.at(-1)?.start_time ?? null) ?? Infinity;
+    marker = page.next !== null && oldest >= reach ? page.next : undefined;
+  } while (marker !== undefined && !ctx.cancelled());
+  return listed;
 }
 
 /** Keeps what a listing showed and starts a watch for each new action the entry asks for. */

@@ -372,8 +372,9 @@ describe('requests', () => {
       JSON.stringify({ migrations: [{ id: 1, status: 'failed', migration_type: 'live-migration', created_at: '2026-11-30T11:40:04.000000', updated_at: null, source_compute: 'a', dest_compute: 'b' }] }),
       { headers: JSON_HEADERS },
     );
-    const actions = await client.listInstanceActions(REF);
+    const { actions, next } = await client.listInstanceActions(REF);
     expect(actions.map((a) => a.action)).toEqual(['stop', 'create']);
+    expect(next).toBeNull();
     expect(await client.listMigrations(REF)).toEqual([expect.objectContaining({ id: 1, status: 'failed', migration_type: 'live-migration' })]);
   });
 

@@ -430,6 +430,18 @@ describe('servers/detail in pages', () => {
     expect(next.json.servers.map((s) => s.id)).toEqual([ids[0]]);
     expect((await get(`${detail}?limit=many`)).status).toBe(400);
   });
+
+  it('holds at most maxLimit (CONF.api.max_limit) a page of a server\'s actions, also when a larger limit is asked', async () => {
+    const sim = await start({ maxLimit: 2 });
+    const requests = [1, 2, 3].map(() => sim.addAction({ projectId: PROJECT, serverId: SERVER, action: 'reboot', steps: [] }));
+    const actions = `${sim.url}/v2.1/${PROJECT}/servers/${SERVER}/os-instance-actions`;
+    type Page = { instanceActions: Array<{ request_id: string }>; links?: Array<{ rel: string; href: string }> };
+    const first = await get<Page>(`${actions}?limit=5`, { 'OpenStack-API-Version': 'compute 2.58' });
+    expect(first.json.instanceActions.map((a) => a.request_id)).toEqual([requests[2], requests[1]]);
+    const next = await get<Page>(first.json.links![0]!.href, { 'OpenStack-API-Version': 'compute 2.58' });
+    expect(next.json.instanceActions.map((a) => a.request_id)).toEqual([requests[0]]);
+    expect(next.json.links).toBeUndefined();
+  });
 });
 
 describe('authentication and the request log', () => {

@@ -21,7 +21,7 @@ function harness(options: { cloudBehindMs: number }) {
     getServer: () => Promise.resolve({ name: 'web-01' }),
     listInstanceActions: () => {
       if (listing === null) return Promise.reject(new ApiError({ kind: 'server', status: 503, message: '503 Service Unavailable' } as never));
-      return Promise.resolve(listing());
+      return Promise.resolve({ actions: listing(), next: null });
     },
   };
   const store = {
@@ -86,7 +86,7 @@ describe('trackPass', () => {
         reboot = { action: 'reboot', request_id: 'req-new', start_time: nova(h.cloudNow() - 500), updated_at: nova(h.cloudNow() - 500) };
         return Promise.resolve({ servers: [{ id: SERVER, name: 'web-01', status: 'ACTIVE', updated: updatedAt(h.cloudNow()) }], next: null });
       },
-      listInstanceActions: (ref: { serverId: string }) => Promise.resolve(ref.serverId === SERVER ? [reboot!, old] : [old]),
+      listInstanceActions: (ref: { serverId: string }) => Promise.resolve({ actions: ref.serverId === SERVER ? [reboot!, old] : [old], next: null }),
     });
     await trackPass([{ projectId: PROJECT, project: 'all' } as TrackSpec], h.ctx);
     expect([...h.records.keys()].map((k) => k.split('/').at(-1))).toEqual(['req-new']);

@@ -53,7 +53,7 @@ export const instanceActionKind: WatchKindModule<ActionTarget, ActionWatchRecord
   poll,
   // A server's name given as its id (no read needed: Nova answers 404 for any id that is no UUID), else the
   // server's list of actions: the id the watched one was likely meant to be.
-  notFoundHint: async (target, client, signal) => serverIdHint(target.serverId) || requestHint(target.requestId, await client.listInstanceActions(target, signal)),
+  notFoundHint: async (target, client, signal) => serverIdHint(target.serverId) || requestHint(target.requestId, (await client.listInstanceActions(target, signal)).actions),
   facts: (record) => ({
     watch: { name: record.name, projectId: record.projectId, serverId: record.serverId, requestId: record.requestId },
     instanceAction: record.instanceAction,
@@ -219,7 +219,7 @@ async function observeServer(p: Poll, refusable?: { read: keyof typeof UNSHOWN; 
 
 async function observeList(p: Poll): Promise<ActionListObservation> {
   try {
-    return { kind: 'read', actions: await p.read((signal) => p.client.listInstanceActions(p.target, signal)) };
+    return { kind: 'read', actions: (await p.read((signal) => p.client.listInstanceActions(p.target, signal))).actions };
   } catch (err) {
     if (err instanceof ApiError && err.kind === 'not_found') return { kind: 'not_found', message: err.apiMessage ?? err.message };
     if (!(err instanceof ApiError && err.kind === 'forbidden')) return { kind: 'error', message: p.failed(err) };
