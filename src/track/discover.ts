@@ -32,7 +32,7 @@ export const CURSOR_MARGIN_MS = 10 * 60_000;
  * shows no action, a project's baseline): the clocks count as agreeing within 30 s (CLOCKS_APART_MS), and a
  * line drawn early can only take an older action for new, where one drawn late loses new ones.
  */
-const CLOUD_CLOCK_MARGIN_MS = 60_000;
+export const CLOUD_CLOCK_MARGIN_MS = 60_000;
 
 export type Tracked = Pick<TrackedServerRecord, 'since' | 'horizon' | 'seen' | 'cursor' | 'ending'>;
 

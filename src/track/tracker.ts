@@ -11,8 +11,9 @@ import type { InstanceActionSummary, ServerSummary } from '../model.ts';
 import type { StateStore } from '../state/store.ts';
 import type { ActionWatchRecord, TrackedProjectRecord, TrackedServerRecord } from '../state/types.ts';
 import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
+import { formatDuration } from '../watch/format.ts';
 import { novaTimeMs } from '../cloud/time.ts';
-import { baselineHorizon, CURSOR_MARGIN_MS, discover, horizonAt, timeText } from './discover.ts';
+import { baselineHorizon, CLOUD_CLOCK_MARGIN_MS, CURSOR_MARGIN_MS, discover, horizonAt, timeText } from './discover.ts';
 
 /** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
 const GONE_MIN_ANSWERS = 3;
@@ -276,7 +277,9 @@ async function trackServer(server: TrackedServerRecord, entry: TrackSpec, ctx: T
       if (after === null) return discovered + noteMissing(server, log, ctx);
     }
     Object.assign(server, { missingSince: null, missingAnswers: 0, lastError: null });
-    ctx.answered(log, server);
+    const behind = horizonAhead(server, ctx);
+    if (behind === null) ctx.answered(log, server);
+    else server.lastError = ctx.failed(log, server, new Error(behind));
     ctx.store.touchTracking();
     return discovered;
   } catch (err) {
@@ -355,6 +358,26 @@ function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceA
   }
   ctx.store.touchTracking();
   return started;
+}
+
+/**
+ * What to say when the server's horizon lies ahead of the cloud's clock now (as the client measures it) by
+ * more than the clocks may be apart unseen: the cloud's clock was set back further than the hour the horizon
+ * trails the newest start by (SEEN_MARGIN_MS; a failover to a controller whose clock is hours off), or an API
+ * host stamped an action that far ahead. Every action it stamps until its clock is past the horizon again is
+ * taken for older than tracking and becomes no watch, and the horizon cannot be drawn back for it: the ids
+ * handled before it are let go, and an older action listed again would be taken for new. Said as what it is,
+ * a failure of the server's tracking (counted, so alerted on, and in `check`), rather than lose them unsaid;
+ * null while the horizon is behind the cloud's clock.
+ */
+function horizonAhead(server: TrackedServerRecord, ctx: TrackContext): string | null {
+  const horizon = novaTimeMs(server.horizon);
+  if (server.since === null || horizon === null) return null;
+  const ahead = horizon - ctx.client.clock.now();
+  if (ahead <= CLOUD_CLOCK_MARGIN_MS) return null;
+  return `the cloud's clock is ${formatDuration(ahead)} behind the line auto-tracking draws for this server (${server.horizon}, from the newest action start it has seen): ` +
+    'it was set back, or an API host stamped an action that far ahead, and the actions stamped until it is past that line become no watches: ' +
+    'set the clocks of the cloud\'s controllers right, or take the server out of track: and back in to track it afresh';
 }
 
 /** One more of the API's own "not found" for the server; tracking ends once it has held long enough. */

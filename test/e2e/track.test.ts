@@ -300,6 +300,38 @@ describe('track: the changes-since cursor', () => {
     const told = h.hooks.received.map((r) => r.body as { outcome: string; watch: { requestId: string } });
     expect(told.filter((n) => n.watch.requestId === deleted).map((n) => n.outcome)).toEqual(['success']);
   });
+  it.for(['2.57', '2.60'])("says the server's tracking fails while the cloud's clock is set back by hours, behind the line it draws, as a failover to a controller whose clock runs on local time is (at %s)", async (microversion) => {
+    // The client measures the cloud's clock on the monotonic one, once a minute.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    vi.setSystemTime(Date.now() + 12 * 60 * 60_000);
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` });
+    const app = await h.app(yaml);
+    await advance(app, 2000);
+    const resize = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 1000 }] });
+    await advance(app, 5000);
+    // 8 hours: a clock kept in UTC+8 taken for UTC. The actions it stamps lie before every one handled, and 7 h
+    // before the line, an hour before the newest start seen.
+    h.simulator.setClock(-8 * 60 * 60_000);
+    await advance(app, 2000);
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(app, 90_000, 1000);
+    expect(notified().map((n) => `${n.watch.requestId} ${n.outcome}`)).toEqual([`${resize} success`]);
+    const said = h.logs.lines().filter((l) => l['serverId'] === serverId && l['level'] === 40);
+    expect(said).toHaveLength(1);
+    expect(String(said[0]!['error'])).toMatch(/^the cloud's clock is 6 h 5\d min behind the line auto-tracking draws for this server \(.+\): it was set back, .+ become no watches: set the clocks of the cloud's controllers right/);
+    expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toMatch(/^the cloud's clock is 6 h 5\d min behind/);
+    // Set right (the client takes two measures a minute apart to find the clocks agree again), the actions
+    // it stamps become watches again, and the failure has ended.
+    h.simulator.setClock(8 * 60 * 60_000);
+    await advance(app, 150_000, 1000);
+    const after = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(app, 5000, 1000);
+    expect(notified().map((n) => n.watch.requestId)).toEqual([resize, after]);
+    expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
+  });
   it.for(['2.57', '2.60'])("watches an action started after the cloud's clock was set back further than the cursor's margin, as a failover to a controller 20 min behind does (at %s)", async (microversion) => {
     // The client measures the cloud's clock on the monotonic one, once a minute.
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
