@@ -382,19 +382,27 @@ function horizonAhead(server: TrackedServerRecord, ctx: TrackContext): string | 
 
 /** One more of the API's own "not found" for the server; tracking ends once it has held long enough. */
 function noteMissing(server: TrackedServerRecord, log: Logger, ctx: TrackContext): number {
-  // Nova's own 404 is an answer: a failure told before it has ended.
+  // Nova's own 404 is an answer: a failure told before it has ended, and no longer `check`'s LAST ERROR.
   ctx.answered(log, server);
+  server.lastError = null;
   const now = ctx.now();
   server.missingSince ??= new Date(now).toISOString();
   server.missingAnswers += 1;
   if (server.missingAnswers >= GONE_MIN_ANSWERS && now - Date.parse(server.missingSince) >= GONE_WINDOW_MS) {
     server.endedAt = new Date(now).toISOString();
-    // One whose actions were never listed was never there: most likely an id mistyped, or of another project.
-    if (server.since === null) log.warn({ server: server.name }, 'the server was never found (the API answers 404 for it); tracking it ended: check the id in track[].servers and its projectId');
+    // One that neither a read of it nor a project's listing ever showed (it has no name) was never there:
+    // most likely an id mistyped, or of another project. One a project listed, gone before its actions
+    // answered (below 2.21 Nova hides a deleted server's), is a server gone, and its id no one's to check.
+    if (neverFound(server)) log.warn({ server: server.name }, 'the server was never found (the API answers 404 for it); tracking it ended: check the id in track[].servers and its projectId');
     else log.info({ server: server.name }, 'the server is gone; tracking it ended');
   }
   ctx.store.touchTracking();
   return 0;
+}
+
+/** Whether the server was never seen by the API: no listing of its actions answered, and nothing gave it a name. */
+export function neverFound(server: Pick<TrackedServerRecord, 'since' | 'name'>): boolean {
+  return server.since === null && server.name === null;
 }
 
 /** The cloud's time (epoch ms, as the client reckons it) at `mono`, a moment of this host's monotonic clock. */

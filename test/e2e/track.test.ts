@@ -584,6 +584,24 @@ describe('track: project: all', () => {
     expect(app.store.tracking.servers[`${PROJECT}/${gone}`]).toBeUndefined();
   });
 
+  it('says of a server the project listed, deleted before its actions answered (below 2.21), that it is gone, not that its id was never found', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'app-01'));
+    h.simulator.injectFault({ kind: 'server-error' }, { route: 'actions', times: 3 });
+    const yaml = h.yaml([], { track: '  - project: all', cloud: '  microversion: "2.20"', poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const app = await h.app(yaml);
+    await advance(app, 1000);
+    h.simulator.addAction({ ...reboot(serverId, 'app-01'), action: 'delete', steps: [{ event: 'compute_terminate_instance', durationMs: 100 }] });
+    await advance(app, 30_000, 1000);
+    await app.close();
+    expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.endedAt).not.toBeNull();
+    const said = h.logs.lines().filter((l) => l['serverId'] === serverId && /tracking it ended/.test(String(l['msg'])));
+    expect(said.map((l) => `${String(l['level'])} ${String(l['msg'])}`)).toEqual(['30 the server is gone; tracking it ended']);
+    const path = await h.writeConfig(yaml);
+    expect((await h.cli(['check', '--config', path])).stdout).toMatch(new RegExp(`^${serverId} +app-01 +not yet +ended \\(server gone\\) +-$`, 'm'));
+  });
+
   it('leaves out a server created and deleted between two passes below microversion 2.21, whose actions Nova hides', async () => {
     const { h } = env;
     h.simulator.addAction(reboot(crypto.randomUUID(), 'app-01'));

@@ -17,6 +17,7 @@ import { discardedMetrics } from '../../observability/discardedMetrics.ts';
 import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle } from '../table.ts';
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedProjectRecord, TrackedServerRecord, VerdictRecord } from '../../state/types.ts';
+import { neverFound } from '../../track/tracker.ts';
 import { digestAwaited, notifiedOf, notifiedWord, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
 import { NOTICEABLE_PAUSE_MS, holdText, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
@@ -221,7 +222,7 @@ function trackingTable(servers: TrackedServerRecord[], projects: TrackedProjectR
       s.serverId,
       s.name ?? '-',
       since(s.since),
-      s.endedAt !== null ? (s.since === null ? 'ended (never found)' : 'ended (server gone)') : s.since === null ? 'starting' : 'tracking',
+      s.endedAt !== null ? (neverFound(s) ? 'ended (never found)' : 'ended (server gone)') : s.since === null ? 'starting' : 'tracking',
       s.lastError ?? '-',
     ]),
   ];
