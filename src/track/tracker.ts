@@ -227,7 +227,7 @@ async function listServers(projectId: string, since: string | undefined, log: Lo
   do {
     const page = await ctx.read(log, (signal) => ctx.client.listServers(projectId, { changesSince: since, marker }, signal));
     listed.push(...page.servers);
-    marker = page.next ?? undefined;
+    marker = nextPage(page.next, marker, `the servers of project ${projectId}`);
   } while (marker !== undefined && !ctx.cancelled());
   return listed;
 }
@@ -318,9 +318,22 @@ async function listActions(server: TrackedServerRecord, changesSince: string | u
     const newest = Math.max(...listed.map((a) => novaTimeMs(a.start_time) ?? -Infinity));
     const reach = Math.min(horizon === null ? Infinity : horizon - CURSOR_MARGIN_MS, newest);
     const oldest = novaTimeMs(page.actions.at(-1)?.start_time ?? null) ?? Infinity;
-    marker = page.next !== null && oldest >= reach ? page.next : undefined;
+    marker = oldest >= reach ? nextPage(page.next, marker, `the actions of server ${server.serverId}`) : undefined;
   } while (marker !== undefined && !ctx.cancelled());
   return listed;
+}
+
+/**
+ * The marker of the page after one asked for with `asked`, undefined after the last. A page whose next link
+ * is back to itself ignored its marker (a cache or gateway that keeps part of the URL, not the query): read
+ * again and again, it held the pass for good, every watch's polls with it; the pages after it are out of
+ * reach, and the listing fails saying so.
+ */
+function nextPage(next: string | null, asked: string | undefined, what: string): string | undefined {
+  if (next !== null && next === asked) {
+    throw new Error(`the page of ${what} after ${asked} links to itself again: something between the daemon and the cloud (a cache, a gateway) answers without the query's marker, and the pages after the first cannot be read`);
+  }
+  return next ?? undefined;
 }
 
 /** Keeps what a listing showed and starts a watch for each new action the entry asks for. */
