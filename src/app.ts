@@ -166,6 +166,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       bootId: options.bootId,
       firstPassPolled: options.firstPassPolled,
       onTimesMoved: (byMs, since) => moveRunTimes(failing, byMs, since),
+      passSaved: () => outbox.outrunMayHaveCome(),
     });
     const outbox = new Outbox({ store, notifiers, logger, metrics, policy: config.delivery, reloadedAway: options.reloadedAway, retuned: options.retunedNotifiers, throttled: options.throttledReceivers, failing, now: () => engine.now(), surelyPassedSince: (now) => engine.surelyPassedSince(now) });
     releasers.add(() => outbox.close(draining(), { for: () => closingFor ?? 'stop' }));

@@ -144,6 +144,14 @@ export class Outbox {
     this.#sayWaiting(this.#queue.values());
   }
 
+  /**
+   * A verdict or digest may have been saved that outruns an early warning or partial digest owed (see
+   * #droppedAsOutrun): the loop looks now, not at that one's retry.
+   */
+  outrunMayHaveCome(): void {
+    this.#wake.abort();
+  }
+
   /** Deliveries waiting to be sent (on disk, not settled). */
   get pending(): number {
     return this.#queue.size;
@@ -166,7 +174,9 @@ export class Outbox {
   #startDue(deliveries: Iterable<DurableDelivery>, now: number): Promise<void>[] {
     const due: DurableDelivery[] = [];
     for (const d of deliveries) {
-      if (this.#claimed.has(d.delivery.id) || this.#held(d) || this.#dueAt(d, now) > now) continue;
+      // Dropped now, not at its next retry (delivery.maxDelay away, or delivery.maxAge for one that waits for its
+      // notifier): `run --until-done` waited that long for nothing.
+      if (this.#claimed.has(d.delivery.id) || this.#droppedAsOutrun(d) || this.#held(d) || this.#dueAt(d, now) > now) continue;
       // A throttled receiver's pause is over: this one tries it, the others wait for its answer.
       if (this.#throttled.has(d.notifier)) {
         if (this.#probes.has(d.notifier)) continue;
@@ -380,29 +390,15 @@ export class Outbox {
 
   async #attempt(owed: DurableDelivery): Promise<void> {
     if (this.#stopping.signal.aborted) return;
-    const { key, notifier: name, delivery } = owed;
+    // Claimed before what outruns it was recorded.
+    if (this.#droppedAsOutrun(owed)) return;
+    const { notifier: name, delivery } = owed;
     // Claimed before its receiver throttled another, it waited for a send slot: it waits for the pause now.
     const probe = this.#probes.get(name) === delivery.id;
     if (this.#throttled.has(name) && !probe) return;
     // Fields, not a child logger: a child's bindings cost a redaction pass of their own, at every attempt.
     const about = logContext(owed);
     const log = logFor(this.#logger, { ...about, notifier: name, deliveryId: delivery.id });
-    if (owed.about === 'slow' && owed.record.verdict) {
-      // A warning that the action is slow, told after its outcome, would only confuse.
-      this.#settle(delivery, 'superseded', null);
-      log.info({ outcome: owed.record.verdict.outcome }, 'early warning not sent: the action finished first');
-      this.#store.touch(key);
-      this.#store.releaseIfSettled(key);
-      return;
-    }
-    if (owed.about === 'digest' && !owed.digest.final && this.#outrun(owed.batch, owed.digest)) {
-      // Owed while its receiver was down: a batch said to be running, told after its final digest, would only confuse.
-      this.#settle(delivery, 'superseded', null);
-      log.info({}, 'partial digest not sent: its batch finished first');
-      this.#store.touchBatch(owed.batch.label);
-      this.#store.releaseBatchIfSettled(owed.batch.label);
-      return;
-    }
     const notifier = this.#notifiers.get(name);
     if (this.#waitsForNotifier(owed)) {
       // Due only at delivery.maxAge (#dueAt): a file read half-written must not cost the notification, nor a
@@ -440,15 +436,30 @@ export class Outbox {
   }
 
   /**
+   * Settles `owed` as superseded when what it announces is outrun, and says so: an early warning once the
+   * action has its outcome, a partial digest once its batch has finished (#outrun). Told after that, either
+   * would only confuse. True when it did.
+   */
+  #droppedAsOutrun(owed: DurableDelivery): boolean {
+    const outcome = owed.about === 'slow' ? owed.record.verdict?.outcome : undefined;
+    if (outcome === undefined && !(owed.about === 'digest' && !owed.digest.final && this.#outrun(owed.batch, owed.digest))) return false;
+    this.#settle(owed.delivery, 'superseded', null);
+    const log = logFor(this.#logger, { ...logContext(owed), notifier: owed.notifier, deliveryId: owed.delivery.id });
+    if (outcome === undefined) log.info({}, 'partial digest not sent: its batch finished first');
+    else log.info({ outcome }, 'early warning not sent: the action finished first');
+    this.#recorded(owed, log);
+    return true;
+  }
+
+  /**
    * Whether a partial digest's batch has finished since it was recorded: its round's final digest is, or, its
    * label renamed since (its watches moved to another batch or out of any), which gives that round none, every
    * watch it said was running has its outcome, told elsewhere. One still in this batch waits for the final.
    */
   #outrun(batch: BatchRecord, digest: DigestRecord): boolean {
     if (this.#store.getBatch(batch.label)?.digests.some((d) => d.final && d.round === digest.round)) return true;
-    return digest.members.every((m) => {
-      if (m.outcome !== null) return true;
-      const record = this.#store.get(m.key);
+    return runningIn(digest).every((key) => {
+      const record = this.#store.get(key);
       return record !== undefined && record.verdict !== null && record.batch !== batch.label;
     });
   }
@@ -589,6 +600,15 @@ function isThrottling(err: unknown): boolean {
 /** Why a delivery owed to `notifier`, which a reload took out of the file, is not sent. */
 function heldError(notifier: string): string {
   return `notifier ${notifier} was taken out of the watch file; kept until delivery.maxAge in case it comes back`;
+}
+
+/** Each partial digest's watches it said were running, made once a digest: each flush asks of those owed. */
+const running = new WeakMap<DigestRecord, readonly string[]>();
+
+function runningIn(digest: DigestRecord): readonly string[] {
+  let keys = running.get(digest);
+  if (keys === undefined) running.set(digest, (keys = digest.members.filter((m) => m.outcome === null).map((m) => m.key)));
+  return keys;
 }
 
 /** Epoch ms before which no attempt may start; 0 for a delivery never attempted. */

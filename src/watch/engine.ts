@@ -55,6 +55,11 @@ export interface EngineOptions {
   firstPassPolled?: (() => void) | undefined;
   /** This host's clock was set by `byMs`: what keeps times outside the state (the notifiers' runs of failures) moves them with it, from `since` on. */
   onTimesMoved?: ((byMs: number, since?: number) => void) | undefined;
+  /**
+   * Called once a pass's save has written what it decided: verdicts and digests that no notifier is owed
+   * (an `on:` leaves their outcome out) reach the outbox as no delivery, yet outrun what it still owes.
+   */
+  passSaved?: (() => void) | undefined;
 }
 
 /**
@@ -515,6 +520,7 @@ export class WatchEngine {
     try {
       // The deliveries of this pass's verdicts reach the outbox only once this save has written them.
       await this.#o.store.save();
+      this.#o.passSaved?.();
     } catch {
       // Said by the store's listener (app.ts), once while saves keep failing; tried again at the next pass,
       // or as the state closes when stopping.

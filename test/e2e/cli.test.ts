@@ -331,6 +331,36 @@ describe.concurrent('run', () => {
     ]);
   });
 
+  // Owed while the receiver refused them, each was retried minDelay later (up to delivery.maxDelay, 5 min by
+  // default) only to be dropped then: the outcome and the final digest had come first. Nothing was left to
+  // send, and the pipeline waited for that retry; as long where no notifier takes the outcome (on: [slow,
+  // failure] of actions that succeeded), which then brings no delivery that wakes the outbox.
+  it.for([
+    { notifiers: 'every outcome', on: '', told: ['ecs.action.succeeded', 'ecs.batch.finished'] },
+    { notifiers: 'no success', on: '    on: [slow, failure]\n', told: [] },
+  ])('--until-done exits once the outcome and the final digest are recorded, not at the retry of an early warning and a partial digest they supersede (notifiers told of $notifiers)', async ({ on, told }, { h }) => {
+    const alone = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3000, taskState: 'rebooting' }] });
+    const [done, slow] = [quickAction(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3000, taskState: 'rebooting' }] })];
+    for (const a of [alone, done, slow]) h.simulator.addAction(a);
+    // The warning and the partial digest: the receiver's first two answers.
+    h.hooks.failNext(503, 503);
+    const notifiers = on === '' ? undefined : `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n${on}`;
+    const yaml = h
+      .yaml([{ ...alone, extra: '    warnAfter: 500ms' }, { ...done, extra: '    batch: fleet' }, { ...slow, extra: '    batch: fleet' }], { poll: '  schedule: "* * * * * *"\n  retries: 3\n  batchWindow: 500ms', ...(notifiers ? { notifiers } : {}) })
+      .replace('minDelay: 20ms', 'minDelay: 2m')
+      .replace('maxDelay: 200ms', 'maxDelay: 1h');
+    const stop = new AbortController();
+    const timer = setTimeout(() => stop.abort('SIGTERM'), 40_000);
+    const r = await h.cli(['run', '--until-done', '--config', await h.writeConfig(yaml)], { signal: stop.signal });
+    clearTimeout(timer);
+    expect(r.code).toBe(0);
+    const chat = h.hooks.received.map((x) => [(x.body as { type: string }).type, x.status]);
+    expect(chat.filter(([, status]) => status === 503).map(([type]) => type).sort()).toEqual(['ecs.action.slow', 'ecs.batch.partial']);
+    expect(chat.filter(([, status]) => status === 204).map(([type]) => type).sort()).toEqual(told);
+    const dropped = h.logs.lines().filter((l) => String(l['msg']).endsWith('not sent: its batch finished first') || String(l['msg']).startsWith('early warning not sent'));
+    expect(dropped.map((l) => l['notifier'])).toEqual(['chat', 'chat']);
+  });
+
   /**
    * `run` of one quick watch with its health server on a port of its own, once the watch's webhook has come;
    * `stopped()` stops it and resolves to its exit status. Each reload the tests below make waits for the file
