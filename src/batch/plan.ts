@@ -24,6 +24,19 @@ export function reportedKeys(batch: BatchRecord | undefined): Set<string> {
   return new Set((batch?.digests ?? []).filter((d) => d.final).flatMap((d) => d.members.map((m) => m.key)));
 }
 
+/** For each watch a final digest of `batches` reported, the batch of the last (latest recorded) of those. */
+export function lastReported(batches: Iterable<BatchRecord>): Map<string, string> {
+  const last = new Map<string, { label: string; at: number }>();
+  for (const batch of batches) {
+    for (const digest of batch.digests) {
+      if (!digest.final) continue;
+      const at = Date.parse(digest.detectedAt);
+      for (const { key } of digest.members) if (at >= (last.get(key)?.at ?? -Infinity)) last.set(key, { label: batch.label, at });
+    }
+  }
+  return new Map([...last].map(([key, { label }]) => [key, label]));
+}
+
 /**
  * The digest due for one batch at `now`, or null. A round is the batch's watches that no final digest has
  * reported yet: its final digest is due once each of them has a verdict; its partial digest, once and only

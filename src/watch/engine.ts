@@ -17,7 +17,7 @@ import { isExpired, reportedAt } from '../state/retention.ts';
 import { keepChanges } from '../state/keepChanges.ts';
 import type { WarnAfterTable } from '../config/warnAfter.ts';
 import { BatchDigests } from '../batch/digests.ts';
-import type { Member } from '../batch/plan.ts';
+import { lastReported, type Member } from '../batch/plan.ts';
 import { kindOf, watchKey, watchLogFields } from './kinds/index.ts';
 import type { PollContext, PollResult, WatchKindModule, WatchTarget } from './kinds/types.ts';
 import { slowness, warnAfterFor } from './slow.ts';
@@ -191,13 +191,14 @@ export class WatchEngine {
   setWatches(targets: WatchTarget[]): void {
     this.#targets = targets;
     if (this.#passStartedAt !== null) this.#reloadedInPass = true;
+    const told = this.#toldInDigests();
     // Tracking begins when a watch first appears, not at its first poll.
     for (const t of targets) {
       const record = this.#recordFor(t);
       this.#renamed(t, record);
       // A pass in flight reports its batches by the entries it began with: their labels change once it has
       // (#runPass), or a watch taken out of a batch it is finishing would be told on its own and in its digest.
-      if (!this.#passHoldsLabels) this.#relabelled(t, record);
+      if (!this.#passHoldsLabels) this.#relabelled(t, record, told);
     }
     this.#refreshDiscovered();
     this.#updateGauges();
@@ -220,21 +221,36 @@ export class WatchEngine {
    * A verdict whose watch the file has since given another `batch:` label, or none. A watch given a label
    * is reported in that batch's digest, also after its own notification or an earlier batch's digest: its
    * record names that batch, so that what the digest reads (the record, a failure's details) is kept for it.
-   * One left with none before a digest reported it is notified on its own now.
+   * One left with none before a digest reported it is notified on its own now; one a final digest reported,
+   * of the batch it leaves or of one it left before (`told`), is not, and its record names that batch.
    */
-  #relabelled(target: WatchTarget, record: WatchRecord): void {
+  #relabelled(target: WatchTarget, record: WatchRecord, told: () => ReadonlyMap<string, string>): void {
     const was = record.batch ?? null;
     const label = target.batch ?? null;
     const key = this.#keyOf(target);
     if (!record.verdict || was === label || (label === null && this.#batches.reported(was!, key))) return;
-    record.batch = label;
+    const teller = label === null ? told().get(key) : undefined;
+    record.batch = teller ?? label;
     this.#o.store.touch(key);
     if (label !== null) return;
+    if (teller !== undefined) {
+      this.#o.logger.info({ ...watchLogFields(target), batch: was, toldIn: teller }, `watch left its batch before the digest; reported by the final digest of batch ${teller} before it joined`);
+      return;
+    }
     const owed = this.#owe(target, key, record, record.verdict.outcome, new Date().toISOString());
     // One notified on its own before it joined owes nothing new.
     const said = owed ? 'watch left its batch before the digest: notified on its own' : 'watch left its batch before the digest; notified on its own before it joined';
     this.#o.logger.info({ ...watchLogFields(target), batch: was, notifiers: Object.keys(record.deliveries) }, said);
     this.#o.store.releaseIfSettled(key);
+  }
+
+  /**
+   * The batch of the last final digest that reported each watch, worked out at the first ask and kept for
+   * one walk of the file's watches: asked only of a watch that leaves a batch whose digest did not report it.
+   */
+  #toldInDigests(): () => ReadonlyMap<string, string> {
+    let told: ReadonlyMap<string, string> | undefined;
+    return () => (told ??= lastReported(this.#o.store.batches()));
   }
 
   /**
@@ -510,7 +526,10 @@ export class WatchEngine {
     // the verdicts the pass reached with the old entries: one whose watch left its batch is owed on its own
     // (else no digest would ever count it, and `run --until-done` would call it settled).
     this.#passHoldsLabels = false;
-    if (this.#reloadedInPass) for (const t of this.#targets) this.#relabelled(t, this.#recordFor(t));
+    if (this.#reloadedInPass) {
+      const told = this.#toldInDigests();
+      for (const t of this.#targets) this.#relabelled(t, this.#recordFor(t), told);
+    }
     // Finished discovered watches are forgotten after the retention, as those removed from the file are; a
     // watch that a reload put back during the pass is in the file again, and keeps its record.
     if (this.#prune(this.#reloadedInPass ? [...inFile, ...this.#targets] : inFile)) this.#refreshDiscovered();

@@ -250,6 +250,27 @@ describe('batch digests', () => {
     expect(delivered('ecs.batch.finished').at(-1)).toMatchObject({ round: 9, watches: [{ watch: { requestId: runs[0]!.requestId } }] });
   });
 
+  // The rule for a watch that leaves a batch asked only of the batch it left: told in the final digest of the
+  // one before, it was told again on its own, once for each notifier.
+  it('sends no notification of its own of a watch a final digest reported, moved to another batch and out of it before its digest', async () => {
+    const [moved, stays, running] = [quickAction(), quickAction(), stuckReboot()];
+    for (const s of [moved, stays, running]) env.h.simulator.addAction(s);
+    const app = await env.h.app(env.h.yaml([entry(moved, 'moved', '    batch: first'), entry(stays, 'stays', '    batch: first')]));
+    await advance(app, 2000);
+    expect(delivered('ecs.batch.finished').map((d) => [d.batch, d.watches!.map((w) => w.watch.requestId).sort()])).toEqual([['first', [moved.requestId, stays.requestId].sort()]]);
+
+    reload(app, env.h.yaml([entry(moved, 'moved', '    batch: second'), entry(stays, 'stays', '    batch: first'), entry(running, 'running', '    batch: second')]));
+    await advance(app, 1000);
+    reload(app, env.h.yaml([entry(moved, 'moved'), entry(stays, 'stays', '    batch: first'), entry(running, 'running', '    batch: second')]));
+    await advance(app, 2000);
+    expect(bodies().map((x) => x.body.type)).toEqual(['ecs.batch.finished']);
+    expect(env.h.mail.received).toHaveLength(1);
+    const left = env.h.logs.lines().filter((l) => String(l['msg']).startsWith('watch left its batch'));
+    expect(left.map((l) => l['msg'])).toEqual(['watch left its batch before the digest; reported by the final digest of batch first before it joined']);
+    // The batch whose digest told it, for `check` and the retention.
+    expect(app.store.get(watchKey(moved))!.batch).toBe('first');
+  });
+
   it('sends no second notification of a watch notified on its own that joins a batch and leaves it before the digest', async () => {
     const [alone, running] = [quickAction(), stuckReboot()];
     for (const s of [alone, running]) env.h.simulator.addAction(s);
