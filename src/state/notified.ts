@@ -1,5 +1,5 @@
 import type { Outcome } from '../model.ts';
-import type { BatchRecord, DeliveryRecord, DeliveryStatus, WatchRecord } from './types.ts';
+import type { BatchRecord, DeliveryRecord, DeliveryStatus, DigestRecord, WatchRecord } from './types.ts';
 
 /** One notifier's delivery of a verdict, as the daemon's state has it. */
 export interface NotifierDelivery {
@@ -36,13 +36,27 @@ export function notifiedOf(key: string, record: WatchRecord, batchOf: (label: st
     outcome: record.verdict.outcome,
     detectedAt: record.verdict.detectedAt,
     batch,
-    deliveries: Object.fromEntries(Object.entries(deliveries).map(([notifier, d]) => [notifier, notifierDelivery(d)])),
+    deliveries: notifierDeliveries(deliveries),
   };
+}
+
+/** The deliveries of a digest, as the daemon's state has them. */
+export function digestDeliveries(digest: DigestRecord): Record<string, NotifierDelivery> {
+  return notifierDeliveries(digest.deliveries);
 }
 
 /** The deliveries of the watch's early warning (`ecs.action.slow`), as the daemon's state has them; none before it warned. */
 export function warningDeliveries(record: WatchRecord): Record<string, NotifierDelivery> {
-  return Object.fromEntries(Object.entries(record.warning?.deliveries ?? {}).map(([notifier, d]) => [notifier, notifierDelivery(d)]));
+  return notifierDeliveries(record.warning?.deliveries ?? {});
+}
+
+/** The deliveries of the watch's own notification of its outcome: none for one told only in its batch's digest. */
+export function ownDeliveries(record: WatchRecord): Record<string, NotifierDelivery> {
+  return notifierDeliveries(record.deliveries);
+}
+
+function notifierDeliveries(deliveries: Record<string, DeliveryRecord>): Record<string, NotifierDelivery> {
+  return Object.fromEntries(Object.entries(deliveries).map(([notifier, d]) => [notifier, notifierDelivery(d)]));
 }
 
 /** The last digest of the batch that reports the watch's outcome (a partial one lists it while it is pending). */

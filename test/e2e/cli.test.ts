@@ -1216,6 +1216,28 @@ describe.concurrent('check', () => {
     expect(undelivered).toMatch(/^NOT DELIVERED\s+NOTIFIER\s+STATE\s+ATTEMPTS\s+LAST ERROR\nreboot web-01: early warning\s+gone\s+given up\s+1\s+.*answered 401 [^\n]*$/);
   });
 
+  // Listed once a watch of the batch, a digest lost for 50 watches was 50 lines, each read as that watch's
+  // own notification lost.
+  it('lists below the table a batch digest the daemon could not deliver once, naming the batch and how many watches it reports', async ({ h }) => {
+    const actions = [0, 1, 2].map(() => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
+    for (const a of actions) h.simulator.addAction(a);
+    // The simulator, which asks for its token: an answer that will not change (401), given up at once.
+    const notifiers = `  gone:\n    type: webhook\n    url: ${h.simulator.url}/no-such-receiver`;
+    const yaml = h.yaml(actions.map((a, i) => ({ ...a, name: `reboot web-0${i + 1}`, extra: '    batch: fleet' })), { notifiers });
+    const daemon = await h.app(yaml);
+    await daemon.engine.pollOnce();
+    await daemon.outbox.flush();
+    expect(daemon.store.getBatch('fleet')!.digests[0]!.deliveries['gone']!.status).toBe('given_up');
+    await daemon.close();
+
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    const [table, undelivered, ...rest] = r.stdout.trimEnd().split('\n\n');
+    expect(rest).toEqual([]);
+    expect(table).toMatch(/^reboot web-01\s.*\ssuccess\s+\d+s\s+given up\s+-$/m);
+    expect(undelivered).toMatch(/^NOT DELIVERED\s+NOTIFIER\s+STATE\s+ATTEMPTS\s+LAST ERROR\nbatch fleet: digest of 3 watches\s+gone\s+given up\s+1\s+.*answered 401 [^\n]*$/);
+  });
+
   it('lets check poll without a corrupt state file, saying what it leaves out', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);

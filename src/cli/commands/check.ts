@@ -18,7 +18,7 @@ import { cutToWidth, displayWidth, formatAge, printable, renderTable, stateStyle
 import { terminalWidth, wantsColour } from '../terminal.ts';
 import type { TrackedProjectRecord, TrackedServerRecord, VerdictRecord } from '../../state/types.ts';
 import { neverFound } from '../../track/tracker.ts';
-import { digestAwaited, notifiedOf, notifiedWord, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
+import { digestAwaited, digestDeliveries, notifiedOf, notifiedWord, ownDeliveries, warningDeliveries, type Notified, type NotifierDelivery } from '../../state/notified.ts';
 import { NOTICEABLE_PAUSE_MS, holdText, throttleText } from '../throttled.ts';
 import { RateLimiter } from '../../cloud/rateLimiter.ts';
 import { fixIn, pollFix, type PollFix } from '../pollFixes.ts';
@@ -94,18 +94,20 @@ export async function run(ctx: CommandContext): Promise<number> {
     // The daemon's verdicts themselves: what it told is settled, and judged again here without the memory of
     // its polls (let go once told: when a poll first saw the finish, say) a watch could read otherwise.
     const decided = new Map<string, VerdictRecord>();
-    // What the daemon tried to tell of each watch, its outcome and its early warning, by name: a watch taken
-    // out of the file since (`remove`) keeps what the daemon owes of it, and is still tried.
+    // What the daemon tried to tell of each watch on its own, its outcome and its early warning, by name: a
+    // watch taken out of the file since (`remove`) keeps what the daemon owes of it, and is still tried. A
+    // watch of a batch is told in a digest, listed once for all its watches.
     const sent: Sent[] = [];
     const batchOf = (label: string) => app.store.getBatch(label);
     for (const [key, record] of app.store.entries()) {
       const notified = notifiedOf(key, record, batchOf);
       if (notified) told.set(key, { notified, word: notifiedWord(notified, digestAwaited(key, record, batchOf)) });
       if (record.verdict) decided.set(key, record.verdict);
-      sent.push({ key, name: record.name ?? kindOf(record).label(record).id, outcome: notified?.deliveries ?? {}, warning: warningDeliveries(record) });
+      sent.push({ key, name: record.name ?? kindOf(record).label(record).id, outcome: ownDeliveries(record), warning: warningDeliveries(record) });
       record.verdict = null;
       record.deliveries = dictionary();
     }
+    const digests = app.store.batches().flatMap((batch) => batch.digests.map((digest): SentDigest => ({ label: batch.label, round: digest.round, final: digest.final, watches: digest.members.length, deliveries: digestDeliveries(digest) })));
     const toldOf = (s: WatchStatus) => told.get(watchKey(s.record)) ?? null;
     const started = Date.now();
     const polled = await withNotFoundHints(await app.engine.pollOnce(), app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
@@ -121,7 +123,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const fixes = fixLines(statuses, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
       if (stateRead && !app.store.found && statuses.length > 0) ctx.stdout.write(`\n${noStateLine(config.state.path)}\n`);
-      const undelivered = undeliveredTable(statuses, sent, now, width);
+      const undelivered = undeliveredTable(statuses, sent, digests, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
       if (Object.keys(servers).length + Object.keys(projects).length > 0) ctx.stdout.write(`\n${trackingTable(Object.values(servers), Object.values(projects), now)}\n`);
@@ -322,7 +324,7 @@ function noStateLine(statePath: string): string {
   return printable(`No daemon state at ${resolve(statePath)}, so NOTIFIED is - and ages count from this check: ${where}`);
 }
 
-/** A watch's notifications in the daemon's state, as check found them: of its outcome and of its early warning. */
+/** A watch's notifications of its own in the daemon's state, as check found them: of its outcome and of its early warning. */
 interface Sent {
   key: string;
   /** Its name in the state, else what identifies it. */
@@ -331,41 +333,69 @@ interface Sent {
   warning: Record<string, NotifierDelivery>;
 }
 
+/** A batch's digest in the daemon's state, as check found it. */
+interface SentDigest {
+  label: string;
+  round: number;
+  final: boolean;
+  /** How many watches it reports. */
+  watches: number;
+  deliveries: Record<string, NotifierDelivery>;
+}
+
 /**
- * Below the table, each notification the daemon has not delivered after trying, of an outcome or of an early
- * warning (`<name>: early warning`): given up, or still tried (`retrying in` says when it is next), of the
- * watches polled and of those the state keeps that the file no longer lists. One owed and not yet tried is
- * the daemon's next step, not a problem, and not listed, unless it waits for a notifier a reload took out of
- * the file (`heldSince`, which parts that have the notifier again clear as they start): it is not tried meanwhile,
+ * Below the table, each notification the daemon has not delivered after trying, of an outcome, of an early
+ * warning (`<name>: early warning`) or of a batch's digest (`batch <label>: digest of <n> watches`, once
+ * for all of them): given up, or still tried (`retrying in` says when it is next), of the watches polled and
+ * of those the state keeps that the file no longer lists. One owed and not yet tried is the daemon's next
+ * step, not a problem, and not listed, unless it waits for a notifier a reload took out of the file
+ * (`heldSince`, which parts that have the notifier again clear as they start): it is not tried meanwhile,
  * and is given up at delivery.maxAge.
  */
-function undeliveredTable(statuses: WatchStatus[], sent: Sent[], now: number, width: number | undefined): string | null {
+function undeliveredTable(statuses: WatchStatus[], sent: Sent[], digests: SentDigest[], now: number, width: number | undefined): string | null {
   const byKey = new Map(sent.map((w) => [w.key, w]));
   const polled = new Set(statuses.map((s) => watchKey(s.record)));
-  // In the table's order, then those of watches no longer in the file.
-  const watches = [
-    ...statuses.flatMap((s) => {
-      const w = byKey.get(watchKey(s.record));
-      return w === undefined ? [] : [{ ...w, name: nameCell(s) }];
-    }),
-    ...sent.filter((w) => !polled.has(w.key)).map((w) => ({ ...w, name: `${w.name} (not in the file)` })),
+  const labels = new Set(statuses.flatMap((s) => s.target.batch ?? []));
+  // In the table's order, then the digests, then those of watches no longer in the file.
+  const inFile = statuses.flatMap((s) => {
+    const w = byKey.get(watchKey(s.record));
+    return w === undefined ? [] : [{ ...w, name: nameCell(s) }];
+  });
+  const gone = sent.filter((w) => !polled.has(w.key)).map((w) => ({ ...w, name: `${w.name} (not in the file)` }));
+  const told = [
+    ...inFile.flatMap(ownRows),
+    ...digests.flatMap((d) => rowsOf(`${digestName(d)}${labels.has(d.label) ? '' : ' (not in the file)'}`, d.deliveries)),
+    ...gone.flatMap(ownRows),
   ];
-  const rows = watches.flatMap(({ name, outcome, warning }) =>
-    [...Object.entries(outcome).map(([notifier, d]) => [name, notifier, d] as const), ...Object.entries(warning).map(([notifier, d]) => [`${name}: early warning`, notifier, d] as const)]
-      .map(([what, notifier, d]) => [what, notifier, d, d.heldSince !== undefined] as const)
-      .filter(([, , d, waiting]) => d.status === 'given_up' || (d.status === 'pending' && (d.attempts > 0 || waiting)))
-      .map(([what, notifier, d, waiting]) => [
-        what,
-        notifier,
-        d.status === 'given_up' ? 'given up' : waiting ? 'waiting (notifier not in the file)' : retryingCell(d.nextAttemptAt, now),
-        String(d.attempts),
-        d.lastError ?? '-',
-      ]),
-  );
+  const rows = told
+    .map(([what, notifier, d]) => [what, notifier, d, d.heldSince !== undefined] as const)
+    .filter(([, , d, waiting]) => d.status === 'given_up' || (d.status === 'pending' && (d.attempts > 0 || waiting)))
+    .map(([what, notifier, d, waiting]) => [
+      what,
+      notifier,
+      d.status === 'given_up' ? 'given up' : waiting ? 'waiting (notifier not in the file)' : retryingCell(d.nextAttemptAt, now),
+      String(d.attempts),
+      d.lastError ?? '-',
+    ]);
   if (rows.length === 0) return null;
   const header = ['NOT DELIVERED', 'NOTIFIER', 'STATE', 'ATTEMPTS', 'LAST ERROR'];
   if (width) cutLastColumn(header, rows, width);
   return renderTable(header, rows);
+}
+
+type Row = readonly [what: string, notifier: string, delivery: NotifierDelivery];
+
+function rowsOf(what: string, deliveries: Record<string, NotifierDelivery>): Row[] {
+  return Object.entries(deliveries).map(([notifier, d]) => [what, notifier, d] as const);
+}
+
+function ownRows({ name, outcome, warning }: Sent): Row[] {
+  return [...rowsOf(name, outcome), ...rowsOf(`${name}: early warning`, warning)];
+}
+
+/** What a digest's row is called: its batch, a partial one so named, a round after the first numbered, and how many watches it reports. */
+function digestName({ label, round, final, watches }: SentDigest): string {
+  return `batch ${label}: ${final ? 'digest' : 'partial digest'}${round > 1 ? ` (round ${round})` : ''} of ${watches} watch${watches === 1 ? '' : 'es'}`;
 }
 
 /** A notification still tried: when its next attempt is, unless it is due (or the daemon is not running). */
