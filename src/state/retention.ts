@@ -39,15 +39,17 @@ export function lastDigestAt(batch: BatchRecord | undefined): number {
 }
 
 /**
- * For each watch the batch's digests report, when the last of those was recorded or settled; Infinity while
- * one is owed. A label used again run after run has a digest within every retention: counted from its newest,
- * no watch it ever reported would be forgotten.
+ * For each watch the digests of `batches` report, when the last of those was recorded or settled; Infinity
+ * while one is owed. A label used again run after run has a digest within every retention: counted from its
+ * newest, no watch it ever reported would be forgotten.
  */
-export function reportedAt(batch: BatchRecord | undefined): Map<string, number> {
+export function reportedAt(batches: Iterable<BatchRecord>): Map<string, number> {
   const at = new Map<string, number>();
-  for (const digest of batch?.digests ?? []) {
-    const told = digestSettledAt(digest);
-    for (const { key } of digest.members) at.set(key, Math.max(at.get(key) ?? -Infinity, told));
+  for (const batch of batches) {
+    for (const digest of batch.digests) {
+      const told = digestSettledAt(digest);
+      for (const { key } of digest.members) at.set(key, Math.max(at.get(key) ?? -Infinity, told));
+    }
   }
   return at;
 }

@@ -541,7 +541,7 @@ export class StateStore {
     // reason alone): its batch's final digest, until recorded, and every digest that lists it until sent,
     // also one of a batch it has left since (moved to another, or its label taken out after a partial
     // digest), which its record no longer names: that digest said it was let go before it joined.
-    if (record.verdict.outcome !== 'success' && ((record.batch && !this.#reported(record.batch, key)) || this.owedInDigest(key))) return false;
+    if (record.verdict.outcome !== 'success' && ((record.batch && !this.#reported(record.batch, key)) || this.#owedInDigest(key))) return false;
     return kindOf(record).dropPayload(record);
   }
 
@@ -551,7 +551,7 @@ export class StateStore {
   }
 
   /** Whether a digest that lists the watch at `key` is still owed to a notifier, of whichever batch: it reads the watch's record. */
-  owedInDigest(key: string): boolean {
+  #owedInDigest(key: string): boolean {
     for (const batch of this.#batches.values()) {
       if (batch.digests.some((d) => Object.values(d.deliveries).some((delivery) => delivery.status === 'pending') && memberKeys(d).has(key))) return true;
     }

@@ -695,20 +695,17 @@ export class WatchEngine {
     // label, would otherwise be taken for one that left before the digest, and be notified on its own.
     let named: Set<string> | undefined;
     // A watch of a batch is told in its digest, which may come long after its verdict: the retention counts
-    // from the last digest that reported it (else one added back, without its label, is notified again), and
-    // never ends while such a digest is owed, which reads its record (reportedAt: Infinity), nor while one of a
-    // batch it has left since is (owedInDigest: its record names the batch it is in now). Not from the batch's
-    // newest: a label used again run after run would keep every watch it ever had. Worked out once a batch.
-    const toldAt = new Map<string, Map<string, number>>();
-    const digestAt = (label: string, key: string): number => {
-      let at = toldAt.get(label);
-      if (at === undefined) toldAt.set(label, (at = reportedAt(this.#o.store.getBatch(label))));
-      return at.get(key) ?? -Infinity;
-    };
+    // from the last digest that reported it (else one added back, without its label, is notified again), of
+    // whichever batch (one it has left since, for another whose digest has not reported it, too), and never
+    // ends while such a digest is owed, which reads its record (reportedAt: Infinity). Not from a batch's
+    // newest: a label used again run after run would keep every watch it ever had. Worked out once a pass,
+    // at the first record out of the file.
+    let toldAt: Map<string, number> | undefined;
+    const digestAt = (key: string): number => (toldAt ??= reportedAt(this.#o.store.batches())).get(key) ?? -Infinity;
     for (const [key, record] of this.#o.store.records()) {
       // Auto-tracking's watches are polled until their outcome, in the file or not (discoveredTargets).
       const polled = inFile.has(key) || (record.verdict === null && 'discovered' in record && record.discovered !== undefined);
-      const kept = polled || !isExpired(record, now, this.#o.retentionMs, record.batch ? Math.max(surely, digestAt(record.batch, key)) : surely) || this.#o.store.owedInDigest(key);
+      const kept = polled || !isExpired(record, now, this.#o.retentionMs, Math.max(surely, digestAt(key)));
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;

@@ -222,6 +222,31 @@ describe('batch digests', () => {
     expect(env.h.mail.received).toHaveLength(1);
   });
 
+  // Its record names the batch it was moved to, whose digest never reported it: the retention counted from
+  // its own verdict, hours before the digest of the batch it was in then, and it was forgotten at once.
+  it('keeps the record of a watch a digest reported, moved to another batch and out of the file, for state.retention after that digest', async () => {
+    const fast = quickAction();
+    const slow = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 2 * 3600_000 }] });
+    const running = stuckReboot();
+    for (const s of [fast, slow, running]) env.h.simulator.addAction(s);
+    const withRetention = (yaml: string) => yaml.replace(/( {2}path: .*state\.json)/, '$1\n  retention: 1h');
+    const app = await env.h.app(withRetention(env.h.yaml([entry(fast, 'fast', '    batch: first'), entry(slow, 'slow', '    batch: first')])));
+    await advance(app, 2000);
+    vi.setSystemTime(Date.now() + 2 * 3600_000);
+    await advance(app, 2000);
+    expect(delivered('ecs.batch.finished').map((d) => d.batch)).toEqual(['first']);
+
+    reload(app, withRetention(env.h.yaml([entry(fast, 'fast', '    batch: second'), entry(running, 'running', '    batch: second\n    deadline: 1d')])));
+    await advance(app, 1000);
+    // Taken out of the file; a pipeline run again adds it back, without a label.
+    reload(app, withRetention(env.h.yaml([entry(running, 'running', '    batch: second\n    deadline: 1d')])));
+    await advance(app, 1000);
+    reload(app, withRetention(env.h.yaml([entry(fast, 'fast'), entry(running, 'running', '    batch: second\n    deadline: 1d')])));
+    await advance(app, 2000);
+    expect(bodies().map((x) => x.body.type)).toEqual(['ecs.batch.finished']);
+    expect(env.h.mail.received).toHaveLength(1);
+  });
+
   // A label used again run after run (a nightly job that lists tonight's watches under `batch: nightly` and
   // takes out last night's) is in the file for good, and has a digest within every state.retention. Counted
   // from the batch's newest digest, the records of every watch it ever reported, and those digests, stayed

@@ -76,7 +76,7 @@ describe('reportedAt and digestsKept', () => {
 
   it('tells when the last digest that reported each watch was settled, Infinity while one is owed', () => {
     const batch = { label: 'nightly', digests: [digest(1, ['a'], 'delivered', T), digest(2, ['b'], 'delivered', T + DAY), digest(3, ['a', 'c'], 'pending', T + 2 * DAY)] };
-    expect(Object.fromEntries(reportedAt(batch))).toEqual({ a: Infinity, b: T + DAY + 1000, c: Infinity });
+    expect(Object.fromEntries(reportedAt([batch]))).toEqual({ a: Infinity, b: T + DAY + 1000, c: Infinity });
   });
 
   it("keeps the last final round and after, those a record kept reports, a round with a digest owed, and those settled within the retention", () => {
