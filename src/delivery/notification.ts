@@ -88,13 +88,21 @@ function entryOf(member: DigestMember, record: WatchRecord | undefined): BatchEn
   // What it read is kept for the batch it belongs to when its outcome comes; one given this label after
   // its own notification (or another batch's digest) was settled had let it go by then.
   if (record.everFound && Object.values(facts).every((fact) => fact === null)) {
-    return { ...entry, reason: `${member.reason} (${DETAILS_GONE})` };
+    return { ...entry, reason: `${member.reason} (${detailsGone(record)})` };
   }
   return { ...entry, ...facts };
 }
 
-/** Said of a watch notified before it joined the batch, whose details are no longer kept. */
-const DETAILS_GONE = 'its details were let go once it had been notified, before it joined this batch';
+/**
+ * Said of a watch whose details are no longer kept, let go before it joined the batch once what told it then
+ * was settled: its own notification, delivered or given up (a receiver told it did not hear of it), or
+ * another batch's digest.
+ */
+function detailsGone(record: WatchRecord): string {
+  const statuses = Object.values(record.deliveries).map((d) => d.status);
+  const when = statuses.includes('delivered') ? ' once it had been notified' : statuses.includes('given_up') ? ' once its own notification was given up' : '';
+  return `its details were let go${when}, before it joined this batch`;
+}
 
 /** What a delivery announces, rebuilt from state for every attempt. */
 export function notificationOf(d: DurableDelivery, recordOf: (key: string) => WatchRecord | undefined): OutgoingNotification | null {

@@ -357,6 +357,25 @@ describe('batch digests', () => {
     expect(mail).not.toContain('never read from the API');
   });
 
+  // Its details let go once its own notification was settled, which was given up: the digest said it had been notified.
+  it('says of a failure whose own notification was given up before it joined the batch that it was given up, not notified', async () => {
+    const [lost, running] = [failedReboot(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3000 }] })];
+    const notifiers = ['  chat:', '    type: webhook', `    url: ${env.h.hooks.url}`].join('\n');
+    env.h.simulator.addAction(lost);
+    // Refused for good: given up at once.
+    env.h.hooks.failNext(400);
+    const app = await env.h.app(env.h.yaml([entry(lost, 'lost')], { notifiers }));
+    await advance(app, 2000);
+    expect(app.store.get(watchKey(lost))!.deliveries['chat']!.status).toBe('given_up');
+
+    env.h.simulator.addAction(running);
+    reload(app, env.h.yaml([entry(lost, 'lost', '    batch: fleet'), entry(running, 'running', '    batch: fleet')], { notifiers }));
+    await advance(app, 4000);
+    const [digest] = delivered('ecs.batch.finished');
+    const reason = digest!.watches!.find((w) => w.watch.requestId === lost.requestId)!.reason;
+    expect(reason).toMatch(/^reboot failed: .* \(its details were let go once its own notification was given up, before it joined this batch\)$/);
+  });
+
   it('reports in full a failure moved to another batch while the digest of the first is owed, in both digests', async () => {
     const [failed, done, running] = [failedReboot(), quickAction(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 5000 }] })];
     for (const s of [failed, done, running]) env.h.simulator.addAction(s);
