@@ -108,6 +108,29 @@ describe('batch digests', () => {
     expect(app.engine.allSettled()).toBe(true);
   });
 
+  // Owed to a notifier a reload took out of the file, it waits for it until delivery.maxAge: dropped only then,
+  // `run --until-done` waited a day for nothing once the batch had finished.
+  it('drops a partial digest owed to a notifier taken out of the file as soon as its batch finishes, not at delivery.maxAge', async () => {
+    const done = quickAction();
+    const slow = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 10_000 }] });
+    for (const a of [done, slow]) env.h.simulator.addAction(a);
+    const hook = (name: string) => ['  ' + name + ':', '    type: webhook', `    url: ${env.h.hooks.url}`].join('\n');
+    const yaml = (notifier: string) =>
+      env.h.yaml([entry(done, 'web-01', '    batch: fleet'), entry(slow, 'web-02', '    batch: fleet')], { poll: '  schedule: "* * * * * *"\n  retries: 3\n  batchWindow: 5s', notifiers: hook(notifier) });
+    env.h.hooks.setAnswer({ status: 503 });
+    const first = await env.h.app(yaml('chat'));
+    await advance(first, 7000, 1000);
+    expect(ofType('ecs.batch.partial').length).toBeGreaterThan(0);
+    await first.close();
+
+    env.h.hooks.setAnswer({ status: 204 });
+    const renamed = await env.h.app(yaml('hooks'), { reloadedAway: new Set(['chat']) });
+    await advance(renamed, 6000, 1000);
+    expect(delivered('ecs.batch.finished').map((b) => b.batch)).toEqual(['fleet']);
+    expect(renamed.store.getBatch('fleet')!.digests.find((d) => !d.final)!.deliveries['chat']!.status).toBe('superseded');
+    expect(renamed.engine.allSettled()).toBe(true);
+  });
+
   // The final digest of the partial's round never comes under a label renamed: the partial, owed while the
   // receiver was down, said the batch was still running once it had finished under its new name.
   it('sends no partial digest owed under a label renamed since, once the watches it said were running have ended', async () => {
