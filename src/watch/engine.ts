@@ -699,13 +699,15 @@ export class WatchEngine {
     // whichever batch (one it has left since, for another whose digest has not reported it, too), and never
     // ends while such a digest is owed, which reads its record (reportedAt: Infinity). Not from a batch's
     // newest: a label used again run after run would keep every watch it ever had. Worked out once a pass,
-    // at the first record out of the file.
+    // and only for a record that its own times would let go (a later `from` only keeps it longer): most
+    // passes forget nothing.
     let toldAt: Map<string, number> | undefined;
     const digestAt = (key: string): number => (toldAt ??= reportedAt(this.#o.store.batches())).get(key) ?? -Infinity;
+    const expired = (record: WatchRecord, from: number) => isExpired(record, now, this.#o.retentionMs, from);
     for (const [key, record] of this.#o.store.records()) {
       // Auto-tracking's watches are polled until their outcome, in the file or not (discoveredTargets).
       const polled = inFile.has(key) || (record.verdict === null && 'discovered' in record && record.discovered !== undefined);
-      const kept = polled || !isExpired(record, now, this.#o.retentionMs, Math.max(surely, digestAt(key)));
+      const kept = polled || !expired(record, surely) || !expired(record, Math.max(surely, digestAt(key)));
       if (kept) {
         if (record.batch && !batches.has(record.batch)) (named ??= new Set(batches)).add(record.batch);
         continue;
