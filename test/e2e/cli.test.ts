@@ -339,10 +339,11 @@ describe.concurrent('run', () => {
     { notifiers: 'every outcome', on: '', told: ['ecs.action.succeeded', 'ecs.batch.finished'] },
     { notifiers: 'no success', on: '    on: [slow, failure]\n', told: [] },
   ])('--until-done exits once the outcome and the final digest are recorded, not at the retry of an early warning and a partial digest they supersede (notifiers told of $notifiers)', async ({ on, told }, { h }) => {
-    const alone = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3000, taskState: 'rebooting' }] });
-    const [done, slow] = [quickAction(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 3000, taskState: 'rebooting' }] })];
+    const alone = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 6000, taskState: 'rebooting' }] });
+    const [done, slow] = [quickAction(), quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 6000, taskState: 'rebooting' }] })];
     for (const a of [alone, done, slow]) h.simulator.addAction(a);
-    // The warning and the partial digest: the receiver's first two answers.
+    // The warning and the partial digest, the receiver's first two answers: the actions last long enough for a
+    // daemon started on a loaded machine to see them running past warnAfter and batchWindow.
     h.hooks.failNext(503, 503);
     const notifiers = on === '' ? undefined : `  chat:\n    type: webhook\n    url: ${h.hooks.url}\n${on}`;
     const yaml = h
