@@ -436,32 +436,37 @@ export class Outbox {
   }
 
   /**
-   * Settles `owed` as superseded when what it announces is outrun, and says so: an early warning once the
-   * action has its outcome, a partial digest once its batch has finished (#outrun). Told after that, either
-   * would only confuse. True when it did.
+   * Settles `owed` as superseded when what it announces is outrun, and says why: an early warning once the
+   * action has its outcome, a partial digest once its batch has finished or its running watches ended
+   * elsewhere (#outrunBy). Told after that, either would only confuse. True when it did.
    */
   #droppedAsOutrun(owed: DurableDelivery): boolean {
     const outcome = owed.about === 'slow' ? owed.record.verdict?.outcome : undefined;
-    if (outcome === undefined && !(owed.about === 'digest' && !owed.digest.final && this.#outrun(owed.batch, owed.digest))) return false;
+    const said = outcome !== undefined ? 'early warning not sent: the action finished first'
+      : owed.about === 'digest' && !owed.digest.final ? this.#outrunBy(owed.batch, owed.digest)
+      : undefined;
+    if (said === undefined) return false;
     this.#settle(owed.delivery, 'superseded', null);
     const log = logFor(this.#logger, { ...logContext(owed), notifier: owed.notifier, deliveryId: owed.delivery.id });
-    if (outcome === undefined) log.info({}, 'partial digest not sent: its batch finished first');
-    else log.info({ outcome }, 'early warning not sent: the action finished first');
+    log.info(outcome === undefined ? {} : { outcome }, said);
     this.#recorded(owed, log);
     return true;
   }
 
   /**
-   * Whether a partial digest's batch has finished since it was recorded: its round's final digest is, or, its
-   * label renamed since (its watches moved to another batch or out of any), which gives that round none, every
-   * watch it said was running has its outcome, told elsewhere. One still in this batch waits for the final.
+   * What outran a partial digest since it was recorded, as its log line says it; undefined while nothing has.
+   * Its round's final digest; or, its label renamed since (its watches moved to another batch or out of any),
+   * which gives that round none, every watch it said was running has its outcome, told elsewhere: said as a
+   * batch that finished, an operator would look for a final digest of this label that never comes. One still
+   * in this batch waits for the final.
    */
-  #outrun(batch: BatchRecord, digest: DigestRecord): boolean {
-    if (this.#store.getBatch(batch.label)?.digests.some((d) => d.final && d.round === digest.round)) return true;
-    return runningIn(digest).every((key) => {
+  #outrunBy(batch: BatchRecord, digest: DigestRecord): string | undefined {
+    if (this.#store.getBatch(batch.label)?.digests.some((d) => d.final && d.round === digest.round)) return 'partial digest not sent: its batch finished first';
+    const endedElsewhere = runningIn(digest).every((key) => {
       const record = this.#store.get(key);
       return record !== undefined && record.verdict !== null && record.batch !== batch.label;
     });
+    return endedElsewhere ? 'partial digest not sent: every watch it said was running has ended since, moved to another batch or out of any, and is told there or on its own' : undefined;
   }
 
   /** An attempt's end is to be saved, and what it settled let go. */

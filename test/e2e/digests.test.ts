@@ -133,7 +133,7 @@ describe('batch digests', () => {
 
   // The final digest of the partial's round never comes under a label renamed: the partial, owed while the
   // receiver was down, said the batch was still running once it had finished under its new name.
-  it('sends no partial digest owed under a label renamed since, once the watches it said were running have ended', async () => {
+  it('sends no partial digest owed under a label renamed since, once the watches it said were running have ended, and says so rather than that its batch finished', async () => {
     const done = quickAction();
     const slow = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 12_000 }] });
     for (const a of [done, slow]) env.h.simulator.addAction(a);
@@ -152,6 +152,9 @@ describe('batch digests', () => {
     expect(delivered('ecs.batch.partial')).toEqual([]);
     expect(app.store.getBatch('fleet')!.digests[0]!.deliveries['chat']!.status).toBe('superseded');
     expect(app.engine.allSettled()).toBe(true);
+    // fleet never finished: its round has no final digest, which an operator told so would look for.
+    const dropped = env.h.logs.lines().filter((l) => l['batch'] === 'fleet' && String(l['msg']).startsWith('partial digest not sent')).map((l) => l['msg']);
+    expect(dropped).toEqual(['partial digest not sent: every watch it said was running has ended since, moved to another batch or out of any, and is told there or on its own']);
   });
 
   it('follows the file: a removed watch leaves the batch, a late one opens round 2, a verdict that left its batch is notified alone', async () => {
