@@ -1,5 +1,6 @@
 import type { Outcome } from '../model.ts';
 import type { BatchRecord, DeliveryRecord, DeliveryStatus, DigestRecord, WatchRecord } from './types.ts';
+import { digestMember } from './digestMember.ts';
 
 /** One notifier's delivery of a verdict, as the daemon's state has it. */
 export interface NotifierDelivery {
@@ -61,7 +62,7 @@ function notifierDeliveries(deliveries: Record<string, DeliveryRecord>): Record<
 
 /** The last digest of the batch that reports the watch's outcome (a partial one lists it while it is pending). */
 function digestTelling(key: string, batch: BatchRecord | undefined) {
-  return batch?.digests.findLast((digest) => digest.members.some((m) => m.key === key && m.outcome !== null));
+  return batch?.digests.findLast((digest) => (digestMember(digest, key)?.outcome ?? null) !== null);
 }
 
 function notifierDelivery({ status, attempts, lastError, nextAttemptAt, updatedAt, heldSince }: DeliveryRecord): NotifierDelivery {
@@ -74,7 +75,7 @@ function notifierDelivery({ status, attempts, lastError, nextAttemptAt, updatedA
  */
 export function digestAwaited(key: string, record: WatchRecord, batchOf: (label: string) => BatchRecord | undefined): boolean {
   if (record.verdict === null || !record.batch) return false;
-  return !(batchOf(record.batch)?.digests.some((digest) => digest.final && digest.members.some((m) => m.key === key)) ?? false);
+  return !(batchOf(record.batch)?.digests.some((digest) => digest.final && digestMember(digest, key) !== undefined) ?? false);
 }
 
 /**

@@ -13,6 +13,7 @@ import { SharedStrings } from '../cloud/sharedStrings.ts';
 import { readStoredState, type Image, type Section, type Sections } from './stateFiles.ts';
 import { StateWriter, digestOf, writeDurably, type Change, type StateFileKind } from './stateWriter.ts';
 import type { BatchRecord, ClockRecord, DeliveryRecord, DigestRecord, TrackingState, WatchRecord } from './types.ts';
+import { digestMember } from './digestMember.ts';
 import { kindOf } from '../watch/kinds/index.ts';
 import { formatDuration } from '../watch/format.ts';
 import type { DeliveryCounts } from '../observability/metrics.ts';
@@ -102,15 +103,6 @@ function countsOf(...groups: Array<Record<string, DeliveryRecord> | undefined>):
 const watchCounts = (record: WatchRecord) => countsOf(record.deliveries, record.warning?.deliveries);
 /** Those of a batch's digests. */
 const batchCounts = (batch: BatchRecord) => countsOf(...batch.digests.map((digest) => digest.deliveries));
-
-/** Each digest's watches by key, made once a digest: a batch's release asks of each of its thousands of watches. */
-const digestKeys = new WeakMap<DigestRecord, ReadonlySet<string>>();
-
-function memberKeys(digest: DigestRecord): ReadonlySet<string> {
-  let keys = digestKeys.get(digest);
-  if (keys === undefined) digestKeys.set(digest, (keys = new Set(digest.members.map((m) => m.key))));
-  return keys;
-}
 
 /** The key of the clock's record in the state's `clocks` (one: this host's). */
 const CLOCK_KEY = 'host';
@@ -547,13 +539,13 @@ export class StateStore {
 
   /** Whether a final digest of the batch has reported the watch at `key`. */
   #reported(label: string, key: string): boolean {
-    return this.#batches.get(label)?.digests.some((d) => d.final && memberKeys(d).has(key)) ?? false;
+    return this.#batches.get(label)?.digests.some((d) => d.final && digestMember(d, key) !== undefined) ?? false;
   }
 
   /** Whether a digest that lists the watch at `key` is still owed to a notifier, of whichever batch: it reads the watch's record. */
   #owedInDigest(key: string): boolean {
     for (const batch of this.#batches.values()) {
-      if (batch.digests.some((d) => Object.values(d.deliveries).some((delivery) => delivery.status === 'pending') && memberKeys(d).has(key))) return true;
+      if (batch.digests.some((d) => Object.values(d.deliveries).some((delivery) => delivery.status === 'pending') && digestMember(d, key) !== undefined)) return true;
     }
     return false;
   }
