@@ -10,15 +10,23 @@
 // compared with each other, so the clocks of the daemon and of the cloud never meet, but for a first listing
 // that shows no action and for a project's baseline: the horizon is the cloud's time then (this host's, less
 // how far the cloud is behind), less a minute for the 30 s within which the two clocks count as agreeing.
-// The handled ids are kept from an hour before the newest start on: enough for a listing that shows an
-// action late, and a bounded set.
+// The handled ids are kept from a day before the horizon on (SEEN_KEPT_MS): a bounded set, and what lets
+// the line be moved back with the cloud's clock (cloudClockSet).
 import type { InstanceActionSummary } from '../model.ts';
 import { novaTimeMs } from '../cloud/time.ts';
 import { dictionary } from '../data/dictionary.ts';
 import type { TrackedServerRecord } from '../state/types.ts';
 
-/** How far behind the newest action's start the handled ids are kept. */
+/** How far behind the newest action's start the horizon trails: enough for a listing that shows an action late. */
 export const SEEN_MARGIN_MS = 60 * 60_000;
+/**
+ * How far before the horizon the handled ids are kept, and so how far back a setting of the cloud's clock
+ * can move the horizon (cloudClockSet): an action older than the horizon is told from a new one by its id
+ * alone once the clock stamps times below the horizon again, and one whose id was let go would be taken for
+ * new. A day covers a controller whose clock runs on any local time taken for UTC (up to 14 h off), and a
+ * failover between two such; a server's actions of a day are a few, or some hundreds on a busy one.
+ */
+export const SEEN_KEPT_MS = 24 * 60 * 60_000;
 /**
  * How far before the newest `updated_at` (`updated` for a project's servers) seen a listing asks for what
  * changed since (tracker.ts). Nova
@@ -70,8 +78,7 @@ export function discover(state: Tracked, listed: readonly InstanceActionSummary[
     if (baseline && (horizon === null || older || start === null)) continue;
     (filter === null || filter.has(action.action) ? found : skipped).push(action);
   }
-  const starts = Object.values(seen).map(novaTimeMs).filter((t): t is number => t !== null);
-  const newest = starts.length ? Math.max(...starts) : null;
+  const newest = newestStart(seen);
   const newestAction = sorted.at(-1);
   const isNewest = newestAction !== undefined && (newest === null || (novaTimeMs(newestAction.start_time) ?? newest) >= newest);
   // Nova keeps whole seconds (MySQL) and lists the newest first: a delete in the same second as the action
@@ -151,7 +158,54 @@ const secondAfter = (ms: number) => Math.floor(ms / 1000) * 1000 + 1000;
 
 function keepFrom(seen: Record<string, string>, horizon: number | null): Record<string, string> {
   if (horizon === null) return seen;
-  return dictionary(Object.entries(seen).filter(([, start]) => (novaTimeMs(start) ?? Infinity) >= horizon));
+  return dictionary(Object.entries(seen).filter(([, start]) => (novaTimeMs(start) ?? Infinity) >= horizon - SEEN_KEPT_MS));
+}
+
+/**
+ * The tracked server once the cloud's clock was set by `byMs` (hostClock.ts finds it from the `Date` of its
+ * answers): its horizon, cursor and the starts of the handled actions are on the cloud's clock, and are kept
+ * on it as it now stands, so that the actions it stamps from now on are judged against the line, and the
+ * newest start that draws it, as the clock now reads.
+ *
+ * Set back (a failover to a controller whose clock is behind, one kept in local time taken for UTC), the
+ * cloud stamps times that lie behind the horizon: left where it was, it took every action stamped until the
+ * clock had caught up with it (8 h for a clock on UTC+8) for older than tracking, and none became a watch.
+ * Moved back, the horizon lets older actions that started within `byMs` before it look new again: those
+ * are told by their ids, kept SEEN_KEPT_MS before the horizon. A setting further back than that is left
+ * alone, not to take older actions for new, and tracker.ts says it as a failure of the server's tracking
+ * until the clock is past the line again.
+ *
+ * Set forward (`lines` false: so is the taking back of a setting forward that was this machine held
+ * still, hostClock.ts onHeldStill), only the starts move: an action stamped just before the setting and not
+ * listed yet lies between the line and the clock as set, and is new; the next listing shows it, and the
+ * newest start, moved, then draws the line on. The cursor, left behind the clock, reads it too.
+ */
+export function cloudClockSet(state: Tracked, byMs: number, lines: boolean): Pick<Tracked, 'horizon' | 'seen' | 'cursor'> {
+  const { horizon, seen, cursor } = state;
+  // Before its first listing a server has no handled ids to tell older actions by: its line (a failed
+  // listing's time, a project's baseline) stays, and a setting back that puts the clock behind it is said
+  // once that listing has drawn the line.
+  if (state.since === null || Math.abs(byMs) > SEEN_KEPT_MS) return { horizon, seen, cursor };
+  const moved = (time: string | null) => {
+    const ms = novaTimeMs(time);
+    return ms === null ? null : timeText(ms + byMs);
+  };
+  // The line the newest start draws, which a setting forward left to the next listing: moved from the line
+  // as it stood, settings to and fro (answers by turns from controllers whose clocks differ) while no
+  // listing answers would draw it back further each time, past the ids kept.
+  const newest = newestStart(seen);
+  return {
+    horizon: lines ? moved(later(horizon, newest === null ? null : newest - SEEN_MARGIN_MS)) : horizon,
+    // A start the API did not give stays empty: it is kept for good, as before.
+    seen: dictionary(Object.entries(seen).map(([id, start]) => [id, moved(start) ?? start])),
+    cursor: lines ? moved(cursor) : cursor,
+  };
+}
+
+/** The newest start of the handled actions (epoch ms), null with none known. */
+function newestStart(seen: Record<string, string>): number | null {
+  const starts = Object.values(seen).map(novaTimeMs).filter((t): t is number => t !== null);
+  return starts.length ? Math.max(...starts) : null;
 }
 
 /** The later of a kept API time and a computed one, as the API would write it. */

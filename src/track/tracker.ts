@@ -13,7 +13,7 @@ import type { ActionWatchRecord, TrackedProjectRecord, TrackedServerRecord } fro
 import { actionKey, instanceActionKind } from '../watch/kinds/instanceAction.ts';
 import { formatDuration } from '../watch/format.ts';
 import { novaTimeMs } from '../cloud/time.ts';
-import { baselineHorizon, CLOUD_CLOCK_MARGIN_MS, CURSOR_MARGIN_MS, discover, horizonAt, timeText } from './discover.ts';
+import { baselineHorizon, cloudClockSet, CLOUD_CLOCK_MARGIN_MS, CURSOR_MARGIN_MS, discover, horizonAt, SEEN_KEPT_MS, timeText } from './discover.ts';
 
 /** A server answers the API's own "not found" this often, over this long, before tracking it ends. */
 const GONE_MIN_ANSWERS = 3;
@@ -375,13 +375,13 @@ function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceA
 
 /**
  * What to say when the server's horizon lies ahead of the cloud's clock now (as the client measures it) by
- * more than the clocks may be apart unseen: the cloud's clock was set back further than the hour the horizon
- * trails the newest start by (SEEN_MARGIN_MS; a failover to a controller whose clock is hours off), or an API
- * host stamped an action that far ahead. Every action it stamps until its clock is past the horizon again is
- * taken for older than tracking and becomes no watch, and the horizon cannot be drawn back for it: the ids
- * handled before it are let go, and an older action listed again would be taken for new. Said as what it is,
- * a failure of the server's tracking (counted, so alerted on, and in `check`), rather than lose them unsaid;
- * null while the horizon is behind the cloud's clock.
+ * more than the clocks may be apart unseen: the cloud's clock was set back further than the ids of handled
+ * actions are kept before the horizon (SEEN_KEPT_MS, a day), or before the server's first listing, so the
+ * horizon was not moved back with it (discover.ts cloudClockSet), or an API host stamped an action that far
+ * ahead. Every action it stamps until
+ * its clock is past the horizon again is taken for older than tracking and becomes no watch: said as what it
+ * is, a failure of the server's tracking (counted, so alerted on, and in `check`), rather than lose them
+ * unsaid; null while the horizon is behind the cloud's clock.
  */
 function horizonAhead(server: TrackedServerRecord, ctx: TrackContext): string | null {
   const horizon = novaTimeMs(server.horizon);
@@ -389,8 +389,20 @@ function horizonAhead(server: TrackedServerRecord, ctx: TrackContext): string | 
   const ahead = horizon - ctx.client.clock.now();
   if (ahead <= CLOUD_CLOCK_MARGIN_MS) return null;
   return `the cloud's clock is ${formatDuration(ahead)} behind the line auto-tracking draws for this server (${server.horizon}, from the newest action start it has seen): ` +
-    'it was set back, or an API host stamped an action that far ahead, and the actions stamped until it is past that line become no watches: ' +
+    `it was set back further than auto-tracking can follow (${formatDuration(SEEN_KEPT_MS)}, and not at all before the server's first listing), or an API host stamped an action that far ahead, and the actions stamped until it is past that line become no watches: ` +
     'set the clocks of the cloud\'s controllers right, or take the server out of track: and back in to track it afresh';
+}
+
+/**
+ * The cloud's clock was set by `byMs` (the engine hears it from hostClock.ts): every tracked server's times
+ * kept on it are moved to it as it now stands (discover.ts cloudClockSet says why, and how far). `lines`
+ * false moves only the starts of the handled actions: a setting forward, or one taken back.
+ */
+export function trackCloudClockSet(store: StateStore, byMs: number, lines: boolean): void {
+  const servers = Object.values(store.tracking.servers);
+  if (servers.length === 0) return;
+  for (const server of servers) Object.assign(server, cloudClockSet(server, byMs, lines));
+  store.touchTracking();
 }
 
 /** One more of the API's own "not found" for the server; tracking ends once it has held long enough. */

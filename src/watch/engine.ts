@@ -30,7 +30,7 @@ import { quoted } from '../text/clipped.ts';
 import { stuckLoop } from './stuck.ts';
 import { PollFailures, type PollFailureCause } from './pollFailures.ts';
 import type { TrackSpec } from '../config/schema.ts';
-import { discoveredTargets, trackPass } from '../track/tracker.ts';
+import { discoveredTargets, trackCloudClockSet, trackPass } from '../track/tracker.ts';
 
 export interface EngineOptions {
   client: EcsClient;
@@ -932,6 +932,8 @@ export class WatchEngine {
       this.#o.store.touch(key);
       this.#cloudSetKeys.push(key);
     }
+    // Set back, auto-tracking's lines move back with it, or what the cloud stamps meanwhile is taken for older than tracking.
+    trackCloudClockSet(this.#o.store, byMs, byMs < 0);
   }
 
   /**
@@ -948,7 +950,7 @@ export class WatchEngine {
   /**
    * The last setting of the cloud's clock, `byMs` forward, was this machine held still (HostClock): the
    * watches it moved count their early warning from their start as the cloud stamped it again, and read
-   * their times by the settings before it, which stand.
+   * their times by the settings before it, which stand; auto-tracking's handled starts move back.
    */
   #heldStill(byMs: number): void {
     const lists = new Map<readonly CloudClockSetting[], readonly CloudClockSetting[] | undefined>();
@@ -963,6 +965,7 @@ export class WatchEngine {
       this.#o.store.touch(key);
     }
     this.#cloudSetKeys = [];
+    trackCloudClockSet(this.#o.store, -byMs, false);
   }
 
   /** Owes `event` to each notifier of the watch that takes it and does not have it yet; whether any was added. */

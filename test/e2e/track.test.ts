@@ -300,32 +300,125 @@ describe('track: the changes-since cursor', () => {
     const told = h.hooks.received.map((r) => r.body as { outcome: string; watch: { requestId: string } });
     expect(told.filter((n) => n.watch.requestId === deleted).map((n) => n.outcome)).toEqual(['success']);
   });
-  it.for(['2.57', '2.60'])("says the server's tracking fails while the cloud's clock is set back by hours, behind the line it draws, as a failover to a controller whose clock runs on local time is (at %s)", async (microversion) => {
+  it.for(['2.57', '2.60'])("watches the actions started after the cloud's clock was set back by hours, as a failover to a controller whose clock runs on local time is, and set right again, also after a restart, and no older one again (at %s)", async (microversion) => {
     // The client measures the cloud's clock on the monotonic one, once a minute.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    const before = h.simulator.addAction(reboot(serverId, 'web-01'));
+    vi.setSystemTime(Date.now() + 12 * 60 * 60_000);
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` });
+    const first = await h.app(yaml);
+    await advance(first, 2000);
+    // Three actions hours apart: the line of new ones trails the newest by an hour, and the two before it
+    // started within the 8 h the clock is about to be set back by.
+    const handled: string[] = [];
+    for (const hours of [0, 3, 3]) {
+      vi.setSystemTime(Date.now() + hours * 60 * 60_000);
+      handled.push(h.simulator.addAction(reboot(serverId, 'web-01')));
+      await advance(first, 5000);
+    }
+    // 8 hours: a clock kept in UTC+8 taken for UTC. What it stamps lies 7 h before the line.
+    h.simulator.setClock(-8 * 60 * 60_000);
+    await advance(first, 2000);
+    const behind = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(first, 90_000, 1000);
+    expect(notified().map((n) => n.watch.requestId)).toEqual([...handled, behind]);
+    expect(notified().every((n) => n.outcome === 'success')).toBe(true);
+    expect(first.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
+    await first.close();
+
+    // The state keeps the lines as moved: a restart goes on from them.
+    const second = await h.app(yaml);
+    await advance(second, 2000);
+    const afterRestart = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(second, 5000, 1000);
+    // Set right (the client takes two measures a minute apart to find the clocks agree again).
+    h.simulator.setClock(8 * 60 * 60_000);
+    await advance(second, 150_000, 1000);
+    const setRight = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(second, 5000, 1000);
+    expect(notified().map((n) => n.watch.requestId)).toEqual([...handled, behind, afterRestart, setRight]);
+    expect(notified().some((n) => n.watch.requestId === before)).toBe(false);
+    expect(second.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
+    expect(h.logs.lines().filter((l) => l['serverId'] === serverId && l['level'] === 40)).toEqual([]);
+  });
+  it.for(['2.57', '2.60'])("watches the actions started after the cloud's clock was set forward by hours and right again, and no older one again (at %s)", async (microversion) => {
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    vi.setSystemTime(Date.now() + 12 * 60 * 60_000);
+    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` }));
+    await advance(app, 2000);
+    const handled: string[] = [];
+    for (const hours of [0, 3]) {
+      vi.setSystemTime(Date.now() + hours * 60 * 60_000);
+      handled.push(h.simulator.addAction(reboot(serverId, 'web-01')));
+      await advance(app, 5000);
+    }
+    // A failover to a controller 8 h ahead, and back: set right, the clock stamps 8 h behind the newest start seen.
+    h.simulator.setClock(8 * 60 * 60_000);
+    await advance(app, 90_000, 1000);
+    handled.push(h.simulator.addAction(reboot(serverId, 'web-01')));
+    await advance(app, 5000, 1000);
+    h.simulator.setClock(-8 * 60 * 60_000);
+    await advance(app, 150_000, 1000);
+    const setRight = h.simulator.addAction(reboot(serverId, 'web-01'));
+    await advance(app, 5000, 1000);
+    expect(notified().map((n) => n.watch.requestId)).toEqual([...handled, setRight]);
+    expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
+  });
+  it.for(['2.57', '2.60'])("watches an action started after the cloud's clock was set back by hours while the daemon was stopped, and no older one again (at %s)", async (microversion) => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     const { h } = env;
     const serverId = crypto.randomUUID();
     h.simulator.addAction(reboot(serverId, 'web-01'));
     vi.setSystemTime(Date.now() + 12 * 60 * 60_000);
     const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` });
+    // A boot id: the restart is in the same boot, whose clock tells this host's kept time while stopped.
+    const first = await h.app(yaml, { bootId: 'boot-1' });
+    await advance(first, 2000);
+    const handled: string[] = [];
+    for (const hours of [0, 3, 3]) {
+      vi.setSystemTime(Date.now() + hours * 60 * 60_000);
+      handled.push(h.simulator.addAction(reboot(serverId, 'web-01')));
+      await advance(first, 5000);
+    }
+    await first.close();
+    h.simulator.setClock(-8 * 60 * 60_000);
+    const behind = h.simulator.addAction(reboot(serverId, 'web-01'));
+    const second = await h.app(yaml, { bootId: 'boot-1' });
+    await advance(second, 10_000, 1000);
+    expect(notified().map((n) => n.watch.requestId)).toEqual([...handled, behind]);
+    expect(second.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
+  });
+  it.for(['2.57', '2.60'])("says the server's tracking fails while the cloud's clock is set back further than a day, behind the line it draws (at %s)", async (microversion) => {
+    // The client measures the cloud's clock on the monotonic one, once a minute.
+    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    vi.setSystemTime(Date.now() + 40 * 60 * 60_000);
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` });
     const app = await h.app(yaml);
     await advance(app, 2000);
     const resize = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 1000 }] });
     await advance(app, 5000);
-    // 8 hours: a clock kept in UTC+8 taken for UTC. The actions it stamps lie before every one handled, and 7 h
-    // before the line, an hour before the newest start seen.
-    h.simulator.setClock(-8 * 60 * 60_000);
+    // 30 hours: further back than the ids of handled actions are kept before the line, an hour before the
+    // newest start seen, so the line stays, and what the clock stamps lies 29 h before it.
+    h.simulator.setClock(-30 * 60 * 60_000);
     await advance(app, 2000);
     h.simulator.addAction(reboot(serverId, 'web-01'));
     await advance(app, 90_000, 1000);
     expect(notified().map((n) => `${n.watch.requestId} ${n.outcome}`)).toEqual([`${resize} success`]);
     const said = h.logs.lines().filter((l) => l['serverId'] === serverId && l['level'] === 40);
     expect(said).toHaveLength(1);
-    expect(String(said[0]!['error'])).toMatch(/^the cloud's clock is 6 h 5\d min behind the line auto-tracking draws for this server \(.+\): it was set back, .+ become no watches: set the clocks of the cloud's controllers right/);
-    expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toMatch(/^the cloud's clock is 6 h 5\d min behind/);
+    expect(String(said[0]!['error'])).toMatch(/^the cloud's clock is 28 h 5\d min behind the line auto-tracking draws for this server \(.+\): it was set back further than auto-tracking can follow \(24 h, .+ become no watches: set the clocks of the cloud's controllers right/);
+    expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toMatch(/^the cloud's clock is 28 h 5\d min behind/);
     // Set right (the client takes two measures a minute apart to find the clocks agree again), the actions
     // it stamps become watches again, and the failure has ended.
-    h.simulator.setClock(8 * 60 * 60_000);
+    h.simulator.setClock(30 * 60 * 60_000);
     await advance(app, 150_000, 1000);
     const after = h.simulator.addAction(reboot(serverId, 'web-01'));
     await advance(app, 5000, 1000);

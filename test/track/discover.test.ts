@@ -2,7 +2,7 @@
 // listing shows again, late or in another order; and the state kept stays small.
 import { describe, expect, it } from 'vitest';
 import type { InstanceActionSummary } from '../../src/model.ts';
-import { baselineHorizon, discover, SEEN_MARGIN_MS, type Tracked } from '../../src/track/discover.ts';
+import { baselineHorizon, cloudClockSet, discover, SEEN_KEPT_MS, SEEN_MARGIN_MS, type Tracked } from '../../src/track/discover.ts';
 
 const T0 = Date.parse('2026-11-26T10:00:00Z');
 const nova = (ms: number) => new Date(ms).toISOString().replace('Z', '000');
@@ -91,14 +91,65 @@ describe('discover', () => {
     expect(found).toEqual(['create']);
   });
 
-  it('keeps the handled ids from an hour before the newest start on, and the horizon moves with them', () => {
-    const listings = [[action('old', 'create', T0)], ...Array.from({ length: 5 }, (_, i) => [action(`a${i}`, 'reboot', T0 + (i + 1) * 30 * 60_000)])];
+  it('keeps the handled ids from a day before the horizon on, an hour before the newest start, which it moves with', () => {
+    const HOUR = 60 * 60_000;
+    const listings = [[action('old', 'create', T0)], ...Array.from({ length: 5 }, (_, i) => [action(`a${i}`, 'reboot', T0 + (i + 1) * 10 * HOUR)])];
     const { state, found } = run(listings);
     expect(found).toEqual(['a0', 'a1', 'a2', 'a3', 'a4']);
+    expect(state.horizon).toBe(nova(T0 + 50 * HOUR - SEEN_MARGIN_MS));
     expect(Object.keys(state.seen).sort()).toEqual(['a2', 'a3', 'a4']);
-    expect(state.horizon).toBe(nova(T0 + 5 * 30 * 60_000 - SEEN_MARGIN_MS));
+    expect(SEEN_KEPT_MS).toBe(24 * HOUR);
     // Listed again after they were let go, they are older than the horizon: still not new.
-    expect(run([[action('a0', 'reboot', T0 + 30 * 60_000)]], null, state).found).toEqual([]);
+    expect(run([[action('a0', 'reboot', T0 + 10 * HOUR)]], null, state).found).toEqual([]);
+  });
+
+  describe('the cloud\'s clock set (cloudClockSet)', () => {
+    const HOUR = 60 * 60_000;
+    // Handled: a0 to a4, 5 h apart; the horizon an hour before a4, the cursor at a4.
+    const tracked = () => run([[action('old', 'create', T0)], ...Array.from({ length: 5 }, (_, i) => [action(`a${i}`, 'reboot', T0 + (i + 1) * 5 * HOUR)])]).state;
+    const listing = Array.from({ length: 5 }, (_, i) => action(`a${i}`, 'reboot', T0 + (i + 1) * 5 * HOUR));
+
+    it('moves the horizon, the cursor and the handled starts back with a setting back: an action stamped after it is new, the older ones listed again are not', () => {
+      const set = { ...tracked(), ...cloudClockSet(tracked(), -8 * HOUR, true) };
+      expect(set.horizon).toBe(nova(T0 + 25 * HOUR - SEEN_MARGIN_MS - 8 * HOUR));
+      expect(set.cursor).toBe(nova(T0 + 17 * HOUR));
+      expect(set.seen['a4']).toBe(nova(T0 + 17 * HOUR));
+      const { state, found } = run([[action('behind', 'reboot', T0 + 17 * HOUR + 60_000), ...listing, action('old', 'create', T0)]], null, set);
+      expect(found).toEqual(['behind']);
+      // The newest start, as the clock now reads, draws the line on from the moved one.
+      expect(state.horizon).toBe(nova(T0 + 17 * HOUR + 60_000 - SEEN_MARGIN_MS));
+    });
+
+    it('moves only the handled starts with a setting forward: an action stamped before it and not listed yet is still new', () => {
+      const set = { ...tracked(), ...cloudClockSet(tracked(), 8 * HOUR, false) };
+      expect(set.horizon).toBe(tracked().horizon);
+      expect(set.cursor).toBe(tracked().cursor);
+      const { state, found } = run([[action('ahead', 'reboot', T0 + 33 * HOUR + 60_000), action('unlisted', 'reboot', T0 + 25 * HOUR + 1000), ...listing]], null, set);
+      expect(found).toEqual(['unlisted', 'ahead']);
+      expect(state.horizon).toBe(nova(T0 + 33 * HOUR + 60_000 - SEEN_MARGIN_MS));
+    });
+
+    it('leaves the server alone when set back further than the handled ids are kept: older actions would be taken for new', () => {
+      const before = tracked();
+      expect(cloudClockSet(before, -SEEN_KEPT_MS - 1000, true)).toEqual({ horizon: before.horizon, seen: before.seen, cursor: before.cursor });
+    });
+
+    it('keeps the line within the ids kept across settings to and fro while no listing answers, as answers by turns from two clocks 8 h apart give', () => {
+      let state = tracked();
+      for (let turn = 0; turn < 4; turn++) {
+        state = { ...state, ...cloudClockSet(state, -8 * HOUR, true) };
+        state = { ...state, ...cloudClockSet(state, 8 * HOUR, false) };
+      }
+      expect(state.seen).toEqual(tracked().seen);
+      expect(state.horizon).toBe(nova(T0 + 25 * HOUR - SEEN_MARGIN_MS - 8 * HOUR));
+      // Older than any id kept, never handled: still older than tracking.
+      expect(run([[action('ancient', 'create', T0 - HOUR), ...listing]], null, state).found).toEqual([]);
+    });
+
+    it('leaves a server not listed yet alone: it has no handled ids to tell older actions by', () => {
+      const fromBaseline: Tracked = { ...FRESH, horizon: nova(T0) };
+      expect(cloudClockSet(fromBaseline, -8 * HOUR, true).horizon).toBe(nova(T0));
+    });
   });
 
   it('notes a delete as the newest action, and forgets it when a newer action shows the delete failed', () => {
