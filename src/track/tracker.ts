@@ -377,8 +377,9 @@ function record(server: TrackedServerRecord, entry: TrackSpec, listed: InstanceA
  * What to say when the server's horizon lies ahead of the cloud's clock now (as the client measures it) by
  * more than the clocks may be apart unseen: the cloud's clock was set back further than the ids of handled
  * actions are kept before the horizon (SEEN_KEPT_MS, a day), or before the server's first listing, so the
- * horizon was not moved back with it (discover.ts cloudClockSet), or an API host stamped an action that far
- * ahead. Every action it stamps until
+ * horizon was not moved back with it (discover.ts cloudClockSet); or a server a tracked project found since
+ * the setting was given the project's line, drawn on the clock before it; or an API host stamped an action
+ * that far ahead. Every action it stamps until
  * its clock is past the horizon again is taken for older than tracking and becomes no watch: said as what it
  * is, a failure of the server's tracking (counted, so alerted on, and in `check`), rather than lose them
  * unsaid; null while the horizon is behind the cloud's clock.
@@ -389,7 +390,7 @@ function horizonAhead(server: TrackedServerRecord, ctx: TrackContext): string | 
   const ahead = horizon - ctx.client.clock.now();
   if (ahead <= CLOUD_CLOCK_MARGIN_MS) return null;
   return `the cloud's clock is ${formatDuration(ahead)} behind the line auto-tracking draws for this server (${server.horizon}, from the newest action start it has seen): ` +
-    `it was set back further than auto-tracking can follow (${formatDuration(SEEN_KEPT_MS)}, and not at all before the server's first listing), or an API host stamped an action that far ahead, and the actions stamped until it is past that line become no watches: ` +
+    `it was set back further than auto-tracking can follow (${formatDuration(SEEN_KEPT_MS)}; not at all for a server not listed yet, or one a tracked project found since: its line is the project's), or an API host stamped an action that far ahead, and the actions stamped until it is past that line become no watches: ` +
     'set the clocks of the cloud\'s controllers right, or take the server out of track: and back in to track it afresh';
 }
 

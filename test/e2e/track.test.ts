@@ -414,7 +414,7 @@ describe('track: the changes-since cursor', () => {
     expect(notified().map((n) => `${n.watch.requestId} ${n.outcome}`)).toEqual([`${resize} success`]);
     const said = h.logs.lines().filter((l) => l['serverId'] === serverId && l['level'] === 40);
     expect(said).toHaveLength(1);
-    expect(String(said[0]!['error'])).toMatch(/^the cloud's clock is 28 h 5\d min behind the line auto-tracking draws for this server \(.+\): it was set back further than auto-tracking can follow \(24 h, .+ become no watches: set the clocks of the cloud's controllers right/);
+    expect(String(said[0]!['error'])).toMatch(/^the cloud's clock is 28 h 5\d min behind the line auto-tracking draws for this server \(.+\): it was set back further than auto-tracking can follow \(24 h; .+ become no watches: set the clocks of the cloud's controllers right/);
     expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toMatch(/^the cloud's clock is 28 h 5\d min behind/);
     // Set right (the client takes two measures a minute apart to find the clocks agree again), the actions
     // it stamps become watches again, and the failure has ended.
