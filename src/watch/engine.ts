@@ -79,6 +79,8 @@ export interface WatchStatus {
   pollFailed: boolean;
   /** What to mend for the error that failed it: its kind, or a refusal whose fix is not what its kind says (`check` and `wait` advise by it). */
   errorCause: PollFailureCause | null;
+  /** The message of this pass's failed read, if one failed: the poll's error without what the judgement added to it. */
+  readError: string | null;
   state: 'pending' | Outcome;
   detail: string;
   /** This pass's poll had the API's own "not found" for what the watch follows. */
@@ -632,7 +634,7 @@ export class WatchEngine {
     this.#failures.threw(record);
     const kept = { lastError: detail, failingSince: record.failingSince ?? new Date().toISOString(), daemonFailingSince: this.#keptFailingSince(record) };
     if (keepChanges(record, kept)) this.#o.store.touch(this.#keyOf(target));
-    return { target, record, pollFailed: true, errorCause: 'internal', state: 'pending', detail, notFound: false };
+    return { target, record, pollFailed: true, errorCause: 'internal', readError: null, state: 'pending', detail, notFound: false };
   }
 
   /**
@@ -777,9 +779,9 @@ export class WatchEngine {
     const { key } = slot;
     const record = this.#recordFor(target, slot);
     if (record.verdict) {
-      return { target, record, pollFailed: false, errorCause: null, state: record.verdict.outcome, detail: record.verdict.reason, notFound: false };
+      return { target, record, pollFailed: false, errorCause: null, readError: null, state: record.verdict.outcome, detail: record.verdict.reason, notFound: false };
     }
-    if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorCause: null, state: 'pending', detail: 'stopping', notFound: false };
+    if (this.#stopping.signal.aborted) return { target, record, pollFailed: false, errorCause: null, readError: null, state: 'pending', detail: 'stopping', notFound: false };
     const kind = kindOf(target);
     const poll = new WatchPoll(target, record, this.#pollServices);
     const started = performance.now();
@@ -792,7 +794,7 @@ export class WatchEngine {
     const closed = this.#closed.signal;
     // A poll cut short by close() saw nothing about the watch: the kind recorded nothing, nor does the engine.
     // Nor does one that failed once stopping began: its retries were not made (#retry).
-    if (closed.aborted || (result.pollFailed && this.#stopping.signal.aborted)) return { target, record, pollFailed: false, errorCause: null, state: 'pending', detail: 'stopping', notFound: false };
+    if (closed.aborted || (result.pollFailed && this.#stopping.signal.aborted)) return { target, record, pollFailed: false, errorCause: null, readError: null, state: 'pending', detail: 'stopping', notFound: false };
 
     const { pollFailed } = result;
     const { failingSince } = record;
@@ -820,18 +822,18 @@ export class WatchEngine {
       // (a dead step's sign, a delete's server gone) that is being confirmed says it no longer does.
       if (!pollFailed && !result.notFound && !result.confirming) this.#warnIfSlow(decided, decided === target ? slot : this.#slotOf(decided), record, poll);
       if (this.#o.logger.isLevelEnabled('debug')) poll.log.debug({ reason: result.reason }, 'still pending');
-      return { target: decided, record, pollFailed, errorCause, state: 'pending', detail: result.reason, notFound: result.notFound };
+      return { target: decided, record, pollFailed, errorCause, readError: result.readError, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
     // A timeout by the deadline the reload changed is not one by the deadline in force: the next poll judges.
     if (result.outcome === 'timeout' && decided.deadlineMs !== target.deadlineMs) {
-      return { target: decided, record, pollFailed, errorCause, state: 'pending', detail: result.reason, notFound: result.notFound };
+      return { target: decided, record, pollFailed, errorCause, readError: result.readError, state: 'pending', detail: result.reason, notFound: result.notFound };
     }
     // In the batch the pass began with, whose digest it reports at its end: a label the reload changed is
     // taken up after it (#relabelled), or the watch would be told on its own and in that digest.
     const told = this.#passHoldsLabels && decided.batch !== began.batch ? { ...decided, batch: began.batch, batchWindowMs: began.batchWindowMs } : decided;
     this.#conclude(told, slot, record, result.outcome, result.reason, poll.log);
     if (told !== target) this.#o.client.forget(target);
-    return { target: decided, record, pollFailed, errorCause, state: result.outcome, detail: result.reason, notFound: result.notFound };
+    return { target: decided, record, pollFailed, errorCause, readError: result.readError, state: result.outcome, detail: result.reason, notFound: result.notFound };
   }
 
   #conclude(target: WatchTarget, slot: WatchSlot, record: WatchRecord, outcome: Outcome, reason: string, log: Logger): void {

@@ -1072,6 +1072,36 @@ describe.concurrent('check', () => {
     expect(r.stdout).toMatch(/^reboot web-02\s.*\spending\s+\S+\s+-\s+-$/m);
   });
 
+  // The daemon's verdict stands: a check whose poll of a decided watch fails past its deadline told the operator
+  // of a `success: sent` watch that it was judged once the API answers, "or a timeout in 20 min".
+  it('says of a decided watch whose poll failed past its deadline only the poll\'s error, not a timeout still to come', async ({ h }) => {
+    const done = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
+    h.simulator.addAction(done);
+    const yaml = h.yaml([{ ...done, name: 'reboot web-01' }], { poll: '  schedule: "* * * * * *"\n  retries: 0\n  deadline: 1h' });
+    const daemon = await h.app(yaml);
+    expect((await daemon.engine.pollOnce()).map((s) => s.state)).toEqual(['success']);
+    await daemon.close();
+    // As if the daemon had tracked it, and seen it end, two hours ago: this check comes past its deadline.
+    const saved = JSON.parse(await readFile(h.statePath, 'utf8')) as { watches: Record<string, Record<string, unknown>> };
+    const hoursAgo = (at: string) => new Date(Date.parse(at.endsWith('Z') ? at : `${at}Z`) - 2 * 3_600_000).toISOString();
+    const record = Object.values(saved.watches)[0]!;
+    const action = record['instanceAction'] as { start_time: string; events: Array<{ start_time: string; finish_time: string }> };
+    record['trackingSince'] = hoursAgo(record['trackingSince'] as string);
+    action.start_time = hoursAgo(action.start_time);
+    for (const event of action.events) Object.assign(event, { start_time: hoursAgo(event.start_time), finish_time: hoursAgo(event.finish_time) });
+    await writeFile(h.statePath, JSON.stringify(saved));
+    h.simulator.injectFault({ kind: 'server-error' }, { pathIncludes: done.requestId, times: 2 });
+
+    const path = await h.writeConfig(yaml);
+    const r = await h.cli(['check', '--config', path]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\spoll failed\s+\S+\s+success: \w+\s+last poll failed: GET \S+ → 500 .*$/m);
+    expect(r.stdout).not.toContain('past the deadline');
+    const [json] = JSON.parse((await h.cli(['check', '--json', '--config', path])).stdout) as Array<{ lastError: string; detail: string }>;
+    expect(json!.lastError).toMatch(/^last poll failed: GET \S+ → 500 /);
+    expect(json!.detail).not.toContain('past the deadline');
+  });
+
   // `in digest` says the digest is still to come: one whose batch finished, its digest recorded with nobody to
   // tell (every notifier's `on:` left its outcomes out), was shown as waiting for it for good.
   it('says no notifier of a watch whose batch digest was recorded with none to go to, and in digest while it is to come', async ({ h }) => {

@@ -175,10 +175,13 @@ async function withNotFoundHints(
 /**
  * A watch the daemon decided has its verdict: the outcome the operator was told, and why (not this poll's
  * 404, which the verdict has weighed). A poll of it that failed keeps its error, and NOTIFIED then names the
- * daemon's outcome.
+ * daemon's outcome: the error as the read failed, not what judging it again added past its deadline (`judged
+ * once the API answers, or a timeout in 15 min`), a verdict the daemon will not give.
  */
 function asDecided(s: WatchStatus, verdict: VerdictRecord | undefined): WatchStatus {
-  return verdict === undefined || s.pollFailed ? s : { ...s, state: verdict.outcome, detail: verdict.reason, notFound: false };
+  if (verdict === undefined) return s;
+  if (s.pollFailed) return s.readError === null ? s : { ...s, detail: `last poll failed: ${s.readError}` };
+  return { ...s, state: verdict.outcome, detail: verdict.reason, notFound: false };
 }
 
 /** What went wrong: this poll's error, the API's not knowing the id (yet), or why it failed, timed out or was not found. */

@@ -179,7 +179,7 @@ function hopeless({ errorCause, record }: WatchStatus): boolean {
 function heldUp(target: WatchTarget, record: WatchRecord, why: string, deadlineMs: number, answered: boolean): WatchStatus {
   const reason = answered ? `not finished ${formatDuration(deadlineMs)} after tracking began: ${why}` : `not known to have finished within ${formatDuration(deadlineMs)}: ${why}`;
   const verdict = { outcome: 'timeout' as const, reason, detectedAt: new Date().toISOString() };
-  return { target, record: { ...record, verdict }, pollFailed: false, errorCause: null, state: 'timeout', detail: reason, notFound: false };
+  return { target, record: { ...record, verdict }, pollFailed: false, errorCause: null, readError: null, state: 'timeout', detail: reason, notFound: false };
 }
 
 /** Where the action is, on stderr, for whoever follows the wait. */
