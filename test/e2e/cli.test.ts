@@ -1199,6 +1199,25 @@ describe.concurrent('check', () => {
     expect(JSON.parse(json.stdout)).toEqual([expect.objectContaining({ notified: null })]);
   });
 
+  // A file of `track:` alone read from another folder than the daemon's showed `no watches in the file` and
+  // nothing more, while the daemon followed the watches tracking had started.
+  it('says, for a file that tracks, that without the daemon\'s state the watches auto-tracking started are not shown', async ({ h }) => {
+    const relative = `eaw-no-state-${basename(h.dir)}/state.json`;
+    const yaml = h.yaml([], { track: `  - servers: [${crypto.randomUUID()}]` }).replace(h.statePath, relative);
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.trimEnd().split('\n\n')).toEqual([
+      'no watches in the file',
+      `No daemon state at ${join(process.cwd(), relative)}, so the watches auto-tracking started are not shown: state.path ${relative} is relative to the folder a command runs in: run check in the daemon's working folder, or give state.path as an absolute path`,
+    ]);
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const both = await h.cli(['check', '--config', await h.writeConfig(h.yaml([a], { track: `  - servers: [${a.serverId}]` }))]);
+    expect(both.stdout.trimEnd().split('\n\n').slice(1)).toEqual([
+      `No daemon state at ${h.statePath}, so NOTIFIED is - and ages count from this check, and the watches auto-tracking started are not shown: the daemon has saved none there yet, or runs with another state.path`,
+    ]);
+  });
+
   it('lists below the table the notifications the daemon still owes or gave up of a watch taken out of the file since', async ({ h }) => {
     const [left, stays] = [0, 1].map(() => quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] }));
     for (const a of [left, stays]) h.simulator.addAction(a!);

@@ -25,12 +25,13 @@ import { fixIn, pollFix, type PollFix } from '../pollFixes.ts';
 import type { PollFailureCause } from '../../watch/pollFailures.ts';
 
 /**
- * What `check` does not read: it tells no one, serves nothing and starts no tracking, so that the
- * notifiers' secrets need not be set where an operator runs it. The notifiers' names are still read: a
- * watch that names one the file lacks is refused as `validate` refuses it, since `run` would refuse the
- * file too, and a check that passed would hide that.
+ * What `check` does not read: it tells no one and serves nothing, so that the notifiers' secrets need not be
+ * set where an operator runs it. The notifiers' names are still read: a watch that names one the file lacks
+ * is refused as `validate` refuses it, since `run` would refuse the file too, and a check that passed would
+ * hide that. `track:` is read though check starts no tracking: whether the file has it tells whether a
+ * daemon state not found hides watches.
  */
-const UNUSED_SECTIONS = ['notifiers', 'delivery', 'shutdown', 'http', 'track'];
+const UNUSED_SECTIONS = ['notifiers', 'delivery', 'shutdown', 'http'];
 
 const WITHOUT_STATE = "checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown";
 
@@ -122,7 +123,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(`${table(statuses, toldOf, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
       const fixes = fixLines(statuses, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
-      if (stateRead && !app.store.found && statuses.length > 0) ctx.stdout.write(`\n${noStateLine(config.state.path)}\n`);
+      if (stateRead && !app.store.found && (statuses.length > 0 || config.track.length > 0)) ctx.stdout.write(`\n${noStateLine(config.state.path, statuses.length > 0, config.track.length > 0)}\n`);
       const undelivered = undeliveredTable(statuses, sent, digests, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
@@ -317,14 +318,17 @@ function fixLines(statuses: WatchStatus[], configPath: string): string | null {
 }
 
 /**
- * Without the daemon's state every NOTIFIED is `-`, which reads as "told no one": said, with the likely
- * cause, a relative `state.path` (the default) read from another folder than the daemon's working one.
+ * Without the daemon's state every NOTIFIED is `-`, which reads as "told no one", and the watches
+ * auto-tracking started, which live only in the state, are missing, which reads as "none started" (a file of
+ * `track:` alone shows `no watches in the file`): said, with the likely cause, a relative `state.path` (the
+ * default) read from another folder than the daemon's working one.
  */
-function noStateLine(statePath: string): string {
+function noStateLine(statePath: string, watches: boolean, tracking: boolean): string {
   const where = isAbsolute(statePath)
     ? 'the daemon has saved none there yet, or runs with another state.path'
     : `state.path ${statePath} is relative to the folder a command runs in: run check in the daemon's working folder, or give state.path as an absolute path`;
-  return printable(`No daemon state at ${resolve(statePath)}, so NOTIFIED is - and ages count from this check: ${where}`);
+  const unknown = [watches ? 'NOTIFIED is - and ages count from this check' : null, tracking ? 'the watches auto-tracking started are not shown' : null].filter((said) => said !== null);
+  return printable(`No daemon state at ${resolve(statePath)}, so ${unknown.join(', and ')}: ${where}`);
 }
 
 /** A watch's notifications of its own in the daemon's state, as check found them: of its outcome and of its early warning. */
