@@ -1486,6 +1486,18 @@ describe.concurrent('hostile files and signals', () => {
     expect(r.stdout).toBe('');
   });
 
+  // A signal that came while check read its file and the daemon's state (a second of 10,000 watches) was never
+  // seen by it: it polled every watch, asking the cloud once for each after the operator had stopped it.
+  it('asks the cloud nothing after a signal that came while it was loading', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const stop = new AbortController();
+    stop.abort('SIGTERM');
+    const r = await h.cli(['check', '--config', await h.writeConfig(h.yaml([a]))], { signal: stop.signal });
+    expect(r).toMatchObject({ code: 143, stdout: '' });
+    expect(h.simulator.requests).toEqual([]);
+  });
+
   it('stops notify-test at SIGTERM while a receiver never answers, with the status of the signal', async ({ h }) => {
     await using silent = await silentServer();
     const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { notifiers: `  chat:\n    type: webhook\n    url: ${silent.url}/hook\n    timeout: 60s` }));
