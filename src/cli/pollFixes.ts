@@ -20,6 +20,8 @@ export interface PollFix {
   inEnvironment?: true;
   /** Waiting may mend it: `wait` waits through it. */
   passes?: true;
+  /** Names the watch's project among what to check: `wait --project` gives it, not the file. */
+  project?: true;
 }
 
 type Command = 'wait' | 'check';
@@ -39,15 +41,16 @@ const FIXES: Partial<Record<PollFailureCause, Omit<PollFix, 'fix'> & { fix: stri
   address_refused: { says: REFUSED, fix: REFUSAL_FIX.address_refused, inEnvironment: true },
   gateway_fault: { says: REFUSED, fix: REFUSAL_FIX.gateway_fault, inEnvironment: true },
   policy_refused: { says: REFUSED, fix: REFUSAL_FIX.policy_refused, inEnvironment: true },
-  project_unavailable: { says: REFUSED, fix: REFUSAL_FIX.project_unavailable },
+  project_unavailable: { says: REFUSED, fix: REFUSAL_FIX.project_unavailable, project: true },
   token_region: { says: REFUSED, fix: REFUSAL_FIX.token_region },
-  project_mismatch: { says: REFUSED, fix: REFUSAL_FIX.project_mismatch },
+  project_mismatch: { says: REFUSED, fix: REFUSAL_FIX.project_mismatch, project: true },
   // untilFound as a firewall's page (`gateway`): once the API has answered for the watch, a blip of the gateway's, which the login tries again as one.
   login_gateway: { says: 'the API gateway refused the login', fix: REFUSAL_FIX.login_gateway, untilFound: true },
   foreign_not_found: {
     says: REFUSED,
     fix: 'check cloud.endpoint and cloud.projectId (or cloud.auth.identityEndpoint, if the 404 is for the token request), or set a fixed cloud.microversion if the 404 is for the version document /v2.1/',
     untilFound: true,
+    project: true,
   },
   bad_request: { says: REFUSED, fix: 'check the ids given and cloud.microversion', untilFound: true },
   gateway: {

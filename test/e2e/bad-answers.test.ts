@@ -525,6 +525,23 @@ describe.concurrent('check, where the cloud cannot be reached or the login is re
     expect(r.stdout.trimEnd().split('\n\n')[1]).toBe(`the cloud refused the request for reboot web-01: ${fix} in ${path}`);
     expect(h.logs.text).toContain(`"msg":"poll failed (${fix})"`);
   });
+
+  // The request's project came from --project: told only of the watch's projectId and cloud.projectId in the
+  // file, which the pipeline's job did not set wrong, its author looked for the fault where it was not.
+  it('says, when wait --project names another project than the token\'s, that the project is --project\'s, not the file\'s', async (context) => {
+    const h = await harness(context);
+    const other = '0123456789abcdef0123456789abcdef';
+    const action = { ...quickAction({ neverFinishes: true }), projectId: other };
+    h.simulator.addAction(action);
+    const path = await h.writeConfig(h.yaml([], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }));
+    const r = await h.cli(['wait', '--config', path, '--server', action.serverId, '--request', action.requestId, '--project', other]);
+    expect(r).toMatchObject({ code: 2, stdout: '' });
+    expect(r.stderr).toMatch(new RegExp(`^ecs-action-watch wait: the cloud refused the request: .*→ 400 badRequest: Malformed request URL: URL's project_id '${other}' doesn't match .* \\(the token is scoped to another project .* in ${path}; the project here is --project ${other}, not the file's\\)\n$`));
+    // Without --project, the file's cloud.projectId is the project: nothing more to say.
+    const own = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([], { auth: passwordAuth(h.simulator.identityUrl), poll: NO_RETRIES }).replace(`projectId: ${PROJECT}`, `projectId: ${other}`)), '--server', action.serverId, '--request', action.requestId]);
+    expect(own.code).toBe(2);
+    expect(own.stderr).not.toContain('--project');
+  });
 });
 
 const TOKENS = '/v3/auth/tokens';

@@ -79,7 +79,10 @@ export async function run(ctx: CommandContext): Promise<number> {
     const verdict = status.record.verdict;
     if (verdict === null) {
       const fix = pollFix(status.errorCause, 'wait') ?? { says: 'the cloud refused the request', fix: 'check the cloud section' };
-      ctx.stderr.write(`ecs-action-watch wait: ${fix.says}: ${printable(status.detail)} (${fixIn(fix, ctx.configPath)})\n`);
+      // A project given on the command line is what the file's settings were checked against: the fix that
+      // names the watch's project or cloud.projectId sent a pipeline's author to a file that has neither wrong.
+      const given = fix.project && project !== undefined ? `; the project here is --project ${printable(project)}, not the file's` : '';
+      ctx.stderr.write(`ecs-action-watch wait: ${fix.says}: ${printable(status.detail)} (${fixIn(fix, ctx.configPath)}${given})\n`);
       return CONFIG_ERROR;
     }
     // A wait that ended before the API had ever shown the action (a --timeout under not_found's two minutes)
