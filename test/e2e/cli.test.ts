@@ -1102,6 +1102,28 @@ describe.concurrent('check', () => {
     expect(json!.detail).not.toContain('past the deadline');
   });
 
+  // The hint of a 404 is for an id the daemon has not judged: one it decided is shown with its verdict's reason
+  // all the same, and the server's list read for it cost a request a watch at every check (a check of 1,000
+  // watches decided not_found: 1,000 reads more, a long wait under poll.rateLimit).
+  it('reads no action list for a hint to a watch the daemon decided, whose poll the API answers 404', async ({ h }) => {
+    const unseen = quickAction({ visibleAfterMs: 3_600_000 });
+    h.simulator.addAction(unseen);
+    const yaml = h.yaml([{ ...unseen, name: 'reboot web-01' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const daemon = await h.app(yaml);
+    expect((await daemon.engine.pollOnce()).map((s) => s.notFound)).toEqual([true]);
+    await daemon.close();
+    // As the daemon leaves it two minutes of 404s on: not_found, told to nobody.
+    const saved = JSON.parse(await readFile(h.statePath, 'utf8')) as { watches: Record<string, Record<string, unknown>> };
+    const reason = 'the API answered "not found" to 120 polls over 2 min: Action not found';
+    Object.values(saved.watches)[0]!['verdict'] = { outcome: 'not_found', reason, detectedAt: new Date().toISOString() };
+    await writeFile(h.statePath, JSON.stringify(saved));
+    h.simulator.clearRequests();
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r.stdout).toMatch(/^reboot web-01\s.*\snot_found\s+\S+\s+no notifier\s+the API answered "not found" to 120 polls/m);
+    expect(h.simulator.requests.filter((q) => q.route === 'action')).not.toEqual([]);
+    expect(h.simulator.requests.filter((q) => q.route === 'actions')).toEqual([]);
+  });
+
   // `in digest` says the digest is still to come: one whose batch finished, its digest recorded with nobody to
   // tell (every notifier's `on:` left its outcomes out), was shown as waiting for it for good.
   it('says no notifier of a watch whose batch digest was recorded with none to go to, and in digest while it is to come', async ({ h }) => {

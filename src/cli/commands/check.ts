@@ -113,8 +113,9 @@ export async function run(ctx: CommandContext): Promise<number> {
     const digests = app.store.batches().flatMap((batch) => batch.digests.map((digest): SentDigest => ({ label: batch.label, round: digest.round, final: digest.final, watches: digest.members.length, deliveries: digestDeliveries(digest) })));
     const toldOf = (s: WatchStatus) => told.get(watchKey(s.record)) ?? null;
     const started = Date.now();
-    const polled = await withNotFoundHints(await app.engine.pollOnce(), app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
-    const statuses = polled.map((s) => asDecided(s, decided.get(watchKey(s.record))));
+    // Decided first: a watch the daemon judged shows its verdict's reason, and has no hint to read.
+    const polled = (await app.engine.pollOnce()).map((s) => asDecided(s, decided.get(watchKey(s.record))));
+    const statuses = await withNotFoundHints(polled, app.client, { concurrency: config.poll.concurrency, signal: ctx.signal });
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     const now = Date.now();
     const cloudNow = app.client.clock.now();
