@@ -5,7 +5,7 @@ import { beforeEach, describe, expect, it, vi } from 'vitest';
 import { targetsOf, type App } from '../../src/app.ts';
 import { parseConfig } from '../../src/config/load.ts';
 import { watchKey } from '../../src/state/store.ts';
-import { PROJECT, advance, harnessOnFakeClock, quickAction } from './harness.ts';
+import { Capture, PROJECT, advance, harnessOnFakeClock, quickAction } from './harness.ts';
 
 /** How far the cloud's clock is set behind the shared fake one: a Nova host whose clock is behind. */
 let cloudBehindMs = 0;
@@ -89,6 +89,24 @@ describe('track: servers', () => {
     await advance(app, 1000);
     const said = h.logs.lines().find((l) => String(l['msg']).startsWith('poll failed'))!;
     expect(said).toMatchObject({ level: 40, msg: "poll failed (the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it)" });
+  });
+
+  // The table of the tracked servers kept a listing's error whole: a URL and the cloud's words wrapped over
+  // three lines of a terminal, under a table whose own errors are cut to the line.
+  it('cuts the error of a tracked server\'s listing to the line in check on a terminal, as the other tables\' errors', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    h.simulator.injectFault({ kind: 'policy-refused' }, { route: 'actions', times: 1000 });
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const app = await h.app(yaml);
+    await advance(app, 1000);
+    await app.close();
+    const stdout = Object.assign(new Capture(), { isTTY: true, columns: 100 });
+    await h.cli(['check', '--config', await h.writeConfig(yaml)], { stdout, env: { NO_COLOR: '1' } });
+    const row = stdout.text.split('\n').find((line) => line.startsWith(serverId))!;
+    expect(row).toMatch(/ starting +GET http:\/\/\S+…$/);
+    expect(row.length).toBeLessThanOrEqual(100);
   });
 
   it('watches an action started while the first listings of the server failed: tracking began when it was asked for', async () => {

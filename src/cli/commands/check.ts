@@ -130,7 +130,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const undelivered = undeliveredTable(statuses, sent, digests, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
-      if (Object.keys(servers).length + Object.keys(projects).length > 0) ctx.stdout.write(`\n${trackingTable(Object.values(servers), Object.values(projects), now)}\n`);
+      if (Object.keys(servers).length + Object.keys(projects).length > 0) ctx.stdout.write(`\n${trackingTable(Object.values(servers), Object.values(projects), now, width)}\n`);
     }
     return statuses.some((s) => s.pollFailed) ? 1 : 0;
   } finally {
@@ -221,9 +221,10 @@ function toJson(s: WatchStatus, times: Times) {
 
 /**
  * The projects and servers auto-tracking follows, as the daemon last saw them (check lists none itself): a
- * project whose listing fails has no server to show, and its error would be nowhere else.
+ * project whose listing fails has no server to show, and its error would be nowhere else. On a terminal a long
+ * error is cut to the line, as in the tables above.
  */
-function trackingTable(servers: TrackedServerRecord[], projects: TrackedProjectRecord[], now: number): string {
+function trackingTable(servers: TrackedServerRecord[], projects: TrackedProjectRecord[], now: number, width: number | undefined): string {
   const since = (at: string | null) => (at === null ? 'not yet' : formatAge(now - Date.parse(at)));
   const rows = [
     ...projects.map((p) => [`project ${p.projectId}`, '(all servers)', since(p.since), p.since === null ? 'starting' : 'tracking', p.lastError ?? '-']),
@@ -235,7 +236,9 @@ function trackingTable(servers: TrackedServerRecord[], projects: TrackedProjectR
       s.lastError ?? '-',
     ]),
   ];
-  return renderTable(['TRACKED', 'NAME', 'FOR', 'STATE', 'LAST ERROR'], rows);
+  const header = ['TRACKED', 'NAME', 'FOR', 'STATE', 'LAST ERROR'];
+  if (width) cutLastColumn(header, rows, width);
+  return renderTable(header, rows);
 }
 
 /**
