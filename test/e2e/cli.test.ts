@@ -1124,6 +1124,28 @@ describe.concurrent('check', () => {
     expect(h.simulator.requests.filter((q) => q.route === 'actions')).toEqual([]);
   });
 
+  // A server deleted days after its create succeeded: Nova answers 404 for it and hides its actions. Judged
+  // afresh, an undecided watch cannot tell that from a blip, but the daemon decided this one: every check
+  // showed `poll failed` and exited 1 for it, an alarm for good in a script that runs check, until the watch
+  // left the file.
+  it('shows a decided watch whose server was deleted since with its verdict, and counts its poll as answered', async ({ h }) => {
+    const done = quickAction({ action: 'create', steps: [{ event: 'compute__do_build_and_run_instance', durationMs: 0 }] });
+    h.simulator.addAction(done);
+    const yaml = h.yaml([{ ...done, name: 'create web-01' }], { poll: '  schedule: "* * * * * *"\n  retries: 0' });
+    const daemon = await h.app(yaml);
+    expect((await daemon.engine.pollOnce()).map((s) => s.state)).toEqual(['success']);
+    await daemon.close();
+    for (const route of ['action', 'server'] as const) h.simulator.injectFault({ kind: 'not-found' }, { route, times: 20 });
+    const path = await h.writeConfig(yaml);
+    const r = await h.cli(['check', '--config', path]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout).toMatch(/^create web-01\s.*\screate\s+1\/1\s+success\s+\S+\s+sending\s+-$/m);
+    // A read that failed is a failed poll all the same.
+    h.simulator.clearFaults();
+    h.simulator.injectFault({ kind: 'server-error' }, { route: 'action', times: 20 });
+    expect((await h.cli(['check', '--config', path])).code).toBe(1);
+  });
+
   // `in digest` says the digest is still to come: one whose batch finished, its digest recorded with nobody to
   // tell (every notifier's `on:` left its outcomes out), was shown as waiting for it for good.
   it('says no notifier of a watch whose batch digest was recorded with none to go to, and in digest while it is to come', async ({ h }) => {

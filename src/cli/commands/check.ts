@@ -180,12 +180,16 @@ async function withNotFoundHints(
  * A watch the daemon decided has its verdict: the outcome the operator was told, and why (not this poll's
  * 404, which the verdict has weighed). A poll of it that failed keeps its error, and NOTIFIED then names the
  * daemon's outcome: the error as the read failed, not what judging it again added past its deadline (`judged
- * once the API answers, or a timeout in 15 min`), a verdict the daemon will not give.
+ * once the API answers, or a timeout in 15 min`), a verdict the daemon will not give. A poll whose every read
+ * the API answered did not fail, though judged afresh it could not conclude: a server deleted since, which
+ * Nova answers 404 for and whose actions it hides, is what the verdict settled and the server's life went on
+ * to, not the blip an undecided watch must allow for.
  */
 function asDecided(s: WatchStatus, verdict: VerdictRecord | undefined): WatchStatus {
   if (verdict === undefined) return s;
-  if (s.pollFailed) return s.readError === null ? s : { ...s, detail: `last poll failed: ${s.readError}` };
-  return { ...s, state: verdict.outcome, detail: verdict.reason, notFound: false };
+  const answered = !s.pollFailed || (s.readError === null && s.errorCause !== 'internal');
+  if (!answered) return s.readError === null ? s : { ...s, detail: `last poll failed: ${s.readError}` };
+  return { ...s, pollFailed: false, errorCause: null, state: verdict.outcome, detail: verdict.reason, notFound: false };
 }
 
 /** What went wrong: this poll's error, the API's not knowing the id (yet), or why it failed, timed out or was not found. */
