@@ -1365,6 +1365,19 @@ describe.concurrent('check', () => {
     expect(await h.cli(['check', '--config', unset])).toMatchObject({ code: 2, stdout: '' });
   });
 
+  // check reads track: only to say that a state not found hides what tracking started: a server id its unit's
+  // Environment= gives, which the operator's shell lacks, must not stop it.
+  it('polls when track: names a variable this shell does not set, and still says what a state not found hides', async ({ h }) => {
+    const a = quickAction({ neverFinishes: true });
+    h.simulator.addAction(a);
+    const path = await h.writeConfig(h.yaml([{ ...a, name: 'reboot web-01' }], { track: '  - servers: ["${WEB_SERVER_ID}"]' }));
+    const r = await h.cli(['check', '--config', path]);
+    expect(r).toMatchObject({ code: 0, stderr: '' });
+    expect(r.stdout.trimEnd().split('\n\n').slice(1)).toEqual([
+      `No daemon state at ${h.statePath}, so NOTIFIED is - and ages count from this check, and the watches auto-tracking started are not shown: the daemon has saved none there yet, or runs with another state.path`,
+    ]);
+  });
+
   it('says how long the daemon has seen a watch\'s polls fail, from its state', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });
     h.simulator.addAction(a);

@@ -35,32 +35,40 @@ const UNUSED_SECTIONS = ['notifiers', 'delivery', 'shutdown', 'http'];
 
 const WITHOUT_STATE = "checking without the daemon's state: ages count from this check, and auto-tracked watches are not shown";
 
+/** The section of an issue of an unset `${VAR}` in `state:` or `track:`, which add context only: else undefined. */
+function contextSection(issue: ConfigError['issues'][number]): 'state' | 'track' | undefined {
+  return issue.cause === 'environment' ? (/^(state|track)(\.|\[|$)/.exec(issue.path)?.[1] as 'state' | 'track' | undefined) : undefined;
+}
+
 /**
- * The watch file as check reads it, and the variable of `state:` that is not set here when that is all that
- * stops it: the daemon's environment has it (a unit's STATE_DIRECTORY), the operator's shell need not, and
- * the state only adds context to the polls, as one that cannot be read does.
+ * The watch file as check reads it, the variable of `state:` that is not set here, and whether `track:` has
+ * one, when that is all that stops it: the daemon's environment has it (a unit's STATE_DIRECTORY, a server id
+ * its Environment= gives), the operator's shell need not, and the state only adds context to the polls, as
+ * one that cannot be read does; `track:` only tells whether a state not found hides watches.
  */
-async function loadChecked(ctx: CommandContext): Promise<{ config: Config; stateVariable: string | undefined } | null> {
+async function loadChecked(ctx: CommandContext): Promise<{ config: Config; stateVariable: string | undefined; tracks: boolean } | null> {
   let stateVariable: string | undefined;
+  let trackUnset = false;
   const config = await configOrReport(ctx, async (onWarning) => {
     const load = (omitSections: readonly string[]) => loadConfigFile(ctx.configPath, { omitSections, env: ctx.env, onWarning });
     try {
       return await load(UNUSED_SECTIONS);
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      const unset = err.issues.filter((issue) => issue.cause === 'environment' && /^state(\.|$)/.test(issue.path));
-      if (unset.length === 0 || unset.length !== err.issues.length) throw err;
-      stateVariable = unset[0]!.variable;
-      return load([...UNUSED_SECTIONS, 'state']);
+      const sections = new Set(err.issues.map(contextSection));
+      if (sections.size === 0 || sections.has(undefined)) throw err;
+      stateVariable = err.issues.find((issue) => contextSection(issue) === 'state')?.variable;
+      trackUnset = sections.has('track');
+      return load([...UNUSED_SECTIONS, ...[...sections].filter((section) => section !== undefined)]);
     }
   });
-  return config && { config, stateVariable };
+  return config && { config, stateVariable, tracks: trackUnset || config.track.length > 0 };
 }
 
 export async function run(ctx: CommandContext): Promise<number> {
   const loaded = await loadChecked(ctx);
   if (!loaded) return 2;
-  const { config, stateVariable } = loaded;
+  const { config, stateVariable, tracks } = loaded;
   // The daemon's state gives each watch its tracking start; `check` reads it and never writes it.
   // Auto-tracking is the daemon's: check shows the watches it started (from the state), and starts none.
   // Loaded only once the file is valid: an invalid one is reported without the HTTP and state parts.
@@ -126,7 +134,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(`${table(statuses, toldOf, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
       const fixes = fixLines(statuses, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
-      if (stateRead && !app.store.found && (statuses.length > 0 || config.track.length > 0)) ctx.stdout.write(`\n${noStateLine(config.state.path, statuses.length > 0, config.track.length > 0)}\n`);
+      if (stateRead && !app.store.found && (statuses.length > 0 || tracks)) ctx.stdout.write(`\n${noStateLine(config.state.path, statuses.length > 0, tracks)}\n`);
       const undelivered = undeliveredTable(statuses, sent, digests, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
