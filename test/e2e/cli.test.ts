@@ -1543,7 +1543,7 @@ describe.concurrent('hostile files and signals', () => {
     expect(r.stdout).toBe('');
   });
 
-  // A signal that came while check read its file and the daemon's state (a second of 10,000 watches) was never
+  // A signal that came while check read its file and the daemon's state (up to a second for 1,000 watches) was never
   // seen by it: it polled every watch, asking the cloud once for each after the operator had stopped it.
   it('asks the cloud nothing after a signal that came while it was loading', async ({ h }) => {
     const a = quickAction({ neverFinishes: true });

@@ -98,7 +98,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const interrupt = () => void app.close({ drainMs: 0 });
   ctx.signal.addEventListener('abort', interrupt, { once: true });
   try {
-    // A signal that came while the file and the state were read (a second of 10,000 watches) fired no listener.
+    // A signal that came while the file and the state were read (up to a second for 1,000 watches) fired no listener.
     if (ctx.signal.aborted) return signalExitStatus(ctx.signal);
     // Whom the daemon told of its verdicts, and that in a word; this check's polls start from none.
     const told = new Map<string, Told>();
