@@ -19,6 +19,31 @@ const reboot = (serverId: string, serverName: string, extra = {}) =>
 const notified = () => env.h.hooks.received.map((r) => r.body as { outcome: string; watch: { name: string; requestId: string } });
 const discoveredKeys = (app: App) => app.store.entries().filter(([, r]) => 'discovered' in r && r.discovered).map(([key]) => key);
 
+/**
+ * A server whose one action is `hoursOld` old when tracking begins (what tracking began at is not in
+ * question), on fake Date and performance: the client measures the cloud's clock on the monotonic one, once
+ * a minute. Its id, that action's request id, and a watch file that tracks it at `microversion`.
+ */
+function trackedLater(microversion: string, hoursOld: number) {
+  vi.useFakeTimers({ toFake: ['Date', 'performance'] });
+  const { h } = env;
+  const serverId = crypto.randomUUID();
+  const before = h.simulator.addAction(reboot(serverId, 'web-01'));
+  vi.setSystemTime(Date.now() + hoursOld * 60 * 60_000);
+  return { h, serverId, before, yaml: h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` }) };
+}
+
+/** Reboots of the server, one after each of `gaps` hours, each seen by a pass of `app`: their request ids. */
+async function rebootsApart(app: App, serverId: string, gaps: readonly number[]): Promise<string[]> {
+  const handled: string[] = [];
+  for (const hours of gaps) {
+    vi.setSystemTime(Date.now() + hours * 60 * 60_000);
+    handled.push(env.h.simulator.addAction(reboot(serverId, 'web-01')));
+    await advance(app, 5000);
+  }
+  return handled;
+}
+
 describe('track: servers', () => {
   it('watches each action started after tracking began, within one pass, once, also after a restart', async () => {
     const { h } = env;
@@ -319,23 +344,12 @@ describe('track: the changes-since cursor', () => {
     expect(told.filter((n) => n.watch.requestId === deleted).map((n) => n.outcome)).toEqual(['success']);
   });
   it.for(['2.57', '2.60'])("watches the actions started after the cloud's clock was set back by hours, as a failover to a controller whose clock runs on local time is, and set right again, also after a restart, and no older one again (at %s)", async (microversion) => {
-    // The client measures the cloud's clock on the monotonic one, once a minute.
-    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
-    const { h } = env;
-    const serverId = crypto.randomUUID();
-    const before = h.simulator.addAction(reboot(serverId, 'web-01'));
-    vi.setSystemTime(Date.now() + 12 * 60 * 60_000);
-    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` });
+    const { h, serverId, before, yaml } = trackedLater(microversion, 12);
     const first = await h.app(yaml);
     await advance(first, 2000);
     // Three actions hours apart: the line of new ones trails the newest by an hour, and the two before it
     // started within the 8 h the clock is about to be set back by.
-    const handled: string[] = [];
-    for (const hours of [0, 3, 3]) {
-      vi.setSystemTime(Date.now() + hours * 60 * 60_000);
-      handled.push(h.simulator.addAction(reboot(serverId, 'web-01')));
-      await advance(first, 5000);
-    }
+    const handled = await rebootsApart(first, serverId, [0, 3, 3]);
     // 8 hours: a clock kept in UTC+8 taken for UTC. What it stamps lies 7 h before the line.
     h.simulator.setClock(-8 * 60 * 60_000);
     await advance(first, 2000);
@@ -362,19 +376,10 @@ describe('track: the changes-since cursor', () => {
     expect(h.logs.lines().filter((l) => l['serverId'] === serverId && l['level'] === 40)).toEqual([]);
   });
   it.for(['2.57', '2.60'])("watches the actions started after the cloud's clock was set forward by hours and right again, and no older one again (at %s)", async (microversion) => {
-    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
-    const { h } = env;
-    const serverId = crypto.randomUUID();
-    h.simulator.addAction(reboot(serverId, 'web-01'));
-    vi.setSystemTime(Date.now() + 12 * 60 * 60_000);
-    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` }));
+    const { h, serverId, yaml } = trackedLater(microversion, 12);
+    const app = await h.app(yaml);
     await advance(app, 2000);
-    const handled: string[] = [];
-    for (const hours of [0, 3]) {
-      vi.setSystemTime(Date.now() + hours * 60 * 60_000);
-      handled.push(h.simulator.addAction(reboot(serverId, 'web-01')));
-      await advance(app, 5000);
-    }
+    const handled = await rebootsApart(app, serverId, [0, 3]);
     // A failover to a controller 8 h ahead, and back: set right, the clock stamps 8 h behind the newest start seen.
     h.simulator.setClock(8 * 60 * 60_000);
     await advance(app, 90_000, 1000);
@@ -388,21 +393,11 @@ describe('track: the changes-since cursor', () => {
     expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
   });
   it.for(['2.57', '2.60'])("watches an action started after the cloud's clock was set back by hours while the daemon was stopped, and no older one again (at %s)", async (microversion) => {
-    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
-    const { h } = env;
-    const serverId = crypto.randomUUID();
-    h.simulator.addAction(reboot(serverId, 'web-01'));
-    vi.setSystemTime(Date.now() + 12 * 60 * 60_000);
-    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` });
+    const { h, serverId, yaml } = trackedLater(microversion, 12);
     // A boot id: the restart is in the same boot, whose clock tells this host's kept time while stopped.
     const first = await h.app(yaml, { bootId: 'boot-1' });
     await advance(first, 2000);
-    const handled: string[] = [];
-    for (const hours of [0, 3, 3]) {
-      vi.setSystemTime(Date.now() + hours * 60 * 60_000);
-      handled.push(h.simulator.addAction(reboot(serverId, 'web-01')));
-      await advance(first, 5000);
-    }
+    const handled = await rebootsApart(first, serverId, [0, 3, 3]);
     await first.close();
     h.simulator.setClock(-8 * 60 * 60_000);
     const behind = h.simulator.addAction(reboot(serverId, 'web-01'));
@@ -412,13 +407,7 @@ describe('track: the changes-since cursor', () => {
     expect(second.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
   });
   it.for(['2.57', '2.60'])("says the server's tracking fails while the cloud's clock is set back further than a day, behind the line it draws (at %s)", async (microversion) => {
-    // The client measures the cloud's clock on the monotonic one, once a minute.
-    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
-    const { h } = env;
-    const serverId = crypto.randomUUID();
-    h.simulator.addAction(reboot(serverId, 'web-01'));
-    vi.setSystemTime(Date.now() + 40 * 60 * 60_000);
-    const yaml = h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` });
+    const { h, serverId, yaml } = trackedLater(microversion, 40);
     const app = await h.app(yaml);
     await advance(app, 2000);
     const resize = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 1000 }] });
@@ -444,14 +433,8 @@ describe('track: the changes-since cursor', () => {
     expect(app.store.tracking.servers[`${PROJECT}/${serverId}`]!.lastError).toBeNull();
   });
   it.for(['2.57', '2.60'])("watches an action started after the cloud's clock was set back further than the cursor's margin, as a failover to a controller 20 min behind does (at %s)", async (microversion) => {
-    // The client measures the cloud's clock on the monotonic one, once a minute.
-    vi.useFakeTimers({ toFake: ['Date', 'performance'] });
-    const { h } = env;
-    const serverId = crypto.randomUUID();
-    h.simulator.addAction(reboot(serverId, 'web-01'));
-    // The server's last action before tracking began is hours old: what tracking began at is not in question.
-    vi.setSystemTime(Date.now() + 2 * 60 * 60_000);
-    const app = await h.app(h.yaml([], { track: `  - servers: [${serverId}]`, cloud: `  microversion: "${microversion}"` }));
+    const { h, serverId, yaml } = trackedLater(microversion, 2);
+    const app = await h.app(yaml);
     await advance(app, 2000);
     // Moves the cursor (2.58+: the newest updated_at seen) to a time the cloud's clock is about to be set back from.
     const resize = h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 1000 }] });
