@@ -134,6 +134,36 @@ describe('track: servers', () => {
     expect(row.length).toBeLessThanOrEqual(100);
   });
 
+  // Named after its action and its server, each reboot of one server was a row `reboot web-01` like the
+  // others, in the table and in NOT DELIVERED alike: 79 of them in a review, which only --json told apart.
+  it('tells apart in check the watches it started of one server\'s actions alike, by their request ids, in the table and in NOT DELIVERED', async () => {
+    const { h } = env;
+    const serverId = crypto.randomUUID();
+    h.simulator.addAction(reboot(serverId, 'web-01'));
+    // The simulator, which asks for its token: an answer that will not change (401), given up at once.
+    const notifiers = `  gone:\n    type: webhook\n    url: ${h.simulator.url}/no-such-receiver`;
+    const yaml = h.yaml([], { track: `  - servers: [${serverId}]\n    notify: [gone]`, notifiers });
+    const app = await h.app(yaml);
+    await advance(app, 1000);
+    const reboots = [h.simulator.addAction(reboot(serverId, 'web-01')), h.simulator.addAction(reboot(serverId, 'web-01'))];
+    h.simulator.addAction({ ...reboot(serverId, 'web-01'), action: 'resize', steps: [{ event: 'compute_resize_instance', durationMs: 300 }] });
+    await advance(app, 4000);
+    await app.close();
+
+    const stdout = Object.assign(new Capture(), { isTTY: true, columns: 160 });
+    await h.cli(['check', '--config', await h.writeConfig(yaml)], { stdout, env: { NO_COLOR: '1' } });
+    const [table, undelivered] = stdout.text.trimEnd().split('\n\n');
+    expect(table!.split('\n').slice(1).map((row) => row.split(/ {2,}/)[0]).sort()).toEqual([...reboots.map((id) => `reboot web-01 (${id})`), 'resize web-01'].sort());
+    expect(undelivered!.split('\n').slice(1).map((row) => row.split(/ {2,}/).slice(0, 3).join(' | ')).sort()).toEqual(
+      [...reboots.map((id) => `reboot web-01 (${id}) | gone | given up`), 'resize web-01 | gone | given up'].sort(),
+    );
+    // The ids widen NAME: LAST ERROR is cut to the terminal's line all the same.
+    expect(stdout.text.split('\n').filter((line) => line.length > 160)).toEqual([]);
+    // --json is as it was: each its own name, and its request id.
+    const json = JSON.parse((await h.cli(['check', '--json', '--config', await h.writeConfig(yaml)])).stdout) as Array<{ name: string; requestId: string }>;
+    expect(json.filter((w) => reboots.includes(w.requestId)).map((w) => w.name)).toEqual(['reboot web-01', 'reboot web-01']);
+  });
+
   it('watches an action started while the first listings of the server failed: tracking began when it was asked for', async () => {
     const { h } = env;
     const serverId = crypto.randomUUID();

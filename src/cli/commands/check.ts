@@ -114,7 +114,7 @@ export async function run(ctx: CommandContext): Promise<number> {
       const notified = notifiedOf(key, record, batchOf);
       if (notified) told.set(key, { notified, word: notifiedWord(notified, digestAwaited(key, record, batchOf)) });
       if (record.verdict) decided.set(key, record.verdict);
-      sent.push({ key, name: record.name ?? kindOf(record).label(record).id, outcome: ownDeliveries(record), warning: warningDeliveries(record) });
+      sent.push({ key, name: record.name, id: kindOf(record).label(record).id, outcome: ownDeliveries(record), warning: warningDeliveries(record) });
       record.verdict = null;
       record.deliveries = dictionary();
     }
@@ -131,11 +131,12 @@ export async function run(ctx: CommandContext): Promise<number> {
       ctx.stdout.write(`${JSON.stringify(statuses.map((s) => ({ ...toJson(s, { now, cloudNow }), notified: toldOf(s)?.notified ?? null })), null, 2)}\n`);
     } else {
       const width = terminalWidth(ctx.stdout);
-      ctx.stdout.write(`${table(statuses, toldOf, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
-      const fixes = fixLines(statuses, ctx.configPath);
+      const nameOf = namesOf(statuses);
+      ctx.stdout.write(`${table(statuses, nameOf, toldOf, { now, cloudNow, started }, wantsColour(ctx.stdout, ctx.env), width)}\n`);
+      const fixes = fixLines(statuses, nameOf, ctx.configPath);
       if (fixes) ctx.stdout.write(`\n${fixes}\n`);
       if (stateRead && !app.store.found && (statuses.length > 0 || tracks)) ctx.stdout.write(`\n${noStateLine(config.state.path, statuses.length > 0, tracks)}\n`);
-      const undelivered = undeliveredTable(statuses, sent, digests, now, width);
+      const undelivered = undeliveredTable(statuses, nameOf, sent, digests, now, width);
       if (undelivered) ctx.stdout.write(`\n${undelivered}\n`);
       const { servers, projects } = app.store.tracking;
       if (Object.keys(servers).length + Object.keys(projects).length > 0) ctx.stdout.write(`\n${trackingTable(Object.values(servers), Object.values(projects), now, width)}\n`);
@@ -271,9 +272,26 @@ interface Told {
 
 type ToldOf = (s: WatchStatus) => Told | null;
 
-/** The NAME cell: the watch's name, else what identifies it. */
-function nameCell(s: WatchStatus): string {
-  return watchName(s.target, s.record) ?? kindOf(s.record).label(s.record).id;
+type NameOf = (s: WatchStatus) => string;
+
+/** What each watch polled is called in the table and the lines below it (distinctNames). */
+function namesOf(statuses: WatchStatus[]): NameOf {
+  const names = distinctNames(statuses.map((s) => ({ name: watchName(s.target, s.record), id: kindOf(s.record).label(s.record).id })));
+  const byKey = new Map(statuses.map((s, i) => [watchKey(s.record), names[i]!]));
+  return (s) => byKey.get(watchKey(s.record))!;
+}
+
+/**
+ * A watch's name, else what identifies it; a name that watches share, with the id of each. Auto-tracking
+ * names a watch after its action and its server, so a server stopped again and again has as many rows of
+ * `stop web-01`, which neither the table nor NOT DELIVERED could tell apart or match to each other; the id
+ * (request id, or job id) is the one `--json`, the logs and the cloud know the watch by. Only where names
+ * repeat: it makes NAME up to 43 columns wider, which LAST ERROR pays for on a terminal.
+ */
+function distinctNames(watches: { name: string | null; id: string }[]): string[] {
+  const uses = new Map<string, number>();
+  for (const { name } of watches) if (name !== null) uses.set(name, (uses.get(name) ?? 0) + 1);
+  return watches.map(({ name, id }) => (name === null ? id : uses.get(name)! > 1 ? `${name} (${id})` : name));
 }
 
 /** The NOTIFIED cell: the daemon's outcome, where STATE does not show it (a poll that failed), and its notifications in a word. */
@@ -283,14 +301,14 @@ function notifiedCell(s: WatchStatus, told: Told | null): string {
   return notified.outcome === s.state && !s.pollFailed ? word : `${notified.outcome}: ${word}`;
 }
 
-function table(statuses: WatchStatus[], toldOf: ToldOf, times: Times & { started: number }, colour: boolean, width: number | undefined): string {
+function table(statuses: WatchStatus[], nameOf: NameOf, toldOf: ToldOf, times: Times & { started: number }, colour: boolean, width: number | undefined): string {
   if (statuses.length === 0) return 'no watches in the file';
   const rows = statuses.map((s) => {
     const kind = kindOf(s.record);
     const label = kind.label(s.record);
     const progress = kind.progress(s.record);
     return [
-      nameCell(s),
+      nameOf(s),
       label.where ?? '-',
       progress?.subject ?? '-',
       formatEvents(progress),
@@ -317,14 +335,14 @@ const NAMED = 3;
  * cause, naming its watches, since an outage fails tens of watches alike and the cause is one. A cause that
  * has nothing to add to the error in LAST ERROR (a server UNKNOWN, a fault of ours) has none.
  */
-function fixLines(statuses: WatchStatus[], configPath: string): string | null {
+function fixLines(statuses: WatchStatus[], nameOf: NameOf, configPath: string): string | null {
   const causes = new Map<PollFailureCause, { fix: PollFix; names: string[] }>();
   for (const s of statuses) {
     const failedOf = s.pollFailed ? s.errorCause : null;
     const fix = pollFix(failedOf, 'check');
     if (failedOf === null || fix === undefined) continue;
     const cause = causes.get(failedOf) ?? { fix, names: [] };
-    cause.names.push(nameCell(s));
+    cause.names.push(nameOf(s));
     causes.set(failedOf, cause);
   }
   if (causes.size === 0) return null;
@@ -352,8 +370,10 @@ function noStateLine(statePath: string, watches: boolean, tracking: boolean): st
 /** A watch's notifications of its own in the daemon's state, as check found them: of its outcome and of its early warning. */
 interface Sent {
   key: string;
-  /** Its name in the state, else what identifies it. */
-  name: string;
+  /** Its name in the state, if it has one. */
+  name: string | null;
+  /** What identifies it: its request id, or its job id. */
+  id: string;
   outcome: Record<string, NotifierDelivery>;
   warning: Record<string, NotifierDelivery>;
 }
@@ -377,20 +397,21 @@ interface SentDigest {
  * (`heldSince`, which parts that have the notifier again clear as they start): it is not tried meanwhile,
  * and is given up at delivery.maxAge.
  */
-function undeliveredTable(statuses: WatchStatus[], sent: Sent[], digests: SentDigest[], now: number, width: number | undefined): string | null {
+function undeliveredTable(statuses: WatchStatus[], nameOf: NameOf, sent: Sent[], digests: SentDigest[], now: number, width: number | undefined): string | null {
   const byKey = new Map(sent.map((w) => [w.key, w]));
   const polled = new Set(statuses.map((s) => watchKey(s.record)));
   const labels = new Set(statuses.flatMap((s) => s.target.batch ?? []));
   // In the table's order, then the digests, then those of watches no longer in the file.
   const inFile = statuses.flatMap((s) => {
     const w = byKey.get(watchKey(s.record));
-    return w === undefined ? [] : [{ ...w, name: nameCell(s) }];
+    return w === undefined ? [] : ownRows(nameOf(s), w);
   });
-  const gone = sent.filter((w) => !polled.has(w.key)).map((w) => ({ ...w, name: `${w.name} (not in the file)` }));
+  const left = sent.filter((w) => !polled.has(w.key));
+  const gone = distinctNames(left).flatMap((name, i) => ownRows(`${name} (not in the file)`, left[i]!));
   const told = [
-    ...inFile.flatMap(ownRows),
+    ...inFile,
     ...digests.flatMap((d) => rowsOf(`${digestName(d)}${labels.has(d.label) ? '' : ' (not in the file)'}`, d.deliveries)),
-    ...gone.flatMap(ownRows),
+    ...gone,
   ];
   const rows = told
     .map(([what, notifier, d]) => [what, notifier, d, d.heldSince !== undefined] as const)
@@ -414,7 +435,7 @@ function rowsOf(what: string, deliveries: Record<string, NotifierDelivery>): Row
   return Object.entries(deliveries).map(([notifier, d]) => [what, notifier, d] as const);
 }
 
-function ownRows({ name, outcome, warning }: Sent): Row[] {
+function ownRows(name: string, { outcome, warning }: Sent): Row[] {
   return [...rowsOf(name, outcome), ...rowsOf(`${name}: early warning`, warning)];
 }
 
