@@ -1414,6 +1414,32 @@ describe.concurrent('check', () => {
   });
 });
 
+// Not beside the concurrent tests: this one sets Date, which check reads a next attempt's wait against.
+describe('check: a notification whose next attempt is under a second away', () => {
+  it('says it is retrying, not `retrying in 0s`, which read as a retry stuck at zero', async ({ h, onTestFinished }) => {
+    const a = quickAction({ steps: [{ event: 'compute_reboot_instance', durationMs: 0 }] });
+    h.simulator.addAction(a);
+    // Connection refused: tried again and again, minutes apart.
+    const notifiers = `  pager:\n    type: webhook\n    url: http://127.0.0.1:${await closedPort()}/hook`;
+    const yaml = h.yaml([{ ...a, name: 'reboot web-01', extra: '    notify: [pager]' }], { notifiers }).replace('minDelay: 20ms', 'minDelay: 5m').replace('maxDelay: 200ms', 'maxDelay: 10m');
+    const daemon = await h.app(yaml);
+    await daemon.engine.pollOnce();
+    await daemon.outbox.flush();
+    const next = daemon.store.entries()[0]![1].deliveries['pager']!.nextAttemptAt!;
+    await daemon.close();
+
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => {
+      vi.useRealTimers();
+    });
+    vi.setSystemTime(Date.parse(next) - 500);
+    const r = await h.cli(['check', '--config', await h.writeConfig(yaml)]);
+    expect(r.stdout).toMatch(/^reboot web-01\s+pager\s+retrying\s+1\s+.*refused/m);
+    vi.setSystemTime(Date.parse(next) - 65_000);
+    expect((await h.cli(['check', '--config', await h.writeConfig(yaml)])).stdout).toMatch(/^reboot web-01\s+pager\s+retrying in 1m05s\s+1\s/m);
+  });
+});
+
 describe.concurrent('errors that stop a command', () => {
   // 2, as for an invalid watch file: systemd's unit (RestartPreventExitStatus=2) then stops restarting
   // into a file that someone has to fix first.

@@ -444,10 +444,13 @@ function digestName({ label, round, final, watches }: SentDigest): string {
   return `batch ${label}: ${final ? 'digest' : 'partial digest'}${round > 1 ? ` (round ${round})` : ''} of ${watches} watch${watches === 1 ? '' : 'es'}`;
 }
 
-/** A notification still tried: when its next attempt is, unless it is due (or the daemon is not running). */
+/**
+ * A notification still tried: when its next attempt is, unless it is due (or the daemon is not running).
+ * One under a second away is due as far as whole seconds tell: `retrying in 0s` read as stuck at zero.
+ */
 function retryingCell(nextAttemptAt: string | null, now: number): string {
   const inMs = nextAttemptAt === null ? 0 : Date.parse(nextAttemptAt) - now;
-  return inMs > 0 ? `retrying in ${formatAge(inMs)}` : 'retrying';
+  return inMs >= 1000 ? `retrying in ${formatAge(inMs)}` : 'retrying';
 }
 
 /** On a terminal a long error is cut to the line, ending in …; `--json` has it whole. */
