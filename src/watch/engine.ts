@@ -944,6 +944,9 @@ export class WatchEngine {
    */
   #keepStamped(key: string, kind: WatchKindModule, before: unknown): void {
     const since = this.#o.client.clock.sampledMono;
+    // No measure yet, or a cloud whose answers carry no Date: #cloudSet reads these times only against a
+    // measure, and kept they would never be dropped, one entry for every watch a poll ever changed.
+    if (since === undefined) return;
     if (this.#stampedAtMeasure.since !== since) this.#stampedAtMeasure = { since, times: new Map() };
     const { times } = this.#stampedAtMeasure;
     if (!times.has(key)) times.set(key, kind.cloudTimes(before));
