@@ -3,9 +3,17 @@ export function isTerminal(stream: NodeJS.WritableStream): boolean {
   return (stream as { isTTY?: boolean }).isTTY === true;
 }
 
+/**
+ * A terminal that obeys escape sequences: not one that says it is `dumb` (Emacs' shell, an IDE's console),
+ * which prints them as text, each redraw of a line in place one more `^[[2K` on the screen.
+ */
+export function obeysEscapes(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv): boolean {
+  return isTerminal(stream) && env['TERM'] !== 'dumb';
+}
+
 /** Colours on `stream`: a terminal, and the user has not asked for none (https://no-color.org). */
 export function wantsColour(stream: NodeJS.WritableStream, env: NodeJS.ProcessEnv): boolean {
-  return isTerminal(stream) && !env['NO_COLOR'] && env['TERM'] !== 'dumb';
+  return obeysEscapes(stream, env) && !env['NO_COLOR'];
 }
 
 /** The terminal's width, for cutting long cells; undefined when it is not a terminal. */

@@ -913,6 +913,18 @@ describe.concurrent('wait on a terminal', () => {
     expect(shown).toContain('reboot: 0/1 events done, compute_reboo…');
     for (const line of shown) expect(line.length).toBeLessThan(40);
   });
+  // Emacs' shell and IDE consoles are terminals that print escape sequences as text: each second's redraw
+  // left one more `^[[2K` on the screen.
+  it('writes lines that stay on a terminal that says it obeys no escape sequences (TERM=dumb)', async ({ h }) => {
+    const script = quickAction({ neverFinishes: true });
+    h.simulator.addAction(script);
+    const stderr = new Terminal(40);
+    const r = await h.cli(['wait', '--config', await h.writeConfig(h.yaml([])), '--server', script.serverId, '--request', script.requestId, '--timeout', '1s'], { stderr, env: { TERM: 'dumb' } });
+    expect(r.code).toBe(3);
+    expect(stderr.text).not.toContain('\u001b');
+    expect(stderr.text).not.toContain('\r');
+    expect(stderr.text.split('\n')[0]).toBe('ecs-action-watch wait: reboot: 0/1 events done, compute_reboot_instance running · 0s');
+  });
   // A line wider than the terminal wraps, and \r then rewrites only its last part: a CJK step name takes
   // two columns a character.
   it('cuts its line to the terminal\'s width in columns, which a CJK character takes two of', async ({ h }) => {

@@ -14,7 +14,7 @@ import { optionText, watchedIdentity } from '../options.ts';
 import { parsedWatchOptions } from '../watchOptions.ts';
 import { cutToWidth, formatAge, printable } from '../table.ts';
 import { formatDuration } from '../../watch/format.ts';
-import { isTerminal, terminalWidth } from '../terminal.ts';
+import { obeysEscapes, terminalWidth } from '../terminal.ts';
 import { NOTICEABLE_PAUSE_MS, throttleText } from '../throttled.ts';
 import { fixIn, pollFix } from '../pollFixes.ts';
 import { RateLimiter, type ThrottlePause } from '../../cloud/rateLimiter.ts';
@@ -50,7 +50,7 @@ export async function run(ctx: CommandContext): Promise<number> {
   const app = await createApp({ ...config, notifiers: {}, watches: [], track: [] }, { logger, metrics: discardedMetrics(), state: 'memory', limiter }).catch(settingError);
   const hinted = kindOf(target).notFoundHint;
   const progress = withNotFoundHint(
-    isTerminal(ctx.stderr) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr),
+    obeysEscapes(ctx.stderr, ctx.env) ? new ProgressLine(ctx.stderr) : new ProgressLog(ctx.stderr),
     hinted && (() => hinted(target, app.client, ctx.signal)),
   );
   // Before the first request: the engine starts below.
