@@ -544,6 +544,12 @@ describe('email notifier', () => {
     expect(err.message).toBe(`email ops-mail: connection refused by 127.0.0.1:${port}`);
   });
 
+  it('writes an IPv6 server in brackets before its port, as a webhook URL does: ::1:2525 is an address of its own', async () => {
+    const port = await closedPort();
+    const err = await failure(email(port, { host: '::1' }).send(failedResize(), attempt()));
+    expect(err.message).toBe(`email ops-mail: connection refused by [::1]:${port}`);
+  });
+
   it('says to turn smtp.secure off when it meets a port without TLS', async () => {
     const smtp = await smtpServer();
     const err = await failure(email(smtp.port, { secure: true }).send(failedResize(), attempt()));

@@ -40,7 +40,8 @@ export function loginNeedsTls(smtp: Pick<EmailNotifierConfig['smtp'], 'user' | '
 
 export function createEmailNotifier(name: string, config: EmailNotifierConfig, deps: NotifierDeps): Notifier {
   const { smtp } = config;
-  const endpoint = `${smtp.host}:${smtp.port}`;
+  // An IPv6 address in brackets, as in a URL: ::1:2525 would read as an address of its own.
+  const endpoint = `${smtp.host.includes(':') ? `[${smtp.host}]` : smtp.host}:${smtp.port}`;
   const prefix = `email ${name}`;
   const log = deps.logger.child({ notifier: name, notifierType: 'email' });
   // A server that quotes the AUTH line it refused quotes the credentials base64-encoded, as sent (LOGIN
