@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { NOTIFIER_SECRET_KEYS, NOTIFIER_TYPE_NAMES, createNotifiers, movedNotifiers, retunedNotifiers } from '../../src/notify/registry.ts';
+import { NOTIFIER_SECRET_KEYS, NOTIFIER_TYPE_NAMES, createNotifiers, movedNotifiers, notifierWarnings, retunedNotifiers } from '../../src/notify/registry.ts';
 import { everyProperty, silentLogger } from './fixtures.ts';
 
 const deps = { logger: silentLogger };
@@ -53,6 +53,19 @@ describe('notifier registry', () => {
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toMatch(/^notifier broken: /);
     expect(everyProperty(error)).not.toContain('hunter2');
+  });
+
+  it("warns of the credential an http:// webhook URL's query sends in the clear (DingTalk's access_token=, WeCom's key=), as of its login", () => {
+    const chat = (url: string) => ({ chat: { type: 'webhook' as const, url, headers: {}, timeout: 1000, on: ['success' as const] } });
+    expect(notifierWarnings(chat('http://hooks.example.com/robot/send?access_token=5ecret-t0ken&lang=en'))).toEqual([{
+      path: ['notifiers', 'chat', 'url'],
+      message: 'http:// sends the access_token of its query in the clear to hooks.example.com, for anyone on the network between to read and use: write https:// (a loopback address, such as a local proxy that adds TLS, is not warned of)',
+    }]);
+    expect(notifierWarnings(chat('http://ops:pw@hooks.example.com/webhook/send?key=5ecret-k3y'))[0]!.message).toMatch(/^http:\/\/ sends the user and password of its URL \(Basic authentication\) and the key of its query in the clear /);
+    // Over https://, to a loopback address, or with nothing but plain words in its query: nothing to say.
+    for (const url of ['https://hooks.example.com/send?access_token=T0ken', 'http://127.0.0.1:8080/send?access_token=T0ken', 'http://hooks.example.com/send?lang=en&channel=ops']) {
+      expect(notifierWarnings(chat(url)), url).toEqual([]);
+    }
   });
 
   it('refuses a webhook secret that holds no key', () => {

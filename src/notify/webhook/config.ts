@@ -52,11 +52,17 @@ export type WebhookNotifierConfig = z.output<typeof WebhookConfigSchema>;
 /** Keys of this config whose values are secrets, redacted wherever a log line carries them. */
 export const WEBHOOK_SECRET_KEYS = ['secret'] as const;
 
-/** The credentials a webhook whose URL is http:// sends to another machine in the clear (its signature, made with the secret, tells nothing of it). */
+/**
+ * The credentials a webhook whose URL is http:// sends to another machine in the clear (its signature, made
+ * with the secret, tells nothing of it): its login, its query's values under a credential's name (a chat's
+ * access_token= or key=), its credential headers.
+ */
 export function webhookWarnings(config: WebhookNotifierConfig): NotifierWarning[] {
   const host = hostInClear(config.url);
   if (host === undefined) return [];
-  const login = hasLogin(new URL(config.url)) ? ['the user and password of its URL (Basic authentication)'] : [];
-  const sent = [...login, ...Object.keys(config.headers).filter(isCredentialName).map((name) => `the ${name} header`)];
+  const url = new URL(config.url);
+  const login = hasLogin(url) ? ['the user and password of its URL (Basic authentication)'] : [];
+  const query = [...new Set(url.searchParams.keys())].filter(isCredentialName).map((name) => `the ${name} of its query`);
+  const sent = [...login, ...query, ...Object.keys(config.headers).filter(isCredentialName).map((name) => `the ${name} header`)];
   return sent.length === 0 ? [] : [{ path: ['url'], message: sentInClear(sent.join(' and '), host) }];
 }
