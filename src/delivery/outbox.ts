@@ -403,7 +403,7 @@ export class Outbox {
     if (this.#waitsForNotifier(owed)) {
       // Due only at delivery.maxAge (#dueAt): a file read half-written must not cost the notification, nor a
       // restart before the file is whole again, but a notifier gone this long was taken out on purpose.
-      this.#giveUp(delivery, heldError(name), log, name, 'other', { attempt: delivery.attempts, why: `its notifier was taken out of the watch file and not put back within delivery.maxAge (${formatDuration(this.#policy.maxAge)}) after the outcome` });
+      this.#giveUp(delivery, heldError(name), log, name, 'other', { attempt: delivery.attempts, why: `its notifier was taken out of the watch file and not put back within delivery.maxAge (${formatDuration(this.#policy.maxAge)}) after ${OWED_SINCE[owed.about]}` });
       this.#recorded(owed, log);
       return;
     }
@@ -423,7 +423,7 @@ export class Outbox {
       this.#failures.delivered(name, this.#now(), this.#owed(name));
       if (probe) this.#throttlingEnded(name, log);
     } catch (err) {
-      const next = this.#failed(delivery, err, log, name);
+      const next = this.#failed(owed, err, log);
       // Only an answer of the receiver's ends its pause: not a probe cut off by a stop, given up at
       // delivery.maxAge, or failing before it was sent (the next delivery to it probes then).
       if (isThrottling(err)) {
@@ -507,7 +507,7 @@ export class Outbox {
   }
 
   /** When the delivery is to be attempted again (epoch ms), or null when it is not (given up, or cut off by a stop). */
-  #failed(delivery: DeliveryRecord, err: unknown, log: AttemptLog, name: string): number | null {
+  #failed({ delivery, notifier: name, about }: DurableDelivery, err: unknown, log: AttemptLog): number | null {
     const message = err instanceof Error ? err.message : String(err);
     const now = this.#now();
     // Kept for every later attempt: one that fails as a whole (a server that is down) owes the same ones. Kept
@@ -527,7 +527,7 @@ export class Outbox {
     const ageFrom = this.#ageFrom(delivery, now);
     const next = retryable ? retryAt(this.#policy, ageFrom, now, delivery.attempts, retryAfterMs) : null;
     if (next === null) {
-      const since = ageFrom > createdAt ? "the daemon started (how long before is not known: the cloud has not answered since to tell a setting of this host's clock while stopped)" : 'the outcome';
+      const since = ageFrom > createdAt ? "the daemon started (how long before is not known: the cloud has not answered since to tell a setting of this host's clock while stopped)" : OWED_SINCE[about];
       const why = retryable ? `still failing ${formatDuration(now - ageFrom)} after ${since} (delivery.maxAge)` : 'another attempt would fail the same way';
       this.#giveUp(delivery, message, log, name, reason, { attempt: delivery.attempts, retryable, why });
       return null;
@@ -601,6 +601,12 @@ function logContext(owed: DurableDelivery): Record<string, string | number> {
 function isThrottling(err: unknown): boolean {
   return err instanceof DeliveryError && err.reason === 'throttled';
 }
+
+/**
+ * What a delivery's age counts from, as a give-up says it: an early warning or a digest has no outcome of its
+ * own (a warning given up is of an action still running).
+ */
+const OWED_SINCE: Record<DurableDelivery['about'], string> = { verdict: 'the outcome', slow: 'the early warning', digest: 'the digest' };
 
 /** Why a delivery owed to `notifier`, which a reload took out of the file, is not sent. */
 function heldError(notifier: string): string {

@@ -258,6 +258,22 @@ describe('the outbox', () => {
     expect(outbox.pending).toBe(0);
   });
 
+  it('says an early warning given up at delivery.maxAge failed that long after the warning, not after an outcome it does not have', async () => {
+    const store = await openStore();
+    const facts = { watch: { name: 'web-01', ...ref }, instanceAction: null, server: null };
+    const madeAt = new Date(Date.now() - 24 * HOUR + 300).toISOString();
+    store.set(KEY, { ...finishedRecord(), verdict: null, warning: { reason: 'reboot still running 10 min after it started', detectedAt: madeAt, facts, deliveries: dictionary() } });
+    store.addDelivery(KEY, 'chat', newDelivery({ id: deliveryId(KEY, 'slow', 'chat'), createdAt: madeAt }), 'slow');
+    await store.save();
+    const { logger, lines } = captureLogger();
+    const outbox = outboxFor(store, POLICY, logger);
+    sink.setAnswer({ status: 503 });
+    await outbox.flush();
+    vi.setSystemTime(Date.parse(store.get(KEY)!.warning!.deliveries['chat']!.nextAttemptAt!));
+    await outbox.flush();
+    expect(lines.filter((l) => l.msg === 'delivery given up').map((l) => l['why'])).toEqual(['still failing 24 h after the early warning (delivery.maxAge)']);
+  });
+
   it("retries on time when this host's clock steps back an hour meanwhile (an NTP step), not an hour late", async () => {
     const store = await storeWithDelivery();
     const outbox = outboxFor(store);
