@@ -61,7 +61,8 @@ describe('notifier registry', () => {
       path: ['notifiers', 'chat', 'url'],
       message: 'http:// sends the access_token of its query in the clear to hooks.example.com, for anyone on the network between to read and use: write https:// (a loopback address, such as a local proxy that adds TLS, is not warned of)',
     }]);
-    expect(notifierWarnings(chat('http://ops:pw@hooks.example.com/webhook/send?key=5ecret-k3y'))[0]!.message).toMatch(/^http:\/\/ sends the user and password of its URL \(Basic authentication\) and the key of its query in the clear /);
+    expect(notifierWarnings(chat('http://ops:pw@hooks.example.com/v1/spaces/AAA/messages?key=5ecret-k3y&token=5ecret-t0k'))[0]!.message)
+      .toMatch(/^http:\/\/ sends the user and password of its URL \(Basic authentication\) and the key and token of its query in the clear /);
     // Over https://, to a loopback address, or with nothing but plain words in its query: nothing to say.
     for (const url of ['https://hooks.example.com/send?access_token=T0ken', 'http://127.0.0.1:8080/send?access_token=T0ken', 'http://hooks.example.com/send?lang=en&channel=ops']) {
       expect(notifierWarnings(chat(url)), url).toEqual([]);

@@ -62,7 +62,8 @@ export function webhookWarnings(config: WebhookNotifierConfig): NotifierWarning[
   if (host === undefined) return [];
   const url = new URL(config.url);
   const login = hasLogin(url) ? ['the user and password of its URL (Basic authentication)'] : [];
-  const query = [...new Set(url.searchParams.keys())].filter(isCredentialName).map((name) => `the ${name} of its query`);
+  const inQuery = [...new Set(url.searchParams.keys())].filter(isCredentialName);
+  const query = inQuery.length === 0 ? [] : [`the ${inQuery.join(' and ')} of its query`];
   const sent = [...login, ...query, ...Object.keys(config.headers).filter(isCredentialName).map((name) => `the ${name} header`)];
   return sent.length === 0 ? [] : [{ path: ['url'], message: sentInClear(sent.join(' and '), host) }];
 }
