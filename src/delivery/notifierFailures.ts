@@ -56,7 +56,7 @@ interface DeliveryLog {
 
 // Constant messages, the notifier and the numbers in fields, as every line of a notifier's is: a search finds each.
 const WILL_RETRY = 'delivery failed; will retry';
-const STILL_FAILING = 'notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after its outcome';
+const STILL_FAILING = 'notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after the outcome, early warning or digest it tells';
 const DELIVERS_AGAIN = 'notifier delivers again: what is owed to it follows at its retries, within delivery.maxDelay';
 
 export class NotifierFailures {

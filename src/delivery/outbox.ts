@@ -327,7 +327,7 @@ export class Outbox {
       this.#waitingSaid.add(notifier);
       this.#logger.warn(
         { notifier, owed, givenUpFrom: new Date(givenUpFrom).toISOString() },
-        `notifications owed to notifier ${notifier} wait for it: the watch file no longer has it. They are not tried meanwhile, and kept until delivery.maxAge (${formatDuration(this.#policy.maxAge)}) after their outcome in case it comes back (a file read half-written, a notifier renamed back), sent at once if it does; else given up then`,
+        `notifications owed to notifier ${notifier} wait for it: the watch file no longer has it. They are not tried meanwhile, and kept until delivery.maxAge (${formatDuration(this.#policy.maxAge)}) after the outcome, early warning or digest each tells, in case it comes back (a file read half-written, a notifier renamed back), sent at once if it does; else given up then`,
       );
     }
   }

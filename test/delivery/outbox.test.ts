@@ -486,7 +486,7 @@ describe('the outbox', () => {
       expect(summaries.length).toBeGreaterThanOrEqual(5);
       expect(summaries.length).toBeLessThanOrEqual(6);
       for (const summary of summaries) {
-        expect(summary).toMatchObject({ msg: 'notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after its outcome', failingFor: expect.stringMatching(/^\d h( \d+ min)?$/), maxAge: '24 h', reason: 'server', failingSince: new Date(start).toISOString(), error: expect.stringMatching(/answered 503/) });
+        expect(summary).toMatchObject({ msg: 'notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after the outcome, early warning or digest it tells', failingFor: expect.stringMatching(/^\d h( \d+ min)?$/), maxAge: '24 h', reason: 'server', failingSince: new Date(start).toISOString(), error: expect.stringMatching(/answered 503/) });
         expect(summary).not.toHaveProperty('requestId');
       }
       // What is owed to it: 30, then 20 once the 10 are given up (3 h in: the hour's summary may come before or after).
@@ -530,7 +530,7 @@ describe('the outbox', () => {
       expect(warns.length).toBeLessThanOrEqual(4);
       expect(warns.length).toBeGreaterThanOrEqual(3);
       expect(warns[0]).toMatchObject({ msg: 'delivery failed; will retry', reason: 'connection', owed: 20, requestId: expect.any(String), error: expect.stringContaining(`127.0.0.1:${port}`) });
-      expect(warns.slice(1).map((l) => [l['msg'], l['owed']])).toEqual(Array(warns.length - 1).fill(['notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after its outcome', 20]));
+      expect(warns.slice(1).map((l) => [l['msg'], l['owed']])).toEqual(Array(warns.length - 1).fill(['notifier still failing: what is owed to it is retried, each notification until delivery.maxAge after the outcome, early warning or digest it tells', 20]));
     });
 
     it('ends a run unsaid once all owed to the notifier is given up: a failure days later is said at warn, not counted as failing since then', async () => {

@@ -767,7 +767,7 @@ describe.concurrent('run: notifiers on reload', () => {
     expect(firstWaiting).toBeGreaterThan(0);
     const after = lines.slice(firstWaiting);
     expect(after.map((l) => l['msg'])).toEqual([
-      'notifications owed to notifier chat wait for it: the watch file no longer has it. They are not tried meanwhile, and kept until delivery.maxAge (10 s) after their outcome in case it comes back (a file read half-written, a notifier renamed back), sent at once if it does; else given up then',
+      'notifications owed to notifier chat wait for it: the watch file no longer has it. They are not tried meanwhile, and kept until delivery.maxAge (10 s) after the outcome, early warning or digest each tells, in case it comes back (a file read half-written, a notifier renamed back), sent at once if it does; else given up then',
       'delivery given up',
     ]);
     expect(after[0]).toMatchObject({ level: 'warn', owed: 1 });
