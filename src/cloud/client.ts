@@ -152,6 +152,8 @@ interface Discovery {
    * back does not fail every request for as long as it was set back).
    */
   retryAt: number | undefined;
+  /** Why the last failed round failed (its kind): a round that fails alike is said at debug. */
+  why: string | undefined;
 }
 
 export function createEcsClient(config: CloudConfig, deps: EcsClientDeps): EcsClient {
@@ -281,16 +283,25 @@ class HttpEcsClient implements EcsClient {
         });
       }
     }
-    const discovery: Discovery = { promise: Promise.resolve(null), failures: current?.failures ?? 0, retryAt: undefined };
+    const discovery: Discovery = { promise: Promise.resolve(null), failures: current?.failures ?? 0, retryAt: undefined, why: current?.why };
     discovery.promise = this.#discoverWithRetries().catch((err: unknown) => {
       discovery.failures += 1;
       const waitMs = doublingDelay(DISCOVERY_BACKOFF_MS, discovery.failures);
       discovery.retryAt = performance.now() + waitMs;
+      // A daemon started while the cloud is down fails a round each minute until it is back: said once, as a
+      // failed poll is, and again for another kind of failure, whose advice differs; its end is `using ...`.
+      const why = err instanceof ApiError ? err.kind : String(err);
+      const again = why === discovery.why;
+      discovery.why = why;
       if (!this.#waitsEnd.aborted) {
-        this.#logger.warn(
-          { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs },
-          `compute microversion discovery failed; no request goes out without a version header until it succeeds${discoveryAdvice(err, this.#endpoint === undefined ? undefined : versionUrl(this.#endpoint))}`,
-        );
+        const fields = { error: err instanceof Error ? err.message : String(err), failedRounds: discovery.failures, retryInMs: waitMs };
+        if (again) this.#logger.debug(fields, 'compute microversion discovery failed again');
+        else {
+          this.#logger.warn(
+            fields,
+            `compute microversion discovery failed; no request goes out without a version header until it succeeds${discoveryAdvice(err, this.#endpoint === undefined ? undefined : versionUrl(this.#endpoint))}`,
+          );
+        }
       }
       throw err;
     });

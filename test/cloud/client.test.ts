@@ -155,6 +155,26 @@ describe('microversion discovery', () => {
     expect(action.seen).toEqual([expect.objectContaining({ 'x-openstack-nova-api-version': '2.84' })]);
   });
 
+  it('says a discovery that keeps failing for the same reason once at warn, its later rounds at debug, and a round that fails otherwise at warn again', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const { pool, client, lines } = setup();
+    const failedRound = async (answer: (i: MockInterceptor) => MockScope) => {
+      answer(pool.intercept({ path: '/v2.1/', method: 'GET' })).times(3);
+      await expect(settled(client.microversion())).rejects.toBeInstanceOf(ApiError);
+      vi.advanceTimersByTime(DISCOVERY_BACKOFF_MS.max + 1);
+    };
+    const down = (i: MockInterceptor) => i.replyWithError(new Error('connect ECONNREFUSED'));
+    // A daemon started while the cloud is down: a round each minute for as long as the outage lasts.
+    for (let round = 0; round < 5; round++) await failedRound(down);
+    await failedRound((i) => i.reply(503, '{"computeFault": {"code": 503, "message": "down"}}'));
+    pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(200, VERSION_DOC, { headers: JSON_HEADERS });
+    await client.microversion();
+
+    const discovery = lines.filter((l) => String(l.msg).startsWith('compute microversion discovery failed'));
+    expect(discovery.map((l) => [l.level, l['failedRounds']])).toEqual([[40, 1], [20, 2], [20, 3], [20, 4], [20, 5], [40, 6]]);
+    expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(['using compute microversion 2.84']);
+  });
+
   it('advises cloud.auth, not a fixed microversion, when discovery is refused the credentials', async () => {
     const { pool, client, lines } = setup();
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(401, '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}');
@@ -210,14 +230,14 @@ describe('microversion discovery', () => {
     vi.advanceTimersByTime(DISCOVERY_BACKOFF_MS.first);
     await expect(client.microversion()).rejects.toMatchObject({ kind: 'not_found' });
 
-    expect(lines.filter((l) => l.level === 40).map((l) => l['retryInMs'])).toEqual([DISCOVERY_BACKOFF_MS.first, 2 * DISCOVERY_BACKOFF_MS.first]);
+    expect(lines.filter((l) => String(l.msg).startsWith('compute microversion discovery failed')).map((l) => l['retryInMs'])).toEqual([DISCOVERY_BACKOFF_MS.first, 2 * DISCOVERY_BACKOFF_MS.first]);
   });
 
   it('asks again at least every minute, however many rounds failed: a watch past its deadline has only so long for the API to answer once it is back', async () => {
     vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
     const { pool, client, lines } = setup();
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(404, '{"itemNotFound": {"code": 404, "message": "nope"}}').times(8);
-    const waits = () => lines.filter((l) => l.level === 40).map((l) => l['retryInMs']);
+    const waits = () => lines.filter((l) => String(l.msg).startsWith('compute microversion discovery failed')).map((l) => l['retryInMs']);
     for (let round = 0; round < 8; round++) {
       await expect(client.microversion()).rejects.toMatchObject({ kind: 'not_found' });
       vi.advanceTimersByTime(waits().at(-1) as number);
