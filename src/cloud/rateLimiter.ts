@@ -52,6 +52,13 @@ const LENGTHENED_MS = 1000;
  */
 const HISTORY_S = 3600;
 
+/**
+ * How long a throttling said at warn goes without another warn line while it lasts. A cloud whose quota lies
+ * below poll.rateLimit throttles the rate again each time it has grown back to the quota: under load, every
+ * few seconds, for as long as the load lasts (cloud_rate_slowed and its alert say so meanwhile).
+ */
+const THROTTLING_RESAID_MS = 3_600_000;
+
 /** A pause a 429 began: how long every request waits from now, and the Retry-After the cloud sent, if it sent one. */
 export interface ThrottlePause {
   forMs: number;
@@ -92,6 +99,8 @@ export class RateLimiter {
   /** From when a request sent has met the rate in force for a whole window after a pause: a 429 to it may halve it. */
   #ratedFrom = -Infinity;
   #lastGrowth = 0;
+  /** When the throttling was last said at warn; null before, and again once the rate is back to its limit. */
+  #throttlingSaidAt: number | null = null;
   #lastEnded = -Infinity;
   /** When the last request that had to wait was let go, the rate being below the ceiling. */
   #heldAt = -Infinity;
@@ -291,10 +300,13 @@ export class RateLimiter {
     const sent = this.#answered.length + this.#inFlight;
     const allowed = Math.max(1, Math.floor(Math.min(this.#allowed, sent) / 2));
     if (allowed < this.#allowed) {
-      this.#logger.warn(
-        { pauseMs: this.#pausedUntil - now, requestsPerWindow: allowed, windowMs: this.#perMs },
-        'the cloud throttles our requests (429): pausing, then sending fewer until it stops',
-      );
+      const fields = { pauseMs: this.#pausedUntil - now, requestsPerWindow: allowed, windowMs: this.#perMs };
+      const said = this.#throttlingSaidAt !== null && now - this.#throttlingSaidAt < THROTTLING_RESAID_MS;
+      if (said) this.#logger.debug(fields, 'the cloud throttles our requests again (429)');
+      else {
+        this.#throttlingSaidAt = now;
+        this.#logger.warn(fields, 'the cloud throttles our requests (429): pausing, then sending fewer until it stops');
+      }
       this.#allowed = allowed;
     }
   }
@@ -309,7 +321,9 @@ export class RateLimiter {
     const next = this.#allowed + Math.max(1, Math.ceil(this.#allowed / 4));
     // Without a configured ceiling, a rate that doubled since the 429 is the cloud's to limit again.
     this.#allowed = this.#ceiling === Infinity && next >= this.#answered.length * 2 + 2 ? Infinity : Math.min(next, this.#ceiling);
-    if (this.#allowed === this.#ceiling) this.#logger.info({ windowMs: this.#perMs }, 'request rate back to its limit after throttling');
+    if (this.#allowed !== this.#ceiling) return;
+    this.#throttlingSaidAt = null;
+    this.#logger.info({ windowMs: this.#perMs }, 'request rate back to its limit after throttling');
   }
 
   /** Grants queued requests while there is room, then sleeps until room is due. */
