@@ -139,7 +139,16 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
       logger.warn({ err: store.compactionDeferred }, 'state could not be compacted at start for want of space (a journal found there, or records set aside): saves go on into the journal, which is compacted later');
     }
     // The final save and compaction, once engine and outbox have stopped changing the state.
-    releasers.add(() => store.close());
+    releasers.add(async () => {
+      const uncompacted = await store.close();
+      // Nothing is lost, and the stop is clean: the journal holds every change, and a start reads it.
+      if (uncompacted !== null) {
+        logger.warn(
+          { err: uncompacted },
+          'state could not be compacted at the stop for want of space: its journal, left beside it, holds every change, which the next start reads (and compacts once there is room)',
+        );
+      }
+    });
     // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
     const ca = trustedCertificates(config.cloud.tls.ca);
     options.limiter?.setLimit(config.poll.rateLimit);

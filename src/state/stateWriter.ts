@@ -257,16 +257,21 @@ export class StateWriter {
 
   /**
    * Waits for a compaction under way and, unless stopped, compacts what the journal holds, so that a clean
-   * start reads one file; then closes the journal. Rejects with a StateError.
+   * start reads one file; then closes the journal. Resolves to why it could not compact for want of space,
+   * or null: the journals then hold every change, as after a compaction that failed, and a start reads
+   * them (compactAtOpen). Rejects with a StateError.
    */
-  async close(): Promise<void> {
+  async close(): Promise<StateError | null> {
     this.#closed = true;
     let failure: unknown = null;
+    let uncompacted: StateError | null = null;
     try {
       await this.#compaction;
       if (!this.#stopped && (this.#journal.bytes > 0 || this.#oldJournalNeeded || this.#snapshotNeeded)) await this.#snapshot(this.#seq);
     } catch (err) {
-      failure = err;
+      // Not when the last change is to be written as a snapshot (a save failed): no line holds it.
+      if (err instanceof StateError && OUT_OF_SPACE.has(err.code ?? '') && !this.#snapshotNeeded) uncompacted = err;
+      else failure = err;
     }
     // A journal prepared but never written is removed too, so that a stopped daemon leaves one file; unless
     // another process owns the state (the journal at that path may be its own now) or lines are needed.
@@ -277,6 +282,7 @@ export class StateWriter {
       failure ??= stateFailure(this.#journal.path, 'cannot be closed', err);
     }
     if (failure !== null) throw failure;
+    return uncompacted;
   }
 
   /**

@@ -160,7 +160,7 @@ export class StateStore {
   #writing: Promise<void> = Promise.resolve();
   #pending: Promise<void> | null = null;
   readonly #writer: StateWriter;
-  #closing: Promise<void> | null = null;
+  #closing: Promise<StateError | null> | null = null;
   /** The deliveries of each record that has some, by status, and their sum: read at every scrape. */
   readonly #counted = new Map<string, Readonly<DeliveryCounts>>();
   readonly #counts: DeliveryCounts = { pending: 0, delivered: 0, givenUp: 0, superseded: 0 };
@@ -648,17 +648,28 @@ export class StateStore {
 
   /**
    * Idempotent: saves what is left and compacts the journal into the snapshot, so that a clean start reads
-   * one file. Rejects like save().
+   * one file. Resolves to why it could not compact for want of space, the journal holding every change
+   * (StateWriter.close), or null. Rejects like save().
    */
-  close(): Promise<void> {
-    this.#closing ??= this.readOnly ? Promise.resolve() : this.save().finally(() => this.#afterWrites(() => this.#writer.close()));
+  close(): Promise<StateError | null> {
+    this.#closing ??= this.readOnly ? Promise.resolve(null) : this.#saveAndClose();
     return this.#closing;
   }
 
+  async #saveAndClose(): Promise<StateError | null> {
+    let uncompacted: StateError | null;
+    try {
+      await this.save();
+    } finally {
+      uncompacted = await this.#afterWrites(() => this.#writer.close());
+    }
+    return uncompacted;
+  }
+
   /** Runs `step` once the writes asked for so far are done, before any asked for later. */
-  #afterWrites(step: () => Promise<void>): Promise<void> {
+  #afterWrites<T>(step: () => Promise<T>): Promise<T> {
     const run = this.#writing.then(step);
-    this.#writing = run.catch(() => undefined);
+    this.#writing = run.then(() => undefined, () => undefined);
     return run;
   }
 

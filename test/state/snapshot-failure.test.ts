@@ -305,3 +305,23 @@ it('out of space at start, creates the journal afresh over one whose lines the s
   expect(await journalSeqs(path)).toEqual([4, null]);
   expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('three');
 });
+
+it('stops cleanly when the stop has no space to compact: the journal holds everything, which is said, and the next start reads it', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'eaw-snapshot-'));
+  const path = join(dir, 'state.json');
+  const logs = new Capture();
+  const config = parseConfig(`cloud:\n  endpoint: http://127.0.0.1:9\n  projectId: p\nstate:\n  path: ${path}\nwatches: []\n`, { env: {} });
+  const app = await createApp(config, { logger: pino({ level: 'debug' }, logs) });
+  app.store.set(key('c'), record('c', 'three'));
+  await app.store.save();
+  fault.full = { path, code: 'ENOSPC' };
+  // A rejection here is `the daemon did not stop cleanly` and exit status 1 after SIGTERM: a unit marked failed
+  // for a stop that lost nothing.
+  await expect(app.close({ drainMs: 0 })).resolves.toBeUndefined();
+  expect(logs.lines().filter((l) => String(l['msg']).startsWith('state could not be compacted at the stop for want of space'))).toEqual([
+    expect.objectContaining({ level: 40, err: expect.objectContaining({ message: expect.stringMatching(/\(ENOSPC\)/) }) }),
+  ]);
+  expect(await readdir(dir)).toEqual(['state.json.journal']);
+  fault.full = null;
+  expect((await open(path, { readOnly: true })).get(key('c'))?.name).toBe('three');
+});
