@@ -54,7 +54,7 @@ export async function startHealthServer(options: {
   const { host } = options;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new Error(`health server: cannot listen on ${host} port ${options.port} (${err.code ?? err.message}); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`, { cause: err })),
+      reject(new Error(`health server: cannot listen on ${host} port ${options.port} (${err.code ?? err.message}); ${listenAdvice(err.code)}`, { cause: err })),
     );
     // `::` as Node reads no address: IPv6 and IPv4 both (an IPv6-only cluster's kubelet probes the pod's
     // IPv6 address), and IPv4 alone where the machine has no IPv6. Given as `::`, Node would fail there.
@@ -78,4 +78,22 @@ export async function startHealthServer(options: {
       return closing;
     },
   };
+}
+
+/**
+ * What to do when the server cannot take its address, by the system's reason: a port below 1024 refused to a
+ * daemon without the privilege (systemd's unit runs it as its own user) was told to take "a free port", which
+ * it was.
+ */
+export function listenAdvice(code: string | undefined): string {
+  switch (code) {
+    case 'EADDRINUSE':
+      return 'another process holds that port: set http.port to a free port (0 turns the server off)';
+    case 'EACCES':
+      return 'a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (systemd: AmbientCapabilities=)';
+    case 'EADDRNOTAVAIL':
+      return 'http.host is no address of this machine: set it to one, or leave it out for every interface';
+    default:
+      return 'set http.port to a free port (0 turns the server off), or http.host to an address of this machine';
+  }
 }

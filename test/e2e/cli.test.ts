@@ -1522,7 +1522,7 @@ describe.concurrent('errors that stop a command', () => {
       const path = await h.writeConfig(h.yaml([{ ...newIds(), name: 'x' }], { http: `  port: ${port}\n  host: 127.0.0.1` }));
       const r = await h.cli(['run', '--config', path], { env: { LOG_LEVEL: 'info' } });
       expect(r.code).toBe(1);
-      expect(r.stderr).toContain(`cannot listen on 127.0.0.1 port ${port} (EADDRINUSE); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`);
+      expect(r.stderr).toContain(`cannot listen on 127.0.0.1 port ${port} (EADDRINUSE); another process holds that port: set http.port to a free port (0 turns the server off)`);
     } finally {
       blocker.close();
     }

@@ -8,7 +8,7 @@ import { createLogger, silentLogger } from '../../src/observability/logger.ts';
 import { logLevelFromEnv } from '../../src/observability/logLevel.ts';
 import { POLL_ERROR_KINDS } from '../../src/watch/pollFailures.ts';
 import { createMetrics } from '../../src/observability/metrics.ts';
-import { startHealthServer, type HealthServer } from '../../src/observability/http.ts';
+import { listenAdvice, startHealthServer, type HealthServer } from '../../src/observability/http.ts';
 import { StateStore } from '../../src/state/store.ts';
 import { Capture } from '../e2e/harness.ts';
 
@@ -161,7 +161,20 @@ describe('health server', () => {
     server = await startHealthServer({ port: 0, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined });
     await expect(
       startHealthServer({ port: server.port, host: '127.0.0.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined }),
-    ).rejects.toThrow(`health server: cannot listen on 127.0.0.1 port ${server.port} (EADDRINUSE); set http.port to a free port (0 turns the server off), or http.host to an address of this machine`);
+    ).rejects.toThrow(`health server: cannot listen on 127.0.0.1 port ${server.port} (EADDRINUSE); another process holds that port: set http.port to a free port (0 turns the server off)`);
+  });
+
+  it('says of an address that is not this machine\'s that http.host is wrong, not the port', async () => {
+    // 192.0.2.0/24 is documentation's (RFC 5737): no machine has it.
+    await expect(
+      startHealthServer({ port: 0, host: '192.0.2.1', metrics: createMetrics(), logger: silentLogger(), ready: async () => ({ ok: true }), stuck: () => undefined }),
+    ).rejects.toThrow('health server: cannot listen on 192.0.2.1 port 0 (EADDRNOTAVAIL); http.host is no address of this machine: set it to one, or leave it out for every interface');
+  });
+
+  // A daemon under systemd runs as its own user: a port below 1024 is refused to it (root, as tests run here, is
+  // never refused one, hence the advice alone).
+  it('says of a port refused for want of privilege that it is below 1024, not that it is taken', () => {
+    expect(listenAdvice('EACCES')).toBe('a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (systemd: AmbientCapabilities=)');
   });
 });
 
