@@ -174,7 +174,7 @@ describe('health server', () => {
   // A daemon under systemd runs as its own user: a port below 1024 is refused to it (root, as tests run here, is
   // never refused one, hence the advice alone).
   it('says of a port refused for want of privilege that it is below 1024, not that it is taken', () => {
-    expect(listenAdvice('EACCES')).toBe('a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (systemd: AmbientCapabilities=)');
+    expect(listenAdvice('EACCES')).toBe("a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (the systemd unit's CapabilityBoundingSet= and AmbientCapabilities= both empty: name it in both)");
   });
 });
 
