@@ -299,7 +299,16 @@ describe.concurrent('run', () => {
     h.hooks.failNext(400);
     const path = await h.writeConfig(h.yaml([a]));
     expect((await h.cli(['run', '--until-done', '--config', path])).code).toBe(3);
-    expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('every watch is done'))).toEqual([expect.objectContaining({ level: 'error', outcomes: ['failure'] })]);
+    expect(h.logs.lines().filter((l) => String(l['msg']).startsWith('every watch is done'))).toEqual([expect.objectContaining({ level: 'error', outcomes: { failure: 1 } })]);
+  });
+
+  // One entry a watch made a line of 20 KB at 2,000 watches: Docker and containerd cut a line at 16 KB, into
+  // pieces that are not JSON.
+  it('--until-done counts the outcomes in its last line, however many watches', async ({ h }) => {
+    const actions = Array.from({ length: 30 }, (_, i) => quickAction(i % 10 === 0 ? { steps: [{ event: 'compute_reboot_instance', durationMs: 300, result: 'Error' }] } : {}));
+    for (const a of actions) h.simulator.addAction(a);
+    expect((await h.cli(['run', '--until-done', '--config', await h.writeConfig(h.yaml(actions))])).code).toBe(1);
+    expect(h.logs.lines().filter((l) => l['msg'] === 'every watch is done')).toEqual([expect.objectContaining({ level: 'info', outcomes: { success: 27, failure: 3 } })]);
   });
 
   it('--until-done exits 3 when a notification was given up', async ({ h }) => {
