@@ -321,6 +321,17 @@ export function headerValue() {
 }
 
 /**
+ * A secret sent in no header (a password, a secret key), whose `<key>File` is read without the newline
+ * around it: given by a variable read from a file (a Kubernetes Secret made from one), it keeps the file's
+ * last newline, and sent with it, the cloud's refusal would blame the secret, which is right. Not quoted back.
+ */
+export function oneLineSecret(fileKey: string) {
+  return z.string().refine((text) => !LINE_BREAK.test(text), {
+    message: `must be one line: it contains a line break (CR or LF), as a variable read from a file keeps the file's last newline: remove it, or name the file under cloud.auth.${fileKey}, which is read without it`,
+  });
+}
+
+/**
  * A value sent in an HTTP header (a token, a webhook's header): one line, and nothing undici refuses, which
  * would otherwise fail every request (or every delivery until it is given up) with no line to look at.
  */

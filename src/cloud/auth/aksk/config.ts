@@ -1,6 +1,6 @@
 // `auth: { type: aksk }`: a Huawei Cloud / Open Telekom Cloud access key pair, permanent or temporary.
 import * as z from 'zod';
-import { ACROSS_KEYS, httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { ACROSS_KEYS, httpHeaderValue, oneLineSecret, oneOf, optionalText, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());
 
@@ -9,7 +9,7 @@ export const AkskAuthSchema = strict({
   // The access key and the security token are sent in headers: one line each.
   accessKey: optionalText(httpHeaderValue()),
   accessKeyFile: text(),
-  secretKey: text(),
+  secretKey: optionalText(oneLineSecret('secretKeyFile')),
   secretKeyFile: text(),
   /** Temporary credentials (from IAM's securitytokens API or an agency) come with this token. */
   securityToken: optionalText(httpHeaderValue()),

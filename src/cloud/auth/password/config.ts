@@ -1,6 +1,6 @@
 // `auth: { type: password }`: a Keystone v3 (OpenStack) or Huawei Cloud / Open Telekom Cloud IAM user.
 import * as z from 'zod';
-import { ACROSS_KEYS, httpUrl, oneOf, optionalText, projectId, strict } from '../../../config/fields.ts';
+import { ACROSS_KEYS, httpUrl, oneLineSecret, oneOf, optionalText, projectId, strict } from '../../../config/fields.ts';
 
 const text = () => optionalText(z.string());
 
@@ -11,7 +11,7 @@ export const PasswordAuthSchema = strict({
   /** The user's name (with its domain) or its id. */
   user: text(),
   userId: text(),
-  password: text(),
+  password: optionalText(oneLineSecret('passwordFile')),
   passwordFile: text(),
   /** The user's domain, by name (Huawei Cloud / OTC: the account name) or by id. */
   domain: text(),
