@@ -243,15 +243,19 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined, v
   // keystoneauth scopes to the project's id when there is one, and reads no name then: Horizon's own
   // download writes both, which the watch file's schema would refuse together.
   const projectId = text(auth.project_id) ?? text(auth.tenant_id);
+  // The user likewise, by its id where there is one (PasswordMethod.get_auth_data): an OS_USER_ID over a
+  // profile that names its user would otherwise be refused as naming it twice.
+  const userId = text(auth.user_id);
+  const user = userId === undefined ? text(auth.username) : undefined;
   const defaultDomain = text(profile.default_domain) ?? 'default';
   const cloud: Json = {
     auth: {
       type: 'password',
       identityEndpoint: text(auth.auth_url),
-      user: text(auth.username),
-      userId: text(auth.user_id),
+      user,
+      userId,
       password: text(auth.password),
-      ...(text(auth.username) === undefined ? {} : domainOf(auth, 'user', defaultDomain, 'domain', 'domainId')),
+      ...(user === undefined ? {} : domainOf(auth, 'user', defaultDomain, 'domain', 'domainId')),
       ...(projectId === undefined
         ? { projectName: text(auth.project_name) ?? text(auth.tenant_name), ...domainOf(auth, 'project', defaultDomain, 'projectDomain', 'projectDomainId') }
         : { projectId }),

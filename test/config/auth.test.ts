@@ -208,6 +208,18 @@ describe('clouds.yaml', () => {
     expect(config.cloud.auth).not.toHaveProperty('projectDomainId');
   });
 
+  it('logs in by the user id of a profile that names the user by id and by name (or whose OS_USER_ID is set), as keystoneauth does', () => {
+    // keystoneauth1 identity/v3/password.py PasswordMethod.get_auth_data: the id, else the name and its domain.
+    const both = file('both.yaml', lines('clouds:', '  lab:', '    auth: { auth_url: "https://k.test/v3", username: demo, user_id: 9d1c, password: p, project_id: x, user_domain_name: Default }'));
+    const named = file('named.yaml', lines('clouds:', '  lab:', '    auth: { auth_url: "https://k.test/v3", username: demo, password: p, project_id: x, user_domain_name: Default }'));
+    for (const [yaml, env] of [[both, {}], [named, { OS_USER_ID: '9d1c' }]] as const) {
+      const config = parseConfig(lines('cloud:', `  cloudsYaml: ${yaml}`, '  cloud: lab'), { env });
+      expect(config.cloud.auth).toMatchObject({ type: 'password', userId: '9d1c' });
+      expect(config.cloud.auth).not.toHaveProperty('user');
+      expect(config.cloud.auth).not.toHaveProperty('domain');
+    }
+  });
+
   it('takes the first of a profile\'s regions, as the openstack command does (openstacksdk\'s _get_region), over its region_name', () => {
     const regions = file('regions.yaml', lines(
       'clouds:',
