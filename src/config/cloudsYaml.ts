@@ -217,7 +217,7 @@ function domainOf(auth: Json, of: 'user' | 'project', defaultDomain: string, nam
 }
 
 /** The watch file's `cloud.auth` (and defaults for region, interface, CA, project) from one profile, the OS_* variables over it. */
-function toCloud(written: Json, where: string, asked: AskedRegion | undefined, variables: Json): { cloud: Json; problems: string[] } {
+function toCloud(written: Json, name: string, where: string, asked: AskedRegion | undefined, variables: Json): { cloud: Json; problems: string[] } {
   const { region: { name: region, values }, problem } = chosenRegion(written, asked, where);
   const profile = merge(merge(written, values), variables);
   const problems: string[] = problem === undefined ? [] : [problem];
@@ -226,8 +226,15 @@ function toCloud(written: Json, where: string, asked: AskedRegion | undefined, v
     problems.push(`${where}: auth_type ${quoted(authType)} is not supported (password or v3password; for AK/SK set cloud.auth)`);
   }
   const auth = isMapping(profile.auth) ? profile.auth : {};
+  // openstacksdk lays a vendor's settings under the profile (_expand_vendor_profile; `cloud` is the older
+  // key): its auth_url above all, which the operator never wrote, their openstack command working without.
+  const vendorKey = ['profile', 'cloud'].find((key) => text(written[key]) !== undefined);
+  const vendorName = vendorKey === undefined ? undefined : text(written[vendorKey]);
+  const vendor = vendorName === undefined
+    ? ''
+    : `: its vendor profile ${quoted(vendorName)} (${vendorKey}: ${vendorName}), which gives it to the openstack command, is not read here: write that auth_url, and the region_name, into the profile (openstack --os-cloud ${name} configuration show shows them)`;
   for (const [keys, what] of [
-    [['auth_url'], 'auth.auth_url'],
+    [['auth_url'], `auth.auth_url${vendor}`],
     [['username', 'user_id'], 'auth.username (or auth.user_id)'],
     [['password'], 'auth.password (in clouds.yaml or secure.yaml, or OS_PASSWORD)'],
     [['project_id', 'project_name', 'tenant_id', 'tenant_name'], 'auth.project_id (or auth.project_name)'],
@@ -337,7 +344,7 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
   // cloud.auth holds every setting of its cloud, which a variable left in a shell would not change.
   const region = text(cloud.region) ?? text(env['OS_REGION_NAME']);
   const asked = region === undefined ? undefined : { name: region, byEnv: text(cloud.region) === undefined };
-  const { cloud: fromProfile, problems } = toCloud(profile, source, asked, fromVariables(env));
+  const { cloud: fromProfile, problems } = toCloud(profile, name, source, asked, fromVariables(env));
   if (problems.length > 0) return { issues: problems.map((message) => ({ path: at, message })), source };
   const filled = Object.entries(defined(fromProfile)).flatMap(([key, value]) => {
     if (cloud[key] != null) return [];

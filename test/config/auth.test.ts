@@ -220,6 +220,16 @@ describe('clouds.yaml', () => {
     }
   });
 
+  it('says of a profile with no auth_url that its vendor profile (profile: otc) is not read, where the openstack command takes the auth_url from it', () => {
+    // openstacksdk config/loader.py _expand_vendor_profile: `profile`, or its older name `cloud`, names one of its vendors.
+    for (const key of ['profile', 'cloud']) {
+      const vendor = file(`vendor-${key}.yaml`, lines('clouds:', '  otc:', `    ${key}: otc`, '    auth: { username: u, password: p, project_name: eu-de, user_domain_name: OTC00000000001000000123 }'));
+      expect(problems(lines('cloud:', `  cloudsYaml: ${vendor}`, '  cloud: otc', '  projectId: p1'))).toEqual([
+        `3:10 cloud.cloud: clouds.yaml ${vendor}, cloud 'otc' has no auth.auth_url: its vendor profile 'otc' (${key}: otc), which gives it to the openstack command, is not read here: write that auth_url, and the region_name, into the profile (openstack --os-cloud otc configuration show shows them)`,
+      ]);
+    }
+  });
+
   it('takes the first of a profile\'s regions, as the openstack command does (openstacksdk\'s _get_region), over its region_name', () => {
     const regions = file('regions.yaml', lines(
       'clouds:',
