@@ -316,6 +316,27 @@ describe('password auth', () => {
     expect(await token(strategy)).toBe(sim.issuedTokens[0]);
   });
 
+  it("holds every first request of a method made anew (a reload) off a password refused before, not the first alone: the polls of a pass ask at once", async () => {
+    await simulator();
+    const dispatcher = new Agent();
+    cleanups.push(() => dispatcher.close());
+    const refused: RefusedCredentials = new Map();
+    const made = () => {
+      const strategy = createAuth(
+        { type: 'password', user: 'svc-watch', domain: 'Default', password: 'not-the-password', projectId: PROJECT, identityEndpoint: sim.identityUrl },
+        { logger: captureLogger().logger, dispatcher, timeout: 2000, needsCatalog: false, now: () => Date.now(), refused },
+      );
+      cleanups.push(() => strategy.close?.() ?? Promise.resolve());
+      return strategy;
+    };
+    await failure(made().headers(REQUEST, undefined));
+    expect(refused.size).toBe(1);
+    const again = made();
+    // IAM locks a user after 5 failed logins within 15 minutes: each poll's login would be one of them.
+    for (const error of await Promise.all(Array.from({ length: 3 }, () => failure(again.headers(REQUEST, undefined))))) expect(error.kind).toBe('unauthorized');
+    expect(logins()).toHaveLength(1);
+  });
+
   it('backs off as long as a 429 from the identity service asks', async () => {
     vi.useFakeTimers({ toFake: ['Date', 'performance'] });
     await simulator();

@@ -123,8 +123,11 @@ class PasswordAuth implements AuthStrategy {
   #failure: Failure | undefined;
   /** performance.now(), as Failure.retryAt. */
   #forcedAt = -Infinity;
-  /** deps.refused was looked at for a refusal of the password before this method was made. */
-  #refusedBeforeLooked = false;
+  /**
+   * The look at deps.refused for a refusal of the password before this method was made: awaited by every
+   * first request, which a pass makes at once, not by the first alone, whose await let the others log in.
+   */
+  #refusedBeforeLooked: Promise<void> | undefined;
 
   constructor(config: PasswordAuthConfig, deps: AuthDeps) {
     this.#config = config;
@@ -162,7 +165,7 @@ class PasswordAuth implements AuthStrategy {
   async #current(signal: AbortSignal | undefined): Promise<Session> {
     const session = this.#session;
     if (session !== undefined && !passed(session.started, session.renewAfterMs)) return session;
-    if (!this.#refusedBeforeLooked) await this.#refusedBefore();
+    await (this.#refusedBeforeLooked ??= this.#refusedBefore());
     const failure = this.#failure;
     if (failure !== undefined && performance.now() < failure.retryAt) {
       await this.#password.value();
@@ -192,7 +195,6 @@ class PasswordAuth implements AuthStrategy {
    * would have the identity service lock the user (IAM: 5 within 15 minutes).
    */
   async #refusedBefore(): Promise<void> {
-    this.#refusedBeforeLooked = true;
     if (this.#deps.refused === undefined) return;
     await this.#password.value();
     const kept = this.#deps.refused.get(this.#passwordDigest());
