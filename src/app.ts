@@ -17,6 +17,7 @@ import { Releasers } from './lifecycle/releasers.ts';
 import { trustedCertificates } from './net/tls.ts';
 import type { RateLimiter } from './cloud/rateLimiter.ts';
 import type { RefusedCredentials } from './cloud/auth/refusedBackoff.ts';
+import type { KeptTokens } from './cloud/auth/types.ts';
 
 /** How often a compaction of the state that goes on failing is said again at error. */
 const COMPACTION_FAILURE_REPEATED_MS = 60 * 60_000;
@@ -87,6 +88,8 @@ export interface AppOptions {
   limiter?: RateLimiter;
   /** See RefusedCredentials: the daemon's, kept across reloads that rebuild the parts and leave `cloud` as it was. */
   refusedCredentials?: RefusedCredentials;
+  /** See KeptTokens: the daemon's, kept across reloads that rebuild the parts. */
+  keptTokens?: KeptTokens;
   /** Why the last save of the parts a reload stopped failed, if it did: see StateStore.open. */
   unsaved?: StateError | null;
 }
@@ -152,7 +155,7 @@ export async function createApp(config: Config, options: AppOptions): Promise<Ap
     // The private CA signs the identity endpoint and webhook receivers of a company as much as its cloud.
     const ca = trustedCertificates(config.cloud.tls.ca);
     options.limiter?.setLimit(config.poll.rateLimit);
-    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, limiter: options.limiter, connections: config.poll.concurrency, ca, refusedCredentials: options.refusedCredentials });
+    const client = createEcsClient(config.cloud, { logger, rateLimit: config.poll.rateLimit, limiter: options.limiter, connections: config.poll.concurrency, ca, refusedCredentials: options.refusedCredentials, keptTokens: options.keptTokens });
     releasers.add(() => client.close());
     const notifiers = createNotifiers(config.notifiers, { logger, ca, secrets: config.variableSecrets });
     releasers.add(async () => {

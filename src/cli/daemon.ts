@@ -28,6 +28,7 @@ import { dictionary } from '../data/dictionary.ts';
 import { STUCK_FLOOR_MS } from '../watch/stuck.ts';
 import { CLOCK_CHECK_MS } from '../watch/clockSteps.ts';
 import type { RefusedCredentials } from '../cloud/auth/refusedBackoff.ts';
+import type { KeptTokens } from '../cloud/auth/types.ts';
 
 /** How often the file's metadata is compared: cheap, and it also sees ConfigMap symlink swaps. */
 const RELOAD_INTERVAL_MS = 2000;
@@ -156,6 +157,8 @@ export class Daemon {
    * notifier edited) would otherwise try refused credentials at once, one more refusal in a row at each.
    */
   readonly #refusedCredentials: RefusedCredentials = new Map();
+  /** The password method's token, in hand for the client a reload makes anew (see KeptTokens). */
+  readonly #keptTokens: KeptTokens = new Map();
 
   get started(): boolean {
     return this.#app !== null;
@@ -447,7 +450,7 @@ export class Daemon {
         starting.movedAt = performance.now();
         this.#lockWaitSince ??= starting.movedAt;
       };
-      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, failingReceivers: this.#failingReceivers, refusedCredentials: this.#refusedCredentials, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked, unsaved });
+      app = await createApp(config, { logger: this.#log, metrics: this.#metrics, signal: this.#stop.signal, reloadedAway, retunedNotifiers, throttledReceivers: this.#throttledReceivers, failingReceivers: this.#failingReceivers, refusedCredentials: this.#refusedCredentials, keptTokens: this.#keptTokens, watches, track, firstPassPolled: collectGarbage, limiter: this.#limiter, lockLooked, unsaved });
     } finally {
       this.#lockWaitSince = null;
       this.#changeEnded();

@@ -11,7 +11,7 @@ import { REFUSAL_FIX, refusalOf } from './refusal.ts';
 import { RateLimiter } from './rateLimiter.ts';
 import { createAuth } from './auth/registry.ts';
 import { doublingDelay, type RefusedCredentials } from './auth/refusedBackoff.ts';
-import type { AdmittedRequest, AuthStrategy } from './auth/types.ts';
+import type { AdmittedRequest, AuthStrategy, KeptTokens } from './auth/types.ts';
 import { catalogEndpoint } from './catalog.ts';
 import { actionListUrl, actionUrl, jobUrl, migrationsUrl, serverListUrl, serverUrl, versionUrl } from './endpoint.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess, type Answer } from './exchange.ts';
@@ -121,6 +121,8 @@ export interface EcsClientDeps {
   connections?: number | undefined;
   /** See RefusedCredentials: kept by the daemon across reloads that rebuild the parts. */
   refusedCredentials?: RefusedCredentials | undefined;
+  /** See KeptTokens: kept by the daemon across reloads that rebuild the parts. */
+  keptTokens?: KeptTokens | undefined;
 }
 
 /** Servers per page of GET /servers/detail: Nova's default max_limit, a page the API answers in one go. */
@@ -220,6 +222,7 @@ class HttpEcsClient implements EcsClient {
       limiter: this.#limiter,
       noWaiting: this.#noWaiting.signal,
       refused: deps.refusedCredentials,
+      tokens: deps.keptTokens,
     });
     if (config.endpoint === undefined && this.#auth.catalog === undefined) {
       throw new TypeError(`cloud.endpoint is required with auth type ${config.auth.type}`);

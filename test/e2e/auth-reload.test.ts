@@ -151,6 +151,29 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     expect(logins()).toBe(2);
   }, 90_000);
 
+  it('polls on with the token in hand through a reload that rebuilds the parts while the identity service is down, as through a renewal that fails', async (context) => {
+    const { expect } = context;
+    const { harness, ids, auth } = await withRefusedPassword(context);
+    harness.env['OS_PASSWORD'] = PASSWORD;
+    const text = (n: number) => harness.yaml([{ ...ids, name: 'reboot' }], { auth, endpoint: null }).replace('    secret: ${WEBHOOK_SECRET}', `    secret: \${WEBHOOK_SECRET}\n    headers: { X-Edit: "${n}" }`);
+    const path = await harness.writeConfig(text(0));
+    const daemon = startDaemon(path, harness.env);
+    expect(await daemon.saw('started')).toBe(true);
+    const answered = () => harness.simulator.requests.filter((r) => r.route === 'action' && r.status === 200).length;
+    await waitUntil(() => answered() > 0, 8000);
+    // IAM down for the rest of the test: the token got at the start has 24 h to go.
+    harness.simulator.injectFault({ kind: 'unavailable' }, { route: 'identity', times: 1000 });
+    await harness.writeConfig(text(1));
+    daemon.child.kill('SIGHUP');
+    await waitUntil(() => reloads(daemon) === 1, 10_000);
+    const before = answered();
+    // Passes of the rebuilt parts (one a second): answered with the token in hand, not failed for want of a login.
+    await waitUntil(() => answered() >= before + 2, 8000);
+    expect(harness.simulator.requests.filter((r) => r.route === 'identity').length).toBe(1);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+  }, 60_000);
+
   it('makes no login with a refused password when a reload of the cloud section cannot start its parts and the running ones go on', async (context) => {
     const { expect } = context;
     const { harness, ids, auth } = await withRefusedPassword(context);

@@ -89,7 +89,29 @@ export interface AuthDeps {
   now(): number;
   /** See RefusedCredentials; absent, a refusal is held off for as long as this method lives. */
   refused?: RefusedCredentials | undefined;
+  /** See KeptTokens; absent, a method made anew logs in anew. */
+  tokens?: KeptTokens | undefined;
 }
+
+/** A token an identity service issued, with its catalog: what a request needs of a login. */
+export interface IssuedToken {
+  readonly token: string;
+  /** When its login began, by the monotonic clock and by this host's. */
+  readonly started: { readonly mono: number; readonly wall: number };
+  /** Counted from `started`: its lifetime, less the share left when it is renewed. */
+  readonly renewAfterMs: number;
+  /** Its own lifetime, counted as renewAfterMs. */
+  readonly expiresAfterMs: number;
+  readonly catalog: Catalog;
+}
+
+/**
+ * Tokens kept by their owner across the auth methods it makes (the daemon's, across reloads that rebuild
+ * the parts), by a digest of the login that got them: a method made anew with the same login uses the token
+ * in hand, as the one before it would have, rather than failing every poll while the identity service is
+ * down. Another login (a password rotated, another user or project) gets its own.
+ */
+export type KeptTokens = Map<string, IssuedToken>;
 
 /** The schema of one auth method's `cloud.auth` mapping; its `type` literal selects it. */
 export type AuthConfigSchema = z.ZodObject<{ type: z.ZodLiteral<string> } & z.core.$ZodLooseShape, z.core.$strict>;

@@ -11,7 +11,7 @@ import { tokenRequestBody, tokensUrl } from '../../../src/cloud/auth/password/ke
 import { MIN_FORCED_RENEWAL_MS, TRANSIENT_BACKOFF_MS } from '../../../src/cloud/auth/password/password.ts';
 import { REFUSED_BACKOFF_MS, type RefusedCredentials } from '../../../src/cloud/auth/refusedBackoff.ts';
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
-import type { AuthStrategy } from '../../../src/cloud/auth/types.ts';
+import type { AuthStrategy, KeptTokens } from '../../../src/cloud/auth/types.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
 import { tempFolderEach } from '../../tempFolder.ts';
 import { captureLogger, fixtureJson } from '../helpers.ts';
@@ -314,6 +314,33 @@ describe('password auth', () => {
     expect(refused.size).toBe(0);
     vi.advanceTimersByTime(TRANSIENT_BACKOFF_MS.first);
     expect(await token(strategy)).toBe(sim.issuedTokens[0]);
+  });
+
+  it('gives a method made anew (a reload) with the same login the token in hand, not one revoked since; another password logs in', async () => {
+    await simulator();
+    const dispatcher = new Agent();
+    cleanups.push(() => dispatcher.close());
+    const tokens: KeptTokens = new Map();
+    const made = (password = PASSWORD) => {
+      const strategy = createAuth(
+        { type: 'password', user: 'svc-watch', domain: 'Default', password, projectId: PROJECT, identityEndpoint: sim.identityUrl },
+        { logger: captureLogger().logger, dispatcher, timeout: 2000, needsCatalog: false, now: () => Date.now(), tokens },
+      );
+      cleanups.push(() => strategy.close?.() ?? Promise.resolve());
+      return strategy;
+    };
+    const first = await made().headers(REQUEST, undefined);
+    sim.injectFault({ kind: 'unavailable' }, { route: 'identity', times: 100 });
+    expect(await Promise.all([token(made()), token(made())])).toEqual([sim.issuedTokens[0], sim.issuedTokens[0]]);
+    expect(logins()).toHaveLength(1);
+    // Another password is another login, which the identity service, down, fails.
+    await failure(made(`${PASSWORD}-rotated`).headers(REQUEST, undefined));
+    sim.clearFaults();
+    const revoked = made();
+    expect(await token(revoked)).toBe(sim.issuedTokens[0]);
+    sim.revokeTokens();
+    expect(await revoked.onUnauthorized!(first)).toBe(true);
+    expect(await token(made())).toBe(sim.issuedTokens[1]);
   });
 
   it("holds every first request of a method made anew (a reload) off a password refused before, not the first alone: the polls of a pass ask at once", async () => {

@@ -5,7 +5,7 @@ import type { Catalog } from '../../catalog.ts';
 import { decode, exchange, httpError, invalidResponse, isSuccess } from '../../exchange.ts';
 import { proxyCredentials } from '../../../net/proxy.ts';
 import { Credential } from '../credential.ts';
-import type { AuthDeps, AuthStrategy } from '../types.ts';
+import type { AuthDeps, AuthStrategy, IssuedToken } from '../types.ts';
 import type { PasswordAuthConfig } from './config.ts';
 import { describeUser, tokenLifetime, TokenDocumentSchema, tokenRequestBody, tokensUrl } from './keystone.ts';
 import { credentialsDigest, doublingDelay, REFUSED_BACKOFF_MS } from '../refusedBackoff.ts';
@@ -27,19 +27,12 @@ export const TRANSIENT_BACKOFF_MS = { first: 2000, max: 60_000 };
 export const MIN_FORCED_RENEWAL_MS = 60_000;
 
 /** When a login began, by the monotonic clock and by this host's. */
-interface Start {
-  mono: number;
-  wall: number;
-}
+type Start = IssuedToken['started'];
 
-interface Session {
-  token: string;
-  started: Start;
-  /** Counted from `started` by `passed`: the token's own lifetime (expires_at less issued_at), less RENEW_WHEN_LEFT of it. */
-  renewAfterMs: number;
-  /** The token's own lifetime, counted as renewAfterMs. */
-  expiresAfterMs: number;
-  catalog: Catalog;
+/** Its renewAfterMs is the token's own lifetime (expires_at less issued_at), less RENEW_WHEN_LEFT of it. */
+interface Session extends IssuedToken {
+  /** The digest of the login that got it: its key in AuthDeps.tokens. */
+  readonly login: string;
 }
 
 interface Failure {
@@ -124,10 +117,10 @@ class PasswordAuth implements AuthStrategy {
   /** performance.now(), as Failure.retryAt. */
   #forcedAt = -Infinity;
   /**
-   * The look at deps.refused for a refusal of the password before this method was made: awaited by every
-   * first request, which a pass makes at once, not by the first alone, whose await let the others log in.
+   * The look at what the method before this one had of the same login (deps.tokens, deps.refused): awaited
+   * by every first request, which a pass makes at once, not by the first alone, whose await let the others log in.
    */
-  #refusedBeforeLooked: Promise<void> | undefined;
+  #lookedBefore: Promise<void> | undefined;
 
   constructor(config: PasswordAuthConfig, deps: AuthDeps) {
     this.#config = config;
@@ -153,6 +146,7 @@ class PasswordAuth implements AuthStrategy {
     if (performance.now() - this.#forcedAt < MIN_FORCED_RENEWAL_MS) return false;
     this.#forcedAt = performance.now();
     this.#session = undefined;
+    this.#deps.tokens?.delete(session.login);
     this.#log.info('the API refused the token before its expiry (revoked?); getting a new one');
     return true;
   }
@@ -163,9 +157,9 @@ class PasswordAuth implements AuthStrategy {
   }
 
   async #current(signal: AbortSignal | undefined): Promise<Session> {
+    if (this.#session === undefined) await (this.#lookedBefore ??= this.#asBefore());
     const session = this.#session;
     if (session !== undefined && !passed(session.started, session.renewAfterMs)) return session;
-    await (this.#refusedBeforeLooked ??= this.#refusedBefore());
     const failure = this.#failure;
     if (failure !== undefined && performance.now() < failure.retryAt) {
       await this.#password.value();
@@ -190,19 +184,28 @@ class PasswordAuth implements AuthStrategy {
   }
 
   /**
-   * The refusal the method before this one met with the same password (a reload that rebuilt the parts),
-   * whose backoff goes on: its first login would otherwise be one more failed in a row, and a few reloads
-   * would have the identity service lock the user (IAM: 5 within 15 minutes).
+   * What the method before this one (a reload that rebuilt the parts) had of the same login. Its token, in
+   * hand until it expires: a method made anew while the identity service is down would otherwise fail every
+   * poll, where the one before used it. The refusal it met with the same password, whose backoff goes on:
+   * its first login would otherwise be one more failed in a row, and a few reloads would have the identity
+   * service lock the user (IAM: 5 within 15 minutes).
    */
-  async #refusedBefore(): Promise<void> {
-    if (this.#deps.refused === undefined) return;
-    await this.#password.value();
-    const kept = this.#deps.refused.get(this.#passwordDigest());
-    if (kept !== undefined) this.#failure ??= { ...kept, passwordVersion: this.#password.version };
+  async #asBefore(): Promise<void> {
+    if (this.#deps.refused === undefined && this.#deps.tokens === undefined) return;
+    const login = this.#loginDigest(await this.#password.value());
+    const token = this.#deps.tokens?.get(login);
+    if (token !== undefined && !passed(token.started, token.expiresAfterMs)) this.#session ??= { ...token, login };
+    const refused = this.#deps.refused?.get(this.#passwordDigest());
+    if (refused !== undefined) this.#failure ??= { ...refused, passwordVersion: this.#password.version };
   }
 
   #passwordDigest(): string {
     return credentialsDigest([this.#password.current]);
+  }
+
+  /** The login with `password`: where it goes and all it asks, as a digest. */
+  #loginDigest(password: string): string {
+    return credentialsDigest([this.#url, tokenRequestBody(this.#config, password)]);
   }
 
   async #logIn(): Promise<Session> {
@@ -238,8 +241,12 @@ class PasswordAuth implements AuthStrategy {
         renewAfterMs: lifetime * (1 - RENEW_WHEN_LEFT),
         expiresAfterMs: lifetime,
         catalog: doc.token.catalog ?? [],
+        login: this.#loginDigest(password),
       };
       this.#session = session;
+      // The last login's token alone: one of a password since rotated is of no more use.
+      this.#deps.tokens?.clear();
+      this.#deps.tokens?.set(session.login, session);
       this.#failure = undefined;
       this.#deps.refused?.delete(this.#passwordDigest());
       this.#log.info(
