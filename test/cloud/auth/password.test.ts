@@ -1,6 +1,7 @@
 // Keystone / IAM password authentication against the simulator's token service, over real HTTP.
 import { writeFile } from 'node:fs/promises';
 import { createServer, type RequestListener } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { Agent } from 'undici';
@@ -13,6 +14,7 @@ import { REFUSED_BACKOFF_MS, type RefusedCredentials } from '../../../src/cloud/
 import { createAuth } from '../../../src/cloud/auth/registry.ts';
 import type { AuthStrategy, KeptTokens } from '../../../src/cloud/auth/types.ts';
 import { startSimulator, type Simulator } from '../../../src/simulator/index.ts';
+import { makeCertificates } from '../../certificates.ts';
 import { tempFolderEach } from '../../tempFolder.ts';
 import { captureLogger, fixtureJson } from '../helpers.ts';
 
@@ -516,6 +518,23 @@ describe('password auth', () => {
         level: 50,
         msg: expect.stringMatching(/^no identity service answers at this address \(a 404 to the token request\): check cloud\.auth\.identityEndpoint, .*; next attempt in 2 s$/),
         retryInMs: TRANSIENT_BACKOFF_MS.first,
+      }),
+    ]);
+  });
+
+  it("says a login whose TLS refuses the identity service's certificate is cloud.tls.caFile to mend here, not a failure of the identity service, nor Node's --use-system-ca", async () => {
+    const { key, cert } = makeCertificates(dir);
+    const server = createHttpsServer({ key, cert }, (_req, res) => res.writeHead(201).end());
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise((resolve) => server.close(resolve)));
+    const { strategy, lines } = auth({ identityEndpoint: `https://127.0.0.1:${(server.address() as AddressInfo).port}/v3` });
+    const error = await failure(strategy.headers(REQUEST, undefined));
+    expect(error.kind).toBe('certificate');
+    expect(lines.filter((l) => l.level >= 40)).toEqual([
+      expect.objectContaining({
+        level: 50,
+        msg: "the identity service's certificate is refused here: an expired one is for its server to renew; any other: name the CA that signs it in cloud.tls.caFile, or check the host name of cloud.auth.identityEndpoint; next attempt in 2 s",
+        error: expect.stringContaining('(UNABLE_TO_VERIFY_LEAF_SIGNATURE)'),
       }),
     ]);
   });

@@ -55,6 +55,11 @@ const MENDED_IN_AUTH = new Set<ApiErrorKind>(['bad_request', 'not_found']);
 const NEEDS_SOMEONE: Partial<Record<ApiErrorKind, string>> = {
   redirect: 'the identity service sends the login elsewhere (not followed): check cloud.auth.identityEndpoint',
   gateway: 'something in front of the identity service refused the login (an HTML page, not its answer): check with whoever runs the firewall, gateway or proxy there',
+  // The login never reached the identity service: what stops it is mended here, which the words of the
+  // failure (Node's own for a certificate: its --use-system-ca) do not all say.
+  certificate: "the identity service's certificate is refused here: an expired one is for its server to renew; any other: name the CA that signs it in cloud.tls.caFile, or check the host name of cloud.auth.identityEndpoint",
+  not_tls: 'no TLS at cloud.auth.identityEndpoint (an https:// URL for a port that speaks plain HTTP): check its scheme and port',
+  proxy: "the proxy refused the login, not the identity service: the error says what to mend, at the proxy or in the daemon's proxy variables",
   // Tried again as a failure that passes: a gateway in front of the identity service may answer so while it is redeployed.
   foreign_not_found: 'no identity service answers at this address (a 404 to the token request): check cloud.auth.identityEndpoint, the URL that Keystone or IAM serves /v3 under',
 };
