@@ -168,7 +168,7 @@ describe.concurrent('refused credentials, and the watch file edited', () => {
     await waitUntil(() => reloads(daemon) === 1, 10_000);
     const before = answered();
     // Passes of the rebuilt parts (one a second): answered with the token in hand, not failed for want of a login.
-    await waitUntil(() => answered() >= before + 2, 8000);
+    await waitUntil(() => answered() >= before + 2, 15_000);
     expect(harness.simulator.requests.filter((r) => r.route === 'identity').length).toBe(1);
     daemon.child.kill('SIGTERM');
     expect(await daemon.exited).toBe(0);
