@@ -13,6 +13,12 @@ import { CredentialError } from './CredentialError.ts';
 
 // A token, key or password is a few kilobytes at most (a PKI token was ~8 KiB).
 const MAX_CREDENTIAL_BYTES = 64 * 1024;
+/**
+ * UTF-8 or refused, as the watch file is: a password saved in Latin-1 (a Windows editor's) or UTF-16
+ * (PowerShell's `>`) was read with U+FFFD in it, or as lines broken by its NULs, and the identity service's
+ * refusal of what was sent told as a wrong password.
+ */
+const READ = { strictUtf8: true };
 
 /** How often a credential file's metadata is compared at most: cheap, and quick enough for a rotation. */
 export const RECHECK_MS = 1000;
@@ -106,7 +112,7 @@ export class Credential {
       return;
     }
     try {
-      this.#value = parse(readRegularFileSync(file, MAX_CREDENTIAL_BYTES), this.#key, file, this.#sentInHeader);
+      this.#value = parse(readRegularFileSync(file, MAX_CREDENTIAL_BYTES, READ), this.#key, file, this.#sentInHeader);
     } catch (err) {
       if (err instanceof CredentialError) throw err;
       throw new CredentialError(`cannot read ${fileNamed(this.#key, file, err)}`, { cause: err });
@@ -148,7 +154,7 @@ export class Credential {
     try {
       const stamp = fingerprint(await stat(file));
       if (stamp === this.#stamp) return false;
-      const value = parse(await readRegularFile(file, MAX_CREDENTIAL_BYTES), this.#key, file, this.#sentInHeader);
+      const value = parse(await readRegularFile(file, MAX_CREDENTIAL_BYTES, READ), this.#key, file, this.#sentInHeader);
       this.#stamp = stamp;
       if (value === this.#value) return false;
       this.#value = value;

@@ -63,3 +63,14 @@ it('is looked at once a RECHECK_MS while it is missing, keeping its last value, 
   expect(await token.value()).toBe('rotated-token');
   expect(token.version).toBe(1);
 });
+
+it.each([
+  ['Latin-1, as an editor on Windows saves it', Buffer.from('p\xe4sswort\n', 'latin1')],
+  ["UTF-16, as PowerShell's > writes it", Buffer.from('\ufeffpässwort\r\n', 'utf16le')],
+])('refuses a password file in %s, whose secret read as UTF-8 the identity service would refuse as a wrong password', async (_, bytes) => {
+  const file = join(dir, 'password');
+  await writeFile(file, bytes);
+  expect(() => new Credential('password', undefined, file)).toThrow(
+    new RegExp(`^cannot read cloud\\.auth\\.passwordFile ${file}: is not UTF-8 text \\(line 1, column \\d+ is not\\): save it as UTF-8$`),
+  );
+});
