@@ -95,7 +95,9 @@ class CloudsYamlError extends Error {
  * excerpt of the file and a caret under it.
  */
 function readYaml(file: string): Json {
-  const text = withoutByteOrderMark(readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES));
+  // UTF-8 or refused, as the openstack command refuses it: a password in Latin-1 read with U+FFFD in its
+  // place was sent so, and its refusal told as a wrong password.
+  const text = withoutByteOrderMark(readRegularFileSync(file, MAX_CLOUDS_YAML_BYTES, { strictUtf8: true }));
   const lineCounter = new LineCounter();
   const parsed = parseNested(text, { lineCounter, prettyErrors: false, ...TAG_OPTIONS });
   if ('deep' in parsed) throw new CloudsYamlError(`line ${parsed.deep.line}, column ${parsed.deep.col}: ${TOO_DEEP}`);

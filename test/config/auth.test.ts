@@ -230,6 +230,14 @@ describe('clouds.yaml', () => {
     }
   });
 
+  it('refuses a clouds.yaml or secure.yaml that is not UTF-8 (a password in Latin-1), rather than send the password read wrong, which the identity service refuses', () => {
+    const latin1 = join(dir, 'latin1.yaml');
+    writeFileSync(latin1, Buffer.from('clouds:\n  lab:\n    auth: { auth_url: "https://k.test/v3", user_id: u, password: "p\xe4sswort", project_id: x }\n', 'latin1'));
+    expect(problems(lines('cloud:', `  cloudsYaml: ${latin1}`, '  cloud: lab'))).toEqual([
+      `3:10 cloud.cloud: cannot read clouds.yaml ${latin1}: is not UTF-8 text (line 3, column 68 is not): save it as UTF-8`,
+    ]);
+  });
+
   it('takes the first of a profile\'s regions, as the openstack command does (openstacksdk\'s _get_region), over its region_name', () => {
     const regions = file('regions.yaml', lines(
       'clouds:',
