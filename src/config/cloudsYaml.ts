@@ -162,6 +162,9 @@ const AUTH_VARIABLES: Record<string, string> = {
   OS_USERNAME: 'username',
   OS_USER_ID: 'user_id',
   OS_PASSWORD: 'password',
+  // keystoneauth's deprecated names of the project's, read when the current ones are not set (so before them).
+  OS_TENANT_ID: 'project_id',
+  OS_TENANT_NAME: 'project_name',
   OS_PROJECT_ID: 'project_id',
   OS_PROJECT_NAME: 'project_name',
   OS_USER_DOMAIN_NAME: 'user_domain_name',

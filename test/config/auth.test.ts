@@ -376,6 +376,16 @@ describe('clouds.yaml', () => {
     });
   });
 
+  it('reads OS_TENANT_ID and OS_TENANT_NAME (an old openrc\'s) as the project, where OS_PROJECT_ID and OS_PROJECT_NAME are not set, as keystoneauth does', () => {
+    // keystoneauth1 loading: project-id and project-name take tenant-id and tenant-name as their deprecated names, variables too.
+    const scoped = file('tenant.yaml', lines('clouds:', '  lab:', '    auth: { auth_url: "https://k.test/v3", user_id: u, password: p, project_name: ops, project_domain_id: default }'));
+    const cloudOf = (env: NodeJS.ProcessEnv) => parseConfig(lines('cloud:', '  projectId: p1'), { env: { OS_CLOUD: 'lab', OS_CLIENT_CONFIG_FILE: scoped, ...env } }).cloud.auth;
+    expect(cloudOf({ OS_TENANT_NAME: 'legacy' })).toMatchObject({ projectName: 'legacy' });
+    expect(cloudOf({ OS_TENANT_NAME: 'legacy', OS_PROJECT_NAME: 'current' })).toMatchObject({ projectName: 'current' });
+    expect(cloudOf({ OS_TENANT_ID: 't9' })).toMatchObject({ projectId: 't9' });
+    expect(cloudOf({ OS_TENANT_ID: 't9', OS_PROJECT_ID: 'p9' })).toMatchObject({ projectId: 'p9' });
+  });
+
   it('OS_CLOUD and OS_CLIENT_CONFIG_FILE name it when the watch file sets no auth', () => {
     const text = lines('cloud:', '  projectId: p1');
     const config = parseConfig(text, { env: { OS_CLOUD: 'devstack', OS_CLIENT_CONFIG_FILE: clouds } });
