@@ -52,6 +52,8 @@ export interface ServerState {
   projectId: string | null;
   /** Its name, where the document has one (auto-tracking names watches with it). */
   name?: string | undefined;
+  /** When Nova last saved it (`updated`, the cloud's clock), where the document says. */
+  updated?: string | undefined;
 }
 
 /** One item of GET /servers/{id}/os-instance-actions (newest first); the list never carries events. */

@@ -89,6 +89,7 @@ export const serverDocumentSchema = z.object({
   server: z.looseObject({
     name: z.string().optional(),
     status: z.string(),
+    updated: nullableString.optional(),
     // sha224 of owner project and host; "" while the server has no host.
     hostId: nullableString.optional(),
     tenant_id: nullableString.optional(),
@@ -173,5 +174,6 @@ export function toServerState(doc: z.infer<typeof serverDocumentSchema>): Server
     hostId: server.hostId || null,
     projectId: server.tenant_id || null,
     ...(server.name ? { name: server.name } : {}),
+    ...(server.updated ? { updated: server.updated } : {}),
   };
 }

@@ -137,20 +137,24 @@ export function judgedByEvents(action: InstanceAction): boolean {
   return action.events !== undefined && action.events.length > 0 && eventsFinished(action);
 }
 
-/** How long the events must stay finished as they are before an action whose server is refused is judged by them. */
-const UNSHOWN_SETTLE_MS = 60_000;
+/**
+ * How long a step one service casts to another may take to start, its event written as it does: how long the
+ * events must stay finished as they are before an action whose server is refused is judged by them, and a
+ * live migration that nothing else verifies waits for its rollback event (rollbackWait).
+ */
+const CAST_STEP_STARTS_MS = 60_000;
 
 /**
  * Events all finished, and the server Nova's policy refuses to show (os_compute_api:servers:show not granted,
  * the action's show granted): no read can confirm the end, so the events and the action's message judge it,
- * once they have stayed finished as they are for UNSHOWN_SETTLE_MS, as a resize's next step, cast by the one
+ * once they have stayed finished as they are for CAST_STEP_STARTS_MS, as a resize's next step, cast by the one
  * before, would have started by then; the reason says what was not checked and what to grant.
  */
 function judgeUnshown(input: VerdictInput, memory: WatchMemory, action: InstanceAction, refusal: string): Judgement {
   const seenFor = memory.finishSeenAt === null ? 0 : input.now - Date.parse(memory.finishSeenAt);
-  if (seenFor < UNSHOWN_SETTLE_MS) {
-    const left = formatDuration(UNSHOWN_SETTLE_MS - seenFor);
-    return pending(`${action.action}: events finished; showing the server is refused (${refusal}): judged by its events once they have stayed so for ${formatDuration(UNSHOWN_SETTLE_MS)}, ${left} more`, { confirming: true });
+  if (seenFor < CAST_STEP_STARTS_MS) {
+    const left = formatDuration(CAST_STEP_STARTS_MS - seenFor);
+    return pending(`${action.action}: events finished; showing the server is refused (${refusal}): judged by its events once they have stayed so for ${formatDuration(CAST_STEP_STARTS_MS)}, ${left} more`, { confirming: true });
   }
   return settle(input, memory, action, null, NO_OWNERS, refusal);
 }
@@ -694,7 +698,11 @@ type MoveJudgement =
 function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAction, server: ServerState | null): MoveJudgement {
   const name = action.action;
   const seen = input.migrations;
-  if (seen.kind === 'not_read') return { kind: 'pending', judgement: pending(`${name}: events finished`, { confirming: true, next: 'migrations', reading: '; reading its migration record' }) };
+  if (seen.kind === 'not_read') {
+    // A record the cloud refuses is not asked for again while the wait for a rollback event lasts.
+    const waiting = memory.migrationsReadable === false ? rollbackWait(input, action, server) : null;
+    return { kind: 'pending', judgement: waiting ?? pending(`${name}: events finished`, { confirming: true, next: 'migrations', reading: '; reading its migration record' }) };
+  }
   if (seen.kind === 'error') return { kind: 'pending', judgement: pending(`${name}: the migration record read failed: ${seen.message}`, { confirming: true, pollFailed: true }) };
   if (seen.kind === 'refused' && memory.migrationsReadable !== false) {
     const why = `${name}: the migration record read was refused (${seen.message}); asking again before judging without it`;
@@ -719,6 +727,8 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
     if (compared === 'same') return { kind: 'failed', reason: 'rolled back: the server is still on the host compute_live_migration ran on (same hostId)' };
     if (compared === 'moved') return { kind: 'done', note: 'moved to another host (hostId changed)' };
     const why = server === null ? 'the server is not shown' : compared === 'other-project' ? 'the event\'s hostId is hashed with another project' : 'no event hostId below microversion 2.62';
+    const waiting = rollbackWait(input, action, server);
+    if (waiting !== null) return { kind: 'pending', judgement: waiting };
     return { kind: 'done', note: `${without} or a comparable event hostId (${why})` };
   }
   return { kind: 'done', note: without };
@@ -730,6 +740,24 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
  * to clean up (not a shared instance path); a rolled-back migration otherwise leaves every event Success.
  */
 const ROLLBACK_EVENT = 'compute_rollback_live_migration_at_destination';
+
+/**
+ * The wait of a live migration that nothing else verifies (no record, no comparable hostId) for its
+ * destination's rollback event, until CAST_STEP_STARTS_MS after Nova last saved the server (its `updated`):
+ * the source casts rollback_live_migration_at_destination, then clears the task state (manager.py
+ * _rollback_live_migration), and the destination starts the event only as it takes the cast, so a server
+ * seen ACTIVE with no task state may show it a moment later. null once over, or where the server says no time.
+ */
+function rollbackWait(input: VerdictInput, action: InstanceAction, server: ServerState | null): Judgement | null {
+  if (action.action !== 'live-migration' || server === null || action.events?.some((e) => e.event === ROLLBACK_EVENT) === true) return null;
+  const compared = compareHosts(action, server);
+  const updated = novaTimeMs(server.updated ?? null);
+  if (compared === 'same' || compared === 'moved' || updated === null) return null;
+  const due = startOnThisClock(input, updated) + CAST_STEP_STARTS_MS - (input.actionReadAt ?? input.now);
+  if (due <= 0) return null;
+  const wait = `${action.action}: events finished, server ${describeServer(server.info)}; looking ${formatDuration(due)} more for ${ROLLBACK_EVENT}, which the source casts to the destination before it clears the task state of a migration it rolls back`;
+  return pending(wait, { confirming: true });
+}
 
 /**
  * How far before the action's start its move's record may be created: the action's start is nova-api's

@@ -32,6 +32,11 @@ const server = (status: string, taskState: string | null = null, fault: ServerIn
   kind: 'found',
   server: { info: { status, taskState, fault }, hostId, projectId: PROJECT },
 });
+/** A server as Nova last saved it at `updated` (its document's time, the cloud's clock). */
+const savedAt = (status: string, updated: string): ServerObservation => ({
+  kind: 'found',
+  server: { info: { status, taskState: null, fault: null }, hostId: 'host-a', projectId: PROJECT, updated },
+});
 const gone: ServerObservation = { kind: 'gone' };
 const list = (...actions: Array<[string, string, string]>): ActionListObservation => ({
   kind: 'read',
@@ -1387,6 +1392,34 @@ const rows: Row[] = [
     fresh: true,
     migrations: refused,
     expect: { final: true, outcome: 'failure', reason: /^live-migration failed: rolled back: the destination ran compute_rollback_live_migration_at_destination$/ },
+  },
+  {
+    name: '... whose server was saved ACTIVE 10 s ago: its rollback event may be still to come, looked for a minute',
+    nova: 'manager.py _rollback_live_migration casts rollback_live_migration_at_destination, then clears the task state; the destination starts the event as it takes the cast',
+    action: found(doc('live-migration', [
+      ev('conductor_live_migrate_instance', DONE),
+      ev('compute_live_migration', DONE),
+      ev('compute_pre_live_migration', DONE),
+    ])),
+    server: savedAt('ACTIVE', '2026-11-26T10:05:50Z'),
+    fresh: true,
+    migrations: refused,
+    elapsed: 6 * 60_000,
+    expect: { final: false, next: null, reason: /^live-migration: events finished, server ACTIVE; looking 50 s more for compute_rollback_live_migration_at_destination, which the source casts/ },
+  },
+  {
+    name: '... saved a minute ago with no rollback event: success that says it is not verifiable',
+    nova: '(same)',
+    action: found(doc('live-migration', [
+      ev('conductor_live_migrate_instance', DONE),
+      ev('compute_live_migration', DONE),
+      ev('compute_pre_live_migration', DONE),
+    ])),
+    server: savedAt('ACTIVE', '2026-11-26T10:05:00Z'),
+    fresh: true,
+    migrations: refused,
+    elapsed: 6 * 60_000,
+    expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\) or a comparable event hostId \(no event hostId below microversion 2\.62\)$/ },
   },
   {
     name: '... also where the event\'s hostId is hashed with an admin\'s project, not the owner\'s',
