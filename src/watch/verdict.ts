@@ -746,10 +746,13 @@ const ROLLBACK_EVENT = 'compute_rollback_live_migration_at_destination';
  * destination's rollback event, until CAST_STEP_STARTS_MS after Nova last saved the server (its `updated`):
  * the source casts rollback_live_migration_at_destination, then clears the task state (manager.py
  * _rollback_live_migration), and the destination starts the event only as it takes the cast, so a server
- * seen ACTIVE with no task state may show it a moment later. null once over, or where the server says no time.
+ * seen ACTIVE with no task state may show it a moment later. null once over, where the server says no time,
+ * and where events are not shown.
  */
 function rollbackWait(input: VerdictInput, action: InstanceAction, server: ServerState | null): Judgement | null {
-  if (action.action !== 'live-migration' || server === null || action.events?.some((e) => e.event === ROLLBACK_EVENT) === true) return null;
+  // Below 2.51 a non-admin sees no events, that one neither.
+  const events = action.events;
+  if (action.action !== 'live-migration' || server === null || events === undefined || events.some((e) => e.event === ROLLBACK_EVENT)) return null;
   const compared = compareHosts(action, server);
   const updated = novaTimeMs(server.updated ?? null);
   if (compared === 'same' || compared === 'moved' || updated === null) return null;

@@ -1422,6 +1422,16 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\) or a comparable event hostId \(no event hostId below microversion 2\.62\)$/ },
   },
   {
+    name: '... but not below 2.51, where a non-admin sees no event to wait for',
+    nova: 'instance_actions.py show: events only from 2.51 to the owner',
+    action: found(doc('live-migration', undefined)),
+    server: savedAt('ACTIVE', '2026-11-26T10:05:50Z'),
+    fresh: true,
+    migrations: refused,
+    elapsed: 6 * 60_000,
+    expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations/ },
+  },
+  {
     name: '... also where the event\'s hostId is hashed with an admin\'s project, not the owner\'s',
     nova: '(same); instance_actions.py hashes the event hostId with the action\'s project',
     action: found(doc('live-migration', [
