@@ -297,6 +297,14 @@ const ACTION_DEFAULTS: Readonly<Record<string, ActionDefaults>> = {
   unshelve: { status: 'SHELVED_OFFLOADED', vmState: 'shelved_offloaded', taskState: 'unshelving', finalStatus: 'ACTIVE', finalVmState: 'active' },
   // common.py _STATE_MAP: an active server rebuilding is REBUILD, an evacuated one too.
   evacuate: { status: 'REBUILD', vmState: 'active', taskState: 'rebuilding', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  // compute/api.py confirm_resize marks only the migration confirming: the server stays VERIFY_RESIZE, with no
+  // task state, until the step ends it; revert_resize, set_admin_password, shelve_offload and restore (of a
+  // server with a host) set these task states as they record the action.
+  confirmResize: { status: 'VERIFY_RESIZE', vmState: 'resized', taskState: null, finalStatus: 'ACTIVE', finalVmState: 'active' },
+  revertResize: { status: 'REVERT_RESIZE', vmState: 'resized', taskState: 'resize_reverting', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  changePassword: { status: 'PASSWORD', vmState: 'active', taskState: 'updating_password', finalStatus: 'ACTIVE', finalVmState: 'active' },
+  shelveOffload: { status: 'SHELVED', vmState: 'shelved', taskState: 'shelving_offloading', finalStatus: 'SHELVED_OFFLOADED', finalVmState: 'shelved_offloaded' },
+  restore: { status: 'SOFT_DELETED', vmState: 'soft-delete', taskState: 'restoring', finalStatus: 'ACTIVE', finalVmState: 'active' },
 };
 
 /** For actions without an entry above: a server that stays ACTIVE and has no task_state. */

@@ -597,6 +597,22 @@ describe('an action that sets no server state', () => {
   });
 });
 
+describe('a confirmResize, which sets no task state', () => {
+  it('below 2.51, its events hidden, is a success only once its step has moved the server out of VERIFY_RESIZE', async () => {
+    await harness({ role: 'member' });
+    // compute/api.py confirm_resize marks only the migration confirming; manager.py _confirm_resize sets ACTIVE.
+    const confirm = script({ action: 'confirmResize', steps: [{ event: 'compute_confirm_resize', durationMs: 20_000 }] });
+    h.simulator.addAction(confirm);
+    const app = await h.app(h.yaml([entry(confirm)], { cloud: '  microversion: "2.50"' }));
+    await advance(app, 10_000);
+    expect(outcomes(h)).toEqual([]);
+    expect(recordOf(app).lastError).toBeNull();
+    await advance(app, 12_000);
+    expect(outcomes(h)).toEqual(['success']);
+    expect(reasons(h)[0]).toMatch(/^confirmResize: finished \(events not visible at this microversion\)/);
+  });
+});
+
 describe('check after the daemon', () => {
   it('shows a watch the daemon finished long ago with its real verdict, not timeout', async () => {
     await harness();

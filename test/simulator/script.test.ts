@@ -120,6 +120,12 @@ describe('serverAt', () => {
       ['shelve', 'ACTIVE', 'active', 'shelving', 'SHELVED_OFFLOADED', 'shelved_offloaded'],
       ['unshelve', 'SHELVED_OFFLOADED', 'shelved_offloaded', 'unshelving', 'ACTIVE', 'active'],
       ['evacuate', 'REBUILD', 'active', 'rebuilding', 'ACTIVE', 'active'],
+      // confirm_resize sets no task state: the server is VERIFY_RESIZE until the step ends.
+      ['confirmResize', 'VERIFY_RESIZE', 'resized', null, 'ACTIVE', 'active'],
+      ['revertResize', 'REVERT_RESIZE', 'resized', 'resize_reverting', 'ACTIVE', 'active'],
+      ['changePassword', 'PASSWORD', 'active', 'updating_password', 'ACTIVE', 'active'],
+      ['shelveOffload', 'SHELVED', 'shelved', 'shelving_offloading', 'SHELVED_OFFLOADED', 'shelved_offloaded'],
+      ['restore', 'SOFT_DELETED', 'soft-delete', 'restoring', 'ACTIVE', 'active'],
       ['lock', 'ACTIVE', 'active', null, 'ACTIVE', 'active'],
     ] as const;
     for (const [action, status, vmState, taskState, finalStatus, finalVmState] of cases) {
