@@ -722,7 +722,8 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
   const without = seen.kind === 'read' ? `result not verifiable: ${records}` : `result not verifiable without ${records}`;
   if (name === 'live-migration') {
     // Seen by anyone from 2.51, where neither the record (admin) nor a comparable hostId (2.62) may be.
-    if (action.events?.some((e) => e.event === ROLLBACK_EVENT) === true) return { kind: 'failed', reason: `rolled back: the destination ran ${ROLLBACK_EVENT}` };
+    const undone = undoneBy(action);
+    if (undone !== null) return { kind: 'failed', reason: undone };
     const compared = compareHosts(action, server);
     if (compared === 'same') return { kind: 'failed', reason: 'rolled back: the server is still on the host compute_live_migration ran on (same hostId)' };
     if (compared === 'moved') return { kind: 'done', note: 'moved to another host (hostId changed)' };
@@ -742,6 +743,22 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
 const ROLLBACK_EVENT = 'compute_rollback_live_migration_at_destination';
 
 /**
+ * The event the source records in the live migration's own action when its nova-compute, started again
+ * during the migration, aborts it (manager.py _init_instance, _reset_live_migration: the migration marked
+ * error, the task state cleared, the server left on its source). A context without a project writes it
+ * into the server's newest action (db action_event_start); a user's cancel writes it into its own action.
+ */
+const ABORT_EVENT = 'compute_live_migration_abort';
+
+/** Why the live migration's own events show it undone, or null where they do not. */
+function undoneBy(action: InstanceAction): string | null {
+  const events = action.events ?? [];
+  if (events.some((e) => e.event === ROLLBACK_EVENT)) return `rolled back: the destination ran ${ROLLBACK_EVENT}`;
+  if (events.some((e) => e.event === ABORT_EVENT)) return `aborted: its source's nova-compute started again during the migration and ran ${ABORT_EVENT}`;
+  return null;
+}
+
+/**
  * The wait of a live migration that nothing else verifies (no record, no comparable hostId) for its
  * destination's rollback event, until CAST_STEP_STARTS_MS after Nova last saved the server (its `updated`):
  * the source casts rollback_live_migration_at_destination, then clears the task state (manager.py
@@ -752,7 +769,7 @@ const ROLLBACK_EVENT = 'compute_rollback_live_migration_at_destination';
 function rollbackWait(input: VerdictInput, action: InstanceAction, server: ServerState | null): Judgement | null {
   // Below 2.51 a non-admin sees no events, that one neither.
   const events = action.events;
-  if (action.action !== 'live-migration' || server === null || events === undefined || events.some((e) => e.event === ROLLBACK_EVENT)) return null;
+  if (action.action !== 'live-migration' || server === null || events === undefined || undoneBy(action) !== null) return null;
   const compared = compareHosts(action, server);
   const updated = novaTimeMs(server.updated ?? null);
   if (compared === 'same' || compared === 'moved' || updated === null) return null;

@@ -1432,6 +1432,21 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations/ },
   },
   {
+    name: 'a live migration its source\'s nova-compute aborted as it started again, at 2.60 without os-migrations: a failure',
+    nova: 'manager.py _init_instance, task_state migrating: _reset_live_migration calls live_migration_abort (wrap_instance_event), written into the newest action (db action_event_start, a context without a project), marks the migration error and clears the task state',
+    action: found(doc('live-migration', [
+      ev('conductor_live_migrate_instance', DONE),
+      ev('compute_live_migration', DONE),
+      ev('compute_pre_live_migration', DONE),
+      ev('compute_live_migration_abort', DONE),
+    ])),
+    server: savedAt('ACTIVE', '2026-11-26T10:05:50Z'),
+    fresh: true,
+    migrations: refused,
+    elapsed: 6 * 60_000,
+    expect: { final: true, outcome: 'failure', reason: /^live-migration failed: aborted: its source's nova-compute started again during the migration and ran compute_live_migration_abort$/ },
+  },
+  {
     name: '... also where the event\'s hostId is hashed with an admin\'s project, not the owner\'s',
     nova: '(same); instance_actions.py hashes the event hostId with the action\'s project',
     action: found(doc('live-migration', [
