@@ -712,7 +712,11 @@ function judgeMove(input: VerdictInput, memory: WatchMemory, action: InstanceAct
     const record = migrationOf(seen.migrations, action);
     if (record !== null) {
       const what = `migration ${record.id} ${record.status}${hosts(record)}`;
-      if (MOVE_IN_PROGRESS.has(record.status)) return { kind: 'pending', judgement: pending(`${name}: events finished, ${what}`) };
+      if (MOVE_IN_PROGRESS.has(record.status)) {
+        const abandoned = abandonedFor(input, action, record, server);
+        if (abandoned !== null) return { kind: 'failed', reason: `${what}: abandoned, the server ${abandoned}` };
+        return { kind: 'pending', judgement: pending(`${name}: events finished, ${what}`) };
+      }
       if (MOVE_FAILED.has(record.status)) return { kind: 'failed', reason: `${what}: rolled back` };
       return { kind: 'done', note: what };
     }
@@ -777,6 +781,26 @@ function rollbackWait(input: VerdictInput, action: InstanceAction, server: Serve
   if (due <= 0) return null;
   const wait = `${action.action}: events finished, server ${describeServer(server.info)}; looking ${formatDuration(due)} more for ${ROLLBACK_EVENT}, which the source casts to the destination before it clears the task state of a migration it rolls back`;
   return pending(wait, { confirming: true });
+}
+
+/** A live migration's record statuses from before it runs: created by the conductor, set by the source until it starts the migration. */
+const LIVE_MIGRATION_NOT_RUN = new Set(['accepted', 'queued', 'preparing']);
+
+/**
+ * Why a live migration whose record has not run yet is abandoned, or null. A source nova-compute started
+ * again while a migration of it was queued or preparing finds the server migrating, clears its task state
+ * and aborts only a running migration (manager.py _init_instance, _reset_live_migration): the record keeps
+ * its status for good, the server ACTIVE on its source. Every other end of such a record sets its status
+ * just after it clears the task state (_rollback_live_migration), so a server saved (its `updated`) without
+ * a task state CAST_STEP_STARTS_MS before is no migration still to run.
+ */
+function abandonedFor(input: VerdictInput, action: InstanceAction, record: MigrationRecord, server: ServerState | null): string | null {
+  if (action.action !== 'live-migration' || !LIVE_MIGRATION_NOT_RUN.has(record.status) || server === null || server.info.taskState !== null) return null;
+  const updated = novaTimeMs(server.updated ?? null);
+  if (updated === null) return null;
+  const since = (input.actionReadAt ?? input.now) - startOnThisClock(input, updated);
+  if (since < CAST_STEP_STARTS_MS) return null;
+  return `has had no task state for ${formatDuration(since)}: its source's nova-compute likely started again before the migration ran, which clears the task state and leaves such a record as it is`;
 }
 
 /**
