@@ -336,6 +336,20 @@ describe('trap 7: a rolled-back live migration', () => {
     expect(new Set(read)).toEqual(new Set([`/v2.1/os-migrations?instance_uuid=${lm.serverId}`]));
   });
 
+  it('one whose record stays queued after the server lost its task state is abandoned: a failure a minute on, not a wait to the deadline', async () => {
+    await harness({ role: 'admin' });
+    // nova compute/manager.py _reset_live_migration, its source nova-compute started again while the migration
+    // was queued: task_state None, the record left queued for good.
+    const lm = liveMigrationScript({ projectId: PROJECT, ...newIds() }, 'queued');
+    h.simulator.addAction(lm);
+    const app = await h.app(h.yaml([entry(lm)]));
+    await advance(app, 30_000, 5000);
+    expect(outcomes(h)).toEqual([]);
+    await advance(app, 40_000, 5000);
+    expect(outcomes(h)).toEqual(['failure']);
+    expect(reasons(h)[0]).toMatch(/^live-migration failed: migration \d+ queued \(compute-1 → compute-2\): abandoned, the server has had no task state for 1 min/);
+  });
+
   it('an aborted one, its record cancelled, is a failure as one rolled back', async () => {
     await harness({ role: 'admin' });
     // nova compute/manager.py live_migration_abort of a queued migration: task_state None, record cancelled,
