@@ -775,12 +775,17 @@ function rollbackWait(input: VerdictInput, action: InstanceAction, server: Serve
   const events = action.events;
   if (action.action !== 'live-migration' || server === null || events === undefined || undoneBy(action) !== null) return null;
   const compared = compareHosts(action, server);
-  const updated = novaTimeMs(server.updated ?? null);
-  if (compared === 'same' || compared === 'moved' || updated === null) return null;
-  const due = startOnThisClock(input, updated) + CAST_STEP_STARTS_MS - (input.actionReadAt ?? input.now);
-  if (due <= 0) return null;
+  const ago = savedAgo(input, server);
+  if (compared === 'same' || compared === 'moved' || ago === null || ago >= CAST_STEP_STARTS_MS) return null;
+  const due = CAST_STEP_STARTS_MS - ago;
   const wait = `${action.action}: events finished, server ${describeServer(server.info)}; looking ${formatDuration(due)} more for ${ROLLBACK_EVENT}, which the source casts to the destination before it clears the task state of a migration it rolls back`;
   return pending(wait, { confirming: true });
+}
+
+/** How long before the action was read (this host's clock) Nova last saved the server, by its `updated`; null where it says no time. */
+function savedAgo(input: VerdictInput, server: ServerState): number | null {
+  const updated = novaTimeMs(server.updated ?? null);
+  return updated === null ? null : (input.actionReadAt ?? input.now) - startOnThisClock(input, updated);
 }
 
 /** A live migration's record statuses from before it runs: created by the conductor, set by the source until it starts the migration. */
@@ -796,10 +801,8 @@ const LIVE_MIGRATION_NOT_RUN = new Set(['accepted', 'queued', 'preparing']);
  */
 function abandonedFor(input: VerdictInput, action: InstanceAction, record: MigrationRecord, server: ServerState | null): string | null {
   if (action.action !== 'live-migration' || !LIVE_MIGRATION_NOT_RUN.has(record.status) || server === null || server.info.taskState !== null) return null;
-  const updated = novaTimeMs(server.updated ?? null);
-  if (updated === null) return null;
-  const since = (input.actionReadAt ?? input.now) - startOnThisClock(input, updated);
-  if (since < CAST_STEP_STARTS_MS) return null;
+  const since = savedAgo(input, server);
+  if (since === null || since < CAST_STEP_STARTS_MS) return null;
   return `has had no task state for ${formatDuration(since)}: its source's nova-compute likely started again before the migration ran, which clears the task state and leaves such a record as it is`;
 }
 
