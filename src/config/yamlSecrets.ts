@@ -125,6 +125,8 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
   let secrets: NamedSecret[] | undefined;
   // By path, made at the first problem: a file of ten thousand watches may have as many of each.
   let variablesAt: Map<string, readonly string[]> | undefined;
+  // What secrets' variables gave, by value: an alias repeats one at a setting that is not where it was written.
+  let given: { variable: string; value: string }[] | undefined;
   return (path, message) => {
     // Read from the data, not the issue: a check of a whole section gives the section as the issue's input.
     const value = valueAt(data, path);
@@ -133,7 +135,8 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
     const keyAt = path.findLastIndex((segment) => typeof segment === 'string');
     if (keyAt >= 0 && isSecretKey(path[keyAt] as string, path.slice(0, keyAt))) return valueHidden(message, text, SECRET_VALUE_NOT_SHOWN);
     variablesAt ??= new Map(expanded.map((e) => [pathKey(e.path), e.variables]));
-    const variable = variablesAt.get(pathKey(path))?.find(isSecretVariable);
+    given ??= variableGifts(data, expanded);
+    const variable = variablesAt.get(pathKey(path))?.find(isSecretVariable) ?? given.find((gift) => text.includes(gift.value))?.variable;
     if (variable !== undefined) return valueHidden(message, text, `(the value comes from \${${variable}}, a secret by its name, and is not shown)`);
     if (text.length < MIN_SHOWN_RUN) return message;
     const held = (secrets ??= dataSecrets(data)).find((secret) => secret.value.length >= MIN_SHOWN_RUN && text.includes(secret.value));
@@ -141,6 +144,15 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
     // An SMTP or proxy URL carries its login so (smtps://user:password@host), wherever a slip puts it.
     return urlWithLogin(text) !== null ? valueHidden(message, text, '(the value is a URL with a user name or password, and is not shown)') : message;
   };
+}
+
+/** The values that variables named as secrets gave (of MIN_SHOWN_RUN characters and more), each with the first such variable. */
+function variableGifts(data: unknown, expanded: readonly ExpandedValue[]): { variable: string; value: string }[] {
+  return expanded.flatMap(({ path, variables }) => {
+    const variable = variables.find(isSecretVariable);
+    const value = valueAt(data, path);
+    return variable !== undefined && typeof value === 'string' && value.length >= MIN_SHOWN_RUN ? [{ variable, value }] : [];
+  });
 }
 
 /** `message` with `value` hidden and `note` said, or as it was when it does not quote the value. */

@@ -177,6 +177,9 @@ describe("a secret's value under another setting is not quoted back", () => {
   it.each([
     ['a variable whose name says it is a secret', withPoll('schedule: ${WEBHOOK_SECRET}', 'type: webhook', 'url: https://h.example.com/x'), ENV.WEBHOOK_SECRET,
       `6:13 poll.schedule: '<hidden>' ${CRON} (pattern includes illegal characters): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *" (the value comes from \${WEBHOOK_SECRET}, a secret by its name, and is not shown)`],
+    // The alias's setting is not where the variable was written, and its key says nothing of a secret.
+    ['a variable whose name says it is a secret, repeated by an alias', withPoll('schedule: "* * * * *"', 'type: webhook', 'url: https://h.example.com/x', 'headers: { X-Team: &k "${WEBHOOK_SECRET}" }', 'timeout: *k'), ENV.WEBHOOK_SECRET,
+      "12:14 notifiers.n.timeout: '<hidden>' is not a duration: write a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s (the value comes from ${WEBHOOK_SECRET}, a secret by its name, and is not shown)"],
     ['the value of a secret elsewhere in the file, through a variable of any name', withPoll('schedule: ${HOOK_S}', 'type: webhook', 'url: https://h.example.com/x', 'secret: ${HOOK_S}'), ENV.HOOK_S,
       `6:13 poll.schedule: '<hidden>' ${CRON} (expected 5 or 6 fields but got 1): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *" (the value holds that of notifiers.n.secret, a secret, and is not shown)`],
     ["a credential header's token, copied", withPoll('schedule: "* * * * *"', 'type: webhook', 'url: https://h.example.com/x', 'headers: { Authorization: "Bearer HdrBearer-987654" }', 'timeout: HdrBearer-987654'), 'HdrBearer-987654',
