@@ -11,6 +11,8 @@ interface ParsedEndpoint {
   root: string;
   /** The project segment the endpoint carried, if it was a real id rather than a catalog template. */
   projectId: string | undefined;
+  /** That segment when it was a catalog template (`%(tenant_id)s`, `{projectId}`), as written. */
+  placeholder: string | undefined;
 }
 
 const VERSION_SEGMENT = /^v(1|2(\.1)?)$/;
@@ -43,7 +45,9 @@ function parseEndpoint(endpoint: string): ParsedEndpoint {
   const projectSegment = endsVersioned ? segments[at + 1] : undefined;
   // `origin` leaves out user:password, which OpenStack never uses and which must not reach logs.
   const root = [url.origin, ...prefix].join('/');
-  return { base: `${root}/v2.1`, root, projectId: projectSegment === undefined ? undefined : realProjectId(projectSegment) };
+  const projectId = projectSegment === undefined ? undefined : realProjectId(projectSegment);
+  const placeholder = projectSegment !== undefined && projectId === undefined ? decodedSegment(projectSegment) : undefined;
+  return { base: `${root}/v2.1`, root, projectId, placeholder };
 }
 
 /** The segments of `url`'s path, and where its last version segment is (-1: none). */
@@ -69,13 +73,22 @@ export function endpointWithoutRequestPath(endpoint: string): string | undefined
 }
 
 function realProjectId(segment: string): string | undefined {
-  let id: string;
-  try {
-    id = decodeURIComponent(segment);
-  } catch {
-    return undefined; // `%(project_id)s` is not valid percent-encoding
-  }
+  const id = decodedSegment(segment);
   return TEMPLATE.test(id) ? undefined : id;
+}
+
+/** A path segment as written in the endpoint (the URL parser escapes `{` and `}`); as it is where it is no valid percent-encoding (`%(project_id)s`). */
+function decodedSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
+}
+
+/** The catalog template the endpoint holds where a project id goes (`.../v2.1/%(tenant_id)s`), if any. */
+export function endpointProjectPlaceholder(endpoint: string): string | undefined {
+  return parse(endpoint).placeholder;
 }
 
 /** The version document: `GET {base}/v2.1/` (with the slash; Nova redirects without it). */

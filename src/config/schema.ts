@@ -6,7 +6,7 @@ import { basename, join } from 'node:path';
 import * as z from 'zod';
 import { AUTH_SCHEMAS, AUTH_TYPE_NAMES, CATALOG_AUTH_TYPES } from '../cloud/auth/registry.ts';
 import { INTERFACES } from '../cloud/catalog.ts';
-import { endpointProjectId, endpointWithoutRequestPath } from '../cloud/endpoint.ts';
+import { endpointProjectId, endpointProjectPlaceholder, endpointWithoutRequestPath } from '../cloud/endpoint.ts';
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
@@ -19,9 +19,14 @@ import { shown, unknownValue } from './messages.ts';
 
 /** A catalog-style endpoint (`.../v2.1/{projectId}`, `.../v1/{projectId}`) names the project too. */
 function projectInEndpoint(endpoint: unknown): string | undefined {
+  return ofEndpoint(endpoint, endpointProjectId);
+}
+
+/** What `read` finds in an endpoint; undefined for one that is no URL. */
+function ofEndpoint(endpoint: unknown, read: (endpoint: string) => string | undefined): string | undefined {
   if (typeof endpoint !== 'string') return undefined;
   try {
-    return endpointProjectId(endpoint);
+    return read(endpoint);
   } catch {
     // An unusable endpoint is reported by its own field.
     return undefined;
@@ -213,6 +218,8 @@ export function identityOf(watch: Record<string, unknown>): { key: string; field
 /** What `watches` and `track` entries both refer to: the default project and the notifiers. */
 interface References {
   fallbackProject: string | undefined;
+  /** The catalog template cloud.endpoint holds where a project id goes, which names no project. */
+  projectPlaceholder: string | undefined;
   /** undefined when `notifiers` is not a mapping, which is reported on its own. */
   notifierNames: string[] | undefined;
 }
@@ -220,7 +227,9 @@ interface References {
 function checkEntry(entry: Record<string, unknown>, at: (...path: (string | number)[]) => (string | number)[], refs: References, ctx: z.RefinementCtx): void {
   if (entry.projectId === undefined && refs.fallbackProject === undefined) {
     const where = at().slice(0, 2).map(String).join('[') + ']';
-    ctx.addIssue({ code: 'custom', path: at('projectId'), input: undefined, message: `no projectId: set ${where}.projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)` });
+    // Copied from a catalog listing or a guide, the endpoint looks like the one the message asks for.
+    const placeholder = refs.projectPlaceholder === undefined ? '' : `; cloud.endpoint ends in ${quoted(refs.projectPlaceholder)}, a catalog's placeholder and no project id: write the project's id in its place`;
+    ctx.addIssue({ code: 'custom', path: at('projectId'), input: undefined, message: `no projectId: set ${where}.projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)${placeholder}` });
   }
   const names = refs.notifierNames;
   if (names !== undefined && Array.isArray(entry.notify)) {
@@ -287,7 +296,8 @@ function notifierNames(notifiers: unknown): string[] | undefined {
  */
 function checkReferences(config: unknown, ctx: z.RefinementCtx, omitted: OmittedNotifiers | undefined): void {
   if (!isMapping(config)) return;
-  const refs = { fallbackProject: defaultProject(config.cloud), notifierNames: omitted ? omitted.names : notifierNames(config.notifiers) };
+  const endpoint = isMapping(config.cloud) ? config.cloud.endpoint : undefined;
+  const refs = { fallbackProject: defaultProject(config.cloud), projectPlaceholder: ofEndpoint(endpoint, endpointProjectPlaceholder), notifierNames: omitted ? omitted.names : notifierNames(config.notifiers) };
   if (Array.isArray(config.watches)) checkWatches(config.watches, refs, ctx);
   if (Array.isArray(config.track)) checkTrack(config.track, refs, ctx);
 }

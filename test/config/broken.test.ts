@@ -896,6 +896,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['4:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)'],
   },
   {
+    // As `openstack endpoint list` shows Nova's entry, or a guide writes it: the watches have no project.
+    name: 'a watch without a projectId, the endpoint ending in a placeholder for it',
+    text: lines('cloud:', '  endpoint: "https://ecs.example.com/v2.1/%(tenant_id)s"', 'watches:', '  - requestId: req-1', '    serverId: s1', '  - { requestId: req-2, serverId: s2, projectId: p2 }'),
+    expected: [
+      "4:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId); cloud.endpoint ends in '%(tenant_id)s', a catalog's placeholder and no project id: write the project's id in its place",
+    ],
+  },
+  {
     name: 'watch fields',
     text: lines(...CLOUD, 'watches:', '  - requestId: req 1/2', '    name: ""', '  - serverId: s2', '  - just-an-id'),
     expected: [
