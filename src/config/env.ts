@@ -71,6 +71,15 @@ export interface EmptiedValue {
   text: string;
 }
 
+/**
+ * A value that is `$` and a name in capitals, as a shell, docker compose or a systemd EnvironmentFile
+ * reads a variable, and which is sent as it is written (`$ECS_AUTH_TOKEN` as the token): what it says.
+ * It does not quote the value, which may be a password's own text.
+ */
+export const SHELL_STYLE_VARIABLE = "is $ and a name, as a shell writes a variable, and is read as written, $ and all: only ${NAME} takes a variable's value; put the name in braces";
+
+const SHELL_STYLE = /^\s*\$[A-Z_][A-Z0-9_]*\s*$/;
+
 /** A value that holds what variables gave: the names of those variables. */
 export interface ExpandedValue {
   path: Segment[];
@@ -83,13 +92,18 @@ export interface ExpandedValue {
  * those that variables gave to, so that one about a value a secret's variable gave does not quote it.
  * `unexpanded`: the values that kept their text, each said once here, wherever an alias repeats it.
  */
-export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { issues: EnvIssue[]; emptied: EmptiedValue[]; expanded: ExpandedValue[]; unexpanded: ReadonlySet<unknown> } {
+export function substituteEnv(
+  doc: Document.Parsed,
+  env: NodeJS.ProcessEnv,
+): { issues: EnvIssue[]; emptied: EmptiedValue[]; expanded: ExpandedValue[]; unexpanded: ReadonlySet<unknown>; shellStyle: Segment[][] } {
   const issues: EnvIssue[] = [];
+  const shellStyle: Segment[][] = [];
   const emptied: EmptiedValue[] = [];
   const expanded: ExpandedValue[] = [];
   const unexpanded = new Set<Scalar>();
   eachStringValue(doc, doc.contents, (scalar, text, path) => {
     if (!text.includes('$')) return;
+    if (SHELL_STYLE.test(text)) shellStyle.push(path);
     const problems: EnvProblem[] = [];
     const variables: string[] = [];
     const value = expand(text, env, problems, variables);
@@ -106,5 +120,5 @@ export function substituteEnv(doc: Document.Parsed, env: NodeJS.ProcessEnv): { i
       issues.push({ message: `${clipped(reference)} is in a key, and only values are read for \${VAR}: write the key itself`, path, offset: key.range?.[0] ?? 0, inKey: true });
     }
   });
-  return { issues, emptied, expanded, unexpanded };
+  return { issues, emptied, expanded, unexpanded, shellStyle };
 }

@@ -12,7 +12,7 @@ import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { errorCode } from '../net/failure.ts';
-import { substituteEnv, type EmptiedValue, type EnvIssue, type ExpandedValue } from './env.ts';
+import { SHELL_STYLE_VARIABLE, substituteEnv, type EmptiedValue, type EnvIssue, type ExpandedValue } from './env.ts';
 import { EMPTY_FROM_ENV, keyMessages } from './fields.ts';
 import { configErrorMap, missingSpaceHint } from './messages.ts';
 import type { z } from 'zod';
@@ -281,7 +281,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (omitted.size > 0) root.items = root.items.filter((pair) => !omitted.has(pair));
   if (others.size > 0 && isMap(kept!.value)) kept!.value.items = kept!.value.items.filter((pair) => !others.has(pair));
   const env = options.env ?? process.env;
-  const { issues: envIssues, emptied, expanded, unexpanded } = substituteEnv(doc, env);
+  const { issues: envIssues, emptied, expanded, unexpanded, shellStyle } = substituteEnv(doc, env);
   const used = options.unsetAllowedOutside && scalarsUnder(doc, options.unsetAllowedOutside.paths);
   const unsetAllowed = (e: EnvIssue) => used !== undefined && e.missing !== undefined && !used.has(e.offset);
   const envIssueAt = (e: EnvIssue): ConfigIssue => ({ ...issueAt(e.offset, e.path, e.message), ...(e.missing ? { cause: 'environment', variable: e.missing } : {}) });
@@ -352,12 +352,14 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   if (!caTaken) issues.push({ ...issueAt(offsetOf(doc, problem.path), problem.path, problem.message), cause: 'environment' });
   if (result.success && issues.length === 0) {
     const fromProfile = (path: readonly Segment[]) => profile.source !== undefined && path[0] === 'cloud' && profile.filled?.includes(String(path[1])) === true;
-    // A value left as `${TOKEN}` is no secret written into the file.
-    const notWritten = (path: readonly Segment[]) => fromProfile(path) || unset.some((e) => e.path.length === path.length && startsWith(path, e.path));
+    const exactly = (path: readonly Segment[]) => (at: readonly Segment[]) => at.length === path.length && startsWith(path, at);
+    // A value left as `${TOKEN}` is no secret written into the file; nor is one written `$TOKEN`, a slip said as such.
+    const notWritten = (path: readonly Segment[]) => fromProfile(path) || unset.some((e) => exactly(path)(e.path)) || shellStyle.some(exactly(path));
     const readable = options.mode !== undefined && (options.mode & 0o004) !== 0 ? writtenSecrets(data, expanded, notWritten).map((path) => ({ path, message: readableSecret(options.mode!) })) : [];
     // One that judges a value left as its `${...}` text judges nothing the daemon would read.
     const judgesUnset = (w: { path: readonly Segment[]; message: string }) => unset.some((e) => startsWith(w.path, e.path) || w.message.includes(`\${${e.missing}}`));
-    const warnings = sorted([...configWarnings(result.data).filter((w) => !judgesUnset(w)), ...readable].map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
+    const shellVariables = shellStyle.map((path) => ({ path, message: SHELL_STYLE_VARIABLE }));
+    const warnings = sorted([...configWarnings(result.data).filter((w) => !judgesUnset(w)), ...readable, ...shellVariables].map((w) => issueAt(offsetOf(doc, w.path), w.path, shown(w.path, w.message))));
     const { cloud } = result.data;
     const secrets = variableSecrets(expanded, env);
     const config = { ...result.data, cloud: { ...cloud, tls: { ...cloud.tls, ca: ca?.pem } }, ...(secrets.length > 0 ? { variableSecrets: secrets } : {}) };

@@ -140,6 +140,32 @@ describe('warnings of a valid file', () => {
     expect(result.ok && result.warnings[0]?.message).toMatch(/^'resise' is not an action type Nova records \(create, delete, /);
   });
 
+  // As a shell, docker compose or a systemd EnvironmentFile reads it: here the text `$ECS_AUTH_TOKEN` went to
+  // the cloud as the token, and `$PROJECT_ID` into every URL, each poll refused for a reason not said.
+  it('a value written as a shell variable, $ and a name, is said at its line:col, without quoting it; ${NAME}, $$ and a $ in text are not', () => {
+    const text = lines(
+      'cloud:',
+      '  endpoint: https://ecs.example.com',
+      '  projectId: $PROJECT_ID',
+      '  auth:',
+      '    type: token',
+      '    token: $ECS_AUTH_TOKEN',
+      'watches:',
+      '  - { requestId: r1, serverId: s1, name: "costs $$5 or $x" }',
+      '  - { requestId: r2, serverId: s1, projectId: "${PROJECT_ID}" }',
+    );
+    const result = validateConfigText(text, { env: { PROJECT_ID: 'p1', ECS_AUTH_TOKEN: 't' }, mode: 0o100644 });
+    const message = "is $ and a name, as a shell writes a variable, and is read as written, $ and all: only ${NAME} takes a variable's value; put the name in braces";
+    expect(result).toMatchObject({
+      ok: true,
+      warnings: [
+        { line: 3, col: 14, path: 'cloud.projectId', message },
+        // Not also taken for a secret written into the file, which ${VAR} is the way out of.
+        { line: 6, col: 12, path: 'cloud.auth.token', message },
+      ],
+    });
+  });
+
   it('an SMTP port 465 without smtp.secure, at the port: that port speaks TLS from the start', () => {
     const mail = (...smtp: string[]) =>
       validateConfigText(lines(...cloud('auto').trimEnd().split('\n'), 'notifiers:', '  ops-mail:', '    type: email', '    smtp:', '      host: smtp.example.com', ...smtp, '    from: ecs@example.com', '    to: [ops@example.com]'), { env: {} });
