@@ -63,7 +63,8 @@ function misnamed(input: unknown, key: string, supported: readonly string[]): st
 
 const AuthSchema = z.discriminatedUnion('type', AUTH_SCHEMAS, { error: unknownType('auth type', AUTH_TYPE_NAMES) });
 
-const MICROVERSION = /^(auto|2\.\d+)$/;
+// Nova's own form (api_version_request.py): a minor version with a leading zero is refused, at every request.
+const MICROVERSION = /^(auto|2\.(0|[1-9]\d*))$/;
 
 const CloudSchema = strict({
   /** Absent: taken from the token's catalog, with an auth method that has one. */
@@ -87,7 +88,13 @@ const CloudSchema = strict({
       // YAML reads an unquoted 2.60 as the number 2.6, which is another microversion.
       error: (iss) => (typeof iss.input === 'number' ? `write the microversion quoted, e.g. "2.60" (unquoted it is the number ${iss.input})` : undefined),
     })
-    .regex(MICROVERSION, { error: (iss) => `${quoted(String(iss.input))} is not a microversion: write auto or "2.N", e.g. "2.60"` })
+    .regex(MICROVERSION, {
+      error: (iss) => {
+        const input = String(iss.input);
+        const zero = /^2\.0\d/.test(input) ? `, its N without a leading zero (Nova refuses every request at "${input}")` : '';
+        return `${quoted(input)} is not a microversion: write auto or "2.N", e.g. "2.60"${zero}`;
+      },
+    })
     .default('auto'),
   timeout: duration().prefault('10s'),
 }).superRefine((cloud, ctx) => {

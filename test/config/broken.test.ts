@@ -750,6 +750,13 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['4:17 cloud.microversion: write the microversion quoted, e.g. "2.60" (unquoted it is the number 2.6)'],
   },
   {
+    // Nova reads a version only as X.Y with no leading zero (api_version_request.py): it answers every
+    // request at "2.051" with 400 Invalid API version, which validate accepted.
+    name: 'a microversion with a leading zero, which Nova refuses',
+    text: lines(...CLOUD, '  microversion: "2.051"'),
+    expected: ['4:17 cloud.microversion: \'2.051\' is not a microversion: write auto or "2.N", e.g. "2.60", its N without a leading zero (Nova refuses every request at "2.051")'],
+  },
+  {
     name: 'a missing environment variable',
     text: lines(...CLOUD, '  auth:', '    type: token', '    token: ${ECS_AUTH_TOKEN}'),
     expected: ['6:12 cloud.auth.token: environment variable ECS_AUTH_TOKEN is not set (use ${ECS_AUTH_TOKEN:-default} for a default)'],
