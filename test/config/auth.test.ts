@@ -80,6 +80,10 @@ describe('auth settings', () => {
     ], [
       '11:5 watches[0].projectId: no projectId: set watches[0].projectId or cloud.projectId (or an endpoint ending in /v2.1/{projectId}, or cloud.auth.projectId)',
     ]],
+    // Copied with what went before it in a header or a curl line: sent so, every poll was a 401.
+    ['a token with "Bearer " in front of it', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: token, token: "Bearer gAAAAABtokenSecret1" }'], [
+      '4:31 cloud.auth.token: holds a space, which no token does: write the token alone, without the scheme or header name copied before it',
+    ]],
     ['aksk without a secret key', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: aksk, accessKey: AK }'], [
       '4:9 cloud.auth.secretKey: required: secretKey (or secretKeyFile)',
     ]],

@@ -4,8 +4,14 @@ import { ACROSS_KEYS, httpHeaderValue, oneOf, optionalText, strict } from '../..
 
 export const TokenAuthSchema = strict({
   type: z.literal('token'),
-  /** Sent as X-Auth-Token: one line. */
-  token: optionalText(httpHeaderValue()),
+  /** Sent as X-Auth-Token: one line, one word (Keystone's and IAM's tokens are base64). Not quoted back. */
+  token: optionalText(
+    // A line break is said on its own. The message names no word a token may have been copied with: it
+    // would be a word of the value, which is not quoted back.
+    httpHeaderValue().refine((token) => /[\r\n]/.test(token) || !/\S[ \t]+\S/.test(token), {
+      message: 'holds a space, which no token does: write the token alone, without the scheme or header name copied before it',
+    }),
+  ),
   /** A file holding the token, read again when it changes. */
   tokenFile: optionalText(z.string()),
 }).superRefine((config, ctx) => oneOf(config, ctx, ['token', 'tokenFile']), ACROSS_KEYS);
