@@ -309,6 +309,12 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const schemaIssues = (result.error?.issues ?? []).map((issue) => ({ issue, path: issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) }));
   // What a notifier named `<<` lacks is noise: its value is a mapping meant to be merged, not settings.
   const mergeKeys = schemaIssues.filter(({ issue, path }) => issue.code === 'invalid_key' && path.at(-1) === '<<').map(({ path }) => path);
+  // By path, made at the first problem: a file of ten thousand watches may have as many of each.
+  let variablesAt: Map<string, readonly string[]> | undefined;
+  const lineBreakFrom = (path: readonly Segment[]) => {
+    variablesAt ??= new Map(expanded.map((e) => [JSON.stringify(e.path), e.variables]));
+    return endsInLineBreak(variablesAt.get(JSON.stringify(path)) ?? [], env);
+  };
   // Variables unsetAllowedOutside let be unset, but whose value's text the schema refuses.
   const refused = new Set<EnvIssue>();
   for (const { issue, path } of schemaIssues) {
@@ -340,7 +346,7 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
     } else if (issue.code === 'invalid_key') {
       issues.push(issueAt(keyOffsetOf(doc, text, path), path, message));
     } else {
-      issues.push(issueAt(offsetOf(doc, path), path, `${message}${emptiedBy(emptied, path, message)}`));
+      issues.push(issueAt(offsetOf(doc, path), path, `${message}${emptiedBy(emptied, path, message)}${lineBreakFrom(path)}`));
     }
   }
   issues.push(...[...refused].filter((e) => !reported.has(e)).map(envIssueAt));
@@ -476,6 +482,16 @@ function emptiedBy(emptied: readonly EmptiedValue[], path: readonly Segment[], m
   if (message.includes(EMPTY_FROM_ENV)) return '';
   const value = emptied.find((e) => e.path.length === path.length && startsWith(path, e.path));
   return value ? ` (from ${value.text}, which is empty)` : '';
+}
+
+/**
+ * ` (the value of ${TOKEN} ends with a line break, ...)` when one of `variables` (those that gave a value)
+ * does: a file holding a secret often ends so, and the value's problem (no signing key, no project id, not
+ * one line) would not say that this is what makes it one.
+ */
+function endsInLineBreak(variables: readonly string[], env: NodeJS.ProcessEnv): string {
+  const variable = variables.find((name) => /[\r\n]$/.test(env[name] ?? ''));
+  return variable === undefined ? '' : ` (the value of \${${variable}} ends with a line break, as a file it was read from often does, such as one a Kubernetes Secret was made from: set the variable without it)`;
 }
 
 function sorted(issues: ConfigIssue[]): ConfigIssue[] {

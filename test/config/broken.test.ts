@@ -53,6 +53,9 @@ const LIST_ITEM_OUT_OF_LINE = 'this list item\'s "-" is not in line with the "-"
 const TOO_DEEP = `lists and mappings are nested more than ${NESTING_LIMIT} levels deep here, far deeper than any setting goes: look for a [ or { that is not closed, or lines indented further and further`;
 /** The keys of a watch, as an unknown key's message lists them. */
 const WATCH_KEYS = 'kind, requestId, serverId, name, projectId, notify, deadline, warnAfter, batch, batchWindow';
+/** Said after the problem of a value whose variable's value ends with a line break. */
+const ENDS_IN_LINE_BREAK = (variable: string) =>
+  `(the value of \${${variable}} ends with a line break, as a file it was read from often does, such as one a Kubernetes Secret was made from: set the variable without it)`;
 /** How every duration message ends: the forms a duration takes. */
 const FORMS = 'a number and a unit, e.g. 500ms, 10s, 5m, 6h or 1d, or several from the largest unit down, e.g. 1h30m or 2m30s';
 
@@ -1133,10 +1136,20 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     // A Kubernetes Secret mounted into the environment often ends in a newline.
     env: { ECS_AUTH_TOKEN: 'gAAAAABtoken-from-a-file\n' },
     expected: [
-      '4:31 cloud.auth.token: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
+      `4:31 cloud.auth.token: must be one line: it contains a line break (CR or LF), which would end the header it is sent in ${ENDS_IN_LINE_BREAK('ECS_AUTH_TOKEN')}`,
       '9:24 notifiers.chat.headers.X-Team: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
       '13:11 notifiers.mail.from: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
       '14:10 notifiers.mail.to[0]: must be one line: it contains a line break (CR or LF), which would end the header it is sent in',
+    ],
+  },
+  {
+    // Told only that it is no signing key, the operator saw whsec_ and base64 in the Secret, as asked for.
+    name: 'a signing secret and a project id whose variables end in a line break, as a file they were made from did',
+    text: lines('cloud:', '  endpoint: https://ecs.example.com', '  projectId: "${PROJECT_ID}"', 'notifiers:', '  chat: { type: webhook, url: "https://hooks.example.com/ecs", secret: "${WEBHOOK_SECRET}" }'),
+    env: { WEBHOOK_SECRET: 'whsec_CnQJpI/2FFdIJdV+ERk=\n', PROJECT_ID: 'p1\r\n' },
+    expected: [
+      `3:14 cloud.projectId: expected a project id: visible ASCII characters, no spaces, e.g. 89655fe61c4c4a08b9f3e7f9095441b8; 'p1\\r\\n' has '\\r' at character 3 ${ENDS_IN_LINE_BREAK('PROJECT_ID')}`,
+      `5:72 notifiers.chat.secret: expected a Standard Webhooks signing key: whsec_ followed by base64, e.g. whsec_$(openssl rand -base64 32) ${ENDS_IN_LINE_BREAK('WEBHOOK_SECRET')}`,
     ],
   },
   {
