@@ -2,7 +2,7 @@
 // said (with line:col) but never refuse the file.
 
 import cron from 'node-cron';
-import { daylightSavingZone } from '../watch/cronZone.ts';
+import { daylightSavingZone, givenZone } from '../watch/cronZone.ts';
 import { namesNoHourDayOrMonth } from './fields.ts';
 import { notifierWarnings } from '../notify/registry.ts';
 import { authWarnings } from '../cloud/auth/registry.ts';
@@ -57,6 +57,37 @@ function scheduleAcrossDaylightSaving(config: Config): ConfigWarning[] {
       `${quoted(schedule)} runs in ${hours.length === 1 ? 'hour' : 'hours'} ${hours.join(', ')}, read in this process's zone (${zone}), whose clocks repeat or skip ${hours.length === 1 ? 'it' : 'them'} for daylight saving time: ` +
       'node-cron runs no pass for up to two hours at the autumn change, nor one due in the hour skipped in spring. Run the daemon with TZ=UTC and write the hours in UTC',
   }];
+}
+
+/**
+ * A TZ by which ICU, which gives the process its zone, knows none: a name in another case (europe/berlin)
+ * or misspelt, a path, a POSIX rule (CET-1CEST,M3.5.0,M10.5.0/3), which C programs read. The process then
+ * keeps UTC's clock, or a fixed offset, without a word, and a schedule that names hours runs at others.
+ */
+function scheduleInUnknownZone(config: Config): ConfigWarning[] {
+  const { schedule } = config.poll;
+  const tz = givenZone();
+  if (!tz || namesNoHourDayOrMonth(schedule) || isKnownZone(tz.replace(/^:/, ''))) return [];
+  return [{
+    path: ['poll', 'schedule'],
+    message:
+      `${quoted(schedule)} names hours, read in this process's zone, but TZ=${tz} is no zone Node.js knows (a name of the tz database, case and all, e.g. Europe/Berlin): ` +
+      "the process keeps UTC's clock or a fixed offset without a word, and runs it at other hours than meant",
+  }];
+}
+
+/**
+ * Whether ICU reads `tz` as the process's zone. Asked of the name, not of the process, whose zone is UTC
+ * while a schedule that names no hour runs: Intl reads a zone it is given in any case, the process's only
+ * in the case the tz database writes it, so a name Intl writes otherwise but for case is none.
+ */
+function isKnownZone(tz: string): boolean {
+  try {
+    const zone = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
+    return zone === tz || zone.toLowerCase() !== tz.toLowerCase();
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -129,7 +160,7 @@ const DRAIN_WITHIN_STOP_MS = SHIPPED_STOP_GRACE_MS - 5_000;
 
 export function configWarnings(config: Config): ConfigWarning[] {
   const warnings: ConfigWarning[] = [
-    ...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...projectsOutOfScope(config), ...credentialsInClear(config.cloud), ...authWarnings(config.cloud.auth), ...endpointProjectOverridden(config.cloud), ...notifierWarnings(config.notifiers),
+    ...unknownActions(config), ...scheduleAcrossDaylightSaving(config), ...scheduleInUnknownZone(config), ...projectsOutOfScope(config), ...credentialsInClear(config.cloud), ...authWarnings(config.cloud.auth), ...endpointProjectOverridden(config.cloud), ...notifierWarnings(config.notifiers),
   ];
   const minor = minorOf(config.cloud.microversion);
   if (minor !== null && minor < 51) {

@@ -49,6 +49,11 @@ export function daylightSavingZone(): DaylightSaving | null {
   return replaced !== null && process.env['TZ'] === 'UTC' ? replaced.daylightSaving : ownZoneDaylightSaving();
 }
 
+/** The TZ a schedule that names hours is read in: the process's, or the one UTC replaced for a schedule that names none. */
+export function givenZone(): string | undefined {
+  return replaced !== null && process.env['TZ'] === 'UTC' ? replaced.tz : process.env['TZ'];
+}
+
 /** The process's own zone, when its offsets in January and July differ: by Date's offsets, which make no Intl object. */
 function ownZoneDaylightSaving(): DaylightSaving | null {
   const year = new Date().getFullYear();

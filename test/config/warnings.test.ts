@@ -228,6 +228,26 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
     }
   });
 
+  // ICU, which gives the process its zone, knows none by such a TZ (C programs read the rule and the path):
+  // the clock is then UTC's, or a fixed offset, without a word, and the hours named are not those meant.
+  it.each(['europe/berlin', 'Europe/Berln', 'CET-1CEST,M3.5.0,M10.5.0/3', '/usr/share/zoneinfo/Europe/Berlin'])('a TZ that names no zone Node.js knows, %s, is said of a schedule that names hours', (tz) => {
+    process.env['TZ'] = tz;
+    const result = validateConfigText(withSchedule('0 30 4 * * *'), { env: {} });
+    expect(result).toMatchObject({ ok: true, warnings: [{ line: 6, col: 13, path: 'poll.schedule' }] });
+    expect(result.ok && result.warnings[0]?.message).toBe(
+      `'0 30 4 * * *' names hours, read in this process's zone, but TZ=${tz} is no zone Node.js knows (a name of the tz database, case and all, e.g. Europe/Berlin): the process keeps UTC's clock or a fixed offset without a word, and runs it at other hours than meant`,
+    );
+    // The same after a schedule that named no hour ran in UTC, as at a reload.
+    cronZone('*/15 * * * * *');
+    expect(validateConfigText(withSchedule('0 30 4 * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [{ path: 'poll.schedule' }] });
+    expect(validateConfigText(withSchedule('*/15 * * * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    cronZone('0 30 4 * * *');
+    for (const known of ['Asia/Shanghai', ':Asia/Shanghai', 'US/Eastern', 'UTC', '']) {
+      process.env['TZ'] = known;
+      expect(validateConfigText(withSchedule('0 30 4 * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+    }
+  });
+
   it('is not said in a zone without it, nor of a schedule that names no hour, day or month', () => {
     process.env['TZ'] = 'UTC';
     expect(validateConfigText(withSchedule('0 */5 * * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
