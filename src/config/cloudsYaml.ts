@@ -14,6 +14,7 @@ import { isMapping } from '../data/dictionary.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { readRegularFileSync } from '../files/readRegularFile.ts';
 import { tagProblems, TAG_OPTIONS } from './tags.ts';
+import { homeTilde, NO_HOME_HERE } from './fields.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
 import { parseNested, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
@@ -326,7 +327,8 @@ export function applyCloudsYaml(data: unknown, env: NodeJS.ProcessEnv): ProfileR
     const doc = readYaml(file);
     clouds = isMapping(doc.clouds) ? doc.clouds : {};
   } catch (err) {
-    return issue(`cannot read clouds.yaml ${file}: ${fileProblem(err)}`);
+    const tilde = homeTilde(file);
+    return issue(`cannot read clouds.yaml ${file}: ${fileProblem(err)}${tilde === undefined ? '' : ` (${NO_HOME_HERE}: ${tilde})`}`);
   }
   const found = clouds[name];
   if (!isMapping(found)) {

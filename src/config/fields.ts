@@ -350,6 +350,19 @@ export function serverId() {
   });
 }
 
+/**
+ * For a path that starts with `~` (`~/ecs/state.json`), what a shell would read as the home folder: what
+ * names it here, as the end of a sentence about the path; undefined for any other. No shell reads the watch
+ * file, and Node reads such a path as a folder named ~ in the working folder.
+ */
+export function homeTilde(path: string): string | undefined {
+  const rest = /^~(?=\/|$)/.test(path) ? path.slice(1) : undefined;
+  return rest === undefined ? undefined : `write the path from /, or \${HOME}${rest}`;
+}
+
+/** Said of a path that starts with ~, before homeTilde's way out. */
+export const NO_HOME_HERE = '~ names no home folder here, as no shell reads this file';
+
 /** What a project id's character may be: visible ASCII, no space of any kind (a no-break space too). */
 const PROJECT_ID_CHARACTER = /[\x21-\x7e]/;
 

@@ -10,7 +10,7 @@ import { endpointProjectId, endpointProjectPlaceholder, endpointWithoutRequestPa
 import { NOTIFIER_SCHEMAS, NOTIFIER_TYPE_NAMES } from '../notify/registry.ts';
 import { WATCH_KINDS } from '../model.ts';
 import { dictionarySchema, isMapping } from '../data/dictionary.ts';
-import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, httpUrl, integer, listenAddress, oneOf, orEmpty, projectId, rateLimit, serverId, strayCharacter, strict } from './fields.ts';
+import { ACROSS_KEYS, MERGE_KEY, cronExpression, duration, durationOrOff, headerValue, homeTilde, httpUrl, NO_HOME_HERE, integer, listenAddress, oneOf, orEmpty, projectId, rateLimit, serverId, strayCharacter, strict } from './fields.ts';
 import { warnAfterSchema } from './warnAfter.ts';
 import { meant } from '../text/closest.ts';
 import { formatDuration } from '../watch/format.ts';
@@ -344,6 +344,10 @@ const SectionsSchema = strict({
             const path = String(iss.input);
             return `${quoted(path)} names a folder (the path ends with ${folderEnding(path)}), not the state file: name the file in it, e.g. ${join(path, DEFAULT_STATE_FILE)}`;
           },
+        })
+        // `run` would keep the state in ./~/..., and a start from another folder would find none of it.
+        .refine((path) => homeTilde(path) === undefined, {
+          error: (iss) => `${quoted(String(iss.input))} starts with ~: ${NO_HOME_HERE}, but a folder named ~ in the working folder: ${homeTilde(String(iss.input))}`,
         })
         .default(`./${DEFAULT_STATE_FILE}`),
       retention: duration().prefault('7d'),

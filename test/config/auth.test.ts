@@ -451,6 +451,10 @@ describe('clouds.yaml', () => {
     ['a missing file', lines('cloud:', `  cloudsYaml: ${join(dir, 'nope.yaml')}`, '  cloud: otc'), {}, [
       `3:10 cloud.cloud: cannot read clouds.yaml ${join(dir, 'nope.yaml')}: no such file`,
     ]],
+    // As watch.example.yaml showed it: the file is there, in the home folder.
+    ['a file named from ~', lines('cloud:', '  cloudsYaml: ~/.config/openstack/clouds.yaml', '  cloud: otc'), {}, [
+      "3:10 cloud.cloud: cannot read clouds.yaml ~/.config/openstack/clouds.yaml: no such file (~ names no home folder here, as no shell reads this file: write the path from /, or ${HOME}/.config/openstack/clouds.yaml)",
+    ]],
     ['no clouds.yaml anywhere, named by OS_CLOUD', lines('cloud:', '  projectId: p1'), { OS_CLOUD: 'otc', HOME: join(dir, 'home') }, [
       `2:3 cloud: no clouds.yaml found for cloud 'otc' (OS_CLOUD=otc) (looked for clouds.yaml, clouds.yml, clouds.json in ., ${join(dir, 'home')}/.config/openstack, /etc/openstack): set cloud.cloudsYaml`,
     ]],
