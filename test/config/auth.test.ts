@@ -69,6 +69,16 @@ describe('auth settings', () => {
       '4:5 cloud.auth.projectId: required: projectId (or projectName)',
       '4:5 cloud.auth.domain: required: domain (or domainId)',
     ]],
+    // Copied from a clouds.yaml or an openrc: auth_url and the domains got no word of what they are here.
+    ['password auth written with clouds.yaml\'s keys', ['cloud:', '  projectId: p1', '  auth:', '    type: password', '    auth_url: https://iam.test/v3', '    user_id: u', '    password: p', '    user_domain_name: d', '    project_id: p1'], [
+      '4:5 cloud.auth.identityEndpoint: required (a string)',
+      '4:5 cloud.auth.user: required: user (or userId)',
+      '4:5 cloud.auth.projectId: required: projectId (or projectName)',
+      "5:5 cloud.auth.auth_url: unknown key 'auth_url' (allowed: type, identityEndpoint, user, userId, password, passwordFile, domain, domainId, projectId, projectName, projectDomain, projectDomainId); auth_url is clouds.yaml's name: write identityEndpoint (or name a clouds.yaml profile with cloud.cloud)",
+      "6:5 cloud.auth.user_id: unknown key 'user_id' (allowed: type, identityEndpoint, user, userId, password, passwordFile, domain, domainId, projectId, projectName, projectDomain, projectDomainId); user_id is clouds.yaml's name: write userId (or name a clouds.yaml profile with cloud.cloud)",
+      "8:5 cloud.auth.user_domain_name: unknown key 'user_domain_name' (allowed: type, identityEndpoint, user, userId, password, passwordFile, domain, domainId, projectId, projectName, projectDomain, projectDomainId); user_domain_name is clouds.yaml's name: write domain (or name a clouds.yaml profile with cloud.cloud)",
+      "9:5 cloud.auth.project_id: unknown key 'project_id' (allowed: type, identityEndpoint, user, userId, password, passwordFile, domain, domainId, projectId, projectName, projectDomain, projectDomainId); project_id is clouds.yaml's name: write projectId (or name a clouds.yaml profile with cloud.cloud)",
+    ]],
     ['a password both inline and from a file', ['cloud:', '  projectId: p1', '  auth:', '    type: password', '    identityEndpoint: https://iam.test/v3', '    userId: u', '    password: p', '    passwordFile: /run/p', '    projectId: p1'], [
       '8:19 cloud.auth.passwordFile: set password or passwordFile, not both',
     ]],

@@ -4,6 +4,24 @@ import { ACROSS_KEYS, httpUrl, oneLineSecret, oneOf, optionalText, projectId, st
 
 const text = () => optionalText(z.string());
 
+// A clouds.yaml's (and openstacksdk's) name of each key, as a file copied from one or from an openrc has it.
+const CLOUDS_YAML_NAMES: Record<string, string> = {
+  auth_url: 'identityEndpoint',
+  username: 'user',
+  user_id: 'userId',
+  user_domain_name: 'domain',
+  user_domain_id: 'domainId',
+  domain_name: 'domain',
+  domain_id: 'domainId',
+  project_id: 'projectId',
+  project_name: 'projectName',
+  project_domain_name: 'projectDomain',
+  project_domain_id: 'projectDomainId',
+};
+const CLOUDS_YAML_KEYS = Object.fromEntries(
+  Object.entries(CLOUDS_YAML_NAMES).map(([name, key]) => [name, `${name} is clouds.yaml's name: write ${key} (or name a clouds.yaml profile with cloud.cloud)`]),
+);
+
 export const PasswordAuthSchema = strict({
   type: z.literal('password'),
   /** Keystone's base URL; `/v3` is added when it does not end with it. */
@@ -26,7 +44,7 @@ export const PasswordAuthSchema = strict({
   /** The domain of a project named by name; default: the user's domain. */
   projectDomain: text(),
   projectDomainId: text(),
-}).superRefine((config, ctx) => {
+}, CLOUDS_YAML_KEYS).superRefine((config, ctx) => {
   oneOf(config, ctx, ['user', 'userId']);
   oneOf(config, ctx, ['password', 'passwordFile']);
   oneOf(config, ctx, ['projectId', 'projectName']);
