@@ -179,6 +179,9 @@ export function rateText({ count, perMs }: { count: number; perMs: number }): st
   return `${count}/${['s', 'm', 'h'].find((unit) => UNIT_MS.get(unit) === perMs)}`;
 }
 
+/** node-cron's names of the fields, as the message that lists them writes them. */
+const CRON_FIELD_NAMES: Record<string, string> = { dayOfMonth: 'day-of-month', dayOfWeek: 'day-of-week' };
+
 /** A node-cron expression; a leading seconds field is allowed. */
 export function cronExpression() {
   return z.string().superRefine((expression, ctx) => {
@@ -200,7 +203,7 @@ export function cronExpression() {
         if (e.field === 'expression') return e.message;
         // A day each month named lacks (31 in 2 or 4): valid alone, so said as such.
         if (e.field === 'dayOfMonth' && /impossible/.test(e.message)) return `day-of-month ${quoted(e.value ?? '')} never comes in the months given`;
-        return `${e.field} ${quoted(e.value ?? '')} is not valid`;
+        return `${CRON_FIELD_NAMES[e.field] ?? e.field} ${quoted(e.value ?? '')} is not valid`;
       })
       .join(', ');
     ctx.addIssue({

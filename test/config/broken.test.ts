@@ -549,6 +549,14 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     ],
   },
   {
+    // node-cron names the field dayOfWeek, a word the message's own list of fields does not have.
+    name: 'a bad day of the week and day of the month, named as the fields are listed',
+    text: lines(...CLOUD, 'poll:', '  schedule: "0 0 32 * 8"'),
+    expected: [
+      `5:13 poll.schedule: '0 0 32 * 8' is not a cron expression (day-of-month '32' is not valid, day-of-week '8' is not valid): write 5 or 6 fields, [second] minute hour day-of-month month day-of-week, e.g. "*/15 * * * * *"`,
+    ],
+  },
+  {
     name: 'a cron expression whose day of the month never comes',
     text: lines(...CLOUD, 'poll:', '  schedule: "0 0 9 31 2,4 *"'),
     expected: [
