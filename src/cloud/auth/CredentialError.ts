@@ -5,3 +5,6 @@
 export class CredentialError extends Error {
   override name = 'CredentialError';
 }
+
+/** Said of a token with a space in it (`Bearer ` copied before it), as the watch file gives it or its file holds it. */
+export const TOKEN_WITH_SPACE = 'holds a space, which no token does: write the token alone, without the scheme or header name copied before it';

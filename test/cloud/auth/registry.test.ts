@@ -100,6 +100,11 @@ describe('a token from a file', () => {
       await writeFile(join(dir, 'euro'), 'sec€ret\n');
       return join(dir, 'euro');
     }, /^cloud\.auth\.tokenFile .*euro holds a character an HTTP header cannot carry \(a control character, or one beyond Latin-1 such as €\): write it in ASCII$/],
+    // As the watch file's token: sent so, every poll would be a 401.
+    ['a token with its Bearer copied before it', async () => {
+      await writeFile(join(dir, 'bearer'), 'Bearer gAAAAABtoken\n');
+      return join(dir, 'bearer');
+    }, /^cloud\.auth\.tokenFile .*bearer holds a space, which no token does: write the token alone, without the scheme or header name copied before it$/],
   ])('stops the start with the file named when it is %s', async (_case, make, message) => {
     const file = await make();
     expect(() => createAuth({ type: 'token', tokenFile: file }, deps)).toThrow(message);

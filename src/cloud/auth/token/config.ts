@@ -1,6 +1,7 @@
 // `auth: { type: token }`: what each key accepts.
 import * as z from 'zod';
 import { ACROSS_KEYS, httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
+import { TOKEN_WITH_SPACE } from '../CredentialError.ts';
 
 export const TokenAuthSchema = strict({
   type: z.literal('token'),
@@ -9,7 +10,7 @@ export const TokenAuthSchema = strict({
     // A line break is said on its own. The message names no word a token may have been copied with: it
     // would be a word of the value, which is not quoted back.
     httpHeaderValue().refine((token) => /[\r\n]/.test(token) || !/\S[ \t]+\S/.test(token), {
-      message: 'holds a space, which no token does: write the token alone, without the scheme or header name copied before it',
+      message: TOKEN_WITH_SPACE,
     }),
   ),
   /** A file holding the token, read again when it changes. */
