@@ -87,6 +87,15 @@ export interface ExpandedValue {
 }
 
 /**
+ * The variables that gave the value at a path (none for one no variable gave), looked up by the path: made
+ * once, at the first problem, where a file of ten thousand watches may have as many problems and values.
+ */
+export function variablesByPath(expanded: readonly ExpandedValue[]): (path: readonly Segment[]) => readonly string[] {
+  const byPath = new Map(expanded.map((e) => [JSON.stringify(e.path), e.variables]));
+  return (path) => byPath.get(JSON.stringify(path)) ?? [];
+}
+
+/**
  * Expands every string value of `doc` in place; a value with a problem keeps its text. The values that
  * came out empty are listed, so that a message about an empty value can name the variable behind it, and
  * those that variables gave to, so that one about a value a secret's variable gave does not quote it.

@@ -12,7 +12,7 @@ import { applyCloudsYaml } from './cloudsYaml.ts';
 import { ConfigError, type ConfigIssue } from './ConfigError.ts';
 import { fileProblem } from '../files/fileProblem.ts';
 import { errorCode } from '../net/failure.ts';
-import { SHELL_STYLE_VARIABLE, substituteEnv, type EmptiedValue, type EnvIssue, type ExpandedValue } from './env.ts';
+import { SHELL_STYLE_VARIABLE, substituteEnv, variablesByPath, type EmptiedValue, type EnvIssue, type ExpandedValue } from './env.ts';
 import { EMPTY_FROM_ENV, keyMessages } from './fields.ts';
 import { configErrorMap, missingSpaceHint } from './messages.ts';
 import type { z } from 'zod';
@@ -309,12 +309,8 @@ function checkParsed(text: string, options: CheckOptions, parsed: ReturnType<typ
   const schemaIssues = (result.error?.issues ?? []).map((issue) => ({ issue, path: issue.path.map((s) => (typeof s === 'symbol' ? String(s) : s)) }));
   // What a notifier named `<<` lacks is noise: its value is a mapping meant to be merged, not settings.
   const mergeKeys = schemaIssues.filter(({ issue, path }) => issue.code === 'invalid_key' && path.at(-1) === '<<').map(({ path }) => path);
-  // By path, made at the first problem: a file of ten thousand watches may have as many of each.
-  let variablesAt: Map<string, readonly string[]> | undefined;
-  const lineBreakFrom = (path: readonly Segment[]) => {
-    variablesAt ??= new Map(expanded.map((e) => [JSON.stringify(e.path), e.variables]));
-    return endsInLineBreak(variablesAt.get(JSON.stringify(path)) ?? [], env);
-  };
+  let variablesAt: ((path: readonly Segment[]) => readonly string[]) | undefined;
+  const lineBreakFrom = (path: readonly Segment[]) => endsInLineBreak((variablesAt ??= variablesByPath(expanded))(path), env);
   // Variables unsetAllowedOutside let be unset, but whose value's text the schema refuses.
   const refused = new Set<EnvIssue>();
   for (const { issue, path } of schemaIssues) {

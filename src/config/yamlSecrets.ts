@@ -10,7 +10,7 @@ import { hiddenPartsOf } from '../net/shortUrl.ts';
 import { urlWithLogin } from '../net/basicCredentials.ts';
 import { isMapping } from '../data/dictionary.ts';
 import type { ConfigIssue } from './ConfigError.ts';
-import { expand, type ExpandedValue } from './env.ts';
+import { expand, variablesByPath, type ExpandedValue } from './env.ts';
 import { NOTIFIER_SECRET_KEYS } from '../notify/registry.ts';
 import { formatPath, keyText, MAX_NESTING, pathAt, type Segment } from './yamlTree.ts';
 
@@ -123,8 +123,7 @@ const isHeaders = (path: readonly Segment[]) => path.at(typeof path.at(-1) === '
 export function schemaProblemHider(data: unknown, expanded: readonly ExpandedValue[]): (path: readonly Segment[], message: string) => string {
   // Made at the first problem whose value could quote one: a valid file is not walked for them.
   let secrets: NamedSecret[] | undefined;
-  // By path, made at the first problem: a file of ten thousand watches may have as many of each.
-  let variablesAt: Map<string, readonly string[]> | undefined;
+  let variablesAt: ((path: readonly Segment[]) => readonly string[]) | undefined;
   // What secrets' variables gave, by value: an alias repeats one at a setting that is not where it was written.
   let given: { variable: string; value: string }[] | undefined;
   return (path, message) => {
@@ -134,9 +133,9 @@ export function schemaProblemHider(data: unknown, expanded: readonly ExpandedVal
     const text = String(value);
     const keyAt = path.findLastIndex((segment) => typeof segment === 'string');
     if (keyAt >= 0 && isSecretKey(path[keyAt] as string, path.slice(0, keyAt))) return valueHidden(message, text, SECRET_VALUE_NOT_SHOWN);
-    variablesAt ??= new Map(expanded.map((e) => [pathKey(e.path), e.variables]));
+    variablesAt ??= variablesByPath(expanded);
     given ??= variableGifts(data, expanded);
-    const variable = variablesAt.get(pathKey(path))?.find(isSecretVariable) ?? given.find((gift) => text.includes(gift.value))?.variable;
+    const variable = variablesAt(path).find(isSecretVariable) ?? given.find((gift) => text.includes(gift.value))?.variable;
     if (variable !== undefined) return valueHidden(message, text, `(the value comes from \${${variable}}, a secret by its name, and is not shown)`);
     if (text.length < MIN_SHOWN_RUN) return message;
     const held = (secrets ??= dataSecrets(data)).find((secret) => secret.value.length >= MIN_SHOWN_RUN && text.includes(secret.value));
