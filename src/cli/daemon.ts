@@ -518,7 +518,10 @@ export class Daemon {
       // what counts, and it is read once.
       const unset = err instanceof ConfigError ? [...new Set(err.issues.flatMap((issue) => issue.variable ?? []))] : [];
       const why = unset.length === 0 ? '' : `; ${unset.join(', ')} ${unset.length === 1 ? 'is' : 'are'} not set in the daemon's environment, which it reads only at its start: set ${unset.length === 1 ? 'it' : 'them'} where it runs (the unit's Environment=, the pod's env) and restart it`;
-      this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, `reloaded watch file is invalid; keeping the running configuration${why}`);
+      // A file the watch file names (cloud.tls.caFile) is not looked at: put there, it changes nothing by itself.
+      const missingFile = err instanceof ConfigError && err.issues.some((issue) => issue.cause === 'environment' && issue.variable === undefined);
+      const when = missingFile ? '; a file it names that is not there is read again only when the watch file changes, or at a SIGHUP (systemctl reload, kill -HUP): send one once it is there' : '';
+      this.#log.error({ config: this.#ctx.configPath, problems, error: (err as Error).message }, `reloaded watch file is invalid; keeping the running configuration${why}${when}`);
       return;
     }
     const previous = this.#config;

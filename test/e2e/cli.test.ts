@@ -435,6 +435,13 @@ describe.concurrent('run', () => {
       expect(after).toMatch(/^ecs_action_watch_config_last_reload_successful 0$/m);
       expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="ok"\} 2$/m);
       expect(after).toMatch(/^ecs_action_watch_config_loads_total\{result="invalid"\} 2$/m);
+      // A CA file not there yet: put there, it is not looked at until the watch file changes, which the
+      // operator who mended it is not told to make.
+      await writeFile(path, h.yaml([first], { http, cloud: `  tls: { caFile: ${join(h.dir, 'ca-to-come.pem')} }` }));
+      await waitUntil(() => h.logs.text.includes('ca-to-come.pem'), 8000);
+      expect(h.logs.lines().find((l) => String(l['error']).includes('ca-to-come.pem'))!['msg']).toBe(
+        'reloaded watch file is invalid; keeping the running configuration; a file it names that is not there is read again only when the watch file changes, or at a SIGHUP (systemctl reload, kill -HUP): send one once it is there',
+      );
     } finally {
       expect(await stopped()).toBe(0);
     }
