@@ -100,6 +100,11 @@ function refuseIrregular(stats: Stats, maxBytes: number): void {
 function textOf(bytes: Buffer, strict: boolean): string {
   const text = bytes.toString('utf8');
   if (!strict || isUtf8(bytes)) return text;
+  // Its byte order mark (Windows PowerShell's > and Notepad's "Unicode" write one): the place where the
+  // bytes stop being UTF-8, line 1, column 1, would look like any other file's in an editor.
+  if ((bytes[0] === 0xff && bytes[1] === 0xfe) || (bytes[0] === 0xfe && bytes[1] === 0xff)) {
+    throw new NotUtf8Error('is UTF-16 text (its first bytes, a byte order mark, say so), not UTF-8: save it as UTF-8');
+  }
   // The first U+FFFD that the file does not hold as such (EF BF BD) is where its bytes stop being UTF-8.
   let byte = 0;
   let counted = 0;

@@ -32,6 +32,15 @@ describe.each(reads)('%s', (_name, read) => {
     await expect(read(file, 1024, { strictUtf8: true })).rejects.toThrow('is not UTF-8 text (line 2, column 10 is not): save it as UTF-8');
   });
 
+  // Windows PowerShell's > and Out-File, and Notepad's "Unicode", write UTF-16 with its byte order mark: the
+  // editor shows line 1, column 1 as any other, and what is wrong is the whole file's encoding.
+  it.each([['little-endian', [0xff, 0xfe]], ['big-endian', [0xfe, 0xff]]])('says a file is UTF-16 (%s) rather than where it stops being UTF-8', async (_order, mark) => {
+    const text = Buffer.from('cloud:\n', 'utf16le');
+    const bytes = mark[0] === 0xff ? text : Buffer.from(text.map((_, i) => text[i ^ 1]!));
+    await writeFile(file, Buffer.concat([Buffer.from(mark), bytes]));
+    await expect(read(file, 1024, { strictUtf8: true })).rejects.toThrow(/^is UTF-16 text \(its first bytes, a byte order mark, say so\), not UTF-8: save it as UTF-8$/);
+  });
+
   it('counts no column for the byte order mark an editor may write and never shows', async () => {
     await writeFile(file, Buffer.concat([Buffer.from('\uFEFFname: caf', 'utf8'), Buffer.from([0xe9]), Buffer.from('\n')]));
     await expect(read(file, 1024, { strictUtf8: true })).rejects.toThrow('is not UTF-8 text (line 1, column 10 is not): save it as UTF-8');
