@@ -1,3 +1,4 @@
+import { lstatSync, readlinkSync } from 'node:fs';
 import { errorCode } from '../net/failure.ts';
 import { NotARegularFileError } from './readRegularFile.ts';
 
@@ -15,7 +16,22 @@ const READ_ERRORS: Record<string, string> = {
 export function fileProblem(err: unknown): string {
   if (err instanceof NotARegularFileError) return err.message;
   const code = errorCode(err);
-  return (code === undefined ? undefined : READ_ERRORS[code]) ?? (err instanceof Error ? err.message : String(err));
+  const said = (code === undefined ? undefined : READ_ERRORS[code]) ?? (err instanceof Error ? err.message : String(err));
+  return code === 'ENOENT' ? `${said}${danglingLink(err)}` : said;
+}
+
+/**
+ * ` (it is a symbolic link to ..., which is not there)` for a file not there that is such a link, which `ls`
+ * lists as any file: "no such file" alone would have the operator look at the wrong name. '' otherwise.
+ */
+function danglingLink(err: unknown): string {
+  const path = (err as { path?: unknown }).path;
+  if (typeof path !== 'string') return '';
+  try {
+    return lstatSync(path).isSymbolicLink() ? ` (it is a symbolic link to ${readlinkSync(path)}, which is not there)` : '';
+  } catch {
+    return '';
+  }
 }
 
 /**

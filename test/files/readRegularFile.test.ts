@@ -1,7 +1,8 @@
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readRegularFile, readRegularFileSync } from '../../src/files/readRegularFile.ts';
+import { fileProblem } from '../../src/files/fileProblem.ts';
 import { runIsolated, sourceModule } from '../isolated.ts';
 import { tempFolderEach } from '../tempFolder.ts';
 
@@ -39,6 +40,16 @@ describe.each(reads)('%s', (_name, read) => {
     const bytes = mark[0] === 0xff ? text : Buffer.from(text.map((_, i) => text[i ^ 1]!));
     await writeFile(file, Buffer.concat([Buffer.from(mark), bytes]));
     await expect(read(file, 1024, { strictUtf8: true })).rejects.toThrow(/^is UTF-16 text \(its first bytes, a byte order mark, say so\), not UTF-8: save it as UTF-8$/);
+  });
+
+  // `ls` lists the file (a link whose target went away, a ConfigMap's swap undone by hand): "no such file"
+  // alone sent the operator looking at the wrong name.
+  it('says of a symbolic link to nothing where it points', async () => {
+    const link = join(dirname(file), 'dangling.yaml');
+    await symlink(join(dirname(file), 'gone', 'watch.yaml'), link);
+    const err: unknown = await read(link, 1024).then(() => undefined, (e: unknown) => e);
+    expect(fileProblem(err)).toBe(`no such file (it is a symbolic link to ${join(dirname(file), 'gone', 'watch.yaml')}, which is not there)`);
+    expect(fileProblem(await read(join(dirname(file), 'none.yaml'), 1024).then(() => undefined, (e: unknown) => e))).toBe('no such file');
   });
 
   it('counts no column for the byte order mark an editor may write and never shows', async () => {
