@@ -305,7 +305,11 @@ function extraParts(url: URL): string | undefined {
  */
 export function listenAddress() {
   return z.string().refine((text) => z.regexes.ipv4.test(text) || z.regexes.ipv6.test(text), {
-    message: 'expected an IP address of this machine to listen on: :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface), 127.0.0.1 or ::1 (this machine only)',
+    error: (iss) => {
+      const bracketed = /^\[(.*)\]$/.exec(String(iss.input))?.[1];
+      const unbracketed = bracketed !== undefined && z.regexes.ipv6.test(bracketed) ? `; write it without the brackets a URL puts around it: ${bracketed}` : '';
+      return `expected an IP address of this machine to listen on: :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface), 127.0.0.1 or ::1 (this machine only)${unbracketed}`;
+    },
   }).meta({
     pattern: `(?:${z.regexes.ipv4.source})|(?:${z.regexes.ipv6.source})`,
     description: 'An IP address of this machine to listen on, e.g. :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface) or 127.0.0.1 (this machine only)',

@@ -484,6 +484,12 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: ['5:9 http.host: expected an IP address of this machine to listen on: :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface), 127.0.0.1 or ::1 (this machine only)'],
   },
   {
+    // As a URL writes one, where the brackets keep its colons from the port's.
+    name: 'an IPv6 listen address in brackets',
+    text: lines(...CLOUD, 'http:', '  host: "[::1]"'),
+    expected: ['5:9 http.host: expected an IP address of this machine to listen on: :: (every interface, IPv6 and IPv4), 0.0.0.0 (every IPv4 interface), 127.0.0.1 or ::1 (this machine only); write it without the brackets a URL puts around it: ::1'],
+  },
+  {
     name: 'bad durations',
     text: lines(...CLOUD, '  timeout: 10', 'poll:', '  deadline: 6 hours', 'delivery:', '  minDelay: 0s', '  maxDelay: 30d'),
     expected: [
