@@ -334,7 +334,8 @@ export function headerValue() {
  */
 export function oneLineSecret(fileKey: string) {
   return z.string().refine((text) => !LINE_BREAK.test(text), {
-    message: `must be one line: it contains a line break (CR or LF), such as the last newline a variable read from a file keeps, or a YAML | block adds: remove it, or name the file under cloud.auth.${fileKey}, which is read without it`,
+    // A variable that ends in one is named after it (load.ts endsInLineBreak).
+    message: `must be one line: it contains a line break (CR or LF), which a YAML | block adds too: remove it, or name the file under cloud.auth.${fileKey}, which is read without it`,
   });
 }
 

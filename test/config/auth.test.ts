@@ -533,9 +533,10 @@ describe('secrets sent in no header', () => {
     ['a password', 'cloud:\n  projectId: p1\n  auth: { type: password, identityEndpoint: "https://iam.test/v3", userId: u, password: "${S}", projectId: p1 }\n', '3:89 cloud.auth.password', 'passwordFile'],
     ['a secret key', 'cloud:\n  endpoint: https://ecs.test\n  projectId: p1\n  auth: { type: aksk, accessKey: ak, secretKey: "${S}" }\n', '4:49 cloud.auth.secretKey', 'secretKeyFile'],
   ])('%s whose variable ends in a newline is refused at its line, not sent and refused by the cloud', (_case, text, where, fileKey) => {
-    expect(problems(text.replace('"${S}"', '"Xk9q7Rt2\\n"'), {})).toHaveLength(1);
+    const refused = `${where}: must be one line: it contains a line break (CR or LF), which a YAML | block adds too: remove it, or name the file under cloud.auth.${fileKey}, which is read without it`;
+    expect(problems(text.replace('"${S}"', '"Xk9q7Rt2\\n"'), {})).toEqual([refused]);
     expect(problems(text, { S: 'Xk9q7Rt2\n' })).toEqual([
-      `${where}: must be one line: it contains a line break (CR or LF), such as the last newline a variable read from a file keeps, or a YAML | block adds: remove it, or name the file under cloud.auth.${fileKey}, which is read without it`,
+      `${refused} (the value of \${S} ends with a line break, as a file it was read from often does, such as one a Kubernetes Secret was made from: set the variable without it)`,
     ]);
   });
 });

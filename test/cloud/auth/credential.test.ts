@@ -65,12 +65,10 @@ it('is looked at once a RECHECK_MS while it is missing, keeping its last value, 
 });
 
 it.each([
-  ['Latin-1, as an editor on Windows saves it', Buffer.from('p\xe4sswort\n', 'latin1')],
-  ["UTF-16, as PowerShell's > writes it", Buffer.from('\ufeffpässwort\r\n', 'utf16le')],
-])('refuses a password file in %s, whose secret read as UTF-8 the identity service would refuse as a wrong password', async (_, bytes) => {
+  ['Latin-1, as an editor on Windows saves it', Buffer.from('p\xe4sswort\n', 'latin1'), 'is not UTF-8 text \\(line 1, column \\d+ is not\\)'],
+  ["UTF-16, as PowerShell's > writes it", Buffer.from('\ufeffpässwort\r\n', 'utf16le'), 'is UTF-16 text \\(its first bytes, a byte order mark, say so\\), not UTF-8'],
+])('refuses a password file in %s, whose secret read as UTF-8 the identity service would refuse as a wrong password', async (_, bytes, said) => {
   const file = join(dir, 'password');
   await writeFile(file, bytes);
-  expect(() => new Credential('password', undefined, file)).toThrow(
-    new RegExp(`^cannot read cloud\\.auth\\.passwordFile ${file}: is not UTF-8 text \\(line 1, column \\d+ is not\\): save it as UTF-8$`),
-  );
+  expect(() => new Credential('password', undefined, file)).toThrow(new RegExp(`^cannot read cloud\\.auth\\.passwordFile ${file}: ${said}: save it as UTF-8$`));
 });
