@@ -231,7 +231,7 @@ const SCENARIOS: Scenario[] = [
     // post_live_migration_at_destination (host dest, task None), _post_live_migration (completed).
     covers: 'live migration completed: migration completed, host changed',
     seed: (ids) => [...liveMigration(ids, 'live-migration-ok'), { op: 'set-host', uuid: ids.server, host: 'compute-2', task_state: 'none' }, migrationStatus(ids, 'completed', 'now-30s')],
-    expect: all('success'),
+    expect: (v) => rollbackLookedFor(v) ?? { outcome: 'success', check: 'success' },
     timeout: '1m',
   },
   {
@@ -308,7 +308,7 @@ const SCENARIOS: Scenario[] = [
     // Without events (a non-admin below 2.51) only the message shows, and it stays "Error".
     expect: (v) => eventsHidden(v)
       ? { outcome: 'failure', check: 'failure', reasonHas: 'action message "Error"', note: 'below 2.51 a non-admin sees no events, only the message a retried step left' }
-      : { outcome: 'success', check: 'success' },
+      : rollbackLookedFor(v) ?? { outcome: 'success', check: 'success' },
     timeout: '1m',
   },
   {
@@ -564,6 +564,18 @@ function rolledBack(check: 'failure' | 'pending'): (v: Variant) => Expectation {
     v.role === 'admin' ? { outcome: 'failure', check, reasonHas: 'migration' }
     : v.minor >= 51 ? { outcome: 'failure', check, reasonHas: 'compute_rollback_live_migration_at_destination' }
     : { outcome: 'success', check: check === 'pending' ? check : 'success', reasonHas: 'not verifiable', note: 'README: no os-migrations (admin) and no events below 2.51' };
+}
+
+/**
+ * A live migration that ended well, seen by one who can read neither os-migrations (admin) nor a comparable
+ * hostId (2.62): a project member from 2.51 to 2.61. Its events are all Success either way, and the rollback
+ * event may come after the task state is cleared (manager.py _rollback_live_migration casts it first), so
+ * it is looked for until a minute after the server was last saved: `check`'s one poll, within that minute
+ * of the seed, is pending. null for anyone else.
+ */
+function rollbackLookedFor(v: Variant): Expectation | null {
+  if (v.role === 'admin' || v.minor < 51 || v.minor >= 62) return null;
+  return { outcome: 'success', check: 'pending', reasonHas: 'not verifiable', note: 'a member from 2.51 to 2.61: the rollback event is looked for until a minute after the server was saved' };
 }
 
 /** The steps up to a live migration's hand-over to the hypervisor, the server still on compute-1. */
