@@ -215,6 +215,8 @@ export class RateLimiter {
     this.#ceiling = limit?.count ?? Infinity;
     this.#perMs = limit?.perMs ?? 1000;
     this.#allowed = throttled ? Math.min(this.#allowed, this.#ceiling) : this.#ceiling;
+    // At its limit, as after growing back to it: a throttling from now on is another, said at warn.
+    if (this.#allowed === this.#ceiling) this.#throttlingSaidAt = null;
     if (this.#queue.length > 0) this.#pump();
   }
 

@@ -718,6 +718,45 @@ describe('RateLimiter', () => {
     limiter.close();
   });
 
+  it("says at warn a throttling that comes back after poll.rateLimit was set below the quota: the rate set at its new limit ended the last one, and another within the hour was said at debug alone", () => {
+    let now = 0;
+    const lines: { level: number; msg: string; at: number }[] = [];
+    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push({ ...(JSON.parse(line) as { level: number; msg: string }), at: now }) });
+    const limiter = new RateLimiter({ count: 50, perMs: 1000 }, logger, () => now);
+    let quota = 20;
+    const seen: number[] = [];
+    const inFlight: { answerAt: number; release: (feedback: { throttled: boolean; retryAfterMs?: number }) => void }[] = [];
+    const run = (untilMs: number) => {
+      for (; now < untilMs; now += 10) {
+        for (const request of inFlight.filter((r) => r.answerAt <= now)) {
+          inFlight.splice(inFlight.indexOf(request), 1);
+          while (seen.length > 0 && seen[0]! <= now - 1000) seen.shift();
+          const throttled = seen.length >= quota;
+          if (!throttled) seen.push(now);
+          request.release(throttled ? { throttled, retryAfterMs: 1000 } : { throttled });
+        }
+        while (inFlight.length < 8) {
+          const release = limiter.tryAcquire();
+          if (release === undefined) break;
+          inFlight.push({ answerAt: now + 50, release });
+        }
+      }
+    };
+    const said = (level: number) => lines.filter((l) => l.level === level && l.msg.startsWith('the cloud throttles our requests')).map((l) => Math.floor(l.at / 60_000));
+    run(60_000);
+    expect(said(40)).toEqual([0]);
+    // As the warning advises: a reload sets poll.rateLimit below the quota, and the 429s stop.
+    limiter.setLimit({ count: 15, perMs: 1000 });
+    const before = lines.length;
+    run(5 * 60_000);
+    expect(lines.slice(before).filter((l) => l.msg.startsWith('the cloud throttles our requests'))).toEqual([]);
+    // Another client takes a share of the quota: a new throttling, news to the operator.
+    quota = 10;
+    run(6 * 60_000);
+    expect(said(40)).toEqual([0, 5]);
+    limiter.close();
+  });
+
   it('keeps doubling the pause when the only answer between two 429s was sent before the first', async () => {
     vi.useFakeTimers({ now: 0 });
     const limiter = new RateLimiter(undefined, silent, Date.now);
