@@ -293,7 +293,8 @@ class HttpEcsClient implements EcsClient {
       discovery.retryAt = performance.now() + waitMs;
       // A daemon started while the cloud is down fails a round each minute until it is back: said once, as a
       // failed poll is, and again for another kind of failure, whose advice differs; its end is `using ...`.
-      const why = err instanceof ApiError ? err.kind : String(err);
+      // A refusal whose fix is not its status's (refusal.ts) is a failure of its own, as a poll's is (pollFailures.ts).
+      const why = err instanceof ApiError ? (refusalOf(err) ?? err.kind) : String(err);
       const again = why === discovery.why;
       discovery.why = why;
       if (!this.#waitsEnd.aborted) {

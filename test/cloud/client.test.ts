@@ -175,6 +175,23 @@ describe('microversion discovery', () => {
     expect(lines.filter((l) => l.level === 30).map((l) => l.msg)).toEqual(['using compute microversion 2.84']);
   });
 
+  it("says at warn a round refused for another fix than the round before, of the same status: the gateway's address list mended, its API grant missing (403 APIGW.0402, then APIGW.0306)", async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'Date', 'performance'] });
+    const { pool, client, lines } = setup();
+    const refused = async (code: string, message: string) => {
+      pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(403, JSON.stringify({ error_msg: message, error_code: code }), { headers: JSON_HEADERS });
+      await expect(client.microversion()).rejects.toMatchObject({ kind: 'forbidden', apiCode: code });
+      vi.advanceTimersByTime(DISCOVERY_BACKOFF_MS.max + 1);
+    };
+    await refused('APIGW.0402', 'The IP address is not authorized to access the API');
+    await refused('APIGW.0306', 'API access denied');
+
+    expect(lines.filter((l) => String(l.msg).startsWith('compute microversion discovery failed')).map((l) => [l.level, l.msg])).toEqual([
+      [40, "compute microversion discovery failed; no request goes out without a version header until it succeeds (the API gateway's access control refuses this host's address: its IP allow or block list is what to mend, not cloud.auth)"],
+      [40, "compute microversion discovery failed; no request goes out without a version header until it succeeds (the cloud's policy refuses this route to these credentials: ask its operator for the role that allows it)"],
+    ]);
+  });
+
   it('advises cloud.auth, not a fixed microversion, when discovery is refused the credentials', async () => {
     const { pool, client, lines } = setup();
     pool.intercept({ path: '/v2.1/', method: 'GET' }).reply(401, '{"error": {"code": 401, "title": "Unauthorized", "message": "The request you have made requires authentication."}}');
