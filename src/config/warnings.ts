@@ -67,7 +67,8 @@ function scheduleAcrossDaylightSaving(config: Config): ConfigWarning[] {
 function scheduleInUnknownZone(config: Config): ConfigWarning[] {
   const { schedule } = config.poll;
   const tz = givenZone();
-  if (!tz || namesNoHourDayOrMonth(schedule) || isKnownZone(tz.replace(/^:/, ''))) return [];
+  // As ICU reads it: past a leading colon, and past glibc's trees of the same zones (posix/, right/).
+  if (!tz || namesNoHourDayOrMonth(schedule) || isKnownZone(tz.replace(/^:/, '').replace(/^(?:posix|right)\//, ''))) return [];
   return [{
     path: ['poll', 'schedule'],
     message:

@@ -248,6 +248,13 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
     }
   });
 
+  // glibc's trees of the same zones (/usr/share/zoneinfo/posix/, right/): ICU reads the name after the prefix.
+  it.each(['posix/Europe/Berlin', 'right/Europe/Berlin', ':posix/Asia/Shanghai'])('a TZ of a zone in the posix/ or right/ tree, %s, which the process keeps, is no unknown zone', (tz) => {
+    process.env['TZ'] = tz;
+    expect(new Date(Date.UTC(2026, 6, 1, 12)).getHours()).not.toBe(12);
+    expect(validateConfigText(withSchedule('0 30 4 * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+  });
+
   it('is not said in a zone without it, nor of a schedule that names no hour, day or month', () => {
     process.env['TZ'] = 'UTC';
     expect(validateConfigText(withSchedule('0 */5 * * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
