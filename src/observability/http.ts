@@ -90,7 +90,7 @@ export function listenAdvice(code: string | undefined): string {
     case 'EADDRINUSE':
       return 'another process holds that port: set http.port to a free port (0 turns the server off)';
     case 'EACCES':
-      return "a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (the systemd unit's CapabilityBoundingSet= and AmbientCapabilities= both empty: name it in both)";
+      return "a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (the systemd unit's CapabilityBoundingSet= and AmbientCapabilities= both empty: name it in both, and set PrivateUsers=no, under which a capability holds in the unit's own user namespace alone, not for the host's ports)";
     case 'EADDRNOTAVAIL':
       return 'http.host is no address of this machine: set it to one, or leave it out for every interface';
     default:

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stripVTControlCharacters } from 'node:util';
@@ -174,7 +174,19 @@ describe('health server', () => {
   // A daemon under systemd runs as its own user: a port below 1024 is refused to it (root, as tests run here, is
   // never refused one, hence the advice alone).
   it('says of a port refused for want of privilege that it is below 1024, not that it is taken', () => {
-    expect(listenAdvice('EACCES')).toBe("a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (the systemd unit's CapabilityBoundingSet= and AmbientCapabilities= both empty: name it in both)");
+    expect(listenAdvice('EACCES')).toBe(
+      "a port below 1024 needs a privilege this process lacks: set http.port to 1024 or above (the default is 9464; 0 turns the server off), or grant it CAP_NET_BIND_SERVICE (the systemd unit's CapabilityBoundingSet= and AmbientCapabilities= both empty: name it in both, and set PrivateUsers=no, under which a capability holds in the unit's own user namespace alone, not for the host's ports)",
+    );
+  });
+
+  // The kernel asks for the capability in the user namespace that owns the network's (inet_bind): under the
+  // unit's PrivateUsers=yes, one granted by the two capability settings alone still meets EACCES.
+  it.each(['ecs-action-watch.service', 'ecs-action-watch@.service'])('names every setting of the shipped %s that keeps a granted CAP_NET_BIND_SERVICE from a port below 1024', async (unit) => {
+    const text = await readFile(join(import.meta.dirname, '../../deploy/systemd', unit), 'utf8');
+    const keeping = ['CapabilityBoundingSet=', 'AmbientCapabilities=', 'PrivateUsers=']
+      .filter((setting) => new RegExp(`^${setting}(yes)?$`, 'm').test(text));
+    expect(keeping).toContain('PrivateUsers=');
+    for (const setting of keeping) expect(listenAdvice('EACCES')).toContain(setting);
   });
 });
 
