@@ -347,7 +347,11 @@ const SectionsSchema = strict({
         })
         // `run` would keep the state in ./~/..., and a start from another folder would find none of it.
         .refine((path) => homeTilde(path) === undefined, {
-          error: (iss) => `${quoted(String(iss.input))} starts with ~: ${NO_HOME_HERE}, but a folder named ~ in the working folder: ${homeTilde(String(iss.input))}`,
+          // Valid before, and run from one folder (a unit's WorkingDirectory=), the state is there: written
+          // anew as told, the path would start with none of it, and every finished watch be notified again.
+          error: (iss) =>
+            `${quoted(String(iss.input))} starts with ~: ${NO_HOME_HERE}, but a folder named ~ in the working folder: ${homeTilde(String(iss.input))}, ` +
+            `and move there the state a run kept so far in ./${String(iss.input)} of its working folder, or the next start has none of it`,
         })
         .default(`./${DEFAULT_STATE_FILE}`),
       retention: duration().prefault('7d'),

@@ -137,10 +137,11 @@ const cases: Array<{ name: string; text: string; env?: NodeJS.ProcessEnv; expect
     expected: [`5:9 state.path: '/var/lib/eaw/' names a folder (the path ends with /), not the state file: name the file in it, e.g. /var/lib/eaw/ecs-action-watch.state.json`],
   },
   {
-    // No shell reads the file: `run` kept its state in ./~/ecs, and a start from another folder had none of it.
+    // No shell reads the file: `run` kept its state in ./~/ecs, and a start from another folder had none of it;
+    // one that always ran from the same folder has its state there, to move to the path written anew.
     name: 'a state.path that starts with ~, which is no home folder here',
     text: lines(...CLOUD, 'state:', '  path: ~/ecs/state.json'),
-    expected: ["5:9 state.path: '~/ecs/state.json' starts with ~: ~ names no home folder here, as no shell reads this file, but a folder named ~ in the working folder: write the path from /, or ${HOME}/ecs/state.json"],
+    expected: ["5:9 state.path: '~/ecs/state.json' starts with ~: ~ names no home folder here, as no shell reads this file, but a folder named ~ in the working folder: write the path from /, or ${HOME}/ecs/state.json, and move there the state a run kept so far in ./~/ecs/state.json of its working folder, or the next start has none of it"],
   },
   {
     name: 'a state.path that ends in . or .., a folder too',
