@@ -85,7 +85,8 @@ function scheduleInUnknownZone(config: Config): ConfigWarning[] {
 function isKnownZone(tz: string): boolean {
   try {
     const zone = new Intl.DateTimeFormat('en', { timeZone: tz }).resolvedOptions().timeZone;
-    return zone === tz || zone.toLowerCase() !== tz.toLowerCase();
+    // UTC in another case (utc) is none either, but the clock the process keeps then is UTC's, as meant.
+    return zone === tz || zone.toLowerCase() !== tz.toLowerCase() || zone === 'UTC';
   } catch {
     return false;
   }

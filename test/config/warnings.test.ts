@@ -255,6 +255,13 @@ describe('a poll.schedule that names hours, in a zone with daylight saving time'
     expect(validateConfigText(withSchedule('0 30 4 * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
   });
 
+  // ICU knows no zone by them either, and keeps UTC's clock, which is the one they name.
+  it.each(['utc', 'Utc'])('a TZ of UTC in another case, %s, is no unknown zone: the hours run are those meant', (tz) => {
+    process.env['TZ'] = tz;
+    expect(new Date(Date.UTC(2026, 6, 1, 12)).getHours()).toBe(12);
+    expect(validateConfigText(withSchedule('0 30 4 * * *'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
+  });
+
   it('is not said in a zone without it, nor of a schedule that names no hour, day or month', () => {
     process.env['TZ'] = 'UTC';
     expect(validateConfigText(withSchedule('0 */5 * * * 1-5'), { env: {} })).toMatchObject({ ok: true, warnings: [] });
