@@ -48,7 +48,11 @@ function parse(text: string): Parsed {
 }
 
 const lineStart = (text: string, offset: number) => text.lastIndexOf('\n', offset - 1) + 1;
-const columnOf = (text: string, offset: number) => offset - lineStart(text, offset);
+/** A byte order mark (a Windows editor's UTF-8) is no indentation: YAML reads the first line without it. */
+const columnOf = (text: string, offset: number) => {
+  const start = lineStart(text, offset);
+  return offset - start - (start === 0 && text.startsWith('\uFEFF') && offset > 0 ? 1 : 0);
+};
 
 /**
  * A value as YAML writes it, quoted where needed, on one line: YAML writes a value that starts with `---`

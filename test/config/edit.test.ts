@@ -111,6 +111,12 @@ describe('addWatch', () => {
     expect(parseConfig(added.text, { env }).watches).toEqual([{ requestId: 'req-1', serverId: 's1', projectId: 'p1' }]);
   });
 
+  it('creates the list in a file saved with a byte order mark (Windows Notepad\'s UTF-8), its sections at column 0 all the same', () => {
+    const added = addWatch(`\uFEFF${CLOUD}`, { requestId: 'req-1', serverId: 's1' });
+    expect(added.text).toBe(`\uFEFF${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n`);
+    expect(addWatch(`\uFEFFwatches:\n${CLOUD}`, { requestId: 'req-1', serverId: 's1' }).text).toBe(`\uFEFFwatches:\n  - requestId: req-1\n    serverId: s1\n${CLOUD}`);
+  });
+
   it('creates the list inside a document that a `...` line ends', () => {
     const added = addWatch(`---\n${CLOUD}...\n`, { requestId: 'req-1', serverId: 's1' });
     expect(added.text).toBe(`---\n${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n...\n`);
