@@ -122,11 +122,15 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
   const { doc, watches } = parse(text);
   const value = watches?.value ?? null;
   const eol = text.includes('\r\n') ? '\r\n' : '\n';
+  const root = doc.contents;
+  // Block lines inside `{ }` are not YAML, whatever `watches` holds there.
+  if (isMap(root) && root.flow) {
+    throw new WatchFileEditError('file', 'the file is written as one flow mapping { ... }: write its sections as a block mapping (each "section:" at the start of its line) to edit it with add and remove');
+  }
   if (watches === undefined) {
-    const root = doc.contents;
     // A new last section at column 0: after the sections, before a `...` that ends the document.
-    if (isMap(root) && (root.flow || columnOf(text, root.range[0]) !== 0)) {
-      throw new WatchFileEditError('file', 'the file has no watches: list, and its sections are indented or in { }: add "watches: []" at the level of its other sections first');
+    if (isMap(root) && columnOf(text, root.range[0]) !== 0) {
+      throw new WatchFileEditError('file', 'the file has no watches: list, and its sections are indented: add "watches: []" at the level of its other sections first');
     }
     const end = /^\.\.\.(?=[ \t]*(?:#.*)?\r?$)/m.exec(text.slice(root?.range[1] ?? 0));
     const at = end === null ? text.length : (root?.range[1] ?? 0) + end.index;

@@ -139,7 +139,11 @@ describe('addWatch', () => {
     expect(thrown(() => addWatch(`${CLOUD}watches: [{ requestId: a, serverId: b }]\n`, full))).toMatchObject({ kind: 'file', message: expect.stringContaining('block list') });
     expect(thrown(() => addWatch('cloud: [oops\n', full))).toMatchObject({ kind: 'file', message: expect.stringContaining('validate') });
     expect(thrown(() => addWatch(`${CLOUD}watches: nope\n`, full))).toMatchObject({ kind: 'file' });
-    expect(thrown(() => addWatch('{ cloud: { endpoint: "https://ecs.example.com", projectId: p1 } }\n', full))).toMatchObject({ kind: 'file', message: expect.stringContaining('add "watches: []"') });
+    expect(thrown(() => addWatch('  cloud: { endpoint: "https://ecs.example.com", projectId: p1 }\n', full))).toMatchObject({ kind: 'file', message: expect.stringContaining('add "watches: []"') });
+    // Written in { }, with the list or without: the entry's block lines would break the file, and `watches: []` added to it would not help.
+    for (const file of ['{ cloud: { endpoint: "https://ecs.example.com", projectId: p1 }, watches: [] }\n', '{ watches: ~, cloud: { endpoint: "https://ecs.example.com" } }\n', '{ cloud: { endpoint: "https://ecs.example.com", projectId: p1 } }\n']) {
+      expect(thrown(() => addWatch(file, full))).toMatchObject({ kind: 'file', message: expect.stringContaining('write its sections as a block mapping') });
+    }
   });
 });
 
