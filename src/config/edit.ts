@@ -87,6 +87,11 @@ function blockItem(watch: WatchEntry, dash: number, key: number, eol: string): s
   return head + rest.map((line) => `${' '.repeat(key)}${line}${eol}`).join('');
 }
 
+/** `lines` (each ended by `eol`) put at the end of a file without a final line end: it keeps having none, their line break going before them. */
+function placed(lines: string, eol: string, atUnendedEnd: boolean): string {
+  return atUnendedEnd ? eol + lines.slice(0, -eol.length) : lines;
+}
+
 /**
  * Where `[]` goes when the list is emptied: after the `:` and the list's anchor or tag (`watches: &all []`;
  * `[] &all` is not YAML), before a comment.
@@ -135,8 +140,8 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
     const end = /^\.\.\.(?=[ \t]*(?:#.*)?\r?$)/m.exec(text.slice(root?.range[1] ?? 0));
     const at = end === null ? text.length : (root?.range[1] ?? 0) + end.index;
     const before = text.slice(0, at);
-    const separator = before === '' || before.endsWith('\n') ? '' : eol;
-    return { text: `${before}${separator}watches:${eol}${blockItem(watch, 2, 4, eol)}${text.slice(at)}`, index: 0 };
+    const unended = before !== '' && !before.endsWith('\n');
+    return { text: `${before}${placed(`watches:${eol}${blockItem(watch, 2, 4, eol)}`, eol, unended)}${text.slice(at)}`, index: 0 };
   }
   if (value === null || (isScalar(value) && value.value === null)) {
     // `watches:` with nothing after it, or `~`, `null` (or a `!!null` tag) saying so: the items go on the
@@ -149,8 +154,7 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
     const at = base.indexOf('\n', watches.key.range[0]);
     const indent = columnOf(base, watches.key.range[0]) + 2;
     const insertAt = at === -1 ? base.length : at + 1;
-    const prefix = at === -1 ? eol : '';
-    return { text: base.slice(0, insertAt) + prefix + blockItem(watch, indent, indent + 2, eol) + base.slice(insertAt), index: 0 };
+    return { text: base.slice(0, insertAt) + placed(blockItem(watch, indent, indent + 2, eol), eol, at === -1) + base.slice(insertAt), index: 0 };
   }
   if (!isSeq(value)) throw new WatchFileEditError('file', 'watches is not a list: run `ecs-action-watch validate`');
   if (value.flow) {
@@ -165,7 +169,7 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
     const indent = columnOf(text, watches.key.range[0]) + 2;
     const lineEnd = text.indexOf('\n', end);
     const insertAt = lineEnd === -1 ? text.length : lineEnd + 1;
-    const item = (lineEnd === -1 ? eol : '') + blockItem(watch, indent, indent + 2, eol);
+    const item = placed(blockItem(watch, indent, indent + 2, eol), eol, lineEnd === -1);
     const kept = comments.map((comment) => ` ${comment.trimEnd()}`).join('');
     return { text: text.slice(0, from) + kept + text.slice(end, insertAt) + item + text.slice(insertAt), index: 0 };
   }
@@ -175,9 +179,7 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
   // Keys where the first entry has them, on its dash's line or below; beside the dash after anything else.
   const key = isMap(first) && !first.flow ? columnOf(text, first.range[0]) : dash + 2;
   const end = itemEnd(text, items.at(-1)!);
-  const item = blockItem(watch, dash, key, eol);
-  // A file without a final line end keeps having none: the entry's line break goes before it.
-  const insert = text[end - 1] === '\n' ? item : eol + item.slice(0, -eol.length);
+  const insert = placed(blockItem(watch, dash, key, eol), eol, text[end - 1] !== '\n');
   return { text: text.slice(0, end) + insert + text.slice(end), index: value.items.length };
 }
 

@@ -43,6 +43,20 @@ describe('add then remove', () => {
     expect(removed.text).toBe(text);
   });
 
+  it.for([
+    ['watches: []', 'watches: []'],
+    ['watches: []   # none yet', 'watches: []   # none yet'],
+    ['watches: ~', 'watches: []'],
+    ['watches:', 'watches: []'],
+    ['', 'watches: []'],
+  ])('keeps a file without a final line end without one, its list `%s` as it was or `[]`', ([line, emptied]) => {
+    const text = line === '' ? CLOUD.slice(0, -1) : `${CLOUD}${line}`;
+    const added = addWatch(text, full);
+    expect(added.text.endsWith('\n')).toBe(false);
+    expect(parseConfig(added.text, { env }).watches[0]).toEqual({ ...full, deadline: 30 * 60_000 });
+    expect(removeWatch(added.text, { requestId: full.requestId }).text).toBe(`${CLOUD}${emptied}`);
+  });
+
   it('writes a name that YAML would spread over lines (a line break, a leading ---) on its one line, quoted', () => {
     const text = `${CLOUD}watches: []\n`;
     for (const name of ['resize\nweb-01', '--- migration ---', '... end', 'ends in a line separator\u2028']) {
@@ -85,7 +99,7 @@ describe('add then remove', () => {
 describe('addWatch', () => {
   it('creates the list when the file has none', () => {
     const added = addWatch(`${CLOUD}# no watches yet`, { requestId: 'req-1', serverId: 's1' });
-    expect(added.text).toBe(`${CLOUD}# no watches yet\nwatches:\n  - requestId: req-1\n    serverId: s1\n`);
+    expect(added.text).toBe(`${CLOUD}# no watches yet\nwatches:\n  - requestId: req-1\n    serverId: s1`);
   });
 
   it('ends the entry\'s lines as the file ends its own: CRLF in a CRLF file', () => {
