@@ -692,7 +692,7 @@ describe('add and remove', () => {
     const r = await h.cli(['add', '--config', link, '--server', ids.serverId, '--request', ids.requestId], { env: { ECS_AUTH_TOKEN: undefined, SMTP_PASSWORD: undefined, WEBHOOK_SECRET: undefined } });
     expect(r.code).toBe(0);
     expect((await lstat(link)).isSymbolicLink()).toBe(true);
-    expect(await readFile(target, 'utf8')).toContain(`  - requestId: ${ids.requestId}\n    serverId: ${ids.serverId}\n`);
+    expect(await readFile(target, 'utf8')).toContain(`  - requestId: ${ids.requestId}\n    serverId: ${ids.serverId}`);
   });
 
   it('leaves the file as it is when the watch is in it already (a retried step), and refuses its ids for another project, naming its line', async ({ h }) => {
