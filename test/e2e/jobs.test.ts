@@ -135,7 +135,7 @@ describe('commands with a job', () => {
     const path = await env.h.writeConfig(env.h.yaml([]));
     const added = await env.h.cli(['add', '--config', path, '--job', jobId, '--name', 'batch']);
     expect(added).toMatchObject({ code: 0, stdout: `added watches[0]: job ${jobId} (batch) to ${path}\n` });
-    expect(await readFile(path, 'utf8')).toContain(`  - kind: ecs-job\n    jobId: ${jobId}\n    name: batch\n`);
+    expect(await readFile(path, 'utf8')).toContain(`  - kind: ecs-job\n    jobId: ${jobId}\n    name: batch`);
 
     const check = await env.h.cli(['check', '--json', '--config', path]);
     expect(check.code).toBe(0);
