@@ -2,7 +2,7 @@
 // Document API) says where the list and each entry are; the change is then spliced into the text, so that
 // every comment, blank line, quote and alignment outside the entry stays byte for byte, and removing an
 // added entry gives back the file as it was. Pure: text in, text out.
-import { isMap, isScalar, isSeq, parse as parseYaml, stringify, type CST, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
+import { isMap, isPair, isScalar, isSeq, parse as parseYaml, stringify, type CST, type Document, type Pair, type ParsedNode, type YAMLSeq } from 'yaml';
 import { meant } from '../text/closest.ts';
 import { TAG_OPTIONS } from './tags.ts';
 import { aliasIntoCut, formatPath, lineOf, parseNested, pathAt } from './yamlTree.ts';
@@ -112,14 +112,31 @@ function dashes(list: YAMLSeq<ParsedNode>): number[] {
 }
 
 /**
- * Where an item of a block list ends, its line end included: an entry written as a flow mapping ends at
- * its `}`, and the comment after it (`- {requestId: ..., serverId: db-1}  # the db server`) is its own.
+ * Where a node's last value ends. A block collection's own range runs on over the comments after its last
+ * value when that value is a block list (into the next line's indentation): they are not its content.
  */
-function itemEnd(text: string, item: ParsedNode): number {
-  const end = item.range[1];
-  if (text[end - 1] === '\n') return end;
-  const lineEnd = text.indexOf('\n', end);
-  return lineEnd === -1 ? text.length : lineEnd + 1;
+function contentEnd(node: ParsedNode): number {
+  if (!(isMap(node) || isSeq(node)) || node.flow || node.items.length === 0) return node.range[1];
+  const last = node.items.at(-1)!;
+  const inner = (isPair(last) ? (last.value ?? last.key) : last) as ParsedNode | null;
+  return inner === null ? node.range[1] : contentEnd(inner);
+}
+
+/**
+ * Where an item of a block list ends, its line end included: an entry written as a flow mapping ends at
+ * its `}`, and the comment after it (`- {requestId: ..., serverId: db-1}  # the db server`) is its own, as
+ * are the comment lines right below it indented more than its `-` at `dash` (`    # until the change is
+ * closed`): they go with it, and a new entry goes after them.
+ */
+function itemEnd(text: string, item: ParsedNode, dash: number): number {
+  const end = contentEnd(item);
+  const lineEnd = text[end - 1] === '\n' ? end - 1 : text.indexOf('\n', end);
+  let at = lineEnd === -1 ? text.length : lineEnd + 1;
+  const column = columnOf(text, dash);
+  const comment = /([ \t]*)#[^\n]*(?:\n|$)/y;
+  comment.lastIndex = at;
+  for (let found = comment.exec(text); found !== null && found[1]!.length > column; found = comment.exec(text)) at = comment.lastIndex;
+  return at;
 }
 
 /** Adds `watch` at the end of `watches:`; returns the new text and the entry's index. */
@@ -175,10 +192,11 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
   }
   const items = value.items as ParsedNode[];
   const first = items[0]!;
-  const dash = columnOf(text, dashes(value as YAMLSeq<ParsedNode>)[0]!);
+  const at = dashes(value as YAMLSeq<ParsedNode>);
+  const dash = columnOf(text, at[0]!);
   // Keys where the first entry has them, on its dash's line or below; beside the dash after anything else.
   const key = isMap(first) && !first.flow ? columnOf(text, first.range[0]) : dash + 2;
-  const end = itemEnd(text, items.at(-1)!);
+  const end = itemEnd(text, items.at(-1)!, at.at(-1)!);
   const insert = placed(blockItem(watch, dash, key, eol), eol, text[end - 1] !== '\n');
   return { text: text.slice(0, end) + insert + text.slice(end), index: value.items.length };
 }
@@ -240,7 +258,7 @@ export function removeWatch(text: string, match: WatchMatch, env: NodeJS.Process
   const cuts: { from: number; to: number }[] = [];
   for (const { item, index } of found) {
     const from = lineStart(text, dash[index]!);
-    const to = itemEnd(text, item);
+    const to = itemEnd(text, item, dash[index]!);
     const previous = cuts.at(-1);
     if (previous?.to === from) previous.to = to;
     else cuts.push({ from, to });

@@ -184,6 +184,25 @@ describe('removeWatch', () => {
     expect(removeWatch(text, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n  - requestId: req-2\n    serverId: s2\n`);
   });
 
+  it('takes out an entry whose last value is a block list ending in a comment, and no line of the entry after it', () => {
+    // yaml ends such an entry after the comments below it, inside the next line, after its indentation.
+    const first = '  - requestId: req-1\n    serverId: s1\n    notify:\n      - chat\n      # ops-mail once it has a relay\n';
+    const second = '  - requestId: req-2\n    serverId: s2\n';
+    expect(removeWatch(`${CLOUD}watches:\n${first}${second}`, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n${second}`);
+    expect(removeWatch(`${CLOUD}watches:\n${second}${first}  # the end\n`, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n${second}  # the end\n`);
+    // And `add` writes after that entry, before the comment that follows it at the dashes' column, as after any other.
+    expect(addWatch(`${CLOUD}watches:\n${first}  # the end\n`, { requestId: 'req-3', serverId: 's3' }).text).toBe(`${CLOUD}watches:\n${first}  - requestId: req-3\n    serverId: s3\n  # the end\n`);
+  });
+
+  it('keeps the comment lines below an entry, indented under it, with it: add writes after them, remove takes them', () => {
+    const first = '  - requestId: req-1\n    serverId: s1\n    # until CHG-1234 is closed\n';
+    const second = '  - requestId: req-2\n    serverId: s2\n';
+    expect(addWatch(`${CLOUD}watches:\n${first}`, { requestId: 'req-3', serverId: 's3' }).text).toBe(`${CLOUD}watches:\n${first}  - requestId: req-3\n    serverId: s3\n`);
+    expect(removeWatch(`${CLOUD}watches:\n${first}${second}`, { requestId: 'req-1' }).text).toBe(`${CLOUD}watches:\n${second}`);
+    // A blank line ends the entry: what comes after it is the list's.
+    expect(removeWatch(`${CLOUD}watches:\n${second}\n    # later\n${first}`, { requestId: 'req-2' }).text).toBe(`${CLOUD}watches:\n\n    # later\n${first}`);
+  });
+
   it('takes out a watch listed twice (a duplicate validate refuses) with every listing of it, as its ids were given', () => {
     const text = `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n  - requestId: req-2\n    serverId: s2\n  - requestId: req-1\n    serverId: s1\n    projectId: p2\n`;
     const remaining = `${CLOUD}watches:\n  - requestId: req-2\n    serverId: s2\n`;
