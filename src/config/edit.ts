@@ -58,15 +58,27 @@ const columnOf = (text: string, offset: number) => {
  * A value as YAML writes it, quoted where needed, on one line: YAML writes a value that starts with `---`
  * or holds a line break over several (a block scalar, or quotes across lines), which would not be indented
  * under the key; such a value, or one that would not read back the same, is double-quoted with its
- * special characters escaped. `${` is doubled so that it is not read as a variable.
+ * special characters escaped. `${` is doubled so that it is not read as a variable. An item of a `[ ]`
+ * (`inFlow`) is also quoted where a `,`, `]` or `}` in it would end it, as YAML writes them only outside.
  */
-function scalar(value: string): string {
+function scalar(value: string, inFlow = false): string {
   // A function, because in a replacement string `$$` means one `$`.
   const text = value.replaceAll('${', () => '$${');
   const written = stringify(text, { lineWidth: 0 }).trimEnd();
-  // Read back as it was written: a plain value ending in U+2028, for one, loses it.
-  if (!written.includes('\n') && parseYaml(written) === text) return written;
+  if (!written.includes('\n') && readsBack(inFlow ? `[${written}, ~]` : written, text, inFlow)) return written;
   return stringify(text, { lineWidth: 0, defaultStringType: 'QUOTE_DOUBLE' }).trimEnd();
+}
+
+/** Whether `written` reads back as `text` (a plain value ending in U+2028, for one, loses it), as the list's first item `inFlow`. */
+function readsBack(written: string, text: string, inFlow: boolean): boolean {
+  try {
+    // Warnings (an unknown tag: `!*`) are only a no, not lines on stderr.
+    const read: unknown = parseYaml(written, { logLevel: 'error' });
+    return (inFlow ? (Array.isArray(read) && read.length === 2 ? read[0] : undefined) : read) === text;
+  } catch {
+    // `[chat], ~]` is not YAML.
+    return false;
+  }
 }
 
 function entryLines(watch: WatchEntry): string[] {
@@ -75,7 +87,7 @@ function entryLines(watch: WatchEntry): string[] {
     : [`requestId: ${scalar(watch.requestId)}`, `serverId: ${scalar(watch.serverId)}`];
   if (watch.name !== undefined) lines.push(`name: ${scalar(watch.name)}`);
   if (watch.projectId !== undefined) lines.push(`projectId: ${scalar(watch.projectId)}`);
-  if (watch.notify !== undefined) lines.push(`notify: [${watch.notify.map(scalar).join(', ')}]`);
+  if (watch.notify !== undefined) lines.push(`notify: [${watch.notify.map((name) => scalar(name, true)).join(', ')}]`);
   if (watch.deadline !== undefined) lines.push(`deadline: ${scalar(watch.deadline)}`);
   return lines;
 }

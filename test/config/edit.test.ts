@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { addWatch, removeWatch, WatchFileEditError } from '../../src/config/edit.ts';
-import { parseConfig } from '../../src/config/load.ts';
+import { parseConfig, validateConfigText } from '../../src/config/load.ts';
 import { watchedAlready } from '../../src/config/watched.ts';
 
 const EXAMPLE = readFileSync(new URL('../../watch.example.yaml', import.meta.url), 'utf8');
@@ -147,6 +147,17 @@ describe('addWatch', () => {
     const watch = { requestId: 'req-1', serverId: '0123', name: 'web: 01 # not a comment ${HOME}', notify: ['yes'] };
     const added = addWatch(`${CLOUD}  "yes": { type: webhook, url: "https://h.example.com" }\nwatches: []\n`, watch);
     expect(parseConfig(added.text, { env: { HOME: '/root' } }).watches[0]).toEqual({ ...watch, projectId: 'p1' });
+  });
+
+  it('quotes a notifier name that would end or break the [ ] it is written in: a list given YAML-style, --notify "[chat,ops-mail]"', () => {
+    const added = addWatch(`${CLOUD}watches: []\n`, { requestId: 'req-1', serverId: 's1', notify: ['[chat', 'ops-mail]', 'a}b'] });
+    const check = validateConfigText(added.text, { env });
+    // Told as the names given, which --notify then names, not as a syntax error at a line of a file never written.
+    expect(check.ok ? [] : check.issues.map((issue) => `${issue.path}: ${issue.message}`)).toEqual([
+      "watches[0].notify[0]: unknown notifier '[chat' (configured: chat); did you mean 'chat'?",
+      "watches[0].notify[1]: unknown notifier 'ops-mail]' (configured: chat)",
+      "watches[0].notify[2]: unknown notifier 'a}b' (configured: chat)",
+    ]);
   });
 
   it('refuses a file it cannot edit faithfully, saying why', () => {
