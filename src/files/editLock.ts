@@ -24,9 +24,14 @@ export async function withEditLock<T>(path: string, edit: () => Promise<T>, sign
   const lock = `${path}.lock`;
   const token = `${process.pid} ${randomUUID()}\n`;
   const until = Date.now() + timing.waitMs;
+  let held: { seen: string | null; mtimeMs: number; since: number } | undefined;
   while (!(await createWhole(lock, token, 0o600))) {
     const seen = await readFile(lock, 'utf8').catch(() => null);
-    const age = await stat(lock).then((s) => Date.now() - s.mtimeMs, () => 0);
+    const mtimeMs = await stat(lock).then((s) => s.mtimeMs, () => Date.now());
+    if (held?.seen !== seen || held.mtimeMs !== mtimeMs) held = { seen, mtimeMs, since: performance.now() };
+    // Its time is the clock of the host that made it (an NFS server's): one ahead of ours never looks old by
+    // it alone, so how long this edit has seen it unchanged counts too.
+    const age = Math.max(Date.now() - mtimeMs, performance.now() - held.since);
     // Not taken over (another edit is taking it, or left its claim dying): waited for as a lock held, not
     // looked at again at once in a busy loop, and within waitMs.
     if (seen !== null && age > timing.staleMs && (await removeStaleLock(lock, seen))) continue;

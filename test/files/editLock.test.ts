@@ -64,6 +64,13 @@ describe('withEditLock', () => {
     expect(await withEditLock(file, () => Promise.resolve('done'), new AbortController().signal, TIMING)).toBe('done');
   });
 
+  it('takes over a lock left by a dead edit on a host whose clock is ahead (an NFS share), once seen unchanged that long', async () => {
+    await writeFile(`${file}.lock`, '12345 other-host\n');
+    const ahead = new Date(Date.now() + 3_600_000);
+    await utimes(`${file}.lock`, ahead, ahead);
+    expect(await withEditLock(file, () => Promise.resolve('done'), new AbortController().signal, { waitMs: 3_000, staleMs: 200, retryMs: 10 })).toBe('done');
+  });
+
   it('leaves in place a lock that another edit took over while this one ran, removing only its own', async () => {
     const edit = async () => {
       // As another edit does that judged this one's lock stale: removed, and its own created in its place.
