@@ -270,6 +270,11 @@ export function removeWatch(text: string, match: WatchMatch, env: NodeJS.Process
   const cuts: { from: number; to: number }[] = [];
   for (const { item, index } of found) {
     const from = lineStart(text, dash[index]!);
+    // `? watches` and then `: - requestId: ...`: the line holds the key's `:` too, which must stay, and the
+    // entry after it could not take its place there.
+    if (text.slice(from, dash[index]).trim() !== '') {
+      throw new WatchFileEditError('file', `watches[${index}] begins on line ${lineOf(text, dash[index]!)} after the ":" of its key: put its "-" at the start of a line of its own to remove it`);
+    }
     const to = itemEnd(text, item, dash[index]!);
     const previous = cuts.at(-1);
     if (previous?.to === from) previous.to = to;

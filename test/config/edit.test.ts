@@ -214,6 +214,15 @@ describe('removeWatch', () => {
     expect(removeWatch(`${CLOUD}watches:\n${second}\n    # later\n${first}`, { requestId: 'req-2' }).text).toBe(`${CLOUD}watches:\n\n    # later\n${first}`);
   });
 
+  it('refuses an entry whose dash shares its line with the `:` of an explicit key (`? watches`), saying how to write it', () => {
+    const text = `${CLOUD}? watches\n: - requestId: req-1\n    serverId: s1\n  - requestId: req-2\n    serverId: s2\n`;
+    expect(thrown(() => removeWatch(text, { requestId: 'req-1' }))).toMatchObject({
+      kind: 'file',
+      message: 'watches[0] begins on line 7 after the ":" of its key: put its "-" at the start of a line of its own to remove it',
+    });
+    expect(removeWatch(text, { requestId: 'req-2' }).text).toBe(`${CLOUD}? watches\n: - requestId: req-1\n    serverId: s1\n`);
+  });
+
   it('takes out a watch listed twice (a duplicate validate refuses) with every listing of it, as its ids were given', () => {
     const text = `${CLOUD}watches:\n  - requestId: req-1\n    serverId: s1\n  - requestId: req-2\n    serverId: s2\n  - requestId: req-1\n    serverId: s1\n    projectId: p2\n`;
     const remaining = `${CLOUD}watches:\n  - requestId: req-2\n    serverId: s2\n`;
