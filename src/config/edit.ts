@@ -275,7 +275,10 @@ export function removeWatch(text: string, match: WatchMatch, env: NodeJS.Process
     if (text.slice(from, dash[index]).trim() !== '') {
       throw new WatchFileEditError('file', `watches[${index}] begins on line ${lineOf(text, dash[index]!)} after the ":" of its key: put its "-" at the start of a line of its own to remove it`);
     }
-    const to = itemEnd(text, item, dash[index]!);
+    const end = itemEnd(text, item, dash[index]!);
+    // Between two blank lines, one of them goes with it: entries set apart by one stay so.
+    const blankBefore = from > 0 && /^[ \t]*\r?\n$/.test(text.slice(lineStart(text, from - 1), from));
+    const to = end + (blankBefore ? (/^[ \t]*\r?\n/.exec(text.slice(end))?.[0].length ?? 0) : 0);
     const previous = cuts.at(-1);
     if (previous?.to === from) previous.to = to;
     else cuts.push({ from, to });

@@ -214,6 +214,14 @@ describe('removeWatch', () => {
     expect(removeWatch(`${CLOUD}watches:\n${second}\n    # later\n${first}`, { requestId: 'req-2' }).text).toBe(`${CLOUD}watches:\n\n    # later\n${first}`);
   });
 
+  it('leaves one blank line where entries set apart by blank lines lose one between them', () => {
+    const entry = (n: number) => `  - requestId: req-${n}\n    serverId: s${n}\n`;
+    const text = `${CLOUD}watches:\n${entry(1)}\n${entry(2)}\n${entry(3)}\nhttp: { port: 0 }\n`;
+    expect(removeWatch(text, { requestId: 'req-2' }).text).toBe(`${CLOUD}watches:\n${entry(1)}\n${entry(3)}\nhttp: { port: 0 }\n`);
+    expect(removeWatch(text, { requestId: 'req-3' }).text).toBe(`${CLOUD}watches:\n${entry(1)}\n${entry(2)}\nhttp: { port: 0 }\n`);
+    expect(removeWatch(text.replaceAll('\n', '\r\n'), { requestId: 'req-2' }).text).toBe(`${CLOUD}watches:\n${entry(1)}\n${entry(3)}\nhttp: { port: 0 }\n`.replaceAll('\n', '\r\n'));
+  });
+
   it('refuses an entry whose dash shares its line with the `:` of an explicit key (`? watches`), saying how to write it', () => {
     const text = `${CLOUD}? watches\n: - requestId: req-1\n    serverId: s1\n  - requestId: req-2\n    serverId: s2\n`;
     expect(thrown(() => removeWatch(text, { requestId: 'req-1' }))).toMatchObject({
