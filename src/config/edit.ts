@@ -204,11 +204,11 @@ export function addWatch(text: string, watch: WatchEntry): { text: string; index
   }
   const items = value.items as ParsedNode[];
   const first = items[0]!;
-  const at = dashes(value as YAMLSeq<ParsedNode>);
-  const dash = columnOf(text, at[0]!);
+  const dashAt = dashes(value as YAMLSeq<ParsedNode>);
+  const dash = columnOf(text, dashAt[0]!);
   // Keys where the first entry has them, on its dash's line or below; beside the dash after anything else.
   const key = isMap(first) && !first.flow ? columnOf(text, first.range[0]) : dash + 2;
-  const end = itemEnd(text, items.at(-1)!, at.at(-1)!);
+  const end = itemEnd(text, items.at(-1)!, dashAt.at(-1)!);
   const insert = placed(blockItem(watch, dash, key, eol), eol, text[end - 1] !== '\n');
   return { text: text.slice(0, end) + insert + text.slice(end), index: value.items.length };
 }
