@@ -774,6 +774,9 @@ function rollbackWait(input: VerdictInput, action: InstanceAction, server: Serve
   // Below 2.51 a non-admin sees no events, that one neither.
   const events = action.events;
   if (action.action !== 'live-migration' || server === null || events === undefined || undoneBy(action) !== null) return null;
+  // Past the deadline, a finish in time waits for what confirms it: a server saved again and again (a cloud's
+  // periodic saves, a controller's clock ahead) would hold the watch for good. A minute is the wait's own.
+  if (input.now >= input.trackingSince + input.deadlineMs + CAST_STEP_STARTS_MS) return null;
   const compared = compareHosts(action, server);
   const ago = savedAgo(input, server);
   if (compared === 'same' || compared === 'moved' || ago === null || ago >= CAST_STEP_STARTS_MS) return null;

@@ -1442,6 +1442,21 @@ const rows: Row[] = [
     expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations \(admin\) or a comparable event hostId \(no event hostId below microversion 2\.62\)$/ },
   },
   {
+    name: '... saved again and again, a minute past the deadline: the wait for its rollback event holds it no longer',
+    nova: '(same); a server whose updated_at keeps moving would otherwise hold a watch past its deadline for good',
+    action: found(doc('live-migration', [
+      ev('conductor_live_migrate_instance', DONE),
+      ev('compute_live_migration', DONE),
+      ev('compute_pre_live_migration', DONE),
+    ])),
+    server: savedAt('ACTIVE', '2026-11-26T10:11:50Z'),
+    fresh: true,
+    migrations: refused,
+    deadline: 10 * 60_000,
+    elapsed: 12 * 60_000,
+    expect: { final: true, outcome: 'success', reason: /result not verifiable without os-migrations/ },
+  },
+  {
     name: '... but not below 2.51, where a non-admin sees no event to wait for',
     nova: 'instance_actions.py show: events only from 2.51 to the owner',
     action: found(doc('live-migration', undefined)),
