@@ -678,71 +678,61 @@ describe('RateLimiter', () => {
     limiter.close();
   });
 
-  it("says at warn once an hour, not at each cycle, a cloud whose quota lies below poll.rateLimit: the rate grown back to the quota is throttled again every few seconds", () => {
+  /**
+   * A daemon's limiter (50 a second) against a cloud that takes `quota` requests a second and throttles the
+   * rest, 8 polls in flight, each answered in 50 ms, on a clock of its own: `run` until a time, `said` the
+   * minutes the throttling was logged at a level.
+   */
+  const quotaBelowTheLimit = () => {
     let now = 0;
     const lines: { level: number; msg: string; at: number }[] = [];
     const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push({ ...(JSON.parse(line) as { level: number; msg: string }), at: now }) });
     const limiter = new RateLimiter({ count: 50, perMs: 1000 }, logger, () => now);
-    // The cloud takes 20 requests a second (in its `quota`) and throttles the rest; 8 polls in flight, each 50 ms.
-    let quota = 20;
     const seen: number[] = [];
     const inFlight: { answerAt: number; release: (feedback: { throttled: boolean; retryAfterMs?: number }) => void }[] = [];
-    const run = (untilMs: number) => {
-      for (; now < untilMs; now += 10) {
-        for (const request of inFlight.filter((r) => r.answerAt <= now)) {
-          inFlight.splice(inFlight.indexOf(request), 1);
-          while (seen.length > 0 && seen[0]! <= now - 1000) seen.shift();
-          const throttled = seen.length >= quota;
-          if (!throttled) seen.push(now);
-          request.release(throttled ? { throttled, retryAfterMs: 1000 } : { throttled });
+    const cloud = {
+      quota: 20,
+      run: (untilMs: number) => {
+        for (; now < untilMs; now += 10) {
+          for (const request of inFlight.filter((r) => r.answerAt <= now)) {
+            inFlight.splice(inFlight.indexOf(request), 1);
+            while (seen.length > 0 && seen[0]! <= now - 1000) seen.shift();
+            const throttled = seen.length >= cloud.quota;
+            if (!throttled) seen.push(now);
+            request.release(throttled ? { throttled, retryAfterMs: 1000 } : { throttled });
+          }
+          while (inFlight.length < 8) {
+            const release = limiter.tryAcquire();
+            if (release === undefined) break;
+            inFlight.push({ answerAt: now + 50, release });
+          }
         }
-        while (inFlight.length < 8) {
-          const release = limiter.tryAcquire();
-          if (release === undefined) break;
-          inFlight.push({ answerAt: now + 50, release });
-        }
-      }
+      },
+      said: (level: number) => lines.filter((l) => l.level === level && l.msg.startsWith('the cloud throttles our requests')).map((l) => Math.floor(l.at / 60_000)),
     };
-    const said = (level: number) => lines.filter((l) => l.level === level && l.msg.startsWith('the cloud throttles our requests')).map((l) => Math.floor(l.at / 60_000));
+    return { cloud, lines, limiter };
+  };
+
+  it("says at warn once an hour, not at each cycle, a cloud whose quota lies below poll.rateLimit: the rate grown back to the quota is throttled again every few seconds", () => {
+    const { cloud, lines, limiter } = quotaBelowTheLimit();
+    const { run, said } = cloud;
     run(70 * 60_000);
     // Throttled again every few seconds for 70 minutes: said at the first, and again an hour on.
     expect(said(40)).toEqual([0, 60]);
     expect(said(20).length).toBeGreaterThan(100);
     // The quota raised, the rate grows back to its limit, which ends the run: the next throttling is news.
-    quota = 1000;
+    cloud.quota = 1000;
     run(75 * 60_000);
     expect(lines.filter((l) => l.msg === 'request rate back to its limit after throttling')).toHaveLength(1);
-    quota = 20;
+    cloud.quota = 20;
     run(76 * 60_000);
     expect(said(40)).toEqual([0, 60, 75]);
     limiter.close();
   });
 
   it("says at warn a throttling that comes back after poll.rateLimit was set below the quota: the rate set at its new limit ended the last one, and another within the hour was said at debug alone", () => {
-    let now = 0;
-    const lines: { level: number; msg: string; at: number }[] = [];
-    const logger = pino({ level: 'debug' }, { write: (line: string) => lines.push({ ...(JSON.parse(line) as { level: number; msg: string }), at: now }) });
-    const limiter = new RateLimiter({ count: 50, perMs: 1000 }, logger, () => now);
-    let quota = 20;
-    const seen: number[] = [];
-    const inFlight: { answerAt: number; release: (feedback: { throttled: boolean; retryAfterMs?: number }) => void }[] = [];
-    const run = (untilMs: number) => {
-      for (; now < untilMs; now += 10) {
-        for (const request of inFlight.filter((r) => r.answerAt <= now)) {
-          inFlight.splice(inFlight.indexOf(request), 1);
-          while (seen.length > 0 && seen[0]! <= now - 1000) seen.shift();
-          const throttled = seen.length >= quota;
-          if (!throttled) seen.push(now);
-          request.release(throttled ? { throttled, retryAfterMs: 1000 } : { throttled });
-        }
-        while (inFlight.length < 8) {
-          const release = limiter.tryAcquire();
-          if (release === undefined) break;
-          inFlight.push({ answerAt: now + 50, release });
-        }
-      }
-    };
-    const said = (level: number) => lines.filter((l) => l.level === level && l.msg.startsWith('the cloud throttles our requests')).map((l) => Math.floor(l.at / 60_000));
+    const { cloud, lines, limiter } = quotaBelowTheLimit();
+    const { run, said } = cloud;
     run(60_000);
     expect(said(40)).toEqual([0]);
     // As the warning advises: a reload sets poll.rateLimit below the quota, and the 429s stop.
@@ -751,7 +741,7 @@ describe('RateLimiter', () => {
     run(5 * 60_000);
     expect(lines.slice(before).filter((l) => l.msg.startsWith('the cloud throttles our requests'))).toEqual([]);
     // Another client takes a share of the quota: a new throttling, news to the operator.
-    quota = 10;
+    cloud.quota = 10;
     run(6 * 60_000);
     expect(said(40)).toEqual([0, 5]);
     limiter.close();
