@@ -188,7 +188,10 @@ async function readSnapshot<V>(path: string, records: Sections<V>, read: ReadRec
     throw failure;
   }
   const envelope = lines.envelope();
-  if (envelope !== null) return readEnvelope(parseSnapshot(envelope, path), records, read, lines.bytes);
+  const parsed = envelope === null ? undefined : jsonOf(envelope);
+  if (parsed !== undefined) return readEnvelope(checkSnapshot(parsed, path), records, read, lines.bytes);
+  // Its JSON broken after the watches (a batch edited, a copy cut off there) is read again whole too: where
+  // it breaks is then said by the lines of the file, not of its part after the watches.
   const text = await readIfThere(path);
   if (text === null) return null;
   const whole = parseSnapshot(text, path);
@@ -289,18 +292,21 @@ class SnapshotLines<V> {
 
 /** The entries on one line of watches, or null when it holds no JSON. */
 function entriesOn(line: string): Record<string, unknown> | null {
+  return (jsonOf(`{${line}}`) as Record<string, unknown> | undefined) ?? null;
+}
+
+/** The value of `text`; undefined when it is not JSON. */
+function jsonOf(text: string): unknown {
   try {
-    return JSON.parse(`{${line}}`) as Record<string, unknown>;
+    return JSON.parse(text) as unknown;
   } catch {
-    return null;
+    return undefined;
   }
 }
 
 function parseSnapshot(text: string, path: string) {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch {
+  const parsed = jsonOf(text);
+  if (parsed === undefined) {
     // Starting afresh would re-notify every finished watch: refuse and let the operator decide. Not in V8's
     // words, which quote the text (state.path may name some other file by mistake, a token file even), nor
     // with its error as the cause, which a logged error would append.
@@ -310,6 +316,11 @@ function parseSnapshot(text: string, path: string) {
     const mend = text.trim() === '' || broken === null ? '' : `mend it where its JSON breaks, at line ${broken.line}, column ${broken.column} (${why}), or `;
     throw new BadSnapshotError(`is not valid JSON${text.trim() === '' ? ' (it is empty)' : ''}`, mend);
   }
+  return checkSnapshot(parsed, path);
+}
+
+/** The snapshot's JSON value checked as a state file of this version. */
+function checkSnapshot(parsed: unknown, path: string) {
   const newer = newerFormatRefusal(path, parsed);
   if (newer) throw newer;
   const envelope = stateSchemas().stateEnvelopeSchema.safeParse(parsed);

@@ -115,6 +115,26 @@ describe('StateStore', () => {
     }
   });
 
+  it('says where the JSON breaks counted in the whole file when the break comes after the watches (a batch edited, a copy cut off there)', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const store = await openStore(path);
+    store.set(watchKey(ref), record());
+    store.set(watchKey({ ...ref, requestId: 'req-2' }), { ...record(), requestId: 'req-2' });
+    await store.close();
+    const lines = (await readFile(path, 'utf8')).split('\n');
+    expect(lines.slice(3)).toEqual(['},', '"batches":{}}', '']);
+    const edits: Array<[string[], string]> = [
+      [lines.map((line, i) => (i === 4 ? '"batches":{},}' : line)), 'line 5, column 14 (a hand edit?)'],
+      [[...lines.slice(0, 4), '"batches":{'], 'line 5, column 12 (where it ends short: a copy cut off?)'],
+    ];
+    for (const [edited, at] of edits) {
+      await writeFile(path, edited.join('\n'));
+      const err = await openStore(path).then(() => undefined, (e: unknown) => e as StateError);
+      expect(err?.message).toContain(`mend it where its JSON breaks, at ${at}, or move it aside to start afresh`);
+    }
+  });
+
   it('tells a failure that may pass (a full disk) from a file or setting that must be fixed first', () => {
     const failure = (code: string) => new StateError('/s', 'cannot be read', { code });
     expect([failure('ENOSPC').transient, failure('EIO').transient]).toEqual([true, true]);
