@@ -17,7 +17,8 @@ import { tagProblems, TAG_OPTIONS } from './tags.ts';
 import { homeTilde, NO_HOME_HERE } from './fields.ts';
 import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { secretHider } from './yamlSecrets.ts';
-import { parseNested, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
+import { parseNested, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
+import { withoutByteOrderMark } from '../text/byteOrderMark.ts';
 import { quoted } from '../text/clipped.ts';
 import { meant } from '../text/closest.ts';
 

@@ -22,7 +22,8 @@ import { loneCarriageReturn, syntaxProblem, TOO_DEEP } from './yamlSyntax.ts';
 import { isSecretVariable, schemaProblemHider, secretHider, withoutRepeatedSecrets, writtenSecrets } from './yamlSecrets.ts';
 import { configWarnings } from './warnings.ts';
 import { holdsWatchData } from './parseStreamed.ts';
-import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, withoutByteOrderMark, type Segment } from './yamlTree.ts';
+import { anchorNames, formatPath, keyOffsetOf, keyText, offsetOf, parseNested, pathAt, tooDeep, unclosedOpeners, type Segment } from './yamlTree.ts';
+import { withoutByteOrderMark } from '../text/byteOrderMark.ts';
 
 export { ConfigError, formatIssue, type ConfigIssue } from './ConfigError.ts';
 

@@ -329,15 +329,6 @@ export interface LinePos {
   col: number;
 }
 
-/**
- * `text` without the byte order mark an editor may write at its start, to be read for its problems: yaml
- * skips the mark but counts it in its offsets, which put every column of line 1 one too far. add and
- * remove splice the text as the file holds it, mark and all.
- */
-export function withoutByteOrderMark(text: string): string {
-  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-}
-
 /** The line (from 1) of `text` that `offset` is on. */
 export function lineOf(text: string, offset: number): number {
   let n = 1;

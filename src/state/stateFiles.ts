@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { NotARegularFileError, readRegularFile, regularFilePieces } from '../files/readRegularFile.ts';
 import { StateError, stateFailure } from './StateError.ts';
 import { jsonBreak } from '../text/jsonBreak.ts';
+import { withoutByteOrderMark } from '../text/byteOrderMark.ts';
 import { journalPaths, parseJournal, type TornTail } from './journal.ts';
 import { notRemoved } from '../files/notRemoved.ts';
 import { STATE_VERSION, newerFormatRefusal, stateSchemas, type JournalEntry } from './schema.ts';
@@ -304,7 +305,9 @@ function jsonOf(text: string): unknown {
   }
 }
 
-function parseSnapshot(text: string, path: string) {
+function parseSnapshot(file: string, path: string) {
+  // Saved by an editor after a hand edit: the file it shows.
+  const text = withoutByteOrderMark(file);
   const parsed = jsonOf(text);
   if (parsed === undefined) {
     // Starting afresh would re-notify every finished watch: refuse and let the operator decide. Not in V8's

@@ -135,6 +135,18 @@ describe('StateStore', () => {
     }
   });
 
+  it('reads a state file that an editor saved with a byte order mark, which it does not show, as the file it shows', async () => {
+    const dir = await tempDir();
+    const path = join(dir, 'state.json');
+    const store = await openStore(path);
+    store.set(watchKey(ref), record());
+    await store.close();
+    // Windows PowerShell's Set-Content -Encoding UTF8, or Notepad's "UTF-8 with BOM", after a hand edit.
+    await writeFile(path, `\uFEFF${await readFile(path, 'utf8')}`);
+    const again = await openStore(path);
+    expect(again.entries()).toEqual([[watchKey(ref), record()]]);
+  });
+
   it('tells a failure that may pass (a full disk) from a file or setting that must be fixed first', () => {
     const failure = (code: string) => new StateError('/s', 'cannot be read', { code });
     expect([failure('ENOSPC').transient, failure('EIO').transient]).toEqual([true, true]);
