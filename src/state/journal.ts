@@ -37,9 +37,10 @@ export interface TornTail {
  * The entries of a journal's text, in order. The last line may be cut short or damaged (a crash while it
  * was written): it is left out and reported as `torn`. A line that is not an entry with whole lines after
  * it, or entries that are not numbered one after the other, make the journal untrustworthy: refused.
- * `snapshot`: whether a state file is beside the journal, which the refusal's advice depends on.
+ * `snapshot`: whether a state file is beside the journal, and `continuedBy`: the journal that goes on from
+ * this one (the current one, beside a compaction's old one), which the refusal's advice depends on.
  */
-export function parseJournal(text: string, path: string, snapshot: boolean): { entries: JournalEntry[]; torn: TornTail | null } {
+export function parseJournal(text: string, path: string, snapshot: boolean, continuedBy: string | null = null): { entries: JournalEntry[]; torn: TornTail | null } {
   const lines = text.split('\n');
   // After the final line break: "" when the last line is whole.
   const last = lines.pop()!;
@@ -47,11 +48,11 @@ export function parseJournal(text: string, path: string, snapshot: boolean): { e
   for (const [i, line] of lines.entries()) {
     const entry = parseLine(line, path);
     if (typeof entry === 'string') {
-      if (i < lines.length - 1 || last !== '') throw damaged(path, i + 1, `${entry}, and whole lines follow it`, snapshot);
+      if (i < lines.length - 1 || last !== '') throw damaged(path, i + 1, `${entry}, and whole lines follow it`, snapshot, continuedBy);
       return { entries, torn: { path, line: i + 1, bytes: Buffer.byteLength(line) + 1 } };
     }
     const previous = entries.at(-1);
-    if (previous && entry.seq !== previous.seq + 1) throw damaged(path, i + 1, `is change ${entry.seq} after change ${previous.seq}, and the changes of one journal are numbered one after the other`, snapshot);
+    if (previous && entry.seq !== previous.seq + 1) throw damaged(path, i + 1, `is change ${entry.seq} after change ${previous.seq}, and the changes of one journal are numbered one after the other`, snapshot, continuedBy);
     entries.push(entry);
   }
   return { entries, torn: last === '' ? null : { path, line: lines.length + 1, bytes: Buffer.byteLength(last) } };
@@ -76,13 +77,16 @@ function parseLine(line: string, path: string): JournalEntry | string {
 /**
  * The refusal of a journal damaged at `line`, with what each way out costs: without a state file beside it
  * (a daemon killed before its first compaction) the journal is the whole state, and moving it aside
- * notifies every finished watch again.
+ * notifies every finished watch again. A journal that `continuedBy` goes on from goes with the lines cut:
+ * left alone, its changes would follow a gap, and the next start is refused.
  */
-function damaged(path: string, line: number, why: string, snapshot: boolean): StateError {
+function damaged(path: string, line: number, why: string, snapshot: boolean, continuedBy: string | null): StateError {
+  const it = continuedBy === null ? 'it' : 'both';
   const aside = snapshot
-    ? 'move it aside, which starts from the state file alone and may notify again what happened since that file was written'
-    : 'move it aside, which starts with no state at all (there is no state file beside it) and notifies every finished watch again';
-  const keep = line > 1 ? `Keep its first ${line - 1} line${line > 2 ? 's' : ''}, the changes before it, and remove the rest (head -n ${line - 1}): only what happened after them may be notified again; or ` : '';
+    ? `move ${it} aside, which starts from the state file alone and may notify again what happened since that file was written`
+    : `move ${it} aside, which starts with no state at all (there is no state file beside it) and notifies every finished watch again`;
+  const after = continuedBy === null ? '' : `, and move ${continuedBy} aside too, whose changes follow those removed`;
+  const keep = line > 1 ? `Keep its first ${line - 1} line${line > 2 ? 's' : ''}, the changes before it, and remove the rest (head -n ${line - 1})${after}: only what happened after them may be notified again; or ` : '';
   const ways = `${keep}${aside}`;
   return new StateError(path, `line ${line} ${why}: the journal was damaged after it was written, not cut short by a crash. ${ways[0]!.toUpperCase()}${ways.slice(1)}`);
 }

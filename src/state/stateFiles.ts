@@ -150,10 +150,12 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
   const { old, current } = journalPaths(path);
   let oldJournal = false;
   let journal: StoredState<V>['journal'] = null;
-  for (const file of [old, current]) {
-    const text = await readIfThere(file);
+  // Both read before either is parsed: a damaged old one's advice depends on whether the current one goes on from it.
+  const oldText = await readIfThere(old);
+  const currentText = await readIfThere(current);
+  for (const [file, text] of [[old, oldText], [current, currentText]] as const) {
     if (text === null) continue;
-    const parsed = parseJournal(text, file, snapshot !== null);
+    const parsed = parseJournal(text, file, snapshot !== null, file === old && currentText !== null ? current : null);
     if (file === old) oldJournal = true;
     // Both lengths of the text as decoded: a character cut short in a torn line decodes as U+FFFD, whose
     // length is not its own, but the whole lines before it are as written.

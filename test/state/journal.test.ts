@@ -230,6 +230,20 @@ describe('the state journal', () => {
     await expect(StateStore.open(path)).rejects.toThrow(/line 1 is not JSON, .*crash\. Move it aside, which starts with no state at all \(there is no state file beside it\) and notifies every finished watch again$/);
   });
 
+  it('says of a damaged journal a compaction set aside that the journal after it goes aside too, whose changes follow those cut', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(1, []));
+    await writeFile(`${path}.journal.old`, `${line(2, [record('req-1')])}{"seq":3,"watc\n${line(4, [record('req-2')])}`);
+    await writeFile(`${path}.journal`, line(5, [record('req-3')]));
+    const refusal = StateStore.open(path);
+    await expect(refusal).rejects.toThrow(`state.json.journal.old: line 2 is not JSON, and whole lines follow it`);
+    await expect(refusal).rejects.toThrow(`(head -n 1), and move ${path}.journal aside too, whose changes follow those removed: only what happened after them may be notified again; or move both aside, which starts from the state file alone`);
+    // As told: its first line kept, the journal after it moved aside.
+    await writeFile(`${path}.journal.old`, line(2, [record('req-1')]));
+    renameSync(`${path}.journal`, `${path}.journal.aside`);
+    expect((await open(path)).entries()).toEqual([[key('req-1'), record('req-1')]]);
+  });
+
   it('refuses a journal whose damaged line has part of another after it: a crash cuts short only the last line', async () => {
     const path = await statePath();
     await writeFile(path, snapshot(1, []));
