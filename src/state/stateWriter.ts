@@ -340,7 +340,9 @@ export class StateWriter {
   /** Replaces the snapshot with `text`, unless the state is another process's now. */
   async #writeSnapshot(text: Iterable<string>): Promise<void> {
     await this.#ours();
-    const bytes = await writeDurably(this.path, text);
+    // Asked again once it is written, just before the rename: the write may last past the lock's stale time
+    // (a volume that hangs, a pause), and its rename would replace the new holder's state file with ours.
+    const bytes = await writeDurably(this.path, text, this.#ours);
     this.#snapshotBytes = bytes;
     this.#onWrite?.(bytes, 'snapshot');
   }
@@ -439,10 +441,10 @@ export class Change {
   }
 }
 
-/** Replaces `path` with `text` atomically and durably; resolves to the bytes written. */
-export async function writeDurably(path: string, text: string | Iterable<string>): Promise<number> {
+/** Replaces `path` with `text` atomically and durably, `beforeRename` first asked (see writeFileAtomic); resolves to the bytes written. */
+export async function writeDurably(path: string, text: string | Iterable<string>, beforeRename?: () => Promise<void>): Promise<number> {
   try {
-    return await writeFileAtomic(path, text);
+    return await writeFileAtomic(path, text, beforeRename === undefined ? {} : { beforeRename });
   } catch (err) {
     throw stateFailure(path, 'cannot be written', err);
   }

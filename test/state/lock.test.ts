@@ -668,6 +668,35 @@ describe('a daemon whose state lock was taken over while it was paused, before i
     return { path, storeA, lockA, logsA: a.logs, storeB };
   }
 
+  it('checks its lock again once its snapshot is written, before it replaces the state file: taken over while it wrote it, it replaces nothing', async () => {
+    const path = await statePath();
+    const lockA = await acquireStateLock(path, { logger: logger().logger, timing: { refreshMs: 60_000, staleMs: 30_000 } });
+    held.push(lockA);
+    const storeA = await StateStore.open(path, { lock: lockA });
+    opened.push(storeA);
+    // A's snapshot is made as it is written: a record of it serialised then is a moment within the write,
+    // which a volume that hangs (an NFS server partitioned away) may draw out past the stale time.
+    let pausedWhileWriting = false;
+    const a = record('req-a');
+    Object.defineProperty(a, 'toJSON', {
+      value: () => {
+        if (pausedWhileWriting) {
+          pausedWhileWriting = false;
+          // Meanwhile B took the lock over and wrote its state, a verdict it has sent.
+          writeFileSync(`${path}.lock`, JSON.stringify({ pid: 4242, hostname: 'other-node', startedAt: '2026-11-26T10:00:00.000Z', instance: 'intruder' }));
+          writeFileSync(path, `${JSON.stringify({ version: 1, seq: 1, watches: { 'p1/s1/req-x': record('req-x') }, batches: {} })}\n`);
+        }
+        return { ...a };
+      },
+    });
+    storeA.set('p1/s1/req-a', a);
+    await storeA.save();
+    pausedWhileWriting = true;
+    // Its stop compacts the journal into a snapshot.
+    await expect(storeA.close()).rejects.toThrow(/not saved: the state lock .* was taken over by pid 4242 on host other-node/);
+    expect(Object.keys((JSON.parse(readFileSync(path, 'utf8')) as { watches: object }).watches)).toEqual(['p1/s1/req-x']);
+  });
+
   it('checks its lock before it writes its whole state or removes a journal, and is fenced then', async () => {
     // B's open compacted A's journal away.
     const { path, storeA, lockA, logsA, storeB } = await takenOver(async (a, lock) => {
