@@ -88,26 +88,30 @@ class GapError extends Error {
   readonly first: number;
   /** The snapshot's last change; null when there is no snapshot. */
   readonly seq: number | null;
+  /** The journal that goes on from this one (the current one, beside a compaction's old one): it goes aside with it. */
+  readonly continuedBy: string | null;
 
-  constructor(journal: string, first: number, seq: number | null) {
+  constructor(journal: string, first: number, seq: number | null, continuedBy: string | null) {
     super(`gap before change ${first}`);
     this.journal = journal;
     this.first = first;
     this.seq = seq;
+    this.continuedBy = continuedBy;
   }
 
   refusal(path: string): StateError {
+    const aside = this.continuedBy === null ? 'the journal aside' : `it and ${this.continuedBy}, which continues it, aside`;
     if (this.seq === null) {
       return new StateError(
         this.journal,
         `begins at change ${this.first}, but there is no ${path} holding the changes before it (was the state file removed or renamed?). ` +
-          'Put the state file back, or move the journal aside to start afresh, which re-notifies finished watches',
+          `Put the state file back, or move ${aside} to start afresh, which re-notifies finished watches`,
       );
     }
     return new StateError(
       this.journal,
       `begins at change ${this.first}, but ${path} holds changes up to ${this.seq}: the changes between are missing (was the state file replaced ` +
-        'by an older copy?). Move the journal aside to start from the state file alone, which may notify again what happened since that file was written',
+        `by an older copy?). Move ${aside} to start from the state file alone, which may notify again what happened since that file was written`,
     );
   }
 }
@@ -155,7 +159,8 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
   const currentText = await readIfThere(current);
   for (const [file, text] of [[old, oldText], [current, currentText]] as const) {
     if (text === null) continue;
-    const parsed = parseJournal(text, file, snapshot !== null, file === old && currentText !== null ? current : null);
+    const continuedBy = file === old && currentText !== null ? current : null;
+    const parsed = parseJournal(text, file, snapshot !== null, continuedBy);
     if (file === old) oldJournal = true;
     // Both lengths of the text as decoded: a character cut short in a torn line decodes as U+FFFD, whose
     // length is not its own, but the whole lines before it are as written.
@@ -164,7 +169,7 @@ async function readOnce<V>(path: string, read: ReadRecord<V>): Promise<StoredSta
     for (const entry of parsed.entries) {
       // Already in the snapshot: a crash came between a compaction's snapshot and the removal of the journal.
       if (entry.seq <= seq) continue;
-      if (entry.seq !== seq + 1) throw new GapError(file, entry.seq, snapshot === null && seq === 0 ? null : seq);
+      if (entry.seq !== seq + 1) throw new GapError(file, entry.seq, snapshot === null && seq === 0 ? null : seq, continuedBy);
       apply(records, entry, read);
       seq = entry.seq;
     }

@@ -279,6 +279,19 @@ describe('the state journal', () => {
     await expect(StateStore.open(path)).rejects.toThrow(/begins at change 7, but .*state\.json holds changes up to 2: the changes between are missing/);
   });
 
+  it('says of a compaction\'s old journal that does not continue its snapshot that the journal after it goes aside with it', async () => {
+    const path = await statePath();
+    await writeFile(path, snapshot(2, [record('req-1')]));
+    await writeFile(`${path}.journal.old`, line(7, [record('req-2')]));
+    await writeFile(`${path}.journal`, line(8, [record('req-3')]));
+    const refusal = StateStore.open(path);
+    await expect(refusal).rejects.toThrow(/state\.json\.journal\.old: begins at change 7, but .*state\.json holds changes up to 2: the changes between are missing/);
+    await expect(refusal).rejects.toThrow(`Move it and ${path}.journal, which continues it, aside to start from the state file alone`);
+    // As told: both aside, a start from the state file alone.
+    for (const file of [`${path}.journal.old`, `${path}.journal`]) renameSync(file, `${file}.aside`);
+    expect((await open(path)).entries()).toEqual([[key('req-1'), record('req-1')]]);
+  });
+
   it('refuses a journal that does not begin at the first change when there is no state file, saying so', async () => {
     const path = await statePath();
     await writeFile(`${path}.journal`, line(4, [record('req-1')]));
