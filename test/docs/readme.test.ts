@@ -2,7 +2,7 @@
 // watch.example.yaml: what they print must be what the README shows, line:col and counts included, so that
 // an edit of the example file or of a message brings the README along.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -78,6 +78,20 @@ describe('the README\'s console examples, run on watch.example.yaml', () => {
     for (const r of ran) expect(r.printed, r.command).toEqual(r.expected);
     // add then remove gives back the file byte for byte, as the README says.
     expect(readFileSync(join(dir!, 'watch.yaml'), 'utf8')).toBe(readFileSync(join(ROOT, 'watch.example.yaml'), 'utf8'));
+  });
+});
+
+describe("the README's troubleshooting", () => {
+  it('quotes what run says of a state file that is not JSON, word for word', () => {
+    dir = mkdtempSync(join(tmpdir(), 'eaw-readme-'));
+    // Nothing is polled: run stops at the state file, before its first pass.
+    writeFileSync(join(dir, 'watch.yaml'), 'cloud:\n  endpoint: http://127.0.0.1:9/v2.1/0a1b2c3d\nhttp:\n  port: 0\n');
+    writeFileSync(join(dir, 'ecs-action-watch.state.json'), 'not a state file\n');
+    const run = spawnSync(process.execPath, [cliBundle(), 'run'], { cwd: dir, env: { PATH: process.env['PATH'], NODE_COMPILE_CACHE: COMPILE_CACHE }, encoding: 'utf8' });
+    expect(run.status, run.stderr).toBe(2);
+    const said = run.stderr.split('\n').find((line) => line.includes('is not valid JSON'));
+    expect(said, run.stderr).toBeDefined();
+    expect(README).toContain(`- **\`${said!}\`**`);
   });
 });
 
