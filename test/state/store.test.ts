@@ -91,14 +91,18 @@ describe('StateStore', () => {
     expect((await openStore(path)).entries()).toEqual([]);
   });
 
-  it('says where a hand edit broke the JSON of the state file, so that it can be mended there rather than moved aside, quoting none of it', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'state.json');
+  /** A state file saved with two watches, req-1 and req-2, closed: its path and its lines. */
+  const savedWithTwoWatches = async () => {
+    const path = join(await tempDir(), 'state.json');
     const store = await openStore(path);
     store.set(watchKey(ref), record());
     store.set(watchKey({ ...ref, requestId: 'req-2' }), { ...record(), requestId: 'req-2' });
     await store.close();
-    const lines = (await readFile(path, 'utf8')).split('\n');
+    return { path, lines: (await readFile(path, 'utf8')).split('\n') };
+  };
+
+  it('says where a hand edit broke the JSON of the state file, so that it can be mended there rather than moved aside, quoting none of it', async () => {
+    const { path, lines } = await savedWithTwoWatches();
     expect(lines[1]).toMatch(/^"p1\/s1\/req-1":\{.*\},$/);
     // A comma left after the last watch, a word mistyped, a value in single quotes; a copy cut off after a watch.
     const edits: Array<[string[], string]> = [
@@ -116,13 +120,7 @@ describe('StateStore', () => {
   });
 
   it('says where the JSON breaks counted in the whole file when the break comes after the watches (a batch edited, a copy cut off there)', async () => {
-    const dir = await tempDir();
-    const path = join(dir, 'state.json');
-    const store = await openStore(path);
-    store.set(watchKey(ref), record());
-    store.set(watchKey({ ...ref, requestId: 'req-2' }), { ...record(), requestId: 'req-2' });
-    await store.close();
-    const lines = (await readFile(path, 'utf8')).split('\n');
+    const { path, lines } = await savedWithTwoWatches();
     expect(lines.slice(3)).toEqual(['},', '"batches":{}}', '']);
     const edits: Array<[string[], string]> = [
       [lines.map((line, i) => (i === 4 ? '"batches":{},}' : line)), 'line 5, column 14 (a hand edit?)'],
