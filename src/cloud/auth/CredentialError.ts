@@ -8,3 +8,8 @@ export class CredentialError extends Error {
 
 /** Said of a token with a space in it (`Bearer ` copied before it), as the watch file gives it or its file holds it. */
 export const TOKEN_WITH_SPACE = 'holds a space, which no token does: write the token alone, without the scheme or header name copied before it';
+
+/** Whether a token holds a space between its words (TOKEN_WITH_SPACE), the blanks around it not counted, wherever it is given. */
+export function tokenHoldsSpace(token: string): boolean {
+  return /\s/.test(token.trim());
+}

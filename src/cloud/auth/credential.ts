@@ -9,7 +9,7 @@ import { fileProblem } from '../../files/fileProblem.ts';
 import { errorCode } from '../../net/failure.ts';
 import { readRegularFile, readRegularFileSync } from '../../files/readRegularFile.ts';
 import { isHttpFieldText, NOT_HTTP_FIELD_TEXT_PROBLEM } from '../../net/httpFieldText.ts';
-import { CredentialError, TOKEN_WITH_SPACE } from './CredentialError.ts';
+import { CredentialError, TOKEN_WITH_SPACE, tokenHoldsSpace } from './CredentialError.ts';
 
 // A token, key or password is a few kilobytes at most (a PKI token was ~8 KiB).
 const MAX_CREDENTIAL_BYTES = 64 * 1024;
@@ -31,7 +31,7 @@ function parse(text: string, key: string, file: string, sentInHeader: boolean): 
   const value = text.trim();
   if (value === '') throw new CredentialError(`cloud.auth.${key} ${file} is empty`);
   if (/[\r\n]/.test(value)) throw new CredentialError(`cloud.auth.${key} ${file} holds more than one line: write the secret alone`);
-  if (key === 'tokenFile' && /\s/.test(value)) throw new CredentialError(`cloud.auth.${key} ${file} ${TOKEN_WITH_SPACE}`);
+  if (key === 'tokenFile' && tokenHoldsSpace(value)) throw new CredentialError(`cloud.auth.${key} ${file} ${TOKEN_WITH_SPACE}`);
   // As the watch file's own values are checked: undici would refuse every request that carries it.
   if (sentInHeader && !isHttpFieldText(value)) throw new CredentialError(`cloud.auth.${key} ${file} holds ${NOT_HTTP_FIELD_TEXT_PROBLEM}`);
   return value;

@@ -1,7 +1,7 @@
 // `auth: { type: token }`: what each key accepts.
 import * as z from 'zod';
 import { ACROSS_KEYS, httpHeaderValue, oneOf, optionalText, strict } from '../../../config/fields.ts';
-import { TOKEN_WITH_SPACE } from '../CredentialError.ts';
+import { TOKEN_WITH_SPACE, tokenHoldsSpace } from '../CredentialError.ts';
 
 export const TokenAuthSchema = strict({
   type: z.literal('token'),
@@ -9,7 +9,7 @@ export const TokenAuthSchema = strict({
   token: optionalText(
     // A line break is said on its own. The message names no word a token may have been copied with: it
     // would be a word of the value, which is not quoted back.
-    httpHeaderValue().refine((token) => /[\r\n]/.test(token) || !/\S[ \t]+\S/.test(token), {
+    httpHeaderValue().refine((token) => /[\r\n]/.test(token) || !tokenHoldsSpace(token), {
       message: TOKEN_WITH_SPACE,
     }),
   ),
