@@ -94,6 +94,10 @@ describe('auth settings', () => {
     ['a token with "Bearer " in front of it', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: token, token: "Bearer gAAAAABtokenSecret1" }'], [
       '4:31 cloud.auth.token: holds a space, which no token does: write the token alone, without the scheme or header name copied before it',
     ]],
+    // Copied from a web page: the space a browser shows may be a no-break one.
+    ['a token with "Bearer" and a no-break space in front of it', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: token, token: "Bearer\u00a0gAAAAABtokenSecret1" }'], [
+      '4:31 cloud.auth.token: holds a space, which no token does: write the token alone, without the scheme or header name copied before it',
+    ]],
     ['aksk without a secret key', ['cloud:', '  endpoint: https://ecs.test', '  projectId: p1', '  auth: { type: aksk, accessKey: AK }'], [
       '4:9 cloud.auth.secretKey: required: secretKey (or secretKeyFile)',
     ]],
